@@ -1,0 +1,1 @@
+"""The disagg emulation harness and the ``disagg`` command."""

@@ -1,0 +1,54 @@
+"""The ``disagg`` command.
+
+Each subcommand lives in its own module ``emu/commands/<name>.py`` with ``register(subparsers)``;
+this file only wires them together and turns :class:`DisaggError` into one error line.
+"""
+
+import argparse
+import importlib
+import sys
+
+from .errors import DisaggError
+
+__all__ = ["main", "COMMANDS"]
+
+#: Subcommand modules, in the order ``disagg --help`` lists them.
+COMMANDS = [
+    "emu.commands.verilog",
+    "emu.commands.lint",
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr and exit status 2 (no usage dump)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser():
+    parser = _Parser(prog="disagg", description="LegoOS-style memory disaggregation, emulated at register-transfer level.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module_name in COMMANDS:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except DisaggError as exc:
+        print(f"disagg: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("disagg: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

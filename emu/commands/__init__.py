@@ -1,0 +1,1 @@
+"""Subcommands of ``disagg``, one module each."""

@@ -1,0 +1,1 @@
+"""Shared helpers for the cocotb and pytest tests."""

@@ -1,0 +1,226 @@
+"""Build and run a cocotb test module against Verilator, one build folder per configuration.
+
+The flow every block's tests follow (verilog-axi style):
+
+* The Amaranth component of one configuration is converted to Verilog in
+  ``build/sim/<block>/<config_id>/<toplevel>.v`` (rewritten only when it changes, so Verilator's
+  build is reused).
+* The configuration travels to the cocotb test module as JSON in ``DISAGG_CONFIG``, and the seed in
+  ``DISAGG_SEED``, so the test builds its golden model with the same parameters.
+* Seeds are fixed per test by default (CI is reproducible); ``--seed N`` on pytest or ``SEED=N``
+  overrides. The seed is printed on failure.
+* Waveforms: ``--waves`` on pytest or ``WAVES=1`` records FST plus a ``.gtkw`` save file. A failing
+  test is re-run once with the same seed and waves on, and its FST, ``.gtkw``, seed and a one-line
+  reproduce command are gathered in ``build/failures/<test>/`` with a line in
+  ``build/failures/index.txt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from amaranth.back import verilog as amaranth_verilog
+
+from emu.toolchain import apply_verilator_env, fst_available
+
+__all__ = ["REPO", "BUILD", "SimRun", "run_cocotb", "default_seed", "write_gtkw", "config_id"]
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "build"
+FAILURES = BUILD / "failures"
+
+
+def default_seed(name: str) -> int:
+    """A fixed seed per test name, so CI runs are reproducible; ``SEED`` in the environment overrides."""
+    if os.environ.get("SEED"):
+        return int(os.environ["SEED"])
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+def config_id(config: dict) -> str:
+    """Short stable name for a configuration (its folder under build/sim/<block>/)."""
+    text = json.dumps(config, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def write_gtkw(dump: Path, out: Path, signals: list[str], toplevel: str):
+    """Write a GTKWave save file showing ``signals`` (names relative to the top module)."""
+    from vcd.gtkw import GTKWSave
+    with open(out, "w") as f:
+        gtkw = GTKWSave(f)
+        gtkw.dumpfile(str(dump))
+        gtkw.zoom_markers(-20.0)
+        for name in signals:
+            gtkw.trace(f"TOP.{toplevel}.{name}")
+
+
+def _dump_in(folder: Path) -> Path | None:
+    for name in ("dump.fst", "dump.vcd"):
+        if (folder / name).exists():
+            return folder / name
+    return None
+
+
+def _write_if_changed(path: Path, text: str):
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@dataclass
+class SimRun:
+    """One cocotb run of one configuration of one block.
+
+    Parameters
+    ----------
+    block : str
+        Block name, the folder under ``build/sim/``.
+    component_factory : callable
+        ``component_factory(config) -> amaranth component`` for the configuration.
+    config : dict
+        JSON-serialisable configuration passed to both the factory and the test (``DISAGG_CONFIG``).
+    test_module : str
+        Dotted name of the cocotb test module (importable from the repository root).
+    toplevel : str
+        Verilog module name of the generated top.
+    gtkw_signals : list of str
+        Signals to show in the ``.gtkw`` save file.
+    extra_sources : list of Path
+        Further Verilog files (for example a wrapper).
+    build_args : list of str
+        Extra Verilator arguments.
+    """
+    block: str
+    component_factory: object
+    config: dict
+    test_module: str
+    toplevel: str = "dut"
+    gtkw_signals: list = field(default_factory=list)
+    extra_sources: list = field(default_factory=list)
+    build_args: list = field(default_factory=list)
+    extra_env: dict = field(default_factory=dict)
+
+    @property
+    def build_root(self) -> Path:
+        return BUILD / "sim" / self.block / config_id(self.config)
+
+    def generate(self) -> Path:
+        path = self.build_root / f"{self.toplevel}.v"
+        text = amaranth_verilog.convert(self.component_factory(self.config), name=self.toplevel, emit_src=False)
+        _write_if_changed(path, text)
+        (self.build_root / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
+        return path
+
+    def _runner(self, waves: bool):
+        apply_verilator_env()
+        from cocotb_tools.runner import get_runner
+        runner = get_runner("verilator")
+        build_dir = self.build_root / ("verilator-waves" if waves else "verilator")
+        args = ["-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial", "fast", *self.build_args]
+        if waves:
+            args += ["--trace-structs"] + (["--trace-fst"] if fst_available() else [])
+        runner.build(
+            sources=[self.generate(), *self.extra_sources],
+            hdl_toplevel=self.toplevel,
+            build_dir=build_dir,
+            build_args=args,
+            waves=waves,
+            timescale=("1ns", "1ps"),
+        )
+        return runner, build_dir
+
+    def run(self, *, testcase=None, seed: int, waves: bool = False, test_name: str = ""):
+        """Run the tests; raise AssertionError naming seed and artifacts if any fails."""
+        env = {
+            "DISAGG_CONFIG": json.dumps(self.config, sort_keys=True),
+            "DISAGG_SEED": str(seed),
+            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+            **self.extra_env,
+        }
+        ok = self._run_once(testcase=testcase, seed=seed, waves=waves, env=env)
+        if ok:
+            return
+        # Re-run with waves so the failure leaves a waveform, then gather the evidence in one place.
+        if not waves:
+            try:
+                self._run_once(testcase=testcase, seed=seed, waves=True, env=env)
+            except Exception as exc:  # the failure matters more than a missing waveform
+                print(f"re-run with waves failed: {exc}")
+        where = self._collect_failure(test_name or self.block, seed)
+        raise AssertionError(f"{test_name or self.block} failed with seed {seed}; waveform and reproduce "
+                             f"command in {where}")
+
+    def _run_once(self, *, testcase, seed, waves, env) -> bool:
+        runner, build_dir = self._runner(waves)
+        test_dir = build_dir / "run"
+        test_dir.mkdir(parents=True, exist_ok=True)
+        if waves:
+            for old in test_dir.glob("dump.*"):
+                old.unlink()
+        try:
+            runner.test(
+                hdl_toplevel=self.toplevel,
+                test_module=self.test_module,
+                testcase=testcase,
+                seed=seed,
+                extra_env=env,
+                waves=waves,
+                build_dir=build_dir,
+                test_dir=test_dir,
+                results_xml=str(test_dir / "results.xml"),
+            )
+        except SystemExit as exc:
+            return exc.code in (0, None)
+        if waves:
+            self._save_waves(test_dir)
+        return True
+
+    def _save_waves(self, test_dir: Path) -> Path | None:
+        dump = _dump_in(test_dir)
+        if dump is None:
+            return None
+        write_gtkw(dump, test_dir / "dump.gtkw", self.gtkw_signals, self.toplevel)
+        return dump
+
+    def _collect_failure(self, test_name: str, seed: int) -> Path:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in test_name)
+        dest = FAILURES / safe
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        run_dir = self.build_root / "verilator-waves" / "run"
+        dump = _dump_in(run_dir)
+        files = []
+        if dump is not None:
+            shutil.copy(dump, dest / dump.name)
+            write_gtkw(dest / dump.name, dest / "dump.gtkw", self.gtkw_signals, self.toplevel)
+            files += [dump.name, "dump.gtkw"]
+        for log in ("results.xml",):
+            if (run_dir / log).exists():
+                shutil.copy(run_dir / log, dest / log)
+        (dest / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
+        node = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+        reproduce = f"SEED={seed} WAVES=1 .venv/bin/python -m pytest {shlex.quote(node)}" if node else ""
+        (dest / "reproduce.txt").write_text(f"seed: {seed}\n{reproduce}\n")
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        with open(FAILURES / "index.txt", "a") as f:
+            f.write(f"{test_name}  seed={seed}  waves={dest / files[0] if files else 'none'}  "
+                    f"gtkw={dest / 'dump.gtkw' if files else 'none'}  reproduce: {reproduce}\n")
+        return dest
+
+
+def run_cocotb(request, sim: SimRun, *, testcase=None):
+    """Run ``sim`` from a pytest test; seed and waves come from the pytest options (see conftest)."""
+    name = request.node.nodeid
+    seed = request.config.getoption("--seed")
+    seed = default_seed(name) if seed is None else seed
+    waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
+    print(f"seed={seed} (reproduce with SEED={seed})")
+    sim.run(testcase=testcase, seed=seed, waves=waves, test_name=name)
