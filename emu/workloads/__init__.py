@@ -117,7 +117,7 @@ _FITS = (lambda p: p["base"] + p["footprint"] <= 1 << 48, "base + footprint must
 
 
 def _build():
-    from . import mix, synthetic
+    from . import mix, structured, synthetic
     common = (_FOOT8, _BASE4K, _FITS)
     entries = [
         Workload("default", mix.default, mix.default.__doc__.splitlines()[0], {
@@ -148,6 +148,31 @@ def _build():
                   "write_frac": _COMMON["write_frac"], "think": _COMMON["think"], "size": _COMMON["size"]},
                  ((lambda p: p["footprint"] % 64 == 0, "footprint must be a multiple of 64"), _BASE4K, _FITS,
                   (lambda p: p["n"] >= p["processes"], "n must be at least processes"))),
+        Workload("pointer_chase", structured.pointer_chase, structured.pointer_chase.__doc__.splitlines()[0],
+                 {"nodes": Param(4096, "list nodes", lo=1, hi=1 << 32),
+                  "node_size": Param(64, "bytes per node (power of two, >= 16)", lo=16, hi=1 << 20),
+                  "n": Param(100_000, "hops (each one read of a next pointer)", lo=1, hi=1 << 31),
+                  "payload": Param(1, "payload words read after each next pointer", lo=0, hi=1 << 16),
+                  "write_frac": Param(0.1, "fraction of hops that also write the node's last word", lo=0.0, hi=1.0),
+                  "init": Param(True, "write every next pointer before chasing"),
+                  "base": _COMMON["base"], "think": _COMMON["think"], "pid": _COMMON["pid"]},
+                 (_BASE4K,
+                  (lambda p: p["node_size"] & (p["node_size"] - 1) == 0, "node_size must be a power of two"),
+                  (lambda p: 8 * (p["payload"] + 2) <= p["node_size"],
+                   "node_size must hold the next pointer, payload words and the written word"),
+                  (lambda p: p["base"] + p["nodes"] * p["node_size"] <= 1 << 48, "the list must fit in 48 bits"))),
+        Workload("pagerank", structured.pagerank, structured.pagerank.__doc__.splitlines()[0],
+                 {"vertices": Param(4096, "graph vertices", lo=2, hi=1 << 31),
+                  "avg_degree": Param(8, "edges per vertex", lo=1, hi=1 << 16),
+                  "alpha": Param(0.8, "Zipf exponent of vertex popularity (in/out degrees)", lo=0.0, hi=10.0),
+                  "iterations": Param(2, "PageRank iterations", lo=1, hi=1000),
+                  "damping": Param(0.85, "PageRank damping factor", lo=0.0, hi=1.0),
+                  "init": Param(True, "write the CSR arrays and initial ranks first"),
+                  "base": _COMMON["base"], "think": _COMMON["think"], "pid": _COMMON["pid"]},
+                 (_BASE4K,
+                  (lambda p: p["vertices"] * p["avg_degree"] < 1 << 32, "vertices * avg_degree must be < 2**32"),
+                  (lambda p: p["base"] + 40 * p["vertices"] * (p["avg_degree"] + 1) <= 1 << 48,
+                   "the graph must fit in 48 bits"))),
     ]
     return {w.name: w for w in entries}
 
