@@ -16,6 +16,7 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = [
     "emu.commands.verilog",
     "emu.commands.lint",
+    "emu.commands.waves",
 ]
 
 
