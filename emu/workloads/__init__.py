@@ -10,6 +10,9 @@ ExCache). Generators are registered here by name with documented, validated para
 or a bad value. Every generator is deterministic under ``seed``. ``disagg run --workload NAME`` and
 ``disagg sweep`` look names up here; ``parse_params`` turns ``key=value`` command-line strings into
 typed parameters.
+
+Defaults are sized for the default system (1 MiB of memory-component DRAM, a 16 KiB ExCache): every
+default workload touches a few times the ExCache and well under the DRAM.
 """
 
 from dataclasses import dataclass, field
@@ -99,7 +102,7 @@ def _n(default=100_000):
     return Param(default, "number of accesses", lo=1, hi=1 << 31)
 
 
-def _footprint(default=1 << 20):
+def _footprint(default=256 * 1024):
     return Param(default, "bytes of memory touched (multiple of 8)", lo=8, hi=1 << 40)
 
 
@@ -142,7 +145,7 @@ def _build():
                             "footprint must be a multiple of object_size"))),
         Workload("mix", mix.mix, mix.mix.__doc__.splitlines()[0],
                  {"processes": Param(4, "number of processes (pids 1..processes)", lo=1, hi=1024),
-                  "n": _n(), "footprint": Param(256 * 1024, "bytes per process (multiple of 64)", lo=64, hi=1 << 40),
+                  "n": _n(), "footprint": Param(64 * 1024, "bytes per process (multiple of 64)", lo=64, hi=1 << 40),
                   "base": _COMMON["base"],
                   "quantum": Param(100, "accesses a process issues before the next one runs", lo=1, hi=1 << 31),
                   "write_frac": _COMMON["write_frac"], "think": _COMMON["think"], "size": _COMMON["size"]},

@@ -1,0 +1,164 @@
+"""Analytic, trace-driven baselines for slowdown plots: local memory and swap-style paging.
+
+Both run on the same workload array the disaggregated system runs, in CPU cycles at ``Timing.clock_hz``:
+
+* **local** (the 1x reference): memory big enough for everything. Every access costs ``local_access_cycles``
+  (what an ExCache *hit* costs: the ExCache is the processor's local DRAM, so "enough local memory" is an
+  ExCache that never misses) plus its think time.
+* **swap** (Linux swap to SSD, to a ramdisk, and InfiniSwap): local memory of the same capacity as the
+  ExCache used as a page cache of 4 KiB pages with true LRU replacement, keyed by (pid, page). A hit costs
+  what a local access costs; a miss is a page fault costing ``fault_us`` (synchronous page-in, including the
+  kernel's fault and swap path); evicting a dirty page costs ``dirty_evict_us`` (0 by default: Linux writes
+  swap out asynchronously, which flatters the swap baselines, so their distance from disagg is conservative).
+
+Linux really uses an approximation of LRU (active/inactive lists) plus read-ahead; exact LRU without
+read-ahead is the textbook model. Defaults and their sources are in ``docs/timing.md``.
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DisaggError
+from .workload import OP_WRITE, validate
+
+__all__ = ["Timing", "SwapDevice", "SWAP_DEVICES", "local_cycles", "page_cache_misses", "swap_cycles",
+           "baseline_cycles"]
+
+
+def _positive(what, value, *, zero_ok=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
+            or value < 0 or (value == 0 and not zero_ok):
+        raise DisaggError(f"{what} must be a {'non-negative' if zero_ok else 'positive'} number, not {value!r}")
+
+
+@dataclass(frozen=True)
+class SwapDevice:
+    """A paging device: name, page-fault cost and dirty-eviction cost (microseconds)."""
+
+    name: str
+    fault_us: float
+    dirty_evict_us: float = 0.0
+
+    def __post_init__(self):
+        _positive(f"{self.name}: fault_us", self.fault_us)
+        _positive(f"{self.name}: dirty_evict_us", self.dirty_evict_us, zero_ok=True)
+
+
+#: The three swap baselines of LegoOS's figure, with the defaults of docs/timing.md.
+SWAP_DEVICES = (
+    SwapDevice("linux-swap-ssd", 80.0),
+    SwapDevice("linux-swap-ramdisk", 5.0),
+    SwapDevice("infiniswap", 30.0),
+)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Clock and costs shared by the baselines (see docs/timing.md for sources).
+
+    Parameters
+    ----------
+    clock_hz : float
+        Clock of the simulated system; think times and RTL cycle counts are in this clock.
+    local_access_cycles : int
+        Cost of an access served by local memory (an ExCache hit).
+    page_size : int
+        Page of the swap baselines (4096 on Linux x86).
+    devices : tuple of SwapDevice
+    """
+
+    clock_hz: float = 1e9
+    local_access_cycles: int = 4
+    page_size: int = 4096
+    devices: tuple = field(default=SWAP_DEVICES)
+
+    def __post_init__(self):
+        _positive("clock_hz", self.clock_hz)
+        if isinstance(self.local_access_cycles, bool) or not isinstance(self.local_access_cycles, int) \
+                or self.local_access_cycles < 0:
+            raise DisaggError(f"local_access_cycles must be a non-negative int, not {self.local_access_cycles!r}")
+        ps = self.page_size
+        if isinstance(ps, bool) or not isinstance(ps, int) or ps < 8 or ps & (ps - 1):
+            raise DisaggError(f"page_size must be a power of two >= 8, not {ps!r}")
+        if not all(isinstance(d, SwapDevice) for d in self.devices):
+            raise DisaggError(f"devices must be SwapDevice objects, not {self.devices!r}")
+
+    def us_to_cycles(self, us):
+        return us * 1e-6 * self.clock_hz
+
+
+def local_cycles(w, timing=None):
+    """Cycles the workload takes with enough local memory: think time plus one local access each."""
+    timing = timing or Timing()
+    return int(w["think"].astype(np.int64).sum()) + len(w) * timing.local_access_cycles
+
+
+def page_cache_misses(w, capacity_bytes, page_size=4096):
+    """Page faults and dirty evictions of an LRU page cache of ``capacity_bytes`` over ``w``.
+
+    Consecutive accesses to the same page are collapsed first (they always hit), so the Python LRU loop
+    runs once per page change.
+
+    Returns
+    -------
+    faults, dirty_evictions : int
+    """
+    if isinstance(capacity_bytes, bool) or not isinstance(capacity_bytes, (int, np.integer)) \
+            or capacity_bytes < page_size:
+        raise DisaggError(f"page cache capacity must be an int >= one page ({page_size} B), not {capacity_bytes!r}")
+    pages_cap = int(capacity_bytes) // page_size
+    shift = np.uint64(page_size.bit_length() - 1)
+    key = (w["vaddr"] >> shift).astype(np.int64) | (w["pid"].astype(np.int64) << np.int64(48))
+    n = len(key)
+    if n == 0:
+        return 0, 0
+    head = np.ones(n, dtype=bool)
+    head[1:] = key[1:] != key[:-1]
+    run_id = np.cumsum(head) - 1
+    run_write = np.zeros(int(run_id[-1]) + 1, dtype=bool)
+    np.logical_or.at(run_write, run_id, w["op"] == OP_WRITE)
+    cache = OrderedDict()       # page -> dirty
+    faults = dirty_evictions = 0
+    for k, wr in zip(key[head].tolist(), run_write.tolist()):
+        if k in cache:
+            cache.move_to_end(k)
+            if wr:
+                cache[k] = True
+        else:
+            faults += 1
+            if len(cache) >= pages_cap:
+                _, dirty = cache.popitem(last=False)
+                dirty_evictions += dirty
+            cache[k] = wr
+    return faults, dirty_evictions
+
+
+def swap_cycles(w, capacity_bytes, device, timing=None, *, misses=None):
+    """Cycles of ``w`` on ``device`` with a page cache of ``capacity_bytes`` (``misses`` may be precomputed)."""
+    timing = timing or Timing()
+    faults, dirty = misses if misses is not None else page_cache_misses(w, capacity_bytes, timing.page_size)
+    extra = faults * timing.us_to_cycles(device.fault_us) + dirty * timing.us_to_cycles(device.dirty_evict_us)
+    return local_cycles(w, timing) + int(round(extra))
+
+
+def baseline_cycles(w, capacities, timing=None):
+    """Local and swap cycles of ``w`` for each capacity.
+
+    Returns
+    -------
+    dict
+        ``{"local": int, "faults": {cap: (faults, dirty)}, "<device name>": {cap: cycles}, ...}``.
+    """
+    timing = timing or Timing()
+    validate(w, what="baseline workload")
+    out = {"local": local_cycles(w, timing), "faults": {}}
+    for d in timing.devices:
+        out[d.name] = {}
+    for cap in capacities:
+        m = page_cache_misses(w, cap, timing.page_size)
+        out["faults"][cap] = m
+        for d in timing.devices:
+            out[d.name][cap] = swap_cycles(w, cap, d, timing, misses=m)
+    return out
