@@ -1,0 +1,185 @@
+"""Compile a system top into a shared library (Verilated model + C++ driver), cached per configuration.
+
+The cache key is the SHA-256 of everything that decides the binary: the Verilog of the top, the driver
+source, the generated headers, the Verilator and compiler flags and the Verilator version. A model
+lives in ``build/harness/<key>/libharness.so``; a second build of the same configuration only hashes.
+
+Verilator's own run-time library (``libverilated.a``) depends only on the Verilator version, the
+flags and whether tracing is on, so it is built once per such combination under
+``build/harness/runtime-<key>/`` and shared by all models.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth.back import verilog as amaranth_verilog
+
+from ..errors import DisaggError
+from ..toolchain import fst_available, verilator_bin, verilator_env, verilator_root
+from . import codegen
+
+__all__ = ["BuiltModel", "build_model", "HARNESS_BUILD", "VERILATOR_FLAGS"]
+
+REPO = Path(__file__).resolve().parents[2]
+HARNESS_BUILD = REPO / "build" / "harness"
+DRIVER = Path(__file__).resolve().parent / "driver.cpp"
+
+#: Verilator flags of every harness model: fast code, no X handling, and neither --public-flat-rw nor
+#: VPI (they make models several times slower and builds longer).
+VERILATOR_FLAGS = ["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal",
+                   "--top-module", "top", "--prefix", "Vtop"]
+#: Optimisation of the model's hot code, of its constructors, of the run-time library and of the driver.
+OPT_FAST = "-O2"
+OPT_SLOW = "-O1"
+OPT_GLOBAL = "-O2"
+CXXFLAGS = ["-std=c++20", "-fPIC"]
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    """A compiled model: its library, its port description and how it was obtained."""
+    library: Path
+    ports: codegen.SystemPorts
+    key: str
+    cached: bool
+    seconds: float
+    trace: str | None
+
+    def describe_build(self) -> str:
+        return "cached" if self.cached else f"built in {self.seconds:.1f} s"
+
+
+def _verilator_version() -> str:
+    out = subprocess.run([str(verilator_bin()), "--version"], env=verilator_env(), capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def _trace_kind(trace) -> str | None:
+    if trace in (None, False, ""):
+        return None
+    if trace not in ("fst", "vcd", True):
+        raise DisaggError(f"waveform format must be 'fst' or 'vcd', not {trace!r}")
+    if trace is True or trace == "fst":
+        return "fst" if fst_available() else "vcd"
+    return "vcd"
+
+
+def _run(cmd, cwd, what):
+    proc = subprocess.run(cmd, cwd=cwd, env=verilator_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-30:]
+        raise DisaggError(f"{what} failed in {cwd}:\n" + "\n".join(tail))
+    return proc
+
+
+class _Lock:
+    """An exclusive file lock, so that two processes building the same model do not collide."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.f = open(self.path, "w")
+        fcntl.flock(self.f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.f, fcntl.LOCK_UN)
+        self.f.close()
+
+
+def _make_vars(trace):
+    return [f"OPT_FAST={OPT_FAST}", f"OPT_SLOW={OPT_SLOW}", f"OPT_GLOBAL={OPT_GLOBAL}",
+            f"USER_CPPFLAGS={' '.join(CXXFLAGS)}", "VM_PARALLEL_BUILDS=0"]
+
+
+def _runtime_library(obj_dir: Path, trace, version) -> Path:
+    """Verilator's run-time library for these flags, built once and shared between models."""
+    key = hashlib.sha256(repr((version, trace, CXXFLAGS, OPT_GLOBAL)).encode()).hexdigest()[:16]
+    lib = HARNESS_BUILD / f"runtime-{key}" / "libverilated.a"
+    with _Lock(HARNESS_BUILD / f"runtime-{key}.lock"):
+        if not lib.exists():
+            _run(["make", "-s", "-f", "Vtop.mk", "libverilated.a", *_make_vars(trace)], obj_dir,
+                 "building Verilator's run-time library")
+            lib.parent.mkdir(parents=True, exist_ok=True)
+            tmp = lib.with_suffix(".tmp")
+            shutil.copy(obj_dir / "libverilated.a", tmp)
+            os.replace(tmp, lib)
+    return lib
+
+
+def build_model(component, *, chain=None, trace=None, verilog: str | None = None, log=None) -> BuiltModel:
+    """Compile ``component`` (a top following the system contract) into a shared library, or reuse it.
+
+    Parameters
+    ----------
+    component : amaranth.lib.wiring.Component
+        The top. Its Verilog module is named ``top``.
+    chain : list of str, optional
+        Probe strobes forming the miss-stage chain (default: all, in layout order).
+    trace : {None, "fst", "vcd"}
+        Build the waveform variant (FST falls back to VCD without liblz4).
+    verilog : str, optional
+        The Verilog text if the caller already converted ``component``.
+    log : callable, optional
+        Called with progress lines (``print`` for the command line).
+    """
+    trace = _trace_kind(trace)
+    t0 = time.monotonic()
+    ports = codegen.describe(component, chain)
+    if verilog is None:
+        verilog = amaranth_verilog.convert(component, name="top", emit_src=False)
+    ports_h = codegen.generate_header(ports)
+    records_h = codegen.generate_records_header()
+    driver = DRIVER.read_text()
+    version = _verilator_version()
+    vflags = VERILATOR_FLAGS + ({"fst": ["--trace-fst", "--trace-structs"],
+                                 "vcd": ["--trace", "--trace-structs"]}.get(trace, []))
+    h = hashlib.sha256()
+    for part in (verilog, driver, ports_h, records_h, repr(vflags), repr((OPT_FAST, OPT_SLOW, OPT_GLOBAL, CXXFLAGS)),
+                 version):
+        h.update(part.encode())
+        h.update(b"\0")
+    key = h.hexdigest()[:20]
+    out_dir = HARNESS_BUILD / key
+    library = out_dir / "libharness.so"
+    with _Lock(HARNESS_BUILD / f"{key}.lock"):
+        if library.exists():
+            return BuiltModel(library, ports, key, True, time.monotonic() - t0, trace)
+        if log:
+            log(f"building the Verilated model {key} ({'waves ' + trace if trace else 'no waves'}) ...")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        obj = out_dir / "obj"
+        obj.mkdir(parents=True)
+        (out_dir / "top.v").write_text(verilog)
+        (out_dir / "harness_ports.h").write_text(ports_h)
+        (out_dir / "harness_records.h").write_text(records_h)
+        _run([str(verilator_bin()), *vflags, "-Mdir", str(obj), str(out_dir / "top.v")], out_dir, "verilator")
+        _run(["make", "-s", "-f", "Vtop.mk", "libVtop.a", *_make_vars(trace)], obj, "compiling the Verilated model")
+        runtime = _runtime_library(obj, trace, version)
+        root = verilator_root()
+        defines = [f"-DVM_TRACE={1 if trace else 0}", f"-DVM_TRACE_FST={1 if trace == 'fst' else 0}",
+                   f"-DVM_TRACE_VCD={1 if trace == 'vcd' else 0}",
+                   f"-DHARNESS_TRACE_FST={1 if trace == 'fst' else 0}",
+                   f"-DHARNESS_TRACE_VCD={1 if trace == 'vcd' else 0}"]
+        libs = ["-lz", "-pthread"] + (["-llz4"] if trace == "fst" and fst_available() else [])
+        tmp = out_dir / "libharness.so.tmp"
+        _run(["g++", *CXXFLAGS, OPT_FAST, "-shared", "-fvisibility=hidden", *defines,
+              f"-I{obj}", f"-I{out_dir}", f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}",
+              str(DRIVER), str(obj / "libVtop.a"), str(runtime), "-o", str(tmp), *libs],
+             out_dir, "linking the harness library")
+        os.replace(tmp, library)
+        # The objects are not needed once linked; keep the sources for debugging.
+        for f in obj.glob("*.o"):
+            f.unlink()
+        return BuiltModel(library, ports, key, False, time.monotonic() - t0, trace)

@@ -1,0 +1,407 @@
+// The fast harness's C++ driver: one CPU model feeding the system top's cpu_req port, collecting cpu_resp,
+// stepping the CSR bus for firmware and time-stamping the probe strobes. Compiled together with the
+// Verilated model into a shared library and called from Python through ctypes (emu/harness/model.py).
+//
+// Python is entered only when run() returns: all accesses done, an interrupt line rose (firmware must
+// run), a batch of cycles elapsed, or the system hung. Nothing here calls back into Python.
+//
+// Port layouts come from the generated harness_ports.h (emu/harness/codegen.py); records shared with
+// numpy from harness_records.h. No field offset is written by hand in this file.
+
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "verilated.h"
+#include "Vtop.h"
+#include "harness_ports.h"
+#include "harness_records.h"
+
+#if HARNESS_TRACE_FST
+#include "verilated_fst_c.h"
+typedef VerilatedFstC TraceFile;
+#elif HARNESS_TRACE_VCD
+#include "verilated_vcd_c.h"
+typedef VerilatedVcdC TraceFile;
+#endif
+
+#define EXPORT extern "C" __attribute__((visibility("default")))
+
+// Required by Verilator when $time is used and no VerilatedContext time is advanced by the caller.
+double sc_time_stamp() { return 0; }
+
+namespace {
+
+enum RunStatus { RUN_DONE = 0, RUN_IRQ = 1, RUN_BATCH = 2, RUN_HANG = 3 };
+
+// Cycles an interrupt line may stay high before run() returns again for it (firmware that needs the
+// hardware to make progress before it can clear a cause gets another chance every so often).
+constexpr uint64_t IRQ_RECHECK_CYCLES = 256;
+
+inline void put_bits(uint32_t* w, int off, int width, uint64_t v) {
+    for (int i = 0; i < width;) {
+        int word = (off + i) >> 5, bit = (off + i) & 31;
+        int take = 32 - bit < width - i ? 32 - bit : width - i;
+        uint32_t mask = take == 32 ? 0xffffffffu : ((1u << take) - 1u);
+        w[word] = (w[word] & ~(mask << bit)) | ((uint32_t)(v >> i) & mask) << bit;
+        i += take;
+    }
+}
+
+inline uint64_t get_bits(const uint32_t* w, int off, int width) {
+    uint64_t v = 0;
+    for (int i = 0; i < width;) {
+        int word = (off + i) >> 5, bit = (off + i) & 31;
+        int take = 32 - bit < width - i ? 32 - bit : width - i;
+        uint64_t mask = take == 32 ? 0xffffffffull : ((1ull << take) - 1ull);
+        v |= ((uint64_t)(w[word] >> bit) & mask) << i;
+        i += take;
+    }
+    return v;
+}
+
+struct Harness {
+    std::unique_ptr<VerilatedContext> ctx;
+    std::unique_ptr<Vtop> top;
+    Stats st;
+    uint64_t cycle = 0;
+
+    // CPU model state. The workload and results arrays belong to Python and are passed to each run().
+    const Access* wl = nullptr;
+    Result* res = nullptr;
+    uint64_t n_end = 0;
+    uint64_t issue_idx = 0;
+    int64_t think_left = -1;  // -1: think time of access issue_idx not loaded yet
+    bool req_valid = false;
+    uint32_t req_words[REQ_WORDS];
+    std::deque<uint64_t> outstanding;
+    uint64_t max_outstanding = 1;
+    uint64_t last_progress = 0;
+    uint64_t hang_cycles = 1000000;
+
+    // CSR bus inputs for the next cycle, and the last r_data seen.
+    uint32_t csr_addr = 0, csr_wdata = 0;
+    bool csr_r = false, csr_w = false;
+    uint32_t csr_rdata = 0;
+
+    // Interrupts.
+    bool irq_proc = false, irq_mem = false, irq_rose = false;
+    uint64_t irq_returned_at = 0;
+
+    // Miss-stage chain, per message: open timestamps at each boundary, consumed in order by the next one.
+    std::deque<uint64_t> chain_q[CHAIN_N > 0 ? CHAIN_N : 1];
+    int chain_pos[MAX_PROBES];
+    // Per access: the oldest access in flight owns every chain strobe until it completes. Its lifetime is
+    // partitioned into bins: bin 0 before the first strobe, bin k+1 after chain boundary k.
+    int head_bin = 0;
+    uint64_t head_since = 0;
+    bool head_missed = false;
+    uint64_t head_bins[MAX_PROBES + 1];
+
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
+    std::unique_ptr<TraceFile> tfp;
+    std::string trace_path;
+    uint64_t win_start = 0, win_end = 0;
+    bool trace_done = false;
+#endif
+
+    Harness() : ctx(new VerilatedContext) {
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
+        ctx->traceEverOn(true);
+#endif
+        top.reset(new Vtop(ctx.get(), "TOP"));
+        std::memset(&st, 0, sizeof st);
+        std::memset(req_words, 0, sizeof req_words);
+        for (int i = 0; i < MAX_PROBES; i++) chain_pos[i] = -1;
+        for (int i = 0; i < CHAIN_N; i++) chain_pos[CHAIN[i]] = i;
+        top->clk = 0;
+        top->rst = 0;
+        top->P_cpu_req__valid = 0;
+        top->P_cpu_resp__ready = 1;
+        top->P_csr__r_stb = 0;
+        top->P_csr__w_stb = 0;
+        top->eval();
+    }
+
+    ~Harness() {
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
+        if (tfp) tfp->close();
+#endif
+        top->final();
+    }
+
+    void trace_dump(uint64_t t) {
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
+        if (trace_done || trace_path.empty()) return;
+        if (cycle < win_start) return;
+        if (cycle > win_end) {
+            if (tfp) { tfp->close(); tfp.reset(); }
+            trace_done = true;
+            return;
+        }
+        if (!tfp) {
+            tfp.reset(new TraceFile);
+            top->trace(tfp.get(), 99);
+            tfp->open(trace_path.c_str());
+        }
+        tfp->dump(t);
+#else
+        (void)t;
+#endif
+    }
+
+    void pack_request(const Access& a) {
+        std::memset(req_words, 0, sizeof req_words);
+        int lane = (int)(a.vaddr % DATA_BYTES);
+        put_bits(req_words, REQ_OP_OFF, REQ_OP_W, a.op ? OP_WRITE : OP_READ);
+        put_bits(req_words, REQ_PID_OFF, REQ_PID_W, a.pid);
+        put_bits(req_words, REQ_VADDR_OFF, REQ_VADDR_W, a.vaddr);
+        uint64_t strb = a.size >= 8 ? 0xffull : ((1ull << a.size) - 1ull);
+        put_bits(req_words, REQ_STRB_OFF + lane, a.size, strb);
+        if (a.op) put_bits(req_words, REQ_WDATA_OFF + lane * 8, a.size * 8, a.data);
+        store_req(top.get(), req_words);
+    }
+
+    void on_probe(uint64_t probe) {
+        for (int i = 0; probe && i < MAX_PROBES; i++, probe >>= 1) {
+            if (!(probe & 1)) continue;
+            st.probe_count[i]++;
+            int k = chain_pos[i];
+            if (k < 0) continue;
+            if (!outstanding.empty()) {
+                head_bins[head_bin] += cycle - head_since;
+                head_bin = k + 1;
+                head_since = cycle;
+                head_missed = true;
+            }
+            if (k > 0) {
+                if (chain_q[k - 1].empty()) { st.chain_orphans++; continue; }
+                uint64_t t0 = chain_q[k - 1].front();
+                chain_q[k - 1].pop_front();
+                st.stage_sum[i] += cycle - t0;
+                st.stage_n[i]++;
+            }
+            if (k + 1 < CHAIN_N) chain_q[k].push_back(cycle);
+        }
+    }
+
+    void start_head(uint64_t now) {
+        head_bin = 0;
+        head_since = now;
+        head_missed = false;
+        std::memset(head_bins, 0, sizeof head_bins);
+    }
+
+    void end_head(const Result& r) {
+        uint64_t lat = r.t_done - r.t_issue;
+        if (!head_missed) {
+            st.hit_count++;
+            st.hit_latency_sum += lat;
+            return;
+        }
+        head_bins[head_bin] += r.t_done - head_since;
+        st.miss_count++;
+        st.miss_latency_sum += lat;
+        for (int i = 0; i <= CHAIN_N; i++) st.miss_stage_sum[i] += head_bins[i];
+    }
+
+    // One clock cycle: decide the inputs, settle, sample handshakes, rising edge.
+    void step() {
+        if (!req_valid && wl && issue_idx < n_end && outstanding.size() < max_outstanding) {
+            if (think_left < 0) think_left = wl[issue_idx].think;
+            if (think_left > 0) {
+                think_left--;
+                st.think_cycles++;
+            } else {
+                pack_request(wl[issue_idx]);
+                req_valid = true;
+            }
+        }
+        top->P_cpu_req__valid = req_valid;
+        top->P_csr__addr = csr_addr;
+        top->P_csr__r_stb = csr_r;
+        top->P_csr__w_stb = csr_w;
+        top->P_csr__w_data = csr_wdata;
+        top->clk = 0;
+        top->eval();
+        trace_dump(cycle * 10);
+
+        csr_rdata = top->P_csr__r_data;
+        bool ip = top->P_irq_proc, im = top->P_irq_mem;
+        if ((ip && !irq_proc) || (im && !irq_mem)) irq_rose = true;
+        irq_proc = ip;
+        irq_mem = im;
+        if (!outstanding.empty()) st.busy_cycles++;
+
+        if (req_valid) {
+            if (top->P_cpu_req__ready) {
+                const Access& a = wl[issue_idx];
+                res[issue_idx].t_issue = cycle;
+                if (outstanding.empty()) start_head(cycle);
+                outstanding.push_back(issue_idx);
+                if (outstanding.size() > st.max_outstanding) st.max_outstanding = outstanding.size();
+                if (a.op) st.writes++; else st.reads++;
+                st.issued++;
+                issue_idx++;
+                think_left = -1;
+                req_valid = false;
+            } else {
+                st.req_stall_cycles++;
+            }
+        }
+        uint64_t probe = load_probe(top.get());
+        if (probe) on_probe(probe);
+        if (top->P_cpu_resp__valid) {  // ready is always high: the CPU model never stalls responses
+            if (outstanding.empty()) {
+                st.unexpected_responses++;  // a response nobody asked for
+            } else {
+                uint64_t idx = outstanding.front();
+                outstanding.pop_front();
+                uint32_t w[RESP_WORDS];
+                load_resp(top.get(), w);
+                const Access& a = wl[idx];
+                int lane = (int)(a.vaddr % DATA_BYTES);
+                Result& r = res[idx];
+                r.rdata = a.op ? 0 : get_bits(w, RESP_RDATA_OFF + lane * 8, a.size * 8);
+                r.status = (uint8_t)get_bits(w, RESP_STATUS_OFF, RESP_STATUS_W);
+                r.done = 1;
+                r.t_done = cycle;
+                st.latency_sum += cycle - r.t_issue;
+                st.completed++;
+                end_head(r);
+                if (!outstanding.empty()) start_head(res[outstanding.front()].t_issue);
+                last_progress = cycle;
+            }
+        }
+
+        top->clk = 1;
+        top->eval();
+        trace_dump(cycle * 10 + 5);
+        cycle++;
+        st.cycles = cycle;
+        csr_r = csr_w = false;
+    }
+};
+
+}  // namespace
+
+EXPORT void* h_create(const char* trace_path, uint64_t win_start, uint64_t win_end) {
+    Harness* h = new Harness;
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
+    if (trace_path && *trace_path) {
+        h->trace_path = trace_path;
+        h->win_start = win_start;
+        h->win_end = win_end;
+    }
+#else
+    (void)trace_path; (void)win_start; (void)win_end;
+#endif
+    return h;
+}
+
+EXPORT void h_destroy(void* p) { delete static_cast<Harness*>(p); }
+
+EXPORT int h_traced() {
+#if HARNESS_TRACE_FST
+    return 2;
+#elif HARNESS_TRACE_VCD
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+EXPORT void h_configure(void* p, uint64_t max_outstanding, uint64_t hang_cycles) {
+    Harness* h = static_cast<Harness*>(p);
+    h->max_outstanding = max_outstanding ? max_outstanding : 1;
+    h->hang_cycles = hang_cycles;
+}
+
+EXPORT void h_reset(void* p, uint32_t cycles) {
+    Harness* h = static_cast<Harness*>(p);
+    h->top->rst = 1;
+    for (uint32_t i = 0; i < cycles; i++) h->step();
+    h->top->rst = 0;
+    h->outstanding.clear();
+    h->req_valid = false;
+    h->wl = nullptr;
+    h->issue_idx = h->n_end = 0;
+    for (auto& q : h->chain_q) q.clear();
+    h->irq_rose = false;
+}
+
+EXPORT void h_step(void* p, uint64_t cycles) {
+    Harness* h = static_cast<Harness*>(p);
+    for (uint64_t i = 0; i < cycles; i++) h->step();
+}
+
+EXPORT uint32_t h_csr_read(void* p, uint32_t addr) {
+    Harness* h = static_cast<Harness*>(p);
+    h->csr_addr = addr;
+    h->csr_r = true;
+    h->step();      // r_stb sampled at this edge
+    h->step();      // r_data is valid during this cycle (captured at its settle)
+    h->st.csr_reads++;
+    return h->csr_rdata;
+}
+
+EXPORT void h_csr_write(void* p, uint32_t addr, uint32_t data) {
+    Harness* h = static_cast<Harness*>(p);
+    h->csr_addr = addr;
+    h->csr_wdata = data;
+    h->csr_w = true;
+    h->step();
+    h->st.csr_writes++;
+}
+
+EXPORT uint32_t h_irqs(void* p) {
+    Harness* h = static_cast<Harness*>(p);
+    return (h->top->P_irq_proc ? 1u : 0u) | (h->top->P_irq_mem ? 2u : 0u);  // current after the last edge
+}
+
+EXPORT uint64_t h_position(void* p) { return static_cast<Harness*>(p)->issue_idx; }
+
+EXPORT uint64_t h_cycle(void* p) { return static_cast<Harness*>(p)->cycle; }
+
+EXPORT void h_stats(void* p, Stats* out) { std::memcpy(out, &static_cast<Harness*>(p)->st, sizeof(Stats)); }
+
+// Run accesses [start, n) of the workload; return a RunStatus. ``start`` is where issuing resumes; it
+// must equal the number of accesses already issued from this workload (or 0 for a new one). Results land
+// in results[i] for access i. Returns after at most max_cycles cycles.
+EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t max_cycles,
+                 Result* results, Stats* stats_out) {
+    Harness* h = static_cast<Harness*>(p);
+    if (wl != h->wl || start != h->issue_idx) {
+        // A new workload (or a restart): only allowed with nothing in flight.
+        if (!h->outstanding.empty() || h->req_valid) return -1;
+        h->wl = wl;
+        h->issue_idx = start;
+        h->think_left = -1;
+    }
+    h->res = results;
+    h->n_end = n;
+    h->last_progress = h->cycle;
+    uint64_t stop = h->cycle + max_cycles;
+    int status;
+    for (;;) {
+        if (h->issue_idx >= h->n_end && h->outstanding.empty() && !h->req_valid) { status = RUN_DONE; break; }
+        if (h->cycle >= stop) { status = RUN_BATCH; break; }
+        if (!h->outstanding.empty() && h->cycle - h->last_progress > h->hang_cycles) { status = RUN_HANG; break; }
+        h->step();
+        bool irq = h->irq_proc || h->irq_mem;
+        if (h->irq_rose || (irq && h->cycle - h->irq_returned_at >= IRQ_RECHECK_CYCLES)) {
+            h->irq_rose = false;
+            if (irq) {
+                h->irq_returned_at = h->cycle;
+                if (h->irq_proc) h->st.irq_proc_events++;
+                if (h->irq_mem) h->st.irq_mem_events++;
+                status = RUN_IRQ;
+                break;
+            }
+        }
+    }
+    if (stats_out) std::memcpy(stats_out, &h->st, sizeof(Stats));
+    return status;
+}

@@ -1,0 +1,159 @@
+"""ctypes binding of a compiled harness library (``driver.cpp`` + the Verilated top).
+
+One :class:`HarnessModel` is one instance of the system. Each call crosses into C++ once:
+``run`` simulates until all accesses are done, an interrupt line rises, or a batch of cycles has passed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DisaggError
+from ..workload import WORKLOAD_DTYPE
+from .layouts import RESULT_DTYPE, STATS_DTYPE, RunStatus
+
+__all__ = ["HarnessModel", "new_results"]
+
+
+def new_results(n: int) -> np.ndarray:
+    """A zeroed results array for a workload of ``n`` accesses."""
+    return np.zeros(n, dtype=RESULT_DTYPE)
+
+
+def _load(path: Path):
+    lib = ctypes.CDLL(str(path))
+    vp, u64, u32 = ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32
+    lib.h_create.argtypes = [ctypes.c_char_p, u64, u64]
+    lib.h_create.restype = vp
+    lib.h_destroy.argtypes = [vp]
+    lib.h_traced.restype = ctypes.c_int
+    lib.h_configure.argtypes = [vp, u64, u64]
+    lib.h_reset.argtypes = [vp, u32]
+    lib.h_step.argtypes = [vp, u64]
+    lib.h_csr_read.argtypes = [vp, u32]
+    lib.h_csr_read.restype = u32
+    lib.h_csr_write.argtypes = [vp, u32, u32]
+    lib.h_irqs.argtypes = [vp]
+    lib.h_irqs.restype = u32
+    lib.h_position.argtypes = [vp]
+    lib.h_position.restype = u64
+    lib.h_cycle.argtypes = [vp]
+    lib.h_cycle.restype = u64
+    lib.h_stats.argtypes = [vp, vp]
+    lib.h_run.argtypes = [vp, vp, u64, u64, u64, vp, vp]
+    lib.h_run.restype = ctypes.c_int
+    return lib
+
+
+class HarnessModel:
+    """A running instance of a compiled system top.
+
+    Parameters
+    ----------
+    built : emu.harness.build.BuiltModel
+        The compiled library and its port description.
+    waves : str or Path, optional
+        Waveform file to write (needs a model built with ``trace``).
+    window : (int, int), optional
+        First and last cycle to record (default: everything).
+    max_outstanding : int
+        Accesses the CPU model keeps in flight at most (1 = a blocking CPU).
+    hang_cycles : int
+        Cycles without a response, with accesses outstanding, after which ``run`` reports a hang.
+    """
+
+    def __init__(self, built, *, waves=None, window=None, max_outstanding=4, hang_cycles=2_000_000):
+        self.built = built
+        self.ports = built.ports
+        self._lib = _load(built.library)
+        if waves is not None and not self._lib.h_traced():
+            raise DisaggError("waveforms need a model built with tracing (build_model(..., trace='fst'))")
+        start, end = window if window is not None else (0, 2**64 - 1)
+        path = str(waves).encode() if waves is not None else b""
+        self._h = self._lib.h_create(path, start, end)
+        if not self._h:
+            raise DisaggError("could not create the harness model")
+        self._lib.h_configure(self._h, int(max_outstanding), int(hang_cycles))
+        self._stats = np.zeros(1, dtype=STATS_DTYPE)
+
+    # -- lifetime -----------------------------------------------------------------------------------
+
+    def close(self):
+        """Free the model (closes the waveform file)."""
+        if getattr(self, "_h", None):
+            self._lib.h_destroy(self._h)
+            self._h = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    # -- clock and CSR ------------------------------------------------------------------------------
+
+    def reset(self, cycles: int = 4):
+        """Hold reset for ``cycles`` clock cycles."""
+        self._lib.h_reset(self._h, cycles)
+
+    def step(self, cycles: int = 1):
+        """Advance the clock (the CPU model keeps issuing if a run is in progress)."""
+        self._lib.h_step(self._h, cycles)
+
+    def csr_read(self, addr: int) -> int:
+        """Read the 32-bit register at word address ``addr`` (two clock cycles)."""
+        return int(self._lib.h_csr_read(self._h, addr))
+
+    def csr_write(self, addr: int, value: int):
+        """Write the 32-bit register at word address ``addr`` (one clock cycle)."""
+        self._lib.h_csr_write(self._h, addr, value & 0xFFFFFFFF)
+
+    @property
+    def cycle(self) -> int:
+        return int(self._lib.h_cycle(self._h))
+
+    @property
+    def irq_proc(self) -> bool:
+        return bool(self._lib.h_irqs(self._h) & 1)
+
+    @property
+    def irq_mem(self) -> bool:
+        return bool(self._lib.h_irqs(self._h) & 2)
+
+    def stats(self) -> np.void:
+        """The driver's cumulative counters (a record of ``STATS_DTYPE``)."""
+        self._lib.h_stats(self._h, self._stats.ctypes.data)
+        return self._stats[0].copy()
+
+    # -- running workloads --------------------------------------------------------------------------
+
+    def run(self, workload: np.ndarray, results: np.ndarray, *, n=None, start=0, max_cycles=2**63) -> int:
+        """Feed accesses ``start..n`` of ``workload``; return a :class:`RunStatus` code.
+
+        ``workload`` and ``results`` must stay alive and unmoved until the accesses issued from them
+        completed (the C++ keeps pointers between calls). Call again with the same arrays and
+        ``start`` = :attr:`position` to continue after an IRQ or a batch boundary.
+        """
+        if workload.dtype != WORKLOAD_DTYPE or not workload.flags.c_contiguous:
+            raise DisaggError("workload must be a contiguous array of WORKLOAD_DTYPE")
+        if results.dtype != RESULT_DTYPE or len(results) < len(workload) or not results.flags.c_contiguous:
+            raise DisaggError("results must be a contiguous RESULT_DTYPE array as long as the workload")
+        n = len(workload) if n is None else int(n)
+        if not 0 <= start <= n <= len(workload):
+            raise ValueError(f"run range {start}..{n} outside the workload of {len(workload)} accesses")
+        status = self._lib.h_run(self._h, workload.ctypes.data, n, start, max_cycles, results.ctypes.data,
+                                 self._stats.ctypes.data)
+        if status < 0:
+            raise DisaggError("a new workload was started while accesses of the previous one were in flight")
+        return status
+
+    @property
+    def position(self) -> int:
+        """Index of the next access the CPU model will issue from the current workload."""
+        return int(self._lib.h_position(self._h))
