@@ -17,6 +17,7 @@ COMMANDS = [
     "emu.commands.verilog",
     "emu.commands.lint",
     "emu.commands.waves",
+    "emu.commands.sweep",
 ]
 
 
