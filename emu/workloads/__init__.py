@@ -176,6 +176,15 @@ def _build():
                   (lambda p: p["vertices"] * p["avg_degree"] < 1 << 32, "vertices * avg_degree must be < 2**32"),
                   (lambda p: p["base"] + 40 * p["vertices"] * (p["avg_degree"] + 1) <= 1 << 48,
                    "the graph must fit in 48 bits"))),
+        Workload("mltrain", structured.mltrain, structured.mltrain.__doc__.splitlines()[0],
+                 {"layers": Param(8, "network layers", lo=1, hi=4096),
+                  "layer_bytes": Param(8 * 1024, "bytes of weights per layer (multiple of 32)", lo=32, hi=1 << 36),
+                  "steps": Param(2, "training steps", lo=1, hi=10_000),
+                  "think": Param(8.0, "mean CPU cycles between accesses (compute per word)", lo=0.0, hi=1e6),
+                  "base": _COMMON["base"], "pid": _COMMON["pid"]},
+                 (_BASE4K, (lambda p: p["layer_bytes"] % 32 == 0, "layer_bytes must be a multiple of 32"),
+                  (lambda p: p["base"] + 3 * p["layers"] * (p["layer_bytes"] + 4096) <= 1 << 48,
+                   "the network must fit in 48 bits"))),
     ]
     return {w.name: w for w in entries}
 

@@ -154,3 +154,64 @@ def pagerank(rng, *, vertices, avg_degree, alpha, iterations, damping, init, bas
     w = np.concatenate(parts)
     w["think"] = think_cycles(rng, len(w), think)
     return w
+
+
+def _stream(start, nbytes):
+    """Addresses of the 8-byte words of ``[start, start + nbytes)``."""
+    return np.uint64(start) + np.arange(nbytes // 8, dtype=np.uint64) * np.uint64(8)
+
+
+def _merge(a, b):
+    """Interleave two address streams proportionally (both keep their order)."""
+    if len(a) == 0 or len(b) == 0:
+        return (a if len(b) == 0 else b), np.zeros(len(a) + len(b), bool) | (len(a) == 0)
+    ka = (np.arange(len(a)) + 0.5) / len(a)
+    kb = (np.arange(len(b)) + 0.5) / len(b)
+    order = np.argsort(np.concatenate([ka, kb]), kind="stable")
+    from_b = order >= len(a)
+    return np.concatenate([a, b])[order], from_b
+
+
+def mltrain(rng, *, layers, layer_bytes, steps, think, base, pid):
+    """Neural-network training steps over per-layer weights, gradients and activations (TensorFlow-like).
+
+    Layer l has weights W[l] and gradients G[l] of ``layer_bytes`` each and activations A[l] of
+    ``layer_bytes / 4``, laid out one after the other (4 KiB aligned). One step is
+
+    * forward, l = 0..L-1: stream W[l] and A[l-1] (reads), write A[l];
+    * backward, l = L-1..0: stream W[l] and A[l] (reads), write G[l];
+    * update, l = 0..L-1: read G[l] and W[l], write W[l] (SGD).
+
+    All accesses are 8-byte words in order inside each tensor (dense kernels), tensors interleaved in
+    proportion, which is what the memory system of a dense training step sees below the CPU caches' reuse.
+    The footprint is ``layers * layer_bytes * 2.25``.
+    """
+    act = layer_bytes // 4
+    W, G, A = [], [], []
+    addr = base
+    for _ in range(layers):
+        for lst, size in ((W, layer_bytes), (G, layer_bytes), (A, act)):
+            lst.append(addr)
+            addr = _align(addr + size)
+    parts_addr, parts_op = [], []
+
+    def phase(reads, write):
+        r = reads[0]
+        for extra in reads[1:]:
+            r, _ = _merge(r, extra)
+        merged, is_w = _merge(r, write)
+        parts_addr.append(merged)
+        parts_op.append(np.where(is_w, OP_WRITE, OP_READ).astype(np.uint8))
+
+    for _ in range(steps):
+        for l in range(layers):
+            prev = _stream(A[l - 1], act) if l else np.zeros(0, np.uint64)
+            phase([_stream(W[l], layer_bytes), prev], _stream(A[l], act))
+        for l in reversed(range(layers)):
+            phase([_stream(W[l], layer_bytes), _stream(A[l], act)], _stream(G[l], layer_bytes))
+        for l in range(layers):
+            rw = _stream(W[l], layer_bytes)
+            phase([_stream(G[l], layer_bytes), rw], rw)
+    vaddr = np.concatenate(parts_addr)
+    op = np.concatenate(parts_op)
+    return assemble(pid, op, vaddr, 8, write_values(rng, len(vaddr)), think_cycles(rng, len(vaddr), think))
