@@ -41,12 +41,12 @@ class CheckReport:
         c = self.cycles
         n_active = sum(c.active)
         reset = f"reset {c.reset.name}" if c.reset is not None else "no reset signal (all cycles checked)"
-        head = (f"{c.wave.path}: {len(self.streams)} streams, {len(c)} cycles of {c.clock.name} "
+        head = (f"{c.wave.path}: {_n(len(self.streams), 'stream')}, {_n(len(c), 'cycle')} of {c.clock.name} "
                 f"({n_active} out of reset; {reset})")
         if self.ok:
             return head + ": no violations"
         counts = Counter(v.rule for v in self.violations)
-        return head + f": {len(self.violations)} violations (" + ", ".join(
+        return head + f": {_n(len(self.violations), 'violation')} (" + ", ".join(
             f"{n} {rule}" for rule, n in sorted(counts.items())) + ")"
 
     def lines(self, limit: int | None = 50) -> list[str]:
@@ -68,6 +68,10 @@ class CheckReport:
                 out.append(f"  ... {n - limit} more {rule} violations not shown")
         out.append(self.summary())
         return out
+
+
+def _n(count, noun):
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def check_waveform(wave: Waveform, *, clock: str = "clk", reset: str | None = None,

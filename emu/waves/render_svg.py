@@ -2,7 +2,8 @@
 
 Written by hand (no WaveDrom, no network): one ``<g class="signal">`` per row with the signal name on
 the left; 1-bit signals as a line between a low and a high level with sloped edges, buses as
-hexagonal value boxes with the value in hex, unknown values hatched; dashed lines at every clock
+hexagonal value boxes with the value in hex, unknown values hatched, undriven 1-bit values as a
+line half-way; dashed lines at every clock
 edge and the edge times on top.
 """
 
@@ -27,6 +28,7 @@ text { font-family: monospace; font-size: 11px; fill: #222; }
 .time { fill: #777; font-size: 10px; }
 .grid { stroke: #ccc; stroke-width: 1; stroke-dasharray: 2,3; }
 .bit { fill: none; stroke: #000; stroke-width: 1.5; }
+.hiz { stroke: #36c; stroke-width: 1.5; }
 .bus { fill: #fff; stroke: #000; stroke-width: 1.2; }
 .unknown { fill: url(#hatch); stroke: #000; stroke-width: 1.2; }
 """.strip()
@@ -58,7 +60,11 @@ def _bit_row(values, x0, y0, cw):
             if pts:
                 parts.append(f'<polyline class="bit" points="{_points(pts)}"/>')
                 pts = []
-            parts.append(f'<rect class="unknown" x="{xa}" y="{hi}" width="{xb - xa}" height="{_WAVE_H}"/>')
+            if v == "z":  # undriven: a line half-way, as WaveDrom draws it
+                mid = y0 + _WAVE_H // 2
+                parts.append(f'<line class="hiz" x1="{xa}" y1="{mid}" x2="{xb}" y2="{mid}"/>')
+            else:
+                parts.append(f'<rect class="unknown" x="{xa}" y="{hi}" width="{xb - xa}" height="{_WAVE_H}"/>')
     if pts:
         parts.append(f'<polyline class="bit" points="{_points(pts)}"/>')
     return parts

@@ -1,12 +1,14 @@
-"""Plain-text rendering of a :class:`~emu.waves.window.WaveWindow`, readable in a CI log.
+r"""Plain-text rendering of a :class:`~emu.waves.window.WaveWindow`, readable in a CI log.
 
 One row per signal and one fixed-width cell per clock cycle (the value sampled at that rising edge).
 ASCII only, so it survives any log viewer::
 
-    t.vcd: 6 cycles of bench.top.clk from 5 ns to 55 ns; values sampled at each rising edge
-    time (ns)   5   15  25  35  45  55
-    i__valid    ___/-------\___________
-    i__payload  |00 |05  05 |07  07  07
+    w.vcd: 5 cycles of top.clk from 20 ns to 60 ns; values sampled at each rising edge
+    time (ns)   20   30   40   50   60
+    s__valid    _____/--------------\____
+    s__ready    _______________/---------
+    s__payload  |000 |01a  01a |xxx |02b
+    rst         -----\___________________
 
 * 1-bit signals: ``_`` is 0, ``-`` is 1, ``/`` and ``\\`` mark a cell where the value rose or fell, ``x``/``z``
   unknown or undriven.

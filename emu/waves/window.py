@@ -56,7 +56,7 @@ def _display_names(traces) -> list[str]:
 def select_window(wave: Waveform, patterns: str, *, clock: str = "clk", start: int | None = None,
                   end: int | None = None, max_cycles: int | None = None) -> WaveWindow:
     """Signals matching ``patterns`` (comma-separated globs on full or leaf names) over [start, end]."""
-    if not isinstance(patterns, str) or not patterns.strip(",").strip():
+    if not isinstance(patterns, str) or not patterns.replace(",", "").strip():
         raise DisaggError(f"bad signal pattern {patterns!r}: give one or more comma-separated globs")
     if max_cycles is not None and (not isinstance(max_cycles, int) or max_cycles < 1):
         raise DisaggError(f"the cycle limit must be a positive integer, not {max_cycles!r}")
@@ -77,7 +77,8 @@ def select_window(wave: Waveform, patterns: str, *, clock: str = "clk", start: i
     idx = [k for k, t in enumerate(cycles.edges) if start <= t <= end]
     if not idx:
         raise DisaggError(f"no rising edge of {cycles.clock.name} between {wave.format_time(start)} and "
-                          f"{wave.format_time(end)}")
+                          f"{wave.format_time(end)} (its edges span {wave.format_time(cycles.edges[0])} to "
+                          f"{wave.format_time(cycles.edges[-1])})")
     total = len(idx)
     if max_cycles is not None:
         idx = idx[:max_cycles]
