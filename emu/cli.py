@@ -18,6 +18,7 @@ COMMANDS = [
     "emu.commands.lint",
     "emu.commands.waves",
     "emu.commands.sweep",
+    "emu.commands.synth",
 ]
 
 

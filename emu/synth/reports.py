@@ -1,0 +1,235 @@
+"""Parse what Yosys and nextpnr write: memory inventory and mapping, cell statistics, utilisation, fmax.
+
+Every parser takes text (or parsed JSON) and returns plain data, so it can be tested on captured report
+snippets without running a tool.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+
+from .targets import Target
+
+__all__ = ["MemoryInfo", "parse_memory_dump", "parse_memory_mapping", "parse_stat_json",
+           "parse_nextpnr_report", "parse_nextpnr_utilisation", "clock_fmax", "classify_memories",
+           "not_fit_reason"]
+
+# Bits in one block RAM of each family: used to judge whether a memory that did not land in block RAM
+# is big enough to matter.
+BRAM_BITS = {"ecp5": 18 * 1024, "ice40": 4 * 1024}
+
+
+@dataclass
+class MemoryInfo:
+    """One memory of the design, as Yosys saw it just before mapping memories to cells.
+
+    Attributes
+    ----------
+    name : str
+        Hierarchical memory name in the flattened design (``cache.data``).
+    width, depth : int
+        Word width in bits and number of words.
+    read_ports, write_ports : int
+        Port counts after Yosys merged/shared ports.
+    async_read_ports : int
+        Read ports whose address is not registered (combinational read): block RAM cannot do those.
+    mapped_to : str
+        ``"bram"``, ``"lutram"``, ``"ff"`` or ``"unknown"`` (filled from the mapping log).
+    cell : str
+        Yosys mapping cell (``$__DP16KD_``), or ``"flip-flops"``.
+    reason : str
+        Why a memory did not go to block RAM (empty when it did).
+    """
+
+    name: str
+    width: int
+    depth: int
+    read_ports: int
+    write_ports: int
+    async_read_ports: int
+    mapped_to: str = "unknown"
+    cell: str = ""
+    reason: str = ""
+
+    @property
+    def bits(self) -> int:
+        return self.width * self.depth
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["bits"] = self.bits
+        return d
+
+
+def _unescape_id(text: str) -> str:
+    """RTLIL identifier or MEMID string to a plain name (``"\\\\cache.data"`` -> ``cache.data``)."""
+    text = text.strip().strip('"')
+    text = text.replace("\\\\", "\\")
+    return text[1:] if text.startswith("\\") else text
+
+
+def _count_bits(value: str, bit: str) -> int:
+    """Count ``bit`` characters in an RTLIL constant like ``3'010``."""
+    if "'" not in value:
+        return 0
+    return value.split("'", 1)[1].count(bit)
+
+
+def parse_memory_dump(text: str) -> dict[str, MemoryInfo]:
+    """Memories from the RTLIL ``dump`` of the ``$mem_v2`` cells taken just before ``map_ram``."""
+    memories: dict[str, MemoryInfo] = {}
+    params: dict[str, str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("cell $mem_v2 "):
+            params = {}
+        elif params is not None and stripped.startswith("parameter "):
+            parts = stripped.split(None, 2)
+            if len(parts) == 3:
+                params[parts[1].lstrip("\\")] = parts[2]
+        elif params is not None and stripped == "end":
+            name = _unescape_id(params.get("MEMID", '"?"'))
+            read_ports = int(params.get("RD_PORTS", "0"))
+            # RD_CLK_ENABLE has one bit per read port: 1 = registered (synchronous) read.
+            sync_reads = _count_bits(params.get("RD_CLK_ENABLE", "0'"), "1")
+            memories[name] = MemoryInfo(
+                name=name,
+                width=int(params.get("WIDTH", "0")),
+                depth=int(params.get("SIZE", "0")),
+                read_ports=read_ports,
+                write_ports=int(params.get("WR_PORTS", "0")),
+                async_read_ports=read_ports - sync_reads,
+            )
+            params = None
+    return memories
+
+
+_LIBMAP = re.compile(r"^mapping memory (\S+) via (\S+)\s*$")
+_LIBMAP_FF = re.compile(r"^using FF mapping for memory (\S+)\s*$")
+_MEMORY_MAP = re.compile(r"^Mapping memory \\?(\S+) in module \\?(\S+):\s*$")
+
+
+def parse_memory_mapping(log: str, top: str) -> dict[str, str]:
+    """``{memory name: mapping cell or "flip-flops"}`` from a Yosys log.
+
+    ``memory_libmap`` logs ``mapping memory <top>.<mem> via <cell>`` for memories it maps to a RAM
+    primitive (or ``using FF mapping for memory ...``); ``memory_map`` logs
+    ``Mapping memory \\<mem> in module \\<top>:`` for the ones it turns into flip-flops.
+    """
+    mapping: dict[str, str] = {}
+    prefix = f"{top}."
+    for line in log.splitlines():
+        line = line.strip()
+        m = _LIBMAP.match(line)
+        if m:
+            name = m.group(1)
+            mapping[name[len(prefix):] if name.startswith(prefix) else name] = m.group(2)
+            continue
+        m = _LIBMAP_FF.match(line)
+        if m:
+            name = m.group(1)
+            mapping[name[len(prefix):] if name.startswith(prefix) else name] = "flip-flops"
+            continue
+        m = _MEMORY_MAP.match(line)
+        if m:
+            mapping[_unescape_id(m.group(1))] = "flip-flops"
+    return mapping
+
+
+def classify_memories(memories: dict[str, MemoryInfo], mapping: dict[str, str], target: Target) -> list[MemoryInfo]:
+    """Fill ``mapped_to``/``cell``/``reason`` of each memory; return them sorted by size, largest first."""
+    bram_bits = BRAM_BITS.get(target.name, 18 * 1024)
+    for name, mem in memories.items():
+        cell = mapping.get(name, "")
+        mem.cell = cell
+        if cell in target.bram_cells:
+            mem.mapped_to = "bram"
+        elif cell in target.lutram_cells:
+            mem.mapped_to = "lutram"
+        elif cell == "flip-flops":
+            mem.mapped_to = "ff"
+        else:
+            mem.mapped_to = "unknown"
+        if mem.mapped_to != "bram":
+            mem.reason = _why_not_bram(mem, target, bram_bits)
+    return sorted(memories.values(), key=lambda m: (-m.bits, m.name))
+
+
+def _why_not_bram(mem: MemoryInfo, target: Target, bram_bits: int) -> str:
+    reasons = []
+    if mem.async_read_ports:
+        reasons.append(f"{mem.async_read_ports} of {mem.read_ports} read ports are asynchronous "
+                       f"(combinational read); block RAM needs a registered read address")
+    if mem.read_ports + mem.write_ports > 2 and not mem.async_read_ports:
+        reasons.append(f"{mem.read_ports} read + {mem.write_ports} write ports exceed the 2 ports of a block RAM")
+    if not reasons:
+        if mem.bits < bram_bits // 2:
+            reasons.append(f"small ({mem.bits} bits): Yosys judged it cheaper than a "
+                           f"{bram_bits // 1024} Kbit block RAM")
+        else:
+            reasons.append("Yosys' memory mapper chose it by cost; see yosys.log (memory_libmap)")
+    return "; ".join(reasons)
+
+
+def parse_stat_json(text: str) -> dict[str, int]:
+    """Cell counts by type of the whole design from ``stat -json`` output."""
+    data = json.loads(text)
+    design = data.get("design")
+    if design is None:
+        # One module only: the design totals are that module's.
+        modules = data.get("modules", {})
+        if len(modules) != 1:
+            raise ValueError("stat -json output has no 'design' section")
+        design = next(iter(modules.values()))
+    return {str(k): int(v) for k, v in design.get("num_cells_by_type", {}).items()}
+
+
+def parse_nextpnr_report(report: dict) -> tuple[dict[str, tuple[int, int]], dict[str, float]]:
+    """``({resource: (used, available)}, {clock net: achieved fmax MHz})`` from nextpnr's ``--report`` JSON."""
+    util = {name: (int(v["used"]), int(v["available"])) for name, v in report.get("utilization", {}).items()}
+    fmax = {name: float(v["achieved"]) for name, v in report.get("fmax", {}).items()}
+    return util, fmax
+
+
+_UTIL_LINE = re.compile(r"^Info:\s+(\S+):\s+(\d+)/\s*(\d+)\s+\d+%\s*$")
+
+
+def parse_nextpnr_utilisation(log: str) -> dict[str, tuple[int, int]]:
+    """``{resource: (used, available)}`` from the "Device utilisation" block of a nextpnr log.
+
+    Used when placement fails and nextpnr writes no JSON report; the last block in the log wins.
+    """
+    util: dict[str, tuple[int, int]] = {}
+    for line in log.splitlines():
+        m = _UTIL_LINE.match(line.strip())
+        if m:
+            util[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+    return util
+
+
+def not_fit_reason(log: str) -> str | None:
+    """A short "does not fit" explanation if nextpnr failed for lack of resources, else ``None``."""
+    over = [f"{name} {used}/{avail}" for name, (used, avail) in parse_nextpnr_utilisation(log).items()
+            if used > avail]
+    if over:
+        return "does not fit: " + ", ".join(over)
+    m = re.search(r"no BELs remaining to implement cell type '([^']+)'", log)
+    if m:
+        return f"does not fit: out of {m.group(1)}"
+    return None
+
+
+def clock_fmax(fmax: dict[str, float], clock: str = "clk") -> float | None:
+    """Achieved fmax of the net of port ``clock``.
+
+    nextpnr renames the clock net after the input buffer and global buffer it inserts
+    (``$glbnet$clk$TRELLIS_IO_IN`` on ECP5, ``clk$SB_IO_IN_$glb_clk`` on iCE40), so match the port name
+    as a ``$``-delimited component.
+    """
+    pattern = re.compile(rf"(^|\$){re.escape(clock)}(\$|$)")
+    matches = [mhz for name, mhz in fmax.items() if pattern.search(name)]
+    if not matches:
+        return None
+    return min(matches)

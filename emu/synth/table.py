@@ -1,0 +1,65 @@
+"""The ``disagg synth`` table and its JSON form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .flow import SynthResult
+
+__all__ = ["COLUMNS", "format_table", "format_memories", "write_json"]
+
+COLUMNS = ("block", "target", "LUTs", "FFs", "BRAMs", "LUT-RAM", "fmax MHz", "note")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def _row(r: SynthResult) -> list[str]:
+    note = r.note if not r.fits else ""
+    if r.fits and r.fmax_mhz is not None and r.freq_constraint_mhz and r.fmax_mhz < r.freq_constraint_mhz:
+        note = f"below the {r.freq_constraint_mhz:g} MHz constraint"
+    return [r.block, r.target, _cell(r.luts), _cell(r.ffs), _cell(r.brams), _cell(r.lutram),
+            _cell(r.fmax_mhz), note]
+
+
+def format_table(results: list[SynthResult]) -> str:
+    """A plain-text table, one row per (block, target); right-aligned numbers."""
+    rows = [list(COLUMNS)] + [_row(r) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    numeric = {2, 3, 4, 5, 6}
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.rjust(widths[i]) if i in numeric and n else c.ljust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths).rstrip())
+    return "\n".join(lines)
+
+
+def format_memories(results: list[SynthResult], all_memories: bool = False) -> str:
+    """Where each memory went; by default only the ones that are not in block RAM."""
+    lines = []
+    for r in results:
+        mems = r.memories if all_memories else r.memories_not_in_bram()
+        for m in mems:
+            where = {"bram": "block RAM", "lutram": "LUT RAM", "ff": "flip-flops"}.get(m["mapped_to"], m["mapped_to"])
+            line = f"  {r.block}/{r.target}: {m['name']} ({m['depth']}x{m['width']} = {m['bits']} bits) -> {where}"
+            if m.get("reason"):
+                line += f": {m['reason']}"
+            lines.append(line)
+    if not lines:
+        return ""
+    title = "memories:" if all_memories else "memories not in block RAM:"
+    return "\n".join([title, *lines])
+
+
+def write_json(results: list[SynthResult], path: Path) -> None:
+    """Write the results as a JSON list of objects (``block``, ``target``, ``luts``, ``ffs``, ``brams``,
+    ``lutram``, ``fmax_mhz``, ``fits``, ``note``, device, memories, tool versions...)."""
+    Path(path).write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
