@@ -1,0 +1,281 @@
+"""The two components of a split server: a processor component and a memory component.
+
+Each component is what one FPGA (or one network node) would hold, with the network on its wire-side
+AXI-Stream ports and one CSR port for its monitor firmware:
+
+* :class:`ProcessorComponent`: the ExCache (controller + miss handler, hardware or software-managed miss
+  path) and a network interface. It never translates addresses.
+* :class:`MemoryComponent`: a network interface and the memory-side MMU (TLB, page-table walker) with
+  its DRAM (a simulation model of an AXI4 DRAM).
+
+Both also expose ``probe``, one-cycle strobes at the stage boundaries of a miss inside the component,
+which :class:`hw.system.SystemTop` gathers into the system's probe port (see ``docs/system.md``).
+"""
+
+from amaranth import Const, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .csr import CSRBusSignature
+from .csrmux import CSRMux
+from .dram import MemoryMMUWithDram
+from .excache import ExCacheTop
+from .excache_params import ExCacheParams
+from .frame import FrameType
+from .mmu import MAX_BUCKETS_LOG2, MMU_REGS, MMUParams
+from .netif import NetIf, NetIfParams
+
+__all__ = ["COMPONENT_CSR_WINDOW_BITS", "PROCESSOR_CSR_BASES", "MEMORY_CSR_BASES",
+           "ProcessorProbe", "MemoryProbe", "ProcessorComponent", "MemoryComponent", "frame_start",
+           "default_processor_component", "default_memory_component"]
+
+#: Every block's CSR window inside a component is ``2**12`` words; a component's CSR space is two windows.
+COMPONENT_CSR_WINDOW_BITS = 12
+#: Word-address bases of the blocks in a processor component's CSR space.
+PROCESSOR_CSR_BASES = {"excache": 0x0000, "netif": 0x1000}
+#: Word-address bases of the blocks in a memory component's CSR space.
+MEMORY_CSR_BASES = {"mmu": 0x0000, "netif": 0x1000}
+#: Width of a component's CSR word address (two windows).
+COMPONENT_CSR_ADDR_WIDTH = COMPONENT_CSR_WINDOW_BITS + 1
+
+
+class ProcessorProbe(data.StructLayout):
+    """Stage strobes inside a processor component (see ``hw.probe.PROBE_STAGES``)."""
+
+    def __init__(self):
+        super().__init__({"cpu_req": 1, "miss_msg": 1, "req_wire_out": 1, "resp_wire_in": 1,
+                          "cache_resp": 1, "cpu_resp": 1})
+
+
+class MemoryProbe(data.StructLayout):
+    """Stage strobes inside a memory component (see ``hw.probe.PROBE_STAGES``).
+
+    ``dram_addr``/``dram_last`` mark the DRAM transaction that carries out a request (data);
+    ``walk_addr``/``walk_last`` mark the page-table walker's bucket reads. A read is a walk when its
+    address lies in the page table as firmware configured it (``PT_BASE``, ``PT_BUCKETS_LOG2``, tracked by
+    watching the CSR writes that set them).
+    """
+
+    def __init__(self):
+        super().__init__({"req_wire_in": 1, "mmu_req": 1, "walk_addr": 1, "walk_last": 1, "dram_addr": 1,
+                          "dram_last": 1, "mmu_resp": 1, "resp_wire_out": 1})
+
+
+def _fires(s):
+    """A stream handshake (``valid & ready``) of a stream interface."""
+    return s.valid & s.ready
+
+
+def frame_start(m, axis, name):
+    """Strobe: the first beat of a message frame moves on AXI-Stream ``axis``.
+
+    Standalone ack frames are left out when the frame type is in the first beat (``tdata`` of at least 24
+    bits, the case for every supported wire width), so the strobe marks messages only.
+    """
+    in_frame = Signal(name=f"{name}_in_frame")
+    moves = axis.tvalid & axis.tready
+    with m.If(moves):
+        m.d.sync += in_frame.eq(~axis.tlast)
+    start = Signal(name=name)
+    is_msg = (axis.tdata[16:24] == FrameType.MSG.value) if len(axis.tdata) >= 24 else 1
+    m.d.comb += start.eq(moves & ~in_frame & is_msg)
+    return start
+
+
+def _csr_width(component):
+    return component.signature.members["csr"].signature.addr_width
+
+
+def _check_window(block, component):
+    width = _csr_width(component)
+    if width > COMPONENT_CSR_WINDOW_BITS:
+        raise ValueError(f"{block} has a {width}-bit CSR address, more than the {COMPONENT_CSR_WINDOW_BITS}-bit "
+                         f"window of a component")
+    return width
+
+
+class ProcessorComponent(wiring.Component):
+    """ExCache + network interface: the processor side of a split server.
+
+    Parameters
+    ----------
+    excache : ExCacheParams
+        Cache geometry and policy.
+    netif : NetIfParams
+        The network interface (its node id is this component's node id).
+    miss_path : str
+        ``"hardware"`` (the hardware miss handler picks victims and fetches lines) or ``"software"``
+        (miss events go to the processor monitor, which picks the victim; see ``docs/excache.md``).
+
+    Attributes
+    ----------
+    cpu_req : In(stream of hw.excache_layouts.CpuReq)
+        CPU accesses (the ExCache's CPU port).
+    cpu_resp : Out(stream of hw.excache_layouts.CpuResp)
+        Answers, in request order.
+    m_axis : Out(AXIStreamSignature)
+        Frames to the network.
+    s_axis : In(AXIStreamSignature)
+        Frames from the network.
+    csr : In(CSRBusSignature(13))
+        Processor monitor registers: ExCache at word 0x0000, network interface at 0x1000
+        (:data:`PROCESSOR_CSR_BASES`).
+    irq : Out(1)
+        The ExCache's interrupt (software-managed miss waiting, maintenance done; see ``docs/excache.md``).
+    probe : Out(ProcessorProbe)
+        Stage strobes (see ``hw.probe.PROBE_STAGES``).
+    """
+
+    def __init__(self, excache, netif, *, miss_path="hardware"):
+        if not isinstance(excache, ExCacheParams):
+            raise TypeError(f"ProcessorComponent excache must be ExCacheParams, not {excache!r}")
+        if not isinstance(netif, NetIfParams):
+            raise TypeError(f"ProcessorComponent netif must be NetIfParams, not {netif!r}")
+        if miss_path not in ("hardware", "software"):
+            raise ValueError(f"miss_path must be 'hardware' or 'software', not {miss_path!r}")
+        self.excache_params, self.netif_params, self.miss_path = excache, netif, miss_path
+        self.excache = ExCacheTop(excache, miss_path=miss_path)
+        self.netif = NetIf(netif)
+        ex_csr_w = _check_window("ExCache", self.excache)
+        ni_csr_w = _check_window("network interface", self.netif)
+        self._mux_targets = {"excache": (PROCESSOR_CSR_BASES["excache"], ex_csr_w),
+                             "netif": (PROCESSOR_CSR_BASES["netif"], ni_csr_w)}
+        ex, ni = self.excache.signature.members, self.netif.signature.members
+        super().__init__({
+            "cpu_req": ex["cpu_req"],
+            "cpu_resp": ex["cpu_resp"],
+            "m_axis": ni["m_axis"],
+            "s_axis": ni["s_axis"],
+            "csr": In(CSRBusSignature(COMPONENT_CSR_ADDR_WIDTH)),
+            "irq": Out(1),
+            "probe": Out(ProcessorProbe()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.excache = excache = self.excache
+        m.submodules.netif = netif = self.netif
+        m.submodules.csr_mux = mux = CSRMux(self._mux_targets, addr_width=COMPONENT_CSR_ADDR_WIDTH)
+
+        wiring.connect(m, wiring.flipped(self.cpu_req), excache.cpu_req)
+        wiring.connect(m, excache.cpu_resp, wiring.flipped(self.cpu_resp))
+        wiring.connect(m, excache.net_tx, netif.tx)
+        wiring.connect(m, netif.rx, excache.net_rx)
+        wiring.connect(m, netif.m_axis, wiring.flipped(self.m_axis))
+        wiring.connect(m, wiring.flipped(self.s_axis), netif.s_axis)
+        wiring.connect(m, wiring.flipped(self.csr), mux.bus)
+        wiring.connect(m, mux.excache, excache.csr)
+        wiring.connect(m, mux.netif, netif.csr)
+        m.d.comb += self.irq.eq(excache.irq)
+
+        m.d.comb += [
+            self.probe.cpu_req.eq(_fires(self.cpu_req)),
+            self.probe.miss_msg.eq(_fires(excache.net_tx.hdr)),
+            self.probe.req_wire_out.eq(frame_start(m, self.m_axis, "req_wire_out")),
+            self.probe.resp_wire_in.eq(frame_start(m, self.s_axis, "resp_wire_in")),
+            self.probe.cache_resp.eq(_fires(excache.net_rx.hdr)),
+            self.probe.cpu_resp.eq(_fires(self.cpu_resp)),
+        ]
+        return m
+
+
+class MemoryComponent(wiring.Component):
+    """Network interface + MMU/TLB + DRAM: the memory side of a split server.
+
+    Parameters
+    ----------
+    mmu : MMUParams
+        TLB, page size, address widths.
+    netif : NetIfParams
+        The network interface (its node id is this component's node id).
+    dram_bytes : int
+        Size of the DRAM model in bytes (a power of two, at most ``2**mmu.paddr_width``).
+    dram_latency : int
+        Extra cycles of DRAM access latency (see ``hw.dram.AxiDramModel``).
+
+    Attributes
+    ----------
+    m_axis : Out(AXIStreamSignature)
+        Frames to the network.
+    s_axis : In(AXIStreamSignature)
+        Frames from the network.
+    csr : In(CSRBusSignature(13))
+        Memory monitor registers: MMU at word 0x0000, network interface at 0x1000
+        (:data:`MEMORY_CSR_BASES`). The MMU's memory window (``MEM_*`` registers) reaches the DRAM.
+    irq : Out(1)
+        The MMU's page-fault interrupt.
+    probe : Out(MemoryProbe)
+        Stage strobes (see ``hw.probe.PROBE_STAGES``).
+    """
+
+    def __init__(self, mmu, netif, *, dram_bytes, dram_latency):
+        if not isinstance(mmu, MMUParams):
+            raise TypeError(f"MemoryComponent mmu must be MMUParams, not {mmu!r}")
+        if not isinstance(netif, NetIfParams):
+            raise TypeError(f"MemoryComponent netif must be NetIfParams, not {netif!r}")
+        self.mmu_params, self.netif_params = mmu, netif
+        self.memory = MemoryMMUWithDram(mmu, dram_bytes=dram_bytes, dram_latency=dram_latency)
+        self.netif = NetIf(netif)
+        mmu_csr_w = _check_window("MMU", self.memory)
+        ni_csr_w = _check_window("network interface", self.netif)
+        self._mux_targets = {"mmu": (MEMORY_CSR_BASES["mmu"], mmu_csr_w),
+                             "netif": (MEMORY_CSR_BASES["netif"], ni_csr_w)}
+        ni = self.netif.signature.members
+        super().__init__({
+            "m_axis": ni["m_axis"],
+            "s_axis": ni["s_axis"],
+            "csr": In(CSRBusSignature(COMPONENT_CSR_ADDR_WIDTH)),
+            "irq": Out(1),
+            "probe": Out(MemoryProbe()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.memory = memory = self.memory
+        m.submodules.netif = netif = self.netif
+        m.submodules.csr_mux = mux = CSRMux(self._mux_targets, addr_width=COMPONENT_CSR_ADDR_WIDTH)
+
+        wiring.connect(m, netif.rx, memory.net_rx)
+        wiring.connect(m, memory.net_tx, netif.tx)
+        wiring.connect(m, netif.m_axis, wiring.flipped(self.m_axis))
+        wiring.connect(m, wiring.flipped(self.s_axis), netif.s_axis)
+        wiring.connect(m, wiring.flipped(self.csr), mux.bus)
+        wiring.connect(m, mux.mmu, memory.csr)
+        wiring.connect(m, mux.netif, netif.csr)
+        m.d.comb += self.irq.eq(memory.irq)
+
+        # Page-table extent, as firmware sets it through this component's CSR port.
+        pt_base = Signal(64)
+        pt_log2 = Signal(5)
+        base = MEMORY_CSR_BASES["mmu"]
+        bus = self.csr
+        for reg, lo in (("PT_BASE_LO", 0), ("PT_BASE_HI", 32)):
+            with m.If(bus.w_stb & (bus.addr == base + MMU_REGS.addr(reg))):
+                m.d.sync += pt_base[lo:lo + 32].eq(bus.w_data)
+        with m.If(bus.w_stb & (bus.addr == base + MMU_REGS.addr("PT_BUCKETS_LOG2"))):
+            m.d.sync += pt_log2.eq(Mux(bus.w_data > MAX_BUCKETS_LOG2, MAX_BUCKETS_LOG2, bus.w_data[:5]))
+        pt_end = Signal(65)
+        m.d.comb += pt_end.eq(pt_base + (Const(self.mmu_params.bucket_bytes, 32) << pt_log2))
+
+        mmu = memory.mmu
+        axi = mmu.axi   # the MMU-DRAM bus inside MemoryMMUWithDram, observed only
+        ar = axi.arvalid & axi.arready
+        aw = axi.awvalid & axi.awready
+        ar_walk = Signal()
+        m.d.comb += ar_walk.eq(ar & (axi.araddr >= pt_base) & (axi.araddr < pt_end))
+        reading_walk = Signal()   # the read burst in flight is a walk (one transaction at a time)
+        with m.If(ar):
+            m.d.sync += reading_walk.eq(ar_walk)
+        r_last = axi.rvalid & axi.rready & axi.rlast
+        w_last = axi.wvalid & axi.wready & axi.wlast
+        m.d.comb += [
+            self.probe.req_wire_in.eq(frame_start(m, self.s_axis, "req_wire_in")),
+            self.probe.mmu_req.eq(_fires(mmu.net_rx.hdr)),
+            self.probe.walk_addr.eq(ar_walk),
+            self.probe.walk_last.eq(r_last & reading_walk),
+            self.probe.dram_addr.eq((ar & ~ar_walk) | aw),
+            self.probe.dram_last.eq((r_last & ~reading_walk) | w_last),
+            self.probe.mmu_resp.eq(_fires(mmu.net_tx.hdr)),
+            self.probe.resp_wire_out.eq(frame_start(m, self.m_axis, "resp_wire_out")),
+        ]
+        return m

@@ -1,0 +1,292 @@
+"""The whole split system: one processor component and one memory component joined by two links.
+
+::
+
+    cpu_req/cpu_resp                                                       irq_mem
+          |                                                                   ^
+    +-----v---------- ProcessorComponent ----+      +---- MemoryComponent ---+-----------------+
+    | ExCacheTop (controller + miss handler) |      | NetIf  --->  MemoryMMUWithDram         |
+    |     net_tx/net_rx  <->  NetIf          |      | (mem_node)   (MMU/TLB + walker + DRAM) |
+    |                      (proc_node)       |      |                                        |
+    +------------------ m_axis ---- s_axis --+      +-- s_axis ---- m_axis ------------------+
+                          |          ^                    ^            |
+                          |          +---- Link (resp) ---+------------+
+                          +--------------- Link (req) ----+
+    irq_proc <- ExCache            csr -> CSRMux -> excache | proc_netif | mmu | mem_netif | probe
+
+All firmware access goes through the one ``csr`` port; the word address selects the block by the
+fixed bases of :data:`SYSTEM_CSR_BASES`. The ``probe`` port carries one-cycle strobes at every stage
+boundary of a miss (:data:`hw.probe.PROBE_STAGES`), for time-stamping in compiled harness code.
+``docs/system.md`` is the spec.
+"""
+
+from dataclasses import asdict, dataclass, field, replace
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .components import (COMPONENT_CSR_ADDR_WIDTH, MEMORY_CSR_BASES, PROCESSOR_CSR_BASES, MemoryComponent,
+                         ProcessorComponent)
+from .csr import CSRBusSignature
+from .csrmux import CSRMux
+from .excache import MISS_PATHS
+from .excache_params import ExCacheParams
+from .link import LINK_COUNTERS, Link, LinkParams
+from .mmu import MMUParams
+from .netif import NetIfParams
+from .probe import PROBE_REGS, ProbeLayout, SystemProbe
+
+__all__ = ["SYSTEM_CSR_BASES", "SYSTEM_CSR_ADDR_WIDTH", "SystemParams", "SystemTop", "default_params",
+           "default_top"]
+
+#: Word-address base of each block in the system CSR space. Each block's registers (its own
+#: ``RegisterMap``) sit at ``base + register address``.
+SYSTEM_CSR_BASES = {"excache": 0x0000, "proc_netif": 0x1000, "mmu": 0x2000, "mem_netif": 0x3000, "probe": 0x4000}
+#: Width of the system CSR word address (covers the probe window at 0x4000).
+SYSTEM_CSR_ADDR_WIDTH = 15
+
+_PROC_BASE, _MEM_BASE = 0x0000, 0x2000
+assert SYSTEM_CSR_BASES["excache"] == _PROC_BASE + PROCESSOR_CSR_BASES["excache"]
+assert SYSTEM_CSR_BASES["proc_netif"] == _PROC_BASE + PROCESSOR_CSR_BASES["netif"]
+assert SYSTEM_CSR_BASES["mmu"] == _MEM_BASE + MEMORY_CSR_BASES["mmu"]
+assert SYSTEM_CSR_BASES["mem_netif"] == _MEM_BASE + MEMORY_CSR_BASES["netif"]
+
+
+def _default_excache():
+    return ExCacheParams(line_bytes=64, sets=64, ways=4, data_width=64, vaddr_width=48, pid_width=8,
+                         policy="lru")
+
+
+def _default_proc_netif():
+    return NetIfParams(node_id=0, n_nodes=2, data_width=64, window=8, timeout=2048, max_payload=64,
+                       rx_buffer_msgs=2)
+
+
+def _default_mem_netif():
+    return NetIfParams(node_id=1, n_nodes=2, data_width=64, window=8, timeout=2048, max_payload=64,
+                       rx_buffer_msgs=2)
+
+
+@dataclass(frozen=True)
+class SystemParams:
+    """Configuration of a :class:`SystemTop`, validated as a whole.
+
+    Parameters
+    ----------
+    excache : ExCacheParams
+        Processor-side cache.
+    mmu : MMUParams
+        Memory-side MMU/TLB and page size.
+    proc_netif, mem_netif : NetIfParams
+        Network interfaces of the processor and memory components; their ``node_id`` are the two
+        components' node ids (distinct, each a valid peer of the other).
+    link : LinkParams
+        The link from the processor to the memory component.
+    link_back : LinkParams or None
+        The link from the memory to the processor component; ``None``: the parameters of ``link`` with
+        the next seed (``link.seed + 1``), so the two directions lose frames independently.
+    miss_path : str
+        ``"hardware"`` (default) or ``"software"`` (see ``docs/excache.md``, ``docs/system.md``).
+    dram_bytes : int
+        DRAM size of the memory component (power of two).
+    dram_latency : int
+        Extra DRAM access cycles (0 .. 255).
+    """
+    excache: ExCacheParams = field(default_factory=_default_excache)
+    mmu: MMUParams = field(default_factory=MMUParams)
+    proc_netif: NetIfParams = field(default_factory=_default_proc_netif)
+    mem_netif: NetIfParams = field(default_factory=_default_mem_netif)
+    link: LinkParams = field(default_factory=LinkParams)
+    link_back: LinkParams = None
+    miss_path: str = "hardware"
+    dram_bytes: int = 1 << 18
+    dram_latency: int = 4
+
+    def __post_init__(self):
+        for name, cls in (("excache", ExCacheParams), ("mmu", MMUParams), ("proc_netif", NetIfParams),
+                          ("mem_netif", NetIfParams), ("link", LinkParams)):
+            value = getattr(self, name)
+            if not isinstance(value, cls):
+                raise TypeError(f"SystemParams.{name} must be {cls.__name__}, not {value!r}")
+        if self.link_back is not None and not isinstance(self.link_back, LinkParams):
+            raise TypeError(f"SystemParams.link_back must be LinkParams or None, not {self.link_back!r}")
+        if self.miss_path not in MISS_PATHS:
+            raise ValueError(f"SystemParams.miss_path must be 'hardware' or 'software', not {self.miss_path!r}")
+        ex, mmu, pn, mn = self.excache, self.mmu, self.proc_netif, self.mem_netif
+        widths = {"excache.data_width": ex.data_width, "mmu.data_width": mmu.data_width,
+                  "proc_netif.data_width": pn.data_width, "mem_netif.data_width": mn.data_width,
+                  "link.data_width": self.link.data_width}
+        if self.link_back is not None:
+            widths["link_back.data_width"] = self.link_back.data_width
+        if len(set(widths.values())) != 1:
+            raise ValueError("the message data width must be the same everywhere, not "
+                             + ", ".join(f"{k}={v}" for k, v in widths.items()))
+        if pn.node_id == mn.node_id:
+            raise ValueError(f"the processor and memory components need distinct node ids, not both {pn.node_id!r}")
+        if mn.node_id >= pn.n_nodes or pn.node_id >= mn.n_nodes:
+            raise ValueError(f"node ids must be peers of each other: processor node {pn.node_id} of "
+                             f"{mn.n_nodes} at the memory side, memory node {mn.node_id} of {pn.n_nodes} at the "
+                             f"processor side")
+        for name, n in (("proc_netif", pn), ("mem_netif", mn)):
+            if n.max_payload < ex.line_bytes:
+                raise ValueError(f"{name}.max_payload must hold a cache line ({ex.line_bytes} bytes), "
+                                 f"not {n.max_payload!r}")
+        if ex.line_bytes > mmu.max_line_bytes:
+            raise ValueError(f"excache.line_bytes must be at most the MMU's longest line access "
+                             f"({mmu.max_line_bytes} bytes: one page, one AXI burst), not {ex.line_bytes!r}")
+        if ex.vaddr_width > mmu.vaddr_width:
+            raise ValueError(f"excache.vaddr_width must be at most mmu.vaddr_width ({mmu.vaddr_width}), "
+                             f"not {ex.vaddr_width!r}")
+        if (not isinstance(self.dram_bytes, int) or isinstance(self.dram_bytes, bool) or self.dram_bytes <= 0
+                or self.dram_bytes & (self.dram_bytes - 1) or self.dram_bytes > (1 << mmu.paddr_width)
+                or self.dram_bytes < 4 * mmu.page_bytes):
+            raise ValueError(f"dram_bytes must be a power of two of at least four pages "
+                             f"({4 * mmu.page_bytes}) and at most 2**mmu.paddr_width, not {self.dram_bytes!r}")
+        if not isinstance(self.dram_latency, int) or isinstance(self.dram_latency, bool) \
+                or not 0 <= self.dram_latency <= 255:
+            raise ValueError(f"dram_latency must be an integer from 0 to 255, not {self.dram_latency!r}")
+
+    def as_dict(self):
+        """JSON-serialisable form (nested dicts of each block's parameters); inverse of :meth:`from_dict`."""
+        return {
+            "excache": self.excache.as_dict(),
+            "mmu": self.mmu.as_dict(),
+            "proc_netif": asdict(self.proc_netif),
+            "mem_netif": asdict(self.mem_netif),
+            "link": asdict(self.link),
+            "link_back": None if self.link_back is None else asdict(self.link_back),
+            "miss_path": self.miss_path,
+            "dram_bytes": self.dram_bytes,
+            "dram_latency": self.dram_latency,
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        """SystemParams from :meth:`as_dict` output; missing keys take the defaults."""
+        if not isinstance(d, dict):
+            raise TypeError(f"SystemParams.from_dict needs a dict, not {d!r}")
+        unknown = set(d) - {"excache", "mmu", "proc_netif", "mem_netif", "link", "link_back", "miss_path",
+                            "dram_bytes", "dram_latency"}
+        if unknown:
+            raise ValueError(f"unknown SystemParams keys: {', '.join(sorted(unknown))}")
+        kw = {}
+        for key, make in (("excache", ExCacheParams), ("mmu", lambda **k: MMUParams(**k)),
+                          ("proc_netif", NetIfParams), ("mem_netif", NetIfParams), ("link", LinkParams),
+                          ("link_back", LinkParams)):
+            if d.get(key) is not None:
+                kw[key] = make(**d[key])
+        for key in ("miss_path", "dram_bytes", "dram_latency"):
+            if key in d:
+                kw[key] = d[key]
+        return cls(**kw)
+
+    @property
+    def proc_node(self):
+        """Node id of the processor component."""
+        return self.proc_netif.node_id
+
+    @property
+    def mem_node(self):
+        """Node id of the memory component."""
+        return self.mem_netif.node_id
+
+    @property
+    def max_pid(self):
+        """Largest pid both the ExCache and the MMU can hold (pid 0 is reserved)."""
+        return (1 << min(self.excache.pid_width, self.mmu.pid_width)) - 1
+
+    @property
+    def return_link(self):
+        """Parameters of the memory -> processor link."""
+        if self.link_back is not None:
+            return self.link_back
+        return replace(self.link, seed=self.link.seed % ((1 << 64) - 1) + 1)
+
+
+class SystemTop(wiring.Component):
+    """One processor component and one memory component joined by two links.
+
+    Parameters
+    ----------
+    params : SystemParams
+
+    Attributes
+    ----------
+    cpu_req : In(stream of hw.excache_layouts.CpuReq)
+        CPU accesses, exactly the ExCache's ``cpu_req``.
+    cpu_resp : Out(stream of hw.excache_layouts.CpuResp)
+        Answers in request order (read data, ``hw.protocol.Status``).
+    csr : In(CSRBusSignature(SYSTEM_CSR_ADDR_WIDTH))
+        The one firmware bus; word address = ``SYSTEM_CSR_BASES[block] + register``. ``r_data`` is valid
+        in the cycle after ``r_stb``, as on every ``hw.csr`` bus.
+    irq_proc : Out(1)
+        The ExCache's interrupt (software-managed miss waiting, or maintenance done).
+    irq_mem : Out(1)
+        The MMU's interrupt (page fault waiting for the memory monitor).
+    probe : Out(ProbeLayout)
+        One-cycle stage strobes, bit ``i`` = ``hw.probe.PROBE_STAGES[i]``.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, SystemParams):
+            raise TypeError(f"SystemTop needs SystemParams, not {params!r}")
+        self.params = params
+        self.proc = ProcessorComponent(params.excache, params.proc_netif, miss_path=params.miss_path)
+        self.mem = MemoryComponent(params.mmu, params.mem_netif, dram_bytes=params.dram_bytes,
+                                   dram_latency=params.dram_latency)
+        self.link_req = Link(params.link)
+        self.link_resp = Link(params.return_link)
+        members = self.proc.signature.members
+        super().__init__({
+            "cpu_req": members["cpu_req"],
+            "cpu_resp": members["cpu_resp"],
+            "csr": In(CSRBusSignature(SYSTEM_CSR_ADDR_WIDTH)),
+            "irq_proc": Out(1),
+            "irq_mem": Out(1),
+            "probe": Out(ProbeLayout()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.proc = proc = self.proc
+        m.submodules.mem = mem = self.mem
+        m.submodules.link_req = link_req = self.link_req
+        m.submodules.link_resp = link_resp = self.link_resp
+        m.submodules.probe_block = probe_block = SystemProbe()
+        m.submodules.csr_mux = mux = CSRMux({
+            "proc": (_PROC_BASE, COMPONENT_CSR_ADDR_WIDTH),
+            "mem": (_MEM_BASE, COMPONENT_CSR_ADDR_WIDTH),
+            "probe": (SYSTEM_CSR_BASES["probe"], PROBE_REGS.addr_width),
+        }, addr_width=SYSTEM_CSR_ADDR_WIDTH)
+
+        wiring.connect(m, wiring.flipped(self.cpu_req), proc.cpu_req)
+        wiring.connect(m, proc.cpu_resp, wiring.flipped(self.cpu_resp))
+        wiring.connect(m, proc.m_axis, link_req.s_axis)
+        wiring.connect(m, link_req.m_axis, mem.s_axis)
+        wiring.connect(m, mem.m_axis, link_resp.s_axis)
+        wiring.connect(m, link_resp.m_axis, proc.s_axis)
+        wiring.connect(m, wiring.flipped(self.csr), mux.bus)
+        wiring.connect(m, mux.proc, proc.csr)
+        wiring.connect(m, mux.mem, mem.csr)
+        wiring.connect(m, mux.probe, probe_block.csr)
+        m.d.comb += [self.irq_proc.eq(proc.irq), self.irq_mem.eq(mem.irq)]
+
+        for source in (proc.probe, mem.probe):
+            for name, _ in source.shape():
+                m.d.comb += getattr(self.probe, name).eq(getattr(source, name))
+        m.d.comb += probe_block.probe.eq(self.probe)
+        for link_name, link in (("link_req", link_req), ("link_resp", link_resp)):
+            for name in LINK_COUNTERS:
+                m.d.comb += getattr(probe_block, f"{link_name}_{name}").eq(getattr(link, name))
+        return m
+
+
+def default_params(**overrides):
+    """The default system configuration (``rtl/system.v``), with ``overrides`` of SystemParams fields."""
+    return SystemParams(**overrides)
+
+
+def default_top():
+    """:class:`SystemTop` of the default configuration (block ``system`` of ``hw/catalog.py``)."""
+    return SystemTop(default_params())
