@@ -1,0 +1,61 @@
+"""The scaled reproduction of LegoOS's slowdown figure (``disagg sweep --preset legoos``).
+
+LegoOS (Shan et al., OSDI'18; talk in shared/seeds/002): unmodified TensorFlow training CIFAR-10, 0.9 GB
+working set, 4 threads, ExCache (or Linux local memory) of 128, 256 and 512 MB; LegoOS ran 1.3x to 1.7x
+slower than Linux with unlimited memory, far better than Linux swapping to SSD, to a ramdisk, or InfiniSwap.
+
+Here, at ``1/FACTOR`` scale (``emu.workloads.scale``): the ``mltrain`` workload (forward, backward and update
+passes over per-layer weights, gradients and activations) with a 0.9 GB / FACTOR footprint, ExCache sizes
+128/256/512 MB / FACTOR, a link latency giving a ~2-3 us remote line fetch (docs/timing.md), and the swap
+baselines with the same capacities. See docs/experiments/legoos-slowdown.md for what matches and what not.
+"""
+
+from pathlib import Path
+
+from ..errors import DisaggError
+
+__all__ = ["FACTOR", "WORKING_SET", "EXCACHE_SIZES", "PARAMS", "LINK_LATENCY", "run_preset"]
+
+#: Scale factor: 0.9 GB / 4096 = 225 KiB fits the memory component's 1 MiB of DRAM.
+FACTOR = 4096
+#: LegoOS's working set and ExCache sizes (bytes), before scaling.
+WORKING_SET = int(0.9 * (1 << 30))
+EXCACHE_SIZES = (128 << 20, 256 << 20, 512 << 20)
+#: mltrain at full scale: 8 layers x 48 MiB weights x 2.25 (weights, gradients, activations) = 864 MiB = 0.91 GB;
+#: at 1/4096 each tensor is a whole number of 4 KiB pages (3 + 3 + 1 per layer), 224 KiB in all.
+PARAMS = {"layers": 8, "layer_bytes": 48 << 20, "steps": 2, "think": 8.0}
+#: One-way link latency in cycles at 1 GHz: a 64-byte line fetch then costs ~2 x 1 us plus the MMU and DRAM,
+#: in the 2-3 us range of Clio's end-to-end remote access (docs/timing.md).
+LINK_LATENCY = 1000
+
+
+def run_preset(args):
+    from ..baselines import Timing
+    from ..commands.sweep import print_table
+    from ..sweep import plot, points_for, run_sweep, write_outputs
+    from ..workloads import generate
+    from ..workloads.scale import scale_params, scale_size
+
+    params = scale_params("mltrain", PARAMS, FACTOR)
+    workload = generate("mltrain", seed=args.seed, **params)
+    sizes = [scale_size(s, FACTOR) for s in EXCACHE_SIZES]
+    lat = LINK_LATENCY if args.link_latencies is None else None
+    points = points_for(sizes, ways=args.ways, lines=(64,), link_latencies=(lat,))
+    if args.link_latencies is not None:
+        raise DisaggError("--preset legoos fixes the link latency; drop --link-latencies")
+    timing = Timing(clock_hz=args.clock_mhz * 1e6,
+                    **({} if args.local_access_cycles is None else {"local_access_cycles": args.local_access_cycles}))
+    rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check)
+    meta = {"preset": "legoos", "workload": "mltrain", "params": params, "full_scale_params": PARAMS,
+            "factor": FACTOR, "seed": args.seed, "accesses": int(len(workload)),
+            "full_scale_excache_bytes": list(EXCACHE_SIZES), "link_latency": LINK_LATENCY}
+    out = args.out or Path("build") / "sweep" / "legoos"
+    paths = write_outputs(rows, out, meta=meta, timing=timing,
+                          title=f"mltrain at 1/{FACTOR} scale (sizes shown at full scale)")
+    # The figure with the x axis in full-scale megabytes, as in LegoOS's plot.
+    full = plot(rows, Path(out) / "legoos-slowdown.png", timing=timing, size_scale=FACTOR, size_unit="MiB",
+                title=f"LegoOS-style: mltrain 0.9 GB working set, run at 1/{FACTOR} scale")
+    print_table(rows, timing)
+    for p in (*paths, full):
+        print(f"wrote {p}")
+    return 0
