@@ -117,7 +117,17 @@ def _is_link(v):
 
 
 def with_point(config, point):
-    """``config`` (any nesting of dataclasses) with the point's ExCache geometry and link latency."""
+    """``config`` with the point's ExCache geometry and link latency.
+
+    An :class:`emu.config.SystemConfig` (anything with ``with_overrides``) gets ``cache.sets``,
+    ``cache.ways``, ``cache.line_bytes`` and ``link.latency`` overrides; any other configuration is walked
+    as nested dataclasses and its ``ExCacheParams`` / ``LinkParams`` fields are replaced.
+    """
+    if hasattr(config, "with_overrides"):
+        sets = [f"cache.sets={point.sets}", f"cache.ways={point.ways}", f"cache.line_bytes={point.line}"]
+        if point.link_latency is not None:
+            sets.append(f"link.latency={point.link_latency}")
+        return config.with_overrides(sets)
     found = []
 
     def geometry(ex):
@@ -163,6 +173,14 @@ def _default_config():
     except ImportError as exc:
         raise DisaggError(f"emu.config is not available: {exc}") from None
     return SystemConfig()
+
+
+def clock_hz_of(config, default=1e9):
+    """The clock of a configuration (``system.clock_mhz`` of a SystemConfig), else ``default``."""
+    try:
+        return float(config.system.clock_mhz) * 1e6
+    except AttributeError:
+        return default
 
 
 def _job(run_fn, config, workload, check):

@@ -29,8 +29,10 @@ def register(sub):
                    help="filter the workload through a CPU L1 + LLC first (only LLC misses reach the ExCache)")
     p.add_argument("--l1", default="32K:8", metavar="SIZE:WAYS", help="CPU L1 with --cpu-cache (default 32K:8)")
     p.add_argument("--llc", default="1M:16", metavar="SIZE:WAYS", help="CPU LLC with --cpu-cache (default 1M:16)")
-    p.add_argument("--clock-mhz", type=float, default=1000.0,
-                   help="clock of the simulated system, for the baselines' microsecond costs (default 1000)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="system configuration TOML the sweep points modify (default: built-in)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                   help="configuration override (repeatable), e.g. --set system.clock_mhz=1000")
     p.add_argument("--local-access-cycles", type=int, default=None,
                    help="cost of a local-memory access (default: docs/timing.md, an ExCache hit)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel runs (default: one per core)")
@@ -81,14 +83,8 @@ def run(args):
     if args.preset == "legoos":
         from ..experiments.legoos import run_preset
         return run_preset(args)
-    from ..baselines import Timing
     from ..sweep import points_for, run_sweep, write_outputs
-    if args.clock_mhz <= 0:
-        raise DisaggError(f"--clock-mhz must be positive, not {args.clock_mhz!r}")
-    timing_kw = {"clock_hz": args.clock_mhz * 1e6}
-    if args.local_access_cycles is not None:
-        timing_kw["local_access_cycles"] = args.local_access_cycles
-    timing = Timing(**timing_kw)
+    base_config, timing = config_and_timing(args)
     if args.trace is not None:
         from ..traces import load_trace
         workload, name, params = load_trace(args.trace), args.trace.name, {}
@@ -106,13 +102,26 @@ def run(args):
     lats = [None] if args.link_latencies is None else parse_size_list(args.link_latencies, "--link-latencies")
     points = points_for(parse_size_list(args.sizes, "--sizes"), ways=args.ways,
                         lines=parse_size_list(args.line_sizes, "--line-sizes"), link_latencies=lats)
-    rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check)
+    rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check,
+                     base_config=base_config)
     out = args.out or Path("build") / "sweep" / name
     paths = write_outputs(rows, out, meta=meta, timing=timing, title=f"{name}: slowdown vs. ExCache size")
     print_table(rows, timing)
     for p in paths:
         print(f"wrote {p}")
     return 0
+
+
+def config_and_timing(args, extra_overrides=()):
+    """The base SystemConfig (``--config``/``--set``) and the baselines' Timing (clock from the config)."""
+    from ..baselines import Timing
+    from ..config import load_config
+    from ..sweep import clock_hz_of
+    config = load_config(args.config, [*extra_overrides, *args.overrides])
+    kw = {"clock_hz": clock_hz_of(config)}
+    if args.local_access_cycles is not None:
+        kw["local_access_cycles"] = args.local_access_cycles
+    return config, Timing(**kw)
 
 
 def print_table(rows, timing):

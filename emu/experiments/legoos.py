@@ -24,14 +24,13 @@ EXCACHE_SIZES = (128 << 20, 256 << 20, 512 << 20)
 #: mltrain at full scale: 8 layers x 48 MiB weights x 2.25 (weights, gradients, activations) = 864 MiB = 0.91 GB;
 #: at 1/4096 each tensor is a whole number of 4 KiB pages (3 + 3 + 1 per layer), 224 KiB in all.
 PARAMS = {"layers": 8, "layer_bytes": 48 << 20, "steps": 2, "think": 8.0}
-#: One-way link latency in cycles at 1 GHz: a 64-byte line fetch then costs ~2 x 1 us plus the MMU and DRAM,
-#: in the 2-3 us range of Clio's end-to-end remote access (docs/timing.md).
-LINK_LATENCY = 1000
+#: One-way link latency in cycles at the default 250 MHz clock (1 us): a 64-byte line fetch then costs
+#: ~2 x 1 us plus the MMU and DRAM, in the 2-3 us range of Clio's end-to-end remote access (docs/timing.md).
+LINK_LATENCY = 250
 
 
 def run_preset(args):
-    from ..baselines import Timing
-    from ..commands.sweep import print_table
+    from ..commands.sweep import config_and_timing, print_table
     from ..sweep import plot, points_for, run_sweep, write_outputs
     from ..workloads import generate
     from ..workloads.scale import scale_params, scale_size
@@ -43,9 +42,9 @@ def run_preset(args):
     points = points_for(sizes, ways=args.ways, lines=(64,), link_latencies=(lat,))
     if args.link_latencies is not None:
         raise DisaggError("--preset legoos fixes the link latency; drop --link-latencies")
-    timing = Timing(clock_hz=args.clock_mhz * 1e6,
-                    **({} if args.local_access_cycles is None else {"local_access_cycles": args.local_access_cycles}))
-    rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check)
+    base_config, timing = config_and_timing(args)
+    rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check,
+                     base_config=base_config)
     meta = {"preset": "legoos", "workload": "mltrain", "params": params, "full_scale_params": PARAMS,
             "factor": FACTOR, "seed": args.seed, "accesses": int(len(workload)),
             "full_scale_excache_bytes": list(EXCACHE_SIZES), "link_latency": LINK_LATENCY}
