@@ -150,3 +150,13 @@ def test_sweep_cli_errors(capsys):
     assert "power-of-two number of sets" in capsys.readouterr().err
     assert main(["sweep", "--list-workloads"]) == 0
     assert "pointer_chase" in capsys.readouterr().out
+
+
+def test_points_rewrite_a_system_config():
+    config_mod = pytest.importorskip("emu.config", reason="emu.config (the full-system configuration) is absent")
+    pt = points_for([32768], ways=8, lines=(128,), link_latencies=(250,))[0]
+    cfg = with_point(config_mod.SystemConfig(), pt)
+    assert (cfg.cache.sets, cfg.cache.ways, cfg.cache.line_bytes, cfg.link.latency) == (32, 8, 128, 250)
+    assert cfg.params.excache.sets == 32
+    with pytest.raises(DisaggError):
+        with_point(config_mod.SystemConfig(), points_for([1 << 30], ways=1)[0])
