@@ -23,7 +23,7 @@ import numpy as np
 from .errors import DisaggError
 from .workload import OP_WRITE, validate
 
-__all__ = ["Timing", "SwapDevice", "SWAP_DEVICES", "local_cycles", "page_cache_misses", "swap_cycles",
+__all__ = ["DEFAULT_LOCAL_ACCESS_CYCLES", "Timing", "SwapDevice", "SWAP_DEVICES", "local_cycles", "page_cache_misses", "swap_cycles",
            "baseline_cycles"]
 
 
@@ -31,6 +31,10 @@ def _positive(what, value, *, zero_ok=False):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
             or value < 0 or (value == 0 and not zero_ok):
         raise DisaggError(f"{what} must be a {'non-negative' if zero_ok else 'positive'} number, not {value!r}")
+
+
+#: Local access cost when nothing better is known: the order of the RTL ExCache's hit path, in cycles.
+DEFAULT_LOCAL_ACCESS_CYCLES = 4
 
 
 @dataclass(frozen=True)
@@ -62,28 +66,34 @@ class Timing:
     ----------
     clock_hz : float
         Clock of the simulated system; think times and RTL cycle counts are in this clock.
-    local_access_cycles : int
-        Cost of an access served by local memory (an ExCache hit).
+    local_access_cycles : int or None
+        Cost of an access served by local memory (an ExCache hit). None: measured from the RTL runs of a
+        sweep (their mean ExCache hit latency); functions given None use :data:`DEFAULT_LOCAL_ACCESS_CYCLES`.
     page_size : int
         Page of the swap baselines (4096 on Linux x86).
     devices : tuple of SwapDevice
     """
 
     clock_hz: float = 1e9
-    local_access_cycles: int = 4
+    local_access_cycles: int = None
     page_size: int = 4096
     devices: tuple = field(default=SWAP_DEVICES)
 
     def __post_init__(self):
         _positive("clock_hz", self.clock_hz)
-        if isinstance(self.local_access_cycles, bool) or not isinstance(self.local_access_cycles, int) \
-                or self.local_access_cycles < 0:
+        lac = self.local_access_cycles
+        if lac is not None and (isinstance(lac, bool) or not isinstance(lac, int) or lac < 0):
             raise DisaggError(f"local_access_cycles must be a non-negative int, not {self.local_access_cycles!r}")
         ps = self.page_size
         if isinstance(ps, bool) or not isinstance(ps, int) or ps < 8 or ps & (ps - 1):
             raise DisaggError(f"page_size must be a power of two >= 8, not {ps!r}")
         if not all(isinstance(d, SwapDevice) for d in self.devices):
             raise DisaggError(f"devices must be SwapDevice objects, not {self.devices!r}")
+
+    @property
+    def local_cycles_per_access(self):
+        lac = self.local_access_cycles
+        return DEFAULT_LOCAL_ACCESS_CYCLES if lac is None else lac
 
     def us_to_cycles(self, us):
         return us * 1e-6 * self.clock_hz
@@ -92,7 +102,7 @@ class Timing:
 def local_cycles(w, timing=None):
     """Cycles the workload takes with enough local memory: think time plus one local access each."""
     timing = timing or Timing()
-    return int(w["think"].astype(np.int64).sum()) + len(w) * timing.local_access_cycles
+    return int(w["think"].astype(np.int64).sum()) + len(w) * timing.local_cycles_per_access
 
 
 def page_cache_misses(w, capacity_bytes, page_size=4096):

@@ -28,7 +28,7 @@ from .baselines import Timing, baseline_cycles, local_cycles
 from .errors import DisaggError
 
 __all__ = ["SweepPoint", "points_for", "run_sweep", "write_outputs", "plot", "harness_run", "with_point",
-           "cycles_of"]
+           "cycles_of", "measured_hit_cycles", "timing_of_rows"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,17 @@ def cycles_of(stats):
     raise DisaggError(f"run statistics have no cycle count (keys: {', '.join(sorted(stats))})")
 
 
+def measured_hit_cycles(results):
+    """Mean ExCache hit latency over runs (``hit_latency_sum / hit_count`` of their statistics), rounded.
+
+    Falls back to :data:`emu.baselines.DEFAULT_LOCAL_ACCESS_CYCLES` if no run reports hits.
+    """
+    from .baselines import DEFAULT_LOCAL_ACCESS_CYCLES
+    hits = sum(int(r.get("hit_count", 0)) for r in results)
+    total = sum(int(r.get("hit_latency_sum", 0)) for r in results)
+    return max(1, round(total / hits)) if hits else DEFAULT_LOCAL_ACCESS_CYCLES
+
+
 def harness_run(config, workload, check=True):
     """The default run function: :func:`emu.run.run_workload` (imported lazily: it builds Verilator models)."""
     try:
@@ -203,7 +214,9 @@ def run_sweep(workload, points, *, run_fn=None, base_config=None, jobs=None, pro
     jobs : int, optional
         Worker processes (default: one per core, at most one per point); 1 runs in this process.
     timing : Timing, optional
-        Clock and baseline costs.
+        Clock and baseline costs. With ``local_access_cycles=None`` (the default) the local baseline's
+        access cost is the runs' measured mean ExCache hit latency (:func:`measured_hit_cycles`); every
+        row records the value used in ``local_access_cycles``.
     """
     from .workload import validate
     validate(workload, what="sweep workload")
@@ -237,6 +250,8 @@ def run_sweep(workload, points, *, run_fn=None, base_config=None, jobs=None, pro
     finally:
         if bar:
             bar.close()
+    if timing.local_access_cycles is None:
+        timing = dataclasses.replace(timing, local_access_cycles=measured_hit_cycles(results))
     base = baseline_cycles(workload, sorted({p.size for p in points}), timing)
     local = base["local"]
     rows = []
@@ -245,6 +260,7 @@ def run_sweep(workload, points, *, run_fn=None, base_config=None, jobs=None, pro
         row = {"size": p.size, "sets": p.sets, "ways": p.ways, "line": p.line,
                "link_latency": p.link_latency if p.link_latency is not None else "",
                "cycles": cyc, "seconds": cyc / timing.clock_hz, "local_cycles": local,
+               "local_access_cycles": timing.local_access_cycles,
                "slowdown": cyc / local if local else float("nan")}
         for key in sorted(stats):
             v = stats[key]
@@ -259,9 +275,16 @@ def run_sweep(workload, points, *, run_fn=None, base_config=None, jobs=None, pro
     return rows
 
 
+def timing_of_rows(rows, timing):
+    """``timing`` with the local access cost the rows were computed with."""
+    if rows and timing.local_access_cycles is None:
+        return dataclasses.replace(timing, local_access_cycles=rows[0]["local_access_cycles"])
+    return timing
+
+
 def write_outputs(rows, out_dir, *, meta, timing=None, title=None):
     """Write ``sweep.csv``, ``sweep.json`` and ``sweep.png`` into ``out_dir``; return their paths."""
-    timing = timing or Timing()
+    timing = timing_of_rows(rows, timing or Timing())
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

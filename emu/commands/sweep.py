@@ -34,7 +34,8 @@ def register(sub):
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
                    help="configuration override (repeatable), e.g. --set system.clock_mhz=1000")
     p.add_argument("--local-access-cycles", type=int, default=None,
-                   help="cost of a local-memory access (default: docs/timing.md, an ExCache hit)")
+                   help="cost of a local-memory access in cycles (default: the runs' measured mean ExCache hit "
+                        "latency; see docs/timing.md)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel runs (default: one per core)")
     p.add_argument("--out", "-o", type=Path, default=None, help="output folder (default build/sweep/<workload>)")
     p.add_argument("--no-check", action="store_true", help="do not check read data against the golden model")
@@ -112,12 +113,17 @@ def run(args):
     return 0
 
 
+#: Overrides every sweep starts from (before --set): a blocking CPU, one access at a time, which is what the
+#: baselines assume (each access costs its think time plus its latency), so the slowdown compares like with like.
+SWEEP_OVERRIDES = ("cpu.max_outstanding=1",)
+
+
 def config_and_timing(args, extra_overrides=()):
-    """The base SystemConfig (``--config``/``--set``) and the baselines' Timing (clock from the config)."""
+    """The base SystemConfig (``--config``, :data:`SWEEP_OVERRIDES`, ``--set``) and the baselines' Timing."""
     from ..baselines import Timing
     from ..config import load_config
     from ..sweep import clock_hz_of
-    config = load_config(args.config, [*extra_overrides, *args.overrides])
+    config = load_config(args.config, [*SWEEP_OVERRIDES, *extra_overrides, *args.overrides])
     kw = {"clock_hz": clock_hz_of(config)}
     if args.local_access_cycles is not None:
         kw["local_access_cycles"] = args.local_access_cycles

@@ -61,7 +61,8 @@ def fake_run(config, workload, check=True):
         if op == OP_WRITE:
             s[key] = True
     cycles = int(workload["think"].astype(np.int64).sum()) + 4 * hits + (4 * lat + 20) * (misses + wbs)
-    return {"cycles": cycles, "hits": hits, "misses": misses, "writebacks": wbs}
+    return {"cycles": cycles, "hits": hits, "misses": misses, "writebacks": wbs,
+            "hit_count": hits, "hit_latency_sum": 4 * hits}
 
 
 def test_local_and_swap_baselines():
@@ -132,6 +133,8 @@ def test_sweep_with_injected_run(tmp_path, jobs):
     slow = [r["slowdown"] for r in rows]
     assert slow == sorted(slow, reverse=True) and slow[-1] >= 1.0
     assert rows[0]["stat_misses"] > rows[-1]["stat_misses"]
+    assert all(r["local_access_cycles"] == 4 for r in rows)          # measured from the runs' hits
+    assert rows[0]["local_cycles"] == int(w["think"].sum()) + 4 * len(w)
     csv_p, json_p, png_p = write_outputs(rows, tmp_path, meta={"workload": "default"})
     with open(csv_p) as f:
         table = list(csv.DictReader(f))
