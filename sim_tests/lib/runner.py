@@ -12,7 +12,9 @@ The flow every block's tests follow (verilog-axi style):
 * Waveforms: ``--waves`` on pytest or ``WAVES=1`` records FST plus a ``.gtkw`` save file. A failing
   test is re-run once with the same seed and waves on, and its FST, ``.gtkw``, seed and a one-line
   reproduce command are gathered in ``build/failures/<test>/`` with a line in
-  ``build/failures/index.txt``.
+  ``build/failures/index.txt``. VCD windows the test recorded (``*.window.vcd``, see
+  ``sim_tests/lib/vcd_window.py``) are gathered too, each with its protocol check in
+  ``*.window.check.txt``; the folder and the index line are printed with the failure.
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ class SimRun:
         if waves:
             for old in test_dir.glob("dump.*"):
                 old.unlink()
+        for old in test_dir.glob("*.window.vcd"):  # VCD windows of an earlier run (sim_tests/lib/vcd_window.py)
+            old.unlink()
         try:
             runner.test(
                 hdl_toplevel=self.toplevel,
@@ -205,15 +209,35 @@ class SimRun:
         for log in ("results.xml",):
             if (run_dir / log).exists():
                 shutil.copy(run_dir / log, dest / log)
+        _collect_windows(run_dir, self.build_root / "verilator" / "run", dest)
         (dest / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
         node = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
         reproduce = f"SEED={seed} WAVES=1 .venv/bin/python -m pytest {shlex.quote(node)}" if node else ""
         (dest / "reproduce.txt").write_text(f"seed: {seed}\n{reproduce}\n")
         FAILURES.mkdir(parents=True, exist_ok=True)
+        line = (f"{test_name}  seed={seed}  waves={dest / files[0] if files else 'none'}  "
+                f"gtkw={dest / 'dump.gtkw' if files else 'none'}  reproduce: {reproduce}")
         with open(FAILURES / "index.txt", "a") as f:
-            f.write(f"{test_name}  seed={seed}  waves={dest / files[0] if files else 'none'}  "
-                    f"gtkw={dest / 'dump.gtkw' if files else 'none'}  reproduce: {reproduce}\n")
+            f.write(line + "\n")
+        print(f"failure artifacts in {dest}: {', '.join(sorted(p.name for p in dest.iterdir()))}\n"
+              f"index line ({FAILURES / 'index.txt'}): {line}")
         return dest
+
+
+def _collect_windows(run_dir: Path, plain_run_dir: Path, dest: Path):
+    """Copy the recorded VCD windows (``*.window.vcd``) of the failing run, each with its protocol check.
+
+    The waves re-run records the same windows (same seed); if it could not run, the first run's are used.
+    """
+    windows = sorted(run_dir.glob("*.window.vcd")) or sorted(plain_run_dir.glob("*.window.vcd"))
+    for window in windows:
+        shutil.copy(window, dest / window.name)
+        try:
+            from emu.waves import check_file
+            text = "\n".join(check_file(dest / window.name).lines())
+        except Exception as exc:  # a DisaggError for an unusable window; the test's failure matters more
+            text = f"not checked: {exc}"
+        (dest / (window.name[: -len(".vcd")] + ".check.txt")).write_text(text + "\n")
 
 
 def run_cocotb(request, sim: SimRun, *, testcase=None):
