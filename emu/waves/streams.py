@@ -10,8 +10,9 @@ Three naming conventions are recognised, in each scope of the hierarchy:
 * AXI4 / AXI4-Lite channels: ``<prefix>{aw,w,b,ar,r}valid`` / ``...ready`` with the channel's own
   payload signals (``m_axi_arvalid`` is stream ``m_axi_ar``).
 
-A stream without a ready signal (``always_ready``) has no handshake to check and is not listed. Aliases of
-one net (Verilator dumps a port both in ``TOP`` and in the top module) are listed once.
+A stream without a ready signal (``always_ready``) has no handshake to check and is not listed. Copies of
+one net (Verilator dumps a top port both in ``TOP`` or ``$rootio`` and in the top module, with one or
+two identifier codes) are listed once, preferring the design's own scope.
 """
 
 from __future__ import annotations
@@ -99,13 +100,18 @@ def _axi(scope, leaf, by_leaf):
     return None
 
 
+def _is_copy_scope(scope: str) -> bool:
+    return any(part.startswith("$") for part in scope.split("."))
+
+
 def find_streams(wave: Waveform) -> list[Stream]:
-    """All valid/ready streams in ``wave``, in declaration order of their valid signals."""
+    """All valid/ready streams in ``wave``, scope by scope in declaration order."""
     scopes: dict[str, dict[str, Trace]] = {}
     for trace in wave.traces.values():
         scopes.setdefault(trace.scope, {})[trace.leaf] = trace
-    streams, seen = [], set()
-    for scope, by_leaf in scopes.items():
+    streams, seen, copies = [], set(), {}
+    # Simulator-made scopes (Verilator's "$rootio" copy of the top ports) go last, so the design's scope wins.
+    for scope, by_leaf in sorted(scopes.items(), key=lambda item: _is_copy_scope(item[0])):
         for leaf, valid in by_leaf.items():
             if valid.width != 1:
                 continue
@@ -115,8 +121,11 @@ def find_streams(wave: Waveform) -> list[Stream]:
                     continue
                 prefix, convention, ready, payload = found
                 key = (valid.ident, ready.ident)
-                if key not in seen:
+                # The same net dumped twice under different codes has the same changes: check it once.
+                copy = (prefix, tuple(valid.changes), tuple(ready.changes))
+                if key not in seen and copy not in copies:
                     seen.add(key)
+                    copies[copy] = True
                     name = f"{scope}.{prefix}" if scope else prefix
                     streams.append(Stream(name, convention, valid, ready, payload))
                 break

@@ -67,11 +67,18 @@ def select_window(wave: Waveform, patterns: str, *, clock: str = "clk", start: i
         raise DisaggError(f"the window starts after it ends ({wave.format_time(start)} > {wave.format_time(end)})")
     globs = [p.strip() for p in patterns.split(",") if p.strip()]
     chosen, seen = [], {cycles.clock.ident}
+    copies = {(cycles.clock.leaf, tuple(cycles.clock.changes))}
+    # Simulator-made scopes (Verilator's "$rootio") last, so a copy of a port there is dropped for the design's.
+    traces = sorted(wave.traces.values(), key=lambda t: t.scope.startswith("$") or ".$" in t.scope)
     for g in globs:  # rows in the order of the patterns, then of declaration
-        for trace in wave.traces.values():
-            if trace.ident not in seen and (fnmatch.fnmatchcase(trace.name, g) or fnmatch.fnmatchcase(trace.leaf, g)):
+        for trace in traces:
+            copy = (trace.leaf, tuple(trace.changes))
+            if trace.ident in seen or copy in copies:
+                continue
+            if fnmatch.fnmatchcase(trace.name, g) or fnmatch.fnmatchcase(trace.leaf, g):
                 chosen.append(trace)
                 seen.add(trace.ident)
+                copies.add(copy)
     if not chosen:
         raise DisaggError(f"no signal matches {patterns!r} in {wave.path}")
     idx = [k for k, t in enumerate(cycles.edges) if start <= t <= end]

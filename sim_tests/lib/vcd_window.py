@@ -74,6 +74,8 @@ class VcdWindow:
         self.dut = dut
         self.path = Path(path)
         self.clock_name = clock
+        if not hasattr(dut, clock):
+            raise ValueError(f"DUT has no clock {clock!r}")
         self.clk = getattr(dut, clock)
         names = []
         if reset is not None and hasattr(dut, reset):

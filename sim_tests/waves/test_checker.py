@@ -146,6 +146,20 @@ def test_aliases_are_checked_once(tmp_path):
     assert rules(report) == [("valid-retracted", "TOP.s__valid", 1)]
 
 
+def test_verilator_rootio_copies_are_checked_once(tmp_path):
+    # Verilator 5.048's VCD: the top ports in "$rootio" and again in the top module, with other codes.
+    text = ("$timescale 1ps $end\n$scope module $rootio $end\n$var wire 1 ! clk $end\n"
+            "$var wire 1 \" s__valid $end\n$var wire 1 # s__ready $end\n$upscope $end\n"
+            "$scope module dut $end\n$var wire 1 $ clk $end\n$var wire 1 % s__valid $end\n"
+            "$var wire 1 & s__ready $end\n$upscope $end\n$enddefinitions $end\n"
+            "#0\n0!\n1\"\n0#\n0$\n1%\n0&\n#10\n1!\n0\"\n1$\n0%\n#20\n0!\n0$\n#30\n1!\n1$\n")
+    path = tmp_path / "rootio.vcd"
+    path.write_text(text)
+    report = check_file(path, reset="")
+    assert [s.name for s in report.streams] == ["dut.s"]
+    assert rules(report) == [("valid-retracted", "dut.s__valid", 1)]
+
+
 def test_bus_with_bit_range_in_name(tmp_path):
     text = ("$timescale 1 ns $end\n$scope module t $end\n$var wire 1 ! clk $end\n$var wire 1 \" a__valid $end\n"
             "$var wire 1 # a__ready $end\n$var wire 12 $ a__payload [11:0] $end\n$upscope $end\n"
