@@ -51,6 +51,12 @@ def verilator_env(base: dict[str, str] | None = None) -> dict[str, str]:
     cxxflags = env.get("CXXFLAGS", "")
     if "-std=c++20" not in cxxflags:
         env["CXXFLAGS"] = (cxxflags + " -std=c++20").strip()
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs large enough for a split
+    # (parallel) build fail with "Vtop__pch.h.fast: linker input file not found". GCC's flag for a
+    # precompiled header is -include; a variable in MAKEFLAGS acts as a command-line override.
+    makeflags = env.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+        env["MAKEFLAGS"] = (makeflags + " CFG_CXXFLAGS_PCH_I=-include").strip()
     return env
 
 
