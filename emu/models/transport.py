@@ -1,0 +1,162 @@
+"""Golden model of the network interface's transport (``hw/netif.py``), independent of the RTL.
+
+Untimed: it models what the interface does with each frame and message, not when. Tests feed it the
+same frames and messages as the RTL and compare verdicts, delivered messages, counters and the frames
+the RTL sends (decoded with ``firmware.protocol_codec``).
+
+* :class:`ReceiverModel`: the receive checks in the documented order (``docs/protocol.md``), the
+  per-peer expected sequence numbers, delivery, duplicates and the counters.
+* :class:`SenderModel`: sequence numbers per peer, the retransmit window, cumulative acks and go-back-N;
+  it yields the frames the interface must send for a given scenario of acks and timeouts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from firmware.protocol_codec import (CRC_BYTES, HEADER_BYTES, TYPE_ACK, TYPE_MSG, Frame, FrameError, decode,
+                                     carries_data)
+
+__all__ = ["ReceiverModel", "SenderModel", "Delivered", "SEQ_MOD"]
+
+SEQ_MOD = 1 << 16
+
+
+@dataclass
+class Delivered:
+    """A message passed up to the component."""
+    src: int
+    dst: int
+    kind: int
+    status: int
+    tag: int
+    pid: int
+    vaddr: int
+    length: int
+    payload: bytes
+
+
+@dataclass
+class ReceiverModel:
+    """Receive side of one interface.
+
+    Parameters
+    ----------
+    node_id, n_nodes, max_payload, beat_bytes : as in ``NetIfParams``.
+    """
+    node_id: int
+    n_nodes: int
+    max_payload: int = 64
+    beat_bytes: int = 8
+    expected: dict = field(default_factory=dict)
+    delivered: list = field(default_factory=list)
+    counters: dict = field(default_factory=lambda: {k: 0 for k in (
+        "rx_frames", "rx_msgs", "rx_acks", "rx_dup", "rx_drop_crc", "rx_drop_misrouted", "rx_drop_truncated",
+        "rx_drop_oversize", "rx_drop_malformed", "naks_received")})
+    acks: list = field(default_factory=list)     # (src, ack, nak) of every frame that passed the checks
+
+    def on_beats(self, beats) -> str:
+        """Process one frame given as ``(tdata, tkeep)`` beats; return the verdict.
+
+        Verdicts: ``truncated``, ``malformed``, ``crc``, ``oversize``, ``misrouted``, ``ack``, ``deliver``,
+        ``dup`` (duplicate or out of order).
+        """
+        self.counters["rx_frames"] += 1
+        full = (1 << self.beat_bytes) - 1
+        hdr_beats = HEADER_BYTES // self.beat_bytes
+        if len(beats) < hdr_beats + 1:
+            return self._drop("truncated")
+        if any(k != full for _, k in beats[:-1]) or beats[-1][1] != (1 << CRC_BYTES) - 1:
+            return self._drop("malformed")
+        raw = b"".join(d.to_bytes(self.beat_bytes, "little") for d, _ in beats[:-1])
+        raw += (beats[-1][0] & 0xFFFFFFFF).to_bytes(4, "little")
+        return self.on_bytes(raw, counted=True)
+
+    def on_bytes(self, raw: bytes, counted=False) -> str:
+        """Process one frame given as bytes (beats already known to be well formed)."""
+        if not counted:
+            self.counters["rx_frames"] += 1
+        try:
+            frame = decode(raw, self.beat_bytes, self.max_payload)
+        except FrameError as err:
+            return self._drop(err.reason)
+        if frame.dst != self.node_id or frame.src >= self.n_nodes or frame.src == self.node_id:
+            return self._drop("misrouted")
+        self.acks.append((frame.src, frame.ack, frame.nak))
+        self.counters["naks_received"] += frame.nak
+        if frame.type == TYPE_ACK:
+            self.counters["rx_acks"] += 1
+            return "ack"
+        exp = self.expected.get(frame.src, 0)
+        if frame.seq != exp:
+            self.counters["rx_dup"] += 1
+            return "dup"
+        self.expected[frame.src] = (exp + 1) % SEQ_MOD
+        self.counters["rx_msgs"] += 1
+        self.delivered.append(Delivered(frame.src, frame.dst, frame.kind, frame.status, frame.tag, frame.pid,
+                                        frame.vaddr, frame.length, frame.payload))
+        return "deliver"
+
+    def _drop(self, reason):
+        self.counters[f"rx_drop_{reason}"] += 1
+        return reason
+
+
+@dataclass
+class SenderModel:
+    """Transmit side of one interface toward its peers.
+
+    ``queue(msg)`` stores a message (a :class:`firmware.protocol_codec.Frame` without seq/ack) for
+    ``msg.dst``; ``frames_to_send(peer)`` lists the sequence numbers the interface sends next (first
+    transmissions, or the whole window again after ``go_back``); ``ack(peer, value)`` releases frames.
+    """
+    node_id: int
+    window: int
+    base: dict = field(default_factory=dict)
+    stored: dict = field(default_factory=dict)      # peer -> list of Frame, index 0 = seq base
+    sent: dict = field(default_factory=dict)        # peer -> frames sent since base (since last go-back)
+    retransmits: int = 0
+    high: dict = field(default_factory=dict)
+
+    def can_queue(self, peer):
+        return len(self.stored.get(peer, [])) < self.window
+
+    def queue(self, frame: Frame):
+        peer = frame.dst
+        if not self.can_queue(peer):
+            raise ValueError(f"window of peer {peer} is full")
+        self.stored.setdefault(peer, []).append(frame)
+        self.base.setdefault(peer, 0)
+
+    def next_frame(self, peer, ack_value=0):
+        """The frame the interface sends next to ``peer`` (or None), as the codec would build it."""
+        stored = self.stored.get(peer, [])
+        sent = self.sent.get(peer, 0)
+        if sent >= len(stored):
+            return None
+        f = stored[sent]
+        seq = (self.base[peer] + sent) % SEQ_MOD
+        if sent < self.high.get(peer, 0):
+            self.retransmits += 1
+        self.sent[peer] = sent + 1
+        self.high[peer] = max(self.high.get(peer, 0), sent + 1)
+        return Frame(dst=peer, src=self.node_id, type=TYPE_MSG, kind=f.kind, status=f.status, seq=seq,
+                     ack=ack_value, tag=f.tag, pid=f.pid, length=f.length, vaddr=f.vaddr,
+                     payload=f.payload if carries_data(f.kind, f.status) else b"")
+
+    def ack(self, peer, value):
+        """Apply a cumulative ack; returns how many frames it released (0 if stale or out of range)."""
+        base = self.base.get(peer, 0)
+        d = (value - base) % SEQ_MOD
+        stored = self.stored.get(peer, [])
+        if d == 0 or d > len(stored):
+            return 0
+        self.base[peer] = (base + d) % SEQ_MOD
+        self.stored[peer] = stored[d:]
+        self.sent[peer] = max(self.sent.get(peer, 0) - d, 0)
+        self.high[peer] = max(self.high.get(peer, 0) - d, 0)
+        return d
+
+    def go_back(self, peer):
+        """Timeout or nak: send everything unacknowledged again."""
+        self.sent[peer] = 0

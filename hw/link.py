@@ -1,0 +1,417 @@
+"""Emulated network: a lossy one-way link and a switch (emulation only, not for synthesis).
+
+Both are ordinary Amaranth so the whole system, network included, Verilates into one model. They are
+frame-oriented (a frame is the beats up to ``tlast``) but do not parse frames, except for the switch,
+which reads the destination and source node ids in bytes 0 and 1 of the first beat (``hw/frame.py``).
+
+Link
+    ``s_axis`` in, ``m_axis`` out. Ingress is limited to ``bandwidth`` bytes per cycle (bytes are
+    counted by ``tkeep``) by a credit accumulator with 8 fractional bits, so fractional rates work.
+    Each frame is, at its first beat, drawn by a 64-bit xorshift generator seeded by ``seed``:
+
+    * lost with probability ``loss / 65536``: its beats are taken (and use bandwidth) but dropped;
+    * corrupted with probability ``corrupt / 65536``: one bit of one beat is inverted;
+    * duplicated with probability ``dup / 65536``: it is delivered twice, the copy ``reorder_delay``
+      cycles later than the original;
+    * reordered with probability ``reorder / 65536``: it is delivered ``reorder_delay`` cycles late, so
+      frames sent after it overtake it.
+
+    Frames travel in two FIFOs ("lanes"): the fast lane delays beats by ``latency`` cycles, the slow lane
+    by ``latency + reorder_delay``. Egress sends whole frames, taking a frame from whichever lane has
+    one due (slow lane first). Egress does not add bandwidth limits; a blocked egress (``tready`` low)
+    fills the lanes and eventually stalls ingress.
+
+Switch
+    ``n_ports`` ports, ``s_axis[i]`` from and ``m_axis[i]`` to the endpoint of node ``node_ids[i]``.
+    A frame is routed by its destination byte. It is dropped (and counted) if no port has that node
+    id, or if its source byte is not the node id of the port it came in on (no spoofing). Each output
+    port arbitrates round-robin between inputs, a whole frame at a time.
+"""
+
+from dataclasses import dataclass
+
+from amaranth import Module, Signal, Cat, Mux, Array, Const
+from amaranth.lib import wiring, data
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from .axis import AXIStreamSignature
+
+__all__ = ["LinkParams", "Link", "LINK_COUNTERS", "Switch", "SWITCH_COUNTERS"]
+
+RATE_ONE = 1 << 16
+CREDIT_FRAC = 8
+
+#: Counter output signals of a link (32-bit, wrapping).
+LINK_COUNTERS = ("frames_in", "frames_out", "bytes_in", "lost", "corrupted", "duplicated", "reordered",
+                 "stall_cycles")
+#: Counter output signals of a switch (32-bit, wrapping).
+SWITCH_COUNTERS = ("frames_routed", "dropped_unroutable", "dropped_spoofed")
+
+
+def _xorshift64(x):
+    x = x ^ (x << 13)[:64]
+    x = x ^ (x >> 7)
+    x = x ^ (x << 17)[:64]
+    return x
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    """Parameters of a link.
+
+    Parameters
+    ----------
+    data_width : int
+        Wire width in bits (multiple of 8).
+    latency : int
+        Cycles from a beat entering ``s_axis`` to the earliest cycle it can leave ``m_axis`` (1..65536).
+    bandwidth : float
+        Bytes per cycle accepted at ingress, a multiple of 1/256, ``1/256 <= bandwidth <= data_width/8``.
+    loss, corrupt, dup, reorder : int
+        Per-frame probabilities in units of 1/65536 (0..65536).
+    reorder_delay : int
+        Extra delay in cycles of reordered frames and of duplicates (1..65536).
+    seed : int
+        Non-zero 64-bit seed of the xorshift generator.
+    fifo_depth : int or None
+        Beats per lane; by default enough for ``latency`` (+ ``reorder_delay`` for the slow lane)
+        cycles of traffic plus a margin.
+    """
+    data_width: int = 64
+    latency: int = 16
+    bandwidth: float = 8.0
+    loss: int = 0
+    corrupt: int = 0
+    dup: int = 0
+    reorder: int = 0
+    reorder_delay: int = 64
+    seed: int = 1
+    fifo_depth: int = None
+
+    def __post_init__(self):
+        if not isinstance(self.data_width, int) or self.data_width < 16 or self.data_width % 8:
+            raise TypeError(f"LinkParams.data_width must be a multiple of 8 of at least 16, not {self.data_width!r}")
+        for name, lo, hi in (("latency", 1, 1 << 16), ("loss", 0, RATE_ONE), ("corrupt", 0, RATE_ONE),
+                             ("dup", 0, RATE_ONE), ("reorder", 0, RATE_ONE), ("reorder_delay", 1, 1 << 16),
+                             ("seed", 1, (1 << 64) - 1)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise TypeError(f"LinkParams.{name} must be an integer, not {v!r}")
+            if not lo <= v <= hi:
+                raise ValueError(f"LinkParams.{name} must be in {lo}..{hi}, not {v!r}")
+        if not isinstance(self.bandwidth, (int, float)) or isinstance(self.bandwidth, bool):
+            raise TypeError(f"LinkParams.bandwidth must be a number, not {self.bandwidth!r}")
+        fixed = self.bandwidth * (1 << CREDIT_FRAC)
+        if fixed != int(fixed) or not 1 <= fixed <= (self.data_width // 8) << CREDIT_FRAC:
+            raise ValueError(f"LinkParams.bandwidth must be a multiple of 1/256 in 1/256..{self.data_width // 8}, "
+                             f"not {self.bandwidth!r}")
+        if self.fifo_depth is not None and (not isinstance(self.fifo_depth, int) or self.fifo_depth < 4):
+            raise ValueError(f"LinkParams.fifo_depth must be an integer of at least 4, not {self.fifo_depth!r}")
+
+    @property
+    def credit_per_cycle(self):
+        return int(self.bandwidth * (1 << CREDIT_FRAC))
+
+    def lane_depth(self, slow):
+        if self.fifo_depth is not None:
+            return self.fifo_depth
+        return self.latency + (self.reorder_delay if slow else 0) + 64
+
+
+def _counters(m, names):
+    ctr = {name: Signal(32, name=f"ctr_{name}") for name in names}
+    inc = {name: Signal(name=f"inc_{name}") for name in names}
+    for name in names:
+        with m.If(inc[name]):
+            m.d.sync += ctr[name].eq(ctr[name] + 1)
+    return ctr, inc
+
+
+class Link(wiring.Component):
+    """One direction of an emulated link (see the module docstring).
+
+    Parameters
+    ----------
+    params : LinkParams
+
+    Attributes
+    ----------
+    s_axis : In(AXIStreamSignature(data_width))
+        Frames entering the link.
+    m_axis : Out(AXIStreamSignature(data_width))
+        Frames leaving the link.
+    frames_in, frames_out, bytes_in, lost, corrupted, duplicated, reordered, stall_cycles : Out(32)
+        Counters: frames (and ``tkeep`` bytes) taken at ingress, frames delivered, frames lost, corrupted,
+        duplicated, reordered, and cycles in which a valid ingress beat was refused for lack of credit
+        or lane space.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, LinkParams):
+            raise TypeError(f"Link needs LinkParams, not {params!r}")
+        self.params = params
+        sig = {
+            "s_axis": In(AXIStreamSignature(params.data_width)),
+            "m_axis": Out(AXIStreamSignature(params.data_width)),
+        }
+        for name in LINK_COUNTERS:
+            sig[name] = Out(32)
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        p = self.params
+        m = Module()
+        w, B = p.data_width, p.data_width // 8
+        s, o = self.s_axis, self.m_axis
+        ctr, inc = _counters(m, LINK_COUNTERS)
+        for name in LINK_COUNTERS:
+            m.d.comb += getattr(self, name).eq(ctr[name])
+
+        now = Signal(32)
+        m.d.sync += now.eq(now + 1)
+
+        rng = Signal(64, init=p.seed)
+        m.d.sync += rng.eq(_xorshift64(rng))
+
+        # Bandwidth: credit in 1/256 bytes; a beat may enter when the credit is not negative, and
+        # costs its tkeep bytes (the deficit is paid back by later cycles).
+        cap = B << CREDIT_FRAC
+        credit = Signal(range(-cap - 1, cap + p.credit_per_cycle + 1))
+        beat_bytes = Signal(range(B + 1))
+        m.d.comb += beat_bytes.eq(sum(s.tkeep[i] for i in range(B)))
+
+        entry = data.StructLayout({"tdata": w, "tkeep": B, "tlast": 1, "due": 32})
+        lanes = []
+        for slow in (False, True):
+            depth = p.lane_depth(slow)
+            fifo = SyncFIFO(width=entry.size, depth=depth)
+            m.submodules["slow_lane" if slow else "fast_lane"] = fifo
+            lanes.append(fifo)
+        fast, slow = lanes
+
+        # Per-frame decisions, drawn at the first beat and held for the rest of the frame.
+        in_frame = Signal()
+        f_lost, f_corrupt, f_dup, f_reorder = Signal(), Signal(), Signal(), Signal()
+        f_cbeat = Signal(4)
+        f_cbit = Signal(range(w))
+        cur_beat = Signal(16)
+        r = rng
+        d_lost = r[0:16] < p.loss
+        d_corrupt = r[16:32] < p.corrupt
+        d_dup = r[32:48] < p.dup
+        d_reorder = r[48:64] < p.reorder
+        # Corruption position from the next state of the generator (independent of the draws above).
+        r2 = _xorshift64(rng)
+        lost = Mux(in_frame, f_lost, d_lost)
+        corrupt = Mux(in_frame, f_corrupt, d_corrupt)
+        dup = Mux(in_frame, f_dup, d_dup)
+        reorder = Mux(in_frame, f_reorder, d_reorder & ~d_dup)
+        cbeat = Mux(in_frame, f_cbeat, r2[0:4])
+        cbit = Mux(in_frame, f_cbit, r2[8:8 + ceil_log2(w)] % w)
+
+        to_fast = ~lost & ~reorder
+        to_slow = ~lost & (reorder | dup)
+        room = (~to_fast | fast.w_rdy) & (~to_slow | slow.w_rdy)
+        m.d.comb += s.tready.eq((credit >= 0) & room)
+
+        # The corrupted beat: beat number cbeat, or the last beat if the frame is shorter; in the last
+        # beat only byte 0 is certain to be kept, so the flipped bit is one of its 8.
+        hit = corrupt & ((cur_beat == cbeat) | (s.tlast & (cur_beat < cbeat)))
+        flip_bit = Mux(s.tlast & (cur_beat != cbeat), cbit[:3], cbit)
+        beat_data = Signal(w)
+        m.d.comb += beat_data.eq(s.tdata ^ Mux(hit, Const(1, w) << flip_bit, 0))
+
+        accept = s.tvalid & s.tready
+        fast_entry = Signal(entry)
+        slow_entry = Signal(entry)
+        m.d.comb += [
+            fast_entry.tdata.eq(beat_data), fast_entry.tkeep.eq(s.tkeep), fast_entry.tlast.eq(s.tlast),
+            fast_entry.due.eq(now + p.latency),
+            slow_entry.tdata.eq(beat_data), slow_entry.tkeep.eq(s.tkeep), slow_entry.tlast.eq(s.tlast),
+            slow_entry.due.eq(now + p.latency + p.reorder_delay),
+            fast.w_data.eq(fast_entry.as_value()), slow.w_data.eq(slow_entry.as_value()),
+            fast.w_en.eq(accept & to_fast), slow.w_en.eq(accept & to_slow),
+        ]
+        spent = Mux(accept, beat_bytes << CREDIT_FRAC, 0)
+        nxt = credit + p.credit_per_cycle - spent
+        m.d.sync += credit.eq(Mux(nxt > cap, cap, nxt))
+        with m.If(s.tvalid & ~s.tready):
+            m.d.comb += inc["stall_cycles"].eq(1)
+        with m.If(accept):
+            m.d.sync += ctr["bytes_in"].eq(ctr["bytes_in"] + beat_bytes)
+            with m.If(~in_frame):
+                m.d.sync += [f_lost.eq(d_lost), f_corrupt.eq(d_corrupt), f_dup.eq(d_dup),
+                             f_reorder.eq(d_reorder & ~d_dup), f_cbeat.eq(r2[0:4]), f_cbit.eq(cbit)]
+            with m.If(s.tlast):
+                m.d.sync += [in_frame.eq(0), cur_beat.eq(0)]
+                m.d.comb += [inc["frames_in"].eq(1), inc["lost"].eq(lost), inc["corrupted"].eq(corrupt & ~lost),
+                             inc["duplicated"].eq(dup & ~lost), inc["reordered"].eq(reorder & ~lost)]
+            with m.Else():
+                m.d.sync += [in_frame.eq(1), cur_beat.eq(cur_beat + (cur_beat != 0xFFFF))]
+
+        # Egress: pick a lane whose head is due, then send that lane's frame to its end.
+        fast_head = data.View(entry, fast.r_data)
+        slow_head = data.View(entry, slow.r_data)
+        fast_due = fast.r_rdy & ~(now - fast_head.due)[31]
+        slow_due = slow.r_rdy & ~(now - slow_head.due)[31]
+        # In PICK the due head (slow lane first) goes out at once, so frames follow back to back.
+        use_slow = Signal()
+        sending = Signal()
+        sel_slow = Mux(sending, use_slow, slow_due)
+        head = data.View(entry, Mux(sel_slow, slow.r_data, fast.r_data))
+        m.d.comb += [
+            o.tdata.eq(head.tdata), o.tkeep.eq(head.tkeep), o.tlast.eq(head.tlast),
+            o.tvalid.eq(Mux(sel_slow, slow_due, fast_due)),
+            fast.r_en.eq(~sel_slow & o.tready & fast_due),
+            slow.r_en.eq(sel_slow & o.tready & slow_due),
+        ]
+        with m.If(o.tvalid & o.tready):
+            with m.If(o.tlast):
+                m.d.comb += inc["frames_out"].eq(1)
+                m.d.sync += sending.eq(0)
+            with m.Else():
+                m.d.sync += [sending.eq(1), use_slow.eq(sel_slow)]
+        return m
+
+
+class Switch(wiring.Component):
+    """Routes frames between ``n_ports`` endpoints by destination node id (see the module docstring).
+
+    Parameters
+    ----------
+    n_ports : int
+        Number of ports (2..64).
+    data_width : int
+        Wire width in bits (multiple of 8, at least 16).
+    node_ids : sequence of int, optional
+        Node id of the endpoint on each port (distinct, 0..255); ``range(n_ports)`` by default.
+
+    Attributes
+    ----------
+    s_axis : In(AXIStreamSignature(data_width)).array(n_ports)
+        Frames from endpoint ``i``.
+    m_axis : Out(AXIStreamSignature(data_width)).array(n_ports)
+        Frames to endpoint ``i``.
+    frames_routed, dropped_unroutable, dropped_spoofed : Out(32)
+        Counters: frames forwarded; dropped for an unknown destination; dropped because the source byte
+        is not the ingress port's node id.
+    """
+
+    def __init__(self, n_ports, data_width=64, node_ids=None):
+        if not isinstance(n_ports, int) or isinstance(n_ports, bool):
+            raise TypeError(f"Switch n_ports must be an integer, not {n_ports!r}")
+        if not 2 <= n_ports <= 64:
+            raise ValueError(f"Switch n_ports must be in 2..64, not {n_ports!r}")
+        if not isinstance(data_width, int) or data_width < 16 or data_width % 8:
+            raise TypeError(f"Switch data_width must be a multiple of 8 of at least 16, not {data_width!r}")
+        node_ids = tuple(range(n_ports)) if node_ids is None else tuple(node_ids)
+        if len(node_ids) != n_ports or len(set(node_ids)) != n_ports or \
+                not all(isinstance(n, int) and 0 <= n < 256 for n in node_ids):
+            raise ValueError(f"Switch node_ids must be {n_ports} distinct integers in 0..255, not {node_ids!r}")
+        self.n_ports, self.data_width, self.node_ids = n_ports, data_width, node_ids
+        sig = {
+            "s_axis": In(AXIStreamSignature(data_width)).array(n_ports),
+            "m_axis": Out(AXIStreamSignature(data_width)).array(n_ports),
+        }
+        for name in SWITCH_COUNTERS:
+            sig[name] = Out(32)
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self.n_ports
+        counts = {name: Signal(32, name=f"ctr_{name}") for name in SWITCH_COUNTERS}
+        for name in SWITCH_COUNTERS:
+            m.d.comb += getattr(self, name).eq(counts[name])
+        pw = max(1, ceil_log2(n))
+
+        # Per input: in a frame?, its output port (latched at the first beat), dropping?
+        in_frame = [Signal(name=f"in_frame_{i}") for i in range(n)]
+        route = [Signal(pw, name=f"route_{i}") for i in range(n)]
+        dropping = [Signal(name=f"dropping_{i}") for i in range(n)]
+        # Per output: busy with input grant[o].
+        busy = [Signal(name=f"busy_{o}") for o in range(n)]
+        grant = [Signal(pw, name=f"grant_{o}") for o in range(n)]
+
+        # Decode the first beat of each input.
+        want = []      # want[i][o]: input i wants output o for its current frame
+        first_drop = []
+        first_spoof = []
+        first_unroutable = []
+        for i in range(n):
+            s = self.s_axis[i]
+            dst = s.tdata[0:8]
+            src = s.tdata[8:16]
+            hit = Signal(n, name=f"hit_{i}")
+            for o, nid in enumerate(self.node_ids):
+                m.d.comb += hit[o].eq(dst == nid)
+            spoof = src != self.node_ids[i]
+            unroutable = ~hit.any()
+            first_spoof.append(spoof)
+            first_unroutable.append(unroutable & ~spoof)
+            drop_now = Mux(in_frame[i], dropping[i], spoof | unroutable)
+            first_drop.append(drop_now)
+            w_i = Signal(n, name=f"want_{i}")
+            for o in range(n):
+                m.d.comb += w_i[o].eq(s.tvalid & ~drop_now & Mux(in_frame[i], route[i] == o, hit[o]))
+            want.append(w_i)
+
+        # Output arbitration: round robin, held for a whole frame.
+        conn = [[Signal(name=f"conn_{i}_{o}") for o in range(n)] for i in range(n)]
+        last = [Signal(pw, name=f"rr_{o}") for o in range(n)]
+        for o in range(n):
+            mo = self.m_axis[o]
+            pick = Signal(pw, name=f"pick_{o}")
+            pick_valid = Signal(name=f"pick_valid_{o}")
+            with m.Switch(last[o]):
+                for prev in range(n):
+                    with m.Case(prev):
+                        for cand in reversed([(prev + 1 + k) % n for k in range(n)]):
+                            with m.If(want[cand][o]):
+                                m.d.comb += [pick.eq(cand), pick_valid.eq(1)]
+            sel = Mux(busy[o], grant[o], pick)
+            active = busy[o] | pick_valid
+            for i in range(n):
+                m.d.comb += conn[i][o].eq(active & (sel == i))
+            s_sel = Array(self.s_axis)[sel]
+            m.d.comb += [
+                mo.tvalid.eq(active & s_sel.tvalid), mo.tdata.eq(s_sel.tdata), mo.tkeep.eq(s_sel.tkeep),
+                mo.tlast.eq(s_sel.tlast),
+            ]
+            with m.If(mo.tvalid & mo.tready):
+                with m.If(~busy[o]):
+                    m.d.sync += last[o].eq(pick)
+                with m.If(mo.tlast):
+                    m.d.sync += busy[o].eq(0)
+                with m.Elif(~busy[o]):
+                    m.d.sync += [busy[o].eq(1), grant[o].eq(pick)]
+
+        # Inputs: a beat moves when its output takes it, or at once when the frame is dropped.
+        n_routed, n_unroutable, n_spoofed = [], [], []
+        for i in range(n):
+            s = self.s_axis[i]
+            drop_unroutable = Signal(name=f"drop_unroutable_{i}")   # why the current frame is dropped
+            o_ready = Signal(name=f"o_ready_{i}")
+            m.d.comb += o_ready.eq(Cat(*[conn[i][o] & self.m_axis[o].tready for o in range(n)]).any())
+            m.d.comb += s.tready.eq(first_drop[i] | o_ready)
+            moved = s.tvalid & s.tready
+            with m.If(moved):
+                m.d.sync += in_frame[i].eq(~s.tlast)
+                with m.If(~in_frame[i]):
+                    m.d.sync += [dropping[i].eq(first_drop[i]), drop_unroutable.eq(first_unroutable[i]),
+                                 route[i].eq(0)]
+                    for o in range(n):
+                        with m.If(want[i][o]):
+                            m.d.sync += route[i].eq(o)
+            ended = moved & s.tlast
+            unroutable = Mux(in_frame[i], drop_unroutable, first_unroutable[i])
+            n_routed.append(ended & ~first_drop[i])
+            n_unroutable.append(ended & first_drop[i] & unroutable)
+            n_spoofed.append(ended & first_drop[i] & ~unroutable)
+        for name, events in (("frames_routed", n_routed), ("dropped_unroutable", n_unroutable),
+                             ("dropped_spoofed", n_spoofed)):
+            m.d.sync += counts[name].eq(counts[name] + sum(events[1:], events[0]))
+        return m
+
