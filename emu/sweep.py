@@ -158,15 +158,47 @@ def cycles_of(stats):
     raise DisaggError(f"run statistics have no cycle count (keys: {', '.join(sorted(stats))})")
 
 
+def _hit_totals(stats):
+    """(hits, hit latency sum) of one run's statistics: flat harness counters or emu.run's nested dict."""
+    if "hit_count" in stats:
+        return int(stats["hit_count"]), int(stats.get("hit_latency_sum", 0))
+    lat = stats.get("latency")
+    if isinstance(lat, dict) and "hit_cycles" in lat and "accesses" in stats:
+        hits = int(stats["accesses"]) - int(lat.get("misses_timed", 0))
+        return hits, float(lat["hit_cycles"]) * hits
+    return 0, 0
+
+
 def measured_hit_cycles(results):
-    """Mean ExCache hit latency over runs (``hit_latency_sum / hit_count`` of their statistics), rounded.
+    """Mean ExCache hit latency over runs (hit latency sum / hits of their statistics), rounded.
 
     Falls back to :data:`emu.baselines.DEFAULT_LOCAL_ACCESS_CYCLES` if no run reports hits.
     """
     from .baselines import DEFAULT_LOCAL_ACCESS_CYCLES
-    hits = sum(int(r.get("hit_count", 0)) for r in results)
-    total = sum(int(r.get("hit_latency_sum", 0)) for r in results)
+    totals = [_hit_totals(r) for r in results]
+    hits = sum(h for h, _ in totals)
+    total = sum(t for _, t in totals)
     return max(1, round(total / hits)) if hits else DEFAULT_LOCAL_ACCESS_CYCLES
+
+
+#: Parts of emu.run's statistics not copied into sweep rows (configuration echo, raw counters, lists).
+_SKIP_STATS = ("config", "counters", "processes", "miss_stages_detail_cycles", "check", "firmware", "faults")
+
+
+def flat_stats(stats, prefix="stat_"):
+    """Numeric leaves of a (nested) statistics dict as ``{prefix + "a_b": value}``."""
+    out = {}
+    for key, v in stats.items():
+        if key in _SKIP_STATS:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(v, dict):
+            out.update(flat_stats(v, name + "_"))
+        elif isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+            out[name] = v.item() if hasattr(v, "item") else v
+        elif isinstance(v, (bool, np.bool_)):
+            out[name] = int(v)
+    return out
 
 
 def harness_run(config, workload, check=True):
@@ -262,10 +294,7 @@ def run_sweep(workload, points, *, run_fn=None, base_config=None, jobs=None, pro
                "cycles": cyc, "seconds": cyc / timing.clock_hz, "local_cycles": local,
                "local_access_cycles": timing.local_access_cycles,
                "slowdown": cyc / local if local else float("nan")}
-        for key in sorted(stats):
-            v = stats[key]
-            if key not in row and isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-                row[f"stat_{key}"] = v.item() if hasattr(v, "item") else v
+        row.update(flat_stats(stats))
         faults, dirty = base["faults"][p.size]
         row["page_faults"] = faults
         row["page_dirty_evictions"] = dirty
