@@ -10,6 +10,7 @@ import importlib
 __all__ = ["BLOCKS", "default_component"]
 
 BLOCKS = {
+    "excache": ("hw.excache", "default_top"),
 }
 
 

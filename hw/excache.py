@@ -1,0 +1,197 @@
+"""The ExCache: a virtually-indexed, virtually-tagged, PID-tagged write-back cache (processor side).
+
+:class:`ExCacheTop` is what a system instantiates: the controller (:mod:`hw.excache_controller`), the
+miss handler (:mod:`hw.miss_handler`) and a CSR decoder for maintenance, counters and the
+software-managed miss path. The spec is ``docs/excache.md``.
+"""
+
+from amaranth import Cat, Const, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
+from .excache_controller import HIT_LATENCY, ExCacheController
+from .excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp, MissKind
+from .excache_params import POLICIES, ExCacheParams
+from .miss_handler import FwAction, MissHandler
+from .protocol import MessagePort
+
+__all__ = ["ExCacheParams", "ExCacheTop", "ExCacheController", "MissHandler", "CpuOp", "CpuReq", "CpuResp",
+           "MaintOp", "FwAction", "HIT_LATENCY", "MISS_PATHS", "register_map", "default_params", "default_top"]
+
+MISS_PATHS = ("hardware", "software")
+
+#: Policy codes in the ``info`` register.
+POLICY_CODE = {name: i for i, name in enumerate(POLICIES)}
+
+
+def register_map():
+    """The ExCache's CSR map (word addresses)."""
+    return RegisterMap("excache", [
+        Register("info", 0x00, "r", "Configuration of this instance", (
+            ("ways", 0, 8, "associativity (0 means 256)"),
+            ("log2_sets", 8, 5, "log2 of the number of sets"),
+            ("log2_line", 13, 4, "log2 of the line size in bytes"),
+            ("policy", 17, 2, "0 lru, 1 fifo, 2 random, 3 plru"),
+            ("software", 19, 1, "1: software-managed miss path"),
+            ("log2_word", 20, 4, "log2 of the data width in bytes"),
+        )),
+        Register("maint_cmd", 0x01, "w", "Start a maintenance command (ignored while status.busy)", (
+            ("op", 0, 2, "1 invalidate lines of pid, 2 flush (write back) dirty lines of pid, 3 flush all"),
+            ("pid", 16, 16, "process id (op 1 and 2)"),
+        )),
+        Register("status", 0x02, "rw", "Status; write 1 to `done` to clear it", (
+            ("busy", 0, 1, "a maintenance command waits for the pipeline to drain or runs"),
+            ("done", 1, 1, "sticky: a maintenance command completed (write 1 to clear)"),
+            ("miss_pending", 2, 1, "software mode: a miss event waits for a `miss_cmd` write"),
+            ("software", 3, 1, "1: software-managed miss path"),
+        )),
+        Register("hits", 0x04, "r", "Accesses that hit (32 bits, wraps)"),
+        Register("misses", 0x05, "r", "Accesses that missed (32 bits, wraps)"),
+        Register("evictions", 0x06, "r", "Valid lines replaced by a fill (32 bits, wraps)"),
+        Register("writebacks", 0x07, "r", "Dirty lines written back and acknowledged (32 bits, wraps)"),
+        Register("counters_clear", 0x08, "w", "Any write zeroes hits, misses, evictions and writebacks"),
+        Register("mem_node", 0x09, "rw", "`dst` node id of LINE_READ/LINE_WRITE requests [7:0] (reset 0)"),
+        Register("ev_info", 0x10, "r", "Last miss event: kind and victim state", (
+            ("kind", 0, 1, "0 miss, 1 flush"),
+            ("write", 1, 1, "the missing access is a write"),
+            ("victim_valid", 2, 1, "suggested victim way holds a valid line"),
+            ("victim_dirty", 3, 1, "suggested victim way holds a dirty line"),
+            ("way", 8, 8, "suggested victim way"),
+            ("pid", 16, 16, "pid of the missing access"),
+        )),
+        Register("ev_vaddr_lo", 0x11, "r", "Last miss event: vaddr of the access, bits 31..0"),
+        Register("ev_vaddr_hi", 0x12, "r", "Last miss event: vaddr of the access, bits 63..32"),
+        Register("ev_set", 0x13, "r", "Last miss event: set index"),
+        Register("ev_victim_pid", 0x14, "r", "Last miss event: pid of the suggested victim line"),
+        Register("ev_victim_lo", 0x15, "r", "Last miss event: line vaddr of the suggested victim, bits 31..0"),
+        Register("ev_victim_hi", 0x16, "r", "Last miss event: line vaddr of the suggested victim, bits 63..32"),
+        Register("miss_cmd", 0x18, "w", "Software mode: serve the pending miss event", (
+            ("action", 0, 1, "0 fill into `way` (writing its line back first if dirty), 1 fail the access"),
+            ("way", 8, 8, "way to fill (a value >= ways is ignored: the event stays pending)"),
+            ("status", 16, 3, "status answered on fail (hw.protocol.Status, should not be 0)"),
+        )),
+    ])
+
+
+class ExCacheTop(wiring.Component):
+    """The ExCache as a system instantiates it.
+
+    Parameters
+    ----------
+    params : ExCacheParams
+    miss_path : str
+        ``"hardware"``: misses are served by the miss handler with the controller's suggested victim.
+        ``"software"``: each miss waits in CSR registers for firmware to choose the way (or fail it);
+        ``irq`` is high while one waits.
+
+    Attributes
+    ----------
+    cpu_req : In(stream of CpuReq)
+        CPU accesses (read/write one data word).
+    cpu_resp : Out(stream of CpuResp)
+        Answers in request order: read data and status.
+    net_tx : Out(MessagePort)
+        LINE_READ / LINE_WRITE requests toward the memory component.
+    net_rx : In(MessagePort)
+        Their responses.
+    csr : In(CSRBusSignature)
+        Registers of :func:`register_map`.
+    irq : Out(1)
+        High while ``status.done`` is set, or (software mode) while a miss event waits for firmware.
+    """
+
+    def __init__(self, params, miss_path="hardware"):
+        if not isinstance(params, ExCacheParams):
+            raise TypeError(f"params must be an ExCacheParams, not {params!r}")
+        if miss_path not in MISS_PATHS:
+            raise ValueError(f"miss_path must be 'hardware' or 'software', not {miss_path!r}")
+        self.params = params
+        self.miss_path = miss_path
+        self.regmap = register_map()
+        super().__init__({
+            "cpu_req":  In(stream.Signature(CpuReq(params))),
+            "cpu_resp": Out(stream.Signature(CpuResp(params))),
+            "net_tx":   Out(MessagePort(params.data_width)),
+            "net_rx":   In(MessagePort(params.data_width)),
+            "csr":      In(CSRBusSignature(self.regmap.addr_width)),
+            "irq":      Out(1),
+        })
+
+    def elaborate(self, platform):
+        p = self.params
+        software = self.miss_path == "software"
+        m = Module()
+        m.submodules.ctrl = ctrl = ExCacheController(p)
+        m.submodules.handler = handler = MissHandler(p, software=software)
+        m.submodules.csr_dec = dec = CSRDecoder(self.regmap)
+        r = dec.regs
+
+        wiring.connect(m, wiring.flipped(self.cpu_req), ctrl.cpu_req)
+        wiring.connect(m, ctrl.cpu_resp, wiring.flipped(self.cpu_resp))
+        wiring.connect(m, handler.net_tx, wiring.flipped(self.net_tx))
+        wiring.connect(m, wiring.flipped(self.net_rx), handler.net_rx)
+        wiring.connect(m, wiring.flipped(self.csr), dec.bus)
+        wiring.connect(m, ctrl.miss_event, handler.miss_event)
+        wiring.connect(m, handler.miss_cmd, ctrl.miss_cmd)
+        wiring.connect(m, ctrl.wb_data, handler.wb_data)
+        wiring.connect(m, handler.fill_data, ctrl.fill_data)
+        m.d.comb += [handler.query.eq(ctrl.query), ctrl.query_way.eq(handler.query_way)]
+
+        # Maintenance, status, irq
+        done = Signal()
+        mem_node = Signal(8)
+        with m.If(ctrl.maint_done):
+            m.d.sync += done.eq(1)
+        with m.Elif(r["status"].w_stb & r["status"].w_data[1]):
+            m.d.sync += done.eq(0)
+        with m.If(r["mem_node"].w_stb):
+            m.d.sync += mem_node.eq(r["mem_node"].w_data[:8])
+        m.d.comb += [
+            ctrl.maint_start.eq(r["maint_cmd"].w_stb),
+            ctrl.maint_op.eq(r["maint_cmd"].w_data[0:2]),
+            ctrl.maint_pid.eq(r["maint_cmd"].w_data[16:16 + p.pid_width]),
+            ctrl.counters_clear.eq(r["counters_clear"].w_stb),
+            handler.mem_node.eq(mem_node),
+            handler.fw_stb.eq(r["miss_cmd"].w_stb),
+            handler.fw_action.eq(r["miss_cmd"].w_data[0]),
+            handler.fw_way.eq(r["miss_cmd"].w_data[8:16]),
+            handler.fw_status.eq(r["miss_cmd"].w_data[16:19]),
+            self.irq.eq(done | handler.pending),
+        ]
+
+        # Read values
+        ev = handler.event
+        victim_vaddr = Cat(ev.set[:p.index_bits] if p.index_bits else ev.set[:0], ev.victim_tag)
+        victim_vaddr = (victim_vaddr << p.offset_bits)[:64]
+        m.d.comb += [
+            r["info"].r_data.eq(Cat(Const(p.ways & 0xFF, 8), Const(p.index_bits, 5), Const(p.offset_bits, 4),
+                                    Const(POLICY_CODE[p.policy], 2), Const(int(software), 1),
+                                    Const(p.byte_bits, 4))),
+            r["status"].r_data.eq(Cat(ctrl.maint_busy, done, handler.pending, Const(int(software), 1))),
+            r["hits"].r_data.eq(ctrl.hits),
+            r["misses"].r_data.eq(ctrl.misses),
+            r["evictions"].r_data.eq(ctrl.evictions),
+            r["writebacks"].r_data.eq(ctrl.writebacks),
+            r["mem_node"].r_data.eq(mem_node),
+            r["ev_info"].r_data.eq(Cat(ev.kind, ev.write, ev.victim_valid, ev.victim_dirty, Const(0, 4),
+                                       ev.way, Const(0, 8 - p.way_bits), ev.pid)),
+            r["ev_vaddr_lo"].r_data.eq(ev.vaddr[:32]),
+            r["ev_vaddr_hi"].r_data.eq(ev.vaddr[32:]),
+            r["ev_set"].r_data.eq(ev.set[:p.index_bits] if p.index_bits else 0),
+            r["ev_victim_pid"].r_data.eq(ev.victim_pid),
+            r["ev_victim_lo"].r_data.eq(victim_vaddr[:32]),
+            r["ev_victim_hi"].r_data.eq(victim_vaddr[32:64]),
+        ]
+        return m
+
+
+def default_params():
+    """The default configuration: 4-way, 64 sets, 64 B lines, 64-bit data, LRU (16 KiB)."""
+    return ExCacheParams(line_bytes=64, sets=64, ways=4, data_width=64, vaddr_width=48, pid_width=16,
+                         policy="lru")
+
+
+def default_top():
+    """:class:`ExCacheTop` of the default configuration with the hardware miss path (``rtl/excache.v``)."""
+    return ExCacheTop(default_params(), miss_path="hardware")

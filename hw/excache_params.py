@@ -1,0 +1,115 @@
+"""Parameters of the ExCache, validated where they enter."""
+
+from dataclasses import dataclass
+
+__all__ = ["ExCacheParams", "POLICIES"]
+
+#: Replacement policies the RTL and the golden model both implement.
+POLICIES = ("lru", "fifo", "random", "plru")
+
+
+def _is_pow2(x):
+    return isinstance(x, int) and not isinstance(x, bool) and x > 0 and x & (x - 1) == 0
+
+
+def _log2(x):
+    return x.bit_length() - 1
+
+
+@dataclass(frozen=True)
+class ExCacheParams:
+    """Configuration of one ExCache.
+
+    Parameters
+    ----------
+    line_bytes : int
+        Cache line size in bytes, a power of two from 64 to 4096.
+    sets : int
+        Number of sets, a power of two (1 .. 65536).
+    ways : int
+        Associativity, 1 (direct mapped) .. 64. ``plru`` needs a power of two.
+    data_width : int
+        Width of the CPU data path and of the message data beats in bits: a power of two, at least 8,
+        at most ``line_bytes * 8``.
+    vaddr_width : int
+        Virtual address width in bits (at most 64, the message header's ``vaddr``).
+    pid_width : int
+        Process id width in bits (1 .. 16, the message header's ``pid``).
+    policy : str
+        Replacement policy: ``"lru"``, ``"fifo"``, ``"random"`` (16-bit LFSR) or ``"plru"`` (tree).
+    """
+    line_bytes: int = 64
+    sets: int = 64
+    ways: int = 4
+    data_width: int = 64
+    vaddr_width: int = 48
+    pid_width: int = 16
+    policy: str = "lru"
+
+    def __post_init__(self):
+        if not _is_pow2(self.line_bytes) or not 64 <= self.line_bytes <= 4096:
+            raise ValueError(f"line_bytes must be a power of two from 64 to 4096, not {self.line_bytes!r}")
+        if not _is_pow2(self.sets) or self.sets > 65536:
+            raise ValueError(f"sets must be a power of two from 1 to 65536, not {self.sets!r}")
+        if not isinstance(self.ways, int) or isinstance(self.ways, bool) or not 1 <= self.ways <= 64:
+            raise ValueError(f"ways must be an integer from 1 to 64, not {self.ways!r}")
+        if not _is_pow2(self.data_width) or self.data_width < 8 or self.data_width > 8 * self.line_bytes:
+            raise ValueError(f"data_width must be a power of two from 8 to line_bytes*8 "
+                             f"({8 * self.line_bytes}), not {self.data_width!r}")
+        if not isinstance(self.pid_width, int) or isinstance(self.pid_width, bool) or not 1 <= self.pid_width <= 16:
+            raise ValueError(f"pid_width must be an integer from 1 to 16, not {self.pid_width!r}")
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
+        if self.policy == "plru" and not _is_pow2(self.ways):
+            raise ValueError(f"policy 'plru' needs a power-of-two number of ways, not {self.ways!r}")
+        if not isinstance(self.vaddr_width, int) or isinstance(self.vaddr_width, bool) or self.vaddr_width > 64:
+            raise ValueError(f"vaddr_width must be an integer of at most 64, not {self.vaddr_width!r}")
+        if self.vaddr_width < self.offset_bits + self.index_bits + 1:
+            raise ValueError(f"vaddr_width must leave at least one tag bit above offset and index "
+                             f"({self.offset_bits + self.index_bits + 1} bits), not {self.vaddr_width!r}")
+
+    # Derived geometry -------------------------------------------------------------------------
+    @property
+    def word_bytes(self):
+        return self.data_width // 8
+
+    @property
+    def words_per_line(self):
+        return self.line_bytes // self.word_bytes
+
+    @property
+    def offset_bits(self):
+        """Byte offset within a line."""
+        return _log2(self.line_bytes)
+
+    @property
+    def byte_bits(self):
+        """Byte offset within a data word."""
+        return _log2(self.word_bytes)
+
+    @property
+    def word_bits(self):
+        """Word index within a line."""
+        return _log2(self.words_per_line)
+
+    @property
+    def index_bits(self):
+        return _log2(self.sets)
+
+    @property
+    def tag_bits(self):
+        return self.vaddr_width - self.offset_bits - self.index_bits
+
+    @property
+    def way_bits(self):
+        """Bits of a way number (at least 1)."""
+        return max(1, (self.ways - 1).bit_length())
+
+    @property
+    def capacity_bytes(self):
+        return self.line_bytes * self.sets * self.ways
+
+    def as_dict(self):
+        return {"line_bytes": self.line_bytes, "sets": self.sets, "ways": self.ways,
+                "data_width": self.data_width, "vaddr_width": self.vaddr_width,
+                "pid_width": self.pid_width, "policy": self.policy}

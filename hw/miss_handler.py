@@ -1,0 +1,213 @@
+"""The hardware miss handler: serves the controller's miss events over the message network.
+
+For each event it chooses a way (the controller's suggestion, or in software mode the way firmware
+writes), writes the victim back if it is valid and dirty, fetches the missing line and fills it::
+
+    MISS:  [victim dirty]  LINE_WRITE hdr + beats -> LINE_WRITE_RESP -> MARK_CLEAN
+                            LINE_READ hdr          -> LINE_READ_RESP  -> FILL + beats   (controller replays)
+    FLUSH:                 LINE_WRITE hdr + beats -> LINE_WRITE_RESP -> MARK_CLEAN
+    any response with status != OK  -> ABORT(status)   (a MISS is answered with that status, nothing filled)
+
+One request is outstanding at a time, so the next header on ``net_rx`` is taken as its response.
+"""
+
+from amaranth import Cat, Const, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .excache_layouts import MissCmd, MissCmdOp, MissEvent, MissKind, VictimState
+from .excache_params import ExCacheParams
+from .protocol import DataBeat, MessagePort, MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH
+
+__all__ = ["MissHandler", "FwAction"]
+
+
+class FwAction:
+    """Values of the software-mode command's ``action`` field."""
+    FILL = 0  #: write back the chosen way if dirty, fetch and fill the line, replay the access
+    FAIL = 1  #: answer the access with the given status; nothing is written back or filled
+
+
+class MissHandler(wiring.Component):
+    """Executes miss and flush events.
+
+    Parameters
+    ----------
+    params : ExCacheParams
+    software : bool
+        If true, MISS events wait for a firmware command (``fw_stb``) choosing the way or failing the
+        access; FLUSH events are always served directly.
+
+    Attributes
+    ----------
+    miss_event : In(stream of MissEvent)
+        Events from the controller.
+    miss_cmd : Out(stream of MissCmd)
+        Commands to the controller.
+    wb_data : In(stream of DataBeat)
+        Line words from the controller (READ_LINE), forwarded to ``net_tx.data``.
+    fill_data : Out(stream of DataBeat)
+        Line words for the controller (FILL), forwarded from ``net_rx.data``.
+    query_way : Out(way_bits)
+        Way whose state the controller shows on ``query``.
+    query : In(VictimState)
+    net_tx : Out(MessagePort)
+        LINE_READ and LINE_WRITE requests.
+    net_rx : In(MessagePort)
+        LINE_READ_RESP (with line data when OK) and LINE_WRITE_RESP.
+    mem_node : In(8)
+        ``dst`` of the requests (node id of the memory component).
+    event : Out(MissEvent)
+        The last event taken (held until the next one).
+    pending : Out(1)
+        Software mode: a MISS event waits for firmware.
+    fw_stb : In(1)
+        Software mode: pulse with the firmware's command (ignored unless ``pending``, and ignored if
+        ``fw_action`` is FILL with ``fw_way >= ways``).
+    fw_action : In(1)
+        :class:`FwAction` value.
+    fw_way : In(8)
+    fw_status : In(Status)
+        Status of a FAIL command.
+    """
+
+    def __init__(self, params, *, software=False):
+        if not isinstance(params, ExCacheParams):
+            raise TypeError(f"params must be an ExCacheParams, not {params!r}")
+        if not isinstance(software, bool):
+            raise TypeError(f"software must be a bool, not {software!r}")
+        self.params = p = params
+        self.software = software
+        super().__init__({
+            "miss_event": In(stream.Signature(MissEvent(p))),
+            "miss_cmd":   Out(stream.Signature(MissCmd(p))),
+            "wb_data":    In(stream.Signature(DataBeat(p.data_width))),
+            "fill_data":  Out(stream.Signature(DataBeat(p.data_width))),
+            "query_way":  Out(p.way_bits),
+            "query":      In(VictimState(p)),
+            "net_tx":     Out(MessagePort(p.data_width)),
+            "net_rx":     In(MessagePort(p.data_width)),
+            "mem_node":   In(NODE_ID_WIDTH),
+            "event":      Out(MissEvent(p)),
+            "pending":    Out(1),
+            "fw_stb":     In(1),
+            "fw_action":  In(1),
+            "fw_way":     In(8),
+            "fw_status":  In(Status),
+        })
+
+    def elaborate(self, platform):
+        p = self.params
+        m = Module()
+        ev = self.event
+        way = Signal(p.way_bits)
+        status = Signal(Status)
+        tag = Signal(TAG_WIDTH)
+        m.d.comb += self.query_way.eq(way)
+
+        victim_vaddr = Cat(Const(0, p.offset_bits), ev.set[:p.index_bits], self.query.tag)
+        line_vaddr = Cat(Const(0, p.offset_bits), ev.vaddr[p.offset_bits:])
+
+        hdr = self.net_tx.hdr.payload
+
+        def header(kind, pid, vaddr):
+            # Driven only while a header is offered: a constant-only comb assignment becomes an empty
+            # `always @*` in the Verilog, which Verilator never evaluates (ALWNEVER).
+            m.d.comb += [self.net_tx.hdr.valid.eq(1), hdr.kind.eq(kind), hdr.status.eq(Status.OK),
+                         hdr.src.eq(0), hdr.dst.eq(self.mem_node), hdr.tag.eq(tag), hdr.pid.eq(pid),
+                         hdr.vaddr.eq(vaddr), hdr.length.eq(p.line_bytes)]
+
+        def send_cmd(op, next_state, cmd_status=Status.OK):
+            m.d.comb += [self.miss_cmd.valid.eq(1), self.miss_cmd.payload.op.eq(op),
+                         self.miss_cmd.payload.way.eq(way), self.miss_cmd.payload.status.eq(cmd_status)]
+            with m.If(self.miss_cmd.ready):
+                m.next = next_state
+
+        with m.FSM(name="handler"):
+            with m.State("IDLE"):
+                m.d.comb += self.miss_event.ready.eq(1)
+                with m.If(self.miss_event.valid):
+                    m.d.sync += [ev.eq(self.miss_event.payload), way.eq(self.miss_event.payload.way)]
+                    if self.software:
+                        with m.If(self.miss_event.payload.kind == MissKind.MISS):
+                            m.next = "WAIT_FW"
+                        with m.Else():
+                            m.next = "CHECK"
+                    else:
+                        m.next = "CHECK"
+
+            if self.software:
+                with m.State("WAIT_FW"):
+                    m.d.comb += self.pending.eq(1)
+                    with m.If(self.fw_stb):
+                        with m.If(self.fw_action == FwAction.FAIL):
+                            m.d.sync += status.eq(self.fw_status)
+                            m.next = "ABORT"
+                        with m.Elif(self.fw_way < p.ways):
+                            m.d.sync += way.eq(self.fw_way)
+                            m.next = "CHECK"
+
+            with m.State("CHECK"):
+                with m.If(self.query.valid & self.query.dirty):
+                    m.next = "WB_HDR"
+                with m.Else():
+                    m.next = "RD_HDR"
+
+            with m.State("WB_HDR"):
+                header(MsgKind.LINE_WRITE, self.query.pid, victim_vaddr)
+                with m.If(self.net_tx.hdr.ready):
+                    m.d.sync += tag.eq(tag + 1)
+                    m.next = "WB_CMD"
+
+            with m.State("WB_CMD"):
+                send_cmd(MissCmdOp.READ_LINE, "WB_DATA")
+
+            with m.State("WB_DATA"):
+                m.d.comb += [self.net_tx.data.valid.eq(self.wb_data.valid), self.net_tx.data.payload.eq(self.wb_data.payload),
+                             self.wb_data.ready.eq(self.net_tx.data.ready)]
+                with m.If(self.wb_data.valid & self.wb_data.ready & self.wb_data.payload.last):
+                    m.next = "WB_RESP"
+
+            with m.State("WB_RESP"):
+                m.d.comb += self.net_rx.hdr.ready.eq(1)
+                with m.If(self.net_rx.hdr.valid):
+                    with m.If(self.net_rx.hdr.payload.status == Status.OK):
+                        m.next = "CLEAN_CMD"
+                    with m.Else():
+                        m.d.sync += status.eq(self.net_rx.hdr.payload.status)
+                        m.next = "ABORT"
+
+            with m.State("CLEAN_CMD"):
+                with m.If(ev.kind == MissKind.FLUSH):
+                    send_cmd(MissCmdOp.MARK_CLEAN, "IDLE")
+                with m.Else():
+                    send_cmd(MissCmdOp.MARK_CLEAN, "RD_HDR")
+
+            with m.State("RD_HDR"):
+                header(MsgKind.LINE_READ, ev.pid, line_vaddr)
+                with m.If(self.net_tx.hdr.ready):
+                    m.d.sync += tag.eq(tag + 1)
+                    m.next = "RD_RESP"
+
+            with m.State("RD_RESP"):
+                m.d.comb += self.net_rx.hdr.ready.eq(1)
+                with m.If(self.net_rx.hdr.valid):
+                    with m.If(self.net_rx.hdr.payload.status == Status.OK):
+                        m.next = "FILL_CMD"
+                    with m.Else():
+                        m.d.sync += status.eq(self.net_rx.hdr.payload.status)
+                        m.next = "ABORT"
+
+            with m.State("FILL_CMD"):
+                send_cmd(MissCmdOp.FILL, "FILL_DATA")
+
+            with m.State("FILL_DATA"):
+                m.d.comb += [self.fill_data.valid.eq(self.net_rx.data.valid), self.fill_data.payload.eq(self.net_rx.data.payload),
+                             self.net_rx.data.ready.eq(self.fill_data.ready)]
+                with m.If(self.net_rx.data.valid & self.net_rx.data.ready & self.net_rx.data.payload.last):
+                    m.next = "IDLE"
+
+            with m.State("ABORT"):
+                send_cmd(MissCmdOp.ABORT, "IDLE", status)
+
+        return m
