@@ -39,14 +39,14 @@ class CsrMemoryBus(Bus):
         if not isinstance(inner, Bus):
             raise TypeError(f"CsrMemoryBus needs a firmware.bus.Bus, not {inner!r}")
         self.inner, self.block, self.beat_bytes, self.max_polls = inner, block, beat_bytes, max_polls
-        self._addr = None   # the MMU's MEM_ADDR as last left by us (it advances by 8 per READ/WRITE)
+        # The MMU's MEM_ADDR as left by this call (it advances by 8 per READ/WRITE). Forgotten between
+        # calls: other firmware may use the window too.
+        self._addr = None
 
     async def read_reg(self, block, addr):
         return await self.inner.read_reg(block, addr)
 
     async def write_reg(self, block, addr, value):
-        if block == self.block and addr in (MMU_REGS.addr("MEM_ADDR_LO"), MMU_REGS.addr("MEM_ADDR_HI")):
-            self._addr = None
         await self.inner.write_reg(block, addr, value)
 
     async def _reg(self, name, value=None):
@@ -88,6 +88,7 @@ class CsrMemoryBus(Bus):
         self._addr = addr + 8
 
     async def read_mem(self, addr: int, length: int) -> bytes:
+        self._addr = None
         start, end = addr & ~7, (addr + length + 7) & ~7
         out = bytearray()
         for a in range(start, end, 8):
@@ -96,6 +97,7 @@ class CsrMemoryBus(Bus):
 
     async def write_mem(self, addr: int, data: bytes) -> None:
         data = bytes(data)
+        self._addr = None
         bb = self.beat_bytes
         if (len(data) >= 2 * bb and addr % bb == 0 and len(data) % bb == 0
                 and data == data[:8] * (len(data) // 8)):
