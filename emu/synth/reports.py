@@ -159,6 +159,8 @@ def classify_memories(memories: dict[str, MemoryInfo], mapping: dict[str, str], 
 
 def _why_not_bram(mem: MemoryInfo, target: Target, bram_bits: int) -> str:
     reasons = []
+    if mem.write_ports == 0:
+        return "read-only table (Yosys turns switch/case statements into ROMs); logic, not storage"
     if mem.async_read_ports:
         reasons.append(f"{mem.async_read_ports} of {mem.read_ports} read ports are asynchronous "
                        f"(combinational read); block RAM needs a registered read address")

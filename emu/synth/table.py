@@ -46,7 +46,9 @@ def format_memories(results: list[SynthResult], all_memories: bool = False) -> s
     """Where each memory went; by default only the ones that are not in block RAM."""
     lines = []
     for r in results:
-        mems = r.memories if all_memories else r.memories_not_in_bram()
+        # Small ROMs are case statements Yosys extracted from logic; they only matter with --memories.
+        mems = r.memories if all_memories else [m for m in r.memories_not_in_bram()
+                                                 if m["write_ports"] or m["bits"] >= 1024]
         for m in mems:
             where = {"bram": "block RAM", "lutram": "LUT RAM", "ff": "flip-flops"}.get(m["mapped_to"], m["mapped_to"])
             line = f"  {r.block}/{r.target}: {m['name']} ({m['depth']}x{m['width']} = {m['bits']} bits) -> {where}"

@@ -1,0 +1,100 @@
+"""Parsers of the FPGA flow on report snippets captured from real Yosys 0.70 / nextpnr 0.11 runs."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emu.synth.reports import (classify_memories, clock_fmax, not_fit_reason, parse_memory_dump,
+                               parse_memory_mapping, parse_nextpnr_report, parse_nextpnr_utilisation,
+                               parse_stat_json)
+from emu.synth.targets import TARGETS, get_target
+
+DATA = Path(__file__).parent / "data"
+
+# memory_libmap / memory_map lines from the Yosys log of a direct-mapped 16-set ExCache on ECP5.
+LIBMAP_LOG = r"""
+using FF mapping for memory excache.$flatten\ctrl.$auto$proc_rom.cc:155:do_switch$1300
+mapping memory excache.ctrl.tag_mem via $__TRELLIS_DPR16X4_
+using FF mapping for memory excache.$flatten\handler.$auto$proc_rom.cc:155:do_switch$1296
+using FF mapping for memory excache.$flatten\handler.$auto$proc_rom.cc:155:do_switch$1292
+mapping memory excache.ctrl.data_mem via $__PDPW16KD_
+Mapping memory $flatten\ctrl.$auto$proc_rom.cc:155:do_switch$1300 in module \excache:
+"""
+
+
+def test_memory_dump_inventory():
+    mems = parse_memory_dump((DATA / "yosys_memories.il").read_text())
+    data = mems["ctrl.data_mem"]
+    assert (data.width, data.depth, data.read_ports, data.write_ports, data.async_read_ports) == (64, 128, 1, 1, 0)
+    assert data.bits == 8192
+    tag = mems["ctrl.tag_mem"]
+    assert tag.depth == 16 and tag.async_read_ports == 0
+    roms = [m for name, m in mems.items() if "proc_rom" in name]
+    assert len(roms) == 3 and all(m.write_ports == 0 and m.async_read_ports == 1 for m in roms)
+
+
+def test_memory_mapping_from_log():
+    mapping = parse_memory_mapping(LIBMAP_LOG, "excache")
+    assert mapping["ctrl.data_mem"] == "$__PDPW16KD_"
+    assert mapping["ctrl.tag_mem"] == "$__TRELLIS_DPR16X4_"
+    assert mapping["$flatten\\ctrl.$auto$proc_rom.cc:155:do_switch$1300"] == "flip-flops"
+
+
+def test_classify_memories_gives_reasons():
+    mems = parse_memory_dump((DATA / "yosys_memories.il").read_text())
+    result = {m.name: m for m in classify_memories(mems, parse_memory_mapping(LIBMAP_LOG, "excache"), TARGETS["ecp5"])}
+    assert result["ctrl.data_mem"].mapped_to == "bram" and result["ctrl.data_mem"].reason == ""
+    assert result["ctrl.tag_mem"].mapped_to == "lutram"
+    assert "small (896 bits)" in result["ctrl.tag_mem"].reason
+    rom = result["$flatten\\ctrl.$auto$proc_rom.cc:155:do_switch$1300"]
+    assert rom.mapped_to == "ff" and "read-only" in rom.reason
+
+
+def test_async_read_port_is_named_as_the_reason():
+    dump = """
+  cell $mem_v2 \\netif.ring
+    parameter \\MEMID "\\\\netif.ring"
+    parameter \\WIDTH 65
+    parameter \\SIZE 512
+    parameter \\RD_PORTS 1
+    parameter \\RD_CLK_ENABLE 1'0
+    parameter \\WR_PORTS 1
+  end
+"""
+    mems = parse_memory_dump(dump)
+    assert mems["netif.ring"].async_read_ports == 1
+    [ring] = classify_memories(mems, {"netif.ring": "$__TRELLIS_DPR16X4_"}, TARGETS["ecp5"])
+    assert ring.mapped_to == "lutram" and "asynchronous" in ring.reason
+
+
+def test_stat_json_cell_counts():
+    cells = parse_stat_json((DATA / "yosys_stat.json").read_text())
+    assert cells["TRELLIS_FF"] > 0 and cells["LUT4"] > 0
+    assert set(cells) >= {"DP16KD", "TRELLIS_DPR16X4"}
+
+
+def test_nextpnr_report_and_clock_name():
+    util, fmax = parse_nextpnr_report(json.loads((DATA / "nextpnr_ecp5_report.json").read_text()))
+    assert util["TRELLIS_COMB"] == (1977, 83640)
+    assert util["DP16KD"] == (2, 208)
+    # nextpnr renames the clock net after the buffers it inserts.
+    assert clock_fmax(fmax) == pytest.approx(94.66, abs=0.01)
+    assert clock_fmax({"clk$SB_IO_IN_$glb_clk": 109.6}) == 109.6
+    assert clock_fmax({"clkdiv$x": 50.0}) is None
+    assert clock_fmax({}) is None
+
+
+def test_not_fit_from_utilisation_log():
+    log = (DATA / "nextpnr_ice40_notfit.log").read_text()
+    util = parse_nextpnr_utilisation(log)
+    assert util["ICESTORM_RAM"] == (128, 32) and util["ICESTORM_LC"] == (2954, 7680)
+    assert not_fit_reason(log) == "does not fit: ICESTORM_RAM 128/32"
+    assert not_fit_reason("ERROR: something unrelated\n") is None
+
+
+def test_unknown_target():
+    with pytest.raises(ValueError, match="unknown target 'xc7'"):
+        get_target("xc7")
+    with pytest.raises(TypeError, match="not 5"):
+        get_target(5)
