@@ -1,0 +1,102 @@
+"""``disagg synth`` rejects bad input with one error line before any tool runs."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from emu.cli import main
+from emu.synth.table import format_table, write_json
+from emu.synth.flow import SynthResult
+from hw.catalog import BLOCKS
+
+
+@pytest.fixture(autouse=True)
+def catalog(monkeypatch):
+    monkeypatch.setitem(BLOCKS, "excache", ("hw.excache", "default_top"))
+
+
+def _error(capsys, *argv):
+    code = main(["synth", *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("disagg: error: ")
+    assert "Traceback" not in err
+    return lines[-1]
+
+
+def test_unknown_block(capsys):
+    assert "unknown block 'nope'" in _error(capsys, "--block", "nope")
+
+
+def test_bad_target_is_one_line():
+    result = subprocess.run([sys.executable, "-m", "emu.cli", "synth", "--target", "xc7"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "invalid choice: 'xc7'" in result.stderr
+
+
+def test_missing_config_file(capsys, tmp_path):
+    assert "cannot read configuration file" in _error(capsys, "--config", str(tmp_path / "none.json"))
+
+
+def test_config_not_json(capsys, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{ways: 2")
+    assert "is not valid JSON" in _error(capsys, "--config", str(path))
+
+
+def test_config_names_unknown_block(capsys, tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"cpu": {}}))
+    assert "unknown block 'cpu'" in _error(capsys, "--config", str(path))
+
+
+def test_config_bad_parameter_value(capsys, tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"excache": {"sets": 3}}))
+    assert "bad configuration for excache: sets must be a power of two" in _error(capsys, "--config", str(path))
+
+
+def test_config_unknown_parameter(capsys, tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"excache": {"colour": "red"}}))
+    assert "bad configuration for excache" in _error(capsys, "--config", str(path))
+
+
+def test_config_must_be_objects(capsys, tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps([1, 2]))
+    assert "must hold a JSON object" in _error(capsys, "--config", str(path))
+    path.write_text(json.dumps({"excache": 4}))
+    assert "must be a JSON object" in _error(capsys, "--config", str(path))
+
+
+def test_bad_frequency(capsys):
+    assert "--freq must be a positive frequency" in _error(capsys, "--freq", "-5")
+
+
+def _result(**kw):
+    base = dict(block="mmu", target="ice40", device="iCE40HX8K-CT256", luts=9000, ffs=4000, brams=40,
+                lutram=0, fmax_mhz=None, fits=False, note="does not fit: ICESTORM_LC 9000/7680")
+    base.update(kw)
+    return SynthResult(**base)
+
+
+def test_table_shows_a_design_that_does_not_fit(tmp_path):
+    ok = _result(block="excache", target="ecp5", device="LFE5U-85F-6BG381", luts=1977, ffs=698, brams=2,
+                 lutram=14, fmax_mhz=94.7, fits=True, note="", freq_constraint_mhz=100.0)
+    text = format_table([ok, _result()])
+    lines = text.splitlines()
+    assert lines[0].split() == ["block", "target", "LUTs", "FFs", "BRAMs", "LUT-RAM", "fmax", "MHz", "note"]
+    assert lines[2].split()[:7] == ["excache", "ecp5", "1977", "698", "2", "14", "94.7"]
+    assert "below the 100 MHz constraint" in lines[2]
+    assert lines[3].split()[:7] == ["mmu", "ice40", "9000", "4000", "40", "0", "-"]
+    assert lines[3].endswith("does not fit: ICESTORM_LC 9000/7680")
+    out = tmp_path / "r.json"
+    write_json([ok, _result()], out)
+    rows = json.loads(out.read_text())
+    assert [r["block"] for r in rows] == ["excache", "mmu"]
+    assert {"block", "target", "luts", "ffs", "brams", "fmax_mhz", "lutram", "fits"} <= set(rows[0])
