@@ -20,6 +20,8 @@ from emu.models.excache import (OP_READ, OP_WRITE, STATUS_OK, STATUS_PAGE_FAULT,
 from hw.excache import ExCacheParams, HIT_LATENCY, MaintOp
 from hw.protocol import Status
 
+from sim_tests.lib.vcd_window import VcdWindow
+
 from .bench import REGS, CsrBus, ExCacheBench
 from .traffic import FAIL_PID, TrafficShape, fw_choose, make_traffic
 
@@ -318,6 +320,10 @@ async def software_event_registers(dut):
 async def random_traffic(dut):
     """ACCESSES seeded accesses with idle/backpressure/latency, compared access by access."""
     bus = await start(dut)
+    # Protocol check of the first 2000 cycles of every stream (docs/waves.md), independent of the scoreboard.
+    window = VcdWindow(dut, "random_traffic.window.vcd", end=2000, streams=[
+        "cpu_req", "cpu_resp", "net_tx__hdr", "net_tx__data", "net_rx__hdr", "net_rx__data"])
+    window.start()
     p = PARAMS
     rng = random.Random(SEED)
     served = []
@@ -354,4 +360,5 @@ async def random_traffic(dut):
                   {k.name: v for k, v in bench.net_requests.items() if v})
     assert c["misses"] > 0 and c["hits"] > c["misses"] and c["writebacks"] > 0 and c["evictions"] > 0
     assert bench.outstanding_max == 1
+    window.check(block="excache")  # AssertionError listing any handshake or invariant violation
     await compare_state(bus, bench, model, mem_rtl, mem_model)
