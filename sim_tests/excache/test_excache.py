@@ -25,9 +25,9 @@ from sim_tests.lib.runner import SimRun, run_cocotb
 
 CONFIGS = {
     "default": {"params": default_params().as_dict(), "miss_path": "hardware", "accesses": 100_000,
-                "shape": {"hot_fraction": 0.5, "cold_prob": 0.01}},
+                "shape": {"hot_fraction": 0.3, "cold_prob": 0.005}},
     "dm64": {"params": ExCacheParams(line_bytes=64, sets=256, ways=1, policy="fifo").as_dict(),
-             "miss_path": "hardware", "accesses": 100_000, "shape": {"hot_fraction": 0.3, "cold_prob": 0.01}},
+             "miss_path": "hardware", "accesses": 100_000, "shape": {"hot_fraction": 0.05, "cold_prob": 0.005, "homonym_prob": 0.0}},
     "w4l256sw": {"params": ExCacheParams(line_bytes=256, sets=16, ways=4, policy="plru").as_dict(),
                  "miss_path": "software", "accesses": 100_000,
                  "shape": {"hot_fraction": 0.4, "cold_prob": 0.003, "seq_prob": 0.7}},
@@ -89,8 +89,16 @@ def verilator_pch():
 
 
 @pytest.mark.parametrize("config,testcase", CASES)
-def test_excache_rtl(request, verilator_pch, config, testcase):
-    run_cocotb(request, sim(config), testcase=testcase)
+def test_excache_rtl(request, capsys, verilator_pch, config, testcase):
+    run = sim(config)
+    run_cocotb(request, run, testcase=testcase)
+    if testcase == "demo":
+        for folder in ("verilator", "verilator-waves"):
+            summary = run.build_root / folder / "run" / "excache_demo.txt"
+            if summary.exists():
+                with capsys.disabled():
+                    print("\n" + summary.read_text(), end="")
+                summary.unlink()
 
 
 @pytest.mark.slow

@@ -16,8 +16,9 @@ FAIL_PID = 13
 class TrafficShape:
     """Locality of generated traffic.
 
-    hot_fraction : hot lines per pid as a fraction of the cache's lines
-    seq_prob     : probability the next access is the next word of the current line
+    hot_fraction : hot (pid, line) pairs as a fraction of the cache's lines
+    homonym_prob : fraction of hot pairs reusing another hot line's vaddr under a random pid (homonyms)
+    seq_prob     : probability the next access is the next word of the current line (wrapping)
     cold_prob    : probability of a line outside the hot set (one-off, usually a miss)
     write_prob   : probability an access is a write
     partial_prob : probability a write has a random (partial) strobe
@@ -25,6 +26,7 @@ class TrafficShape:
     pids         : process ids used (hot sets are shared, so the same vaddr appears under several pids)
     """
     hot_fraction: float = 0.5
+    homonym_prob: float = 0.25
     seq_prob: float = 0.6
     cold_prob: float = 0.01
     write_prob: float = 0.3
@@ -39,26 +41,28 @@ def make_traffic(params, n, rng, shape=TrafficShape(), fault_lines=()):
     wpl = params.words_per_line
     line_space = params.vaddr_width - params.offset_bits
     lines = params.sets * params.ways
-    hot = [rng.getrandbits(line_space) for _ in range(max(1, int(lines * shape.hot_fraction)))]
-    full = (1 << wbytes) - 1
     pids = shape.pids
+    hot = []
+    for _ in range(max(1, int(lines * shape.hot_fraction))):
+        if hot and rng.random() < shape.homonym_prob:
+            hot.append((pids[rng.randrange(len(pids))], hot[rng.randrange(len(hot))][1]))
+        else:
+            hot.append((pids[rng.randrange(len(pids))], rng.getrandbits(line_space)))
+    full = (1 << wbytes) - 1
     out = []
-    pid, line, word = pids[0], hot[0], 0
+    (pid, line), word = hot[0], 0
     rand, randrange, getrandbits = rng.random, rng.randrange, rng.getrandbits
     for _ in range(n):
         r = rand()
         if r < shape.seq_prob:
-            word += 1
-            if word == wpl:
-                word = 0
-                line = (line + 1) & ((1 << line_space) - 1)
+            word = word + 1 if word + 1 < wpl else 0   # stay in the line (streams are cold accesses)
         elif r < shape.seq_prob + shape.fault_prob and fault_lines:
             pid, vline = fault_lines[randrange(len(fault_lines))]
             line, word = vline // lb, randrange(wpl)
         elif r < shape.seq_prob + shape.fault_prob + shape.cold_prob:
             pid, line, word = pids[randrange(len(pids))], getrandbits(line_space), randrange(wpl)
         else:
-            pid, line, word = pids[randrange(len(pids))], hot[randrange(len(hot))], randrange(wpl)
+            (pid, line), word = hot[randrange(len(hot))], randrange(wpl)
         vaddr = line * lb + word * wbytes + randrange(wbytes)
         if rand() < shape.write_prob:
             strb = getrandbits(wbytes) if rand() < shape.partial_prob else full
