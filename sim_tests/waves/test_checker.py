@@ -250,3 +250,11 @@ def test_streams_found_in_amaranth_field_dump(tmp_path):
     simulate_register(tmp_path / "ok.vcd", cycles=4)
     wave = load_vcd(tmp_path / "ok.vcd")
     assert {s.name for s in find_streams(wave)} == {"bench.top.i", "bench.top.o"}
+
+
+def test_excache_invariants_are_registered():
+    from hw.excache_controller import HIT_LATENCY
+    invs = block_invariants("excache")
+    assert [(i.request, i.response, i.limit) for i in invs] == [
+        ("cpu_req", "cpu_resp", HIT_LATENCY), ("net_tx__hdr", "net_rx__hdr", 1)]
+    assert block_invariants("excache", {"cpu_outstanding": 5})[0].limit == 5
