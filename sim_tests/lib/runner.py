@@ -217,11 +217,25 @@ class SimRun:
         FAILURES.mkdir(parents=True, exist_ok=True)
         line = (f"{test_name}  seed={seed}  waves={dest / files[0] if files else 'none'}  "
                 f"gtkw={dest / 'dump.gtkw' if files else 'none'}  reproduce: {reproduce}")
-        with open(FAILURES / "index.txt", "a") as f:
-            f.write(line + "\n")
+        _index_replace(FAILURES / "index.txt", f"{test_name}  ", line)
         print(f"failure artifacts in {dest}: {', '.join(sorted(p.name for p in dest.iterdir()))}\n"
               f"index line ({FAILURES / 'index.txt'}): {line}")
         return dest
+
+
+def _index_replace(index: Path, prefix: str, line: str):
+    """Append ``line`` to the index, dropping earlier lines of the same test (their folder was replaced).
+
+    Under a lock, because pytest-xdist workers may collect failures at the same time.
+    """
+    import fcntl
+    with open(index, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        kept = [old for old in f.read().splitlines() if old and not old.startswith(prefix)]
+        f.seek(0)
+        f.truncate()
+        f.write("".join(old + "\n" for old in kept) + line + "\n")
 
 
 def _collect_windows(run_dir: Path, plain_run_dir: Path, dest: Path):

@@ -28,3 +28,16 @@ def test_collected_failure_has_windows_check_and_index_line(tmp_path, monkeypatc
     out = capsys.readouterr().out
     assert f"failure artifacts in {dest}: bad.window.check.txt, bad.window.vcd" in out
     assert f"index line ({tmp_path / 'build' / 'failures' / 'index.txt'}): {line}" in out
+
+
+def test_index_keeps_one_line_per_test(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(runner, "BUILD", tmp_path / "build")
+    monkeypatch.setattr(runner, "FAILURES", tmp_path / "build" / "failures")
+    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
+    sim = SimRun(block="x", component_factory=None, config={}, test_module="m")
+    sim._collect_failure("t::a", 1)
+    sim._collect_failure("t::ab", 2)
+    sim._collect_failure("t::a", 3)  # the same test failing again replaces its line (and its folder)
+    index = (tmp_path / "build" / "failures" / "index.txt").read_text().splitlines()
+    assert [line.split("  ")[:2] for line in index] == [["t::ab", "seed=2"], ["t::a", "seed=3"]]
+    assert all("waves=none  gtkw=none" in line for line in index)
