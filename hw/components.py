@@ -279,3 +279,18 @@ class MemoryComponent(wiring.Component):
             self.probe.resp_wire_out.eq(frame_start(m, self.m_axis, "resp_wire_out")),
         ]
         return m
+
+
+def default_processor_component():
+    """The processor component of the default system (``hw.system.SystemParams()``), hardware miss path."""
+    from .system import SystemParams
+    p = SystemParams()
+    return ProcessorComponent(p.excache, p.proc_netif, miss_path=p.miss_path)
+
+
+def default_memory_component():
+    """The memory component of the default system, with a 64 KiB DRAM model (on a board the MMU's AXI port
+    goes to the DDR controller instead; a small model keeps the generated Verilog small)."""
+    from .system import SystemParams
+    p = SystemParams()
+    return MemoryComponent(p.mmu, p.mem_netif, dram_bytes=1 << 16, dram_latency=p.dram_latency)

@@ -54,7 +54,7 @@ def _probe_regmap():
         Register("cycle_hi", 0x01, "r", "cycle counter bits 63..32 as latched by the last read of cycle_lo"),
         Register("control", 0x02, "w", "bit 0: clear every event counter (the cycle counter keeps running)",
                  fields=(("clear", 0, 1, "write 1 to clear the event counters"),)),
-        Register("id", 0x03, "r", "constant 0x5157_0001 ('SW' system, version 1)"),
+        Register("id", 0x03, "r", "constant 0x5357_0001 ('SW' system, version 1)"),
     ]
     for index, (name, doc) in enumerate(PROBE_STAGES):
         regs.append(Register(f"count_{name}", 0x10 + index, "r", f"events: {doc} (wraps at 2**32)"))
@@ -67,7 +67,7 @@ def _probe_regmap():
 
 #: Register map of the probe block (word addresses within the block).
 PROBE_REGS = _probe_regmap()
-PROBE_ID = 0x5157_0001
+PROBE_ID = 0x5357_0001
 
 
 class SystemProbe(wiring.Component):

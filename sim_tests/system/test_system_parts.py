@@ -138,7 +138,7 @@ def test_probe_block_counts_strobes_and_cycles():
     sim.add_testbench(bench)
     sim.run()
     # cycle_lo is sampled at its read strobe: 10 ticks of strobes and 3 reads before it
-    assert got == {"miss_msg": 5, "dram_last": 3, "lost": 7, "cycle": 13, "cycle_hi": 0, "id": 0x5157_0001,
+    assert got == {"miss_msg": 5, "dram_last": 3, "lost": 7, "cycle": 13, "cycle_hi": 0, "id": 0x5357_0001,
                    "cleared": 0}
 
 
