@@ -93,8 +93,8 @@ def test_excache_rtl(request, capsys, verilator_pch, config, testcase):
     run = sim(config)
     run_cocotb(request, run, testcase=testcase)
     if testcase == "demo":
-        for folder in ("verilator", "verilator-waves"):
-            summary = run.build_root / folder / "run" / "excache_demo.txt"
+        for waves in (False, True):
+            summary = run.run_dir(testcase, waves=waves) / "excache_demo.txt"
             if summary.exists():
                 with capsys.disabled():
                     print("\n" + summary.read_text(), end="")

@@ -19,6 +19,8 @@ The flow every block's tests follow (verilog-axi style):
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -68,6 +70,24 @@ def _dump_in(folder: Path) -> Path | None:
         if (folder / name).exists():
             return folder / name
     return None
+
+
+def _run_dir_name(testcase) -> str:
+    if not testcase:
+        return "run"
+    names = [testcase] if isinstance(testcase, str) else list(testcase)
+    return "run-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in "+".join(names))[:80]
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _write_if_changed(path: Path, text: str):
@@ -128,14 +148,16 @@ class SimRun:
         args = ["-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial", "fast", *self.build_args]
         if waves:
             args += ["--trace-structs"] + (["--trace-fst"] if fst_available() else [])
-        runner.build(
-            sources=[self.generate(), *self.extra_sources],
-            hdl_toplevel=self.toplevel,
-            build_dir=build_dir,
-            build_args=args,
-            waves=waves,
-            timescale=("1ns", "1ps"),
-        )
+        # pytest-xdist may run two tests of one configuration at once: one builds, the other waits.
+        with _file_lock(self.build_root / ".build.lock"):
+            runner.build(
+                sources=[self.generate(), *self.extra_sources],
+                hdl_toplevel=self.toplevel,
+                build_dir=build_dir,
+                build_args=args,
+                waves=waves,
+                timescale=("1ns", "1ps"),
+            )
         return runner, build_dir
 
     def run(self, *, testcase=None, seed: int, waves: bool = False, test_name: str = ""):
@@ -161,7 +183,9 @@ class SimRun:
 
     def _run_once(self, *, testcase, seed, waves, env) -> bool:
         runner, build_dir = self._runner(waves)
-        test_dir = build_dir / "run"
+        # One run folder per test case, so concurrent tests of one configuration do not share results.xml.
+        test_dir = build_dir / _run_dir_name(testcase)
+        self._last_testcase = testcase
         test_dir.mkdir(parents=True, exist_ok=True)
         if waves:
             for old in test_dir.glob("dump.*"):
@@ -186,6 +210,10 @@ class SimRun:
             self._save_waves(test_dir)
         return True
 
+    def run_dir(self, testcase=None, *, waves: bool = False) -> Path:
+        """The folder a run of ``testcase`` executes in (where its ``results.xml`` and outputs land)."""
+        return self.build_root / ("verilator-waves" if waves else "verilator") / _run_dir_name(testcase)
+
     def _save_waves(self, test_dir: Path) -> Path | None:
         dump = _dump_in(test_dir)
         if dump is None:
@@ -199,7 +227,8 @@ class SimRun:
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        run_dir = self.build_root / "verilator-waves" / "run"
+        run_name = _run_dir_name(getattr(self, "_last_testcase", None))
+        run_dir = self.build_root / "verilator-waves" / run_name
         dump = _dump_in(run_dir)
         files = []
         if dump is not None:
@@ -209,7 +238,7 @@ class SimRun:
         for log in ("results.xml",):
             if (run_dir / log).exists():
                 shutil.copy(run_dir / log, dest / log)
-        _collect_windows(run_dir, self.build_root / "verilator" / "run", dest)
+        _collect_windows(run_dir, self.build_root / "verilator" / run_name, dest)
         (dest / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
         node = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
         reproduce = f"SEED={seed} WAVES=1 .venv/bin/python -m pytest {shlex.quote(node)}" if node else ""
