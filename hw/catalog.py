@@ -11,6 +11,7 @@ __all__ = ["BLOCKS", "default_component"]
 
 BLOCKS = {
     "excache": ("hw.excache", "default_top"),
+    "mmu": ("hw.mmu", "default_top"),
 }
 
 
