@@ -12,12 +12,12 @@ A frame is a byte string (see ``docs/protocol.md`` for the diagram)::
 ``sim_tests/netif/test_codec.py`` checks the two agree bit for bit.
 """
 
-from amaranth import Cat, Const
+from amaranth import Cat, Const, Value
 from amaranth.lib import data, enum
 
 from .protocol import MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH, PID_WIDTH, VADDR_WIDTH, LENGTH_WIDTH
 
-__all__ = ["FrameType", "FrameHeader", "HEADER_BYTES", "SEQ_WIDTH", "CRC_BYTES", "CRC32_POLY",
+__all__ = ["FrameType", "FrameHeader", "layout_cat", "HEADER_BYTES", "SEQ_WIDTH", "CRC_BYTES", "CRC32_POLY",
            "crc32_update_terms", "crc32_step"]
 
 #: Sequence and acknowledgement numbers are 16 bits and wrap around.
@@ -56,6 +56,22 @@ class FrameHeader(data.StructLayout):
             "vaddr":  VADDR_WIDTH,     # bytes 16..23
         })
         assert self.size == HEADER_BYTES * 8
+
+
+def layout_cat(layout, values):
+    """A flat value of ``layout`` built from ``values`` (field name -> value; missing fields are zero).
+
+    Unlike assigning field by field to a signal, the result is one expression, so constant fields do
+    not become input-less ``always`` blocks in the generated Verilog.
+    """
+    parts = []
+    for name, fld in sorted(layout, key=lambda item: item[1].offset):
+        v = values.get(name, 0)
+        v = Const(v, fld.width) if isinstance(v, int) else Value.cast(v)
+        if len(v) < fld.width:
+            v = Cat(v, Const(0, fld.width - len(v)))
+        parts.append(v[:fld.width])
+    return Cat(*parts)
 
 
 def _crc32_symbolic(n_bytes):

@@ -78,6 +78,10 @@ class LinkParams:
     fifo_depth : int or None
         Beats per lane; by default enough for ``latency`` (+ ``reorder_delay`` for the slow lane)
         cycles of traffic plus a margin.
+    runtime_rates : bool
+        If true, the link has input ports ``set_loss``, ``set_corrupt``, ``set_dup``, ``set_reorder``
+        (per 65536) and ``set_bandwidth`` (bytes per cycle times 256) that replace the parameters, so one
+        Verilated model serves a sweep. The parameters are then unused except for sizing.
     """
     data_width: int = 64
     latency: int = 16
@@ -89,6 +93,7 @@ class LinkParams:
     reorder_delay: int = 64
     seed: int = 1
     fifo_depth: int = None
+    runtime_rates: bool = False
 
     def __post_init__(self):
         if not isinstance(self.data_width, int) or self.data_width < 16 or self.data_width % 8:
@@ -142,6 +147,10 @@ class Link(wiring.Component):
         Frames entering the link.
     m_axis : Out(AXIStreamSignature(data_width))
         Frames leaving the link.
+    set_loss, set_corrupt, set_dup, set_reorder : In(17)
+        Only with ``runtime_rates``: per-frame probabilities in 1/65536.
+    set_bandwidth : In(16)
+        Only with ``runtime_rates``: ingress bytes per cycle times 256 (1 .. 256 * data_width / 8).
     frames_in, frames_out, bytes_in, lost, corrupted, duplicated, reordered, stall_cycles : Out(32)
         Counters: frames (and ``tkeep`` bytes) taken at ingress, frames delivered, frames lost, corrupted,
         duplicated, reordered, and cycles in which a valid ingress beat was refused for lack of credit
@@ -158,6 +167,10 @@ class Link(wiring.Component):
         }
         for name in LINK_COUNTERS:
             sig[name] = Out(32)
+        if params.runtime_rates:
+            for name in ("loss", "corrupt", "dup", "reorder"):
+                sig[f"set_{name}"] = In(17)
+            sig["set_bandwidth"] = In(16)
         super().__init__(sig)
 
     def elaborate(self, platform):
@@ -178,7 +191,13 @@ class Link(wiring.Component):
         # Bandwidth: credit in 1/256 bytes; a beat may enter when the credit is not negative, and
         # costs its tkeep bytes (the deficit is paid back by later cycles).
         cap = B << CREDIT_FRAC
-        credit = Signal(range(-cap - 1, cap + p.credit_per_cycle + 1))
+        if p.runtime_rates:
+            per_cycle = self.set_bandwidth
+            rates = {name: getattr(self, f"set_{name}") for name in ("loss", "corrupt", "dup", "reorder")}
+        else:
+            per_cycle = p.credit_per_cycle
+            rates = {name: getattr(p, name) for name in ("loss", "corrupt", "dup", "reorder")}
+        credit = Signal(range(-cap - 1, 2 * cap + 1))
         beat_bytes = Signal(range(B + 1))
         m.d.comb += beat_bytes.eq(sum(s.tkeep[i] for i in range(B)))
 
@@ -198,10 +217,10 @@ class Link(wiring.Component):
         f_cbit = Signal(range(w))
         cur_beat = Signal(16)
         r = rng
-        d_lost = r[0:16] < p.loss
-        d_corrupt = r[16:32] < p.corrupt
-        d_dup = r[32:48] < p.dup
-        d_reorder = r[48:64] < p.reorder
+        d_lost = r[0:16] < rates["loss"]
+        d_corrupt = r[16:32] < rates["corrupt"]
+        d_dup = r[32:48] < rates["dup"]
+        d_reorder = r[48:64] < rates["reorder"]
         # Corruption position from the next state of the generator (independent of the draws above).
         r2 = _xorshift64(rng)
         lost = Mux(in_frame, f_lost, d_lost)
@@ -235,7 +254,7 @@ class Link(wiring.Component):
             fast.w_en.eq(accept & to_fast), slow.w_en.eq(accept & to_slow),
         ]
         spent = Mux(accept, beat_bytes << CREDIT_FRAC, 0)
-        nxt = credit + p.credit_per_cycle - spent
+        nxt = credit + per_cycle - spent
         m.d.sync += credit.eq(Mux(nxt > cap, cap, nxt))
         with m.If(s.tvalid & ~s.tready):
             m.d.comb += inc["stall_cycles"].eq(1)

@@ -26,7 +26,7 @@ from amaranth.utils import ceil_log2
 
 from .axis import AXIStreamSignature
 from .csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
-from .frame import FrameHeader, FrameType, HEADER_BYTES, SEQ_WIDTH, crc32_step
+from .frame import FrameHeader, FrameType, HEADER_BYTES, SEQ_WIDTH, crc32_step, layout_cat
 from .protocol import MessagePort, MsgHeader, MsgKind, Status, LENGTH_WIDTH
 
 __all__ = ["NetIfParams", "NetIf", "NETIF_REGISTERS", "default_netif"]
@@ -257,16 +257,14 @@ class NetIf(wiring.Component):
         cur_carries = (cur_type == FrameType.MSG) & _carries_data(stored.kind, stored.status)
         cur_pay_beats = Mux(cur_carries, (stored.length + (B - 1)) >> ceil_log2(B), 0)
 
+        is_msg = cur_type == FrameType.MSG
         hdr_out = Signal(FrameHeader())
-        m.d.comb += [
-            hdr_out.dst.eq(cur_peer), hdr_out.src.eq(p.node_id), hdr_out.type.eq(cur_type),
-            hdr_out.seq.eq(cur_seq), hdr_out.ack.eq(cur_ack), hdr_out.nak.eq(cur_nak),
-        ]
-        with m.If(cur_type == FrameType.MSG):
-            m.d.comb += [
-                hdr_out.kind.eq(stored.kind), hdr_out.status.eq(stored.status), hdr_out.tag.eq(stored.tag),
-                hdr_out.pid.eq(stored.pid), hdr_out.length.eq(stored.length), hdr_out.vaddr.eq(stored.vaddr),
-            ]
+        m.d.comb += hdr_out.eq(layout_cat(FrameHeader(), {
+            "dst": cur_peer, "src": p.node_id, "type": cur_type, "seq": cur_seq, "ack": cur_ack, "nak": cur_nak,
+            "kind": Mux(is_msg, stored.kind.as_value(), 0), "status": Mux(is_msg, stored.status.as_value(), 0),
+            "tag": Mux(is_msg, stored.tag, 0), "pid": Mux(is_msg, stored.pid, 0),
+            "length": Mux(is_msg, stored.length, 0), "vaddr": Mux(is_msg, stored.vaddr, 0),
+        }))
         m.d.comb += dat_rd.addr.eq(Cat(beat[:idx_w], slot_addr))
 
         # Choice of the next frame: round robin over peers with data to send or an ack/nak owed.

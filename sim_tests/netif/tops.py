@@ -1,6 +1,6 @@
 """Small Amaranth test tops for the network interface tests (not part of hw/)."""
 
-from amaranth import Module
+from amaranth import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -10,7 +10,11 @@ from hw.link import Link, LinkParams, LINK_COUNTERS, Switch, SWITCH_COUNTERS
 from hw.netif import NetIf, NetIfParams, NETIF_REGISTERS
 from hw.protocol import MessagePort
 
-__all__ = ["NetIfPair", "NetIfStar", "pair_from_config", "star_from_config", "netif_from_config"]
+__all__ = ["NetIfPair", "NetIfStar", "NetIfPairTraffic", "pair_from_config", "star_from_config", "netif_from_config",
+           "pair_traffic_from_config"]
+
+
+RATES = ("loss", "corrupt", "dup", "reorder", "bandwidth")
 
 
 def netif_params(config, node_id):
@@ -39,6 +43,9 @@ class NetIfPair(wiring.Component):
         for link in ("ab", "ba"):
             for name in LINK_COUNTERS:
                 sig[f"{link}_{name}"] = Out(32)
+        if config["link"].get("runtime_rates"):
+            for name in RATES:
+                sig[f"rate_{name}"] = In(17 if name != "bandwidth" else 16)
         super().__init__(sig)
 
     def elaborate(self, platform):
@@ -59,6 +66,9 @@ class NetIfPair(wiring.Component):
         for lname, link in (("ab", ab), ("ba", ba)):
             for name in LINK_COUNTERS:
                 m.d.comb += getattr(self, f"{lname}_{name}").eq(getattr(link, name))
+            if cfg["link"].get("runtime_rates"):
+                for name in RATES:
+                    m.d.comb += getattr(link, f"set_{name}").eq(getattr(self, f"rate_{name}"))
         return m
 
 
@@ -115,3 +125,71 @@ def star_from_config(config):
 
 def netif_from_config(config):
     return NetIf(NetIfParams(**config["netif"]))
+
+
+class NetIfPairTraffic(wiring.Component):
+    """A :class:`NetIfPair` driven by in-RTL traffic generators and checkers (``traffic.py``).
+
+    Ports: ``start``, ``n_ab``/``n_ba`` (messages per direction), ``full_lines`` (only 64-byte line
+    writes), ``rate_loss/corrupt/dup/reorder`` (per 65536) and ``rate_bandwidth`` (bytes/cycle * 256) of
+    both links, ``a_sent``/``b_sent``, ``a_received``/``b_received``
+    (messages checked at A from B, at B from A), ``a_errors``/``b_errors``, ``a_first_error``/
+    ``b_first_error``, ``cycles`` since start, ``mark_lo``/``mark_hi`` and ``t_lo``/``t_hi`` (the cycle
+    at which ``b_received`` reached each mark), ``a_csr``/``b_csr`` and the link counters.
+    Config keys: ``idle``/``backpressure`` per 256 of the generators and checkers.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        sig = {"start": In(1), "n_ab": In(32), "n_ba": In(32), "full_lines": In(1), "cycles": Out(32),
+               "mark_lo": In(32), "mark_hi": In(32), "t_lo": Out(32), "t_hi": Out(32)}
+        for name in RATES:
+            sig[f"rate_{name}"] = In(17 if name != "bandwidth" else 16)
+        for side in "ab":
+            for name in ("sent", "received", "errors", "first_error"):
+                sig[f"{side}_{name}"] = Out(32)
+            sig[f"{side}_csr"] = In(CSRBusSignature(NETIF_REGISTERS.addr_width))
+        for link in ("ab", "ba"):
+            for name in LINK_COUNTERS:
+                sig[f"{link}_{name}"] = Out(32)
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        from sim_tests.netif.traffic import TrafficGen, TrafficCheck
+        m = Module()
+        cfg = self.config
+        w = cfg["netif"].get("data_width", 64)
+        maxp = cfg["netif"].get("max_payload", 64)
+        idle, bp = cfg.get("idle", 0), cfg.get("backpressure", 0)
+        m.submodules.pair = pair = NetIfPair({**cfg, "link": {**cfg["link"], "runtime_rates": True}})
+        for name in RATES:
+            m.d.comb += getattr(pair, f"rate_{name}").eq(getattr(self, f"rate_{name}"))
+        for side in "ab":
+            wiring.connect(m, wiring.flipped(getattr(self, f"{side}_csr")), getattr(pair, f"{side}_csr"))
+        for link in ("ab", "ba"):
+            for name in LINK_COUNTERS:
+                m.d.comb += getattr(self, f"{link}_{name}").eq(getattr(pair, f"{link}_{name}"))
+        for i, (src, dst) in enumerate((("a", "b"), ("b", "a"))):
+            seed = 0x1000 + 77 * i + cfg.get("traffic_seed", 0)
+            gen = TrafficGen(w, maxp, seed, dst="ab".index(dst), idle=idle)
+            chk = TrafficCheck(w, maxp, seed, src="ab".index(src), node="ab".index(dst), backpressure=bp)
+            m.submodules[f"gen_{src}"] = gen
+            m.submodules[f"chk_{dst}"] = chk
+            wiring.connect(m, gen.port, getattr(pair, f"{src}_tx"))
+            wiring.connect(m, getattr(pair, f"{dst}_rx"), chk.port)
+            m.d.comb += [gen.start.eq(self.start), gen.n_msgs.eq(getattr(self, f"n_{src}{dst}")),
+                         gen.full_lines.eq(self.full_lines), chk.full_lines.eq(self.full_lines),
+                         getattr(self, f"{src}_sent").eq(gen.sent),
+                         getattr(self, f"{dst}_received").eq(chk.received),
+                         getattr(self, f"{dst}_errors").eq(chk.errors),
+                         getattr(self, f"{dst}_first_error").eq(chk.first_error)]
+        with m.If(self.start):
+            m.d.sync += self.cycles.eq(self.cycles + 1)
+        for mark, t in ((self.mark_lo, self.t_lo), (self.mark_hi, self.t_hi)):
+            with m.If(self.start & (t == 0) & (self.b_received >= mark)):
+                m.d.sync += t.eq(self.cycles)
+        return m
+
+
+def pair_traffic_from_config(config):
+    return NetIfPairTraffic(config)
