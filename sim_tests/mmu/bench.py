@@ -11,6 +11,7 @@ import random
 from collections import deque
 
 import cocotb
+from cocotb.utils import get_sim_time
 from cocotb.triggers import Event, Lock, RisingEdge
 
 from firmware.bus import Bus
@@ -247,7 +248,7 @@ class NetPort:
             await RisingEdge(self.clk)
             self.cycle += 1
             if h_cur is not None and self._rh_r.get_signal_val_binstr() == "1":
-                h_cur[1].sent_cycle = self.cycle
+                h_cur[1].sent_cycle = int(get_sim_time("ns")) // 10
                 self.pending.append(h_cur[1])
                 h_cur = None
                 self.sent += 1
@@ -261,7 +262,7 @@ class NetPort:
                 assert self.current is None, f"response header {hdr} before the previous response's data ended"
                 req = self.pending.popleft()
                 req.resp = hdr
-                req.resp_cycle = self.cycle
+                req.resp_cycle = int(get_sim_time("ns")) // 10
                 if self.on_header is not None:
                     self.on_header(req, hdr)
                 if hdr["length"] and hdr["kind"] in (4, 6) and hdr["status"] == 0:

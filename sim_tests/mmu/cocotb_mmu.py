@@ -11,6 +11,7 @@ Configuration (``DISAGG_CONFIG``): ``backend`` ("dram" or "axiram"), ``params`` 
 """
 
 import json
+import logging
 import os
 import random
 
@@ -62,6 +63,8 @@ class Bench:
         if CFG.get("backend") == "axiram":
             from cocotbext.axi import AxiBus, AxiRam
             self.ram = AxiRam(AxiBus.from_prefix(dut, "axi_"), clk, dut.rst, size=self.dram_bytes)
+            for log in (self.ram.write_if.log, self.ram.read_if.log):
+                log.setLevel(logging.WARNING)    # it logs every burst at INFO
             if self.axi_pause:
                 for ch in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel, self.ram.write_if.b_channel,
                            self.ram.read_if.ar_channel, self.ram.read_if.r_channel):
@@ -444,6 +447,9 @@ async def latency(dut):
     clk, dut = b.clk, b.dut
     axi_top = CFG.get("backend") == "axiram"
 
+    def now():
+        return int(cocotb.utils.get_sim_time("ns")) // 10
+
     async def measure(vaddr):
         """(accept -> AR valid, accept -> response header) in cycles for a WORD_READ."""
         req = Request(WORD_READ, 2, 1, vaddr, 8)
@@ -452,13 +458,12 @@ async def latency(dut):
         b.net.send(req)
         ar_cycle = None
         if axi_top:
-            while req.sent_cycle is None:
-                await RisingEdge(clk)
-            # The AR of the data read is the last AR before the response.
+            # Values read just after an edge are those sampled at it: arvalid & arready read after edge
+            # E means the AR handshake happened at E. The data read's AR is the last before the response.
             while req.resp is None:
-                if int(dut.axi__arvalid.value):
-                    ar_cycle = b.net.cycle
                 await RisingEdge(clk)
+                if int(dut.axi__arvalid.value) and int(dut.axi__arready.value):
+                    ar_cycle = now()
         await b._all_done.wait()
         assert req.resp["status"] == OK
         return (None if ar_cycle is None else ar_cycle - req.sent_cycle), req.resp_cycle - req.sent_cycle
