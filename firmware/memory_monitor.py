@@ -307,9 +307,9 @@ class MemoryMonitor:
                     resolved = True
                 except (OutOfFrames, PageTableFull):
                     resolved = False
-        await self._wr("FAULT_RESOLVE", FAULT_REPLAY if resolved else FAULT_REFUSE)
         fault = Fault(pid, vaddr, write, src, kind, resolved)
-        self.faults.append(fault)
+        self.faults.append(fault)      # recorded before the MMU can answer the request
+        await self._wr("FAULT_RESOLVE", FAULT_REPLAY if resolved else FAULT_REFUSE)
         return fault
 
     async def service_faults(self) -> int:
