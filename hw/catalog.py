@@ -11,6 +11,7 @@ __all__ = ["BLOCKS", "default_component"]
 
 BLOCKS = {
     "excache": ("hw.excache", "default_top"),
+    "netif": ("hw.netif", "default_netif"),
     "mmu": ("hw.mmu", "default_top"),
 }
 
