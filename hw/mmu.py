@@ -63,15 +63,22 @@ class MMUParams:
     pt_bucket_entries : int
         Page-table entries per bucket (power of two); one bucket is read with one AXI burst. A full
         bucket overflows into the next bucket (linear probing, see docs/page-table.md).
+    pt_buckets_log2 : int
+        Reset value of ``PT_BUCKETS_LOG2`` (0 to 16): the table has ``2**pt_buckets_log2`` buckets.
+        Firmware may change it before it fills the table.
+    pt_max_probes : int
+        Reset value of ``PT_MAX_PROBES`` (1 to 255): buckets a walk reads at most (overflow chain).
     axi_id_width : int
         AXI ID width (the MMU drives ID 0).
     """
 
     def __init__(self, *, tlb_entries=64, tlb_ways=4, page_bytes=4096, pid_width=8, vaddr_width=48,
-                 paddr_width=32, data_width=64, pt_bucket_entries=4, axi_id_width=1):
+                 paddr_width=32, data_width=64, pt_bucket_entries=4, pt_buckets_log2=10, pt_max_probes=4,
+                 axi_id_width=1):
         for name, v in (("tlb_entries", tlb_entries), ("tlb_ways", tlb_ways), ("pid_width", pid_width),
                         ("vaddr_width", vaddr_width), ("paddr_width", paddr_width),
                         ("data_width", data_width), ("pt_bucket_entries", pt_bucket_entries),
+                        ("pt_buckets_log2", pt_buckets_log2), ("pt_max_probes", pt_max_probes),
                         ("axi_id_width", axi_id_width)):
             if not isinstance(v, int) or isinstance(v, bool):
                 raise TypeError(f"MMUParams.{name} must be an integer, not {v!r}")
@@ -93,12 +100,17 @@ class MMUParams:
         if not _pow2(pt_bucket_entries) or pt_bucket_entries * PTE_BYTES * 8 < data_width:
             raise ValueError(f"pt_bucket_entries must be a power of two with a bucket at least one data beat "
                              f"wide, not {pt_bucket_entries!r}")
+        if not 0 <= pt_buckets_log2 <= MAX_BUCKETS_LOG2:
+            raise ValueError(f"pt_buckets_log2 must be 0 to {MAX_BUCKETS_LOG2}, not {pt_buckets_log2!r}")
+        if not 1 <= pt_max_probes <= 255:
+            raise ValueError(f"pt_max_probes must be 1 to 255, not {pt_max_probes!r}")
         if axi_id_width < 1:
             raise ValueError(f"axi_id_width must be positive, not {axi_id_width!r}")
         self.tlb_entries, self.tlb_ways = tlb_entries, tlb_ways
         self.page_bytes, self.page_bits = page_bytes, page_bits
         self.pid_width, self.vaddr_width, self.paddr_width = pid_width, vaddr_width, paddr_width
         self.data_width, self.pt_bucket_entries, self.axi_id_width = data_width, pt_bucket_entries, axi_id_width
+        self.pt_buckets_log2, self.pt_max_probes = pt_buckets_log2, pt_max_probes
 
     @property
     def beat_bytes(self):
@@ -128,7 +140,8 @@ class MMUParams:
     def as_dict(self):
         return {k: getattr(self, k) for k in ("tlb_entries", "tlb_ways", "page_bytes", "pid_width",
                                               "vaddr_width", "paddr_width", "data_width",
-                                              "pt_bucket_entries", "axi_id_width")}
+                                              "pt_bucket_entries", "pt_buckets_log2", "pt_max_probes",
+                                              "axi_id_width")}
 
     def __repr__(self):
         return "MMUParams(" + ", ".join(f"{k}={v}" for k, v in self.as_dict().items()) + ")"
@@ -233,8 +246,8 @@ class MemoryMMU(wiring.Component):
 
         # ---------------------------------------------------------------- configuration registers
         pt_base = Signal(64)
-        pt_log2 = Signal(5)
-        pt_probes = Signal(8, init=1)
+        pt_log2 = Signal(5, init=p.pt_buckets_log2)
+        pt_probes = Signal(8, init=p.pt_max_probes)
         owner_sel = Signal(16)
         inv_vpn = Signal(64)
         # Owner table: {valid, node} per pid, one write port (OWNER_SET) and two asynchronous read

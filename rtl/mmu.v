@@ -644,8 +644,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   reg poisoned = 1'h0;
   reg [7:0] probes = 8'h00;
   reg [63:0] pt_base = 64'h0000000000000000;
-  reg [4:0] pt_log2 = 5'h00;
-  reg [7:0] pt_probes = 8'h01;
+  reg [4:0] pt_log2 = 5'h0a;
+  reg [7:0] pt_probes = 8'h04;
   reg [3:0] r_kind = 4'h0;
   reg [15:0] r_len = 16'h0000;
   reg [15:0] r_pid = 16'h0000;
@@ -2464,7 +2464,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
       \$277  = \$184 ;
     end
     if (rst) begin
-      \$277  = 5'h00;
+      \$277  = 5'h0a;
     end
   end
   always @* begin
@@ -2474,7 +2474,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
       \$278  = csr__w_data[7:0];
     end
     if (rst) begin
-      \$278  = 8'h01;
+      \$278  = 8'h04;
     end
   end
   always @* begin

@@ -26,6 +26,8 @@ from hw.mmu import MMU_REGS, MMUParams, MemoryMMU
     (dict(data_width=32), ValueError, "data_width"),
     (dict(pt_bucket_entries=3), ValueError, "pt_bucket_entries"),
     (dict(data_width=512, pt_bucket_entries=2), ValueError, "pt_bucket_entries"),
+    (dict(pt_buckets_log2=17), ValueError, "pt_buckets_log2"),
+    (dict(pt_max_probes=0), ValueError, "pt_max_probes"),
 ])
 def test_params_rejected(kw, exc, text):
     with pytest.raises(exc, match=text):
