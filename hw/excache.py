@@ -29,7 +29,7 @@ def register_map():
     """The ExCache's CSR map (word addresses)."""
     return RegisterMap("excache", [
         Register("info", 0x00, "r", "Configuration of this instance", (
-            ("ways", 0, 8, "associativity (0 means 256)"),
+            ("ways", 0, 8, "associativity"),
             ("log2_sets", 8, 5, "log2 of the number of sets"),
             ("log2_line", 13, 4, "log2 of the line size in bytes"),
             ("policy", 17, 2, "0 lru, 1 fifo, 2 random, 3 plru"),

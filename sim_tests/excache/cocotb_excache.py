@@ -30,6 +30,8 @@ SEED = int(os.environ.get("DISAGG_SEED", "1"))
 PARAMS = ExCacheParams(**CONFIG.get("params", {}))
 SOFTWARE = CONFIG.get("miss_path", "hardware") == "software"
 ACCESSES = int(CONFIG.get("accesses", 100_000))
+#: Cycles of a clean miss beyond one per line beat (hardware miss path, memory answering at once).
+MISS_OVERHEAD = 9
 SHAPE = TrafficShape(**{k: (tuple(v) if k == "pids" else v) for k, v in CONFIG.get("shape", {}).items()})
 
 
@@ -202,6 +204,9 @@ async def hit_latency_and_throughput(dut):
     model = new_model(mem_model, sw_chooser())
     bench = ExCacheBench(dut, PARAMS, mem_rtl, random.Random(SEED))
     r = await measure_hits(bench, model, 200)
+    if not SOFTWARE:
+        # fresh cache, clean victim, memory answering the cycle after the request: see docs/excache.md
+        assert r["miss_latency"] == PARAMS.words_per_line + MISS_OVERHEAD, r
     dut._log.info("hit latency %d cycles; %d back-to-back hits in %d cycles; clean miss answered after %d cycles "
                   "(memory answering in 0 cycles, %d beats per line)", r["latency"], r["count"], r["span"],
                   r["miss_latency"], PARAMS.words_per_line)

@@ -75,12 +75,13 @@ def make_traffic(params, n, rng, shape=TrafficShape(), fault_lines=()):
 def fw_choose(params, event):
     """The test firmware's victim choice in software mode (the model mirrors it).
 
-    Fails every miss of :data:`FAIL_PID`; takes the suggested way when it is free; otherwise the way
-    after the line's tag modulo ``ways`` (deliberately not the hardware's suggestion).
+    Fails every miss of :data:`FAIL_PID`; takes the suggested way when it is free; otherwise, for one
+    tag in four, the way after the suggested one (deliberately not the hardware's choice), else the
+    suggested way (so the hit rate stays that of the hardware policy).
     """
     if event["pid"] == FAIL_PID:
         return None
-    if not event["victim_valid"]:
-        return event["way"]
     tag = event["vaddr"] >> (params.offset_bits + params.index_bits)
-    return (tag + 1) % params.ways
+    if event["victim_valid"] and tag % 4 == 0:
+        return (event["way"] + 1) % params.ways
+    return event["way"]
