@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import FallingEdge, RisingEdge
 
 from hw.protocol import MsgHeader, DataBeat, carries_data, is_response
-from sim_tests.lib.streams import StreamSource, StreamSink
+from sim_tests.netif.drivers import stream_sink, stream_source
 
 REPORTS = Path(__file__).resolve().parents[2] / "build" / "reports"
 
@@ -53,8 +53,8 @@ class MsgDriver:
     def __init__(self, dut, prefix, clk, data_width, rng, idle_prob=0.0):
         self.beat_bytes = data_width // 8
         self.rng = rng
-        self.hdr = StreamSource(dut, f"{prefix}__hdr", clk, MsgHeader(), idle_prob=idle_prob, rng=rng)
-        self.data = StreamSource(dut, f"{prefix}__data", clk, DataBeat(data_width), idle_prob=idle_prob, rng=rng)
+        self.hdr = stream_source(dut, f"{prefix}__hdr", clk, MsgHeader(), idle_prob=idle_prob, rng=rng)
+        self.data = stream_source(dut, f"{prefix}__data", clk, DataBeat(data_width), idle_prob=idle_prob, rng=rng)
 
     def send(self, msg: Msg):
         self.hdr.send_nowait({"kind": msg.kind, "status": msg.status, "src": self.rng.randrange(256),
@@ -82,10 +82,10 @@ class Scoreboard:
         self.hdrs = []
         self.beats = []
         self.received = 0
-        self.hdr = StreamSink(dut, f"{prefix}__hdr", clk, MsgHeader(), backpressure_prob=backpressure_prob,
-                              rng=rng, callback=self._on_hdr)
-        self.data = StreamSink(dut, f"{prefix}__data", clk, DataBeat(data_width),
-                               backpressure_prob=backpressure_prob, rng=rng, callback=self._on_beat)
+        self.hdr = stream_sink(dut, f"{prefix}__hdr", clk, MsgHeader(), backpressure_prob=backpressure_prob,
+                               rng=rng, callback=self._on_hdr)
+        self.data = stream_sink(dut, f"{prefix}__data", clk, DataBeat(data_width),
+                                backpressure_prob=backpressure_prob, rng=rng, callback=self._on_beat)
 
     def expect_from(self, src, msg):
         self.expect.setdefault(src, []).append(msg)
@@ -131,12 +131,14 @@ class Scoreboard:
 
 
 async def csr_read(dut, prefix, clk, addr):
-    """Read one register of the CSR bus ``<prefix>`` (see hw/csr.py for the timing)."""
+    """Read one register of the CSR bus ``<prefix>`` (see hw/csr.py for the timing); the value is read
+    at a falling edge, so it is right on Verilator too."""
+    await RisingEdge(clk)
     getattr(dut, f"{prefix}__addr").value = addr
     getattr(dut, f"{prefix}__r_stb").value = 1
     await RisingEdge(clk)
     getattr(dut, f"{prefix}__r_stb").value = 0
-    await RisingEdge(clk)
+    await FallingEdge(clk)
     return int(getattr(dut, f"{prefix}__r_data").value)
 
 
