@@ -13,6 +13,8 @@ BLOCKS = {
     "excache": ("hw.excache", "default_top"),
     "netif": ("hw.netif", "default_netif"),
     "mmu": ("hw.mmu", "default_top"),
+    "processor_component": ("hw.components", "default_processor_component"),
+    "memory_component": ("hw.components", "default_memory_component"),
 }
 
 
