@@ -14,9 +14,9 @@ __all__ = ["SWEEP", "run_sweep"]
 
 #: (block name, top class, parameter overrides of the default configuration).
 SWEEP = [
-    *[("excache", "ExCacheTop", {"ways": ways}) for ways in (1, 2, 4, 8)],
+    *[("excache", "ExCacheTop", {"ways": ways}) for ways in (1, 2, 4)],
     *[("excache", "ExCacheTop", {"sets": sets}) for sets in (16, 256)],
-    *[("mmu", "MemoryMMU", {"tlb_entries": entries}) for entries in (16, 32, 64, 128)],
+    *[("mmu", "MemoryMMU", {"tlb_entries": entries}) for entries in (16, 64)],
 ]
 
 
