@@ -20,6 +20,7 @@ def register(sub):
                    help="JSON file {block: {parameter: value}} of non-default configurations")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as a JSON list")
     p.add_argument("--freq", type=float, metavar="MHZ", help="clock constraint for nextpnr (default: 100)")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--memories", action="store_true", help="list where every memory went, not only those "
                                                            "that missed block RAM")
     p.add_argument("--no-cache", action="store_true", help="run the tools even if a cached result exists")
@@ -38,7 +39,7 @@ def _progress(text):
 def run(args):
     from ..synth import synthesize_block
     from ..synth.blocks import component_from_params, load_config, synth_blocks
-    from ..synth.table import format_memories, format_table, write_json
+    from ..synth.table import format_markdown, format_memories, format_table, write_json
 
     if args.freq is not None and not args.freq > 0:
         raise DisaggError(f"--freq must be a positive frequency in MHz, not {args.freq!r}")
@@ -68,7 +69,7 @@ def run(args):
                 _progress(f"synth: {name} for {target}: "
                           f"{'cached' if result.cached else f'{result.seconds:.0f} s'}")
                 results.append(result)
-    print(format_table(results))
+    print(format_markdown(results) if args.markdown else format_table(results))
     memories = format_memories(results, all_memories=args.memories)
     if memories:
         print()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .flow import SynthResult
 
-__all__ = ["COLUMNS", "format_table", "format_memories", "write_json"]
+__all__ = ["COLUMNS", "format_table", "format_markdown", "format_memories", "write_json"]
 
 COLUMNS = ("block", "target", "LUTs", "FFs", "BRAMs", "LUT-RAM", "fmax MHz", "note")
 
@@ -39,6 +39,15 @@ def format_table(results: list[SynthResult]) -> str:
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths).rstrip())
+    return "\n".join(lines)
+
+
+def format_markdown(results: list[SynthResult]) -> str:
+    """The same table as Markdown (for docs/fpga.md)."""
+    rows = [_row(r) for r in results]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---:" if i in (2, 3, 4, 5, 6) else "---"
+                                                             for i in range(len(COLUMNS))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
