@@ -14,6 +14,7 @@ __all__ = ["main", "COMMANDS"]
 
 #: Subcommand modules, in the order ``disagg --help`` lists them.
 COMMANDS = [
+    "emu.commands.run",
     "emu.commands.verilog",
     "emu.commands.lint",
     "emu.commands.waves",
