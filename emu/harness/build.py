@@ -12,6 +12,7 @@ flags and whether tracing is on, so it is built once per such combination under
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import os
 import shutil
@@ -26,7 +27,7 @@ from ..errors import DisaggError
 from ..toolchain import fst_available, verilator_bin, verilator_env, verilator_root
 from . import codegen
 
-__all__ = ["BuiltModel", "build_model", "HARNESS_BUILD", "VERILATOR_FLAGS"]
+__all__ = ["BuiltModel", "build_model", "convert", "HARNESS_BUILD", "VERILATOR_FLAGS"]
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS_BUILD = REPO / "build" / "harness"
@@ -38,7 +39,7 @@ VERILATOR_FLAGS = ["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "
                    "--top-module", "top", "--prefix", "Vtop"]
 #: Optimisation of the model's hot code, of its constructors, of the run-time library and of the driver.
 OPT_FAST = "-O2"
-OPT_SLOW = "-O1"
+OPT_SLOW = "-O0"   # constructors and initial settling run once; not worth compile time
 OPT_GLOBAL = "-O2"
 CXXFLAGS = ["-std=c++20", "-fPIC"]
 
@@ -117,27 +118,44 @@ def _runtime_library(obj_dir: Path, trace, version) -> Path:
     return lib
 
 
-def build_model(component, *, chain=None, trace=None, verilog: str | None = None, log=None) -> BuiltModel:
+def convert(component, *, chain=None) -> tuple[str, codegen.SystemPorts]:
+    """Verilog text (module ``top``) and port description of ``component``.
+
+    Amaranth's conversion of a whole system is slow (tens of seconds) and most of that time is Python's
+    cyclic garbage collector walking the elaboration graph, so it is paused meanwhile.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        ports = codegen.describe(component, chain)
+        verilog = amaranth_verilog.convert(component, name="top", emit_src=False)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return verilog, ports
+
+
+def build_model(component=None, *, chain=None, trace=None, verilog: str | None = None, ports=None,
+                log=None) -> BuiltModel:
     """Compile ``component`` (a top following the system contract) into a shared library, or reuse it.
 
     Parameters
     ----------
-    component : amaranth.lib.wiring.Component
-        The top. Its Verilog module is named ``top``.
+    component : amaranth.lib.wiring.Component, optional
+        The top. Its Verilog module is named ``top``. Not needed if ``verilog`` and ``ports`` are given.
     chain : list of str, optional
         Probe strobes forming the miss-stage chain (default: all, in layout order).
     trace : {None, "fst", "vcd"}
         Build the waveform variant (FST falls back to VCD without liblz4).
-    verilog : str, optional
-        The Verilog text if the caller already converted ``component``.
+    verilog, ports : optional
+        The result of :func:`convert` if the caller already has it (a conversion cache).
     log : callable, optional
         Called with progress lines (``print`` for the command line).
     """
     trace = _trace_kind(trace)
     t0 = time.monotonic()
-    ports = codegen.describe(component, chain)
-    if verilog is None:
-        verilog = amaranth_verilog.convert(component, name="top", emit_src=False)
+    if verilog is None or ports is None:
+        verilog, ports = convert(component, chain=chain)
     ports_h = codegen.generate_header(ports)
     records_h = codegen.generate_records_header()
     driver = DRIVER.read_text()

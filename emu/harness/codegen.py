@@ -73,6 +73,22 @@ class SystemPorts:
     def data_bytes(self) -> int:
         return self.req_fields["wdata"][1] // 8
 
+    def to_json(self) -> dict:
+        """A JSON-serialisable form (for the conversion cache)."""
+        return {"ports": [[p.name, p.width, p.direction] for p in self.ports.values()],
+                "req_fields": self.req_fields, "resp_fields": self.resp_fields, "op_read": self.op_read,
+                "op_write": self.op_write, "status_ok": self.status_ok, "probe_fields": self.probe_fields,
+                "chain": self.chain, "status_names": {str(k): v for k, v in self.status_names.items()}}
+
+    @classmethod
+    def from_json(cls, d) -> "SystemPorts":
+        return cls(ports={n: PortInfo(n, w, fl) for n, w, fl in d["ports"]},
+                   req_fields={k: tuple(v) for k, v in d["req_fields"].items()},
+                   resp_fields={k: tuple(v) for k, v in d["resp_fields"].items()},
+                   op_read=d["op_read"], op_write=d["op_write"], status_ok=d["status_ok"],
+                   probe_fields=[tuple(x) for x in d["probe_fields"]], chain=list(d["chain"]),
+                   status_names={int(k): v for k, v in d["status_names"].items()})
+
 
 def _port_map(component) -> dict:
     ports = {"clk": PortInfo("clk", 1, "in"), "rst": PortInfo("rst", 1, "in")}

@@ -93,12 +93,14 @@ struct Harness {
     // Miss-stage chain, per message: open timestamps at each boundary, consumed in order by the next one.
     std::deque<uint64_t> chain_q[CHAIN_N > 0 ? CHAIN_N : 1];
     int chain_pos[MAX_PROBES];
-    // Per access: the oldest access in flight owns every chain strobe until it completes. Its lifetime is
-    // partitioned into bins: bin 0 before the first strobe, bin k+1 after chain boundary k.
+    // Per access: the oldest access in flight owns every chain strobe until it completes. Each cycle of
+    // its lifetime goes to one bin: bin 0 before the first strobe, bin k+1 after chain boundary k, and
+    // bin FW_BIN while firmware runs (cycles stepped outside run(): Python serving a fault or a miss).
+    static constexpr int FW_BIN = CHAIN_N + 1;
     int head_bin = 0;
-    uint64_t head_since = 0;
     bool head_missed = false;
-    uint64_t head_bins[MAX_PROBES + 1];
+    bool in_run = false;
+    uint64_t head_bins[MAX_PROBES + 2];
 
 #if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
     std::unique_ptr<TraceFile> tfp;
@@ -171,9 +173,7 @@ struct Harness {
             int k = chain_pos[i];
             if (k < 0) continue;
             if (!outstanding.empty()) {
-                head_bins[head_bin] += cycle - head_since;
                 head_bin = k + 1;
-                head_since = cycle;
                 head_missed = true;
             }
             if (k > 0) {
@@ -187,11 +187,12 @@ struct Harness {
         }
     }
 
-    void start_head(uint64_t now) {
+    // A new oldest access; it has been waiting since it was issued (bin 0, cache lookup/queueing).
+    void start_head(uint64_t issued) {
         head_bin = 0;
-        head_since = now;
         head_missed = false;
         std::memset(head_bins, 0, sizeof head_bins);
+        head_bins[0] = cycle - issued;
     }
 
     void end_head(const Result& r) {
@@ -201,10 +202,9 @@ struct Harness {
             st.hit_latency_sum += lat;
             return;
         }
-        head_bins[head_bin] += r.t_done - head_since;
         st.miss_count++;
         st.miss_latency_sum += lat;
-        for (int i = 0; i <= CHAIN_N; i++) st.miss_stage_sum[i] += head_bins[i];
+        for (int i = 0; i <= FW_BIN; i++) st.miss_stage_sum[i] += head_bins[i];
     }
 
     // One clock cycle: decide the inputs, settle, sample handshakes, rising edge.
@@ -275,6 +275,8 @@ struct Harness {
                 last_progress = cycle;
             }
         }
+
+        if (!outstanding.empty()) head_bins[in_run ? head_bin : FW_BIN]++;
 
         top->clk = 1;
         top->eval();
@@ -385,6 +387,7 @@ EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t
     h->last_progress = h->cycle;
     uint64_t stop = h->cycle + max_cycles;
     int status;
+    h->in_run = true;
     for (;;) {
         if (h->issue_idx >= h->n_end && h->outstanding.empty() && !h->req_valid) { status = RUN_DONE; break; }
         if (h->cycle >= stop) { status = RUN_BATCH; break; }
@@ -402,6 +405,7 @@ EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t
             }
         }
     }
+    h->in_run = false;
     if (stats_out) std::memcpy(stats_out, &h->st, sizeof(Stats));
     return status;
 }

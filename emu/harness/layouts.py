@@ -52,7 +52,9 @@ STATS_DTYPE = np.dtype([
     ("hit_latency_sum", np.uint64),   # their t_done - t_issue, summed
     ("miss_count", np.uint64),        # completed accesses that saw at least one chain strobe (misses)
     ("miss_latency_sum", np.uint64),  # their t_done - t_issue, summed (= sum of miss_stage_sum)
-    ("miss_stage_sum", np.uint64, (MAX_PROBES + 1,)),  # miss cycles spent after chain boundary k-1 (0: before the first)
+    # Miss cycles by bin: 0 before the first chain strobe, k+1 after chain boundary k, CHAIN_N+1 while
+    # firmware ran (cycles stepped by CSR accesses outside run()).
+    ("miss_stage_sum", np.uint64, (MAX_PROBES + 2,)),
     ("probe_count", np.uint64, (MAX_PROBES,)),  # times each probe strobe fired
     ("stage_sum", np.uint64, (MAX_PROBES,)),    # per message: cycles from the previous chain boundary to this one
     ("stage_n", np.uint64, (MAX_PROBES,)),      # boundaries paired for stage_sum

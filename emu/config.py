@@ -1,0 +1,219 @@
+"""One validated configuration of the whole system, from TOML and the command line.
+
+A :class:`SystemConfig` holds every knob a user turns (cache geometry, TLB, page size, link, clock,
+miss path, DRAM, CPU model), checks types and ranges where they enter, and maps to the hardware
+parameter objects (``ExCacheParams``, ``MMUParams``, ``NetIfParams``, ``LinkParams``, ``SystemParams``),
+whose own checks catch impossible combinations. Every problem is a :class:`~emu.errors.DisaggError`
+of one line.
+
+Sources, later ones overriding earlier ones: the built-in defaults (:data:`SCHEMA`, also written out in
+``configs/default.toml``), a TOML file (``--config FILE``), and ``--set section.key=value`` overrides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+
+from .errors import DisaggError
+
+__all__ = ["SCHEMA", "SystemConfig", "default_config", "load_config"]
+
+#: Every setting: ``section -> key -> (type, default, description)``. ``float`` settings accept integers.
+SCHEMA = {
+    "cache": {
+        "line_bytes": (int, 64, "ExCache line size in bytes (power of two, 64..4096)"),
+        "sets": (int, 64, "ExCache sets (power of two)"),
+        "ways": (int, 4, "ExCache associativity (1 = direct mapped)"),
+        "policy": (str, "lru", "replacement policy: lru, fifo, random or plru"),
+    },
+    "tlb": {
+        "entries": (int, 64, "TLB entries of the memory-side MMU"),
+        "ways": (int, 4, "TLB associativity (entries / ways must be a power of two)"),
+    },
+    "memory": {
+        "page_bytes": (int, 4096, "page size of the memory component (power of two, >= 256)"),
+        "dram_bytes": (int, 1 << 20, "DRAM of the memory component in bytes (power of two)"),
+        "dram_latency": (int, 4, "extra DRAM access cycles (0..255)"),
+    },
+    "link": {
+        "latency": (int, 16, "one-way link latency in cycles"),
+        "bandwidth": (float, 8.0, "link bandwidth in bytes per cycle (multiple of 1/256, at most 8)"),
+        "loss": (float, 0.0, "probability that a frame is lost (0..1)"),
+        "corrupt": (float, 0.0, "probability that a frame is corrupted (0..1; dropped by CRC)"),
+        "duplicate": (float, 0.0, "probability that a frame is duplicated (0..1)"),
+        "reorder": (float, 0.0, "probability that a frame is delayed behind later ones (0..1)"),
+        "seed": (int, 1, "seed of the link's loss generator (non-zero)"),
+    },
+    "network": {
+        "window": (int, 8, "go-back-N window of the network interfaces (power of two)"),
+        "timeout": (int, 2048, "retransmission timeout in cycles"),
+    },
+    "system": {
+        "clock_mhz": (float, 250.0, "clock frequency in MHz, to express cycles in ns"),
+        "miss_path": (str, "hardware", "ExCache miss path: hardware (miss handler) or software (processor monitor)"),
+        "pid_width": (int, 8, "process id width in bits"),
+    },
+    "cpu": {
+        "max_outstanding": (int, 4, "accesses the CPU model keeps in flight (1 = blocking CPU)"),
+    },
+}
+
+_RATE_ONE = 65536   # the link's probabilities are in units of 1/65536
+
+
+def _check_type(where, typ, value):
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if typ is int and isinstance(value, bool) or not isinstance(value, typ):
+        raise DisaggError(f"{where} must be {'a number' if typ is float else 'an integer' if typ is int else 'a string'}"
+                          f", not {value!r}")
+    return value
+
+
+class SystemConfig:
+    """A complete, validated configuration. Read settings as ``config.cache.ways``.
+
+    Parameters
+    ----------
+    values : dict, optional
+        ``{section: {key: value}}`` overriding the defaults; unknown sections or keys are errors.
+    source : str
+        Where the values came from (for messages and reports).
+    """
+
+    def __init__(self, values=None, *, source="built-in default"):
+        self.source = source
+        merged = {section: {key: spec[1] for key, spec in keys.items()} for section, keys in SCHEMA.items()}
+        for section, keys in (values or {}).items():
+            if section not in SCHEMA:
+                raise DisaggError(f"{source}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
+            if not isinstance(keys, dict):
+                raise DisaggError(f"{source}: [{section}] must be a table of settings, not {keys!r}")
+            for key, value in keys.items():
+                if key not in SCHEMA[section]:
+                    raise DisaggError(f"{source}: unknown setting {section}.{key} "
+                                      f"(known in [{section}]: {', '.join(SCHEMA[section])})")
+                merged[section][key] = _check_type(f"{source}: {section}.{key}", SCHEMA[section][key][0], value)
+        self._values = merged
+        self._params = self._build_params()
+
+    # -- access ---------------------------------------------------------------------------------------
+
+    def __getattr__(self, section):
+        values = self.__dict__.get("_values")
+        if values is None or section not in values:
+            raise AttributeError(section)
+        return SimpleNamespace(**values[section])
+
+    def to_dict(self) -> dict:
+        """``{section: {key: value}}`` of every setting."""
+        return {s: dict(k) for s, k in self._values.items()}
+
+    def key(self) -> str:
+        """A short stable digest of the configuration."""
+        return hashlib.sha256(json.dumps(self._values, sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def ns_per_cycle(self) -> float:
+        return 1000.0 / self.system.clock_mhz
+
+    def with_overrides(self, assignments) -> "SystemConfig":
+        """A new configuration with ``section.key=value`` strings applied (values in TOML syntax;
+        bare words are taken as strings)."""
+        values = self.to_dict()
+        for text in assignments or ():
+            if "=" not in text:
+                raise DisaggError(f"override {text!r} must look like section.key=value")
+            name, raw = (part.strip() for part in text.split("=", 1))
+            if name.count(".") != 1:
+                raise DisaggError(f"override {text!r}: the setting must be section.key (e.g. cache.ways=8)")
+            section, key = name.split(".")
+            try:
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError:
+                value = raw
+            if section not in values:
+                raise DisaggError(f"override {text!r}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
+            values[section][key] = value
+        return SystemConfig(values, source=self.source + (" + overrides" if assignments else ""))
+
+    # -- hardware parameters ------------------------------------------------------------------------
+
+    def _rate(self, name):
+        p = getattr(self.link, name)
+        if not 0.0 <= p <= 1.0:
+            raise DisaggError(f"{self.source}: link.{name} must be a probability from 0 to 1, not {p!r}")
+        return round(p * _RATE_ONE)
+
+    def _build_params(self):
+        from hw.excache_params import ExCacheParams
+        from hw.link import LinkParams
+        from hw.mmu import MMUParams
+        from hw.netif import NetIfParams
+        from hw.system import SystemParams
+
+        c, t, mem, ln, net, sy = self.cache, self.tlb, self.memory, self.link, self.network, self.system
+        if sy.clock_mhz <= 0:
+            raise DisaggError(f"{self.source}: system.clock_mhz must be positive, not {sy.clock_mhz!r}")
+        if self.cpu.max_outstanding < 1:
+            raise DisaggError(f"{self.source}: cpu.max_outstanding must be at least 1, not {self.cpu.max_outstanding!r}")
+        rates = {name: self._rate(name) for name in ("loss", "corrupt", "duplicate", "reorder")}
+        try:
+            excache = ExCacheParams(line_bytes=c.line_bytes, sets=c.sets, ways=c.ways, data_width=64, vaddr_width=48,
+                                    pid_width=sy.pid_width, policy=c.policy)
+            mmu = MMUParams(tlb_entries=t.entries, tlb_ways=t.ways, page_bytes=mem.page_bytes, pid_width=sy.pid_width,
+                            vaddr_width=48, paddr_width=32, data_width=64)
+            netifs = [NetIfParams(node_id=node, n_nodes=2, data_width=64, window=net.window, timeout=net.timeout,
+                                  max_payload=max(64, c.line_bytes), rx_buffer_msgs=2) for node in (0, 1)]
+            link = LinkParams(data_width=64, latency=ln.latency, bandwidth=ln.bandwidth, loss=rates["loss"],
+                              corrupt=rates["corrupt"], dup=rates["duplicate"], reorder=rates["reorder"],
+                              seed=ln.seed)
+            return SystemParams(excache=excache, mmu=mmu, proc_netif=netifs[0], mem_netif=netifs[1], link=link,
+                                miss_path=sy.miss_path, dram_bytes=mem.dram_bytes, dram_latency=mem.dram_latency)
+        except (TypeError, ValueError) as exc:
+            raise DisaggError(f"{self.source}: impossible configuration: {exc}") from None
+
+    @property
+    def params(self):
+        """The ``hw.system.SystemParams`` of this configuration."""
+        return self._params
+
+    def toml(self) -> str:
+        """The configuration as TOML, every setting with its description."""
+        lines = []
+        for section, keys in SCHEMA.items():
+            lines.append(f"[{section}]")
+            for key, (typ, _, doc) in keys.items():
+                v = self._values[section][key]
+                text = f'"{v}"' if typ is str else repr(v)
+                lines.append(f"{key} = {text}".ljust(28) + f"# {doc}")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def default_config() -> SystemConfig:
+    """The built-in default configuration (the same as ``configs/default.toml``)."""
+    return SystemConfig()
+
+
+def load_config(path=None, overrides=None) -> SystemConfig:
+    """Defaults, then the TOML file ``path`` (if given), then ``overrides`` (``section.key=value``)."""
+    if path is None:
+        config = SystemConfig()
+    else:
+        path = Path(path)
+        try:
+            with open(path, "rb") as f:
+                values = tomllib.load(f)
+        except FileNotFoundError:
+            raise DisaggError(f"configuration file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise DisaggError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise DisaggError(f"{path}: cannot read: {exc.strerror}") from None
+        config = SystemConfig(values, source=str(path))
+    return config.with_overrides(overrides) if overrides else config
