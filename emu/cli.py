@@ -15,6 +15,7 @@ __all__ = ["main", "COMMANDS"]
 #: Subcommand modules, in the order ``disagg --help`` lists them.
 COMMANDS = [
     "emu.commands.run",
+    "emu.commands.bench",
     "emu.commands.verilog",
     "emu.commands.lint",
     "emu.commands.waves",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -53,6 +54,8 @@ class BuiltModel:
     cached: bool
     seconds: float
     trace: str | None
+    first_build_seconds: float = 0.0
+
 
     def describe_build(self) -> str:
         return "cached" if self.cached else f"built in {self.seconds:.1f} s"
@@ -172,7 +175,11 @@ def build_model(component=None, *, chain=None, trace=None, verilog: str | None =
     library = out_dir / "libharness.so"
     with _Lock(HARNESS_BUILD / f"{key}.lock"):
         if library.exists():
-            return BuiltModel(library, ports, key, True, time.monotonic() - t0, trace)
+            try:
+                first = json.loads((out_dir / "build.json").read_text())["seconds"]
+            except (OSError, ValueError, KeyError):
+                first = 0.0
+            return BuiltModel(library, ports, key, True, time.monotonic() - t0, trace, first)
         if log:
             log(f"building the Verilated model {key} ({'waves ' + trace if trace else 'no waves'}) ...")
         if out_dir.exists():
@@ -200,4 +207,6 @@ def build_model(component=None, *, chain=None, trace=None, verilog: str | None =
         # The objects are not needed once linked; keep the sources for debugging.
         for f in obj.glob("*.o"):
             f.unlink()
-        return BuiltModel(library, ports, key, False, time.monotonic() - t0, trace)
+        seconds = time.monotonic() - t0
+        (out_dir / "build.json").write_text(json.dumps({"seconds": seconds, "trace": trace}))
+        return BuiltModel(library, ports, key, False, seconds, trace, seconds)

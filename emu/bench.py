@@ -1,0 +1,157 @@
+"""``disagg bench``: the same workload on the same system, three ways.
+
+1. **harness**: :func:`emu.run.run_workload` as users run it: firmware boots the system, pages are faulted
+   in on first touch by the memory monitor, every access is checked against the golden model;
+2. **raw**: the same compiled model, every touched page mapped before the clock starts, the whole
+   workload in one call of the compiled loop (no Python until it is done): the limit of the harness;
+3. **cocotb**: the same system top under cocotb's Verilator runner (``--public-flat-rw``), Python awaiting
+   every clock edge, firmware on a cocotb bus (``sim_tests/harness/cocotb_bench.py``); a shorter prefix
+   of the workload, reported as a rate.
+
+Figures are measured wall-clock rates; nothing here asserts them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from firmware.bus import run_sync
+
+from .config import SystemConfig
+from .errors import DisaggError
+
+__all__ = ["bench", "format_table"]
+
+
+def _raw(config: SystemConfig, workload: np.ndarray, log=None) -> dict:
+    """The compiled loop alone: all pages pre-mapped, one call for the whole workload."""
+    from .harness import RunStatus, new_results
+    from .models.system import SystemModel
+    from .run import SystemRunner, default_processes
+    runner = SystemRunner(config, log=log)
+    try:
+        page = config.params.mmu.page_bytes
+        w = np.ascontiguousarray(workload.copy())
+        golden = SystemModel(page_size=page, vaddr_width=config.params.excache.vaddr_width)
+        fw = runner.firmware
+        for proc in default_processes(workload, page):
+            pid = run_sync(fw.create_process(proc.regions))
+            golden.create_process(pid, proc.regions)
+            w["pid"][workload["pid"] == proc.pid] = pid
+            space = fw.memory.spaces[pid]
+            for vaddr, length, _ in proc.regions:
+                for va in range(vaddr, vaddr + length, page):
+                    run_sync(fw.memory._install(space, va // page, True))   # map now: no fault later
+        results = new_results(len(w))
+        model = runner.model
+        c0 = model.cycle
+        t0 = time.monotonic()
+        status = model.run(w, results)
+        seconds = time.monotonic() - t0
+        cycles = model.cycle - c0
+        irqs = 0
+        while status == RunStatus.IRQ:      # not expected with every page mapped; counted if it happens
+            irqs += 1
+            run_sync(fw.service_irqs(irq_proc=model.irq_proc, irq_mem=model.irq_mem))
+            status = model.run(w, results, start=model.position)
+        if status != RunStatus.DONE:
+            raise DisaggError(f"raw run stopped with status {RunStatus.NAMES.get(status, status)}")
+        status_exp, data_exp = golden.run(w)
+        reads = w["op"] == 0
+        mismatches = int(((results["status"] != status_exp) | (reads & (results["rdata"] != data_exp))).sum())
+        return {"accesses": len(w), "cycles": cycles, "seconds": seconds, "irq_returns": irqs,
+                "mismatches": mismatches}
+    finally:
+        runner.close()
+
+
+def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dict:
+    """The cocotb flow on the same Verilog (built by cocotb's runner, with --public-flat-rw)."""
+    from sim_tests.lib.runner import SimRun
+    from .run import system_verilog
+
+    verilog, _ = system_verilog(config, log=log)
+
+    class _CachedVerilog(SimRun):
+        def generate(self):
+            path = self.build_root / f"{self.toplevel}.v"
+            if not path.exists() or path.read_text() != verilog:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(verilog)
+            return path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wpath, out = Path(tmp) / "workload.npy", Path(tmp) / "out.json"
+        np.save(wpath, workload[:n])
+        sim = _CachedVerilog(block="harness-bench", component_factory=None,
+                             config={"system": config.params.as_dict()},
+                             test_module="sim_tests.harness.cocotb_bench", toplevel="top",
+                             extra_env={"DISAGG_BENCH_WORKLOAD": str(wpath), "DISAGG_BENCH_N": str(n),
+                                        "DISAGG_BENCH_OUT": str(out)})
+        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        t0 = time.monotonic()
+        runner, _ = sim._runner(False)   # build (cached by cocotb's runner between bench runs)
+        build_seconds = time.monotonic() - t0
+        if log:
+            log(f"cocotb model ready ({build_seconds:.1f} s)")
+        sim.run(seed=1, test_name="disagg-bench-cocotb")
+        result = json.loads(out.read_text())
+    result["build_seconds"] = build_seconds
+    return result
+
+
+def bench(config: SystemConfig, workload: np.ndarray, *, cocotb_accesses=2000, log=None, skip_cocotb=False) -> dict:
+    """Measure the three ways; return the figures (see ``format_table``)."""
+    from .run import SystemRunner, run_workload
+    if log:
+        log("harness: building or loading the model ...")
+    t0 = time.monotonic()
+    built = SystemRunner(config, log=log)
+    build_seconds = built.built.first_build_seconds
+    built.close()
+    setup = time.monotonic() - t0
+    if log:
+        log(f"harness: running {len(workload):,} accesses with firmware and golden-model check ...")
+    s = run_workload(config, workload, check=True)
+    harness = {"accesses": s["accesses"], "cycles": s["cycles"], "seconds": s["speed"]["wall_seconds"],
+               "firmware_seconds": s["firmware"]["seconds"], "irq_returns": s["firmware"]["irq_returns"]}
+    if log:
+        log("raw: the compiled loop alone, every page mapped first ...")
+    raw = _raw(config, workload)
+    out = {"workload_accesses": len(workload), "harness": harness, "raw": raw,
+           "harness_build_seconds": build_seconds, "harness_setup_seconds": setup}
+    if not skip_cocotb:
+        if log:
+            log(f"cocotb: building with cocotb's runner and running {cocotb_accesses:,} accesses ...")
+        out["cocotb"] = _cocotb(config, workload, min(cocotb_accesses, len(workload)), log=log)
+    for name in ("harness", "raw", "cocotb"):
+        if name in out:
+            r = out[name]
+            out[f"{name}_accesses_per_s"] = r["accesses"] / r["seconds"] if r["seconds"] else 0.0
+            out[f"{name}_cycles_per_s"] = r["cycles"] / r["seconds"] if r["seconds"] else 0.0
+    out["harness_vs_raw"] = out["harness_accesses_per_s"] / out["raw_accesses_per_s"]
+    if "cocotb" in out:
+        out["harness_vs_cocotb"] = out["harness_accesses_per_s"] / out["cocotb_accesses_per_s"]
+    return out
+
+
+def format_table(r: dict) -> str:
+    rows = [("harness (firmware, checked)", "harness", r["harness_build_seconds"]),
+            ("raw compiled loop (pre-mapped)", "raw", r["harness_build_seconds"])]
+    if "cocotb" in r:
+        rows.append(("cocotb, every clock edge", "cocotb", r["cocotb"]["build_seconds"]))
+    lines = [f"{'way':<32}{'accesses':>10}{'accesses/s':>14}{'sim cycles/s':>15}{'build s':>10}"]
+    for label, key, build in rows:
+        lines.append(f"{label:<32}{r[key]['accesses']:>10,}{r[f'{key}_accesses_per_s']:>14,.0f}"
+                     f"{r[f'{key}_cycles_per_s']:>15,.0f}{build:>10.1f}")
+    lines.append("")
+    lines.append(f"(1)/(2) harness vs raw:    {r['harness_vs_raw']:.2f}   (target >= 0.5)")
+    if "harness_vs_cocotb" in r:
+        lines.append(f"(1)/(3) harness vs cocotb: {r['harness_vs_cocotb']:.1f}   (target >= 20)")
+    return "\n".join(lines)

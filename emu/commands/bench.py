@@ -1,0 +1,45 @@
+"""``disagg bench``: the default workload three ways (harness, raw compiled loop, cocotb) in one table."""
+
+import json
+from pathlib import Path
+
+from ..errors import DisaggError
+
+
+def register(sub):
+    p = sub.add_parser("bench", help="measure the harness against the raw compiled loop and cocotb",
+                       description="Run the same workload on the same system (1) with the harness as users run "
+                                   "it, (2) as the raw compiled loop with every page mapped first, and (3) under "
+                                   "cocotb awaiting every clock edge (a shorter run), and print the rates.")
+    p.add_argument("--config", type=Path, metavar="FILE", help="TOML configuration (default: built-in)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one setting (repeatable)")
+    p.add_argument("--workload", default=None, metavar="NAME", help="workload generator (default: default)")
+    p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
+                   help="workload parameter (repeatable)")
+    p.add_argument("--seed", type=int, default=1, help="workload seed")
+    p.add_argument("--cocotb-accesses", type=int, default=2000, metavar="N",
+                   help="accesses of the cocotb run (default 2000)")
+    p.add_argument("--no-cocotb", action="store_true", help="skip the cocotb measurement")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from .. import workloads
+    from ..bench import bench, format_table
+    from ..config import load_config
+    config = load_config(args.config, args.overrides)
+    if args.cocotb_accesses < 1:
+        raise DisaggError(f"--cocotb-accesses must be at least 1, not {args.cocotb_accesses}")
+    name = args.workload or workloads.DEFAULT
+    w = workloads.generate(name, seed=args.seed, **workloads.parse_params(name, args.params))
+    r = bench(config, w, cocotb_accesses=args.cocotb_accesses, skip_cocotb=args.no_cocotb, log=print)
+    print()
+    print(f"disagg bench: workload '{name}' ({len(w):,} accesses), configuration {config.source}")
+    print(format_table(r))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(dict(r, workload=name), indent=2) + "\n")
+        print(f"figures written to {args.json}")
+    return 0
