@@ -23,6 +23,7 @@ from .errors import DisaggError
 __all__ = ["SCHEMA", "SystemConfig", "default_config", "load_config"]
 
 #: Every setting: ``section -> key -> (type, default, description)``. ``float`` settings accept integers.
+#: Defaults of the hardware settings are replaced, at import, by those of ``hw.system.default_params()``.
 SCHEMA = {
     "cache": {
         "line_bytes": (int, 64, "ExCache line size in bytes (power of two, 64..4096)"),
@@ -63,6 +64,37 @@ SCHEMA = {
 }
 
 _RATE_ONE = 65536   # the link's probabilities are in units of 1/65536
+
+# Settings whose default is the default system of hw/system.py (so both cannot drift apart).
+_FROM_HW = {
+    ("cache", "line_bytes"): lambda d: d.excache.line_bytes,
+    ("cache", "sets"): lambda d: d.excache.sets,
+    ("cache", "ways"): lambda d: d.excache.ways,
+    ("cache", "policy"): lambda d: d.excache.policy,
+    ("tlb", "entries"): lambda d: d.mmu.tlb_entries,
+    ("tlb", "ways"): lambda d: d.mmu.tlb_ways,
+    ("memory", "page_bytes"): lambda d: d.mmu.page_bytes,
+    ("memory", "dram_bytes"): lambda d: d.dram_bytes,
+    ("memory", "dram_latency"): lambda d: d.dram_latency,
+    ("link", "latency"): lambda d: d.link.latency,
+    ("link", "bandwidth"): lambda d: float(d.link.bandwidth),
+    ("link", "seed"): lambda d: d.link.seed,
+    ("network", "window"): lambda d: d.proc_netif.window,
+    ("network", "timeout"): lambda d: d.proc_netif.timeout,
+    ("system", "miss_path"): lambda d: d.miss_path,
+    ("system", "pid_width"): lambda d: d.excache.pid_width,
+}
+
+
+def _adopt_hw_defaults():
+    from hw.system import default_params
+    d = default_params()
+    for (section, key), get in _FROM_HW.items():
+        typ, _, doc = SCHEMA[section][key]
+        SCHEMA[section][key] = (typ, get(d), doc)
+
+
+_adopt_hw_defaults()
 
 
 def _check_type(where, typ, value):

@@ -29,6 +29,8 @@ def register(sub):
     p.add_argument("--waves", type=Path, metavar="FILE", help="record a waveform (FST, with a .gtkw next to it)")
     p.add_argument("--window", metavar="START:END", help="cycles to record with --waves (default 0:10000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the effective configuration as TOML and exit (no run)")
     p.set_defaults(func=run)
 
 
@@ -82,6 +84,9 @@ def run(args):
     if args.miss_path:
         overrides.append(f"system.miss_path={args.miss_path}")
     config = load_config(args.config, overrides)
+    if args.print_config:
+        print(config.toml())
+        return 0
     window = _window(args.window, args.waves)
     name, workload = load_workload(args)
     if len(workload) == 0:

@@ -1,0 +1,123 @@
+"""End-to-end runs of the whole system through the fast harness, both miss-path modes.
+
+A small configuration keeps the two Verilator builds (one per miss path) short; the compiled models are
+cached under build/harness/, so a second run of this folder does not rebuild. Every access is checked
+against the golden model of the whole system by ``run_workload`` itself (a mismatch raises CheckError);
+the tests add what the golden model cannot see: counters, the stage breakdown, memory contents.
+"""
+
+import numpy as np
+import pytest
+
+from emu.config import SystemConfig
+from emu.run import Process, SystemRunner, run_workload
+from emu.workload import empty
+from firmware.bus import run_sync
+from sim_tests.lib.runner import default_seed
+
+pytestmark = pytest.mark.xdist_group("harness-system")
+
+PAGE = 256
+SMALL = {
+    "cache": {"line_bytes": 64, "sets": 16, "ways": 2, "policy": "lru"},
+    "tlb": {"entries": 16, "ways": 2},
+    "memory": {"page_bytes": PAGE, "dram_bytes": 1 << 14, "dram_latency": 4},
+    "link": {"latency": 8},
+    "network": {"window": 4, "timeout": 1024},
+    "system": {"pid_width": 3},
+}
+MODES = ("hardware", "software")
+
+
+def small_config(miss_path):
+    values = {k: dict(v) for k, v in SMALL.items()}
+    values["system"]["miss_path"] = miss_path
+    return SystemConfig(values, source=f"test config ({miss_path})")
+
+
+def _workload(seed, n=3000):
+    """Three processes on the same virtual pages (homonyms), 5% of accesses outside every region."""
+    rng = np.random.default_rng(seed)
+    w = empty(n)
+    w["pid"] = rng.integers(1, 4, n)
+    size = np.array([1, 2, 4, 8], dtype=np.uint8)[rng.integers(0, 4, n)]
+    page = rng.integers(0, 6, n).astype(np.uint64)             # pages 0..5 of a 6-page region
+    hot = rng.random(n) < 0.6                                   # reuse within a few lines
+    offset = np.where(hot, rng.integers(0, 96, n), rng.integers(0, PAGE, n)).astype(np.uint64)
+    vaddr = np.uint64(0x10000) + page * np.uint64(PAGE) + offset
+    outside = rng.random(n) < 0.05                              # never mapped: refused page fault
+    vaddr = np.where(outside, np.uint64(0x80000) + offset, vaddr)
+    w["vaddr"] = vaddr - vaddr % size.astype(np.uint64)
+    w["size"] = size
+    w["op"] = rng.random(n) < 0.35
+    mask = np.uint64(0xFFFF_FFFF_FFFF_FFFF) >> (np.uint64(64) - size.astype(np.uint64) * np.uint64(8))
+    w["data"] = rng.integers(0, 2**64, n, dtype=np.uint64) & mask
+    w["think"] = rng.integers(0, 4, n)
+    return w
+
+
+REGION = [(0x10000, 6 * PAGE, True)]
+
+
+@pytest.mark.parametrize("miss_path", MODES)
+def test_processes_faults_and_exit(miss_path):
+    w = _workload(default_seed(f"harness-system-{miss_path}"))
+    # Process 2 exits half-way and process 3 starts a quarter of the way in. Their accesses outside their
+    # lifetimes are dropped: which fault a dead pid gets differs between the miss paths (the processor
+    # monitor refuses it in software mode, the MMU in hardware mode) and the golden model does not guess.
+    idx = np.arange(len(w))
+    exit2, start3 = len(w) // 2, len(w) // 4
+    keep = ~(((w["pid"] == 2) & (idx >= exit2)) | ((w["pid"] == 3) & (idx < start3)))
+    w = w[keep]
+    n = len(w)
+    procs = [Process(1, REGION), Process(2, REGION, exit_at=int(keep[:exit2].sum())),
+             Process(3, REGION, start_at=int(keep[:start3].sum()))]
+    s = run_workload(small_config(miss_path), w, processes=procs, check=True)
+    assert s["check"]["checked"] == n and s["accesses"] == n
+    assert s["faults"].get("PAGE_FAULT", 0) == int(((w["vaddr"] >= 0x80000)).sum())
+    p, m, net = s["processor"], s["memory"], s["network"]
+    assert p["hits"] + p["misses"] >= n          # replays of a filled miss may count again
+    assert p["misses"] > 100 and p["evictions"] > 0 and p["writebacks"] > 0
+    assert m["faults"] > 0 and m["tlb_misses"] > 0 and m["walks"] >= m["tlb_misses"]
+    assert net["messages"] >= 2 * p["misses"] * 0.9 and net["retransmissions"] == 0
+    lat = s["latency"]
+    stages = sum(v["cycles"] for v in lat["miss_stages"].values())
+    assert stages == pytest.approx(lat["miss_cycles"])          # the stages partition every miss
+    assert lat["miss_stages"]["link"]["cycles"] >= 8            # at least one link crossing per miss
+    assert lat["hit_cycles"] <= 3
+    if miss_path == "software":
+        assert lat["miss_stages"]["firmware"]["cycles"] > 0     # the processor monitor served every miss
+    real = {p["pid"]: p["real_pid"] for p in s["processes"]}
+    assert len(set(real.values())) == 3
+
+
+def test_same_virtual_addresses_never_leak_between_processes():
+    n = 400
+    w = empty(2 * n)
+    vaddr = np.uint64(0x20000) + (np.arange(n, dtype=np.uint64) % 40) * np.uint64(8)
+    # pid 1 writes its pattern, pid 2 writes another at the same addresses, then both read back.
+    for k, (pid, op) in enumerate(((1, 1), (2, 1), (1, 0), (2, 0))):
+        rows = slice(k * n // 2, (k + 1) * n // 2)
+        w["pid"][rows], w["op"][rows], w["size"][rows] = pid, op, 8
+        w["vaddr"][rows] = vaddr[: n // 2]
+        w["data"][rows] = (np.uint64(pid) << np.uint64(56)) + vaddr[: n // 2] if op else 0
+    s = run_workload(small_config("hardware"), w, check=True)
+    assert s["check"]["checked"] == 2 * n and not s["faults"]
+
+
+def test_both_modes_leave_identical_memory():
+    w = _workload(default_seed("harness-system-memory"), n=1500)
+    w = w[w["vaddr"] < 0x80000]
+    images = {}
+    for mode in MODES:
+        runner = SystemRunner(small_config(mode))
+        try:
+            s = runner.run(w, [Process(1, REGION), Process(2, REGION), Process(3, REGION)])
+            fw = runner.firmware
+            run_sync(fw.flush_all())
+            images[mode] = {p["pid"]: runner._fw(fw.read_process_memory(p["real_pid"], 0x10000, 6 * PAGE))
+                            for p in s["processes"]}
+        finally:
+            runner.close()
+    assert images["hardware"] == images["software"]
+    assert any(any(b) for b in images["hardware"].values())
