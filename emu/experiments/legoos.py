@@ -6,15 +6,15 @@ slower than Linux with unlimited memory, far better than Linux swapping to SSD, 
 
 Here, at ``1/FACTOR`` scale (``emu.workloads.scale``): the ``mltrain`` workload (forward, backward and update
 passes over per-layer weights, gradients and activations) with a 0.9 GB / FACTOR footprint, ExCache sizes
-128/256/512 MB / FACTOR, a link latency giving a ~2-3 us remote line fetch (docs/timing.md), and the swap
-baselines with the same capacities. See docs/experiments/legoos-slowdown.md for what matches and what not.
+128/256/512 MB / FACTOR with 2 KiB lines (LegoOS's ExCache has 4 KiB ones; 2 KiB is our MMU's limit), a link latency giving a ~2-3 us remote
+line fetch (docs/timing.md), and the swap baselines with the same capacities. See docs/experiments/legoos-slowdown.md for what matches and what not.
 """
 
 from pathlib import Path
 
 from ..errors import DisaggError
 
-__all__ = ["FACTOR", "WORKING_SET", "EXCACHE_SIZES", "PARAMS", "LINK_LATENCY", "run_preset"]
+__all__ = ["FACTOR", "WORKING_SET", "EXCACHE_SIZES", "PARAMS", "CLOCK_MHZ", "LINK_LATENCY", "LINE", "run_preset"]
 
 #: Scale factor: 0.9 GB / 4096 = 225 KiB fits the memory component's 1 MiB of DRAM.
 FACTOR = 4096
@@ -24,9 +24,16 @@ EXCACHE_SIZES = (128 << 20, 256 << 20, 512 << 20)
 #: mltrain at full scale: 8 layers x 48 MiB weights x 2.25 (weights, gradients, activations) = 864 MiB = 0.91 GB;
 #: at 1/4096 each tensor is a whole number of 4 KiB pages (3 + 3 + 1 per layer), 224 KiB in all.
 PARAMS = {"layers": 8, "layer_bytes": 48 << 20, "steps": 2, "think": 8.0}
-#: One-way link latency in cycles at the default 250 MHz clock (1 us): a 64-byte line fetch then costs
-#: ~2 x 1 us plus the MMU and DRAM, in the 2-3 us range of Clio's end-to-end remote access (docs/timing.md).
-LINK_LATENCY = 250
+#: The clock the preset simulates at. Only a label for the RTL, but it fixes what a cycle means: at 1 GHz the
+#: link's 8 bytes per cycle are 64 Gb/s (InfiniBand EDR is 100 Gb/s) and the CPU thinks in 1 ns steps.
+CLOCK_MHZ = 1000
+#: One-way link latency in cycles (0.5 us at 1 GHz, the ~600 ns InfiniBand hop of shared/seeds/002). A 2 KiB
+#: line fetch then costs ~2 us end to end (2 x 0.5 us on the wire, 0.25 us to serialise 2 KiB, DRAM and
+#: MMU), the range of Clio's measured remote accesses (docs/timing.md).
+LINK_LATENCY = 500
+#: ExCache line size. LegoOS's ExCache uses a 4 KiB page as its cache line (shared/seeds/002, slide 42); our
+#: MMU serves at most one 2 KiB AXI burst per line access, so 2 KiB is the closest the RTL allows.
+LINE = 2048
 
 
 def run_preset(args):
@@ -39,15 +46,16 @@ def run_preset(args):
     workload = generate("mltrain", seed=args.seed, **params)
     sizes = [scale_size(s, FACTOR) for s in EXCACHE_SIZES]
     lat = LINK_LATENCY if args.link_latencies is None else None
-    points = points_for(sizes, ways=args.ways, lines=(64,), link_latencies=(lat,))
+    points = points_for(sizes, ways=args.ways, lines=(LINE,), link_latencies=(lat,))
     if args.link_latencies is not None:
         raise DisaggError("--preset legoos fixes the link latency; drop --link-latencies")
-    base_config, timing = config_and_timing(args)
+    base_config, timing = config_and_timing(args, (f"system.clock_mhz={CLOCK_MHZ}",))
     rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check,
                      base_config=base_config)
     meta = {"preset": "legoos", "workload": "mltrain", "params": params, "full_scale_params": PARAMS,
             "factor": FACTOR, "seed": args.seed, "accesses": int(len(workload)),
-            "full_scale_excache_bytes": list(EXCACHE_SIZES), "link_latency": LINK_LATENCY}
+            "full_scale_excache_bytes": list(EXCACHE_SIZES), "link_latency": LINK_LATENCY,
+            "line_bytes": LINE, "clock_mhz": CLOCK_MHZ}
     out = args.out or Path("build") / "sweep" / "legoos"
     paths = write_outputs(rows, out, meta=meta, timing=timing,
                           title=f"mltrain at 1/{FACTOR} scale (sizes shown at full scale)")
