@@ -10,7 +10,8 @@ Link
     Each frame is, at its first beat, drawn by a 64-bit xorshift generator seeded by ``seed``:
 
     * lost with probability ``loss / 65536``: its beats are taken (and use bandwidth) but dropped;
-    * corrupted with probability ``corrupt / 65536``: one bit of one beat is inverted;
+    * corrupted with probability ``corrupt / 65536``: one bit of one beat is inverted (in the last beat,
+      a bit of byte 0, so the flip is never in a byte ``tkeep`` drops);
     * duplicated with probability ``dup / 65536``: it is delivered twice, the copy ``reorder_delay``
       cycles later than the original;
     * reordered with probability ``reorder / 65536``: it is delivered ``reorder_delay`` cycles late, so
@@ -129,6 +130,8 @@ def _counters(m, names):
     ctr = {name: Signal(32, name=f"ctr_{name}") for name in names}
     inc = {name: Signal(name=f"inc_{name}") for name in names}
     for name in names:
+        if name in ("corrupted", "bytes_in"):
+            continue                  # updated by hand
         with m.If(inc[name]):
             m.d.sync += ctr[name].eq(ctr[name] + 1)
     return ctr, inc
@@ -152,8 +155,8 @@ class Link(wiring.Component):
     set_bandwidth : In(16)
         Only with ``runtime_rates``: ingress bytes per cycle times 256 (1 .. 256 * data_width / 8).
     frames_in, frames_out, bytes_in, lost, corrupted, duplicated, reordered, stall_cycles : Out(32)
-        Counters: frames (and ``tkeep`` bytes) taken at ingress, frames delivered, frames lost, corrupted,
-        duplicated, reordered, and cycles in which a valid ingress beat was refused for lack of credit
+        Counters: frames (and ``tkeep`` bytes) taken at ingress, frames delivered, frames lost, corrupted
+        copies delivered (a duplicated corrupted frame counts twice), frames duplicated, reordered, and cycles in which a valid ingress beat was refused for lack of credit
         or lane space.
     """
 
@@ -235,10 +238,11 @@ class Link(wiring.Component):
         room = (~to_fast | fast.w_rdy) & (~to_slow | slow.w_rdy)
         m.d.comb += s.tready.eq((credit >= 0) & room)
 
-        # The corrupted beat: beat number cbeat, or the last beat if the frame is shorter; in the last
-        # beat only byte 0 is certain to be kept, so the flipped bit is one of its 8.
+        # The corrupted beat: beat number cbeat, or the last beat if the frame is shorter. In the last
+        # beat only byte 0 is certain to be kept (tkeep), so the flipped bit is one of its 8: a flip in
+        # a dropped byte would be no corruption at all.
         hit = corrupt & ((cur_beat == cbeat) | (s.tlast & (cur_beat < cbeat)))
-        flip_bit = Mux(s.tlast & (cur_beat != cbeat), cbit[:3], cbit)
+        flip_bit = Mux(s.tlast, cbit[:3], cbit)
         beat_data = Signal(w)
         m.d.comb += beat_data.eq(s.tdata ^ Mux(hit, Const(1, w) << flip_bit, 0))
 
@@ -265,8 +269,11 @@ class Link(wiring.Component):
                              f_reorder.eq(d_reorder & ~d_dup), f_cbeat.eq(r2[0:4]), f_cbit.eq(cbit)]
             with m.If(s.tlast):
                 m.d.sync += [in_frame.eq(0), cur_beat.eq(0)]
-                m.d.comb += [inc["frames_in"].eq(1), inc["lost"].eq(lost), inc["corrupted"].eq(corrupt & ~lost),
+                m.d.comb += [inc["frames_in"].eq(1), inc["lost"].eq(lost),
                              inc["duplicated"].eq(dup & ~lost), inc["reordered"].eq(reorder & ~lost)]
+                # Counted per copy: a duplicated corrupted frame is delivered corrupted twice.
+                with m.If(corrupt & ~lost):
+                    m.d.sync += ctr["corrupted"].eq(ctr["corrupted"] + 1 + dup)
             with m.Else():
                 m.d.sync += [in_frame.eq(1), cur_beat.eq(cur_beat + (cur_beat != 0xFFFF))]
 

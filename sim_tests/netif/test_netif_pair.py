@@ -3,7 +3,7 @@
 The traffic is generated and checked in RTL (sim_tests/netif/traffic.py) with idle insertion on the
 transmit streams and backpressure on the receive streams; the link rates are inputs, so all settings
 share one Verilated model. The default suite runs 100k messages (50k each way) at 0% and 1% loss and
-20k at 10% loss, 1% corruption, and reordering/duplication; ``-m slow`` runs 100k for every setting.
+10k (5k each way) at 10% loss, 1% corruption, and reordering/duplication; ``-m slow`` runs 100k for every setting.
 Figures (bandwidth fractions, retransmissions) go to build/reports/netif_*.json.
 """
 
@@ -33,7 +33,7 @@ RATES = {
     "reorder_dup": dict(reorder=pct(2), dup=pct(2), loss=pct(1), corrupt=pct(1)),
 }
 # messages per direction in the default suite
-DEFAULT_N = {"loss0": 2000, "loss1": 50_000, "loss10": 10_000, "corrupt1": 10_000, "reorder_dup": 10_000}
+DEFAULT_N = {"loss0": 50_000, "loss1": 50_000, "loss10": 5_000, "corrupt1": 5_000, "reorder_dup": 5_000}
 
 
 def fix_verilator_pch():
@@ -79,14 +79,14 @@ def test_traffic_100k(request, name):
 def test_bandwidth_no_loss(request, bandwidth):
     """A one-way stream of 64-byte line writes uses >= 90% of the link (cycle counted between the
     arrival of message n/8 and message 7n/8)."""
-    run = {"n_msgs": 2000, "directions": "ab", "full_lines": True, "rates": rates("loss0", bandwidth),
+    run = {"n_msgs": 1000, "directions": "ab", "full_lines": True, "rates": rates("loss0", bandwidth),
            "cycle_limit": 2_000_000, "min_fraction": 0.90, "report": f"netif_bandwidth_loss0_{bandwidth}"}
     run_cocotb(request, traffic_sim(run))
 
 
 def test_bandwidth_loss10(request):
     """Figures only (goodput under 10% loss is reported, not asserted); delivery is asserted."""
-    run = {"n_msgs": 2000, "directions": "ab", "full_lines": True, "rates": rates("loss10"),
+    run = {"n_msgs": 1000, "directions": "ab", "full_lines": True, "rates": rates("loss10"),
            "cycle_limit": 4_000_000, "report": "netif_bandwidth_loss10_8.0"}
     run_cocotb(request, traffic_sim(run))
 

@@ -135,14 +135,14 @@ class NetIfPairTraffic(wiring.Component):
     both links, ``a_sent``/``b_sent``, ``a_received``/``b_received``
     (messages checked at A from B, at B from A), ``a_errors``/``b_errors``, ``a_first_error``/
     ``b_first_error``, ``cycles`` since start, ``mark_lo``/``mark_hi`` and ``t_lo``/``t_hi`` (the cycle
-    at which ``b_received`` reached each mark), ``a_csr``/``b_csr`` and the link counters.
+    at which ``b_received`` reached each mark), ``t_all`` (the cycle at which all messages were in), ``a_csr``/``b_csr`` and the link counters.
     Config keys: ``idle``/``backpressure`` per 256 of the generators and checkers.
     """
 
     def __init__(self, config):
         self.config = config
         sig = {"start": In(1), "n_ab": In(32), "n_ba": In(32), "full_lines": In(1), "cycles": Out(32),
-               "mark_lo": In(32), "mark_hi": In(32), "t_lo": Out(32), "t_hi": Out(32)}
+               "mark_lo": In(32), "mark_hi": In(32), "t_lo": Out(32), "t_hi": Out(32), "t_all": Out(32)}
         for name in RATES:
             sig[f"rate_{name}"] = In(17 if name != "bandwidth" else 16)
         for side in "ab":
@@ -188,6 +188,9 @@ class NetIfPairTraffic(wiring.Component):
         for mark, t in ((self.mark_lo, self.t_lo), (self.mark_hi, self.t_hi)):
             with m.If(self.start & (t == 0) & (self.b_received >= mark)):
                 m.d.sync += t.eq(self.cycles)
+        all_in = (self.a_received == self.n_ba) & (self.b_received == self.n_ab)
+        with m.If(self.start & (self.t_all == 0) & all_in):
+            m.d.sync += self.t_all.eq(self.cycles)
         return m
 
 
