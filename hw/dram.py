@@ -5,7 +5,7 @@ built-in memory model of the MMU tests; cocotbext-axi's ``AxiRam`` is the indepe
 It is synthesizable (a block RAM on an FPGA), but a board uses its DDR controller instead.
 """
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 

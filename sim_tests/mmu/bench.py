@@ -7,7 +7,6 @@ enough for 100k-access runs.
 
 from __future__ import annotations
 
-import random
 from collections import deque
 
 import cocotb

@@ -2,7 +2,7 @@
 
 One Verilator build per backend; each run executes all cocotb tests of ``sim_tests/mmu/cocotb_mmu.py``
 (random traffic, isolation cases, registers and memory window, latency). The default suite makes
-100k accesses against the built-in DRAM model and 40k against AxiRam (with random stalls on all five
+100k accesses against the built-in DRAM model and 30k against AxiRam (with random stalls on all five
 AXI channels); ``-m slow`` runs 100k against AxiRam too. ``MMU_ACCESSES=N`` overrides the count.
 """
 
@@ -24,7 +24,7 @@ HDL = {
     "axiram": dict(backend="axiram", params=dict(PARAMS, page_bytes=4096), dram_bytes=1 << 20),
 }
 RUN = dict(pt_buckets_log2=5, max_probes=8, idle=0.15, backpressure=0.15, axi_pause=0.2, line_bytes=64)
-N_DEFAULT = {"dram": 100_000, "axiram": 40_000}
+N_DEFAULT = {"dram": 100_000, "axiram": 30_000}
 
 
 def top(cfg):

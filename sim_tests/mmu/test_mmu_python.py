@@ -13,6 +13,9 @@ from hw.axi import AXI4Signature
 from hw.dram import AxiDramModel, MemoryMMUWithDram
 from hw.mmu import MMU_REGS, MMUParams, MemoryMMU
 
+# Components built only to check their constructors and signatures are never elaborated.
+pytestmark = pytest.mark.filterwarnings("ignore:.*created but never used")
+
 
 @pytest.mark.parametrize("kw, exc, text", [
     (dict(page_bytes=3000), ValueError, "page_bytes"),
