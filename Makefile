@@ -21,9 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/disagg verilog
-	$(BIN)/disagg lint
-	$(BIN)/python -m pytest -q sim_tests/excache -k demo
+	$(BIN)/disagg run
 
 test: setup
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
