@@ -265,8 +265,10 @@ class SystemRunner:
             for point in points:
                 if point > pos:
                     done0 = int(model.stats()["completed"])
+                    start = pos     # a new workload array starts at 0; later calls continue where it stopped
                     while True:
-                        status = model.run(w, results, n=point, start=model.position, max_cycles=_BATCH_CYCLES)
+                        status = model.run(w, results, n=point, start=start, max_cycles=_BATCH_CYCLES)
+                        start = model.position
                         if bar is not None:
                             done = int(model.stats()["completed"])
                             bar.update(done - done0)
