@@ -7,8 +7,9 @@ Both run on the same workload array the disaggregated system runs, in CPU cycles
   ExCache that never misses) plus its think time.
 * **swap** (Linux swap to SSD, to a ramdisk, and InfiniSwap): local memory of the same capacity as the
   ExCache used as a page cache of 4 KiB pages with true LRU replacement, keyed by (pid, page). A hit costs
-  what a local access costs; a miss is a page fault costing ``fault_us`` (synchronous page-in, including the
-  kernel's fault and swap path); evicting a dirty page costs ``dirty_evict_us`` (0 by default: Linux writes
+  what a local access costs; a miss on a page seen before is a page fault costing ``fault_us`` (synchronous
+  page-in, including the kernel's fault and swap path); the first touch of a page is a zero-fill fault that
+  the local machine takes as well, so it costs nothing extra; evicting a dirty page costs ``dirty_evict_us`` (0 by default: Linux writes
   swap out asynchronously, which flatters the swap baselines, so their distance from disagg is conservative).
 
 Linux really uses an approximation of LRU (active/inactive lists) plus read-ahead; exact LRU without
@@ -113,7 +114,10 @@ def page_cache_misses(w, capacity_bytes, page_size=4096):
 
     Returns
     -------
-    faults, dirty_evictions : int
+    swap_ins, dirty_evictions, first_touches : int
+        Misses on pages seen before (they must be read back from the device), dirty pages evicted, and
+        misses on pages never seen before (first touches: anonymous zero-fill faults that read nothing
+        from the device and that the local baseline pays too, so they cost nothing extra here).
     """
     if isinstance(capacity_bytes, bool) or not isinstance(capacity_bytes, (int, np.integer)) \
             or capacity_bytes < page_size:
@@ -123,13 +127,14 @@ def page_cache_misses(w, capacity_bytes, page_size=4096):
     key = (w["vaddr"] >> shift).astype(np.int64) | (w["pid"].astype(np.int64) << np.int64(48))
     n = len(key)
     if n == 0:
-        return 0, 0
+        return 0, 0, 0
     head = np.ones(n, dtype=bool)
     head[1:] = key[1:] != key[:-1]
     run_id = np.cumsum(head) - 1
     run_write = np.zeros(int(run_id[-1]) + 1, dtype=bool)
     np.logical_or.at(run_write, run_id, w["op"] == OP_WRITE)
     cache = OrderedDict()       # page -> dirty
+    seen = set()
     faults = dirty_evictions = 0
     for k, wr in zip(key[head].tolist(), run_write.tolist()):
         if k in cache:
@@ -138,18 +143,19 @@ def page_cache_misses(w, capacity_bytes, page_size=4096):
                 cache[k] = True
         else:
             faults += 1
+            seen.add(k)
             if len(cache) >= pages_cap:
                 _, dirty = cache.popitem(last=False)
                 dirty_evictions += dirty
             cache[k] = wr
-    return faults, dirty_evictions
+    return faults - len(seen), dirty_evictions, len(seen)
 
 
 def swap_cycles(w, capacity_bytes, device, timing=None, *, misses=None):
     """Cycles of ``w`` on ``device`` with a page cache of ``capacity_bytes`` (``misses`` may be precomputed)."""
     timing = timing or Timing()
-    faults, dirty = misses if misses is not None else page_cache_misses(w, capacity_bytes, timing.page_size)
-    extra = faults * timing.us_to_cycles(device.fault_us) + dirty * timing.us_to_cycles(device.dirty_evict_us)
+    swap_ins, dirty, _ = misses if misses is not None else page_cache_misses(w, capacity_bytes, timing.page_size)
+    extra = swap_ins * timing.us_to_cycles(device.fault_us) + dirty * timing.us_to_cycles(device.dirty_evict_us)
     return local_cycles(w, timing) + int(round(extra))
 
 
@@ -159,7 +165,7 @@ def baseline_cycles(w, capacities, timing=None):
     Returns
     -------
     dict
-        ``{"local": int, "faults": {cap: (faults, dirty)}, "<device name>": {cap: cycles}, ...}``.
+        ``{"local": int, "faults": {cap: (swap_ins, dirty, first_touches)}, "<device name>": {cap: cycles}, ...}``.
     """
     timing = timing or Timing()
     validate(w, what="baseline workload")

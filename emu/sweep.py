@@ -295,9 +295,10 @@ def run_sweep(workload, points, *, run_fn=None, base_config=None, jobs=None, pro
                "local_access_cycles": timing.local_access_cycles,
                "slowdown": cyc / local if local else float("nan")}
         row.update(flat_stats(stats))
-        faults, dirty = base["faults"][p.size]
-        row["page_faults"] = faults
+        swap_ins, dirty, first = base["faults"][p.size]
+        row["page_swap_ins"] = swap_ins
         row["page_dirty_evictions"] = dirty
+        row["page_first_touches"] = first
         for d in timing.devices:
             row[f"{d.name}_slowdown"] = base[d.name][p.size] / local if local else float("nan")
         rows.append(row)

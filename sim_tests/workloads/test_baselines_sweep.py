@@ -72,7 +72,8 @@ def test_local_and_swap_baselines():
     caps = [4096 * k for k in (1, 2, 4, 8, 16, 32)]
     b = baseline_cycles(w, caps, t)
     faults = [b["faults"][c][0] for c in caps]
-    assert faults == sorted(faults, reverse=True) and faults[-1] == 32   # 32 pages: only cold misses
+    assert faults == sorted(faults, reverse=True) and faults[0] > 0
+    assert faults[-1] == 0 and b["faults"][caps[-1]][2] == 32        # 32 pages: only first touches
     for d in SWAP_DEVICES:
         cyc = [b[d.name][c] for c in caps]
         assert cyc == sorted(cyc, reverse=True)                 # monotonic in capacity
@@ -83,8 +84,9 @@ def test_local_and_swap_baselines():
 
 def test_page_cache_counts_dirty_evictions():
     w = generate("sequential", n=3 * 512, footprint=3 * 4096, write_frac=1.0, think=0.0)
-    faults, dirty = page_cache_misses(w, 2 * 4096)
-    assert (faults, dirty) == (3, 1)
+    assert page_cache_misses(w, 2 * 4096) == (0, 1, 3)               # 3 first touches, page 0 evicted dirty
+    w2 = np.concatenate([w, w])
+    assert page_cache_misses(w2, 2 * 4096) == (3, 4, 3)              # LRU on a cyclic scan: every page again
     with pytest.raises(DisaggError, match="at least one page|>= one page"):
         page_cache_misses(w, 100)
     with pytest.raises(DisaggError, match="fault_us"):
