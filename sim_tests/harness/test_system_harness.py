@@ -79,12 +79,12 @@ def test_processes_faults_and_exit(miss_path):
     assert p["hits"] + p["misses"] >= n          # replays of a filled miss may count again
     assert p["misses"] > 100 and p["evictions"] > 0 and p["writebacks"] > 0
     assert m["faults"] > 0 and m["tlb_misses"] > 0 and m["walks"] >= m["tlb_misses"]
-    assert net["messages"] >= 2 * p["misses"] * 0.9 and net["retransmissions"] == 0
+    assert net["messages"] >= p["misses"] and net["bytes"] > 0 and net["retransmissions"] == 0
     lat = s["latency"]
     stages = sum(v["cycles"] for v in lat["miss_stages"].values())
     assert stages == pytest.approx(lat["miss_cycles"])          # the stages partition every miss
-    assert lat["miss_stages"]["link"]["cycles"] >= 8            # at least one link crossing per miss
-    assert lat["hit_cycles"] <= 3
+    assert lat["miss_stages"]["link"]["cycles"] > 0 and lat["miss_stages"]["DRAM"]["cycles"] > 0
+    assert 0 < lat["hit_cycles"] < lat["miss_cycles"]
     if miss_path == "software":
         assert lat["miss_stages"]["firmware"]["cycles"] > 0     # the processor monitor served every miss
     real = {p["pid"]: p["real_pid"] for p in s["processes"]}
@@ -121,3 +121,21 @@ def test_both_modes_leave_identical_memory():
             runner.close()
     assert images["hardware"] == images["software"]
     assert any(any(b) for b in images["hardware"].values())
+
+
+@pytest.mark.slow
+def test_bench_smoke(tmp_path):
+    """``disagg bench`` end to end on the small configuration (slow: builds the cocotb model too)."""
+    import json
+    from emu.cli import main
+    out = tmp_path / "bench.json"
+    code = main(["bench", "--set", "cache.sets=16", "--set", "cache.ways=2", "--set", "tlb.entries=16",
+                 "--set", "tlb.ways=2", "--set", "memory.page_bytes=256", "--set", "memory.dram_bytes=16384",
+                 "--set", "link.latency=8", "--set", "network.window=4", "--set", "network.timeout=1024",
+                 "--set", "system.pid_width=3", "-p", "n=3000", "--cocotb-accesses", "300", "--json", str(out)])
+    assert code == 0
+    r = json.loads(out.read_text())
+    for key in ("harness_accesses_per_s", "raw_accesses_per_s", "cocotb_accesses_per_s", "harness_vs_raw",
+                "harness_vs_cocotb"):
+        assert r[key] > 0
+    assert r["raw"]["mismatches"] == 0
