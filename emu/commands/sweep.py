@@ -38,6 +38,8 @@ def register(sub):
                         "latency; see docs/timing.md)")
     p.add_argument("--jobs", "-j", type=int, default=None, help="parallel runs (default: one per core)")
     p.add_argument("--out", "-o", type=Path, default=None, help="output folder (default build/sweep/<workload>)")
+    p.add_argument("--save-trace", type=Path, default=None, metavar="FILE",
+                   help="also save the workload the ExCache sees (after --cpu-cache) as a .dtrace file")
     p.add_argument("--no-check", action="store_true", help="do not check read data against the golden model")
     p.add_argument("--preset", choices=PRESETS, default=None,
                    help="legoos: the scaled LegoOS CIFAR-10 reproduction (docs/experiments/legoos-slowdown.md)")
@@ -100,6 +102,9 @@ def run(args):
         meta["cpu_cache"] = {"l1": args.l1, "llc": args.llc, **cstats}
         if len(workload) == 0:
             raise DisaggError("after the CPU caches no access reaches the ExCache; use a larger workload")
+    if args.save_trace is not None:
+        from ..traces import save
+        print(f"wrote {save(args.save_trace, workload, meta)}")
     lats = [None] if args.link_latencies is None else parse_size_list(args.link_latencies, "--link-latencies")
     points = points_for(parse_size_list(args.sizes, "--sizes"), ways=args.ways,
                         lines=parse_size_list(args.line_sizes, "--line-sizes"), link_latencies=lats)

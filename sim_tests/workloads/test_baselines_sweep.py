@@ -165,3 +165,15 @@ def test_points_rewrite_a_system_config():
     assert cfg.params.excache.sets == 32
     with pytest.raises(DisaggError):
         with_point(config_mod.SystemConfig(), points_for([1 << 30], ways=1)[0])
+
+
+def test_sweep_saves_the_trace_it_would_run(tmp_path, capsys):
+    from emu.traces import load, load_meta
+    p = tmp_path / "w.dtrace"
+    # --sizes 5K fails after the workload is prepared and saved: no RTL run is needed for this check.
+    assert main(["sweep", "--workload", "zipfian", "-p", "n=2000", "--cpu-cache", "--l1", "1K:2", "--llc", "4K:4",
+                 "--save-trace", str(p), "--sizes", "5K"]) == 2
+    w = load(p)
+    meta = load_meta(p)
+    assert meta["workload"] == "zipfian" and meta["cpu_cache"]["fills"] == (w["op"] == 0).sum()
+    assert 0 < len(w) < 2000 and ((w["vaddr"] % 64) == 0).all()
