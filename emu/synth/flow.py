@@ -45,7 +45,7 @@ from .tools import ToolFailed, run_tool, tool_versions
 __all__ = ["SynthResult", "synthesize", "DEFAULT_CACHE_DIR", "FLOW_VERSION", "yosys_script"]
 
 #: Bump when the Yosys script or the nextpnr arguments change in a way that changes results.
-FLOW_VERSION = 1
+FLOW_VERSION = 2
 
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "build" / "synth"
 
@@ -200,7 +200,10 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     lutram = cells.get(target.lutram_stat_cell, 0) if target.lutram_stat_cell else 0
 
     pnr_args = [*target.nextpnr_args, "--json", "netlist.json", "--freq", f"{freq:g}", "--seed", str(seed),
-                "--timing-allow-fail", "--report", "report.json", "-l", "nextpnr.log", "-q"]
+                "--timing-allow-fail", "--report", "report.json", "-l", "nextpnr.log", "-q",
+                # router2 converges in minutes where router1 needed over half an hour on the default MMU
+                # (wide TLB muxes, high-fanout nets).
+                "--router", "router2"]
     if target.name == "ecp5":
         pnr_args.append("--lpf-allow-unconstrained")
     common = dict(block=block, target=target.name, device=target.device, lutram=lutram,
