@@ -102,6 +102,8 @@ class ExCacheTop(wiring.Component):
     """
 
     def __init__(self, params, miss_path="hardware"):
+        if not isinstance(params, ExCacheParams) or miss_path not in MISS_PATHS:
+            self._MustUse__silence = True   # a rejected component is not an unused one
         if not isinstance(params, ExCacheParams):
             raise TypeError(f"params must be an ExCacheParams, not {params!r}")
         if miss_path not in MISS_PATHS:
