@@ -17,7 +17,7 @@ See ``docs/netif.md`` for the state machines, timing and register map.
 
 from dataclasses import dataclass
 
-from amaranth import Module, Signal, Const, Cat, Mux, Array, C
+from amaranth import Module, Signal, Cat, Mux, Array, C
 from amaranth.lib import wiring, data
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory

@@ -14,10 +14,9 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
-from firmware.protocol_codec import wire_bytes
 from hw.link import LINK_COUNTERS
 from hw.netif import NETIF_REGISTERS
-from sim_tests.netif.msgs import MsgDriver, Scoreboard, random_msg, read_counters, reset, write_report
+from sim_tests.netif.msgs import MsgDriver, Scoreboard, random_msg, read_counters, reset
 
 CFG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))
 SEED = int(os.environ.get("DISAGG_SEED", "1"))
@@ -81,7 +80,11 @@ async def star(dut):
     for i, c in enumerate(ctr):
         assert c["tx_msgs"] == n and c["rx_msgs"] == sum(len(v) for v in boards[i].expect.values()), c
         assert c["rx_drop_misrouted"] == 0 and c["tx_dropped"] == 0, c
-    assert int(dut.sw_dropped_spoofed.value) == 0 and int(dut.sw_dropped_unroutable.value) == 0
-    assert int(dut.sw_frames_routed.value) == sum(c["tx_frames"] for c in ctr)
+    # The switch sees every frame the up-links deliver; it drops only those whose corrupted dst/src
+    # byte names no port or the wrong source (the others are caught by the CRC at the receiver).
+    routed, unroutable, spoofed = (int(getattr(dut, f"sw_{c}").value)
+                                   for c in ("frames_routed", "dropped_unroutable", "dropped_spoofed"))
+    assert routed + unroutable + spoofed == int(dut.up_frames_out.value)
+    assert unroutable + spoofed <= int(dut.up_corrupted.value)
     dut._log.info("star: %d nodes, %d messages in %d cycles, retransmits %s", n_nodes, n * n_nodes, cycle,
                   [c["tx_retransmits"] for c in ctr])

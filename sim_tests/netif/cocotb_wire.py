@@ -16,11 +16,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import Event, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
-from emu.models.transport import ReceiverModel, SenderModel
+from emu.models.transport import ReceiverModel
 from firmware import protocol_codec as codec
 from hw.netif import NETIF_REGISTERS
 from sim_tests.netif.drivers import axis_sink
-from sim_tests.netif.msgs import MsgDriver, Scoreboard, random_msg, read_counters, reset
+from sim_tests.netif.msgs import Msg, MsgDriver, Scoreboard, random_msg, read_counters, reset
 
 CFG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))
 SEED = int(os.environ.get("DISAGG_SEED", "1"))
@@ -199,7 +199,7 @@ async def receive(dut):
             raw = codec.encode(f, BB)
         elif what == "truncated":
             full = good_frame(p)[1]
-            cut = rng.randrange(1, len(full) // BB) * BB
+            cut = rng.randrange(1, (len(full) - 4) // BB) * BB     # strictly shorter than the frame
             body = full[:cut]
             raw = body + codec.zlib.crc32(body).to_bytes(4, "little") if rng.random() < 0.5 else full[:cut - 4]
         elif what == "oversize":
@@ -232,8 +232,8 @@ async def receive(dut):
         if verdict == "deliver":
             history[p].append(raw)
             next_seq[p] = (next_seq[p] + 1) % 65536
-            d = model.delivered[-1]
-            board.expect_from(p, msg)
+            d = model.delivered[-1]     # what the model delivers is what the RTL must deliver
+            board.expect_from(p, Msg(d.kind, d.status, d.dst, d.tag, d.pid, d.vaddr, d.length, d.payload))
         await src.send(frame)
     await src.wait()
     for _ in range(3000):

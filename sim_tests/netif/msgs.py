@@ -7,7 +7,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import cocotb
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from hw.protocol import MsgHeader, DataBeat, carries_data, is_response

@@ -1,10 +1,9 @@
 """Small Amaranth test tops for the network interface tests (not part of hw/)."""
 
-from amaranth import Module, Mux
+from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.axis import AXIStreamSignature
 from hw.csr import CSRBusSignature
 from hw.link import Link, LinkParams, LINK_COUNTERS, Switch, SWITCH_COUNTERS
 from hw.netif import NetIf, NetIfParams, NETIF_REGISTERS
@@ -75,7 +74,8 @@ class NetIfPair(wiring.Component):
 class NetIfStar(wiring.Component):
     """``n`` NetIfs (nodes 0..n-1), each over a pair of links to a port of one Switch.
 
-    Ports ``n<i>_tx``, ``n<i>_rx``, ``n<i>_csr`` and the switch counters ``sw_<counter>``.
+    Ports ``n<i>_tx``, ``n<i>_rx``, ``n<i>_csr``, the switch counters ``sw_<counter>`` and, summed over
+    the links into the switch, ``up_frames_out`` and ``up_corrupted``.
     """
 
     def __init__(self, config):
@@ -89,6 +89,8 @@ class NetIfStar(wiring.Component):
             sig[f"n{i}_csr"] = In(CSRBusSignature(NETIF_REGISTERS.addr_width))
         for name in SWITCH_COUNTERS:
             sig[f"sw_{name}"] = Out(32)
+        for name in ("frames_out", "corrupted"):
+            sig[f"up_{name}"] = Out(32)      # summed over the links from the NetIfs to the switch
         super().__init__(sig)
 
     def elaborate(self, platform):
@@ -96,6 +98,7 @@ class NetIfStar(wiring.Component):
         cfg = self.config
         w = cfg["netif"].get("data_width", 64)
         m.submodules.sw = sw = Switch(self.n, w)
+        ups = []
         for i in range(self.n):
             nif = NetIf(netif_params(cfg, i))
             up = Link(link_params(cfg, 1000 + i))
@@ -103,6 +106,7 @@ class NetIfStar(wiring.Component):
             m.submodules[f"n{i}"] = nif
             m.submodules[f"up{i}"] = up
             m.submodules[f"down{i}"] = down
+            ups.append(up)
             wiring.connect(m, nif.m_axis, up.s_axis)
             wiring.connect(m, up.m_axis, sw.s_axis[i])
             wiring.connect(m, sw.m_axis[i], down.s_axis)
@@ -112,6 +116,8 @@ class NetIfStar(wiring.Component):
             wiring.connect(m, wiring.flipped(getattr(self, f"n{i}_csr")), nif.csr)
         for name in SWITCH_COUNTERS:
             m.d.comb += getattr(self, f"sw_{name}").eq(getattr(sw, name))
+        for name in ("frames_out", "corrupted"):
+            m.d.comb += getattr(self, f"up_{name}").eq(sum(getattr(up, name) for up in ups))
         return m
 
 

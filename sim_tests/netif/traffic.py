@@ -8,7 +8,7 @@ every data byte, so a lost, duplicated, reordered or corrupted message is an err
 cycles / backpressure with seeded generators. cocotb only starts the run and reads counters.
 """
 
-from amaranth import Module, Signal, Mux, Cat, Const, C
+from amaranth import Module, Signal, Mux, Cat
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
