@@ -45,7 +45,7 @@ from .tools import ToolFailed, run_tool, tool_versions
 __all__ = ["SynthResult", "synthesize", "DEFAULT_CACHE_DIR", "FLOW_VERSION", "yosys_script"]
 
 #: Bump when the Yosys script or the nextpnr arguments change in a way that changes results.
-FLOW_VERSION = 2
+FLOW_VERSION = 3
 
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "build" / "synth"
 
@@ -122,6 +122,7 @@ def _cache_key(verilog_sha: str, top: str, target: Target, freq: float, seed: in
     blob = json.dumps({
         "flow": FLOW_VERSION, "verilog": verilog_sha, "top": top, "target": target.name,
         "synth": target.yosys_synth, "device": list(target.nextpnr_args), "freq": freq, "seed": seed,
+        "router": target.router, "clock_pin": target.clock_pin,
         "tools": tools,
     }, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -201,10 +202,12 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
 
     pnr_args = [*target.nextpnr_args, "--json", "netlist.json", "--freq", f"{freq:g}", "--seed", str(seed),
                 "--timing-allow-fail", "--report", "report.json", "-l", "nextpnr.log", "-q",
-                # router2 converges in minutes where router1 needed over half an hour on the default MMU
-                # (wide TLB muxes, high-fanout nets).
-                "--router", "router2"]
+                "--router", target.router]
     if target.name == "ecp5":
+        if target.clock_pin:
+            (workdir / "clock.lpf").write_text(f'LOCATE COMP "clk" SITE "{target.clock_pin}";\n'
+                                               f'IOBUF PORT "clk" IO_TYPE=LVCMOS33;\n')
+            pnr_args += ["--lpf", "clock.lpf"]
         pnr_args.append("--lpf-allow-unconstrained")
     common = dict(block=block, target=target.name, device=target.device, lutram=lutram,
                   freq_constraint_mhz=freq, memories=mems, verilog_sha256=verilog_sha, tools=tools,

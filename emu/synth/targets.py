@@ -47,6 +47,10 @@ class Target:
         Prefix of the flip-flop cell names in Yosys' statistics.
     default_freq_mhz : float
         Clock constraint given to nextpnr unless the caller asks for another.
+    router : str
+        nextpnr router (``router1`` or ``router2``).
+    clock_pin : str or None
+        Package pin for ``clk`` (a clock-capable input), or ``None`` to let nextpnr choose.
     """
 
     name: str
@@ -62,6 +66,8 @@ class Target:
     lutram_stat_cell: str | None
     ff_stat_prefix: str
     default_freq_mhz: float
+    router: str = "router1"
+    clock_pin: str | None = None
 
     @property
     def device(self) -> str:
@@ -84,6 +90,10 @@ TARGETS = {
         lutram_stat_cell="TRELLIS_DPR16X4",
         ff_stat_prefix="TRELLIS_FF",
         default_freq_mhz=100.0,
+        # router2 converges in minutes where router1 ran over 30 min on the default MMU; it routes the
+        # clock only from a clock-capable pin, so clk is placed on G2 (PCLK, the ULX3S's 25 MHz input).
+        router="router2",
+        clock_pin="G2",
     ),
     "ice40": Target(
         name="ice40",
