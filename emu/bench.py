@@ -73,6 +73,10 @@ def _raw(config: SystemConfig, workload: np.ndarray, log=None) -> dict:
 
 def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dict:
     """The cocotb flow on the same Verilog (built by cocotb's runner, with --public-flat-rw)."""
+    import sys
+    repo = str(Path(__file__).resolve().parents[1])
+    if repo not in sys.path:     # the cocotb bench module and the runner live in the checkout's sim_tests/
+        sys.path.insert(0, repo)
     from sim_tests.lib.runner import SimRun
     from .run import system_verilog
 
@@ -124,6 +128,9 @@ def bench(config: SystemConfig, workload: np.ndarray, *, cocotb_accesses=2000, l
     if log:
         log("raw: the compiled loop alone, every page mapped first ...")
     raw = _raw(config, workload)
+    if log:
+        for name, r in (("harness", harness), ("raw", raw)):
+            log(f"{name}: {r['accesses'] / r['seconds']:,.0f} accesses/s, {r['cycles'] / r['seconds']:,.0f} cycles/s")
     out = {"workload_accesses": len(workload), "harness": harness, "raw": raw,
            "harness_build_seconds": build_seconds, "harness_setup_seconds": setup}
     if not skip_cocotb:
