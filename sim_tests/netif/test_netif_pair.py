@@ -3,7 +3,8 @@
 The traffic is generated and checked in RTL (sim_tests/netif/traffic.py) with idle insertion on the
 transmit streams and backpressure on the receive streams; the link rates are inputs, so all settings
 share one Verilated model. The default suite runs 100k messages (50k each way) at 0% and 1% loss and
-10k (5k each way) at 10% loss, 1% corruption, and reordering/duplication; ``-m slow`` runs 100k for every setting.
+10k (5k each way) at 10% loss, 1% corruption, and reordering/duplication; ``-m slow`` runs 100k for every
+setting, and three NetIfs through the Switch (a model of its own, kept out of the default build time).
 Figures (bandwidth fractions, retransmissions) go to build/reports/netif_*.json.
 """
 
@@ -91,6 +92,7 @@ def test_bandwidth_loss10(request):
     run_cocotb(request, traffic_sim(run))
 
 
+@pytest.mark.slow
 def test_star_switch(request):
     """Three NetIfs through the Switch, each over lossy links, all-to-all traffic (cocotb drivers with
     idle insertion and backpressure, Python scoreboard)."""

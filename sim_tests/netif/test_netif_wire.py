@@ -24,8 +24,10 @@ def sim(name):
                                 "m_axis__tready", "m_axis__tlast", "rx__hdr__valid", "tx__hdr__valid"])
 
 
-@pytest.mark.parametrize("name", list(CONFIGS))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "node2_w32" else n
+                                  for n in CONFIGS])
 def test_wire(request, name):
+    """node2_w32 (32-bit wire) is in the slow suite: it needs a Verilator build of its own."""
     run_cocotb(request, sim(name))
 
 
