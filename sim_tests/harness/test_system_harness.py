@@ -139,3 +139,23 @@ def test_bench_smoke(tmp_path):
                 "harness_vs_cocotb"):
         assert r[key] > 0
     assert r["raw"]["mismatches"] == 0
+
+
+def test_disagg_run_smoke(capsys, tmp_path):
+    """``disagg run`` on the small configuration (its model is the one the tests above built)."""
+    import json
+    from emu.cli import main
+    sets = [f"{section}.{key}={json.dumps(value)}" for section, keys in small_config("hardware").to_dict().items()
+            for key, value in keys.items() if (section, key) in {(s, k) for s, kk in SMALL.items() for k in kk}]
+    argv = ["run", "--workload", "sequential", "-p", "n=600", "-p", "footprint=4096", "--quiet",
+            "--json", str(tmp_path / "s.json")]
+    for s in sets:
+        argv += ["--set", s]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    for text in ("processor (ExCache)", "no translation at the processor", "TLB hits", "retransmissions",
+                 "average miss latency", "cache lookup", "translation", "DRAM", "return",
+                 "all 600 accesses match the golden model"):
+        assert text in out, text
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["accesses"] == 600 and s["build"]["cached"] and s["processor"]["misses"] > 0
