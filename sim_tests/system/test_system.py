@@ -24,7 +24,7 @@ from hw.link import LinkParams
 from hw.mmu import MMUParams
 from hw.netif import NetIfParams
 from hw.system import SystemParams, SystemTop
-from sim_tests.lib.runner import BUILD, SimRun, default_seed
+from sim_tests.lib.runner import BUILD, SimRun, config_id, default_seed
 
 pytestmark = pytest.mark.xdist_group("system")
 
@@ -73,7 +73,7 @@ def _seed(request):
 
 
 def _image_file(miss_path, seed):
-    return BUILD / "sim" / "system" / "images" / f"{miss_path}-{seed}.json"
+    return BUILD / "sim" / "system" / "images" / f"{miss_path}-{seed}-{config_id(KNOBS)}.json"
 
 
 @pytest.fixture(autouse=True)
