@@ -201,7 +201,9 @@ async def receive(dut):
             full = good_frame(p)[1]
             cut = rng.randrange(1, (len(full) - 4) // BB) * BB     # strictly shorter than the frame
             body = full[:cut]
-            raw = body + codec.zlib.crc32(body).to_bytes(4, "little") if rng.random() < 0.5 else full[:cut - 4]
+            # with a recomputed CRC (short payload), or just cut (never empty: that is no frame)
+            raw = body + codec.zlib.crc32(body).to_bytes(4, "little") if rng.random() < 0.5 \
+                else full[:max(cut - 4, 1)]
         elif what == "oversize":
             f = codec.Frame(dst=NODE, src=p, kind=1, length=MAXP + 8 * rng.randrange(1, 4), seq=next_seq[p])
             f.payload = bytes(f.length)
