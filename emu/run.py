@@ -201,6 +201,9 @@ class SystemRunner:
         self.built = build_system(config, trace="fst" if waves else None, log=log)
         self.build_seconds = time.monotonic() - t0
         self.waves, self.window = waves, window
+        if waves is not None:
+            from pathlib import Path
+            Path(waves).parent.mkdir(parents=True, exist_ok=True)
         self.model = HarnessModel(self.built, waves=waves, window=window,
                                   max_outstanding=config.cpu.max_outstanding)
         self.model.reset()
