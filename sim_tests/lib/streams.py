@@ -5,8 +5,12 @@ An Amaranth stream member ``foo`` of a component becomes three Verilog ports ``f
 payload dictionaries into integers and back using the layout's own field offsets, so tests never repeat
 bit positions by hand.
 
-Handshakes are sampled at the rising edge, as cocotbext-axi does: a beat moves when ``valid`` and
-``ready`` are both high at the edge.
+Handshakes are sampled at the *falling* edge, when every signal has settled for the coming rising
+edge, and new values are driven after the rising edge. On Verilator (cycle-based) cocotb resumes
+``await RisingEdge`` after the design has already evaluated the edge, so reading ``ready`` there gives
+the new cycle's value; a driver deciding "the beat was taken" from it duplicates or skips beats
+whenever ``ready`` depends on state the transfer itself changes. Sampling mid-cycle is right on
+event-driven and cycle-based simulators alike (found by the network-interface tests).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import random
 from collections import deque
 
 import cocotb
-from cocotb.triggers import Event, RisingEdge
+from cocotb.triggers import Event, FallingEdge, RisingEdge
 from amaranth.lib import data, enum as _enum
 
 __all__ = ["pack", "unpack", "StreamSource", "StreamSink", "port"]
@@ -104,8 +108,10 @@ class StreamSource:
     async def _run(self):
         current = None
         while True:
+            await FallingEdge(self.clk)
+            taken = current is not None and int(self.ready.value)
             await RisingEdge(self.clk)
-            if current is not None and int(self.ready.value):
+            if taken:
                 # The beat on the bus was taken at this edge.
                 current = None
                 self.sent += 1
@@ -154,9 +160,11 @@ class StreamSink:
     async def _run(self):
         while True:
             self.ready.value = 0 if (self.backpressure_prob and self.rng.random() < self.backpressure_prob) else 1
+            await FallingEdge(self.clk)
+            fired = int(self.ready.value) and int(self.valid.value)
+            raw = int(self.payload.value) if fired else 0
             await RisingEdge(self.clk)
-            if int(self.ready.value) and int(self.valid.value):
-                raw = int(self.payload.value)
+            if fired:
                 item = unpack(self.layout, raw) if self.layout is not None else raw
                 self.received += 1
                 if self.callback is not None:
