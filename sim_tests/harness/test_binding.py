@@ -6,6 +6,7 @@ Every figure asserted here is a cycle count or a value, never wall-clock time.
 import random
 
 import numpy as np
+import numpy.testing  # imported up front: a lazy import of it mid-test has hit a KeyError in the import lock
 import pytest
 
 from emu.errors import DisaggError
