@@ -57,7 +57,7 @@ def _tlb(params):
 SWEEP = [
     *[("excache", BUILDERS["ExCacheTop"], {"ways": ways}) for ways in (1, 2, 4)],
     *[("excache", BUILDERS["ExCacheTop"], {"sets": sets}) for sets in (16, 256)],
-    *[("tlb", _tlb, {"entries": entries}) for entries in (16, 64, 128)],
+    *[("tlb", _tlb, {"entries": entries}) for entries in (16, 64)],
 ]
 
 
