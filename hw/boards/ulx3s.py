@@ -156,10 +156,13 @@ def build(build_dir="build/board/ulx3s", *, do_build=False, top=None):
     plat = platform()
     if not do_build:
         return plat.build(top, name=BUILD_NAME, build_dir=build_dir, do_build=False)
+    # Prepare, then run the script ourselves: Platform.build(do_build=True) also insists on the board's
+    # programmer (openFPGALoader), which building a bitstream does not need.
+    plan = plat.build(top, name=BUILD_NAME, build_dir=build_dir, do_build=False)
     saved = dict(os.environ)
     os.environ.update(yowasp_env())
     try:
-        return plat.build(top, name=BUILD_NAME, build_dir=build_dir, do_build=True, do_program=False)
+        return plan.execute_local(build_dir)
     finally:
         os.environ.clear()
         os.environ.update(saved)
