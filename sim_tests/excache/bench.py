@@ -24,28 +24,11 @@ from hw.excache import CpuReq, CpuResp, register_map
 from hw.protocol import DataBeat, MsgHeader, MsgKind, Status
 
 from emu.models.excache import OP_READ, OP_WRITE
+from sim_tests.lib.streams import Fields
 
 __all__ = ["Fields", "ExCacheBench", "CsrBus", "REGS"]
 
 REGS = register_map()
-
-
-class Fields:
-    """Fast pack/unpack of one payload layout by precomputed (offset, width)."""
-
-    def __init__(self, layout):
-        self.f = {name: (fld.offset, fld.width) for name, fld in layout}
-
-    def pack(self, **values):
-        out = 0
-        for name, v in values.items():
-            off, width = self.f[name]
-            out |= (int(v) & ((1 << width) - 1)) << off
-        return out
-
-    def get(self, raw, name):
-        off, width = self.f[name]
-        return (raw >> off) & ((1 << width) - 1)
 
 
 class CsrBus(Bus):

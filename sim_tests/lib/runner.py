@@ -32,6 +32,7 @@ from pathlib import Path
 
 from amaranth.back import verilog as amaranth_verilog
 
+from emu.gtkw import write_gtkw  # noqa: F401  (re-exported: tests import it from here)
 from emu.toolchain import apply_verilator_env, fst_available
 
 __all__ = ["REPO", "BUILD", "SimRun", "run_cocotb", "default_seed", "write_gtkw", "config_id"]
@@ -54,15 +55,6 @@ def config_id(config: dict) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def write_gtkw(dump: Path, out: Path, signals: list[str], toplevel: str):
-    """Write a GTKWave save file showing ``signals`` (names relative to the top module)."""
-    from vcd.gtkw import GTKWSave
-    with open(out, "w") as f:
-        gtkw = GTKWSave(f)
-        gtkw.dumpfile(str(dump))
-        gtkw.zoom_markers(-20.0)
-        for name in signals:
-            gtkw.trace(f"TOP.{toplevel}.{name}")
 
 
 def _dump_in(folder: Path) -> Path | None:

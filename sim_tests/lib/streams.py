@@ -22,7 +22,7 @@ import cocotb
 from cocotb.triggers import Event, FallingEdge, RisingEdge
 from amaranth.lib import data, enum as _enum
 
-__all__ = ["pack", "unpack", "StreamSource", "StreamSink", "port"]
+__all__ = ["pack", "unpack", "Fields", "StreamSource", "StreamSink", "port"]
 
 
 def _layout_of(shape):
@@ -59,6 +59,25 @@ def unpack(layout, value: int) -> dict:
             v = unpack(fld.shape, v)
         out[name] = v
     return out
+
+
+class Fields:
+    """Fast pack/unpack of one payload layout by precomputed (offset, width), for hot test loops
+    where walking the layout per beat (:func:`pack`/:func:`unpack`) costs too much."""
+
+    def __init__(self, layout):
+        self.f = {name: (fld.offset, fld.width) for name, fld in layout}
+
+    def pack(self, **values):
+        out = 0
+        for name, v in values.items():
+            off, width = self.f[name]
+            out |= (int(v) & ((1 << width) - 1)) << off
+        return out
+
+    def get(self, raw, name):
+        off, width = self.f[name]
+        return (raw >> off) & ((1 << width) - 1)
 
 
 def port(dut, name):

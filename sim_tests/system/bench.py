@@ -24,7 +24,7 @@ from firmware.global_memory_manager import Region
 from firmware.system_firmware import SystemFirmware
 from hw.excache_layouts import CpuReq, CpuResp
 from hw.system import SystemParams
-from sim_tests.lib.streams import StreamSink, StreamSource
+from sim_tests.lib.streams import Fields, StreamSink, StreamSource
 from sim_tests.system.cocotb_bus import CocotbSystemBus
 
 __all__ = ["SystemBench", "config", "seed"]
@@ -39,24 +39,6 @@ def config():
 
 def seed():
     return int(os.environ["DISAGG_SEED"])
-
-
-class _Fields:
-    """Pack/unpack one payload layout by precomputed (offset, width)."""
-
-    def __init__(self, layout):
-        self.f = {name: (fld.offset, fld.width) for name, fld in layout}
-
-    def pack(self, **values):
-        out = 0
-        for name, v in values.items():
-            off, width = self.f[name]
-            out |= (int(v) & ((1 << width) - 1)) << off
-        return out
-
-    def get(self, raw, name):
-        off, width = self.f[name]
-        return (raw >> off) & ((1 << width) - 1)
 
 
 class SystemBench:
@@ -78,8 +60,8 @@ class SystemBench:
         self.fw = SystemFirmware(self.bus, self.params, victim_policy=cfg.get("victim_policy", "fifo"))
         self.model = SystemModel(page_size=self.params.mmu.page_bytes, vaddr_width=self.params.excache.vaddr_width)
         self.fw_lock = Lock()
-        self.req = _Fields(CpuReq(self.params.excache))
-        self.resp = _Fields(CpuResp(self.params.excache))
+        self.req = Fields(CpuReq(self.params.excache))
+        self.resp = Fields(CpuResp(self.params.excache))
         self.word_bytes = self.params.excache.data_width // 8
         self.responses = []
         self.irq_events = 0
