@@ -23,7 +23,7 @@ from .errors import DisaggError
 __all__ = ["SCHEMA", "SystemConfig", "default_config", "load_config"]
 
 #: Every setting: ``section -> key -> (type, default, description)``. ``float`` settings accept integers.
-#: Defaults of the hardware settings are replaced, at import, by those of ``hw.system.default_params()``.
+#: Defaults of the hardware settings are replaced, at import, by those of ``hw.system.top.default_params()``.
 SCHEMA = {
     "cache": {
         "line_bytes": (int, 64, "ExCache line size in bytes (power of two, 64..4096)"),
@@ -65,7 +65,7 @@ SCHEMA = {
 
 _RATE_ONE = 65536   # the link's probabilities are in units of 1/65536
 
-# Settings whose default is the default system of hw/system.py (so both cannot drift apart).
+# Settings whose default is the default system of hw/system/top.py (so both cannot drift apart).
 _FROM_HW = {
     ("cache", "line_bytes"): lambda d: d.excache.line_bytes,
     ("cache", "sets"): lambda d: d.excache.sets,
@@ -87,7 +87,7 @@ _FROM_HW = {
 
 
 def _adopt_hw_defaults():
-    from hw.system import default_params
+    from hw.system.params import default_params
     d = default_params()
     for (section, key), get in _FROM_HW.items():
         typ, _, doc = SCHEMA[section][key]
@@ -182,11 +182,11 @@ class SystemConfig:
         return round(p * _RATE_ONE)
 
     def _build_params(self):
-        from hw.excache_params import ExCacheParams
-        from hw.link import LinkParams
-        from hw.mmu import MMUParams
-        from hw.netif import NetIfParams
-        from hw.system import SystemParams
+        from hw.processor.excache_params import ExCacheParams
+        from hw.network.link import LinkParams
+        from hw.memory.mmu import MMUParams
+        from hw.network.netif import NetIfParams
+        from hw.system.params import SystemParams
 
         c, t, mem, ln, net, sy = self.cache, self.tlb, self.memory, self.link, self.network, self.system
         if sy.clock_mhz <= 0:
@@ -211,7 +211,7 @@ class SystemConfig:
 
     @property
     def params(self):
-        """The ``hw.system.SystemParams`` of this configuration."""
+        """The ``hw.system.params.SystemParams`` of this configuration."""
         return self._params
 
     def toml(self) -> str:

@@ -3,7 +3,7 @@
 The public entry point is :func:`run_workload`; ``disagg run`` (``emu/commands/run.py``) and
 ``disagg sweep`` call it. Flow:
 
-1. the :class:`~hw.system.SystemTop` of the configuration is compiled (or taken from the cache) into a
+1. the :class:`~hw.system.top.SystemTop` of the configuration is compiled (or taken from the cache) into a
    harness library (``emu/harness``), instantiated and reset;
 2. the system firmware (``firmware/system_firmware.py``) boots over a :class:`HarnessBus`, whose register
    accesses step the compiled model (no suspension, run with ``firmware.bus.run_sync``);
@@ -33,7 +33,7 @@ __all__ = ["Process", "HarnessBus", "SystemRunner", "run_workload", "default_pro
            "SUMMARY_STAGES", "format_summary"]
 
 #: The miss-latency breakdown reported to users: name -> the probe strobes whose following interval
-#: belongs to it ("start" is the cycle the missing access entered the CPU port). See hw/probe.py.
+#: belongs to it ("start" is the cycle the missing access entered the CPU port). See hw/system/probe.py.
 SUMMARY_STAGES = (
     ("cache lookup", ("start",)),                       # CPU port -> miss message accepted by the netif
     ("interface", ("miss_msg", "req_wire_in")),         # processor netif out + memory netif in
@@ -96,7 +96,7 @@ def default_processes(workload, page_bytes) -> list:
 class HarnessBus(Bus):
     """The firmware bus of a running harness model: register accesses step the compiled model.
 
-    Block names and bases are those of ``hw.system.SYSTEM_CSR_BASES``. Memory is reached by the firmware
+    Block names and bases are those of ``hw.system.address_map.SYSTEM_CSR_BASES``. Memory is reached by the firmware
     through the MMU's memory window (``firmware.csr_mem``), so this bus has no memory back door.
     """
 
@@ -126,13 +126,15 @@ class HarnessBus(Bus):
 
 
 def _hw_digest():
-    """Digest of every source the system top is elaborated from (hw/*.py) and of the Amaranth version."""
+    """Digest of every source the system top is elaborated from (every ``.py`` file under ``hw/``, sub-packages
+    included) and of the Amaranth version."""
     import hashlib
     from importlib.metadata import version
     from pathlib import Path
     h = hashlib.sha256(version("amaranth").encode())
-    for path in sorted((Path(__file__).resolve().parents[1] / "hw").glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    root = Path(__file__).resolve().parents[1] / "hw"
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -145,7 +147,7 @@ def system_verilog(config: SystemConfig, *, log=None):
     import hashlib
     import json
     import os
-    from hw.probe import PROBE_CHAIN
+    from hw.system.probe import PROBE_CHAIN
     from .harness import codegen
     from .harness.build import HARNESS_BUILD, convert
     # The chain the C++ times: every boundary of a miss but the final cpu_resp, which is the completion
@@ -156,7 +158,7 @@ def system_verilog(config: SystemConfig, *, log=None):
     vpath, jpath = folder / f"{key}.v", folder / f"{key}.json"
     if vpath.exists() and jpath.exists():
         return vpath.read_text(), codegen.SystemPorts.from_json(json.loads(jpath.read_text()))
-    from hw.system import SystemTop
+    from hw.system.top import SystemTop
     if log:
         log("converting the system top to Verilog ...")
     verilog, ports = convert(SystemTop(config.params), chain=chain)
@@ -192,7 +194,7 @@ class SystemRunner:
 
     def __init__(self, config: SystemConfig, *, waves=None, window=None, log=None):
         from firmware.system_firmware import SystemFirmware
-        from hw.system import SYSTEM_CSR_BASES
+        from hw.system.address_map import SYSTEM_CSR_BASES
         from .harness import HarnessModel
         if not isinstance(config, SystemConfig):
             raise TypeError(f"SystemRunner needs a SystemConfig, not {config!r}")
@@ -355,7 +357,7 @@ def _write_gtkw(waves):
 
 def _statistics(runner, workload, w, results, procs, stray, s0, s1, counters, cycles, wall, fw_seconds,
                 irq_calls, check, check_upto):
-    from hw.probe import PROBE_CHAIN
+    from hw.system.probe import PROBE_CHAIN
     cfg = runner.config
     ns = cfg.ns_per_cycle
     n = len(workload)

@@ -5,7 +5,7 @@ edges while it drives the CSR port; in the fast harness the bus methods complete
 :func:`run_sync` runs the firmware coroutine to completion without an event loop. One firmware source,
 both environments, and no cocotb import in ``firmware/``.
 
-Register addresses are word addresses within a block's CSR space (see ``hw.csr.RegisterMap``); memory
+Register addresses are word addresses within a block's CSR space (see ``hw.lib.csr.RegisterMap``); memory
 addresses are byte addresses in the component's own DRAM (where, for example, page tables live).
 """
 

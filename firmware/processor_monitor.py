@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from firmware.bus import Bus
 from firmware.global_memory_manager import GlobalMemoryManager, PlacementError, Region
-from hw.excache import register_map
-from hw.excache_layouts import MaintOp
+from hw.processor.excache import register_map
+from hw.processor.excache_layouts import MaintOp
 from hw.protocol import Status
 
 __all__ = ["ProcessorMonitor", "ProcessorMonitorError", "MissRecord", "VICTIM_POLICIES"]

@@ -1,6 +1,6 @@
 """Encoder/decoder of the network interface's wire frames, in plain Python.
 
-Mirrors ``hw/frame.py`` (``docs/protocol.md``) without importing any RTL, so firmware, the harness and
+Mirrors ``hw/network/frame.py`` (``docs/protocol.md``) without importing any RTL, so firmware, the harness and
 tests can build and check frames. The CRC is ``zlib.crc32``, an implementation independent of the
 RTL's parallel CRC.
 """

@@ -1,4 +1,4 @@
-"""All the firmware of one system (``hw.system.SystemTop``), bundled behind five calls.
+"""All the firmware of one system (``hw.system.top.SystemTop``), bundled behind five calls.
 
 The harness and the cocotb tests drive a system through :class:`SystemFirmware`:
 
@@ -20,7 +20,7 @@ Monitor-to-monitor messages: in LegoOS the processor monitor asks the memory mon
 data path (cache lines) is the only traffic on the emulated network.
 
 Every hardware access goes through the one :class:`firmware.bus.Bus` given, whose block names are
-those of ``hw.system.SYSTEM_CSR_BASES``; memory (page tables, zero-filled frames) is reached through the
+those of ``hw.system.address_map.SYSTEM_CSR_BASES``; memory (page tables, zero-filled frames) is reached through the
 MMU's memory window (:class:`firmware.csr_mem.CsrMemoryBus`), never through a back door.
 """
 
@@ -31,10 +31,10 @@ from firmware.csr_mem import CsrMemoryBus
 from firmware.global_memory_manager import GlobalMemoryManager, Region
 from firmware.memory_monitor import MemoryMonitor
 from firmware.processor_monitor import ProcessorMonitor
-from hw.excache_layouts import MaintOp
-from hw.netif import NETIF_REGISTERS
-from hw.probe import PROBE_REGS, PROBE_STAGES
-from hw.link import LINK_COUNTERS
+from hw.processor.excache_layouts import MaintOp
+from hw.network.netif import NETIF_REGISTERS
+from hw.system.probe import PROBE_REGS, PROBE_STAGES
+from hw.network.link import LINK_COUNTERS
 
 __all__ = ["MemoryEndpoint", "SystemFirmware", "Region", "default_pt_buckets_log2"]
 
@@ -81,7 +81,7 @@ class SystemFirmware:
     bus : Bus
         Register access by block name (``excache``, ``proc_netif``, ``mmu``, ``mem_netif``, ``probe``;
         word addresses within the block). Only ``read_reg``/``write_reg`` are used.
-    params : hw.system.SystemParams
+    params : hw.system.params.SystemParams
         The configuration of the system being run.
     victim_policy : str
         Victim choice in the software-managed miss mode: ``"fifo"`` (the processor monitor's own FIFO per

@@ -10,11 +10,11 @@ import importlib
 __all__ = ["BLOCKS", "default_component"]
 
 BLOCKS = {
-    "excache": ("hw.excache", "default_top"),
-    "netif": ("hw.netif", "default_netif"),
-    "mmu": ("hw.mmu", "default_top"),
-    "processor_component": ("hw.components", "default_processor_component"),
-    "memory_component": ("hw.components", "default_memory_component"),
+    "excache": ("hw.processor.excache", "default_top"),
+    "netif": ("hw.network.netif", "default_netif"),
+    "mmu": ("hw.memory.mmu", "default_top"),
+    "processor_component": ("hw.system.components", "default_processor_component"),
+    "memory_component": ("hw.system.components", "default_memory_component"),
 }
 
 

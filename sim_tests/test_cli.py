@@ -30,6 +30,6 @@ def test_unknown_block_is_one_line():
 
 def test_csr_register_map_rejects_duplicates():
     import pytest
-    from hw.csr import Register, RegisterMap
+    from hw.lib.csr import Register, RegisterMap
     with pytest.raises(ValueError, match="share address"):
         RegisterMap("x", [Register("a", 0, "r", ""), Register("b", 0, "r", "")])

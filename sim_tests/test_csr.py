@@ -1,10 +1,10 @@
-"""hw.csr: the CSR decoder routes reads and writes by address (amaranth.sim, no Verilator)."""
+"""hw.lib.csr: the CSR decoder routes reads and writes by address (amaranth.sim, no Verilator)."""
 
 import pytest
 from amaranth import Module, Signal
 from amaranth.sim import Simulator
 
-from hw.csr import CSRDecoder, Register, RegisterMap
+from hw.lib.csr import CSRDecoder, Register, RegisterMap
 
 
 def make_dut():

@@ -1,11 +1,11 @@
-"""Golden model of the ExCache (``hw/excache.py``), access by access. It does not import the RTL.
+"""Golden model of the ExCache (``hw/processor/excache.py``), access by access. It does not import the RTL.
 
 The model mirrors the RTL's observable behaviour exactly, so a test can compare every response and
 the four performance counters:
 
 * lines are tagged by (pid, tag); a lookup hits only a valid line of the same pid;
 * write-back, write-allocate, byte strobes; writes answer ``rdata = 0``;
-* victim: the lowest-numbered invalid way, else the policy's choice (see ``hw/replacement.py`` for the
+* victim: the lowest-numbered invalid way, else the policy's choice (see ``hw/processor/replacement.py`` for the
   encodings: LRU ages, FIFO pointer advanced by a fill into the pointed way, tree PLRU, 16-bit LFSR
   ``0xB400``/``0xACE1`` advanced once per miss, victim ``(lfsr * ways) >> 16``);
 * a miss writes the victim back if valid and dirty (LINE_WRITE), then reads the line (LINE_READ). A
@@ -102,7 +102,7 @@ class ExCacheModel:
     Parameters
     ----------
     line_bytes, sets, ways, data_width, vaddr_width, pid_width, policy
-        As ``hw.excache.ExCacheParams``.
+        As ``hw.processor.excache.ExCacheParams``.
     memory : BackingMemory
     chooser : callable, optional
         Software miss path: ``chooser(event) -> way or None`` with ``event`` a dict (``pid``, ``vaddr``,

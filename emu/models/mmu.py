@@ -1,6 +1,6 @@
 """Golden model of the memory component's MMU: translation, permissions, ownership and DRAM contents.
 
-Independent of the RTL (``hw/mmu.py``) and of the firmware's encoder (``firmware/page_table.py``): it
+Independent of the RTL (``hw/memory/mmu.py``) and of the firmware's encoder (``firmware/page_table.py``): it
 decodes the hashed page table from its own copy of DRAM, following ``docs/page-table.md`` with its own
 code. It has no TLB: it is the architectural behaviour a correct TLB must not change (so a stale TLB
 entry after an unmap shows up as a mismatch).

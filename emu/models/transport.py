@@ -1,4 +1,4 @@
-"""Golden model of the network interface's transport (``hw/netif.py``), independent of the RTL.
+"""Golden model of the network interface's transport (``hw/network/netif.py``), independent of the RTL.
 
 Untimed: it models what the interface does with each frame and message, not when. Tests feed it the
 same frames and messages as the RTL and compare verdicts, delivered messages, counters and the frames

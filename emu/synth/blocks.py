@@ -28,31 +28,31 @@ __all__ = ["EMULATION_ONLY_MODULES", "synth_blocks", "block_verilog", "component
            "BUILDERS"]
 
 #: Catalog modules that model the environment rather than hardware: never synthesised.
-EMULATION_ONLY_MODULES = ("hw.link",)
+EMULATION_ONLY_MODULES = ("hw.network.link",)
 
 
 def _excache(params):
-    from hw.excache import ExCacheTop
-    from hw.excache_params import ExCacheParams
+    from hw.processor.excache import ExCacheTop
+    from hw.processor.excache_params import ExCacheParams
     params = dict(params)
     miss_path = params.pop("miss_path", "hardware")
     return ExCacheTop(ExCacheParams(**params), miss_path=miss_path)
 
 
 def _mmu(params):
-    from hw.mmu import MMUParams, MemoryMMU
+    from hw.memory.mmu import MMUParams, MemoryMMU
     return MemoryMMU(MMUParams(**params))
 
 
 def _netif(params):
-    from hw.netif import NetIf, NetIfParams
+    from hw.network.netif import NetIf, NetIfParams
     return NetIf(NetIfParams(**params))
 
 
 def _processor(params):
-    from hw.components import ProcessorComponent
-    from hw.excache_params import ExCacheParams
-    from hw.netif import NetIfParams
+    from hw.system.components import ProcessorComponent
+    from hw.processor.excache_params import ExCacheParams
+    from hw.network.netif import NetIfParams
     params = dict(params)
     excache = ExCacheParams(**params.pop("excache", {}))
     netif = NetIfParams(**params.pop("netif", {}))
@@ -60,9 +60,9 @@ def _processor(params):
 
 
 def _memory(params):
-    from hw.components import MemoryComponent
-    from hw.mmu import MMUParams
-    from hw.netif import NetIfParams
+    from hw.system.components import MemoryComponent
+    from hw.memory.mmu import MMUParams
+    from hw.network.netif import NetIfParams
     params = dict(params)
     mmu = MMUParams(**params.pop("mmu", {}))
     netif = NetIfParams(**params.pop("netif", {}))

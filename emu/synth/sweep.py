@@ -4,7 +4,7 @@ Each point changes one parameter of a default configuration; results are labelle
 Points equal to a default configuration share its cached result. On one core a point takes one to
 several minutes, so the sweep is a separate command, never part of the tests.
 
-The TLB points synthesise the MMU's TLB (``hw.tlb.TLB``, the part of the MMU that grows with the entry
+The TLB points synthesise the MMU's TLB (``hw.memory.tlb.TLB``, the part of the MMU that grows with the entry
 count) with the default MMU's widths, inside a wrapper that registers every input and output: the TLB
 lookup is combinational, and out of context an unregistered port-to-port path would not be timed.
 Registering the ports makes fmax the figure of the lookup itself (set mux, tag compare, way select).
@@ -23,7 +23,7 @@ __all__ = ["SWEEP", "RegisteredTLB", "run_sweep"]
 
 
 class RegisteredTLB(wiring.Component):
-    """``hw.tlb.TLB`` with a register on every input and output (measurement wrapper for the sweep).
+    """``hw.memory.tlb.TLB`` with a register on every input and output (measurement wrapper for the sweep).
 
     Parameters
     ----------
@@ -34,7 +34,7 @@ class RegisteredTLB(wiring.Component):
     """
 
     def __init__(self, entries, ways=4, pid_width=8, vpn_width=36, pfn_width=20):
-        from hw.tlb import TLB
+        from hw.memory.tlb import TLB
         self.tlb = TLB(entries, ways, pid_width, vpn_width, pfn_width)
         super().__init__(wiring.Signature(dict(self.tlb.signature.members.items())))
 

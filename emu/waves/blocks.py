@@ -9,7 +9,7 @@ from .invariants import MaxOutstanding, register_block
 
 
 def _excache(params):
-    """ExCache (``hw/excache.py``, ``hw/excache_controller.py``, ``hw/miss_handler.py``).
+    """ExCache (``hw/processor/excache.py``, ``hw/processor/excache_controller.py``, ``hw/processor/miss_handler.py``).
 
     * ``cpu_resp`` answers ``cpu_req`` in request order, one answer per access, and the hit pipeline
       holds at most ``HIT_LATENCY`` accesses (accept -> S1 -> S2): at most that many are outstanding.
@@ -19,7 +19,7 @@ def _excache(params):
     ``params`` may override ``cpu_outstanding`` and ``net_outstanding``.
     """
     try:
-        from hw.excache_controller import HIT_LATENCY
+        from hw.processor.excache_controller import HIT_LATENCY
     except ImportError as exc:
         raise DisaggError(f"the ExCache RTL is not importable here ({exc})") from None
     return [

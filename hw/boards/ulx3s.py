@@ -1,10 +1,10 @@
 """A memory component on the Radiona ULX3S 85F (Lattice LFE5U-85F-6BG381C), from amaranth-boards.
 
-The board top holds one :class:`hw.components.MemoryComponent`: network interface, MMU/TLB with its
+The board top holds one :class:`hw.system.components.MemoryComponent`: network interface, MMU/TLB with its
 page-table walker, and the MMU's AXI4 DRAM port. Its integration points are explicit:
 
-* **DRAM (AXI4)**: inside :class:`hw.dram.MemoryMMUWithDram` the MMU's AXI4 manager port
-  (``MemoryMMU.axi``, ``hw.axi.AXI4Signature``) is connected to :class:`hw.dram.AxiDramModel`, which on
+* **DRAM (AXI4)**: inside :class:`hw.memory.dram.MemoryMMUWithDram` the MMU's AXI4 manager port
+  (``MemoryMMU.axi``, ``hw.lib.axi.AXI4Signature``) is connected to :class:`hw.memory.dram.AxiDramModel`, which on
   this board is ``dram_bytes`` of ECP5 block RAM (128 KiB by default: 64 of the 208 DP16KD). The
   ULX3S's 32 MB SDR SDRAM needs an SDRAM controller with an AXI4 subordinate port; that controller
   replaces ``AxiDramModel`` on the same ``axi`` port and nothing else changes.
@@ -42,9 +42,9 @@ from pathlib import Path
 from amaranth import Elaboratable, Module, Signal
 from amaranth.lib import io
 
-from hw.components import MemoryComponent
-from hw.mmu import MMUParams
-from hw.netif import NetIfParams
+from hw.system.components import MemoryComponent
+from hw.memory.mmu import MMUParams
+from hw.network.netif import NetIfParams
 
 __all__ = ["ULX3SMemoryNode", "platform", "build", "BUILD_NAME", "DEFAULT_DRAM_BYTES", "yowasp_env"]
 

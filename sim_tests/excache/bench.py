@@ -20,7 +20,7 @@ import cocotb
 from cocotb.triggers import RisingEdge
 
 from firmware.bus import Bus
-from hw.excache import CpuReq, CpuResp, register_map
+from hw.processor.excache import CpuReq, CpuResp, register_map
 from hw.protocol import DataBeat, MsgHeader, MsgKind, Status
 
 from emu.models.excache import OP_READ, OP_WRITE
@@ -72,7 +72,7 @@ class ExCacheBench:
     Parameters
     ----------
     dut : the ExCacheTop handle
-    params : hw.excache.ExCacheParams
+    params : hw.processor.excache.ExCacheParams
     memory : emu.models.excache.BackingMemory
         The responder's memory.
     rng : random.Random

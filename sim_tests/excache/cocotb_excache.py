@@ -17,7 +17,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from emu.models.excache import (OP_READ, OP_WRITE, STATUS_OK, STATUS_PAGE_FAULT, STATUS_PROT_FAULT,
                                 BackingMemory, ExCacheModel)
-from hw.excache import ExCacheParams, HIT_LATENCY, MaintOp
+from hw.processor.excache import ExCacheParams, HIT_LATENCY, MaintOp
 from hw.protocol import Status
 
 from sim_tests.lib.vcd_window import VcdWindow

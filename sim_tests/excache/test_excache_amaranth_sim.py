@@ -12,7 +12,7 @@ import pytest
 from amaranth.sim import Simulator
 
 from emu.models.excache import BackingMemory, ExCacheModel
-from hw.excache import ExCacheParams, ExCacheTop
+from hw.processor.excache import ExCacheParams, ExCacheTop
 from hw.protocol import MsgKind, Status
 from sim_tests.excache.traffic import TrafficShape, make_traffic
 

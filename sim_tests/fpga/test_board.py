@@ -3,8 +3,8 @@
 import pytest
 
 from hw.boards import ulx3s
-from hw.mmu import MMUParams
-from hw.netif import NetIfParams
+from hw.memory.mmu import MMUParams
+from hw.network.netif import NetIfParams
 
 
 @pytest.fixture(scope="module")

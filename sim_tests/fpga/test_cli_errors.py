@@ -14,7 +14,7 @@ from hw.catalog import BLOCKS
 
 @pytest.fixture(autouse=True)
 def catalog(monkeypatch):
-    monkeypatch.setitem(BLOCKS, "excache", ("hw.excache", "default_top"))
+    monkeypatch.setitem(BLOCKS, "excache", ("hw.processor.excache", "default_top"))
 
 
 def _error(capsys, *argv):

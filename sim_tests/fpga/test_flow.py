@@ -51,7 +51,7 @@ def cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DISAGG_SYNTH_CACHE", str(path))
         # The ExCache under its catalog name, whether or not the catalog lists it yet.
-        mp.setitem(BLOCKS, "excache", ("hw.excache", "default_top"))
+        mp.setitem(BLOCKS, "excache", ("hw.processor.excache", "default_top"))
         yield path
 
 

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_default_config_is_the_documented_file_and_the_default_system():
-    from hw.system import default_params
+    from hw.system.params import default_params
     assert load_config(REPO / "configs" / "default.toml").to_dict() == default_config().to_dict(), \
         "configs/default.toml is stale: regenerate it with 'disagg run --print-config' (keep its header)"
     p, d = default_config().params, default_params()

@@ -1,6 +1,6 @@
 """A small top that follows the system contract, to test the harness binding on its own.
 
-It has the ports of ``hw.system.SystemTop`` (``cpu_req``, ``cpu_resp``, ``csr``, ``irq_proc``, ``irq_mem``,
+It has the ports of ``hw.system.top.SystemTop`` (``cpu_req``, ``cpu_resp``, ``csr``, ``irq_proc``, ``irq_mem``,
 ``probe``) around a deliberately simple memory:
 
 * 64-bit words, ``depth`` of them, addressed by ``vaddr`` (the pid is carried but not used for data);
@@ -21,7 +21,7 @@ from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hw.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
+from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
 
 __all__ = ["ToyOp", "ToyStatus", "ToyRequest", "ToyResponse", "ToyProbe", "TOY_REGS", "ToySystem"]
 

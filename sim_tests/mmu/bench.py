@@ -14,7 +14,7 @@ from cocotb.utils import get_sim_time
 from cocotb.triggers import Event, Lock, RisingEdge
 
 from firmware.bus import Bus
-from hw.mmu import MMU_REGS
+from hw.memory.mmu import MMU_REGS
 from hw.protocol import DataBeat, MsgHeader
 
 __all__ = ["CocotbCsrBus", "AxiRamMemBus", "MirrorBus", "NetPort", "Request", "HDR", "pack_hdr", "unpack_hdr"]

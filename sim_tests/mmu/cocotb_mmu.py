@@ -24,7 +24,7 @@ from emu.models.mmu import MMUModel, OK, PAGE_FAULT, PROT_FAULT, BAD_REQUEST
 from firmware.csr_mem import CsrMemoryBus
 from firmware.memory_monitor import MemoryMonitor, MemoryMonitorError
 from firmware.page_table import PageTableFull
-from hw.mmu import MMU_REGS, MMUParams
+from hw.memory.mmu import MMU_REGS, MMUParams
 from sim_tests.mmu.bench import AxiRamMemBus, CocotbCsrBus, MirrorBus, NetPort, Request
 
 CFG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))

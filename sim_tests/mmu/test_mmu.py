@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-from hw.dram import MemoryMMUWithDram
-from hw.mmu import MemoryMMU, MMUParams
+from hw.memory.dram import MemoryMMUWithDram
+from hw.memory.mmu import MemoryMMU, MMUParams
 from sim_tests.lib.runner import SimRun, run_cocotb
 
 # Small TLB (eviction pressure) and a small page table (bucket overflow and probing), 16 pids. The

@@ -10,9 +10,9 @@ from emu.models.mmu import MMUModel, OK, PAGE_FAULT, PROT_FAULT, BAD_REQUEST, UN
 from firmware.bus import Bus, run_sync
 from firmware.memory_monitor import MemoryMonitor, MemoryMonitorError
 from firmware.page_table import HashedPageTable, PageTableFull, bucket_hash
-from hw.axi import AXI4Signature
-from hw.dram import AxiDramModel, MemoryMMUWithDram
-from hw.mmu import MMU_REGS, MMUParams, MemoryMMU
+from hw.lib.axi import AXI4Signature
+from hw.memory.dram import AxiDramModel, MemoryMMUWithDram
+from hw.memory.mmu import MMU_REGS, MMUParams, MemoryMMU
 
 # Components built only to check their constructors and signatures are never elaborated.
 pytestmark = pytest.mark.filterwarnings("ignore:.*created but never used")

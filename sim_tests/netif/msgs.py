@@ -130,7 +130,7 @@ class Scoreboard:
 
 
 async def csr_read(dut, prefix, clk, addr):
-    """Read one register of the CSR bus ``<prefix>`` (see hw/csr.py for the timing); the value is read
+    """Read one register of the CSR bus ``<prefix>`` (see hw/lib/csr.py for the timing); the value is read
     at a falling edge, so it is right on Verilator too."""
     await RisingEdge(clk)
     getattr(dut, f"{prefix}__addr").value = addr

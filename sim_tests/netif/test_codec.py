@@ -1,5 +1,5 @@
 """The Python codec (firmware/protocol_codec.py) agrees bit for bit with the Amaranth frame layout and
-CRC (hw/frame.py), and the golden receiver model classifies malformed frames as documented."""
+CRC (hw/network/frame.py), and the golden receiver model classifies malformed frames as documented."""
 
 import random
 import zlib
@@ -9,8 +9,8 @@ from amaranth import Const, Module, Signal
 from amaranth.sim import Simulator
 
 from firmware import protocol_codec as codec
-from hw.frame import FrameHeader, HEADER_BYTES, crc32_step
-from hw.netif import NetIfParams
+from hw.network.frame import FrameHeader, HEADER_BYTES, crc32_step
+from hw.network.netif import NetIfParams
 from emu.models.transport import ReceiverModel, SenderModel
 
 
@@ -53,7 +53,7 @@ def test_roundtrip_and_padding():
 
 @pytest.mark.parametrize("n_bytes", [4, 8])
 def test_rtl_crc_matches_zlib(n_bytes):
-    """The parallel CRC of hw/frame.py, simulated in Amaranth, equals zlib.crc32."""
+    """The parallel CRC of hw/network/frame.py, simulated in Amaranth, equals zlib.crc32."""
     rng = random.Random(n_bytes)
     words = [rng.getrandbits(8 * n_bytes) for _ in range(12)]
     m = Module()

@@ -4,9 +4,9 @@ from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.csr import CSRBusSignature
-from hw.link import Link, LinkParams, LINK_COUNTERS, Switch, SWITCH_COUNTERS
-from hw.netif import NetIf, NetIfParams, NETIF_REGISTERS
+from hw.lib.csr import CSRBusSignature
+from hw.network.link import Link, LinkParams, LINK_COUNTERS, Switch, SWITCH_COUNTERS
+from hw.network.netif import NetIf, NetIfParams, NETIF_REGISTERS
 from hw.protocol import MessagePort
 
 __all__ = ["NetIfPair", "NetIfStar", "NetIfPairTraffic", "pair_from_config", "star_from_config", "netif_from_config",

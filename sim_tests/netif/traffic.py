@@ -13,7 +13,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from hw.netif import _carries_data
+from hw.network.netif import _carries_data
 from hw.protocol import MessagePort, MsgKind
 
 __all__ = ["MsgSequence", "TrafficGen", "TrafficCheck"]

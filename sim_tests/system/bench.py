@@ -22,8 +22,8 @@ from emu.models.system import SystemModel
 from emu.workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from firmware.global_memory_manager import Region
 from firmware.system_firmware import SystemFirmware
-from hw.excache_layouts import CpuReq, CpuResp
-from hw.system import SystemParams
+from hw.processor.excache_layouts import CpuReq, CpuResp
+from hw.system.params import SystemParams
 from sim_tests.lib.streams import Fields, StreamSink, StreamSource
 from sim_tests.system.cocotb_bus import CocotbSystemBus
 

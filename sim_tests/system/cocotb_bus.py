@@ -1,6 +1,6 @@
 """A :class:`firmware.bus.Bus` on the system's one CSR port, for firmware running under cocotb.
 
-Block names are those of ``hw.system.SYSTEM_CSR_BASES``; a register access to ``(block, addr)`` is a CSR
+Block names are those of ``hw.system.address_map.SYSTEM_CSR_BASES``; a register access to ``(block, addr)`` is a CSR
 access at word address ``SYSTEM_CSR_BASES[block] + addr``. Memory is not reachable from here: the
 firmware wraps this bus in ``firmware.csr_mem.CsrMemoryBus`` and reaches DRAM through the MMU's memory
 window, as it would on hardware.
@@ -15,7 +15,7 @@ import cocotb
 from cocotb.triggers import RisingEdge
 
 from firmware.bus import Bus
-from hw.system import SYSTEM_CSR_BASES
+from hw.system.address_map import SYSTEM_CSR_BASES
 
 __all__ = ["CocotbSystemBus"]
 

@@ -19,11 +19,12 @@ import os
 
 import pytest
 
-from hw.excache_params import ExCacheParams
-from hw.link import LinkParams
-from hw.mmu import MMUParams
-from hw.netif import NetIfParams
-from hw.system import SystemParams, SystemTop
+from hw.processor.excache_params import ExCacheParams
+from hw.network.link import LinkParams
+from hw.memory.mmu import MMUParams
+from hw.network.netif import NetIfParams
+from hw.system.params import SystemParams
+from hw.system.top import SystemTop
 from sim_tests.lib.runner import BUILD, SimRun, config_id, default_seed
 
 pytestmark = pytest.mark.xdist_group("system")

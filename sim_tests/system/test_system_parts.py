@@ -12,12 +12,14 @@ from emu.workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from firmware.bus import Bus, run_sync
 from firmware.global_memory_manager import GlobalMemoryManager, PlacementError, Region
 from firmware.processor_monitor import ProcessorMonitor, ProcessorMonitorError
-from hw.csr import CSRDecoder, Register, RegisterMap
-from hw.csrmux import CSRMux
-from hw.excache import ExCacheParams, register_map
-from hw.netif import NetIfParams
-from hw.probe import PROBE_CHAIN, PROBE_REGS, PROBE_STAGES, ProbeLayout, SystemProbe
-from hw.system import SYSTEM_CSR_BASES, SystemParams, SystemTop
+from hw.lib.csr import CSRDecoder, Register, RegisterMap
+from hw.lib.csrmux import CSRMux
+from hw.processor.excache import ExCacheParams, register_map
+from hw.network.netif import NetIfParams
+from hw.system.probe import PROBE_CHAIN, PROBE_REGS, PROBE_STAGES, ProbeLayout, SystemProbe
+from hw.system.address_map import SYSTEM_CSR_BASES
+from hw.system.params import SystemParams
+from hw.system.top import SystemTop
 
 import numpy as np
 

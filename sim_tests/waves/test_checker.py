@@ -253,7 +253,7 @@ def test_streams_found_in_amaranth_field_dump(tmp_path):
 
 
 def test_excache_invariants_are_registered():
-    from hw.excache_controller import HIT_LATENCY
+    from hw.processor.excache_controller import HIT_LATENCY
     invs = block_invariants("excache")
     assert [(i.request, i.response, i.limit) for i in invs] == [
         ("cpu_req", "cpu_resp", HIT_LATENCY), ("net_tx__hdr", "net_rx__hdr", 1)]

@@ -18,7 +18,7 @@ from emu.workloads import generate
 from emu.workloads.scale import sample_pages, scale_params, scale_size
 
 
-# A stand-in configuration with the field names of hw.excache_params / hw.link (matched by type name).
+# A stand-in configuration with the field names of hw.processor.excache_params / hw.network.link (matched by type name).
 @dataclass(frozen=True)
 class ExCacheParams:
     line_bytes: int = 64

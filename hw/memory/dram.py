@@ -9,9 +9,9 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.axi import AXI4Signature, RESP_OKAY
-from hw.csr import CSRBusSignature
-from hw.mmu import MMU_REGS, MMUParams, MemoryMMU
+from hw.lib.axi import AXI4Signature, RESP_OKAY
+from hw.lib.csr import CSRBusSignature
+from hw.memory.mmu import MMU_REGS, MMUParams, MemoryMMU
 from hw.protocol import MessagePort
 
 __all__ = ["AxiDramModel", "MemoryMMUWithDram"]
@@ -29,7 +29,7 @@ class AxiDramModel(wiring.Component):
     Parameters
     ----------
     addr_width, data_width, id_width : int
-        AXI geometry (see :class:`hw.axi.AXI4Signature`).
+        AXI geometry (see :class:`hw.lib.axi.AXI4Signature`).
     size_bytes : int
         Memory size, a power of two, at least one beat.
     latency : int
@@ -118,7 +118,7 @@ class AxiDramModel(wiring.Component):
 
 
 class MemoryMMUWithDram(wiring.Component):
-    """:class:`hw.mmu.MemoryMMU` with an :class:`AxiDramModel` on its DRAM port.
+    """:class:`hw.memory.mmu.MemoryMMU` with an :class:`AxiDramModel` on its DRAM port.
 
     Firmware reaches the DRAM only through the MMU's memory-window registers (no back door).
 

@@ -20,11 +20,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .excache_layouts import (CpuOp, CpuReq, CpuResp, MaintOp, MissCmd, MissCmdOp, MissEvent, MissKind,
+from hw.processor.excache_layouts import (CpuOp, CpuReq, CpuResp, MaintOp, MissCmd, MissCmdOp, MissEvent, MissKind,
                               TagEntry, VictimState)
-from .excache_params import ExCacheParams
-from .protocol import DataBeat, Status
-from .replacement import LFSR_SEED, Replacement, init_state, lfsr_next, state_width
+from hw.processor.excache_params import ExCacheParams
+from hw.protocol import DataBeat, Status
+from hw.processor.replacement import LFSR_SEED, Replacement, init_state, lfsr_next, state_width
 
 __all__ = ["ExCacheController", "HIT_LATENCY"]
 

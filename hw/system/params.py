@@ -1,56 +1,18 @@
-"""The whole split system: one processor component and one memory component joined by two links.
+"""Configuration of the whole system (:class:`SystemParams`) and its default.
 
-::
-
-    cpu_req/cpu_resp                                                       irq_mem
-          |                                                                   ^
-    +-----v---------- ProcessorComponent ----+      +---- MemoryComponent ---+-----------------+
-    | ExCacheTop (controller + miss handler) |      | NetIf  --->  MemoryMMUWithDram         |
-    |     net_tx/net_rx  <->  NetIf          |      | (mem_node)   (MMU/TLB + walker + DRAM) |
-    |                      (proc_node)       |      |                                        |
-    +------------------ m_axis ---- s_axis --+      +-- s_axis ---- m_axis ------------------+
-                          |          ^                    ^            |
-                          |          +---- Link (resp) ---+------------+
-                          +--------------- Link (req) ----+
-    irq_proc <- ExCache            csr -> CSRMux -> excache | proc_netif | mmu | mem_netif | probe
-
-All firmware access goes through the one ``csr`` port; the word address selects the block by the
-fixed bases of :data:`SYSTEM_CSR_BASES`. The ``probe`` port carries one-cycle strobes at every stage
-boundary of a miss (:data:`hw.probe.PROBE_STAGES`), for time-stamping in compiled harness code.
-``docs/system.md`` is the spec.
+The component defaults live here, not in the tops, so that the component and system tops both read them
+without importing each other.
 """
 
 from dataclasses import asdict, dataclass, field, replace
 
-from amaranth import Module
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from hw.network.link import LinkParams
+from hw.memory.mmu import MMUParams
+from hw.network.netif import NetIfParams
+from hw.processor.excache import MISS_PATHS
+from hw.processor.excache_params import ExCacheParams
 
-from .components import (COMPONENT_CSR_ADDR_WIDTH, MEMORY_CSR_BASES, PROCESSOR_CSR_BASES, MemoryComponent,
-                         ProcessorComponent)
-from .csr import CSRBusSignature
-from .csrmux import CSRMux
-from .excache import MISS_PATHS
-from .excache_params import ExCacheParams
-from .link import LINK_COUNTERS, Link, LinkParams
-from .mmu import MMUParams
-from .netif import NetIfParams
-from .probe import PROBE_REGS, ProbeLayout, SystemProbe
-
-__all__ = ["SYSTEM_CSR_BASES", "SYSTEM_CSR_ADDR_WIDTH", "SystemParams", "SystemTop", "default_params",
-           "default_top"]
-
-#: Word-address base of each block in the system CSR space. Each block's registers (its own
-#: ``RegisterMap``) sit at ``base + register address``.
-SYSTEM_CSR_BASES = {"excache": 0x0000, "proc_netif": 0x1000, "mmu": 0x2000, "mem_netif": 0x3000, "probe": 0x4000}
-#: Width of the system CSR word address (covers the probe window at 0x4000).
-SYSTEM_CSR_ADDR_WIDTH = 15
-
-_PROC_BASE, _MEM_BASE = 0x0000, 0x2000
-assert SYSTEM_CSR_BASES["excache"] == _PROC_BASE + PROCESSOR_CSR_BASES["excache"]
-assert SYSTEM_CSR_BASES["proc_netif"] == _PROC_BASE + PROCESSOR_CSR_BASES["netif"]
-assert SYSTEM_CSR_BASES["mmu"] == _MEM_BASE + MEMORY_CSR_BASES["mmu"]
-assert SYSTEM_CSR_BASES["mem_netif"] == _MEM_BASE + MEMORY_CSR_BASES["netif"]
+__all__ = ["SystemParams", "default_params"]
 
 
 def _default_excache():
@@ -204,89 +166,6 @@ class SystemParams:
         return replace(self.link, seed=self.link.seed % ((1 << 64) - 1) + 1)
 
 
-class SystemTop(wiring.Component):
-    """One processor component and one memory component joined by two links.
-
-    Parameters
-    ----------
-    params : SystemParams
-
-    Attributes
-    ----------
-    cpu_req : In(stream of hw.excache_layouts.CpuReq)
-        CPU accesses, exactly the ExCache's ``cpu_req``.
-    cpu_resp : Out(stream of hw.excache_layouts.CpuResp)
-        Answers in request order (read data, ``hw.protocol.Status``).
-    csr : In(CSRBusSignature(SYSTEM_CSR_ADDR_WIDTH))
-        The one firmware bus; word address = ``SYSTEM_CSR_BASES[block] + register``. ``r_data`` is valid
-        in the cycle after ``r_stb``, as on every ``hw.csr`` bus.
-    irq_proc : Out(1)
-        The ExCache's interrupt (software-managed miss waiting, or maintenance done).
-    irq_mem : Out(1)
-        The MMU's interrupt (page fault waiting for the memory monitor).
-    probe : Out(ProbeLayout)
-        One-cycle stage strobes, bit ``i`` = ``hw.probe.PROBE_STAGES[i]``.
-    """
-
-    def __init__(self, params):
-        if not isinstance(params, SystemParams):
-            raise TypeError(f"SystemTop needs SystemParams, not {params!r}")
-        self.params = params
-        self.proc = ProcessorComponent(params.excache, params.proc_netif, miss_path=params.miss_path)
-        self.mem = MemoryComponent(params.mmu, params.mem_netif, dram_bytes=params.dram_bytes,
-                                   dram_latency=params.dram_latency)
-        self.link_req = Link(params.link)
-        self.link_resp = Link(params.return_link)
-        members = self.proc.signature.members
-        super().__init__({
-            "cpu_req": members["cpu_req"],
-            "cpu_resp": members["cpu_resp"],
-            "csr": In(CSRBusSignature(SYSTEM_CSR_ADDR_WIDTH)),
-            "irq_proc": Out(1),
-            "irq_mem": Out(1),
-            "probe": Out(ProbeLayout()),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.proc = proc = self.proc
-        m.submodules.mem = mem = self.mem
-        m.submodules.link_req = link_req = self.link_req
-        m.submodules.link_resp = link_resp = self.link_resp
-        m.submodules.probe_block = probe_block = SystemProbe()
-        m.submodules.csr_mux = mux = CSRMux({
-            "proc": (_PROC_BASE, COMPONENT_CSR_ADDR_WIDTH),
-            "mem": (_MEM_BASE, COMPONENT_CSR_ADDR_WIDTH),
-            "probe": (SYSTEM_CSR_BASES["probe"], PROBE_REGS.addr_width),
-        }, addr_width=SYSTEM_CSR_ADDR_WIDTH)
-
-        wiring.connect(m, wiring.flipped(self.cpu_req), proc.cpu_req)
-        wiring.connect(m, proc.cpu_resp, wiring.flipped(self.cpu_resp))
-        wiring.connect(m, proc.m_axis, link_req.s_axis)
-        wiring.connect(m, link_req.m_axis, mem.s_axis)
-        wiring.connect(m, mem.m_axis, link_resp.s_axis)
-        wiring.connect(m, link_resp.m_axis, proc.s_axis)
-        wiring.connect(m, wiring.flipped(self.csr), mux.bus)
-        wiring.connect(m, mux.proc, proc.csr)
-        wiring.connect(m, mux.mem, mem.csr)
-        wiring.connect(m, mux.probe, probe_block.csr)
-        m.d.comb += [self.irq_proc.eq(proc.irq), self.irq_mem.eq(mem.irq)]
-
-        for source in (proc.probe, mem.probe):
-            for name, _ in source.shape():
-                m.d.comb += getattr(self.probe, name).eq(getattr(source, name))
-        m.d.comb += probe_block.probe.eq(self.probe)
-        for link_name, link in (("link_req", link_req), ("link_resp", link_resp)):
-            for name in LINK_COUNTERS:
-                m.d.comb += getattr(probe_block, f"{link_name}_{name}").eq(getattr(link, name))
-        return m
-
-
 def default_params(**overrides):
     """The default system configuration (``rtl/system.v``), with ``overrides`` of SystemParams fields."""
     return SystemParams(**overrides)
-
-
-def default_top():
-    """:class:`SystemTop` of the default configuration (block ``system`` of ``hw/catalog.py``)."""
-    return SystemTop(default_params())

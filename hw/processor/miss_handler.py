@@ -15,9 +15,9 @@ from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .excache_layouts import MissCmd, MissCmdOp, MissEvent, MissKind, VictimState
-from .excache_params import ExCacheParams
-from .protocol import DataBeat, MessagePort, MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH
+from hw.processor.excache_layouts import MissCmd, MissCmdOp, MissEvent, MissKind, VictimState
+from hw.processor.excache_params import ExCacheParams
+from hw.protocol import DataBeat, MessagePort, MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH
 
 __all__ = ["MissHandler", "FwAction"]
 

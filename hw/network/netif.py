@@ -1,7 +1,7 @@
 """Network interface: component messages <-> reliable, checked frames on an AXI-Stream wire.
 
 Transmit: a message from the component (``tx``) is stored in the retransmit buffer of its destination
-peer (slot ``seq % window``), then sent as a frame (``hw/frame.py``) with the next sequence number and
+peer (slot ``seq % window``), then sent as a frame (``hw/network/frame.py``) with the next sequence number and
 the current cumulative ack for that peer, and a CRC-32 computed on the fly. Frames stay in the buffer
 until acknowledged; when a peer's retransmit timer expires, or the peer reports a gap (``nak``), the
 interface goes back to the oldest unacknowledged frame and sends them all again (go-back-N).
@@ -24,10 +24,10 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from .axis import AXIStreamSignature
-from .csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
-from .frame import FrameHeader, FrameType, HEADER_BYTES, SEQ_WIDTH, crc32_step, layout_cat
-from .protocol import MessagePort, MsgHeader, MsgKind, Status, LENGTH_WIDTH
+from hw.lib.axis import AXIStreamSignature
+from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
+from hw.network.frame import FrameHeader, FrameType, HEADER_BYTES, SEQ_WIDTH, crc32_step, layout_cat
+from hw.protocol import MessagePort, MsgHeader, MsgKind, Status, LENGTH_WIDTH
 
 __all__ = ["NetIfParams", "NetIf", "NETIF_REGISTERS", "default_netif"]
 

@@ -2,7 +2,7 @@
 
 Both are ordinary Amaranth so the whole system, network included, Verilates into one model. They are
 frame-oriented (a frame is the beats up to ``tlast``) but do not parse frames, except for the switch,
-which reads the destination and source node ids in bytes 0 and 1 of the first beat (``hw/frame.py``).
+which reads the destination and source node ids in bytes 0 and 1 of the first beat (``hw/network/frame.py``).
 
 Link
     ``s_axis`` in, ``m_axis`` out. Ingress is limited to ``bandwidth`` bytes per cycle (bytes are
@@ -37,7 +37,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from .axis import AXIStreamSignature
+from hw.lib.axis import AXIStreamSignature
 
 __all__ = ["LinkParams", "Link", "LINK_COUNTERS", "Switch", "SWITCH_COUNTERS"]
 

@@ -3,7 +3,7 @@
 Used by the components (ExCache + network interface, MMU + network interface) and by the system top,
 so firmware sees one CSR space per component or per system with every block at a documented base.
 
-Timing is that of :mod:`hw.csr`: a read strobe is forwarded to the selected target in the same cycle,
+Timing is that of :mod:`hw.lib.csr`: a read strobe is forwarded to the selected target in the same cycle,
 the mux remembers which target it selected, and the next cycle's ``r_data`` is that target's
 ``r_data``. Nesting muxes keeps this one-cycle read latency. Reads of an address no target decodes
 return 0; writes to it are ignored.
@@ -13,7 +13,7 @@ from amaranth import Module, Signal, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .csr import CSRBusSignature, CSR_DATA_WIDTH
+from hw.lib.csr import CSRBusSignature, CSR_DATA_WIDTH
 
 __all__ = ["CSRMux"]
 

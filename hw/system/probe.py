@@ -11,8 +11,8 @@ from amaranth import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
-from .link import LINK_COUNTERS
+from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
+from hw.network.link import LINK_COUNTERS
 
 __all__ = ["PROBE_STAGES", "PROBE_CHAIN", "ProbeLayout", "PROBE_REGS", "SystemProbe"]
 
@@ -61,7 +61,7 @@ def _probe_regmap():
     for base, link, what in ((0x40, "link_req", "processor -> memory"), (0x50, "link_resp", "memory -> processor")):
         for index, name in enumerate(LINK_COUNTERS):
             regs.append(Register(f"{link}_{name}", base + index, "r",
-                                 f"{what} link: {name.replace('_', ' ')} (hw.link.Link counter, wraps)"))
+                                 f"{what} link: {name.replace('_', ' ')} (hw.network.link.Link counter, wraps)"))
     return RegisterMap("probe", regs)
 
 
@@ -80,7 +80,7 @@ class SystemProbe(wiring.Component):
     csr : In(CSRBusSignature(PROBE_REGS.addr_width))
         Firmware access to the counters (map :data:`PROBE_REGS`).
     link_req_<counter>, link_resp_<counter> : In(32)
-        The counters of the two links (``hw.link.LINK_COUNTERS``), shown read-only.
+        The counters of the two links (``hw.network.link.LINK_COUNTERS``), shown read-only.
     """
 
     def __init__(self):

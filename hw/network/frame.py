@@ -15,7 +15,7 @@ A frame is a byte string (see ``docs/protocol.md`` for the diagram)::
 from amaranth import Cat, Const, Value
 from amaranth.lib import data, enum
 
-from .protocol import MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH, PID_WIDTH, VADDR_WIDTH, LENGTH_WIDTH
+from hw.protocol import MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH, PID_WIDTH, VADDR_WIDTH, LENGTH_WIDTH
 
 __all__ = ["FrameType", "FrameHeader", "layout_cat", "HEADER_BYTES", "SEQ_WIDTH", "CRC_BYTES", "CRC32_POLY",
            "crc32_update_terms", "crc32_step"]

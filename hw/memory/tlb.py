@@ -38,7 +38,7 @@ class TLB(wiring.Component):
     inv : In(1)
         Invalidate this cycle according to ``inv_mode`` (``INV_ONE``/``INV_PID``/``INV_ALL``),
         ``inv_pid``, ``inv_vpn``. The caller must not fill in a cycle that invalidates (the MMU drops
-        such a fill, see ``hw/mmu.py``).
+        such a fill, see ``hw/memory/mmu.py``).
     """
 
     def __init__(self, entries, ways, pid_width, vpn_width, pfn_width):

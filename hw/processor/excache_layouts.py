@@ -2,7 +2,7 @@
 
 from amaranth.lib import data, enum
 
-from .protocol import Status
+from hw.protocol import Status
 
 __all__ = ["CpuOp", "CpuReq", "CpuResp", "TagEntry", "MissKind", "MissEvent", "MissCmdOp", "MissCmd",
            "VictimState", "MaintOp"]

@@ -9,38 +9,29 @@ AXI-Stream ports and one CSR port for its monitor firmware:
   its DRAM (a simulation model of an AXI4 DRAM).
 
 Both also expose ``probe``, one-cycle strobes at the stage boundaries of a miss inside the component,
-which :class:`hw.system.SystemTop` gathers into the system's probe port (see ``docs/system.md``).
+which :class:`hw.system.top.SystemTop` gathers into the system's probe port (see ``docs/system.md``).
 """
 
 from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .csr import CSRBusSignature
-from .csrmux import CSRMux
-from .dram import MemoryMMUWithDram
-from .excache import ExCacheTop
-from .excache_params import ExCacheParams
-from .frame import FrameType
-from .mmu import MAX_BUCKETS_LOG2, MMU_REGS, MMUParams
-from .netif import NetIf, NetIfParams
+from hw.lib.csr import CSRBusSignature
+from hw.lib.csrmux import CSRMux
+from hw.memory.dram import MemoryMMUWithDram
+from hw.processor.excache import ExCacheTop
+from hw.processor.excache_params import ExCacheParams
+from hw.network.frame import FrameType
+from hw.memory.mmu import MAX_BUCKETS_LOG2, MMU_REGS, MMUParams
+from hw.network.netif import NetIf, NetIfParams
+from hw.system.address_map import COMPONENT_CSR_ADDR_WIDTH, COMPONENT_CSR_WINDOW_BITS, MEMORY_CSR_BASES, PROCESSOR_CSR_BASES
+from hw.system.params import SystemParams
 
-__all__ = ["COMPONENT_CSR_WINDOW_BITS", "PROCESSOR_CSR_BASES", "MEMORY_CSR_BASES",
-           "ProcessorProbe", "MemoryProbe", "ProcessorComponent", "MemoryComponent", "frame_start",
+__all__ = ["ProcessorProbe", "MemoryProbe", "ProcessorComponent", "MemoryComponent", "frame_start",
            "default_processor_component", "default_memory_component"]
 
-#: Every block's CSR window inside a component is ``2**12`` words; a component's CSR space is two windows.
-COMPONENT_CSR_WINDOW_BITS = 12
-#: Word-address bases of the blocks in a processor component's CSR space.
-PROCESSOR_CSR_BASES = {"excache": 0x0000, "netif": 0x1000}
-#: Word-address bases of the blocks in a memory component's CSR space.
-MEMORY_CSR_BASES = {"mmu": 0x0000, "netif": 0x1000}
-#: Width of a component's CSR word address (two windows).
-COMPONENT_CSR_ADDR_WIDTH = COMPONENT_CSR_WINDOW_BITS + 1
-
-
 class ProcessorProbe(data.StructLayout):
-    """Stage strobes inside a processor component (see ``hw.probe.PROBE_STAGES``)."""
+    """Stage strobes inside a processor component (see ``hw.system.probe.PROBE_STAGES``)."""
 
     def __init__(self):
         super().__init__({"cpu_req": 1, "miss_msg": 1, "req_wire_out": 1, "resp_wire_in": 1,
@@ -48,7 +39,7 @@ class ProcessorProbe(data.StructLayout):
 
 
 class MemoryProbe(data.StructLayout):
-    """Stage strobes inside a memory component (see ``hw.probe.PROBE_STAGES``).
+    """Stage strobes inside a memory component (see ``hw.system.probe.PROBE_STAGES``).
 
     ``dram_addr``/``dram_last`` mark the DRAM transaction that carries out a request (data);
     ``walk_addr``/``walk_last`` mark the page-table walker's bucket reads. A read is a walk when its
@@ -109,9 +100,9 @@ class ProcessorComponent(wiring.Component):
 
     Attributes
     ----------
-    cpu_req : In(stream of hw.excache_layouts.CpuReq)
+    cpu_req : In(stream of hw.processor.excache_layouts.CpuReq)
         CPU accesses (the ExCache's CPU port).
-    cpu_resp : Out(stream of hw.excache_layouts.CpuResp)
+    cpu_resp : Out(stream of hw.processor.excache_layouts.CpuResp)
         Answers, in request order.
     m_axis : Out(AXIStreamSignature)
         Frames to the network.
@@ -123,7 +114,7 @@ class ProcessorComponent(wiring.Component):
     irq : Out(1)
         The ExCache's interrupt (software-managed miss waiting, maintenance done; see ``docs/excache.md``).
     probe : Out(ProcessorProbe)
-        Stage strobes (see ``hw.probe.PROBE_STAGES``).
+        Stage strobes (see ``hw.system.probe.PROBE_STAGES``).
     """
 
     def __init__(self, excache, netif, *, miss_path="hardware"):
@@ -191,7 +182,7 @@ class MemoryComponent(wiring.Component):
     dram_bytes : int
         Size of the DRAM model in bytes (a power of two, at most ``2**mmu.paddr_width``).
     dram_latency : int
-        Extra cycles of DRAM access latency (see ``hw.dram.AxiDramModel``).
+        Extra cycles of DRAM access latency (see ``hw.memory.dram.AxiDramModel``).
 
     Attributes
     ----------
@@ -205,7 +196,7 @@ class MemoryComponent(wiring.Component):
     irq : Out(1)
         The MMU's page-fault interrupt.
     probe : Out(MemoryProbe)
-        Stage strobes (see ``hw.probe.PROBE_STAGES``).
+        Stage strobes (see ``hw.system.probe.PROBE_STAGES``).
     """
 
     def __init__(self, mmu, netif, *, dram_bytes, dram_latency):
@@ -282,8 +273,7 @@ class MemoryComponent(wiring.Component):
 
 
 def default_processor_component():
-    """The processor component of the default system (``hw.system.SystemParams()``), hardware miss path."""
-    from .system import SystemParams
+    """The processor component of the default system (``hw.system.params.SystemParams()``), hardware miss path."""
     p = SystemParams()
     return ProcessorComponent(p.excache, p.proc_netif, miss_path=p.miss_path)
 
@@ -291,6 +281,5 @@ def default_processor_component():
 def default_memory_component():
     """The memory component of the default system, with a 64 KiB DRAM model (on a board the MMU's AXI port
     goes to the DDR controller instead; a small model keeps the generated Verilog small)."""
-    from .system import SystemParams
     p = SystemParams()
     return MemoryComponent(p.mmu, p.mem_netif, dram_bytes=1 << 16, dram_latency=p.dram_latency)

@@ -1,7 +1,7 @@
 """The ExCache: a virtually-indexed, virtually-tagged, PID-tagged write-back cache (processor side).
 
-:class:`ExCacheTop` is what a system instantiates: the controller (:mod:`hw.excache_controller`), the
-miss handler (:mod:`hw.miss_handler`) and a CSR decoder for maintenance, counters and the
+:class:`ExCacheTop` is what a system instantiates: the controller (:mod:`hw.processor.excache_controller`), the
+miss handler (:mod:`hw.processor.miss_handler`) and a CSR decoder for maintenance, counters and the
 software-managed miss path. The spec is ``docs/excache.md``.
 """
 
@@ -9,12 +9,12 @@ from amaranth import Cat, Const, Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
-from .excache_controller import HIT_LATENCY, ExCacheController
-from .excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp, MissKind
-from .excache_params import POLICIES, ExCacheParams
-from .miss_handler import FwAction, MissHandler
-from .protocol import MessagePort
+from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
+from hw.processor.excache_controller import HIT_LATENCY, ExCacheController
+from hw.processor.excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp, MissKind
+from hw.processor.excache_params import POLICIES, ExCacheParams
+from hw.processor.miss_handler import FwAction, MissHandler
+from hw.protocol import MessagePort
 
 __all__ = ["ExCacheParams", "ExCacheTop", "ExCacheController", "MissHandler", "CpuOp", "CpuReq", "CpuResp",
            "MaintOp", "FwAction", "HIT_LATENCY", "MISS_PATHS", "register_map", "default_params", "default_top"]

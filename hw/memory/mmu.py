@@ -14,10 +14,10 @@ from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.axi import AXI4Signature, BURST_INCR
-from hw.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
+from hw.lib.axi import AXI4Signature, BURST_INCR
+from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
 from hw.protocol import MessagePort, MsgKind, Status, NODE_ID_WIDTH, PID_WIDTH
-from hw.tlb import TLB, INV_ALL
+from hw.memory.tlb import TLB, INV_ALL
 
 __all__ = ["MMUParams", "MemoryMMU", "MMU_REGS", "PTE_BYTES", "HASH_PID_MULT", "default_top",
            "FAULT_REPLAY", "FAULT_REFUSE", "MEM_OP_READ", "MEM_OP_WRITE", "MEM_OP_FILL"]

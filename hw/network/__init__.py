@@ -1,0 +1,1 @@
+"""The network between components: the network interface, frames, links and the switch."""

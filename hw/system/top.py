@@ -1,0 +1,118 @@
+"""The whole split system: one processor component and one memory component joined by two links.
+
+::
+
+    cpu_req/cpu_resp                                                       irq_mem
+          |                                                                   ^
+    +-----v---------- ProcessorComponent ----+      +---- MemoryComponent ---+-----------------+
+    | ExCacheTop (controller + miss handler) |      | NetIf  --->  MemoryMMUWithDram         |
+    |     net_tx/net_rx  <->  NetIf          |      | (mem_node)   (MMU/TLB + walker + DRAM) |
+    |                      (proc_node)       |      |                                        |
+    +------------------ m_axis ---- s_axis --+      +-- s_axis ---- m_axis ------------------+
+                          |          ^                    ^            |
+                          |          +---- Link (resp) ---+------------+
+                          +--------------- Link (req) ----+
+    irq_proc <- ExCache            csr -> CSRMux -> excache | proc_netif | mmu | mem_netif | probe
+
+All firmware access goes through the one ``csr`` port; the word address selects the block by the
+fixed bases of :data:`SYSTEM_CSR_BASES`. The ``probe`` port carries one-cycle strobes at every stage
+boundary of a miss (:data:`hw.system.probe.PROBE_STAGES`), for time-stamping in compiled harness code.
+``docs/system.md`` is the spec.
+"""
+
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.lib.csr import CSRBusSignature
+from hw.lib.csrmux import CSRMux
+from hw.network.link import LINK_COUNTERS, Link
+from hw.system.address_map import COMPONENT_CSR_ADDR_WIDTH, MEM_BASE, PROC_BASE, SYSTEM_CSR_ADDR_WIDTH, SYSTEM_CSR_BASES
+from hw.system.components import MemoryComponent, ProcessorComponent
+from hw.system.params import SystemParams, default_params
+from hw.system.probe import PROBE_REGS, ProbeLayout, SystemProbe
+
+__all__ = ["SystemTop", "default_top"]
+
+
+class SystemTop(wiring.Component):
+    """One processor component and one memory component joined by two links.
+
+    Parameters
+    ----------
+    params : SystemParams
+
+    Attributes
+    ----------
+    cpu_req : In(stream of hw.processor.excache_layouts.CpuReq)
+        CPU accesses, exactly the ExCache's ``cpu_req``.
+    cpu_resp : Out(stream of hw.processor.excache_layouts.CpuResp)
+        Answers in request order (read data, ``hw.protocol.Status``).
+    csr : In(CSRBusSignature(SYSTEM_CSR_ADDR_WIDTH))
+        The one firmware bus; word address = ``SYSTEM_CSR_BASES[block] + register``. ``r_data`` is valid
+        in the cycle after ``r_stb``, as on every ``hw.lib.csr`` bus.
+    irq_proc : Out(1)
+        The ExCache's interrupt (software-managed miss waiting, or maintenance done).
+    irq_mem : Out(1)
+        The MMU's interrupt (page fault waiting for the memory monitor).
+    probe : Out(ProbeLayout)
+        One-cycle stage strobes, bit ``i`` = ``hw.system.probe.PROBE_STAGES[i]``.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, SystemParams):
+            raise TypeError(f"SystemTop needs SystemParams, not {params!r}")
+        self.params = params
+        self.proc = ProcessorComponent(params.excache, params.proc_netif, miss_path=params.miss_path)
+        self.mem = MemoryComponent(params.mmu, params.mem_netif, dram_bytes=params.dram_bytes,
+                                   dram_latency=params.dram_latency)
+        self.link_req = Link(params.link)
+        self.link_resp = Link(params.return_link)
+        members = self.proc.signature.members
+        super().__init__({
+            "cpu_req": members["cpu_req"],
+            "cpu_resp": members["cpu_resp"],
+            "csr": In(CSRBusSignature(SYSTEM_CSR_ADDR_WIDTH)),
+            "irq_proc": Out(1),
+            "irq_mem": Out(1),
+            "probe": Out(ProbeLayout()),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.proc = proc = self.proc
+        m.submodules.mem = mem = self.mem
+        m.submodules.link_req = link_req = self.link_req
+        m.submodules.link_resp = link_resp = self.link_resp
+        m.submodules.probe_block = probe_block = SystemProbe()
+        m.submodules.csr_mux = mux = CSRMux({
+            "proc": (PROC_BASE, COMPONENT_CSR_ADDR_WIDTH),
+            "mem": (MEM_BASE, COMPONENT_CSR_ADDR_WIDTH),
+            "probe": (SYSTEM_CSR_BASES["probe"], PROBE_REGS.addr_width),
+        }, addr_width=SYSTEM_CSR_ADDR_WIDTH)
+
+        wiring.connect(m, wiring.flipped(self.cpu_req), proc.cpu_req)
+        wiring.connect(m, proc.cpu_resp, wiring.flipped(self.cpu_resp))
+        wiring.connect(m, proc.m_axis, link_req.s_axis)
+        wiring.connect(m, link_req.m_axis, mem.s_axis)
+        wiring.connect(m, mem.m_axis, link_resp.s_axis)
+        wiring.connect(m, link_resp.m_axis, proc.s_axis)
+        wiring.connect(m, wiring.flipped(self.csr), mux.bus)
+        wiring.connect(m, mux.proc, proc.csr)
+        wiring.connect(m, mux.mem, mem.csr)
+        wiring.connect(m, mux.probe, probe_block.csr)
+        m.d.comb += [self.irq_proc.eq(proc.irq), self.irq_mem.eq(mem.irq)]
+
+        for source in (proc.probe, mem.probe):
+            for name, _ in source.shape():
+                m.d.comb += getattr(self.probe, name).eq(getattr(source, name))
+        m.d.comb += probe_block.probe.eq(self.probe)
+        for link_name, link in (("link_req", link_req), ("link_resp", link_resp)):
+            for name in LINK_COUNTERS:
+                m.d.comb += getattr(probe_block, f"{link_name}_{name}").eq(getattr(link, name))
+        return m
+
+
+def default_top():
+    """:class:`SystemTop` of the default configuration (block ``system`` of ``hw/catalog.py``)."""
+    return SystemTop(default_params())
