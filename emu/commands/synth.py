@@ -48,7 +48,7 @@ def run(args):
         return build_board(progress=_progress)
     targets = args.target or ["ecp5"]
     if args.sweep:
-        from ..synth.sweep import run_sweep
+        from ..synth.scaling import run_sweep
         results = run_sweep(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress)
     else:
         known = synth_blocks()

@@ -8,6 +8,7 @@
 * :mod:`.reports`: parsers of Yosys and nextpnr output (memory mapping, cells, utilisation, fmax).
 * :mod:`.blocks`: the catalog's blocks and configuration files.
 * :mod:`.table`: the printed table and the JSON list.
+* :mod:`.scaling`: the scaling sweep (`disagg synth --sweep`), ways, sets and TLB entries one at a time.
 """
 
 from .blocks import block_verilog, component_from_params, load_config, synth_blocks

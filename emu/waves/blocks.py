@@ -1,11 +1,19 @@
-"""The invariants that block docs state, registered by block name (see :mod:`emu.waves.invariants`).
+"""The invariants that block docs state, by block name: ``disagg waves check --block NAME``.
 
-Each factory takes the block's configuration dict (empty for the default) and cites where the rule is
-stated. Block modules are imported only when their invariants are asked for.
+:data:`BLOCKS` is written out here, one entry per block (no registration as an import side effect):
+each factory takes the block's configuration dict (empty for the default) and cites where the rule is
+stated. Block RTL modules are imported only when their invariants are asked for. Tools and tests add
+their own blocks with :func:`register_block`.
 """
 
+from __future__ import annotations
+
+from typing import Callable
+
 from ..errors import DisaggError
-from .invariants import MaxOutstanding, register_block
+from .invariants import Invariant, MaxOutstanding
+
+__all__ = ["BLOCKS", "register_block", "known_blocks", "block_invariants"]
 
 
 def _excache(params):
@@ -28,5 +36,33 @@ def _excache(params):
     ]
 
 
-register_block("excache", _excache, "cpu_resp <= cpu_req with at most HIT_LATENCY outstanding; "
-                                    "one net_tx request outstanding")
+#: Block name -> (``factory(params) -> [Invariant, ...]``, one-line description).
+BLOCKS: dict[str, tuple[Callable[[dict], list[Invariant]], str]] = {
+    "excache": (_excache, "cpu_resp <= cpu_req with at most HIT_LATENCY outstanding; one net_tx request outstanding"),
+}
+
+
+def register_block(block: str, factory: Callable[[dict], list[Invariant]], doc: str = "") -> None:
+    """Add (or replace) the invariants of ``block`` in :data:`BLOCKS`.
+
+    ``params`` is the block's configuration (for example the number of outstanding misses); factories
+    must work with an empty dict, using the block's default configuration.
+    """
+    if not isinstance(block, str) or not block:
+        raise TypeError(f"block name must be a non-empty string, not {block!r}")
+    if not callable(factory):
+        raise TypeError(f"invariant factory must be callable, not {factory!r}")
+    BLOCKS[block] = (factory, doc)
+
+
+def known_blocks() -> dict[str, str]:
+    """Block names and their one-line descriptions."""
+    return {name: doc for name, (_, doc) in sorted(BLOCKS.items())}
+
+
+def block_invariants(block: str, params: dict | None = None) -> list[Invariant]:
+    """The invariants of ``block``, built for configuration ``params``."""
+    if block not in BLOCKS:
+        raise DisaggError(f"no invariants registered for block {block!r}; known: "
+                          f"{', '.join(sorted(BLOCKS)) or 'none'}")
+    return list(BLOCKS[block][0](dict(params or {})))

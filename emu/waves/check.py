@@ -10,7 +10,7 @@ from .cycles import Cycles
 from .handshake import Violation, check_stream, transfers
 from .invariants import Invariant
 from .reader import Waveform, load_vcd
-from .streams import Stream, find_streams
+from .streams import find_streams
 
 __all__ = ["CheckReport", "check_waveform", "check_file"]
 

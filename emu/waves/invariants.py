@@ -1,10 +1,10 @@
-"""Block-specific invariants over recorded streams, and the registry that names them per block.
+"""Block-specific invariants over recorded streams.
 
 A block's doc states rules its streams obey beyond the handshake, e.g. "a response is never sent
 before its request was accepted" or "at most N requests are outstanding". They are written here as
-:class:`Invariant` objects and registered under the block's name, so ``disagg waves check --block
-NAME`` and ``check_vcd(..., block=NAME)`` apply them. One-off rules are given as text specs
-(:func:`parse_invariant`): ``outstanding:REQ:RESP[:N]``.
+:class:`Invariant` objects; :mod:`emu.waves.blocks` names the ones of each block, so ``disagg waves
+check --block NAME`` applies them. One-off rules are given as text specs (:func:`parse_invariant`):
+``outstanding:REQ:RESP[:N]``.
 
 Counts start at zero at the first cycle out of reset (and again after every reset), so a window
 used with count invariants must start at or before reset.
@@ -13,15 +13,12 @@ used with count invariants must start at or before reset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 from ..errors import DisaggError
 from .cycles import Cycles
 from .handshake import Violation, transfers
 from .streams import Stream
 
-__all__ = ["Invariant", "MaxOutstanding", "register_block", "block_invariants", "known_blocks",
-           "parse_invariant"]
+__all__ = ["Invariant", "MaxOutstanding", "parse_invariant"]
 
 
 class Invariant:
@@ -116,37 +113,6 @@ class MaxOutstanding(Invariant):
         return out
 
 
-_REGISTRY: dict[str, tuple[Callable[[dict], list[Invariant]], str]] = {}
-
-
-def register_block(block: str, factory: Callable[[dict], list[Invariant]], doc: str = "") -> None:
-    """Register ``factory(params) -> [Invariant, ...]`` as the invariants of ``block``.
-
-    ``params`` is the block's configuration (for example the number of outstanding misses); factories
-    must work with an empty dict, using the block's default configuration.
-    """
-    if not isinstance(block, str) or not block:
-        raise TypeError(f"block name must be a non-empty string, not {block!r}")
-    if not callable(factory):
-        raise TypeError(f"invariant factory must be callable, not {factory!r}")
-    _REGISTRY[block] = (factory, doc)
-
-
-def known_blocks() -> dict[str, str]:
-    """Registered block names and their one-line descriptions."""
-    _load_builtin()
-    return {name: doc for name, (_, doc) in sorted(_REGISTRY.items())}
-
-
-def block_invariants(block: str, params: dict | None = None) -> list[Invariant]:
-    """The invariants registered for ``block``, built for configuration ``params``."""
-    _load_builtin()
-    if block not in _REGISTRY:
-        raise DisaggError(f"no invariants registered for block {block!r}; known: "
-                          f"{', '.join(sorted(_REGISTRY)) or 'none'}")
-    return list(_REGISTRY[block][0](dict(params or {})))
-
-
 def parse_invariant(spec: str) -> Invariant:
     """An invariant from a text spec: ``outstanding:REQ:RESP`` or ``outstanding:REQ:RESP:N``."""
     parts = str(spec).split(":")
@@ -159,6 +125,3 @@ def parse_invariant(spec: str) -> Invariant:
         return MaxOutstanding(parts[1], parts[2], limit)
     raise DisaggError(f"bad invariant {spec!r}: expected outstanding:REQ:RESP or outstanding:REQ:RESP:N")
 
-
-def _load_builtin():
-    from . import blocks  # noqa: F401  (registers the invariants that block docs state)

@@ -1,4 +1,4 @@
-"""``disagg synth --sweep``: how area and fmax scale with ExCache ways and sets and TLB entries.
+"""FPGA scaling sweep (``disagg synth --sweep``): how area and fmax scale with ExCache ways and sets and TLB entries.
 
 Each point changes one parameter of a default configuration; results are labelled ``excache[ways=2]``.
 Points equal to a default configuration share its cached result. On one core a point takes one to
