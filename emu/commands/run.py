@@ -19,7 +19,7 @@ def register(sub):
     src = p.add_mutually_exclusive_group()
     src.add_argument("--workload", default=None, metavar="NAME", help="a generator of emu.workloads (default: default)")
     src.add_argument("--trace", type=Path, metavar="FILE",
-                     help="replay a trace: .dtrace (disagg's format), a valgrind lackey log, or .npy of WORKLOAD_DTYPE")
+                     help="replay a trace: .dtrace (disagg's format) or a valgrind lackey log, either plain or compressed (.gz, .xz, .zst), or .npy of WORKLOAD_DTYPE")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
                    help="workload parameter, e.g. -p n=50000 (repeatable)")
     p.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
@@ -68,7 +68,7 @@ def load_workload(args):
             return str(args.trace), validate(w, what=str(args.trace))
         from ..traces import load_trace
         try:
-            w = load_trace(args.trace)
+            w = load_trace(args.trace, progress=not args.quiet)
         except (ValueError, OSError, UnicodeDecodeError) as exc:
             raise DisaggError(f"{args.trace}: cannot read trace: {exc}") from None
         return str(args.trace), validate(w, what=str(args.trace))

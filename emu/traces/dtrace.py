@@ -15,6 +15,7 @@ Layout (all integers little-endian)::
 
 The payload is read with one ``numpy.frombuffer`` (no per-row Python). Loading checks the magic, version,
 row size, length and CRC, and validates the rows; any failure is a :class:`DisaggError` naming the file.
+The file may be compressed (gzip, xz, zstd; :mod:`emu.traces.source`) and is streamed into the array.
 """
 
 import json
@@ -26,6 +27,7 @@ import numpy as np
 
 from ..errors import DisaggError
 from ..workload import WORKLOAD_DTYPE, validate
+from .source import DECOMPRESSION_ERRORS, open_trace
 
 __all__ = ["MAGIC", "VERSION", "FILE_DTYPE", "save", "load", "load_meta", "is_dtrace"]
 
@@ -63,48 +65,89 @@ def save(path, workload, meta=None):
 
 
 def is_dtrace(path):
-    """True if ``path`` starts with the dtrace magic."""
+    """True if ``path`` (plain or compressed) starts with the dtrace magic."""
     try:
-        with open(path, "rb") as f:
+        with open_trace(path) as f:
             return f.read(len(MAGIC)) == MAGIC
-    except OSError:
+    except (DisaggError, *DECOMPRESSION_ERRORS):
         return False
 
 
-def _read(path):
-    path = Path(path)
+_ROWS_PER_READ = 1 << 16
+
+
+def _read(path, *, rows=True, progress=False):
+    """(name, meta, rows array or None), streamed: memory holds the rows, never a copy of the file."""
+    with open_trace(path, progress=progress) as f:
+        name = str(path)
+        where = "header"
+        try:
+            head = f.read(_HEADER.size)
+            if len(head) < _HEADER.size or head[:8] != MAGIC:
+                raise DisaggError(f"{name}: not a disagg trace (bad magic)")
+            magic, version, row_size, count, meta_len, crc = _HEADER.unpack(head)
+            if version != VERSION:
+                raise DisaggError(f"{name}: trace format version {version} is not supported "
+                                  f"(this disagg reads {VERSION})")
+            if row_size != FILE_DTYPE.itemsize:
+                raise DisaggError(f"{name}: row size {row_size} does not match {FILE_DTYPE.itemsize}")
+            expected = _HEADER.size + meta_len + count * row_size
+            if f.compression is None and f.size != expected:
+                raise DisaggError(f"{name}: file is {f.size} bytes, header says {expected} (truncated or padded)")
+            where = "metadata"
+            meta_bytes = f.read(meta_len)
+            got = _HEADER.size + len(meta_bytes)
+            running = zlib.crc32(meta_bytes)
+            if not rows:
+                data = None
+            else:
+                try:
+                    data = np.empty(count, dtype=FILE_DTYPE)
+                except (MemoryError, ValueError):
+                    raise DisaggError(f"{name}: header says {count} rows, more than this machine can hold") from None
+                buf = memoryview(data.view(np.uint8).reshape(-1))
+                step = _ROWS_PER_READ * row_size
+                for off in range(0, len(buf), step):
+                    where = f"row {off // row_size}"
+                    part = buf[off:off + step]
+                    k = f.readinto(part)
+                    while k and k < len(part):     # decompressors may return short reads
+                        more = f.readinto(part[k:])
+                        if not more:
+                            break
+                        k += more
+                    got += k
+                    running = zlib.crc32(part[:k], running)
+                    f.tick()
+                    if k < len(part):
+                        break
+                where = "end"
+                while True:
+                    extra = f.read(1 << 20)
+                    if not extra:
+                        break
+                    got += len(extra)
+                if got != expected:
+                    what = "file is" if f.compression is None else f"decompressed {f.compression} data is"
+                    raise DisaggError(f"{name}: {what} {got} bytes, header says {expected} (truncated or padded)")
+                if running != crc:
+                    raise DisaggError(f"{name}: CRC mismatch (corrupted file)")
+        except DECOMPRESSION_ERRORS as exc:
+            raise f.error(exc, where) from None
     try:
-        blob = path.read_bytes()
-    except OSError as exc:
-        raise DisaggError(f"cannot read trace {str(path)!r}: {exc.strerror or exc}") from None
-    name = str(path)
-    if len(blob) < _HEADER.size or blob[:8] != MAGIC:
-        raise DisaggError(f"{name}: not a disagg trace (bad magic)")
-    magic, version, row_size, count, meta_len, crc = _HEADER.unpack_from(blob)
-    if version != VERSION:
-        raise DisaggError(f"{name}: trace format version {version} is not supported (this disagg reads {VERSION})")
-    if row_size != FILE_DTYPE.itemsize:
-        raise DisaggError(f"{name}: row size {row_size} does not match {FILE_DTYPE.itemsize}")
-    expected = _HEADER.size + meta_len + count * row_size
-    if len(blob) != expected:
-        raise DisaggError(f"{name}: file is {len(blob)} bytes, header says {expected} (truncated or padded)")
-    body = memoryview(blob)[_HEADER.size:]
-    if zlib.crc32(body) != crc:
-        raise DisaggError(f"{name}: CRC mismatch (corrupted file)")
-    try:
-        meta = json.loads(bytes(body[:meta_len]).decode())
+        meta = json.loads(meta_bytes.decode())
     except (UnicodeDecodeError, ValueError):
         raise DisaggError(f"{name}: metadata is not valid JSON") from None
-    return name, meta, body[meta_len:]
+    return name, meta, data
 
 
-def load(path):
-    """Read a ``.dtrace`` file into a (validated) array of :data:`WORKLOAD_DTYPE`."""
-    name, _, payload = _read(path)
-    w = np.frombuffer(payload, dtype=FILE_DTYPE).astype(WORKLOAD_DTYPE)
+def load(path, *, progress=False):
+    """Read a ``.dtrace`` file (plain, ``.gz``, ``.xz`` or ``.zst``) into a validated :data:`WORKLOAD_DTYPE` array."""
+    name, _, rows = _read(path, progress=progress)
+    w = rows if rows.dtype == WORKLOAD_DTYPE else rows.astype(WORKLOAD_DTYPE)
     return validate(w, what=name)
 
 
 def load_meta(path):
-    """The metadata dict stored in a ``.dtrace`` file."""
-    return _read(path)[1]
+    """The metadata dict stored in a ``.dtrace`` file (the rows are not read)."""
+    return _read(path, rows=False)[1]
