@@ -12,6 +12,8 @@ The wire format (sequence numbers, acks, CRC) is the network interface's busines
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import Out
 
+from hw.lib.checks import is_pow2
+
 __all__ = [
     "NODE_ID_WIDTH", "TAG_WIDTH", "PID_WIDTH", "VADDR_WIDTH", "LENGTH_WIDTH",
     "MsgKind", "Status", "MsgHeader", "DataBeat", "MessagePort",
@@ -67,7 +69,7 @@ class DataBeat(data.StructLayout):
     """One beat of message data, ``width`` bits, little-endian bytes (byte 0 in bits 7..0)."""
 
     def __init__(self, width):
-        if not isinstance(width, int) or width < 8 or width & (width - 1):
+        if not is_pow2(width) or width < 8:
             raise TypeError(f"Data beat width must be a power of two of at least 8 bits, not {width!r}")
         super().__init__({"data": width, "last": 1})
 

@@ -43,6 +43,7 @@ from amaranth import Elaboratable, Module, Signal
 from amaranth.lib import io
 
 from hw.system.components import MemoryComponent
+from hw.lib.checks import is_pow2
 from hw.memory.mmu import MMUParams
 from hw.network.netif import NetIfParams
 
@@ -81,8 +82,7 @@ class ULX3SMemoryNode(Elaboratable):
             error = TypeError(f"mmu must be MMUParams, not {mmu!r}")
         elif not isinstance(netif, NetIfParams):
             error = TypeError(f"netif must be NetIfParams, not {netif!r}")
-        elif not isinstance(dram_bytes, int) or isinstance(dram_bytes, bool) or dram_bytes <= 0 \
-                or dram_bytes & (dram_bytes - 1):
+        elif not is_pow2(dram_bytes):
             error = ValueError(f"dram_bytes must be a positive power of two, not {dram_bytes!r}")
         if error is not None:
             # A rejected top is never elaborated; do not let Amaranth warn about it when it is collected.

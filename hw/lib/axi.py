@@ -9,6 +9,8 @@ front end) connect unchanged.
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.lib.checks import is_int, is_pow2
+
 __all__ = ["AXI4Signature", "BURST_FIXED", "BURST_INCR", "BURST_WRAP", "RESP_OKAY"]
 
 BURST_FIXED = 0
@@ -40,11 +42,11 @@ class AXI4Signature(wiring.Signature):
     """
 
     def __init__(self, addr_width, data_width, id_width=1):
-        if not isinstance(addr_width, int) or not 1 <= addr_width <= 64:
+        if not is_int(addr_width) or not 1 <= addr_width <= 64:
             raise TypeError(f"AXI address width must be an integer from 1 to 64, not {addr_width!r}")
-        if not isinstance(data_width, int) or data_width < 8 or data_width > 1024 or data_width & (data_width - 1):
+        if not is_pow2(data_width) or not 8 <= data_width <= 1024:
             raise TypeError(f"AXI data width must be a power of two from 8 to 1024, not {data_width!r}")
-        if not isinstance(id_width, int) or id_width < 1:
+        if not is_int(id_width) or id_width < 1:
             raise TypeError(f"AXI ID width must be a positive integer, not {id_width!r}")
         self.addr_width = addr_width
         self.data_width = data_width

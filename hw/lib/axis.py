@@ -8,6 +8,8 @@ and ``tready``. The Verilog names are ``<port>__tdata`` ... , which cocotbext-ax
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.lib.checks import is_int
+
 __all__ = ["AXIStreamSignature"]
 
 
@@ -35,7 +37,7 @@ class AXIStreamSignature(wiring.Signature):
     """
 
     def __init__(self, data_width=64):
-        if not isinstance(data_width, int) or data_width < 8 or data_width % 8:
+        if not is_int(data_width) or data_width < 8 or data_width % 8:
             raise TypeError(f"AXI-Stream data width must be a positive multiple of 8 bits, not {data_width!r}")
         self.data_width = data_width
         super().__init__({

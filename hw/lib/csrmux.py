@@ -13,6 +13,7 @@ from amaranth import Module, Signal, Const
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.lib.checks import is_int
 from hw.lib.csr import CSRBusSignature, CSR_DATA_WIDTH
 
 __all__ = ["CSRMux"]
@@ -41,14 +42,14 @@ class CSRMux(wiring.Component):
     def __init__(self, targets, *, addr_width):
         if not isinstance(targets, dict) or not targets:
             raise TypeError(f"CSRMux targets must be a non-empty dict of name -> (base, addr_width), not {targets!r}")
-        if not isinstance(addr_width, int) or addr_width < 1:
+        if not is_int(addr_width) or addr_width < 1:
             raise TypeError(f"CSRMux address width must be a positive integer, not {addr_width!r}")
         windows = []
         for name, spec in targets.items():
             if not isinstance(name, str) or not name.isidentifier() or name == "bus":
                 raise ValueError(f"CSRMux target name must be an identifier other than 'bus', not {name!r}")
             if (not isinstance(spec, tuple) or len(spec) != 2
-                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in spec)):
+                    or not all(is_int(v) for v in spec)):
                 raise TypeError(f"CSRMux target {name!r} must be (base, addr_width), not {spec!r}")
             base, width = spec
             if width < 1:

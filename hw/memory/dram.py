@@ -9,6 +9,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.lib.checks import is_int, is_pow2
 from hw.lib.axi import AXI4Signature, RESP_OKAY
 from hw.lib.csr import CSRBusSignature
 from hw.memory.mmu import MMU_REGS, MMUParams, MemoryMMU
@@ -43,11 +44,11 @@ class AxiDramModel(wiring.Component):
 
     def __init__(self, *, addr_width, data_width, id_width=1, size_bytes, latency=0):
         self.sig = AXI4Signature(addr_width, data_width, id_width)
-        if not isinstance(size_bytes, int) or size_bytes < data_width // 8 or size_bytes & (size_bytes - 1):
+        if not is_pow2(size_bytes) or size_bytes < data_width // 8:
             raise ValueError(f"DRAM size must be a power of two of at least one beat, not {size_bytes!r}")
         if size_bytes > 1 << addr_width:
             raise ValueError(f"DRAM size {size_bytes} exceeds the {addr_width}-bit address space")
-        if not isinstance(latency, int) or not 0 <= latency <= 255:
+        if not is_int(latency) or not 0 <= latency <= 255:
             raise ValueError(f"DRAM latency must be an integer from 0 to 255, not {latency!r}")
         self.size_bytes, self.latency = size_bytes, latency
         super().__init__({"axi": In(self.sig)})

@@ -16,14 +16,13 @@ from amaranth.lib.wiring import In, Out
 
 from hw.lib.axi import AXI4Signature, BURST_INCR
 from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
-from hw.protocol import MessagePort, MsgKind, Status, NODE_ID_WIDTH, PID_WIDTH
+from hw.protocol import MessagePort, MsgKind, Status, NODE_ID_WIDTH
+from hw.memory.params import MAX_BUCKETS_LOG2, PTE_BYTES, MMUParams
 from hw.memory.tlb import TLB, INV_ALL
 
 __all__ = ["MMUParams", "MemoryMMU", "MMU_REGS", "PTE_BYTES", "HASH_PID_MULT", "default_top",
            "FAULT_REPLAY", "FAULT_REFUSE", "MEM_OP_READ", "MEM_OP_WRITE", "MEM_OP_FILL"]
 
-#: Bytes of one page-table entry (two 64-bit words, see docs/page-table.md).
-PTE_BYTES = 16
 #: Multiplier that spreads pids over the buckets (hash in docs/page-table.md).
 HASH_PID_MULT = 0x9E5
 #: FAULT_RESOLVE commands.
@@ -33,118 +32,6 @@ FAULT_REFUSE = 2
 MEM_OP_READ = 1
 MEM_OP_WRITE = 2
 MEM_OP_FILL = 3
-
-MAX_BUCKETS_LOG2 = 16
-
-
-def _pow2(x):
-    return isinstance(x, int) and x > 0 and not x & (x - 1)
-
-
-class MMUParams:
-    """Validated parameters of :class:`MemoryMMU`.
-
-    Parameters
-    ----------
-    tlb_entries : int
-        TLB entries (``tlb_entries / tlb_ways`` sets, a power of two).
-    tlb_ways : int
-        TLB associativity.
-    page_bytes : int
-        Page size, a power of two from 256 bytes (default 4096).
-    pid_width : int
-        Process ids handled are ``0 .. 2**pid_width - 1`` (1 to 16); larger pids get ``PROT_FAULT``.
-    vaddr_width : int
-        Virtual address bits (default 48); a request at or beyond ``2**vaddr_width`` gets ``BAD_REQUEST``.
-    paddr_width : int
-        Physical (DRAM byte address) bits, the AXI address width.
-    data_width : int
-        Message data beat and AXI data width in bits (64 to 512, power of two).
-    pt_bucket_entries : int
-        Page-table entries per bucket (power of two); one bucket is read with one AXI burst. A full
-        bucket overflows into the next bucket (linear probing, see docs/page-table.md).
-    pt_buckets_log2 : int
-        Reset value of ``PT_BUCKETS_LOG2`` (0 to 16): the table has ``2**pt_buckets_log2`` buckets.
-        Firmware may change it before it fills the table.
-    pt_max_probes : int
-        Reset value of ``PT_MAX_PROBES`` (1 to 255): buckets a walk reads at most (overflow chain).
-    axi_id_width : int
-        AXI ID width (the MMU drives ID 0).
-    """
-
-    def __init__(self, *, tlb_entries=64, tlb_ways=4, page_bytes=4096, pid_width=8, vaddr_width=48,
-                 paddr_width=32, data_width=64, pt_bucket_entries=4, pt_buckets_log2=10, pt_max_probes=4,
-                 axi_id_width=1):
-        for name, v in (("tlb_entries", tlb_entries), ("tlb_ways", tlb_ways), ("pid_width", pid_width),
-                        ("vaddr_width", vaddr_width), ("paddr_width", paddr_width),
-                        ("data_width", data_width), ("pt_bucket_entries", pt_bucket_entries),
-                        ("pt_buckets_log2", pt_buckets_log2), ("pt_max_probes", pt_max_probes),
-                        ("axi_id_width", axi_id_width)):
-            if not isinstance(v, int) or isinstance(v, bool):
-                raise TypeError(f"MMUParams.{name} must be an integer, not {v!r}")
-        if not _pow2(page_bytes) or page_bytes < 256:
-            raise ValueError(f"page_bytes must be a power of two of at least 256, not {page_bytes!r}")
-        if tlb_ways < 1 or tlb_entries < tlb_ways or tlb_entries % tlb_ways or not _pow2(tlb_entries // tlb_ways):
-            raise ValueError(f"tlb_entries must be tlb_ways ({tlb_ways}) times a power of two, not {tlb_entries!r}")
-        if not 1 <= pid_width <= PID_WIDTH:
-            raise ValueError(f"pid_width must be 1 to {PID_WIDTH}, not {pid_width!r}")
-        page_bits = page_bytes.bit_length() - 1
-        if not page_bits < vaddr_width <= 64 or vaddr_width - page_bits > 40:
-            raise ValueError(f"vaddr_width must exceed the page offset ({page_bits} bits), be at most 64 and "
-                             f"leave at most 40 vpn bits, not {vaddr_width!r}")
-        if not page_bits < paddr_width <= 64:
-            raise ValueError(f"paddr_width must exceed the page offset ({page_bits} bits) and be at most 64, "
-                             f"not {paddr_width!r}")
-        if not _pow2(data_width) or not 64 <= data_width <= 512:
-            raise ValueError(f"data_width must be a power of two from 64 to 512, not {data_width!r}")
-        if not _pow2(pt_bucket_entries) or pt_bucket_entries * PTE_BYTES * 8 < data_width:
-            raise ValueError(f"pt_bucket_entries must be a power of two with a bucket at least one data beat "
-                             f"wide, not {pt_bucket_entries!r}")
-        if not 0 <= pt_buckets_log2 <= MAX_BUCKETS_LOG2:
-            raise ValueError(f"pt_buckets_log2 must be 0 to {MAX_BUCKETS_LOG2}, not {pt_buckets_log2!r}")
-        if not 1 <= pt_max_probes <= 255:
-            raise ValueError(f"pt_max_probes must be 1 to 255, not {pt_max_probes!r}")
-        if axi_id_width < 1:
-            raise ValueError(f"axi_id_width must be positive, not {axi_id_width!r}")
-        self.tlb_entries, self.tlb_ways = tlb_entries, tlb_ways
-        self.page_bytes, self.page_bits = page_bytes, page_bits
-        self.pid_width, self.vaddr_width, self.paddr_width = pid_width, vaddr_width, paddr_width
-        self.data_width, self.pt_bucket_entries, self.axi_id_width = data_width, pt_bucket_entries, axi_id_width
-        self.pt_buckets_log2, self.pt_max_probes = pt_buckets_log2, pt_max_probes
-
-    @property
-    def beat_bytes(self):
-        return self.data_width // 8
-
-    @property
-    def vpn_width(self):
-        return self.vaddr_width - self.page_bits
-
-    @property
-    def pfn_width(self):
-        return self.paddr_width - self.page_bits
-
-    @property
-    def num_pids(self):
-        return 1 << self.pid_width
-
-    @property
-    def bucket_bytes(self):
-        return self.pt_bucket_entries * PTE_BYTES
-
-    @property
-    def max_line_bytes(self):
-        """Longest LINE_READ/LINE_WRITE: one AXI burst (256 beats) and at most one page."""
-        return min(self.page_bytes, 256 * self.beat_bytes)
-
-    def as_dict(self):
-        return {k: getattr(self, k) for k in ("tlb_entries", "tlb_ways", "page_bytes", "pid_width",
-                                              "vaddr_width", "paddr_width", "data_width",
-                                              "pt_bucket_entries", "pt_buckets_log2", "pt_max_probes",
-                                              "axi_id_width")}
-
-    def __repr__(self):
-        return "MMUParams(" + ", ".join(f"{k}={v}" for k, v in self.as_dict().items()) + ")"
 
 
 MMU_REGS = RegisterMap("mmu", [

@@ -8,6 +8,8 @@ from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hw.lib.checks import is_int, is_pow2
+
 __all__ = ["TLB", "INV_ONE", "INV_PID", "INV_ALL"]
 
 INV_ONE = 0  #: invalidate the entry of (pid, vpn)
@@ -42,12 +44,12 @@ class TLB(wiring.Component):
     """
 
     def __init__(self, entries, ways, pid_width, vpn_width, pfn_width):
-        if not isinstance(ways, int) or ways < 1:
+        if not is_int(ways) or ways < 1:
             raise ValueError(f"TLB ways must be a positive integer, not {ways!r}")
-        if not isinstance(entries, int) or entries < ways or entries % ways:
+        if not is_int(entries) or entries < ways or entries % ways:
             raise ValueError(f"TLB entries must be a positive multiple of ways ({ways}), not {entries!r}")
         sets = entries // ways
-        if sets & (sets - 1):
+        if not is_pow2(sets):
             raise ValueError(f"TLB entries / ways must be a power of two, not {sets!r}")
         self.entries, self.ways, self.sets = entries, ways, sets
         self.pid_width, self.vpn_width, self.pfn_width = pid_width, vpn_width, pfn_width

@@ -38,6 +38,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
 from hw.lib.axis import AXIStreamSignature
+from hw.lib.checks import check_int, is_int
 
 __all__ = ["LinkParams", "Link", "LINK_COUNTERS", "Switch", "SWITCH_COUNTERS"]
 
@@ -97,23 +98,19 @@ class LinkParams:
     runtime_rates: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.data_width, int) or self.data_width < 16 or self.data_width % 8:
+        if not is_int(self.data_width) or self.data_width < 16 or self.data_width % 8:
             raise TypeError(f"LinkParams.data_width must be a multiple of 8 of at least 16, not {self.data_width!r}")
         for name, lo, hi in (("latency", 1, 1 << 16), ("loss", 0, RATE_ONE), ("corrupt", 0, RATE_ONE),
                              ("dup", 0, RATE_ONE), ("reorder", 0, RATE_ONE), ("reorder_delay", 1, 1 << 16),
                              ("seed", 1, (1 << 64) - 1)):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool):
-                raise TypeError(f"LinkParams.{name} must be an integer, not {v!r}")
-            if not lo <= v <= hi:
-                raise ValueError(f"LinkParams.{name} must be in {lo}..{hi}, not {v!r}")
+            check_int(f"LinkParams.{name}", getattr(self, name), lo, hi)
         if not isinstance(self.bandwidth, (int, float)) or isinstance(self.bandwidth, bool):
             raise TypeError(f"LinkParams.bandwidth must be a number, not {self.bandwidth!r}")
         fixed = self.bandwidth * (1 << CREDIT_FRAC)
         if fixed != int(fixed) or not 1 <= fixed <= (self.data_width // 8) << CREDIT_FRAC:
             raise ValueError(f"LinkParams.bandwidth must be a multiple of 1/256 in 1/256..{self.data_width // 8}, "
                              f"not {self.bandwidth!r}")
-        if self.fifo_depth is not None and (not isinstance(self.fifo_depth, int) or self.fifo_depth < 4):
+        if self.fifo_depth is not None and (not is_int(self.fifo_depth) or self.fifo_depth < 4):
             raise ValueError(f"LinkParams.fifo_depth must be an integer of at least 4, not {self.fifo_depth!r}")
 
     @property
@@ -326,11 +323,11 @@ class Switch(wiring.Component):
     """
 
     def __init__(self, n_ports, data_width=64, node_ids=None):
-        if not isinstance(n_ports, int) or isinstance(n_ports, bool):
+        if not is_int(n_ports):
             raise TypeError(f"Switch n_ports must be an integer, not {n_ports!r}")
         if not 2 <= n_ports <= 64:
             raise ValueError(f"Switch n_ports must be in 2..64, not {n_ports!r}")
-        if not isinstance(data_width, int) or data_width < 16 or data_width % 8:
+        if not is_int(data_width) or data_width < 16 or data_width % 8:
             raise TypeError(f"Switch data_width must be a multiple of 8 of at least 16, not {data_width!r}")
         node_ids = tuple(range(n_ports)) if node_ids is None else tuple(node_ids)
         if len(node_ids) != n_ports or len(set(node_ids)) != n_ports or \

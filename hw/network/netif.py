@@ -24,6 +24,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
+from hw.lib import checks
 from hw.lib.axis import AXIStreamSignature
 from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
 from hw.network.frame import FrameHeader, FrameType, HEADER_BYTES, SEQ_WIDTH, crc32_step, layout_cat
@@ -99,17 +100,13 @@ class NetIfParams:
 
     def __post_init__(self):
         def check_int(name, lo, hi):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool):
-                raise TypeError(f"NetIfParams.{name} must be an integer, not {v!r}")
-            if not lo <= v <= hi:
-                raise ValueError(f"NetIfParams.{name} must be in {lo}..{hi}, not {v!r}")
+            checks.check_int(f"NetIfParams.{name}", getattr(self, name), lo, hi)
         check_int("n_nodes", 2, 256)
         check_int("node_id", 0, self.n_nodes - 1)
         if self.data_width not in (32, 64):
             raise ValueError(f"NetIfParams.data_width must be 32 or 64, not {self.data_width!r}")
         check_int("window", 1, 4096)
-        if self.window & (self.window - 1):
+        if not checks.is_pow2(self.window):
             raise ValueError(f"NetIfParams.window must be a power of two, not {self.window!r}")
         check_int("timeout", 16, 1 << 24)
         check_int("max_payload", 8, 4096)

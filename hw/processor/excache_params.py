@@ -2,14 +2,12 @@
 
 from dataclasses import dataclass
 
+from hw.lib.checks import is_int, is_pow2
+
 __all__ = ["ExCacheParams", "POLICIES"]
 
 #: Replacement policies the RTL and the golden model both implement.
 POLICIES = ("lru", "fifo", "random", "plru")
-
-
-def _is_pow2(x):
-    return isinstance(x, int) and not isinstance(x, bool) and x > 0 and x & (x - 1) == 0
 
 
 def _log2(x):
@@ -47,22 +45,22 @@ class ExCacheParams:
     policy: str = "lru"
 
     def __post_init__(self):
-        if not _is_pow2(self.line_bytes) or not 64 <= self.line_bytes <= 4096:
+        if not is_pow2(self.line_bytes) or not 64 <= self.line_bytes <= 4096:
             raise ValueError(f"line_bytes must be a power of two from 64 to 4096, not {self.line_bytes!r}")
-        if not _is_pow2(self.sets) or self.sets > 65536:
+        if not is_pow2(self.sets) or self.sets > 65536:
             raise ValueError(f"sets must be a power of two from 1 to 65536, not {self.sets!r}")
-        if not isinstance(self.ways, int) or isinstance(self.ways, bool) or not 1 <= self.ways <= 64:
+        if not is_int(self.ways) or not 1 <= self.ways <= 64:
             raise ValueError(f"ways must be an integer from 1 to 64, not {self.ways!r}")
-        if not _is_pow2(self.data_width) or self.data_width < 8 or self.data_width > 8 * self.line_bytes:
+        if not is_pow2(self.data_width) or self.data_width < 8 or self.data_width > 8 * self.line_bytes:
             raise ValueError(f"data_width must be a power of two from 8 to line_bytes*8 "
                              f"({8 * self.line_bytes}), not {self.data_width!r}")
-        if not isinstance(self.pid_width, int) or isinstance(self.pid_width, bool) or not 1 <= self.pid_width <= 16:
+        if not is_int(self.pid_width) or not 1 <= self.pid_width <= 16:
             raise ValueError(f"pid_width must be an integer from 1 to 16, not {self.pid_width!r}")
         if self.policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
-        if self.policy == "plru" and not _is_pow2(self.ways):
+        if self.policy == "plru" and not is_pow2(self.ways):
             raise ValueError(f"policy 'plru' needs a power-of-two number of ways, not {self.ways!r}")
-        if not isinstance(self.vaddr_width, int) or isinstance(self.vaddr_width, bool) or self.vaddr_width > 64:
+        if not is_int(self.vaddr_width) or self.vaddr_width > 64:
             raise ValueError(f"vaddr_width must be an integer of at most 64, not {self.vaddr_width!r}")
         if self.vaddr_width < self.offset_bits + self.index_bits + 1:
             raise ValueError(f"vaddr_width must leave at least one tag bit above offset and index "

@@ -6,6 +6,7 @@ without importing each other.
 
 from dataclasses import asdict, dataclass, field, replace
 
+from hw.lib.checks import is_int, is_pow2
 from hw.network.link import LinkParams
 from hw.memory.mmu import MMUParams
 from hw.network.netif import NetIfParams
@@ -100,13 +101,11 @@ class SystemParams:
         if ex.vaddr_width > mmu.vaddr_width:
             raise ValueError(f"excache.vaddr_width must be at most mmu.vaddr_width ({mmu.vaddr_width}), "
                              f"not {ex.vaddr_width!r}")
-        if (not isinstance(self.dram_bytes, int) or isinstance(self.dram_bytes, bool) or self.dram_bytes <= 0
-                or self.dram_bytes & (self.dram_bytes - 1) or self.dram_bytes > (1 << mmu.paddr_width)
+        if (not is_pow2(self.dram_bytes) or self.dram_bytes > (1 << mmu.paddr_width)
                 or self.dram_bytes < 4 * mmu.page_bytes):
             raise ValueError(f"dram_bytes must be a power of two of at least four pages "
                              f"({4 * mmu.page_bytes}) and at most 2**mmu.paddr_width, not {self.dram_bytes!r}")
-        if not isinstance(self.dram_latency, int) or isinstance(self.dram_latency, bool) \
-                or not 0 <= self.dram_latency <= 255:
+        if not is_int(self.dram_latency) or not 0 <= self.dram_latency <= 255:
             raise ValueError(f"dram_latency must be an integer from 0 to 255, not {self.dram_latency!r}")
 
     def as_dict(self):
