@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import DisaggError
-from .workload import OP_WRITE, validate
+from .workload_format import OP_WRITE, validate
 
 __all__ = ["DEFAULT_LOCAL_ACCESS_CYCLES", "Timing", "SwapDevice", "SWAP_DEVICES", "local_cycles", "page_cache_misses", "swap_cycles",
            "baseline_cycles"]

@@ -1,6 +1,6 @@
 """``disagg bench``: the same workload on the same system, three ways.
 
-1. **harness**: :func:`emu.run.run_workload` as users run it: firmware boots the system, pages are faulted
+1. **harness**: :func:`emu.system.runner.run_workload` as users run it: firmware boots the system, pages are faulted
    in on first touch by the memory monitor, every access is checked against the golden model;
 2. **raw**: the same compiled model, every touched page mapped before the clock starts, the whole
    workload in one call of the compiled loop (no Python until it is done): the limit of the harness;
@@ -14,7 +14,6 @@ Figures are measured wall-clock rates; nothing here asserts them.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +32,8 @@ def _raw(config: SystemConfig, workload: np.ndarray, log=None) -> dict:
     """The compiled loop alone: all pages pre-mapped, one call for the whole workload."""
     from .harness import RunStatus, new_results
     from .models.system import SystemModel
-    from .run import SystemRunner, default_processes
+    from .system.processes import default_processes
+    from .system.runner import SystemRunner
     runner = SystemRunner(config, log=log)
     try:
         page = config.params.mmu.page_bytes
@@ -78,7 +78,7 @@ def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dic
     if repo not in sys.path:     # the cocotb bench module and the runner live in the checkout's sim_tests/
         sys.path.insert(0, repo)
     from sim_tests.lib.runner import SimRun
-    from .run import system_verilog
+    from .system.model_cache import system_verilog
 
     verilog, _ = system_verilog(config, log=log)
 
@@ -111,7 +111,7 @@ def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dic
 
 def bench(config: SystemConfig, workload: np.ndarray, *, cocotb_accesses=2000, log=None, skip_cocotb=False) -> dict:
     """Measure the three ways; return the figures (see ``format_table``)."""
-    from .run import SystemRunner, run_workload
+    from .system.runner import SystemRunner, run_workload
     if log:
         log("harness: building or loading the model ...")
     t0 = time.monotonic()

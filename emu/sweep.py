@@ -1,7 +1,7 @@
 """Sweeps: one workload over several ExCache geometries (and link latencies), with baselines and a plot.
 
 :func:`run_sweep` runs every :class:`SweepPoint` through a *run function* (by default
-:func:`emu.run.run_workload` on the base :class:`emu.config.SystemConfig` with the point's cache geometry
+:func:`emu.system.runner.run_workload` on the base :class:`emu.config.SystemConfig` with the point's cache geometry
 and link latency), in parallel worker processes, and returns one row per point with the slowdown against
 the local-memory baseline and the swap baselines of :mod:`emu.baselines` at the same capacity.
 :func:`write_outputs` writes ``sweep.csv``, ``sweep.json`` and ``sweep.png``.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .baselines import Timing, baseline_cycles, local_cycles
+from .baselines import Timing, baseline_cycles
 from .errors import DisaggError
 
 __all__ = ["SweepPoint", "points_for", "run_sweep", "write_outputs", "plot", "harness_run", "with_point",
@@ -159,7 +159,7 @@ def cycles_of(stats):
 
 
 def _hit_totals(stats):
-    """(hits, hit latency sum) of one run's statistics: flat harness counters or emu.run's nested dict."""
+    """(hits, hit latency sum) of one run's statistics: flat harness counters or emu.system.runner's nested dict."""
     if "hit_count" in stats:
         return int(stats["hit_count"]), int(stats.get("hit_latency_sum", 0))
     lat = stats.get("latency")
@@ -181,7 +181,7 @@ def measured_hit_cycles(results):
     return max(1, round(total / hits)) if hits else DEFAULT_LOCAL_ACCESS_CYCLES
 
 
-#: Parts of emu.run's statistics not copied into sweep rows (configuration echo, raw counters, lists).
+#: Parts of emu.system.runner's statistics not copied into sweep rows (configuration echo, raw counters, lists).
 _SKIP_STATS = ("config", "counters", "processes", "miss_stages_detail_cycles", "check", "firmware", "faults")
 
 
@@ -202,11 +202,11 @@ def flat_stats(stats, prefix="stat_"):
 
 
 def harness_run(config, workload, check=True):
-    """The default run function: :func:`emu.run.run_workload` (imported lazily: it builds Verilator models)."""
+    """The default run function: :func:`emu.system.runner.run_workload` (imported lazily: it builds Verilator models)."""
     try:
-        from .run import run_workload
+        from .system.runner import run_workload
     except ImportError as exc:
-        raise DisaggError(f"the emulation harness (emu.run) is not available: {exc}") from None
+        raise DisaggError(f"the emulation harness (emu.system.runner) is not available: {exc}") from None
     return run_workload(config, workload, check=check)
 
 
@@ -250,7 +250,7 @@ def run_sweep(workload, points, *, run_fn=None, base_config=None, jobs=None, pro
         access cost is the runs' measured mean ExCache hit latency (:func:`measured_hit_cycles`); every
         row records the value used in ``local_access_cycles``.
     """
-    from .workload import validate
+    from .workload_format import validate
     validate(workload, what="sweep workload")
     timing = timing or Timing()
     run_fn = run_fn or harness_run

@@ -51,7 +51,7 @@ def _window(text, waves):
 def load_workload(args):
     """The workload selected by ``--trace`` or ``--workload``/``-p``/``--seed``; returns (name, array)."""
     from .. import workloads
-    from ..workload import WORKLOAD_DTYPE, validate
+    from ..workload_format import WORKLOAD_DTYPE, validate
     if args.trace is not None:
         if not args.trace.exists():
             raise DisaggError(f"trace {args.trace} does not exist")
@@ -79,7 +79,8 @@ def load_workload(args):
 
 def run(args):
     from ..config import load_config
-    from ..run import format_summary, run_workload
+    from ..system.runner import run_workload
+    from ..system.summary import format_summary
     overrides = list(args.overrides)
     if args.miss_path:
         overrides.append(f"system.miss_path={args.miss_path}")

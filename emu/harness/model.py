@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DisaggError
-from ..workload import WORKLOAD_DTYPE
-from .layouts import RESULT_DTYPE, STATS_DTYPE, RunStatus
+from ..workload_format import WORKLOAD_DTYPE
+from .layouts import RESULT_DTYPE, STATS_DTYPE
 
 __all__ = ["HarnessModel", "new_results"]
 

@@ -2,7 +2,7 @@
 
 The model knows nothing of caches, messages or page tables. It keeps, per process, the regions the
 process was created with and the bytes it wrote, and answers each access of a workload
-(:data:`emu.workload.WORKLOAD_DTYPE`) with the status and read data the CPU must see at the ExCache's
+(:data:`emu.workload_format.WORKLOAD_DTYPE`) with the status and read data the CPU must see at the ExCache's
 CPU port, whatever the cache geometry, miss-path mode, TLB size or link behaviour:
 
 * an access inside one of the process's regions succeeds; memory starts zero-filled (the memory

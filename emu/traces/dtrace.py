@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DisaggError
-from ..workload import WORKLOAD_DTYPE, validate
+from ..workload_format import WORKLOAD_DTYPE, validate
 from .source import DECOMPRESSION_ERRORS, open_trace
 
 __all__ = ["MAGIC", "VERSION", "FILE_DTYPE", "save", "load", "load_meta", "is_dtrace"]

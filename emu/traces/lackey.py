@@ -10,7 +10,7 @@ Lackey prints one line per event::
 plus ``==PID==`` banner lines, which are skipped (as are blank lines). Any other line is an error that
 names the file and line number.
 
-Conversion to :data:`emu.workload.WORKLOAD_DTYPE`:
+Conversion to :data:`emu.workload_format.WORKLOAD_DTYPE`:
 
 * Instruction fetches are not memory accesses of the ExCache's data port; the number of ``I`` lines since
   the previous data access, times ``cpi`` (cycles per instruction), becomes that access's ``think`` time.
@@ -24,7 +24,7 @@ Conversion to :data:`emu.workload.WORKLOAD_DTYPE`:
 import numpy as np
 
 from ..errors import DisaggError
-from ..workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE, validate
+from ..workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE, validate
 from .source import DECOMPRESSION_ERRORS, open_trace
 
 __all__ = ["load_lackey", "split_aligned", "LackeyParser"]

@@ -1,6 +1,6 @@
 """Workload generators and their registry.
 
-A workload is a numpy array of :data:`emu.workload.WORKLOAD_DTYPE` (one row per CPU access to the
+A workload is a numpy array of :data:`emu.workload_format.WORKLOAD_DTYPE` (one row per CPU access to the
 ExCache). Generators are registered here by name with documented, validated parameters::
 
     from emu.workloads import generate, list_workloads
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DisaggError
-from ..workload import validate
-from ._common import DEFAULT_BASE
+from ..workload_format import validate
+from ._rows import DEFAULT_BASE
 
 __all__ = ["Param", "Workload", "WORKLOADS", "generate", "list_workloads", "describe", "parse_params", "DEFAULT"]
 
@@ -224,7 +224,7 @@ def generate(name, *, seed=0, **params):
     Returns
     -------
     numpy.ndarray
-        A validated array of :data:`emu.workload.WORKLOAD_DTYPE`.
+        A validated array of :data:`emu.workload_format.WORKLOAD_DTYPE`.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DisaggError(f"workload seed must be a non-negative int, not {seed!r}")

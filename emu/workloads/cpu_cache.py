@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DisaggError
-from ..workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE, validate
+from ..workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE, validate
 
 __all__ = ["CacheLevel", "CpuCaches", "filter_workload", "simulate_level"]
 

@@ -58,7 +58,7 @@ def default(rng, *, n, think):
     a run sees hits, misses, evictions and dirty write-backs, and the two pids contend for the same sets.
     """
     from . import synthetic
-    from ._common import DEFAULT_BASE
+    from ._rows import DEFAULT_BASE
     a, b = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=2))
     hot = synthetic.zipfian(a, n=n - n // 2, footprint=64 * 1024, base=DEFAULT_BASE, object_size=64, alpha=0.99,
                             size=8, write_frac=0.3, think=think, pid=1)

@@ -21,7 +21,7 @@ the miss ratio of a cache with LRU-like replacement:
 import numpy as np
 
 from ..errors import DisaggError
-from ..workload import validate
+from ..workload_format import validate
 
 __all__ = ["SIZE_PARAMS", "COUNT_PARAMS", "scale_params", "scale_size", "sample_pages"]
 

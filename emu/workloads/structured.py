@@ -7,8 +7,8 @@ for real (fixed point, 32 fractional bits) and written as such.
 
 import numpy as np
 
-from ..workload import OP_READ, OP_WRITE
-from ._common import assemble, think_cycles, write_values
+from ..workload_format import OP_READ, OP_WRITE
+from ._rows import assemble, think_cycles, write_values
 from .synthetic import zipf_ranks
 
 __all__ = ["pointer_chase", "pagerank", "power_law_graph", "FIXED_ONE"]

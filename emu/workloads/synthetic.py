@@ -7,7 +7,7 @@ Addresses lie in ``[base, base + footprint)``; an access of ``s`` bytes is align
 
 import numpy as np
 
-from ._common import aligned_offsets, assemble, pick_ops, pick_sizes, think_cycles, write_values
+from ._rows import aligned_offsets, assemble, pick_ops, pick_sizes, think_cycles, write_values
 
 __all__ = ["sequential", "strided", "uniform", "zipfian", "zipf_ranks"]
 

@@ -14,7 +14,7 @@ import time
 import cocotb
 import numpy as np
 
-from emu.run import default_processes
+from emu.system.processes import default_processes
 from sim_tests.system.bench import SystemBench
 
 

@@ -13,7 +13,7 @@ from emu.errors import DisaggError
 from emu.harness import HarnessModel, RunStatus, build_model, new_results
 from emu.harness import codegen
 from emu.harness.layouts import RESULT_DTYPE, STATS_DTYPE
-from emu.workload import WORKLOAD_DTYPE, empty
+from emu.workload_format import WORKLOAD_DTYPE, empty
 from firmware.bus import run_sync
 from sim_tests.harness.toy_system import TOY_REGS, ToyRequest, ToySystem
 from sim_tests.lib.runner import default_seed
@@ -49,7 +49,7 @@ def _expected(w):
     """Reference: a flat byte memory (the toy ignores the pid for data)."""
     mem = bytearray(DEPTH * 8)
     out = np.zeros(len(w), dtype=np.uint64)
-    for i, (pid, op, vaddr, size, data, think) in enumerate(w.tolist()):
+    for i, (_pid, op, vaddr, size, data, _think) in enumerate(w.tolist()):
         a = vaddr % (DEPTH * 8)
         if op:
             mem[a:a + size] = (data & ((1 << (8 * size)) - 1)).to_bytes(size, "little")

@@ -13,7 +13,7 @@ import pytest
 from emu.cli import main
 from emu.config import SCHEMA, SystemConfig, default_config, load_config
 from emu.errors import DisaggError
-from emu.workload import empty
+from emu.workload_format import empty
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,7 +27,7 @@ def test_default_config_is_the_documented_file_and_the_default_system():
            (d.excache, d.link, d.miss_path, d.dram_bytes, d.dram_latency)
     assert (p.mmu.tlb_entries, p.mmu.page_bytes, p.proc_netif, p.mem_netif) == \
            (d.mmu.tlb_entries, d.mmu.page_bytes, d.proc_netif, d.mem_netif)
-    for section, keys in SCHEMA.items():
+    for keys in SCHEMA.values():
         for key in keys:
             assert f"{key} = " in default_config().toml()
 

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from emu.config import SystemConfig
-from emu.run import Process, SystemRunner, run_workload
-from emu.workload import empty
+from emu.system.processes import Process
+from emu.system.runner import SystemRunner, run_workload
+from emu.workload_format import empty
 from firmware.bus import run_sync
 from sim_tests.lib.runner import default_seed
 

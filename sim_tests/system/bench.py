@@ -16,10 +16,10 @@ import random
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import Edge, First, Lock, RisingEdge, Timer
+from cocotb.triggers import Edge, First, Lock, RisingEdge
 
 from emu.models.system import SystemModel
-from emu.workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE
+from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from firmware.global_memory_manager import Region
 from firmware.system_firmware import SystemFirmware
 from hw.processor.excache_layouts import CpuReq, CpuResp

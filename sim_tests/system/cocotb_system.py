@@ -9,7 +9,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 
-from emu.workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE
+from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from hw.system.probe import PROBE_REGS
 from sim_tests.system.bench import SystemBench, config, seed
 

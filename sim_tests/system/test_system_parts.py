@@ -8,7 +8,7 @@ from amaranth import Module
 from amaranth.sim import Simulator
 
 from emu.models.system import (STATUS_OK, STATUS_PAGE_FAULT, STATUS_PROT_FAULT, ModelError, SystemModel)
-from emu.workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE
+from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from firmware.bus import Bus, run_sync
 from firmware.global_memory_manager import GlobalMemoryManager, PlacementError, Region
 from firmware.processor_monitor import ProcessorMonitor, ProcessorMonitorError

@@ -13,7 +13,7 @@ from emu.baselines import SWAP_DEVICES, SwapDevice, Timing, baseline_cycles, loc
 from emu.cli import main
 from emu.errors import DisaggError
 from emu.sweep import points_for, run_sweep, with_point, write_outputs
-from emu.workload import OP_WRITE
+from emu.workload_format import OP_WRITE
 from emu.workloads import generate
 from emu.workloads.scale import sample_pages, scale_params, scale_size
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emu.errors import DisaggError
-from emu.workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE
+from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from emu.workloads import generate
 from emu.workloads.cpu_cache import CacheLevel, CpuCaches, filter_workload
 

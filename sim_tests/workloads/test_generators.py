@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from emu.errors import DisaggError
-from emu.workload import OP_READ, OP_WRITE, validate
+from emu.workload_format import OP_READ, OP_WRITE, validate
 from emu.workloads import generate, list_workloads, parse_params, resolve_params
 from emu.workloads.structured import FIXED_ONE, power_law_graph
 

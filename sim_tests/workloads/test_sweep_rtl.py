@@ -10,10 +10,10 @@ import pytest
 from emu.cli import main
 
 try:
-    import emu.run  # noqa: F401
+    import emu.system.runner  # noqa: F401
     HAVE_RUN = True
 except ImportError as exc:  # only while the full-system harness is absent from the checkout
-    HAVE_RUN, WHY = False, f"emu.run (the full-system harness) is not importable: {exc}"
+    HAVE_RUN, WHY = False, f"emu.system.runner (the full-system harness) is not importable: {exc}"
 
 
 # A small system (16-32 KiB DRAM, 256 B pages) builds in about a minute; the default system's 1 MiB DRAM

@@ -9,7 +9,7 @@ import pytest
 from emu.errors import DisaggError
 from emu.traces import load, load_lackey, load_meta, load_trace, save
 from emu.traces.lackey import split_aligned
-from emu.workload import OP_READ, OP_WRITE, validate
+from emu.workload_format import OP_READ, OP_WRITE, validate
 from emu.workloads import generate
 
 DATA = Path(__file__).parent / "data"

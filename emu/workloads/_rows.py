@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..workload import OP_READ, OP_WRITE, WORKLOAD_DTYPE
+from ..workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 
 __all__ = ["DEFAULT_BASE", "assemble", "think_cycles", "write_values", "pick_sizes", "pick_ops", "aligned_offsets"]
 
@@ -19,7 +19,7 @@ def assemble(pid, op, vaddr, size, data, think):
     Parameters
     ----------
     pid, op, vaddr, size, data, think : array_like or int
-        The columns of :data:`emu.workload.WORKLOAD_DTYPE`; ``data`` is masked to the low ``size`` bytes.
+        The columns of :data:`emu.workload_format.WORKLOAD_DTYPE`; ``data`` is masked to the low ``size`` bytes.
     """
     vaddr = np.asarray(vaddr, dtype=np.uint64)
     n = vaddr.shape[0]

@@ -1,0 +1,236 @@
+"""The run loop: a booted system (compiled model + firmware) running workloads.
+
+:func:`run_workload` is the public entry point (``disagg run``, ``disagg sweep``); :class:`SystemRunner` keeps one
+booted system for several runs. The package docstring (``emu/system/__init__.py``) describes the flow.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from firmware.bus import run_sync
+
+from ..config import SystemConfig
+from ..errors import DisaggError
+from ..workload_format import validate
+from .firmware_bus import HarnessBus
+from .golden_check import check_against_golden
+from .model_cache import build_system
+from .processes import as_process, default_processes, touched_regions
+from .statistics import RunMeasurements, run_statistics
+
+__all__ = ["SystemRunner", "run_workload"]
+
+#: Cycles the compiled loop runs before returning to Python (progress bar updates).
+_BATCH_CYCLES = 1 << 18
+
+
+class SystemRunner:
+    """A booted system: compiled model + firmware, ready to run workloads.
+
+    Parameters
+    ----------
+    config : SystemConfig
+    waves : path, optional
+        Write a waveform (FST, or VCD without liblz4) of the cycles in ``window``; a ``.gtkw`` is written
+        next to it.
+    window : (int, int), optional
+        First and last cycle of the waveform (counted from reset).
+    log : callable, optional
+        Progress lines (build).
+    """
+
+    def __init__(self, config: SystemConfig, *, waves=None, window=None, log=None):
+        from firmware.system_firmware import SystemFirmware
+        from hw.system.address_map import SYSTEM_CSR_BASES
+        from ..harness import HarnessModel
+        if not isinstance(config, SystemConfig):
+            raise TypeError(f"SystemRunner needs a SystemConfig, not {config!r}")
+        self.config = config
+        t0 = time.monotonic()
+        self.built = build_system(config, trace="fst" if waves else None, log=log)
+        self.build_seconds = time.monotonic() - t0
+        self.waves, self.window = waves, window
+        if waves is not None:
+            from pathlib import Path
+            Path(waves).parent.mkdir(parents=True, exist_ok=True)
+        self.model = HarnessModel(self.built, waves=waves, window=window,
+                                  max_outstanding=config.cpu.max_outstanding)
+        self.model.reset()
+        self.bus = HarnessBus(self.model, SYSTEM_CSR_BASES)
+        self.firmware = SystemFirmware(self.bus, config.params)
+        self.firmware_seconds = 0.0
+        self._fw(self.firmware.boot())
+        self.boot_cycles = self.model.cycle
+
+    def _fw(self, coro):
+        t0 = time.monotonic()
+        try:
+            return run_sync(coro)
+        finally:
+            self.firmware_seconds += time.monotonic() - t0
+
+    def close(self):
+        self.model.close()
+        if self.waves:
+            _write_gtkw(self.waves)
+
+    # -------------------------------------------------------------------------------------------------
+
+    def run(self, workload, processes=None, *, check=True, check_sample=None, progress=False):
+        """Run ``workload`` (see :func:`run_workload`); return the statistics dictionary."""
+        from ..harness import RunStatus, new_results
+        from ..models.system import SystemModel
+        params = self.config.params
+        workload = validate(workload, vaddr_width=params.excache.vaddr_width)
+        n = len(workload)
+        page = params.mmu.page_bytes
+        procs = _processes_of(workload, processes, page)
+        known = {p.pid for p in procs}
+        stray = sorted(set(np.unique(workload["pid"]).tolist()) - known)
+        # Accesses by a pid no process stands for keep that pid: they fault unless a process gets it.
+        w = np.ascontiguousarray(workload.copy())
+        results = new_results(n)
+        golden = SystemModel(page_size=page, vaddr_width=params.excache.vaddr_width) if check else None
+        check_upto = n if check_sample is None else min(n, int(check_sample))
+
+        events = _process_events(procs)
+        points = sorted(set(events) | {n})
+        model, fw = self.model, self.firmware
+        cycle0 = model.cycle
+        stats0 = model.stats()
+        wall0 = time.monotonic()
+        fw0 = self.firmware_seconds
+        irq_calls = 0
+        bar = _progress_bar(n, progress)
+        pos = 0
+        try:
+            for point in points:
+                if point > pos:
+                    done0 = int(model.stats()["completed"])
+                    start = pos     # a new workload array starts at 0; later calls continue where it stopped
+                    while True:
+                        status = model.run(w, results, n=point, start=start, max_cycles=_BATCH_CYCLES)
+                        start = model.position
+                        if bar is not None:
+                            done = int(model.stats()["completed"])
+                            bar.update(done - done0)
+                            done0 = done
+                        if status == RunStatus.DONE:
+                            break
+                        if status == RunStatus.IRQ:
+                            irq_calls += 1
+                            self._fw(fw.service_irqs(irq_proc=model.irq_proc, irq_mem=model.irq_mem))
+                        elif status == RunStatus.HANG:
+                            raise DisaggError(f"the system stopped answering at access {model.position} "
+                                              f"(cycle {model.cycle}): no response for "
+                                              f"{2_000_000} cycles with accesses in flight")
+                    if golden is not None and pos < check_upto:
+                        check_against_golden(golden, w, results, pos, min(point, check_upto))
+                    pos = point
+                for kind, p in events.get(point, ()):
+                    if kind == "create":
+                        p.real_pid = self._fw(fw.create_process(p.regions))
+                        rows = np.flatnonzero(workload["pid"][point:] == p.pid) + point
+                        w["pid"][rows] = p.real_pid
+                        if golden is not None:
+                            golden.create_process(p.real_pid, p.regions)
+                    else:
+                        self._fw(fw.exit_process(p.real_pid))
+                        if golden is not None:
+                            golden.exit_process(p.real_pid)
+        finally:
+            if bar is not None:
+                bar.close()
+        wall = time.monotonic() - wall0
+        cycles = model.cycle - cycle0
+        stats1 = model.stats()
+        counters = self._fw(fw.statistics())
+        return run_statistics(RunMeasurements(
+            config=self.config, built=self.built, build_seconds=self.build_seconds, accesses=n, processes=procs,
+            unmapped_pids=stray, model_before=stats0, model_after=stats1, counters=counters,
+            statuses=results["status"], cycles=cycles, wall_seconds=wall,
+            firmware_seconds=self.firmware_seconds - fw0, irq_returns=irq_calls, csr_reads=self.bus.reads,
+            csr_writes=self.bus.writes, check=check, checked=check_upto))
+
+
+def _processes_of(workload, processes, page_bytes):
+    """The processes of a run of ``workload``: ``processes`` (copied, regions filled in) or one per pid."""
+    n = len(workload)
+    procs = default_processes(workload, page_bytes) if processes is None else [as_process(p) for p in processes]
+    for p in procs:
+        if p.regions is None:
+            p.regions = touched_regions(workload["vaddr"][workload["pid"] == p.pid], page_bytes)
+        if not 0 <= p.start_at <= n or (p.exit_at is not None and not p.start_at <= p.exit_at <= n):
+            raise DisaggError(f"process {p.pid}: start_at/exit_at outside the workload of {n} accesses")
+    return procs
+
+
+def _process_events(procs):
+    """Access index -> the ("create" | "exit", process) events due once the accesses before it completed."""
+    events = {}
+    for p in procs:
+        events.setdefault(p.start_at, []).append(("create", p))
+        if p.exit_at is not None:
+            events.setdefault(p.exit_at, []).append(("exit", p))
+    return events
+
+
+def _progress_bar(n, progress):
+    if not progress:
+        return None
+    from tqdm import tqdm
+    # Shown only if the run lasts more than two seconds.
+    return tqdm(total=n, unit="acc", unit_scale=True, delay=2.0, leave=False, dynamic_ncols=True)
+
+
+def _write_gtkw(waves):
+    from pathlib import Path
+    from ..gtkw import write_gtkw
+    waves = Path(waves)
+    signals = ["clk", "rst", "cpu_req__valid", "cpu_req__ready", "cpu_req__payload", "cpu_resp__valid",
+               "cpu_resp__payload", "irq_proc", "irq_mem", "probe", "csr__addr", "csr__r_stb", "csr__w_stb"]
+    write_gtkw(waves, waves.with_suffix(".gtkw"), signals, toplevel="top")
+
+
+def run_workload(config: SystemConfig, workload: np.ndarray, *, processes=None, check=True, check_sample=None,
+                 progress=False, waves=None, window=None, log=None) -> dict:
+    """Run ``workload`` on the system of ``config``; return its statistics.
+
+    Parameters
+    ----------
+    config : SystemConfig
+        The system (its compiled model is cached per configuration under ``build/harness/``).
+    workload : numpy.ndarray of WORKLOAD_DTYPE
+        The accesses, in program order.
+    processes : list of Process or dict, optional
+        Process lifetimes and address spaces; default: one process per workload pid, created at the
+        start, mapping exactly the pages that pid touches.
+    check : bool
+        Compare every access with the golden model (``emu/models/system.py``); a mismatch raises
+        :class:`emu.system.golden_check.CheckError`.
+    check_sample : int, optional
+        Check only the first ``check_sample`` accesses (for very long runs).
+    progress : bool
+        Show a progress bar if the run lasts more than two seconds.
+    waves, window : optional
+        Waveform file and ``(first, last)`` cycle window.
+
+    Returns
+    -------
+    dict
+        Keys (``docs/harness.md`` defines each): ``accesses``, ``reads``, ``writes``, ``cycles`` (simulated
+        cycles of the run, boot excluded), ``time_ns``, ``cycles_per_access``, ``latency`` (``access_cycles``,
+        ``hit_cycles``, ``miss_cycles``, ``miss_ns``, ``miss_stages`` {stage: {cycles, ns}},
+        ``miss_stages_detail_cycles``), ``processor`` (hits, misses, evictions, writebacks, translations),
+        ``memory`` (tlb_hits, tlb_misses, walks, faults, ...), ``network`` (messages, frames, bytes,
+        retransmissions, ...), ``faults`` {status: accesses}, ``check``, ``firmware``, ``speed``
+        (wall_seconds, accesses_per_s, cycles_per_s), ``build``, ``processes``, ``config``, ``counters``.
+    """
+    runner = SystemRunner(config, waves=waves, window=window, log=log)
+    try:
+        return runner.run(workload, processes, check=check, check_sample=check_sample, progress=progress)
+    finally:
+        runner.close()
