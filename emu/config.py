@@ -153,7 +153,7 @@ class SystemConfig:
     def ns_per_cycle(self) -> float:
         return 1000.0 / self.system.clock_mhz
 
-    def with_overrides(self, assignments) -> "SystemConfig":
+    def with_overrides(self, assignments) -> SystemConfig:
         """A new configuration with ``section.key=value`` strings applied (values in TOML syntax;
         bare words are taken as strings)."""
         values = self.to_dict()

@@ -91,7 +91,7 @@ class SynthResult:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SynthResult":
+    def from_dict(cls, d: dict) -> SynthResult:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})
 

@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -44,7 +44,7 @@ def tool_path(package: str) -> Path:
     raise DisaggError(f"{package} is not installed; run 'make setup' (or pip install {package})")
 
 
-@lru_cache(maxsize=None)
+@cache
 def tool_version(package: str) -> str:
     """Installed version of ``package`` from its metadata (no need to start the WebAssembly tool)."""
     try:

@@ -8,7 +8,7 @@ their own blocks with :func:`register_block`.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import DisaggError
 from .invariants import Invariant, MaxOutstanding

@@ -42,7 +42,7 @@ class Cycles:
 
     @classmethod
     def of(cls, wave: Waveform, *, clock: str = "clk", reset: str | None = None,
-           reset_active_low: bool | None = None) -> "Cycles":
+           reset_active_low: bool | None = None) -> Cycles:
         """Build the cycle view; ``reset=None`` looks for a conventional reset name, ``""`` means none."""
         clk = wave.find(clock, what="clock")
         rst, low = None, bool(reset_active_low)

@@ -68,7 +68,7 @@ class CSRMux(wiring.Component):
         self.targets = dict(targets)
         self.addr_width = addr_width
         members = {"bus": In(CSRBusSignature(addr_width))}
-        for name, (base, width) in targets.items():
+        for name, (_base, width) in targets.items():
             members[name] = Out(CSRBusSignature(width))
         super().__init__(members)
 
@@ -77,7 +77,7 @@ class CSRMux(wiring.Component):
         names = list(self.targets)
         selected = Signal(range(len(names) + 1), init=len(names))  # len(names): nothing selected
         hits = []
-        for index, name in enumerate(names):
+        for name in names:
             base, width = self.targets[name]
             port = getattr(self, name)
             hit = Signal(name=f"hit_{name}")

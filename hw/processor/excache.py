@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
 from hw.processor.excache_controller import HIT_LATENCY, ExCacheController
-from hw.processor.excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp, MissKind
+from hw.processor.excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp
 from hw.processor.excache_params import POLICIES, ExCacheParams
 from hw.processor.miss_handler import FwAction, MissHandler
 from hw.protocol import MessagePort

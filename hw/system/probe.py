@@ -9,7 +9,7 @@ firmware through the system CSR space.
 
 from amaranth import Module, Signal
 from amaranth.lib import data, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
 from hw.lib.csr import CSRBusSignature, CSRDecoder, Register, RegisterMap
 from hw.network.link import LINK_COUNTERS

@@ -13,7 +13,6 @@ latency, with refusals taken from the memory's fault tables.
 
 from __future__ import annotations
 
-import random
 from collections import deque
 
 import cocotb
@@ -23,7 +22,7 @@ from firmware.bus import Bus
 from hw.processor.excache import CpuReq, CpuResp, register_map
 from hw.protocol import DataBeat, MsgHeader, MsgKind, Status
 
-from emu.models.excache import OP_READ, OP_WRITE
+from emu.models.excache import OP_WRITE
 from sim_tests.lib.streams import Fields
 
 __all__ = ["Fields", "ExCacheBench", "CsrBus", "REGS"]

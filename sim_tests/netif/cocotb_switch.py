@@ -43,8 +43,9 @@ async def routing(dut):
                 got[o].append(codec.from_beats(partial[o]))
                 partial[o].clear()
         return on_beat
-    sinks = [axis_sink(dut, f"m_axis__{i}", dut.clk, backpressure_prob=0.3, rng=random.Random(rng.random()),
-                       callback=collector(i)) for i in range(n)]
+    # The sinks deliver through their callbacks; the list only keeps them alive for the whole test.
+    _sinks = [axis_sink(dut, f"m_axis__{i}", dut.clk, backpressure_prob=0.3, rng=random.Random(rng.random()),
+                        callback=collector(i)) for i in range(n)]
     await reset(dut, dut.clk)
     expect = {(i, o): [] for i in range(n) for o in range(n)}
     routed = unroutable = spoofed = 0

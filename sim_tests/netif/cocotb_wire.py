@@ -103,7 +103,6 @@ async def transmit(dut):
     loss = CFG.get("test_loss", 0.05)
     first_seen = {}        # (peer, seq) -> bytes of the frame without the ack field
     lost = retrans = acks_seen = 0
-    cycles = 0
     while sum(len(peer_rx[p].delivered) for p in peers) < n_msgs:
         raw = await sink.recv()
         f = codec.decode(raw, BB, MAXP)          # raises if the interface sent a bad frame

@@ -98,7 +98,6 @@ class TrafficGen(wiring.Component):
         m = Module()
         m.submodules.seq = seq = self.seq
         m.d.comb += seq.full_lines.eq(self.full_lines)
-        B = self.w // 8
         hdr, dat = self.port.hdr, self.port.data
         hdr_done = Signal()
         beats = Signal(16)

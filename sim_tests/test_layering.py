@@ -1,0 +1,36 @@
+"""The product's layering, read from the source: hw/ stands alone, product code never reaches into the test tree,
+and no import circle among product modules (lazy imports inside functions count: they only hide a circle)."""
+
+from sim_tests.lib.product_modules import REPO, import_circles, import_graph, imports_of, product_modules
+
+MODULES = product_modules()
+
+
+def _imports_into(importer_top, forbidden_tops):
+    return [f"{imp.path.relative_to(REPO)}:{imp.line} imports {imp.target}"
+            for name, path in MODULES.items() if name.split(".")[0] in importer_top
+            for imp in imports_of(name, path, MODULES) if imp.target.split(".")[0] in forbidden_tops]
+
+
+def test_hw_imports_neither_emu_nor_firmware():
+    found = _imports_into({"hw"}, {"emu", "firmware"})
+    assert not found, "\n".join(found)
+
+
+#: Circles being broken while this test landed (issue 11: the sweep experiment takes an argparse Namespace). Empty
+#: this once they are gone; a circle not listed here fails now.
+KNOWN_CIRCLES = {"emu.commands.sweep <-> emu.experiments.legoos"}
+
+
+def test_no_import_circle_among_product_modules():
+    circles = {" <-> ".join(c) for c in import_circles(import_graph(MODULES))}
+    new = sorted(circles - KNOWN_CIRCLES)
+    assert not new, "import circles:\n" + "\n".join(new)
+
+
+def test_circle_finder_finds_circles():
+    # The check above is only as good as the finder: a three-module ring and a self-contained pair are found,
+    # a diamond is not a circle.
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"f"}, "f": {"e"},
+             "g": {"h", "i"}, "h": {"j"}, "i": {"j"}, "j": set()}
+    assert sorted(import_circles(graph)) == [["a", "b", "c"], ["e", "f"]]
