@@ -47,6 +47,15 @@ class Region:
         return self.vaddr + self.length
 
 
+def _size(n):
+    """``n`` bytes in the largest binary unit that keeps one decimal (``632.0 KiB``)."""
+    for unit in ("GiB", "MiB", "KiB"):
+        scale = {"GiB": 1 << 30, "MiB": 1 << 20, "KiB": 1 << 10}[unit]
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
 class PlacementError(RuntimeError):
     """No memory component can hold a process, or the regions are invalid."""
 
@@ -122,8 +131,12 @@ class GlobalMemoryManager:
         frames = sum(r.length // self.page_size for r in regs)
         candidates = [c for c in self.components.values() if c.free_frames >= frames]
         if not candidates:
-            free = ", ".join(f"{c.name}: {c.free_frames}" for c in self.components.values()) or "none registered"
-            raise PlacementError(f"no memory component has {frames} free frames for pid {pid} ({free})")
+            free = "; ".join(f"{c.name} (node {c.node_id}): {c.free_frames} of {c.capacity_frames} frames free, "
+                             f"{_size(c.free_frames * self.page_size)}"
+                             for c in self.components.values()) or "no memory component registered"
+            raise PlacementError(f"out of memory: pid {pid} needs {frames} frames of {self.page_size} bytes "
+                                 f"({_size(frames * self.page_size)}, the pages its regions span), and no memory "
+                                 f"component has {frames} free frames ({free})")
         best = min(candidates, key=lambda c: (-c.free_frames, c.node_id))
         best.reserved_frames += frames
         self._placement[pid] = (best.name, frames, regs)

@@ -48,7 +48,8 @@ class FrameAllocator:
 
     def alloc(self) -> int:
         if not self._free:
-            raise OutOfFrames("no free physical frame")
+            raise OutOfFrames(f"out of memory: no free frame (all {self.count} frames "
+                              f"{self.first:#x}..{self.first + self.count - 1:#x} in use)")
         pfn = self._free.pop()
         self._used.add(pfn)
         return pfn
@@ -95,6 +96,10 @@ class Fault:
     src: int
     kind: int
     resolved: bool   # True: mapping installed and replayed; False: refused (PAGE_FAULT)
+    #: Why a fault inside a region was refused (the memory component is out of frames or its page table is
+    #: full: an out-of-memory condition the caller should report); empty for resolved faults and for
+    #: accesses outside every region.
+    reason: str = ""
 
 
 class MemoryMonitor:
@@ -219,7 +224,8 @@ class MemoryMonitor:
         if not lazy:
             need = length // self.page_bytes
             if need > self.frames.free_count:
-                raise OutOfFrames(f"mapping {need} pages needs more than the {self.frames.free_count} free frames")
+                raise OutOfFrames(f"out of memory: pid {pid} mapping {vaddr:#x}+{length:#x} needs {need} frames, "
+                                  f"{self.frames.free_count} are free")
         space.regions.append(region)
         if not lazy:
             for va in range(vaddr, end, self.page_bytes):
@@ -298,6 +304,7 @@ class MemoryMonitor:
         region = space.region_of(vaddr) if space is not None else None
         vpn = vaddr >> self.page_bits
         resolved = False
+        reason = ""
         if region is not None:
             if vpn in space.pages:
                 resolved = True   # already installed (e.g. raced with a map): just replay
@@ -305,9 +312,10 @@ class MemoryMonitor:
                 try:
                     await self._install(space, vpn, region.writable)
                     resolved = True
-                except (OutOfFrames, PageTableFull):
+                except (OutOfFrames, PageTableFull) as exc:
                     resolved = False
-        fault = Fault(pid, vaddr, write, src, kind, resolved)
+                    reason = f"pid {pid} page fault at {vaddr:#x} cannot be served: {exc}"
+        fault = Fault(pid, vaddr, write, src, kind, resolved, reason)
         self.faults.append(fault)      # recorded before the MMU can answer the request
         await self._wr("FAULT_RESOLVE", FAULT_REPLAY if resolved else FAULT_REFUSE)
         return fault

@@ -62,15 +62,26 @@ class SystemRunner:
         self.bus = HarnessBus(self.model, SYSTEM_CSR_BASES)
         self.firmware = SystemFirmware(self.bus, config.params)
         self.firmware_seconds = 0.0
-        self._fw(self.firmware.boot())
+        self._fw(self.firmware.boot(), "booting the system firmware")
         self.boot_cycles = self.model.cycle
 
-    def _fw(self, coro):
+    def _fw(self, coro, what="firmware"):
+        """Run firmware to completion; its refusals (out of memory, no free pid, ...) become one DisaggError."""
         t0 = time.monotonic()
         try:
             return run_sync(coro)
+        except _firmware_errors() as exc:
+            raise DisaggError(f"{what}: {exc}") from None
         finally:
             self.firmware_seconds += time.monotonic() - t0
+
+    def _check_refused_faults(self, seen):
+        """Raise if a page fault inside a region was refused since fault ``seen`` (the memory ran out)."""
+        faults = self.firmware.memory.faults
+        for f in faults[seen:]:
+            if f.reason:
+                raise DisaggError(f"memory component: {f.reason}")
+        return len(faults)
 
     def close(self):
         self.model.close()
@@ -106,6 +117,7 @@ class SystemRunner:
         irq_calls = 0
         bar = _progress_bar(n, progress)
         pos = 0
+        faults_seen = len(fw.memory.faults)
         try:
             for point in points:
                 if point > pos:
@@ -123,6 +135,7 @@ class SystemRunner:
                         if status == RunStatus.IRQ:
                             irq_calls += 1
                             self._fw(fw.service_irqs(irq_proc=model.irq_proc, irq_mem=model.irq_mem))
+                            faults_seen = self._check_refused_faults(faults_seen)
                         elif status == RunStatus.HANG:
                             raise DisaggError(f"the system stopped answering at access {model.position} "
                                               f"(cycle {model.cycle}): no response for "
@@ -132,7 +145,8 @@ class SystemRunner:
                     pos = point
                 for kind, p in events.get(point, ()):
                     if kind == "create":
-                        p.real_pid = self._fw(fw.create_process(p.regions))
+                        p.real_pid = self._fw(fw.create_process(p.regions),
+                                              f"cannot start process {p.pid} of the workload")
                         rows = np.flatnonzero(workload["pid"][point:] == p.pid) + point
                         w["pid"][rows] = p.real_pid
                         if golden is not None:
@@ -234,3 +248,13 @@ def run_workload(config: SystemConfig, workload: np.ndarray, *, processes=None, 
         return runner.run(workload, processes, check=check, check_sample=check_sample, progress=progress)
     finally:
         runner.close()
+
+
+def _firmware_errors():
+    """The exceptions firmware raises when it refuses something (each carries a one-line message)."""
+    from firmware.csr_mem import MemoryWindowError
+    from firmware.global_memory_manager import PlacementError
+    from firmware.memory_monitor import MemoryMonitorError
+    from firmware.page_table import PageTableFull
+    from firmware.processor_monitor import ProcessorMonitorError
+    return (ProcessorMonitorError, PlacementError, MemoryMonitorError, PageTableFull, MemoryWindowError)
