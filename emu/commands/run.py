@@ -20,6 +20,11 @@ def register(sub):
     src.add_argument("--workload", default=None, metavar="NAME", help="a generator of emu.workloads (default: default)")
     src.add_argument("--trace", type=Path, metavar="FILE",
                      help="replay a trace: .dtrace (disagg's format) or a valgrind lackey log, either plain or compressed (.gz, .xz, .zst), or .npy of WORKLOAD_DTYPE")
+    src.add_argument("--program", metavar="'CMD ARGS'",
+                     help="run a program under valgrind lackey and stream its accesses into the run "
+                          "(no shell: the command is split like a shell would, without pipes or redirections)")
+    p.add_argument("--save-trace", type=Path, metavar="FILE",
+                   help="with --program: keep the lackey trace in FILE (.gz, .xz or .zst: compressed)")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
                    help="workload parameter, e.g. -p n=50000 (repeatable)")
     p.add_argument("--seed", type=int, default=1, help="workload seed (default 1)")
@@ -49,9 +54,23 @@ def _window(text, waves):
 
 
 def load_workload(args):
-    """The workload selected by ``--trace`` or ``--workload``/``-p``/``--seed``; returns (name, array)."""
+    """The workload selected by ``--trace``, ``--program`` or ``--workload``/``-p``/``--seed``; returns (name, array).
+
+    With ``--program`` the program's exit status and output are printed, and ``args.program_run`` holds the
+    :class:`emu.program.ProgramRun`.
+    """
     from .. import workloads
     from ..workload_format import WORKLOAD_DTYPE, validate
+    if getattr(args, "save_trace", None) is not None and getattr(args, "program", None) is None:
+        raise DisaggError("--save-trace applies to --program")
+    if getattr(args, "program", None) is not None:
+        from ..program import trace_program
+        if args.params:
+            raise DisaggError("-p/--param applies to --workload, not to --program")
+        result = trace_program(args.program, save_trace=args.save_trace, progress=not args.quiet)
+        print(result.report())
+        args.program_run = result
+        return result.name, result.workload
     if args.trace is not None:
         if not args.trace.exists():
             raise DisaggError(f"trace {args.trace} does not exist")
@@ -102,6 +121,13 @@ def run(args):
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         stats = dict(stats, workload=name)
+        run_of_program = getattr(args, "program_run", None)
+        if run_of_program is not None:
+            stats["program"] = {"command": run_of_program.command, "status": run_of_program.status,
+                                "stopped": run_of_program.stopped, "instructions": run_of_program.instructions,
+                                "stdout_bytes": run_of_program.stdout_bytes,
+                                "stderr_bytes": run_of_program.stderr_bytes,
+                                "saved_trace": str(run_of_program.saved_trace or "") or None}
         args.json.write_text(json.dumps(stats, indent=2, default=_json_default) + "\n")
         print(f"statistics written to {args.json}")
     return 0
