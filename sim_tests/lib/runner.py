@@ -1,4 +1,4 @@
-"""Build and run a cocotb test module against Verilator, one build folder per configuration.
+"""Build and run a cocotb test module against Verilator (or Icarus), one build folder per configuration.
 
 The flow every block's tests follow (verilog-axi style):
 
@@ -15,12 +15,16 @@ The flow every block's tests follow (verilog-axi style):
   ``build/failures/index.txt``. VCD windows the test recorded (``*.window.vcd``, see
   ``sim_tests/lib/vcd_window.py``) are gathered too, each with its protocol check in
   ``*.window.check.txt``; the folder and the index line are printed with the failure.
+* A run passes only if every test it was asked for ran and passed (``emu.cosim.results.verdict`` on its
+  ``results.xml``): a misspelled ``testcase`` fails instead of passing with nothing run.
+
+The build and the run themselves are the product's (``emu.cosim.runner.CocotbRun``, which ``disagg bench``
+uses too); this module adds the Verilog generation per configuration, the pytest options and the failure
+collection.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -32,8 +36,8 @@ from pathlib import Path
 
 from amaranth.back import verilog as amaranth_verilog
 
+from emu.cosim.runner import CocotbRun, Outcome
 from emu.gtkw import write_gtkw  # noqa: F401  (re-exported: tests import it from here)
-from emu.toolchain import apply_verilator_env, fst_available
 
 __all__ = ["REPO", "BUILD", "SimRun", "run_cocotb", "default_seed", "write_gtkw", "config_id"]
 
@@ -55,31 +59,11 @@ def config_id(config: dict) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-
-
 def _dump_in(folder: Path) -> Path | None:
     for name in ("dump.fst", "dump.vcd"):
         if (folder / name).exists():
             return folder / name
     return None
-
-
-def _run_dir_name(testcase) -> str:
-    if not testcase:
-        return "run"
-    names = [testcase] if isinstance(testcase, str) else list(testcase)
-    return "run-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in "+".join(names))[:80]
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _write_if_changed(path: Path, text: str):
@@ -110,6 +94,8 @@ class SimRun:
         Further Verilog files (for example a wrapper).
     build_args : list of str
         Extra Verilator arguments.
+    sim : str
+        Simulator (``verilator`` or ``icarus``, see ``emu.cosim.runner.SIMULATORS``).
     """
     block: str
     component_factory: object
@@ -120,6 +106,7 @@ class SimRun:
     extra_sources: list = field(default_factory=list)
     build_args: list = field(default_factory=list)
     extra_env: dict = field(default_factory=dict)
+    sim: str = "verilator"
 
     @property
     def build_root(self) -> Path:
@@ -132,79 +119,56 @@ class SimRun:
         (self.build_root / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
         return path
 
-    def _runner(self, waves: bool):
-        apply_verilator_env()
-        from cocotb_tools.runner import get_runner
-        runner = get_runner("verilator")
-        build_dir = self.build_root / ("verilator-waves" if waves else "verilator")
-        args = ["-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial", "fast", *self.build_args]
-        if waves:
-            args += ["--trace-structs"] + (["--trace-fst"] if fst_available() else [])
-        # pytest-xdist may run two tests of one configuration at once: one builds, the other waits.
-        with _file_lock(self.build_root / ".build.lock"):
-            runner.build(
-                sources=[self.generate(), *self.extra_sources],
-                hdl_toplevel=self.toplevel,
-                build_dir=build_dir,
-                build_args=args,
-                waves=waves,
-                timescale=("1ns", "1ps"),
-            )
-        return runner, build_dir
+    def cocotb_run(self) -> CocotbRun:
+        """The product's runner core on this configuration's build folder."""
+        return CocotbRun(build_root=self.build_root, test_module=self.test_module, toplevel=self.toplevel,
+                         sim=self.sim, build_args=self.build_args if self.sim == "verilator" else [],
+                         python_path=[str(REPO)])
 
     def run(self, *, testcase=None, seed: int, waves: bool = False, test_name: str = ""):
-        """Run the tests; raise AssertionError naming seed and artifacts if any fails."""
+        """Run the tests; raise AssertionError naming seed, simulator and artifacts unless every test ran and passed."""
         env = {
             "DISAGG_CONFIG": json.dumps(self.config, sort_keys=True),
             "DISAGG_SEED": str(seed),
-            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
             **self.extra_env,
         }
-        ok = self._run_once(testcase=testcase, seed=seed, waves=waves, env=env)
-        if ok:
+        name = test_name or self.block
+        outcome = self._run_once(testcase=testcase, seed=seed, waves=waves, env=env)
+        if outcome.passed:
             return
+        if not outcome.failed_in_simulation:
+            # Nothing ran (a misspelled or skipped testcase): no waveform to gather.
+            raise AssertionError(f"{name} on {self.sim}: {outcome.reason}")
         # Re-run with waves so the failure leaves a waveform, then gather the evidence in one place.
         if not waves:
             try:
                 self._run_once(testcase=testcase, seed=seed, waves=True, env=env)
             except Exception as exc:  # the failure matters more than a missing waveform
                 print(f"re-run with waves failed: {exc}")
-        where = self._collect_failure(test_name or self.block, seed)
-        raise AssertionError(f"{test_name or self.block} failed with seed {seed}; waveform and reproduce "
-                             f"command in {where}")
+        where = self._collect_failure(name, seed)
+        raise AssertionError(f"{name} failed on {self.sim} with seed {seed}: {outcome.reason}; waveform and "
+                             f"reproduce command in {where}")
 
-    def _run_once(self, *, testcase, seed, waves, env) -> bool:
-        runner, build_dir = self._runner(waves)
-        # One run folder per test case, so concurrent tests of one configuration do not share results.xml.
-        test_dir = build_dir / _run_dir_name(testcase)
+    def _run_once(self, *, testcase, seed, waves, env) -> Outcome:
+        core = self.cocotb_run()
+        # pytest-xdist may run two tests of one configuration at once: one builds, the other waits (a lock).
+        core.build([self.generate(), *self.extra_sources], waves=waves)
         self._last_testcase = testcase
+        test_dir = core.run_dir(testcase, waves=waves)
         test_dir.mkdir(parents=True, exist_ok=True)
         if waves:
             for old in test_dir.glob("dump.*"):
                 old.unlink()
         for old in test_dir.glob("*.window.vcd"):  # VCD windows of an earlier run (sim_tests/lib/vcd_window.py)
             old.unlink()
-        try:
-            runner.test(
-                hdl_toplevel=self.toplevel,
-                test_module=self.test_module,
-                testcase=testcase,
-                seed=seed,
-                extra_env=env,
-                waves=waves,
-                build_dir=build_dir,
-                test_dir=test_dir,
-                results_xml=str(test_dir / "results.xml"),
-            )
-        except SystemExit as exc:
-            return exc.code in (0, None)
+        outcome = core.test(testcase=testcase, seed=seed, waves=waves, env=env)
         if waves:
             self._save_waves(test_dir)
-        return True
+        return outcome
 
     def run_dir(self, testcase=None, *, waves: bool = False) -> Path:
         """The folder a run of ``testcase`` executes in (where its ``results.xml`` and outputs land)."""
-        return self.build_root / ("verilator-waves" if waves else "verilator") / _run_dir_name(testcase)
+        return self.cocotb_run().run_dir(testcase, waves=waves)
 
     def _save_waves(self, test_dir: Path) -> Path | None:
         dump = _dump_in(test_dir)
@@ -219,8 +183,8 @@ class SimRun:
         if dest.exists():
             shutil.rmtree(dest)
         dest.mkdir(parents=True)
-        run_name = _run_dir_name(getattr(self, "_last_testcase", None))
-        run_dir = self.build_root / "verilator-waves" / run_name
+        testcase = getattr(self, "_last_testcase", None)
+        run_dir = self.run_dir(testcase, waves=True)
         dump = _dump_in(run_dir)
         files = []
         if dump is not None:
@@ -230,10 +194,11 @@ class SimRun:
         for log in ("results.xml",):
             if (run_dir / log).exists():
                 shutil.copy(run_dir / log, dest / log)
-        _collect_windows(run_dir, self.build_root / "verilator" / run_name, dest)
+        _collect_windows(run_dir, self.run_dir(testcase), dest)
         (dest / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
         node = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
-        reproduce = f"SEED={seed} WAVES=1 .venv/bin/python -m pytest {shlex.quote(node)}" if node else ""
+        sim = f" --sim {self.sim}" if self.sim != "verilator" else ""
+        reproduce = f"SEED={seed} WAVES=1 .venv/bin/python -m pytest {shlex.quote(node)}{sim}" if node else ""
         (dest / "reproduce.txt").write_text(f"seed: {seed}\n{reproduce}\n")
         FAILURES.mkdir(parents=True, exist_ok=True)
         line = (f"{test_name}  seed={seed}  waves={dest / files[0] if files else 'none'}  "

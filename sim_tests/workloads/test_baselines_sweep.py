@@ -158,7 +158,7 @@ def test_sweep_cli_errors(capsys):
 
 
 def test_points_rewrite_a_system_config():
-    config_mod = pytest.importorskip("emu.config", reason="emu.config (the full-system configuration) is absent")
+    from emu import config as config_mod
     pt = points_for([32768], ways=8, lines=(128,), link_latencies=(250,))[0]
     cfg = with_point(config_mod.SystemConfig(), pt)
     assert (cfg.cache.sets, cfg.cache.ways, cfg.cache.line_bytes, cfg.link.latency) == (32, 8, 128, 250)

@@ -5,15 +5,8 @@ Each geometry is one Verilator build of a small whole system (cached under build
 
 import json
 
-import pytest
 
 from emu.cli import main
-
-try:
-    import emu.system.runner  # noqa: F401
-    HAVE_RUN = True
-except ImportError as exc:  # only while the full-system harness is absent from the checkout
-    HAVE_RUN, WHY = False, f"emu.system.runner (the full-system harness) is not importable: {exc}"
 
 
 # A small system (16-32 KiB DRAM, 256 B pages) builds in about a minute; the default system's 1 MiB DRAM
@@ -23,7 +16,6 @@ SMALL_SYSTEM = [f"--set={kv}" for kv in (
     "memory.dram_latency=4", "link.latency=8", "network.window=4", "network.timeout=1024", "system.pid_width=3")]
 
 
-@pytest.mark.skipif(not HAVE_RUN, reason=WHY if not HAVE_RUN else "")
 def test_small_rtl_sweep(tmp_path, capsys):
     out = tmp_path / "sweep"
     rc = main(["sweep", "--workload", "zipfian", "-p", "n=1500", "-p", "footprint=16384", "--sizes", "4K,8K",

@@ -1,0 +1,90 @@
+"""The cocotb runner fails loudly: a run that executed nothing, not the named test, or a failing test fails.
+
+The verdict is read from cocotb's ``results.xml`` (``emu.cosim.results``); the last tests run it end to end
+on a counter under Verilator, including the case that used to pass silently: a misspelled ``testcase``.
+"""
+
+import pytest
+
+from emu.cosim.results import read_results, verdict
+from sim_tests.lib import runner
+from sim_tests.lib.runner import SimRun, run_cocotb
+
+from .counter import Counter
+
+CASE = '<testcase classname="m" name="{name}" time="0.0">{body}</testcase>'
+
+
+def _results(tmp_path, *cases):
+    """A results.xml as cocotb 2.1 writes it, with the given (name, body) test cases."""
+    path = tmp_path / "results.xml"
+    if cases:
+        body = "".join(CASE.format(name=n, body=b) for n, b in cases)
+        text = f'<testsuites name="cocotb tests"><testsuite name="m" tests="{len(cases)}">{body}</testsuite></testsuites>'
+    else:
+        text = '<testsuites name="cocotb tests" />'   # what cocotb writes when the filter matched nothing
+    path.write_text("<?xml version='1.0' encoding='utf-8'?>\n" + text)
+    return path
+
+
+def test_passing_run(tmp_path):
+    path = _results(tmp_path, ("a", ""), ("b", ""))
+    assert [c.outcome for c in read_results(path)] == ["passed", "passed"]
+    assert verdict(path) is None
+    assert verdict(path, testcase="b") is None
+    assert verdict(path, testcase=["a", "b"]) is None
+
+
+def test_no_test_run_fails(tmp_path):
+    assert "ran no test" in verdict(_results(tmp_path))
+
+
+def test_misspelled_testcase_fails(tmp_path):
+    assert verdict(_results(tmp_path), testcase="rnadom_traffic") == (
+        "cocotb testcase 'rnadom_traffic' did not run (misspelled or skipped?); tests run: none")
+    # the filter is a suffix match: a longer name that ran does not stand for the one asked for
+    assert "'traffic' did not run" in verdict(_results(tmp_path, ("random_traffic", "")), testcase="traffic")
+
+
+def test_skipped_tests_do_not_count(tmp_path):
+    path = _results(tmp_path, ("a", '<skipped message="Test was skipped" />'))
+    assert read_results(path)[0].outcome == "skipped"
+    assert "ran no test" in verdict(path)
+    assert "'a' did not run" in verdict(path, testcase="a")
+
+
+def test_failure_and_error_fail(tmp_path):
+    path = _results(tmp_path, ("a", ""), ("b", '<failure message="boom&#10;assert False" type="AssertionError"/>'),
+                    ("c", '<error message="crash" />'))
+    assert verdict(path) == "2 of 3 cocotb tests failed: b, c (first: boom)"
+
+
+def test_missing_results_and_simulator_exit_fail(tmp_path):
+    assert "ended abnormally (exit code 139)" in verdict(tmp_path / "results.xml", exit_code=139)
+    assert "simulator exited with code 3" in verdict(_results(tmp_path, ("a", "")), exit_code=3)
+
+
+def _counter(**env):
+    return SimRun(block="runner_counter", component_factory=lambda cfg: Counter(cfg["width"]), config={"width": 3},
+                  test_module="sim_tests.runner.cocotb_counter", gtkw_signals=["clk", "rst", "count"], extra_env=env)
+
+
+def test_cocotb_run_passes(request):
+    run_cocotb(request, _counter())
+    assert [c.name for c in read_results(_counter().run_dir() / "results.xml")] == ["counts", "fails_when_asked"]
+
+
+def test_cocotb_misspelled_testcase_fails(request):
+    """The case cocotb's runner passes with only a warning ("No tests left after filtering")."""
+    with pytest.raises(AssertionError, match=r"on verilator: cocotb testcase 'conuts' did not run \(misspelled"):
+        run_cocotb(request, _counter(), testcase="conuts")
+
+
+def test_cocotb_failing_test_fails_with_seed_and_artifacts(request, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "FAILURES", tmp_path / "failures")   # keep build/failures/ for real failures
+    with pytest.raises(AssertionError, match=r"failed on verilator with seed \d+: 1 of 1 cocotb tests failed: "
+                                             r"fails_when_asked \(first: failing as asked"):
+        run_cocotb(request, _counter(DISAGG_RUNNER_FAIL="1"), testcase="fails_when_asked")
+    (folder,) = [p for p in (tmp_path / "failures").iterdir() if p.is_dir()]
+    assert {"results.xml", "reproduce.txt", "dump.gtkw"} <= {p.name for p in folder.iterdir()}
+    assert "::test_cocotb_failing_test_fails_with_seed_and_artifacts  seed=" in (tmp_path / "failures" / "index.txt").read_text()
