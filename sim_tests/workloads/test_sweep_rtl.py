@@ -5,7 +5,6 @@ Each geometry is one Verilator build of a small whole system (cached under build
 
 import json
 
-
 from emu.cli import main
 
 
