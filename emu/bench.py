@@ -5,7 +5,7 @@
 2. **raw**: the same compiled model, every touched page mapped before the clock starts, the whole
    workload in one call of the compiled loop (no Python until it is done): the limit of the harness;
 3. **cocotb**: the same system top under cocotb's Verilator runner (``--public-flat-rw``), Python awaiting
-   every clock edge, firmware on a cocotb bus (``sim_tests/harness/cocotb_bench.py``); a shorter prefix
+   every clock edge, firmware on a cocotb bus (``emu/cosim/cocotb_bench.py``); a shorter prefix
    of the workload, reported as a rate.
 
 Figures are measured wall-clock rates; nothing here asserts them.
@@ -13,6 +13,7 @@ Figures are measured wall-clock rates; nothing here asserts them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -44,10 +45,8 @@ def _raw(config: SystemConfig, workload: np.ndarray, log=None) -> dict:
             pid = run_sync(fw.create_process(proc.regions))
             golden.create_process(pid, proc.regions)
             w["pid"][workload["pid"] == proc.pid] = pid
-            space = fw.memory.spaces[pid]
             for vaddr, length, _ in proc.regions:
-                for va in range(vaddr, vaddr + length, page):
-                    run_sync(fw.memory._install(space, va // page, True))   # map now: no fault later
+                run_sync(fw.memory.populate(pid, vaddr, length))   # map now: no fault later
         results = new_results(len(w))
         model = runner.model
         c0 = model.cycle
@@ -73,40 +72,38 @@ def _raw(config: SystemConfig, workload: np.ndarray, log=None) -> dict:
 
 def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dict:
     """The cocotb flow on the same Verilog (built by cocotb's runner, with --public-flat-rw)."""
-    import sys
-    repo = str(Path(__file__).resolve().parents[1])
-    if repo not in sys.path:     # the cocotb bench module and the runner live in the checkout's sim_tests/
-        sys.path.insert(0, repo)
-    from sim_tests.lib.runner import SimRun
+    from .cosim.runner import CocotbRun
+    from .harness.build import HARNESS_BUILD
     from .system.model_cache import system_verilog
 
     verilog, _ = system_verilog(config, log=log)
-
-    class _CachedVerilog(SimRun):
-        def generate(self):
-            path = self.build_root / f"{self.toplevel}.v"
-            if not path.exists() or path.read_text() != verilog:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(verilog)
-            return path
-
+    params = {"system": config.params.as_dict()}
+    sim = CocotbRun(build_root=HARNESS_BUILD.parent / "sim" / "harness-bench" / _config_id(params),
+                    test_module="emu.cosim.cocotb_bench", toplevel="top")
+    source = sim.build_root / "top.v"
+    if not source.exists() or source.read_text() != verilog:
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_text(verilog)
     with tempfile.TemporaryDirectory() as tmp:
         wpath, out = Path(tmp) / "workload.npy", Path(tmp) / "out.json"
         np.save(wpath, workload[:n])
-        sim = _CachedVerilog(block="harness-bench", component_factory=None,
-                             config={"system": config.params.as_dict()},
-                             test_module="sim_tests.harness.cocotb_bench", toplevel="top",
-                             extra_env={"DISAGG_BENCH_WORKLOAD": str(wpath), "DISAGG_BENCH_N": str(n),
-                                        "DISAGG_BENCH_OUT": str(out)})
         t0 = time.monotonic()
-        runner, _ = sim._runner(False)   # build (cached by cocotb's runner between bench runs)
+        sim.build([source])   # cached by cocotb's runner between bench runs
         build_seconds = time.monotonic() - t0
         if log:
             log(f"cocotb model ready ({build_seconds:.1f} s)")
-        sim.run(seed=1, test_name="disagg-bench-cocotb")
+        outcome = sim.test(seed=1, env={"DISAGG_CONFIG": json.dumps(params, sort_keys=True),
+                                        "DISAGG_BENCH_WORKLOAD": str(wpath), "DISAGG_BENCH_N": str(n),
+                                        "DISAGG_BENCH_OUT": str(out)})
+        if not outcome.passed:
+            raise DisaggError(f"the cocotb run failed: {outcome.reason} (log in {outcome.test_dir})")
         result = json.loads(out.read_text())
     result["build_seconds"] = build_seconds
     return result
+
+
+def _config_id(params: dict) -> str:
+    return hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def bench(config: SystemConfig, workload: np.ndarray, *, cocotb_accesses=2000, log=None, skip_cocotb=False) -> dict:

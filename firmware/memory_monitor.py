@@ -232,6 +232,23 @@ class MemoryMonitor:
                 await self._install(space, va >> self.page_bits, writable)
         return region
 
+    async def populate(self, pid: int, vaddr: int, length: int) -> int:
+        """Give every page of ``[vaddr, vaddr + length)`` of ``pid`` that has no frame yet its zero-filled frame
+        and entry now, with its region's permission, so no access there faults (a lazy region's pages are
+        faulted in ahead of use). Every page must lie in a region. Returns the number of pages installed.
+        """
+        space = self._space(pid)
+        self._check_range(vaddr, length)
+        installed = 0
+        for va in range(vaddr, vaddr + length, self.page_bytes):
+            region = space.region_of(va)
+            if region is None:
+                raise MemoryMonitorError(f"pid {pid}: page {va:#x} is in no region")
+            if va >> self.page_bits not in space.pages:
+                await self._install(space, va >> self.page_bits, region.writable)
+                installed += 1
+        return installed
+
     async def unmap(self, pid: int, vaddr: int, length: int) -> int:
         """Unmap ``[vaddr, vaddr + length)`` of ``pid``: entries removed, TLB shot down, frames freed.
 

@@ -1,20 +1,17 @@
 """Test bench of the whole system under cocotb: CPU port drivers, irq-driven firmware, golden model.
 
-The firmware is the real one (``firmware.system_firmware.SystemFirmware``) on the system's CSR port
-through :class:`sim_tests.system.cocotb_bus.CocotbSystemBus`. An irq server coroutine wakes on
-``irq_proc``/``irq_mem`` and calls ``service_irqs``; process creation and exit happen between batches of
-accesses, under the same firmware lock, as the harness does. Every response is compared with
-``emu.models.system.SystemModel``.
+The bench itself (drivers, firmware on the CSR port with its irq server, model check of every access) is
+:class:`emu.cosim.system_bench.SystemBench`, which ``disagg bench`` uses too; this module adds the
+system tests' memory-image check and random traffic, and reads the test's configuration and seed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 
-import cocotb
 import numpy as np
+<<<<<<< HEAD
 from cocotb.clock import Clock
 from cocotb.triggers import Edge, First, Lock, RisingEdge
 
@@ -26,6 +23,11 @@ from hw.processor.excache_layouts import CpuReq, CpuResp
 from hw.system.params import SystemParams
 from sim_tests.lib.streams import Fields, StreamSink, StreamSource
 from sim_tests.system.cocotb_bus import CocotbSystemBus
+=======
+
+from emu.cosim.system_bench import SystemBench as _SystemBench
+from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
+>>>>>>> 64f0493 (disagg bench runs from an installed package: its cocotb leg (runner core, stream drivers, system CSR bus, system bench, the cocotb module) lives in emu/cosim; firmware's MemoryMonitor.populate replaces the private _install; driver.cpp is package data)
 
 __all__ = ["SystemBench", "config", "seed"]
 
@@ -41,114 +43,8 @@ def seed():
     return int(os.environ["DISAGG_SEED"])
 
 
-class SystemBench:
-    """One SystemTop with its firmware, model, CPU drivers and irq server.
-
-    Parameters
-    ----------
-    dut : cocotb handle of the SystemTop.
-    cfg : dict
-        ``{"system": SystemParams.as_dict(), "victim_policy": ..., "idle": p, "backpressure": p}``.
-    seed : int
-    """
-
-    def __init__(self, dut, cfg, seed):
-        self.dut, self.cfg = dut, cfg
-        self.params = SystemParams.from_dict(cfg["system"])
-        self.rng = random.Random(seed)
-        self.bus = CocotbSystemBus(dut, dut.clk)
-        self.fw = SystemFirmware(self.bus, self.params, victim_policy=cfg.get("victim_policy", "fifo"))
-        self.model = SystemModel(page_size=self.params.mmu.page_bytes, vaddr_width=self.params.excache.vaddr_width)
-        self.fw_lock = Lock()
-        self.req = Fields(CpuReq(self.params.excache))
-        self.resp = Fields(CpuResp(self.params.excache))
-        self.word_bytes = self.params.excache.data_width // 8
-        self.responses = []
-        self.irq_events = 0
-        self.cycle = 0
-
-    async def start(self):
-        """Clock, reset, boot the firmware, start the irq server."""
-        dut = self.dut
-        dut.cpu_req__valid.value = 0
-        dut.cpu_resp__ready.value = 0
-        dut.rst.value = 1
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-        for _ in range(3):
-            await RisingEdge(dut.clk)
-        dut.rst.value = 0
-        await RisingEdge(dut.clk)
-        self.source = StreamSource(dut, "cpu_req", dut.clk, idle_prob=self.cfg.get("idle", 0.0),
-                                   rng=random.Random(self.rng.random()))
-        self.sink = StreamSink(dut, "cpu_resp", dut.clk, backpressure_prob=self.cfg.get("backpressure", 0.0),
-                               rng=random.Random(self.rng.random()), callback=self.responses.append)
-        async with self.fw_lock:
-            await self.fw.boot()
-        cocotb.start_soon(self._irq_server())
-
-    async def _irq_server(self):
-        dut = self.dut
-        while True:
-            if not (int(dut.irq_proc.value) or int(dut.irq_mem.value)):
-                await First(Edge(dut.irq_proc), Edge(dut.irq_mem))
-                await RisingEdge(dut.clk)
-                continue
-            async with self.fw_lock:
-                self.irq_events += await self.fw.service_irqs(bool(int(dut.irq_proc.value)),
-                                                              bool(int(dut.irq_mem.value)))
-            await RisingEdge(dut.clk)
-
-    # ------------------------------------------------------------------ processes
-    async def create(self, regions):
-        regions = [Region(*r) for r in regions]
-        async with self.fw_lock:
-            pid = await self.fw.create_process(regions)
-        self.model.create_process(pid, regions)
-        return pid
-
-    async def exit(self, pid):
-        async with self.fw_lock:
-            await self.fw.exit_process(pid)
-        self.model.exit_process(pid)
-
-    # ------------------------------------------------------------------ accesses
-    def _request(self, row):
-        lane = int(row["vaddr"]) % self.word_bytes
-        size = int(row["size"])
-        write = int(row["op"]) == OP_WRITE
-        return self.req.pack(op=int(row["op"]), pid=int(row["pid"]), vaddr=int(row["vaddr"]),
-                             strb=((1 << size) - 1) << lane if write else 0,
-                             wdata=(int(row["data"]) << (8 * lane)) if write else 0)
-
-    async def run(self, workload, *, max_cycles_per_access=3000):
-        """Issue ``workload``, wait for every response, compare each with the model (raises on mismatch)."""
-        exp_status, exp_data = self.model.run(workload)
-        start = len(self.responses)
-        for row in workload:
-            self.source.send_nowait(self._request(row))
-        limit = 20_000 + max_cycles_per_access * len(workload)
-        waited = 0
-        while len(self.responses) < start + len(workload):
-            await RisingEdge(self.dut.clk)
-            waited += 1
-            if waited > limit:
-                raise AssertionError(f"hang: {len(self.responses) - start} of {len(workload)} responses after "
-                                     f"{waited} cycles")
-        self.cycle += waited
-        got = self.responses[start:start + len(workload)]
-        for i, (row, raw) in enumerate(zip(workload, got)):
-            status = self.resp.get(raw, "status")
-            lane = int(row["vaddr"]) % self.word_bytes
-            size = int(row["size"])
-            data = (self.resp.get(raw, "rdata") >> (8 * lane)) & ((1 << (8 * size)) - 1)
-            if int(row["op"]) == OP_WRITE:
-                data = 0
-            if status != exp_status[i] or data != int(exp_data[i]):
-                raise AssertionError(
-                    f"access {i}: pid {int(row['pid'])} {'write' if row['op'] else 'read'} {size} B at "
-                    f"{int(row['vaddr']):#x}: got status {status} data {data:#x}, model says status "
-                    f"{int(exp_status[i])} data {int(exp_data[i]):#x}")
-        return len(workload)
+class SystemBench(_SystemBench):
+    """:class:`emu.cosim.system_bench.SystemBench` with the system tests' memory check and random traffic."""
 
     # ------------------------------------------------------------------ memory contents
     async def memory_image(self):

@@ -2,7 +2,7 @@
 
 Every clock edge is awaited in Python: the CPU port is driven by ``StreamSource``/``StreamSink``, the
 firmware runs on a ``CocotbSystemBus`` and is woken by an irq server, and every access is checked against
-the golden model (``sim_tests.system.bench.SystemBench``, the system tests' bench). The configuration comes
+the golden model (:class:`emu.cosim.system_bench.SystemBench`, the bench the system tests extend). The configuration comes
 in ``DISAGG_CONFIG`` (``{"system": SystemParams.as_dict()}``), the workload file, the number of accesses
 and the output file in ``DISAGG_BENCH_WORKLOAD``, ``DISAGG_BENCH_N`` and ``DISAGG_BENCH_OUT``.
 """
@@ -15,7 +15,8 @@ import cocotb
 import numpy as np
 
 from emu.system.processes import default_processes
-from sim_tests.system.bench import SystemBench
+
+from .system_bench import SystemBench
 
 
 @cocotb.test()
