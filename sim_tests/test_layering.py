@@ -17,9 +17,8 @@ def test_hw_imports_neither_emu_nor_firmware():
     assert not found, "\n".join(found)
 
 
-#: Product modules that still reach into sim_tests while this test landed (issue 11: ``disagg bench`` is being made
-#: to work from an installed package). Empty this once they are gone; any other module doing it fails now.
-KNOWN_TEST_TREE_USERS = {"emu.bench"}
+#: Product modules allowed to reach into sim_tests: none (``disagg bench``'s cocotb leg lives in emu/cosim).
+KNOWN_TEST_TREE_USERS = set()
 
 
 def test_product_code_never_imports_the_test_tree():

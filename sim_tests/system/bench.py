@@ -11,23 +11,9 @@ import json
 import os
 
 import numpy as np
-<<<<<<< HEAD
-from cocotb.clock import Clock
-from cocotb.triggers import Edge, First, Lock, RisingEdge
-
-from emu.models.system import SystemModel
-from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
-from firmware.global_memory_manager import Region
-from firmware.system_firmware import SystemFirmware
-from hw.processor.excache_layouts import CpuReq, CpuResp
-from hw.system.params import SystemParams
-from sim_tests.lib.streams import Fields, StreamSink, StreamSource
-from sim_tests.system.cocotb_bus import CocotbSystemBus
-=======
 
 from emu.cosim.system_bench import SystemBench as _SystemBench
 from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
->>>>>>> 64f0493 (disagg bench runs from an installed package: its cocotb leg (runner core, stream drivers, system CSR bus, system bench, the cocotb module) lives in emu/cosim; firmware's MemoryMonitor.populate replaces the private _install; driver.cpp is package data)
 
 __all__ = ["SystemBench", "config", "seed"]
 
