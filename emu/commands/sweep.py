@@ -1,48 +1,63 @@
-"""``disagg sweep``: run a workload over several ExCache sizes; write CSV, JSON and a slowdown plot."""
+"""``disagg sweep``: run a workload over a grid of configurations on Dask; write CSV, JSON and a plot."""
 
 from pathlib import Path
 
 from ..errors import DisaggError
 
 PRESETS = ("legoos",)
+DEFAULT_SIZES = "4K,8K,16K,32K,64K"
 
 
 def register(sub):
-    p = sub.add_parser("sweep", help="run a workload over ExCache sizes; write sweep.csv/.json/.png",
-                       description="Run one workload over a list of ExCache sizes (and optionally line sizes and "
-                                   "link latencies) in parallel, and plot the slowdown against enough local "
-                                   "memory, with swap-to-SSD/ramdisk/InfiniSwap baselines.")
-    p.add_argument("--workload", "-w", default="default", metavar="NAME",
-                   help="registered workload (see --list-workloads; default: default)")
-    p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
-                   help="workload parameter (repeatable), e.g. -p footprint=64K")
-    p.add_argument("--seed", type=int, default=0, help="workload seed (default 0)")
-    p.add_argument("--trace", type=Path, default=None, metavar="FILE",
-                   help="run a .dtrace file or a valgrind lackey log instead of a generated workload")
-    p.add_argument("--sizes", default="4K,8K,16K,32K,64K", metavar="LIST",
-                   help="ExCache sizes in bytes, comma separated, K/M suffixes (default 4K,8K,16K,32K,64K)")
-    p.add_argument("--ways", type=int, default=4, help="ExCache ways (default 4); sets = size / (ways * line)")
-    p.add_argument("--line-sizes", default="64", metavar="LIST", help="ExCache line sizes in bytes (default 64)")
-    p.add_argument("--link-latencies", default=None, metavar="LIST",
-                   help="link latencies in cycles to sweep as well (default: the configuration's)")
-    p.add_argument("--cpu-cache", action="store_true",
-                   help="filter the workload through a CPU L1 + LLC first (only LLC misses reach the ExCache)")
-    p.add_argument("--l1", default="32K:8", metavar="SIZE:WAYS", help="CPU L1 with --cpu-cache (default 32K:8)")
-    p.add_argument("--llc", default="1M:16", metavar="SIZE:WAYS", help="CPU LLC with --cpu-cache (default 1M:16)")
-    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+    p = sub.add_parser("sweep", help="run a workload over a grid of configurations; write sweep.csv/.json/.png",
+                       description="Run one workload over a grid of configurations (--vary any setting, --sizes "
+                                   "for ExCache sizes) on a local Dask cluster or an existing one (--cluster), "
+                                   "and plot the slowdown against enough local memory, with swap-to-SSD/ramdisk/"
+                                   "InfiniSwap baselines. Results are written as each point finishes; --resume "
+                                   "skips the points already done. See docs/sweeps.md.")
+    src = p.add_argument_group("workload")
+    src.add_argument("--workload", "-w", default="default", metavar="NAME",
+                     help="registered workload (see --list-workloads; default: default)")
+    src.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                     help="workload parameter (repeatable), e.g. -p footprint=64K")
+    src.add_argument("--seed", type=int, default=0, help="workload seed (default 0)")
+    src.add_argument("--trace", type=Path, default=None, metavar="FILE",
+                     help="run a .dtrace file or a valgrind lackey log instead of a generated workload")
+    src.add_argument("--cpu-cache", action="store_true",
+                     help="filter the workload through a CPU L1 + LLC first (only LLC misses reach the ExCache)")
+    src.add_argument("--l1", default="32K:8", metavar="SIZE:WAYS", help="CPU L1 with --cpu-cache (default 32K:8)")
+    src.add_argument("--llc", default="1M:16", metavar="SIZE:WAYS", help="CPU LLC with --cpu-cache (default 1M:16)")
+    src.add_argument("--save-trace", type=Path, default=None, metavar="FILE",
+                     help="also save the workload the ExCache sees (after --cpu-cache) as a .dtrace file")
+    g = p.add_argument_group("grid")
+    g.add_argument("--vary", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
+                   help="sweep a setting of the configuration (repeatable; the grid is their cross product), "
+                        "e.g. --vary link.latency=16,64,256 --vary cache.ways=2,4,8")
+    g.add_argument("--sizes", default=None, metavar="LIST",
+                   help="shorthand for --vary cache.size=LIST: ExCache sizes in bytes, K/M suffixes; sets = size / "
+                        f"(ways * line) (default without --vary: {DEFAULT_SIZES})")
+    g.add_argument("--ways", type=int, default=None, help="shorthand for --set cache.ways=N")
+    g.add_argument("--line-sizes", default=None, metavar="LIST", help="shorthand for --vary cache.line_bytes=LIST")
+    g.add_argument("--link-latencies", default=None, metavar="LIST", help="shorthand for --vary link.latency=LIST")
+    g.add_argument("--config", type=Path, default=None, metavar="FILE",
                    help="system configuration TOML the sweep points modify (default: built-in)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
-                   help="configuration override (repeatable), e.g. --set system.clock_mhz=1000")
+    g.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                   help="configuration override for every point (repeatable), e.g. --set system.clock_mhz=1000")
+    g.add_argument("--preset", choices=PRESETS, default=None,
+                   help="legoos: the scaled LegoOS CIFAR-10 reproduction (docs/experiments/legoos-slowdown.md)")
+    e = p.add_argument_group("engine")
+    e.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT",
+                   help="run on this Dask scheduler (its workers need disagg installed; default: a local cluster)")
+    e.add_argument("--workers", "--jobs", "-j", dest="workers", type=int, default=None,
+                   help="workers of the local cluster (default: one per core)")
+    e.add_argument("--resume", action="store_true",
+                   help="skip the points already done in the output folder (points.jsonl)")
+    e.add_argument("--out", "-o", type=Path, default=None, help="output folder (default build/sweep/<workload>)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--local-access-cycles", type=int, default=None,
                    help="cost of a local-memory access in cycles (default: the runs' measured mean ExCache hit "
                         "latency; see docs/timing.md)")
-    p.add_argument("--jobs", "-j", type=int, default=None, help="parallel runs (default: one per core)")
-    p.add_argument("--out", "-o", type=Path, default=None, help="output folder (default build/sweep/<workload>)")
-    p.add_argument("--save-trace", type=Path, default=None, metavar="FILE",
-                   help="also save the workload the ExCache sees (after --cpu-cache) as a .dtrace file")
     p.add_argument("--no-check", action="store_true", help="do not check read data against the golden model")
-    p.add_argument("--preset", choices=PRESETS, default=None,
-                   help="legoos: the scaled LegoOS CIFAR-10 reproduction (docs/experiments/legoos-slowdown.md)")
     p.add_argument("--list-workloads", action="store_true", help="list the registered workloads and exit")
     p.set_defaults(func=run)
 
@@ -77,17 +92,35 @@ def _level(text, what):
     return parse_size_list(size, what)[0], w
 
 
-def run(args):
-    from ..workloads import describe, generate, list_workloads, parse_params
-    if args.list_workloads:
-        for name in list_workloads():
-            print(describe(name))
-        return 0
-    if args.preset == "legoos":
-        from ..experiments.legoos import run_preset
-        return run_preset(args)
-    from ..sweep import points_for, run_sweep, write_outputs
-    base_config, timing = config_and_timing(args)
+def options_of(args):
+    """The :class:`~emu.sweeps.SweepOptions` of the command line."""
+    from ..sweeps import SweepOptions
+    overrides = list(args.overrides)
+    if args.ways is not None:
+        overrides.insert(0, f"cache.ways={args.ways}")
+    return SweepOptions(config=args.config, overrides=tuple(overrides), local_access_cycles=args.local_access_cycles,
+                        seed=args.seed, check=not args.no_check, out=args.out, cluster=args.cluster,
+                        workers=args.workers, resume=args.resume, progress=not args.quiet)
+
+
+def axes_of(args, *, default_sizes=True):
+    """The grid of the command line: ``--sizes`` first, then ``--vary`` in order, then the other shorthands."""
+    from ..sweeps import SIZE, Axis, parse_axis
+    axes = []
+    sizes = args.sizes if args.sizes is not None else (DEFAULT_SIZES if default_sizes and not args.vary else None)
+    if sizes is not None:
+        axes.append(Axis(SIZE, tuple(parse_size_list(sizes, "--sizes"))))
+    axes += [parse_axis(text) for text in args.vary]
+    if args.line_sizes is not None:
+        axes.append(Axis("cache.line_bytes", tuple(parse_size_list(args.line_sizes, "--line-sizes"))))
+    if args.link_latencies is not None:
+        axes.append(Axis("link.latency", tuple(parse_size_list(args.link_latencies, "--link-latencies"))))
+    return axes
+
+
+def load_workload(args):
+    """(name, workload, meta) of ``--trace`` or ``--workload``, after ``--cpu-cache``; saved with ``--save-trace``."""
+    from ..workloads import generate, parse_params
     if args.trace is not None:
         from ..traces import load_trace
         workload, name, params = load_trace(args.trace), args.trace.name, {}
@@ -105,44 +138,35 @@ def run(args):
     if args.save_trace is not None:
         from ..traces import save
         print(f"wrote {save(args.save_trace, workload, meta)}")
-    lats = [None] if args.link_latencies is None else parse_size_list(args.link_latencies, "--link-latencies")
-    points = points_for(parse_size_list(args.sizes, "--sizes"), ways=args.ways,
-                        lines=parse_size_list(args.line_sizes, "--line-sizes"), link_latencies=lats)
-    rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check,
-                     base_config=base_config)
+    return name, workload, meta
+
+
+def run(args):
+    from ..workloads import describe, list_workloads
+    if args.list_workloads:
+        for name in list_workloads():
+            print(describe(name))
+        return 0
+    options = options_of(args)
+    if args.preset == "legoos":
+        if args.vary or args.sizes or args.line_sizes or args.link_latencies:
+            raise DisaggError("--preset legoos fixes its grid; drop --vary/--sizes/--line-sizes/--link-latencies")
+        from ..experiments.legoos import run_preset
+        return run_preset(options)
+    from ..sweeps import config_and_timing, print_table, run_sweep, write_outputs
+    axes = axes_of(args)
+    base_config, timing = config_and_timing(options)
+    name, workload, meta = load_workload(args)
     out = args.out or Path("build") / "sweep" / name
-    paths = write_outputs(rows, out, meta=meta, timing=timing, title=f"{name}: slowdown vs. ExCache size")
-    print_table(rows, timing)
+    result = run_sweep(workload, axes, base_config=base_config, out=out, timing=timing, log=print,
+                       **options.engine_kwargs())
+    meta.update(where=result.where, points=len(result), ran=result.ran, resumed=result.resumed, failed=result.failed)
+    title = f"{name}: slowdown vs. {axes[0].key if axes else 'ExCache size'}"
+    paths = write_outputs(result, out, meta=meta, timing=result.timing, axes=axes, title=title)
+    print_table(result, result.timing, axes)
     for p in paths:
         print(f"wrote {p}")
+    if result.failed:
+        print(f"{result.failed} of {len(result)} points failed (see above); the others are in {out}")
+        return 1
     return 0
-
-
-#: Overrides every sweep starts from (before --set): a blocking CPU, one access at a time, which is what the
-#: baselines assume (each access costs its think time plus its latency), so the slowdown compares like with like.
-SWEEP_OVERRIDES = ("cpu.max_outstanding=1",)
-
-
-def config_and_timing(args, extra_overrides=()):
-    """The base SystemConfig (``--config``, :data:`SWEEP_OVERRIDES`, ``--set``) and the baselines' Timing."""
-    from ..baselines import Timing
-    from ..config import load_config
-    from ..sweep import clock_hz_of
-    config = load_config(args.config, [*SWEEP_OVERRIDES, *extra_overrides, *args.overrides])
-    kw = {"clock_hz": clock_hz_of(config)}
-    if args.local_access_cycles is not None:
-        kw["local_access_cycles"] = args.local_access_cycles
-    return config, Timing(**kw)
-
-
-def print_table(rows, timing):
-    """The sweep as a fixed-width table on stdout."""
-    devs = [d.name for d in timing.devices]
-    head = ["size", "sets x ways x line", "link", "cycles", "slowdown"] + devs
-    lines = [head]
-    for r in rows:
-        lines.append([str(r["size"]), f"{r['sets']}x{r['ways']}x{r['line']}", str(r["link_latency"] or "-"),
-                      str(r["cycles"]), f"{r['slowdown']:.3f}"] + [f"{r[d + '_slowdown']:.2f}" for d in devs])
-    widths = [max(len(l[i]) for l in lines) for i in range(len(head))]
-    for l in lines:
-        print("  ".join(c.rjust(w) for c, w in zip(l, widths)))

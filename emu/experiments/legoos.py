@@ -12,7 +12,7 @@ line fetch (docs/timing.md), and the swap baselines with the same capacities. Se
 
 from pathlib import Path
 
-from ..errors import DisaggError
+from ..sweeps import SIZE, Axis, SweepOptions, config_and_timing, plot, print_table, run_sweep, write_outputs
 
 __all__ = ["FACTOR", "WORKING_SET", "EXCACHE_SIZES", "PARAMS", "CLOCK_MHZ", "LINK_LATENCY", "LINE", "run_preset"]
 
@@ -36,33 +36,29 @@ LINK_LATENCY = 500
 LINE = 2048
 
 
-def run_preset(args):
-    from ..commands.sweep import config_and_timing, print_table
-    from ..sweep import plot, points_for, run_sweep, write_outputs
+def run_preset(options: SweepOptions):
+    """Run the preset with ``options`` (engine, output folder, overrides); print the table; return 0."""
     from ..workloads import generate
     from ..workloads.scale import scale_params, scale_size
 
     params = scale_params("mltrain", PARAMS, FACTOR)
-    workload = generate("mltrain", seed=args.seed, **params)
-    sizes = [scale_size(s, FACTOR) for s in EXCACHE_SIZES]
-    lat = LINK_LATENCY if args.link_latencies is None else None
-    points = points_for(sizes, ways=args.ways, lines=(LINE,), link_latencies=(lat,))
-    if args.link_latencies is not None:
-        raise DisaggError("--preset legoos fixes the link latency; drop --link-latencies")
-    base_config, timing = config_and_timing(args, (f"system.clock_mhz={CLOCK_MHZ}",))
-    rows = run_sweep(workload, points, jobs=args.jobs, timing=timing, check=not args.no_check,
-                     base_config=base_config)
+    workload = generate("mltrain", seed=options.seed, **params)
+    axes = [Axis(SIZE, tuple(scale_size(s, FACTOR) for s in EXCACHE_SIZES))]
+    base_config, timing = config_and_timing(options, (f"system.clock_mhz={CLOCK_MHZ}", f"link.latency={LINK_LATENCY}",
+                                                      f"cache.line_bytes={LINE}"))
+    out = options.out or Path("build") / "sweep" / "legoos"
+    result = run_sweep(workload, axes, base_config=base_config, out=out, timing=timing, log=print,
+                       **options.engine_kwargs())
     meta = {"preset": "legoos", "workload": "mltrain", "params": params, "full_scale_params": PARAMS,
-            "factor": FACTOR, "seed": args.seed, "accesses": int(len(workload)),
+            "factor": FACTOR, "seed": options.seed, "accesses": int(len(workload)),
             "full_scale_excache_bytes": list(EXCACHE_SIZES), "link_latency": LINK_LATENCY,
-            "line_bytes": LINE, "clock_mhz": CLOCK_MHZ}
-    out = args.out or Path("build") / "sweep" / "legoos"
-    paths = write_outputs(rows, out, meta=meta, timing=timing,
+            "line_bytes": LINE, "clock_mhz": CLOCK_MHZ, "where": result.where}
+    paths = write_outputs(result, out, meta=meta, timing=result.timing, axes=axes,
                           title=f"mltrain at 1/{FACTOR} scale (sizes shown at full scale)")
     # The figure with the x axis in full-scale megabytes, as in LegoOS's plot.
-    full = plot(rows, Path(out) / "legoos-slowdown.png", timing=timing, size_scale=FACTOR, size_unit="MiB",
-                title=f"LegoOS-style: mltrain 0.9 GB working set, run at 1/{FACTOR} scale")
-    print_table(rows, timing)
+    full = plot(result, Path(out) / "legoos-slowdown.png", timing=result.timing, axes=axes, size_scale=FACTOR,
+                size_unit="MiB", title=f"LegoOS-style: mltrain 0.9 GB working set, run at 1/{FACTOR} scale")
+    print_table(result, result.timing, axes)
     for p in (*paths, full):
         print(f"wrote {p}")
-    return 0
+    return 1 if result.failed else 0

@@ -4,7 +4,6 @@ in test_sweep_rtl.py)."""
 import csv
 import json
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -12,39 +11,16 @@ import pytest
 from emu.baselines import SWAP_DEVICES, SwapDevice, Timing, baseline_cycles, local_cycles, page_cache_misses
 from emu.cli import main
 from emu.errors import DisaggError
-from emu.sweep import points_for, run_sweep, with_point, write_outputs
+from emu.config import SystemConfig
+from emu.sweeps import SIZE, Axis, grid, parse_axis, point_config, run_sweep, write_outputs
 from emu.workload_format import OP_WRITE
 from emu.workloads import generate
 from emu.workloads.scale import sample_pages, scale_params, scale_size
 
 
-# A stand-in configuration with the field names of hw.processor.excache_params / hw.network.link (matched by type name).
-@dataclass(frozen=True)
-class ExCacheParams:
-    line_bytes: int = 64
-    sets: int = 64
-    ways: int = 4
-
-
-@dataclass(frozen=True)
-class LinkParams:
-    latency: int = 16
-
-
-@dataclass(frozen=True)
-class FakeSystem:
-    excache: ExCacheParams = field(default_factory=ExCacheParams)
-    link: LinkParams = field(default_factory=LinkParams)
-
-
-@dataclass(frozen=True)
-class FakeConfig:
-    system: FakeSystem = field(default_factory=FakeSystem)
-
-
 def fake_run(config, workload, check=True):
     """A set-associative LRU write-back cache in Python: hit 4 cycles, miss 4 * link latency + 20."""
-    ex, lat = config.system.excache, config.system.link.latency
+    ex, lat = config.cache, config.link.latency
     sets = [OrderedDict() for _ in range(ex.sets)]
     hits = misses = wbs = 0
     for pid, op, a in zip(workload["pid"].tolist(), workload["op"].tolist(), workload["vaddr"].tolist()):
@@ -114,36 +90,75 @@ def test_scaling():
 
 
 def test_points_and_config_rewrite():
-    pts = points_for([4096, 8192], ways=4, lines=(64,), link_latencies=(None, 32))
-    assert len(pts) == 4 and pts[0].sets == 16
-    cfg = with_point(FakeConfig(), pts[3])
-    assert cfg.system.excache == ExCacheParams(64, 32, 4) and cfg.system.link.latency == 32
-    for bad, message in (([5000], "power-of-two number of sets"), ([], "at least one"),
-                         ([4096, 4096], "same point twice")):
+    axes = [Axis("link.latency", (16, 32)), Axis(SIZE, (4096, 8192))]
+    pts = grid(axes)
+    assert len(pts) == 4 and pts[3].values == (("link.latency", 32), (SIZE, 8192))
+    cfg = point_config(SystemConfig().with_overrides(["cache.ways=4", "cache.line_bytes=64"]), pts[3])
+    assert (cfg.cache.sets, cfg.cache.ways, cfg.cache.line_bytes, cfg.link.latency) == (32, 4, 64, 32)
+    with pytest.raises(DisaggError, match="power-of-two number of sets"):
+        point_config(SystemConfig(), grid([Axis(SIZE, (5000,))])[0])
+    for bad, message in (((), "at least one"), ((4096, 4096), "same point twice")):
         with pytest.raises(DisaggError, match=message):
-            points_for(bad)
-    with pytest.raises(DisaggError, match="no ExCacheParams"):
-        with_point(LinkParams(), pts[0])
+            Axis(SIZE, bad)
+    with pytest.raises(DisaggError, match="swept twice"):
+        grid([Axis("cache.ways", (2,)), Axis("cache.ways", (4,))])
+
+
+def test_vary_parses_any_setting_of_the_schema():
+    assert parse_axis("link.latency=16,64,256") == Axis("link.latency", (16, 64, 256))
+    assert parse_axis("link.bandwidth=4,0.5").values == (4.0, 0.5)
+    assert parse_axis("cache.policy=lru,fifo").values == ("lru", "fifo")
+    assert parse_axis("cache.size=4K,1M").values == (4096, 1 << 20)
+    assert parse_axis("memory.dram_bytes=64K").values == (65536,)
+    for bad, message in (("nope.x=1", "unknown section [nope]"), ("cache.wayz=1", "unknown setting"),
+                         ("cache.ways=a", "'a' is not an integer"), ("cache.policy=1", "not a string"),
+                         ("cache.ways=", "comma-separated"), ("cache.ways", "must look like"),
+                         ("ways=2", "section.key")):
+        with pytest.raises(DisaggError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            parse_axis(bad)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_sweep_with_injected_run(tmp_path, jobs):
     w = generate("default", n=6000)
-    pts = points_for([4096, 16384, 65536], ways=4)
-    rows = run_sweep(w, pts, run_fn=fake_run, base_config=FakeConfig(), jobs=jobs, progress=False)
+    axes = [Axis(SIZE, (4096, 16384, 65536))]
+    rows = run_sweep(w, axes, run_fn=fake_run, workers=jobs, processes=False, progress=False)
     assert [r["size"] for r in rows] == [4096, 16384, 65536]
     slow = [r["slowdown"] for r in rows]
     assert slow == sorted(slow, reverse=True) and slow[-1] >= 1.0
     assert rows[0]["stat_misses"] > rows[-1]["stat_misses"]
     assert all(r["local_access_cycles"] == 4 for r in rows)          # measured from the runs' hits
     assert rows[0]["local_cycles"] == int(w["think"].sum()) + 4 * len(w)
-    csv_p, json_p, png_p = write_outputs(rows, tmp_path, meta={"workload": "default"})
+    csv_p, json_p, png_p = write_outputs(rows, tmp_path, meta={"workload": "default"}, axes=axes)
     with open(csv_p) as f:
         table = list(csv.DictReader(f))
     assert len(table) == 3 and float(table[0]["slowdown"]) == pytest.approx(slow[0])
     doc = json.loads(json_p.read_text())
     assert doc["meta"]["workload"] == "default" and len(doc["rows"]) == 3
     assert png_p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def failing_run(config, workload, check=True):
+    """fake_run, but the 128-set points fail the way a golden-model mismatch does."""
+    if config.cache.sets == 128:
+        raise DisaggError("access 17: read 0x1 but the golden model has 0x2")
+    return fake_run(config, workload, check)
+
+
+def test_a_failing_point_is_reported_and_the_others_kept(tmp_path):
+    w = generate("default", n=3000)
+    axes = [Axis("link.latency", (16, 64)), Axis("cache.sets", (48, 64, 128))]
+    rows = run_sweep(w, axes, run_fn=failing_run, workers=2, processes=False, progress=False, out=tmp_path)
+    assert len(rows) == 6 and rows.failed == 4
+    by = {(r["link.latency"], r["cache.sets"]): r for r in rows}
+    assert by[(64, 64)]["status"] == "ok" and by[(64, 64)]["cycles"] > by[(16, 64)]["cycles"]
+    assert "golden model" in by[(16, 128)]["error"]
+    assert "impossible configuration" in by[(16, 48)]["error"]     # never run
+    # Faceted plot over the second setting, the failed points left out.
+    write_outputs(rows, tmp_path, meta={}, axes=axes)
+    # Results were written as the points finished: the two that ran and the two mismatches.
+    lines = [json.loads(t) for t in (tmp_path / "points.jsonl").read_text().splitlines()]
+    assert sorted(r["status"] for r in lines) == ["error", "error", "ok", "ok"]
 
 
 def test_sweep_cli_errors(capsys):
@@ -158,13 +173,13 @@ def test_sweep_cli_errors(capsys):
 
 
 def test_points_rewrite_a_system_config():
-    from emu import config as config_mod
-    pt = points_for([32768], ways=8, lines=(128,), link_latencies=(250,))[0]
-    cfg = with_point(config_mod.SystemConfig(), pt)
+    pt = grid([Axis(SIZE, (32768,)), Axis("cache.ways", (8,)), Axis("cache.line_bytes", (128,)),
+               Axis("link.latency", (250,))])[0]
+    cfg = point_config(SystemConfig(), pt)
     assert (cfg.cache.sets, cfg.cache.ways, cfg.cache.line_bytes, cfg.link.latency) == (32, 8, 128, 250)
     assert cfg.params.excache.sets == 32
     with pytest.raises(DisaggError):
-        with_point(config_mod.SystemConfig(), points_for([1 << 30], ways=1)[0])
+        point_config(SystemConfig(), grid([Axis(SIZE, (1 << 30,)), Axis("cache.ways", (1,))])[0])
 
 
 def test_sweep_saves_the_trace_it_would_run(tmp_path, capsys):
