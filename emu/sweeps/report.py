@@ -93,7 +93,7 @@ def plot(rows, path, *, timing=None, axes=(), title=None, size_scale=1, size_uni
         xs_all = list(dict.fromkeys(xv(r) for r in frows))
         if numeric:
             xs_all.sort()
-        pos = (lambda x: x) if numeric else (lambda x: xs_all.index(x))
+        pos = (lambda x: x) if numeric else (lambda x, xs=tuple(xs_all): xs.index(x))
         for k, (combo, rs) in enumerate(groups.items()):
             if numeric:
                 rs = sorted(rs, key=xv)

@@ -38,7 +38,7 @@ def finish(proc, timeout=600):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
-        raise AssertionError(f"disagg did not finish in {timeout} s:\n{out[-3000:]}")
+        raise AssertionError(f"disagg did not finish in {timeout} s:\n{out[-3000:]}") from None
     return proc.returncode, out
 
 
