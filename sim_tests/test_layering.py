@@ -1,7 +1,7 @@
 """The product's layering, read from the source: hw/ stands alone, product code never reaches into the test tree,
 and no import circle among product modules (lazy imports inside functions count: they only hide a circle)."""
 
-from sim_tests.lib.product_modules import REPO, import_circles, import_graph, imports_of, product_modules
+from sim_tests.lib.product_modules import PRODUCT_PACKAGES, REPO, import_circles, import_graph, imports_of, product_modules
 
 MODULES = product_modules()
 
@@ -17,27 +17,15 @@ def test_hw_imports_neither_emu_nor_firmware():
     assert not found, "\n".join(found)
 
 
-#: Product modules allowed to reach into sim_tests: none (``disagg bench``'s cocotb leg lives in emu/cosim).
-KNOWN_TEST_TREE_USERS = set()
-
-
 def test_product_code_never_imports_the_test_tree():
     # Lazy imports inside functions count: they break an installed package just the same, only later.
-    found = [f"{imp.path.relative_to(REPO)}:{imp.line} imports {imp.target}"
-             for name, path in MODULES.items() if name not in KNOWN_TEST_TREE_USERS
-             for imp in imports_of(name, path, MODULES) if imp.target.split(".")[0] == "sim_tests"]
+    found = _imports_into(set(PRODUCT_PACKAGES), {"sim_tests"})
     assert not found, "\n".join(found)
 
 
-#: Circles being broken while this test landed (issue 11: the sweep experiment takes an argparse Namespace). Empty
-#: this once they are gone; a circle not listed here fails now.
-KNOWN_CIRCLES = {"emu.commands.sweep <-> emu.experiments.legoos"}
-
-
 def test_no_import_circle_among_product_modules():
-    circles = {" <-> ".join(c) for c in import_circles(import_graph(MODULES))}
-    new = sorted(circles - KNOWN_CIRCLES)
-    assert not new, "import circles:\n" + "\n".join(new)
+    circles = [" <-> ".join(c) for c in import_circles(import_graph(MODULES))]
+    assert not circles, "import circles:\n" + "\n".join(circles)
 
 
 def test_circle_finder_finds_circles():
