@@ -1,4 +1,4 @@
-"""``disagg waves``: protocol checks on recorded VCD windows, and text/SVG excerpts of them."""
+"""``disagg waves``: protocol checks on recorded VCD or FST waveforms, and text/SVG excerpts of them."""
 
 from pathlib import Path
 
@@ -6,12 +6,12 @@ from ..errors import DisaggError
 
 
 def register(sub):
-    p = sub.add_parser("waves", help="check valid/ready handshakes in a VCD, or show signals over a window")
+    p = sub.add_parser("waves", help="check valid/ready handshakes in a VCD or FST, or show signals over a window")
     waves = p.add_subparsers(dest="waves_command", metavar="ACTION", parser_class=type(p))
     waves.required = True
 
-    c = waves.add_parser("check", help="check every valid/ready stream (and block invariants) in a VCD")
-    c.add_argument("file", type=Path, metavar="FILE.vcd")
+    c = waves.add_parser("check", help="check every valid/ready stream (and block invariants) in a VCD or FST")
+    c.add_argument("file", type=Path, metavar="FILE")
     c.add_argument("--clock", default="clk", help="clock signal, full or leaf name (default: clk)")
     c.add_argument("--reset", default=None,
                    help="reset signal (default: the first of rst, reset, rst_n, aresetn... found; '' for none)")
@@ -26,7 +26,7 @@ def register(sub):
     c.set_defaults(func=run_check)
 
     s = waves.add_parser("show", help="render chosen signals over a time window as text (and SVG)")
-    s.add_argument("file", type=Path, metavar="FILE.vcd")
+    s.add_argument("file", type=Path, metavar="FILE")
     s.add_argument("--signals", required=True, metavar="PATTERN",
                    help="comma-separated globs on full or leaf signal names, e.g. 'cpu_req__*,rst'")
     s.add_argument("--from", dest="start", default=None, metavar="T",
@@ -51,8 +51,8 @@ def run_check(args):
 
 
 def run_show(args):
-    from ..waves import load_vcd, render_svg, render_text, select_window
-    wave = load_vcd(args.file)
+    from ..waves import load_waveform, render_svg, render_text, select_window
+    wave = load_waveform(args.file)
     start = None if args.start is None else wave.parse_time(args.start)
     end = None if args.end is None else wave.parse_time(args.end)
     win = select_window(wave, args.signals, clock=args.clock, start=start, end=end, max_cycles=args.max_cycles)

@@ -9,7 +9,7 @@ from ..errors import DisaggError
 from .cycles import Cycles
 from .handshake import Violation, check_stream, transfers
 from .invariants import Invariant
-from .reader import Waveform, load_vcd
+from .reader import Waveform, load_waveform
 from .streams import find_streams
 
 __all__ = ["CheckReport", "check_waveform", "check_file"]
@@ -95,5 +95,5 @@ def check_waveform(wave: Waveform, *, clock: str = "clk", reset: str | None = No
 
 
 def check_file(path, **kwargs) -> CheckReport:
-    """:func:`check_waveform` on the VCD file at ``path``."""
-    return check_waveform(load_vcd(path), **kwargs)
+    """:func:`check_waveform` on the VCD or FST file at ``path``."""
+    return check_waveform(load_waveform(path), **kwargs)
