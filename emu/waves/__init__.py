@@ -1,6 +1,6 @@
 """Waveform debugging: read VCD and FST files, find valid/ready streams, check handshakes and invariants, render.
 
-Modules, one job each: :mod:`.reader` (VCD via vcdvcd), :mod:`.fst` (FST via pywellen), :mod:`.values` (x/z and hex), :mod:`.cycles`
+Modules, one job each: :mod:`.reader` (VCD via vcdvcd), :mod:`.fst` (FST via pywellen), :mod:`.files` (picks one), :mod:`.values` (x/z and hex), :mod:`.cycles`
 (samples at clock edges, reset), :mod:`.streams` (stream discovery by naming convention),
 :mod:`.handshake` (the valid/ready rules), :mod:`.invariants` (block-specific rules),
 :mod:`.blocks` (the rules of our blocks, by name), :mod:`.check` (runs all of it), :mod:`.window`,
@@ -11,7 +11,8 @@ from .check import CheckReport, check_file, check_waveform
 from .handshake import Violation
 from .blocks import block_invariants, known_blocks, register_block
 from .invariants import Invariant, MaxOutstanding, parse_invariant
-from .reader import Waveform, load_vcd, load_waveform
+from .files import load_waveform
+from .reader import Waveform, load_vcd
 from .render_svg import render_svg
 from .render_text import render_text
 from .streams import Stream, find_streams

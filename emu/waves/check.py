@@ -9,7 +9,8 @@ from ..errors import DisaggError
 from .cycles import Cycles
 from .handshake import Violation, check_stream, transfers
 from .invariants import Invariant
-from .reader import Waveform, load_waveform
+from .files import load_waveform
+from .reader import Waveform
 from .streams import find_streams
 
 __all__ = ["CheckReport", "check_waveform", "check_file"]

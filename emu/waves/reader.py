@@ -1,5 +1,7 @@
-"""Read a waveform into traces that can be sampled at clock edges: VCD here (through vcdvcd), FST in
-:mod:`emu.waves.fst` (through pywellen); :func:`load_waveform` picks by content.
+"""Waveforms as traces that can be sampled at clock edges, and the VCD reader (through vcdvcd).
+
+FST is read by :mod:`emu.waves.fst` (through pywellen); :func:`emu.waves.files.load_waveform` picks the
+reader by content.
 
 Values are kept as VCD strings: ``"0"``/``"1"``/``"x"``/``"z"`` for one bit and binary strings
 (most significant bit first, possibly shorter than the width, VCD style) for vectors.
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from ..errors import DisaggError
 
-__all__ = ["Trace", "Waveform", "load_waveform", "load_vcd", "parse_time", "format_time"]
+__all__ = ["Trace", "Waveform", "load_vcd", "parse_time", "format_time"]
 
 _RANGE = re.compile(r"\[\d+(:\d+)?\]$")
 _UNIT_FS = {"s": 10**15, "ms": 10**12, "us": 10**9, "ns": 10**6, "ps": 10**3, "fs": 1}
@@ -158,25 +160,6 @@ def parse_time(text: str, unit_fs: int) -> int:
     return int((fs / unit_fs).to_integral_value())
 
 
-def is_fst(path) -> bool:
-    """Whether ``path`` holds an FST file (its first block is a header block, type 0) or is named ``.fst``."""
-    with open(path, "rb") as f:
-        return f.read(1) == b"\x00" or Path(path).suffix == ".fst"
-
-
-def load_waveform(path) -> Waveform:
-    """Read a VCD or an FST file (told apart by content); one-line :class:`DisaggError` on anything else."""
-    path = Path(path)
-    if not path.exists():
-        raise DisaggError(f"no such file: {path}")
-    if path.is_dir():
-        raise DisaggError(f"{path} is a folder, not a waveform file")
-    if is_fst(path):
-        from .fst import load_fst
-        return load_fst(path)
-    return load_vcd(path)
-
-
 def load_vcd(path) -> Waveform:
     """Read a VCD file; raise :class:`DisaggError` with one line if it is missing or not a VCD."""
     path = Path(path)
@@ -186,7 +169,7 @@ def load_vcd(path) -> Waveform:
         raise DisaggError(f"{path} is a folder, not a VCD file")
     raw = path.read_bytes()
     if raw.startswith(b"\x00") or path.suffix == ".fst":
-        raise DisaggError(f"{path} is not a VCD file (FST or binary); read FST with load_waveform")
+        raise DisaggError(f"{path} is not a VCD file (FST or binary); read FST with emu.waves.load_waveform")
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
