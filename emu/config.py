@@ -39,6 +39,8 @@ SCHEMA = {
         "page_bytes": (int, 4096, "page size of the memory component (power of two, >= 256)"),
         "dram_bytes": (int, 1 << 20, "DRAM of the memory component in bytes (power of two)"),
         "dram_latency": (int, 4, "extra DRAM access cycles (0..255)"),
+        "dram_model": (str, "compiled", "who serves the DRAM in the harness: compiled (C++, sparse, any size) or "
+                                        "rtl (hw/memory/dram.py in the model, at most 16 MiB)"),
     },
     "link": {
         "latency": (int, 16, "one-way link latency in cycles"),
@@ -64,6 +66,19 @@ SCHEMA = {
 }
 
 _RATE_ONE = 65536   # the link's probabilities are in units of 1/65536
+
+#: Who serves the memory component's DRAM in the harness (``memory.dram_model``): ``compiled`` is the C++
+#: memory of ``emu/harness/axi_memory.h`` on the top's DRAM port, ``rtl`` the AxiDramModel inside the model.
+DRAM_MODELS = ("compiled", "rtl")
+#: Largest DRAM of the RTL model: Amaranth writes one initialiser line per word, so build time grows with it.
+RTL_DRAM_MAX_BYTES = 16 << 20
+
+
+def _paddr_width(dram_bytes):
+    """The MMU's physical address width: 32 bits, or as many as a larger DRAM needs."""
+    if isinstance(dram_bytes, int) and not isinstance(dram_bytes, bool) and dram_bytes > 1 << 32:
+        return (dram_bytes - 1).bit_length()
+    return 32
 
 # Settings whose default is the default system of hw/system/top.py (so both cannot drift apart).
 _FROM_HW = {
@@ -193,12 +208,19 @@ class SystemConfig:
             raise DisaggError(f"{self.source}: system.clock_mhz must be positive, not {sy.clock_mhz!r}")
         if self.cpu.max_outstanding < 1:
             raise DisaggError(f"{self.source}: cpu.max_outstanding must be at least 1, not {self.cpu.max_outstanding!r}")
+        if mem.dram_model not in DRAM_MODELS:
+            raise DisaggError(f"{self.source}: memory.dram_model must be one of {', '.join(DRAM_MODELS)}, "
+                              f"not {mem.dram_model!r}")
+        if mem.dram_model == "rtl" and mem.dram_bytes > RTL_DRAM_MAX_BYTES:
+            raise DisaggError(f"{self.source}: memory.dram_model = \"rtl\" holds at most {RTL_DRAM_MAX_BYTES >> 20} MiB "
+                              f"(the RTL model's memory is converted word by word), not {mem.dram_bytes} bytes; "
+                              f"use memory.dram_model = \"compiled\"")
         rates = {name: self._rate(name) for name in ("loss", "corrupt", "duplicate", "reorder")}
         try:
             excache = ExCacheParams(line_bytes=c.line_bytes, sets=c.sets, ways=c.ways, data_width=64, vaddr_width=48,
                                     pid_width=sy.pid_width, policy=c.policy)
             mmu = MMUParams(tlb_entries=t.entries, tlb_ways=t.ways, page_bytes=mem.page_bytes, pid_width=sy.pid_width,
-                            vaddr_width=48, paddr_width=32, data_width=64)
+                            vaddr_width=48, paddr_width=_paddr_width(mem.dram_bytes), data_width=64)
             netifs = [NetIfParams(node_id=node, n_nodes=2, data_width=64, window=net.window, timeout=net.timeout,
                                   max_payload=max(64, c.line_bytes), rx_buffer_msgs=2) for node in (0, 1)]
             link = LinkParams(data_width=64, latency=ln.latency, bandwidth=ln.bandwidth, loss=rates["loss"],

@@ -33,21 +33,32 @@ class OutOfFrames(MemoryMonitorError):
 
 
 class FrameAllocator:
-    """Free list of physical frame numbers ``first .. first + count - 1`` (lowest first)."""
+    """Free physical frame numbers ``first .. first + count - 1``: freed frames first (last freed first), then
+    the lowest never-allocated one.
+
+    Never-allocated frames are a counter, not a list, so a memory component of many GiB (millions of frames)
+    costs nothing until its frames are used.
+    """
 
     def __init__(self, first: int, count: int):
         if first < 0 or count < 0:
             raise ValueError(f"frame range must be non-negative, not {first!r}+{count!r}")
         self.first, self.count = first, count
-        self._free = list(range(first + count - 1, first - 1, -1))
+        self._next = first              # lowest frame never allocated
+        self._free: list[int] = []      # frames freed, reused last-freed first
         self._used: set[int] = set()
 
     @property
     def free_count(self) -> int:
-        return len(self._free)
+        return len(self._free) + (self.first + self.count - self._next)
 
     def alloc(self) -> int:
         if not self._free:
+            if self._next < self.first + self.count:
+                pfn = self._next
+                self._next += 1
+                self._used.add(pfn)
+                return pfn
             raise OutOfFrames(f"out of memory: no free frame (all {self.count} frames "
                               f"{self.first:#x}..{self.first + self.count - 1:#x} in use)")
         pfn = self._free.pop()

@@ -33,6 +33,8 @@ __all__ = ["BuiltModel", "build_model", "convert", "HARNESS_BUILD", "VERILATOR_F
 REPO = Path(__file__).resolve().parents[2]
 HARNESS_BUILD = REPO / "build" / "harness"
 DRIVER = Path(__file__).resolve().parent / "driver.cpp"
+#: C++ the driver includes from its own folder (the compiled DRAM of a top with a DRAM port).
+DRIVER_HEADERS = (Path(__file__).resolve().parent / "axi_memory.h",)
 
 #: Verilator flags of every harness model: fast code, no X handling, and neither --public-flat-rw nor
 #: VPI (they make models several times slower and builds longer).
@@ -161,7 +163,7 @@ def build_model(component=None, *, chain=None, trace=None, verilog: str | None =
         verilog, ports = convert(component, chain=chain)
     ports_h = codegen.generate_header(ports)
     records_h = codegen.generate_records_header()
-    driver = DRIVER.read_text()
+    driver = DRIVER.read_text() + "".join(h.read_text() for h in DRIVER_HEADERS)
     version = _verilator_version()
     vflags = VERILATOR_FLAGS + ({"fst": ["--trace-fst", "--trace-structs"],
                                  "vcd": ["--trace", "--trace-structs"]}.get(trace, []))

@@ -23,6 +23,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib import enum as amaranth_enum
 
 from ..errors import DisaggError
+from . import axi_memory
 
 __all__ = ["PortInfo", "SystemPorts", "describe", "generate_header"]
 
@@ -255,6 +256,8 @@ def generate_header(sp: SystemPorts) -> str:
     ]
     # Strobe i of the probe is bit i (checked in describe()); at most 64 strobes.
     lines.append("static inline uint64_t load_probe(const Vtop* t) { return (uint64_t)t->probe; }\n")
+    # The DRAM port of a top built with external_dram (or HARNESS_AXI_MEM 0).
+    lines.append(axi_memory.port_header(sp, cxx_name=cxx_name, store_fn=_store_fn, load_fn=_load_fn))
     return "\n".join(lines) + "\n"
 
 

@@ -18,6 +18,9 @@
 #include "Vtop.h"
 #include "harness_ports.h"
 #include "harness_records.h"
+#if HARNESS_AXI_MEM
+#include "axi_memory.h"   // the memory component's DRAM, served in C++ (top built with external_dram)
+#endif
 
 #if HARNESS_TRACE_FST
 #include "verilated_fst_c.h"
@@ -109,6 +112,10 @@ struct Harness {
     bool trace_done = false;
 #endif
 
+#if HARNESS_AXI_MEM
+    AxiMemory dram;
+#endif
+
     Harness() : ctx(new VerilatedContext) {
 #if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
         ctx->traceEverOn(true);
@@ -124,6 +131,9 @@ struct Harness {
         top->P_cpu_resp__ready = 1;
         top->P_csr__r_stb = 0;
         top->P_csr__w_stb = 0;
+#if HARNESS_AXI_MEM
+        dram.drive(top.get());
+#endif
         top->eval();
     }
 
@@ -224,8 +234,14 @@ struct Harness {
         top->P_csr__r_stb = csr_r;
         top->P_csr__w_stb = csr_w;
         top->P_csr__w_data = csr_wdata;
+#if HARNESS_AXI_MEM
+        dram.drive(top.get());
+#endif
         top->clk = 0;
         top->eval();
+#if HARNESS_AXI_MEM
+        if (dram.settle(top.get())) top->eval();
+#endif
         trace_dump(cycle * 10);
 
         csr_rdata = top->P_csr__r_data;
@@ -277,6 +293,9 @@ struct Harness {
         }
 
         if (!outstanding.empty()) head_bins[in_run ? head_bin : FW_BIN]++;
+#if HARNESS_AXI_MEM
+        dram.sample(top.get(), top->rst);
+#endif
 
         top->clk = 1;
         top->eval();
@@ -408,4 +427,26 @@ EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t
     h->in_run = false;
     if (stats_out) std::memcpy(stats_out, &h->st, sizeof(Stats));
     return status;
+}
+
+// The compiled DRAM (axi_memory.h): present only in a model of a top with the DRAM port.
+EXPORT int h_dram_present() { return HARNESS_AXI_MEM; }
+
+EXPORT void h_dram_config(void* p, uint64_t size_bytes, uint32_t latency) {
+#if HARNESS_AXI_MEM
+    static_cast<Harness*>(p)->dram.configure(size_bytes, latency);
+#else
+    (void)p; (void)size_bytes; (void)latency;
+#endif
+}
+
+// Six counters: read bursts, write bursts, read beats, write beats, pages allocated, bytes allocated.
+EXPORT void h_dram_stats(void* p, uint64_t* out) {
+#if HARNESS_AXI_MEM
+    AxiMemoryStats s = static_cast<Harness*>(p)->dram.stats();
+    std::memcpy(out, &s, sizeof s);
+#else
+    (void)p;
+    std::memset(out, 0, 6 * sizeof(uint64_t));
+#endif
 }

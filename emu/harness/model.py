@@ -31,6 +31,9 @@ def _load(path: Path):
     lib.h_destroy.argtypes = [vp]
     lib.h_traced.restype = ctypes.c_int
     lib.h_configure.argtypes = [vp, u64, u64]
+    lib.h_dram_present.restype = ctypes.c_int
+    lib.h_dram_config.argtypes = [vp, u64, u32]
+    lib.h_dram_stats.argtypes = [vp, vp]
     lib.h_reset.argtypes = [vp, u32]
     lib.h_step.argtypes = [vp, u64]
     lib.h_csr_read.argtypes = [vp, u32]
@@ -65,7 +68,7 @@ class HarnessModel:
         Cycles without a response, with accesses outstanding, after which ``run`` reports a hang.
     """
 
-    def __init__(self, built, *, waves=None, window=None, max_outstanding=4, hang_cycles=2_000_000):
+    def __init__(self, built, *, waves=None, window=None, max_outstanding=4, hang_cycles=2_000_000, dram=None):
         self.built = built
         self.ports = built.ports
         self._lib = _load(built.library)
@@ -77,6 +80,11 @@ class HarnessModel:
         if not self._h:
             raise DisaggError("could not create the harness model")
         self._lib.h_configure(self._h, int(max_outstanding), int(hang_cycles))
+        if self.has_compiled_dram:
+            if dram is None:
+                raise DisaggError("this model serves its DRAM in C++: give dram=(size_bytes, latency)")
+            size, latency = (int(x) for x in dram)
+            self._lib.h_dram_config(self._h, size, latency)
         self._stats = np.zeros(1, dtype=STATS_DTYPE)
 
     # -- lifetime -----------------------------------------------------------------------------------
@@ -125,6 +133,20 @@ class HarnessModel:
     @property
     def irq_mem(self) -> bool:
         return bool(self._lib.h_irqs(self._h) & 2)
+
+    @property
+    def has_compiled_dram(self) -> bool:
+        """Whether the DRAM is served by the compiled memory (``axi_memory.h``), not by RTL in the model."""
+        return bool(self._lib.h_dram_present())
+
+    def dram_stats(self) -> dict:
+        """Counters of the compiled DRAM (bursts, beats, pages and bytes allocated); empty without one."""
+        if not self.has_compiled_dram:
+            return {}
+        out = np.zeros(6, dtype=np.uint64)
+        self._lib.h_dram_stats(self._h, out.ctypes.data)
+        return dict(zip(("read_bursts", "write_bursts", "read_beats", "write_beats", "pages", "bytes"),
+                        (int(v) for v in out)))
 
     def stats(self) -> np.void:
         """The driver's cumulative counters (a record of ``STATS_DTYPE``)."""

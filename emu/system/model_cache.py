@@ -49,7 +49,13 @@ def system_verilog(config: SystemConfig, *, log=None):
     # The chain the C++ times: every boundary of a miss but the final cpu_resp, which is the completion
     # of the access itself (and fires for hits too).
     chain = list(PROBE_CHAIN[:-1])
-    key = hashlib.sha256(json.dumps([config.to_dict(), chain, source_digest()], sort_keys=True).encode()).hexdigest()[:20]
+    values = config.to_dict()
+    if values["memory"]["dram_model"] == "compiled":
+        # The compiled DRAM is sized and timed at run time: the Verilog depends only on the address width.
+        memory = values["memory"]
+        memory["paddr_width"] = config.params.mmu.paddr_width
+        del memory["dram_bytes"], memory["dram_latency"]
+    key = hashlib.sha256(json.dumps([values, chain, source_digest()], sort_keys=True).encode()).hexdigest()[:20]
     folder = HARNESS_BUILD / "verilog"
     vpath, jpath = folder / f"{key}.v", folder / f"{key}.json"
     if vpath.exists() and jpath.exists():
@@ -57,7 +63,9 @@ def system_verilog(config: SystemConfig, *, log=None):
     from hw.system.top import SystemTop
     if log:
         log("converting the system top to Verilog ...")
-    verilog, ports = convert(SystemTop(config.params), chain=chain)
+    # The compiled DRAM (emu/harness/axi_memory.h) serves the top's DRAM port; "rtl" keeps AxiDramModel inside.
+    top = SystemTop(config.params, external_dram=config.memory.dram_model == "compiled")
+    verilog, ports = convert(top, chain=chain)
     folder.mkdir(parents=True, exist_ok=True)
     for path, text in ((vpath, verilog), (jpath, json.dumps(ports.to_json()))):
         tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -57,6 +57,7 @@ class SystemRunner:
             from pathlib import Path
             Path(waves).parent.mkdir(parents=True, exist_ok=True)
         self.model = HarnessModel(self.built, waves=waves, window=window,
+                                  dram=(config.params.dram_bytes, config.params.dram_latency),
                                   max_outstanding=config.cpu.max_outstanding)
         self.model.reset()
         self.bus = HarnessBus(self.model, SYSTEM_CSR_BASES)
@@ -162,12 +163,15 @@ class SystemRunner:
         cycles = model.cycle - cycle0
         stats1 = model.stats()
         counters = self._fw(fw.statistics())
-        return run_statistics(RunMeasurements(
+        stats = run_statistics(RunMeasurements(
             config=self.config, built=self.built, build_seconds=self.build_seconds, accesses=n, processes=procs,
             unmapped_pids=stray, model_before=stats0, model_after=stats1, counters=counters,
             statuses=results["status"], cycles=cycles, wall_seconds=wall,
             firmware_seconds=self.firmware_seconds - fw0, irq_returns=irq_calls, csr_reads=self.bus.reads,
             csr_writes=self.bus.writes, check=check, checked=check_upto))
+        # The compiled DRAM's counters since the model was created (bursts, beats, pages and bytes it holds).
+        stats["dram"] = model.dram_stats()
+        return stats
 
 
 def _processes_of(workload, processes, page_bytes):

@@ -18,11 +18,12 @@ from amaranth.lib.wiring import In, Out
 
 from hw.lib.csr import CSRBusSignature
 from hw.lib.csrmux import CSRMux
+from hw.lib.axi import AXI4Signature
 from hw.memory.dram import MemoryMMUWithDram
 from hw.processor.excache import ExCacheTop
 from hw.processor.excache_params import ExCacheParams
 from hw.network.frame import FrameType
-from hw.memory.mmu import MAX_BUCKETS_LOG2, MMU_REGS, MMUParams
+from hw.memory.mmu import MAX_BUCKETS_LOG2, MMU_REGS, MemoryMMU, MMUParams
 from hw.network.netif import NetIf, NetIfParams
 from hw.system.address_map import COMPONENT_CSR_ADDR_WIDTH, COMPONENT_CSR_WINDOW_BITS, MEMORY_CSR_BASES, PROCESSOR_CSR_BASES
 from hw.system.params import SystemParams
@@ -183,6 +184,12 @@ class MemoryComponent(wiring.Component):
         Size of the DRAM model in bytes (a power of two, at most ``2**mmu.paddr_width``).
     dram_latency : int
         Extra cycles of DRAM access latency (see ``hw.memory.dram.AxiDramModel``).
+    external_dram : bool
+        ``False`` (default): the DRAM is an :class:`hw.memory.dram.AxiDramModel` inside the component (cocotb
+        tests, small FPGA builds). ``True``: no DRAM inside; the MMU's AXI4 port is the component's ``dram``
+        port, for a board's DDR controller or the fast harness's compiled memory (``emu/harness/axi_memory.h``),
+        which must then hold ``dram_bytes`` with the same timing. The Verilog no longer depends on the DRAM
+        size (no memory initialiser), so any size builds equally fast.
 
     Attributes
     ----------
@@ -197,28 +204,41 @@ class MemoryComponent(wiring.Component):
         The MMU's page-fault interrupt.
     probe : Out(MemoryProbe)
         Stage strobes (see ``hw.system.probe.PROBE_STAGES``).
+    dram : Out(AXI4Signature(mmu.paddr_width, mmu.data_width, mmu.axi_id_width))
+        Only with ``external_dram``: the MMU's DRAM port (manager side).
     """
 
-    def __init__(self, mmu, netif, *, dram_bytes, dram_latency):
+    def __init__(self, mmu, netif, *, dram_bytes, dram_latency, external_dram=False):
         if not isinstance(mmu, MMUParams):
             raise TypeError(f"MemoryComponent mmu must be MMUParams, not {mmu!r}")
         if not isinstance(netif, NetIfParams):
             raise TypeError(f"MemoryComponent netif must be NetIfParams, not {netif!r}")
+        if not isinstance(external_dram, bool):
+            raise TypeError(f"MemoryComponent external_dram must be a bool, not {external_dram!r}")
         self.mmu_params, self.netif_params = mmu, netif
-        self.memory = MemoryMMUWithDram(mmu, dram_bytes=dram_bytes, dram_latency=dram_latency)
+        self.external_dram = external_dram
+        if external_dram:
+            self.memory = MemoryMMU(mmu)
+            self.mmu = self.memory
+        else:
+            self.memory = MemoryMMUWithDram(mmu, dram_bytes=dram_bytes, dram_latency=dram_latency)
+            self.mmu = self.memory.mmu
         self.netif = NetIf(netif)
         mmu_csr_w = _check_window("MMU", self.memory)
         ni_csr_w = _check_window("network interface", self.netif)
         self._mux_targets = {"mmu": (MEMORY_CSR_BASES["mmu"], mmu_csr_w),
                              "netif": (MEMORY_CSR_BASES["netif"], ni_csr_w)}
         ni = self.netif.signature.members
-        super().__init__({
+        members = {
             "m_axis": ni["m_axis"],
             "s_axis": ni["s_axis"],
             "csr": In(CSRBusSignature(COMPONENT_CSR_ADDR_WIDTH)),
             "irq": Out(1),
             "probe": Out(MemoryProbe()),
-        })
+        }
+        if external_dram:
+            members["dram"] = Out(AXI4Signature(mmu.paddr_width, mmu.data_width, mmu.axi_id_width))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -248,8 +268,10 @@ class MemoryComponent(wiring.Component):
         pt_end = Signal(65)
         m.d.comb += pt_end.eq(pt_base + (Const(self.mmu_params.bucket_bytes, 32) << pt_log2))
 
-        mmu = memory.mmu
-        axi = mmu.axi   # the MMU-DRAM bus inside MemoryMMUWithDram, observed only
+        mmu = self.mmu
+        if self.external_dram:
+            wiring.connect(m, mmu.axi, wiring.flipped(self.dram))
+        axi = mmu.axi   # the MMU-DRAM bus, observed only
         ar = axi.arvalid & axi.arready
         aw = axi.awvalid & axi.awready
         ar_walk = Signal()

@@ -52,7 +52,9 @@ class SystemParams:
     miss_path : str
         ``"hardware"`` (default) or ``"software"`` (see ``docs/excache.md``, ``docs/system.md``).
     dram_bytes : int
-        DRAM size of the memory component (power of two).
+        DRAM size of the memory component (power of two). The default, 1 GiB, runs real programs; it is
+        served by the harness's compiled memory (``SystemTop(external_dram=True)``); tops with the RTL DRAM
+        model inside (cocotb tests, FPGA) use small sizes.
     dram_latency : int
         Extra DRAM access cycles (0 .. 255).
     """
@@ -63,7 +65,7 @@ class SystemParams:
     link: LinkParams = field(default_factory=LinkParams)
     link_back: LinkParams = None
     miss_path: str = "hardware"
-    dram_bytes: int = 1 << 18
+    dram_bytes: int = 1 << 30
     dram_latency: int = 4
 
     def __post_init__(self):

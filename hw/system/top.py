@@ -57,26 +57,40 @@ class SystemTop(wiring.Component):
         The MMU's interrupt (page fault waiting for the memory monitor).
     probe : Out(ProbeLayout)
         One-cycle stage strobes, bit ``i`` = ``hw.system.probe.PROBE_STAGES[i]``.
+    dram : Out(AXI4Signature)
+        Only with ``external_dram``: the memory component's DRAM port (the MMU's AXI4 manager port), served
+        outside the top (the fast harness's compiled memory).
+
+    Parameters
+    ----------
+    params : SystemParams
+    external_dram : bool
+        Expose the memory component's DRAM port instead of instantiating the RTL DRAM model
+        (:class:`hw.system.components.MemoryComponent`).
     """
 
-    def __init__(self, params):
+    def __init__(self, params, *, external_dram=False):
         if not isinstance(params, SystemParams):
             raise TypeError(f"SystemTop needs SystemParams, not {params!r}")
         self.params = params
+        self.external_dram = external_dram
         self.proc = ProcessorComponent(params.excache, params.proc_netif, miss_path=params.miss_path)
         self.mem = MemoryComponent(params.mmu, params.mem_netif, dram_bytes=params.dram_bytes,
-                                   dram_latency=params.dram_latency)
+                                   dram_latency=params.dram_latency, external_dram=external_dram)
         self.link_req = Link(params.link)
         self.link_resp = Link(params.return_link)
         members = self.proc.signature.members
-        super().__init__({
+        ports = {
             "cpu_req": members["cpu_req"],
             "cpu_resp": members["cpu_resp"],
             "csr": In(CSRBusSignature(SYSTEM_CSR_ADDR_WIDTH)),
             "irq_proc": Out(1),
             "irq_mem": Out(1),
             "probe": Out(ProbeLayout()),
-        })
+        }
+        if external_dram:
+            ports["dram"] = self.mem.signature.members["dram"]
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -96,6 +110,8 @@ class SystemTop(wiring.Component):
         wiring.connect(m, proc.m_axis, link_req.s_axis)
         wiring.connect(m, link_req.m_axis, mem.s_axis)
         wiring.connect(m, mem.m_axis, link_resp.s_axis)
+        if self.external_dram:
+            wiring.connect(m, mem.dram, wiring.flipped(self.dram))
         wiring.connect(m, link_resp.m_axis, proc.s_axis)
         wiring.connect(m, wiring.flipped(self.csr), mux.bus)
         wiring.connect(m, mux.proc, proc.csr)

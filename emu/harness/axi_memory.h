@@ -1,0 +1,199 @@
+// The fast harness's DRAM: an AXI4 subordinate in C++ on the memory component's DRAM port (``dram__*``,
+// a top built with external_dram=True), in place of the RTL hw/memory/dram.py AxiDramModel.
+//
+// Backing store: sparse, 4 KiB pages in a hash map, allocated on the first write of a non-zero byte (a
+// never-written byte reads as zero, as the RTL model's memory starts zeroed). A 64 GiB physical space costs
+// only the pages the run wrote; firmware zero-filling a fresh frame allocates nothing.
+//
+// Timing: cycle for cycle the RTL AxiDramModel's (docs/timing.md, "DRAM"): one transaction at a time, reads
+// win over writes when both address channels are valid in the same idle cycle; the first read beat is valid
+// latency + 1 cycles after the AR handshake, then one beat per cycle while the manager is ready; the write
+// response is valid latency + 1 cycles after the last W beat. Addresses wrap modulo the size. Responses OKAY.
+// Both models give identical results on the same run (sim_tests/harness/test_axi_memory.py).
+//
+// Use (emu/harness/driver.cpp): drive() before the falling-edge eval, settle() after it (re-eval if it
+// returns true), sample() before the rising edge; configure() sets size and latency at run time, so one
+// compiled model serves every DRAM size.
+
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include "Vtop.h"
+#include "harness_ports.h"
+
+class SparseMemory {
+public:
+    static constexpr uint64_t PAGE_BITS = 12;
+    static constexpr uint64_t PAGE = 1ull << PAGE_BITS;
+
+    // The page holding ``addr`` for reading (nullptr: never written, reads as zero).
+    const uint8_t* find(uint64_t addr) {
+        uint64_t no = addr >> PAGE_BITS;
+        if (no == last_no_) return last_;
+        auto it = pages_.find(no);
+        if (it == pages_.end()) return nullptr;
+        last_no_ = no;
+        last_ = it->second.get();
+        return last_;
+    }
+
+    // Read ``n`` bytes at ``addr`` (within one page).
+    void read(uint64_t addr, uint8_t* dst, unsigned n) {
+        const uint8_t* pg = find(addr);
+        if (pg) std::memcpy(dst, pg + (addr & (PAGE - 1)), n);
+        else std::memset(dst, 0, n);
+    }
+
+    // Write the bytes of ``src`` selected by ``strb`` (bit i: byte i) at ``addr`` (within one page).
+    void write(uint64_t addr, const uint8_t* src, uint64_t strb, unsigned n) {
+        uint8_t* pg = const_cast<uint8_t*>(find(addr));
+        if (!pg) {
+            bool nonzero = false;
+            for (unsigned i = 0; i < n; i++) nonzero |= ((strb >> i) & 1) && src[i];
+            if (!nonzero) return;        // zeros into a zero page: nothing to keep
+            auto page = std::make_unique<uint8_t[]>(PAGE);   // value-initialised: zeroed
+            pg = page.get();
+            pages_.emplace(addr >> PAGE_BITS, std::move(page));
+            last_no_ = addr >> PAGE_BITS;
+            last_ = pg;
+        }
+        uint8_t* at = pg + (addr & (PAGE - 1));
+        for (unsigned i = 0; i < n; i++)
+            if ((strb >> i) & 1) at[i] = src[i];
+    }
+
+    uint64_t pages() const { return pages_.size(); }
+
+private:
+    std::unordered_map<uint64_t, std::unique_ptr<uint8_t[]>> pages_;
+    uint64_t last_no_ = ~0ull;
+    uint8_t* last_ = nullptr;
+};
+
+struct AxiMemoryStats {
+    uint64_t read_bursts, write_bursts, read_beats, write_beats, pages, bytes;
+};
+
+class AxiMemory {
+public:
+    static constexpr unsigned BEAT = AXI_DATA_W / 8;
+
+    // Until configure(): the whole AXI address space (at most 2**63 bytes), no extra latency.
+    AxiMemory() { configure(1ull << (AXI_ADDR_W < 63 ? AXI_ADDR_W : 63), 0); }
+
+    void configure(uint64_t size_bytes, uint32_t latency) {
+        size_ = size_bytes;
+        words_ = size_bytes / BEAT;
+        latency_ = latency;
+    }
+
+    bool configured() const { return words_ != 0; }
+
+    // Outputs of this cycle, from the state (and, for awready, the manager's arvalid as last seen).
+    void drive(Vtop* t) {
+        t->D_arready = st_ == IDLE;
+        t->D_awready = st_ == IDLE && !seen_arvalid_;
+        t->D_wready = st_ == W_DATA;
+        t->D_rvalid = st_ == R_DATA;
+        t->D_rlast = st_ == R_DATA && left_ == 0;
+        t->D_rid = tid_;
+        t->D_bid = tid_;
+        t->D_rresp = 0;     // OKAY
+        t->D_bresp = 0;
+        t->D_bvalid = st_ == B_RESP;
+        if (st_ == R_DATA) {
+            uint32_t w[AXI_DATA_WORDS];
+            mem_.read(idx_ * BEAT, reinterpret_cast<uint8_t*>(w), BEAT);
+            store_axi_rdata(t, w);
+        }
+    }
+
+    // After the falling-edge eval: awready depends on arvalid in the idle state (reads win). Returns true if
+    // it had to change an input, so that the caller evaluates the model again.
+    bool settle(Vtop* t) {
+        if (st_ != IDLE) return false;
+        bool arvalid = t->D_arvalid;
+        if (arvalid == seen_arvalid_) return false;
+        seen_arvalid_ = arvalid;
+        t->D_awready = !arvalid;
+        return true;
+    }
+
+    // Before the rising edge: the handshakes of this cycle decide the next state.
+    void sample(const Vtop* t, bool rst) {
+        if (rst) { st_ = IDLE; seen_arvalid_ = false; left_ = 0; tid_ = 0; return; }
+        switch (st_) {
+        case IDLE:
+            if (t->D_arvalid) {
+                idx_ = word(t->D_araddr);
+                left_ = t->D_arlen;
+                tid_ = t->D_arid;
+                wait_ = latency_;
+                st_ = latency_ ? R_WAIT : R_DATA;
+                st.read_bursts++;
+            } else if (t->D_awvalid) {
+                idx_ = word(t->D_awaddr);
+                tid_ = t->D_awid;
+                wait_ = latency_;
+                st_ = W_DATA;
+                st.write_bursts++;
+            }
+            break;
+        case R_WAIT:
+            if (wait_ == 1) st_ = R_DATA;
+            wait_--;
+            break;
+        case R_DATA:
+            if (t->D_rready) {
+                st.read_beats++;
+                idx_ = (idx_ + 1) % words_;
+                if (left_ == 0) st_ = IDLE;
+                left_--;
+            }
+            break;
+        case W_DATA:
+            if (t->D_wvalid) {
+                uint32_t w[AXI_DATA_WORDS];
+                load_axi_wdata(t, w);
+                mem_.write(idx_ * BEAT, reinterpret_cast<const uint8_t*>(w), (uint64_t)t->D_wstrb, BEAT);
+                st.write_beats++;
+                idx_ = (idx_ + 1) % words_;
+                if (t->D_wlast) st_ = latency_ ? B_WAIT : B_RESP;
+            }
+            break;
+        case B_WAIT:
+            if (wait_ == 1) st_ = B_RESP;
+            wait_--;
+            break;
+        case B_RESP:
+            if (t->D_bready) st_ = IDLE;
+            break;
+        }
+        if (st_ != IDLE) seen_arvalid_ = false;   // re-learnt when idle again
+    }
+
+    AxiMemoryStats stats() const {
+        AxiMemoryStats s = st;
+        s.pages = mem_.pages();
+        s.bytes = mem_.pages() * SparseMemory::PAGE;
+        return s;
+    }
+
+private:
+    enum State { IDLE, R_WAIT, R_DATA, W_DATA, B_WAIT, B_RESP };
+
+    uint64_t word(uint64_t addr) const { return (addr % size_) / BEAT; }
+
+    SparseMemory mem_;
+    AxiMemoryStats st{};
+    State st_ = IDLE;
+    uint64_t size_ = 0, words_ = 0, idx_ = 0;
+    uint32_t latency_ = 0, wait_ = 0;
+    uint8_t left_ = 0;          // beats after the current one (8 bits, as the RTL's)
+    uint32_t tid_ = 0;
+    bool seen_arvalid_ = false;
+};
