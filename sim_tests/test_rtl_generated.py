@@ -3,8 +3,8 @@
 import pytest
 
 from hw.catalog import BLOCKS
-from emu.lint import lint
-from emu.verilog import RTL_DIR, generate
+from emu.rtl_generation import RTL_DIR, generate
+from emu.verilog_lint import lint
 
 
 @pytest.mark.parametrize("block", sorted(BLOCKS))

@@ -12,8 +12,8 @@ def register(sub):
 
 
 def run(args):
-    from ..lint import lint
-    from ..verilog import RTL_DIR
+    from ..rtl_generation import RTL_DIR
+    from ..verilog_lint import lint
     files = args.files or sorted(RTL_DIR.glob("*.v"))
     if not files:
         raise DisaggError("no Verilog files to lint; run 'disagg verilog' first")

@@ -14,7 +14,7 @@ def register(sub):
 
 def run(args):
     from hw.catalog import BLOCKS
-    from ..verilog import RTL_DIR, generate_all
+    from ..rtl_generation import RTL_DIR, generate_all
     unknown = [b for b in args.blocks if b not in BLOCKS]
     if unknown:
         raise DisaggError(f"unknown block {unknown[0]!r}; known blocks: {', '.join(sorted(BLOCKS))}")

@@ -134,6 +134,6 @@ def block_verilog(name: str, component=None) -> str:
     cache key, is the same in every checkout.
     """
     if component is None:
-        from ..verilog import generate
+        from ..rtl_generation import generate
         return generate(name)
     return amaranth_verilog.convert(component, name=name, emit_src=False)
