@@ -192,3 +192,19 @@ def test_sweep_saves_the_trace_it_would_run(tmp_path, capsys):
     meta = load_meta(p)
     assert meta["workload"] == "zipfian" and meta["cpu_cache"]["fills"] == (w["op"] == 0).sum()
     assert 0 < len(w) < 2000 and ((w["vaddr"] % 64) == 0).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--vary", "link.latencyy=16,64"], "--vary link.latencyy: unknown setting"),
+    (["--vary", "lnk.latency=16"], "unknown section [lnk]"),
+    (["--vary", "cache.ways=2,four"], "'four' is not an integer"),
+    (["--vary", "cache.ways=2,2"], "the same point twice"),
+    (["--vary", "cache.ways=2", "--vary", "cache.ways=4"], "swept twice"),
+    (["--cluster", "localhost:8786"], "--cluster must be a scheduler address like tcp://HOST:8786"),
+    (["--cluster", "tcp://127.0.0.1:8786", "--workers", "2"], "--workers applies to the local cluster"),
+    (["--workers", "0"], "--workers must be a positive integer"),
+])
+def test_sweep_grid_and_engine_errors_are_one_line(capsys, args, message):
+    assert main(["sweep", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("disagg: error: ") and message in err, err
