@@ -41,9 +41,11 @@ def test_check_reads_the_fst_of_disagg_run(run_fst, capsys):
     assert lines[-1].startswith(f"{run_fst}: ") and lines[-1].endswith("no violations")
     assert "2501 cycles of TOP.clk" in lines[-1]
     beats = {line.split()[1]: int(line.split(": ")[-1].split()[0]) for line in lines if line.startswith("  stream ")}
-    # The CPU port, the links' AXI-Stream ports and the DRAM's AXI channels, each found once.
+    # The CPU port, the links' AXI-Stream ports and the DRAM's AXI channels (wherever the DRAM is), found once.
     assert beats["TOP.cpu_req"] > 0 and beats["TOP.cpu_req"] >= beats["TOP.cpu_resp"] > 0
-    assert beats["TOP.top.link_req.m_axis"] > 0 and beats["TOP.top.mem.axi__ar"] > 0
+    assert beats["TOP.top.link_req.m_axis"] > 0
+    dram_reads = [n for n in beats if n.endswith("__ar") and "(axi;" in out.split(n, 1)[1].split("\n", 1)[0]]
+    assert dram_reads and all(beats[n] > 0 for n in dram_reads), beats
     assert len(beats) >= 15
 
 
