@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from firmware.bus import Bus
 from firmware.global_memory_manager import GlobalMemoryManager, PlacementError, Region
-from hw.processor.excache import register_map
+from hw.processor.registers import register_map
 from hw.processor.excache_layouts import MaintOp
 from hw.protocol import Status
 

@@ -980,16 +980,16 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__misses__r_data(csr__misses__r_data),
     .csr__status__w_stb(csr__status__w_stb),
     .csr__writebacks__r_data(csr__writebacks__r_data),
-    .\port$1673$0 (done),
-    .\port$1675$0 (mem_node),
-    .\port$1723$0 (maint_busy),
-    .\port$1773$0 (\event [75:0]),
+    .\port$1714$0 (done),
+    .\port$1716$0 (mem_node),
+    .\port$1827$0 (maint_busy),
+    .\port$1893$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst)
   );
   \processor_component.excache.ctrl  ctrl (
+    .clear(counters_clear),
     .clk(clk),
-    .counters_clear(counters_clear),
     .cpu_req__payload(cpu_req__payload),
     .cpu_req__ready(cpu_req__ready),
     .cpu_req__valid(cpu_req__valid),
@@ -1001,11 +1001,8 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .fill_data__ready(fill_data__ready),
     .fill_data__valid(fill_data__valid),
     .hits(csr__hits__r_data),
-    .maint_busy(maint_busy),
+    .hold(maint_busy),
     .maint_done(maint_done),
-    .\maint_op$77 (bus__w_data[1:0]),
-    .\maint_pid$78 (bus__w_data[23:16]),
-    .maint_start(maint_start),
     .miss_cmd__payload(miss_cmd__payload),
     .miss_cmd__ready(miss_cmd__ready),
     .miss_cmd__valid(miss_cmd__valid),
@@ -1013,9 +1010,12 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .misses(csr__misses__r_data),
+    .op(bus__w_data[1:0]),
+    .\pid$164 (bus__w_data[23:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
+    .\start$160 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid),
@@ -1252,7 +1252,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, \port$1673$0 , \port$1675$0 , csr__hits__r_data, csr__misses__r_data, csr__evictions__r_data, csr__writebacks__r_data, \port$1723$0 , \port$1773$0 , csr__maint_cmd__w_stb, csr__status__w_stb, csr__counters_clear__w_stb, csr__mem_node__w_stb, csr__miss_cmd__w_stb, bus__r_data
+module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, \port$1714$0 , \port$1716$0 , \port$1827$0 , csr__hits__r_data, csr__misses__r_data, csr__evictions__r_data, csr__writebacks__r_data, \port$1893$0 , csr__maint_cmd__w_stb, csr__status__w_stb, csr__counters_clear__w_stb, csr__mem_node__w_stb, csr__miss_cmd__w_stb, bus__r_data
 , bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   reg [31:0] \$1 ;
@@ -1328,14 +1328,14 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
   wire [31:0] csr__writebacks__r_data;
   reg csr__writebacks__r_stb;
   wire [31:0] csr__writebacks__w_data;
-  input \port$1673$0 ;
-  wire \port$1673$0 ;
-  input [7:0] \port$1675$0 ;
-  wire [7:0] \port$1675$0 ;
-  input \port$1723$0 ;
-  wire \port$1723$0 ;
-  input [75:0] \port$1773$0 ;
-  wire [75:0] \port$1773$0 ;
+  input \port$1714$0 ;
+  wire \port$1714$0 ;
+  input [7:0] \port$1716$0 ;
+  wire [7:0] \port$1716$0 ;
+  input \port$1827$0 ;
+  wire \port$1827$0 ;
+  input [75:0] \port$1893$0 ;
+  wire [75:0] \port$1893$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -1699,7 +1699,7 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
           /* empty */;
       5'h02:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$1673$0 , \port$1723$0  };
+            \$1  = { 30'h00000000, \port$1714$0 , \port$1827$0  };
           end
       5'h04:
           if (bus__r_stb) begin
@@ -1721,27 +1721,27 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
           /* empty */;
       5'h09:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$1675$0  };
+            \$1  = { 24'h000000, \port$1716$0  };
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$1773$0 [9:2], 6'h00, \port$1773$0 [65:64], 4'h0, \port$1773$0 [67:66], \port$1773$0 [1:0] };
+            \$1  = { 8'h00, \port$1893$0 [9:2], 6'h00, \port$1893$0 [65:64], 4'h0, \port$1893$0 [67:66], \port$1893$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$1773$0 [41:10];
+            \$1  = \port$1893$0 [41:10];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$1773$0 [57:42] };
+            \$1  = { 16'h0000, \port$1893$0 [57:42] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$1773$0 [63:58] };
+            \$1  = { 26'h0000000, \port$1893$0 [63:58] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$1773$0 [75:68] };
+            \$1  = { 24'h000000, \port$1893$0 [75:68] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -1883,281 +1883,81 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
   assign csr__ev_victim_hi__w_data = csr__info__w_data;
   assign csr__miss_cmd__w_data = csr__info__w_data;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__status__r_data = { 30'h00000000, \port$1673$0 , \port$1723$0  };
-  assign csr__mem_node__r_data = { 24'h000000, \port$1675$0  };
-  assign csr__ev_info__r_data = { 8'h00, \port$1773$0 [9:2], 6'h00, \port$1773$0 [65:64], 4'h0, \port$1773$0 [67:66], \port$1773$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$1773$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1773$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$1773$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$1773$0 [75:68] };
+  assign csr__status__r_data = { 30'h00000000, \port$1714$0 , \port$1827$0  };
+  assign csr__mem_node__r_data = { 24'h000000, \port$1716$0  };
+  assign csr__ev_info__r_data = { 8'h00, \port$1893$0 [9:2], 6'h00, \port$1893$0 [65:64], 4'h0, \port$1893$0 [67:66], \port$1893$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$1893$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1893$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$1893$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$1893$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \maint_op$77 , \maint_pid$78 , clk, rst, query, cpu_resp__payload, cpu_req__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, maint_done, wb_data__valid, wb_data__payload, fill_data__ready, hits, misses, evictions, writebacks, cpu_resp__valid
-, maint_busy, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, maint_start, counters_clear, cpu_req__payload);
+module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, query, cpu_resp__payload, cpu_req__ready, cpu_resp__valid, wb_data__valid, wb_data__payload, fill_data__ready, hold, maint_done, miss_event__valid, miss_event__payload, miss_cmd__ready, hits, misses, evictions
+, writebacks, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$160 , clear, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire [8:0] \$104 ;
-  wire [9:0] \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
   wire \$11 ;
-  wire [8:0] \$110 ;
-  wire [9:0] \$111 ;
-  wire \$112 ;
-  wire [45:0] \$113 ;
-  wire \$114 ;
-  wire [45:0] \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [45:0] \$128 ;
-  wire [45:0] \$129 ;
-  wire \$13 ;
-  wire [45:0] \$130 ;
-  wire [45:0] \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  wire \$14 ;
-  wire \$140 ;
-  wire [32:0] \$141 ;
-  wire [32:0] \$142 ;
-  wire [32:0] \$143 ;
-  wire [32:0] \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
-  wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
+  wire [45:0] \$12 ;
+  wire [45:0] \$13 ;
+  wire [45:0] \$14 ;
+  wire [45:0] \$15 ;
   wire \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [15:0] \$179 ;
-  wire \$18 ;
-  wire [15:0] \$180 ;
-  wire [15:0] \$181 ;
-  wire [15:0] \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire [6:0] \$186 ;
-  wire [2:0] \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire [6:0] \$191 ;
-  wire [2:0] \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire [4:0] \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  wire [45:0] \$17 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$200 ;
-  wire [4:0] \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire [45:0] \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire [6:0] \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire \$21 ;
-  wire [6:0] \$210 ;
-  wire [2:0] \$211 ;
-  reg [31:0] \$212 ;
-  reg [31:0] \$213 ;
-  reg [31:0] \$214 ;
-  reg [31:0] \$215 ;
-  reg \$216 ;
-  reg \$217 ;
-  reg [1:0] \$218 ;
-  reg [7:0] \$219 ;
-  wire \$22 ;
-  reg \$220 ;
-  reg \$221 ;
-  reg [128:0] \$222 ;
-  reg \$223 ;
-  reg [2:0] \$224 ;
-  reg \$225 ;
-  reg [5:0] \$226 ;
-  reg [3:0] \$227 ;
-  reg [5:0] \$228 ;
-  reg [1:0] \$229 ;
-  wire \$23 ;
-  reg [15:0] \$230 ;
-  reg [1:0] \$231 ;
-  reg [3:0] \$232 ;
-  reg \$233 ;
-  reg \$234 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire [45:0] \$26 ;
-  wire [7:0] \$260 ;
-  wire [7:0] \$265 ;
-  wire [7:0] \$269 ;
-  wire [63:0] \$27 ;
-  wire [45:0] \$28 ;
-  wire \$29 ;
+  wire [7:0] \$29 ;
   wire \$3 ;
-  wire [45:0] \$30 ;
-  wire \$31 ;
-  wire [3:0] \$314 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire [7:0] \$338 ;
-  wire \$34 ;
-  wire [7:0] \$341 ;
-  wire [7:0] \$344 ;
-  wire [7:0] \$347 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [7:0] \$365 ;
-  wire [7:0] \$369 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire [7:0] \$384 ;
-  wire [7:0] \$387 ;
-  wire \$39 ;
-  wire [7:0] \$390 ;
-  wire [7:0] \$393 ;
+  wire [7:0] \$32 ;
+  wire [7:0] \$35 ;
+  wire [7:0] \$38 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire [7:0] \$468 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire [7:0] \$42 ;
   wire \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [8:0] \$65 ;
-  wire [9:0] \$66 ;
-  wire \$67 ;
-  wire [8:0] \$68 ;
-  wire [9:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire [1:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire [2:0] \$75 ;
-  wire [2:0] \$76 ;
-  wire [2:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
   wire \$8 ;
-  wire [2:0] \$80 ;
-  wire [2:0] \$81 ;
-  wire [2:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire [2:0] \$85 ;
-  wire [2:0] \$86 ;
-  wire [2:0] \$87 ;
-  wire \$88 ;
-  wire \$89 ;
   wire \$9 ;
-  wire [2:0] \$90 ;
-  wire [2:0] \$91 ;
-  wire [2:0] \$92 ;
-  wire \$93 ;
-  wire [45:0] \$94 ;
-  wire [45:0] \$95 ;
-  wire [45:0] \$96 ;
-  wire [45:0] \$97 ;
-  wire \$98 ;
-  wire \$99 ;
-  wire [3:0] \$auto$rtlil.cc:2739:Not$2 ;
-  reg \$signal ;
-  reg \$signal$49 ;
-  reg \$signal$54 ;
-  reg \$signal$68 ;
+  wire abort;
+  wire \abort$90 ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] abort_status;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \abort_status$92 ;
+  wire advance;
+  wire busy;
+  wire clean;
+  wire cleaned;
+  input clear;
+  wire clear;
   input clk;
   wire clk;
-  reg [1:0] cmd_way = 2'h0;
-  input counters_clear;
+  wire [1:0] cmd_way;
+  wire count_evictions;
+  wire count_hits;
+  wire count_misses;
+  wire count_writebacks;
   wire counters_clear;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
+  wire [128:0] \cpu_req__payload$66 ;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \cpu_req__payload$66.op ;
+  wire [7:0] \cpu_req__payload$66.pid ;
+  wire [7:0] \cpu_req__payload$66.strb ;
+  wire [47:0] \cpu_req__payload$66.vaddr ;
+  wire [63:0] \cpu_req__payload$66.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2167,11 +1967,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
   wire [47:0] \cpu_req__payload.vaddr ;
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
-  reg cpu_req__ready;
+  wire cpu_req__ready;
+  wire \cpu_req__ready$68 ;
   input cpu_req__valid;
   wire cpu_req__valid;
+  wire \cpu_req__valid$70 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
+  wire [66:0] \cpu_resp__payload$72 ;
+  wire [63:0] \cpu_resp__payload$72.rdata ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \cpu_resp__payload$72.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2181,67 +1991,129 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
+  wire \cpu_resp__ready$74 ;
   output cpu_resp__valid;
-  reg cpu_resp__valid = 1'h0;
-  reg [3:0] ctr = 4'h0;
-  reg [3:0] ctrl_state = 4'h0;
-  reg [10:0] data_rp__addr;
-  wire [63:0] data_rp__data;
-  reg data_rp__en;
-  reg [10:0] data_wp__addr;
-  reg [63:0] data_wp__data;
-  reg [7:0] data_wp__en;
-  (* enum_base_type = "MissKind" *)
-  (* enum_value_0 = "MISS" *)
-  (* enum_value_1 = "FLUSH" *)
-  reg ev_kind = 1'h0;
-  reg [5:0] ev_set = 6'h00;
+  wire cpu_resp__valid;
+  wire \cpu_resp__valid$76 ;
+  wire data_rd__en;
+  wire \data_rd__en$28 ;
+  wire [5:0] data_rd__set;
+  wire [5:0] \data_rd__set$36 ;
+  wire [1:0] data_rd__way;
+  wire [1:0] \data_rd__way$37 ;
+  wire [2:0] data_rd__word;
+  wire [2:0] \data_rd__word$38 ;
+  wire [63:0] data_wr__data;
+  wire [63:0] \data_wr__data$53 ;
+  wire [7:0] data_wr__en;
+  wire [7:0] \data_wr__en$40 ;
+  wire [5:0] data_wr__set;
+  wire [5:0] \data_wr__set$50 ;
+  wire [1:0] data_wr__way;
+  wire [1:0] \data_wr__way$51 ;
+  wire [2:0] data_wr__word;
+  wire [2:0] \data_wr__word$52 ;
+  wire done;
+  wire \done$151 ;
+  wire \done$168 ;
+  wire [5:0] ev_set;
+  wire evicted;
   output [31:0] evictions;
-  reg [31:0] evictions = 32'd0;
+  wire [31:0] evictions;
+  wire [31:0] \evictions$189 ;
+  wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
+  wire [64:0] \fill_data__payload$122 ;
+  wire [63:0] \fill_data__payload$122.data ;
+  wire \fill_data__payload$122.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
-  reg fill_data__ready;
+  wire fill_data__ready;
+  wire \fill_data__ready$124 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire [3:0] hit_vec;
-  reg [1:0] hit_way;
+  wire \fill_data__valid$126 ;
+  wire fill_done;
+  wire [111:0] flush__payload;
+  wire [111:0] \flush__payload$155 ;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \flush__payload$155.kind ;
+  wire [7:0] \flush__payload$155.pid ;
+  wire [5:0] \flush__payload$155.set ;
+  wire [47:0] \flush__payload$155.vaddr ;
+  wire \flush__payload$155.victim_dirty ;
+  wire [7:0] \flush__payload$155.victim_pid ;
+  wire [35:0] \flush__payload$155.victim_tag ;
+  wire \flush__payload$155.victim_valid ;
+  wire [1:0] \flush__payload$155.way ;
+  wire \flush__payload$155.write ;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \flush__payload.kind ;
+  wire [7:0] \flush__payload.pid ;
+  wire [5:0] \flush__payload.set ;
+  wire [47:0] \flush__payload.vaddr ;
+  wire \flush__payload.victim_dirty ;
+  wire [7:0] \flush__payload.victim_pid ;
+  wire [35:0] \flush__payload.victim_tag ;
+  wire \flush__payload.victim_valid ;
+  wire [1:0] \flush__payload.way ;
+  wire \flush__payload.write ;
+  wire flush__ready;
+  wire \flush__ready$157 ;
+  wire flush__valid;
+  wire \flush__valid$159 ;
+  wire flush_closed;
+  wire \flush_closed$173 ;
+  wire go;
+  wire hit;
   output [31:0] hits;
-  reg [31:0] hits = 32'd0;
-  wire [3:0] invalid_vec;
-  reg [15:0] lfsr = 16'hace1;
-  reg [1:0] lru_age_w;
-  wire m_match;
-  reg [5:0] m_set = 6'h00;
-  reg [1:0] m_way = 2'h0;
-  output maint_busy;
-  reg maint_busy = 1'h0;
+  wire [31:0] hits;
+  wire [31:0] \hits$185 ;
+  output hold;
+  wire hold;
+  wire idle;
+  wire installed__en;
+  wire \installed__en$128 ;
+  wire [5:0] installed__set;
+  wire [5:0] \installed__set$130 ;
+  wire [1:0] installed__way;
+  wire [1:0] \installed__way$132 ;
+  wire maint_busy;
+  wire \maint_busy$169 ;
   output maint_done;
-  reg maint_done;
+  wire maint_done;
   (* enum_base_type = "MaintOp" *)
   (* enum_value_00 = "NONE" *)
   (* enum_value_01 = "INVALIDATE_PID" *)
   (* enum_value_10 = "FLUSH_PID" *)
   (* enum_value_11 = "FLUSH_ALL" *)
-  reg [1:0] maint_op = 2'h0;
-  (* enum_base_type = "MaintOp" *)
-  (* enum_value_00 = "NONE" *)
-  (* enum_value_01 = "INVALIDATE_PID" *)
-  (* enum_value_10 = "FLUSH_PID" *)
-  (* enum_value_11 = "FLUSH_ALL" *)
-  input [1:0] \maint_op$77 ;
-  wire [1:0] \maint_op$77 ;
-  (* init = 1'h0 *)
-  wire maint_pending;
-  reg [7:0] maint_pid = 8'h00;
-  input [7:0] \maint_pid$78 ;
-  wire [7:0] \maint_pid$78 ;
-  input maint_start;
+  wire [1:0] maint_op;
+  wire [7:0] maint_pid;
   wire maint_start;
+  wire mark_clean;
+  wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
+  wire [6:0] \miss_cmd__payload$110 ;
+  (* enum_base_type = "MissCmdOp" *)
+  (* enum_value_00 = "READ_LINE" *)
+  (* enum_value_01 = "MARK_CLEAN" *)
+  (* enum_value_10 = "FILL" *)
+  (* enum_value_11 = "ABORT" *)
+  wire [1:0] \miss_cmd__payload$110.op ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \miss_cmd__payload$110.status ;
+  wire [1:0] \miss_cmd__payload$110.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2256,11 +2128,27 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
   wire [2:0] \miss_cmd__payload.status ;
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
-  reg miss_cmd__ready;
+  wire miss_cmd__ready;
+  wire \miss_cmd__ready$112 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
+  wire \miss_cmd__valid$114 ;
   output [111:0] miss_event__payload;
-  reg [111:0] miss_event__payload;
+  wire [111:0] miss_event__payload;
+  wire [111:0] \miss_event__payload$104 ;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \miss_event__payload$104.kind ;
+  wire [7:0] \miss_event__payload$104.pid ;
+  wire [5:0] \miss_event__payload$104.set ;
+  wire [47:0] \miss_event__payload$104.vaddr ;
+  wire \miss_event__payload$104.victim_dirty ;
+  wire [7:0] \miss_event__payload$104.victim_pid ;
+  wire [35:0] \miss_event__payload$104.victim_tag ;
+  wire \miss_event__payload$104.victim_valid ;
+  wire [1:0] \miss_event__payload$104.way ;
+  wire \miss_event__payload$104.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2276,11 +2164,40 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
+  wire \miss_event__ready$106 ;
   output miss_event__valid;
-  reg miss_event__valid;
+  wire miss_event__valid;
+  wire \miss_event__valid$108 ;
+  wire [111:0] miss_info;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \miss_info.kind ;
+  wire [7:0] \miss_info.pid ;
+  wire [5:0] \miss_info.set ;
+  wire [47:0] \miss_info.vaddr ;
+  wire \miss_info.victim_dirty ;
+  wire [7:0] \miss_info.victim_pid ;
+  wire [35:0] \miss_info.victim_tag ;
+  wire \miss_info.victim_valid ;
+  wire [1:0] \miss_info.way ;
+  wire \miss_info.write ;
+  wire miss_taken;
   output [31:0] misses;
-  reg [31:0] misses = 32'd0;
-  reg [1:0] policy_victim;
+  wire [31:0] misses;
+  wire [31:0] \misses$187 ;
+  (* enum_base_type = "MaintOp" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "INVALIDATE_PID" *)
+  (* enum_value_10 = "FLUSH_PID" *)
+  (* enum_value_11 = "FLUSH_ALL" *)
+  input [1:0] op;
+  wire [1:0] op;
+  wire [7:0] pid;
+  input [7:0] \pid$164 ;
+  wire [7:0] \pid$164 ;
+  wire pipe_idle;
+  wire pipe_miss;
   output [45:0] query;
   wire [45:0] query;
   wire \query.dirty ;
@@ -2289,94 +2206,1207 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
   wire \query.valid ;
   input [1:0] query_way;
   wire [1:0] query_way;
-  reg [7:0] repl_on_hit;
-  reg [5:0] repl_rp__addr;
-  wire [7:0] repl_rp__data;
-  reg repl_rp__en;
-  reg [5:0] repl_wp__addr;
-  reg [7:0] repl_wp__data;
-  reg repl_wp__en;
+  reg rd__en;
+  reg \rd__en$35 ;
+  reg [5:0] rd__set;
+  reg [5:0] \rd__set$29 ;
+  reg [1:0] rd__way;
+  reg [2:0] rd__word;
+  wire [63:0] rdata;
+  wire [63:0] \rdata$63 ;
+  wire [63:0] \rdata$64 ;
+  wire read_done;
+  wire read_line;
+  wire [7:0] repl;
+  wire [7:0] repl_wr__data;
+  wire [7:0] \repl_wr__data$22 ;
+  wire repl_wr__en;
+  wire \repl_wr__en$24 ;
+  wire [5:0] repl_wr__set;
+  wire [5:0] \repl_wr__set$26 ;
+  wire replay;
+  wire \replay$88 ;
   input rst;
   wire rst;
-  reg s1_replay = 1'h0;
-  reg [128:0] s1_req = 129'h000000000000000000000000000000000;
+  wire run;
+  wire \run$84 ;
+  wire [128:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \s1_req.op ;
-  wire [7:0] \s1_req.pid ;
-  wire [7:0] \s1_req.strb ;
-  wire [47:0] \s1_req.vaddr ;
-  wire [63:0] \s1_req.wdata ;
-  reg s1_valid = 1'h0;
-  reg s2_read = 1'h0;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  reg [2:0] s2_status = 3'h0;
-  (* init = 1'h0 *)
-  wire s2_valid;
-  reg [5:0] tag_rp__addr;
-  wire [183:0] tag_rp__data;
-  wire [45:0] \tag_rp__data[0] ;
-  wire \tag_rp__data[0].dirty ;
-  wire [7:0] \tag_rp__data[0].pid ;
-  wire [35:0] \tag_rp__data[0].tag ;
-  wire \tag_rp__data[0].valid ;
-  wire [45:0] \tag_rp__data[1] ;
-  wire \tag_rp__data[1].dirty ;
-  wire [7:0] \tag_rp__data[1].pid ;
-  wire [35:0] \tag_rp__data[1].tag ;
-  wire \tag_rp__data[1].valid ;
-  wire [45:0] \tag_rp__data[2] ;
-  wire \tag_rp__data[2].dirty ;
-  wire [7:0] \tag_rp__data[2].pid ;
-  wire [35:0] \tag_rp__data[2].tag ;
-  wire \tag_rp__data[2].valid ;
-  wire [45:0] \tag_rp__data[3] ;
-  wire \tag_rp__data[3].dirty ;
-  wire [7:0] \tag_rp__data[3].pid ;
-  wire [35:0] \tag_rp__data[3].tag ;
-  wire \tag_rp__data[3].valid ;
-  reg tag_rp__en;
-  reg [5:0] tag_wp__addr;
-  reg [183:0] tag_wp__data;
-  wire [45:0] \tag_wp__data[0] ;
-  wire \tag_wp__data[0].dirty ;
-  wire [7:0] \tag_wp__data[0].pid ;
-  wire [35:0] \tag_wp__data[0].tag ;
-  wire \tag_wp__data[0].valid ;
-  wire [45:0] \tag_wp__data[1] ;
-  wire \tag_wp__data[1].dirty ;
-  wire [7:0] \tag_wp__data[1].pid ;
-  wire [35:0] \tag_wp__data[1].tag ;
-  wire \tag_wp__data[1].valid ;
-  wire [45:0] \tag_wp__data[2] ;
-  wire \tag_wp__data[2].dirty ;
-  wire [7:0] \tag_wp__data[2].pid ;
-  wire [35:0] \tag_wp__data[2].tag ;
-  wire \tag_wp__data[2].valid ;
-  wire [45:0] \tag_wp__data[3] ;
-  wire \tag_wp__data[3].dirty ;
-  wire [7:0] \tag_wp__data[3].pid ;
-  wire [35:0] \tag_wp__data[3].tag ;
-  wire \tag_wp__data[3].valid ;
-  reg [3:0] tag_wp__en;
-  reg [1:0] victim;
+  wire \s1.op ;
+  wire [7:0] \s1.pid ;
+  wire [7:0] \s1.strb ;
+  wire [47:0] \s1.vaddr ;
+  wire [63:0] \s1.wdata ;
+  wire [5:0] s1_set;
+  wire [35:0] s1_tag;
+  wire [5:0] set;
+  wire [5:0] \set$146 ;
+  wire start;
+  wire \start$143 ;
+  input \start$160 ;
+  wire \start$160 ;
+  wire [7:0] state;
+  wire [35:0] tag;
+  wire tag_rd__en;
+  wire \tag_rd__en$1 ;
+  wire [5:0] tag_rd__set;
+  wire [5:0] \tag_rd__set$5 ;
+  wire [183:0] tag_wr__data;
+  wire [183:0] \tag_wr__data$16 ;
+  wire [45:0] \tag_wr__data$16[0] ;
+  wire \tag_wr__data$16[0].dirty ;
+  wire [7:0] \tag_wr__data$16[0].pid ;
+  wire [35:0] \tag_wr__data$16[0].tag ;
+  wire \tag_wr__data$16[0].valid ;
+  wire [45:0] \tag_wr__data$16[1] ;
+  wire \tag_wr__data$16[1].dirty ;
+  wire [7:0] \tag_wr__data$16[1].pid ;
+  wire [35:0] \tag_wr__data$16[1].tag ;
+  wire \tag_wr__data$16[1].valid ;
+  wire [45:0] \tag_wr__data$16[2] ;
+  wire \tag_wr__data$16[2].dirty ;
+  wire [7:0] \tag_wr__data$16[2].pid ;
+  wire [35:0] \tag_wr__data$16[2].tag ;
+  wire \tag_wr__data$16[2].valid ;
+  wire [45:0] \tag_wr__data$16[3] ;
+  wire \tag_wr__data$16[3].dirty ;
+  wire [7:0] \tag_wr__data$16[3].pid ;
+  wire [35:0] \tag_wr__data$16[3].tag ;
+  wire \tag_wr__data$16[3].valid ;
+  wire [183:0] \tag_wr__data$18 ;
+  wire [45:0] \tag_wr__data$18[0] ;
+  wire \tag_wr__data$18[0].dirty ;
+  wire [7:0] \tag_wr__data$18[0].pid ;
+  wire [35:0] \tag_wr__data$18[0].tag ;
+  wire \tag_wr__data$18[0].valid ;
+  wire [45:0] \tag_wr__data$18[1] ;
+  wire \tag_wr__data$18[1].dirty ;
+  wire [7:0] \tag_wr__data$18[1].pid ;
+  wire [35:0] \tag_wr__data$18[1].tag ;
+  wire \tag_wr__data$18[1].valid ;
+  wire [45:0] \tag_wr__data$18[2] ;
+  wire \tag_wr__data$18[2].dirty ;
+  wire [7:0] \tag_wr__data$18[2].pid ;
+  wire [35:0] \tag_wr__data$18[2].tag ;
+  wire \tag_wr__data$18[2].valid ;
+  wire [45:0] \tag_wr__data$18[3] ;
+  wire \tag_wr__data$18[3].dirty ;
+  wire [7:0] \tag_wr__data$18[3].pid ;
+  wire [35:0] \tag_wr__data$18[3].tag ;
+  wire \tag_wr__data$18[3].valid ;
+  wire [183:0] \tag_wr__data$20 ;
+  wire [45:0] \tag_wr__data$20[0] ;
+  wire \tag_wr__data$20[0].dirty ;
+  wire [7:0] \tag_wr__data$20[0].pid ;
+  wire [35:0] \tag_wr__data$20[0].tag ;
+  wire \tag_wr__data$20[0].valid ;
+  wire [45:0] \tag_wr__data$20[1] ;
+  wire \tag_wr__data$20[1].dirty ;
+  wire [7:0] \tag_wr__data$20[1].pid ;
+  wire [35:0] \tag_wr__data$20[1].tag ;
+  wire \tag_wr__data$20[1].valid ;
+  wire [45:0] \tag_wr__data$20[2] ;
+  wire \tag_wr__data$20[2].dirty ;
+  wire [7:0] \tag_wr__data$20[2].pid ;
+  wire [35:0] \tag_wr__data$20[2].tag ;
+  wire \tag_wr__data$20[2].valid ;
+  wire [45:0] \tag_wr__data$20[3] ;
+  wire \tag_wr__data$20[3].dirty ;
+  wire [7:0] \tag_wr__data$20[3].pid ;
+  wire [35:0] \tag_wr__data$20[3].tag ;
+  wire \tag_wr__data$20[3].valid ;
+  wire [45:0] \tag_wr__data[0] ;
+  wire \tag_wr__data[0].dirty ;
+  wire [7:0] \tag_wr__data[0].pid ;
+  wire [35:0] \tag_wr__data[0].tag ;
+  wire \tag_wr__data[0].valid ;
+  wire [45:0] \tag_wr__data[1] ;
+  wire \tag_wr__data[1].dirty ;
+  wire [7:0] \tag_wr__data[1].pid ;
+  wire [35:0] \tag_wr__data[1].tag ;
+  wire \tag_wr__data[1].valid ;
+  wire [45:0] \tag_wr__data[2] ;
+  wire \tag_wr__data[2].dirty ;
+  wire [7:0] \tag_wr__data[2].pid ;
+  wire [35:0] \tag_wr__data[2].tag ;
+  wire \tag_wr__data[2].valid ;
+  wire [45:0] \tag_wr__data[3] ;
+  wire \tag_wr__data[3].dirty ;
+  wire [7:0] \tag_wr__data[3].pid ;
+  wire [35:0] \tag_wr__data[3].tag ;
+  wire \tag_wr__data[3].valid ;
+  wire [3:0] tag_wr__en;
+  wire [3:0] \tag_wr__en$7 ;
+  wire [3:0] \tag_wr__en$8 ;
+  wire [3:0] \tag_wr__en$9 ;
+  wire [5:0] tag_wr__set;
+  wire [5:0] \tag_wr__set$15 ;
+  wire [5:0] \tag_wr__set$17 ;
+  wire [5:0] \tag_wr__set$19 ;
+  wire touch__en;
+  wire \touch__en$78 ;
+  wire [5:0] touch__set;
+  wire [5:0] \touch__set$80 ;
+  wire [1:0] touch__way;
+  wire [1:0] \touch__way$82 ;
+  wire [1:0] victim;
+  wire walk_done;
+  wire walk_go;
+  wire [1:0] way;
+  wire [1:0] \way$145 ;
+  wire [183:0] ways;
+  wire [183:0] \ways$55 ;
+  wire [45:0] \ways$55[0] ;
+  wire \ways$55[0].dirty ;
+  wire [7:0] \ways$55[0].pid ;
+  wire [35:0] \ways$55[0].tag ;
+  wire \ways$55[0].valid ;
+  wire [45:0] \ways$55[1] ;
+  wire \ways$55[1].dirty ;
+  wire [7:0] \ways$55[1].pid ;
+  wire [35:0] \ways$55[1].tag ;
+  wire \ways$55[1].valid ;
+  wire [45:0] \ways$55[2] ;
+  wire \ways$55[2].dirty ;
+  wire [7:0] \ways$55[2].pid ;
+  wire [35:0] \ways$55[2].tag ;
+  wire \ways$55[2].valid ;
+  wire [45:0] \ways$55[3] ;
+  wire \ways$55[3].dirty ;
+  wire [7:0] \ways$55[3].pid ;
+  wire [35:0] \ways$55[3].tag ;
+  wire \ways$55[3].valid ;
+  wire [183:0] \ways$56 ;
+  wire [45:0] \ways$56[0] ;
+  wire \ways$56[0].dirty ;
+  wire [7:0] \ways$56[0].pid ;
+  wire [35:0] \ways$56[0].tag ;
+  wire \ways$56[0].valid ;
+  wire [45:0] \ways$56[1] ;
+  wire \ways$56[1].dirty ;
+  wire [7:0] \ways$56[1].pid ;
+  wire [35:0] \ways$56[1].tag ;
+  wire \ways$56[1].valid ;
+  wire [45:0] \ways$56[2] ;
+  wire \ways$56[2].dirty ;
+  wire [7:0] \ways$56[2].pid ;
+  wire [35:0] \ways$56[2].tag ;
+  wire \ways$56[2].valid ;
+  wire [45:0] \ways$56[3] ;
+  wire \ways$56[3].dirty ;
+  wire [7:0] \ways$56[3].pid ;
+  wire [35:0] \ways$56[3].tag ;
+  wire \ways$56[3].valid ;
+  wire [183:0] \ways$57 ;
+  wire [45:0] \ways$57[0] ;
+  wire \ways$57[0].dirty ;
+  wire [7:0] \ways$57[0].pid ;
+  wire [35:0] \ways$57[0].tag ;
+  wire \ways$57[0].valid ;
+  wire [45:0] \ways$57[1] ;
+  wire \ways$57[1].dirty ;
+  wire [7:0] \ways$57[1].pid ;
+  wire [35:0] \ways$57[1].tag ;
+  wire \ways$57[1].valid ;
+  wire [45:0] \ways$57[2] ;
+  wire \ways$57[2].dirty ;
+  wire [7:0] \ways$57[2].pid ;
+  wire [35:0] \ways$57[2].tag ;
+  wire \ways$57[2].valid ;
+  wire [45:0] \ways$57[3] ;
+  wire \ways$57[3].dirty ;
+  wire [7:0] \ways$57[3].pid ;
+  wire [35:0] \ways$57[3].tag ;
+  wire \ways$57[3].valid ;
+  wire [183:0] \ways$58 ;
+  wire [45:0] \ways$58[0] ;
+  wire \ways$58[0].dirty ;
+  wire [7:0] \ways$58[0].pid ;
+  wire [35:0] \ways$58[0].tag ;
+  wire \ways$58[0].valid ;
+  wire [45:0] \ways$58[1] ;
+  wire \ways$58[1].dirty ;
+  wire [7:0] \ways$58[1].pid ;
+  wire [35:0] \ways$58[1].tag ;
+  wire \ways$58[1].valid ;
+  wire [45:0] \ways$58[2] ;
+  wire \ways$58[2].dirty ;
+  wire [7:0] \ways$58[2].pid ;
+  wire [35:0] \ways$58[2].tag ;
+  wire \ways$58[2].valid ;
+  wire [45:0] \ways$58[3] ;
+  wire \ways$58[3].dirty ;
+  wire [7:0] \ways$58[3].pid ;
+  wire [35:0] \ways$58[3].tag ;
+  wire \ways$58[3].valid ;
+  wire [183:0] \ways$59 ;
+  wire [45:0] \ways$59[0] ;
+  wire \ways$59[0].dirty ;
+  wire [7:0] \ways$59[0].pid ;
+  wire [35:0] \ways$59[0].tag ;
+  wire \ways$59[0].valid ;
+  wire [45:0] \ways$59[1] ;
+  wire \ways$59[1].dirty ;
+  wire [7:0] \ways$59[1].pid ;
+  wire [35:0] \ways$59[1].tag ;
+  wire \ways$59[1].valid ;
+  wire [45:0] \ways$59[2] ;
+  wire \ways$59[2].dirty ;
+  wire [7:0] \ways$59[2].pid ;
+  wire [35:0] \ways$59[2].tag ;
+  wire \ways$59[2].valid ;
+  wire [45:0] \ways$59[3] ;
+  wire \ways$59[3].dirty ;
+  wire [7:0] \ways$59[3].pid ;
+  wire [35:0] \ways$59[3].tag ;
+  wire \ways$59[3].valid ;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
   output [64:0] wb_data__payload;
-  reg [64:0] wb_data__payload;
+  wire [64:0] wb_data__payload;
+  wire [64:0] \wb_data__payload$116 ;
+  wire [63:0] \wb_data__payload$116.data ;
+  wire \wb_data__payload$116.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
+  wire \wb_data__ready$118 ;
   output wb_data__valid;
-  reg wb_data__valid;
-  reg wb_last = 1'h0;
-  reg wb_valid = 1'h0;
+  wire wb_data__valid;
+  wire \wb_data__valid$120 ;
+  reg [183:0] wr__data;
+  reg [63:0] \wr__data$47 ;
+  wire [45:0] \wr__data[0] ;
+  wire \wr__data[0].dirty ;
+  wire [7:0] \wr__data[0].pid ;
+  wire [35:0] \wr__data[0].tag ;
+  wire \wr__data[0].valid ;
+  wire [45:0] \wr__data[1] ;
+  wire \wr__data[1].dirty ;
+  wire [7:0] \wr__data[1].pid ;
+  wire [35:0] \wr__data[1].tag ;
+  wire \wr__data[1].valid ;
+  wire [45:0] \wr__data[2] ;
+  wire \wr__data[2].dirty ;
+  wire [7:0] \wr__data[2].pid ;
+  wire [35:0] \wr__data[2].tag ;
+  wire \wr__data[2].valid ;
+  wire [45:0] \wr__data[3] ;
+  wire \wr__data[3].dirty ;
+  wire [7:0] \wr__data[3].pid ;
+  wire [35:0] \wr__data[3].tag ;
+  wire \wr__data[3].valid ;
+  reg [3:0] wr__en;
+  reg [7:0] \wr__en$49 ;
+  reg [5:0] wr__set;
+  reg [5:0] \wr__set$41 ;
+  reg [1:0] wr__way;
+  reg [2:0] wr__word;
+  output [31:0] writebacks;
+  wire [31:0] writebacks;
+  wire [31:0] \writebacks$191 ;
+  assign \$3  = | tag_wr__en;
+  assign \$4  = | \tag_wr__en$7 ;
+  assign \$5  = | \tag_wr__en$8 ;
+  assign \$6  = | \tag_wr__en$9 ;
+  assign \$9  = | data_wr__en;
+  assign \$10  = | \data_wr__en$40 ;
+  assign \$29  = victim * 6'h2e;
+  assign \$12  = ways >> \$29 ;
+  assign \$32  = victim * 6'h2e;
+  assign \$13  = ways >> \$32 ;
+  assign \$35  = victim * 6'h2e;
+  assign \$14  = ways >> \$35 ;
+  assign \$38  = victim * 6'h2e;
+  assign \$15  = ways >> \$38 ;
+  assign \$16  = query_way < 3'h4;
+  assign \$42  = query_way * 6'h2e;
+  assign \$17  = ways >> \$42 ;
+  assign query = \$16  ? \$17  : 46'h000000000000;
+  \processor_component.excache.ctrl.counters  counters (
+    .clear(clear),
+    .clk(clk),
+    .count_evictions(count_evictions),
+    .count_hits(count_hits),
+    .count_misses(advance),
+    .count_writebacks(count_writebacks),
+    .evictions(evictions),
+    .hits(hits),
+    .misses(misses),
+    .rst(rst),
+    .writebacks(writebacks)
+  );
+  \processor_component.excache.ctrl.data  data (
+    .clk(clk),
+    .rd__set(\rd__set$29 ),
+    .rd__way(rd__way),
+    .rd__word(rd__word),
+    .rdata(rdata),
+    .rp__en(\rd__en$35 ),
+    .rst(rst),
+    .wp__data(\wr__data$47 ),
+    .wp__en(\wr__en$49 ),
+    .wr__set(\wr__set$41 ),
+    .wr__way(wr__way),
+    .wr__word(wr__word)
+  );
+  \processor_component.excache.ctrl.fill$199  \fill$199  (
+    .clk(clk),
+    .data_wr__data(\data_wr__data$53 ),
+    .data_wr__en(\data_wr__en$40 ),
+    .data_wr__set(\data_wr__set$50 ),
+    .data_wr__way(\data_wr__way$51 ),
+    .data_wr__word(\data_wr__word$52 ),
+    .done(fill_done),
+    .evicted(count_evictions),
+    .fill_data__payload(fill_data__payload),
+    .fill_data__ready(fill_data__ready),
+    .fill_data__valid(fill_data__valid),
+    .installed__en(installed__en),
+    .installed__set(installed__set),
+    .installed__way(installed__way),
+    .pid(s1[8:1]),
+    .rst(rst),
+    .set(set),
+    .start(\start$143 ),
+    .tag(s1[56:21]),
+    .tag_wr__data(\tag_wr__data$18 ),
+    .tag_wr__en(\tag_wr__en$8 ),
+    .tag_wr__set(\tag_wr__set$17 ),
+    .\way$5 (miss_cmd__payload[3:2]),
+    .ways(ways)
+  );
+  \processor_component.excache.ctrl.maint  maint (
+    .busy(hold),
+    .clk(clk),
+    .done(maint_done),
+    .flush__payload(flush__payload),
+    .flush__ready(flush__ready),
+    .flush__valid(flush__valid),
+    .flush_closed(flush_closed),
+    .go(go),
+    .op(op),
+    .\pid$7 (\pid$164 ),
+    .rst(rst),
+    .start(\start$160 ),
+    .tag_rd__en(\tag_rd__en$1 ),
+    .tag_rd__set(\tag_rd__set$5 ),
+    .tag_wr__data(\tag_wr__data$20 ),
+    .tag_wr__en(\tag_wr__en$9 ),
+    .tag_wr__set(\tag_wr__set$19 ),
+    .ways(ways)
+  );
+  \processor_component.excache.ctrl.pipe  pipe (
+    .abort(abort),
+    .abort_status(abort_status),
+    .clk(clk),
+    .cpu_req__payload(cpu_req__payload),
+    .cpu_req__ready(cpu_req__ready),
+    .cpu_req__valid(cpu_req__valid),
+    .cpu_resp__payload(cpu_resp__payload),
+    .cpu_resp__ready(cpu_resp__ready),
+    .data_rd__en(data_rd__en),
+    .data_rd__set(data_rd__set),
+    .data_rd__way(data_rd__way),
+    .data_rd__word(data_rd__word),
+    .data_wr__data(data_wr__data),
+    .data_wr__en(data_wr__en),
+    .data_wr__set(data_wr__set),
+    .data_wr__way(data_wr__way),
+    .data_wr__word(data_wr__word),
+    .\hit$36 (count_hits),
+    .hold(hold),
+    .idle(pipe_idle),
+    .miss(pipe_miss),
+    .rdata(rdata),
+    .replay(replay),
+    .rst(rst),
+    .run(run),
+    .s1(s1),
+    .s2_valid(cpu_resp__valid),
+    .tag_rd__en(tag_rd__en),
+    .tag_rd__set(tag_rd__set),
+    .tag_wr__data(tag_wr__data),
+    .tag_wr__en(tag_wr__en),
+    .tag_wr__set(tag_wr__set),
+    .touch__en(touch__en),
+    .touch__set(touch__set),
+    .touch__way(touch__way),
+    .ways(ways)
+  );
+  \processor_component.excache.ctrl.repl$197  \repl$197  (
+    .advance(advance),
+    .clk(clk),
+    .repl_wr__data(repl_wr__data),
+    .repl_wr__en(repl_wr__en),
+    .repl_wr__set(repl_wr__set),
+    .rst(rst),
+    .state(state),
+    .touch__en(touch__en),
+    .touch__set(touch__set),
+    .touch__way(touch__way),
+    .victim(victim),
+    .ways(ways)
+  );
+  \processor_component.excache.ctrl.seq  seq (
+    .abort(abort),
+    .abort_status(abort_status),
+    .clk(clk),
+    .ev_set(set),
+    .fill(\start$143 ),
+    .fill_done(fill_done),
+    .flush__payload(flush__payload),
+    .flush__ready(flush__ready),
+    .flush__valid(flush__valid),
+    .flush_closed(flush_closed),
+    .maint_busy(hold),
+    .mark_clean(clean),
+    .miss_cmd__payload(miss_cmd__payload),
+    .miss_cmd__ready(miss_cmd__ready),
+    .miss_cmd__valid(miss_cmd__valid),
+    .miss_event__payload(miss_event__payload),
+    .miss_event__ready(miss_event__ready),
+    .miss_event__valid(miss_event__valid),
+    .miss_info(miss_info),
+    .miss_taken(advance),
+    .pipe_idle(pipe_idle),
+    .pipe_miss(pipe_miss),
+    .read_done(read_done),
+    .read_line(start),
+    .replay(replay),
+    .rst(rst),
+    .run(run),
+    .walk_done(maint_done),
+    .walk_go(go)
+  );
+  \processor_component.excache.ctrl.tags  tags (
+    .clk(clk),
+    .repl(state),
+    .repl_wp__addr(repl_wr__set),
+    .repl_wp__data(repl_wr__data),
+    .repl_wp__en(repl_wr__en),
+    .rst(rst),
+    .tag_rp__addr(rd__set),
+    .tag_rp__en(rd__en),
+    .tag_wp__addr(wr__set),
+    .tag_wp__data(wr__data),
+    .tag_wp__en(wr__en),
+    .ways(ways)
+  );
+  \processor_component.excache.ctrl.writeback  writeback (
+    .clean(clean),
+    .cleaned(count_writebacks),
+    .clk(clk),
+    .data_rd__en(\data_rd__en$28 ),
+    .data_rd__set(\data_rd__set$36 ),
+    .data_rd__way(\data_rd__way$37 ),
+    .data_rd__word(\data_rd__word$38 ),
+    .done(read_done),
+    .rdata(rdata),
+    .rst(rst),
+    .set(set),
+    .start(start),
+    .tag_wr__data(\tag_wr__data$16 ),
+    .tag_wr__en(\tag_wr__en$7 ),
+    .tag_wr__set(\tag_wr__set$15 ),
+    .\way$5 (miss_cmd__payload[3:2]),
+    .ways(ways),
+    .wb_data__payload(wb_data__payload),
+    .wb_data__ready(wb_data__ready),
+    .wb_data__valid(wb_data__valid)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rd__set = 6'h00;
+    if (\$1 ) begin
+      rd__set = tag_rd__set;
+    end else if (\$2 ) begin
+      rd__set = \tag_rd__set$5 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rd__en = 1'h0;
+    if (\$1 ) begin
+      rd__en = tag_rd__en;
+    end else if (\$2 ) begin
+      rd__en = \tag_rd__en$1 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    wr__set = 6'h00;
+    if (\$3 ) begin
+      wr__set = tag_wr__set;
+    end else if (\$4 ) begin
+      wr__set = \tag_wr__set$15 ;
+    end else if (\$5 ) begin
+      wr__set = \tag_wr__set$17 ;
+    end else if (\$6 ) begin
+      wr__set = \tag_wr__set$19 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    wr__en = 4'h0;
+    if (\$3 ) begin
+      wr__en = tag_wr__en;
+    end else if (\$4 ) begin
+      wr__en = \tag_wr__en$7 ;
+    end else if (\$5 ) begin
+      wr__en = \tag_wr__en$8 ;
+    end else if (\$6 ) begin
+      wr__en = \tag_wr__en$9 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    wr__data = 184'h0000000000000000000000000000000000000000000000;
+    if (\$3 ) begin
+      wr__data = tag_wr__data;
+    end else if (\$4 ) begin
+      wr__data = \tag_wr__data$16 ;
+    end else if (\$5 ) begin
+      wr__data = \tag_wr__data$18 ;
+    end else if (\$6 ) begin
+      wr__data = \tag_wr__data$20 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \rd__set$29  = 6'h00;
+    if (\$7 ) begin
+      \rd__set$29  = data_rd__set;
+    end else if (\$8 ) begin
+      \rd__set$29  = \data_rd__set$36 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rd__way = 2'h0;
+    if (\$7 ) begin
+      rd__way = data_rd__way;
+    end else if (\$8 ) begin
+      rd__way = \data_rd__way$37 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rd__word = 3'h0;
+    if (\$7 ) begin
+      rd__word = data_rd__word;
+    end else if (\$8 ) begin
+      rd__word = \data_rd__word$38 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \rd__en$35  = 1'h0;
+    if (\$7 ) begin
+      \rd__en$35  = data_rd__en;
+    end else if (\$8 ) begin
+      \rd__en$35  = \data_rd__en$28 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \wr__set$41  = 6'h00;
+    if (\$9 ) begin
+      \wr__set$41  = data_wr__set;
+    end else if (\$10 ) begin
+      \wr__set$41  = \data_wr__set$50 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    wr__way = 2'h0;
+    if (\$9 ) begin
+      wr__way = data_wr__way;
+    end else if (\$10 ) begin
+      wr__way = \data_wr__way$51 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    wr__word = 3'h0;
+    if (\$9 ) begin
+      wr__word = data_wr__word;
+    end else if (\$10 ) begin
+      wr__word = \data_wr__word$52 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \wr__data$47  = 64'h0000000000000000;
+    if (\$9 ) begin
+      \wr__data$47  = data_wr__data;
+    end else if (\$10 ) begin
+      \wr__data$47  = \data_wr__data$53 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \wr__en$49  = 8'h00;
+    if (\$9 ) begin
+      \wr__en$49  = data_wr__en;
+    end else if (\$10 ) begin
+      \wr__en$49  = \data_wr__en$40 ;
+    end
+  end
+  assign \repl_wr__data$22  = repl_wr__data;
+  assign \repl_wr__en$24  = repl_wr__en;
+  assign \repl_wr__set$26  = repl_wr__set;
+  assign \ways$55  = ways;
+  assign \ways$56  = ways;
+  assign \ways$57  = ways;
+  assign \ways$58  = ways;
+  assign \ways$59  = ways;
+  assign repl = state;
+  assign \rdata$63  = rdata;
+  assign \rdata$64  = rdata;
+  assign \cpu_req__payload$66  = cpu_req__payload;
+  assign \cpu_req__ready$68  = cpu_req__ready;
+  assign \cpu_req__valid$70  = cpu_req__valid;
+  assign \cpu_resp__payload$72  = cpu_resp__payload;
+  assign \cpu_resp__ready$74  = cpu_resp__ready;
+  assign \cpu_resp__valid$76  = cpu_resp__valid;
+  assign \touch__en$78  = touch__en;
+  assign \touch__set$80  = touch__set;
+  assign \touch__way$82  = touch__way;
+  assign \run$84  = run;
+  assign busy = hold;
+  assign \replay$88  = replay;
+  assign \abort$90  = abort;
+  assign \abort_status$92  = abort_status;
+  assign miss = pipe_miss;
+  assign idle = pipe_idle;
+  assign s1_set = s1[20:15];
+  assign miss_taken = advance;
+  assign \miss_event__payload$104  = miss_event__payload;
+  assign \miss_event__ready$106  = miss_event__ready;
+  assign \miss_event__valid$108  = miss_event__valid;
+  assign \miss_cmd__payload$110  = miss_cmd__payload;
+  assign \miss_cmd__ready$112  = miss_cmd__ready;
+  assign \miss_cmd__valid$114  = miss_cmd__valid;
+  assign \wb_data__payload$116  = wb_data__payload;
+  assign \wb_data__ready$118  = wb_data__ready;
+  assign \wb_data__valid$120  = wb_data__valid;
+  assign \fill_data__payload$122  = fill_data__payload;
+  assign \fill_data__ready$124  = fill_data__ready;
+  assign \fill_data__valid$126  = fill_data__valid;
+  assign \installed__en$128  = installed__en;
+  assign \installed__set$130  = installed__set;
+  assign \installed__way$132  = installed__way;
+  assign read_line = start;
+  assign mark_clean = clean;
+  assign way = miss_cmd__payload[3:2];
+  assign cmd_way = miss_cmd__payload[3:2];
+  assign ev_set = set;
+  assign done = read_done;
+  assign fill = \start$143 ;
+  assign \way$145  = miss_cmd__payload[3:2];
+  assign \set$146  = set;
+  assign tag = s1[56:21];
+  assign s1_tag = s1[56:21];
+  assign pid = s1[8:1];
+  assign \done$151  = fill_done;
+  assign \flush__payload$155  = flush__payload;
+  assign \flush__ready$157  = flush__ready;
+  assign \flush__valid$159  = flush__valid;
+  assign maint_start = \start$160 ;
+  assign maint_op = op;
+  assign maint_pid = \pid$164 ;
+  assign maint_busy = hold;
+  assign \done$168  = maint_done;
+  assign \maint_busy$169  = hold;
+  assign walk_go = go;
+  assign \flush_closed$173  = flush_closed;
+  assign walk_done = maint_done;
+  assign hit = count_hits;
+  assign count_misses = advance;
+  assign evicted = count_evictions;
+  assign cleaned = count_writebacks;
+  assign counters_clear = clear;
+  assign \hits$185  = hits;
+  assign \misses$187  = misses;
+  assign \evictions$189  = evictions;
+  assign \writebacks$191  = writebacks;
+  assign \wr__data[0]  = wr__data[45:0];
+  assign \wr__data[0].tag  = wr__data[35:0];
+  assign \wr__data[0].pid  = wr__data[43:36];
+  assign \wr__data[0].valid  = wr__data[44];
+  assign \wr__data[0].dirty  = wr__data[45];
+  assign \wr__data[1]  = wr__data[91:46];
+  assign \wr__data[1].tag  = wr__data[81:46];
+  assign \wr__data[1].pid  = wr__data[89:82];
+  assign \wr__data[1].valid  = wr__data[90];
+  assign \wr__data[1].dirty  = wr__data[91];
+  assign \wr__data[2]  = wr__data[137:92];
+  assign \wr__data[2].tag  = wr__data[127:92];
+  assign \wr__data[2].pid  = wr__data[135:128];
+  assign \wr__data[2].valid  = wr__data[136];
+  assign \wr__data[2].dirty  = wr__data[137];
+  assign \wr__data[3]  = wr__data[183:138];
+  assign \wr__data[3].tag  = wr__data[173:138];
+  assign \wr__data[3].pid  = wr__data[181:174];
+  assign \wr__data[3].valid  = wr__data[182];
+  assign \wr__data[3].dirty  = wr__data[183];
+  assign \tag_wr__data[0]  = tag_wr__data[45:0];
+  assign \tag_wr__data[0].tag  = tag_wr__data[35:0];
+  assign \tag_wr__data[0].pid  = tag_wr__data[43:36];
+  assign \tag_wr__data[0].valid  = tag_wr__data[44];
+  assign \tag_wr__data[0].dirty  = tag_wr__data[45];
+  assign \tag_wr__data[1]  = tag_wr__data[91:46];
+  assign \tag_wr__data[1].tag  = tag_wr__data[81:46];
+  assign \tag_wr__data[1].pid  = tag_wr__data[89:82];
+  assign \tag_wr__data[1].valid  = tag_wr__data[90];
+  assign \tag_wr__data[1].dirty  = tag_wr__data[91];
+  assign \tag_wr__data[2]  = tag_wr__data[137:92];
+  assign \tag_wr__data[2].tag  = tag_wr__data[127:92];
+  assign \tag_wr__data[2].pid  = tag_wr__data[135:128];
+  assign \tag_wr__data[2].valid  = tag_wr__data[136];
+  assign \tag_wr__data[2].dirty  = tag_wr__data[137];
+  assign \tag_wr__data[3]  = tag_wr__data[183:138];
+  assign \tag_wr__data[3].tag  = tag_wr__data[173:138];
+  assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
+  assign \tag_wr__data[3].valid  = tag_wr__data[182];
+  assign \tag_wr__data[3].dirty  = tag_wr__data[183];
+  assign \tag_wr__data$16[0]  = \tag_wr__data$16 [45:0];
+  assign \tag_wr__data$16[0].tag  = \tag_wr__data$16 [35:0];
+  assign \tag_wr__data$16[0].pid  = \tag_wr__data$16 [43:36];
+  assign \tag_wr__data$16[0].valid  = \tag_wr__data$16 [44];
+  assign \tag_wr__data$16[0].dirty  = \tag_wr__data$16 [45];
+  assign \tag_wr__data$16[1]  = \tag_wr__data$16 [91:46];
+  assign \tag_wr__data$16[1].tag  = \tag_wr__data$16 [81:46];
+  assign \tag_wr__data$16[1].pid  = \tag_wr__data$16 [89:82];
+  assign \tag_wr__data$16[1].valid  = \tag_wr__data$16 [90];
+  assign \tag_wr__data$16[1].dirty  = \tag_wr__data$16 [91];
+  assign \tag_wr__data$16[2]  = \tag_wr__data$16 [137:92];
+  assign \tag_wr__data$16[2].tag  = \tag_wr__data$16 [127:92];
+  assign \tag_wr__data$16[2].pid  = \tag_wr__data$16 [135:128];
+  assign \tag_wr__data$16[2].valid  = \tag_wr__data$16 [136];
+  assign \tag_wr__data$16[2].dirty  = \tag_wr__data$16 [137];
+  assign \tag_wr__data$16[3]  = \tag_wr__data$16 [183:138];
+  assign \tag_wr__data$16[3].tag  = \tag_wr__data$16 [173:138];
+  assign \tag_wr__data$16[3].pid  = \tag_wr__data$16 [181:174];
+  assign \tag_wr__data$16[3].valid  = \tag_wr__data$16 [182];
+  assign \tag_wr__data$16[3].dirty  = \tag_wr__data$16 [183];
+  assign \tag_wr__data$18[0]  = \tag_wr__data$18 [45:0];
+  assign \tag_wr__data$18[0].tag  = \tag_wr__data$18 [35:0];
+  assign \tag_wr__data$18[0].pid  = \tag_wr__data$18 [43:36];
+  assign \tag_wr__data$18[0].valid  = \tag_wr__data$18 [44];
+  assign \tag_wr__data$18[0].dirty  = \tag_wr__data$18 [45];
+  assign \tag_wr__data$18[1]  = \tag_wr__data$18 [91:46];
+  assign \tag_wr__data$18[1].tag  = \tag_wr__data$18 [81:46];
+  assign \tag_wr__data$18[1].pid  = \tag_wr__data$18 [89:82];
+  assign \tag_wr__data$18[1].valid  = \tag_wr__data$18 [90];
+  assign \tag_wr__data$18[1].dirty  = \tag_wr__data$18 [91];
+  assign \tag_wr__data$18[2]  = \tag_wr__data$18 [137:92];
+  assign \tag_wr__data$18[2].tag  = \tag_wr__data$18 [127:92];
+  assign \tag_wr__data$18[2].pid  = \tag_wr__data$18 [135:128];
+  assign \tag_wr__data$18[2].valid  = \tag_wr__data$18 [136];
+  assign \tag_wr__data$18[2].dirty  = \tag_wr__data$18 [137];
+  assign \tag_wr__data$18[3]  = \tag_wr__data$18 [183:138];
+  assign \tag_wr__data$18[3].tag  = \tag_wr__data$18 [173:138];
+  assign \tag_wr__data$18[3].pid  = \tag_wr__data$18 [181:174];
+  assign \tag_wr__data$18[3].valid  = \tag_wr__data$18 [182];
+  assign \tag_wr__data$18[3].dirty  = \tag_wr__data$18 [183];
+  assign \tag_wr__data$20[0]  = \tag_wr__data$20 [45:0];
+  assign \tag_wr__data$20[0].tag  = \tag_wr__data$20 [35:0];
+  assign \tag_wr__data$20[0].pid  = \tag_wr__data$20 [43:36];
+  assign \tag_wr__data$20[0].valid  = \tag_wr__data$20 [44];
+  assign \tag_wr__data$20[0].dirty  = \tag_wr__data$20 [45];
+  assign \tag_wr__data$20[1]  = \tag_wr__data$20 [91:46];
+  assign \tag_wr__data$20[1].tag  = \tag_wr__data$20 [81:46];
+  assign \tag_wr__data$20[1].pid  = \tag_wr__data$20 [89:82];
+  assign \tag_wr__data$20[1].valid  = \tag_wr__data$20 [90];
+  assign \tag_wr__data$20[1].dirty  = \tag_wr__data$20 [91];
+  assign \tag_wr__data$20[2]  = \tag_wr__data$20 [137:92];
+  assign \tag_wr__data$20[2].tag  = \tag_wr__data$20 [127:92];
+  assign \tag_wr__data$20[2].pid  = \tag_wr__data$20 [135:128];
+  assign \tag_wr__data$20[2].valid  = \tag_wr__data$20 [136];
+  assign \tag_wr__data$20[2].dirty  = \tag_wr__data$20 [137];
+  assign \tag_wr__data$20[3]  = \tag_wr__data$20 [183:138];
+  assign \tag_wr__data$20[3].tag  = \tag_wr__data$20 [173:138];
+  assign \tag_wr__data$20[3].pid  = \tag_wr__data$20 [181:174];
+  assign \tag_wr__data$20[3].valid  = \tag_wr__data$20 [182];
+  assign \tag_wr__data$20[3].dirty  = \tag_wr__data$20 [183];
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+  assign \ways$55[0]  = ways[45:0];
+  assign \ways$55[0].tag  = ways[35:0];
+  assign \ways$55[0].pid  = ways[43:36];
+  assign \ways$55[0].valid  = ways[44];
+  assign \ways$55[0].dirty  = ways[45];
+  assign \ways$55[1]  = ways[91:46];
+  assign \ways$55[1].tag  = ways[81:46];
+  assign \ways$55[1].pid  = ways[89:82];
+  assign \ways$55[1].valid  = ways[90];
+  assign \ways$55[1].dirty  = ways[91];
+  assign \ways$55[2]  = ways[137:92];
+  assign \ways$55[2].tag  = ways[127:92];
+  assign \ways$55[2].pid  = ways[135:128];
+  assign \ways$55[2].valid  = ways[136];
+  assign \ways$55[2].dirty  = ways[137];
+  assign \ways$55[3]  = ways[183:138];
+  assign \ways$55[3].tag  = ways[173:138];
+  assign \ways$55[3].pid  = ways[181:174];
+  assign \ways$55[3].valid  = ways[182];
+  assign \ways$55[3].dirty  = ways[183];
+  assign \ways$56[0]  = ways[45:0];
+  assign \ways$56[0].tag  = ways[35:0];
+  assign \ways$56[0].pid  = ways[43:36];
+  assign \ways$56[0].valid  = ways[44];
+  assign \ways$56[0].dirty  = ways[45];
+  assign \ways$56[1]  = ways[91:46];
+  assign \ways$56[1].tag  = ways[81:46];
+  assign \ways$56[1].pid  = ways[89:82];
+  assign \ways$56[1].valid  = ways[90];
+  assign \ways$56[1].dirty  = ways[91];
+  assign \ways$56[2]  = ways[137:92];
+  assign \ways$56[2].tag  = ways[127:92];
+  assign \ways$56[2].pid  = ways[135:128];
+  assign \ways$56[2].valid  = ways[136];
+  assign \ways$56[2].dirty  = ways[137];
+  assign \ways$56[3]  = ways[183:138];
+  assign \ways$56[3].tag  = ways[173:138];
+  assign \ways$56[3].pid  = ways[181:174];
+  assign \ways$56[3].valid  = ways[182];
+  assign \ways$56[3].dirty  = ways[183];
+  assign \ways$57[0]  = ways[45:0];
+  assign \ways$57[0].tag  = ways[35:0];
+  assign \ways$57[0].pid  = ways[43:36];
+  assign \ways$57[0].valid  = ways[44];
+  assign \ways$57[0].dirty  = ways[45];
+  assign \ways$57[1]  = ways[91:46];
+  assign \ways$57[1].tag  = ways[81:46];
+  assign \ways$57[1].pid  = ways[89:82];
+  assign \ways$57[1].valid  = ways[90];
+  assign \ways$57[1].dirty  = ways[91];
+  assign \ways$57[2]  = ways[137:92];
+  assign \ways$57[2].tag  = ways[127:92];
+  assign \ways$57[2].pid  = ways[135:128];
+  assign \ways$57[2].valid  = ways[136];
+  assign \ways$57[2].dirty  = ways[137];
+  assign \ways$57[3]  = ways[183:138];
+  assign \ways$57[3].tag  = ways[173:138];
+  assign \ways$57[3].pid  = ways[181:174];
+  assign \ways$57[3].valid  = ways[182];
+  assign \ways$57[3].dirty  = ways[183];
+  assign \ways$58[0]  = ways[45:0];
+  assign \ways$58[0].tag  = ways[35:0];
+  assign \ways$58[0].pid  = ways[43:36];
+  assign \ways$58[0].valid  = ways[44];
+  assign \ways$58[0].dirty  = ways[45];
+  assign \ways$58[1]  = ways[91:46];
+  assign \ways$58[1].tag  = ways[81:46];
+  assign \ways$58[1].pid  = ways[89:82];
+  assign \ways$58[1].valid  = ways[90];
+  assign \ways$58[1].dirty  = ways[91];
+  assign \ways$58[2]  = ways[137:92];
+  assign \ways$58[2].tag  = ways[127:92];
+  assign \ways$58[2].pid  = ways[135:128];
+  assign \ways$58[2].valid  = ways[136];
+  assign \ways$58[2].dirty  = ways[137];
+  assign \ways$58[3]  = ways[183:138];
+  assign \ways$58[3].tag  = ways[173:138];
+  assign \ways$58[3].pid  = ways[181:174];
+  assign \ways$58[3].valid  = ways[182];
+  assign \ways$58[3].dirty  = ways[183];
+  assign \ways$59[0]  = ways[45:0];
+  assign \ways$59[0].tag  = ways[35:0];
+  assign \ways$59[0].pid  = ways[43:36];
+  assign \ways$59[0].valid  = ways[44];
+  assign \ways$59[0].dirty  = ways[45];
+  assign \ways$59[1]  = ways[91:46];
+  assign \ways$59[1].tag  = ways[81:46];
+  assign \ways$59[1].pid  = ways[89:82];
+  assign \ways$59[1].valid  = ways[90];
+  assign \ways$59[1].dirty  = ways[91];
+  assign \ways$59[2]  = ways[137:92];
+  assign \ways$59[2].tag  = ways[127:92];
+  assign \ways$59[2].pid  = ways[135:128];
+  assign \ways$59[2].valid  = ways[136];
+  assign \ways$59[2].dirty  = ways[137];
+  assign \ways$59[3]  = ways[183:138];
+  assign \ways$59[3].tag  = ways[173:138];
+  assign \ways$59[3].pid  = ways[181:174];
+  assign \ways$59[3].valid  = ways[182];
+  assign \ways$59[3].dirty  = ways[183];
+  assign \cpu_req__payload.op  = cpu_req__payload[0];
+  assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
+  assign \cpu_req__payload$66.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$66.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload$66.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload$66.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload$66.wdata  = cpu_req__payload[128:65];
+  assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$72.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$72.status  = cpu_resp__payload[66:64];
+  assign \miss_info.kind  = miss_info[0];
+  assign \miss_info.write  = miss_info[1];
+  assign \miss_info.pid  = miss_info[9:2];
+  assign \miss_info.vaddr  = miss_info[57:10];
+  assign \miss_info.set  = miss_info[63:58];
+  assign \miss_info.way  = miss_info[65:64];
+  assign \miss_info.victim_valid  = miss_info[66];
+  assign \miss_info.victim_dirty  = miss_info[67];
+  assign \miss_info.victim_pid  = miss_info[75:68];
+  assign \miss_info.victim_tag  = miss_info[111:76];
+  assign \s1.op  = s1[0];
+  assign \s1.pid  = s1[8:1];
+  assign \s1.vaddr  = s1[56:9];
+  assign \s1.strb  = s1[64:57];
+  assign \s1.wdata  = s1[128:65];
+  assign \miss_event__payload.kind  = miss_event__payload[0];
+  assign \miss_event__payload.write  = miss_event__payload[1];
+  assign \miss_event__payload.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload.set  = miss_event__payload[63:58];
+  assign \miss_event__payload.way  = miss_event__payload[65:64];
+  assign \miss_event__payload.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
+  assign \miss_event__payload$104.kind  = miss_event__payload[0];
+  assign \miss_event__payload$104.write  = miss_event__payload[1];
+  assign \miss_event__payload$104.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload$104.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload$104.set  = miss_event__payload[63:58];
+  assign \miss_event__payload$104.way  = miss_event__payload[65:64];
+  assign \miss_event__payload$104.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload$104.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload$104.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload$104.victim_tag  = miss_event__payload[111:76];
+  assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$110.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$110.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$110.status  = miss_cmd__payload[6:4];
+  assign \wb_data__payload.data  = wb_data__payload[63:0];
+  assign \wb_data__payload.last  = wb_data__payload[64];
+  assign \wb_data__payload$116.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$116.last  = wb_data__payload[64];
+  assign \fill_data__payload.data  = fill_data__payload[63:0];
+  assign \fill_data__payload.last  = fill_data__payload[64];
+  assign \fill_data__payload$122.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$122.last  = fill_data__payload[64];
+  assign \query.tag  = query[35:0];
+  assign \query.pid  = query[43:36];
+  assign \query.valid  = query[44];
+  assign \query.dirty  = query[45];
+  assign \flush__payload.kind  = flush__payload[0];
+  assign \flush__payload.write  = flush__payload[1];
+  assign \flush__payload.pid  = flush__payload[9:2];
+  assign \flush__payload.vaddr  = flush__payload[57:10];
+  assign \flush__payload.set  = flush__payload[63:58];
+  assign \flush__payload.way  = flush__payload[65:64];
+  assign \flush__payload.victim_valid  = flush__payload[66];
+  assign \flush__payload.victim_dirty  = flush__payload[67];
+  assign \flush__payload.victim_pid  = flush__payload[75:68];
+  assign \flush__payload.victim_tag  = flush__payload[111:76];
+  assign \flush__payload$155.kind  = flush__payload[0];
+  assign \flush__payload$155.write  = flush__payload[1];
+  assign \flush__payload$155.pid  = flush__payload[9:2];
+  assign \flush__payload$155.vaddr  = flush__payload[57:10];
+  assign \flush__payload$155.set  = flush__payload[63:58];
+  assign \flush__payload$155.way  = flush__payload[65:64];
+  assign \flush__payload$155.victim_valid  = flush__payload[66];
+  assign \flush__payload$155.victim_dirty  = flush__payload[67];
+  assign \flush__payload$155.victim_pid  = flush__payload[75:68];
+  assign \flush__payload$155.victim_tag  = flush__payload[111:76];
+  assign miss_info[111:76] = \$15 [35:0];
+  assign miss_info[75:68] = \$14 [43:36];
+  assign miss_info[67] = \$13 [45];
+  assign miss_info[66] = \$12 [44];
+  assign miss_info[65:64] = victim;
+  assign miss_info[63:58] = s1[20:15];
+  assign miss_info[57:10] = s1[56:9];
+  assign miss_info[9:2] = s1[8:1];
+  assign miss_info[1] = \$11 ;
+  assign miss_info[0] = 1'h0;
+  assign \$1  = tag_rd__en;
+  assign \$2  = \tag_rd__en$1 ;
+  assign \$7  = data_rd__en;
+  assign \$8  = \data_rd__en$28 ;
+  assign \$11  = s1[0];
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.counters (rst, count_hits, count_writebacks, count_evictions, count_misses, hits, misses, evictions, writebacks, clear, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  wire [32:0] \$1 ;
+  wire [32:0] \$2 ;
+  wire [32:0] \$3 ;
+  wire [32:0] \$4 ;
+  reg [31:0] \$5 ;
+  reg [31:0] \$6 ;
+  reg [31:0] \$7 ;
+  reg [31:0] \$8 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input count_evictions;
+  wire count_evictions;
+  input count_hits;
+  wire count_hits;
+  input count_misses;
+  wire count_misses;
+  input count_writebacks;
+  wire count_writebacks;
+  output [31:0] evictions;
+  reg [31:0] evictions = 32'd0;
+  output [31:0] hits;
+  reg [31:0] hits = 32'd0;
+  output [31:0] misses;
+  reg [31:0] misses = 32'd0;
+  input rst;
+  wire rst;
   output [31:0] writebacks;
   reg [31:0] writebacks = 32'd0;
+  assign \$2  = misses + 1'h1;
+  assign \$3  = evictions + 1'h1;
+  assign \$4  = writebacks + 1'h1;
+  always @(posedge clk)
+    hits <= \$5 ;
+  always @(posedge clk)
+    misses <= \$6 ;
+  always @(posedge clk)
+    evictions <= \$7 ;
+  always @(posedge clk)
+    writebacks <= \$8 ;
+  assign \$1  = hits + 1'h1;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$5  = hits;
+    if (clear) begin
+      \$5  = 32'd0;
+    end else if (count_hits) begin
+      \$5  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$6  = misses;
+    if (clear) begin
+      \$6  = 32'd0;
+    end else if (count_misses) begin
+      \$6  = \$2 [31:0];
+    end
+    if (rst) begin
+      \$6  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$7  = evictions;
+    if (clear) begin
+      \$7  = 32'd0;
+    end else if (count_evictions) begin
+      \$7  = \$3 [31:0];
+    end
+    if (rst) begin
+      \$7  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$8  = writebacks;
+    if (clear) begin
+      \$8  = 32'd0;
+    end else if (count_writebacks) begin
+      \$8  = \$4 [31:0];
+    end
+    if (rst) begin
+      \$8  = 32'd0;
+    end
+  end
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__set, wr__way, wr__word, wp__data, wp__en, clk);
+  wire [8:0] \$1 ;
+  wire [9:0] \$2 ;
+  wire [8:0] \$3 ;
+  wire [9:0] \$4 ;
+  input clk;
+  wire clk;
+  wire rd__en;
+  input [5:0] rd__set;
+  wire [5:0] rd__set;
+  input [1:0] rd__way;
+  wire [1:0] rd__way;
+  input [2:0] rd__word;
+  wire [2:0] rd__word;
+  output [63:0] rdata;
+  wire [63:0] rdata;
+  wire [10:0] rp__addr;
+  wire [63:0] rp__data;
+  input rp__en;
+  wire rp__en;
+  input rst;
+  wire rst;
+  wire [10:0] wp__addr;
+  input [63:0] wp__data;
+  wire [63:0] wp__data;
+  input [7:0] wp__en;
+  wire [7:0] wp__en;
+  wire [63:0] wr__data;
+  wire [7:0] wr__en;
+  input [5:0] wr__set;
+  wire [5:0] wr__set;
+  input [1:0] wr__way;
+  wire [1:0] wr__way;
+  input [2:0] wr__word;
+  wire [2:0] wr__word;
   reg [63:0] data_mem [2047:0];
   initial begin
     data_mem[0] = 64'h0000000000000000;
@@ -4429,30 +5459,2708 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
     data_mem[2047] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
-    if (data_wp__en[0])
-      data_mem[data_wp__addr][7:0] <= data_wp__data[7:0];
-    if (data_wp__en[1])
-      data_mem[data_wp__addr][15:8] <= data_wp__data[15:8];
-    if (data_wp__en[2])
-      data_mem[data_wp__addr][23:16] <= data_wp__data[23:16];
-    if (data_wp__en[3])
-      data_mem[data_wp__addr][31:24] <= data_wp__data[31:24];
-    if (data_wp__en[4])
-      data_mem[data_wp__addr][39:32] <= data_wp__data[39:32];
-    if (data_wp__en[5])
-      data_mem[data_wp__addr][47:40] <= data_wp__data[47:40];
-    if (data_wp__en[6])
-      data_mem[data_wp__addr][55:48] <= data_wp__data[55:48];
-    if (data_wp__en[7])
-      data_mem[data_wp__addr][63:56] <= data_wp__data[63:56];
+    if (wp__en[0])
+      data_mem[{ \$4 [7:0], wr__word }][7:0] <= wp__data[7:0];
+    if (wp__en[1])
+      data_mem[{ \$4 [7:0], wr__word }][15:8] <= wp__data[15:8];
+    if (wp__en[2])
+      data_mem[{ \$4 [7:0], wr__word }][23:16] <= wp__data[23:16];
+    if (wp__en[3])
+      data_mem[{ \$4 [7:0], wr__word }][31:24] <= wp__data[31:24];
+    if (wp__en[4])
+      data_mem[{ \$4 [7:0], wr__word }][39:32] <= wp__data[39:32];
+    if (wp__en[5])
+      data_mem[{ \$4 [7:0], wr__word }][47:40] <= wp__data[47:40];
+    if (wp__en[6])
+      data_mem[{ \$4 [7:0], wr__word }][55:48] <= wp__data[55:48];
+    if (wp__en[7])
+      data_mem[{ \$4 [7:0], wr__word }][63:56] <= wp__data[63:56];
   end
   reg [63:0] _0_;
   always @(posedge clk) begin
-    if (data_rp__en) begin
-      _0_ <= data_mem[data_rp__addr];
+    if (rp__en) begin
+      _0_ <= data_mem[{ \$2 [7:0], rd__word }];
     end
   end
-  assign data_rp__data = _0_;
+  assign rdata = _0_;
+  assign \$1  = rd__set * 3'h4;
+  assign \$2  = \$1  + rd__way;
+  assign \$3  = wr__set * 3'h4;
+  assign \$4  = \$3  + wr__way;
+  assign rp__addr = { \$2 [7:0], rd__word };
+  assign rd__en = rp__en;
+  assign rp__data = rdata;
+  assign wp__addr = { \$4 [7:0], wr__word };
+  assign wr__en = wp__en;
+  assign wr__data = wp__data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set, \way$5 
+, fill_data__valid, fill_data__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire [4:0] \$1 ;
+  wire [7:0] \$11 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire [45:0] \$4 ;
+  reg \$5 ;
+  reg [1:0] \$6 ;
+  reg [3:0] \$7 ;
+  reg busy = 1'h0;
+  input clk;
+  wire clk;
+  reg [3:0] ctr = 4'h0;
+  output [63:0] data_wr__data;
+  reg [63:0] data_wr__data;
+  output [7:0] data_wr__en;
+  reg [7:0] data_wr__en;
+  output [5:0] data_wr__set;
+  reg [5:0] data_wr__set;
+  output [1:0] data_wr__way;
+  reg [1:0] data_wr__way;
+  output [2:0] data_wr__word;
+  reg [2:0] data_wr__word;
+  output done;
+  reg done;
+  output evicted;
+  reg evicted;
+  input [64:0] fill_data__payload;
+  wire [64:0] fill_data__payload;
+  wire [63:0] \fill_data__payload.data ;
+  wire \fill_data__payload.last ;
+  output fill_data__ready;
+  reg fill_data__ready;
+  input fill_data__valid;
+  wire fill_data__valid;
+  output installed__en;
+  reg installed__en;
+  output [5:0] installed__set;
+  reg [5:0] installed__set;
+  output [1:0] installed__way;
+  reg [1:0] installed__way;
+  input [7:0] pid;
+  wire [7:0] pid;
+  input rst;
+  wire rst;
+  input [5:0] set;
+  wire [5:0] set;
+  input start;
+  wire start;
+  input [35:0] tag;
+  wire [35:0] tag;
+  output [183:0] tag_wr__data;
+  reg [183:0] tag_wr__data;
+  wire [45:0] \tag_wr__data[0] ;
+  wire \tag_wr__data[0].dirty ;
+  wire [7:0] \tag_wr__data[0].pid ;
+  wire [35:0] \tag_wr__data[0].tag ;
+  wire \tag_wr__data[0].valid ;
+  wire [45:0] \tag_wr__data[1] ;
+  wire \tag_wr__data[1].dirty ;
+  wire [7:0] \tag_wr__data[1].pid ;
+  wire [35:0] \tag_wr__data[1].tag ;
+  wire \tag_wr__data[1].valid ;
+  wire [45:0] \tag_wr__data[2] ;
+  wire \tag_wr__data[2].dirty ;
+  wire [7:0] \tag_wr__data[2].pid ;
+  wire [35:0] \tag_wr__data[2].tag ;
+  wire \tag_wr__data[2].valid ;
+  wire [45:0] \tag_wr__data[3] ;
+  wire \tag_wr__data[3].dirty ;
+  wire [7:0] \tag_wr__data[3].pid ;
+  wire [35:0] \tag_wr__data[3].tag ;
+  wire \tag_wr__data[3].valid ;
+  output [3:0] tag_wr__en;
+  reg [3:0] tag_wr__en;
+  output [5:0] tag_wr__set;
+  reg [5:0] tag_wr__set;
+  reg [1:0] way = 2'h0;
+  input [1:0] \way$5 ;
+  wire [1:0] \way$5 ;
+  input [183:0] ways;
+  wire [183:0] ways;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
+  assign \$3  = ctr == 3'h7;
+  assign \$11  = way * 6'h2e;
+  assign \$4  = ways >> \$11 ;
+  always @(posedge clk)
+    busy <= \$5 ;
+  always @(posedge clk)
+    way <= \$6 ;
+  always @(posedge clk)
+    ctr <= \$7 ;
+  assign \$1  = ctr + 1'h1;
+  assign \$2  = ctr == 3'h7;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$5  = busy;
+    if (start) begin
+      \$5  = 1'h1;
+    end
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$2 ) begin
+          \$5  = 1'h0;
+        end
+      end
+    end
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$6  = way;
+    if (start) begin
+      \$6  = \way$5 ;
+    end
+    if (rst) begin
+      \$6  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$7  = ctr;
+    if (start) begin
+      \$7  = 4'h0;
+    end
+    if (busy) begin
+      if (fill_data__valid) begin
+        \$7  = \$1 [3:0];
+      end
+    end
+    if (rst) begin
+      \$7  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    fill_data__ready = 1'h0;
+    if (busy) begin
+      fill_data__ready = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    data_wr__set = 6'h00;
+    if (busy) begin
+      data_wr__set = set;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    data_wr__way = 2'h0;
+    if (busy) begin
+      data_wr__way = way;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    data_wr__word = 3'h0;
+    if (busy) begin
+      data_wr__word = ctr[2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    data_wr__data = 64'h0000000000000000;
+    if (busy) begin
+      data_wr__data = fill_data__payload[63:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    data_wr__en = 8'h00;
+    if (busy) begin
+      if (fill_data__valid) begin
+        data_wr__en = 8'hff;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    tag_wr__set = 6'h00;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          tag_wr__set = set;
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    tag_wr__en = 4'h0;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          (* full_case = 32'd1 *)
+          casez (way)
+            2'h0:
+                tag_wr__en[0] = 1'h1;
+            2'h1:
+                tag_wr__en[1] = 1'h1;
+            2'h2:
+                tag_wr__en[2] = 1'h1;
+            2'h3:
+                tag_wr__en[3] = 1'h1;
+          endcase
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    installed__en = 1'h0;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          installed__en = 1'h1;
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    installed__set = 6'h00;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          installed__set = set;
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    installed__way = 2'h0;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          installed__way = way;
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    evicted = 1'h0;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          evicted = \$4 [44];
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    done = 1'h0;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          done = 1'h1;
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
+    if (busy) begin
+      if (fill_data__valid) begin
+        if (\$3 ) begin
+          tag_wr__data[45:0] = { 2'h1, pid, tag };
+          tag_wr__data[91:46] = { 2'h1, pid, tag };
+          tag_wr__data[137:92] = { 2'h1, pid, tag };
+          tag_wr__data[183:138] = { 2'h1, pid, tag };
+        end
+      end
+    end
+  end
+  assign \fill_data__payload.data  = fill_data__payload[63:0];
+  assign \fill_data__payload.last  = fill_data__payload[64];
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+  assign \tag_wr__data[0]  = tag_wr__data[45:0];
+  assign \tag_wr__data[0].tag  = tag_wr__data[35:0];
+  assign \tag_wr__data[0].pid  = tag_wr__data[43:36];
+  assign \tag_wr__data[0].valid  = tag_wr__data[44];
+  assign \tag_wr__data[0].dirty  = tag_wr__data[45];
+  assign \tag_wr__data[1]  = tag_wr__data[91:46];
+  assign \tag_wr__data[1].tag  = tag_wr__data[81:46];
+  assign \tag_wr__data[1].pid  = tag_wr__data[89:82];
+  assign \tag_wr__data[1].valid  = tag_wr__data[90];
+  assign \tag_wr__data[1].dirty  = tag_wr__data[91];
+  assign \tag_wr__data[2]  = tag_wr__data[137:92];
+  assign \tag_wr__data[2].tag  = tag_wr__data[127:92];
+  assign \tag_wr__data[2].pid  = tag_wr__data[135:128];
+  assign \tag_wr__data[2].valid  = tag_wr__data[136];
+  assign \tag_wr__data[2].dirty  = tag_wr__data[137];
+  assign \tag_wr__data[3]  = tag_wr__data[183:138];
+  assign \tag_wr__data[3].tag  = tag_wr__data[173:138];
+  assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
+  assign \tag_wr__data[3].valid  = tag_wr__data[182];
+  assign \tag_wr__data[3].dirty  = tag_wr__data[183];
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire [7:0] \$102 ;
+  wire [7:0] \$105 ;
+  wire [7:0] \$108 ;
+  wire \$11 ;
+  wire [6:0] \$12 ;
+  wire [2:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire [6:0] \$16 ;
+  wire [2:0] \$17 ;
+  wire [45:0] \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire [45:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [45:0] \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire [45:0] \$37 ;
+  wire [45:0] \$38 ;
+  wire [45:0] \$39 ;
+  wire \$4 ;
+  wire [45:0] \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  reg \$48 ;
+  reg [1:0] \$49 ;
+  wire \$5 ;
+  reg [7:0] \$50 ;
+  reg [5:0] \$51 ;
+  reg [1:0] \$52 ;
+  reg [2:0] \$53 ;
+  wire [7:0] \$59 ;
+  wire [45:0] \$6 ;
+  wire \$7 ;
+  wire [7:0] \$73 ;
+  wire [7:0] \$77 ;
+  wire \$8 ;
+  wire [7:0] \$84 ;
+  wire [6:0] \$9 ;
+  wire [7:0] \$99 ;
+  output busy;
+  reg busy = 1'h0;
+  input clk;
+  wire clk;
+  output done;
+  reg done;
+  output [111:0] flush__payload;
+  reg [111:0] flush__payload;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \flush__payload.kind ;
+  wire [7:0] \flush__payload.pid ;
+  wire [5:0] \flush__payload.set ;
+  wire [47:0] \flush__payload.vaddr ;
+  wire \flush__payload.victim_dirty ;
+  wire [7:0] \flush__payload.victim_pid ;
+  wire [35:0] \flush__payload.victim_tag ;
+  wire \flush__payload.victim_valid ;
+  wire [1:0] \flush__payload.way ;
+  wire \flush__payload.write ;
+  input flush__ready;
+  wire flush__ready;
+  output flush__valid;
+  reg flush__valid;
+  input flush_closed;
+  wire flush_closed;
+  input go;
+  wire go;
+  reg [5:0] m_set = 6'h00;
+  reg [1:0] m_way = 2'h0;
+  wire match;
+  (* enum_base_type = "MaintOp" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "INVALIDATE_PID" *)
+  (* enum_value_10 = "FLUSH_PID" *)
+  (* enum_value_11 = "FLUSH_ALL" *)
+  input [1:0] op;
+  wire [1:0] op;
+  (* enum_base_type = "MaintOp" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "INVALIDATE_PID" *)
+  (* enum_value_10 = "FLUSH_PID" *)
+  (* enum_value_11 = "FLUSH_ALL" *)
+  reg [1:0] \op$5  = 2'h0;
+  reg [7:0] pid = 8'h00;
+  input [7:0] \pid$7 ;
+  wire [7:0] \pid$7 ;
+  input rst;
+  wire rst;
+  input start;
+  wire start;
+  output tag_rd__en;
+  reg tag_rd__en;
+  output [5:0] tag_rd__set;
+  reg [5:0] tag_rd__set;
+  output [183:0] tag_wr__data;
+  reg [183:0] tag_wr__data;
+  wire [45:0] \tag_wr__data[0] ;
+  wire \tag_wr__data[0].dirty ;
+  wire [7:0] \tag_wr__data[0].pid ;
+  wire [35:0] \tag_wr__data[0].tag ;
+  wire \tag_wr__data[0].valid ;
+  wire [45:0] \tag_wr__data[1] ;
+  wire \tag_wr__data[1].dirty ;
+  wire [7:0] \tag_wr__data[1].pid ;
+  wire [35:0] \tag_wr__data[1].tag ;
+  wire \tag_wr__data[1].valid ;
+  wire [45:0] \tag_wr__data[2] ;
+  wire \tag_wr__data[2].dirty ;
+  wire [7:0] \tag_wr__data[2].pid ;
+  wire [35:0] \tag_wr__data[2].tag ;
+  wire \tag_wr__data[2].valid ;
+  wire [45:0] \tag_wr__data[3] ;
+  wire \tag_wr__data[3].dirty ;
+  wire [7:0] \tag_wr__data[3].pid ;
+  wire [35:0] \tag_wr__data[3].tag ;
+  wire \tag_wr__data[3].valid ;
+  output [3:0] tag_wr__en;
+  reg [3:0] tag_wr__en;
+  output [5:0] tag_wr__set;
+  reg [5:0] tag_wr__set;
+  reg [2:0] walk_state = 3'h0;
+  input [183:0] ways;
+  wire [183:0] ways;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
+  assign \$99  = m_way * 6'h2e;
+  assign \$37  = ways >> \$99 ;
+  assign \$102  = m_way * 6'h2e;
+  assign \$38  = ways >> \$102 ;
+  assign \$105  = m_way * 6'h2e;
+  assign \$39  = ways >> \$105 ;
+  assign \$108  = m_way * 6'h2e;
+  assign \$40  = ways >> \$108 ;
+  assign \$41  = m_way == 2'h3;
+  assign \$42  = m_set == 6'h3f;
+  assign \$43  = ! walk_state;
+  assign \$44  = walk_state == 1'h1;
+  assign \$45  = walk_state == 2'h2;
+  assign \$46  = walk_state == 2'h3;
+  assign \$47  = walk_state == 3'h4;
+  always @(posedge clk)
+    busy <= \$48 ;
+  always @(posedge clk)
+    \op$5  <= \$49 ;
+  always @(posedge clk)
+    pid <= \$50 ;
+  always @(posedge clk)
+    m_set <= \$51 ;
+  always @(posedge clk)
+    m_way <= \$52 ;
+  always @(posedge clk)
+    walk_state <= \$53 ;
+  assign \$1  = ~ busy;
+  assign \$2  = start & \$1 ;
+  assign \$3  = | op;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = \op$5  == 1'h1;
+  assign \$59  = m_way * 6'h2e;
+  assign \$6  = ways >> \$59 ;
+  assign \$7  = match & \$6 [45];
+  assign \$8  = m_set == 6'h3f;
+  assign \$9  = m_set + 1'h1;
+  assign \$10  = m_way == 2'h3;
+  assign \$11  = m_set == 6'h3f;
+  assign \$12  = m_set + 1'h1;
+  assign \$13  = m_way + 1'h1;
+  assign \$14  = m_way == 2'h3;
+  assign \$15  = m_set == 6'h3f;
+  assign \$16  = m_set + 1'h1;
+  assign \$17  = m_way + 1'h1;
+  assign \$73  = m_way * 6'h2e;
+  assign \$18  = ways >> \$73 ;
+  assign \$19  = \op$5  == 2'h3;
+  assign \$77  = m_way * 6'h2e;
+  assign \$20  = ways >> \$77 ;
+  assign \$21  = \$20 [43:36] == pid;
+  assign \$22  = \$19  | \$21 ;
+  assign match = \$18 [44] & \$22 ;
+  assign \$23  = \op$5  == 1'h1;
+  assign \$84  = m_way * 6'h2e;
+  assign \$24  = ways >> \$84 ;
+  assign \$25  = match & \$24 [45];
+  assign \$26  = ways[43:36] == pid;
+  assign \$27  = ways[44] & \$26 ;
+  assign \$28  = ways[89:82] == pid;
+  assign \$29  = ways[90] & \$28 ;
+  assign \$30  = ways[135:128] == pid;
+  assign \$31  = ways[136] & \$30 ;
+  assign \$32  = ways[181:174] == pid;
+  assign \$33  = ways[182] & \$32 ;
+  assign \$34  = m_set == 6'h3f;
+  assign \$35  = m_way == 2'h3;
+  assign \$36  = m_set == 6'h3f;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$48  = busy;
+    if (\$4 ) begin
+      \$48  = 1'h1;
+    end
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$5 ) begin
+            if (\$8 ) begin
+              \$48  = 1'h0;
+            end
+          end else if (\$7 ) begin
+          end else begin
+            if (\$10 ) begin
+              if (\$11 ) begin
+                \$48  = 1'h0;
+              end
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (flush_closed) begin
+            if (\$14 ) begin
+              if (\$15 ) begin
+                \$48  = 1'h0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$49  = \op$5 ;
+    if (\$4 ) begin
+      \$49  = op;
+    end
+    if (rst) begin
+      \$49  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$50  = pid;
+    if (\$4 ) begin
+      \$50  = \pid$7 ;
+    end
+    if (rst) begin
+      \$50  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$51  = m_set;
+    casez (walk_state)
+      3'h0:
+          if (go) begin
+            \$51  = 6'h00;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$5 ) begin
+            (* full_case = 32'd1 *)
+            if (\$8 ) begin
+            end else begin
+              \$51  = \$9 [5:0];
+            end
+          end else if (\$7 ) begin
+          end else begin
+            if (\$10 ) begin
+              (* full_case = 32'd1 *)
+              if (\$11 ) begin
+              end else begin
+                \$51  = \$12 [5:0];
+              end
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (flush_closed) begin
+            if (\$14 ) begin
+              (* full_case = 32'd1 *)
+              if (\$15 ) begin
+              end else begin
+                \$51  = \$16 [5:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$51  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$52  = m_way;
+    casez (walk_state)
+      3'h0:
+          if (go) begin
+            \$52  = 2'h0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$5 ) begin
+            (* full_case = 32'd1 *)
+            if (\$8 ) begin
+            end else begin
+              \$52  = 2'h0;
+            end
+          end else if (\$7 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$10 ) begin
+              (* full_case = 32'd1 *)
+              if (\$11 ) begin
+              end else begin
+                \$52  = 2'h0;
+              end
+            end else begin
+              \$52  = \$13 [1:0];
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (flush_closed) begin
+            (* full_case = 32'd1 *)
+            if (\$14 ) begin
+              (* full_case = 32'd1 *)
+              if (\$15 ) begin
+              end else begin
+                \$52  = 2'h0;
+              end
+            end else begin
+              \$52  = \$17 [1:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$52  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$53  = walk_state;
+    casez (walk_state)
+      3'h0:
+          if (go) begin
+            \$53  = 3'h1;
+          end
+      3'h1:
+          \$53  = 3'h2;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$5 ) begin
+            (* full_case = 32'd1 *)
+            if (\$8 ) begin
+              \$53  = 3'h0;
+            end else begin
+              \$53  = 3'h1;
+            end
+          end else if (\$7 ) begin
+            \$53  = 3'h3;
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$10 ) begin
+              (* full_case = 32'd1 *)
+              if (\$11 ) begin
+                \$53  = 3'h0;
+              end else begin
+                \$53  = 3'h1;
+              end
+            end else begin
+              \$53  = 3'h2;
+            end
+          end
+      3'h3:
+          if (flush__ready) begin
+            \$53  = 3'h4;
+          end
+      3'h4:
+          if (flush_closed) begin
+            (* full_case = 32'd1 *)
+            if (\$14 ) begin
+              (* full_case = 32'd1 *)
+              if (\$15 ) begin
+                \$53  = 3'h0;
+              end else begin
+                \$53  = 3'h1;
+              end
+            end else begin
+              \$53  = 3'h2;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$53  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    tag_rd__set = 6'h00;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          tag_rd__set = m_set;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    tag_rd__en = 1'h0;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          tag_rd__en = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    tag_wr__set = 6'h00;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$23 ) begin
+            tag_wr__set = m_set;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    tag_wr__en = 4'h0;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$23 ) begin
+            tag_wr__en[0] = \$27 ;
+            tag_wr__en[1] = \$29 ;
+            tag_wr__en[2] = \$31 ;
+            tag_wr__en[3] = \$33 ;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$23 ) begin
+            tag_wr__data[45:0] = 46'h000000000000;
+            tag_wr__data[91:46] = 46'h000000000000;
+            tag_wr__data[137:92] = 46'h000000000000;
+            tag_wr__data[183:138] = 46'h000000000000;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    done = 1'h0;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$23 ) begin
+            if (\$34 ) begin
+              done = 1'h1;
+            end
+          end else if (\$25 ) begin
+          end else begin
+            if (\$35 ) begin
+              if (\$36 ) begin
+                done = 1'h1;
+              end
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (flush_closed) begin
+            if (\$41 ) begin
+              if (\$42 ) begin
+                done = 1'h1;
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    flush__valid = 1'h0;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          flush__valid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    flush__payload = 112'h0000000000000000000000000000;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+        begin
+          flush__payload[0] = 1'h1;
+          flush__payload[1] = 1'h0;
+          flush__payload[9:2] = \$37 [43:36];
+          flush__payload[57:10] = { \$38 [35:0], m_set, 6'h00 };
+          flush__payload[63:58] = m_set;
+          flush__payload[65:64] = m_way;
+          flush__payload[66] = 1'h1;
+          flush__payload[67] = 1'h1;
+          flush__payload[75:68] = \$39 [43:36];
+          flush__payload[111:76] = \$40 [35:0];
+        end
+    endcase
+  end
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+  assign \tag_wr__data[0]  = tag_wr__data[45:0];
+  assign \tag_wr__data[0].tag  = tag_wr__data[35:0];
+  assign \tag_wr__data[0].pid  = tag_wr__data[43:36];
+  assign \tag_wr__data[0].valid  = tag_wr__data[44];
+  assign \tag_wr__data[0].dirty  = tag_wr__data[45];
+  assign \tag_wr__data[1]  = tag_wr__data[91:46];
+  assign \tag_wr__data[1].tag  = tag_wr__data[81:46];
+  assign \tag_wr__data[1].pid  = tag_wr__data[89:82];
+  assign \tag_wr__data[1].valid  = tag_wr__data[90];
+  assign \tag_wr__data[1].dirty  = tag_wr__data[91];
+  assign \tag_wr__data[2]  = tag_wr__data[137:92];
+  assign \tag_wr__data[2].tag  = tag_wr__data[127:92];
+  assign \tag_wr__data[2].pid  = tag_wr__data[135:128];
+  assign \tag_wr__data[2].valid  = tag_wr__data[136];
+  assign \tag_wr__data[2].dirty  = tag_wr__data[137];
+  assign \tag_wr__data[3]  = tag_wr__data[183:138];
+  assign \tag_wr__data[3].tag  = tag_wr__data[173:138];
+  assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
+  assign \tag_wr__data[3].valid  = tag_wr__data[182];
+  assign \tag_wr__data[3].dirty  = tag_wr__data[183];
+  assign \flush__payload.kind  = flush__payload[0];
+  assign \flush__payload.write  = flush__payload[1];
+  assign \flush__payload.pid  = flush__payload[9:2];
+  assign \flush__payload.vaddr  = flush__payload[57:10];
+  assign \flush__payload.set  = flush__payload[63:58];
+  assign \flush__payload.way  = flush__payload[65:64];
+  assign \flush__payload.victim_valid  = flush__payload[66];
+  assign \flush__payload.victim_dirty  = flush__payload[67];
+  assign \flush__payload.victim_pid  = flush__payload[75:68];
+  assign \flush__payload.victim_tag  = flush__payload[111:76];
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word, data_wr__data, touch__en
+, touch__set, touch__way, \hit$36 , data_wr__en, tag_wr__set, tag_wr__en, tag_wr__data, s2_valid, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  reg \$48 ;
+  reg \$49 ;
+  wire \$5 ;
+  reg \$50 ;
+  reg [128:0] \$51 ;
+  reg \$52 ;
+  reg [2:0] \$53 ;
+  wire [63:0] \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  input abort;
+  wire abort;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  input [2:0] abort_status;
+  wire [2:0] abort_status;
+  input clk;
+  wire clk;
+  input [128:0] cpu_req__payload;
+  wire [128:0] cpu_req__payload;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \cpu_req__payload.op ;
+  wire [7:0] \cpu_req__payload.pid ;
+  wire [7:0] \cpu_req__payload.strb ;
+  wire [47:0] \cpu_req__payload.vaddr ;
+  wire [63:0] \cpu_req__payload.wdata ;
+  output cpu_req__ready;
+  reg cpu_req__ready;
+  input cpu_req__valid;
+  wire cpu_req__valid;
+  output [66:0] cpu_resp__payload;
+  wire [66:0] cpu_resp__payload;
+  wire [63:0] \cpu_resp__payload.rdata ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \cpu_resp__payload.status ;
+  input cpu_resp__ready;
+  wire cpu_resp__ready;
+  (* init = 1'h0 *)
+  wire cpu_resp__valid;
+  output data_rd__en;
+  reg data_rd__en;
+  output [5:0] data_rd__set;
+  reg [5:0] data_rd__set;
+  output [1:0] data_rd__way;
+  reg [1:0] data_rd__way;
+  output [2:0] data_rd__word;
+  reg [2:0] data_rd__word;
+  output [63:0] data_wr__data;
+  reg [63:0] data_wr__data;
+  output [7:0] data_wr__en;
+  reg [7:0] data_wr__en;
+  output [5:0] data_wr__set;
+  reg [5:0] data_wr__set;
+  output [1:0] data_wr__way;
+  reg [1:0] data_wr__way;
+  output [2:0] data_wr__word;
+  reg [2:0] data_wr__word;
+  wire hit;
+  output \hit$36 ;
+  reg \hit$36 ;
+  wire [1:0] hit_way;
+  input hold;
+  wire hold;
+  output idle;
+  wire idle;
+  output miss;
+  wire miss;
+  wire [7:0] pid;
+  input [63:0] rdata;
+  wire [63:0] rdata;
+  input replay;
+  wire replay;
+  input rst;
+  wire rst;
+  input run;
+  wire run;
+  output [128:0] s1;
+  reg [128:0] s1 = 129'h000000000000000000000000000000000;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \s1.op ;
+  wire [7:0] \s1.pid ;
+  wire [7:0] \s1.strb ;
+  wire [47:0] \s1.vaddr ;
+  wire [63:0] \s1.wdata ;
+  reg s1_replay = 1'h0;
+  wire [5:0] s1_set;
+  wire [35:0] s1_tag;
+  reg s1_valid = 1'h0;
+  reg s2_read = 1'h0;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  reg [2:0] s2_status = 3'h0;
+  output s2_valid;
+  reg s2_valid = 1'h0;
+  wire [35:0] tag;
+  output tag_rd__en;
+  reg tag_rd__en;
+  output [5:0] tag_rd__set;
+  reg [5:0] tag_rd__set;
+  output [183:0] tag_wr__data;
+  reg [183:0] tag_wr__data;
+  wire [45:0] \tag_wr__data[0] ;
+  wire \tag_wr__data[0].dirty ;
+  wire [7:0] \tag_wr__data[0].pid ;
+  wire [35:0] \tag_wr__data[0].tag ;
+  wire \tag_wr__data[0].valid ;
+  wire [45:0] \tag_wr__data[1] ;
+  wire \tag_wr__data[1].dirty ;
+  wire [7:0] \tag_wr__data[1].pid ;
+  wire [35:0] \tag_wr__data[1].tag ;
+  wire \tag_wr__data[1].valid ;
+  wire [45:0] \tag_wr__data[2] ;
+  wire \tag_wr__data[2].dirty ;
+  wire [7:0] \tag_wr__data[2].pid ;
+  wire [35:0] \tag_wr__data[2].tag ;
+  wire \tag_wr__data[2].valid ;
+  wire [45:0] \tag_wr__data[3] ;
+  wire \tag_wr__data[3].dirty ;
+  wire [7:0] \tag_wr__data[3].pid ;
+  wire [35:0] \tag_wr__data[3].tag ;
+  wire \tag_wr__data[3].valid ;
+  output [3:0] tag_wr__en;
+  reg [3:0] tag_wr__en;
+  output [5:0] tag_wr__set;
+  reg [5:0] tag_wr__set;
+  output touch__en;
+  reg touch__en;
+  output [5:0] touch__set;
+  reg [5:0] touch__set;
+  output [1:0] touch__way;
+  reg [1:0] touch__way;
+  input [183:0] ways;
+  wire [183:0] ways;
+  wire [183:0] \ways$4 ;
+  wire [45:0] \ways$4[0] ;
+  wire \ways$4[0].dirty ;
+  wire [7:0] \ways$4[0].pid ;
+  wire [35:0] \ways$4[0].tag ;
+  wire \ways$4[0].valid ;
+  wire [45:0] \ways$4[1] ;
+  wire \ways$4[1].dirty ;
+  wire [7:0] \ways$4[1].pid ;
+  wire [35:0] \ways$4[1].tag ;
+  wire \ways$4[1].valid ;
+  wire [45:0] \ways$4[2] ;
+  wire \ways$4[2].dirty ;
+  wire [7:0] \ways$4[2].pid ;
+  wire [35:0] \ways$4[2].tag ;
+  wire \ways$4[2].valid ;
+  wire [45:0] \ways$4[3] ;
+  wire \ways$4[3].dirty ;
+  wire [7:0] \ways$4[3].pid ;
+  wire [35:0] \ways$4[3].tag ;
+  wire \ways$4[3].valid ;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
+  assign \$45  = \$44  | cpu_resp__ready;
+  assign \$46  = \$43  & \$45 ;
+  assign \$47  = ! s1[0];
+  always @(posedge clk)
+    s2_valid <= \$48 ;
+  always @(posedge clk)
+    s1_valid <= \$49 ;
+  always @(posedge clk)
+    s1_replay <= \$50 ;
+  always @(posedge clk)
+    s1 <= \$51 ;
+  always @(posedge clk)
+    s2_read <= \$52 ;
+  always @(posedge clk)
+    s2_status <= \$53 ;
+  assign \$1  = ~ hit;
+  assign \$2  = s1_valid & \$1 ;
+  assign \$3  = ~ s2_valid;
+  assign miss = \$2  & \$3 ;
+  assign \$4  = ~ s1_valid;
+  assign \$5  = ~ s2_valid;
+  assign idle = \$4  & \$5 ;
+  assign \$6  = s2_read ? rdata : 64'h0000000000000000;
+  assign \$7  = ~ s1_valid;
+  assign \$8  = s1_valid & hit;
+  assign \$9  = ~ s2_valid;
+  assign \$10  = \$9  | cpu_resp__ready;
+  assign \$11  = \$8  & \$10 ;
+  assign \$12  = \$7  | \$11 ;
+  assign \$13  = ~ hold;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = ~ s1_valid;
+  assign \$16  = s1_valid & hit;
+  assign \$17  = ~ s2_valid;
+  assign \$18  = \$17  | cpu_resp__ready;
+  assign \$19  = \$16  & \$18 ;
+  assign \$20  = \$15  | \$19 ;
+  assign \$21  = ~ hold;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = s1_valid & hit;
+  assign \$24  = ~ s2_valid;
+  assign \$25  = \$24  | cpu_resp__ready;
+  assign \$26  = \$23  & \$25 ;
+  assign \$27  = ! s1[0];
+  assign \$28  = ~ s1_replay;
+  assign \$30  = ~ s1_valid;
+  assign \$31  = s1_valid & hit;
+  assign \$32  = ~ s2_valid;
+  assign \$33  = \$32  | cpu_resp__ready;
+  assign \$34  = \$31  & \$33 ;
+  assign \$35  = \$30  | \$34 ;
+  assign \$36  = ~ hold;
+  assign \$37  = \$35  & \$36 ;
+  assign \$38  = cpu_req__valid & \$37 ;
+  assign \$39  = s1_valid & hit;
+  assign \$40  = ~ s2_valid;
+  assign \$41  = \$40  | cpu_resp__ready;
+  assign \$42  = \$39  & \$41 ;
+  assign \$43  = s1_valid & hit;
+  assign \$44  = ~ s2_valid;
+  \processor_component.excache.ctrl.pipe.lookup  lookup (
+    .hit(hit),
+    .hit_way(hit_way),
+    .pid(s1[8:1]),
+    .tag(s1[56:21]),
+    .ways(ways)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    cpu_req__ready = 1'h0;
+    if (run) begin
+      cpu_req__ready = \$14 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    tag_rd__set = 6'h00;
+    if (run) begin
+      tag_rd__set = cpu_req__payload[20:15];
+    end
+    if (replay) begin
+      tag_rd__set = s1[20:15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    tag_rd__en = 1'h0;
+    if (run) begin
+      tag_rd__en = \$22 ;
+    end
+    if (replay) begin
+      tag_rd__en = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_rd__set = 6'h00;
+    if (run) begin
+      if (\$26 ) begin
+        data_rd__set = s1[20:15];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_rd__way = 2'h0;
+    if (run) begin
+      if (\$26 ) begin
+        data_rd__way = hit_way;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_rd__word = 3'h0;
+    if (run) begin
+      if (\$26 ) begin
+        data_rd__word = s1[14:12];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_rd__en = 1'h0;
+    if (run) begin
+      if (\$26 ) begin
+        data_rd__en = \$27 ;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_wr__set = 6'h00;
+    if (run) begin
+      if (\$26 ) begin
+        data_wr__set = s1[20:15];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_wr__way = 2'h0;
+    if (run) begin
+      if (\$26 ) begin
+        data_wr__way = hit_way;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_wr__word = 3'h0;
+    if (run) begin
+      if (\$26 ) begin
+        data_wr__word = s1[14:12];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_wr__data = 64'h0000000000000000;
+    if (run) begin
+      if (\$26 ) begin
+        data_wr__data = s1[128:65];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    touch__en = 1'h0;
+    if (run) begin
+      if (\$26 ) begin
+        touch__en = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    touch__set = 6'h00;
+    if (run) begin
+      if (\$26 ) begin
+        touch__set = s1[20:15];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    touch__way = 2'h0;
+    if (run) begin
+      if (\$26 ) begin
+        touch__way = hit_way;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \hit$36  = 1'h0;
+    if (run) begin
+      if (\$26 ) begin
+        \hit$36  = \$28 ;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_wr__en = 8'h00;
+    if (run) begin
+      if (\$26 ) begin
+        if (\$29 ) begin
+          data_wr__en = s1[64:57];
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    tag_wr__set = 6'h00;
+    if (run) begin
+      if (\$26 ) begin
+        if (\$29 ) begin
+          tag_wr__set = s1[20:15];
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    tag_wr__en = 4'h0;
+    if (run) begin
+      if (\$26 ) begin
+        if (\$29 ) begin
+          (* full_case = 32'd1 *)
+          casez (hit_way)
+            2'h0:
+                tag_wr__en[0] = 1'h1;
+            2'h1:
+                tag_wr__en[1] = 1'h1;
+            2'h2:
+                tag_wr__en[2] = 1'h1;
+            2'h3:
+                tag_wr__en[3] = 1'h1;
+          endcase
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
+    if (run) begin
+      if (\$26 ) begin
+        if (\$29 ) begin
+          tag_wr__data[45:0] = { 2'h3, s1[8:1], s1[56:21] };
+          tag_wr__data[91:46] = { 2'h3, s1[8:1], s1[56:21] };
+          tag_wr__data[137:92] = { 2'h3, s1[8:1], s1[56:21] };
+          tag_wr__data[183:138] = { 2'h3, s1[8:1], s1[56:21] };
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$48  = s2_valid;
+    if (cpu_resp__ready) begin
+      \$48  = 1'h0;
+    end
+    if (run) begin
+      if (\$46 ) begin
+        \$48  = 1'h1;
+      end
+    end
+    if (abort) begin
+      \$48  = 1'h1;
+    end
+    if (rst) begin
+      \$48  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$49  = s1_valid;
+    if (run) begin
+      if (\$38 ) begin
+        \$49  = 1'h1;
+      end else if (\$42 ) begin
+        \$49  = 1'h0;
+      end
+    end
+    if (abort) begin
+      \$49  = 1'h0;
+    end
+    if (rst) begin
+      \$49  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$50  = s1_replay;
+    if (run) begin
+      if (\$38 ) begin
+        \$50  = 1'h0;
+      end
+    end
+    if (replay) begin
+      \$50  = 1'h1;
+    end
+    if (rst) begin
+      \$50  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$51  = s1;
+    if (run) begin
+      if (\$38 ) begin
+        \$51  = cpu_req__payload;
+      end
+    end
+    if (rst) begin
+      \$51  = 129'h000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$52  = s2_read;
+    if (run) begin
+      if (\$46 ) begin
+        \$52  = \$47 ;
+      end
+    end
+    if (abort) begin
+      \$52  = 1'h0;
+    end
+    if (rst) begin
+      \$52  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$53  = s2_status;
+    if (run) begin
+      if (\$46 ) begin
+        \$53  = 3'h0;
+      end
+    end
+    if (abort) begin
+      \$53  = abort_status;
+    end
+    if (rst) begin
+      \$53  = 3'h0;
+    end
+  end
+  assign s1_set = s1[20:15];
+  assign s1_tag = s1[56:21];
+  assign \ways$4  = ways;
+  assign pid = s1[8:1];
+  assign tag = s1[56:21];
+  assign cpu_resp__valid = s2_valid;
+  assign \s1.op  = s1[0];
+  assign \s1.pid  = s1[8:1];
+  assign \s1.vaddr  = s1[56:9];
+  assign \s1.strb  = s1[64:57];
+  assign \s1.wdata  = s1[128:65];
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+  assign \ways$4[0]  = ways[45:0];
+  assign \ways$4[0].tag  = ways[35:0];
+  assign \ways$4[0].pid  = ways[43:36];
+  assign \ways$4[0].valid  = ways[44];
+  assign \ways$4[0].dirty  = ways[45];
+  assign \ways$4[1]  = ways[91:46];
+  assign \ways$4[1].tag  = ways[81:46];
+  assign \ways$4[1].pid  = ways[89:82];
+  assign \ways$4[1].valid  = ways[90];
+  assign \ways$4[1].dirty  = ways[91];
+  assign \ways$4[2]  = ways[137:92];
+  assign \ways$4[2].tag  = ways[127:92];
+  assign \ways$4[2].pid  = ways[135:128];
+  assign \ways$4[2].valid  = ways[136];
+  assign \ways$4[2].dirty  = ways[137];
+  assign \ways$4[3]  = ways[183:138];
+  assign \ways$4[3].tag  = ways[173:138];
+  assign \ways$4[3].pid  = ways[181:174];
+  assign \ways$4[3].valid  = ways[182];
+  assign \ways$4[3].dirty  = ways[183];
+  assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
+  assign \cpu_req__payload.op  = cpu_req__payload[0];
+  assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
+  assign \tag_wr__data[0]  = tag_wr__data[45:0];
+  assign \tag_wr__data[0].tag  = tag_wr__data[35:0];
+  assign \tag_wr__data[0].pid  = tag_wr__data[43:36];
+  assign \tag_wr__data[0].valid  = tag_wr__data[44];
+  assign \tag_wr__data[0].dirty  = tag_wr__data[45];
+  assign \tag_wr__data[1]  = tag_wr__data[91:46];
+  assign \tag_wr__data[1].tag  = tag_wr__data[81:46];
+  assign \tag_wr__data[1].pid  = tag_wr__data[89:82];
+  assign \tag_wr__data[1].valid  = tag_wr__data[90];
+  assign \tag_wr__data[1].dirty  = tag_wr__data[91];
+  assign \tag_wr__data[2]  = tag_wr__data[137:92];
+  assign \tag_wr__data[2].tag  = tag_wr__data[127:92];
+  assign \tag_wr__data[2].pid  = tag_wr__data[135:128];
+  assign \tag_wr__data[2].valid  = tag_wr__data[136];
+  assign \tag_wr__data[2].dirty  = tag_wr__data[137];
+  assign \tag_wr__data[3]  = tag_wr__data[183:138];
+  assign \tag_wr__data[3].tag  = tag_wr__data[173:138];
+  assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
+  assign \tag_wr__data[3].valid  = tag_wr__data[182];
+  assign \tag_wr__data[3].dirty  = tag_wr__data[183];
+  assign cpu_resp__payload[66:64] = s2_status;
+  assign cpu_resp__payload[63:0] = \$6 ;
+  assign \$29  = s1[0];
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  output hit;
+  wire hit;
+  wire [3:0] hit_vec;
+  output [1:0] hit_way;
+  reg [1:0] hit_way;
+  input [7:0] pid;
+  wire [7:0] pid;
+  input [35:0] tag;
+  wire [35:0] tag;
+  input [183:0] ways;
+  wire [183:0] ways;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
+  assign \$1  = ways[43:36] == pid;
+  assign \$2  = ways[44] & \$1 ;
+  assign \$3  = ways[35:0] == tag;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = ways[89:82] == pid;
+  assign \$6  = ways[90] & \$5 ;
+  assign \$7  = ways[81:46] == tag;
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ways[135:128] == pid;
+  assign \$10  = ways[136] & \$9 ;
+  assign \$11  = ways[127:92] == tag;
+  assign \$12  = \$10  & \$11 ;
+  assign \$13  = ways[181:174] == pid;
+  assign \$14  = ways[182] & \$13 ;
+  assign \$15  = ways[173:138] == tag;
+  assign \$16  = \$14  & \$15 ;
+  assign hit = | hit_vec;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    hit_way = 2'h0;
+    if (hit_vec[3]) begin
+      hit_way = 2'h3;
+    end
+    if (hit_vec[2]) begin
+      hit_way = 2'h2;
+    end
+    if (hit_vec[1]) begin
+      hit_way = 2'h1;
+    end
+    if (hit_vec[0]) begin
+      hit_way = 2'h0;
+    end
+  end
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+  assign hit_vec[3] = \$16 ;
+  assign hit_vec[2] = \$12 ;
+  assign hit_vec[1] = \$8 ;
+  assign hit_vec[0] = \$4 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.repl$197 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+  wire [15:0] \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [1:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire [2:0] \$16 ;
+  wire [2:0] \$17 ;
+  wire [2:0] \$18 ;
+  wire \$19 ;
+  wire [15:0] \$2 ;
+  wire \$20 ;
+  wire [2:0] \$21 ;
+  wire [2:0] \$22 ;
+  wire [2:0] \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [2:0] \$26 ;
+  wire [2:0] \$27 ;
+  wire [2:0] \$28 ;
+  wire \$29 ;
+  wire [15:0] \$3 ;
+  wire \$30 ;
+  wire [2:0] \$31 ;
+  wire [2:0] \$32 ;
+  wire [2:0] \$33 ;
+  reg [15:0] \$34 ;
+  wire [15:0] \$4 ;
+  wire [3:0] \$47 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire [3:0] \$auto$rtlil.cc:2739:Not$2 ;
+  input advance;
+  wire advance;
+  input clk;
+  wire clk;
+  wire [3:0] invalid_vec;
+  reg [15:0] lfsr = 16'hace1;
+  reg [1:0] lru_age_w;
+  reg [1:0] policy_victim;
+  reg [7:0] repl_on_hit;
+  output [7:0] repl_wr__data;
+  reg [7:0] repl_wr__data;
+  output repl_wr__en;
+  reg repl_wr__en;
+  output [5:0] repl_wr__set;
+  reg [5:0] repl_wr__set;
+  input rst;
+  wire rst;
+  input [7:0] state;
+  wire [7:0] state;
+  input touch__en;
+  wire touch__en;
+  input [5:0] touch__set;
+  wire [5:0] touch__set;
+  input [1:0] touch__way;
+  wire [1:0] touch__way;
+  output [1:0] victim;
+  reg [1:0] victim;
+  input [183:0] ways;
+  wire [183:0] ways;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
+  assign \$4  = lfsr[0] ? \$2  : \$3 ;
+  assign \$5  = ~ ways[44];
+  assign \$6  = ~ ways[90];
+  assign \$7  = ~ ways[136];
+  assign \$8  = ~ ways[182];
+  assign \$9  = state[7:6] == 2'h3;
+  assign \$10  = state[5:4] == 2'h3;
+  assign \$11  = state[3:2] == 2'h3;
+  assign \$12  = state[1:0] == 2'h3;
+  assign \$47  = touch__way * 2'h2;
+  assign \$13  = state >> \$47 ;
+  assign \$14  = ! touch__way;
+  assign \$15  = state[1:0] < lru_age_w;
+  assign \$16  = state[1:0] + 1'h1;
+  assign \$17  = \$15  ? \$16  : { 1'h0, state[1:0] };
+  assign \$18  = \$14  ? 3'h0 : \$17 ;
+  assign \$19  = touch__way == 1'h1;
+  assign \$20  = state[3:2] < lru_age_w;
+  assign \$21  = state[3:2] + 1'h1;
+  assign \$22  = \$20  ? \$21  : { 1'h0, state[3:2] };
+  assign \$23  = \$19  ? 3'h0 : \$22 ;
+  assign \$24  = touch__way == 2'h2;
+  assign \$25  = state[5:4] < lru_age_w;
+  assign \$26  = state[5:4] + 1'h1;
+  assign \$27  = \$25  ? \$26  : { 1'h0, state[5:4] };
+  assign \$28  = \$24  ? 3'h0 : \$27 ;
+  assign \$29  = touch__way == 2'h3;
+  assign \$30  = state[7:6] < lru_age_w;
+  assign \$31  = state[7:6] + 1'h1;
+  assign \$32  = \$30  ? \$31  : { 1'h0, state[7:6] };
+  assign \$33  = \$29  ? 3'h0 : \$32 ;
+  always @(posedge clk)
+    lfsr <= \$34 ;
+  assign \$auto$rtlil.cc:2739:Not$2  = ~ { \$1 [15], \$1 [13:12], \$1 [10] };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$34  = lfsr;
+    if (advance) begin
+      \$34  = \$4 ;
+    end
+    if (rst) begin
+      \$34  = 16'hace1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    policy_victim = 2'h0;
+    if (\$9 ) begin
+      policy_victim = 2'h3;
+    end
+    if (\$10 ) begin
+      policy_victim = 2'h2;
+    end
+    if (\$11 ) begin
+      policy_victim = 2'h1;
+    end
+    if (\$12 ) begin
+      policy_victim = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    victim = policy_victim;
+    if (\$8 ) begin
+      victim = 2'h3;
+    end
+    if (\$7 ) begin
+      victim = 2'h2;
+    end
+    if (\$6 ) begin
+      victim = 2'h1;
+    end
+    if (\$5 ) begin
+      victim = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    lru_age_w = 2'h0;
+    if (touch__en) begin
+      lru_age_w = \$13 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    repl_on_hit = 8'h00;
+    if (touch__en) begin
+      repl_on_hit = { \$33 [1:0], \$28 [1:0], \$23 [1:0], \$18 [1:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    repl_wr__set = 6'h00;
+    if (touch__en) begin
+      repl_wr__set = touch__set;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    repl_wr__data = 8'h00;
+    if (touch__en) begin
+      repl_wr__data = repl_on_hit;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    repl_wr__en = 1'h0;
+    if (touch__en) begin
+      repl_wr__en = 1'h1;
+    end
+  end
+  assign invalid_vec = { \$8 , \$7 , \$6 , \$5  };
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+  assign \$1  = { 1'h0, lfsr[15:1] };
+  assign { \$2 [14], \$2 [11], \$2 [9:0] } = { \$1 [14], \$1 [11], \$1 [9:0] };
+  assign { \$2 [15], \$2 [13:12], \$2 [10] } = \$auto$rtlil.cc:2739:Not$2 ;
+  assign \$3  = { 1'h0, lfsr[15:1] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_done, maint_busy, walk_done, flush__valid, flush__payload, run, walk_go, miss_event__valid, miss_event__payload, miss_taken, flush__ready, miss_cmd__ready, read_line, mark_clean, flush_closed, fill
+, abort, abort_status, replay, ev_set, miss_event__ready, miss_cmd__valid, miss_cmd__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  reg [2:0] \$15 ;
+  reg \$16 ;
+  reg [5:0] \$17 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  output abort;
+  reg abort;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  output [2:0] abort_status;
+  reg [2:0] abort_status;
+  input clk;
+  wire clk;
+  wire [1:0] cmd_way;
+  reg [2:0] ctrl_state = 3'h0;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  reg ev_kind = 1'h0;
+  output [5:0] ev_set;
+  reg [5:0] ev_set = 6'h00;
+  output fill;
+  reg fill;
+  input fill_done;
+  wire fill_done;
+  input [111:0] flush__payload;
+  wire [111:0] flush__payload;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \flush__payload.kind ;
+  wire [7:0] \flush__payload.pid ;
+  wire [5:0] \flush__payload.set ;
+  wire [47:0] \flush__payload.vaddr ;
+  wire \flush__payload.victim_dirty ;
+  wire [7:0] \flush__payload.victim_pid ;
+  wire [35:0] \flush__payload.victim_tag ;
+  wire \flush__payload.victim_valid ;
+  wire [1:0] \flush__payload.way ;
+  wire \flush__payload.write ;
+  output flush__ready;
+  reg flush__ready;
+  input flush__valid;
+  wire flush__valid;
+  output flush_closed;
+  reg flush_closed;
+  input maint_busy;
+  wire maint_busy;
+  output mark_clean;
+  reg mark_clean;
+  input [6:0] miss_cmd__payload;
+  wire [6:0] miss_cmd__payload;
+  (* enum_base_type = "MissCmdOp" *)
+  (* enum_value_00 = "READ_LINE" *)
+  (* enum_value_01 = "MARK_CLEAN" *)
+  (* enum_value_10 = "FILL" *)
+  (* enum_value_11 = "ABORT" *)
+  wire [1:0] \miss_cmd__payload.op ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \miss_cmd__payload.status ;
+  wire [1:0] \miss_cmd__payload.way ;
+  output miss_cmd__ready;
+  reg miss_cmd__ready;
+  input miss_cmd__valid;
+  wire miss_cmd__valid;
+  output [111:0] miss_event__payload;
+  reg [111:0] miss_event__payload;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \miss_event__payload.kind ;
+  wire [7:0] \miss_event__payload.pid ;
+  wire [5:0] \miss_event__payload.set ;
+  wire [47:0] \miss_event__payload.vaddr ;
+  wire \miss_event__payload.victim_dirty ;
+  wire [7:0] \miss_event__payload.victim_pid ;
+  wire [35:0] \miss_event__payload.victim_tag ;
+  wire \miss_event__payload.victim_valid ;
+  wire [1:0] \miss_event__payload.way ;
+  wire \miss_event__payload.write ;
+  input miss_event__ready;
+  wire miss_event__ready;
+  output miss_event__valid;
+  reg miss_event__valid;
+  input [111:0] miss_info;
+  wire [111:0] miss_info;
+  (* enum_base_type = "MissKind" *)
+  (* enum_value_0 = "MISS" *)
+  (* enum_value_1 = "FLUSH" *)
+  wire \miss_info.kind ;
+  wire [7:0] \miss_info.pid ;
+  wire [5:0] \miss_info.set ;
+  wire [47:0] \miss_info.vaddr ;
+  wire \miss_info.victim_dirty ;
+  wire [7:0] \miss_info.victim_pid ;
+  wire [35:0] \miss_info.victim_tag ;
+  wire \miss_info.victim_valid ;
+  wire [1:0] \miss_info.way ;
+  wire \miss_info.write ;
+  output miss_taken;
+  reg miss_taken;
+  input pipe_idle;
+  wire pipe_idle;
+  input pipe_miss;
+  wire pipe_miss;
+  input read_done;
+  wire read_done;
+  output read_line;
+  reg read_line;
+  output replay;
+  reg replay;
+  input rst;
+  wire rst;
+  output run;
+  reg run;
+  input walk_done;
+  wire walk_done;
+  output walk_go;
+  reg walk_go;
+  assign \$1  = maint_busy & pipe_idle;
+  assign \$3  = ! ev_kind;
+  assign \$4  = ! ctrl_state;
+  assign \$5  = ctrl_state == 1'h1;
+  assign \$6  = ctrl_state == 2'h2;
+  assign \$7  = ctrl_state == 2'h3;
+  assign \$8  = ctrl_state == 3'h4;
+  assign \$9  = ctrl_state == 3'h5;
+  assign \$10  = ctrl_state == 3'h6;
+  assign \$11  = maint_busy & pipe_idle;
+  assign \$12  = flush__valid & miss_event__ready;
+  assign \$14  = ! ev_kind;
+  always @(posedge clk)
+    ctrl_state <= \$15 ;
+  always @(posedge clk)
+    ev_kind <= \$16 ;
+  always @(posedge clk)
+    ev_set <= \$17 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    run = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          run = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    walk_go = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          if (pipe_miss) begin
+          end else if (\$1 ) begin
+            walk_go = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    miss_event__valid = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          miss_event__valid = 1'h1;
+      3'h2:
+          miss_event__valid = flush__valid;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    miss_event__payload = 112'h0000000000000000000000000000;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          miss_event__payload = miss_info;
+      3'h2:
+          miss_event__payload = flush__payload;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    miss_taken = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (miss_event__ready) begin
+            miss_taken = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    flush__ready = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          flush__ready = miss_event__ready;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    miss_cmd__ready = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          miss_cmd__ready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    read_line = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (miss_cmd__valid) begin
+            casez (miss_cmd__payload[1:0])
+              2'h0:
+                  read_line = 1'h1;
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    mark_clean = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (miss_cmd__valid) begin
+            casez (miss_cmd__payload[1:0])
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  mark_clean = 1'h1;
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    flush_closed = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (miss_cmd__valid) begin
+            (* full_case = 32'd1 *)
+            casez (miss_cmd__payload[1:0])
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  if (\$2 ) begin
+                    flush_closed = 1'h1;
+                  end
+              2'h2:
+                  /* empty */;
+              2'h3:
+                  (* full_case = 32'd1 *)
+                  if (\$3 ) begin
+                  end else begin
+                    flush_closed = 1'h1;
+                  end
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    fill = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (miss_cmd__valid) begin
+            casez (miss_cmd__payload[1:0])
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  fill = 1'h1;
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    abort = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (miss_cmd__valid) begin
+            (* full_case = 32'd1 *)
+            casez (miss_cmd__payload[1:0])
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  /* empty */;
+              2'h3:
+                  if (\$3 ) begin
+                    abort = 1'h1;
+                  end
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    abort_status = 3'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (miss_cmd__valid) begin
+            (* full_case = 32'd1 *)
+            casez (miss_cmd__payload[1:0])
+              2'h0:
+                  /* empty */;
+              2'h1:
+                  /* empty */;
+              2'h2:
+                  /* empty */;
+              2'h3:
+                  if (\$3 ) begin
+                    abort_status = miss_cmd__payload[6:4];
+                  end
+            endcase
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    replay = 1'h0;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h6:
+          replay = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$15  = ctrl_state;
+    casez (ctrl_state)
+      3'h0:
+          if (pipe_miss) begin
+            \$15  = 3'h1;
+          end else if (\$11 ) begin
+            \$15  = 3'h2;
+          end
+      3'h1:
+          if (miss_event__ready) begin
+            \$15  = 3'h3;
+          end
+      3'h2:
+          if (\$12 ) begin
+            \$15  = 3'h3;
+          end else if (walk_done) begin
+            \$15  = 3'h0;
+          end
+      3'h3:
+          if (miss_cmd__valid) begin
+            (* full_case = 32'd1 *)
+            casez (miss_cmd__payload[1:0])
+              2'h0:
+                  \$15  = 3'h4;
+              2'h1:
+                  if (\$13 ) begin
+                    (* full_case = 32'd1 *)
+                    if (walk_done) begin
+                      \$15  = 3'h0;
+                    end else begin
+                      \$15  = 3'h2;
+                    end
+                  end
+              2'h2:
+                  \$15  = 3'h5;
+              2'h3:
+                  (* full_case = 32'd1 *)
+                  if (\$14 ) begin
+                    \$15  = 3'h0;
+                  end else begin
+                    (* full_case = 32'd1 *)
+                    if (walk_done) begin
+                      \$15  = 3'h0;
+                    end else begin
+                      \$15  = 3'h2;
+                    end
+                  end
+            endcase
+          end
+      3'h4:
+          if (read_done) begin
+            \$15  = 3'h3;
+          end
+      3'h5:
+          if (fill_done) begin
+            \$15  = 3'h6;
+          end
+      3'h6:
+          \$15  = 3'h0;
+    endcase
+    if (rst) begin
+      \$15  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$16  = ev_kind;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (miss_event__ready) begin
+            \$16  = miss_info[0];
+          end
+      3'h2:
+          if (\$12 ) begin
+            \$16  = flush__payload[0];
+          end
+    endcase
+    if (rst) begin
+      \$16  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$17  = ev_set;
+    casez (ctrl_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (miss_event__ready) begin
+            \$17  = miss_info[63:58];
+          end
+      3'h2:
+          if (\$12 ) begin
+            \$17  = flush__payload[63:58];
+          end
+    endcase
+    if (rst) begin
+      \$17  = 6'h00;
+    end
+  end
+  assign cmd_way = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
+  assign \miss_event__payload.kind  = miss_event__payload[0];
+  assign \miss_event__payload.write  = miss_event__payload[1];
+  assign \miss_event__payload.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload.set  = miss_event__payload[63:58];
+  assign \miss_event__payload.way  = miss_event__payload[65:64];
+  assign \miss_event__payload.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
+  assign \miss_info.kind  = miss_info[0];
+  assign \miss_info.write  = miss_info[1];
+  assign \miss_info.pid  = miss_info[9:2];
+  assign \miss_info.vaddr  = miss_info[57:10];
+  assign \miss_info.set  = miss_info[63:58];
+  assign \miss_info.way  = miss_info[65:64];
+  assign \miss_info.victim_valid  = miss_info[66];
+  assign \miss_info.victim_dirty  = miss_info[67];
+  assign \miss_info.victim_pid  = miss_info[75:68];
+  assign \miss_info.victim_tag  = miss_info[111:76];
+  assign \flush__payload.kind  = flush__payload[0];
+  assign \flush__payload.write  = flush__payload[1];
+  assign \flush__payload.pid  = flush__payload[9:2];
+  assign \flush__payload.vaddr  = flush__payload[57:10];
+  assign \flush__payload.set  = flush__payload[63:58];
+  assign \flush__payload.way  = flush__payload[65:64];
+  assign \flush__payload.victim_valid  = flush__payload[66];
+  assign \flush__payload.victim_dirty  = flush__payload[67];
+  assign \flush__payload.victim_pid  = flush__payload[75:68];
+  assign \flush__payload.victim_tag  = flush__payload[111:76];
+  assign \$2  = ev_kind;
+  assign \$13  = ev_kind;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__addr, tag_wp__en, tag_wp__data, repl_wp__addr, repl_wp__data, repl_wp__en, clk);
+  input clk;
+  wire clk;
+  wire rd__en;
+  wire [5:0] rd__set;
+  output [7:0] repl;
+  wire [7:0] repl;
+  wire [5:0] repl_rp__addr;
+  wire [7:0] repl_rp__data;
+  wire repl_rp__en;
+  input [5:0] repl_wp__addr;
+  wire [5:0] repl_wp__addr;
+  input [7:0] repl_wp__data;
+  wire [7:0] repl_wp__data;
+  input repl_wp__en;
+  wire repl_wp__en;
+  wire [7:0] repl_wr__data;
+  wire repl_wr__en;
+  wire [5:0] repl_wr__set;
+  input rst;
+  wire rst;
+  input [5:0] tag_rp__addr;
+  wire [5:0] tag_rp__addr;
+  wire [183:0] tag_rp__data;
+  wire [45:0] \tag_rp__data[0] ;
+  wire \tag_rp__data[0].dirty ;
+  wire [7:0] \tag_rp__data[0].pid ;
+  wire [35:0] \tag_rp__data[0].tag ;
+  wire \tag_rp__data[0].valid ;
+  wire [45:0] \tag_rp__data[1] ;
+  wire \tag_rp__data[1].dirty ;
+  wire [7:0] \tag_rp__data[1].pid ;
+  wire [35:0] \tag_rp__data[1].tag ;
+  wire \tag_rp__data[1].valid ;
+  wire [45:0] \tag_rp__data[2] ;
+  wire \tag_rp__data[2].dirty ;
+  wire [7:0] \tag_rp__data[2].pid ;
+  wire [35:0] \tag_rp__data[2].tag ;
+  wire \tag_rp__data[2].valid ;
+  wire [45:0] \tag_rp__data[3] ;
+  wire \tag_rp__data[3].dirty ;
+  wire [7:0] \tag_rp__data[3].pid ;
+  wire [35:0] \tag_rp__data[3].tag ;
+  wire \tag_rp__data[3].valid ;
+  input tag_rp__en;
+  wire tag_rp__en;
+  input [5:0] tag_wp__addr;
+  wire [5:0] tag_wp__addr;
+  input [183:0] tag_wp__data;
+  wire [183:0] tag_wp__data;
+  wire [45:0] \tag_wp__data[0] ;
+  wire \tag_wp__data[0].dirty ;
+  wire [7:0] \tag_wp__data[0].pid ;
+  wire [35:0] \tag_wp__data[0].tag ;
+  wire \tag_wp__data[0].valid ;
+  wire [45:0] \tag_wp__data[1] ;
+  wire \tag_wp__data[1].dirty ;
+  wire [7:0] \tag_wp__data[1].pid ;
+  wire [35:0] \tag_wp__data[1].tag ;
+  wire \tag_wp__data[1].valid ;
+  wire [45:0] \tag_wp__data[2] ;
+  wire \tag_wp__data[2].dirty ;
+  wire [7:0] \tag_wp__data[2].pid ;
+  wire [35:0] \tag_wp__data[2].tag ;
+  wire \tag_wp__data[2].valid ;
+  wire [45:0] \tag_wp__data[3] ;
+  wire \tag_wp__data[3].dirty ;
+  wire [7:0] \tag_wp__data[3].pid ;
+  wire [35:0] \tag_wp__data[3].tag ;
+  wire \tag_wp__data[3].valid ;
+  input [3:0] tag_wp__en;
+  wire [3:0] tag_wp__en;
+  output [183:0] ways;
+  wire [183:0] ways;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
+  wire [183:0] wr__data;
+  wire [45:0] \wr__data[0] ;
+  wire \wr__data[0].dirty ;
+  wire [7:0] \wr__data[0].pid ;
+  wire [35:0] \wr__data[0].tag ;
+  wire \wr__data[0].valid ;
+  wire [45:0] \wr__data[1] ;
+  wire \wr__data[1].dirty ;
+  wire [7:0] \wr__data[1].pid ;
+  wire [35:0] \wr__data[1].tag ;
+  wire \wr__data[1].valid ;
+  wire [45:0] \wr__data[2] ;
+  wire \wr__data[2].dirty ;
+  wire [7:0] \wr__data[2].pid ;
+  wire [35:0] \wr__data[2].tag ;
+  wire \wr__data[2].valid ;
+  wire [45:0] \wr__data[3] ;
+  wire \wr__data[3].dirty ;
+  wire [7:0] \wr__data[3].pid ;
+  wire [35:0] \wr__data[3].tag ;
+  wire \wr__data[3].valid ;
+  wire [3:0] wr__en;
+  wire [5:0] wr__set;
   reg [7:0] repl_mem [63:0];
   initial begin
     repl_mem[0] = 8'he4;
@@ -4524,15 +8232,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
     if (repl_wp__en)
       repl_mem[repl_wp__addr] <= repl_wp__data;
   end
-  reg [7:0] _1_;
+  reg [7:0] _0_;
   always @(posedge clk) begin
-    if (repl_rp__en) begin
-      _1_ <= repl_mem[repl_rp__addr];
-      if (repl_wp__en && repl_rp__addr == repl_wp__addr)
-        _1_ <= repl_wp__data;
+    if (tag_rp__en) begin
+      _0_ <= repl_mem[tag_rp__addr];
+      if (repl_wp__en && tag_rp__addr == repl_wp__addr)
+        _0_ <= repl_wp__data;
     end
   end
-  assign repl_rp__data = _1_;
+  assign repl = _0_;
   reg [183:0] tag_mem [63:0];
   initial begin
     tag_mem[0] = 184'h0000000000000000000000000000000000000000000000;
@@ -4610,1749 +8318,73 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
     if (tag_wp__en[3])
       tag_mem[tag_wp__addr][183:138] <= tag_wp__data[183:138];
   end
-  reg [183:0] _2_;
+  reg [183:0] _1_;
   always @(posedge clk) begin
     if (tag_rp__en) begin
-      _2_ <= tag_mem[tag_rp__addr];
+      _1_ <= tag_mem[tag_rp__addr];
       if (tag_wp__en[0] && tag_rp__addr == tag_wp__addr)
-        _2_[45:0] <= tag_wp__data[45:0];
+        _1_[45:0] <= tag_wp__data[45:0];
       if (tag_wp__en[1] && tag_rp__addr == tag_wp__addr)
-        _2_[91:46] <= tag_wp__data[91:46];
+        _1_[91:46] <= tag_wp__data[91:46];
       if (tag_wp__en[2] && tag_rp__addr == tag_wp__addr)
-        _2_[137:92] <= tag_wp__data[137:92];
+        _1_[137:92] <= tag_wp__data[137:92];
       if (tag_wp__en[3] && tag_rp__addr == tag_wp__addr)
-        _2_[183:138] <= tag_wp__data[183:138];
+        _1_[183:138] <= tag_wp__data[183:138];
     end
   end
-  assign tag_rp__data = _2_;
-  assign \$1  = tag_rp__data[43:36] == s1_req[8:1];
-  assign \$2  = tag_rp__data[44] & \$1 ;
-  assign \$3  = tag_rp__data[35:0] == s1_req[56:21];
-  assign \$4  = \$2  & \$3 ;
-  assign \$5  = tag_rp__data[89:82] == s1_req[8:1];
-  assign \$6  = tag_rp__data[90] & \$5 ;
-  assign \$7  = tag_rp__data[81:46] == s1_req[56:21];
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = tag_rp__data[135:128] == s1_req[8:1];
-  assign \$10  = tag_rp__data[136] & \$9 ;
-  assign \$11  = tag_rp__data[127:92] == s1_req[56:21];
-  assign \$12  = \$10  & \$11 ;
-  assign \$13  = tag_rp__data[181:174] == s1_req[8:1];
-  assign \$14  = tag_rp__data[182] & \$13 ;
-  assign \$15  = tag_rp__data[173:138] == s1_req[56:21];
-  assign \$16  = \$14  & \$15 ;
-  assign \$17  = ~ tag_rp__data[44];
-  assign \$18  = ~ tag_rp__data[90];
-  assign \$19  = ~ tag_rp__data[136];
-  assign \$20  = ~ tag_rp__data[182];
-  assign \$21  = repl_rp__data[7:6] == 2'h3;
-  assign \$22  = repl_rp__data[5:4] == 2'h3;
-  assign \$23  = repl_rp__data[3:2] == 2'h3;
-  assign \$24  = repl_rp__data[1:0] == 2'h3;
-  assign \$25  = query_way < 3'h4;
-  assign \$260  = query_way * 6'h2e;
-  assign \$26  = tag_rp__data >> \$260 ;
-  assign query = \$25  ? \$26  : 46'h000000000000;
-  assign \$27  = s2_read ? data_rp__data : 64'h0000000000000000;
-  assign \$265  = m_way * 6'h2e;
-  assign \$28  = tag_rp__data >> \$265 ;
-  assign \$29  = maint_op == 2'h3;
-  assign \$269  = m_way * 6'h2e;
-  assign \$30  = tag_rp__data >> \$269 ;
-  assign \$31  = \$30 [43:36] == maint_pid;
-  assign \$32  = \$29  | \$31 ;
-  assign m_match = \$28 [44] & \$32 ;
-  assign \$33  = ~ s1_valid;
-  assign \$34  = | hit_vec;
-  assign \$35  = s1_valid & \$34 ;
-  assign \$36  = ~ cpu_resp__valid;
-  assign \$37  = \$36  | cpu_resp__ready;
-  assign \$38  = \$35  & \$37 ;
-  assign \$39  = \$33  | \$38 ;
-  assign \$40  = ~ maint_busy;
-  assign \$41  = \$39  & \$40 ;
-  assign \$42  = ~ s1_valid;
-  assign \$43  = | hit_vec;
-  assign \$44  = s1_valid & \$43 ;
-  assign \$45  = ~ cpu_resp__valid;
-  assign \$46  = \$45  | cpu_resp__ready;
-  assign \$47  = \$44  & \$46 ;
-  assign \$48  = \$42  | \$47 ;
-  assign \$49  = ~ maint_busy;
-  assign \$50  = \$48  & \$49 ;
-  assign \$51  = ~ s1_valid;
-  assign \$52  = | hit_vec;
-  assign \$53  = s1_valid & \$52 ;
-  assign \$54  = ~ cpu_resp__valid;
-  assign \$55  = \$54  | cpu_resp__ready;
-  assign \$56  = \$53  & \$55 ;
-  assign \$57  = \$51  | \$56 ;
-  assign \$58  = ~ maint_busy;
-  assign \$59  = \$57  & \$58 ;
-  assign \$60  = | hit_vec;
-  assign \$61  = s1_valid & \$60 ;
-  assign \$62  = ~ cpu_resp__valid;
-  assign \$63  = \$62  | cpu_resp__ready;
-  assign \$64  = \$61  & \$63 ;
-  assign \$65  = s1_req[20:15] * 3'h4;
-  assign \$66  = \$65  + hit_way;
-  assign \$67  = ! s1_req[0];
-  assign \$68  = s1_req[20:15] * 3'h4;
-  assign \$69  = \$68  + hit_way;
-  assign \$70  = ~ s1_replay;
-  assign \$314  = hit_way * 2'h2;
-  assign \$72  = repl_rp__data >> \$314 ;
-  assign \$73  = ! hit_way;
-  assign \$74  = repl_rp__data[1:0] < lru_age_w;
-  assign \$75  = repl_rp__data[1:0] + 1'h1;
-  assign \$76  = \$74  ? \$75  : { 1'h0, repl_rp__data[1:0] };
-  assign \$77  = \$73  ? 3'h0 : \$76 ;
-  assign \$78  = hit_way == 1'h1;
-  assign \$79  = repl_rp__data[3:2] < lru_age_w;
-  assign \$80  = repl_rp__data[3:2] + 1'h1;
-  assign \$81  = \$79  ? \$80  : { 1'h0, repl_rp__data[3:2] };
-  assign \$82  = \$78  ? 3'h0 : \$81 ;
-  assign \$83  = hit_way == 2'h2;
-  assign \$84  = repl_rp__data[5:4] < lru_age_w;
-  assign \$85  = repl_rp__data[5:4] + 1'h1;
-  assign \$86  = \$84  ? \$85  : { 1'h0, repl_rp__data[5:4] };
-  assign \$87  = \$83  ? 3'h0 : \$86 ;
-  assign \$88  = hit_way == 2'h3;
-  assign \$89  = repl_rp__data[7:6] < lru_age_w;
-  assign \$90  = repl_rp__data[7:6] + 1'h1;
-  assign \$91  = \$89  ? \$90  : { 1'h0, repl_rp__data[7:6] };
-  assign \$92  = \$88  ? 3'h0 : \$91 ;
-  assign \$338  = victim * 6'h2e;
-  assign \$94  = tag_rp__data >> \$338 ;
-  assign \$341  = victim * 6'h2e;
-  assign \$95  = tag_rp__data >> \$341 ;
-  assign \$344  = victim * 6'h2e;
-  assign \$96  = tag_rp__data >> \$344 ;
-  assign \$347  = victim * 6'h2e;
-  assign \$97  = tag_rp__data >> \$347 ;
-  assign \$99  = m_way == 2'h3;
-  assign \$100  = m_set == 6'h3f;
-  assign \$101  = ! ev_kind;
-  assign \$102  = m_way == 2'h3;
-  assign \$103  = m_set == 6'h3f;
-  assign \$104  = ev_set * 3'h4;
-  assign \$105  = \$104  + cmd_way;
-  assign \$106  = ctr != 4'h8;
-  assign \$107  = ~ wb_valid;
-  assign \$108  = \$107  | wb_data__ready;
-  assign \$109  = \$106  & \$108 ;
-  assign \$110  = ev_set * 3'h4;
-  assign \$111  = \$110  + cmd_way;
-  assign \$112  = ctr == 3'h7;
-  assign \$365  = cmd_way * 6'h2e;
-  assign \$113  = tag_rp__data >> \$365 ;
-  assign \$114  = maint_op == 1'h1;
-  assign \$369  = m_way * 6'h2e;
-  assign \$115  = tag_rp__data >> \$369 ;
-  assign \$116  = m_match & \$115 [45];
-  assign \$117  = tag_rp__data[43:36] == maint_pid;
-  assign \$118  = tag_rp__data[44] & \$117 ;
-  assign \$119  = tag_rp__data[89:82] == maint_pid;
-  assign \$120  = tag_rp__data[90] & \$119 ;
-  assign \$121  = tag_rp__data[135:128] == maint_pid;
-  assign \$122  = tag_rp__data[136] & \$121 ;
-  assign \$123  = tag_rp__data[181:174] == maint_pid;
-  assign \$124  = tag_rp__data[182] & \$123 ;
-  assign \$125  = m_set == 6'h3f;
-  assign \$126  = m_way == 2'h3;
-  assign \$127  = m_set == 6'h3f;
-  assign \$384  = m_way * 6'h2e;
-  assign \$128  = tag_rp__data >> \$384 ;
-  assign \$387  = m_way * 6'h2e;
-  assign \$129  = tag_rp__data >> \$387 ;
-  assign \$390  = m_way * 6'h2e;
-  assign \$130  = tag_rp__data >> \$390 ;
-  assign \$393  = m_way * 6'h2e;
-  assign \$131  = tag_rp__data >> \$393 ;
-  assign \$132  = ! ctrl_state;
-  assign \$133  = ctrl_state == 1'h1;
-  assign \$134  = ctrl_state == 2'h2;
-  assign \$135  = ctrl_state == 2'h3;
-  assign \$136  = ctrl_state == 3'h4;
-  assign \$137  = ctrl_state == 3'h5;
-  assign \$138  = ctrl_state == 3'h6;
-  assign \$139  = ctrl_state == 3'h7;
-  assign \$140  = ctrl_state == 4'h8;
-  assign \$141  = hits + 1'h1;
-  assign \$142  = misses + 1'h1;
-  assign \$143  = evictions + 1'h1;
-  assign \$144  = writebacks + 1'h1;
-  assign \$145  = ~ maint_busy;
-  assign \$146  = maint_start & \$145 ;
-  assign \$147  = | \maint_op$77 ;
-  assign \$148  = \$146  & \$147 ;
-  assign \$149  = ~ s1_valid;
-  assign \$150  = | hit_vec;
-  assign \$151  = s1_valid & \$150 ;
-  assign \$152  = ~ cpu_resp__valid;
-  assign \$153  = \$152  | cpu_resp__ready;
-  assign \$154  = \$151  & \$153 ;
-  assign \$155  = \$149  | \$154 ;
-  assign \$156  = ~ maint_busy;
-  assign \$157  = \$155  & \$156 ;
-  assign \$158  = cpu_req__valid & \$157 ;
-  assign \$159  = | hit_vec;
-  assign \$160  = s1_valid & \$159 ;
-  assign \$161  = ~ cpu_resp__valid;
-  assign \$162  = \$161  | cpu_resp__ready;
-  assign \$163  = \$160  & \$162 ;
-  assign \$164  = | hit_vec;
-  assign \$165  = s1_valid & \$164 ;
-  assign \$166  = ~ cpu_resp__valid;
-  assign \$167  = \$166  | cpu_resp__ready;
-  assign \$168  = \$165  & \$167 ;
-  assign \$169  = ! s1_req[0];
-  assign \$170  = | hit_vec;
-  assign \$171  = ~ \$170 ;
-  assign \$172  = s1_valid & \$171 ;
-  assign \$173  = ~ cpu_resp__valid;
-  assign \$174  = \$172  & \$173 ;
-  assign \$175  = ~ s1_valid;
-  assign \$176  = maint_busy & \$175 ;
-  assign \$177  = ~ cpu_resp__valid;
-  assign \$178  = \$176  & \$177 ;
-  assign \$182  = lfsr[0] ? \$180  : \$181 ;
-  assign \$184  = m_way == 2'h3;
-  assign \$185  = m_set == 6'h3f;
-  assign \$186  = m_set + 1'h1;
-  assign \$187  = m_way + 1'h1;
-  assign \$188  = ! ev_kind;
-  assign \$189  = m_way == 2'h3;
-  assign \$190  = m_set == 6'h3f;
-  assign \$191  = m_set + 1'h1;
-  assign \$192  = m_way + 1'h1;
-  assign \$193  = ctr != 4'h8;
-  assign \$194  = ~ wb_valid;
-  assign \$195  = \$194  | wb_data__ready;
-  assign \$196  = \$193  & \$195 ;
-  assign \$197  = ctr + 1'h1;
-  assign \$198  = ctr == 3'h7;
-  assign \$199  = wb_valid & wb_data__ready;
-  assign \$200  = \$199  & wb_last;
-  assign \$201  = ctr + 1'h1;
-  assign \$202  = ctr == 3'h7;
-  assign \$203  = maint_op == 1'h1;
-  assign \$468  = m_way * 6'h2e;
-  assign \$204  = tag_rp__data >> \$468 ;
-  assign \$205  = m_match & \$204 [45];
-  assign \$206  = m_set == 6'h3f;
-  assign \$207  = m_set + 1'h1;
-  assign \$208  = m_way == 2'h3;
-  assign \$209  = m_set == 6'h3f;
-  assign \$210  = m_set + 1'h1;
-  assign \$211  = m_way + 1'h1;
-  always @(posedge clk)
-    hits <= \$212 ;
-  always @(posedge clk)
-    misses <= \$213 ;
-  always @(posedge clk)
-    evictions <= \$214 ;
-  always @(posedge clk)
-    writebacks <= \$215 ;
-  always @(posedge clk)
-    cpu_resp__valid <= \$216 ;
-  always @(posedge clk)
-    maint_busy <= \$217 ;
-  always @(posedge clk)
-    maint_op <= \$218 ;
-  always @(posedge clk)
-    maint_pid <= \$219 ;
-  always @(posedge clk)
-    s1_valid <= \$220 ;
-  always @(posedge clk)
-    s1_replay <= \$221 ;
-  always @(posedge clk)
-    s1_req <= \$222 ;
-  always @(posedge clk)
-    s2_read <= \$223 ;
-  always @(posedge clk)
-    s2_status <= \$224 ;
-  always @(posedge clk)
-    ev_kind <= \$225 ;
-  always @(posedge clk)
-    ev_set <= \$226 ;
-  always @(posedge clk)
-    ctrl_state <= \$227 ;
-  always @(posedge clk)
-    m_set <= \$228 ;
-  always @(posedge clk)
-    m_way <= \$229 ;
-  always @(posedge clk)
-    lfsr <= \$230 ;
-  always @(posedge clk)
-    cmd_way <= \$231 ;
-  always @(posedge clk)
-    ctr <= \$232 ;
-  always @(posedge clk)
-    wb_valid <= \$233 ;
-  always @(posedge clk)
-    wb_last <= \$234 ;
-  assign \$auto$rtlil.cc:2739:Not$2  = ~ { \$179 [15], \$179 [13:12], \$179 [10] };
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    tag_rp__en = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          tag_rp__en = \$50 ;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          tag_rp__en = 1'h1;
-      4'h2:
-          tag_rp__en = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    data_rp__en = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            data_rp__en = \$67 ;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          data_rp__en = \$109 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    repl_rp__en = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          repl_rp__en = \$59 ;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          repl_rp__en = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    hit_way = 2'h0;
-    if (hit_vec[3]) begin
-      hit_way = 2'h3;
-    end
-    if (hit_vec[2]) begin
-      hit_way = 2'h2;
-    end
-    if (hit_vec[1]) begin
-      hit_way = 2'h1;
-    end
-    if (hit_vec[0]) begin
-      hit_way = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    policy_victim = 2'h0;
-    if (\$21 ) begin
-      policy_victim = 2'h3;
-    end
-    if (\$22 ) begin
-      policy_victim = 2'h2;
-    end
-    if (\$23 ) begin
-      policy_victim = 2'h1;
-    end
-    if (\$24 ) begin
-      policy_victim = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    victim = policy_victim;
-    if (\$20 ) begin
-      victim = 2'h3;
-    end
-    if (\$19 ) begin
-      victim = 2'h2;
-    end
-    if (\$18 ) begin
-      victim = 2'h1;
-    end
-    if (\$17 ) begin
-      victim = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    cpu_req__ready = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          cpu_req__ready = \$41 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    tag_rp__addr = 6'h00;
-    casez (ctrl_state)
-      4'h0:
-          tag_rp__addr = cpu_req__payload[20:15];
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          tag_rp__addr = s1_req[20:15];
-      4'h2:
-          tag_rp__addr = m_set;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    repl_rp__addr = 6'h00;
-    casez (ctrl_state)
-      4'h0:
-          repl_rp__addr = cpu_req__payload[20:15];
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          repl_rp__addr = s1_req[20:15];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    data_rp__addr = 11'h000;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            data_rp__addr = { \$66 [7:0], s1_req[14:12] };
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          data_rp__addr = { \$105 [7:0], ctr[2:0] };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    data_wp__addr = 11'h000;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            data_wp__addr = { \$69 [7:0], s1_req[14:12] };
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          data_wp__addr = { \$111 [7:0], ctr[2:0] };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    data_wp__data = 64'h0000000000000000;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            data_wp__data = s1_req[128:65];
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          data_wp__data = fill_data__payload[63:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$signal  = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            \$signal  = \$70 ;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    data_wp__en = 8'h00;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            if (\$71 ) begin
-              data_wp__en = s1_req[64:57];
-            end
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          if (fill_data__valid) begin
-            data_wp__en = 8'hff;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    tag_wp__addr = 6'h00;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            if (\$71 ) begin
-              tag_wp__addr = s1_req[20:15];
-            end
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  tag_wp__addr = ev_set;
-            endcase
-          end
-      4'h4:
-          /* empty */;
-      4'h6:
-          if (fill_data__valid) begin
-            if (\$112 ) begin
-              tag_wp__addr = ev_set;
-            end
-          end
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$114 ) begin
-            tag_wp__addr = m_set;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    tag_wp__en = 4'h0;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            if (\$71 ) begin
-              (* full_case = 32'd1 *)
-              casez (hit_way)
-                2'h0:
-                    tag_wp__en[0] = 1'h1;
-                2'h1:
-                    tag_wp__en[1] = 1'h1;
-                2'h2:
-                    tag_wp__en[2] = 1'h1;
-                2'h3:
-                    tag_wp__en[3] = 1'h1;
-              endcase
-            end
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  (* full_case = 32'd1 *)
-                  casez (miss_cmd__payload[3:2])
-                    2'h0:
-                        tag_wp__en[0] = 1'h1;
-                    2'h1:
-                        tag_wp__en[1] = 1'h1;
-                    2'h2:
-                        tag_wp__en[2] = 1'h1;
-                    2'h3:
-                        tag_wp__en[3] = 1'h1;
-                  endcase
-            endcase
-          end
-      4'h4:
-          /* empty */;
-      4'h6:
-          if (fill_data__valid) begin
-            if (\$112 ) begin
-              (* full_case = 32'd1 *)
-              casez (cmd_way)
-                2'h0:
-                    tag_wp__en[0] = 1'h1;
-                2'h1:
-                    tag_wp__en[1] = 1'h1;
-                2'h2:
-                    tag_wp__en[2] = 1'h1;
-                2'h3:
-                    tag_wp__en[3] = 1'h1;
-              endcase
-            end
-          end
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$114 ) begin
-            tag_wp__en[0] = \$118 ;
-            tag_wp__en[1] = \$120 ;
-            tag_wp__en[2] = \$122 ;
-            tag_wp__en[3] = \$124 ;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    tag_wp__data = 184'h0000000000000000000000000000000000000000000000;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            if (\$71 ) begin
-              tag_wp__data[45:0] = { 2'h3, s1_req[8:1], s1_req[56:21] };
-              tag_wp__data[91:46] = { 2'h3, s1_req[8:1], s1_req[56:21] };
-              tag_wp__data[137:92] = { 2'h3, s1_req[8:1], s1_req[56:21] };
-              tag_wp__data[183:138] = { 2'h3, s1_req[8:1], s1_req[56:21] };
-            end
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                begin
-                  tag_wp__data[44:0] = tag_rp__data[44:0];
-                  tag_wp__data[45] = 1'h0;
-                  tag_wp__data[90:46] = tag_rp__data[90:46];
-                  tag_wp__data[91] = 1'h0;
-                  tag_wp__data[136:92] = tag_rp__data[136:92];
-                  tag_wp__data[137] = 1'h0;
-                  tag_wp__data[182:138] = tag_rp__data[182:138];
-                  tag_wp__data[183] = 1'h0;
-                end
-            endcase
-          end
-      4'h4:
-          /* empty */;
-      4'h6:
-          if (fill_data__valid) begin
-            if (\$112 ) begin
-              tag_wp__data[45:0] = { 2'h1, s1_req[8:1], s1_req[56:21] };
-              tag_wp__data[91:46] = { 2'h1, s1_req[8:1], s1_req[56:21] };
-              tag_wp__data[137:92] = { 2'h1, s1_req[8:1], s1_req[56:21] };
-              tag_wp__data[183:138] = { 2'h1, s1_req[8:1], s1_req[56:21] };
-            end
-          end
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$114 ) begin
-            tag_wp__data[45:0] = 46'h000000000000;
-            tag_wp__data[91:46] = 46'h000000000000;
-            tag_wp__data[137:92] = 46'h000000000000;
-            tag_wp__data[183:138] = 46'h000000000000;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    lru_age_w = 2'h0;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            lru_age_w = \$72 ;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    repl_on_hit = 8'h00;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            repl_on_hit = { \$92 [1:0], \$87 [1:0], \$82 [1:0], \$77 [1:0] };
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    repl_wp__addr = 6'h00;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            repl_wp__addr = s1_req[20:15];
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    repl_wp__data = 8'h00;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            repl_wp__data = repl_on_hit;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    repl_wp__en = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          if (\$64 ) begin
-            repl_wp__en = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    miss_event__valid = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          miss_event__valid = 1'h1;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h8:
-          miss_event__valid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    miss_event__payload = 112'h0000000000000000000000000000;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-        begin
-          miss_event__payload[0] = 1'h0;
-          miss_event__payload[1] = \$93 ;
-          miss_event__payload[9:2] = s1_req[8:1];
-          miss_event__payload[57:10] = s1_req[56:9];
-          miss_event__payload[63:58] = s1_req[20:15];
-          miss_event__payload[65:64] = victim;
-          miss_event__payload[66] = \$94 [44];
-          miss_event__payload[67] = \$95 [45];
-          miss_event__payload[75:68] = \$96 [43:36];
-          miss_event__payload[111:76] = \$97 [35:0];
-        end
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h8:
-        begin
-          miss_event__payload[0] = 1'h1;
-          miss_event__payload[9:2] = \$128 [43:36];
-          miss_event__payload[57:10] = { \$129 [35:0], m_set, 6'h00 };
-          miss_event__payload[63:58] = m_set;
-          miss_event__payload[65:64] = m_way;
-          miss_event__payload[66] = 1'h1;
-          miss_event__payload[67] = 1'h1;
-          miss_event__payload[75:68] = \$130 [43:36];
-          miss_event__payload[111:76] = \$131 [35:0];
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$signal$49  = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (miss_event__ready) begin
-            \$signal$49  = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    miss_cmd__ready = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          miss_cmd__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$signal$54  = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  \$signal$54  = 1'h1;
-            endcase
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    maint_done = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$98 ) begin
-                    if (\$99 ) begin
-                      if (\$100 ) begin
-                        maint_done = 1'h1;
-                      end
-                    end
-                  end
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  (* full_case = 32'd1 *)
-                  if (\$101 ) begin
-                  end else begin
-                    if (\$102 ) begin
-                      if (\$103 ) begin
-                        maint_done = 1'h1;
-                      end
-                    end
-                  end
-            endcase
-          end
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          (* full_case = 32'd1 *)
-          if (\$114 ) begin
-            if (\$125 ) begin
-              maint_done = 1'h1;
-            end
-          end else if (\$116 ) begin
-          end else begin
-            if (\$126 ) begin
-              if (\$127 ) begin
-                maint_done = 1'h1;
-              end
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    wb_data__valid = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          wb_data__valid = wb_valid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    wb_data__payload = 65'h00000000000000000;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-        begin
-          wb_data__payload[63:0] = data_rp__data;
-          wb_data__payload[64] = wb_last;
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    fill_data__ready = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          fill_data__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$signal$68  = 1'h0;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          if (fill_data__valid) begin
-            if (\$112 ) begin
-              \$signal$68  = \$113 [44];
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$212  = hits;
-    if (counters_clear) begin
-      \$212  = 32'd0;
-    end else if (\$signal ) begin
-      \$212  = \$141 [31:0];
-    end
-    if (rst) begin
-      \$212  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$213  = misses;
-    if (counters_clear) begin
-      \$213  = 32'd0;
-    end else if (\$signal$49 ) begin
-      \$213  = \$142 [31:0];
-    end
-    if (rst) begin
-      \$213  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$214  = evictions;
-    if (counters_clear) begin
-      \$214  = 32'd0;
-    end else if (\$signal$68 ) begin
-      \$214  = \$143 [31:0];
-    end
-    if (rst) begin
-      \$214  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$215  = writebacks;
-    if (counters_clear) begin
-      \$215  = 32'd0;
-    end else if (\$signal$54 ) begin
-      \$215  = \$144 [31:0];
-    end
-    if (rst) begin
-      \$215  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$216  = cpu_resp__valid;
-    if (cpu_resp__ready) begin
-      \$216  = 1'h0;
-    end
-    casez (ctrl_state)
-      4'h0:
-          if (\$168 ) begin
-            \$216  = 1'h1;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  if (\$188 ) begin
-                    \$216  = 1'h1;
-                  end
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$217  = maint_busy;
-    if (\$148 ) begin
-      \$217  = 1'h1;
-    end
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$183 ) begin
-                    if (\$184 ) begin
-                      if (\$185 ) begin
-                        \$217  = 1'h0;
-                      end
-                    end
-                  end
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  (* full_case = 32'd1 *)
-                  if (\$188 ) begin
-                  end else begin
-                    if (\$189 ) begin
-                      if (\$190 ) begin
-                        \$217  = 1'h0;
-                      end
-                    end
-                  end
-            endcase
-          end
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          (* full_case = 32'd1 *)
-          if (\$203 ) begin
-            if (\$206 ) begin
-              \$217  = 1'h0;
-            end
-          end else if (\$205 ) begin
-          end else begin
-            if (\$208 ) begin
-              if (\$209 ) begin
-                \$217  = 1'h0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$217  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$218  = maint_op;
-    if (\$148 ) begin
-      \$218  = \maint_op$77 ;
-    end
-    if (rst) begin
-      \$218  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$219  = maint_pid;
-    if (\$148 ) begin
-      \$219  = \maint_pid$78 ;
-    end
-    if (rst) begin
-      \$219  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$220  = s1_valid;
-    casez (ctrl_state)
-      4'h0:
-          if (\$158 ) begin
-            \$220  = 1'h1;
-          end else if (\$163 ) begin
-            \$220  = 1'h0;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  if (\$188 ) begin
-                    \$220  = 1'h0;
-                  end
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$221  = s1_replay;
-    casez (ctrl_state)
-      4'h0:
-          if (\$158 ) begin
-            \$221  = 1'h0;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          \$221  = 1'h1;
-    endcase
-    if (rst) begin
-      \$221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$222  = s1_req;
-    casez (ctrl_state)
-      4'h0:
-          if (\$158 ) begin
-            \$222  = cpu_req__payload;
-          end
-    endcase
-    if (rst) begin
-      \$222  = 129'h000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$223  = s2_read;
-    casez (ctrl_state)
-      4'h0:
-          if (\$168 ) begin
-            \$223  = \$169 ;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  if (\$188 ) begin
-                    \$223  = 1'h0;
-                  end
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$223  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$224  = s2_status;
-    casez (ctrl_state)
-      4'h0:
-          if (\$168 ) begin
-            \$224  = 3'h0;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  if (\$188 ) begin
-                    \$224  = miss_cmd__payload[6:4];
-                  end
-            endcase
-          end
-    endcase
-    if (rst) begin
-      \$224  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$225  = ev_kind;
-    casez (ctrl_state)
-      4'h0:
-          if (\$174 ) begin
-            \$225  = 1'h0;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$203 ) begin
-          end else if (\$205 ) begin
-            \$225  = 1'h1;
-          end
-    endcase
-    if (rst) begin
-      \$225  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$226  = ev_set;
-    casez (ctrl_state)
-      4'h0:
-          if (\$174 ) begin
-            \$226  = s1_req[20:15];
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$203 ) begin
-          end else if (\$205 ) begin
-            \$226  = m_set;
-          end
-    endcase
-    if (rst) begin
-      \$226  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$227  = ctrl_state;
-    casez (ctrl_state)
-      4'h0:
-          if (\$174 ) begin
-            \$227  = 4'h1;
-          end else if (\$178 ) begin
-            \$227  = 4'h2;
-          end
-      4'h1:
-          if (miss_event__ready) begin
-            \$227  = 4'h3;
-          end
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  \$227  = 4'h4;
-              2'h1:
-                  if (\$183 ) begin
-                    (* full_case = 32'd1 *)
-                    if (\$184 ) begin
-                      (* full_case = 32'd1 *)
-                      if (\$185 ) begin
-                        \$227  = 4'h0;
-                      end else begin
-                        \$227  = 4'h2;
-                      end
-                    end else begin
-                      \$227  = 4'h5;
-                    end
-                  end
-              2'h2:
-                  \$227  = 4'h6;
-              2'h3:
-                  (* full_case = 32'd1 *)
-                  if (\$188 ) begin
-                    \$227  = 4'h0;
-                  end else begin
-                    (* full_case = 32'd1 *)
-                    if (\$189 ) begin
-                      (* full_case = 32'd1 *)
-                      if (\$190 ) begin
-                        \$227  = 4'h0;
-                      end else begin
-                        \$227  = 4'h2;
-                      end
-                    end else begin
-                      \$227  = 4'h5;
-                    end
-                  end
-            endcase
-          end
-      4'h4:
-          if (\$200 ) begin
-            \$227  = 4'h3;
-          end
-      4'h6:
-          if (fill_data__valid) begin
-            if (\$202 ) begin
-              \$227  = 4'h7;
-            end
-          end
-      4'h7:
-          \$227  = 4'h0;
-      4'h2:
-          \$227  = 4'h5;
-      4'h5:
-          (* full_case = 32'd1 *)
-          if (\$203 ) begin
-            (* full_case = 32'd1 *)
-            if (\$206 ) begin
-              \$227  = 4'h0;
-            end else begin
-              \$227  = 4'h2;
-            end
-          end else if (\$205 ) begin
-            \$227  = 4'h8;
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$208 ) begin
-              (* full_case = 32'd1 *)
-              if (\$209 ) begin
-                \$227  = 4'h0;
-              end else begin
-                \$227  = 4'h2;
-              end
-            end else begin
-              \$227  = 4'h5;
-            end
-          end
-      4'h8:
-          if (miss_event__ready) begin
-            \$227  = 4'h3;
-          end
-    endcase
-    if (rst) begin
-      \$227  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$228  = m_set;
-    casez (ctrl_state)
-      4'h0:
-          if (\$174 ) begin
-          end else if (\$178 ) begin
-            \$228  = 6'h00;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$183 ) begin
-                    if (\$184 ) begin
-                      (* full_case = 32'd1 *)
-                      if (\$185 ) begin
-                      end else begin
-                        \$228  = \$186 [5:0];
-                      end
-                    end
-                  end
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  (* full_case = 32'd1 *)
-                  if (\$188 ) begin
-                  end else begin
-                    if (\$189 ) begin
-                      (* full_case = 32'd1 *)
-                      if (\$190 ) begin
-                      end else begin
-                        \$228  = \$191 [5:0];
-                      end
-                    end
-                  end
-            endcase
-          end
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          (* full_case = 32'd1 *)
-          if (\$203 ) begin
-            (* full_case = 32'd1 *)
-            if (\$206 ) begin
-            end else begin
-              \$228  = \$207 [5:0];
-            end
-          end else if (\$205 ) begin
-          end else begin
-            if (\$208 ) begin
-              (* full_case = 32'd1 *)
-              if (\$209 ) begin
-              end else begin
-                \$228  = \$210 [5:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$228  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$229  = m_way;
-    casez (ctrl_state)
-      4'h0:
-          if (\$174 ) begin
-          end else if (\$178 ) begin
-            \$229  = 2'h0;
-          end
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            (* full_case = 32'd1 *)
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  /* empty */;
-              2'h1:
-                  if (\$183 ) begin
-                    (* full_case = 32'd1 *)
-                    if (\$184 ) begin
-                      (* full_case = 32'd1 *)
-                      if (\$185 ) begin
-                      end else begin
-                        \$229  = 2'h0;
-                      end
-                    end else begin
-                      \$229  = \$187 [1:0];
-                    end
-                  end
-              2'h2:
-                  /* empty */;
-              2'h3:
-                  (* full_case = 32'd1 *)
-                  if (\$188 ) begin
-                  end else begin
-                    (* full_case = 32'd1 *)
-                    if (\$189 ) begin
-                      (* full_case = 32'd1 *)
-                      if (\$190 ) begin
-                      end else begin
-                        \$229  = 2'h0;
-                      end
-                    end else begin
-                      \$229  = \$192 [1:0];
-                    end
-                  end
-            endcase
-          end
-      4'h4:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          (* full_case = 32'd1 *)
-          if (\$203 ) begin
-            (* full_case = 32'd1 *)
-            if (\$206 ) begin
-            end else begin
-              \$229  = 2'h0;
-            end
-          end else if (\$205 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$208 ) begin
-              (* full_case = 32'd1 *)
-              if (\$209 ) begin
-              end else begin
-                \$229  = 2'h0;
-              end
-            end else begin
-              \$229  = \$211 [1:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$229  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$230  = lfsr;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (miss_event__ready) begin
-            \$230  = \$182 ;
-          end
-    endcase
-    if (rst) begin
-      \$230  = 16'hace1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$231  = cmd_way;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            \$231  = miss_cmd__payload[3:2];
-          end
-    endcase
-    if (rst) begin
-      \$231  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$232  = ctr;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  \$232  = 4'h0;
-              2'h1:
-                  /* empty */;
-              2'h2:
-                  \$232  = 4'h0;
-            endcase
-          end
-      4'h4:
-          if (\$196 ) begin
-            \$232  = \$197 [3:0];
-          end
-      4'h6:
-          if (fill_data__valid) begin
-            \$232  = \$201 [3:0];
-          end
-    endcase
-    if (rst) begin
-      \$232  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$233  = wb_valid;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          if (miss_cmd__valid) begin
-            casez (miss_cmd__payload[1:0])
-              2'h0:
-                  \$233  = 1'h0;
-            endcase
-          end
-      4'h4:
-        begin
-          if (\$196 ) begin
-            \$233  = 1'h1;
-          end else if (wb_data__ready) begin
-            \$233  = 1'h0;
-          end
-          if (\$200 ) begin
-            \$233  = 1'h0;
-          end
-        end
-    endcase
-    if (rst) begin
-      \$233  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$234  = wb_last;
-    casez (ctrl_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h4:
-          if (\$196 ) begin
-            \$234  = \$198 ;
-          end
-    endcase
-    if (rst) begin
-      \$234  = 1'h0;
-    end
-  end
-  assign invalid_vec = { \$20 , \$19 , \$18 , \$17  };
-  assign s2_valid = cpu_resp__valid;
-  assign maint_pending = maint_busy;
-  assign \tag_rp__data[0]  = tag_rp__data[45:0];
-  assign \tag_rp__data[0].tag  = tag_rp__data[35:0];
-  assign \tag_rp__data[0].pid  = tag_rp__data[43:36];
-  assign \tag_rp__data[0].valid  = tag_rp__data[44];
-  assign \tag_rp__data[0].dirty  = tag_rp__data[45];
-  assign \tag_rp__data[1]  = tag_rp__data[91:46];
-  assign \tag_rp__data[1].tag  = tag_rp__data[81:46];
-  assign \tag_rp__data[1].pid  = tag_rp__data[89:82];
-  assign \tag_rp__data[1].valid  = tag_rp__data[90];
-  assign \tag_rp__data[1].dirty  = tag_rp__data[91];
-  assign \tag_rp__data[2]  = tag_rp__data[137:92];
-  assign \tag_rp__data[2].tag  = tag_rp__data[127:92];
-  assign \tag_rp__data[2].pid  = tag_rp__data[135:128];
-  assign \tag_rp__data[2].valid  = tag_rp__data[136];
-  assign \tag_rp__data[2].dirty  = tag_rp__data[137];
-  assign \tag_rp__data[3]  = tag_rp__data[183:138];
-  assign \tag_rp__data[3].tag  = tag_rp__data[173:138];
-  assign \tag_rp__data[3].pid  = tag_rp__data[181:174];
-  assign \tag_rp__data[3].valid  = tag_rp__data[182];
-  assign \tag_rp__data[3].dirty  = tag_rp__data[183];
-  assign \s1_req.op  = s1_req[0];
-  assign \s1_req.pid  = s1_req[8:1];
-  assign \s1_req.vaddr  = s1_req[56:9];
-  assign \s1_req.strb  = s1_req[64:57];
-  assign \s1_req.wdata  = s1_req[128:65];
-  assign \query.tag  = query[35:0];
-  assign \query.pid  = query[43:36];
-  assign \query.valid  = query[44];
-  assign \query.dirty  = query[45];
-  assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_req__payload.op  = cpu_req__payload[0];
-  assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
-  assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
-  assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
-  assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
+  assign ways = _1_;
+  assign rd__set = tag_rp__addr;
+  assign rd__en = tag_rp__en;
+  assign tag_rp__data = ways;
+  assign wr__set = tag_wp__addr;
+  assign wr__en = tag_wp__en;
+  assign wr__data = tag_wp__data;
+  assign repl_rp__addr = tag_rp__addr;
+  assign repl_rp__en = tag_rp__en;
+  assign repl_rp__data = repl;
+  assign repl_wr__set = repl_wp__addr;
+  assign repl_wr__en = repl_wp__en;
+  assign repl_wr__data = repl_wp__data;
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+  assign \tag_rp__data[0]  = ways[45:0];
+  assign \tag_rp__data[0].tag  = ways[35:0];
+  assign \tag_rp__data[0].pid  = ways[43:36];
+  assign \tag_rp__data[0].valid  = ways[44];
+  assign \tag_rp__data[0].dirty  = ways[45];
+  assign \tag_rp__data[1]  = ways[91:46];
+  assign \tag_rp__data[1].tag  = ways[81:46];
+  assign \tag_rp__data[1].pid  = ways[89:82];
+  assign \tag_rp__data[1].valid  = ways[90];
+  assign \tag_rp__data[1].dirty  = ways[91];
+  assign \tag_rp__data[2]  = ways[137:92];
+  assign \tag_rp__data[2].tag  = ways[127:92];
+  assign \tag_rp__data[2].pid  = ways[135:128];
+  assign \tag_rp__data[2].valid  = ways[136];
+  assign \tag_rp__data[2].dirty  = ways[137];
+  assign \tag_rp__data[3]  = ways[183:138];
+  assign \tag_rp__data[3].tag  = ways[173:138];
+  assign \tag_rp__data[3].pid  = ways[181:174];
+  assign \tag_rp__data[3].valid  = ways[182];
+  assign \tag_rp__data[3].dirty  = ways[183];
   assign \tag_wp__data[0]  = tag_wp__data[45:0];
   assign \tag_wp__data[0].tag  = tag_wp__data[35:0];
   assign \tag_wp__data[0].pid  = tag_wp__data[43:36];
@@ -6373,43 +8405,378 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, \main
   assign \tag_wp__data[3].pid  = tag_wp__data[181:174];
   assign \tag_wp__data[3].valid  = tag_wp__data[182];
   assign \tag_wp__data[3].dirty  = tag_wp__data[183];
-  assign \miss_event__payload.kind  = miss_event__payload[0];
-  assign \miss_event__payload.write  = miss_event__payload[1];
-  assign \miss_event__payload.pid  = miss_event__payload[9:2];
-  assign \miss_event__payload.vaddr  = miss_event__payload[57:10];
-  assign \miss_event__payload.set  = miss_event__payload[63:58];
-  assign \miss_event__payload.way  = miss_event__payload[65:64];
-  assign \miss_event__payload.victim_valid  = miss_event__payload[66];
-  assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
-  assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
-  assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
-  assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \wb_data__payload.data  = wb_data__payload[63:0];
-  assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \fill_data__payload.data  = fill_data__payload[63:0];
-  assign \fill_data__payload.last  = fill_data__payload[64];
-  assign cpu_resp__payload[66:64] = s2_status;
-  assign cpu_resp__payload[63:0] = \$27 ;
-  assign hit_vec[3] = \$16 ;
-  assign hit_vec[2] = \$12 ;
-  assign hit_vec[1] = \$8 ;
-  assign hit_vec[0] = \$4 ;
-  assign \$71  = s1_req[0];
-  assign \$93  = s1_req[0];
-  assign \$98  = ev_kind;
-  assign \$179  = { 1'h0, lfsr[15:1] };
-  assign { \$180 [14], \$180 [11], \$180 [9:0] } = { \$179 [14], \$179 [11], \$179 [9:0] };
-  assign { \$180 [15], \$180 [13:12], \$180 [10] } = \$auto$rtlil.cc:2739:Not$2 ;
-  assign \$181  = { 1'h0, lfsr[15:1] };
-  assign \$183  = ev_kind;
+  assign \wr__data[0]  = tag_wp__data[45:0];
+  assign \wr__data[0].tag  = tag_wp__data[35:0];
+  assign \wr__data[0].pid  = tag_wp__data[43:36];
+  assign \wr__data[0].valid  = tag_wp__data[44];
+  assign \wr__data[0].dirty  = tag_wp__data[45];
+  assign \wr__data[1]  = tag_wp__data[91:46];
+  assign \wr__data[1].tag  = tag_wp__data[81:46];
+  assign \wr__data[1].pid  = tag_wp__data[89:82];
+  assign \wr__data[1].valid  = tag_wp__data[90];
+  assign \wr__data[1].dirty  = tag_wp__data[91];
+  assign \wr__data[2]  = tag_wp__data[137:92];
+  assign \wr__data[2].tag  = tag_wp__data[127:92];
+  assign \wr__data[2].pid  = tag_wp__data[135:128];
+  assign \wr__data[2].valid  = tag_wp__data[136];
+  assign \wr__data[2].dirty  = tag_wp__data[137];
+  assign \wr__data[3]  = tag_wp__data[183:138];
+  assign \wr__data[3].tag  = tag_wp__data[173:138];
+  assign \wr__data[3].pid  = tag_wp__data[181:174];
+  assign \wr__data[3].valid  = tag_wp__data[182];
+  assign \wr__data[3].dirty  = tag_wp__data[183];
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__payload, mem_node, miss_event__valid, miss_event__payload, miss_cmd__ready, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid
+module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  reg \$15 ;
+  reg [1:0] \$16 ;
+  reg [3:0] \$17 ;
+  reg \$18 ;
+  reg \$19 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire [4:0] \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  reg busy = 1'h0;
+  input clean;
+  wire clean;
+  output cleaned;
+  reg cleaned;
+  input clk;
+  wire clk;
+  reg [3:0] ctr = 4'h0;
+  output data_rd__en;
+  reg data_rd__en;
+  output [5:0] data_rd__set;
+  reg [5:0] data_rd__set;
+  output [1:0] data_rd__way;
+  reg [1:0] data_rd__way;
+  output [2:0] data_rd__word;
+  reg [2:0] data_rd__word;
+  output done;
+  reg done;
+  input [63:0] rdata;
+  wire [63:0] rdata;
+  input rst;
+  wire rst;
+  input [5:0] set;
+  wire [5:0] set;
+  input start;
+  wire start;
+  output [183:0] tag_wr__data;
+  reg [183:0] tag_wr__data;
+  wire [45:0] \tag_wr__data[0] ;
+  wire \tag_wr__data[0].dirty ;
+  wire [7:0] \tag_wr__data[0].pid ;
+  wire [35:0] \tag_wr__data[0].tag ;
+  wire \tag_wr__data[0].valid ;
+  wire [45:0] \tag_wr__data[1] ;
+  wire \tag_wr__data[1].dirty ;
+  wire [7:0] \tag_wr__data[1].pid ;
+  wire [35:0] \tag_wr__data[1].tag ;
+  wire \tag_wr__data[1].valid ;
+  wire [45:0] \tag_wr__data[2] ;
+  wire \tag_wr__data[2].dirty ;
+  wire [7:0] \tag_wr__data[2].pid ;
+  wire [35:0] \tag_wr__data[2].tag ;
+  wire \tag_wr__data[2].valid ;
+  wire [45:0] \tag_wr__data[3] ;
+  wire \tag_wr__data[3].dirty ;
+  wire [7:0] \tag_wr__data[3].pid ;
+  wire [35:0] \tag_wr__data[3].tag ;
+  wire \tag_wr__data[3].valid ;
+  output [3:0] tag_wr__en;
+  reg [3:0] tag_wr__en;
+  output [5:0] tag_wr__set;
+  reg [5:0] tag_wr__set;
+  reg [1:0] way = 2'h0;
+  input [1:0] \way$5 ;
+  wire [1:0] \way$5 ;
+  input [183:0] ways;
+  wire [183:0] ways;
+  wire [45:0] \ways[0] ;
+  wire \ways[0].dirty ;
+  wire [7:0] \ways[0].pid ;
+  wire [35:0] \ways[0].tag ;
+  wire \ways[0].valid ;
+  wire [45:0] \ways[1] ;
+  wire \ways[1].dirty ;
+  wire [7:0] \ways[1].pid ;
+  wire [35:0] \ways[1].tag ;
+  wire \ways[1].valid ;
+  wire [45:0] \ways[2] ;
+  wire \ways[2].dirty ;
+  wire [7:0] \ways[2].pid ;
+  wire [35:0] \ways[2].tag ;
+  wire \ways[2].valid ;
+  wire [45:0] \ways[3] ;
+  wire \ways[3].dirty ;
+  wire [7:0] \ways[3].pid ;
+  wire [35:0] \ways[3].tag ;
+  wire \ways[3].valid ;
+  output [64:0] wb_data__payload;
+  reg [64:0] wb_data__payload;
+  wire [63:0] \wb_data__payload.data ;
+  wire \wb_data__payload.last ;
+  input wb_data__ready;
+  wire wb_data__ready;
+  output wb_data__valid;
+  reg wb_data__valid;
+  reg wb_last = 1'h0;
+  reg wb_valid = 1'h0;
+  assign \$1  = ctr != 4'h8;
+  assign \$2  = ~ wb_valid;
+  assign \$3  = \$2  | wb_data__ready;
+  assign \$4  = \$1  & \$3 ;
+  assign \$5  = ctr + 1'h1;
+  assign \$6  = ctr == 3'h7;
+  assign \$7  = wb_valid & wb_data__ready;
+  assign \$8  = \$7  & wb_last;
+  assign \$9  = ctr != 4'h8;
+  assign \$10  = ~ wb_valid;
+  assign \$11  = \$10  | wb_data__ready;
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = wb_valid & wb_data__ready;
+  assign \$14  = \$13  & wb_last;
+  always @(posedge clk)
+    busy <= \$15 ;
+  always @(posedge clk)
+    way <= \$16 ;
+  always @(posedge clk)
+    ctr <= \$17 ;
+  always @(posedge clk)
+    wb_valid <= \$18 ;
+  always @(posedge clk)
+    wb_last <= \$19 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$15  = busy;
+    if (start) begin
+      \$15  = 1'h1;
+    end
+    if (busy) begin
+      if (\$8 ) begin
+        \$15  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$15  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$16  = way;
+    if (start) begin
+      \$16  = \way$5 ;
+    end
+    if (rst) begin
+      \$16  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$17  = ctr;
+    if (start) begin
+      \$17  = 4'h0;
+    end
+    if (busy) begin
+      if (\$4 ) begin
+        \$17  = \$5 [3:0];
+      end
+    end
+    if (rst) begin
+      \$17  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$18  = wb_valid;
+    if (start) begin
+      \$18  = 1'h0;
+    end
+    if (busy) begin
+      if (\$4 ) begin
+        \$18  = 1'h1;
+      end else if (wb_data__ready) begin
+        \$18  = 1'h0;
+      end
+      if (\$8 ) begin
+        \$18  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$18  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$19  = wb_last;
+    if (busy) begin
+      if (\$4 ) begin
+        \$19  = \$6 ;
+      end
+    end
+    if (rst) begin
+      \$19  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    data_rd__set = 6'h00;
+    if (busy) begin
+      data_rd__set = set;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    data_rd__way = 2'h0;
+    if (busy) begin
+      data_rd__way = way;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    data_rd__word = 3'h0;
+    if (busy) begin
+      data_rd__word = ctr[2:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    data_rd__en = 1'h0;
+    if (busy) begin
+      data_rd__en = \$12 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    wb_data__valid = 1'h0;
+    if (busy) begin
+      wb_data__valid = wb_valid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    wb_data__payload = 65'h00000000000000000;
+    if (busy) begin
+      wb_data__payload[63:0] = rdata;
+      wb_data__payload[64] = wb_last;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    done = 1'h0;
+    if (busy) begin
+      if (\$14 ) begin
+        done = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    tag_wr__set = 6'h00;
+    if (clean) begin
+      tag_wr__set = set;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    tag_wr__en = 4'h0;
+    if (clean) begin
+      (* full_case = 32'd1 *)
+      casez (\way$5 )
+        2'h0:
+            tag_wr__en[0] = 1'h1;
+        2'h1:
+            tag_wr__en[1] = 1'h1;
+        2'h2:
+            tag_wr__en[2] = 1'h1;
+        2'h3:
+            tag_wr__en[3] = 1'h1;
+      endcase
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    cleaned = 1'h0;
+    if (clean) begin
+      cleaned = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
+    if (clean) begin
+      tag_wr__data[44:0] = ways[44:0];
+      tag_wr__data[45] = 1'h0;
+      tag_wr__data[90:46] = ways[90:46];
+      tag_wr__data[91] = 1'h0;
+      tag_wr__data[136:92] = ways[136:92];
+      tag_wr__data[137] = 1'h0;
+      tag_wr__data[182:138] = ways[182:138];
+      tag_wr__data[183] = 1'h0;
+    end
+  end
+  assign \wb_data__payload.data  = wb_data__payload[63:0];
+  assign \wb_data__payload.last  = wb_data__payload[64];
+  assign \tag_wr__data[0]  = tag_wr__data[45:0];
+  assign \tag_wr__data[0].tag  = tag_wr__data[35:0];
+  assign \tag_wr__data[0].pid  = tag_wr__data[43:36];
+  assign \tag_wr__data[0].valid  = tag_wr__data[44];
+  assign \tag_wr__data[0].dirty  = tag_wr__data[45];
+  assign \tag_wr__data[1]  = tag_wr__data[91:46];
+  assign \tag_wr__data[1].tag  = tag_wr__data[81:46];
+  assign \tag_wr__data[1].pid  = tag_wr__data[89:82];
+  assign \tag_wr__data[1].valid  = tag_wr__data[90];
+  assign \tag_wr__data[1].dirty  = tag_wr__data[91];
+  assign \tag_wr__data[2]  = tag_wr__data[137:92];
+  assign \tag_wr__data[2].tag  = tag_wr__data[127:92];
+  assign \tag_wr__data[2].pid  = tag_wr__data[135:128];
+  assign \tag_wr__data[2].valid  = tag_wr__data[136];
+  assign \tag_wr__data[2].dirty  = tag_wr__data[137];
+  assign \tag_wr__data[3]  = tag_wr__data[183:138];
+  assign \tag_wr__data[3].tag  = tag_wr__data[173:138];
+  assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
+  assign \tag_wr__data[3].valid  = tag_wr__data[182];
+  assign \tag_wr__data[3].dirty  = tag_wr__data[183];
+  assign \ways[0]  = ways[45:0];
+  assign \ways[0].tag  = ways[35:0];
+  assign \ways[0].pid  = ways[43:36];
+  assign \ways[0].valid  = ways[44];
+  assign \ways[0].dirty  = ways[45];
+  assign \ways[1]  = ways[91:46];
+  assign \ways[1].tag  = ways[81:46];
+  assign \ways[1].pid  = ways[89:82];
+  assign \ways[1].valid  = ways[90];
+  assign \ways[1].dirty  = ways[91];
+  assign \ways[2]  = ways[137:92];
+  assign \ways[2].tag  = ways[127:92];
+  assign \ways[2].pid  = ways[135:128];
+  assign \ways[2].valid  = ways[136];
+  assign \ways[2].dirty  = ways[137];
+  assign \ways[3]  = ways[183:138];
+  assign \ways[3].tag  = ways[173:138];
+  assign \ways[3].pid  = ways[181:174];
+  assign \ways[3].valid  = ways[182];
+  assign \ways[3].dirty  = ways[183];
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__payload, mem_node, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid
 , fill_data__payload, net_rx__data__ready, \event , query_way, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -6635,7 +9002,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   always @(posedge clk)
     status <= \$28 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     miss_event__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6643,7 +9010,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     net_tx__hdr__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6665,7 +9032,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     net_tx__hdr__payload = 127'h00000000000000000000000000000000;
     casez (handler_state)
       4'h0:
@@ -6705,7 +9072,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     miss_cmd__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6740,7 +9107,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     miss_cmd__payload = 7'h00;
     casez (handler_state)
       4'h0:
@@ -6791,7 +9158,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     net_tx__data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6807,7 +9174,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     net_tx__data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -6823,7 +9190,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     wb_data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6839,7 +9206,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     net_rx__hdr__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6863,7 +9230,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6891,7 +9258,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     fill_data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -6919,7 +9286,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     net_rx__data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -6947,7 +9314,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$24  = \event ;
     casez (handler_state)
       4'h0:
@@ -6960,7 +9327,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$25  = query_way;
     casez (handler_state)
       4'h0:
@@ -6973,7 +9340,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$26  = handler_state;
     casez (handler_state)
       4'h0:
@@ -7050,7 +9417,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$27  = tag;
     casez (handler_state)
       4'h0:
@@ -7079,7 +9446,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$28  = status;
     casez (handler_state)
       4'h0:
@@ -7176,7 +9543,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, r_en, rx__data__ready, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
 , m_axis__tlast, tx__hdr__ready, tx__data__ready, rx__data__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [32:0] \$1 ;
   wire [32:0] \$10 ;
   wire \$100 ;
@@ -9415,7 +11782,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .w_rdy(w_rdy)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9425,7 +11792,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9435,7 +11802,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9445,7 +11812,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9455,7 +11822,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9465,7 +11832,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9475,7 +11842,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9485,7 +11852,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9495,7 +11862,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9505,7 +11872,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9515,7 +11882,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9525,7 +11892,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9535,7 +11902,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9545,7 +11912,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9555,7 +11922,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9565,7 +11932,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9575,7 +11942,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9585,7 +11952,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9595,7 +11962,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -9605,7 +11972,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9615,7 +11982,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9625,7 +11992,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9635,7 +12002,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9645,7 +12012,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (tx__hdr__payload[15])
       1'h0:
@@ -9655,7 +12022,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (hdr_reg[8])
       1'h0:
@@ -9665,7 +12032,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$812  = ctr_tx_frames;
     if (inc_tx_frames) begin
       \$812  = \$1 [31:0];
@@ -9675,7 +12042,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$813  = ctr_tx_msgs;
     if (inc_tx_msgs) begin
       \$813  = \$2 [31:0];
@@ -9685,7 +12052,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$814  = ctr_tx_retransmits;
     if (inc_tx_retransmits) begin
       \$814  = \$3 [31:0];
@@ -9695,7 +12062,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$815  = ctr_tx_acks;
     if (inc_tx_acks) begin
       \$815  = \$4 [31:0];
@@ -9705,7 +12072,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$816  = ctr_tx_dropped;
     if (inc_tx_dropped) begin
       \$816  = \$5 [31:0];
@@ -9715,7 +12082,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$817  = ctr_rx_frames;
     if (inc_rx_frames) begin
       \$817  = \$6 [31:0];
@@ -9725,7 +12092,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$818  = ctr_rx_msgs;
     if (inc_rx_msgs) begin
       \$818  = \$7 [31:0];
@@ -9735,7 +12102,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$819  = ctr_rx_acks;
     if (inc_rx_acks) begin
       \$819  = \$8 [31:0];
@@ -9745,7 +12112,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$820  = ctr_rx_dup;
     if (inc_rx_dup) begin
       \$820  = \$9 [31:0];
@@ -9755,7 +12122,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$821  = ctr_rx_drop_crc;
     if (inc_rx_drop_crc) begin
       \$821  = \$10 [31:0];
@@ -9765,7 +12132,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$822  = ctr_rx_drop_misrouted;
     if (inc_rx_drop_misrouted) begin
       \$822  = \$11 [31:0];
@@ -9775,7 +12142,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$823  = ctr_rx_drop_truncated;
     if (inc_rx_drop_truncated) begin
       \$823  = \$12 [31:0];
@@ -9785,7 +12152,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$824  = ctr_rx_drop_oversize;
     if (inc_rx_drop_oversize) begin
       \$824  = \$13 [31:0];
@@ -9795,7 +12162,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$825  = ctr_rx_drop_malformed;
     if (inc_rx_drop_malformed) begin
       \$825  = \$14 [31:0];
@@ -9805,7 +12172,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$826  = ctr_rx_drop_nobuf;
     if (inc_rx_drop_nobuf) begin
       \$826  = \$15 [31:0];
@@ -9815,7 +12182,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$827  = ctr_naks_sent;
     if (inc_naks_sent) begin
       \$827  = \$16 [31:0];
@@ -9825,7 +12192,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$828  = ctr_naks_received;
     if (inc_naks_received) begin
       \$828  = \$17 [31:0];
@@ -9835,7 +12202,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$829  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -9866,7 +12233,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$830  = cur_peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -9891,7 +12258,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$831  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -9916,7 +12283,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$832  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -9941,7 +12308,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$833  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -9966,7 +12333,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$834  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -9991,7 +12358,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$835  = cur_slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10016,7 +12383,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$836  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10041,7 +12408,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$837  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10073,7 +12440,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$838  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10102,7 +12469,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$839  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10143,7 +12510,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$840  = store_state;
     casez (store_state)
       2'h0:
@@ -10178,7 +12545,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$841  = st_peer;
     casez (store_state)
       2'h0:
@@ -10194,7 +12561,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$842  = st_slot;
     casez (store_state)
       2'h0:
@@ -10210,7 +12577,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$843  = st_beats;
     casez (store_state)
       2'h0:
@@ -10226,7 +12593,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$844  = st_beat;
     casez (store_state)
       2'h0:
@@ -10246,7 +12613,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$845  = st_length;
     casez (store_state)
       2'h0:
@@ -10262,7 +12629,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$846  = rspace;
     if (s_axis__tvalid) begin
       if (\$278 ) begin
@@ -10274,7 +12641,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$847  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$282 ) begin
@@ -10294,7 +12661,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$848  = rcrc;
     if (s_axis__tvalid) begin
       if (\$286 ) begin
@@ -10309,7 +12676,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$849  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$286 ) begin
@@ -10326,7 +12693,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$850  = rbeat;
     if (s_axis__tvalid) begin
       if (\$286 ) begin
@@ -10343,7 +12710,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$851  = wr_commit;
     if (\$354 ) begin
       (* full_case = 32'd1 *)
@@ -10372,7 +12739,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$852  = rd_ptr;
     if (\$395 ) begin
       \$852  = \$396 [4:0];
@@ -10382,35 +12749,35 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$853  = \$397 [15:0];
     if (rst) begin
       \$853  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$854  = \$399 [3:0];
     if (rst) begin
       \$854  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$855  = \$405 [3:0];
     if (rst) begin
       \$855  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$856  = \$416 [3:0];
     if (rst) begin
       \$856  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     if (\$421 ) begin
       \$857  = 12'h000;
@@ -10424,7 +12791,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$858  = expired_1;
     if (go_back[1]) begin
       \$858  = 1'h0;
@@ -10436,7 +12803,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$859  = expected_1;
     if (rx_advance[1]) begin
       \$859  = \$427 [15:0];
@@ -10446,7 +12813,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$860  = nak_done_1;
     if (rx_advance[1]) begin
       \$860  = 1'h0;
@@ -10460,7 +12827,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$861  = ack_pending_1;
     if (rx_event_ack[1]) begin
       \$861  = 1'h1;
@@ -10472,7 +12839,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$862  = nak_pending_1;
     if (\$431 ) begin
       \$862  = 1'h1;
@@ -10484,14 +12851,14 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$863  = \$432 [31:0];
     if (rst) begin
       \$863  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -10516,7 +12883,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -10541,7 +12908,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
@@ -10553,7 +12920,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     send_start = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10587,7 +12954,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     tx_clear_ack = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10621,7 +12988,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     tx_send_nak = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10655,7 +13022,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10677,7 +13044,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10699,7 +13066,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10721,7 +13088,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10736,7 +13103,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10751,7 +13118,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10766,7 +13133,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10781,7 +13148,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -10798,7 +13165,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -10810,7 +13177,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -10822,7 +13189,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     hdr_wr__addr = 4'h0;
     casez (store_state)
       2'h0:
@@ -10835,7 +13202,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -10848,7 +13215,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
@@ -10866,7 +13233,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
@@ -10879,7 +13246,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     store_commit = 2'h0;
     casez (store_state)
       2'h0:
@@ -10912,7 +13279,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -10924,7 +13291,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     dat_wr__addr = 7'h00;
     casez (store_state)
       2'h0:
@@ -10936,7 +13303,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
@@ -10948,7 +13315,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -10960,7 +13327,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     ring_wr__en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$747 ) begin
@@ -10969,7 +13336,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     ring_wr__addr = 4'h0;
     if (s_axis__tvalid) begin
       if (\$747 ) begin
@@ -10978,7 +13345,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     ring_wr__data = 65'h00000000000000000;
     if (s_axis__tvalid) begin
       if (\$747 ) begin
@@ -10988,14 +13355,14 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_frames = 1'h0;
     if (\$755 ) begin
       inc_rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_drop_truncated = 1'h0;
     if (\$755 ) begin
       if (\$756 ) begin
@@ -11010,7 +13377,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_drop_malformed = 1'h0;
     if (\$755 ) begin
       if (\$756 ) begin
@@ -11023,7 +13390,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_drop_crc = 1'h0;
     if (\$755 ) begin
       if (\$756 ) begin
@@ -11034,7 +13401,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_drop_oversize = 1'h0;
     if (\$755 ) begin
       if (\$756 ) begin
@@ -11050,7 +13417,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_drop_misrouted = 1'h0;
     if (\$755 ) begin
       if (\$756 ) begin
@@ -11066,7 +13433,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     ack_from = 2'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11090,7 +13457,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     rx_ack_value = 16'h0000;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11108,7 +13475,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     nak_from = 2'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11132,7 +13499,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_naks_received = 1'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11150,7 +13517,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_acks = 1'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11170,7 +13537,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     rx_event_ack = 2'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11198,7 +13565,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     rx_advance = 2'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11230,7 +13597,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_msgs = 1'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11256,7 +13623,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     w_en = 1'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11282,7 +13649,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_drop_nobuf = 1'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11310,7 +13677,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     inc_rx_dup = 1'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11336,7 +13703,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     rx_event_gap = 2'h0;
     if (\$755 ) begin
       (* full_case = 32'd1 *)
@@ -11370,14 +13737,14 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     ack_adv_1 = 4'h0;
     if (\$798 ) begin
       ack_adv_1 = \$796 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     timeout_fire_1 = 1'h0;
     if (\$803 ) begin
     end else if (\$804 ) begin
@@ -11385,7 +13752,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -11395,7 +13762,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -11405,7 +13772,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -11415,7 +13782,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -11425,7 +13792,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -11435,7 +13802,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez (pick)
       1'h0:
@@ -11765,7 +14132,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, csr__tx_frames__r_data, csr__tx_msgs__r_data, csr__tx_retransmits__r_data, csr__tx_acks__r_data, csr__tx_dropped__r_data, csr__rx_frames__r_data, csr__rx_msgs__r_data, csr__rx_acks__r_data, csr__rx_dup__r_data, csr__rx_drop_crc__r_data, csr__rx_drop_misrouted__r_data, csr__rx_drop_truncated__r_data, csr__rx_drop_oversize__r_data, csr__rx_drop_malformed__r_data, csr__rx_drop_nobuf__r_data, csr__naks_sent__r_data, csr__naks_received__r_data
 , csr__tx_timeouts__r_data, bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
@@ -11865,7 +14232,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
   always @(posedge clk)
     bus__r_data <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__tx_dropped__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11889,7 +14256,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_frames__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11915,7 +14282,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_msgs__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11943,7 +14310,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_acks__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11973,7 +14340,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_dup__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12005,7 +14372,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_drop_crc__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12039,7 +14406,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_drop_misrouted__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12075,7 +14442,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_drop_truncated__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12113,7 +14480,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_drop_oversize__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12153,7 +14520,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_drop_malformed__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12195,7 +14562,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__id__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12203,7 +14570,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__rx_drop_nobuf__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12247,7 +14614,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__naks_sent__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12293,7 +14660,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__naks_received__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12341,7 +14708,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -12439,7 +14806,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__config__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12449,7 +14816,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__timeout__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12461,7 +14828,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__tx_frames__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12475,7 +14842,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__tx_msgs__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12491,7 +14858,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__tx_retransmits__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12509,7 +14876,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__tx_timeouts__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12529,7 +14896,7 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     csr__tx_acks__r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12579,7 +14946,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.hdr_fifo (rst, w_rdy, r_data, r_en, w_en, w_port__data, r_rdy, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [3:0] \$11 ;
@@ -12708,7 +15075,7 @@ module \processor_component.netif.hdr_fifo (rst, w_rdy, r_data, r_en, w_en, w_po
   always @(posedge clk)
     r_rdy <= \$33 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$30  = w_port__addr;
     if (\$3 ) begin
       \$30  = \$6 [2:0];
@@ -12718,7 +15085,7 @@ module \processor_component.netif.hdr_fifo (rst, w_rdy, r_data, r_en, w_en, w_po
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$31  = r_port__addr;
     if (\$9 ) begin
       \$31  = \$12 [2:0];
@@ -12728,7 +15095,7 @@ module \processor_component.netif.hdr_fifo (rst, w_rdy, r_data, r_en, w_en, w_po
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$32  = inner_level;
     if (\$18 ) begin
       \$32  = \$19 [2:0];
@@ -12741,7 +15108,7 @@ module \processor_component.netif.hdr_fifo (rst, w_rdy, r_data, r_en, w_en, w_po
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$33  = r_rdy;
     if (\$29 ) begin
       \$33  = 1'h1;

@@ -19,7 +19,8 @@ import cocotb
 from cocotb.triggers import RisingEdge
 
 from firmware.bus import Bus
-from hw.processor.excache import CpuReq, CpuResp, register_map
+from hw.processor.excache import CpuReq, CpuResp
+from hw.processor.registers import register_map
 from hw.protocol import DataBeat, MsgHeader, MsgKind, Status
 
 from emu.models.excache import OP_WRITE

@@ -18,7 +18,8 @@ and by ``-m slow`` (``w2l128fifo``).
 import pytest
 
 from emu.models.excache import BackingMemory, ExCacheModel, OP_READ, OP_WRITE
-from hw.processor.excache import ExCacheParams, ExCacheTop, default_params, register_map
+from hw.processor.excache import ExCacheParams, ExCacheTop, default_params
+from hw.processor.registers import register_map
 from sim_tests.lib.runner import SimRun, run_cocotb
 
 CONFIGS = {

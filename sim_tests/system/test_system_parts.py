@@ -14,7 +14,8 @@ from firmware.global_memory_manager import GlobalMemoryManager, PlacementError, 
 from firmware.processor_monitor import ProcessorMonitor, ProcessorMonitorError
 from hw.lib.csr import CSRDecoder, Register, RegisterMap
 from hw.lib.csrmux import CSRMux
-from hw.processor.excache import ExCacheParams, register_map
+from hw.processor.excache import ExCacheParams
+from hw.processor.registers import register_map
 from hw.network.netif import NetIfParams
 from hw.system.probe import PROBE_CHAIN, PROBE_REGS, PROBE_STAGES, ProbeLayout, SystemProbe
 from hw.system.address_map import SYSTEM_CSR_BASES

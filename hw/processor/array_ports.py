@@ -1,0 +1,100 @@
+"""Request ports of the ExCache's tag, replacement and data arrays, and the merge of several requesters.
+
+Every block of the controller that touches an array does it through one of these signatures (seen from
+the requester: all members ``Out``). A request acts only in a cycle where its ``en`` is non-zero; the
+controller merges the requesters of one array port with :func:`merge_requests`, which relies on the
+controller's sequencing to enable at most one of them per cycle.
+
+All arrays are synchronous block RAMs today: a read enabled at an edge shows its data after that edge
+and holds it until the next enabled read; a write lands at the edge. Tag and replacement reads are
+transparent to same-cycle writes of the same set. A later data store behind a bus (processor-local
+DRAM, issue 17) would add ``ready`` to :class:`DataReadSignature`/:class:`DataWriteSignature` and a
+``valid`` to the read data.
+"""
+
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import Out
+
+from hw.processor.excache_layouts import TagEntry
+from hw.processor.replacement import state_width
+
+__all__ = ["TagSet", "TagReadSignature", "TagWriteSignature", "ReplWriteSignature", "DataReadSignature",
+           "DataWriteSignature", "LineEventSignature", "merge_requests", "entry_of"]
+
+
+def _set_width(params):
+    return max(1, params.index_bits)
+
+
+class TagSet(data.ArrayLayout):
+    """The tag entries of all ways of one set, way 0 first."""
+
+    def __init__(self, params):
+        super().__init__(TagEntry(params), params.ways)
+
+
+class TagReadSignature(wiring.Signature):
+    """Read the tags (and replacement state) of ``set``: they appear on the store's outputs after the edge."""
+
+    def __init__(self, params):
+        super().__init__({"set": Out(_set_width(params)), "en": Out(1)})
+
+
+class TagWriteSignature(wiring.Signature):
+    """Write ``data[i]`` into way ``i`` of ``set`` for every bit ``i`` of ``en``."""
+
+    def __init__(self, params):
+        super().__init__({"set": Out(_set_width(params)), "en": Out(params.ways), "data": Out(TagSet(params))})
+
+
+class ReplWriteSignature(wiring.Signature):
+    """Write the replacement state of ``set`` (``hw.processor.replacement`` encoding)."""
+
+    def __init__(self, params):
+        super().__init__({"set": Out(_set_width(params)), "en": Out(1),
+                          "data": Out(max(1, state_width(params)))})
+
+
+class DataReadSignature(wiring.Signature):
+    """Read data word ``word`` of the line in (``set``, ``way``)."""
+
+    def __init__(self, params):
+        super().__init__({"set": Out(_set_width(params)), "way": Out(params.way_bits),
+                          "word": Out(max(1, params.word_bits)), "en": Out(1)})
+
+
+class DataWriteSignature(wiring.Signature):
+    """Write the bytes of ``data`` selected by ``en`` into word ``word`` of the line in (``set``, ``way``)."""
+
+    def __init__(self, params):
+        super().__init__({"set": Out(_set_width(params)), "way": Out(params.way_bits),
+                          "word": Out(max(1, params.word_bits)), "data": Out(params.data_width),
+                          "en": Out(params.data_width // 8)})
+
+
+class LineEventSignature(wiring.Signature):
+    """Pulse ``en``: the line in (``set``, ``way``) was accessed (a hit) or installed (a fill)."""
+
+    def __init__(self, params):
+        super().__init__({"en": Out(1), "set": Out(_set_width(params)), "way": Out(params.way_bits)})
+
+
+def merge_requests(m, target, requests):
+    """Drive request port ``target`` from the first of ``requests`` whose ``en`` is non-zero (else all 0).
+
+    ``target`` is the array's (flipped) port, ``requests`` the requesters' ports of the same signature.
+    """
+    names = list(target.signature.members)
+    with m.If(requests[0].en.any()):
+        m.d.comb += [getattr(target, n).eq(getattr(requests[0], n)) for n in names]
+    for req in requests[1:]:
+        with m.Elif(req.en.any()):
+            m.d.comb += [getattr(target, n).eq(getattr(req, n)) for n in names]
+
+
+def entry_of(ways, way, params):
+    """The TagEntry of way ``way`` (a Value) in the TagSet view ``ways``."""
+    if params.ways == 1:
+        return ways[0]
+    return ways[way]
+
