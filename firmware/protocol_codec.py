@@ -1,8 +1,10 @@
 """Encoder/decoder of the network interface's wire frames, in plain Python.
 
-Mirrors ``hw/network/frame.py`` (``docs/protocol.md``) without importing any RTL, so firmware, the harness and
-tests can build and check frames. The CRC is ``zlib.crc32``, an implementation independent of the
-RTL's parallel CRC.
+Mirrors ``hw/network/frame.py`` (``docs/protocol.md``) without importing any RTL block, so firmware, the harness
+and tests can build and check frames. The CRC is ``zlib.crc32``, an implementation independent of the
+RTL's parallel CRC. Which messages carry data is the rule of ``hw.protocol.carries_data``, the one the RTL
+uses too; :func:`decode` takes another statement of it (``carries=``) for golden models that must not
+share it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+from hw.protocol import carries_data
+
 __all__ = ["HEADER_BYTES", "CRC_BYTES", "TYPE_MSG", "TYPE_ACK", "Frame", "FrameError", "encode", "decode",
            "carries_data", "frame_beats", "to_beats", "from_beats", "wire_bytes"]
 
@@ -18,9 +22,6 @@ HEADER_BYTES = 24
 CRC_BYTES = 4
 TYPE_MSG = 1
 TYPE_ACK = 2
-# kinds (hw.protocol.MsgKind) followed by data: writes always, read responses when status is OK
-_WRITES = (1, 3)
-_READ_RESPS = (4, 6)
 _HDR = struct.Struct("<BBBBHHBBHHHQ")
 
 
@@ -31,11 +32,6 @@ class FrameError(ValueError):
     def __init__(self, reason, text):
         super().__init__(f"{reason}: {text}")
         self.reason = reason
-
-
-def carries_data(kind, status=0):
-    """Whether a message of ``kind`` and ``status`` carries ``length`` payload bytes."""
-    return kind in _WRITES or (kind in _READ_RESPS and status == 0)
 
 
 @dataclass
@@ -87,8 +83,10 @@ def encode(frame: Frame, beat_bytes: int = 8) -> bytes:
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def decode(raw: bytes, beat_bytes: int = 8, max_payload: int = 1 << 16) -> Frame:
+def decode(raw: bytes, beat_bytes: int = 8, max_payload: int = 1 << 16, carries=carries_data) -> Frame:
     """Parse and check a frame; raise :class:`FrameError` if it must be dropped.
+
+    ``carries(kind, status)`` says whether a message frame has a payload (default: the shared rule).
 
     Checks, in the order the interface applies them: length at least header plus CRC (``truncated``),
     CRC (``crc``), type and reserved bits (``malformed``), payload length against ``max_payload``
@@ -106,7 +104,7 @@ def decode(raw: bytes, beat_bytes: int = 8, max_payload: int = 1 << 16) -> Frame
     if typ not in (TYPE_MSG, TYPE_ACK) or rsv1 or rsv2:
         raise FrameError("malformed", f"type {typ} / reserved bits set")
     n_payload = 0
-    if typ == TYPE_MSG and carries_data(kind, status):
+    if typ == TYPE_MSG and carries(kind, status):
         if length > max_payload:
             raise FrameError("oversize", f"length {length} > {max_payload}")
         n_payload = length + _pad(length, beat_bytes)

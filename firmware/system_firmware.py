@@ -32,9 +32,8 @@ from firmware.global_memory_manager import GlobalMemoryManager, Region
 from firmware.memory_monitor import MemoryMonitor
 from firmware.processor_monitor import ProcessorMonitor
 from hw.processor.excache_layouts import MaintOp
-from hw.network.netif import NETIF_REGISTERS
+from hw.network.registers import LINK_COUNTERS, NETIF_COUNTERS, NETIF_REGISTERS
 from hw.system.probe import PROBE_REGS, PROBE_STAGES
-from hw.network.link import LINK_COUNTERS
 
 __all__ = ["MemoryEndpoint", "SystemFirmware", "Region", "default_pt_buckets_log2"]
 
@@ -150,8 +149,8 @@ class SystemFirmware:
         "mem_netif": {...}, "probe": {...}}`` (probe: stage counts, link counters, ``cycles``)."""
         stats = {"excache": await self.processor.counters(), "mmu": await self.memory.counters()}
         for block in ("proc_netif", "mem_netif"):
-            stats[block] = {reg.name: await self.bus.read_reg(block, reg.addr)
-                            for reg in NETIF_REGISTERS if reg.addr >= 0x04}
+            stats[block] = {name: await self.bus.read_reg(block, NETIF_REGISTERS.addr(name))
+                            for name, _ in NETIF_COUNTERS}
         probe = {}
         lo = await self.bus.read_reg("probe", PROBE_REGS.addr("cycle_lo"))
         hi = await self.bus.read_reg("probe", PROBE_REGS.addr("cycle_hi"))

@@ -9,6 +9,7 @@ The wire format (sequence numbers, acks, CRC) is the network interface's busines
 ``docs/protocol.md``; this module is the single source of the component-side layouts.
 """
 
+from amaranth.hdl import Value, ValueCastable
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.wiring import Out
 
@@ -97,14 +98,30 @@ class MessagePort(wiring.Signature):
         return f"MessagePort({self.data_width})"
 
 
+def _equals(value, member):
+    """``value == member`` for an Amaranth value (an expression) or a Python int/enum (a bool).
+
+    Python values are compared by their integer code, so the codes a 4-bit kind or a 3-bit status field
+    can hold without naming a member (a malformed frame) simply match nothing.
+    """
+    if isinstance(value, (Value, ValueCastable)):
+        return value == member
+    return int(getattr(value, "value", value)) == member.value
+
+
 def carries_data(kind, status=Status.OK):
-    """Whether a message of ``kind`` (Python-side :class:`MsgKind`) is followed by data beats."""
-    kind = MsgKind(kind)
-    if kind in (MsgKind.LINE_WRITE, MsgKind.WORD_WRITE):
-        return True
-    if kind in (MsgKind.LINE_READ_RESP, MsgKind.WORD_READ_RESP):
-        return Status(status) == Status.OK
-    return False
+    """Whether a message of ``kind`` and ``status`` is followed by ``ceil(length / beat_bytes)`` data beats.
+
+    Writes always carry their data; read responses carry it only when ``status`` is OK; nothing else
+    does. This is the one statement of the rule for the RTL and the firmware: given Python values
+    (:class:`MsgKind`/:class:`Status` members or their integer codes) it returns a ``bool``; given an
+    Amaranth value or view of either field it returns a 1-bit expression. (The golden models in
+    ``emu/models/`` keep their own statement, so they stay independent of what they check.)
+    """
+    def kind_is(member):
+        return _equals(kind, member)
+    return (kind_is(MsgKind.LINE_WRITE) | kind_is(MsgKind.WORD_WRITE) |
+            ((kind_is(MsgKind.LINE_READ_RESP) | kind_is(MsgKind.WORD_READ_RESP)) & _equals(status, Status.OK)))
 
 
 def is_response(kind):

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 REGISTER_DOCS = {
     "excache": ("docs/excache.md", "hw.processor.excache:register_map"),
     "mmu": ("docs/mmu.md", "hw.memory.mmu:MMU_REGS"),
-    "netif": ("docs/netif.md", "hw.network.netif:NETIF_REGISTERS"),
+    "netif": ("docs/netif.md", "hw.network.registers:NETIF_REGISTERS"),
     "probe": ("docs/system.md", "hw.system.probe:PROBE_REGS"),
 }
 

@@ -14,12 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from firmware.protocol_codec import (CRC_BYTES, HEADER_BYTES, TYPE_ACK, TYPE_MSG, Frame, FrameError, decode,
-                                     carries_data)
+from firmware.protocol_codec import CRC_BYTES, HEADER_BYTES, TYPE_ACK, TYPE_MSG, Frame, FrameError, decode
 
 __all__ = ["ReceiverModel", "SenderModel", "Delivered", "SEQ_MOD"]
 
 SEQ_MOD = 1 << 16
+
+
+def _carries_data(kind, status):
+    """Whether a message carries payload bytes: writes (kinds 1, 3) always, read responses (4, 6) when
+    status is 0. The model's own statement of the rule, written from docs/protocol.md on purpose: the
+    RTL and the codec share ``hw.protocol.carries_data``, and a model using that too could not catch a
+    mistake in it."""
+    return kind in (1, 3) or (kind in (4, 6) and status == 0)
 
 
 @dataclass
@@ -77,7 +84,7 @@ class ReceiverModel:
         if not counted:
             self.counters["rx_frames"] += 1
         try:
-            frame = decode(raw, self.beat_bytes, self.max_payload)
+            frame = decode(raw, self.beat_bytes, self.max_payload, carries=_carries_data)
         except FrameError as err:
             return self._drop(err.reason)
         if frame.dst != self.node_id or frame.src >= self.n_nodes or frame.src == self.node_id:
@@ -142,7 +149,7 @@ class SenderModel:
         self.high[peer] = max(self.high.get(peer, 0), sent + 1)
         return Frame(dst=peer, src=self.node_id, type=TYPE_MSG, kind=f.kind, status=f.status, seq=seq,
                      ack=ack_value, tag=f.tag, pid=f.pid, length=f.length, vaddr=f.vaddr,
-                     payload=f.payload if carries_data(f.kind, f.status) else b"")
+                     payload=f.payload if _carries_data(f.kind, f.status) else b"")
 
     def ack(self, peer, value):
         """Apply a cumulative ack; returns how many frames it released (0 if stale or out of range)."""

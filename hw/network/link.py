@@ -39,17 +39,13 @@ from amaranth.utils import ceil_log2
 
 from hw.lib.axis import AXIStreamSignature
 from hw.lib.checks import check_int, is_int
+from hw.network.registers import LINK_COUNTERS, SWITCH_COUNTERS
 
 __all__ = ["LinkParams", "Link", "LINK_COUNTERS", "Switch", "SWITCH_COUNTERS"]
 
 RATE_ONE = 1 << 16
 CREDIT_FRAC = 8
 
-#: Counter output signals of a link (32-bit, wrapping).
-LINK_COUNTERS = ("frames_in", "frames_out", "bytes_in", "lost", "corrupted", "duplicated", "reordered",
-                 "stall_cycles")
-#: Counter output signals of a switch (32-bit, wrapping).
-SWITCH_COUNTERS = ("frames_routed", "dropped_unroutable", "dropped_spoofed")
 
 
 def _xorshift64(x):

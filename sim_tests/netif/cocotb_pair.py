@@ -14,8 +14,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 
-from hw.network.link import LINK_COUNTERS
-from hw.network.netif import NETIF_REGISTERS
+from hw.network.registers import LINK_COUNTERS, NETIF_REGISTERS
 from sim_tests.netif.msgs import MsgDriver, Scoreboard, random_msg, read_counters, reset
 
 CFG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))

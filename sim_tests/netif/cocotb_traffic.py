@@ -9,7 +9,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Timer
 
 from firmware.protocol_codec import wire_bytes
-from hw.network.netif import NETIF_REGISTERS
+from hw.network.registers import NETIF_REGISTERS
 from sim_tests.netif.cocotb_pair import check_consistency, link_counters
 from sim_tests.netif.msgs import read_counters, reset, write_report
 

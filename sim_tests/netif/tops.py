@@ -5,8 +5,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.lib.csr import CSRBusSignature
-from hw.network.link import Link, LinkParams, LINK_COUNTERS, Switch, SWITCH_COUNTERS
-from hw.network.netif import NetIf, NetIfParams, NETIF_REGISTERS
+from hw.network.link import Link, LinkParams, Switch
+from hw.network.netif import NetIf, NetIfParams
+from hw.network.registers import LINK_COUNTERS, NETIF_REGISTERS, SWITCH_COUNTERS
 from hw.protocol import MessagePort
 
 __all__ = ["NetIfPair", "NetIfStar", "NetIfPairTraffic", "pair_from_config", "star_from_config", "netif_from_config",

@@ -13,8 +13,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from hw.network.netif import _carries_data
-from hw.protocol import MessagePort, MsgKind
+from hw.protocol import MessagePort, MsgKind, carries_data
 
 __all__ = ["MsgSequence", "TrafficGen", "TrafficCheck"]
 
@@ -59,7 +58,7 @@ class MsgSequence(wiring.Component):
                 self.status.eq(Mux(is_resp & (r[3:5] == 3), r[5:7], 0)),
                 self.length.eq(Mux(word, r[8:11] + 1, line_len)),
             ]
-        carries = _carries_data(self.kind, self.status)
+        carries = carries_data(self.kind, self.status)
         m.d.comb += [
             self.tag.eq(r[24:32]), self.pid.eq(r[32:48]), self.vaddr.eq(r2),
             self.n_beats.eq(Mux(carries, (self.length + (B - 1)) >> ceil_log2(B), 0)),

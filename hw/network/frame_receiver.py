@@ -1,0 +1,183 @@
+"""Frame receiver: frames from the wire, checked store-and-forward, with one verdict per frame.
+
+Beats are taken every cycle (``tready`` is always high, like a MAC). The header beats go to a header
+register, the CRC-32 is updated per beat, and the payload beats are written into the receive buffer
+past its committed data if it had room for a full-size message when the frame started. At the last
+beat the checks of ``docs/protocol.md`` (receive checks, in order) give the verdict:
+
+1. fewer beats than a header: truncated
+2. a ``tkeep`` other than all ones (CRC beat: 0xF): malformed
+3. CRC mismatch: crc
+4. a bad type or reserved bits set: malformed
+5. a data-carrying length over ``max_payload``: oversize
+6. fewer / more payload beats than the header announces: truncated / oversize
+7. addressed to another node, or from an unknown node or this node: misrouted
+
+A frame that passes gives its ack (and nak) to the peer state, whatever its sequence number. An ACK
+frame ends there. A MSG frame makes an ack owed; if it carries the expected sequence number and the
+buffer has room it is committed (delivered), else it is dropped as ``nobuf``; a frame ahead of the
+expected number reveals a gap (a nak is owed); one behind is a duplicate.
+"""
+
+from amaranth import Module, Signal, Mux
+from amaranth.lib import wiring, data
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from hw.lib.axis import AXIStreamSignature
+from hw.network.frame import FrameHeader, FrameType, SEQ_WIDTH, crc32_step
+from hw.network.frame_sender import CRC_KEEP
+from hw.network.params import NetIfParams
+from hw.network.receive_buffer import RxBufferSignature
+from hw.protocol import carries_data
+
+__all__ = ["FrameReceiver", "RX_COUNTERS"]
+
+#: The counter events of the receiver, one ``Out(1)`` port each.
+RX_COUNTERS = ("rx_frames", "rx_msgs", "rx_acks", "rx_dup", "rx_drop_crc", "rx_drop_misrouted",
+               "rx_drop_truncated", "rx_drop_oversize", "rx_drop_malformed", "rx_drop_nobuf", "naks_received")
+
+
+class FrameReceiver(wiring.Component):
+    """Deframer and frame verdict (see the module docstring).
+
+    Parameters
+    ----------
+    params : NetIfParams
+
+    Attributes
+    ----------
+    s_axis : In(AXIStreamSignature(data_width))
+        Frames from the wire; ``tready`` is always 1.
+    buffer : Out(RxBufferSignature(params))
+        Payload beats and commits to the receive buffer.
+    src : Out(node_bits)
+        Query to the peer state: the source of the frame being received.
+    expected : In(SEQ_WIDTH)
+        Answer: the next sequence number expected from ``src``.
+    ack_in, nak_in : Out(n_nodes)
+        Events: a good frame from peer ``i`` carried the ack ``ack_value`` / a nak.
+    ack_value : Out(SEQ_WIDTH)
+    msg_in : Out(n_nodes)
+        Event: a good MSG frame from peer ``i`` (an ack is owed).
+    gap_in : Out(n_nodes)
+        Event: that MSG frame is ahead of the expected sequence number.
+    delivered : Out(n_nodes)
+        Event: that MSG frame was in order and committed to the receive buffer.
+    rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_* , naks_received : Out(1)
+        Counter events, one per frame at its last beat (``RX_COUNTERS``; ``docs/netif.md``).
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, NetIfParams):
+            raise TypeError(f"FrameReceiver needs NetIfParams, not {params!r}")
+        self.params = params
+        n = params.n_nodes
+        sig = {
+            "s_axis": In(AXIStreamSignature(params.data_width)),
+            "buffer": Out(RxBufferSignature(params)),
+            "src": Out(params.node_bits), "expected": In(SEQ_WIDTH),
+            "ack_in": Out(n), "ack_value": Out(SEQ_WIDTH), "nak_in": Out(n), "msg_in": Out(n), "gap_in": Out(n),
+            "delivered": Out(n),
+        }
+        sig.update({name: Out(1) for name in RX_COUNTERS})
+        super().__init__(sig)
+
+    def elaborate(self, platform):
+        p = self.params
+        m = Module()
+        w, B, HB, MPB = p.data_width, p.beat_bytes, p.hdr_beats, p.max_payload_beats
+        s, buf = self.s_axis, self.buffer
+        m.d.comb += s.tready.eq(1)
+
+        rbeat = Signal(range(HB + MPB + 3))        # beats of the current frame, saturating
+        rcrc = Signal(32, init=0xFFFFFFFF)
+        rkeep_bad = Signal()
+        rspace = Signal()                          # room for a full message when the frame started
+        hdr_reg = Signal(HB * w)
+        rhdr = data.View(FrameHeader(), hdr_reg)
+        r_carries = (rhdr.type == FrameType.MSG) & carries_data(rhdr.kind, rhdr.status)
+        r_len_ok = rhdr.length <= p.max_payload
+        r_pay = Signal(range(MPB + 1))
+        m.d.comb += r_pay.eq(Mux(r_carries & r_len_ok, p.payload_beats(rhdr.length), 0))
+
+        beat_in = s.tvalid  # tready is always 1
+        first = rbeat == 0
+        space_now = Mux(first, buf.room, rspace)
+        with m.If(beat_in):
+            with m.If(first):
+                m.d.sync += rspace.eq(buf.room)
+            with m.If(rbeat < HB):
+                for i in range(HB):
+                    with m.If(rbeat == i):
+                        m.d.sync += hdr_reg[i * w:(i + 1) * w].eq(s.tdata)
+            with m.If(~s.tlast):
+                m.d.sync += rcrc.eq(crc32_step(rcrc, s.tdata, B))
+                with m.If(s.tkeep != (1 << B) - 1):
+                    m.d.sync += rkeep_bad.eq(1)
+                with m.If(rbeat != HB + MPB + 2):
+                    m.d.sync += rbeat.eq(rbeat + 1)
+            # Payload beats go to the buffer past the committed data; they count only once committed.
+            pay_idx = (rbeat - HB)[:ceil_log2(MPB + 3) + 1]
+            with m.If(~s.tlast & (rbeat >= HB) & (pay_idx < r_pay) & space_now):
+                m.d.comb += [buf.beat_en.eq(1), buf.beat_index.eq(pay_idx), buf.beat_data.eq(s.tdata),
+                             buf.beat_last.eq(pay_idx == r_pay - 1)]
+
+        m.d.comb += [
+            buf.commit_beats.eq(r_pay),
+            buf.commit_hdr.kind.eq(rhdr.kind), buf.commit_hdr.status.eq(rhdr.status),
+            buf.commit_hdr.src.eq(rhdr.src), buf.commit_hdr.dst.eq(rhdr.dst), buf.commit_hdr.tag.eq(rhdr.tag),
+            buf.commit_hdr.pid.eq(rhdr.pid), buf.commit_hdr.vaddr.eq(rhdr.vaddr),
+            buf.commit_hdr.length.eq(rhdr.length),
+        ]
+        # The sequence number against the peer state's expectation for the frame's source.
+        seq_delta = Signal(SEQ_WIDTH)
+        m.d.comb += [self.src.eq(rhdr.src[:p.node_bits]), seq_delta.eq(rhdr.seq - self.expected)]
+        with m.If(beat_in & s.tlast):
+            m.d.sync += [rbeat.eq(0), rcrc.eq(0xFFFFFFFF), rkeep_bad.eq(0)]
+            self._verdict(m, rhdr, rbeat, rcrc, rkeep_bad, rspace, r_carries & ~r_len_ok, r_pay, seq_delta)
+        return m
+
+    def _verdict(self, m, rhdr, rbeat, rcrc, rkeep_bad, rspace, too_long, r_pay, seq_delta):
+        """The verdict on the frame whose last beat is on ``s_axis`` now, in the order of docs/protocol.md."""
+        p, s = self.params, self.s_axis
+        n_pay_beats = rbeat - p.hdr_beats
+        src = self.src
+        bad_type = (rhdr.type != FrameType.MSG) & (rhdr.type != FrameType.ACK)
+        misrouted = (rhdr.dst != p.node_id) | ~((rhdr.src < p.n_nodes) & (rhdr.src != p.node_id))
+
+        m.d.comb += self.rx_frames.eq(1)
+        with m.If(rbeat < p.hdr_beats):
+            m.d.comb += self.rx_drop_truncated.eq(1)
+        with m.Elif(rkeep_bad | (s.tkeep != CRC_KEEP)):
+            m.d.comb += self.rx_drop_malformed.eq(1)
+        with m.Elif(s.tdata[:32] != ~rcrc):
+            m.d.comb += self.rx_drop_crc.eq(1)
+        with m.Elif(bad_type | (rhdr.rsv1 != 0) | (rhdr.rsv2 != 0)):
+            m.d.comb += self.rx_drop_malformed.eq(1)
+        with m.Elif(too_long):
+            m.d.comb += self.rx_drop_oversize.eq(1)
+        with m.Elif(n_pay_beats < r_pay):
+            m.d.comb += self.rx_drop_truncated.eq(1)
+        with m.Elif(n_pay_beats > r_pay):
+            m.d.comb += self.rx_drop_oversize.eq(1)
+        with m.Elif(misrouted):
+            m.d.comb += self.rx_drop_misrouted.eq(1)
+        with m.Else():
+            # A good frame: its ack (and nak) counts whatever its sequence number.
+            m.d.comb += [self.ack_in.bit_select(src, 1).eq(1), self.ack_value.eq(rhdr.ack),
+                         self.nak_in.bit_select(src, 1).eq(rhdr.nak), self.naks_received.eq(rhdr.nak)]
+            with m.If(rhdr.type == FrameType.ACK):
+                m.d.comb += self.rx_acks.eq(1)
+            with m.Else():
+                m.d.comb += self.msg_in.bit_select(src, 1).eq(1)
+                with m.If(seq_delta == 0):
+                    with m.If(rspace & self.buffer.hdr_room):
+                        m.d.comb += [self.delivered.bit_select(src, 1).eq(1), self.rx_msgs.eq(1),
+                                     self.buffer.commit.eq(1)]
+                    with m.Else():
+                        m.d.comb += self.rx_drop_nobuf.eq(1)
+                with m.Else():
+                    m.d.comb += self.rx_dup.eq(1)
+                    with m.If(~seq_delta[-1]):   # ahead of expected: a frame was lost
+                        m.d.comb += self.gap_in.bit_select(src, 1).eq(1)

@@ -1,0 +1,182 @@
+"""Message store: component messages into the retransmit buffer, read back by the frame sender.
+
+Each peer has ``window`` slots; a message for peer ``p`` with sequence number ``s`` lives in slot
+``s % window`` of ``p`` until the peer acknowledges it: its header in the header memory at
+``(p, slot)``, its data beats in the data memory at ``(p, slot, beat)``. Bytes past ``length`` in the
+last beat are stored (and so sent) as zeros. The store FSM (``IDLE -> DATA -> IDLE``, or ``IDLE ->
+DRAIN -> IDLE`` for a dropped message) takes a header when the peer has a free slot that the sender is
+not reading right now; the message counts as stored (``stored`` event, it may be sent) after its last
+beat. A message for an unknown peer, for this node, or longer than ``max_payload`` is consumed with its
+data and counted as dropped.
+
+Both memories are read asynchronously (LUT RAM on an FPGA), so the sender sees the addressed header and
+beat in the same cycle.
+"""
+
+from amaranth import Module, Signal, Cat, Mux
+from amaranth.lib import wiring, data
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw.network.params import NetIfParams
+from hw.protocol import MessagePort, MsgKind, Status, LENGTH_WIDTH, carries_data
+
+__all__ = ["StoredHeader", "StoreReadSignature", "MessageStore"]
+
+
+class StoredHeader(data.StructLayout):
+    """The fields of a message header kept in the retransmit buffer (``src``/``dst`` are implied)."""
+
+    def __init__(self):
+        super().__init__({"kind": MsgKind, "status": Status, "tag": 8, "pid": 16, "vaddr": 64,
+                          "length": LENGTH_WIDTH})
+
+
+class StoreReadSignature(wiring.Signature):
+    """The sender's read port of the retransmit buffer (reader side; flip it for the store).
+
+    Members
+    -------
+    peer, slot : Out
+        The slot being read.
+    beat : Out(beat_index_bits)
+        Payload beat index within the slot.
+    busy : Out(1)
+        A MSG frame is being sent from ``(peer, slot)``: the store must not overwrite that slot (it may
+        have been acknowledged, and so freed, while its frame is still going out).
+    hdr : In(StoredHeader)
+        The stored header of ``(peer, slot)``, combinationally.
+    data : In(data_width)
+        Payload beat ``beat`` of ``(peer, slot)``, combinationally.
+    """
+
+    def __init__(self, params):
+        self.params = params
+        super().__init__({
+            "peer": Out(params.node_bits), "slot": Out(max(1, params.slot_bits)),
+            "beat": Out(params.beat_index_bits), "busy": Out(1),
+            "hdr": In(StoredHeader()), "data": In(params.data_width),
+        })
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.params == self.params
+
+    def __repr__(self):
+        return f"StoreReadSignature({self.params!r})"
+
+
+class MessageStore(wiring.Component):
+    """Store FSM and retransmit buffer (see the module docstring).
+
+    Parameters
+    ----------
+    params : NetIfParams
+
+    Attributes
+    ----------
+    tx : In(MessagePort(data_width))
+        Messages from the component (``hdr.dst`` chooses the peer, ``hdr.src`` is ignored); the data
+        beats are counted from ``length``. Stalls while the peer has no free slot.
+    read : In(StoreReadSignature(params))
+        The frame sender's read port.
+    peer : Out(node_bits)
+        Query to the peer state: destination of the offered header.
+    slot : In(max(1, slot_bits))
+        Answer: the slot the next message for ``peer`` goes to.
+    room : In(1)
+        Answer: ``peer`` has a free slot.
+    stored : Out(n_nodes)
+        Event: the message for peer ``i`` is completely stored (one-cycle pulse).
+    tx_msgs, tx_dropped : Out(1)
+        Counter events: a message accepted into the buffer; a message dropped.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, NetIfParams):
+            raise TypeError(f"MessageStore needs NetIfParams, not {params!r}")
+        self.params = params
+        super().__init__({
+            "tx": In(MessagePort(params.data_width)),
+            "read": In(StoreReadSignature(params)),
+            "peer": Out(params.node_bits), "slot": In(max(1, params.slot_bits)), "room": In(1),
+            "stored": Out(params.n_nodes), "tx_msgs": Out(1), "tx_dropped": Out(1),
+        })
+
+    def elaborate(self, platform):
+        p = self.params
+        m = Module()
+        w, B, N, W, MPB = p.data_width, p.beat_bytes, p.n_nodes, p.window, p.max_payload_beats
+        node_w, slot_w, idx_w = p.node_bits, p.slot_bits, p.beat_index_bits
+
+        m.submodules.hdr_mem = hdr_mem = Memory(shape=StoredHeader(), depth=N * W, init=[])
+        m.submodules.dat_mem = dat_mem = Memory(shape=w, depth=N * W * (1 << idx_w), init=[])
+        hdr_wr = hdr_mem.write_port()
+        dat_wr = dat_mem.write_port()
+        hdr_rd = hdr_mem.read_port(domain="comb")
+        dat_rd = dat_mem.read_port(domain="comb")
+
+        rd = self.read
+        rd_slot_addr = Cat(rd.slot[:slot_w], rd.peer) if slot_w else rd.peer
+        m.d.comb += [
+            hdr_rd.addr.eq(rd_slot_addr), rd.hdr.eq(hdr_rd.data),
+            dat_rd.addr.eq(Cat(rd.beat[:idx_w], rd_slot_addr)), rd.data.eq(dat_rd.data),
+        ]
+
+        tx = self.tx
+        st_peer = Signal(node_w)
+        st_slot = Signal(max(1, slot_w))
+        st_beats = Signal(range(MPB + 1))
+        st_beat = Signal(range(MPB + 1))
+        st_length = Signal(LENGTH_WIDTH)
+        in_hdr = tx.hdr.payload
+        in_carries = carries_data(in_hdr.kind, in_hdr.status)
+        in_bad = ~((in_hdr.dst < N) & (in_hdr.dst != p.node_id)) | (in_carries & (in_hdr.length > p.max_payload))
+        in_peer = in_hdr.dst[:node_w]
+        in_slot = self.slot
+        m.d.comb += self.peer.eq(in_peer)
+        slot_busy = rd.busy & (rd.peer == in_peer) & (rd.slot == in_slot)
+        with m.FSM(name="store"):
+            with m.State("IDLE"):
+                with m.If(in_bad):
+                    m.d.comb += tx.hdr.ready.eq(1)
+                    with m.If(tx.hdr.valid):
+                        m.d.comb += self.tx_dropped.eq(1)
+                        with m.If(in_carries & (in_hdr.length != 0)):
+                            m.next = "DRAIN"
+                with m.Elif(self.room & ~slot_busy):
+                    m.d.comb += tx.hdr.ready.eq(1)
+                    with m.If(tx.hdr.valid):
+                        nbeats = Mux(in_carries, p.payload_beats(in_hdr.length), 0)
+                        m.d.comb += [
+                            hdr_wr.addr.eq(Cat(in_slot[:slot_w], in_peer) if slot_w else in_peer),
+                            hdr_wr.en.eq(1),
+                            hdr_wr.data.kind.eq(in_hdr.kind), hdr_wr.data.status.eq(in_hdr.status),
+                            hdr_wr.data.tag.eq(in_hdr.tag), hdr_wr.data.pid.eq(in_hdr.pid),
+                            hdr_wr.data.vaddr.eq(in_hdr.vaddr), hdr_wr.data.length.eq(in_hdr.length),
+                            self.tx_msgs.eq(1),
+                        ]
+                        m.d.sync += [st_peer.eq(in_peer), st_slot.eq(in_slot), st_beats.eq(nbeats),
+                                     st_beat.eq(0), st_length.eq(in_hdr.length)]
+                        with m.If(nbeats == 0):
+                            m.d.comb += self.stored.bit_select(in_peer, 1).eq(1)
+                        with m.Else():
+                            m.next = "DATA"
+            with m.State("DATA"):
+                m.d.comb += tx.data.ready.eq(1)
+                keep_bytes = Cat(*[(st_beat * B + i) < st_length for i in range(B)])
+                masked = Cat(*[Mux(keep_bytes[i], tx.data.payload.data[8 * i:8 * i + 8], 0) for i in range(B)])
+                with m.If(tx.data.valid):
+                    m.d.comb += [
+                        dat_wr.addr.eq(Cat(st_beat[:idx_w], st_slot[:slot_w], st_peer) if slot_w
+                                       else Cat(st_beat[:idx_w], st_peer)),
+                        dat_wr.data.eq(masked), dat_wr.en.eq(1),
+                    ]
+                    m.d.sync += st_beat.eq(st_beat + 1)
+                    with m.If(st_beat == st_beats - 1):
+                        m.d.comb += self.stored.bit_select(st_peer, 1).eq(1)
+                        m.next = "IDLE"
+            with m.State("DRAIN"):
+                m.d.comb += tx.data.ready.eq(1)
+                with m.If(tx.data.valid & tx.data.payload.last):
+                    m.next = "IDLE"
+        return m

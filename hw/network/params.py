@@ -1,0 +1,99 @@
+"""Parameters of the network interface, shared by the NetIf and its components."""
+
+from dataclasses import dataclass
+
+from amaranth.utils import ceil_log2
+
+from hw.lib import checks
+from hw.network.frame import HEADER_BYTES
+
+__all__ = ["NetIfParams"]
+
+
+@dataclass(frozen=True)
+class NetIfParams:
+    """Parameters of a network interface.
+
+    Parameters
+    ----------
+    node_id : int
+        This node's id, ``0 <= node_id < n_nodes``; stamped as the source of every frame sent.
+    n_nodes : int
+        Node ids are ``0 .. n_nodes-1`` (2..256); one transport state per id other than ``node_id``.
+    data_width : int
+        Width of the message data beats and of the wire, 32 or 64 bits (24-byte header = whole beats).
+    window : int
+        Go-back-N window: frames in flight per peer (power of two, 1..4096). Also the number of
+        retransmit buffer slots per peer.
+    timeout : int
+        Cycles without ack progress after which unacknowledged frames are sent again (16 .. 2**24).
+        Must exceed the round trip plus the time to send a window of frames.
+    max_payload : int
+        Largest message payload in bytes (8 .. 4096); longer messages from the component are dropped and
+        counted, longer frames from the wire are dropped as oversize.
+    rx_buffer_msgs : int
+        Receive buffer capacity in full-size messages (1..64); an in-order frame that does not fit is
+        dropped (and retransmitted by its sender).
+    """
+    node_id: int = 0
+    n_nodes: int = 4
+    data_width: int = 64
+    window: int = 16
+    timeout: int = 2048
+    max_payload: int = 64
+    rx_buffer_msgs: int = 4
+
+    def __post_init__(self):
+        def check_int(name, lo, hi):
+            checks.check_int(f"NetIfParams.{name}", getattr(self, name), lo, hi)
+        check_int("n_nodes", 2, 256)
+        check_int("node_id", 0, self.n_nodes - 1)
+        if self.data_width not in (32, 64):
+            raise ValueError(f"NetIfParams.data_width must be 32 or 64, not {self.data_width!r}")
+        check_int("window", 1, 4096)
+        if not checks.is_pow2(self.window):
+            raise ValueError(f"NetIfParams.window must be a power of two, not {self.window!r}")
+        check_int("timeout", 16, 1 << 24)
+        check_int("max_payload", 8, 4096)
+        check_int("rx_buffer_msgs", 1, 64)
+
+    @property
+    def beat_bytes(self):
+        return self.data_width // 8
+
+    @property
+    def hdr_beats(self):
+        return HEADER_BYTES // self.beat_bytes
+
+    @property
+    def max_payload_beats(self):
+        return -(-self.max_payload // self.beat_bytes)
+
+    @property
+    def max_frame_beats(self):
+        return self.hdr_beats + self.max_payload_beats + 1
+
+    # Widths of the internal indices, one definition for every component.
+    @property
+    def node_bits(self):
+        """Bits of a peer index (node id) inside the interface."""
+        return max(1, ceil_log2(self.n_nodes))
+
+    @property
+    def slot_bits(self):
+        """Bits of a retransmit-buffer slot number (``seq % window``); 0 for a window of one."""
+        return ceil_log2(self.window)
+
+    @property
+    def window_bits(self):
+        """Bits of a frame count in the window, ``0..window``."""
+        return self.slot_bits + 1
+
+    @property
+    def beat_index_bits(self):
+        """Bits of a payload beat index inside one retransmit-buffer slot."""
+        return max(1, ceil_log2(self.max_payload_beats))
+
+    def payload_beats(self, length):
+        """Amaranth expression: data beats of a message of ``length`` bytes (rounded up)."""
+        return (length + (self.beat_bytes - 1)) >> ceil_log2(self.beat_bytes)

@@ -1,0 +1,184 @@
+"""Go-back-N transport state of every peer of a network interface, updated by one-cycle event pulses.
+
+One entry per node id (the entry of the interface's own id is never updated). Transmit side: ``base``
+(oldest unacknowledged sequence number), ``count`` (messages stored for the peer and not yet acked,
+``0..window``), ``sent`` (of those, frames sent since the last go-back), ``high`` (frames ever sent:
+frames sent below it are retransmissions), the retransmit ``timer`` and ``expired`` (go back at the next
+frame boundary). Receive side: ``expected`` (next sequence number expected from the peer),
+``ack_pending``, ``nak_pending`` and ``nak_done`` (a nak was already sent for the current gap).
+
+The other components never see the registers: they send events (one bit per peer) and read what they
+need through query ports (a peer index in, that peer's values out), so the storage can later become a
+memory for many peers without changing them.
+"""
+
+from amaranth import Module, Signal, Mux, Array, Cat, Const
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from hw.network.frame import SEQ_WIDTH
+from hw.network.params import NetIfParams
+
+__all__ = ["PeerState"]
+
+
+class PeerState(wiring.Component):
+    """Per-peer go-back-N state (see the module docstring).
+
+    Parameters
+    ----------
+    params : NetIfParams
+
+    Attributes
+    ----------
+    stored : In(n_nodes)
+        Event: a message for peer ``i`` was completely stored in the retransmit buffer (``count += 1``).
+    frame_started : In(n_nodes)
+        Event: the first beat of a MSG frame for peer ``i`` is about to go out (``sent += 1``).
+    go_back : In(n_nodes)
+        Event: the sender went back to the oldest unacknowledged frame of peer ``i`` (``sent = 0``).
+    ack_sent, nak_sent : In(n_nodes)
+        Events: a frame to peer ``i`` starts carrying its ack (clears ``ack_pending``) / its nak.
+    ack_in : In(n_nodes)
+        Event: a good frame from peer ``i`` carried the cumulative ack ``ack_value``.
+    ack_value : In(SEQ_WIDTH)
+        The ack of that frame.
+    nak_in : In(n_nodes)
+        Event: that good frame also carried a nak (peer ``i`` saw a gap: go back now).
+    msg_in : In(n_nodes)
+        Event: a good MSG frame came from peer ``i`` (an ack is owed, whatever its sequence number).
+    gap_in : In(n_nodes)
+        Event: that MSG frame was ahead of ``expected`` (a frame was lost: a nak is owed).
+    delivered : In(n_nodes)
+        Event: the in-order message from peer ``i`` was taken into the receive buffer (``expected += 1``).
+    unsent : Out(n_nodes)
+        Peer ``i`` has stored frames not sent since the last go-back.
+    owed : Out(n_nodes)
+        Peer ``i`` wants a frame: unsent data, an owed ack or an owed nak.
+    expired : Out(n_nodes)
+        Peer ``i`` timed out or was nak'ed: the sender must go back before its next frame.
+    timeouts : Out(n_nodes)
+        Event: the retransmit timer of peer ``i`` expired in this cycle.
+    store_peer : In(node_bits)
+        Query of the message store: the destination of the offered message.
+    store_slot : Out(max(1, slot_bits))
+        Retransmit-buffer slot the next message for ``store_peer`` goes to (``(base + count) % window``).
+    store_room : Out(1)
+        ``store_peer`` has a free slot (``count < window``).
+    send_peer : In(node_bits)
+        Query of the sender: the peer chosen for the next frame.
+    send_seq : Out(SEQ_WIDTH)
+        Sequence number of ``send_peer``'s next MSG frame (``base + sent``).
+    send_ack : Out(SEQ_WIDTH)
+        Cumulative ack for ``send_peer`` (``expected``).
+    send_nak : Out(1)
+        A nak is owed to ``send_peer``.
+    send_retransmit : Out(1)
+        ``send_peer``'s next MSG frame was sent before (a go-back-N retransmission).
+    recv_peer : In(node_bits)
+        Query of the receiver: the source of the frame being checked.
+    recv_expected : Out(SEQ_WIDTH)
+        Next sequence number expected from ``recv_peer``.
+    """
+
+    def __init__(self, params):
+        if not isinstance(params, NetIfParams):
+            raise TypeError(f"PeerState needs NetIfParams, not {params!r}")
+        self.params = params
+        n, node_w = params.n_nodes, params.node_bits
+        super().__init__({
+            "stored": In(n), "frame_started": In(n), "go_back": In(n), "ack_sent": In(n), "nak_sent": In(n),
+            "ack_in": In(n), "ack_value": In(SEQ_WIDTH), "nak_in": In(n), "msg_in": In(n), "gap_in": In(n),
+            "delivered": In(n),
+            "unsent": Out(n), "owed": Out(n), "expired": Out(n), "timeouts": Out(n),
+            "store_peer": In(node_w), "store_slot": Out(max(1, params.slot_bits)), "store_room": Out(1),
+            "send_peer": In(node_w), "send_seq": Out(SEQ_WIDTH), "send_ack": Out(SEQ_WIDTH), "send_nak": Out(1),
+            "send_retransmit": Out(1),
+            "recv_peer": In(node_w), "recv_expected": Out(SEQ_WIDTH),
+        })
+
+    def elaborate(self, platform):
+        p = self.params
+        m = Module()
+        n, off_w, slot_w = p.n_nodes, p.window_bits, p.slot_bits
+
+        def per_peer(name, shape):
+            return Array(Signal(shape, name=f"{name}_{i}") for i in range(n))
+        base = per_peer("base", SEQ_WIDTH)
+        count = per_peer("count", off_w)
+        sent = per_peer("sent", off_w)
+        high = per_peer("high", off_w)
+        timer = per_peer("timer", ceil_log2(p.timeout + 1))
+        expired = per_peer("expired", 1)
+        expected = per_peer("expected", SEQ_WIDTH)
+        ack_pending = per_peer("ack_pending", 1)
+        nak_pending = per_peer("nak_pending", 1)
+        nak_done = per_peer("nak_done", 1)
+
+        for i in range(n):
+            if i == p.node_id:
+                continue
+            m.d.comb += [
+                self.unsent[i].eq(sent[i] < count[i]),
+                self.owed[i].eq((sent[i] < count[i]) | ack_pending[i] | nak_pending[i]),
+            ]
+        m.d.comb += self.expired.eq(Cat(*expired))
+
+        # Query ports.
+        free_seq = base[self.store_peer] + count[self.store_peer]
+        send_seq = base[self.send_peer] + sent[self.send_peer]
+        m.d.comb += [
+            self.store_slot.eq(free_seq[:max(1, slot_w)] if slot_w else 0),
+            self.store_room.eq(count[self.store_peer] < p.window),
+            self.send_seq.eq(send_seq), self.send_ack.eq(expected[self.send_peer]),
+            self.send_nak.eq(nak_pending[self.send_peer]),
+            self.send_retransmit.eq(sent[self.send_peer] < high[self.send_peer]),
+            self.recv_expected.eq(expected[self.recv_peer]),
+        ]
+
+        # One expression for the whole vector (the own id's bit a constant): a bit assigned alone would
+        # become an input-less `always` block in the Verilog.
+        fires = [Const(0, 1) if i == p.node_id else Signal(name=f"timeout_fire_{i}") for i in range(n)]
+        m.d.comb += self.timeouts.eq(Cat(*fires))
+        for i in range(n):
+            if i == p.node_id:
+                continue
+            # Transmit side: a cumulative ack within the window releases frames.
+            d = Signal(SEQ_WIDTH, name=f"ack_delta_{i}")
+            adv = Signal(off_w, name=f"ack_adv_{i}")
+            m.d.comb += d.eq(self.ack_value - base[i])
+            with m.If(self.ack_in[i] & (d <= count[i])):
+                m.d.comb += adv.eq(d[:off_w])
+            s1 = sent[i] + self.frame_started[i]
+            h1 = Mux(self.frame_started[i] & (high[i] <= sent[i]), sent[i] + 1, high[i])
+            m.d.sync += [
+                base[i].eq(base[i] + adv),
+                count[i].eq(count[i] - adv + self.stored[i]),
+                sent[i].eq(Mux(self.go_back[i], 0, Mux(s1 > adv, s1 - adv, 0))),
+                high[i].eq(Mux(h1 > adv, h1 - adv, 0)),
+            ]
+            # Retransmit timer: runs while frames are in flight, restarts on ack progress and go-back.
+            with m.If((sent[i] == 0) | (adv != 0) | self.go_back[i] | expired[i]):
+                m.d.sync += timer[i].eq(0)
+            with m.Elif(timer[i] == p.timeout - 1):
+                m.d.sync += timer[i].eq(0)
+                m.d.comb += fires[i].eq(1)
+            with m.Else():
+                m.d.sync += timer[i].eq(timer[i] + 1)
+            with m.If(self.go_back[i]):
+                m.d.sync += expired[i].eq(0)
+            with m.Elif(fires[i] | (self.nak_in[i] & (count[i] != adv))):
+                m.d.sync += expired[i].eq(1)
+            # Receive side.
+            with m.If(self.delivered[i]):
+                m.d.sync += [expected[i].eq(expected[i] + 1), nak_done[i].eq(0)]
+            with m.If(self.msg_in[i]):
+                m.d.sync += ack_pending[i].eq(1)
+            with m.Elif(self.ack_sent[i]):
+                m.d.sync += ack_pending[i].eq(0)
+            with m.If(self.gap_in[i] & ~nak_done[i] & ~self.nak_sent[i]):
+                m.d.sync += nak_pending[i].eq(1)
+            with m.Elif(self.nak_sent[i]):
+                m.d.sync += [nak_pending[i].eq(0), nak_done[i].eq(1)]
+        return m

@@ -1,0 +1,54 @@
+"""Register maps and counter names of the network blocks, apart from the RTL so firmware can import them.
+
+``NETIF_REGISTERS`` is the CSR map of a network interface (``hw/network/netif.py``); ``NETIF_COUNTERS``
+names its event counters in address order. ``LINK_COUNTERS`` and ``SWITCH_COUNTERS`` name the counter
+output ports of the emulated link and switch (``hw/network/link.py``), which the system top maps into
+its own CSR space.
+"""
+
+from hw.lib.csr import Register, RegisterMap
+
+__all__ = ["NETIF_COUNTERS", "NETIF_REGISTERS", "NETIF_COUNTER_BASE", "LINK_COUNTERS", "SWITCH_COUNTERS"]
+
+#: Event counters of the network interface, ``(name, description)`` in register order.
+NETIF_COUNTERS = (
+    ("tx_frames", "frames put on the wire (messages, retransmissions and standalone acks)"),
+    ("tx_msgs", "messages accepted from the component and queued for their peer"),
+    ("tx_retransmits", "message frames sent again after a timeout or nak (go-back-N)"),
+    ("tx_timeouts", "retransmit timer expiries"),
+    ("tx_acks", "standalone ACK frames sent"),
+    ("tx_dropped", "component messages dropped: destination unknown or own node, or length > max payload"),
+    ("rx_frames", "frames received from the wire (good or not)"),
+    ("rx_msgs", "messages delivered to the component"),
+    ("rx_acks", "standalone ACK frames received and accepted"),
+    ("rx_dup", "message frames dropped as duplicate or out of order"),
+    ("rx_drop_crc", "frames dropped: CRC mismatch"),
+    ("rx_drop_misrouted", "frames dropped: destination is not this node, or source unknown or this node"),
+    ("rx_drop_truncated", "frames dropped: fewer bytes than the header announces"),
+    ("rx_drop_oversize", "frames dropped: more bytes than announced, or length > max payload"),
+    ("rx_drop_malformed", "frames dropped: bad type, reserved bits set, or bad tkeep"),
+    ("rx_drop_nobuf", "in-order message frames dropped: receive buffer full (sender retransmits)"),
+    ("naks_sent", "frames sent carrying a nak (gap seen in a peer's sequence)"),
+    ("naks_received", "naks received (each starts a go-back-N round)"),
+)
+
+#: Word address of the first counter register.
+NETIF_COUNTER_BASE = 0x04
+
+#: The CSR register map of the network interface.
+NETIF_REGISTERS = RegisterMap("netif", [
+    Register("id", 0x00, "r", "identity of this interface", fields=(
+        ("node_id", 0, 8, "this node's id"), ("n_nodes", 8, 9, "number of node ids (peers are 0..n_nodes-1)"))),
+    Register("config", 0x01, "r", "transport parameters", fields=(
+        ("window", 0, 16, "go-back-N window (frames per peer)"),
+        ("max_payload", 16, 16, "largest message payload in bytes"))),
+    Register("timeout", 0x02, "r", "retransmit timeout in cycles"),
+    *[Register(name, NETIF_COUNTER_BASE + i, "r", doc + " (32-bit, wraps)")
+      for i, (name, doc) in enumerate(NETIF_COUNTERS)],
+])
+
+#: Counter output ports of a link (32-bit, wrapping).
+LINK_COUNTERS = ("frames_in", "frames_out", "bytes_in", "lost", "corrupted", "duplicated", "reordered",
+                 "stall_cycles")
+#: Counter output ports of a switch (32-bit, wrapping).
+SWITCH_COUNTERS = ("frames_routed", "dropped_unroutable", "dropped_spoofed")

@@ -1,0 +1,109 @@
+"""PeerState (hw/network/peer_state.py): window accounting, acks, retransmit timer, go-back-N, ack/nak owed."""
+
+from hw.network.params import NetIfParams
+from hw.network.peer_state import PeerState
+from sim_tests.network.bench import simulate
+
+P = NetIfParams(node_id=0, n_nodes=3, window=4, timeout=16)
+EVENTS = ("stored", "frame_started", "go_back", "ack_sent", "nak_sent", "ack_in", "nak_in", "msg_in", "gap_in",
+          "delivered")
+
+
+async def pulse(ctx, dut, ack_value=0, **events):
+    """One cycle with the given events (peer index or list of them) high, then all low."""
+    for name, peers in events.items():
+        peers = peers if isinstance(peers, list) else [peers]
+        ctx.set(getattr(dut, name), sum(1 << p for p in peers))
+    ctx.set(dut.ack_value, ack_value)
+    await ctx.tick()
+    for name in EVENTS:
+        ctx.set(getattr(dut, name), 0)
+
+
+def query(ctx, dut, peer):
+    ctx.set(dut.store_peer, peer)
+    ctx.set(dut.send_peer, peer)
+    ctx.set(dut.recv_peer, peer)
+    return {"slot": ctx.get(dut.store_slot), "room": ctx.get(dut.store_room), "seq": ctx.get(dut.send_seq),
+            "ack": ctx.get(dut.send_ack), "nak": ctx.get(dut.send_nak), "retransmit": ctx.get(dut.send_retransmit),
+            "expected": ctx.get(dut.recv_expected), "unsent": ctx.get(dut.unsent) >> peer & 1,
+            "owed": ctx.get(dut.owed) >> peer & 1, "expired": ctx.get(dut.expired) >> peer & 1}
+
+
+def test_transmit_window_ack_timeout_and_go_back():
+    dut = PeerState(P)
+
+    async def bench(ctx):
+        got = {"start": query(ctx, dut, 1)}
+        for _ in range(4):
+            await pulse(ctx, dut, stored=1)
+        got["full"] = query(ctx, dut, 1)
+        for _ in range(3):
+            await pulse(ctx, dut, frame_started=1)
+        got["sent3"] = query(ctx, dut, 1)
+        await pulse(ctx, dut, ack_in=1, ack_value=2)             # releases seq 0 and 1
+        got["acked"] = query(ctx, dut, 1)
+        await pulse(ctx, dut, ack_in=1, ack_value=7)             # beyond the window: ignored
+        got["stale"] = query(ctx, dut, 1)
+        # The timer restarted at the ack that made progress; count cycles until it fires.
+        cycles = 2
+        while not ctx.get(dut.timeouts):
+            await ctx.tick()
+            cycles += 1
+        got["timeout_cycles"], got["timeouts"] = cycles, ctx.get(dut.timeouts)
+        await ctx.tick()
+        got["expired"] = query(ctx, dut, 1)
+        await pulse(ctx, dut, go_back=1)
+        got["went_back"] = query(ctx, dut, 1)
+        await pulse(ctx, dut, frame_started=1)
+        got["resent"] = query(ctx, dut, 1)
+        await pulse(ctx, dut, ack_in=1, nak_in=1, ack_value=2)   # nak without progress: go back now
+        got["naked"] = query(ctx, dut, 1)
+        await pulse(ctx, dut, stored=0)                          # own node id: never changes
+        got["own"] = query(ctx, dut, 0)
+        return got
+
+    got = simulate(dut, bench)
+    assert got["start"] == dict(slot=0, room=1, seq=0, ack=0, nak=0, retransmit=0, expected=0, unsent=0, owed=0,
+                                expired=0)
+    assert (got["full"]["room"], got["full"]["unsent"], got["full"]["owed"], got["full"]["seq"]) == (0, 1, 1, 0)
+    assert (got["sent3"]["seq"], got["sent3"]["retransmit"], got["sent3"]["unsent"]) == (3, 0, 1)
+    # base 2, count 2, sent 1: the next frame is seq 3, the next free slot is (2 + 2) % 4.
+    assert (got["acked"]["seq"], got["acked"]["slot"], got["acked"]["room"]) == (3, 0, 1)
+    assert got["stale"] == got["acked"]
+    assert got["timeout_cycles"] == P.timeout and got["timeouts"] == 1 << 1
+    assert got["expired"]["expired"] == 1
+    # Back to base 2: seq 2 again, sent before, so a retransmission.
+    assert (got["went_back"]["expired"], got["went_back"]["seq"], got["went_back"]["retransmit"]) == (0, 2, 1)
+    assert (got["resent"]["seq"], got["resent"]["retransmit"]) == (3, 0)
+    assert got["naked"]["expired"] == 1
+    assert (got["own"]["unsent"], got["own"]["owed"], got["own"]["room"]) == (0, 0, 1)
+
+
+def test_receive_side_ack_and_nak_owed():
+    dut = PeerState(P)
+
+    async def bench(ctx):
+        got = {}
+        await pulse(ctx, dut, msg_in=2, delivered=2)
+        got["delivered"] = query(ctx, dut, 2)
+        await pulse(ctx, dut, ack_sent=2)
+        got["ack_sent"] = query(ctx, dut, 2)
+        await pulse(ctx, dut, msg_in=2, gap_in=2)
+        got["gap"] = query(ctx, dut, 2)
+        await pulse(ctx, dut, ack_sent=2, nak_sent=2)
+        got["nak_sent"] = query(ctx, dut, 2)
+        await pulse(ctx, dut, msg_in=2, gap_in=2)                # same gap: one nak only
+        got["same_gap"] = query(ctx, dut, 2)
+        await pulse(ctx, dut, msg_in=2, delivered=2)
+        await pulse(ctx, dut, msg_in=2, gap_in=2)                # a new gap after progress
+        got["new_gap"] = query(ctx, dut, 2)
+        return got
+
+    got = simulate(dut, bench)
+    assert (got["delivered"]["expected"], got["delivered"]["ack"], got["delivered"]["owed"]) == (1, 1, 1)
+    assert got["ack_sent"]["owed"] == 0
+    assert (got["gap"]["nak"], got["gap"]["owed"]) == (1, 1)
+    assert (got["nak_sent"]["nak"], got["nak_sent"]["owed"]) == (0, 0)
+    assert (got["same_gap"]["nak"], got["same_gap"]["owed"]) == (0, 1)
+    assert (got["new_gap"]["nak"], got["new_gap"]["expected"]) == (1, 2)
