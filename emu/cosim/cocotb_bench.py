@@ -1,7 +1,7 @@
 """cocotb side of ``disagg bench``: the same system and workload driven the way most users would write it.
 
 Every clock edge is awaited in Python: the CPU port is driven by ``StreamSource``/``StreamSink``, the
-firmware runs on a ``CocotbSystemBus`` and is woken by an irq server, and every access is checked against
+firmware runs on a ``CocotbCsrBus`` and is woken by an irq server, and every access is checked against
 the golden model (:class:`emu.cosim.system_bench.SystemBench`, the bench the system tests extend). The configuration comes
 in ``DISAGG_CONFIG`` (``{"system": SystemParams.as_dict()}``), the workload file, the number of accesses
 and the output file in ``DISAGG_BENCH_WORKLOAD``, ``DISAGG_BENCH_N`` and ``DISAGG_BENCH_OUT``.

@@ -1,4 +1,5 @@
-"""cocotb drivers for ``amaranth.lib.stream`` ports, with idle and backpressure insertion.
+"""cocotb stream drivers with idle and backpressure insertion: :class:`Source`/:class:`Sink` for any valid/ready
+handshake (Amaranth streams, AXI-Stream ports), :class:`StreamSource`/:class:`StreamSink` for Amaranth stream ports.
 
 An Amaranth stream member ``foo`` of a component becomes three Verilog ports ``foo__valid``,
 ``foo__ready`` and ``foo__payload`` (a packed ``data.Layout``). :func:`pack` and :func:`unpack` turn
@@ -22,7 +23,7 @@ import cocotb
 from cocotb.triggers import Event, FallingEdge, RisingEdge
 from amaranth.lib import data, enum as _enum
 
-__all__ = ["pack", "unpack", "Fields", "StreamSource", "StreamSink", "port"]
+__all__ = ["pack", "unpack", "Fields", "Source", "Sink", "StreamSource", "StreamSink", "port"]
 
 
 def _layout_of(shape):
@@ -85,28 +86,27 @@ def port(dut, name):
     return (getattr(dut, f"{name}__valid"), getattr(dut, f"{name}__ready"), getattr(dut, f"{name}__payload"))
 
 
-class StreamSource:
-    """Drives a stream into the DUT from a queue, optionally idling between beats.
+class Source:
+    """Drives one valid/ready stream into the DUT from a queue, optionally idling between beats.
 
     Parameters
     ----------
-    dut, name : the DUT handle and the stream's name (``cpu_req`` for ``cpu_req__valid`` ...).
     clk : clock handle.
-    layout : data.Layout of the payload (``None`` for a plain integer payload).
+    valid, ready : handles of the handshake.
+    write : callable
+        ``write(item)`` puts an item on the payload signal(s).
     idle_prob : float
         Probability of leaving ``valid`` low for a cycle before each beat.
     rng : random.Random
     """
 
-    def __init__(self, dut, name, clk, layout=None, *, idle_prob=0.0, rng=None):
-        self.valid, self.ready, self.payload = port(dut, name)
-        self.clk = clk
-        self.layout = layout
+    def __init__(self, clk, valid, ready, write, *, idle_prob=0.0, rng=None):
+        self.clk, self.valid, self.ready, self.write = clk, valid, ready, write
         self.idle_prob = idle_prob
         self.rng = rng or random.Random(0)
         self.queue = deque()
         self.sent = 0
-        self._idle = Event()
+        self._offering = False
         self.valid.value = 0
         self._task = cocotb.start_soon(self._run())
 
@@ -120,44 +120,50 @@ class StreamSource:
     def empty(self):
         return not self.queue
 
+    def idle(self):
+        """Nothing queued and nothing offered."""
+        return not self.queue and not self._offering
+
     async def wait_idle(self):
-        while self.queue or int(self.valid.value):
+        while not self.idle():
             await RisingEdge(self.clk)
 
     async def _run(self):
-        current = None
         while True:
             await FallingEdge(self.clk)
-            taken = current is not None and int(self.ready.value)
+            taken = self._offering and int(self.ready.value)
             await RisingEdge(self.clk)
             if taken:
                 # The beat on the bus was taken at this edge.
-                current = None
+                self._offering = False
                 self.sent += 1
-            if current is None:
+            if not self._offering:
                 if self.queue and not (self.idle_prob and self.rng.random() < self.idle_prob):
-                    current = self.queue.popleft()
-                    self.payload.value = pack(self.layout, current) if self.layout is not None else int(current)
+                    self.write(self.queue.popleft())
+                    self._offering = True
                     self.valid.value = 1
                 else:
                     self.valid.value = 0
 
 
-class StreamSink:
-    """Accepts a stream from the DUT into a queue, optionally withholding ``ready``.
+class Sink:
+    """Accepts one valid/ready stream from the DUT, optionally withholding ``ready``.
 
     Parameters
     ----------
+    clk : clock handle.
+    valid, ready : handles of the handshake.
+    read : callable
+        ``read()`` returns the item on the payload signal(s) (called in the cycle of the transfer).
     backpressure_prob : float
         Probability of holding ``ready`` low in a cycle.
+    rng : random.Random
     callback : callable, optional
-        Called with each unpacked payload as it arrives (instead of queueing it).
+        Called with each item as it arrives (instead of queueing it).
     """
 
-    def __init__(self, dut, name, clk, layout=None, *, backpressure_prob=0.0, rng=None, callback=None):
-        self.valid, self.ready, self.payload = port(dut, name)
-        self.clk = clk
-        self.layout = layout
+    def __init__(self, clk, valid, ready, read, *, backpressure_prob=0.0, rng=None, callback=None):
+        self.clk, self.valid, self.ready, self.read = clk, valid, ready, read
         self.backpressure_prob = backpressure_prob
         self.rng = rng or random.Random(0)
         self.callback = callback
@@ -180,14 +186,39 @@ class StreamSink:
         while True:
             self.ready.value = 0 if (self.backpressure_prob and self.rng.random() < self.backpressure_prob) else 1
             await FallingEdge(self.clk)
-            fired = int(self.ready.value) and int(self.valid.value)
-            raw = int(self.payload.value) if fired else 0
+            item = self.read() if int(self.ready.value) and int(self.valid.value) else None
             await RisingEdge(self.clk)
-            if fired:
-                item = unpack(self.layout, raw) if self.layout is not None else raw
+            if item is not None:
                 self.received += 1
                 if self.callback is not None:
                     self.callback(item)
                 else:
                     self.queue.append(item)
                     self._event.set()
+
+
+class StreamSource(Source):
+    """A :class:`Source` on the Amaranth stream ``name`` of ``dut`` (``name__valid``, ``name__ready``,
+    ``name__payload``); items are payload dicts packed by ``layout``, or integers when ``layout`` is ``None``."""
+
+    def __init__(self, dut, name, clk, layout=None, *, idle_prob=0.0, rng=None):
+        valid, ready, payload = port(dut, name)
+        self.layout = layout
+
+        def write(item):
+            payload.value = pack(layout, item) if layout is not None else int(item)
+        super().__init__(clk, valid, ready, write, idle_prob=idle_prob, rng=rng)
+
+
+class StreamSink(Sink):
+    """A :class:`Sink` on the Amaranth stream ``name`` of ``dut``; items are unpacked by ``layout`` (integers
+    when ``layout`` is ``None``)."""
+
+    def __init__(self, dut, name, clk, layout=None, *, backpressure_prob=0.0, rng=None, callback=None):
+        valid, ready, payload = port(dut, name)
+        self.layout = layout
+
+        def read():
+            raw = int(payload.value)
+            return unpack(layout, raw) if layout is not None else raw
+        super().__init__(clk, valid, ready, read, backpressure_prob=backpressure_prob, rng=rng, callback=callback)

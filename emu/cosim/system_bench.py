@@ -1,7 +1,7 @@
 """The whole system under cocotb: CPU port drivers, irq-driven firmware, golden-model check of every access.
 
 The firmware is the real one (``firmware.system_firmware.SystemFirmware``) on the system's CSR port
-through :class:`emu.cosim.system_bus.CocotbSystemBus`. An irq server coroutine wakes on
+through :class:`emu.cosim.csr_bus.CocotbCsrBus`. An irq server coroutine wakes on
 ``irq_proc``/``irq_mem`` and calls ``service_irqs``; process creation and exit happen between batches of
 accesses, under the same firmware lock, as the harness does. Every response is compared with
 ``emu.models.system.SystemModel``. ``disagg bench`` drives its cocotb leg with it
@@ -21,10 +21,11 @@ from emu.workload_format import OP_WRITE
 from firmware.global_memory_manager import Region
 from firmware.system_firmware import SystemFirmware
 from hw.processor.excache_layouts import CpuReq, CpuResp
+from hw.system.address_map import SYSTEM_CSR_BASES
 from hw.system.params import SystemParams
 
 from .streams import Fields, StreamSink, StreamSource
-from .system_bus import CocotbSystemBus
+from .csr_bus import CocotbCsrBus
 
 __all__ = ["SystemBench"]
 
@@ -44,7 +45,7 @@ class SystemBench:
         self.dut, self.cfg = dut, cfg
         self.params = SystemParams.from_dict(cfg["system"])
         self.rng = random.Random(seed)
-        self.bus = CocotbSystemBus(dut, dut.clk)
+        self.bus = CocotbCsrBus(dut, dut.clk, bases=SYSTEM_CSR_BASES)
         self.fw = SystemFirmware(self.bus, self.params, victim_policy=cfg.get("victim_policy", "fifo"))
         self.model = SystemModel(page_size=self.params.mmu.page_bytes, vaddr_width=self.params.excache.vaddr_width)
         self.fw_lock = Lock()

@@ -18,7 +18,6 @@ from collections import deque
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from firmware.bus import Bus
 from hw.processor.excache import CpuReq, CpuResp
 from hw.processor.registers import register_map
 from hw.protocol import DataBeat, MsgHeader, MsgKind, Status
@@ -26,44 +25,9 @@ from hw.protocol import DataBeat, MsgHeader, MsgKind, Status
 from emu.models.excache import OP_WRITE
 from sim_tests.lib.streams import Fields
 
-__all__ = ["Fields", "ExCacheBench", "CsrBus", "REGS"]
+__all__ = ["Fields", "ExCacheBench", "REGS"]
 
 REGS = register_map()
-
-
-class CsrBus(Bus):
-    """``firmware.bus.Bus`` on the ExCache's CSR port (one access at a time)."""
-
-    def __init__(self, dut, clk):
-        self.dut, self.clk = dut, clk
-        self.lock = cocotb.triggers.Lock()
-        dut.csr__r_stb.value = 0
-        dut.csr__w_stb.value = 0
-        dut.csr__addr.value = 0
-        dut.csr__w_data.value = 0
-
-    async def read_reg(self, block, addr):
-        async with self.lock:
-            self.dut.csr__addr.value = addr
-            self.dut.csr__r_stb.value = 1
-            await RisingEdge(self.clk)
-            self.dut.csr__r_stb.value = 0
-            await RisingEdge(self.clk)
-            return int(self.dut.csr__r_data.value)
-
-    async def write_reg(self, block, addr, value):
-        async with self.lock:
-            self.dut.csr__addr.value = addr
-            self.dut.csr__w_data.value = value
-            self.dut.csr__w_stb.value = 1
-            await RisingEdge(self.clk)
-            self.dut.csr__w_stb.value = 0
-
-    async def read_mem(self, addr, length):
-        raise NotImplementedError("the ExCache has no firmware-visible memory")
-
-    async def write_mem(self, addr, data):
-        raise NotImplementedError("the ExCache has no firmware-visible memory")
 
 
 class ExCacheBench:

@@ -22,7 +22,9 @@ from hw.protocol import Status
 
 from sim_tests.lib.vcd_window import VcdWindow
 
-from .bench import REGS, CsrBus, ExCacheBench
+from sim_tests.lib.csr_bus import CocotbCsrBus
+
+from .bench import REGS, ExCacheBench
 from .traffic import FAIL_PID, TrafficShape, fw_choose, make_traffic
 
 CONFIG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))
@@ -41,7 +43,7 @@ SHAPE = TrafficShape(**{k: (tuple(v) if k == "pids" else v) for k, v in CONFIG.g
 async def start(dut):
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst.value = 1
-    bus = CsrBus(dut, dut.clk)
+    bus = CocotbCsrBus(dut, dut.clk)
     for name in ("cpu_req__valid", "net_rx__hdr__valid", "net_rx__data__valid"):
         getattr(dut, name).value = 0
     await ClockCycles(dut.clk, 3)

@@ -1,4 +1,5 @@
-"""cocotb helpers of the MMU tests: CSR bus adapter, message driver/receiver, mirroring bus, AxiRam bus.
+"""cocotb helpers of the MMU tests: message driver/receiver, mirroring bus, AxiRam bus (the CSR adapter is
+``sim_tests.lib.csr_bus.CocotbCsrBus``).
 
 All handshakes are sampled at the rising edge (as in ``sim_tests/lib/streams.py``). The message port
 is driven by a single coroutine per cycle for all four streams, which keeps Python per cycle light
@@ -11,13 +12,13 @@ from collections import deque
 
 import cocotb
 from cocotb.utils import get_sim_time
-from cocotb.triggers import Event, Lock, RisingEdge
+from cocotb.triggers import Event, RisingEdge
 
 from firmware.bus import Bus
 from hw.memory.mmu import MMU_REGS
 from hw.protocol import DataBeat, MsgHeader
 
-__all__ = ["CocotbCsrBus", "AxiRamMemBus", "MirrorBus", "NetPort", "Request", "HDR", "pack_hdr", "unpack_hdr"]
+__all__ = ["AxiRamMemBus", "MirrorBus", "NetPort", "Request", "HDR", "pack_hdr", "unpack_hdr"]
 
 HDR = MsgHeader()
 _M32 = 0xFFFF_FFFF
@@ -38,45 +39,6 @@ def pack_hdr(fields: dict) -> int:
 
 def unpack_hdr(v: int) -> dict:
     return {name: (v >> off) & mask for name, off, mask in _HDR_FIELDS}
-
-
-class CocotbCsrBus(Bus):
-    """Register access on the DUT's ``csr`` port; memory methods unsupported (wrap it in CsrMemoryBus).
-
-    A lock serialises firmware coroutines (fault service and test control) on the one bus.
-    """
-
-    def __init__(self, dut, clk, prefix="csr"):
-        self.clk = clk
-        self.addr = getattr(dut, f"{prefix}__addr")
-        self.r_stb = getattr(dut, f"{prefix}__r_stb")
-        self.r_data = getattr(dut, f"{prefix}__r_data")
-        self.w_stb = getattr(dut, f"{prefix}__w_stb")
-        self.w_data = getattr(dut, f"{prefix}__w_data")
-        self._r_data = self.r_data._handle     # raw GPI handle: reading .value costs ~10 us
-        self.r_stb.value = 0
-        self.w_stb.value = 0
-        self.lock = Lock()
-        self.ops = 0
-
-    async def write_reg(self, block, addr, value):
-        async with self.lock:
-            self.addr.value = addr
-            self.w_data.value = value & _M32
-            self.w_stb.value = 1
-            await RisingEdge(self.clk)
-            self.w_stb.value = 0
-            self.ops += 1
-
-    async def read_reg(self, block, addr):
-        async with self.lock:
-            self.addr.value = addr
-            self.r_stb.value = 1
-            await RisingEdge(self.clk)
-            self.r_stb.value = 0
-            await RisingEdge(self.clk)      # r_data is registered: valid one cycle after the strobe
-            self.ops += 1
-            return int(self._r_data.get_signal_val_binstr(), 2)
 
 
 class AxiRamMemBus(Bus):

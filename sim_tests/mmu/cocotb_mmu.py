@@ -25,7 +25,8 @@ from firmware.csr_mem import CsrMemoryBus
 from firmware.memory_monitor import MemoryMonitor, MemoryMonitorError
 from firmware.page_table import PageTableFull
 from hw.memory.mmu import MMU_REGS, MMUParams
-from sim_tests.mmu.bench import AxiRamMemBus, CocotbCsrBus, MirrorBus, NetPort, Request
+from sim_tests.lib.csr_bus import CocotbCsrBus
+from sim_tests.mmu.bench import AxiRamMemBus, MirrorBus, NetPort, Request
 
 CFG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))
 SEED = int(os.environ.get("DISAGG_SEED", "1"))

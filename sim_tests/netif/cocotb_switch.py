@@ -11,7 +11,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles
 
 from firmware import protocol_codec as codec
-from sim_tests.netif.drivers import axis_sink, axis_source
+from sim_tests.lib.streams import axis_sink, axis_source
 from sim_tests.netif.msgs import reset
 
 CFG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))
@@ -30,7 +30,7 @@ async def routing(dut):
     ids = CFG["node_ids"]
     n = len(ids)
     # The switch's tready is combinational from its arbitration state, so the falling-edge drivers
-    # (sim_tests/netif/drivers.py) are used rather than cocotbext-axi (see cocotb_wire.py).
+    # (sim_tests/lib/streams.py) are used rather than cocotbext-axi (see cocotb_wire.py).
     srcs = [axis_source(dut, f"s_axis__{i}", dut.clk, idle_prob=0.3, rng=random.Random(rng.random()))
             for i in range(n)]
     got = [[] for _ in range(n)]

@@ -19,7 +19,7 @@ from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStream
 from emu.models.transport import ReceiverModel
 from firmware import protocol_codec as codec
 from hw.network.registers import NETIF_REGISTERS
-from sim_tests.netif.drivers import axis_sink
+from sim_tests.lib.streams import axis_sink
 from sim_tests.netif.msgs import Msg, MsgDriver, Scoreboard, random_msg, read_counters, reset
 
 CFG = json.loads(os.environ.get("DISAGG_CONFIG", "{}"))

@@ -10,7 +10,7 @@ from pathlib import Path
 from cocotb.triggers import FallingEdge, RisingEdge
 
 from hw.protocol import MsgHeader, DataBeat, carries_data, is_response
-from sim_tests.netif.drivers import stream_sink, stream_source
+from sim_tests.lib.streams import StreamSink, StreamSource
 
 REPORTS = Path(__file__).resolve().parents[2] / "build" / "reports"
 
@@ -52,8 +52,8 @@ class MsgDriver:
     def __init__(self, dut, prefix, clk, data_width, rng, idle_prob=0.0):
         self.beat_bytes = data_width // 8
         self.rng = rng
-        self.hdr = stream_source(dut, f"{prefix}__hdr", clk, MsgHeader(), idle_prob=idle_prob, rng=rng)
-        self.data = stream_source(dut, f"{prefix}__data", clk, DataBeat(data_width), idle_prob=idle_prob, rng=rng)
+        self.hdr = StreamSource(dut, f"{prefix}__hdr", clk, MsgHeader(), idle_prob=idle_prob, rng=rng)
+        self.data = StreamSource(dut, f"{prefix}__data", clk, DataBeat(data_width), idle_prob=idle_prob, rng=rng)
 
     def send(self, msg: Msg):
         self.hdr.send_nowait({"kind": msg.kind, "status": msg.status, "src": self.rng.randrange(256),
@@ -81,9 +81,9 @@ class Scoreboard:
         self.hdrs = []
         self.beats = []
         self.received = 0
-        self.hdr = stream_sink(dut, f"{prefix}__hdr", clk, MsgHeader(), backpressure_prob=backpressure_prob,
+        self.hdr = StreamSink(dut, f"{prefix}__hdr", clk, MsgHeader(), backpressure_prob=backpressure_prob,
                                rng=rng, callback=self._on_hdr)
-        self.data = stream_sink(dut, f"{prefix}__data", clk, DataBeat(data_width),
+        self.data = StreamSink(dut, f"{prefix}__data", clk, DataBeat(data_width),
                                 backpressure_prob=backpressure_prob, rng=rng, callback=self._on_beat)
 
     def expect_from(self, src, msg):
