@@ -21,6 +21,7 @@ COMMANDS = [
     "emu.commands.waves",
     "emu.commands.sweep",
     "emu.commands.synth",
+    "emu.commands.coverage",
 ]
 
 

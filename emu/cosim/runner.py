@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -34,6 +35,25 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 #: Verilator build flags of every cocotb build: warnings are the lint test's job (rtl/lint_waivers.vlt);
 #: X-initialisation as fast as the harness (the RTL resets every register it relies on).
 VERILATOR_ARGS = ["-Wno-fatal", "-O3", "--x-assign", "fast", "--x-initial", "fast"]
+
+
+#: Waveform dumping for Icarus builds with waves, in Verilog-2005 (see :meth:`CocotbRun.build`): FST into the
+#: file named by the ``+dumpfile_path=`` plusarg (cocotb's runner passes ``-fst`` when a test records waves).
+ICARUS_DUMP = """module disagg_iverilog_dump();
+  reg [8*1024-1:0] path;
+  initial begin
+    if ($value$plusargs("dumpfile_path=%s", path)) $dumpfile(path);
+    else $dumpfile("dump.fst");
+    $dumpvars(0, {toplevel});
+  end
+endmodule
+"""
+
+
+def _write_if_changed(path: Path, text: str):
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
 
 def check_simulator(sim: str) -> None:
@@ -105,6 +125,9 @@ class CocotbRun:
         Extra build arguments for the simulator (Verilator flags when ``sim`` is ``verilator``).
     python_path : list of str
         Folders the test module imports from (before :data:`PACKAGE_ROOT` on the simulator's PYTHONPATH).
+    coverage : bool
+        Verilator line and toggle coverage (``--coverage-line --coverage-toggle``, a build of its own): each run
+        leaves ``coverage.dat`` in its run folder (read by :mod:`emu.coverage`).
     """
     build_root: Path
     test_module: str
@@ -112,14 +135,17 @@ class CocotbRun:
     sim: str = "verilator"
     build_args: list = field(default_factory=list)
     python_path: list = field(default_factory=list)
+    coverage: bool = False
 
     def __post_init__(self):
         if self.sim not in SIMULATORS:
             raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}, not {self.sim!r}")
+        if self.coverage and self.sim != "verilator":
+            raise ValueError(f"coverage needs Verilator, not {self.sim}")
         self._built = {}    # build folder -> the cocotb runner that built it (a test runs on that object)
 
     def build_dir(self, *, waves: bool = False) -> Path:
-        return Path(self.build_root) / (self.sim + ("-waves" if waves else ""))
+        return Path(self.build_root) / (self.sim + ("-waves" if waves else "") + ("-coverage" if self.coverage else ""))
 
     def run_dir(self, testcase=None, *, waves: bool = False) -> Path:
         """The folder a run of ``testcase`` executes in (its ``results.xml`` and outputs land there)."""
@@ -135,15 +161,34 @@ class CocotbRun:
         runner = self._runner()
         build_dir = self.build_dir(waves=waves)
         self._built[build_dir] = runner
+        sources = [Path(s) for s in sources]
         if self.sim == "verilator":
             args = [*VERILATOR_ARGS, *self.build_args]
             if waves:
                 args += ["--trace-structs"] + (["--trace-fst"] if fst_available() else [])
+            if self.coverage:
+                args += ["--coverage-line", "--coverage-toggle"]
         else:
-            args = list(self.build_args)
+            # The generated Verilog is Verilog-2005 and relies on a declaration initialiser being a time-0 event
+            # (Yosys's "dump_module" registers in every always @*): read as SystemVerilog (cocotb's -g2012) the
+            # initialisers run before time 0, and combinational outputs stay X until an input changes. A later
+            # -g overrides the earlier one. cocotb's waves module is SystemVerilog, so ours is Verilog-2005.
+            args = ["-g2005", *self.build_args]
+            if waves:
+                dump = build_dir / "disagg_iverilog_dump.v"
+                _write_if_changed(dump, ICARUS_DUMP.format(toplevel=self.toplevel))
+                sources.append(dump)
+                args += ["-s", "disagg_iverilog_dump"]
         with _file_lock(Path(self.build_root) / ".build.lock"):
-            runner.build(sources=[Path(s) for s in sources], hdl_toplevel=self.toplevel, build_dir=build_dir,
-                         build_args=args, waves=waves, timescale=("1ns", "1ps"))
+            # cocotb's Icarus build is skipped when sim.vvp is newer than the sources, whatever the arguments:
+            # rebuild when they change.
+            stamp = build_dir / "disagg_build_args.json"
+            stamp_text = json.dumps([args, [str(p) for p in sources]])
+            changed = not stamp.exists() or stamp.read_text() != stamp_text
+            runner.build(sources=sources, hdl_toplevel=self.toplevel, build_dir=build_dir, build_args=args,
+                         waves=waves and self.sim == "verilator", timescale=("1ns", "1ps"),
+                         always=changed and self.sim == "icarus")
+            _write_if_changed(stamp, stamp_text)
         return build_dir
 
     def test(self, *, seed: int, testcase=None, waves: bool = False, env: dict | None = None) -> Outcome:
@@ -159,12 +204,15 @@ class CocotbRun:
         paths = [*self.python_path, *env.pop("PYTHONPATH", "").split(os.pathsep), str(PACKAGE_ROOT),
                  *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
         env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(str(p) for p in paths if p))
+        # Icarus writes its waves into the build folder unless told otherwise: put them with the run's outputs,
+        # under the name Verilator uses.
+        plusargs = [f"+dumpfile_path={test_dir / 'dump.fst'}"] if waves and self.sim == "icarus" else []
         exit_code = 0
         try:
             # Under pytest cocotb's runner exits on a failed test; elsewhere only on a failed simulator.
             runner.test(hdl_toplevel=self.toplevel, test_module=self.test_module, testcase=testcase, seed=seed,
                         extra_env=env, waves=waves, build_dir=build_dir, test_dir=test_dir,
-                        results_xml=str(results_xml))
+                        results_xml=str(results_xml), plusargs=plusargs)
         except SystemExit as exc:
             exit_code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return Outcome(verdict(results_xml, testcase=testcase, exit_code=exit_code), test_dir, results_xml,

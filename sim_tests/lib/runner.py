@@ -25,6 +25,7 @@ collection.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from amaranth.back import verilog as amaranth_verilog
 
-from emu.cosim.runner import CocotbRun, Outcome
+from emu.cosim.runner import SIMULATORS, CocotbRun, Outcome
 from emu.gtkw import write_gtkw  # noqa: F401  (re-exported: tests import it from here)
 
 __all__ = ["REPO", "BUILD", "SimRun", "run_cocotb", "default_seed", "write_gtkw", "config_id"]
@@ -94,8 +95,12 @@ class SimRun:
         Further Verilog files (for example a wrapper).
     build_args : list of str
         Extra Verilator arguments.
-    sim : str
-        Simulator (``verilator`` or ``icarus``, see ``emu.cosim.runner.SIMULATORS``).
+    sim : str or None
+        Simulator (``verilator`` or ``icarus``, see ``emu.cosim.runner.SIMULATORS``); ``None``: the one pytest's
+        ``--sim`` names in :func:`run_cocotb`, Verilator elsewhere.
+    coverage : bool
+        Build with Verilator line and toggle coverage (``--coverage-rtl`` on pytest): each run's ``coverage.dat``
+        is kept as ``build/coverage/<block>/<test>.dat`` for ``disagg coverage``.
     """
     block: str
     component_factory: object
@@ -106,7 +111,8 @@ class SimRun:
     extra_sources: list = field(default_factory=list)
     build_args: list = field(default_factory=list)
     extra_env: dict = field(default_factory=dict)
-    sim: str = "verilator"
+    sim: str | None = None
+    coverage: bool = False
 
     @property
     def build_root(self) -> Path:
@@ -119,14 +125,29 @@ class SimRun:
         (self.build_root / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
         return path
 
+    def __post_init__(self):
+        if self.sim is not None and self.sim not in SIMULATORS:
+            raise ValueError(f"sim must be one of {', '.join(SIMULATORS)} or None, not {self.sim!r}")
+
+    @property
+    def simulator(self) -> str:
+        return self.sim or "verilator"
+
     def cocotb_run(self) -> CocotbRun:
         """The product's runner core on this configuration's build folder."""
+        sim = self.simulator
         return CocotbRun(build_root=self.build_root, test_module=self.test_module, toplevel=self.toplevel,
-                         sim=self.sim, build_args=self.build_args if self.sim == "verilator" else [],
-                         python_path=[str(REPO)])
+                         sim=sim, build_args=self.build_args if sim == "verilator" else [],
+                         python_path=[str(REPO)], coverage=self.coverage)
 
-    def run(self, *, testcase=None, seed: int, waves: bool = False, test_name: str = ""):
-        """Run the tests; raise AssertionError naming seed, simulator and artifacts unless every test ran and passed."""
+    def run(self, *, testcase=None, seed: int, waves: bool = False, test_name: str = "", cross_check=None):
+        """Run the tests; raise AssertionError naming seed, simulator and artifacts unless every test ran and passed.
+
+        A failure is then run on the other simulator with the same seed (``cross_check``; by default only a
+        failure on Icarus, since a Verilator build of a large design takes minutes), and the message says
+        whether it passes there: a failure on one simulator only is a simulator difference or a race in the
+        test bench, not a plain RTL bug. Without the check the message says how to run it.
+        """
         env = {
             "DISAGG_CONFIG": json.dumps(self.config, sort_keys=True),
             "DISAGG_SEED": str(seed),
@@ -134,11 +155,13 @@ class SimRun:
         }
         name = test_name or self.block
         outcome = self._run_once(testcase=testcase, seed=seed, waves=waves, env=env)
+        if self.coverage:
+            self._keep_coverage(outcome, name)
         if outcome.passed:
             return
         if not outcome.failed_in_simulation:
             # Nothing ran (a misspelled or skipped testcase): no waveform to gather.
-            raise AssertionError(f"{name} on {self.sim}: {outcome.reason}")
+            raise AssertionError(f"{name} on {self.simulator}: {outcome.reason}")
         # Re-run with waves so the failure leaves a waveform, then gather the evidence in one place.
         if not waves:
             try:
@@ -146,8 +169,38 @@ class SimRun:
             except Exception as exc:  # the failure matters more than a missing waveform
                 print(f"re-run with waves failed: {exc}")
         where = self._collect_failure(name, seed)
-        raise AssertionError(f"{name} failed on {self.sim} with seed {seed}: {outcome.reason}; waveform and "
-                             f"reproduce command in {where}")
+        other = self._other_simulator_note(testcase=testcase, seed=seed, env=env,
+                                           check=self.simulator == "icarus" if cross_check is None else cross_check)
+        raise AssertionError(f"{name} failed on {self.simulator} with seed {seed}: {outcome.reason}; {other}; "
+                             f"waveform and reproduce command in {where}")
+
+    def _other_simulator_note(self, *, testcase, seed, env, check) -> str:
+        """What the same run does on the other simulator, or how to find out."""
+        other = "verilator" if self.simulator == "icarus" else "icarus"
+        if not check:
+            node = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0] or "<test>"
+            return (f"not checked on {other} (run: SEED={seed} pytest --sim {other} {node}, or pass "
+                    f"--cross-check)")
+        try:
+            twin = dataclasses.replace(self, sim=other, coverage=False)
+            outcome = twin._run_once(testcase=testcase, seed=seed, waves=False, env=env)
+        except Exception as exc:  # a missing simulator, a build error: say so, the failure stands
+            return f"could not check on {other}: {exc}"
+        if outcome.passed:
+            return (f"it PASSES on {other} with the same seed: a failure on {self.simulator} only (a difference between "
+                    f"the simulators' reading of the Verilog, or a race in the test bench)")
+        return f"it fails on {other} too with the same seed ({outcome.reason})"
+
+    def _keep_coverage(self, outcome: Outcome, name: str):
+        dat = outcome.test_dir / "coverage.dat"
+        if not dat.exists():
+            print(f"no coverage.dat in {outcome.test_dir}")
+            return
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        dest = BUILD / "coverage" / self.block / f"{safe}.dat"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(dat, dest)
+        print(f"coverage of this run: {dest} (summary: disagg coverage)")
 
     def _run_once(self, *, testcase, seed, waves, env) -> Outcome:
         core = self.cocotb_run()
@@ -197,7 +250,7 @@ class SimRun:
         _collect_windows(run_dir, self.run_dir(testcase), dest)
         (dest / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
         node = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
-        sim = f" --sim {self.sim}" if self.sim != "verilator" else ""
+        sim = f" --sim {self.simulator}" if self.simulator != "verilator" else ""
         reproduce = f"SEED={seed} WAVES=1 .venv/bin/python -m pytest {shlex.quote(node)}{sim}" if node else ""
         (dest / "reproduce.txt").write_text(f"seed: {seed}\n{reproduce}\n")
         FAILURES.mkdir(parents=True, exist_ok=True)
@@ -241,10 +294,16 @@ def _collect_windows(run_dir: Path, plain_run_dir: Path, dest: Path):
 
 
 def run_cocotb(request, sim: SimRun, *, testcase=None):
-    """Run ``sim`` from a pytest test; seed and waves come from the pytest options (see conftest)."""
+    """Run ``sim`` from a pytest test; seed, waves, simulator and cross-check come from the pytest options (see
+    conftest). A ``SimRun`` built with ``sim=`` keeps its simulator; otherwise ``--sim`` chooses it."""
     name = request.node.nodeid
     seed = request.config.getoption("--seed")
     seed = default_seed(name) if seed is None else seed
     waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
-    print(f"seed={seed} (reproduce with SEED={seed})")
-    sim.run(testcase=testcase, seed=seed, waves=waves, test_name=name)
+    if sim.sim is None:
+        sim = dataclasses.replace(sim, sim=request.config.getoption("--sim"))
+    if request.config.getoption("--coverage-rtl") and sim.simulator == "verilator":
+        sim = dataclasses.replace(sim, coverage=True)
+    cross_check = True if request.config.getoption("--cross-check") else None
+    print(f"seed={seed} sim={sim.sim} (reproduce with SEED={seed})")
+    sim.run(testcase=testcase, seed=seed, waves=waves, test_name=name, cross_check=cross_check)

@@ -64,14 +64,16 @@ def test_missing_results_and_simulator_exit_fail(tmp_path):
     assert "simulator exited with code 3" in verdict(_results(tmp_path, ("a", "")), exit_code=3)
 
 
-def _counter(**env):
+def _counter(sim=None, **env):
     return SimRun(block="runner_counter", component_factory=lambda cfg: Counter(cfg["width"]), config={"width": 3},
-                  test_module="sim_tests.runner.cocotb_counter", gtkw_signals=["clk", "rst", "count"], extra_env=env)
+                  test_module="sim_tests.runner.cocotb_counter", gtkw_signals=["clk", "rst", "count"], extra_env=env,
+                  sim=sim)
 
 
-def test_cocotb_run_passes(request):
-    run_cocotb(request, _counter())
-    assert [c.name for c in read_results(_counter().run_dir() / "results.xml")] == ["counts", "fails_when_asked"]
+@pytest.mark.parametrize("sim", ["verilator", "icarus"])
+def test_cocotb_run_passes(request, sim):
+    run_cocotb(request, _counter(sim))
+    assert [c.name for c in read_results(_counter(sim).run_dir() / "results.xml")] == ["counts", "fails_when_asked"]
 
 
 def test_cocotb_misspelled_testcase_fails(request):
@@ -83,8 +85,26 @@ def test_cocotb_misspelled_testcase_fails(request):
 def test_cocotb_failing_test_fails_with_seed_and_artifacts(request, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "FAILURES", tmp_path / "failures")   # keep build/failures/ for real failures
     with pytest.raises(AssertionError, match=r"failed on verilator with seed \d+: 1 of 1 cocotb tests failed: "
-                                             r"fails_when_asked \(first: failing as asked"):
+                                             r"fails_when_asked \(first: failing as asked") as failure:
         run_cocotb(request, _counter(DISAGG_RUNNER_FAIL="1"), testcase="fails_when_asked")
     (folder,) = [p for p in (tmp_path / "failures").iterdir() if p.is_dir()]
+    assert "not checked on icarus (run: SEED=" in str(failure.value)
     assert {"results.xml", "reproduce.txt", "dump.gtkw"} <= {p.name for p in folder.iterdir()}
     assert "::test_cocotb_failing_test_fails_with_seed_and_artifacts  seed=" in (tmp_path / "failures" / "index.txt").read_text()
+
+
+def test_cocotb_failure_on_one_simulator_only_is_reported_as_such(request, tmp_path, monkeypatch):
+    """A failure on Icarus is re-run on Verilator with the same seed; the message says it passes there."""
+    monkeypatch.setattr(runner, "FAILURES", tmp_path / "failures")
+    with pytest.raises(AssertionError, match=r"failed on icarus with seed \d+: 1 of 1 cocotb tests failed: "
+                                             r"fails_when_asked .*; it PASSES on verilator with the same seed: a "
+                                             r"failure on icarus only"):
+        run_cocotb(request, _counter("icarus", DISAGG_RUNNER_FAIL="icarus"), testcase="fails_when_asked")
+    with pytest.raises(AssertionError, match=r"failed on icarus .*; it fails on verilator too with the same seed "
+                                             r"\(1 of 1 cocotb tests failed"):
+        run_cocotb(request, _counter("icarus", DISAGG_RUNNER_FAIL="1"), testcase="fails_when_asked")
+
+
+def test_sim_is_validated():
+    with pytest.raises(ValueError, match="sim must be one of verilator, icarus or None, not 'vcs'"):
+        _counter("vcs")

@@ -81,6 +81,8 @@ def _run(request, miss_path, testcase=None):
     seed = _seed(request)
     run = sim(miss_path)
     run.extra_env = {"DISAGG_IMAGE_FILE": str(_image_file(miss_path, seed)), "DISAGG_SYSTEM_TEST": json.dumps(KNOBS)}
+    run.sim = request.config.getoption("--sim")
+    run.coverage = request.config.getoption("--coverage-rtl") and run.sim == "verilator"
     waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
     print(f"seed={seed} (reproduce with SEED={seed})")
     run.run(testcase=testcase, seed=seed, waves=waves, test_name=request.node.nodeid)
