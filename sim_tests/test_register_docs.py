@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 #: block -> (its doc, the register map: "module:attribute", called if callable)
 REGISTER_DOCS = {
-    "excache": ("docs/excache.md", "hw.processor.excache:register_map"),
+    "excache": ("docs/excache.md", "hw.processor.registers:register_map"),
     "mmu": ("docs/mmu.md", "hw.memory.mmu:MMU_REGS"),
     "netif": ("docs/netif.md", "hw.network.registers:NETIF_REGISTERS"),
     "probe": ("docs/system.md", "hw.system.probe:PROBE_REGS"),
