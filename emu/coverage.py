@@ -39,6 +39,25 @@ class CoveragePoint:
     lines: str = ""      # the source line range of a line point (``S``), e.g. "12-14"
 
 
+_SOURCES: dict[str, list[str]] = {}
+
+
+def _source_lines(path: str) -> list[str]:
+    if path not in _SOURCES:
+        try:
+            _SOURCES[path] = Path(path).read_text(errors="replace").splitlines()
+        except OSError:
+            _SOURCES[path] = []
+    return _SOURCES[path]
+
+
+def _is_yosys_trigger(point) -> bool:
+    """Yosys's ``if (\\$auto$verilog_backend.cc:...dump_module$N ) begin end``: a register that is always 0, put in
+    every ``always @*`` so it runs at time 0; its branch is never taken by design, so it is no design line."""
+    src = _source_lines(point.file)
+    return 0 < point.line <= len(src) and "verilog_backend.cc" in src[point.line - 1]
+
+
 def read_dat(path: Path) -> dict[CoveragePoint, int]:
     """The points of one ``coverage.dat`` and their hit counts."""
     points = {}
@@ -66,9 +85,21 @@ class BlockCoverage:
 
     def add(self, dat: Path):
         for point, hits in read_dat(dat).items():
+            if point.kind in LINE_TYPES and _is_yosys_trigger(point):
+                continue
             per_file = self.points[point.file]
             per_file[point] = per_file.get(point, 0) + hits
         self.runs.append(dat)
+
+    def uncovered_by_instance(self, kinds=LINE_TYPES) -> list[tuple[str, int, int]]:
+        """``(instance, uncovered, total)`` line points per instance of the hierarchy, most uncovered first."""
+        total, missed = defaultdict(int), defaultdict(int)
+        for f in self.points:
+            for p, hits in self.points[f].items():
+                if p.kind in kinds:
+                    total[p.hier] += 1
+                    missed[p.hier] += not hits
+        return sorted(((h, missed[h], total[h]) for h in total if missed[h]), key=lambda t: (-t[1], t[0]))
 
     def counts(self, kinds, file=None) -> tuple[int, int]:
         """``(covered, total)`` points of ``kinds`` (in one Verilog file, or all)."""
@@ -130,22 +161,15 @@ def format_summary(blocks: dict[str, BlockCoverage]) -> str:
     return "\n".join(rows)
 
 
-def _source_lines(path: str) -> list[str]:
-    try:
-        return Path(path).read_text(errors="replace").splitlines()
-    except OSError:
-        return []
-
-
 def format_uncovered(cov: BlockCoverage, *, limit: int | None = None) -> str:
     """The uncovered line points of a block, one per line: Verilog file:line, instance, kind, source text."""
-    lines = []
+    lines = ["per instance (uncovered / line points):"]
+    lines += [f"  {hier}: {missed} / {total}" for hier, missed, total in cov.uncovered_by_instance()]
     points = cov.uncovered(LINE_TYPES)
-    sources = {}
     for p in points[:limit] if limit else points:
-        src = sources.setdefault(p.file, _source_lines(p.file))
+        src = _source_lines(p.file)
         text = src[p.line - 1].strip() if 0 < p.line <= len(src) else ""
         lines.append(f"{_short(p.file)}:{p.line}  {p.hier}  {p.comment}  {text}")
     if limit and len(points) > limit:
         lines.append(f"... and {len(points) - limit} more")
-    return "\n".join(lines) if lines else "(every line point covered)"
+    return "\n".join(lines) if points else "(every line point covered)"
