@@ -10984,21 +10984,21 @@ module \memory_component.memory.mmu (bus__w_data, clk, rst, net_rx__data__valid,
     .csr__TLB_INV_VPN_LO__w_stb(csr__TLB_INV_VPN_LO__w_stb),
     .csr__TLB_INV__w_stb(csr__TLB_INV__w_stb),
     .\port$155$0 (\$82 ),
-    .\port$3386$0 (node_id),
-    .\port$3388$0 (pt_base),
-    .\port$3390$0 (inv_vpn),
-    .\port$3392$0 (pt_log2),
-    .\port$3394$0 (pt_probes),
-    .\port$3396$0 (owner_sel),
-    .\port$3412$0 (mem_addr),
-    .\port$3414$0 (mem_wdata),
-    .\port$3418$0 (mem_busy),
-    .\port$3422$0 (mem_err),
-    .\port$3428$0 (r_kind),
-    .\port$3432$0 (r_src),
-    .\port$3436$0 (r_pid),
-    .\port$3460$0 (irq),
-    .\port$3464$0 (mem_rdata),
+    .\port$3406$0 (node_id),
+    .\port$3408$0 (pt_base),
+    .\port$3410$0 (inv_vpn),
+    .\port$3412$0 (pt_log2),
+    .\port$3414$0 (pt_probes),
+    .\port$3416$0 (owner_sel),
+    .\port$3432$0 (mem_addr),
+    .\port$3434$0 (mem_wdata),
+    .\port$3438$0 (mem_busy),
+    .\port$3442$0 (mem_err),
+    .\port$3448$0 (r_kind),
+    .\port$3452$0 (r_src),
+    .\port$3456$0 (r_pid),
+    .\port$3480$0 (irq),
+    .\port$3484$0 (mem_rdata),
     .rst(rst)
   );
   \memory_component.memory.mmu.tlb  tlb (
@@ -13347,8 +13347,8 @@ module \memory_component.memory.mmu (bus__w_data, clk, rst, net_rx__data__valid,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNER_GET__r_data, \port$155$0 , csr__FAULT_VADDR_LO__r_data, csr__FAULT_VADDR_HI__r_data, bus__r_stb, bus__w_stb, \port$3386$0 , \port$3388$0 , \port$3390$0 , \port$3392$0 , \port$3394$0 , \port$3396$0 , csr__CNT_TLB_HIT__r_data, csr__CNT_TLB_MISS__r_data, csr__CNT_WALKS__r_data, csr__CNT_FAULTS__r_data, csr__CNT_BUCKET_READS__r_data, csr__CNT_REQUESTS__r_data
-, csr__CNT_PROT_FAULTS__r_data, \port$3412$0 , \port$3414$0 , csr__MEM_LEN__r_data, \port$3418$0 , \port$3422$0 , \port$3428$0 , \port$3432$0 , \port$3436$0 , \port$3460$0 , \port$3464$0 , csr__PT_BASE_LO__w_stb, csr__PT_BASE_HI__w_stb, csr__PT_BUCKETS_LOG2__w_stb, csr__PT_MAX_PROBES__w_stb, csr__OWNER_SET__w_stb, csr__OWNER_SEL__w_stb, csr__TLB_INV_VPN_LO__w_stb, csr__TLB_INV_VPN_HI__w_stb, csr__TLB_INV__w_stb, csr__FAULT_RESOLVE__w_stb
+module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNER_GET__r_data, \port$155$0 , csr__FAULT_VADDR_LO__r_data, csr__FAULT_VADDR_HI__r_data, bus__r_stb, bus__w_stb, \port$3406$0 , \port$3408$0 , \port$3410$0 , \port$3412$0 , \port$3414$0 , \port$3416$0 , csr__CNT_TLB_HIT__r_data, csr__CNT_TLB_MISS__r_data, csr__CNT_WALKS__r_data, csr__CNT_FAULTS__r_data, csr__CNT_BUCKET_READS__r_data, csr__CNT_REQUESTS__r_data
+, csr__CNT_PROT_FAULTS__r_data, \port$3432$0 , \port$3434$0 , csr__MEM_LEN__r_data, \port$3438$0 , \port$3442$0 , \port$3448$0 , \port$3452$0 , \port$3456$0 , \port$3480$0 , \port$3484$0 , csr__PT_BASE_LO__w_stb, csr__PT_BASE_HI__w_stb, csr__PT_BUCKETS_LOG2__w_stb, csr__PT_MAX_PROBES__w_stb, csr__OWNER_SET__w_stb, csr__OWNER_SEL__w_stb, csr__TLB_INV_VPN_LO__w_stb, csr__TLB_INV_VPN_HI__w_stb, csr__TLB_INV__w_stb, csr__FAULT_RESOLVE__w_stb
 , csr__MEM_ADDR_LO__w_stb, csr__MEM_ADDR_HI__w_stb, csr__MEM_WDATA_LO__w_stb, csr__MEM_WDATA_HI__w_stb, csr__MEM_LEN__w_stb, csr__MEM_CTRL__w_stb, csr__CNT_TLB_HIT__w_stb, csr__CNT_TLB_MISS__w_stb, csr__CNT_WALKS__w_stb, csr__CNT_FAULTS__w_stb, csr__CNT_BUCKET_READS__w_stb, csr__CNT_REQUESTS__w_stb, csr__CNT_PROT_FAULTS__w_stb, csr__NODE_ID__w_stb, bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg [31:0] \$1 ;
@@ -13515,36 +13515,36 @@ module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNE
   reg csr__TLB_INV__w_stb;
   input \port$155$0 ;
   wire \port$155$0 ;
-  input [7:0] \port$3386$0 ;
-  wire [7:0] \port$3386$0 ;
-  input [63:0] \port$3388$0 ;
-  wire [63:0] \port$3388$0 ;
-  input [63:0] \port$3390$0 ;
-  wire [63:0] \port$3390$0 ;
-  input [4:0] \port$3392$0 ;
-  wire [4:0] \port$3392$0 ;
-  input [7:0] \port$3394$0 ;
-  wire [7:0] \port$3394$0 ;
-  input [15:0] \port$3396$0 ;
-  wire [15:0] \port$3396$0 ;
-  input [63:0] \port$3412$0 ;
-  wire [63:0] \port$3412$0 ;
-  input [63:0] \port$3414$0 ;
-  wire [63:0] \port$3414$0 ;
-  input \port$3418$0 ;
-  wire \port$3418$0 ;
-  input \port$3422$0 ;
-  wire \port$3422$0 ;
-  input [3:0] \port$3428$0 ;
-  wire [3:0] \port$3428$0 ;
-  input [7:0] \port$3432$0 ;
-  wire [7:0] \port$3432$0 ;
-  input [15:0] \port$3436$0 ;
-  wire [15:0] \port$3436$0 ;
-  input \port$3460$0 ;
-  wire \port$3460$0 ;
-  input [63:0] \port$3464$0 ;
-  wire [63:0] \port$3464$0 ;
+  input [7:0] \port$3406$0 ;
+  wire [7:0] \port$3406$0 ;
+  input [63:0] \port$3408$0 ;
+  wire [63:0] \port$3408$0 ;
+  input [63:0] \port$3410$0 ;
+  wire [63:0] \port$3410$0 ;
+  input [4:0] \port$3412$0 ;
+  wire [4:0] \port$3412$0 ;
+  input [7:0] \port$3414$0 ;
+  wire [7:0] \port$3414$0 ;
+  input [15:0] \port$3416$0 ;
+  wire [15:0] \port$3416$0 ;
+  input [63:0] \port$3432$0 ;
+  wire [63:0] \port$3432$0 ;
+  input [63:0] \port$3434$0 ;
+  wire [63:0] \port$3434$0 ;
+  input \port$3438$0 ;
+  wire \port$3438$0 ;
+  input \port$3442$0 ;
+  wire \port$3442$0 ;
+  input [3:0] \port$3448$0 ;
+  wire [3:0] \port$3448$0 ;
+  input [7:0] \port$3452$0 ;
+  wire [7:0] \port$3452$0 ;
+  input [15:0] \port$3456$0 ;
+  wire [15:0] \port$3456$0 ;
+  input \port$3480$0 ;
+  wire \port$3480$0 ;
+  input [63:0] \port$3484$0 ;
+  wire [63:0] \port$3484$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15666,25 +15666,25 @@ module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNE
           end
       5'h02:
           if (bus__r_stb) begin
-            \$1  = \port$3388$0 [31:0];
+            \$1  = \port$3408$0 [31:0];
           end
       5'h03:
           if (bus__r_stb) begin
-            \$1  = \port$3388$0 [63:32];
+            \$1  = \port$3408$0 [63:32];
           end
       5'h04:
           if (bus__r_stb) begin
-            \$1  = { 27'h0000000, \port$3392$0  };
+            \$1  = { 27'h0000000, \port$3412$0  };
           end
       5'h05:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$3394$0  };
+            \$1  = { 24'h000000, \port$3414$0  };
           end
       5'h06:
           /* empty */;
       5'h07:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$3396$0  };
+            \$1  = { 16'h0000, \port$3416$0  };
           end
       5'h08:
           if (bus__r_stb) begin
@@ -15692,17 +15692,17 @@ module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNE
           end
       5'h09:
           if (bus__r_stb) begin
-            \$1  = \port$3390$0 [31:0];
+            \$1  = \port$3410$0 [31:0];
           end
       5'h0a:
           if (bus__r_stb) begin
-            \$1  = \port$3390$0 [63:32];
+            \$1  = \port$3410$0 [63:32];
           end
       5'h0b:
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$3436$0 , \port$3432$0 , \port$3428$0 , 2'h0, \port$155$0 , \port$3460$0  };
+            \$1  = { \port$3456$0 , \port$3452$0 , \port$3448$0 , 2'h0, \port$155$0 , \port$3480$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15716,19 +15716,19 @@ module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNE
           /* empty */;
       5'h10:
           if (bus__r_stb) begin
-            \$1  = \port$3412$0 [31:0];
+            \$1  = \port$3432$0 [31:0];
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$3412$0 [63:32];
+            \$1  = \port$3432$0 [63:32];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = \port$3414$0 [31:0];
+            \$1  = \port$3434$0 [31:0];
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = \port$3414$0 [63:32];
+            \$1  = \port$3434$0 [63:32];
           end
       5'h14:
           if (bus__r_stb) begin
@@ -15736,15 +15736,15 @@ module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNE
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$3422$0 , \port$3418$0  };
+            \$1  = { 30'h00000000, \port$3442$0 , \port$3438$0  };
           end
       5'h16:
           if (bus__r_stb) begin
-            \$1  = \port$3464$0 [31:0];
+            \$1  = \port$3484$0 [31:0];
           end
       5'h17:
           if (bus__r_stb) begin
-            \$1  = \port$3464$0 [63:32];
+            \$1  = \port$3484$0 [63:32];
           end
       5'h18:
           if (bus__r_stb) begin
@@ -15776,7 +15776,7 @@ module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNE
           end
       5'h1f:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$3386$0  };
+            \$1  = { 24'h000000, \port$3406$0  };
           end
     endcase
     if (rst) begin
@@ -15878,22 +15878,22 @@ module \memory_component.memory.mmu.dec (csr__INFO0__w_data, clk, rst, csr__OWNE
   assign csr__NODE_ID__w_data = csr__INFO0__w_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__PT_BASE_LO__r_data = \port$3388$0 [31:0];
-  assign csr__PT_BASE_HI__r_data = \port$3388$0 [63:32];
-  assign csr__PT_BUCKETS_LOG2__r_data = { 27'h0000000, \port$3392$0  };
-  assign csr__PT_MAX_PROBES__r_data = { 24'h000000, \port$3394$0  };
-  assign csr__OWNER_SEL__r_data = { 16'h0000, \port$3396$0  };
-  assign csr__TLB_INV_VPN_LO__r_data = \port$3390$0 [31:0];
-  assign csr__TLB_INV_VPN_HI__r_data = \port$3390$0 [63:32];
-  assign csr__FAULT_STATUS__r_data = { \port$3436$0 , \port$3432$0 , \port$3428$0 , 2'h0, \port$155$0 , \port$3460$0  };
-  assign csr__MEM_ADDR_LO__r_data = \port$3412$0 [31:0];
-  assign csr__MEM_ADDR_HI__r_data = \port$3412$0 [63:32];
-  assign csr__MEM_WDATA_LO__r_data = \port$3414$0 [31:0];
-  assign csr__MEM_WDATA_HI__r_data = \port$3414$0 [63:32];
-  assign csr__MEM_CTRL__r_data = { 30'h00000000, \port$3422$0 , \port$3418$0  };
-  assign csr__MEM_RDATA_LO__r_data = \port$3464$0 [31:0];
-  assign csr__MEM_RDATA_HI__r_data = \port$3464$0 [63:32];
-  assign csr__NODE_ID__r_data = { 24'h000000, \port$3386$0  };
+  assign csr__PT_BASE_LO__r_data = \port$3408$0 [31:0];
+  assign csr__PT_BASE_HI__r_data = \port$3408$0 [63:32];
+  assign csr__PT_BUCKETS_LOG2__r_data = { 27'h0000000, \port$3412$0  };
+  assign csr__PT_MAX_PROBES__r_data = { 24'h000000, \port$3414$0  };
+  assign csr__OWNER_SEL__r_data = { 16'h0000, \port$3416$0  };
+  assign csr__TLB_INV_VPN_LO__r_data = \port$3410$0 [31:0];
+  assign csr__TLB_INV_VPN_HI__r_data = \port$3410$0 [63:32];
+  assign csr__FAULT_STATUS__r_data = { \port$3456$0 , \port$3452$0 , \port$3448$0 , 2'h0, \port$155$0 , \port$3480$0  };
+  assign csr__MEM_ADDR_LO__r_data = \port$3432$0 [31:0];
+  assign csr__MEM_ADDR_HI__r_data = \port$3432$0 [63:32];
+  assign csr__MEM_WDATA_LO__r_data = \port$3434$0 [31:0];
+  assign csr__MEM_WDATA_HI__r_data = \port$3434$0 [63:32];
+  assign csr__MEM_CTRL__r_data = { 30'h00000000, \port$3442$0 , \port$3438$0  };
+  assign csr__MEM_RDATA_LO__r_data = \port$3484$0 [31:0];
+  assign csr__MEM_RDATA_HI__r_data = \port$3484$0 [63:32];
+  assign csr__NODE_ID__r_data = { 24'h000000, \port$3406$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25985,45 +25985,8 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__payload, rx__hdr__ready, rx__data__ready, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready, m_axis__tvalid
 , m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$10 ;
-  wire [32:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [32:0] \$15 ;
-  wire [32:0] \$16 ;
-  wire [32:0] \$17 ;
-  wire [32:0] \$18 ;
-  reg [31:0] \$19 ;
-  wire [32:0] \$2 ;
-  reg [31:0] \$20 ;
-  reg [31:0] \$21 ;
-  reg [31:0] \$22 ;
-  reg [31:0] \$23 ;
-  reg [31:0] \$24 ;
-  reg [31:0] \$25 ;
-  reg [31:0] \$26 ;
-  reg [31:0] \$27 ;
-  reg [31:0] \$28 ;
-  reg [31:0] \$29 ;
-  wire [32:0] \$3 ;
-  reg [31:0] \$30 ;
-  reg [31:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg [31:0] \$33 ;
-  reg [31:0] \$34 ;
-  reg [31:0] \$35 ;
-  reg [31:0] \$36 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire [32:0] \$4 ;
-  wire [32:0] \$5 ;
-  wire [32:0] \$6 ;
-  wire [32:0] \$7 ;
-  wire [32:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire \$1 ;
+  wire \$2 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
   wire [1:0] \ack_in$111 ;
@@ -26074,68 +26037,34 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   input clk;
   wire clk;
   wire [4:0] csr__addr;
-  wire [31:0] csr__config__r_data;
-  wire [31:0] csr__id__r_data;
-  reg [31:0] csr__naks_received__r_data = 32'd0;
-  reg [31:0] csr__naks_sent__r_data = 32'd0;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  wire csr__naks_received__inc;
+  wire csr__naks_sent__inc;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
-  reg [31:0] csr__rx_acks__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_crc__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_malformed__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_misrouted__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_nobuf__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_oversize__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_truncated__r_data = 32'd0;
-  reg [31:0] csr__rx_dup__r_data = 32'd0;
-  reg [31:0] csr__rx_frames__r_data = 32'd0;
-  reg [31:0] csr__rx_msgs__r_data = 32'd0;
+  wire csr__rx_acks__inc;
+  wire csr__rx_drop_crc__inc;
+  wire csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_truncated__inc;
+  wire csr__rx_dup__inc;
+  wire csr__rx_frames__inc;
+  wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
-  reg [31:0] csr__tx_acks__r_data = 32'd0;
-  reg [31:0] csr__tx_dropped__r_data = 32'd0;
-  reg [31:0] csr__tx_frames__r_data = 32'd0;
-  reg [31:0] csr__tx_msgs__r_data = 32'd0;
-  reg [31:0] csr__tx_retransmits__r_data = 32'd0;
-  reg [31:0] csr__tx_timeouts__r_data = 32'd0;
+  wire csr__tx_acks__inc;
+  wire csr__tx_dropped__inc;
+  wire csr__tx_frames__inc;
+  wire csr__tx_msgs__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_naks_received;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_naks_sent;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_acks;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_crc;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_malformed;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_misrouted;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_nobuf;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_oversize;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_truncated;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_dup;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_frames;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_msgs;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_acks;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_dropped;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_frames;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_msgs;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_retransmits;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_timeouts;
   wire [1:0] delivered;
   wire [1:0] \delivered$121 ;
   wire [15:0] expected;
@@ -26441,84 +26370,30 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
-  assign \$1  = csr__tx_frames__r_data + 1'h1;
-  assign \$2  = csr__tx_msgs__r_data + 1'h1;
-  assign \$3  = csr__tx_retransmits__r_data + 1'h1;
-  assign \$4  = csr__tx_acks__r_data + 1'h1;
-  assign \$5  = csr__tx_dropped__r_data + 1'h1;
-  assign \$6  = csr__rx_frames__r_data + 1'h1;
-  assign \$7  = csr__rx_msgs__r_data + 1'h1;
-  assign \$8  = csr__rx_acks__r_data + 1'h1;
-  assign \$9  = csr__rx_dup__r_data + 1'h1;
-  assign \$10  = csr__rx_drop_crc__r_data + 1'h1;
-  assign \$11  = csr__rx_drop_misrouted__r_data + 1'h1;
-  assign \$12  = csr__rx_drop_truncated__r_data + 1'h1;
-  assign \$13  = csr__rx_drop_oversize__r_data + 1'h1;
-  assign \$14  = csr__rx_drop_malformed__r_data + 1'h1;
-  assign \$15  = csr__rx_drop_nobuf__r_data + 1'h1;
-  assign \$16  = csr__naks_sent__r_data + 1'h1;
-  assign \$17  = csr__naks_received__r_data + 1'h1;
-  assign \$18  = csr__tx_timeouts__r_data + \$37 ;
-  always @(posedge clk)
-    csr__tx_frames__r_data <= \$19 ;
-  always @(posedge clk)
-    csr__tx_msgs__r_data <= \$20 ;
-  always @(posedge clk)
-    csr__tx_retransmits__r_data <= \$21 ;
-  always @(posedge clk)
-    csr__tx_acks__r_data <= \$22 ;
-  always @(posedge clk)
-    csr__tx_dropped__r_data <= \$23 ;
-  always @(posedge clk)
-    csr__rx_frames__r_data <= \$24 ;
-  always @(posedge clk)
-    csr__rx_msgs__r_data <= \$25 ;
-  always @(posedge clk)
-    csr__rx_acks__r_data <= \$26 ;
-  always @(posedge clk)
-    csr__rx_dup__r_data <= \$27 ;
-  always @(posedge clk)
-    csr__rx_drop_crc__r_data <= \$28 ;
-  always @(posedge clk)
-    csr__rx_drop_misrouted__r_data <= \$29 ;
-  always @(posedge clk)
-    csr__rx_drop_truncated__r_data <= \$30 ;
-  always @(posedge clk)
-    csr__rx_drop_oversize__r_data <= \$31 ;
-  always @(posedge clk)
-    csr__rx_drop_malformed__r_data <= \$32 ;
-  always @(posedge clk)
-    csr__rx_drop_nobuf__r_data <= \$33 ;
-  always @(posedge clk)
-    csr__naks_sent__r_data <= \$34 ;
-  always @(posedge clk)
-    csr__naks_received__r_data <= \$35 ;
-  always @(posedge clk)
-    csr__tx_timeouts__r_data <= \$36 ;
   \memory_component.netif.csr_dec  csr_dec (
     .bus__addr(bus__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(bus__r_stb),
+    .bus__w_stb(bus__w_stb),
     .clk(clk),
-    .csr__id__w_data(bus__w_data),
-    .csr__naks_received__r_data(csr__naks_received__r_data),
-    .csr__naks_sent__r_data(csr__naks_sent__r_data),
-    .csr__rx_acks__r_data(csr__rx_acks__r_data),
-    .csr__rx_drop_crc__r_data(csr__rx_drop_crc__r_data),
-    .csr__rx_drop_malformed__r_data(csr__rx_drop_malformed__r_data),
-    .csr__rx_drop_misrouted__r_data(csr__rx_drop_misrouted__r_data),
-    .csr__rx_drop_nobuf__r_data(csr__rx_drop_nobuf__r_data),
-    .csr__rx_drop_oversize__r_data(csr__rx_drop_oversize__r_data),
-    .csr__rx_drop_truncated__r_data(csr__rx_drop_truncated__r_data),
-    .csr__rx_dup__r_data(csr__rx_dup__r_data),
-    .csr__rx_frames__r_data(csr__rx_frames__r_data),
-    .csr__rx_msgs__r_data(csr__rx_msgs__r_data),
-    .csr__tx_acks__r_data(csr__tx_acks__r_data),
-    .csr__tx_dropped__r_data(csr__tx_dropped__r_data),
-    .csr__tx_frames__r_data(csr__tx_frames__r_data),
-    .csr__tx_msgs__r_data(csr__tx_msgs__r_data),
-    .csr__tx_retransmits__r_data(csr__tx_retransmits__r_data),
-    .csr__tx_timeouts__r_data(csr__tx_timeouts__r_data),
+    .csr__naks_received__inc(csr__naks_received__inc),
+    .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__rx_acks__inc(csr__rx_acks__inc),
+    .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
+    .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
+    .csr__rx_drop_misrouted__inc(csr__rx_drop_misrouted__inc),
+    .csr__rx_drop_nobuf__inc(csr__rx_drop_nobuf__inc),
+    .csr__rx_drop_oversize__inc(csr__rx_drop_oversize__inc),
+    .csr__rx_drop_truncated__inc(csr__rx_drop_truncated__inc),
+    .csr__rx_dup__inc(csr__rx_dup__inc),
+    .csr__rx_frames__inc(csr__rx_frames__inc),
+    .csr__rx_msgs__inc(csr__rx_msgs__inc),
+    .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_frames__inc(csr__tx_frames__inc),
+    .csr__tx_msgs__inc(csr__tx_msgs__inc),
+    .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
+    .\port$4522$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -26527,7 +26402,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_0(\$38 ),
+    .expired_0(\$2 ),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -26547,7 +26422,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_0(\$37 ),
+    .timeout_fire_0(\$1 ),
     .unsent(unsent)
   );
   \memory_component.netif.receiver  receiver (
@@ -26567,19 +26442,19 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .gap_in(gap_in),
     .msg_in(msg_in),
     .nak_in(nak_in),
-    .naks_received(naks_received),
+    .naks_received(csr__naks_received__inc),
     .r_pay(write__commit_beats),
     .rst(rst),
-    .rx_acks(rx_acks),
-    .rx_drop_crc(rx_drop_crc),
-    .rx_drop_malformed(rx_drop_malformed),
-    .rx_drop_misrouted(rx_drop_misrouted),
-    .rx_drop_nobuf(rx_drop_nobuf),
-    .rx_drop_oversize(rx_drop_oversize),
-    .rx_drop_truncated(rx_drop_truncated),
-    .rx_dup(rx_dup),
-    .rx_frames(rx_frames),
-    .rx_msgs(rx_msgs),
+    .rx_acks(csr__rx_acks__inc),
+    .rx_drop_crc(csr__rx_drop_crc__inc),
+    .rx_drop_malformed(csr__rx_drop_malformed__inc),
+    .rx_drop_misrouted(csr__rx_drop_misrouted__inc),
+    .rx_drop_nobuf(csr__rx_drop_nobuf__inc),
+    .rx_drop_oversize(csr__rx_drop_oversize__inc),
+    .rx_drop_truncated(csr__rx_drop_truncated__inc),
+    .rx_dup(csr__rx_dup__inc),
+    .rx_frames(csr__rx_frames__inc),
+    .rx_msgs(csr__rx_msgs__inc),
     .s_axis__tdata(s_axis__tdata),
     .s_axis__tkeep(s_axis__tkeep),
     .s_axis__tlast(s_axis__tlast),
@@ -26618,10 +26493,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .m_axis__tvalid(m_axis__tvalid),
     .nak(nak),
     .nak_sent(nak_sent),
-    .naks_sent(naks_sent),
+    .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$4554$0 (\$38 ),
+    .\port$4536$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -26631,9 +26506,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .tx_acks(tx_acks),
-    .tx_frames(tx_frames),
-    .tx_retransmits(tx_retransmits),
+    .tx_acks(csr__tx_acks__inc),
+    .tx_frames(csr__tx_frames__inc),
+    .tx_retransmits(csr__tx_retransmits__inc),
     .unsent(unsent)
   );
   \memory_component.netif.store  store (
@@ -26654,186 +26529,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
-    .tx_dropped(tx_dropped),
-    .tx_msgs(tx_msgs)
+    .tx_dropped(csr__tx_dropped__inc),
+    .tx_msgs(csr__tx_msgs__inc)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$19  = csr__tx_frames__r_data;
-    if (tx_frames) begin
-      \$19  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$19  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$20  = csr__tx_msgs__r_data;
-    if (tx_msgs) begin
-      \$20  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$20  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$21  = csr__tx_retransmits__r_data;
-    if (tx_retransmits) begin
-      \$21  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$21  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$22  = csr__tx_acks__r_data;
-    if (tx_acks) begin
-      \$22  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$22  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$23  = csr__tx_dropped__r_data;
-    if (tx_dropped) begin
-      \$23  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$23  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$24  = csr__rx_frames__r_data;
-    if (rx_frames) begin
-      \$24  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$24  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$25  = csr__rx_msgs__r_data;
-    if (rx_msgs) begin
-      \$25  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$25  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$26  = csr__rx_acks__r_data;
-    if (rx_acks) begin
-      \$26  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$26  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$27  = csr__rx_dup__r_data;
-    if (rx_dup) begin
-      \$27  = \$9 [31:0];
-    end
-    if (rst) begin
-      \$27  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$28  = csr__rx_drop_crc__r_data;
-    if (rx_drop_crc) begin
-      \$28  = \$10 [31:0];
-    end
-    if (rst) begin
-      \$28  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$29  = csr__rx_drop_misrouted__r_data;
-    if (rx_drop_misrouted) begin
-      \$29  = \$11 [31:0];
-    end
-    if (rst) begin
-      \$29  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$30  = csr__rx_drop_truncated__r_data;
-    if (rx_drop_truncated) begin
-      \$30  = \$12 [31:0];
-    end
-    if (rst) begin
-      \$30  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$31  = csr__rx_drop_oversize__r_data;
-    if (rx_drop_oversize) begin
-      \$31  = \$13 [31:0];
-    end
-    if (rst) begin
-      \$31  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$32  = csr__rx_drop_malformed__r_data;
-    if (rx_drop_malformed) begin
-      \$32  = \$14 [31:0];
-    end
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$33  = csr__rx_drop_nobuf__r_data;
-    if (rx_drop_nobuf) begin
-      \$33  = \$15 [31:0];
-    end
-    if (rst) begin
-      \$33  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$34  = csr__naks_sent__r_data;
-    if (naks_sent) begin
-      \$34  = \$16 [31:0];
-    end
-    if (rst) begin
-      \$34  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$35  = csr__naks_received__r_data;
-    if (naks_received) begin
-      \$35  = \$17 [31:0];
-    end
-    if (rst) begin
-      \$35  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$36  = \$18 [31:0];
-    if (rst) begin
-      \$36  = 32'd0;
-    end
-  end
   assign \tx__data__payload$1  = tx__data__payload;
   assign \tx__data__ready$3  = tx__data__ready;
   assign \tx__data__valid$5  = tx__data__valid;
@@ -26883,8 +26581,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign send_retransmit = retransmit;
   assign \unsent$91  = unsent;
   assign \owed$93  = owed;
-  assign expired = { 1'h0, \$38  };
-  assign \expired$95  = { 1'h0, \$38  };
+  assign expired = { 1'h0, \$2  };
+  assign \expired$95  = { 1'h0, \$2  };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign \stored$101  = stored;
@@ -26903,28 +26601,30 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign csr__r_stb = bus__r_stb;
   assign csr__w_data = bus__w_data;
   assign csr__w_stb = bus__w_stb;
-  assign csr__id__r_data = 32'd513;
-  assign csr__config__r_data = 32'd4194312;
+  assign csr__id__node_id__r_data = 8'h01;
+  assign csr__id__n_nodes__r_data = 9'h002;
+  assign csr__config__window__r_data = 16'h0008;
+  assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign ctr_tx_frames = csr__tx_frames__r_data;
-  assign ctr_tx_msgs = csr__tx_msgs__r_data;
-  assign ctr_tx_retransmits = csr__tx_retransmits__r_data;
-  assign ctr_tx_timeouts = csr__tx_timeouts__r_data;
-  assign ctr_tx_acks = csr__tx_acks__r_data;
-  assign ctr_tx_dropped = csr__tx_dropped__r_data;
-  assign ctr_rx_frames = csr__rx_frames__r_data;
-  assign ctr_rx_msgs = csr__rx_msgs__r_data;
-  assign ctr_rx_acks = csr__rx_acks__r_data;
-  assign ctr_rx_dup = csr__rx_dup__r_data;
-  assign ctr_rx_drop_crc = csr__rx_drop_crc__r_data;
-  assign ctr_rx_drop_misrouted = csr__rx_drop_misrouted__r_data;
-  assign ctr_rx_drop_truncated = csr__rx_drop_truncated__r_data;
-  assign ctr_rx_drop_oversize = csr__rx_drop_oversize__r_data;
-  assign ctr_rx_drop_malformed = csr__rx_drop_malformed__r_data;
-  assign ctr_rx_drop_nobuf = csr__rx_drop_nobuf__r_data;
-  assign ctr_naks_sent = csr__naks_sent__r_data;
-  assign ctr_naks_received = csr__naks_received__r_data;
-  assign timeouts = { 1'h0, \$37  };
+  assign tx_frames = csr__tx_frames__inc;
+  assign tx_msgs = csr__tx_msgs__inc;
+  assign tx_retransmits = csr__tx_retransmits__inc;
+  assign tx_acks = csr__tx_acks__inc;
+  assign tx_dropped = csr__tx_dropped__inc;
+  assign rx_frames = csr__rx_frames__inc;
+  assign rx_msgs = csr__rx_msgs__inc;
+  assign rx_acks = csr__rx_acks__inc;
+  assign rx_dup = csr__rx_dup__inc;
+  assign rx_drop_crc = csr__rx_drop_crc__inc;
+  assign rx_drop_misrouted = csr__rx_drop_misrouted__inc;
+  assign rx_drop_truncated = csr__rx_drop_truncated__inc;
+  assign rx_drop_oversize = csr__rx_drop_oversize__inc;
+  assign rx_drop_malformed = csr__rx_drop_malformed__inc;
+  assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
+  assign naks_sent = csr__naks_sent__inc;
+  assign naks_received = csr__naks_received__inc;
+  assign csr__tx_timeouts__inc = { 7'h00, \$1  };
+  assign timeouts = { 1'h0, \$1  };
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \tx__data__payload$1.data  = tx__data__payload[63:0];
@@ -26996,9 +26696,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, csr__tx_frames__r_data, csr__tx_msgs__r_data, csr__tx_retransmits__r_data, csr__tx_acks__r_data, csr__tx_dropped__r_data, csr__rx_frames__r_data, csr__rx_msgs__r_data, csr__rx_acks__r_data, csr__rx_dup__r_data, csr__rx_drop_crc__r_data, csr__rx_drop_misrouted__r_data, csr__rx_drop_truncated__r_data, csr__rx_drop_oversize__r_data, csr__rx_drop_malformed__r_data, csr__rx_drop_nobuf__r_data, csr__naks_sent__r_data, csr__naks_received__r_data
-, csr__tx_timeouts__r_data, bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
+, \port$4522$0 , bus__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
@@ -27006,100 +26706,411 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
-  wire [31:0] bus__w_data;
+  input bus__w_stb;
+  wire bus__w_stb;
   input clk;
   wire clk;
-  wire [31:0] csr__config__r_data;
-  reg csr__config__r_stb;
-  wire [31:0] csr__config__w_data;
-  wire [31:0] csr__id__r_data;
-  reg csr__id__r_stb;
-  input [31:0] csr__id__w_data;
-  wire [31:0] csr__id__w_data;
-  input [31:0] csr__naks_received__r_data;
-  wire [31:0] csr__naks_received__r_data;
-  reg csr__naks_received__r_stb;
-  wire [31:0] csr__naks_received__w_data;
-  input [31:0] csr__naks_sent__r_data;
-  wire [31:0] csr__naks_sent__r_data;
-  reg csr__naks_sent__r_stb;
-  wire [31:0] csr__naks_sent__w_data;
-  input [31:0] csr__rx_acks__r_data;
-  wire [31:0] csr__rx_acks__r_data;
-  reg csr__rx_acks__r_stb;
-  wire [31:0] csr__rx_acks__w_data;
-  input [31:0] csr__rx_drop_crc__r_data;
-  wire [31:0] csr__rx_drop_crc__r_data;
-  reg csr__rx_drop_crc__r_stb;
-  wire [31:0] csr__rx_drop_crc__w_data;
-  input [31:0] csr__rx_drop_malformed__r_data;
-  wire [31:0] csr__rx_drop_malformed__r_data;
-  reg csr__rx_drop_malformed__r_stb;
-  wire [31:0] csr__rx_drop_malformed__w_data;
-  input [31:0] csr__rx_drop_misrouted__r_data;
-  wire [31:0] csr__rx_drop_misrouted__r_data;
-  reg csr__rx_drop_misrouted__r_stb;
-  wire [31:0] csr__rx_drop_misrouted__w_data;
-  input [31:0] csr__rx_drop_nobuf__r_data;
-  wire [31:0] csr__rx_drop_nobuf__r_data;
-  reg csr__rx_drop_nobuf__r_stb;
-  wire [31:0] csr__rx_drop_nobuf__w_data;
-  input [31:0] csr__rx_drop_oversize__r_data;
-  wire [31:0] csr__rx_drop_oversize__r_data;
-  reg csr__rx_drop_oversize__r_stb;
-  wire [31:0] csr__rx_drop_oversize__w_data;
-  input [31:0] csr__rx_drop_truncated__r_data;
-  wire [31:0] csr__rx_drop_truncated__r_data;
-  reg csr__rx_drop_truncated__r_stb;
-  wire [31:0] csr__rx_drop_truncated__w_data;
-  input [31:0] csr__rx_dup__r_data;
-  wire [31:0] csr__rx_dup__r_data;
-  reg csr__rx_dup__r_stb;
-  wire [31:0] csr__rx_dup__w_data;
-  input [31:0] csr__rx_frames__r_data;
-  wire [31:0] csr__rx_frames__r_data;
-  reg csr__rx_frames__r_stb;
-  wire [31:0] csr__rx_frames__w_data;
-  input [31:0] csr__rx_msgs__r_data;
-  wire [31:0] csr__rx_msgs__r_data;
-  reg csr__rx_msgs__r_stb;
-  wire [31:0] csr__rx_msgs__w_data;
+  reg config_r_stb;
+  wire [31:0] config_read;
+  reg config_w_stb;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  input csr__naks_received__inc;
+  wire csr__naks_received__inc;
+  input csr__naks_sent__inc;
+  wire csr__naks_sent__inc;
+  input csr__rx_acks__inc;
+  wire csr__rx_acks__inc;
+  input csr__rx_drop_crc__inc;
+  wire csr__rx_drop_crc__inc;
+  input csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_malformed__inc;
+  input csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_misrouted__inc;
+  input csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_nobuf__inc;
+  input csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_oversize__inc;
+  input csr__rx_drop_truncated__inc;
+  wire csr__rx_drop_truncated__inc;
+  input csr__rx_dup__inc;
+  wire csr__rx_dup__inc;
+  input csr__rx_frames__inc;
+  wire csr__rx_frames__inc;
+  input csr__rx_msgs__inc;
+  wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
-  reg csr__timeout__r_stb;
-  wire [31:0] csr__timeout__w_data;
-  input [31:0] csr__tx_acks__r_data;
-  wire [31:0] csr__tx_acks__r_data;
-  reg csr__tx_acks__r_stb;
-  wire [31:0] csr__tx_acks__w_data;
-  input [31:0] csr__tx_dropped__r_data;
-  wire [31:0] csr__tx_dropped__r_data;
-  reg csr__tx_dropped__r_stb;
-  wire [31:0] csr__tx_dropped__w_data;
-  input [31:0] csr__tx_frames__r_data;
-  wire [31:0] csr__tx_frames__r_data;
-  reg csr__tx_frames__r_stb;
-  wire [31:0] csr__tx_frames__w_data;
-  input [31:0] csr__tx_msgs__r_data;
-  wire [31:0] csr__tx_msgs__r_data;
-  reg csr__tx_msgs__r_stb;
-  wire [31:0] csr__tx_msgs__w_data;
-  input [31:0] csr__tx_retransmits__r_data;
-  wire [31:0] csr__tx_retransmits__r_data;
-  reg csr__tx_retransmits__r_stb;
-  wire [31:0] csr__tx_retransmits__w_data;
-  input [31:0] csr__tx_timeouts__r_data;
-  wire [31:0] csr__tx_timeouts__r_data;
-  reg csr__tx_timeouts__r_stb;
-  wire [31:0] csr__tx_timeouts__w_data;
+  input csr__tx_acks__inc;
+  wire csr__tx_acks__inc;
+  input csr__tx_dropped__inc;
+  wire csr__tx_dropped__inc;
+  input csr__tx_frames__inc;
+  wire csr__tx_frames__inc;
+  input csr__tx_msgs__inc;
+  wire csr__tx_msgs__inc;
+  input csr__tx_retransmits__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
+  reg id_r_stb;
+  wire [31:0] id_read;
+  reg id_w_stb;
+  reg naks_received_r_stb;
+  reg naks_received_w_stb;
+  reg naks_sent_r_stb;
+  reg naks_sent_w_stb;
+  input \port$4522$0 ;
+  wire \port$4522$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
   wire rst;
+  reg rx_acks_r_stb;
+  reg rx_acks_w_stb;
+  reg rx_drop_crc_r_stb;
+  reg rx_drop_crc_w_stb;
+  reg rx_drop_malformed_r_stb;
+  reg rx_drop_malformed_w_stb;
+  reg rx_drop_misrouted_r_stb;
+  reg rx_drop_misrouted_w_stb;
+  reg rx_drop_nobuf_r_stb;
+  reg rx_drop_nobuf_w_stb;
+  reg rx_drop_oversize_r_stb;
+  reg rx_drop_oversize_w_stb;
+  reg rx_drop_truncated_r_stb;
+  reg rx_drop_truncated_w_stb;
+  reg rx_dup_r_stb;
+  reg rx_dup_w_stb;
+  reg rx_frames_r_stb;
+  reg rx_frames_w_stb;
+  reg rx_msgs_r_stb;
+  reg rx_msgs_w_stb;
+  reg timeout_r_stb;
+  reg timeout_w_stb;
+  reg tx_acks_r_stb;
+  reg tx_acks_w_stb;
+  reg tx_dropped_r_stb;
+  reg tx_dropped_w_stb;
+  reg tx_frames_r_stb;
+  reg tx_frames_w_stb;
+  reg tx_msgs_r_stb;
+  reg tx_msgs_w_stb;
+  reg tx_retransmits_r_stb;
+  reg tx_retransmits_w_stb;
+  reg tx_timeouts_r_stb;
+  reg tx_timeouts_w_stb;
+  wire [31:0] value;
+  wire [31:0] \value$57 ;
+  wire [31:0] \value$58 ;
+  wire [31:0] \value$59 ;
+  wire [31:0] \value$60 ;
+  wire [31:0] \value$61 ;
+  wire [31:0] \value$62 ;
+  wire [31:0] \value$63 ;
+  wire [31:0] \value$64 ;
+  wire [31:0] \value$65 ;
+  wire [31:0] \value$66 ;
+  wire [31:0] \value$67 ;
+  wire [31:0] \value$68 ;
+  wire [31:0] \value$69 ;
+  wire [31:0] \value$70 ;
+  wire [31:0] \value$71 ;
+  wire [31:0] \value$72 ;
+  wire [31:0] \value$73 ;
   always @(posedge clk)
     bus__r_data <= \$1 ;
+  \memory_component.netif.csr_dec.reg_naks_received  reg_naks_received (
+    .clk(clk),
+    .csr__naks_received__value(\value$73 ),
+    .inc(csr__naks_received__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
+    .clk(clk),
+    .csr__naks_sent__value(\value$72 ),
+    .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
+    .clk(clk),
+    .csr__rx_acks__value(\value$64 ),
+    .inc(csr__rx_acks__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
+    .clk(clk),
+    .csr__rx_drop_crc__value(\value$66 ),
+    .inc(csr__rx_drop_crc__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
+    .clk(clk),
+    .csr__rx_drop_malformed__value(\value$70 ),
+    .inc(csr__rx_drop_malformed__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
+    .clk(clk),
+    .csr__rx_drop_misrouted__value(\value$67 ),
+    .inc(csr__rx_drop_misrouted__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
+    .clk(clk),
+    .csr__rx_drop_nobuf__value(\value$71 ),
+    .inc(csr__rx_drop_nobuf__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
+    .clk(clk),
+    .csr__rx_drop_oversize__value(\value$69 ),
+    .inc(csr__rx_drop_oversize__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
+    .clk(clk),
+    .csr__rx_drop_truncated__value(\value$68 ),
+    .inc(csr__rx_drop_truncated__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
+    .clk(clk),
+    .csr__rx_dup__value(\value$65 ),
+    .inc(csr__rx_dup__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
+    .clk(clk),
+    .csr__rx_frames__value(\value$62 ),
+    .inc(csr__rx_frames__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
+    .clk(clk),
+    .csr__rx_msgs__value(\value$63 ),
+    .inc(csr__rx_msgs__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
+    .clk(clk),
+    .csr__tx_acks__value(\value$60 ),
+    .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
+    .clk(clk),
+    .csr__tx_dropped__value(\value$61 ),
+    .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_frames  reg_tx_frames (
+    .clk(clk),
+    .csr__tx_frames__value(value),
+    .inc(csr__tx_frames__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
+    .clk(clk),
+    .csr__tx_msgs__value(\value$57 ),
+    .inc(csr__tx_msgs__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
+    .clk(clk),
+    .csr__tx_retransmits__value(\value$58 ),
+    .inc(csr__tx_retransmits__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
+    .clk(clk),
+    .csr__tx_timeouts__value(\value$59 ),
+    .\port$4522$0 (\port$4522$0 ),
+    .rst(rst)
+  );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__tx_dropped__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27118,12 +27129,36 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h08:
           /* empty */;
       5'h09:
-          csr__tx_dropped__r_stb = bus__r_stb;
+          tx_dropped_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_frames__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    tx_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          tx_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_frames_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27144,12 +27179,38 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h09:
           /* empty */;
       5'h0a:
-          csr__rx_frames__r_stb = bus__r_stb;
+          rx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_msgs__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          rx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27172,12 +27233,40 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h0a:
           /* empty */;
       5'h0b:
-          csr__rx_msgs__r_stb = bus__r_stb;
+          rx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_acks__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          rx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_acks_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27202,12 +27291,42 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h0b:
           /* empty */;
       5'h0c:
-          csr__rx_acks__r_stb = bus__r_stb;
+          rx_acks_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_dup__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          rx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_dup_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27234,12 +27353,44 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h0c:
           /* empty */;
       5'h0d:
-          csr__rx_dup__r_stb = bus__r_stb;
+          rx_dup_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_drop_crc__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_dup_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          rx_dup_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27268,12 +27419,46 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h0d:
           /* empty */;
       5'h0e:
-          csr__rx_drop_crc__r_stb = bus__r_stb;
+          rx_drop_crc_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_drop_misrouted__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_crc_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          rx_drop_crc_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27304,12 +27489,48 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h0e:
           /* empty */;
       5'h0f:
-          csr__rx_drop_misrouted__r_stb = bus__r_stb;
+          rx_drop_misrouted_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_drop_truncated__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_misrouted_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          rx_drop_misrouted_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27342,12 +27563,50 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h0f:
           /* empty */;
       5'h10:
-          csr__rx_drop_truncated__r_stb = bus__r_stb;
+          rx_drop_truncated_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_drop_oversize__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_truncated_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          rx_drop_truncated_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27382,12 +27641,52 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h10:
           /* empty */;
       5'h11:
-          csr__rx_drop_oversize__r_stb = bus__r_stb;
+          rx_drop_oversize_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_drop_malformed__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_oversize_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          rx_drop_oversize_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27424,20 +27723,62 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h11:
           /* empty */;
       5'h12:
-          csr__rx_drop_malformed__r_stb = bus__r_stb;
+          rx_drop_malformed_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__id__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          csr__id__r_stb = bus__r_stb;
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          rx_drop_malformed_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__rx_drop_nobuf__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27476,12 +27817,56 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h12:
           /* empty */;
       5'h13:
-          csr__rx_drop_nobuf__r_stb = bus__r_stb;
+          rx_drop_nobuf_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__naks_sent__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    rx_drop_nobuf_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          rx_drop_nobuf_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    naks_sent_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27522,12 +27907,58 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h13:
           /* empty */;
       5'h14:
-          csr__naks_sent__r_stb = bus__r_stb;
+          naks_sent_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__naks_received__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    naks_sent_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          naks_sent_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    naks_received_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -27570,21 +28001,69 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
       5'h14:
           /* empty */;
       5'h15:
-          csr__naks_received__r_stb = bus__r_stb;
+          naks_received_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    naks_received_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          naks_received_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
       5'h00:
           if (bus__r_stb) begin
-            \$1  = 32'd513;
+            \$1  = id_read;
           end
       5'h01:
           if (bus__r_stb) begin
-            \$1  = 32'd4194312;
+            \$1  = config_read;
           end
       5'h02:
           if (bus__r_stb) begin
@@ -27592,75 +28071,75 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
           end
       5'h04:
           if (bus__r_stb) begin
-            \$1  = csr__tx_frames__r_data;
+            \$1  = value;
           end
       5'h05:
           if (bus__r_stb) begin
-            \$1  = csr__tx_msgs__r_data;
+            \$1  = \value$57 ;
           end
       5'h06:
           if (bus__r_stb) begin
-            \$1  = csr__tx_retransmits__r_data;
+            \$1  = \value$58 ;
           end
       5'h07:
           if (bus__r_stb) begin
-            \$1  = csr__tx_timeouts__r_data;
+            \$1  = \value$59 ;
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = csr__tx_acks__r_data;
+            \$1  = \value$60 ;
           end
       5'h09:
           if (bus__r_stb) begin
-            \$1  = csr__tx_dropped__r_data;
+            \$1  = \value$61 ;
           end
       5'h0a:
           if (bus__r_stb) begin
-            \$1  = csr__rx_frames__r_data;
+            \$1  = \value$62 ;
           end
       5'h0b:
           if (bus__r_stb) begin
-            \$1  = csr__rx_msgs__r_data;
+            \$1  = \value$63 ;
           end
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = csr__rx_acks__r_data;
+            \$1  = \value$64 ;
           end
       5'h0d:
           if (bus__r_stb) begin
-            \$1  = csr__rx_dup__r_data;
+            \$1  = \value$65 ;
           end
       5'h0e:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_crc__r_data;
+            \$1  = \value$66 ;
           end
       5'h0f:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_misrouted__r_data;
+            \$1  = \value$67 ;
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_truncated__r_data;
+            \$1  = \value$68 ;
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_oversize__r_data;
+            \$1  = \value$69 ;
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_malformed__r_data;
+            \$1  = \value$70 ;
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_nobuf__r_data;
+            \$1  = \value$71 ;
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = csr__naks_sent__r_data;
+            \$1  = \value$72 ;
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = csr__naks_received__r_data;
+            \$1  = \value$73 ;
           end
       default:
           if (bus__r_stb) begin
@@ -27672,148 +28151,1105 @@ module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, c
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__config__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    config_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
-          csr__config__r_stb = bus__r_stb;
+          config_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__timeout__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    timeout_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          csr__timeout__r_stb = bus__r_stb;
+          timeout_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__tx_frames__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    timeout_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h04:
-          csr__tx_frames__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__tx_msgs__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          csr__tx_msgs__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__tx_retransmits__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          csr__tx_retransmits__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__tx_timeouts__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          csr__tx_timeouts__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    csr__tx_acks__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          csr__tx_acks__r_stb = bus__r_stb;
+          timeout_w_stb = bus__w_stb;
     endcase
   end
   assign r_data = bus__r_data;
-  assign bus__w_data = csr__id__w_data;
-  assign csr__config__w_data = csr__id__w_data;
-  assign csr__timeout__w_data = csr__id__w_data;
-  assign csr__tx_frames__w_data = csr__id__w_data;
-  assign csr__tx_msgs__w_data = csr__id__w_data;
-  assign csr__tx_retransmits__w_data = csr__id__w_data;
-  assign csr__tx_timeouts__w_data = csr__id__w_data;
-  assign csr__tx_acks__w_data = csr__id__w_data;
-  assign csr__tx_dropped__w_data = csr__id__w_data;
-  assign csr__rx_frames__w_data = csr__id__w_data;
-  assign csr__rx_msgs__w_data = csr__id__w_data;
-  assign csr__rx_acks__w_data = csr__id__w_data;
-  assign csr__rx_dup__w_data = csr__id__w_data;
-  assign csr__rx_drop_crc__w_data = csr__id__w_data;
-  assign csr__rx_drop_misrouted__w_data = csr__id__w_data;
-  assign csr__rx_drop_truncated__w_data = csr__id__w_data;
-  assign csr__rx_drop_oversize__w_data = csr__id__w_data;
-  assign csr__rx_drop_malformed__w_data = csr__id__w_data;
-  assign csr__rx_drop_nobuf__w_data = csr__id__w_data;
-  assign csr__naks_sent__w_data = csr__id__w_data;
-  assign csr__naks_received__w_data = csr__id__w_data;
-  assign csr__id__r_data = 32'd513;
-  assign csr__config__r_data = 32'd4194312;
+  assign csr__id__node_id__r_data = 8'h01;
+  assign csr__id__n_nodes__r_data = 9'h002;
+  assign csr__config__window__r_data = 16'h0008;
+  assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4522$0  };
+  assign config_read[31:16] = 16'h0040;
+  assign config_read[15:0] = 16'h0008;
+  assign id_read[16:8] = 9'h002;
+  assign id_read[7:0] = 8'h01;
+  assign id_read[31:17] = 15'h0000;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_received (rst, inc, csr__naks_received__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_received__clear;
+  wire csr__naks_received__inc;
+  output [31:0] csr__naks_received__value;
+  wire [31:0] csr__naks_received__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_naks_received.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_received__value)
+  );
+  assign csr__naks_received__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_received__clear = 1'h0;
+  assign value = csr__naks_received__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_naks_sent.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_sent__value)
+  );
+  assign csr__naks_sent__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_acks__clear;
+  wire csr__rx_acks__inc;
+  output [31:0] csr__rx_acks__value;
+  wire [31:0] csr__rx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_acks__value)
+  );
+  assign csr__rx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_acks__clear = 1'h0;
+  assign value = csr__rx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_crc__value)
+  );
+  assign csr__rx_drop_crc__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_malformed__value)
+  );
+  assign csr__rx_drop_malformed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_misrouted__value)
+  );
+  assign csr__rx_drop_misrouted__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_nobuf__value)
+  );
+  assign csr__rx_drop_nobuf__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_oversize__value)
+  );
+  assign csr__rx_drop_oversize__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_truncated__value)
+  );
+  assign csr__rx_drop_truncated__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_dup.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_dup__value)
+  );
+  assign csr__rx_dup__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_frames__value)
+  );
+  assign csr__rx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_msgs__value)
+  );
+  assign csr__rx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_acks__value)
+  );
+  assign csr__tx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dropped__value)
+  );
+  assign csr__tx_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_frames__clear;
+  wire csr__tx_frames__inc;
+  output [31:0] csr__tx_frames__value;
+  wire [31:0] csr__tx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_frames__value)
+  );
+  assign csr__tx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_frames__clear = 1'h0;
+  assign value = csr__tx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_msgs__value)
+  );
+  assign csr__tx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_retransmits__value)
+  );
+  assign csr__tx_retransmits__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4522$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input \port$4522$0 ;
+  wire \port$4522$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$4522$0 (\port$4522$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 7'h00, \port$4522$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4522$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4522$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  wire load;
+  wire [31:0] load_value;
+  input \port$4522$0 ;
+  wire \port$4522$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + \port$4522$0 ;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign inc = { 7'h00, \port$4522$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
 , recv_peer, unsent, owed, timeout_fire_0, expired_0, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire \$1 ;
   reg [3:0] \$10 ;
   wire [16:0] \$11 ;
@@ -28028,14 +29464,14 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign \$26  = sent_0 + frame_started[0];
   assign \$27  = \$26  > ack_adv_0;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     ack_adv_0 = 4'h0;
     if (\$16 ) begin
       ack_adv_0 = \$14 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     timeout_fire_0 = 1'h0;
     if (\$21 ) begin
     end else if (\$22 ) begin
@@ -28043,35 +29479,35 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$58  = \$23 [15:0];
     if (rst) begin
       \$58  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$59  = \$25 [3:0];
     if (rst) begin
       \$59  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$60  = \$31 [3:0];
     if (rst) begin
       \$60  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$61  = \$42 [3:0];
     if (rst) begin
       \$61  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     if (\$47 ) begin
       \$62  = 12'h000;
@@ -28085,7 +29521,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$63  = expired_0;
     if (go_back[0]) begin
       \$63  = 1'h0;
@@ -28097,7 +29533,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$64  = expected_0;
     if (delivered[0]) begin
       \$64  = \$53 [15:0];
@@ -28107,7 +29543,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$65  = nak_done_0;
     if (delivered[0]) begin
       \$65  = 1'h0;
@@ -28121,7 +29557,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$66  = ack_pending_0;
     if (msg_in[0]) begin
       \$66  = 1'h1;
@@ -28133,7 +29569,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$67  = nak_pending_0;
     if (\$57 ) begin
       \$67  = 1'h1;
@@ -28145,7 +29581,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -28155,7 +29591,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -28165,7 +29601,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -28175,7 +29611,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28185,7 +29621,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28195,7 +29631,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28205,7 +29641,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28215,7 +29651,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28225,7 +29661,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28235,7 +29671,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -28265,7 +29701,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [95:0] \$100 ;
@@ -28637,7 +30073,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @(posedge clk)
     rbeat <= \$150 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -28646,7 +30082,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -28655,7 +30091,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -28664,7 +30100,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -28673,14 +30109,14 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -28695,7 +30131,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -28708,7 +30144,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -28719,7 +30155,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -28735,7 +30171,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -28751,7 +30187,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     ack_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28775,7 +30211,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28793,7 +30229,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     nak_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28817,7 +30253,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28835,7 +30271,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28855,7 +30291,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     msg_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28883,7 +30319,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     delivered = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28915,7 +30351,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28941,7 +30377,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28967,7 +30403,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -28995,7 +30431,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29021,7 +30457,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     gap_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29055,7 +30491,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$146  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -29067,7 +30503,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$147  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -29087,7 +30523,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$148  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -29102,7 +30538,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$149  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -29119,7 +30555,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$150  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -29225,7 +30661,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, rx__hdr__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -29378,7 +30814,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$4 [4:0];
@@ -29388,7 +30824,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$8  = rd_ptr;
     if (\$5 ) begin
       \$8  = \$6 [4:0];
@@ -29436,7 +30872,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_port__data, w_en, r_rdy, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [3:0] \$11 ;
@@ -29565,7 +31001,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_p
   always @(posedge clk)
     r_rdy <= \$33 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$30  = w_port__addr;
     if (\$3 ) begin
       \$30  = \$6 [2:0];
@@ -29575,7 +31011,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_p
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$31  = r_port__addr;
     if (\$9 ) begin
       \$31  = \$12 [2:0];
@@ -29585,7 +31021,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_p
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$32  = inner_level;
     if (\$18 ) begin
       \$32  = \$19 [2:0];
@@ -29598,7 +31034,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_p
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$33  = r_rdy;
     if (\$29 ) begin
       \$33  = 1'h1;
@@ -29619,8 +31055,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$4554$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$4536$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [4:0] \$100 ;
@@ -29915,8 +31351,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$4554$0 ;
-  wire \port$4554$0 ;
+  input \port$4536$0 ;
+  wire \port$4536$0 ;
   input retransmit;
   wire retransmit;
   reg rr = 1'h0;
@@ -30128,7 +31564,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   always @(posedge clk)
     sender_state <= \$214 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -30153,7 +31589,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -30178,19 +31614,19 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4554$0 ) begin
+            if (\port$4536$0 ) begin
               go_back = 2'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30224,7 +31660,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30258,7 +31694,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30292,7 +31728,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30314,7 +31750,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30336,7 +31772,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30358,7 +31794,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30373,7 +31809,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30388,7 +31824,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30403,7 +31839,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30418,7 +31854,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30435,7 +31871,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$204  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30466,7 +31902,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$205  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30491,7 +31927,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$206  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30516,7 +31952,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$207  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30541,7 +31977,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$208  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30566,7 +32002,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$209  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30591,7 +32027,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$210  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30616,7 +32052,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$211  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30641,7 +32077,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$212  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30673,7 +32109,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$213  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30702,7 +32138,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$214  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30745,7 +32181,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$4554$0  };
+  assign expired = { 1'h0, \port$4536$0  };
   assign peer = pick;
   assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 7'h00, store__peer };
@@ -30768,7 +32204,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$4554$0 ;
+  assign any_expired = \port$4536$0 ;
   assign { \$36 [95:91], \$36 [89:88], \$36 [85], \$36 [83:81], \$36 [79:73], \$36 [69], \$36 [63], \$36 [61:60], \$36 [58:53], \$36 [50], \$36 [47], \$36 [45:44], \$36 [40:39], \$36 [37], \$36 [34], \$36 [32:31], \$36 [29:28], \$36 [26:21], \$36 [18], \$36 [15], \$36 [13:12], \$36 [8:7], \$36 [5], \$36 [2], \$36 [0] } = 55'h00000000000000;
   assign { \$36 [90], \$36 [87:86], \$36 [84], \$36 [80], \$36 [72:70], \$36 [68:64], \$36 [62], \$36 [59], \$36 [52:51], \$36 [49:48], \$36 [46], \$36 [43:41], \$36 [38], \$36 [36:35], \$36 [33], \$36 [30], \$36 [27], \$36 [20:19], \$36 [17:16], \$36 [14], \$36 [11:9], \$36 [6], \$36 [4:3], \$36 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
   assign { \$38 [95:92], \$38 [90:89], \$38 [86], \$38 [84:82], \$38 [80:74], \$38 [70], \$38 [64], \$38 [62:61], \$38 [59:54], \$38 [51], \$38 [48], \$38 [46:45], \$38 [41:40], \$38 [38], \$38 [35], \$38 [33], \$38 [30:29], \$38 [27:22], \$38 [19], \$38 [16], \$38 [14:13], \$38 [9:8], \$38 [6], \$38 [3], \$38 [1] } = 53'h00000000000000;
@@ -30903,7 +32339,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__peer, read__slot, read__beat, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
@@ -31823,7 +33259,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   always @(posedge clk)
     st_length <= \$308 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -31835,7 +33271,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -31847,7 +33283,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     hdr_wr__addr = 4'h0;
     casez (store_state)
       2'h0:
@@ -31860,7 +33296,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -31873,7 +33309,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
@@ -31891,7 +33327,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
@@ -31904,7 +33340,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
@@ -31937,7 +33373,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -31949,7 +33385,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     dat_wr__addr = 7'h00;
     casez (store_state)
       2'h0:
@@ -31961,7 +33397,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
@@ -31973,7 +33409,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -31985,7 +33421,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$303  = store_state;
     casez (store_state)
       2'h0:
@@ -32020,7 +33456,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$304  = st_peer;
     casez (store_state)
       2'h0:
@@ -32036,7 +33472,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$305  = st_slot;
     casez (store_state)
       2'h0:
@@ -32052,7 +33488,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$306  = st_beats;
     casez (store_state)
       2'h0:
@@ -32068,7 +33504,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$307  = st_beat;
     casez (store_state)
       2'h0:
@@ -32088,7 +33524,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$308  = st_length;
     casez (store_state)
       2'h0:

@@ -4,51 +4,14 @@
 (* generator = "Amaranth" *)
 module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready, rx__data__ready, m_axis__tready, s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, csr__addr, csr__r_stb, csr__w_stb, csr__w_data, clk, rst, tx__hdr__ready, tx__data__ready, rx__hdr__payload, rx__hdr__valid, rx__data__payload
 , rx__data__valid, m_axis__tdata, m_axis__tkeep, m_axis__tlast, m_axis__tvalid, s_axis__tready, csr__r_data, tx__hdr__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$10 ;
-  wire [32:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [32:0] \$15 ;
-  wire [32:0] \$16 ;
-  wire [32:0] \$17 ;
-  wire [1:0] \$18 ;
-  wire [2:0] \$19 ;
-  wire [32:0] \$2 ;
-  wire [32:0] \$20 ;
-  reg [31:0] \$21 ;
-  reg [31:0] \$22 ;
-  reg [31:0] \$23 ;
-  reg [31:0] \$24 ;
-  reg [31:0] \$25 ;
-  reg [31:0] \$26 ;
-  reg [31:0] \$27 ;
-  reg [31:0] \$28 ;
-  reg [31:0] \$29 ;
-  wire [32:0] \$3 ;
-  reg [31:0] \$30 ;
-  reg [31:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg [31:0] \$33 ;
-  reg [31:0] \$34 ;
-  reg [31:0] \$35 ;
-  reg [31:0] \$36 ;
-  reg [31:0] \$37 ;
-  reg [31:0] \$38 ;
-  wire \$39 ;
-  wire [32:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire [32:0] \$5 ;
-  wire [32:0] \$6 ;
-  wire [32:0] \$7 ;
-  wire [32:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire [1:0] \$1 ;
+  wire [2:0] \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
   wire [15:0] ack;
   wire [3:0] ack_in;
   wire [3:0] \ack_in$118 ;
@@ -96,71 +59,37 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire clk;
   input [4:0] csr__addr;
   wire [4:0] csr__addr;
-  wire [31:0] csr__config__r_data;
-  wire [31:0] csr__id__r_data;
-  reg [31:0] csr__naks_received__r_data = 32'd0;
-  reg [31:0] csr__naks_sent__r_data = 32'd0;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  wire csr__naks_received__inc;
+  wire csr__naks_sent__inc;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   input csr__r_stb;
   wire csr__r_stb;
-  reg [31:0] csr__rx_acks__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_crc__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_malformed__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_misrouted__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_nobuf__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_oversize__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_truncated__r_data = 32'd0;
-  reg [31:0] csr__rx_dup__r_data = 32'd0;
-  reg [31:0] csr__rx_frames__r_data = 32'd0;
-  reg [31:0] csr__rx_msgs__r_data = 32'd0;
+  wire csr__rx_acks__inc;
+  wire csr__rx_drop_crc__inc;
+  wire csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_truncated__inc;
+  wire csr__rx_dup__inc;
+  wire csr__rx_frames__inc;
+  wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
-  reg [31:0] csr__tx_acks__r_data = 32'd0;
-  reg [31:0] csr__tx_dropped__r_data = 32'd0;
-  reg [31:0] csr__tx_frames__r_data = 32'd0;
-  reg [31:0] csr__tx_msgs__r_data = 32'd0;
-  reg [31:0] csr__tx_retransmits__r_data = 32'd0;
-  reg [31:0] csr__tx_timeouts__r_data = 32'd0;
+  wire csr__tx_acks__inc;
+  wire csr__tx_dropped__inc;
+  wire csr__tx_frames__inc;
+  wire csr__tx_msgs__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
   input [31:0] csr__w_data;
   wire [31:0] csr__w_data;
   input csr__w_stb;
   wire csr__w_stb;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_naks_received;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_naks_sent;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_acks;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_crc;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_malformed;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_misrouted;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_nobuf;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_oversize;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_truncated;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_dup;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_frames;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_msgs;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_acks;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_dropped;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_frames;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_msgs;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_retransmits;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_timeouts;
   wire [3:0] delivered;
   wire [3:0] \delivered$128 ;
   wire [15:0] expected;
@@ -467,86 +396,32 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
-  always @(posedge clk)
-    csr__tx_timeouts__r_data <= \$38 ;
-  assign \$1  = csr__tx_frames__r_data + 1'h1;
-  assign \$2  = csr__tx_msgs__r_data + 1'h1;
-  assign \$3  = csr__tx_retransmits__r_data + 1'h1;
-  assign \$4  = csr__tx_acks__r_data + 1'h1;
-  assign \$5  = csr__tx_dropped__r_data + 1'h1;
-  assign \$6  = csr__rx_frames__r_data + 1'h1;
-  assign \$7  = csr__rx_msgs__r_data + 1'h1;
-  assign \$8  = csr__rx_acks__r_data + 1'h1;
-  assign \$9  = csr__rx_dup__r_data + 1'h1;
-  assign \$10  = csr__rx_drop_crc__r_data + 1'h1;
-  assign \$11  = csr__rx_drop_misrouted__r_data + 1'h1;
-  assign \$12  = csr__rx_drop_truncated__r_data + 1'h1;
-  assign \$13  = csr__rx_drop_oversize__r_data + 1'h1;
-  assign \$14  = csr__rx_drop_malformed__r_data + 1'h1;
-  assign \$15  = csr__rx_drop_nobuf__r_data + 1'h1;
-  assign \$16  = csr__naks_sent__r_data + 1'h1;
-  assign \$17  = csr__naks_received__r_data + 1'h1;
-  assign \$18  = \$39  + \$40 ;
-  assign \$19  = \$18  + \$41 ;
-  assign \$20  = csr__tx_timeouts__r_data + \$19 ;
-  always @(posedge clk)
-    csr__tx_frames__r_data <= \$21 ;
-  always @(posedge clk)
-    csr__tx_msgs__r_data <= \$22 ;
-  always @(posedge clk)
-    csr__tx_retransmits__r_data <= \$23 ;
-  always @(posedge clk)
-    csr__tx_acks__r_data <= \$24 ;
-  always @(posedge clk)
-    csr__tx_dropped__r_data <= \$25 ;
-  always @(posedge clk)
-    csr__rx_frames__r_data <= \$26 ;
-  always @(posedge clk)
-    csr__rx_msgs__r_data <= \$27 ;
-  always @(posedge clk)
-    csr__rx_acks__r_data <= \$28 ;
-  always @(posedge clk)
-    csr__rx_dup__r_data <= \$29 ;
-  always @(posedge clk)
-    csr__rx_drop_crc__r_data <= \$30 ;
-  always @(posedge clk)
-    csr__rx_drop_misrouted__r_data <= \$31 ;
-  always @(posedge clk)
-    csr__rx_drop_truncated__r_data <= \$32 ;
-  always @(posedge clk)
-    csr__rx_drop_oversize__r_data <= \$33 ;
-  always @(posedge clk)
-    csr__rx_drop_malformed__r_data <= \$34 ;
-  always @(posedge clk)
-    csr__rx_drop_nobuf__r_data <= \$35 ;
-  always @(posedge clk)
-    csr__naks_sent__r_data <= \$36 ;
-  always @(posedge clk)
-    csr__naks_received__r_data <= \$37 ;
+  assign \$2  = \$1  + \$5 ;
+  assign \$1  = \$3  + \$4 ;
   \netif.csr_dec  csr_dec (
     .bus__addr(csr__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(csr__r_stb),
+    .bus__w_stb(csr__w_stb),
     .clk(clk),
-    .csr__id__w_data(csr__w_data),
-    .csr__naks_received__r_data(csr__naks_received__r_data),
-    .csr__naks_sent__r_data(csr__naks_sent__r_data),
-    .csr__rx_acks__r_data(csr__rx_acks__r_data),
-    .csr__rx_drop_crc__r_data(csr__rx_drop_crc__r_data),
-    .csr__rx_drop_malformed__r_data(csr__rx_drop_malformed__r_data),
-    .csr__rx_drop_misrouted__r_data(csr__rx_drop_misrouted__r_data),
-    .csr__rx_drop_nobuf__r_data(csr__rx_drop_nobuf__r_data),
-    .csr__rx_drop_oversize__r_data(csr__rx_drop_oversize__r_data),
-    .csr__rx_drop_truncated__r_data(csr__rx_drop_truncated__r_data),
-    .csr__rx_dup__r_data(csr__rx_dup__r_data),
-    .csr__rx_frames__r_data(csr__rx_frames__r_data),
-    .csr__rx_msgs__r_data(csr__rx_msgs__r_data),
-    .csr__tx_acks__r_data(csr__tx_acks__r_data),
-    .csr__tx_dropped__r_data(csr__tx_dropped__r_data),
-    .csr__tx_frames__r_data(csr__tx_frames__r_data),
-    .csr__tx_msgs__r_data(csr__tx_msgs__r_data),
-    .csr__tx_retransmits__r_data(csr__tx_retransmits__r_data),
-    .csr__tx_timeouts__r_data(csr__tx_timeouts__r_data),
+    .csr__naks_received__inc(csr__naks_received__inc),
+    .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__rx_acks__inc(csr__rx_acks__inc),
+    .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
+    .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
+    .csr__rx_drop_misrouted__inc(csr__rx_drop_misrouted__inc),
+    .csr__rx_drop_nobuf__inc(csr__rx_drop_nobuf__inc),
+    .csr__rx_drop_oversize__inc(csr__rx_drop_oversize__inc),
+    .csr__rx_drop_truncated__inc(csr__rx_drop_truncated__inc),
+    .csr__rx_dup__inc(csr__rx_dup__inc),
+    .csr__rx_frames__inc(csr__rx_frames__inc),
+    .csr__rx_msgs__inc(csr__rx_msgs__inc),
+    .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_frames__inc(csr__tx_frames__inc),
+    .csr__tx_msgs__inc(csr__tx_msgs__inc),
+    .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
+    .\port$2$0 (\$2 ),
     .rst(rst)
   );
   \netif.peers  peers (
@@ -555,9 +430,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_1(\$42 ),
-    .expired_2(\$43 ),
-    .expired_3(\$44 ),
+    .expired_1(\$6 ),
+    .expired_2(\$7 ),
+    .expired_3(\$8 ),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -577,9 +452,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_1(\$39 ),
-    .timeout_fire_2(\$40 ),
-    .timeout_fire_3(\$41 ),
+    .timeout_fire_1(\$3 ),
+    .timeout_fire_2(\$4 ),
+    .timeout_fire_3(\$5 ),
     .unsent(unsent)
   );
   \netif.receiver  receiver (
@@ -599,19 +474,19 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .gap_in(gap_in),
     .msg_in(msg_in),
     .nak_in(nak_in),
-    .naks_received(naks_received),
+    .naks_received(csr__naks_received__inc),
     .r_pay(write__commit_beats),
     .rst(rst),
-    .rx_acks(rx_acks),
-    .rx_drop_crc(rx_drop_crc),
-    .rx_drop_malformed(rx_drop_malformed),
-    .rx_drop_misrouted(rx_drop_misrouted),
-    .rx_drop_nobuf(rx_drop_nobuf),
-    .rx_drop_oversize(rx_drop_oversize),
-    .rx_drop_truncated(rx_drop_truncated),
-    .rx_dup(rx_dup),
-    .rx_frames(rx_frames),
-    .rx_msgs(rx_msgs),
+    .rx_acks(csr__rx_acks__inc),
+    .rx_drop_crc(csr__rx_drop_crc__inc),
+    .rx_drop_malformed(csr__rx_drop_malformed__inc),
+    .rx_drop_misrouted(csr__rx_drop_misrouted__inc),
+    .rx_drop_nobuf(csr__rx_drop_nobuf__inc),
+    .rx_drop_oversize(csr__rx_drop_oversize__inc),
+    .rx_drop_truncated(csr__rx_drop_truncated__inc),
+    .rx_dup(csr__rx_dup__inc),
+    .rx_frames(csr__rx_frames__inc),
+    .rx_msgs(csr__rx_msgs__inc),
     .s_axis__tdata(s_axis__tdata),
     .s_axis__tkeep(s_axis__tkeep),
     .s_axis__tlast(s_axis__tlast),
@@ -650,12 +525,12 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .m_axis__tvalid(m_axis__tvalid),
     .nak(nak),
     .nak_sent(nak_sent),
-    .naks_sent(naks_sent),
+    .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$1428$0 (\$42 ),
-    .\port$1448$0 (\$43 ),
-    .\port$1468$0 (\$44 ),
+    .\port$1410$0 (\$6 ),
+    .\port$1430$0 (\$7 ),
+    .\port$1450$0 (\$8 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -665,9 +540,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .tx_acks(tx_acks),
-    .tx_frames(tx_frames),
-    .tx_retransmits(tx_retransmits),
+    .tx_acks(csr__tx_acks__inc),
+    .tx_frames(csr__tx_frames__inc),
+    .tx_retransmits(csr__tx_retransmits__inc),
     .unsent(unsent)
   );
   \netif.store  store (
@@ -688,186 +563,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
-    .tx_dropped(tx_dropped),
-    .tx_msgs(tx_msgs)
+    .tx_dropped(csr__tx_dropped__inc),
+    .tx_msgs(csr__tx_msgs__inc)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$21  = csr__tx_frames__r_data;
-    if (tx_frames) begin
-      \$21  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$21  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$22  = csr__tx_msgs__r_data;
-    if (tx_msgs) begin
-      \$22  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$22  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$23  = csr__tx_retransmits__r_data;
-    if (tx_retransmits) begin
-      \$23  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$23  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$24  = csr__tx_acks__r_data;
-    if (tx_acks) begin
-      \$24  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$24  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$25  = csr__tx_dropped__r_data;
-    if (tx_dropped) begin
-      \$25  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$25  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = csr__rx_frames__r_data;
-    if (rx_frames) begin
-      \$26  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$26  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$27  = csr__rx_msgs__r_data;
-    if (rx_msgs) begin
-      \$27  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$27  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$28  = csr__rx_acks__r_data;
-    if (rx_acks) begin
-      \$28  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$28  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$29  = csr__rx_dup__r_data;
-    if (rx_dup) begin
-      \$29  = \$9 [31:0];
-    end
-    if (rst) begin
-      \$29  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$30  = csr__rx_drop_crc__r_data;
-    if (rx_drop_crc) begin
-      \$30  = \$10 [31:0];
-    end
-    if (rst) begin
-      \$30  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$31  = csr__rx_drop_misrouted__r_data;
-    if (rx_drop_misrouted) begin
-      \$31  = \$11 [31:0];
-    end
-    if (rst) begin
-      \$31  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$32  = csr__rx_drop_truncated__r_data;
-    if (rx_drop_truncated) begin
-      \$32  = \$12 [31:0];
-    end
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$33  = csr__rx_drop_oversize__r_data;
-    if (rx_drop_oversize) begin
-      \$33  = \$13 [31:0];
-    end
-    if (rst) begin
-      \$33  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$34  = csr__rx_drop_malformed__r_data;
-    if (rx_drop_malformed) begin
-      \$34  = \$14 [31:0];
-    end
-    if (rst) begin
-      \$34  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$35  = csr__rx_drop_nobuf__r_data;
-    if (rx_drop_nobuf) begin
-      \$35  = \$15 [31:0];
-    end
-    if (rst) begin
-      \$35  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$36  = csr__naks_sent__r_data;
-    if (naks_sent) begin
-      \$36  = \$16 [31:0];
-    end
-    if (rst) begin
-      \$36  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$37  = csr__naks_received__r_data;
-    if (naks_received) begin
-      \$37  = \$17 [31:0];
-    end
-    if (rst) begin
-      \$37  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$38  = \$20 [31:0];
-    if (rst) begin
-      \$38  = 32'd0;
-    end
-  end
   assign \tx__data__payload$29  = tx__data__payload;
   assign \tx__data__ready$30  = tx__data__ready;
   assign \tx__data__valid$31  = tx__data__valid;
@@ -916,8 +614,8 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign send_retransmit = retransmit;
   assign \unsent$98  = unsent;
   assign \owed$100  = owed;
-  assign expired = { \$44 , \$43 , \$42 , 1'h0 };
-  assign \expired$102  = { \$44 , \$43 , \$42 , 1'h0 };
+  assign expired = { \$8 , \$7 , \$6 , 1'h0 };
+  assign \expired$102  = { \$8 , \$7 , \$6 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign \stored$108  = stored;
@@ -936,28 +634,30 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign bus__r_stb = csr__r_stb;
   assign bus__w_data = csr__w_data;
   assign bus__w_stb = csr__w_stb;
-  assign csr__id__r_data = 32'd1024;
-  assign csr__config__r_data = 32'd4194320;
+  assign csr__id__node_id__r_data = 8'h00;
+  assign csr__id__n_nodes__r_data = 9'h004;
+  assign csr__config__window__r_data = 16'h0010;
+  assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign ctr_tx_frames = csr__tx_frames__r_data;
-  assign ctr_tx_msgs = csr__tx_msgs__r_data;
-  assign ctr_tx_retransmits = csr__tx_retransmits__r_data;
-  assign ctr_tx_timeouts = csr__tx_timeouts__r_data;
-  assign ctr_tx_acks = csr__tx_acks__r_data;
-  assign ctr_tx_dropped = csr__tx_dropped__r_data;
-  assign ctr_rx_frames = csr__rx_frames__r_data;
-  assign ctr_rx_msgs = csr__rx_msgs__r_data;
-  assign ctr_rx_acks = csr__rx_acks__r_data;
-  assign ctr_rx_dup = csr__rx_dup__r_data;
-  assign ctr_rx_drop_crc = csr__rx_drop_crc__r_data;
-  assign ctr_rx_drop_misrouted = csr__rx_drop_misrouted__r_data;
-  assign ctr_rx_drop_truncated = csr__rx_drop_truncated__r_data;
-  assign ctr_rx_drop_oversize = csr__rx_drop_oversize__r_data;
-  assign ctr_rx_drop_malformed = csr__rx_drop_malformed__r_data;
-  assign ctr_rx_drop_nobuf = csr__rx_drop_nobuf__r_data;
-  assign ctr_naks_sent = csr__naks_sent__r_data;
-  assign ctr_naks_received = csr__naks_received__r_data;
-  assign timeouts = { \$41 , \$40 , \$39 , 1'h0 };
+  assign tx_frames = csr__tx_frames__inc;
+  assign tx_msgs = csr__tx_msgs__inc;
+  assign tx_retransmits = csr__tx_retransmits__inc;
+  assign tx_acks = csr__tx_acks__inc;
+  assign tx_dropped = csr__tx_dropped__inc;
+  assign rx_frames = csr__rx_frames__inc;
+  assign rx_msgs = csr__rx_msgs__inc;
+  assign rx_acks = csr__rx_acks__inc;
+  assign rx_dup = csr__rx_dup__inc;
+  assign rx_drop_crc = csr__rx_drop_crc__inc;
+  assign rx_drop_misrouted = csr__rx_drop_misrouted__inc;
+  assign rx_drop_truncated = csr__rx_drop_truncated__inc;
+  assign rx_drop_oversize = csr__rx_drop_oversize__inc;
+  assign rx_drop_malformed = csr__rx_drop_malformed__inc;
+  assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
+  assign naks_sent = csr__naks_sent__inc;
+  assign naks_received = csr__naks_received__inc;
+  assign csr__tx_timeouts__inc = { 5'h00, \$2  };
+  assign timeouts = { \$5 , \$4 , \$3 , 1'h0 };
   assign s_axis__tready = 1'h1;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
@@ -1030,9 +730,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_data, csr__tx_msgs__r_data, csr__tx_retransmits__r_data, csr__tx_acks__r_data, csr__tx_dropped__r_data, csr__rx_frames__r_data, csr__rx_msgs__r_data, csr__rx_acks__r_data, csr__rx_dup__r_data, csr__rx_drop_crc__r_data, csr__rx_drop_misrouted__r_data, csr__rx_drop_truncated__r_data, csr__rx_drop_oversize__r_data, csr__rx_drop_malformed__r_data, csr__rx_drop_nobuf__r_data, csr__naks_sent__r_data, csr__naks_received__r_data
-, csr__tx_timeouts__r_data, bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc
+, csr__rx_dup__inc, bus__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
@@ -1040,100 +740,411 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
-  wire [31:0] bus__w_data;
+  input bus__w_stb;
+  wire bus__w_stb;
   input clk;
   wire clk;
-  wire [31:0] csr__config__r_data;
-  reg csr__config__r_stb;
-  wire [31:0] csr__config__w_data;
-  wire [31:0] csr__id__r_data;
-  reg csr__id__r_stb;
-  input [31:0] csr__id__w_data;
-  wire [31:0] csr__id__w_data;
-  input [31:0] csr__naks_received__r_data;
-  wire [31:0] csr__naks_received__r_data;
-  reg csr__naks_received__r_stb;
-  wire [31:0] csr__naks_received__w_data;
-  input [31:0] csr__naks_sent__r_data;
-  wire [31:0] csr__naks_sent__r_data;
-  reg csr__naks_sent__r_stb;
-  wire [31:0] csr__naks_sent__w_data;
-  input [31:0] csr__rx_acks__r_data;
-  wire [31:0] csr__rx_acks__r_data;
-  reg csr__rx_acks__r_stb;
-  wire [31:0] csr__rx_acks__w_data;
-  input [31:0] csr__rx_drop_crc__r_data;
-  wire [31:0] csr__rx_drop_crc__r_data;
-  reg csr__rx_drop_crc__r_stb;
-  wire [31:0] csr__rx_drop_crc__w_data;
-  input [31:0] csr__rx_drop_malformed__r_data;
-  wire [31:0] csr__rx_drop_malformed__r_data;
-  reg csr__rx_drop_malformed__r_stb;
-  wire [31:0] csr__rx_drop_malformed__w_data;
-  input [31:0] csr__rx_drop_misrouted__r_data;
-  wire [31:0] csr__rx_drop_misrouted__r_data;
-  reg csr__rx_drop_misrouted__r_stb;
-  wire [31:0] csr__rx_drop_misrouted__w_data;
-  input [31:0] csr__rx_drop_nobuf__r_data;
-  wire [31:0] csr__rx_drop_nobuf__r_data;
-  reg csr__rx_drop_nobuf__r_stb;
-  wire [31:0] csr__rx_drop_nobuf__w_data;
-  input [31:0] csr__rx_drop_oversize__r_data;
-  wire [31:0] csr__rx_drop_oversize__r_data;
-  reg csr__rx_drop_oversize__r_stb;
-  wire [31:0] csr__rx_drop_oversize__w_data;
-  input [31:0] csr__rx_drop_truncated__r_data;
-  wire [31:0] csr__rx_drop_truncated__r_data;
-  reg csr__rx_drop_truncated__r_stb;
-  wire [31:0] csr__rx_drop_truncated__w_data;
-  input [31:0] csr__rx_dup__r_data;
-  wire [31:0] csr__rx_dup__r_data;
-  reg csr__rx_dup__r_stb;
-  wire [31:0] csr__rx_dup__w_data;
-  input [31:0] csr__rx_frames__r_data;
-  wire [31:0] csr__rx_frames__r_data;
-  reg csr__rx_frames__r_stb;
-  wire [31:0] csr__rx_frames__w_data;
-  input [31:0] csr__rx_msgs__r_data;
-  wire [31:0] csr__rx_msgs__r_data;
-  reg csr__rx_msgs__r_stb;
-  wire [31:0] csr__rx_msgs__w_data;
+  reg config_r_stb;
+  wire [31:0] config_read;
+  reg config_w_stb;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  input csr__naks_received__inc;
+  wire csr__naks_received__inc;
+  input csr__naks_sent__inc;
+  wire csr__naks_sent__inc;
+  input csr__rx_acks__inc;
+  wire csr__rx_acks__inc;
+  input csr__rx_drop_crc__inc;
+  wire csr__rx_drop_crc__inc;
+  input csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_malformed__inc;
+  input csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_misrouted__inc;
+  input csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_nobuf__inc;
+  input csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_oversize__inc;
+  input csr__rx_drop_truncated__inc;
+  wire csr__rx_drop_truncated__inc;
+  input csr__rx_dup__inc;
+  wire csr__rx_dup__inc;
+  input csr__rx_frames__inc;
+  wire csr__rx_frames__inc;
+  input csr__rx_msgs__inc;
+  wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
-  reg csr__timeout__r_stb;
-  wire [31:0] csr__timeout__w_data;
-  input [31:0] csr__tx_acks__r_data;
-  wire [31:0] csr__tx_acks__r_data;
-  reg csr__tx_acks__r_stb;
-  wire [31:0] csr__tx_acks__w_data;
-  input [31:0] csr__tx_dropped__r_data;
-  wire [31:0] csr__tx_dropped__r_data;
-  reg csr__tx_dropped__r_stb;
-  wire [31:0] csr__tx_dropped__w_data;
-  input [31:0] csr__tx_frames__r_data;
-  wire [31:0] csr__tx_frames__r_data;
-  reg csr__tx_frames__r_stb;
-  wire [31:0] csr__tx_frames__w_data;
-  input [31:0] csr__tx_msgs__r_data;
-  wire [31:0] csr__tx_msgs__r_data;
-  reg csr__tx_msgs__r_stb;
-  wire [31:0] csr__tx_msgs__w_data;
-  input [31:0] csr__tx_retransmits__r_data;
-  wire [31:0] csr__tx_retransmits__r_data;
-  reg csr__tx_retransmits__r_stb;
-  wire [31:0] csr__tx_retransmits__w_data;
-  input [31:0] csr__tx_timeouts__r_data;
-  wire [31:0] csr__tx_timeouts__r_data;
-  reg csr__tx_timeouts__r_stb;
-  wire [31:0] csr__tx_timeouts__w_data;
+  input csr__tx_acks__inc;
+  wire csr__tx_acks__inc;
+  input csr__tx_dropped__inc;
+  wire csr__tx_dropped__inc;
+  input csr__tx_frames__inc;
+  wire csr__tx_frames__inc;
+  input csr__tx_msgs__inc;
+  wire csr__tx_msgs__inc;
+  input csr__tx_retransmits__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
+  reg id_r_stb;
+  wire [31:0] id_read;
+  reg id_w_stb;
+  reg naks_received_r_stb;
+  reg naks_received_w_stb;
+  reg naks_sent_r_stb;
+  reg naks_sent_w_stb;
+  input [2:0] \port$2$0 ;
+  wire [2:0] \port$2$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
   wire rst;
+  reg rx_acks_r_stb;
+  reg rx_acks_w_stb;
+  reg rx_drop_crc_r_stb;
+  reg rx_drop_crc_w_stb;
+  reg rx_drop_malformed_r_stb;
+  reg rx_drop_malformed_w_stb;
+  reg rx_drop_misrouted_r_stb;
+  reg rx_drop_misrouted_w_stb;
+  reg rx_drop_nobuf_r_stb;
+  reg rx_drop_nobuf_w_stb;
+  reg rx_drop_oversize_r_stb;
+  reg rx_drop_oversize_w_stb;
+  reg rx_drop_truncated_r_stb;
+  reg rx_drop_truncated_w_stb;
+  reg rx_dup_r_stb;
+  reg rx_dup_w_stb;
+  reg rx_frames_r_stb;
+  reg rx_frames_w_stb;
+  reg rx_msgs_r_stb;
+  reg rx_msgs_w_stb;
+  reg timeout_r_stb;
+  reg timeout_w_stb;
+  reg tx_acks_r_stb;
+  reg tx_acks_w_stb;
+  reg tx_dropped_r_stb;
+  reg tx_dropped_w_stb;
+  reg tx_frames_r_stb;
+  reg tx_frames_w_stb;
+  reg tx_msgs_r_stb;
+  reg tx_msgs_w_stb;
+  reg tx_retransmits_r_stb;
+  reg tx_retransmits_w_stb;
+  reg tx_timeouts_r_stb;
+  reg tx_timeouts_w_stb;
+  wire [31:0] value;
+  wire [31:0] \value$57 ;
+  wire [31:0] \value$58 ;
+  wire [31:0] \value$59 ;
+  wire [31:0] \value$60 ;
+  wire [31:0] \value$61 ;
+  wire [31:0] \value$62 ;
+  wire [31:0] \value$63 ;
+  wire [31:0] \value$64 ;
+  wire [31:0] \value$65 ;
+  wire [31:0] \value$66 ;
+  wire [31:0] \value$67 ;
+  wire [31:0] \value$68 ;
+  wire [31:0] \value$69 ;
+  wire [31:0] \value$70 ;
+  wire [31:0] \value$71 ;
+  wire [31:0] \value$72 ;
+  wire [31:0] \value$73 ;
   always @(posedge clk)
     bus__r_data <= \$1 ;
+  \netif.csr_dec.reg_naks_received  reg_naks_received (
+    .clk(clk),
+    .csr__naks_received__value(\value$73 ),
+    .inc(csr__naks_received__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_naks_sent  reg_naks_sent (
+    .clk(clk),
+    .csr__naks_sent__value(\value$72 ),
+    .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_acks  reg_rx_acks (
+    .clk(clk),
+    .csr__rx_acks__value(\value$64 ),
+    .inc(csr__rx_acks__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
+    .clk(clk),
+    .csr__rx_drop_crc__value(\value$66 ),
+    .inc(csr__rx_drop_crc__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
+    .clk(clk),
+    .csr__rx_drop_malformed__value(\value$70 ),
+    .inc(csr__rx_drop_malformed__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
+    .clk(clk),
+    .csr__rx_drop_misrouted__value(\value$67 ),
+    .inc(csr__rx_drop_misrouted__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
+    .clk(clk),
+    .csr__rx_drop_nobuf__value(\value$71 ),
+    .inc(csr__rx_drop_nobuf__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
+    .clk(clk),
+    .csr__rx_drop_oversize__value(\value$69 ),
+    .inc(csr__rx_drop_oversize__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
+    .clk(clk),
+    .csr__rx_drop_truncated__value(\value$68 ),
+    .inc(csr__rx_drop_truncated__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_dup  reg_rx_dup (
+    .clk(clk),
+    .csr__rx_dup__value(\value$65 ),
+    .inc(csr__rx_dup__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_frames  reg_rx_frames (
+    .clk(clk),
+    .csr__rx_frames__value(\value$62 ),
+    .inc(csr__rx_frames__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
+    .clk(clk),
+    .csr__rx_msgs__value(\value$63 ),
+    .inc(csr__rx_msgs__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_acks  reg_tx_acks (
+    .clk(clk),
+    .csr__tx_acks__value(\value$60 ),
+    .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
+    .clk(clk),
+    .csr__tx_dropped__value(\value$61 ),
+    .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_frames  reg_tx_frames (
+    .clk(clk),
+    .csr__tx_frames__value(value),
+    .inc(csr__tx_frames__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
+    .clk(clk),
+    .csr__tx_msgs__value(\value$57 ),
+    .inc(csr__tx_msgs__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
+    .clk(clk),
+    .csr__tx_retransmits__value(\value$58 ),
+    .inc(csr__tx_retransmits__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
+    .clk(clk),
+    .csr__tx_timeouts__value(\value$59 ),
+    .\port$2$0 (\port$2$0 ),
+    .rst(rst)
+  );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__tx_dropped__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1152,12 +1163,36 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h08:
           /* empty */;
       5'h09:
-          csr__tx_dropped__r_stb = bus__r_stb;
+          tx_dropped_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_frames__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    tx_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          tx_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_frames_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1178,12 +1213,38 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h09:
           /* empty */;
       5'h0a:
-          csr__rx_frames__r_stb = bus__r_stb;
+          rx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_msgs__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          rx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1206,12 +1267,40 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h0a:
           /* empty */;
       5'h0b:
-          csr__rx_msgs__r_stb = bus__r_stb;
+          rx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_acks__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          rx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_acks_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1236,12 +1325,42 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h0b:
           /* empty */;
       5'h0c:
-          csr__rx_acks__r_stb = bus__r_stb;
+          rx_acks_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_dup__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          rx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_dup_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1268,12 +1387,44 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h0c:
           /* empty */;
       5'h0d:
-          csr__rx_dup__r_stb = bus__r_stb;
+          rx_dup_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_drop_crc__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_dup_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          rx_dup_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1302,12 +1453,46 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h0d:
           /* empty */;
       5'h0e:
-          csr__rx_drop_crc__r_stb = bus__r_stb;
+          rx_drop_crc_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_drop_misrouted__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_crc_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          rx_drop_crc_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1338,12 +1523,48 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h0e:
           /* empty */;
       5'h0f:
-          csr__rx_drop_misrouted__r_stb = bus__r_stb;
+          rx_drop_misrouted_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_drop_truncated__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_misrouted_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          rx_drop_misrouted_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1376,12 +1597,50 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h0f:
           /* empty */;
       5'h10:
-          csr__rx_drop_truncated__r_stb = bus__r_stb;
+          rx_drop_truncated_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_drop_oversize__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_truncated_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          rx_drop_truncated_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1416,12 +1675,52 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h10:
           /* empty */;
       5'h11:
-          csr__rx_drop_oversize__r_stb = bus__r_stb;
+          rx_drop_oversize_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_drop_malformed__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_oversize_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          rx_drop_oversize_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1458,20 +1757,62 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h11:
           /* empty */;
       5'h12:
-          csr__rx_drop_malformed__r_stb = bus__r_stb;
+          rx_drop_malformed_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__id__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          csr__id__r_stb = bus__r_stb;
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          rx_drop_malformed_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__rx_drop_nobuf__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1510,12 +1851,56 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h12:
           /* empty */;
       5'h13:
-          csr__rx_drop_nobuf__r_stb = bus__r_stb;
+          rx_drop_nobuf_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__naks_sent__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    rx_drop_nobuf_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          rx_drop_nobuf_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    naks_sent_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1556,12 +1941,58 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h13:
           /* empty */;
       5'h14:
-          csr__naks_sent__r_stb = bus__r_stb;
+          naks_sent_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__naks_received__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    naks_sent_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          naks_sent_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    naks_received_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1604,21 +2035,69 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
       5'h14:
           /* empty */;
       5'h15:
-          csr__naks_received__r_stb = bus__r_stb;
+          naks_received_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    naks_received_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          naks_received_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
       5'h00:
           if (bus__r_stb) begin
-            \$1  = 32'd1024;
+            \$1  = id_read;
           end
       5'h01:
           if (bus__r_stb) begin
-            \$1  = 32'd4194320;
+            \$1  = config_read;
           end
       5'h02:
           if (bus__r_stb) begin
@@ -1626,75 +2105,75 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
           end
       5'h04:
           if (bus__r_stb) begin
-            \$1  = csr__tx_frames__r_data;
+            \$1  = value;
           end
       5'h05:
           if (bus__r_stb) begin
-            \$1  = csr__tx_msgs__r_data;
+            \$1  = \value$57 ;
           end
       5'h06:
           if (bus__r_stb) begin
-            \$1  = csr__tx_retransmits__r_data;
+            \$1  = \value$58 ;
           end
       5'h07:
           if (bus__r_stb) begin
-            \$1  = csr__tx_timeouts__r_data;
+            \$1  = \value$59 ;
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = csr__tx_acks__r_data;
+            \$1  = \value$60 ;
           end
       5'h09:
           if (bus__r_stb) begin
-            \$1  = csr__tx_dropped__r_data;
+            \$1  = \value$61 ;
           end
       5'h0a:
           if (bus__r_stb) begin
-            \$1  = csr__rx_frames__r_data;
+            \$1  = \value$62 ;
           end
       5'h0b:
           if (bus__r_stb) begin
-            \$1  = csr__rx_msgs__r_data;
+            \$1  = \value$63 ;
           end
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = csr__rx_acks__r_data;
+            \$1  = \value$64 ;
           end
       5'h0d:
           if (bus__r_stb) begin
-            \$1  = csr__rx_dup__r_data;
+            \$1  = \value$65 ;
           end
       5'h0e:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_crc__r_data;
+            \$1  = \value$66 ;
           end
       5'h0f:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_misrouted__r_data;
+            \$1  = \value$67 ;
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_truncated__r_data;
+            \$1  = \value$68 ;
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_oversize__r_data;
+            \$1  = \value$69 ;
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_malformed__r_data;
+            \$1  = \value$70 ;
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_nobuf__r_data;
+            \$1  = \value$71 ;
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = csr__naks_sent__r_data;
+            \$1  = \value$72 ;
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = csr__naks_received__r_data;
+            \$1  = \value$73 ;
           end
       default:
           if (bus__r_stb) begin
@@ -1706,148 +2185,1105 @@ module \netif.csr_dec (bus__r_stb, csr__id__w_data, clk, rst, csr__tx_frames__r_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__config__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    config_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
-          csr__config__r_stb = bus__r_stb;
+          config_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__timeout__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    timeout_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          csr__timeout__r_stb = bus__r_stb;
+          timeout_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__tx_frames__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    timeout_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h04:
-          csr__tx_frames__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__tx_msgs__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          csr__tx_msgs__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__tx_retransmits__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          csr__tx_retransmits__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__tx_timeouts__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          csr__tx_timeouts__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__tx_acks__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          csr__tx_acks__r_stb = bus__r_stb;
+          timeout_w_stb = bus__w_stb;
     endcase
   end
   assign r_data = bus__r_data;
-  assign bus__w_data = csr__id__w_data;
-  assign csr__config__w_data = csr__id__w_data;
-  assign csr__timeout__w_data = csr__id__w_data;
-  assign csr__tx_frames__w_data = csr__id__w_data;
-  assign csr__tx_msgs__w_data = csr__id__w_data;
-  assign csr__tx_retransmits__w_data = csr__id__w_data;
-  assign csr__tx_timeouts__w_data = csr__id__w_data;
-  assign csr__tx_acks__w_data = csr__id__w_data;
-  assign csr__tx_dropped__w_data = csr__id__w_data;
-  assign csr__rx_frames__w_data = csr__id__w_data;
-  assign csr__rx_msgs__w_data = csr__id__w_data;
-  assign csr__rx_acks__w_data = csr__id__w_data;
-  assign csr__rx_dup__w_data = csr__id__w_data;
-  assign csr__rx_drop_crc__w_data = csr__id__w_data;
-  assign csr__rx_drop_misrouted__w_data = csr__id__w_data;
-  assign csr__rx_drop_truncated__w_data = csr__id__w_data;
-  assign csr__rx_drop_oversize__w_data = csr__id__w_data;
-  assign csr__rx_drop_malformed__w_data = csr__id__w_data;
-  assign csr__rx_drop_nobuf__w_data = csr__id__w_data;
-  assign csr__naks_sent__w_data = csr__id__w_data;
-  assign csr__naks_received__w_data = csr__id__w_data;
-  assign csr__id__r_data = 32'd1024;
-  assign csr__config__r_data = 32'd4194320;
+  assign csr__id__node_id__r_data = 8'h00;
+  assign csr__id__n_nodes__r_data = 9'h004;
+  assign csr__config__window__r_data = 16'h0010;
+  assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__tx_timeouts__inc = { 5'h00, \port$2$0  };
+  assign config_read[31:16] = 16'h0040;
+  assign config_read[15:0] = 16'h0010;
+  assign id_read[16:8] = 9'h004;
+  assign id_read[7:0] = 8'h00;
+  assign id_read[31:17] = 15'h0000;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_naks_received (rst, inc, csr__naks_received__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_received__clear;
+  wire csr__naks_received__inc;
+  output [31:0] csr__naks_received__value;
+  wire [31:0] csr__naks_received__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_naks_received.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_received__value)
+  );
+  assign csr__naks_received__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_received__clear = 1'h0;
+  assign value = csr__naks_received__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_naks_sent.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_sent__value)
+  );
+  assign csr__naks_sent__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_acks__clear;
+  wire csr__rx_acks__inc;
+  output [31:0] csr__rx_acks__value;
+  wire [31:0] csr__rx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_acks__value)
+  );
+  assign csr__rx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_acks__clear = 1'h0;
+  assign value = csr__rx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_drop_crc.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_crc__value)
+  );
+  assign csr__rx_drop_crc__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_malformed__value)
+  );
+  assign csr__rx_drop_malformed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_misrouted__value)
+  );
+  assign csr__rx_drop_misrouted__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_nobuf__value)
+  );
+  assign csr__rx_drop_nobuf__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_oversize__value)
+  );
+  assign csr__rx_drop_oversize__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_truncated__value)
+  );
+  assign csr__rx_drop_truncated__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_dup.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_dup__value)
+  );
+  assign csr__rx_dup__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_frames__value)
+  );
+  assign csr__rx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_rx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_msgs__value)
+  );
+  assign csr__rx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_acks__value)
+  );
+  assign csr__tx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dropped__value)
+  );
+  assign csr__tx_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_frames__clear;
+  wire csr__tx_frames__inc;
+  output [31:0] csr__tx_frames__value;
+  wire [31:0] csr__tx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_frames__value)
+  );
+  assign csr__tx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_frames__clear = 1'h0;
+  assign value = csr__tx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_msgs__value)
+  );
+  assign csr__tx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_retransmits.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_retransmits__value)
+  );
+  assign csr__tx_retransmits__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_timeouts (rst, \port$2$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input [2:0] \port$2$0 ;
+  wire [2:0] \port$2$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$2$0 (\port$2$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 5'h00, \port$2$0  };
+  assign csr__tx_timeouts__inc = { 5'h00, \port$2$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  wire load;
+  wire [31:0] load_value;
+  input [2:0] \port$2$0 ;
+  wire [2:0] \port$2$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + \port$2$0 ;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign inc = { 5'h00, \port$2$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
 , recv_peer, unsent, owed, timeout_fire_1, timeout_fire_2, timeout_fire_3, expired_1, expired_2, expired_3, store_peer);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [5:0] \$100 ;
@@ -2344,7 +3780,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   always @(posedge clk)
     nak_pending_3 <= \$183 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       2'h0:
@@ -2358,7 +3794,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       2'h0:
@@ -2372,7 +3808,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       2'h0:
@@ -2386,7 +3822,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -2400,7 +3836,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -2414,7 +3850,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -2428,7 +3864,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -2442,7 +3878,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -2456,7 +3892,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -2470,7 +3906,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       2'h0:
@@ -2484,14 +3920,14 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     ack_adv_1 = 5'h00;
     if (\$24 ) begin
       ack_adv_1 = \$22 [4:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     timeout_fire_1 = 1'h0;
     if (\$29 ) begin
     end else if (\$30 ) begin
@@ -2499,14 +3935,14 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     ack_adv_2 = 5'h00;
     if (\$33 ) begin
       ack_adv_2 = \$31 [4:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     timeout_fire_2 = 1'h0;
     if (\$38 ) begin
     end else if (\$39 ) begin
@@ -2514,14 +3950,14 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     ack_adv_3 = 5'h00;
     if (\$42 ) begin
       ack_adv_3 = \$40 [4:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     timeout_fire_3 = 1'h0;
     if (\$47 ) begin
     end else if (\$48 ) begin
@@ -2529,35 +3965,35 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$154  = \$49 [15:0];
     if (rst) begin
       \$154  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$155  = \$51 [4:0];
     if (rst) begin
       \$155  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$156  = \$57 [4:0];
     if (rst) begin
       \$156  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$157  = \$68 [4:0];
     if (rst) begin
       \$157  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     if (\$73 ) begin
       \$158  = 12'h000;
@@ -2571,7 +4007,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$159  = expired_1;
     if (go_back[1]) begin
       \$159  = 1'h0;
@@ -2583,7 +4019,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$160  = expected_1;
     if (delivered[1]) begin
       \$160  = \$79 [15:0];
@@ -2593,7 +4029,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$161  = nak_done_1;
     if (delivered[1]) begin
       \$161  = 1'h0;
@@ -2607,7 +4043,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$162  = ack_pending_1;
     if (msg_in[1]) begin
       \$162  = 1'h1;
@@ -2619,7 +4055,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$163  = nak_pending_1;
     if (\$83 ) begin
       \$163  = 1'h1;
@@ -2631,35 +4067,35 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$164  = \$84 [15:0];
     if (rst) begin
       \$164  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$165  = \$86 [4:0];
     if (rst) begin
       \$165  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$166  = \$92 [4:0];
     if (rst) begin
       \$166  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$167  = \$103 [4:0];
     if (rst) begin
       \$167  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     if (\$108 ) begin
       \$168  = 12'h000;
@@ -2673,7 +4109,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$169  = expired_2;
     if (go_back[2]) begin
       \$169  = 1'h0;
@@ -2685,7 +4121,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$170  = expected_2;
     if (delivered[2]) begin
       \$170  = \$114 [15:0];
@@ -2695,7 +4131,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$171  = nak_done_2;
     if (delivered[2]) begin
       \$171  = 1'h0;
@@ -2709,7 +4145,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$172  = ack_pending_2;
     if (msg_in[2]) begin
       \$172  = 1'h1;
@@ -2721,7 +4157,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$173  = nak_pending_2;
     if (\$118 ) begin
       \$173  = 1'h1;
@@ -2733,35 +4169,35 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$174  = \$119 [15:0];
     if (rst) begin
       \$174  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$175  = \$121 [4:0];
     if (rst) begin
       \$175  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$176  = \$127 [4:0];
     if (rst) begin
       \$176  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$177  = \$138 [4:0];
     if (rst) begin
       \$177  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     if (\$143 ) begin
       \$178  = 12'h000;
@@ -2775,7 +4211,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$179  = expired_3;
     if (go_back[3]) begin
       \$179  = 1'h0;
@@ -2787,7 +4223,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$180  = expected_3;
     if (delivered[3]) begin
       \$180  = \$149 [15:0];
@@ -2797,7 +4233,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$181  = nak_done_3;
     if (delivered[3]) begin
       \$181  = 1'h0;
@@ -2811,7 +4247,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$182  = ack_pending_3;
     if (msg_in[3]) begin
       \$182  = 1'h1;
@@ -2823,7 +4259,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$183  = nak_pending_3;
     if (\$153 ) begin
       \$183  = 1'h1;
@@ -2861,7 +4297,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [95:0] \$100 ;
@@ -3233,7 +4669,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @(posedge clk)
     rbeat <= \$150 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -3242,7 +4678,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -3251,7 +4687,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -3260,7 +4696,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -3269,14 +4705,14 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -3291,7 +4727,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -3304,7 +4740,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -3315,7 +4751,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -3331,7 +4767,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -3347,7 +4783,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     ack_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3375,7 +4811,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3393,7 +4829,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     nak_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3421,7 +4857,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3439,7 +4875,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3459,7 +4895,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     msg_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3491,7 +4927,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     delivered = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3527,7 +4963,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3553,7 +4989,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3579,7 +5015,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3607,7 +5043,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3633,7 +5069,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     gap_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -3671,7 +5107,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$146  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -3683,7 +5119,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$147  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -3703,7 +5139,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$148  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -3718,7 +5154,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$149  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -3735,7 +5171,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$150  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -3841,7 +5277,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__payload, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, rx__hdr__valid, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [6:0] \$1 ;
   wire [6:0] \$2 ;
   wire [6:0] \$3 ;
@@ -4010,7 +5446,7 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$4 [5:0];
@@ -4020,7 +5456,7 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$8  = rd_ptr;
     if (\$5 ) begin
       \$8  = \$6 [5:0];
@@ -4068,7 +5504,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_data, w_port__data, w_en, r_rdy, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [3:0] \$11 ;
@@ -4197,7 +5633,7 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_data, w_port__data, w_en, r
   always @(posedge clk)
     r_rdy <= \$33 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$30  = w_port__addr;
     if (\$3 ) begin
       \$30  = \$6 [2:0];
@@ -4207,7 +5643,7 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_data, w_port__data, w_en, r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$31  = r_port__addr;
     if (\$9 ) begin
       \$31  = \$12 [2:0];
@@ -4217,7 +5653,7 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_data, w_port__data, w_en, r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$32  = inner_level;
     if (\$18 ) begin
       \$32  = \$19 [2:0];
@@ -4230,7 +5666,7 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_data, w_port__data, w_en, r
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$33  = r_rdy;
     if (\$29 ) begin
       \$33  = 1'h1;
@@ -4251,8 +5687,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$1428$0 , \port$1448$0 , \port$1468$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$1410$0 , \port$1430$0 , \port$1450$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [4:0] \$100 ;
@@ -4547,12 +5983,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   output [1:0] pick;
   reg [1:0] pick;
   reg pick_valid;
-  input \port$1428$0 ;
-  wire \port$1428$0 ;
-  input \port$1448$0 ;
-  wire \port$1448$0 ;
-  input \port$1468$0 ;
-  wire \port$1468$0 ;
+  input \port$1410$0 ;
+  wire \port$1410$0 ;
+  input \port$1430$0 ;
+  wire \port$1430$0 ;
+  input \port$1450$0 ;
+  wire \port$1450$0 ;
   input retransmit;
   wire retransmit;
   reg [1:0] rr = 2'h0;
@@ -4616,7 +6052,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$1468$0 , \port$1448$0 , \port$1428$0 , 1'h0 };
+  assign any_expired = | { \port$1450$0 , \port$1430$0 , \port$1410$0 , 1'h0 };
   assign \$14  = unsent >> pick;
   assign \$15  = unsent >> pick;
   assign \$16  = \$15  & retransmit;
@@ -4765,7 +6201,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   always @(posedge clk)
     sender_state <= \$214 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     pick = 2'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -4832,7 +6268,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -4899,25 +6335,25 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     go_back = 4'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1468$0 ) begin
+            if (\port$1450$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1448$0 ) begin
+            if (\port$1430$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1428$0 ) begin
+            if (\port$1410$0 ) begin
               go_back = 4'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     frame_started = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -4959,7 +6395,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     ack_sent = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5001,7 +6437,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     nak_sent = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5043,7 +6479,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5065,7 +6501,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5087,7 +6523,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5109,7 +6545,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5124,7 +6560,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5139,7 +6575,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5154,7 +6590,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5169,7 +6605,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5186,7 +6622,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$204  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5217,7 +6653,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$205  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5242,7 +6678,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$206  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5267,7 +6703,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$207  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5292,7 +6728,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$208  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5317,7 +6753,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$209  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5342,7 +6778,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$210  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5367,7 +6803,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$211  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5392,7 +6828,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$212  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5424,7 +6860,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$213  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5453,7 +6889,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$214  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -5496,7 +6932,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1468$0 , \port$1448$0 , \port$1428$0 , 1'h0 };
+  assign expired = { \port$1450$0 , \port$1430$0 , \port$1410$0 , 1'h0 };
   assign peer = pick;
   assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 6'h00, store__peer };
@@ -5653,7 +7089,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__peer, read__slot, read__beat, tx__hdr__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
@@ -7005,7 +8441,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   always @(posedge clk)
     st_length <= \$308 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -7017,7 +8453,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -7029,7 +8465,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     hdr_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
@@ -7042,7 +8478,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -7055,7 +8491,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
@@ -7073,7 +8509,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
@@ -7086,7 +8522,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     stored = 4'h0;
     casez (store_state)
       2'h0:
@@ -7127,7 +8563,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -7139,7 +8575,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     dat_wr__addr = 9'h000;
     casez (store_state)
       2'h0:
@@ -7151,7 +8587,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
@@ -7163,7 +8599,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -7175,7 +8611,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$303  = store_state;
     casez (store_state)
       2'h0:
@@ -7210,7 +8646,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$304  = st_peer;
     casez (store_state)
       2'h0:
@@ -7226,7 +8662,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$305  = st_slot;
     casez (store_state)
       2'h0:
@@ -7242,7 +8678,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$306  = st_beats;
     casez (store_state)
       2'h0:
@@ -7258,7 +8694,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$307  = st_beat;
     casez (store_state)
       2'h0:
@@ -7278,7 +8714,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$308  = st_length;
     casez (store_state)
       2'h0:

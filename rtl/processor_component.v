@@ -980,10 +980,10 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__misses__r_data(csr__misses__r_data),
     .csr__status__w_stb(csr__status__w_stb),
     .csr__writebacks__r_data(csr__writebacks__r_data),
-    .\port$1624$0 (done),
-    .\port$1626$0 (mem_node),
-    .\port$1737$0 (maint_busy),
-    .\port$1803$0 (\event [75:0]),
+    .\port$1644$0 (done),
+    .\port$1646$0 (mem_node),
+    .\port$1757$0 (maint_busy),
+    .\port$1823$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst)
   );
@@ -1252,7 +1252,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, \port$1624$0 , \port$1626$0 , \port$1737$0 , csr__hits__r_data, csr__misses__r_data, csr__evictions__r_data, csr__writebacks__r_data, \port$1803$0 , csr__maint_cmd__w_stb, csr__status__w_stb, csr__counters_clear__w_stb, csr__mem_node__w_stb, csr__miss_cmd__w_stb, bus__r_data
+module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, \port$1644$0 , \port$1646$0 , \port$1757$0 , csr__hits__r_data, csr__misses__r_data, csr__evictions__r_data, csr__writebacks__r_data, \port$1823$0 , csr__maint_cmd__w_stb, csr__status__w_stb, csr__counters_clear__w_stb, csr__mem_node__w_stb, csr__miss_cmd__w_stb, bus__r_data
 , bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   reg [31:0] \$1 ;
@@ -1328,14 +1328,14 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
   wire [31:0] csr__writebacks__r_data;
   reg csr__writebacks__r_stb;
   wire [31:0] csr__writebacks__w_data;
-  input \port$1624$0 ;
-  wire \port$1624$0 ;
-  input [7:0] \port$1626$0 ;
-  wire [7:0] \port$1626$0 ;
-  input \port$1737$0 ;
-  wire \port$1737$0 ;
-  input [75:0] \port$1803$0 ;
-  wire [75:0] \port$1803$0 ;
+  input \port$1644$0 ;
+  wire \port$1644$0 ;
+  input [7:0] \port$1646$0 ;
+  wire [7:0] \port$1646$0 ;
+  input \port$1757$0 ;
+  wire \port$1757$0 ;
+  input [75:0] \port$1823$0 ;
+  wire [75:0] \port$1823$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -1699,7 +1699,7 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
           /* empty */;
       5'h02:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$1624$0 , \port$1737$0  };
+            \$1  = { 30'h00000000, \port$1644$0 , \port$1757$0  };
           end
       5'h04:
           if (bus__r_stb) begin
@@ -1721,27 +1721,27 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
           /* empty */;
       5'h09:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$1626$0  };
+            \$1  = { 24'h000000, \port$1646$0  };
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$1803$0 [9:2], 6'h00, \port$1803$0 [65:64], 4'h0, \port$1803$0 [67:66], \port$1803$0 [1:0] };
+            \$1  = { 8'h00, \port$1823$0 [9:2], 6'h00, \port$1823$0 [65:64], 4'h0, \port$1823$0 [67:66], \port$1823$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$1803$0 [41:10];
+            \$1  = \port$1823$0 [41:10];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$1803$0 [57:42] };
+            \$1  = { 16'h0000, \port$1823$0 [57:42] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$1803$0 [63:58] };
+            \$1  = { 26'h0000000, \port$1823$0 [63:58] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$1803$0 [75:68] };
+            \$1  = { 24'h000000, \port$1823$0 [75:68] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -1883,13 +1883,13 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
   assign csr__ev_victim_hi__w_data = csr__info__w_data;
   assign csr__miss_cmd__w_data = csr__info__w_data;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__status__r_data = { 30'h00000000, \port$1624$0 , \port$1737$0  };
-  assign csr__mem_node__r_data = { 24'h000000, \port$1626$0  };
-  assign csr__ev_info__r_data = { 8'h00, \port$1803$0 [9:2], 6'h00, \port$1803$0 [65:64], 4'h0, \port$1803$0 [67:66], \port$1803$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$1803$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1803$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$1803$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$1803$0 [75:68] };
+  assign csr__status__r_data = { 30'h00000000, \port$1644$0 , \port$1757$0  };
+  assign csr__mem_node__r_data = { 24'h000000, \port$1646$0  };
+  assign csr__ev_info__r_data = { 8'h00, \port$1823$0 [9:2], 6'h00, \port$1823$0 [65:64], 4'h0, \port$1823$0 [67:66], \port$1823$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$1823$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1823$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$1823$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$1823$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
 endmodule
 
@@ -9543,45 +9543,8 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready, m_axis__tvalid
 , m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$10 ;
-  wire [32:0] \$11 ;
-  wire [32:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire [32:0] \$15 ;
-  wire [32:0] \$16 ;
-  wire [32:0] \$17 ;
-  wire [32:0] \$18 ;
-  reg [31:0] \$19 ;
-  wire [32:0] \$2 ;
-  reg [31:0] \$20 ;
-  reg [31:0] \$21 ;
-  reg [31:0] \$22 ;
-  reg [31:0] \$23 ;
-  reg [31:0] \$24 ;
-  reg [31:0] \$25 ;
-  reg [31:0] \$26 ;
-  reg [31:0] \$27 ;
-  reg [31:0] \$28 ;
-  reg [31:0] \$29 ;
-  wire [32:0] \$3 ;
-  reg [31:0] \$30 ;
-  reg [31:0] \$31 ;
-  reg [31:0] \$32 ;
-  reg [31:0] \$33 ;
-  reg [31:0] \$34 ;
-  reg [31:0] \$35 ;
-  reg [31:0] \$36 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire [32:0] \$4 ;
-  wire [32:0] \$5 ;
-  wire [32:0] \$6 ;
-  wire [32:0] \$7 ;
-  wire [32:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire \$1 ;
+  wire \$2 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
   wire [1:0] \ack_in$111 ;
@@ -9632,68 +9595,34 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   input clk;
   wire clk;
   wire [4:0] csr__addr;
-  wire [31:0] csr__config__r_data;
-  wire [31:0] csr__id__r_data;
-  reg [31:0] csr__naks_received__r_data = 32'd0;
-  reg [31:0] csr__naks_sent__r_data = 32'd0;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  wire csr__naks_received__inc;
+  wire csr__naks_sent__inc;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
-  reg [31:0] csr__rx_acks__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_crc__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_malformed__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_misrouted__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_nobuf__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_oversize__r_data = 32'd0;
-  reg [31:0] csr__rx_drop_truncated__r_data = 32'd0;
-  reg [31:0] csr__rx_dup__r_data = 32'd0;
-  reg [31:0] csr__rx_frames__r_data = 32'd0;
-  reg [31:0] csr__rx_msgs__r_data = 32'd0;
+  wire csr__rx_acks__inc;
+  wire csr__rx_drop_crc__inc;
+  wire csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_truncated__inc;
+  wire csr__rx_dup__inc;
+  wire csr__rx_frames__inc;
+  wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
-  reg [31:0] csr__tx_acks__r_data = 32'd0;
-  reg [31:0] csr__tx_dropped__r_data = 32'd0;
-  reg [31:0] csr__tx_frames__r_data = 32'd0;
-  reg [31:0] csr__tx_msgs__r_data = 32'd0;
-  reg [31:0] csr__tx_retransmits__r_data = 32'd0;
-  reg [31:0] csr__tx_timeouts__r_data = 32'd0;
+  wire csr__tx_acks__inc;
+  wire csr__tx_dropped__inc;
+  wire csr__tx_frames__inc;
+  wire csr__tx_msgs__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_naks_received;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_naks_sent;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_acks;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_crc;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_malformed;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_misrouted;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_nobuf;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_oversize;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_drop_truncated;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_dup;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_frames;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_rx_msgs;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_acks;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_dropped;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_frames;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_msgs;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_retransmits;
-  (* init = 32'd0 *)
-  wire [31:0] ctr_tx_timeouts;
   wire [1:0] delivered;
   wire [1:0] \delivered$121 ;
   wire [15:0] expected;
@@ -9999,84 +9928,30 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
-  assign \$1  = csr__tx_frames__r_data + 1'h1;
-  assign \$2  = csr__tx_msgs__r_data + 1'h1;
-  assign \$3  = csr__tx_retransmits__r_data + 1'h1;
-  assign \$4  = csr__tx_acks__r_data + 1'h1;
-  assign \$5  = csr__tx_dropped__r_data + 1'h1;
-  assign \$6  = csr__rx_frames__r_data + 1'h1;
-  assign \$7  = csr__rx_msgs__r_data + 1'h1;
-  assign \$8  = csr__rx_acks__r_data + 1'h1;
-  assign \$9  = csr__rx_dup__r_data + 1'h1;
-  assign \$10  = csr__rx_drop_crc__r_data + 1'h1;
-  assign \$11  = csr__rx_drop_misrouted__r_data + 1'h1;
-  assign \$12  = csr__rx_drop_truncated__r_data + 1'h1;
-  assign \$13  = csr__rx_drop_oversize__r_data + 1'h1;
-  assign \$14  = csr__rx_drop_malformed__r_data + 1'h1;
-  assign \$15  = csr__rx_drop_nobuf__r_data + 1'h1;
-  assign \$16  = csr__naks_sent__r_data + 1'h1;
-  assign \$17  = csr__naks_received__r_data + 1'h1;
-  assign \$18  = csr__tx_timeouts__r_data + \$37 ;
-  always @(posedge clk)
-    csr__tx_frames__r_data <= \$19 ;
-  always @(posedge clk)
-    csr__tx_msgs__r_data <= \$20 ;
-  always @(posedge clk)
-    csr__tx_retransmits__r_data <= \$21 ;
-  always @(posedge clk)
-    csr__tx_acks__r_data <= \$22 ;
-  always @(posedge clk)
-    csr__tx_dropped__r_data <= \$23 ;
-  always @(posedge clk)
-    csr__rx_frames__r_data <= \$24 ;
-  always @(posedge clk)
-    csr__rx_msgs__r_data <= \$25 ;
-  always @(posedge clk)
-    csr__rx_acks__r_data <= \$26 ;
-  always @(posedge clk)
-    csr__rx_dup__r_data <= \$27 ;
-  always @(posedge clk)
-    csr__rx_drop_crc__r_data <= \$28 ;
-  always @(posedge clk)
-    csr__rx_drop_misrouted__r_data <= \$29 ;
-  always @(posedge clk)
-    csr__rx_drop_truncated__r_data <= \$30 ;
-  always @(posedge clk)
-    csr__rx_drop_oversize__r_data <= \$31 ;
-  always @(posedge clk)
-    csr__rx_drop_malformed__r_data <= \$32 ;
-  always @(posedge clk)
-    csr__rx_drop_nobuf__r_data <= \$33 ;
-  always @(posedge clk)
-    csr__naks_sent__r_data <= \$34 ;
-  always @(posedge clk)
-    csr__naks_received__r_data <= \$35 ;
-  always @(posedge clk)
-    csr__tx_timeouts__r_data <= \$36 ;
   \processor_component.netif.csr_dec  csr_dec (
     .bus__addr(bus__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(bus__r_stb),
+    .bus__w_stb(bus__w_stb),
     .clk(clk),
-    .csr__id__w_data(bus__w_data),
-    .csr__naks_received__r_data(csr__naks_received__r_data),
-    .csr__naks_sent__r_data(csr__naks_sent__r_data),
-    .csr__rx_acks__r_data(csr__rx_acks__r_data),
-    .csr__rx_drop_crc__r_data(csr__rx_drop_crc__r_data),
-    .csr__rx_drop_malformed__r_data(csr__rx_drop_malformed__r_data),
-    .csr__rx_drop_misrouted__r_data(csr__rx_drop_misrouted__r_data),
-    .csr__rx_drop_nobuf__r_data(csr__rx_drop_nobuf__r_data),
-    .csr__rx_drop_oversize__r_data(csr__rx_drop_oversize__r_data),
-    .csr__rx_drop_truncated__r_data(csr__rx_drop_truncated__r_data),
-    .csr__rx_dup__r_data(csr__rx_dup__r_data),
-    .csr__rx_frames__r_data(csr__rx_frames__r_data),
-    .csr__rx_msgs__r_data(csr__rx_msgs__r_data),
-    .csr__tx_acks__r_data(csr__tx_acks__r_data),
-    .csr__tx_dropped__r_data(csr__tx_dropped__r_data),
-    .csr__tx_frames__r_data(csr__tx_frames__r_data),
-    .csr__tx_msgs__r_data(csr__tx_msgs__r_data),
-    .csr__tx_retransmits__r_data(csr__tx_retransmits__r_data),
-    .csr__tx_timeouts__r_data(csr__tx_timeouts__r_data),
+    .csr__naks_received__inc(csr__naks_received__inc),
+    .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__rx_acks__inc(csr__rx_acks__inc),
+    .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
+    .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
+    .csr__rx_drop_misrouted__inc(csr__rx_drop_misrouted__inc),
+    .csr__rx_drop_nobuf__inc(csr__rx_drop_nobuf__inc),
+    .csr__rx_drop_oversize__inc(csr__rx_drop_oversize__inc),
+    .csr__rx_drop_truncated__inc(csr__rx_drop_truncated__inc),
+    .csr__rx_dup__inc(csr__rx_dup__inc),
+    .csr__rx_frames__inc(csr__rx_frames__inc),
+    .csr__rx_msgs__inc(csr__rx_msgs__inc),
+    .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_frames__inc(csr__tx_frames__inc),
+    .csr__tx_msgs__inc(csr__tx_msgs__inc),
+    .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
+    .\port$1974$0 (\$1 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -10085,7 +9960,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_1(\$38 ),
+    .expired_1(\$2 ),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -10105,7 +9980,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_1(\$37 ),
+    .timeout_fire_1(\$1 ),
     .unsent(unsent)
   );
   \processor_component.netif.receiver  receiver (
@@ -10125,19 +10000,19 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .gap_in(gap_in),
     .msg_in(msg_in),
     .nak_in(nak_in),
-    .naks_received(naks_received),
+    .naks_received(csr__naks_received__inc),
     .r_pay(write__commit_beats),
     .rst(rst),
-    .rx_acks(rx_acks),
-    .rx_drop_crc(rx_drop_crc),
-    .rx_drop_malformed(rx_drop_malformed),
-    .rx_drop_misrouted(rx_drop_misrouted),
-    .rx_drop_nobuf(rx_drop_nobuf),
-    .rx_drop_oversize(rx_drop_oversize),
-    .rx_drop_truncated(rx_drop_truncated),
-    .rx_dup(rx_dup),
-    .rx_frames(rx_frames),
-    .rx_msgs(rx_msgs),
+    .rx_acks(csr__rx_acks__inc),
+    .rx_drop_crc(csr__rx_drop_crc__inc),
+    .rx_drop_malformed(csr__rx_drop_malformed__inc),
+    .rx_drop_misrouted(csr__rx_drop_misrouted__inc),
+    .rx_drop_nobuf(csr__rx_drop_nobuf__inc),
+    .rx_drop_oversize(csr__rx_drop_oversize__inc),
+    .rx_drop_truncated(csr__rx_drop_truncated__inc),
+    .rx_dup(csr__rx_dup__inc),
+    .rx_frames(csr__rx_frames__inc),
+    .rx_msgs(csr__rx_msgs__inc),
     .s_axis__tdata(s_axis__tdata),
     .s_axis__tkeep(s_axis__tkeep),
     .s_axis__tlast(s_axis__tlast),
@@ -10176,10 +10051,10 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .m_axis__tvalid(m_axis__tvalid),
     .nak(nak),
     .nak_sent(nak_sent),
-    .naks_sent(naks_sent),
+    .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2006$0 (\$38 ),
+    .\port$1988$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -10189,9 +10064,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
-    .tx_acks(tx_acks),
-    .tx_frames(tx_frames),
-    .tx_retransmits(tx_retransmits),
+    .tx_acks(csr__tx_acks__inc),
+    .tx_frames(csr__tx_frames__inc),
+    .tx_retransmits(csr__tx_retransmits__inc),
     .unsent(unsent)
   );
   \processor_component.netif.store  store (
@@ -10212,186 +10087,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
-    .tx_dropped(tx_dropped),
-    .tx_msgs(tx_msgs)
+    .tx_dropped(csr__tx_dropped__inc),
+    .tx_msgs(csr__tx_msgs__inc)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$19  = csr__tx_frames__r_data;
-    if (tx_frames) begin
-      \$19  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$19  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$20  = csr__tx_msgs__r_data;
-    if (tx_msgs) begin
-      \$20  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$20  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$21  = csr__tx_retransmits__r_data;
-    if (tx_retransmits) begin
-      \$21  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$21  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$22  = csr__tx_acks__r_data;
-    if (tx_acks) begin
-      \$22  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$22  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$23  = csr__tx_dropped__r_data;
-    if (tx_dropped) begin
-      \$23  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$23  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$24  = csr__rx_frames__r_data;
-    if (rx_frames) begin
-      \$24  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$24  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$25  = csr__rx_msgs__r_data;
-    if (rx_msgs) begin
-      \$25  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$25  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$26  = csr__rx_acks__r_data;
-    if (rx_acks) begin
-      \$26  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$26  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$27  = csr__rx_dup__r_data;
-    if (rx_dup) begin
-      \$27  = \$9 [31:0];
-    end
-    if (rst) begin
-      \$27  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$28  = csr__rx_drop_crc__r_data;
-    if (rx_drop_crc) begin
-      \$28  = \$10 [31:0];
-    end
-    if (rst) begin
-      \$28  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$29  = csr__rx_drop_misrouted__r_data;
-    if (rx_drop_misrouted) begin
-      \$29  = \$11 [31:0];
-    end
-    if (rst) begin
-      \$29  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$30  = csr__rx_drop_truncated__r_data;
-    if (rx_drop_truncated) begin
-      \$30  = \$12 [31:0];
-    end
-    if (rst) begin
-      \$30  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$31  = csr__rx_drop_oversize__r_data;
-    if (rx_drop_oversize) begin
-      \$31  = \$13 [31:0];
-    end
-    if (rst) begin
-      \$31  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$32  = csr__rx_drop_malformed__r_data;
-    if (rx_drop_malformed) begin
-      \$32  = \$14 [31:0];
-    end
-    if (rst) begin
-      \$32  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$33  = csr__rx_drop_nobuf__r_data;
-    if (rx_drop_nobuf) begin
-      \$33  = \$15 [31:0];
-    end
-    if (rst) begin
-      \$33  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$34  = csr__naks_sent__r_data;
-    if (naks_sent) begin
-      \$34  = \$16 [31:0];
-    end
-    if (rst) begin
-      \$34  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$35  = csr__naks_received__r_data;
-    if (naks_received) begin
-      \$35  = \$17 [31:0];
-    end
-    if (rst) begin
-      \$35  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$36  = \$18 [31:0];
-    if (rst) begin
-      \$36  = 32'd0;
-    end
-  end
   assign \tx__data__payload$1  = tx__data__payload;
   assign \tx__data__ready$3  = tx__data__ready;
   assign \tx__data__valid$5  = tx__data__valid;
@@ -10441,8 +10139,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign send_retransmit = retransmit;
   assign \unsent$91  = unsent;
   assign \owed$93  = owed;
-  assign expired = { \$38 , 1'h0 };
-  assign \expired$95  = { \$38 , 1'h0 };
+  assign expired = { \$2 , 1'h0 };
+  assign \expired$95  = { \$2 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
   assign \stored$101  = stored;
@@ -10461,28 +10159,30 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign csr__r_stb = bus__r_stb;
   assign csr__w_data = bus__w_data;
   assign csr__w_stb = bus__w_stb;
-  assign csr__id__r_data = 32'd512;
-  assign csr__config__r_data = 32'd4194312;
+  assign csr__id__node_id__r_data = 8'h00;
+  assign csr__id__n_nodes__r_data = 9'h002;
+  assign csr__config__window__r_data = 16'h0008;
+  assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign ctr_tx_frames = csr__tx_frames__r_data;
-  assign ctr_tx_msgs = csr__tx_msgs__r_data;
-  assign ctr_tx_retransmits = csr__tx_retransmits__r_data;
-  assign ctr_tx_timeouts = csr__tx_timeouts__r_data;
-  assign ctr_tx_acks = csr__tx_acks__r_data;
-  assign ctr_tx_dropped = csr__tx_dropped__r_data;
-  assign ctr_rx_frames = csr__rx_frames__r_data;
-  assign ctr_rx_msgs = csr__rx_msgs__r_data;
-  assign ctr_rx_acks = csr__rx_acks__r_data;
-  assign ctr_rx_dup = csr__rx_dup__r_data;
-  assign ctr_rx_drop_crc = csr__rx_drop_crc__r_data;
-  assign ctr_rx_drop_misrouted = csr__rx_drop_misrouted__r_data;
-  assign ctr_rx_drop_truncated = csr__rx_drop_truncated__r_data;
-  assign ctr_rx_drop_oversize = csr__rx_drop_oversize__r_data;
-  assign ctr_rx_drop_malformed = csr__rx_drop_malformed__r_data;
-  assign ctr_rx_drop_nobuf = csr__rx_drop_nobuf__r_data;
-  assign ctr_naks_sent = csr__naks_sent__r_data;
-  assign ctr_naks_received = csr__naks_received__r_data;
-  assign timeouts = { \$37 , 1'h0 };
+  assign tx_frames = csr__tx_frames__inc;
+  assign tx_msgs = csr__tx_msgs__inc;
+  assign tx_retransmits = csr__tx_retransmits__inc;
+  assign tx_acks = csr__tx_acks__inc;
+  assign tx_dropped = csr__tx_dropped__inc;
+  assign rx_frames = csr__rx_frames__inc;
+  assign rx_msgs = csr__rx_msgs__inc;
+  assign rx_acks = csr__rx_acks__inc;
+  assign rx_dup = csr__rx_dup__inc;
+  assign rx_drop_crc = csr__rx_drop_crc__inc;
+  assign rx_drop_misrouted = csr__rx_drop_misrouted__inc;
+  assign rx_drop_truncated = csr__rx_drop_truncated__inc;
+  assign rx_drop_oversize = csr__rx_drop_oversize__inc;
+  assign rx_drop_malformed = csr__rx_drop_malformed__inc;
+  assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
+  assign naks_sent = csr__naks_sent__inc;
+  assign naks_received = csr__naks_received__inc;
+  assign csr__tx_timeouts__inc = { 7'h00, \$1  };
+  assign timeouts = { \$1 , 1'h0 };
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \tx__data__payload$1.data  = tx__data__payload[63:0];
@@ -10554,9 +10254,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, csr__tx_frames__r_data, csr__tx_msgs__r_data, csr__tx_retransmits__r_data, csr__tx_acks__r_data, csr__tx_dropped__r_data, csr__rx_frames__r_data, csr__rx_msgs__r_data, csr__rx_acks__r_data, csr__rx_dup__r_data, csr__rx_drop_crc__r_data, csr__rx_drop_misrouted__r_data, csr__rx_drop_truncated__r_data, csr__rx_drop_oversize__r_data, csr__rx_drop_malformed__r_data, csr__rx_drop_nobuf__r_data, csr__naks_sent__r_data, csr__naks_received__r_data
-, csr__tx_timeouts__r_data, bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
+, \port$1974$0 , bus__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
@@ -10564,100 +10264,411 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
-  wire [31:0] bus__w_data;
+  input bus__w_stb;
+  wire bus__w_stb;
   input clk;
   wire clk;
-  wire [31:0] csr__config__r_data;
-  reg csr__config__r_stb;
-  wire [31:0] csr__config__w_data;
-  wire [31:0] csr__id__r_data;
-  reg csr__id__r_stb;
-  input [31:0] csr__id__w_data;
-  wire [31:0] csr__id__w_data;
-  input [31:0] csr__naks_received__r_data;
-  wire [31:0] csr__naks_received__r_data;
-  reg csr__naks_received__r_stb;
-  wire [31:0] csr__naks_received__w_data;
-  input [31:0] csr__naks_sent__r_data;
-  wire [31:0] csr__naks_sent__r_data;
-  reg csr__naks_sent__r_stb;
-  wire [31:0] csr__naks_sent__w_data;
-  input [31:0] csr__rx_acks__r_data;
-  wire [31:0] csr__rx_acks__r_data;
-  reg csr__rx_acks__r_stb;
-  wire [31:0] csr__rx_acks__w_data;
-  input [31:0] csr__rx_drop_crc__r_data;
-  wire [31:0] csr__rx_drop_crc__r_data;
-  reg csr__rx_drop_crc__r_stb;
-  wire [31:0] csr__rx_drop_crc__w_data;
-  input [31:0] csr__rx_drop_malformed__r_data;
-  wire [31:0] csr__rx_drop_malformed__r_data;
-  reg csr__rx_drop_malformed__r_stb;
-  wire [31:0] csr__rx_drop_malformed__w_data;
-  input [31:0] csr__rx_drop_misrouted__r_data;
-  wire [31:0] csr__rx_drop_misrouted__r_data;
-  reg csr__rx_drop_misrouted__r_stb;
-  wire [31:0] csr__rx_drop_misrouted__w_data;
-  input [31:0] csr__rx_drop_nobuf__r_data;
-  wire [31:0] csr__rx_drop_nobuf__r_data;
-  reg csr__rx_drop_nobuf__r_stb;
-  wire [31:0] csr__rx_drop_nobuf__w_data;
-  input [31:0] csr__rx_drop_oversize__r_data;
-  wire [31:0] csr__rx_drop_oversize__r_data;
-  reg csr__rx_drop_oversize__r_stb;
-  wire [31:0] csr__rx_drop_oversize__w_data;
-  input [31:0] csr__rx_drop_truncated__r_data;
-  wire [31:0] csr__rx_drop_truncated__r_data;
-  reg csr__rx_drop_truncated__r_stb;
-  wire [31:0] csr__rx_drop_truncated__w_data;
-  input [31:0] csr__rx_dup__r_data;
-  wire [31:0] csr__rx_dup__r_data;
-  reg csr__rx_dup__r_stb;
-  wire [31:0] csr__rx_dup__w_data;
-  input [31:0] csr__rx_frames__r_data;
-  wire [31:0] csr__rx_frames__r_data;
-  reg csr__rx_frames__r_stb;
-  wire [31:0] csr__rx_frames__w_data;
-  input [31:0] csr__rx_msgs__r_data;
-  wire [31:0] csr__rx_msgs__r_data;
-  reg csr__rx_msgs__r_stb;
-  wire [31:0] csr__rx_msgs__w_data;
+  reg config_r_stb;
+  wire [31:0] config_read;
+  reg config_w_stb;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  input csr__naks_received__inc;
+  wire csr__naks_received__inc;
+  input csr__naks_sent__inc;
+  wire csr__naks_sent__inc;
+  input csr__rx_acks__inc;
+  wire csr__rx_acks__inc;
+  input csr__rx_drop_crc__inc;
+  wire csr__rx_drop_crc__inc;
+  input csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_malformed__inc;
+  input csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_misrouted__inc;
+  input csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_nobuf__inc;
+  input csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_oversize__inc;
+  input csr__rx_drop_truncated__inc;
+  wire csr__rx_drop_truncated__inc;
+  input csr__rx_dup__inc;
+  wire csr__rx_dup__inc;
+  input csr__rx_frames__inc;
+  wire csr__rx_frames__inc;
+  input csr__rx_msgs__inc;
+  wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
-  reg csr__timeout__r_stb;
-  wire [31:0] csr__timeout__w_data;
-  input [31:0] csr__tx_acks__r_data;
-  wire [31:0] csr__tx_acks__r_data;
-  reg csr__tx_acks__r_stb;
-  wire [31:0] csr__tx_acks__w_data;
-  input [31:0] csr__tx_dropped__r_data;
-  wire [31:0] csr__tx_dropped__r_data;
-  reg csr__tx_dropped__r_stb;
-  wire [31:0] csr__tx_dropped__w_data;
-  input [31:0] csr__tx_frames__r_data;
-  wire [31:0] csr__tx_frames__r_data;
-  reg csr__tx_frames__r_stb;
-  wire [31:0] csr__tx_frames__w_data;
-  input [31:0] csr__tx_msgs__r_data;
-  wire [31:0] csr__tx_msgs__r_data;
-  reg csr__tx_msgs__r_stb;
-  wire [31:0] csr__tx_msgs__w_data;
-  input [31:0] csr__tx_retransmits__r_data;
-  wire [31:0] csr__tx_retransmits__r_data;
-  reg csr__tx_retransmits__r_stb;
-  wire [31:0] csr__tx_retransmits__w_data;
-  input [31:0] csr__tx_timeouts__r_data;
-  wire [31:0] csr__tx_timeouts__r_data;
-  reg csr__tx_timeouts__r_stb;
-  wire [31:0] csr__tx_timeouts__w_data;
+  input csr__tx_acks__inc;
+  wire csr__tx_acks__inc;
+  input csr__tx_dropped__inc;
+  wire csr__tx_dropped__inc;
+  input csr__tx_frames__inc;
+  wire csr__tx_frames__inc;
+  input csr__tx_msgs__inc;
+  wire csr__tx_msgs__inc;
+  input csr__tx_retransmits__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
+  reg id_r_stb;
+  wire [31:0] id_read;
+  reg id_w_stb;
+  reg naks_received_r_stb;
+  reg naks_received_w_stb;
+  reg naks_sent_r_stb;
+  reg naks_sent_w_stb;
+  input \port$1974$0 ;
+  wire \port$1974$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
   wire rst;
+  reg rx_acks_r_stb;
+  reg rx_acks_w_stb;
+  reg rx_drop_crc_r_stb;
+  reg rx_drop_crc_w_stb;
+  reg rx_drop_malformed_r_stb;
+  reg rx_drop_malformed_w_stb;
+  reg rx_drop_misrouted_r_stb;
+  reg rx_drop_misrouted_w_stb;
+  reg rx_drop_nobuf_r_stb;
+  reg rx_drop_nobuf_w_stb;
+  reg rx_drop_oversize_r_stb;
+  reg rx_drop_oversize_w_stb;
+  reg rx_drop_truncated_r_stb;
+  reg rx_drop_truncated_w_stb;
+  reg rx_dup_r_stb;
+  reg rx_dup_w_stb;
+  reg rx_frames_r_stb;
+  reg rx_frames_w_stb;
+  reg rx_msgs_r_stb;
+  reg rx_msgs_w_stb;
+  reg timeout_r_stb;
+  reg timeout_w_stb;
+  reg tx_acks_r_stb;
+  reg tx_acks_w_stb;
+  reg tx_dropped_r_stb;
+  reg tx_dropped_w_stb;
+  reg tx_frames_r_stb;
+  reg tx_frames_w_stb;
+  reg tx_msgs_r_stb;
+  reg tx_msgs_w_stb;
+  reg tx_retransmits_r_stb;
+  reg tx_retransmits_w_stb;
+  reg tx_timeouts_r_stb;
+  reg tx_timeouts_w_stb;
+  wire [31:0] value;
+  wire [31:0] \value$57 ;
+  wire [31:0] \value$58 ;
+  wire [31:0] \value$59 ;
+  wire [31:0] \value$60 ;
+  wire [31:0] \value$61 ;
+  wire [31:0] \value$62 ;
+  wire [31:0] \value$63 ;
+  wire [31:0] \value$64 ;
+  wire [31:0] \value$65 ;
+  wire [31:0] \value$66 ;
+  wire [31:0] \value$67 ;
+  wire [31:0] \value$68 ;
+  wire [31:0] \value$69 ;
+  wire [31:0] \value$70 ;
+  wire [31:0] \value$71 ;
+  wire [31:0] \value$72 ;
+  wire [31:0] \value$73 ;
   always @(posedge clk)
     bus__r_data <= \$1 ;
+  \processor_component.netif.csr_dec.reg_naks_received  reg_naks_received (
+    .clk(clk),
+    .csr__naks_received__value(\value$73 ),
+    .inc(csr__naks_received__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
+    .clk(clk),
+    .csr__naks_sent__value(\value$72 ),
+    .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
+    .clk(clk),
+    .csr__rx_acks__value(\value$64 ),
+    .inc(csr__rx_acks__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
+    .clk(clk),
+    .csr__rx_drop_crc__value(\value$66 ),
+    .inc(csr__rx_drop_crc__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
+    .clk(clk),
+    .csr__rx_drop_malformed__value(\value$70 ),
+    .inc(csr__rx_drop_malformed__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
+    .clk(clk),
+    .csr__rx_drop_misrouted__value(\value$67 ),
+    .inc(csr__rx_drop_misrouted__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
+    .clk(clk),
+    .csr__rx_drop_nobuf__value(\value$71 ),
+    .inc(csr__rx_drop_nobuf__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
+    .clk(clk),
+    .csr__rx_drop_oversize__value(\value$69 ),
+    .inc(csr__rx_drop_oversize__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
+    .clk(clk),
+    .csr__rx_drop_truncated__value(\value$68 ),
+    .inc(csr__rx_drop_truncated__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
+    .clk(clk),
+    .csr__rx_dup__value(\value$65 ),
+    .inc(csr__rx_dup__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
+    .clk(clk),
+    .csr__rx_frames__value(\value$62 ),
+    .inc(csr__rx_frames__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
+    .clk(clk),
+    .csr__rx_msgs__value(\value$63 ),
+    .inc(csr__rx_msgs__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
+    .clk(clk),
+    .csr__tx_acks__value(\value$60 ),
+    .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
+    .clk(clk),
+    .csr__tx_dropped__value(\value$61 ),
+    .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_frames  reg_tx_frames (
+    .clk(clk),
+    .csr__tx_frames__value(value),
+    .inc(csr__tx_frames__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
+    .clk(clk),
+    .csr__tx_msgs__value(\value$57 ),
+    .inc(csr__tx_msgs__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
+    .clk(clk),
+    .csr__tx_retransmits__value(\value$58 ),
+    .inc(csr__tx_retransmits__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
+    .clk(clk),
+    .csr__tx_timeouts__value(\value$59 ),
+    .\port$1974$0 (\port$1974$0 ),
+    .rst(rst)
+  );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__tx_dropped__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10676,12 +10687,36 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h08:
           /* empty */;
       5'h09:
-          csr__tx_dropped__r_stb = bus__r_stb;
+          tx_dropped_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_frames__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    tx_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          tx_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_frames_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10702,12 +10737,38 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h09:
           /* empty */;
       5'h0a:
-          csr__rx_frames__r_stb = bus__r_stb;
+          rx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_msgs__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          rx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10730,12 +10791,40 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h0a:
           /* empty */;
       5'h0b:
-          csr__rx_msgs__r_stb = bus__r_stb;
+          rx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_acks__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          rx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_acks_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10760,12 +10849,42 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h0b:
           /* empty */;
       5'h0c:
-          csr__rx_acks__r_stb = bus__r_stb;
+          rx_acks_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_dup__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          rx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_dup_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10792,12 +10911,44 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h0c:
           /* empty */;
       5'h0d:
-          csr__rx_dup__r_stb = bus__r_stb;
+          rx_dup_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_drop_crc__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_dup_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          rx_dup_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10826,12 +10977,46 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h0d:
           /* empty */;
       5'h0e:
-          csr__rx_drop_crc__r_stb = bus__r_stb;
+          rx_drop_crc_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_drop_misrouted__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_crc_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          rx_drop_crc_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10862,12 +11047,48 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h0e:
           /* empty */;
       5'h0f:
-          csr__rx_drop_misrouted__r_stb = bus__r_stb;
+          rx_drop_misrouted_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_drop_truncated__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_misrouted_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          rx_drop_misrouted_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10900,12 +11121,50 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h0f:
           /* empty */;
       5'h10:
-          csr__rx_drop_truncated__r_stb = bus__r_stb;
+          rx_drop_truncated_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_drop_oversize__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_truncated_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          rx_drop_truncated_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10940,12 +11199,52 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h10:
           /* empty */;
       5'h11:
-          csr__rx_drop_oversize__r_stb = bus__r_stb;
+          rx_drop_oversize_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_drop_malformed__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_oversize_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          rx_drop_oversize_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -10982,20 +11281,62 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h11:
           /* empty */;
       5'h12:
-          csr__rx_drop_malformed__r_stb = bus__r_stb;
+          rx_drop_malformed_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__id__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          csr__id__r_stb = bus__r_stb;
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          rx_drop_malformed_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__rx_drop_nobuf__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -11034,12 +11375,56 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h12:
           /* empty */;
       5'h13:
-          csr__rx_drop_nobuf__r_stb = bus__r_stb;
+          rx_drop_nobuf_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__naks_sent__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    rx_drop_nobuf_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          rx_drop_nobuf_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    naks_sent_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -11080,12 +11465,58 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h13:
           /* empty */;
       5'h14:
-          csr__naks_sent__r_stb = bus__r_stb;
+          naks_sent_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__naks_received__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    naks_sent_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          naks_sent_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    naks_received_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -11128,21 +11559,69 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
       5'h14:
           /* empty */;
       5'h15:
-          csr__naks_received__r_stb = bus__r_stb;
+          naks_received_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    naks_received_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          naks_received_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
       5'h00:
           if (bus__r_stb) begin
-            \$1  = 32'd512;
+            \$1  = id_read;
           end
       5'h01:
           if (bus__r_stb) begin
-            \$1  = 32'd4194312;
+            \$1  = config_read;
           end
       5'h02:
           if (bus__r_stb) begin
@@ -11150,75 +11629,75 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
           end
       5'h04:
           if (bus__r_stb) begin
-            \$1  = csr__tx_frames__r_data;
+            \$1  = value;
           end
       5'h05:
           if (bus__r_stb) begin
-            \$1  = csr__tx_msgs__r_data;
+            \$1  = \value$57 ;
           end
       5'h06:
           if (bus__r_stb) begin
-            \$1  = csr__tx_retransmits__r_data;
+            \$1  = \value$58 ;
           end
       5'h07:
           if (bus__r_stb) begin
-            \$1  = csr__tx_timeouts__r_data;
+            \$1  = \value$59 ;
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = csr__tx_acks__r_data;
+            \$1  = \value$60 ;
           end
       5'h09:
           if (bus__r_stb) begin
-            \$1  = csr__tx_dropped__r_data;
+            \$1  = \value$61 ;
           end
       5'h0a:
           if (bus__r_stb) begin
-            \$1  = csr__rx_frames__r_data;
+            \$1  = \value$62 ;
           end
       5'h0b:
           if (bus__r_stb) begin
-            \$1  = csr__rx_msgs__r_data;
+            \$1  = \value$63 ;
           end
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = csr__rx_acks__r_data;
+            \$1  = \value$64 ;
           end
       5'h0d:
           if (bus__r_stb) begin
-            \$1  = csr__rx_dup__r_data;
+            \$1  = \value$65 ;
           end
       5'h0e:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_crc__r_data;
+            \$1  = \value$66 ;
           end
       5'h0f:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_misrouted__r_data;
+            \$1  = \value$67 ;
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_truncated__r_data;
+            \$1  = \value$68 ;
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_oversize__r_data;
+            \$1  = \value$69 ;
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_malformed__r_data;
+            \$1  = \value$70 ;
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = csr__rx_drop_nobuf__r_data;
+            \$1  = \value$71 ;
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = csr__naks_sent__r_data;
+            \$1  = \value$72 ;
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = csr__naks_received__r_data;
+            \$1  = \value$73 ;
           end
       default:
           if (bus__r_stb) begin
@@ -11230,148 +11709,1105 @@ module \processor_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__config__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    config_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
-          csr__config__r_stb = bus__r_stb;
+          config_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__timeout__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    timeout_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          csr__timeout__r_stb = bus__r_stb;
+          timeout_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__tx_frames__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    timeout_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h04:
-          csr__tx_frames__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__tx_msgs__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          csr__tx_msgs__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__tx_retransmits__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          csr__tx_retransmits__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__tx_timeouts__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          csr__tx_timeouts__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    csr__tx_acks__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          csr__tx_acks__r_stb = bus__r_stb;
+          timeout_w_stb = bus__w_stb;
     endcase
   end
   assign r_data = bus__r_data;
-  assign bus__w_data = csr__id__w_data;
-  assign csr__config__w_data = csr__id__w_data;
-  assign csr__timeout__w_data = csr__id__w_data;
-  assign csr__tx_frames__w_data = csr__id__w_data;
-  assign csr__tx_msgs__w_data = csr__id__w_data;
-  assign csr__tx_retransmits__w_data = csr__id__w_data;
-  assign csr__tx_timeouts__w_data = csr__id__w_data;
-  assign csr__tx_acks__w_data = csr__id__w_data;
-  assign csr__tx_dropped__w_data = csr__id__w_data;
-  assign csr__rx_frames__w_data = csr__id__w_data;
-  assign csr__rx_msgs__w_data = csr__id__w_data;
-  assign csr__rx_acks__w_data = csr__id__w_data;
-  assign csr__rx_dup__w_data = csr__id__w_data;
-  assign csr__rx_drop_crc__w_data = csr__id__w_data;
-  assign csr__rx_drop_misrouted__w_data = csr__id__w_data;
-  assign csr__rx_drop_truncated__w_data = csr__id__w_data;
-  assign csr__rx_drop_oversize__w_data = csr__id__w_data;
-  assign csr__rx_drop_malformed__w_data = csr__id__w_data;
-  assign csr__rx_drop_nobuf__w_data = csr__id__w_data;
-  assign csr__naks_sent__w_data = csr__id__w_data;
-  assign csr__naks_received__w_data = csr__id__w_data;
-  assign csr__id__r_data = 32'd512;
-  assign csr__config__r_data = 32'd4194312;
+  assign csr__id__node_id__r_data = 8'h00;
+  assign csr__id__n_nodes__r_data = 9'h002;
+  assign csr__config__window__r_data = 16'h0008;
+  assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__tx_timeouts__inc = { 7'h00, \port$1974$0  };
+  assign config_read[31:16] = 16'h0040;
+  assign config_read[15:0] = 16'h0008;
+  assign id_read[16:8] = 9'h002;
+  assign id_read[7:0] = 8'h00;
+  assign id_read[31:17] = 15'h0000;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_received (rst, inc, csr__naks_received__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_received__clear;
+  wire csr__naks_received__inc;
+  output [31:0] csr__naks_received__value;
+  wire [31:0] csr__naks_received__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_naks_received.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_received__value)
+  );
+  assign csr__naks_received__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_received__clear = 1'h0;
+  assign value = csr__naks_received__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_naks_sent.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_sent__value)
+  );
+  assign csr__naks_sent__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_acks__clear;
+  wire csr__rx_acks__inc;
+  output [31:0] csr__rx_acks__value;
+  wire [31:0] csr__rx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_acks__value)
+  );
+  assign csr__rx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_acks__clear = 1'h0;
+  assign value = csr__rx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_crc__value)
+  );
+  assign csr__rx_drop_crc__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_malformed__value)
+  );
+  assign csr__rx_drop_malformed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_misrouted__value)
+  );
+  assign csr__rx_drop_misrouted__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_nobuf__value)
+  );
+  assign csr__rx_drop_nobuf__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_oversize__value)
+  );
+  assign csr__rx_drop_oversize__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_truncated__value)
+  );
+  assign csr__rx_drop_truncated__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_dup.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_dup__value)
+  );
+  assign csr__rx_dup__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_frames__value)
+  );
+  assign csr__rx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_rx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_msgs__value)
+  );
+  assign csr__rx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_acks__value)
+  );
+  assign csr__tx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dropped__value)
+  );
+  assign csr__tx_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_frames__clear;
+  wire csr__tx_frames__inc;
+  output [31:0] csr__tx_frames__value;
+  wire [31:0] csr__tx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_frames__value)
+  );
+  assign csr__tx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_frames__clear = 1'h0;
+  assign value = csr__tx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_msgs__value)
+  );
+  assign csr__tx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_retransmits__value)
+  );
+  assign csr__tx_retransmits__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$1974$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input \port$1974$0 ;
+  wire \port$1974$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$1974$0 (\port$1974$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 7'h00, \port$1974$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$1974$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$1974$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  wire load;
+  wire [31:0] load_value;
+  input \port$1974$0 ;
+  wire \port$1974$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + \port$1974$0 ;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign inc = { 7'h00, \port$1974$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
 , recv_peer, unsent, owed, timeout_fire_1, expired_1, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   reg [3:0] \$10 ;
   wire [16:0] \$11 ;
@@ -11586,14 +13022,14 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign \$26  = sent_1 + frame_started[1];
   assign \$27  = \$26  > ack_adv_1;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     ack_adv_1 = 4'h0;
     if (\$16 ) begin
       ack_adv_1 = \$14 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     timeout_fire_1 = 1'h0;
     if (\$21 ) begin
     end else if (\$22 ) begin
@@ -11601,35 +13037,35 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$58  = \$23 [15:0];
     if (rst) begin
       \$58  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$59  = \$25 [3:0];
     if (rst) begin
       \$59  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$60  = \$31 [3:0];
     if (rst) begin
       \$60  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$61  = \$42 [3:0];
     if (rst) begin
       \$61  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     if (\$47 ) begin
       \$62  = 12'h000;
@@ -11643,7 +13079,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$63  = expired_1;
     if (go_back[1]) begin
       \$63  = 1'h0;
@@ -11655,7 +13091,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$64  = expected_1;
     if (delivered[1]) begin
       \$64  = \$53 [15:0];
@@ -11665,7 +13101,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$65  = nak_done_1;
     if (delivered[1]) begin
       \$65  = 1'h0;
@@ -11679,7 +13115,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$66  = ack_pending_1;
     if (msg_in[1]) begin
       \$66  = 1'h1;
@@ -11691,7 +13127,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$67  = nak_pending_1;
     if (\$57 ) begin
       \$67  = 1'h1;
@@ -11703,7 +13139,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -11713,7 +13149,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -11723,7 +13159,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -11733,7 +13169,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -11743,7 +13179,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -11753,7 +13189,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -11763,7 +13199,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -11773,7 +13209,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -11783,7 +13219,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -11793,7 +13229,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -11823,7 +13259,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [95:0] \$100 ;
@@ -12195,7 +13631,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   always @(posedge clk)
     rbeat <= \$150 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -12204,7 +13640,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -12213,7 +13649,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -12222,7 +13658,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -12231,14 +13667,14 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -12253,7 +13689,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -12266,7 +13702,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -12277,7 +13713,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -12293,7 +13729,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -12309,7 +13745,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     ack_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12333,7 +13769,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12351,7 +13787,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     nak_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12375,7 +13811,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12393,7 +13829,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12413,7 +13849,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     msg_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12441,7 +13877,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     delivered = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12473,7 +13909,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12499,7 +13935,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12525,7 +13961,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12553,7 +13989,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12579,7 +14015,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     gap_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -12613,7 +14049,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$146  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -12625,7 +14061,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$147  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -12645,7 +14081,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$148  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -12660,7 +14096,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$149  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -12677,7 +14113,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$150  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -12783,7 +14219,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, rx__hdr__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -12936,7 +14372,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$4 [4:0];
@@ -12946,7 +14382,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$8  = rd_ptr;
     if (\$5 ) begin
       \$8  = \$6 [4:0];
@@ -12994,7 +14430,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_port__data, w_en, r_rdy, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [3:0] \$11 ;
@@ -13123,7 +14559,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
   always @(posedge clk)
     r_rdy <= \$33 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$30  = w_port__addr;
     if (\$3 ) begin
       \$30  = \$6 [2:0];
@@ -13133,7 +14569,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$31  = r_port__addr;
     if (\$9 ) begin
       \$31  = \$12 [2:0];
@@ -13143,7 +14579,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$32  = inner_level;
     if (\$18 ) begin
       \$32  = \$19 [2:0];
@@ -13156,7 +14592,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$33  = r_rdy;
     if (\$29 ) begin
       \$33  = 1'h1;
@@ -13177,8 +14613,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$2006$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$1988$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [4:0] \$100 ;
@@ -13473,8 +14909,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2006$0 ;
-  wire \port$2006$0 ;
+  input \port$1988$0 ;
+  wire \port$1988$0 ;
   input retransmit;
   wire retransmit;
   reg rr = 1'h0;
@@ -13686,7 +15122,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   always @(posedge clk)
     sender_state <= \$214 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -13711,7 +15147,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -13736,19 +15172,19 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2006$0 ) begin
+            if (\port$1988$0 ) begin
               go_back = 2'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13782,7 +15218,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13816,7 +15252,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13850,7 +15286,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13872,7 +15308,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13894,7 +15330,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13916,7 +15352,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13931,7 +15367,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13946,7 +15382,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13961,7 +15397,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13976,7 +15412,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -13993,7 +15429,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$204  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14024,7 +15460,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$205  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14049,7 +15485,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$206  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14074,7 +15510,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$207  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14099,7 +15535,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$208  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14124,7 +15560,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$209  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14149,7 +15585,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$210  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14174,7 +15610,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$211  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14199,7 +15635,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$212  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14231,7 +15667,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$213  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14260,7 +15696,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$214  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -14303,7 +15739,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2006$0 , 1'h0 };
+  assign expired = { \port$1988$0 , 1'h0 };
   assign peer = pick;
   assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 7'h00, store__peer };
@@ -14328,7 +15764,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.length  = store__hdr[110:95];
   assign { \$90 [94], \$90 [90], \$90 [88], \$90 [86:85], \$90 [82:81], \$90 [79:78], \$90 [74:72], \$90 [69:67], \$90 [63], \$90 [61:58], \$90 [53:52], \$90 [46], \$90 [44:39], \$90 [35:33], \$90 [31], \$90 [29:26], \$90 [21:20], \$90 [14], \$90 [12:7], \$90 [3:1] } = 49'h0000000000000;
   assign { \$90 [95], \$90 [93:91], \$90 [89], \$90 [87], \$90 [84:83], \$90 [80], \$90 [77:75], \$90 [71:70], \$90 [66:64], \$90 [62], \$90 [57:54], \$90 [51:47], \$90 [45], \$90 [38:36], \$90 [32], \$90 [30], \$90 [25:22], \$90 [19:15], \$90 [13], \$90 [6:4], \$90 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
-  assign any_expired = \port$2006$0 ;
+  assign any_expired = \port$1988$0 ;
   assign { \$36 [95:91], \$36 [89:88], \$36 [85], \$36 [83:81], \$36 [79:73], \$36 [69], \$36 [63], \$36 [61:60], \$36 [58:53], \$36 [50], \$36 [47], \$36 [45:44], \$36 [40:39], \$36 [37], \$36 [34], \$36 [32:31], \$36 [29:28], \$36 [26:21], \$36 [18], \$36 [15], \$36 [13:12], \$36 [8:7], \$36 [5], \$36 [2], \$36 [0] } = 55'h00000000000000;
   assign { \$36 [90], \$36 [87:86], \$36 [84], \$36 [80], \$36 [72:70], \$36 [68:64], \$36 [62], \$36 [59], \$36 [52:51], \$36 [49:48], \$36 [46], \$36 [43:41], \$36 [38], \$36 [36:35], \$36 [33], \$36 [30], \$36 [27], \$36 [20:19], \$36 [17:16], \$36 [14], \$36 [11:9], \$36 [6], \$36 [4:3], \$36 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
   assign { \$38 [95:92], \$38 [90:89], \$38 [86], \$38 [84:82], \$38 [80:74], \$38 [70], \$38 [64], \$38 [62:61], \$38 [59:54], \$38 [51], \$38 [48], \$38 [46:45], \$38 [41:40], \$38 [38], \$38 [35], \$38 [33], \$38 [30:29], \$38 [27:22], \$38 [19], \$38 [16], \$38 [14:13], \$38 [9:8], \$38 [6], \$38 [3], \$38 [1] } = 53'h00000000000000;
@@ -14461,7 +15897,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__peer, read__slot, read__beat, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
@@ -15381,7 +16817,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   always @(posedge clk)
     st_length <= \$308 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -15393,7 +16829,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -15405,7 +16841,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     hdr_wr__addr = 4'h0;
     casez (store_state)
       2'h0:
@@ -15418,7 +16854,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -15431,7 +16867,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
@@ -15449,7 +16885,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
@@ -15462,7 +16898,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
@@ -15495,7 +16931,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -15507,7 +16943,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     dat_wr__addr = 7'h00;
     casez (store_state)
       2'h0:
@@ -15519,7 +16955,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
@@ -15531,7 +16967,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -15543,7 +16979,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$303  = store_state;
     casez (store_state)
       2'h0:
@@ -15578,7 +17014,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$304  = st_peer;
     casez (store_state)
       2'h0:
@@ -15594,7 +17030,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$305  = st_slot;
     casez (store_state)
       2'h0:
@@ -15610,7 +17046,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$306  = st_beats;
     casez (store_state)
       2'h0:
@@ -15626,7 +17062,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$307  = st_beat;
     casez (store_state)
       2'h0:
@@ -15646,7 +17082,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$308  = st_length;
     casez (store_state)
       2'h0:

@@ -39,6 +39,7 @@ from amaranth.utils import ceil_log2
 
 from hw.lib.axis import AXIStreamSignature
 from hw.lib.checks import check_int, is_int
+from hw.lib.counter import CounterBank
 from hw.network.registers import LINK_COUNTERS, SWITCH_COUNTERS
 
 __all__ = ["LinkParams", "Link", "LINK_COUNTERS", "Switch", "SWITCH_COUNTERS"]
@@ -119,15 +120,13 @@ class LinkParams:
         return self.latency + (self.reorder_delay if slow else 0) + 64
 
 
-def _counters(m, names):
-    ctr = {name: Signal(32, name=f"ctr_{name}") for name in names}
-    inc = {name: Signal(name=f"inc_{name}") for name in names}
+def _counter_bank(m, component, names, step_widths=None):
+    """A :class:`hw.lib.counter.CounterBank` of ``names`` whose counts drive ``component``'s Out ports of
+    the same names; returns the bank's ``inc`` (one increment per counter, zero unless assigned)."""
+    m.submodules.counters = bank = CounterBank(names, width=32, step_widths=step_widths)
     for name in names:
-        if name in ("corrupted", "bytes_in"):
-            continue                  # updated by hand
-        with m.If(inc[name]):
-            m.d.sync += ctr[name].eq(ctr[name] + 1)
-    return ctr, inc
+        m.d.comb += getattr(component, name).eq(getattr(bank.count, name))
+    return bank.inc
 
 
 class Link(wiring.Component):
@@ -174,9 +173,8 @@ class Link(wiring.Component):
         m = Module()
         w, B = p.data_width, p.data_width // 8
         s, o = self.s_axis, self.m_axis
-        ctr, inc = _counters(m, LINK_COUNTERS)
-        for name in LINK_COUNTERS:
-            m.d.comb += getattr(self, name).eq(ctr[name])
+        # bytes_in adds the bytes of a beat; corrupted adds 2 for a corrupted frame that is also duplicated.
+        inc = _counter_bank(m, self, LINK_COUNTERS, {"bytes_in": ceil_log2(B + 1), "corrupted": 2})
 
         now = Signal(32)
         m.d.sync += now.eq(now + 1)
@@ -254,19 +252,19 @@ class Link(wiring.Component):
         nxt = credit + per_cycle - spent
         m.d.sync += credit.eq(Mux(nxt > cap, cap, nxt))
         with m.If(s.tvalid & ~s.tready):
-            m.d.comb += inc["stall_cycles"].eq(1)
+            m.d.comb += inc.stall_cycles.eq(1)
         with m.If(accept):
-            m.d.sync += ctr["bytes_in"].eq(ctr["bytes_in"] + beat_bytes)
+            m.d.comb += inc.bytes_in.eq(beat_bytes)
             with m.If(~in_frame):
                 m.d.sync += [f_lost.eq(d_lost), f_corrupt.eq(d_corrupt), f_dup.eq(d_dup),
                              f_reorder.eq(d_reorder & ~d_dup), f_cbeat.eq(r2[0:4]), f_cbit.eq(cbit)]
             with m.If(s.tlast):
                 m.d.sync += [in_frame.eq(0), cur_beat.eq(0)]
-                m.d.comb += [inc["frames_in"].eq(1), inc["lost"].eq(lost),
-                             inc["duplicated"].eq(dup & ~lost), inc["reordered"].eq(reorder & ~lost)]
+                m.d.comb += [inc.frames_in.eq(1), inc.lost.eq(lost),
+                             inc.duplicated.eq(dup & ~lost), inc.reordered.eq(reorder & ~lost)]
                 # Counted per copy: a duplicated corrupted frame is delivered corrupted twice.
                 with m.If(corrupt & ~lost):
-                    m.d.sync += ctr["corrupted"].eq(ctr["corrupted"] + 1 + dup)
+                    m.d.comb += inc.corrupted.eq(1 + dup)
             with m.Else():
                 m.d.sync += [in_frame.eq(1), cur_beat.eq(cur_beat + (cur_beat != 0xFFFF))]
 
@@ -288,7 +286,7 @@ class Link(wiring.Component):
         ]
         with m.If(o.tvalid & o.tready):
             with m.If(o.tlast):
-                m.d.comb += inc["frames_out"].eq(1)
+                m.d.comb += inc.frames_out.eq(1)
                 m.d.sync += sending.eq(0)
             with m.Else():
                 m.d.sync += [sending.eq(1), use_slow.eq(sel_slow)]
@@ -341,9 +339,8 @@ class Switch(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n = self.n_ports
-        counts = {name: Signal(32, name=f"ctr_{name}") for name in SWITCH_COUNTERS}
-        for name in SWITCH_COUNTERS:
-            m.d.comb += getattr(self, name).eq(counts[name])
+        # Several inputs may end a frame in the same cycle: each counter adds up to n per cycle.
+        inc = _counter_bank(m, self, SWITCH_COUNTERS, {name: ceil_log2(n + 1) for name in SWITCH_COUNTERS})
         pw = max(1, ceil_log2(n))
 
         # Per input: in a frame?, its output port (latched at the first beat), dropping?
@@ -431,6 +428,6 @@ class Switch(wiring.Component):
             n_spoofed.append(ended & first_drop[i] & ~unroutable)
         for name, events in (("frames_routed", n_routed), ("dropped_unroutable", n_unroutable),
                              ("dropped_spoofed", n_spoofed)):
-            m.d.sync += counts[name].eq(counts[name] + sum(events[1:], events[0]))
+            m.d.comb += getattr(inc, name).eq(sum(events[1:], events[0]))
         return m
 

@@ -25,7 +25,7 @@ This module wires them together and holds the counters and the CSR bank (``NETIF
 ``hw/network/registers.py``).
 """
 
-from amaranth import Module, Signal
+from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -117,27 +117,24 @@ class NetIf(wiring.Component):
             for name in names:
                 m.d.comb += getattr(peers, name).eq(getattr(block, name))
 
-        # Counters: every counter event is an Out(1) port named after its counter.
-        ctr = {name: Signal(32, name=f"ctr_{name}") for name, _ in NETIF_COUNTERS}
-        for name in ctr:
+        # The CSR bank implements the registers (NETIF_REGISTERS kinds); the block only gives the values
+        # and the counter events. Every counter event is an Out(1) port named after its counter.
+        m.submodules.csr_dec = dec = CSRDecoder(NETIF_REGISTERS)
+        wiring.connect(m, wiring.flipped(self.csr), dec.bus)
+        regs = dec.regs
+        m.d.comb += [
+            regs["id"].node_id.r_data.eq(p.node_id), regs["id"].n_nodes.r_data.eq(p.n_nodes),
+            regs["config"].window.r_data.eq(p.window), regs["config"].max_payload.r_data.eq(p.max_payload),
+            regs["timeout"].r_data.eq(p.timeout),
+        ]
+        for name, _ in NETIF_COUNTERS:
             if name == "tx_timeouts":
                 continue
             block = next(b for b in (store, sender, receiver) if name in b.signature.members)
-            with m.If(getattr(block, name)):
-                m.d.sync += ctr[name].eq(ctr[name] + 1)
+            m.d.comb += regs[name].inc.eq(getattr(block, name))
         # Several peers may time out in the same cycle: count them all.
         timeouts = [peers.timeouts[i] for i in range(p.n_nodes) if i != p.node_id]
-        m.d.sync += ctr["tx_timeouts"].eq(ctr["tx_timeouts"] + sum(timeouts[1:], timeouts[0]))
-
-        m.submodules.csr_dec = dec = CSRDecoder(NETIF_REGISTERS)
-        wiring.connect(m, wiring.flipped(self.csr), dec.bus)
-        m.d.comb += [
-            dec.regs["id"].r_data.eq(p.node_id | (p.n_nodes << 8)),
-            dec.regs["config"].r_data.eq(p.window | (p.max_payload << 16)),
-            dec.regs["timeout"].r_data.eq(p.timeout),
-        ]
-        for name in ctr:
-            m.d.comb += dec.regs[name].r_data.eq(ctr[name])
+        m.d.comb += regs["tx_timeouts"].inc.eq(sum(timeouts[1:], timeouts[0]))
         return m
 
 

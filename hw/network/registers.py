@@ -6,9 +6,10 @@ output ports of the emulated link and switch (``hw/network/link.py``), which the
 its own CSR space.
 """
 
-from hw.lib.csr import Register, RegisterMap
+from hw.lib.csr import Counter, Field, R, Register, RegisterMap
 
-__all__ = ["NETIF_COUNTERS", "NETIF_REGISTERS", "NETIF_COUNTER_BASE", "LINK_COUNTERS", "SWITCH_COUNTERS"]
+__all__ = ["NETIF_COUNTERS", "NETIF_REGISTERS", "NETIF_COUNTER_BASE", "TIMEOUT_STEP_WIDTH", "LINK_COUNTERS",
+           "SWITCH_COUNTERS"]
 
 #: Event counters of the network interface, ``(name, description)`` in register order.
 NETIF_COUNTERS = (
@@ -35,15 +36,22 @@ NETIF_COUNTERS = (
 #: Word address of the first counter register.
 NETIF_COUNTER_BASE = 0x04
 
+#: Width of the increment of ``tx_timeouts``: several peers' timers may expire in one cycle (up to 255).
+TIMEOUT_STEP_WIDTH = 8
+
 #: The CSR register map of the network interface.
+#: The CSR register map of the network interface. The decoder implements every register (``hw.lib.csr``
+#: kinds): the identity and parameters are read-only values, the counters are 32-bit event counters.
 NETIF_REGISTERS = RegisterMap("netif", [
     Register("id", 0x00, "r", "identity of this interface", fields=(
-        ("node_id", 0, 8, "this node's id"), ("n_nodes", 8, 9, "number of node ids (peers are 0..n_nodes-1)"))),
+        Field("node_id", 0, 8, "this node's id", R()),
+        Field("n_nodes", 8, 9, "number of node ids (peers are 0..n_nodes-1)", R()))),
     Register("config", 0x01, "r", "transport parameters", fields=(
-        ("window", 0, 16, "go-back-N window (frames per peer)"),
-        ("max_payload", 16, 16, "largest message payload in bytes"))),
-    Register("timeout", 0x02, "r", "retransmit timeout in cycles"),
-    *[Register(name, NETIF_COUNTER_BASE + i, "r", doc + " (32-bit, wraps)")
+        Field("window", 0, 16, "go-back-N window (frames per peer)", R()),
+        Field("max_payload", 16, 16, "largest message payload in bytes", R()))),
+    Register("timeout", 0x02, "r", "retransmit timeout in cycles", kind=R(32)),
+    *[Register(name, NETIF_COUNTER_BASE + i, "r", doc + " (32-bit, wraps)",
+               kind=Counter(32, step_width=TIMEOUT_STEP_WIDTH if name == "tx_timeouts" else 1))
       for i, (name, doc) in enumerate(NETIF_COUNTERS)],
 ])
 
