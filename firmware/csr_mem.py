@@ -9,7 +9,7 @@ becomes one ``FILL`` command that the MMU performs with AXI bursts.
 from __future__ import annotations
 
 from firmware.bus import Bus
-from hw.memory.mmu import MMU_REGS, MEM_OP_FILL, MEM_OP_READ, MEM_OP_WRITE
+from hw.memory.registers import MMU_REGS, MEM_OP_FILL, MEM_OP_READ, MEM_OP_WRITE
 
 __all__ = ["CsrMemoryBus", "MemoryWindowError"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from firmware.bus import Bus
 from firmware.page_table import HashedPageTable, PageTableFull
-from hw.memory.mmu import MMU_REGS, FAULT_REFUSE, FAULT_REPLAY
+from hw.memory.registers import MMU_REGS, FAULT_REFUSE, FAULT_REPLAY
 from hw.memory.tlb import INV_ALL, INV_ONE, INV_PID
 
 __all__ = ["MemoryMonitor", "FrameAllocator", "Region", "AddressSpace", "Fault", "MemoryMonitorError",

@@ -4,564 +4,346 @@
 (* generator = "Amaranth" *)
 module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_tx__hdr__ready, net_tx__data__ready, axi__awready, axi__arready, axi__wready, axi__bid, axi__bresp, axi__bvalid, axi__rid, axi__rdata, axi__rresp, axi__rlast, axi__rvalid, csr__addr, csr__r_stb, csr__w_stb, csr__w_data, clk
 , rst, net_rx__hdr__ready, net_rx__data__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_tx__data__payload, net_tx__data__valid, axi__awid, axi__awaddr, axi__awlen, axi__awsize, axi__awburst, axi__awlock, axi__awcache, axi__awprot, axi__awvalid, axi__arid, axi__araddr, axi__arlen, axi__arsize, axi__arburst
-, axi__arlock, axi__arcache, axi__arprot, axi__arvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__rready, csr__r_data, irq, net_rx__hdr__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire [15:0] \$1 ;
-  wire \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$101 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire [32:0] \$117 ;
-  wire \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire \$120 ;
-  wire [15:0] \$121 ;
-  wire [9:0] \$122 ;
-  wire [9:0] \$123 ;
-  wire [32:0] \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [15:0] \$128 ;
-  wire [9:0] \$129 ;
-  wire \$13 ;
-  wire [9:0] \$130 ;
-  wire [9:0] \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire [63:0] \$136 ;
-  wire [6:0] \$137 ;
-  wire [190:0] \$138 ;
-  wire [14:0] \$139 ;
-  wire \$14 ;
-  wire [9:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire [6:0] \$145 ;
-  wire [63:0] \$146 ;
-  wire [63:0] \$147 ;
-  wire \$148 ;
-  wire [64:0] \$149 ;
-  wire \$15 ;
-  wire [64:0] \$150 ;
-  wire \$151 ;
-  wire [9:0] \$152 ;
-  wire [9:0] \$153 ;
-  wire [9:0] \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire [7:0] \$157 ;
-  wire [318:0] \$158 ;
-  wire [4:0] \$159 ;
-  wire \$16 ;
-  wire [38:0] \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire [4:0] \$184 ;
-  wire [32:0] \$185 ;
-  wire [32:0] \$186 ;
-  wire [32:0] \$187 ;
-  wire [32:0] \$188 ;
-  wire [32:0] \$189 ;
-  wire \$19 ;
-  wire [32:0] \$190 ;
-  wire [32:0] \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire [15:0] \$209 ;
-  wire \$21 ;
-  wire [8:0] \$210 ;
-  wire [9:0] \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire \$214 ;
-  wire \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire [16:0] \$222 ;
-  wire [16:0] \$223 ;
-  wire \$224 ;
-  wire \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire \$229 ;
-  wire \$23 ;
-  wire \$230 ;
-  wire [15:0] \$231 ;
-  wire [8:0] \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire \$236 ;
-  wire [9:0] \$237 ;
-  wire [9:0] \$238 ;
-  wire \$239 ;
-  wire \$24 ;
-  wire \$240 ;
-  wire [9:0] \$241 ;
-  wire [9:0] \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  wire \$25 ;
-  wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire [7:0] \$258 ;
-  wire [63:0] \$259 ;
-  wire \$26 ;
-  wire [64:0] \$260 ;
-  wire \$261 ;
-  wire [8:0] \$262 ;
-  wire [9:0] \$263 ;
-  wire [9:0] \$264 ;
-  wire \$265 ;
-  wire \$266 ;
-  wire [11:0] \$267 ;
-  wire [64:0] \$268 ;
-  wire [11:0] \$269 ;
-  wire \$27 ;
-  wire [32:0] \$270 ;
-  wire [11:0] \$271 ;
-  wire \$272 ;
-  wire [64:0] \$273 ;
-  reg [7:0] \$274 ;
-  reg [63:0] \$275 ;
-  reg [63:0] \$276 ;
-  reg [4:0] \$277 ;
-  reg [7:0] \$278 ;
-  reg [15:0] \$279 ;
-  wire \$28 ;
-  reg [31:0] \$280 ;
-  reg [31:0] \$281 ;
-  reg [31:0] \$282 ;
-  reg [31:0] \$283 ;
-  reg [31:0] \$284 ;
-  reg [31:0] \$285 ;
-  reg [31:0] \$286 ;
-  reg [63:0] \$287 ;
-  reg [63:0] \$288 ;
-  reg [31:0] \$289 ;
-  wire \$29 ;
-  reg \$290 ;
-  reg [1:0] \$291 ;
-  reg \$292 ;
-  reg \$293 ;
-  reg [4:0] \$294 ;
-  reg [3:0] \$295 ;
-  reg [2:0] \$296 ;
-  reg [7:0] \$297 ;
-  reg [7:0] \$298 ;
-  reg [15:0] \$299 ;
-  wire [15:0] \$3 ;
-  wire [4:0] \$30 ;
-  reg [63:0] \$300 ;
-  reg [15:0] \$301 ;
-  reg [2:0] \$302 ;
-  reg [19:0] \$303 ;
-  reg \$304 ;
-  reg \$305 ;
-  reg [15:0] \$306 ;
-  reg [7:0] \$307 ;
-  reg \$308 ;
-  reg [8:0] \$309 ;
-  wire [4:0] \$31 ;
-  reg [511:0] \$310 ;
-  reg \$311 ;
-  reg [8:0] \$312 ;
-  reg [63:0] \$313 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire [16:0] \$36 ;
-  wire \$37 ;
-  wire \$38 ;
-  wire [63:0] \$39 ;
-  wire \$4 ;
-  wire \$40 ;
-  wire [15:0] \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire [15:0] \$45 ;
-  wire [15:0] \$46 ;
-  wire [27:0] \$47 ;
-  wire [47:0] \$48 ;
-  wire [48:0] \$49 ;
-  wire [15:0] \$5 ;
-  wire [22:0] \$50 ;
-  wire [64:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
-  wire [13:0] \$83 ;
-  wire [13:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire [31:0] \$87 ;
-  wire \$88 ;
-  wire [12:0] \$89 ;
-  wire \$9 ;
-  wire [31:0] \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [1:0] \$94 ;
-  wire [3:0] \$95 ;
-  wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire [7:0] \$98 ;
-  wire [7:0] \$99 ;
+, axi__arlock, axi__arcache, axi__arprot, axi__arvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__rready, csr__r_data, irq, pt_base, pt_buckets_log2, net_rx__hdr__payload);
+  wire access_start;
   output [31:0] axi__araddr;
-  reg [31:0] axi__araddr;
+  wire [31:0] axi__araddr;
+  wire [31:0] \axi__araddr$74 ;
   output [1:0] axi__arburst;
   wire [1:0] axi__arburst;
+  wire [1:0] \axi__arburst$75 ;
   output [3:0] axi__arcache;
   wire [3:0] axi__arcache;
+  wire [3:0] \axi__arcache$76 ;
   output axi__arid;
   wire axi__arid;
+  wire \axi__arid$77 ;
   output [7:0] axi__arlen;
-  reg [7:0] axi__arlen;
+  wire [7:0] axi__arlen;
+  wire [7:0] \axi__arlen$78 ;
   output axi__arlock;
   wire axi__arlock;
+  wire \axi__arlock$79 ;
   output [2:0] axi__arprot;
   wire [2:0] axi__arprot;
+  wire [2:0] \axi__arprot$80 ;
   input axi__arready;
   wire axi__arready;
+  wire \axi__arready$81 ;
   output [2:0] axi__arsize;
   wire [2:0] axi__arsize;
+  wire [2:0] \axi__arsize$82 ;
   output axi__arvalid;
-  reg axi__arvalid;
+  wire axi__arvalid;
+  wire \axi__arvalid$83 ;
   output [31:0] axi__awaddr;
-  reg [31:0] axi__awaddr;
+  wire [31:0] axi__awaddr;
+  wire [31:0] \axi__awaddr$84 ;
   output [1:0] axi__awburst;
   wire [1:0] axi__awburst;
+  wire [1:0] \axi__awburst$85 ;
   output [3:0] axi__awcache;
   wire [3:0] axi__awcache;
+  wire [3:0] \axi__awcache$86 ;
   output axi__awid;
   wire axi__awid;
+  wire \axi__awid$87 ;
   output [7:0] axi__awlen;
-  reg [7:0] axi__awlen;
+  wire [7:0] axi__awlen;
+  wire [7:0] \axi__awlen$88 ;
   output axi__awlock;
   wire axi__awlock;
+  wire \axi__awlock$89 ;
   output [2:0] axi__awprot;
   wire [2:0] axi__awprot;
+  wire [2:0] \axi__awprot$90 ;
   input axi__awready;
   wire axi__awready;
+  wire \axi__awready$91 ;
   output [2:0] axi__awsize;
   wire [2:0] axi__awsize;
+  wire [2:0] \axi__awsize$92 ;
   output axi__awvalid;
-  reg axi__awvalid;
+  wire axi__awvalid;
+  wire \axi__awvalid$93 ;
   input axi__bid;
   wire axi__bid;
+  wire \axi__bid$94 ;
   output axi__bready;
-  reg axi__bready;
+  wire axi__bready;
+  wire \axi__bready$95 ;
   input [1:0] axi__bresp;
   wire [1:0] axi__bresp;
+  wire [1:0] \axi__bresp$96 ;
   input axi__bvalid;
   wire axi__bvalid;
+  wire \axi__bvalid$97 ;
   input [63:0] axi__rdata;
   wire [63:0] axi__rdata;
+  wire [63:0] \axi__rdata$98 ;
   input axi__rid;
   wire axi__rid;
+  wire \axi__rid$99 ;
   input axi__rlast;
   wire axi__rlast;
+  wire \axi__rlast$100 ;
   output axi__rready;
-  reg axi__rready;
+  wire axi__rready;
+  wire \axi__rready$101 ;
   input [1:0] axi__rresp;
   wire [1:0] axi__rresp;
+  wire [1:0] \axi__rresp$102 ;
   input axi__rvalid;
   wire axi__rvalid;
+  wire \axi__rvalid$103 ;
   output [63:0] axi__wdata;
-  reg [63:0] axi__wdata;
+  wire [63:0] axi__wdata;
+  wire [63:0] \axi__wdata$104 ;
   output axi__wlast;
-  reg axi__wlast;
+  wire axi__wlast;
+  wire \axi__wlast$105 ;
   input axi__wready;
   wire axi__wready;
+  wire \axi__wready$106 ;
   output [7:0] axi__wstrb;
-  reg [7:0] axi__wstrb;
+  wire [7:0] axi__wstrb;
+  wire [7:0] \axi__wstrb$107 ;
   output axi__wvalid;
-  reg axi__wvalid;
-  reg [15:0] b_idx = 16'h0000;
-  reg [8:0] beat_cnt = 9'h000;
-  reg [8:0] beats = 9'h000;
-  reg [511:0] bucket = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-  wire [63:0] bucket_addr;
-  reg bump_cnt_bucket_reads;
-  reg bump_cnt_faults;
-  reg bump_cnt_prot_faults;
-  reg bump_cnt_requests;
-  reg bump_cnt_tlb_hit;
-  reg bump_cnt_tlb_miss;
-  reg bump_cnt_walks;
-  wire [4:0] bus__addr;
-  wire [31:0] bus__r_data;
-  wire bus__r_stb;
-  wire [31:0] bus__w_data;
-  wire bus__w_stb;
-  wire [8:0] chunk;
+  wire axi__wvalid;
+  wire \axi__wvalid$108 ;
+  wire bucket_read;
+  wire [7:0] check_node;
+  wire [15:0] check_pid;
+  wire check_valid;
   input clk;
   wire clk;
-  (* init = 32'd0 *)
-  wire [31:0] cnt_bucket_reads;
-  (* init = 32'd0 *)
-  wire [31:0] cnt_faults;
-  (* init = 32'd0 *)
-  wire [31:0] cnt_prot_faults;
-  (* init = 32'd0 *)
-  wire [31:0] cnt_requests;
-  (* init = 32'd0 *)
-  wire [31:0] cnt_tlb_hit;
-  (* init = 32'd0 *)
-  wire [31:0] cnt_tlb_miss;
-  (* init = 32'd0 *)
-  wire [31:0] cnt_walks;
-  reg [31:0] csr__CNT_BUCKET_READS__r_data = 32'd0;
-  wire [31:0] csr__CNT_BUCKET_READS__w_data;
-  wire csr__CNT_BUCKET_READS__w_stb;
-  reg [31:0] csr__CNT_FAULTS__r_data = 32'd0;
-  wire [31:0] csr__CNT_FAULTS__w_data;
-  wire csr__CNT_FAULTS__w_stb;
-  reg [31:0] csr__CNT_PROT_FAULTS__r_data = 32'd0;
-  wire [31:0] csr__CNT_PROT_FAULTS__w_data;
-  wire csr__CNT_PROT_FAULTS__w_stb;
-  reg [31:0] csr__CNT_REQUESTS__r_data = 32'd0;
-  wire [31:0] csr__CNT_REQUESTS__w_data;
-  wire csr__CNT_REQUESTS__w_stb;
-  reg [31:0] csr__CNT_TLB_HIT__r_data = 32'd0;
-  wire [31:0] csr__CNT_TLB_HIT__w_data;
-  wire csr__CNT_TLB_HIT__w_stb;
-  reg [31:0] csr__CNT_TLB_MISS__r_data = 32'd0;
-  wire [31:0] csr__CNT_TLB_MISS__w_data;
-  wire csr__CNT_TLB_MISS__w_stb;
-  reg [31:0] csr__CNT_WALKS__r_data = 32'd0;
-  wire [31:0] csr__CNT_WALKS__w_data;
-  wire csr__CNT_WALKS__w_stb;
-  wire [31:0] csr__FAULT_RESOLVE__w_data;
-  wire csr__FAULT_RESOLVE__w_stb;
-  wire [31:0] csr__FAULT_STATUS__r_data;
-  wire [31:0] csr__FAULT_VADDR_HI__r_data;
-  wire [31:0] csr__FAULT_VADDR_LO__r_data;
-  wire [31:0] csr__INFO0__r_data;
-  wire [31:0] csr__INFO1__r_data;
-  wire [31:0] csr__MEM_ADDR_HI__r_data;
-  wire [31:0] csr__MEM_ADDR_HI__w_data;
-  wire csr__MEM_ADDR_HI__w_stb;
-  wire [31:0] csr__MEM_ADDR_LO__r_data;
-  wire [31:0] csr__MEM_ADDR_LO__w_data;
-  wire csr__MEM_ADDR_LO__w_stb;
-  wire [31:0] csr__MEM_CTRL__r_data;
-  wire [31:0] csr__MEM_CTRL__w_data;
-  wire csr__MEM_CTRL__w_stb;
-  reg [31:0] csr__MEM_LEN__r_data = 32'd0;
-  wire [31:0] csr__MEM_LEN__w_data;
-  wire csr__MEM_LEN__w_stb;
-  wire [31:0] csr__MEM_RDATA_HI__r_data;
-  wire [31:0] csr__MEM_RDATA_LO__r_data;
-  wire [31:0] csr__MEM_WDATA_HI__r_data;
-  wire [31:0] csr__MEM_WDATA_HI__w_data;
-  wire csr__MEM_WDATA_HI__w_stb;
-  wire [31:0] csr__MEM_WDATA_LO__r_data;
-  wire [31:0] csr__MEM_WDATA_LO__w_data;
-  wire csr__MEM_WDATA_LO__w_stb;
-  wire [31:0] csr__NODE_ID__r_data;
-  wire [31:0] csr__NODE_ID__w_data;
-  wire csr__NODE_ID__w_stb;
-  wire [31:0] csr__OWNER_GET__r_data;
-  wire [31:0] csr__OWNER_SEL__r_data;
-  wire [31:0] csr__OWNER_SEL__w_data;
-  wire csr__OWNER_SEL__w_stb;
-  wire [31:0] csr__OWNER_SET__w_data;
-  wire csr__OWNER_SET__w_stb;
-  wire [31:0] csr__PT_BASE_HI__r_data;
-  wire [31:0] csr__PT_BASE_HI__w_data;
-  wire csr__PT_BASE_HI__w_stb;
-  wire [31:0] csr__PT_BASE_LO__r_data;
-  wire [31:0] csr__PT_BASE_LO__w_data;
-  wire csr__PT_BASE_LO__w_stb;
-  wire [31:0] csr__PT_BUCKETS_LOG2__r_data;
-  wire [31:0] csr__PT_BUCKETS_LOG2__w_data;
-  wire csr__PT_BUCKETS_LOG2__w_stb;
-  wire [31:0] csr__PT_MAX_PROBES__r_data;
-  wire [31:0] csr__PT_MAX_PROBES__w_data;
-  wire csr__PT_MAX_PROBES__w_stb;
-  wire [31:0] csr__TLB_INV_VPN_HI__r_data;
-  wire [31:0] csr__TLB_INV_VPN_HI__w_data;
-  wire csr__TLB_INV_VPN_HI__w_stb;
-  wire [31:0] csr__TLB_INV_VPN_LO__r_data;
-  wire [31:0] csr__TLB_INV_VPN_LO__w_data;
-  wire csr__TLB_INV_VPN_LO__w_stb;
-  wire [31:0] csr__TLB_INV__w_data;
-  wire csr__TLB_INV__w_stb;
   input [4:0] csr__addr;
   wire [4:0] csr__addr;
+  wire [4:0] \csr__addr$57 ;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
+  wire [31:0] \csr__r_data$58 ;
   input csr__r_stb;
   wire csr__r_stb;
+  wire \csr__r_stb$59 ;
   input [31:0] csr__w_data;
   wire [31:0] csr__w_data;
+  wire [31:0] \csr__w_data$60 ;
   input csr__w_stb;
   wire csr__w_stb;
-  wire [39:0] e0_vpn;
-  wire [39:0] e1_vpn;
-  wire [39:0] e2_vpn;
-  wire [39:0] e3_vpn;
-  wire [3:0] e_empty;
-  wire [3:0] e_match;
-  reg [19:0] e_pfn;
-  reg e_r;
-  reg e_w;
-  (* init = 1'h0 *)
-  wire f_pending;
-  reg fill;
-  (* init = 64'h0000000000000000 *)
-  wire [63:0] fill_data;
-  reg [19:0] fill_pfn;
-  reg [7:0] fill_pid;
-  reg fill_r;
-  reg [35:0] fill_vpn;
-  reg fill_w;
-  wire [15:0] hash_val;
-  reg in_fault = 1'h0;
+  wire \csr__w_stb$61 ;
+  wire done;
+  wire \done$246 ;
+  wire \done$251 ;
+  wire drain;
+  wire \drain$235 ;
+  wire events__bucket_read;
+  wire events__fault;
+  wire events__prot_fault;
+  wire events__response;
+  wire events__tlb_hit;
+  wire events__tlb_miss;
+  wire events__walk;
+  wire [3:0] fault__kind;
+  wire [3:0] \fault__kind$135 ;
+  wire fault__pending;
+  wire \fault__pending$137 ;
+  wire [15:0] fault__pid;
+  wire [15:0] \fault__pid$139 ;
+  wire fault__resolve;
+  wire \fault__resolve$141 ;
+  wire [1:0] fault__resolve_cmd;
+  wire [1:0] \fault__resolve_cmd$143 ;
+  wire [7:0] fault__src;
+  wire [7:0] \fault__src$145 ;
+  wire [63:0] fault__vaddr;
+  wire [63:0] \fault__vaddr$147 ;
+  wire fault__write;
+  wire \fault__write$149 ;
+  wire fault_event;
+  wire fill;
+  wire \fill$224 ;
+  wire [19:0] fill_pfn;
+  wire [7:0] fill_pid;
+  wire [7:0] \fill_pid$226 ;
+  wire fill_r;
+  wire [35:0] fill_vpn;
+  wire [35:0] \fill_vpn$228 ;
+  wire fill_w;
+  wire found;
+  wire [7:0] get_node;
+  wire [15:0] get_pid;
+  wire get_valid;
+  wire go;
+  wire has_data;
+  wire \has_data$193 ;
+  wire hdr_ready;
+  wire \hdr_ready$244 ;
+  wire hdr_valid;
+  wire \hdr_valid$242 ;
   wire inv;
+  wire \inv$127 ;
+  wire \inv$212 ;
   wire [1:0] inv_mode;
-  wire inv_now;
+  wire [1:0] \inv_mode$129 ;
   wire [7:0] inv_pid;
-  reg [63:0] inv_vpn = 64'h0000000000000000;
-  wire [35:0] \inv_vpn$90 ;
+  wire [7:0] \inv_pid$131 ;
+  wire [35:0] inv_vpn;
+  wire [35:0] \inv_vpn$133 ;
   output irq;
-  reg irq = 1'h0;
-  wire [31:0] left_beats;
+  wire irq;
+  wire \irq$109 ;
+  wire is_line;
+  wire \is_line$191 ;
+  wire is_write;
+  wire \is_write$189 ;
+  wire [15:0] length;
+  wire line;
   wire lk_hit;
   wire [19:0] lk_pfn;
   wire [7:0] lk_pid;
   wire lk_r;
   wire [35:0] lk_vpn;
   wire lk_w;
-  wire [15:0] mask;
-  reg [63:0] mem_addr = 64'h0000000000000000;
-  reg mem_busy = 1'h0;
-  reg mem_err = 1'h0;
-  (* init = 32'd0 *)
-  wire [31:0] mem_len;
-  reg [1:0] mem_op = 2'h0;
-  reg [63:0] mem_rdata = 64'h0000000000000000;
-  reg [63:0] mem_wdata = 64'h0000000000000000;
-  reg [4:0] mmu_fsm_state = 5'h00;
+  wire [31:0] m0__araddr;
+  wire [7:0] m0__arlen;
+  wire m0__arready;
+  wire m0__arvalid;
+  wire [31:0] m0__awaddr;
+  wire [7:0] m0__awlen;
+  wire m0__awready;
+  wire m0__awvalid;
+  wire m0__bready;
+  wire [1:0] m0__bresp;
+  wire m0__bvalid;
+  wire [63:0] m0__rdata;
+  wire m0__req;
+  wire m0__rlast;
+  wire m0__rready;
+  wire [1:0] m0__rresp;
+  wire m0__rvalid;
+  wire [63:0] m0__wdata;
+  wire m0__wlast;
+  wire m0__wready;
+  wire [7:0] m0__wstrb;
+  wire m0__wvalid;
+  wire [31:0] m1__araddr;
+  wire [7:0] m1__arlen;
+  wire m1__arready;
+  wire m1__arvalid;
+  wire [31:0] m1__awaddr;
+  wire [7:0] m1__awlen;
+  wire m1__awready;
+  wire m1__awvalid;
+  wire m1__bready;
+  wire [1:0] m1__bresp;
+  wire m1__bvalid;
+  wire [63:0] m1__rdata;
+  wire m1__req;
+  wire m1__rlast;
+  wire m1__rready;
+  wire [1:0] m1__rresp;
+  wire m1__rvalid;
+  wire [63:0] m1__wdata;
+  wire m1__wlast;
+  wire m1__wready;
+  wire [7:0] m1__wstrb;
+  wire m1__wvalid;
+  wire [31:0] m2__araddr;
+  wire [7:0] m2__arlen;
+  wire m2__arready;
+  wire m2__arvalid;
+  wire [31:0] m2__awaddr;
+  wire [7:0] m2__awlen;
+  wire m2__awready;
+  wire m2__awvalid;
+  wire m2__bready;
+  wire [1:0] m2__bresp;
+  wire m2__bvalid;
+  wire [63:0] m2__rdata;
+  wire m2__req;
+  wire m2__rlast;
+  wire m2__rready;
+  wire [1:0] m2__rresp;
+  wire m2__rvalid;
+  wire [63:0] m2__wdata;
+  wire m2__wlast;
+  wire m2__wready;
+  wire [7:0] m2__wstrb;
+  wire m2__wvalid;
+  wire [31:0] mem__araddr;
+  wire [31:0] \mem__araddr$311 ;
+  wire [31:0] \mem__araddr$355 ;
+  wire [7:0] mem__arlen;
+  wire [7:0] \mem__arlen$313 ;
+  wire [7:0] \mem__arlen$357 ;
+  wire mem__arready;
+  wire \mem__arready$314 ;
+  wire \mem__arready$358 ;
+  wire mem__arvalid;
+  wire \mem__arvalid$317 ;
+  wire \mem__arvalid$361 ;
+  wire [31:0] mem__awaddr;
+  wire [31:0] \mem__awaddr$319 ;
+  wire [31:0] \mem__awaddr$363 ;
+  wire [7:0] mem__awlen;
+  wire [7:0] \mem__awlen$321 ;
+  wire [7:0] \mem__awlen$365 ;
+  wire mem__awready;
+  wire \mem__awready$322 ;
+  wire \mem__awready$366 ;
+  wire mem__awvalid;
+  wire \mem__awvalid$325 ;
+  wire \mem__awvalid$369 ;
+  wire mem__bready;
+  wire \mem__bready$327 ;
+  wire \mem__bready$371 ;
+  wire [1:0] mem__bresp;
+  wire [1:0] \mem__bresp$328 ;
+  wire [1:0] \mem__bresp$372 ;
+  wire mem__bvalid;
+  wire \mem__bvalid$330 ;
+  wire \mem__bvalid$374 ;
+  wire [63:0] mem__rdata;
+  wire [63:0] \mem__rdata$332 ;
+  wire [63:0] \mem__rdata$376 ;
+  wire mem__req;
+  wire \mem__req$335 ;
+  wire \mem__req$379 ;
+  wire mem__rlast;
+  wire \mem__rlast$336 ;
+  wire \mem__rlast$380 ;
+  wire mem__rready;
+  wire \mem__rready$339 ;
+  wire \mem__rready$383 ;
+  wire [1:0] mem__rresp;
+  wire [1:0] \mem__rresp$340 ;
+  wire [1:0] \mem__rresp$384 ;
+  wire mem__rvalid;
+  wire \mem__rvalid$342 ;
+  wire \mem__rvalid$386 ;
+  wire [63:0] mem__wdata;
+  wire [63:0] \mem__wdata$345 ;
+  wire [63:0] \mem__wdata$389 ;
+  wire mem__wlast;
+  wire \mem__wlast$347 ;
+  wire \mem__wlast$391 ;
+  wire mem__wready;
+  wire \mem__wready$348 ;
+  wire \mem__wready$392 ;
+  wire [7:0] mem__wstrb;
+  wire [7:0] \mem__wstrb$351 ;
+  wire [7:0] \mem__wstrb$395 ;
+  wire mem__wvalid;
+  wire \mem__wvalid$353 ;
+  wire \mem__wvalid$397 ;
+  wire mover_done;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
   wire [63:0] \net_rx__data__payload.data ;
   wire \net_rx__data__payload.last ;
   output net_rx__data__ready;
-  reg net_rx__data__ready;
+  wire net_rx__data__ready;
   input net_rx__data__valid;
   wire net_rx__data__valid;
   input [126:0] net_rx__hdr__payload;
@@ -589,19 +371,19 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [7:0] \net_rx__hdr__payload.tag ;
   wire [63:0] \net_rx__hdr__payload.vaddr ;
   output net_rx__hdr__ready;
-  reg net_rx__hdr__ready;
+  wire net_rx__hdr__ready;
   input net_rx__hdr__valid;
   wire net_rx__hdr__valid;
   output [64:0] net_tx__data__payload;
-  reg [64:0] net_tx__data__payload;
+  wire [64:0] net_tx__data__payload;
   wire [63:0] \net_tx__data__payload.data ;
   wire \net_tx__data__payload.last ;
   input net_tx__data__ready;
   wire net_tx__data__ready;
   output net_tx__data__valid;
-  reg net_tx__data__valid;
+  wire net_tx__data__valid;
   output [126:0] net_tx__hdr__payload;
-  reg [126:0] net_tx__hdr__payload;
+  wire [126:0] net_tx__hdr__payload;
   wire [7:0] \net_tx__hdr__payload.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -627,43 +409,2277 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   input net_tx__hdr__ready;
   wire net_tx__hdr__ready;
   output net_tx__hdr__valid;
-  reg net_tx__hdr__valid;
-  reg [7:0] node_id = 8'h00;
-  wire [7:0] own_chk__addr;
-  wire [8:0] own_chk__data;
-  wire [7:0] own_get__addr;
-  wire [8:0] own_get__data;
-  wire [7:0] own_w__addr;
-  wire [8:0] own_w__data;
-  wire own_w__en;
+  wire net_tx__hdr__valid;
+  wire [7:0] node_id;
+  wire [7:0] \node_id$175 ;
   wire owned;
-  reg [15:0] owner_sel = 16'h0000;
+  wire \owned$187 ;
+  wire [7:0] owner_get_node;
+  wire owner_get_valid;
+  wire [7:0] owner_node;
+  wire [15:0] owner_pid;
+  wire [15:0] owner_sel;
+  wire [7:0] owner_set__node;
+  wire [15:0] owner_set__pid;
+  wire owner_set__stb;
+  wire owner_set__valid;
+  wire owner_valid;
   wire [31:0] paddr;
-  (* init = 16'h0000 *)
-  wire [15:0] pid16;
-  reg poisoned = 1'h0;
-  reg [7:0] probes = 8'h00;
-  reg [63:0] pt_base = 64'h0000000000000000;
-  reg [4:0] pt_log2 = 5'h0a;
-  reg [7:0] pt_probes = 8'h04;
-  reg [3:0] r_kind = 4'h0;
-  reg [15:0] r_len = 16'h0000;
-  reg [15:0] r_pid = 16'h0000;
-  reg [7:0] r_src = 8'h00;
-  reg [2:0] r_status_in = 3'h0;
-  reg [7:0] r_tag = 8'h00;
-  reg [63:0] r_vaddr = 64'h0000000000000000;
+  wire [31:0] \paddr$237 ;
+  wire [19:0] pfn;
+  wire [15:0] pid;
+  wire prot_fault_event;
+  output [63:0] pt_base;
+  wire [63:0] pt_base;
+  wire [63:0] \pt_base$110 ;
+  wire [63:0] \pt_base$208 ;
+  output [4:0] pt_buckets_log2;
+  wire [4:0] pt_buckets_log2;
+  wire [4:0] \pt_buckets_log2$111 ;
+  wire [4:0] \pt_buckets_log2$209 ;
+  wire [7:0] pt_max_probes;
+  wire [7:0] \pt_max_probes$211 ;
+  wire r;
+  wire [63:0] regs__addr;
+  wire regs__addr_load;
+  wire [63:0] regs__addr_next;
+  wire regs__busy;
+  wire [1:0] regs__cmd;
+  wire regs__cmd_stb;
+  wire regs__error;
+  wire [31:0] regs__len;
+  wire regs__len_load;
+  wire [31:0] regs__len_next;
+  wire [63:0] regs__rdata;
+  wire [63:0] regs__wdata;
+  wire [126:0] req;
+  wire [126:0] \req$177 ;
+  wire [7:0] \req$177.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req$177.kind ;
+  wire [15:0] \req$177.length ;
+  wire [15:0] \req$177.pid ;
+  wire [7:0] \req$177.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req$177.status ;
+  wire [7:0] \req$177.tag ;
+  wire [63:0] \req$177.vaddr ;
+  wire [7:0] \req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req.kind ;
+  wire [15:0] \req.length ;
+  wire [15:0] \req.pid ;
+  wire [7:0] \req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req.status ;
+  wire [7:0] \req.tag ;
+  wire [63:0] \req.vaddr ;
+  wire response_event;
   input rst;
   wire rst;
-  reg [2:0] status = 3'h0;
-  reg [19:0] t_pfn = 20'h00000;
-  reg t_r = 1'h0;
-  reg t_w = 1'h0;
-  wire [12:0] to_4k;
-  wire [47:0] vpn48;
+  wire [64:0] rx_data__payload;
+  wire [63:0] \rx_data__payload.data ;
+  wire \rx_data__payload.last ;
+  wire rx_data__ready;
+  wire rx_data__valid;
+  wire [126:0] rx_hdr__payload;
+  wire [7:0] \rx_hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \rx_hdr__payload.kind ;
+  wire [15:0] \rx_hdr__payload.length ;
+  wire [15:0] \rx_hdr__payload.pid ;
+  wire [7:0] \rx_hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \rx_hdr__payload.status ;
+  wire [7:0] \rx_hdr__payload.tag ;
+  wire [63:0] \rx_hdr__payload.vaddr ;
+  wire rx_hdr__ready;
+  wire rx_hdr__valid;
+  wire [7:0] set__node;
+  wire [15:0] set__pid;
+  wire set__stb;
+  wire set__valid;
+  wire start;
+  wire \start$232 ;
+  wire tlb_hit;
+  wire tlb_hit_event;
+  wire tlb_miss_event;
+  wire [19:0] tlb_pfn;
+  wire tlb_r;
+  wire tlb_w;
+  wire [64:0] tx_data__payload;
+  wire [63:0] \tx_data__payload.data ;
+  wire \tx_data__payload.last ;
+  wire tx_data__ready;
+  wire tx_data__valid;
+  wire [126:0] tx_hdr__payload;
+  wire [7:0] \tx_hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \tx_hdr__payload.kind ;
+  wire [15:0] \tx_hdr__payload.length ;
+  wire [15:0] \tx_hdr__payload.pid ;
+  wire [7:0] \tx_hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \tx_hdr__payload.status ;
+  wire [7:0] \tx_hdr__payload.tag ;
+  wire [63:0] \tx_hdr__payload.vaddr ;
+  wire tx_hdr__ready;
+  wire tx_hdr__valid;
+  wire [35:0] vpn;
+  wire w;
+  wire walk_done;
+  wire walk_found;
+  wire [19:0] walk_pfn;
+  wire walk_r;
+  wire walk_start;
+  wire walk_started;
+  wire walk_w;
   wire well_formed;
-  wire [63:0] wl;
+  wire \well_formed$185 ;
+  wire [63:0] window__addr;
+  wire window__addr_load;
+  wire [63:0] window__addr_next;
+  wire window__busy;
+  wire [1:0] window__cmd;
+  wire window__cmd_stb;
+  wire window__error;
+  wire [31:0] window__len;
+  wire window__len_load;
+  wire [31:0] window__len_next;
+  wire [63:0] window__rdata;
+  wire [63:0] window__wdata;
+  wire window_busy;
+  wire window_done;
+  wire window_go;
+  wire write;
+  \mmu.arbiter  arbiter (
+    .axi__araddr(axi__araddr),
+    .axi__arlen(axi__arlen),
+    .axi__arready(axi__arready),
+    .axi__arvalid(axi__arvalid),
+    .axi__awaddr(axi__awaddr),
+    .axi__awlen(axi__awlen),
+    .axi__awready(axi__awready),
+    .axi__awvalid(axi__awvalid),
+    .axi__bready(axi__bready),
+    .axi__bresp(axi__bresp),
+    .axi__bvalid(axi__bvalid),
+    .axi__rdata(axi__rdata),
+    .axi__rlast(axi__rlast),
+    .axi__rready(axi__rready),
+    .axi__rresp(axi__rresp),
+    .axi__rvalid(axi__rvalid),
+    .axi__wdata(axi__wdata),
+    .axi__wlast(axi__wlast),
+    .axi__wready(axi__wready),
+    .axi__wstrb(axi__wstrb),
+    .axi__wvalid(axi__wvalid),
+    .clk(clk),
+    .m0__araddr(m0__araddr),
+    .m0__arlen(m0__arlen),
+    .m0__arready(mem__arready),
+    .m0__arvalid(m0__arvalid),
+    .m0__awready(mem__awready),
+    .m0__bresp(mem__bresp),
+    .m0__bvalid(mem__bvalid),
+    .m0__rdata(mem__rdata),
+    .m0__req(m0__req),
+    .m0__rlast(mem__rlast),
+    .m0__rready(m0__rready),
+    .m0__rresp(mem__rresp),
+    .m0__rvalid(mem__rvalid),
+    .m0__wready(mem__wready),
+    .m1__araddr(m1__araddr),
+    .m1__arlen(m1__arlen),
+    .m1__arready(\mem__arready$314 ),
+    .m1__arvalid(m1__arvalid),
+    .m1__awaddr(m1__awaddr),
+    .m1__awlen(m1__awlen),
+    .m1__awready(\mem__awready$322 ),
+    .m1__awvalid(m1__awvalid),
+    .m1__bready(m1__bready),
+    .m1__bresp(\mem__bresp$328 ),
+    .m1__bvalid(\mem__bvalid$330 ),
+    .m1__rdata(\mem__rdata$332 ),
+    .m1__req(m1__req),
+    .m1__rlast(\mem__rlast$336 ),
+    .m1__rready(m1__rready),
+    .m1__rresp(\mem__rresp$340 ),
+    .m1__rvalid(\mem__rvalid$342 ),
+    .m1__wdata(m1__wdata),
+    .m1__wlast(m1__wlast),
+    .m1__wready(\mem__wready$348 ),
+    .m1__wstrb(m1__wstrb),
+    .m1__wvalid(m1__wvalid),
+    .m2__araddr(m2__araddr),
+    .m2__arlen(m2__arlen),
+    .m2__arready(\mem__arready$358 ),
+    .m2__arvalid(m2__arvalid),
+    .m2__awaddr(m2__awaddr),
+    .m2__awlen(m2__awlen),
+    .m2__awready(\mem__awready$366 ),
+    .m2__awvalid(m2__awvalid),
+    .m2__bready(m2__bready),
+    .m2__bresp(\mem__bresp$372 ),
+    .m2__bvalid(\mem__bvalid$374 ),
+    .m2__rdata(\mem__rdata$376 ),
+    .m2__req(m2__req),
+    .m2__rlast(\mem__rlast$380 ),
+    .m2__rready(m2__rready),
+    .m2__rresp(\mem__rresp$384 ),
+    .m2__rvalid(\mem__rvalid$386 ),
+    .m2__wdata(m2__wdata),
+    .m2__wlast(m2__wlast),
+    .m2__wready(\mem__wready$392 ),
+    .m2__wstrb(m2__wstrb),
+    .m2__wvalid(m2__wvalid),
+    .rst(rst)
+  );
+  \mmu.check  check (
+    .has_data(has_data),
+    .is_line(is_line),
+    .is_write(fault__write),
+    .owned(owned),
+    .owner_node(owner_node),
+    .owner_valid(owner_valid),
+    .req(req),
+    .well_formed(well_formed)
+  );
+  \mmu.mover  mover (
+    .clk(clk),
+    .done(mover_done),
+    .drain(drain),
+    .hdr_ready(hdr_ready),
+    .hdr_valid(hdr_valid),
+    .\length$10 (req[126:111]),
+    .\line$8 (is_line),
+    .mem__araddr(m1__araddr),
+    .mem__arlen(m1__arlen),
+    .mem__arready(\mem__arready$314 ),
+    .mem__arvalid(m1__arvalid),
+    .mem__awaddr(m1__awaddr),
+    .mem__awlen(m1__awlen),
+    .mem__awready(\mem__awready$322 ),
+    .mem__awvalid(m1__awvalid),
+    .mem__bready(m1__bready),
+    .mem__bvalid(\mem__bvalid$330 ),
+    .mem__rdata(\mem__rdata$332 ),
+    .mem__req(m1__req),
+    .mem__rready(m1__rready),
+    .mem__rvalid(\mem__rvalid$342 ),
+    .mem__wdata(m1__wdata),
+    .mem__wlast(m1__wlast),
+    .mem__wready(\mem__wready$348 ),
+    .mem__wstrb(m1__wstrb),
+    .mem__wvalid(m1__wvalid),
+    .\paddr$4 (paddr),
+    .rst(rst),
+    .rx_data__payload(net_rx__data__payload),
+    .rx_data__ready(net_rx__data__ready),
+    .rx_data__valid(net_rx__data__valid),
+    .start(\start$232 ),
+    .tx_data__payload(net_tx__data__payload),
+    .tx_data__ready(net_tx__data__ready),
+    .tx_data__valid(net_tx__data__valid),
+    .write(fault__write)
+  );
+  \mmu.owners  owners (
+    .check_node(owner_node),
+    .check_pid(req[46:31]),
+    .check_valid(owner_valid),
+    .clk(clk),
+    .get_node(owner_get_node),
+    .get_pid(get_pid),
+    .get_valid(owner_get_valid),
+    .\port$0$281 (csr__w_data[23:0]),
+    .rst(rst),
+    .set__stb(set__stb),
+    .set__valid(csr__w_data[31])
+  );
+  \mmu.regs  regs (
+    .bus__addr(csr__addr),
+    .bus__r_stb(csr__r_stb),
+    .bus__w_data(csr__w_data),
+    .bus__w_stb(csr__w_stb),
+    .clk(clk),
+    .csr__CNT_BUCKET_READS__inc(events__bucket_read),
+    .csr__CNT_FAULTS__inc(events__fault),
+    .csr__CNT_PROT_FAULTS__inc(events__prot_fault),
+    .csr__CNT_REQUESTS__inc(events__response),
+    .csr__CNT_TLB_HIT__inc(events__tlb_hit),
+    .csr__CNT_TLB_MISS__inc(events__tlb_miss),
+    .csr__CNT_WALKS__inc(events__walk),
+    .csr__MEM_ADDR__load(window__addr_load),
+    .csr__MEM_ADDR__load_value(window__addr_next),
+    .csr__MEM_LEN__load(window__len_load),
+    .csr__MEM_LEN__load_value(window__len_next),
+    .csr__MEM_RDATA__r_data(window__rdata),
+    .csr__r_data(csr__r_data),
+    .fault__kind(req[3:0]),
+    .fault__pending(irq),
+    .fault__resolve(fault__resolve),
+    .fault__src(req[14:7]),
+    .fault__write(fault__write),
+    .inv(inv),
+    .inv_vpn(inv_vpn),
+    .node_id(node_id),
+    .owner_get_node(owner_get_node),
+    .owner_get_valid(owner_get_valid),
+    .owner_sel(get_pid),
+    .owner_set__stb(set__stb),
+    .\port$3422$31 (req[110:31]),
+    .pt_base(pt_base),
+    .pt_buckets_log2(pt_buckets_log2),
+    .pt_max_probes(pt_max_probes),
+    .rst(rst),
+    .window__addr(regs__addr),
+    .window__busy(window__busy),
+    .window__cmd_stb(regs__cmd_stb),
+    .window__error(window__error),
+    .window__len(regs__len),
+    .window__wdata(regs__wdata)
+  );
+  \mmu.sequencer  sequencer (
+    .access_start(\start$232 ),
+    .clk(clk),
+    .drain(drain),
+    .fault__resolve(fault__resolve),
+    .fault__resolve_cmd(csr__w_data[1:0]),
+    .fault__write(fault__write),
+    .fault_event(events__fault),
+    .has_data(has_data),
+    .hdr_ready(hdr_ready),
+    .hdr_valid(hdr_valid),
+    .irq(irq),
+    .mover_done(mover_done),
+    .node_id(node_id),
+    .owned(owned),
+    .paddr(paddr),
+    .prot_fault_event(events__prot_fault),
+    .req(req),
+    .response_event(events__response),
+    .rst(rst),
+    .rx_hdr__payload(net_rx__hdr__payload),
+    .rx_hdr__ready(net_rx__hdr__ready),
+    .rx_hdr__valid(net_rx__hdr__valid),
+    .tlb_hit(tlb_hit),
+    .tlb_hit_event(events__tlb_hit),
+    .tlb_miss_event(events__tlb_miss),
+    .tlb_pfn(tlb_pfn),
+    .tlb_r(tlb_r),
+    .tlb_w(tlb_w),
+    .tx_hdr__payload(net_tx__hdr__payload),
+    .tx_hdr__ready(net_tx__hdr__ready),
+    .tx_hdr__valid(net_tx__hdr__valid),
+    .walk_done(walk_done),
+    .walk_found(walk_found),
+    .walk_pfn(walk_pfn),
+    .walk_r(walk_r),
+    .walk_start(start),
+    .walk_w(walk_w),
+    .well_formed(well_formed),
+    .window_busy(window__busy),
+    .window_done(window_done),
+    .window_go(go)
+  );
+  \mmu.tlb  tlb (
+    .clk(clk),
+    .fill(fill),
+    .fill_pfn(walk_pfn),
+    .fill_pid(fill_pid),
+    .fill_r(walk_r),
+    .fill_vpn(fill_vpn),
+    .fill_w(walk_w),
+    .inv(inv),
+    .inv_mode(csr__w_data[17:16]),
+    .inv_pid(csr__w_data[7:0]),
+    .inv_vpn(inv_vpn),
+    .lk_hit(tlb_hit),
+    .lk_pfn(tlb_pfn),
+    .lk_pid(req[38:31]),
+    .lk_r(tlb_r),
+    .lk_vpn(req[94:59]),
+    .lk_w(tlb_w),
+    .rst(rst)
+  );
+  \mmu.walker  walker (
+    .bucket_read(events__bucket_read),
+    .clk(clk),
+    .done(walk_done),
+    .fill(fill),
+    .fill_pid(fill_pid),
+    .found(walk_found),
+    .inv(inv),
+    .mem__araddr(m0__araddr),
+    .mem__arlen(m0__arlen),
+    .mem__arready(mem__arready),
+    .mem__arvalid(m0__arvalid),
+    .mem__rdata(mem__rdata),
+    .mem__req(m0__req),
+    .mem__rready(m0__rready),
+    .mem__rvalid(mem__rvalid),
+    .pfn(walk_pfn),
+    .\pid$4 (req[46:31]),
+    .pt_base(pt_base),
+    .pt_buckets_log2(pt_buckets_log2),
+    .pt_max_probes(pt_max_probes),
+    .r(walk_r),
+    .rst(rst),
+    .start(start),
+    .vpn(fill_vpn),
+    .\vpn$6 (req[94:59]),
+    .w(walk_w),
+    .walk_started(events__walk)
+  );
+  \mmu.window  window (
+    .clk(clk),
+    .done(window_done),
+    .go(go),
+    .mem__araddr(m2__araddr),
+    .mem__arlen(m2__arlen),
+    .mem__arready(\mem__arready$358 ),
+    .mem__arvalid(m2__arvalid),
+    .mem__awaddr(m2__awaddr),
+    .mem__awlen(m2__awlen),
+    .mem__awready(\mem__awready$366 ),
+    .mem__awvalid(m2__awvalid),
+    .mem__bready(m2__bready),
+    .mem__bvalid(\mem__bvalid$374 ),
+    .mem__rdata(\mem__rdata$376 ),
+    .mem__req(m2__req),
+    .mem__rready(m2__rready),
+    .mem__rvalid(\mem__rvalid$386 ),
+    .mem__wdata(m2__wdata),
+    .mem__wlast(m2__wlast),
+    .mem__wready(\mem__wready$392 ),
+    .mem__wstrb(m2__wstrb),
+    .mem__wvalid(m2__wvalid),
+    .regs__addr(regs__addr),
+    .regs__addr_load(window__addr_load),
+    .regs__addr_next(window__addr_next),
+    .regs__busy(window__busy),
+    .regs__cmd(csr__w_data[1:0]),
+    .regs__cmd_stb(regs__cmd_stb),
+    .regs__error(window__error),
+    .regs__len(regs__len),
+    .regs__len_load(window__len_load),
+    .regs__len_next(window__len_next),
+    .regs__rdata(window__rdata),
+    .regs__wdata(regs__wdata),
+    .rst(rst)
+  );
+  assign \csr__addr$57  = csr__addr;
+  assign \csr__r_data$58  = csr__r_data;
+  assign \csr__r_stb$59  = csr__r_stb;
+  assign \csr__w_data$60  = csr__w_data;
+  assign \csr__w_stb$61  = csr__w_stb;
+  assign rx_hdr__payload = net_rx__hdr__payload;
+  assign rx_hdr__ready = net_rx__hdr__ready;
+  assign rx_hdr__valid = net_rx__hdr__valid;
+  assign tx_hdr__payload = net_tx__hdr__payload;
+  assign tx_hdr__ready = net_tx__hdr__ready;
+  assign tx_hdr__valid = net_tx__hdr__valid;
+  assign rx_data__payload = net_rx__data__payload;
+  assign rx_data__ready = net_rx__data__ready;
+  assign rx_data__valid = net_rx__data__valid;
+  assign tx_data__payload = net_tx__data__payload;
+  assign tx_data__ready = net_tx__data__ready;
+  assign tx_data__valid = net_tx__data__valid;
+  assign \axi__araddr$74  = axi__araddr;
+  assign \axi__arburst$75  = 2'h1;
+  assign \axi__arcache$76  = 4'h3;
+  assign \axi__arid$77  = 1'h0;
+  assign \axi__arlen$78  = axi__arlen;
+  assign \axi__arlock$79  = 1'h0;
+  assign \axi__arprot$80  = 3'h0;
+  assign \axi__arready$81  = axi__arready;
+  assign \axi__arsize$82  = 3'h3;
+  assign \axi__arvalid$83  = axi__arvalid;
+  assign \axi__awaddr$84  = axi__awaddr;
+  assign \axi__awburst$85  = 2'h1;
+  assign \axi__awcache$86  = 4'h3;
+  assign \axi__awid$87  = 1'h0;
+  assign \axi__awlen$88  = axi__awlen;
+  assign \axi__awlock$89  = 1'h0;
+  assign \axi__awprot$90  = 3'h0;
+  assign \axi__awready$91  = axi__awready;
+  assign \axi__awsize$92  = 3'h3;
+  assign \axi__awvalid$93  = axi__awvalid;
+  assign \axi__bid$94  = axi__bid;
+  assign \axi__bready$95  = axi__bready;
+  assign \axi__bresp$96  = axi__bresp;
+  assign \axi__bvalid$97  = axi__bvalid;
+  assign \axi__rdata$98  = axi__rdata;
+  assign \axi__rid$99  = axi__rid;
+  assign \axi__rlast$100  = axi__rlast;
+  assign \axi__rready$101  = axi__rready;
+  assign \axi__rresp$102  = axi__rresp;
+  assign \axi__rvalid$103  = axi__rvalid;
+  assign \axi__wdata$104  = axi__wdata;
+  assign \axi__wlast$105  = axi__wlast;
+  assign \axi__wready$106  = axi__wready;
+  assign \axi__wstrb$107  = axi__wstrb;
+  assign \axi__wvalid$108  = axi__wvalid;
+  assign \irq$109  = irq;
+  assign \pt_base$110  = pt_base;
+  assign \pt_buckets_log2$111  = pt_buckets_log2;
+  assign set__node = csr__w_data[23:16];
+  assign owner_set__node = csr__w_data[23:16];
+  assign set__pid = csr__w_data[15:0];
+  assign owner_set__pid = csr__w_data[15:0];
+  assign owner_set__stb = set__stb;
+  assign set__valid = csr__w_data[31];
+  assign owner_set__valid = csr__w_data[31];
+  assign owner_sel = get_pid;
+  assign get_valid = owner_get_valid;
+  assign get_node = owner_get_node;
+  assign \inv$127  = inv;
+  assign inv_mode = csr__w_data[17:16];
+  assign \inv_mode$129  = csr__w_data[17:16];
+  assign inv_pid = csr__w_data[7:0];
+  assign \inv_pid$131  = csr__w_data[7:0];
+  assign \inv_vpn$133  = inv_vpn;
+  assign fault__kind = req[3:0];
+  assign \fault__kind$135  = req[3:0];
+  assign fault__pending = irq;
+  assign \fault__pending$137  = irq;
+  assign fault__pid = req[46:31];
+  assign \fault__pid$139  = req[46:31];
+  assign \fault__resolve$141  = fault__resolve;
+  assign fault__resolve_cmd = csr__w_data[1:0];
+  assign \fault__resolve_cmd$143  = csr__w_data[1:0];
+  assign fault__src = req[14:7];
+  assign \fault__src$145  = req[14:7];
+  assign fault__vaddr = req[110:47];
+  assign \fault__vaddr$147  = req[110:47];
+  assign \fault__write$149  = fault__write;
+  assign window__addr = regs__addr;
+  assign regs__addr_load = window__addr_load;
+  assign regs__addr_next = window__addr_next;
+  assign regs__busy = window__busy;
+  assign regs__cmd = csr__w_data[1:0];
+  assign window__cmd = csr__w_data[1:0];
+  assign window__cmd_stb = regs__cmd_stb;
+  assign regs__error = window__error;
+  assign window__len = regs__len;
+  assign regs__len_load = window__len_load;
+  assign regs__len_next = window__len_next;
+  assign regs__rdata = window__rdata;
+  assign window__wdata = regs__wdata;
+  assign \node_id$175  = node_id;
+  assign \req$177  = req;
+  assign check_pid = req[46:31];
+  assign owner_pid = req[46:31];
+  assign check_valid = owner_valid;
+  assign check_node = owner_node;
+  assign \well_formed$185  = well_formed;
+  assign \owned$187  = owned;
+  assign is_write = fault__write;
+  assign \is_write$189  = fault__write;
+  assign \is_line$191  = is_line;
+  assign \has_data$193  = has_data;
+  assign lk_pid = req[38:31];
+  assign lk_vpn = req[94:59];
+  assign lk_hit = tlb_hit;
+  assign lk_pfn = tlb_pfn;
+  assign lk_r = tlb_r;
+  assign lk_w = tlb_w;
+  assign walk_start = start;
+  assign pid = req[46:31];
+  assign vpn = req[94:59];
+  assign \pt_base$208  = pt_base;
+  assign \pt_buckets_log2$209  = pt_buckets_log2;
+  assign \pt_max_probes$211  = pt_max_probes;
+  assign \inv$212  = inv;
+  assign done = walk_done;
+  assign found = walk_found;
+  assign pfn = walk_pfn;
+  assign r = walk_r;
+  assign w = walk_w;
+  assign \fill$224  = fill;
+  assign \fill_pid$226  = fill_pid;
+  assign \fill_vpn$228  = fill_vpn;
+  assign fill_pfn = walk_pfn;
+  assign fill_r = walk_r;
+  assign fill_w = walk_w;
+  assign access_start = \start$232 ;
+  assign \drain$235  = drain;
+  assign \paddr$237  = paddr;
+  assign write = fault__write;
+  assign line = is_line;
+  assign length = req[126:111];
+  assign \hdr_valid$242  = hdr_valid;
+  assign \hdr_ready$244  = hdr_ready;
+  assign \done$246  = mover_done;
+  assign window_busy = window__busy;
+  assign window_go = go;
+  assign \done$251  = window_done;
+  assign tlb_hit_event = events__tlb_hit;
+  assign tlb_miss_event = events__tlb_miss;
+  assign walk_started = events__walk;
+  assign fault_event = events__fault;
+  assign bucket_read = events__bucket_read;
+  assign response_event = events__response;
+  assign prot_fault_event = events__prot_fault;
+  assign mem__araddr = m0__araddr;
+  assign mem__arlen = m0__arlen;
+  assign m0__arready = mem__arready;
+  assign mem__arvalid = m0__arvalid;
+  assign m0__awaddr = 32'd0;
+  assign mem__awaddr = 32'd0;
+  assign m0__awlen = 8'h00;
+  assign mem__awlen = 8'h00;
+  assign m0__awready = mem__awready;
+  assign m0__awvalid = 1'h0;
+  assign mem__awvalid = 1'h0;
+  assign m0__bready = 1'h0;
+  assign mem__bready = 1'h0;
+  assign m0__bresp = mem__bresp;
+  assign m0__bvalid = mem__bvalid;
+  assign m0__rdata = mem__rdata;
+  assign mem__req = m0__req;
+  assign m0__rlast = mem__rlast;
+  assign mem__rready = m0__rready;
+  assign m0__rresp = mem__rresp;
+  assign m0__rvalid = mem__rvalid;
+  assign m0__wdata = 64'h0000000000000000;
+  assign mem__wdata = 64'h0000000000000000;
+  assign m0__wlast = 1'h0;
+  assign mem__wlast = 1'h0;
+  assign m0__wready = mem__wready;
+  assign m0__wstrb = 8'h00;
+  assign mem__wstrb = 8'h00;
+  assign m0__wvalid = 1'h0;
+  assign mem__wvalid = 1'h0;
+  assign \mem__araddr$311  = m1__araddr;
+  assign \mem__arlen$313  = m1__arlen;
+  assign m1__arready = \mem__arready$314 ;
+  assign \mem__arvalid$317  = m1__arvalid;
+  assign \mem__awaddr$319  = m1__awaddr;
+  assign \mem__awlen$321  = m1__awlen;
+  assign m1__awready = \mem__awready$322 ;
+  assign \mem__awvalid$325  = m1__awvalid;
+  assign \mem__bready$327  = m1__bready;
+  assign m1__bresp = \mem__bresp$328 ;
+  assign m1__bvalid = \mem__bvalid$330 ;
+  assign m1__rdata = \mem__rdata$332 ;
+  assign \mem__req$335  = m1__req;
+  assign m1__rlast = \mem__rlast$336 ;
+  assign \mem__rready$339  = m1__rready;
+  assign m1__rresp = \mem__rresp$340 ;
+  assign m1__rvalid = \mem__rvalid$342 ;
+  assign \mem__wdata$345  = m1__wdata;
+  assign \mem__wlast$347  = m1__wlast;
+  assign m1__wready = \mem__wready$348 ;
+  assign \mem__wstrb$351  = m1__wstrb;
+  assign \mem__wvalid$353  = m1__wvalid;
+  assign \mem__araddr$355  = m2__araddr;
+  assign \mem__arlen$357  = m2__arlen;
+  assign m2__arready = \mem__arready$358 ;
+  assign \mem__arvalid$361  = m2__arvalid;
+  assign \mem__awaddr$363  = m2__awaddr;
+  assign \mem__awlen$365  = m2__awlen;
+  assign m2__awready = \mem__awready$366 ;
+  assign \mem__awvalid$369  = m2__awvalid;
+  assign \mem__bready$371  = m2__bready;
+  assign m2__bresp = \mem__bresp$372 ;
+  assign m2__bvalid = \mem__bvalid$374 ;
+  assign m2__rdata = \mem__rdata$376 ;
+  assign \mem__req$379  = m2__req;
+  assign m2__rlast = \mem__rlast$380 ;
+  assign \mem__rready$383  = m2__rready;
+  assign m2__rresp = \mem__rresp$384 ;
+  assign m2__rvalid = \mem__rvalid$386 ;
+  assign \mem__wdata$389  = m2__wdata;
+  assign \mem__wlast$391  = m2__wlast;
+  assign m2__wready = \mem__wready$392 ;
+  assign \mem__wstrb$395  = m2__wstrb;
+  assign \mem__wvalid$397  = m2__wvalid;
+  assign axi__awid = 1'h0;
+  assign axi__awsize = 3'h3;
+  assign axi__awburst = 2'h1;
+  assign axi__awlock = 1'h0;
+  assign axi__awcache = 4'h3;
+  assign axi__awprot = 3'h0;
+  assign axi__arid = 1'h0;
+  assign axi__arsize = 3'h3;
+  assign axi__arburst = 2'h1;
+  assign axi__arlock = 1'h0;
+  assign axi__arcache = 4'h3;
+  assign axi__arprot = 3'h0;
+  assign \net_rx__hdr__payload.kind  = net_rx__hdr__payload[3:0];
+  assign \net_rx__hdr__payload.status  = net_rx__hdr__payload[6:4];
+  assign \net_rx__hdr__payload.src  = net_rx__hdr__payload[14:7];
+  assign \net_rx__hdr__payload.dst  = net_rx__hdr__payload[22:15];
+  assign \net_rx__hdr__payload.tag  = net_rx__hdr__payload[30:23];
+  assign \net_rx__hdr__payload.pid  = net_rx__hdr__payload[46:31];
+  assign \net_rx__hdr__payload.vaddr  = net_rx__hdr__payload[110:47];
+  assign \net_rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
+  assign \net_rx__data__payload.data  = net_rx__data__payload[63:0];
+  assign \net_rx__data__payload.last  = net_rx__data__payload[64];
+  assign \net_tx__hdr__payload.kind  = net_tx__hdr__payload[3:0];
+  assign \net_tx__hdr__payload.status  = net_tx__hdr__payload[6:4];
+  assign \net_tx__hdr__payload.src  = net_tx__hdr__payload[14:7];
+  assign \net_tx__hdr__payload.dst  = net_tx__hdr__payload[22:15];
+  assign \net_tx__hdr__payload.tag  = net_tx__hdr__payload[30:23];
+  assign \net_tx__hdr__payload.pid  = net_tx__hdr__payload[46:31];
+  assign \net_tx__hdr__payload.vaddr  = net_tx__hdr__payload[110:47];
+  assign \net_tx__hdr__payload.length  = net_tx__hdr__payload[126:111];
+  assign \net_tx__data__payload.data  = net_tx__data__payload[63:0];
+  assign \net_tx__data__payload.last  = net_tx__data__payload[64];
+  assign \rx_hdr__payload.kind  = net_rx__hdr__payload[3:0];
+  assign \rx_hdr__payload.status  = net_rx__hdr__payload[6:4];
+  assign \rx_hdr__payload.src  = net_rx__hdr__payload[14:7];
+  assign \rx_hdr__payload.dst  = net_rx__hdr__payload[22:15];
+  assign \rx_hdr__payload.tag  = net_rx__hdr__payload[30:23];
+  assign \rx_hdr__payload.pid  = net_rx__hdr__payload[46:31];
+  assign \rx_hdr__payload.vaddr  = net_rx__hdr__payload[110:47];
+  assign \rx_hdr__payload.length  = net_rx__hdr__payload[126:111];
+  assign \tx_hdr__payload.kind  = net_tx__hdr__payload[3:0];
+  assign \tx_hdr__payload.status  = net_tx__hdr__payload[6:4];
+  assign \tx_hdr__payload.src  = net_tx__hdr__payload[14:7];
+  assign \tx_hdr__payload.dst  = net_tx__hdr__payload[22:15];
+  assign \tx_hdr__payload.tag  = net_tx__hdr__payload[30:23];
+  assign \tx_hdr__payload.pid  = net_tx__hdr__payload[46:31];
+  assign \tx_hdr__payload.vaddr  = net_tx__hdr__payload[110:47];
+  assign \tx_hdr__payload.length  = net_tx__hdr__payload[126:111];
+  assign \rx_data__payload.data  = net_rx__data__payload[63:0];
+  assign \rx_data__payload.last  = net_rx__data__payload[64];
+  assign \tx_data__payload.data  = net_tx__data__payload[63:0];
+  assign \tx_data__payload.last  = net_tx__data__payload[64];
+  assign \req.kind  = req[3:0];
+  assign \req.status  = req[6:4];
+  assign \req.src  = req[14:7];
+  assign \req.dst  = req[22:15];
+  assign \req.tag  = req[30:23];
+  assign \req.pid  = req[46:31];
+  assign \req.vaddr  = req[110:47];
+  assign \req.length  = req[126:111];
+  assign \req$177.kind  = req[3:0];
+  assign \req$177.status  = req[6:4];
+  assign \req$177.src  = req[14:7];
+  assign \req$177.dst  = req[22:15];
+  assign \req$177.tag  = req[30:23];
+  assign \req$177.pid  = req[46:31];
+  assign \req$177.vaddr  = req[110:47];
+  assign \req$177.length  = req[126:111];
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rdata, axi__rresp, axi__rlast, axi__rvalid, clk, rst, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__req, m1__awvalid, m1__awaddr, m1__awlen, m1__arvalid, m1__araddr
+, m1__arlen, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__bready, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__araddr
+, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, m0__arready, m0__rdata, m0__rresp, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bresp, m0__bvalid, m1__arready
+, m1__rdata, m1__rresp, m1__rlast, m1__rvalid, m1__awready, m1__wready, m1__bresp, m1__bvalid, m2__arready, m2__rdata, m2__rresp, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bresp, m2__bvalid, axi__awready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  reg [1:0] \$16 ;
+  reg \$17 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  wire any_req;
+  output [31:0] axi__araddr;
+  reg [31:0] axi__araddr;
+  wire [1:0] axi__arburst;
+  wire [3:0] axi__arcache;
+  wire axi__arid;
+  output [7:0] axi__arlen;
+  reg [7:0] axi__arlen;
+  wire axi__arlock;
+  wire [2:0] axi__arprot;
+  input axi__arready;
+  wire axi__arready;
+  wire [2:0] axi__arsize;
+  output axi__arvalid;
+  reg axi__arvalid;
+  output [31:0] axi__awaddr;
+  reg [31:0] axi__awaddr;
+  wire [1:0] axi__awburst;
+  wire [3:0] axi__awcache;
+  wire axi__awid;
+  output [7:0] axi__awlen;
+  reg [7:0] axi__awlen;
+  wire axi__awlock;
+  wire [2:0] axi__awprot;
+  input axi__awready;
+  wire axi__awready;
+  wire [2:0] axi__awsize;
+  output axi__awvalid;
+  reg axi__awvalid;
+  output axi__bready;
+  reg axi__bready;
+  input [1:0] axi__bresp;
+  wire [1:0] axi__bresp;
+  input axi__bvalid;
+  wire axi__bvalid;
+  input [63:0] axi__rdata;
+  wire [63:0] axi__rdata;
+  input axi__rlast;
+  wire axi__rlast;
+  output axi__rready;
+  reg axi__rready;
+  input [1:0] axi__rresp;
+  wire [1:0] axi__rresp;
+  input axi__rvalid;
+  wire axi__rvalid;
+  output [63:0] axi__wdata;
+  reg [63:0] axi__wdata;
+  output axi__wlast;
+  reg axi__wlast;
+  input axi__wready;
+  wire axi__wready;
+  output [7:0] axi__wstrb;
+  reg [7:0] axi__wstrb;
+  output axi__wvalid;
+  reg axi__wvalid;
+  input clk;
+  wire clk;
+  reg [1:0] grant;
+  reg [1:0] held = 2'h0;
+  reg held_valid = 1'h0;
+  input [31:0] m0__araddr;
+  wire [31:0] m0__araddr;
+  input [7:0] m0__arlen;
+  wire [7:0] m0__arlen;
+  output m0__arready;
+  reg m0__arready;
+  input m0__arvalid;
+  wire m0__arvalid;
+  wire [31:0] m0__awaddr;
+  wire [7:0] m0__awlen;
+  output m0__awready;
+  reg m0__awready;
+  wire m0__awvalid;
+  wire m0__bready;
+  output [1:0] m0__bresp;
+  reg [1:0] m0__bresp;
+  output m0__bvalid;
+  reg m0__bvalid;
+  output [63:0] m0__rdata;
+  reg [63:0] m0__rdata;
+  input m0__req;
+  wire m0__req;
+  output m0__rlast;
+  reg m0__rlast;
+  input m0__rready;
+  wire m0__rready;
+  output [1:0] m0__rresp;
+  reg [1:0] m0__rresp;
+  output m0__rvalid;
+  reg m0__rvalid;
+  wire [63:0] m0__wdata;
+  wire m0__wlast;
+  output m0__wready;
+  reg m0__wready;
+  wire [7:0] m0__wstrb;
+  wire m0__wvalid;
+  input [31:0] m1__araddr;
+  wire [31:0] m1__araddr;
+  input [7:0] m1__arlen;
+  wire [7:0] m1__arlen;
+  output m1__arready;
+  reg m1__arready;
+  input m1__arvalid;
+  wire m1__arvalid;
+  input [31:0] m1__awaddr;
+  wire [31:0] m1__awaddr;
+  input [7:0] m1__awlen;
+  wire [7:0] m1__awlen;
+  output m1__awready;
+  reg m1__awready;
+  input m1__awvalid;
+  wire m1__awvalid;
+  input m1__bready;
+  wire m1__bready;
+  output [1:0] m1__bresp;
+  reg [1:0] m1__bresp;
+  output m1__bvalid;
+  reg m1__bvalid;
+  output [63:0] m1__rdata;
+  reg [63:0] m1__rdata;
+  input m1__req;
+  wire m1__req;
+  output m1__rlast;
+  reg m1__rlast;
+  input m1__rready;
+  wire m1__rready;
+  output [1:0] m1__rresp;
+  reg [1:0] m1__rresp;
+  output m1__rvalid;
+  reg m1__rvalid;
+  input [63:0] m1__wdata;
+  wire [63:0] m1__wdata;
+  input m1__wlast;
+  wire m1__wlast;
+  output m1__wready;
+  reg m1__wready;
+  input [7:0] m1__wstrb;
+  wire [7:0] m1__wstrb;
+  input m1__wvalid;
+  wire m1__wvalid;
+  input [31:0] m2__araddr;
+  wire [31:0] m2__araddr;
+  input [7:0] m2__arlen;
+  wire [7:0] m2__arlen;
+  output m2__arready;
+  reg m2__arready;
+  input m2__arvalid;
+  wire m2__arvalid;
+  input [31:0] m2__awaddr;
+  wire [31:0] m2__awaddr;
+  input [7:0] m2__awlen;
+  wire [7:0] m2__awlen;
+  output m2__awready;
+  reg m2__awready;
+  input m2__awvalid;
+  wire m2__awvalid;
+  input m2__bready;
+  wire m2__bready;
+  output [1:0] m2__bresp;
+  reg [1:0] m2__bresp;
+  output m2__bvalid;
+  reg m2__bvalid;
+  output [63:0] m2__rdata;
+  reg [63:0] m2__rdata;
+  input m2__req;
+  wire m2__req;
+  output m2__rlast;
+  reg m2__rlast;
+  input m2__rready;
+  wire m2__rready;
+  output [1:0] m2__rresp;
+  reg [1:0] m2__rresp;
+  output m2__rvalid;
+  reg m2__rvalid;
+  input [63:0] m2__wdata;
+  wire [63:0] m2__wdata;
+  input m2__wlast;
+  wire m2__wlast;
+  output m2__wready;
+  reg m2__wready;
+  input [7:0] m2__wstrb;
+  wire [7:0] m2__wstrb;
+  input m2__wvalid;
+  wire m2__wvalid;
+  input rst;
+  wire rst;
+  assign any_req = | { m2__req, m1__req, m0__req };
+  assign \$1  = ! held;
+  assign \$2  = held_valid & \$1 ;
+  assign \$3  = \$2  & m0__req;
+  assign \$4  = held == 1'h1;
+  assign \$5  = held_valid & \$4 ;
+  assign \$6  = \$5  & m1__req;
+  assign \$7  = held == 2'h2;
+  assign \$8  = held_valid & \$7 ;
+  assign \$9  = \$8  & m2__req;
+  assign \$10  = ! grant;
+  assign \$11  = any_req & \$10 ;
+  assign \$12  = grant == 1'h1;
+  assign \$13  = any_req & \$12 ;
+  assign \$14  = grant == 2'h2;
+  assign \$15  = any_req & \$14 ;
+  always @(posedge clk)
+    held <= \$16 ;
+  always @(posedge clk)
+    held_valid <= \$17 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    grant = 2'h0;
+    if (m2__req) begin
+      grant = 2'h2;
+    end
+    if (m1__req) begin
+      grant = 2'h1;
+    end
+    if (m0__req) begin
+      grant = 2'h0;
+    end
+    if (\$3 ) begin
+      grant = 2'h0;
+    end
+    if (\$6 ) begin
+      grant = 2'h1;
+    end
+    if (\$9 ) begin
+      grant = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__araddr = 32'd0;
+    if (\$11 ) begin
+      axi__araddr = m0__araddr;
+    end
+    if (\$13 ) begin
+      axi__araddr = m1__araddr;
+    end
+    if (\$15 ) begin
+      axi__araddr = m2__araddr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__arlen = 8'h00;
+    if (\$11 ) begin
+      axi__arlen = m0__arlen;
+    end
+    if (\$13 ) begin
+      axi__arlen = m1__arlen;
+    end
+    if (\$15 ) begin
+      axi__arlen = m2__arlen;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__arvalid = 1'h0;
+    if (\$11 ) begin
+      axi__arvalid = m0__arvalid;
+    end
+    if (\$13 ) begin
+      axi__arvalid = m1__arvalid;
+    end
+    if (\$15 ) begin
+      axi__arvalid = m2__arvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__rready = 1'h0;
+    if (\$11 ) begin
+      axi__rready = m0__rready;
+    end
+    if (\$13 ) begin
+      axi__rready = m1__rready;
+    end
+    if (\$15 ) begin
+      axi__rready = m2__rready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__awaddr = 32'd0;
+    if (\$11 ) begin
+      axi__awaddr = 32'd0;
+    end
+    if (\$13 ) begin
+      axi__awaddr = m1__awaddr;
+    end
+    if (\$15 ) begin
+      axi__awaddr = m2__awaddr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__awlen = 8'h00;
+    if (\$11 ) begin
+      axi__awlen = 8'h00;
+    end
+    if (\$13 ) begin
+      axi__awlen = m1__awlen;
+    end
+    if (\$15 ) begin
+      axi__awlen = m2__awlen;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__awvalid = 1'h0;
+    if (\$11 ) begin
+      axi__awvalid = 1'h0;
+    end
+    if (\$13 ) begin
+      axi__awvalid = m1__awvalid;
+    end
+    if (\$15 ) begin
+      axi__awvalid = m2__awvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__wdata = 64'h0000000000000000;
+    if (\$11 ) begin
+      axi__wdata = 64'h0000000000000000;
+    end
+    if (\$13 ) begin
+      axi__wdata = m1__wdata;
+    end
+    if (\$15 ) begin
+      axi__wdata = m2__wdata;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__wstrb = 8'h00;
+    if (\$11 ) begin
+      axi__wstrb = 8'h00;
+    end
+    if (\$13 ) begin
+      axi__wstrb = m1__wstrb;
+    end
+    if (\$15 ) begin
+      axi__wstrb = m2__wstrb;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__wlast = 1'h0;
+    if (\$11 ) begin
+      axi__wlast = 1'h0;
+    end
+    if (\$13 ) begin
+      axi__wlast = m1__wlast;
+    end
+    if (\$15 ) begin
+      axi__wlast = m2__wlast;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__wvalid = 1'h0;
+    if (\$11 ) begin
+      axi__wvalid = 1'h0;
+    end
+    if (\$13 ) begin
+      axi__wvalid = m1__wvalid;
+    end
+    if (\$15 ) begin
+      axi__wvalid = m2__wvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    axi__bready = 1'h0;
+    if (\$11 ) begin
+      axi__bready = 1'h0;
+    end
+    if (\$13 ) begin
+      axi__bready = m1__bready;
+    end
+    if (\$15 ) begin
+      axi__bready = m2__bready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__arready = 1'h0;
+    if (\$11 ) begin
+      m0__arready = axi__arready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__rdata = 64'h0000000000000000;
+    if (\$11 ) begin
+      m0__rdata = axi__rdata;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__rresp = 2'h0;
+    if (\$11 ) begin
+      m0__rresp = axi__rresp;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__rlast = 1'h0;
+    if (\$11 ) begin
+      m0__rlast = axi__rlast;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__rvalid = 1'h0;
+    if (\$11 ) begin
+      m0__rvalid = axi__rvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__awready = 1'h0;
+    if (\$11 ) begin
+      m0__awready = axi__awready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__wready = 1'h0;
+    if (\$11 ) begin
+      m0__wready = axi__wready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__bresp = 2'h0;
+    if (\$11 ) begin
+      m0__bresp = axi__bresp;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m0__bvalid = 1'h0;
+    if (\$11 ) begin
+      m0__bvalid = axi__bvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__arready = 1'h0;
+    if (\$13 ) begin
+      m1__arready = axi__arready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__rdata = 64'h0000000000000000;
+    if (\$13 ) begin
+      m1__rdata = axi__rdata;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__rresp = 2'h0;
+    if (\$13 ) begin
+      m1__rresp = axi__rresp;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__rlast = 1'h0;
+    if (\$13 ) begin
+      m1__rlast = axi__rlast;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__rvalid = 1'h0;
+    if (\$13 ) begin
+      m1__rvalid = axi__rvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__awready = 1'h0;
+    if (\$13 ) begin
+      m1__awready = axi__awready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__wready = 1'h0;
+    if (\$13 ) begin
+      m1__wready = axi__wready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__bresp = 2'h0;
+    if (\$13 ) begin
+      m1__bresp = axi__bresp;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m1__bvalid = 1'h0;
+    if (\$13 ) begin
+      m1__bvalid = axi__bvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__arready = 1'h0;
+    if (\$15 ) begin
+      m2__arready = axi__arready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__rdata = 64'h0000000000000000;
+    if (\$15 ) begin
+      m2__rdata = axi__rdata;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__rresp = 2'h0;
+    if (\$15 ) begin
+      m2__rresp = axi__rresp;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__rlast = 1'h0;
+    if (\$15 ) begin
+      m2__rlast = axi__rlast;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__rvalid = 1'h0;
+    if (\$15 ) begin
+      m2__rvalid = axi__rvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__awready = 1'h0;
+    if (\$15 ) begin
+      m2__awready = axi__awready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__wready = 1'h0;
+    if (\$15 ) begin
+      m2__wready = axi__wready;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__bresp = 2'h0;
+    if (\$15 ) begin
+      m2__bresp = axi__bresp;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    m2__bvalid = 1'h0;
+    if (\$15 ) begin
+      m2__bvalid = axi__bvalid;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$16  = grant;
+    if (rst) begin
+      \$16  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$17  = any_req;
+    if (rst) begin
+      \$17  = 1'h0;
+    end
+  end
+  assign axi__awburst = 2'h1;
+  assign axi__arburst = 2'h1;
+  assign axi__awsize = 3'h3;
+  assign axi__arsize = 3'h3;
+  assign axi__awcache = 4'h3;
+  assign axi__arcache = 4'h3;
+  assign axi__awprot = 3'h0;
+  assign axi__arprot = 3'h0;
+  assign axi__awlock = 1'h0;
+  assign axi__arlock = 1'h0;
+  assign axi__awid = 1'h0;
+  assign axi__arid = 1'h0;
+  assign m0__awaddr = 32'd0;
+  assign m0__awlen = 8'h00;
+  assign m0__awvalid = 1'h0;
+  assign m0__wdata = 64'h0000000000000000;
+  assign m0__wstrb = 8'h00;
+  assign m0__wlast = 1'h0;
+  assign m0__wvalid = 1'h0;
+  assign m0__bready = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.check (owner_node, is_line, is_write, has_data, well_formed, owned, req, owner_valid);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire [4:0] \$33 ;
+  wire [4:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire [16:0] \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [63:0] \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  output has_data;
+  wire has_data;
+  output is_line;
+  wire is_line;
+  output is_write;
+  wire is_write;
+  output owned;
+  wire owned;
+  input [7:0] owner_node;
+  wire [7:0] owner_node;
+  wire [15:0] owner_pid;
+  input owner_valid;
+  wire owner_valid;
+  input [126:0] req;
+  wire [126:0] req;
+  wire [7:0] \req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req.kind ;
+  wire [15:0] \req.length ;
+  wire [15:0] \req.pid ;
+  wire [7:0] \req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req.status ;
+  wire [7:0] \req.tag ;
+  wire [63:0] \req.vaddr ;
+  output well_formed;
+  wire well_formed;
+  assign \$1  = ! req[3:0];
+  assign \$2  = req[3:0] == 1'h1;
+  assign is_line = \$1  | \$2 ;
+  assign \$3  = req[3:0] == 1'h1;
+  assign \$4  = req[3:0] == 2'h3;
+  assign is_write = \$3  | \$4 ;
+  assign \$5  = req[3:0] == 1'h1;
+  assign \$6  = req[3:0] == 2'h3;
+  assign \$7  = \$5  | \$6 ;
+  assign \$8  = req[3:0] == 3'h4;
+  assign \$9  = req[3:0] == 3'h6;
+  assign \$10  = \$8  | \$9 ;
+  assign \$11  = ! req[6:4];
+  assign \$12  = \$10  & \$11 ;
+  assign has_data = \$7  | \$12 ;
+  assign \$13  = ! req[3:0];
+  assign \$14  = req[3:0] == 1'h1;
+  assign \$15  = \$13  | \$14 ;
+  assign \$16  = | req[126:111];
+  assign \$17  = ! req[113:111];
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = ! req[49:47];
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = req[126:111] <= 12'h800;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = req[3:0] == 2'h2;
+  assign \$24  = req[3:0] == 2'h3;
+  assign \$25  = \$23  | \$24 ;
+  assign \$26  = req[126:111] == 1'h1;
+  assign \$27  = req[126:111] == 2'h2;
+  assign \$28  = \$26  | \$27 ;
+  assign \$29  = req[126:111] == 3'h4;
+  assign \$30  = \$28  | \$29 ;
+  assign \$31  = req[126:111] == 4'h8;
+  assign \$32  = \$30  | \$31 ;
+  assign \$33  = req[114:111] - 1'h1;
+  assign \$34  = { 1'h0, req[50:47] } & \$33 ;
+  assign \$35  = ! \$34 ;
+  assign \$36  = \$32  & \$35 ;
+  assign \$37  = \$25  & \$36 ;
+  assign \$38  = \$15  ? \$22  : \$37 ;
+  assign \$39  = req[58:47] + req[126:111];
+  assign \$40  = \$39  <= 13'h1000;
+  assign \$41  = \$38  & \$40 ;
+  assign \$43  = ! \$42 ;
+  assign well_formed = \$41  & \$43 ;
+  assign \$44  = owner_node == req[14:7];
+  assign owned = owner_valid & \$44 ;
+  assign owner_pid = req[46:31];
+  assign \req.kind  = req[3:0];
+  assign \req.status  = req[6:4];
+  assign \req.src  = req[14:7];
+  assign \req.dst  = req[22:15];
+  assign \req.tag  = req[30:23];
+  assign \req.pid  = req[46:31];
+  assign \req.vaddr  = req[110:47];
+  assign \req.length  = req[126:111];
+  assign \$42  = { 48'h000000000000, req[110:95] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, mem__req, mem__awvalid, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, mem__bready, done, hdr_valid
+, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, \paddr$4 , hdr_ready, drain, \length$10 , rx_data__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+  wire [15:0] \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire [1:0] \$15 ;
+  wire [3:0] \$16 ;
+  wire [7:0] \$17 ;
+  wire [7:0] \$18 ;
+  wire [7:0] \$19 ;
+  wire [8:0] \$2 ;
+  wire [7:0] \$20 ;
+  wire [7:0] \$21 ;
+  wire [7:0] \$22 ;
+  wire [7:0] \$23 ;
+  wire [7:0] \$24 ;
+  wire [32:0] \$25 ;
+  wire [15:0] \$26 ;
+  wire [9:0] \$27 ;
+  wire [9:0] \$28 ;
+  wire [32:0] \$29 ;
+  wire \$3 ;
+  wire [15:0] \$30 ;
+  wire [9:0] \$31 ;
+  wire [9:0] \$32 ;
+  wire [9:0] \$33 ;
+  wire \$34 ;
+  wire [63:0] \$35 ;
+  wire [6:0] \$36 ;
+  wire [190:0] \$37 ;
+  wire [14:0] \$38 ;
+  wire [9:0] \$39 ;
+  wire [9:0] \$4 ;
+  wire \$40 ;
+  wire [6:0] \$41 ;
+  wire [63:0] \$42 ;
+  wire [63:0] \$43 ;
+  wire \$44 ;
+  wire [9:0] \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [9:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  reg [31:0] \$55 ;
+  reg \$56 ;
+  reg \$57 ;
+  reg [15:0] \$58 ;
+  reg [2:0] \$59 ;
+  wire \$6 ;
+  reg [8:0] \$60 ;
+  reg [8:0] \$61 ;
+  wire \$7 ;
+  wire [9:0] \$8 ;
+  wire [9:0] \$9 ;
+  reg \$signal  = 1'h0;
+  reg [8:0] beat = 9'h000;
+  reg [8:0] beats = 9'h000;
+  input clk;
+  wire clk;
+  output done;
+  reg done;
+  input drain;
+  wire drain;
+  input hdr_ready;
+  wire hdr_ready;
+  output hdr_valid;
+  reg hdr_valid;
+  wire [63:0] lane_mask;
+  reg [15:0] length = 16'h0000;
+  input [15:0] \length$10 ;
+  wire [15:0] \length$10 ;
+  reg line = 1'h0;
+  input \line$8 ;
+  wire \line$8 ;
+  output [31:0] mem__araddr;
+  reg [31:0] mem__araddr;
+  output [7:0] mem__arlen;
+  reg [7:0] mem__arlen;
+  input mem__arready;
+  wire mem__arready;
+  output mem__arvalid;
+  reg mem__arvalid;
+  output [31:0] mem__awaddr;
+  reg [31:0] mem__awaddr;
+  output [7:0] mem__awlen;
+  reg [7:0] mem__awlen;
+  input mem__awready;
+  wire mem__awready;
+  output mem__awvalid;
+  reg mem__awvalid;
+  output mem__bready;
+  reg mem__bready;
+  input mem__bvalid;
+  wire mem__bvalid;
+  input [63:0] mem__rdata;
+  wire [63:0] mem__rdata;
+  output mem__req;
+  reg mem__req;
+  output mem__rready;
+  reg mem__rready;
+  input mem__rvalid;
+  wire mem__rvalid;
+  output [63:0] mem__wdata;
+  reg [63:0] mem__wdata;
+  output mem__wlast;
+  reg mem__wlast;
+  input mem__wready;
+  wire mem__wready;
+  output [7:0] mem__wstrb;
+  reg [7:0] mem__wstrb;
+  output mem__wvalid;
+  reg mem__wvalid;
+  reg [2:0] mover_fsm_state = 3'h0;
+  reg [31:0] paddr = 32'd0;
+  input [31:0] \paddr$4 ;
+  wire [31:0] \paddr$4 ;
+  input rst;
+  wire rst;
+  input [64:0] rx_data__payload;
+  wire [64:0] rx_data__payload;
+  wire [63:0] \rx_data__payload.data ;
+  wire \rx_data__payload.last ;
+  output rx_data__ready;
+  reg rx_data__ready;
+  input rx_data__valid;
+  wire rx_data__valid;
+  input start;
+  wire start;
+  output [64:0] tx_data__payload;
+  reg [64:0] tx_data__payload;
+  wire [63:0] \tx_data__payload.data ;
+  wire \tx_data__payload.last ;
+  input tx_data__ready;
+  wire tx_data__ready;
+  output tx_data__valid;
+  reg tx_data__valid;
   wire [7:0] word_mask;
+  input write;
+  wire write;
+  assign \$38  = word_mask << paddr[2:0];
+  assign \$39  = beats - 1'h1;
+  assign \$40  = beat == \$39 ;
+  assign \$41  = paddr[2:0] * 4'h8;
+  assign \$42  = mem__rdata >> \$41 ;
+  assign \$43  = \$42  & { \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17  };
+  assign \$44  = mem__rvalid & tx_data__ready;
+  assign \$45  = beats - 1'h1;
+  assign \$46  = beat == \$45 ;
+  assign \$47  = rx_data__valid & rx_data__payload[64];
+  assign \$48  = ! mover_fsm_state;
+  assign \$49  = mover_fsm_state == 1'h1;
+  assign \$50  = mover_fsm_state == 2'h2;
+  assign \$51  = mover_fsm_state == 2'h3;
+  assign \$52  = mover_fsm_state == 3'h4;
+  assign \$53  = mover_fsm_state == 3'h5;
+  assign \$54  = mover_fsm_state == 3'h6;
+  always @(posedge clk)
+    paddr <= \$55 ;
+  always @(posedge clk)
+    \$signal  <= \$56 ;
+  always @(posedge clk)
+    line <= \$57 ;
+  always @(posedge clk)
+    length <= \$58 ;
+  always @(posedge clk)
+    mover_fsm_state <= \$59 ;
+  always @(posedge clk)
+    beat <= \$60 ;
+  always @(posedge clk)
+    beats <= \$61 ;
+  assign \$2  = line ? \$1 [8:0] : 9'h001;
+  assign \$3  = rx_data__valid & mem__wready;
+  assign \$4  = beat + 1'h1;
+  assign \$5  = beats - 1'h1;
+  assign \$6  = beat == \$5 ;
+  assign \$7  = mem__rvalid & tx_data__ready;
+  assign \$8  = beat + 1'h1;
+  assign \$9  = beats - 1'h1;
+  assign \$10  = beat == \$9 ;
+  assign \$11  = rx_data__valid & rx_data__payload[64];
+  assign \$12  = length == 4'h8;
+  assign \$13  = length == 3'h4;
+  assign \$14  = length == 2'h2;
+  assign \$15  = \$14  ? 2'h3 : 2'h1;
+  assign \$16  = \$13  ? 4'hf : { 2'h0, \$15  };
+  assign word_mask = \$12  ? 8'hff : { 4'h0, \$16  };
+  assign \$17  = word_mask[0] ? 8'hff : 8'h00;
+  assign \$18  = word_mask[1] ? 8'hff : 8'h00;
+  assign \$19  = word_mask[2] ? 8'hff : 8'h00;
+  assign \$20  = word_mask[3] ? 8'hff : 8'h00;
+  assign \$21  = word_mask[4] ? 8'hff : 8'h00;
+  assign \$22  = word_mask[5] ? 8'hff : 8'h00;
+  assign \$23  = word_mask[6] ? 8'hff : 8'h00;
+  assign \$24  = word_mask[7] ? 8'hff : 8'h00;
+  assign \$27  = \$26 [8:0] - 1'h1;
+  assign \$28  = line ? \$27  : 10'h000;
+  assign \$31  = \$30 [8:0] - 1'h1;
+  assign \$32  = line ? \$31  : 10'h000;
+  assign \$33  = beats - 1'h1;
+  assign \$34  = beat == \$33 ;
+  assign \$35  = rx_data__payload[63:0] & { \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17  };
+  assign \$36  = paddr[2:0] * 4'h8;
+  assign \$37  = \$35  << \$36 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$55  = paddr;
+    if (start) begin
+      \$55  = \paddr$4 ;
+    end
+    if (rst) begin
+      \$55  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$56  = \$signal ;
+    if (start) begin
+      \$56  = write;
+    end
+    if (rst) begin
+      \$56  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$57  = line;
+    if (start) begin
+      \$57  = \line$8 ;
+    end
+    if (rst) begin
+      \$57  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$58  = length;
+    if (start) begin
+      \$58  = \length$10 ;
+    end
+    if (rst) begin
+      \$58  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$59  = mover_fsm_state;
+    casez (mover_fsm_state)
+      3'h0:
+          if (start) begin
+            \$59  = 3'h1;
+          end else if (drain) begin
+            \$59  = 3'h2;
+          end
+      3'h1:
+          (* full_case = 32'd1 *)
+          if (\$signal ) begin
+            if (mem__awready) begin
+              \$59  = 3'h3;
+            end
+          end else begin
+            if (mem__arready) begin
+              \$59  = 3'h4;
+            end
+          end
+      3'h3:
+          if (\$3 ) begin
+            if (\$6 ) begin
+              \$59  = 3'h5;
+            end
+          end
+      3'h5:
+          if (mem__bvalid) begin
+            \$59  = 3'h0;
+          end
+      3'h4:
+          if (hdr_ready) begin
+            \$59  = 3'h6;
+          end
+      3'h6:
+          if (\$7 ) begin
+            if (\$10 ) begin
+              \$59  = 3'h0;
+            end
+          end
+      3'h2:
+          if (\$11 ) begin
+            \$59  = 3'h0;
+          end
+    endcase
+    if (rst) begin
+      \$59  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$60  = beat;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$60  = 9'h000;
+      3'h3:
+          if (\$3 ) begin
+            \$60  = \$4 [8:0];
+          end
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          if (\$7 ) begin
+            \$60  = \$8 [8:0];
+          end
+    endcase
+    if (rst) begin
+      \$60  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$61  = beats;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$61  = \$2 ;
+    endcase
+    if (rst) begin
+      \$61  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__req = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          mem__req = 1'h1;
+      3'h3:
+          mem__req = 1'h1;
+      3'h5:
+          mem__req = 1'h1;
+      3'h4:
+          mem__req = 1'h1;
+      3'h6:
+          mem__req = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__awvalid = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$signal ) begin
+            mem__awvalid = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__awaddr = 32'd0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$signal ) begin
+            mem__awaddr = \$25 [31:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__awlen = 8'h00;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$signal ) begin
+            mem__awlen = \$28 [7:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__arvalid = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          (* full_case = 32'd1 *)
+          if (\$signal ) begin
+          end else begin
+            mem__arvalid = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__araddr = 32'd0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          (* full_case = 32'd1 *)
+          if (\$signal ) begin
+          end else begin
+            mem__araddr = \$29 [31:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__arlen = 8'h00;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          (* full_case = 32'd1 *)
+          if (\$signal ) begin
+          end else begin
+            mem__arlen = \$32 [7:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__wvalid = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          mem__wvalid = rx_data__valid;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    rx_data__ready = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          rx_data__ready = mem__wready;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h2:
+          rx_data__ready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__wlast = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          mem__wlast = \$34 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__wdata = 64'h0000000000000000;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (line) begin
+            mem__wdata = rx_data__payload[63:0];
+          end else begin
+            mem__wdata = \$37 [63:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__wstrb = 8'h00;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (line) begin
+            mem__wstrb = 8'hff;
+          end else begin
+            mem__wstrb = \$38 [7:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__bready = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h5:
+          mem__bready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    done = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h5:
+          if (mem__bvalid) begin
+            done = 1'h1;
+          end
+      3'h4:
+          /* empty */;
+      3'h6:
+          if (\$44 ) begin
+            if (\$46 ) begin
+              done = 1'h1;
+            end
+          end
+      3'h2:
+          if (\$47 ) begin
+            done = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    hdr_valid = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          hdr_valid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_data__valid = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          tx_data__valid = mem__rvalid;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    mem__rready = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          mem__rready = tx_data__ready;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_data__payload = 65'h00000000000000000;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+        begin
+          tx_data__payload[64] = \$40 ;
+          (* full_case = 32'd1 *)
+          if (line) begin
+            tx_data__payload[63:0] = mem__rdata;
+          end else begin
+            tx_data__payload[63:0] = \$43 ;
+          end
+        end
+    endcase
+  end
+  assign lane_mask = { \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17  };
+  assign \rx_data__payload.data  = rx_data__payload[63:0];
+  assign \rx_data__payload.last  = rx_data__payload[64];
+  assign \tx_data__payload.data  = tx_data__payload[63:0];
+  assign \tx_data__payload.last  = tx_data__payload[64];
+  assign \$1  = { 3'h0, length[15:3] };
+  assign \$25 [2:0] = 3'h0;
+  assign \$25 [32:3] = { 1'h0, paddr[31:3] };
+  assign \$26  = { 3'h0, length[15:3] };
+  assign \$29 [2:0] = 3'h0;
+  assign \$29 [32:3] = { 1'h0, paddr[31:3] };
+  assign \$30  = { 3'h0, length[15:3] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get_pid, get_valid, get_node, check_pid, \port$0$281 );
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
+  wire [15:0] \$1 ;
+  wire \$2 ;
+  wire [15:0] \$3 ;
+  wire \$4 ;
+  wire [15:0] \$5 ;
+  wire \$6 ;
+  output [7:0] check_node;
+  wire [7:0] check_node;
+  input [15:0] check_pid;
+  wire [15:0] check_pid;
+  output check_valid;
+  wire check_valid;
+  wire [7:0] chk__addr;
+  wire [8:0] chk__data;
+  input clk;
+  wire clk;
+  wire [7:0] get__addr;
+  wire [8:0] get__data;
+  output [7:0] get_node;
+  reg [7:0] get_node;
+  input [15:0] get_pid;
+  wire [15:0] get_pid;
+  output get_valid;
+  reg get_valid;
+  input [23:0] \port$0$281 ;
+  wire [23:0] \port$0$281 ;
+  input rst;
+  wire rst;
+  wire [7:0] set__node;
+  wire [15:0] set__pid;
+  input set__stb;
+  wire set__stb;
+  input set__valid;
+  wire set__valid;
+  wire [7:0] wr__addr;
+  wire [8:0] wr__data;
+  wire wr__en;
   reg [8:0] owners [255:0];
   initial begin
     owners[0] = 9'h000;
@@ -924,2963 +2940,633 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     owners[255] = 9'h000;
   end
   always @(posedge clk) begin
-    if (own_w__en)
-      owners[csr__w_data[7:0]] <= { csr__w_data[31], csr__w_data[23:16] };
+    if (wr__en)
+      owners[\port$0$281 [7:0]] <= { set__valid, \port$0$281 [23:16] };
   end
-  assign own_get__data = owners[owner_sel[7:0]];
-  assign own_chk__data = owners[r_pid[7:0]];
-  assign \$2  = ! \$1 ;
-  assign csr__OWNER_GET__r_data = \$2  ? { own_get__data[8], 23'h000000, own_get__data[7:0] } : 32'd0;
+  assign get__data = owners[get_pid[7:0]];
+  assign chk__data = owners[check_pid[7:0]];
   assign \$4  = ! \$3 ;
-  assign own_w__en = csr__OWNER_SET__w_stb & \$4 ;
+  assign check_valid = \$4  & chk__data[8];
   assign \$6  = ! \$5 ;
-  assign \$7  = csr__TLB_INV__w_stb & \$6 ;
-  assign \$8  = csr__w_data[17:16] == 2'h2;
-  assign \$9  = csr__TLB_INV__w_stb & \$8 ;
-  assign inv_now = \$7  | \$9 ;
-  assign \$10  = ! r_kind;
-  assign \$11  = r_kind == 1'h1;
-  assign \$12  = \$10  | \$11 ;
-  assign \$13  = | r_len;
-  assign \$14  = ! r_len[2:0];
-  assign \$15  = \$13  & \$14 ;
-  assign \$16  = ! r_vaddr[2:0];
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = r_len <= 12'h800;
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = r_kind == 2'h2;
-  assign \$21  = r_kind == 2'h3;
-  assign \$22  = \$20  | \$21 ;
-  assign \$23  = r_len == 1'h1;
-  assign \$24  = r_len == 2'h2;
-  assign \$25  = \$23  | \$24 ;
-  assign \$26  = r_len == 3'h4;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = r_len == 4'h8;
-  assign \$29  = \$27  | \$28 ;
-  assign \$30  = r_len[3:0] - 1'h1;
-  assign \$31  = { 1'h0, r_vaddr[3:0] } & \$30 ;
-  assign \$32  = ! \$31 ;
-  assign \$33  = \$29  & \$32 ;
-  assign \$34  = \$22  & \$33 ;
-  assign \$35  = \$12  ? \$19  : \$34 ;
-  assign \$36  = r_vaddr[11:0] + r_len;
-  assign \$37  = \$36  <= 13'h1000;
-  assign \$38  = \$35  & \$37 ;
-  assign \$40  = ! \$39 ;
-  assign well_formed = \$38  & \$40 ;
-  assign \$42  = ! \$41 ;
-  assign \$43  = \$42  & own_chk__data[8];
-  assign \$44  = own_chk__data[7:0] == r_src;
-  assign owned = \$43  & \$44 ;
-  assign \$45  = r_vaddr[27:12] ^ r_vaddr[43:28];
-  assign \$46  = \$45  ^ { 12'h000, r_vaddr[47:44] };
-  assign \$47  = r_pid * 12'h9e5;
-  assign hash_val = \$46  ^ \$47 [15:0];
-  assign \$48  = 1'h1 << pt_log2;
-  assign \$49  = \$48  - 1'h1;
-  assign \$51  = pt_base + \$50 ;
-  assign \$52  = bucket[23:8] == r_pid;
-  assign \$53  = bucket[0] & \$52 ;
-  assign \$54  = bucket[63:24] == r_vaddr[47:12];
-  assign \$55  = \$53  & \$54 ;
-  assign \$56  = ~ bucket[0];
-  assign \$57  = ~ bucket[1];
-  assign \$58  = \$56  & \$57 ;
-  assign \$59  = bucket[151:136] == r_pid;
-  assign \$60  = bucket[128] & \$59 ;
-  assign \$61  = bucket[191:152] == r_vaddr[47:12];
-  assign \$62  = \$60  & \$61 ;
-  assign \$63  = ~ bucket[128];
-  assign \$64  = ~ bucket[129];
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = bucket[279:264] == r_pid;
-  assign \$67  = bucket[256] & \$66 ;
-  assign \$68  = bucket[319:280] == r_vaddr[47:12];
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = ~ bucket[256];
-  assign \$71  = ~ bucket[257];
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = bucket[407:392] == r_pid;
-  assign \$74  = bucket[384] & \$73 ;
-  assign \$75  = bucket[447:408] == r_vaddr[47:12];
-  assign \$76  = \$74  & \$75 ;
-  assign \$77  = ~ bucket[384];
-  assign \$78  = ~ bucket[385];
-  assign \$79  = \$77  & \$78 ;
-  assign \$80  = r_kind == 1'h1;
-  assign \$81  = r_kind == 2'h3;
-  assign \$82  = \$80  | \$81 ;
-  assign csr__FAULT_VADDR_LO__r_data = irq ? r_vaddr[31:0] : 32'd0;
-  assign csr__FAULT_VADDR_HI__r_data = irq ? r_vaddr[63:32] : 32'd0;
-  assign \$83  = 13'h1000 - mem_addr[11:0];
-  assign \$85  = left_beats < \$84 [12:0];
-  assign \$86  = left_beats < 9'h100;
-  assign \$87  = \$86  ? left_beats : 32'd256;
-  assign \$88  = \$84 [12:0] < 9'h100;
-  assign \$89  = \$88  ? \$84 [12:0] : 13'h0100;
-  assign \$90  = \$85  ? \$87  : { 19'h00000, \$89  };
-  assign \$91  = r_len == 4'h8;
-  assign \$92  = r_len == 3'h4;
-  assign \$93  = r_len == 2'h2;
-  assign \$94  = \$93  ? 2'h3 : 2'h1;
-  assign \$95  = \$92  ? 4'hf : { 2'h0, \$94  };
-  assign word_mask = \$91  ? 8'hff : { 4'h0, \$95  };
-  assign \$96  = word_mask[0] ? 8'hff : 8'h00;
-  assign \$97  = word_mask[1] ? 8'hff : 8'h00;
-  assign \$98  = word_mask[2] ? 8'hff : 8'h00;
-  assign \$99  = word_mask[3] ? 8'hff : 8'h00;
-  assign \$100  = word_mask[4] ? 8'hff : 8'h00;
-  assign \$101  = word_mask[5] ? 8'hff : 8'h00;
-  assign \$102  = word_mask[6] ? 8'hff : 8'h00;
-  assign \$103  = word_mask[7] ? 8'hff : 8'h00;
-  assign \$104  = ~ well_formed;
-  assign \$105  = ~ owned;
-  assign \$106  = | e_match;
-  assign \$107  = | e_empty;
-  assign \$108  = ~ \$107 ;
-  assign \$109  = probes < pt_probes;
-  assign \$110  = \$108  & \$109 ;
-  assign \$111  = ~ poisoned;
-  assign \$112  = ~ inv_now;
-  assign \$113  = \$111  & \$112 ;
-  assign \$114  = r_kind == 1'h1;
-  assign \$115  = r_kind == 2'h3;
-  assign \$116  = \$114  | \$115 ;
-  assign \$118  = ! r_kind;
-  assign \$119  = r_kind == 1'h1;
-  assign \$120  = \$118  | \$119 ;
-  assign \$122  = \$121 [8:0] - 1'h1;
-  assign \$123  = \$120  ? \$122  : 10'h000;
-  assign \$125  = ! r_kind;
-  assign \$126  = r_kind == 1'h1;
-  assign \$127  = \$125  | \$126 ;
-  assign \$129  = \$128 [8:0] - 1'h1;
-  assign \$130  = \$127  ? \$129  : 10'h000;
-  assign \$131  = beats - 1'h1;
-  assign \$132  = beat_cnt == \$131 ;
-  assign \$133  = ! r_kind;
-  assign \$134  = r_kind == 1'h1;
-  assign \$135  = \$133  | \$134 ;
-  assign \$136  = net_rx__data__payload[63:0] & { \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96  };
-  assign \$137  = r_vaddr[2:0] * 4'h8;
-  assign \$138  = \$136  << \$137 ;
-  assign \$139  = word_mask << r_vaddr[2:0];
-  assign \$140  = beats - 1'h1;
-  assign \$141  = beat_cnt == \$140 ;
-  assign \$142  = ! r_kind;
-  assign \$143  = r_kind == 1'h1;
-  assign \$144  = \$142  | \$143 ;
-  assign \$145  = r_vaddr[2:0] * 4'h8;
-  assign \$146  = axi__rdata >> \$145 ;
-  assign \$147  = \$146  & { \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96  };
-  assign \$148  = status == 2'h2;
-  assign \$151  = mem_op == 2'h3;
-  assign \$152  = \$90 [8:0] - 1'h1;
-  assign \$153  = \$151  ? \$152  : 10'h000;
-  assign \$154  = beats - 1'h1;
-  assign \$155  = beat_cnt == \$154 ;
-  assign \$156  = mem_op == 2'h3;
-  assign \$161  = ! mmu_fsm_state;
-  assign \$162  = mmu_fsm_state == 1'h1;
-  assign \$163  = mmu_fsm_state == 2'h2;
-  assign \$164  = mmu_fsm_state == 2'h3;
-  assign \$165  = mmu_fsm_state == 3'h4;
-  assign \$166  = mmu_fsm_state == 3'h5;
-  assign \$167  = mmu_fsm_state == 3'h6;
-  assign \$168  = mmu_fsm_state == 3'h7;
-  assign \$169  = mmu_fsm_state == 4'h8;
-  assign \$170  = mmu_fsm_state == 4'h9;
-  assign \$171  = mmu_fsm_state == 4'ha;
-  assign \$172  = mmu_fsm_state == 4'hb;
-  assign \$173  = mmu_fsm_state == 4'hc;
-  assign \$174  = mmu_fsm_state == 4'hd;
-  assign \$175  = mmu_fsm_state == 4'he;
-  assign \$176  = mmu_fsm_state == 4'hf;
-  assign \$177  = mmu_fsm_state == 5'h10;
-  assign \$178  = mmu_fsm_state == 5'h11;
-  assign \$179  = mmu_fsm_state == 5'h12;
-  assign \$180  = mmu_fsm_state == 5'h13;
-  assign \$181  = mmu_fsm_state == 5'h14;
-  assign \$182  = mmu_fsm_state == 5'h15;
-  assign \$183  = csr__w_data > 5'h10;
-  assign \$184  = \$183  ? 5'h10 : csr__w_data[4:0];
-  assign \$185  = csr__CNT_TLB_HIT__r_data + 1'h1;
-  assign \$186  = csr__CNT_TLB_MISS__r_data + 1'h1;
-  assign \$187  = csr__CNT_WALKS__r_data + 1'h1;
-  assign \$188  = csr__CNT_FAULTS__r_data + 1'h1;
-  assign \$189  = csr__CNT_BUCKET_READS__r_data + 1'h1;
-  assign \$190  = csr__CNT_REQUESTS__r_data + 1'h1;
-  assign \$191  = csr__CNT_PROT_FAULTS__r_data + 1'h1;
-  assign \$192  = ~ mem_busy;
-  assign \$193  = csr__MEM_CTRL__w_stb & \$192 ;
-  assign \$194  = | csr__w_data[1:0];
-  assign \$195  = csr__w_data[1:0] == 2'h3;
-  assign \$196  = ! mem_addr[2:0];
-  assign \$197  = ! csr__MEM_LEN__r_data[2:0];
-  assign \$198  = \$196  & \$197 ;
-  assign \$199  = ! mem_addr[2:0];
-  assign \$200  = \$195  ? \$198  : \$199 ;
-  assign \$201  = \$194  & \$200 ;
-  assign \$202  = | csr__w_data[1:0];
-  assign \$203  = ~ well_formed;
-  assign \$204  = ~ owned;
-  assign \$205  = r_kind == 1'h1;
-  assign \$206  = r_kind == 2'h3;
-  assign \$207  = \$205  | \$206 ;
-  assign \$208  = \$207  ? lk_w : lk_r;
-  assign \$209  = hash_val & \$49 [15:0];
-  assign \$210  = probes + 1'h1;
-  assign \$211  = beat_cnt + 1'h1;
-  assign \$212  = beat_cnt == 3'h7;
-  assign \$213  = | e_match;
-  assign \$214  = | e_empty;
-  assign \$215  = ~ \$214 ;
-  assign \$216  = probes < pt_probes;
-  assign \$217  = \$215  & \$216 ;
-  assign \$218  = r_kind == 1'h1;
-  assign \$219  = r_kind == 2'h3;
-  assign \$220  = \$218  | \$219 ;
-  assign \$221  = \$220  ? e_w : e_r;
-  assign \$222  = b_idx + 1'h1;
-  assign \$223  = \$222  & { 1'h0, \$49 [15:0] };
-  assign \$224  = csr__w_data[1:0] == 1'h1;
-  assign \$225  = csr__FAULT_RESOLVE__w_stb & \$224 ;
-  assign \$226  = csr__w_data[1:0] == 2'h2;
-  assign \$227  = csr__FAULT_RESOLVE__w_stb & \$226 ;
-  assign \$228  = ! r_kind;
-  assign \$229  = r_kind == 1'h1;
-  assign \$230  = \$228  | \$229 ;
-  assign \$232  = \$230  ? \$231 [8:0] : 9'h001;
-  assign \$233  = r_kind == 1'h1;
-  assign \$234  = r_kind == 2'h3;
-  assign \$235  = \$233  | \$234 ;
-  assign \$236  = net_rx__data__valid & axi__wready;
-  assign \$237  = beat_cnt + 1'h1;
-  assign \$238  = beats - 1'h1;
-  assign \$239  = beat_cnt == \$238 ;
-  assign \$240  = axi__rvalid & net_tx__data__ready;
-  assign \$241  = beat_cnt + 1'h1;
-  assign \$242  = beats - 1'h1;
-  assign \$243  = beat_cnt == \$242 ;
-  assign \$244  = r_kind == 1'h1;
-  assign \$245  = r_kind == 2'h3;
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = r_kind == 3'h4;
-  assign \$248  = r_kind == 3'h6;
-  assign \$249  = \$247  | \$248 ;
-  assign \$250  = ! r_status_in;
-  assign \$251  = \$249  & \$250 ;
-  assign \$252  = \$246  | \$251 ;
-  assign \$253  = net_rx__data__valid & net_rx__data__payload[64];
-  assign \$254  = mem_op == 1'h1;
-  assign \$255  = mem_op == 2'h3;
-  assign \$256  = ! left_beats;
-  assign \$257  = \$255  & \$256 ;
-  assign \$260  = mem_addr + 4'h8;
-  assign \$261  = mem_op == 2'h3;
-  assign \$262  = \$261  ? \$90 [8:0] : 9'h001;
-  assign \$263  = beat_cnt + 1'h1;
-  assign \$264  = beats - 1'h1;
-  assign \$265  = beat_cnt == \$264 ;
-  assign \$266  = mem_op == 2'h3;
-  assign \$268  = mem_addr + \$267 ;
-  assign \$270  = csr__MEM_LEN__r_data - \$269 ;
-  assign \$272  = csr__MEM_LEN__r_data == \$271 ;
-  assign \$273  = mem_addr + 4'h8;
-  always @(posedge clk)
-    node_id <= \$274 ;
-  always @(posedge clk)
-    pt_base <= \$275 ;
-  always @(posedge clk)
-    inv_vpn <= \$276 ;
-  always @(posedge clk)
-    pt_log2 <= \$277 ;
-  always @(posedge clk)
-    pt_probes <= \$278 ;
-  always @(posedge clk)
-    owner_sel <= \$279 ;
-  always @(posedge clk)
-    csr__CNT_TLB_HIT__r_data <= \$280 ;
-  always @(posedge clk)
-    csr__CNT_TLB_MISS__r_data <= \$281 ;
-  always @(posedge clk)
-    csr__CNT_WALKS__r_data <= \$282 ;
-  always @(posedge clk)
-    csr__CNT_FAULTS__r_data <= \$283 ;
-  always @(posedge clk)
-    csr__CNT_BUCKET_READS__r_data <= \$284 ;
-  always @(posedge clk)
-    csr__CNT_REQUESTS__r_data <= \$285 ;
-  always @(posedge clk)
-    csr__CNT_PROT_FAULTS__r_data <= \$286 ;
-  always @(posedge clk)
-    mem_addr <= \$287 ;
-  always @(posedge clk)
-    mem_wdata <= \$288 ;
-  always @(posedge clk)
-    csr__MEM_LEN__r_data <= \$289 ;
-  always @(posedge clk)
-    mem_busy <= \$290 ;
-  always @(posedge clk)
-    mem_op <= \$291 ;
-  always @(posedge clk)
-    mem_err <= \$292 ;
-  always @(posedge clk)
-    in_fault <= \$293 ;
-  always @(posedge clk)
-    mmu_fsm_state <= \$294 ;
-  always @(posedge clk)
-    r_kind <= \$295 ;
-  always @(posedge clk)
-    r_status_in <= \$296 ;
-  always @(posedge clk)
-    r_src <= \$297 ;
-  always @(posedge clk)
-    r_tag <= \$298 ;
-  always @(posedge clk)
-    r_pid <= \$299 ;
-  always @(posedge clk)
-    r_vaddr <= \$300 ;
-  always @(posedge clk)
-    r_len <= \$301 ;
-  always @(posedge clk)
-    status <= \$302 ;
-  always @(posedge clk)
-    t_pfn <= \$303 ;
-  always @(posedge clk)
-    t_r <= \$304 ;
-  always @(posedge clk)
-    t_w <= \$305 ;
-  always @(posedge clk)
-    b_idx <= \$306 ;
-  always @(posedge clk)
-    probes <= \$307 ;
-  always @(posedge clk)
-    poisoned <= \$308 ;
-  always @(posedge clk)
-    beat_cnt <= \$309 ;
-  always @(posedge clk)
-    bucket <= \$310 ;
-  always @(posedge clk)
-    irq <= \$311 ;
-  always @(posedge clk)
-    beats <= \$312 ;
-  always @(posedge clk)
-    mem_rdata <= \$313 ;
-  \mmu.dec  dec (
-    .bus__addr(csr__addr),
-    .bus__r_data(csr__r_data),
-    .bus__r_stb(csr__r_stb),
-    .bus__w_stb(csr__w_stb),
-    .clk(clk),
-    .csr__CNT_BUCKET_READS__r_data(csr__CNT_BUCKET_READS__r_data),
-    .csr__CNT_BUCKET_READS__w_stb(csr__CNT_BUCKET_READS__w_stb),
-    .csr__CNT_FAULTS__r_data(csr__CNT_FAULTS__r_data),
-    .csr__CNT_FAULTS__w_stb(csr__CNT_FAULTS__w_stb),
-    .csr__CNT_PROT_FAULTS__r_data(csr__CNT_PROT_FAULTS__r_data),
-    .csr__CNT_PROT_FAULTS__w_stb(csr__CNT_PROT_FAULTS__w_stb),
-    .csr__CNT_REQUESTS__r_data(csr__CNT_REQUESTS__r_data),
-    .csr__CNT_REQUESTS__w_stb(csr__CNT_REQUESTS__w_stb),
-    .csr__CNT_TLB_HIT__r_data(csr__CNT_TLB_HIT__r_data),
-    .csr__CNT_TLB_HIT__w_stb(csr__CNT_TLB_HIT__w_stb),
-    .csr__CNT_TLB_MISS__r_data(csr__CNT_TLB_MISS__r_data),
-    .csr__CNT_TLB_MISS__w_stb(csr__CNT_TLB_MISS__w_stb),
-    .csr__CNT_WALKS__r_data(csr__CNT_WALKS__r_data),
-    .csr__CNT_WALKS__w_stb(csr__CNT_WALKS__w_stb),
-    .csr__FAULT_RESOLVE__w_stb(csr__FAULT_RESOLVE__w_stb),
-    .csr__FAULT_VADDR_HI__r_data(csr__FAULT_VADDR_HI__r_data),
-    .csr__FAULT_VADDR_LO__r_data(csr__FAULT_VADDR_LO__r_data),
-    .csr__INFO0__w_data(csr__w_data),
-    .csr__MEM_ADDR_HI__w_stb(csr__MEM_ADDR_HI__w_stb),
-    .csr__MEM_ADDR_LO__w_stb(csr__MEM_ADDR_LO__w_stb),
-    .csr__MEM_CTRL__w_stb(csr__MEM_CTRL__w_stb),
-    .csr__MEM_LEN__r_data(csr__MEM_LEN__r_data),
-    .csr__MEM_LEN__w_stb(csr__MEM_LEN__w_stb),
-    .csr__MEM_WDATA_HI__w_stb(csr__MEM_WDATA_HI__w_stb),
-    .csr__MEM_WDATA_LO__w_stb(csr__MEM_WDATA_LO__w_stb),
-    .csr__NODE_ID__w_stb(csr__NODE_ID__w_stb),
-    .csr__OWNER_GET__r_data(csr__OWNER_GET__r_data),
-    .csr__OWNER_SEL__w_stb(csr__OWNER_SEL__w_stb),
-    .csr__OWNER_SET__w_stb(csr__OWNER_SET__w_stb),
-    .csr__PT_BASE_HI__w_stb(csr__PT_BASE_HI__w_stb),
-    .csr__PT_BASE_LO__w_stb(csr__PT_BASE_LO__w_stb),
-    .csr__PT_BUCKETS_LOG2__w_stb(csr__PT_BUCKETS_LOG2__w_stb),
-    .csr__PT_MAX_PROBES__w_stb(csr__PT_MAX_PROBES__w_stb),
-    .csr__TLB_INV_VPN_HI__w_stb(csr__TLB_INV_VPN_HI__w_stb),
-    .csr__TLB_INV_VPN_LO__w_stb(csr__TLB_INV_VPN_LO__w_stb),
-    .csr__TLB_INV__w_stb(csr__TLB_INV__w_stb),
-    .\port$2189$0 (node_id),
-    .\port$2191$0 (pt_base),
-    .\port$2193$0 (inv_vpn),
-    .\port$2195$0 (pt_log2),
-    .\port$2197$0 (pt_probes),
-    .\port$2199$0 (owner_sel),
-    .\port$2215$0 (mem_addr),
-    .\port$2217$0 (mem_wdata),
-    .\port$2221$0 (mem_busy),
-    .\port$2225$0 (mem_err),
-    .\port$2231$0 (r_kind),
-    .\port$2235$0 (r_src),
-    .\port$2239$0 (r_pid),
-    .\port$2263$0 (irq),
-    .\port$2267$0 (mem_rdata),
-    .\port$96$0 (\$82 ),
-    .rst(rst)
-  );
-  \mmu.tlb  tlb (
-    .clk(clk),
-    .fill(fill),
-    .fill_pfn(fill_pfn),
-    .fill_pid(fill_pid),
-    .fill_r(fill_r),
-    .fill_vpn(fill_vpn),
-    .fill_w(fill_w),
-    .inv(inv_now),
-    .inv_mode(csr__w_data[17:16]),
-    .inv_pid(csr__w_data[7:0]),
-    .inv_vpn(inv_vpn[35:0]),
-    .lk_hit(lk_hit),
-    .lk_pfn(lk_pfn),
-    .lk_pid(r_pid[7:0]),
-    .lk_r(lk_r),
-    .lk_vpn(r_vaddr[47:12]),
-    .lk_w(lk_w),
-    .rst(rst)
-  );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    e_pfn = 20'h00000;
-    if (e_match[3]) begin
-      e_pfn = bucket[475:456];
-    end
-    if (e_match[2]) begin
-      e_pfn = bucket[347:328];
-    end
-    if (e_match[1]) begin
-      e_pfn = bucket[219:200];
-    end
-    if (e_match[0]) begin
-      e_pfn = bucket[91:72];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    e_r = 1'h0;
-    if (e_match[3]) begin
-      e_r = bucket[448];
-    end
-    if (e_match[2]) begin
-      e_r = bucket[320];
-    end
-    if (e_match[1]) begin
-      e_r = bucket[192];
-    end
-    if (e_match[0]) begin
-      e_r = bucket[64];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    e_w = 1'h0;
-    if (e_match[3]) begin
-      e_w = bucket[449];
-    end
-    if (e_match[2]) begin
-      e_w = bucket[321];
-    end
-    if (e_match[1]) begin
-      e_w = bucket[193];
-    end
-    if (e_match[0]) begin
-      e_w = bucket[65];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    net_tx__hdr__payload[126:111] = 16'h0000;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          net_tx__hdr__payload[126:111] = r_len;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          net_tx__hdr__payload[126:111] = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    net_rx__hdr__ready = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            net_rx__hdr__ready = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    bump_cnt_tlb_hit = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          if (\$104 ) begin
-          end else if (\$105 ) begin
-          end else if (lk_hit) begin
-            bump_cnt_tlb_hit = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    bump_cnt_tlb_miss = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          (* full_case = 32'd1 *)
-          if (\$104 ) begin
-          end else if (\$105 ) begin
-          end else if (lk_hit) begin
-          end else begin
-            bump_cnt_tlb_miss = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    bump_cnt_walks = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          bump_cnt_walks = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__arvalid = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          axi__arvalid = 1'h1;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          (* full_case = 32'd1 *)
-          if (\$116 ) begin
-          end else begin
-            axi__arvalid = 1'h1;
-          end
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          axi__arvalid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__araddr = 32'd0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          axi__araddr = \$51 [31:0];
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          (* full_case = 32'd1 *)
-          if (\$116 ) begin
-          end else begin
-            axi__araddr = \$124 [31:0];
-          end
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          axi__araddr = \$149 [31:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__arlen = 8'h00;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          axi__arlen = 8'h07;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          (* full_case = 32'd1 *)
-          if (\$116 ) begin
-          end else begin
-            axi__arlen = \$130 [7:0];
-          end
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          axi__arlen = 8'h00;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    bump_cnt_bucket_reads = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          if (axi__arready) begin
-            bump_cnt_bucket_reads = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__rready = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          axi__rready = 1'h1;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          axi__rready = net_tx__data__ready;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          axi__rready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    fill = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$106 ) begin
-            fill = \$113 ;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    fill_pid = 8'h00;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$106 ) begin
-            fill_pid = r_pid[7:0];
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    fill_vpn = 36'h000000000;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$106 ) begin
-            fill_vpn = r_vaddr[47:12];
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    fill_pfn = 20'h00000;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$106 ) begin
-            fill_pfn = e_pfn;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    fill_r = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$106 ) begin
-            fill_r = e_r;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    fill_w = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$106 ) begin
-            fill_w = e_w;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    bump_cnt_faults = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          (* full_case = 32'd1 *)
-          if (\$106 ) begin
-          end else if (\$110 ) begin
-          end else begin
-            bump_cnt_faults = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__awvalid = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          if (\$116 ) begin
-            axi__awvalid = 1'h1;
-          end
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          axi__awvalid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__awaddr = 32'd0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          if (\$116 ) begin
-            axi__awaddr = \$117 [31:0];
-          end
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          axi__awaddr = \$150 [31:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__awlen = 8'h00;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          if (\$116 ) begin
-            axi__awlen = \$123 [7:0];
-          end
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          axi__awlen = \$153 [7:0];
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wvalid = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          axi__wvalid = net_rx__data__valid;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h14:
-          axi__wvalid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    net_rx__data__ready = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          net_rx__data__ready = axi__wready;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          net_rx__data__ready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wlast = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          axi__wlast = \$132 ;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h14:
-          axi__wlast = \$155 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wdata = 64'h0000000000000000;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          (* full_case = 32'd1 *)
-          if (\$135 ) begin
-            axi__wdata = net_rx__data__payload[63:0];
-          end else begin
-            axi__wdata = \$138 [63:0];
-          end
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h14:
-          (* full_case = 32'd1 *)
-          if (\$156 ) begin
-            axi__wdata = mem_wdata;
-          end else begin
-            axi__wdata = \$158 [63:0];
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wstrb = 8'h00;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          (* full_case = 32'd1 *)
-          if (\$135 ) begin
-            axi__wstrb = 8'hff;
-          end else begin
-            axi__wstrb = \$139 [7:0];
-          end
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h14:
-          (* full_case = 32'd1 *)
-          if (\$156 ) begin
-            axi__wstrb = 8'hff;
-          end else begin
-            axi__wstrb = \$160 [7:0];
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__bready = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          axi__bready = 1'h1;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h14:
-          /* empty */;
-      5'h15:
-          axi__bready = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    net_tx__hdr__valid = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          net_tx__hdr__valid = 1'h1;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          net_tx__hdr__valid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    bump_cnt_requests = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          if (net_tx__hdr__ready) begin
-            bump_cnt_requests = 1'h1;
-          end
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          if (net_tx__hdr__ready) begin
-            bump_cnt_requests = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    net_tx__data__valid = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          net_tx__data__valid = axi__rvalid;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    net_tx__data__payload = 65'h00000000000000000;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-        begin
-          net_tx__data__payload[64] = \$141 ;
-          (* full_case = 32'd1 *)
-          if (\$144 ) begin
-            net_tx__data__payload[63:0] = axi__rdata;
-          end else begin
-            net_tx__data__payload[63:0] = \$147 ;
-          end
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    bump_cnt_prot_faults = 1'h0;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          if (\$148 ) begin
-            bump_cnt_prot_faults = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$274  = node_id;
-    if (csr__NODE_ID__w_stb) begin
-      \$274  = csr__w_data[7:0];
-    end
-    if (rst) begin
-      \$274  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$275  = pt_base;
-    if (csr__PT_BASE_LO__w_stb) begin
-      \$275 [31:0] = csr__w_data;
-    end
-    if (csr__PT_BASE_HI__w_stb) begin
-      \$275 [63:32] = csr__w_data;
-    end
-    if (rst) begin
-      \$275  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$276  = inv_vpn;
-    if (csr__TLB_INV_VPN_LO__w_stb) begin
-      \$276 [31:0] = csr__w_data;
-    end
-    if (csr__TLB_INV_VPN_HI__w_stb) begin
-      \$276 [63:32] = csr__w_data;
-    end
-    if (rst) begin
-      \$276  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$277  = pt_log2;
-    if (csr__PT_BUCKETS_LOG2__w_stb) begin
-      \$277  = \$184 ;
-    end
-    if (rst) begin
-      \$277  = 5'h0a;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$278  = pt_probes;
-    if (csr__PT_MAX_PROBES__w_stb) begin
-      \$278  = csr__w_data[7:0];
-    end
-    if (rst) begin
-      \$278  = 8'h04;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$279  = owner_sel;
-    if (csr__OWNER_SEL__w_stb) begin
-      \$279  = csr__w_data[15:0];
-    end
-    if (rst) begin
-      \$279  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$280  = csr__CNT_TLB_HIT__r_data;
-    if (csr__CNT_TLB_HIT__w_stb) begin
-      \$280  = csr__w_data;
-    end else if (bump_cnt_tlb_hit) begin
-      \$280  = \$185 [31:0];
-    end
-    if (rst) begin
-      \$280  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$281  = csr__CNT_TLB_MISS__r_data;
-    if (csr__CNT_TLB_MISS__w_stb) begin
-      \$281  = csr__w_data;
-    end else if (bump_cnt_tlb_miss) begin
-      \$281  = \$186 [31:0];
-    end
-    if (rst) begin
-      \$281  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$282  = csr__CNT_WALKS__r_data;
-    if (csr__CNT_WALKS__w_stb) begin
-      \$282  = csr__w_data;
-    end else if (bump_cnt_walks) begin
-      \$282  = \$187 [31:0];
-    end
-    if (rst) begin
-      \$282  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$283  = csr__CNT_FAULTS__r_data;
-    if (csr__CNT_FAULTS__w_stb) begin
-      \$283  = csr__w_data;
-    end else if (bump_cnt_faults) begin
-      \$283  = \$188 [31:0];
-    end
-    if (rst) begin
-      \$283  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$284  = csr__CNT_BUCKET_READS__r_data;
-    if (csr__CNT_BUCKET_READS__w_stb) begin
-      \$284  = csr__w_data;
-    end else if (bump_cnt_bucket_reads) begin
-      \$284  = \$189 [31:0];
-    end
-    if (rst) begin
-      \$284  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$285  = csr__CNT_REQUESTS__r_data;
-    if (csr__CNT_REQUESTS__w_stb) begin
-      \$285  = csr__w_data;
-    end else if (bump_cnt_requests) begin
-      \$285  = \$190 [31:0];
-    end
-    if (rst) begin
-      \$285  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$286  = csr__CNT_PROT_FAULTS__r_data;
-    if (csr__CNT_PROT_FAULTS__w_stb) begin
-      \$286  = csr__w_data;
-    end else if (bump_cnt_prot_faults) begin
-      \$286  = \$191 [31:0];
-    end
-    if (rst) begin
-      \$286  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$287  = mem_addr;
-    if (csr__MEM_ADDR_LO__w_stb) begin
-      \$287 [31:0] = csr__w_data;
-    end
-    if (csr__MEM_ADDR_HI__w_stb) begin
-      \$287 [63:32] = csr__w_data;
-    end
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          if (axi__rvalid) begin
-            \$287  = \$260 [63:0];
-          end
-      5'h12:
-          /* empty */;
-      5'h14:
-          /* empty */;
-      5'h15:
-          if (axi__bvalid) begin
-            (* full_case = 32'd1 *)
-            if (\$266 ) begin
-              \$287  = \$268 [63:0];
-            end else begin
-              \$287  = \$273 [63:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$287  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$288  = mem_wdata;
-    if (csr__MEM_WDATA_LO__w_stb) begin
-      \$288 [31:0] = csr__w_data;
-    end
-    if (csr__MEM_WDATA_HI__w_stb) begin
-      \$288 [63:32] = csr__w_data;
-    end
-    if (rst) begin
-      \$288  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$289  = csr__MEM_LEN__r_data;
-    if (csr__MEM_LEN__w_stb) begin
-      \$289  = csr__w_data;
-    end
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h14:
-          /* empty */;
-      5'h15:
-          if (axi__bvalid) begin
-            if (\$266 ) begin
-              \$289  = \$270 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$289  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$290  = mem_busy;
-    if (\$193 ) begin
-      if (\$201 ) begin
-        \$290  = 1'h1;
-      end
-    end
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h14:
-          /* empty */;
-      5'h15:
-          /* empty */;
-      5'h11:
-          \$290  = 1'h0;
-    endcase
-    if (rst) begin
-      \$290  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$291  = mem_op;
-    if (\$193 ) begin
-      if (\$201 ) begin
-        \$291  = csr__w_data[1:0];
-      end
-    end
-    if (rst) begin
-      \$291  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$292  = mem_err;
-    if (\$193 ) begin
-      if (\$201 ) begin
-        \$292  = 1'h0;
-      end else if (\$202 ) begin
-        \$292  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$292  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$293  = in_fault;
-    casez (mmu_fsm_state)
-      5'h00:
-          if (mem_busy) begin
-            \$293  = 1'h0;
-          end
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          if (\$225 ) begin
-          end else if (\$227 ) begin
-          end else if (mem_busy) begin
-            \$293  = 1'h1;
-          end
-    endcase
-    if (rst) begin
-      \$293  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$294  = mmu_fsm_state;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-            \$294  = 5'h01;
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$294  = 5'h02;
-            end
-          end
-      5'h02:
-          (* full_case = 32'd1 *)
-          if (\$203 ) begin
-            \$294  = 5'h03;
-          end else if (\$204 ) begin
-            \$294  = 5'h03;
-          end else if (lk_hit) begin
-            (* full_case = 32'd1 *)
-            if (\$208 ) begin
-              \$294  = 5'h04;
-            end else begin
-              \$294  = 5'h03;
-            end
-          end else begin
-            \$294  = 5'h05;
-          end
-      5'h05:
-          \$294  = 5'h06;
-      5'h06:
-          if (axi__arready) begin
-            \$294  = 5'h07;
-          end
-      5'h07:
-          if (axi__rvalid) begin
-            if (\$212 ) begin
-              \$294  = 5'h08;
-            end
-          end
-      5'h08:
-          (* full_case = 32'd1 *)
-          if (\$213 ) begin
-            (* full_case = 32'd1 *)
-            if (\$221 ) begin
-              \$294  = 5'h04;
-            end else begin
-              \$294  = 5'h03;
-            end
-          end else if (\$217 ) begin
-            \$294  = 5'h06;
-          end else begin
-            \$294  = 5'h09;
-          end
-      5'h09:
-          if (\$225 ) begin
-            \$294  = 5'h05;
-          end else if (\$227 ) begin
-            \$294  = 5'h03;
-          end else if (mem_busy) begin
-            \$294  = 5'h01;
-          end
-      5'h04:
-          (* full_case = 32'd1 *)
-          if (\$235 ) begin
-            if (axi__awready) begin
-              \$294  = 5'h0a;
-            end
-          end else begin
-            if (axi__arready) begin
-              \$294  = 5'h0b;
-            end
-          end
-      5'h0a:
-          if (\$236 ) begin
-            if (\$239 ) begin
-              \$294  = 5'h0c;
-            end
-          end
-      5'h0c:
-          if (axi__bvalid) begin
-            \$294  = 5'h0d;
-          end
-      5'h0b:
-          if (net_tx__hdr__ready) begin
-            \$294  = 5'h0e;
-          end
-      5'h0e:
-          if (\$240 ) begin
-            if (\$243 ) begin
-              \$294  = 5'h00;
-            end
-          end
-      5'h03:
-          (* full_case = 32'd1 *)
-          if (\$252 ) begin
-            \$294  = 5'h0f;
-          end else begin
-            \$294  = 5'h0d;
-          end
-      5'h0f:
-          if (\$253 ) begin
-            \$294  = 5'h0d;
-          end
-      5'h0d:
-          if (net_tx__hdr__ready) begin
-            \$294  = 5'h00;
-          end
-      5'h01:
-          (* full_case = 32'd1 *)
-          if (\$254 ) begin
-            \$294  = 5'h10;
-          end else if (\$257 ) begin
-            \$294  = 5'h11;
-          end else begin
-            \$294  = 5'h12;
-          end
-      5'h10:
-          if (axi__arready) begin
-            \$294  = 5'h13;
-          end
-      5'h13:
-          if (axi__rvalid) begin
-            \$294  = 5'h11;
-          end
-      5'h12:
-          if (axi__awready) begin
-            \$294  = 5'h14;
-          end
-      5'h14:
-          if (axi__wready) begin
-            if (\$265 ) begin
-              \$294  = 5'h15;
-            end
-          end
-      5'h15:
-          if (axi__bvalid) begin
-            (* full_case = 32'd1 *)
-            if (\$266 ) begin
-              (* full_case = 32'd1 *)
-              if (\$272 ) begin
-                \$294  = 5'h11;
-              end else begin
-                \$294  = 5'h12;
-              end
-            end else begin
-              \$294  = 5'h11;
-            end
-          end
-      5'h11:
-          (* full_case = 32'd1 *)
-          if (in_fault) begin
-            \$294  = 5'h09;
-          end else begin
-            \$294  = 5'h00;
-          end
-    endcase
-    if (rst) begin
-      \$294  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$295  = r_kind;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$295  = net_rx__hdr__payload[3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$295  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$296  = r_status_in;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$296  = net_rx__hdr__payload[6:4];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$296  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$297  = r_src;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$297  = net_rx__hdr__payload[14:7];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$297  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$298  = r_tag;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$298  = net_rx__hdr__payload[30:23];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$298  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$299  = r_pid;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$299  = net_rx__hdr__payload[46:31];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$299  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$300  = r_vaddr;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$300  = net_rx__hdr__payload[110:47];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$300  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$301  = r_len;
-    casez (mmu_fsm_state)
-      5'h00:
-          (* full_case = 32'd1 *)
-          if (mem_busy) begin
-          end else begin
-            if (net_rx__hdr__valid) begin
-              \$301  = net_rx__hdr__payload[126:111];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$301  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$302  = status;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          if (\$203 ) begin
-            \$302  = 3'h3;
-          end else if (\$204 ) begin
-            \$302  = 3'h2;
-          end else if (lk_hit) begin
-            (* full_case = 32'd1 *)
-            if (\$208 ) begin
-            end else begin
-              \$302  = 3'h2;
-            end
-          end
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$213 ) begin
-            (* full_case = 32'd1 *)
-            if (\$221 ) begin
-            end else begin
-              \$302  = 3'h2;
-            end
-          end
-      5'h09:
-          if (\$225 ) begin
-          end else if (\$227 ) begin
-            \$302  = 3'h1;
-          end
-      5'h04:
-          (* full_case = 32'd1 *)
-          if (\$235 ) begin
-          end else begin
-            if (axi__arready) begin
-              \$302  = 3'h0;
-            end
-          end
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          if (axi__bvalid) begin
-            \$302  = 3'h0;
-          end
-    endcase
-    if (rst) begin
-      \$302  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$303  = t_pfn;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          if (\$203 ) begin
-          end else if (\$204 ) begin
-          end else if (lk_hit) begin
-            \$303  = lk_pfn;
-          end
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$213 ) begin
-            \$303  = e_pfn;
-          end
-    endcase
-    if (rst) begin
-      \$303  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$304  = t_r;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          if (\$203 ) begin
-          end else if (\$204 ) begin
-          end else if (lk_hit) begin
-            \$304  = lk_r;
-          end
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$213 ) begin
-            \$304  = e_r;
-          end
-    endcase
-    if (rst) begin
-      \$304  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$305  = t_w;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          if (\$203 ) begin
-          end else if (\$204 ) begin
-          end else if (lk_hit) begin
-            \$305  = lk_w;
-          end
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$213 ) begin
-            \$305  = e_w;
-          end
-    endcase
-    if (rst) begin
-      \$305  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$306  = b_idx;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          \$306  = \$209 ;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          if (\$213 ) begin
-          end else if (\$217 ) begin
-            \$306  = \$223 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$306  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$307  = probes;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          \$307  = 8'h00;
-      5'h06:
-          if (axi__arready) begin
-            \$307  = \$210 [7:0];
-          end
-    endcase
-    if (rst) begin
-      \$307  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$308  = poisoned;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          \$308  = 1'h0;
-    endcase
-    if (inv_now) begin
-      \$308  = 1'h1;
-    end
-    if (rst) begin
-      \$308  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$309  = beat_cnt;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          if (axi__arready) begin
-            \$309  = 9'h000;
-          end
-      5'h07:
-          if (axi__rvalid) begin
-            \$309  = \$211 [8:0];
-          end
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          \$309  = 9'h000;
-      5'h0a:
-          if (\$236 ) begin
-            \$309  = \$237 [8:0];
-          end
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          if (\$240 ) begin
-            \$309  = \$241 [8:0];
-          end
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          if (axi__awready) begin
-            \$309  = 9'h000;
-          end
-      5'h14:
-          if (axi__wready) begin
-            \$309  = \$263 [8:0];
-          end
-    endcase
-    if (rst) begin
-      \$309  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$310  = bucket;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          if (axi__rvalid) begin
-            \$310  = { axi__rdata, bucket[511:64] };
-          end
-    endcase
-    if (rst) begin
-      \$310  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$311  = irq;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          (* full_case = 32'd1 *)
-          if (\$213 ) begin
-          end else if (\$217 ) begin
-          end else begin
-            \$311  = 1'h1;
-          end
-      5'h09:
-          if (\$225 ) begin
-            \$311  = 1'h0;
-          end else if (\$227 ) begin
-            \$311  = 1'h0;
-          end
-    endcase
-    if (rst) begin
-      \$311  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$312  = beats;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          \$312  = \$232 ;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h12:
-          if (axi__awready) begin
-            \$312  = \$262 ;
-          end
-    endcase
-    if (rst) begin
-      \$312  = 9'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$313  = mem_rdata;
-    casez (mmu_fsm_state)
-      5'h00:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h13:
-          if (axi__rvalid) begin
-            \$313  = \$259 ;
-          end
-    endcase
-    if (rst) begin
-      \$313  = 64'h0000000000000000;
-    end
-  end
-  assign bus__addr = csr__addr;
-  assign bus__r_data = csr__r_data;
-  assign bus__r_stb = csr__r_stb;
-  assign bus__w_data = csr__w_data;
-  assign bus__w_stb = csr__w_stb;
-  assign csr__NODE_ID__r_data = { 24'h000000, node_id };
-  assign csr__PT_BASE_LO__r_data = pt_base[31:0];
-  assign csr__PT_BASE_HI__r_data = pt_base[63:32];
-  assign csr__TLB_INV_VPN_LO__r_data = inv_vpn[31:0];
-  assign csr__TLB_INV_VPN_HI__r_data = inv_vpn[63:32];
-  assign csr__PT_BUCKETS_LOG2__r_data = { 27'h0000000, pt_log2 };
-  assign csr__PT_MAX_PROBES__r_data = { 24'h000000, pt_probes };
-  assign csr__INFO0__r_data = 32'd540018700;
-  assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_SEL__r_data = { 16'h0000, owner_sel };
-  assign own_get__addr = owner_sel[7:0];
-  assign own_w__addr = csr__w_data[7:0];
-  assign csr__OWNER_SET__w_data = csr__w_data;
-  assign own_w__data = { csr__w_data[31], csr__w_data[23:16] };
-  assign csr__TLB_INV__w_data = csr__w_data;
-  assign inv = inv_now;
-  assign inv_mode = csr__w_data[17:16];
-  assign inv_pid = csr__w_data[7:0];
-  assign \inv_vpn$90  = inv_vpn[35:0];
-  assign cnt_tlb_hit = csr__CNT_TLB_HIT__r_data;
-  assign cnt_tlb_miss = csr__CNT_TLB_MISS__r_data;
-  assign cnt_walks = csr__CNT_WALKS__r_data;
-  assign cnt_faults = csr__CNT_FAULTS__r_data;
-  assign cnt_bucket_reads = csr__CNT_BUCKET_READS__r_data;
-  assign cnt_requests = csr__CNT_REQUESTS__r_data;
-  assign cnt_prot_faults = csr__CNT_PROT_FAULTS__r_data;
-  assign own_chk__addr = r_pid[7:0];
-  assign lk_pid = r_pid[7:0];
-  assign lk_vpn = r_vaddr[47:12];
-  assign paddr = { t_pfn, r_vaddr[11:0] };
-  assign pid16 = r_pid;
-  assign vpn48 = { 12'h000, r_vaddr[47:12] };
-  assign mask = \$49 [15:0];
-  assign bucket_addr = \$51 [63:0];
-  assign e0_vpn = { 4'h0, r_vaddr[47:12] };
-  assign e1_vpn = { 4'h0, r_vaddr[47:12] };
-  assign e2_vpn = { 4'h0, r_vaddr[47:12] };
-  assign e3_vpn = { 4'h0, r_vaddr[47:12] };
-  assign f_pending = irq;
-  assign csr__FAULT_STATUS__r_data = { r_pid, r_src, r_kind, 2'h0, \$82 , irq };
-  assign csr__MEM_ADDR_LO__r_data = mem_addr[31:0];
-  assign csr__MEM_ADDR_HI__r_data = mem_addr[63:32];
-  assign csr__MEM_WDATA_LO__r_data = mem_wdata[31:0];
-  assign csr__MEM_WDATA_HI__r_data = mem_wdata[63:32];
-  assign mem_len = csr__MEM_LEN__r_data;
-  assign csr__MEM_RDATA_LO__r_data = mem_rdata[31:0];
-  assign csr__MEM_RDATA_HI__r_data = mem_rdata[63:32];
-  assign csr__MEM_CTRL__r_data = { 30'h00000000, mem_err, mem_busy };
-  assign to_4k = \$84 [12:0];
-  assign chunk = \$90 [8:0];
-  assign fill_data = mem_wdata;
-  assign wl = { \$103 , \$102 , \$101 , \$100 , \$99 , \$98 , \$97 , \$96  };
-  assign csr__NODE_ID__w_data = csr__w_data;
-  assign csr__PT_BASE_LO__w_data = csr__w_data;
-  assign csr__PT_BASE_HI__w_data = csr__w_data;
-  assign csr__TLB_INV_VPN_LO__w_data = csr__w_data;
-  assign csr__TLB_INV_VPN_HI__w_data = csr__w_data;
-  assign csr__PT_BUCKETS_LOG2__w_data = csr__w_data;
-  assign csr__PT_MAX_PROBES__w_data = csr__w_data;
-  assign csr__OWNER_SEL__w_data = csr__w_data;
-  assign csr__CNT_TLB_HIT__w_data = csr__w_data;
-  assign csr__CNT_TLB_MISS__w_data = csr__w_data;
-  assign csr__CNT_WALKS__w_data = csr__w_data;
-  assign csr__CNT_FAULTS__w_data = csr__w_data;
-  assign csr__CNT_BUCKET_READS__w_data = csr__w_data;
-  assign csr__CNT_REQUESTS__w_data = csr__w_data;
-  assign csr__CNT_PROT_FAULTS__w_data = csr__w_data;
-  assign csr__MEM_ADDR_LO__w_data = csr__w_data;
-  assign csr__MEM_ADDR_HI__w_data = csr__w_data;
-  assign csr__MEM_WDATA_LO__w_data = csr__w_data;
-  assign csr__MEM_WDATA_HI__w_data = csr__w_data;
-  assign csr__MEM_LEN__w_data = csr__w_data;
-  assign csr__MEM_CTRL__w_data = csr__w_data;
-  assign csr__FAULT_RESOLVE__w_data = csr__w_data;
-  assign axi__awid = 1'h0;
-  assign axi__awsize = 3'h3;
-  assign axi__awburst = 2'h1;
-  assign axi__awlock = 1'h0;
-  assign axi__awcache = 4'h3;
-  assign axi__awprot = 3'h0;
-  assign axi__arid = 1'h0;
-  assign axi__arsize = 3'h3;
-  assign axi__arburst = 2'h1;
-  assign axi__arlock = 1'h0;
-  assign axi__arcache = 4'h3;
-  assign axi__arprot = 3'h0;
-  assign \net_rx__hdr__payload.kind  = net_rx__hdr__payload[3:0];
-  assign \net_rx__hdr__payload.status  = net_rx__hdr__payload[6:4];
-  assign \net_rx__hdr__payload.src  = net_rx__hdr__payload[14:7];
-  assign \net_rx__hdr__payload.dst  = net_rx__hdr__payload[22:15];
-  assign \net_rx__hdr__payload.tag  = net_rx__hdr__payload[30:23];
-  assign \net_rx__hdr__payload.pid  = net_rx__hdr__payload[46:31];
-  assign \net_rx__hdr__payload.vaddr  = net_rx__hdr__payload[110:47];
-  assign \net_rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
-  assign \net_rx__data__payload.data  = net_rx__data__payload[63:0];
-  assign \net_rx__data__payload.last  = net_rx__data__payload[64];
-  assign \net_tx__hdr__payload.kind  = net_tx__hdr__payload[3:0];
-  assign \net_tx__hdr__payload.status  = net_tx__hdr__payload[6:4];
-  assign \net_tx__hdr__payload.src  = net_tx__hdr__payload[14:7];
-  assign \net_tx__hdr__payload.dst  = net_tx__hdr__payload[22:15];
-  assign \net_tx__hdr__payload.tag  = net_tx__hdr__payload[30:23];
-  assign \net_tx__hdr__payload.pid  = net_tx__hdr__payload[46:31];
-  assign \net_tx__hdr__payload.vaddr  = net_tx__hdr__payload[110:47];
-  assign \net_tx__hdr__payload.length  = net_tx__hdr__payload[126:111];
-  assign \net_tx__data__payload.data  = net_tx__data__payload[63:0];
-  assign \net_tx__data__payload.last  = net_tx__data__payload[64];
-  always @*
-    net_tx__hdr__payload[6:4] = status;
-  always @*
-    net_tx__hdr__payload[3:0] = { 2'h1, r_kind[1:0] };
-  always @*
-    net_tx__hdr__payload[110:47] = r_vaddr;
-  always @*
-    net_tx__hdr__payload[46:31] = r_pid;
-  always @*
-    net_tx__hdr__payload[30:23] = r_tag;
-  always @*
-    net_tx__hdr__payload[22:15] = r_src;
-  always @*
-    net_tx__hdr__payload[14:7] = node_id;
-  assign e_empty[3] = \$79 ;
-  assign e_empty[2] = \$72 ;
-  assign e_empty[1] = \$65 ;
-  assign e_empty[0] = \$58 ;
-  assign e_match[3] = \$76 ;
-  assign e_match[2] = \$69 ;
-  assign e_match[1] = \$62 ;
-  assign e_match[0] = \$55 ;
-  assign \$1  = { 8'h00, owner_sel[15:8] };
-  assign \$3  = { 8'h00, csr__w_data[15:8] };
-  assign \$5  = { 8'h00, csr__w_data[15:8] };
-  assign \$39  = { 48'h000000000000, r_vaddr[63:48] };
-  assign \$41  = { 8'h00, r_pid[15:8] };
-  assign \$50  = { 1'h0, b_idx, 6'h00 };
-  assign \$84  = { \$83 [13], \$83 [13], \$83 [13], \$83 [13:3] };
-  assign left_beats = { 3'h0, csr__MEM_LEN__r_data[31:3] };
-  assign \$117 [2:0] = 3'h0;
-  assign \$117 [32:3] = { 1'h0, t_pfn, r_vaddr[11:3] };
-  assign \$121  = { 3'h0, r_len[15:3] };
-  assign \$124 [2:0] = 3'h0;
-  assign \$124 [32:3] = { 1'h0, t_pfn, r_vaddr[11:3] };
-  assign \$128  = { 3'h0, r_len[15:3] };
-  assign \$149 [2:0] = 3'h0;
-  assign \$149 [64:3] = { 1'h0, mem_addr[63:3] };
-  assign \$150 [2:0] = 3'h0;
-  assign \$150 [64:3] = { 1'h0, mem_addr[63:3] };
-  assign \$157  = 8'h00;
-  assign \$158  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, mem_wdata };
-  assign \$159  = 5'h00;
-  assign \$160  = 39'h00000000ff;
-  assign \$231  = { 3'h0, r_len[15:3] };
-  assign \$258  = 8'h00;
-  assign \$259  = axi__rdata;
-  assign \$267  = { beats, 3'h0 };
-  assign \$269  = { beats, 3'h0 };
-  assign \$271  = { beats, 3'h0 };
+  assign \$2  = ! \$1 ;
+  assign wr__en = set__stb & \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    get_valid = 1'h0;
+    if (\$6 ) begin
+      get_valid = get__data[8];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    get_node = 8'h00;
+    if (\$6 ) begin
+      get_node = get__data[7:0];
+    end
+  end
+  assign wr__addr = \port$0$281 [7:0];
+  assign set__pid = \port$0$281 [15:0];
+  assign wr__data = { set__valid, \port$0$281 [23:16] };
+  assign set__node = \port$0$281 [23:16];
+  assign chk__addr = check_pid[7:0];
+  assign get__addr = get_pid[7:0];
+  assign check_node = chk__data[7:0];
+  assign \$1  = { 8'h00, \port$0$281 [15:8] };
+  assign \$3  = { 8'h00, check_pid[15:8] };
+  assign \$5  = { 8'h00, get_pid[15:8] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNER_GET__r_data, \port$96$0 , csr__FAULT_VADDR_LO__r_data, csr__FAULT_VADDR_HI__r_data, \port$2189$0 , \port$2191$0 , \port$2193$0 , \port$2195$0 , \port$2197$0 , \port$2199$0 , csr__CNT_TLB_HIT__r_data, csr__CNT_TLB_MISS__r_data, csr__CNT_WALKS__r_data, csr__CNT_FAULTS__r_data, csr__CNT_BUCKET_READS__r_data, csr__CNT_REQUESTS__r_data
-, csr__CNT_PROT_FAULTS__r_data, \port$2215$0 , \port$2217$0 , csr__MEM_LEN__r_data, \port$2221$0 , \port$2225$0 , \port$2231$0 , \port$2235$0 , \port$2239$0 , \port$2263$0 , \port$2267$0 , csr__PT_BASE_LO__w_stb, csr__PT_BASE_HI__w_stb, csr__PT_BUCKETS_LOG2__w_stb, csr__PT_MAX_PROBES__w_stb, csr__OWNER_SET__w_stb, csr__OWNER_SEL__w_stb, csr__TLB_INV_VPN_LO__w_stb, csr__TLB_INV_VPN_HI__w_stb, csr__TLB_INV__w_stb, csr__FAULT_RESOLVE__w_stb
-, csr__MEM_ADDR_LO__w_stb, csr__MEM_ADDR_HI__w_stb, csr__MEM_WDATA_LO__w_stb, csr__MEM_WDATA_HI__w_stb, csr__MEM_LEN__w_stb, csr__MEM_CTRL__w_stb, csr__CNT_TLB_HIT__w_stb, csr__CNT_TLB_MISS__w_stb, csr__CNT_WALKS__w_stb, csr__CNT_FAULTS__w_stb, csr__CNT_BUCKET_READS__w_stb, csr__CNT_REQUESTS__w_stb, csr__CNT_PROT_FAULTS__w_stb, csr__NODE_ID__w_stb, bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$3422$31 , fault__pending, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
+  wire [15:0] \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  input [4:0] bus__addr;
+  wire [4:0] bus__addr;
+  wire [31:0] bus__r_data;
+  input bus__r_stb;
+  wire bus__r_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input bus__w_stb;
+  wire bus__w_stb;
+  input clk;
+  wire clk;
+  input csr__CNT_BUCKET_READS__inc;
+  wire csr__CNT_BUCKET_READS__inc;
+  input csr__CNT_FAULTS__inc;
+  wire csr__CNT_FAULTS__inc;
+  input csr__CNT_PROT_FAULTS__inc;
+  wire csr__CNT_PROT_FAULTS__inc;
+  input csr__CNT_REQUESTS__inc;
+  wire csr__CNT_REQUESTS__inc;
+  input csr__CNT_TLB_HIT__inc;
+  wire csr__CNT_TLB_HIT__inc;
+  input csr__CNT_TLB_MISS__inc;
+  wire csr__CNT_TLB_MISS__inc;
+  input csr__CNT_WALKS__inc;
+  wire csr__CNT_WALKS__inc;
+  wire [1:0] csr__FAULT_RESOLVE__w_data;
+  wire csr__FAULT_RESOLVE__w_stb;
+  wire [31:0] csr__FAULT_STATUS__r_data;
+  wire [63:0] csr__FAULT_VADDR__r_data;
+  wire [31:0] csr__INFO0__r_data;
+  wire [31:0] csr__INFO1__r_data;
+  wire [63:0] csr__MEM_ADDR__data;
+  input csr__MEM_ADDR__load;
+  wire csr__MEM_ADDR__load;
+  input [63:0] csr__MEM_ADDR__load_value;
+  wire [63:0] csr__MEM_ADDR__load_value;
+  wire [1:0] csr__MEM_CTRL__r_data;
+  wire [1:0] csr__MEM_CTRL__w_data;
+  wire csr__MEM_CTRL__w_stb;
+  wire [31:0] csr__MEM_LEN__data;
+  input csr__MEM_LEN__load;
+  wire csr__MEM_LEN__load;
+  input [31:0] csr__MEM_LEN__load_value;
+  wire [31:0] csr__MEM_LEN__load_value;
+  input [63:0] csr__MEM_RDATA__r_data;
+  wire [63:0] csr__MEM_RDATA__r_data;
+  wire [63:0] csr__MEM_WDATA__data;
+  wire [7:0] csr__NODE_ID__data;
+  wire [31:0] csr__OWNER_GET__r_data;
+  wire [15:0] csr__OWNER_SEL__data;
+  wire [31:0] csr__OWNER_SET__w_data;
+  wire csr__OWNER_SET__w_stb;
+  wire [63:0] csr__PT_BASE__data;
+  wire [4:0] csr__PT_BUCKETS_LOG2__data;
+  wire [7:0] csr__PT_MAX_PROBES__data;
+  wire [63:0] csr__TLB_INV_VPN__data;
+  wire [31:0] csr__TLB_INV__w_data;
+  wire csr__TLB_INV__w_stb;
+  wire [4:0] csr__addr;
+  output [31:0] csr__r_data;
+  wire [31:0] csr__r_data;
+  wire csr__r_stb;
+  wire [31:0] csr__w_data;
+  wire csr__w_stb;
+  wire events__bucket_read;
+  wire events__fault;
+  wire events__prot_fault;
+  wire events__response;
+  wire events__tlb_hit;
+  wire events__tlb_miss;
+  wire events__walk;
+  input [3:0] fault__kind;
+  wire [3:0] fault__kind;
+  input fault__pending;
+  wire fault__pending;
+  wire [15:0] fault__pid;
+  output fault__resolve;
+  wire fault__resolve;
+  wire [1:0] fault__resolve_cmd;
+  input [7:0] fault__src;
+  wire [7:0] fault__src;
+  wire [63:0] fault__vaddr;
+  input fault__write;
+  wire fault__write;
+  output inv;
+  wire inv;
+  wire [1:0] inv_mode;
+  wire [7:0] inv_pid;
+  output [35:0] inv_vpn;
+  wire [35:0] inv_vpn;
+  output [7:0] node_id;
+  wire [7:0] node_id;
+  input [7:0] owner_get_node;
+  wire [7:0] owner_get_node;
+  input owner_get_valid;
+  wire owner_get_valid;
+  output [15:0] owner_sel;
+  wire [15:0] owner_sel;
+  wire [7:0] owner_set__node;
+  wire [15:0] owner_set__pid;
+  output owner_set__stb;
+  wire owner_set__stb;
+  wire owner_set__valid;
+  input [79:0] \port$3422$31 ;
+  wire [79:0] \port$3422$31 ;
+  output [63:0] pt_base;
+  wire [63:0] pt_base;
+  output [4:0] pt_buckets_log2;
+  wire [4:0] pt_buckets_log2;
+  output [7:0] pt_max_probes;
+  wire [7:0] pt_max_probes;
+  input rst;
+  wire rst;
+  reg [63:0] vaddr_shown;
+  output [63:0] window__addr;
+  wire [63:0] window__addr;
+  wire window__addr_load;
+  wire [63:0] window__addr_next;
+  input window__busy;
+  wire window__busy;
+  wire [1:0] window__cmd;
+  output window__cmd_stb;
+  wire window__cmd_stb;
+  input window__error;
+  wire window__error;
+  output [31:0] window__len;
+  wire [31:0] window__len;
+  wire window__len_load;
+  wire [31:0] window__len_next;
+  wire [63:0] window__rdata;
+  output [63:0] window__wdata;
+  wire [63:0] window__wdata;
+  assign \$2  = ! \$1 ;
+  assign \$3  = bus__w_data[17:16] == 2'h2;
+  assign \$4  = \$2  | \$3 ;
+  assign inv = csr__TLB_INV__w_stb & \$4 ;
+  \mmu.regs.decoder  decoder (
+    .FAULT_RESOLVE_w_stb(fault__resolve),
+    .MEM_CTRL_w_stb(window__cmd_stb),
+    .OWNER_SET_w_stb(owner_set__stb),
+    .TLB_INV_w_stb(csr__TLB_INV__w_stb),
+    .bus__addr(bus__addr),
+    .bus__r_data(csr__r_data),
+    .bus__r_stb(bus__r_stb),
+    .bus__w_data(bus__w_data),
+    .bus__w_stb(bus__w_stb),
+    .clk(clk),
+    .csr__CNT_BUCKET_READS__inc(csr__CNT_BUCKET_READS__inc),
+    .csr__CNT_FAULTS__inc(csr__CNT_FAULTS__inc),
+    .csr__CNT_PROT_FAULTS__inc(csr__CNT_PROT_FAULTS__inc),
+    .csr__CNT_REQUESTS__inc(csr__CNT_REQUESTS__inc),
+    .csr__CNT_TLB_HIT__inc(csr__CNT_TLB_HIT__inc),
+    .csr__CNT_TLB_MISS__inc(csr__CNT_TLB_MISS__inc),
+    .csr__CNT_WALKS__inc(csr__CNT_WALKS__inc),
+    .csr__FAULT_VADDR__r_data(vaddr_shown),
+    .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
+    .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
+    .csr__MEM_LEN__load(csr__MEM_LEN__load),
+    .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
+    .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
+    .\port$196$0 (fault__write),
+    .\port$2417$0 (owner_get_valid),
+    .\port$2418$0 (owner_get_node),
+    .\port$3343$0 (window__busy),
+    .\port$3347$0 (window__error),
+    .\port$3422$0 (fault__kind),
+    .\port$3422$31 (\port$3422$31 [15:0]),
+    .\port$3422$7 (fault__src),
+    .\port$3426$0 (fault__pending),
+    .rst(rst),
+    .storage(pt_base),
+    .\storage$74 (pt_buckets_log2),
+    .\storage$75 (pt_max_probes),
+    .\storage$76 (owner_sel),
+    .\storage$78 (csr__TLB_INV_VPN__data),
+    .\storage$81 (window__addr),
+    .\storage$82 (window__wdata),
+    .\storage$83 (window__len),
+    .\storage$93 (node_id)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    vaddr_shown = 64'h0000000000000000;
+    if (fault__pending) begin
+      vaddr_shown = \port$3422$31 [79:16];
+    end
+  end
+  assign csr__addr = bus__addr;
+  assign bus__r_data = csr__r_data;
+  assign csr__r_stb = bus__r_stb;
+  assign csr__w_data = bus__w_data;
+  assign csr__w_stb = bus__w_stb;
+  assign csr__INFO0__r_data = 32'd540018700;
+  assign csr__INFO1__r_data = 32'd67371072;
+  assign csr__PT_BASE__data = pt_base;
+  assign csr__PT_BUCKETS_LOG2__data = pt_buckets_log2;
+  assign csr__PT_MAX_PROBES__data = pt_max_probes;
+  assign csr__NODE_ID__data = node_id;
+  assign csr__OWNER_SET__w_stb = owner_set__stb;
+  assign owner_set__pid = bus__w_data[15:0];
+  assign csr__OWNER_SET__w_data = bus__w_data;
+  assign owner_set__node = bus__w_data[23:16];
+  assign owner_set__valid = bus__w_data[31];
+  assign csr__OWNER_SEL__data = owner_sel;
+  assign csr__OWNER_GET__r_data = { owner_get_valid, 23'h000000, owner_get_node };
+  assign csr__TLB_INV__w_data = bus__w_data;
+  assign inv_mode = bus__w_data[17:16];
+  assign inv_pid = bus__w_data[7:0];
+  assign fault__vaddr = \port$3422$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$3422$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$3422$31 [15:0];
+  assign csr__FAULT_VADDR__r_data = vaddr_shown;
+  assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
+  assign fault__resolve_cmd = bus__w_data[1:0];
+  assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
+  assign csr__MEM_ADDR__data = window__addr;
+  assign csr__MEM_WDATA__data = window__wdata;
+  assign csr__MEM_LEN__data = window__len;
+  assign window__addr_load = csr__MEM_ADDR__load;
+  assign window__addr_next = csr__MEM_ADDR__load_value;
+  assign window__len_load = csr__MEM_LEN__load;
+  assign window__len_next = csr__MEM_LEN__load_value;
+  assign csr__MEM_CTRL__w_stb = window__cmd_stb;
+  assign window__cmd = bus__w_data[1:0];
+  assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
+  assign csr__MEM_CTRL__r_data = { window__error, window__busy };
+  assign window__rdata = csr__MEM_RDATA__r_data;
+  assign events__tlb_hit = csr__CNT_TLB_HIT__inc;
+  assign events__tlb_miss = csr__CNT_TLB_MISS__inc;
+  assign events__walk = csr__CNT_WALKS__inc;
+  assign events__fault = csr__CNT_FAULTS__inc;
+  assign events__bucket_read = csr__CNT_BUCKET_READS__inc;
+  assign events__response = csr__CNT_REQUESTS__inc;
+  assign events__prot_fault = csr__CNT_PROT_FAULTS__inc;
+  assign inv_vpn = csr__TLB_INV_VPN__data[35:0];
+  assign \$1  = { 8'h00, bus__w_data[15:8] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$196$0 , csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
+, \storage$93 , \port$2417$0 , \port$2418$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3343$0 , \port$3347$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$3422$0 , \port$3422$7 , \port$3422$31 , \port$3426$0 , bus__addr
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg [31:0] \$1 ;
+  reg CNT_BUCKET_READS_r_stb;
+  reg CNT_BUCKET_READS_w_stb;
+  reg CNT_FAULTS_r_stb;
+  reg CNT_FAULTS_w_stb;
+  reg CNT_PROT_FAULTS_r_stb;
+  reg CNT_PROT_FAULTS_w_stb;
+  reg CNT_REQUESTS_r_stb;
+  reg CNT_REQUESTS_w_stb;
+  reg CNT_TLB_HIT_r_stb;
+  reg CNT_TLB_HIT_w_stb;
+  reg CNT_TLB_MISS_r_stb;
+  reg CNT_TLB_MISS_w_stb;
+  reg CNT_WALKS_r_stb;
+  reg CNT_WALKS_w_stb;
+  reg FAULT_RESOLVE_r_stb;
+  output FAULT_RESOLVE_w_stb;
+  reg FAULT_RESOLVE_w_stb;
+  reg FAULT_STATUS_r_stb;
+  reg FAULT_STATUS_w_stb;
+  reg FAULT_VADDR_HI_r_stb;
+  reg FAULT_VADDR_HI_w_stb;
+  reg FAULT_VADDR_LO_r_stb;
+  reg FAULT_VADDR_LO_w_stb;
+  reg INFO0_r_stb;
+  reg INFO0_w_stb;
+  reg INFO1_r_stb;
+  reg INFO1_w_stb;
+  reg MEM_ADDR_HI_r_stb;
+  reg MEM_ADDR_HI_w_stb;
+  reg MEM_ADDR_LO_r_stb;
+  reg MEM_ADDR_LO_w_stb;
+  reg MEM_CTRL_r_stb;
+  output MEM_CTRL_w_stb;
+  reg MEM_CTRL_w_stb;
+  reg MEM_LEN_r_stb;
+  reg MEM_LEN_w_stb;
+  reg MEM_RDATA_HI_r_stb;
+  reg MEM_RDATA_HI_w_stb;
+  reg MEM_RDATA_LO_r_stb;
+  reg MEM_RDATA_LO_w_stb;
+  reg MEM_WDATA_HI_r_stb;
+  reg MEM_WDATA_HI_w_stb;
+  reg MEM_WDATA_LO_r_stb;
+  reg MEM_WDATA_LO_w_stb;
+  reg NODE_ID_r_stb;
+  reg NODE_ID_w_stb;
+  reg OWNER_GET_r_stb;
+  reg OWNER_GET_w_stb;
+  reg OWNER_SEL_r_stb;
+  reg OWNER_SEL_w_stb;
+  reg OWNER_SET_r_stb;
+  output OWNER_SET_w_stb;
+  reg OWNER_SET_w_stb;
+  reg PT_BASE_HI_r_stb;
+  reg PT_BASE_HI_w_stb;
+  reg PT_BASE_LO_r_stb;
+  reg PT_BASE_LO_w_stb;
+  reg PT_BUCKETS_LOG2_r_stb;
+  reg PT_BUCKETS_LOG2_w_stb;
+  reg PT_MAX_PROBES_r_stb;
+  reg PT_MAX_PROBES_w_stb;
+  reg TLB_INV_VPN_HI_r_stb;
+  reg TLB_INV_VPN_HI_w_stb;
+  reg TLB_INV_VPN_LO_r_stb;
+  reg TLB_INV_VPN_LO_w_stb;
+  reg TLB_INV_r_stb;
+  output TLB_INV_w_stb;
+  reg TLB_INV_w_stb;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
+  input [31:0] bus__w_data;
   wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
   wire clk;
-  input [31:0] csr__CNT_BUCKET_READS__r_data;
-  wire [31:0] csr__CNT_BUCKET_READS__r_data;
-  reg csr__CNT_BUCKET_READS__r_stb;
-  wire [31:0] csr__CNT_BUCKET_READS__w_data;
-  output csr__CNT_BUCKET_READS__w_stb;
-  reg csr__CNT_BUCKET_READS__w_stb;
-  input [31:0] csr__CNT_FAULTS__r_data;
-  wire [31:0] csr__CNT_FAULTS__r_data;
-  reg csr__CNT_FAULTS__r_stb;
-  wire [31:0] csr__CNT_FAULTS__w_data;
-  output csr__CNT_FAULTS__w_stb;
-  reg csr__CNT_FAULTS__w_stb;
-  input [31:0] csr__CNT_PROT_FAULTS__r_data;
-  wire [31:0] csr__CNT_PROT_FAULTS__r_data;
-  reg csr__CNT_PROT_FAULTS__r_stb;
-  wire [31:0] csr__CNT_PROT_FAULTS__w_data;
-  output csr__CNT_PROT_FAULTS__w_stb;
-  reg csr__CNT_PROT_FAULTS__w_stb;
-  input [31:0] csr__CNT_REQUESTS__r_data;
-  wire [31:0] csr__CNT_REQUESTS__r_data;
-  reg csr__CNT_REQUESTS__r_stb;
-  wire [31:0] csr__CNT_REQUESTS__w_data;
-  output csr__CNT_REQUESTS__w_stb;
-  reg csr__CNT_REQUESTS__w_stb;
-  input [31:0] csr__CNT_TLB_HIT__r_data;
-  wire [31:0] csr__CNT_TLB_HIT__r_data;
-  reg csr__CNT_TLB_HIT__r_stb;
-  wire [31:0] csr__CNT_TLB_HIT__w_data;
-  output csr__CNT_TLB_HIT__w_stb;
-  reg csr__CNT_TLB_HIT__w_stb;
-  input [31:0] csr__CNT_TLB_MISS__r_data;
-  wire [31:0] csr__CNT_TLB_MISS__r_data;
-  reg csr__CNT_TLB_MISS__r_stb;
-  wire [31:0] csr__CNT_TLB_MISS__w_data;
-  output csr__CNT_TLB_MISS__w_stb;
-  reg csr__CNT_TLB_MISS__w_stb;
-  input [31:0] csr__CNT_WALKS__r_data;
-  wire [31:0] csr__CNT_WALKS__r_data;
-  reg csr__CNT_WALKS__r_stb;
-  wire [31:0] csr__CNT_WALKS__w_data;
-  output csr__CNT_WALKS__w_stb;
-  reg csr__CNT_WALKS__w_stb;
-  wire [31:0] csr__FAULT_RESOLVE__w_data;
-  output csr__FAULT_RESOLVE__w_stb;
-  reg csr__FAULT_RESOLVE__w_stb;
+  input csr__CNT_BUCKET_READS__inc;
+  wire csr__CNT_BUCKET_READS__inc;
+  input csr__CNT_FAULTS__inc;
+  wire csr__CNT_FAULTS__inc;
+  input csr__CNT_PROT_FAULTS__inc;
+  wire csr__CNT_PROT_FAULTS__inc;
+  input csr__CNT_REQUESTS__inc;
+  wire csr__CNT_REQUESTS__inc;
+  input csr__CNT_TLB_HIT__inc;
+  wire csr__CNT_TLB_HIT__inc;
+  input csr__CNT_TLB_MISS__inc;
+  wire csr__CNT_TLB_MISS__inc;
+  input csr__CNT_WALKS__inc;
+  wire csr__CNT_WALKS__inc;
+  wire [1:0] csr__FAULT_RESOLVE__w_data;
+  wire csr__FAULT_RESOLVE__w_stb;
   wire [31:0] csr__FAULT_STATUS__r_data;
-  reg csr__FAULT_STATUS__r_stb;
-  wire [31:0] csr__FAULT_STATUS__w_data;
-  input [31:0] csr__FAULT_VADDR_HI__r_data;
-  wire [31:0] csr__FAULT_VADDR_HI__r_data;
-  reg csr__FAULT_VADDR_HI__r_stb;
-  wire [31:0] csr__FAULT_VADDR_HI__w_data;
-  input [31:0] csr__FAULT_VADDR_LO__r_data;
-  wire [31:0] csr__FAULT_VADDR_LO__r_data;
-  reg csr__FAULT_VADDR_LO__r_stb;
-  wire [31:0] csr__FAULT_VADDR_LO__w_data;
+  input [63:0] csr__FAULT_VADDR__r_data;
+  wire [63:0] csr__FAULT_VADDR__r_data;
   wire [31:0] csr__INFO0__r_data;
-  reg csr__INFO0__r_stb;
-  input [31:0] csr__INFO0__w_data;
-  wire [31:0] csr__INFO0__w_data;
   wire [31:0] csr__INFO1__r_data;
-  reg csr__INFO1__r_stb;
-  wire [31:0] csr__INFO1__w_data;
-  wire [31:0] csr__MEM_ADDR_HI__r_data;
-  reg csr__MEM_ADDR_HI__r_stb;
-  wire [31:0] csr__MEM_ADDR_HI__w_data;
-  output csr__MEM_ADDR_HI__w_stb;
-  reg csr__MEM_ADDR_HI__w_stb;
-  wire [31:0] csr__MEM_ADDR_LO__r_data;
-  reg csr__MEM_ADDR_LO__r_stb;
-  wire [31:0] csr__MEM_ADDR_LO__w_data;
-  output csr__MEM_ADDR_LO__w_stb;
-  reg csr__MEM_ADDR_LO__w_stb;
-  wire [31:0] csr__MEM_CTRL__r_data;
-  reg csr__MEM_CTRL__r_stb;
-  wire [31:0] csr__MEM_CTRL__w_data;
-  output csr__MEM_CTRL__w_stb;
-  reg csr__MEM_CTRL__w_stb;
-  input [31:0] csr__MEM_LEN__r_data;
-  wire [31:0] csr__MEM_LEN__r_data;
-  reg csr__MEM_LEN__r_stb;
-  wire [31:0] csr__MEM_LEN__w_data;
-  output csr__MEM_LEN__w_stb;
-  reg csr__MEM_LEN__w_stb;
-  wire [31:0] csr__MEM_RDATA_HI__r_data;
-  reg csr__MEM_RDATA_HI__r_stb;
-  wire [31:0] csr__MEM_RDATA_HI__w_data;
-  wire [31:0] csr__MEM_RDATA_LO__r_data;
-  reg csr__MEM_RDATA_LO__r_stb;
-  wire [31:0] csr__MEM_RDATA_LO__w_data;
-  wire [31:0] csr__MEM_WDATA_HI__r_data;
-  reg csr__MEM_WDATA_HI__r_stb;
-  wire [31:0] csr__MEM_WDATA_HI__w_data;
-  output csr__MEM_WDATA_HI__w_stb;
-  reg csr__MEM_WDATA_HI__w_stb;
-  wire [31:0] csr__MEM_WDATA_LO__r_data;
-  reg csr__MEM_WDATA_LO__r_stb;
-  wire [31:0] csr__MEM_WDATA_LO__w_data;
-  output csr__MEM_WDATA_LO__w_stb;
-  reg csr__MEM_WDATA_LO__w_stb;
-  wire [31:0] csr__NODE_ID__r_data;
-  reg csr__NODE_ID__r_stb;
-  wire [31:0] csr__NODE_ID__w_data;
-  output csr__NODE_ID__w_stb;
-  reg csr__NODE_ID__w_stb;
-  input [31:0] csr__OWNER_GET__r_data;
+  wire [63:0] csr__MEM_ADDR__data;
+  input csr__MEM_ADDR__load;
+  wire csr__MEM_ADDR__load;
+  input [63:0] csr__MEM_ADDR__load_value;
+  wire [63:0] csr__MEM_ADDR__load_value;
+  wire [1:0] csr__MEM_CTRL__r_data;
+  wire [1:0] csr__MEM_CTRL__w_data;
+  wire csr__MEM_CTRL__w_stb;
+  wire [31:0] csr__MEM_LEN__data;
+  input csr__MEM_LEN__load;
+  wire csr__MEM_LEN__load;
+  input [31:0] csr__MEM_LEN__load_value;
+  wire [31:0] csr__MEM_LEN__load_value;
+  input [63:0] csr__MEM_RDATA__r_data;
+  wire [63:0] csr__MEM_RDATA__r_data;
+  wire [63:0] csr__MEM_WDATA__data;
+  wire [7:0] csr__NODE_ID__data;
   wire [31:0] csr__OWNER_GET__r_data;
-  reg csr__OWNER_GET__r_stb;
-  wire [31:0] csr__OWNER_GET__w_data;
-  wire [31:0] csr__OWNER_SEL__r_data;
-  reg csr__OWNER_SEL__r_stb;
-  wire [31:0] csr__OWNER_SEL__w_data;
-  output csr__OWNER_SEL__w_stb;
-  reg csr__OWNER_SEL__w_stb;
+  wire [15:0] csr__OWNER_SEL__data;
   wire [31:0] csr__OWNER_SET__w_data;
-  output csr__OWNER_SET__w_stb;
-  reg csr__OWNER_SET__w_stb;
-  wire [31:0] csr__PT_BASE_HI__r_data;
-  reg csr__PT_BASE_HI__r_stb;
-  wire [31:0] csr__PT_BASE_HI__w_data;
-  output csr__PT_BASE_HI__w_stb;
-  reg csr__PT_BASE_HI__w_stb;
-  wire [31:0] csr__PT_BASE_LO__r_data;
-  reg csr__PT_BASE_LO__r_stb;
-  wire [31:0] csr__PT_BASE_LO__w_data;
-  output csr__PT_BASE_LO__w_stb;
-  reg csr__PT_BASE_LO__w_stb;
-  wire [31:0] csr__PT_BUCKETS_LOG2__r_data;
-  reg csr__PT_BUCKETS_LOG2__r_stb;
-  wire [31:0] csr__PT_BUCKETS_LOG2__w_data;
-  output csr__PT_BUCKETS_LOG2__w_stb;
-  reg csr__PT_BUCKETS_LOG2__w_stb;
-  wire [31:0] csr__PT_MAX_PROBES__r_data;
-  reg csr__PT_MAX_PROBES__r_stb;
-  wire [31:0] csr__PT_MAX_PROBES__w_data;
-  output csr__PT_MAX_PROBES__w_stb;
-  reg csr__PT_MAX_PROBES__w_stb;
-  wire [31:0] csr__TLB_INV_VPN_HI__r_data;
-  reg csr__TLB_INV_VPN_HI__r_stb;
-  wire [31:0] csr__TLB_INV_VPN_HI__w_data;
-  output csr__TLB_INV_VPN_HI__w_stb;
-  reg csr__TLB_INV_VPN_HI__w_stb;
-  wire [31:0] csr__TLB_INV_VPN_LO__r_data;
-  reg csr__TLB_INV_VPN_LO__r_stb;
-  wire [31:0] csr__TLB_INV_VPN_LO__w_data;
-  output csr__TLB_INV_VPN_LO__w_stb;
-  reg csr__TLB_INV_VPN_LO__w_stb;
+  wire csr__OWNER_SET__w_stb;
+  wire [63:0] csr__PT_BASE__data;
+  wire [4:0] csr__PT_BUCKETS_LOG2__data;
+  wire [7:0] csr__PT_MAX_PROBES__data;
+  wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
-  output csr__TLB_INV__w_stb;
-  reg csr__TLB_INV__w_stb;
-  input [7:0] \port$2189$0 ;
-  wire [7:0] \port$2189$0 ;
-  input [63:0] \port$2191$0 ;
-  wire [63:0] \port$2191$0 ;
-  input [63:0] \port$2193$0 ;
-  wire [63:0] \port$2193$0 ;
-  input [4:0] \port$2195$0 ;
-  wire [4:0] \port$2195$0 ;
-  input [7:0] \port$2197$0 ;
-  wire [7:0] \port$2197$0 ;
-  input [15:0] \port$2199$0 ;
-  wire [15:0] \port$2199$0 ;
-  input [63:0] \port$2215$0 ;
-  wire [63:0] \port$2215$0 ;
-  input [63:0] \port$2217$0 ;
-  wire [63:0] \port$2217$0 ;
-  input \port$2221$0 ;
-  wire \port$2221$0 ;
-  input \port$2225$0 ;
-  wire \port$2225$0 ;
-  input [3:0] \port$2231$0 ;
-  wire [3:0] \port$2231$0 ;
-  input [7:0] \port$2235$0 ;
-  wire [7:0] \port$2235$0 ;
-  input [15:0] \port$2239$0 ;
-  wire [15:0] \port$2239$0 ;
-  input \port$2263$0 ;
-  wire \port$2263$0 ;
-  input [63:0] \port$2267$0 ;
-  wire [63:0] \port$2267$0 ;
-  input \port$96$0 ;
-  wire \port$96$0 ;
+  wire csr__TLB_INV__w_stb;
+  input \port$196$0 ;
+  wire \port$196$0 ;
+  input \port$2417$0 ;
+  wire \port$2417$0 ;
+  input [7:0] \port$2418$0 ;
+  wire [7:0] \port$2418$0 ;
+  input \port$3343$0 ;
+  wire \port$3343$0 ;
+  input \port$3347$0 ;
+  wire \port$3347$0 ;
+  input [3:0] \port$3422$0 ;
+  wire [3:0] \port$3422$0 ;
+  input [15:0] \port$3422$31 ;
+  wire [15:0] \port$3422$31 ;
+  input [7:0] \port$3422$7 ;
+  wire [7:0] \port$3422$7 ;
+  input \port$3426$0 ;
+  wire \port$3426$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
   wire rst;
+  output [63:0] storage;
+  wire [63:0] storage;
+  output [4:0] \storage$74 ;
+  wire [4:0] \storage$74 ;
+  output [7:0] \storage$75 ;
+  wire [7:0] \storage$75 ;
+  output [15:0] \storage$76 ;
+  wire [15:0] \storage$76 ;
+  output [63:0] \storage$78 ;
+  wire [63:0] \storage$78 ;
+  output [63:0] \storage$81 ;
+  wire [63:0] \storage$81 ;
+  output [63:0] \storage$82 ;
+  wire [63:0] \storage$82 ;
+  output [31:0] \storage$83 ;
+  wire [31:0] \storage$83 ;
+  output [7:0] \storage$93 ;
+  wire [7:0] \storage$93 ;
+  wire [31:0] value;
+  wire [31:0] \value$87 ;
+  wire [31:0] \value$88 ;
+  wire [31:0] \value$89 ;
+  wire [31:0] \value$90 ;
+  wire [31:0] \value$91 ;
+  wire [31:0] \value$92 ;
   always @(posedge clk)
     bus__r_data <= \$1 ;
+  \mmu.regs.decoder.reg_CNT_BUCKET_READS  reg_CNT_BUCKET_READS (
+    .CNT_BUCKET_READS_w_stb(CNT_BUCKET_READS_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__CNT_BUCKET_READS__value(\value$90 ),
+    .inc(csr__CNT_BUCKET_READS__inc),
+    .rst(rst)
+  );
+  \mmu.regs.decoder.reg_CNT_FAULTS  reg_CNT_FAULTS (
+    .CNT_FAULTS_w_stb(CNT_FAULTS_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__CNT_FAULTS__value(\value$89 ),
+    .inc(csr__CNT_FAULTS__inc),
+    .rst(rst)
+  );
+  \mmu.regs.decoder.reg_CNT_PROT_FAULTS  reg_CNT_PROT_FAULTS (
+    .CNT_PROT_FAULTS_w_stb(CNT_PROT_FAULTS_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__CNT_PROT_FAULTS__value(\value$92 ),
+    .inc(csr__CNT_PROT_FAULTS__inc),
+    .rst(rst)
+  );
+  \mmu.regs.decoder.reg_CNT_REQUESTS  reg_CNT_REQUESTS (
+    .CNT_REQUESTS_w_stb(CNT_REQUESTS_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__CNT_REQUESTS__value(\value$91 ),
+    .inc(csr__CNT_REQUESTS__inc),
+    .rst(rst)
+  );
+  \mmu.regs.decoder.reg_CNT_TLB_HIT  reg_CNT_TLB_HIT (
+    .CNT_TLB_HIT_w_stb(CNT_TLB_HIT_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__CNT_TLB_HIT__value(value),
+    .inc(csr__CNT_TLB_HIT__inc),
+    .rst(rst)
+  );
+  \mmu.regs.decoder.reg_CNT_TLB_MISS  reg_CNT_TLB_MISS (
+    .CNT_TLB_MISS_w_stb(CNT_TLB_MISS_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__CNT_TLB_MISS__value(\value$87 ),
+    .inc(csr__CNT_TLB_MISS__inc),
+    .rst(rst)
+  );
+  \mmu.regs.decoder.reg_CNT_WALKS  reg_CNT_WALKS (
+    .CNT_WALKS_w_stb(CNT_WALKS_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__CNT_WALKS__value(\value$88 ),
+    .inc(csr__CNT_WALKS__inc),
+    .rst(rst)
+  );
+  \mmu.regs.decoder.reg_MEM_ADDR  reg_MEM_ADDR (
+    .MEM_ADDR_HI_w_stb(MEM_ADDR_HI_w_stb),
+    .MEM_ADDR_LO_w_stb(MEM_ADDR_LO_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
+    .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
+    .rst(rst),
+    .storage(\storage$81 )
+  );
+  \mmu.regs.decoder.reg_MEM_LEN  reg_MEM_LEN (
+    .MEM_LEN_w_stb(MEM_LEN_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__MEM_LEN__load(csr__MEM_LEN__load),
+    .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
+    .rst(rst),
+    .storage(\storage$83 )
+  );
+  \mmu.regs.decoder.reg_MEM_WDATA  reg_MEM_WDATA (
+    .MEM_WDATA_HI_w_stb(MEM_WDATA_HI_w_stb),
+    .MEM_WDATA_LO_w_stb(MEM_WDATA_LO_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .rst(rst),
+    .storage(\storage$82 )
+  );
+  \mmu.regs.decoder.reg_NODE_ID  reg_NODE_ID (
+    .NODE_ID_w_stb(NODE_ID_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .rst(rst),
+    .storage(\storage$93 )
+  );
+  \mmu.regs.decoder.reg_OWNER_SEL  reg_OWNER_SEL (
+    .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .rst(rst),
+    .storage(\storage$76 )
+  );
+  \mmu.regs.decoder.reg_PT_BASE  reg_PT_BASE (
+    .PT_BASE_HI_w_stb(PT_BASE_HI_w_stb),
+    .PT_BASE_LO_w_stb(PT_BASE_LO_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .rst(rst),
+    .storage(storage)
+  );
+  \mmu.regs.decoder.reg_PT_BUCKETS_LOG2  reg_PT_BUCKETS_LOG2 (
+    .PT_BUCKETS_LOG2_w_stb(PT_BUCKETS_LOG2_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .rst(rst),
+    .storage(\storage$74 )
+  );
+  \mmu.regs.decoder.reg_PT_MAX_PROBES  reg_PT_MAX_PROBES (
+    .PT_MAX_PROBES_w_stb(PT_MAX_PROBES_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .rst(rst),
+    .storage(\storage$75 )
+  );
+  \mmu.regs.decoder.reg_TLB_INV_VPN  reg_TLB_INV_VPN (
+    .TLB_INV_VPN_HI_w_stb(TLB_INV_VPN_HI_w_stb),
+    .TLB_INV_VPN_LO_w_stb(TLB_INV_VPN_LO_w_stb),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .rst(rst),
+    .storage(\storage$78 )
+  );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_MAX_PROBES__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BUCKETS_LOG2_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BUCKETS_LOG2_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_MAX_PROBES_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -3893,12 +3579,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h04:
           /* empty */;
       5'h05:
-          csr__PT_MAX_PROBES__r_stb = bus__r_stb;
+          PT_MAX_PROBES_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_MAX_PROBES__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_MAX_PROBES_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -3911,12 +3597,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h04:
           /* empty */;
       5'h05:
-          csr__PT_MAX_PROBES__w_stb = bus__w_stb;
+          PT_MAX_PROBES_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__OWNER_SET__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SET_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -3931,12 +3617,32 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h05:
           /* empty */;
       5'h06:
-          csr__OWNER_SET__w_stb = bus__w_stb;
+          OWNER_SET_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__OWNER_SEL__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SEL_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -3953,12 +3659,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h06:
           /* empty */;
       5'h07:
-          csr__OWNER_SEL__r_stb = bus__r_stb;
+          OWNER_SEL_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__OWNER_SEL__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SEL_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -3975,12 +3681,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h06:
           /* empty */;
       5'h07:
-          csr__OWNER_SEL__w_stb = bus__w_stb;
+          OWNER_SEL_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__OWNER_GET__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_GET_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -3999,12 +3705,44 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h07:
           /* empty */;
       5'h08:
-          csr__OWNER_GET__r_stb = bus__r_stb;
+          OWNER_GET_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__TLB_INV_VPN_LO__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_GET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO0_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4025,12 +3763,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h08:
           /* empty */;
       5'h09:
-          csr__TLB_INV_VPN_LO__r_stb = bus__r_stb;
+          TLB_INV_VPN_LO_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__TLB_INV_VPN_LO__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4051,12 +3789,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h08:
           /* empty */;
       5'h09:
-          csr__TLB_INV_VPN_LO__w_stb = bus__w_stb;
+          TLB_INV_VPN_LO_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__TLB_INV_VPN_HI__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4079,12 +3817,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h09:
           /* empty */;
       5'h0a:
-          csr__TLB_INV_VPN_HI__r_stb = bus__r_stb;
+          TLB_INV_VPN_HI_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__TLB_INV_VPN_HI__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4107,20 +3845,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h09:
           /* empty */;
       5'h0a:
-          csr__TLB_INV_VPN_HI__w_stb = bus__w_stb;
+          TLB_INV_VPN_HI_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__INFO0__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          csr__INFO0__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__TLB_INV__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4145,12 +3875,42 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h0a:
           /* empty */;
       5'h0b:
-          csr__TLB_INV__w_stb = bus__w_stb;
+          TLB_INV_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__FAULT_STATUS__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_STATUS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4177,12 +3937,44 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h0b:
           /* empty */;
       5'h0c:
-          csr__FAULT_STATUS__r_stb = bus__r_stb;
+          FAULT_STATUS_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__FAULT_VADDR_LO__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_STATUS_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4211,12 +4003,54 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h0c:
           /* empty */;
       5'h0d:
-          csr__FAULT_VADDR_LO__r_stb = bus__r_stb;
+          FAULT_VADDR_LO_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__FAULT_VADDR_HI__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO0_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4247,12 +4081,48 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h0d:
           /* empty */;
       5'h0e:
-          csr__FAULT_VADDR_HI__r_stb = bus__r_stb;
+          FAULT_VADDR_HI_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__FAULT_RESOLVE__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_RESOLVE_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4285,12 +4155,50 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h0e:
           /* empty */;
       5'h0f:
-          csr__FAULT_RESOLVE__w_stb = bus__w_stb;
+          FAULT_RESOLVE_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_ADDR_LO__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_RESOLVE_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          FAULT_RESOLVE_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_ADDR_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4325,12 +4233,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h0f:
           /* empty */;
       5'h10:
-          csr__MEM_ADDR_LO__r_stb = bus__r_stb;
+          MEM_ADDR_LO_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_ADDR_LO__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_ADDR_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4365,12 +4273,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h0f:
           /* empty */;
       5'h10:
-          csr__MEM_ADDR_LO__w_stb = bus__w_stb;
+          MEM_ADDR_LO_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_ADDR_HI__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_ADDR_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4407,12 +4315,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h10:
           /* empty */;
       5'h11:
-          csr__MEM_ADDR_HI__r_stb = bus__r_stb;
+          MEM_ADDR_HI_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_ADDR_HI__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_ADDR_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4449,12 +4357,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h10:
           /* empty */;
       5'h11:
-          csr__MEM_ADDR_HI__w_stb = bus__w_stb;
+          MEM_ADDR_HI_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_WDATA_LO__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_WDATA_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4493,22 +4401,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h11:
           /* empty */;
       5'h12:
-          csr__MEM_WDATA_LO__r_stb = bus__r_stb;
+          MEM_WDATA_LO_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__INFO1__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          csr__INFO1__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_WDATA_LO__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_WDATA_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4547,12 +4445,22 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h11:
           /* empty */;
       5'h12:
-          csr__MEM_WDATA_LO__w_stb = bus__w_stb;
+          MEM_WDATA_LO_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_WDATA_HI__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO1_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_WDATA_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4593,12 +4501,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h12:
           /* empty */;
       5'h13:
-          csr__MEM_WDATA_HI__r_stb = bus__r_stb;
+          MEM_WDATA_HI_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_WDATA_HI__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_WDATA_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4639,12 +4547,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h12:
           /* empty */;
       5'h13:
-          csr__MEM_WDATA_HI__w_stb = bus__w_stb;
+          MEM_WDATA_HI_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_LEN__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_LEN_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4687,12 +4595,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h13:
           /* empty */;
       5'h14:
-          csr__MEM_LEN__r_stb = bus__r_stb;
+          MEM_LEN_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_LEN__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_LEN_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4735,12 +4643,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h13:
           /* empty */;
       5'h14:
-          csr__MEM_LEN__w_stb = bus__w_stb;
+          MEM_LEN_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_CTRL__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_CTRL_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4785,12 +4693,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h14:
           /* empty */;
       5'h15:
-          csr__MEM_CTRL__r_stb = bus__r_stb;
+          MEM_CTRL_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_CTRL__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_CTRL_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4835,12 +4743,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h14:
           /* empty */;
       5'h15:
-          csr__MEM_CTRL__w_stb = bus__w_stb;
+          MEM_CTRL_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_RDATA_LO__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_RDATA_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4887,12 +4795,64 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h15:
           /* empty */;
       5'h16:
-          csr__MEM_RDATA_LO__r_stb = bus__r_stb;
+          MEM_RDATA_LO_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__MEM_RDATA_HI__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_RDATA_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          MEM_RDATA_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_RDATA_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4941,12 +4901,76 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h16:
           /* empty */;
       5'h17:
-          csr__MEM_RDATA_HI__r_stb = bus__r_stb;
+          MEM_RDATA_HI_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_TLB_HIT__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    MEM_RDATA_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          /* empty */;
+      5'h17:
+          MEM_RDATA_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO1_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_TLB_HIT_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -4997,24 +5021,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h17:
           /* empty */;
       5'h18:
-          csr__CNT_TLB_HIT__r_stb = bus__r_stb;
+          CNT_TLB_HIT_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_BASE_LO__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          csr__PT_BASE_LO__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_TLB_HIT__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_TLB_HIT_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5065,12 +5077,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h17:
           /* empty */;
       5'h18:
-          csr__CNT_TLB_HIT__w_stb = bus__w_stb;
+          CNT_TLB_HIT_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_TLB_MISS__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_TLB_MISS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5123,12 +5135,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h18:
           /* empty */;
       5'h19:
-          csr__CNT_TLB_MISS__r_stb = bus__r_stb;
+          CNT_TLB_MISS_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_TLB_MISS__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_TLB_MISS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5181,12 +5193,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h18:
           /* empty */;
       5'h19:
-          csr__CNT_TLB_MISS__w_stb = bus__w_stb;
+          CNT_TLB_MISS_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_WALKS__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_WALKS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5241,12 +5253,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h19:
           /* empty */;
       5'h1a:
-          csr__CNT_WALKS__r_stb = bus__r_stb;
+          CNT_WALKS_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_WALKS__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_WALKS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5301,12 +5313,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h19:
           /* empty */;
       5'h1a:
-          csr__CNT_WALKS__w_stb = bus__w_stb;
+          CNT_WALKS_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_FAULTS__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_FAULTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5363,12 +5375,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1a:
           /* empty */;
       5'h1b:
-          csr__CNT_FAULTS__r_stb = bus__r_stb;
+          CNT_FAULTS_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_FAULTS__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_FAULTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5425,12 +5437,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1a:
           /* empty */;
       5'h1b:
-          csr__CNT_FAULTS__w_stb = bus__w_stb;
+          CNT_FAULTS_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_BUCKET_READS__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_BUCKET_READS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5489,12 +5501,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1b:
           /* empty */;
       5'h1c:
-          csr__CNT_BUCKET_READS__r_stb = bus__r_stb;
+          CNT_BUCKET_READS_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_BUCKET_READS__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_BUCKET_READS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5553,12 +5565,24 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1b:
           /* empty */;
       5'h1c:
-          csr__CNT_BUCKET_READS__w_stb = bus__w_stb;
+          CNT_BUCKET_READS_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_REQUESTS__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BASE_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          PT_BASE_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_REQUESTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5619,24 +5643,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1c:
           /* empty */;
       5'h1d:
-          csr__CNT_REQUESTS__r_stb = bus__r_stb;
+          CNT_REQUESTS_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_BASE_LO__w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          csr__PT_BASE_LO__w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_REQUESTS__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_REQUESTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5697,12 +5709,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1c:
           /* empty */;
       5'h1d:
-          csr__CNT_REQUESTS__w_stb = bus__w_stb;
+          CNT_REQUESTS_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_PROT_FAULTS__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_PROT_FAULTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5765,12 +5777,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1d:
           /* empty */;
       5'h1e:
-          csr__CNT_PROT_FAULTS__r_stb = bus__r_stb;
+          CNT_PROT_FAULTS_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__CNT_PROT_FAULTS__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    CNT_PROT_FAULTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -5833,12 +5845,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1d:
           /* empty */;
       5'h1e:
-          csr__CNT_PROT_FAULTS__w_stb = bus__w_stb;
+          CNT_PROT_FAULTS_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__NODE_ID__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    NODE_ID_r_stb = 1'h0;
     (* full_case = 32'd1 *)
     casez (bus__addr)
       5'h00:
@@ -5904,12 +5916,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1e:
           /* empty */;
       5'h1f:
-          csr__NODE_ID__r_stb = bus__r_stb;
+          NODE_ID_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__NODE_ID__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    NODE_ID_w_stb = 1'h0;
     (* full_case = 32'd1 *)
     casez (bus__addr)
       5'h00:
@@ -5975,11 +5987,11 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h1e:
           /* empty */;
       5'h1f:
-          csr__NODE_ID__w_stb = bus__w_stb;
+          NODE_ID_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -5993,117 +6005,117 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
           end
       5'h02:
           if (bus__r_stb) begin
-            \$1  = \port$2191$0 [31:0];
+            \$1  = storage[31:0];
           end
       5'h03:
           if (bus__r_stb) begin
-            \$1  = \port$2191$0 [63:32];
+            \$1  = storage[63:32];
           end
       5'h04:
           if (bus__r_stb) begin
-            \$1  = { 27'h0000000, \port$2195$0  };
+            \$1  = { 27'h0000000, \storage$74  };
           end
       5'h05:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$2197$0  };
+            \$1  = { 24'h000000, \storage$75  };
           end
       5'h06:
           /* empty */;
       5'h07:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$2199$0  };
+            \$1  = { 16'h0000, \storage$76  };
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = csr__OWNER_GET__r_data;
+            \$1  = { \port$2417$0 , 23'h000000, \port$2418$0  };
           end
       5'h09:
           if (bus__r_stb) begin
-            \$1  = \port$2193$0 [31:0];
+            \$1  = \storage$78 [31:0];
           end
       5'h0a:
           if (bus__r_stb) begin
-            \$1  = \port$2193$0 [63:32];
+            \$1  = \storage$78 [63:32];
           end
       5'h0b:
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$2239$0 , \port$2235$0 , \port$2231$0 , 2'h0, \port$96$0 , \port$2263$0  };
+            \$1  = { \port$3422$31 , \port$3422$7 , \port$3422$0 , 2'h0, \port$196$0 , \port$3426$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR_LO__r_data;
+            \$1  = csr__FAULT_VADDR__r_data[31:0];
           end
       5'h0e:
           if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR_HI__r_data;
+            \$1  = csr__FAULT_VADDR__r_data[63:32];
           end
       5'h0f:
           /* empty */;
       5'h10:
           if (bus__r_stb) begin
-            \$1  = \port$2215$0 [31:0];
+            \$1  = \storage$81 [31:0];
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$2215$0 [63:32];
+            \$1  = \storage$81 [63:32];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = \port$2217$0 [31:0];
+            \$1  = \storage$82 [31:0];
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = \port$2217$0 [63:32];
+            \$1  = \storage$82 [63:32];
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = csr__MEM_LEN__r_data;
+            \$1  = \storage$83 ;
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$2225$0 , \port$2221$0  };
+            \$1  = { 30'h00000000, \port$3347$0 , \port$3343$0  };
           end
       5'h16:
           if (bus__r_stb) begin
-            \$1  = \port$2267$0 [31:0];
+            \$1  = csr__MEM_RDATA__r_data[31:0];
           end
       5'h17:
           if (bus__r_stb) begin
-            \$1  = \port$2267$0 [63:32];
+            \$1  = csr__MEM_RDATA__r_data[63:32];
           end
       5'h18:
           if (bus__r_stb) begin
-            \$1  = csr__CNT_TLB_HIT__r_data;
+            \$1  = value;
           end
       5'h19:
           if (bus__r_stb) begin
-            \$1  = csr__CNT_TLB_MISS__r_data;
+            \$1  = \value$87 ;
           end
       5'h1a:
           if (bus__r_stb) begin
-            \$1  = csr__CNT_WALKS__r_data;
+            \$1  = \value$88 ;
           end
       5'h1b:
           if (bus__r_stb) begin
-            \$1  = csr__CNT_FAULTS__r_data;
+            \$1  = \value$89 ;
           end
       5'h1c:
           if (bus__r_stb) begin
-            \$1  = csr__CNT_BUCKET_READS__r_data;
+            \$1  = \value$90 ;
           end
       5'h1d:
           if (bus__r_stb) begin
-            \$1  = csr__CNT_REQUESTS__r_data;
+            \$1  = \value$91 ;
           end
       5'h1e:
           if (bus__r_stb) begin
-            \$1  = csr__CNT_PROT_FAULTS__r_data;
+            \$1  = \value$92 ;
           end
       5'h1f:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$2189$0  };
+            \$1  = { 24'h000000, \storage$93  };
           end
     endcase
     if (rst) begin
@@ -6111,22 +6123,20 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_BASE_HI__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BASE_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h03:
-          csr__PT_BASE_HI__r_stb = bus__r_stb;
+          PT_BASE_LO_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_BASE_HI__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BASE_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -6135,12 +6145,12 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h02:
           /* empty */;
       5'h03:
-          csr__PT_BASE_HI__w_stb = bus__w_stb;
+          PT_BASE_HI_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_BUCKETS_LOG2__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BASE_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -6149,83 +6159,1726 @@ module \mmu.dec (bus__r_stb, bus__w_stb, csr__INFO0__w_data, clk, rst, csr__OWNE
       5'h02:
           /* empty */;
       5'h03:
-          /* empty */;
-      5'h04:
-          csr__PT_BUCKETS_LOG2__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    csr__PT_BUCKETS_LOG2__w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          csr__PT_BUCKETS_LOG2__w_stb = bus__w_stb;
+          PT_BASE_HI_w_stb = bus__w_stb;
     endcase
   end
   assign r_data = bus__r_data;
-  assign bus__w_data = csr__INFO0__w_data;
-  assign csr__INFO1__w_data = csr__INFO0__w_data;
-  assign csr__PT_BASE_LO__w_data = csr__INFO0__w_data;
-  assign csr__PT_BASE_HI__w_data = csr__INFO0__w_data;
-  assign csr__PT_BUCKETS_LOG2__w_data = csr__INFO0__w_data;
-  assign csr__PT_MAX_PROBES__w_data = csr__INFO0__w_data;
-  assign csr__OWNER_SET__w_data = csr__INFO0__w_data;
-  assign csr__OWNER_SEL__w_data = csr__INFO0__w_data;
-  assign csr__OWNER_GET__w_data = csr__INFO0__w_data;
-  assign csr__TLB_INV_VPN_LO__w_data = csr__INFO0__w_data;
-  assign csr__TLB_INV_VPN_HI__w_data = csr__INFO0__w_data;
-  assign csr__TLB_INV__w_data = csr__INFO0__w_data;
-  assign csr__FAULT_STATUS__w_data = csr__INFO0__w_data;
-  assign csr__FAULT_VADDR_LO__w_data = csr__INFO0__w_data;
-  assign csr__FAULT_VADDR_HI__w_data = csr__INFO0__w_data;
-  assign csr__FAULT_RESOLVE__w_data = csr__INFO0__w_data;
-  assign csr__MEM_ADDR_LO__w_data = csr__INFO0__w_data;
-  assign csr__MEM_ADDR_HI__w_data = csr__INFO0__w_data;
-  assign csr__MEM_WDATA_LO__w_data = csr__INFO0__w_data;
-  assign csr__MEM_WDATA_HI__w_data = csr__INFO0__w_data;
-  assign csr__MEM_LEN__w_data = csr__INFO0__w_data;
-  assign csr__MEM_CTRL__w_data = csr__INFO0__w_data;
-  assign csr__MEM_RDATA_LO__w_data = csr__INFO0__w_data;
-  assign csr__MEM_RDATA_HI__w_data = csr__INFO0__w_data;
-  assign csr__CNT_TLB_HIT__w_data = csr__INFO0__w_data;
-  assign csr__CNT_TLB_MISS__w_data = csr__INFO0__w_data;
-  assign csr__CNT_WALKS__w_data = csr__INFO0__w_data;
-  assign csr__CNT_FAULTS__w_data = csr__INFO0__w_data;
-  assign csr__CNT_BUCKET_READS__w_data = csr__INFO0__w_data;
-  assign csr__CNT_REQUESTS__w_data = csr__INFO0__w_data;
-  assign csr__CNT_PROT_FAULTS__w_data = csr__INFO0__w_data;
-  assign csr__NODE_ID__w_data = csr__INFO0__w_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__PT_BASE_LO__r_data = \port$2191$0 [31:0];
-  assign csr__PT_BASE_HI__r_data = \port$2191$0 [63:32];
-  assign csr__PT_BUCKETS_LOG2__r_data = { 27'h0000000, \port$2195$0  };
-  assign csr__PT_MAX_PROBES__r_data = { 24'h000000, \port$2197$0  };
-  assign csr__OWNER_SEL__r_data = { 16'h0000, \port$2199$0  };
-  assign csr__TLB_INV_VPN_LO__r_data = \port$2193$0 [31:0];
-  assign csr__TLB_INV_VPN_HI__r_data = \port$2193$0 [63:32];
-  assign csr__FAULT_STATUS__r_data = { \port$2239$0 , \port$2235$0 , \port$2231$0 , 2'h0, \port$96$0 , \port$2263$0  };
-  assign csr__MEM_ADDR_LO__r_data = \port$2215$0 [31:0];
-  assign csr__MEM_ADDR_HI__r_data = \port$2215$0 [63:32];
-  assign csr__MEM_WDATA_LO__r_data = \port$2217$0 [31:0];
-  assign csr__MEM_WDATA_HI__r_data = \port$2217$0 [63:32];
-  assign csr__MEM_CTRL__r_data = { 30'h00000000, \port$2225$0 , \port$2221$0  };
-  assign csr__MEM_RDATA_LO__r_data = \port$2267$0 [31:0];
-  assign csr__MEM_RDATA_HI__r_data = \port$2267$0 [63:32];
-  assign csr__NODE_ID__r_data = { 24'h000000, \port$2189$0  };
+  assign csr__OWNER_GET__r_data = { \port$2417$0 , 23'h000000, \port$2418$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$3422$31 , \port$3422$7 , \port$3422$0 , 2'h0, \port$196$0 , \port$3426$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3347$0 , \port$3343$0  };
+  assign csr__PT_BASE__data = storage;
+  assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
+  assign csr__PT_MAX_PROBES__data = \storage$75 ;
+  assign csr__OWNER_SET__w_stb = OWNER_SET_w_stb;
+  assign csr__OWNER_SET__w_data = bus__w_data;
+  assign csr__OWNER_SEL__data = \storage$76 ;
+  assign csr__TLB_INV_VPN__data = \storage$78 ;
+  assign csr__TLB_INV__w_stb = TLB_INV_w_stb;
+  assign csr__TLB_INV__w_data = bus__w_data;
+  assign csr__FAULT_RESOLVE__w_stb = FAULT_RESOLVE_w_stb;
+  assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
+  assign csr__MEM_ADDR__data = \storage$81 ;
+  assign csr__MEM_WDATA__data = \storage$82 ;
+  assign csr__MEM_LEN__data = \storage$83 ;
+  assign csr__MEM_CTRL__w_stb = MEM_CTRL_w_stb;
+  assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
+  assign csr__NODE_ID__data = \storage$93 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, inv_vpn, lk_pid, lk_vpn, lk_pfn, lk_r, lk_w, inv_pid);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
+module \mmu.regs.decoder.reg_CNT_BUCKET_READS (clk, rst, CNT_BUCKET_READS_w_stb, csr__CNT_BUCKET_READS__value, inc, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+  input CNT_BUCKET_READS_w_stb;
+  wire CNT_BUCKET_READS_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__CNT_BUCKET_READS__clear;
+  wire csr__CNT_BUCKET_READS__inc;
+  output [31:0] csr__CNT_BUCKET_READS__value;
+  wire [31:0] csr__CNT_BUCKET_READS__value;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  reg [31:0] write_value;
+  \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .load(load),
+    .load_value(write_value),
+    .rst(rst),
+    .value(csr__CNT_BUCKET_READS__value)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    write_value = csr__CNT_BUCKET_READS__value;
+    if (CNT_BUCKET_READS_w_stb) begin
+      write_value = bus__w_data;
+    end
+  end
+  assign csr__CNT_BUCKET_READS__inc = inc;
+  assign clear = 1'h0;
+  assign csr__CNT_BUCKET_READS__clear = 1'h0;
+  assign value = csr__CNT_BUCKET_READS__value;
+  assign load_value = write_value;
+  assign load = CNT_BUCKET_READS_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, value, inc, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  input load;
+  wire load;
+  input [31:0] load_value;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ load, 1'h0 })
+      2'b1?:
+          \$2  = load_value;
+      default:
+          \$2  = \$1 [31:0];
+    endcase
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, CNT_FAULTS_w_stb, csr__CNT_FAULTS__value, inc, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  input CNT_FAULTS_w_stb;
+  wire CNT_FAULTS_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__CNT_FAULTS__clear;
+  wire csr__CNT_FAULTS__inc;
+  output [31:0] csr__CNT_FAULTS__value;
+  wire [31:0] csr__CNT_FAULTS__value;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  reg [31:0] write_value;
+  \mmu.regs.decoder.reg_CNT_FAULTS.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .load(load),
+    .load_value(write_value),
+    .rst(rst),
+    .value(csr__CNT_FAULTS__value)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    write_value = csr__CNT_FAULTS__value;
+    if (CNT_FAULTS_w_stb) begin
+      write_value = bus__w_data;
+    end
+  end
+  assign csr__CNT_FAULTS__inc = inc;
+  assign clear = 1'h0;
+  assign csr__CNT_FAULTS__clear = 1'h0;
+  assign value = csr__CNT_FAULTS__value;
+  assign load_value = write_value;
+  assign load = CNT_FAULTS_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, load_value, value, inc, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  input load;
+  wire load;
+  input [31:0] load_value;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ load, 1'h0 })
+      2'b1?:
+          \$2  = load_value;
+      default:
+          \$2  = \$1 [31:0];
+    endcase
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_PROT_FAULTS (clk, rst, CNT_PROT_FAULTS_w_stb, csr__CNT_PROT_FAULTS__value, inc, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  input CNT_PROT_FAULTS_w_stb;
+  wire CNT_PROT_FAULTS_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__CNT_PROT_FAULTS__clear;
+  wire csr__CNT_PROT_FAULTS__inc;
+  output [31:0] csr__CNT_PROT_FAULTS__value;
+  wire [31:0] csr__CNT_PROT_FAULTS__value;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  reg [31:0] write_value;
+  \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .load(load),
+    .load_value(write_value),
+    .rst(rst),
+    .value(csr__CNT_PROT_FAULTS__value)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    write_value = csr__CNT_PROT_FAULTS__value;
+    if (CNT_PROT_FAULTS_w_stb) begin
+      write_value = bus__w_data;
+    end
+  end
+  assign csr__CNT_PROT_FAULTS__inc = inc;
+  assign clear = 1'h0;
+  assign csr__CNT_PROT_FAULTS__clear = 1'h0;
+  assign value = csr__CNT_PROT_FAULTS__value;
+  assign load_value = write_value;
+  assign load = CNT_PROT_FAULTS_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, value, inc, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  input load;
+  wire load;
+  input [31:0] load_value;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ load, 1'h0 })
+      2'b1?:
+          \$2  = load_value;
+      default:
+          \$2  = \$1 [31:0];
+    endcase
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_REQUESTS (clk, rst, inc, CNT_REQUESTS_w_stb, csr__CNT_REQUESTS__value, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  input CNT_REQUESTS_w_stb;
+  wire CNT_REQUESTS_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__CNT_REQUESTS__clear;
+  wire csr__CNT_REQUESTS__inc;
+  output [31:0] csr__CNT_REQUESTS__value;
+  wire [31:0] csr__CNT_REQUESTS__value;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  reg [31:0] write_value;
+  \mmu.regs.decoder.reg_CNT_REQUESTS.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .load(load),
+    .load_value(write_value),
+    .rst(rst),
+    .value(csr__CNT_REQUESTS__value)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    write_value = csr__CNT_REQUESTS__value;
+    if (CNT_REQUESTS_w_stb) begin
+      write_value = bus__w_data;
+    end
+  end
+  assign csr__CNT_REQUESTS__inc = inc;
+  assign clear = 1'h0;
+  assign csr__CNT_REQUESTS__clear = 1'h0;
+  assign value = csr__CNT_REQUESTS__value;
+  assign load_value = write_value;
+  assign load = CNT_REQUESTS_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  input load;
+  wire load;
+  input [31:0] load_value;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ load, 1'h0 })
+      2'b1?:
+          \$2  = load_value;
+      default:
+          \$2  = \$1 [31:0];
+    endcase
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_TLB_HIT (clk, rst, CNT_TLB_HIT_w_stb, csr__CNT_TLB_HIT__value, inc, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  input CNT_TLB_HIT_w_stb;
+  wire CNT_TLB_HIT_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__CNT_TLB_HIT__clear;
+  wire csr__CNT_TLB_HIT__inc;
+  output [31:0] csr__CNT_TLB_HIT__value;
+  wire [31:0] csr__CNT_TLB_HIT__value;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  reg [31:0] write_value;
+  \mmu.regs.decoder.reg_CNT_TLB_HIT.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .load(load),
+    .load_value(write_value),
+    .rst(rst),
+    .value(csr__CNT_TLB_HIT__value)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    write_value = csr__CNT_TLB_HIT__value;
+    if (CNT_TLB_HIT_w_stb) begin
+      write_value = bus__w_data;
+    end
+  end
+  assign csr__CNT_TLB_HIT__inc = inc;
+  assign clear = 1'h0;
+  assign csr__CNT_TLB_HIT__clear = 1'h0;
+  assign value = csr__CNT_TLB_HIT__value;
+  assign load_value = write_value;
+  assign load = CNT_TLB_HIT_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, inc, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  input load;
+  wire load;
+  input [31:0] load_value;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ load, 1'h0 })
+      2'b1?:
+          \$2  = load_value;
+      default:
+          \$2  = \$1 [31:0];
+    endcase
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_TLB_MISS (clk, rst, CNT_TLB_MISS_w_stb, csr__CNT_TLB_MISS__value, inc, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+  input CNT_TLB_MISS_w_stb;
+  wire CNT_TLB_MISS_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__CNT_TLB_MISS__clear;
+  wire csr__CNT_TLB_MISS__inc;
+  output [31:0] csr__CNT_TLB_MISS__value;
+  wire [31:0] csr__CNT_TLB_MISS__value;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  reg [31:0] write_value;
+  \mmu.regs.decoder.reg_CNT_TLB_MISS.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .load(load),
+    .load_value(write_value),
+    .rst(rst),
+    .value(csr__CNT_TLB_MISS__value)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    write_value = csr__CNT_TLB_MISS__value;
+    if (CNT_TLB_MISS_w_stb) begin
+      write_value = bus__w_data;
+    end
+  end
+  assign csr__CNT_TLB_MISS__inc = inc;
+  assign clear = 1'h0;
+  assign csr__CNT_TLB_MISS__clear = 1'h0;
+  assign value = csr__CNT_TLB_MISS__value;
+  assign load_value = write_value;
+  assign load = CNT_TLB_MISS_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value, inc, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  input load;
+  wire load;
+  input [31:0] load_value;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ load, 1'h0 })
+      2'b1?:
+          \$2  = load_value;
+      default:
+          \$2  = \$1 [31:0];
+    endcase
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_WALKS (clk, rst, CNT_WALKS_w_stb, csr__CNT_WALKS__value, inc, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  input CNT_WALKS_w_stb;
+  wire CNT_WALKS_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__CNT_WALKS__clear;
+  wire csr__CNT_WALKS__inc;
+  output [31:0] csr__CNT_WALKS__value;
+  wire [31:0] csr__CNT_WALKS__value;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  reg [31:0] write_value;
+  \mmu.regs.decoder.reg_CNT_WALKS.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .load(load),
+    .load_value(write_value),
+    .rst(rst),
+    .value(csr__CNT_WALKS__value)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    write_value = csr__CNT_WALKS__value;
+    if (CNT_WALKS_w_stb) begin
+      write_value = bus__w_data;
+    end
+  end
+  assign csr__CNT_WALKS__inc = inc;
+  assign clear = 1'h0;
+  assign csr__CNT_WALKS__clear = 1'h0;
+  assign value = csr__CNT_WALKS__value;
+  assign load_value = write_value;
+  assign load = CNT_WALKS_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, inc, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  input load;
+  wire load;
+  input [31:0] load_value;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    (* full_case = 32'd1 *)
+    casez ({ load, 1'h0 })
+      2'b1?:
+          \$2  = load_value;
+      default:
+          \$2  = \$1 [31:0];
+    endcase
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_MEM_ADDR (clk, rst, MEM_ADDR_LO_w_stb, MEM_ADDR_HI_w_stb, storage, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  reg [63:0] \$1 ;
+  input MEM_ADDR_HI_w_stb;
+  wire MEM_ADDR_HI_w_stb;
+  input MEM_ADDR_LO_w_stb;
+  wire MEM_ADDR_LO_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] csr__MEM_ADDR__data;
+  input csr__MEM_ADDR__load;
+  wire csr__MEM_ADDR__load;
+  input [63:0] csr__MEM_ADDR__load_value;
+  wire [63:0] csr__MEM_ADDR__load_value;
+  wire csr__MEM_ADDR__w_stb;
+  input rst;
+  wire rst;
+  output [63:0] storage;
+  reg [63:0] storage = 64'h0000000000000000;
+  assign csr__MEM_ADDR__w_stb = | { MEM_ADDR_HI_w_stb, MEM_ADDR_LO_w_stb };
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$1  = storage;
+    if (MEM_ADDR_LO_w_stb) begin
+      \$1 [31:0] = bus__w_data;
+    end
+    if (MEM_ADDR_HI_w_stb) begin
+      \$1 [63:32] = bus__w_data;
+    end
+    if (csr__MEM_ADDR__load) begin
+      \$1  = csr__MEM_ADDR__load_value;
+    end
+    if (rst) begin
+      \$1  = 64'h0000000000000000;
+    end
+  end
+  assign csr__MEM_ADDR__data = storage;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_MEM_LEN (clk, rst, MEM_LEN_w_stb, storage, csr__MEM_LEN__load, csr__MEM_LEN__load_value, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg [31:0] \$1 ;
+  input MEM_LEN_w_stb;
+  wire MEM_LEN_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 32'd0 *)
+  wire [31:0] csr__MEM_LEN__data;
+  input csr__MEM_LEN__load;
+  wire csr__MEM_LEN__load;
+  input [31:0] csr__MEM_LEN__load_value;
+  wire [31:0] csr__MEM_LEN__load_value;
+  wire csr__MEM_LEN__w_stb;
+  input rst;
+  wire rst;
+  output [31:0] storage;
+  reg [31:0] storage = 32'd0;
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$1  = storage;
+    if (MEM_LEN_w_stb) begin
+      \$1  = bus__w_data;
+    end
+    if (csr__MEM_LEN__load) begin
+      \$1  = csr__MEM_LEN__load_value;
+    end
+    if (rst) begin
+      \$1  = 32'd0;
+    end
+  end
+  assign csr__MEM_LEN__data = storage;
+  assign csr__MEM_LEN__w_stb = MEM_LEN_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_MEM_WDATA (clk, rst, MEM_WDATA_LO_w_stb, MEM_WDATA_HI_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  reg [63:0] \$1 ;
+  input MEM_WDATA_HI_w_stb;
+  wire MEM_WDATA_HI_w_stb;
+  input MEM_WDATA_LO_w_stb;
+  wire MEM_WDATA_LO_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] csr__MEM_WDATA__data;
+  wire csr__MEM_WDATA__load;
+  wire [63:0] csr__MEM_WDATA__load_value;
+  wire csr__MEM_WDATA__w_stb;
+  input rst;
+  wire rst;
+  output [63:0] storage;
+  reg [63:0] storage = 64'h0000000000000000;
+  assign csr__MEM_WDATA__w_stb = | { MEM_WDATA_HI_w_stb, MEM_WDATA_LO_w_stb };
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$1  = storage;
+    if (MEM_WDATA_LO_w_stb) begin
+      \$1 [31:0] = bus__w_data;
+    end
+    if (MEM_WDATA_HI_w_stb) begin
+      \$1 [63:32] = bus__w_data;
+    end
+    if (rst) begin
+      \$1  = 64'h0000000000000000;
+    end
+  end
+  assign csr__MEM_WDATA__load = 1'h0;
+  assign csr__MEM_WDATA__load_value = 64'h0000000000000000;
+  assign csr__MEM_WDATA__data = storage;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_NODE_ID (clk, rst, NODE_ID_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg [7:0] \$1 ;
+  input NODE_ID_w_stb;
+  wire NODE_ID_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 8'h00 *)
+  wire [7:0] csr__NODE_ID__data;
+  wire csr__NODE_ID__load;
+  wire [7:0] csr__NODE_ID__load_value;
+  wire csr__NODE_ID__w_stb;
+  input rst;
+  wire rst;
+  output [7:0] storage;
+  reg [7:0] storage = 8'h00;
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$1  = storage;
+    if (NODE_ID_w_stb) begin
+      \$1  = bus__w_data[7:0];
+    end
+    if (rst) begin
+      \$1  = 8'h00;
+    end
+  end
+  assign csr__NODE_ID__load = 1'h0;
+  assign csr__NODE_ID__load_value = 8'h00;
+  assign csr__NODE_ID__data = storage;
+  assign csr__NODE_ID__w_stb = NODE_ID_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_OWNER_SEL (clk, rst, OWNER_SEL_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg [15:0] \$1 ;
+  input OWNER_SEL_w_stb;
+  wire OWNER_SEL_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 16'h0000 *)
+  wire [15:0] csr__OWNER_SEL__data;
+  wire csr__OWNER_SEL__load;
+  wire [15:0] csr__OWNER_SEL__load_value;
+  wire csr__OWNER_SEL__w_stb;
+  input rst;
+  wire rst;
+  output [15:0] storage;
+  reg [15:0] storage = 16'h0000;
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$1  = storage;
+    if (OWNER_SEL_w_stb) begin
+      \$1  = bus__w_data[15:0];
+    end
+    if (rst) begin
+      \$1  = 16'h0000;
+    end
+  end
+  assign csr__OWNER_SEL__load = 1'h0;
+  assign csr__OWNER_SEL__load_value = 16'h0000;
+  assign csr__OWNER_SEL__data = storage;
+  assign csr__OWNER_SEL__w_stb = OWNER_SEL_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_PT_BASE (clk, rst, PT_BASE_LO_w_stb, PT_BASE_HI_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  reg [63:0] \$1 ;
+  input PT_BASE_HI_w_stb;
+  wire PT_BASE_HI_w_stb;
+  input PT_BASE_LO_w_stb;
+  wire PT_BASE_LO_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] csr__PT_BASE__data;
+  wire csr__PT_BASE__load;
+  wire [63:0] csr__PT_BASE__load_value;
+  wire csr__PT_BASE__w_stb;
+  input rst;
+  wire rst;
+  output [63:0] storage;
+  reg [63:0] storage = 64'h0000000000000000;
+  assign csr__PT_BASE__w_stb = | { PT_BASE_HI_w_stb, PT_BASE_LO_w_stb };
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$1  = storage;
+    if (PT_BASE_LO_w_stb) begin
+      \$1 [31:0] = bus__w_data;
+    end
+    if (PT_BASE_HI_w_stb) begin
+      \$1 [63:32] = bus__w_data;
+    end
+    if (rst) begin
+      \$1  = 64'h0000000000000000;
+    end
+  end
+  assign csr__PT_BASE__load = 1'h0;
+  assign csr__PT_BASE__load_value = 64'h0000000000000000;
+  assign csr__PT_BASE__data = storage;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_PT_BUCKETS_LOG2 (clk, rst, PT_BUCKETS_LOG2_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  wire \$1 ;
+  wire [4:0] \$2 ;
+  reg [4:0] \$3 ;
+  input PT_BUCKETS_LOG2_w_stb;
+  wire PT_BUCKETS_LOG2_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 5'h0a *)
+  wire [4:0] csr__PT_BUCKETS_LOG2__data;
+  wire csr__PT_BUCKETS_LOG2__load;
+  wire [4:0] csr__PT_BUCKETS_LOG2__load_value;
+  wire csr__PT_BUCKETS_LOG2__w_stb;
+  input rst;
+  wire rst;
+  output [4:0] storage;
+  reg [4:0] storage = 5'h0a;
+  assign \$1  = bus__w_data > 5'h10;
+  assign \$2  = \$1  ? 5'h10 : bus__w_data[4:0];
+  always @(posedge clk)
+    storage <= \$3 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$3  = storage;
+    if (PT_BUCKETS_LOG2_w_stb) begin
+      \$3  = \$2 ;
+    end
+    if (rst) begin
+      \$3  = 5'h0a;
+    end
+  end
+  assign csr__PT_BUCKETS_LOG2__load = 1'h0;
+  assign csr__PT_BUCKETS_LOG2__load_value = 5'h00;
+  assign csr__PT_BUCKETS_LOG2__data = storage;
+  assign csr__PT_BUCKETS_LOG2__w_stb = PT_BUCKETS_LOG2_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_PT_MAX_PROBES (clk, rst, PT_MAX_PROBES_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
+  reg [7:0] \$1 ;
+  input PT_MAX_PROBES_w_stb;
+  wire PT_MAX_PROBES_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 8'h04 *)
+  wire [7:0] csr__PT_MAX_PROBES__data;
+  wire csr__PT_MAX_PROBES__load;
+  wire [7:0] csr__PT_MAX_PROBES__load_value;
+  wire csr__PT_MAX_PROBES__w_stb;
+  input rst;
+  wire rst;
+  output [7:0] storage;
+  reg [7:0] storage = 8'h04;
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$1  = storage;
+    if (PT_MAX_PROBES_w_stb) begin
+      \$1  = bus__w_data[7:0];
+    end
+    if (rst) begin
+      \$1  = 8'h04;
+    end
+  end
+  assign csr__PT_MAX_PROBES__load = 1'h0;
+  assign csr__PT_MAX_PROBES__load_value = 8'h00;
+  assign csr__PT_MAX_PROBES__data = storage;
+  assign csr__PT_MAX_PROBES__w_stb = PT_MAX_PROBES_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_INV_VPN_LO_w_stb, TLB_INV_VPN_HI_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
+  reg [63:0] \$1 ;
+  input TLB_INV_VPN_HI_w_stb;
+  wire TLB_INV_VPN_HI_w_stb;
+  input TLB_INV_VPN_LO_w_stb;
+  wire TLB_INV_VPN_LO_w_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] csr__TLB_INV_VPN__data;
+  wire csr__TLB_INV_VPN__load;
+  wire [63:0] csr__TLB_INV_VPN__load_value;
+  wire csr__TLB_INV_VPN__w_stb;
+  input rst;
+  wire rst;
+  output [63:0] storage;
+  reg [63:0] storage = 64'h0000000000000000;
+  assign csr__TLB_INV_VPN__w_stb = | { TLB_INV_VPN_HI_w_stb, TLB_INV_VPN_LO_w_stb };
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$1  = storage;
+    if (TLB_INV_VPN_LO_w_stb) begin
+      \$1 [31:0] = bus__w_data;
+    end
+    if (TLB_INV_VPN_HI_w_stb) begin
+      \$1 [63:32] = bus__w_data;
+    end
+    if (rst) begin
+      \$1  = 64'h0000000000000000;
+    end
+  end
+  assign csr__TLB_INV_VPN__load = 1'h0;
+  assign csr__TLB_INV_VPN__load_value = 64'h0000000000000000;
+  assign csr__TLB_INV_VPN__data = storage;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.sequencer (rx_hdr__valid, tx_hdr__ready, fault__resolve_cmd, clk, rst, fault__write, has_data, well_formed, owned, tlb_hit, walk_found, response_event, fault__resolve, node_id, tlb_pfn, tlb_r, tlb_w, walk_pfn, walk_r, walk_w, walk_done
+, mover_done, hdr_valid, window_done, window_busy, tx_hdr__payload, window_go, rx_hdr__ready, tlb_hit_event, access_start, paddr, tlb_miss_event, walk_start, fault_event, tx_hdr__valid, hdr_ready, prot_fault_event, drain, req, irq, rx_hdr__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  reg \$29 ;
+  wire \$3 ;
+  reg [3:0] \$30 ;
+  reg [126:0] \$31 ;
+  reg [2:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  output access_start;
+  reg access_start;
+  input clk;
+  wire clk;
+  output drain;
+  reg drain;
+  wire [3:0] fault__kind;
+  (* init = 1'h0 *)
+  wire fault__pending;
+  wire [15:0] fault__pid;
+  input fault__resolve;
+  wire fault__resolve;
+  input [1:0] fault__resolve_cmd;
+  wire [1:0] fault__resolve_cmd;
+  wire [7:0] fault__src;
+  wire [63:0] fault__vaddr;
+  input fault__write;
+  wire fault__write;
+  output fault_event;
+  reg fault_event;
+  input has_data;
+  wire has_data;
+  output hdr_ready;
+  reg hdr_ready;
+  input hdr_valid;
+  wire hdr_valid;
+  reg in_fault = 1'h0;
+  output irq;
+  reg irq = 1'h0;
+  wire is_write;
+  input mover_done;
+  wire mover_done;
+  input [7:0] node_id;
+  wire [7:0] node_id;
+  input owned;
+  wire owned;
+  output [31:0] paddr;
+  reg [31:0] paddr;
+  (* init = 1'h0 *)
+  wire pending;
+  output prot_fault_event;
+  reg prot_fault_event;
+  output [126:0] req;
+  reg [126:0] req = 127'h00000000000000000000000000000000;
+  (* init = 127'h00000000000000000000000000000000 *)
+  wire [126:0] \req$1 ;
+  wire [7:0] \req$1.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req$1.kind ;
+  wire [15:0] \req$1.length ;
+  wire [15:0] \req$1.pid ;
+  wire [7:0] \req$1.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req$1.status ;
+  wire [7:0] \req$1.tag ;
+  wire [63:0] \req$1.vaddr ;
+  wire [7:0] \req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req.kind ;
+  wire [15:0] \req.length ;
+  wire [15:0] \req.pid ;
+  wire [7:0] \req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req.status ;
+  wire [7:0] \req.tag ;
+  wire [63:0] \req.vaddr ;
+  output response_event;
+  wire response_event;
+  input rst;
+  wire rst;
+  input [126:0] rx_hdr__payload;
+  wire [126:0] rx_hdr__payload;
+  wire [7:0] \rx_hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \rx_hdr__payload.kind ;
+  wire [15:0] \rx_hdr__payload.length ;
+  wire [15:0] \rx_hdr__payload.pid ;
+  wire [7:0] \rx_hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \rx_hdr__payload.status ;
+  wire [7:0] \rx_hdr__payload.tag ;
+  wire [63:0] \rx_hdr__payload.vaddr ;
+  output rx_hdr__ready;
+  reg rx_hdr__ready;
+  input rx_hdr__valid;
+  wire rx_hdr__valid;
+  reg [3:0] sequencer_fsm_state = 4'h0;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  reg [2:0] status = 3'h0;
+  input tlb_hit;
+  wire tlb_hit;
+  output tlb_hit_event;
+  reg tlb_hit_event;
+  output tlb_miss_event;
+  reg tlb_miss_event;
+  input [19:0] tlb_pfn;
+  wire [19:0] tlb_pfn;
+  input tlb_r;
+  wire tlb_r;
+  input tlb_w;
+  wire tlb_w;
+  output [126:0] tx_hdr__payload;
+  reg [126:0] tx_hdr__payload;
+  wire [7:0] \tx_hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \tx_hdr__payload.kind ;
+  wire [15:0] \tx_hdr__payload.length ;
+  wire [15:0] \tx_hdr__payload.pid ;
+  wire [7:0] \tx_hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \tx_hdr__payload.status ;
+  wire [7:0] \tx_hdr__payload.tag ;
+  wire [63:0] \tx_hdr__payload.vaddr ;
+  input tx_hdr__ready;
+  wire tx_hdr__ready;
+  output tx_hdr__valid;
+  reg tx_hdr__valid;
+  input walk_done;
+  wire walk_done;
+  input walk_found;
+  wire walk_found;
+  input [19:0] walk_pfn;
+  wire [19:0] walk_pfn;
+  input walk_r;
+  wire walk_r;
+  output walk_start;
+  reg walk_start;
+  input walk_w;
+  wire walk_w;
+  input well_formed;
+  wire well_formed;
+  input window_busy;
+  wire window_busy;
+  input window_done;
+  wire window_done;
+  output window_go;
+  reg window_go;
+  assign response_event = tx_hdr__valid & tx_hdr__ready;
+  assign \$1  = ~ well_formed;
+  assign \$2  = ~ owned;
+  assign \$3  = fault__write ? tlb_w : tlb_r;
+  assign \$4  = walk_done & walk_found;
+  assign \$5  = fault__write ? walk_w : walk_r;
+  assign \$6  = fault__resolve_cmd == 1'h1;
+  assign \$7  = fault__resolve & \$6 ;
+  assign \$8  = fault__resolve_cmd == 2'h2;
+  assign \$9  = fault__resolve & \$8 ;
+  assign \$10  = status == 2'h2;
+  assign \$11  = ! sequencer_fsm_state;
+  assign \$12  = sequencer_fsm_state == 1'h1;
+  assign \$13  = sequencer_fsm_state == 2'h2;
+  assign \$14  = sequencer_fsm_state == 2'h3;
+  assign \$15  = sequencer_fsm_state == 3'h4;
+  assign \$16  = sequencer_fsm_state == 3'h5;
+  assign \$17  = sequencer_fsm_state == 3'h6;
+  assign \$18  = sequencer_fsm_state == 3'h7;
+  assign \$19  = sequencer_fsm_state == 4'h8;
+  assign \$20  = ~ well_formed;
+  assign \$21  = ~ owned;
+  assign \$22  = fault__write ? tlb_w : tlb_r;
+  assign \$23  = walk_done & walk_found;
+  assign \$24  = fault__write ? walk_w : walk_r;
+  assign \$25  = fault__resolve_cmd == 1'h1;
+  assign \$26  = fault__resolve & \$25 ;
+  assign \$27  = fault__resolve_cmd == 2'h2;
+  assign \$28  = fault__resolve & \$27 ;
+  always @(posedge clk)
+    in_fault <= \$29 ;
+  always @(posedge clk)
+    sequencer_fsm_state <= \$30 ;
+  always @(posedge clk)
+    req <= \$31 ;
+  always @(posedge clk)
+    status <= \$32 ;
+  always @(posedge clk)
+    irq <= \$33 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    tx_hdr__payload[126:111] = 16'h0000;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h4:
+          tx_hdr__payload[126:111] = req[126:111];
+      4'h3:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h7:
+          tx_hdr__payload[126:111] = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    window_go = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          if (window_busy) begin
+            window_go = 1'h1;
+          end
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          if (\$7 ) begin
+          end else if (\$9 ) begin
+          end else if (window_busy) begin
+            window_go = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    rx_hdr__ready = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else begin
+            rx_hdr__ready = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    tlb_hit_event = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (tlb_hit) begin
+            tlb_hit_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    access_start = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (tlb_hit) begin
+            if (\$3 ) begin
+              access_start = 1'h1;
+            end
+          end
+      4'h5:
+          if (\$4 ) begin
+            if (\$5 ) begin
+              access_start = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    paddr = 32'd0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (tlb_hit) begin
+            if (\$3 ) begin
+              paddr = { tlb_pfn, req[58:47] };
+            end
+          end
+      4'h5:
+          if (\$4 ) begin
+            if (\$5 ) begin
+              paddr = { walk_pfn, req[58:47] };
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    tlb_miss_event = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          (* full_case = 32'd1 *)
+          if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (tlb_hit) begin
+          end else begin
+            tlb_miss_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    walk_start = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          (* full_case = 32'd1 *)
+          if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (tlb_hit) begin
+          end else begin
+            walk_start = 1'h1;
+          end
+      4'h5:
+          /* empty */;
+      4'h6:
+          if (\$7 ) begin
+            walk_start = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    fault_event = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          if (\$4 ) begin
+          end else if (walk_done) begin
+            fault_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    tx_hdr__valid = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h4:
+          tx_hdr__valid = hdr_valid;
+      4'h3:
+          /* empty */;
+      4'h8:
+          /* empty */;
+      4'h7:
+          tx_hdr__valid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    hdr_ready = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h4:
+          hdr_ready = tx_hdr__ready;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    prot_fault_event = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h3:
+          if (\$10 ) begin
+            prot_fault_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    drain = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h3:
+          if (has_data) begin
+            drain = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$29  = in_fault;
+    casez (sequencer_fsm_state)
+      4'h0:
+          if (window_busy) begin
+            \$29  = 1'h0;
+          end
+      4'h2:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          if (\$26 ) begin
+          end else if (\$28 ) begin
+          end else if (window_busy) begin
+            \$29  = 1'h1;
+          end
+    endcase
+    if (rst) begin
+      \$29  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$30  = sequencer_fsm_state;
+    casez (sequencer_fsm_state)
+      4'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+            \$30  = 4'h1;
+          end else begin
+            if (rx_hdr__valid) begin
+              \$30  = 4'h2;
+            end
+          end
+      4'h2:
+          (* full_case = 32'd1 *)
+          if (\$20 ) begin
+            \$30  = 4'h3;
+          end else if (\$21 ) begin
+            \$30  = 4'h3;
+          end else if (tlb_hit) begin
+            (* full_case = 32'd1 *)
+            if (\$22 ) begin
+              \$30  = 4'h4;
+            end else begin
+              \$30  = 4'h3;
+            end
+          end else begin
+            \$30  = 4'h5;
+          end
+      4'h5:
+          if (\$23 ) begin
+            (* full_case = 32'd1 *)
+            if (\$24 ) begin
+              \$30  = 4'h4;
+            end else begin
+              \$30  = 4'h3;
+            end
+          end else if (walk_done) begin
+            \$30  = 4'h6;
+          end
+      4'h6:
+          if (\$26 ) begin
+            \$30  = 4'h5;
+          end else if (\$28 ) begin
+            \$30  = 4'h3;
+          end else if (window_busy) begin
+            \$30  = 4'h1;
+          end
+      4'h4:
+          if (mover_done) begin
+            (* full_case = 32'd1 *)
+            if (fault__write) begin
+              \$30  = 4'h7;
+            end else begin
+              \$30  = 4'h0;
+            end
+          end
+      4'h3:
+          (* full_case = 32'd1 *)
+          if (has_data) begin
+            \$30  = 4'h8;
+          end else begin
+            \$30  = 4'h7;
+          end
+      4'h8:
+          if (mover_done) begin
+            \$30  = 4'h7;
+          end
+      4'h7:
+          if (tx_hdr__ready) begin
+            \$30  = 4'h0;
+          end
+      4'h1:
+          if (window_done) begin
+            (* full_case = 32'd1 *)
+            if (in_fault) begin
+              \$30  = 4'h6;
+            end else begin
+              \$30  = 4'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$30  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$31  = req;
+    casez (sequencer_fsm_state)
+      4'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else begin
+            if (rx_hdr__valid) begin
+              \$31  = rx_hdr__payload;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$31  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$32  = status;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          if (\$20 ) begin
+            \$32  = 3'h3;
+          end else if (\$21 ) begin
+            \$32  = 3'h2;
+          end else if (tlb_hit) begin
+            (* full_case = 32'd1 *)
+            if (\$22 ) begin
+              \$32  = 3'h0;
+            end else begin
+              \$32  = 3'h2;
+            end
+          end
+      4'h5:
+          if (\$23 ) begin
+            (* full_case = 32'd1 *)
+            if (\$24 ) begin
+              \$32  = 3'h0;
+            end else begin
+              \$32  = 3'h2;
+            end
+          end
+      4'h6:
+          if (\$26 ) begin
+          end else if (\$28 ) begin
+            \$32  = 3'h1;
+          end
+    endcase
+    if (rst) begin
+      \$32  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$33  = irq;
+    casez (sequencer_fsm_state)
+      4'h0:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h5:
+          if (\$23 ) begin
+          end else if (walk_done) begin
+            \$33  = 1'h1;
+          end
+      4'h6:
+          if (\$26 ) begin
+            \$33  = 1'h0;
+          end else if (\$28 ) begin
+            \$33  = 1'h0;
+          end
+    endcase
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  assign \req$1  = req;
+  assign pending = irq;
+  assign fault__pending = irq;
+  assign is_write = fault__write;
+  assign fault__kind = req[3:0];
+  assign fault__src = req[14:7];
+  assign fault__pid = req[46:31];
+  assign fault__vaddr = req[110:47];
+  assign \req.kind  = req[3:0];
+  assign \req.status  = req[6:4];
+  assign \req.src  = req[14:7];
+  assign \req.dst  = req[22:15];
+  assign \req.tag  = req[30:23];
+  assign \req.pid  = req[46:31];
+  assign \req.vaddr  = req[110:47];
+  assign \req.length  = req[126:111];
+  assign \req$1.kind  = req[3:0];
+  assign \req$1.status  = req[6:4];
+  assign \req$1.src  = req[14:7];
+  assign \req$1.dst  = req[22:15];
+  assign \req$1.tag  = req[30:23];
+  assign \req$1.pid  = req[46:31];
+  assign \req$1.vaddr  = req[110:47];
+  assign \req$1.length  = req[126:111];
+  assign \tx_hdr__payload.kind  = tx_hdr__payload[3:0];
+  assign \tx_hdr__payload.status  = tx_hdr__payload[6:4];
+  assign \tx_hdr__payload.src  = tx_hdr__payload[14:7];
+  assign \tx_hdr__payload.dst  = tx_hdr__payload[22:15];
+  assign \tx_hdr__payload.tag  = tx_hdr__payload[30:23];
+  assign \tx_hdr__payload.pid  = tx_hdr__payload[46:31];
+  assign \tx_hdr__payload.vaddr  = tx_hdr__payload[110:47];
+  assign \tx_hdr__payload.length  = tx_hdr__payload[126:111];
+  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
+  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
+  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
+  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
+  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
+  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
+  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
+  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
+  always @*
+    tx_hdr__payload[6:4] = status;
+  always @*
+    tx_hdr__payload[3:0] = { 2'h1, req[1:0] };
+  always @*
+    tx_hdr__payload[110:47] = req[110:47];
+  always @*
+    tx_hdr__payload[46:31] = req[46:31];
+  always @*
+    tx_hdr__payload[30:23] = req[30:23];
+  always @*
+    tx_hdr__payload[22:15] = req[14:7];
+  always @*
+    tx_hdr__payload[14:7] = node_id;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, lk_pid, lk_vpn, inv_pid);
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   reg \$1 ;
   wire \$10 ;
   wire \$100 ;
@@ -9940,7 +11593,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
   always @(posedge clk)
     w_15_3 <= \$1364 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -9978,7 +11631,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10016,7 +11669,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10054,7 +11707,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10092,7 +11745,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10130,7 +11783,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10168,7 +11821,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10206,7 +11859,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10244,7 +11897,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10282,7 +11935,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10320,7 +11973,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10358,7 +12011,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10396,7 +12049,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10434,7 +12087,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10472,7 +12125,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10510,7 +12163,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10548,7 +12201,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10586,7 +12239,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10624,7 +12277,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10662,7 +12315,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10700,7 +12353,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10738,7 +12391,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10776,7 +12429,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10814,7 +12467,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     (* full_case = 32'd1 *)
     casez (idx)
       4'h0:
@@ -10852,7 +12505,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     lk_pfn = 20'h00000;
     if (hit_way0) begin
       lk_pfn = \$25 ;
@@ -10868,7 +12521,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     lk_r = 1'h0;
     if (hit_way0) begin
       lk_r = \$26 ;
@@ -10884,7 +12537,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     lk_w = 1'h0;
     if (hit_way0) begin
       lk_w = \$27 ;
@@ -10900,14 +12553,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_0 = 4'h0;
     if (\$38 ) begin
       free_0 = \$39 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_0 = 2'h0;
     if (\$38 ) begin
       chosen_0 = victim_0;
@@ -10926,14 +12579,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_1 = 4'h0;
     if (\$41 ) begin
       free_1 = \$42 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_1 = 2'h0;
     if (\$41 ) begin
       chosen_1 = victim_1;
@@ -10952,14 +12605,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_2 = 4'h0;
     if (\$44 ) begin
       free_2 = \$45 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_2 = 2'h0;
     if (\$44 ) begin
       chosen_2 = victim_2;
@@ -10978,14 +12631,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_3 = 4'h0;
     if (\$47 ) begin
       free_3 = \$48 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_3 = 2'h0;
     if (\$47 ) begin
       chosen_3 = victim_3;
@@ -11004,14 +12657,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_4 = 4'h0;
     if (\$50 ) begin
       free_4 = \$51 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_4 = 2'h0;
     if (\$50 ) begin
       chosen_4 = victim_4;
@@ -11030,14 +12683,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_5 = 4'h0;
     if (\$53 ) begin
       free_5 = \$54 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_5 = 2'h0;
     if (\$53 ) begin
       chosen_5 = victim_5;
@@ -11056,14 +12709,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_6 = 4'h0;
     if (\$56 ) begin
       free_6 = \$57 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_6 = 2'h0;
     if (\$56 ) begin
       chosen_6 = victim_6;
@@ -11082,14 +12735,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_7 = 4'h0;
     if (\$59 ) begin
       free_7 = \$60 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_7 = 2'h0;
     if (\$59 ) begin
       chosen_7 = victim_7;
@@ -11108,14 +12761,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_8 = 4'h0;
     if (\$62 ) begin
       free_8 = \$63 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_8 = 2'h0;
     if (\$62 ) begin
       chosen_8 = victim_8;
@@ -11134,14 +12787,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_9 = 4'h0;
     if (\$65 ) begin
       free_9 = \$66 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_9 = 2'h0;
     if (\$65 ) begin
       chosen_9 = victim_9;
@@ -11160,14 +12813,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_10 = 4'h0;
     if (\$68 ) begin
       free_10 = \$69 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_10 = 2'h0;
     if (\$68 ) begin
       chosen_10 = victim_10;
@@ -11186,14 +12839,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_11 = 4'h0;
     if (\$71 ) begin
       free_11 = \$72 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_11 = 2'h0;
     if (\$71 ) begin
       chosen_11 = victim_11;
@@ -11212,14 +12865,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_12 = 4'h0;
     if (\$74 ) begin
       free_12 = \$75 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_12 = 2'h0;
     if (\$74 ) begin
       chosen_12 = victim_12;
@@ -11238,14 +12891,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_13 = 4'h0;
     if (\$77 ) begin
       free_13 = \$78 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_13 = 2'h0;
     if (\$77 ) begin
       chosen_13 = victim_13;
@@ -11264,14 +12917,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_14 = 4'h0;
     if (\$80 ) begin
       free_14 = \$81 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_14 = 2'h0;
     if (\$80 ) begin
       chosen_14 = victim_14;
@@ -11290,14 +12943,14 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     free_15 = 4'h0;
     if (\$83 ) begin
       free_15 = \$84 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     chosen_15 = 2'h0;
     if (\$83 ) begin
       chosen_15 = victim_15;
@@ -11316,7 +12969,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$965  = victim_0;
     if (\$790 ) begin
       if (\$792 ) begin
@@ -11328,7 +12981,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$966  = v_0_0;
     if (\$790 ) begin
       if (\$796 ) begin
@@ -11343,7 +12996,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$967  = pid_0_0;
     if (\$790 ) begin
       if (\$796 ) begin
@@ -11355,7 +13008,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$968  = vpn_0_0;
     if (\$790 ) begin
       if (\$796 ) begin
@@ -11367,7 +13020,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$969  = pfn_0_0;
     if (\$790 ) begin
       if (\$796 ) begin
@@ -11379,7 +13032,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$970  = r_0_0;
     if (\$790 ) begin
       if (\$796 ) begin
@@ -11391,7 +13044,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$971  = w_0_0;
     if (\$790 ) begin
       if (\$796 ) begin
@@ -11403,7 +13056,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$972  = v_0_1;
     if (\$790 ) begin
       if (\$797 ) begin
@@ -11418,7 +13071,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$973  = pid_0_1;
     if (\$790 ) begin
       if (\$797 ) begin
@@ -11430,7 +13083,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$974  = vpn_0_1;
     if (\$790 ) begin
       if (\$797 ) begin
@@ -11442,7 +13095,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$975  = pfn_0_1;
     if (\$790 ) begin
       if (\$797 ) begin
@@ -11454,7 +13107,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$976  = r_0_1;
     if (\$790 ) begin
       if (\$797 ) begin
@@ -11466,7 +13119,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$977  = w_0_1;
     if (\$790 ) begin
       if (\$797 ) begin
@@ -11478,7 +13131,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$978  = v_0_2;
     if (\$790 ) begin
       if (\$798 ) begin
@@ -11493,7 +13146,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$979  = pid_0_2;
     if (\$790 ) begin
       if (\$798 ) begin
@@ -11505,7 +13158,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$980  = vpn_0_2;
     if (\$790 ) begin
       if (\$798 ) begin
@@ -11517,7 +13170,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$981  = pfn_0_2;
     if (\$790 ) begin
       if (\$798 ) begin
@@ -11529,7 +13182,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$982  = r_0_2;
     if (\$790 ) begin
       if (\$798 ) begin
@@ -11541,7 +13194,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$983  = w_0_2;
     if (\$790 ) begin
       if (\$798 ) begin
@@ -11553,7 +13206,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$984  = v_0_3;
     if (\$790 ) begin
       if (\$799 ) begin
@@ -11568,7 +13221,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$985  = pid_0_3;
     if (\$790 ) begin
       if (\$799 ) begin
@@ -11580,7 +13233,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$986  = vpn_0_3;
     if (\$790 ) begin
       if (\$799 ) begin
@@ -11592,7 +13245,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$987  = pfn_0_3;
     if (\$790 ) begin
       if (\$799 ) begin
@@ -11604,7 +13257,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$988  = r_0_3;
     if (\$790 ) begin
       if (\$799 ) begin
@@ -11616,7 +13269,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$989  = w_0_3;
     if (\$790 ) begin
       if (\$799 ) begin
@@ -11628,7 +13281,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$990  = victim_1;
     if (\$801 ) begin
       if (\$803 ) begin
@@ -11640,7 +13293,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$991  = v_1_0;
     if (\$801 ) begin
       if (\$807 ) begin
@@ -11655,7 +13308,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$992  = pid_1_0;
     if (\$801 ) begin
       if (\$807 ) begin
@@ -11667,7 +13320,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$993  = vpn_1_0;
     if (\$801 ) begin
       if (\$807 ) begin
@@ -11679,7 +13332,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$994  = pfn_1_0;
     if (\$801 ) begin
       if (\$807 ) begin
@@ -11691,7 +13344,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$995  = r_1_0;
     if (\$801 ) begin
       if (\$807 ) begin
@@ -11703,7 +13356,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$996  = w_1_0;
     if (\$801 ) begin
       if (\$807 ) begin
@@ -11715,7 +13368,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$997  = v_1_1;
     if (\$801 ) begin
       if (\$808 ) begin
@@ -11730,7 +13383,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$998  = pid_1_1;
     if (\$801 ) begin
       if (\$808 ) begin
@@ -11742,7 +13395,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$999  = vpn_1_1;
     if (\$801 ) begin
       if (\$808 ) begin
@@ -11754,7 +13407,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1000  = pfn_1_1;
     if (\$801 ) begin
       if (\$808 ) begin
@@ -11766,7 +13419,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1001  = r_1_1;
     if (\$801 ) begin
       if (\$808 ) begin
@@ -11778,7 +13431,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1002  = w_1_1;
     if (\$801 ) begin
       if (\$808 ) begin
@@ -11790,7 +13443,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1003  = v_1_2;
     if (\$801 ) begin
       if (\$809 ) begin
@@ -11805,7 +13458,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1004  = pid_1_2;
     if (\$801 ) begin
       if (\$809 ) begin
@@ -11817,7 +13470,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1005  = vpn_1_2;
     if (\$801 ) begin
       if (\$809 ) begin
@@ -11829,7 +13482,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1006  = pfn_1_2;
     if (\$801 ) begin
       if (\$809 ) begin
@@ -11841,7 +13494,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1007  = r_1_2;
     if (\$801 ) begin
       if (\$809 ) begin
@@ -11853,7 +13506,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1008  = w_1_2;
     if (\$801 ) begin
       if (\$809 ) begin
@@ -11865,7 +13518,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1009  = v_1_3;
     if (\$801 ) begin
       if (\$810 ) begin
@@ -11880,7 +13533,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1010  = pid_1_3;
     if (\$801 ) begin
       if (\$810 ) begin
@@ -11892,7 +13545,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1011  = vpn_1_3;
     if (\$801 ) begin
       if (\$810 ) begin
@@ -11904,7 +13557,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1012  = pfn_1_3;
     if (\$801 ) begin
       if (\$810 ) begin
@@ -11916,7 +13569,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1013  = r_1_3;
     if (\$801 ) begin
       if (\$810 ) begin
@@ -11928,7 +13581,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1014  = w_1_3;
     if (\$801 ) begin
       if (\$810 ) begin
@@ -11940,7 +13593,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1015  = victim_2;
     if (\$812 ) begin
       if (\$814 ) begin
@@ -11952,7 +13605,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1016  = v_2_0;
     if (\$812 ) begin
       if (\$818 ) begin
@@ -11967,7 +13620,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1017  = pid_2_0;
     if (\$812 ) begin
       if (\$818 ) begin
@@ -11979,7 +13632,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1018  = vpn_2_0;
     if (\$812 ) begin
       if (\$818 ) begin
@@ -11991,7 +13644,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1019  = pfn_2_0;
     if (\$812 ) begin
       if (\$818 ) begin
@@ -12003,7 +13656,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1020  = r_2_0;
     if (\$812 ) begin
       if (\$818 ) begin
@@ -12015,7 +13668,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1021  = w_2_0;
     if (\$812 ) begin
       if (\$818 ) begin
@@ -12027,7 +13680,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1022  = v_2_1;
     if (\$812 ) begin
       if (\$819 ) begin
@@ -12042,7 +13695,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1023  = pid_2_1;
     if (\$812 ) begin
       if (\$819 ) begin
@@ -12054,7 +13707,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1024  = vpn_2_1;
     if (\$812 ) begin
       if (\$819 ) begin
@@ -12066,7 +13719,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1025  = pfn_2_1;
     if (\$812 ) begin
       if (\$819 ) begin
@@ -12078,7 +13731,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1026  = r_2_1;
     if (\$812 ) begin
       if (\$819 ) begin
@@ -12090,7 +13743,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1027  = w_2_1;
     if (\$812 ) begin
       if (\$819 ) begin
@@ -12102,7 +13755,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1028  = v_2_2;
     if (\$812 ) begin
       if (\$820 ) begin
@@ -12117,7 +13770,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1029  = pid_2_2;
     if (\$812 ) begin
       if (\$820 ) begin
@@ -12129,7 +13782,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1030  = vpn_2_2;
     if (\$812 ) begin
       if (\$820 ) begin
@@ -12141,7 +13794,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1031  = pfn_2_2;
     if (\$812 ) begin
       if (\$820 ) begin
@@ -12153,7 +13806,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1032  = r_2_2;
     if (\$812 ) begin
       if (\$820 ) begin
@@ -12165,7 +13818,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1033  = w_2_2;
     if (\$812 ) begin
       if (\$820 ) begin
@@ -12177,7 +13830,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1034  = v_2_3;
     if (\$812 ) begin
       if (\$821 ) begin
@@ -12192,7 +13845,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1035  = pid_2_3;
     if (\$812 ) begin
       if (\$821 ) begin
@@ -12204,7 +13857,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1036  = vpn_2_3;
     if (\$812 ) begin
       if (\$821 ) begin
@@ -12216,7 +13869,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1037  = pfn_2_3;
     if (\$812 ) begin
       if (\$821 ) begin
@@ -12228,7 +13881,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1038  = r_2_3;
     if (\$812 ) begin
       if (\$821 ) begin
@@ -12240,7 +13893,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1039  = w_2_3;
     if (\$812 ) begin
       if (\$821 ) begin
@@ -12252,7 +13905,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1040  = victim_3;
     if (\$823 ) begin
       if (\$825 ) begin
@@ -12264,7 +13917,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1041  = v_3_0;
     if (\$823 ) begin
       if (\$829 ) begin
@@ -12279,7 +13932,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1042  = pid_3_0;
     if (\$823 ) begin
       if (\$829 ) begin
@@ -12291,7 +13944,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1043  = vpn_3_0;
     if (\$823 ) begin
       if (\$829 ) begin
@@ -12303,7 +13956,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1044  = pfn_3_0;
     if (\$823 ) begin
       if (\$829 ) begin
@@ -12315,7 +13968,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1045  = r_3_0;
     if (\$823 ) begin
       if (\$829 ) begin
@@ -12327,7 +13980,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1046  = w_3_0;
     if (\$823 ) begin
       if (\$829 ) begin
@@ -12339,7 +13992,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1047  = v_3_1;
     if (\$823 ) begin
       if (\$830 ) begin
@@ -12354,7 +14007,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1048  = pid_3_1;
     if (\$823 ) begin
       if (\$830 ) begin
@@ -12366,7 +14019,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1049  = vpn_3_1;
     if (\$823 ) begin
       if (\$830 ) begin
@@ -12378,7 +14031,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1050  = pfn_3_1;
     if (\$823 ) begin
       if (\$830 ) begin
@@ -12390,7 +14043,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1051  = r_3_1;
     if (\$823 ) begin
       if (\$830 ) begin
@@ -12402,7 +14055,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1052  = w_3_1;
     if (\$823 ) begin
       if (\$830 ) begin
@@ -12414,7 +14067,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1053  = v_3_2;
     if (\$823 ) begin
       if (\$831 ) begin
@@ -12429,7 +14082,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1054  = pid_3_2;
     if (\$823 ) begin
       if (\$831 ) begin
@@ -12441,7 +14094,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1055  = vpn_3_2;
     if (\$823 ) begin
       if (\$831 ) begin
@@ -12453,7 +14106,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1056  = pfn_3_2;
     if (\$823 ) begin
       if (\$831 ) begin
@@ -12465,7 +14118,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1057  = r_3_2;
     if (\$823 ) begin
       if (\$831 ) begin
@@ -12477,7 +14130,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1058  = w_3_2;
     if (\$823 ) begin
       if (\$831 ) begin
@@ -12489,7 +14142,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1059  = v_3_3;
     if (\$823 ) begin
       if (\$832 ) begin
@@ -12504,7 +14157,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1060  = pid_3_3;
     if (\$823 ) begin
       if (\$832 ) begin
@@ -12516,7 +14169,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1061  = vpn_3_3;
     if (\$823 ) begin
       if (\$832 ) begin
@@ -12528,7 +14181,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1062  = pfn_3_3;
     if (\$823 ) begin
       if (\$832 ) begin
@@ -12540,7 +14193,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1063  = r_3_3;
     if (\$823 ) begin
       if (\$832 ) begin
@@ -12552,7 +14205,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1064  = w_3_3;
     if (\$823 ) begin
       if (\$832 ) begin
@@ -12564,7 +14217,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1065  = victim_4;
     if (\$834 ) begin
       if (\$836 ) begin
@@ -12576,7 +14229,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1066  = v_4_0;
     if (\$834 ) begin
       if (\$840 ) begin
@@ -12591,7 +14244,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1067  = pid_4_0;
     if (\$834 ) begin
       if (\$840 ) begin
@@ -12603,7 +14256,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1068  = vpn_4_0;
     if (\$834 ) begin
       if (\$840 ) begin
@@ -12615,7 +14268,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1069  = pfn_4_0;
     if (\$834 ) begin
       if (\$840 ) begin
@@ -12627,7 +14280,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1070  = r_4_0;
     if (\$834 ) begin
       if (\$840 ) begin
@@ -12639,7 +14292,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1071  = w_4_0;
     if (\$834 ) begin
       if (\$840 ) begin
@@ -12651,7 +14304,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1072  = v_4_1;
     if (\$834 ) begin
       if (\$841 ) begin
@@ -12666,7 +14319,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1073  = pid_4_1;
     if (\$834 ) begin
       if (\$841 ) begin
@@ -12678,7 +14331,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1074  = vpn_4_1;
     if (\$834 ) begin
       if (\$841 ) begin
@@ -12690,7 +14343,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1075  = pfn_4_1;
     if (\$834 ) begin
       if (\$841 ) begin
@@ -12702,7 +14355,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1076  = r_4_1;
     if (\$834 ) begin
       if (\$841 ) begin
@@ -12714,7 +14367,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1077  = w_4_1;
     if (\$834 ) begin
       if (\$841 ) begin
@@ -12726,7 +14379,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1078  = v_4_2;
     if (\$834 ) begin
       if (\$842 ) begin
@@ -12741,7 +14394,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1079  = pid_4_2;
     if (\$834 ) begin
       if (\$842 ) begin
@@ -12753,7 +14406,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1080  = vpn_4_2;
     if (\$834 ) begin
       if (\$842 ) begin
@@ -12765,7 +14418,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1081  = pfn_4_2;
     if (\$834 ) begin
       if (\$842 ) begin
@@ -12777,7 +14430,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1082  = r_4_2;
     if (\$834 ) begin
       if (\$842 ) begin
@@ -12789,7 +14442,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1083  = w_4_2;
     if (\$834 ) begin
       if (\$842 ) begin
@@ -12801,7 +14454,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1084  = v_4_3;
     if (\$834 ) begin
       if (\$843 ) begin
@@ -12816,7 +14469,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1085  = pid_4_3;
     if (\$834 ) begin
       if (\$843 ) begin
@@ -12828,7 +14481,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1086  = vpn_4_3;
     if (\$834 ) begin
       if (\$843 ) begin
@@ -12840,7 +14493,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1087  = pfn_4_3;
     if (\$834 ) begin
       if (\$843 ) begin
@@ -12852,7 +14505,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1088  = r_4_3;
     if (\$834 ) begin
       if (\$843 ) begin
@@ -12864,7 +14517,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1089  = w_4_3;
     if (\$834 ) begin
       if (\$843 ) begin
@@ -12876,7 +14529,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1090  = victim_5;
     if (\$845 ) begin
       if (\$847 ) begin
@@ -12888,7 +14541,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1091  = v_5_0;
     if (\$845 ) begin
       if (\$851 ) begin
@@ -12903,7 +14556,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1092  = pid_5_0;
     if (\$845 ) begin
       if (\$851 ) begin
@@ -12915,7 +14568,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1093  = vpn_5_0;
     if (\$845 ) begin
       if (\$851 ) begin
@@ -12927,7 +14580,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1094  = pfn_5_0;
     if (\$845 ) begin
       if (\$851 ) begin
@@ -12939,7 +14592,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1095  = r_5_0;
     if (\$845 ) begin
       if (\$851 ) begin
@@ -12951,7 +14604,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1096  = w_5_0;
     if (\$845 ) begin
       if (\$851 ) begin
@@ -12963,7 +14616,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1097  = v_5_1;
     if (\$845 ) begin
       if (\$852 ) begin
@@ -12978,7 +14631,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1098  = pid_5_1;
     if (\$845 ) begin
       if (\$852 ) begin
@@ -12990,7 +14643,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1099  = vpn_5_1;
     if (\$845 ) begin
       if (\$852 ) begin
@@ -13002,7 +14655,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1100  = pfn_5_1;
     if (\$845 ) begin
       if (\$852 ) begin
@@ -13014,7 +14667,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1101  = r_5_1;
     if (\$845 ) begin
       if (\$852 ) begin
@@ -13026,7 +14679,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1102  = w_5_1;
     if (\$845 ) begin
       if (\$852 ) begin
@@ -13038,7 +14691,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1103  = v_5_2;
     if (\$845 ) begin
       if (\$853 ) begin
@@ -13053,7 +14706,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1104  = pid_5_2;
     if (\$845 ) begin
       if (\$853 ) begin
@@ -13065,7 +14718,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1105  = vpn_5_2;
     if (\$845 ) begin
       if (\$853 ) begin
@@ -13077,7 +14730,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1106  = pfn_5_2;
     if (\$845 ) begin
       if (\$853 ) begin
@@ -13089,7 +14742,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1107  = r_5_2;
     if (\$845 ) begin
       if (\$853 ) begin
@@ -13101,7 +14754,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1108  = w_5_2;
     if (\$845 ) begin
       if (\$853 ) begin
@@ -13113,7 +14766,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1109  = v_5_3;
     if (\$845 ) begin
       if (\$854 ) begin
@@ -13128,7 +14781,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1110  = pid_5_3;
     if (\$845 ) begin
       if (\$854 ) begin
@@ -13140,7 +14793,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1111  = vpn_5_3;
     if (\$845 ) begin
       if (\$854 ) begin
@@ -13152,7 +14805,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1112  = pfn_5_3;
     if (\$845 ) begin
       if (\$854 ) begin
@@ -13164,7 +14817,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1113  = r_5_3;
     if (\$845 ) begin
       if (\$854 ) begin
@@ -13176,7 +14829,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1114  = w_5_3;
     if (\$845 ) begin
       if (\$854 ) begin
@@ -13188,7 +14841,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1115  = victim_6;
     if (\$856 ) begin
       if (\$858 ) begin
@@ -13200,7 +14853,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1116  = v_6_0;
     if (\$856 ) begin
       if (\$862 ) begin
@@ -13215,7 +14868,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1117  = pid_6_0;
     if (\$856 ) begin
       if (\$862 ) begin
@@ -13227,7 +14880,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1118  = vpn_6_0;
     if (\$856 ) begin
       if (\$862 ) begin
@@ -13239,7 +14892,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1119  = pfn_6_0;
     if (\$856 ) begin
       if (\$862 ) begin
@@ -13251,7 +14904,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1120  = r_6_0;
     if (\$856 ) begin
       if (\$862 ) begin
@@ -13263,7 +14916,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1121  = w_6_0;
     if (\$856 ) begin
       if (\$862 ) begin
@@ -13275,7 +14928,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1122  = v_6_1;
     if (\$856 ) begin
       if (\$863 ) begin
@@ -13290,7 +14943,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1123  = pid_6_1;
     if (\$856 ) begin
       if (\$863 ) begin
@@ -13302,7 +14955,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1124  = vpn_6_1;
     if (\$856 ) begin
       if (\$863 ) begin
@@ -13314,7 +14967,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1125  = pfn_6_1;
     if (\$856 ) begin
       if (\$863 ) begin
@@ -13326,7 +14979,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1126  = r_6_1;
     if (\$856 ) begin
       if (\$863 ) begin
@@ -13338,7 +14991,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1127  = w_6_1;
     if (\$856 ) begin
       if (\$863 ) begin
@@ -13350,7 +15003,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1128  = v_6_2;
     if (\$856 ) begin
       if (\$864 ) begin
@@ -13365,7 +15018,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1129  = pid_6_2;
     if (\$856 ) begin
       if (\$864 ) begin
@@ -13377,7 +15030,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1130  = vpn_6_2;
     if (\$856 ) begin
       if (\$864 ) begin
@@ -13389,7 +15042,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1131  = pfn_6_2;
     if (\$856 ) begin
       if (\$864 ) begin
@@ -13401,7 +15054,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1132  = r_6_2;
     if (\$856 ) begin
       if (\$864 ) begin
@@ -13413,7 +15066,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1133  = w_6_2;
     if (\$856 ) begin
       if (\$864 ) begin
@@ -13425,7 +15078,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1134  = v_6_3;
     if (\$856 ) begin
       if (\$865 ) begin
@@ -13440,7 +15093,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1135  = pid_6_3;
     if (\$856 ) begin
       if (\$865 ) begin
@@ -13452,7 +15105,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1136  = vpn_6_3;
     if (\$856 ) begin
       if (\$865 ) begin
@@ -13464,7 +15117,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1137  = pfn_6_3;
     if (\$856 ) begin
       if (\$865 ) begin
@@ -13476,7 +15129,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1138  = r_6_3;
     if (\$856 ) begin
       if (\$865 ) begin
@@ -13488,7 +15141,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1139  = w_6_3;
     if (\$856 ) begin
       if (\$865 ) begin
@@ -13500,7 +15153,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1140  = victim_7;
     if (\$867 ) begin
       if (\$869 ) begin
@@ -13512,7 +15165,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1141  = v_7_0;
     if (\$867 ) begin
       if (\$873 ) begin
@@ -13527,7 +15180,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1142  = pid_7_0;
     if (\$867 ) begin
       if (\$873 ) begin
@@ -13539,7 +15192,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1143  = vpn_7_0;
     if (\$867 ) begin
       if (\$873 ) begin
@@ -13551,7 +15204,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1144  = pfn_7_0;
     if (\$867 ) begin
       if (\$873 ) begin
@@ -13563,7 +15216,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1145  = r_7_0;
     if (\$867 ) begin
       if (\$873 ) begin
@@ -13575,7 +15228,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1146  = w_7_0;
     if (\$867 ) begin
       if (\$873 ) begin
@@ -13587,7 +15240,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1147  = v_7_1;
     if (\$867 ) begin
       if (\$874 ) begin
@@ -13602,7 +15255,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1148  = pid_7_1;
     if (\$867 ) begin
       if (\$874 ) begin
@@ -13614,7 +15267,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1149  = vpn_7_1;
     if (\$867 ) begin
       if (\$874 ) begin
@@ -13626,7 +15279,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1150  = pfn_7_1;
     if (\$867 ) begin
       if (\$874 ) begin
@@ -13638,7 +15291,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1151  = r_7_1;
     if (\$867 ) begin
       if (\$874 ) begin
@@ -13650,7 +15303,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1152  = w_7_1;
     if (\$867 ) begin
       if (\$874 ) begin
@@ -13662,7 +15315,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1153  = v_7_2;
     if (\$867 ) begin
       if (\$875 ) begin
@@ -13677,7 +15330,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1154  = pid_7_2;
     if (\$867 ) begin
       if (\$875 ) begin
@@ -13689,7 +15342,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1155  = vpn_7_2;
     if (\$867 ) begin
       if (\$875 ) begin
@@ -13701,7 +15354,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1156  = pfn_7_2;
     if (\$867 ) begin
       if (\$875 ) begin
@@ -13713,7 +15366,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1157  = r_7_2;
     if (\$867 ) begin
       if (\$875 ) begin
@@ -13725,7 +15378,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1158  = w_7_2;
     if (\$867 ) begin
       if (\$875 ) begin
@@ -13737,7 +15390,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1159  = v_7_3;
     if (\$867 ) begin
       if (\$876 ) begin
@@ -13752,7 +15405,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1160  = pid_7_3;
     if (\$867 ) begin
       if (\$876 ) begin
@@ -13764,7 +15417,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1161  = vpn_7_3;
     if (\$867 ) begin
       if (\$876 ) begin
@@ -13776,7 +15429,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1162  = pfn_7_3;
     if (\$867 ) begin
       if (\$876 ) begin
@@ -13788,7 +15441,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1163  = r_7_3;
     if (\$867 ) begin
       if (\$876 ) begin
@@ -13800,7 +15453,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1164  = w_7_3;
     if (\$867 ) begin
       if (\$876 ) begin
@@ -13812,7 +15465,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1165  = victim_8;
     if (\$878 ) begin
       if (\$880 ) begin
@@ -13824,7 +15477,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1166  = v_8_0;
     if (\$878 ) begin
       if (\$884 ) begin
@@ -13839,7 +15492,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1167  = pid_8_0;
     if (\$878 ) begin
       if (\$884 ) begin
@@ -13851,7 +15504,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1168  = vpn_8_0;
     if (\$878 ) begin
       if (\$884 ) begin
@@ -13863,7 +15516,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1169  = pfn_8_0;
     if (\$878 ) begin
       if (\$884 ) begin
@@ -13875,7 +15528,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1170  = r_8_0;
     if (\$878 ) begin
       if (\$884 ) begin
@@ -13887,7 +15540,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1171  = w_8_0;
     if (\$878 ) begin
       if (\$884 ) begin
@@ -13899,7 +15552,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1172  = v_8_1;
     if (\$878 ) begin
       if (\$885 ) begin
@@ -13914,7 +15567,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1173  = pid_8_1;
     if (\$878 ) begin
       if (\$885 ) begin
@@ -13926,7 +15579,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1174  = vpn_8_1;
     if (\$878 ) begin
       if (\$885 ) begin
@@ -13938,7 +15591,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1175  = pfn_8_1;
     if (\$878 ) begin
       if (\$885 ) begin
@@ -13950,7 +15603,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1176  = r_8_1;
     if (\$878 ) begin
       if (\$885 ) begin
@@ -13962,7 +15615,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1177  = w_8_1;
     if (\$878 ) begin
       if (\$885 ) begin
@@ -13974,7 +15627,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1178  = v_8_2;
     if (\$878 ) begin
       if (\$886 ) begin
@@ -13989,7 +15642,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1179  = pid_8_2;
     if (\$878 ) begin
       if (\$886 ) begin
@@ -14001,7 +15654,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1180  = vpn_8_2;
     if (\$878 ) begin
       if (\$886 ) begin
@@ -14013,7 +15666,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1181  = pfn_8_2;
     if (\$878 ) begin
       if (\$886 ) begin
@@ -14025,7 +15678,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1182  = r_8_2;
     if (\$878 ) begin
       if (\$886 ) begin
@@ -14037,7 +15690,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1183  = w_8_2;
     if (\$878 ) begin
       if (\$886 ) begin
@@ -14049,7 +15702,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1184  = v_8_3;
     if (\$878 ) begin
       if (\$887 ) begin
@@ -14064,7 +15717,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1185  = pid_8_3;
     if (\$878 ) begin
       if (\$887 ) begin
@@ -14076,7 +15729,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1186  = vpn_8_3;
     if (\$878 ) begin
       if (\$887 ) begin
@@ -14088,7 +15741,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1187  = pfn_8_3;
     if (\$878 ) begin
       if (\$887 ) begin
@@ -14100,7 +15753,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1188  = r_8_3;
     if (\$878 ) begin
       if (\$887 ) begin
@@ -14112,7 +15765,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1189  = w_8_3;
     if (\$878 ) begin
       if (\$887 ) begin
@@ -14124,7 +15777,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1190  = victim_9;
     if (\$889 ) begin
       if (\$891 ) begin
@@ -14136,7 +15789,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1191  = v_9_0;
     if (\$889 ) begin
       if (\$895 ) begin
@@ -14151,7 +15804,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1192  = pid_9_0;
     if (\$889 ) begin
       if (\$895 ) begin
@@ -14163,7 +15816,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1193  = vpn_9_0;
     if (\$889 ) begin
       if (\$895 ) begin
@@ -14175,7 +15828,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1194  = pfn_9_0;
     if (\$889 ) begin
       if (\$895 ) begin
@@ -14187,7 +15840,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1195  = r_9_0;
     if (\$889 ) begin
       if (\$895 ) begin
@@ -14199,7 +15852,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1196  = w_9_0;
     if (\$889 ) begin
       if (\$895 ) begin
@@ -14211,7 +15864,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1197  = v_9_1;
     if (\$889 ) begin
       if (\$896 ) begin
@@ -14226,7 +15879,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1198  = pid_9_1;
     if (\$889 ) begin
       if (\$896 ) begin
@@ -14238,7 +15891,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1199  = vpn_9_1;
     if (\$889 ) begin
       if (\$896 ) begin
@@ -14250,7 +15903,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1200  = pfn_9_1;
     if (\$889 ) begin
       if (\$896 ) begin
@@ -14262,7 +15915,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1201  = r_9_1;
     if (\$889 ) begin
       if (\$896 ) begin
@@ -14274,7 +15927,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1202  = w_9_1;
     if (\$889 ) begin
       if (\$896 ) begin
@@ -14286,7 +15939,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1203  = v_9_2;
     if (\$889 ) begin
       if (\$897 ) begin
@@ -14301,7 +15954,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1204  = pid_9_2;
     if (\$889 ) begin
       if (\$897 ) begin
@@ -14313,7 +15966,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1205  = vpn_9_2;
     if (\$889 ) begin
       if (\$897 ) begin
@@ -14325,7 +15978,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1206  = pfn_9_2;
     if (\$889 ) begin
       if (\$897 ) begin
@@ -14337,7 +15990,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1207  = r_9_2;
     if (\$889 ) begin
       if (\$897 ) begin
@@ -14349,7 +16002,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1208  = w_9_2;
     if (\$889 ) begin
       if (\$897 ) begin
@@ -14361,7 +16014,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1209  = v_9_3;
     if (\$889 ) begin
       if (\$898 ) begin
@@ -14376,7 +16029,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1210  = pid_9_3;
     if (\$889 ) begin
       if (\$898 ) begin
@@ -14388,7 +16041,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1211  = vpn_9_3;
     if (\$889 ) begin
       if (\$898 ) begin
@@ -14400,7 +16053,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1212  = pfn_9_3;
     if (\$889 ) begin
       if (\$898 ) begin
@@ -14412,7 +16065,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1213  = r_9_3;
     if (\$889 ) begin
       if (\$898 ) begin
@@ -14424,7 +16077,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1214  = w_9_3;
     if (\$889 ) begin
       if (\$898 ) begin
@@ -14436,7 +16089,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1215  = victim_10;
     if (\$900 ) begin
       if (\$902 ) begin
@@ -14448,7 +16101,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1216  = v_10_0;
     if (\$900 ) begin
       if (\$906 ) begin
@@ -14463,7 +16116,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1217  = pid_10_0;
     if (\$900 ) begin
       if (\$906 ) begin
@@ -14475,7 +16128,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1218  = vpn_10_0;
     if (\$900 ) begin
       if (\$906 ) begin
@@ -14487,7 +16140,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1219  = pfn_10_0;
     if (\$900 ) begin
       if (\$906 ) begin
@@ -14499,7 +16152,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1220  = r_10_0;
     if (\$900 ) begin
       if (\$906 ) begin
@@ -14511,7 +16164,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1221  = w_10_0;
     if (\$900 ) begin
       if (\$906 ) begin
@@ -14523,7 +16176,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1222  = v_10_1;
     if (\$900 ) begin
       if (\$907 ) begin
@@ -14538,7 +16191,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1223  = pid_10_1;
     if (\$900 ) begin
       if (\$907 ) begin
@@ -14550,7 +16203,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1224  = vpn_10_1;
     if (\$900 ) begin
       if (\$907 ) begin
@@ -14562,7 +16215,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1225  = pfn_10_1;
     if (\$900 ) begin
       if (\$907 ) begin
@@ -14574,7 +16227,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1226  = r_10_1;
     if (\$900 ) begin
       if (\$907 ) begin
@@ -14586,7 +16239,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1227  = w_10_1;
     if (\$900 ) begin
       if (\$907 ) begin
@@ -14598,7 +16251,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1228  = v_10_2;
     if (\$900 ) begin
       if (\$908 ) begin
@@ -14613,7 +16266,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1229  = pid_10_2;
     if (\$900 ) begin
       if (\$908 ) begin
@@ -14625,7 +16278,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1230  = vpn_10_2;
     if (\$900 ) begin
       if (\$908 ) begin
@@ -14637,7 +16290,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1231  = pfn_10_2;
     if (\$900 ) begin
       if (\$908 ) begin
@@ -14649,7 +16302,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1232  = r_10_2;
     if (\$900 ) begin
       if (\$908 ) begin
@@ -14661,7 +16314,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1233  = w_10_2;
     if (\$900 ) begin
       if (\$908 ) begin
@@ -14673,7 +16326,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1234  = v_10_3;
     if (\$900 ) begin
       if (\$909 ) begin
@@ -14688,7 +16341,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1235  = pid_10_3;
     if (\$900 ) begin
       if (\$909 ) begin
@@ -14700,7 +16353,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1236  = vpn_10_3;
     if (\$900 ) begin
       if (\$909 ) begin
@@ -14712,7 +16365,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1237  = pfn_10_3;
     if (\$900 ) begin
       if (\$909 ) begin
@@ -14724,7 +16377,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1238  = r_10_3;
     if (\$900 ) begin
       if (\$909 ) begin
@@ -14736,7 +16389,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1239  = w_10_3;
     if (\$900 ) begin
       if (\$909 ) begin
@@ -14748,7 +16401,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1240  = victim_11;
     if (\$911 ) begin
       if (\$913 ) begin
@@ -14760,7 +16413,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1241  = v_11_0;
     if (\$911 ) begin
       if (\$917 ) begin
@@ -14775,7 +16428,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1242  = pid_11_0;
     if (\$911 ) begin
       if (\$917 ) begin
@@ -14787,7 +16440,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1243  = vpn_11_0;
     if (\$911 ) begin
       if (\$917 ) begin
@@ -14799,7 +16452,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1244  = pfn_11_0;
     if (\$911 ) begin
       if (\$917 ) begin
@@ -14811,7 +16464,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1245  = r_11_0;
     if (\$911 ) begin
       if (\$917 ) begin
@@ -14823,7 +16476,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1246  = w_11_0;
     if (\$911 ) begin
       if (\$917 ) begin
@@ -14835,7 +16488,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1247  = v_11_1;
     if (\$911 ) begin
       if (\$918 ) begin
@@ -14850,7 +16503,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1248  = pid_11_1;
     if (\$911 ) begin
       if (\$918 ) begin
@@ -14862,7 +16515,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1249  = vpn_11_1;
     if (\$911 ) begin
       if (\$918 ) begin
@@ -14874,7 +16527,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1250  = pfn_11_1;
     if (\$911 ) begin
       if (\$918 ) begin
@@ -14886,7 +16539,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1251  = r_11_1;
     if (\$911 ) begin
       if (\$918 ) begin
@@ -14898,7 +16551,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1252  = w_11_1;
     if (\$911 ) begin
       if (\$918 ) begin
@@ -14910,7 +16563,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1253  = v_11_2;
     if (\$911 ) begin
       if (\$919 ) begin
@@ -14925,7 +16578,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1254  = pid_11_2;
     if (\$911 ) begin
       if (\$919 ) begin
@@ -14937,7 +16590,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1255  = vpn_11_2;
     if (\$911 ) begin
       if (\$919 ) begin
@@ -14949,7 +16602,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1256  = pfn_11_2;
     if (\$911 ) begin
       if (\$919 ) begin
@@ -14961,7 +16614,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1257  = r_11_2;
     if (\$911 ) begin
       if (\$919 ) begin
@@ -14973,7 +16626,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1258  = w_11_2;
     if (\$911 ) begin
       if (\$919 ) begin
@@ -14985,7 +16638,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1259  = v_11_3;
     if (\$911 ) begin
       if (\$920 ) begin
@@ -15000,7 +16653,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1260  = pid_11_3;
     if (\$911 ) begin
       if (\$920 ) begin
@@ -15012,7 +16665,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1261  = vpn_11_3;
     if (\$911 ) begin
       if (\$920 ) begin
@@ -15024,7 +16677,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1262  = pfn_11_3;
     if (\$911 ) begin
       if (\$920 ) begin
@@ -15036,7 +16689,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1263  = r_11_3;
     if (\$911 ) begin
       if (\$920 ) begin
@@ -15048,7 +16701,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1264  = w_11_3;
     if (\$911 ) begin
       if (\$920 ) begin
@@ -15060,7 +16713,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1265  = victim_12;
     if (\$922 ) begin
       if (\$924 ) begin
@@ -15072,7 +16725,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1266  = v_12_0;
     if (\$922 ) begin
       if (\$928 ) begin
@@ -15087,7 +16740,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1267  = pid_12_0;
     if (\$922 ) begin
       if (\$928 ) begin
@@ -15099,7 +16752,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1268  = vpn_12_0;
     if (\$922 ) begin
       if (\$928 ) begin
@@ -15111,7 +16764,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1269  = pfn_12_0;
     if (\$922 ) begin
       if (\$928 ) begin
@@ -15123,7 +16776,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1270  = r_12_0;
     if (\$922 ) begin
       if (\$928 ) begin
@@ -15135,7 +16788,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1271  = w_12_0;
     if (\$922 ) begin
       if (\$928 ) begin
@@ -15147,7 +16800,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1272  = v_12_1;
     if (\$922 ) begin
       if (\$929 ) begin
@@ -15162,7 +16815,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1273  = pid_12_1;
     if (\$922 ) begin
       if (\$929 ) begin
@@ -15174,7 +16827,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1274  = vpn_12_1;
     if (\$922 ) begin
       if (\$929 ) begin
@@ -15186,7 +16839,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1275  = pfn_12_1;
     if (\$922 ) begin
       if (\$929 ) begin
@@ -15198,7 +16851,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1276  = r_12_1;
     if (\$922 ) begin
       if (\$929 ) begin
@@ -15210,7 +16863,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1277  = w_12_1;
     if (\$922 ) begin
       if (\$929 ) begin
@@ -15222,7 +16875,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1278  = v_12_2;
     if (\$922 ) begin
       if (\$930 ) begin
@@ -15237,7 +16890,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1279  = pid_12_2;
     if (\$922 ) begin
       if (\$930 ) begin
@@ -15249,7 +16902,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1280  = vpn_12_2;
     if (\$922 ) begin
       if (\$930 ) begin
@@ -15261,7 +16914,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1281  = pfn_12_2;
     if (\$922 ) begin
       if (\$930 ) begin
@@ -15273,7 +16926,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1282  = r_12_2;
     if (\$922 ) begin
       if (\$930 ) begin
@@ -15285,7 +16938,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1283  = w_12_2;
     if (\$922 ) begin
       if (\$930 ) begin
@@ -15297,7 +16950,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1284  = v_12_3;
     if (\$922 ) begin
       if (\$931 ) begin
@@ -15312,7 +16965,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1285  = pid_12_3;
     if (\$922 ) begin
       if (\$931 ) begin
@@ -15324,7 +16977,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1286  = vpn_12_3;
     if (\$922 ) begin
       if (\$931 ) begin
@@ -15336,7 +16989,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1287  = pfn_12_3;
     if (\$922 ) begin
       if (\$931 ) begin
@@ -15348,7 +17001,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1288  = r_12_3;
     if (\$922 ) begin
       if (\$931 ) begin
@@ -15360,7 +17013,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1289  = w_12_3;
     if (\$922 ) begin
       if (\$931 ) begin
@@ -15372,7 +17025,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1290  = victim_13;
     if (\$933 ) begin
       if (\$935 ) begin
@@ -15384,7 +17037,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1291  = v_13_0;
     if (\$933 ) begin
       if (\$939 ) begin
@@ -15399,7 +17052,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1292  = pid_13_0;
     if (\$933 ) begin
       if (\$939 ) begin
@@ -15411,7 +17064,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1293  = vpn_13_0;
     if (\$933 ) begin
       if (\$939 ) begin
@@ -15423,7 +17076,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1294  = pfn_13_0;
     if (\$933 ) begin
       if (\$939 ) begin
@@ -15435,7 +17088,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1295  = r_13_0;
     if (\$933 ) begin
       if (\$939 ) begin
@@ -15447,7 +17100,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1296  = w_13_0;
     if (\$933 ) begin
       if (\$939 ) begin
@@ -15459,7 +17112,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1297  = v_13_1;
     if (\$933 ) begin
       if (\$940 ) begin
@@ -15474,7 +17127,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1298  = pid_13_1;
     if (\$933 ) begin
       if (\$940 ) begin
@@ -15486,7 +17139,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1299  = vpn_13_1;
     if (\$933 ) begin
       if (\$940 ) begin
@@ -15498,7 +17151,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1300  = pfn_13_1;
     if (\$933 ) begin
       if (\$940 ) begin
@@ -15510,7 +17163,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1301  = r_13_1;
     if (\$933 ) begin
       if (\$940 ) begin
@@ -15522,7 +17175,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1302  = w_13_1;
     if (\$933 ) begin
       if (\$940 ) begin
@@ -15534,7 +17187,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1303  = v_13_2;
     if (\$933 ) begin
       if (\$941 ) begin
@@ -15549,7 +17202,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1304  = pid_13_2;
     if (\$933 ) begin
       if (\$941 ) begin
@@ -15561,7 +17214,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1305  = vpn_13_2;
     if (\$933 ) begin
       if (\$941 ) begin
@@ -15573,7 +17226,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1306  = pfn_13_2;
     if (\$933 ) begin
       if (\$941 ) begin
@@ -15585,7 +17238,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1307  = r_13_2;
     if (\$933 ) begin
       if (\$941 ) begin
@@ -15597,7 +17250,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1308  = w_13_2;
     if (\$933 ) begin
       if (\$941 ) begin
@@ -15609,7 +17262,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1309  = v_13_3;
     if (\$933 ) begin
       if (\$942 ) begin
@@ -15624,7 +17277,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1310  = pid_13_3;
     if (\$933 ) begin
       if (\$942 ) begin
@@ -15636,7 +17289,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1311  = vpn_13_3;
     if (\$933 ) begin
       if (\$942 ) begin
@@ -15648,7 +17301,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1312  = pfn_13_3;
     if (\$933 ) begin
       if (\$942 ) begin
@@ -15660,7 +17313,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1313  = r_13_3;
     if (\$933 ) begin
       if (\$942 ) begin
@@ -15672,7 +17325,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1314  = w_13_3;
     if (\$933 ) begin
       if (\$942 ) begin
@@ -15684,7 +17337,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1315  = victim_14;
     if (\$944 ) begin
       if (\$946 ) begin
@@ -15696,7 +17349,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1316  = v_14_0;
     if (\$944 ) begin
       if (\$950 ) begin
@@ -15711,7 +17364,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1317  = pid_14_0;
     if (\$944 ) begin
       if (\$950 ) begin
@@ -15723,7 +17376,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1318  = vpn_14_0;
     if (\$944 ) begin
       if (\$950 ) begin
@@ -15735,7 +17388,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1319  = pfn_14_0;
     if (\$944 ) begin
       if (\$950 ) begin
@@ -15747,7 +17400,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1320  = r_14_0;
     if (\$944 ) begin
       if (\$950 ) begin
@@ -15759,7 +17412,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1321  = w_14_0;
     if (\$944 ) begin
       if (\$950 ) begin
@@ -15771,7 +17424,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1322  = v_14_1;
     if (\$944 ) begin
       if (\$951 ) begin
@@ -15786,7 +17439,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1323  = pid_14_1;
     if (\$944 ) begin
       if (\$951 ) begin
@@ -15798,7 +17451,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1324  = vpn_14_1;
     if (\$944 ) begin
       if (\$951 ) begin
@@ -15810,7 +17463,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1325  = pfn_14_1;
     if (\$944 ) begin
       if (\$951 ) begin
@@ -15822,7 +17475,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1326  = r_14_1;
     if (\$944 ) begin
       if (\$951 ) begin
@@ -15834,7 +17487,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1327  = w_14_1;
     if (\$944 ) begin
       if (\$951 ) begin
@@ -15846,7 +17499,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1328  = v_14_2;
     if (\$944 ) begin
       if (\$952 ) begin
@@ -15861,7 +17514,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1329  = pid_14_2;
     if (\$944 ) begin
       if (\$952 ) begin
@@ -15873,7 +17526,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1330  = vpn_14_2;
     if (\$944 ) begin
       if (\$952 ) begin
@@ -15885,7 +17538,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1331  = pfn_14_2;
     if (\$944 ) begin
       if (\$952 ) begin
@@ -15897,7 +17550,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1332  = r_14_2;
     if (\$944 ) begin
       if (\$952 ) begin
@@ -15909,7 +17562,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1333  = w_14_2;
     if (\$944 ) begin
       if (\$952 ) begin
@@ -15921,7 +17574,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1334  = v_14_3;
     if (\$944 ) begin
       if (\$953 ) begin
@@ -15936,7 +17589,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1335  = pid_14_3;
     if (\$944 ) begin
       if (\$953 ) begin
@@ -15948,7 +17601,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1336  = vpn_14_3;
     if (\$944 ) begin
       if (\$953 ) begin
@@ -15960,7 +17613,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1337  = pfn_14_3;
     if (\$944 ) begin
       if (\$953 ) begin
@@ -15972,7 +17625,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1338  = r_14_3;
     if (\$944 ) begin
       if (\$953 ) begin
@@ -15984,7 +17637,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1339  = w_14_3;
     if (\$944 ) begin
       if (\$953 ) begin
@@ -15996,7 +17649,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1340  = victim_15;
     if (\$955 ) begin
       if (\$957 ) begin
@@ -16008,7 +17661,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1341  = v_15_0;
     if (\$955 ) begin
       if (\$961 ) begin
@@ -16023,7 +17676,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1342  = pid_15_0;
     if (\$955 ) begin
       if (\$961 ) begin
@@ -16035,7 +17688,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1343  = vpn_15_0;
     if (\$955 ) begin
       if (\$961 ) begin
@@ -16047,7 +17700,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1344  = pfn_15_0;
     if (\$955 ) begin
       if (\$961 ) begin
@@ -16059,7 +17712,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1345  = r_15_0;
     if (\$955 ) begin
       if (\$961 ) begin
@@ -16071,7 +17724,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1346  = w_15_0;
     if (\$955 ) begin
       if (\$961 ) begin
@@ -16083,7 +17736,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1347  = v_15_1;
     if (\$955 ) begin
       if (\$962 ) begin
@@ -16098,7 +17751,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1348  = pid_15_1;
     if (\$955 ) begin
       if (\$962 ) begin
@@ -16110,7 +17763,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1349  = vpn_15_1;
     if (\$955 ) begin
       if (\$962 ) begin
@@ -16122,7 +17775,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1350  = pfn_15_1;
     if (\$955 ) begin
       if (\$962 ) begin
@@ -16134,7 +17787,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1351  = r_15_1;
     if (\$955 ) begin
       if (\$962 ) begin
@@ -16146,7 +17799,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1352  = w_15_1;
     if (\$955 ) begin
       if (\$962 ) begin
@@ -16158,7 +17811,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1353  = v_15_2;
     if (\$955 ) begin
       if (\$963 ) begin
@@ -16173,7 +17826,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1354  = pid_15_2;
     if (\$955 ) begin
       if (\$963 ) begin
@@ -16185,7 +17838,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1355  = vpn_15_2;
     if (\$955 ) begin
       if (\$963 ) begin
@@ -16197,7 +17850,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1356  = pfn_15_2;
     if (\$955 ) begin
       if (\$963 ) begin
@@ -16209,7 +17862,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1357  = r_15_2;
     if (\$955 ) begin
       if (\$963 ) begin
@@ -16221,7 +17874,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1358  = w_15_2;
     if (\$955 ) begin
       if (\$963 ) begin
@@ -16233,7 +17886,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1359  = v_15_3;
     if (\$955 ) begin
       if (\$964 ) begin
@@ -16248,7 +17901,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1360  = pid_15_3;
     if (\$955 ) begin
       if (\$964 ) begin
@@ -16260,7 +17913,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1361  = vpn_15_3;
     if (\$955 ) begin
       if (\$964 ) begin
@@ -16272,7 +17925,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1362  = pfn_15_3;
     if (\$955 ) begin
       if (\$964 ) begin
@@ -16284,7 +17937,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1363  = r_15_3;
     if (\$955 ) begin
       if (\$964 ) begin
@@ -16296,7 +17949,7 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1364  = w_15_3;
     if (\$955 ) begin
       if (\$964 ) begin
@@ -16307,4 +17960,1331 @@ module \mmu.tlb (inv_mode, clk, rst, inv, lk_hit, fill, fill_pid, fill_vpn, fill
       \$1364  = 1'h0;
     end
   end
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, pt_max_probes, fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, mem__arready
+, mem__rdata, mem__rvalid, start, \pid$4 , \vpn$6 , clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
+  wire [15:0] \$1 ;
+  wire [16:0] \$10 ;
+  wire [15:0] \$11 ;
+  wire [15:0] \$12 ;
+  wire [27:0] \$13 ;
+  wire [47:0] \$14 ;
+  wire [48:0] \$15 ;
+  wire [22:0] \$16 ;
+  wire [64:0] \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire [8:0] \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [4:0] \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  reg [15:0] \$58 ;
+  reg [35:0] \$59 ;
+  wire \$6 ;
+  reg [2:0] \$60 ;
+  reg [15:0] \$61 ;
+  reg [7:0] \$62 ;
+  reg \$63 ;
+  reg [3:0] \$64 ;
+  reg [511:0] \$65 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [16:0] \$9 ;
+  reg [15:0] b_idx = 16'h0000;
+  reg [3:0] beat = 4'h0;
+  reg [511:0] bucket = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  wire [63:0] bucket_addr;
+  output bucket_read;
+  reg bucket_read;
+  input clk;
+  wire clk;
+  output done;
+  reg done;
+  wire [39:0] e0_vpn;
+  wire [39:0] e1_vpn;
+  wire [39:0] e2_vpn;
+  wire [39:0] e3_vpn;
+  wire [3:0] empty;
+  output fill;
+  reg fill;
+  output [7:0] fill_pid;
+  wire [7:0] fill_pid;
+  (* init = 36'h000000000 *)
+  wire [35:0] fill_vpn;
+  output found;
+  wire found;
+  wire [15:0] hash_val;
+  input inv;
+  wire inv;
+  wire [15:0] mask;
+  wire [3:0] match;
+  output [31:0] mem__araddr;
+  reg [31:0] mem__araddr;
+  output [7:0] mem__arlen;
+  reg [7:0] mem__arlen;
+  input mem__arready;
+  wire mem__arready;
+  output mem__arvalid;
+  reg mem__arvalid;
+  input [63:0] mem__rdata;
+  wire [63:0] mem__rdata;
+  output mem__req;
+  reg mem__req;
+  output mem__rready;
+  reg mem__rready;
+  input mem__rvalid;
+  wire mem__rvalid;
+  output [19:0] pfn;
+  reg [19:0] pfn;
+  reg [15:0] pid = 16'h0000;
+  input [15:0] \pid$4 ;
+  wire [15:0] \pid$4 ;
+  reg poisoned = 1'h0;
+  reg [7:0] probes = 8'h00;
+  input [63:0] pt_base;
+  wire [63:0] pt_base;
+  input [4:0] pt_buckets_log2;
+  wire [4:0] pt_buckets_log2;
+  input [7:0] pt_max_probes;
+  wire [7:0] pt_max_probes;
+  output r;
+  reg r;
+  input rst;
+  wire rst;
+  input start;
+  wire start;
+  output [35:0] vpn;
+  reg [35:0] vpn = 36'h000000000;
+  input [35:0] \vpn$6 ;
+  wire [35:0] \vpn$6 ;
+  wire [47:0] vpn48;
+  output w;
+  reg w;
+  output walk_started;
+  reg walk_started;
+  reg [2:0] walker_fsm_state = 3'h0;
+  assign \$34  = bucket[319:280] == vpn;
+  assign \$35  = \$33  & \$34 ;
+  assign \$36  = ~ bucket[256];
+  assign \$37  = ~ bucket[257];
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = bucket[407:392] == pid;
+  assign \$40  = bucket[384] & \$39 ;
+  assign \$41  = bucket[447:408] == vpn;
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = ~ bucket[384];
+  assign \$44  = ~ bucket[385];
+  assign \$45  = \$43  & \$44 ;
+  assign found = | match;
+  assign \$46  = | empty;
+  assign \$47  = ~ \$46 ;
+  assign \$48  = probes < pt_max_probes;
+  assign \$49  = \$47  & \$48 ;
+  assign \$50  = ~ poisoned;
+  assign \$51  = ~ inv;
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = ! walker_fsm_state;
+  assign \$54  = walker_fsm_state == 1'h1;
+  assign \$55  = walker_fsm_state == 2'h2;
+  assign \$56  = walker_fsm_state == 2'h3;
+  assign \$57  = walker_fsm_state == 3'h4;
+  always @(posedge clk)
+    pid <= \$58 ;
+  always @(posedge clk)
+    vpn <= \$59 ;
+  always @(posedge clk)
+    walker_fsm_state <= \$60 ;
+  always @(posedge clk)
+    b_idx <= \$61 ;
+  always @(posedge clk)
+    probes <= \$62 ;
+  always @(posedge clk)
+    poisoned <= \$63 ;
+  always @(posedge clk)
+    beat <= \$64 ;
+  always @(posedge clk)
+    bucket <= \$65 ;
+  assign \$1  = hash_val & \$15 [15:0];
+  assign \$2  = probes + 1'h1;
+  assign \$3  = beat + 1'h1;
+  assign \$4  = beat == 3'h7;
+  assign \$5  = | empty;
+  assign \$6  = ~ \$5 ;
+  assign \$7  = probes < pt_max_probes;
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = b_idx + 1'h1;
+  assign \$10  = \$9  & { 1'h0, \$15 [15:0] };
+  assign \$11  = vpn[15:0] ^ vpn[31:16];
+  assign \$12  = \$11  ^ { 12'h000, vpn[35:32] };
+  assign \$13  = pid * 12'h9e5;
+  assign hash_val = \$12  ^ \$13 [15:0];
+  assign \$14  = 1'h1 << pt_buckets_log2;
+  assign \$15  = \$14  - 1'h1;
+  assign \$17  = pt_base + \$16 ;
+  assign \$18  = bucket[23:8] == pid;
+  assign \$19  = bucket[0] & \$18 ;
+  assign \$20  = bucket[63:24] == vpn;
+  assign \$21  = \$19  & \$20 ;
+  assign \$22  = ~ bucket[0];
+  assign \$23  = ~ bucket[1];
+  assign \$24  = \$22  & \$23 ;
+  assign \$25  = bucket[151:136] == pid;
+  assign \$26  = bucket[128] & \$25 ;
+  assign \$27  = bucket[191:152] == vpn;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = ~ bucket[128];
+  assign \$30  = ~ bucket[129];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = bucket[279:264] == pid;
+  assign \$33  = bucket[256] & \$32 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$58  = pid;
+    if (start) begin
+      \$58  = \pid$4 ;
+    end
+    if (rst) begin
+      \$58  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$59  = vpn;
+    if (start) begin
+      \$59  = \vpn$6 ;
+    end
+    if (rst) begin
+      \$59  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$60  = walker_fsm_state;
+    casez (walker_fsm_state)
+      3'h0:
+          if (start) begin
+            \$60  = 3'h1;
+          end
+      3'h1:
+          \$60  = 3'h2;
+      3'h2:
+          if (mem__arready) begin
+            \$60  = 3'h3;
+          end
+      3'h3:
+          if (mem__rvalid) begin
+            if (\$4 ) begin
+              \$60  = 3'h4;
+            end
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (found) begin
+            \$60  = 3'h0;
+          end else if (\$8 ) begin
+            \$60  = 3'h2;
+          end else begin
+            \$60  = 3'h0;
+          end
+    endcase
+    if (rst) begin
+      \$60  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$61  = b_idx;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$61  = \$1 ;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (found) begin
+          end else if (\$8 ) begin
+            \$61  = \$10 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$61  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$62  = probes;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$62  = 8'h00;
+      3'h2:
+          if (mem__arready) begin
+            \$62  = \$2 [7:0];
+          end
+    endcase
+    if (rst) begin
+      \$62  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$63  = poisoned;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$63  = 1'h0;
+    endcase
+    if (inv) begin
+      \$63  = 1'h1;
+    end
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$64  = beat;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (mem__arready) begin
+            \$64  = 4'h0;
+          end
+      3'h3:
+          if (mem__rvalid) begin
+            \$64  = \$3 [3:0];
+          end
+    endcase
+    if (rst) begin
+      \$64  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$65  = bucket;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (mem__rvalid) begin
+            \$65  = { mem__rdata, bucket[511:64] };
+          end
+    endcase
+    if (rst) begin
+      \$65  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    pfn = 20'h00000;
+    if (match[3]) begin
+      pfn = bucket[475:456];
+    end
+    if (match[2]) begin
+      pfn = bucket[347:328];
+    end
+    if (match[1]) begin
+      pfn = bucket[219:200];
+    end
+    if (match[0]) begin
+      pfn = bucket[91:72];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    r = 1'h0;
+    if (match[3]) begin
+      r = bucket[448];
+    end
+    if (match[2]) begin
+      r = bucket[320];
+    end
+    if (match[1]) begin
+      r = bucket[192];
+    end
+    if (match[0]) begin
+      r = bucket[64];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    w = 1'h0;
+    if (match[3]) begin
+      w = bucket[449];
+    end
+    if (match[2]) begin
+      w = bucket[321];
+    end
+    if (match[1]) begin
+      w = bucket[193];
+    end
+    if (match[0]) begin
+      w = bucket[65];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    walk_started = 1'h0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          walk_started = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    mem__req = 1'h0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__req = 1'h1;
+      3'h3:
+          mem__req = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    mem__arvalid = 1'h0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__arvalid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    mem__araddr = 32'd0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__araddr = \$17 [31:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    mem__arlen = 8'h00;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__arlen = 8'h07;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    bucket_read = 1'h0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (mem__arready) begin
+            bucket_read = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    mem__rready = 1'h0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          mem__rready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    done = 1'h0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (found) begin
+            done = 1'h1;
+          end else if (\$49 ) begin
+          end else begin
+            done = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    fill = 1'h0;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (found) begin
+            fill = \$52 ;
+          end
+    endcase
+  end
+  assign mask = \$15 [15:0];
+  assign fill_vpn = vpn;
+  assign vpn48 = { 12'h000, vpn };
+  assign bucket_addr = \$17 [63:0];
+  assign e0_vpn = { 4'h0, vpn };
+  assign e1_vpn = { 4'h0, vpn };
+  assign e2_vpn = { 4'h0, vpn };
+  assign e3_vpn = { 4'h0, vpn };
+  assign fill_pid = pid[7:0];
+  assign empty[3] = \$45 ;
+  assign empty[2] = \$38 ;
+  assign empty[1] = \$31 ;
+  assign empty[0] = \$24 ;
+  assign match[3] = \$42 ;
+  assign match[2] = \$35 ;
+  assign match[1] = \$28 ;
+  assign match[0] = \$21 ;
+  assign \$16  = { 1'h0, b_idx, 6'h00 };
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb, mem__bready
+, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, go, regs__cmd);
+  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
+  wire [13:0] \$1 ;
+  wire [64:0] \$10 ;
+  wire [64:0] \$11 ;
+  wire \$12 ;
+  wire [9:0] \$13 ;
+  wire [9:0] \$14 ;
+  wire [9:0] \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire [7:0] \$18 ;
+  wire [318:0] \$19 ;
+  wire [13:0] \$2 ;
+  wire [4:0] \$20 ;
+  wire [38:0] \$21 ;
+  wire \$22 ;
+  wire [11:0] \$23 ;
+  wire [64:0] \$24 ;
+  wire [11:0] \$25 ;
+  wire [32:0] \$26 ;
+  wire [64:0] \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [31:0] \$5 ;
+  wire \$50 ;
+  wire [7:0] \$51 ;
+  wire [63:0] \$52 ;
+  wire \$53 ;
+  wire [8:0] \$54 ;
+  wire [9:0] \$55 ;
+  wire [9:0] \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire [11:0] \$59 ;
+  wire \$6 ;
+  wire \$60 ;
+  reg \$61 ;
+  reg [1:0] \$62 ;
+  reg \$63 ;
+  reg [2:0] \$64 ;
+  reg [63:0] \$65 ;
+  reg [8:0] \$66 ;
+  reg [8:0] \$67 ;
+  wire [12:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [64:0] \$9 ;
+  (* init = 1'h0 *)
+  wire \$signal ;
+  reg [8:0] beat = 9'h000;
+  reg [8:0] beats = 9'h000;
+  wire [8:0] chunk;
+  input clk;
+  wire clk;
+  output done;
+  reg done;
+  (* init = 1'h0 *)
+  wire err;
+  input go;
+  wire go;
+  wire [31:0] left_beats;
+  output [31:0] mem__araddr;
+  reg [31:0] mem__araddr;
+  output [7:0] mem__arlen;
+  reg [7:0] mem__arlen;
+  input mem__arready;
+  wire mem__arready;
+  output mem__arvalid;
+  reg mem__arvalid;
+  output [31:0] mem__awaddr;
+  reg [31:0] mem__awaddr;
+  output [7:0] mem__awlen;
+  reg [7:0] mem__awlen;
+  input mem__awready;
+  wire mem__awready;
+  output mem__awvalid;
+  reg mem__awvalid;
+  output mem__bready;
+  reg mem__bready;
+  input mem__bvalid;
+  wire mem__bvalid;
+  input [63:0] mem__rdata;
+  wire [63:0] mem__rdata;
+  output mem__req;
+  reg mem__req;
+  output mem__rready;
+  reg mem__rready;
+  input mem__rvalid;
+  wire mem__rvalid;
+  output [63:0] mem__wdata;
+  reg [63:0] mem__wdata;
+  output mem__wlast;
+  reg mem__wlast;
+  input mem__wready;
+  wire mem__wready;
+  output [7:0] mem__wstrb;
+  reg [7:0] mem__wstrb;
+  output mem__wvalid;
+  reg mem__wvalid;
+  reg [1:0] op = 2'h0;
+  (* init = 64'h0000000000000000 *)
+  wire [63:0] rdata;
+  input [63:0] regs__addr;
+  wire [63:0] regs__addr;
+  output regs__addr_load;
+  reg regs__addr_load;
+  output [63:0] regs__addr_next;
+  reg [63:0] regs__addr_next;
+  output regs__busy;
+  reg regs__busy = 1'h0;
+  input [1:0] regs__cmd;
+  wire [1:0] regs__cmd;
+  input regs__cmd_stb;
+  wire regs__cmd_stb;
+  output regs__error;
+  reg regs__error = 1'h0;
+  input [31:0] regs__len;
+  wire [31:0] regs__len;
+  output regs__len_load;
+  reg regs__len_load;
+  output [31:0] regs__len_next;
+  reg [31:0] regs__len_next;
+  output [63:0] regs__rdata;
+  reg [63:0] regs__rdata = 64'h0000000000000000;
+  input [63:0] regs__wdata;
+  wire [63:0] regs__wdata;
+  input rst;
+  wire rst;
+  wire [12:0] to_4k;
+  reg [2:0] window_fsm_state = 3'h0;
+  assign \$32  = window_fsm_state == 3'h4;
+  assign \$33  = window_fsm_state == 3'h5;
+  assign \$34  = window_fsm_state == 3'h6;
+  assign \$35  = window_fsm_state == 3'h7;
+  assign \$36  = ~ regs__busy;
+  assign \$37  = regs__cmd_stb & \$36 ;
+  assign \$38  = | regs__cmd;
+  assign \$39  = regs__cmd == 2'h3;
+  assign \$40  = ! regs__addr[2:0];
+  assign \$41  = ! regs__len[2:0];
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = ! regs__addr[2:0];
+  assign \$44  = \$39  ? \$42  : \$43 ;
+  assign \$45  = \$38  & \$44 ;
+  assign \$46  = | regs__cmd;
+  assign \$47  = op == 1'h1;
+  assign \$48  = op == 2'h3;
+  assign \$49  = ! left_beats;
+  assign \$50  = \$48  & \$49 ;
+  assign \$53  = op == 2'h3;
+  assign \$54  = \$53  ? \$8 [8:0] : 9'h001;
+  assign \$55  = beat + 1'h1;
+  assign \$56  = beats - 1'h1;
+  assign \$57  = beat == \$56 ;
+  assign \$58  = op == 2'h3;
+  assign \$60  = regs__len == \$59 ;
+  always @(posedge clk)
+    regs__busy <= \$61 ;
+  always @(posedge clk)
+    op <= \$62 ;
+  always @(posedge clk)
+    regs__error <= \$63 ;
+  always @(posedge clk)
+    window_fsm_state <= \$64 ;
+  always @(posedge clk)
+    regs__rdata <= \$65 ;
+  always @(posedge clk)
+    beat <= \$66 ;
+  always @(posedge clk)
+    beats <= \$67 ;
+  assign \$1  = 13'h1000 - regs__addr[11:0];
+  assign \$3  = left_beats < \$2 [12:0];
+  assign \$4  = left_beats < 9'h100;
+  assign \$5  = \$4  ? left_beats : 32'd256;
+  assign \$6  = \$2 [12:0] < 9'h100;
+  assign \$7  = \$6  ? \$2 [12:0] : 13'h0100;
+  assign \$8  = \$3  ? \$5  : { 19'h00000, \$7  };
+  assign \$10  = regs__addr + 4'h8;
+  assign \$12  = op == 2'h3;
+  assign \$13  = \$8 [8:0] - 1'h1;
+  assign \$14  = \$12  ? \$13  : 10'h000;
+  assign \$15  = beats - 1'h1;
+  assign \$16  = beat == \$15 ;
+  assign \$17  = op == 2'h3;
+  assign \$22  = op == 2'h3;
+  assign \$24  = regs__addr + \$23 ;
+  assign \$26  = regs__len - \$25 ;
+  assign \$27  = regs__addr + 4'h8;
+  assign \$28  = ! window_fsm_state;
+  assign \$29  = window_fsm_state == 1'h1;
+  assign \$30  = window_fsm_state == 2'h2;
+  assign \$31  = window_fsm_state == 2'h3;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__req = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__req = 1'h1;
+      3'h5:
+          mem__req = 1'h1;
+      3'h4:
+          mem__req = 1'h1;
+      3'h6:
+          mem__req = 1'h1;
+      3'h7:
+          mem__req = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__arvalid = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__arvalid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__araddr = 32'd0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__araddr = \$9 [31:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__arlen = 8'h00;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          mem__arlen = 8'h00;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__rready = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          mem__rready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    regs__addr_load = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          if (mem__rvalid) begin
+            regs__addr_load = 1'h1;
+          end
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h7:
+          if (mem__bvalid) begin
+            (* full_case = 32'd1 *)
+            if (\$22 ) begin
+              regs__addr_load = 1'h1;
+            end else begin
+              regs__addr_load = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    regs__addr_next = 64'h0000000000000000;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          if (mem__rvalid) begin
+            regs__addr_next = \$10 [63:0];
+          end
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h7:
+          if (mem__bvalid) begin
+            (* full_case = 32'd1 *)
+            if (\$22 ) begin
+              regs__addr_next = \$24 [63:0];
+            end else begin
+              regs__addr_next = \$27 [63:0];
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__awvalid = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          mem__awvalid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__awaddr = 32'd0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          mem__awaddr = \$11 [31:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__awlen = 8'h00;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          mem__awlen = \$14 [7:0];
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__wvalid = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          mem__wvalid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__wlast = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          mem__wlast = \$16 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__wdata = 64'h0000000000000000;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          (* full_case = 32'd1 *)
+          if (\$17 ) begin
+            mem__wdata = regs__wdata;
+          end else begin
+            mem__wdata = \$19 [63:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__wstrb = 8'h00;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          (* full_case = 32'd1 *)
+          if (\$17 ) begin
+            mem__wstrb = 8'hff;
+          end else begin
+            mem__wstrb = \$21 [7:0];
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    mem__bready = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h7:
+          mem__bready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    regs__len_load = 1'h0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h7:
+          if (mem__bvalid) begin
+            if (\$22 ) begin
+              regs__len_load = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    regs__len_next = 32'd0;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h7:
+          if (mem__bvalid) begin
+            if (\$22 ) begin
+              regs__len_next = \$26 [31:0];
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    done = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h3:
+          done = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$61  = regs__busy;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$61  = 1'h1;
+      end
+    end
+    (* full_case = 32'd1 *)
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h3:
+          \$61  = 1'h0;
+    endcase
+    if (rst) begin
+      \$61  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$62  = op;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$62  = regs__cmd;
+      end
+    end
+    if (rst) begin
+      \$62  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$63  = regs__error;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$63  = 1'h0;
+      end else if (\$46 ) begin
+        \$63  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$64  = window_fsm_state;
+    (* full_case = 32'd1 *)
+    casez (window_fsm_state)
+      3'h0:
+          if (go) begin
+            \$64  = 3'h1;
+          end
+      3'h1:
+          (* full_case = 32'd1 *)
+          if (\$47 ) begin
+            \$64  = 3'h2;
+          end else if (\$50 ) begin
+            \$64  = 3'h3;
+          end else begin
+            \$64  = 3'h4;
+          end
+      3'h2:
+          if (mem__arready) begin
+            \$64  = 3'h5;
+          end
+      3'h5:
+          if (mem__rvalid) begin
+            \$64  = 3'h3;
+          end
+      3'h4:
+          if (mem__awready) begin
+            \$64  = 3'h6;
+          end
+      3'h6:
+          if (mem__wready) begin
+            if (\$57 ) begin
+              \$64  = 3'h7;
+            end
+          end
+      3'h7:
+          if (mem__bvalid) begin
+            (* full_case = 32'd1 *)
+            if (\$58 ) begin
+              (* full_case = 32'd1 *)
+              if (\$60 ) begin
+                \$64  = 3'h3;
+              end else begin
+                \$64  = 3'h4;
+              end
+            end else begin
+              \$64  = 3'h3;
+            end
+          end
+      3'h3:
+          \$64  = 3'h0;
+    endcase
+    if (rst) begin
+      \$64  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$65  = regs__rdata;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          if (mem__rvalid) begin
+            \$65  = \$52 ;
+          end
+    endcase
+    if (rst) begin
+      \$65  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$66  = beat;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          if (mem__awready) begin
+            \$66  = 9'h000;
+          end
+      3'h6:
+          if (mem__wready) begin
+            \$66  = \$55 [8:0];
+          end
+    endcase
+    if (rst) begin
+      \$66  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$67  = beats;
+    casez (window_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h4:
+          if (mem__awready) begin
+            \$67  = \$54 ;
+          end
+    endcase
+    if (rst) begin
+      \$67  = 9'h000;
+    end
+  end
+  assign \$signal  = regs__busy;
+  assign err = regs__error;
+  assign rdata = regs__rdata;
+  assign to_4k = \$2 [12:0];
+  assign chunk = \$8 [8:0];
+  assign left_beats = { 3'h0, regs__len[31:3] };
+  assign \$2  = { \$1 [13], \$1 [13], \$1 [13], \$1 [13:3] };
+  assign \$9 [2:0] = 3'h0;
+  assign \$9 [64:3] = { 1'h0, regs__addr[63:3] };
+  assign \$11 [2:0] = 3'h0;
+  assign \$11 [64:3] = { 1'h0, regs__addr[63:3] };
+  assign \$18  = 8'h00;
+  assign \$19  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, regs__wdata };
+  assign \$20  = 5'h00;
+  assign \$21  = 39'h00000000ff;
+  assign \$23  = { beats, 3'h0 };
+  assign \$25  = { beats, 3'h0 };
+  assign \$51  = 8'h00;
+  assign \$52  = mem__rdata;
+  assign \$59  = { beats, 3'h0 };
 endmodule

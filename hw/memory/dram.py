@@ -12,7 +12,8 @@ from amaranth.lib.wiring import In, Out
 from hw.lib.checks import is_int, is_pow2
 from hw.lib.axi import AXI4Signature, RESP_OKAY
 from hw.lib.csr import CSRBusSignature
-from hw.memory.mmu import MMU_REGS, MMUParams, MemoryMMU
+from hw.memory.mmu import MMUParams, MemoryMMU
+from hw.memory.registers import MMU_REGS
 from hw.protocol import MessagePort
 
 __all__ = ["AxiDramModel", "MemoryMMUWithDram"]

@@ -12,7 +12,7 @@ Both also expose ``probe``, one-cycle strobes at the stage boundaries of a miss 
 which :class:`hw.system.top.SystemTop` gathers into the system's probe port (see ``docs/system.md``).
 """
 
-from amaranth import Const, Module, Mux, Signal
+from amaranth import Const, Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -23,7 +23,7 @@ from hw.memory.dram import MemoryMMUWithDram
 from hw.processor.excache import ExCacheTop
 from hw.processor.excache_params import ExCacheParams
 from hw.network.frame import FrameType
-from hw.memory.mmu import MAX_BUCKETS_LOG2, MMU_REGS, MemoryMMU, MMUParams
+from hw.memory.mmu import MemoryMMU, MMUParams
 from hw.network.netif import NetIf, NetIfParams
 from hw.system.address_map import COMPONENT_CSR_ADDR_WIDTH, COMPONENT_CSR_WINDOW_BITS, MEMORY_CSR_BASES, PROCESSOR_CSR_BASES
 from hw.system.params import SystemParams
@@ -255,20 +255,12 @@ class MemoryComponent(wiring.Component):
         wiring.connect(m, mux.netif, netif.csr)
         m.d.comb += self.irq.eq(memory.irq)
 
-        # Page-table extent, as firmware sets it through this component's CSR port.
-        pt_base = Signal(64)
-        pt_log2 = Signal(5)
-        base = MEMORY_CSR_BASES["mmu"]
-        bus = self.csr
-        for reg, lo in (("PT_BASE_LO", 0), ("PT_BASE_HI", 32)):
-            with m.If(bus.w_stb & (bus.addr == base + MMU_REGS.addr(reg))):
-                m.d.sync += pt_base[lo:lo + 32].eq(bus.w_data)
-        with m.If(bus.w_stb & (bus.addr == base + MMU_REGS.addr("PT_BUCKETS_LOG2"))):
-            m.d.sync += pt_log2.eq(Mux(bus.w_data > MAX_BUCKETS_LOG2, MAX_BUCKETS_LOG2, bus.w_data[:5]))
-        pt_end = Signal(65)
-        m.d.comb += pt_end.eq(pt_base + (Const(self.mmu_params.bucket_bytes, 32) << pt_log2))
-
+        # Page-table extent, as the MMU's register bank holds it: a read burst inside it is a walk.
         mmu = self.mmu
+        pt_base = mmu.pt_base
+        pt_end = Signal(65)
+        m.d.comb += pt_end.eq(pt_base + (Const(self.mmu_params.bucket_bytes, 32) << mmu.pt_buckets_log2))
+
         if self.external_dram:
             wiring.connect(m, mmu.axi, wiring.flipped(self.dram))
         axi = mmu.axi   # the MMU-DRAM bus, observed only

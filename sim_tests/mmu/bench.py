@@ -15,7 +15,7 @@ from cocotb.utils import get_sim_time
 from cocotb.triggers import Event, RisingEdge
 
 from firmware.bus import Bus
-from hw.memory.mmu import MMU_REGS
+from hw.memory.registers import MMU_REGS
 from hw.protocol import DataBeat, MsgHeader
 
 __all__ = ["AxiRamMemBus", "MirrorBus", "NetPort", "Request", "HDR", "pack_hdr", "unpack_hdr"]

@@ -24,7 +24,8 @@ from emu.models.mmu import MMUModel, OK, PAGE_FAULT, PROT_FAULT, BAD_REQUEST
 from firmware.csr_mem import CsrMemoryBus
 from firmware.memory_monitor import MemoryMonitor, MemoryMonitorError
 from firmware.page_table import PageTableFull
-from hw.memory.mmu import MMU_REGS, MMUParams
+from hw.memory.mmu import MMUParams
+from hw.memory.registers import MMU_REGS
 from sim_tests.lib.csr_bus import CocotbCsrBus
 from sim_tests.mmu.bench import AxiRamMemBus, MirrorBus, NetPort, Request
 

@@ -1,0 +1,100 @@
+"""hw.memory.walker.PageTableWalker: hashing, bucket evaluation, probing, giving up, poisoning, timing."""
+
+from firmware.page_table import bucket_hash
+from hw.memory.walker import PageTableWalker
+from sim_tests.memory.helpers import PARAMS, ReadResponder, run
+
+BASE = 0x4000
+BUCKET_BYTES = PARAMS.bucket_bytes      # 64: 8 beats of 8 bytes
+
+
+def entry(pid, vpn, pfn, r=1, w=1):
+    return [1 | pid << 8 | vpn << 24, r | w << 1 | pfn << 8]
+
+
+def table(entries):
+    """``{bucket: [(slot, (pid, vpn, pfn, r, w)), ...]}`` -> words for the responder; other slots empty."""
+    words = {}
+    for bucket, slots in entries.items():
+        for slot, e in slots:
+            w0, w1 = entry(*e)
+            first = (BASE + bucket * BUCKET_BYTES + slot * 16) // 8
+            words[first], words[first + 1] = w0, w1
+    return words
+
+
+def full_bucket(pid):
+    """Four valid entries that do not match (pid, vpn 1000..1003)."""
+    return [(k, (pid, 1000 + k, 1)) for k in range(4)]
+
+
+def walk(words, pid, vpn, *, inv_at=None, gap=0):
+    dut = PageTableWalker(PARAMS)
+    resp = ReadResponder(dut.mem, words, PARAMS.beat_bytes, gap=gap)
+    out = {}
+
+    async def bench(ctx):
+        ctx.set(dut.pt_base, BASE)
+        ctx.set(dut.pt_buckets_log2, PARAMS.pt_buckets_log2)
+        ctx.set(dut.pt_max_probes, PARAMS.pt_max_probes)
+        ctx.set(dut.start, 1)
+        ctx.set(dut.pid, pid)
+        ctx.set(dut.vpn, vpn)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        ctx.set(dut.pid, 0)                   # sampled at start: later changes do not matter
+        ctx.set(dut.vpn, 0)
+        cycles = 1
+        walks = 0
+        while not ctx.get(dut.done):
+            assert cycles < 200, f"no done after {cycles} cycles, bursts {resp.bursts}"
+            walks += ctx.get(dut.walk_started)
+            ctx.set(dut.inv, cycles == inv_at)
+            await ctx.tick()
+            cycles += 1
+        out.update(cycles=cycles, found=ctx.get(dut.found), pfn=ctx.get(dut.pfn), r=ctx.get(dut.r),
+                   w=ctx.get(dut.w), fill=ctx.get(dut.fill), fill_key=(ctx.get(dut.fill_pid), ctx.get(dut.fill_vpn)),
+                   walks=walks)
+        await ctx.tick()
+        out["idle_after"] = ctx.get(dut.done) == 0 and ctx.get(dut.mem.req) == 0
+
+    run(dut, bench, processes=[resp.process])
+    out["bursts"] = resp.bursts
+    return out
+
+
+def test_hit_in_home_bucket_timing():
+    pid, vpn = 3, 0x25
+    home = bucket_hash(pid, vpn, PARAMS.pt_buckets_log2)
+    out = walk(table({home: [(0, (pid, 0x99, 7)), (2, (pid, vpn, 5, 1, 0))]}), pid, vpn)
+    assert out["bursts"] == [(BASE + home * BUCKET_BYTES, 8)]
+    assert (out["found"], out["pfn"], out["r"], out["w"], out["fill"]) == (1, 5, 1, 0, 1)
+    assert out["fill_key"] == (pid, vpn) and out["walks"] == 1 and out["idle_after"]
+    # start, hash, AR, 8 beats, evaluate: done in the 11th cycle after start.
+    assert out["cycles"] == 11
+
+
+def test_full_bucket_probes_the_next_one():
+    pid, vpn = 1, 0x7
+    home = bucket_hash(pid, vpn, PARAMS.pt_buckets_log2)
+    nxt = (home + 1) % (1 << PARAMS.pt_buckets_log2)
+    out = walk(table({home: full_bucket(pid), nxt: [(1, (pid, vpn, 9))]}), pid, vpn, gap=2)
+    assert [a for a, _ in out["bursts"]] == [BASE + home * BUCKET_BYTES, BASE + nxt * BUCKET_BYTES]
+    assert (out["found"], out["pfn"]) == (1, 9)
+
+
+def test_gives_up_on_empty_entry_or_after_max_probes():
+    pid, vpn = 2, 0x11
+    home = bucket_hash(pid, vpn, PARAMS.pt_buckets_log2)
+    out = walk(table({home: [(0, (pid, 0x12, 1))]}), pid, vpn)      # slots 1..3 empty: stop at once
+    assert len(out["bursts"]) == 1 and out["found"] == 0 and out["fill"] == 0
+    everything_full = {b: full_bucket(pid) for b in range(1 << PARAMS.pt_buckets_log2)}
+    out = walk(table(everything_full), pid, vpn)
+    assert len(out["bursts"]) == PARAMS.pt_max_probes and out["found"] == 0
+
+
+def test_invalidation_during_the_walk_poisons_the_fill():
+    pid, vpn = 3, 0x25
+    home = bucket_hash(pid, vpn, PARAMS.pt_buckets_log2)
+    out = walk(table({home: [(0, (pid, vpn, 4))]}), pid, vpn, inv_at=5)
+    assert (out["found"], out["pfn"], out["fill"]) == (1, 4, 0)
