@@ -45,7 +45,7 @@ class OwnerTable(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pw = self.pid_width
-        m.submodules.owners = owners = memory.Memory(shape=NODE_ID_WIDTH + 1, depth=1 << pw, init=[])
+        m.submodules.table = owners = memory.Memory(shape=NODE_ID_WIDTH + 1, depth=1 << pw, init=[])
         wr = owners.write_port()
         chk = owners.read_port(domain="comb")
         get = owners.read_port(domain="comb")
