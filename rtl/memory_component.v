@@ -373,12 +373,12 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .m_axis__tlast(m_axis__tlast),
     .m_axis__tready(m_axis__tready),
     .m_axis__tvalid(m_axis__tvalid),
-    .r_en(rx__hdr__ready),
     .rst(rst),
     .rx__data__payload(net_rx__data__payload),
     .rx__data__ready(rx__data__ready),
     .rx__data__valid(net_rx__data__valid),
     .rx__hdr__payload(net_rx__hdr__payload),
+    .rx__hdr__ready(rx__hdr__ready),
     .rx__hdr__valid(net_rx__hdr__valid),
     .s_axis__tdata(s_axis__tdata),
     .s_axis__tkeep(s_axis__tkeep),
@@ -10419,7 +10419,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$4691$31 (req[110:31]),
+    .\port$4621$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12625,7 +12625,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$4691$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$4621$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12734,8 +12734,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$4691$31 ;
-  wire [79:0] \port$4691$31 ;
+  input [79:0] \port$4621$31 ;
+  wire [79:0] \port$4621$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12792,14 +12792,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$241$0 (fault__write),
-    .\port$3686$0 (owner_get_valid),
-    .\port$3687$0 (owner_get_node),
-    .\port$4612$0 (window__busy),
-    .\port$4616$0 (window__error),
-    .\port$4691$0 (fault__kind),
-    .\port$4691$31 (\port$4691$31 [15:0]),
-    .\port$4691$7 (fault__src),
-    .\port$4695$0 (fault__pending),
+    .\port$3616$0 (owner_get_valid),
+    .\port$3617$0 (owner_get_node),
+    .\port$4542$0 (window__busy),
+    .\port$4546$0 (window__error),
+    .\port$4621$0 (fault__kind),
+    .\port$4621$31 (\port$4621$31 [15:0]),
+    .\port$4621$7 (fault__src),
+    .\port$4625$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -12815,7 +12815,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$4691$31 [79:16];
+      vaddr_shown = \port$4621$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12839,9 +12839,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$4691$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$4691$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$4691$31 [15:0];
+  assign fault__vaddr = \port$4621$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$4621$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$4621$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12871,7 +12871,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$241$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$3686$0 , \port$3687$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4612$0 , \port$4616$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$4691$0 , \port$4691$7 , \port$4691$31 , \port$4695$0 , bus__addr
+, \storage$93 , \port$3616$0 , \port$3617$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4542$0 , \port$4546$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$4621$0 , \port$4621$7 , \port$4621$31 , \port$4625$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   reg [31:0] \$1 ;
@@ -13005,22 +13005,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire csr__TLB_INV__w_stb;
   input \port$241$0 ;
   wire \port$241$0 ;
-  input \port$3686$0 ;
-  wire \port$3686$0 ;
-  input [7:0] \port$3687$0 ;
-  wire [7:0] \port$3687$0 ;
-  input \port$4612$0 ;
-  wire \port$4612$0 ;
-  input \port$4616$0 ;
-  wire \port$4616$0 ;
-  input [3:0] \port$4691$0 ;
-  wire [3:0] \port$4691$0 ;
-  input [15:0] \port$4691$31 ;
-  wire [15:0] \port$4691$31 ;
-  input [7:0] \port$4691$7 ;
-  wire [7:0] \port$4691$7 ;
-  input \port$4695$0 ;
-  wire \port$4695$0 ;
+  input \port$3616$0 ;
+  wire \port$3616$0 ;
+  input [7:0] \port$3617$0 ;
+  wire [7:0] \port$3617$0 ;
+  input \port$4542$0 ;
+  wire \port$4542$0 ;
+  input \port$4546$0 ;
+  wire \port$4546$0 ;
+  input [3:0] \port$4621$0 ;
+  wire [3:0] \port$4621$0 ;
+  input [15:0] \port$4621$31 ;
+  wire [15:0] \port$4621$31 ;
+  input [7:0] \port$4621$7 ;
+  wire [7:0] \port$4621$7 ;
+  input \port$4625$0 ;
+  wire \port$4625$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15674,7 +15674,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$3686$0 , 23'h000000, \port$3687$0  };
+            \$1  = { \port$3616$0 , 23'h000000, \port$3617$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -15688,7 +15688,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$4691$31 , \port$4691$7 , \port$4691$0 , 2'h0, \port$241$0 , \port$4695$0  };
+            \$1  = { \port$4621$31 , \port$4621$7 , \port$4621$0 , 2'h0, \port$241$0 , \port$4625$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15722,7 +15722,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$4616$0 , \port$4612$0  };
+            \$1  = { 30'h00000000, \port$4546$0 , \port$4542$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -15812,9 +15812,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3686$0 , 23'h000000, \port$3687$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$4691$31 , \port$4691$7 , \port$4691$0 , 2'h0, \port$241$0 , \port$4695$0  };
-  assign csr__MEM_CTRL__r_data = { \port$4616$0 , \port$4612$0  };
+  assign csr__OWNER_GET__r_data = { \port$3616$0 , 23'h000000, \port$3617$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$4621$31 , \port$4621$7 , \port$4621$0 , 2'h0, \port$241$0 , \port$4625$0  };
+  assign csr__MEM_CTRL__r_data = { \port$4546$0 , \port$4542$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -28937,881 +28937,48 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__payload, r_en, tx__hdr__valid, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, m_axis__tlast, tx__hdr__ready, tx__data__ready, rx__data__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire [16:0] \$107 ;
-  wire [16:0] \$108 ;
-  wire [16:0] \$109 ;
-  wire [32:0] \$11 ;
-  wire \$110 ;
-  wire [95:0] \$111 ;
-  wire \$112 ;
-  wire [95:0] \$113 ;
-  wire \$114 ;
-  wire [95:0] \$115 ;
-  wire \$116 ;
-  wire [95:0] \$117 ;
-  wire \$118 ;
-  wire [95:0] \$119 ;
-  wire [32:0] \$12 ;
-  wire \$120 ;
-  wire [95:0] \$121 ;
-  wire \$122 ;
-  wire [95:0] \$123 ;
-  wire \$124 ;
-  wire [95:0] \$125 ;
-  wire \$126 ;
-  wire [95:0] \$127 ;
-  wire \$128 ;
-  wire [95:0] \$129 ;
-  wire [32:0] \$13 ;
-  wire \$130 ;
-  wire [95:0] \$131 ;
-  wire \$132 ;
-  wire [8:0] \$1323 ;
-  wire [95:0] \$133 ;
-  wire \$134 ;
-  wire [95:0] \$135 ;
-  wire \$136 ;
-  wire [95:0] \$137 ;
-  wire \$138 ;
-  wire [95:0] \$139 ;
-  wire [32:0] \$14 ;
-  wire \$140 ;
-  wire [95:0] \$141 ;
-  wire \$142 ;
-  wire [95:0] \$143 ;
-  wire \$144 ;
-  wire [95:0] \$145 ;
-  wire \$146 ;
-  wire [95:0] \$147 ;
-  wire \$148 ;
-  wire [95:0] \$149 ;
-  wire [32:0] \$15 ;
-  wire \$150 ;
-  wire [95:0] \$151 ;
-  wire \$152 ;
-  wire [95:0] \$153 ;
-  wire \$154 ;
-  wire [95:0] \$155 ;
-  wire \$156 ;
-  wire [95:0] \$157 ;
-  wire \$158 ;
-  wire [95:0] \$159 ;
-  wire [32:0] \$16 ;
-  wire \$160 ;
-  wire [95:0] \$161 ;
-  wire \$162 ;
-  wire [95:0] \$163 ;
-  wire \$164 ;
-  wire [95:0] \$165 ;
-  wire \$166 ;
-  wire [95:0] \$167 ;
-  wire \$168 ;
-  wire [95:0] \$169 ;
-  wire [32:0] \$17 ;
-  wire \$170 ;
-  wire [95:0] \$171 ;
-  wire \$172 ;
-  wire [95:0] \$173 ;
-  wire \$174 ;
-  wire [4:0] \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
-  wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [16:0] \$187 ;
-  wire [16:0] \$188 ;
-  wire [16:0] \$189 ;
-  reg [15:0] \$19 ;
-  wire [17:0] \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  reg [15:0] \$195 ;
-  reg [3:0] \$196 ;
-  wire [16:0] \$197 ;
-  wire [16:0] \$198 ;
-  reg [15:0] \$199 ;
-  wire [32:0] \$2 ;
-  reg [3:0] \$20 ;
-  reg \$200 ;
-  wire \$201 ;
-  wire [7:0] \$202 ;
-  reg [15:0] \$203 ;
-  reg [3:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire [16:0] \$21 ;
-  wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire \$214 ;
-  wire \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire [16:0] \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  reg [3:0] \$222 ;
-  wire \$223 ;
-  wire \$224 ;
-  wire \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  reg [15:0] \$228 ;
-  reg [3:0] \$229 ;
-  reg [15:0] \$23 ;
-  wire [16:0] \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire \$239 ;
-  reg \$24 ;
-  wire \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  reg [15:0] \$246 ;
-  reg [3:0] \$247 ;
-  wire [16:0] \$248 ;
-  wire \$249 ;
-  wire \$25 ;
-  wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire [16:0] \$258 ;
-  wire [16:0] \$259 ;
-  wire [7:0] \$26 ;
-  wire [16:0] \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
-  reg [15:0] \$27 ;
-  wire [16:0] \$270 ;
-  wire [16:0] \$271 ;
-  wire [16:0] \$272 ;
-  wire \$273 ;
-  wire [4:0] \$274 ;
-  wire [4:0] \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire [5:0] \$279 ;
-  reg [3:0] \$28 ;
-  wire [5:0] \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire \$284 ;
-  wire \$285 ;
-  wire \$286 ;
-  wire [95:0] \$287 ;
-  wire \$288 ;
-  wire [95:0] \$289 ;
-  wire [16:0] \$29 ;
-  wire \$290 ;
-  wire [95:0] \$291 ;
-  wire \$292 ;
-  wire [95:0] \$293 ;
-  wire \$294 ;
-  wire [95:0] \$295 ;
-  wire \$296 ;
-  wire [95:0] \$297 ;
-  wire \$298 ;
-  wire [95:0] \$299 ;
-  wire [32:0] \$3 ;
-  wire [95:0] \$30 ;
-  wire \$300 ;
-  wire [95:0] \$301 ;
-  wire \$302 ;
-  wire [95:0] \$303 ;
-  wire \$304 ;
-  wire [95:0] \$305 ;
-  wire \$306 ;
-  wire [95:0] \$307 ;
-  wire \$308 ;
-  wire [95:0] \$309 ;
-  wire \$31 ;
-  wire \$310 ;
-  wire [95:0] \$311 ;
-  wire \$312 ;
-  wire [95:0] \$313 ;
-  wire \$314 ;
-  wire [95:0] \$315 ;
-  wire \$316 ;
-  wire [95:0] \$317 ;
-  wire \$318 ;
-  wire [95:0] \$319 ;
-  wire [95:0] \$32 ;
-  wire \$320 ;
-  wire [95:0] \$321 ;
-  wire \$322 ;
-  wire [95:0] \$323 ;
-  wire \$324 ;
-  wire [95:0] \$325 ;
-  wire \$326 ;
-  wire [95:0] \$327 ;
-  wire \$328 ;
-  wire [95:0] \$329 ;
-  wire \$33 ;
-  wire \$330 ;
-  wire [95:0] \$331 ;
-  wire \$332 ;
-  wire [95:0] \$333 ;
-  wire \$334 ;
-  wire [95:0] \$335 ;
-  wire \$336 ;
-  wire [95:0] \$337 ;
-  wire \$338 ;
-  wire [95:0] \$339 ;
-  wire [95:0] \$34 ;
-  wire \$340 ;
-  wire [95:0] \$341 ;
-  wire \$342 ;
-  wire [95:0] \$343 ;
-  wire \$344 ;
-  wire [95:0] \$345 ;
-  wire \$346 ;
-  wire [95:0] \$347 ;
-  wire \$348 ;
-  wire [95:0] \$349 ;
-  wire \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire [4:0] \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire [31:0] \$358 ;
-  wire \$359 ;
-  wire [95:0] \$36 ;
-  wire \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire \$368 ;
-  wire \$369 ;
-  wire \$37 ;
-  wire \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire \$379 ;
-  wire [95:0] \$38 ;
-  wire \$380 ;
-  wire [4:0] \$381 ;
-  wire \$382 ;
-  wire [4:0] \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
-  wire \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire [5:0] \$394 ;
-  wire \$395 ;
-  wire [5:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire [4:0] \$398 ;
-  wire [5:0] \$399 ;
-  wire [32:0] \$4 ;
-  wire [95:0] \$40 ;
-  wire [4:0] \$400 ;
-  wire \$401 ;
-  wire [4:0] \$402 ;
-  wire [5:0] \$403 ;
-  wire [5:0] \$404 ;
-  wire [5:0] \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire [4:0] \$408 ;
-  wire [4:0] \$409 ;
-  wire \$41 ;
-  wire \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire [4:0] \$413 ;
-  wire [4:0] \$414 ;
-  wire [5:0] \$415 ;
-  wire [5:0] \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire \$419 ;
-  wire [95:0] \$42 ;
-  wire \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire [12:0] \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire [16:0] \$427 ;
-  wire \$428 ;
-  wire \$429 ;
-  wire \$43 ;
-  wire \$430 ;
-  wire \$431 ;
-  wire [32:0] \$432 ;
-  wire \$433 ;
-  wire [3:0] \$434 ;
-  wire \$435 ;
-  wire [2:0] \$436 ;
-  wire \$437 ;
-  wire [7:0] \$438 ;
-  wire \$439 ;
-  wire [95:0] \$44 ;
-  wire [15:0] \$440 ;
-  wire \$441 ;
-  wire [15:0] \$442 ;
-  wire \$443 ;
-  wire [63:0] \$444 ;
-  wire \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire \$45 ;
-  reg \$450 ;
-  wire \$451 ;
-  reg [3:0] \$452 ;
-  reg [3:0] \$453 ;
-  wire \$454 ;
-  wire \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  reg \$458 ;
-  wire [63:0] \$459 ;
-  wire [95:0] \$46 ;
-  wire [31:0] \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  reg \$464 ;
-  wire \$465 ;
-  reg [3:0] \$466 ;
-  reg [3:0] \$467 ;
-  wire \$468 ;
-  wire \$469 ;
-  wire \$47 ;
-  wire \$470 ;
-  wire \$471 ;
-  reg \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire \$478 ;
-  wire \$479 ;
-  wire [95:0] \$48 ;
-  wire \$480 ;
-  wire \$481 ;
-  wire \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire \$488 ;
-  reg [3:0] \$489 ;
-  wire \$49 ;
-  wire \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  reg [15:0] \$495 ;
-  reg [3:0] \$496 ;
-  wire [16:0] \$497 ;
-  wire \$498 ;
-  wire \$499 ;
-  wire [32:0] \$5 ;
-  wire [95:0] \$50 ;
-  wire \$500 ;
-  wire \$501 ;
-  reg [15:0] \$502 ;
-  reg [3:0] \$503 ;
-  wire [16:0] \$504 ;
-  wire \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire \$508 ;
-  wire \$509 ;
-  wire \$51 ;
-  wire \$510 ;
-  wire \$511 ;
-  wire \$512 ;
-  wire \$513 ;
-  wire [16:0] \$514 ;
-  wire [16:0] \$515 ;
-  wire [16:0] \$516 ;
-  wire \$517 ;
-  wire [7:0] \$518 ;
-  wire [8:0] \$519 ;
-  wire [95:0] \$52 ;
-  wire \$520 ;
-  wire [7:0] \$521 ;
-  wire [8:0] \$522 ;
-  wire \$523 ;
-  wire [7:0] \$524 ;
-  wire [8:0] \$525 ;
-  wire \$526 ;
-  wire [7:0] \$527 ;
-  wire [8:0] \$528 ;
-  wire \$529 ;
-  wire \$53 ;
-  wire [7:0] \$530 ;
-  wire [8:0] \$531 ;
-  wire \$532 ;
-  wire [7:0] \$533 ;
-  wire [8:0] \$534 ;
-  wire \$535 ;
-  wire [7:0] \$536 ;
-  wire [8:0] \$537 ;
-  wire \$538 ;
-  wire [7:0] \$539 ;
-  wire [95:0] \$54 ;
-  wire [8:0] \$540 ;
-  wire \$541 ;
-  wire [7:0] \$542 ;
-  wire [7:0] \$543 ;
-  wire [8:0] \$544 ;
-  wire \$545 ;
-  wire [7:0] \$546 ;
-  wire [8:0] \$547 ;
-  wire \$548 ;
-  wire [7:0] \$549 ;
-  wire \$55 ;
-  wire [8:0] \$550 ;
-  wire \$551 ;
-  wire [7:0] \$552 ;
-  wire [8:0] \$553 ;
-  wire \$554 ;
-  wire [7:0] \$555 ;
-  wire [8:0] \$556 ;
-  wire \$557 ;
-  wire [7:0] \$558 ;
-  wire [8:0] \$559 ;
-  wire [95:0] \$56 ;
-  wire \$560 ;
-  wire [7:0] \$561 ;
-  wire [8:0] \$562 ;
-  wire \$563 ;
-  wire [7:0] \$564 ;
-  wire [8:0] \$565 ;
-  wire \$566 ;
-  wire [7:0] \$567 ;
-  wire [7:0] \$568 ;
-  wire [8:0] \$569 ;
-  wire \$57 ;
-  wire \$570 ;
-  wire [7:0] \$571 ;
-  wire [8:0] \$572 ;
-  wire \$573 ;
-  wire [7:0] \$574 ;
-  wire [8:0] \$575 ;
-  wire \$576 ;
-  wire [7:0] \$577 ;
-  wire [8:0] \$578 ;
-  wire \$579 ;
-  wire [95:0] \$58 ;
-  wire [7:0] \$580 ;
-  wire [8:0] \$581 ;
-  wire \$582 ;
-  wire [7:0] \$583 ;
-  wire [8:0] \$584 ;
-  wire \$585 ;
-  wire [7:0] \$586 ;
-  wire [8:0] \$587 ;
-  wire \$588 ;
-  wire [7:0] \$589 ;
-  wire \$59 ;
-  wire [8:0] \$590 ;
-  wire \$591 ;
-  wire [7:0] \$592 ;
-  wire [7:0] \$593 ;
-  wire [8:0] \$594 ;
-  wire \$595 ;
-  wire [7:0] \$596 ;
-  wire [8:0] \$597 ;
-  wire \$598 ;
-  wire [7:0] \$599 ;
-  wire [32:0] \$6 ;
-  wire [95:0] \$60 ;
-  wire [8:0] \$600 ;
-  wire \$601 ;
-  wire [7:0] \$602 ;
-  wire [8:0] \$603 ;
-  wire \$604 ;
-  wire [7:0] \$605 ;
-  wire [8:0] \$606 ;
-  wire \$607 ;
-  wire [7:0] \$608 ;
-  wire [8:0] \$609 ;
-  wire \$61 ;
-  wire \$610 ;
-  wire [7:0] \$611 ;
-  wire [8:0] \$612 ;
-  wire \$613 ;
-  wire [7:0] \$614 ;
-  wire [8:0] \$615 ;
-  wire \$616 ;
-  wire [7:0] \$617 ;
-  wire [7:0] \$618 ;
-  wire [8:0] \$619 ;
-  wire [95:0] \$62 ;
-  wire \$620 ;
-  wire [7:0] \$621 ;
-  wire [8:0] \$622 ;
-  wire \$623 ;
-  wire [7:0] \$624 ;
-  wire [8:0] \$625 ;
-  wire \$626 ;
-  wire [7:0] \$627 ;
-  wire [8:0] \$628 ;
-  wire \$629 ;
-  wire \$63 ;
-  wire [7:0] \$630 ;
-  wire [8:0] \$631 ;
-  wire \$632 ;
-  wire [7:0] \$633 ;
-  wire [8:0] \$634 ;
-  wire \$635 ;
-  wire [7:0] \$636 ;
-  wire [8:0] \$637 ;
-  wire \$638 ;
-  wire [7:0] \$639 ;
-  wire [95:0] \$64 ;
-  wire [8:0] \$640 ;
-  wire \$641 ;
-  wire [7:0] \$642 ;
-  wire [7:0] \$643 ;
-  wire [8:0] \$644 ;
-  wire \$645 ;
-  wire [7:0] \$646 ;
-  wire [8:0] \$647 ;
-  wire \$648 ;
-  wire [7:0] \$649 ;
-  wire \$65 ;
-  wire [8:0] \$650 ;
-  wire \$651 ;
-  wire [7:0] \$652 ;
-  wire [8:0] \$653 ;
-  wire \$654 ;
-  wire [7:0] \$655 ;
-  wire [8:0] \$656 ;
-  wire \$657 ;
-  wire [7:0] \$658 ;
-  wire [8:0] \$659 ;
-  wire [95:0] \$66 ;
-  wire \$660 ;
-  wire [7:0] \$661 ;
-  wire [8:0] \$662 ;
-  wire \$663 ;
-  wire [7:0] \$664 ;
-  wire [8:0] \$665 ;
-  wire \$666 ;
-  wire [7:0] \$667 ;
-  wire [7:0] \$668 ;
-  wire [8:0] \$669 ;
-  wire \$67 ;
-  wire \$670 ;
-  wire [7:0] \$671 ;
-  wire [8:0] \$672 ;
-  wire \$673 ;
-  wire [7:0] \$674 ;
-  wire [8:0] \$675 ;
-  wire \$676 ;
-  wire [7:0] \$677 ;
-  wire [8:0] \$678 ;
-  wire \$679 ;
-  wire [95:0] \$68 ;
-  wire [7:0] \$680 ;
-  wire [8:0] \$681 ;
-  wire \$682 ;
-  wire [7:0] \$683 ;
-  wire [8:0] \$684 ;
-  wire \$685 ;
-  wire [7:0] \$686 ;
-  wire [8:0] \$687 ;
-  wire \$688 ;
-  wire [7:0] \$689 ;
-  wire \$69 ;
-  wire [8:0] \$690 ;
-  wire \$691 ;
-  wire [7:0] \$692 ;
-  wire [7:0] \$693 ;
-  wire [8:0] \$694 ;
-  wire \$695 ;
-  wire [7:0] \$696 ;
-  wire [8:0] \$697 ;
-  wire \$698 ;
-  wire [7:0] \$699 ;
-  wire [32:0] \$7 ;
-  wire [95:0] \$70 ;
-  wire [8:0] \$700 ;
-  wire \$701 ;
-  wire [7:0] \$702 ;
-  wire [8:0] \$703 ;
-  wire \$704 ;
-  wire [7:0] \$705 ;
-  wire [8:0] \$706 ;
-  wire \$707 ;
-  wire [7:0] \$708 ;
-  wire [8:0] \$709 ;
-  wire \$71 ;
-  wire \$710 ;
-  wire [7:0] \$711 ;
-  wire [8:0] \$712 ;
-  wire \$713 ;
-  wire [7:0] \$714 ;
-  wire [8:0] \$715 ;
-  wire \$716 ;
-  wire [7:0] \$717 ;
-  wire [4:0] \$718 ;
-  wire \$719 ;
-  wire [95:0] \$72 ;
-  wire \$720 ;
-  wire \$721 ;
-  wire \$722 ;
-  wire \$723 ;
-  wire \$724 ;
-  wire \$725 ;
-  wire \$726 ;
-  wire \$727 ;
-  wire \$728 ;
-  wire \$729 ;
-  wire \$73 ;
-  wire \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire [16:0] \$733 ;
-  wire [16:0] \$734 ;
-  wire [16:0] \$735 ;
-  wire \$736 ;
-  wire \$737 ;
-  wire \$738 ;
-  wire [4:0] \$739 ;
-  wire [95:0] \$74 ;
-  wire \$740 ;
-  wire \$741 ;
-  wire \$742 ;
-  wire [5:0] \$743 ;
-  wire [5:0] \$744 ;
-  wire \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire [4:0] \$748 ;
-  wire [5:0] \$749 ;
-  wire \$75 ;
-  wire [4:0] \$750 ;
-  wire [4:0] \$751 ;
-  wire \$752 ;
-  reg [15:0] \$753 ;
-  wire [16:0] \$754 ;
-  wire \$755 ;
-  wire \$756 ;
-  wire \$757 ;
-  wire \$758 ;
-  wire [31:0] \$759 ;
-  wire [95:0] \$76 ;
-  wire \$760 ;
-  wire \$761 ;
-  wire \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire \$765 ;
-  wire \$766 ;
-  wire \$767 ;
-  wire \$768 ;
-  wire \$769 ;
-  wire \$77 ;
-  wire \$770 ;
-  wire \$771 ;
-  wire \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire \$776 ;
-  wire \$777 ;
-  wire \$778 ;
-  wire \$779 ;
-  wire [95:0] \$78 ;
-  wire \$780 ;
-  wire \$781 ;
-  wire [4:0] \$782 ;
-  wire \$783 ;
-  wire [4:0] \$784 ;
-  wire \$785 ;
-  wire \$786 ;
-  wire \$787 ;
-  wire \$788 ;
-  wire \$789 ;
-  wire \$79 ;
-  wire \$790 ;
-  wire \$791 ;
-  wire \$792 ;
-  wire \$793 ;
-  wire \$794 ;
-  wire \$795 ;
-  wire [16:0] \$796 ;
-  wire \$797 ;
-  wire \$798 ;
-  wire \$799 ;
-  wire [32:0] \$8 ;
-  wire [95:0] \$80 ;
-  wire \$800 ;
-  wire \$801 ;
-  wire \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire \$805 ;
-  wire \$806 ;
-  wire \$807 ;
-  wire \$808 ;
-  wire \$809 ;
-  wire \$81 ;
-  wire \$810 ;
-  wire \$811 ;
-  reg [31:0] \$812 ;
-  reg [31:0] \$813 ;
-  reg [31:0] \$814 ;
-  reg [31:0] \$815 ;
-  reg [31:0] \$816 ;
-  reg [31:0] \$817 ;
-  reg [31:0] \$818 ;
-  reg [31:0] \$819 ;
-  wire [95:0] \$82 ;
-  reg [31:0] \$820 ;
-  reg [31:0] \$821 ;
-  reg [31:0] \$822 ;
-  reg [31:0] \$823 ;
-  reg [31:0] \$824 ;
-  reg [31:0] \$825 ;
-  reg [31:0] \$826 ;
-  reg [31:0] \$827 ;
-  reg [31:0] \$828 ;
-  reg \$829 ;
-  wire \$83 ;
-  reg \$830 ;
-  reg [15:0] \$831 ;
-  reg [15:0] \$832 ;
-  reg \$833 ;
-  reg [7:0] \$834 ;
-  reg [2:0] \$835 ;
-  reg \$836 ;
-  reg [3:0] \$837 ;
-  reg [31:0] \$838 ;
-  reg [1:0] \$839 ;
-  wire [95:0] \$84 ;
-  reg [1:0] \$840 ;
-  reg \$841 ;
-  reg [2:0] \$842 ;
-  reg [3:0] \$843 ;
-  reg [3:0] \$844 ;
-  reg [15:0] \$845 ;
-  reg \$846 ;
-  reg [191:0] \$847 ;
-  reg [31:0] \$848 ;
-  reg \$849 ;
-  wire \$85 ;
-  reg [3:0] \$850 ;
-  reg [4:0] \$851 ;
-  reg [4:0] \$852 ;
-  reg [15:0] \$853 ;
-  reg [3:0] \$854 ;
-  reg [3:0] \$855 ;
-  reg [3:0] \$856 ;
-  reg [11:0] \$857 ;
-  reg \$858 ;
-  reg [15:0] \$859 ;
-  wire [95:0] \$86 ;
-  reg \$860 ;
-  reg \$861 ;
-  reg \$862 ;
-  reg [31:0] \$863 ;
-  wire \$87 ;
-  wire [95:0] \$88 ;
-  wire \$89 ;
-  wire [32:0] \$9 ;
-  wire [95:0] \$90 ;
-  wire \$91 ;
-  wire [95:0] \$92 ;
-  wire \$93 ;
-  wire [4:0] \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
-  reg [3:0] ack_adv_0;
-  wire [15:0] ack_delta_0;
-  reg [1:0] ack_from;
-  reg ack_pending_0 = 1'h0;
-  wire any_expired;
-  reg [15:0] base_0 = 16'h0000;
-  wire [15:0] base_1;
-  reg [3:0] beat = 4'h0;
+module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__payload, rx__hdr__ready, tx__hdr__valid, tx__hdr__ready, tx__data__ready, m_axis__tvalid
+, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
+  wire \$1 ;
+  wire \$2 ;
+  wire [15:0] ack;
+  wire [1:0] ack_in;
+  wire [1:0] \ack_in$111 ;
+  wire [1:0] ack_sent;
+  wire [1:0] \ack_sent$105 ;
+  wire [15:0] ack_value;
+  wire [15:0] \ack_value$113 ;
+  wire [63:0] buffer__beat_data;
+  wire buffer__beat_en;
+  wire [2:0] buffer__beat_index;
+  wire buffer__beat_last;
+  wire buffer__commit;
+  wire [3:0] buffer__commit_beats;
+  wire [126:0] buffer__commit_hdr;
+  wire [7:0] \buffer__commit_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \buffer__commit_hdr.kind ;
+  wire [15:0] \buffer__commit_hdr.length ;
+  wire [15:0] \buffer__commit_hdr.pid ;
+  wire [7:0] \buffer__commit_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \buffer__commit_hdr.status ;
+  wire [7:0] \buffer__commit_hdr.tag ;
+  wire [63:0] \buffer__commit_hdr.vaddr ;
+  wire buffer__hdr_room;
+  wire buffer__room;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   wire [31:0] bus__r_data;
@@ -29823,204 +28990,78 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire bus__w_stb;
   input clk;
   wire clk;
-  reg [3:0] count_0 = 4'h0;
-  wire [3:0] count_1;
-  reg [31:0] crc = 32'd4294967295;
   wire [4:0] csr__addr;
-  wire [31:0] csr__config__r_data;
-  wire [31:0] csr__id__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__naks_received__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__naks_sent__r_data;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  wire csr__naks_received__inc;
+  wire csr__naks_sent__inc;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_acks__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_drop_crc__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_drop_malformed__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_drop_misrouted__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_drop_nobuf__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_drop_oversize__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_drop_truncated__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_dup__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_frames__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__rx_msgs__r_data;
+  wire csr__rx_acks__inc;
+  wire csr__rx_drop_crc__inc;
+  wire csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_truncated__inc;
+  wire csr__rx_dup__inc;
+  wire csr__rx_frames__inc;
+  wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__tx_acks__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__tx_dropped__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__tx_frames__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__tx_msgs__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__tx_retransmits__r_data;
-  (* init = 32'd0 *)
-  wire [31:0] csr__tx_timeouts__r_data;
+  wire csr__tx_acks__inc;
+  wire csr__tx_dropped__inc;
+  wire csr__tx_frames__inc;
+  wire csr__tx_msgs__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
-  reg [31:0] ctr_naks_received = 32'd0;
-  reg [31:0] ctr_naks_sent = 32'd0;
-  reg [31:0] ctr_rx_acks = 32'd0;
-  reg [31:0] ctr_rx_drop_crc = 32'd0;
-  reg [31:0] ctr_rx_drop_malformed = 32'd0;
-  reg [31:0] ctr_rx_drop_misrouted = 32'd0;
-  reg [31:0] ctr_rx_drop_nobuf = 32'd0;
-  reg [31:0] ctr_rx_drop_oversize = 32'd0;
-  reg [31:0] ctr_rx_drop_truncated = 32'd0;
-  reg [31:0] ctr_rx_dup = 32'd0;
-  reg [31:0] ctr_rx_frames = 32'd0;
-  reg [31:0] ctr_rx_msgs = 32'd0;
-  reg [31:0] ctr_tx_acks = 32'd0;
-  reg [31:0] ctr_tx_dropped = 32'd0;
-  reg [31:0] ctr_tx_frames = 32'd0;
-  reg [31:0] ctr_tx_msgs = 32'd0;
-  reg [31:0] ctr_tx_retransmits = 32'd0;
-  reg [31:0] ctr_tx_timeouts = 32'd0;
-  reg [15:0] cur_ack = 16'h0000;
-  reg cur_nak = 1'h0;
-  reg cur_peer = 1'h0;
-  reg [15:0] cur_seq = 16'h0000;
-  reg [2:0] cur_slot = 3'h0;
-  (* enum_base_type = "FrameType" *)
-  (* enum_value_00000001 = "MSG" *)
-  (* enum_value_00000010 = "ACK" *)
-  reg [7:0] cur_type = 8'h02;
-  wire [6:0] dat_rd__addr;
-  wire [63:0] dat_rd__data;
-  reg [6:0] dat_wr__addr;
-  reg [63:0] dat_wr__data;
-  reg dat_wr__en;
-  reg [15:0] expected_0 = 16'h0000;
-  wire [15:0] expected_1;
-  reg expired_0 = 1'h0;
-  wire expired_1;
-  reg [1:0] go_back;
-  wire [191:0] hdr_out;
-  wire [15:0] \hdr_out.ack ;
-  wire [7:0] \hdr_out.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \hdr_out.kind ;
-  wire [15:0] \hdr_out.length ;
-  wire \hdr_out.nak ;
-  wire [15:0] \hdr_out.pid ;
-  wire [7:0] \hdr_out.rsv1 ;
-  wire [15:0] \hdr_out.rsv2 ;
-  wire [15:0] \hdr_out.seq ;
-  wire [7:0] \hdr_out.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \hdr_out.status ;
-  wire [7:0] \hdr_out.tag ;
-  (* enum_base_type = "FrameType" *)
-  (* enum_value_00000001 = "MSG" *)
-  (* enum_value_00000010 = "ACK" *)
-  wire [7:0] \hdr_out.type ;
-  wire [63:0] \hdr_out.vaddr ;
-  wire [3:0] hdr_rd__addr;
-  wire [110:0] hdr_rd__data;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \hdr_rd__data.kind ;
-  wire [15:0] \hdr_rd__data.length ;
-  wire [15:0] \hdr_rd__data.pid ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \hdr_rd__data.status ;
-  wire [7:0] \hdr_rd__data.tag ;
-  wire [63:0] \hdr_rd__data.vaddr ;
-  reg [191:0] hdr_reg = 192'h000000000000000000000000000000000000000000000000;
-  reg [3:0] hdr_wr__addr;
-  reg [110:0] hdr_wr__data;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \hdr_wr__data.kind ;
-  wire [15:0] \hdr_wr__data.length ;
-  wire [15:0] \hdr_wr__data.pid ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \hdr_wr__data.status ;
-  wire [7:0] \hdr_wr__data.tag ;
-  wire [63:0] \hdr_wr__data.vaddr ;
-  reg hdr_wr__en;
-  reg [3:0] high_0 = 4'h0;
-  wire [3:0] high_1;
-  reg inc_naks_received;
-  reg inc_naks_sent;
-  reg inc_rx_acks;
-  reg inc_rx_drop_crc;
-  reg inc_rx_drop_malformed;
-  reg inc_rx_drop_misrouted;
-  reg inc_rx_drop_nobuf;
-  reg inc_rx_drop_oversize;
-  reg inc_rx_drop_truncated;
-  reg inc_rx_dup;
-  reg inc_rx_frames;
-  reg inc_rx_msgs;
-  reg inc_tx_acks;
-  reg inc_tx_dropped;
-  reg inc_tx_frames;
-  reg inc_tx_msgs;
-  reg inc_tx_retransmits;
+  wire [1:0] delivered;
+  wire [1:0] \delivered$121 ;
+  wire [15:0] expected;
+  wire [1:0] expired;
+  wire [1:0] \expired$95 ;
+  wire [1:0] frame_started;
+  wire [1:0] \frame_started$103 ;
+  wire [1:0] gap_in;
+  wire [1:0] \gap_in$119 ;
+  wire [1:0] go_back;
+  wire [1:0] \go_back$109 ;
   output [63:0] m_axis__tdata;
-  reg [63:0] m_axis__tdata;
+  wire [63:0] m_axis__tdata;
+  wire [63:0] \m_axis__tdata$25 ;
   output [7:0] m_axis__tkeep;
-  reg [7:0] m_axis__tkeep;
+  wire [7:0] m_axis__tkeep;
+  wire [7:0] \m_axis__tkeep$27 ;
   output m_axis__tlast;
-  reg m_axis__tlast;
+  wire m_axis__tlast;
+  wire \m_axis__tlast$29 ;
   input m_axis__tready;
   wire m_axis__tready;
+  wire \m_axis__tready$31 ;
   output m_axis__tvalid;
-  reg m_axis__tvalid;
-  reg nak_done_0 = 1'h0;
-  reg [1:0] nak_from;
-  reg nak_pending_0 = 1'h0;
-  wire nak_pending_1;
-  wire [126:0] out_hdr;
-  wire [7:0] \out_hdr.dst ;
+  wire m_axis__tvalid;
+  wire \m_axis__tvalid$33 ;
+  wire [1:0] msg_in;
+  wire [1:0] \msg_in$117 ;
+  wire nak;
+  wire [1:0] nak_in;
+  wire [1:0] \nak_in$115 ;
+  wire [1:0] nak_sent;
+  wire [1:0] \nak_sent$107 ;
+  wire naks_received;
+  wire naks_sent;
+  wire [1:0] owed;
+  wire [1:0] \owed$93 ;
+  wire peer;
+  wire \peer$81 ;
+  wire [2:0] read__beat;
+  wire read__busy;
+  wire [63:0] read__data;
+  wire [110:0] read__hdr;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -30030,40 +29071,4576 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \out_hdr.kind ;
-  wire [15:0] \out_hdr.length ;
-  wire [15:0] \out_hdr.pid ;
-  wire [7:0] \out_hdr.src ;
+  wire [3:0] \read__hdr.kind ;
+  wire [15:0] \read__hdr.length ;
+  wire [15:0] \read__hdr.pid ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \out_hdr.status ;
-  wire [7:0] \out_hdr.tag ;
-  wire [63:0] \out_hdr.vaddr ;
-  reg pick;
-  reg pick_valid;
+  wire [2:0] \read__hdr.status ;
+  wire [7:0] \read__hdr.tag ;
+  wire [63:0] \read__hdr.vaddr ;
+  wire read__peer;
+  wire [2:0] read__slot;
+  wire [15:0] recv_expected;
+  wire recv_peer;
+  wire retransmit;
+  wire room;
+  input rst;
+  wire rst;
+  output [64:0] rx__data__payload;
+  wire [64:0] rx__data__payload;
+  wire [64:0] \rx__data__payload$63 ;
+  wire [63:0] \rx__data__payload$63.data ;
+  wire \rx__data__payload$63.last ;
+  wire [63:0] \rx__data__payload.data ;
+  wire \rx__data__payload.last ;
+  input rx__data__ready;
+  wire rx__data__ready;
+  wire \rx__data__ready$65 ;
+  output rx__data__valid;
+  wire rx__data__valid;
+  wire \rx__data__valid$67 ;
+  output [126:0] rx__hdr__payload;
+  wire [126:0] rx__hdr__payload;
+  wire [126:0] \rx__hdr__payload$69 ;
+  wire [7:0] \rx__hdr__payload$69.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \rx__hdr__payload$69.kind ;
+  wire [15:0] \rx__hdr__payload$69.length ;
+  wire [15:0] \rx__hdr__payload$69.pid ;
+  wire [7:0] \rx__hdr__payload$69.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \rx__hdr__payload$69.status ;
+  wire [7:0] \rx__hdr__payload$69.tag ;
+  wire [63:0] \rx__hdr__payload$69.vaddr ;
+  wire [7:0] \rx__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \rx__hdr__payload.kind ;
+  wire [15:0] \rx__hdr__payload.length ;
+  wire [15:0] \rx__hdr__payload.pid ;
+  wire [7:0] \rx__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \rx__hdr__payload.status ;
+  wire [7:0] \rx__hdr__payload.tag ;
+  wire [63:0] \rx__hdr__payload.vaddr ;
+  input rx__hdr__ready;
+  wire rx__hdr__ready;
+  wire \rx__hdr__ready$71 ;
+  output rx__hdr__valid;
+  wire rx__hdr__valid;
+  wire \rx__hdr__valid$73 ;
+  wire rx_acks;
+  wire rx_drop_crc;
+  wire rx_drop_malformed;
+  wire rx_drop_misrouted;
+  wire rx_drop_nobuf;
+  wire rx_drop_oversize;
+  wire rx_drop_truncated;
+  wire rx_dup;
+  wire rx_frames;
+  wire rx_msgs;
+  input [63:0] s_axis__tdata;
+  wire [63:0] s_axis__tdata;
+  wire [63:0] \s_axis__tdata$35 ;
+  input [7:0] s_axis__tkeep;
+  wire [7:0] s_axis__tkeep;
+  wire [7:0] \s_axis__tkeep$37 ;
+  input s_axis__tlast;
+  wire s_axis__tlast;
+  wire \s_axis__tlast$39 ;
+  wire s_axis__tready;
+  wire \s_axis__tready$41 ;
+  input s_axis__tvalid;
+  wire s_axis__tvalid;
+  wire \s_axis__tvalid$43 ;
+  wire [15:0] send_ack;
+  wire send_nak;
+  wire send_peer;
+  wire send_retransmit;
+  wire [15:0] send_seq;
+  wire [15:0] seq;
+  wire [2:0] slot;
+  wire src;
+  wire [2:0] store__beat;
+  wire store__busy;
+  wire [63:0] store__data;
+  wire [110:0] store__hdr;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \store__hdr.kind ;
+  wire [15:0] \store__hdr.length ;
+  wire [15:0] \store__hdr.pid ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \store__hdr.status ;
+  wire [7:0] \store__hdr.tag ;
+  wire [63:0] \store__hdr.vaddr ;
+  wire store__peer;
+  wire [2:0] store__slot;
+  wire store_peer;
+  wire store_room;
+  wire [2:0] store_slot;
+  wire [1:0] stored;
+  wire [1:0] \stored$101 ;
+  wire [1:0] timeouts;
+  input [64:0] tx__data__payload;
+  wire [64:0] tx__data__payload;
+  wire [64:0] \tx__data__payload$1 ;
+  wire [63:0] \tx__data__payload$1.data ;
+  wire \tx__data__payload$1.last ;
+  wire [63:0] \tx__data__payload.data ;
+  wire \tx__data__payload.last ;
+  output tx__data__ready;
+  wire tx__data__ready;
+  wire \tx__data__ready$3 ;
+  input tx__data__valid;
+  wire tx__data__valid;
+  wire \tx__data__valid$5 ;
+  input [126:0] tx__hdr__payload;
+  wire [126:0] tx__hdr__payload;
+  wire [126:0] \tx__hdr__payload$7 ;
+  wire [7:0] \tx__hdr__payload$7.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \tx__hdr__payload$7.kind ;
+  wire [15:0] \tx__hdr__payload$7.length ;
+  wire [15:0] \tx__hdr__payload$7.pid ;
+  wire [7:0] \tx__hdr__payload$7.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \tx__hdr__payload$7.status ;
+  wire [7:0] \tx__hdr__payload$7.tag ;
+  wire [63:0] \tx__hdr__payload$7.vaddr ;
+  wire [7:0] \tx__hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \tx__hdr__payload.kind ;
+  wire [15:0] \tx__hdr__payload.length ;
+  wire [15:0] \tx__hdr__payload.pid ;
+  wire [7:0] \tx__hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \tx__hdr__payload.status ;
+  wire [7:0] \tx__hdr__payload.tag ;
+  wire [63:0] \tx__hdr__payload.vaddr ;
+  output tx__hdr__ready;
+  wire tx__hdr__ready;
+  wire \tx__hdr__ready$9 ;
+  input tx__hdr__valid;
+  wire tx__hdr__valid;
+  wire \tx__hdr__valid$11 ;
+  wire tx_acks;
+  wire tx_dropped;
+  wire tx_frames;
+  wire tx_msgs;
+  wire tx_retransmits;
+  wire [1:0] unsent;
+  wire [1:0] \unsent$91 ;
+  wire [63:0] write__beat_data;
+  wire write__beat_en;
+  wire [2:0] write__beat_index;
+  wire write__beat_last;
+  wire write__commit;
+  wire [3:0] write__commit_beats;
+  wire [126:0] write__commit_hdr;
+  wire [7:0] \write__commit_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \write__commit_hdr.kind ;
+  wire [15:0] \write__commit_hdr.length ;
+  wire [15:0] \write__commit_hdr.pid ;
+  wire [7:0] \write__commit_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \write__commit_hdr.status ;
+  wire [7:0] \write__commit_hdr.tag ;
+  wire [63:0] \write__commit_hdr.vaddr ;
+  wire write__hdr_room;
+  wire write__room;
+  \memory_component.netif.csr_dec  csr_dec (
+    .bus__addr(bus__addr),
+    .bus__r_data(csr__r_data),
+    .bus__r_stb(bus__r_stb),
+    .bus__w_stb(bus__w_stb),
+    .clk(clk),
+    .csr__naks_received__inc(csr__naks_received__inc),
+    .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__rx_acks__inc(csr__rx_acks__inc),
+    .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
+    .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
+    .csr__rx_drop_misrouted__inc(csr__rx_drop_misrouted__inc),
+    .csr__rx_drop_nobuf__inc(csr__rx_drop_nobuf__inc),
+    .csr__rx_drop_oversize__inc(csr__rx_drop_oversize__inc),
+    .csr__rx_drop_truncated__inc(csr__rx_drop_truncated__inc),
+    .csr__rx_dup__inc(csr__rx_dup__inc),
+    .csr__rx_frames__inc(csr__rx_frames__inc),
+    .csr__rx_msgs__inc(csr__rx_msgs__inc),
+    .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_frames__inc(csr__tx_frames__inc),
+    .csr__tx_msgs__inc(csr__tx_msgs__inc),
+    .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
+    .\port$4769$0 (\$1 ),
+    .rst(rst)
+  );
+  \memory_component.netif.peers  peers (
+    .ack_in(ack_in),
+    .ack_sent(ack_sent),
+    .ack_value(ack_value),
+    .clk(clk),
+    .delivered(delivered),
+    .expired_0(\$2 ),
+    .frame_started(frame_started),
+    .gap_in(gap_in),
+    .go_back(go_back),
+    .msg_in(msg_in),
+    .nak_in(nak_in),
+    .nak_sent(nak_sent),
+    .owed(owed),
+    .recv_expected(expected),
+    .recv_peer(recv_peer),
+    .rst(rst),
+    .send_ack(ack),
+    .send_nak(nak),
+    .send_peer(send_peer),
+    .send_retransmit(retransmit),
+    .send_seq(seq),
+    .store_peer(tx__hdr__payload[15]),
+    .store_room(room),
+    .store_slot(slot),
+    .stored(stored),
+    .timeout_fire_0(\$1 ),
+    .unsent(unsent)
+  );
+  \memory_component.netif.receiver  receiver (
+    .ack_in(ack_in),
+    .ack_value(ack_value),
+    .buffer__beat_data(write__beat_data),
+    .buffer__beat_en(write__beat_en),
+    .buffer__beat_index(write__beat_index),
+    .buffer__beat_last(write__beat_last),
+    .buffer__commit(write__commit),
+    .buffer__commit_hdr(write__commit_hdr),
+    .buffer__hdr_room(buffer__hdr_room),
+    .buffer__room(buffer__room),
+    .clk(clk),
+    .delivered(delivered),
+    .expected(expected),
+    .gap_in(gap_in),
+    .msg_in(msg_in),
+    .nak_in(nak_in),
+    .naks_received(csr__naks_received__inc),
+    .r_pay(write__commit_beats),
+    .rst(rst),
+    .rx_acks(csr__rx_acks__inc),
+    .rx_drop_crc(csr__rx_drop_crc__inc),
+    .rx_drop_malformed(csr__rx_drop_malformed__inc),
+    .rx_drop_misrouted(csr__rx_drop_misrouted__inc),
+    .rx_drop_nobuf(csr__rx_drop_nobuf__inc),
+    .rx_drop_oversize(csr__rx_drop_oversize__inc),
+    .rx_drop_truncated(csr__rx_drop_truncated__inc),
+    .rx_dup(csr__rx_dup__inc),
+    .rx_frames(csr__rx_frames__inc),
+    .rx_msgs(csr__rx_msgs__inc),
+    .s_axis__tdata(s_axis__tdata),
+    .s_axis__tkeep(s_axis__tkeep),
+    .s_axis__tlast(s_axis__tlast),
+    .s_axis__tvalid(s_axis__tvalid),
+    .src(recv_peer)
+  );
+  \memory_component.netif.rx_buffer  rx_buffer (
+    .clk(clk),
+    .r_en(rx__hdr__ready),
+    .ring_wr__en(write__beat_en),
+    .rst(rst),
+    .rx__data__payload(rx__data__payload),
+    .rx__data__ready(rx__data__ready),
+    .rx__data__valid(rx__data__valid),
+    .rx__hdr__payload(rx__hdr__payload),
+    .rx__hdr__valid(rx__hdr__valid),
+    .w_data(write__commit_hdr),
+    .w_en(write__commit),
+    .write__beat_data(write__beat_data),
+    .write__beat_index(write__beat_index),
+    .write__beat_last(write__beat_last),
+    .write__commit_beats(write__commit_beats),
+    .write__hdr_room(buffer__hdr_room),
+    .write__room(buffer__room)
+  );
+  \memory_component.netif.sender  sender (
+    .ack(ack),
+    .ack_sent(ack_sent),
+    .clk(clk),
+    .frame_started(frame_started),
+    .go_back(go_back),
+    .m_axis__tdata(m_axis__tdata),
+    .m_axis__tkeep(m_axis__tkeep),
+    .m_axis__tlast(m_axis__tlast),
+    .m_axis__tready(m_axis__tready),
+    .m_axis__tvalid(m_axis__tvalid),
+    .nak(nak),
+    .nak_sent(nak_sent),
+    .naks_sent(csr__naks_sent__inc),
+    .owed(owed),
+    .pick(send_peer),
+    .\port$4783$0 (\$2 ),
+    .retransmit(retransmit),
+    .rst(rst),
+    .seq(seq),
+    .store__beat(read__beat),
+    .store__busy(read__busy),
+    .store__data(store__data),
+    .store__hdr(store__hdr),
+    .store__peer(read__peer),
+    .store__slot(read__slot),
+    .tx_acks(csr__tx_acks__inc),
+    .tx_frames(csr__tx_frames__inc),
+    .tx_retransmits(csr__tx_retransmits__inc),
+    .unsent(unsent)
+  );
+  \memory_component.netif.store  store (
+    .clk(clk),
+    .read__beat(read__beat),
+    .read__busy(read__busy),
+    .read__data(store__data),
+    .read__hdr(store__hdr),
+    .read__peer(read__peer),
+    .read__slot(read__slot),
+    .room(room),
+    .rst(rst),
+    .slot(slot),
+    .stored(stored),
+    .tx__data__payload(tx__data__payload),
+    .tx__data__ready(tx__data__ready),
+    .tx__data__valid(tx__data__valid),
+    .tx__hdr__payload(tx__hdr__payload),
+    .tx__hdr__ready(tx__hdr__ready),
+    .tx__hdr__valid(tx__hdr__valid),
+    .tx_dropped(csr__tx_dropped__inc),
+    .tx_msgs(csr__tx_msgs__inc)
+  );
+  assign \tx__data__payload$1  = tx__data__payload;
+  assign \tx__data__ready$3  = tx__data__ready;
+  assign \tx__data__valid$5  = tx__data__valid;
+  assign \tx__hdr__payload$7  = tx__hdr__payload;
+  assign \tx__hdr__ready$9  = tx__hdr__ready;
+  assign \tx__hdr__valid$11  = tx__hdr__valid;
+  assign store__beat = read__beat;
+  assign store__busy = read__busy;
+  assign read__data = store__data;
+  assign read__hdr = store__hdr;
+  assign store__peer = read__peer;
+  assign store__slot = read__slot;
+  assign \m_axis__tdata$25  = m_axis__tdata;
+  assign \m_axis__tkeep$27  = m_axis__tkeep;
+  assign \m_axis__tlast$29  = m_axis__tlast;
+  assign \m_axis__tready$31  = m_axis__tready;
+  assign \m_axis__tvalid$33  = m_axis__tvalid;
+  assign \s_axis__tdata$35  = s_axis__tdata;
+  assign \s_axis__tkeep$37  = s_axis__tkeep;
+  assign \s_axis__tlast$39  = s_axis__tlast;
+  assign s_axis__tready = 1'h1;
+  assign \s_axis__tready$41  = 1'h1;
+  assign \s_axis__tvalid$43  = s_axis__tvalid;
+  assign buffer__beat_data = write__beat_data;
+  assign buffer__beat_en = write__beat_en;
+  assign buffer__beat_index = write__beat_index;
+  assign buffer__beat_last = write__beat_last;
+  assign buffer__commit = write__commit;
+  assign buffer__commit_beats = write__commit_beats;
+  assign buffer__commit_hdr = write__commit_hdr;
+  assign write__hdr_room = buffer__hdr_room;
+  assign write__room = buffer__room;
+  assign \rx__data__payload$63  = rx__data__payload;
+  assign \rx__data__ready$65  = rx__data__ready;
+  assign \rx__data__valid$67  = rx__data__valid;
+  assign \rx__hdr__payload$69  = rx__hdr__payload;
+  assign \rx__hdr__ready$71  = rx__hdr__ready;
+  assign \rx__hdr__valid$73  = rx__hdr__valid;
+  assign store_peer = tx__hdr__payload[15];
+  assign peer = tx__hdr__payload[15];
+  assign store_slot = slot;
+  assign store_room = room;
+  assign \peer$81  = send_peer;
+  assign send_seq = seq;
+  assign send_ack = ack;
+  assign send_nak = nak;
+  assign send_retransmit = retransmit;
+  assign \unsent$91  = unsent;
+  assign \owed$93  = owed;
+  assign expired = { 1'h0, \$2  };
+  assign \expired$95  = { 1'h0, \$2  };
+  assign src = recv_peer;
+  assign recv_expected = expected;
+  assign \stored$101  = stored;
+  assign \frame_started$103  = frame_started;
+  assign \ack_sent$105  = ack_sent;
+  assign \nak_sent$107  = nak_sent;
+  assign \go_back$109  = go_back;
+  assign \ack_in$111  = ack_in;
+  assign \ack_value$113  = ack_value;
+  assign \nak_in$115  = nak_in;
+  assign \msg_in$117  = msg_in;
+  assign \gap_in$119  = gap_in;
+  assign \delivered$121  = delivered;
+  assign csr__addr = bus__addr;
+  assign bus__r_data = csr__r_data;
+  assign csr__r_stb = bus__r_stb;
+  assign csr__w_data = bus__w_data;
+  assign csr__w_stb = bus__w_stb;
+  assign csr__id__node_id__r_data = 8'h01;
+  assign csr__id__n_nodes__r_data = 9'h002;
+  assign csr__config__window__r_data = 16'h0008;
+  assign csr__config__max_payload__r_data = 16'h0040;
+  assign csr__timeout__r_data = 32'd2048;
+  assign tx_frames = csr__tx_frames__inc;
+  assign tx_msgs = csr__tx_msgs__inc;
+  assign tx_retransmits = csr__tx_retransmits__inc;
+  assign tx_acks = csr__tx_acks__inc;
+  assign tx_dropped = csr__tx_dropped__inc;
+  assign rx_frames = csr__rx_frames__inc;
+  assign rx_msgs = csr__rx_msgs__inc;
+  assign rx_acks = csr__rx_acks__inc;
+  assign rx_dup = csr__rx_dup__inc;
+  assign rx_drop_crc = csr__rx_drop_crc__inc;
+  assign rx_drop_misrouted = csr__rx_drop_misrouted__inc;
+  assign rx_drop_truncated = csr__rx_drop_truncated__inc;
+  assign rx_drop_oversize = csr__rx_drop_oversize__inc;
+  assign rx_drop_malformed = csr__rx_drop_malformed__inc;
+  assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
+  assign naks_sent = csr__naks_sent__inc;
+  assign naks_received = csr__naks_received__inc;
+  assign csr__tx_timeouts__inc = { 7'h00, \$1  };
+  assign timeouts = { 1'h0, \$1  };
+  assign \tx__data__payload.data  = tx__data__payload[63:0];
+  assign \tx__data__payload.last  = tx__data__payload[64];
+  assign \tx__data__payload$1.data  = tx__data__payload[63:0];
+  assign \tx__data__payload$1.last  = tx__data__payload[64];
+  assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
+  assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
+  assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
+  assign \tx__hdr__payload.dst  = tx__hdr__payload[22:15];
+  assign \tx__hdr__payload.tag  = tx__hdr__payload[30:23];
+  assign \tx__hdr__payload.pid  = tx__hdr__payload[46:31];
+  assign \tx__hdr__payload.vaddr  = tx__hdr__payload[110:47];
+  assign \tx__hdr__payload.length  = tx__hdr__payload[126:111];
+  assign \tx__hdr__payload$7.kind  = tx__hdr__payload[3:0];
+  assign \tx__hdr__payload$7.status  = tx__hdr__payload[6:4];
+  assign \tx__hdr__payload$7.src  = tx__hdr__payload[14:7];
+  assign \tx__hdr__payload$7.dst  = tx__hdr__payload[22:15];
+  assign \tx__hdr__payload$7.tag  = tx__hdr__payload[30:23];
+  assign \tx__hdr__payload$7.pid  = tx__hdr__payload[46:31];
+  assign \tx__hdr__payload$7.vaddr  = tx__hdr__payload[110:47];
+  assign \tx__hdr__payload$7.length  = tx__hdr__payload[126:111];
+  assign \store__hdr.kind  = store__hdr[3:0];
+  assign \store__hdr.status  = store__hdr[6:4];
+  assign \store__hdr.tag  = store__hdr[14:7];
+  assign \store__hdr.pid  = store__hdr[30:15];
+  assign \store__hdr.vaddr  = store__hdr[94:31];
+  assign \store__hdr.length  = store__hdr[110:95];
+  assign \read__hdr.kind  = store__hdr[3:0];
+  assign \read__hdr.status  = store__hdr[6:4];
+  assign \read__hdr.tag  = store__hdr[14:7];
+  assign \read__hdr.pid  = store__hdr[30:15];
+  assign \read__hdr.vaddr  = store__hdr[94:31];
+  assign \read__hdr.length  = store__hdr[110:95];
+  assign \write__commit_hdr.kind  = write__commit_hdr[3:0];
+  assign \write__commit_hdr.status  = write__commit_hdr[6:4];
+  assign \write__commit_hdr.src  = write__commit_hdr[14:7];
+  assign \write__commit_hdr.dst  = write__commit_hdr[22:15];
+  assign \write__commit_hdr.tag  = write__commit_hdr[30:23];
+  assign \write__commit_hdr.pid  = write__commit_hdr[46:31];
+  assign \write__commit_hdr.vaddr  = write__commit_hdr[110:47];
+  assign \write__commit_hdr.length  = write__commit_hdr[126:111];
+  assign \buffer__commit_hdr.kind  = write__commit_hdr[3:0];
+  assign \buffer__commit_hdr.status  = write__commit_hdr[6:4];
+  assign \buffer__commit_hdr.src  = write__commit_hdr[14:7];
+  assign \buffer__commit_hdr.dst  = write__commit_hdr[22:15];
+  assign \buffer__commit_hdr.tag  = write__commit_hdr[30:23];
+  assign \buffer__commit_hdr.pid  = write__commit_hdr[46:31];
+  assign \buffer__commit_hdr.vaddr  = write__commit_hdr[110:47];
+  assign \buffer__commit_hdr.length  = write__commit_hdr[126:111];
+  assign \rx__data__payload.data  = rx__data__payload[63:0];
+  assign \rx__data__payload.last  = rx__data__payload[64];
+  assign \rx__data__payload$63.data  = rx__data__payload[63:0];
+  assign \rx__data__payload$63.last  = rx__data__payload[64];
+  assign \rx__hdr__payload.kind  = rx__hdr__payload[3:0];
+  assign \rx__hdr__payload.status  = rx__hdr__payload[6:4];
+  assign \rx__hdr__payload.src  = rx__hdr__payload[14:7];
+  assign \rx__hdr__payload.dst  = rx__hdr__payload[22:15];
+  assign \rx__hdr__payload.tag  = rx__hdr__payload[30:23];
+  assign \rx__hdr__payload.pid  = rx__hdr__payload[46:31];
+  assign \rx__hdr__payload.vaddr  = rx__hdr__payload[110:47];
+  assign \rx__hdr__payload.length  = rx__hdr__payload[126:111];
+  assign \rx__hdr__payload$69.kind  = rx__hdr__payload[3:0];
+  assign \rx__hdr__payload$69.status  = rx__hdr__payload[6:4];
+  assign \rx__hdr__payload$69.src  = rx__hdr__payload[14:7];
+  assign \rx__hdr__payload$69.dst  = rx__hdr__payload[22:15];
+  assign \rx__hdr__payload$69.tag  = rx__hdr__payload[30:23];
+  assign \rx__hdr__payload$69.pid  = rx__hdr__payload[46:31];
+  assign \rx__hdr__payload$69.vaddr  = rx__hdr__payload[110:47];
+  assign \rx__hdr__payload$69.length  = rx__hdr__payload[126:111];
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
+, \port$4769$0 , bus__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
+  reg [31:0] \$1 ;
+  input [4:0] bus__addr;
+  wire [4:0] bus__addr;
+  output [31:0] bus__r_data;
+  reg [31:0] bus__r_data = 32'd0;
+  input bus__r_stb;
+  wire bus__r_stb;
+  input bus__w_stb;
+  wire bus__w_stb;
+  input clk;
+  wire clk;
+  reg config_r_stb;
+  wire [31:0] config_read;
+  reg config_w_stb;
+  wire [15:0] csr__config__max_payload__r_data;
+  wire [15:0] csr__config__window__r_data;
+  wire [8:0] csr__id__n_nodes__r_data;
+  wire [7:0] csr__id__node_id__r_data;
+  input csr__naks_received__inc;
+  wire csr__naks_received__inc;
+  input csr__naks_sent__inc;
+  wire csr__naks_sent__inc;
+  input csr__rx_acks__inc;
+  wire csr__rx_acks__inc;
+  input csr__rx_drop_crc__inc;
+  wire csr__rx_drop_crc__inc;
+  input csr__rx_drop_malformed__inc;
+  wire csr__rx_drop_malformed__inc;
+  input csr__rx_drop_misrouted__inc;
+  wire csr__rx_drop_misrouted__inc;
+  input csr__rx_drop_nobuf__inc;
+  wire csr__rx_drop_nobuf__inc;
+  input csr__rx_drop_oversize__inc;
+  wire csr__rx_drop_oversize__inc;
+  input csr__rx_drop_truncated__inc;
+  wire csr__rx_drop_truncated__inc;
+  input csr__rx_dup__inc;
+  wire csr__rx_dup__inc;
+  input csr__rx_frames__inc;
+  wire csr__rx_frames__inc;
+  input csr__rx_msgs__inc;
+  wire csr__rx_msgs__inc;
+  wire [31:0] csr__timeout__r_data;
+  input csr__tx_acks__inc;
+  wire csr__tx_acks__inc;
+  input csr__tx_dropped__inc;
+  wire csr__tx_dropped__inc;
+  input csr__tx_frames__inc;
+  wire csr__tx_frames__inc;
+  input csr__tx_msgs__inc;
+  wire csr__tx_msgs__inc;
+  input csr__tx_retransmits__inc;
+  wire csr__tx_retransmits__inc;
+  wire [7:0] csr__tx_timeouts__inc;
+  reg id_r_stb;
+  wire [31:0] id_read;
+  reg id_w_stb;
+  reg naks_received_r_stb;
+  reg naks_received_w_stb;
+  reg naks_sent_r_stb;
+  reg naks_sent_w_stb;
+  input \port$4769$0 ;
+  wire \port$4769$0 ;
+  (* init = 32'd0 *)
+  wire [31:0] r_data;
+  input rst;
+  wire rst;
+  reg rx_acks_r_stb;
+  reg rx_acks_w_stb;
+  reg rx_drop_crc_r_stb;
+  reg rx_drop_crc_w_stb;
+  reg rx_drop_malformed_r_stb;
+  reg rx_drop_malformed_w_stb;
+  reg rx_drop_misrouted_r_stb;
+  reg rx_drop_misrouted_w_stb;
+  reg rx_drop_nobuf_r_stb;
+  reg rx_drop_nobuf_w_stb;
+  reg rx_drop_oversize_r_stb;
+  reg rx_drop_oversize_w_stb;
+  reg rx_drop_truncated_r_stb;
+  reg rx_drop_truncated_w_stb;
+  reg rx_dup_r_stb;
+  reg rx_dup_w_stb;
+  reg rx_frames_r_stb;
+  reg rx_frames_w_stb;
+  reg rx_msgs_r_stb;
+  reg rx_msgs_w_stb;
+  reg timeout_r_stb;
+  reg timeout_w_stb;
+  reg tx_acks_r_stb;
+  reg tx_acks_w_stb;
+  reg tx_dropped_r_stb;
+  reg tx_dropped_w_stb;
+  reg tx_frames_r_stb;
+  reg tx_frames_w_stb;
+  reg tx_msgs_r_stb;
+  reg tx_msgs_w_stb;
+  reg tx_retransmits_r_stb;
+  reg tx_retransmits_w_stb;
+  reg tx_timeouts_r_stb;
+  reg tx_timeouts_w_stb;
+  wire [31:0] value;
+  wire [31:0] \value$57 ;
+  wire [31:0] \value$58 ;
+  wire [31:0] \value$59 ;
+  wire [31:0] \value$60 ;
+  wire [31:0] \value$61 ;
+  wire [31:0] \value$62 ;
+  wire [31:0] \value$63 ;
+  wire [31:0] \value$64 ;
+  wire [31:0] \value$65 ;
+  wire [31:0] \value$66 ;
+  wire [31:0] \value$67 ;
+  wire [31:0] \value$68 ;
+  wire [31:0] \value$69 ;
+  wire [31:0] \value$70 ;
+  wire [31:0] \value$71 ;
+  wire [31:0] \value$72 ;
+  wire [31:0] \value$73 ;
+  always @(posedge clk)
+    bus__r_data <= \$1 ;
+  \memory_component.netif.csr_dec.reg_naks_received  reg_naks_received (
+    .clk(clk),
+    .csr__naks_received__value(\value$73 ),
+    .inc(csr__naks_received__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
+    .clk(clk),
+    .csr__naks_sent__value(\value$72 ),
+    .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
+    .clk(clk),
+    .csr__rx_acks__value(\value$64 ),
+    .inc(csr__rx_acks__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
+    .clk(clk),
+    .csr__rx_drop_crc__value(\value$66 ),
+    .inc(csr__rx_drop_crc__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
+    .clk(clk),
+    .csr__rx_drop_malformed__value(\value$70 ),
+    .inc(csr__rx_drop_malformed__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
+    .clk(clk),
+    .csr__rx_drop_misrouted__value(\value$67 ),
+    .inc(csr__rx_drop_misrouted__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
+    .clk(clk),
+    .csr__rx_drop_nobuf__value(\value$71 ),
+    .inc(csr__rx_drop_nobuf__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
+    .clk(clk),
+    .csr__rx_drop_oversize__value(\value$69 ),
+    .inc(csr__rx_drop_oversize__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
+    .clk(clk),
+    .csr__rx_drop_truncated__value(\value$68 ),
+    .inc(csr__rx_drop_truncated__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
+    .clk(clk),
+    .csr__rx_dup__value(\value$65 ),
+    .inc(csr__rx_dup__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
+    .clk(clk),
+    .csr__rx_frames__value(\value$62 ),
+    .inc(csr__rx_frames__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
+    .clk(clk),
+    .csr__rx_msgs__value(\value$63 ),
+    .inc(csr__rx_msgs__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
+    .clk(clk),
+    .csr__tx_acks__value(\value$60 ),
+    .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
+    .clk(clk),
+    .csr__tx_dropped__value(\value$61 ),
+    .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_frames  reg_tx_frames (
+    .clk(clk),
+    .csr__tx_frames__value(value),
+    .inc(csr__tx_frames__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
+    .clk(clk),
+    .csr__tx_msgs__value(\value$57 ),
+    .inc(csr__tx_msgs__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
+    .clk(clk),
+    .csr__tx_retransmits__value(\value$58 ),
+    .inc(csr__tx_retransmits__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
+    .clk(clk),
+    .csr__tx_timeouts__value(\value$59 ),
+    .\port$4769$0 (\port$4769$0 ),
+    .rst(rst)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_dropped_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          tx_dropped_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tx_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          tx_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          rx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          rx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          rx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          rx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          rx_acks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          rx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_dup_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          rx_dup_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_dup_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          rx_dup_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_crc_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          rx_drop_crc_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_crc_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          rx_drop_crc_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_misrouted_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          rx_drop_misrouted_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_misrouted_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          rx_drop_misrouted_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_truncated_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          rx_drop_truncated_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_truncated_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          rx_drop_truncated_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_oversize_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          rx_drop_oversize_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_oversize_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          rx_drop_oversize_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_malformed_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          rx_drop_malformed_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_malformed_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          rx_drop_malformed_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_nobuf_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          rx_drop_nobuf_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_drop_nobuf_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          rx_drop_nobuf_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    naks_sent_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          naks_sent_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    naks_sent_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          naks_sent_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    naks_received_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          naks_received_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    naks_received_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          naks_received_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$1  = bus__r_data;
+    (* full_case = 32'd1 *)
+    casez (bus__addr)
+      5'h00:
+          if (bus__r_stb) begin
+            \$1  = id_read;
+          end
+      5'h01:
+          if (bus__r_stb) begin
+            \$1  = config_read;
+          end
+      5'h02:
+          if (bus__r_stb) begin
+            \$1  = 32'd2048;
+          end
+      5'h04:
+          if (bus__r_stb) begin
+            \$1  = value;
+          end
+      5'h05:
+          if (bus__r_stb) begin
+            \$1  = \value$57 ;
+          end
+      5'h06:
+          if (bus__r_stb) begin
+            \$1  = \value$58 ;
+          end
+      5'h07:
+          if (bus__r_stb) begin
+            \$1  = \value$59 ;
+          end
+      5'h08:
+          if (bus__r_stb) begin
+            \$1  = \value$60 ;
+          end
+      5'h09:
+          if (bus__r_stb) begin
+            \$1  = \value$61 ;
+          end
+      5'h0a:
+          if (bus__r_stb) begin
+            \$1  = \value$62 ;
+          end
+      5'h0b:
+          if (bus__r_stb) begin
+            \$1  = \value$63 ;
+          end
+      5'h0c:
+          if (bus__r_stb) begin
+            \$1  = \value$64 ;
+          end
+      5'h0d:
+          if (bus__r_stb) begin
+            \$1  = \value$65 ;
+          end
+      5'h0e:
+          if (bus__r_stb) begin
+            \$1  = \value$66 ;
+          end
+      5'h0f:
+          if (bus__r_stb) begin
+            \$1  = \value$67 ;
+          end
+      5'h10:
+          if (bus__r_stb) begin
+            \$1  = \value$68 ;
+          end
+      5'h11:
+          if (bus__r_stb) begin
+            \$1  = \value$69 ;
+          end
+      5'h12:
+          if (bus__r_stb) begin
+            \$1  = \value$70 ;
+          end
+      5'h13:
+          if (bus__r_stb) begin
+            \$1  = \value$71 ;
+          end
+      5'h14:
+          if (bus__r_stb) begin
+            \$1  = \value$72 ;
+          end
+      5'h15:
+          if (bus__r_stb) begin
+            \$1  = \value$73 ;
+          end
+      default:
+          if (bus__r_stb) begin
+            \$1  = 32'd0;
+          end
+    endcase
+    if (rst) begin
+      \$1  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_w_stb = bus__w_stb;
+    endcase
+  end
+  assign r_data = bus__r_data;
+  assign csr__id__node_id__r_data = 8'h01;
+  assign csr__id__n_nodes__r_data = 9'h002;
+  assign csr__config__window__r_data = 16'h0008;
+  assign csr__config__max_payload__r_data = 16'h0040;
+  assign csr__timeout__r_data = 32'd2048;
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4769$0  };
+  assign config_read[31:16] = 16'h0040;
+  assign config_read[15:0] = 16'h0008;
+  assign id_read[16:8] = 9'h002;
+  assign id_read[7:0] = 8'h01;
+  assign id_read[31:17] = 15'h0000;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_received (rst, inc, csr__naks_received__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_received__clear;
+  wire csr__naks_received__inc;
+  output [31:0] csr__naks_received__value;
+  wire [31:0] csr__naks_received__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_naks_received.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_received__value)
+  );
+  assign csr__naks_received__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_received__clear = 1'h0;
+  assign value = csr__naks_received__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_naks_sent.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_sent__value)
+  );
+  assign csr__naks_sent__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_acks__clear;
+  wire csr__rx_acks__inc;
+  output [31:0] csr__rx_acks__value;
+  wire [31:0] csr__rx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_acks__value)
+  );
+  assign csr__rx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_acks__clear = 1'h0;
+  assign value = csr__rx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_crc__value)
+  );
+  assign csr__rx_drop_crc__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_malformed__value)
+  );
+  assign csr__rx_drop_malformed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_misrouted__value)
+  );
+  assign csr__rx_drop_misrouted__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_nobuf__value)
+  );
+  assign csr__rx_drop_nobuf__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_oversize__value)
+  );
+  assign csr__rx_drop_oversize__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_drop_truncated__value)
+  );
+  assign csr__rx_drop_truncated__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_dup.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_dup__value)
+  );
+  assign csr__rx_dup__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_frames__value)
+  );
+  assign csr__rx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_rx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__rx_msgs__value)
+  );
+  assign csr__rx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_acks.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_acks__value)
+  );
+  assign csr__tx_acks__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dropped__value)
+  );
+  assign csr__tx_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_frames__clear;
+  wire csr__tx_frames__inc;
+  output [31:0] csr__tx_frames__value;
+  wire [31:0] csr__tx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_frames__value)
+  );
+  assign csr__tx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_frames__clear = 1'h0;
+  assign value = csr__tx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_msgs__value)
+  );
+  assign csr__tx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_retransmits__value)
+  );
+  assign csr__tx_retransmits__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4769$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input \port$4769$0 ;
+  wire \port$4769$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$4769$0 (\port$4769$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 7'h00, \port$4769$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$4769$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4769$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  wire load;
+  wire [31:0] load_value;
+  input \port$4769$0 ;
+  wire \port$4769$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + \port$4769$0 ;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$2  = \$1 [31:0];
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign inc = { 7'h00, \port$4769$0  };
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
+, recv_peer, unsent, owed, timeout_fire_0, expired_0, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
+  wire \$1 ;
+  reg [3:0] \$10 ;
+  wire [16:0] \$11 ;
+  reg [3:0] \$12 ;
+  reg [3:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire [16:0] \$23 ;
+  wire [4:0] \$24 ;
+  wire [5:0] \$25 ;
+  wire [4:0] \$26 ;
+  wire \$27 ;
+  wire [4:0] \$28 ;
+  wire [5:0] \$29 ;
+  wire \$3 ;
+  wire [5:0] \$30 ;
+  wire [5:0] \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire [4:0] \$34 ;
+  wire [4:0] \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire [4:0] \$39 ;
+  wire \$4 ;
+  wire [4:0] \$40 ;
+  wire [5:0] \$41 ;
+  wire [5:0] \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire [12:0] \$49 ;
+  reg [15:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire [16:0] \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  reg [15:0] \$58 ;
+  reg [3:0] \$59 ;
+  reg [3:0] \$6 ;
+  reg [3:0] \$60 ;
+  reg [3:0] \$61 ;
+  reg [11:0] \$62 ;
+  reg \$63 ;
+  reg [15:0] \$64 ;
+  reg \$65 ;
+  reg \$66 ;
+  reg \$67 ;
+  wire [16:0] \$7 ;
+  reg [3:0] \$8 ;
+  reg [15:0] \$9 ;
+  reg [3:0] ack_adv_0;
+  wire [15:0] ack_delta_0;
+  input [1:0] ack_in;
+  wire [1:0] ack_in;
+  reg ack_pending_0 = 1'h0;
+  input [1:0] ack_sent;
+  wire [1:0] ack_sent;
+  input [15:0] ack_value;
+  wire [15:0] ack_value;
+  reg [15:0] base_0 = 16'h0000;
+  wire [15:0] base_1;
+  input clk;
+  wire clk;
+  reg [3:0] count_0 = 4'h0;
+  wire [3:0] count_1;
+  input [1:0] delivered;
+  wire [1:0] delivered;
+  reg [15:0] expected_0 = 16'h0000;
+  wire [15:0] expected_1;
+  wire [1:0] expired;
+  output expired_0;
+  reg expired_0 = 1'h0;
+  wire expired_1;
+  input [1:0] frame_started;
+  wire [1:0] frame_started;
+  input [1:0] gap_in;
+  wire [1:0] gap_in;
+  input [1:0] go_back;
+  wire [1:0] go_back;
+  reg [3:0] high_0 = 4'h0;
+  wire [3:0] high_1;
+  input [1:0] msg_in;
+  wire [1:0] msg_in;
+  reg nak_done_0 = 1'h0;
+  input [1:0] nak_in;
+  wire [1:0] nak_in;
+  reg nak_pending_0 = 1'h0;
+  wire nak_pending_1;
+  input [1:0] nak_sent;
+  wire [1:0] nak_sent;
+  output [1:0] owed;
+  wire [1:0] owed;
+  output [15:0] recv_expected;
+  reg [15:0] recv_expected;
+  input recv_peer;
+  wire recv_peer;
+  input rst;
+  wire rst;
+  output [15:0] send_ack;
+  reg [15:0] send_ack;
+  output send_nak;
+  reg send_nak;
+  input send_peer;
+  wire send_peer;
+  output send_retransmit;
+  wire send_retransmit;
+  output [15:0] send_seq;
+  wire [15:0] send_seq;
+  reg [3:0] sent_0 = 4'h0;
+  wire [3:0] sent_1;
+  input store_peer;
+  wire store_peer;
+  output store_room;
+  wire store_room;
+  output [2:0] store_slot;
+  wire [2:0] store_slot;
+  input [1:0] stored;
+  wire [1:0] stored;
+  output timeout_fire_0;
+  reg timeout_fire_0;
+  wire [1:0] timeouts;
+  reg [11:0] timer_0 = 12'h000;
+  output [1:0] unsent;
+  wire [1:0] unsent;
+  assign \$28  = sent_0 + frame_started[0];
+  assign \$29  = \$28  - ack_adv_0;
+  assign \$30  = \$27  ? \$29  : 6'h00;
+  assign \$31  = go_back[0] ? 6'h00 : \$30 ;
+  assign \$32  = high_0 <= sent_0;
+  assign \$33  = frame_started[0] & \$32 ;
+  assign \$34  = sent_0 + 1'h1;
+  assign \$35  = \$33  ? \$34  : { 1'h0, high_0 };
+  assign \$36  = \$35  > ack_adv_0;
+  assign \$37  = high_0 <= sent_0;
+  assign \$38  = frame_started[0] & \$37 ;
+  assign \$39  = sent_0 + 1'h1;
+  assign \$40  = \$38  ? \$39  : { 1'h0, high_0 };
+  assign \$41  = \$40  - ack_adv_0;
+  assign \$42  = \$36  ? \$41  : 6'h00;
+  assign \$43  = ! sent_0;
+  assign \$44  = | ack_adv_0;
+  assign \$45  = \$43  | \$44 ;
+  assign \$46  = \$45  | go_back[0];
+  assign \$47  = \$46  | expired_0;
+  assign \$48  = timer_0 == 11'h7ff;
+  assign \$49  = timer_0 + 1'h1;
+  assign \$50  = count_0 != ack_adv_0;
+  assign \$51  = nak_in[0] & \$50 ;
+  assign \$52  = timeout_fire_0 | \$51 ;
+  assign \$53  = expected_0 + 1'h1;
+  assign \$54  = ~ nak_done_0;
+  assign \$55  = gap_in[0] & \$54 ;
+  assign \$56  = ~ nak_sent[0];
+  assign \$57  = \$55  & \$56 ;
+  always @(posedge clk)
+    base_0 <= \$58 ;
+  always @(posedge clk)
+    count_0 <= \$59 ;
+  always @(posedge clk)
+    sent_0 <= \$60 ;
+  always @(posedge clk)
+    high_0 <= \$61 ;
+  always @(posedge clk)
+    timer_0 <= \$62 ;
+  always @(posedge clk)
+    expired_0 <= \$63 ;
+  always @(posedge clk)
+    expected_0 <= \$64 ;
+  always @(posedge clk)
+    nak_done_0 <= \$65 ;
+  always @(posedge clk)
+    ack_pending_0 <= \$66 ;
+  always @(posedge clk)
+    nak_pending_0 <= \$67 ;
+  assign \$1  = sent_0 < count_0;
+  assign \$2  = sent_0 < count_0;
+  assign \$3  = \$2  | ack_pending_0;
+  assign \$4  = \$3  | nak_pending_0;
+  assign \$7  = \$5  + \$6 ;
+  assign store_room = \$8  < 4'h8;
+  assign \$11  = \$9  + \$10 ;
+  assign send_retransmit = \$12  > \$13 ;
+  assign \$14  = ack_value - base_0;
+  assign \$15  = \$14 [15:0] <= count_0;
+  assign \$16  = ack_in[0] & \$15 ;
+  assign \$17  = ! sent_0;
+  assign \$18  = | ack_adv_0;
+  assign \$19  = \$17  | \$18 ;
+  assign \$20  = \$19  | go_back[0];
+  assign \$21  = \$20  | expired_0;
+  assign \$22  = timer_0 == 11'h7ff;
+  assign \$23  = base_0 + ack_adv_0;
+  assign \$24  = count_0 - ack_adv_0;
+  assign \$25  = $signed(\$24 ) + $signed({ 1'h0, stored[0] });
+  assign \$26  = sent_0 + frame_started[0];
+  assign \$27  = \$26  > ack_adv_0;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    ack_adv_0 = 4'h0;
+    if (\$16 ) begin
+      ack_adv_0 = \$14 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    timeout_fire_0 = 1'h0;
+    if (\$21 ) begin
+    end else if (\$22 ) begin
+      timeout_fire_0 = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$58  = \$23 [15:0];
+    if (rst) begin
+      \$58  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$59  = \$25 [3:0];
+    if (rst) begin
+      \$59  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$60  = \$31 [3:0];
+    if (rst) begin
+      \$60  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$61  = \$42 [3:0];
+    if (rst) begin
+      \$61  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$47 ) begin
+      \$62  = 12'h000;
+    end else if (\$48 ) begin
+      \$62  = 12'h000;
+    end else begin
+      \$62  = \$49 [11:0];
+    end
+    if (rst) begin
+      \$62  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$63  = expired_0;
+    if (go_back[0]) begin
+      \$63  = 1'h0;
+    end else if (\$52 ) begin
+      \$63  = 1'h1;
+    end
+    if (rst) begin
+      \$63  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$64  = expected_0;
+    if (delivered[0]) begin
+      \$64  = \$53 [15:0];
+    end
+    if (rst) begin
+      \$64  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$65  = nak_done_0;
+    if (delivered[0]) begin
+      \$65  = 1'h0;
+    end
+    if (\$57 ) begin
+    end else if (nak_sent[0]) begin
+      \$65  = 1'h1;
+    end
+    if (rst) begin
+      \$65  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$66  = ack_pending_0;
+    if (msg_in[0]) begin
+      \$66  = 1'h1;
+    end else if (ack_sent[0]) begin
+      \$66  = 1'h0;
+    end
+    if (rst) begin
+      \$66  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$67  = nak_pending_0;
+    if (\$57 ) begin
+      \$67  = 1'h1;
+    end else if (nak_sent[0]) begin
+      \$67  = 1'h0;
+    end
+    if (rst) begin
+      \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$5  = base_0;
+      1'h1:
+          \$5  = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$6  = count_0;
+      1'h1:
+          \$6  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$8  = count_0;
+      1'h1:
+          \$8  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$9  = base_0;
+      1'h1:
+          \$9  = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$10  = sent_0;
+      1'h1:
+          \$10  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          send_ack = expected_0;
+      1'h1:
+          send_ack = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          send_nak = nak_pending_0;
+      1'h1:
+          send_nak = 1'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$12  = high_0;
+      1'h1:
+          \$12  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$13  = sent_0;
+      1'h1:
+          \$13  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    (* full_case = 32'd1 *)
+    casez (recv_peer)
+      1'h0:
+          recv_expected = expected_0;
+      1'h1:
+          recv_expected = 16'h0000;
+    endcase
+  end
+  assign expired = { 1'h0, expired_0 };
+  assign expired_1 = 1'h0;
+  assign base_1 = 16'h0000;
+  assign count_1 = 4'h0;
+  assign sent_1 = 4'h0;
+  assign expected_1 = 16'h0000;
+  assign nak_pending_1 = 1'h0;
+  assign high_1 = 4'h0;
+  assign timeouts = { 1'h0, timeout_fire_0 };
+  assign ack_delta_0 = \$14 [15:0];
+  assign store_slot = \$7 [2:0];
+  assign send_seq = \$11 [15:0];
+  assign owed[0] = \$4 ;
+  assign owed[1] = 1'h0;
+  assign unsent[0] = \$1 ;
+  assign unsent[1] = 1'h0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
+, ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
+  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire [95:0] \$100 ;
+  wire \$101 ;
+  wire [95:0] \$102 ;
+  wire \$103 ;
+  wire [95:0] \$104 ;
+  wire \$105 ;
+  wire [95:0] \$106 ;
+  wire \$107 ;
+  wire [95:0] \$108 ;
+  wire \$109 ;
+  wire \$11 ;
+  wire [95:0] \$110 ;
+  wire \$111 ;
+  wire [95:0] \$112 ;
+  wire \$113 ;
+  wire [95:0] \$114 ;
+  wire \$115 ;
+  wire [95:0] \$116 ;
+  wire \$117 ;
+  wire [95:0] \$118 ;
+  wire \$119 ;
+  wire \$12 ;
+  wire [95:0] \$120 ;
+  wire \$121 ;
+  wire [95:0] \$122 ;
+  wire \$123 ;
+  wire [95:0] \$124 ;
+  wire \$125 ;
+  wire [95:0] \$126 ;
+  wire \$127 ;
+  wire [95:0] \$128 ;
+  wire \$129 ;
+  wire \$13 ;
+  wire [95:0] \$130 ;
+  wire \$131 ;
+  wire [95:0] \$132 ;
+  wire \$133 ;
+  wire [95:0] \$134 ;
+  wire \$135 ;
+  wire [95:0] \$136 ;
+  wire \$137 ;
+  wire [95:0] \$138 ;
+  wire \$139 ;
+  wire [16:0] \$14 ;
+  wire [95:0] \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire [4:0] \$144 ;
+  wire \$145 ;
+  reg \$146 ;
+  reg [191:0] \$147 ;
+  reg [31:0] \$148 ;
+  reg \$149 ;
+  wire [16:0] \$15 ;
+  reg [3:0] \$150 ;
+  wire [16:0] \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire [4:0] \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [4:0] \$26 ;
+  wire [4:0] \$27 ;
+  wire [4:0] \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire [16:0] \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire [31:0] \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [4:0] \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire [4:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  wire \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [95:0] \$78 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire [95:0] \$80 ;
+  wire \$81 ;
+  wire [95:0] \$82 ;
+  wire \$83 ;
+  wire [95:0] \$84 ;
+  wire \$85 ;
+  wire [95:0] \$86 ;
+  wire \$87 ;
+  wire [95:0] \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire [95:0] \$90 ;
+  wire \$91 ;
+  wire [95:0] \$92 ;
+  wire \$93 ;
+  wire [95:0] \$94 ;
+  wire \$95 ;
+  wire [95:0] \$96 ;
+  wire \$97 ;
+  wire [95:0] \$98 ;
+  wire \$99 ;
+  output [1:0] ack_in;
+  reg [1:0] ack_in;
+  output [15:0] ack_value;
+  reg [15:0] ack_value;
+  output [63:0] buffer__beat_data;
+  reg [63:0] buffer__beat_data;
+  output buffer__beat_en;
+  reg buffer__beat_en;
+  output [2:0] buffer__beat_index;
+  reg [2:0] buffer__beat_index;
+  output buffer__beat_last;
+  reg buffer__beat_last;
+  output buffer__commit;
+  reg buffer__commit;
+  wire [3:0] buffer__commit_beats;
+  output [126:0] buffer__commit_hdr;
+  wire [126:0] buffer__commit_hdr;
+  wire [7:0] \buffer__commit_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \buffer__commit_hdr.kind ;
+  wire [15:0] \buffer__commit_hdr.length ;
+  wire [15:0] \buffer__commit_hdr.pid ;
+  wire [7:0] \buffer__commit_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \buffer__commit_hdr.status ;
+  wire [7:0] \buffer__commit_hdr.tag ;
+  wire [63:0] \buffer__commit_hdr.vaddr ;
+  input buffer__hdr_room;
+  wire buffer__hdr_room;
+  input buffer__room;
+  wire buffer__room;
+  input clk;
+  wire clk;
+  output [1:0] delivered;
+  reg [1:0] delivered;
+  input [15:0] expected;
+  wire [15:0] expected;
+  output [1:0] gap_in;
+  reg [1:0] gap_in;
+  reg [191:0] hdr_reg = 192'h000000000000000000000000000000000000000000000000;
+  output [1:0] msg_in;
+  reg [1:0] msg_in;
+  output [1:0] nak_in;
+  reg [1:0] nak_in;
+  output naks_received;
+  reg naks_received;
+  output [3:0] r_pay;
+  wire [3:0] r_pay;
+  reg [3:0] rbeat = 4'h0;
+  reg [31:0] rcrc = 32'd4294967295;
+  reg rkeep_bad = 1'h0;
+  reg rspace = 1'h0;
+  input rst;
+  wire rst;
+  output rx_acks;
+  reg rx_acks;
+  output rx_drop_crc;
+  reg rx_drop_crc;
+  output rx_drop_malformed;
+  reg rx_drop_malformed;
+  output rx_drop_misrouted;
+  reg rx_drop_misrouted;
+  output rx_drop_nobuf;
+  reg rx_drop_nobuf;
+  output rx_drop_oversize;
+  reg rx_drop_oversize;
+  output rx_drop_truncated;
+  reg rx_drop_truncated;
+  output rx_dup;
+  reg rx_dup;
+  output rx_frames;
+  reg rx_frames;
+  output rx_msgs;
+  reg rx_msgs;
+  input [63:0] s_axis__tdata;
+  wire [63:0] s_axis__tdata;
+  input [7:0] s_axis__tkeep;
+  wire [7:0] s_axis__tkeep;
+  input s_axis__tlast;
+  wire s_axis__tlast;
+  wire s_axis__tready;
+  input s_axis__tvalid;
+  wire s_axis__tvalid;
+  wire [15:0] seq_delta;
+  output src;
+  wire src;
+  assign \$1  = hdr_reg[23:16] == 1'h1;
+  assign \$2  = hdr_reg[27:24] == 1'h1;
+  assign \$3  = hdr_reg[27:24] == 2'h3;
+  assign \$4  = \$2  | \$3 ;
+  assign \$5  = hdr_reg[27:24] == 3'h4;
+  assign \$6  = hdr_reg[27:24] == 3'h6;
+  assign \$7  = \$5  | \$6 ;
+  assign \$8  = ! hdr_reg[30:28];
+  assign \$9  = \$7  & \$8 ;
+  assign \$10  = \$4  | \$9 ;
+  assign \$11  = \$1  & \$10 ;
+  assign \$12  = hdr_reg[111:96] <= 7'h40;
+  assign \$13  = \$11  & \$12 ;
+  assign \$14  = hdr_reg[111:96] + 3'h7;
+  assign \$16  = \$13  ? \$15  : 17'h00000;
+  assign \$17  = ~ s_axis__tlast;
+  assign \$18  = rbeat >= 2'h3;
+  assign \$19  = \$17  & \$18 ;
+  assign \$20  = rbeat - 2'h3;
+  assign \$21  = \$20  < \$16 [3:0];
+  assign \$22  = \$19  & \$21 ;
+  assign \$23  = ! rbeat;
+  assign \$24  = \$23  ? buffer__room : rspace;
+  assign \$25  = \$22  & \$24 ;
+  assign \$26  = rbeat - 2'h3;
+  assign \$27  = rbeat - 2'h3;
+  assign \$28  = \$16 [3:0] - 1'h1;
+  assign \$29  = $signed({ 1'h0, \$27  }) == $signed(\$28 );
+  assign \$30  = hdr_reg[47:32] - expected;
+  assign \$31  = s_axis__tvalid & s_axis__tlast;
+  assign \$32  = rbeat < 2'h3;
+  assign \$33  = s_axis__tkeep != 4'hf;
+  assign \$34  = rkeep_bad | \$33 ;
+  assign \$35  = ~ rcrc;
+  assign \$36  = s_axis__tdata[31:0] != \$35 ;
+  assign \$37  = hdr_reg[23:16] != 1'h1;
+  assign \$38  = hdr_reg[23:16] != 2'h2;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = | hdr_reg[79:72];
+  assign \$41  = \$39  | \$40 ;
+  assign \$42  = | hdr_reg[127:112];
+  assign \$43  = \$41  | \$42 ;
+  assign \$44  = hdr_reg[23:16] == 1'h1;
+  assign \$45  = hdr_reg[27:24] == 1'h1;
+  assign \$46  = hdr_reg[27:24] == 2'h3;
+  assign \$47  = \$45  | \$46 ;
+  assign \$48  = hdr_reg[27:24] == 3'h4;
+  assign \$49  = hdr_reg[27:24] == 3'h6;
+  assign \$50  = \$48  | \$49 ;
+  assign \$51  = ! hdr_reg[30:28];
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = \$47  | \$52 ;
+  assign \$54  = \$44  & \$53 ;
+  assign \$55  = hdr_reg[111:96] <= 7'h40;
+  assign \$56  = ~ \$55 ;
+  assign \$57  = \$54  & \$56 ;
+  assign \$58  = rbeat - 2'h3;
+  assign \$59  = $signed(\$58 ) < $signed({ 1'h0, \$16 [3:0] });
+  assign \$60  = rbeat - 2'h3;
+  assign \$61  = $signed(\$60 ) > $signed({ 1'h0, \$16 [3:0] });
+  assign \$62  = hdr_reg[7:0] != 1'h1;
+  assign \$63  = hdr_reg[15:8] < 2'h2;
+  assign \$64  = hdr_reg[15:8] != 1'h1;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ~ \$65 ;
+  assign \$67  = \$62  | \$66 ;
+  assign \$68  = hdr_reg[23:16] == 2'h2;
+  assign \$69  = ! \$30 [15:0];
+  assign \$70  = rspace & buffer__hdr_room;
+  assign \$71  = ~ \$30 [15];
+  assign \$72  = ! rbeat;
+  assign \$73  = rbeat < 2'h3;
+  assign \$74  = ! rbeat;
+  assign \$75  = rbeat == 1'h1;
+  assign \$76  = rbeat == 2'h2;
+  assign \$77  = ~ s_axis__tlast;
+  assign \$79  = ^ \$78 ;
+  assign \$81  = ^ \$80 ;
+  assign \$83  = ^ \$82 ;
+  assign \$85  = ^ \$84 ;
+  assign \$87  = ^ \$86 ;
+  assign \$89  = ^ \$88 ;
+  assign \$91  = ^ \$90 ;
+  assign \$93  = ^ \$92 ;
+  assign \$95  = ^ \$94 ;
+  assign \$97  = ^ \$96 ;
+  assign \$99  = ^ \$98 ;
+  assign \$101  = ^ \$100 ;
+  assign \$103  = ^ \$102 ;
+  assign \$105  = ^ \$104 ;
+  assign \$107  = ^ \$106 ;
+  assign \$109  = ^ \$108 ;
+  assign \$111  = ^ \$110 ;
+  assign \$113  = ^ \$112 ;
+  assign \$115  = ^ \$114 ;
+  assign \$117  = ^ \$116 ;
+  assign \$119  = ^ \$118 ;
+  assign \$121  = ^ \$120 ;
+  assign \$123  = ^ \$122 ;
+  assign \$125  = ^ \$124 ;
+  assign \$127  = ^ \$126 ;
+  assign \$129  = ^ \$128 ;
+  assign \$131  = ^ \$130 ;
+  assign \$133  = ^ \$132 ;
+  assign \$135  = ^ \$134 ;
+  assign \$137  = ^ \$136 ;
+  assign \$139  = ^ \$138 ;
+  assign \$141  = ^ \$140 ;
+  assign \$142  = s_axis__tkeep != 8'hff;
+  assign \$143  = rbeat != 4'hd;
+  assign \$144  = rbeat + 1'h1;
+  assign \$145  = s_axis__tvalid & s_axis__tlast;
+  always @(posedge clk)
+    rspace <= \$146 ;
+  always @(posedge clk)
+    hdr_reg <= \$147 ;
+  always @(posedge clk)
+    rcrc <= \$148 ;
+  always @(posedge clk)
+    rkeep_bad <= \$149 ;
+  always @(posedge clk)
+    rbeat <= \$150 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    buffer__beat_en = 1'h0;
+    if (s_axis__tvalid) begin
+      if (\$25 ) begin
+        buffer__beat_en = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    buffer__beat_index = 3'h0;
+    if (s_axis__tvalid) begin
+      if (\$25 ) begin
+        buffer__beat_index = \$26 [2:0];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    buffer__beat_data = 64'h0000000000000000;
+    if (s_axis__tvalid) begin
+      if (\$25 ) begin
+        buffer__beat_data = s_axis__tdata;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    buffer__beat_last = 1'h0;
+    if (s_axis__tvalid) begin
+      if (\$25 ) begin
+        buffer__beat_last = \$29 ;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_frames = 1'h0;
+    if (\$31 ) begin
+      rx_frames = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_drop_truncated = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+        rx_drop_truncated = 1'h1;
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+        rx_drop_truncated = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_drop_malformed = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+        rx_drop_malformed = 1'h1;
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+        rx_drop_malformed = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_drop_crc = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+        rx_drop_crc = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_drop_oversize = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+        rx_drop_oversize = 1'h1;
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+        rx_drop_oversize = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_drop_misrouted = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+        rx_drop_misrouted = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    ack_in = 2'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        casez (hdr_reg[8])
+          1'h0:
+              ack_in[0] = 1'h1;
+          1'h1:
+              ack_in[1] = 1'h1;
+        endcase
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    ack_value = 16'h0000;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        ack_value = hdr_reg[63:48];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    nak_in = 2'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        casez (hdr_reg[8])
+          1'h0:
+              nak_in[0] = hdr_reg[31];
+          1'h1:
+              nak_in[1] = hdr_reg[31];
+        endcase
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    naks_received = 1'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        naks_received = hdr_reg[31];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_acks = 1'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        if (\$68 ) begin
+          rx_acks = 1'h1;
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    msg_in = 2'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$68 ) begin
+        end else begin
+          (* full_case = 32'd1 *)
+          casez (hdr_reg[8])
+            1'h0:
+                msg_in[0] = 1'h1;
+            1'h1:
+                msg_in[1] = 1'h1;
+          endcase
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    delivered = 2'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$68 ) begin
+        end else begin
+          if (\$69 ) begin
+            if (\$70 ) begin
+              (* full_case = 32'd1 *)
+              casez (hdr_reg[8])
+                1'h0:
+                    delivered[0] = 1'h1;
+                1'h1:
+                    delivered[1] = 1'h1;
+              endcase
+            end
+          end
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_msgs = 1'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$68 ) begin
+        end else begin
+          if (\$69 ) begin
+            if (\$70 ) begin
+              rx_msgs = 1'h1;
+            end
+          end
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    buffer__commit = 1'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$68 ) begin
+        end else begin
+          if (\$69 ) begin
+            if (\$70 ) begin
+              buffer__commit = 1'h1;
+            end
+          end
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_drop_nobuf = 1'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$68 ) begin
+        end else begin
+          if (\$69 ) begin
+            (* full_case = 32'd1 *)
+            if (\$70 ) begin
+            end else begin
+              rx_drop_nobuf = 1'h1;
+            end
+          end
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    rx_dup = 1'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$68 ) begin
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$69 ) begin
+          end else begin
+            rx_dup = 1'h1;
+          end
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    gap_in = 2'h0;
+    if (\$31 ) begin
+      (* full_case = 32'd1 *)
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$68 ) begin
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$69 ) begin
+          end else begin
+            if (\$71 ) begin
+              (* full_case = 32'd1 *)
+              casez (hdr_reg[8])
+                1'h0:
+                    gap_in[0] = 1'h1;
+                1'h1:
+                    gap_in[1] = 1'h1;
+              endcase
+            end
+          end
+        end
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$146  = rspace;
+    if (s_axis__tvalid) begin
+      if (\$72 ) begin
+        \$146  = buffer__room;
+      end
+    end
+    if (rst) begin
+      \$146  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$147  = hdr_reg;
+    if (s_axis__tvalid) begin
+      if (\$73 ) begin
+        if (\$74 ) begin
+          \$147 [63:0] = s_axis__tdata;
+        end
+        if (\$75 ) begin
+          \$147 [127:64] = s_axis__tdata;
+        end
+        if (\$76 ) begin
+          \$147 [191:128] = s_axis__tdata;
+        end
+      end
+    end
+    if (rst) begin
+      \$147  = 192'h000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$148  = rcrc;
+    if (s_axis__tvalid) begin
+      if (\$77 ) begin
+        \$148  = { \$141 , \$139 , \$137 , \$135 , \$133 , \$131 , \$129 , \$127 , \$125 , \$123 , \$121 , \$119 , \$117 , \$115 , \$113 , \$111 , \$109 , \$107 , \$105 , \$103 , \$101 , \$99 , \$97 , \$95 , \$93 , \$91 , \$89 , \$87 , \$85 , \$83 , \$81 , \$79  };
+      end
+    end
+    if (\$145 ) begin
+      \$148  = 32'd4294967295;
+    end
+    if (rst) begin
+      \$148  = 32'd4294967295;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$149  = rkeep_bad;
+    if (s_axis__tvalid) begin
+      if (\$77 ) begin
+        if (\$142 ) begin
+          \$149  = 1'h1;
+        end
+      end
+    end
+    if (\$145 ) begin
+      \$149  = 1'h0;
+    end
+    if (rst) begin
+      \$149  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$150  = rbeat;
+    if (s_axis__tvalid) begin
+      if (\$77 ) begin
+        if (\$143 ) begin
+          \$150  = \$144 [3:0];
+        end
+      end
+    end
+    if (\$145 ) begin
+      \$150  = 4'h0;
+    end
+    if (rst) begin
+      \$150  = 4'h0;
+    end
+  end
+  assign s_axis__tready = 1'h1;
+  assign buffer__commit_beats = \$16 [3:0];
+  assign seq_delta = \$30 [15:0];
+  assign r_pay = \$16 [3:0];
+  assign src = hdr_reg[8];
+  assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
+  assign \buffer__commit_hdr.status  = buffer__commit_hdr[6:4];
+  assign \buffer__commit_hdr.src  = buffer__commit_hdr[14:7];
+  assign \buffer__commit_hdr.dst  = buffer__commit_hdr[22:15];
+  assign \buffer__commit_hdr.tag  = buffer__commit_hdr[30:23];
+  assign \buffer__commit_hdr.pid  = buffer__commit_hdr[46:31];
+  assign \buffer__commit_hdr.vaddr  = buffer__commit_hdr[110:47];
+  assign \buffer__commit_hdr.length  = buffer__commit_hdr[126:111];
+  assign buffer__commit_hdr[126:111] = hdr_reg[111:96];
+  assign buffer__commit_hdr[110:47] = hdr_reg[191:128];
+  assign buffer__commit_hdr[46:31] = hdr_reg[95:80];
+  assign buffer__commit_hdr[30:23] = hdr_reg[71:64];
+  assign buffer__commit_hdr[22:15] = hdr_reg[7:0];
+  assign buffer__commit_hdr[14:7] = hdr_reg[15:8];
+  assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
+  assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
+  assign \$15  = { 3'h0, \$14 [16:3] };
+  assign { \$78 [95:91], \$78 [89:88], \$78 [85], \$78 [83:81], \$78 [79:73], \$78 [69], \$78 [63], \$78 [61:60], \$78 [58:53], \$78 [50], \$78 [47], \$78 [45:44], \$78 [40:39], \$78 [37], \$78 [34], \$78 [32:31], \$78 [29:28], \$78 [26:21], \$78 [18], \$78 [15], \$78 [13:12], \$78 [8:7], \$78 [5], \$78 [2], \$78 [0] } = 55'h00000000000000;
+  assign { \$78 [90], \$78 [87:86], \$78 [84], \$78 [80], \$78 [72:70], \$78 [68:64], \$78 [62], \$78 [59], \$78 [52:51], \$78 [49:48], \$78 [46], \$78 [43:41], \$78 [38], \$78 [36:35], \$78 [33], \$78 [30], \$78 [27], \$78 [20:19], \$78 [17:16], \$78 [14], \$78 [11:9], \$78 [6], \$78 [4:3], \$78 [1] } = { s_axis__tdata[58], s_axis__tdata[55:54], s_axis__tdata[52], s_axis__tdata[48], s_axis__tdata[40:38], s_axis__tdata[36:32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[20:19], s_axis__tdata[17:16], s_axis__tdata[14], s_axis__tdata[11:9], s_axis__tdata[6], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[30], rcrc[27], rcrc[20:19], rcrc[17:16], rcrc[14], rcrc[11:9], rcrc[6], rcrc[4:3], rcrc[1] };
+  assign { \$80 [95:92], \$80 [90:89], \$80 [86], \$80 [84:82], \$80 [80:74], \$80 [70], \$80 [64], \$80 [62:61], \$80 [59:54], \$80 [51], \$80 [48], \$80 [46:45], \$80 [41:40], \$80 [38], \$80 [35], \$80 [33], \$80 [30:29], \$80 [27:22], \$80 [19], \$80 [16], \$80 [14:13], \$80 [9:8], \$80 [6], \$80 [3], \$80 [1] } = 53'h00000000000000;
+  assign { \$80 [91], \$80 [88:87], \$80 [85], \$80 [81], \$80 [73:71], \$80 [69:65], \$80 [63], \$80 [60], \$80 [53:52], \$80 [50:49], \$80 [47], \$80 [44:42], \$80 [39], \$80 [37:36], \$80 [34], \$80 [32:31], \$80 [28], \$80 [21:20], \$80 [18:17], \$80 [15], \$80 [12:10], \$80 [7], \$80 [5:4], \$80 [2], \$80 [0] } = { s_axis__tdata[59], s_axis__tdata[56:55], s_axis__tdata[53], s_axis__tdata[49], s_axis__tdata[41:39], s_axis__tdata[37:33], s_axis__tdata[31], s_axis__tdata[28], s_axis__tdata[21:20], s_axis__tdata[18:17], s_axis__tdata[15], s_axis__tdata[12:10], s_axis__tdata[7], s_axis__tdata[5:4], s_axis__tdata[2], s_axis__tdata[0], rcrc[31], rcrc[28], rcrc[21:20], rcrc[18:17], rcrc[15], rcrc[12:10], rcrc[7], rcrc[5:4], rcrc[2], rcrc[0] };
+  assign { \$82 [95:93], \$82 [91:90], \$82 [87], \$82 [85:83], \$82 [81:75], \$82 [71], \$82 [65], \$82 [63:62], \$82 [60:55], \$82 [52], \$82 [49], \$82 [47:46], \$82 [42:41], \$82 [39], \$82 [36], \$82 [34], \$82 [31:30], \$82 [28:23], \$82 [20], \$82 [17], \$82 [15:14], \$82 [10:9], \$82 [7], \$82 [4], \$82 [2] } = 52'h0000000000000;
+  assign { \$82 [92], \$82 [89:88], \$82 [86], \$82 [82], \$82 [74:72], \$82 [70:66], \$82 [64], \$82 [61], \$82 [54:53], \$82 [51:50], \$82 [48], \$82 [45:43], \$82 [40], \$82 [38:37], \$82 [35], \$82 [33:32], \$82 [29], \$82 [22:21], \$82 [19:18], \$82 [16], \$82 [13:11], \$82 [8], \$82 [6:5], \$82 [3], \$82 [1:0] } = { s_axis__tdata[60], s_axis__tdata[57:56], s_axis__tdata[54], s_axis__tdata[50], s_axis__tdata[42:40], s_axis__tdata[38:34], s_axis__tdata[32], s_axis__tdata[29], s_axis__tdata[22:21], s_axis__tdata[19:18], s_axis__tdata[16], s_axis__tdata[13:11], s_axis__tdata[8], s_axis__tdata[6:5], s_axis__tdata[3], s_axis__tdata[1:0], rcrc[29], rcrc[22:21], rcrc[19:18], rcrc[16], rcrc[13:11], rcrc[8], rcrc[6:5], rcrc[3], rcrc[1:0] };
+  assign { \$84 [95:94], \$84 [92:91], \$84 [88], \$84 [86:84], \$84 [82:76], \$84 [72], \$84 [66], \$84 [64:63], \$84 [61:56], \$84 [53], \$84 [50], \$84 [48:47], \$84 [43:42], \$84 [40], \$84 [37], \$84 [35], \$84 [31], \$84 [29:24], \$84 [21], \$84 [18], \$84 [16:15], \$84 [11:10], \$84 [8], \$84 [5], \$84 [3] } = 50'h0000000000000;
+  assign { \$84 [93], \$84 [90:89], \$84 [87], \$84 [83], \$84 [75:73], \$84 [71:67], \$84 [65], \$84 [62], \$84 [55:54], \$84 [52:51], \$84 [49], \$84 [46:44], \$84 [41], \$84 [39:38], \$84 [36], \$84 [34:32], \$84 [30], \$84 [23:22], \$84 [20:19], \$84 [17], \$84 [14:12], \$84 [9], \$84 [7:6], \$84 [4], \$84 [2:0] } = { s_axis__tdata[61], s_axis__tdata[58:57], s_axis__tdata[55], s_axis__tdata[51], s_axis__tdata[43:41], s_axis__tdata[39:35], s_axis__tdata[33], s_axis__tdata[30], s_axis__tdata[23:22], s_axis__tdata[20:19], s_axis__tdata[17], s_axis__tdata[14:12], s_axis__tdata[9], s_axis__tdata[7:6], s_axis__tdata[4], s_axis__tdata[2:0], rcrc[30], rcrc[23:22], rcrc[20:19], rcrc[17], rcrc[14:12], rcrc[9], rcrc[7:6], rcrc[4], rcrc[2:0] };
+  assign { \$86 [95], \$86 [93:92], \$86 [89], \$86 [87:85], \$86 [83:77], \$86 [73], \$86 [67], \$86 [65:64], \$86 [62:57], \$86 [54], \$86 [51], \$86 [49:48], \$86 [44:43], \$86 [41], \$86 [38], \$86 [36], \$86 [30:25], \$86 [22], \$86 [19], \$86 [17:16], \$86 [12:11], \$86 [9], \$86 [6], \$86 [4] } = 48'h000000000000;
+  assign { \$86 [94], \$86 [91:90], \$86 [88], \$86 [84], \$86 [76:74], \$86 [72:68], \$86 [66], \$86 [63], \$86 [56:55], \$86 [53:52], \$86 [50], \$86 [47:45], \$86 [42], \$86 [40:39], \$86 [37], \$86 [35:31], \$86 [24:23], \$86 [21:20], \$86 [18], \$86 [15:13], \$86 [10], \$86 [8:7], \$86 [5], \$86 [3:0] } = { s_axis__tdata[62], s_axis__tdata[59:58], s_axis__tdata[56], s_axis__tdata[52], s_axis__tdata[44:42], s_axis__tdata[40:36], s_axis__tdata[34], s_axis__tdata[31], s_axis__tdata[24:23], s_axis__tdata[21:20], s_axis__tdata[18], s_axis__tdata[15:13], s_axis__tdata[10], s_axis__tdata[8:7], s_axis__tdata[5], s_axis__tdata[3:0], rcrc[31], rcrc[24:23], rcrc[21:20], rcrc[18], rcrc[15:13], rcrc[10], rcrc[8:7], rcrc[5], rcrc[3:0] };
+  assign { \$88 [94:93], \$88 [90], \$88 [88:86], \$88 [84:78], \$88 [74], \$88 [68], \$88 [66:65], \$88 [63:58], \$88 [55], \$88 [52], \$88 [50:49], \$88 [45:44], \$88 [42], \$88 [39], \$88 [37], \$88 [32:26], \$88 [23], \$88 [20], \$88 [18:17], \$88 [13:12], \$88 [10], \$88 [7], \$88 [5], \$88 [0] } = 49'h0000000000000;
+  assign { \$88 [95], \$88 [92:91], \$88 [89], \$88 [85], \$88 [77:75], \$88 [73:69], \$88 [67], \$88 [64], \$88 [57:56], \$88 [54:53], \$88 [51], \$88 [48:46], \$88 [43], \$88 [41:40], \$88 [38], \$88 [36:33], \$88 [25:24], \$88 [22:21], \$88 [19], \$88 [16:14], \$88 [11], \$88 [9:8], \$88 [6], \$88 [4:1] } = { s_axis__tdata[63], s_axis__tdata[60:59], s_axis__tdata[57], s_axis__tdata[53], s_axis__tdata[45:43], s_axis__tdata[41:37], s_axis__tdata[35], s_axis__tdata[32], s_axis__tdata[25:24], s_axis__tdata[22:21], s_axis__tdata[19], s_axis__tdata[16:14], s_axis__tdata[11], s_axis__tdata[9:8], s_axis__tdata[6], s_axis__tdata[4:1], rcrc[25:24], rcrc[22:21], rcrc[19], rcrc[16:14], rcrc[11], rcrc[9:8], rcrc[6], rcrc[4:1] };
+  assign { \$90 [95:94], \$90 [91:88], \$90 [86:85], \$90 [83:81], \$90 [79], \$90 [75], \$90 [72:68], \$90 [65], \$90 [63], \$90 [61:60], \$90 [56], \$90 [53:52], \$90 [50:48], \$90 [45], \$90 [42:40], \$90 [36:35], \$90 [32:31], \$90 [29:28], \$90 [24], \$90 [21:20], \$90 [18:16], \$90 [13], \$90 [10:8], \$90 [4:3], \$90 [0] } = 51'h0000000000000;
+  assign { \$90 [93:92], \$90 [87], \$90 [84], \$90 [80], \$90 [78:76], \$90 [74:73], \$90 [67:66], \$90 [64], \$90 [62], \$90 [59:57], \$90 [55:54], \$90 [51], \$90 [47:46], \$90 [44:43], \$90 [39:37], \$90 [34:33], \$90 [30], \$90 [27:25], \$90 [23:22], \$90 [19], \$90 [15:14], \$90 [12:11], \$90 [7:5], \$90 [2:1] } = { s_axis__tdata[61:60], s_axis__tdata[55], s_axis__tdata[52], s_axis__tdata[48], s_axis__tdata[46:44], s_axis__tdata[42:41], s_axis__tdata[35:34], s_axis__tdata[32], s_axis__tdata[30], s_axis__tdata[27:25], s_axis__tdata[23:22], s_axis__tdata[19], s_axis__tdata[15:14], s_axis__tdata[12:11], s_axis__tdata[7:5], s_axis__tdata[2:1], rcrc[30], rcrc[27:25], rcrc[23:22], rcrc[19], rcrc[15:14], rcrc[12:11], rcrc[7:5], rcrc[2:1] };
+  assign { \$92 [95], \$92 [92:89], \$92 [87:86], \$92 [84:82], \$92 [80], \$92 [76], \$92 [73:69], \$92 [66], \$92 [64], \$92 [62:61], \$92 [57], \$92 [54:53], \$92 [51:49], \$92 [46], \$92 [43:41], \$92 [37:36], \$92 [33], \$92 [30:29], \$92 [25], \$92 [22:21], \$92 [19:17], \$92 [14], \$92 [11:9], \$92 [5:4], \$92 [1] } = 49'h0000000000000;
+  assign { \$92 [94:93], \$92 [88], \$92 [85], \$92 [81], \$92 [79:77], \$92 [75:74], \$92 [68:67], \$92 [65], \$92 [63], \$92 [60:58], \$92 [56:55], \$92 [52], \$92 [48:47], \$92 [45:44], \$92 [40:38], \$92 [35:34], \$92 [32:31], \$92 [28:26], \$92 [24:23], \$92 [20], \$92 [16:15], \$92 [13:12], \$92 [8:6], \$92 [3:2], \$92 [0] } = { s_axis__tdata[62:61], s_axis__tdata[56], s_axis__tdata[53], s_axis__tdata[49], s_axis__tdata[47:45], s_axis__tdata[43:42], s_axis__tdata[36:35], s_axis__tdata[33], s_axis__tdata[31], s_axis__tdata[28:26], s_axis__tdata[24:23], s_axis__tdata[20], s_axis__tdata[16:15], s_axis__tdata[13:12], s_axis__tdata[8:6], s_axis__tdata[3:2], s_axis__tdata[0], rcrc[31], rcrc[28:26], rcrc[24:23], rcrc[20], rcrc[16:15], rcrc[13:12], rcrc[8:6], rcrc[3:2], rcrc[0] };
+  assign { \$94 [93:90], \$94 [88:87], \$94 [85:83], \$94 [81], \$94 [77], \$94 [74:70], \$94 [67], \$94 [65], \$94 [63:62], \$94 [58], \$94 [55:54], \$94 [52:50], \$94 [47], \$94 [44:42], \$94 [38:37], \$94 [34], \$94 [32:30], \$94 [26], \$94 [23:22], \$94 [20:18], \$94 [15], \$94 [12:10], \$94 [6:5], \$94 [2], \$94 [0] } = 50'h0000000000000;
+  assign { \$94 [95:94], \$94 [89], \$94 [86], \$94 [82], \$94 [80:78], \$94 [76:75], \$94 [69:68], \$94 [66], \$94 [64], \$94 [61:59], \$94 [57:56], \$94 [53], \$94 [49:48], \$94 [46:45], \$94 [41:39], \$94 [36:35], \$94 [33], \$94 [29:27], \$94 [25:24], \$94 [21], \$94 [17:16], \$94 [14:13], \$94 [9:7], \$94 [4:3], \$94 [1] } = { s_axis__tdata[63:62], s_axis__tdata[57], s_axis__tdata[54], s_axis__tdata[50], s_axis__tdata[48:46], s_axis__tdata[44:43], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:27], s_axis__tdata[25:24], s_axis__tdata[21], s_axis__tdata[17:16], s_axis__tdata[14:13], s_axis__tdata[9:7], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[29:27], rcrc[25:24], rcrc[21], rcrc[17:16], rcrc[14:13], rcrc[9:7], rcrc[4:3], rcrc[1] };
+  assign { \$96 [94:87], \$96 [85], \$96 [82], \$96 [80], \$96 [78], \$96 [75:73], \$96 [70], \$96 [67], \$96 [65], \$96 [63:62], \$96 [56:55], \$96 [53], \$96 [49], \$96 [46:44], \$96 [42:41], \$96 [39], \$96 [36], \$96 [32:30], \$96 [24:23], \$96 [21], \$96 [17], \$96 [14:12], \$96 [10:9], \$96 [7], \$96 [4], \$96 [0] } = 46'h000000000000;
+  assign { \$96 [95], \$96 [86], \$96 [84:83], \$96 [81], \$96 [79], \$96 [77:76], \$96 [72:71], \$96 [69:68], \$96 [66], \$96 [64], \$96 [61:57], \$96 [54], \$96 [52:50], \$96 [48:47], \$96 [43], \$96 [40], \$96 [38:37], \$96 [35:33], \$96 [29:25], \$96 [22], \$96 [20:18], \$96 [16:15], \$96 [11], \$96 [8], \$96 [6:5], \$96 [3:1] } = { s_axis__tdata[63], s_axis__tdata[54], s_axis__tdata[52:51], s_axis__tdata[49], s_axis__tdata[47], s_axis__tdata[45:44], s_axis__tdata[40:39], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:25], s_axis__tdata[22], s_axis__tdata[20:18], s_axis__tdata[16:15], s_axis__tdata[11], s_axis__tdata[8], s_axis__tdata[6:5], s_axis__tdata[3:1], rcrc[29:25], rcrc[22], rcrc[20:18], rcrc[16:15], rcrc[11], rcrc[8], rcrc[6:5], rcrc[3:1] };
+  assign { \$98 [95:91], \$98 [89:87], \$98 [84:83], \$98 [81:79], \$98 [76:74], \$98 [72], \$98 [70], \$98 [67], \$98 [65], \$98 [63:62], \$98 [59], \$98 [57:56], \$98 [54], \$98 [52:47], \$98 [45], \$98 [41:40], \$98 [38:35], \$98 [32:30], \$98 [27], \$98 [25:24], \$98 [22], \$98 [20:15], \$98 [13], \$98 [9:8], \$98 [6:3], \$98 [0] } = 60'h000000000000000;
+  assign { \$98 [90], \$98 [86:85], \$98 [82], \$98 [78:77], \$98 [73], \$98 [71], \$98 [69:68], \$98 [66], \$98 [64], \$98 [61:60], \$98 [58], \$98 [55], \$98 [53], \$98 [46], \$98 [44:42], \$98 [39], \$98 [34:33], \$98 [29:28], \$98 [26], \$98 [23], \$98 [21], \$98 [14], \$98 [12:10], \$98 [7], \$98 [2:1] } = { s_axis__tdata[58], s_axis__tdata[54:53], s_axis__tdata[50], s_axis__tdata[46:45], s_axis__tdata[41], s_axis__tdata[39], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:28], s_axis__tdata[26], s_axis__tdata[23], s_axis__tdata[21], s_axis__tdata[14], s_axis__tdata[12:10], s_axis__tdata[7], s_axis__tdata[2:1], rcrc[29:28], rcrc[26], rcrc[23], rcrc[21], rcrc[14], rcrc[12:10], rcrc[7], rcrc[2:1] };
+  assign { \$100 [95:92], \$100 [90:88], \$100 [85:84], \$100 [82:80], \$100 [77:75], \$100 [73], \$100 [71], \$100 [68], \$100 [66], \$100 [64:63], \$100 [60], \$100 [58:57], \$100 [55], \$100 [53:48], \$100 [46], \$100 [42:41], \$100 [39:36], \$100 [33:31], \$100 [28], \$100 [26:25], \$100 [23], \$100 [21:16], \$100 [14], \$100 [10:9], \$100 [7:4], \$100 [1:0] } = 60'h000000000000000;
+  assign { \$100 [91], \$100 [87:86], \$100 [83], \$100 [79:78], \$100 [74], \$100 [72], \$100 [70:69], \$100 [67], \$100 [65], \$100 [62:61], \$100 [59], \$100 [56], \$100 [54], \$100 [47], \$100 [45:43], \$100 [40], \$100 [35:34], \$100 [30:29], \$100 [27], \$100 [24], \$100 [22], \$100 [15], \$100 [13:11], \$100 [8], \$100 [3:2] } = { s_axis__tdata[59], s_axis__tdata[55:54], s_axis__tdata[51], s_axis__tdata[47:46], s_axis__tdata[42], s_axis__tdata[40], s_axis__tdata[38:37], s_axis__tdata[35], s_axis__tdata[33], s_axis__tdata[30:29], s_axis__tdata[27], s_axis__tdata[24], s_axis__tdata[22], s_axis__tdata[15], s_axis__tdata[13:11], s_axis__tdata[8], s_axis__tdata[3:2], rcrc[30:29], rcrc[27], rcrc[24], rcrc[22], rcrc[15], rcrc[13:11], rcrc[8], rcrc[3:2] };
+  assign { \$102 [95:93], \$102 [91:89], \$102 [86:85], \$102 [83:81], \$102 [78:76], \$102 [74], \$102 [72], \$102 [69], \$102 [67], \$102 [65:64], \$102 [61], \$102 [59:58], \$102 [56], \$102 [54:49], \$102 [47], \$102 [43:42], \$102 [40:37], \$102 [34:32], \$102 [29], \$102 [27:26], \$102 [24], \$102 [22:17], \$102 [15], \$102 [11:10], \$102 [8:5], \$102 [2:0] } = 60'h000000000000000;
+  assign { \$102 [92], \$102 [88:87], \$102 [84], \$102 [80:79], \$102 [75], \$102 [73], \$102 [71:70], \$102 [68], \$102 [66], \$102 [63:62], \$102 [60], \$102 [57], \$102 [55], \$102 [48], \$102 [46:44], \$102 [41], \$102 [36:35], \$102 [31:30], \$102 [28], \$102 [25], \$102 [23], \$102 [16], \$102 [14:12], \$102 [9], \$102 [4:3] } = { s_axis__tdata[60], s_axis__tdata[56:55], s_axis__tdata[52], s_axis__tdata[48:47], s_axis__tdata[43], s_axis__tdata[41], s_axis__tdata[39:38], s_axis__tdata[36], s_axis__tdata[34], s_axis__tdata[31:30], s_axis__tdata[28], s_axis__tdata[25], s_axis__tdata[23], s_axis__tdata[16], s_axis__tdata[14:12], s_axis__tdata[9], s_axis__tdata[4:3], rcrc[31:30], rcrc[28], rcrc[25], rcrc[23], rcrc[16], rcrc[14:12], rcrc[9], rcrc[4:3] };
+  assign { \$104 [95:94], \$104 [92:90], \$104 [87:86], \$104 [84:82], \$104 [79:77], \$104 [75], \$104 [73], \$104 [70], \$104 [68], \$104 [66:65], \$104 [62], \$104 [60:59], \$104 [57], \$104 [55:50], \$104 [48], \$104 [44:43], \$104 [41:38], \$104 [35:32], \$104 [30], \$104 [28:27], \$104 [25], \$104 [23:18], \$104 [16], \$104 [12:11], \$104 [9:6], \$104 [3:0] } = 61'h0000000000000000;
+  assign { \$104 [93], \$104 [89:88], \$104 [85], \$104 [81:80], \$104 [76], \$104 [74], \$104 [72:71], \$104 [69], \$104 [67], \$104 [64:63], \$104 [61], \$104 [58], \$104 [56], \$104 [49], \$104 [47:45], \$104 [42], \$104 [37:36], \$104 [31], \$104 [29], \$104 [26], \$104 [24], \$104 [17], \$104 [15:13], \$104 [10], \$104 [5:4] } = { s_axis__tdata[61], s_axis__tdata[57:56], s_axis__tdata[53], s_axis__tdata[49:48], s_axis__tdata[44], s_axis__tdata[42], s_axis__tdata[40:39], s_axis__tdata[37], s_axis__tdata[35], s_axis__tdata[32:31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[24], s_axis__tdata[17], s_axis__tdata[15:13], s_axis__tdata[10], s_axis__tdata[5:4], rcrc[31], rcrc[29], rcrc[26], rcrc[24], rcrc[17], rcrc[15:13], rcrc[10], rcrc[5:4] };
+  assign { \$106 [95], \$106 [93:91], \$106 [88:87], \$106 [85:83], \$106 [80:78], \$106 [76], \$106 [74], \$106 [71], \$106 [69], \$106 [67:66], \$106 [63], \$106 [61:60], \$106 [58], \$106 [56:51], \$106 [49], \$106 [45:44], \$106 [42:39], \$106 [36:31], \$106 [29:28], \$106 [26], \$106 [24:19], \$106 [17], \$106 [13:12], \$106 [10:7], \$106 [4:0] } = 62'h0000000000000000;
+  assign { \$106 [94], \$106 [90:89], \$106 [86], \$106 [82:81], \$106 [77], \$106 [75], \$106 [73:72], \$106 [70], \$106 [68], \$106 [65:64], \$106 [62], \$106 [59], \$106 [57], \$106 [50], \$106 [48:46], \$106 [43], \$106 [38:37], \$106 [30], \$106 [27], \$106 [25], \$106 [18], \$106 [16:14], \$106 [11], \$106 [6:5] } = { s_axis__tdata[62], s_axis__tdata[58:57], s_axis__tdata[54], s_axis__tdata[50:49], s_axis__tdata[45], s_axis__tdata[43], s_axis__tdata[41:40], s_axis__tdata[38], s_axis__tdata[36], s_axis__tdata[33:32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[25], s_axis__tdata[18], s_axis__tdata[16:14], s_axis__tdata[11], s_axis__tdata[6:5], rcrc[30], rcrc[27], rcrc[25], rcrc[18], rcrc[16:14], rcrc[11], rcrc[6:5] };
+  assign { \$108 [94:92], \$108 [89:88], \$108 [86:84], \$108 [81:79], \$108 [77], \$108 [75], \$108 [72], \$108 [70], \$108 [68:67], \$108 [64], \$108 [62:61], \$108 [59], \$108 [57:52], \$108 [50], \$108 [46:45], \$108 [43:40], \$108 [37:32], \$108 [30:29], \$108 [27], \$108 [25:20], \$108 [18], \$108 [14:13], \$108 [11:8], \$108 [5:0] } = 62'h0000000000000000;
+  assign { \$108 [95], \$108 [91:90], \$108 [87], \$108 [83:82], \$108 [78], \$108 [76], \$108 [74:73], \$108 [71], \$108 [69], \$108 [66:65], \$108 [63], \$108 [60], \$108 [58], \$108 [51], \$108 [49:47], \$108 [44], \$108 [39:38], \$108 [31], \$108 [28], \$108 [26], \$108 [19], \$108 [17:15], \$108 [12], \$108 [7:6] } = { s_axis__tdata[63], s_axis__tdata[59:58], s_axis__tdata[55], s_axis__tdata[51:50], s_axis__tdata[46], s_axis__tdata[44], s_axis__tdata[42:41], s_axis__tdata[39], s_axis__tdata[37], s_axis__tdata[34:33], s_axis__tdata[31], s_axis__tdata[28], s_axis__tdata[26], s_axis__tdata[19], s_axis__tdata[17:15], s_axis__tdata[12], s_axis__tdata[7:6], rcrc[31], rcrc[28], rcrc[26], rcrc[19], rcrc[17:15], rcrc[12], rcrc[7:6] };
+  assign { \$110 [95:93], \$110 [89], \$110 [85:84], \$110 [82:81], \$110 [78], \$110 [76], \$110 [73:72], \$110 [70:69], \$110 [67:66], \$110 [64:63], \$110 [60:52], \$110 [49:47], \$110 [44], \$110 [37], \$110 [34], \$110 [32:31], \$110 [28:20], \$110 [17:15], \$110 [12], \$110 [5], \$110 [2], \$110 [0] } = 51'h0000000000000;
+  assign { \$110 [92:90], \$110 [88:86], \$110 [83], \$110 [80:79], \$110 [77], \$110 [75:74], \$110 [71], \$110 [68], \$110 [65], \$110 [62:61], \$110 [51:50], \$110 [46:45], \$110 [43:38], \$110 [36:35], \$110 [33], \$110 [30:29], \$110 [19:18], \$110 [14:13], \$110 [11:6], \$110 [4:3], \$110 [1] } = { s_axis__tdata[60:58], s_axis__tdata[56:54], s_axis__tdata[51], s_axis__tdata[48:47], s_axis__tdata[45], s_axis__tdata[43:42], s_axis__tdata[39], s_axis__tdata[36], s_axis__tdata[33], s_axis__tdata[30:29], s_axis__tdata[19:18], s_axis__tdata[14:13], s_axis__tdata[11:6], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[30:29], rcrc[19:18], rcrc[14:13], rcrc[11:6], rcrc[4:3], rcrc[1] };
+  assign { \$112 [95:94], \$112 [90], \$112 [86:85], \$112 [83:82], \$112 [79], \$112 [77], \$112 [74:73], \$112 [71:70], \$112 [68:67], \$112 [65:64], \$112 [61:53], \$112 [50:48], \$112 [45], \$112 [38], \$112 [35], \$112 [33], \$112 [29:21], \$112 [18:16], \$112 [13], \$112 [6], \$112 [3], \$112 [1] } = 49'h0000000000000;
+  assign { \$112 [93:91], \$112 [89:87], \$112 [84], \$112 [81:80], \$112 [78], \$112 [76:75], \$112 [72], \$112 [69], \$112 [66], \$112 [63:62], \$112 [52:51], \$112 [47:46], \$112 [44:39], \$112 [37:36], \$112 [34], \$112 [32:30], \$112 [20:19], \$112 [15:14], \$112 [12:7], \$112 [5:4], \$112 [2], \$112 [0] } = { s_axis__tdata[61:59], s_axis__tdata[57:55], s_axis__tdata[52], s_axis__tdata[49:48], s_axis__tdata[46], s_axis__tdata[44:43], s_axis__tdata[40], s_axis__tdata[37], s_axis__tdata[34], s_axis__tdata[31:30], s_axis__tdata[20:19], s_axis__tdata[15:14], s_axis__tdata[12:7], s_axis__tdata[5:4], s_axis__tdata[2], s_axis__tdata[0], rcrc[31:30], rcrc[20:19], rcrc[15:14], rcrc[12:7], rcrc[5:4], rcrc[2], rcrc[0] };
+  assign { \$114 [95], \$114 [91], \$114 [87:86], \$114 [84:83], \$114 [80], \$114 [78], \$114 [75:74], \$114 [72:71], \$114 [69:68], \$114 [66:65], \$114 [62:54], \$114 [51:49], \$114 [46], \$114 [39], \$114 [36], \$114 [34], \$114 [32], \$114 [30:22], \$114 [19:17], \$114 [14], \$114 [7], \$114 [4], \$114 [2], \$114 [0] } = 50'h0000000000000;
+  assign { \$114 [94:92], \$114 [90:88], \$114 [85], \$114 [82:81], \$114 [79], \$114 [77:76], \$114 [73], \$114 [70], \$114 [67], \$114 [64:63], \$114 [53:52], \$114 [48:47], \$114 [45:40], \$114 [38:37], \$114 [35], \$114 [33], \$114 [31], \$114 [21:20], \$114 [16:15], \$114 [13:8], \$114 [6:5], \$114 [3], \$114 [1] } = { s_axis__tdata[62:60], s_axis__tdata[58:56], s_axis__tdata[53], s_axis__tdata[50:49], s_axis__tdata[47], s_axis__tdata[45:44], s_axis__tdata[41], s_axis__tdata[38], s_axis__tdata[35], s_axis__tdata[32:31], s_axis__tdata[21:20], s_axis__tdata[16:15], s_axis__tdata[13:8], s_axis__tdata[6:5], s_axis__tdata[3], s_axis__tdata[1], rcrc[31], rcrc[21:20], rcrc[16:15], rcrc[13:8], rcrc[6:5], rcrc[3], rcrc[1] };
+  assign { \$116 [92], \$116 [88:87], \$116 [85:84], \$116 [81], \$116 [79], \$116 [76:75], \$116 [73:72], \$116 [70:69], \$116 [67:66], \$116 [63:55], \$116 [52:50], \$116 [47], \$116 [40], \$116 [37], \$116 [35], \$116 [33], \$116 [31:23], \$116 [20:18], \$116 [15], \$116 [8], \$116 [5], \$116 [3], \$116 [1] } = 49'h0000000000000;
+  assign { \$116 [95:93], \$116 [91:89], \$116 [86], \$116 [83:82], \$116 [80], \$116 [78:77], \$116 [74], \$116 [71], \$116 [68], \$116 [65:64], \$116 [54:53], \$116 [49:48], \$116 [46:41], \$116 [39:38], \$116 [36], \$116 [34], \$116 [32], \$116 [22:21], \$116 [17:16], \$116 [14:9], \$116 [7:6], \$116 [4], \$116 [2], \$116 [0] } = { s_axis__tdata[63:61], s_axis__tdata[59:57], s_axis__tdata[54], s_axis__tdata[51:50], s_axis__tdata[48], s_axis__tdata[46:45], s_axis__tdata[42], s_axis__tdata[39], s_axis__tdata[36], s_axis__tdata[33:32], s_axis__tdata[22:21], s_axis__tdata[17:16], s_axis__tdata[14:9], s_axis__tdata[7:6], s_axis__tdata[4], s_axis__tdata[2], s_axis__tdata[0], rcrc[22:21], rcrc[17:16], rcrc[14:9], rcrc[7:6], rcrc[4], rcrc[2], rcrc[0] };
+  assign { \$118 [93], \$118 [90:87], \$118 [85:84], \$118 [82], \$118 [77:76], \$118 [74:72], \$118 [66:65], \$118 [63], \$118 [61:60], \$118 [58:56], \$118 [53], \$118 [49], \$118 [46], \$118 [43:42], \$118 [35:31], \$118 [29:28], \$118 [26:24], \$118 [21], \$118 [17], \$118 [14], \$118 [11:10], \$118 [3:0] } = 45'h000000000000;
+  assign { \$118 [95:94], \$118 [92:91], \$118 [86], \$118 [83], \$118 [81:78], \$118 [75], \$118 [71:67], \$118 [64], \$118 [62], \$118 [59], \$118 [55:54], \$118 [52:50], \$118 [48:47], \$118 [45:44], \$118 [41:36], \$118 [30], \$118 [27], \$118 [23:22], \$118 [20:18], \$118 [16:15], \$118 [13:12], \$118 [9:4] } = { s_axis__tdata[63:62], s_axis__tdata[60:59], s_axis__tdata[54], s_axis__tdata[51], s_axis__tdata[49:46], s_axis__tdata[43], s_axis__tdata[39:35], s_axis__tdata[32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[23:22], s_axis__tdata[20:18], s_axis__tdata[16:15], s_axis__tdata[13:12], s_axis__tdata[9:4], rcrc[30], rcrc[27], rcrc[23:22], rcrc[20:18], rcrc[16:15], rcrc[13:12], rcrc[9:4] };
+  assign { \$120 [94], \$120 [91], \$120 [89:87], \$120 [85:83], \$120 [80], \$120 [78:77], \$120 [75:70], \$120 [68], \$120 [65], \$120 [61], \$120 [58:57], \$120 [54], \$120 [52:46], \$120 [44], \$120 [42:41], \$120 [38], \$120 [34], \$120 [29], \$120 [26:25], \$120 [22], \$120 [20:14], \$120 [12], \$120 [10:9], \$120 [6], \$120 [2] } = 51'h0000000000000;
+  assign { \$120 [95], \$120 [93:92], \$120 [90], \$120 [86], \$120 [82:81], \$120 [79], \$120 [76], \$120 [69], \$120 [67:66], \$120 [64:62], \$120 [60:59], \$120 [56:55], \$120 [53], \$120 [45], \$120 [43], \$120 [40:39], \$120 [37:35], \$120 [33:30], \$120 [28:27], \$120 [24:23], \$120 [21], \$120 [13], \$120 [11], \$120 [8:7], \$120 [5:3], \$120 [1:0] } = { s_axis__tdata[63], s_axis__tdata[61:60], s_axis__tdata[58], s_axis__tdata[54], s_axis__tdata[50:49], s_axis__tdata[47], s_axis__tdata[44], s_axis__tdata[37], s_axis__tdata[35:34], s_axis__tdata[32:30], s_axis__tdata[28:27], s_axis__tdata[24:23], s_axis__tdata[21], s_axis__tdata[13], s_axis__tdata[11], s_axis__tdata[8:7], s_axis__tdata[5:3], s_axis__tdata[1:0], rcrc[31:30], rcrc[28:27], rcrc[24:23], rcrc[21], rcrc[13], rcrc[11], rcrc[8:7], rcrc[5:3], rcrc[1:0] };
+  assign { \$122 [95], \$122 [92], \$122 [89:87], \$122 [85], \$122 [81:78], \$122 [76:73], \$122 [70:67], \$122 [65:64], \$122 [58], \$122 [55], \$122 [53], \$122 [50], \$122 [47:45], \$122 [41], \$122 [39:38], \$122 [36], \$122 [33:32], \$122 [26], \$122 [23], \$122 [21], \$122 [18], \$122 [15:13], \$122 [9], \$122 [7:6], \$122 [4], \$122 [1:0] } = 46'h000000000000;
+  assign { \$122 [94:93], \$122 [91:90], \$122 [86], \$122 [84:82], \$122 [77], \$122 [72:71], \$122 [66], \$122 [63:59], \$122 [57:56], \$122 [54], \$122 [52:51], \$122 [49:48], \$122 [44:42], \$122 [40], \$122 [37], \$122 [35:34], \$122 [31:27], \$122 [25:24], \$122 [22], \$122 [20:19], \$122 [17:16], \$122 [12:10], \$122 [8], \$122 [5], \$122 [3:2] } = { s_axis__tdata[62:61], s_axis__tdata[59:58], s_axis__tdata[54], s_axis__tdata[52:50], s_axis__tdata[45], s_axis__tdata[40:39], s_axis__tdata[34], s_axis__tdata[31:27], s_axis__tdata[25:24], s_axis__tdata[22], s_axis__tdata[20:19], s_axis__tdata[17:16], s_axis__tdata[12:10], s_axis__tdata[8], s_axis__tdata[5], s_axis__tdata[3:2], rcrc[31:27], rcrc[25:24], rcrc[22], rcrc[20:19], rcrc[17:16], rcrc[12:10], rcrc[8], rcrc[5], rcrc[3:2] };
+  assign { \$124 [93], \$124 [90:88], \$124 [86], \$124 [82:79], \$124 [77:74], \$124 [71:68], \$124 [66:65], \$124 [59], \$124 [56], \$124 [54], \$124 [51], \$124 [48:46], \$124 [42], \$124 [40:39], \$124 [37], \$124 [34:33], \$124 [27], \$124 [24], \$124 [22], \$124 [19], \$124 [16:14], \$124 [10], \$124 [8:7], \$124 [5], \$124 [2:1] } = 45'h000000000000;
+  assign { \$124 [95:94], \$124 [92:91], \$124 [87], \$124 [85:83], \$124 [78], \$124 [73:72], \$124 [67], \$124 [64:60], \$124 [58:57], \$124 [55], \$124 [53:52], \$124 [50:49], \$124 [45:43], \$124 [41], \$124 [38], \$124 [36:35], \$124 [32:28], \$124 [26:25], \$124 [23], \$124 [21:20], \$124 [18:17], \$124 [13:11], \$124 [9], \$124 [6], \$124 [4:3], \$124 [0] } = { s_axis__tdata[63:62], s_axis__tdata[60:59], s_axis__tdata[55], s_axis__tdata[53:51], s_axis__tdata[46], s_axis__tdata[41:40], s_axis__tdata[35], s_axis__tdata[32:28], s_axis__tdata[26:25], s_axis__tdata[23], s_axis__tdata[21:20], s_axis__tdata[18:17], s_axis__tdata[13:11], s_axis__tdata[9], s_axis__tdata[6], s_axis__tdata[4:3], s_axis__tdata[0], rcrc[31:28], rcrc[26:25], rcrc[23], rcrc[21:20], rcrc[18:17], rcrc[13:11], rcrc[9], rcrc[6], rcrc[4:3], rcrc[0] };
+  assign { \$126 [94], \$126 [91], \$126 [89], \$126 [86], \$126 [84:81], \$126 [78:75], \$126 [69:68], \$126 [65:64], \$126 [62], \$126 [60:59], \$126 [57], \$126 [55], \$126 [51], \$126 [47:46], \$126 [42], \$126 [40], \$126 [36], \$126 [34:32], \$126 [30], \$126 [28:27], \$126 [25], \$126 [23], \$126 [19], \$126 [15:14], \$126 [10], \$126 [8], \$126 [4], \$126 [2:0] } = 44'h00000000000;
+  assign { \$126 [95], \$126 [93:92], \$126 [90], \$126 [88:87], \$126 [85], \$126 [80:79], \$126 [74:70], \$126 [67:66], \$126 [63], \$126 [61], \$126 [58], \$126 [56], \$126 [54:52], \$126 [50:48], \$126 [45:43], \$126 [41], \$126 [39:37], \$126 [35], \$126 [31], \$126 [29], \$126 [26], \$126 [24], \$126 [22:20], \$126 [18:16], \$126 [13:11], \$126 [9], \$126 [7:5], \$126 [3] } = { s_axis__tdata[63], s_axis__tdata[61:60], s_axis__tdata[58], s_axis__tdata[56:55], s_axis__tdata[53], s_axis__tdata[48:47], s_axis__tdata[42:38], s_axis__tdata[35:34], s_axis__tdata[31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[24], s_axis__tdata[22:20], s_axis__tdata[18:16], s_axis__tdata[13:11], s_axis__tdata[9], s_axis__tdata[7:5], s_axis__tdata[3], rcrc[31], rcrc[29], rcrc[26], rcrc[24], rcrc[22:20], rcrc[18:16], rcrc[13:11], rcrc[9], rcrc[7:5], rcrc[3] };
+  assign { \$128 [95], \$128 [92], \$128 [86:85], \$128 [83:82], \$128 [80:76], \$128 [72:71], \$128 [69:67], \$128 [64:58], \$128 [56], \$128 [51], \$128 [49], \$128 [47:46], \$128 [42], \$128 [38:36], \$128 [34], \$128 [32:26], \$128 [24], \$128 [19], \$128 [17], \$128 [15:14], \$128 [10], \$128 [6:4], \$128 [2], \$128 [0] } = 51'h0000000000000;
+  assign { \$128 [94:93], \$128 [91:87], \$128 [84], \$128 [81], \$128 [75:73], \$128 [70], \$128 [66:65], \$128 [57], \$128 [55:52], \$128 [50], \$128 [48], \$128 [45:43], \$128 [41:39], \$128 [35], \$128 [33], \$128 [25], \$128 [23:20], \$128 [18], \$128 [16], \$128 [13:11], \$128 [9:7], \$128 [3], \$128 [1] } = { s_axis__tdata[62:61], s_axis__tdata[59:55], s_axis__tdata[52], s_axis__tdata[49], s_axis__tdata[43:41], s_axis__tdata[38], s_axis__tdata[34:33], s_axis__tdata[25], s_axis__tdata[23:20], s_axis__tdata[18], s_axis__tdata[16], s_axis__tdata[13:11], s_axis__tdata[9:7], s_axis__tdata[3], s_axis__tdata[1], rcrc[25], rcrc[23:20], rcrc[18], rcrc[16], rcrc[13:11], rcrc[9:7], rcrc[3], rcrc[1] };
+  assign { \$130 [93], \$130 [87:86], \$130 [84:83], \$130 [81:77], \$130 [73:72], \$130 [70:68], \$130 [65:59], \$130 [57], \$130 [52], \$130 [50], \$130 [48:47], \$130 [43], \$130 [39:37], \$130 [35], \$130 [33], \$130 [31:27], \$130 [25], \$130 [20], \$130 [18], \$130 [16:15], \$130 [11], \$130 [7:5], \$130 [3], \$130 [1] } = 49'h0000000000000;
+  assign { \$130 [95:94], \$130 [92:88], \$130 [85], \$130 [82], \$130 [76:74], \$130 [71], \$130 [67:66], \$130 [58], \$130 [56:53], \$130 [51], \$130 [49], \$130 [46:44], \$130 [42:40], \$130 [36], \$130 [34], \$130 [32], \$130 [26], \$130 [24:21], \$130 [19], \$130 [17], \$130 [14:12], \$130 [10:8], \$130 [4], \$130 [2], \$130 [0] } = { s_axis__tdata[63:62], s_axis__tdata[60:56], s_axis__tdata[53], s_axis__tdata[50], s_axis__tdata[44:42], s_axis__tdata[39], s_axis__tdata[35:34], s_axis__tdata[26], s_axis__tdata[24:21], s_axis__tdata[19], s_axis__tdata[17], s_axis__tdata[14:12], s_axis__tdata[10:8], s_axis__tdata[4], s_axis__tdata[2], s_axis__tdata[0], rcrc[26], rcrc[24:21], rcrc[19], rcrc[17], rcrc[14:12], rcrc[10:8], rcrc[4], rcrc[2], rcrc[0] };
+  assign { \$132 [94], \$132 [90], \$132 [88], \$132 [86:85], \$132 [82:81], \$132 [79:78], \$132 [74:72], \$132 [69:67], \$132 [63], \$132 [61:58], \$132 [53:52], \$132 [46], \$132 [44:39], \$132 [35:33], \$132 [31], \$132 [29:26], \$132 [21:20], \$132 [14], \$132 [12:7], \$132 [3:1] } = 49'h0000000000000;
+  assign { \$132 [95], \$132 [93:91], \$132 [89], \$132 [87], \$132 [84:83], \$132 [80], \$132 [77:75], \$132 [71:70], \$132 [66:64], \$132 [62], \$132 [57:54], \$132 [51:47], \$132 [45], \$132 [38:36], \$132 [32], \$132 [30], \$132 [25:22], \$132 [19:15], \$132 [13], \$132 [6:4], \$132 [0] } = { s_axis__tdata[63], s_axis__tdata[61:59], s_axis__tdata[57], s_axis__tdata[55], s_axis__tdata[52:51], s_axis__tdata[48], s_axis__tdata[45:43], s_axis__tdata[39:38], s_axis__tdata[34:32], s_axis__tdata[30], s_axis__tdata[25:22], s_axis__tdata[19:15], s_axis__tdata[13], s_axis__tdata[6:4], s_axis__tdata[0], rcrc[30], rcrc[25:22], rcrc[19:15], rcrc[13], rcrc[6:4], rcrc[0] };
+  assign { \$134 [95], \$134 [91:89], \$134 [84:82], \$134 [79], \$134 [75:71], \$134 [69], \$134 [67:65], \$134 [61:60], \$134 [54:51], \$134 [49:44], \$134 [40], \$134 [38], \$134 [34:32], \$134 [29:28], \$134 [22:19], \$134 [17:12], \$134 [8], \$134 [6], \$134 [2:0] } = 51'h0000000000000;
+  assign { \$134 [94:92], \$134 [88:85], \$134 [81:80], \$134 [78:76], \$134 [70], \$134 [68], \$134 [64:62], \$134 [59:55], \$134 [50], \$134 [43:41], \$134 [39], \$134 [37:35], \$134 [31:30], \$134 [27:23], \$134 [18], \$134 [11:9], \$134 [7], \$134 [5:3] } = { s_axis__tdata[62:60], s_axis__tdata[56:53], s_axis__tdata[49:48], s_axis__tdata[46:44], s_axis__tdata[38], s_axis__tdata[36], s_axis__tdata[32:30], s_axis__tdata[27:23], s_axis__tdata[18], s_axis__tdata[11:9], s_axis__tdata[7], s_axis__tdata[5:3], rcrc[31:30], rcrc[27:23], rcrc[18], rcrc[11:9], rcrc[7], rcrc[5:3] };
+  assign { \$136 [92:90], \$136 [85:83], \$136 [80], \$136 [76:72], \$136 [70], \$136 [68:66], \$136 [62:61], \$136 [55:52], \$136 [50:45], \$136 [41], \$136 [39], \$136 [35:32], \$136 [30:29], \$136 [23:20], \$136 [18:13], \$136 [9], \$136 [7], \$136 [3:0] } = 52'h0000000000000;
+  assign { \$136 [95:93], \$136 [89:86], \$136 [82:81], \$136 [79:77], \$136 [71], \$136 [69], \$136 [65:63], \$136 [60:56], \$136 [51], \$136 [44:42], \$136 [40], \$136 [38:36], \$136 [31], \$136 [28:24], \$136 [19], \$136 [12:10], \$136 [8], \$136 [6:4] } = { s_axis__tdata[63:61], s_axis__tdata[57:54], s_axis__tdata[50:49], s_axis__tdata[47:45], s_axis__tdata[39], s_axis__tdata[37], s_axis__tdata[33:31], s_axis__tdata[28:24], s_axis__tdata[19], s_axis__tdata[12:10], s_axis__tdata[8], s_axis__tdata[6:4], rcrc[31], rcrc[28:24], rcrc[19], rcrc[12:10], rcrc[8], rcrc[6:4] };
+  assign { \$138 [93:90], \$138 [87], \$138 [85], \$138 [81:80], \$138 [77:72], \$138 [70:69], \$138 [66:63], \$138 [59], \$138 [56:52], \$138 [50], \$138 [47], \$138 [43], \$138 [41:40], \$138 [38], \$138 [34], \$138 [31], \$138 [27], \$138 [24:20], \$138 [18], \$138 [15], \$138 [11], \$138 [9:8], \$138 [6], \$138 [2] } = 47'h000000000000;
+  assign { \$138 [95:94], \$138 [89:88], \$138 [86], \$138 [84:82], \$138 [79:78], \$138 [71], \$138 [68:67], \$138 [62:60], \$138 [58:57], \$138 [51], \$138 [49:48], \$138 [46:44], \$138 [42], \$138 [39], \$138 [37:35], \$138 [33:32], \$138 [30:28], \$138 [26:25], \$138 [19], \$138 [17:16], \$138 [14:12], \$138 [10], \$138 [7], \$138 [5:3], \$138 [1:0] } = { s_axis__tdata[63:62], s_axis__tdata[57:56], s_axis__tdata[54], s_axis__tdata[52:50], s_axis__tdata[47:46], s_axis__tdata[39], s_axis__tdata[36:35], s_axis__tdata[30:28], s_axis__tdata[26:25], s_axis__tdata[19], s_axis__tdata[17:16], s_axis__tdata[14:12], s_axis__tdata[10], s_axis__tdata[7], s_axis__tdata[5:3], s_axis__tdata[1:0], rcrc[30:28], rcrc[26:25], rcrc[19], rcrc[17:16], rcrc[14:12], rcrc[10], rcrc[7], rcrc[5:3], rcrc[1:0] };
+  assign { \$140 [94:90], \$140 [88:87], \$140 [84], \$140 [82:80], \$140 [78:72], \$140 [68], \$140 [62], \$140 [60:59], \$140 [57:52], \$140 [49], \$140 [46], \$140 [44:43], \$140 [39:38], \$140 [36], \$140 [33], \$140 [30], \$140 [28:27], \$140 [25:20], \$140 [17], \$140 [14], \$140 [12:11], \$140 [7:6], \$140 [4], \$140 [1] } = 53'h00000000000000;
+  assign { \$140 [95], \$140 [89], \$140 [86:85], \$140 [83], \$140 [79], \$140 [71:69], \$140 [67:63], \$140 [61], \$140 [58], \$140 [51:50], \$140 [48:47], \$140 [45], \$140 [42:40], \$140 [37], \$140 [35:34], \$140 [32:31], \$140 [29], \$140 [26], \$140 [19:18], \$140 [16:15], \$140 [13], \$140 [10:8], \$140 [5], \$140 [3:2], \$140 [0] } = { s_axis__tdata[63], s_axis__tdata[57], s_axis__tdata[54:53], s_axis__tdata[51], s_axis__tdata[47], s_axis__tdata[39:37], s_axis__tdata[35:31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[19:18], s_axis__tdata[16:15], s_axis__tdata[13], s_axis__tdata[10:8], s_axis__tdata[5], s_axis__tdata[3:2], s_axis__tdata[0], rcrc[31], rcrc[29], rcrc[26], rcrc[19:18], rcrc[16:15], rcrc[13], rcrc[10:8], rcrc[5], rcrc[3:2], rcrc[0] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__payload, rx__data__ready, r_en, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, rx__hdr__valid, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
+  wire [5:0] \$1 ;
+  wire [5:0] \$2 ;
+  wire [5:0] \$3 ;
+  wire [5:0] \$4 ;
+  wire \$5 ;
+  wire [5:0] \$6 ;
+  reg [4:0] \$7 ;
+  reg [4:0] \$8 ;
+  input clk;
+  wire clk;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
-  wire [3:0] r_pay;
   wire r_rdy;
-  reg [3:0] rbeat = 4'h0;
-  reg [31:0] rcrc = 32'd4294967295;
   reg [4:0] rd_ptr = 5'h00;
   wire [3:0] ring_rd__addr;
   wire [64:0] ring_rd__data;
   wire [63:0] \ring_rd__data.data ;
   wire \ring_rd__data.last ;
-  reg [3:0] ring_wr__addr;
-  reg [64:0] ring_wr__data;
+  wire [3:0] ring_wr__addr;
+  wire [64:0] ring_wr__data;
   wire [63:0] \ring_wr__data.data ;
   wire \ring_wr__data.last ;
-  reg ring_wr__en;
-  reg rkeep_bad = 1'h0;
-  reg rr = 1'h0;
-  reg rspace = 1'h0;
+  input ring_wr__en;
+  wire ring_wr__en;
   input rst;
   wire rst;
   output [64:0] rx__data__payload;
@@ -30101,34 +33678,2029 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire rx__hdr__ready;
   output rx__hdr__valid;
   wire rx__hdr__valid;
-  reg [15:0] rx_ack_value;
-  reg [1:0] rx_advance;
-  reg [1:0] rx_event_ack;
-  reg [1:0] rx_event_gap;
-  input [63:0] s_axis__tdata;
-  wire [63:0] s_axis__tdata;
-  input [7:0] s_axis__tkeep;
-  wire [7:0] s_axis__tkeep;
-  input s_axis__tlast;
-  wire s_axis__tlast;
-  wire s_axis__tready;
-  input s_axis__tvalid;
-  wire s_axis__tvalid;
-  reg [1:0] send_start;
+  input [126:0] w_data;
+  wire [126:0] w_data;
+  input w_en;
+  wire w_en;
+  wire w_rdy;
+  reg [4:0] wr_commit = 5'h00;
+  input [63:0] write__beat_data;
+  wire [63:0] write__beat_data;
+  wire write__beat_en;
+  input [2:0] write__beat_index;
+  wire [2:0] write__beat_index;
+  input write__beat_last;
+  wire write__beat_last;
+  wire write__commit;
+  input [3:0] write__commit_beats;
+  wire [3:0] write__commit_beats;
+  wire [126:0] write__commit_hdr;
+  wire [7:0] \write__commit_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \write__commit_hdr.kind ;
+  wire [15:0] \write__commit_hdr.length ;
+  wire [15:0] \write__commit_hdr.pid ;
+  wire [7:0] \write__commit_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \write__commit_hdr.status ;
+  wire [7:0] \write__commit_hdr.tag ;
+  wire [63:0] \write__commit_hdr.vaddr ;
+  output write__hdr_room;
+  wire write__hdr_room;
+  output write__room;
+  wire write__room;
+  reg [64:0] ring [15:0];
+  initial begin
+    ring[0] = 65'h00000000000000000;
+    ring[1] = 65'h00000000000000000;
+    ring[2] = 65'h00000000000000000;
+    ring[3] = 65'h00000000000000000;
+    ring[4] = 65'h00000000000000000;
+    ring[5] = 65'h00000000000000000;
+    ring[6] = 65'h00000000000000000;
+    ring[7] = 65'h00000000000000000;
+    ring[8] = 65'h00000000000000000;
+    ring[9] = 65'h00000000000000000;
+    ring[10] = 65'h00000000000000000;
+    ring[11] = 65'h00000000000000000;
+    ring[12] = 65'h00000000000000000;
+    ring[13] = 65'h00000000000000000;
+    ring[14] = 65'h00000000000000000;
+    ring[15] = 65'h00000000000000000;
+  end
+  always @(posedge clk) begin
+    if (ring_wr__en)
+      ring[\$3 [3:0]] <= ring_wr__data;
+  end
+  assign ring_rd__data = ring[rd_ptr[3:0]];
+  assign \$2  = 5'h10 - \$1 [4:0];
+  assign write__room = $signed(\$2 ) >= $signed(5'h08);
+  assign \$3  = wr_commit + write__beat_index;
+  assign rx__data__valid = rd_ptr != wr_commit;
+  assign \$4  = wr_commit + write__commit_beats;
+  assign \$5  = rx__data__valid & rx__data__ready;
+  assign \$6  = rd_ptr + 1'h1;
+  always @(posedge clk)
+    wr_commit <= \$7 ;
+  always @(posedge clk)
+    rd_ptr <= \$8 ;
+  assign \$1  = wr_commit - rd_ptr;
+  \memory_component.netif.rx_buffer.hdr_fifo  hdr_fifo (
+    .clk(clk),
+    .r_data(rx__hdr__payload),
+    .r_en(r_en),
+    .r_rdy(rx__hdr__valid),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(w_data),
+    .w_rdy(write__hdr_room)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$7  = wr_commit;
+    if (w_en) begin
+      \$7  = \$4 [4:0];
+    end
+    if (rst) begin
+      \$7  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$8  = rd_ptr;
+    if (\$5 ) begin
+      \$8  = \$6 [4:0];
+    end
+    if (rst) begin
+      \$8  = 5'h00;
+    end
+  end
+  assign w_rdy = write__hdr_room;
+  assign write__beat_en = ring_wr__en;
+  assign ring_wr__addr = \$3 [3:0];
+  assign write__commit = w_en;
+  assign write__commit_hdr = w_data;
+  assign r_rdy = rx__hdr__valid;
+  assign r_data = rx__hdr__payload;
+  assign rx__hdr__ready = r_en;
+  assign ring_rd__addr = rd_ptr[3:0];
+  assign \ring_wr__data.data  = ring_wr__data[63:0];
+  assign \ring_wr__data.last  = ring_wr__data[64];
+  assign \write__commit_hdr.kind  = w_data[3:0];
+  assign \write__commit_hdr.status  = w_data[6:4];
+  assign \write__commit_hdr.src  = w_data[14:7];
+  assign \write__commit_hdr.dst  = w_data[22:15];
+  assign \write__commit_hdr.tag  = w_data[30:23];
+  assign \write__commit_hdr.pid  = w_data[46:31];
+  assign \write__commit_hdr.vaddr  = w_data[110:47];
+  assign \write__commit_hdr.length  = w_data[126:111];
+  assign \rx__hdr__payload.kind  = rx__hdr__payload[3:0];
+  assign \rx__hdr__payload.status  = rx__hdr__payload[6:4];
+  assign \rx__hdr__payload.src  = rx__hdr__payload[14:7];
+  assign \rx__hdr__payload.dst  = rx__hdr__payload[22:15];
+  assign \rx__hdr__payload.tag  = rx__hdr__payload[30:23];
+  assign \rx__hdr__payload.pid  = rx__hdr__payload[46:31];
+  assign \rx__hdr__payload.vaddr  = rx__hdr__payload[110:47];
+  assign \rx__hdr__payload.length  = rx__hdr__payload[126:111];
+  assign \rx__data__payload.data  = rx__data__payload[63:0];
+  assign \rx__data__payload.last  = rx__data__payload[64];
+  assign \ring_rd__data.data  = ring_rd__data[63:0];
+  assign \ring_rd__data.last  = ring_rd__data[64];
+  assign rx__data__payload[64] = ring_rd__data[64];
+  assign rx__data__payload[63:0] = ring_rd__data[63:0];
+  assign ring_wr__data[64] = write__beat_last;
+  assign ring_wr__data[63:0] = write__beat_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_port__data, w_en, r_rdy, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire [3:0] \$11 ;
+  wire [3:0] \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire [3:0] \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [3:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  reg [2:0] \$30 ;
+  reg [2:0] \$31 ;
+  reg [2:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
+  wire [3:0] \$5 ;
+  wire [3:0] \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  input clk;
+  wire clk;
+  (* init = 3'h0 *)
+  wire [2:0] consume;
+  reg [2:0] inner_level = 3'h0;
+  wire inner_r_rdy;
+  wire [3:0] level;
+  (* init = 3'h0 *)
+  wire [2:0] produce;
+  output [126:0] r_data;
+  wire [126:0] r_data;
+  input r_en;
+  wire r_en;
+  wire [3:0] r_level;
+  reg [2:0] r_port__addr = 3'h0;
+  wire [126:0] r_port__data;
+  wire r_port__en;
+  output r_rdy;
+  reg r_rdy = 1'h0;
+  input rst;
+  wire rst;
+  wire [126:0] w_data;
+  input w_en;
+  wire w_en;
+  wire [3:0] w_level;
+  reg [2:0] w_port__addr = 3'h0;
+  input [126:0] w_port__data;
+  wire [126:0] w_port__data;
+  wire w_port__en;
+  output w_rdy;
+  wire w_rdy;
+  reg [126:0] storage [6:0];
+  initial begin
+    storage[0] = 127'h00000000000000000000000000000000;
+    storage[1] = 127'h00000000000000000000000000000000;
+    storage[2] = 127'h00000000000000000000000000000000;
+    storage[3] = 127'h00000000000000000000000000000000;
+    storage[4] = 127'h00000000000000000000000000000000;
+    storage[5] = 127'h00000000000000000000000000000000;
+    storage[6] = 127'h00000000000000000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_port__en)
+      storage[w_port__addr] <= w_port__data;
+  end
+  reg [126:0] _0_;
+  always @(posedge clk) begin
+    if (r_port__en) begin
+      _0_ <= storage[r_port__addr];
+    end
+  end
+  assign r_data = _0_;
+  assign w_rdy = inner_level != 3'h7;
+  assign inner_r_rdy = | inner_level;
+  assign w_port__en = w_rdy & w_en;
+  assign \$1  = ~ r_rdy;
+  assign \$2  = \$1  | r_en;
+  assign r_port__en = inner_r_rdy & \$2 ;
+  assign w_level = inner_level + r_rdy;
+  assign \$3  = w_rdy & w_en;
+  assign \$4  = w_port__addr == 3'h6;
+  assign \$5  = w_port__addr + 1'h1;
+  assign \$6  = \$4  ? 4'h0 : \$5 ;
+  assign \$7  = ~ r_rdy;
+  assign \$8  = \$7  | r_en;
+  assign \$9  = inner_r_rdy & \$8 ;
+  assign \$10  = r_port__addr == 3'h6;
+  assign \$11  = r_port__addr + 1'h1;
+  assign \$12  = \$10  ? 4'h0 : \$11 ;
+  assign \$13  = w_rdy & w_en;
+  assign \$14  = ~ r_rdy;
+  assign \$15  = \$14  | r_en;
+  assign \$16  = inner_r_rdy & \$15 ;
+  assign \$17  = ~ \$16 ;
+  assign \$18  = \$13  & \$17 ;
+  assign \$19  = inner_level + 1'h1;
+  assign \$20  = ~ r_rdy;
+  assign \$21  = \$20  | r_en;
+  assign \$22  = inner_r_rdy & \$21 ;
+  assign \$23  = w_rdy & w_en;
+  assign \$24  = ~ \$23 ;
+  assign \$25  = \$22  & \$24 ;
+  assign \$26  = inner_level - 1'h1;
+  assign \$27  = ~ r_rdy;
+  assign \$28  = \$27  | r_en;
+  assign \$29  = inner_r_rdy & \$28 ;
+  always @(posedge clk)
+    w_port__addr <= \$30 ;
+  always @(posedge clk)
+    r_port__addr <= \$31 ;
+  always @(posedge clk)
+    inner_level <= \$32 ;
+  always @(posedge clk)
+    r_rdy <= \$33 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$30  = w_port__addr;
+    if (\$3 ) begin
+      \$30  = \$6 [2:0];
+    end
+    if (rst) begin
+      \$30  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$31  = r_port__addr;
+    if (\$9 ) begin
+      \$31  = \$12 [2:0];
+    end
+    if (rst) begin
+      \$31  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$32  = inner_level;
+    if (\$18 ) begin
+      \$32  = \$19 [2:0];
+    end
+    if (\$25 ) begin
+      \$32  = \$26 [2:0];
+    end
+    if (rst) begin
+      \$32  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$33  = r_rdy;
+    if (\$29 ) begin
+      \$33  = 1'h1;
+    end else if (r_en) begin
+      \$33  = 1'h0;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  assign level = w_level;
+  assign r_level = w_level;
+  assign produce = w_port__addr;
+  assign w_data = w_port__data;
+  assign consume = r_port__addr;
+  assign r_port__data = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$4783$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire [4:0] \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
+  wire [15:0] \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire [16:0] \$113 ;
+  wire [16:0] \$114 ;
+  wire [16:0] \$115 ;
+  wire \$116 ;
+  wire [95:0] \$117 ;
+  wire \$118 ;
+  wire [95:0] \$119 ;
+  wire \$12 ;
+  wire \$120 ;
+  wire [95:0] \$121 ;
+  wire \$122 ;
+  wire [95:0] \$123 ;
+  wire \$124 ;
+  wire [95:0] \$125 ;
+  wire \$126 ;
+  wire [95:0] \$127 ;
+  wire \$128 ;
+  wire [95:0] \$129 ;
+  wire [63:0] \$13 ;
+  wire \$130 ;
+  wire [95:0] \$131 ;
+  wire \$132 ;
+  wire [95:0] \$133 ;
+  wire \$134 ;
+  wire [95:0] \$135 ;
+  wire \$136 ;
+  wire [95:0] \$137 ;
+  wire \$138 ;
+  wire [95:0] \$139 ;
+  wire \$14 ;
+  wire \$140 ;
+  wire [95:0] \$141 ;
+  wire \$142 ;
+  wire [95:0] \$143 ;
+  wire \$144 ;
+  wire [95:0] \$145 ;
+  wire \$146 ;
+  wire [95:0] \$147 ;
+  wire \$148 ;
+  wire [95:0] \$149 ;
+  wire \$15 ;
+  wire \$150 ;
+  wire [95:0] \$151 ;
+  wire \$152 ;
+  wire [95:0] \$153 ;
+  wire \$154 ;
+  wire [95:0] \$155 ;
+  wire \$156 ;
+  wire [95:0] \$157 ;
+  wire \$158 ;
+  wire [95:0] \$159 ;
+  wire \$16 ;
+  wire \$160 ;
+  wire [95:0] \$161 ;
+  wire \$162 ;
+  wire [95:0] \$163 ;
+  wire \$164 ;
+  wire [95:0] \$165 ;
+  wire \$166 ;
+  wire [95:0] \$167 ;
+  wire \$168 ;
+  wire [95:0] \$169 ;
+  wire \$17 ;
+  wire \$170 ;
+  wire [95:0] \$171 ;
+  wire \$172 ;
+  wire [95:0] \$173 ;
+  wire \$174 ;
+  wire [95:0] \$175 ;
+  wire \$176 ;
+  wire [95:0] \$177 ;
+  wire \$178 ;
+  wire [95:0] \$179 ;
+  wire \$18 ;
+  wire \$180 ;
+  wire [4:0] \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire \$189 ;
+  wire [63:0] \$19 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire [16:0] \$193 ;
+  wire [16:0] \$194 ;
+  wire [16:0] \$195 ;
+  wire [17:0] \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire \$200 ;
+  wire [15:0] \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  reg \$204 ;
+  reg \$205 ;
+  reg [15:0] \$206 ;
+  reg [15:0] \$207 ;
+  reg \$208 ;
+  reg [7:0] \$209 ;
+  wire \$21 ;
+  reg [2:0] \$210 ;
+  reg \$211 ;
+  reg [3:0] \$212 ;
+  reg [31:0] \$213 ;
+  reg [1:0] \$214 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [8:0] \$235 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [3:0] \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire [15:0] \$33 ;
+  wire \$34 ;
+  wire [7:0] \$35 ;
+  wire [95:0] \$36 ;
+  wire \$37 ;
+  wire [95:0] \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire [95:0] \$40 ;
+  wire \$41 ;
+  wire [95:0] \$42 ;
+  wire \$43 ;
+  wire [95:0] \$44 ;
+  wire \$45 ;
+  wire [95:0] \$46 ;
+  wire \$47 ;
+  wire [95:0] \$48 ;
+  wire \$49 ;
+  wire [2:0] \$5 ;
+  wire [95:0] \$50 ;
+  wire \$51 ;
+  wire [95:0] \$52 ;
+  wire \$53 ;
+  wire [95:0] \$54 ;
+  wire \$55 ;
+  wire [95:0] \$56 ;
+  wire \$57 ;
+  wire [95:0] \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire [95:0] \$60 ;
+  wire \$61 ;
+  wire [95:0] \$62 ;
+  wire \$63 ;
+  wire [95:0] \$64 ;
+  wire \$65 ;
+  wire [95:0] \$66 ;
+  wire \$67 ;
+  wire [95:0] \$68 ;
+  wire \$69 ;
+  wire [7:0] \$7 ;
+  wire [95:0] \$70 ;
+  wire \$71 ;
+  wire [95:0] \$72 ;
+  wire \$73 ;
+  wire [95:0] \$74 ;
+  wire \$75 ;
+  wire [95:0] \$76 ;
+  wire \$77 ;
+  wire [95:0] \$78 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire [95:0] \$80 ;
+  wire \$81 ;
+  wire [95:0] \$82 ;
+  wire \$83 ;
+  wire [95:0] \$84 ;
+  wire \$85 ;
+  wire [95:0] \$86 ;
+  wire \$87 ;
+  wire [95:0] \$88 ;
+  wire \$89 ;
+  wire [15:0] \$9 ;
+  wire [95:0] \$90 ;
+  wire \$91 ;
+  wire [95:0] \$92 ;
+  wire \$93 ;
+  wire [95:0] \$94 ;
+  wire \$95 ;
+  wire [95:0] \$96 ;
+  wire \$97 ;
+  wire [95:0] \$98 ;
+  wire \$99 ;
+  input [15:0] ack;
+  wire [15:0] ack;
+  output [1:0] ack_sent;
+  reg [1:0] ack_sent;
+  wire any_expired;
+  reg [3:0] beat = 4'h0;
+  input clk;
+  wire clk;
+  reg [31:0] crc = 32'd4294967295;
+  reg [15:0] cur_ack = 16'h0000;
+  reg cur_nak = 1'h0;
+  (* init = 1'h0 *)
+  wire cur_peer;
+  reg [15:0] cur_seq = 16'h0000;
+  (* init = 3'h0 *)
+  wire [2:0] cur_slot;
+  (* enum_base_type = "FrameType" *)
+  (* enum_value_00000001 = "MSG" *)
+  (* enum_value_00000010 = "ACK" *)
+  reg [7:0] cur_type = 8'h02;
+  wire [1:0] expired;
+  output [1:0] frame_started;
+  reg [1:0] frame_started;
+  output [1:0] go_back;
+  reg [1:0] go_back;
+  wire [191:0] hdr_out;
+  wire [15:0] \hdr_out.ack ;
+  wire [7:0] \hdr_out.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \hdr_out.kind ;
+  wire [15:0] \hdr_out.length ;
+  wire \hdr_out.nak ;
+  wire [15:0] \hdr_out.pid ;
+  wire [7:0] \hdr_out.rsv1 ;
+  wire [15:0] \hdr_out.rsv2 ;
+  wire [15:0] \hdr_out.seq ;
+  wire [7:0] \hdr_out.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \hdr_out.status ;
+  wire [7:0] \hdr_out.tag ;
+  (* enum_base_type = "FrameType" *)
+  (* enum_value_00000001 = "MSG" *)
+  (* enum_value_00000010 = "ACK" *)
+  wire [7:0] \hdr_out.type ;
+  wire [63:0] \hdr_out.vaddr ;
+  output [63:0] m_axis__tdata;
+  reg [63:0] m_axis__tdata;
+  output [7:0] m_axis__tkeep;
+  reg [7:0] m_axis__tkeep;
+  output m_axis__tlast;
+  reg m_axis__tlast;
+  input m_axis__tready;
+  wire m_axis__tready;
+  output m_axis__tvalid;
+  reg m_axis__tvalid;
+  input nak;
+  wire nak;
+  output [1:0] nak_sent;
+  reg [1:0] nak_sent;
+  output naks_sent;
+  reg naks_sent;
+  input [1:0] owed;
+  wire [1:0] owed;
+  wire peer;
+  output pick;
+  reg pick;
+  reg pick_valid;
+  input \port$4783$0 ;
+  wire \port$4783$0 ;
+  input retransmit;
+  wire retransmit;
+  reg rr = 1'h0;
+  input rst;
+  wire rst;
   reg [1:0] sender_state = 2'h0;
   reg sending = 1'h0;
-  reg [3:0] sent_0 = 4'h0;
-  wire [3:0] sent_1;
-  wire [15:0] seq_delta;
+  input [15:0] seq;
+  wire [15:0] seq;
+  output [2:0] store__beat;
+  wire [2:0] store__beat;
+  output store__busy;
+  wire store__busy;
+  input [63:0] store__data;
+  wire [63:0] store__data;
+  input [110:0] store__hdr;
+  wire [110:0] store__hdr;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \store__hdr.kind ;
+  wire [15:0] \store__hdr.length ;
+  wire [15:0] \store__hdr.pid ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \store__hdr.status ;
+  wire [7:0] \store__hdr.tag ;
+  wire [63:0] \store__hdr.vaddr ;
+  output store__peer;
+  reg store__peer = 1'h0;
+  output [2:0] store__slot;
+  reg [2:0] store__slot = 3'h0;
+  output tx_acks;
+  reg tx_acks;
+  output tx_frames;
+  reg tx_frames;
+  output tx_retransmits;
+  reg tx_retransmits;
+  input [1:0] unsent;
+  wire [1:0] unsent;
+  assign \$1  = cur_type == 1'h1;
+  assign store__busy = sending & \$1 ;
+  assign \$2  = cur_type == 1'h1;
+  assign \$3  = \$2  ? store__hdr[3:0] : 4'h0;
+  assign \$4  = cur_type == 1'h1;
+  assign \$5  = \$4  ? store__hdr[6:4] : 3'h0;
+  assign \$6  = cur_type == 1'h1;
+  assign \$7  = \$6  ? store__hdr[14:7] : 8'h00;
+  assign \$8  = cur_type == 1'h1;
+  assign \$9  = \$8  ? store__hdr[30:15] : 16'h0000;
+  assign \$10  = cur_type == 1'h1;
+  assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
+  assign \$12  = cur_type == 1'h1;
+  assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
+  assign \$14  = unsent >> pick;
+  assign \$15  = unsent >> pick;
+  assign \$16  = \$15  & retransmit;
+  assign \$17  = unsent >> pick;
+  assign \$18  = ~ \$17 ;
+  assign \$235  = beat[1:0] * 7'h40;
+  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$235 ;
+  assign \$20  = ~ crc;
+  assign \$21  = ~ any_expired;
+  assign \$22  = \$21  & pick_valid;
+  assign \$23  = unsent >> pick;
+  assign \$24  = unsent >> pick;
+  assign \$25  = \$24  & retransmit;
+  assign \$26  = unsent >> pick;
+  assign \$27  = ~ \$26 ;
+  assign \$28  = ! sender_state;
+  assign \$29  = sender_state == 1'h1;
+  assign \$30  = sender_state == 2'h2;
+  assign \$31  = sender_state == 2'h3;
+  assign \$32  = unsent >> pick;
+  assign \$33  = \$32  ? seq : 16'h0000;
+  assign \$34  = unsent >> pick;
+  assign \$35  = \$34  ? 8'h01 : 8'h02;
+  assign \$37  = ^ \$36 ;
+  assign \$39  = ^ \$38 ;
+  assign \$41  = ^ \$40 ;
+  assign \$43  = ^ \$42 ;
+  assign \$45  = ^ \$44 ;
+  assign \$47  = ^ \$46 ;
+  assign \$49  = ^ \$48 ;
+  assign \$51  = ^ \$50 ;
+  assign \$53  = ^ \$52 ;
+  assign \$55  = ^ \$54 ;
+  assign \$57  = ^ \$56 ;
+  assign \$59  = ^ \$58 ;
+  assign \$61  = ^ \$60 ;
+  assign \$63  = ^ \$62 ;
+  assign \$65  = ^ \$64 ;
+  assign \$67  = ^ \$66 ;
+  assign \$69  = ^ \$68 ;
+  assign \$71  = ^ \$70 ;
+  assign \$73  = ^ \$72 ;
+  assign \$75  = ^ \$74 ;
+  assign \$77  = ^ \$76 ;
+  assign \$79  = ^ \$78 ;
+  assign \$81  = ^ \$80 ;
+  assign \$83  = ^ \$82 ;
+  assign \$85  = ^ \$84 ;
+  assign \$87  = ^ \$86 ;
+  assign \$89  = ^ \$88 ;
+  assign \$91  = ^ \$90 ;
+  assign \$93  = ^ \$92 ;
+  assign \$95  = ^ \$94 ;
+  assign \$97  = ^ \$96 ;
+  assign \$99  = ^ \$98 ;
+  assign \$100  = beat + 1'h1;
+  assign \$101  = beat == 2'h2;
+  assign \$102  = cur_type == 1'h1;
+  assign \$103  = store__hdr[3:0] == 1'h1;
+  assign \$104  = store__hdr[3:0] == 2'h3;
+  assign \$105  = \$103  | \$104 ;
+  assign \$106  = store__hdr[3:0] == 3'h4;
+  assign \$107  = store__hdr[3:0] == 3'h6;
+  assign \$108  = \$106  | \$107 ;
+  assign \$109  = ! store__hdr[6:4];
+  assign \$110  = \$108  & \$109 ;
+  assign \$111  = \$105  | \$110 ;
+  assign \$112  = \$102  & \$111 ;
+  assign \$113  = store__hdr[110:95] + 3'h7;
+  assign \$115  = \$112  ? \$114  : 17'h00000;
+  assign \$116  = | \$115 ;
+  assign \$118  = ^ \$117 ;
+  assign \$120  = ^ \$119 ;
+  assign \$122  = ^ \$121 ;
+  assign \$124  = ^ \$123 ;
+  assign \$126  = ^ \$125 ;
+  assign \$128  = ^ \$127 ;
+  assign \$130  = ^ \$129 ;
+  assign \$132  = ^ \$131 ;
+  assign \$134  = ^ \$133 ;
+  assign \$136  = ^ \$135 ;
+  assign \$138  = ^ \$137 ;
+  assign \$140  = ^ \$139 ;
+  assign \$142  = ^ \$141 ;
+  assign \$144  = ^ \$143 ;
+  assign \$146  = ^ \$145 ;
+  assign \$148  = ^ \$147 ;
+  assign \$150  = ^ \$149 ;
+  assign \$152  = ^ \$151 ;
+  assign \$154  = ^ \$153 ;
+  assign \$156  = ^ \$155 ;
+  assign \$158  = ^ \$157 ;
+  assign \$160  = ^ \$159 ;
+  assign \$162  = ^ \$161 ;
+  assign \$164  = ^ \$163 ;
+  assign \$166  = ^ \$165 ;
+  assign \$168  = ^ \$167 ;
+  assign \$170  = ^ \$169 ;
+  assign \$172  = ^ \$171 ;
+  assign \$174  = ^ \$173 ;
+  assign \$176  = ^ \$175 ;
+  assign \$178  = ^ \$177 ;
+  assign \$180  = ^ \$179 ;
+  assign \$181  = beat + 1'h1;
+  assign \$182  = cur_type == 1'h1;
+  assign \$183  = store__hdr[3:0] == 1'h1;
+  assign \$184  = store__hdr[3:0] == 2'h3;
+  assign \$185  = \$183  | \$184 ;
+  assign \$186  = store__hdr[3:0] == 3'h4;
+  assign \$187  = store__hdr[3:0] == 3'h6;
+  assign \$188  = \$186  | \$187 ;
+  assign \$189  = ! store__hdr[6:4];
+  assign \$190  = \$188  & \$189 ;
+  assign \$191  = \$185  | \$190 ;
+  assign \$192  = \$182  & \$191 ;
+  assign \$193  = store__hdr[110:95] + 3'h7;
+  assign \$195  = \$192  ? \$194  : 17'h00000;
+  assign \$196  = \$195  - 1'h1;
+  assign \$197  = beat == \$196 ;
+  assign \$198  = ~ any_expired;
+  assign \$199  = \$198  & pick_valid;
+  assign \$200  = unsent >> pick;
+  assign \$201  = \$200  ? seq : 16'h0000;
+  assign \$202  = unsent >> pick;
+  assign \$203  = \$202  ? 8'h01 : 8'h02;
+  always @(posedge clk)
+    sending <= \$204 ;
+  always @(posedge clk)
+    store__peer <= \$205 ;
+  always @(posedge clk)
+    cur_seq <= \$206 ;
+  always @(posedge clk)
+    cur_ack <= \$207 ;
+  always @(posedge clk)
+    cur_nak <= \$208 ;
+  always @(posedge clk)
+    cur_type <= \$209 ;
+  always @(posedge clk)
+    store__slot <= \$210 ;
+  always @(posedge clk)
+    rr <= \$211 ;
+  always @(posedge clk)
+    beat <= \$212 ;
+  always @(posedge clk)
+    crc <= \$213 ;
+  always @(posedge clk)
+    sender_state <= \$214 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    pick = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (rr)
+      1'h0:
+        begin
+          if (owed[0]) begin
+            pick = 1'h0;
+          end
+          if (owed[1]) begin
+            pick = 1'h1;
+          end
+        end
+      1'h1:
+        begin
+          if (owed[1]) begin
+            pick = 1'h1;
+          end
+          if (owed[0]) begin
+            pick = 1'h0;
+          end
+        end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    pick_valid = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (rr)
+      1'h0:
+        begin
+          if (owed[0]) begin
+            pick_valid = 1'h1;
+          end
+          if (owed[1]) begin
+            pick_valid = 1'h1;
+          end
+        end
+      1'h1:
+        begin
+          if (owed[1]) begin
+            pick_valid = 1'h1;
+          end
+          if (owed[0]) begin
+            pick_valid = 1'h1;
+          end
+        end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    go_back = 2'h0;
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+            if (\port$4783$0 ) begin
+              go_back = 2'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    frame_started = 2'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            (* full_case = 32'd1 *)
+            casez (pick)
+              1'h0:
+                  frame_started[0] = \$14 ;
+              1'h1:
+                  frame_started[1] = \$14 ;
+            endcase
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$22 ) begin
+              (* full_case = 32'd1 *)
+              casez (pick)
+                1'h0:
+                    frame_started[0] = \$23 ;
+                1'h1:
+                    frame_started[1] = \$23 ;
+              endcase
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    ack_sent = 2'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            (* full_case = 32'd1 *)
+            casez (pick)
+              1'h0:
+                  ack_sent[0] = 1'h1;
+              1'h1:
+                  ack_sent[1] = 1'h1;
+            endcase
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$22 ) begin
+              (* full_case = 32'd1 *)
+              casez (pick)
+                1'h0:
+                    ack_sent[0] = 1'h1;
+                1'h1:
+                    ack_sent[1] = 1'h1;
+              endcase
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    nak_sent = 2'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            (* full_case = 32'd1 *)
+            casez (pick)
+              1'h0:
+                  nak_sent[0] = nak;
+              1'h1:
+                  nak_sent[1] = nak;
+            endcase
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$22 ) begin
+              (* full_case = 32'd1 *)
+              casez (pick)
+                1'h0:
+                    nak_sent[0] = nak;
+                1'h1:
+                    nak_sent[1] = nak;
+              endcase
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    tx_retransmits = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            tx_retransmits = \$16 ;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$22 ) begin
+              tx_retransmits = \$25 ;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    tx_acks = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            tx_acks = \$18 ;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$22 ) begin
+              tx_acks = \$27 ;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    naks_sent = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            naks_sent = nak;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$22 ) begin
+              naks_sent = nak;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    m_axis__tvalid = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          m_axis__tvalid = 1'h1;
+      2'h2:
+          m_axis__tvalid = 1'h1;
+      2'h3:
+          m_axis__tvalid = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    m_axis__tkeep = 8'h00;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          m_axis__tkeep = 8'hff;
+      2'h2:
+          m_axis__tkeep = 8'hff;
+      2'h3:
+          m_axis__tkeep = 8'h0f;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    m_axis__tdata = 64'h0000000000000000;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          m_axis__tdata = \$19 ;
+      2'h2:
+          m_axis__tdata = store__data;
+      2'h3:
+          m_axis__tdata = { 32'h00000000, \$20  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    m_axis__tlast = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          m_axis__tlast = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    tx_frames = 1'h0;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            tx_frames = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$204  = sending;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+        begin
+          \$204  = 1'h0;
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$204  = 1'h1;
+          end
+        end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$199 ) begin
+              \$204  = 1'h1;
+            end else begin
+              \$204  = 1'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$204  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$205  = store__peer;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$205  = pick;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$205  = pick;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$205  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$206  = cur_seq;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$206  = \$33 ;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$206  = \$201 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$206  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$207  = cur_ack;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$207  = ack;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$207  = ack;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$207  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$208  = cur_nak;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$208  = nak;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$208  = nak;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$208  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$209  = cur_type;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$209  = \$35 ;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$209  = \$203 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$209  = 8'h02;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$210  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$210  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$210  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$210  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$211  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$211  = pick;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$211  = pick;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$211  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$212  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$212  = 4'h0;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$212  = \$100 [3:0];
+            if (\$101 ) begin
+              \$212  = 4'h0;
+            end
+          end
+      2'h2:
+          if (m_axis__tready) begin
+            \$212  = \$181 [3:0];
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$212  = 4'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$212  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$213  = crc;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$213  = 32'd4294967295;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$213  = { \$99 , \$97 , \$95 , \$93 , \$91 , \$89 , \$87 , \$85 , \$83 , \$81 , \$79 , \$77 , \$75 , \$73 , \$71 , \$69 , \$67 , \$65 , \$63 , \$61 , \$59 , \$57 , \$55 , \$53 , \$51 , \$49 , \$47 , \$45 , \$43 , \$41 , \$39 , \$37  };
+          end
+      2'h2:
+          if (m_axis__tready) begin
+            \$213  = { \$180 , \$178 , \$176 , \$174 , \$172 , \$170 , \$168 , \$166 , \$164 , \$162 , \$160 , \$158 , \$156 , \$154 , \$152 , \$150 , \$148 , \$146 , \$144 , \$142 , \$140 , \$138 , \$136 , \$134 , \$132 , \$130 , \$128 , \$126 , \$124 , \$122 , \$120 , \$118  };
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$199 ) begin
+              \$213  = 32'd4294967295;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$213  = 32'd4294967295;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$214  = sender_state;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$214  = 2'h1;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            if (\$101 ) begin
+              (* full_case = 32'd1 *)
+              if (\$116 ) begin
+                \$214  = 2'h2;
+              end else begin
+                \$214  = 2'h3;
+              end
+            end
+          end
+      2'h2:
+          if (m_axis__tready) begin
+            if (\$197 ) begin
+              \$214  = 2'h3;
+            end
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$199 ) begin
+              \$214  = 2'h1;
+            end else begin
+              \$214  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$214  = 2'h0;
+    end
+  end
+  assign cur_peer = store__peer;
+  assign cur_slot = store__slot;
+  assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
+  assign expired = { 1'h0, \port$4783$0  };
+  assign peer = pick;
+  assign store__beat = beat[2:0];
+  assign \hdr_out.dst  = { 7'h00, store__peer };
+  assign \hdr_out.src  = 8'h01;
+  assign \hdr_out.type  = cur_type;
+  assign \hdr_out.kind  = \$3 ;
+  assign \hdr_out.status  = \$5 ;
+  assign \hdr_out.nak  = cur_nak;
+  assign \hdr_out.seq  = cur_seq;
+  assign \hdr_out.ack  = cur_ack;
+  assign \hdr_out.tag  = \$7 ;
+  assign \hdr_out.rsv1  = 8'h00;
+  assign \hdr_out.pid  = \$9 ;
+  assign \hdr_out.length  = \$11 ;
+  assign \hdr_out.rsv2  = 16'h0000;
+  assign \hdr_out.vaddr  = \$13 ;
+  assign \store__hdr.kind  = store__hdr[3:0];
+  assign \store__hdr.status  = store__hdr[6:4];
+  assign \store__hdr.tag  = store__hdr[14:7];
+  assign \store__hdr.pid  = store__hdr[30:15];
+  assign \store__hdr.vaddr  = store__hdr[94:31];
+  assign \store__hdr.length  = store__hdr[110:95];
+  assign any_expired = \port$4783$0 ;
+  assign { \$36 [95:91], \$36 [89:88], \$36 [85], \$36 [83:81], \$36 [79:73], \$36 [69], \$36 [63], \$36 [61:60], \$36 [58:53], \$36 [50], \$36 [47], \$36 [45:44], \$36 [40:39], \$36 [37], \$36 [34], \$36 [32:31], \$36 [29:28], \$36 [26:21], \$36 [18], \$36 [15], \$36 [13:12], \$36 [8:7], \$36 [5], \$36 [2], \$36 [0] } = 55'h00000000000000;
+  assign { \$36 [90], \$36 [87:86], \$36 [84], \$36 [80], \$36 [72:70], \$36 [68:64], \$36 [62], \$36 [59], \$36 [52:51], \$36 [49:48], \$36 [46], \$36 [43:41], \$36 [38], \$36 [36:35], \$36 [33], \$36 [30], \$36 [27], \$36 [20:19], \$36 [17:16], \$36 [14], \$36 [11:9], \$36 [6], \$36 [4:3], \$36 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
+  assign { \$38 [95:92], \$38 [90:89], \$38 [86], \$38 [84:82], \$38 [80:74], \$38 [70], \$38 [64], \$38 [62:61], \$38 [59:54], \$38 [51], \$38 [48], \$38 [46:45], \$38 [41:40], \$38 [38], \$38 [35], \$38 [33], \$38 [30:29], \$38 [27:22], \$38 [19], \$38 [16], \$38 [14:13], \$38 [9:8], \$38 [6], \$38 [3], \$38 [1] } = 53'h00000000000000;
+  assign { \$38 [91], \$38 [88:87], \$38 [85], \$38 [81], \$38 [73:71], \$38 [69:65], \$38 [63], \$38 [60], \$38 [53:52], \$38 [50:49], \$38 [47], \$38 [44:42], \$38 [39], \$38 [37:36], \$38 [34], \$38 [32:31], \$38 [28], \$38 [21:20], \$38 [18:17], \$38 [15], \$38 [12:10], \$38 [7], \$38 [5:4], \$38 [2], \$38 [0] } = { m_axis__tdata[59], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[41:39], m_axis__tdata[37:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[15], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31], crc[28], crc[21:20], crc[18:17], crc[15], crc[12:10], crc[7], crc[5:4], crc[2], crc[0] };
+  assign { \$40 [95:93], \$40 [91:90], \$40 [87], \$40 [85:83], \$40 [81:75], \$40 [71], \$40 [65], \$40 [63:62], \$40 [60:55], \$40 [52], \$40 [49], \$40 [47:46], \$40 [42:41], \$40 [39], \$40 [36], \$40 [34], \$40 [31:30], \$40 [28:23], \$40 [20], \$40 [17], \$40 [15:14], \$40 [10:9], \$40 [7], \$40 [4], \$40 [2] } = 52'h0000000000000;
+  assign { \$40 [92], \$40 [89:88], \$40 [86], \$40 [82], \$40 [74:72], \$40 [70:66], \$40 [64], \$40 [61], \$40 [54:53], \$40 [51:50], \$40 [48], \$40 [45:43], \$40 [40], \$40 [38:37], \$40 [35], \$40 [33:32], \$40 [29], \$40 [22:21], \$40 [19:18], \$40 [16], \$40 [13:11], \$40 [8], \$40 [6:5], \$40 [3], \$40 [1:0] } = { m_axis__tdata[60], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[42:40], m_axis__tdata[38:34], m_axis__tdata[32], m_axis__tdata[29], m_axis__tdata[22:21], m_axis__tdata[19:18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1:0], crc[29], crc[22:21], crc[19:18], crc[16], crc[13:11], crc[8], crc[6:5], crc[3], crc[1:0] };
+  assign { \$42 [95:94], \$42 [92:91], \$42 [88], \$42 [86:84], \$42 [82:76], \$42 [72], \$42 [66], \$42 [64:63], \$42 [61:56], \$42 [53], \$42 [50], \$42 [48:47], \$42 [43:42], \$42 [40], \$42 [37], \$42 [35], \$42 [31], \$42 [29:24], \$42 [21], \$42 [18], \$42 [16:15], \$42 [11:10], \$42 [8], \$42 [5], \$42 [3] } = 50'h0000000000000;
+  assign { \$42 [93], \$42 [90:89], \$42 [87], \$42 [83], \$42 [75:73], \$42 [71:67], \$42 [65], \$42 [62], \$42 [55:54], \$42 [52:51], \$42 [49], \$42 [46:44], \$42 [41], \$42 [39:38], \$42 [36], \$42 [34:32], \$42 [30], \$42 [23:22], \$42 [20:19], \$42 [17], \$42 [14:12], \$42 [9], \$42 [7:6], \$42 [4], \$42 [2:0] } = { m_axis__tdata[61], m_axis__tdata[58:57], m_axis__tdata[55], m_axis__tdata[51], m_axis__tdata[43:41], m_axis__tdata[39:35], m_axis__tdata[33], m_axis__tdata[30], m_axis__tdata[23:22], m_axis__tdata[20:19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2:0], crc[30], crc[23:22], crc[20:19], crc[17], crc[14:12], crc[9], crc[7:6], crc[4], crc[2:0] };
+  assign { \$44 [95], \$44 [93:92], \$44 [89], \$44 [87:85], \$44 [83:77], \$44 [73], \$44 [67], \$44 [65:64], \$44 [62:57], \$44 [54], \$44 [51], \$44 [49:48], \$44 [44:43], \$44 [41], \$44 [38], \$44 [36], \$44 [30:25], \$44 [22], \$44 [19], \$44 [17:16], \$44 [12:11], \$44 [9], \$44 [6], \$44 [4] } = 48'h000000000000;
+  assign { \$44 [94], \$44 [91:90], \$44 [88], \$44 [84], \$44 [76:74], \$44 [72:68], \$44 [66], \$44 [63], \$44 [56:55], \$44 [53:52], \$44 [50], \$44 [47:45], \$44 [42], \$44 [40:39], \$44 [37], \$44 [35:31], \$44 [24:23], \$44 [21:20], \$44 [18], \$44 [15:13], \$44 [10], \$44 [8:7], \$44 [5], \$44 [3:0] } = { m_axis__tdata[62], m_axis__tdata[59:58], m_axis__tdata[56], m_axis__tdata[52], m_axis__tdata[44:42], m_axis__tdata[40:36], m_axis__tdata[34], m_axis__tdata[31], m_axis__tdata[24:23], m_axis__tdata[21:20], m_axis__tdata[18], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[8:7], m_axis__tdata[5], m_axis__tdata[3:0], crc[31], crc[24:23], crc[21:20], crc[18], crc[15:13], crc[10], crc[8:7], crc[5], crc[3:0] };
+  assign { \$46 [94:93], \$46 [90], \$46 [88:86], \$46 [84:78], \$46 [74], \$46 [68], \$46 [66:65], \$46 [63:58], \$46 [55], \$46 [52], \$46 [50:49], \$46 [45:44], \$46 [42], \$46 [39], \$46 [37], \$46 [32:26], \$46 [23], \$46 [20], \$46 [18:17], \$46 [13:12], \$46 [10], \$46 [7], \$46 [5], \$46 [0] } = 49'h0000000000000;
+  assign { \$46 [95], \$46 [92:91], \$46 [89], \$46 [85], \$46 [77:75], \$46 [73:69], \$46 [67], \$46 [64], \$46 [57:56], \$46 [54:53], \$46 [51], \$46 [48:46], \$46 [43], \$46 [41:40], \$46 [38], \$46 [36:33], \$46 [25:24], \$46 [22:21], \$46 [19], \$46 [16:14], \$46 [11], \$46 [9:8], \$46 [6], \$46 [4:1] } = { m_axis__tdata[63], m_axis__tdata[60:59], m_axis__tdata[57], m_axis__tdata[53], m_axis__tdata[45:43], m_axis__tdata[41:37], m_axis__tdata[35], m_axis__tdata[32], m_axis__tdata[25:24], m_axis__tdata[22:21], m_axis__tdata[19], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[9:8], m_axis__tdata[6], m_axis__tdata[4:1], crc[25:24], crc[22:21], crc[19], crc[16:14], crc[11], crc[9:8], crc[6], crc[4:1] };
+  assign { \$48 [95:94], \$48 [91:88], \$48 [86:85], \$48 [83:81], \$48 [79], \$48 [75], \$48 [72:68], \$48 [65], \$48 [63], \$48 [61:60], \$48 [56], \$48 [53:52], \$48 [50:48], \$48 [45], \$48 [42:40], \$48 [36:35], \$48 [32:31], \$48 [29:28], \$48 [24], \$48 [21:20], \$48 [18:16], \$48 [13], \$48 [10:8], \$48 [4:3], \$48 [0] } = 51'h0000000000000;
+  assign { \$48 [93:92], \$48 [87], \$48 [84], \$48 [80], \$48 [78:76], \$48 [74:73], \$48 [67:66], \$48 [64], \$48 [62], \$48 [59:57], \$48 [55:54], \$48 [51], \$48 [47:46], \$48 [44:43], \$48 [39:37], \$48 [34:33], \$48 [30], \$48 [27:25], \$48 [23:22], \$48 [19], \$48 [15:14], \$48 [12:11], \$48 [7:5], \$48 [2:1] } = { m_axis__tdata[61:60], m_axis__tdata[55], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[46:44], m_axis__tdata[42:41], m_axis__tdata[35:34], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27:25], m_axis__tdata[23:22], m_axis__tdata[19], m_axis__tdata[15:14], m_axis__tdata[12:11], m_axis__tdata[7:5], m_axis__tdata[2:1], crc[30], crc[27:25], crc[23:22], crc[19], crc[15:14], crc[12:11], crc[7:5], crc[2:1] };
+  assign { \$50 [95], \$50 [92:89], \$50 [87:86], \$50 [84:82], \$50 [80], \$50 [76], \$50 [73:69], \$50 [66], \$50 [64], \$50 [62:61], \$50 [57], \$50 [54:53], \$50 [51:49], \$50 [46], \$50 [43:41], \$50 [37:36], \$50 [33], \$50 [30:29], \$50 [25], \$50 [22:21], \$50 [19:17], \$50 [14], \$50 [11:9], \$50 [5:4], \$50 [1] } = 49'h0000000000000;
+  assign { \$50 [94:93], \$50 [88], \$50 [85], \$50 [81], \$50 [79:77], \$50 [75:74], \$50 [68:67], \$50 [65], \$50 [63], \$50 [60:58], \$50 [56:55], \$50 [52], \$50 [48:47], \$50 [45:44], \$50 [40:38], \$50 [35:34], \$50 [32:31], \$50 [28:26], \$50 [24:23], \$50 [20], \$50 [16:15], \$50 [13:12], \$50 [8:6], \$50 [3:2], \$50 [0] } = { m_axis__tdata[62:61], m_axis__tdata[56], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[47:45], m_axis__tdata[43:42], m_axis__tdata[36:35], m_axis__tdata[33], m_axis__tdata[31], m_axis__tdata[28:26], m_axis__tdata[24:23], m_axis__tdata[20], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[8:6], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[28:26], crc[24:23], crc[20], crc[16:15], crc[13:12], crc[8:6], crc[3:2], crc[0] };
+  assign { \$52 [93:90], \$52 [88:87], \$52 [85:83], \$52 [81], \$52 [77], \$52 [74:70], \$52 [67], \$52 [65], \$52 [63:62], \$52 [58], \$52 [55:54], \$52 [52:50], \$52 [47], \$52 [44:42], \$52 [38:37], \$52 [34], \$52 [32:30], \$52 [26], \$52 [23:22], \$52 [20:18], \$52 [15], \$52 [12:10], \$52 [6:5], \$52 [2], \$52 [0] } = 50'h0000000000000;
+  assign { \$52 [95:94], \$52 [89], \$52 [86], \$52 [82], \$52 [80:78], \$52 [76:75], \$52 [69:68], \$52 [66], \$52 [64], \$52 [61:59], \$52 [57:56], \$52 [53], \$52 [49:48], \$52 [46:45], \$52 [41:39], \$52 [36:35], \$52 [33], \$52 [29:27], \$52 [25:24], \$52 [21], \$52 [17:16], \$52 [14:13], \$52 [9:7], \$52 [4:3], \$52 [1] } = { m_axis__tdata[63:62], m_axis__tdata[57], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[48:46], m_axis__tdata[44:43], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:27], m_axis__tdata[25:24], m_axis__tdata[21], m_axis__tdata[17:16], m_axis__tdata[14:13], m_axis__tdata[9:7], m_axis__tdata[4:3], m_axis__tdata[1], crc[29:27], crc[25:24], crc[21], crc[17:16], crc[14:13], crc[9:7], crc[4:3], crc[1] };
+  assign { \$54 [94:87], \$54 [85], \$54 [82], \$54 [80], \$54 [78], \$54 [75:73], \$54 [70], \$54 [67], \$54 [65], \$54 [63:62], \$54 [56:55], \$54 [53], \$54 [49], \$54 [46:44], \$54 [42:41], \$54 [39], \$54 [36], \$54 [32:30], \$54 [24:23], \$54 [21], \$54 [17], \$54 [14:12], \$54 [10:9], \$54 [7], \$54 [4], \$54 [0] } = 46'h000000000000;
+  assign { \$54 [95], \$54 [86], \$54 [84:83], \$54 [81], \$54 [79], \$54 [77:76], \$54 [72:71], \$54 [69:68], \$54 [66], \$54 [64], \$54 [61:57], \$54 [54], \$54 [52:50], \$54 [48:47], \$54 [43], \$54 [40], \$54 [38:37], \$54 [35:33], \$54 [29:25], \$54 [22], \$54 [20:18], \$54 [16:15], \$54 [11], \$54 [8], \$54 [6:5], \$54 [3:1] } = { m_axis__tdata[63], m_axis__tdata[54], m_axis__tdata[52:51], m_axis__tdata[49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[40:39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:25], m_axis__tdata[22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3:1], crc[29:25], crc[22], crc[20:18], crc[16:15], crc[11], crc[8], crc[6:5], crc[3:1] };
+  assign { \$56 [95:91], \$56 [89:87], \$56 [84:83], \$56 [81:79], \$56 [76:74], \$56 [72], \$56 [70], \$56 [67], \$56 [65], \$56 [63:62], \$56 [59], \$56 [57:56], \$56 [54], \$56 [52:47], \$56 [45], \$56 [41:40], \$56 [38:35], \$56 [32:30], \$56 [27], \$56 [25:24], \$56 [22], \$56 [20:15], \$56 [13], \$56 [9:8], \$56 [6:3], \$56 [0] } = 60'h000000000000000;
+  assign { \$56 [90], \$56 [86:85], \$56 [82], \$56 [78:77], \$56 [73], \$56 [71], \$56 [69:68], \$56 [66], \$56 [64], \$56 [61:60], \$56 [58], \$56 [55], \$56 [53], \$56 [46], \$56 [44:42], \$56 [39], \$56 [34:33], \$56 [29:28], \$56 [26], \$56 [23], \$56 [21], \$56 [14], \$56 [12:10], \$56 [7], \$56 [2:1] } = { m_axis__tdata[58], m_axis__tdata[54:53], m_axis__tdata[50], m_axis__tdata[46:45], m_axis__tdata[41], m_axis__tdata[39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:28], m_axis__tdata[26], m_axis__tdata[23], m_axis__tdata[21], m_axis__tdata[14], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[2:1], crc[29:28], crc[26], crc[23], crc[21], crc[14], crc[12:10], crc[7], crc[2:1] };
+  assign { \$58 [95:92], \$58 [90:88], \$58 [85:84], \$58 [82:80], \$58 [77:75], \$58 [73], \$58 [71], \$58 [68], \$58 [66], \$58 [64:63], \$58 [60], \$58 [58:57], \$58 [55], \$58 [53:48], \$58 [46], \$58 [42:41], \$58 [39:36], \$58 [33:31], \$58 [28], \$58 [26:25], \$58 [23], \$58 [21:16], \$58 [14], \$58 [10:9], \$58 [7:4], \$58 [1:0] } = 60'h000000000000000;
+  assign { \$58 [91], \$58 [87:86], \$58 [83], \$58 [79:78], \$58 [74], \$58 [72], \$58 [70:69], \$58 [67], \$58 [65], \$58 [62:61], \$58 [59], \$58 [56], \$58 [54], \$58 [47], \$58 [45:43], \$58 [40], \$58 [35:34], \$58 [30:29], \$58 [27], \$58 [24], \$58 [22], \$58 [15], \$58 [13:11], \$58 [8], \$58 [3:2] } = { m_axis__tdata[59], m_axis__tdata[55:54], m_axis__tdata[51], m_axis__tdata[47:46], m_axis__tdata[42], m_axis__tdata[40], m_axis__tdata[38:37], m_axis__tdata[35], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[27], m_axis__tdata[24], m_axis__tdata[22], m_axis__tdata[15], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[3:2], crc[30:29], crc[27], crc[24], crc[22], crc[15], crc[13:11], crc[8], crc[3:2] };
+  assign { \$60 [95:93], \$60 [91:89], \$60 [86:85], \$60 [83:81], \$60 [78:76], \$60 [74], \$60 [72], \$60 [69], \$60 [67], \$60 [65:64], \$60 [61], \$60 [59:58], \$60 [56], \$60 [54:49], \$60 [47], \$60 [43:42], \$60 [40:37], \$60 [34:32], \$60 [29], \$60 [27:26], \$60 [24], \$60 [22:17], \$60 [15], \$60 [11:10], \$60 [8:5], \$60 [2:0] } = 60'h000000000000000;
+  assign { \$60 [92], \$60 [88:87], \$60 [84], \$60 [80:79], \$60 [75], \$60 [73], \$60 [71:70], \$60 [68], \$60 [66], \$60 [63:62], \$60 [60], \$60 [57], \$60 [55], \$60 [48], \$60 [46:44], \$60 [41], \$60 [36:35], \$60 [31:30], \$60 [28], \$60 [25], \$60 [23], \$60 [16], \$60 [14:12], \$60 [9], \$60 [4:3] } = { m_axis__tdata[60], m_axis__tdata[56:55], m_axis__tdata[52], m_axis__tdata[48:47], m_axis__tdata[43], m_axis__tdata[41], m_axis__tdata[39:38], m_axis__tdata[36], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[28], m_axis__tdata[25], m_axis__tdata[23], m_axis__tdata[16], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[4:3], crc[31:30], crc[28], crc[25], crc[23], crc[16], crc[14:12], crc[9], crc[4:3] };
+  assign { \$62 [95:94], \$62 [92:90], \$62 [87:86], \$62 [84:82], \$62 [79:77], \$62 [75], \$62 [73], \$62 [70], \$62 [68], \$62 [66:65], \$62 [62], \$62 [60:59], \$62 [57], \$62 [55:50], \$62 [48], \$62 [44:43], \$62 [41:38], \$62 [35:32], \$62 [30], \$62 [28:27], \$62 [25], \$62 [23:18], \$62 [16], \$62 [12:11], \$62 [9:6], \$62 [3:0] } = 61'h0000000000000000;
+  assign { \$62 [93], \$62 [89:88], \$62 [85], \$62 [81:80], \$62 [76], \$62 [74], \$62 [72:71], \$62 [69], \$62 [67], \$62 [64:63], \$62 [61], \$62 [58], \$62 [56], \$62 [49], \$62 [47:45], \$62 [42], \$62 [37:36], \$62 [31], \$62 [29], \$62 [26], \$62 [24], \$62 [17], \$62 [15:13], \$62 [10], \$62 [5:4] } = { m_axis__tdata[61], m_axis__tdata[57:56], m_axis__tdata[53], m_axis__tdata[49:48], m_axis__tdata[44], m_axis__tdata[42], m_axis__tdata[40:39], m_axis__tdata[37], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[17], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[5:4], crc[31], crc[29], crc[26], crc[24], crc[17], crc[15:13], crc[10], crc[5:4] };
+  assign { \$64 [95], \$64 [93:91], \$64 [88:87], \$64 [85:83], \$64 [80:78], \$64 [76], \$64 [74], \$64 [71], \$64 [69], \$64 [67:66], \$64 [63], \$64 [61:60], \$64 [58], \$64 [56:51], \$64 [49], \$64 [45:44], \$64 [42:39], \$64 [36:31], \$64 [29:28], \$64 [26], \$64 [24:19], \$64 [17], \$64 [13:12], \$64 [10:7], \$64 [4:0] } = 62'h0000000000000000;
+  assign { \$64 [94], \$64 [90:89], \$64 [86], \$64 [82:81], \$64 [77], \$64 [75], \$64 [73:72], \$64 [70], \$64 [68], \$64 [65:64], \$64 [62], \$64 [59], \$64 [57], \$64 [50], \$64 [48:46], \$64 [43], \$64 [38:37], \$64 [30], \$64 [27], \$64 [25], \$64 [18], \$64 [16:14], \$64 [11], \$64 [6:5] } = { m_axis__tdata[62], m_axis__tdata[58:57], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[45], m_axis__tdata[43], m_axis__tdata[41:40], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[25], m_axis__tdata[18], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[6:5], crc[30], crc[27], crc[25], crc[18], crc[16:14], crc[11], crc[6:5] };
+  assign { \$66 [94:92], \$66 [89:88], \$66 [86:84], \$66 [81:79], \$66 [77], \$66 [75], \$66 [72], \$66 [70], \$66 [68:67], \$66 [64], \$66 [62:61], \$66 [59], \$66 [57:52], \$66 [50], \$66 [46:45], \$66 [43:40], \$66 [37:32], \$66 [30:29], \$66 [27], \$66 [25:20], \$66 [18], \$66 [14:13], \$66 [11:8], \$66 [5:0] } = 62'h0000000000000000;
+  assign { \$66 [95], \$66 [91:90], \$66 [87], \$66 [83:82], \$66 [78], \$66 [76], \$66 [74:73], \$66 [71], \$66 [69], \$66 [66:65], \$66 [63], \$66 [60], \$66 [58], \$66 [51], \$66 [49:47], \$66 [44], \$66 [39:38], \$66 [31], \$66 [28], \$66 [26], \$66 [19], \$66 [17:15], \$66 [12], \$66 [7:6] } = { m_axis__tdata[63], m_axis__tdata[59:58], m_axis__tdata[55], m_axis__tdata[51:50], m_axis__tdata[46], m_axis__tdata[44], m_axis__tdata[42:41], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[34:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[26], m_axis__tdata[19], m_axis__tdata[17:15], m_axis__tdata[12], m_axis__tdata[7:6], crc[31], crc[28], crc[26], crc[19], crc[17:15], crc[12], crc[7:6] };
+  assign { \$68 [95:93], \$68 [89], \$68 [85:84], \$68 [82:81], \$68 [78], \$68 [76], \$68 [73:72], \$68 [70:69], \$68 [67:66], \$68 [64:63], \$68 [60:52], \$68 [49:47], \$68 [44], \$68 [37], \$68 [34], \$68 [32:31], \$68 [28:20], \$68 [17:15], \$68 [12], \$68 [5], \$68 [2], \$68 [0] } = 51'h0000000000000;
+  assign { \$68 [92:90], \$68 [88:86], \$68 [83], \$68 [80:79], \$68 [77], \$68 [75:74], \$68 [71], \$68 [68], \$68 [65], \$68 [62:61], \$68 [51:50], \$68 [46:45], \$68 [43:38], \$68 [36:35], \$68 [33], \$68 [30:29], \$68 [19:18], \$68 [14:13], \$68 [11:6], \$68 [4:3], \$68 [1] } = { m_axis__tdata[60:58], m_axis__tdata[56:54], m_axis__tdata[51], m_axis__tdata[48:47], m_axis__tdata[45], m_axis__tdata[43:42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[19:18], m_axis__tdata[14:13], m_axis__tdata[11:6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30:29], crc[19:18], crc[14:13], crc[11:6], crc[4:3], crc[1] };
+  assign { \$70 [95:94], \$70 [90], \$70 [86:85], \$70 [83:82], \$70 [79], \$70 [77], \$70 [74:73], \$70 [71:70], \$70 [68:67], \$70 [65:64], \$70 [61:53], \$70 [50:48], \$70 [45], \$70 [38], \$70 [35], \$70 [33], \$70 [29:21], \$70 [18:16], \$70 [13], \$70 [6], \$70 [3], \$70 [1] } = 49'h0000000000000;
+  assign { \$70 [93:91], \$70 [89:87], \$70 [84], \$70 [81:80], \$70 [78], \$70 [76:75], \$70 [72], \$70 [69], \$70 [66], \$70 [63:62], \$70 [52:51], \$70 [47:46], \$70 [44:39], \$70 [37:36], \$70 [34], \$70 [32:30], \$70 [20:19], \$70 [15:14], \$70 [12:7], \$70 [5:4], \$70 [2], \$70 [0] } = { m_axis__tdata[61:59], m_axis__tdata[57:55], m_axis__tdata[52], m_axis__tdata[49:48], m_axis__tdata[46], m_axis__tdata[44:43], m_axis__tdata[40], m_axis__tdata[37], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[20:19], m_axis__tdata[15:14], m_axis__tdata[12:7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31:30], crc[20:19], crc[15:14], crc[12:7], crc[5:4], crc[2], crc[0] };
+  assign { \$72 [95], \$72 [91], \$72 [87:86], \$72 [84:83], \$72 [80], \$72 [78], \$72 [75:74], \$72 [72:71], \$72 [69:68], \$72 [66:65], \$72 [62:54], \$72 [51:49], \$72 [46], \$72 [39], \$72 [36], \$72 [34], \$72 [32], \$72 [30:22], \$72 [19:17], \$72 [14], \$72 [7], \$72 [4], \$72 [2], \$72 [0] } = 50'h0000000000000;
+  assign { \$72 [94:92], \$72 [90:88], \$72 [85], \$72 [82:81], \$72 [79], \$72 [77:76], \$72 [73], \$72 [70], \$72 [67], \$72 [64:63], \$72 [53:52], \$72 [48:47], \$72 [45:40], \$72 [38:37], \$72 [35], \$72 [33], \$72 [31], \$72 [21:20], \$72 [16:15], \$72 [13:8], \$72 [6:5], \$72 [3], \$72 [1] } = { m_axis__tdata[62:60], m_axis__tdata[58:56], m_axis__tdata[53], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[41], m_axis__tdata[38], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[21:20], m_axis__tdata[16:15], m_axis__tdata[13:8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1], crc[31], crc[21:20], crc[16:15], crc[13:8], crc[6:5], crc[3], crc[1] };
+  assign { \$74 [92], \$74 [88:87], \$74 [85:84], \$74 [81], \$74 [79], \$74 [76:75], \$74 [73:72], \$74 [70:69], \$74 [67:66], \$74 [63:55], \$74 [52:50], \$74 [47], \$74 [40], \$74 [37], \$74 [35], \$74 [33], \$74 [31:23], \$74 [20:18], \$74 [15], \$74 [8], \$74 [5], \$74 [3], \$74 [1] } = 49'h0000000000000;
+  assign { \$74 [95:93], \$74 [91:89], \$74 [86], \$74 [83:82], \$74 [80], \$74 [78:77], \$74 [74], \$74 [71], \$74 [68], \$74 [65:64], \$74 [54:53], \$74 [49:48], \$74 [46:41], \$74 [39:38], \$74 [36], \$74 [34], \$74 [32], \$74 [22:21], \$74 [17:16], \$74 [14:9], \$74 [7:6], \$74 [4], \$74 [2], \$74 [0] } = { m_axis__tdata[63:61], m_axis__tdata[59:57], m_axis__tdata[54], m_axis__tdata[51:50], m_axis__tdata[48], m_axis__tdata[46:45], m_axis__tdata[42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[22:21], m_axis__tdata[17:16], m_axis__tdata[14:9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[22:21], crc[17:16], crc[14:9], crc[7:6], crc[4], crc[2], crc[0] };
+  assign { \$76 [93], \$76 [90:87], \$76 [85:84], \$76 [82], \$76 [77:76], \$76 [74:72], \$76 [66:65], \$76 [63], \$76 [61:60], \$76 [58:56], \$76 [53], \$76 [49], \$76 [46], \$76 [43:42], \$76 [35:31], \$76 [29:28], \$76 [26:24], \$76 [21], \$76 [17], \$76 [14], \$76 [11:10], \$76 [3:0] } = 45'h000000000000;
+  assign { \$76 [95:94], \$76 [92:91], \$76 [86], \$76 [83], \$76 [81:78], \$76 [75], \$76 [71:67], \$76 [64], \$76 [62], \$76 [59], \$76 [55:54], \$76 [52:50], \$76 [48:47], \$76 [45:44], \$76 [41:36], \$76 [30], \$76 [27], \$76 [23:22], \$76 [20:18], \$76 [16:15], \$76 [13:12], \$76 [9:4] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[54], m_axis__tdata[51], m_axis__tdata[49:46], m_axis__tdata[43], m_axis__tdata[39:35], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[23:22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[9:4], crc[30], crc[27], crc[23:22], crc[20:18], crc[16:15], crc[13:12], crc[9:4] };
+  assign { \$78 [94], \$78 [91], \$78 [89:87], \$78 [85:83], \$78 [80], \$78 [78:77], \$78 [75:70], \$78 [68], \$78 [65], \$78 [61], \$78 [58:57], \$78 [54], \$78 [52:46], \$78 [44], \$78 [42:41], \$78 [38], \$78 [34], \$78 [29], \$78 [26:25], \$78 [22], \$78 [20:14], \$78 [12], \$78 [10:9], \$78 [6], \$78 [2] } = 51'h0000000000000;
+  assign { \$78 [95], \$78 [93:92], \$78 [90], \$78 [86], \$78 [82:81], \$78 [79], \$78 [76], \$78 [69], \$78 [67:66], \$78 [64:62], \$78 [60:59], \$78 [56:55], \$78 [53], \$78 [45], \$78 [43], \$78 [40:39], \$78 [37:35], \$78 [33:30], \$78 [28:27], \$78 [24:23], \$78 [21], \$78 [13], \$78 [11], \$78 [8:7], \$78 [5:3], \$78 [1:0] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[44], m_axis__tdata[37], m_axis__tdata[35:34], m_axis__tdata[32:30], m_axis__tdata[28:27], m_axis__tdata[24:23], m_axis__tdata[21], m_axis__tdata[13], m_axis__tdata[11], m_axis__tdata[8:7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[31:30], crc[28:27], crc[24:23], crc[21], crc[13], crc[11], crc[8:7], crc[5:3], crc[1:0] };
+  assign { \$80 [95], \$80 [92], \$80 [89:87], \$80 [85], \$80 [81:78], \$80 [76:73], \$80 [70:67], \$80 [65:64], \$80 [58], \$80 [55], \$80 [53], \$80 [50], \$80 [47:45], \$80 [41], \$80 [39:38], \$80 [36], \$80 [33:32], \$80 [26], \$80 [23], \$80 [21], \$80 [18], \$80 [15:13], \$80 [9], \$80 [7:6], \$80 [4], \$80 [1:0] } = 46'h000000000000;
+  assign { \$80 [94:93], \$80 [91:90], \$80 [86], \$80 [84:82], \$80 [77], \$80 [72:71], \$80 [66], \$80 [63:59], \$80 [57:56], \$80 [54], \$80 [52:51], \$80 [49:48], \$80 [44:42], \$80 [40], \$80 [37], \$80 [35:34], \$80 [31:27], \$80 [25:24], \$80 [22], \$80 [20:19], \$80 [17:16], \$80 [12:10], \$80 [8], \$80 [5], \$80 [3:2] } = { m_axis__tdata[62:61], m_axis__tdata[59:58], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[45], m_axis__tdata[40:39], m_axis__tdata[34], m_axis__tdata[31:27], m_axis__tdata[25:24], m_axis__tdata[22], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[5], m_axis__tdata[3:2], crc[31:27], crc[25:24], crc[22], crc[20:19], crc[17:16], crc[12:10], crc[8], crc[5], crc[3:2] };
+  assign { \$82 [93], \$82 [90:88], \$82 [86], \$82 [82:79], \$82 [77:74], \$82 [71:68], \$82 [66:65], \$82 [59], \$82 [56], \$82 [54], \$82 [51], \$82 [48:46], \$82 [42], \$82 [40:39], \$82 [37], \$82 [34:33], \$82 [27], \$82 [24], \$82 [22], \$82 [19], \$82 [16:14], \$82 [10], \$82 [8:7], \$82 [5], \$82 [2:1] } = 45'h000000000000;
+  assign { \$82 [95:94], \$82 [92:91], \$82 [87], \$82 [85:83], \$82 [78], \$82 [73:72], \$82 [67], \$82 [64:60], \$82 [58:57], \$82 [55], \$82 [53:52], \$82 [50:49], \$82 [45:43], \$82 [41], \$82 [38], \$82 [36:35], \$82 [32:28], \$82 [26:25], \$82 [23], \$82 [21:20], \$82 [18:17], \$82 [13:11], \$82 [9], \$82 [6], \$82 [4:3], \$82 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[55], m_axis__tdata[53:51], m_axis__tdata[46], m_axis__tdata[41:40], m_axis__tdata[35], m_axis__tdata[32:28], m_axis__tdata[26:25], m_axis__tdata[23], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[0], crc[31:28], crc[26:25], crc[23], crc[21:20], crc[18:17], crc[13:11], crc[9], crc[6], crc[4:3], crc[0] };
+  assign { \$84 [94], \$84 [91], \$84 [89], \$84 [86], \$84 [84:81], \$84 [78:75], \$84 [69:68], \$84 [65:64], \$84 [62], \$84 [60:59], \$84 [57], \$84 [55], \$84 [51], \$84 [47:46], \$84 [42], \$84 [40], \$84 [36], \$84 [34:32], \$84 [30], \$84 [28:27], \$84 [25], \$84 [23], \$84 [19], \$84 [15:14], \$84 [10], \$84 [8], \$84 [4], \$84 [2:0] } = 44'h00000000000;
+  assign { \$84 [95], \$84 [93:92], \$84 [90], \$84 [88:87], \$84 [85], \$84 [80:79], \$84 [74:70], \$84 [67:66], \$84 [63], \$84 [61], \$84 [58], \$84 [56], \$84 [54:52], \$84 [50:48], \$84 [45:43], \$84 [41], \$84 [39:37], \$84 [35], \$84 [31], \$84 [29], \$84 [26], \$84 [24], \$84 [22:20], \$84 [18:16], \$84 [13:11], \$84 [9], \$84 [7:5], \$84 [3] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[48:47], m_axis__tdata[42:38], m_axis__tdata[35:34], m_axis__tdata[31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[22:20], m_axis__tdata[18:16], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[7:5], m_axis__tdata[3], crc[31], crc[29], crc[26], crc[24], crc[22:20], crc[18:16], crc[13:11], crc[9], crc[7:5], crc[3] };
+  assign { \$86 [95], \$86 [92], \$86 [86:85], \$86 [83:82], \$86 [80:76], \$86 [72:71], \$86 [69:67], \$86 [64:58], \$86 [56], \$86 [51], \$86 [49], \$86 [47:46], \$86 [42], \$86 [38:36], \$86 [34], \$86 [32:26], \$86 [24], \$86 [19], \$86 [17], \$86 [15:14], \$86 [10], \$86 [6:4], \$86 [2], \$86 [0] } = 51'h0000000000000;
+  assign { \$86 [94:93], \$86 [91:87], \$86 [84], \$86 [81], \$86 [75:73], \$86 [70], \$86 [66:65], \$86 [57], \$86 [55:52], \$86 [50], \$86 [48], \$86 [45:43], \$86 [41:39], \$86 [35], \$86 [33], \$86 [25], \$86 [23:20], \$86 [18], \$86 [16], \$86 [13:11], \$86 [9:7], \$86 [3], \$86 [1] } = { m_axis__tdata[62:61], m_axis__tdata[59:55], m_axis__tdata[52], m_axis__tdata[49], m_axis__tdata[43:41], m_axis__tdata[38], m_axis__tdata[34:33], m_axis__tdata[25], m_axis__tdata[23:20], m_axis__tdata[18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[9:7], m_axis__tdata[3], m_axis__tdata[1], crc[25], crc[23:20], crc[18], crc[16], crc[13:11], crc[9:7], crc[3], crc[1] };
+  assign { \$88 [93], \$88 [87:86], \$88 [84:83], \$88 [81:77], \$88 [73:72], \$88 [70:68], \$88 [65:59], \$88 [57], \$88 [52], \$88 [50], \$88 [48:47], \$88 [43], \$88 [39:37], \$88 [35], \$88 [33], \$88 [31:27], \$88 [25], \$88 [20], \$88 [18], \$88 [16:15], \$88 [11], \$88 [7:5], \$88 [3], \$88 [1] } = 49'h0000000000000;
+  assign { \$88 [95:94], \$88 [92:88], \$88 [85], \$88 [82], \$88 [76:74], \$88 [71], \$88 [67:66], \$88 [58], \$88 [56:53], \$88 [51], \$88 [49], \$88 [46:44], \$88 [42:40], \$88 [36], \$88 [34], \$88 [32], \$88 [26], \$88 [24:21], \$88 [19], \$88 [17], \$88 [14:12], \$88 [10:8], \$88 [4], \$88 [2], \$88 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:56], m_axis__tdata[53], m_axis__tdata[50], m_axis__tdata[44:42], m_axis__tdata[39], m_axis__tdata[35:34], m_axis__tdata[26], m_axis__tdata[24:21], m_axis__tdata[19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[10:8], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[26], crc[24:21], crc[19], crc[17], crc[14:12], crc[10:8], crc[4], crc[2], crc[0] };
+  assign { \$90 [94], \$90 [90], \$90 [88], \$90 [86:85], \$90 [82:81], \$90 [79:78], \$90 [74:72], \$90 [69:67], \$90 [63], \$90 [61:58], \$90 [53:52], \$90 [46], \$90 [44:39], \$90 [35:33], \$90 [31], \$90 [29:26], \$90 [21:20], \$90 [14], \$90 [12:7], \$90 [3:1] } = 49'h0000000000000;
+  assign { \$90 [95], \$90 [93:91], \$90 [89], \$90 [87], \$90 [84:83], \$90 [80], \$90 [77:75], \$90 [71:70], \$90 [66:64], \$90 [62], \$90 [57:54], \$90 [51:47], \$90 [45], \$90 [38:36], \$90 [32], \$90 [30], \$90 [25:22], \$90 [19:15], \$90 [13], \$90 [6:4], \$90 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
+  assign { \$92 [95], \$92 [91:89], \$92 [84:82], \$92 [79], \$92 [75:71], \$92 [69], \$92 [67:65], \$92 [61:60], \$92 [54:51], \$92 [49:44], \$92 [40], \$92 [38], \$92 [34:32], \$92 [29:28], \$92 [22:19], \$92 [17:12], \$92 [8], \$92 [6], \$92 [2:0] } = 51'h0000000000000;
+  assign { \$92 [94:92], \$92 [88:85], \$92 [81:80], \$92 [78:76], \$92 [70], \$92 [68], \$92 [64:62], \$92 [59:55], \$92 [50], \$92 [43:41], \$92 [39], \$92 [37:35], \$92 [31:30], \$92 [27:23], \$92 [18], \$92 [11:9], \$92 [7], \$92 [5:3] } = { m_axis__tdata[62:60], m_axis__tdata[56:53], m_axis__tdata[49:48], m_axis__tdata[46:44], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[32:30], m_axis__tdata[27:23], m_axis__tdata[18], m_axis__tdata[11:9], m_axis__tdata[7], m_axis__tdata[5:3], crc[31:30], crc[27:23], crc[18], crc[11:9], crc[7], crc[5:3] };
+  assign { \$94 [92:90], \$94 [85:83], \$94 [80], \$94 [76:72], \$94 [70], \$94 [68:66], \$94 [62:61], \$94 [55:52], \$94 [50:45], \$94 [41], \$94 [39], \$94 [35:32], \$94 [30:29], \$94 [23:20], \$94 [18:13], \$94 [9], \$94 [7], \$94 [3:0] } = 52'h0000000000000;
+  assign { \$94 [95:93], \$94 [89:86], \$94 [82:81], \$94 [79:77], \$94 [71], \$94 [69], \$94 [65:63], \$94 [60:56], \$94 [51], \$94 [44:42], \$94 [40], \$94 [38:36], \$94 [31], \$94 [28:24], \$94 [19], \$94 [12:10], \$94 [8], \$94 [6:4] } = { m_axis__tdata[63:61], m_axis__tdata[57:54], m_axis__tdata[50:49], m_axis__tdata[47:45], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[33:31], m_axis__tdata[28:24], m_axis__tdata[19], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[6:4], crc[31], crc[28:24], crc[19], crc[12:10], crc[8], crc[6:4] };
+  assign { \$96 [93:90], \$96 [87], \$96 [85], \$96 [81:80], \$96 [77:72], \$96 [70:69], \$96 [66:63], \$96 [59], \$96 [56:52], \$96 [50], \$96 [47], \$96 [43], \$96 [41:40], \$96 [38], \$96 [34], \$96 [31], \$96 [27], \$96 [24:20], \$96 [18], \$96 [15], \$96 [11], \$96 [9:8], \$96 [6], \$96 [2] } = 47'h000000000000;
+  assign { \$96 [95:94], \$96 [89:88], \$96 [86], \$96 [84:82], \$96 [79:78], \$96 [71], \$96 [68:67], \$96 [62:60], \$96 [58:57], \$96 [51], \$96 [49:48], \$96 [46:44], \$96 [42], \$96 [39], \$96 [37:35], \$96 [33:32], \$96 [30:28], \$96 [26:25], \$96 [19], \$96 [17:16], \$96 [14:12], \$96 [10], \$96 [7], \$96 [5:3], \$96 [1:0] } = { m_axis__tdata[63:62], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[47:46], m_axis__tdata[39], m_axis__tdata[36:35], m_axis__tdata[30:28], m_axis__tdata[26:25], m_axis__tdata[19], m_axis__tdata[17:16], m_axis__tdata[14:12], m_axis__tdata[10], m_axis__tdata[7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[30:28], crc[26:25], crc[19], crc[17:16], crc[14:12], crc[10], crc[7], crc[5:3], crc[1:0] };
+  assign { \$98 [94:90], \$98 [88:87], \$98 [84], \$98 [82:80], \$98 [78:72], \$98 [68], \$98 [62], \$98 [60:59], \$98 [57:52], \$98 [49], \$98 [46], \$98 [44:43], \$98 [39:38], \$98 [36], \$98 [33], \$98 [30], \$98 [28:27], \$98 [25:20], \$98 [17], \$98 [14], \$98 [12:11], \$98 [7:6], \$98 [4], \$98 [1] } = 53'h00000000000000;
+  assign { \$98 [95], \$98 [89], \$98 [86:85], \$98 [83], \$98 [79], \$98 [71:69], \$98 [67:63], \$98 [61], \$98 [58], \$98 [51:50], \$98 [48:47], \$98 [45], \$98 [42:40], \$98 [37], \$98 [35:34], \$98 [32:31], \$98 [29], \$98 [26], \$98 [19:18], \$98 [16:15], \$98 [13], \$98 [10:8], \$98 [5], \$98 [3:2], \$98 [0] } = { m_axis__tdata[63], m_axis__tdata[57], m_axis__tdata[54:53], m_axis__tdata[51], m_axis__tdata[47], m_axis__tdata[39:37], m_axis__tdata[35:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[19:18], m_axis__tdata[16:15], m_axis__tdata[13], m_axis__tdata[10:8], m_axis__tdata[5], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[29], crc[26], crc[19:18], crc[16:15], crc[13], crc[10:8], crc[5], crc[3:2], crc[0] };
+  assign \$114  = { 3'h0, \$113 [16:3] };
+  assign { \$117 [95:91], \$117 [89:88], \$117 [85], \$117 [83:81], \$117 [79:73], \$117 [69], \$117 [63], \$117 [61:60], \$117 [58:53], \$117 [50], \$117 [47], \$117 [45:44], \$117 [40:39], \$117 [37], \$117 [34], \$117 [32:31], \$117 [29:28], \$117 [26:21], \$117 [18], \$117 [15], \$117 [13:12], \$117 [8:7], \$117 [5], \$117 [2], \$117 [0] } = 55'h00000000000000;
+  assign { \$117 [90], \$117 [87:86], \$117 [84], \$117 [80], \$117 [72:70], \$117 [68:64], \$117 [62], \$117 [59], \$117 [52:51], \$117 [49:48], \$117 [46], \$117 [43:41], \$117 [38], \$117 [36:35], \$117 [33], \$117 [30], \$117 [27], \$117 [20:19], \$117 [17:16], \$117 [14], \$117 [11:9], \$117 [6], \$117 [4:3], \$117 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
+  assign { \$119 [95:92], \$119 [90:89], \$119 [86], \$119 [84:82], \$119 [80:74], \$119 [70], \$119 [64], \$119 [62:61], \$119 [59:54], \$119 [51], \$119 [48], \$119 [46:45], \$119 [41:40], \$119 [38], \$119 [35], \$119 [33], \$119 [30:29], \$119 [27:22], \$119 [19], \$119 [16], \$119 [14:13], \$119 [9:8], \$119 [6], \$119 [3], \$119 [1] } = 53'h00000000000000;
+  assign { \$119 [91], \$119 [88:87], \$119 [85], \$119 [81], \$119 [73:71], \$119 [69:65], \$119 [63], \$119 [60], \$119 [53:52], \$119 [50:49], \$119 [47], \$119 [44:42], \$119 [39], \$119 [37:36], \$119 [34], \$119 [32:31], \$119 [28], \$119 [21:20], \$119 [18:17], \$119 [15], \$119 [12:10], \$119 [7], \$119 [5:4], \$119 [2], \$119 [0] } = { m_axis__tdata[59], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[41:39], m_axis__tdata[37:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[15], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31], crc[28], crc[21:20], crc[18:17], crc[15], crc[12:10], crc[7], crc[5:4], crc[2], crc[0] };
+  assign { \$121 [95:93], \$121 [91:90], \$121 [87], \$121 [85:83], \$121 [81:75], \$121 [71], \$121 [65], \$121 [63:62], \$121 [60:55], \$121 [52], \$121 [49], \$121 [47:46], \$121 [42:41], \$121 [39], \$121 [36], \$121 [34], \$121 [31:30], \$121 [28:23], \$121 [20], \$121 [17], \$121 [15:14], \$121 [10:9], \$121 [7], \$121 [4], \$121 [2] } = 52'h0000000000000;
+  assign { \$121 [92], \$121 [89:88], \$121 [86], \$121 [82], \$121 [74:72], \$121 [70:66], \$121 [64], \$121 [61], \$121 [54:53], \$121 [51:50], \$121 [48], \$121 [45:43], \$121 [40], \$121 [38:37], \$121 [35], \$121 [33:32], \$121 [29], \$121 [22:21], \$121 [19:18], \$121 [16], \$121 [13:11], \$121 [8], \$121 [6:5], \$121 [3], \$121 [1:0] } = { m_axis__tdata[60], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[42:40], m_axis__tdata[38:34], m_axis__tdata[32], m_axis__tdata[29], m_axis__tdata[22:21], m_axis__tdata[19:18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1:0], crc[29], crc[22:21], crc[19:18], crc[16], crc[13:11], crc[8], crc[6:5], crc[3], crc[1:0] };
+  assign { \$123 [95:94], \$123 [92:91], \$123 [88], \$123 [86:84], \$123 [82:76], \$123 [72], \$123 [66], \$123 [64:63], \$123 [61:56], \$123 [53], \$123 [50], \$123 [48:47], \$123 [43:42], \$123 [40], \$123 [37], \$123 [35], \$123 [31], \$123 [29:24], \$123 [21], \$123 [18], \$123 [16:15], \$123 [11:10], \$123 [8], \$123 [5], \$123 [3] } = 50'h0000000000000;
+  assign { \$123 [93], \$123 [90:89], \$123 [87], \$123 [83], \$123 [75:73], \$123 [71:67], \$123 [65], \$123 [62], \$123 [55:54], \$123 [52:51], \$123 [49], \$123 [46:44], \$123 [41], \$123 [39:38], \$123 [36], \$123 [34:32], \$123 [30], \$123 [23:22], \$123 [20:19], \$123 [17], \$123 [14:12], \$123 [9], \$123 [7:6], \$123 [4], \$123 [2:0] } = { m_axis__tdata[61], m_axis__tdata[58:57], m_axis__tdata[55], m_axis__tdata[51], m_axis__tdata[43:41], m_axis__tdata[39:35], m_axis__tdata[33], m_axis__tdata[30], m_axis__tdata[23:22], m_axis__tdata[20:19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2:0], crc[30], crc[23:22], crc[20:19], crc[17], crc[14:12], crc[9], crc[7:6], crc[4], crc[2:0] };
+  assign { \$125 [95], \$125 [93:92], \$125 [89], \$125 [87:85], \$125 [83:77], \$125 [73], \$125 [67], \$125 [65:64], \$125 [62:57], \$125 [54], \$125 [51], \$125 [49:48], \$125 [44:43], \$125 [41], \$125 [38], \$125 [36], \$125 [30:25], \$125 [22], \$125 [19], \$125 [17:16], \$125 [12:11], \$125 [9], \$125 [6], \$125 [4] } = 48'h000000000000;
+  assign { \$125 [94], \$125 [91:90], \$125 [88], \$125 [84], \$125 [76:74], \$125 [72:68], \$125 [66], \$125 [63], \$125 [56:55], \$125 [53:52], \$125 [50], \$125 [47:45], \$125 [42], \$125 [40:39], \$125 [37], \$125 [35:31], \$125 [24:23], \$125 [21:20], \$125 [18], \$125 [15:13], \$125 [10], \$125 [8:7], \$125 [5], \$125 [3:0] } = { m_axis__tdata[62], m_axis__tdata[59:58], m_axis__tdata[56], m_axis__tdata[52], m_axis__tdata[44:42], m_axis__tdata[40:36], m_axis__tdata[34], m_axis__tdata[31], m_axis__tdata[24:23], m_axis__tdata[21:20], m_axis__tdata[18], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[8:7], m_axis__tdata[5], m_axis__tdata[3:0], crc[31], crc[24:23], crc[21:20], crc[18], crc[15:13], crc[10], crc[8:7], crc[5], crc[3:0] };
+  assign { \$127 [94:93], \$127 [90], \$127 [88:86], \$127 [84:78], \$127 [74], \$127 [68], \$127 [66:65], \$127 [63:58], \$127 [55], \$127 [52], \$127 [50:49], \$127 [45:44], \$127 [42], \$127 [39], \$127 [37], \$127 [32:26], \$127 [23], \$127 [20], \$127 [18:17], \$127 [13:12], \$127 [10], \$127 [7], \$127 [5], \$127 [0] } = 49'h0000000000000;
+  assign { \$127 [95], \$127 [92:91], \$127 [89], \$127 [85], \$127 [77:75], \$127 [73:69], \$127 [67], \$127 [64], \$127 [57:56], \$127 [54:53], \$127 [51], \$127 [48:46], \$127 [43], \$127 [41:40], \$127 [38], \$127 [36:33], \$127 [25:24], \$127 [22:21], \$127 [19], \$127 [16:14], \$127 [11], \$127 [9:8], \$127 [6], \$127 [4:1] } = { m_axis__tdata[63], m_axis__tdata[60:59], m_axis__tdata[57], m_axis__tdata[53], m_axis__tdata[45:43], m_axis__tdata[41:37], m_axis__tdata[35], m_axis__tdata[32], m_axis__tdata[25:24], m_axis__tdata[22:21], m_axis__tdata[19], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[9:8], m_axis__tdata[6], m_axis__tdata[4:1], crc[25:24], crc[22:21], crc[19], crc[16:14], crc[11], crc[9:8], crc[6], crc[4:1] };
+  assign { \$129 [95:94], \$129 [91:88], \$129 [86:85], \$129 [83:81], \$129 [79], \$129 [75], \$129 [72:68], \$129 [65], \$129 [63], \$129 [61:60], \$129 [56], \$129 [53:52], \$129 [50:48], \$129 [45], \$129 [42:40], \$129 [36:35], \$129 [32:31], \$129 [29:28], \$129 [24], \$129 [21:20], \$129 [18:16], \$129 [13], \$129 [10:8], \$129 [4:3], \$129 [0] } = 51'h0000000000000;
+  assign { \$129 [93:92], \$129 [87], \$129 [84], \$129 [80], \$129 [78:76], \$129 [74:73], \$129 [67:66], \$129 [64], \$129 [62], \$129 [59:57], \$129 [55:54], \$129 [51], \$129 [47:46], \$129 [44:43], \$129 [39:37], \$129 [34:33], \$129 [30], \$129 [27:25], \$129 [23:22], \$129 [19], \$129 [15:14], \$129 [12:11], \$129 [7:5], \$129 [2:1] } = { m_axis__tdata[61:60], m_axis__tdata[55], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[46:44], m_axis__tdata[42:41], m_axis__tdata[35:34], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27:25], m_axis__tdata[23:22], m_axis__tdata[19], m_axis__tdata[15:14], m_axis__tdata[12:11], m_axis__tdata[7:5], m_axis__tdata[2:1], crc[30], crc[27:25], crc[23:22], crc[19], crc[15:14], crc[12:11], crc[7:5], crc[2:1] };
+  assign { \$131 [95], \$131 [92:89], \$131 [87:86], \$131 [84:82], \$131 [80], \$131 [76], \$131 [73:69], \$131 [66], \$131 [64], \$131 [62:61], \$131 [57], \$131 [54:53], \$131 [51:49], \$131 [46], \$131 [43:41], \$131 [37:36], \$131 [33], \$131 [30:29], \$131 [25], \$131 [22:21], \$131 [19:17], \$131 [14], \$131 [11:9], \$131 [5:4], \$131 [1] } = 49'h0000000000000;
+  assign { \$131 [94:93], \$131 [88], \$131 [85], \$131 [81], \$131 [79:77], \$131 [75:74], \$131 [68:67], \$131 [65], \$131 [63], \$131 [60:58], \$131 [56:55], \$131 [52], \$131 [48:47], \$131 [45:44], \$131 [40:38], \$131 [35:34], \$131 [32:31], \$131 [28:26], \$131 [24:23], \$131 [20], \$131 [16:15], \$131 [13:12], \$131 [8:6], \$131 [3:2], \$131 [0] } = { m_axis__tdata[62:61], m_axis__tdata[56], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[47:45], m_axis__tdata[43:42], m_axis__tdata[36:35], m_axis__tdata[33], m_axis__tdata[31], m_axis__tdata[28:26], m_axis__tdata[24:23], m_axis__tdata[20], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[8:6], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[28:26], crc[24:23], crc[20], crc[16:15], crc[13:12], crc[8:6], crc[3:2], crc[0] };
+  assign { \$133 [93:90], \$133 [88:87], \$133 [85:83], \$133 [81], \$133 [77], \$133 [74:70], \$133 [67], \$133 [65], \$133 [63:62], \$133 [58], \$133 [55:54], \$133 [52:50], \$133 [47], \$133 [44:42], \$133 [38:37], \$133 [34], \$133 [32:30], \$133 [26], \$133 [23:22], \$133 [20:18], \$133 [15], \$133 [12:10], \$133 [6:5], \$133 [2], \$133 [0] } = 50'h0000000000000;
+  assign { \$133 [95:94], \$133 [89], \$133 [86], \$133 [82], \$133 [80:78], \$133 [76:75], \$133 [69:68], \$133 [66], \$133 [64], \$133 [61:59], \$133 [57:56], \$133 [53], \$133 [49:48], \$133 [46:45], \$133 [41:39], \$133 [36:35], \$133 [33], \$133 [29:27], \$133 [25:24], \$133 [21], \$133 [17:16], \$133 [14:13], \$133 [9:7], \$133 [4:3], \$133 [1] } = { m_axis__tdata[63:62], m_axis__tdata[57], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[48:46], m_axis__tdata[44:43], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:27], m_axis__tdata[25:24], m_axis__tdata[21], m_axis__tdata[17:16], m_axis__tdata[14:13], m_axis__tdata[9:7], m_axis__tdata[4:3], m_axis__tdata[1], crc[29:27], crc[25:24], crc[21], crc[17:16], crc[14:13], crc[9:7], crc[4:3], crc[1] };
+  assign { \$135 [94:87], \$135 [85], \$135 [82], \$135 [80], \$135 [78], \$135 [75:73], \$135 [70], \$135 [67], \$135 [65], \$135 [63:62], \$135 [56:55], \$135 [53], \$135 [49], \$135 [46:44], \$135 [42:41], \$135 [39], \$135 [36], \$135 [32:30], \$135 [24:23], \$135 [21], \$135 [17], \$135 [14:12], \$135 [10:9], \$135 [7], \$135 [4], \$135 [0] } = 46'h000000000000;
+  assign { \$135 [95], \$135 [86], \$135 [84:83], \$135 [81], \$135 [79], \$135 [77:76], \$135 [72:71], \$135 [69:68], \$135 [66], \$135 [64], \$135 [61:57], \$135 [54], \$135 [52:50], \$135 [48:47], \$135 [43], \$135 [40], \$135 [38:37], \$135 [35:33], \$135 [29:25], \$135 [22], \$135 [20:18], \$135 [16:15], \$135 [11], \$135 [8], \$135 [6:5], \$135 [3:1] } = { m_axis__tdata[63], m_axis__tdata[54], m_axis__tdata[52:51], m_axis__tdata[49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[40:39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:25], m_axis__tdata[22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3:1], crc[29:25], crc[22], crc[20:18], crc[16:15], crc[11], crc[8], crc[6:5], crc[3:1] };
+  assign { \$137 [95:91], \$137 [89:87], \$137 [84:83], \$137 [81:79], \$137 [76:74], \$137 [72], \$137 [70], \$137 [67], \$137 [65], \$137 [63:62], \$137 [59], \$137 [57:56], \$137 [54], \$137 [52:47], \$137 [45], \$137 [41:40], \$137 [38:35], \$137 [32:30], \$137 [27], \$137 [25:24], \$137 [22], \$137 [20:15], \$137 [13], \$137 [9:8], \$137 [6:3], \$137 [0] } = 60'h000000000000000;
+  assign { \$137 [90], \$137 [86:85], \$137 [82], \$137 [78:77], \$137 [73], \$137 [71], \$137 [69:68], \$137 [66], \$137 [64], \$137 [61:60], \$137 [58], \$137 [55], \$137 [53], \$137 [46], \$137 [44:42], \$137 [39], \$137 [34:33], \$137 [29:28], \$137 [26], \$137 [23], \$137 [21], \$137 [14], \$137 [12:10], \$137 [7], \$137 [2:1] } = { m_axis__tdata[58], m_axis__tdata[54:53], m_axis__tdata[50], m_axis__tdata[46:45], m_axis__tdata[41], m_axis__tdata[39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:28], m_axis__tdata[26], m_axis__tdata[23], m_axis__tdata[21], m_axis__tdata[14], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[2:1], crc[29:28], crc[26], crc[23], crc[21], crc[14], crc[12:10], crc[7], crc[2:1] };
+  assign { \$139 [95:92], \$139 [90:88], \$139 [85:84], \$139 [82:80], \$139 [77:75], \$139 [73], \$139 [71], \$139 [68], \$139 [66], \$139 [64:63], \$139 [60], \$139 [58:57], \$139 [55], \$139 [53:48], \$139 [46], \$139 [42:41], \$139 [39:36], \$139 [33:31], \$139 [28], \$139 [26:25], \$139 [23], \$139 [21:16], \$139 [14], \$139 [10:9], \$139 [7:4], \$139 [1:0] } = 60'h000000000000000;
+  assign { \$139 [91], \$139 [87:86], \$139 [83], \$139 [79:78], \$139 [74], \$139 [72], \$139 [70:69], \$139 [67], \$139 [65], \$139 [62:61], \$139 [59], \$139 [56], \$139 [54], \$139 [47], \$139 [45:43], \$139 [40], \$139 [35:34], \$139 [30:29], \$139 [27], \$139 [24], \$139 [22], \$139 [15], \$139 [13:11], \$139 [8], \$139 [3:2] } = { m_axis__tdata[59], m_axis__tdata[55:54], m_axis__tdata[51], m_axis__tdata[47:46], m_axis__tdata[42], m_axis__tdata[40], m_axis__tdata[38:37], m_axis__tdata[35], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[27], m_axis__tdata[24], m_axis__tdata[22], m_axis__tdata[15], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[3:2], crc[30:29], crc[27], crc[24], crc[22], crc[15], crc[13:11], crc[8], crc[3:2] };
+  assign { \$141 [95:93], \$141 [91:89], \$141 [86:85], \$141 [83:81], \$141 [78:76], \$141 [74], \$141 [72], \$141 [69], \$141 [67], \$141 [65:64], \$141 [61], \$141 [59:58], \$141 [56], \$141 [54:49], \$141 [47], \$141 [43:42], \$141 [40:37], \$141 [34:32], \$141 [29], \$141 [27:26], \$141 [24], \$141 [22:17], \$141 [15], \$141 [11:10], \$141 [8:5], \$141 [2:0] } = 60'h000000000000000;
+  assign { \$141 [92], \$141 [88:87], \$141 [84], \$141 [80:79], \$141 [75], \$141 [73], \$141 [71:70], \$141 [68], \$141 [66], \$141 [63:62], \$141 [60], \$141 [57], \$141 [55], \$141 [48], \$141 [46:44], \$141 [41], \$141 [36:35], \$141 [31:30], \$141 [28], \$141 [25], \$141 [23], \$141 [16], \$141 [14:12], \$141 [9], \$141 [4:3] } = { m_axis__tdata[60], m_axis__tdata[56:55], m_axis__tdata[52], m_axis__tdata[48:47], m_axis__tdata[43], m_axis__tdata[41], m_axis__tdata[39:38], m_axis__tdata[36], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[28], m_axis__tdata[25], m_axis__tdata[23], m_axis__tdata[16], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[4:3], crc[31:30], crc[28], crc[25], crc[23], crc[16], crc[14:12], crc[9], crc[4:3] };
+  assign { \$143 [95:94], \$143 [92:90], \$143 [87:86], \$143 [84:82], \$143 [79:77], \$143 [75], \$143 [73], \$143 [70], \$143 [68], \$143 [66:65], \$143 [62], \$143 [60:59], \$143 [57], \$143 [55:50], \$143 [48], \$143 [44:43], \$143 [41:38], \$143 [35:32], \$143 [30], \$143 [28:27], \$143 [25], \$143 [23:18], \$143 [16], \$143 [12:11], \$143 [9:6], \$143 [3:0] } = 61'h0000000000000000;
+  assign { \$143 [93], \$143 [89:88], \$143 [85], \$143 [81:80], \$143 [76], \$143 [74], \$143 [72:71], \$143 [69], \$143 [67], \$143 [64:63], \$143 [61], \$143 [58], \$143 [56], \$143 [49], \$143 [47:45], \$143 [42], \$143 [37:36], \$143 [31], \$143 [29], \$143 [26], \$143 [24], \$143 [17], \$143 [15:13], \$143 [10], \$143 [5:4] } = { m_axis__tdata[61], m_axis__tdata[57:56], m_axis__tdata[53], m_axis__tdata[49:48], m_axis__tdata[44], m_axis__tdata[42], m_axis__tdata[40:39], m_axis__tdata[37], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[17], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[5:4], crc[31], crc[29], crc[26], crc[24], crc[17], crc[15:13], crc[10], crc[5:4] };
+  assign { \$145 [95], \$145 [93:91], \$145 [88:87], \$145 [85:83], \$145 [80:78], \$145 [76], \$145 [74], \$145 [71], \$145 [69], \$145 [67:66], \$145 [63], \$145 [61:60], \$145 [58], \$145 [56:51], \$145 [49], \$145 [45:44], \$145 [42:39], \$145 [36:31], \$145 [29:28], \$145 [26], \$145 [24:19], \$145 [17], \$145 [13:12], \$145 [10:7], \$145 [4:0] } = 62'h0000000000000000;
+  assign { \$145 [94], \$145 [90:89], \$145 [86], \$145 [82:81], \$145 [77], \$145 [75], \$145 [73:72], \$145 [70], \$145 [68], \$145 [65:64], \$145 [62], \$145 [59], \$145 [57], \$145 [50], \$145 [48:46], \$145 [43], \$145 [38:37], \$145 [30], \$145 [27], \$145 [25], \$145 [18], \$145 [16:14], \$145 [11], \$145 [6:5] } = { m_axis__tdata[62], m_axis__tdata[58:57], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[45], m_axis__tdata[43], m_axis__tdata[41:40], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[25], m_axis__tdata[18], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[6:5], crc[30], crc[27], crc[25], crc[18], crc[16:14], crc[11], crc[6:5] };
+  assign { \$147 [94:92], \$147 [89:88], \$147 [86:84], \$147 [81:79], \$147 [77], \$147 [75], \$147 [72], \$147 [70], \$147 [68:67], \$147 [64], \$147 [62:61], \$147 [59], \$147 [57:52], \$147 [50], \$147 [46:45], \$147 [43:40], \$147 [37:32], \$147 [30:29], \$147 [27], \$147 [25:20], \$147 [18], \$147 [14:13], \$147 [11:8], \$147 [5:0] } = 62'h0000000000000000;
+  assign { \$147 [95], \$147 [91:90], \$147 [87], \$147 [83:82], \$147 [78], \$147 [76], \$147 [74:73], \$147 [71], \$147 [69], \$147 [66:65], \$147 [63], \$147 [60], \$147 [58], \$147 [51], \$147 [49:47], \$147 [44], \$147 [39:38], \$147 [31], \$147 [28], \$147 [26], \$147 [19], \$147 [17:15], \$147 [12], \$147 [7:6] } = { m_axis__tdata[63], m_axis__tdata[59:58], m_axis__tdata[55], m_axis__tdata[51:50], m_axis__tdata[46], m_axis__tdata[44], m_axis__tdata[42:41], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[34:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[26], m_axis__tdata[19], m_axis__tdata[17:15], m_axis__tdata[12], m_axis__tdata[7:6], crc[31], crc[28], crc[26], crc[19], crc[17:15], crc[12], crc[7:6] };
+  assign { \$149 [95:93], \$149 [89], \$149 [85:84], \$149 [82:81], \$149 [78], \$149 [76], \$149 [73:72], \$149 [70:69], \$149 [67:66], \$149 [64:63], \$149 [60:52], \$149 [49:47], \$149 [44], \$149 [37], \$149 [34], \$149 [32:31], \$149 [28:20], \$149 [17:15], \$149 [12], \$149 [5], \$149 [2], \$149 [0] } = 51'h0000000000000;
+  assign { \$149 [92:90], \$149 [88:86], \$149 [83], \$149 [80:79], \$149 [77], \$149 [75:74], \$149 [71], \$149 [68], \$149 [65], \$149 [62:61], \$149 [51:50], \$149 [46:45], \$149 [43:38], \$149 [36:35], \$149 [33], \$149 [30:29], \$149 [19:18], \$149 [14:13], \$149 [11:6], \$149 [4:3], \$149 [1] } = { m_axis__tdata[60:58], m_axis__tdata[56:54], m_axis__tdata[51], m_axis__tdata[48:47], m_axis__tdata[45], m_axis__tdata[43:42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[19:18], m_axis__tdata[14:13], m_axis__tdata[11:6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30:29], crc[19:18], crc[14:13], crc[11:6], crc[4:3], crc[1] };
+  assign { \$151 [95:94], \$151 [90], \$151 [86:85], \$151 [83:82], \$151 [79], \$151 [77], \$151 [74:73], \$151 [71:70], \$151 [68:67], \$151 [65:64], \$151 [61:53], \$151 [50:48], \$151 [45], \$151 [38], \$151 [35], \$151 [33], \$151 [29:21], \$151 [18:16], \$151 [13], \$151 [6], \$151 [3], \$151 [1] } = 49'h0000000000000;
+  assign { \$151 [93:91], \$151 [89:87], \$151 [84], \$151 [81:80], \$151 [78], \$151 [76:75], \$151 [72], \$151 [69], \$151 [66], \$151 [63:62], \$151 [52:51], \$151 [47:46], \$151 [44:39], \$151 [37:36], \$151 [34], \$151 [32:30], \$151 [20:19], \$151 [15:14], \$151 [12:7], \$151 [5:4], \$151 [2], \$151 [0] } = { m_axis__tdata[61:59], m_axis__tdata[57:55], m_axis__tdata[52], m_axis__tdata[49:48], m_axis__tdata[46], m_axis__tdata[44:43], m_axis__tdata[40], m_axis__tdata[37], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[20:19], m_axis__tdata[15:14], m_axis__tdata[12:7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31:30], crc[20:19], crc[15:14], crc[12:7], crc[5:4], crc[2], crc[0] };
+  assign { \$153 [95], \$153 [91], \$153 [87:86], \$153 [84:83], \$153 [80], \$153 [78], \$153 [75:74], \$153 [72:71], \$153 [69:68], \$153 [66:65], \$153 [62:54], \$153 [51:49], \$153 [46], \$153 [39], \$153 [36], \$153 [34], \$153 [32], \$153 [30:22], \$153 [19:17], \$153 [14], \$153 [7], \$153 [4], \$153 [2], \$153 [0] } = 50'h0000000000000;
+  assign { \$153 [94:92], \$153 [90:88], \$153 [85], \$153 [82:81], \$153 [79], \$153 [77:76], \$153 [73], \$153 [70], \$153 [67], \$153 [64:63], \$153 [53:52], \$153 [48:47], \$153 [45:40], \$153 [38:37], \$153 [35], \$153 [33], \$153 [31], \$153 [21:20], \$153 [16:15], \$153 [13:8], \$153 [6:5], \$153 [3], \$153 [1] } = { m_axis__tdata[62:60], m_axis__tdata[58:56], m_axis__tdata[53], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[41], m_axis__tdata[38], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[21:20], m_axis__tdata[16:15], m_axis__tdata[13:8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1], crc[31], crc[21:20], crc[16:15], crc[13:8], crc[6:5], crc[3], crc[1] };
+  assign { \$155 [92], \$155 [88:87], \$155 [85:84], \$155 [81], \$155 [79], \$155 [76:75], \$155 [73:72], \$155 [70:69], \$155 [67:66], \$155 [63:55], \$155 [52:50], \$155 [47], \$155 [40], \$155 [37], \$155 [35], \$155 [33], \$155 [31:23], \$155 [20:18], \$155 [15], \$155 [8], \$155 [5], \$155 [3], \$155 [1] } = 49'h0000000000000;
+  assign { \$155 [95:93], \$155 [91:89], \$155 [86], \$155 [83:82], \$155 [80], \$155 [78:77], \$155 [74], \$155 [71], \$155 [68], \$155 [65:64], \$155 [54:53], \$155 [49:48], \$155 [46:41], \$155 [39:38], \$155 [36], \$155 [34], \$155 [32], \$155 [22:21], \$155 [17:16], \$155 [14:9], \$155 [7:6], \$155 [4], \$155 [2], \$155 [0] } = { m_axis__tdata[63:61], m_axis__tdata[59:57], m_axis__tdata[54], m_axis__tdata[51:50], m_axis__tdata[48], m_axis__tdata[46:45], m_axis__tdata[42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[22:21], m_axis__tdata[17:16], m_axis__tdata[14:9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[22:21], crc[17:16], crc[14:9], crc[7:6], crc[4], crc[2], crc[0] };
+  assign { \$157 [93], \$157 [90:87], \$157 [85:84], \$157 [82], \$157 [77:76], \$157 [74:72], \$157 [66:65], \$157 [63], \$157 [61:60], \$157 [58:56], \$157 [53], \$157 [49], \$157 [46], \$157 [43:42], \$157 [35:31], \$157 [29:28], \$157 [26:24], \$157 [21], \$157 [17], \$157 [14], \$157 [11:10], \$157 [3:0] } = 45'h000000000000;
+  assign { \$157 [95:94], \$157 [92:91], \$157 [86], \$157 [83], \$157 [81:78], \$157 [75], \$157 [71:67], \$157 [64], \$157 [62], \$157 [59], \$157 [55:54], \$157 [52:50], \$157 [48:47], \$157 [45:44], \$157 [41:36], \$157 [30], \$157 [27], \$157 [23:22], \$157 [20:18], \$157 [16:15], \$157 [13:12], \$157 [9:4] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[54], m_axis__tdata[51], m_axis__tdata[49:46], m_axis__tdata[43], m_axis__tdata[39:35], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[23:22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[9:4], crc[30], crc[27], crc[23:22], crc[20:18], crc[16:15], crc[13:12], crc[9:4] };
+  assign { \$159 [94], \$159 [91], \$159 [89:87], \$159 [85:83], \$159 [80], \$159 [78:77], \$159 [75:70], \$159 [68], \$159 [65], \$159 [61], \$159 [58:57], \$159 [54], \$159 [52:46], \$159 [44], \$159 [42:41], \$159 [38], \$159 [34], \$159 [29], \$159 [26:25], \$159 [22], \$159 [20:14], \$159 [12], \$159 [10:9], \$159 [6], \$159 [2] } = 51'h0000000000000;
+  assign { \$159 [95], \$159 [93:92], \$159 [90], \$159 [86], \$159 [82:81], \$159 [79], \$159 [76], \$159 [69], \$159 [67:66], \$159 [64:62], \$159 [60:59], \$159 [56:55], \$159 [53], \$159 [45], \$159 [43], \$159 [40:39], \$159 [37:35], \$159 [33:30], \$159 [28:27], \$159 [24:23], \$159 [21], \$159 [13], \$159 [11], \$159 [8:7], \$159 [5:3], \$159 [1:0] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[44], m_axis__tdata[37], m_axis__tdata[35:34], m_axis__tdata[32:30], m_axis__tdata[28:27], m_axis__tdata[24:23], m_axis__tdata[21], m_axis__tdata[13], m_axis__tdata[11], m_axis__tdata[8:7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[31:30], crc[28:27], crc[24:23], crc[21], crc[13], crc[11], crc[8:7], crc[5:3], crc[1:0] };
+  assign { \$161 [95], \$161 [92], \$161 [89:87], \$161 [85], \$161 [81:78], \$161 [76:73], \$161 [70:67], \$161 [65:64], \$161 [58], \$161 [55], \$161 [53], \$161 [50], \$161 [47:45], \$161 [41], \$161 [39:38], \$161 [36], \$161 [33:32], \$161 [26], \$161 [23], \$161 [21], \$161 [18], \$161 [15:13], \$161 [9], \$161 [7:6], \$161 [4], \$161 [1:0] } = 46'h000000000000;
+  assign { \$161 [94:93], \$161 [91:90], \$161 [86], \$161 [84:82], \$161 [77], \$161 [72:71], \$161 [66], \$161 [63:59], \$161 [57:56], \$161 [54], \$161 [52:51], \$161 [49:48], \$161 [44:42], \$161 [40], \$161 [37], \$161 [35:34], \$161 [31:27], \$161 [25:24], \$161 [22], \$161 [20:19], \$161 [17:16], \$161 [12:10], \$161 [8], \$161 [5], \$161 [3:2] } = { m_axis__tdata[62:61], m_axis__tdata[59:58], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[45], m_axis__tdata[40:39], m_axis__tdata[34], m_axis__tdata[31:27], m_axis__tdata[25:24], m_axis__tdata[22], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[5], m_axis__tdata[3:2], crc[31:27], crc[25:24], crc[22], crc[20:19], crc[17:16], crc[12:10], crc[8], crc[5], crc[3:2] };
+  assign { \$163 [93], \$163 [90:88], \$163 [86], \$163 [82:79], \$163 [77:74], \$163 [71:68], \$163 [66:65], \$163 [59], \$163 [56], \$163 [54], \$163 [51], \$163 [48:46], \$163 [42], \$163 [40:39], \$163 [37], \$163 [34:33], \$163 [27], \$163 [24], \$163 [22], \$163 [19], \$163 [16:14], \$163 [10], \$163 [8:7], \$163 [5], \$163 [2:1] } = 45'h000000000000;
+  assign { \$163 [95:94], \$163 [92:91], \$163 [87], \$163 [85:83], \$163 [78], \$163 [73:72], \$163 [67], \$163 [64:60], \$163 [58:57], \$163 [55], \$163 [53:52], \$163 [50:49], \$163 [45:43], \$163 [41], \$163 [38], \$163 [36:35], \$163 [32:28], \$163 [26:25], \$163 [23], \$163 [21:20], \$163 [18:17], \$163 [13:11], \$163 [9], \$163 [6], \$163 [4:3], \$163 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[55], m_axis__tdata[53:51], m_axis__tdata[46], m_axis__tdata[41:40], m_axis__tdata[35], m_axis__tdata[32:28], m_axis__tdata[26:25], m_axis__tdata[23], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[0], crc[31:28], crc[26:25], crc[23], crc[21:20], crc[18:17], crc[13:11], crc[9], crc[6], crc[4:3], crc[0] };
+  assign { \$165 [94], \$165 [91], \$165 [89], \$165 [86], \$165 [84:81], \$165 [78:75], \$165 [69:68], \$165 [65:64], \$165 [62], \$165 [60:59], \$165 [57], \$165 [55], \$165 [51], \$165 [47:46], \$165 [42], \$165 [40], \$165 [36], \$165 [34:32], \$165 [30], \$165 [28:27], \$165 [25], \$165 [23], \$165 [19], \$165 [15:14], \$165 [10], \$165 [8], \$165 [4], \$165 [2:0] } = 44'h00000000000;
+  assign { \$165 [95], \$165 [93:92], \$165 [90], \$165 [88:87], \$165 [85], \$165 [80:79], \$165 [74:70], \$165 [67:66], \$165 [63], \$165 [61], \$165 [58], \$165 [56], \$165 [54:52], \$165 [50:48], \$165 [45:43], \$165 [41], \$165 [39:37], \$165 [35], \$165 [31], \$165 [29], \$165 [26], \$165 [24], \$165 [22:20], \$165 [18:16], \$165 [13:11], \$165 [9], \$165 [7:5], \$165 [3] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[48:47], m_axis__tdata[42:38], m_axis__tdata[35:34], m_axis__tdata[31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[22:20], m_axis__tdata[18:16], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[7:5], m_axis__tdata[3], crc[31], crc[29], crc[26], crc[24], crc[22:20], crc[18:16], crc[13:11], crc[9], crc[7:5], crc[3] };
+  assign { \$167 [95], \$167 [92], \$167 [86:85], \$167 [83:82], \$167 [80:76], \$167 [72:71], \$167 [69:67], \$167 [64:58], \$167 [56], \$167 [51], \$167 [49], \$167 [47:46], \$167 [42], \$167 [38:36], \$167 [34], \$167 [32:26], \$167 [24], \$167 [19], \$167 [17], \$167 [15:14], \$167 [10], \$167 [6:4], \$167 [2], \$167 [0] } = 51'h0000000000000;
+  assign { \$167 [94:93], \$167 [91:87], \$167 [84], \$167 [81], \$167 [75:73], \$167 [70], \$167 [66:65], \$167 [57], \$167 [55:52], \$167 [50], \$167 [48], \$167 [45:43], \$167 [41:39], \$167 [35], \$167 [33], \$167 [25], \$167 [23:20], \$167 [18], \$167 [16], \$167 [13:11], \$167 [9:7], \$167 [3], \$167 [1] } = { m_axis__tdata[62:61], m_axis__tdata[59:55], m_axis__tdata[52], m_axis__tdata[49], m_axis__tdata[43:41], m_axis__tdata[38], m_axis__tdata[34:33], m_axis__tdata[25], m_axis__tdata[23:20], m_axis__tdata[18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[9:7], m_axis__tdata[3], m_axis__tdata[1], crc[25], crc[23:20], crc[18], crc[16], crc[13:11], crc[9:7], crc[3], crc[1] };
+  assign { \$169 [93], \$169 [87:86], \$169 [84:83], \$169 [81:77], \$169 [73:72], \$169 [70:68], \$169 [65:59], \$169 [57], \$169 [52], \$169 [50], \$169 [48:47], \$169 [43], \$169 [39:37], \$169 [35], \$169 [33], \$169 [31:27], \$169 [25], \$169 [20], \$169 [18], \$169 [16:15], \$169 [11], \$169 [7:5], \$169 [3], \$169 [1] } = 49'h0000000000000;
+  assign { \$169 [95:94], \$169 [92:88], \$169 [85], \$169 [82], \$169 [76:74], \$169 [71], \$169 [67:66], \$169 [58], \$169 [56:53], \$169 [51], \$169 [49], \$169 [46:44], \$169 [42:40], \$169 [36], \$169 [34], \$169 [32], \$169 [26], \$169 [24:21], \$169 [19], \$169 [17], \$169 [14:12], \$169 [10:8], \$169 [4], \$169 [2], \$169 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:56], m_axis__tdata[53], m_axis__tdata[50], m_axis__tdata[44:42], m_axis__tdata[39], m_axis__tdata[35:34], m_axis__tdata[26], m_axis__tdata[24:21], m_axis__tdata[19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[10:8], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[26], crc[24:21], crc[19], crc[17], crc[14:12], crc[10:8], crc[4], crc[2], crc[0] };
+  assign { \$171 [94], \$171 [90], \$171 [88], \$171 [86:85], \$171 [82:81], \$171 [79:78], \$171 [74:72], \$171 [69:67], \$171 [63], \$171 [61:58], \$171 [53:52], \$171 [46], \$171 [44:39], \$171 [35:33], \$171 [31], \$171 [29:26], \$171 [21:20], \$171 [14], \$171 [12:7], \$171 [3:1] } = 49'h0000000000000;
+  assign { \$171 [95], \$171 [93:91], \$171 [89], \$171 [87], \$171 [84:83], \$171 [80], \$171 [77:75], \$171 [71:70], \$171 [66:64], \$171 [62], \$171 [57:54], \$171 [51:47], \$171 [45], \$171 [38:36], \$171 [32], \$171 [30], \$171 [25:22], \$171 [19:15], \$171 [13], \$171 [6:4], \$171 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
+  assign { \$173 [95], \$173 [91:89], \$173 [84:82], \$173 [79], \$173 [75:71], \$173 [69], \$173 [67:65], \$173 [61:60], \$173 [54:51], \$173 [49:44], \$173 [40], \$173 [38], \$173 [34:32], \$173 [29:28], \$173 [22:19], \$173 [17:12], \$173 [8], \$173 [6], \$173 [2:0] } = 51'h0000000000000;
+  assign { \$173 [94:92], \$173 [88:85], \$173 [81:80], \$173 [78:76], \$173 [70], \$173 [68], \$173 [64:62], \$173 [59:55], \$173 [50], \$173 [43:41], \$173 [39], \$173 [37:35], \$173 [31:30], \$173 [27:23], \$173 [18], \$173 [11:9], \$173 [7], \$173 [5:3] } = { m_axis__tdata[62:60], m_axis__tdata[56:53], m_axis__tdata[49:48], m_axis__tdata[46:44], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[32:30], m_axis__tdata[27:23], m_axis__tdata[18], m_axis__tdata[11:9], m_axis__tdata[7], m_axis__tdata[5:3], crc[31:30], crc[27:23], crc[18], crc[11:9], crc[7], crc[5:3] };
+  assign { \$175 [92:90], \$175 [85:83], \$175 [80], \$175 [76:72], \$175 [70], \$175 [68:66], \$175 [62:61], \$175 [55:52], \$175 [50:45], \$175 [41], \$175 [39], \$175 [35:32], \$175 [30:29], \$175 [23:20], \$175 [18:13], \$175 [9], \$175 [7], \$175 [3:0] } = 52'h0000000000000;
+  assign { \$175 [95:93], \$175 [89:86], \$175 [82:81], \$175 [79:77], \$175 [71], \$175 [69], \$175 [65:63], \$175 [60:56], \$175 [51], \$175 [44:42], \$175 [40], \$175 [38:36], \$175 [31], \$175 [28:24], \$175 [19], \$175 [12:10], \$175 [8], \$175 [6:4] } = { m_axis__tdata[63:61], m_axis__tdata[57:54], m_axis__tdata[50:49], m_axis__tdata[47:45], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[33:31], m_axis__tdata[28:24], m_axis__tdata[19], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[6:4], crc[31], crc[28:24], crc[19], crc[12:10], crc[8], crc[6:4] };
+  assign { \$177 [93:90], \$177 [87], \$177 [85], \$177 [81:80], \$177 [77:72], \$177 [70:69], \$177 [66:63], \$177 [59], \$177 [56:52], \$177 [50], \$177 [47], \$177 [43], \$177 [41:40], \$177 [38], \$177 [34], \$177 [31], \$177 [27], \$177 [24:20], \$177 [18], \$177 [15], \$177 [11], \$177 [9:8], \$177 [6], \$177 [2] } = 47'h000000000000;
+  assign { \$177 [95:94], \$177 [89:88], \$177 [86], \$177 [84:82], \$177 [79:78], \$177 [71], \$177 [68:67], \$177 [62:60], \$177 [58:57], \$177 [51], \$177 [49:48], \$177 [46:44], \$177 [42], \$177 [39], \$177 [37:35], \$177 [33:32], \$177 [30:28], \$177 [26:25], \$177 [19], \$177 [17:16], \$177 [14:12], \$177 [10], \$177 [7], \$177 [5:3], \$177 [1:0] } = { m_axis__tdata[63:62], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[47:46], m_axis__tdata[39], m_axis__tdata[36:35], m_axis__tdata[30:28], m_axis__tdata[26:25], m_axis__tdata[19], m_axis__tdata[17:16], m_axis__tdata[14:12], m_axis__tdata[10], m_axis__tdata[7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[30:28], crc[26:25], crc[19], crc[17:16], crc[14:12], crc[10], crc[7], crc[5:3], crc[1:0] };
+  assign { \$179 [94:90], \$179 [88:87], \$179 [84], \$179 [82:80], \$179 [78:72], \$179 [68], \$179 [62], \$179 [60:59], \$179 [57:52], \$179 [49], \$179 [46], \$179 [44:43], \$179 [39:38], \$179 [36], \$179 [33], \$179 [30], \$179 [28:27], \$179 [25:20], \$179 [17], \$179 [14], \$179 [12:11], \$179 [7:6], \$179 [4], \$179 [1] } = 53'h00000000000000;
+  assign { \$179 [95], \$179 [89], \$179 [86:85], \$179 [83], \$179 [79], \$179 [71:69], \$179 [67:63], \$179 [61], \$179 [58], \$179 [51:50], \$179 [48:47], \$179 [45], \$179 [42:40], \$179 [37], \$179 [35:34], \$179 [32:31], \$179 [29], \$179 [26], \$179 [19:18], \$179 [16:15], \$179 [13], \$179 [10:8], \$179 [5], \$179 [3:2], \$179 [0] } = { m_axis__tdata[63], m_axis__tdata[57], m_axis__tdata[54:53], m_axis__tdata[51], m_axis__tdata[47], m_axis__tdata[39:37], m_axis__tdata[35:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[19:18], m_axis__tdata[16:15], m_axis__tdata[13], m_axis__tdata[10:8], m_axis__tdata[5], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[29], crc[26], crc[19:18], crc[16:15], crc[13], crc[10:8], crc[5], crc[3:2], crc[0] };
+  assign \$194  = { 3'h0, \$193 [16:3] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__data__valid, tx__data__payload, tx__hdr__payload, tx__hdr__valid, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__peer, read__slot, read__beat, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$100 ;
+  wire [7:0] \$101 ;
+  wire [8:0] \$102 ;
+  wire \$103 ;
+  wire [7:0] \$104 ;
+  wire [8:0] \$105 ;
+  wire \$106 ;
+  wire [7:0] \$107 ;
+  wire [8:0] \$108 ;
+  wire \$109 ;
+  wire \$11 ;
+  wire [7:0] \$110 ;
+  wire [7:0] \$111 ;
+  wire [8:0] \$112 ;
+  wire \$113 ;
+  wire [7:0] \$114 ;
+  wire [8:0] \$115 ;
+  wire \$116 ;
+  wire [7:0] \$117 ;
+  wire [8:0] \$118 ;
+  wire \$119 ;
+  wire \$12 ;
+  wire [7:0] \$120 ;
+  wire [8:0] \$121 ;
+  wire \$122 ;
+  wire [7:0] \$123 ;
+  wire [8:0] \$124 ;
+  wire \$125 ;
+  wire [7:0] \$126 ;
+  wire [8:0] \$127 ;
+  wire \$128 ;
+  wire [7:0] \$129 ;
+  wire \$13 ;
+  wire [8:0] \$130 ;
+  wire \$131 ;
+  wire [7:0] \$132 ;
+  wire [8:0] \$133 ;
+  wire \$134 ;
+  wire [7:0] \$135 ;
+  wire [7:0] \$136 ;
+  wire [8:0] \$137 ;
+  wire \$138 ;
+  wire [7:0] \$139 ;
+  wire \$14 ;
+  wire [8:0] \$140 ;
+  wire \$141 ;
+  wire [7:0] \$142 ;
+  wire [8:0] \$143 ;
+  wire \$144 ;
+  wire [7:0] \$145 ;
+  wire [8:0] \$146 ;
+  wire \$147 ;
+  wire [7:0] \$148 ;
+  wire [8:0] \$149 ;
+  wire \$15 ;
+  wire \$150 ;
+  wire [7:0] \$151 ;
+  wire [8:0] \$152 ;
+  wire \$153 ;
+  wire [7:0] \$154 ;
+  wire [8:0] \$155 ;
+  wire \$156 ;
+  wire [7:0] \$157 ;
+  wire [8:0] \$158 ;
+  wire \$159 ;
+  wire \$16 ;
+  wire [7:0] \$160 ;
+  wire [7:0] \$161 ;
+  wire [8:0] \$162 ;
+  wire \$163 ;
+  wire [7:0] \$164 ;
+  wire [8:0] \$165 ;
+  wire \$166 ;
+  wire [7:0] \$167 ;
+  wire [8:0] \$168 ;
+  wire \$169 ;
+  wire \$17 ;
+  wire [7:0] \$170 ;
+  wire [8:0] \$171 ;
+  wire \$172 ;
+  wire [7:0] \$173 ;
+  wire [8:0] \$174 ;
+  wire \$175 ;
+  wire [7:0] \$176 ;
+  wire [8:0] \$177 ;
+  wire \$178 ;
+  wire [7:0] \$179 ;
+  wire \$18 ;
+  wire [8:0] \$180 ;
+  wire \$181 ;
+  wire [7:0] \$182 ;
+  wire [8:0] \$183 ;
+  wire \$184 ;
+  wire [7:0] \$185 ;
+  wire [7:0] \$186 ;
+  wire [8:0] \$187 ;
+  wire \$188 ;
+  wire [7:0] \$189 ;
+  wire \$19 ;
+  wire [8:0] \$190 ;
+  wire \$191 ;
+  wire [7:0] \$192 ;
+  wire [8:0] \$193 ;
+  wire \$194 ;
+  wire [7:0] \$195 ;
+  wire [8:0] \$196 ;
+  wire \$197 ;
+  wire [7:0] \$198 ;
+  wire [8:0] \$199 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$200 ;
+  wire [7:0] \$201 ;
+  wire [8:0] \$202 ;
+  wire \$203 ;
+  wire [7:0] \$204 ;
+  wire [8:0] \$205 ;
+  wire \$206 ;
+  wire [7:0] \$207 ;
+  wire [8:0] \$208 ;
+  wire \$209 ;
+  wire \$21 ;
+  wire [7:0] \$210 ;
+  wire [7:0] \$211 ;
+  wire [8:0] \$212 ;
+  wire \$213 ;
+  wire [7:0] \$214 ;
+  wire [8:0] \$215 ;
+  wire \$216 ;
+  wire [7:0] \$217 ;
+  wire [8:0] \$218 ;
+  wire \$219 ;
+  wire \$22 ;
+  wire [7:0] \$220 ;
+  wire [8:0] \$221 ;
+  wire \$222 ;
+  wire [7:0] \$223 ;
+  wire [8:0] \$224 ;
+  wire \$225 ;
+  wire [7:0] \$226 ;
+  wire [8:0] \$227 ;
+  wire \$228 ;
+  wire [7:0] \$229 ;
+  wire \$23 ;
+  wire [8:0] \$230 ;
+  wire \$231 ;
+  wire [7:0] \$232 ;
+  wire [8:0] \$233 ;
+  wire \$234 ;
+  wire [7:0] \$235 ;
+  wire [4:0] \$236 ;
+  wire \$237 ;
+  wire \$238 ;
+  wire \$239 ;
+  wire \$24 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire \$246 ;
+  wire \$247 ;
+  wire \$248 ;
+  wire \$249 ;
+  wire \$25 ;
+  wire \$250 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire \$255 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire \$258 ;
+  wire \$259 ;
+  wire \$26 ;
+  wire \$260 ;
+  wire \$261 ;
+  wire \$262 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire \$279 ;
+  wire \$28 ;
+  wire \$280 ;
+  wire \$281 ;
+  wire \$282 ;
+  wire [16:0] \$283 ;
+  wire [16:0] \$284 ;
+  wire [16:0] \$285 ;
+  wire \$286 ;
+  wire \$287 ;
+  wire \$288 ;
+  wire \$289 ;
+  wire \$29 ;
+  wire \$290 ;
+  wire \$291 ;
+  wire \$292 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire [16:0] \$295 ;
+  wire [16:0] \$296 ;
+  wire [16:0] \$297 ;
+  wire \$298 ;
+  wire [4:0] \$299 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire [4:0] \$300 ;
+  wire \$301 ;
+  wire \$302 ;
+  reg [1:0] \$303 ;
+  reg \$304 ;
+  reg [2:0] \$305 ;
+  reg [3:0] \$306 ;
+  reg [3:0] \$307 ;
+  reg [15:0] \$308 ;
+  wire \$31 ;
+  wire [16:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire [16:0] \$34 ;
+  wire \$35 ;
+  wire [7:0] \$36 ;
+  wire [8:0] \$37 ;
+  wire \$38 ;
+  wire [7:0] \$39 ;
+  wire \$4 ;
+  wire [8:0] \$40 ;
+  wire \$41 ;
+  wire [7:0] \$42 ;
+  wire [8:0] \$43 ;
+  wire \$44 ;
+  wire [7:0] \$45 ;
+  wire [8:0] \$46 ;
+  wire \$47 ;
+  wire [7:0] \$48 ;
+  wire [8:0] \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire [7:0] \$51 ;
+  wire [8:0] \$52 ;
+  wire \$53 ;
+  wire [7:0] \$54 ;
+  wire [8:0] \$55 ;
+  wire \$56 ;
+  wire [7:0] \$57 ;
+  wire [8:0] \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire [7:0] \$60 ;
+  wire [7:0] \$61 ;
+  wire [8:0] \$62 ;
+  wire \$63 ;
+  wire [7:0] \$64 ;
+  wire [8:0] \$65 ;
+  wire \$66 ;
+  wire [7:0] \$67 ;
+  wire [8:0] \$68 ;
+  wire \$69 ;
+  wire \$7 ;
+  wire [7:0] \$70 ;
+  wire [8:0] \$71 ;
+  wire \$72 ;
+  wire [7:0] \$73 ;
+  wire [8:0] \$74 ;
+  wire \$75 ;
+  wire [7:0] \$76 ;
+  wire [8:0] \$77 ;
+  wire \$78 ;
+  wire [7:0] \$79 ;
+  wire \$8 ;
+  wire [8:0] \$80 ;
+  wire \$81 ;
+  wire [7:0] \$82 ;
+  wire [8:0] \$83 ;
+  wire \$84 ;
+  wire [7:0] \$85 ;
+  wire [7:0] \$86 ;
+  wire [8:0] \$87 ;
+  wire \$88 ;
+  wire [7:0] \$89 ;
+  wire \$9 ;
+  wire [8:0] \$90 ;
+  wire \$91 ;
+  wire [7:0] \$92 ;
+  wire [8:0] \$93 ;
+  wire \$94 ;
+  wire [7:0] \$95 ;
+  wire [8:0] \$96 ;
+  wire \$97 ;
+  wire [7:0] \$98 ;
+  wire [8:0] \$99 ;
+  input clk;
+  wire clk;
+  wire [6:0] dat_rd__addr;
+  wire [63:0] dat_rd__data;
+  reg [6:0] dat_wr__addr;
+  reg [63:0] dat_wr__data;
+  reg dat_wr__en;
+  wire [3:0] hdr_rd__addr;
+  wire [110:0] hdr_rd__data;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \hdr_rd__data.kind ;
+  wire [15:0] \hdr_rd__data.length ;
+  wire [15:0] \hdr_rd__data.pid ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \hdr_rd__data.status ;
+  wire [7:0] \hdr_rd__data.tag ;
+  wire [63:0] \hdr_rd__data.vaddr ;
+  reg [3:0] hdr_wr__addr;
+  reg [110:0] hdr_wr__data;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \hdr_wr__data.kind ;
+  wire [15:0] \hdr_wr__data.length ;
+  wire [15:0] \hdr_wr__data.pid ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \hdr_wr__data.status ;
+  wire [7:0] \hdr_wr__data.tag ;
+  wire [63:0] \hdr_wr__data.vaddr ;
+  reg hdr_wr__en;
+  wire peer;
+  input [2:0] read__beat;
+  wire [2:0] read__beat;
+  input read__busy;
+  wire read__busy;
+  output [63:0] read__data;
+  wire [63:0] read__data;
+  output [110:0] read__hdr;
+  wire [110:0] read__hdr;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \read__hdr.kind ;
+  wire [15:0] \read__hdr.length ;
+  wire [15:0] \read__hdr.pid ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \read__hdr.status ;
+  wire [7:0] \read__hdr.tag ;
+  wire [63:0] \read__hdr.vaddr ;
+  input read__peer;
+  wire read__peer;
+  input [2:0] read__slot;
+  wire [2:0] read__slot;
+  input room;
+  wire room;
+  input rst;
+  wire rst;
+  input [2:0] slot;
+  wire [2:0] slot;
   reg [3:0] st_beat = 4'h0;
   reg [3:0] st_beats = 4'h0;
   reg [15:0] st_length = 16'h0000;
   reg st_peer = 1'h0;
   reg [2:0] st_slot = 3'h0;
-  reg [1:0] store_commit;
   reg [1:0] store_state = 2'h0;
-  reg timeout_fire_0;
-  reg [11:0] timer_0 = 12'h000;
+  output [1:0] stored;
+  reg [1:0] stored;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
   wire [63:0] \tx__data__payload.data ;
@@ -30165,14 +35737,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   reg tx__hdr__ready;
   input tx__hdr__valid;
   wire tx__hdr__valid;
-  reg [1:0] tx_clear_ack;
-  reg [1:0] tx_send_nak;
-  wire [126:0] w_data;
-  reg w_en;
-  wire w_rdy;
-  wire [1:0] want_any;
-  wire [1:0] want_data;
-  reg [4:0] wr_commit = 5'h00;
+  output tx_dropped;
+  reg tx_dropped;
+  output tx_msgs;
+  reg tx_msgs;
   reg [63:0] dat_mem [127:0];
   initial begin
     dat_mem[0] = 64'h0000000000000000;
@@ -30308,7 +35876,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     if (dat_wr__en)
       dat_mem[dat_wr__addr] <= dat_wr__data;
   end
-  assign dat_rd__data = dat_mem[{ cur_peer, cur_slot, beat[2:0] }];
+  assign read__data = dat_mem[{ read__peer, read__slot, read__beat }];
   reg [110:0] hdr_mem [15:0];
   initial begin
     hdr_mem[0] = 111'h0000000000000000000000000000;
@@ -30332,2278 +35900,362 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     if (hdr_wr__en)
       hdr_mem[hdr_wr__addr] <= hdr_wr__data;
   end
-  assign hdr_rd__data = hdr_mem[{ cur_peer, cur_slot }];
-  reg [64:0] ring [15:0];
-  initial begin
-    ring[0] = 65'h00000000000000000;
-    ring[1] = 65'h00000000000000000;
-    ring[2] = 65'h00000000000000000;
-    ring[3] = 65'h00000000000000000;
-    ring[4] = 65'h00000000000000000;
-    ring[5] = 65'h00000000000000000;
-    ring[6] = 65'h00000000000000000;
-    ring[7] = 65'h00000000000000000;
-    ring[8] = 65'h00000000000000000;
-    ring[9] = 65'h00000000000000000;
-    ring[10] = 65'h00000000000000000;
-    ring[11] = 65'h00000000000000000;
-    ring[12] = 65'h00000000000000000;
-    ring[13] = 65'h00000000000000000;
-    ring[14] = 65'h00000000000000000;
-    ring[15] = 65'h00000000000000000;
-  end
-  always @(posedge clk) begin
-    if (ring_wr__en)
-      ring[ring_wr__addr] <= ring_wr__data;
-  end
-  assign ring_rd__data = ring[rd_ptr[3:0]];
-  assign \$138  = ^ \$137 ;
-  assign \$140  = ^ \$139 ;
-  assign \$142  = ^ \$141 ;
-  assign \$144  = ^ \$143 ;
-  assign \$146  = ^ \$145 ;
-  assign \$148  = ^ \$147 ;
-  assign \$150  = ^ \$149 ;
-  assign \$152  = ^ \$151 ;
-  assign \$154  = ^ \$153 ;
-  assign \$156  = ^ \$155 ;
-  assign \$158  = ^ \$157 ;
-  assign \$160  = ^ \$159 ;
-  assign \$162  = ^ \$161 ;
-  assign \$164  = ^ \$163 ;
-  assign \$166  = ^ \$165 ;
-  assign \$168  = ^ \$167 ;
-  assign \$170  = ^ \$169 ;
-  assign \$172  = ^ \$171 ;
-  assign \$174  = ^ \$173 ;
-  assign \$175  = beat + 1'h1;
-  assign \$176  = cur_type == 1'h1;
-  assign \$177  = hdr_rd__data[3:0] == 1'h1;
-  assign \$178  = hdr_rd__data[3:0] == 2'h3;
-  assign \$179  = \$177  | \$178 ;
-  assign \$180  = hdr_rd__data[3:0] == 3'h4;
-  assign \$181  = hdr_rd__data[3:0] == 3'h6;
-  assign \$182  = \$180  | \$181 ;
-  assign \$183  = ! hdr_rd__data[6:4];
-  assign \$184  = \$182  & \$183 ;
-  assign \$185  = \$179  | \$184 ;
-  assign \$186  = \$176  & \$185 ;
-  assign \$187  = hdr_rd__data[110:95] + 3'h7;
-  assign \$189  = \$186  ? \$188  : 17'h00000;
-  assign \$190  = \$189  - 1'h1;
-  assign \$191  = beat == \$190 ;
-  assign \$192  = ~ any_expired;
-  assign \$193  = \$192  & pick_valid;
-  assign \$194  = \$445  >> pick;
-  assign \$197  = \$195  + \$196 ;
-  assign \$198  = \$194  ? \$197  : 17'h00000;
-  assign \$201  = \$445  >> pick;
-  assign \$202  = \$201  ? 8'h01 : 8'h02;
-  assign \$205  = \$203  + \$204 ;
-  assign \$206  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$207  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$208  = \$206  & \$207 ;
-  assign \$209  = ~ \$208 ;
-  assign \$210  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$211  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$212  = \$210  | \$211 ;
-  assign \$213  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$214  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$215  = \$213  | \$214 ;
-  assign \$216  = ! tx__hdr__payload[6:4];
-  assign \$217  = \$215  & \$216 ;
-  assign \$218  = \$212  | \$217 ;
-  assign \$219  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$220  = \$218  & \$219 ;
-  assign \$221  = \$209  | \$220 ;
-  assign \$223  = \$222  < 4'h8;
-  assign \$224  = cur_type == 1'h1;
-  assign \$225  = sending & \$224 ;
-  assign \$226  = cur_peer == tx__hdr__payload[15];
-  assign \$227  = \$225  & \$226 ;
-  assign \$230  = \$228  + \$229 ;
-  assign \$231  = cur_slot == \$230 [2:0];
-  assign \$232  = \$227  & \$231 ;
-  assign \$233  = ~ \$232 ;
-  assign \$234  = \$223  & \$233 ;
-  assign \$235  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$236  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$237  = \$235  | \$236 ;
-  assign \$238  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$239  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$240  = \$238  | \$239 ;
-  assign \$241  = ! tx__hdr__payload[6:4];
-  assign \$242  = \$240  & \$241 ;
-  assign \$243  = \$237  | \$242 ;
-  assign \$244  = | tx__hdr__payload[126:111];
-  assign \$245  = \$243  & \$244 ;
-  assign \$248  = \$246  + \$247 ;
-  assign \$249  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$250  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$251  = \$249  | \$250 ;
-  assign \$252  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$253  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$254  = \$252  | \$253 ;
-  assign \$255  = ! tx__hdr__payload[6:4];
-  assign \$256  = \$254  & \$255 ;
-  assign \$257  = \$251  | \$256 ;
-  assign \$258  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$260  = \$257  ? \$259  : 17'h00000;
-  assign \$261  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$262  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$263  = \$261  | \$262 ;
-  assign \$264  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$265  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$266  = \$264  | \$265 ;
-  assign \$267  = ! tx__hdr__payload[6:4];
-  assign \$268  = \$266  & \$267 ;
-  assign \$269  = \$263  | \$268 ;
-  assign \$270  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$272  = \$269  ? \$271  : 17'h00000;
-  assign \$273  = ! \$272 ;
-  assign \$274  = st_beat + 1'h1;
-  assign \$275  = st_beats - 1'h1;
-  assign \$276  = st_beat == \$275 ;
-  assign \$277  = tx__data__valid & tx__data__payload[64];
-  assign \$278  = ! rbeat;
-  assign \$279  = wr_commit - rd_ptr;
-  assign \$280  = 5'h10 - \$279 [4:0];
-  assign \$281  = $signed(\$280 ) >= $signed(5'h08);
-  assign \$282  = rbeat < 2'h3;
-  assign \$283  = ! rbeat;
-  assign \$284  = rbeat == 1'h1;
-  assign \$285  = rbeat == 2'h2;
-  assign \$286  = ~ s_axis__tlast;
-  assign \$288  = ^ \$287 ;
-  assign \$290  = ^ \$289 ;
-  assign \$292  = ^ \$291 ;
-  assign \$294  = ^ \$293 ;
-  assign \$296  = ^ \$295 ;
-  assign \$298  = ^ \$297 ;
-  assign \$300  = ^ \$299 ;
-  assign \$302  = ^ \$301 ;
-  assign \$304  = ^ \$303 ;
-  assign \$306  = ^ \$305 ;
-  assign \$308  = ^ \$307 ;
-  assign \$310  = ^ \$309 ;
-  assign \$312  = ^ \$311 ;
-  assign \$314  = ^ \$313 ;
-  assign \$316  = ^ \$315 ;
-  assign \$318  = ^ \$317 ;
-  assign \$320  = ^ \$319 ;
-  assign \$322  = ^ \$321 ;
-  assign \$324  = ^ \$323 ;
-  assign \$326  = ^ \$325 ;
-  assign \$328  = ^ \$327 ;
-  assign \$330  = ^ \$329 ;
-  assign \$332  = ^ \$331 ;
-  assign \$334  = ^ \$333 ;
-  assign \$336  = ^ \$335 ;
-  assign \$338  = ^ \$337 ;
-  assign \$340  = ^ \$339 ;
-  assign \$342  = ^ \$341 ;
-  assign \$344  = ^ \$343 ;
-  assign \$346  = ^ \$345 ;
-  assign \$348  = ^ \$347 ;
-  assign \$350  = ^ \$349 ;
-  assign \$351  = s_axis__tkeep != 8'hff;
-  assign \$352  = rbeat != 4'hd;
-  assign \$353  = rbeat + 1'h1;
-  assign \$354  = s_axis__tvalid & s_axis__tlast;
-  assign \$355  = rbeat < 2'h3;
-  assign \$356  = s_axis__tkeep != 4'hf;
-  assign \$357  = rkeep_bad | \$356 ;
-  assign \$358  = ~ rcrc;
-  assign \$359  = s_axis__tdata[31:0] != \$358 ;
-  assign \$360  = hdr_reg[23:16] != 1'h1;
-  assign \$361  = hdr_reg[23:16] != 2'h2;
-  assign \$362  = \$360  & \$361 ;
-  assign \$363  = | hdr_reg[79:72];
-  assign \$364  = \$362  | \$363 ;
-  assign \$365  = | hdr_reg[127:112];
-  assign \$366  = \$364  | \$365 ;
-  assign \$367  = hdr_reg[23:16] == 1'h1;
-  assign \$368  = hdr_reg[27:24] == 1'h1;
-  assign \$369  = hdr_reg[27:24] == 2'h3;
-  assign \$370  = \$368  | \$369 ;
-  assign \$371  = hdr_reg[27:24] == 3'h4;
-  assign \$372  = hdr_reg[27:24] == 3'h6;
-  assign \$373  = \$371  | \$372 ;
-  assign \$374  = ! hdr_reg[30:28];
-  assign \$375  = \$373  & \$374 ;
-  assign \$376  = \$370  | \$375 ;
-  assign \$377  = \$367  & \$376 ;
-  assign \$378  = hdr_reg[111:96] <= 7'h40;
-  assign \$379  = ~ \$378 ;
-  assign \$380  = \$377  & \$379 ;
-  assign \$381  = rbeat - 2'h3;
-  assign \$382  = $signed(\$381 ) < $signed({ 1'h0, \$735 [3:0] });
-  assign \$383  = rbeat - 2'h3;
-  assign \$384  = $signed(\$383 ) > $signed({ 1'h0, \$735 [3:0] });
-  assign \$385  = hdr_reg[7:0] != 1'h1;
-  assign \$386  = hdr_reg[15:8] < 2'h2;
-  assign \$387  = hdr_reg[15:8] != 1'h1;
-  assign \$388  = \$386  & \$387 ;
-  assign \$389  = ~ \$388 ;
-  assign \$390  = \$385  | \$389 ;
-  assign \$391  = hdr_reg[23:16] == 2'h2;
-  assign \$392  = ! \$754 [15:0];
-  assign \$393  = rspace & w_rdy;
-  assign \$394  = wr_commit + \$735 [3:0];
-  assign \$395  = rx__data__valid & rx__data__ready;
-  assign \$396  = rd_ptr + 1'h1;
-  assign \$397  = base_0 + ack_adv_0;
-  assign \$398  = count_0 - ack_adv_0;
-  assign \$399  = $signed(\$398 ) + $signed({ 1'h0, store_commit[0] });
-  assign \$400  = sent_0 + send_start[0];
-  assign \$401  = \$400  > ack_adv_0;
-  assign \$402  = sent_0 + send_start[0];
-  assign \$403  = \$402  - ack_adv_0;
-  assign \$404  = \$401  ? \$403  : 6'h00;
-  assign \$405  = go_back[0] ? 6'h00 : \$404 ;
-  assign \$406  = high_0 <= sent_0;
-  assign \$407  = send_start[0] & \$406 ;
-  assign \$408  = sent_0 + 1'h1;
-  assign \$409  = \$407  ? \$408  : { 1'h0, high_0 };
-  assign \$410  = \$409  > ack_adv_0;
-  assign \$411  = high_0 <= sent_0;
-  assign \$412  = send_start[0] & \$411 ;
-  assign \$413  = sent_0 + 1'h1;
-  assign \$414  = \$412  ? \$413  : { 1'h0, high_0 };
-  assign \$415  = \$414  - ack_adv_0;
-  assign \$416  = \$410  ? \$415  : 6'h00;
-  assign \$417  = ! sent_0;
-  assign \$418  = | ack_adv_0;
-  assign \$419  = \$417  | \$418 ;
-  assign \$420  = \$419  | go_back[0];
-  assign \$421  = \$420  | expired_0;
-  assign \$422  = timer_0 == 11'h7ff;
-  assign \$423  = timer_0 + 1'h1;
-  assign \$424  = count_0 != ack_adv_0;
-  assign \$425  = nak_from[0] & \$424 ;
-  assign \$426  = timeout_fire_0 | \$425 ;
-  assign \$427  = expected_0 + 1'h1;
-  assign \$428  = ~ nak_done_0;
-  assign \$429  = rx_event_gap[0] & \$428 ;
-  assign \$430  = ~ tx_send_nak[0];
-  assign \$431  = \$429  & \$430 ;
-  assign \$432  = ctr_tx_timeouts + timeout_fire_0;
-  assign \$433  = cur_type == 1'h1;
-  assign \$434  = \$433  ? hdr_rd__data[3:0] : 4'h0;
-  assign \$435  = cur_type == 1'h1;
-  assign \$436  = \$435  ? hdr_rd__data[6:4] : 3'h0;
-  assign \$437  = cur_type == 1'h1;
-  assign \$438  = \$437  ? hdr_rd__data[14:7] : 8'h00;
-  assign \$439  = cur_type == 1'h1;
-  assign \$440  = \$439  ? hdr_rd__data[30:15] : 16'h0000;
-  assign \$441  = cur_type == 1'h1;
-  assign \$442  = \$441  ? hdr_rd__data[110:95] : 16'h0000;
-  assign \$443  = cur_type == 1'h1;
-  assign \$444  = \$443  ? hdr_rd__data[94:31] : 64'h0000000000000000;
-  assign \$445  = sent_0 < count_0;
-  assign \$446  = sent_0 < count_0;
-  assign \$447  = \$446  | ack_pending_0;
-  assign \$448  = \$447  | nak_pending_0;
-  assign \$449  = \$445  >> pick;
-  assign \$451  = \$445  >> pick;
-  assign \$454  = \$452  > \$453 ;
-  assign \$455  = \$451  & \$454 ;
-  assign \$456  = \$445  >> pick;
-  assign \$457  = ~ \$456 ;
-  assign \$1323  = beat[1:0] * 7'h40;
-  assign \$459  = { \$444 , 16'h0000, \$442 , \$440 , 8'h00, \$438 , cur_ack, cur_seq, cur_nak, \$436 , \$434 , cur_type, 15'h0080, cur_peer } >> \$1323 ;
-  assign \$460  = ~ crc;
-  assign \$461  = ~ any_expired;
-  assign \$462  = \$461  & pick_valid;
-  assign \$463  = \$445  >> pick;
-  assign \$465  = \$445  >> pick;
-  assign \$468  = \$466  > \$467 ;
-  assign \$469  = \$465  & \$468 ;
-  assign \$470  = \$445  >> pick;
-  assign \$471  = ~ \$470 ;
-  assign \$473  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$474  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$475  = \$473  & \$474 ;
-  assign \$476  = ~ \$475 ;
-  assign \$477  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$478  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$479  = \$477  | \$478 ;
-  assign \$480  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$481  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$482  = \$480  | \$481 ;
-  assign \$483  = ! tx__hdr__payload[6:4];
-  assign \$484  = \$482  & \$483 ;
-  assign \$485  = \$479  | \$484 ;
-  assign \$486  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$487  = \$485  & \$486 ;
-  assign \$488  = \$476  | \$487 ;
-  assign \$490  = \$489  < 4'h8;
-  assign \$491  = cur_type == 1'h1;
-  assign \$492  = sending & \$491 ;
-  assign \$493  = cur_peer == tx__hdr__payload[15];
-  assign \$494  = \$492  & \$493 ;
-  assign \$497  = \$495  + \$496 ;
-  assign \$498  = cur_slot == \$497 [2:0];
-  assign \$499  = \$494  & \$498 ;
-  assign \$500  = ~ \$499 ;
-  assign \$501  = \$490  & \$500 ;
-  assign \$504  = \$502  + \$503 ;
-  assign \$505  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$506  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$507  = \$505  | \$506 ;
-  assign \$508  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$509  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$510  = \$508  | \$509 ;
-  assign \$511  = ! tx__hdr__payload[6:4];
-  assign \$512  = \$510  & \$511 ;
-  assign \$513  = \$507  | \$512 ;
-  assign \$514  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$516  = \$513  ? \$515  : 17'h00000;
-  assign \$517  = ! \$516 ;
-  assign \$518  = st_beat * 4'h8;
-  assign \$519  = \$518  + 1'h0;
-  assign \$520  = \$519  < st_length;
-  assign \$521  = st_beat * 4'h8;
-  assign \$522  = \$521  + 1'h1;
-  assign \$523  = \$522  < st_length;
-  assign \$524  = st_beat * 4'h8;
-  assign \$525  = \$524  + 2'h2;
-  assign \$526  = \$525  < st_length;
-  assign \$527  = st_beat * 4'h8;
-  assign \$528  = \$527  + 2'h3;
-  assign \$529  = \$528  < st_length;
-  assign \$530  = st_beat * 4'h8;
-  assign \$531  = \$530  + 3'h4;
-  assign \$532  = \$531  < st_length;
-  assign \$533  = st_beat * 4'h8;
-  assign \$534  = \$533  + 3'h5;
-  assign \$535  = \$534  < st_length;
-  assign \$536  = st_beat * 4'h8;
-  assign \$537  = \$536  + 3'h6;
-  assign \$538  = \$537  < st_length;
-  assign \$539  = st_beat * 4'h8;
-  assign \$540  = \$539  + 3'h7;
-  assign \$541  = \$540  < st_length;
-  assign \$542  = \$520  ? tx__data__payload[7:0] : 8'h00;
-  assign \$543  = st_beat * 4'h8;
-  assign \$544  = \$543  + 1'h0;
-  assign \$545  = \$544  < st_length;
-  assign \$546  = st_beat * 4'h8;
-  assign \$547  = \$546  + 1'h1;
-  assign \$548  = \$547  < st_length;
-  assign \$549  = st_beat * 4'h8;
-  assign \$550  = \$549  + 2'h2;
-  assign \$551  = \$550  < st_length;
-  assign \$552  = st_beat * 4'h8;
-  assign \$553  = \$552  + 2'h3;
-  assign \$554  = \$553  < st_length;
-  assign \$555  = st_beat * 4'h8;
-  assign \$556  = \$555  + 3'h4;
-  assign \$557  = \$556  < st_length;
-  assign \$558  = st_beat * 4'h8;
-  assign \$559  = \$558  + 3'h5;
-  assign \$560  = \$559  < st_length;
-  assign \$561  = st_beat * 4'h8;
-  assign \$562  = \$561  + 3'h6;
-  assign \$563  = \$562  < st_length;
-  assign \$564  = st_beat * 4'h8;
-  assign \$565  = \$564  + 3'h7;
-  assign \$566  = \$565  < st_length;
-  assign \$567  = \$548  ? tx__data__payload[15:8] : 8'h00;
-  assign \$568  = st_beat * 4'h8;
-  assign \$569  = \$568  + 1'h0;
-  assign \$570  = \$569  < st_length;
-  assign \$571  = st_beat * 4'h8;
-  assign \$572  = \$571  + 1'h1;
-  assign \$573  = \$572  < st_length;
-  assign \$574  = st_beat * 4'h8;
-  assign \$575  = \$574  + 2'h2;
-  assign \$576  = \$575  < st_length;
-  assign \$577  = st_beat * 4'h8;
-  assign \$578  = \$577  + 2'h3;
-  assign \$579  = \$578  < st_length;
-  assign \$580  = st_beat * 4'h8;
-  assign \$581  = \$580  + 3'h4;
-  assign \$582  = \$581  < st_length;
-  assign \$583  = st_beat * 4'h8;
-  assign \$584  = \$583  + 3'h5;
-  assign \$585  = \$584  < st_length;
-  assign \$586  = st_beat * 4'h8;
-  assign \$587  = \$586  + 3'h6;
-  assign \$588  = \$587  < st_length;
-  assign \$589  = st_beat * 4'h8;
-  assign \$590  = \$589  + 3'h7;
-  assign \$591  = \$590  < st_length;
-  assign \$592  = \$576  ? tx__data__payload[23:16] : 8'h00;
-  assign \$593  = st_beat * 4'h8;
-  assign \$594  = \$593  + 1'h0;
-  assign \$595  = \$594  < st_length;
-  assign \$596  = st_beat * 4'h8;
-  assign \$597  = \$596  + 1'h1;
-  assign \$598  = \$597  < st_length;
-  assign \$599  = st_beat * 4'h8;
-  assign \$600  = \$599  + 2'h2;
-  assign \$601  = \$600  < st_length;
-  assign \$602  = st_beat * 4'h8;
-  assign \$603  = \$602  + 2'h3;
-  assign \$604  = \$603  < st_length;
-  assign \$605  = st_beat * 4'h8;
-  assign \$606  = \$605  + 3'h4;
-  assign \$607  = \$606  < st_length;
-  assign \$608  = st_beat * 4'h8;
-  assign \$609  = \$608  + 3'h5;
-  assign \$610  = \$609  < st_length;
-  assign \$611  = st_beat * 4'h8;
-  assign \$612  = \$611  + 3'h6;
-  assign \$613  = \$612  < st_length;
-  assign \$614  = st_beat * 4'h8;
-  assign \$615  = \$614  + 3'h7;
-  assign \$616  = \$615  < st_length;
-  assign \$617  = \$604  ? tx__data__payload[31:24] : 8'h00;
-  assign \$618  = st_beat * 4'h8;
-  assign \$619  = \$618  + 1'h0;
-  assign \$620  = \$619  < st_length;
-  assign \$621  = st_beat * 4'h8;
-  assign \$622  = \$621  + 1'h1;
-  assign \$623  = \$622  < st_length;
-  assign \$624  = st_beat * 4'h8;
-  assign \$625  = \$624  + 2'h2;
-  assign \$626  = \$625  < st_length;
-  assign \$627  = st_beat * 4'h8;
-  assign \$628  = \$627  + 2'h3;
-  assign \$629  = \$628  < st_length;
-  assign \$630  = st_beat * 4'h8;
-  assign \$631  = \$630  + 3'h4;
-  assign \$632  = \$631  < st_length;
-  assign \$633  = st_beat * 4'h8;
-  assign \$634  = \$633  + 3'h5;
-  assign \$635  = \$634  < st_length;
-  assign \$636  = st_beat * 4'h8;
-  assign \$637  = \$636  + 3'h6;
-  assign \$638  = \$637  < st_length;
-  assign \$639  = st_beat * 4'h8;
-  assign \$640  = \$639  + 3'h7;
-  assign \$641  = \$640  < st_length;
-  assign \$642  = \$632  ? tx__data__payload[39:32] : 8'h00;
-  assign \$643  = st_beat * 4'h8;
-  assign \$644  = \$643  + 1'h0;
-  assign \$645  = \$644  < st_length;
-  assign \$646  = st_beat * 4'h8;
-  assign \$647  = \$646  + 1'h1;
-  assign \$648  = \$647  < st_length;
-  assign \$649  = st_beat * 4'h8;
-  assign \$650  = \$649  + 2'h2;
-  assign \$651  = \$650  < st_length;
-  assign \$652  = st_beat * 4'h8;
-  assign \$653  = \$652  + 2'h3;
-  assign \$654  = \$653  < st_length;
-  assign \$655  = st_beat * 4'h8;
-  assign \$656  = \$655  + 3'h4;
-  assign \$657  = \$656  < st_length;
-  assign \$658  = st_beat * 4'h8;
-  assign \$659  = \$658  + 3'h5;
-  assign \$660  = \$659  < st_length;
-  assign \$661  = st_beat * 4'h8;
-  assign \$662  = \$661  + 3'h6;
-  assign \$663  = \$662  < st_length;
-  assign \$664  = st_beat * 4'h8;
-  assign \$665  = \$664  + 3'h7;
-  assign \$666  = \$665  < st_length;
-  assign \$667  = \$660  ? tx__data__payload[47:40] : 8'h00;
-  assign \$668  = st_beat * 4'h8;
-  assign \$669  = \$668  + 1'h0;
-  assign \$670  = \$669  < st_length;
-  assign \$671  = st_beat * 4'h8;
-  assign \$672  = \$671  + 1'h1;
-  assign \$673  = \$672  < st_length;
-  assign \$674  = st_beat * 4'h8;
-  assign \$675  = \$674  + 2'h2;
-  assign \$676  = \$675  < st_length;
-  assign \$677  = st_beat * 4'h8;
-  assign \$678  = \$677  + 2'h3;
-  assign \$679  = \$678  < st_length;
-  assign \$680  = st_beat * 4'h8;
-  assign \$681  = \$680  + 3'h4;
-  assign \$682  = \$681  < st_length;
-  assign \$683  = st_beat * 4'h8;
-  assign \$684  = \$683  + 3'h5;
-  assign \$685  = \$684  < st_length;
-  assign \$686  = st_beat * 4'h8;
-  assign \$687  = \$686  + 3'h6;
-  assign \$688  = \$687  < st_length;
-  assign \$689  = st_beat * 4'h8;
-  assign \$690  = \$689  + 3'h7;
-  assign \$691  = \$690  < st_length;
-  assign \$692  = \$688  ? tx__data__payload[55:48] : 8'h00;
-  assign \$693  = st_beat * 4'h8;
-  assign \$694  = \$693  + 1'h0;
-  assign \$695  = \$694  < st_length;
-  assign \$696  = st_beat * 4'h8;
-  assign \$697  = \$696  + 1'h1;
-  assign \$698  = \$697  < st_length;
-  assign \$699  = st_beat * 4'h8;
-  assign \$700  = \$699  + 2'h2;
-  assign \$701  = \$700  < st_length;
-  assign \$702  = st_beat * 4'h8;
-  assign \$703  = \$702  + 2'h3;
-  assign \$704  = \$703  < st_length;
-  assign \$705  = st_beat * 4'h8;
-  assign \$706  = \$705  + 3'h4;
-  assign \$707  = \$706  < st_length;
-  assign \$708  = st_beat * 4'h8;
-  assign \$709  = \$708  + 3'h5;
-  assign \$710  = \$709  < st_length;
-  assign \$711  = st_beat * 4'h8;
-  assign \$712  = \$711  + 3'h6;
-  assign \$713  = \$712  < st_length;
-  assign \$714  = st_beat * 4'h8;
-  assign \$715  = \$714  + 3'h7;
-  assign \$716  = \$715  < st_length;
-  assign \$717  = \$716  ? tx__data__payload[63:56] : 8'h00;
-  assign \$718  = st_beats - 1'h1;
-  assign \$719  = st_beat == \$718 ;
-  assign \$720  = hdr_reg[23:16] == 1'h1;
-  assign \$721  = hdr_reg[27:24] == 1'h1;
-  assign \$722  = hdr_reg[27:24] == 2'h3;
-  assign \$723  = \$721  | \$722 ;
-  assign \$724  = hdr_reg[27:24] == 3'h4;
-  assign \$725  = hdr_reg[27:24] == 3'h6;
-  assign \$726  = \$724  | \$725 ;
-  assign \$727  = ! hdr_reg[30:28];
-  assign \$728  = \$726  & \$727 ;
-  assign \$729  = \$723  | \$728 ;
-  assign \$730  = \$720  & \$729 ;
-  assign \$731  = hdr_reg[111:96] <= 7'h40;
-  assign \$732  = \$730  & \$731 ;
-  assign \$733  = hdr_reg[111:96] + 3'h7;
-  assign \$735  = \$732  ? \$734  : 17'h00000;
-  assign \$736  = ~ s_axis__tlast;
-  assign \$737  = rbeat >= 2'h3;
-  assign \$738  = \$736  & \$737 ;
-  assign \$739  = rbeat - 2'h3;
-  assign \$740  = \$739  < \$735 [3:0];
-  assign \$741  = \$738  & \$740 ;
-  assign \$742  = ! rbeat;
-  assign \$743  = wr_commit - rd_ptr;
-  assign \$744  = 5'h10 - \$743 [4:0];
-  assign \$745  = $signed(\$744 ) >= $signed(5'h08);
-  assign \$746  = \$742  ? \$745  : rspace;
-  assign \$747  = \$741  & \$746 ;
-  assign \$748  = rbeat - 2'h3;
-  assign \$749  = wr_commit + \$748 ;
-  assign \$750  = rbeat - 2'h3;
-  assign \$751  = \$735 [3:0] - 1'h1;
-  assign \$752  = $signed({ 1'h0, \$750  }) == $signed(\$751 );
-  assign \$754  = hdr_reg[47:32] - \$753 ;
-  assign \$755  = s_axis__tvalid & s_axis__tlast;
-  assign \$756  = rbeat < 2'h3;
-  assign \$757  = s_axis__tkeep != 4'hf;
-  assign \$758  = rkeep_bad | \$757 ;
-  assign \$759  = ~ rcrc;
-  assign \$760  = s_axis__tdata[31:0] != \$759 ;
-  assign \$761  = hdr_reg[23:16] != 1'h1;
-  assign \$762  = hdr_reg[23:16] != 2'h2;
-  assign \$763  = \$761  & \$762 ;
-  assign \$764  = | hdr_reg[79:72];
-  assign \$765  = \$763  | \$764 ;
-  assign \$766  = | hdr_reg[127:112];
-  assign \$767  = \$765  | \$766 ;
-  assign \$768  = hdr_reg[23:16] == 1'h1;
-  assign \$769  = hdr_reg[27:24] == 1'h1;
-  assign \$770  = hdr_reg[27:24] == 2'h3;
-  assign \$771  = \$769  | \$770 ;
-  assign \$772  = hdr_reg[27:24] == 3'h4;
-  assign \$773  = hdr_reg[27:24] == 3'h6;
-  assign \$774  = \$772  | \$773 ;
-  assign \$775  = ! hdr_reg[30:28];
-  assign \$776  = \$774  & \$775 ;
-  assign \$777  = \$771  | \$776 ;
-  assign \$778  = \$768  & \$777 ;
-  assign \$779  = hdr_reg[111:96] <= 7'h40;
-  assign \$780  = ~ \$779 ;
-  assign \$781  = \$778  & \$780 ;
-  assign \$782  = rbeat - 2'h3;
-  assign \$783  = $signed(\$782 ) < $signed({ 1'h0, \$735 [3:0] });
-  assign \$784  = rbeat - 2'h3;
-  assign \$785  = $signed(\$784 ) > $signed({ 1'h0, \$735 [3:0] });
-  assign \$786  = hdr_reg[7:0] != 1'h1;
-  assign \$787  = hdr_reg[15:8] < 2'h2;
-  assign \$788  = hdr_reg[15:8] != 1'h1;
-  assign \$789  = \$787  & \$788 ;
-  assign \$790  = ~ \$789 ;
-  assign \$791  = \$786  | \$790 ;
-  assign \$792  = hdr_reg[23:16] == 2'h2;
-  assign \$793  = ! \$754 [15:0];
-  assign \$794  = rspace & w_rdy;
-  assign \$795  = ~ \$754 [15];
-  assign rx__data__valid = rd_ptr != wr_commit;
-  assign \$796  = rx_ack_value - base_0;
-  assign \$797  = \$796 [15:0] <= count_0;
-  assign \$798  = ack_from[0] & \$797 ;
-  assign \$799  = ! sent_0;
-  assign \$800  = | ack_adv_0;
-  assign \$801  = \$799  | \$800 ;
-  assign \$802  = \$801  | go_back[0];
-  assign \$803  = \$802  | expired_0;
-  assign \$804  = timer_0 == 11'h7ff;
-  assign \$805  = ! sender_state;
-  assign \$806  = sender_state == 1'h1;
-  assign \$807  = sender_state == 2'h2;
-  assign \$808  = sender_state == 2'h3;
-  assign \$809  = ! store_state;
-  assign \$810  = store_state == 1'h1;
-  assign \$811  = store_state == 2'h2;
+  assign read__hdr = hdr_mem[{ read__peer, read__slot }];
+  assign \$1  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$2  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$3  = \$1  & \$2 ;
+  assign \$4  = ~ \$3 ;
+  assign \$5  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$6  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$7  = \$5  | \$6 ;
+  assign \$8  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$9  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$10  = \$8  | \$9 ;
+  assign \$11  = ! tx__hdr__payload[6:4];
+  assign \$12  = \$10  & \$11 ;
+  assign \$13  = \$7  | \$12 ;
+  assign \$14  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$15  = \$13  & \$14 ;
+  assign \$16  = \$4  | \$15 ;
+  assign \$17  = read__peer == tx__hdr__payload[15];
+  assign \$18  = read__busy & \$17 ;
+  assign \$19  = read__slot == slot;
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = ~ \$20 ;
+  assign \$22  = room & \$21 ;
+  assign \$23  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$24  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$25  = \$23  | \$24 ;
+  assign \$26  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$27  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$28  = \$26  | \$27 ;
+  assign \$29  = ! tx__hdr__payload[6:4];
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = \$25  | \$30 ;
+  assign \$32  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$34  = \$31  ? \$33  : 17'h00000;
+  assign \$35  = ! \$34 ;
+  assign \$36  = st_beat * 4'h8;
+  assign \$37  = \$36  + 1'h0;
+  assign \$38  = \$37  < st_length;
+  assign \$39  = st_beat * 4'h8;
+  assign \$40  = \$39  + 1'h1;
+  assign \$41  = \$40  < st_length;
+  assign \$42  = st_beat * 4'h8;
+  assign \$43  = \$42  + 2'h2;
+  assign \$44  = \$43  < st_length;
+  assign \$45  = st_beat * 4'h8;
+  assign \$46  = \$45  + 2'h3;
+  assign \$47  = \$46  < st_length;
+  assign \$48  = st_beat * 4'h8;
+  assign \$49  = \$48  + 3'h4;
+  assign \$50  = \$49  < st_length;
+  assign \$51  = st_beat * 4'h8;
+  assign \$52  = \$51  + 3'h5;
+  assign \$53  = \$52  < st_length;
+  assign \$54  = st_beat * 4'h8;
+  assign \$55  = \$54  + 3'h6;
+  assign \$56  = \$55  < st_length;
+  assign \$57  = st_beat * 4'h8;
+  assign \$58  = \$57  + 3'h7;
+  assign \$59  = \$58  < st_length;
+  assign \$60  = \$38  ? tx__data__payload[7:0] : 8'h00;
+  assign \$61  = st_beat * 4'h8;
+  assign \$62  = \$61  + 1'h0;
+  assign \$63  = \$62  < st_length;
+  assign \$64  = st_beat * 4'h8;
+  assign \$65  = \$64  + 1'h1;
+  assign \$66  = \$65  < st_length;
+  assign \$67  = st_beat * 4'h8;
+  assign \$68  = \$67  + 2'h2;
+  assign \$69  = \$68  < st_length;
+  assign \$70  = st_beat * 4'h8;
+  assign \$71  = \$70  + 2'h3;
+  assign \$72  = \$71  < st_length;
+  assign \$73  = st_beat * 4'h8;
+  assign \$74  = \$73  + 3'h4;
+  assign \$75  = \$74  < st_length;
+  assign \$76  = st_beat * 4'h8;
+  assign \$77  = \$76  + 3'h5;
+  assign \$78  = \$77  < st_length;
+  assign \$79  = st_beat * 4'h8;
+  assign \$80  = \$79  + 3'h6;
+  assign \$81  = \$80  < st_length;
+  assign \$82  = st_beat * 4'h8;
+  assign \$83  = \$82  + 3'h7;
+  assign \$84  = \$83  < st_length;
+  assign \$85  = \$66  ? tx__data__payload[15:8] : 8'h00;
+  assign \$86  = st_beat * 4'h8;
+  assign \$87  = \$86  + 1'h0;
+  assign \$88  = \$87  < st_length;
+  assign \$89  = st_beat * 4'h8;
+  assign \$90  = \$89  + 1'h1;
+  assign \$91  = \$90  < st_length;
+  assign \$92  = st_beat * 4'h8;
+  assign \$93  = \$92  + 2'h2;
+  assign \$94  = \$93  < st_length;
+  assign \$95  = st_beat * 4'h8;
+  assign \$96  = \$95  + 2'h3;
+  assign \$97  = \$96  < st_length;
+  assign \$98  = st_beat * 4'h8;
+  assign \$99  = \$98  + 3'h4;
+  assign \$100  = \$99  < st_length;
+  assign \$101  = st_beat * 4'h8;
+  assign \$102  = \$101  + 3'h5;
+  assign \$103  = \$102  < st_length;
+  assign \$104  = st_beat * 4'h8;
+  assign \$105  = \$104  + 3'h6;
+  assign \$106  = \$105  < st_length;
+  assign \$107  = st_beat * 4'h8;
+  assign \$108  = \$107  + 3'h7;
+  assign \$109  = \$108  < st_length;
+  assign \$110  = \$94  ? tx__data__payload[23:16] : 8'h00;
+  assign \$111  = st_beat * 4'h8;
+  assign \$112  = \$111  + 1'h0;
+  assign \$113  = \$112  < st_length;
+  assign \$114  = st_beat * 4'h8;
+  assign \$115  = \$114  + 1'h1;
+  assign \$116  = \$115  < st_length;
+  assign \$117  = st_beat * 4'h8;
+  assign \$118  = \$117  + 2'h2;
+  assign \$119  = \$118  < st_length;
+  assign \$120  = st_beat * 4'h8;
+  assign \$121  = \$120  + 2'h3;
+  assign \$122  = \$121  < st_length;
+  assign \$123  = st_beat * 4'h8;
+  assign \$124  = \$123  + 3'h4;
+  assign \$125  = \$124  < st_length;
+  assign \$126  = st_beat * 4'h8;
+  assign \$127  = \$126  + 3'h5;
+  assign \$128  = \$127  < st_length;
+  assign \$129  = st_beat * 4'h8;
+  assign \$130  = \$129  + 3'h6;
+  assign \$131  = \$130  < st_length;
+  assign \$132  = st_beat * 4'h8;
+  assign \$133  = \$132  + 3'h7;
+  assign \$134  = \$133  < st_length;
+  assign \$135  = \$122  ? tx__data__payload[31:24] : 8'h00;
+  assign \$136  = st_beat * 4'h8;
+  assign \$137  = \$136  + 1'h0;
+  assign \$138  = \$137  < st_length;
+  assign \$139  = st_beat * 4'h8;
+  assign \$140  = \$139  + 1'h1;
+  assign \$141  = \$140  < st_length;
+  assign \$142  = st_beat * 4'h8;
+  assign \$143  = \$142  + 2'h2;
+  assign \$144  = \$143  < st_length;
+  assign \$145  = st_beat * 4'h8;
+  assign \$146  = \$145  + 2'h3;
+  assign \$147  = \$146  < st_length;
+  assign \$148  = st_beat * 4'h8;
+  assign \$149  = \$148  + 3'h4;
+  assign \$150  = \$149  < st_length;
+  assign \$151  = st_beat * 4'h8;
+  assign \$152  = \$151  + 3'h5;
+  assign \$153  = \$152  < st_length;
+  assign \$154  = st_beat * 4'h8;
+  assign \$155  = \$154  + 3'h6;
+  assign \$156  = \$155  < st_length;
+  assign \$157  = st_beat * 4'h8;
+  assign \$158  = \$157  + 3'h7;
+  assign \$159  = \$158  < st_length;
+  assign \$160  = \$150  ? tx__data__payload[39:32] : 8'h00;
+  assign \$161  = st_beat * 4'h8;
+  assign \$162  = \$161  + 1'h0;
+  assign \$163  = \$162  < st_length;
+  assign \$164  = st_beat * 4'h8;
+  assign \$165  = \$164  + 1'h1;
+  assign \$166  = \$165  < st_length;
+  assign \$167  = st_beat * 4'h8;
+  assign \$168  = \$167  + 2'h2;
+  assign \$169  = \$168  < st_length;
+  assign \$170  = st_beat * 4'h8;
+  assign \$171  = \$170  + 2'h3;
+  assign \$172  = \$171  < st_length;
+  assign \$173  = st_beat * 4'h8;
+  assign \$174  = \$173  + 3'h4;
+  assign \$175  = \$174  < st_length;
+  assign \$176  = st_beat * 4'h8;
+  assign \$177  = \$176  + 3'h5;
+  assign \$178  = \$177  < st_length;
+  assign \$179  = st_beat * 4'h8;
+  assign \$180  = \$179  + 3'h6;
+  assign \$181  = \$180  < st_length;
+  assign \$182  = st_beat * 4'h8;
+  assign \$183  = \$182  + 3'h7;
+  assign \$184  = \$183  < st_length;
+  assign \$185  = \$178  ? tx__data__payload[47:40] : 8'h00;
+  assign \$186  = st_beat * 4'h8;
+  assign \$187  = \$186  + 1'h0;
+  assign \$188  = \$187  < st_length;
+  assign \$189  = st_beat * 4'h8;
+  assign \$190  = \$189  + 1'h1;
+  assign \$191  = \$190  < st_length;
+  assign \$192  = st_beat * 4'h8;
+  assign \$193  = \$192  + 2'h2;
+  assign \$194  = \$193  < st_length;
+  assign \$195  = st_beat * 4'h8;
+  assign \$196  = \$195  + 2'h3;
+  assign \$197  = \$196  < st_length;
+  assign \$198  = st_beat * 4'h8;
+  assign \$199  = \$198  + 3'h4;
+  assign \$200  = \$199  < st_length;
+  assign \$201  = st_beat * 4'h8;
+  assign \$202  = \$201  + 3'h5;
+  assign \$203  = \$202  < st_length;
+  assign \$204  = st_beat * 4'h8;
+  assign \$205  = \$204  + 3'h6;
+  assign \$206  = \$205  < st_length;
+  assign \$207  = st_beat * 4'h8;
+  assign \$208  = \$207  + 3'h7;
+  assign \$209  = \$208  < st_length;
+  assign \$210  = \$206  ? tx__data__payload[55:48] : 8'h00;
+  assign \$211  = st_beat * 4'h8;
+  assign \$212  = \$211  + 1'h0;
+  assign \$213  = \$212  < st_length;
+  assign \$214  = st_beat * 4'h8;
+  assign \$215  = \$214  + 1'h1;
+  assign \$216  = \$215  < st_length;
+  assign \$217  = st_beat * 4'h8;
+  assign \$218  = \$217  + 2'h2;
+  assign \$219  = \$218  < st_length;
+  assign \$220  = st_beat * 4'h8;
+  assign \$221  = \$220  + 2'h3;
+  assign \$222  = \$221  < st_length;
+  assign \$223  = st_beat * 4'h8;
+  assign \$224  = \$223  + 3'h4;
+  assign \$225  = \$224  < st_length;
+  assign \$226  = st_beat * 4'h8;
+  assign \$227  = \$226  + 3'h5;
+  assign \$228  = \$227  < st_length;
+  assign \$229  = st_beat * 4'h8;
+  assign \$230  = \$229  + 3'h6;
+  assign \$231  = \$230  < st_length;
+  assign \$232  = st_beat * 4'h8;
+  assign \$233  = \$232  + 3'h7;
+  assign \$234  = \$233  < st_length;
+  assign \$235  = \$234  ? tx__data__payload[63:56] : 8'h00;
+  assign \$236  = st_beats - 1'h1;
+  assign \$237  = st_beat == \$236 ;
+  assign \$238  = ! store_state;
+  assign \$239  = store_state == 1'h1;
+  assign \$240  = store_state == 2'h2;
+  assign \$241  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$242  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$243  = \$241  & \$242 ;
+  assign \$244  = ~ \$243 ;
+  assign \$245  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$246  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$247  = \$245  | \$246 ;
+  assign \$248  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$249  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$250  = \$248  | \$249 ;
+  assign \$251  = ! tx__hdr__payload[6:4];
+  assign \$252  = \$250  & \$251 ;
+  assign \$253  = \$247  | \$252 ;
+  assign \$254  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$255  = \$253  & \$254 ;
+  assign \$256  = \$244  | \$255 ;
+  assign \$257  = read__peer == tx__hdr__payload[15];
+  assign \$258  = read__busy & \$257 ;
+  assign \$259  = read__slot == slot;
+  assign \$260  = \$258  & \$259 ;
+  assign \$261  = ~ \$260 ;
+  assign \$262  = room & \$261 ;
+  assign \$263  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$264  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$265  = \$263  | \$264 ;
+  assign \$266  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$267  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$268  = \$266  | \$267 ;
+  assign \$269  = ! tx__hdr__payload[6:4];
+  assign \$270  = \$268  & \$269 ;
+  assign \$271  = \$265  | \$270 ;
+  assign \$272  = | tx__hdr__payload[126:111];
+  assign \$273  = \$271  & \$272 ;
+  assign \$274  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$275  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$276  = \$274  | \$275 ;
+  assign \$277  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$278  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$279  = \$277  | \$278 ;
+  assign \$280  = ! tx__hdr__payload[6:4];
+  assign \$281  = \$279  & \$280 ;
+  assign \$282  = \$276  | \$281 ;
+  assign \$283  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$285  = \$282  ? \$284  : 17'h00000;
+  assign \$286  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$287  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$288  = \$286  | \$287 ;
+  assign \$289  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$290  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$291  = \$289  | \$290 ;
+  assign \$292  = ! tx__hdr__payload[6:4];
+  assign \$293  = \$291  & \$292 ;
+  assign \$294  = \$288  | \$293 ;
+  assign \$295  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$297  = \$294  ? \$296  : 17'h00000;
+  assign \$298  = ! \$297 ;
+  assign \$299  = st_beat + 1'h1;
+  assign \$300  = st_beats - 1'h1;
+  assign \$301  = st_beat == \$300 ;
+  assign \$302  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    ctr_tx_frames <= \$812 ;
+    store_state <= \$303 ;
   always @(posedge clk)
-    ctr_tx_msgs <= \$813 ;
+    st_peer <= \$304 ;
   always @(posedge clk)
-    ctr_tx_retransmits <= \$814 ;
+    st_slot <= \$305 ;
   always @(posedge clk)
-    ctr_tx_acks <= \$815 ;
+    st_beats <= \$306 ;
   always @(posedge clk)
-    ctr_tx_dropped <= \$816 ;
+    st_beat <= \$307 ;
   always @(posedge clk)
-    ctr_rx_frames <= \$817 ;
-  always @(posedge clk)
-    ctr_rx_msgs <= \$818 ;
-  always @(posedge clk)
-    ctr_rx_acks <= \$819 ;
-  always @(posedge clk)
-    ctr_rx_dup <= \$820 ;
-  always @(posedge clk)
-    ctr_rx_drop_crc <= \$821 ;
-  always @(posedge clk)
-    ctr_rx_drop_misrouted <= \$822 ;
-  always @(posedge clk)
-    ctr_rx_drop_truncated <= \$823 ;
-  always @(posedge clk)
-    ctr_rx_drop_oversize <= \$824 ;
-  always @(posedge clk)
-    ctr_rx_drop_malformed <= \$825 ;
-  always @(posedge clk)
-    ctr_rx_drop_nobuf <= \$826 ;
-  always @(posedge clk)
-    ctr_naks_sent <= \$827 ;
-  always @(posedge clk)
-    ctr_naks_received <= \$828 ;
-  always @(posedge clk)
-    sending <= \$829 ;
-  always @(posedge clk)
-    cur_peer <= \$830 ;
-  always @(posedge clk)
-    cur_seq <= \$831 ;
-  always @(posedge clk)
-    cur_ack <= \$832 ;
-  always @(posedge clk)
-    cur_nak <= \$833 ;
-  always @(posedge clk)
-    cur_type <= \$834 ;
-  always @(posedge clk)
-    cur_slot <= \$835 ;
-  always @(posedge clk)
-    rr <= \$836 ;
-  always @(posedge clk)
-    beat <= \$837 ;
-  always @(posedge clk)
-    crc <= \$838 ;
-  always @(posedge clk)
-    sender_state <= \$839 ;
-  always @(posedge clk)
-    store_state <= \$840 ;
-  always @(posedge clk)
-    st_peer <= \$841 ;
-  always @(posedge clk)
-    st_slot <= \$842 ;
-  always @(posedge clk)
-    st_beats <= \$843 ;
-  always @(posedge clk)
-    st_beat <= \$844 ;
-  always @(posedge clk)
-    st_length <= \$845 ;
-  always @(posedge clk)
-    rspace <= \$846 ;
-  always @(posedge clk)
-    hdr_reg <= \$847 ;
-  always @(posedge clk)
-    rcrc <= \$848 ;
-  always @(posedge clk)
-    rkeep_bad <= \$849 ;
-  always @(posedge clk)
-    rbeat <= \$850 ;
-  always @(posedge clk)
-    wr_commit <= \$851 ;
-  always @(posedge clk)
-    rd_ptr <= \$852 ;
-  always @(posedge clk)
-    base_0 <= \$853 ;
-  always @(posedge clk)
-    count_0 <= \$854 ;
-  always @(posedge clk)
-    sent_0 <= \$855 ;
-  always @(posedge clk)
-    high_0 <= \$856 ;
-  always @(posedge clk)
-    timer_0 <= \$857 ;
-  always @(posedge clk)
-    expired_0 <= \$858 ;
-  always @(posedge clk)
-    expected_0 <= \$859 ;
-  always @(posedge clk)
-    nak_done_0 <= \$860 ;
-  always @(posedge clk)
-    ack_pending_0 <= \$861 ;
-  always @(posedge clk)
-    nak_pending_0 <= \$862 ;
-  always @(posedge clk)
-    ctr_tx_timeouts <= \$863 ;
-  assign \$1  = ctr_tx_frames + 1'h1;
-  assign \$2  = ctr_tx_msgs + 1'h1;
-  assign \$3  = ctr_tx_retransmits + 1'h1;
-  assign \$4  = ctr_tx_acks + 1'h1;
-  assign \$5  = ctr_tx_dropped + 1'h1;
-  assign \$6  = ctr_rx_frames + 1'h1;
-  assign \$7  = ctr_rx_msgs + 1'h1;
-  assign \$8  = ctr_rx_acks + 1'h1;
-  assign \$9  = ctr_rx_dup + 1'h1;
-  assign \$10  = ctr_rx_drop_crc + 1'h1;
-  assign \$11  = ctr_rx_drop_misrouted + 1'h1;
-  assign \$12  = ctr_rx_drop_truncated + 1'h1;
-  assign \$13  = ctr_rx_drop_oversize + 1'h1;
-  assign \$14  = ctr_rx_drop_malformed + 1'h1;
-  assign \$15  = ctr_rx_drop_nobuf + 1'h1;
-  assign \$16  = ctr_naks_sent + 1'h1;
-  assign \$17  = ctr_naks_received + 1'h1;
-  assign \$18  = \$445  >> pick;
-  assign \$21  = \$19  + \$20 ;
-  assign \$22  = \$18  ? \$21  : 17'h00000;
-  assign \$25  = \$445  >> pick;
-  assign \$26  = \$25  ? 8'h01 : 8'h02;
-  assign \$29  = \$27  + \$28 ;
-  assign \$31  = ^ \$30 ;
-  assign \$33  = ^ \$32 ;
-  assign \$35  = ^ \$34 ;
-  assign \$37  = ^ \$36 ;
-  assign \$39  = ^ \$38 ;
-  assign \$41  = ^ \$40 ;
-  assign \$43  = ^ \$42 ;
-  assign \$45  = ^ \$44 ;
-  assign \$47  = ^ \$46 ;
-  assign \$49  = ^ \$48 ;
-  assign \$51  = ^ \$50 ;
-  assign \$53  = ^ \$52 ;
-  assign \$55  = ^ \$54 ;
-  assign \$57  = ^ \$56 ;
-  assign \$59  = ^ \$58 ;
-  assign \$61  = ^ \$60 ;
-  assign \$63  = ^ \$62 ;
-  assign \$65  = ^ \$64 ;
-  assign \$67  = ^ \$66 ;
-  assign \$69  = ^ \$68 ;
-  assign \$71  = ^ \$70 ;
-  assign \$73  = ^ \$72 ;
-  assign \$75  = ^ \$74 ;
-  assign \$77  = ^ \$76 ;
-  assign \$79  = ^ \$78 ;
-  assign \$81  = ^ \$80 ;
-  assign \$83  = ^ \$82 ;
-  assign \$85  = ^ \$84 ;
-  assign \$87  = ^ \$86 ;
-  assign \$89  = ^ \$88 ;
-  assign \$91  = ^ \$90 ;
-  assign \$93  = ^ \$92 ;
-  assign \$94  = beat + 1'h1;
-  assign \$95  = beat == 2'h2;
-  assign \$96  = cur_type == 1'h1;
-  assign \$97  = hdr_rd__data[3:0] == 1'h1;
-  assign \$98  = hdr_rd__data[3:0] == 2'h3;
-  assign \$99  = \$97  | \$98 ;
-  assign \$100  = hdr_rd__data[3:0] == 3'h4;
-  assign \$101  = hdr_rd__data[3:0] == 3'h6;
-  assign \$102  = \$100  | \$101 ;
-  assign \$103  = ! hdr_rd__data[6:4];
-  assign \$104  = \$102  & \$103 ;
-  assign \$105  = \$99  | \$104 ;
-  assign \$106  = \$96  & \$105 ;
-  assign \$107  = hdr_rd__data[110:95] + 3'h7;
-  assign \$109  = \$106  ? \$108  : 17'h00000;
-  assign \$110  = | \$109 ;
-  assign \$112  = ^ \$111 ;
-  assign \$114  = ^ \$113 ;
-  assign \$116  = ^ \$115 ;
-  assign \$118  = ^ \$117 ;
-  assign \$120  = ^ \$119 ;
-  assign \$122  = ^ \$121 ;
-  assign \$124  = ^ \$123 ;
-  assign \$126  = ^ \$125 ;
-  assign \$128  = ^ \$127 ;
-  assign \$130  = ^ \$129 ;
-  assign \$132  = ^ \$131 ;
-  assign \$134  = ^ \$133 ;
-  assign \$136  = ^ \$135 ;
-  \memory_component.netif.csr_dec  csr_dec (
-    .bus__addr(bus__addr),
-    .bus__r_data(csr__r_data),
-    .bus__r_stb(bus__r_stb),
-    .clk(clk),
-    .csr__id__w_data(bus__w_data),
-    .csr__naks_received__r_data(ctr_naks_received),
-    .csr__naks_sent__r_data(ctr_naks_sent),
-    .csr__rx_acks__r_data(ctr_rx_acks),
-    .csr__rx_drop_crc__r_data(ctr_rx_drop_crc),
-    .csr__rx_drop_malformed__r_data(ctr_rx_drop_malformed),
-    .csr__rx_drop_misrouted__r_data(ctr_rx_drop_misrouted),
-    .csr__rx_drop_nobuf__r_data(ctr_rx_drop_nobuf),
-    .csr__rx_drop_oversize__r_data(ctr_rx_drop_oversize),
-    .csr__rx_drop_truncated__r_data(ctr_rx_drop_truncated),
-    .csr__rx_dup__r_data(ctr_rx_dup),
-    .csr__rx_frames__r_data(ctr_rx_frames),
-    .csr__rx_msgs__r_data(ctr_rx_msgs),
-    .csr__tx_acks__r_data(ctr_tx_acks),
-    .csr__tx_dropped__r_data(ctr_tx_dropped),
-    .csr__tx_frames__r_data(ctr_tx_frames),
-    .csr__tx_msgs__r_data(ctr_tx_msgs),
-    .csr__tx_retransmits__r_data(ctr_tx_retransmits),
-    .csr__tx_timeouts__r_data(ctr_tx_timeouts),
-    .rst(rst)
-  );
-  \memory_component.netif.hdr_fifo  hdr_fifo (
-    .clk(clk),
-    .r_data(rx__hdr__payload),
-    .r_en(r_en),
-    .r_rdy(rx__hdr__valid),
-    .rst(rst),
-    .w_en(w_en),
-    .w_port__data(out_hdr),
-    .w_rdy(w_rdy)
-  );
+    st_length <= \$308 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$195  = base_0;
-      1'h1:
-          \$195  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$196  = sent_0;
-      1'h1:
-          \$196  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$199  = expected_0;
-      1'h1:
-          \$199  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$200  = nak_pending_0;
-      1'h1:
-          \$200  = 1'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$203  = base_0;
-      1'h1:
-          \$203  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$204  = sent_0;
-      1'h1:
-          \$204  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$222  = count_0;
-      1'h1:
-          \$222  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$228  = base_0;
-      1'h1:
-          \$228  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$229  = count_0;
-      1'h1:
-          \$229  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$246  = base_0;
-      1'h1:
-          \$246  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$247  = count_0;
-      1'h1:
-          \$247  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$450  = nak_pending_0;
-      1'h1:
-          \$450  = 1'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$452  = high_0;
-      1'h1:
-          \$452  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$453  = sent_0;
-      1'h1:
-          \$453  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$458  = nak_pending_0;
-      1'h1:
-          \$458  = 1'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$464  = nak_pending_0;
-      1'h1:
-          \$464  = 1'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$466  = high_0;
-      1'h1:
-          \$466  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$467  = sent_0;
-      1'h1:
-          \$467  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$472  = nak_pending_0;
-      1'h1:
-          \$472  = 1'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$489  = count_0;
-      1'h1:
-          \$489  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$495  = base_0;
-      1'h1:
-          \$495  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$496  = count_0;
-      1'h1:
-          \$496  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$502  = base_0;
-      1'h1:
-          \$502  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (tx__hdr__payload[15])
-      1'h0:
-          \$503  = count_0;
-      1'h1:
-          \$503  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (hdr_reg[8])
-      1'h0:
-          \$753  = expected_0;
-      1'h1:
-          \$753  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$812  = ctr_tx_frames;
-    if (inc_tx_frames) begin
-      \$812  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$812  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$813  = ctr_tx_msgs;
-    if (inc_tx_msgs) begin
-      \$813  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$813  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$814  = ctr_tx_retransmits;
-    if (inc_tx_retransmits) begin
-      \$814  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$814  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$815  = ctr_tx_acks;
-    if (inc_tx_acks) begin
-      \$815  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$815  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$816  = ctr_tx_dropped;
-    if (inc_tx_dropped) begin
-      \$816  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$816  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$817  = ctr_rx_frames;
-    if (inc_rx_frames) begin
-      \$817  = \$6 [31:0];
-    end
-    if (rst) begin
-      \$817  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$818  = ctr_rx_msgs;
-    if (inc_rx_msgs) begin
-      \$818  = \$7 [31:0];
-    end
-    if (rst) begin
-      \$818  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$819  = ctr_rx_acks;
-    if (inc_rx_acks) begin
-      \$819  = \$8 [31:0];
-    end
-    if (rst) begin
-      \$819  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$820  = ctr_rx_dup;
-    if (inc_rx_dup) begin
-      \$820  = \$9 [31:0];
-    end
-    if (rst) begin
-      \$820  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$821  = ctr_rx_drop_crc;
-    if (inc_rx_drop_crc) begin
-      \$821  = \$10 [31:0];
-    end
-    if (rst) begin
-      \$821  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$822  = ctr_rx_drop_misrouted;
-    if (inc_rx_drop_misrouted) begin
-      \$822  = \$11 [31:0];
-    end
-    if (rst) begin
-      \$822  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$823  = ctr_rx_drop_truncated;
-    if (inc_rx_drop_truncated) begin
-      \$823  = \$12 [31:0];
-    end
-    if (rst) begin
-      \$823  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$824  = ctr_rx_drop_oversize;
-    if (inc_rx_drop_oversize) begin
-      \$824  = \$13 [31:0];
-    end
-    if (rst) begin
-      \$824  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$825  = ctr_rx_drop_malformed;
-    if (inc_rx_drop_malformed) begin
-      \$825  = \$14 [31:0];
-    end
-    if (rst) begin
-      \$825  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$826  = ctr_rx_drop_nobuf;
-    if (inc_rx_drop_nobuf) begin
-      \$826  = \$15 [31:0];
-    end
-    if (rst) begin
-      \$826  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$827  = ctr_naks_sent;
-    if (inc_naks_sent) begin
-      \$827  = \$16 [31:0];
-    end
-    if (rst) begin
-      \$827  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$828  = ctr_naks_received;
-    if (inc_naks_received) begin
-      \$828  = \$17 [31:0];
-    end
-    if (rst) begin
-      \$828  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$829  = sending;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-        begin
-          \$829  = 1'h0;
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$829  = 1'h1;
-          end
-        end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$193 ) begin
-              \$829  = 1'h1;
-            end else begin
-              \$829  = 1'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$829  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$830  = cur_peer;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$830  = pick;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$830  = pick;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$830  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$831  = cur_seq;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$831  = \$22 [15:0];
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$831  = \$198 [15:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$831  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$832  = cur_ack;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$832  = \$23 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$832  = \$199 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$832  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$833  = cur_nak;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$833  = \$24 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$833  = \$200 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$833  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$834  = cur_type;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$834  = \$26 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$834  = \$202 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$834  = 8'h02;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$835  = cur_slot;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$835  = \$29 [2:0];
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$835  = \$205 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$835  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$836  = rr;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$836  = pick;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$836  = pick;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$836  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$837  = beat;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$837  = 4'h0;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$837  = \$94 [3:0];
-            if (\$95 ) begin
-              \$837  = 4'h0;
-            end
-          end
-      2'h2:
-          if (m_axis__tready) begin
-            \$837  = \$175 [3:0];
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$837  = 4'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$837  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$838  = crc;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$838  = 32'd4294967295;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$838  = { \$93 , \$91 , \$89 , \$87 , \$85 , \$83 , \$81 , \$79 , \$77 , \$75 , \$73 , \$71 , \$69 , \$67 , \$65 , \$63 , \$61 , \$59 , \$57 , \$55 , \$53 , \$51 , \$49 , \$47 , \$45 , \$43 , \$41 , \$39 , \$37 , \$35 , \$33 , \$31  };
-          end
-      2'h2:
-          if (m_axis__tready) begin
-            \$838  = { \$174 , \$172 , \$170 , \$168 , \$166 , \$164 , \$162 , \$160 , \$158 , \$156 , \$154 , \$152 , \$150 , \$148 , \$146 , \$144 , \$142 , \$140 , \$138 , \$136 , \$134 , \$132 , \$130 , \$128 , \$126 , \$124 , \$122 , \$120 , \$118 , \$116 , \$114 , \$112  };
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$193 ) begin
-              \$838  = 32'd4294967295;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$838  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$839  = sender_state;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$839  = 2'h1;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            if (\$95 ) begin
-              (* full_case = 32'd1 *)
-              if (\$110 ) begin
-                \$839  = 2'h2;
-              end else begin
-                \$839  = 2'h3;
-              end
-            end
-          end
-      2'h2:
-          if (m_axis__tready) begin
-            if (\$191 ) begin
-              \$839  = 2'h3;
-            end
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$193 ) begin
-              \$839  = 2'h1;
-            end else begin
-              \$839  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$839  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$840  = store_state;
-    casez (store_state)
-      2'h0:
-          if (\$221 ) begin
-            if (tx__hdr__valid) begin
-              if (\$245 ) begin
-                \$840  = 2'h1;
-              end
-            end
-          end else if (\$234 ) begin
-            if (tx__hdr__valid) begin
-              (* full_case = 32'd1 *)
-              if (\$273 ) begin
-              end else begin
-                \$840  = 2'h2;
-              end
-            end
-          end
-      2'h2:
-          if (tx__data__valid) begin
-            if (\$276 ) begin
-              \$840  = 2'h0;
-            end
-          end
-      2'h1:
-          if (\$277 ) begin
-            \$840  = 2'h0;
-          end
-    endcase
-    if (rst) begin
-      \$840  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$841  = st_peer;
-    casez (store_state)
-      2'h0:
-          if (\$221 ) begin
-          end else if (\$234 ) begin
-            if (tx__hdr__valid) begin
-              \$841  = tx__hdr__payload[15];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$841  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$842  = st_slot;
-    casez (store_state)
-      2'h0:
-          if (\$221 ) begin
-          end else if (\$234 ) begin
-            if (tx__hdr__valid) begin
-              \$842  = \$248 [2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$842  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$843  = st_beats;
-    casez (store_state)
-      2'h0:
-          if (\$221 ) begin
-          end else if (\$234 ) begin
-            if (tx__hdr__valid) begin
-              \$843  = \$260 [3:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$843  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$844  = st_beat;
-    casez (store_state)
-      2'h0:
-          if (\$221 ) begin
-          end else if (\$234 ) begin
-            if (tx__hdr__valid) begin
-              \$844  = 4'h0;
-            end
-          end
-      2'h2:
-          if (tx__data__valid) begin
-            \$844  = \$274 [3:0];
-          end
-    endcase
-    if (rst) begin
-      \$844  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$845  = st_length;
-    casez (store_state)
-      2'h0:
-          if (\$221 ) begin
-          end else if (\$234 ) begin
-            if (tx__hdr__valid) begin
-              \$845  = tx__hdr__payload[126:111];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$845  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$846  = rspace;
-    if (s_axis__tvalid) begin
-      if (\$278 ) begin
-        \$846  = \$281 ;
-      end
-    end
-    if (rst) begin
-      \$846  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$847  = hdr_reg;
-    if (s_axis__tvalid) begin
-      if (\$282 ) begin
-        if (\$283 ) begin
-          \$847 [63:0] = s_axis__tdata;
-        end
-        if (\$284 ) begin
-          \$847 [127:64] = s_axis__tdata;
-        end
-        if (\$285 ) begin
-          \$847 [191:128] = s_axis__tdata;
-        end
-      end
-    end
-    if (rst) begin
-      \$847  = 192'h000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$848  = rcrc;
-    if (s_axis__tvalid) begin
-      if (\$286 ) begin
-        \$848  = { \$350 , \$348 , \$346 , \$344 , \$342 , \$340 , \$338 , \$336 , \$334 , \$332 , \$330 , \$328 , \$326 , \$324 , \$322 , \$320 , \$318 , \$316 , \$314 , \$312 , \$310 , \$308 , \$306 , \$304 , \$302 , \$300 , \$298 , \$296 , \$294 , \$292 , \$290 , \$288  };
-      end
-    end
-    if (\$354 ) begin
-      \$848  = 32'd4294967295;
-    end
-    if (rst) begin
-      \$848  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$849  = rkeep_bad;
-    if (s_axis__tvalid) begin
-      if (\$286 ) begin
-        if (\$351 ) begin
-          \$849  = 1'h1;
-        end
-      end
-    end
-    if (\$354 ) begin
-      \$849  = 1'h0;
-    end
-    if (rst) begin
-      \$849  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$850  = rbeat;
-    if (s_axis__tvalid) begin
-      if (\$286 ) begin
-        if (\$352 ) begin
-          \$850  = \$353 [3:0];
-        end
-      end
-    end
-    if (\$354 ) begin
-      \$850  = 4'h0;
-    end
-    if (rst) begin
-      \$850  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$851  = wr_commit;
-    if (\$354 ) begin
-      (* full_case = 32'd1 *)
-      if (\$355 ) begin
-      end else if (\$357 ) begin
-      end else if (\$359 ) begin
-      end else if (\$366 ) begin
-      end else if (\$380 ) begin
-      end else if (\$382 ) begin
-      end else if (\$384 ) begin
-      end else if (\$390 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$391 ) begin
-        end else begin
-          if (\$392 ) begin
-            if (\$393 ) begin
-              \$851  = \$394 [4:0];
-            end
-          end
-        end
-      end
-    end
-    if (rst) begin
-      \$851  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$852  = rd_ptr;
-    if (\$395 ) begin
-      \$852  = \$396 [4:0];
-    end
-    if (rst) begin
-      \$852  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$853  = \$397 [15:0];
-    if (rst) begin
-      \$853  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$854  = \$399 [3:0];
-    if (rst) begin
-      \$854  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$855  = \$405 [3:0];
-    if (rst) begin
-      \$855  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$856  = \$416 [3:0];
-    if (rst) begin
-      \$856  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$421 ) begin
-      \$857  = 12'h000;
-    end else if (\$422 ) begin
-      \$857  = 12'h000;
-    end else begin
-      \$857  = \$423 [11:0];
-    end
-    if (rst) begin
-      \$857  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$858  = expired_0;
-    if (go_back[0]) begin
-      \$858  = 1'h0;
-    end else if (\$426 ) begin
-      \$858  = 1'h1;
-    end
-    if (rst) begin
-      \$858  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$859  = expected_0;
-    if (rx_advance[0]) begin
-      \$859  = \$427 [15:0];
-    end
-    if (rst) begin
-      \$859  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$860  = nak_done_0;
-    if (rx_advance[0]) begin
-      \$860  = 1'h0;
-    end
-    if (\$431 ) begin
-    end else if (tx_send_nak[0]) begin
-      \$860  = 1'h1;
-    end
-    if (rst) begin
-      \$860  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$861  = ack_pending_0;
-    if (rx_event_ack[0]) begin
-      \$861  = 1'h1;
-    end else if (tx_clear_ack[0]) begin
-      \$861  = 1'h0;
-    end
-    if (rst) begin
-      \$861  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$862  = nak_pending_0;
-    if (\$431 ) begin
-      \$862  = 1'h1;
-    end else if (tx_send_nak[0]) begin
-      \$862  = 1'h0;
-    end
-    if (rst) begin
-      \$862  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$863  = \$432 [31:0];
-    if (rst) begin
-      \$863  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    pick = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (rr)
-      1'h0:
-        begin
-          if (want_any[0]) begin
-            pick = 1'h0;
-          end
-          if (want_any[1]) begin
-            pick = 1'h1;
-          end
-        end
-      1'h1:
-        begin
-          if (want_any[1]) begin
-            pick = 1'h1;
-          end
-          if (want_any[0]) begin
-            pick = 1'h0;
-          end
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    pick_valid = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (rr)
-      1'h0:
-        begin
-          if (want_any[0]) begin
-            pick_valid = 1'h1;
-          end
-          if (want_any[1]) begin
-            pick_valid = 1'h1;
-          end
-        end
-      1'h1:
-        begin
-          if (want_any[1]) begin
-            pick_valid = 1'h1;
-          end
-          if (want_any[0]) begin
-            pick_valid = 1'h1;
-          end
-        end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    go_back = 2'h0;
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-            if (expired_0) begin
-              go_back = 2'h1;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    send_start = 2'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            (* full_case = 32'd1 *)
-            casez (pick)
-              1'h0:
-                  send_start[0] = \$449 ;
-              1'h1:
-                  send_start[1] = \$449 ;
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$462 ) begin
-              (* full_case = 32'd1 *)
-              casez (pick)
-                1'h0:
-                    send_start[0] = \$463 ;
-                1'h1:
-                    send_start[1] = \$463 ;
-              endcase
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_clear_ack = 2'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            (* full_case = 32'd1 *)
-            casez (pick)
-              1'h0:
-                  tx_clear_ack[0] = 1'h1;
-              1'h1:
-                  tx_clear_ack[1] = 1'h1;
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$462 ) begin
-              (* full_case = 32'd1 *)
-              casez (pick)
-                1'h0:
-                    tx_clear_ack[0] = 1'h1;
-                1'h1:
-                    tx_clear_ack[1] = 1'h1;
-              endcase
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_send_nak = 2'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            (* full_case = 32'd1 *)
-            casez (pick)
-              1'h0:
-                  tx_send_nak[0] = \$450 ;
-              1'h1:
-                  tx_send_nak[1] = \$450 ;
-            endcase
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$462 ) begin
-              (* full_case = 32'd1 *)
-              casez (pick)
-                1'h0:
-                    tx_send_nak[0] = \$464 ;
-                1'h1:
-                    tx_send_nak[1] = \$464 ;
-              endcase
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_tx_retransmits = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            inc_tx_retransmits = \$455 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$462 ) begin
-              inc_tx_retransmits = \$469 ;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_tx_acks = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            inc_tx_acks = \$457 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$462 ) begin
-              inc_tx_acks = \$471 ;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_naks_sent = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            inc_naks_sent = \$458 ;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$462 ) begin
-              inc_naks_sent = \$472 ;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    m_axis__tvalid = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          m_axis__tvalid = 1'h1;
-      2'h2:
-          m_axis__tvalid = 1'h1;
-      2'h3:
-          m_axis__tvalid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    m_axis__tkeep = 8'h00;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          m_axis__tkeep = 8'hff;
-      2'h2:
-          m_axis__tkeep = 8'hff;
-      2'h3:
-          m_axis__tkeep = 8'h0f;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    m_axis__tdata = 64'h0000000000000000;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          m_axis__tdata = \$459 ;
-      2'h2:
-          m_axis__tdata = dat_rd__data;
-      2'h3:
-          m_axis__tdata = { 32'h00000000, \$460  };
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    m_axis__tlast = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          m_axis__tlast = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_tx_frames = 1'h0;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            inc_tx_frames = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$488 ) begin
+          if (\$16 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$501 ) begin
+          end else if (\$22 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_tx_dropped = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$488 ) begin
+          if (\$16 ) begin
             if (tx__hdr__valid) begin
-              inc_tx_dropped = 1'h1;
+              tx_dropped = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     hdr_wr__addr = 4'h0;
     casez (store_state)
       2'h0:
-          if (\$488 ) begin
-          end else if (\$501 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
-              hdr_wr__addr = { tx__hdr__payload[15], \$504 [2:0] };
+              hdr_wr__addr = { tx__hdr__payload[15], slot };
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$488 ) begin
-          end else if (\$501 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
@@ -32611,12 +36263,12 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
-          if (\$488 ) begin
-          end else if (\$501 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__data[3:0] = tx__hdr__payload[3:0];
               hdr_wr__data[6:4] = tx__hdr__payload[6:4];
@@ -32629,53 +36281,53 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_tx_msgs = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$488 ) begin
-          end else if (\$501 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
-              inc_tx_msgs = 1'h1;
+              tx_msgs = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    store_commit = 2'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    stored = 2'h0;
     casez (store_state)
       2'h0:
-          if (\$488 ) begin
-          end else if (\$501 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
-              if (\$517 ) begin
+              if (\$35 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
-                      store_commit[0] = 1'h1;
+                      stored[0] = 1'h1;
                   1'h1:
-                      store_commit[1] = 1'h1;
+                      stored[1] = 1'h1;
                 endcase
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$719 ) begin
+            if (\$237 ) begin
               (* full_case = 32'd1 *)
               casez (st_peer)
                 1'h0:
-                    store_commit[0] = 1'h1;
+                    stored[0] = 1'h1;
                 1'h1:
-                    store_commit[1] = 1'h1;
+                    stored[1] = 1'h1;
               endcase
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -32687,7 +36339,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     dat_wr__addr = 7'h00;
     casez (store_state)
       2'h0:
@@ -32699,19 +36351,19 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__data = { \$717 , \$692 , \$667 , \$642 , \$617 , \$592 , \$567 , \$542  };
+            dat_wr__data = { \$235 , \$210 , \$185 , \$160 , \$135 , \$110 , \$85 , \$60  };
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -32723,541 +36375,141 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    ring_wr__en = 1'h0;
-    if (s_axis__tvalid) begin
-      if (\$747 ) begin
-        ring_wr__en = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    ring_wr__addr = 4'h0;
-    if (s_axis__tvalid) begin
-      if (\$747 ) begin
-        ring_wr__addr = \$749 [3:0];
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    ring_wr__data = 65'h00000000000000000;
-    if (s_axis__tvalid) begin
-      if (\$747 ) begin
-        ring_wr__data[63:0] = s_axis__tdata;
-        ring_wr__data[64] = \$752 ;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_frames = 1'h0;
-    if (\$755 ) begin
-      inc_rx_frames = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_drop_truncated = 1'h0;
-    if (\$755 ) begin
-      if (\$756 ) begin
-        inc_rx_drop_truncated = 1'h1;
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-        inc_rx_drop_truncated = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_drop_malformed = 1'h0;
-    if (\$755 ) begin
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-        inc_rx_drop_malformed = 1'h1;
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-        inc_rx_drop_malformed = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_drop_crc = 1'h0;
-    if (\$755 ) begin
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-        inc_rx_drop_crc = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_drop_oversize = 1'h0;
-    if (\$755 ) begin
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-        inc_rx_drop_oversize = 1'h1;
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-        inc_rx_drop_oversize = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_drop_misrouted = 1'h0;
-    if (\$755 ) begin
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-        inc_rx_drop_misrouted = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    ack_from = 2'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        casez (hdr_reg[8])
-          1'h0:
-              ack_from[0] = 1'h1;
-          1'h1:
-              ack_from[1] = 1'h1;
-        endcase
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    rx_ack_value = 16'h0000;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        rx_ack_value = hdr_reg[63:48];
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    nak_from = 2'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        casez (hdr_reg[8])
-          1'h0:
-              nak_from[0] = hdr_reg[31];
-          1'h1:
-              nak_from[1] = hdr_reg[31];
-        endcase
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_naks_received = 1'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        inc_naks_received = hdr_reg[31];
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_acks = 1'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        if (\$792 ) begin
-          inc_rx_acks = 1'h1;
-        end
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    rx_event_ack = 2'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$792 ) begin
-        end else begin
-          (* full_case = 32'd1 *)
-          casez (hdr_reg[8])
-            1'h0:
-                rx_event_ack[0] = 1'h1;
-            1'h1:
-                rx_event_ack[1] = 1'h1;
-          endcase
-        end
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    rx_advance = 2'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$792 ) begin
-        end else begin
-          if (\$793 ) begin
-            if (\$794 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$303  = store_state;
+    casez (store_state)
+      2'h0:
+          if (\$256 ) begin
+            if (tx__hdr__valid) begin
+              if (\$273 ) begin
+                \$303  = 2'h1;
+              end
+            end
+          end else if (\$262 ) begin
+            if (tx__hdr__valid) begin
               (* full_case = 32'd1 *)
-              casez (hdr_reg[8])
-                1'h0:
-                    rx_advance[0] = 1'h1;
-                1'h1:
-                    rx_advance[1] = 1'h1;
-              endcase
+              if (\$298 ) begin
+              end else begin
+                \$303  = 2'h2;
+              end
             end
           end
-        end
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_msgs = 1'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$792 ) begin
-        end else begin
-          if (\$793 ) begin
-            if (\$794 ) begin
-              inc_rx_msgs = 1'h1;
+      2'h2:
+          if (tx__data__valid) begin
+            if (\$301 ) begin
+              \$303  = 2'h0;
             end
           end
-        end
-      end
+      2'h1:
+          if (\$302 ) begin
+            \$303  = 2'h0;
+          end
+    endcase
+    if (rst) begin
+      \$303  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    w_en = 1'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$792 ) begin
-        end else begin
-          if (\$793 ) begin
-            if (\$794 ) begin
-              w_en = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$304  = st_peer;
+    casez (store_state)
+      2'h0:
+          if (\$256 ) begin
+          end else if (\$262 ) begin
+            if (tx__hdr__valid) begin
+              \$304  = tx__hdr__payload[15];
             end
           end
-        end
-      end
+    endcase
+    if (rst) begin
+      \$304  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_drop_nobuf = 1'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$792 ) begin
-        end else begin
-          if (\$793 ) begin
-            (* full_case = 32'd1 *)
-            if (\$794 ) begin
-            end else begin
-              inc_rx_drop_nobuf = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$305  = st_slot;
+    casez (store_state)
+      2'h0:
+          if (\$256 ) begin
+          end else if (\$262 ) begin
+            if (tx__hdr__valid) begin
+              \$305  = slot;
             end
           end
-        end
-      end
+    endcase
+    if (rst) begin
+      \$305  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    inc_rx_dup = 1'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$792 ) begin
-        end else begin
-          (* full_case = 32'd1 *)
-          if (\$793 ) begin
-          end else begin
-            inc_rx_dup = 1'h1;
-          end
-        end
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    rx_event_gap = 2'h0;
-    if (\$755 ) begin
-      (* full_case = 32'd1 *)
-      if (\$756 ) begin
-      end else if (\$758 ) begin
-      end else if (\$760 ) begin
-      end else if (\$767 ) begin
-      end else if (\$781 ) begin
-      end else if (\$783 ) begin
-      end else if (\$785 ) begin
-      end else if (\$791 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$792 ) begin
-        end else begin
-          (* full_case = 32'd1 *)
-          if (\$793 ) begin
-          end else begin
-            if (\$795 ) begin
-              (* full_case = 32'd1 *)
-              casez (hdr_reg[8])
-                1'h0:
-                    rx_event_gap[0] = 1'h1;
-                1'h1:
-                    rx_event_gap[1] = 1'h1;
-              endcase
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$306  = st_beats;
+    casez (store_state)
+      2'h0:
+          if (\$256 ) begin
+          end else if (\$262 ) begin
+            if (tx__hdr__valid) begin
+              \$306  = \$285 [3:0];
             end
           end
-        end
-      end
+    endcase
+    if (rst) begin
+      \$306  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    ack_adv_0 = 4'h0;
-    if (\$798 ) begin
-      ack_adv_0 = \$796 [3:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$307  = st_beat;
+    casez (store_state)
+      2'h0:
+          if (\$256 ) begin
+          end else if (\$262 ) begin
+            if (tx__hdr__valid) begin
+              \$307  = 4'h0;
+            end
+          end
+      2'h2:
+          if (tx__data__valid) begin
+            \$307  = \$299 [3:0];
+          end
+    endcase
+    if (rst) begin
+      \$307  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    timeout_fire_0 = 1'h0;
-    if (\$803 ) begin
-    end else if (\$804 ) begin
-      timeout_fire_0 = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$308  = st_length;
+    casez (store_state)
+      2'h0:
+          if (\$256 ) begin
+          end else if (\$262 ) begin
+            if (tx__hdr__valid) begin
+              \$308  = tx__hdr__payload[126:111];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$308  = 16'h0000;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$19  = base_0;
-      1'h1:
-          \$19  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$20  = sent_0;
-      1'h1:
-          \$20  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$23  = expected_0;
-      1'h1:
-          \$23  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$24  = nak_pending_0;
-      1'h1:
-          \$24  = 1'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$27  = base_0;
-      1'h1:
-          \$27  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    (* full_case = 32'd1 *)
-    casez (pick)
-      1'h0:
-          \$28  = sent_0;
-      1'h1:
-          \$28  = 4'h0;
-    endcase
-  end
-  assign base_1 = 16'h0000;
-  assign sent_1 = 4'h0;
-  assign expected_1 = 16'h0000;
-  assign nak_pending_1 = 1'h0;
-  assign count_1 = 4'h0;
-  assign r_pay = \$735 [3:0];
-  assign seq_delta = \$754 [15:0];
-  assign hdr_rd__addr = { cur_peer, cur_slot };
-  assign hdr_out = { \$444 , 16'h0000, \$442 , \$440 , 8'h00, \$438 , cur_ack, cur_seq, cur_nak, \$436 , \$434 , cur_type, 15'h0080, cur_peer };
-  assign dat_rd__addr = { cur_peer, cur_slot, beat[2:0] };
-  assign expired_1 = 1'h0;
-  assign high_1 = 4'h0;
-  assign s_axis__tready = 1'h1;
-  assign w_data = out_hdr;
-  assign r_rdy = rx__hdr__valid;
-  assign r_data = rx__hdr__payload;
-  assign rx__hdr__ready = r_en;
-  assign ring_rd__addr = rd_ptr[3:0];
-  assign ack_delta_0 = \$796 [15:0];
-  assign csr__addr = bus__addr;
-  assign bus__r_data = csr__r_data;
-  assign csr__r_stb = bus__r_stb;
-  assign csr__w_data = bus__w_data;
-  assign csr__w_stb = bus__w_stb;
-  assign csr__id__r_data = 32'd513;
-  assign csr__config__r_data = 32'd4194312;
-  assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_frames__r_data = ctr_tx_frames;
-  assign csr__tx_msgs__r_data = ctr_tx_msgs;
-  assign csr__tx_retransmits__r_data = ctr_tx_retransmits;
-  assign csr__tx_timeouts__r_data = ctr_tx_timeouts;
-  assign csr__tx_acks__r_data = ctr_tx_acks;
-  assign csr__tx_dropped__r_data = ctr_tx_dropped;
-  assign csr__rx_frames__r_data = ctr_rx_frames;
-  assign csr__rx_msgs__r_data = ctr_rx_msgs;
-  assign csr__rx_acks__r_data = ctr_rx_acks;
-  assign csr__rx_dup__r_data = ctr_rx_dup;
-  assign csr__rx_drop_crc__r_data = ctr_rx_drop_crc;
-  assign csr__rx_drop_misrouted__r_data = ctr_rx_drop_misrouted;
-  assign csr__rx_drop_truncated__r_data = ctr_rx_drop_truncated;
-  assign csr__rx_drop_oversize__r_data = ctr_rx_drop_oversize;
-  assign csr__rx_drop_malformed__r_data = ctr_rx_drop_malformed;
-  assign csr__rx_drop_nobuf__r_data = ctr_rx_drop_nobuf;
-  assign csr__naks_sent__r_data = ctr_naks_sent;
-  assign csr__naks_received__r_data = ctr_naks_received;
-  assign \hdr_rd__data.kind  = hdr_rd__data[3:0];
-  assign \hdr_rd__data.status  = hdr_rd__data[6:4];
-  assign \hdr_rd__data.tag  = hdr_rd__data[14:7];
-  assign \hdr_rd__data.pid  = hdr_rd__data[30:15];
-  assign \hdr_rd__data.vaddr  = hdr_rd__data[94:31];
-  assign \hdr_rd__data.length  = hdr_rd__data[110:95];
+  assign hdr_rd__addr = { read__peer, read__slot };
+  assign hdr_rd__data = read__hdr;
+  assign dat_rd__addr = { read__peer, read__slot, read__beat };
+  assign dat_rd__data = read__data;
+  assign peer = tx__hdr__payload[15];
+  assign \read__hdr.kind  = read__hdr[3:0];
+  assign \read__hdr.status  = read__hdr[6:4];
+  assign \read__hdr.tag  = read__hdr[14:7];
+  assign \read__hdr.pid  = read__hdr[30:15];
+  assign \read__hdr.vaddr  = read__hdr[94:31];
+  assign \read__hdr.length  = read__hdr[110:95];
+  assign \hdr_rd__data.kind  = read__hdr[3:0];
+  assign \hdr_rd__data.status  = read__hdr[6:4];
+  assign \hdr_rd__data.tag  = read__hdr[14:7];
+  assign \hdr_rd__data.pid  = read__hdr[30:15];
+  assign \hdr_rd__data.vaddr  = read__hdr[94:31];
+  assign \hdr_rd__data.length  = read__hdr[110:95];
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
   assign \tx__hdr__payload.src  = tx__hdr__payload[14:7];
@@ -33266,1259 +36518,15 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \tx__hdr__payload.pid  = tx__hdr__payload[46:31];
   assign \tx__hdr__payload.vaddr  = tx__hdr__payload[110:47];
   assign \tx__hdr__payload.length  = tx__hdr__payload[126:111];
-  assign \tx__data__payload.data  = tx__data__payload[63:0];
-  assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \hdr_out.dst  = { 7'h00, cur_peer };
-  assign \hdr_out.src  = 8'h01;
-  assign \hdr_out.type  = cur_type;
-  assign \hdr_out.kind  = \$434 ;
-  assign \hdr_out.status  = \$436 ;
-  assign \hdr_out.nak  = cur_nak;
-  assign \hdr_out.seq  = cur_seq;
-  assign \hdr_out.ack  = cur_ack;
-  assign \hdr_out.tag  = \$438 ;
-  assign \hdr_out.rsv1  = 8'h00;
-  assign \hdr_out.pid  = \$440 ;
-  assign \hdr_out.length  = \$442 ;
-  assign \hdr_out.rsv2  = 16'h0000;
-  assign \hdr_out.vaddr  = \$444 ;
   assign \hdr_wr__data.kind  = hdr_wr__data[3:0];
   assign \hdr_wr__data.status  = hdr_wr__data[6:4];
   assign \hdr_wr__data.tag  = hdr_wr__data[14:7];
   assign \hdr_wr__data.pid  = hdr_wr__data[30:15];
   assign \hdr_wr__data.vaddr  = hdr_wr__data[94:31];
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
-  assign \ring_wr__data.data  = ring_wr__data[63:0];
-  assign \ring_wr__data.last  = ring_wr__data[64];
-  assign \out_hdr.kind  = out_hdr[3:0];
-  assign \out_hdr.status  = out_hdr[6:4];
-  assign \out_hdr.src  = out_hdr[14:7];
-  assign \out_hdr.dst  = out_hdr[22:15];
-  assign \out_hdr.tag  = out_hdr[30:23];
-  assign \out_hdr.pid  = out_hdr[46:31];
-  assign \out_hdr.vaddr  = out_hdr[110:47];
-  assign \out_hdr.length  = out_hdr[126:111];
-  assign \rx__hdr__payload.kind  = rx__hdr__payload[3:0];
-  assign \rx__hdr__payload.status  = rx__hdr__payload[6:4];
-  assign \rx__hdr__payload.src  = rx__hdr__payload[14:7];
-  assign \rx__hdr__payload.dst  = rx__hdr__payload[22:15];
-  assign \rx__hdr__payload.tag  = rx__hdr__payload[30:23];
-  assign \rx__hdr__payload.pid  = rx__hdr__payload[46:31];
-  assign \rx__hdr__payload.vaddr  = rx__hdr__payload[110:47];
-  assign \rx__hdr__payload.length  = rx__hdr__payload[126:111];
-  assign \rx__data__payload.data  = rx__data__payload[63:0];
-  assign \rx__data__payload.last  = rx__data__payload[64];
-  assign \ring_rd__data.data  = ring_rd__data[63:0];
-  assign \ring_rd__data.last  = ring_rd__data[64];
-  assign rx__data__payload[64] = ring_rd__data[64];
-  assign rx__data__payload[63:0] = ring_rd__data[63:0];
-  assign out_hdr[126:111] = hdr_reg[111:96];
-  assign out_hdr[110:47] = hdr_reg[191:128];
-  assign out_hdr[46:31] = hdr_reg[95:80];
-  assign out_hdr[30:23] = hdr_reg[71:64];
-  assign out_hdr[22:15] = hdr_reg[7:0];
-  assign out_hdr[14:7] = hdr_reg[15:8];
-  assign out_hdr[6:4] = hdr_reg[30:28];
-  assign out_hdr[3:0] = hdr_reg[27:24];
-  assign want_any[0] = \$448 ;
-  assign want_any[1] = 1'h0;
-  assign want_data[0] = \$445 ;
-  assign want_data[1] = 1'h0;
-  assign { \$30 [95:91], \$30 [89:88], \$30 [85], \$30 [83:81], \$30 [79:73], \$30 [69], \$30 [63], \$30 [61:60], \$30 [58:53], \$30 [50], \$30 [47], \$30 [45:44], \$30 [40:39], \$30 [37], \$30 [34], \$30 [32:31], \$30 [29:28], \$30 [26:21], \$30 [18], \$30 [15], \$30 [13:12], \$30 [8:7], \$30 [5], \$30 [2], \$30 [0] } = 55'h00000000000000;
-  assign { \$30 [90], \$30 [87:86], \$30 [84], \$30 [80], \$30 [72:70], \$30 [68:64], \$30 [62], \$30 [59], \$30 [52:51], \$30 [49:48], \$30 [46], \$30 [43:41], \$30 [38], \$30 [36:35], \$30 [33], \$30 [30], \$30 [27], \$30 [20:19], \$30 [17:16], \$30 [14], \$30 [11:9], \$30 [6], \$30 [4:3], \$30 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
-  assign { \$32 [95:92], \$32 [90:89], \$32 [86], \$32 [84:82], \$32 [80:74], \$32 [70], \$32 [64], \$32 [62:61], \$32 [59:54], \$32 [51], \$32 [48], \$32 [46:45], \$32 [41:40], \$32 [38], \$32 [35], \$32 [33], \$32 [30:29], \$32 [27:22], \$32 [19], \$32 [16], \$32 [14:13], \$32 [9:8], \$32 [6], \$32 [3], \$32 [1] } = 53'h00000000000000;
-  assign { \$32 [91], \$32 [88:87], \$32 [85], \$32 [81], \$32 [73:71], \$32 [69:65], \$32 [63], \$32 [60], \$32 [53:52], \$32 [50:49], \$32 [47], \$32 [44:42], \$32 [39], \$32 [37:36], \$32 [34], \$32 [32:31], \$32 [28], \$32 [21:20], \$32 [18:17], \$32 [15], \$32 [12:10], \$32 [7], \$32 [5:4], \$32 [2], \$32 [0] } = { m_axis__tdata[59], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[41:39], m_axis__tdata[37:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[15], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31], crc[28], crc[21:20], crc[18:17], crc[15], crc[12:10], crc[7], crc[5:4], crc[2], crc[0] };
-  assign { \$34 [95:93], \$34 [91:90], \$34 [87], \$34 [85:83], \$34 [81:75], \$34 [71], \$34 [65], \$34 [63:62], \$34 [60:55], \$34 [52], \$34 [49], \$34 [47:46], \$34 [42:41], \$34 [39], \$34 [36], \$34 [34], \$34 [31:30], \$34 [28:23], \$34 [20], \$34 [17], \$34 [15:14], \$34 [10:9], \$34 [7], \$34 [4], \$34 [2] } = 52'h0000000000000;
-  assign { \$34 [92], \$34 [89:88], \$34 [86], \$34 [82], \$34 [74:72], \$34 [70:66], \$34 [64], \$34 [61], \$34 [54:53], \$34 [51:50], \$34 [48], \$34 [45:43], \$34 [40], \$34 [38:37], \$34 [35], \$34 [33:32], \$34 [29], \$34 [22:21], \$34 [19:18], \$34 [16], \$34 [13:11], \$34 [8], \$34 [6:5], \$34 [3], \$34 [1:0] } = { m_axis__tdata[60], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[42:40], m_axis__tdata[38:34], m_axis__tdata[32], m_axis__tdata[29], m_axis__tdata[22:21], m_axis__tdata[19:18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1:0], crc[29], crc[22:21], crc[19:18], crc[16], crc[13:11], crc[8], crc[6:5], crc[3], crc[1:0] };
-  assign { \$36 [95:94], \$36 [92:91], \$36 [88], \$36 [86:84], \$36 [82:76], \$36 [72], \$36 [66], \$36 [64:63], \$36 [61:56], \$36 [53], \$36 [50], \$36 [48:47], \$36 [43:42], \$36 [40], \$36 [37], \$36 [35], \$36 [31], \$36 [29:24], \$36 [21], \$36 [18], \$36 [16:15], \$36 [11:10], \$36 [8], \$36 [5], \$36 [3] } = 50'h0000000000000;
-  assign { \$36 [93], \$36 [90:89], \$36 [87], \$36 [83], \$36 [75:73], \$36 [71:67], \$36 [65], \$36 [62], \$36 [55:54], \$36 [52:51], \$36 [49], \$36 [46:44], \$36 [41], \$36 [39:38], \$36 [36], \$36 [34:32], \$36 [30], \$36 [23:22], \$36 [20:19], \$36 [17], \$36 [14:12], \$36 [9], \$36 [7:6], \$36 [4], \$36 [2:0] } = { m_axis__tdata[61], m_axis__tdata[58:57], m_axis__tdata[55], m_axis__tdata[51], m_axis__tdata[43:41], m_axis__tdata[39:35], m_axis__tdata[33], m_axis__tdata[30], m_axis__tdata[23:22], m_axis__tdata[20:19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2:0], crc[30], crc[23:22], crc[20:19], crc[17], crc[14:12], crc[9], crc[7:6], crc[4], crc[2:0] };
-  assign { \$38 [95], \$38 [93:92], \$38 [89], \$38 [87:85], \$38 [83:77], \$38 [73], \$38 [67], \$38 [65:64], \$38 [62:57], \$38 [54], \$38 [51], \$38 [49:48], \$38 [44:43], \$38 [41], \$38 [38], \$38 [36], \$38 [30:25], \$38 [22], \$38 [19], \$38 [17:16], \$38 [12:11], \$38 [9], \$38 [6], \$38 [4] } = 48'h000000000000;
-  assign { \$38 [94], \$38 [91:90], \$38 [88], \$38 [84], \$38 [76:74], \$38 [72:68], \$38 [66], \$38 [63], \$38 [56:55], \$38 [53:52], \$38 [50], \$38 [47:45], \$38 [42], \$38 [40:39], \$38 [37], \$38 [35:31], \$38 [24:23], \$38 [21:20], \$38 [18], \$38 [15:13], \$38 [10], \$38 [8:7], \$38 [5], \$38 [3:0] } = { m_axis__tdata[62], m_axis__tdata[59:58], m_axis__tdata[56], m_axis__tdata[52], m_axis__tdata[44:42], m_axis__tdata[40:36], m_axis__tdata[34], m_axis__tdata[31], m_axis__tdata[24:23], m_axis__tdata[21:20], m_axis__tdata[18], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[8:7], m_axis__tdata[5], m_axis__tdata[3:0], crc[31], crc[24:23], crc[21:20], crc[18], crc[15:13], crc[10], crc[8:7], crc[5], crc[3:0] };
-  assign { \$40 [94:93], \$40 [90], \$40 [88:86], \$40 [84:78], \$40 [74], \$40 [68], \$40 [66:65], \$40 [63:58], \$40 [55], \$40 [52], \$40 [50:49], \$40 [45:44], \$40 [42], \$40 [39], \$40 [37], \$40 [32:26], \$40 [23], \$40 [20], \$40 [18:17], \$40 [13:12], \$40 [10], \$40 [7], \$40 [5], \$40 [0] } = 49'h0000000000000;
-  assign { \$40 [95], \$40 [92:91], \$40 [89], \$40 [85], \$40 [77:75], \$40 [73:69], \$40 [67], \$40 [64], \$40 [57:56], \$40 [54:53], \$40 [51], \$40 [48:46], \$40 [43], \$40 [41:40], \$40 [38], \$40 [36:33], \$40 [25:24], \$40 [22:21], \$40 [19], \$40 [16:14], \$40 [11], \$40 [9:8], \$40 [6], \$40 [4:1] } = { m_axis__tdata[63], m_axis__tdata[60:59], m_axis__tdata[57], m_axis__tdata[53], m_axis__tdata[45:43], m_axis__tdata[41:37], m_axis__tdata[35], m_axis__tdata[32], m_axis__tdata[25:24], m_axis__tdata[22:21], m_axis__tdata[19], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[9:8], m_axis__tdata[6], m_axis__tdata[4:1], crc[25:24], crc[22:21], crc[19], crc[16:14], crc[11], crc[9:8], crc[6], crc[4:1] };
-  assign { \$42 [95:94], \$42 [91:88], \$42 [86:85], \$42 [83:81], \$42 [79], \$42 [75], \$42 [72:68], \$42 [65], \$42 [63], \$42 [61:60], \$42 [56], \$42 [53:52], \$42 [50:48], \$42 [45], \$42 [42:40], \$42 [36:35], \$42 [32:31], \$42 [29:28], \$42 [24], \$42 [21:20], \$42 [18:16], \$42 [13], \$42 [10:8], \$42 [4:3], \$42 [0] } = 51'h0000000000000;
-  assign { \$42 [93:92], \$42 [87], \$42 [84], \$42 [80], \$42 [78:76], \$42 [74:73], \$42 [67:66], \$42 [64], \$42 [62], \$42 [59:57], \$42 [55:54], \$42 [51], \$42 [47:46], \$42 [44:43], \$42 [39:37], \$42 [34:33], \$42 [30], \$42 [27:25], \$42 [23:22], \$42 [19], \$42 [15:14], \$42 [12:11], \$42 [7:5], \$42 [2:1] } = { m_axis__tdata[61:60], m_axis__tdata[55], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[46:44], m_axis__tdata[42:41], m_axis__tdata[35:34], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27:25], m_axis__tdata[23:22], m_axis__tdata[19], m_axis__tdata[15:14], m_axis__tdata[12:11], m_axis__tdata[7:5], m_axis__tdata[2:1], crc[30], crc[27:25], crc[23:22], crc[19], crc[15:14], crc[12:11], crc[7:5], crc[2:1] };
-  assign { \$44 [95], \$44 [92:89], \$44 [87:86], \$44 [84:82], \$44 [80], \$44 [76], \$44 [73:69], \$44 [66], \$44 [64], \$44 [62:61], \$44 [57], \$44 [54:53], \$44 [51:49], \$44 [46], \$44 [43:41], \$44 [37:36], \$44 [33], \$44 [30:29], \$44 [25], \$44 [22:21], \$44 [19:17], \$44 [14], \$44 [11:9], \$44 [5:4], \$44 [1] } = 49'h0000000000000;
-  assign { \$44 [94:93], \$44 [88], \$44 [85], \$44 [81], \$44 [79:77], \$44 [75:74], \$44 [68:67], \$44 [65], \$44 [63], \$44 [60:58], \$44 [56:55], \$44 [52], \$44 [48:47], \$44 [45:44], \$44 [40:38], \$44 [35:34], \$44 [32:31], \$44 [28:26], \$44 [24:23], \$44 [20], \$44 [16:15], \$44 [13:12], \$44 [8:6], \$44 [3:2], \$44 [0] } = { m_axis__tdata[62:61], m_axis__tdata[56], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[47:45], m_axis__tdata[43:42], m_axis__tdata[36:35], m_axis__tdata[33], m_axis__tdata[31], m_axis__tdata[28:26], m_axis__tdata[24:23], m_axis__tdata[20], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[8:6], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[28:26], crc[24:23], crc[20], crc[16:15], crc[13:12], crc[8:6], crc[3:2], crc[0] };
-  assign { \$46 [93:90], \$46 [88:87], \$46 [85:83], \$46 [81], \$46 [77], \$46 [74:70], \$46 [67], \$46 [65], \$46 [63:62], \$46 [58], \$46 [55:54], \$46 [52:50], \$46 [47], \$46 [44:42], \$46 [38:37], \$46 [34], \$46 [32:30], \$46 [26], \$46 [23:22], \$46 [20:18], \$46 [15], \$46 [12:10], \$46 [6:5], \$46 [2], \$46 [0] } = 50'h0000000000000;
-  assign { \$46 [95:94], \$46 [89], \$46 [86], \$46 [82], \$46 [80:78], \$46 [76:75], \$46 [69:68], \$46 [66], \$46 [64], \$46 [61:59], \$46 [57:56], \$46 [53], \$46 [49:48], \$46 [46:45], \$46 [41:39], \$46 [36:35], \$46 [33], \$46 [29:27], \$46 [25:24], \$46 [21], \$46 [17:16], \$46 [14:13], \$46 [9:7], \$46 [4:3], \$46 [1] } = { m_axis__tdata[63:62], m_axis__tdata[57], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[48:46], m_axis__tdata[44:43], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:27], m_axis__tdata[25:24], m_axis__tdata[21], m_axis__tdata[17:16], m_axis__tdata[14:13], m_axis__tdata[9:7], m_axis__tdata[4:3], m_axis__tdata[1], crc[29:27], crc[25:24], crc[21], crc[17:16], crc[14:13], crc[9:7], crc[4:3], crc[1] };
-  assign { \$48 [94:87], \$48 [85], \$48 [82], \$48 [80], \$48 [78], \$48 [75:73], \$48 [70], \$48 [67], \$48 [65], \$48 [63:62], \$48 [56:55], \$48 [53], \$48 [49], \$48 [46:44], \$48 [42:41], \$48 [39], \$48 [36], \$48 [32:30], \$48 [24:23], \$48 [21], \$48 [17], \$48 [14:12], \$48 [10:9], \$48 [7], \$48 [4], \$48 [0] } = 46'h000000000000;
-  assign { \$48 [95], \$48 [86], \$48 [84:83], \$48 [81], \$48 [79], \$48 [77:76], \$48 [72:71], \$48 [69:68], \$48 [66], \$48 [64], \$48 [61:57], \$48 [54], \$48 [52:50], \$48 [48:47], \$48 [43], \$48 [40], \$48 [38:37], \$48 [35:33], \$48 [29:25], \$48 [22], \$48 [20:18], \$48 [16:15], \$48 [11], \$48 [8], \$48 [6:5], \$48 [3:1] } = { m_axis__tdata[63], m_axis__tdata[54], m_axis__tdata[52:51], m_axis__tdata[49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[40:39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:25], m_axis__tdata[22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3:1], crc[29:25], crc[22], crc[20:18], crc[16:15], crc[11], crc[8], crc[6:5], crc[3:1] };
-  assign { \$50 [95:91], \$50 [89:87], \$50 [84:83], \$50 [81:79], \$50 [76:74], \$50 [72], \$50 [70], \$50 [67], \$50 [65], \$50 [63:62], \$50 [59], \$50 [57:56], \$50 [54], \$50 [52:47], \$50 [45], \$50 [41:40], \$50 [38:35], \$50 [32:30], \$50 [27], \$50 [25:24], \$50 [22], \$50 [20:15], \$50 [13], \$50 [9:8], \$50 [6:3], \$50 [0] } = 60'h000000000000000;
-  assign { \$50 [90], \$50 [86:85], \$50 [82], \$50 [78:77], \$50 [73], \$50 [71], \$50 [69:68], \$50 [66], \$50 [64], \$50 [61:60], \$50 [58], \$50 [55], \$50 [53], \$50 [46], \$50 [44:42], \$50 [39], \$50 [34:33], \$50 [29:28], \$50 [26], \$50 [23], \$50 [21], \$50 [14], \$50 [12:10], \$50 [7], \$50 [2:1] } = { m_axis__tdata[58], m_axis__tdata[54:53], m_axis__tdata[50], m_axis__tdata[46:45], m_axis__tdata[41], m_axis__tdata[39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:28], m_axis__tdata[26], m_axis__tdata[23], m_axis__tdata[21], m_axis__tdata[14], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[2:1], crc[29:28], crc[26], crc[23], crc[21], crc[14], crc[12:10], crc[7], crc[2:1] };
-  assign { \$52 [95:92], \$52 [90:88], \$52 [85:84], \$52 [82:80], \$52 [77:75], \$52 [73], \$52 [71], \$52 [68], \$52 [66], \$52 [64:63], \$52 [60], \$52 [58:57], \$52 [55], \$52 [53:48], \$52 [46], \$52 [42:41], \$52 [39:36], \$52 [33:31], \$52 [28], \$52 [26:25], \$52 [23], \$52 [21:16], \$52 [14], \$52 [10:9], \$52 [7:4], \$52 [1:0] } = 60'h000000000000000;
-  assign { \$52 [91], \$52 [87:86], \$52 [83], \$52 [79:78], \$52 [74], \$52 [72], \$52 [70:69], \$52 [67], \$52 [65], \$52 [62:61], \$52 [59], \$52 [56], \$52 [54], \$52 [47], \$52 [45:43], \$52 [40], \$52 [35:34], \$52 [30:29], \$52 [27], \$52 [24], \$52 [22], \$52 [15], \$52 [13:11], \$52 [8], \$52 [3:2] } = { m_axis__tdata[59], m_axis__tdata[55:54], m_axis__tdata[51], m_axis__tdata[47:46], m_axis__tdata[42], m_axis__tdata[40], m_axis__tdata[38:37], m_axis__tdata[35], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[27], m_axis__tdata[24], m_axis__tdata[22], m_axis__tdata[15], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[3:2], crc[30:29], crc[27], crc[24], crc[22], crc[15], crc[13:11], crc[8], crc[3:2] };
-  assign { \$54 [95:93], \$54 [91:89], \$54 [86:85], \$54 [83:81], \$54 [78:76], \$54 [74], \$54 [72], \$54 [69], \$54 [67], \$54 [65:64], \$54 [61], \$54 [59:58], \$54 [56], \$54 [54:49], \$54 [47], \$54 [43:42], \$54 [40:37], \$54 [34:32], \$54 [29], \$54 [27:26], \$54 [24], \$54 [22:17], \$54 [15], \$54 [11:10], \$54 [8:5], \$54 [2:0] } = 60'h000000000000000;
-  assign { \$54 [92], \$54 [88:87], \$54 [84], \$54 [80:79], \$54 [75], \$54 [73], \$54 [71:70], \$54 [68], \$54 [66], \$54 [63:62], \$54 [60], \$54 [57], \$54 [55], \$54 [48], \$54 [46:44], \$54 [41], \$54 [36:35], \$54 [31:30], \$54 [28], \$54 [25], \$54 [23], \$54 [16], \$54 [14:12], \$54 [9], \$54 [4:3] } = { m_axis__tdata[60], m_axis__tdata[56:55], m_axis__tdata[52], m_axis__tdata[48:47], m_axis__tdata[43], m_axis__tdata[41], m_axis__tdata[39:38], m_axis__tdata[36], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[28], m_axis__tdata[25], m_axis__tdata[23], m_axis__tdata[16], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[4:3], crc[31:30], crc[28], crc[25], crc[23], crc[16], crc[14:12], crc[9], crc[4:3] };
-  assign { \$56 [95:94], \$56 [92:90], \$56 [87:86], \$56 [84:82], \$56 [79:77], \$56 [75], \$56 [73], \$56 [70], \$56 [68], \$56 [66:65], \$56 [62], \$56 [60:59], \$56 [57], \$56 [55:50], \$56 [48], \$56 [44:43], \$56 [41:38], \$56 [35:32], \$56 [30], \$56 [28:27], \$56 [25], \$56 [23:18], \$56 [16], \$56 [12:11], \$56 [9:6], \$56 [3:0] } = 61'h0000000000000000;
-  assign { \$56 [93], \$56 [89:88], \$56 [85], \$56 [81:80], \$56 [76], \$56 [74], \$56 [72:71], \$56 [69], \$56 [67], \$56 [64:63], \$56 [61], \$56 [58], \$56 [56], \$56 [49], \$56 [47:45], \$56 [42], \$56 [37:36], \$56 [31], \$56 [29], \$56 [26], \$56 [24], \$56 [17], \$56 [15:13], \$56 [10], \$56 [5:4] } = { m_axis__tdata[61], m_axis__tdata[57:56], m_axis__tdata[53], m_axis__tdata[49:48], m_axis__tdata[44], m_axis__tdata[42], m_axis__tdata[40:39], m_axis__tdata[37], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[17], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[5:4], crc[31], crc[29], crc[26], crc[24], crc[17], crc[15:13], crc[10], crc[5:4] };
-  assign { \$58 [95], \$58 [93:91], \$58 [88:87], \$58 [85:83], \$58 [80:78], \$58 [76], \$58 [74], \$58 [71], \$58 [69], \$58 [67:66], \$58 [63], \$58 [61:60], \$58 [58], \$58 [56:51], \$58 [49], \$58 [45:44], \$58 [42:39], \$58 [36:31], \$58 [29:28], \$58 [26], \$58 [24:19], \$58 [17], \$58 [13:12], \$58 [10:7], \$58 [4:0] } = 62'h0000000000000000;
-  assign { \$58 [94], \$58 [90:89], \$58 [86], \$58 [82:81], \$58 [77], \$58 [75], \$58 [73:72], \$58 [70], \$58 [68], \$58 [65:64], \$58 [62], \$58 [59], \$58 [57], \$58 [50], \$58 [48:46], \$58 [43], \$58 [38:37], \$58 [30], \$58 [27], \$58 [25], \$58 [18], \$58 [16:14], \$58 [11], \$58 [6:5] } = { m_axis__tdata[62], m_axis__tdata[58:57], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[45], m_axis__tdata[43], m_axis__tdata[41:40], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[25], m_axis__tdata[18], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[6:5], crc[30], crc[27], crc[25], crc[18], crc[16:14], crc[11], crc[6:5] };
-  assign { \$60 [94:92], \$60 [89:88], \$60 [86:84], \$60 [81:79], \$60 [77], \$60 [75], \$60 [72], \$60 [70], \$60 [68:67], \$60 [64], \$60 [62:61], \$60 [59], \$60 [57:52], \$60 [50], \$60 [46:45], \$60 [43:40], \$60 [37:32], \$60 [30:29], \$60 [27], \$60 [25:20], \$60 [18], \$60 [14:13], \$60 [11:8], \$60 [5:0] } = 62'h0000000000000000;
-  assign { \$60 [95], \$60 [91:90], \$60 [87], \$60 [83:82], \$60 [78], \$60 [76], \$60 [74:73], \$60 [71], \$60 [69], \$60 [66:65], \$60 [63], \$60 [60], \$60 [58], \$60 [51], \$60 [49:47], \$60 [44], \$60 [39:38], \$60 [31], \$60 [28], \$60 [26], \$60 [19], \$60 [17:15], \$60 [12], \$60 [7:6] } = { m_axis__tdata[63], m_axis__tdata[59:58], m_axis__tdata[55], m_axis__tdata[51:50], m_axis__tdata[46], m_axis__tdata[44], m_axis__tdata[42:41], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[34:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[26], m_axis__tdata[19], m_axis__tdata[17:15], m_axis__tdata[12], m_axis__tdata[7:6], crc[31], crc[28], crc[26], crc[19], crc[17:15], crc[12], crc[7:6] };
-  assign { \$62 [95:93], \$62 [89], \$62 [85:84], \$62 [82:81], \$62 [78], \$62 [76], \$62 [73:72], \$62 [70:69], \$62 [67:66], \$62 [64:63], \$62 [60:52], \$62 [49:47], \$62 [44], \$62 [37], \$62 [34], \$62 [32:31], \$62 [28:20], \$62 [17:15], \$62 [12], \$62 [5], \$62 [2], \$62 [0] } = 51'h0000000000000;
-  assign { \$62 [92:90], \$62 [88:86], \$62 [83], \$62 [80:79], \$62 [77], \$62 [75:74], \$62 [71], \$62 [68], \$62 [65], \$62 [62:61], \$62 [51:50], \$62 [46:45], \$62 [43:38], \$62 [36:35], \$62 [33], \$62 [30:29], \$62 [19:18], \$62 [14:13], \$62 [11:6], \$62 [4:3], \$62 [1] } = { m_axis__tdata[60:58], m_axis__tdata[56:54], m_axis__tdata[51], m_axis__tdata[48:47], m_axis__tdata[45], m_axis__tdata[43:42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[19:18], m_axis__tdata[14:13], m_axis__tdata[11:6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30:29], crc[19:18], crc[14:13], crc[11:6], crc[4:3], crc[1] };
-  assign { \$64 [95:94], \$64 [90], \$64 [86:85], \$64 [83:82], \$64 [79], \$64 [77], \$64 [74:73], \$64 [71:70], \$64 [68:67], \$64 [65:64], \$64 [61:53], \$64 [50:48], \$64 [45], \$64 [38], \$64 [35], \$64 [33], \$64 [29:21], \$64 [18:16], \$64 [13], \$64 [6], \$64 [3], \$64 [1] } = 49'h0000000000000;
-  assign { \$64 [93:91], \$64 [89:87], \$64 [84], \$64 [81:80], \$64 [78], \$64 [76:75], \$64 [72], \$64 [69], \$64 [66], \$64 [63:62], \$64 [52:51], \$64 [47:46], \$64 [44:39], \$64 [37:36], \$64 [34], \$64 [32:30], \$64 [20:19], \$64 [15:14], \$64 [12:7], \$64 [5:4], \$64 [2], \$64 [0] } = { m_axis__tdata[61:59], m_axis__tdata[57:55], m_axis__tdata[52], m_axis__tdata[49:48], m_axis__tdata[46], m_axis__tdata[44:43], m_axis__tdata[40], m_axis__tdata[37], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[20:19], m_axis__tdata[15:14], m_axis__tdata[12:7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31:30], crc[20:19], crc[15:14], crc[12:7], crc[5:4], crc[2], crc[0] };
-  assign { \$66 [95], \$66 [91], \$66 [87:86], \$66 [84:83], \$66 [80], \$66 [78], \$66 [75:74], \$66 [72:71], \$66 [69:68], \$66 [66:65], \$66 [62:54], \$66 [51:49], \$66 [46], \$66 [39], \$66 [36], \$66 [34], \$66 [32], \$66 [30:22], \$66 [19:17], \$66 [14], \$66 [7], \$66 [4], \$66 [2], \$66 [0] } = 50'h0000000000000;
-  assign { \$66 [94:92], \$66 [90:88], \$66 [85], \$66 [82:81], \$66 [79], \$66 [77:76], \$66 [73], \$66 [70], \$66 [67], \$66 [64:63], \$66 [53:52], \$66 [48:47], \$66 [45:40], \$66 [38:37], \$66 [35], \$66 [33], \$66 [31], \$66 [21:20], \$66 [16:15], \$66 [13:8], \$66 [6:5], \$66 [3], \$66 [1] } = { m_axis__tdata[62:60], m_axis__tdata[58:56], m_axis__tdata[53], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[41], m_axis__tdata[38], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[21:20], m_axis__tdata[16:15], m_axis__tdata[13:8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1], crc[31], crc[21:20], crc[16:15], crc[13:8], crc[6:5], crc[3], crc[1] };
-  assign { \$68 [92], \$68 [88:87], \$68 [85:84], \$68 [81], \$68 [79], \$68 [76:75], \$68 [73:72], \$68 [70:69], \$68 [67:66], \$68 [63:55], \$68 [52:50], \$68 [47], \$68 [40], \$68 [37], \$68 [35], \$68 [33], \$68 [31:23], \$68 [20:18], \$68 [15], \$68 [8], \$68 [5], \$68 [3], \$68 [1] } = 49'h0000000000000;
-  assign { \$68 [95:93], \$68 [91:89], \$68 [86], \$68 [83:82], \$68 [80], \$68 [78:77], \$68 [74], \$68 [71], \$68 [68], \$68 [65:64], \$68 [54:53], \$68 [49:48], \$68 [46:41], \$68 [39:38], \$68 [36], \$68 [34], \$68 [32], \$68 [22:21], \$68 [17:16], \$68 [14:9], \$68 [7:6], \$68 [4], \$68 [2], \$68 [0] } = { m_axis__tdata[63:61], m_axis__tdata[59:57], m_axis__tdata[54], m_axis__tdata[51:50], m_axis__tdata[48], m_axis__tdata[46:45], m_axis__tdata[42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[22:21], m_axis__tdata[17:16], m_axis__tdata[14:9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[22:21], crc[17:16], crc[14:9], crc[7:6], crc[4], crc[2], crc[0] };
-  assign { \$70 [93], \$70 [90:87], \$70 [85:84], \$70 [82], \$70 [77:76], \$70 [74:72], \$70 [66:65], \$70 [63], \$70 [61:60], \$70 [58:56], \$70 [53], \$70 [49], \$70 [46], \$70 [43:42], \$70 [35:31], \$70 [29:28], \$70 [26:24], \$70 [21], \$70 [17], \$70 [14], \$70 [11:10], \$70 [3:0] } = 45'h000000000000;
-  assign { \$70 [95:94], \$70 [92:91], \$70 [86], \$70 [83], \$70 [81:78], \$70 [75], \$70 [71:67], \$70 [64], \$70 [62], \$70 [59], \$70 [55:54], \$70 [52:50], \$70 [48:47], \$70 [45:44], \$70 [41:36], \$70 [30], \$70 [27], \$70 [23:22], \$70 [20:18], \$70 [16:15], \$70 [13:12], \$70 [9:4] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[54], m_axis__tdata[51], m_axis__tdata[49:46], m_axis__tdata[43], m_axis__tdata[39:35], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[23:22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[9:4], crc[30], crc[27], crc[23:22], crc[20:18], crc[16:15], crc[13:12], crc[9:4] };
-  assign { \$72 [94], \$72 [91], \$72 [89:87], \$72 [85:83], \$72 [80], \$72 [78:77], \$72 [75:70], \$72 [68], \$72 [65], \$72 [61], \$72 [58:57], \$72 [54], \$72 [52:46], \$72 [44], \$72 [42:41], \$72 [38], \$72 [34], \$72 [29], \$72 [26:25], \$72 [22], \$72 [20:14], \$72 [12], \$72 [10:9], \$72 [6], \$72 [2] } = 51'h0000000000000;
-  assign { \$72 [95], \$72 [93:92], \$72 [90], \$72 [86], \$72 [82:81], \$72 [79], \$72 [76], \$72 [69], \$72 [67:66], \$72 [64:62], \$72 [60:59], \$72 [56:55], \$72 [53], \$72 [45], \$72 [43], \$72 [40:39], \$72 [37:35], \$72 [33:30], \$72 [28:27], \$72 [24:23], \$72 [21], \$72 [13], \$72 [11], \$72 [8:7], \$72 [5:3], \$72 [1:0] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[44], m_axis__tdata[37], m_axis__tdata[35:34], m_axis__tdata[32:30], m_axis__tdata[28:27], m_axis__tdata[24:23], m_axis__tdata[21], m_axis__tdata[13], m_axis__tdata[11], m_axis__tdata[8:7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[31:30], crc[28:27], crc[24:23], crc[21], crc[13], crc[11], crc[8:7], crc[5:3], crc[1:0] };
-  assign { \$74 [95], \$74 [92], \$74 [89:87], \$74 [85], \$74 [81:78], \$74 [76:73], \$74 [70:67], \$74 [65:64], \$74 [58], \$74 [55], \$74 [53], \$74 [50], \$74 [47:45], \$74 [41], \$74 [39:38], \$74 [36], \$74 [33:32], \$74 [26], \$74 [23], \$74 [21], \$74 [18], \$74 [15:13], \$74 [9], \$74 [7:6], \$74 [4], \$74 [1:0] } = 46'h000000000000;
-  assign { \$74 [94:93], \$74 [91:90], \$74 [86], \$74 [84:82], \$74 [77], \$74 [72:71], \$74 [66], \$74 [63:59], \$74 [57:56], \$74 [54], \$74 [52:51], \$74 [49:48], \$74 [44:42], \$74 [40], \$74 [37], \$74 [35:34], \$74 [31:27], \$74 [25:24], \$74 [22], \$74 [20:19], \$74 [17:16], \$74 [12:10], \$74 [8], \$74 [5], \$74 [3:2] } = { m_axis__tdata[62:61], m_axis__tdata[59:58], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[45], m_axis__tdata[40:39], m_axis__tdata[34], m_axis__tdata[31:27], m_axis__tdata[25:24], m_axis__tdata[22], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[5], m_axis__tdata[3:2], crc[31:27], crc[25:24], crc[22], crc[20:19], crc[17:16], crc[12:10], crc[8], crc[5], crc[3:2] };
-  assign { \$76 [93], \$76 [90:88], \$76 [86], \$76 [82:79], \$76 [77:74], \$76 [71:68], \$76 [66:65], \$76 [59], \$76 [56], \$76 [54], \$76 [51], \$76 [48:46], \$76 [42], \$76 [40:39], \$76 [37], \$76 [34:33], \$76 [27], \$76 [24], \$76 [22], \$76 [19], \$76 [16:14], \$76 [10], \$76 [8:7], \$76 [5], \$76 [2:1] } = 45'h000000000000;
-  assign { \$76 [95:94], \$76 [92:91], \$76 [87], \$76 [85:83], \$76 [78], \$76 [73:72], \$76 [67], \$76 [64:60], \$76 [58:57], \$76 [55], \$76 [53:52], \$76 [50:49], \$76 [45:43], \$76 [41], \$76 [38], \$76 [36:35], \$76 [32:28], \$76 [26:25], \$76 [23], \$76 [21:20], \$76 [18:17], \$76 [13:11], \$76 [9], \$76 [6], \$76 [4:3], \$76 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[55], m_axis__tdata[53:51], m_axis__tdata[46], m_axis__tdata[41:40], m_axis__tdata[35], m_axis__tdata[32:28], m_axis__tdata[26:25], m_axis__tdata[23], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[0], crc[31:28], crc[26:25], crc[23], crc[21:20], crc[18:17], crc[13:11], crc[9], crc[6], crc[4:3], crc[0] };
-  assign { \$78 [94], \$78 [91], \$78 [89], \$78 [86], \$78 [84:81], \$78 [78:75], \$78 [69:68], \$78 [65:64], \$78 [62], \$78 [60:59], \$78 [57], \$78 [55], \$78 [51], \$78 [47:46], \$78 [42], \$78 [40], \$78 [36], \$78 [34:32], \$78 [30], \$78 [28:27], \$78 [25], \$78 [23], \$78 [19], \$78 [15:14], \$78 [10], \$78 [8], \$78 [4], \$78 [2:0] } = 44'h00000000000;
-  assign { \$78 [95], \$78 [93:92], \$78 [90], \$78 [88:87], \$78 [85], \$78 [80:79], \$78 [74:70], \$78 [67:66], \$78 [63], \$78 [61], \$78 [58], \$78 [56], \$78 [54:52], \$78 [50:48], \$78 [45:43], \$78 [41], \$78 [39:37], \$78 [35], \$78 [31], \$78 [29], \$78 [26], \$78 [24], \$78 [22:20], \$78 [18:16], \$78 [13:11], \$78 [9], \$78 [7:5], \$78 [3] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[48:47], m_axis__tdata[42:38], m_axis__tdata[35:34], m_axis__tdata[31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[22:20], m_axis__tdata[18:16], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[7:5], m_axis__tdata[3], crc[31], crc[29], crc[26], crc[24], crc[22:20], crc[18:16], crc[13:11], crc[9], crc[7:5], crc[3] };
-  assign { \$80 [95], \$80 [92], \$80 [86:85], \$80 [83:82], \$80 [80:76], \$80 [72:71], \$80 [69:67], \$80 [64:58], \$80 [56], \$80 [51], \$80 [49], \$80 [47:46], \$80 [42], \$80 [38:36], \$80 [34], \$80 [32:26], \$80 [24], \$80 [19], \$80 [17], \$80 [15:14], \$80 [10], \$80 [6:4], \$80 [2], \$80 [0] } = 51'h0000000000000;
-  assign { \$80 [94:93], \$80 [91:87], \$80 [84], \$80 [81], \$80 [75:73], \$80 [70], \$80 [66:65], \$80 [57], \$80 [55:52], \$80 [50], \$80 [48], \$80 [45:43], \$80 [41:39], \$80 [35], \$80 [33], \$80 [25], \$80 [23:20], \$80 [18], \$80 [16], \$80 [13:11], \$80 [9:7], \$80 [3], \$80 [1] } = { m_axis__tdata[62:61], m_axis__tdata[59:55], m_axis__tdata[52], m_axis__tdata[49], m_axis__tdata[43:41], m_axis__tdata[38], m_axis__tdata[34:33], m_axis__tdata[25], m_axis__tdata[23:20], m_axis__tdata[18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[9:7], m_axis__tdata[3], m_axis__tdata[1], crc[25], crc[23:20], crc[18], crc[16], crc[13:11], crc[9:7], crc[3], crc[1] };
-  assign { \$82 [93], \$82 [87:86], \$82 [84:83], \$82 [81:77], \$82 [73:72], \$82 [70:68], \$82 [65:59], \$82 [57], \$82 [52], \$82 [50], \$82 [48:47], \$82 [43], \$82 [39:37], \$82 [35], \$82 [33], \$82 [31:27], \$82 [25], \$82 [20], \$82 [18], \$82 [16:15], \$82 [11], \$82 [7:5], \$82 [3], \$82 [1] } = 49'h0000000000000;
-  assign { \$82 [95:94], \$82 [92:88], \$82 [85], \$82 [82], \$82 [76:74], \$82 [71], \$82 [67:66], \$82 [58], \$82 [56:53], \$82 [51], \$82 [49], \$82 [46:44], \$82 [42:40], \$82 [36], \$82 [34], \$82 [32], \$82 [26], \$82 [24:21], \$82 [19], \$82 [17], \$82 [14:12], \$82 [10:8], \$82 [4], \$82 [2], \$82 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:56], m_axis__tdata[53], m_axis__tdata[50], m_axis__tdata[44:42], m_axis__tdata[39], m_axis__tdata[35:34], m_axis__tdata[26], m_axis__tdata[24:21], m_axis__tdata[19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[10:8], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[26], crc[24:21], crc[19], crc[17], crc[14:12], crc[10:8], crc[4], crc[2], crc[0] };
-  assign { \$84 [94], \$84 [90], \$84 [88], \$84 [86:85], \$84 [82:81], \$84 [79:78], \$84 [74:72], \$84 [69:67], \$84 [63], \$84 [61:58], \$84 [53:52], \$84 [46], \$84 [44:39], \$84 [35:33], \$84 [31], \$84 [29:26], \$84 [21:20], \$84 [14], \$84 [12:7], \$84 [3:1] } = 49'h0000000000000;
-  assign { \$84 [95], \$84 [93:91], \$84 [89], \$84 [87], \$84 [84:83], \$84 [80], \$84 [77:75], \$84 [71:70], \$84 [66:64], \$84 [62], \$84 [57:54], \$84 [51:47], \$84 [45], \$84 [38:36], \$84 [32], \$84 [30], \$84 [25:22], \$84 [19:15], \$84 [13], \$84 [6:4], \$84 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
-  assign { \$86 [95], \$86 [91:89], \$86 [84:82], \$86 [79], \$86 [75:71], \$86 [69], \$86 [67:65], \$86 [61:60], \$86 [54:51], \$86 [49:44], \$86 [40], \$86 [38], \$86 [34:32], \$86 [29:28], \$86 [22:19], \$86 [17:12], \$86 [8], \$86 [6], \$86 [2:0] } = 51'h0000000000000;
-  assign { \$86 [94:92], \$86 [88:85], \$86 [81:80], \$86 [78:76], \$86 [70], \$86 [68], \$86 [64:62], \$86 [59:55], \$86 [50], \$86 [43:41], \$86 [39], \$86 [37:35], \$86 [31:30], \$86 [27:23], \$86 [18], \$86 [11:9], \$86 [7], \$86 [5:3] } = { m_axis__tdata[62:60], m_axis__tdata[56:53], m_axis__tdata[49:48], m_axis__tdata[46:44], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[32:30], m_axis__tdata[27:23], m_axis__tdata[18], m_axis__tdata[11:9], m_axis__tdata[7], m_axis__tdata[5:3], crc[31:30], crc[27:23], crc[18], crc[11:9], crc[7], crc[5:3] };
-  assign { \$88 [92:90], \$88 [85:83], \$88 [80], \$88 [76:72], \$88 [70], \$88 [68:66], \$88 [62:61], \$88 [55:52], \$88 [50:45], \$88 [41], \$88 [39], \$88 [35:32], \$88 [30:29], \$88 [23:20], \$88 [18:13], \$88 [9], \$88 [7], \$88 [3:0] } = 52'h0000000000000;
-  assign { \$88 [95:93], \$88 [89:86], \$88 [82:81], \$88 [79:77], \$88 [71], \$88 [69], \$88 [65:63], \$88 [60:56], \$88 [51], \$88 [44:42], \$88 [40], \$88 [38:36], \$88 [31], \$88 [28:24], \$88 [19], \$88 [12:10], \$88 [8], \$88 [6:4] } = { m_axis__tdata[63:61], m_axis__tdata[57:54], m_axis__tdata[50:49], m_axis__tdata[47:45], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[33:31], m_axis__tdata[28:24], m_axis__tdata[19], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[6:4], crc[31], crc[28:24], crc[19], crc[12:10], crc[8], crc[6:4] };
-  assign { \$90 [93:90], \$90 [87], \$90 [85], \$90 [81:80], \$90 [77:72], \$90 [70:69], \$90 [66:63], \$90 [59], \$90 [56:52], \$90 [50], \$90 [47], \$90 [43], \$90 [41:40], \$90 [38], \$90 [34], \$90 [31], \$90 [27], \$90 [24:20], \$90 [18], \$90 [15], \$90 [11], \$90 [9:8], \$90 [6], \$90 [2] } = 47'h000000000000;
-  assign { \$90 [95:94], \$90 [89:88], \$90 [86], \$90 [84:82], \$90 [79:78], \$90 [71], \$90 [68:67], \$90 [62:60], \$90 [58:57], \$90 [51], \$90 [49:48], \$90 [46:44], \$90 [42], \$90 [39], \$90 [37:35], \$90 [33:32], \$90 [30:28], \$90 [26:25], \$90 [19], \$90 [17:16], \$90 [14:12], \$90 [10], \$90 [7], \$90 [5:3], \$90 [1:0] } = { m_axis__tdata[63:62], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[47:46], m_axis__tdata[39], m_axis__tdata[36:35], m_axis__tdata[30:28], m_axis__tdata[26:25], m_axis__tdata[19], m_axis__tdata[17:16], m_axis__tdata[14:12], m_axis__tdata[10], m_axis__tdata[7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[30:28], crc[26:25], crc[19], crc[17:16], crc[14:12], crc[10], crc[7], crc[5:3], crc[1:0] };
-  assign { \$92 [94:90], \$92 [88:87], \$92 [84], \$92 [82:80], \$92 [78:72], \$92 [68], \$92 [62], \$92 [60:59], \$92 [57:52], \$92 [49], \$92 [46], \$92 [44:43], \$92 [39:38], \$92 [36], \$92 [33], \$92 [30], \$92 [28:27], \$92 [25:20], \$92 [17], \$92 [14], \$92 [12:11], \$92 [7:6], \$92 [4], \$92 [1] } = 53'h00000000000000;
-  assign { \$92 [95], \$92 [89], \$92 [86:85], \$92 [83], \$92 [79], \$92 [71:69], \$92 [67:63], \$92 [61], \$92 [58], \$92 [51:50], \$92 [48:47], \$92 [45], \$92 [42:40], \$92 [37], \$92 [35:34], \$92 [32:31], \$92 [29], \$92 [26], \$92 [19:18], \$92 [16:15], \$92 [13], \$92 [10:8], \$92 [5], \$92 [3:2], \$92 [0] } = { m_axis__tdata[63], m_axis__tdata[57], m_axis__tdata[54:53], m_axis__tdata[51], m_axis__tdata[47], m_axis__tdata[39:37], m_axis__tdata[35:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[19:18], m_axis__tdata[16:15], m_axis__tdata[13], m_axis__tdata[10:8], m_axis__tdata[5], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[29], crc[26], crc[19:18], crc[16:15], crc[13], crc[10:8], crc[5], crc[3:2], crc[0] };
-  assign \$108  = { 3'h0, \$107 [16:3] };
-  assign { \$111 [95:91], \$111 [89:88], \$111 [85], \$111 [83:81], \$111 [79:73], \$111 [69], \$111 [63], \$111 [61:60], \$111 [58:53], \$111 [50], \$111 [47], \$111 [45:44], \$111 [40:39], \$111 [37], \$111 [34], \$111 [32:31], \$111 [29:28], \$111 [26:21], \$111 [18], \$111 [15], \$111 [13:12], \$111 [8:7], \$111 [5], \$111 [2], \$111 [0] } = 55'h00000000000000;
-  assign { \$111 [90], \$111 [87:86], \$111 [84], \$111 [80], \$111 [72:70], \$111 [68:64], \$111 [62], \$111 [59], \$111 [52:51], \$111 [49:48], \$111 [46], \$111 [43:41], \$111 [38], \$111 [36:35], \$111 [33], \$111 [30], \$111 [27], \$111 [20:19], \$111 [17:16], \$111 [14], \$111 [11:9], \$111 [6], \$111 [4:3], \$111 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
-  assign { \$113 [95:92], \$113 [90:89], \$113 [86], \$113 [84:82], \$113 [80:74], \$113 [70], \$113 [64], \$113 [62:61], \$113 [59:54], \$113 [51], \$113 [48], \$113 [46:45], \$113 [41:40], \$113 [38], \$113 [35], \$113 [33], \$113 [30:29], \$113 [27:22], \$113 [19], \$113 [16], \$113 [14:13], \$113 [9:8], \$113 [6], \$113 [3], \$113 [1] } = 53'h00000000000000;
-  assign { \$113 [91], \$113 [88:87], \$113 [85], \$113 [81], \$113 [73:71], \$113 [69:65], \$113 [63], \$113 [60], \$113 [53:52], \$113 [50:49], \$113 [47], \$113 [44:42], \$113 [39], \$113 [37:36], \$113 [34], \$113 [32:31], \$113 [28], \$113 [21:20], \$113 [18:17], \$113 [15], \$113 [12:10], \$113 [7], \$113 [5:4], \$113 [2], \$113 [0] } = { m_axis__tdata[59], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[41:39], m_axis__tdata[37:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[15], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31], crc[28], crc[21:20], crc[18:17], crc[15], crc[12:10], crc[7], crc[5:4], crc[2], crc[0] };
-  assign { \$115 [95:93], \$115 [91:90], \$115 [87], \$115 [85:83], \$115 [81:75], \$115 [71], \$115 [65], \$115 [63:62], \$115 [60:55], \$115 [52], \$115 [49], \$115 [47:46], \$115 [42:41], \$115 [39], \$115 [36], \$115 [34], \$115 [31:30], \$115 [28:23], \$115 [20], \$115 [17], \$115 [15:14], \$115 [10:9], \$115 [7], \$115 [4], \$115 [2] } = 52'h0000000000000;
-  assign { \$115 [92], \$115 [89:88], \$115 [86], \$115 [82], \$115 [74:72], \$115 [70:66], \$115 [64], \$115 [61], \$115 [54:53], \$115 [51:50], \$115 [48], \$115 [45:43], \$115 [40], \$115 [38:37], \$115 [35], \$115 [33:32], \$115 [29], \$115 [22:21], \$115 [19:18], \$115 [16], \$115 [13:11], \$115 [8], \$115 [6:5], \$115 [3], \$115 [1:0] } = { m_axis__tdata[60], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[42:40], m_axis__tdata[38:34], m_axis__tdata[32], m_axis__tdata[29], m_axis__tdata[22:21], m_axis__tdata[19:18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1:0], crc[29], crc[22:21], crc[19:18], crc[16], crc[13:11], crc[8], crc[6:5], crc[3], crc[1:0] };
-  assign { \$117 [95:94], \$117 [92:91], \$117 [88], \$117 [86:84], \$117 [82:76], \$117 [72], \$117 [66], \$117 [64:63], \$117 [61:56], \$117 [53], \$117 [50], \$117 [48:47], \$117 [43:42], \$117 [40], \$117 [37], \$117 [35], \$117 [31], \$117 [29:24], \$117 [21], \$117 [18], \$117 [16:15], \$117 [11:10], \$117 [8], \$117 [5], \$117 [3] } = 50'h0000000000000;
-  assign { \$117 [93], \$117 [90:89], \$117 [87], \$117 [83], \$117 [75:73], \$117 [71:67], \$117 [65], \$117 [62], \$117 [55:54], \$117 [52:51], \$117 [49], \$117 [46:44], \$117 [41], \$117 [39:38], \$117 [36], \$117 [34:32], \$117 [30], \$117 [23:22], \$117 [20:19], \$117 [17], \$117 [14:12], \$117 [9], \$117 [7:6], \$117 [4], \$117 [2:0] } = { m_axis__tdata[61], m_axis__tdata[58:57], m_axis__tdata[55], m_axis__tdata[51], m_axis__tdata[43:41], m_axis__tdata[39:35], m_axis__tdata[33], m_axis__tdata[30], m_axis__tdata[23:22], m_axis__tdata[20:19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2:0], crc[30], crc[23:22], crc[20:19], crc[17], crc[14:12], crc[9], crc[7:6], crc[4], crc[2:0] };
-  assign { \$119 [95], \$119 [93:92], \$119 [89], \$119 [87:85], \$119 [83:77], \$119 [73], \$119 [67], \$119 [65:64], \$119 [62:57], \$119 [54], \$119 [51], \$119 [49:48], \$119 [44:43], \$119 [41], \$119 [38], \$119 [36], \$119 [30:25], \$119 [22], \$119 [19], \$119 [17:16], \$119 [12:11], \$119 [9], \$119 [6], \$119 [4] } = 48'h000000000000;
-  assign { \$119 [94], \$119 [91:90], \$119 [88], \$119 [84], \$119 [76:74], \$119 [72:68], \$119 [66], \$119 [63], \$119 [56:55], \$119 [53:52], \$119 [50], \$119 [47:45], \$119 [42], \$119 [40:39], \$119 [37], \$119 [35:31], \$119 [24:23], \$119 [21:20], \$119 [18], \$119 [15:13], \$119 [10], \$119 [8:7], \$119 [5], \$119 [3:0] } = { m_axis__tdata[62], m_axis__tdata[59:58], m_axis__tdata[56], m_axis__tdata[52], m_axis__tdata[44:42], m_axis__tdata[40:36], m_axis__tdata[34], m_axis__tdata[31], m_axis__tdata[24:23], m_axis__tdata[21:20], m_axis__tdata[18], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[8:7], m_axis__tdata[5], m_axis__tdata[3:0], crc[31], crc[24:23], crc[21:20], crc[18], crc[15:13], crc[10], crc[8:7], crc[5], crc[3:0] };
-  assign { \$121 [94:93], \$121 [90], \$121 [88:86], \$121 [84:78], \$121 [74], \$121 [68], \$121 [66:65], \$121 [63:58], \$121 [55], \$121 [52], \$121 [50:49], \$121 [45:44], \$121 [42], \$121 [39], \$121 [37], \$121 [32:26], \$121 [23], \$121 [20], \$121 [18:17], \$121 [13:12], \$121 [10], \$121 [7], \$121 [5], \$121 [0] } = 49'h0000000000000;
-  assign { \$121 [95], \$121 [92:91], \$121 [89], \$121 [85], \$121 [77:75], \$121 [73:69], \$121 [67], \$121 [64], \$121 [57:56], \$121 [54:53], \$121 [51], \$121 [48:46], \$121 [43], \$121 [41:40], \$121 [38], \$121 [36:33], \$121 [25:24], \$121 [22:21], \$121 [19], \$121 [16:14], \$121 [11], \$121 [9:8], \$121 [6], \$121 [4:1] } = { m_axis__tdata[63], m_axis__tdata[60:59], m_axis__tdata[57], m_axis__tdata[53], m_axis__tdata[45:43], m_axis__tdata[41:37], m_axis__tdata[35], m_axis__tdata[32], m_axis__tdata[25:24], m_axis__tdata[22:21], m_axis__tdata[19], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[9:8], m_axis__tdata[6], m_axis__tdata[4:1], crc[25:24], crc[22:21], crc[19], crc[16:14], crc[11], crc[9:8], crc[6], crc[4:1] };
-  assign { \$123 [95:94], \$123 [91:88], \$123 [86:85], \$123 [83:81], \$123 [79], \$123 [75], \$123 [72:68], \$123 [65], \$123 [63], \$123 [61:60], \$123 [56], \$123 [53:52], \$123 [50:48], \$123 [45], \$123 [42:40], \$123 [36:35], \$123 [32:31], \$123 [29:28], \$123 [24], \$123 [21:20], \$123 [18:16], \$123 [13], \$123 [10:8], \$123 [4:3], \$123 [0] } = 51'h0000000000000;
-  assign { \$123 [93:92], \$123 [87], \$123 [84], \$123 [80], \$123 [78:76], \$123 [74:73], \$123 [67:66], \$123 [64], \$123 [62], \$123 [59:57], \$123 [55:54], \$123 [51], \$123 [47:46], \$123 [44:43], \$123 [39:37], \$123 [34:33], \$123 [30], \$123 [27:25], \$123 [23:22], \$123 [19], \$123 [15:14], \$123 [12:11], \$123 [7:5], \$123 [2:1] } = { m_axis__tdata[61:60], m_axis__tdata[55], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[46:44], m_axis__tdata[42:41], m_axis__tdata[35:34], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27:25], m_axis__tdata[23:22], m_axis__tdata[19], m_axis__tdata[15:14], m_axis__tdata[12:11], m_axis__tdata[7:5], m_axis__tdata[2:1], crc[30], crc[27:25], crc[23:22], crc[19], crc[15:14], crc[12:11], crc[7:5], crc[2:1] };
-  assign { \$125 [95], \$125 [92:89], \$125 [87:86], \$125 [84:82], \$125 [80], \$125 [76], \$125 [73:69], \$125 [66], \$125 [64], \$125 [62:61], \$125 [57], \$125 [54:53], \$125 [51:49], \$125 [46], \$125 [43:41], \$125 [37:36], \$125 [33], \$125 [30:29], \$125 [25], \$125 [22:21], \$125 [19:17], \$125 [14], \$125 [11:9], \$125 [5:4], \$125 [1] } = 49'h0000000000000;
-  assign { \$125 [94:93], \$125 [88], \$125 [85], \$125 [81], \$125 [79:77], \$125 [75:74], \$125 [68:67], \$125 [65], \$125 [63], \$125 [60:58], \$125 [56:55], \$125 [52], \$125 [48:47], \$125 [45:44], \$125 [40:38], \$125 [35:34], \$125 [32:31], \$125 [28:26], \$125 [24:23], \$125 [20], \$125 [16:15], \$125 [13:12], \$125 [8:6], \$125 [3:2], \$125 [0] } = { m_axis__tdata[62:61], m_axis__tdata[56], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[47:45], m_axis__tdata[43:42], m_axis__tdata[36:35], m_axis__tdata[33], m_axis__tdata[31], m_axis__tdata[28:26], m_axis__tdata[24:23], m_axis__tdata[20], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[8:6], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[28:26], crc[24:23], crc[20], crc[16:15], crc[13:12], crc[8:6], crc[3:2], crc[0] };
-  assign { \$127 [93:90], \$127 [88:87], \$127 [85:83], \$127 [81], \$127 [77], \$127 [74:70], \$127 [67], \$127 [65], \$127 [63:62], \$127 [58], \$127 [55:54], \$127 [52:50], \$127 [47], \$127 [44:42], \$127 [38:37], \$127 [34], \$127 [32:30], \$127 [26], \$127 [23:22], \$127 [20:18], \$127 [15], \$127 [12:10], \$127 [6:5], \$127 [2], \$127 [0] } = 50'h0000000000000;
-  assign { \$127 [95:94], \$127 [89], \$127 [86], \$127 [82], \$127 [80:78], \$127 [76:75], \$127 [69:68], \$127 [66], \$127 [64], \$127 [61:59], \$127 [57:56], \$127 [53], \$127 [49:48], \$127 [46:45], \$127 [41:39], \$127 [36:35], \$127 [33], \$127 [29:27], \$127 [25:24], \$127 [21], \$127 [17:16], \$127 [14:13], \$127 [9:7], \$127 [4:3], \$127 [1] } = { m_axis__tdata[63:62], m_axis__tdata[57], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[48:46], m_axis__tdata[44:43], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:27], m_axis__tdata[25:24], m_axis__tdata[21], m_axis__tdata[17:16], m_axis__tdata[14:13], m_axis__tdata[9:7], m_axis__tdata[4:3], m_axis__tdata[1], crc[29:27], crc[25:24], crc[21], crc[17:16], crc[14:13], crc[9:7], crc[4:3], crc[1] };
-  assign { \$129 [94:87], \$129 [85], \$129 [82], \$129 [80], \$129 [78], \$129 [75:73], \$129 [70], \$129 [67], \$129 [65], \$129 [63:62], \$129 [56:55], \$129 [53], \$129 [49], \$129 [46:44], \$129 [42:41], \$129 [39], \$129 [36], \$129 [32:30], \$129 [24:23], \$129 [21], \$129 [17], \$129 [14:12], \$129 [10:9], \$129 [7], \$129 [4], \$129 [0] } = 46'h000000000000;
-  assign { \$129 [95], \$129 [86], \$129 [84:83], \$129 [81], \$129 [79], \$129 [77:76], \$129 [72:71], \$129 [69:68], \$129 [66], \$129 [64], \$129 [61:57], \$129 [54], \$129 [52:50], \$129 [48:47], \$129 [43], \$129 [40], \$129 [38:37], \$129 [35:33], \$129 [29:25], \$129 [22], \$129 [20:18], \$129 [16:15], \$129 [11], \$129 [8], \$129 [6:5], \$129 [3:1] } = { m_axis__tdata[63], m_axis__tdata[54], m_axis__tdata[52:51], m_axis__tdata[49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[40:39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:25], m_axis__tdata[22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3:1], crc[29:25], crc[22], crc[20:18], crc[16:15], crc[11], crc[8], crc[6:5], crc[3:1] };
-  assign { \$131 [95:91], \$131 [89:87], \$131 [84:83], \$131 [81:79], \$131 [76:74], \$131 [72], \$131 [70], \$131 [67], \$131 [65], \$131 [63:62], \$131 [59], \$131 [57:56], \$131 [54], \$131 [52:47], \$131 [45], \$131 [41:40], \$131 [38:35], \$131 [32:30], \$131 [27], \$131 [25:24], \$131 [22], \$131 [20:15], \$131 [13], \$131 [9:8], \$131 [6:3], \$131 [0] } = 60'h000000000000000;
-  assign { \$131 [90], \$131 [86:85], \$131 [82], \$131 [78:77], \$131 [73], \$131 [71], \$131 [69:68], \$131 [66], \$131 [64], \$131 [61:60], \$131 [58], \$131 [55], \$131 [53], \$131 [46], \$131 [44:42], \$131 [39], \$131 [34:33], \$131 [29:28], \$131 [26], \$131 [23], \$131 [21], \$131 [14], \$131 [12:10], \$131 [7], \$131 [2:1] } = { m_axis__tdata[58], m_axis__tdata[54:53], m_axis__tdata[50], m_axis__tdata[46:45], m_axis__tdata[41], m_axis__tdata[39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:28], m_axis__tdata[26], m_axis__tdata[23], m_axis__tdata[21], m_axis__tdata[14], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[2:1], crc[29:28], crc[26], crc[23], crc[21], crc[14], crc[12:10], crc[7], crc[2:1] };
-  assign { \$133 [95:92], \$133 [90:88], \$133 [85:84], \$133 [82:80], \$133 [77:75], \$133 [73], \$133 [71], \$133 [68], \$133 [66], \$133 [64:63], \$133 [60], \$133 [58:57], \$133 [55], \$133 [53:48], \$133 [46], \$133 [42:41], \$133 [39:36], \$133 [33:31], \$133 [28], \$133 [26:25], \$133 [23], \$133 [21:16], \$133 [14], \$133 [10:9], \$133 [7:4], \$133 [1:0] } = 60'h000000000000000;
-  assign { \$133 [91], \$133 [87:86], \$133 [83], \$133 [79:78], \$133 [74], \$133 [72], \$133 [70:69], \$133 [67], \$133 [65], \$133 [62:61], \$133 [59], \$133 [56], \$133 [54], \$133 [47], \$133 [45:43], \$133 [40], \$133 [35:34], \$133 [30:29], \$133 [27], \$133 [24], \$133 [22], \$133 [15], \$133 [13:11], \$133 [8], \$133 [3:2] } = { m_axis__tdata[59], m_axis__tdata[55:54], m_axis__tdata[51], m_axis__tdata[47:46], m_axis__tdata[42], m_axis__tdata[40], m_axis__tdata[38:37], m_axis__tdata[35], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[27], m_axis__tdata[24], m_axis__tdata[22], m_axis__tdata[15], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[3:2], crc[30:29], crc[27], crc[24], crc[22], crc[15], crc[13:11], crc[8], crc[3:2] };
-  assign { \$135 [95:93], \$135 [91:89], \$135 [86:85], \$135 [83:81], \$135 [78:76], \$135 [74], \$135 [72], \$135 [69], \$135 [67], \$135 [65:64], \$135 [61], \$135 [59:58], \$135 [56], \$135 [54:49], \$135 [47], \$135 [43:42], \$135 [40:37], \$135 [34:32], \$135 [29], \$135 [27:26], \$135 [24], \$135 [22:17], \$135 [15], \$135 [11:10], \$135 [8:5], \$135 [2:0] } = 60'h000000000000000;
-  assign { \$135 [92], \$135 [88:87], \$135 [84], \$135 [80:79], \$135 [75], \$135 [73], \$135 [71:70], \$135 [68], \$135 [66], \$135 [63:62], \$135 [60], \$135 [57], \$135 [55], \$135 [48], \$135 [46:44], \$135 [41], \$135 [36:35], \$135 [31:30], \$135 [28], \$135 [25], \$135 [23], \$135 [16], \$135 [14:12], \$135 [9], \$135 [4:3] } = { m_axis__tdata[60], m_axis__tdata[56:55], m_axis__tdata[52], m_axis__tdata[48:47], m_axis__tdata[43], m_axis__tdata[41], m_axis__tdata[39:38], m_axis__tdata[36], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[28], m_axis__tdata[25], m_axis__tdata[23], m_axis__tdata[16], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[4:3], crc[31:30], crc[28], crc[25], crc[23], crc[16], crc[14:12], crc[9], crc[4:3] };
-  assign { \$137 [95:94], \$137 [92:90], \$137 [87:86], \$137 [84:82], \$137 [79:77], \$137 [75], \$137 [73], \$137 [70], \$137 [68], \$137 [66:65], \$137 [62], \$137 [60:59], \$137 [57], \$137 [55:50], \$137 [48], \$137 [44:43], \$137 [41:38], \$137 [35:32], \$137 [30], \$137 [28:27], \$137 [25], \$137 [23:18], \$137 [16], \$137 [12:11], \$137 [9:6], \$137 [3:0] } = 61'h0000000000000000;
-  assign { \$137 [93], \$137 [89:88], \$137 [85], \$137 [81:80], \$137 [76], \$137 [74], \$137 [72:71], \$137 [69], \$137 [67], \$137 [64:63], \$137 [61], \$137 [58], \$137 [56], \$137 [49], \$137 [47:45], \$137 [42], \$137 [37:36], \$137 [31], \$137 [29], \$137 [26], \$137 [24], \$137 [17], \$137 [15:13], \$137 [10], \$137 [5:4] } = { m_axis__tdata[61], m_axis__tdata[57:56], m_axis__tdata[53], m_axis__tdata[49:48], m_axis__tdata[44], m_axis__tdata[42], m_axis__tdata[40:39], m_axis__tdata[37], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[17], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[5:4], crc[31], crc[29], crc[26], crc[24], crc[17], crc[15:13], crc[10], crc[5:4] };
-  assign { \$139 [95], \$139 [93:91], \$139 [88:87], \$139 [85:83], \$139 [80:78], \$139 [76], \$139 [74], \$139 [71], \$139 [69], \$139 [67:66], \$139 [63], \$139 [61:60], \$139 [58], \$139 [56:51], \$139 [49], \$139 [45:44], \$139 [42:39], \$139 [36:31], \$139 [29:28], \$139 [26], \$139 [24:19], \$139 [17], \$139 [13:12], \$139 [10:7], \$139 [4:0] } = 62'h0000000000000000;
-  assign { \$139 [94], \$139 [90:89], \$139 [86], \$139 [82:81], \$139 [77], \$139 [75], \$139 [73:72], \$139 [70], \$139 [68], \$139 [65:64], \$139 [62], \$139 [59], \$139 [57], \$139 [50], \$139 [48:46], \$139 [43], \$139 [38:37], \$139 [30], \$139 [27], \$139 [25], \$139 [18], \$139 [16:14], \$139 [11], \$139 [6:5] } = { m_axis__tdata[62], m_axis__tdata[58:57], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[45], m_axis__tdata[43], m_axis__tdata[41:40], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[25], m_axis__tdata[18], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[6:5], crc[30], crc[27], crc[25], crc[18], crc[16:14], crc[11], crc[6:5] };
-  assign { \$141 [94:92], \$141 [89:88], \$141 [86:84], \$141 [81:79], \$141 [77], \$141 [75], \$141 [72], \$141 [70], \$141 [68:67], \$141 [64], \$141 [62:61], \$141 [59], \$141 [57:52], \$141 [50], \$141 [46:45], \$141 [43:40], \$141 [37:32], \$141 [30:29], \$141 [27], \$141 [25:20], \$141 [18], \$141 [14:13], \$141 [11:8], \$141 [5:0] } = 62'h0000000000000000;
-  assign { \$141 [95], \$141 [91:90], \$141 [87], \$141 [83:82], \$141 [78], \$141 [76], \$141 [74:73], \$141 [71], \$141 [69], \$141 [66:65], \$141 [63], \$141 [60], \$141 [58], \$141 [51], \$141 [49:47], \$141 [44], \$141 [39:38], \$141 [31], \$141 [28], \$141 [26], \$141 [19], \$141 [17:15], \$141 [12], \$141 [7:6] } = { m_axis__tdata[63], m_axis__tdata[59:58], m_axis__tdata[55], m_axis__tdata[51:50], m_axis__tdata[46], m_axis__tdata[44], m_axis__tdata[42:41], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[34:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[26], m_axis__tdata[19], m_axis__tdata[17:15], m_axis__tdata[12], m_axis__tdata[7:6], crc[31], crc[28], crc[26], crc[19], crc[17:15], crc[12], crc[7:6] };
-  assign { \$143 [95:93], \$143 [89], \$143 [85:84], \$143 [82:81], \$143 [78], \$143 [76], \$143 [73:72], \$143 [70:69], \$143 [67:66], \$143 [64:63], \$143 [60:52], \$143 [49:47], \$143 [44], \$143 [37], \$143 [34], \$143 [32:31], \$143 [28:20], \$143 [17:15], \$143 [12], \$143 [5], \$143 [2], \$143 [0] } = 51'h0000000000000;
-  assign { \$143 [92:90], \$143 [88:86], \$143 [83], \$143 [80:79], \$143 [77], \$143 [75:74], \$143 [71], \$143 [68], \$143 [65], \$143 [62:61], \$143 [51:50], \$143 [46:45], \$143 [43:38], \$143 [36:35], \$143 [33], \$143 [30:29], \$143 [19:18], \$143 [14:13], \$143 [11:6], \$143 [4:3], \$143 [1] } = { m_axis__tdata[60:58], m_axis__tdata[56:54], m_axis__tdata[51], m_axis__tdata[48:47], m_axis__tdata[45], m_axis__tdata[43:42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[19:18], m_axis__tdata[14:13], m_axis__tdata[11:6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30:29], crc[19:18], crc[14:13], crc[11:6], crc[4:3], crc[1] };
-  assign { \$145 [95:94], \$145 [90], \$145 [86:85], \$145 [83:82], \$145 [79], \$145 [77], \$145 [74:73], \$145 [71:70], \$145 [68:67], \$145 [65:64], \$145 [61:53], \$145 [50:48], \$145 [45], \$145 [38], \$145 [35], \$145 [33], \$145 [29:21], \$145 [18:16], \$145 [13], \$145 [6], \$145 [3], \$145 [1] } = 49'h0000000000000;
-  assign { \$145 [93:91], \$145 [89:87], \$145 [84], \$145 [81:80], \$145 [78], \$145 [76:75], \$145 [72], \$145 [69], \$145 [66], \$145 [63:62], \$145 [52:51], \$145 [47:46], \$145 [44:39], \$145 [37:36], \$145 [34], \$145 [32:30], \$145 [20:19], \$145 [15:14], \$145 [12:7], \$145 [5:4], \$145 [2], \$145 [0] } = { m_axis__tdata[61:59], m_axis__tdata[57:55], m_axis__tdata[52], m_axis__tdata[49:48], m_axis__tdata[46], m_axis__tdata[44:43], m_axis__tdata[40], m_axis__tdata[37], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[20:19], m_axis__tdata[15:14], m_axis__tdata[12:7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31:30], crc[20:19], crc[15:14], crc[12:7], crc[5:4], crc[2], crc[0] };
-  assign { \$147 [95], \$147 [91], \$147 [87:86], \$147 [84:83], \$147 [80], \$147 [78], \$147 [75:74], \$147 [72:71], \$147 [69:68], \$147 [66:65], \$147 [62:54], \$147 [51:49], \$147 [46], \$147 [39], \$147 [36], \$147 [34], \$147 [32], \$147 [30:22], \$147 [19:17], \$147 [14], \$147 [7], \$147 [4], \$147 [2], \$147 [0] } = 50'h0000000000000;
-  assign { \$147 [94:92], \$147 [90:88], \$147 [85], \$147 [82:81], \$147 [79], \$147 [77:76], \$147 [73], \$147 [70], \$147 [67], \$147 [64:63], \$147 [53:52], \$147 [48:47], \$147 [45:40], \$147 [38:37], \$147 [35], \$147 [33], \$147 [31], \$147 [21:20], \$147 [16:15], \$147 [13:8], \$147 [6:5], \$147 [3], \$147 [1] } = { m_axis__tdata[62:60], m_axis__tdata[58:56], m_axis__tdata[53], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[41], m_axis__tdata[38], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[21:20], m_axis__tdata[16:15], m_axis__tdata[13:8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1], crc[31], crc[21:20], crc[16:15], crc[13:8], crc[6:5], crc[3], crc[1] };
-  assign { \$149 [92], \$149 [88:87], \$149 [85:84], \$149 [81], \$149 [79], \$149 [76:75], \$149 [73:72], \$149 [70:69], \$149 [67:66], \$149 [63:55], \$149 [52:50], \$149 [47], \$149 [40], \$149 [37], \$149 [35], \$149 [33], \$149 [31:23], \$149 [20:18], \$149 [15], \$149 [8], \$149 [5], \$149 [3], \$149 [1] } = 49'h0000000000000;
-  assign { \$149 [95:93], \$149 [91:89], \$149 [86], \$149 [83:82], \$149 [80], \$149 [78:77], \$149 [74], \$149 [71], \$149 [68], \$149 [65:64], \$149 [54:53], \$149 [49:48], \$149 [46:41], \$149 [39:38], \$149 [36], \$149 [34], \$149 [32], \$149 [22:21], \$149 [17:16], \$149 [14:9], \$149 [7:6], \$149 [4], \$149 [2], \$149 [0] } = { m_axis__tdata[63:61], m_axis__tdata[59:57], m_axis__tdata[54], m_axis__tdata[51:50], m_axis__tdata[48], m_axis__tdata[46:45], m_axis__tdata[42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[22:21], m_axis__tdata[17:16], m_axis__tdata[14:9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[22:21], crc[17:16], crc[14:9], crc[7:6], crc[4], crc[2], crc[0] };
-  assign { \$151 [93], \$151 [90:87], \$151 [85:84], \$151 [82], \$151 [77:76], \$151 [74:72], \$151 [66:65], \$151 [63], \$151 [61:60], \$151 [58:56], \$151 [53], \$151 [49], \$151 [46], \$151 [43:42], \$151 [35:31], \$151 [29:28], \$151 [26:24], \$151 [21], \$151 [17], \$151 [14], \$151 [11:10], \$151 [3:0] } = 45'h000000000000;
-  assign { \$151 [95:94], \$151 [92:91], \$151 [86], \$151 [83], \$151 [81:78], \$151 [75], \$151 [71:67], \$151 [64], \$151 [62], \$151 [59], \$151 [55:54], \$151 [52:50], \$151 [48:47], \$151 [45:44], \$151 [41:36], \$151 [30], \$151 [27], \$151 [23:22], \$151 [20:18], \$151 [16:15], \$151 [13:12], \$151 [9:4] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[54], m_axis__tdata[51], m_axis__tdata[49:46], m_axis__tdata[43], m_axis__tdata[39:35], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[23:22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[9:4], crc[30], crc[27], crc[23:22], crc[20:18], crc[16:15], crc[13:12], crc[9:4] };
-  assign { \$153 [94], \$153 [91], \$153 [89:87], \$153 [85:83], \$153 [80], \$153 [78:77], \$153 [75:70], \$153 [68], \$153 [65], \$153 [61], \$153 [58:57], \$153 [54], \$153 [52:46], \$153 [44], \$153 [42:41], \$153 [38], \$153 [34], \$153 [29], \$153 [26:25], \$153 [22], \$153 [20:14], \$153 [12], \$153 [10:9], \$153 [6], \$153 [2] } = 51'h0000000000000;
-  assign { \$153 [95], \$153 [93:92], \$153 [90], \$153 [86], \$153 [82:81], \$153 [79], \$153 [76], \$153 [69], \$153 [67:66], \$153 [64:62], \$153 [60:59], \$153 [56:55], \$153 [53], \$153 [45], \$153 [43], \$153 [40:39], \$153 [37:35], \$153 [33:30], \$153 [28:27], \$153 [24:23], \$153 [21], \$153 [13], \$153 [11], \$153 [8:7], \$153 [5:3], \$153 [1:0] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[44], m_axis__tdata[37], m_axis__tdata[35:34], m_axis__tdata[32:30], m_axis__tdata[28:27], m_axis__tdata[24:23], m_axis__tdata[21], m_axis__tdata[13], m_axis__tdata[11], m_axis__tdata[8:7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[31:30], crc[28:27], crc[24:23], crc[21], crc[13], crc[11], crc[8:7], crc[5:3], crc[1:0] };
-  assign { \$155 [95], \$155 [92], \$155 [89:87], \$155 [85], \$155 [81:78], \$155 [76:73], \$155 [70:67], \$155 [65:64], \$155 [58], \$155 [55], \$155 [53], \$155 [50], \$155 [47:45], \$155 [41], \$155 [39:38], \$155 [36], \$155 [33:32], \$155 [26], \$155 [23], \$155 [21], \$155 [18], \$155 [15:13], \$155 [9], \$155 [7:6], \$155 [4], \$155 [1:0] } = 46'h000000000000;
-  assign { \$155 [94:93], \$155 [91:90], \$155 [86], \$155 [84:82], \$155 [77], \$155 [72:71], \$155 [66], \$155 [63:59], \$155 [57:56], \$155 [54], \$155 [52:51], \$155 [49:48], \$155 [44:42], \$155 [40], \$155 [37], \$155 [35:34], \$155 [31:27], \$155 [25:24], \$155 [22], \$155 [20:19], \$155 [17:16], \$155 [12:10], \$155 [8], \$155 [5], \$155 [3:2] } = { m_axis__tdata[62:61], m_axis__tdata[59:58], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[45], m_axis__tdata[40:39], m_axis__tdata[34], m_axis__tdata[31:27], m_axis__tdata[25:24], m_axis__tdata[22], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[5], m_axis__tdata[3:2], crc[31:27], crc[25:24], crc[22], crc[20:19], crc[17:16], crc[12:10], crc[8], crc[5], crc[3:2] };
-  assign { \$157 [93], \$157 [90:88], \$157 [86], \$157 [82:79], \$157 [77:74], \$157 [71:68], \$157 [66:65], \$157 [59], \$157 [56], \$157 [54], \$157 [51], \$157 [48:46], \$157 [42], \$157 [40:39], \$157 [37], \$157 [34:33], \$157 [27], \$157 [24], \$157 [22], \$157 [19], \$157 [16:14], \$157 [10], \$157 [8:7], \$157 [5], \$157 [2:1] } = 45'h000000000000;
-  assign { \$157 [95:94], \$157 [92:91], \$157 [87], \$157 [85:83], \$157 [78], \$157 [73:72], \$157 [67], \$157 [64:60], \$157 [58:57], \$157 [55], \$157 [53:52], \$157 [50:49], \$157 [45:43], \$157 [41], \$157 [38], \$157 [36:35], \$157 [32:28], \$157 [26:25], \$157 [23], \$157 [21:20], \$157 [18:17], \$157 [13:11], \$157 [9], \$157 [6], \$157 [4:3], \$157 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[55], m_axis__tdata[53:51], m_axis__tdata[46], m_axis__tdata[41:40], m_axis__tdata[35], m_axis__tdata[32:28], m_axis__tdata[26:25], m_axis__tdata[23], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[0], crc[31:28], crc[26:25], crc[23], crc[21:20], crc[18:17], crc[13:11], crc[9], crc[6], crc[4:3], crc[0] };
-  assign { \$159 [94], \$159 [91], \$159 [89], \$159 [86], \$159 [84:81], \$159 [78:75], \$159 [69:68], \$159 [65:64], \$159 [62], \$159 [60:59], \$159 [57], \$159 [55], \$159 [51], \$159 [47:46], \$159 [42], \$159 [40], \$159 [36], \$159 [34:32], \$159 [30], \$159 [28:27], \$159 [25], \$159 [23], \$159 [19], \$159 [15:14], \$159 [10], \$159 [8], \$159 [4], \$159 [2:0] } = 44'h00000000000;
-  assign { \$159 [95], \$159 [93:92], \$159 [90], \$159 [88:87], \$159 [85], \$159 [80:79], \$159 [74:70], \$159 [67:66], \$159 [63], \$159 [61], \$159 [58], \$159 [56], \$159 [54:52], \$159 [50:48], \$159 [45:43], \$159 [41], \$159 [39:37], \$159 [35], \$159 [31], \$159 [29], \$159 [26], \$159 [24], \$159 [22:20], \$159 [18:16], \$159 [13:11], \$159 [9], \$159 [7:5], \$159 [3] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[48:47], m_axis__tdata[42:38], m_axis__tdata[35:34], m_axis__tdata[31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[22:20], m_axis__tdata[18:16], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[7:5], m_axis__tdata[3], crc[31], crc[29], crc[26], crc[24], crc[22:20], crc[18:16], crc[13:11], crc[9], crc[7:5], crc[3] };
-  assign { \$161 [95], \$161 [92], \$161 [86:85], \$161 [83:82], \$161 [80:76], \$161 [72:71], \$161 [69:67], \$161 [64:58], \$161 [56], \$161 [51], \$161 [49], \$161 [47:46], \$161 [42], \$161 [38:36], \$161 [34], \$161 [32:26], \$161 [24], \$161 [19], \$161 [17], \$161 [15:14], \$161 [10], \$161 [6:4], \$161 [2], \$161 [0] } = 51'h0000000000000;
-  assign { \$161 [94:93], \$161 [91:87], \$161 [84], \$161 [81], \$161 [75:73], \$161 [70], \$161 [66:65], \$161 [57], \$161 [55:52], \$161 [50], \$161 [48], \$161 [45:43], \$161 [41:39], \$161 [35], \$161 [33], \$161 [25], \$161 [23:20], \$161 [18], \$161 [16], \$161 [13:11], \$161 [9:7], \$161 [3], \$161 [1] } = { m_axis__tdata[62:61], m_axis__tdata[59:55], m_axis__tdata[52], m_axis__tdata[49], m_axis__tdata[43:41], m_axis__tdata[38], m_axis__tdata[34:33], m_axis__tdata[25], m_axis__tdata[23:20], m_axis__tdata[18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[9:7], m_axis__tdata[3], m_axis__tdata[1], crc[25], crc[23:20], crc[18], crc[16], crc[13:11], crc[9:7], crc[3], crc[1] };
-  assign { \$163 [93], \$163 [87:86], \$163 [84:83], \$163 [81:77], \$163 [73:72], \$163 [70:68], \$163 [65:59], \$163 [57], \$163 [52], \$163 [50], \$163 [48:47], \$163 [43], \$163 [39:37], \$163 [35], \$163 [33], \$163 [31:27], \$163 [25], \$163 [20], \$163 [18], \$163 [16:15], \$163 [11], \$163 [7:5], \$163 [3], \$163 [1] } = 49'h0000000000000;
-  assign { \$163 [95:94], \$163 [92:88], \$163 [85], \$163 [82], \$163 [76:74], \$163 [71], \$163 [67:66], \$163 [58], \$163 [56:53], \$163 [51], \$163 [49], \$163 [46:44], \$163 [42:40], \$163 [36], \$163 [34], \$163 [32], \$163 [26], \$163 [24:21], \$163 [19], \$163 [17], \$163 [14:12], \$163 [10:8], \$163 [4], \$163 [2], \$163 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:56], m_axis__tdata[53], m_axis__tdata[50], m_axis__tdata[44:42], m_axis__tdata[39], m_axis__tdata[35:34], m_axis__tdata[26], m_axis__tdata[24:21], m_axis__tdata[19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[10:8], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[26], crc[24:21], crc[19], crc[17], crc[14:12], crc[10:8], crc[4], crc[2], crc[0] };
-  assign { \$165 [94], \$165 [90], \$165 [88], \$165 [86:85], \$165 [82:81], \$165 [79:78], \$165 [74:72], \$165 [69:67], \$165 [63], \$165 [61:58], \$165 [53:52], \$165 [46], \$165 [44:39], \$165 [35:33], \$165 [31], \$165 [29:26], \$165 [21:20], \$165 [14], \$165 [12:7], \$165 [3:1] } = 49'h0000000000000;
-  assign { \$165 [95], \$165 [93:91], \$165 [89], \$165 [87], \$165 [84:83], \$165 [80], \$165 [77:75], \$165 [71:70], \$165 [66:64], \$165 [62], \$165 [57:54], \$165 [51:47], \$165 [45], \$165 [38:36], \$165 [32], \$165 [30], \$165 [25:22], \$165 [19:15], \$165 [13], \$165 [6:4], \$165 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
-  assign { \$167 [95], \$167 [91:89], \$167 [84:82], \$167 [79], \$167 [75:71], \$167 [69], \$167 [67:65], \$167 [61:60], \$167 [54:51], \$167 [49:44], \$167 [40], \$167 [38], \$167 [34:32], \$167 [29:28], \$167 [22:19], \$167 [17:12], \$167 [8], \$167 [6], \$167 [2:0] } = 51'h0000000000000;
-  assign { \$167 [94:92], \$167 [88:85], \$167 [81:80], \$167 [78:76], \$167 [70], \$167 [68], \$167 [64:62], \$167 [59:55], \$167 [50], \$167 [43:41], \$167 [39], \$167 [37:35], \$167 [31:30], \$167 [27:23], \$167 [18], \$167 [11:9], \$167 [7], \$167 [5:3] } = { m_axis__tdata[62:60], m_axis__tdata[56:53], m_axis__tdata[49:48], m_axis__tdata[46:44], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[32:30], m_axis__tdata[27:23], m_axis__tdata[18], m_axis__tdata[11:9], m_axis__tdata[7], m_axis__tdata[5:3], crc[31:30], crc[27:23], crc[18], crc[11:9], crc[7], crc[5:3] };
-  assign { \$169 [92:90], \$169 [85:83], \$169 [80], \$169 [76:72], \$169 [70], \$169 [68:66], \$169 [62:61], \$169 [55:52], \$169 [50:45], \$169 [41], \$169 [39], \$169 [35:32], \$169 [30:29], \$169 [23:20], \$169 [18:13], \$169 [9], \$169 [7], \$169 [3:0] } = 52'h0000000000000;
-  assign { \$169 [95:93], \$169 [89:86], \$169 [82:81], \$169 [79:77], \$169 [71], \$169 [69], \$169 [65:63], \$169 [60:56], \$169 [51], \$169 [44:42], \$169 [40], \$169 [38:36], \$169 [31], \$169 [28:24], \$169 [19], \$169 [12:10], \$169 [8], \$169 [6:4] } = { m_axis__tdata[63:61], m_axis__tdata[57:54], m_axis__tdata[50:49], m_axis__tdata[47:45], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[33:31], m_axis__tdata[28:24], m_axis__tdata[19], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[6:4], crc[31], crc[28:24], crc[19], crc[12:10], crc[8], crc[6:4] };
-  assign { \$171 [93:90], \$171 [87], \$171 [85], \$171 [81:80], \$171 [77:72], \$171 [70:69], \$171 [66:63], \$171 [59], \$171 [56:52], \$171 [50], \$171 [47], \$171 [43], \$171 [41:40], \$171 [38], \$171 [34], \$171 [31], \$171 [27], \$171 [24:20], \$171 [18], \$171 [15], \$171 [11], \$171 [9:8], \$171 [6], \$171 [2] } = 47'h000000000000;
-  assign { \$171 [95:94], \$171 [89:88], \$171 [86], \$171 [84:82], \$171 [79:78], \$171 [71], \$171 [68:67], \$171 [62:60], \$171 [58:57], \$171 [51], \$171 [49:48], \$171 [46:44], \$171 [42], \$171 [39], \$171 [37:35], \$171 [33:32], \$171 [30:28], \$171 [26:25], \$171 [19], \$171 [17:16], \$171 [14:12], \$171 [10], \$171 [7], \$171 [5:3], \$171 [1:0] } = { m_axis__tdata[63:62], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[47:46], m_axis__tdata[39], m_axis__tdata[36:35], m_axis__tdata[30:28], m_axis__tdata[26:25], m_axis__tdata[19], m_axis__tdata[17:16], m_axis__tdata[14:12], m_axis__tdata[10], m_axis__tdata[7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[30:28], crc[26:25], crc[19], crc[17:16], crc[14:12], crc[10], crc[7], crc[5:3], crc[1:0] };
-  assign { \$173 [94:90], \$173 [88:87], \$173 [84], \$173 [82:80], \$173 [78:72], \$173 [68], \$173 [62], \$173 [60:59], \$173 [57:52], \$173 [49], \$173 [46], \$173 [44:43], \$173 [39:38], \$173 [36], \$173 [33], \$173 [30], \$173 [28:27], \$173 [25:20], \$173 [17], \$173 [14], \$173 [12:11], \$173 [7:6], \$173 [4], \$173 [1] } = 53'h00000000000000;
-  assign { \$173 [95], \$173 [89], \$173 [86:85], \$173 [83], \$173 [79], \$173 [71:69], \$173 [67:63], \$173 [61], \$173 [58], \$173 [51:50], \$173 [48:47], \$173 [45], \$173 [42:40], \$173 [37], \$173 [35:34], \$173 [32:31], \$173 [29], \$173 [26], \$173 [19:18], \$173 [16:15], \$173 [13], \$173 [10:8], \$173 [5], \$173 [3:2], \$173 [0] } = { m_axis__tdata[63], m_axis__tdata[57], m_axis__tdata[54:53], m_axis__tdata[51], m_axis__tdata[47], m_axis__tdata[39:37], m_axis__tdata[35:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[19:18], m_axis__tdata[16:15], m_axis__tdata[13], m_axis__tdata[10:8], m_axis__tdata[5], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[29], crc[26], crc[19:18], crc[16:15], crc[13], crc[10:8], crc[5], crc[3:2], crc[0] };
-  assign \$188  = { 3'h0, \$187 [16:3] };
-  assign any_expired = expired_0;
-  assign \$259  = { 3'h0, \$258 [16:3] };
-  assign \$271  = { 3'h0, \$270 [16:3] };
-  assign { \$287 [95:91], \$287 [89:88], \$287 [85], \$287 [83:81], \$287 [79:73], \$287 [69], \$287 [63], \$287 [61:60], \$287 [58:53], \$287 [50], \$287 [47], \$287 [45:44], \$287 [40:39], \$287 [37], \$287 [34], \$287 [32:31], \$287 [29:28], \$287 [26:21], \$287 [18], \$287 [15], \$287 [13:12], \$287 [8:7], \$287 [5], \$287 [2], \$287 [0] } = 55'h00000000000000;
-  assign { \$287 [90], \$287 [87:86], \$287 [84], \$287 [80], \$287 [72:70], \$287 [68:64], \$287 [62], \$287 [59], \$287 [52:51], \$287 [49:48], \$287 [46], \$287 [43:41], \$287 [38], \$287 [36:35], \$287 [33], \$287 [30], \$287 [27], \$287 [20:19], \$287 [17:16], \$287 [14], \$287 [11:9], \$287 [6], \$287 [4:3], \$287 [1] } = { s_axis__tdata[58], s_axis__tdata[55:54], s_axis__tdata[52], s_axis__tdata[48], s_axis__tdata[40:38], s_axis__tdata[36:32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[20:19], s_axis__tdata[17:16], s_axis__tdata[14], s_axis__tdata[11:9], s_axis__tdata[6], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[30], rcrc[27], rcrc[20:19], rcrc[17:16], rcrc[14], rcrc[11:9], rcrc[6], rcrc[4:3], rcrc[1] };
-  assign { \$289 [95:92], \$289 [90:89], \$289 [86], \$289 [84:82], \$289 [80:74], \$289 [70], \$289 [64], \$289 [62:61], \$289 [59:54], \$289 [51], \$289 [48], \$289 [46:45], \$289 [41:40], \$289 [38], \$289 [35], \$289 [33], \$289 [30:29], \$289 [27:22], \$289 [19], \$289 [16], \$289 [14:13], \$289 [9:8], \$289 [6], \$289 [3], \$289 [1] } = 53'h00000000000000;
-  assign { \$289 [91], \$289 [88:87], \$289 [85], \$289 [81], \$289 [73:71], \$289 [69:65], \$289 [63], \$289 [60], \$289 [53:52], \$289 [50:49], \$289 [47], \$289 [44:42], \$289 [39], \$289 [37:36], \$289 [34], \$289 [32:31], \$289 [28], \$289 [21:20], \$289 [18:17], \$289 [15], \$289 [12:10], \$289 [7], \$289 [5:4], \$289 [2], \$289 [0] } = { s_axis__tdata[59], s_axis__tdata[56:55], s_axis__tdata[53], s_axis__tdata[49], s_axis__tdata[41:39], s_axis__tdata[37:33], s_axis__tdata[31], s_axis__tdata[28], s_axis__tdata[21:20], s_axis__tdata[18:17], s_axis__tdata[15], s_axis__tdata[12:10], s_axis__tdata[7], s_axis__tdata[5:4], s_axis__tdata[2], s_axis__tdata[0], rcrc[31], rcrc[28], rcrc[21:20], rcrc[18:17], rcrc[15], rcrc[12:10], rcrc[7], rcrc[5:4], rcrc[2], rcrc[0] };
-  assign { \$291 [95:93], \$291 [91:90], \$291 [87], \$291 [85:83], \$291 [81:75], \$291 [71], \$291 [65], \$291 [63:62], \$291 [60:55], \$291 [52], \$291 [49], \$291 [47:46], \$291 [42:41], \$291 [39], \$291 [36], \$291 [34], \$291 [31:30], \$291 [28:23], \$291 [20], \$291 [17], \$291 [15:14], \$291 [10:9], \$291 [7], \$291 [4], \$291 [2] } = 52'h0000000000000;
-  assign { \$291 [92], \$291 [89:88], \$291 [86], \$291 [82], \$291 [74:72], \$291 [70:66], \$291 [64], \$291 [61], \$291 [54:53], \$291 [51:50], \$291 [48], \$291 [45:43], \$291 [40], \$291 [38:37], \$291 [35], \$291 [33:32], \$291 [29], \$291 [22:21], \$291 [19:18], \$291 [16], \$291 [13:11], \$291 [8], \$291 [6:5], \$291 [3], \$291 [1:0] } = { s_axis__tdata[60], s_axis__tdata[57:56], s_axis__tdata[54], s_axis__tdata[50], s_axis__tdata[42:40], s_axis__tdata[38:34], s_axis__tdata[32], s_axis__tdata[29], s_axis__tdata[22:21], s_axis__tdata[19:18], s_axis__tdata[16], s_axis__tdata[13:11], s_axis__tdata[8], s_axis__tdata[6:5], s_axis__tdata[3], s_axis__tdata[1:0], rcrc[29], rcrc[22:21], rcrc[19:18], rcrc[16], rcrc[13:11], rcrc[8], rcrc[6:5], rcrc[3], rcrc[1:0] };
-  assign { \$293 [95:94], \$293 [92:91], \$293 [88], \$293 [86:84], \$293 [82:76], \$293 [72], \$293 [66], \$293 [64:63], \$293 [61:56], \$293 [53], \$293 [50], \$293 [48:47], \$293 [43:42], \$293 [40], \$293 [37], \$293 [35], \$293 [31], \$293 [29:24], \$293 [21], \$293 [18], \$293 [16:15], \$293 [11:10], \$293 [8], \$293 [5], \$293 [3] } = 50'h0000000000000;
-  assign { \$293 [93], \$293 [90:89], \$293 [87], \$293 [83], \$293 [75:73], \$293 [71:67], \$293 [65], \$293 [62], \$293 [55:54], \$293 [52:51], \$293 [49], \$293 [46:44], \$293 [41], \$293 [39:38], \$293 [36], \$293 [34:32], \$293 [30], \$293 [23:22], \$293 [20:19], \$293 [17], \$293 [14:12], \$293 [9], \$293 [7:6], \$293 [4], \$293 [2:0] } = { s_axis__tdata[61], s_axis__tdata[58:57], s_axis__tdata[55], s_axis__tdata[51], s_axis__tdata[43:41], s_axis__tdata[39:35], s_axis__tdata[33], s_axis__tdata[30], s_axis__tdata[23:22], s_axis__tdata[20:19], s_axis__tdata[17], s_axis__tdata[14:12], s_axis__tdata[9], s_axis__tdata[7:6], s_axis__tdata[4], s_axis__tdata[2:0], rcrc[30], rcrc[23:22], rcrc[20:19], rcrc[17], rcrc[14:12], rcrc[9], rcrc[7:6], rcrc[4], rcrc[2:0] };
-  assign { \$295 [95], \$295 [93:92], \$295 [89], \$295 [87:85], \$295 [83:77], \$295 [73], \$295 [67], \$295 [65:64], \$295 [62:57], \$295 [54], \$295 [51], \$295 [49:48], \$295 [44:43], \$295 [41], \$295 [38], \$295 [36], \$295 [30:25], \$295 [22], \$295 [19], \$295 [17:16], \$295 [12:11], \$295 [9], \$295 [6], \$295 [4] } = 48'h000000000000;
-  assign { \$295 [94], \$295 [91:90], \$295 [88], \$295 [84], \$295 [76:74], \$295 [72:68], \$295 [66], \$295 [63], \$295 [56:55], \$295 [53:52], \$295 [50], \$295 [47:45], \$295 [42], \$295 [40:39], \$295 [37], \$295 [35:31], \$295 [24:23], \$295 [21:20], \$295 [18], \$295 [15:13], \$295 [10], \$295 [8:7], \$295 [5], \$295 [3:0] } = { s_axis__tdata[62], s_axis__tdata[59:58], s_axis__tdata[56], s_axis__tdata[52], s_axis__tdata[44:42], s_axis__tdata[40:36], s_axis__tdata[34], s_axis__tdata[31], s_axis__tdata[24:23], s_axis__tdata[21:20], s_axis__tdata[18], s_axis__tdata[15:13], s_axis__tdata[10], s_axis__tdata[8:7], s_axis__tdata[5], s_axis__tdata[3:0], rcrc[31], rcrc[24:23], rcrc[21:20], rcrc[18], rcrc[15:13], rcrc[10], rcrc[8:7], rcrc[5], rcrc[3:0] };
-  assign { \$297 [94:93], \$297 [90], \$297 [88:86], \$297 [84:78], \$297 [74], \$297 [68], \$297 [66:65], \$297 [63:58], \$297 [55], \$297 [52], \$297 [50:49], \$297 [45:44], \$297 [42], \$297 [39], \$297 [37], \$297 [32:26], \$297 [23], \$297 [20], \$297 [18:17], \$297 [13:12], \$297 [10], \$297 [7], \$297 [5], \$297 [0] } = 49'h0000000000000;
-  assign { \$297 [95], \$297 [92:91], \$297 [89], \$297 [85], \$297 [77:75], \$297 [73:69], \$297 [67], \$297 [64], \$297 [57:56], \$297 [54:53], \$297 [51], \$297 [48:46], \$297 [43], \$297 [41:40], \$297 [38], \$297 [36:33], \$297 [25:24], \$297 [22:21], \$297 [19], \$297 [16:14], \$297 [11], \$297 [9:8], \$297 [6], \$297 [4:1] } = { s_axis__tdata[63], s_axis__tdata[60:59], s_axis__tdata[57], s_axis__tdata[53], s_axis__tdata[45:43], s_axis__tdata[41:37], s_axis__tdata[35], s_axis__tdata[32], s_axis__tdata[25:24], s_axis__tdata[22:21], s_axis__tdata[19], s_axis__tdata[16:14], s_axis__tdata[11], s_axis__tdata[9:8], s_axis__tdata[6], s_axis__tdata[4:1], rcrc[25:24], rcrc[22:21], rcrc[19], rcrc[16:14], rcrc[11], rcrc[9:8], rcrc[6], rcrc[4:1] };
-  assign { \$299 [95:94], \$299 [91:88], \$299 [86:85], \$299 [83:81], \$299 [79], \$299 [75], \$299 [72:68], \$299 [65], \$299 [63], \$299 [61:60], \$299 [56], \$299 [53:52], \$299 [50:48], \$299 [45], \$299 [42:40], \$299 [36:35], \$299 [32:31], \$299 [29:28], \$299 [24], \$299 [21:20], \$299 [18:16], \$299 [13], \$299 [10:8], \$299 [4:3], \$299 [0] } = 51'h0000000000000;
-  assign { \$299 [93:92], \$299 [87], \$299 [84], \$299 [80], \$299 [78:76], \$299 [74:73], \$299 [67:66], \$299 [64], \$299 [62], \$299 [59:57], \$299 [55:54], \$299 [51], \$299 [47:46], \$299 [44:43], \$299 [39:37], \$299 [34:33], \$299 [30], \$299 [27:25], \$299 [23:22], \$299 [19], \$299 [15:14], \$299 [12:11], \$299 [7:5], \$299 [2:1] } = { s_axis__tdata[61:60], s_axis__tdata[55], s_axis__tdata[52], s_axis__tdata[48], s_axis__tdata[46:44], s_axis__tdata[42:41], s_axis__tdata[35:34], s_axis__tdata[32], s_axis__tdata[30], s_axis__tdata[27:25], s_axis__tdata[23:22], s_axis__tdata[19], s_axis__tdata[15:14], s_axis__tdata[12:11], s_axis__tdata[7:5], s_axis__tdata[2:1], rcrc[30], rcrc[27:25], rcrc[23:22], rcrc[19], rcrc[15:14], rcrc[12:11], rcrc[7:5], rcrc[2:1] };
-  assign { \$301 [95], \$301 [92:89], \$301 [87:86], \$301 [84:82], \$301 [80], \$301 [76], \$301 [73:69], \$301 [66], \$301 [64], \$301 [62:61], \$301 [57], \$301 [54:53], \$301 [51:49], \$301 [46], \$301 [43:41], \$301 [37:36], \$301 [33], \$301 [30:29], \$301 [25], \$301 [22:21], \$301 [19:17], \$301 [14], \$301 [11:9], \$301 [5:4], \$301 [1] } = 49'h0000000000000;
-  assign { \$301 [94:93], \$301 [88], \$301 [85], \$301 [81], \$301 [79:77], \$301 [75:74], \$301 [68:67], \$301 [65], \$301 [63], \$301 [60:58], \$301 [56:55], \$301 [52], \$301 [48:47], \$301 [45:44], \$301 [40:38], \$301 [35:34], \$301 [32:31], \$301 [28:26], \$301 [24:23], \$301 [20], \$301 [16:15], \$301 [13:12], \$301 [8:6], \$301 [3:2], \$301 [0] } = { s_axis__tdata[62:61], s_axis__tdata[56], s_axis__tdata[53], s_axis__tdata[49], s_axis__tdata[47:45], s_axis__tdata[43:42], s_axis__tdata[36:35], s_axis__tdata[33], s_axis__tdata[31], s_axis__tdata[28:26], s_axis__tdata[24:23], s_axis__tdata[20], s_axis__tdata[16:15], s_axis__tdata[13:12], s_axis__tdata[8:6], s_axis__tdata[3:2], s_axis__tdata[0], rcrc[31], rcrc[28:26], rcrc[24:23], rcrc[20], rcrc[16:15], rcrc[13:12], rcrc[8:6], rcrc[3:2], rcrc[0] };
-  assign { \$303 [93:90], \$303 [88:87], \$303 [85:83], \$303 [81], \$303 [77], \$303 [74:70], \$303 [67], \$303 [65], \$303 [63:62], \$303 [58], \$303 [55:54], \$303 [52:50], \$303 [47], \$303 [44:42], \$303 [38:37], \$303 [34], \$303 [32:30], \$303 [26], \$303 [23:22], \$303 [20:18], \$303 [15], \$303 [12:10], \$303 [6:5], \$303 [2], \$303 [0] } = 50'h0000000000000;
-  assign { \$303 [95:94], \$303 [89], \$303 [86], \$303 [82], \$303 [80:78], \$303 [76:75], \$303 [69:68], \$303 [66], \$303 [64], \$303 [61:59], \$303 [57:56], \$303 [53], \$303 [49:48], \$303 [46:45], \$303 [41:39], \$303 [36:35], \$303 [33], \$303 [29:27], \$303 [25:24], \$303 [21], \$303 [17:16], \$303 [14:13], \$303 [9:7], \$303 [4:3], \$303 [1] } = { s_axis__tdata[63:62], s_axis__tdata[57], s_axis__tdata[54], s_axis__tdata[50], s_axis__tdata[48:46], s_axis__tdata[44:43], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:27], s_axis__tdata[25:24], s_axis__tdata[21], s_axis__tdata[17:16], s_axis__tdata[14:13], s_axis__tdata[9:7], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[29:27], rcrc[25:24], rcrc[21], rcrc[17:16], rcrc[14:13], rcrc[9:7], rcrc[4:3], rcrc[1] };
-  assign { \$305 [94:87], \$305 [85], \$305 [82], \$305 [80], \$305 [78], \$305 [75:73], \$305 [70], \$305 [67], \$305 [65], \$305 [63:62], \$305 [56:55], \$305 [53], \$305 [49], \$305 [46:44], \$305 [42:41], \$305 [39], \$305 [36], \$305 [32:30], \$305 [24:23], \$305 [21], \$305 [17], \$305 [14:12], \$305 [10:9], \$305 [7], \$305 [4], \$305 [0] } = 46'h000000000000;
-  assign { \$305 [95], \$305 [86], \$305 [84:83], \$305 [81], \$305 [79], \$305 [77:76], \$305 [72:71], \$305 [69:68], \$305 [66], \$305 [64], \$305 [61:57], \$305 [54], \$305 [52:50], \$305 [48:47], \$305 [43], \$305 [40], \$305 [38:37], \$305 [35:33], \$305 [29:25], \$305 [22], \$305 [20:18], \$305 [16:15], \$305 [11], \$305 [8], \$305 [6:5], \$305 [3:1] } = { s_axis__tdata[63], s_axis__tdata[54], s_axis__tdata[52:51], s_axis__tdata[49], s_axis__tdata[47], s_axis__tdata[45:44], s_axis__tdata[40:39], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:25], s_axis__tdata[22], s_axis__tdata[20:18], s_axis__tdata[16:15], s_axis__tdata[11], s_axis__tdata[8], s_axis__tdata[6:5], s_axis__tdata[3:1], rcrc[29:25], rcrc[22], rcrc[20:18], rcrc[16:15], rcrc[11], rcrc[8], rcrc[6:5], rcrc[3:1] };
-  assign { \$307 [95:91], \$307 [89:87], \$307 [84:83], \$307 [81:79], \$307 [76:74], \$307 [72], \$307 [70], \$307 [67], \$307 [65], \$307 [63:62], \$307 [59], \$307 [57:56], \$307 [54], \$307 [52:47], \$307 [45], \$307 [41:40], \$307 [38:35], \$307 [32:30], \$307 [27], \$307 [25:24], \$307 [22], \$307 [20:15], \$307 [13], \$307 [9:8], \$307 [6:3], \$307 [0] } = 60'h000000000000000;
-  assign { \$307 [90], \$307 [86:85], \$307 [82], \$307 [78:77], \$307 [73], \$307 [71], \$307 [69:68], \$307 [66], \$307 [64], \$307 [61:60], \$307 [58], \$307 [55], \$307 [53], \$307 [46], \$307 [44:42], \$307 [39], \$307 [34:33], \$307 [29:28], \$307 [26], \$307 [23], \$307 [21], \$307 [14], \$307 [12:10], \$307 [7], \$307 [2:1] } = { s_axis__tdata[58], s_axis__tdata[54:53], s_axis__tdata[50], s_axis__tdata[46:45], s_axis__tdata[41], s_axis__tdata[39], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:28], s_axis__tdata[26], s_axis__tdata[23], s_axis__tdata[21], s_axis__tdata[14], s_axis__tdata[12:10], s_axis__tdata[7], s_axis__tdata[2:1], rcrc[29:28], rcrc[26], rcrc[23], rcrc[21], rcrc[14], rcrc[12:10], rcrc[7], rcrc[2:1] };
-  assign { \$309 [95:92], \$309 [90:88], \$309 [85:84], \$309 [82:80], \$309 [77:75], \$309 [73], \$309 [71], \$309 [68], \$309 [66], \$309 [64:63], \$309 [60], \$309 [58:57], \$309 [55], \$309 [53:48], \$309 [46], \$309 [42:41], \$309 [39:36], \$309 [33:31], \$309 [28], \$309 [26:25], \$309 [23], \$309 [21:16], \$309 [14], \$309 [10:9], \$309 [7:4], \$309 [1:0] } = 60'h000000000000000;
-  assign { \$309 [91], \$309 [87:86], \$309 [83], \$309 [79:78], \$309 [74], \$309 [72], \$309 [70:69], \$309 [67], \$309 [65], \$309 [62:61], \$309 [59], \$309 [56], \$309 [54], \$309 [47], \$309 [45:43], \$309 [40], \$309 [35:34], \$309 [30:29], \$309 [27], \$309 [24], \$309 [22], \$309 [15], \$309 [13:11], \$309 [8], \$309 [3:2] } = { s_axis__tdata[59], s_axis__tdata[55:54], s_axis__tdata[51], s_axis__tdata[47:46], s_axis__tdata[42], s_axis__tdata[40], s_axis__tdata[38:37], s_axis__tdata[35], s_axis__tdata[33], s_axis__tdata[30:29], s_axis__tdata[27], s_axis__tdata[24], s_axis__tdata[22], s_axis__tdata[15], s_axis__tdata[13:11], s_axis__tdata[8], s_axis__tdata[3:2], rcrc[30:29], rcrc[27], rcrc[24], rcrc[22], rcrc[15], rcrc[13:11], rcrc[8], rcrc[3:2] };
-  assign { \$311 [95:93], \$311 [91:89], \$311 [86:85], \$311 [83:81], \$311 [78:76], \$311 [74], \$311 [72], \$311 [69], \$311 [67], \$311 [65:64], \$311 [61], \$311 [59:58], \$311 [56], \$311 [54:49], \$311 [47], \$311 [43:42], \$311 [40:37], \$311 [34:32], \$311 [29], \$311 [27:26], \$311 [24], \$311 [22:17], \$311 [15], \$311 [11:10], \$311 [8:5], \$311 [2:0] } = 60'h000000000000000;
-  assign { \$311 [92], \$311 [88:87], \$311 [84], \$311 [80:79], \$311 [75], \$311 [73], \$311 [71:70], \$311 [68], \$311 [66], \$311 [63:62], \$311 [60], \$311 [57], \$311 [55], \$311 [48], \$311 [46:44], \$311 [41], \$311 [36:35], \$311 [31:30], \$311 [28], \$311 [25], \$311 [23], \$311 [16], \$311 [14:12], \$311 [9], \$311 [4:3] } = { s_axis__tdata[60], s_axis__tdata[56:55], s_axis__tdata[52], s_axis__tdata[48:47], s_axis__tdata[43], s_axis__tdata[41], s_axis__tdata[39:38], s_axis__tdata[36], s_axis__tdata[34], s_axis__tdata[31:30], s_axis__tdata[28], s_axis__tdata[25], s_axis__tdata[23], s_axis__tdata[16], s_axis__tdata[14:12], s_axis__tdata[9], s_axis__tdata[4:3], rcrc[31:30], rcrc[28], rcrc[25], rcrc[23], rcrc[16], rcrc[14:12], rcrc[9], rcrc[4:3] };
-  assign { \$313 [95:94], \$313 [92:90], \$313 [87:86], \$313 [84:82], \$313 [79:77], \$313 [75], \$313 [73], \$313 [70], \$313 [68], \$313 [66:65], \$313 [62], \$313 [60:59], \$313 [57], \$313 [55:50], \$313 [48], \$313 [44:43], \$313 [41:38], \$313 [35:32], \$313 [30], \$313 [28:27], \$313 [25], \$313 [23:18], \$313 [16], \$313 [12:11], \$313 [9:6], \$313 [3:0] } = 61'h0000000000000000;
-  assign { \$313 [93], \$313 [89:88], \$313 [85], \$313 [81:80], \$313 [76], \$313 [74], \$313 [72:71], \$313 [69], \$313 [67], \$313 [64:63], \$313 [61], \$313 [58], \$313 [56], \$313 [49], \$313 [47:45], \$313 [42], \$313 [37:36], \$313 [31], \$313 [29], \$313 [26], \$313 [24], \$313 [17], \$313 [15:13], \$313 [10], \$313 [5:4] } = { s_axis__tdata[61], s_axis__tdata[57:56], s_axis__tdata[53], s_axis__tdata[49:48], s_axis__tdata[44], s_axis__tdata[42], s_axis__tdata[40:39], s_axis__tdata[37], s_axis__tdata[35], s_axis__tdata[32:31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[24], s_axis__tdata[17], s_axis__tdata[15:13], s_axis__tdata[10], s_axis__tdata[5:4], rcrc[31], rcrc[29], rcrc[26], rcrc[24], rcrc[17], rcrc[15:13], rcrc[10], rcrc[5:4] };
-  assign { \$315 [95], \$315 [93:91], \$315 [88:87], \$315 [85:83], \$315 [80:78], \$315 [76], \$315 [74], \$315 [71], \$315 [69], \$315 [67:66], \$315 [63], \$315 [61:60], \$315 [58], \$315 [56:51], \$315 [49], \$315 [45:44], \$315 [42:39], \$315 [36:31], \$315 [29:28], \$315 [26], \$315 [24:19], \$315 [17], \$315 [13:12], \$315 [10:7], \$315 [4:0] } = 62'h0000000000000000;
-  assign { \$315 [94], \$315 [90:89], \$315 [86], \$315 [82:81], \$315 [77], \$315 [75], \$315 [73:72], \$315 [70], \$315 [68], \$315 [65:64], \$315 [62], \$315 [59], \$315 [57], \$315 [50], \$315 [48:46], \$315 [43], \$315 [38:37], \$315 [30], \$315 [27], \$315 [25], \$315 [18], \$315 [16:14], \$315 [11], \$315 [6:5] } = { s_axis__tdata[62], s_axis__tdata[58:57], s_axis__tdata[54], s_axis__tdata[50:49], s_axis__tdata[45], s_axis__tdata[43], s_axis__tdata[41:40], s_axis__tdata[38], s_axis__tdata[36], s_axis__tdata[33:32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[25], s_axis__tdata[18], s_axis__tdata[16:14], s_axis__tdata[11], s_axis__tdata[6:5], rcrc[30], rcrc[27], rcrc[25], rcrc[18], rcrc[16:14], rcrc[11], rcrc[6:5] };
-  assign { \$317 [94:92], \$317 [89:88], \$317 [86:84], \$317 [81:79], \$317 [77], \$317 [75], \$317 [72], \$317 [70], \$317 [68:67], \$317 [64], \$317 [62:61], \$317 [59], \$317 [57:52], \$317 [50], \$317 [46:45], \$317 [43:40], \$317 [37:32], \$317 [30:29], \$317 [27], \$317 [25:20], \$317 [18], \$317 [14:13], \$317 [11:8], \$317 [5:0] } = 62'h0000000000000000;
-  assign { \$317 [95], \$317 [91:90], \$317 [87], \$317 [83:82], \$317 [78], \$317 [76], \$317 [74:73], \$317 [71], \$317 [69], \$317 [66:65], \$317 [63], \$317 [60], \$317 [58], \$317 [51], \$317 [49:47], \$317 [44], \$317 [39:38], \$317 [31], \$317 [28], \$317 [26], \$317 [19], \$317 [17:15], \$317 [12], \$317 [7:6] } = { s_axis__tdata[63], s_axis__tdata[59:58], s_axis__tdata[55], s_axis__tdata[51:50], s_axis__tdata[46], s_axis__tdata[44], s_axis__tdata[42:41], s_axis__tdata[39], s_axis__tdata[37], s_axis__tdata[34:33], s_axis__tdata[31], s_axis__tdata[28], s_axis__tdata[26], s_axis__tdata[19], s_axis__tdata[17:15], s_axis__tdata[12], s_axis__tdata[7:6], rcrc[31], rcrc[28], rcrc[26], rcrc[19], rcrc[17:15], rcrc[12], rcrc[7:6] };
-  assign { \$319 [95:93], \$319 [89], \$319 [85:84], \$319 [82:81], \$319 [78], \$319 [76], \$319 [73:72], \$319 [70:69], \$319 [67:66], \$319 [64:63], \$319 [60:52], \$319 [49:47], \$319 [44], \$319 [37], \$319 [34], \$319 [32:31], \$319 [28:20], \$319 [17:15], \$319 [12], \$319 [5], \$319 [2], \$319 [0] } = 51'h0000000000000;
-  assign { \$319 [92:90], \$319 [88:86], \$319 [83], \$319 [80:79], \$319 [77], \$319 [75:74], \$319 [71], \$319 [68], \$319 [65], \$319 [62:61], \$319 [51:50], \$319 [46:45], \$319 [43:38], \$319 [36:35], \$319 [33], \$319 [30:29], \$319 [19:18], \$319 [14:13], \$319 [11:6], \$319 [4:3], \$319 [1] } = { s_axis__tdata[60:58], s_axis__tdata[56:54], s_axis__tdata[51], s_axis__tdata[48:47], s_axis__tdata[45], s_axis__tdata[43:42], s_axis__tdata[39], s_axis__tdata[36], s_axis__tdata[33], s_axis__tdata[30:29], s_axis__tdata[19:18], s_axis__tdata[14:13], s_axis__tdata[11:6], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[30:29], rcrc[19:18], rcrc[14:13], rcrc[11:6], rcrc[4:3], rcrc[1] };
-  assign { \$321 [95:94], \$321 [90], \$321 [86:85], \$321 [83:82], \$321 [79], \$321 [77], \$321 [74:73], \$321 [71:70], \$321 [68:67], \$321 [65:64], \$321 [61:53], \$321 [50:48], \$321 [45], \$321 [38], \$321 [35], \$321 [33], \$321 [29:21], \$321 [18:16], \$321 [13], \$321 [6], \$321 [3], \$321 [1] } = 49'h0000000000000;
-  assign { \$321 [93:91], \$321 [89:87], \$321 [84], \$321 [81:80], \$321 [78], \$321 [76:75], \$321 [72], \$321 [69], \$321 [66], \$321 [63:62], \$321 [52:51], \$321 [47:46], \$321 [44:39], \$321 [37:36], \$321 [34], \$321 [32:30], \$321 [20:19], \$321 [15:14], \$321 [12:7], \$321 [5:4], \$321 [2], \$321 [0] } = { s_axis__tdata[61:59], s_axis__tdata[57:55], s_axis__tdata[52], s_axis__tdata[49:48], s_axis__tdata[46], s_axis__tdata[44:43], s_axis__tdata[40], s_axis__tdata[37], s_axis__tdata[34], s_axis__tdata[31:30], s_axis__tdata[20:19], s_axis__tdata[15:14], s_axis__tdata[12:7], s_axis__tdata[5:4], s_axis__tdata[2], s_axis__tdata[0], rcrc[31:30], rcrc[20:19], rcrc[15:14], rcrc[12:7], rcrc[5:4], rcrc[2], rcrc[0] };
-  assign { \$323 [95], \$323 [91], \$323 [87:86], \$323 [84:83], \$323 [80], \$323 [78], \$323 [75:74], \$323 [72:71], \$323 [69:68], \$323 [66:65], \$323 [62:54], \$323 [51:49], \$323 [46], \$323 [39], \$323 [36], \$323 [34], \$323 [32], \$323 [30:22], \$323 [19:17], \$323 [14], \$323 [7], \$323 [4], \$323 [2], \$323 [0] } = 50'h0000000000000;
-  assign { \$323 [94:92], \$323 [90:88], \$323 [85], \$323 [82:81], \$323 [79], \$323 [77:76], \$323 [73], \$323 [70], \$323 [67], \$323 [64:63], \$323 [53:52], \$323 [48:47], \$323 [45:40], \$323 [38:37], \$323 [35], \$323 [33], \$323 [31], \$323 [21:20], \$323 [16:15], \$323 [13:8], \$323 [6:5], \$323 [3], \$323 [1] } = { s_axis__tdata[62:60], s_axis__tdata[58:56], s_axis__tdata[53], s_axis__tdata[50:49], s_axis__tdata[47], s_axis__tdata[45:44], s_axis__tdata[41], s_axis__tdata[38], s_axis__tdata[35], s_axis__tdata[32:31], s_axis__tdata[21:20], s_axis__tdata[16:15], s_axis__tdata[13:8], s_axis__tdata[6:5], s_axis__tdata[3], s_axis__tdata[1], rcrc[31], rcrc[21:20], rcrc[16:15], rcrc[13:8], rcrc[6:5], rcrc[3], rcrc[1] };
-  assign { \$325 [92], \$325 [88:87], \$325 [85:84], \$325 [81], \$325 [79], \$325 [76:75], \$325 [73:72], \$325 [70:69], \$325 [67:66], \$325 [63:55], \$325 [52:50], \$325 [47], \$325 [40], \$325 [37], \$325 [35], \$325 [33], \$325 [31:23], \$325 [20:18], \$325 [15], \$325 [8], \$325 [5], \$325 [3], \$325 [1] } = 49'h0000000000000;
-  assign { \$325 [95:93], \$325 [91:89], \$325 [86], \$325 [83:82], \$325 [80], \$325 [78:77], \$325 [74], \$325 [71], \$325 [68], \$325 [65:64], \$325 [54:53], \$325 [49:48], \$325 [46:41], \$325 [39:38], \$325 [36], \$325 [34], \$325 [32], \$325 [22:21], \$325 [17:16], \$325 [14:9], \$325 [7:6], \$325 [4], \$325 [2], \$325 [0] } = { s_axis__tdata[63:61], s_axis__tdata[59:57], s_axis__tdata[54], s_axis__tdata[51:50], s_axis__tdata[48], s_axis__tdata[46:45], s_axis__tdata[42], s_axis__tdata[39], s_axis__tdata[36], s_axis__tdata[33:32], s_axis__tdata[22:21], s_axis__tdata[17:16], s_axis__tdata[14:9], s_axis__tdata[7:6], s_axis__tdata[4], s_axis__tdata[2], s_axis__tdata[0], rcrc[22:21], rcrc[17:16], rcrc[14:9], rcrc[7:6], rcrc[4], rcrc[2], rcrc[0] };
-  assign { \$327 [93], \$327 [90:87], \$327 [85:84], \$327 [82], \$327 [77:76], \$327 [74:72], \$327 [66:65], \$327 [63], \$327 [61:60], \$327 [58:56], \$327 [53], \$327 [49], \$327 [46], \$327 [43:42], \$327 [35:31], \$327 [29:28], \$327 [26:24], \$327 [21], \$327 [17], \$327 [14], \$327 [11:10], \$327 [3:0] } = 45'h000000000000;
-  assign { \$327 [95:94], \$327 [92:91], \$327 [86], \$327 [83], \$327 [81:78], \$327 [75], \$327 [71:67], \$327 [64], \$327 [62], \$327 [59], \$327 [55:54], \$327 [52:50], \$327 [48:47], \$327 [45:44], \$327 [41:36], \$327 [30], \$327 [27], \$327 [23:22], \$327 [20:18], \$327 [16:15], \$327 [13:12], \$327 [9:4] } = { s_axis__tdata[63:62], s_axis__tdata[60:59], s_axis__tdata[54], s_axis__tdata[51], s_axis__tdata[49:46], s_axis__tdata[43], s_axis__tdata[39:35], s_axis__tdata[32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[23:22], s_axis__tdata[20:18], s_axis__tdata[16:15], s_axis__tdata[13:12], s_axis__tdata[9:4], rcrc[30], rcrc[27], rcrc[23:22], rcrc[20:18], rcrc[16:15], rcrc[13:12], rcrc[9:4] };
-  assign { \$329 [94], \$329 [91], \$329 [89:87], \$329 [85:83], \$329 [80], \$329 [78:77], \$329 [75:70], \$329 [68], \$329 [65], \$329 [61], \$329 [58:57], \$329 [54], \$329 [52:46], \$329 [44], \$329 [42:41], \$329 [38], \$329 [34], \$329 [29], \$329 [26:25], \$329 [22], \$329 [20:14], \$329 [12], \$329 [10:9], \$329 [6], \$329 [2] } = 51'h0000000000000;
-  assign { \$329 [95], \$329 [93:92], \$329 [90], \$329 [86], \$329 [82:81], \$329 [79], \$329 [76], \$329 [69], \$329 [67:66], \$329 [64:62], \$329 [60:59], \$329 [56:55], \$329 [53], \$329 [45], \$329 [43], \$329 [40:39], \$329 [37:35], \$329 [33:30], \$329 [28:27], \$329 [24:23], \$329 [21], \$329 [13], \$329 [11], \$329 [8:7], \$329 [5:3], \$329 [1:0] } = { s_axis__tdata[63], s_axis__tdata[61:60], s_axis__tdata[58], s_axis__tdata[54], s_axis__tdata[50:49], s_axis__tdata[47], s_axis__tdata[44], s_axis__tdata[37], s_axis__tdata[35:34], s_axis__tdata[32:30], s_axis__tdata[28:27], s_axis__tdata[24:23], s_axis__tdata[21], s_axis__tdata[13], s_axis__tdata[11], s_axis__tdata[8:7], s_axis__tdata[5:3], s_axis__tdata[1:0], rcrc[31:30], rcrc[28:27], rcrc[24:23], rcrc[21], rcrc[13], rcrc[11], rcrc[8:7], rcrc[5:3], rcrc[1:0] };
-  assign { \$331 [95], \$331 [92], \$331 [89:87], \$331 [85], \$331 [81:78], \$331 [76:73], \$331 [70:67], \$331 [65:64], \$331 [58], \$331 [55], \$331 [53], \$331 [50], \$331 [47:45], \$331 [41], \$331 [39:38], \$331 [36], \$331 [33:32], \$331 [26], \$331 [23], \$331 [21], \$331 [18], \$331 [15:13], \$331 [9], \$331 [7:6], \$331 [4], \$331 [1:0] } = 46'h000000000000;
-  assign { \$331 [94:93], \$331 [91:90], \$331 [86], \$331 [84:82], \$331 [77], \$331 [72:71], \$331 [66], \$331 [63:59], \$331 [57:56], \$331 [54], \$331 [52:51], \$331 [49:48], \$331 [44:42], \$331 [40], \$331 [37], \$331 [35:34], \$331 [31:27], \$331 [25:24], \$331 [22], \$331 [20:19], \$331 [17:16], \$331 [12:10], \$331 [8], \$331 [5], \$331 [3:2] } = { s_axis__tdata[62:61], s_axis__tdata[59:58], s_axis__tdata[54], s_axis__tdata[52:50], s_axis__tdata[45], s_axis__tdata[40:39], s_axis__tdata[34], s_axis__tdata[31:27], s_axis__tdata[25:24], s_axis__tdata[22], s_axis__tdata[20:19], s_axis__tdata[17:16], s_axis__tdata[12:10], s_axis__tdata[8], s_axis__tdata[5], s_axis__tdata[3:2], rcrc[31:27], rcrc[25:24], rcrc[22], rcrc[20:19], rcrc[17:16], rcrc[12:10], rcrc[8], rcrc[5], rcrc[3:2] };
-  assign { \$333 [93], \$333 [90:88], \$333 [86], \$333 [82:79], \$333 [77:74], \$333 [71:68], \$333 [66:65], \$333 [59], \$333 [56], \$333 [54], \$333 [51], \$333 [48:46], \$333 [42], \$333 [40:39], \$333 [37], \$333 [34:33], \$333 [27], \$333 [24], \$333 [22], \$333 [19], \$333 [16:14], \$333 [10], \$333 [8:7], \$333 [5], \$333 [2:1] } = 45'h000000000000;
-  assign { \$333 [95:94], \$333 [92:91], \$333 [87], \$333 [85:83], \$333 [78], \$333 [73:72], \$333 [67], \$333 [64:60], \$333 [58:57], \$333 [55], \$333 [53:52], \$333 [50:49], \$333 [45:43], \$333 [41], \$333 [38], \$333 [36:35], \$333 [32:28], \$333 [26:25], \$333 [23], \$333 [21:20], \$333 [18:17], \$333 [13:11], \$333 [9], \$333 [6], \$333 [4:3], \$333 [0] } = { s_axis__tdata[63:62], s_axis__tdata[60:59], s_axis__tdata[55], s_axis__tdata[53:51], s_axis__tdata[46], s_axis__tdata[41:40], s_axis__tdata[35], s_axis__tdata[32:28], s_axis__tdata[26:25], s_axis__tdata[23], s_axis__tdata[21:20], s_axis__tdata[18:17], s_axis__tdata[13:11], s_axis__tdata[9], s_axis__tdata[6], s_axis__tdata[4:3], s_axis__tdata[0], rcrc[31:28], rcrc[26:25], rcrc[23], rcrc[21:20], rcrc[18:17], rcrc[13:11], rcrc[9], rcrc[6], rcrc[4:3], rcrc[0] };
-  assign { \$335 [94], \$335 [91], \$335 [89], \$335 [86], \$335 [84:81], \$335 [78:75], \$335 [69:68], \$335 [65:64], \$335 [62], \$335 [60:59], \$335 [57], \$335 [55], \$335 [51], \$335 [47:46], \$335 [42], \$335 [40], \$335 [36], \$335 [34:32], \$335 [30], \$335 [28:27], \$335 [25], \$335 [23], \$335 [19], \$335 [15:14], \$335 [10], \$335 [8], \$335 [4], \$335 [2:0] } = 44'h00000000000;
-  assign { \$335 [95], \$335 [93:92], \$335 [90], \$335 [88:87], \$335 [85], \$335 [80:79], \$335 [74:70], \$335 [67:66], \$335 [63], \$335 [61], \$335 [58], \$335 [56], \$335 [54:52], \$335 [50:48], \$335 [45:43], \$335 [41], \$335 [39:37], \$335 [35], \$335 [31], \$335 [29], \$335 [26], \$335 [24], \$335 [22:20], \$335 [18:16], \$335 [13:11], \$335 [9], \$335 [7:5], \$335 [3] } = { s_axis__tdata[63], s_axis__tdata[61:60], s_axis__tdata[58], s_axis__tdata[56:55], s_axis__tdata[53], s_axis__tdata[48:47], s_axis__tdata[42:38], s_axis__tdata[35:34], s_axis__tdata[31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[24], s_axis__tdata[22:20], s_axis__tdata[18:16], s_axis__tdata[13:11], s_axis__tdata[9], s_axis__tdata[7:5], s_axis__tdata[3], rcrc[31], rcrc[29], rcrc[26], rcrc[24], rcrc[22:20], rcrc[18:16], rcrc[13:11], rcrc[9], rcrc[7:5], rcrc[3] };
-  assign { \$337 [95], \$337 [92], \$337 [86:85], \$337 [83:82], \$337 [80:76], \$337 [72:71], \$337 [69:67], \$337 [64:58], \$337 [56], \$337 [51], \$337 [49], \$337 [47:46], \$337 [42], \$337 [38:36], \$337 [34], \$337 [32:26], \$337 [24], \$337 [19], \$337 [17], \$337 [15:14], \$337 [10], \$337 [6:4], \$337 [2], \$337 [0] } = 51'h0000000000000;
-  assign { \$337 [94:93], \$337 [91:87], \$337 [84], \$337 [81], \$337 [75:73], \$337 [70], \$337 [66:65], \$337 [57], \$337 [55:52], \$337 [50], \$337 [48], \$337 [45:43], \$337 [41:39], \$337 [35], \$337 [33], \$337 [25], \$337 [23:20], \$337 [18], \$337 [16], \$337 [13:11], \$337 [9:7], \$337 [3], \$337 [1] } = { s_axis__tdata[62:61], s_axis__tdata[59:55], s_axis__tdata[52], s_axis__tdata[49], s_axis__tdata[43:41], s_axis__tdata[38], s_axis__tdata[34:33], s_axis__tdata[25], s_axis__tdata[23:20], s_axis__tdata[18], s_axis__tdata[16], s_axis__tdata[13:11], s_axis__tdata[9:7], s_axis__tdata[3], s_axis__tdata[1], rcrc[25], rcrc[23:20], rcrc[18], rcrc[16], rcrc[13:11], rcrc[9:7], rcrc[3], rcrc[1] };
-  assign { \$339 [93], \$339 [87:86], \$339 [84:83], \$339 [81:77], \$339 [73:72], \$339 [70:68], \$339 [65:59], \$339 [57], \$339 [52], \$339 [50], \$339 [48:47], \$339 [43], \$339 [39:37], \$339 [35], \$339 [33], \$339 [31:27], \$339 [25], \$339 [20], \$339 [18], \$339 [16:15], \$339 [11], \$339 [7:5], \$339 [3], \$339 [1] } = 49'h0000000000000;
-  assign { \$339 [95:94], \$339 [92:88], \$339 [85], \$339 [82], \$339 [76:74], \$339 [71], \$339 [67:66], \$339 [58], \$339 [56:53], \$339 [51], \$339 [49], \$339 [46:44], \$339 [42:40], \$339 [36], \$339 [34], \$339 [32], \$339 [26], \$339 [24:21], \$339 [19], \$339 [17], \$339 [14:12], \$339 [10:8], \$339 [4], \$339 [2], \$339 [0] } = { s_axis__tdata[63:62], s_axis__tdata[60:56], s_axis__tdata[53], s_axis__tdata[50], s_axis__tdata[44:42], s_axis__tdata[39], s_axis__tdata[35:34], s_axis__tdata[26], s_axis__tdata[24:21], s_axis__tdata[19], s_axis__tdata[17], s_axis__tdata[14:12], s_axis__tdata[10:8], s_axis__tdata[4], s_axis__tdata[2], s_axis__tdata[0], rcrc[26], rcrc[24:21], rcrc[19], rcrc[17], rcrc[14:12], rcrc[10:8], rcrc[4], rcrc[2], rcrc[0] };
-  assign { \$341 [94], \$341 [90], \$341 [88], \$341 [86:85], \$341 [82:81], \$341 [79:78], \$341 [74:72], \$341 [69:67], \$341 [63], \$341 [61:58], \$341 [53:52], \$341 [46], \$341 [44:39], \$341 [35:33], \$341 [31], \$341 [29:26], \$341 [21:20], \$341 [14], \$341 [12:7], \$341 [3:1] } = 49'h0000000000000;
-  assign { \$341 [95], \$341 [93:91], \$341 [89], \$341 [87], \$341 [84:83], \$341 [80], \$341 [77:75], \$341 [71:70], \$341 [66:64], \$341 [62], \$341 [57:54], \$341 [51:47], \$341 [45], \$341 [38:36], \$341 [32], \$341 [30], \$341 [25:22], \$341 [19:15], \$341 [13], \$341 [6:4], \$341 [0] } = { s_axis__tdata[63], s_axis__tdata[61:59], s_axis__tdata[57], s_axis__tdata[55], s_axis__tdata[52:51], s_axis__tdata[48], s_axis__tdata[45:43], s_axis__tdata[39:38], s_axis__tdata[34:32], s_axis__tdata[30], s_axis__tdata[25:22], s_axis__tdata[19:15], s_axis__tdata[13], s_axis__tdata[6:4], s_axis__tdata[0], rcrc[30], rcrc[25:22], rcrc[19:15], rcrc[13], rcrc[6:4], rcrc[0] };
-  assign { \$343 [95], \$343 [91:89], \$343 [84:82], \$343 [79], \$343 [75:71], \$343 [69], \$343 [67:65], \$343 [61:60], \$343 [54:51], \$343 [49:44], \$343 [40], \$343 [38], \$343 [34:32], \$343 [29:28], \$343 [22:19], \$343 [17:12], \$343 [8], \$343 [6], \$343 [2:0] } = 51'h0000000000000;
-  assign { \$343 [94:92], \$343 [88:85], \$343 [81:80], \$343 [78:76], \$343 [70], \$343 [68], \$343 [64:62], \$343 [59:55], \$343 [50], \$343 [43:41], \$343 [39], \$343 [37:35], \$343 [31:30], \$343 [27:23], \$343 [18], \$343 [11:9], \$343 [7], \$343 [5:3] } = { s_axis__tdata[62:60], s_axis__tdata[56:53], s_axis__tdata[49:48], s_axis__tdata[46:44], s_axis__tdata[38], s_axis__tdata[36], s_axis__tdata[32:30], s_axis__tdata[27:23], s_axis__tdata[18], s_axis__tdata[11:9], s_axis__tdata[7], s_axis__tdata[5:3], rcrc[31:30], rcrc[27:23], rcrc[18], rcrc[11:9], rcrc[7], rcrc[5:3] };
-  assign { \$345 [92:90], \$345 [85:83], \$345 [80], \$345 [76:72], \$345 [70], \$345 [68:66], \$345 [62:61], \$345 [55:52], \$345 [50:45], \$345 [41], \$345 [39], \$345 [35:32], \$345 [30:29], \$345 [23:20], \$345 [18:13], \$345 [9], \$345 [7], \$345 [3:0] } = 52'h0000000000000;
-  assign { \$345 [95:93], \$345 [89:86], \$345 [82:81], \$345 [79:77], \$345 [71], \$345 [69], \$345 [65:63], \$345 [60:56], \$345 [51], \$345 [44:42], \$345 [40], \$345 [38:36], \$345 [31], \$345 [28:24], \$345 [19], \$345 [12:10], \$345 [8], \$345 [6:4] } = { s_axis__tdata[63:61], s_axis__tdata[57:54], s_axis__tdata[50:49], s_axis__tdata[47:45], s_axis__tdata[39], s_axis__tdata[37], s_axis__tdata[33:31], s_axis__tdata[28:24], s_axis__tdata[19], s_axis__tdata[12:10], s_axis__tdata[8], s_axis__tdata[6:4], rcrc[31], rcrc[28:24], rcrc[19], rcrc[12:10], rcrc[8], rcrc[6:4] };
-  assign { \$347 [93:90], \$347 [87], \$347 [85], \$347 [81:80], \$347 [77:72], \$347 [70:69], \$347 [66:63], \$347 [59], \$347 [56:52], \$347 [50], \$347 [47], \$347 [43], \$347 [41:40], \$347 [38], \$347 [34], \$347 [31], \$347 [27], \$347 [24:20], \$347 [18], \$347 [15], \$347 [11], \$347 [9:8], \$347 [6], \$347 [2] } = 47'h000000000000;
-  assign { \$347 [95:94], \$347 [89:88], \$347 [86], \$347 [84:82], \$347 [79:78], \$347 [71], \$347 [68:67], \$347 [62:60], \$347 [58:57], \$347 [51], \$347 [49:48], \$347 [46:44], \$347 [42], \$347 [39], \$347 [37:35], \$347 [33:32], \$347 [30:28], \$347 [26:25], \$347 [19], \$347 [17:16], \$347 [14:12], \$347 [10], \$347 [7], \$347 [5:3], \$347 [1:0] } = { s_axis__tdata[63:62], s_axis__tdata[57:56], s_axis__tdata[54], s_axis__tdata[52:50], s_axis__tdata[47:46], s_axis__tdata[39], s_axis__tdata[36:35], s_axis__tdata[30:28], s_axis__tdata[26:25], s_axis__tdata[19], s_axis__tdata[17:16], s_axis__tdata[14:12], s_axis__tdata[10], s_axis__tdata[7], s_axis__tdata[5:3], s_axis__tdata[1:0], rcrc[30:28], rcrc[26:25], rcrc[19], rcrc[17:16], rcrc[14:12], rcrc[10], rcrc[7], rcrc[5:3], rcrc[1:0] };
-  assign { \$349 [94:90], \$349 [88:87], \$349 [84], \$349 [82:80], \$349 [78:72], \$349 [68], \$349 [62], \$349 [60:59], \$349 [57:52], \$349 [49], \$349 [46], \$349 [44:43], \$349 [39:38], \$349 [36], \$349 [33], \$349 [30], \$349 [28:27], \$349 [25:20], \$349 [17], \$349 [14], \$349 [12:11], \$349 [7:6], \$349 [4], \$349 [1] } = 53'h00000000000000;
-  assign { \$349 [95], \$349 [89], \$349 [86:85], \$349 [83], \$349 [79], \$349 [71:69], \$349 [67:63], \$349 [61], \$349 [58], \$349 [51:50], \$349 [48:47], \$349 [45], \$349 [42:40], \$349 [37], \$349 [35:34], \$349 [32:31], \$349 [29], \$349 [26], \$349 [19:18], \$349 [16:15], \$349 [13], \$349 [10:8], \$349 [5], \$349 [3:2], \$349 [0] } = { s_axis__tdata[63], s_axis__tdata[57], s_axis__tdata[54:53], s_axis__tdata[51], s_axis__tdata[47], s_axis__tdata[39:37], s_axis__tdata[35:31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[19:18], s_axis__tdata[16:15], s_axis__tdata[13], s_axis__tdata[10:8], s_axis__tdata[5], s_axis__tdata[3:2], s_axis__tdata[0], rcrc[31], rcrc[29], rcrc[26], rcrc[19:18], rcrc[16:15], rcrc[13], rcrc[10:8], rcrc[5], rcrc[3:2], rcrc[0] };
-  assign \$734  = { 3'h0, \$733 [16:3] };
-  assign \$515  = { 3'h0, \$514 [16:3] };
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec (csr__id__w_data, clk, rst, bus__r_stb, csr__tx_frames__r_data, csr__tx_msgs__r_data, csr__tx_retransmits__r_data, csr__tx_acks__r_data, csr__tx_dropped__r_data, csr__rx_frames__r_data, csr__rx_msgs__r_data, csr__rx_acks__r_data, csr__rx_dup__r_data, csr__rx_drop_crc__r_data, csr__rx_drop_misrouted__r_data, csr__rx_drop_truncated__r_data, csr__rx_drop_oversize__r_data, csr__rx_drop_malformed__r_data, csr__rx_drop_nobuf__r_data, csr__naks_sent__r_data, csr__naks_received__r_data
-, csr__tx_timeouts__r_data, bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
-  reg [31:0] \$1 ;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
-  output [31:0] bus__r_data;
-  reg [31:0] bus__r_data = 32'd0;
-  input bus__r_stb;
-  wire bus__r_stb;
-  wire [31:0] bus__w_data;
-  input clk;
-  wire clk;
-  wire [31:0] csr__config__r_data;
-  reg csr__config__r_stb;
-  wire [31:0] csr__config__w_data;
-  wire [31:0] csr__id__r_data;
-  reg csr__id__r_stb;
-  input [31:0] csr__id__w_data;
-  wire [31:0] csr__id__w_data;
-  input [31:0] csr__naks_received__r_data;
-  wire [31:0] csr__naks_received__r_data;
-  reg csr__naks_received__r_stb;
-  wire [31:0] csr__naks_received__w_data;
-  input [31:0] csr__naks_sent__r_data;
-  wire [31:0] csr__naks_sent__r_data;
-  reg csr__naks_sent__r_stb;
-  wire [31:0] csr__naks_sent__w_data;
-  input [31:0] csr__rx_acks__r_data;
-  wire [31:0] csr__rx_acks__r_data;
-  reg csr__rx_acks__r_stb;
-  wire [31:0] csr__rx_acks__w_data;
-  input [31:0] csr__rx_drop_crc__r_data;
-  wire [31:0] csr__rx_drop_crc__r_data;
-  reg csr__rx_drop_crc__r_stb;
-  wire [31:0] csr__rx_drop_crc__w_data;
-  input [31:0] csr__rx_drop_malformed__r_data;
-  wire [31:0] csr__rx_drop_malformed__r_data;
-  reg csr__rx_drop_malformed__r_stb;
-  wire [31:0] csr__rx_drop_malformed__w_data;
-  input [31:0] csr__rx_drop_misrouted__r_data;
-  wire [31:0] csr__rx_drop_misrouted__r_data;
-  reg csr__rx_drop_misrouted__r_stb;
-  wire [31:0] csr__rx_drop_misrouted__w_data;
-  input [31:0] csr__rx_drop_nobuf__r_data;
-  wire [31:0] csr__rx_drop_nobuf__r_data;
-  reg csr__rx_drop_nobuf__r_stb;
-  wire [31:0] csr__rx_drop_nobuf__w_data;
-  input [31:0] csr__rx_drop_oversize__r_data;
-  wire [31:0] csr__rx_drop_oversize__r_data;
-  reg csr__rx_drop_oversize__r_stb;
-  wire [31:0] csr__rx_drop_oversize__w_data;
-  input [31:0] csr__rx_drop_truncated__r_data;
-  wire [31:0] csr__rx_drop_truncated__r_data;
-  reg csr__rx_drop_truncated__r_stb;
-  wire [31:0] csr__rx_drop_truncated__w_data;
-  input [31:0] csr__rx_dup__r_data;
-  wire [31:0] csr__rx_dup__r_data;
-  reg csr__rx_dup__r_stb;
-  wire [31:0] csr__rx_dup__w_data;
-  input [31:0] csr__rx_frames__r_data;
-  wire [31:0] csr__rx_frames__r_data;
-  reg csr__rx_frames__r_stb;
-  wire [31:0] csr__rx_frames__w_data;
-  input [31:0] csr__rx_msgs__r_data;
-  wire [31:0] csr__rx_msgs__r_data;
-  reg csr__rx_msgs__r_stb;
-  wire [31:0] csr__rx_msgs__w_data;
-  wire [31:0] csr__timeout__r_data;
-  reg csr__timeout__r_stb;
-  wire [31:0] csr__timeout__w_data;
-  input [31:0] csr__tx_acks__r_data;
-  wire [31:0] csr__tx_acks__r_data;
-  reg csr__tx_acks__r_stb;
-  wire [31:0] csr__tx_acks__w_data;
-  input [31:0] csr__tx_dropped__r_data;
-  wire [31:0] csr__tx_dropped__r_data;
-  reg csr__tx_dropped__r_stb;
-  wire [31:0] csr__tx_dropped__w_data;
-  input [31:0] csr__tx_frames__r_data;
-  wire [31:0] csr__tx_frames__r_data;
-  reg csr__tx_frames__r_stb;
-  wire [31:0] csr__tx_frames__w_data;
-  input [31:0] csr__tx_msgs__r_data;
-  wire [31:0] csr__tx_msgs__r_data;
-  reg csr__tx_msgs__r_stb;
-  wire [31:0] csr__tx_msgs__w_data;
-  input [31:0] csr__tx_retransmits__r_data;
-  wire [31:0] csr__tx_retransmits__r_data;
-  reg csr__tx_retransmits__r_stb;
-  wire [31:0] csr__tx_retransmits__w_data;
-  input [31:0] csr__tx_timeouts__r_data;
-  wire [31:0] csr__tx_timeouts__r_data;
-  reg csr__tx_timeouts__r_stb;
-  wire [31:0] csr__tx_timeouts__w_data;
-  (* init = 32'd0 *)
-  wire [31:0] r_data;
-  input rst;
-  wire rst;
-  always @(posedge clk)
-    bus__r_data <= \$1 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__tx_dropped__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          csr__tx_dropped__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_frames__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          csr__rx_frames__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_msgs__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          csr__rx_msgs__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_acks__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          csr__rx_acks__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_dup__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          csr__rx_dup__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_drop_crc__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          csr__rx_drop_crc__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_drop_misrouted__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          csr__rx_drop_misrouted__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_drop_truncated__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h10:
-          csr__rx_drop_truncated__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_drop_oversize__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h11:
-          csr__rx_drop_oversize__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_drop_malformed__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h11:
-          /* empty */;
-      5'h12:
-          csr__rx_drop_malformed__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__id__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          csr__id__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__rx_drop_nobuf__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h11:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h13:
-          csr__rx_drop_nobuf__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__naks_sent__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h11:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h14:
-          csr__naks_sent__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__naks_received__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          /* empty */;
-      5'h10:
-          /* empty */;
-      5'h11:
-          /* empty */;
-      5'h12:
-          /* empty */;
-      5'h13:
-          /* empty */;
-      5'h14:
-          /* empty */;
-      5'h15:
-          csr__naks_received__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
-    casez (bus__addr)
-      5'h00:
-          if (bus__r_stb) begin
-            \$1  = 32'd513;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = 32'd4194312;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = 32'd2048;
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = csr__tx_frames__r_data;
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = csr__tx_msgs__r_data;
-          end
-      5'h06:
-          if (bus__r_stb) begin
-            \$1  = csr__tx_retransmits__r_data;
-          end
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = csr__tx_timeouts__r_data;
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = csr__tx_acks__r_data;
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = csr__tx_dropped__r_data;
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_frames__r_data;
-          end
-      5'h0b:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_msgs__r_data;
-          end
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_acks__r_data;
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_dup__r_data;
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_drop_crc__r_data;
-          end
-      5'h0f:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_drop_misrouted__r_data;
-          end
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_drop_truncated__r_data;
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_drop_oversize__r_data;
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_drop_malformed__r_data;
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = csr__rx_drop_nobuf__r_data;
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = csr__naks_sent__r_data;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = csr__naks_received__r_data;
-          end
-      default:
-          if (bus__r_stb) begin
-            \$1  = 32'd0;
-          end
-    endcase
-    if (rst) begin
-      \$1  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__config__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          csr__config__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__timeout__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          csr__timeout__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__tx_frames__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          csr__tx_frames__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__tx_msgs__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          csr__tx_msgs__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__tx_retransmits__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          csr__tx_retransmits__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__tx_timeouts__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          csr__tx_timeouts__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    csr__tx_acks__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          csr__tx_acks__r_stb = bus__r_stb;
-    endcase
-  end
-  assign r_data = bus__r_data;
-  assign bus__w_data = csr__id__w_data;
-  assign csr__config__w_data = csr__id__w_data;
-  assign csr__timeout__w_data = csr__id__w_data;
-  assign csr__tx_frames__w_data = csr__id__w_data;
-  assign csr__tx_msgs__w_data = csr__id__w_data;
-  assign csr__tx_retransmits__w_data = csr__id__w_data;
-  assign csr__tx_timeouts__w_data = csr__id__w_data;
-  assign csr__tx_acks__w_data = csr__id__w_data;
-  assign csr__tx_dropped__w_data = csr__id__w_data;
-  assign csr__rx_frames__w_data = csr__id__w_data;
-  assign csr__rx_msgs__w_data = csr__id__w_data;
-  assign csr__rx_acks__w_data = csr__id__w_data;
-  assign csr__rx_dup__w_data = csr__id__w_data;
-  assign csr__rx_drop_crc__w_data = csr__id__w_data;
-  assign csr__rx_drop_misrouted__w_data = csr__id__w_data;
-  assign csr__rx_drop_truncated__w_data = csr__id__w_data;
-  assign csr__rx_drop_oversize__w_data = csr__id__w_data;
-  assign csr__rx_drop_malformed__w_data = csr__id__w_data;
-  assign csr__rx_drop_nobuf__w_data = csr__id__w_data;
-  assign csr__naks_sent__w_data = csr__id__w_data;
-  assign csr__naks_received__w_data = csr__id__w_data;
-  assign csr__id__r_data = 32'd513;
-  assign csr__config__r_data = 32'd4194312;
-  assign csr__timeout__r_data = 32'd2048;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.hdr_fifo (rst, w_rdy, r_data, r_en, w_en, w_port__data, r_rdy, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire [3:0] \$11 ;
-  wire [3:0] \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire [3:0] \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire [3:0] \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
-  wire \$3 ;
-  reg [2:0] \$30 ;
-  reg [2:0] \$31 ;
-  reg [2:0] \$32 ;
-  reg \$33 ;
-  wire \$4 ;
-  wire [3:0] \$5 ;
-  wire [3:0] \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  input clk;
-  wire clk;
-  (* init = 3'h0 *)
-  wire [2:0] consume;
-  reg [2:0] inner_level = 3'h0;
-  wire inner_r_rdy;
-  wire [3:0] level;
-  (* init = 3'h0 *)
-  wire [2:0] produce;
-  output [126:0] r_data;
-  wire [126:0] r_data;
-  input r_en;
-  wire r_en;
-  wire [3:0] r_level;
-  reg [2:0] r_port__addr = 3'h0;
-  wire [126:0] r_port__data;
-  wire r_port__en;
-  output r_rdy;
-  reg r_rdy = 1'h0;
-  input rst;
-  wire rst;
-  wire [126:0] w_data;
-  input w_en;
-  wire w_en;
-  wire [3:0] w_level;
-  reg [2:0] w_port__addr = 3'h0;
-  input [126:0] w_port__data;
-  wire [126:0] w_port__data;
-  wire w_port__en;
-  output w_rdy;
-  wire w_rdy;
-  reg [126:0] storage [6:0];
-  initial begin
-    storage[0] = 127'h00000000000000000000000000000000;
-    storage[1] = 127'h00000000000000000000000000000000;
-    storage[2] = 127'h00000000000000000000000000000000;
-    storage[3] = 127'h00000000000000000000000000000000;
-    storage[4] = 127'h00000000000000000000000000000000;
-    storage[5] = 127'h00000000000000000000000000000000;
-    storage[6] = 127'h00000000000000000000000000000000;
-  end
-  always @(posedge clk) begin
-    if (w_port__en)
-      storage[w_port__addr] <= w_port__data;
-  end
-  reg [126:0] _0_;
-  always @(posedge clk) begin
-    if (r_port__en) begin
-      _0_ <= storage[r_port__addr];
-    end
-  end
-  assign r_data = _0_;
-  assign w_rdy = inner_level != 3'h7;
-  assign inner_r_rdy = | inner_level;
-  assign w_port__en = w_rdy & w_en;
-  assign \$1  = ~ r_rdy;
-  assign \$2  = \$1  | r_en;
-  assign r_port__en = inner_r_rdy & \$2 ;
-  assign w_level = inner_level + r_rdy;
-  assign \$3  = w_rdy & w_en;
-  assign \$4  = w_port__addr == 3'h6;
-  assign \$5  = w_port__addr + 1'h1;
-  assign \$6  = \$4  ? 4'h0 : \$5 ;
-  assign \$7  = ~ r_rdy;
-  assign \$8  = \$7  | r_en;
-  assign \$9  = inner_r_rdy & \$8 ;
-  assign \$10  = r_port__addr == 3'h6;
-  assign \$11  = r_port__addr + 1'h1;
-  assign \$12  = \$10  ? 4'h0 : \$11 ;
-  assign \$13  = w_rdy & w_en;
-  assign \$14  = ~ r_rdy;
-  assign \$15  = \$14  | r_en;
-  assign \$16  = inner_r_rdy & \$15 ;
-  assign \$17  = ~ \$16 ;
-  assign \$18  = \$13  & \$17 ;
-  assign \$19  = inner_level + 1'h1;
-  assign \$20  = ~ r_rdy;
-  assign \$21  = \$20  | r_en;
-  assign \$22  = inner_r_rdy & \$21 ;
-  assign \$23  = w_rdy & w_en;
-  assign \$24  = ~ \$23 ;
-  assign \$25  = \$22  & \$24 ;
-  assign \$26  = inner_level - 1'h1;
-  assign \$27  = ~ r_rdy;
-  assign \$28  = \$27  | r_en;
-  assign \$29  = inner_r_rdy & \$28 ;
-  always @(posedge clk)
-    w_port__addr <= \$30 ;
-  always @(posedge clk)
-    r_port__addr <= \$31 ;
-  always @(posedge clk)
-    inner_level <= \$32 ;
-  always @(posedge clk)
-    r_rdy <= \$33 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$30  = w_port__addr;
-    if (\$3 ) begin
-      \$30  = \$6 [2:0];
-    end
-    if (rst) begin
-      \$30  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$31  = r_port__addr;
-    if (\$9 ) begin
-      \$31  = \$12 [2:0];
-    end
-    if (rst) begin
-      \$31  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$32  = inner_level;
-    if (\$18 ) begin
-      \$32  = \$19 [2:0];
-    end
-    if (\$25 ) begin
-      \$32  = \$26 [2:0];
-    end
-    if (rst) begin
-      \$32  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$33  = r_rdy;
-    if (\$29 ) begin
-      \$33  = 1'h1;
-    end else if (r_en) begin
-      \$33  = 1'h0;
-    end
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  assign level = w_level;
-  assign r_level = w_level;
-  assign produce = w_port__addr;
-  assign w_data = w_port__data;
-  assign consume = r_port__addr;
-  assign r_port__data = r_data;
+  assign \tx__data__payload.data  = tx__data__payload[63:0];
+  assign \tx__data__payload.last  = tx__data__payload[64];
+  assign \$33  = { 3'h0, \$32 [16:3] };
+  assign \$284  = { 3'h0, \$283 [16:3] };
+  assign \$296  = { 3'h0, \$295 [16:3] };
 endmodule

@@ -2,6 +2,7 @@
 
 from hw.memory.registers import COUNTERS, MMU_REGS
 
+
 def test_firmware_addresses_are_stable():
     # Firmware and the golden model's test benches address these words; the split kept every address.
     expect = {"INFO0": 0x00, "PT_BASE_LO": 0x02, "PT_BASE_HI": 0x03, "PT_BUCKETS_LOG2": 0x04, "OWNER_SET": 0x06,
