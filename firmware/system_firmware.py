@@ -33,7 +33,7 @@ from firmware.memory_monitor import MemoryMonitor
 from firmware.processor_monitor import ProcessorMonitor
 from hw.processor.excache_layouts import MaintOp
 from hw.network.registers import LINK_COUNTERS, NETIF_COUNTERS, NETIF_REGISTERS
-from hw.system.probe import PROBE_REGS, PROBE_STAGES
+from hw.system.probe_registers import PROBE_REGS, PROBE_STAGES
 
 __all__ = ["MemoryEndpoint", "SystemFirmware", "Region", "default_pt_buckets_log2"]
 
@@ -152,8 +152,8 @@ class SystemFirmware:
             stats[block] = {name: await self.bus.read_reg(block, NETIF_REGISTERS.addr(name))
                             for name, _ in NETIF_COUNTERS}
         probe = {}
-        lo = await self.bus.read_reg("probe", PROBE_REGS.addr("cycle_lo"))
-        hi = await self.bus.read_reg("probe", PROBE_REGS.addr("cycle_hi"))
+        lo = await self.bus.read_reg("probe", PROBE_REGS.addr("cycle_LO"))
+        hi = await self.bus.read_reg("probe", PROBE_REGS.addr("cycle_HI"))
         probe["cycles"] = lo | hi << 32
         for name, _ in PROBE_STAGES:
             probe[f"count_{name}"] = await self.bus.read_reg("probe", PROBE_REGS.addr(f"count_{name}"))

@@ -4,12 +4,8 @@
 (* generator = "Amaranth" *)
 module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, csr__addr, csr__r_stb, csr__w_stb, csr__w_data, clk, rst, cpu_req__ready, cpu_resp__payload, cpu_resp__valid, net_tx__hdr__payload, net_tx__hdr__valid, net_tx__data__payload, net_tx__data__valid
 , net_rx__hdr__ready, net_rx__data__ready, csr__r_data, irq, cpu_req__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [48:0] \$1 ;
   wire [48:0] \$2 ;
-  wire \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
   wire [4:0] bus__addr;
   wire [31:0] bus__r_data;
   wire bus__r_stb;
@@ -17,7 +13,10 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire counters_clear;
+  wire count__evictions;
+  wire count__hits;
+  wire count__misses;
+  wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
   wire [136:0] \cpu_req__payload$26 ;
@@ -76,30 +75,46 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   wire [31:0] csr__ev_victim_hi__r_data;
   wire [31:0] csr__ev_victim_lo__r_data;
   wire [31:0] csr__ev_victim_pid__r_data;
-  wire [31:0] csr__evictions__r_data;
-  wire [31:0] csr__hits__r_data;
+  wire csr__evictions__clear;
+  wire csr__evictions__inc;
+  wire csr__hits__clear;
+  wire csr__hits__inc;
   wire [31:0] csr__info__r_data;
-  wire [31:0] csr__maint_cmd__w_data;
-  wire csr__maint_cmd__w_stb;
-  wire [31:0] csr__mem_node__r_data;
-  wire [31:0] csr__mem_node__w_data;
-  wire csr__mem_node__w_stb;
-  wire [31:0] csr__miss_cmd__w_data;
-  wire csr__miss_cmd__w_stb;
-  wire [31:0] csr__misses__r_data;
+  (* enum_base_type = "MaintOp" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "INVALIDATE_PID" *)
+  (* enum_value_10 = "FLUSH_PID" *)
+  (* enum_value_11 = "FLUSH_ALL" *)
+  wire [1:0] csr__maint_cmd__op__w_data;
+  wire csr__maint_cmd__op__w_stb;
+  wire [15:0] csr__maint_cmd__pid__w_data;
+  wire [7:0] csr__mem_node__data;
+  wire csr__miss_cmd__action__w_data;
+  wire csr__miss_cmd__action__w_stb;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] csr__miss_cmd__status__w_data;
+  wire [7:0] csr__miss_cmd__way__w_data;
+  wire csr__misses__clear;
+  wire csr__misses__inc;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   input csr__r_stb;
   wire csr__r_stb;
-  wire [31:0] csr__status__r_data;
-  wire [31:0] csr__status__w_data;
-  wire csr__status__w_stb;
+  wire csr__status__busy__r_data;
+  wire csr__status__done__data;
+  wire csr__status__done__set;
+  wire csr__status__miss_pending__r_data;
+  wire csr__status__software__r_data;
   input [31:0] csr__w_data;
   wire [31:0] csr__w_data;
   input csr__w_stb;
   wire csr__w_stb;
-  wire [31:0] csr__writebacks__r_data;
-  reg done = 1'h0;
+  wire csr__writebacks__clear;
+  wire csr__writebacks__inc;
   wire [127:0] \event ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -114,7 +129,6 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   wire \event.victim_valid ;
   wire [1:0] \event.way ;
   wire \event.write ;
-  wire [31:0] evictions;
   wire [64:0] fill_data__payload;
   wire [64:0] \fill_data__payload$68 ;
   wire [63:0] \fill_data__payload$68.data ;
@@ -134,7 +148,6 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   wire [2:0] fw_status;
   wire fw_stb;
   wire [7:0] fw_way;
-  wire [31:0] hits;
   output irq;
   wire irq;
   wire maint_busy;
@@ -147,9 +160,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   wire [1:0] maint_op;
   wire [15:0] maint_pid;
   wire maint_start;
-  reg [7:0] mem_node = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] \mem_node$85 ;
+  wire [7:0] mem_node;
   wire [6:0] miss_cmd__payload;
   wire [6:0] \miss_cmd__payload$56 ;
   (* enum_base_type = "MissCmdOp" *)
@@ -214,7 +225,6 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   wire \miss_event__ready$52 ;
   wire miss_event__valid;
   wire \miss_event__valid$54 ;
-  wire [31:0] misses;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
   wire [64:0] \net_rx__data__payload$38 ;
@@ -372,59 +382,52 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   wire \wb_data__ready$64 ;
   wire wb_data__valid;
   wire \wb_data__valid$66 ;
-  wire [31:0] writebacks;
-  always @(posedge clk)
-    done <= \$4 ;
-  always @(posedge clk)
-    mem_node <= \$5 ;
-  assign \$3  = csr__status__w_stb & csr__w_data[1];
   \excache.csr_dec  csr_dec (
+    .bits(csr__status__done__data),
     .bus__addr(csr__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(csr__r_stb),
+    .bus__w_data(csr__w_data),
     .bus__w_stb(csr__w_stb),
     .clk(clk),
-    .csr__counters_clear__w_stb(counters_clear),
+    .counters_clear_w_stb(csr__hits__clear),
     .csr__ev_victim_lo__r_data(\$1 [31:0]),
-    .csr__evictions__r_data(csr__evictions__r_data),
-    .csr__hits__r_data(csr__hits__r_data),
-    .csr__info__w_data(csr__w_data),
-    .csr__maint_cmd__w_stb(maint_start),
-    .csr__mem_node__w_stb(csr__mem_node__w_stb),
-    .csr__miss_cmd__w_stb(fw_stb),
-    .csr__misses__r_data(csr__misses__r_data),
-    .csr__status__w_stb(csr__status__w_stb),
-    .csr__writebacks__r_data(csr__writebacks__r_data),
+    .csr__evictions__inc(csr__evictions__inc),
+    .csr__hits__inc(csr__hits__inc),
+    .csr__misses__inc(csr__misses__inc),
+    .csr__status__busy__r_data(csr__status__busy__r_data),
+    .csr__status__done__set(csr__status__done__set),
+    .csr__writebacks__inc(csr__writebacks__inc),
+    .maint_cmd_w_stb(maint_start),
+    .miss_cmd_w_stb(fw_stb),
     .\port$3$32 (\$2 [48:32]),
-    .\port$518$0 (done),
-    .\port$520$0 (mem_node),
-    .\port$631$0 (maint_busy),
-    .\port$697$0 (\event [91:0]),
-    .rst(rst)
+    .\port$684$0 (\event [91:0]),
+    .rst(rst),
+    .storage(mem_node)
   );
   \excache.ctrl  ctrl (
-    .clear(counters_clear),
+    .advance(csr__misses__inc),
     .clk(clk),
+    .count__evictions(csr__evictions__inc),
+    .count__hits(csr__hits__inc),
+    .count__writebacks(csr__writebacks__inc),
     .cpu_req__payload(cpu_req__payload),
     .cpu_req__ready(cpu_req__ready),
     .cpu_req__valid(cpu_req__valid),
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .evictions(csr__evictions__r_data),
     .fill_data__payload(fill_data__payload),
     .fill_data__ready(fill_data__ready),
     .fill_data__valid(fill_data__valid),
-    .hits(csr__hits__r_data),
-    .hold(maint_busy),
-    .maint_done(maint_done),
+    .hold(csr__status__busy__r_data),
+    .maint_done(csr__status__done__set),
     .miss_cmd__payload(miss_cmd__payload),
     .miss_cmd__ready(miss_cmd__ready),
     .miss_cmd__valid(miss_cmd__valid),
     .miss_event__payload(miss_event__payload),
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
-    .misses(csr__misses__r_data),
     .op(csr__w_data[1:0]),
     .\pid$164 (csr__w_data[31:16]),
     .query(query),
@@ -433,8 +436,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .\start$160 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
-    .wb_data__valid(wb_data__valid),
-    .writebacks(csr__writebacks__r_data)
+    .wb_data__valid(wb_data__valid)
   );
   \excache.handler  handler (
     .clk(clk),
@@ -468,28 +470,6 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$4  = done;
-    if (maint_done) begin
-      \$4  = 1'h1;
-    end else if (\$3 ) begin
-      \$4  = 1'h0;
-    end
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$5  = mem_node;
-    if (csr__mem_node__w_stb) begin
-      \$5  = csr__w_data[7:0];
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
   assign \cpu_req__payload$26  = cpu_req__payload;
   assign \cpu_req__ready$27  = cpu_req__ready;
   assign \cpu_req__valid$28  = cpu_req__valid;
@@ -527,25 +507,33 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   assign \fill_data__valid$72  = fill_data__valid;
   assign \query$74  = query;
   assign \query_way$76  = query_way;
-  assign csr__maint_cmd__w_stb = maint_start;
+  assign csr__maint_cmd__op__w_stb = maint_start;
   assign maint_op = csr__w_data[1:0];
-  assign csr__maint_cmd__w_data = csr__w_data;
+  assign csr__maint_cmd__op__w_data = csr__w_data[1:0];
   assign maint_pid = csr__w_data[31:16];
-  assign csr__counters_clear__w_stb = counters_clear;
-  assign \mem_node$85  = mem_node;
-  assign csr__miss_cmd__w_stb = fw_stb;
+  assign csr__maint_cmd__pid__w_data = csr__w_data[31:16];
+  assign maint_done = csr__status__done__set;
+  assign csr__mem_node__data = mem_node;
+  assign csr__miss_cmd__action__w_stb = fw_stb;
   assign fw_action = csr__w_data[0];
-  assign csr__miss_cmd__w_data = csr__w_data;
+  assign csr__miss_cmd__action__w_data = csr__w_data[0];
   assign fw_way = csr__w_data[15:8];
+  assign csr__miss_cmd__way__w_data = csr__w_data[15:8];
   assign fw_status = csr__w_data[18:16];
+  assign csr__miss_cmd__status__w_data = csr__w_data[18:16];
   assign pending = 1'h0;
+  assign count__hits = csr__hits__inc;
+  assign csr__counters_clear__w_stb = csr__hits__clear;
+  assign count__misses = csr__misses__inc;
+  assign csr__misses__clear = csr__hits__clear;
+  assign count__evictions = csr__evictions__inc;
+  assign csr__evictions__clear = csr__hits__clear;
+  assign count__writebacks = csr__writebacks__inc;
+  assign csr__writebacks__clear = csr__hits__clear;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__status__r_data = { 30'h00000000, done, maint_busy };
-  assign hits = csr__hits__r_data;
-  assign misses = csr__misses__r_data;
-  assign evictions = csr__evictions__r_data;
-  assign writebacks = csr__writebacks__r_data;
-  assign csr__mem_node__r_data = { 24'h000000, mem_node };
+  assign maint_busy = csr__status__busy__r_data;
+  assign csr__status__miss_pending__r_data = 1'h0;
+  assign csr__status__software__r_data = 1'h0;
   assign csr__ev_info__r_data = { \event [17:2], 6'h00, \event [73:72], 4'h0, \event [75:74], \event [1:0] };
   assign csr__ev_vaddr_lo__r_data = \event [49:18];
   assign csr__ev_vaddr_hi__r_data = { 16'h0000, \event [65:50] };
@@ -553,8 +541,6 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   assign csr__ev_victim_pid__r_data = { 16'h0000, \event [91:76] };
   assign csr__ev_victim_lo__r_data = \$1 [31:0];
   assign csr__ev_victim_hi__r_data = { 15'h0000, \$2 [48:32] };
-  assign csr__status__w_data = csr__w_data;
-  assign csr__mem_node__w_data = csr__w_data;
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
@@ -661,107 +647,290 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
   assign \event.victim_dirty  = \event [75];
   assign \event.victim_pid  = \event [91:76];
   assign \event.victim_tag  = \event [127:92];
-  assign irq = done;
+  assign irq = csr__status__done__data;
   assign \$1  = { 1'h0, \event [127:92], \event [71:66], 6'h00 };
   assign \$2  = { 1'h0, \event [127:92], \event [71:66], 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , \port$518$0 , \port$520$0 , \port$631$0 , csr__hits__r_data, csr__misses__r_data, csr__evictions__r_data, csr__writebacks__r_data, \port$697$0 , csr__maint_cmd__w_stb, csr__status__w_stb, csr__counters_clear__w_stb, csr__mem_node__w_stb, csr__miss_cmd__w_stb, bus__r_data
-, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$684$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   reg [31:0] \$1 ;
+  output bits;
+  wire bits;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
+  input [31:0] bus__w_data;
   wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire [31:0] csr__counters_clear__w_data;
-  output csr__counters_clear__w_stb;
-  reg csr__counters_clear__w_stb;
+  reg counters_clear_r_stb;
+  output counters_clear_w_stb;
+  reg counters_clear_w_stb;
+  wire csr__counters_clear__w_stb;
   wire [31:0] csr__ev_info__r_data;
-  reg csr__ev_info__r_stb;
-  wire [31:0] csr__ev_info__w_data;
   wire [31:0] csr__ev_set__r_data;
-  reg csr__ev_set__r_stb;
-  wire [31:0] csr__ev_set__w_data;
   wire [31:0] csr__ev_vaddr_hi__r_data;
-  reg csr__ev_vaddr_hi__r_stb;
-  wire [31:0] csr__ev_vaddr_hi__w_data;
   wire [31:0] csr__ev_vaddr_lo__r_data;
-  reg csr__ev_vaddr_lo__r_stb;
-  wire [31:0] csr__ev_vaddr_lo__w_data;
   wire [31:0] csr__ev_victim_hi__r_data;
-  reg csr__ev_victim_hi__r_stb;
-  wire [31:0] csr__ev_victim_hi__w_data;
   input [31:0] csr__ev_victim_lo__r_data;
   wire [31:0] csr__ev_victim_lo__r_data;
-  reg csr__ev_victim_lo__r_stb;
-  wire [31:0] csr__ev_victim_lo__w_data;
   wire [31:0] csr__ev_victim_pid__r_data;
-  reg csr__ev_victim_pid__r_stb;
-  wire [31:0] csr__ev_victim_pid__w_data;
-  input [31:0] csr__evictions__r_data;
-  wire [31:0] csr__evictions__r_data;
-  reg csr__evictions__r_stb;
-  wire [31:0] csr__evictions__w_data;
-  input [31:0] csr__hits__r_data;
-  wire [31:0] csr__hits__r_data;
-  reg csr__hits__r_stb;
-  wire [31:0] csr__hits__w_data;
+  wire csr__evictions__clear;
+  input csr__evictions__inc;
+  wire csr__evictions__inc;
+  wire csr__hits__clear;
+  input csr__hits__inc;
+  wire csr__hits__inc;
   wire [31:0] csr__info__r_data;
-  reg csr__info__r_stb;
-  input [31:0] csr__info__w_data;
-  wire [31:0] csr__info__w_data;
-  wire [31:0] csr__maint_cmd__w_data;
-  output csr__maint_cmd__w_stb;
-  reg csr__maint_cmd__w_stb;
-  wire [31:0] csr__mem_node__r_data;
-  reg csr__mem_node__r_stb;
-  wire [31:0] csr__mem_node__w_data;
-  output csr__mem_node__w_stb;
-  reg csr__mem_node__w_stb;
-  wire [31:0] csr__miss_cmd__w_data;
-  output csr__miss_cmd__w_stb;
-  reg csr__miss_cmd__w_stb;
-  input [31:0] csr__misses__r_data;
-  wire [31:0] csr__misses__r_data;
-  reg csr__misses__r_stb;
-  wire [31:0] csr__misses__w_data;
-  wire [31:0] csr__status__r_data;
-  reg csr__status__r_stb;
-  wire [31:0] csr__status__w_data;
-  output csr__status__w_stb;
-  reg csr__status__w_stb;
-  input [31:0] csr__writebacks__r_data;
-  wire [31:0] csr__writebacks__r_data;
-  reg csr__writebacks__r_stb;
-  wire [31:0] csr__writebacks__w_data;
+  wire [1:0] csr__maint_cmd__op__w_data;
+  wire csr__maint_cmd__op__w_stb;
+  wire [15:0] csr__maint_cmd__pid__w_data;
+  wire [7:0] csr__mem_node__data;
+  wire csr__miss_cmd__action__w_data;
+  wire csr__miss_cmd__action__w_stb;
+  wire [2:0] csr__miss_cmd__status__w_data;
+  wire [7:0] csr__miss_cmd__way__w_data;
+  wire csr__misses__clear;
+  input csr__misses__inc;
+  wire csr__misses__inc;
+  input csr__status__busy__r_data;
+  wire csr__status__busy__r_data;
+  wire csr__status__done__data;
+  input csr__status__done__set;
+  wire csr__status__done__set;
+  wire csr__status__miss_pending__r_data;
+  wire csr__status__software__r_data;
+  wire csr__writebacks__clear;
+  input csr__writebacks__inc;
+  wire csr__writebacks__inc;
+  reg ev_info_r_stb;
+  reg ev_info_w_stb;
+  reg ev_set_r_stb;
+  reg ev_set_w_stb;
+  reg ev_vaddr_hi_r_stb;
+  reg ev_vaddr_hi_w_stb;
+  reg ev_vaddr_lo_r_stb;
+  reg ev_vaddr_lo_w_stb;
+  reg ev_victim_hi_r_stb;
+  reg ev_victim_hi_w_stb;
+  reg ev_victim_lo_r_stb;
+  reg ev_victim_lo_w_stb;
+  reg ev_victim_pid_r_stb;
+  reg ev_victim_pid_w_stb;
+  reg evictions_r_stb;
+  reg evictions_w_stb;
+  reg hits_r_stb;
+  reg hits_w_stb;
+  reg info_r_stb;
+  reg info_w_stb;
+  reg maint_cmd_r_stb;
+  output maint_cmd_w_stb;
+  reg maint_cmd_w_stb;
+  reg mem_node_r_stb;
+  reg mem_node_w_stb;
+  reg miss_cmd_r_stb;
+  output miss_cmd_w_stb;
+  reg miss_cmd_w_stb;
+  reg misses_r_stb;
+  reg misses_w_stb;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input \port$518$0 ;
-  wire \port$518$0 ;
-  input [7:0] \port$520$0 ;
-  wire [7:0] \port$520$0 ;
-  input \port$631$0 ;
-  wire \port$631$0 ;
-  input [91:0] \port$697$0 ;
-  wire [91:0] \port$697$0 ;
+  input [91:0] \port$684$0 ;
+  wire [91:0] \port$684$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
   wire rst;
+  reg status_r_stb;
+  wire [31:0] status_read;
+  reg status_w_stb;
+  output [7:0] storage;
+  wire [7:0] storage;
+  wire [31:0] value;
+  wire [31:0] \value$48 ;
+  wire [31:0] \value$49 ;
+  wire [31:0] \value$50 ;
+  reg writebacks_r_stb;
+  reg writebacks_w_stb;
   always @(posedge clk)
     bus__r_data <= \$1 ;
+  \excache.csr_dec.reg_evictions  reg_evictions (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__evictions__value(\value$49 ),
+    .inc(csr__evictions__inc),
+    .rst(rst)
+  );
+  \excache.csr_dec.reg_hits  reg_hits (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__hits__value(value),
+    .inc(csr__hits__inc),
+    .rst(rst)
+  );
+  \excache.csr_dec.reg_mem_node  reg_mem_node (
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .mem_node_w_stb(mem_node_w_stb),
+    .rst(rst),
+    .storage(storage)
+  );
+  \excache.csr_dec.reg_misses  reg_misses (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__misses__value(\value$48 ),
+    .inc(csr__misses__inc),
+    .rst(rst)
+  );
+  \excache.csr_dec.reg_status  reg_status (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__status__done__set(csr__status__done__set),
+    .rst(rst),
+    .status_r_stb(status_r_stb),
+    .status_w_stb(status_w_stb)
+  );
+  \excache.csr_dec.reg_writebacks  reg_writebacks (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__writebacks__value(\value$50 ),
+    .inc(csr__writebacks__inc),
+    .rst(rst)
+  );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__counters_clear__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    hits_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          hits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    misses_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          misses_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    misses_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          misses_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    evictions_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          evictions_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    evictions_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          evictions_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    writebacks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          writebacks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    writebacks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          writebacks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    counters_clear_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -778,12 +947,34 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h07:
           /* empty */;
       5'h08:
-          csr__counters_clear__w_stb = bus__w_stb;
+          counters_clear_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__mem_node__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    counters_clear_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          counters_clear_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    mem_node_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -802,12 +993,12 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h08:
           /* empty */;
       5'h09:
-          csr__mem_node__r_stb = bus__r_stb;
+          mem_node_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__mem_node__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    mem_node_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -826,12 +1017,12 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h08:
           /* empty */;
       5'h09:
-          csr__mem_node__w_stb = bus__w_stb;
+          mem_node_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__ev_info__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_info_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -852,12 +1043,38 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h09:
           /* empty */;
       5'h10:
-          csr__ev_info__r_stb = bus__r_stb;
+          ev_info_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__ev_vaddr_lo__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_info_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          ev_info_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_vaddr_lo_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -880,12 +1097,40 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h10:
           /* empty */;
       5'h11:
-          csr__ev_vaddr_lo__r_stb = bus__r_stb;
+          ev_vaddr_lo_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__ev_vaddr_hi__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_vaddr_lo_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          ev_vaddr_lo_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_vaddr_hi_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -910,12 +1155,42 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h11:
           /* empty */;
       5'h12:
-          csr__ev_vaddr_hi__r_stb = bus__r_stb;
+          ev_vaddr_hi_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__ev_set__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_vaddr_hi_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          ev_vaddr_hi_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_set_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -942,12 +1217,44 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h12:
           /* empty */;
       5'h13:
-          csr__ev_set__r_stb = bus__r_stb;
+          ev_set_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__ev_victim_pid__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_set_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          ev_set_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_victim_pid_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -976,12 +1283,54 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h13:
           /* empty */;
       5'h14:
-          csr__ev_victim_pid__r_stb = bus__r_stb;
+          ev_victim_pid_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__ev_victim_lo__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    info_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_victim_pid_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          ev_victim_pid_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_victim_lo_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1012,12 +1361,48 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h14:
           /* empty */;
       5'h15:
-          csr__ev_victim_lo__r_stb = bus__r_stb;
+          ev_victim_lo_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__ev_victim_hi__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_victim_lo_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          ev_victim_lo_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_victim_hi_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1050,20 +1435,50 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h15:
           /* empty */;
       5'h16:
-          csr__ev_victim_hi__r_stb = bus__r_stb;
+          ev_victim_hi_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__info__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    ev_victim_hi_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          csr__info__r_stb = bus__r_stb;
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          ev_victim_hi_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__miss_cmd__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    miss_cmd_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1098,11 +1513,51 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h16:
           /* empty */;
       5'h18:
-          csr__miss_cmd__w_stb = bus__w_stb;
+          miss_cmd_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    miss_cmd_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          /* empty */;
+      5'h18:
+          miss_cmd_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -1114,49 +1569,49 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
           /* empty */;
       5'h02:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$518$0 , \port$631$0  };
+            \$1  = status_read;
           end
       5'h04:
           if (bus__r_stb) begin
-            \$1  = csr__hits__r_data;
+            \$1  = value;
           end
       5'h05:
           if (bus__r_stb) begin
-            \$1  = csr__misses__r_data;
+            \$1  = \value$48 ;
           end
       5'h06:
           if (bus__r_stb) begin
-            \$1  = csr__evictions__r_data;
+            \$1  = \value$49 ;
           end
       5'h07:
           if (bus__r_stb) begin
-            \$1  = csr__writebacks__r_data;
+            \$1  = \value$50 ;
           end
       5'h08:
           /* empty */;
       5'h09:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$520$0  };
+            \$1  = { 24'h000000, storage };
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { \port$697$0 [17:2], 6'h00, \port$697$0 [73:72], 4'h0, \port$697$0 [75:74], \port$697$0 [1:0] };
+            \$1  = { \port$684$0 [17:2], 6'h00, \port$684$0 [73:72], 4'h0, \port$684$0 [75:74], \port$684$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$697$0 [49:18];
+            \$1  = \port$684$0 [49:18];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$697$0 [65:50] };
+            \$1  = { 16'h0000, \port$684$0 [65:50] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$697$0 [71:66] };
+            \$1  = { 26'h0000000, \port$684$0 [71:66] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$697$0 [91:76] };
+            \$1  = { 16'h0000, \port$684$0 [91:76] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -1178,72 +1633,60 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__maint_cmd__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    info_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    maint_cmd_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
-          csr__maint_cmd__w_stb = bus__w_stb;
+          maint_cmd_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__status__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    maint_cmd_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
-          /* empty */;
-      5'h02:
-          csr__status__r_stb = bus__r_stb;
+          maint_cmd_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__status__w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          csr__status__w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__hits__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    status_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h04:
-          csr__hits__r_stb = bus__r_stb;
+          status_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__misses__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    status_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          csr__misses__r_stb = bus__r_stb;
+          status_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__evictions__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    hits_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1252,66 +1695,399 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, csr__info__w_data, clk, rst, cs
       5'h02:
           /* empty */;
       5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          csr__evictions__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    csr__writebacks__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          csr__writebacks__r_stb = bus__r_stb;
+          hits_r_stb = bus__r_stb;
     endcase
   end
   assign r_data = bus__r_data;
-  assign bus__w_data = csr__info__w_data;
-  assign csr__maint_cmd__w_data = csr__info__w_data;
-  assign csr__status__w_data = csr__info__w_data;
-  assign csr__hits__w_data = csr__info__w_data;
-  assign csr__misses__w_data = csr__info__w_data;
-  assign csr__evictions__w_data = csr__info__w_data;
-  assign csr__writebacks__w_data = csr__info__w_data;
-  assign csr__counters_clear__w_data = csr__info__w_data;
-  assign csr__mem_node__w_data = csr__info__w_data;
-  assign csr__ev_info__w_data = csr__info__w_data;
-  assign csr__ev_vaddr_lo__w_data = csr__info__w_data;
-  assign csr__ev_vaddr_hi__w_data = csr__info__w_data;
-  assign csr__ev_set__w_data = csr__info__w_data;
-  assign csr__ev_victim_pid__w_data = csr__info__w_data;
-  assign csr__ev_victim_lo__w_data = csr__info__w_data;
-  assign csr__ev_victim_hi__w_data = csr__info__w_data;
-  assign csr__miss_cmd__w_data = csr__info__w_data;
+  assign csr__status__miss_pending__r_data = 1'h0;
+  assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__status__r_data = { 30'h00000000, \port$518$0 , \port$631$0  };
-  assign csr__mem_node__r_data = { 24'h000000, \port$520$0  };
-  assign csr__ev_info__r_data = { \port$697$0 [17:2], 6'h00, \port$697$0 [73:72], 4'h0, \port$697$0 [75:74], \port$697$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$697$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$697$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$697$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$697$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$684$0 [17:2], 6'h00, \port$684$0 [73:72], 4'h0, \port$684$0 [75:74], \port$684$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$684$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$684$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$684$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$684$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
+  assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
+  assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
+  assign csr__maint_cmd__pid__w_data = bus__w_data[31:16];
+  assign csr__status__done__data = bits;
+  assign csr__hits__clear = counters_clear_w_stb;
+  assign csr__misses__clear = counters_clear_w_stb;
+  assign csr__evictions__clear = counters_clear_w_stb;
+  assign csr__writebacks__clear = counters_clear_w_stb;
+  assign csr__counters_clear__w_stb = counters_clear_w_stb;
+  assign csr__mem_node__data = storage;
+  assign csr__miss_cmd__action__w_stb = miss_cmd_w_stb;
+  assign csr__miss_cmd__action__w_data = bus__w_data[0];
+  assign csr__miss_cmd__way__w_data = bus__w_data[15:8];
+  assign csr__miss_cmd__status__w_data = bus__w_data[18:16];
+  assign status_read[3] = 1'h0;
+  assign status_read[2] = 1'h0;
+  assign status_read[1] = bits;
+  assign status_read[0] = csr__status__busy__r_data;
+  assign status_read[31:4] = 28'h0000000;
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, query, cpu_resp__payload, cpu_req__ready, cpu_resp__valid, wb_data__valid, wb_data__payload, fill_data__ready, hold, maint_done, miss_event__valid, miss_event__payload, miss_cmd__ready, hits, misses, evictions
-, writebacks, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$160 , clear, cpu_req__payload);
+module \excache.csr_dec.reg_evictions (rst, inc, clear, csr__evictions__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__evictions__clear;
+  wire csr__evictions__inc;
+  output [31:0] csr__evictions__value;
+  wire [31:0] csr__evictions__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \excache.csr_dec.reg_evictions.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__evictions__value)
+  );
+  assign csr__evictions__inc = inc;
+  assign csr__evictions__clear = clear;
+  assign value = csr__evictions__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_evictions.counter (rst, inc, clear, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_hits (rst, inc, clear, csr__hits__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__hits__clear;
+  wire csr__hits__inc;
+  output [31:0] csr__hits__value;
+  wire [31:0] csr__hits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \excache.csr_dec.reg_hits.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__hits__value)
+  );
+  assign csr__hits__inc = inc;
+  assign csr__hits__clear = clear;
+  assign value = csr__hits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_hits.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_mem_node (clk, rst, mem_node_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+  reg [7:0] \$1 ;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 8'h00 *)
+  wire [7:0] csr__mem_node__data;
+  wire csr__mem_node__load;
+  wire [7:0] csr__mem_node__load_value;
+  wire csr__mem_node__w_stb;
+  input mem_node_w_stb;
+  wire mem_node_w_stb;
+  input rst;
+  wire rst;
+  output [7:0] storage;
+  reg [7:0] storage = 8'h00;
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$1  = storage;
+    if (mem_node_w_stb) begin
+      \$1  = bus__w_data[7:0];
+    end
+    if (rst) begin
+      \$1  = 8'h00;
+    end
+  end
+  assign csr__mem_node__load = 1'h0;
+  assign csr__mem_node__load_value = 8'h00;
+  assign csr__mem_node__data = storage;
+  assign csr__mem_node__w_stb = mem_node_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_misses (rst, inc, clear, csr__misses__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__misses__clear;
+  wire csr__misses__inc;
+  output [31:0] csr__misses__value;
+  wire [31:0] csr__misses__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \excache.csr_dec.reg_misses.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__misses__value)
+  );
+  assign csr__misses__inc = inc;
+  assign csr__misses__clear = clear;
+  assign value = csr__misses__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_misses.counter (rst, inc, clear, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_status (clk, rst, csr__status__done__set, status_r_stb, status_w_stb, bits, bus__w_data);
+  output bits;
+  wire bits;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  wire csr__status__done__data;
+  input csr__status__done__set;
+  wire csr__status__done__set;
+  input rst;
+  wire rst;
+  input status_r_stb;
+  wire status_r_stb;
+  input status_w_stb;
+  wire status_w_stb;
+  \excache.csr_dec.reg_status.done  done (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__status__done__set(csr__status__done__set),
+    .rst(rst),
+    .status_w_stb(status_w_stb)
+  );
+  assign csr__status__done__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_status.done (clk, rst, csr__status__done__set, status_w_stb, bits, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  output bits;
+  reg bits = 1'h0;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 1'h0 *)
+  wire csr__status__done__data;
+  input csr__status__done__set;
+  wire csr__status__done__set;
+  input rst;
+  wire rst;
+  input status_w_stb;
+  wire status_w_stb;
+  always @(posedge clk)
+    bits <= \$5 ;
+  assign \$1  = status_w_stb ? bus__w_data[1] : 1'h0;
+  assign \$2  = ~ \$1 ;
+  assign \$3  = bits & \$2 ;
+  assign \$4  = \$3  | csr__status__done__set;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$5  = \$4 ;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  assign csr__status__done__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_writebacks (rst, inc, clear, csr__writebacks__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__writebacks__clear;
+  wire csr__writebacks__inc;
+  output [31:0] csr__writebacks__value;
+  wire [31:0] csr__writebacks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \excache.csr_dec.reg_writebacks.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__writebacks__value)
+  );
+  assign csr__writebacks__inc = inc;
+  assign csr__writebacks__clear = clear;
+  assign value = csr__writebacks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, query, cpu_resp__payload, cpu_req__ready, count__hits, cpu_resp__valid, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$160 , cpu_req__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -1348,20 +2124,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   wire [2:0] \abort_status$92 ;
+  output advance;
   wire advance;
   wire busy;
   wire clean;
   wire cleaned;
-  input clear;
-  wire clear;
   input clk;
   wire clk;
   wire [1:0] cmd_way;
-  wire count_evictions;
-  wire count_hits;
-  wire count_misses;
-  wire count_writebacks;
-  wire counters_clear;
+  output count__evictions;
+  wire count__evictions;
+  output count__hits;
+  wire count__hits;
+  wire count__misses;
+  output count__writebacks;
+  wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
   wire [136:0] \cpu_req__payload$66 ;
@@ -1433,9 +2210,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire \done$168 ;
   wire [5:0] ev_set;
   wire evicted;
-  output [31:0] evictions;
-  wire [31:0] evictions;
-  wire [31:0] \evictions$189 ;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
@@ -1487,9 +2261,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire \flush_closed$173 ;
   wire go;
   wire hit;
-  output [31:0] hits;
-  wire [31:0] hits;
-  wire [31:0] \hits$185 ;
   output hold;
   wire hold;
   wire idle;
@@ -1598,9 +2369,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [1:0] \miss_info.way ;
   wire \miss_info.write ;
   wire miss_taken;
-  output [31:0] misses;
-  wire [31:0] misses;
-  wire [31:0] \misses$187 ;
   (* enum_base_type = "MaintOp" *)
   (* enum_value_00 = "NONE" *)
   (* enum_value_01 = "INVALIDATE_PID" *)
@@ -1938,9 +2706,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   reg [5:0] \wr__set$41 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
-  output [31:0] writebacks;
-  wire [31:0] writebacks;
-  wire [31:0] \writebacks$191 ;
   assign \$3  = | tag_wr__en;
   assign \$4  = | \tag_wr__en$7 ;
   assign \$5  = | \tag_wr__en$8 ;
@@ -1959,19 +2724,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign \$42  = query_way * 6'h36;
   assign \$17  = ways >> \$42 ;
   assign query = \$16  ? \$17  : 54'h00000000000000;
-  \excache.ctrl.counters  counters (
-    .clear(clear),
-    .clk(clk),
-    .count_evictions(count_evictions),
-    .count_hits(count_hits),
-    .count_misses(advance),
-    .count_writebacks(count_writebacks),
-    .evictions(evictions),
-    .hits(hits),
-    .misses(misses),
-    .rst(rst),
-    .writebacks(writebacks)
-  );
   \excache.ctrl.data  data (
     .clk(clk),
     .rd__set(\rd__set$29 ),
@@ -1986,7 +2738,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \excache.ctrl.fill$199  \fill$199  (
+  \excache.ctrl.fill$189  \fill$189  (
     .clk(clk),
     .data_wr__data(\data_wr__data$53 ),
     .data_wr__en(\data_wr__en$40 ),
@@ -1994,7 +2746,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .data_wr__way(\data_wr__way$51 ),
     .data_wr__word(\data_wr__word$52 ),
     .done(fill_done),
-    .evicted(count_evictions),
+    .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
     .fill_data__ready(fill_data__ready),
     .fill_data__valid(fill_data__valid),
@@ -2050,7 +2802,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .data_wr__set(data_wr__set),
     .data_wr__way(data_wr__way),
     .data_wr__word(data_wr__word),
-    .\hit$36 (count_hits),
+    .\hit$36 (count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
@@ -2070,7 +2822,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .touch__way(touch__way),
     .ways(ways)
   );
-  \excache.ctrl.repl$197  \repl$197  (
+  \excache.ctrl.repl$187  \repl$187  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -2131,7 +2883,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   );
   \excache.ctrl.writeback  writeback (
     .clean(clean),
-    .cleaned(count_writebacks),
+    .cleaned(count__writebacks),
     .clk(clk),
     .data_rd__en(\data_rd__en$28 ),
     .data_rd__set(\data_rd__set$36 ),
@@ -2152,7 +2904,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .wb_data__valid(wb_data__valid)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     rd__set = 6'h00;
     if (\$1 ) begin
       rd__set = tag_rd__set;
@@ -2161,7 +2913,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     rd__en = 1'h0;
     if (\$1 ) begin
       rd__en = tag_rd__en;
@@ -2170,7 +2922,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     wr__set = 6'h00;
     if (\$3 ) begin
       wr__set = tag_wr__set;
@@ -2183,7 +2935,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     wr__en = 4'h0;
     if (\$3 ) begin
       wr__en = tag_wr__en;
@@ -2196,7 +2948,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (\$3 ) begin
       wr__data = tag_wr__data;
@@ -2209,7 +2961,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \rd__set$29  = 6'h00;
     if (\$7 ) begin
       \rd__set$29  = data_rd__set;
@@ -2218,7 +2970,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     rd__way = 2'h0;
     if (\$7 ) begin
       rd__way = data_rd__way;
@@ -2227,7 +2979,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     rd__word = 3'h0;
     if (\$7 ) begin
       rd__word = data_rd__word;
@@ -2236,7 +2988,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \rd__en$35  = 1'h0;
     if (\$7 ) begin
       \rd__en$35  = data_rd__en;
@@ -2245,7 +2997,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \wr__set$41  = 6'h00;
     if (\$9 ) begin
       \wr__set$41  = data_wr__set;
@@ -2254,7 +3006,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     wr__way = 2'h0;
     if (\$9 ) begin
       wr__way = data_wr__way;
@@ -2263,7 +3015,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     wr__word = 3'h0;
     if (\$9 ) begin
       wr__word = data_wr__word;
@@ -2272,7 +3024,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \wr__data$47  = 64'h0000000000000000;
     if (\$9 ) begin
       \wr__data$47  = data_wr__data;
@@ -2281,7 +3033,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \wr__en$49  = 8'h00;
     if (\$9 ) begin
       \wr__en$49  = data_wr__en;
@@ -2358,15 +3110,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign walk_go = go;
   assign \flush_closed$173  = flush_closed;
   assign walk_done = maint_done;
-  assign hit = count_hits;
-  assign count_misses = advance;
-  assign evicted = count_evictions;
-  assign cleaned = count_writebacks;
-  assign counters_clear = clear;
-  assign \hits$185  = hits;
-  assign \misses$187  = misses;
-  assign \evictions$189  = evictions;
-  assign \writebacks$191  = writebacks;
+  assign hit = count__hits;
+  assign count__misses = advance;
+  assign evicted = count__evictions;
+  assign cleaned = count__writebacks;
   assign \wr__data[0]  = wr__data[53:0];
   assign \wr__data[0].tag  = wr__data[35:0];
   assign \wr__data[0].pid  = wr__data[51:36];
@@ -2689,101 +3436,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign \$7  = data_rd__en;
   assign \$8  = \data_rd__en$28 ;
   assign \$11  = s1[0];
-endmodule
-
-(* generator = "Amaranth" *)
-module \excache.ctrl.counters (rst, count_hits, count_writebacks, count_evictions, count_misses, hits, misses, evictions, writebacks, clear, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  wire [32:0] \$3 ;
-  wire [32:0] \$4 ;
-  reg [31:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  reg [31:0] \$8 ;
-  input clear;
-  wire clear;
-  input clk;
-  wire clk;
-  input count_evictions;
-  wire count_evictions;
-  input count_hits;
-  wire count_hits;
-  input count_misses;
-  wire count_misses;
-  input count_writebacks;
-  wire count_writebacks;
-  output [31:0] evictions;
-  reg [31:0] evictions = 32'd0;
-  output [31:0] hits;
-  reg [31:0] hits = 32'd0;
-  output [31:0] misses;
-  reg [31:0] misses = 32'd0;
-  input rst;
-  wire rst;
-  output [31:0] writebacks;
-  reg [31:0] writebacks = 32'd0;
-  assign \$2  = misses + 1'h1;
-  assign \$3  = evictions + 1'h1;
-  assign \$4  = writebacks + 1'h1;
-  always @(posedge clk)
-    hits <= \$5 ;
-  always @(posedge clk)
-    misses <= \$6 ;
-  always @(posedge clk)
-    evictions <= \$7 ;
-  always @(posedge clk)
-    writebacks <= \$8 ;
-  assign \$1  = hits + 1'h1;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$5  = hits;
-    if (clear) begin
-      \$5  = 32'd0;
-    end else if (count_hits) begin
-      \$5  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$6  = misses;
-    if (clear) begin
-      \$6  = 32'd0;
-    end else if (count_misses) begin
-      \$6  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$7  = evictions;
-    if (clear) begin
-      \$7  = 32'd0;
-    end else if (count_evictions) begin
-      \$7  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$8  = writebacks;
-    if (clear) begin
-      \$8  = 32'd0;
-    end else if (count_writebacks) begin
-      \$8  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$8  = 32'd0;
-    end
-  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -4911,9 +5563,9 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set, \way$5 
+module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set, \way$5 
 , fill_data__valid, fill_data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [4:0] \$1 ;
   wire [7:0] \$11 ;
   wire \$2 ;
@@ -5027,7 +5679,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
   assign \$1  = ctr + 1'h1;
   assign \$2  = ctr == 3'h7;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     \$5  = busy;
     if (start) begin
       \$5  = 1'h1;
@@ -5044,7 +5696,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     \$6  = way;
     if (start) begin
       \$6  = \way$5 ;
@@ -5054,7 +5706,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     \$7  = ctr;
     if (start) begin
       \$7  = 4'h0;
@@ -5069,42 +5721,42 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     fill_data__ready = 1'h0;
     if (busy) begin
       fill_data__ready = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     data_wr__set = 6'h00;
     if (busy) begin
       data_wr__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     data_wr__way = 2'h0;
     if (busy) begin
       data_wr__way = way;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     data_wr__word = 3'h0;
     if (busy) begin
       data_wr__word = ctr[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (busy) begin
       data_wr__data = fill_data__payload[63:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     data_wr__en = 8'h00;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5113,7 +5765,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     tag_wr__set = 6'h00;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5124,7 +5776,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     tag_wr__en = 4'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5145,7 +5797,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     installed__en = 1'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5156,7 +5808,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     installed__set = 6'h00;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5167,7 +5819,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     installed__way = 2'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5178,7 +5830,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     evicted = 1'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5189,7 +5841,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     done = 1'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5200,7 +5852,7 @@ module \excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5259,7 +5911,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [7:0] \$102 ;
@@ -5495,7 +6147,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   assign \$35  = m_way == 2'h3;
   assign \$36  = m_set == 6'h3f;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$48  = busy;
     if (\$4 ) begin
       \$48  = 1'h1;
@@ -5535,7 +6187,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$49  = \op$5 ;
     if (\$4 ) begin
       \$49  = op;
@@ -5545,7 +6197,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$50  = pid;
     if (\$4 ) begin
       \$50  = \pid$7 ;
@@ -5555,7 +6207,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$51  = m_set;
     casez (walk_state)
       3'h0:
@@ -5600,7 +6252,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$52  = m_way;
     casez (walk_state)
       3'h0:
@@ -5651,7 +6303,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$53  = walk_state;
     casez (walk_state)
       3'h0:
@@ -5708,7 +6360,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     tag_rd__set = 6'h00;
     casez (walk_state)
       3'h0:
@@ -5718,7 +6370,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     tag_rd__en = 1'h0;
     casez (walk_state)
       3'h0:
@@ -5728,7 +6380,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     tag_wr__set = 6'h00;
     casez (walk_state)
       3'h0:
@@ -5742,7 +6394,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     tag_wr__en = 4'h0;
     casez (walk_state)
       3'h0:
@@ -5759,7 +6411,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     casez (walk_state)
       3'h0:
@@ -5776,7 +6428,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     done = 1'h0;
     casez (walk_state)
       3'h0:
@@ -5810,7 +6462,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     flush__valid = 1'h0;
     casez (walk_state)
       3'h0:
@@ -5824,7 +6476,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     flush__payload = 128'h00000000000000000000000000000000;
     casez (walk_state)
       3'h0:
@@ -5903,7 +6555,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word, data_wr__data, touch__en
 , touch__set, touch__way, \hit$36 , data_wr__en, tag_wr__set, tag_wr__en, tag_wr__data, s2_valid, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -6203,14 +6855,14 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     .ways(ways)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
       cpu_req__ready = \$14 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_rd__set = 6'h00;
     if (run) begin
       tag_rd__set = cpu_req__payload[28:23];
@@ -6220,7 +6872,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_rd__en = 1'h0;
     if (run) begin
       tag_rd__en = \$22 ;
@@ -6230,7 +6882,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6239,7 +6891,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__way = 2'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6248,7 +6900,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__word = 3'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6257,7 +6909,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6266,7 +6918,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6275,7 +6927,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__way = 2'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6284,7 +6936,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__word = 3'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6293,7 +6945,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (run) begin
       if (\$26 ) begin
@@ -6302,7 +6954,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__en = 1'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6311,7 +6963,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6320,7 +6972,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__way = 2'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6329,7 +6981,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \hit$36  = 1'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6338,7 +6990,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6349,7 +7001,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6360,7 +7012,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6381,7 +7033,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (run) begin
       if (\$26 ) begin
@@ -6395,7 +7047,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$48  = s2_valid;
     if (cpu_resp__ready) begin
       \$48  = 1'h0;
@@ -6413,7 +7065,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$49  = s1_valid;
     if (run) begin
       if (\$38 ) begin
@@ -6430,7 +7082,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$50  = s1_replay;
     if (run) begin
       if (\$38 ) begin
@@ -6445,7 +7097,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$51  = s1;
     if (run) begin
       if (\$38 ) begin
@@ -6457,7 +7109,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$52  = s2_read;
     if (run) begin
       if (\$46 ) begin
@@ -6472,7 +7124,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$53  = s2_status;
     if (run) begin
       if (\$46 ) begin
@@ -6571,7 +7223,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -6637,7 +7289,7 @@ module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
   assign \$16  = \$14  & \$15 ;
   assign hit = | hit_vec;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     hit_way = 2'h0;
     if (hit_vec[3]) begin
       hit_way = 2'h3;
@@ -6679,8 +7331,8 @@ module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.repl$197 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+module \excache.ctrl.repl$187 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -6801,7 +7453,7 @@ module \excache.ctrl.repl$197 (rst, ways, state, touch__en, touch__set, touch__w
     lfsr <= \$34 ;
   assign \$auto$rtlil.cc:2739:Not$2  = ~ { \$1 [15], \$1 [13:12], \$1 [10] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$34  = lfsr;
     if (advance) begin
       \$34  = \$4 ;
@@ -6811,7 +7463,7 @@ module \excache.ctrl.repl$197 (rst, ways, state, touch__en, touch__set, touch__w
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     policy_victim = 2'h0;
     if (\$9 ) begin
       policy_victim = 2'h3;
@@ -6827,7 +7479,7 @@ module \excache.ctrl.repl$197 (rst, ways, state, touch__en, touch__set, touch__w
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     victim = policy_victim;
     if (\$8 ) begin
       victim = 2'h3;
@@ -6843,35 +7495,35 @@ module \excache.ctrl.repl$197 (rst, ways, state, touch__en, touch__set, touch__w
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     lru_age_w = 2'h0;
     if (touch__en) begin
       lru_age_w = \$13 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     repl_on_hit = 8'h00;
     if (touch__en) begin
       repl_on_hit = { \$33 [1:0], \$28 [1:0], \$23 [1:0], \$18 [1:0] };
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     repl_wr__set = 6'h00;
     if (touch__en) begin
       repl_wr__set = touch__set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     repl_wr__data = 8'h00;
     if (touch__en) begin
       repl_wr__data = repl_on_hit;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     repl_wr__en = 1'h0;
     if (touch__en) begin
       repl_wr__en = 1'h1;
@@ -6907,7 +7559,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_done, maint_busy, walk_done, flush__valid, flush__payload, run, walk_go, miss_event__valid, miss_event__payload, miss_taken, flush__ready, miss_cmd__ready, read_line, mark_clean, flush_closed, fill
 , abort, abort_status, replay, ev_set, miss_event__ready, miss_cmd__valid, miss_cmd__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -7065,7 +7717,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
   always @(posedge clk)
     ev_set <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     run = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7073,7 +7725,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     walk_go = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7084,7 +7736,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     miss_event__valid = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7096,7 +7748,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     miss_event__payload = 128'h00000000000000000000000000000000;
     casez (ctrl_state)
       3'h0:
@@ -7108,7 +7760,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     miss_taken = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7120,7 +7772,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     flush__ready = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7132,7 +7784,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     miss_cmd__ready = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7146,7 +7798,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     read_line = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7165,7 +7817,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     mark_clean = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7186,7 +7838,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     flush_closed = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7218,7 +7870,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     fill = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7241,7 +7893,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     abort = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7269,7 +7921,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     abort_status = 3'h0;
     casez (ctrl_state)
       3'h0:
@@ -7297,7 +7949,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     replay = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7317,7 +7969,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$15  = ctrl_state;
     casez (ctrl_state)
       3'h0:
@@ -7383,7 +8035,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$16  = ev_kind;
     casez (ctrl_state)
       3'h0:
@@ -7402,7 +8054,7 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$17  = ev_set;
     casez (ctrl_state)
       3'h0:
@@ -7844,7 +8496,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -7976,7 +8628,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
   always @(posedge clk)
     wb_last <= \$19 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$15  = busy;
     if (start) begin
       \$15  = 1'h1;
@@ -7991,7 +8643,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$16  = way;
     if (start) begin
       \$16  = \way$5 ;
@@ -8001,7 +8653,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$17  = ctr;
     if (start) begin
       \$17  = 4'h0;
@@ -8016,7 +8668,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$18  = wb_valid;
     if (start) begin
       \$18  = 1'h0;
@@ -8036,7 +8688,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$19  = wb_last;
     if (busy) begin
       if (\$4 ) begin
@@ -8048,42 +8700,42 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     data_rd__set = 6'h00;
     if (busy) begin
       data_rd__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     data_rd__way = 2'h0;
     if (busy) begin
       data_rd__way = way;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     data_rd__word = 3'h0;
     if (busy) begin
       data_rd__word = ctr[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     data_rd__en = 1'h0;
     if (busy) begin
       data_rd__en = \$12 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     wb_data__valid = 1'h0;
     if (busy) begin
       wb_data__valid = wb_valid;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     wb_data__payload = 65'h00000000000000000;
     if (busy) begin
       wb_data__payload[63:0] = rdata;
@@ -8091,7 +8743,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     done = 1'h0;
     if (busy) begin
       if (\$14 ) begin
@@ -8100,14 +8752,14 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     tag_wr__set = 6'h00;
     if (clean) begin
       tag_wr__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     tag_wr__en = 4'h0;
     if (clean) begin
       (* full_case = 32'd1 *)
@@ -8124,14 +8776,14 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     cleaned = 1'h0;
     if (clean) begin
       cleaned = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (clean) begin
       tag_wr__data[52:0] = ways[52:0];
@@ -8189,9 +8841,9 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, clk, rst, query, mem_node, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid
-, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid, fill_data__payload, net_rx__data__ready, \event , query_way, net_tx__hdr__ready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, clk, rst, query, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload
+, wb_data__ready, net_rx__hdr__ready, fill_data__valid, fill_data__payload, net_rx__data__ready, \event , query_way, mem_node, net_tx__hdr__ready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -8417,7 +9069,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   always @(posedge clk)
     status <= \$28 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_event__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8425,7 +9077,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     net_tx__hdr__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8447,7 +9099,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     net_tx__hdr__payload = 127'h00000000000000000000000000000000;
     casez (handler_state)
       4'h0:
@@ -8487,7 +9139,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_cmd__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8522,7 +9174,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_cmd__payload = 7'h00;
     casez (handler_state)
       4'h0:
@@ -8573,7 +9225,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     net_tx__data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8589,7 +9241,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     net_tx__data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -8605,7 +9257,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     wb_data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8621,7 +9273,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     net_rx__hdr__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8645,7 +9297,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8673,7 +9325,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     fill_data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -8701,7 +9353,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     net_rx__data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -8729,7 +9381,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$24  = \event ;
     casez (handler_state)
       4'h0:
@@ -8742,7 +9394,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$25  = query_way;
     casez (handler_state)
       4'h0:
@@ -8755,7 +9407,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$26  = handler_state;
     casez (handler_state)
       4'h0:
@@ -8832,7 +9484,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$27  = tag;
     casez (handler_state)
       4'h0:
@@ -8861,7 +9513,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$28  = status;
     casez (handler_state)
       4'h0:

@@ -589,12 +589,8 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr, bus__w_data, clk, rst, irq, net_rx__data__valid, net_rx__hdr__payload, bus__r_stb, bus__w_stb, cpu_resp__payload, cpu_req__ready, cpu_resp__valid, net_tx__hdr__valid, net_tx__hdr__payload, net_tx__data__valid, net_tx__data__payload, net_rx__hdr__ready, net_rx__data__ready, csr__r_data
 , net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__valid, cpu_req__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [48:0] \$1 ;
   wire [48:0] \$2 ;
-  wire \$3 ;
-  reg \$4 ;
-  reg [7:0] \$5 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   wire [31:0] bus__r_data;
@@ -606,7 +602,10 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire counters_clear;
+  wire count__evictions;
+  wire count__hits;
+  wire count__misses;
+  wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
   wire [128:0] \cpu_req__payload$1 ;
@@ -664,27 +663,43 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   wire [31:0] csr__ev_victim_hi__r_data;
   wire [31:0] csr__ev_victim_lo__r_data;
   wire [31:0] csr__ev_victim_pid__r_data;
-  wire [31:0] csr__evictions__r_data;
-  wire [31:0] csr__hits__r_data;
+  wire csr__evictions__clear;
+  wire csr__evictions__inc;
+  wire csr__hits__clear;
+  wire csr__hits__inc;
   wire [31:0] csr__info__r_data;
-  wire [31:0] csr__maint_cmd__w_data;
-  wire csr__maint_cmd__w_stb;
-  wire [31:0] csr__mem_node__r_data;
-  wire [31:0] csr__mem_node__w_data;
-  wire csr__mem_node__w_stb;
-  wire [31:0] csr__miss_cmd__w_data;
-  wire csr__miss_cmd__w_stb;
-  wire [31:0] csr__misses__r_data;
+  (* enum_base_type = "MaintOp" *)
+  (* enum_value_00 = "NONE" *)
+  (* enum_value_01 = "INVALIDATE_PID" *)
+  (* enum_value_10 = "FLUSH_PID" *)
+  (* enum_value_11 = "FLUSH_ALL" *)
+  wire [1:0] csr__maint_cmd__op__w_data;
+  wire csr__maint_cmd__op__w_stb;
+  wire [15:0] csr__maint_cmd__pid__w_data;
+  wire [7:0] csr__mem_node__data;
+  wire csr__miss_cmd__action__w_data;
+  wire csr__miss_cmd__action__w_stb;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] csr__miss_cmd__status__w_data;
+  wire [7:0] csr__miss_cmd__way__w_data;
+  wire csr__misses__clear;
+  wire csr__misses__inc;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
-  wire [31:0] csr__status__r_data;
-  wire [31:0] csr__status__w_data;
-  wire csr__status__w_stb;
+  wire csr__status__busy__r_data;
+  wire csr__status__done__data;
+  wire csr__status__done__set;
+  wire csr__status__miss_pending__r_data;
+  wire csr__status__software__r_data;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
-  wire [31:0] csr__writebacks__r_data;
-  reg done = 1'h0;
+  wire csr__writebacks__clear;
+  wire csr__writebacks__inc;
   wire [111:0] \event ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -699,7 +714,6 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   wire \event.victim_valid ;
   wire [1:0] \event.way ;
   wire \event.write ;
-  wire [31:0] evictions;
   wire [64:0] fill_data__payload;
   wire [64:0] \fill_data__payload$65 ;
   wire [63:0] \fill_data__payload$65.data ;
@@ -719,7 +733,6 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   wire [2:0] fw_status;
   wire fw_stb;
   wire [7:0] fw_way;
-  wire [31:0] hits;
   output irq;
   wire irq;
   wire maint_busy;
@@ -732,9 +745,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   wire [1:0] maint_op;
   wire [7:0] maint_pid;
   wire maint_start;
-  reg [7:0] mem_node = 8'h00;
-  (* init = 8'h00 *)
-  wire [7:0] \mem_node$82 ;
+  wire [7:0] mem_node;
   wire [6:0] miss_cmd__payload;
   wire [6:0] \miss_cmd__payload$53 ;
   (* enum_base_type = "MissCmdOp" *)
@@ -799,7 +810,6 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   wire \miss_event__ready$49 ;
   wire miss_event__valid;
   wire \miss_event__valid$51 ;
-  wire [31:0] misses;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
   wire [64:0] \net_rx__data__payload$25 ;
@@ -957,59 +967,52 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   wire \wb_data__ready$61 ;
   wire wb_data__valid;
   wire \wb_data__valid$63 ;
-  wire [31:0] writebacks;
-  always @(posedge clk)
-    done <= \$4 ;
-  always @(posedge clk)
-    mem_node <= \$5 ;
-  assign \$3  = csr__status__w_stb & bus__w_data[1];
   \processor_component.excache.csr_dec  csr_dec (
+    .bits(csr__status__done__data),
     .bus__addr(bus__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(bus__r_stb),
+    .bus__w_data(bus__w_data),
     .bus__w_stb(bus__w_stb),
     .clk(clk),
-    .csr__counters_clear__w_stb(counters_clear),
+    .counters_clear_w_stb(csr__hits__clear),
     .csr__ev_victim_lo__r_data(\$1 [31:0]),
-    .csr__evictions__r_data(csr__evictions__r_data),
-    .csr__hits__r_data(csr__hits__r_data),
-    .csr__info__w_data(bus__w_data),
-    .csr__maint_cmd__w_stb(maint_start),
-    .csr__mem_node__w_stb(csr__mem_node__w_stb),
-    .csr__miss_cmd__w_stb(fw_stb),
-    .csr__misses__r_data(csr__misses__r_data),
-    .csr__status__w_stb(csr__status__w_stb),
-    .csr__writebacks__r_data(csr__writebacks__r_data),
-    .\port$1644$0 (done),
-    .\port$1646$0 (mem_node),
-    .\port$1757$0 (maint_busy),
-    .\port$1823$0 (\event [75:0]),
+    .csr__evictions__inc(csr__evictions__inc),
+    .csr__hits__inc(csr__hits__inc),
+    .csr__misses__inc(csr__misses__inc),
+    .csr__status__busy__r_data(csr__status__busy__r_data),
+    .csr__status__done__set(csr__status__done__set),
+    .csr__writebacks__inc(csr__writebacks__inc),
+    .maint_cmd_w_stb(maint_start),
+    .miss_cmd_w_stb(fw_stb),
+    .\port$1810$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
-    .rst(rst)
+    .rst(rst),
+    .storage(mem_node)
   );
   \processor_component.excache.ctrl  ctrl (
-    .clear(counters_clear),
+    .advance(csr__misses__inc),
     .clk(clk),
+    .count__evictions(csr__evictions__inc),
+    .count__hits(csr__hits__inc),
+    .count__writebacks(csr__writebacks__inc),
     .cpu_req__payload(cpu_req__payload),
     .cpu_req__ready(cpu_req__ready),
     .cpu_req__valid(cpu_req__valid),
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .evictions(csr__evictions__r_data),
     .fill_data__payload(fill_data__payload),
     .fill_data__ready(fill_data__ready),
     .fill_data__valid(fill_data__valid),
-    .hits(csr__hits__r_data),
-    .hold(maint_busy),
-    .maint_done(maint_done),
+    .hold(csr__status__busy__r_data),
+    .maint_done(csr__status__done__set),
     .miss_cmd__payload(miss_cmd__payload),
     .miss_cmd__ready(miss_cmd__ready),
     .miss_cmd__valid(miss_cmd__valid),
     .miss_event__payload(miss_event__payload),
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
-    .misses(csr__misses__r_data),
     .op(bus__w_data[1:0]),
     .\pid$164 (bus__w_data[23:16]),
     .query(query),
@@ -1018,8 +1021,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .\start$160 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
-    .wb_data__valid(wb_data__valid),
-    .writebacks(csr__writebacks__r_data)
+    .wb_data__valid(wb_data__valid)
   );
   \processor_component.excache.handler  handler (
     .clk(clk),
@@ -1053,28 +1055,6 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$4  = done;
-    if (maint_done) begin
-      \$4  = 1'h1;
-    end else if (\$3 ) begin
-      \$4  = 1'h0;
-    end
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$5  = mem_node;
-    if (csr__mem_node__w_stb) begin
-      \$5  = bus__w_data[7:0];
-    end
-    if (rst) begin
-      \$5  = 8'h00;
-    end
-  end
   assign \cpu_req__payload$1  = cpu_req__payload;
   assign \cpu_req__ready$3  = cpu_req__ready;
   assign \cpu_req__valid$5  = cpu_req__valid;
@@ -1112,25 +1092,33 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   assign \fill_data__valid$69  = fill_data__valid;
   assign \query$71  = query;
   assign \query_way$73  = query_way;
-  assign csr__maint_cmd__w_stb = maint_start;
+  assign csr__maint_cmd__op__w_stb = maint_start;
   assign maint_op = bus__w_data[1:0];
-  assign csr__maint_cmd__w_data = bus__w_data;
+  assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
   assign maint_pid = bus__w_data[23:16];
-  assign csr__counters_clear__w_stb = counters_clear;
-  assign \mem_node$82  = mem_node;
-  assign csr__miss_cmd__w_stb = fw_stb;
+  assign csr__maint_cmd__pid__w_data = bus__w_data[31:16];
+  assign maint_done = csr__status__done__set;
+  assign csr__mem_node__data = mem_node;
+  assign csr__miss_cmd__action__w_stb = fw_stb;
   assign fw_action = bus__w_data[0];
-  assign csr__miss_cmd__w_data = bus__w_data;
+  assign csr__miss_cmd__action__w_data = bus__w_data[0];
   assign fw_way = bus__w_data[15:8];
+  assign csr__miss_cmd__way__w_data = bus__w_data[15:8];
   assign fw_status = bus__w_data[18:16];
+  assign csr__miss_cmd__status__w_data = bus__w_data[18:16];
   assign pending = 1'h0;
+  assign count__hits = csr__hits__inc;
+  assign csr__counters_clear__w_stb = csr__hits__clear;
+  assign count__misses = csr__misses__inc;
+  assign csr__misses__clear = csr__hits__clear;
+  assign count__evictions = csr__evictions__inc;
+  assign csr__evictions__clear = csr__hits__clear;
+  assign count__writebacks = csr__writebacks__inc;
+  assign csr__writebacks__clear = csr__hits__clear;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__status__r_data = { 30'h00000000, done, maint_busy };
-  assign hits = csr__hits__r_data;
-  assign misses = csr__misses__r_data;
-  assign evictions = csr__evictions__r_data;
-  assign writebacks = csr__writebacks__r_data;
-  assign csr__mem_node__r_data = { 24'h000000, mem_node };
+  assign maint_busy = csr__status__busy__r_data;
+  assign csr__status__miss_pending__r_data = 1'h0;
+  assign csr__status__software__r_data = 1'h0;
   assign csr__ev_info__r_data = { 8'h00, \event [9:2], 6'h00, \event [65:64], 4'h0, \event [67:66], \event [1:0] };
   assign csr__ev_vaddr_lo__r_data = \event [41:10];
   assign csr__ev_vaddr_hi__r_data = { 16'h0000, \event [57:42] };
@@ -1138,8 +1126,6 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   assign csr__ev_victim_pid__r_data = { 24'h000000, \event [75:68] };
   assign csr__ev_victim_lo__r_data = \$1 [31:0];
   assign csr__ev_victim_hi__r_data = { 15'h0000, \$2 [48:32] };
-  assign csr__status__w_data = bus__w_data;
-  assign csr__mem_node__w_data = bus__w_data;
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
@@ -1246,107 +1232,290 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
   assign \event.victim_dirty  = \event [67];
   assign \event.victim_pid  = \event [75:68];
   assign \event.victim_tag  = \event [111:76];
-  assign irq = done;
+  assign irq = csr__status__done__data;
   assign \$1  = { 1'h0, \event [111:76], \event [63:58], 6'h00 };
   assign \$2  = { 1'h0, \event [111:76], \event [63:58], 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, \port$1644$0 , \port$1646$0 , \port$1757$0 , csr__hits__r_data, csr__misses__r_data, csr__evictions__r_data, csr__writebacks__r_data, \port$1823$0 , csr__maint_cmd__w_stb, csr__status__w_stb, csr__counters_clear__w_stb, csr__mem_node__w_stb, csr__miss_cmd__w_stb, bus__r_data
-, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$1810$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg [31:0] \$1 ;
+  output bits;
+  wire bits;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
+  input [31:0] bus__w_data;
   wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire [31:0] csr__counters_clear__w_data;
-  output csr__counters_clear__w_stb;
-  reg csr__counters_clear__w_stb;
+  reg counters_clear_r_stb;
+  output counters_clear_w_stb;
+  reg counters_clear_w_stb;
+  wire csr__counters_clear__w_stb;
   wire [31:0] csr__ev_info__r_data;
-  reg csr__ev_info__r_stb;
-  wire [31:0] csr__ev_info__w_data;
   wire [31:0] csr__ev_set__r_data;
-  reg csr__ev_set__r_stb;
-  wire [31:0] csr__ev_set__w_data;
   wire [31:0] csr__ev_vaddr_hi__r_data;
-  reg csr__ev_vaddr_hi__r_stb;
-  wire [31:0] csr__ev_vaddr_hi__w_data;
   wire [31:0] csr__ev_vaddr_lo__r_data;
-  reg csr__ev_vaddr_lo__r_stb;
-  wire [31:0] csr__ev_vaddr_lo__w_data;
   wire [31:0] csr__ev_victim_hi__r_data;
-  reg csr__ev_victim_hi__r_stb;
-  wire [31:0] csr__ev_victim_hi__w_data;
   input [31:0] csr__ev_victim_lo__r_data;
   wire [31:0] csr__ev_victim_lo__r_data;
-  reg csr__ev_victim_lo__r_stb;
-  wire [31:0] csr__ev_victim_lo__w_data;
   wire [31:0] csr__ev_victim_pid__r_data;
-  reg csr__ev_victim_pid__r_stb;
-  wire [31:0] csr__ev_victim_pid__w_data;
-  input [31:0] csr__evictions__r_data;
-  wire [31:0] csr__evictions__r_data;
-  reg csr__evictions__r_stb;
-  wire [31:0] csr__evictions__w_data;
-  input [31:0] csr__hits__r_data;
-  wire [31:0] csr__hits__r_data;
-  reg csr__hits__r_stb;
-  wire [31:0] csr__hits__w_data;
+  wire csr__evictions__clear;
+  input csr__evictions__inc;
+  wire csr__evictions__inc;
+  wire csr__hits__clear;
+  input csr__hits__inc;
+  wire csr__hits__inc;
   wire [31:0] csr__info__r_data;
-  reg csr__info__r_stb;
-  input [31:0] csr__info__w_data;
-  wire [31:0] csr__info__w_data;
-  wire [31:0] csr__maint_cmd__w_data;
-  output csr__maint_cmd__w_stb;
-  reg csr__maint_cmd__w_stb;
-  wire [31:0] csr__mem_node__r_data;
-  reg csr__mem_node__r_stb;
-  wire [31:0] csr__mem_node__w_data;
-  output csr__mem_node__w_stb;
-  reg csr__mem_node__w_stb;
-  wire [31:0] csr__miss_cmd__w_data;
-  output csr__miss_cmd__w_stb;
-  reg csr__miss_cmd__w_stb;
-  input [31:0] csr__misses__r_data;
-  wire [31:0] csr__misses__r_data;
-  reg csr__misses__r_stb;
-  wire [31:0] csr__misses__w_data;
-  wire [31:0] csr__status__r_data;
-  reg csr__status__r_stb;
-  wire [31:0] csr__status__w_data;
-  output csr__status__w_stb;
-  reg csr__status__w_stb;
-  input [31:0] csr__writebacks__r_data;
-  wire [31:0] csr__writebacks__r_data;
-  reg csr__writebacks__r_stb;
-  wire [31:0] csr__writebacks__w_data;
-  input \port$1644$0 ;
-  wire \port$1644$0 ;
-  input [7:0] \port$1646$0 ;
-  wire [7:0] \port$1646$0 ;
-  input \port$1757$0 ;
-  wire \port$1757$0 ;
-  input [75:0] \port$1823$0 ;
-  wire [75:0] \port$1823$0 ;
+  wire [1:0] csr__maint_cmd__op__w_data;
+  wire csr__maint_cmd__op__w_stb;
+  wire [15:0] csr__maint_cmd__pid__w_data;
+  wire [7:0] csr__mem_node__data;
+  wire csr__miss_cmd__action__w_data;
+  wire csr__miss_cmd__action__w_stb;
+  wire [2:0] csr__miss_cmd__status__w_data;
+  wire [7:0] csr__miss_cmd__way__w_data;
+  wire csr__misses__clear;
+  input csr__misses__inc;
+  wire csr__misses__inc;
+  input csr__status__busy__r_data;
+  wire csr__status__busy__r_data;
+  wire csr__status__done__data;
+  input csr__status__done__set;
+  wire csr__status__done__set;
+  wire csr__status__miss_pending__r_data;
+  wire csr__status__software__r_data;
+  wire csr__writebacks__clear;
+  input csr__writebacks__inc;
+  wire csr__writebacks__inc;
+  reg ev_info_r_stb;
+  reg ev_info_w_stb;
+  reg ev_set_r_stb;
+  reg ev_set_w_stb;
+  reg ev_vaddr_hi_r_stb;
+  reg ev_vaddr_hi_w_stb;
+  reg ev_vaddr_lo_r_stb;
+  reg ev_vaddr_lo_w_stb;
+  reg ev_victim_hi_r_stb;
+  reg ev_victim_hi_w_stb;
+  reg ev_victim_lo_r_stb;
+  reg ev_victim_lo_w_stb;
+  reg ev_victim_pid_r_stb;
+  reg ev_victim_pid_w_stb;
+  reg evictions_r_stb;
+  reg evictions_w_stb;
+  reg hits_r_stb;
+  reg hits_w_stb;
+  reg info_r_stb;
+  reg info_w_stb;
+  reg maint_cmd_r_stb;
+  output maint_cmd_w_stb;
+  reg maint_cmd_w_stb;
+  reg mem_node_r_stb;
+  reg mem_node_w_stb;
+  reg miss_cmd_r_stb;
+  output miss_cmd_w_stb;
+  reg miss_cmd_w_stb;
+  reg misses_r_stb;
+  reg misses_w_stb;
+  input [75:0] \port$1810$0 ;
+  wire [75:0] \port$1810$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
   wire rst;
+  reg status_r_stb;
+  wire [31:0] status_read;
+  reg status_w_stb;
+  output [7:0] storage;
+  wire [7:0] storage;
+  wire [31:0] value;
+  wire [31:0] \value$48 ;
+  wire [31:0] \value$49 ;
+  wire [31:0] \value$50 ;
+  reg writebacks_r_stb;
+  reg writebacks_w_stb;
   always @(posedge clk)
     bus__r_data <= \$1 ;
+  \processor_component.excache.csr_dec.reg_evictions  reg_evictions (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__evictions__value(\value$49 ),
+    .inc(csr__evictions__inc),
+    .rst(rst)
+  );
+  \processor_component.excache.csr_dec.reg_hits  reg_hits (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__hits__value(value),
+    .inc(csr__hits__inc),
+    .rst(rst)
+  );
+  \processor_component.excache.csr_dec.reg_mem_node  reg_mem_node (
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .mem_node_w_stb(mem_node_w_stb),
+    .rst(rst),
+    .storage(storage)
+  );
+  \processor_component.excache.csr_dec.reg_misses  reg_misses (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__misses__value(\value$48 ),
+    .inc(csr__misses__inc),
+    .rst(rst)
+  );
+  \processor_component.excache.csr_dec.reg_status  reg_status (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__status__done__set(csr__status__done__set),
+    .rst(rst),
+    .status_r_stb(status_r_stb),
+    .status_w_stb(status_w_stb)
+  );
+  \processor_component.excache.csr_dec.reg_writebacks  reg_writebacks (
+    .clear(counters_clear_w_stb),
+    .clk(clk),
+    .csr__writebacks__value(\value$50 ),
+    .inc(csr__writebacks__inc),
+    .rst(rst)
+  );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__counters_clear__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    hits_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          hits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    misses_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          misses_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    misses_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          misses_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    evictions_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          evictions_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    evictions_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          evictions_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    writebacks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          writebacks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    writebacks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          writebacks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    counters_clear_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1363,12 +1532,34 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h07:
           /* empty */;
       5'h08:
-          csr__counters_clear__w_stb = bus__w_stb;
+          counters_clear_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__mem_node__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    counters_clear_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          counters_clear_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    mem_node_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1387,12 +1578,12 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h08:
           /* empty */;
       5'h09:
-          csr__mem_node__r_stb = bus__r_stb;
+          mem_node_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__mem_node__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    mem_node_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1411,12 +1602,12 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h08:
           /* empty */;
       5'h09:
-          csr__mem_node__w_stb = bus__w_stb;
+          mem_node_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__ev_info__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_info_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1437,12 +1628,38 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h09:
           /* empty */;
       5'h10:
-          csr__ev_info__r_stb = bus__r_stb;
+          ev_info_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__ev_vaddr_lo__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_info_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          ev_info_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_vaddr_lo_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1465,12 +1682,40 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h10:
           /* empty */;
       5'h11:
-          csr__ev_vaddr_lo__r_stb = bus__r_stb;
+          ev_vaddr_lo_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__ev_vaddr_hi__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_vaddr_lo_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          ev_vaddr_lo_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_vaddr_hi_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1495,12 +1740,42 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h11:
           /* empty */;
       5'h12:
-          csr__ev_vaddr_hi__r_stb = bus__r_stb;
+          ev_vaddr_hi_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__ev_set__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_vaddr_hi_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          ev_vaddr_hi_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_set_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1527,12 +1802,44 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h12:
           /* empty */;
       5'h13:
-          csr__ev_set__r_stb = bus__r_stb;
+          ev_set_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__ev_victim_pid__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_set_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          ev_set_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_victim_pid_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1561,12 +1868,54 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h13:
           /* empty */;
       5'h14:
-          csr__ev_victim_pid__r_stb = bus__r_stb;
+          ev_victim_pid_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__ev_victim_lo__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    info_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_victim_pid_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          ev_victim_pid_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_victim_lo_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1597,12 +1946,48 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h14:
           /* empty */;
       5'h15:
-          csr__ev_victim_lo__r_stb = bus__r_stb;
+          ev_victim_lo_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__ev_victim_hi__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_victim_lo_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          ev_victim_lo_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_victim_hi_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1635,20 +2020,50 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h15:
           /* empty */;
       5'h16:
-          csr__ev_victim_hi__r_stb = bus__r_stb;
+          ev_victim_hi_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__info__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    ev_victim_hi_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          csr__info__r_stb = bus__r_stb;
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          ev_victim_hi_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__miss_cmd__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    miss_cmd_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1683,11 +2098,51 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h16:
           /* empty */;
       5'h18:
-          csr__miss_cmd__w_stb = bus__w_stb;
+          miss_cmd_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    miss_cmd_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          /* empty */;
+      5'h18:
+          miss_cmd_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -1699,49 +2154,49 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
           /* empty */;
       5'h02:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$1644$0 , \port$1757$0  };
+            \$1  = status_read;
           end
       5'h04:
           if (bus__r_stb) begin
-            \$1  = csr__hits__r_data;
+            \$1  = value;
           end
       5'h05:
           if (bus__r_stb) begin
-            \$1  = csr__misses__r_data;
+            \$1  = \value$48 ;
           end
       5'h06:
           if (bus__r_stb) begin
-            \$1  = csr__evictions__r_data;
+            \$1  = \value$49 ;
           end
       5'h07:
           if (bus__r_stb) begin
-            \$1  = csr__writebacks__r_data;
+            \$1  = \value$50 ;
           end
       5'h08:
           /* empty */;
       5'h09:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$1646$0  };
+            \$1  = { 24'h000000, storage };
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$1823$0 [9:2], 6'h00, \port$1823$0 [65:64], 4'h0, \port$1823$0 [67:66], \port$1823$0 [1:0] };
+            \$1  = { 8'h00, \port$1810$0 [9:2], 6'h00, \port$1810$0 [65:64], 4'h0, \port$1810$0 [67:66], \port$1810$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$1823$0 [41:10];
+            \$1  = \port$1810$0 [41:10];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$1823$0 [57:42] };
+            \$1  = { 16'h0000, \port$1810$0 [57:42] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$1823$0 [63:58] };
+            \$1  = { 26'h0000000, \port$1810$0 [63:58] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$1823$0 [75:68] };
+            \$1  = { 24'h000000, \port$1810$0 [75:68] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -1763,72 +2218,60 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__maint_cmd__w_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    info_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    maint_cmd_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
-          csr__maint_cmd__w_stb = bus__w_stb;
+          maint_cmd_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__status__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    maint_cmd_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
-          /* empty */;
-      5'h02:
-          csr__status__r_stb = bus__r_stb;
+          maint_cmd_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__status__w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          csr__status__w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__hits__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    status_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h04:
-          csr__hits__r_stb = bus__r_stb;
+          status_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__misses__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    status_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
       5'h01:
           /* empty */;
       5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          csr__misses__r_stb = bus__r_stb;
+          status_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__evictions__r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    hits_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
           /* empty */;
@@ -1837,66 +2280,399 @@ module \processor_component.excache.csr_dec (csr__info__w_data, clk, rst, csr__e
       5'h02:
           /* empty */;
       5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          csr__evictions__r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    csr__writebacks__r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          csr__writebacks__r_stb = bus__r_stb;
+          hits_r_stb = bus__r_stb;
     endcase
   end
   assign r_data = bus__r_data;
-  assign bus__w_data = csr__info__w_data;
-  assign csr__maint_cmd__w_data = csr__info__w_data;
-  assign csr__status__w_data = csr__info__w_data;
-  assign csr__hits__w_data = csr__info__w_data;
-  assign csr__misses__w_data = csr__info__w_data;
-  assign csr__evictions__w_data = csr__info__w_data;
-  assign csr__writebacks__w_data = csr__info__w_data;
-  assign csr__counters_clear__w_data = csr__info__w_data;
-  assign csr__mem_node__w_data = csr__info__w_data;
-  assign csr__ev_info__w_data = csr__info__w_data;
-  assign csr__ev_vaddr_lo__w_data = csr__info__w_data;
-  assign csr__ev_vaddr_hi__w_data = csr__info__w_data;
-  assign csr__ev_set__w_data = csr__info__w_data;
-  assign csr__ev_victim_pid__w_data = csr__info__w_data;
-  assign csr__ev_victim_lo__w_data = csr__info__w_data;
-  assign csr__ev_victim_hi__w_data = csr__info__w_data;
-  assign csr__miss_cmd__w_data = csr__info__w_data;
+  assign csr__status__miss_pending__r_data = 1'h0;
+  assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__status__r_data = { 30'h00000000, \port$1644$0 , \port$1757$0  };
-  assign csr__mem_node__r_data = { 24'h000000, \port$1646$0  };
-  assign csr__ev_info__r_data = { 8'h00, \port$1823$0 [9:2], 6'h00, \port$1823$0 [65:64], 4'h0, \port$1823$0 [67:66], \port$1823$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$1823$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1823$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$1823$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$1823$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$1810$0 [9:2], 6'h00, \port$1810$0 [65:64], 4'h0, \port$1810$0 [67:66], \port$1810$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$1810$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$1810$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$1810$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$1810$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
+  assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
+  assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
+  assign csr__maint_cmd__pid__w_data = bus__w_data[31:16];
+  assign csr__status__done__data = bits;
+  assign csr__hits__clear = counters_clear_w_stb;
+  assign csr__misses__clear = counters_clear_w_stb;
+  assign csr__evictions__clear = counters_clear_w_stb;
+  assign csr__writebacks__clear = counters_clear_w_stb;
+  assign csr__counters_clear__w_stb = counters_clear_w_stb;
+  assign csr__mem_node__data = storage;
+  assign csr__miss_cmd__action__w_stb = miss_cmd_w_stb;
+  assign csr__miss_cmd__action__w_data = bus__w_data[0];
+  assign csr__miss_cmd__way__w_data = bus__w_data[15:8];
+  assign csr__miss_cmd__status__w_data = bus__w_data[18:16];
+  assign status_read[3] = 1'h0;
+  assign status_read[2] = 1'h0;
+  assign status_read[1] = bits;
+  assign status_read[0] = csr__status__busy__r_data;
+  assign status_read[31:4] = 28'h0000000;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, query, cpu_resp__payload, cpu_req__ready, cpu_resp__valid, wb_data__valid, wb_data__payload, fill_data__ready, hold, maint_done, miss_event__valid, miss_event__payload, miss_cmd__ready, hits, misses, evictions
-, writebacks, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$160 , clear, cpu_req__payload);
+module \processor_component.excache.csr_dec.reg_evictions (rst, inc, clear, csr__evictions__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__evictions__clear;
+  wire csr__evictions__inc;
+  output [31:0] csr__evictions__value;
+  wire [31:0] csr__evictions__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.excache.csr_dec.reg_evictions.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__evictions__value)
+  );
+  assign csr__evictions__inc = inc;
+  assign csr__evictions__clear = clear;
+  assign value = csr__evictions__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_evictions.counter (rst, inc, clear, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_hits (rst, inc, clear, csr__hits__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__hits__clear;
+  wire csr__hits__inc;
+  output [31:0] csr__hits__value;
+  wire [31:0] csr__hits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.excache.csr_dec.reg_hits.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__hits__value)
+  );
+  assign csr__hits__inc = inc;
+  assign csr__hits__clear = clear;
+  assign value = csr__hits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_hits.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_mem_node (clk, rst, mem_node_w_stb, storage, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  reg [7:0] \$1 ;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 8'h00 *)
+  wire [7:0] csr__mem_node__data;
+  wire csr__mem_node__load;
+  wire [7:0] csr__mem_node__load_value;
+  wire csr__mem_node__w_stb;
+  input mem_node_w_stb;
+  wire mem_node_w_stb;
+  input rst;
+  wire rst;
+  output [7:0] storage;
+  reg [7:0] storage = 8'h00;
+  always @(posedge clk)
+    storage <= \$1 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$1  = storage;
+    if (mem_node_w_stb) begin
+      \$1  = bus__w_data[7:0];
+    end
+    if (rst) begin
+      \$1  = 8'h00;
+    end
+  end
+  assign csr__mem_node__load = 1'h0;
+  assign csr__mem_node__load_value = 8'h00;
+  assign csr__mem_node__data = storage;
+  assign csr__mem_node__w_stb = mem_node_w_stb;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_misses (rst, inc, clear, csr__misses__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__misses__clear;
+  wire csr__misses__inc;
+  output [31:0] csr__misses__value;
+  wire [31:0] csr__misses__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.excache.csr_dec.reg_misses.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__misses__value)
+  );
+  assign csr__misses__inc = inc;
+  assign csr__misses__clear = clear;
+  assign value = csr__misses__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_misses.counter (rst, inc, clear, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_status (clk, rst, csr__status__done__set, status_r_stb, status_w_stb, bits, bus__w_data);
+  output bits;
+  wire bits;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  wire csr__status__done__data;
+  input csr__status__done__set;
+  wire csr__status__done__set;
+  input rst;
+  wire rst;
+  input status_r_stb;
+  wire status_r_stb;
+  input status_w_stb;
+  wire status_w_stb;
+  \processor_component.excache.csr_dec.reg_status.done  done (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__status__done__set(csr__status__done__set),
+    .rst(rst),
+    .status_w_stb(status_w_stb)
+  );
+  assign csr__status__done__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_status.done (clk, rst, csr__status__done__set, status_w_stb, bits, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  output bits;
+  reg bits = 1'h0;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 1'h0 *)
+  wire csr__status__done__data;
+  input csr__status__done__set;
+  wire csr__status__done__set;
+  input rst;
+  wire rst;
+  input status_w_stb;
+  wire status_w_stb;
+  always @(posedge clk)
+    bits <= \$5 ;
+  assign \$1  = status_w_stb ? bus__w_data[1] : 1'h0;
+  assign \$2  = ~ \$1 ;
+  assign \$3  = bits & \$2 ;
+  assign \$4  = \$3  | csr__status__done__set;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$5  = \$4 ;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  assign csr__status__done__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_writebacks (rst, inc, clear, csr__writebacks__value, clk);
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__writebacks__clear;
+  wire csr__writebacks__inc;
+  output [31:0] csr__writebacks__value;
+  wire [31:0] csr__writebacks__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.excache.csr_dec.reg_writebacks.counter  counter (
+    .clear(clear),
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__writebacks__value)
+  );
+  assign csr__writebacks__inc = inc;
+  assign csr__writebacks__clear = clear;
+  assign value = csr__writebacks__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
+  input clear;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
+  always @(posedge clk)
+    value <= \$2 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    (* full_case = 32'd1 *)
+    if (clear) begin
+      \$2  = 32'd0;
+    end else begin
+      \$2  = \$1 [31:0];
+    end
+    if (rst) begin
+      \$2  = 32'd0;
+    end
+  end
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, query, cpu_resp__payload, cpu_req__ready, count__hits, cpu_resp__valid, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$160 , cpu_req__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -1933,20 +2709,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   wire [2:0] \abort_status$92 ;
+  output advance;
   wire advance;
   wire busy;
   wire clean;
   wire cleaned;
-  input clear;
-  wire clear;
   input clk;
   wire clk;
   wire [1:0] cmd_way;
-  wire count_evictions;
-  wire count_hits;
-  wire count_misses;
-  wire count_writebacks;
-  wire counters_clear;
+  output count__evictions;
+  wire count__evictions;
+  output count__hits;
+  wire count__hits;
+  wire count__misses;
+  output count__writebacks;
+  wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
   wire [128:0] \cpu_req__payload$66 ;
@@ -2018,9 +2795,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \done$168 ;
   wire [5:0] ev_set;
   wire evicted;
-  output [31:0] evictions;
-  wire [31:0] evictions;
-  wire [31:0] \evictions$189 ;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
@@ -2072,9 +2846,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \flush_closed$173 ;
   wire go;
   wire hit;
-  output [31:0] hits;
-  wire [31:0] hits;
-  wire [31:0] \hits$185 ;
   output hold;
   wire hold;
   wire idle;
@@ -2183,9 +2954,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \miss_info.way ;
   wire \miss_info.write ;
   wire miss_taken;
-  output [31:0] misses;
-  wire [31:0] misses;
-  wire [31:0] \misses$187 ;
   (* enum_base_type = "MaintOp" *)
   (* enum_value_00 = "NONE" *)
   (* enum_value_01 = "INVALIDATE_PID" *)
@@ -2523,9 +3291,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   reg [5:0] \wr__set$41 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
-  output [31:0] writebacks;
-  wire [31:0] writebacks;
-  wire [31:0] \writebacks$191 ;
   assign \$3  = | tag_wr__en;
   assign \$4  = | \tag_wr__en$7 ;
   assign \$5  = | \tag_wr__en$8 ;
@@ -2544,19 +3309,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \$42  = query_way * 6'h2e;
   assign \$17  = ways >> \$42 ;
   assign query = \$16  ? \$17  : 46'h000000000000;
-  \processor_component.excache.ctrl.counters  counters (
-    .clear(clear),
-    .clk(clk),
-    .count_evictions(count_evictions),
-    .count_hits(count_hits),
-    .count_misses(advance),
-    .count_writebacks(count_writebacks),
-    .evictions(evictions),
-    .hits(hits),
-    .misses(misses),
-    .rst(rst),
-    .writebacks(writebacks)
-  );
   \processor_component.excache.ctrl.data  data (
     .clk(clk),
     .rd__set(\rd__set$29 ),
@@ -2571,7 +3323,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \processor_component.excache.ctrl.fill$199  \fill$199  (
+  \processor_component.excache.ctrl.fill$189  \fill$189  (
     .clk(clk),
     .data_wr__data(\data_wr__data$53 ),
     .data_wr__en(\data_wr__en$40 ),
@@ -2579,7 +3331,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .data_wr__way(\data_wr__way$51 ),
     .data_wr__word(\data_wr__word$52 ),
     .done(fill_done),
-    .evicted(count_evictions),
+    .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
     .fill_data__ready(fill_data__ready),
     .fill_data__valid(fill_data__valid),
@@ -2635,7 +3387,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .data_wr__set(data_wr__set),
     .data_wr__way(data_wr__way),
     .data_wr__word(data_wr__word),
-    .\hit$36 (count_hits),
+    .\hit$36 (count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
@@ -2655,7 +3407,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .touch__way(touch__way),
     .ways(ways)
   );
-  \processor_component.excache.ctrl.repl$197  \repl$197  (
+  \processor_component.excache.ctrl.repl$187  \repl$187  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -2716,7 +3468,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   );
   \processor_component.excache.ctrl.writeback  writeback (
     .clean(clean),
-    .cleaned(count_writebacks),
+    .cleaned(count__writebacks),
     .clk(clk),
     .data_rd__en(\data_rd__en$28 ),
     .data_rd__set(\data_rd__set$36 ),
@@ -2737,7 +3489,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .wb_data__valid(wb_data__valid)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     rd__set = 6'h00;
     if (\$1 ) begin
       rd__set = tag_rd__set;
@@ -2746,7 +3498,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     rd__en = 1'h0;
     if (\$1 ) begin
       rd__en = tag_rd__en;
@@ -2755,7 +3507,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     wr__set = 6'h00;
     if (\$3 ) begin
       wr__set = tag_wr__set;
@@ -2768,7 +3520,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     wr__en = 4'h0;
     if (\$3 ) begin
       wr__en = tag_wr__en;
@@ -2781,7 +3533,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (\$3 ) begin
       wr__data = tag_wr__data;
@@ -2794,7 +3546,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \rd__set$29  = 6'h00;
     if (\$7 ) begin
       \rd__set$29  = data_rd__set;
@@ -2803,7 +3555,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     rd__way = 2'h0;
     if (\$7 ) begin
       rd__way = data_rd__way;
@@ -2812,7 +3564,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     rd__word = 3'h0;
     if (\$7 ) begin
       rd__word = data_rd__word;
@@ -2821,7 +3573,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \rd__en$35  = 1'h0;
     if (\$7 ) begin
       \rd__en$35  = data_rd__en;
@@ -2830,7 +3582,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \wr__set$41  = 6'h00;
     if (\$9 ) begin
       \wr__set$41  = data_wr__set;
@@ -2839,7 +3591,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     wr__way = 2'h0;
     if (\$9 ) begin
       wr__way = data_wr__way;
@@ -2848,7 +3600,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     wr__word = 3'h0;
     if (\$9 ) begin
       wr__word = data_wr__word;
@@ -2857,7 +3609,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \wr__data$47  = 64'h0000000000000000;
     if (\$9 ) begin
       \wr__data$47  = data_wr__data;
@@ -2866,7 +3618,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \wr__en$49  = 8'h00;
     if (\$9 ) begin
       \wr__en$49  = data_wr__en;
@@ -2943,15 +3695,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign walk_go = go;
   assign \flush_closed$173  = flush_closed;
   assign walk_done = maint_done;
-  assign hit = count_hits;
-  assign count_misses = advance;
-  assign evicted = count_evictions;
-  assign cleaned = count_writebacks;
-  assign counters_clear = clear;
-  assign \hits$185  = hits;
-  assign \misses$187  = misses;
-  assign \evictions$189  = evictions;
-  assign \writebacks$191  = writebacks;
+  assign hit = count__hits;
+  assign count__misses = advance;
+  assign evicted = count__evictions;
+  assign cleaned = count__writebacks;
   assign \wr__data[0]  = wr__data[45:0];
   assign \wr__data[0].tag  = wr__data[35:0];
   assign \wr__data[0].pid  = wr__data[43:36];
@@ -3274,101 +4021,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \$7  = data_rd__en;
   assign \$8  = \data_rd__en$28 ;
   assign \$11  = s1[0];
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.counters (rst, count_hits, count_writebacks, count_evictions, count_misses, hits, misses, evictions, writebacks, clear, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire [32:0] \$1 ;
-  wire [32:0] \$2 ;
-  wire [32:0] \$3 ;
-  wire [32:0] \$4 ;
-  reg [31:0] \$5 ;
-  reg [31:0] \$6 ;
-  reg [31:0] \$7 ;
-  reg [31:0] \$8 ;
-  input clear;
-  wire clear;
-  input clk;
-  wire clk;
-  input count_evictions;
-  wire count_evictions;
-  input count_hits;
-  wire count_hits;
-  input count_misses;
-  wire count_misses;
-  input count_writebacks;
-  wire count_writebacks;
-  output [31:0] evictions;
-  reg [31:0] evictions = 32'd0;
-  output [31:0] hits;
-  reg [31:0] hits = 32'd0;
-  output [31:0] misses;
-  reg [31:0] misses = 32'd0;
-  input rst;
-  wire rst;
-  output [31:0] writebacks;
-  reg [31:0] writebacks = 32'd0;
-  assign \$2  = misses + 1'h1;
-  assign \$3  = evictions + 1'h1;
-  assign \$4  = writebacks + 1'h1;
-  always @(posedge clk)
-    hits <= \$5 ;
-  always @(posedge clk)
-    misses <= \$6 ;
-  always @(posedge clk)
-    evictions <= \$7 ;
-  always @(posedge clk)
-    writebacks <= \$8 ;
-  assign \$1  = hits + 1'h1;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$5  = hits;
-    if (clear) begin
-      \$5  = 32'd0;
-    end else if (count_hits) begin
-      \$5  = \$1 [31:0];
-    end
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$6  = misses;
-    if (clear) begin
-      \$6  = 32'd0;
-    end else if (count_misses) begin
-      \$6  = \$2 [31:0];
-    end
-    if (rst) begin
-      \$6  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$7  = evictions;
-    if (clear) begin
-      \$7  = 32'd0;
-    end else if (count_evictions) begin
-      \$7  = \$3 [31:0];
-    end
-    if (rst) begin
-      \$7  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$8  = writebacks;
-    if (clear) begin
-      \$8  = 32'd0;
-    end else if (count_writebacks) begin
-      \$8  = \$4 [31:0];
-    end
-    if (rst) begin
-      \$8  = 32'd0;
-    end
-  end
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5496,9 +6148,9 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set, \way$5 
+module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set, \way$5 
 , fill_data__valid, fill_data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire [4:0] \$1 ;
   wire [7:0] \$11 ;
   wire \$2 ;
@@ -5612,7 +6264,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
   assign \$1  = ctr + 1'h1;
   assign \$2  = ctr == 3'h7;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$5  = busy;
     if (start) begin
       \$5  = 1'h1;
@@ -5629,7 +6281,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$6  = way;
     if (start) begin
       \$6  = \way$5 ;
@@ -5639,7 +6291,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$7  = ctr;
     if (start) begin
       \$7  = 4'h0;
@@ -5654,42 +6306,42 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     fill_data__ready = 1'h0;
     if (busy) begin
       fill_data__ready = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__set = 6'h00;
     if (busy) begin
       data_wr__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__way = 2'h0;
     if (busy) begin
       data_wr__way = way;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__word = 3'h0;
     if (busy) begin
       data_wr__word = ctr[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (busy) begin
       data_wr__data = fill_data__payload[63:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__en = 8'h00;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5698,7 +6350,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__set = 6'h00;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5709,7 +6361,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__en = 4'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5730,7 +6382,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     installed__en = 1'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5741,7 +6393,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     installed__set = 6'h00;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5752,7 +6404,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     installed__way = 2'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5763,7 +6415,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     evicted = 1'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5774,7 +6426,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     done = 1'h0;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5785,7 +6437,7 @@ module \processor_component.excache.ctrl.fill$199 (rst, ways, pid, tag, fill_dat
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (busy) begin
       if (fill_data__valid) begin
@@ -5844,7 +6496,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [7:0] \$102 ;
@@ -6080,7 +6732,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   assign \$35  = m_way == 2'h3;
   assign \$36  = m_set == 6'h3f;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$48  = busy;
     if (\$4 ) begin
       \$48  = 1'h1;
@@ -6120,7 +6772,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$49  = \op$5 ;
     if (\$4 ) begin
       \$49  = op;
@@ -6130,7 +6782,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$50  = pid;
     if (\$4 ) begin
       \$50  = \pid$7 ;
@@ -6140,7 +6792,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$51  = m_set;
     casez (walk_state)
       3'h0:
@@ -6185,7 +6837,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$52  = m_way;
     casez (walk_state)
       3'h0:
@@ -6236,7 +6888,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$53  = walk_state;
     casez (walk_state)
       3'h0:
@@ -6293,7 +6945,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     tag_rd__set = 6'h00;
     casez (walk_state)
       3'h0:
@@ -6303,7 +6955,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     tag_rd__en = 1'h0;
     casez (walk_state)
       3'h0:
@@ -6313,7 +6965,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     tag_wr__set = 6'h00;
     casez (walk_state)
       3'h0:
@@ -6327,7 +6979,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     tag_wr__en = 4'h0;
     casez (walk_state)
       3'h0:
@@ -6344,7 +6996,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     casez (walk_state)
       3'h0:
@@ -6361,7 +7013,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     done = 1'h0;
     casez (walk_state)
       3'h0:
@@ -6395,7 +7047,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     flush__valid = 1'h0;
     casez (walk_state)
       3'h0:
@@ -6409,7 +7061,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     flush__payload = 112'h0000000000000000000000000000;
     casez (walk_state)
       3'h0:
@@ -6488,7 +7140,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word, data_wr__data, touch__en
 , touch__set, touch__way, \hit$36 , data_wr__en, tag_wr__set, tag_wr__en, tag_wr__data, s2_valid, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -6788,14 +7440,14 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     .ways(ways)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
       cpu_req__ready = \$14 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_rd__set = 6'h00;
     if (run) begin
       tag_rd__set = cpu_req__payload[20:15];
@@ -6805,7 +7457,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_rd__en = 1'h0;
     if (run) begin
       tag_rd__en = \$22 ;
@@ -6815,7 +7467,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6824,7 +7476,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__way = 2'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6833,7 +7485,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__word = 3'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6842,7 +7494,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6851,7 +7503,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6860,7 +7512,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__way = 2'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6869,7 +7521,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__word = 3'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6878,7 +7530,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (run) begin
       if (\$26 ) begin
@@ -6887,7 +7539,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__en = 1'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6896,7 +7548,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6905,7 +7557,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__way = 2'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6914,7 +7566,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \hit$36  = 1'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6923,7 +7575,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6934,7 +7586,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__set = 6'h00;
     if (run) begin
       if (\$26 ) begin
@@ -6945,7 +7597,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
       if (\$26 ) begin
@@ -6966,7 +7618,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (run) begin
       if (\$26 ) begin
@@ -6980,7 +7632,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$48  = s2_valid;
     if (cpu_resp__ready) begin
       \$48  = 1'h0;
@@ -6998,7 +7650,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$49  = s1_valid;
     if (run) begin
       if (\$38 ) begin
@@ -7015,7 +7667,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$50  = s1_replay;
     if (run) begin
       if (\$38 ) begin
@@ -7030,7 +7682,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$51  = s1;
     if (run) begin
       if (\$38 ) begin
@@ -7042,7 +7694,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$52  = s2_read;
     if (run) begin
       if (\$46 ) begin
@@ -7057,7 +7709,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$53  = s2_status;
     if (run) begin
       if (\$46 ) begin
@@ -7156,7 +7808,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -7222,7 +7874,7 @@ module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, wa
   assign \$16  = \$14  & \$15 ;
   assign hit = | hit_vec;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     hit_way = 2'h0;
     if (hit_vec[3]) begin
       hit_way = 2'h3;
@@ -7264,8 +7916,8 @@ module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, wa
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.repl$197 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+module \processor_component.excache.ctrl.repl$187 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -7386,7 +8038,7 @@ module \processor_component.excache.ctrl.repl$197 (rst, ways, state, touch__en, 
     lfsr <= \$34 ;
   assign \$auto$rtlil.cc:2739:Not$2  = ~ { \$1 [15], \$1 [13:12], \$1 [10] };
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$34  = lfsr;
     if (advance) begin
       \$34  = \$4 ;
@@ -7396,7 +8048,7 @@ module \processor_component.excache.ctrl.repl$197 (rst, ways, state, touch__en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     policy_victim = 2'h0;
     if (\$9 ) begin
       policy_victim = 2'h3;
@@ -7412,7 +8064,7 @@ module \processor_component.excache.ctrl.repl$197 (rst, ways, state, touch__en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     victim = policy_victim;
     if (\$8 ) begin
       victim = 2'h3;
@@ -7428,35 +8080,35 @@ module \processor_component.excache.ctrl.repl$197 (rst, ways, state, touch__en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     lru_age_w = 2'h0;
     if (touch__en) begin
       lru_age_w = \$13 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     repl_on_hit = 8'h00;
     if (touch__en) begin
       repl_on_hit = { \$33 [1:0], \$28 [1:0], \$23 [1:0], \$18 [1:0] };
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     repl_wr__set = 6'h00;
     if (touch__en) begin
       repl_wr__set = touch__set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     repl_wr__data = 8'h00;
     if (touch__en) begin
       repl_wr__data = repl_on_hit;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     repl_wr__en = 1'h0;
     if (touch__en) begin
       repl_wr__en = 1'h1;
@@ -7492,7 +8144,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_done, maint_busy, walk_done, flush__valid, flush__payload, run, walk_go, miss_event__valid, miss_event__payload, miss_taken, flush__ready, miss_cmd__ready, read_line, mark_clean, flush_closed, fill
 , abort, abort_status, replay, ev_set, miss_event__ready, miss_cmd__valid, miss_cmd__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -7650,7 +8302,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
   always @(posedge clk)
     ev_set <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     run = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7658,7 +8310,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     walk_go = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7669,7 +8321,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_event__valid = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7681,7 +8333,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_event__payload = 112'h0000000000000000000000000000;
     casez (ctrl_state)
       3'h0:
@@ -7693,7 +8345,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_taken = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7705,7 +8357,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     flush__ready = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7717,7 +8369,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_cmd__ready = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7731,7 +8383,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     read_line = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7750,7 +8402,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     mark_clean = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7771,7 +8423,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     flush_closed = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7803,7 +8455,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     fill = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7826,7 +8478,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     abort = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7854,7 +8506,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     abort_status = 3'h0;
     casez (ctrl_state)
       3'h0:
@@ -7882,7 +8534,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     replay = 1'h0;
     casez (ctrl_state)
       3'h0:
@@ -7902,7 +8554,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$15  = ctrl_state;
     casez (ctrl_state)
       3'h0:
@@ -7968,7 +8620,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$16  = ev_kind;
     casez (ctrl_state)
       3'h0:
@@ -7987,7 +8639,7 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$17  = ev_set;
     casez (ctrl_state)
       3'h0:
@@ -8429,7 +9081,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -8561,7 +9213,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
   always @(posedge clk)
     wb_last <= \$19 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$15  = busy;
     if (start) begin
       \$15  = 1'h1;
@@ -8576,7 +9228,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$16  = way;
     if (start) begin
       \$16  = \way$5 ;
@@ -8586,7 +9238,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$17  = ctr;
     if (start) begin
       \$17  = 4'h0;
@@ -8601,7 +9253,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$18  = wb_valid;
     if (start) begin
       \$18  = 1'h0;
@@ -8621,7 +9273,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$19  = wb_last;
     if (busy) begin
       if (\$4 ) begin
@@ -8633,42 +9285,42 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     data_rd__set = 6'h00;
     if (busy) begin
       data_rd__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     data_rd__way = 2'h0;
     if (busy) begin
       data_rd__way = way;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     data_rd__word = 3'h0;
     if (busy) begin
       data_rd__word = ctr[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     data_rd__en = 1'h0;
     if (busy) begin
       data_rd__en = \$12 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     wb_data__valid = 1'h0;
     if (busy) begin
       wb_data__valid = wb_valid;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     wb_data__payload = 65'h00000000000000000;
     if (busy) begin
       wb_data__payload[63:0] = rdata;
@@ -8676,7 +9328,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     done = 1'h0;
     if (busy) begin
       if (\$14 ) begin
@@ -8685,14 +9337,14 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     tag_wr__set = 6'h00;
     if (clean) begin
       tag_wr__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     tag_wr__en = 4'h0;
     if (clean) begin
       (* full_case = 32'd1 *)
@@ -8709,14 +9361,14 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     cleaned = 1'h0;
     if (clean) begin
       cleaned = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (clean) begin
       tag_wr__data[44:0] = ways[44:0];
@@ -8774,9 +9426,9 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__payload, mem_node, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid
-, fill_data__payload, net_rx__data__ready, \event , query_way, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid, fill_data__payload
+, net_rx__data__ready, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__valid, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -9002,7 +9654,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   always @(posedge clk)
     status <= \$28 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     miss_event__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9010,7 +9662,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     net_tx__hdr__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9032,7 +9684,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     net_tx__hdr__payload = 127'h00000000000000000000000000000000;
     casez (handler_state)
       4'h0:
@@ -9072,7 +9724,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     miss_cmd__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9107,7 +9759,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     miss_cmd__payload = 7'h00;
     casez (handler_state)
       4'h0:
@@ -9158,7 +9810,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     net_tx__data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9174,7 +9826,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     net_tx__data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -9190,7 +9842,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     wb_data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9206,7 +9858,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     net_rx__hdr__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9230,7 +9882,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9258,7 +9910,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     fill_data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -9286,7 +9938,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     net_rx__data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9314,7 +9966,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$24  = \event ;
     casez (handler_state)
       4'h0:
@@ -9327,7 +9979,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$25  = query_way;
     casez (handler_state)
       4'h0:
@@ -9340,7 +9992,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$26  = handler_state;
     casez (handler_state)
       4'h0:
@@ -9417,7 +10069,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$27  = tag;
     casez (handler_state)
       4'h0:
@@ -9446,7 +10098,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$28  = status;
     casez (handler_state)
       4'h0:
@@ -9951,7 +10603,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$1974$0 (\$1 ),
+    .\port$2001$0 (\$1 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -10054,7 +10706,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$1988$0 (\$2 ),
+    .\port$2015$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -10255,8 +10907,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$1974$0 , bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+, \port$2001$0 , bus__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
@@ -10318,8 +10970,8 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$1974$0 ;
-  wire \port$1974$0 ;
+  input \port$2001$0 ;
+  wire \port$2001$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -10483,11 +11135,11 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$1974$0 (\port$1974$0 ),
+    .\port$2001$0 (\port$2001$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_frames_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10501,7 +11153,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_frames_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10515,7 +11167,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10531,7 +11183,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_msgs_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10547,7 +11199,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_retransmits_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10565,7 +11217,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_retransmits_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10583,7 +11235,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_timeouts_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10603,7 +11255,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_timeouts_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10623,7 +11275,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_acks_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10645,7 +11297,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_acks_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10667,7 +11319,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10691,7 +11343,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_dropped_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10715,7 +11367,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_frames_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10741,7 +11393,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_frames_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10767,7 +11419,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10795,7 +11447,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_msgs_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10823,7 +11475,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_acks_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10853,7 +11505,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_acks_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10883,7 +11535,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_dup_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10915,7 +11567,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_dup_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10947,7 +11599,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -10981,7 +11633,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_crc_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11015,7 +11667,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11051,7 +11703,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_misrouted_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11087,7 +11739,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11125,7 +11777,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_truncated_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11163,7 +11815,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11203,7 +11855,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_oversize_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11243,7 +11895,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11285,7 +11937,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11327,7 +11979,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     id_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11335,7 +11987,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11379,7 +12031,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_nobuf_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11423,7 +12075,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     naks_sent_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11469,7 +12121,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     naks_sent_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11515,7 +12167,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     naks_received_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11563,7 +12215,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     naks_received_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11611,7 +12263,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$1  = bus__r_data;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -11709,7 +12361,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     id_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11717,7 +12369,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     config_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11727,7 +12379,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     config_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11737,7 +12389,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     timeout_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11749,7 +12401,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     timeout_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -11766,7 +12418,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$1974$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2001$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -11802,7 +12454,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -11820,7 +12472,7 @@ module \processor_component.netif.csr_dec.reg_naks_received.counter (rst, inc, v
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -11859,7 +12511,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -11877,7 +12529,7 @@ module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -11916,7 +12568,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -11934,7 +12586,7 @@ module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, 
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -11973,7 +12625,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -11991,7 +12643,7 @@ module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, val
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12030,7 +12682,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12048,7 +12700,7 @@ module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, in
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12087,7 +12739,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12105,7 +12757,7 @@ module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, in
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12144,7 +12796,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12162,7 +12814,7 @@ module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, v
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12201,7 +12853,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12219,7 +12871,7 @@ module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12258,7 +12910,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12276,7 +12928,7 @@ module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, in
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12315,7 +12967,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12333,7 +12985,7 @@ module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, c
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12372,7 +13024,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12390,7 +13042,7 @@ module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12429,7 +13081,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12447,7 +13099,7 @@ module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, 
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12486,7 +13138,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12504,7 +13156,7 @@ module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, 
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12543,7 +13195,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12561,7 +13213,7 @@ module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, valu
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12600,7 +13252,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12618,7 +13270,7 @@ module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12657,7 +13309,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12675,7 +13327,7 @@ module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, 
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12714,7 +13366,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12732,7 +13384,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12744,7 +13396,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$1974$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2001$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -12753,27 +13405,27 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$1974$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$1974$0 ;
-  wire \port$1974$0 ;
+  input \port$2001$0 ;
+  wire \port$2001$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$1974$0 (\port$1974$0 ),
+    .\port$2001$0 (\port$2001$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$1974$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$1974$0  };
+  assign inc = { 7'h00, \port$2001$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2001$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$1974$0 , value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2001$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
   wire clear;
@@ -12782,17 +13434,17 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$19
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$1974$0 ;
-  wire \port$1974$0 ;
+  input \port$2001$0 ;
+  wire \port$2001$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$1974$0 ;
+  assign \$1  = value + \port$2001$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$2  = \$1 [31:0];
     if (rst) begin
       \$2  = 32'd0;
@@ -12801,13 +13453,13 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$19
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$1974$0  };
+  assign inc = { 7'h00, \port$2001$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
 , recv_peer, unsent, owed, timeout_fire_1, expired_1, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   reg [3:0] \$10 ;
   wire [16:0] \$11 ;
@@ -13022,14 +13674,14 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign \$26  = sent_1 + frame_started[1];
   assign \$27  = \$26  > ack_adv_1;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     ack_adv_1 = 4'h0;
     if (\$16 ) begin
       ack_adv_1 = \$14 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     timeout_fire_1 = 1'h0;
     if (\$21 ) begin
     end else if (\$22 ) begin
@@ -13037,35 +13689,35 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$58  = \$23 [15:0];
     if (rst) begin
       \$58  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$59  = \$25 [3:0];
     if (rst) begin
       \$59  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$60  = \$31 [3:0];
     if (rst) begin
       \$60  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$61  = \$42 [3:0];
     if (rst) begin
       \$61  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     if (\$47 ) begin
       \$62  = 12'h000;
@@ -13079,7 +13731,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$63  = expired_1;
     if (go_back[1]) begin
       \$63  = 1'h0;
@@ -13091,7 +13743,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$64  = expected_1;
     if (delivered[1]) begin
       \$64  = \$53 [15:0];
@@ -13101,7 +13753,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$65  = nak_done_1;
     if (delivered[1]) begin
       \$65  = 1'h0;
@@ -13115,7 +13767,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$66  = ack_pending_1;
     if (msg_in[1]) begin
       \$66  = 1'h1;
@@ -13127,7 +13779,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$67  = nak_pending_1;
     if (\$57 ) begin
       \$67  = 1'h1;
@@ -13139,7 +13791,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -13149,7 +13801,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -13159,7 +13811,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -13169,7 +13821,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -13179,7 +13831,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -13189,7 +13841,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -13199,7 +13851,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -13209,7 +13861,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -13219,7 +13871,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -13229,7 +13881,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -13259,7 +13911,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [95:0] \$100 ;
@@ -13631,7 +14283,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   always @(posedge clk)
     rbeat <= \$150 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -13640,7 +14292,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -13649,7 +14301,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -13658,7 +14310,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -13667,14 +14319,14 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -13689,7 +14341,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -13702,7 +14354,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -13713,7 +14365,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -13729,7 +14381,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -13745,7 +14397,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     ack_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13769,7 +14421,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13787,7 +14439,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     nak_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13811,7 +14463,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13829,7 +14481,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13849,7 +14501,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     msg_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13877,7 +14529,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     delivered = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13909,7 +14561,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13935,7 +14587,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13961,7 +14613,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -13989,7 +14641,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -14015,7 +14667,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     gap_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -14049,7 +14701,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$146  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -14061,7 +14713,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$147  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -14081,7 +14733,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$148  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -14096,7 +14748,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$149  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -14113,7 +14765,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$150  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -14219,7 +14871,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, rx__hdr__valid, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -14372,7 +15024,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$4 [4:0];
@@ -14382,7 +15034,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$8  = rd_ptr;
     if (\$5 ) begin
       \$8  = \$6 [4:0];
@@ -14430,7 +15082,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_port__data, w_en, r_rdy, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [3:0] \$11 ;
@@ -14559,7 +15211,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
   always @(posedge clk)
     r_rdy <= \$33 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
     \$30  = w_port__addr;
     if (\$3 ) begin
       \$30  = \$6 [2:0];
@@ -14569,7 +15221,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
     \$31  = r_port__addr;
     if (\$9 ) begin
       \$31  = \$12 [2:0];
@@ -14579,7 +15231,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
     \$32  = inner_level;
     if (\$18 ) begin
       \$32  = \$19 [2:0];
@@ -14592,7 +15244,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
     \$33  = r_rdy;
     if (\$29 ) begin
       \$33  = 1'h1;
@@ -14613,8 +15265,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$1988$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$2015$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [4:0] \$100 ;
@@ -14909,8 +15561,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$1988$0 ;
-  wire \port$1988$0 ;
+  input \port$2015$0 ;
+  wire \port$2015$0 ;
   input retransmit;
   wire retransmit;
   reg rr = 1'h0;
@@ -15122,7 +15774,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   always @(posedge clk)
     sender_state <= \$214 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -15147,7 +15799,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -15172,19 +15824,19 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1988$0 ) begin
+            if (\port$2015$0 ) begin
               go_back = 2'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15218,7 +15870,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15252,7 +15904,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15286,7 +15938,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15308,7 +15960,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15330,7 +15982,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15352,7 +16004,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15367,7 +16019,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15382,7 +16034,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15397,7 +16049,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15412,7 +16064,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15429,7 +16081,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$204  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15460,7 +16112,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$205  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15485,7 +16137,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$206  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15510,7 +16162,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$207  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15535,7 +16187,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$208  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15560,7 +16212,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$209  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15585,7 +16237,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$210  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15610,7 +16262,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$211  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15635,7 +16287,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$212  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15667,7 +16319,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$213  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15696,7 +16348,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$214  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -15739,7 +16391,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$1988$0 , 1'h0 };
+  assign expired = { \port$2015$0 , 1'h0 };
   assign peer = pick;
   assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 7'h00, store__peer };
@@ -15764,7 +16416,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.length  = store__hdr[110:95];
   assign { \$90 [94], \$90 [90], \$90 [88], \$90 [86:85], \$90 [82:81], \$90 [79:78], \$90 [74:72], \$90 [69:67], \$90 [63], \$90 [61:58], \$90 [53:52], \$90 [46], \$90 [44:39], \$90 [35:33], \$90 [31], \$90 [29:26], \$90 [21:20], \$90 [14], \$90 [12:7], \$90 [3:1] } = 49'h0000000000000;
   assign { \$90 [95], \$90 [93:91], \$90 [89], \$90 [87], \$90 [84:83], \$90 [80], \$90 [77:75], \$90 [71:70], \$90 [66:64], \$90 [62], \$90 [57:54], \$90 [51:47], \$90 [45], \$90 [38:36], \$90 [32], \$90 [30], \$90 [25:22], \$90 [19:15], \$90 [13], \$90 [6:4], \$90 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
-  assign any_expired = \port$1988$0 ;
+  assign any_expired = \port$2015$0 ;
   assign { \$36 [95:91], \$36 [89:88], \$36 [85], \$36 [83:81], \$36 [79:73], \$36 [69], \$36 [63], \$36 [61:60], \$36 [58:53], \$36 [50], \$36 [47], \$36 [45:44], \$36 [40:39], \$36 [37], \$36 [34], \$36 [32:31], \$36 [29:28], \$36 [26:21], \$36 [18], \$36 [15], \$36 [13:12], \$36 [8:7], \$36 [5], \$36 [2], \$36 [0] } = 55'h00000000000000;
   assign { \$36 [90], \$36 [87:86], \$36 [84], \$36 [80], \$36 [72:70], \$36 [68:64], \$36 [62], \$36 [59], \$36 [52:51], \$36 [49:48], \$36 [46], \$36 [43:41], \$36 [38], \$36 [36:35], \$36 [33], \$36 [30], \$36 [27], \$36 [20:19], \$36 [17:16], \$36 [14], \$36 [11:9], \$36 [6], \$36 [4:3], \$36 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
   assign { \$38 [95:92], \$38 [90:89], \$38 [86], \$38 [84:82], \$38 [80:74], \$38 [70], \$38 [64], \$38 [62:61], \$38 [59:54], \$38 [51], \$38 [48], \$38 [46:45], \$38 [41:40], \$38 [38], \$38 [35], \$38 [33], \$38 [30:29], \$38 [27:22], \$38 [19], \$38 [16], \$38 [14:13], \$38 [9:8], \$38 [6], \$38 [3], \$38 [1] } = 53'h00000000000000;
@@ -15897,7 +16549,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__peer, read__slot, read__beat, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
@@ -16817,7 +17469,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   always @(posedge clk)
     st_length <= \$308 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -16829,7 +17481,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -16841,7 +17493,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     hdr_wr__addr = 4'h0;
     casez (store_state)
       2'h0:
@@ -16854,7 +17506,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -16867,7 +17519,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
@@ -16885,7 +17537,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
@@ -16898,7 +17550,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
@@ -16931,7 +17583,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -16943,7 +17595,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     dat_wr__addr = 7'h00;
     casez (store_state)
       2'h0:
@@ -16955,7 +17607,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
@@ -16967,7 +17619,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -16979,7 +17631,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     \$303  = store_state;
     casez (store_state)
       2'h0:
@@ -17014,7 +17666,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     \$304  = st_peer;
     casez (store_state)
       2'h0:
@@ -17030,7 +17682,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     \$305  = st_slot;
     casez (store_state)
       2'h0:
@@ -17046,7 +17698,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     \$306  = st_beats;
     casez (store_state)
       2'h0:
@@ -17062,7 +17714,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     \$307  = st_beat;
     casez (store_state)
       2'h0:
@@ -17082,7 +17734,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     \$308  = st_length;
     casez (store_state)
       2'h0:

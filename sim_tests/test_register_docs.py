@@ -19,7 +19,7 @@ REGISTER_DOCS = {
     "excache": ("docs/excache.md", "hw.processor.registers:register_map"),
     "mmu": ("docs/mmu.md", "hw.memory.mmu:MMU_REGS"),
     "netif": ("docs/netif.md", "hw.network.registers:NETIF_REGISTERS"),
-    "probe": ("docs/system.md", "hw.system.probe:PROBE_REGS"),
+    "probe": ("docs/system.md", "hw.system.probe_registers:PROBE_REGS"),
 }
 
 HEADER = "| addr | name | access | description |"

@@ -5,7 +5,7 @@ miss handler (:mod:`hw.processor.miss_handler`) and a CSR decoder for maintenanc
 software-managed miss path (register map: :mod:`hw.processor.registers`). The spec is ``docs/excache.md``.
 """
 
-from amaranth import Cat, Const, Module, Signal
+from amaranth import Cat, Const, Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -14,7 +14,7 @@ from hw.processor.excache_controller import HIT_LATENCY, ExCacheController
 from hw.processor.excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp
 from hw.processor.excache_params import ExCacheParams
 from hw.processor.miss_handler import FwAction, MissHandler
-from hw.processor.registers import POLICY_CODE, register_map
+from hw.processor.registers import COUNTERS, POLICY_CODE, register_map
 from hw.protocol import MessagePort
 
 __all__ = ["ExCacheParams", "ExCacheTop", "ExCacheController", "MissHandler", "CpuOp", "CpuReq", "CpuResp",
@@ -88,29 +88,25 @@ class ExCacheTop(wiring.Component):
         wiring.connect(m, handler.fill_data, ctrl.fill_data)
         m.d.comb += [handler.query.eq(ctrl.query), ctrl.query_way.eq(handler.query_way)]
 
-        # Maintenance, status, irq
-        done = Signal()
-        mem_node = Signal(8)
-        with m.If(ctrl.maint_done):
-            m.d.sync += done.eq(1)
-        with m.Elif(r["status"].w_stb & r["status"].w_data[1]):
-            m.d.sync += done.eq(0)
-        with m.If(r["mem_node"].w_stb):
-            m.d.sync += mem_node.eq(r["mem_node"].w_data[:8])
+        # Commands, storage and counters: the register kinds implement them (hw.processor.registers).
+        maint, fw = r["maint_cmd"], r["miss_cmd"]
+        status = r["status"]
         m.d.comb += [
-            ctrl.maint_start.eq(r["maint_cmd"].w_stb),
-            ctrl.maint_op.eq(r["maint_cmd"].w_data[0:2]),
-            ctrl.maint_pid.eq(r["maint_cmd"].w_data[16:16 + p.pid_width]),
-            ctrl.counters_clear.eq(r["counters_clear"].w_stb),
-            handler.mem_node.eq(mem_node),
-            handler.fw_stb.eq(r["miss_cmd"].w_stb),
-            handler.fw_action.eq(r["miss_cmd"].w_data[0]),
-            handler.fw_way.eq(r["miss_cmd"].w_data[8:16]),
-            handler.fw_status.eq(r["miss_cmd"].w_data[16:19]),
-            self.irq.eq(done | handler.pending),
+            ctrl.maint_start.eq(maint.op.w_stb),
+            ctrl.maint_op.eq(maint.op.w_data),
+            ctrl.maint_pid.eq(maint.pid.w_data[:p.pid_width]),
+            status.done.set.eq(ctrl.maint_done),
+            handler.mem_node.eq(r["mem_node"].data),
+            handler.fw_stb.eq(fw.action.w_stb),
+            handler.fw_action.eq(fw.action.w_data),
+            handler.fw_way.eq(fw.way.w_data),
+            handler.fw_status.eq(fw.status.w_data),
+            self.irq.eq(status.done.data | handler.pending),
         ]
+        for name, _ in COUNTERS:
+            m.d.comb += [r[name].inc.eq(getattr(ctrl.count, name)), r[name].clear.eq(r["counters_clear"].w_stb)]
 
-        # Read values
+        # Read-only views of the configuration and of the last miss event.
         ev = handler.event
         victim_vaddr = Cat(ev.set[:p.index_bits] if p.index_bits else ev.set[:0], ev.victim_tag)
         victim_vaddr = (victim_vaddr << p.offset_bits)[:64]
@@ -118,12 +114,9 @@ class ExCacheTop(wiring.Component):
             r["info"].r_data.eq(Cat(Const(p.ways & 0xFF, 8), Const(p.index_bits, 5), Const(p.offset_bits, 4),
                                     Const(POLICY_CODE[p.policy], 2), Const(int(software), 1),
                                     Const(p.byte_bits, 4))),
-            r["status"].r_data.eq(Cat(ctrl.maint_busy, done, handler.pending, Const(int(software), 1))),
-            r["hits"].r_data.eq(ctrl.hits),
-            r["misses"].r_data.eq(ctrl.misses),
-            r["evictions"].r_data.eq(ctrl.evictions),
-            r["writebacks"].r_data.eq(ctrl.writebacks),
-            r["mem_node"].r_data.eq(mem_node),
+            status.busy.r_data.eq(ctrl.maint_busy),
+            status.miss_pending.r_data.eq(handler.pending),
+            status.software.r_data.eq(int(software)),
             r["ev_info"].r_data.eq(Cat(ev.kind, ev.write, ev.victim_valid, ev.victim_dirty, Const(0, 4),
                                        ev.way, Const(0, 8 - p.way_bits), ev.pid)),
             r["ev_vaddr_lo"].r_data.eq(ev.vaddr[:32]),

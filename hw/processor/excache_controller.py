@@ -10,7 +10,9 @@ Each job is one block (see ``docs/excache.md`` for the drawing):
 * :class:`~hw.processor.maintenance.MaintenanceWalker`: invalidate/flush by pid;
 * :class:`~hw.processor.excache_sequencer.ExCacheSequencer`: which of them owns the arrays, and the
   miss handler's commands;
-* :class:`~hw.processor.excache_counters.ExCacheCounters`: hits, misses, evictions, write-backs.
+
+and the controller reports the counters' events (the counters are CSR registers of kind ``Counter`` in
+:class:`~hw.processor.excache.ExCacheTop`).
 
 Several blocks request the same array port; the sequencer enables at most one per cycle and
 :func:`~hw.processor.array_ports.merge_requests` forwards it.
@@ -21,7 +23,6 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.processor.array_ports import entry_of, merge_requests
-from hw.processor.excache_counters import ExCacheCounters
 from hw.processor.excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp, MissCmd, MissEvent, MissKind, VictimState
 from hw.processor.excache_params import ExCacheParams
 from hw.processor.excache_sequencer import ExCacheSequencer
@@ -34,7 +35,10 @@ from hw.processor.replacement_unit import ReplacementUnit
 from hw.processor.tag_store import TagStore
 from hw.protocol import DataBeat
 
-__all__ = ["ExCacheController", "HIT_LATENCY"]
+__all__ = ["ExCacheController", "HIT_LATENCY", "COUNTER_EVENTS"]
+
+#: Members of the controller's ``count`` port (the names of the ExCache's counter registers).
+COUNTER_EVENTS = ("hits", "misses", "evictions", "writebacks")
 
 
 class ExCacheController(wiring.Component):
@@ -70,11 +74,9 @@ class ExCacheController(wiring.Component):
         A maintenance command is waiting for the pipeline to drain or running.
     maint_done : Out(1)
         Pulse: the maintenance command finished.
-    hits, misses, evictions, writebacks : Out(32)
-        Performance counters (wrap around). Evictions count valid lines replaced by a fill;
-        write-backs count dirty lines whose write-back was acknowledged (MARK_CLEAN).
-    counters_clear : In(1)
-        Pulse: zero the four counters.
+    count : Out(Signature of hits, misses, evictions, writebacks)
+        One-cycle event pulses for the performance counters: an access hit (replays excluded), a MISS
+        event was taken, a fill replaced a valid line, a write-back was acknowledged (MARK_CLEAN).
     """
 
     def __init__(self, params):
@@ -95,11 +97,7 @@ class ExCacheController(wiring.Component):
             "maint_pid":      In(p.pid_width),
             "maint_busy":     Out(1),
             "maint_done":     Out(1),
-            "hits":           Out(32),
-            "misses":         Out(32),
-            "evictions":      Out(32),
-            "writebacks":     Out(32),
-            "counters_clear": In(1),
+            "count":          Out(wiring.Signature({name: Out(1) for name in COUNTER_EVENTS})),
         })
 
     def elaborate(self, platform):
@@ -113,7 +111,6 @@ class ExCacheController(wiring.Component):
         m.submodules.fill = fill = LineFill(p)
         m.submodules.maint = maint = MaintenanceWalker(p)
         m.submodules.seq = seq = ExCacheSequencer(p)
-        m.submodules.counters = counters = ExCacheCounters()
 
         # Array ports: one requester per cycle (the sequencer's state decides which).
         merge_requests(m, tags.rd, [pipe.tag_rd, maint.tag_rd])
@@ -170,12 +167,7 @@ class ExCacheController(wiring.Component):
             maint.flush_closed.eq(seq.flush_closed), seq.walk_done.eq(maint.done),
         ]
 
-        # Counters.
-        m.d.comb += [
-            counters.count_hits.eq(pipe.hit), counters.count_misses.eq(seq.miss_taken),
-            counters.count_evictions.eq(fill.evicted), counters.count_writebacks.eq(wb.cleaned),
-            counters.clear.eq(self.counters_clear),
-            self.hits.eq(counters.hits), self.misses.eq(counters.misses),
-            self.evictions.eq(counters.evictions), self.writebacks.eq(counters.writebacks),
-        ]
+        # Counter events.
+        m.d.comb += [self.count.hits.eq(pipe.hit), self.count.misses.eq(seq.miss_taken),
+                     self.count.evictions.eq(fill.evicted), self.count.writebacks.eq(wb.cleaned)]
         return m

@@ -10,7 +10,7 @@ import cocotb
 import numpy as np
 
 from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
-from hw.system.probe import PROBE_REGS
+from hw.system.probe_registers import PROBE_REGS
 from sim_tests.system.bench import SystemBench, config, seed
 
 

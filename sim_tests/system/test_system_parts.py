@@ -126,8 +126,8 @@ def test_probe_block_counts_strobes_and_cycles():
         got["miss_msg"] = await read("count_miss_msg")
         got["dram_last"] = await read("count_dram_last")
         got["lost"] = await read("link_resp_lost")
-        got["cycle"] = await read("cycle_lo")
-        got["cycle_hi"] = await read("cycle_hi")
+        got["cycle"] = await read("cycle_LO")
+        got["cycle_hi"] = await read("cycle_HI")
         got["id"] = await read("id")
         ctx.set(bus.addr, PROBE_REGS.addr("control"))
         ctx.set(bus.w_data, 1)
@@ -140,7 +140,7 @@ def test_probe_block_counts_strobes_and_cycles():
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    # cycle_lo is sampled at its read strobe: 10 ticks of strobes and 3 reads before it
+    # cycle_LO is sampled at its read strobe: 10 ticks of strobes and 3 reads before it
     assert got == {"miss_msg": 5, "dram_last": 3, "lost": 7, "cycle": 13, "cycle_hi": 0, "id": 0x5357_0001,
                    "cleared": 0}
 
