@@ -1,7 +1,9 @@
 """The product's layering, read from the source: hw/ stands alone, product code never reaches into the test tree,
-and no import circle among product modules (lazy imports inside functions count: they only hide a circle)."""
+no import circle among product modules (lazy imports inside functions count: they only hide a circle), and no
+function of hw/ over 150 lines."""
 
-from sim_tests.lib.product_modules import PRODUCT_PACKAGES, REPO, import_circles, import_graph, imports_of, product_modules
+from sim_tests.lib.product_modules import (PRODUCT_PACKAGES, REPO, import_circles, import_graph, imports_of,
+                                          long_functions, product_modules)
 
 MODULES = product_modules()
 
@@ -34,3 +36,12 @@ def test_circle_finder_finds_circles():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"f"}, "f": {"e"},
              "g": {"h", "i"}, "h": {"j"}, "i": {"j"}, "j": set()}
     assert sorted(import_circles(graph)) == [["a", "b", "c"], ["e", "f"]]
+
+
+#: The longest a function of hw/ may be: a block is small components with one job each (issue 11).
+MAX_HW_FUNCTION_LINES = 150
+
+
+def test_hw_functions_are_short():
+    found = long_functions(MODULES, "hw", MAX_HW_FUNCTION_LINES)
+    assert not found, f"hw functions over {MAX_HW_FUNCTION_LINES} lines:\n" + "\n".join(found)
