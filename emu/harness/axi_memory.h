@@ -12,7 +12,8 @@
 // Both models give identical results on the same run (sim_tests/harness/test_axi_memory.py).
 //
 // Use (emu/harness/driver.cpp): drive() before the falling-edge eval, settle() after it (re-eval if it
-// returns true), sample() before the rising edge; configure() sets size and latency at run time, so one
+// returns true), sample() before the rising edge; or, with the registered samples of hw.system.top.HarnessTop
+// (one eval() per cycle), drive() and settle() before the eval, sample() after it; configure() sets size and latency at run time, so one
 // compiled model serves every DRAM size.
 
 #pragma once
@@ -123,21 +124,22 @@ public:
         return true;
     }
 
-    // Before the rising edge: the handshakes of this cycle decide the next state.
+    // The handshakes of this cycle decide the next state: called before the rising edge, or after it when the
+    // manager's outputs are read from the registered copies of hw.system.top.HarnessTop (DS_*, harness_ports.h).
     void sample(const Vtop* t, bool rst) {
         if (rst) { st_ = IDLE; seen_arvalid_ = false; left_ = 0; tid_ = 0; return; }
         switch (st_) {
         case IDLE:
-            if (t->D_arvalid) {
-                idx_ = word(t->D_araddr);
-                left_ = t->D_arlen;
-                tid_ = t->D_arid;
+            if (t->DS_arvalid) {
+                idx_ = word(t->DS_araddr);
+                left_ = t->DS_arlen;
+                tid_ = t->DS_arid;
                 wait_ = latency_;
                 st_ = latency_ ? R_WAIT : R_DATA;
                 st.read_bursts++;
-            } else if (t->D_awvalid) {
-                idx_ = word(t->D_awaddr);
-                tid_ = t->D_awid;
+            } else if (t->DS_awvalid) {
+                idx_ = word(t->DS_awaddr);
+                tid_ = t->DS_awid;
                 wait_ = latency_;
                 st_ = W_DATA;
                 st.write_bursts++;
@@ -148,7 +150,7 @@ public:
             wait_--;
             break;
         case R_DATA:
-            if (t->D_rready) {
+            if (t->DS_rready) {
                 st.read_beats++;
                 idx_ = (idx_ + 1) % words_;
                 if (left_ == 0) st_ = IDLE;
@@ -156,13 +158,13 @@ public:
             }
             break;
         case W_DATA:
-            if (t->D_wvalid) {
+            if (t->DS_wvalid) {
                 uint32_t w[AXI_DATA_WORDS];
                 load_axi_wdata(t, w);
-                mem_.write(idx_ * BEAT, reinterpret_cast<const uint8_t*>(w), (uint64_t)t->D_wstrb, BEAT);
+                mem_.write(idx_ * BEAT, reinterpret_cast<const uint8_t*>(w), (uint64_t)t->DS_wstrb, BEAT);
                 st.write_beats++;
                 idx_ = (idx_ + 1) % words_;
-                if (t->D_wlast) st_ = latency_ ? B_WAIT : B_RESP;
+                if (t->DS_wlast) st_ = latency_ ? B_WAIT : B_RESP;
             }
             break;
         case B_WAIT:
@@ -170,11 +172,15 @@ public:
             wait_--;
             break;
         case B_RESP:
-            if (t->D_bready) st_ = IDLE;
+            if (t->DS_bready) st_ = IDLE;
             break;
         }
         if (st_ != IDLE) seen_arvalid_ = false;   // re-learnt when idle again
     }
+
+    // Whether awready was decided with the arvalid the manager really had in the cycle just sampled (a driver
+    // that sets awready before evaluating the cycle uses the arvalid settled after the last edge).
+    bool consistent(const Vtop* t) const { return st_ != IDLE || seen_arvalid_ == (bool)t->DS_arvalid; }
 
     AxiMemoryStats stats() const {
         AxiMemoryStats s = st;

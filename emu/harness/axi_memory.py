@@ -24,6 +24,11 @@ def has_dram_port(sp) -> bool:
     return "dram__araddr" in sp.ports
 
 
+#: Manager outputs read by ``AxiMemory::sample`` before (or, registered, after) the rising edge.
+AXI_SAMPLED = ("awid", "awaddr", "awvalid", "arid", "araddr", "arlen", "arvalid", "wstrb", "wlast", "wvalid",
+               "bready", "rready")
+
+
 def port_header(sp, *, cxx_name, store_fn, load_fn) -> str:
     """The lines of ``harness_ports.h`` for the DRAM port of ``sp`` (a ``codegen.SystemPorts``).
 
@@ -48,6 +53,12 @@ def port_header(sp, *, cxx_name, store_fn, load_fn) -> str:
         f"constexpr int AXI_ID_W = {p['dram__arid'].width};",
         f"constexpr int AXI_DATA_WORDS = {(data_w + 31) // 32};",
         store_fn("axi_rdata", p["dram__rdata"]),
-        load_fn("axi_wdata", p["dram__wdata"]),
     ]
+    # ``DS_<signal>``: where AxiMemory::sample reads the manager's outputs. With the registered ``sample`` port
+    # of hw.system.top.HarnessTop, its copies (values before the last rising edge); else the ports themselves.
+    registered = all(f"sample__dram_{s}" in p for s in AXI_SAMPLED + ("wdata",))
+    prefix = "sample__dram_" if registered else "dram__"
+    lines += [f"#define DS_{s} {cxx_name(prefix + s)}" for s in AXI_SAMPLED]
+    lines.append(f"#define HARNESS_AXI_SAMPLED {1 if registered else 0}")
+    lines.append(load_fn("axi_wdata", p[prefix + "wdata"]))
     return "\n".join(lines) + "\n"

@@ -9,6 +9,8 @@
 // numpy from harness_records.h. No field offset is written by hand in this file.
 
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -16,10 +18,13 @@
 
 #include "verilated.h"
 #include "Vtop.h"
+#include "Vtop___024root.h"
 #include "harness_ports.h"
 #include "harness_records.h"
 #if HARNESS_AXI_MEM
 #include "axi_memory.h"   // the memory component's DRAM, served in C++ (top built with external_dram)
+static_assert(!HARNESS_SAMPLED || HARNESS_AXI_SAMPLED,
+              "a top with registered samples must register the DRAM port's outputs too");
 #endif
 
 #if HARNESS_TRACE_FST
@@ -36,6 +41,18 @@ typedef VerilatedVcdC TraceFile;
 double sc_time_stamp() { return 0; }
 
 namespace {
+
+// Verilator 5.048 detects the rising edge by comparing clk with its value at the previous eval(), kept
+// in the root member below. Setting that member low lets one eval() with clk high be an edge. Whether
+// the member exists is checked at compile time: without it every cycle takes two eval() calls, which
+// gives the same results, only slower.
+template <class Root>
+constexpr bool can_force_edge = requires(Root* r) { r->__Vtrigprevexpr___TOP__clk__0 = 0; };
+
+template <class Root>
+inline void force_edge(Root* r) {
+    if constexpr (can_force_edge<Root>) r->__Vtrigprevexpr___TOP__clk__0 = 0;
+}
 
 enum RunStatus { RUN_DONE = 0, RUN_IRQ = 1, RUN_BATCH = 2, RUN_HANG = 3 };
 
@@ -79,6 +96,7 @@ struct Harness {
     int64_t think_left = -1;  // -1: think time of access issue_idx not loaded yet
     bool req_valid = false;
     uint32_t req_words[REQ_WORDS];
+    uint32_t resp_words[RESP_WORDS];  // cpu_resp payload of the last cycle with cpu_resp.valid
     std::deque<uint64_t> outstanding;
     uint64_t max_outstanding = 1;
     uint64_t last_progress = 0;
@@ -217,6 +235,103 @@ struct Harness {
         for (int i = 0; i <= FW_BIN; i++) st.miss_stage_sum[i] += head_bins[i];
     }
 
+    // The rising edge, with the outputs of the cycle before it captured in `smp`. With the registered
+    // `sample` port of hw.system.top.HarnessTop one eval() does both: Verilator settles the logic that
+    // reads the new inputs, then evaluates the edge, and the sample registers hold the settled values. The
+    // edge is seen because the clock's previous value is set low first (no clk=0 eval() is needed: no
+    // logic of an Amaranth design reads the clock other than at its rising edge). Without that port, or
+    // with waveforms (which show the clock), it is settle at clk=0, sample, then the edge at clk=1.
+    struct Sample {
+        bool req_ready, resp_valid, irq_proc, irq_mem;
+        uint32_t csr_rdata;
+        uint64_t probe;
+    };
+
+    void edge(Sample& smp) {
+        bool rst_now = design_reset();
+#if HARNESS_SAMPLED && !(HARNESS_TRACE_FST || HARNESS_TRACE_VCD)
+        if (can_force_edge<Vtop___024root>) {
+#if HARNESS_AXI_MEM
+            dram.drive(top.get());
+            dram.settle(top.get());   // arvalid as settled after the last edge (checked below)
+#endif
+            force_edge(top->rootp);
+            top->clk = 1;
+            top->eval();
+            sample_registered(smp);
+#if HARNESS_AXI_MEM
+            check_dram();
+            dram.sample(top.get(), rst_now);
+#endif
+            return;
+        }
+#endif
+#if HARNESS_AXI_MEM
+        dram.drive(top.get());
+#endif
+        top->clk = 0;
+        top->eval();
+#if HARNESS_AXI_MEM
+        if (dram.settle(top.get())) top->eval();
+#endif
+        trace_dump(cycle * 10);
+#if HARNESS_SAMPLED
+        top->clk = 1;
+        top->eval();
+        trace_dump(cycle * 10 + 5);
+        sample_registered(smp);
+#if HARNESS_AXI_MEM
+        dram.sample(top.get(), rst_now);   // from the registered copies (HARNESS_AXI_SAMPLED)
+#endif
+#else
+        smp.req_ready = top->P_cpu_req__ready;
+        smp.resp_valid = top->P_cpu_resp__valid;
+        smp.irq_proc = top->P_irq_proc;
+        smp.irq_mem = top->P_irq_mem;
+        smp.csr_rdata = top->P_csr__r_data;
+        smp.probe = load_probe(top.get());
+        if (smp.resp_valid) load_resp(top.get(), resp_words);
+#if HARNESS_AXI_MEM
+        dram.sample(top.get(), rst_now);
+#endif
+        top->clk = 1;
+        top->eval();
+        trace_dump(cycle * 10 + 5);
+#endif
+    }
+
+    // Whether the design is in reset in the cycle being stepped: the rst input itself, or (RESET_DELAY 1)
+    // a register that powers up high and then holds the rst input of the cycle before.
+    bool rst_prev = true;
+    bool design_reset() {
+        bool now = RESET_DELAY ? rst_prev : (bool)top->rst;
+        rst_prev = top->rst;
+        return now;
+    }
+
+#if HARNESS_AXI_MEM
+    void check_dram() {
+        if (!dram.consistent(top.get())) {
+            std::fprintf(stderr, "disagg harness: the DRAM port's arvalid changed with this cycle's inputs at "
+                                 "cycle %llu; one eval() per cycle is not exact for this top\n",
+                         (unsigned long long)cycle);
+            std::abort();
+        }
+    }
+#endif
+
+#if HARNESS_SAMPLED
+    void sample_registered(Sample& smp) {
+        smp.req_ready = top->P_S_cpu_req_ready;
+        smp.resp_valid = top->P_S_cpu_resp_valid;
+        smp.irq_proc = top->P_S_irq_proc;
+        smp.irq_mem = top->P_S_irq_mem;
+        smp.csr_rdata = top->P_S_csr_r_data;
+        smp.probe = load_probe_sampled(top.get());
+        if (smp.resp_valid) load_resp_sampled(top.get(), resp_words);
+    }
+#endif
+
     // One clock cycle: decide the inputs, settle, sample handshakes, rising edge.
     void step() {
         if (!req_valid && wl && issue_idx < n_end && outstanding.size() < max_outstanding) {
@@ -234,25 +349,18 @@ struct Harness {
         top->P_csr__r_stb = csr_r;
         top->P_csr__w_stb = csr_w;
         top->P_csr__w_data = csr_wdata;
-#if HARNESS_AXI_MEM
-        dram.drive(top.get());
-#endif
-        top->clk = 0;
-        top->eval();
-#if HARNESS_AXI_MEM
-        if (dram.settle(top.get())) top->eval();
-#endif
-        trace_dump(cycle * 10);
+        Sample smp;
+        edge(smp);
 
-        csr_rdata = top->P_csr__r_data;
-        bool ip = top->P_irq_proc, im = top->P_irq_mem;
+        csr_rdata = smp.csr_rdata;
+        bool ip = smp.irq_proc, im = smp.irq_mem;
         if ((ip && !irq_proc) || (im && !irq_mem)) irq_rose = true;
         irq_proc = ip;
         irq_mem = im;
         if (!outstanding.empty()) st.busy_cycles++;
 
         if (req_valid) {
-            if (top->P_cpu_req__ready) {
+            if (smp.req_ready) {
                 const Access& a = wl[issue_idx];
                 res[issue_idx].t_issue = cycle;
                 if (outstanding.empty()) start_head(cycle);
@@ -267,16 +375,14 @@ struct Harness {
                 st.req_stall_cycles++;
             }
         }
-        uint64_t probe = load_probe(top.get());
-        if (probe) on_probe(probe);
-        if (top->P_cpu_resp__valid) {  // ready is always high: the CPU model never stalls responses
+        if (smp.probe) on_probe(smp.probe);
+        if (smp.resp_valid) {  // ready is always high: the CPU model never stalls responses
             if (outstanding.empty()) {
                 st.unexpected_responses++;  // a response nobody asked for
             } else {
                 uint64_t idx = outstanding.front();
                 outstanding.pop_front();
-                uint32_t w[RESP_WORDS];
-                load_resp(top.get(), w);
+                const uint32_t* w = resp_words;
                 const Access& a = wl[idx];
                 int lane = (int)(a.vaddr % DATA_BYTES);
                 Result& r = res[idx];
@@ -293,13 +399,7 @@ struct Harness {
         }
 
         if (!outstanding.empty()) head_bins[in_run ? head_bin : FW_BIN]++;
-#if HARNESS_AXI_MEM
-        dram.sample(top.get(), top->rst);
-#endif
 
-        top->clk = 1;
-        top->eval();
-        trace_dump(cycle * 10 + 5);
         cycle++;
         st.cycles = cycle;
         csr_r = csr_w = false;
@@ -340,10 +440,22 @@ EXPORT void h_configure(void* p, uint64_t max_outstanding, uint64_t hang_cycles)
     h->hang_cycles = hang_cycles;
 }
 
+// Hold the design in reset for ``cycles`` cycles. With RESET_DELAY = 1 (hw.system.top.HarnessTop) the
+// design's reset is a register that powers up high and then follows rst one cycle late: at power-up rst
+// is high for the first cycles-1 cycles, so the reset covers cycles 0..cycles-1 exactly as with a plain
+// rst input; a later reset starts one cycle late (one more cycle is stepped).
 EXPORT void h_reset(void* p, uint32_t cycles) {
     Harness* h = static_cast<Harness*>(p);
-    h->top->rst = 1;
-    for (uint32_t i = 0; i < cycles; i++) h->step();
+    uint32_t steps = cycles;
+    uint32_t high = cycles;
+    if (RESET_DELAY && cycles > 0) {
+        if (h->cycle == 0) high = cycles - 1;
+        else steps = cycles + 1;
+    }
+    for (uint32_t i = 0; i < steps; i++) {
+        h->top->rst = i < high;
+        h->step();
+    }
     h->top->rst = 0;
     h->outstanding.clear();
     h->req_valid = false;

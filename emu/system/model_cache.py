@@ -60,11 +60,12 @@ def system_verilog(config: SystemConfig, *, log=None):
     vpath, jpath = folder / f"{key}.v", folder / f"{key}.json"
     if vpath.exists() and jpath.exists():
         return vpath.read_text(), codegen.SystemPorts.from_json(json.loads(jpath.read_text()))
-    from hw.system.top import SystemTop
+    from hw.system.top import HarnessTop
     if log:
         log("converting the system top to Verilog ...")
     # The compiled DRAM (emu/harness/axi_memory.h) serves the top's DRAM port; "rtl" keeps AxiDramModel inside.
-    top = SystemTop(config.params, external_dram=config.memory.dram_model == "compiled")
+    # HarnessTop: SystemTop with its reset through a register and registered samples (a faster model).
+    top = HarnessTop(config.params, external_dram=config.memory.dram_model == "compiled")
     verilog, ports = convert(top, chain=chain)
     folder.mkdir(parents=True, exist_ok=True)
     for path, text in ((vpath, verilog), (jpath, json.dumps(ports.to_json()))):

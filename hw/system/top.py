@@ -20,7 +20,7 @@ boundary of a miss (:data:`hw.system.probe.PROBE_STAGES`), for time-stamping in 
 ``docs/system.md`` is the spec.
 """
 
-from amaranth import Module
+from amaranth import ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -32,7 +32,7 @@ from hw.system.components import MemoryComponent, ProcessorComponent
 from hw.system.params import SystemParams, default_params
 from hw.system.probe import PROBE_REGS, ProbeLayout, SystemProbe
 
-__all__ = ["SystemTop", "default_top"]
+__all__ = ["SystemTop", "HarnessTop", "default_top"]
 
 
 class SystemTop(wiring.Component):
@@ -126,6 +126,95 @@ class SystemTop(wiring.Component):
         for link_name, link in (("link_req", link_req), ("link_resp", link_resp)):
             for name in LINK_COUNTERS:
                 m.d.comb += getattr(probe_block, f"{link_name}_{name}").eq(getattr(link, name))
+        return m
+
+
+class HarnessTop(wiring.Component):
+    """:class:`SystemTop` as the compiled harness simulates it: reset through a register, and a registered
+    copy of every output the harness samples.
+
+    Two things make a Verilated Amaranth design slow, and both are about Verilator's input-combinational
+    ("ico") region, the logic that reads a top-level input, which runs at every ``eval()`` call:
+
+    * every next-state block reads its domain's reset, so with ``rst`` a top-level input most of the design
+      lands in the ico region. Here ``rst`` only feeds ``rst_q``, a reset-less register that is the reset
+      of the system's ``sync`` domain.
+    * a harness that samples the outputs before the rising edge needs two ``eval()`` per cycle (settle,
+      then edge), so the ico region runs twice. Here the ``sample`` port holds, after each rising edge, the
+      values the outputs had just before it: one ``eval()`` with the new inputs and the edge gives the
+      same samples (``emu/harness/driver.cpp``).
+
+    Timing: ``rst_q`` powers up high, so the system is in reset in cycle 0 whatever ``rst`` is; in every
+    later cycle it is in reset iff ``rst`` was high in the cycle before. A harness that wants the reset
+    of the plain :class:`SystemTop` held for cycles ``0..n-1`` drives ``rst`` high in cycles ``0..n-2``.
+    Not a catalog block: ``rtl/`` and the cocotb tests keep :class:`SystemTop` with its plain reset.
+
+    Parameters
+    ----------
+    params : SystemParams
+    external_dram : bool
+        As for :class:`SystemTop`; the ``sample`` port then also holds every output of the ``dram`` port
+        (``dram_<name>``).
+
+    Attributes
+    ----------
+    clk : In(1)
+        The clock of the whole system.
+    rst : In(1)
+        Reset request: the system is in reset during the next cycle.
+    sample : Out(wiring.Signature)
+        After each rising edge: ``cpu_req.ready``, ``cpu_resp.valid``/``payload``, ``csr.r_data``,
+        ``irq_proc``, ``irq_mem``, ``probe`` (and the ``dram`` outputs) as they were just before it.
+    (others)
+        Exactly those of :class:`SystemTop`.
+    """
+
+    #: Cycles from the ``rst`` input to the system's reset (read by ``emu/harness/codegen.py``).
+    reset_delay = 1
+
+    def __init__(self, params, *, external_dram=False):
+        self.system = SystemTop(params, external_dram=external_dram)
+        self.params = params
+        members = self.system.signature.members
+        sampled = {
+            "cpu_req_ready": Out(1),
+            "cpu_resp_valid": Out(1),
+            "cpu_resp_payload": Out(members["cpu_resp"].signature.members["payload"].shape),
+            "csr_r_data": Out(members["csr"].signature.members["r_data"].shape),
+            "irq_proc": Out(1),
+            "irq_mem": Out(1),
+            "probe": Out(members["probe"].shape),
+        }
+        if external_dram:
+            for name, member in members["dram"].signature.members.items():
+                if member.flow == Out:
+                    sampled[f"dram_{name}"] = Out(member.shape)
+        super().__init__({"clk": In(1), "rst": In(1), **members, "sample": Out(wiring.Signature(sampled))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = ClockDomain("sync")
+        m.domains.por = ClockDomain("por", reset_less=True)
+        m.submodules.system = system = self.system
+        rst_q = Signal(init=1, reset_less=True)
+        m.d.comb += [ClockSignal("sync").eq(self.clk), ClockSignal("por").eq(self.clk), ResetSignal("sync").eq(rst_q)]
+        m.d.por += rst_q.eq(self.rst)
+        for name, member in self.system.signature.members.items():
+            port, inner = getattr(self, name), getattr(system, name)
+            if member.is_signature:
+                wiring.connect(m, wiring.flipped(port), inner)
+            elif member.flow == In:
+                m.d.comb += inner.eq(port)
+            else:
+                m.d.comb += port.eq(inner)
+        s = self.sample
+        m.d.por += [s.cpu_req_ready.eq(self.cpu_req.ready), s.cpu_resp_valid.eq(self.cpu_resp.valid),
+                    s.cpu_resp_payload.eq(self.cpu_resp.payload), s.csr_r_data.eq(self.csr.r_data),
+                    s.irq_proc.eq(self.irq_proc), s.irq_mem.eq(self.irq_mem), s.probe.eq(self.probe)]
+        if self.system.external_dram:
+            for name, member in self.dram.signature.members.items():
+                if member.flow == Out:
+                    m.d.por += getattr(s, f"dram_{name}").eq(getattr(self.dram, name))
         return m
 
 
