@@ -10419,7 +10419,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$4621$31 (req[110:31]),
+    .\port$5005$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12625,7 +12625,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$4621$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$5005$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12734,8 +12734,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$4621$31 ;
-  wire [79:0] \port$4621$31 ;
+  input [79:0] \port$5005$31 ;
+  wire [79:0] \port$5005$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12792,14 +12792,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$241$0 (fault__write),
-    .\port$3616$0 (owner_get_valid),
-    .\port$3617$0 (owner_get_node),
-    .\port$4542$0 (window__busy),
-    .\port$4546$0 (window__error),
-    .\port$4621$0 (fault__kind),
-    .\port$4621$31 (\port$4621$31 [15:0]),
-    .\port$4621$7 (fault__src),
-    .\port$4625$0 (fault__pending),
+    .\port$4000$0 (owner_get_valid),
+    .\port$4001$0 (owner_get_node),
+    .\port$4926$0 (window__busy),
+    .\port$4930$0 (window__error),
+    .\port$5005$0 (fault__kind),
+    .\port$5005$31 (\port$5005$31 [15:0]),
+    .\port$5005$7 (fault__src),
+    .\port$5009$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -12815,7 +12815,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$4621$31 [79:16];
+      vaddr_shown = \port$5005$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12839,9 +12839,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$4621$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$4621$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$4621$31 [15:0];
+  assign fault__vaddr = \port$5005$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$5005$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$5005$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12871,7 +12871,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$241$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$3616$0 , \port$3617$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4542$0 , \port$4546$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$4621$0 , \port$4621$7 , \port$4621$31 , \port$4625$0 , bus__addr
+, \storage$93 , \port$4000$0 , \port$4001$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4926$0 , \port$4930$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$5005$0 , \port$5005$7 , \port$5005$31 , \port$5009$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   reg [31:0] \$1 ;
@@ -13005,22 +13005,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire csr__TLB_INV__w_stb;
   input \port$241$0 ;
   wire \port$241$0 ;
-  input \port$3616$0 ;
-  wire \port$3616$0 ;
-  input [7:0] \port$3617$0 ;
-  wire [7:0] \port$3617$0 ;
-  input \port$4542$0 ;
-  wire \port$4542$0 ;
-  input \port$4546$0 ;
-  wire \port$4546$0 ;
-  input [3:0] \port$4621$0 ;
-  wire [3:0] \port$4621$0 ;
-  input [15:0] \port$4621$31 ;
-  wire [15:0] \port$4621$31 ;
-  input [7:0] \port$4621$7 ;
-  wire [7:0] \port$4621$7 ;
-  input \port$4625$0 ;
-  wire \port$4625$0 ;
+  input \port$4000$0 ;
+  wire \port$4000$0 ;
+  input [7:0] \port$4001$0 ;
+  wire [7:0] \port$4001$0 ;
+  input \port$4926$0 ;
+  wire \port$4926$0 ;
+  input \port$4930$0 ;
+  wire \port$4930$0 ;
+  input [3:0] \port$5005$0 ;
+  wire [3:0] \port$5005$0 ;
+  input [15:0] \port$5005$31 ;
+  wire [15:0] \port$5005$31 ;
+  input [7:0] \port$5005$7 ;
+  wire [7:0] \port$5005$7 ;
+  input \port$5009$0 ;
+  wire \port$5009$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15674,7 +15674,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$3616$0 , 23'h000000, \port$3617$0  };
+            \$1  = { \port$4000$0 , 23'h000000, \port$4001$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -15688,7 +15688,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$4621$31 , \port$4621$7 , \port$4621$0 , 2'h0, \port$241$0 , \port$4625$0  };
+            \$1  = { \port$5005$31 , \port$5005$7 , \port$5005$0 , 2'h0, \port$241$0 , \port$5009$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15722,7 +15722,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$4546$0 , \port$4542$0  };
+            \$1  = { 30'h00000000, \port$4930$0 , \port$4926$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -15812,9 +15812,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3616$0 , 23'h000000, \port$3617$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$4621$31 , \port$4621$7 , \port$4621$0 , 2'h0, \port$241$0 , \port$4625$0  };
-  assign csr__MEM_CTRL__r_data = { \port$4546$0 , \port$4542$0  };
+  assign csr__OWNER_GET__r_data = { \port$4000$0 , 23'h000000, \port$4001$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$5005$31 , \port$5005$7 , \port$5005$0 , 2'h0, \port$241$0 , \port$5009$0  };
+  assign csr__MEM_CTRL__r_data = { \port$4930$0 , \port$4926$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -29347,7 +29347,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$4769$0 (\$1 ),
+    .\port$5153$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -29450,7 +29450,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$4783$0 (\$2 ),
+    .\port$5167$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -29651,7 +29651,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$4769$0 , bus__r_data, bus__addr);
+, \port$5153$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -29714,8 +29714,8 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$4769$0 ;
-  wire \port$4769$0 ;
+  input \port$5153$0 ;
+  wire \port$5153$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -29879,7 +29879,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$4769$0 (\port$4769$0 ),
+    .\port$5153$0 (\port$5153$0 ),
     .rst(rst)
   );
   always @* begin
@@ -31162,7 +31162,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4769$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$5153$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -32140,7 +32140,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4769$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$5153$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -32149,26 +32149,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$4769$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$4769$0 ;
-  wire \port$4769$0 ;
+  input \port$5153$0 ;
+  wire \port$5153$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$4769$0 (\port$4769$0 ),
+    .\port$5153$0 (\port$5153$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$4769$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$4769$0  };
+  assign inc = { 7'h00, \port$5153$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$5153$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4769$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$5153$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -32178,13 +32178,13 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4769$
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$4769$0 ;
-  wire \port$4769$0 ;
+  input \port$5153$0 ;
+  wire \port$5153$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$4769$0 ;
+  assign \$1  = value + \port$5153$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -32197,7 +32197,7 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$4769$
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$4769$0  };
+  assign inc = { 7'h00, \port$5153$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -32658,75 +32658,203 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [95:0] \$100 ;
-  wire \$101 ;
-  wire [95:0] \$102 ;
-  wire \$103 ;
-  wire [95:0] \$104 ;
-  wire \$105 ;
-  wire [95:0] \$106 ;
-  wire \$107 ;
-  wire [95:0] \$108 ;
-  wire \$109 ;
+  wire [29:0] \$100 ;
+  wire [31:0] \$101 ;
+  wire [30:0] \$102 ;
+  wire [31:0] \$103 ;
+  wire [31:0] \$104 ;
+  wire [31:0] \$105 ;
+  wire [30:0] \$106 ;
+  wire [31:0] \$107 ;
+  wire [31:0] \$108 ;
+  wire [31:0] \$109 ;
   wire \$11 ;
-  wire [95:0] \$110 ;
-  wire \$111 ;
-  wire [95:0] \$112 ;
-  wire \$113 ;
-  wire [95:0] \$114 ;
-  wire \$115 ;
-  wire [95:0] \$116 ;
-  wire \$117 ;
-  wire [95:0] \$118 ;
-  wire \$119 ;
+  wire [31:0] \$110 ;
+  wire [31:0] \$111 ;
+  wire [30:0] \$112 ;
+  wire [31:0] \$113 ;
+  wire [31:0] \$114 ;
+  wire [31:0] \$115 ;
+  wire [31:0] \$116 ;
+  wire [31:0] \$117 ;
+  wire [25:0] \$118 ;
+  wire [31:0] \$119 ;
   wire \$12 ;
-  wire [95:0] \$120 ;
-  wire \$121 ;
-  wire [95:0] \$122 ;
-  wire \$123 ;
-  wire [95:0] \$124 ;
-  wire \$125 ;
-  wire [95:0] \$126 ;
-  wire \$127 ;
-  wire [95:0] \$128 ;
-  wire \$129 ;
+  wire [26:0] \$120 ;
+  wire [31:0] \$121 ;
+  wire [27:0] \$122 ;
+  wire [31:0] \$123 ;
+  wire [28:0] \$124 ;
+  wire [31:0] \$125 ;
+  wire [29:0] \$126 ;
+  wire [31:0] \$127 ;
+  wire [30:0] \$128 ;
+  wire [31:0] \$129 ;
   wire \$13 ;
-  wire [95:0] \$130 ;
-  wire \$131 ;
-  wire [95:0] \$132 ;
-  wire \$133 ;
-  wire [95:0] \$134 ;
-  wire \$135 ;
-  wire [95:0] \$136 ;
-  wire \$137 ;
-  wire [95:0] \$138 ;
-  wire \$139 ;
+  wire [31:0] \$130 ;
+  wire [31:0] \$131 ;
+  wire [29:0] \$132 ;
+  wire [31:0] \$133 ;
+  wire [30:0] \$134 ;
+  wire [31:0] \$135 ;
+  wire [31:0] \$136 ;
+  wire [31:0] \$137 ;
+  wire [30:0] \$138 ;
+  wire [31:0] \$139 ;
   wire [16:0] \$14 ;
-  wire [95:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire [4:0] \$144 ;
-  wire \$145 ;
-  reg \$146 ;
-  reg [191:0] \$147 ;
-  reg [31:0] \$148 ;
-  reg \$149 ;
+  wire [31:0] \$140 ;
+  wire [31:0] \$141 ;
+  wire [31:0] \$142 ;
+  wire [31:0] \$143 ;
+  wire [30:0] \$144 ;
+  wire [31:0] \$145 ;
+  wire [31:0] \$146 ;
+  wire [31:0] \$147 ;
+  wire [31:0] \$148 ;
+  wire [31:0] \$149 ;
   wire [16:0] \$15 ;
-  reg [3:0] \$150 ;
+  wire [30:0] \$150 ;
+  wire [31:0] \$151 ;
+  wire [31:0] \$152 ;
+  wire [31:0] \$153 ;
+  wire [29:0] \$154 ;
+  wire [31:0] \$155 ;
+  wire [30:0] \$156 ;
+  wire [31:0] \$157 ;
+  wire [31:0] \$158 ;
+  wire [31:0] \$159 ;
   wire [16:0] \$16 ;
+  wire [31:0] \$160 ;
+  wire [31:0] \$161 ;
+  wire [31:0] \$162 ;
+  wire [31:0] \$163 ;
+  wire [29:0] \$164 ;
+  wire [31:0] \$165 ;
+  wire [30:0] \$166 ;
+  wire [31:0] \$167 ;
+  wire [31:0] \$168 ;
+  wire [31:0] \$169 ;
   wire \$17 ;
+  wire [30:0] \$170 ;
+  wire [31:0] \$171 ;
+  wire [31:0] \$172 ;
+  wire [31:0] \$173 ;
+  wire [31:0] \$174 ;
+  wire [31:0] \$175 ;
+  wire [30:0] \$176 ;
+  wire [31:0] \$177 ;
+  wire [31:0] \$178 ;
+  wire [31:0] \$179 ;
   wire \$18 ;
+  wire [31:0] \$180 ;
+  wire [31:0] \$181 ;
+  wire [25:0] \$182 ;
+  wire [31:0] \$183 ;
+  wire [26:0] \$184 ;
+  wire [31:0] \$185 ;
+  wire [27:0] \$186 ;
+  wire [31:0] \$187 ;
+  wire [28:0] \$188 ;
+  wire [31:0] \$189 ;
   wire \$19 ;
+  wire [29:0] \$190 ;
+  wire [31:0] \$191 ;
+  wire [30:0] \$192 ;
+  wire [31:0] \$193 ;
+  wire [31:0] \$194 ;
+  wire [31:0] \$195 ;
+  wire [29:0] \$196 ;
+  wire [31:0] \$197 ;
+  wire [30:0] \$198 ;
+  wire [31:0] \$199 ;
   wire \$2 ;
   wire [4:0] \$20 ;
+  wire [31:0] \$200 ;
+  wire [31:0] \$201 ;
+  wire [30:0] \$202 ;
+  wire [31:0] \$203 ;
+  wire [31:0] \$204 ;
+  wire [31:0] \$205 ;
+  wire [31:0] \$206 ;
+  wire [31:0] \$207 ;
+  wire [31:0] \$208 ;
+  wire [31:0] \$209 ;
   wire \$21 ;
+  wire [31:0] \$210 ;
+  wire [31:0] \$211 ;
+  wire [31:0] \$212 ;
+  wire [31:0] \$213 ;
+  wire [30:0] \$214 ;
+  wire [31:0] \$215 ;
+  wire [31:0] \$216 ;
+  wire [31:0] \$217 ;
+  wire [31:0] \$218 ;
+  wire [31:0] \$219 ;
   wire \$22 ;
+  wire [31:0] \$220 ;
+  wire [31:0] \$221 ;
+  wire [24:0] \$222 ;
+  wire [31:0] \$223 ;
+  wire [25:0] \$224 ;
+  wire [31:0] \$225 ;
+  wire [26:0] \$226 ;
+  wire [31:0] \$227 ;
+  wire [27:0] \$228 ;
+  wire [31:0] \$229 ;
   wire \$23 ;
+  wire [28:0] \$230 ;
+  wire [31:0] \$231 ;
+  wire [29:0] \$232 ;
+  wire [31:0] \$233 ;
+  wire [30:0] \$234 ;
+  wire [31:0] \$235 ;
+  wire [31:0] \$236 ;
+  wire [31:0] \$237 ;
+  wire [28:0] \$238 ;
+  wire [31:0] \$239 ;
   wire \$24 ;
+  wire [29:0] \$240 ;
+  wire [31:0] \$241 ;
+  wire [30:0] \$242 ;
+  wire [31:0] \$243 ;
+  wire [31:0] \$244 ;
+  wire [31:0] \$245 ;
+  wire [30:0] \$246 ;
+  wire [31:0] \$247 ;
+  wire [31:0] \$248 ;
+  wire [31:0] \$249 ;
   wire \$25 ;
+  wire [31:0] \$250 ;
+  wire [31:0] \$251 ;
+  wire [29:0] \$252 ;
+  wire [31:0] \$253 ;
+  wire [30:0] \$254 ;
+  wire [31:0] \$255 ;
+  wire [31:0] \$256 ;
+  wire [31:0] \$257 ;
+  wire [26:0] \$258 ;
+  wire [31:0] \$259 ;
   wire [4:0] \$26 ;
+  wire [27:0] \$260 ;
+  wire [31:0] \$261 ;
+  wire [28:0] \$262 ;
+  wire [31:0] \$263 ;
+  wire [29:0] \$264 ;
+  wire [31:0] \$265 ;
+  wire [30:0] \$266 ;
+  wire [31:0] \$267 ;
+  wire [31:0] \$268 ;
+  wire [31:0] \$269 ;
   wire [4:0] \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire [4:0] \$272 ;
+  wire \$273 ;
+  reg \$274 ;
+  reg [191:0] \$275 ;
+  reg [31:0] \$276 ;
+  reg \$277 ;
+  reg [3:0] \$278 ;
   wire [4:0] \$28 ;
   wire \$29 ;
   wire \$3 ;
@@ -32782,30 +32910,30 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$75 ;
   wire \$76 ;
   wire \$77 ;
-  wire [95:0] \$78 ;
-  wire \$79 ;
+  wire [31:0] \$78 ;
+  wire [31:0] \$79 ;
   wire \$8 ;
-  wire [95:0] \$80 ;
-  wire \$81 ;
-  wire [95:0] \$82 ;
-  wire \$83 ;
-  wire [95:0] \$84 ;
-  wire \$85 ;
-  wire [95:0] \$86 ;
-  wire \$87 ;
-  wire [95:0] \$88 ;
-  wire \$89 ;
+  wire [30:0] \$80 ;
+  wire [31:0] \$81 ;
+  wire [31:0] \$82 ;
+  wire [31:0] \$83 ;
+  wire [31:0] \$84 ;
+  wire [31:0] \$85 ;
+  wire [30:0] \$86 ;
+  wire [31:0] \$87 ;
+  wire [31:0] \$88 ;
+  wire [31:0] \$89 ;
   wire \$9 ;
-  wire [95:0] \$90 ;
-  wire \$91 ;
-  wire [95:0] \$92 ;
-  wire \$93 ;
-  wire [95:0] \$94 ;
-  wire \$95 ;
-  wire [95:0] \$96 ;
-  wire \$97 ;
-  wire [95:0] \$98 ;
-  wire \$99 ;
+  wire [29:0] \$90 ;
+  wire [31:0] \$91 ;
+  wire [30:0] \$92 ;
+  wire [31:0] \$93 ;
+  wire [31:0] \$94 ;
+  wire [31:0] \$95 ;
+  wire [31:0] \$96 ;
+  wire [31:0] \$97 ;
+  wire [31:0] \$98 ;
+  wire [31:0] \$99 ;
   output [1:0] ack_in;
   reg [1:0] ack_in;
   output [15:0] ack_value;
@@ -32980,52 +33108,211 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign \$75  = rbeat == 1'h1;
   assign \$76  = rbeat == 2'h2;
   assign \$77  = ~ s_axis__tlast;
-  assign \$79  = ^ \$78 ;
-  assign \$81  = ^ \$80 ;
-  assign \$83  = ^ \$82 ;
-  assign \$85  = ^ \$84 ;
-  assign \$87  = ^ \$86 ;
-  assign \$89  = ^ \$88 ;
-  assign \$91  = ^ \$90 ;
-  assign \$93  = ^ \$92 ;
-  assign \$95  = ^ \$94 ;
-  assign \$97  = ^ \$96 ;
-  assign \$99  = ^ \$98 ;
-  assign \$101  = ^ \$100 ;
-  assign \$103  = ^ \$102 ;
-  assign \$105  = ^ \$104 ;
-  assign \$107  = ^ \$106 ;
-  assign \$109  = ^ \$108 ;
-  assign \$111  = ^ \$110 ;
-  assign \$113  = ^ \$112 ;
-  assign \$115  = ^ \$114 ;
-  assign \$117  = ^ \$116 ;
-  assign \$119  = ^ \$118 ;
-  assign \$121  = ^ \$120 ;
-  assign \$123  = ^ \$122 ;
-  assign \$125  = ^ \$124 ;
-  assign \$127  = ^ \$126 ;
-  assign \$129  = ^ \$128 ;
-  assign \$131  = ^ \$130 ;
-  assign \$133  = ^ \$132 ;
-  assign \$135  = ^ \$134 ;
-  assign \$137  = ^ \$136 ;
-  assign \$139  = ^ \$138 ;
-  assign \$141  = ^ \$140 ;
-  assign \$142  = s_axis__tkeep != 8'hff;
-  assign \$143  = rbeat != 4'hd;
-  assign \$144  = rbeat + 1'h1;
-  assign \$145  = s_axis__tvalid & s_axis__tlast;
+  assign \$78  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$80  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$81  = \$79  ^ { 1'h0, \$80  };
+  assign \$82  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$83  = \$81  ^ \$82 ;
+  assign \$84  = rcrc[3] ? 32'd3555007413 : 32'd0;
+  assign \$85  = \$83  ^ \$84 ;
+  assign \$86  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$87  = \$85  ^ { 1'h0, \$86  };
+  assign \$88  = rcrc[5] ? 32'd4185285206 : 32'd0;
+  assign \$89  = \$87  ^ \$88 ;
+  assign \$90  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$91  = \$89  ^ { 2'h0, \$90  };
+  assign \$92  = rcrc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$93  = \$91  ^ { 1'h0, \$92  };
+  assign \$94  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$95  = \$93  ^ \$94 ;
+  assign \$96  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$97  = \$95  ^ \$96 ;
+  assign \$98  = rcrc[10] ? 32'd4098827283 : 32'd0;
+  assign \$99  = \$97  ^ \$98 ;
+  assign \$100  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$101  = \$99  ^ { 2'h0, \$100  };
+  assign \$102  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$103  = \$101  ^ { 1'h0, \$102  };
+  assign \$104  = rcrc[13] ? 32'd3485284764 : 32'd0;
+  assign \$105  = \$103  ^ \$104 ;
+  assign \$106  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$107  = \$105  ^ { 1'h0, \$106  };
+  assign \$108  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$109  = \$107  ^ \$108 ;
+  assign \$110  = rcrc[16] ? 32'd3411858341 : 32'd0;
+  assign \$111  = \$109  ^ \$110 ;
+  assign \$112  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$113  = \$111  ^ { 1'h0, \$112  };
+  assign \$114  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$115  = \$113  ^ \$114 ;
+  assign \$116  = rcrc[19] ? 32'd3964895853 : 32'd0;
+  assign \$117  = \$115  ^ \$116 ;
+  assign \$118  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$119  = \$117  ^ { 6'h00, \$118  };
+  assign \$120  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$121  = \$119  ^ { 5'h00, \$120  };
+  assign \$122  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$123  = \$121  ^ { 4'h0, \$122  };
+  assign \$124  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$125  = \$123  ^ { 3'h0, \$124  };
+  assign \$126  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$127  = \$125  ^ { 2'h0, \$126  };
+  assign \$128  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$129  = \$127  ^ { 1'h0, \$128  };
+  assign \$130  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$131  = \$129  ^ \$130 ;
+  assign \$132  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$133  = \$131  ^ { 2'h0, \$132  };
+  assign \$134  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$135  = \$133  ^ { 1'h0, \$134  };
+  assign \$136  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$137  = \$135  ^ \$136 ;
+  assign \$138  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$139  = \$137  ^ { 1'h0, \$138  };
+  assign \$140  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$141  = \$139  ^ \$140 ;
+  assign \$142  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$143  = \$141  ^ \$142 ;
+  assign \$144  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$145  = \$143  ^ { 1'h0, \$144  };
+  assign \$146  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$147  = \$145  ^ \$146 ;
+  assign \$148  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$149  = \$147  ^ \$148 ;
+  assign \$150  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$151  = \$149  ^ { 1'h0, \$150  };
+  assign \$152  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$153  = \$151  ^ \$152 ;
+  assign \$154  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$155  = \$153  ^ { 2'h0, \$154  };
+  assign \$156  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$157  = \$155  ^ { 1'h0, \$156  };
+  assign \$158  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$159  = \$157  ^ \$158 ;
+  assign \$160  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$161  = \$159  ^ \$160 ;
+  assign \$162  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$163  = \$161  ^ \$162 ;
+  assign \$164  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$165  = \$163  ^ { 2'h0, \$164  };
+  assign \$166  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$167  = \$165  ^ { 1'h0, \$166  };
+  assign \$168  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$169  = \$167  ^ \$168 ;
+  assign \$170  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$171  = \$169  ^ { 1'h0, \$170  };
+  assign \$172  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$173  = \$171  ^ \$172 ;
+  assign \$174  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$175  = \$173  ^ \$174 ;
+  assign \$176  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$177  = \$175  ^ { 1'h0, \$176  };
+  assign \$178  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$179  = \$177  ^ \$178 ;
+  assign \$180  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$181  = \$179  ^ \$180 ;
+  assign \$182  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$183  = \$181  ^ { 6'h00, \$182  };
+  assign \$184  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$185  = \$183  ^ { 5'h00, \$184  };
+  assign \$186  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$187  = \$185  ^ { 4'h0, \$186  };
+  assign \$188  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$189  = \$187  ^ { 3'h0, \$188  };
+  assign \$190  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$191  = \$189  ^ { 2'h0, \$190  };
+  assign \$192  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$193  = \$191  ^ { 1'h0, \$192  };
+  assign \$194  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$195  = \$193  ^ \$194 ;
+  assign \$196  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$197  = \$195  ^ { 2'h0, \$196  };
+  assign \$198  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$199  = \$197  ^ { 1'h0, \$198  };
+  assign \$200  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$201  = \$199  ^ \$200 ;
+  assign \$202  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$203  = \$201  ^ { 1'h0, \$202  };
+  assign \$204  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$205  = \$203  ^ \$204 ;
+  assign \$206  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$207  = \$205  ^ \$206 ;
+  assign \$208  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$209  = \$207  ^ \$208 ;
+  assign \$210  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$211  = \$209  ^ \$210 ;
+  assign \$212  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$213  = \$211  ^ \$212 ;
+  assign \$214  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$215  = \$213  ^ { 1'h0, \$214  };
+  assign \$216  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$217  = \$215  ^ \$216 ;
+  assign \$218  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$219  = \$217  ^ \$218 ;
+  assign \$220  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$221  = \$219  ^ \$220 ;
+  assign \$222  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$223  = \$221  ^ { 7'h00, \$222  };
+  assign \$224  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$225  = \$223  ^ { 6'h00, \$224  };
+  assign \$226  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$227  = \$225  ^ { 5'h00, \$226  };
+  assign \$228  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$229  = \$227  ^ { 4'h0, \$228  };
+  assign \$230  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$231  = \$229  ^ { 3'h0, \$230  };
+  assign \$232  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$233  = \$231  ^ { 2'h0, \$232  };
+  assign \$234  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$235  = \$233  ^ { 1'h0, \$234  };
+  assign \$236  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$237  = \$235  ^ \$236 ;
+  assign \$238  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$239  = \$237  ^ { 3'h0, \$238  };
+  assign \$240  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$241  = \$239  ^ { 2'h0, \$240  };
+  assign \$242  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$243  = \$241  ^ { 1'h0, \$242  };
+  assign \$244  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$245  = \$243  ^ \$244 ;
+  assign \$246  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$247  = \$245  ^ { 1'h0, \$246  };
+  assign \$248  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$249  = \$247  ^ \$248 ;
+  assign \$250  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$251  = \$249  ^ \$250 ;
+  assign \$252  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$253  = \$251  ^ { 2'h0, \$252  };
+  assign \$254  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$255  = \$253  ^ { 1'h0, \$254  };
+  assign \$256  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$257  = \$255  ^ \$256 ;
+  assign \$258  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$259  = \$257  ^ { 5'h00, \$258  };
+  assign \$260  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$261  = \$259  ^ { 4'h0, \$260  };
+  assign \$262  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$263  = \$261  ^ { 3'h0, \$262  };
+  assign \$264  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$265  = \$263  ^ { 2'h0, \$264  };
+  assign \$266  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$267  = \$265  ^ { 1'h0, \$266  };
+  assign \$268  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$269  = \$267  ^ \$268 ;
+  assign \$270  = s_axis__tkeep != 8'hff;
+  assign \$271  = rbeat != 4'hd;
+  assign \$272  = rbeat + 1'h1;
+  assign \$273  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    rspace <= \$146 ;
+    rspace <= \$274 ;
   always @(posedge clk)
-    hdr_reg <= \$147 ;
+    hdr_reg <= \$275 ;
   always @(posedge clk)
-    rcrc <= \$148 ;
+    rcrc <= \$276 ;
   always @(posedge clk)
-    rkeep_bad <= \$149 ;
+    rkeep_bad <= \$277 ;
   always @(posedge clk)
-    rbeat <= \$150 ;
+    rbeat <= \$278 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
     buffer__beat_en = 1'h0;
@@ -33446,83 +33733,83 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$146  = rspace;
+    \$274  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
-        \$146  = buffer__room;
+        \$274  = buffer__room;
       end
     end
     if (rst) begin
-      \$146  = 1'h0;
+      \$274  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$147  = hdr_reg;
+    \$275  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
         if (\$74 ) begin
-          \$147 [63:0] = s_axis__tdata;
+          \$275 [63:0] = s_axis__tdata;
         end
         if (\$75 ) begin
-          \$147 [127:64] = s_axis__tdata;
+          \$275 [127:64] = s_axis__tdata;
         end
         if (\$76 ) begin
-          \$147 [191:128] = s_axis__tdata;
+          \$275 [191:128] = s_axis__tdata;
         end
       end
     end
     if (rst) begin
-      \$147  = 192'h000000000000000000000000000000000000000000000000;
+      \$275  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$148  = rcrc;
+    \$276  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
-        \$148  = { \$141 , \$139 , \$137 , \$135 , \$133 , \$131 , \$129 , \$127 , \$125 , \$123 , \$121 , \$119 , \$117 , \$115 , \$113 , \$111 , \$109 , \$107 , \$105 , \$103 , \$101 , \$99 , \$97 , \$95 , \$93 , \$91 , \$89 , \$87 , \$85 , \$83 , \$81 , \$79  };
+        \$276  = \$269 ;
       end
     end
-    if (\$145 ) begin
-      \$148  = 32'd4294967295;
+    if (\$273 ) begin
+      \$276  = 32'd4294967295;
     end
     if (rst) begin
-      \$148  = 32'd4294967295;
+      \$276  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$149  = rkeep_bad;
+    \$277  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
-        if (\$142 ) begin
-          \$149  = 1'h1;
+        if (\$270 ) begin
+          \$277  = 1'h1;
         end
       end
     end
-    if (\$145 ) begin
-      \$149  = 1'h0;
+    if (\$273 ) begin
+      \$277  = 1'h0;
     end
     if (rst) begin
-      \$149  = 1'h0;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$150  = rbeat;
+    \$278  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
-        if (\$143 ) begin
-          \$150  = \$144 [3:0];
+        if (\$271 ) begin
+          \$278  = \$272 [3:0];
         end
       end
     end
-    if (\$145 ) begin
-      \$150  = 4'h0;
+    if (\$273 ) begin
+      \$278  = 4'h0;
     end
     if (rst) begin
-      \$150  = 4'h0;
+      \$278  = 4'h0;
     end
   end
   assign s_axis__tready = 1'h1;
@@ -33547,70 +33834,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
   assign \$15  = { 3'h0, \$14 [16:3] };
-  assign { \$78 [95:91], \$78 [89:88], \$78 [85], \$78 [83:81], \$78 [79:73], \$78 [69], \$78 [63], \$78 [61:60], \$78 [58:53], \$78 [50], \$78 [47], \$78 [45:44], \$78 [40:39], \$78 [37], \$78 [34], \$78 [32:31], \$78 [29:28], \$78 [26:21], \$78 [18], \$78 [15], \$78 [13:12], \$78 [8:7], \$78 [5], \$78 [2], \$78 [0] } = 55'h00000000000000;
-  assign { \$78 [90], \$78 [87:86], \$78 [84], \$78 [80], \$78 [72:70], \$78 [68:64], \$78 [62], \$78 [59], \$78 [52:51], \$78 [49:48], \$78 [46], \$78 [43:41], \$78 [38], \$78 [36:35], \$78 [33], \$78 [30], \$78 [27], \$78 [20:19], \$78 [17:16], \$78 [14], \$78 [11:9], \$78 [6], \$78 [4:3], \$78 [1] } = { s_axis__tdata[58], s_axis__tdata[55:54], s_axis__tdata[52], s_axis__tdata[48], s_axis__tdata[40:38], s_axis__tdata[36:32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[20:19], s_axis__tdata[17:16], s_axis__tdata[14], s_axis__tdata[11:9], s_axis__tdata[6], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[30], rcrc[27], rcrc[20:19], rcrc[17:16], rcrc[14], rcrc[11:9], rcrc[6], rcrc[4:3], rcrc[1] };
-  assign { \$80 [95:92], \$80 [90:89], \$80 [86], \$80 [84:82], \$80 [80:74], \$80 [70], \$80 [64], \$80 [62:61], \$80 [59:54], \$80 [51], \$80 [48], \$80 [46:45], \$80 [41:40], \$80 [38], \$80 [35], \$80 [33], \$80 [30:29], \$80 [27:22], \$80 [19], \$80 [16], \$80 [14:13], \$80 [9:8], \$80 [6], \$80 [3], \$80 [1] } = 53'h00000000000000;
-  assign { \$80 [91], \$80 [88:87], \$80 [85], \$80 [81], \$80 [73:71], \$80 [69:65], \$80 [63], \$80 [60], \$80 [53:52], \$80 [50:49], \$80 [47], \$80 [44:42], \$80 [39], \$80 [37:36], \$80 [34], \$80 [32:31], \$80 [28], \$80 [21:20], \$80 [18:17], \$80 [15], \$80 [12:10], \$80 [7], \$80 [5:4], \$80 [2], \$80 [0] } = { s_axis__tdata[59], s_axis__tdata[56:55], s_axis__tdata[53], s_axis__tdata[49], s_axis__tdata[41:39], s_axis__tdata[37:33], s_axis__tdata[31], s_axis__tdata[28], s_axis__tdata[21:20], s_axis__tdata[18:17], s_axis__tdata[15], s_axis__tdata[12:10], s_axis__tdata[7], s_axis__tdata[5:4], s_axis__tdata[2], s_axis__tdata[0], rcrc[31], rcrc[28], rcrc[21:20], rcrc[18:17], rcrc[15], rcrc[12:10], rcrc[7], rcrc[5:4], rcrc[2], rcrc[0] };
-  assign { \$82 [95:93], \$82 [91:90], \$82 [87], \$82 [85:83], \$82 [81:75], \$82 [71], \$82 [65], \$82 [63:62], \$82 [60:55], \$82 [52], \$82 [49], \$82 [47:46], \$82 [42:41], \$82 [39], \$82 [36], \$82 [34], \$82 [31:30], \$82 [28:23], \$82 [20], \$82 [17], \$82 [15:14], \$82 [10:9], \$82 [7], \$82 [4], \$82 [2] } = 52'h0000000000000;
-  assign { \$82 [92], \$82 [89:88], \$82 [86], \$82 [82], \$82 [74:72], \$82 [70:66], \$82 [64], \$82 [61], \$82 [54:53], \$82 [51:50], \$82 [48], \$82 [45:43], \$82 [40], \$82 [38:37], \$82 [35], \$82 [33:32], \$82 [29], \$82 [22:21], \$82 [19:18], \$82 [16], \$82 [13:11], \$82 [8], \$82 [6:5], \$82 [3], \$82 [1:0] } = { s_axis__tdata[60], s_axis__tdata[57:56], s_axis__tdata[54], s_axis__tdata[50], s_axis__tdata[42:40], s_axis__tdata[38:34], s_axis__tdata[32], s_axis__tdata[29], s_axis__tdata[22:21], s_axis__tdata[19:18], s_axis__tdata[16], s_axis__tdata[13:11], s_axis__tdata[8], s_axis__tdata[6:5], s_axis__tdata[3], s_axis__tdata[1:0], rcrc[29], rcrc[22:21], rcrc[19:18], rcrc[16], rcrc[13:11], rcrc[8], rcrc[6:5], rcrc[3], rcrc[1:0] };
-  assign { \$84 [95:94], \$84 [92:91], \$84 [88], \$84 [86:84], \$84 [82:76], \$84 [72], \$84 [66], \$84 [64:63], \$84 [61:56], \$84 [53], \$84 [50], \$84 [48:47], \$84 [43:42], \$84 [40], \$84 [37], \$84 [35], \$84 [31], \$84 [29:24], \$84 [21], \$84 [18], \$84 [16:15], \$84 [11:10], \$84 [8], \$84 [5], \$84 [3] } = 50'h0000000000000;
-  assign { \$84 [93], \$84 [90:89], \$84 [87], \$84 [83], \$84 [75:73], \$84 [71:67], \$84 [65], \$84 [62], \$84 [55:54], \$84 [52:51], \$84 [49], \$84 [46:44], \$84 [41], \$84 [39:38], \$84 [36], \$84 [34:32], \$84 [30], \$84 [23:22], \$84 [20:19], \$84 [17], \$84 [14:12], \$84 [9], \$84 [7:6], \$84 [4], \$84 [2:0] } = { s_axis__tdata[61], s_axis__tdata[58:57], s_axis__tdata[55], s_axis__tdata[51], s_axis__tdata[43:41], s_axis__tdata[39:35], s_axis__tdata[33], s_axis__tdata[30], s_axis__tdata[23:22], s_axis__tdata[20:19], s_axis__tdata[17], s_axis__tdata[14:12], s_axis__tdata[9], s_axis__tdata[7:6], s_axis__tdata[4], s_axis__tdata[2:0], rcrc[30], rcrc[23:22], rcrc[20:19], rcrc[17], rcrc[14:12], rcrc[9], rcrc[7:6], rcrc[4], rcrc[2:0] };
-  assign { \$86 [95], \$86 [93:92], \$86 [89], \$86 [87:85], \$86 [83:77], \$86 [73], \$86 [67], \$86 [65:64], \$86 [62:57], \$86 [54], \$86 [51], \$86 [49:48], \$86 [44:43], \$86 [41], \$86 [38], \$86 [36], \$86 [30:25], \$86 [22], \$86 [19], \$86 [17:16], \$86 [12:11], \$86 [9], \$86 [6], \$86 [4] } = 48'h000000000000;
-  assign { \$86 [94], \$86 [91:90], \$86 [88], \$86 [84], \$86 [76:74], \$86 [72:68], \$86 [66], \$86 [63], \$86 [56:55], \$86 [53:52], \$86 [50], \$86 [47:45], \$86 [42], \$86 [40:39], \$86 [37], \$86 [35:31], \$86 [24:23], \$86 [21:20], \$86 [18], \$86 [15:13], \$86 [10], \$86 [8:7], \$86 [5], \$86 [3:0] } = { s_axis__tdata[62], s_axis__tdata[59:58], s_axis__tdata[56], s_axis__tdata[52], s_axis__tdata[44:42], s_axis__tdata[40:36], s_axis__tdata[34], s_axis__tdata[31], s_axis__tdata[24:23], s_axis__tdata[21:20], s_axis__tdata[18], s_axis__tdata[15:13], s_axis__tdata[10], s_axis__tdata[8:7], s_axis__tdata[5], s_axis__tdata[3:0], rcrc[31], rcrc[24:23], rcrc[21:20], rcrc[18], rcrc[15:13], rcrc[10], rcrc[8:7], rcrc[5], rcrc[3:0] };
-  assign { \$88 [94:93], \$88 [90], \$88 [88:86], \$88 [84:78], \$88 [74], \$88 [68], \$88 [66:65], \$88 [63:58], \$88 [55], \$88 [52], \$88 [50:49], \$88 [45:44], \$88 [42], \$88 [39], \$88 [37], \$88 [32:26], \$88 [23], \$88 [20], \$88 [18:17], \$88 [13:12], \$88 [10], \$88 [7], \$88 [5], \$88 [0] } = 49'h0000000000000;
-  assign { \$88 [95], \$88 [92:91], \$88 [89], \$88 [85], \$88 [77:75], \$88 [73:69], \$88 [67], \$88 [64], \$88 [57:56], \$88 [54:53], \$88 [51], \$88 [48:46], \$88 [43], \$88 [41:40], \$88 [38], \$88 [36:33], \$88 [25:24], \$88 [22:21], \$88 [19], \$88 [16:14], \$88 [11], \$88 [9:8], \$88 [6], \$88 [4:1] } = { s_axis__tdata[63], s_axis__tdata[60:59], s_axis__tdata[57], s_axis__tdata[53], s_axis__tdata[45:43], s_axis__tdata[41:37], s_axis__tdata[35], s_axis__tdata[32], s_axis__tdata[25:24], s_axis__tdata[22:21], s_axis__tdata[19], s_axis__tdata[16:14], s_axis__tdata[11], s_axis__tdata[9:8], s_axis__tdata[6], s_axis__tdata[4:1], rcrc[25:24], rcrc[22:21], rcrc[19], rcrc[16:14], rcrc[11], rcrc[9:8], rcrc[6], rcrc[4:1] };
-  assign { \$90 [95:94], \$90 [91:88], \$90 [86:85], \$90 [83:81], \$90 [79], \$90 [75], \$90 [72:68], \$90 [65], \$90 [63], \$90 [61:60], \$90 [56], \$90 [53:52], \$90 [50:48], \$90 [45], \$90 [42:40], \$90 [36:35], \$90 [32:31], \$90 [29:28], \$90 [24], \$90 [21:20], \$90 [18:16], \$90 [13], \$90 [10:8], \$90 [4:3], \$90 [0] } = 51'h0000000000000;
-  assign { \$90 [93:92], \$90 [87], \$90 [84], \$90 [80], \$90 [78:76], \$90 [74:73], \$90 [67:66], \$90 [64], \$90 [62], \$90 [59:57], \$90 [55:54], \$90 [51], \$90 [47:46], \$90 [44:43], \$90 [39:37], \$90 [34:33], \$90 [30], \$90 [27:25], \$90 [23:22], \$90 [19], \$90 [15:14], \$90 [12:11], \$90 [7:5], \$90 [2:1] } = { s_axis__tdata[61:60], s_axis__tdata[55], s_axis__tdata[52], s_axis__tdata[48], s_axis__tdata[46:44], s_axis__tdata[42:41], s_axis__tdata[35:34], s_axis__tdata[32], s_axis__tdata[30], s_axis__tdata[27:25], s_axis__tdata[23:22], s_axis__tdata[19], s_axis__tdata[15:14], s_axis__tdata[12:11], s_axis__tdata[7:5], s_axis__tdata[2:1], rcrc[30], rcrc[27:25], rcrc[23:22], rcrc[19], rcrc[15:14], rcrc[12:11], rcrc[7:5], rcrc[2:1] };
-  assign { \$92 [95], \$92 [92:89], \$92 [87:86], \$92 [84:82], \$92 [80], \$92 [76], \$92 [73:69], \$92 [66], \$92 [64], \$92 [62:61], \$92 [57], \$92 [54:53], \$92 [51:49], \$92 [46], \$92 [43:41], \$92 [37:36], \$92 [33], \$92 [30:29], \$92 [25], \$92 [22:21], \$92 [19:17], \$92 [14], \$92 [11:9], \$92 [5:4], \$92 [1] } = 49'h0000000000000;
-  assign { \$92 [94:93], \$92 [88], \$92 [85], \$92 [81], \$92 [79:77], \$92 [75:74], \$92 [68:67], \$92 [65], \$92 [63], \$92 [60:58], \$92 [56:55], \$92 [52], \$92 [48:47], \$92 [45:44], \$92 [40:38], \$92 [35:34], \$92 [32:31], \$92 [28:26], \$92 [24:23], \$92 [20], \$92 [16:15], \$92 [13:12], \$92 [8:6], \$92 [3:2], \$92 [0] } = { s_axis__tdata[62:61], s_axis__tdata[56], s_axis__tdata[53], s_axis__tdata[49], s_axis__tdata[47:45], s_axis__tdata[43:42], s_axis__tdata[36:35], s_axis__tdata[33], s_axis__tdata[31], s_axis__tdata[28:26], s_axis__tdata[24:23], s_axis__tdata[20], s_axis__tdata[16:15], s_axis__tdata[13:12], s_axis__tdata[8:6], s_axis__tdata[3:2], s_axis__tdata[0], rcrc[31], rcrc[28:26], rcrc[24:23], rcrc[20], rcrc[16:15], rcrc[13:12], rcrc[8:6], rcrc[3:2], rcrc[0] };
-  assign { \$94 [93:90], \$94 [88:87], \$94 [85:83], \$94 [81], \$94 [77], \$94 [74:70], \$94 [67], \$94 [65], \$94 [63:62], \$94 [58], \$94 [55:54], \$94 [52:50], \$94 [47], \$94 [44:42], \$94 [38:37], \$94 [34], \$94 [32:30], \$94 [26], \$94 [23:22], \$94 [20:18], \$94 [15], \$94 [12:10], \$94 [6:5], \$94 [2], \$94 [0] } = 50'h0000000000000;
-  assign { \$94 [95:94], \$94 [89], \$94 [86], \$94 [82], \$94 [80:78], \$94 [76:75], \$94 [69:68], \$94 [66], \$94 [64], \$94 [61:59], \$94 [57:56], \$94 [53], \$94 [49:48], \$94 [46:45], \$94 [41:39], \$94 [36:35], \$94 [33], \$94 [29:27], \$94 [25:24], \$94 [21], \$94 [17:16], \$94 [14:13], \$94 [9:7], \$94 [4:3], \$94 [1] } = { s_axis__tdata[63:62], s_axis__tdata[57], s_axis__tdata[54], s_axis__tdata[50], s_axis__tdata[48:46], s_axis__tdata[44:43], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:27], s_axis__tdata[25:24], s_axis__tdata[21], s_axis__tdata[17:16], s_axis__tdata[14:13], s_axis__tdata[9:7], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[29:27], rcrc[25:24], rcrc[21], rcrc[17:16], rcrc[14:13], rcrc[9:7], rcrc[4:3], rcrc[1] };
-  assign { \$96 [94:87], \$96 [85], \$96 [82], \$96 [80], \$96 [78], \$96 [75:73], \$96 [70], \$96 [67], \$96 [65], \$96 [63:62], \$96 [56:55], \$96 [53], \$96 [49], \$96 [46:44], \$96 [42:41], \$96 [39], \$96 [36], \$96 [32:30], \$96 [24:23], \$96 [21], \$96 [17], \$96 [14:12], \$96 [10:9], \$96 [7], \$96 [4], \$96 [0] } = 46'h000000000000;
-  assign { \$96 [95], \$96 [86], \$96 [84:83], \$96 [81], \$96 [79], \$96 [77:76], \$96 [72:71], \$96 [69:68], \$96 [66], \$96 [64], \$96 [61:57], \$96 [54], \$96 [52:50], \$96 [48:47], \$96 [43], \$96 [40], \$96 [38:37], \$96 [35:33], \$96 [29:25], \$96 [22], \$96 [20:18], \$96 [16:15], \$96 [11], \$96 [8], \$96 [6:5], \$96 [3:1] } = { s_axis__tdata[63], s_axis__tdata[54], s_axis__tdata[52:51], s_axis__tdata[49], s_axis__tdata[47], s_axis__tdata[45:44], s_axis__tdata[40:39], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:25], s_axis__tdata[22], s_axis__tdata[20:18], s_axis__tdata[16:15], s_axis__tdata[11], s_axis__tdata[8], s_axis__tdata[6:5], s_axis__tdata[3:1], rcrc[29:25], rcrc[22], rcrc[20:18], rcrc[16:15], rcrc[11], rcrc[8], rcrc[6:5], rcrc[3:1] };
-  assign { \$98 [95:91], \$98 [89:87], \$98 [84:83], \$98 [81:79], \$98 [76:74], \$98 [72], \$98 [70], \$98 [67], \$98 [65], \$98 [63:62], \$98 [59], \$98 [57:56], \$98 [54], \$98 [52:47], \$98 [45], \$98 [41:40], \$98 [38:35], \$98 [32:30], \$98 [27], \$98 [25:24], \$98 [22], \$98 [20:15], \$98 [13], \$98 [9:8], \$98 [6:3], \$98 [0] } = 60'h000000000000000;
-  assign { \$98 [90], \$98 [86:85], \$98 [82], \$98 [78:77], \$98 [73], \$98 [71], \$98 [69:68], \$98 [66], \$98 [64], \$98 [61:60], \$98 [58], \$98 [55], \$98 [53], \$98 [46], \$98 [44:42], \$98 [39], \$98 [34:33], \$98 [29:28], \$98 [26], \$98 [23], \$98 [21], \$98 [14], \$98 [12:10], \$98 [7], \$98 [2:1] } = { s_axis__tdata[58], s_axis__tdata[54:53], s_axis__tdata[50], s_axis__tdata[46:45], s_axis__tdata[41], s_axis__tdata[39], s_axis__tdata[37:36], s_axis__tdata[34], s_axis__tdata[32], s_axis__tdata[29:28], s_axis__tdata[26], s_axis__tdata[23], s_axis__tdata[21], s_axis__tdata[14], s_axis__tdata[12:10], s_axis__tdata[7], s_axis__tdata[2:1], rcrc[29:28], rcrc[26], rcrc[23], rcrc[21], rcrc[14], rcrc[12:10], rcrc[7], rcrc[2:1] };
-  assign { \$100 [95:92], \$100 [90:88], \$100 [85:84], \$100 [82:80], \$100 [77:75], \$100 [73], \$100 [71], \$100 [68], \$100 [66], \$100 [64:63], \$100 [60], \$100 [58:57], \$100 [55], \$100 [53:48], \$100 [46], \$100 [42:41], \$100 [39:36], \$100 [33:31], \$100 [28], \$100 [26:25], \$100 [23], \$100 [21:16], \$100 [14], \$100 [10:9], \$100 [7:4], \$100 [1:0] } = 60'h000000000000000;
-  assign { \$100 [91], \$100 [87:86], \$100 [83], \$100 [79:78], \$100 [74], \$100 [72], \$100 [70:69], \$100 [67], \$100 [65], \$100 [62:61], \$100 [59], \$100 [56], \$100 [54], \$100 [47], \$100 [45:43], \$100 [40], \$100 [35:34], \$100 [30:29], \$100 [27], \$100 [24], \$100 [22], \$100 [15], \$100 [13:11], \$100 [8], \$100 [3:2] } = { s_axis__tdata[59], s_axis__tdata[55:54], s_axis__tdata[51], s_axis__tdata[47:46], s_axis__tdata[42], s_axis__tdata[40], s_axis__tdata[38:37], s_axis__tdata[35], s_axis__tdata[33], s_axis__tdata[30:29], s_axis__tdata[27], s_axis__tdata[24], s_axis__tdata[22], s_axis__tdata[15], s_axis__tdata[13:11], s_axis__tdata[8], s_axis__tdata[3:2], rcrc[30:29], rcrc[27], rcrc[24], rcrc[22], rcrc[15], rcrc[13:11], rcrc[8], rcrc[3:2] };
-  assign { \$102 [95:93], \$102 [91:89], \$102 [86:85], \$102 [83:81], \$102 [78:76], \$102 [74], \$102 [72], \$102 [69], \$102 [67], \$102 [65:64], \$102 [61], \$102 [59:58], \$102 [56], \$102 [54:49], \$102 [47], \$102 [43:42], \$102 [40:37], \$102 [34:32], \$102 [29], \$102 [27:26], \$102 [24], \$102 [22:17], \$102 [15], \$102 [11:10], \$102 [8:5], \$102 [2:0] } = 60'h000000000000000;
-  assign { \$102 [92], \$102 [88:87], \$102 [84], \$102 [80:79], \$102 [75], \$102 [73], \$102 [71:70], \$102 [68], \$102 [66], \$102 [63:62], \$102 [60], \$102 [57], \$102 [55], \$102 [48], \$102 [46:44], \$102 [41], \$102 [36:35], \$102 [31:30], \$102 [28], \$102 [25], \$102 [23], \$102 [16], \$102 [14:12], \$102 [9], \$102 [4:3] } = { s_axis__tdata[60], s_axis__tdata[56:55], s_axis__tdata[52], s_axis__tdata[48:47], s_axis__tdata[43], s_axis__tdata[41], s_axis__tdata[39:38], s_axis__tdata[36], s_axis__tdata[34], s_axis__tdata[31:30], s_axis__tdata[28], s_axis__tdata[25], s_axis__tdata[23], s_axis__tdata[16], s_axis__tdata[14:12], s_axis__tdata[9], s_axis__tdata[4:3], rcrc[31:30], rcrc[28], rcrc[25], rcrc[23], rcrc[16], rcrc[14:12], rcrc[9], rcrc[4:3] };
-  assign { \$104 [95:94], \$104 [92:90], \$104 [87:86], \$104 [84:82], \$104 [79:77], \$104 [75], \$104 [73], \$104 [70], \$104 [68], \$104 [66:65], \$104 [62], \$104 [60:59], \$104 [57], \$104 [55:50], \$104 [48], \$104 [44:43], \$104 [41:38], \$104 [35:32], \$104 [30], \$104 [28:27], \$104 [25], \$104 [23:18], \$104 [16], \$104 [12:11], \$104 [9:6], \$104 [3:0] } = 61'h0000000000000000;
-  assign { \$104 [93], \$104 [89:88], \$104 [85], \$104 [81:80], \$104 [76], \$104 [74], \$104 [72:71], \$104 [69], \$104 [67], \$104 [64:63], \$104 [61], \$104 [58], \$104 [56], \$104 [49], \$104 [47:45], \$104 [42], \$104 [37:36], \$104 [31], \$104 [29], \$104 [26], \$104 [24], \$104 [17], \$104 [15:13], \$104 [10], \$104 [5:4] } = { s_axis__tdata[61], s_axis__tdata[57:56], s_axis__tdata[53], s_axis__tdata[49:48], s_axis__tdata[44], s_axis__tdata[42], s_axis__tdata[40:39], s_axis__tdata[37], s_axis__tdata[35], s_axis__tdata[32:31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[24], s_axis__tdata[17], s_axis__tdata[15:13], s_axis__tdata[10], s_axis__tdata[5:4], rcrc[31], rcrc[29], rcrc[26], rcrc[24], rcrc[17], rcrc[15:13], rcrc[10], rcrc[5:4] };
-  assign { \$106 [95], \$106 [93:91], \$106 [88:87], \$106 [85:83], \$106 [80:78], \$106 [76], \$106 [74], \$106 [71], \$106 [69], \$106 [67:66], \$106 [63], \$106 [61:60], \$106 [58], \$106 [56:51], \$106 [49], \$106 [45:44], \$106 [42:39], \$106 [36:31], \$106 [29:28], \$106 [26], \$106 [24:19], \$106 [17], \$106 [13:12], \$106 [10:7], \$106 [4:0] } = 62'h0000000000000000;
-  assign { \$106 [94], \$106 [90:89], \$106 [86], \$106 [82:81], \$106 [77], \$106 [75], \$106 [73:72], \$106 [70], \$106 [68], \$106 [65:64], \$106 [62], \$106 [59], \$106 [57], \$106 [50], \$106 [48:46], \$106 [43], \$106 [38:37], \$106 [30], \$106 [27], \$106 [25], \$106 [18], \$106 [16:14], \$106 [11], \$106 [6:5] } = { s_axis__tdata[62], s_axis__tdata[58:57], s_axis__tdata[54], s_axis__tdata[50:49], s_axis__tdata[45], s_axis__tdata[43], s_axis__tdata[41:40], s_axis__tdata[38], s_axis__tdata[36], s_axis__tdata[33:32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[25], s_axis__tdata[18], s_axis__tdata[16:14], s_axis__tdata[11], s_axis__tdata[6:5], rcrc[30], rcrc[27], rcrc[25], rcrc[18], rcrc[16:14], rcrc[11], rcrc[6:5] };
-  assign { \$108 [94:92], \$108 [89:88], \$108 [86:84], \$108 [81:79], \$108 [77], \$108 [75], \$108 [72], \$108 [70], \$108 [68:67], \$108 [64], \$108 [62:61], \$108 [59], \$108 [57:52], \$108 [50], \$108 [46:45], \$108 [43:40], \$108 [37:32], \$108 [30:29], \$108 [27], \$108 [25:20], \$108 [18], \$108 [14:13], \$108 [11:8], \$108 [5:0] } = 62'h0000000000000000;
-  assign { \$108 [95], \$108 [91:90], \$108 [87], \$108 [83:82], \$108 [78], \$108 [76], \$108 [74:73], \$108 [71], \$108 [69], \$108 [66:65], \$108 [63], \$108 [60], \$108 [58], \$108 [51], \$108 [49:47], \$108 [44], \$108 [39:38], \$108 [31], \$108 [28], \$108 [26], \$108 [19], \$108 [17:15], \$108 [12], \$108 [7:6] } = { s_axis__tdata[63], s_axis__tdata[59:58], s_axis__tdata[55], s_axis__tdata[51:50], s_axis__tdata[46], s_axis__tdata[44], s_axis__tdata[42:41], s_axis__tdata[39], s_axis__tdata[37], s_axis__tdata[34:33], s_axis__tdata[31], s_axis__tdata[28], s_axis__tdata[26], s_axis__tdata[19], s_axis__tdata[17:15], s_axis__tdata[12], s_axis__tdata[7:6], rcrc[31], rcrc[28], rcrc[26], rcrc[19], rcrc[17:15], rcrc[12], rcrc[7:6] };
-  assign { \$110 [95:93], \$110 [89], \$110 [85:84], \$110 [82:81], \$110 [78], \$110 [76], \$110 [73:72], \$110 [70:69], \$110 [67:66], \$110 [64:63], \$110 [60:52], \$110 [49:47], \$110 [44], \$110 [37], \$110 [34], \$110 [32:31], \$110 [28:20], \$110 [17:15], \$110 [12], \$110 [5], \$110 [2], \$110 [0] } = 51'h0000000000000;
-  assign { \$110 [92:90], \$110 [88:86], \$110 [83], \$110 [80:79], \$110 [77], \$110 [75:74], \$110 [71], \$110 [68], \$110 [65], \$110 [62:61], \$110 [51:50], \$110 [46:45], \$110 [43:38], \$110 [36:35], \$110 [33], \$110 [30:29], \$110 [19:18], \$110 [14:13], \$110 [11:6], \$110 [4:3], \$110 [1] } = { s_axis__tdata[60:58], s_axis__tdata[56:54], s_axis__tdata[51], s_axis__tdata[48:47], s_axis__tdata[45], s_axis__tdata[43:42], s_axis__tdata[39], s_axis__tdata[36], s_axis__tdata[33], s_axis__tdata[30:29], s_axis__tdata[19:18], s_axis__tdata[14:13], s_axis__tdata[11:6], s_axis__tdata[4:3], s_axis__tdata[1], rcrc[30:29], rcrc[19:18], rcrc[14:13], rcrc[11:6], rcrc[4:3], rcrc[1] };
-  assign { \$112 [95:94], \$112 [90], \$112 [86:85], \$112 [83:82], \$112 [79], \$112 [77], \$112 [74:73], \$112 [71:70], \$112 [68:67], \$112 [65:64], \$112 [61:53], \$112 [50:48], \$112 [45], \$112 [38], \$112 [35], \$112 [33], \$112 [29:21], \$112 [18:16], \$112 [13], \$112 [6], \$112 [3], \$112 [1] } = 49'h0000000000000;
-  assign { \$112 [93:91], \$112 [89:87], \$112 [84], \$112 [81:80], \$112 [78], \$112 [76:75], \$112 [72], \$112 [69], \$112 [66], \$112 [63:62], \$112 [52:51], \$112 [47:46], \$112 [44:39], \$112 [37:36], \$112 [34], \$112 [32:30], \$112 [20:19], \$112 [15:14], \$112 [12:7], \$112 [5:4], \$112 [2], \$112 [0] } = { s_axis__tdata[61:59], s_axis__tdata[57:55], s_axis__tdata[52], s_axis__tdata[49:48], s_axis__tdata[46], s_axis__tdata[44:43], s_axis__tdata[40], s_axis__tdata[37], s_axis__tdata[34], s_axis__tdata[31:30], s_axis__tdata[20:19], s_axis__tdata[15:14], s_axis__tdata[12:7], s_axis__tdata[5:4], s_axis__tdata[2], s_axis__tdata[0], rcrc[31:30], rcrc[20:19], rcrc[15:14], rcrc[12:7], rcrc[5:4], rcrc[2], rcrc[0] };
-  assign { \$114 [95], \$114 [91], \$114 [87:86], \$114 [84:83], \$114 [80], \$114 [78], \$114 [75:74], \$114 [72:71], \$114 [69:68], \$114 [66:65], \$114 [62:54], \$114 [51:49], \$114 [46], \$114 [39], \$114 [36], \$114 [34], \$114 [32], \$114 [30:22], \$114 [19:17], \$114 [14], \$114 [7], \$114 [4], \$114 [2], \$114 [0] } = 50'h0000000000000;
-  assign { \$114 [94:92], \$114 [90:88], \$114 [85], \$114 [82:81], \$114 [79], \$114 [77:76], \$114 [73], \$114 [70], \$114 [67], \$114 [64:63], \$114 [53:52], \$114 [48:47], \$114 [45:40], \$114 [38:37], \$114 [35], \$114 [33], \$114 [31], \$114 [21:20], \$114 [16:15], \$114 [13:8], \$114 [6:5], \$114 [3], \$114 [1] } = { s_axis__tdata[62:60], s_axis__tdata[58:56], s_axis__tdata[53], s_axis__tdata[50:49], s_axis__tdata[47], s_axis__tdata[45:44], s_axis__tdata[41], s_axis__tdata[38], s_axis__tdata[35], s_axis__tdata[32:31], s_axis__tdata[21:20], s_axis__tdata[16:15], s_axis__tdata[13:8], s_axis__tdata[6:5], s_axis__tdata[3], s_axis__tdata[1], rcrc[31], rcrc[21:20], rcrc[16:15], rcrc[13:8], rcrc[6:5], rcrc[3], rcrc[1] };
-  assign { \$116 [92], \$116 [88:87], \$116 [85:84], \$116 [81], \$116 [79], \$116 [76:75], \$116 [73:72], \$116 [70:69], \$116 [67:66], \$116 [63:55], \$116 [52:50], \$116 [47], \$116 [40], \$116 [37], \$116 [35], \$116 [33], \$116 [31:23], \$116 [20:18], \$116 [15], \$116 [8], \$116 [5], \$116 [3], \$116 [1] } = 49'h0000000000000;
-  assign { \$116 [95:93], \$116 [91:89], \$116 [86], \$116 [83:82], \$116 [80], \$116 [78:77], \$116 [74], \$116 [71], \$116 [68], \$116 [65:64], \$116 [54:53], \$116 [49:48], \$116 [46:41], \$116 [39:38], \$116 [36], \$116 [34], \$116 [32], \$116 [22:21], \$116 [17:16], \$116 [14:9], \$116 [7:6], \$116 [4], \$116 [2], \$116 [0] } = { s_axis__tdata[63:61], s_axis__tdata[59:57], s_axis__tdata[54], s_axis__tdata[51:50], s_axis__tdata[48], s_axis__tdata[46:45], s_axis__tdata[42], s_axis__tdata[39], s_axis__tdata[36], s_axis__tdata[33:32], s_axis__tdata[22:21], s_axis__tdata[17:16], s_axis__tdata[14:9], s_axis__tdata[7:6], s_axis__tdata[4], s_axis__tdata[2], s_axis__tdata[0], rcrc[22:21], rcrc[17:16], rcrc[14:9], rcrc[7:6], rcrc[4], rcrc[2], rcrc[0] };
-  assign { \$118 [93], \$118 [90:87], \$118 [85:84], \$118 [82], \$118 [77:76], \$118 [74:72], \$118 [66:65], \$118 [63], \$118 [61:60], \$118 [58:56], \$118 [53], \$118 [49], \$118 [46], \$118 [43:42], \$118 [35:31], \$118 [29:28], \$118 [26:24], \$118 [21], \$118 [17], \$118 [14], \$118 [11:10], \$118 [3:0] } = 45'h000000000000;
-  assign { \$118 [95:94], \$118 [92:91], \$118 [86], \$118 [83], \$118 [81:78], \$118 [75], \$118 [71:67], \$118 [64], \$118 [62], \$118 [59], \$118 [55:54], \$118 [52:50], \$118 [48:47], \$118 [45:44], \$118 [41:36], \$118 [30], \$118 [27], \$118 [23:22], \$118 [20:18], \$118 [16:15], \$118 [13:12], \$118 [9:4] } = { s_axis__tdata[63:62], s_axis__tdata[60:59], s_axis__tdata[54], s_axis__tdata[51], s_axis__tdata[49:46], s_axis__tdata[43], s_axis__tdata[39:35], s_axis__tdata[32], s_axis__tdata[30], s_axis__tdata[27], s_axis__tdata[23:22], s_axis__tdata[20:18], s_axis__tdata[16:15], s_axis__tdata[13:12], s_axis__tdata[9:4], rcrc[30], rcrc[27], rcrc[23:22], rcrc[20:18], rcrc[16:15], rcrc[13:12], rcrc[9:4] };
-  assign { \$120 [94], \$120 [91], \$120 [89:87], \$120 [85:83], \$120 [80], \$120 [78:77], \$120 [75:70], \$120 [68], \$120 [65], \$120 [61], \$120 [58:57], \$120 [54], \$120 [52:46], \$120 [44], \$120 [42:41], \$120 [38], \$120 [34], \$120 [29], \$120 [26:25], \$120 [22], \$120 [20:14], \$120 [12], \$120 [10:9], \$120 [6], \$120 [2] } = 51'h0000000000000;
-  assign { \$120 [95], \$120 [93:92], \$120 [90], \$120 [86], \$120 [82:81], \$120 [79], \$120 [76], \$120 [69], \$120 [67:66], \$120 [64:62], \$120 [60:59], \$120 [56:55], \$120 [53], \$120 [45], \$120 [43], \$120 [40:39], \$120 [37:35], \$120 [33:30], \$120 [28:27], \$120 [24:23], \$120 [21], \$120 [13], \$120 [11], \$120 [8:7], \$120 [5:3], \$120 [1:0] } = { s_axis__tdata[63], s_axis__tdata[61:60], s_axis__tdata[58], s_axis__tdata[54], s_axis__tdata[50:49], s_axis__tdata[47], s_axis__tdata[44], s_axis__tdata[37], s_axis__tdata[35:34], s_axis__tdata[32:30], s_axis__tdata[28:27], s_axis__tdata[24:23], s_axis__tdata[21], s_axis__tdata[13], s_axis__tdata[11], s_axis__tdata[8:7], s_axis__tdata[5:3], s_axis__tdata[1:0], rcrc[31:30], rcrc[28:27], rcrc[24:23], rcrc[21], rcrc[13], rcrc[11], rcrc[8:7], rcrc[5:3], rcrc[1:0] };
-  assign { \$122 [95], \$122 [92], \$122 [89:87], \$122 [85], \$122 [81:78], \$122 [76:73], \$122 [70:67], \$122 [65:64], \$122 [58], \$122 [55], \$122 [53], \$122 [50], \$122 [47:45], \$122 [41], \$122 [39:38], \$122 [36], \$122 [33:32], \$122 [26], \$122 [23], \$122 [21], \$122 [18], \$122 [15:13], \$122 [9], \$122 [7:6], \$122 [4], \$122 [1:0] } = 46'h000000000000;
-  assign { \$122 [94:93], \$122 [91:90], \$122 [86], \$122 [84:82], \$122 [77], \$122 [72:71], \$122 [66], \$122 [63:59], \$122 [57:56], \$122 [54], \$122 [52:51], \$122 [49:48], \$122 [44:42], \$122 [40], \$122 [37], \$122 [35:34], \$122 [31:27], \$122 [25:24], \$122 [22], \$122 [20:19], \$122 [17:16], \$122 [12:10], \$122 [8], \$122 [5], \$122 [3:2] } = { s_axis__tdata[62:61], s_axis__tdata[59:58], s_axis__tdata[54], s_axis__tdata[52:50], s_axis__tdata[45], s_axis__tdata[40:39], s_axis__tdata[34], s_axis__tdata[31:27], s_axis__tdata[25:24], s_axis__tdata[22], s_axis__tdata[20:19], s_axis__tdata[17:16], s_axis__tdata[12:10], s_axis__tdata[8], s_axis__tdata[5], s_axis__tdata[3:2], rcrc[31:27], rcrc[25:24], rcrc[22], rcrc[20:19], rcrc[17:16], rcrc[12:10], rcrc[8], rcrc[5], rcrc[3:2] };
-  assign { \$124 [93], \$124 [90:88], \$124 [86], \$124 [82:79], \$124 [77:74], \$124 [71:68], \$124 [66:65], \$124 [59], \$124 [56], \$124 [54], \$124 [51], \$124 [48:46], \$124 [42], \$124 [40:39], \$124 [37], \$124 [34:33], \$124 [27], \$124 [24], \$124 [22], \$124 [19], \$124 [16:14], \$124 [10], \$124 [8:7], \$124 [5], \$124 [2:1] } = 45'h000000000000;
-  assign { \$124 [95:94], \$124 [92:91], \$124 [87], \$124 [85:83], \$124 [78], \$124 [73:72], \$124 [67], \$124 [64:60], \$124 [58:57], \$124 [55], \$124 [53:52], \$124 [50:49], \$124 [45:43], \$124 [41], \$124 [38], \$124 [36:35], \$124 [32:28], \$124 [26:25], \$124 [23], \$124 [21:20], \$124 [18:17], \$124 [13:11], \$124 [9], \$124 [6], \$124 [4:3], \$124 [0] } = { s_axis__tdata[63:62], s_axis__tdata[60:59], s_axis__tdata[55], s_axis__tdata[53:51], s_axis__tdata[46], s_axis__tdata[41:40], s_axis__tdata[35], s_axis__tdata[32:28], s_axis__tdata[26:25], s_axis__tdata[23], s_axis__tdata[21:20], s_axis__tdata[18:17], s_axis__tdata[13:11], s_axis__tdata[9], s_axis__tdata[6], s_axis__tdata[4:3], s_axis__tdata[0], rcrc[31:28], rcrc[26:25], rcrc[23], rcrc[21:20], rcrc[18:17], rcrc[13:11], rcrc[9], rcrc[6], rcrc[4:3], rcrc[0] };
-  assign { \$126 [94], \$126 [91], \$126 [89], \$126 [86], \$126 [84:81], \$126 [78:75], \$126 [69:68], \$126 [65:64], \$126 [62], \$126 [60:59], \$126 [57], \$126 [55], \$126 [51], \$126 [47:46], \$126 [42], \$126 [40], \$126 [36], \$126 [34:32], \$126 [30], \$126 [28:27], \$126 [25], \$126 [23], \$126 [19], \$126 [15:14], \$126 [10], \$126 [8], \$126 [4], \$126 [2:0] } = 44'h00000000000;
-  assign { \$126 [95], \$126 [93:92], \$126 [90], \$126 [88:87], \$126 [85], \$126 [80:79], \$126 [74:70], \$126 [67:66], \$126 [63], \$126 [61], \$126 [58], \$126 [56], \$126 [54:52], \$126 [50:48], \$126 [45:43], \$126 [41], \$126 [39:37], \$126 [35], \$126 [31], \$126 [29], \$126 [26], \$126 [24], \$126 [22:20], \$126 [18:16], \$126 [13:11], \$126 [9], \$126 [7:5], \$126 [3] } = { s_axis__tdata[63], s_axis__tdata[61:60], s_axis__tdata[58], s_axis__tdata[56:55], s_axis__tdata[53], s_axis__tdata[48:47], s_axis__tdata[42:38], s_axis__tdata[35:34], s_axis__tdata[31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[24], s_axis__tdata[22:20], s_axis__tdata[18:16], s_axis__tdata[13:11], s_axis__tdata[9], s_axis__tdata[7:5], s_axis__tdata[3], rcrc[31], rcrc[29], rcrc[26], rcrc[24], rcrc[22:20], rcrc[18:16], rcrc[13:11], rcrc[9], rcrc[7:5], rcrc[3] };
-  assign { \$128 [95], \$128 [92], \$128 [86:85], \$128 [83:82], \$128 [80:76], \$128 [72:71], \$128 [69:67], \$128 [64:58], \$128 [56], \$128 [51], \$128 [49], \$128 [47:46], \$128 [42], \$128 [38:36], \$128 [34], \$128 [32:26], \$128 [24], \$128 [19], \$128 [17], \$128 [15:14], \$128 [10], \$128 [6:4], \$128 [2], \$128 [0] } = 51'h0000000000000;
-  assign { \$128 [94:93], \$128 [91:87], \$128 [84], \$128 [81], \$128 [75:73], \$128 [70], \$128 [66:65], \$128 [57], \$128 [55:52], \$128 [50], \$128 [48], \$128 [45:43], \$128 [41:39], \$128 [35], \$128 [33], \$128 [25], \$128 [23:20], \$128 [18], \$128 [16], \$128 [13:11], \$128 [9:7], \$128 [3], \$128 [1] } = { s_axis__tdata[62:61], s_axis__tdata[59:55], s_axis__tdata[52], s_axis__tdata[49], s_axis__tdata[43:41], s_axis__tdata[38], s_axis__tdata[34:33], s_axis__tdata[25], s_axis__tdata[23:20], s_axis__tdata[18], s_axis__tdata[16], s_axis__tdata[13:11], s_axis__tdata[9:7], s_axis__tdata[3], s_axis__tdata[1], rcrc[25], rcrc[23:20], rcrc[18], rcrc[16], rcrc[13:11], rcrc[9:7], rcrc[3], rcrc[1] };
-  assign { \$130 [93], \$130 [87:86], \$130 [84:83], \$130 [81:77], \$130 [73:72], \$130 [70:68], \$130 [65:59], \$130 [57], \$130 [52], \$130 [50], \$130 [48:47], \$130 [43], \$130 [39:37], \$130 [35], \$130 [33], \$130 [31:27], \$130 [25], \$130 [20], \$130 [18], \$130 [16:15], \$130 [11], \$130 [7:5], \$130 [3], \$130 [1] } = 49'h0000000000000;
-  assign { \$130 [95:94], \$130 [92:88], \$130 [85], \$130 [82], \$130 [76:74], \$130 [71], \$130 [67:66], \$130 [58], \$130 [56:53], \$130 [51], \$130 [49], \$130 [46:44], \$130 [42:40], \$130 [36], \$130 [34], \$130 [32], \$130 [26], \$130 [24:21], \$130 [19], \$130 [17], \$130 [14:12], \$130 [10:8], \$130 [4], \$130 [2], \$130 [0] } = { s_axis__tdata[63:62], s_axis__tdata[60:56], s_axis__tdata[53], s_axis__tdata[50], s_axis__tdata[44:42], s_axis__tdata[39], s_axis__tdata[35:34], s_axis__tdata[26], s_axis__tdata[24:21], s_axis__tdata[19], s_axis__tdata[17], s_axis__tdata[14:12], s_axis__tdata[10:8], s_axis__tdata[4], s_axis__tdata[2], s_axis__tdata[0], rcrc[26], rcrc[24:21], rcrc[19], rcrc[17], rcrc[14:12], rcrc[10:8], rcrc[4], rcrc[2], rcrc[0] };
-  assign { \$132 [94], \$132 [90], \$132 [88], \$132 [86:85], \$132 [82:81], \$132 [79:78], \$132 [74:72], \$132 [69:67], \$132 [63], \$132 [61:58], \$132 [53:52], \$132 [46], \$132 [44:39], \$132 [35:33], \$132 [31], \$132 [29:26], \$132 [21:20], \$132 [14], \$132 [12:7], \$132 [3:1] } = 49'h0000000000000;
-  assign { \$132 [95], \$132 [93:91], \$132 [89], \$132 [87], \$132 [84:83], \$132 [80], \$132 [77:75], \$132 [71:70], \$132 [66:64], \$132 [62], \$132 [57:54], \$132 [51:47], \$132 [45], \$132 [38:36], \$132 [32], \$132 [30], \$132 [25:22], \$132 [19:15], \$132 [13], \$132 [6:4], \$132 [0] } = { s_axis__tdata[63], s_axis__tdata[61:59], s_axis__tdata[57], s_axis__tdata[55], s_axis__tdata[52:51], s_axis__tdata[48], s_axis__tdata[45:43], s_axis__tdata[39:38], s_axis__tdata[34:32], s_axis__tdata[30], s_axis__tdata[25:22], s_axis__tdata[19:15], s_axis__tdata[13], s_axis__tdata[6:4], s_axis__tdata[0], rcrc[30], rcrc[25:22], rcrc[19:15], rcrc[13], rcrc[6:4], rcrc[0] };
-  assign { \$134 [95], \$134 [91:89], \$134 [84:82], \$134 [79], \$134 [75:71], \$134 [69], \$134 [67:65], \$134 [61:60], \$134 [54:51], \$134 [49:44], \$134 [40], \$134 [38], \$134 [34:32], \$134 [29:28], \$134 [22:19], \$134 [17:12], \$134 [8], \$134 [6], \$134 [2:0] } = 51'h0000000000000;
-  assign { \$134 [94:92], \$134 [88:85], \$134 [81:80], \$134 [78:76], \$134 [70], \$134 [68], \$134 [64:62], \$134 [59:55], \$134 [50], \$134 [43:41], \$134 [39], \$134 [37:35], \$134 [31:30], \$134 [27:23], \$134 [18], \$134 [11:9], \$134 [7], \$134 [5:3] } = { s_axis__tdata[62:60], s_axis__tdata[56:53], s_axis__tdata[49:48], s_axis__tdata[46:44], s_axis__tdata[38], s_axis__tdata[36], s_axis__tdata[32:30], s_axis__tdata[27:23], s_axis__tdata[18], s_axis__tdata[11:9], s_axis__tdata[7], s_axis__tdata[5:3], rcrc[31:30], rcrc[27:23], rcrc[18], rcrc[11:9], rcrc[7], rcrc[5:3] };
-  assign { \$136 [92:90], \$136 [85:83], \$136 [80], \$136 [76:72], \$136 [70], \$136 [68:66], \$136 [62:61], \$136 [55:52], \$136 [50:45], \$136 [41], \$136 [39], \$136 [35:32], \$136 [30:29], \$136 [23:20], \$136 [18:13], \$136 [9], \$136 [7], \$136 [3:0] } = 52'h0000000000000;
-  assign { \$136 [95:93], \$136 [89:86], \$136 [82:81], \$136 [79:77], \$136 [71], \$136 [69], \$136 [65:63], \$136 [60:56], \$136 [51], \$136 [44:42], \$136 [40], \$136 [38:36], \$136 [31], \$136 [28:24], \$136 [19], \$136 [12:10], \$136 [8], \$136 [6:4] } = { s_axis__tdata[63:61], s_axis__tdata[57:54], s_axis__tdata[50:49], s_axis__tdata[47:45], s_axis__tdata[39], s_axis__tdata[37], s_axis__tdata[33:31], s_axis__tdata[28:24], s_axis__tdata[19], s_axis__tdata[12:10], s_axis__tdata[8], s_axis__tdata[6:4], rcrc[31], rcrc[28:24], rcrc[19], rcrc[12:10], rcrc[8], rcrc[6:4] };
-  assign { \$138 [93:90], \$138 [87], \$138 [85], \$138 [81:80], \$138 [77:72], \$138 [70:69], \$138 [66:63], \$138 [59], \$138 [56:52], \$138 [50], \$138 [47], \$138 [43], \$138 [41:40], \$138 [38], \$138 [34], \$138 [31], \$138 [27], \$138 [24:20], \$138 [18], \$138 [15], \$138 [11], \$138 [9:8], \$138 [6], \$138 [2] } = 47'h000000000000;
-  assign { \$138 [95:94], \$138 [89:88], \$138 [86], \$138 [84:82], \$138 [79:78], \$138 [71], \$138 [68:67], \$138 [62:60], \$138 [58:57], \$138 [51], \$138 [49:48], \$138 [46:44], \$138 [42], \$138 [39], \$138 [37:35], \$138 [33:32], \$138 [30:28], \$138 [26:25], \$138 [19], \$138 [17:16], \$138 [14:12], \$138 [10], \$138 [7], \$138 [5:3], \$138 [1:0] } = { s_axis__tdata[63:62], s_axis__tdata[57:56], s_axis__tdata[54], s_axis__tdata[52:50], s_axis__tdata[47:46], s_axis__tdata[39], s_axis__tdata[36:35], s_axis__tdata[30:28], s_axis__tdata[26:25], s_axis__tdata[19], s_axis__tdata[17:16], s_axis__tdata[14:12], s_axis__tdata[10], s_axis__tdata[7], s_axis__tdata[5:3], s_axis__tdata[1:0], rcrc[30:28], rcrc[26:25], rcrc[19], rcrc[17:16], rcrc[14:12], rcrc[10], rcrc[7], rcrc[5:3], rcrc[1:0] };
-  assign { \$140 [94:90], \$140 [88:87], \$140 [84], \$140 [82:80], \$140 [78:72], \$140 [68], \$140 [62], \$140 [60:59], \$140 [57:52], \$140 [49], \$140 [46], \$140 [44:43], \$140 [39:38], \$140 [36], \$140 [33], \$140 [30], \$140 [28:27], \$140 [25:20], \$140 [17], \$140 [14], \$140 [12:11], \$140 [7:6], \$140 [4], \$140 [1] } = 53'h00000000000000;
-  assign { \$140 [95], \$140 [89], \$140 [86:85], \$140 [83], \$140 [79], \$140 [71:69], \$140 [67:63], \$140 [61], \$140 [58], \$140 [51:50], \$140 [48:47], \$140 [45], \$140 [42:40], \$140 [37], \$140 [35:34], \$140 [32:31], \$140 [29], \$140 [26], \$140 [19:18], \$140 [16:15], \$140 [13], \$140 [10:8], \$140 [5], \$140 [3:2], \$140 [0] } = { s_axis__tdata[63], s_axis__tdata[57], s_axis__tdata[54:53], s_axis__tdata[51], s_axis__tdata[47], s_axis__tdata[39:37], s_axis__tdata[35:31], s_axis__tdata[29], s_axis__tdata[26], s_axis__tdata[19:18], s_axis__tdata[16:15], s_axis__tdata[13], s_axis__tdata[10:8], s_axis__tdata[5], s_axis__tdata[3:2], s_axis__tdata[0], rcrc[31], rcrc[29], rcrc[26], rcrc[19:18], rcrc[16:15], rcrc[13], rcrc[10:8], rcrc[5], rcrc[3:2], rcrc[0] };
+  assign \$79  = \$78 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -34009,223 +34233,479 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$4783$0 , m_axis__tready);
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$5167$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [4:0] \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
+  wire [31:0] \$100 ;
+  wire [31:0] \$101 ;
+  wire [30:0] \$102 ;
+  wire [31:0] \$103 ;
+  wire [31:0] \$104 ;
+  wire [31:0] \$105 ;
+  wire [31:0] \$106 ;
+  wire [31:0] \$107 ;
+  wire [30:0] \$108 ;
+  wire [31:0] \$109 ;
   wire [15:0] \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire [16:0] \$113 ;
-  wire [16:0] \$114 ;
-  wire [16:0] \$115 ;
-  wire \$116 ;
-  wire [95:0] \$117 ;
-  wire \$118 ;
-  wire [95:0] \$119 ;
+  wire [31:0] \$110 ;
+  wire [31:0] \$111 ;
+  wire [29:0] \$112 ;
+  wire [31:0] \$113 ;
+  wire [30:0] \$114 ;
+  wire [31:0] \$115 ;
+  wire [31:0] \$116 ;
+  wire [31:0] \$117 ;
+  wire [31:0] \$118 ;
+  wire [31:0] \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [95:0] \$121 ;
-  wire \$122 ;
-  wire [95:0] \$123 ;
-  wire \$124 ;
-  wire [95:0] \$125 ;
-  wire \$126 ;
-  wire [95:0] \$127 ;
-  wire \$128 ;
-  wire [95:0] \$129 ;
+  wire [31:0] \$120 ;
+  wire [31:0] \$121 ;
+  wire [29:0] \$122 ;
+  wire [31:0] \$123 ;
+  wire [30:0] \$124 ;
+  wire [31:0] \$125 ;
+  wire [31:0] \$126 ;
+  wire [31:0] \$127 ;
+  wire [30:0] \$128 ;
+  wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire \$130 ;
-  wire [95:0] \$131 ;
-  wire \$132 ;
-  wire [95:0] \$133 ;
-  wire \$134 ;
-  wire [95:0] \$135 ;
-  wire \$136 ;
-  wire [95:0] \$137 ;
-  wire \$138 ;
-  wire [95:0] \$139 ;
+  wire [31:0] \$130 ;
+  wire [31:0] \$131 ;
+  wire [31:0] \$132 ;
+  wire [31:0] \$133 ;
+  wire [30:0] \$134 ;
+  wire [31:0] \$135 ;
+  wire [31:0] \$136 ;
+  wire [31:0] \$137 ;
+  wire [31:0] \$138 ;
+  wire [31:0] \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire [95:0] \$141 ;
-  wire \$142 ;
-  wire [95:0] \$143 ;
-  wire \$144 ;
-  wire [95:0] \$145 ;
-  wire \$146 ;
-  wire [95:0] \$147 ;
-  wire \$148 ;
-  wire [95:0] \$149 ;
+  wire [25:0] \$140 ;
+  wire [31:0] \$141 ;
+  wire [26:0] \$142 ;
+  wire [31:0] \$143 ;
+  wire [27:0] \$144 ;
+  wire [31:0] \$145 ;
+  wire [28:0] \$146 ;
+  wire [31:0] \$147 ;
+  wire [29:0] \$148 ;
+  wire [31:0] \$149 ;
   wire \$15 ;
-  wire \$150 ;
-  wire [95:0] \$151 ;
-  wire \$152 ;
-  wire [95:0] \$153 ;
-  wire \$154 ;
-  wire [95:0] \$155 ;
-  wire \$156 ;
-  wire [95:0] \$157 ;
-  wire \$158 ;
-  wire [95:0] \$159 ;
+  wire [30:0] \$150 ;
+  wire [31:0] \$151 ;
+  wire [31:0] \$152 ;
+  wire [31:0] \$153 ;
+  wire [29:0] \$154 ;
+  wire [31:0] \$155 ;
+  wire [30:0] \$156 ;
+  wire [31:0] \$157 ;
+  wire [31:0] \$158 ;
+  wire [31:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire [95:0] \$161 ;
-  wire \$162 ;
-  wire [95:0] \$163 ;
-  wire \$164 ;
-  wire [95:0] \$165 ;
-  wire \$166 ;
-  wire [95:0] \$167 ;
-  wire \$168 ;
-  wire [95:0] \$169 ;
+  wire [30:0] \$160 ;
+  wire [31:0] \$161 ;
+  wire [31:0] \$162 ;
+  wire [31:0] \$163 ;
+  wire [31:0] \$164 ;
+  wire [31:0] \$165 ;
+  wire [31:0] \$166 ;
+  wire [31:0] \$167 ;
+  wire [31:0] \$168 ;
+  wire [31:0] \$169 ;
   wire \$17 ;
-  wire \$170 ;
-  wire [95:0] \$171 ;
-  wire \$172 ;
-  wire [95:0] \$173 ;
-  wire \$174 ;
-  wire [95:0] \$175 ;
-  wire \$176 ;
-  wire [95:0] \$177 ;
-  wire \$178 ;
-  wire [95:0] \$179 ;
+  wire [31:0] \$170 ;
+  wire [31:0] \$171 ;
+  wire [30:0] \$172 ;
+  wire [31:0] \$173 ;
+  wire [31:0] \$174 ;
+  wire [31:0] \$175 ;
+  wire [31:0] \$176 ;
+  wire [31:0] \$177 ;
+  wire [31:0] \$178 ;
+  wire [31:0] \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire [4:0] \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
+  wire [24:0] \$180 ;
+  wire [31:0] \$181 ;
+  wire [25:0] \$182 ;
+  wire [31:0] \$183 ;
+  wire [26:0] \$184 ;
+  wire [31:0] \$185 ;
+  wire [27:0] \$186 ;
+  wire [31:0] \$187 ;
+  wire [28:0] \$188 ;
+  wire [31:0] \$189 ;
   wire [63:0] \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire [16:0] \$193 ;
-  wire [16:0] \$194 ;
-  wire [16:0] \$195 ;
-  wire [17:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  wire [29:0] \$190 ;
+  wire [31:0] \$191 ;
+  wire [30:0] \$192 ;
+  wire [31:0] \$193 ;
+  wire [31:0] \$194 ;
+  wire [31:0] \$195 ;
+  wire [28:0] \$196 ;
+  wire [31:0] \$197 ;
+  wire [29:0] \$198 ;
+  wire [31:0] \$199 ;
   wire \$2 ;
   wire [31:0] \$20 ;
-  wire \$200 ;
-  wire [15:0] \$201 ;
-  wire \$202 ;
-  wire [7:0] \$203 ;
-  reg \$204 ;
-  reg \$205 ;
-  reg [15:0] \$206 ;
-  reg [15:0] \$207 ;
-  reg \$208 ;
-  reg [7:0] \$209 ;
+  wire [30:0] \$200 ;
+  wire [31:0] \$201 ;
+  wire [31:0] \$202 ;
+  wire [31:0] \$203 ;
+  wire [30:0] \$204 ;
+  wire [31:0] \$205 ;
+  wire [31:0] \$206 ;
+  wire [31:0] \$207 ;
+  wire [31:0] \$208 ;
+  wire [31:0] \$209 ;
   wire \$21 ;
-  reg [2:0] \$210 ;
-  reg \$211 ;
-  reg [3:0] \$212 ;
-  reg [31:0] \$213 ;
-  reg [1:0] \$214 ;
+  wire [29:0] \$210 ;
+  wire [31:0] \$211 ;
+  wire [30:0] \$212 ;
+  wire [31:0] \$213 ;
+  wire [31:0] \$214 ;
+  wire [31:0] \$215 ;
+  wire [26:0] \$216 ;
+  wire [31:0] \$217 ;
+  wire [27:0] \$218 ;
+  wire [31:0] \$219 ;
   wire \$22 ;
+  wire [28:0] \$220 ;
+  wire [31:0] \$221 ;
+  wire [29:0] \$222 ;
+  wire [31:0] \$223 ;
+  wire [30:0] \$224 ;
+  wire [31:0] \$225 ;
+  wire [31:0] \$226 ;
+  wire [31:0] \$227 ;
+  wire [4:0] \$228 ;
+  wire \$229 ;
   wire \$23 ;
-  wire [8:0] \$235 ;
+  wire \$230 ;
+  wire \$231 ;
+  wire \$232 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire \$237 ;
+  wire \$238 ;
+  wire \$239 ;
   wire \$24 ;
+  wire \$240 ;
+  wire [16:0] \$241 ;
+  wire [16:0] \$242 ;
+  wire [16:0] \$243 ;
+  wire \$244 ;
+  wire [31:0] \$245 ;
+  wire [31:0] \$246 ;
+  wire [30:0] \$247 ;
+  wire [31:0] \$248 ;
+  wire [31:0] \$249 ;
   wire \$25 ;
+  wire [31:0] \$250 ;
+  wire [31:0] \$251 ;
+  wire [31:0] \$252 ;
+  wire [30:0] \$253 ;
+  wire [31:0] \$254 ;
+  wire [31:0] \$255 ;
+  wire [31:0] \$256 ;
+  wire [29:0] \$257 ;
+  wire [31:0] \$258 ;
+  wire [30:0] \$259 ;
   wire \$26 ;
+  wire [31:0] \$260 ;
+  wire [31:0] \$261 ;
+  wire [31:0] \$262 ;
+  wire [31:0] \$263 ;
+  wire [31:0] \$264 ;
+  wire [31:0] \$265 ;
+  wire [31:0] \$266 ;
+  wire [29:0] \$267 ;
+  wire [31:0] \$268 ;
+  wire [30:0] \$269 ;
   wire \$27 ;
+  wire [31:0] \$270 ;
+  wire [31:0] \$271 ;
+  wire [31:0] \$272 ;
+  wire [30:0] \$273 ;
+  wire [31:0] \$274 ;
+  wire [31:0] \$275 ;
+  wire [31:0] \$276 ;
+  wire [31:0] \$277 ;
+  wire [31:0] \$278 ;
+  wire [30:0] \$279 ;
   wire \$28 ;
+  wire [31:0] \$280 ;
+  wire [31:0] \$281 ;
+  wire [31:0] \$282 ;
+  wire [31:0] \$283 ;
+  wire [31:0] \$284 ;
+  wire [25:0] \$285 ;
+  wire [31:0] \$286 ;
+  wire [26:0] \$287 ;
+  wire [31:0] \$288 ;
+  wire [27:0] \$289 ;
   wire \$29 ;
+  wire [31:0] \$290 ;
+  wire [28:0] \$291 ;
+  wire [31:0] \$292 ;
+  wire [29:0] \$293 ;
+  wire [31:0] \$294 ;
+  wire [30:0] \$295 ;
+  wire [31:0] \$296 ;
+  wire [31:0] \$297 ;
+  wire [31:0] \$298 ;
+  wire [29:0] \$299 ;
   wire [3:0] \$3 ;
   wire \$30 ;
+  wire [31:0] \$300 ;
+  wire [30:0] \$301 ;
+  wire [31:0] \$302 ;
+  wire [31:0] \$303 ;
+  wire [31:0] \$304 ;
+  wire [30:0] \$305 ;
+  wire [31:0] \$306 ;
+  wire [31:0] \$307 ;
+  wire [31:0] \$308 ;
+  wire [31:0] \$309 ;
   wire \$31 ;
+  wire [31:0] \$310 ;
+  wire [30:0] \$311 ;
+  wire [31:0] \$312 ;
+  wire [31:0] \$313 ;
+  wire [31:0] \$314 ;
+  wire [31:0] \$315 ;
+  wire [31:0] \$316 ;
+  wire [30:0] \$317 ;
+  wire [31:0] \$318 ;
+  wire [31:0] \$319 ;
   wire \$32 ;
+  wire [31:0] \$320 ;
+  wire [29:0] \$321 ;
+  wire [31:0] \$322 ;
+  wire [30:0] \$323 ;
+  wire [31:0] \$324 ;
+  wire [31:0] \$325 ;
+  wire [31:0] \$326 ;
+  wire [31:0] \$327 ;
+  wire [31:0] \$328 ;
+  wire [31:0] \$329 ;
   wire [15:0] \$33 ;
+  wire [31:0] \$330 ;
+  wire [29:0] \$331 ;
+  wire [31:0] \$332 ;
+  wire [30:0] \$333 ;
+  wire [31:0] \$334 ;
+  wire [31:0] \$335 ;
+  wire [31:0] \$336 ;
+  wire [30:0] \$337 ;
+  wire [31:0] \$338 ;
+  wire [31:0] \$339 ;
   wire \$34 ;
+  wire [31:0] \$340 ;
+  wire [31:0] \$341 ;
+  wire [31:0] \$342 ;
+  wire [30:0] \$343 ;
+  wire [31:0] \$344 ;
+  wire [31:0] \$345 ;
+  wire [31:0] \$346 ;
+  wire [31:0] \$347 ;
+  wire [31:0] \$348 ;
+  wire [25:0] \$349 ;
   wire [7:0] \$35 ;
-  wire [95:0] \$36 ;
-  wire \$37 ;
-  wire [95:0] \$38 ;
-  wire \$39 ;
+  wire [31:0] \$350 ;
+  wire [26:0] \$351 ;
+  wire [31:0] \$352 ;
+  wire [27:0] \$353 ;
+  wire [31:0] \$354 ;
+  wire [28:0] \$355 ;
+  wire [31:0] \$356 ;
+  wire [29:0] \$357 ;
+  wire [31:0] \$358 ;
+  wire [30:0] \$359 ;
+  wire [31:0] \$36 ;
+  wire [31:0] \$360 ;
+  wire [31:0] \$361 ;
+  wire [31:0] \$362 ;
+  wire [29:0] \$363 ;
+  wire [31:0] \$364 ;
+  wire [30:0] \$365 ;
+  wire [31:0] \$366 ;
+  wire [31:0] \$367 ;
+  wire [31:0] \$368 ;
+  wire [30:0] \$369 ;
+  wire [31:0] \$37 ;
+  wire [31:0] \$370 ;
+  wire [31:0] \$371 ;
+  wire [31:0] \$372 ;
+  wire [31:0] \$373 ;
+  wire [31:0] \$374 ;
+  wire [31:0] \$375 ;
+  wire [31:0] \$376 ;
+  wire [31:0] \$377 ;
+  wire [31:0] \$378 ;
+  wire [31:0] \$379 ;
+  wire [30:0] \$38 ;
+  wire [31:0] \$380 ;
+  wire [30:0] \$381 ;
+  wire [31:0] \$382 ;
+  wire [31:0] \$383 ;
+  wire [31:0] \$384 ;
+  wire [31:0] \$385 ;
+  wire [31:0] \$386 ;
+  wire [31:0] \$387 ;
+  wire [31:0] \$388 ;
+  wire [24:0] \$389 ;
+  wire [31:0] \$39 ;
+  wire [31:0] \$390 ;
+  wire [25:0] \$391 ;
+  wire [31:0] \$392 ;
+  wire [26:0] \$393 ;
+  wire [31:0] \$394 ;
+  wire [27:0] \$395 ;
+  wire [31:0] \$396 ;
+  wire [28:0] \$397 ;
+  wire [31:0] \$398 ;
+  wire [29:0] \$399 ;
   wire \$4 ;
-  wire [95:0] \$40 ;
-  wire \$41 ;
-  wire [95:0] \$42 ;
-  wire \$43 ;
-  wire [95:0] \$44 ;
-  wire \$45 ;
-  wire [95:0] \$46 ;
-  wire \$47 ;
-  wire [95:0] \$48 ;
-  wire \$49 ;
+  wire [31:0] \$40 ;
+  wire [31:0] \$400 ;
+  wire [30:0] \$401 ;
+  wire [31:0] \$402 ;
+  wire [31:0] \$403 ;
+  wire [31:0] \$404 ;
+  wire [28:0] \$405 ;
+  wire [31:0] \$406 ;
+  wire [29:0] \$407 ;
+  wire [31:0] \$408 ;
+  wire [30:0] \$409 ;
+  wire [31:0] \$41 ;
+  wire [31:0] \$410 ;
+  wire [31:0] \$411 ;
+  wire [31:0] \$412 ;
+  wire [30:0] \$413 ;
+  wire [31:0] \$414 ;
+  wire [31:0] \$415 ;
+  wire [31:0] \$416 ;
+  wire [31:0] \$417 ;
+  wire [31:0] \$418 ;
+  wire [29:0] \$419 ;
+  wire [31:0] \$42 ;
+  wire [31:0] \$420 ;
+  wire [30:0] \$421 ;
+  wire [31:0] \$422 ;
+  wire [31:0] \$423 ;
+  wire [31:0] \$424 ;
+  wire [26:0] \$425 ;
+  wire [31:0] \$426 ;
+  wire [27:0] \$427 ;
+  wire [31:0] \$428 ;
+  wire [28:0] \$429 ;
+  wire [31:0] \$43 ;
+  wire [31:0] \$430 ;
+  wire [29:0] \$431 ;
+  wire [31:0] \$432 ;
+  wire [30:0] \$433 ;
+  wire [31:0] \$434 ;
+  wire [31:0] \$435 ;
+  wire [31:0] \$436 ;
+  wire [4:0] \$437 ;
+  wire \$438 ;
+  wire \$439 ;
+  wire [30:0] \$44 ;
+  wire \$440 ;
+  wire \$441 ;
+  wire \$442 ;
+  wire \$443 ;
+  wire \$444 ;
+  wire \$445 ;
+  wire \$446 ;
+  wire \$447 ;
+  wire \$448 ;
+  wire [16:0] \$449 ;
+  wire [31:0] \$45 ;
+  wire [16:0] \$450 ;
+  wire [16:0] \$451 ;
+  wire [17:0] \$452 ;
+  wire \$453 ;
+  wire \$454 ;
+  wire \$455 ;
+  wire \$456 ;
+  wire [15:0] \$457 ;
+  wire \$458 ;
+  wire [7:0] \$459 ;
+  wire [31:0] \$46 ;
+  reg \$460 ;
+  reg \$461 ;
+  reg [15:0] \$462 ;
+  reg [15:0] \$463 ;
+  reg \$464 ;
+  reg [7:0] \$465 ;
+  reg [2:0] \$466 ;
+  reg \$467 ;
+  reg [3:0] \$468 ;
+  reg [31:0] \$469 ;
+  wire [31:0] \$47 ;
+  reg [1:0] \$470 ;
+  wire [29:0] \$48 ;
+  wire [31:0] \$49 ;
+  wire [8:0] \$491 ;
   wire [2:0] \$5 ;
-  wire [95:0] \$50 ;
-  wire \$51 ;
-  wire [95:0] \$52 ;
-  wire \$53 ;
-  wire [95:0] \$54 ;
-  wire \$55 ;
-  wire [95:0] \$56 ;
-  wire \$57 ;
-  wire [95:0] \$58 ;
-  wire \$59 ;
+  wire [30:0] \$50 ;
+  wire [31:0] \$51 ;
+  wire [31:0] \$52 ;
+  wire [31:0] \$53 ;
+  wire [31:0] \$54 ;
+  wire [31:0] \$55 ;
+  wire [31:0] \$56 ;
+  wire [31:0] \$57 ;
+  wire [29:0] \$58 ;
+  wire [31:0] \$59 ;
   wire \$6 ;
-  wire [95:0] \$60 ;
-  wire \$61 ;
-  wire [95:0] \$62 ;
-  wire \$63 ;
-  wire [95:0] \$64 ;
-  wire \$65 ;
-  wire [95:0] \$66 ;
-  wire \$67 ;
-  wire [95:0] \$68 ;
-  wire \$69 ;
+  wire [30:0] \$60 ;
+  wire [31:0] \$61 ;
+  wire [31:0] \$62 ;
+  wire [31:0] \$63 ;
+  wire [30:0] \$64 ;
+  wire [31:0] \$65 ;
+  wire [31:0] \$66 ;
+  wire [31:0] \$67 ;
+  wire [31:0] \$68 ;
+  wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [95:0] \$70 ;
-  wire \$71 ;
-  wire [95:0] \$72 ;
-  wire \$73 ;
-  wire [95:0] \$74 ;
-  wire \$75 ;
-  wire [95:0] \$76 ;
-  wire \$77 ;
-  wire [95:0] \$78 ;
-  wire \$79 ;
+  wire [30:0] \$70 ;
+  wire [31:0] \$71 ;
+  wire [31:0] \$72 ;
+  wire [31:0] \$73 ;
+  wire [31:0] \$74 ;
+  wire [31:0] \$75 ;
+  wire [25:0] \$76 ;
+  wire [31:0] \$77 ;
+  wire [26:0] \$78 ;
+  wire [31:0] \$79 ;
   wire \$8 ;
-  wire [95:0] \$80 ;
-  wire \$81 ;
-  wire [95:0] \$82 ;
-  wire \$83 ;
-  wire [95:0] \$84 ;
-  wire \$85 ;
-  wire [95:0] \$86 ;
-  wire \$87 ;
-  wire [95:0] \$88 ;
-  wire \$89 ;
+  wire [27:0] \$80 ;
+  wire [31:0] \$81 ;
+  wire [28:0] \$82 ;
+  wire [31:0] \$83 ;
+  wire [29:0] \$84 ;
+  wire [31:0] \$85 ;
+  wire [30:0] \$86 ;
+  wire [31:0] \$87 ;
+  wire [31:0] \$88 ;
+  wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [95:0] \$90 ;
-  wire \$91 ;
-  wire [95:0] \$92 ;
-  wire \$93 ;
-  wire [95:0] \$94 ;
-  wire \$95 ;
-  wire [95:0] \$96 ;
-  wire \$97 ;
-  wire [95:0] \$98 ;
-  wire \$99 ;
+  wire [29:0] \$90 ;
+  wire [31:0] \$91 ;
+  wire [30:0] \$92 ;
+  wire [31:0] \$93 ;
+  wire [31:0] \$94 ;
+  wire [31:0] \$95 ;
+  wire [30:0] \$96 ;
+  wire [31:0] \$97 ;
+  wire [31:0] \$98 ;
+  wire [31:0] \$99 ;
   input [15:0] ack;
   wire [15:0] ack;
   output [1:0] ack_sent;
@@ -34305,8 +34785,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$4783$0 ;
-  wire \port$4783$0 ;
+  input \port$5167$0 ;
+  wire \port$5167$0 ;
   input retransmit;
   wire retransmit;
   reg rr = 1'h0;
@@ -34375,8 +34855,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$16  = \$15  & retransmit;
   assign \$17  = unsent >> pick;
   assign \$18  = ~ \$17 ;
-  assign \$235  = beat[1:0] * 7'h40;
-  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$235 ;
+  assign \$491  = beat[1:0] * 7'h40;
+  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$491 ;
   assign \$20  = ~ crc;
   assign \$21  = ~ any_expired;
   assign \$22  = \$21  & pick_valid;
@@ -34393,130 +34873,448 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$33  = \$32  ? seq : 16'h0000;
   assign \$34  = unsent >> pick;
   assign \$35  = \$34  ? 8'h01 : 8'h02;
-  assign \$37  = ^ \$36 ;
-  assign \$39  = ^ \$38 ;
-  assign \$41  = ^ \$40 ;
-  assign \$43  = ^ \$42 ;
-  assign \$45  = ^ \$44 ;
-  assign \$47  = ^ \$46 ;
-  assign \$49  = ^ \$48 ;
-  assign \$51  = ^ \$50 ;
-  assign \$53  = ^ \$52 ;
-  assign \$55  = ^ \$54 ;
-  assign \$57  = ^ \$56 ;
-  assign \$59  = ^ \$58 ;
-  assign \$61  = ^ \$60 ;
-  assign \$63  = ^ \$62 ;
-  assign \$65  = ^ \$64 ;
-  assign \$67  = ^ \$66 ;
-  assign \$69  = ^ \$68 ;
-  assign \$71  = ^ \$70 ;
-  assign \$73  = ^ \$72 ;
-  assign \$75  = ^ \$74 ;
-  assign \$77  = ^ \$76 ;
-  assign \$79  = ^ \$78 ;
-  assign \$81  = ^ \$80 ;
-  assign \$83  = ^ \$82 ;
-  assign \$85  = ^ \$84 ;
-  assign \$87  = ^ \$86 ;
-  assign \$89  = ^ \$88 ;
-  assign \$91  = ^ \$90 ;
-  assign \$93  = ^ \$92 ;
-  assign \$95  = ^ \$94 ;
-  assign \$97  = ^ \$96 ;
-  assign \$99  = ^ \$98 ;
-  assign \$100  = beat + 1'h1;
-  assign \$101  = beat == 2'h2;
-  assign \$102  = cur_type == 1'h1;
-  assign \$103  = store__hdr[3:0] == 1'h1;
-  assign \$104  = store__hdr[3:0] == 2'h3;
-  assign \$105  = \$103  | \$104 ;
-  assign \$106  = store__hdr[3:0] == 3'h4;
-  assign \$107  = store__hdr[3:0] == 3'h6;
-  assign \$108  = \$106  | \$107 ;
-  assign \$109  = ! store__hdr[6:4];
-  assign \$110  = \$108  & \$109 ;
-  assign \$111  = \$105  | \$110 ;
-  assign \$112  = \$102  & \$111 ;
-  assign \$113  = store__hdr[110:95] + 3'h7;
-  assign \$115  = \$112  ? \$114  : 17'h00000;
-  assign \$116  = | \$115 ;
-  assign \$118  = ^ \$117 ;
-  assign \$120  = ^ \$119 ;
-  assign \$122  = ^ \$121 ;
-  assign \$124  = ^ \$123 ;
-  assign \$126  = ^ \$125 ;
-  assign \$128  = ^ \$127 ;
-  assign \$130  = ^ \$129 ;
-  assign \$132  = ^ \$131 ;
-  assign \$134  = ^ \$133 ;
-  assign \$136  = ^ \$135 ;
-  assign \$138  = ^ \$137 ;
-  assign \$140  = ^ \$139 ;
-  assign \$142  = ^ \$141 ;
-  assign \$144  = ^ \$143 ;
-  assign \$146  = ^ \$145 ;
-  assign \$148  = ^ \$147 ;
-  assign \$150  = ^ \$149 ;
-  assign \$152  = ^ \$151 ;
-  assign \$154  = ^ \$153 ;
-  assign \$156  = ^ \$155 ;
-  assign \$158  = ^ \$157 ;
-  assign \$160  = ^ \$159 ;
-  assign \$162  = ^ \$161 ;
-  assign \$164  = ^ \$163 ;
-  assign \$166  = ^ \$165 ;
-  assign \$168  = ^ \$167 ;
-  assign \$170  = ^ \$169 ;
-  assign \$172  = ^ \$171 ;
-  assign \$174  = ^ \$173 ;
-  assign \$176  = ^ \$175 ;
-  assign \$178  = ^ \$177 ;
-  assign \$180  = ^ \$179 ;
-  assign \$181  = beat + 1'h1;
-  assign \$182  = cur_type == 1'h1;
-  assign \$183  = store__hdr[3:0] == 1'h1;
-  assign \$184  = store__hdr[3:0] == 2'h3;
-  assign \$185  = \$183  | \$184 ;
-  assign \$186  = store__hdr[3:0] == 3'h4;
-  assign \$187  = store__hdr[3:0] == 3'h6;
-  assign \$188  = \$186  | \$187 ;
-  assign \$189  = ! store__hdr[6:4];
-  assign \$190  = \$188  & \$189 ;
-  assign \$191  = \$185  | \$190 ;
-  assign \$192  = \$182  & \$191 ;
-  assign \$193  = store__hdr[110:95] + 3'h7;
-  assign \$195  = \$192  ? \$194  : 17'h00000;
-  assign \$196  = \$195  - 1'h1;
-  assign \$197  = beat == \$196 ;
-  assign \$198  = ~ any_expired;
-  assign \$199  = \$198  & pick_valid;
-  assign \$200  = unsent >> pick;
-  assign \$201  = \$200  ? seq : 16'h0000;
-  assign \$202  = unsent >> pick;
-  assign \$203  = \$202  ? 8'h01 : 8'h02;
+  assign \$36  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$38  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$39  = \$37  ^ { 1'h0, \$38  };
+  assign \$40  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$41  = \$39  ^ \$40 ;
+  assign \$42  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$43  = \$41  ^ \$42 ;
+  assign \$44  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$45  = \$43  ^ { 1'h0, \$44  };
+  assign \$46  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$47  = \$45  ^ \$46 ;
+  assign \$48  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$49  = \$47  ^ { 2'h0, \$48  };
+  assign \$50  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$51  = \$49  ^ { 1'h0, \$50  };
+  assign \$52  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$53  = \$51  ^ \$52 ;
+  assign \$54  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$55  = \$53  ^ \$54 ;
+  assign \$56  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$57  = \$55  ^ \$56 ;
+  assign \$58  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$59  = \$57  ^ { 2'h0, \$58  };
+  assign \$60  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$61  = \$59  ^ { 1'h0, \$60  };
+  assign \$62  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$63  = \$61  ^ \$62 ;
+  assign \$64  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$65  = \$63  ^ { 1'h0, \$64  };
+  assign \$66  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$67  = \$65  ^ \$66 ;
+  assign \$68  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$69  = \$67  ^ \$68 ;
+  assign \$70  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$71  = \$69  ^ { 1'h0, \$70  };
+  assign \$72  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$73  = \$71  ^ \$72 ;
+  assign \$74  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$75  = \$73  ^ \$74 ;
+  assign \$76  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$77  = \$75  ^ { 6'h00, \$76  };
+  assign \$78  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$79  = \$77  ^ { 5'h00, \$78  };
+  assign \$80  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$81  = \$79  ^ { 4'h0, \$80  };
+  assign \$82  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$83  = \$81  ^ { 3'h0, \$82  };
+  assign \$84  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$85  = \$83  ^ { 2'h0, \$84  };
+  assign \$86  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$87  = \$85  ^ { 1'h0, \$86  };
+  assign \$88  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$89  = \$87  ^ \$88 ;
+  assign \$90  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$91  = \$89  ^ { 2'h0, \$90  };
+  assign \$92  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$93  = \$91  ^ { 1'h0, \$92  };
+  assign \$94  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$95  = \$93  ^ \$94 ;
+  assign \$96  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$97  = \$95  ^ { 1'h0, \$96  };
+  assign \$98  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$99  = \$97  ^ \$98 ;
+  assign \$100  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$101  = \$99  ^ \$100 ;
+  assign \$102  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$103  = \$101  ^ { 1'h0, \$102  };
+  assign \$104  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$105  = \$103  ^ \$104 ;
+  assign \$106  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$107  = \$105  ^ \$106 ;
+  assign \$108  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$109  = \$107  ^ { 1'h0, \$108  };
+  assign \$110  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$111  = \$109  ^ \$110 ;
+  assign \$112  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$113  = \$111  ^ { 2'h0, \$112  };
+  assign \$114  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$115  = \$113  ^ { 1'h0, \$114  };
+  assign \$116  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$117  = \$115  ^ \$116 ;
+  assign \$118  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$119  = \$117  ^ \$118 ;
+  assign \$120  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$121  = \$119  ^ \$120 ;
+  assign \$122  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$123  = \$121  ^ { 2'h0, \$122  };
+  assign \$124  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$125  = \$123  ^ { 1'h0, \$124  };
+  assign \$126  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$127  = \$125  ^ \$126 ;
+  assign \$128  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$129  = \$127  ^ { 1'h0, \$128  };
+  assign \$130  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$131  = \$129  ^ \$130 ;
+  assign \$132  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$133  = \$131  ^ \$132 ;
+  assign \$134  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$135  = \$133  ^ { 1'h0, \$134  };
+  assign \$136  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$137  = \$135  ^ \$136 ;
+  assign \$138  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$139  = \$137  ^ \$138 ;
+  assign \$140  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$141  = \$139  ^ { 6'h00, \$140  };
+  assign \$142  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$143  = \$141  ^ { 5'h00, \$142  };
+  assign \$144  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$145  = \$143  ^ { 4'h0, \$144  };
+  assign \$146  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$147  = \$145  ^ { 3'h0, \$146  };
+  assign \$148  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$149  = \$147  ^ { 2'h0, \$148  };
+  assign \$150  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$151  = \$149  ^ { 1'h0, \$150  };
+  assign \$152  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$153  = \$151  ^ \$152 ;
+  assign \$154  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$155  = \$153  ^ { 2'h0, \$154  };
+  assign \$156  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$157  = \$155  ^ { 1'h0, \$156  };
+  assign \$158  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$159  = \$157  ^ \$158 ;
+  assign \$160  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$161  = \$159  ^ { 1'h0, \$160  };
+  assign \$162  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$163  = \$161  ^ \$162 ;
+  assign \$164  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$165  = \$163  ^ \$164 ;
+  assign \$166  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$167  = \$165  ^ \$166 ;
+  assign \$168  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$169  = \$167  ^ \$168 ;
+  assign \$170  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$171  = \$169  ^ \$170 ;
+  assign \$172  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$173  = \$171  ^ { 1'h0, \$172  };
+  assign \$174  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$175  = \$173  ^ \$174 ;
+  assign \$176  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$177  = \$175  ^ \$176 ;
+  assign \$178  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$179  = \$177  ^ \$178 ;
+  assign \$180  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$181  = \$179  ^ { 7'h00, \$180  };
+  assign \$182  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$183  = \$181  ^ { 6'h00, \$182  };
+  assign \$184  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$185  = \$183  ^ { 5'h00, \$184  };
+  assign \$186  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$187  = \$185  ^ { 4'h0, \$186  };
+  assign \$188  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$189  = \$187  ^ { 3'h0, \$188  };
+  assign \$190  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$191  = \$189  ^ { 2'h0, \$190  };
+  assign \$192  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$193  = \$191  ^ { 1'h0, \$192  };
+  assign \$194  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$195  = \$193  ^ \$194 ;
+  assign \$196  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$197  = \$195  ^ { 3'h0, \$196  };
+  assign \$198  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$199  = \$197  ^ { 2'h0, \$198  };
+  assign \$200  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$201  = \$199  ^ { 1'h0, \$200  };
+  assign \$202  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$203  = \$201  ^ \$202 ;
+  assign \$204  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$205  = \$203  ^ { 1'h0, \$204  };
+  assign \$206  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$207  = \$205  ^ \$206 ;
+  assign \$208  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$209  = \$207  ^ \$208 ;
+  assign \$210  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$211  = \$209  ^ { 2'h0, \$210  };
+  assign \$212  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$213  = \$211  ^ { 1'h0, \$212  };
+  assign \$214  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$215  = \$213  ^ \$214 ;
+  assign \$216  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$217  = \$215  ^ { 5'h00, \$216  };
+  assign \$218  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$219  = \$217  ^ { 4'h0, \$218  };
+  assign \$220  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$221  = \$219  ^ { 3'h0, \$220  };
+  assign \$222  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$223  = \$221  ^ { 2'h0, \$222  };
+  assign \$224  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$225  = \$223  ^ { 1'h0, \$224  };
+  assign \$226  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$227  = \$225  ^ \$226 ;
+  assign \$228  = beat + 1'h1;
+  assign \$229  = beat == 2'h2;
+  assign \$230  = cur_type == 1'h1;
+  assign \$231  = store__hdr[3:0] == 1'h1;
+  assign \$232  = store__hdr[3:0] == 2'h3;
+  assign \$233  = \$231  | \$232 ;
+  assign \$234  = store__hdr[3:0] == 3'h4;
+  assign \$235  = store__hdr[3:0] == 3'h6;
+  assign \$236  = \$234  | \$235 ;
+  assign \$237  = ! store__hdr[6:4];
+  assign \$238  = \$236  & \$237 ;
+  assign \$239  = \$233  | \$238 ;
+  assign \$240  = \$230  & \$239 ;
+  assign \$241  = store__hdr[110:95] + 3'h7;
+  assign \$243  = \$240  ? \$242  : 17'h00000;
+  assign \$244  = | \$243 ;
+  assign \$245  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$247  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$248  = \$246  ^ { 1'h0, \$247  };
+  assign \$249  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$250  = \$248  ^ \$249 ;
+  assign \$251  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$252  = \$250  ^ \$251 ;
+  assign \$253  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$254  = \$252  ^ { 1'h0, \$253  };
+  assign \$255  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$256  = \$254  ^ \$255 ;
+  assign \$257  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$258  = \$256  ^ { 2'h0, \$257  };
+  assign \$259  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$260  = \$258  ^ { 1'h0, \$259  };
+  assign \$261  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$262  = \$260  ^ \$261 ;
+  assign \$263  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$264  = \$262  ^ \$263 ;
+  assign \$265  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$266  = \$264  ^ \$265 ;
+  assign \$267  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$268  = \$266  ^ { 2'h0, \$267  };
+  assign \$269  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$270  = \$268  ^ { 1'h0, \$269  };
+  assign \$271  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$272  = \$270  ^ \$271 ;
+  assign \$273  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$274  = \$272  ^ { 1'h0, \$273  };
+  assign \$275  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$276  = \$274  ^ \$275 ;
+  assign \$277  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$278  = \$276  ^ \$277 ;
+  assign \$279  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$280  = \$278  ^ { 1'h0, \$279  };
+  assign \$281  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$282  = \$280  ^ \$281 ;
+  assign \$283  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$284  = \$282  ^ \$283 ;
+  assign \$285  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$286  = \$284  ^ { 6'h00, \$285  };
+  assign \$287  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$288  = \$286  ^ { 5'h00, \$287  };
+  assign \$289  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$290  = \$288  ^ { 4'h0, \$289  };
+  assign \$291  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$292  = \$290  ^ { 3'h0, \$291  };
+  assign \$293  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$294  = \$292  ^ { 2'h0, \$293  };
+  assign \$295  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$296  = \$294  ^ { 1'h0, \$295  };
+  assign \$297  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$298  = \$296  ^ \$297 ;
+  assign \$299  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$300  = \$298  ^ { 2'h0, \$299  };
+  assign \$301  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$302  = \$300  ^ { 1'h0, \$301  };
+  assign \$303  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$304  = \$302  ^ \$303 ;
+  assign \$305  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$306  = \$304  ^ { 1'h0, \$305  };
+  assign \$307  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$308  = \$306  ^ \$307 ;
+  assign \$309  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$310  = \$308  ^ \$309 ;
+  assign \$311  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$312  = \$310  ^ { 1'h0, \$311  };
+  assign \$313  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$314  = \$312  ^ \$313 ;
+  assign \$315  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$316  = \$314  ^ \$315 ;
+  assign \$317  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$318  = \$316  ^ { 1'h0, \$317  };
+  assign \$319  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$320  = \$318  ^ \$319 ;
+  assign \$321  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$322  = \$320  ^ { 2'h0, \$321  };
+  assign \$323  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$324  = \$322  ^ { 1'h0, \$323  };
+  assign \$325  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$326  = \$324  ^ \$325 ;
+  assign \$327  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$328  = \$326  ^ \$327 ;
+  assign \$329  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$330  = \$328  ^ \$329 ;
+  assign \$331  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$332  = \$330  ^ { 2'h0, \$331  };
+  assign \$333  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$334  = \$332  ^ { 1'h0, \$333  };
+  assign \$335  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$336  = \$334  ^ \$335 ;
+  assign \$337  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$338  = \$336  ^ { 1'h0, \$337  };
+  assign \$339  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$340  = \$338  ^ \$339 ;
+  assign \$341  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$342  = \$340  ^ \$341 ;
+  assign \$343  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$344  = \$342  ^ { 1'h0, \$343  };
+  assign \$345  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$346  = \$344  ^ \$345 ;
+  assign \$347  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$348  = \$346  ^ \$347 ;
+  assign \$349  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$350  = \$348  ^ { 6'h00, \$349  };
+  assign \$351  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$352  = \$350  ^ { 5'h00, \$351  };
+  assign \$353  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$354  = \$352  ^ { 4'h0, \$353  };
+  assign \$355  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$356  = \$354  ^ { 3'h0, \$355  };
+  assign \$357  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$358  = \$356  ^ { 2'h0, \$357  };
+  assign \$359  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$360  = \$358  ^ { 1'h0, \$359  };
+  assign \$361  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$362  = \$360  ^ \$361 ;
+  assign \$363  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$364  = \$362  ^ { 2'h0, \$363  };
+  assign \$365  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$366  = \$364  ^ { 1'h0, \$365  };
+  assign \$367  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$368  = \$366  ^ \$367 ;
+  assign \$369  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$370  = \$368  ^ { 1'h0, \$369  };
+  assign \$371  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$372  = \$370  ^ \$371 ;
+  assign \$373  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$374  = \$372  ^ \$373 ;
+  assign \$375  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$376  = \$374  ^ \$375 ;
+  assign \$377  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$378  = \$376  ^ \$377 ;
+  assign \$379  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$380  = \$378  ^ \$379 ;
+  assign \$381  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$382  = \$380  ^ { 1'h0, \$381  };
+  assign \$383  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$384  = \$382  ^ \$383 ;
+  assign \$385  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$386  = \$384  ^ \$385 ;
+  assign \$387  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$388  = \$386  ^ \$387 ;
+  assign \$389  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$390  = \$388  ^ { 7'h00, \$389  };
+  assign \$391  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$392  = \$390  ^ { 6'h00, \$391  };
+  assign \$393  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$394  = \$392  ^ { 5'h00, \$393  };
+  assign \$395  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$396  = \$394  ^ { 4'h0, \$395  };
+  assign \$397  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$398  = \$396  ^ { 3'h0, \$397  };
+  assign \$399  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$400  = \$398  ^ { 2'h0, \$399  };
+  assign \$401  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$402  = \$400  ^ { 1'h0, \$401  };
+  assign \$403  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$404  = \$402  ^ \$403 ;
+  assign \$405  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$406  = \$404  ^ { 3'h0, \$405  };
+  assign \$407  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$408  = \$406  ^ { 2'h0, \$407  };
+  assign \$409  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$410  = \$408  ^ { 1'h0, \$409  };
+  assign \$411  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$412  = \$410  ^ \$411 ;
+  assign \$413  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$414  = \$412  ^ { 1'h0, \$413  };
+  assign \$415  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$416  = \$414  ^ \$415 ;
+  assign \$417  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$418  = \$416  ^ \$417 ;
+  assign \$419  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$420  = \$418  ^ { 2'h0, \$419  };
+  assign \$421  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$422  = \$420  ^ { 1'h0, \$421  };
+  assign \$423  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$424  = \$422  ^ \$423 ;
+  assign \$425  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$426  = \$424  ^ { 5'h00, \$425  };
+  assign \$427  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$428  = \$426  ^ { 4'h0, \$427  };
+  assign \$429  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$430  = \$428  ^ { 3'h0, \$429  };
+  assign \$431  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$432  = \$430  ^ { 2'h0, \$431  };
+  assign \$433  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$434  = \$432  ^ { 1'h0, \$433  };
+  assign \$435  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$436  = \$434  ^ \$435 ;
+  assign \$437  = beat + 1'h1;
+  assign \$438  = cur_type == 1'h1;
+  assign \$439  = store__hdr[3:0] == 1'h1;
+  assign \$440  = store__hdr[3:0] == 2'h3;
+  assign \$441  = \$439  | \$440 ;
+  assign \$442  = store__hdr[3:0] == 3'h4;
+  assign \$443  = store__hdr[3:0] == 3'h6;
+  assign \$444  = \$442  | \$443 ;
+  assign \$445  = ! store__hdr[6:4];
+  assign \$446  = \$444  & \$445 ;
+  assign \$447  = \$441  | \$446 ;
+  assign \$448  = \$438  & \$447 ;
+  assign \$449  = store__hdr[110:95] + 3'h7;
+  assign \$451  = \$448  ? \$450  : 17'h00000;
+  assign \$452  = \$451  - 1'h1;
+  assign \$453  = beat == \$452 ;
+  assign \$454  = ~ any_expired;
+  assign \$455  = \$454  & pick_valid;
+  assign \$456  = unsent >> pick;
+  assign \$457  = \$456  ? seq : 16'h0000;
+  assign \$458  = unsent >> pick;
+  assign \$459  = \$458  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    sending <= \$204 ;
+    sending <= \$460 ;
   always @(posedge clk)
-    store__peer <= \$205 ;
+    store__peer <= \$461 ;
   always @(posedge clk)
-    cur_seq <= \$206 ;
+    cur_seq <= \$462 ;
   always @(posedge clk)
-    cur_ack <= \$207 ;
+    cur_ack <= \$463 ;
   always @(posedge clk)
-    cur_nak <= \$208 ;
+    cur_nak <= \$464 ;
   always @(posedge clk)
-    cur_type <= \$209 ;
+    cur_type <= \$465 ;
   always @(posedge clk)
-    store__slot <= \$210 ;
+    store__slot <= \$466 ;
   always @(posedge clk)
-    rr <= \$211 ;
+    rr <= \$467 ;
   always @(posedge clk)
-    beat <= \$212 ;
+    beat <= \$468 ;
   always @(posedge clk)
-    crc <= \$213 ;
+    crc <= \$469 ;
   always @(posedge clk)
-    sender_state <= \$214 ;
+    sender_state <= \$470 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
     pick = 1'h0;
@@ -34573,7 +35371,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$4783$0 ) begin
+            if (\port$5167$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -34826,15 +35624,15 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$204  = sending;
+    \$460  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$204  = 1'h0;
+          \$460  = 1'h0;
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$204  = 1'h1;
+            \$460  = 1'h1;
           end
         end
       2'h1:
@@ -34844,26 +35642,26 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$199 ) begin
-              \$204  = 1'h1;
+            if (\$455 ) begin
+              \$460  = 1'h1;
             end else begin
-              \$204  = 1'h0;
+              \$460  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$204  = 1'h0;
+      \$460  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$205  = store__peer;
+    \$461  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$205  = pick;
+            \$461  = pick;
           end
       2'h1:
           /* empty */;
@@ -34871,24 +35669,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$205  = pick;
+            if (\$455 ) begin
+              \$461  = pick;
             end
           end
     endcase
     if (rst) begin
-      \$205  = 1'h0;
+      \$461  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$206  = cur_seq;
+    \$462  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$206  = \$33 ;
+            \$462  = \$33 ;
           end
       2'h1:
           /* empty */;
@@ -34896,24 +35694,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$206  = \$201 ;
+            if (\$455 ) begin
+              \$462  = \$457 ;
             end
           end
     endcase
     if (rst) begin
-      \$206  = 16'h0000;
+      \$462  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$207  = cur_ack;
+    \$463  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$207  = ack;
+            \$463  = ack;
           end
       2'h1:
           /* empty */;
@@ -34921,24 +35719,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$207  = ack;
+            if (\$455 ) begin
+              \$463  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$207  = 16'h0000;
+      \$463  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$208  = cur_nak;
+    \$464  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$208  = nak;
+            \$464  = nak;
           end
       2'h1:
           /* empty */;
@@ -34946,24 +35744,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$208  = nak;
+            if (\$455 ) begin
+              \$464  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$208  = 1'h0;
+      \$464  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$209  = cur_type;
+    \$465  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$209  = \$35 ;
+            \$465  = \$35 ;
           end
       2'h1:
           /* empty */;
@@ -34971,24 +35769,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$209  = \$203 ;
+            if (\$455 ) begin
+              \$465  = \$459 ;
             end
           end
     endcase
     if (rst) begin
-      \$209  = 8'h02;
+      \$465  = 8'h02;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$210  = store__slot;
+    \$466  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$210  = seq[2:0];
+            \$466  = seq[2:0];
           end
       2'h1:
           /* empty */;
@@ -34996,24 +35794,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$210  = seq[2:0];
+            if (\$455 ) begin
+              \$466  = seq[2:0];
             end
           end
     endcase
     if (rst) begin
-      \$210  = 3'h0;
+      \$466  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$211  = rr;
+    \$467  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$211  = pick;
+            \$467  = pick;
           end
       2'h1:
           /* empty */;
@@ -35021,121 +35819,121 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$211  = pick;
+            if (\$455 ) begin
+              \$467  = pick;
             end
           end
     endcase
     if (rst) begin
-      \$211  = 1'h0;
+      \$467  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$212  = beat;
+    \$468  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$212  = 4'h0;
+            \$468  = 4'h0;
           end
       2'h1:
           if (m_axis__tready) begin
-            \$212  = \$100 [3:0];
-            if (\$101 ) begin
-              \$212  = 4'h0;
+            \$468  = \$228 [3:0];
+            if (\$229 ) begin
+              \$468  = 4'h0;
             end
           end
       2'h2:
           if (m_axis__tready) begin
-            \$212  = \$181 [3:0];
+            \$468  = \$437 [3:0];
           end
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$212  = 4'h0;
+            if (\$455 ) begin
+              \$468  = 4'h0;
             end
           end
     endcase
     if (rst) begin
-      \$212  = 4'h0;
+      \$468  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$213  = crc;
+    \$469  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$213  = 32'd4294967295;
+            \$469  = 32'd4294967295;
           end
       2'h1:
           if (m_axis__tready) begin
-            \$213  = { \$99 , \$97 , \$95 , \$93 , \$91 , \$89 , \$87 , \$85 , \$83 , \$81 , \$79 , \$77 , \$75 , \$73 , \$71 , \$69 , \$67 , \$65 , \$63 , \$61 , \$59 , \$57 , \$55 , \$53 , \$51 , \$49 , \$47 , \$45 , \$43 , \$41 , \$39 , \$37  };
+            \$469  = \$227 ;
           end
       2'h2:
           if (m_axis__tready) begin
-            \$213  = { \$180 , \$178 , \$176 , \$174 , \$172 , \$170 , \$168 , \$166 , \$164 , \$162 , \$160 , \$158 , \$156 , \$154 , \$152 , \$150 , \$148 , \$146 , \$144 , \$142 , \$140 , \$138 , \$136 , \$134 , \$132 , \$130 , \$128 , \$126 , \$124 , \$122 , \$120 , \$118  };
+            \$469  = \$436 ;
           end
       2'h3:
           if (m_axis__tready) begin
-            if (\$199 ) begin
-              \$213  = 32'd4294967295;
+            if (\$455 ) begin
+              \$469  = 32'd4294967295;
             end
           end
     endcase
     if (rst) begin
-      \$213  = 32'd4294967295;
+      \$469  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$214  = sender_state;
+    \$470  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$214  = 2'h1;
+            \$470  = 2'h1;
           end
       2'h1:
           if (m_axis__tready) begin
-            if (\$101 ) begin
+            if (\$229 ) begin
               (* full_case = 32'd1 *)
-              if (\$116 ) begin
-                \$214  = 2'h2;
+              if (\$244 ) begin
+                \$470  = 2'h2;
               end else begin
-                \$214  = 2'h3;
+                \$470  = 2'h3;
               end
             end
           end
       2'h2:
           if (m_axis__tready) begin
-            if (\$197 ) begin
-              \$214  = 2'h3;
+            if (\$453 ) begin
+              \$470  = 2'h3;
             end
           end
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$199 ) begin
-              \$214  = 2'h1;
+            if (\$455 ) begin
+              \$470  = 2'h1;
             end else begin
-              \$214  = 2'h0;
+              \$470  = 2'h0;
             end
           end
     endcase
     if (rst) begin
-      \$214  = 2'h0;
+      \$470  = 2'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$4783$0  };
+  assign expired = { 1'h0, \port$5167$0  };
   assign peer = pick;
   assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 7'h00, store__peer };
@@ -35158,137 +35956,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$4783$0 ;
-  assign { \$36 [95:91], \$36 [89:88], \$36 [85], \$36 [83:81], \$36 [79:73], \$36 [69], \$36 [63], \$36 [61:60], \$36 [58:53], \$36 [50], \$36 [47], \$36 [45:44], \$36 [40:39], \$36 [37], \$36 [34], \$36 [32:31], \$36 [29:28], \$36 [26:21], \$36 [18], \$36 [15], \$36 [13:12], \$36 [8:7], \$36 [5], \$36 [2], \$36 [0] } = 55'h00000000000000;
-  assign { \$36 [90], \$36 [87:86], \$36 [84], \$36 [80], \$36 [72:70], \$36 [68:64], \$36 [62], \$36 [59], \$36 [52:51], \$36 [49:48], \$36 [46], \$36 [43:41], \$36 [38], \$36 [36:35], \$36 [33], \$36 [30], \$36 [27], \$36 [20:19], \$36 [17:16], \$36 [14], \$36 [11:9], \$36 [6], \$36 [4:3], \$36 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
-  assign { \$38 [95:92], \$38 [90:89], \$38 [86], \$38 [84:82], \$38 [80:74], \$38 [70], \$38 [64], \$38 [62:61], \$38 [59:54], \$38 [51], \$38 [48], \$38 [46:45], \$38 [41:40], \$38 [38], \$38 [35], \$38 [33], \$38 [30:29], \$38 [27:22], \$38 [19], \$38 [16], \$38 [14:13], \$38 [9:8], \$38 [6], \$38 [3], \$38 [1] } = 53'h00000000000000;
-  assign { \$38 [91], \$38 [88:87], \$38 [85], \$38 [81], \$38 [73:71], \$38 [69:65], \$38 [63], \$38 [60], \$38 [53:52], \$38 [50:49], \$38 [47], \$38 [44:42], \$38 [39], \$38 [37:36], \$38 [34], \$38 [32:31], \$38 [28], \$38 [21:20], \$38 [18:17], \$38 [15], \$38 [12:10], \$38 [7], \$38 [5:4], \$38 [2], \$38 [0] } = { m_axis__tdata[59], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[41:39], m_axis__tdata[37:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[15], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31], crc[28], crc[21:20], crc[18:17], crc[15], crc[12:10], crc[7], crc[5:4], crc[2], crc[0] };
-  assign { \$40 [95:93], \$40 [91:90], \$40 [87], \$40 [85:83], \$40 [81:75], \$40 [71], \$40 [65], \$40 [63:62], \$40 [60:55], \$40 [52], \$40 [49], \$40 [47:46], \$40 [42:41], \$40 [39], \$40 [36], \$40 [34], \$40 [31:30], \$40 [28:23], \$40 [20], \$40 [17], \$40 [15:14], \$40 [10:9], \$40 [7], \$40 [4], \$40 [2] } = 52'h0000000000000;
-  assign { \$40 [92], \$40 [89:88], \$40 [86], \$40 [82], \$40 [74:72], \$40 [70:66], \$40 [64], \$40 [61], \$40 [54:53], \$40 [51:50], \$40 [48], \$40 [45:43], \$40 [40], \$40 [38:37], \$40 [35], \$40 [33:32], \$40 [29], \$40 [22:21], \$40 [19:18], \$40 [16], \$40 [13:11], \$40 [8], \$40 [6:5], \$40 [3], \$40 [1:0] } = { m_axis__tdata[60], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[42:40], m_axis__tdata[38:34], m_axis__tdata[32], m_axis__tdata[29], m_axis__tdata[22:21], m_axis__tdata[19:18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1:0], crc[29], crc[22:21], crc[19:18], crc[16], crc[13:11], crc[8], crc[6:5], crc[3], crc[1:0] };
-  assign { \$42 [95:94], \$42 [92:91], \$42 [88], \$42 [86:84], \$42 [82:76], \$42 [72], \$42 [66], \$42 [64:63], \$42 [61:56], \$42 [53], \$42 [50], \$42 [48:47], \$42 [43:42], \$42 [40], \$42 [37], \$42 [35], \$42 [31], \$42 [29:24], \$42 [21], \$42 [18], \$42 [16:15], \$42 [11:10], \$42 [8], \$42 [5], \$42 [3] } = 50'h0000000000000;
-  assign { \$42 [93], \$42 [90:89], \$42 [87], \$42 [83], \$42 [75:73], \$42 [71:67], \$42 [65], \$42 [62], \$42 [55:54], \$42 [52:51], \$42 [49], \$42 [46:44], \$42 [41], \$42 [39:38], \$42 [36], \$42 [34:32], \$42 [30], \$42 [23:22], \$42 [20:19], \$42 [17], \$42 [14:12], \$42 [9], \$42 [7:6], \$42 [4], \$42 [2:0] } = { m_axis__tdata[61], m_axis__tdata[58:57], m_axis__tdata[55], m_axis__tdata[51], m_axis__tdata[43:41], m_axis__tdata[39:35], m_axis__tdata[33], m_axis__tdata[30], m_axis__tdata[23:22], m_axis__tdata[20:19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2:0], crc[30], crc[23:22], crc[20:19], crc[17], crc[14:12], crc[9], crc[7:6], crc[4], crc[2:0] };
-  assign { \$44 [95], \$44 [93:92], \$44 [89], \$44 [87:85], \$44 [83:77], \$44 [73], \$44 [67], \$44 [65:64], \$44 [62:57], \$44 [54], \$44 [51], \$44 [49:48], \$44 [44:43], \$44 [41], \$44 [38], \$44 [36], \$44 [30:25], \$44 [22], \$44 [19], \$44 [17:16], \$44 [12:11], \$44 [9], \$44 [6], \$44 [4] } = 48'h000000000000;
-  assign { \$44 [94], \$44 [91:90], \$44 [88], \$44 [84], \$44 [76:74], \$44 [72:68], \$44 [66], \$44 [63], \$44 [56:55], \$44 [53:52], \$44 [50], \$44 [47:45], \$44 [42], \$44 [40:39], \$44 [37], \$44 [35:31], \$44 [24:23], \$44 [21:20], \$44 [18], \$44 [15:13], \$44 [10], \$44 [8:7], \$44 [5], \$44 [3:0] } = { m_axis__tdata[62], m_axis__tdata[59:58], m_axis__tdata[56], m_axis__tdata[52], m_axis__tdata[44:42], m_axis__tdata[40:36], m_axis__tdata[34], m_axis__tdata[31], m_axis__tdata[24:23], m_axis__tdata[21:20], m_axis__tdata[18], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[8:7], m_axis__tdata[5], m_axis__tdata[3:0], crc[31], crc[24:23], crc[21:20], crc[18], crc[15:13], crc[10], crc[8:7], crc[5], crc[3:0] };
-  assign { \$46 [94:93], \$46 [90], \$46 [88:86], \$46 [84:78], \$46 [74], \$46 [68], \$46 [66:65], \$46 [63:58], \$46 [55], \$46 [52], \$46 [50:49], \$46 [45:44], \$46 [42], \$46 [39], \$46 [37], \$46 [32:26], \$46 [23], \$46 [20], \$46 [18:17], \$46 [13:12], \$46 [10], \$46 [7], \$46 [5], \$46 [0] } = 49'h0000000000000;
-  assign { \$46 [95], \$46 [92:91], \$46 [89], \$46 [85], \$46 [77:75], \$46 [73:69], \$46 [67], \$46 [64], \$46 [57:56], \$46 [54:53], \$46 [51], \$46 [48:46], \$46 [43], \$46 [41:40], \$46 [38], \$46 [36:33], \$46 [25:24], \$46 [22:21], \$46 [19], \$46 [16:14], \$46 [11], \$46 [9:8], \$46 [6], \$46 [4:1] } = { m_axis__tdata[63], m_axis__tdata[60:59], m_axis__tdata[57], m_axis__tdata[53], m_axis__tdata[45:43], m_axis__tdata[41:37], m_axis__tdata[35], m_axis__tdata[32], m_axis__tdata[25:24], m_axis__tdata[22:21], m_axis__tdata[19], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[9:8], m_axis__tdata[6], m_axis__tdata[4:1], crc[25:24], crc[22:21], crc[19], crc[16:14], crc[11], crc[9:8], crc[6], crc[4:1] };
-  assign { \$48 [95:94], \$48 [91:88], \$48 [86:85], \$48 [83:81], \$48 [79], \$48 [75], \$48 [72:68], \$48 [65], \$48 [63], \$48 [61:60], \$48 [56], \$48 [53:52], \$48 [50:48], \$48 [45], \$48 [42:40], \$48 [36:35], \$48 [32:31], \$48 [29:28], \$48 [24], \$48 [21:20], \$48 [18:16], \$48 [13], \$48 [10:8], \$48 [4:3], \$48 [0] } = 51'h0000000000000;
-  assign { \$48 [93:92], \$48 [87], \$48 [84], \$48 [80], \$48 [78:76], \$48 [74:73], \$48 [67:66], \$48 [64], \$48 [62], \$48 [59:57], \$48 [55:54], \$48 [51], \$48 [47:46], \$48 [44:43], \$48 [39:37], \$48 [34:33], \$48 [30], \$48 [27:25], \$48 [23:22], \$48 [19], \$48 [15:14], \$48 [12:11], \$48 [7:5], \$48 [2:1] } = { m_axis__tdata[61:60], m_axis__tdata[55], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[46:44], m_axis__tdata[42:41], m_axis__tdata[35:34], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27:25], m_axis__tdata[23:22], m_axis__tdata[19], m_axis__tdata[15:14], m_axis__tdata[12:11], m_axis__tdata[7:5], m_axis__tdata[2:1], crc[30], crc[27:25], crc[23:22], crc[19], crc[15:14], crc[12:11], crc[7:5], crc[2:1] };
-  assign { \$50 [95], \$50 [92:89], \$50 [87:86], \$50 [84:82], \$50 [80], \$50 [76], \$50 [73:69], \$50 [66], \$50 [64], \$50 [62:61], \$50 [57], \$50 [54:53], \$50 [51:49], \$50 [46], \$50 [43:41], \$50 [37:36], \$50 [33], \$50 [30:29], \$50 [25], \$50 [22:21], \$50 [19:17], \$50 [14], \$50 [11:9], \$50 [5:4], \$50 [1] } = 49'h0000000000000;
-  assign { \$50 [94:93], \$50 [88], \$50 [85], \$50 [81], \$50 [79:77], \$50 [75:74], \$50 [68:67], \$50 [65], \$50 [63], \$50 [60:58], \$50 [56:55], \$50 [52], \$50 [48:47], \$50 [45:44], \$50 [40:38], \$50 [35:34], \$50 [32:31], \$50 [28:26], \$50 [24:23], \$50 [20], \$50 [16:15], \$50 [13:12], \$50 [8:6], \$50 [3:2], \$50 [0] } = { m_axis__tdata[62:61], m_axis__tdata[56], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[47:45], m_axis__tdata[43:42], m_axis__tdata[36:35], m_axis__tdata[33], m_axis__tdata[31], m_axis__tdata[28:26], m_axis__tdata[24:23], m_axis__tdata[20], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[8:6], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[28:26], crc[24:23], crc[20], crc[16:15], crc[13:12], crc[8:6], crc[3:2], crc[0] };
-  assign { \$52 [93:90], \$52 [88:87], \$52 [85:83], \$52 [81], \$52 [77], \$52 [74:70], \$52 [67], \$52 [65], \$52 [63:62], \$52 [58], \$52 [55:54], \$52 [52:50], \$52 [47], \$52 [44:42], \$52 [38:37], \$52 [34], \$52 [32:30], \$52 [26], \$52 [23:22], \$52 [20:18], \$52 [15], \$52 [12:10], \$52 [6:5], \$52 [2], \$52 [0] } = 50'h0000000000000;
-  assign { \$52 [95:94], \$52 [89], \$52 [86], \$52 [82], \$52 [80:78], \$52 [76:75], \$52 [69:68], \$52 [66], \$52 [64], \$52 [61:59], \$52 [57:56], \$52 [53], \$52 [49:48], \$52 [46:45], \$52 [41:39], \$52 [36:35], \$52 [33], \$52 [29:27], \$52 [25:24], \$52 [21], \$52 [17:16], \$52 [14:13], \$52 [9:7], \$52 [4:3], \$52 [1] } = { m_axis__tdata[63:62], m_axis__tdata[57], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[48:46], m_axis__tdata[44:43], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:27], m_axis__tdata[25:24], m_axis__tdata[21], m_axis__tdata[17:16], m_axis__tdata[14:13], m_axis__tdata[9:7], m_axis__tdata[4:3], m_axis__tdata[1], crc[29:27], crc[25:24], crc[21], crc[17:16], crc[14:13], crc[9:7], crc[4:3], crc[1] };
-  assign { \$54 [94:87], \$54 [85], \$54 [82], \$54 [80], \$54 [78], \$54 [75:73], \$54 [70], \$54 [67], \$54 [65], \$54 [63:62], \$54 [56:55], \$54 [53], \$54 [49], \$54 [46:44], \$54 [42:41], \$54 [39], \$54 [36], \$54 [32:30], \$54 [24:23], \$54 [21], \$54 [17], \$54 [14:12], \$54 [10:9], \$54 [7], \$54 [4], \$54 [0] } = 46'h000000000000;
-  assign { \$54 [95], \$54 [86], \$54 [84:83], \$54 [81], \$54 [79], \$54 [77:76], \$54 [72:71], \$54 [69:68], \$54 [66], \$54 [64], \$54 [61:57], \$54 [54], \$54 [52:50], \$54 [48:47], \$54 [43], \$54 [40], \$54 [38:37], \$54 [35:33], \$54 [29:25], \$54 [22], \$54 [20:18], \$54 [16:15], \$54 [11], \$54 [8], \$54 [6:5], \$54 [3:1] } = { m_axis__tdata[63], m_axis__tdata[54], m_axis__tdata[52:51], m_axis__tdata[49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[40:39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:25], m_axis__tdata[22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3:1], crc[29:25], crc[22], crc[20:18], crc[16:15], crc[11], crc[8], crc[6:5], crc[3:1] };
-  assign { \$56 [95:91], \$56 [89:87], \$56 [84:83], \$56 [81:79], \$56 [76:74], \$56 [72], \$56 [70], \$56 [67], \$56 [65], \$56 [63:62], \$56 [59], \$56 [57:56], \$56 [54], \$56 [52:47], \$56 [45], \$56 [41:40], \$56 [38:35], \$56 [32:30], \$56 [27], \$56 [25:24], \$56 [22], \$56 [20:15], \$56 [13], \$56 [9:8], \$56 [6:3], \$56 [0] } = 60'h000000000000000;
-  assign { \$56 [90], \$56 [86:85], \$56 [82], \$56 [78:77], \$56 [73], \$56 [71], \$56 [69:68], \$56 [66], \$56 [64], \$56 [61:60], \$56 [58], \$56 [55], \$56 [53], \$56 [46], \$56 [44:42], \$56 [39], \$56 [34:33], \$56 [29:28], \$56 [26], \$56 [23], \$56 [21], \$56 [14], \$56 [12:10], \$56 [7], \$56 [2:1] } = { m_axis__tdata[58], m_axis__tdata[54:53], m_axis__tdata[50], m_axis__tdata[46:45], m_axis__tdata[41], m_axis__tdata[39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:28], m_axis__tdata[26], m_axis__tdata[23], m_axis__tdata[21], m_axis__tdata[14], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[2:1], crc[29:28], crc[26], crc[23], crc[21], crc[14], crc[12:10], crc[7], crc[2:1] };
-  assign { \$58 [95:92], \$58 [90:88], \$58 [85:84], \$58 [82:80], \$58 [77:75], \$58 [73], \$58 [71], \$58 [68], \$58 [66], \$58 [64:63], \$58 [60], \$58 [58:57], \$58 [55], \$58 [53:48], \$58 [46], \$58 [42:41], \$58 [39:36], \$58 [33:31], \$58 [28], \$58 [26:25], \$58 [23], \$58 [21:16], \$58 [14], \$58 [10:9], \$58 [7:4], \$58 [1:0] } = 60'h000000000000000;
-  assign { \$58 [91], \$58 [87:86], \$58 [83], \$58 [79:78], \$58 [74], \$58 [72], \$58 [70:69], \$58 [67], \$58 [65], \$58 [62:61], \$58 [59], \$58 [56], \$58 [54], \$58 [47], \$58 [45:43], \$58 [40], \$58 [35:34], \$58 [30:29], \$58 [27], \$58 [24], \$58 [22], \$58 [15], \$58 [13:11], \$58 [8], \$58 [3:2] } = { m_axis__tdata[59], m_axis__tdata[55:54], m_axis__tdata[51], m_axis__tdata[47:46], m_axis__tdata[42], m_axis__tdata[40], m_axis__tdata[38:37], m_axis__tdata[35], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[27], m_axis__tdata[24], m_axis__tdata[22], m_axis__tdata[15], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[3:2], crc[30:29], crc[27], crc[24], crc[22], crc[15], crc[13:11], crc[8], crc[3:2] };
-  assign { \$60 [95:93], \$60 [91:89], \$60 [86:85], \$60 [83:81], \$60 [78:76], \$60 [74], \$60 [72], \$60 [69], \$60 [67], \$60 [65:64], \$60 [61], \$60 [59:58], \$60 [56], \$60 [54:49], \$60 [47], \$60 [43:42], \$60 [40:37], \$60 [34:32], \$60 [29], \$60 [27:26], \$60 [24], \$60 [22:17], \$60 [15], \$60 [11:10], \$60 [8:5], \$60 [2:0] } = 60'h000000000000000;
-  assign { \$60 [92], \$60 [88:87], \$60 [84], \$60 [80:79], \$60 [75], \$60 [73], \$60 [71:70], \$60 [68], \$60 [66], \$60 [63:62], \$60 [60], \$60 [57], \$60 [55], \$60 [48], \$60 [46:44], \$60 [41], \$60 [36:35], \$60 [31:30], \$60 [28], \$60 [25], \$60 [23], \$60 [16], \$60 [14:12], \$60 [9], \$60 [4:3] } = { m_axis__tdata[60], m_axis__tdata[56:55], m_axis__tdata[52], m_axis__tdata[48:47], m_axis__tdata[43], m_axis__tdata[41], m_axis__tdata[39:38], m_axis__tdata[36], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[28], m_axis__tdata[25], m_axis__tdata[23], m_axis__tdata[16], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[4:3], crc[31:30], crc[28], crc[25], crc[23], crc[16], crc[14:12], crc[9], crc[4:3] };
-  assign { \$62 [95:94], \$62 [92:90], \$62 [87:86], \$62 [84:82], \$62 [79:77], \$62 [75], \$62 [73], \$62 [70], \$62 [68], \$62 [66:65], \$62 [62], \$62 [60:59], \$62 [57], \$62 [55:50], \$62 [48], \$62 [44:43], \$62 [41:38], \$62 [35:32], \$62 [30], \$62 [28:27], \$62 [25], \$62 [23:18], \$62 [16], \$62 [12:11], \$62 [9:6], \$62 [3:0] } = 61'h0000000000000000;
-  assign { \$62 [93], \$62 [89:88], \$62 [85], \$62 [81:80], \$62 [76], \$62 [74], \$62 [72:71], \$62 [69], \$62 [67], \$62 [64:63], \$62 [61], \$62 [58], \$62 [56], \$62 [49], \$62 [47:45], \$62 [42], \$62 [37:36], \$62 [31], \$62 [29], \$62 [26], \$62 [24], \$62 [17], \$62 [15:13], \$62 [10], \$62 [5:4] } = { m_axis__tdata[61], m_axis__tdata[57:56], m_axis__tdata[53], m_axis__tdata[49:48], m_axis__tdata[44], m_axis__tdata[42], m_axis__tdata[40:39], m_axis__tdata[37], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[17], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[5:4], crc[31], crc[29], crc[26], crc[24], crc[17], crc[15:13], crc[10], crc[5:4] };
-  assign { \$64 [95], \$64 [93:91], \$64 [88:87], \$64 [85:83], \$64 [80:78], \$64 [76], \$64 [74], \$64 [71], \$64 [69], \$64 [67:66], \$64 [63], \$64 [61:60], \$64 [58], \$64 [56:51], \$64 [49], \$64 [45:44], \$64 [42:39], \$64 [36:31], \$64 [29:28], \$64 [26], \$64 [24:19], \$64 [17], \$64 [13:12], \$64 [10:7], \$64 [4:0] } = 62'h0000000000000000;
-  assign { \$64 [94], \$64 [90:89], \$64 [86], \$64 [82:81], \$64 [77], \$64 [75], \$64 [73:72], \$64 [70], \$64 [68], \$64 [65:64], \$64 [62], \$64 [59], \$64 [57], \$64 [50], \$64 [48:46], \$64 [43], \$64 [38:37], \$64 [30], \$64 [27], \$64 [25], \$64 [18], \$64 [16:14], \$64 [11], \$64 [6:5] } = { m_axis__tdata[62], m_axis__tdata[58:57], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[45], m_axis__tdata[43], m_axis__tdata[41:40], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[25], m_axis__tdata[18], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[6:5], crc[30], crc[27], crc[25], crc[18], crc[16:14], crc[11], crc[6:5] };
-  assign { \$66 [94:92], \$66 [89:88], \$66 [86:84], \$66 [81:79], \$66 [77], \$66 [75], \$66 [72], \$66 [70], \$66 [68:67], \$66 [64], \$66 [62:61], \$66 [59], \$66 [57:52], \$66 [50], \$66 [46:45], \$66 [43:40], \$66 [37:32], \$66 [30:29], \$66 [27], \$66 [25:20], \$66 [18], \$66 [14:13], \$66 [11:8], \$66 [5:0] } = 62'h0000000000000000;
-  assign { \$66 [95], \$66 [91:90], \$66 [87], \$66 [83:82], \$66 [78], \$66 [76], \$66 [74:73], \$66 [71], \$66 [69], \$66 [66:65], \$66 [63], \$66 [60], \$66 [58], \$66 [51], \$66 [49:47], \$66 [44], \$66 [39:38], \$66 [31], \$66 [28], \$66 [26], \$66 [19], \$66 [17:15], \$66 [12], \$66 [7:6] } = { m_axis__tdata[63], m_axis__tdata[59:58], m_axis__tdata[55], m_axis__tdata[51:50], m_axis__tdata[46], m_axis__tdata[44], m_axis__tdata[42:41], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[34:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[26], m_axis__tdata[19], m_axis__tdata[17:15], m_axis__tdata[12], m_axis__tdata[7:6], crc[31], crc[28], crc[26], crc[19], crc[17:15], crc[12], crc[7:6] };
-  assign { \$68 [95:93], \$68 [89], \$68 [85:84], \$68 [82:81], \$68 [78], \$68 [76], \$68 [73:72], \$68 [70:69], \$68 [67:66], \$68 [64:63], \$68 [60:52], \$68 [49:47], \$68 [44], \$68 [37], \$68 [34], \$68 [32:31], \$68 [28:20], \$68 [17:15], \$68 [12], \$68 [5], \$68 [2], \$68 [0] } = 51'h0000000000000;
-  assign { \$68 [92:90], \$68 [88:86], \$68 [83], \$68 [80:79], \$68 [77], \$68 [75:74], \$68 [71], \$68 [68], \$68 [65], \$68 [62:61], \$68 [51:50], \$68 [46:45], \$68 [43:38], \$68 [36:35], \$68 [33], \$68 [30:29], \$68 [19:18], \$68 [14:13], \$68 [11:6], \$68 [4:3], \$68 [1] } = { m_axis__tdata[60:58], m_axis__tdata[56:54], m_axis__tdata[51], m_axis__tdata[48:47], m_axis__tdata[45], m_axis__tdata[43:42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[19:18], m_axis__tdata[14:13], m_axis__tdata[11:6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30:29], crc[19:18], crc[14:13], crc[11:6], crc[4:3], crc[1] };
-  assign { \$70 [95:94], \$70 [90], \$70 [86:85], \$70 [83:82], \$70 [79], \$70 [77], \$70 [74:73], \$70 [71:70], \$70 [68:67], \$70 [65:64], \$70 [61:53], \$70 [50:48], \$70 [45], \$70 [38], \$70 [35], \$70 [33], \$70 [29:21], \$70 [18:16], \$70 [13], \$70 [6], \$70 [3], \$70 [1] } = 49'h0000000000000;
-  assign { \$70 [93:91], \$70 [89:87], \$70 [84], \$70 [81:80], \$70 [78], \$70 [76:75], \$70 [72], \$70 [69], \$70 [66], \$70 [63:62], \$70 [52:51], \$70 [47:46], \$70 [44:39], \$70 [37:36], \$70 [34], \$70 [32:30], \$70 [20:19], \$70 [15:14], \$70 [12:7], \$70 [5:4], \$70 [2], \$70 [0] } = { m_axis__tdata[61:59], m_axis__tdata[57:55], m_axis__tdata[52], m_axis__tdata[49:48], m_axis__tdata[46], m_axis__tdata[44:43], m_axis__tdata[40], m_axis__tdata[37], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[20:19], m_axis__tdata[15:14], m_axis__tdata[12:7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31:30], crc[20:19], crc[15:14], crc[12:7], crc[5:4], crc[2], crc[0] };
-  assign { \$72 [95], \$72 [91], \$72 [87:86], \$72 [84:83], \$72 [80], \$72 [78], \$72 [75:74], \$72 [72:71], \$72 [69:68], \$72 [66:65], \$72 [62:54], \$72 [51:49], \$72 [46], \$72 [39], \$72 [36], \$72 [34], \$72 [32], \$72 [30:22], \$72 [19:17], \$72 [14], \$72 [7], \$72 [4], \$72 [2], \$72 [0] } = 50'h0000000000000;
-  assign { \$72 [94:92], \$72 [90:88], \$72 [85], \$72 [82:81], \$72 [79], \$72 [77:76], \$72 [73], \$72 [70], \$72 [67], \$72 [64:63], \$72 [53:52], \$72 [48:47], \$72 [45:40], \$72 [38:37], \$72 [35], \$72 [33], \$72 [31], \$72 [21:20], \$72 [16:15], \$72 [13:8], \$72 [6:5], \$72 [3], \$72 [1] } = { m_axis__tdata[62:60], m_axis__tdata[58:56], m_axis__tdata[53], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[41], m_axis__tdata[38], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[21:20], m_axis__tdata[16:15], m_axis__tdata[13:8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1], crc[31], crc[21:20], crc[16:15], crc[13:8], crc[6:5], crc[3], crc[1] };
-  assign { \$74 [92], \$74 [88:87], \$74 [85:84], \$74 [81], \$74 [79], \$74 [76:75], \$74 [73:72], \$74 [70:69], \$74 [67:66], \$74 [63:55], \$74 [52:50], \$74 [47], \$74 [40], \$74 [37], \$74 [35], \$74 [33], \$74 [31:23], \$74 [20:18], \$74 [15], \$74 [8], \$74 [5], \$74 [3], \$74 [1] } = 49'h0000000000000;
-  assign { \$74 [95:93], \$74 [91:89], \$74 [86], \$74 [83:82], \$74 [80], \$74 [78:77], \$74 [74], \$74 [71], \$74 [68], \$74 [65:64], \$74 [54:53], \$74 [49:48], \$74 [46:41], \$74 [39:38], \$74 [36], \$74 [34], \$74 [32], \$74 [22:21], \$74 [17:16], \$74 [14:9], \$74 [7:6], \$74 [4], \$74 [2], \$74 [0] } = { m_axis__tdata[63:61], m_axis__tdata[59:57], m_axis__tdata[54], m_axis__tdata[51:50], m_axis__tdata[48], m_axis__tdata[46:45], m_axis__tdata[42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[22:21], m_axis__tdata[17:16], m_axis__tdata[14:9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[22:21], crc[17:16], crc[14:9], crc[7:6], crc[4], crc[2], crc[0] };
-  assign { \$76 [93], \$76 [90:87], \$76 [85:84], \$76 [82], \$76 [77:76], \$76 [74:72], \$76 [66:65], \$76 [63], \$76 [61:60], \$76 [58:56], \$76 [53], \$76 [49], \$76 [46], \$76 [43:42], \$76 [35:31], \$76 [29:28], \$76 [26:24], \$76 [21], \$76 [17], \$76 [14], \$76 [11:10], \$76 [3:0] } = 45'h000000000000;
-  assign { \$76 [95:94], \$76 [92:91], \$76 [86], \$76 [83], \$76 [81:78], \$76 [75], \$76 [71:67], \$76 [64], \$76 [62], \$76 [59], \$76 [55:54], \$76 [52:50], \$76 [48:47], \$76 [45:44], \$76 [41:36], \$76 [30], \$76 [27], \$76 [23:22], \$76 [20:18], \$76 [16:15], \$76 [13:12], \$76 [9:4] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[54], m_axis__tdata[51], m_axis__tdata[49:46], m_axis__tdata[43], m_axis__tdata[39:35], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[23:22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[9:4], crc[30], crc[27], crc[23:22], crc[20:18], crc[16:15], crc[13:12], crc[9:4] };
-  assign { \$78 [94], \$78 [91], \$78 [89:87], \$78 [85:83], \$78 [80], \$78 [78:77], \$78 [75:70], \$78 [68], \$78 [65], \$78 [61], \$78 [58:57], \$78 [54], \$78 [52:46], \$78 [44], \$78 [42:41], \$78 [38], \$78 [34], \$78 [29], \$78 [26:25], \$78 [22], \$78 [20:14], \$78 [12], \$78 [10:9], \$78 [6], \$78 [2] } = 51'h0000000000000;
-  assign { \$78 [95], \$78 [93:92], \$78 [90], \$78 [86], \$78 [82:81], \$78 [79], \$78 [76], \$78 [69], \$78 [67:66], \$78 [64:62], \$78 [60:59], \$78 [56:55], \$78 [53], \$78 [45], \$78 [43], \$78 [40:39], \$78 [37:35], \$78 [33:30], \$78 [28:27], \$78 [24:23], \$78 [21], \$78 [13], \$78 [11], \$78 [8:7], \$78 [5:3], \$78 [1:0] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[44], m_axis__tdata[37], m_axis__tdata[35:34], m_axis__tdata[32:30], m_axis__tdata[28:27], m_axis__tdata[24:23], m_axis__tdata[21], m_axis__tdata[13], m_axis__tdata[11], m_axis__tdata[8:7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[31:30], crc[28:27], crc[24:23], crc[21], crc[13], crc[11], crc[8:7], crc[5:3], crc[1:0] };
-  assign { \$80 [95], \$80 [92], \$80 [89:87], \$80 [85], \$80 [81:78], \$80 [76:73], \$80 [70:67], \$80 [65:64], \$80 [58], \$80 [55], \$80 [53], \$80 [50], \$80 [47:45], \$80 [41], \$80 [39:38], \$80 [36], \$80 [33:32], \$80 [26], \$80 [23], \$80 [21], \$80 [18], \$80 [15:13], \$80 [9], \$80 [7:6], \$80 [4], \$80 [1:0] } = 46'h000000000000;
-  assign { \$80 [94:93], \$80 [91:90], \$80 [86], \$80 [84:82], \$80 [77], \$80 [72:71], \$80 [66], \$80 [63:59], \$80 [57:56], \$80 [54], \$80 [52:51], \$80 [49:48], \$80 [44:42], \$80 [40], \$80 [37], \$80 [35:34], \$80 [31:27], \$80 [25:24], \$80 [22], \$80 [20:19], \$80 [17:16], \$80 [12:10], \$80 [8], \$80 [5], \$80 [3:2] } = { m_axis__tdata[62:61], m_axis__tdata[59:58], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[45], m_axis__tdata[40:39], m_axis__tdata[34], m_axis__tdata[31:27], m_axis__tdata[25:24], m_axis__tdata[22], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[5], m_axis__tdata[3:2], crc[31:27], crc[25:24], crc[22], crc[20:19], crc[17:16], crc[12:10], crc[8], crc[5], crc[3:2] };
-  assign { \$82 [93], \$82 [90:88], \$82 [86], \$82 [82:79], \$82 [77:74], \$82 [71:68], \$82 [66:65], \$82 [59], \$82 [56], \$82 [54], \$82 [51], \$82 [48:46], \$82 [42], \$82 [40:39], \$82 [37], \$82 [34:33], \$82 [27], \$82 [24], \$82 [22], \$82 [19], \$82 [16:14], \$82 [10], \$82 [8:7], \$82 [5], \$82 [2:1] } = 45'h000000000000;
-  assign { \$82 [95:94], \$82 [92:91], \$82 [87], \$82 [85:83], \$82 [78], \$82 [73:72], \$82 [67], \$82 [64:60], \$82 [58:57], \$82 [55], \$82 [53:52], \$82 [50:49], \$82 [45:43], \$82 [41], \$82 [38], \$82 [36:35], \$82 [32:28], \$82 [26:25], \$82 [23], \$82 [21:20], \$82 [18:17], \$82 [13:11], \$82 [9], \$82 [6], \$82 [4:3], \$82 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[55], m_axis__tdata[53:51], m_axis__tdata[46], m_axis__tdata[41:40], m_axis__tdata[35], m_axis__tdata[32:28], m_axis__tdata[26:25], m_axis__tdata[23], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[0], crc[31:28], crc[26:25], crc[23], crc[21:20], crc[18:17], crc[13:11], crc[9], crc[6], crc[4:3], crc[0] };
-  assign { \$84 [94], \$84 [91], \$84 [89], \$84 [86], \$84 [84:81], \$84 [78:75], \$84 [69:68], \$84 [65:64], \$84 [62], \$84 [60:59], \$84 [57], \$84 [55], \$84 [51], \$84 [47:46], \$84 [42], \$84 [40], \$84 [36], \$84 [34:32], \$84 [30], \$84 [28:27], \$84 [25], \$84 [23], \$84 [19], \$84 [15:14], \$84 [10], \$84 [8], \$84 [4], \$84 [2:0] } = 44'h00000000000;
-  assign { \$84 [95], \$84 [93:92], \$84 [90], \$84 [88:87], \$84 [85], \$84 [80:79], \$84 [74:70], \$84 [67:66], \$84 [63], \$84 [61], \$84 [58], \$84 [56], \$84 [54:52], \$84 [50:48], \$84 [45:43], \$84 [41], \$84 [39:37], \$84 [35], \$84 [31], \$84 [29], \$84 [26], \$84 [24], \$84 [22:20], \$84 [18:16], \$84 [13:11], \$84 [9], \$84 [7:5], \$84 [3] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[48:47], m_axis__tdata[42:38], m_axis__tdata[35:34], m_axis__tdata[31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[22:20], m_axis__tdata[18:16], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[7:5], m_axis__tdata[3], crc[31], crc[29], crc[26], crc[24], crc[22:20], crc[18:16], crc[13:11], crc[9], crc[7:5], crc[3] };
-  assign { \$86 [95], \$86 [92], \$86 [86:85], \$86 [83:82], \$86 [80:76], \$86 [72:71], \$86 [69:67], \$86 [64:58], \$86 [56], \$86 [51], \$86 [49], \$86 [47:46], \$86 [42], \$86 [38:36], \$86 [34], \$86 [32:26], \$86 [24], \$86 [19], \$86 [17], \$86 [15:14], \$86 [10], \$86 [6:4], \$86 [2], \$86 [0] } = 51'h0000000000000;
-  assign { \$86 [94:93], \$86 [91:87], \$86 [84], \$86 [81], \$86 [75:73], \$86 [70], \$86 [66:65], \$86 [57], \$86 [55:52], \$86 [50], \$86 [48], \$86 [45:43], \$86 [41:39], \$86 [35], \$86 [33], \$86 [25], \$86 [23:20], \$86 [18], \$86 [16], \$86 [13:11], \$86 [9:7], \$86 [3], \$86 [1] } = { m_axis__tdata[62:61], m_axis__tdata[59:55], m_axis__tdata[52], m_axis__tdata[49], m_axis__tdata[43:41], m_axis__tdata[38], m_axis__tdata[34:33], m_axis__tdata[25], m_axis__tdata[23:20], m_axis__tdata[18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[9:7], m_axis__tdata[3], m_axis__tdata[1], crc[25], crc[23:20], crc[18], crc[16], crc[13:11], crc[9:7], crc[3], crc[1] };
-  assign { \$88 [93], \$88 [87:86], \$88 [84:83], \$88 [81:77], \$88 [73:72], \$88 [70:68], \$88 [65:59], \$88 [57], \$88 [52], \$88 [50], \$88 [48:47], \$88 [43], \$88 [39:37], \$88 [35], \$88 [33], \$88 [31:27], \$88 [25], \$88 [20], \$88 [18], \$88 [16:15], \$88 [11], \$88 [7:5], \$88 [3], \$88 [1] } = 49'h0000000000000;
-  assign { \$88 [95:94], \$88 [92:88], \$88 [85], \$88 [82], \$88 [76:74], \$88 [71], \$88 [67:66], \$88 [58], \$88 [56:53], \$88 [51], \$88 [49], \$88 [46:44], \$88 [42:40], \$88 [36], \$88 [34], \$88 [32], \$88 [26], \$88 [24:21], \$88 [19], \$88 [17], \$88 [14:12], \$88 [10:8], \$88 [4], \$88 [2], \$88 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:56], m_axis__tdata[53], m_axis__tdata[50], m_axis__tdata[44:42], m_axis__tdata[39], m_axis__tdata[35:34], m_axis__tdata[26], m_axis__tdata[24:21], m_axis__tdata[19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[10:8], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[26], crc[24:21], crc[19], crc[17], crc[14:12], crc[10:8], crc[4], crc[2], crc[0] };
-  assign { \$90 [94], \$90 [90], \$90 [88], \$90 [86:85], \$90 [82:81], \$90 [79:78], \$90 [74:72], \$90 [69:67], \$90 [63], \$90 [61:58], \$90 [53:52], \$90 [46], \$90 [44:39], \$90 [35:33], \$90 [31], \$90 [29:26], \$90 [21:20], \$90 [14], \$90 [12:7], \$90 [3:1] } = 49'h0000000000000;
-  assign { \$90 [95], \$90 [93:91], \$90 [89], \$90 [87], \$90 [84:83], \$90 [80], \$90 [77:75], \$90 [71:70], \$90 [66:64], \$90 [62], \$90 [57:54], \$90 [51:47], \$90 [45], \$90 [38:36], \$90 [32], \$90 [30], \$90 [25:22], \$90 [19:15], \$90 [13], \$90 [6:4], \$90 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
-  assign { \$92 [95], \$92 [91:89], \$92 [84:82], \$92 [79], \$92 [75:71], \$92 [69], \$92 [67:65], \$92 [61:60], \$92 [54:51], \$92 [49:44], \$92 [40], \$92 [38], \$92 [34:32], \$92 [29:28], \$92 [22:19], \$92 [17:12], \$92 [8], \$92 [6], \$92 [2:0] } = 51'h0000000000000;
-  assign { \$92 [94:92], \$92 [88:85], \$92 [81:80], \$92 [78:76], \$92 [70], \$92 [68], \$92 [64:62], \$92 [59:55], \$92 [50], \$92 [43:41], \$92 [39], \$92 [37:35], \$92 [31:30], \$92 [27:23], \$92 [18], \$92 [11:9], \$92 [7], \$92 [5:3] } = { m_axis__tdata[62:60], m_axis__tdata[56:53], m_axis__tdata[49:48], m_axis__tdata[46:44], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[32:30], m_axis__tdata[27:23], m_axis__tdata[18], m_axis__tdata[11:9], m_axis__tdata[7], m_axis__tdata[5:3], crc[31:30], crc[27:23], crc[18], crc[11:9], crc[7], crc[5:3] };
-  assign { \$94 [92:90], \$94 [85:83], \$94 [80], \$94 [76:72], \$94 [70], \$94 [68:66], \$94 [62:61], \$94 [55:52], \$94 [50:45], \$94 [41], \$94 [39], \$94 [35:32], \$94 [30:29], \$94 [23:20], \$94 [18:13], \$94 [9], \$94 [7], \$94 [3:0] } = 52'h0000000000000;
-  assign { \$94 [95:93], \$94 [89:86], \$94 [82:81], \$94 [79:77], \$94 [71], \$94 [69], \$94 [65:63], \$94 [60:56], \$94 [51], \$94 [44:42], \$94 [40], \$94 [38:36], \$94 [31], \$94 [28:24], \$94 [19], \$94 [12:10], \$94 [8], \$94 [6:4] } = { m_axis__tdata[63:61], m_axis__tdata[57:54], m_axis__tdata[50:49], m_axis__tdata[47:45], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[33:31], m_axis__tdata[28:24], m_axis__tdata[19], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[6:4], crc[31], crc[28:24], crc[19], crc[12:10], crc[8], crc[6:4] };
-  assign { \$96 [93:90], \$96 [87], \$96 [85], \$96 [81:80], \$96 [77:72], \$96 [70:69], \$96 [66:63], \$96 [59], \$96 [56:52], \$96 [50], \$96 [47], \$96 [43], \$96 [41:40], \$96 [38], \$96 [34], \$96 [31], \$96 [27], \$96 [24:20], \$96 [18], \$96 [15], \$96 [11], \$96 [9:8], \$96 [6], \$96 [2] } = 47'h000000000000;
-  assign { \$96 [95:94], \$96 [89:88], \$96 [86], \$96 [84:82], \$96 [79:78], \$96 [71], \$96 [68:67], \$96 [62:60], \$96 [58:57], \$96 [51], \$96 [49:48], \$96 [46:44], \$96 [42], \$96 [39], \$96 [37:35], \$96 [33:32], \$96 [30:28], \$96 [26:25], \$96 [19], \$96 [17:16], \$96 [14:12], \$96 [10], \$96 [7], \$96 [5:3], \$96 [1:0] } = { m_axis__tdata[63:62], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[47:46], m_axis__tdata[39], m_axis__tdata[36:35], m_axis__tdata[30:28], m_axis__tdata[26:25], m_axis__tdata[19], m_axis__tdata[17:16], m_axis__tdata[14:12], m_axis__tdata[10], m_axis__tdata[7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[30:28], crc[26:25], crc[19], crc[17:16], crc[14:12], crc[10], crc[7], crc[5:3], crc[1:0] };
-  assign { \$98 [94:90], \$98 [88:87], \$98 [84], \$98 [82:80], \$98 [78:72], \$98 [68], \$98 [62], \$98 [60:59], \$98 [57:52], \$98 [49], \$98 [46], \$98 [44:43], \$98 [39:38], \$98 [36], \$98 [33], \$98 [30], \$98 [28:27], \$98 [25:20], \$98 [17], \$98 [14], \$98 [12:11], \$98 [7:6], \$98 [4], \$98 [1] } = 53'h00000000000000;
-  assign { \$98 [95], \$98 [89], \$98 [86:85], \$98 [83], \$98 [79], \$98 [71:69], \$98 [67:63], \$98 [61], \$98 [58], \$98 [51:50], \$98 [48:47], \$98 [45], \$98 [42:40], \$98 [37], \$98 [35:34], \$98 [32:31], \$98 [29], \$98 [26], \$98 [19:18], \$98 [16:15], \$98 [13], \$98 [10:8], \$98 [5], \$98 [3:2], \$98 [0] } = { m_axis__tdata[63], m_axis__tdata[57], m_axis__tdata[54:53], m_axis__tdata[51], m_axis__tdata[47], m_axis__tdata[39:37], m_axis__tdata[35:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[19:18], m_axis__tdata[16:15], m_axis__tdata[13], m_axis__tdata[10:8], m_axis__tdata[5], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[29], crc[26], crc[19:18], crc[16:15], crc[13], crc[10:8], crc[5], crc[3:2], crc[0] };
-  assign \$114  = { 3'h0, \$113 [16:3] };
-  assign { \$117 [95:91], \$117 [89:88], \$117 [85], \$117 [83:81], \$117 [79:73], \$117 [69], \$117 [63], \$117 [61:60], \$117 [58:53], \$117 [50], \$117 [47], \$117 [45:44], \$117 [40:39], \$117 [37], \$117 [34], \$117 [32:31], \$117 [29:28], \$117 [26:21], \$117 [18], \$117 [15], \$117 [13:12], \$117 [8:7], \$117 [5], \$117 [2], \$117 [0] } = 55'h00000000000000;
-  assign { \$117 [90], \$117 [87:86], \$117 [84], \$117 [80], \$117 [72:70], \$117 [68:64], \$117 [62], \$117 [59], \$117 [52:51], \$117 [49:48], \$117 [46], \$117 [43:41], \$117 [38], \$117 [36:35], \$117 [33], \$117 [30], \$117 [27], \$117 [20:19], \$117 [17:16], \$117 [14], \$117 [11:9], \$117 [6], \$117 [4:3], \$117 [1] } = { m_axis__tdata[58], m_axis__tdata[55:54], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[40:38], m_axis__tdata[36:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[14], m_axis__tdata[11:9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30], crc[27], crc[20:19], crc[17:16], crc[14], crc[11:9], crc[6], crc[4:3], crc[1] };
-  assign { \$119 [95:92], \$119 [90:89], \$119 [86], \$119 [84:82], \$119 [80:74], \$119 [70], \$119 [64], \$119 [62:61], \$119 [59:54], \$119 [51], \$119 [48], \$119 [46:45], \$119 [41:40], \$119 [38], \$119 [35], \$119 [33], \$119 [30:29], \$119 [27:22], \$119 [19], \$119 [16], \$119 [14:13], \$119 [9:8], \$119 [6], \$119 [3], \$119 [1] } = 53'h00000000000000;
-  assign { \$119 [91], \$119 [88:87], \$119 [85], \$119 [81], \$119 [73:71], \$119 [69:65], \$119 [63], \$119 [60], \$119 [53:52], \$119 [50:49], \$119 [47], \$119 [44:42], \$119 [39], \$119 [37:36], \$119 [34], \$119 [32:31], \$119 [28], \$119 [21:20], \$119 [18:17], \$119 [15], \$119 [12:10], \$119 [7], \$119 [5:4], \$119 [2], \$119 [0] } = { m_axis__tdata[59], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[41:39], m_axis__tdata[37:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[15], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31], crc[28], crc[21:20], crc[18:17], crc[15], crc[12:10], crc[7], crc[5:4], crc[2], crc[0] };
-  assign { \$121 [95:93], \$121 [91:90], \$121 [87], \$121 [85:83], \$121 [81:75], \$121 [71], \$121 [65], \$121 [63:62], \$121 [60:55], \$121 [52], \$121 [49], \$121 [47:46], \$121 [42:41], \$121 [39], \$121 [36], \$121 [34], \$121 [31:30], \$121 [28:23], \$121 [20], \$121 [17], \$121 [15:14], \$121 [10:9], \$121 [7], \$121 [4], \$121 [2] } = 52'h0000000000000;
-  assign { \$121 [92], \$121 [89:88], \$121 [86], \$121 [82], \$121 [74:72], \$121 [70:66], \$121 [64], \$121 [61], \$121 [54:53], \$121 [51:50], \$121 [48], \$121 [45:43], \$121 [40], \$121 [38:37], \$121 [35], \$121 [33:32], \$121 [29], \$121 [22:21], \$121 [19:18], \$121 [16], \$121 [13:11], \$121 [8], \$121 [6:5], \$121 [3], \$121 [1:0] } = { m_axis__tdata[60], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[42:40], m_axis__tdata[38:34], m_axis__tdata[32], m_axis__tdata[29], m_axis__tdata[22:21], m_axis__tdata[19:18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1:0], crc[29], crc[22:21], crc[19:18], crc[16], crc[13:11], crc[8], crc[6:5], crc[3], crc[1:0] };
-  assign { \$123 [95:94], \$123 [92:91], \$123 [88], \$123 [86:84], \$123 [82:76], \$123 [72], \$123 [66], \$123 [64:63], \$123 [61:56], \$123 [53], \$123 [50], \$123 [48:47], \$123 [43:42], \$123 [40], \$123 [37], \$123 [35], \$123 [31], \$123 [29:24], \$123 [21], \$123 [18], \$123 [16:15], \$123 [11:10], \$123 [8], \$123 [5], \$123 [3] } = 50'h0000000000000;
-  assign { \$123 [93], \$123 [90:89], \$123 [87], \$123 [83], \$123 [75:73], \$123 [71:67], \$123 [65], \$123 [62], \$123 [55:54], \$123 [52:51], \$123 [49], \$123 [46:44], \$123 [41], \$123 [39:38], \$123 [36], \$123 [34:32], \$123 [30], \$123 [23:22], \$123 [20:19], \$123 [17], \$123 [14:12], \$123 [9], \$123 [7:6], \$123 [4], \$123 [2:0] } = { m_axis__tdata[61], m_axis__tdata[58:57], m_axis__tdata[55], m_axis__tdata[51], m_axis__tdata[43:41], m_axis__tdata[39:35], m_axis__tdata[33], m_axis__tdata[30], m_axis__tdata[23:22], m_axis__tdata[20:19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2:0], crc[30], crc[23:22], crc[20:19], crc[17], crc[14:12], crc[9], crc[7:6], crc[4], crc[2:0] };
-  assign { \$125 [95], \$125 [93:92], \$125 [89], \$125 [87:85], \$125 [83:77], \$125 [73], \$125 [67], \$125 [65:64], \$125 [62:57], \$125 [54], \$125 [51], \$125 [49:48], \$125 [44:43], \$125 [41], \$125 [38], \$125 [36], \$125 [30:25], \$125 [22], \$125 [19], \$125 [17:16], \$125 [12:11], \$125 [9], \$125 [6], \$125 [4] } = 48'h000000000000;
-  assign { \$125 [94], \$125 [91:90], \$125 [88], \$125 [84], \$125 [76:74], \$125 [72:68], \$125 [66], \$125 [63], \$125 [56:55], \$125 [53:52], \$125 [50], \$125 [47:45], \$125 [42], \$125 [40:39], \$125 [37], \$125 [35:31], \$125 [24:23], \$125 [21:20], \$125 [18], \$125 [15:13], \$125 [10], \$125 [8:7], \$125 [5], \$125 [3:0] } = { m_axis__tdata[62], m_axis__tdata[59:58], m_axis__tdata[56], m_axis__tdata[52], m_axis__tdata[44:42], m_axis__tdata[40:36], m_axis__tdata[34], m_axis__tdata[31], m_axis__tdata[24:23], m_axis__tdata[21:20], m_axis__tdata[18], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[8:7], m_axis__tdata[5], m_axis__tdata[3:0], crc[31], crc[24:23], crc[21:20], crc[18], crc[15:13], crc[10], crc[8:7], crc[5], crc[3:0] };
-  assign { \$127 [94:93], \$127 [90], \$127 [88:86], \$127 [84:78], \$127 [74], \$127 [68], \$127 [66:65], \$127 [63:58], \$127 [55], \$127 [52], \$127 [50:49], \$127 [45:44], \$127 [42], \$127 [39], \$127 [37], \$127 [32:26], \$127 [23], \$127 [20], \$127 [18:17], \$127 [13:12], \$127 [10], \$127 [7], \$127 [5], \$127 [0] } = 49'h0000000000000;
-  assign { \$127 [95], \$127 [92:91], \$127 [89], \$127 [85], \$127 [77:75], \$127 [73:69], \$127 [67], \$127 [64], \$127 [57:56], \$127 [54:53], \$127 [51], \$127 [48:46], \$127 [43], \$127 [41:40], \$127 [38], \$127 [36:33], \$127 [25:24], \$127 [22:21], \$127 [19], \$127 [16:14], \$127 [11], \$127 [9:8], \$127 [6], \$127 [4:1] } = { m_axis__tdata[63], m_axis__tdata[60:59], m_axis__tdata[57], m_axis__tdata[53], m_axis__tdata[45:43], m_axis__tdata[41:37], m_axis__tdata[35], m_axis__tdata[32], m_axis__tdata[25:24], m_axis__tdata[22:21], m_axis__tdata[19], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[9:8], m_axis__tdata[6], m_axis__tdata[4:1], crc[25:24], crc[22:21], crc[19], crc[16:14], crc[11], crc[9:8], crc[6], crc[4:1] };
-  assign { \$129 [95:94], \$129 [91:88], \$129 [86:85], \$129 [83:81], \$129 [79], \$129 [75], \$129 [72:68], \$129 [65], \$129 [63], \$129 [61:60], \$129 [56], \$129 [53:52], \$129 [50:48], \$129 [45], \$129 [42:40], \$129 [36:35], \$129 [32:31], \$129 [29:28], \$129 [24], \$129 [21:20], \$129 [18:16], \$129 [13], \$129 [10:8], \$129 [4:3], \$129 [0] } = 51'h0000000000000;
-  assign { \$129 [93:92], \$129 [87], \$129 [84], \$129 [80], \$129 [78:76], \$129 [74:73], \$129 [67:66], \$129 [64], \$129 [62], \$129 [59:57], \$129 [55:54], \$129 [51], \$129 [47:46], \$129 [44:43], \$129 [39:37], \$129 [34:33], \$129 [30], \$129 [27:25], \$129 [23:22], \$129 [19], \$129 [15:14], \$129 [12:11], \$129 [7:5], \$129 [2:1] } = { m_axis__tdata[61:60], m_axis__tdata[55], m_axis__tdata[52], m_axis__tdata[48], m_axis__tdata[46:44], m_axis__tdata[42:41], m_axis__tdata[35:34], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27:25], m_axis__tdata[23:22], m_axis__tdata[19], m_axis__tdata[15:14], m_axis__tdata[12:11], m_axis__tdata[7:5], m_axis__tdata[2:1], crc[30], crc[27:25], crc[23:22], crc[19], crc[15:14], crc[12:11], crc[7:5], crc[2:1] };
-  assign { \$131 [95], \$131 [92:89], \$131 [87:86], \$131 [84:82], \$131 [80], \$131 [76], \$131 [73:69], \$131 [66], \$131 [64], \$131 [62:61], \$131 [57], \$131 [54:53], \$131 [51:49], \$131 [46], \$131 [43:41], \$131 [37:36], \$131 [33], \$131 [30:29], \$131 [25], \$131 [22:21], \$131 [19:17], \$131 [14], \$131 [11:9], \$131 [5:4], \$131 [1] } = 49'h0000000000000;
-  assign { \$131 [94:93], \$131 [88], \$131 [85], \$131 [81], \$131 [79:77], \$131 [75:74], \$131 [68:67], \$131 [65], \$131 [63], \$131 [60:58], \$131 [56:55], \$131 [52], \$131 [48:47], \$131 [45:44], \$131 [40:38], \$131 [35:34], \$131 [32:31], \$131 [28:26], \$131 [24:23], \$131 [20], \$131 [16:15], \$131 [13:12], \$131 [8:6], \$131 [3:2], \$131 [0] } = { m_axis__tdata[62:61], m_axis__tdata[56], m_axis__tdata[53], m_axis__tdata[49], m_axis__tdata[47:45], m_axis__tdata[43:42], m_axis__tdata[36:35], m_axis__tdata[33], m_axis__tdata[31], m_axis__tdata[28:26], m_axis__tdata[24:23], m_axis__tdata[20], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[8:6], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[28:26], crc[24:23], crc[20], crc[16:15], crc[13:12], crc[8:6], crc[3:2], crc[0] };
-  assign { \$133 [93:90], \$133 [88:87], \$133 [85:83], \$133 [81], \$133 [77], \$133 [74:70], \$133 [67], \$133 [65], \$133 [63:62], \$133 [58], \$133 [55:54], \$133 [52:50], \$133 [47], \$133 [44:42], \$133 [38:37], \$133 [34], \$133 [32:30], \$133 [26], \$133 [23:22], \$133 [20:18], \$133 [15], \$133 [12:10], \$133 [6:5], \$133 [2], \$133 [0] } = 50'h0000000000000;
-  assign { \$133 [95:94], \$133 [89], \$133 [86], \$133 [82], \$133 [80:78], \$133 [76:75], \$133 [69:68], \$133 [66], \$133 [64], \$133 [61:59], \$133 [57:56], \$133 [53], \$133 [49:48], \$133 [46:45], \$133 [41:39], \$133 [36:35], \$133 [33], \$133 [29:27], \$133 [25:24], \$133 [21], \$133 [17:16], \$133 [14:13], \$133 [9:7], \$133 [4:3], \$133 [1] } = { m_axis__tdata[63:62], m_axis__tdata[57], m_axis__tdata[54], m_axis__tdata[50], m_axis__tdata[48:46], m_axis__tdata[44:43], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:27], m_axis__tdata[25:24], m_axis__tdata[21], m_axis__tdata[17:16], m_axis__tdata[14:13], m_axis__tdata[9:7], m_axis__tdata[4:3], m_axis__tdata[1], crc[29:27], crc[25:24], crc[21], crc[17:16], crc[14:13], crc[9:7], crc[4:3], crc[1] };
-  assign { \$135 [94:87], \$135 [85], \$135 [82], \$135 [80], \$135 [78], \$135 [75:73], \$135 [70], \$135 [67], \$135 [65], \$135 [63:62], \$135 [56:55], \$135 [53], \$135 [49], \$135 [46:44], \$135 [42:41], \$135 [39], \$135 [36], \$135 [32:30], \$135 [24:23], \$135 [21], \$135 [17], \$135 [14:12], \$135 [10:9], \$135 [7], \$135 [4], \$135 [0] } = 46'h000000000000;
-  assign { \$135 [95], \$135 [86], \$135 [84:83], \$135 [81], \$135 [79], \$135 [77:76], \$135 [72:71], \$135 [69:68], \$135 [66], \$135 [64], \$135 [61:57], \$135 [54], \$135 [52:50], \$135 [48:47], \$135 [43], \$135 [40], \$135 [38:37], \$135 [35:33], \$135 [29:25], \$135 [22], \$135 [20:18], \$135 [16:15], \$135 [11], \$135 [8], \$135 [6:5], \$135 [3:1] } = { m_axis__tdata[63], m_axis__tdata[54], m_axis__tdata[52:51], m_axis__tdata[49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[40:39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:25], m_axis__tdata[22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[11], m_axis__tdata[8], m_axis__tdata[6:5], m_axis__tdata[3:1], crc[29:25], crc[22], crc[20:18], crc[16:15], crc[11], crc[8], crc[6:5], crc[3:1] };
-  assign { \$137 [95:91], \$137 [89:87], \$137 [84:83], \$137 [81:79], \$137 [76:74], \$137 [72], \$137 [70], \$137 [67], \$137 [65], \$137 [63:62], \$137 [59], \$137 [57:56], \$137 [54], \$137 [52:47], \$137 [45], \$137 [41:40], \$137 [38:35], \$137 [32:30], \$137 [27], \$137 [25:24], \$137 [22], \$137 [20:15], \$137 [13], \$137 [9:8], \$137 [6:3], \$137 [0] } = 60'h000000000000000;
-  assign { \$137 [90], \$137 [86:85], \$137 [82], \$137 [78:77], \$137 [73], \$137 [71], \$137 [69:68], \$137 [66], \$137 [64], \$137 [61:60], \$137 [58], \$137 [55], \$137 [53], \$137 [46], \$137 [44:42], \$137 [39], \$137 [34:33], \$137 [29:28], \$137 [26], \$137 [23], \$137 [21], \$137 [14], \$137 [12:10], \$137 [7], \$137 [2:1] } = { m_axis__tdata[58], m_axis__tdata[54:53], m_axis__tdata[50], m_axis__tdata[46:45], m_axis__tdata[41], m_axis__tdata[39], m_axis__tdata[37:36], m_axis__tdata[34], m_axis__tdata[32], m_axis__tdata[29:28], m_axis__tdata[26], m_axis__tdata[23], m_axis__tdata[21], m_axis__tdata[14], m_axis__tdata[12:10], m_axis__tdata[7], m_axis__tdata[2:1], crc[29:28], crc[26], crc[23], crc[21], crc[14], crc[12:10], crc[7], crc[2:1] };
-  assign { \$139 [95:92], \$139 [90:88], \$139 [85:84], \$139 [82:80], \$139 [77:75], \$139 [73], \$139 [71], \$139 [68], \$139 [66], \$139 [64:63], \$139 [60], \$139 [58:57], \$139 [55], \$139 [53:48], \$139 [46], \$139 [42:41], \$139 [39:36], \$139 [33:31], \$139 [28], \$139 [26:25], \$139 [23], \$139 [21:16], \$139 [14], \$139 [10:9], \$139 [7:4], \$139 [1:0] } = 60'h000000000000000;
-  assign { \$139 [91], \$139 [87:86], \$139 [83], \$139 [79:78], \$139 [74], \$139 [72], \$139 [70:69], \$139 [67], \$139 [65], \$139 [62:61], \$139 [59], \$139 [56], \$139 [54], \$139 [47], \$139 [45:43], \$139 [40], \$139 [35:34], \$139 [30:29], \$139 [27], \$139 [24], \$139 [22], \$139 [15], \$139 [13:11], \$139 [8], \$139 [3:2] } = { m_axis__tdata[59], m_axis__tdata[55:54], m_axis__tdata[51], m_axis__tdata[47:46], m_axis__tdata[42], m_axis__tdata[40], m_axis__tdata[38:37], m_axis__tdata[35], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[27], m_axis__tdata[24], m_axis__tdata[22], m_axis__tdata[15], m_axis__tdata[13:11], m_axis__tdata[8], m_axis__tdata[3:2], crc[30:29], crc[27], crc[24], crc[22], crc[15], crc[13:11], crc[8], crc[3:2] };
-  assign { \$141 [95:93], \$141 [91:89], \$141 [86:85], \$141 [83:81], \$141 [78:76], \$141 [74], \$141 [72], \$141 [69], \$141 [67], \$141 [65:64], \$141 [61], \$141 [59:58], \$141 [56], \$141 [54:49], \$141 [47], \$141 [43:42], \$141 [40:37], \$141 [34:32], \$141 [29], \$141 [27:26], \$141 [24], \$141 [22:17], \$141 [15], \$141 [11:10], \$141 [8:5], \$141 [2:0] } = 60'h000000000000000;
-  assign { \$141 [92], \$141 [88:87], \$141 [84], \$141 [80:79], \$141 [75], \$141 [73], \$141 [71:70], \$141 [68], \$141 [66], \$141 [63:62], \$141 [60], \$141 [57], \$141 [55], \$141 [48], \$141 [46:44], \$141 [41], \$141 [36:35], \$141 [31:30], \$141 [28], \$141 [25], \$141 [23], \$141 [16], \$141 [14:12], \$141 [9], \$141 [4:3] } = { m_axis__tdata[60], m_axis__tdata[56:55], m_axis__tdata[52], m_axis__tdata[48:47], m_axis__tdata[43], m_axis__tdata[41], m_axis__tdata[39:38], m_axis__tdata[36], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[28], m_axis__tdata[25], m_axis__tdata[23], m_axis__tdata[16], m_axis__tdata[14:12], m_axis__tdata[9], m_axis__tdata[4:3], crc[31:30], crc[28], crc[25], crc[23], crc[16], crc[14:12], crc[9], crc[4:3] };
-  assign { \$143 [95:94], \$143 [92:90], \$143 [87:86], \$143 [84:82], \$143 [79:77], \$143 [75], \$143 [73], \$143 [70], \$143 [68], \$143 [66:65], \$143 [62], \$143 [60:59], \$143 [57], \$143 [55:50], \$143 [48], \$143 [44:43], \$143 [41:38], \$143 [35:32], \$143 [30], \$143 [28:27], \$143 [25], \$143 [23:18], \$143 [16], \$143 [12:11], \$143 [9:6], \$143 [3:0] } = 61'h0000000000000000;
-  assign { \$143 [93], \$143 [89:88], \$143 [85], \$143 [81:80], \$143 [76], \$143 [74], \$143 [72:71], \$143 [69], \$143 [67], \$143 [64:63], \$143 [61], \$143 [58], \$143 [56], \$143 [49], \$143 [47:45], \$143 [42], \$143 [37:36], \$143 [31], \$143 [29], \$143 [26], \$143 [24], \$143 [17], \$143 [15:13], \$143 [10], \$143 [5:4] } = { m_axis__tdata[61], m_axis__tdata[57:56], m_axis__tdata[53], m_axis__tdata[49:48], m_axis__tdata[44], m_axis__tdata[42], m_axis__tdata[40:39], m_axis__tdata[37], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[17], m_axis__tdata[15:13], m_axis__tdata[10], m_axis__tdata[5:4], crc[31], crc[29], crc[26], crc[24], crc[17], crc[15:13], crc[10], crc[5:4] };
-  assign { \$145 [95], \$145 [93:91], \$145 [88:87], \$145 [85:83], \$145 [80:78], \$145 [76], \$145 [74], \$145 [71], \$145 [69], \$145 [67:66], \$145 [63], \$145 [61:60], \$145 [58], \$145 [56:51], \$145 [49], \$145 [45:44], \$145 [42:39], \$145 [36:31], \$145 [29:28], \$145 [26], \$145 [24:19], \$145 [17], \$145 [13:12], \$145 [10:7], \$145 [4:0] } = 62'h0000000000000000;
-  assign { \$145 [94], \$145 [90:89], \$145 [86], \$145 [82:81], \$145 [77], \$145 [75], \$145 [73:72], \$145 [70], \$145 [68], \$145 [65:64], \$145 [62], \$145 [59], \$145 [57], \$145 [50], \$145 [48:46], \$145 [43], \$145 [38:37], \$145 [30], \$145 [27], \$145 [25], \$145 [18], \$145 [16:14], \$145 [11], \$145 [6:5] } = { m_axis__tdata[62], m_axis__tdata[58:57], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[45], m_axis__tdata[43], m_axis__tdata[41:40], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[25], m_axis__tdata[18], m_axis__tdata[16:14], m_axis__tdata[11], m_axis__tdata[6:5], crc[30], crc[27], crc[25], crc[18], crc[16:14], crc[11], crc[6:5] };
-  assign { \$147 [94:92], \$147 [89:88], \$147 [86:84], \$147 [81:79], \$147 [77], \$147 [75], \$147 [72], \$147 [70], \$147 [68:67], \$147 [64], \$147 [62:61], \$147 [59], \$147 [57:52], \$147 [50], \$147 [46:45], \$147 [43:40], \$147 [37:32], \$147 [30:29], \$147 [27], \$147 [25:20], \$147 [18], \$147 [14:13], \$147 [11:8], \$147 [5:0] } = 62'h0000000000000000;
-  assign { \$147 [95], \$147 [91:90], \$147 [87], \$147 [83:82], \$147 [78], \$147 [76], \$147 [74:73], \$147 [71], \$147 [69], \$147 [66:65], \$147 [63], \$147 [60], \$147 [58], \$147 [51], \$147 [49:47], \$147 [44], \$147 [39:38], \$147 [31], \$147 [28], \$147 [26], \$147 [19], \$147 [17:15], \$147 [12], \$147 [7:6] } = { m_axis__tdata[63], m_axis__tdata[59:58], m_axis__tdata[55], m_axis__tdata[51:50], m_axis__tdata[46], m_axis__tdata[44], m_axis__tdata[42:41], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[34:33], m_axis__tdata[31], m_axis__tdata[28], m_axis__tdata[26], m_axis__tdata[19], m_axis__tdata[17:15], m_axis__tdata[12], m_axis__tdata[7:6], crc[31], crc[28], crc[26], crc[19], crc[17:15], crc[12], crc[7:6] };
-  assign { \$149 [95:93], \$149 [89], \$149 [85:84], \$149 [82:81], \$149 [78], \$149 [76], \$149 [73:72], \$149 [70:69], \$149 [67:66], \$149 [64:63], \$149 [60:52], \$149 [49:47], \$149 [44], \$149 [37], \$149 [34], \$149 [32:31], \$149 [28:20], \$149 [17:15], \$149 [12], \$149 [5], \$149 [2], \$149 [0] } = 51'h0000000000000;
-  assign { \$149 [92:90], \$149 [88:86], \$149 [83], \$149 [80:79], \$149 [77], \$149 [75:74], \$149 [71], \$149 [68], \$149 [65], \$149 [62:61], \$149 [51:50], \$149 [46:45], \$149 [43:38], \$149 [36:35], \$149 [33], \$149 [30:29], \$149 [19:18], \$149 [14:13], \$149 [11:6], \$149 [4:3], \$149 [1] } = { m_axis__tdata[60:58], m_axis__tdata[56:54], m_axis__tdata[51], m_axis__tdata[48:47], m_axis__tdata[45], m_axis__tdata[43:42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33], m_axis__tdata[30:29], m_axis__tdata[19:18], m_axis__tdata[14:13], m_axis__tdata[11:6], m_axis__tdata[4:3], m_axis__tdata[1], crc[30:29], crc[19:18], crc[14:13], crc[11:6], crc[4:3], crc[1] };
-  assign { \$151 [95:94], \$151 [90], \$151 [86:85], \$151 [83:82], \$151 [79], \$151 [77], \$151 [74:73], \$151 [71:70], \$151 [68:67], \$151 [65:64], \$151 [61:53], \$151 [50:48], \$151 [45], \$151 [38], \$151 [35], \$151 [33], \$151 [29:21], \$151 [18:16], \$151 [13], \$151 [6], \$151 [3], \$151 [1] } = 49'h0000000000000;
-  assign { \$151 [93:91], \$151 [89:87], \$151 [84], \$151 [81:80], \$151 [78], \$151 [76:75], \$151 [72], \$151 [69], \$151 [66], \$151 [63:62], \$151 [52:51], \$151 [47:46], \$151 [44:39], \$151 [37:36], \$151 [34], \$151 [32:30], \$151 [20:19], \$151 [15:14], \$151 [12:7], \$151 [5:4], \$151 [2], \$151 [0] } = { m_axis__tdata[61:59], m_axis__tdata[57:55], m_axis__tdata[52], m_axis__tdata[49:48], m_axis__tdata[46], m_axis__tdata[44:43], m_axis__tdata[40], m_axis__tdata[37], m_axis__tdata[34], m_axis__tdata[31:30], m_axis__tdata[20:19], m_axis__tdata[15:14], m_axis__tdata[12:7], m_axis__tdata[5:4], m_axis__tdata[2], m_axis__tdata[0], crc[31:30], crc[20:19], crc[15:14], crc[12:7], crc[5:4], crc[2], crc[0] };
-  assign { \$153 [95], \$153 [91], \$153 [87:86], \$153 [84:83], \$153 [80], \$153 [78], \$153 [75:74], \$153 [72:71], \$153 [69:68], \$153 [66:65], \$153 [62:54], \$153 [51:49], \$153 [46], \$153 [39], \$153 [36], \$153 [34], \$153 [32], \$153 [30:22], \$153 [19:17], \$153 [14], \$153 [7], \$153 [4], \$153 [2], \$153 [0] } = 50'h0000000000000;
-  assign { \$153 [94:92], \$153 [90:88], \$153 [85], \$153 [82:81], \$153 [79], \$153 [77:76], \$153 [73], \$153 [70], \$153 [67], \$153 [64:63], \$153 [53:52], \$153 [48:47], \$153 [45:40], \$153 [38:37], \$153 [35], \$153 [33], \$153 [31], \$153 [21:20], \$153 [16:15], \$153 [13:8], \$153 [6:5], \$153 [3], \$153 [1] } = { m_axis__tdata[62:60], m_axis__tdata[58:56], m_axis__tdata[53], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[45:44], m_axis__tdata[41], m_axis__tdata[38], m_axis__tdata[35], m_axis__tdata[32:31], m_axis__tdata[21:20], m_axis__tdata[16:15], m_axis__tdata[13:8], m_axis__tdata[6:5], m_axis__tdata[3], m_axis__tdata[1], crc[31], crc[21:20], crc[16:15], crc[13:8], crc[6:5], crc[3], crc[1] };
-  assign { \$155 [92], \$155 [88:87], \$155 [85:84], \$155 [81], \$155 [79], \$155 [76:75], \$155 [73:72], \$155 [70:69], \$155 [67:66], \$155 [63:55], \$155 [52:50], \$155 [47], \$155 [40], \$155 [37], \$155 [35], \$155 [33], \$155 [31:23], \$155 [20:18], \$155 [15], \$155 [8], \$155 [5], \$155 [3], \$155 [1] } = 49'h0000000000000;
-  assign { \$155 [95:93], \$155 [91:89], \$155 [86], \$155 [83:82], \$155 [80], \$155 [78:77], \$155 [74], \$155 [71], \$155 [68], \$155 [65:64], \$155 [54:53], \$155 [49:48], \$155 [46:41], \$155 [39:38], \$155 [36], \$155 [34], \$155 [32], \$155 [22:21], \$155 [17:16], \$155 [14:9], \$155 [7:6], \$155 [4], \$155 [2], \$155 [0] } = { m_axis__tdata[63:61], m_axis__tdata[59:57], m_axis__tdata[54], m_axis__tdata[51:50], m_axis__tdata[48], m_axis__tdata[46:45], m_axis__tdata[42], m_axis__tdata[39], m_axis__tdata[36], m_axis__tdata[33:32], m_axis__tdata[22:21], m_axis__tdata[17:16], m_axis__tdata[14:9], m_axis__tdata[7:6], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[22:21], crc[17:16], crc[14:9], crc[7:6], crc[4], crc[2], crc[0] };
-  assign { \$157 [93], \$157 [90:87], \$157 [85:84], \$157 [82], \$157 [77:76], \$157 [74:72], \$157 [66:65], \$157 [63], \$157 [61:60], \$157 [58:56], \$157 [53], \$157 [49], \$157 [46], \$157 [43:42], \$157 [35:31], \$157 [29:28], \$157 [26:24], \$157 [21], \$157 [17], \$157 [14], \$157 [11:10], \$157 [3:0] } = 45'h000000000000;
-  assign { \$157 [95:94], \$157 [92:91], \$157 [86], \$157 [83], \$157 [81:78], \$157 [75], \$157 [71:67], \$157 [64], \$157 [62], \$157 [59], \$157 [55:54], \$157 [52:50], \$157 [48:47], \$157 [45:44], \$157 [41:36], \$157 [30], \$157 [27], \$157 [23:22], \$157 [20:18], \$157 [16:15], \$157 [13:12], \$157 [9:4] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[54], m_axis__tdata[51], m_axis__tdata[49:46], m_axis__tdata[43], m_axis__tdata[39:35], m_axis__tdata[32], m_axis__tdata[30], m_axis__tdata[27], m_axis__tdata[23:22], m_axis__tdata[20:18], m_axis__tdata[16:15], m_axis__tdata[13:12], m_axis__tdata[9:4], crc[30], crc[27], crc[23:22], crc[20:18], crc[16:15], crc[13:12], crc[9:4] };
-  assign { \$159 [94], \$159 [91], \$159 [89:87], \$159 [85:83], \$159 [80], \$159 [78:77], \$159 [75:70], \$159 [68], \$159 [65], \$159 [61], \$159 [58:57], \$159 [54], \$159 [52:46], \$159 [44], \$159 [42:41], \$159 [38], \$159 [34], \$159 [29], \$159 [26:25], \$159 [22], \$159 [20:14], \$159 [12], \$159 [10:9], \$159 [6], \$159 [2] } = 51'h0000000000000;
-  assign { \$159 [95], \$159 [93:92], \$159 [90], \$159 [86], \$159 [82:81], \$159 [79], \$159 [76], \$159 [69], \$159 [67:66], \$159 [64:62], \$159 [60:59], \$159 [56:55], \$159 [53], \$159 [45], \$159 [43], \$159 [40:39], \$159 [37:35], \$159 [33:30], \$159 [28:27], \$159 [24:23], \$159 [21], \$159 [13], \$159 [11], \$159 [8:7], \$159 [5:3], \$159 [1:0] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[54], m_axis__tdata[50:49], m_axis__tdata[47], m_axis__tdata[44], m_axis__tdata[37], m_axis__tdata[35:34], m_axis__tdata[32:30], m_axis__tdata[28:27], m_axis__tdata[24:23], m_axis__tdata[21], m_axis__tdata[13], m_axis__tdata[11], m_axis__tdata[8:7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[31:30], crc[28:27], crc[24:23], crc[21], crc[13], crc[11], crc[8:7], crc[5:3], crc[1:0] };
-  assign { \$161 [95], \$161 [92], \$161 [89:87], \$161 [85], \$161 [81:78], \$161 [76:73], \$161 [70:67], \$161 [65:64], \$161 [58], \$161 [55], \$161 [53], \$161 [50], \$161 [47:45], \$161 [41], \$161 [39:38], \$161 [36], \$161 [33:32], \$161 [26], \$161 [23], \$161 [21], \$161 [18], \$161 [15:13], \$161 [9], \$161 [7:6], \$161 [4], \$161 [1:0] } = 46'h000000000000;
-  assign { \$161 [94:93], \$161 [91:90], \$161 [86], \$161 [84:82], \$161 [77], \$161 [72:71], \$161 [66], \$161 [63:59], \$161 [57:56], \$161 [54], \$161 [52:51], \$161 [49:48], \$161 [44:42], \$161 [40], \$161 [37], \$161 [35:34], \$161 [31:27], \$161 [25:24], \$161 [22], \$161 [20:19], \$161 [17:16], \$161 [12:10], \$161 [8], \$161 [5], \$161 [3:2] } = { m_axis__tdata[62:61], m_axis__tdata[59:58], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[45], m_axis__tdata[40:39], m_axis__tdata[34], m_axis__tdata[31:27], m_axis__tdata[25:24], m_axis__tdata[22], m_axis__tdata[20:19], m_axis__tdata[17:16], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[5], m_axis__tdata[3:2], crc[31:27], crc[25:24], crc[22], crc[20:19], crc[17:16], crc[12:10], crc[8], crc[5], crc[3:2] };
-  assign { \$163 [93], \$163 [90:88], \$163 [86], \$163 [82:79], \$163 [77:74], \$163 [71:68], \$163 [66:65], \$163 [59], \$163 [56], \$163 [54], \$163 [51], \$163 [48:46], \$163 [42], \$163 [40:39], \$163 [37], \$163 [34:33], \$163 [27], \$163 [24], \$163 [22], \$163 [19], \$163 [16:14], \$163 [10], \$163 [8:7], \$163 [5], \$163 [2:1] } = 45'h000000000000;
-  assign { \$163 [95:94], \$163 [92:91], \$163 [87], \$163 [85:83], \$163 [78], \$163 [73:72], \$163 [67], \$163 [64:60], \$163 [58:57], \$163 [55], \$163 [53:52], \$163 [50:49], \$163 [45:43], \$163 [41], \$163 [38], \$163 [36:35], \$163 [32:28], \$163 [26:25], \$163 [23], \$163 [21:20], \$163 [18:17], \$163 [13:11], \$163 [9], \$163 [6], \$163 [4:3], \$163 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:59], m_axis__tdata[55], m_axis__tdata[53:51], m_axis__tdata[46], m_axis__tdata[41:40], m_axis__tdata[35], m_axis__tdata[32:28], m_axis__tdata[26:25], m_axis__tdata[23], m_axis__tdata[21:20], m_axis__tdata[18:17], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[6], m_axis__tdata[4:3], m_axis__tdata[0], crc[31:28], crc[26:25], crc[23], crc[21:20], crc[18:17], crc[13:11], crc[9], crc[6], crc[4:3], crc[0] };
-  assign { \$165 [94], \$165 [91], \$165 [89], \$165 [86], \$165 [84:81], \$165 [78:75], \$165 [69:68], \$165 [65:64], \$165 [62], \$165 [60:59], \$165 [57], \$165 [55], \$165 [51], \$165 [47:46], \$165 [42], \$165 [40], \$165 [36], \$165 [34:32], \$165 [30], \$165 [28:27], \$165 [25], \$165 [23], \$165 [19], \$165 [15:14], \$165 [10], \$165 [8], \$165 [4], \$165 [2:0] } = 44'h00000000000;
-  assign { \$165 [95], \$165 [93:92], \$165 [90], \$165 [88:87], \$165 [85], \$165 [80:79], \$165 [74:70], \$165 [67:66], \$165 [63], \$165 [61], \$165 [58], \$165 [56], \$165 [54:52], \$165 [50:48], \$165 [45:43], \$165 [41], \$165 [39:37], \$165 [35], \$165 [31], \$165 [29], \$165 [26], \$165 [24], \$165 [22:20], \$165 [18:16], \$165 [13:11], \$165 [9], \$165 [7:5], \$165 [3] } = { m_axis__tdata[63], m_axis__tdata[61:60], m_axis__tdata[58], m_axis__tdata[56:55], m_axis__tdata[53], m_axis__tdata[48:47], m_axis__tdata[42:38], m_axis__tdata[35:34], m_axis__tdata[31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[24], m_axis__tdata[22:20], m_axis__tdata[18:16], m_axis__tdata[13:11], m_axis__tdata[9], m_axis__tdata[7:5], m_axis__tdata[3], crc[31], crc[29], crc[26], crc[24], crc[22:20], crc[18:16], crc[13:11], crc[9], crc[7:5], crc[3] };
-  assign { \$167 [95], \$167 [92], \$167 [86:85], \$167 [83:82], \$167 [80:76], \$167 [72:71], \$167 [69:67], \$167 [64:58], \$167 [56], \$167 [51], \$167 [49], \$167 [47:46], \$167 [42], \$167 [38:36], \$167 [34], \$167 [32:26], \$167 [24], \$167 [19], \$167 [17], \$167 [15:14], \$167 [10], \$167 [6:4], \$167 [2], \$167 [0] } = 51'h0000000000000;
-  assign { \$167 [94:93], \$167 [91:87], \$167 [84], \$167 [81], \$167 [75:73], \$167 [70], \$167 [66:65], \$167 [57], \$167 [55:52], \$167 [50], \$167 [48], \$167 [45:43], \$167 [41:39], \$167 [35], \$167 [33], \$167 [25], \$167 [23:20], \$167 [18], \$167 [16], \$167 [13:11], \$167 [9:7], \$167 [3], \$167 [1] } = { m_axis__tdata[62:61], m_axis__tdata[59:55], m_axis__tdata[52], m_axis__tdata[49], m_axis__tdata[43:41], m_axis__tdata[38], m_axis__tdata[34:33], m_axis__tdata[25], m_axis__tdata[23:20], m_axis__tdata[18], m_axis__tdata[16], m_axis__tdata[13:11], m_axis__tdata[9:7], m_axis__tdata[3], m_axis__tdata[1], crc[25], crc[23:20], crc[18], crc[16], crc[13:11], crc[9:7], crc[3], crc[1] };
-  assign { \$169 [93], \$169 [87:86], \$169 [84:83], \$169 [81:77], \$169 [73:72], \$169 [70:68], \$169 [65:59], \$169 [57], \$169 [52], \$169 [50], \$169 [48:47], \$169 [43], \$169 [39:37], \$169 [35], \$169 [33], \$169 [31:27], \$169 [25], \$169 [20], \$169 [18], \$169 [16:15], \$169 [11], \$169 [7:5], \$169 [3], \$169 [1] } = 49'h0000000000000;
-  assign { \$169 [95:94], \$169 [92:88], \$169 [85], \$169 [82], \$169 [76:74], \$169 [71], \$169 [67:66], \$169 [58], \$169 [56:53], \$169 [51], \$169 [49], \$169 [46:44], \$169 [42:40], \$169 [36], \$169 [34], \$169 [32], \$169 [26], \$169 [24:21], \$169 [19], \$169 [17], \$169 [14:12], \$169 [10:8], \$169 [4], \$169 [2], \$169 [0] } = { m_axis__tdata[63:62], m_axis__tdata[60:56], m_axis__tdata[53], m_axis__tdata[50], m_axis__tdata[44:42], m_axis__tdata[39], m_axis__tdata[35:34], m_axis__tdata[26], m_axis__tdata[24:21], m_axis__tdata[19], m_axis__tdata[17], m_axis__tdata[14:12], m_axis__tdata[10:8], m_axis__tdata[4], m_axis__tdata[2], m_axis__tdata[0], crc[26], crc[24:21], crc[19], crc[17], crc[14:12], crc[10:8], crc[4], crc[2], crc[0] };
-  assign { \$171 [94], \$171 [90], \$171 [88], \$171 [86:85], \$171 [82:81], \$171 [79:78], \$171 [74:72], \$171 [69:67], \$171 [63], \$171 [61:58], \$171 [53:52], \$171 [46], \$171 [44:39], \$171 [35:33], \$171 [31], \$171 [29:26], \$171 [21:20], \$171 [14], \$171 [12:7], \$171 [3:1] } = 49'h0000000000000;
-  assign { \$171 [95], \$171 [93:91], \$171 [89], \$171 [87], \$171 [84:83], \$171 [80], \$171 [77:75], \$171 [71:70], \$171 [66:64], \$171 [62], \$171 [57:54], \$171 [51:47], \$171 [45], \$171 [38:36], \$171 [32], \$171 [30], \$171 [25:22], \$171 [19:15], \$171 [13], \$171 [6:4], \$171 [0] } = { m_axis__tdata[63], m_axis__tdata[61:59], m_axis__tdata[57], m_axis__tdata[55], m_axis__tdata[52:51], m_axis__tdata[48], m_axis__tdata[45:43], m_axis__tdata[39:38], m_axis__tdata[34:32], m_axis__tdata[30], m_axis__tdata[25:22], m_axis__tdata[19:15], m_axis__tdata[13], m_axis__tdata[6:4], m_axis__tdata[0], crc[30], crc[25:22], crc[19:15], crc[13], crc[6:4], crc[0] };
-  assign { \$173 [95], \$173 [91:89], \$173 [84:82], \$173 [79], \$173 [75:71], \$173 [69], \$173 [67:65], \$173 [61:60], \$173 [54:51], \$173 [49:44], \$173 [40], \$173 [38], \$173 [34:32], \$173 [29:28], \$173 [22:19], \$173 [17:12], \$173 [8], \$173 [6], \$173 [2:0] } = 51'h0000000000000;
-  assign { \$173 [94:92], \$173 [88:85], \$173 [81:80], \$173 [78:76], \$173 [70], \$173 [68], \$173 [64:62], \$173 [59:55], \$173 [50], \$173 [43:41], \$173 [39], \$173 [37:35], \$173 [31:30], \$173 [27:23], \$173 [18], \$173 [11:9], \$173 [7], \$173 [5:3] } = { m_axis__tdata[62:60], m_axis__tdata[56:53], m_axis__tdata[49:48], m_axis__tdata[46:44], m_axis__tdata[38], m_axis__tdata[36], m_axis__tdata[32:30], m_axis__tdata[27:23], m_axis__tdata[18], m_axis__tdata[11:9], m_axis__tdata[7], m_axis__tdata[5:3], crc[31:30], crc[27:23], crc[18], crc[11:9], crc[7], crc[5:3] };
-  assign { \$175 [92:90], \$175 [85:83], \$175 [80], \$175 [76:72], \$175 [70], \$175 [68:66], \$175 [62:61], \$175 [55:52], \$175 [50:45], \$175 [41], \$175 [39], \$175 [35:32], \$175 [30:29], \$175 [23:20], \$175 [18:13], \$175 [9], \$175 [7], \$175 [3:0] } = 52'h0000000000000;
-  assign { \$175 [95:93], \$175 [89:86], \$175 [82:81], \$175 [79:77], \$175 [71], \$175 [69], \$175 [65:63], \$175 [60:56], \$175 [51], \$175 [44:42], \$175 [40], \$175 [38:36], \$175 [31], \$175 [28:24], \$175 [19], \$175 [12:10], \$175 [8], \$175 [6:4] } = { m_axis__tdata[63:61], m_axis__tdata[57:54], m_axis__tdata[50:49], m_axis__tdata[47:45], m_axis__tdata[39], m_axis__tdata[37], m_axis__tdata[33:31], m_axis__tdata[28:24], m_axis__tdata[19], m_axis__tdata[12:10], m_axis__tdata[8], m_axis__tdata[6:4], crc[31], crc[28:24], crc[19], crc[12:10], crc[8], crc[6:4] };
-  assign { \$177 [93:90], \$177 [87], \$177 [85], \$177 [81:80], \$177 [77:72], \$177 [70:69], \$177 [66:63], \$177 [59], \$177 [56:52], \$177 [50], \$177 [47], \$177 [43], \$177 [41:40], \$177 [38], \$177 [34], \$177 [31], \$177 [27], \$177 [24:20], \$177 [18], \$177 [15], \$177 [11], \$177 [9:8], \$177 [6], \$177 [2] } = 47'h000000000000;
-  assign { \$177 [95:94], \$177 [89:88], \$177 [86], \$177 [84:82], \$177 [79:78], \$177 [71], \$177 [68:67], \$177 [62:60], \$177 [58:57], \$177 [51], \$177 [49:48], \$177 [46:44], \$177 [42], \$177 [39], \$177 [37:35], \$177 [33:32], \$177 [30:28], \$177 [26:25], \$177 [19], \$177 [17:16], \$177 [14:12], \$177 [10], \$177 [7], \$177 [5:3], \$177 [1:0] } = { m_axis__tdata[63:62], m_axis__tdata[57:56], m_axis__tdata[54], m_axis__tdata[52:50], m_axis__tdata[47:46], m_axis__tdata[39], m_axis__tdata[36:35], m_axis__tdata[30:28], m_axis__tdata[26:25], m_axis__tdata[19], m_axis__tdata[17:16], m_axis__tdata[14:12], m_axis__tdata[10], m_axis__tdata[7], m_axis__tdata[5:3], m_axis__tdata[1:0], crc[30:28], crc[26:25], crc[19], crc[17:16], crc[14:12], crc[10], crc[7], crc[5:3], crc[1:0] };
-  assign { \$179 [94:90], \$179 [88:87], \$179 [84], \$179 [82:80], \$179 [78:72], \$179 [68], \$179 [62], \$179 [60:59], \$179 [57:52], \$179 [49], \$179 [46], \$179 [44:43], \$179 [39:38], \$179 [36], \$179 [33], \$179 [30], \$179 [28:27], \$179 [25:20], \$179 [17], \$179 [14], \$179 [12:11], \$179 [7:6], \$179 [4], \$179 [1] } = 53'h00000000000000;
-  assign { \$179 [95], \$179 [89], \$179 [86:85], \$179 [83], \$179 [79], \$179 [71:69], \$179 [67:63], \$179 [61], \$179 [58], \$179 [51:50], \$179 [48:47], \$179 [45], \$179 [42:40], \$179 [37], \$179 [35:34], \$179 [32:31], \$179 [29], \$179 [26], \$179 [19:18], \$179 [16:15], \$179 [13], \$179 [10:8], \$179 [5], \$179 [3:2], \$179 [0] } = { m_axis__tdata[63], m_axis__tdata[57], m_axis__tdata[54:53], m_axis__tdata[51], m_axis__tdata[47], m_axis__tdata[39:37], m_axis__tdata[35:31], m_axis__tdata[29], m_axis__tdata[26], m_axis__tdata[19:18], m_axis__tdata[16:15], m_axis__tdata[13], m_axis__tdata[10:8], m_axis__tdata[5], m_axis__tdata[3:2], m_axis__tdata[0], crc[31], crc[29], crc[26], crc[19:18], crc[16:15], crc[13], crc[10:8], crc[5], crc[3:2], crc[0] };
-  assign \$194  = { 3'h0, \$193 [16:3] };
+  assign any_expired = \port$5167$0 ;
+  assign \$37  = \$36 ;
+  assign \$242  = { 3'h0, \$241 [16:3] };
+  assign \$246  = \$245 ;
+  assign \$450  = { 3'h0, \$449 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)

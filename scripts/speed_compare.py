@@ -41,11 +41,13 @@ _VOLATILE = ("speed", "build", "config", "config_key")
 
 
 def _import_runner():
-    try:
+    # Decided by the checkout's files: an editable install of another checkout may resolve missing modules.
+    import emu
+    if (Path(emu.__file__).parent / "run.py").exists():     # before emu/run.py was split into emu/system/
+        from emu.run import SystemRunner, default_processes
+    else:
         from emu.system.processes import default_processes
         from emu.system.runner import SystemRunner
-    except ImportError:          # before emu/run.py was split into emu/system/
-        from emu.run import SystemRunner, default_processes
     return SystemRunner, default_processes
 
 
