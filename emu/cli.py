@@ -22,6 +22,7 @@ COMMANDS = [
     "emu.commands.sweep",
     "emu.commands.synth",
     "emu.commands.coverage",
+    "emu.commands.formal",
 ]
 
 

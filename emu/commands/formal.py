@@ -1,0 +1,54 @@
+"""``disagg formal``: prove (or bound) the blocks' guarantees with SymbiYosys (``docs/verification.md``)."""
+
+import json
+from pathlib import Path
+
+from ..errors import DisaggError
+
+
+def register(sub):
+    p = sub.add_parser("formal", help="formal proofs of the blocks' guarantees (SymbiYosys, k-induction or BMC)")
+    p.add_argument("--block", action="append", metavar="B", help="only this block (repeatable; default: all)")
+    p.add_argument("--property", action="append", dest="props", metavar="P",
+                   help="only this property (repeatable; e.g. handshake, pid_isolation)")
+    p.add_argument("--depth", type=int, metavar="N", help="depth in cycles (default: each check's own)")
+    p.add_argument("--quick", action="store_true", help="the shallower depths of the default test suite")
+    p.add_argument("--mutants", action="store_true",
+                   help="run each check against its deliberately broken variant: every one must fail")
+    p.add_argument("--list", action="store_true", help="list the checks and exit")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    p.add_argument("--timeout", type=int, default=3600, metavar="S", help="seconds per check (default 3600)")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from ..formal import find_checks, run_check
+    checks = find_checks(args.block, args.props)
+    if args.list:
+        for c in checks:
+            print(f"{c.name:<24} {c.mode:<5} depth {c.depth:<3} (quick {c.quick_depth:<3}) mutant {c.mutation:<16} "
+                  f"{c.summary}")
+        return 0
+    if args.depth is not None and args.depth < 1:
+        raise DisaggError(f"--depth must be a positive integer, not {args.depth}")
+    results, bad = [], 0
+    print(f"{'check':<24} {'result':<8} {'method':<30} {'depth':>5} {'time':>8}")
+    for c in checks:
+        depth = args.depth or (c.quick_depth if args.quick else c.depth)
+        r = run_check(c, depth=depth, mutation=c.mutation if args.mutants else None, timeout=args.timeout)
+        results.append(r)
+        label = c.name + (f" [{c.mutation}]" if args.mutants else "")
+        print(f"{label:<24} {r.status:<8} {r.method:<30} {r.depth:>5} {r.seconds:>7.1f}s", flush=True)
+        if r.status == "failed":
+            where = f" at step {r.step}" if r.step is not None else ""
+            print(f"    counterexample{where}: {r.trace}" + ("" if args.mutants else f"  ({'; '.join(r.failed)})"))
+        elif r.status == "error":
+            print(f"    see {r.log}")
+        ok = r.status == "failed" if args.mutants else r.status in ("proved", "bounded")
+        bad += not ok
+    if args.json:
+        args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))
+    if bad:
+        what = "mutants not caught" if args.mutants else "checks failed"
+        print(f"{bad} {what}")
+    return 1 if bad else 0

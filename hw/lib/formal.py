@@ -1,0 +1,142 @@
+"""Building blocks of the formal harnesses: free inputs, past values and the valid/ready handshake rules.
+
+A formal harness is an ordinary Amaranth module that instantiates a block, drives every input of the block
+from a free value (``AnySeq``: the solver picks it anew each cycle), constrains the environment with
+``Assume`` and states what the block guarantees with ``Assert``. :func:`drive_free_inputs` does the first
+part, :func:`handshake_properties` the rules every stream port obeys:
+
+* a source keeps ``valid`` high until the transfer (``valid & ready``) happens;
+* a source keeps its payload stable while ``valid`` is high and ``ready`` is low.
+
+For a port the block drives (``valid`` flows out of the block) the rules are asserted; for a port the
+environment drives they are assumed, so the block is only ever shown well-behaved traffic. A channel is
+recognised by its names: ``valid``/``ready`` with ``payload`` (``amaranth.lib.stream``), ``tvalid``/``tready``
+with the other ``t*`` signals (AXI-Stream, :mod:`hw.lib.axis`) and ``<ch>valid``/``<ch>ready`` with the other
+``<ch>*`` signals of an AXI4 channel (:mod:`hw.lib.axi`).
+
+The harnesses run under SymbiYosys (``disagg formal``); nothing here is synthesised into a design.
+"""
+
+from amaranth import Cat, Signal
+from amaranth.hdl import Assert, Assume, ResetSignal, Value
+from amaranth.hdl._ast import AnyConst, AnySeq
+from amaranth.lib import wiring
+
+__all__ = ["AnyConst", "AnySeq", "Channel", "stream_channels", "past", "drive_free_inputs",
+           "check_handshake", "handshake_properties", "hold_reset_low"]
+
+
+class Channel:
+    """One valid/ready channel of a component's signature.
+
+    Attributes
+    ----------
+    name : str
+        Dotted path of the channel (``"cpu_req"``, ``"net_tx.hdr"``, ``"axi.ar"``).
+    valid, ready : Value
+    payload : Value
+        Every other signal of the channel, concatenated.
+    driven_by_block : bool
+        ``valid`` flows out of the block: the block is the source, its rules are asserted.
+    """
+
+    def __init__(self, name, valid, ready, payload, driven_by_block):
+        self.name, self.valid, self.ready, self.payload = name, valid, ready, payload
+        self.driven_by_block = driven_by_block
+
+    def __repr__(self):
+        side = "out" if self.driven_by_block else "in"
+        return f"Channel({self.name!r}, {side}, payload {len(self.payload)} bits)"
+
+
+def stream_channels(component):
+    """Every valid/ready channel of ``component``'s signature (see the module docstring for the names)."""
+    if not isinstance(component, wiring.Component):
+        raise TypeError(f"stream_channels needs a wiring.Component, not {component!r}")
+    groups = {}
+    for path, member, value in component.signature.flatten(component):
+        parent, leaf = path[:-1], path[-1]
+        groups.setdefault(parent, {})[str(leaf)] = (member.flow, Value.cast(value))
+    channels = []
+    for parent, members in groups.items():
+        for name in sorted(members):
+            if not name.endswith("valid"):
+                continue
+            prefix = name[:-len("valid")]
+            if prefix + "ready" not in members:
+                continue
+            payload = [value for other, (_, value) in sorted(members.items())
+                       if other.startswith(prefix) and other not in (name, prefix + "ready")]
+            flow, valid = members[name]
+            label = ".".join(str(p) for p in parent)
+            if prefix and prefix != "t":
+                label = f"{label}.{prefix}" if label else prefix
+            channels.append(Channel(label or name, valid, members[prefix + "ready"][1], Cat(*payload),
+                                    flow == wiring.Out))
+    return channels
+
+
+def past(m, value, *, name=None, init=0):
+    """``value`` one cycle ago (``init`` in the first cycle)."""
+    value = Value.cast(value)
+    prev = Signal(len(value), name=name or "past", init=init)
+    m.d.sync += prev.eq(value)
+    return prev
+
+
+def hold_reset_low(m, domain="sync"):
+    """Assume the domain's reset never fires: registers start from their initial values, as after reset."""
+    m.d.comb += Assume(~ResetSignal(domain))
+
+
+def drive_free_inputs(m, component, *, skip=()):
+    """Drive every input port of ``component`` from a free value, except the paths listed in ``skip``
+    (tuples such as ``("csr", "w_stb")`` or a prefix such as ``("net_rx",)``)."""
+    skip = [tuple(s) for s in skip]
+    for path, member, value in component.signature.flatten(component):
+        if member.flow != wiring.In:
+            continue
+        key = tuple(str(p) for p in path)
+        if any(key[:len(s)] == s for s in skip):
+            continue
+        value = Value.cast(value)
+        m.d.comb += value.eq(AnySeq(len(value)))
+
+
+def check_handshake(m, channel):
+    """Assert (the block drives it) or assume (the environment does) the handshake rules of ``channel``."""
+    tag = channel.name.replace(".", "_")
+    was_waiting = past(m, channel.valid & ~channel.ready, name=f"{tag}_waiting")
+    was_payload = past(m, channel.payload, name=f"{tag}_prev_payload")
+    rule = ~was_waiting | (channel.valid & (channel.payload == was_payload))
+    kind = Assert if channel.driven_by_block else Assume
+    m.d.comb += kind(rule, f"{channel.name}: valid held and payload stable until ready")
+
+
+def handshake_properties(m, component, *, only=None, exclude=()):
+    """Assert the handshake rules on the channels ``component`` drives and assume them on the others.
+
+    Parameters
+    ----------
+    only : iterable of str or None
+        Names of the channels to cover (default: all of them).
+    exclude : iterable of str
+        Names of channels to leave out (a harness that checks them through a seam of its own).
+
+    Returns
+    -------
+    list of Channel
+        The channels covered.
+    """
+    chans = stream_channels(component)
+    if only is not None:
+        only = set(only)
+        unknown = only - {c.name for c in chans}
+        if unknown:
+            raise ValueError(f"no such channels: {', '.join(sorted(unknown))}; channels are "
+                             f"{', '.join(c.name for c in chans)}")
+        chans = [c for c in chans if c.name in only]
+    chans = [c for c in chans if c.name not in set(exclude)]
+    for c in chans:
+        check_handshake(m, c)
+    return chans

@@ -1,0 +1,219 @@
+"""Formal harnesses of the ExCache (run by ``disagg formal``; see ``docs/verification.md``).
+
+Each harness instantiates :class:`hw.processor.excache.ExCacheTop` in a small configuration with the hardware
+miss path, drives its inputs freely and states one guarantee. They look only at the ports, so they hold
+whatever the inside of the cache looks like:
+
+``handshake``
+    Every stream the ExCache drives obeys valid/ready (asserted); every stream it receives is assumed to.
+``pid_isolation``
+    A read never returns data of another process. The environment tags every data word it hands the cache
+    with the process it belongs to (top bits of the word = pid): a CPU write by pid ``p`` writes words
+    tagged ``p``, and the line data answering a LINE_READ for pid ``p`` is tagged ``p``. A read by pid
+    ``q`` answered OK must then return a word tagged ``q``.
+``no_lost_write``
+    A dirty line is never dropped without its write-back: one word ``(P, A)`` chosen by the solver is
+    tracked end to end. The environment is a memory that holds that word (any initial value), stores it
+    from LINE_WRITE data and returns it in LINE_READ_RESP data. Every read of ``(P, A)`` answered OK
+    returns the last value the CPU wrote there before the read was accepted.
+``order``
+    Responses come out in request order: a read of the tracked word answered OK returns the value it
+    had when the read was accepted, not a later write's (part of ``no_lost_write``'s checker, which pairs
+    responses with requests in order).
+
+``mutation`` names a deliberate bug placed between the checker and the cache, so a test can show each
+property catches what it is meant to catch:
+
+* ``"drop_valid"``: ``cpu_resp.valid`` is dropped for a cycle while the response waits (handshake);
+* ``"alias_pid"``: the cache sees ``pid & ~1`` (two processes share tags: isolation);
+* ``"lose_writeback"``: the data beats of LINE_WRITE never reach memory (a lost dirty line).
+"""
+
+from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Assert, Assume, Cover
+
+from hw.lib.formal import (AnyConst, AnySeq, Channel, check_handshake, drive_free_inputs, handshake_properties,
+                            hold_reset_low)
+from hw.processor.excache import ExCacheTop
+from hw.processor.excache_layouts import CpuOp
+from hw.processor.excache_params import ExCacheParams
+from hw.protocol import MsgKind, Status
+
+__all__ = ["PROPERTIES", "MUTATIONS", "formal_params", "ExCacheFormal"]
+
+PROPERTIES = ("handshake", "pid_isolation", "no_lost_write")
+MUTATIONS = {"handshake": "drop_valid", "pid_isolation": "alias_pid", "no_lost_write": "lose_writeback"}
+
+#: Requests the checker can pair with responses (the cache holds fewer: the 2-stage hit pipeline plus the
+#: access that missed).
+_PENDING = 4
+
+
+def formal_params():
+    """The small ExCache configuration the harnesses prove (2 sets x 2 ways of 64 B lines, 64-bit words,
+    2-bit pids, 12-bit addresses): every mechanism of the default is there, with few states."""
+    return ExCacheParams(line_bytes=64, sets=2, ways=2, data_width=64, vaddr_width=12, pid_width=2,
+                         policy="lru")
+
+
+class ExCacheFormal(Elaboratable):
+    """Harness of one ExCache property.
+
+    Parameters
+    ----------
+    prop : str
+        One of :data:`PROPERTIES`.
+    params : ExCacheParams or None
+        Default :func:`formal_params`.
+    mutation : str or None
+        A deliberate bug (see the module docstring), or ``None`` for the real cache.
+    """
+
+    def __init__(self, prop, params=None, *, mutation=None):
+        if prop not in PROPERTIES:
+            raise ValueError(f"ExCache property must be one of {', '.join(PROPERTIES)}, not {prop!r}")
+        if mutation not in (None, *MUTATIONS.values()):
+            raise ValueError(f"mutation must be None or one of {', '.join(MUTATIONS.values())}, not {mutation!r}")
+        self.prop, self.mutation = prop, mutation
+        self.params = formal_params() if params is None else params
+        if not isinstance(self.params, ExCacheParams):
+            raise TypeError(f"params must be ExCacheParams, not {self.params!r}")
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        m.submodules.dut = dut = ExCacheTop(p, miss_path="hardware")
+        hold_reset_low(m)
+        # The CPU request reaches the cache through a seam where a mutation can alter it.
+        req_pid = Signal(p.pid_width)
+        drive_free_inputs(m, dut, skip=[("cpu_req", "payload", "pid"), ("csr",)])
+        m.d.comb += req_pid.eq(AnySeq(p.pid_width))
+        m.d.comb += dut.cpu_req.payload.pid.eq(req_pid & ~1 if self.mutation == "alias_pid" else req_pid)
+        if self.prop == "handshake":
+            m.d.comb += [dut.csr.addr.eq(AnySeq(len(dut.csr.addr))), dut.csr.r_stb.eq(AnySeq(1)),
+                         dut.csr.w_stb.eq(AnySeq(1)), dut.csr.w_data.eq(AnySeq(32))]
+        # Otherwise the CSR bus stays idle: maintenance commands (invalidate by pid) drop lines on purpose.
+        if self.prop == "handshake" and self.mutation == "drop_valid":
+            # The checker sees cpu_resp through a seam that drops valid every other cycle while it waits.
+            toggle = Signal()
+            m.d.sync += toggle.eq(~toggle)
+            resp = dut.cpu_resp
+            check_handshake(m, Channel("cpu_resp", resp.valid & ~(toggle & ~resp.ready), resp.ready,
+                                       resp.payload.as_value(), driven_by_block=True))
+            handshake_properties(m, dut, exclude=["cpu_resp"])
+        else:
+            handshake_properties(m, dut)
+        if self.prop == "pid_isolation":
+            self._pid_isolation(m, dut, req_pid)
+        else:
+            self._no_lost_write(m, dut, req_pid)
+        return m
+
+    # -- request/response pairing -----------------------------------------------------------------------
+    def _pending_fifo(self, m, dut, width):
+        """An in-order queue of ``width``-bit records, one per accepted CPU request; returns
+        ``(push_data, head, count)``: drive ``push_data``, read ``head`` when a response leaves."""
+        entries = [Signal(width, name=f"pending{i}") for i in range(_PENDING)]
+        count = Signal(range(_PENDING + 1))
+        push_data = Signal(width)
+        push = dut.cpu_req.valid & dut.cpu_req.ready
+        pop = dut.cpu_resp.valid & dut.cpu_resp.ready
+        # Keep the checker's queue from overflowing: a cache that accepts more than it can answer is caught
+        # by the assertion below, not hidden by the assumption.
+        m.d.comb += Assert(~pop | (count != 0), "a response without a request")
+        m.d.comb += Assume(~dut.cpu_req.valid | (count < _PENDING - 1))
+        new = count + push - pop
+        m.d.sync += count.eq(new)
+        shifted = entries[1:] + [Const(0, width)]
+        after_pop = [Mux(pop, shifted[i], entries[i]) for i in range(_PENDING)]
+        slot = count - pop
+        for i in range(_PENDING):
+            m.d.sync += entries[i].eq(Mux(push & (slot == i), push_data, after_pop[i]))
+        return push_data, entries[0], count
+
+    # -- pid isolation ----------------------------------------------------------------------------------
+    def _pid_isolation(self, m, dut, req_pid):
+        p = self.params
+        tag_lo = p.data_width - p.pid_width
+        req = dut.cpu_req.payload
+        # The environment's data carries its owner in the top bits.
+        m.d.comb += Assume(req.wdata[tag_lo:] == req_pid)
+        last_read_pid = Signal(p.pid_width)
+        tx = dut.net_tx.hdr
+        with m.If(tx.valid & tx.ready & (tx.payload.kind == MsgKind.LINE_READ)):
+            m.d.sync += last_read_pid.eq(tx.payload.pid)
+        m.d.comb += Assume(~dut.net_rx.data.valid | (dut.net_rx.data.payload.data[tag_lo:] == last_read_pid))
+        push_data, head, _ = self._pending_fifo(m, dut, 1 + p.pid_width)
+        m.d.comb += push_data.eq(Cat(req.op == CpuOp.READ, req_pid))
+        resp = dut.cpu_resp
+        is_read, pid = head[0], head[1:]
+        m.d.comb += Assert(~(resp.valid & resp.ready & is_read & (resp.payload.status == Status.OK))
+                           | (resp.payload.rdata[tag_lo:] == pid), "a read returns its own process's data")
+        m.d.comb += Cover(resp.valid & resp.ready & is_read & (resp.payload.status == Status.OK) & (pid == 1))
+
+    # -- no lost write ----------------------------------------------------------------------------------
+    def _no_lost_write(self, m, dut, req_pid):
+        p = self.params
+        wb = p.data_width // 8
+        word_bits = (wb - 1).bit_length()
+        line_bits = (p.line_bytes - 1).bit_length()
+        words = p.line_bytes // wb
+        t_pid = AnyConst(p.pid_width)
+        t_word = AnyConst(p.vaddr_width - word_bits)          # word address of the tracked word
+        init = AnyConst(p.data_width)
+        req = dut.cpu_req.payload
+
+        def is_target_line(pid, vaddr):
+            return (pid == t_pid) & (vaddr[line_bits:p.vaddr_width] == t_word[line_bits - word_bits:])
+
+        target_index = t_word[:line_bits - word_bits]         # the word's index inside its line
+        # The memory's copy of the tracked word.
+        mem = Signal(p.data_width)
+        mem_written = Signal()
+        mem_now = Mux(mem_written, mem, init)
+        # The CPU's view: the last value written.
+        latest = Signal(p.data_width)
+        cpu_written = Signal()
+        latest_now = Mux(cpu_written, latest, init)
+        m.d.comb += Assume(req_pid != 0)   # pid 0 is reserved (no process has it)
+
+        # Every response is OK: a refused write-back may drop a line on purpose.
+        m.d.comb += Assume(~dut.net_rx.hdr.valid | (dut.net_rx.hdr.payload.status == Status.OK))
+        # Track the cache's requests to memory: is the current LINE_WRITE / the last LINE_READ for the line?
+        tx, txd = dut.net_tx.hdr, dut.net_tx.data
+        writing_target, write_beat = Signal(), Signal(range(words + 1))
+        reading_target = Signal()
+        with m.If(tx.valid & tx.ready):
+            with m.If(tx.payload.kind == MsgKind.LINE_WRITE):
+                m.d.sync += [writing_target.eq(is_target_line(tx.payload.pid, tx.payload.vaddr)),
+                             write_beat.eq(0)]
+            with m.If(tx.payload.kind == MsgKind.LINE_READ):
+                m.d.sync += reading_target.eq(is_target_line(tx.payload.pid, tx.payload.vaddr))
+        with m.If(txd.valid & txd.ready):
+            m.d.sync += write_beat.eq(write_beat + 1)
+            if self.mutation != "lose_writeback":
+                with m.If(writing_target & (write_beat == target_index)):
+                    m.d.sync += [mem.eq(txd.payload.data), mem_written.eq(1)]
+        # Memory answers LINE_READ with its copy of the tracked word.
+        rx, rxd = dut.net_rx.hdr, dut.net_rx.data
+        read_beat = Signal(range(words + 1))
+        with m.If(rx.valid & rx.ready):
+            m.d.sync += read_beat.eq(0)
+        with m.If(rxd.valid & rxd.ready):
+            m.d.sync += read_beat.eq(read_beat + 1)
+        m.d.comb += Assume(~(rxd.valid & reading_target & (read_beat == target_index)) | (rxd.payload.data == mem_now))
+
+        # The CPU writes (byte-masked) the tracked word.
+        accepted = dut.cpu_req.valid & dut.cpu_req.ready
+        hit_target = is_target_line(req_pid, req.vaddr) & (req.vaddr[word_bits:line_bits] == target_index)
+        merged = Cat(*(Mux(req.strb[i], req.wdata.word_select(i, 8), latest_now.word_select(i, 8))
+                       for i in range(wb)))
+        push_data, head, _ = self._pending_fifo(m, dut, 1 + p.data_width)
+        # A read of the tracked word expects the value at the time it was accepted.
+        m.d.comb += push_data.eq(Cat(hit_target & (req.op == CpuOp.READ), latest_now))
+        with m.If(accepted & hit_target & (req.op == CpuOp.WRITE)):
+            m.d.sync += [latest.eq(merged), cpu_written.eq(1)]
+        resp = dut.cpu_resp
+        check = resp.valid & resp.ready & head[0] & (resp.payload.status == Status.OK)
+        m.d.comb += Assert(~check | (resp.payload.rdata == head[1:]), "a read returns the last write")
+        m.d.comb += Cover(check & mem_written)
