@@ -33,6 +33,8 @@ def run(args):
         raise DisaggError(f"--depth must be a positive integer, not {args.depth}")
     results, bad = [], 0
     print(f"{'check':<24} {'result':<8} {'method':<30} {'depth':>5} {'time':>8}")
+    if args.quick:
+        checks = [c for c in checks if c.quick_depth]
     for c in checks:
         depth = args.depth or (c.quick_depth if args.quick else c.depth)
         r = run_check(c, depth=depth, mutation=c.mutation if args.mutants else None, timeout=args.timeout)

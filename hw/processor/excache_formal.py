@@ -53,9 +53,14 @@ CONFIG_REGISTERS = ("mem_node",)
 _PENDING = 4
 
 
-def formal_params():
-    """The small ExCache configuration the harnesses prove (2 sets x 2 ways of 64 B lines, 64-bit words,
-    2-bit pids, 12-bit addresses): every mechanism of the default is there, with few states."""
+def formal_params(prop="handshake"):
+    """The small ExCache configuration the harnesses prove: 2 sets x 2 ways of 64 B lines, 64-bit words,
+    2-bit pids, 12-bit addresses, so every mechanism of the default is there with few states. For
+    ``no_lost_write`` one line of 256-bit words (two beats a line), so that a write, its eviction and the
+    read that fetches it back fit in a short trace."""
+    if prop == "no_lost_write":
+        return ExCacheParams(line_bytes=64, sets=1, ways=1, data_width=256, vaddr_width=12, pid_width=2,
+                             policy="lru")
     return ExCacheParams(line_bytes=64, sets=2, ways=2, data_width=64, vaddr_width=12, pid_width=2,
                          policy="lru")
 
@@ -79,7 +84,7 @@ class ExCacheFormal(Elaboratable):
         if mutation not in (None, *MUTATIONS.values()):
             raise ValueError(f"mutation must be None or one of {', '.join(MUTATIONS.values())}, not {mutation!r}")
         self.prop, self.mutation = prop, mutation
-        self.params = formal_params() if params is None else params
+        self.params = formal_params(prop) if params is None else params
         if not isinstance(self.params, ExCacheParams):
             raise TypeError(f"params must be ExCacheParams, not {self.params!r}")
 

@@ -1,0 +1,49 @@
+"""The formal checks of ``disagg formal`` (emu/formal.py), at the shallow depths of the default suite.
+
+Each check must hold on the real block (proved, or no counterexample up to its quick depth), and each
+must fail on its deliberately broken variant (a mutation in the harness): a property that cannot fail
+proves nothing. The full depths run with ``disagg formal`` (docs/verification.md).
+"""
+
+import pytest
+
+from emu.errors import DisaggError
+from emu.formal import CHECKS, find_checks, run_check
+
+QUICK = [c for c in CHECKS if c.quick_depth]
+
+
+@pytest.mark.parametrize("check", QUICK, ids=lambda c: c.name)
+def test_property_holds(check, tmp_path):
+    r = run_check(check, depth=check.quick_depth, build=tmp_path)
+    assert r.status in ("proved", "bounded"), (
+        f"{check.name}: {r.status} ({r.method}) at step {r.step}: {r.failed}; trace {r.trace}; log {r.log}")
+
+
+@pytest.mark.parametrize("check", QUICK, ids=lambda c: f"{c.name}+{c.mutation}")
+def test_mutant_is_caught(check, tmp_path):
+    r = run_check(check, depth=check.quick_depth, mutation=check.mutation, build=tmp_path)
+    assert r.status == "failed", f"{check.name}: the {check.mutation} mutant was not caught ({r.status}, {r.method})"
+    assert r.trace is not None and r.trace.exists(), "a failing check leaves its counterexample"
+    assert r.step is not None and r.step <= check.quick_depth
+
+
+def test_every_block_has_handshake_and_a_guarantee():
+    blocks = {c.block for c in CHECKS}
+    assert blocks == {"excache", "mmu", "netif"}
+    for b in blocks:
+        props = {c.prop for c in CHECKS if c.block == b}
+        assert "handshake" in props and len(props) >= 2, (b, props)
+
+
+def test_unknown_block_or_property_is_one_error():
+    with pytest.raises(DisaggError, match="no formal checks for block 'nope'"):
+        find_checks(["nope"])
+    with pytest.raises(DisaggError, match="no property 'nope'"):
+        find_checks(["excache"], ["nope"])
+
+
+def test_bad_mutation_name_is_rejected():
+    from hw.processor.excache_formal import ExCacheFormal
+    with pytest.raises(ValueError, match="mutation must be None or one of"):
+        ExCacheFormal("handshake", mutation="nope")
