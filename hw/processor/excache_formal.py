@@ -24,7 +24,7 @@ whatever the inside of the cache looks like:
 ``mutation`` names a deliberate bug placed between the checker and the cache, so a test can show each
 property catches what it is meant to catch:
 
-* ``"drop_valid"``: ``cpu_resp.valid`` is dropped for a cycle while the response waits (handshake);
+* ``"drop_valid"``: ``net_tx.hdr.valid`` is dropped for a cycle while a request waits (handshake);
 * ``"alias_pid"``: the cache sees ``pid & ~1`` (two processes share tags: isolation);
 * ``"lose_writeback"``: the data beats of LINE_WRITE never reach memory (a lost dirty line).
 """
@@ -104,7 +104,7 @@ class ExCacheFormal(Elaboratable):
             quiet_config_writes(m, dut, dut.csr, [register_map().addr(name) for name in CONFIG_REGISTERS])
         # Otherwise the CSR bus stays idle: maintenance commands (invalidate by pid) drop lines on purpose.
         if self.prop == "handshake":
-            handshake_with_mutant(m, dut, "cpu_resp" if self.mutation == "drop_valid" else None)
+            handshake_with_mutant(m, dut, "net_tx.hdr" if self.mutation == "drop_valid" else None)
         else:
             handshake_properties(m, dut)
         if self.prop == "pid_isolation":
