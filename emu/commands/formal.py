@@ -32,7 +32,7 @@ def run(args):
     if args.depth is not None and args.depth < 1:
         raise DisaggError(f"--depth must be a positive integer, not {args.depth}")
     results, bad = [], 0
-    print(f"{'check':<24} {'result':<8} {'method':<30} {'depth':>5} {'time':>8}")
+    print(f"{'check':<40} {'result':<8} {'method':<30} {'depth':>5} {'time':>8}")
     if args.quick:
         checks = [c for c in checks if c.quick_depth]
     for c in checks:
@@ -40,7 +40,7 @@ def run(args):
         r = run_check(c, depth=depth, mutation=c.mutation if args.mutants else None, timeout=args.timeout)
         results.append(r)
         label = c.name + (f" [{c.mutation}]" if args.mutants else "")
-        print(f"{label:<24} {r.status:<8} {r.method:<30} {r.depth:>5} {r.seconds:>7.1f}s", flush=True)
+        print(f"{label:<40} {r.status:<8} {r.method:<30} {r.depth:>5} {r.seconds:>7.1f}s", flush=True)
         if r.status == "failed":
             where = f" at step {r.step}" if r.step is not None else ""
             print(f"    counterexample{where}: {r.trace}" + ("" if args.mutants else f"  ({'; '.join(r.failed)})"))

@@ -27,7 +27,8 @@ from amaranth.hdl import Assert, Assume, Cover
 
 from hw.lib.formal import (AnyConst, AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant,
                             hold_reset_low, quiet_config_writes)
-from hw.memory.mmu import MMU_REGS, MemoryMMU
+from hw.memory.mmu import MemoryMMU
+from hw.memory.registers import MMU_REGS
 from hw.memory.params import MMUParams
 from hw.protocol import NODE_ID_WIDTH, Status
 

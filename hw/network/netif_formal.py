@@ -21,7 +21,7 @@
 from amaranth import Elaboratable, Module, Mux, Signal
 from amaranth.hdl import Assert, Assume, Cover
 
-from hw.lib.formal import AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant, hold_reset_low
+from hw.lib.formal import AnySeq, drive_free_inputs, handshake_with_mutant, hold_reset_low
 from hw.network.netif import NetIf, NetIfParams
 from hw.protocol import TAG_WIDTH, MsgKind, Status
 

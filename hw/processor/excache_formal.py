@@ -34,7 +34,8 @@ from amaranth.hdl import Assert, Assume, Cover
 
 from hw.lib.formal import (AnyConst, AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant,
                             hold_reset_low, quiet_config_writes)
-from hw.processor.excache import ExCacheTop, register_map
+from hw.processor.excache import ExCacheTop
+from hw.processor.registers import register_map
 from hw.processor.excache_layouts import CpuOp
 from hw.processor.excache_params import ExCacheParams
 from hw.protocol import MsgKind, Status
