@@ -44,8 +44,8 @@ class MemoryProbe(data.StructLayout):
 
     ``dram_addr``/``dram_last`` mark the DRAM transaction that carries out a request (data);
     ``walk_addr``/``walk_last`` mark the page-table walker's bucket reads. A read is a walk when its
-    address lies in the page table as firmware configured it (``PT_BASE``, ``PT_BUCKETS_LOG2``, tracked by
-    watching the CSR writes that set them).
+    address lies in the page table as firmware configured it (the MMU's ``pt_base`` and ``pt_buckets_log2``
+    ports, the values of its ``PT_BASE`` and ``PT_BUCKETS_LOG2`` registers).
     """
 
     def __init__(self):
