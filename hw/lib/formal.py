@@ -23,7 +23,7 @@ from amaranth.hdl._ast import AnyConst, AnySeq
 from amaranth.lib import wiring
 
 __all__ = ["AnyConst", "AnySeq", "Channel", "stream_channels", "past", "drive_free_inputs",
-           "check_handshake", "handshake_properties", "handshake_with_mutant", "hold_reset_low", "quiet_config_writes"]
+           "check_handshake", "handshake_properties", "handshake_with_mutant", "hold_reset_low", "quiet_config_writes", "check_harness_choice"]
 
 
 class Channel:
@@ -174,3 +174,12 @@ def quiet_config_writes(m, component, csr, addrs):
     for a in addrs:
         hit = hit | (csr.addr == a)
     m.d.comb += Assume(~(csr.w_stb & hit & waiting))
+
+
+def check_harness_choice(block, prop, properties, mutation, mutations):
+    """Validate a harness's ``prop`` (one of ``properties``) and ``mutation`` (``None`` or a value of the
+    ``mutations`` dict), with the error wording every harness shares."""
+    if prop not in properties:
+        raise ValueError(f"{block} property must be one of {', '.join(properties)}, not {prop!r}")
+    if mutation not in (None, *mutations.values()):
+        raise ValueError(f"mutation must be None or one of {', '.join(mutations.values())}, not {mutation!r}")

@@ -25,7 +25,7 @@ freely and states one guarantee, looking only at its ports:
 from amaranth import Elaboratable, Module, Signal
 from amaranth.hdl import Assert, Assume, Cover
 
-from hw.lib.formal import (AnyConst, AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant,
+from hw.lib.formal import (check_harness_choice, AnyConst, AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant,
                             hold_reset_low, quiet_config_writes)
 from hw.memory.mmu import MemoryMMU
 from hw.memory.registers import MMU_REGS
@@ -63,10 +63,7 @@ class MMUFormal(Elaboratable):
     """
 
     def __init__(self, prop, params=None, *, mutation=None):
-        if prop not in PROPERTIES:
-            raise ValueError(f"MMU property must be one of {', '.join(PROPERTIES)}, not {prop!r}")
-        if mutation not in (None, *MUTATIONS.values()):
-            raise ValueError(f"mutation must be None or one of {', '.join(MUTATIONS.values())}, not {mutation!r}")
+        check_harness_choice("MMU", prop, PROPERTIES, mutation, MUTATIONS)
         self.prop, self.mutation = prop, mutation
         self.params = formal_params() if params is None else params
         if not isinstance(self.params, MMUParams):

@@ -21,7 +21,7 @@
 from amaranth import Elaboratable, Module, Mux, Signal
 from amaranth.hdl import Assert, Assume, Cover
 
-from hw.lib.formal import AnySeq, drive_free_inputs, handshake_with_mutant, hold_reset_low
+from hw.lib.formal import check_harness_choice, AnySeq, drive_free_inputs, handshake_with_mutant, hold_reset_low
 from hw.network.netif import NetIf, NetIfParams
 from hw.protocol import TAG_WIDTH, MsgKind, Status
 
@@ -76,10 +76,7 @@ class NetIfFormal(Elaboratable):
     """
 
     def __init__(self, prop, *, mutation=None):
-        if prop not in PROPERTIES:
-            raise ValueError(f"network interface property must be one of {', '.join(PROPERTIES)}, not {prop!r}")
-        if mutation not in (None, *MUTATIONS.values()):
-            raise ValueError(f"mutation must be None or one of {', '.join(MUTATIONS.values())}, not {mutation!r}")
+        check_harness_choice("network interface", prop, PROPERTIES, mutation, MUTATIONS)
         self.prop, self.mutation = prop, mutation
 
     def elaborate(self, platform):

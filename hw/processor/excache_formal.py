@@ -32,7 +32,7 @@ property catches what it is meant to catch:
 from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
 from amaranth.hdl import Assert, Assume, Cover
 
-from hw.lib.formal import (AnyConst, AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant,
+from hw.lib.formal import (check_harness_choice, AnyConst, AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant,
                             hold_reset_low, quiet_config_writes)
 from hw.processor.excache import ExCacheTop
 from hw.processor.registers import register_map
@@ -80,10 +80,7 @@ class ExCacheFormal(Elaboratable):
     """
 
     def __init__(self, prop, params=None, *, mutation=None):
-        if prop not in PROPERTIES:
-            raise ValueError(f"ExCache property must be one of {', '.join(PROPERTIES)}, not {prop!r}")
-        if mutation not in (None, *MUTATIONS.values()):
-            raise ValueError(f"mutation must be None or one of {', '.join(MUTATIONS.values())}, not {mutation!r}")
+        check_harness_choice("ExCache", prop, PROPERTIES, mutation, MUTATIONS)
         self.prop, self.mutation = prop, mutation
         self.params = formal_params(prop) if params is None else params
         if not isinstance(self.params, ExCacheParams):
