@@ -8864,7 +8864,8 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   reg [1:0] \$25 ;
   reg [3:0] \$26 ;
   reg [7:0] \$27 ;
-  reg [2:0] \$28 ;
+  reg [7:0] \$28 ;
+  reg [2:0] \$29 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -8874,6 +8875,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   wire \$9 ;
   input clk;
   wire clk;
+  reg [7:0] dst = 8'h00;
   output [127:0] \event ;
   reg [127:0] \event  = 128'h00000000000000000000000000000000;
   (* enum_base_type = "MissKind" *)
@@ -9065,9 +9067,11 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   always @(posedge clk)
     handler_state <= \$26 ;
   always @(posedge clk)
-    tag <= \$27 ;
+    dst <= \$27 ;
   always @(posedge clk)
-    status <= \$28 ;
+    tag <= \$28 ;
+  always @(posedge clk)
+    status <= \$29 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     miss_event__ready = 1'h0;
@@ -9111,7 +9115,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           net_tx__hdr__payload[3:0] = 4'h1;
           net_tx__hdr__payload[6:4] = 3'h0;
           net_tx__hdr__payload[14:7] = 8'h00;
-          net_tx__hdr__payload[22:15] = mem_node;
+          net_tx__hdr__payload[22:15] = dst;
           net_tx__hdr__payload[30:23] = tag;
           net_tx__hdr__payload[46:31] = query[51:36];
           net_tx__hdr__payload[110:47] = { 16'h0000, query[35:0], \event [71:66], 6'h00 };
@@ -9130,7 +9134,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           net_tx__hdr__payload[3:0] = 4'h0;
           net_tx__hdr__payload[6:4] = 3'h0;
           net_tx__hdr__payload[14:7] = 8'h00;
-          net_tx__hdr__payload[22:15] = mem_node;
+          net_tx__hdr__payload[22:15] = dst;
           net_tx__hdr__payload[30:23] = tag;
           net_tx__hdr__payload[46:31] = \event [17:2];
           net_tx__hdr__payload[110:47] = { 16'h0000, \event [65:24], 6'h00 };
@@ -9485,7 +9489,20 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$27  = tag;
+    \$27  = dst;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$27  = mem_node;
+    endcase
+    if (rst) begin
+      \$27  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$28  = tag;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -9493,7 +9510,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           /* empty */;
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$27  = \$15 [7:0];
+            \$28  = \$15 [7:0];
           end
       4'h4:
           /* empty */;
@@ -9505,16 +9522,16 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           /* empty */;
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$27  = \$20 [7:0];
+            \$28  = \$20 [7:0];
           end
     endcase
     if (rst) begin
-      \$27  = 8'h00;
+      \$28  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$28  = status;
+    \$29  = status;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -9531,7 +9548,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
             (* full_case = 32'd1 *)
             if (\$18 ) begin
             end else begin
-              \$28  = net_rx__hdr__payload[6:4];
+              \$29  = net_rx__hdr__payload[6:4];
             end
           end
       4'h7:
@@ -9543,12 +9560,12 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
             (* full_case = 32'd1 *)
             if (\$21 ) begin
             end else begin
-              \$28  = net_rx__hdr__payload[6:4];
+              \$29  = net_rx__hdr__payload[6:4];
             end
           end
     endcase
     if (rst) begin
-      \$28  = 3'h0;
+      \$29  = 3'h0;
     end
   end
   assign way = query_way;

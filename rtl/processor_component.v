@@ -9449,7 +9449,8 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   reg [1:0] \$25 ;
   reg [3:0] \$26 ;
   reg [7:0] \$27 ;
-  reg [2:0] \$28 ;
+  reg [7:0] \$28 ;
+  reg [2:0] \$29 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -9459,6 +9460,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   wire \$9 ;
   input clk;
   wire clk;
+  reg [7:0] dst = 8'h00;
   output [111:0] \event ;
   reg [111:0] \event  = 112'h0000000000000000000000000000;
   (* enum_base_type = "MissKind" *)
@@ -9650,9 +9652,11 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   always @(posedge clk)
     handler_state <= \$26 ;
   always @(posedge clk)
-    tag <= \$27 ;
+    dst <= \$27 ;
   always @(posedge clk)
-    status <= \$28 ;
+    tag <= \$28 ;
+  always @(posedge clk)
+    status <= \$29 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     miss_event__ready = 1'h0;
@@ -9696,7 +9700,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           net_tx__hdr__payload[3:0] = 4'h1;
           net_tx__hdr__payload[6:4] = 3'h0;
           net_tx__hdr__payload[14:7] = 8'h00;
-          net_tx__hdr__payload[22:15] = mem_node;
+          net_tx__hdr__payload[22:15] = dst;
           net_tx__hdr__payload[30:23] = tag;
           net_tx__hdr__payload[46:31] = { 8'h00, query[43:36] };
           net_tx__hdr__payload[110:47] = { 16'h0000, query[35:0], \event [63:58], 6'h00 };
@@ -9715,7 +9719,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           net_tx__hdr__payload[3:0] = 4'h0;
           net_tx__hdr__payload[6:4] = 3'h0;
           net_tx__hdr__payload[14:7] = 8'h00;
-          net_tx__hdr__payload[22:15] = mem_node;
+          net_tx__hdr__payload[22:15] = dst;
           net_tx__hdr__payload[30:23] = tag;
           net_tx__hdr__payload[46:31] = { 8'h00, \event [9:2] };
           net_tx__hdr__payload[110:47] = { 16'h0000, \event [57:16], 6'h00 };
@@ -10070,7 +10074,20 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$27  = tag;
+    \$27  = dst;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$27  = mem_node;
+    endcase
+    if (rst) begin
+      \$27  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$28  = tag;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10078,7 +10095,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           /* empty */;
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$27  = \$15 [7:0];
+            \$28  = \$15 [7:0];
           end
       4'h4:
           /* empty */;
@@ -10090,16 +10107,16 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           /* empty */;
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$27  = \$20 [7:0];
+            \$28  = \$20 [7:0];
           end
     endcase
     if (rst) begin
-      \$27  = 8'h00;
+      \$28  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$28  = status;
+    \$29  = status;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10116,7 +10133,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
             (* full_case = 32'd1 *)
             if (\$18 ) begin
             end else begin
-              \$28  = net_rx__hdr__payload[6:4];
+              \$29  = net_rx__hdr__payload[6:4];
             end
           end
       4'h7:
@@ -10128,12 +10145,12 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
             (* full_case = 32'd1 *)
             if (\$21 ) begin
             end else begin
-              \$28  = net_rx__hdr__payload[6:4];
+              \$29  = net_rx__hdr__payload[6:4];
             end
           end
     endcase
     if (rst) begin
-      \$28  = 3'h0;
+      \$29  = 3'h0;
     end
   end
   assign way = query_way;
@@ -10603,7 +10620,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$2385$0 (\$1 ),
+    .\port$2387$0 (\$1 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -10706,7 +10723,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2399$0 (\$2 ),
+    .\port$2401$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -10907,7 +10924,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$2385$0 , bus__r_data, bus__addr);
+, \port$2387$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -10970,8 +10987,8 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$2385$0 ;
-  wire \port$2385$0 ;
+  input \port$2387$0 ;
+  wire \port$2387$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -11135,7 +11152,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$2385$0 (\port$2385$0 ),
+    .\port$2387$0 (\port$2387$0 ),
     .rst(rst)
   );
   always @* begin
@@ -12418,7 +12435,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2385$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2387$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -13396,7 +13413,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2385$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2387$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -13405,26 +13422,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2385$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2385$0 ;
-  wire \port$2385$0 ;
+  input \port$2387$0 ;
+  wire \port$2387$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2385$0 (\port$2385$0 ),
+    .\port$2387$0 (\port$2387$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2385$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2385$0  };
+  assign inc = { 7'h00, \port$2387$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2387$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2385$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2387$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -13434,13 +13451,13 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$23
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$2385$0 ;
-  wire \port$2385$0 ;
+  input \port$2387$0 ;
+  wire \port$2387$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$2385$0 ;
+  assign \$1  = value + \port$2387$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -13453,7 +13470,7 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$23
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$2385$0  };
+  assign inc = { 7'h00, \port$2387$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -15489,7 +15506,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$2399$0 , m_axis__tready);
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$2401$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -16041,8 +16058,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2399$0 ;
-  wire \port$2399$0 ;
+  input \port$2401$0 ;
+  wire \port$2401$0 ;
   input retransmit;
   wire retransmit;
   reg rr = 1'h0;
@@ -16627,7 +16644,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2399$0 ) begin
+            if (\port$2401$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -17189,7 +17206,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2399$0 , 1'h0 };
+  assign expired = { \port$2401$0 , 1'h0 };
   assign peer = pick;
   assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 7'h00, store__peer };
@@ -17212,7 +17229,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2399$0 ;
+  assign any_expired = \port$2401$0 ;
   assign \$37  = \$36 ;
   assign \$242  = { 3'h0, \$241 [16:3] };
   assign \$246  = \$245 ;

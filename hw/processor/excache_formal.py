@@ -45,9 +45,10 @@ __all__ = ["PROPERTIES", "MUTATIONS", "formal_params", "ExCacheFormal"]
 PROPERTIES = ("handshake", "pid_isolation", "no_lost_write")
 MUTATIONS = {"handshake": "drop_valid", "pid_isolation": "alias_pid", "no_lost_write": "lose_writeback"}
 
-#: Registers whose value the ExCache puts straight into an output payload (the requests' ``dst``):
-#: firmware writes them only while no output waits (:func:`hw.lib.formal.quiet_config_writes`).
-CONFIG_REGISTERS = ("mem_node",)
+#: Registers whose value the ExCache puts straight into an output payload, which firmware may then write only
+#: while no output waits (:func:`hw.lib.formal.quiet_config_writes`). None: the miss handler samples
+#: ``mem_node`` once per miss, so the CSR bus is entirely free.
+CONFIG_REGISTERS = ()
 
 #: Requests the checker can pair with responses (the cache holds fewer: the 2-stage hit pipeline plus the
 #: access that missed).

@@ -103,6 +103,9 @@ class MissHandler(wiring.Component):
         way = Signal(p.way_bits)
         status = Signal(Status)
         tag = Signal(TAG_WIDTH)
+        # The requests' destination, sampled once per miss: a header waiting for ready must not change when
+        # firmware rewrites `mem_node` meanwhile (found by the handshake proof, hw/processor/excache_formal.py).
+        dst = Signal(NODE_ID_WIDTH)
         m.d.comb += self.query_way.eq(way)
 
         victim_vaddr = Cat(Const(0, p.offset_bits), ev.set[:p.index_bits], self.query.tag)
@@ -114,7 +117,7 @@ class MissHandler(wiring.Component):
             # Driven only while a header is offered: a constant-only comb assignment becomes an empty
             # `always @*` in the Verilog, which Verilator never evaluates (ALWNEVER).
             m.d.comb += [self.net_tx.hdr.valid.eq(1), hdr.kind.eq(kind), hdr.status.eq(Status.OK),
-                         hdr.src.eq(0), hdr.dst.eq(self.mem_node), hdr.tag.eq(tag), hdr.pid.eq(pid),
+                         hdr.src.eq(0), hdr.dst.eq(dst), hdr.tag.eq(tag), hdr.pid.eq(pid),
                          hdr.vaddr.eq(vaddr), hdr.length.eq(p.line_bytes)]
 
         def send_cmd(op, next_state, cmd_status=Status.OK):
@@ -148,6 +151,7 @@ class MissHandler(wiring.Component):
                             m.next = "CHECK"
 
             with m.State("CHECK"):
+                m.d.sync += dst.eq(self.mem_node)
                 with m.If(self.query.valid & self.query.dirty):
                     m.next = "WB_HDR"
                 with m.Else():
