@@ -67,13 +67,7 @@ def load_lackey(path, *, pid=1, cpi=1.0, seed=0, max_accesses=None, vaddr_width=
     progress : bool
         Show a progress bar while a large file is read.
     """
-    if isinstance(pid, bool) or not isinstance(pid, int) or not 1 <= pid <= 0xFFFF:
-        raise DisaggError(f"lackey import: pid must be an int in 1..65535, not {pid!r}")
-    if isinstance(cpi, bool) or not isinstance(cpi, (int, float)) or not 0 <= cpi <= 1e6:
-        raise DisaggError(f"lackey import: cpi must be a number in 0..1e6, not {cpi!r}")
-    if max_accesses is not None and (isinstance(max_accesses, bool) or not isinstance(max_accesses, int)
-                                     or max_accesses < 1):
-        raise DisaggError(f"lackey import: max_accesses must be a positive int, not {max_accesses!r}")
+    _check_options(pid, cpi, max_accesses)
     parser = LackeyParser(str(path), pid=pid, cpi=cpi, seed=seed, max_accesses=max_accesses,
                           vaddr_width=vaddr_width)
     with open_trace(path, what="lackey trace", progress=progress) as f:

@@ -127,6 +127,8 @@ class FrameSender(wiring.Component):
             ]
 
         out = self.m_axis
+        # One CRC step serves the header and the payload beats (one expression, not one per state).
+        crc_next = crc32_step(crc, out.tdata, B)
         with m.FSM(name="sender"):
             with m.State("IDLE"):
                 m.d.sync += sending.eq(0)
@@ -145,7 +147,7 @@ class FrameSender(wiring.Component):
                                  if HB > 1 else hdr_out.as_value()),
                 ]
                 with m.If(out.tready):
-                    m.d.sync += [crc.eq(crc32_step(crc, out.tdata, B)), beat.eq(beat + 1)]
+                    m.d.sync += [crc.eq(crc_next), beat.eq(beat + 1)]
                     with m.If(beat == HB - 1):
                         m.d.sync += beat.eq(0)
                         with m.If(cur_pay_beats != 0):
@@ -155,7 +157,7 @@ class FrameSender(wiring.Component):
             with m.State("PAYLOAD"):
                 m.d.comb += [out.tvalid.eq(1), out.tkeep.eq(keep_all), out.tdata.eq(self.store.data)]
                 with m.If(out.tready):
-                    m.d.sync += [crc.eq(crc32_step(crc, out.tdata, B)), beat.eq(beat + 1)]
+                    m.d.sync += [crc.eq(crc_next), beat.eq(beat + 1)]
                     with m.If(beat == cur_pay_beats - 1):
                         m.next = "CRC"
             with m.State("CRC"):
