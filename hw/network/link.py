@@ -1,8 +1,7 @@
-"""Emulated network: a lossy one-way link and a switch (emulation only, not for synthesis).
+"""Emulated network: a lossy one-way link (emulation only, not for synthesis).
 
-Both are ordinary Amaranth so the whole system, network included, Verilates into one model. They are
-frame-oriented (a frame is the beats up to ``tlast``) but do not parse frames, except for the switch,
-which reads the destination and source node ids in bytes 0 and 1 of the first beat (``hw/network/frame.py``).
+It is ordinary Amaranth so the whole system, network included, Verilates into one model. It is
+frame-oriented (a frame is the beats up to ``tlast``) but does not parse frames.
 
 Link
     ``s_axis`` in, ``m_axis`` out. Ingress is limited to ``bandwidth`` bytes per cycle (bytes are
@@ -22,16 +21,12 @@ Link
     one due (slow lane first). Egress does not add bandwidth limits; a blocked egress (``tready`` low)
     fills the lanes and eventually stalls ingress.
 
-Switch
-    ``n_ports`` ports, ``s_axis[i]`` from and ``m_axis[i]`` to the endpoint of node ``node_ids[i]``.
-    A frame is routed by its destination byte. It is dropped (and counted) if no port has that node
-    id, or if its source byte is not the node id of the port it came in on (no spoofing). Each output
-    port arbitrates round-robin between inputs, a whole frame at a time.
+The switch that joins several endpoints is :class:`hw.network.switch.Switch`.
 """
 
 from dataclasses import dataclass
 
-from amaranth import Module, Signal, Cat, Mux, Array, Const
+from amaranth import Module, Signal, Mux, Const
 from amaranth.lib import wiring, data
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -40,9 +35,9 @@ from amaranth.utils import ceil_log2
 from hw.lib.axis import AXIStreamSignature
 from hw.lib.checks import check_int, is_int
 from hw.lib.counter import CounterBank
-from hw.network.registers import LINK_COUNTERS, SWITCH_COUNTERS
+from hw.network.registers import LINK_COUNTERS
 
-__all__ = ["LinkParams", "Link", "LINK_COUNTERS", "Switch", "SWITCH_COUNTERS"]
+__all__ = ["LinkParams", "Link", "LINK_COUNTERS"]
 
 RATE_ONE = 1 << 16
 CREDIT_FRAC = 8
@@ -291,143 +286,3 @@ class Link(wiring.Component):
             with m.Else():
                 m.d.sync += [sending.eq(1), use_slow.eq(sel_slow)]
         return m
-
-
-class Switch(wiring.Component):
-    """Routes frames between ``n_ports`` endpoints by destination node id (see the module docstring).
-
-    Parameters
-    ----------
-    n_ports : int
-        Number of ports (2..64).
-    data_width : int
-        Wire width in bits (multiple of 8, at least 16).
-    node_ids : sequence of int, optional
-        Node id of the endpoint on each port (distinct, 0..255); ``range(n_ports)`` by default.
-
-    Attributes
-    ----------
-    s_axis : In(AXIStreamSignature(data_width)).array(n_ports)
-        Frames from endpoint ``i``.
-    m_axis : Out(AXIStreamSignature(data_width)).array(n_ports)
-        Frames to endpoint ``i``.
-    frames_routed, dropped_unroutable, dropped_spoofed : Out(32)
-        Counters: frames forwarded; dropped for an unknown destination; dropped because the source byte
-        is not the ingress port's node id.
-    """
-
-    def __init__(self, n_ports, data_width=64, node_ids=None):
-        if not is_int(n_ports):
-            raise TypeError(f"Switch n_ports must be an integer, not {n_ports!r}")
-        if not 2 <= n_ports <= 64:
-            raise ValueError(f"Switch n_ports must be in 2..64, not {n_ports!r}")
-        if not is_int(data_width) or data_width < 16 or data_width % 8:
-            raise TypeError(f"Switch data_width must be a multiple of 8 of at least 16, not {data_width!r}")
-        node_ids = tuple(range(n_ports)) if node_ids is None else tuple(node_ids)
-        if len(node_ids) != n_ports or len(set(node_ids)) != n_ports or \
-                not all(isinstance(n, int) and 0 <= n < 256 for n in node_ids):
-            raise ValueError(f"Switch node_ids must be {n_ports} distinct integers in 0..255, not {node_ids!r}")
-        self.n_ports, self.data_width, self.node_ids = n_ports, data_width, node_ids
-        sig = {
-            "s_axis": In(AXIStreamSignature(data_width)).array(n_ports),
-            "m_axis": Out(AXIStreamSignature(data_width)).array(n_ports),
-        }
-        for name in SWITCH_COUNTERS:
-            sig[name] = Out(32)
-        super().__init__(sig)
-
-    def elaborate(self, platform):
-        m = Module()
-        n = self.n_ports
-        # Several inputs may end a frame in the same cycle: each counter adds up to n per cycle.
-        inc = _counter_bank(m, self, SWITCH_COUNTERS, {name: ceil_log2(n + 1) for name in SWITCH_COUNTERS})
-        pw = max(1, ceil_log2(n))
-
-        # Per input: in a frame?, its output port (latched at the first beat), dropping?
-        in_frame = [Signal(name=f"in_frame_{i}") for i in range(n)]
-        route = [Signal(pw, name=f"route_{i}") for i in range(n)]
-        dropping = [Signal(name=f"dropping_{i}") for i in range(n)]
-        # Per output: busy with input grant[o].
-        busy = [Signal(name=f"busy_{o}") for o in range(n)]
-        grant = [Signal(pw, name=f"grant_{o}") for o in range(n)]
-
-        # Decode the first beat of each input.
-        want = []      # want[i][o]: input i wants output o for its current frame
-        first_drop = []
-        first_spoof = []
-        first_unroutable = []
-        for i in range(n):
-            s = self.s_axis[i]
-            dst = s.tdata[0:8]
-            src = s.tdata[8:16]
-            hit = Signal(n, name=f"hit_{i}")
-            for o, nid in enumerate(self.node_ids):
-                m.d.comb += hit[o].eq(dst == nid)
-            spoof = src != self.node_ids[i]
-            unroutable = ~hit.any()
-            first_spoof.append(spoof)
-            first_unroutable.append(unroutable & ~spoof)
-            drop_now = Mux(in_frame[i], dropping[i], spoof | unroutable)
-            first_drop.append(drop_now)
-            w_i = Signal(n, name=f"want_{i}")
-            for o in range(n):
-                m.d.comb += w_i[o].eq(s.tvalid & ~drop_now & Mux(in_frame[i], route[i] == o, hit[o]))
-            want.append(w_i)
-
-        # Output arbitration: round robin, held for a whole frame.
-        conn = [[Signal(name=f"conn_{i}_{o}") for o in range(n)] for i in range(n)]
-        last = [Signal(pw, name=f"rr_{o}") for o in range(n)]
-        for o in range(n):
-            mo = self.m_axis[o]
-            pick = Signal(pw, name=f"pick_{o}")
-            pick_valid = Signal(name=f"pick_valid_{o}")
-            with m.Switch(last[o]):
-                for prev in range(n):
-                    with m.Case(prev):
-                        for cand in reversed([(prev + 1 + k) % n for k in range(n)]):
-                            with m.If(want[cand][o]):
-                                m.d.comb += [pick.eq(cand), pick_valid.eq(1)]
-            sel = Mux(busy[o], grant[o], pick)
-            active = busy[o] | pick_valid
-            for i in range(n):
-                m.d.comb += conn[i][o].eq(active & (sel == i))
-            s_sel = Array(self.s_axis)[sel]
-            m.d.comb += [
-                mo.tvalid.eq(active & s_sel.tvalid), mo.tdata.eq(s_sel.tdata), mo.tkeep.eq(s_sel.tkeep),
-                mo.tlast.eq(s_sel.tlast),
-            ]
-            with m.If(mo.tvalid & mo.tready):
-                with m.If(~busy[o]):
-                    m.d.sync += last[o].eq(pick)
-                with m.If(mo.tlast):
-                    m.d.sync += busy[o].eq(0)
-                with m.Elif(~busy[o]):
-                    m.d.sync += [busy[o].eq(1), grant[o].eq(pick)]
-
-        # Inputs: a beat moves when its output takes it, or at once when the frame is dropped.
-        n_routed, n_unroutable, n_spoofed = [], [], []
-        for i in range(n):
-            s = self.s_axis[i]
-            drop_unroutable = Signal(name=f"drop_unroutable_{i}")   # why the current frame is dropped
-            o_ready = Signal(name=f"o_ready_{i}")
-            m.d.comb += o_ready.eq(Cat(*[conn[i][o] & self.m_axis[o].tready for o in range(n)]).any())
-            m.d.comb += s.tready.eq(first_drop[i] | o_ready)
-            moved = s.tvalid & s.tready
-            with m.If(moved):
-                m.d.sync += in_frame[i].eq(~s.tlast)
-                with m.If(~in_frame[i]):
-                    m.d.sync += [dropping[i].eq(first_drop[i]), drop_unroutable.eq(first_unroutable[i]),
-                                 route[i].eq(0)]
-                    for o in range(n):
-                        with m.If(want[i][o]):
-                            m.d.sync += route[i].eq(o)
-            ended = moved & s.tlast
-            unroutable = Mux(in_frame[i], drop_unroutable, first_unroutable[i])
-            n_routed.append(ended & ~first_drop[i])
-            n_unroutable.append(ended & first_drop[i] & unroutable)
-            n_spoofed.append(ended & first_drop[i] & ~unroutable)
-        for name, events in (("frames_routed", n_routed), ("dropped_unroutable", n_unroutable),
-                             ("dropped_spoofed", n_spoofed)):
-            m.d.comb += getattr(inc, name).eq(sum(events[1:], events[0]))
-        return m
-

@@ -2,14 +2,14 @@
 
 ``NETIF_REGISTERS`` is the CSR map of a network interface (``hw/network/netif.py``); ``NETIF_COUNTERS``
 names its event counters in address order. ``LINK_COUNTERS`` and ``SWITCH_COUNTERS`` name the counter
-output ports of the emulated link and switch (``hw/network/link.py``), which the system top maps into
+output ports of the emulated link and switch (``hw/network/link.py``, ``hw/network/switch.py``), which the system top maps into
 its own CSR space.
 """
 
 from hw.lib.csr import Counter, Field, R, Register, RegisterMap
 
 __all__ = ["NETIF_COUNTERS", "NETIF_REGISTERS", "NETIF_COUNTER_BASE", "TIMEOUT_STEP_WIDTH", "LINK_COUNTERS",
-           "SWITCH_COUNTERS"]
+           "SWITCH_COUNTERS", "SWITCH_PORT_COUNTERS"]
 
 #: Event counters of the network interface, ``(name, description)`` in register order.
 NETIF_COUNTERS = (
@@ -60,3 +60,5 @@ LINK_COUNTERS = ("frames_in", "frames_out", "bytes_in", "lost", "corrupted", "du
                  "stall_cycles")
 #: Counter output ports of a switch (32-bit, wrapping).
 SWITCH_COUNTERS = ("frames_routed", "dropped_unroutable", "dropped_spoofed")
+#: Per-output-port counter ports of a switch (``hw/network/switch.py``; 32-bit, wrapping).
+SWITCH_PORT_COUNTERS = ("port_frames", "port_busy", "port_wait")

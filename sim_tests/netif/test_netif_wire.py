@@ -31,7 +31,7 @@ def test_wire(request, name):
 
 def test_switch(request):
     """The Switch alone, all ports driven by cocotbext-axi."""
-    from hw.network.link import Switch
+    from hw.network.switch import Switch
     cfg = {"node_ids": [3, 0, 5], "n_frames": 600}
     run_cocotb(request, SimRun(block="netif_switch", component_factory=lambda c: Switch(3, 64, c["node_ids"]),
                                config=cfg, test_module="sim_tests.netif.cocotb_switch", toplevel="switch"))

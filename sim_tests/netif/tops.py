@@ -5,7 +5,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.lib.csr import CSRBusSignature
-from hw.network.link import Link, LinkParams, Switch
+from hw.network.link import Link, LinkParams
+from hw.network.switch import Switch
 from hw.network.netif import NetIf, NetIfParams
 from hw.network.registers import LINK_COUNTERS, NETIF_REGISTERS, SWITCH_COUNTERS
 from hw.protocol import MessagePort
