@@ -23,6 +23,8 @@ def register(sub):
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--memories", action="store_true", help="list where every memory went, not only those "
                                                            "that missed block RAM")
+    p.add_argument("--paths", action="store_true", help="print the critical path of every row, not only of "
+                                                         "those below the constraint")
     p.add_argument("--no-cache", action="store_true", help="run the tools even if a cached result exists")
     p.add_argument("--sweep", action="store_true",
                    help="instead of the blocks' configurations, run the ways/sets/TLB-entries sweep of "
@@ -39,7 +41,7 @@ def _progress(text):
 def run(args):
     from ..synth import synthesize_block
     from ..synth.blocks import component_from_params, load_config, synth_blocks
-    from ..synth.table import format_markdown, format_memories, format_table, write_json
+    from ..synth.table import format_critical_paths, format_markdown, format_memories, format_table, write_json
 
     if args.freq is not None and not args.freq > 0:
         raise DisaggError(f"--freq must be a positive frequency in MHz, not {args.freq!r}")
@@ -70,6 +72,10 @@ def run(args):
                           f"{'cached' if result.cached else f'{result.seconds:.0f} s'}")
                 results.append(result)
     print(format_markdown(results) if args.markdown else format_table(results))
+    paths = format_critical_paths(results, all_paths=args.paths)
+    if paths:
+        print()
+        print(paths)
     memories = format_memories(results, all_memories=args.memories)
     if memories:
         print()

@@ -13,6 +13,11 @@ catalog's; a non-default one comes from a JSON configuration file::
 Each block's object holds the keyword arguments of its parameter class (``ExCacheParams``,
 ``MMUParams``, ``NetIfParams``); keys that are not parameters, or values the parameter class rejects,
 are one-line errors. Blocks that the file does not mention keep their default configuration.
+
+The memory component is synthesised with its DRAM as an AXI4 port (``external_dram=True``): on a board the
+MMU's AXI manager goes to the DDR controller, and the simulation DRAM model of ``rtl/memory_component.v``
+(64 KiB of block RAM with an initialiser, 32 DP16KD) is not part of the component's area or timing. Its
+default configuration is otherwise the catalog's (:data:`SYNTH_DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from amaranth.back import verilog as amaranth_verilog
 from ..errors import DisaggError
 
 __all__ = ["EMULATION_ONLY_MODULES", "synth_blocks", "block_verilog", "component_from_params", "load_config",
-           "BUILDERS"]
+           "BUILDERS", "SYNTH_DEFAULTS"]
 
 #: Catalog modules that model the environment rather than hardware: never synthesised.
 EMULATION_ONLY_MODULES = ("hw.network.link",)
@@ -63,10 +68,27 @@ def _memory(params):
     from hw.system.components import MemoryComponent
     from hw.memory.mmu import MMUParams
     from hw.network.netif import NetIfParams
+    from hw.system.params import SystemParams
     params = dict(params)
     mmu = MMUParams(**params.pop("mmu", {}))
     netif = NetIfParams(**params.pop("netif", {}))
+    defaults = SystemParams()
+    params.setdefault("external_dram", True)
+    params.setdefault("dram_bytes", 1 << 16)
+    params.setdefault("dram_latency", defaults.dram_latency)
     return MemoryComponent(mmu, netif, **params)
+
+
+def _default_memory_component():
+    """The catalog's memory component (the default system's), with its DRAM as an AXI4 port."""
+    from hw.system.components import MemoryComponent
+    from hw.system.params import SystemParams
+    p = SystemParams()
+    return MemoryComponent(p.mmu, p.mem_netif, dram_bytes=1 << 16, dram_latency=p.dram_latency, external_dram=True)
+
+
+#: Blocks whose synthesised default differs from their ``rtl/`` Verilog (``block -> factory``).
+SYNTH_DEFAULTS = {"memory_component": _default_memory_component}
 
 
 #: How to build a block from a parameter dictionary, keyed by the class name of the block's top (the
@@ -128,11 +150,14 @@ def load_config(path: Path, known: list[str]) -> dict[str, dict]:
 
 
 def block_verilog(name: str, component=None) -> str:
-    """Verilog of block ``name``: its default configuration, or ``component`` if given.
+    """Verilog of block ``name``: its default configuration (:data:`SYNTH_DEFAULTS` where the synthesised
+    default differs from ``rtl/``), or ``component`` if given.
 
     The module is named ``name`` (as in ``rtl/<name>.v``), without source paths so the text, and so the
     cache key, is the same in every checkout.
     """
+    if component is None and name in SYNTH_DEFAULTS:
+        component = SYNTH_DEFAULTS[name]()
     if component is None:
         from ..rtl_generation import generate
         return generate(name)

@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import DisaggError
-from .reports import (classify_memories, clock_fmax, not_fit_reason, parse_memory_dump, parse_memory_mapping,
-                      parse_nextpnr_report, parse_nextpnr_utilisation, parse_stat_json)
+from .reports import (classify_memories, clock_fmax, not_fit_reason, parse_critical_path, parse_memory_dump,
+                      parse_memory_mapping, parse_nextpnr_report, parse_nextpnr_utilisation, parse_stat_json)
 from .targets import Target, get_target
 from .tools import ToolFailed, run_tool, tool_versions
 
@@ -63,6 +63,8 @@ class SynthResult:
     iCE40, which has none). ``fmax_mhz`` is nextpnr's achieved maximum frequency of ``clk`` after routing
     (``None`` if the design has no clocked path). When the design does not fit the device, ``fits`` is
     False, ``note`` says which resource ran out, and area figures are what the design asked for.
+    ``critical_path`` summarises nextpnr's critical path of ``clk`` (start, end, logic levels, delays;
+    see :func:`emu.synth.reports.parse_critical_path`), ``None`` if the design did not fit.
     """
 
     block: str
@@ -79,6 +81,7 @@ class SynthResult:
     brams_available: int | None = None
     freq_constraint_mhz: float | None = None
     memories: list[dict] = field(default_factory=list)
+    critical_path: dict | None = None
     verilog_sha256: str = ""
     tools: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -180,6 +183,9 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
         except (ValueError, TypeError):
             result = None  # a truncated or foreign file: run again
         if result is not None:
+            if result.critical_path is None and result.fits and (workdir / "report.json").exists():
+                # A result cached before the critical path was kept: nextpnr's report is still there.
+                result.critical_path = parse_critical_path(json.loads((workdir / "report.json").read_text()))
             result.block = block
             result.cached = True
             return result
@@ -233,8 +239,10 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
             brams_available=util.get(target.bram_resource, (None, None))[1],
             **common)
     else:
-        util, fmax = parse_nextpnr_report(json.loads(report_path.read_text()))
+        report = json.loads(report_path.read_text())
+        util, fmax = parse_nextpnr_report(report)
         result = SynthResult(
+            critical_path=parse_critical_path(report),
             luts=util[target.lut_resource][0],
             ffs=_ff_count(target, util, cells),
             brams=util[target.bram_resource][0],

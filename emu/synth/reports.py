@@ -14,7 +14,7 @@ from .targets import Target
 
 __all__ = ["MemoryInfo", "parse_memory_dump", "parse_memory_mapping", "parse_stat_json",
            "parse_nextpnr_report", "parse_nextpnr_utilisation", "clock_fmax", "classify_memories",
-           "not_fit_reason"]
+           "not_fit_reason", "parse_critical_path", "cell_signal"]
 
 # Bits in one block RAM of each family: used to judge whether a memory that did not land in block RAM
 # is big enough to matter.
@@ -235,3 +235,99 @@ def clock_fmax(fmax: dict[str, float], clock: str = "clk") -> float | None:
     if not matches:
         return None
     return min(matches)
+
+
+# Suffixes Yosys and nextpnr append to a cell's or net's name when they map and pack it: a cell is named after
+# the signal it drives (``ctrl.state_TRELLIS_FF_Q_3``), a net after the cell port it comes from
+# (``ctrl.tags.tag_mem.0.4_DOA15``, ``cpu_resp__ready_LUT4_D_Z``); the rest says what it became.
+_CELL_SUFFIX = re.compile(r"(_TRELLIS_|_DP16KD|_PDPW16KD|_LUT4|_CCU2C|_MULT18X18D|_ALU54B|_L6MUX21|_PFUMX|"
+                          r"_SB_|_(DO|DI|AD|CE|WE|CS|OCE|RST)[AB]\d*|\$CCU2_|\$)")
+_CELL_KIND = (("TRELLIS_FF", "flip-flop"), ("SB_DFF", "flip-flop"), ("DP16KD", "block RAM"),
+              ("PDPW16KD", "block RAM"), ("SB_RAM40", "block RAM"), ("DPR16X4", "LUT RAM"), ("RAMW", "LUT RAM"),
+              ("MULT18X18D", "multiplier"), ("ALU54B", "multiplier"), ("CCU2", "carry chain"),
+              ("SB_CARRY", "carry chain"), ("LUT4", "LUT"), ("SB_LUT4", "LUT"))
+# Ports of a DP16KD (ECP5 block RAM; nextpnr names those cells after the memory, ``ctrl.tag_mem.0.4``).
+_BRAM_PORT = re.compile(r"^(DO|DI|AD|CE|OCE|WE|CS|RST|CLK)[AB]\d*$")
+
+
+def cell_signal(cell: str) -> str:
+    """The design signal a mapped cell or net is named after (``ctrl.state_TRELLIS_FF_Q_3`` -> ``ctrl.state``)."""
+    cell = re.sub(r"\[\d+\]$", "", cell)
+    m = _CELL_SUFFIX.search(cell)
+    name = cell[:m.start()] if m and m.start() > 0 else cell
+    return name.replace("\\", "")
+
+
+def _cell_kind(cell: str, port: str) -> str:
+    for token, kind in _CELL_KIND:
+        if token in cell:
+            return kind
+    if _BRAM_PORT.match(port):
+        return "block RAM"
+    return "cell"
+
+
+def parse_critical_path(report: dict, clock: str = "clk") -> dict | None:
+    """The critical path of ``clock`` from nextpnr's ``--report`` JSON, summarised; ``None`` if there is none.
+
+    nextpnr lists each path as segments: ``clk-to-q`` (the start register or RAM output), then
+    alternating ``routing`` (a net) and ``logic`` (through a cell), and ``setup`` at the end register.
+    Returned keys:
+
+    ``start`` / ``end``
+        The design signal of the start and end cell (``ctrl.tag_mem``, ``stats.hits``), from the cell names.
+    ``start_cell`` / ``end_cell``
+        The mapped cells and ports (``..._TRELLIS_FF_Q_3.Q``).
+    ``start_kind`` / ``end_kind``
+        ``flip-flop``, ``block RAM``, ``LUT RAM``, ... (from the cell name).
+    ``start_net``
+        The first net of the path (the start register's output signal, with its bit).
+    ``logic_levels``
+        Cells the path goes through (LUTs, LUT-RAM reads, multipliers, the entry into a carry chain),
+        not counting steps along a carry chain, which are ``carry_steps``.
+    ``delay_ns``, ``logic_ns``, ``routing_ns``
+        Total path delay and its split (clock-to-out and setup count as logic).
+    ``through``
+        The design signals the path's nets are named after, in order, repeats merged (nets whose names
+        Yosys or nextpnr made up are left out): the way from start to end through the design.
+    """
+    pattern = re.compile(rf"(^|\$){re.escape(clock)}(\$|$)")
+    for path in report.get("critical_paths", []):
+        if not (pattern.search(path.get("from", "")) and pattern.search(path.get("to", ""))):
+            continue
+        segments = path.get("path", [])
+        if not segments:
+            continue
+        first, last = segments[0], segments[-1]
+        levels = carry = 0
+        logic_ns = routing_ns = 0.0
+        through, start_net = [], ""
+        for seg in segments:
+            delay = float(seg.get("delay", 0.0))
+            if seg.get("type") == "routing":
+                routing_ns += delay
+                net = seg.get("net", "")
+                if not start_net:
+                    start_net = net
+                name = cell_signal(net) if net else ""
+                if name and not name.startswith("$") and (not through or through[-1] != name):
+                    through.append(name)
+            else:
+                logic_ns += delay
+                if seg.get("type") == "logic":
+                    if seg["from"].get("port") in ("FCI", "CI"):
+                        carry += 1
+                    else:
+                        levels += 1
+        start_cell, start_port = first["from"]["cell"], first["from"].get("port", "")
+        end_cell, end_port = last["to"]["cell"], last["to"].get("port", "")
+        return {
+            "start": cell_signal(start_cell), "start_kind": _cell_kind(start_cell, start_port),
+            "start_cell": f"{start_cell}.{start_port}", "start_net": start_net,
+            "end": cell_signal(end_cell), "end_kind": _cell_kind(end_cell, end_port),
+            "end_cell": f"{end_cell}.{end_port}",
+            "logic_levels": levels, "carry_steps": carry,
+            "delay_ns": round(logic_ns + routing_ns, 3), "logic_ns": round(logic_ns, 3),
+            "routing_ns": round(routing_ns, 3), "through": through,
+        }
+    return None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .flow import SynthResult
 
-__all__ = ["COLUMNS", "format_table", "format_markdown", "format_memories", "write_json"]
+__all__ = ["COLUMNS", "format_table", "format_markdown", "format_memories", "format_critical_paths", "write_json"]
 
 COLUMNS = ("block", "target", "LUTs", "FFs", "BRAMs", "LUT-RAM", "fmax MHz", "note")
 
@@ -20,9 +20,14 @@ def _cell(value) -> str:
     return str(value)
 
 
+def below_constraint(r: SynthResult) -> bool:
+    """The design fits but its fmax is below the clock constraint it was placed and routed for."""
+    return bool(r.fits and r.fmax_mhz is not None and r.freq_constraint_mhz and r.fmax_mhz < r.freq_constraint_mhz)
+
+
 def _row(r: SynthResult) -> list[str]:
     note = r.note if not r.fits else ""
-    if r.fits and r.fmax_mhz is not None and r.freq_constraint_mhz and r.fmax_mhz < r.freq_constraint_mhz:
+    if below_constraint(r):
         note = f"below the {r.freq_constraint_mhz:g} MHz constraint"
     return [r.block, r.target, _cell(r.luts), _cell(r.ffs), _cell(r.brams), _cell(r.lutram),
             _cell(r.fmax_mhz), note]
@@ -70,7 +75,36 @@ def format_memories(results: list[SynthResult], all_memories: bool = False) -> s
     return "\n".join([title, *lines])
 
 
+def format_path(r: SynthResult, through: int = 6) -> list[str]:
+    """Lines describing the critical path of one result (empty if it has none)."""
+    p = r.critical_path
+    if not p:
+        return []
+    lines = [f"  {r.block}/{r.target}: {p['delay_ns']:.1f} ns ({p['logic_ns']:.1f} logic + {p['routing_ns']:.1f} "
+             f"routing), {p['logic_levels']} logic levels"
+             + (f" + {p['carry_steps']} carry steps" if p["carry_steps"] else ""),
+             f"    from {p['start']} ({p['start_kind']}, {p['start_cell']})",
+             f"    to   {p['end']} ({p['end_kind']}, {p['end_cell']})"]
+    if p["through"]:
+        nets = p["through"]
+        shown = nets if len(nets) <= through else [*nets[:through - 1], "...", nets[-1]]
+        lines.append(f"    via  {', '.join(shown)}")
+    return lines
+
+
+def format_critical_paths(results: list[SynthResult], all_paths: bool = False) -> str:
+    """The critical path of every result below its constraint (of every result with ``all_paths``)."""
+    lines = []
+    for r in results:
+        if all_paths or below_constraint(r):
+            lines += format_path(r)
+    if not lines:
+        return ""
+    return "\n".join(["critical paths:" if all_paths else "critical paths of the blocks below their constraint:",
+                      *lines])
+
+
 def write_json(results: list[SynthResult], path: Path) -> None:
     """Write the results as a JSON list of objects (``block``, ``target``, ``luts``, ``ffs``, ``brams``,
-    ``lutram``, ``fmax_mhz``, ``fits``, ``note``, device, memories, tool versions...)."""
+    ``lutram``, ``fmax_mhz``, ``fits``, ``note``, ``critical_path``, device, memories, tool versions...)."""
     Path(path).write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")

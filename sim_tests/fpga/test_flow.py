@@ -80,6 +80,18 @@ def test_tiny_excache_report_parses_into_positive_numbers(tiny_run):
     assert "excache" in stdout.splitlines()[2]
 
 
+def test_tiny_excache_critical_path(tiny_run):
+    _, [row], stdout, _ = tiny_run
+    path = row["critical_path"]
+    assert path["logic_levels"] > 0 and path["delay_ns"] > 0
+    assert path["start"] and path["end"] and path["start_cell"] and path["end_cell"]
+    # nextpnr's fmax is the inverse of the critical path's delay.
+    assert path["delay_ns"] == pytest.approx(1000 / row["fmax_mhz"], rel=0.02)
+    below = row["fmax_mhz"] < row["freq_constraint_mhz"]
+    assert ("critical paths of the blocks below their constraint" in stdout) == below
+    assert (f"    from {path['start']} ({path['start_kind']}" in stdout) == below
+
+
 def test_tiny_excache_data_memory_is_block_ram(tiny_run):
     _, [row], stdout, _ = tiny_run
     data = [m for m in row["memories"] if m["name"].endswith("data_mem")]

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from emu.synth.reports import (classify_memories, clock_fmax, not_fit_reason, parse_memory_dump,
-                               parse_memory_mapping, parse_nextpnr_report, parse_nextpnr_utilisation,
-                               parse_stat_json)
+from emu.synth.reports import (cell_signal, classify_memories, clock_fmax, not_fit_reason, parse_critical_path,
+                               parse_memory_dump, parse_memory_mapping, parse_nextpnr_report,
+                               parse_nextpnr_utilisation, parse_stat_json)
 from emu.synth.targets import TARGETS, get_target
 
 DATA = Path(__file__).parent / "data"
@@ -98,3 +98,55 @@ def test_unknown_target():
         get_target("xc7")
     with pytest.raises(TypeError, match="not 5"):
         get_target(5)
+
+
+def test_critical_path_of_the_default_excache():
+    # nextpnr 0.11 --report of the default ExCache at 125 MHz: a clk path and an <async> one (from rst).
+    report = json.loads((DATA / "nextpnr_ecp5_excache_report.json").read_text())
+    path = parse_critical_path(report)
+    assert path["start"] == "ctrl.tags.tag_mem.0.4" and path["start_kind"] == "block RAM"
+    assert path["start_cell"] == "ctrl.tags.tag_mem.0.4.DOA15"
+    assert path["end"] == "ctrl.tags.tag_mem.0.0" and path["end_cell"].endswith(".DIA10")
+    assert path["logic_levels"] == 11 and path["carry_steps"] == 0
+    assert path["delay_ns"] == pytest.approx(path["logic_ns"] + path["routing_ns"], abs=0.002)
+    # 39.8 MHz achieved: the path is the clock period nextpnr reports, 25.2 ns.
+    assert path["delay_ns"] == pytest.approx(1000 / clock_fmax(parse_nextpnr_report(report)[1]), rel=0.01)
+    assert path["through"][0] == "ctrl.tags.tag_mem.0.4" and path["through"][-1] == "ctrl.tags.tag_mem.0.0"
+    assert "cpu_resp__ready" in path["through"]
+
+
+def test_critical_path_counts_carry_steps_apart_from_logic_levels():
+    # A registered 32x32 multiply plus add: flip-flop -> MULT18X18D -> carry chains -> LUT -> flip-flop.
+    path = parse_critical_path(json.loads((DATA / "nextpnr_ecp5_multiplier_report.json").read_text()))
+    assert (path["start"], path["start_kind"], path["start_net"]) == ("ra", "flip-flop", "ra[12]")
+    assert (path["end"], path["end_kind"], path["end_cell"]) == ("q", "flip-flop", "q_TRELLIS_FF_Q_10.DI")
+    assert path["logic_levels"] == 4 and path["carry_steps"] == 11
+
+
+def test_no_critical_path():
+    assert parse_critical_path({"critical_paths": []}) is None
+    assert parse_critical_path({}) is None
+    # Only a path from an asynchronous input: not a clk-to-clk path.
+    assert parse_critical_path({"critical_paths": [{"from": "<async>", "to": "posedge clk", "path": []}]}) is None
+    assert cell_signal("ctrl.state_TRELLIS_FF_Q_3") == "ctrl.state"
+    assert cell_signal("cpu_resp__ready_LUT4_D_Z[3]") == "cpu_resp__ready"
+
+
+def _result(fmax, path):
+    from emu.synth.flow import SynthResult
+    return SynthResult(block="excache", target="ecp5", device="LFE5U-85F-6BG381", luts=1, ffs=1, brams=0, lutram=0,
+                       fmax_mhz=fmax, fits=True, freq_constraint_mhz=125.0, critical_path=path)
+
+
+def test_critical_path_printed_for_blocks_below_the_constraint():
+    from emu.synth.table import format_critical_paths, format_table
+    path = parse_critical_path(json.loads((DATA / "nextpnr_ecp5_excache_report.json").read_text()))
+    slow, fast = _result(39.8, path), _result(130.0, path)
+    text = format_critical_paths([slow, fast])
+    assert text.count("excache/ecp5:") == 1
+    assert "25.2 ns (8.4 logic + 16.8 routing), 11 logic levels" in text
+    assert "from ctrl.tags.tag_mem.0.4 (block RAM, ctrl.tags.tag_mem.0.4.DOA15)" in text
+    assert "to   ctrl.tags.tag_mem.0.0 (block RAM, ctrl.tags.tag_mem.0.0.DIA10)" in text
+    assert format_critical_paths([fast]) == ""
+    assert format_critical_paths([fast], all_paths=True).count("excache/ecp5:") == 1
+    assert "below the 125 MHz constraint" in format_table([slow])
