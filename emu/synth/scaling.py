@@ -65,15 +65,18 @@ def _label(block: str, overrides: dict) -> str:
     return f"{block}[{','.join(f'{k}={v}' for k, v in overrides.items())}]"
 
 
-def run_sweep(targets, *, freq_mhz=None, use_cache=True, progress=print, points=None):
-    """Synthesise every sweep point for every target; return the results in sweep order."""
+def run_sweep(targets, *, freq_mhz=None, use_cache=True, progress=print, points=None, **kwargs):
+    """Synthesise every sweep point for every target; return the results in sweep order.
+
+    Further keyword arguments (``timeout``) go to :func:`emu.synth.flow.synthesize`.
+    """
     results = []
     for block, builder, overrides in (points or SWEEP):
         label = _label(block, overrides)
         verilog = block_verilog(block, builder(overrides))
         for target in targets:
             progress(f"sweep: {label} for {target} ...")
-            result = synthesize(verilog, block, target, block=label, freq_mhz=freq_mhz, use_cache=use_cache)
+            result = synthesize(verilog, block, target, block=label, freq_mhz=freq_mhz, use_cache=use_cache, **kwargs)
             progress(f"sweep: {label} for {target}: {'cached' if result.cached else f'{result.seconds:.0f} s'}")
             results.append(result)
     return results

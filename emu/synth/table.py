@@ -26,7 +26,7 @@ def below_constraint(r: SynthResult) -> bool:
 
 
 def _row(r: SynthResult) -> list[str]:
-    note = r.note if not r.fits else ""
+    note = r.note if not r.fits or not r.finished else ""
     if below_constraint(r):
         note = f"below the {r.freq_constraint_mhz:g} MHz constraint"
     return [r.block, r.target, _cell(r.luts), _cell(r.ffs), _cell(r.brams), _cell(r.lutram),

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import DisaggError
 
-__all__ = ["tool_path", "tool_version", "tool_versions", "run_tool", "ToolFailed"]
+__all__ = ["tool_path", "tool_version", "tool_versions", "run_tool", "ToolFailed", "ToolTimeout"]
 
 
 class ToolFailed(Exception):
@@ -30,6 +30,16 @@ class ToolFailed(Exception):
         super().__init__(f"{tool} exited with status {returncode}")
         self.tool = tool
         self.returncode = returncode
+        self.log = log
+
+
+class ToolTimeout(Exception):
+    """A tool ran longer than its time limit and was stopped; ``log`` holds what it wrote until then."""
+
+    def __init__(self, tool: str, timeout: float, log: str):
+        super().__init__(f"{tool} did not finish within {timeout:.0f} s")
+        self.tool = tool
+        self.timeout = timeout
         self.log = log
 
 
@@ -61,14 +71,18 @@ def tool_versions(*packages: str) -> dict[str, str]:
 def run_tool(package: str, args: list[str], cwd: Path, log_name: str, timeout: float | None = None) -> str:
     """Run ``package`` with ``args`` in ``cwd``; return its combined output, also written to ``cwd/log_name``.
 
-    Raises :class:`ToolFailed` on a non-zero exit and :class:`DisaggError` on a timeout.
+    Raises :class:`ToolFailed` on a non-zero exit and :class:`ToolTimeout` when it runs over ``timeout``
+    seconds (the tool is killed).
     """
     cmd = [str(tool_path(package)), *args]
     try:
         proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               timeout=timeout, env=dict(os.environ))
-    except subprocess.TimeoutExpired:
-        raise DisaggError(f"{package} did not finish within {timeout:.0f} s (in {cwd})") from None
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout or b""
+        out = out.decode(errors="replace") if isinstance(out, bytes) else out
+        (Path(cwd) / log_name).write_text(out)
+        raise ToolTimeout(package, timeout, out) from None
     (Path(cwd) / log_name).write_text(proc.stdout)
     if proc.returncode != 0:
         raise ToolFailed(package, proc.returncode, proc.stdout[-4000:])

