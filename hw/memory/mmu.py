@@ -120,7 +120,9 @@ class MemoryMMU(wiring.Component):
             check.owner_valid.eq(owners.check_valid), check.owner_node.eq(owners.check_node),
             seq.well_formed.eq(check.well_formed), seq.owned.eq(check.owned), seq.is_write.eq(check.is_write),
             seq.is_line.eq(check.is_line), seq.has_data.eq(check.has_data),
-            tlb.lk_pid.eq(req.pid[:p.pid_width]), tlb.lk_vpn.eq(vpn),
+            # The TLB reads its memories as the header is taken; its answer for req comes in LOOKUP.
+            tlb.lk_stb.eq(seq.tlb_lookup), tlb.lk_pid.eq(seq.rx_hdr.payload.pid[:p.pid_width]),
+            tlb.lk_vpn.eq(seq.rx_hdr.payload.vaddr[p.page_bits:p.vaddr_width]),
             seq.tlb_hit.eq(tlb.lk_hit), seq.tlb_pfn.eq(tlb.lk_pfn), seq.tlb_r.eq(tlb.lk_r), seq.tlb_w.eq(tlb.lk_w),
         ]
 

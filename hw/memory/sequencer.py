@@ -15,8 +15,9 @@ __all__ = ["RequestSequencer"]
 class RequestSequencer(wiring.Component):
     """The MMU's control: which sub-component works on the request, and when.
 
-    States: ``IDLE`` (take a request header, or run a pending memory-window command), ``LOOKUP`` (one cycle:
-    checks, TLB lookup and permission; the TLB hit latency), ``WALK`` (the walker runs), ``FAULT_WAIT``
+    States: ``IDLE`` (take a request header, or run a pending memory-window command; the TLB lookup of
+    the header is presented as it is taken), ``LOOKUP`` (one cycle: checks, the TLB's answer and
+    permission; the TLB hit latency), ``WALK`` (the walker runs), ``FAULT_WAIT``
     (no mapping: the memory monitor installs one and replays, or refuses; window commands may run
     meanwhile), ``ACCESS`` (the data mover runs), ``REJECT`` (count; drain announced data beats),
     ``DRAIN``, ``RESP`` (header without data), ``WINDOW`` (the memory window runs).
@@ -38,8 +39,10 @@ class RequestSequencer(wiring.Component):
         The request being served.
     well_formed, owned, is_write, is_line, has_data : In(1)
         From the request checker.
+    tlb_lookup : Out(1)
+        Present the header being taken (``rx_hdr.payload``) to the TLB this cycle.
     tlb_hit, tlb_pfn, tlb_r, tlb_w : In
-        TLB lookup of ``req`` (combinational).
+        The TLB's answer for ``req``, in ``LOOKUP`` (the cycle after ``tlb_lookup``).
     walk_start : Out(1); walk_done, walk_found, walk_pfn, walk_r, walk_w : In
         The walker.
     access_start, drain, paddr : Out; hdr_valid : In; hdr_ready : Out; mover_done : In
@@ -65,7 +68,7 @@ class RequestSequencer(wiring.Component):
             "rx_hdr": In(stream.Signature(MsgHeader())), "tx_hdr": Out(stream.Signature(MsgHeader())),
             "req": Out(MsgHeader()),
             "well_formed": In(1), "owned": In(1), "is_write": In(1), "is_line": In(1), "has_data": In(1),
-            "tlb_hit": In(1), "tlb_pfn": In(p.pfn_width), "tlb_r": In(1), "tlb_w": In(1),
+            "tlb_lookup": Out(1), "tlb_hit": In(1), "tlb_pfn": In(p.pfn_width), "tlb_r": In(1), "tlb_w": In(1),
             "walk_start": Out(1), "walk_done": In(1), "walk_found": In(1), "walk_pfn": In(p.pfn_width),
             "walk_r": In(1), "walk_w": In(1),
             "access_start": Out(1), "drain": Out(1), "paddr": Out(p.paddr_width),
@@ -118,6 +121,7 @@ class RequestSequencer(wiring.Component):
                 with m.Else():
                     m.d.comb += self.rx_hdr.ready.eq(1)
                     with m.If(self.rx_hdr.valid):
+                        m.d.comb += self.tlb_lookup.eq(1)
                         m.d.sync += req.eq(self.rx_hdr.payload)
                         m.next = "LOOKUP"
             with m.State("LOOKUP"):
