@@ -32,6 +32,8 @@ def register(sub):
     p.add_argument("--sweep", action="store_true",
                    help="instead of the blocks' configurations, run the ways/sets/TLB-entries sweep of "
                         "docs/fpga.md (long: tens of minutes)")
+    p.add_argument("--library", action="store_true",
+                   help="instead, the shared pieces (CSR mux, counters, system probe) with registered ports")
     p.add_argument("--board", action="store_true",
                    help="instead, fully build the ULX3S 85F board top (hw/boards/ulx3s.py) to a bitstream")
     p.set_defaults(func=run)
@@ -55,7 +57,10 @@ def run(args):
         return build_board(progress=_progress)
     targets = args.target or ["ecp5"]
     timeout = {} if args.timeout is None else {"timeout": args.timeout}
-    if args.sweep:
+    if args.library:
+        from ..synth.library import run_library
+        results = run_library(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress, **timeout)
+    elif args.sweep:
         from ..synth.scaling import run_sweep
         results = run_sweep(targets, freq_mhz=args.freq, use_cache=not args.no_cache, progress=_progress, **timeout)
     else:

@@ -81,7 +81,7 @@ def format_path(r: SynthResult, through: int = 6) -> list[str]:
     if not p:
         return []
     lines = [f"  {r.block}/{r.target}: {p['delay_ns']:.1f} ns ({p['logic_ns']:.1f} logic + {p['routing_ns']:.1f} "
-             f"routing), {p['logic_levels']} logic levels"
+             f"routing), {p['logic_levels']} logic level{'' if p['logic_levels'] == 1 else 's'}"
              + (f" + {p['carry_steps']} carry steps" if p["carry_steps"] else ""),
              f"    from {p['start']} ({p['start_kind']}, {p['start_cell']})",
              f"    to   {p['end']} ({p['end_kind']}, {p['end_cell']})"]
