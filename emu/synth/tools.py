@@ -11,7 +11,9 @@ Later runs load it in well under a second. CI can keep that folder between jobs 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 from functools import cache
@@ -34,10 +36,10 @@ class ToolFailed(Exception):
 
 
 class ToolTimeout(Exception):
-    """A tool ran longer than its time limit and was stopped; ``log`` holds what it wrote until then."""
+    """A tool used more CPU time than its limit and was stopped; ``log`` holds what it wrote until then."""
 
     def __init__(self, tool: str, timeout: float, log: str):
-        super().__init__(f"{tool} did not finish within {timeout:.0f} s")
+        super().__init__(f"{tool} did not finish within {timeout:.0f} s of CPU time")
         self.tool = tool
         self.timeout = timeout
         self.log = log
@@ -68,22 +70,29 @@ def tool_versions(*packages: str) -> dict[str, str]:
     return {p: tool_version(p) for p in packages}
 
 
+def _cpu_limit(seconds: float):
+    """``preexec_fn`` that limits the child's CPU time: SIGXCPU at ``seconds``, SIGKILL a little later."""
+    soft = max(1, int(seconds + 0.999))
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 10))
+    return limit
+
+
 def run_tool(package: str, args: list[str], cwd: Path, log_name: str, timeout: float | None = None) -> str:
     """Run ``package`` with ``args`` in ``cwd``; return its combined output, also written to ``cwd/log_name``.
 
-    Raises :class:`ToolFailed` on a non-zero exit and :class:`ToolTimeout` when it runs over ``timeout``
-    seconds (the tool is killed).
+    ``timeout`` limits the tool's **CPU time** in seconds (``RLIMIT_CPU``), not wall-clock time, so a
+    limit means the same on an idle machine and on a shared one where the tool gets a fraction of a core.
+    Raises :class:`ToolFailed` on a non-zero exit and :class:`ToolTimeout` when the tool used up its limit
+    (the kernel stops it).
     """
     cmd = [str(tool_path(package)), *args]
-    try:
-        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=timeout, env=dict(os.environ))
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout or b""
-        out = out.decode(errors="replace") if isinstance(out, bytes) else out
-        (Path(cwd) / log_name).write_text(out)
-        raise ToolTimeout(package, timeout, out) from None
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=dict(os.environ), preexec_fn=_cpu_limit(timeout) if timeout is not None else None)
     (Path(cwd) / log_name).write_text(proc.stdout)
+    if timeout is not None and proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        raise ToolTimeout(package, timeout, proc.stdout)
     if proc.returncode != 0:
         raise ToolFailed(package, proc.returncode, proc.stdout[-4000:])
     return proc.stdout
