@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 from .errors import DisaggError
 
-__all__ = ["SCHEMA", "SystemConfig", "default_config", "load_config"]
+__all__ = ["SCHEMA", "SystemConfig", "default_config", "load_config", "parse_topology"]
 
 #: Every setting: ``section -> key -> (type, default, description)``. ``float`` settings accept integers.
 #: Defaults of the hardware settings are replaced, at import, by those of ``hw.system.top.default_params()``.
@@ -63,7 +63,33 @@ SCHEMA = {
     "cpu": {
         "max_outstanding": (int, 4, "accesses the CPU model keeps in flight (1 = blocking CPU)"),
     },
+    "topology": {
+        "processors": (int, 1, "processor components of the rack (1 x 1 = the single system; docs/rack.md)"),
+        "memories": (int, 1, "memory components of the rack"),
+        "region_bytes": (int, 1 << 20, "rack region size: the unit placed on a memory component (power of two, "
+                                       ">= a page)"),
+        "region_entries": (int, 16, "region table entries of each processor component's router (1..64)"),
+        "region_policy": (str, "least-loaded", "placement of regions on memory components: least-loaded or "
+                                               "round-robin"),
+        "process_policy": (str, "least-loaded", "placement of processes on processor components: least-loaded "
+                                                "or round-robin"),
+    },
 }
+
+#: ``PxM`` of ``--topology``: processor and memory component counts.
+TOPOLOGY_MAX_COMPONENTS = 64
+
+
+def parse_topology(text):
+    """``"PxM"`` -> ``(P, M)``, or :class:`DisaggError` (one line)."""
+    parts = str(text).lower().split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise DisaggError(f"--topology must look like PxM (processor x memory components, e.g. 4x4), not {text!r}")
+    p, m = int(parts[0]), int(parts[1])
+    if p < 1 or m < 1 or p + m > TOPOLOGY_MAX_COMPONENTS:
+        raise DisaggError(f"--topology {text}: needs at least 1 processor and 1 memory component and at most "
+                          f"{TOPOLOGY_MAX_COMPONENTS} components in all")
+    return p, m
 
 _RATE_ONE = 65536   # the link's probabilities are in units of 1/65536
 
@@ -235,6 +261,36 @@ class SystemConfig:
     def params(self):
         """The ``hw.system.params.SystemParams`` of this configuration."""
         return self._params
+
+    @property
+    def is_rack(self) -> bool:
+        """More than one processor or memory component (``[topology]``)."""
+        return (self.topology.processors, self.topology.memories) != (1, 1)
+
+    def rack_params(self):
+        """The ``hw.system.rack_params.RackParams`` of this configuration: the components of :attr:`params`,
+        ``[topology]`` of them on a switch whose ports are the ``[link]`` model."""
+        from dataclasses import replace
+
+        from hw.system.rack_params import RackParams
+        from firmware.global_memory_manager import REGION_POLICIES
+        from firmware.global_process_manager import PROCESS_POLICIES
+
+        t, sp = self.topology, self._params
+        for key, allowed in (("region_policy", REGION_POLICIES), ("process_policy", PROCESS_POLICIES)):
+            if getattr(t, key) not in allowed:
+                raise DisaggError(f"{self.source}: topology.{key} must be one of {', '.join(allowed)}, "
+                                  f"not {getattr(t, key)!r}")
+        rb = t.region_bytes
+        if rb < 1 or rb & (rb - 1):
+            raise DisaggError(f"{self.source}: topology.region_bytes must be a power of two, not {rb!r}")
+        try:
+            return RackParams(processors=t.processors, memories=t.memories, excache=sp.excache, mmu=sp.mmu,
+                              netif=replace(sp.proc_netif, n_nodes=2, node_id=0), port=sp.link,
+                              miss_path=sp.miss_path, dram_bytes=sp.dram_bytes, dram_latency=sp.dram_latency,
+                              router_entries=t.region_entries, region_log2=rb.bit_length() - 1)
+        except (TypeError, ValueError) as exc:
+            raise DisaggError(f"{self.source}: impossible rack: {exc}") from None
 
     def toml(self) -> str:
         """The configuration as TOML, every setting with its description."""

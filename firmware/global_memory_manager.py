@@ -14,6 +14,19 @@ so the GMM places a process as a whole:
   go to the lower node id); if none can, placement fails with :class:`PlacementError`;
 * on exit the reservation is returned.
 
+In a rack (``firmware.system_firmware.RackFirmware``) a process's address space is instead cut into
+*rack regions*, the aligned ``region_bytes`` pieces of its regions, and each piece is placed on its own
+memory component (LegoOS's distributed virtual memory; the processor component's region router sends each
+miss to the piece's home, ``hw/system/region_router.py``), by :meth:`GlobalMemoryManager.place_regions`:
+
+* ``"round-robin"``: pieces go to the memory components in turn (the turn carries over between
+  processes);
+* ``"least-loaded"``: each piece goes to the component with the most free frames (ties to the lower
+  node id);
+* either way a piece that does not fit its choice **spills** to the next component that can hold it
+  (counted in :attr:`GlobalMemoryManager.spills`); if none can, the whole process is refused with
+  :class:`PlacementError` (nothing stays reserved) naming what it needed and what each component had free.
+
 Pure Python bookkeeping: the GMM touches no hardware.
 """
 
@@ -21,7 +34,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Region", "PlacementError", "MemoryComponentInfo", "GlobalMemoryManager"]
+__all__ = ["Region", "PlacementError", "MemoryComponentInfo", "GlobalMemoryManager", "REGION_POLICIES",
+           "RegionPlacement", "split_regions"]
+
+#: Placement policies of rack regions on memory components.
+REGION_POLICIES = ("least-loaded", "round-robin")
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,44 @@ class PlacementError(RuntimeError):
     """No memory component can hold a process, or the regions are invalid."""
 
 
+@dataclass(frozen=True)
+class RegionPlacement:
+    """One rack region of a process and its home memory component.
+
+    Parameters
+    ----------
+    vaddr, length, writable
+        The piece of one of the process's regions that lies in rack region ``number``.
+    number : int
+        ``vaddr // region_bytes``: the region number the router matches.
+    node : int
+        Node id of the home memory component.
+    """
+    vaddr: int
+    length: int
+    writable: bool
+    number: int
+    node: int
+
+    @property
+    def region(self):
+        return Region(self.vaddr, self.length, self.writable)
+
+
+def split_regions(regions, region_bytes):
+    """The pieces of sorted, non-overlapping ``regions`` cut at multiples of ``region_bytes``:
+    ``[(number, Region), ...]`` in address order."""
+    out = []
+    for r in regions:
+        va = r.vaddr
+        while va < r.end:
+            number = va // region_bytes
+            end = min(r.end, (number + 1) * region_bytes)
+            out.append((number, Region(va, end - va, r.writable)))
+            va = end
+    return out
+
+
 @dataclass
 class MemoryComponentInfo:
     """What the GMM knows about one memory component."""
@@ -93,6 +148,10 @@ class GlobalMemoryManager:
         self.vaddr_width = vaddr_width
         self.components: dict[str, MemoryComponentInfo] = {}
         self._placement: dict[int, tuple[str, int, tuple[Region, ...]]] = {}
+        self._rack: dict[int, tuple[RegionPlacement, ...]] = {}
+        self._turn = 0
+        #: Rack regions that did not fit the policy's first choice and went to another component.
+        self.spills = 0
 
     def add_component(self, name, node_id, capacity_frames):
         """Register a memory component with ``capacity_frames`` data frames."""
@@ -123,20 +182,70 @@ class GlobalMemoryManager:
                 raise PlacementError(f"regions {a} and {b} overlap")
         return tuple(out)
 
+    def _out_of_memory(self, pid, frames, what):
+        free = "; ".join(f"{c.name} (node {c.node_id}): {c.free_frames} of {c.capacity_frames} frames free, "
+                         f"{_size(c.free_frames * self.page_size)}"
+                         for c in self.components.values()) or "no memory component registered"
+        return PlacementError(f"out of memory: pid {pid} needs {frames} frames of {self.page_size} bytes "
+                              f"({_size(frames * self.page_size)}, the pages its regions span), and {what} "
+                              f"({free})")
+
+    def place_regions(self, pid, regions, *, region_bytes, policy="least-loaded"):
+        """Place each rack region of process ``pid`` on a memory component (see the module docstring);
+        reserve its pages; return the :class:`RegionPlacement` tuple in address order."""
+        if pid in self._placement or pid in self._rack:
+            raise PlacementError(f"pid {pid} is already placed")
+        if policy not in REGION_POLICIES:
+            raise PlacementError(f"region placement policy must be one of {', '.join(REGION_POLICIES)}, "
+                                 f"not {policy!r}")
+        if not isinstance(region_bytes, int) or region_bytes < self.page_size or region_bytes & (region_bytes - 1):
+            raise PlacementError(f"region size must be a power of two of at least a page ({self.page_size}), "
+                                 f"not {region_bytes!r}")
+        pieces = split_regions(self.check_regions(regions), region_bytes)
+        order = list(self.components.values())
+        if not order:
+            raise self._out_of_memory(pid, sum(r.length for _, r in pieces) // self.page_size,
+                                      "no memory component is registered")
+        taken, out, spills, turn = {}, [], 0, self._turn
+        for number, r in pieces:
+            frames = r.length // self.page_size
+            if policy == "round-robin":
+                ranked = [order[(turn + k) % len(order)] for k in range(len(order))]
+            else:
+                ranked = sorted(order, key=lambda c: (-(c.free_frames - taken.get(c.name, 0)), c.node_id))
+            fits = [c for c in ranked if c.free_frames - taken.get(c.name, 0) >= frames]
+            if not fits:
+                total = sum(p.length for _, p in pieces) // self.page_size
+                raise self._out_of_memory(pid, total, f"no memory component has {frames} free frames for its "
+                                                      f"region at {r.vaddr:#x} after placing the ones before")
+            chosen = fits[0]
+            spills += chosen is not ranked[0]
+            if policy == "round-robin":
+                turn = (order.index(chosen) + 1) % len(order)
+            taken[chosen.name] = taken.get(chosen.name, 0) + frames
+            out.append(RegionPlacement(r.vaddr, r.length, r.writable, number, chosen.node_id))
+        for name, frames in taken.items():
+            self.components[name].reserved_frames += frames
+        self._turn, self.spills = turn, self.spills + spills
+        self._rack[pid] = tuple(out)
+        return self._rack[pid]
+
+    def placements_of(self, pid):
+        """The :class:`RegionPlacement` tuple of a process placed by :meth:`place_regions`."""
+        return self._rack[pid]
+
+    def _by_node(self, node_id):
+        return next(c for c in self.components.values() if c.node_id == node_id)
+
     def place(self, pid, regions):
         """Choose the memory component for process ``pid``; reserve its pages; return the component info."""
-        if pid in self._placement:
+        if pid in self._placement or pid in self._rack:
             raise PlacementError(f"pid {pid} is already placed")
         regs = self.check_regions(regions)
         frames = sum(r.length // self.page_size for r in regs)
         candidates = [c for c in self.components.values() if c.free_frames >= frames]
         if not candidates:
-            free = "; ".join(f"{c.name} (node {c.node_id}): {c.free_frames} of {c.capacity_frames} frames free, "
-                             f"{_size(c.free_frames * self.page_size)}"
-                             for c in self.components.values()) or "no memory component registered"
-            raise PlacementError(f"out of memory: pid {pid} needs {frames} frames of {self.page_size} bytes "
-                                 f"({_size(frames * self.page_size)}, the pages its regions span), and no memory "
-                                 f"component has {frames} free frames ({free})")
+            raise self._out_of_memory(pid, frames, f"no memory component has {frames} free frames")
         best = min(candidates, key=lambda c: (-c.free_frames, c.node_id))
         best.reserved_frames += frames
         self._placement[pid] = (best.name, frames, regs)
@@ -144,6 +253,10 @@ class GlobalMemoryManager:
 
     def release(self, pid):
         """Return the reservation of process ``pid`` (at exit)."""
+        if pid in self._rack:
+            for p in self._rack.pop(pid):
+                self._by_node(p.node).reserved_frames -= p.length // self.page_size
+            return
         if pid not in self._placement:
             raise PlacementError(f"pid {pid} is not placed")
         name, frames, _ = self._placement.pop(pid)

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 from firmware.bus import Bus
 from firmware.csr_mem import CsrMemoryBus
-from firmware.global_memory_manager import GlobalMemoryManager, Region
+from firmware.global_memory_manager import REGION_POLICIES, GlobalMemoryManager, PlacementError, Region
 from firmware.memory_monitor import MemoryMonitor
 from firmware.processor_monitor import ProcessorMonitor
 from hw.processor.excache_layouts import MaintOp
 from hw.network.registers import LINK_COUNTERS, NETIF_COUNTERS, NETIF_REGISTERS
 from hw.system.probe_registers import PROBE_REGS, PROBE_STAGES
 
-__all__ = ["MemoryEndpoint", "SystemFirmware", "Region", "default_pt_buckets_log2"]
+__all__ = ["MemoryEndpoint", "SystemFirmware", "Region", "default_pt_buckets_log2", "RackFirmware",
+           "RackOutOfMemory", "OOM_ACTIONS"]
 
 
 def default_pt_buckets_log2(dram_bytes, bucket_bytes):
@@ -184,3 +185,249 @@ class SystemFirmware:
     def _check_booted(self):
         if not self.booted:
             raise RuntimeError("SystemFirmware.boot() must run first")
+
+
+# ====================================================================================================== rack
+
+class RackOutOfMemory(RuntimeError):
+    """The rack cannot hold a process (one line: what it needed and what each memory component had free)."""
+
+
+#: What the rack does with a process it has no memory for: refuse it (``RackOutOfMemory``) or suspend it
+#: until exits free enough memory (Pufferfish-style), retried in creation order at every exit.
+OOM_ACTIONS = ("refuse", "suspend")
+
+
+class RackFirmware:
+    """All the firmware of a rack (``hw.system.rack.RackTop``) on its one bus: the two-level resource
+    management of LegoOS.
+
+    * **Global level**: the global process manager (``firmware/global_process_manager.py``) picks the
+      processor component and the rack-wide pid of a new process; the global memory manager
+      (``firmware/global_memory_manager.py``) places each of its rack regions on a memory component.
+    * **Component level**: each processor component's processor monitor (boot, maintenance, software
+      misses), each memory component's memory monitor (page tables, frames, faults). Process creation
+      asks each home memory component to create the pid's address space, owned by the processor node,
+      holding only its own regions (an RPC in LegoOS, a call here), then writes the region router of the
+      processor component: one entry per rack region, ``(pid, region) -> home node``.
+
+    Parameters
+    ----------
+    bus : Bus
+        Block names of ``hw.system.rack_params.RackParams.csr_bases`` (``p<i>.excache``, ``m<j>.mmu``, ...).
+    params : hw.system.rack_params.RackParams
+    process_policy, region_policy : str
+        Placement policies of the GPM and the GMM.
+    on_oom : str
+        ``"refuse"`` or ``"suspend"`` (:data:`OOM_ACTIONS`).
+    victim_policy, max_probes, pt_buckets_log2
+        As for :class:`SystemFirmware` (every component the same).
+    """
+
+    def __init__(self, bus, params, *, process_policy="least-loaded", region_policy="least-loaded",
+                 on_oom="refuse", victim_policy="fifo", pt_buckets_log2=None, max_probes=4):
+        from firmware.global_process_manager import GlobalProcessManager
+        from hw.system.rack_registers import router_register_map, switch_register_map, switch_port_counters
+
+        if not isinstance(bus, Bus):
+            raise TypeError(f"RackFirmware needs a firmware.bus.Bus, not {bus!r}")
+        if on_oom not in OOM_ACTIONS:
+            raise ValueError(f"out-of-memory action must be one of {', '.join(OOM_ACTIONS)}, not {on_oom!r}")
+        if region_policy not in REGION_POLICIES:
+            raise ValueError(f"region placement policy must be one of {', '.join(REGION_POLICIES)}, "
+                             f"not {region_policy!r}")
+        self.bus, self.params = bus, params
+        self.region_policy, self.on_oom = region_policy, on_oom
+        self._router_regs = router_register_map()
+        self._switch_regs = switch_register_map(params.n_nodes)
+        self._port_counters = switch_port_counters()
+        mmu = params.mmu
+        if pt_buckets_log2 is None:
+            pt_buckets_log2 = default_pt_buckets_log2(params.dram_bytes, mmu.bucket_bytes)
+        self.gpm = GlobalProcessManager(params.processor_nodes, params.max_pid, process_policy)
+        self.gmm = GlobalMemoryManager(page_size=mmu.page_bytes, vaddr_width=params.excache.vaddr_width)
+        self.memories, self.endpoints = {}, {}
+        for j, node in enumerate(params.memory_nodes):
+            mem_bus = CsrMemoryBus(bus, f"m{j}.mmu", beat_bytes=mmu.beat_bytes)
+            monitor = MemoryMonitor(mem_bus, dram_bytes=params.dram_bytes, pt_base=0,
+                                    pt_buckets_log2=pt_buckets_log2, max_probes=max_probes, block=f"m{j}.mmu")
+            self.memories[node] = monitor
+            self.endpoints[node] = MemoryEndpoint(monitor, node)
+        self.processors = {}
+        for i, node in enumerate(params.processor_nodes):
+            self.processors[node] = ProcessorMonitor(
+                bus, node_id=node, mem_node=params.memory_nodes[0], max_pid=params.max_pid, gmm=self.gmm,
+                memories=self.endpoints, victim_policy=victim_policy, block=f"p{i}.excache",
+                idle=self._serve_memories)
+        self._free_entries = {node: list(range(params.router_entries)) for node in params.processor_nodes}
+        self._entries: dict[int, list[int]] = {}      # pid -> router entries used
+        self.suspended: list[tuple[tuple, object, object]] = []   # (regions, vnode, pin) waiting for memory
+        self.started: list[int] = []                   # pids started from the suspended queue
+        self.booted = False
+
+    # ------------------------------------------------------------------ helpers
+    def _proc_block(self, node, block):
+        return f"p{self.params.processor_nodes.index(node)}.{block}"
+
+    async def _router_wr(self, node, name, value):
+        await self.bus.write_reg(self._proc_block(node, "router"), self._router_regs.addr(name), value)
+
+    async def _router_rd(self, node, name):
+        return await self.bus.read_reg(self._proc_block(node, "router"), self._router_regs.addr(name))
+
+    async def _serve_memories(self):
+        for monitor in self.memories.values():
+            await monitor.service_faults()
+
+    def _check_booted(self):
+        if not self.booted:
+            raise RuntimeError("RackFirmware.boot() must run first")
+
+    # ------------------------------------------------------------------ bring-up
+    async def boot(self):
+        """Memory monitors, GMM registration, processor monitors, empty region tables."""
+        for j, (node, monitor) in enumerate(self.memories.items()):
+            await monitor.init()
+            self.gmm.add_component(f"m{j}", node, self.endpoints[node].free_frames())
+        for node, monitor in self.processors.items():
+            await monitor.boot()
+            await self._router_wr(node, "invalidate_all", 1)
+            await self._router_wr(node, "counters_clear", 1)
+        self.booted = True
+
+    # ------------------------------------------------------------------ processes
+    async def create_process(self, regions, *, vnode=None, pin=None):
+        """Start a process with ``regions`` (``Region`` or ``(vaddr, length[, writable])``) on the processor
+        component the GPM picks (or ``pin``); return its pid. Out of memory: :class:`RackOutOfMemory`
+        (``on_oom="refuse"``) or ``None`` with the request queued (``"suspend"``)."""
+        self._check_booted()
+        regions = tuple(r if isinstance(r, Region) else Region(*r) for r in regions)
+        try:
+            return await self._create(regions, vnode, pin)
+        except RackOutOfMemory:
+            if self.on_oom == "refuse":
+                raise
+            self.suspended.append((regions, vnode, pin))
+            return None
+
+    async def _create(self, regions, vnode, pin):
+        from firmware.global_process_manager import ProcessPlacementError
+
+        try:
+            pid, node = self.gpm.place(vnode, pin)
+        except ProcessPlacementError as exc:
+            raise RackOutOfMemory(str(exc)) from None
+        try:
+            placed = self.gmm.place_regions(pid, regions, region_bytes=self.params.region_bytes,
+                                            policy=self.region_policy)
+        except PlacementError as exc:
+            raise RackOutOfMemory(f"rack {exc}") from None
+        free = self._free_entries[node]
+        if len(placed) > len(free):
+            self.gmm.release(pid)
+            raise RackOutOfMemory(f"out of region table entries: pid {pid} spans {len(placed)} regions of "
+                                  f"{self.params.region_bytes} bytes and processor node {node}'s region router "
+                                  f"has {len(free)} of {self.params.router_entries} entries free")
+        homes = {}
+        for p in placed:
+            homes.setdefault(p.node, []).append(p.region)
+        for mem_node, regs in homes.items():
+            await self.endpoints[mem_node].create_address_space(pid, node, regs)
+        entries = [free.pop(0) for _ in placed]
+        for index, p in zip(entries, placed):
+            await self._router_wr(node, "entry_pid", pid)
+            await self._router_wr(node, "entry_region", p.number & 0xFFFF_FFFF)
+            await self._router_wr(node, "entry_region_hi", p.number >> 32)
+            await self._router_wr(node, "entry_node", p.node)
+            await self._router_wr(node, "commit", 1 | index << 8)
+        self._entries[pid] = entries
+        self.gpm.commit(pid, node, vnode)
+        # The processor monitor serves this pid's software misses (it holds pid -> home of its first region).
+        self.processors[node].processes[pid] = placed[0].node
+        return pid
+
+    async def exit_process(self, pid):
+        """End ``pid``: flush and invalidate its ExCache lines, clear its router entries, tear its address
+        spaces down, free its reservations and pid; then start what was suspended, if it fits now.
+        Returns the pids started from the suspended queue."""
+        self._check_booted()
+        if pid not in self.gpm.processes:
+            raise RuntimeError(f"pid {pid!r} is not running")
+        node = self.gpm.node_of(pid)
+        monitor = self.processors[node]
+        await monitor.maintenance(MaintOp.FLUSH_PID, pid)
+        await monitor.maintenance(MaintOp.INVALIDATE_PID, pid)
+        monitor.processes.pop(pid, None)
+        for index in self._entries.pop(pid):
+            await self._router_wr(node, "commit", 0 | index << 8)
+            self._free_entries[node].append(index)
+        for mem_node in sorted({p.node for p in self.gmm.placements_of(pid)}):
+            await self.endpoints[mem_node].destroy_address_space(pid)
+        self.gmm.release(pid)
+        self.gpm.release(pid)
+        return await self._resume()
+
+    async def _resume(self):
+        started = []
+        waiting, self.suspended = self.suspended, []
+        for regions, vnode, pin in waiting:
+            try:
+                pid = await self._create(regions, vnode, pin)
+            except RackOutOfMemory:
+                self.suspended.append((regions, vnode, pin))
+                continue
+            started.append(pid)
+        self.started += started
+        return started
+
+    def placements_of(self, pid):
+        """The GMM's :class:`firmware.global_memory_manager.RegionPlacement` tuple of ``pid``."""
+        return self.gmm.placements_of(pid)
+
+    # ------------------------------------------------------------------ interrupts
+    async def service_irqs(self, irq_proc=None, irq_mem=None):
+        """Serve the raised interrupts: ``irq_proc``/``irq_mem`` are bit masks (bit ``i``: processor ``i`` /
+        memory ``j``), ``None`` for all. Page faults first. Returns the number of events served."""
+        self._check_booted()
+        n = 0
+        for j, monitor in enumerate(self.memories.values()):
+            if irq_mem is None or irq_mem >> j & 1:
+                n += await monitor.service_faults()
+        for i, monitor in enumerate(self.processors.values()):
+            if irq_proc is None or irq_proc >> i & 1:
+                n += await monitor.service_irq()
+        return n
+
+    # ------------------------------------------------------------------ statistics
+    async def statistics(self):
+        """Every counter of the rack: ``{"processors": {node: {...}}, "memories": {node: {...}},
+        "switch": {"cycles", crossbar counters, "ports": {node: {...}}}}``."""
+        stats = {"processors": {}, "memories": {}, "switch": {}}
+        netif_regs = [(name, NETIF_REGISTERS.addr(name)) for name, _ in NETIF_COUNTERS]
+        for node, monitor in self.processors.items():
+            block = self._proc_block(node, "netif")
+            stats["processors"][node] = {
+                "excache": await monitor.counters(),
+                "router": {name: await self._router_rd(node, name) for name in ("routed", "unrouted")},
+                "netif": {name: await self.bus.read_reg(block, addr) for name, addr in netif_regs},
+                "processes": self.gpm.load(node),
+            }
+        for j, (node, monitor) in enumerate(self.memories.items()):
+            stats["memories"][node] = {
+                "mmu": await monitor.counters(),
+                "netif": {name: await self.bus.read_reg(f"m{j}.netif", addr) for name, addr in netif_regs},
+                "frames_used": monitor.frames.count - monitor.frames.free_count,
+                "frames_free": monitor.frames.free_count,
+            }
+        sw = stats["switch"]
+        regs = self._switch_regs
+        lo = await self.bus.read_reg("switch", regs.addr("cycles_LO"))
+        hi = await self.bus.read_reg("switch", regs.addr("cycles_HI"))
+        sw["cycles"] = lo | hi << 32
+        for name in ("frames_routed", "dropped_unroutable", "dropped_spoofed"):
+            sw[name] = await self.bus.read_reg("switch", regs.addr(name))
+        sw["ports"] = {}
+        for k in range(self.params.n_nodes):
+            sw["ports"][k] = {name: await self.bus.read_reg("switch", regs.addr(f"p{k}_{name}"))
+                              for name in self._port_counters}
+        return stats

@@ -20,6 +20,7 @@ REGISTER_DOCS = {
     "mmu": ("docs/mmu.md", "hw.memory.mmu:MMU_REGS"),
     "netif": ("docs/netif.md", "hw.network.registers:NETIF_REGISTERS"),
     "probe": ("docs/system.md", "hw.system.probe_registers:PROBE_REGS"),
+    "router": ("docs/rack.md", "hw.system.rack_registers:router_register_map"),
 }
 
 HEADER = "| addr | name | access | description |"

@@ -1,0 +1,81 @@
+"""Register maps of the rack's own blocks, apart from the RTL so firmware can import them alone.
+
+* :func:`router_register_map`: the region router of a rack processor component
+  (``hw/system/region_router.py``): its region table, written by the processor monitor, and its counters.
+* :func:`switch_register_map`: the rack switch's statistics (``hw/system/rack.py``): the crossbar's
+  counters, per port the crossbar's and the port link's counters, and a cycle counter.
+"""
+
+from hw.lib.csr import Action, Counter, Field, R, RW, Register, RegisterMap
+from hw.network.registers import LINK_COUNTERS, SWITCH_COUNTERS, SWITCH_PORT_COUNTERS
+
+__all__ = ["ROUTER_COUNTERS", "router_register_map", "switch_register_map", "SWITCH_PORT_STRIDE",
+           "SWITCH_PORT_BASE", "switch_port_counters"]
+
+#: Event counters of the region router, ``(name, description)``.
+ROUTER_COUNTERS = (
+    ("routed", "request headers whose (pid, region) matched a table entry (destination rewritten)"),
+    ("unrouted", "request headers that matched no entry (sent to the ExCache's mem_node)"),
+)
+
+
+def router_register_map():
+    """The region router's CSR map (word addresses).
+
+    An entry is written in two steps: the ``entry_*`` staging registers, then ``commit`` with the entry
+    index and the valid bit, which writes all fields of that entry in one cycle (a header never sees a
+    half-written entry). ``view_*`` read back the entry selected by ``view_index``.
+    """
+    return RegisterMap("router", [
+        Register("info", 0x00, "r", "Configuration of this instance", (
+            ("entries", 0, 8, "region table entries"),
+            ("region_log2", 8, 6, "log2 of the region size in bytes"),
+            ("node_id_width", 14, 4, "bits of a node id"),
+            ("vaddr_width", 18, 7, "virtual address bits"),
+        ), kind=R()),
+        Register("entry_pid", 0x01, "rw", "Staging: pid of the entry to commit", kind=RW(16)),
+        Register("entry_region", 0x02, "rw", "Staging: region number (vaddr >> region_log2) of the entry to commit, "
+                 "bits 31..0", kind=RW(32)),
+        Register("entry_region_hi", 0x0C, "rw", "Staging: region number, bits 63..32", kind=RW(32)),
+        Register("entry_node", 0x03, "rw", "Staging: home memory node of the entry to commit", kind=RW(8)),
+        Register("commit", 0x04, "w", "Write the staged pid, region and node into one entry", (
+            Field("valid", 0, 1, "1: the entry routes; 0: the entry is invalidated", Action()),
+            Field("index", 8, 8, "entry index (an index >= entries is ignored)", Action()),
+        )),
+        Register("view_index", 0x05, "rw", "Entry shown by the view_* registers", kind=RW(8)),
+        Register("view_info", 0x06, "r", "Selected entry: valid [0], node [15:8], pid [31:16]", kind=R()),
+        Register("view_region", 0x07, "r", "Selected entry: region number, bits 31..0", kind=R()),
+        Register("view_region_hi", 0x0D, "r", "Selected entry: region number, bits 63..32", kind=R()),
+        *(Register(name, 0x08 + i, "r", doc + " (32 bits, wraps)", kind=Counter())
+          for i, (name, doc) in enumerate(ROUTER_COUNTERS)),
+        Register("counters_clear", 0x0A, "w", "Any write zeroes the counters", kind=Action()),
+        Register("invalidate_all", 0x0B, "w", "Any write invalidates every entry", kind=Action()),
+    ])
+
+
+#: First word of the per-port counters in the switch statistics window, and words per port.
+SWITCH_PORT_BASE = 0x10
+SWITCH_PORT_STRIDE = 0x10
+
+
+def switch_port_counters():
+    """Per-port counter names in register order: the crossbar's, then the port link's (``link_<name>``)."""
+    return tuple(SWITCH_PORT_COUNTERS) + tuple(f"link_{name}" for name in LINK_COUNTERS)
+
+
+def switch_register_map(n_ports):
+    """The rack switch's statistics window for ``n_ports`` ports (word addresses).
+
+    ``cycles`` (64 bits) counts clock cycles since reset, so utilisations are counts / cycles. Port ``i``'s
+    counter ``c`` is ``p<i>_<c>`` at ``SWITCH_PORT_BASE + i * SWITCH_PORT_STRIDE + k``.
+    """
+    regs = [Register(name, i, "r", f"crossbar: {name.replace('_', ' ')} (32 bits, wraps)", kind=R())
+            for i, name in enumerate(SWITCH_COUNTERS)]
+    regs.append(Register("cycles", 0x04, "r", "clock cycles since reset", kind=Counter(64)))
+    names = switch_port_counters()
+    assert len(names) <= SWITCH_PORT_STRIDE
+    for i in range(n_ports):
+        for k, name in enumerate(names):
+            regs.append(Register(f"p{i}_{name}", SWITCH_PORT_BASE + i * SWITCH_PORT_STRIDE + k, "r",
+                                 f"port {i}: {name.replace('_', ' ')} (32 bits, wraps)", kind=R()))
+    return RegisterMap("rack_switch", regs)

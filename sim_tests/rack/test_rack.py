@@ -1,0 +1,58 @@
+"""The rack (RackTop: processor and memory components on a switch, region routers, rack firmware) under
+cocotb, 2 x 2, every access checked by the rack golden model (``emu.models.rack.RackModel``).
+
+=====================  =========================================================
+topology               2 processor components (nodes 0, 1), 2 memory components (nodes 2, 3)
+ExCache                2-way, 16 sets, 64 B lines, LRU; pids 1..7 (rack-wide)
+MMU                    16-entry 2-way TLB, 256 B pages, 16 KiB DRAM per memory component
+regions                1 KiB (4 pages), 16 router entries per processor component
+switch ports           latency 8 cycles, 8 B/cycle, no loss
+CPU ports              20% idle cycles on cpu_req, 20% backpressure on cpu_resp
+=====================  =========================================================
+"""
+
+import json
+import os
+
+import pytest
+
+from hw.memory.mmu import MMUParams
+from hw.network.link import LinkParams
+from hw.network.netif import NetIfParams
+from hw.processor.excache_params import ExCacheParams
+from hw.system.rack import RackTop
+from hw.system.rack_params import RackParams
+from sim_tests.lib.runner import SimRun, default_seed
+
+pytestmark = pytest.mark.xdist_group("rack")
+
+KNOBS = {"idle": 0.2, "backpressure": 0.2, "batches": 4, "accesses": 200}
+
+
+def rack_params(processors=2, memories=2):
+    return RackParams(
+        processors=processors, memories=memories,
+        excache=ExCacheParams(line_bytes=64, sets=16, ways=2, data_width=64, vaddr_width=48, pid_width=3,
+                              policy="lru"),
+        mmu=MMUParams(tlb_entries=16, tlb_ways=2, page_bytes=256, pid_width=3, vaddr_width=48, paddr_width=14,
+                      data_width=64, pt_bucket_entries=4),
+        netif=NetIfParams(node_id=0, n_nodes=2, data_width=64, window=4, timeout=1024, max_payload=64,
+                          rx_buffer_msgs=2),
+        port=LinkParams(data_width=64, latency=8, bandwidth=8.0),
+        dram_bytes=1 << 14, dram_latency=4, router_entries=16, region_log2=10)
+
+
+def make_top(config):
+    return RackTop(RackParams.from_dict(config["rack"]))
+
+
+def test_rack_2x2(request):
+    seed = request.config.getoption("--seed")
+    seed = default_seed("sim_tests/rack/test_rack.py") if seed is None else seed
+    run = SimRun(block="rack", component_factory=make_top, config={"rack": rack_params().as_dict()},
+                 test_module="sim_tests.rack.cocotb_rack", toplevel="rack_top")
+    run.extra_env = {"DISAGG_RACK_TEST": json.dumps(KNOBS)}
+    run.sim = request.config.getoption("--sim")
+    waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
+    print(f"seed={seed} (reproduce with SEED={seed})")
+    run.run(seed=seed, waves=waves, test_name=request.node.nodeid)
