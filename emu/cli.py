@@ -6,6 +6,7 @@ this file only wires them together and turns :class:`DisaggError` into one error
 
 import argparse
 import importlib
+import os
 import sys
 
 from .errors import DisaggError
@@ -55,6 +56,11 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("disagg: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`disagg coverage | head`): stop quietly, as other command-line tools do.
+        # stdout is pointed at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

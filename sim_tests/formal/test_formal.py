@@ -1,8 +1,9 @@
-"""The formal checks of ``disagg formal`` (emu/formal.py), at the shallow depths of the default suite.
+"""The formal checks of ``disagg formal`` (emu/formal.py), as the default suite runs them (``--quick``).
 
-Each check must hold on the real block (proved, or no counterexample up to its quick depth), and each
-must fail on its deliberately broken variant (a mutation in the harness): a property that cannot fail
-proves nothing. The full depths run with ``disagg formal`` (docs/verification.md).
+Each check must hold on the real block (proved by PDR where its quick method is ``pdr``, otherwise no
+counterexample up to its quick depth), and each must fail on its deliberately broken variant (a mutation in
+the harness): a property that cannot fail proves nothing. The full runs are ``disagg formal``
+(docs/verification.md).
 """
 
 import pytest
@@ -15,14 +16,15 @@ QUICK = [c for c in CHECKS if c.quick_depth]
 
 @pytest.mark.parametrize("check", QUICK, ids=lambda c: c.name)
 def test_property_holds(check, tmp_path):
-    r = run_check(check, depth=check.quick_depth, build=tmp_path)
-    assert r.status in ("proved", "bounded"), (
+    r = run_check(check, depth=check.quick_depth, mode=check.quick_mode, build=tmp_path)
+    expected = ("proved",) if check.quick_mode == "pdr" else ("proved", "bounded")
+    assert r.status in expected, (
         f"{check.name}: {r.status} ({r.method}) at step {r.step}: {r.failed}; trace {r.trace}; log {r.log}")
 
 
 @pytest.mark.parametrize("check", QUICK, ids=lambda c: f"{c.name}+{c.mutation}")
 def test_mutant_is_caught(check, tmp_path):
-    r = run_check(check, depth=check.quick_depth, mutation=check.mutation, build=tmp_path)
+    r = run_check(check, depth=check.quick_depth, mode=check.quick_mode, mutation=check.mutation, build=tmp_path)
     assert r.status == "failed", f"{check.name}: the {check.mutation} mutant was not caught ({r.status}, {r.method})"
     assert r.trace is not None and r.trace.exists(), "a failing check leaves its counterexample"
     assert r.step is not None and r.step <= check.quick_depth
@@ -41,6 +43,11 @@ def test_unknown_block_or_property_is_one_error():
         find_checks(["nope"])
     with pytest.raises(DisaggError, match="no property 'nope'"):
         find_checks(["excache"], ["nope"])
+
+
+def test_unknown_method_is_one_error():
+    with pytest.raises(DisaggError, match="method must be one of pdr, induction, bmc"):
+        run_check(CHECKS[0], mode="sat")
 
 
 def test_bad_mutation_name_is_rejected():
