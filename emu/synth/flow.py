@@ -37,8 +37,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import DisaggError
-from .reports import (classify_memories, clock_fmax, not_fit_reason, parse_critical_path, parse_memory_dump,
-                      parse_memory_mapping, parse_nextpnr_report, parse_nextpnr_utilisation, parse_stat_json)
+from .reports import (MemoryInfo, classify_memories, clock_fmax, memory_reason, not_fit_reason, parse_critical_path,
+                      parse_memory_dump, parse_memory_mapping, parse_nextpnr_report, parse_nextpnr_utilisation,
+                      parse_stat_json)
 from .targets import Target, get_target
 from .tools import ToolFailed, ToolTimeout, run_tool, tool_versions
 
@@ -196,6 +197,10 @@ def synthesize(verilog: str, top: str, target: Target | str, *, block: str | Non
             if result.critical_path is None and result.fits and (workdir / "report.json").exists():
                 # A result cached before the critical path was kept: nextpnr's report is still there.
                 result.critical_path = parse_critical_path(json.loads((workdir / "report.json").read_text()))
+            # Reasons are derived from the stored ports and sizes: re-derive them so the text is current.
+            fields = set(MemoryInfo.__dataclass_fields__) - {"reason"}
+            for mem in result.memories:
+                mem["reason"] = memory_reason(MemoryInfo(**{k: mem[k] for k in fields if k in mem}), target)
             result.block = block
             result.cached = True
             return result

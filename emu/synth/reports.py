@@ -14,7 +14,7 @@ from .targets import Target
 
 __all__ = ["MemoryInfo", "parse_memory_dump", "parse_memory_mapping", "parse_stat_json",
            "parse_nextpnr_report", "parse_nextpnr_utilisation", "clock_fmax", "classify_memories",
-           "not_fit_reason", "parse_critical_path", "cell_signal"]
+           "not_fit_reason", "parse_critical_path", "cell_signal", "memory_reason"]
 
 # Bits in one block RAM of each family: used to judge whether a memory that did not land in block RAM
 # is big enough to matter.
@@ -40,7 +40,8 @@ class MemoryInfo:
     cell : str
         Yosys mapping cell (``$__DP16KD_``), or ``"flip-flops"``.
     reason : str
-        Why a memory did not go to block RAM (empty when it did).
+        Why the memory went where it went: for block RAM its ports and size, otherwise what kept it out
+        (an asynchronous read, too many ports, too small to be worth a block RAM, ...).
     """
 
     name: str
@@ -140,7 +141,6 @@ def parse_memory_mapping(log: str, top: str) -> dict[str, str]:
 
 def classify_memories(memories: dict[str, MemoryInfo], mapping: dict[str, str], target: Target) -> list[MemoryInfo]:
     """Fill ``mapped_to``/``cell``/``reason`` of each memory; return them sorted by size, largest first."""
-    bram_bits = BRAM_BITS.get(target.name, 18 * 1024)
     for name, mem in memories.items():
         cell = mapping.get(name, "")
         mem.cell = cell
@@ -152,9 +152,18 @@ def classify_memories(memories: dict[str, MemoryInfo], mapping: dict[str, str], 
             mem.mapped_to = "ff"
         else:
             mem.mapped_to = "unknown"
-        if mem.mapped_to != "bram":
-            mem.reason = _why_not_bram(mem, target, bram_bits)
+        mem.reason = memory_reason(mem, target)
     return sorted(memories.values(), key=lambda m: (-m.bits, m.name))
+
+
+def memory_reason(mem: MemoryInfo, target: Target) -> str:
+    """Why ``mem`` went where it went (its ``mapped_to``), derived from its ports and size."""
+    bram_bits = BRAM_BITS.get(target.name, 18 * 1024)
+    if mem.mapped_to != "bram":
+        return _why_not_bram(mem, target, bram_bits)
+    ports = f"{mem.read_ports} registered read + {mem.write_ports} write port" + ("s" if mem.write_ports != 1 else "")
+    return (f"{ports}, {mem.bits} bits: fits the block RAM's synchronous ports "
+            f"({mem.bits / bram_bits:.1f} x {bram_bits // 1024} Kbit of data)")
 
 
 def _why_not_bram(mem: MemoryInfo, target: Target, bram_bits: int) -> str:

@@ -44,7 +44,10 @@ def test_memory_mapping_from_log():
 def test_classify_memories_gives_reasons():
     mems = parse_memory_dump((DATA / "yosys_memories.il").read_text())
     result = {m.name: m for m in classify_memories(mems, parse_memory_mapping(LIBMAP_LOG, "excache"), TARGETS["ecp5"])}
-    assert result["ctrl.data_mem"].mapped_to == "bram" and result["ctrl.data_mem"].reason == ""
+    assert result["ctrl.data_mem"].mapped_to == "bram"
+    # Block RAM memories say why too (issue 18: the inventory explains every memory).
+    assert result["ctrl.data_mem"].reason == ("1 registered read + 1 write port, 8192 bits: fits the block RAM's "
+                                              "synchronous ports (0.4 x 18 Kbit of data)")
     assert result["ctrl.tag_mem"].mapped_to == "lutram"
     assert "small (896 bits)" in result["ctrl.tag_mem"].reason
     rom = result["$flatten\\ctrl.$auto$proc_rom.cc:155:do_switch$1300"]
