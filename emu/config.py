@@ -74,7 +74,14 @@ SCHEMA = {
         "process_policy": (str, "least-loaded", "placement of processes on processor components: least-loaded "
                                                 "or round-robin"),
     },
+    "harness": {
+        "idle_skip": (bool, True, "advance idle cycles without evaluating the model (exact: same cycles and "
+                                  "statistics; docs/system.md)"),
+    },
 }
+
+#: Sections that do not change the hardware (left out of the cache key of the converted Verilog).
+RUNTIME_SECTIONS = ("cpu", "harness")
 
 #: ``PxM`` of ``--topology``: processor and memory component counts.
 TOPOLOGY_MAX_COMPONENTS = 64
@@ -90,6 +97,7 @@ def parse_topology(text):
         raise DisaggError(f"--topology {text}: needs at least 1 processor and 1 memory component and at most "
                           f"{TOPOLOGY_MAX_COMPONENTS} components in all")
     return p, m
+
 
 _RATE_ONE = 65536   # the link's probabilities are in units of 1/65536
 
@@ -139,6 +147,10 @@ _adopt_hw_defaults()
 
 
 def _check_type(where, typ, value):
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise DisaggError(f"{where} must be true or false, not {value!r}")
+        return value
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if typ is int and isinstance(value, bool) or not isinstance(value, typ):
@@ -299,7 +311,7 @@ class SystemConfig:
             lines.append(f"[{section}]")
             for key, (typ, _, doc) in keys.items():
                 v = self._values[section][key]
-                text = f'"{v}"' if typ is str else repr(v)
+                text = f'"{v}"' if typ is str else ("true" if v else "false") if typ is bool else repr(v)
                 lines.append(f"{key} = {text}".ljust(28) + f"# {doc}")
             lines.append("")
         return "\n".join(lines)

@@ -182,6 +182,9 @@ public:
     // that sets awready before evaluating the cycle uses the arvalid settled after the last edge).
     bool consistent(const Vtop* t) const { return st_ != IDLE || seen_arvalid_ == (bool)t->DS_arvalid; }
 
+    // No transaction in progress (and none accepted): the outputs stay as they are while the manager's do.
+    bool idle() const { return st_ == IDLE; }
+
     AxiMemoryStats stats() const {
         AxiMemoryStats s = st;
         s.pages = mem_.pages();

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <utility>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -40,6 +42,9 @@ typedef VerilatedVcdC TraceFile;
 // Required by Verilator when $time is used and no VerilatedContext time is advanced by the caller.
 double sc_time_stamp() { return 0; }
 
+// Verilator's settle of the combinational logic (defined in the Verilated model; used by idle skipping).
+void Vtop___024root___eval_settle(Vtop___024root* vlSelf);
+
 namespace {
 
 // Verilator 5.048 detects the rising edge by comparing clk with its value at the previous eval(), kept
@@ -55,6 +60,89 @@ inline void force_edge(Root* r) {
 }
 
 enum RunStatus { RUN_DONE = 0, RUN_IRQ = 1, RUN_BATCH = 2, RUN_HANG = 3 };
+
+// ---- Idle-cycle skipping (docs/system.md, "Idle-cycle skipping") ------------------------------------
+//
+// While the CPU model thinks with nothing in flight, the system often does nothing at all for many
+// cycles: no frame on the links, no timer armed, no DRAM transaction. Such cycles are advanced without
+// evaluating the model, exactly:
+//
+// * the model's state (the whole Verilated root: every register, memory and settled combinational value)
+//   is compared before and after one evaluated cycle. If it did not change apart from the free-running
+//   registers below and the combinational values that depend on them, and both links' lanes are empty,
+//   the state is a fixed point: with the same inputs (CPU thinking, CSR bus idle, DRAM idle) every
+//   further cycle would change only the free-running registers. (With the lanes empty, the links read
+//   their clock and generator only when a beat enters, which would change a lane or a counter.)
+// * the free-running registers are then set to their values n cycles later (each has a closed-form or
+//   cheap update), the combinational logic is settled from them (Verilator's settle region), and the
+//   harness's own counters advance by n.
+// The registers are found by their Verilator names (checked at compile time: a model without them never
+// skips) and checked at run time: if one of them does not advance as expected, skipping is switched off
+// for the model's life. The set of bytes that depend on them is measured once, by moving them and
+// settling, in the first idle state met. sim_tests/system/test_idle_skip.py compares runs with and
+// without skipping, cycle counts and statistics bit for bit.
+//
+// Top-level signals reached through the root: the wrapper HarnessTop (instance "top") holds the system
+// as "system"; the links are link_req/link_resp, the probe block's cycle counter is its decoder's value.
+
+inline uint64_t xorshift64(uint64_t x) {   // hw/network/link.py _xorshift64
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+}
+
+struct FreeRunning {
+    uint32_t now_req, now_resp;     // the links' cycle counters (32 bits, wrap)
+    uint64_t rng_req, rng_resp;     // the links' xorshift generators (one step per cycle)
+    uint64_t cycle;                 // the probe block's 64-bit cycle counter
+
+    FreeRunning after(uint64_t n) const {
+        FreeRunning v = *this;
+        v.now_req += (uint32_t)n;
+        v.now_resp += (uint32_t)n;
+        v.cycle += n;
+        for (uint64_t i = 0; i < n; i++) {
+            v.rng_req = xorshift64(v.rng_req);
+            v.rng_resp = xorshift64(v.rng_resp);
+        }
+        return v;
+    }
+    bool operator==(const FreeRunning&) const = default;
+};
+
+#define SYS_M(path) top__DOT__system__DOT__##path
+template <class Root>
+constexpr bool has_free_running = requires(Root* r) {
+    r->SYS_M(link_req__DOT__now); r->SYS_M(link_resp__DOT__now);
+    r->SYS_M(link_req__DOT__rng); r->SYS_M(link_resp__DOT__rng);
+    r->SYS_M(probe_block__DOT__decoder__DOT__value);
+    r->SYS_M(link_req__DOT__fast_lane__DOT__level); r->SYS_M(link_req__DOT__slow_lane__DOT__level);
+    r->SYS_M(link_resp__DOT__fast_lane__DOT__level); r->SYS_M(link_resp__DOT__slow_lane__DOT__level);
+};
+
+template <class Root>
+FreeRunning get_free_running(const Root* r) {
+    return {(uint32_t)r->SYS_M(link_req__DOT__now), (uint32_t)r->SYS_M(link_resp__DOT__now),
+            (uint64_t)r->SYS_M(link_req__DOT__rng), (uint64_t)r->SYS_M(link_resp__DOT__rng),
+            (uint64_t)r->SYS_M(probe_block__DOT__decoder__DOT__value)};
+}
+
+template <class Root>
+void set_free_running(Root* r, const FreeRunning& v) {
+    r->SYS_M(link_req__DOT__now) = v.now_req;
+    r->SYS_M(link_resp__DOT__now) = v.now_resp;
+    r->SYS_M(link_req__DOT__rng) = v.rng_req;
+    r->SYS_M(link_resp__DOT__rng) = v.rng_resp;
+    r->SYS_M(probe_block__DOT__decoder__DOT__value) = v.cycle;
+}
+
+template <class Root>
+bool lanes_empty(const Root* r) {
+    return r->SYS_M(link_req__DOT__fast_lane__DOT__level) == 0 && r->SYS_M(link_req__DOT__slow_lane__DOT__level) == 0
+        && r->SYS_M(link_resp__DOT__fast_lane__DOT__level) == 0 && r->SYS_M(link_resp__DOT__slow_lane__DOT__level) == 0;
+}
+#undef SYS_M
 
 // Cycles an interrupt line may stay high before run() returns again for it (firmware that needs the
 // hardware to make progress before it can clear a cause gets another chance every so often).
@@ -133,6 +221,13 @@ struct Harness {
 #if HARNESS_AXI_MEM
     AxiMemory dram;
 #endif
+
+    // Idle-cycle skipping: on unless switched off (h_set_idle_skip), never with waveforms.
+    bool skip_on = true;
+    bool skip_broken = false;       // a free-running register did not advance as expected
+    bool skip_calibrated = false;
+    std::vector<uint8_t> snap;      // the root before the checked cycle
+    std::vector<std::pair<size_t, size_t>> skip_ranges;   // [begin, end) bytes of the root compared
 
     Harness() : ctx(new VerilatedContext) {
 #if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
@@ -332,6 +427,94 @@ struct Harness {
     }
 #endif
 
+    // Whether the next cycle may start an idle skip: the CPU model thinks for at least two more cycles with
+    // nothing in flight, no interrupt line is high, the links are empty and the DRAM has no transaction.
+    template <class Root = Vtop___024root>
+    bool skip_candidate() {
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
+        return false;
+#else
+        if constexpr (!has_free_running<Root>) return false;
+        else {
+            if (!skip_on || skip_broken || !in_run || req_valid || !outstanding.empty() || irq_proc || irq_mem)
+                return false;
+            if (!wl || issue_idx >= n_end) return false;
+            if (think_left < 0) think_left = wl[issue_idx].think;
+            if (think_left < 2) return false;
+#if HARNESS_AXI_MEM
+            if (!dram.idle()) return false;
+#endif
+            return lanes_empty(static_cast<Root*>(top->rootp));
+        }
+#endif
+    }
+
+    // One thinking cycle, evaluated, and then, if it left the model's state unchanged but for the
+    // free-running registers, the rest of the think time (at most up to cycle ``stop``) without evaluation.
+    template <class Root = Vtop___024root>
+    void skip_step(uint64_t stop) {
+        if constexpr (has_free_running<Root>) {
+            Root* r = top->rootp;
+            const size_t size = sizeof(Root);
+            snap.resize(size);
+            std::memcpy(snap.data(), (const void*)r, size);
+            FreeRunning v0 = get_free_running(r);
+            step();
+            st.idle_checks++;
+            FreeRunning v1 = get_free_running(r);
+            if (!(v1 == v0.after(1))) { skip_broken = true; return; }
+            if (irq_proc || irq_mem || req_valid || think_left <= 0 || !lanes_empty(r)) return;
+#if HARNESS_AXI_MEM
+            if (!dram.idle()) return;
+#endif
+            if (!skip_calibrated) calibrate_skip(r, v1);
+            const uint8_t* now = reinterpret_cast<const uint8_t*>(r);
+            for (const auto& [b, e] : skip_ranges)
+                if (std::memcmp(now + b, snap.data() + b, e - b) != 0) return;
+            uint64_t n = (uint64_t)think_left;
+            if (cycle + n > stop) n = stop > cycle ? stop - cycle : 0;
+            if (n == 0) return;
+            set_free_running(r, v1.after(n));
+            Vtop___024root___eval_settle(r);
+            think_left -= (int64_t)n;
+            st.think_cycles += n;
+            cycle += n;
+            st.cycles = cycle;
+            st.idle_skips++;
+            st.idle_skipped_cycles += n;
+        } else {
+            (void)stop;
+            step();
+        }
+    }
+
+    // The bytes of the root that depend on the free-running registers in an idle state: those that change
+    // when the registers are moved and the logic settled. Everything else is compared by skip_step. The
+    // state is restored afterwards, byte for byte.
+    template <class Root>
+    void calibrate_skip(Root* r, const FreeRunning& v) {
+        const size_t size = sizeof(Root);
+        std::vector<uint8_t> keep(size), mask(size, 0);
+        std::memcpy(keep.data(), (const void*)r, size);
+        const uint8_t* cur = reinterpret_cast<const uint8_t*>(r);
+        for (uint64_t k : {0ull, 1ull, 2ull, 977ull}) {
+            set_free_running(r, v.after(k));
+            Vtop___024root___eval_settle(r);
+            for (size_t i = 0; i < size; i++) mask[i] |= cur[i] != keep[i];
+            std::memcpy((void*)r, keep.data(), size);
+        }
+        skip_ranges.clear();
+        for (size_t i = 0; i < size;) {
+            while (i < size && mask[i]) i++;
+            size_t b = i;
+            while (i < size && !mask[i]) i++;
+            if (i > b) skip_ranges.emplace_back(b, i);
+        }
+        st.idle_masked_bytes = 0;
+        for (uint8_t m : mask) st.idle_masked_bytes += m;
+        skip_calibrated = true;
+    }
+
     // One clock cycle: decide the inputs, settle, sample handshakes, rising edge.
     void step() {
         if (!req_valid && wl && issue_idx < n_end && outstanding.size() < max_outstanding) {
@@ -434,6 +617,18 @@ EXPORT int h_traced() {
 #endif
 }
 
+// Idle-cycle skipping on (1, the default) or off (0). Always off in a model built with waveforms.
+EXPORT void h_set_idle_skip(void* p, int on) { static_cast<Harness*>(p)->skip_on = on != 0; }
+
+// 1 if this model can skip idle cycles (its free-running registers were found; see driver.cpp).
+EXPORT int h_idle_skip_supported() {
+#if HARNESS_TRACE_FST || HARNESS_TRACE_VCD
+    return 0;
+#else
+    return has_free_running<Vtop___024root> ? 1 : 0;
+#endif
+}
+
 EXPORT void h_configure(void* p, uint64_t max_outstanding, uint64_t hang_cycles) {
     Harness* h = static_cast<Harness*>(p);
     h->max_outstanding = max_outstanding ? max_outstanding : 1;
@@ -523,7 +718,8 @@ EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t
         if (h->issue_idx >= h->n_end && h->outstanding.empty() && !h->req_valid) { status = RUN_DONE; break; }
         if (h->cycle >= stop) { status = RUN_BATCH; break; }
         if (!h->outstanding.empty() && h->cycle - h->last_progress > h->hang_cycles) { status = RUN_HANG; break; }
-        h->step();
+        if (h->skip_candidate()) h->skip_step(stop);
+        else h->step();
         bool irq = h->irq_proc || h->irq_mem;
         if (h->irq_rose || (irq && h->cycle - h->irq_returned_at >= IRQ_RECHECK_CYCLES)) {
             h->irq_rose = false;

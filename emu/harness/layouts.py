@@ -48,6 +48,10 @@ STATS_DTYPE = np.dtype([
     ("csr_writes", np.uint64),
     ("chain_orphans", np.uint64),     # chain strobes with no open message at the previous boundary
     ("unexpected_responses", np.uint64),  # cpu_resp beats with no access in flight (a design bug)
+    ("idle_checks", np.uint64),       # idle-skip attempts: thinking cycles evaluated and compared
+    ("idle_skips", np.uint64),        # of which the state was a fixed point: the rest of the think time skipped
+    ("idle_skipped_cycles", np.uint64),  # cycles advanced without evaluating the model (in think_cycles too)
+    ("idle_masked_bytes", np.uint64),  # bytes of the model's state that follow the free-running registers
     ("hit_count", np.uint64),         # completed accesses that saw no chain strobe while oldest in flight
     ("hit_latency_sum", np.uint64),   # their t_done - t_issue, summed
     ("miss_count", np.uint64),        # completed accesses that saw at least one chain strobe (misses)

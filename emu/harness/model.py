@@ -31,6 +31,8 @@ def _load(path: Path):
     lib.h_destroy.argtypes = [vp]
     lib.h_traced.restype = ctypes.c_int
     lib.h_configure.argtypes = [vp, u64, u64]
+    lib.h_set_idle_skip.argtypes = [vp, ctypes.c_int]
+    lib.h_idle_skip_supported.restype = ctypes.c_int
     lib.h_dram_present.restype = ctypes.c_int
     lib.h_dram_config.argtypes = [vp, u64, u32]
     lib.h_dram_stats.argtypes = [vp, vp]
@@ -66,9 +68,15 @@ class HarnessModel:
         Accesses the CPU model keeps in flight at most (1 = a blocking CPU).
     hang_cycles : int
         Cycles without a response, with accesses outstanding, after which ``run`` reports a hang.
+    dram : (int, int), optional
+        Size in bytes and latency of the compiled DRAM (required when the model has one).
+    idle_skip : bool
+        Advance idle cycles without evaluating the model (exact; ``docs/system.md``, "Idle-cycle
+        skipping"). Never active with waveforms.
     """
 
-    def __init__(self, built, *, waves=None, window=None, max_outstanding=4, hang_cycles=2_000_000, dram=None):
+    def __init__(self, built, *, waves=None, window=None, max_outstanding=4, hang_cycles=2_000_000, dram=None,
+                 idle_skip=True):
         self.built = built
         self.ports = built.ports
         self._lib = _load(built.library)
@@ -80,6 +88,7 @@ class HarnessModel:
         if not self._h:
             raise DisaggError("could not create the harness model")
         self._lib.h_configure(self._h, int(max_outstanding), int(hang_cycles))
+        self._lib.h_set_idle_skip(self._h, 1 if idle_skip else 0)
         if self.has_compiled_dram:
             if dram is None:
                 raise DisaggError("this model serves its DRAM in C++: give dram=(size_bytes, latency)")
@@ -133,6 +142,15 @@ class HarnessModel:
     @property
     def irq_mem(self) -> bool:
         return bool(self._lib.h_irqs(self._h) & 2)
+
+    @property
+    def idle_skip_supported(self) -> bool:
+        """Whether this model can skip idle cycles (found its free-running registers; no waveforms)."""
+        return bool(self._lib.h_idle_skip_supported())
+
+    def set_idle_skip(self, on: bool):
+        """Switch idle-cycle skipping on or off (takes effect at the next cycle)."""
+        self._lib.h_set_idle_skip(self._h, 1 if on else 0)
 
     @property
     def has_compiled_dram(self) -> bool:

@@ -49,7 +49,8 @@ def system_verilog(config: SystemConfig, *, log=None):
     # The chain the C++ times: every boundary of a miss but the final cpu_resp, which is the completion
     # of the access itself (and fires for hits too).
     chain = list(PROBE_CHAIN[:-1])
-    values = config.to_dict()
+    from ..config import RUNTIME_SECTIONS
+    values = {section: keys for section, keys in config.to_dict().items() if section not in RUNTIME_SECTIONS}
     if values["memory"]["dram_model"] == "compiled":
         # The compiled DRAM is sized and timed at run time: the Verilog depends only on the address width.
         memory = values["memory"]

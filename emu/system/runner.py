@@ -58,7 +58,8 @@ class SystemRunner:
             Path(waves).parent.mkdir(parents=True, exist_ok=True)
         self.model = HarnessModel(self.built, waves=waves, window=window,
                                   dram=(config.params.dram_bytes, config.params.dram_latency),
-                                  max_outstanding=config.cpu.max_outstanding)
+                                  max_outstanding=config.cpu.max_outstanding,
+                                  idle_skip=config.harness.idle_skip)
         self.model.reset()
         self.bus = HarnessBus(self.model, SYSTEM_CSR_BASES)
         self.firmware = SystemFirmware(self.bus, config.params)

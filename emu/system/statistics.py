@@ -28,7 +28,8 @@ SUMMARY_STAGES = (
 
 #: Counters of the harness model (``emu.harness.STATS_DTYPE``) reported as differences over the run.
 _MODEL_COUNTERS = ("cycles", "completed", "reads", "writes", "req_stall_cycles", "think_cycles", "latency_sum",
-                   "hit_count", "hit_latency_sum", "miss_count", "miss_latency_sum")
+                   "hit_count", "hit_latency_sum", "miss_count", "miss_latency_sum", "idle_checks", "idle_skips",
+                   "idle_skipped_cycles")
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,10 @@ def run_statistics(m: RunMeasurements) -> dict:
         "firmware": {"irq_returns": m.irq_returns, "seconds": m.firmware_seconds, "csr_reads": m.csr_reads,
                      "csr_writes": m.csr_writes},
         "speed": {"wall_seconds": wall, "accesses_per_s": n / wall if wall > 0 else 0.0,
-                  "cycles_per_s": cycles / wall if wall > 0 else 0.0},
+                  "cycles_per_s": cycles / wall if wall > 0 else 0.0,
+                  # Idle-cycle skipping (docs/system.md): cycles advanced without evaluating the model.
+                  "idle_skip": bool(cfg.harness.idle_skip), "idle_skipped_cycles": d["idle_skipped_cycles"],
+                  "idle_skips": d["idle_skips"], "idle_checks": d["idle_checks"]},
         "build": {"key": m.built.key, "cached": m.built.cached, "seconds": m.build_seconds,
                   "summary": m.built.describe_build()},
         "counters": m.counters,

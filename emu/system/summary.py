@@ -50,4 +50,7 @@ def format_summary(s: dict, *, workload_name: str = "", config_source: str = "")
     lines.append(f"  speed: {sp['accesses_per_s']:,.0f} accesses/s, {sp['cycles_per_s']:,.0f} simulated cycles/s "
                  f"({sp['wall_seconds']:.2f} s wall, firmware {s['firmware']['seconds']:.2f} s, "
                  f"{s['firmware']['irq_returns']:,} firmware events); check: {checked}")
+    if sp.get("idle_skipped_cycles"):
+        lines.append(f"  idle-cycle skipping: {sp['idle_skipped_cycles']:,} of {s['cycles']:,} cycles "
+                     f"({sp['idle_skipped_cycles'] / max(s['cycles'], 1):.1%}) advanced without evaluating the model")
     return "\n".join(lines)
