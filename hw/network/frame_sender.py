@@ -5,8 +5,12 @@ when the peer has nothing unsent but is owed an ack or a nak, a standalone ACK f
 carries the current cumulative ack for its peer and the nak flag. The sender FSM (``IDLE -> HEADER ->
 PAYLOAD -> CRC -> HEADER ...``) sends the header beats (``hw/network/frame.py``), the payload beats read
 from the message store, and the CRC-32 (computed on the fly, one beat per cycle) alone in the last
-beat. A new frame starts in the cycle after the CRC beat (no gap on the wire) unless a go-back is due;
-in ``IDLE`` one expired peer per cycle goes back to its oldest unacknowledged frame.
+beat. The store's data memory reads synchronously: the sender addresses the payload beat it will send in
+the next cycle (beat 0 during the header), so the payload follows the header without a gap. A beat of a
+message still arriving on ``tx`` (cut-through) may not be in yet (``data_ok`` low): ``tvalid`` is then low
+for that cycle and the beat is read again; the frame goes on when it arrives. A new frame starts in the
+cycle after the CRC beat (no gap on the wire) unless a go-back is due; in ``IDLE`` one expired peer per
+cycle goes back to its oldest unacknowledged frame.
 """
 
 from amaranth import Module, Signal, Mux
@@ -87,14 +91,17 @@ class FrameSender(wiring.Component):
         cur_seq = Signal(SEQ_WIDTH)
         cur_ack = Signal(SEQ_WIDTH)
         cur_nak = Signal()
-        beat = Signal(range(max(HB, p.max_payload_beats) + 1))
+        beat = Signal(range(HB + 1))              # header beat
+        pbeat = Signal(p.beat_index_bits)          # payload beat on m_axis in PAYLOAD
+        rd_beat = Signal(p.beat_index_bits)        # payload beat to read for the next cycle: pbeat's next value
         crc = Signal(32, init=0xFFFFFFFF)
         sending = Signal()                         # a frame is being sent (cur_* valid)
 
         is_msg = cur_type == FrameType.MSG
         stored = self.store.hdr
-        m.d.comb += [self.store.peer.eq(cur_peer), self.store.slot.eq(cur_slot), self.store.beat.eq(beat),
+        m.d.comb += [self.store.peer.eq(cur_peer), self.store.slot.eq(cur_slot), self.store.beat.eq(rd_beat),
                      self.store.busy.eq(sending & is_msg)]
+        m.d.sync += pbeat.eq(rd_beat)
         cur_pay_beats = Mux(is_msg & carries_data(stored.kind, stored.status), p.payload_beats(stored.length), 0)
         hdr_out = Signal(FrameHeader())
         m.d.comb += hdr_out.eq(layout_cat(FrameHeader(), {
@@ -155,11 +162,15 @@ class FrameSender(wiring.Component):
                         with m.Else():
                             m.next = "CRC"
             with m.State("PAYLOAD"):
-                m.d.comb += [out.tvalid.eq(1), out.tkeep.eq(keep_all), out.tdata.eq(self.store.data)]
-                with m.If(out.tready):
-                    m.d.sync += [crc.eq(crc_next), beat.eq(beat + 1)]
-                    with m.If(beat == cur_pay_beats - 1):
+                m.d.comb += [out.tvalid.eq(self.store.data_ok), out.tkeep.eq(keep_all), out.tdata.eq(self.store.data),
+                             rd_beat.eq(pbeat)]
+                with m.If(out.tvalid & out.tready):
+                    m.d.sync += crc.eq(crc_next)
+                    with m.If(pbeat == cur_pay_beats - 1):
+                        m.d.comb += rd_beat.eq(0)
                         m.next = "CRC"
+                    with m.Else():
+                        m.d.comb += rd_beat.eq(pbeat + 1)
             with m.State("CRC"):
                 m.d.comb += [out.tvalid.eq(1), out.tkeep.eq(CRC_KEEP), out.tlast.eq(1), out.tdata.eq(~crc)]
                 with m.If(out.tready):

@@ -2,15 +2,20 @@
 
 Each peer has ``window`` slots; a message for peer ``p`` with sequence number ``s`` lives in slot
 ``s % window`` of ``p`` until the peer acknowledges it: its header in the header memory at
-``(p, slot)``, its data beats in the data memory at ``(p, slot, beat)``. Bytes past ``length`` in the
-last beat are stored (and so sent) as zeros. The store FSM (``IDLE -> DATA -> IDLE``, or ``IDLE ->
-DRAIN -> IDLE`` for a dropped message) takes a header when the peer has a free slot that the sender is
-not reading right now; the message counts as stored (``stored`` event, it may be sent) after its last
-beat. A message for an unknown peer, for this node, or longer than ``max_payload`` is consumed with its
-data and counted as dropped.
+``(p, slot)``, its data beats in the data memory at ``(p, slot, beat)`` (``p`` packed without the
+interface's own id, :meth:`NetIfParams.peer_index`). Bytes past ``length`` in the last beat are stored
+(and so sent) as zeros. The store FSM (``IDLE -> DATA -> IDLE``, or ``IDLE -> DRAIN -> IDLE`` for a
+dropped message) takes a header when the peer has a free slot that the sender is not reading right now.
+With ``cut_through`` the message counts as stored (``stored`` event: it may be sent) when its header is
+taken, and the read port tells the sender which of its beats are in (``data_ok``); without, after its
+last beat. A message for an unknown peer, for this node, or longer than ``max_payload`` is consumed with
+its data and counted as dropped.
 
-Both memories are read asynchronously (LUT RAM on an FPGA), so the sender sees the addressed header and
-beat in the same cycle.
+The data memory has a synchronous read port (block RAM on an FPGA: ``window x max_payload`` bytes per
+peer): the sender gives the address of the beat it wants in the next cycle. The header memory
+(``n_peers x window`` words of 111 bits) is read combinationally at the address of the frame being sent:
+it is small and wide, so LUT RAM holds it in fewer cells than block RAM (an ECP5 DP16KD is at most 36
+bits wide), and the sender builds the frame header from it without a prefetch cycle.
 """
 
 from amaranth import Module, Signal, Cat, Mux
@@ -40,14 +45,17 @@ class StoreReadSignature(wiring.Signature):
     peer, slot : Out
         The slot being read.
     beat : Out(beat_index_bits)
-        Payload beat index within the slot.
+        Payload beat index within the slot to read for the next cycle (synchronous read).
     busy : Out(1)
         A MSG frame is being sent from ``(peer, slot)``: the store must not overwrite that slot (it may
         have been acknowledged, and so freed, while its frame is still going out).
     hdr : In(StoredHeader)
         The stored header of ``(peer, slot)``, combinationally.
     data : In(data_width)
-        Payload beat ``beat`` of ``(peer, slot)``, combinationally.
+        Payload beat ``beat`` of ``(peer, slot)`` as given in the previous cycle.
+    data_ok : In(1)
+        ``data`` holds that beat: it had been written when it was read. Low only while the message
+        in that slot is still arriving on ``tx`` (cut-through): the sender then reads it again.
     """
 
     def __init__(self, params):
@@ -55,7 +63,7 @@ class StoreReadSignature(wiring.Signature):
         super().__init__({
             "peer": Out(params.node_bits), "slot": Out(max(1, params.slot_bits)),
             "beat": Out(params.beat_index_bits), "busy": Out(1),
-            "hdr": In(StoredHeader()), "data": In(params.data_width),
+            "hdr": In(StoredHeader()), "data": In(params.data_width), "data_ok": In(1),
         })
 
     def __eq__(self, other):
@@ -86,7 +94,8 @@ class MessageStore(wiring.Component):
     room : In(1)
         Answer: ``peer`` has a free slot.
     stored : Out(n_nodes)
-        Event: the message for peer ``i`` is completely stored (one-cycle pulse).
+        Event: the message for peer ``i`` may be sent (one-cycle pulse): its header was taken
+        (``cut_through``) or its last beat was (store and forward).
     tx_msgs, tx_dropped : Out(1)
         Counter events: a message accepted into the buffer; a message dropped.
     """
@@ -108,26 +117,34 @@ class MessageStore(wiring.Component):
         w, B, N, W, MPB = p.data_width, p.beat_bytes, p.n_nodes, p.window, p.max_payload_beats
         node_w, slot_w, idx_w = p.node_bits, p.slot_bits, p.beat_index_bits
 
-        m.submodules.hdr_mem = hdr_mem = Memory(shape=StoredHeader(), depth=N * W, init=[])
-        m.submodules.dat_mem = dat_mem = Memory(shape=w, depth=N * W * (1 << idx_w), init=[])
+        def slot_addr(peer, slot):
+            idx = p.peer_index(peer)
+            return Cat(slot[:slot_w], idx) if slot_w else idx
+
+        m.submodules.hdr_mem = hdr_mem = Memory(shape=StoredHeader(), depth=p.n_peers * W, init=[])
+        m.submodules.dat_mem = dat_mem = Memory(shape=w, depth=p.n_peers * W * (1 << idx_w), init=[])
         hdr_wr = hdr_mem.write_port()
         dat_wr = dat_mem.write_port()
         hdr_rd = hdr_mem.read_port(domain="comb")
-        dat_rd = dat_mem.read_port(domain="comb")
+        dat_rd = dat_mem.read_port(domain="sync")
 
         rd = self.read
-        rd_slot_addr = Cat(rd.slot[:slot_w], rd.peer) if slot_w else rd.peer
         m.d.comb += [
-            hdr_rd.addr.eq(rd_slot_addr), rd.hdr.eq(hdr_rd.data),
-            dat_rd.addr.eq(Cat(rd.beat[:idx_w], rd_slot_addr)), rd.data.eq(dat_rd.data),
+            hdr_rd.addr.eq(slot_addr(rd.peer, rd.slot)), rd.hdr.eq(hdr_rd.data),
+            dat_rd.addr.eq(Cat(rd.beat[:idx_w], slot_addr(rd.peer, rd.slot))), rd.data.eq(dat_rd.data),
         ]
 
         tx = self.tx
         st_peer = Signal(node_w)
         st_slot = Signal(max(1, slot_w))
         st_beats = Signal(range(MPB + 1))
-        st_beat = Signal(range(MPB + 1))
+        st_beat = Signal(range(MPB + 1))           # beats of the message being stored written so far
         st_length = Signal(LENGTH_WIDTH)
+        filling = Signal()                         # in DATA: (st_peer, st_slot) is still arriving
+        # The beat the sender reads now is in the memory unless it is one of the filling message's beats
+        # not written yet (a beat written in an earlier cycle is seen by this cycle's read).
+        filling_read = filling & (rd.peer == st_peer) & (rd.slot[:max(1, slot_w)] == st_slot)
+        m.d.sync += rd.data_ok.eq(~filling_read | (rd.beat < st_beat))
         in_hdr = tx.hdr.payload
         in_carries = carries_data(in_hdr.kind, in_hdr.status)
         in_bad = ~((in_hdr.dst < N) & (in_hdr.dst != p.node_id)) | (in_carries & (in_hdr.length > p.max_payload))
@@ -148,7 +165,7 @@ class MessageStore(wiring.Component):
                     with m.If(tx.hdr.valid):
                         nbeats = Mux(in_carries, p.payload_beats(in_hdr.length), 0)
                         m.d.comb += [
-                            hdr_wr.addr.eq(Cat(in_slot[:slot_w], in_peer) if slot_w else in_peer),
+                            hdr_wr.addr.eq(slot_addr(in_peer, in_slot)),
                             hdr_wr.en.eq(1),
                             hdr_wr.data.kind.eq(in_hdr.kind), hdr_wr.data.status.eq(in_hdr.status),
                             hdr_wr.data.tag.eq(in_hdr.tag), hdr_wr.data.pid.eq(in_hdr.pid),
@@ -157,9 +174,10 @@ class MessageStore(wiring.Component):
                         ]
                         m.d.sync += [st_peer.eq(in_peer), st_slot.eq(in_slot), st_beats.eq(nbeats),
                                      st_beat.eq(0), st_length.eq(in_hdr.length)]
-                        with m.If(nbeats == 0):
+                        with m.If((nbeats == 0) | p.cut_through):
                             m.d.comb += self.stored.bit_select(in_peer, 1).eq(1)
-                        with m.Else():
+                        with m.If(nbeats != 0):
+                            m.d.sync += filling.eq(1)
                             m.next = "DATA"
             with m.State("DATA"):
                 m.d.comb += tx.data.ready.eq(1)
@@ -167,13 +185,14 @@ class MessageStore(wiring.Component):
                 masked = Cat(*[Mux(keep_bytes[i], tx.data.payload.data[8 * i:8 * i + 8], 0) for i in range(B)])
                 with m.If(tx.data.valid):
                     m.d.comb += [
-                        dat_wr.addr.eq(Cat(st_beat[:idx_w], st_slot[:slot_w], st_peer) if slot_w
-                                       else Cat(st_beat[:idx_w], st_peer)),
+                        dat_wr.addr.eq(Cat(st_beat[:idx_w], slot_addr(st_peer, st_slot))),
                         dat_wr.data.eq(masked), dat_wr.en.eq(1),
                     ]
                     m.d.sync += st_beat.eq(st_beat + 1)
                     with m.If(st_beat == st_beats - 1):
-                        m.d.comb += self.stored.bit_select(st_peer, 1).eq(1)
+                        if not p.cut_through:
+                            m.d.comb += self.stored.bit_select(st_peer, 1).eq(1)
+                        m.d.sync += filling.eq(0)
                         m.next = "IDLE"
             with m.State("DRAIN"):
                 m.d.comb += tx.data.ready.eq(1)

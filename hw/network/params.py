@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from amaranth import Mux
 from amaranth.utils import ceil_log2
 
 from hw.lib import checks
@@ -34,6 +35,11 @@ class NetIfParams:
     rx_buffer_msgs : int
         Receive buffer capacity in full-size messages (1..64); an in-order frame that does not fit is
         dropped (and retransmitted by its sender).
+    cut_through : bool
+        Send a message's frame as soon as its header is stored, while its data beats still arrive on
+        ``tx`` (the frame pauses, ``tvalid`` low, when the next beat is not in yet). False: a message is
+        sent only once it is completely stored (store and forward). The receive side is always store
+        and forward (``docs/netif.md``, "Cut-through").
     """
     node_id: int = 0
     n_nodes: int = 4
@@ -42,6 +48,7 @@ class NetIfParams:
     timeout: int = 2048
     max_payload: int = 64
     rx_buffer_msgs: int = 4
+    cut_through: bool = True
 
     def __post_init__(self):
         def check_int(name, lo, hi):
@@ -56,6 +63,8 @@ class NetIfParams:
         check_int("timeout", 16, 1 << 24)
         check_int("max_payload", 8, 4096)
         check_int("rx_buffer_msgs", 1, 64)
+        if not isinstance(self.cut_through, bool):
+            raise TypeError(f"NetIfParams.cut_through must be a bool, not {self.cut_through!r}")
 
     @property
     def beat_bytes(self):
@@ -93,6 +102,26 @@ class NetIfParams:
     def beat_index_bits(self):
         """Bits of a payload beat index inside one retransmit-buffer slot."""
         return max(1, ceil_log2(self.max_payload_beats))
+
+    @property
+    def n_peers(self):
+        """Peers of this interface: every node id but its own."""
+        return self.n_nodes - 1
+
+    @property
+    def peer_index_bits(self):
+        """Bits of a peer's index in the per-peer memories (node ids without ``node_id``, packed)."""
+        return max(1, ceil_log2(self.n_peers))
+
+    def peer_index(self, peer):
+        """Amaranth expression: the packed index ``0 .. n_peers-1`` of node id ``peer`` (not ``node_id``).
+
+        The retransmit buffer has no rows for the interface's own id (a two-node system would waste half
+        of it): ids above ``node_id`` move down by one.
+        """
+        if self.node_id == self.n_nodes - 1:
+            return peer[:self.peer_index_bits]
+        return Mux(peer > self.node_id, peer - 1, peer)[:self.peer_index_bits]
 
     def payload_beats(self, length):
         """Amaranth expression: data beats of a message of ``length`` bytes (rounded up)."""

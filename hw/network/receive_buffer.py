@@ -6,13 +6,18 @@ them and pushes the message header into the header FIFO. ``rx.hdr`` and ``rx.dat
 FIFOs in the same message order; a header is offered only once its whole message is in. A rejected
 frame is simply not committed: its beats are overwritten by the next one.
 
-The ring holds ``rx_buffer_msgs`` full-size messages (rounded up to a power of two of beats) and is
-read asynchronously (LUT RAM on an FPGA); the header FIFO holds ``max(8, 2 * rx_buffer_msgs)`` headers.
+The ring holds ``rx_buffer_msgs`` full-size messages (rounded up to a power of two of beats) and has a
+synchronous read port (block RAM on an FPGA) addressed with the read pointer's next value, so the beat
+at the read pointer is on ``rx.data`` in every cycle without a prefetch stage: a committed beat was
+written at least one cycle before its commit, and so before the read that shows it. The header FIFO
+holds ``max(8, 2 * rx_buffer_msgs)`` headers in LUT RAM with a combinational read (first word fall
+through): a committed header is on ``rx.hdr`` in the next cycle, one cycle earlier than a FIFO with
+a registered output would offer it, and at 8 x 120 bits it is a few LUTs, not worth a block RAM.
 """
 
 from amaranth import Module, Signal
 from amaranth.lib import wiring, data
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -97,10 +102,10 @@ class ReceiveBuffer(wiring.Component):
         m.submodules.ring = ring = Memory(shape=data.StructLayout({"data": p.data_width, "last": 1}),
                                           depth=ring_depth, init=[])
         ring_wr = ring.write_port()
-        ring_rd = ring.read_port(domain="comb")
+        ring_rd = ring.read_port(domain="sync")
         wr_commit = Signal(ring_w + 1)
         rd_ptr = Signal(ring_w + 1)
-        m.submodules.hdr_fifo = hdr_fifo = SyncFIFOBuffered(width=MsgHeader().size,
+        m.submodules.hdr_fifo = hdr_fifo = SyncFIFO(width=MsgHeader().size,
                                                             depth=max(8, 2 * p.rx_buffer_msgs))
 
         wr = self.write
@@ -117,10 +122,10 @@ class ReceiveBuffer(wiring.Component):
         rx = self.rx
         m.d.comb += [
             rx.hdr.valid.eq(hdr_fifo.r_rdy), rx.hdr.payload.eq(hdr_fifo.r_data), hdr_fifo.r_en.eq(rx.hdr.ready),
-            ring_rd.addr.eq(rd_ptr[:ring_w]),
             rx.data.valid.eq(rd_ptr != wr_commit),
             rx.data.payload.data.eq(ring_rd.data.data), rx.data.payload.last.eq(ring_rd.data.last),
         ]
-        with m.If(rx.data.valid & rx.data.ready):
-            m.d.sync += rd_ptr.eq(rd_ptr + 1)
+        rd_next = Signal.like(rd_ptr)
+        m.d.comb += [rd_next.eq(rd_ptr + (rx.data.valid & rx.data.ready)), ring_rd.addr.eq(rd_next[:ring_w])]
+        m.d.sync += rd_ptr.eq(rd_next)
         return m

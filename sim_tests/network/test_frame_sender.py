@@ -59,16 +59,24 @@ class PeerModel:
         self.expired &= ~ctx.get(dut.go_back)
 
 
-async def run_sender(ctx, dut, model, cycles, ready=lambda cycle: True, expire_at=None):
-    """Drive the sender for ``cycles``; return the frames (raw bytes), per-cycle tvalid and event log."""
+async def run_sender(ctx, dut, model, cycles, ready=lambda cycle: True, expire_at=None, data_ok=lambda cycle: True):
+    """Drive the sender for ``cycles``; return the frames (raw bytes), per-cycle tvalid and event log.
+
+    The fake store answers like the MessageStore: the header combinationally, the data beat addressed in
+    the previous cycle (synchronous read), with ``data_ok(cycle)`` saying whether that beat was in yet.
+    """
     frames, beats, valid, log = [], [], [], []
+    read = None
     for cycle in range(cycles):
         if cycle == expire_at:
             model.expired = 1 << 2
         model.drive(ctx, dut)
-        peer, slot, beat = ctx.get(dut.store.peer), ctx.get(dut.store.slot), ctx.get(dut.store.beat)
+        peer, slot = ctx.get(dut.store.peer), ctx.get(dut.store.slot)
         ctx.set(dut.store.hdr, stored_message(peer, slot))
-        ctx.set(dut.store.data, stored_beat(peer, slot, beat))
+        ok = read is not None and data_ok(cycle)
+        ctx.set(dut.store.data, stored_beat(*read) if ok else 0xBAD0_BAD0_BAD0_BAD0)
+        ctx.set(dut.store.data_ok, ok)
+        read = (peer, slot, ctx.get(dut.store.beat))
         ctx.set(dut.m_axis.tready, ready(cycle))
         valid.append(ctx.get(dut.m_axis.tvalid))
         if ctx.get(dut.m_axis.tvalid) and ready(cycle):
@@ -120,3 +128,25 @@ def test_go_back_waits_for_frame_end_and_backpressure():
     # Expired during the first frame: it is finished, then node 2 goes back (one cycle, in IDLE).
     assert len(go_backs) == 1 and log[go_backs[0]]["go_back"] == 1 << 2 and go_backs[0] == ends[0] + 1
     assert sum(c["tx_retransmits"] for c in log) == 3
+
+
+def test_cut_through_waits_for_beats():
+    """A payload beat not yet stored (data_ok low) holds tvalid low; the frame resumes with the right beat."""
+    dut = FrameSender(P)
+    model = PeerModel(unsent={2: 2}, acks={})
+    rng = random.Random(11)
+    missing = [rng.random() < 0.4 for _ in range(120)]
+    stalls = [rng.random() < 0.2 for _ in range(120)]
+
+    async def bench(ctx):
+        return await run_sender(ctx, dut, model, 120, ready=lambda c: not stalls[c], data_ok=lambda c: not missing[c])
+
+    frames, valid, log = simulate(dut, bench)
+    got = [codec.decode(raw, max_payload=64) for raw in frames]
+    assert [(f.seq, f.tag) for f in got] == [(20, 32), (21, 33)]
+    for f, slot in zip(got, (0, 1)):
+        assert f.payload == b"".join(stored_beat(2, slot, b).to_bytes(8, "little") for b in (0, 1))[:12]
+    # The first frame starts one cycle after the choice; missing beats leave idle cycles inside the frames.
+    last = len(valid) - 1 - valid[::-1].index(1)
+    assert valid.index(1) == 1 and 0 in valid[1:last]
+    assert sum(c["tx_frames"] for c in log) == 2

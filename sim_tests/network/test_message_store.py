@@ -1,4 +1,9 @@
-"""MessageStore (hw/network/message_store.py): storing, zero padding, drops, stalls, the sender's read port."""
+"""MessageStore (hw/network/message_store.py): storing, zero padding, drops, stalls, the sender's read port
+(header combinational, data synchronous, ``data_ok`` while a message is still arriving)."""
+
+from dataclasses import replace
+
+import pytest
 
 from hw.network.message_store import MessageStore
 from hw.network.params import NetIfParams
@@ -37,29 +42,37 @@ async def offer(ctx, dut, hdr, beats, slot=0, room=1):
     return trace
 
 
-def read(ctx, dut, peer, slot, beat=0):
+async def read(ctx, dut, peer, slot, beat=0):
+    """The header (combinational) and data beat (one cycle later) of ``(peer, slot)``."""
     ctx.set(dut.read.peer, peer)
     ctx.set(dut.read.slot, slot)
     ctx.set(dut.read.beat, beat)
     h = ctx.get(dut.read.hdr)
+    await ctx.tick()
+    assert ctx.get(dut.read.data_ok)
     return {"kind": h.kind, "tag": h.tag, "length": h.length, "vaddr": h.vaddr}, ctx.get(dut.read.data)
 
 
-def test_store_pads_and_reads_back():
-    dut = MessageStore(P)
+@pytest.mark.parametrize("cut_through", [True, False])
+def test_store_pads_and_reads_back(cut_through):
+    dut = MessageStore(replace(P, cut_through=cut_through))
 
     async def bench(ctx):
         got = {}
         got["write"] = await offer(ctx, dut, header(MsgKind.LINE_WRITE, 2, 12), [0x1111_2222_3333_4444,
                                                                                 0xFFFF_FFFF_FFFF_FFFF], slot=1)
         got["read"] = await offer(ctx, dut, header(MsgKind.LINE_READ, 0, 16, tag=7), [], slot=0)
-        got["slot_2_1"] = [read(ctx, dut, 2, 1, beat) for beat in (0, 1)]
-        got["slot_0_0"] = read(ctx, dut, 0, 0)[0]
+        got["slot_2_1"] = [await read(ctx, dut, 2, 1, beat) for beat in (0, 1)]
+        got["slot_0_0"] = (await read(ctx, dut, 0, 0))[0]
         return got
 
     got = simulate(dut, bench)
-    # The header is taken at once (one tx_msgs), the message counts as stored at its last beat.
-    assert got["write"] == [(1, 1, 0, 0), (0, 0, 0, 0), (0, 0, 0, 1 << 2)]
+    # The header is taken at once (one tx_msgs); the message counts as stored (may be sent) with its header
+    # (cut-through) or at its last beat (store and forward).
+    if cut_through:
+        assert got["write"] == [(1, 1, 0, 1 << 2), (0, 0, 0, 0), (0, 0, 0, 0)]
+    else:
+        assert got["write"] == [(1, 1, 0, 0), (0, 0, 0, 0), (0, 0, 0, 1 << 2)]
     # No data beats: stored in the header's cycle.
     assert got["read"] == [(1, 1, 0, 1 << 0)]
     (hdr, beat0), (_, beat1) = got["slot_2_1"]
@@ -96,3 +109,39 @@ def test_drops_and_stalls():
     assert got["unknown"] == [(1, 0, 1, 0)]
     assert got["long"][0] == (1, 0, 1, 0) and all(t[3] == 0 for t in got["long"])
     assert (got["no_room"], got["busy_slot"], got["other_slot"]) == (0, 0, 1)
+
+
+def test_data_ok_while_filling():
+    """A beat of the message being stored reads as not in (data_ok low) until it was written; other slots read."""
+    dut = MessageStore(replace(P, max_payload=32))     # 4 beats
+
+    async def bench(ctx):
+        ctx.set(dut.slot, 1)
+        ctx.set(dut.room, 1)
+        ctx.set(dut.tx.hdr.payload, header(MsgKind.LINE_WRITE, 2, 32))
+        ctx.set(dut.tx.hdr.valid, 1)
+        await ctx.tick()
+        ctx.set(dut.tx.hdr.valid, 0)
+        ctx.set(dut.read.peer, 2)
+        ctx.set(dut.read.slot, 1)
+        seen = []
+        # Beats 0..3 arrive one every other cycle; the reader asks for beat 2 all the time.
+        ctx.set(dut.read.beat, 2)
+        for cycle in range(10):
+            beat = cycle // 2
+            on = cycle % 2 == 0 and beat < 4
+            ctx.set(dut.tx.data.payload, {"data": 0x100 + beat, "last": beat == 3})
+            ctx.set(dut.tx.data.valid, on)
+            await ctx.tick()
+            seen.append((ctx.get(dut.read.data_ok), ctx.get(dut.read.data)))
+        # Another peer's slot is never waited for.
+        ctx.set(dut.read.peer, 0)
+        await ctx.tick()
+        seen.append(ctx.get(dut.read.data_ok))
+        return seen
+
+    seen = simulate(dut, bench)
+    # Beat 2 is written in cycle 4; a read in cycle 5 sees it, so data_ok rises in cycle 6's answer.
+    assert [ok for ok, _ in seen[:10]] == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    assert all(data == 0x102 for ok, data in seen[:10] if ok)
+    assert seen[10] == 1

@@ -38,7 +38,9 @@ def test_commit_order_and_room():
         await write_frame(ctx, dut, [0xBAD0, 0xBAD1], commit=False)        # rejected: never visible
         got["after_reject"] = (ctx.get(dut.rx.data.valid), ctx.get(dut.rx.hdr.valid))
         await write_frame(ctx, dut, [0xA0, 0xA1], commit=True, tag=1)
+        # The cycle after the commit: the data (synchronous ring read) and the header (fall-through FIFO).
         got["data_first"] = (ctx.get(dut.rx.data.valid), ctx.get(dut.rx.data.payload.data))
+        got["hdr_first"] = (ctx.get(dut.rx.hdr.valid), ctx.get(dut.rx.hdr.payload.tag))
         await write_frame(ctx, dut, [0xB0, 0xB1], commit=True, tag=2)
         got["full_room"] = ctx.get(dut.write.room)                         # 4 of 4 beats in use
         ctx.set(dut.rx.data.ready, 1)
@@ -56,6 +58,7 @@ def test_commit_order_and_room():
     got = simulate(dut, bench)
     assert got["room0"] == 1 and got["after_reject"] == (0, 0)
     assert got["data_first"] == (1, 0xA0)        # the rejected frame's beats were overwritten
+    assert got["hdr_first"] == (1, 1)
     assert got["full_room"] == 0
     assert got["beats"] == [(0xA0, 0), (0xA1, 1), (0xB0, 0), (0xB1, 1)]
     assert got["tags"] == [1, 2] and got["room_end"] == 1
