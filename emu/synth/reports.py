@@ -250,9 +250,10 @@ def clock_fmax(fmax: dict[str, float], clock: str = "clk") -> float | None:
 # the signal it drives (``ctrl.state_TRELLIS_FF_Q_3``), a net after the cell port it comes from
 # (``ctrl.tags.tag_mem.0.4_DOA15``, ``cpu_resp__ready_LUT4_D_Z``); the rest says what it became.
 _CELL_SUFFIX = re.compile(r"(_TRELLIS_|_DP16KD|_PDPW16KD|_LUT4|_CCU2C|_MULT18X18D|_ALU54B|_L6MUX21|_PFUMX|"
-                          r"_SB_|_(DO|DI|AD|CE|WE|CS|OCE|RST)[AB]\d*|\$CCU2_|\$)")
+                          r"_SB_|_(DO|DI|AD|CE|WE|CS|OCE|RST)[AB]\d*|_DO_\d+|_DI_\d+|\$CCU2_|\$)")
 _CELL_KIND = (("TRELLIS_FF", "flip-flop"), ("SB_DFF", "flip-flop"), ("DP16KD", "block RAM"),
               ("PDPW16KD", "block RAM"), ("SB_RAM40", "block RAM"), ("DPR16X4", "LUT RAM"), ("RAMW", "LUT RAM"),
+              ("$DPRAM", "LUT RAM"),
               ("MULT18X18D", "multiplier"), ("ALU54B", "multiplier"), ("CCU2", "carry chain"),
               ("SB_CARRY", "carry chain"), ("LUT4", "LUT"), ("SB_LUT4", "LUT"))
 # Ports of a DP16KD (ECP5 block RAM; nextpnr names those cells after the memory, ``ctrl.tag_mem.0.4``).

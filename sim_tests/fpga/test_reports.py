@@ -133,6 +133,11 @@ def test_no_critical_path():
     assert parse_critical_path({"critical_paths": [{"from": "<async>", "to": "posedge clk", "path": []}]}) is None
     assert cell_signal("ctrl.state_TRELLIS_FF_Q_3") == "ctrl.state"
     assert cell_signal("cpu_resp__ready_LUT4_D_Z[3]") == "cpu_resp__ready"
+    # nextpnr packs LUT RAM into cells named <memory>.<bank>$DPRAM_COMB<n>.
+    from emu.synth.reports import _cell_kind
+    assert cell_signal("memory.tlb.tags.1.38$DPRAM_COMB3") == "memory.tlb.tags.1.38"
+    assert _cell_kind("memory.tlb.tags.1.38$DPRAM_COMB3", "WRE") == "LUT RAM"
+    assert cell_signal("owners.table.1.34_DO_1_LUT4_B_Z") == "owners.table.1.34"
 
 
 def _result(fmax, path):
