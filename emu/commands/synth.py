@@ -18,6 +18,9 @@ def register(sub):
                    help="blocks to synthesise (default: every hardware block of the catalog)")
     p.add_argument("--config", type=Path, metavar="FILE",
                    help="JSON file {block: {parameter: value}} of non-default configurations")
+    p.add_argument("--small", action="store_true",
+                   help="the small-FPGA fit check: each target's small configurations (iCE40: a 4 KiB ExCache) "
+                        "instead of the defaults; default blocks: those the check covers")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as a JSON list")
     p.add_argument("--freq", type=float, metavar="MHZ", help="clock constraint for nextpnr (default: 100)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -45,7 +48,7 @@ def _progress(text):
 
 def run(args):
     from ..synth import synthesize_block
-    from ..synth.blocks import component_from_params, load_config, synth_blocks
+    from ..synth.blocks import SMALL_CONFIGS, component_from_params, load_config, synth_blocks
     from ..synth.table import format_critical_paths, format_markdown, format_memories, format_table, write_json
 
     if args.freq is not None and not args.freq > 0:
@@ -67,17 +70,31 @@ def run(args):
         known = synth_blocks()
         if not known:
             raise DisaggError("the catalog (hw/catalog.py) has no hardware blocks to synthesise yet")
-        blocks = args.block or known
+        if args.small and args.config:
+            raise DisaggError("--small and --config both choose configurations; give one of them")
+        if args.small and not any(t in SMALL_CONFIGS for t in targets):
+            raise DisaggError(f"--small has configurations for {', '.join(sorted(SMALL_CONFIGS))} only; "
+                              f"add --target {next(iter(SMALL_CONFIGS))}")
+        if args.small:
+            blocks = args.block or sorted({b for t in targets for b in SMALL_CONFIGS.get(t, {})})
+        else:
+            blocks = args.block or known
         for name in blocks:
             if name not in known:
                 raise DisaggError(f"unknown block {name!r}; blocks that can be synthesised: {', '.join(known)}")
         config = load_config(args.config, known) if args.config else {}
-        components = {name: component_from_params(name, config[name]) for name in blocks if name in config}
+        # Every configuration is built (and so checked) before any tool runs.
+        components = {}
+        for name in blocks:
+            for target in targets:
+                params = SMALL_CONFIGS.get(target, {}).get(name) if args.small else config.get(name)
+                if params is not None:
+                    components[name, target] = component_from_params(name, params)
         results = []
         for name in blocks:
             for target in targets:
                 _progress(f"synth: {name} for {target} ...")
-                result = synthesize_block(name, target, components.get(name), freq_mhz=args.freq,
+                result = synthesize_block(name, target, components.get((name, target)), freq_mhz=args.freq,
                                           use_cache=not args.no_cache, **timeout)
                 _progress(f"synth: {name} for {target}: "
                           f"{'cached' if result.cached else f'{result.seconds:.0f} s'}")

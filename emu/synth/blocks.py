@@ -30,7 +30,7 @@ from amaranth.back import verilog as amaranth_verilog
 from ..errors import DisaggError
 
 __all__ = ["EMULATION_ONLY_MODULES", "synth_blocks", "block_verilog", "component_from_params", "load_config",
-           "BUILDERS", "SYNTH_DEFAULTS"]
+           "BUILDERS", "SYNTH_DEFAULTS", "SMALL_CONFIGS"]
 
 #: Catalog modules that model the environment rather than hardware: never synthesised.
 EMULATION_ONLY_MODULES = ("hw.network.link",)
@@ -85,6 +85,14 @@ def _default_memory_component():
     from hw.system.params import SystemParams
     p = SystemParams()
     return MemoryComponent(p.mmu, p.mem_netif, dram_bytes=1 << 16, dram_latency=p.dram_latency, external_dram=True)
+
+
+#: Per target, the configurations of the small-FPGA fit check (``disagg synth --target ice40 --small``):
+#: the iCE40HX8K has 32 x 4 Kbit of block RAM and 7680 logic cells, so the default 16 KiB ExCache does not fit
+#: (47 EBR), a 4 KiB one (16 sets, 4 ways, 64 B lines) does. The other blocks exceed its logic cells in any
+#: configuration that still does their job (the network interface's per-peer state and buffers, the MMU's
+#: walker and 48-bit address datapath), so the fit check is the cache.
+SMALL_CONFIGS = {"ice40": {"excache": {"sets": 16}}}
 
 
 #: Blocks whose synthesised default differs from their ``rtl/`` Verilog (``block -> factory``).

@@ -104,3 +104,13 @@ def test_table_shows_a_design_that_does_not_fit(tmp_path):
     rows = json.loads(out.read_text())
     assert [r["block"] for r in rows] == ["excache", "mmu"]
     assert {"block", "target", "luts", "ffs", "brams", "fmax_mhz", "lutram", "fits"} <= set(rows[0])
+
+
+def test_small_needs_a_target_that_has_a_small_configuration(capsys):
+    assert "--small has configurations for ice40 only; add --target ice40" in _error(capsys, "--small")
+
+
+def test_small_and_config_exclude_each_other(capsys, tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text("{}")
+    assert "--small and --config both" in _error(capsys, "--small", "--target", "ice40", "--config", str(config))

@@ -21,3 +21,13 @@ def test_default_config_on_ecp5(block):
     if block == "excache":
         [data] = [m for m in result.memories if m["name"].endswith("data_mem")]
         assert data["mapped_to"] == "bram", data
+
+
+def test_ice40_fit_check_fits_with_an_fmax():
+    # The small-FPGA fit check (disagg synth --target ice40 --small): a 4 KiB ExCache on the iCE40HX8K.
+    from emu.synth.blocks import SMALL_CONFIGS, component_from_params
+    [(block, params)] = SMALL_CONFIGS["ice40"].items()
+    result = synthesize_block(block, "ice40", component_from_params(block, params))
+    assert result.fits, result.note
+    assert 0 < result.luts <= result.luts_available and result.brams <= result.brams_available
+    assert result.fmax_mhz > 0
