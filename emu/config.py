@@ -30,6 +30,11 @@ SCHEMA = {
         "sets": (int, 64, "ExCache sets (power of two)"),
         "ways": (int, 4, "ExCache associativity (1 = direct mapped)"),
         "policy": (str, "lru", "replacement policy: lru, fifo, random or plru"),
+        "line_store": (str, "onchip", "where line data lives: onchip (block RAM) or axi (processor-local memory "
+                                      "on an AXI4 port, served in C++ by the harness)"),
+        "local_latency": (int, 4, "line_store=axi: first-beat latency of the local memory in cycles (0..255)"),
+        "local_reads": (int, 8, "line_store=axi: read hits in flight on the local port (1..64; one per cycle "
+                                "needs local_latency <= local_reads - 2)"),
     },
     "tlb": {
         "entries": (int, 64, "TLB entries of the memory-side MMU"),
@@ -120,6 +125,9 @@ _FROM_HW = {
     ("cache", "sets"): lambda d: d.excache.sets,
     ("cache", "ways"): lambda d: d.excache.ways,
     ("cache", "policy"): lambda d: d.excache.policy,
+    ("cache", "line_store"): lambda d: d.excache.line_store,
+    ("cache", "local_latency"): lambda d: d.local_latency,
+    ("cache", "local_reads"): lambda d: d.excache.local_reads,
     ("tlb", "entries"): lambda d: d.mmu.tlb_entries,
     ("tlb", "ways"): lambda d: d.mmu.tlb_ways,
     ("memory", "page_bytes"): lambda d: d.mmu.page_bytes,
@@ -256,7 +264,8 @@ class SystemConfig:
         rates = {name: self._rate(name) for name in ("loss", "corrupt", "duplicate", "reorder")}
         try:
             excache = ExCacheParams(line_bytes=c.line_bytes, sets=c.sets, ways=c.ways, data_width=64, vaddr_width=48,
-                                    pid_width=sy.pid_width, policy=c.policy)
+                                    pid_width=sy.pid_width, policy=c.policy, line_store=c.line_store,
+                                    local_reads=c.local_reads)
             mmu = MMUParams(tlb_entries=t.entries, tlb_ways=t.ways, page_bytes=mem.page_bytes, pid_width=sy.pid_width,
                             vaddr_width=48, paddr_width=_paddr_width(mem.dram_bytes), data_width=64)
             netifs = [NetIfParams(node_id=node, n_nodes=2, data_width=64, window=net.window, timeout=net.timeout,
@@ -265,7 +274,8 @@ class SystemConfig:
                               corrupt=rates["corrupt"], dup=rates["duplicate"], reorder=rates["reorder"],
                               seed=ln.seed)
             return SystemParams(excache=excache, mmu=mmu, proc_netif=netifs[0], mem_netif=netifs[1], link=link,
-                                miss_path=sy.miss_path, dram_bytes=mem.dram_bytes, dram_latency=mem.dram_latency)
+                                miss_path=sy.miss_path, dram_bytes=mem.dram_bytes, dram_latency=mem.dram_latency,
+                                local_latency=c.local_latency)
         except (TypeError, ValueError) as exc:
             raise DisaggError(f"{self.source}: impossible configuration: {exc}") from None
 

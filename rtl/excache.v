@@ -401,7 +401,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$3$32 (\$2 [48:32]),
-    .\port$684$0 (\event [91:0]),
+    .\port$749$0 (\event [91:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -429,11 +429,11 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(csr__w_data[1:0]),
-    .\pid$164 (csr__w_data[31:16]),
+    .\pid$182 (csr__w_data[31:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$160 (maint_start),
+    .\start$178 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -653,7 +653,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$684$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$749$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   reg [31:0] \$1 ;
@@ -743,8 +743,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg misses_w_stb;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input [91:0] \port$684$0 ;
-  wire [91:0] \port$684$0 ;
+  input [91:0] \port$749$0 ;
+  wire [91:0] \port$749$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -1595,23 +1595,23 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { \port$684$0 [17:2], 6'h00, \port$684$0 [73:72], 4'h0, \port$684$0 [75:74], \port$684$0 [1:0] };
+            \$1  = { \port$749$0 [17:2], 6'h00, \port$749$0 [73:72], 4'h0, \port$749$0 [75:74], \port$749$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$684$0 [49:18];
+            \$1  = \port$749$0 [49:18];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$684$0 [65:50] };
+            \$1  = { 16'h0000, \port$749$0 [65:50] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$684$0 [71:66] };
+            \$1  = { 26'h0000000, \port$749$0 [71:66] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$684$0 [91:76] };
+            \$1  = { 16'h0000, \port$749$0 [91:76] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -1702,11 +1702,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$684$0 [17:2], 6'h00, \port$684$0 [73:72], 4'h0, \port$684$0 [75:74], \port$684$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$684$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$684$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$684$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$684$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$749$0 [17:2], 6'h00, \port$749$0 [73:72], 4'h0, \port$749$0 [75:74], \port$749$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$749$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$749$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$749$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$749$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2085,8 +2085,8 @@ module \excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, query, cpu_resp__payload, cpu_req__ready, count__hits, cpu_resp__valid, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$160 , cpu_req__payload);
+module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$178 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2098,20 +2098,20 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire \$16 ;
   wire [53:0] \$17 ;
   wire \$2 ;
-  wire [7:0] \$29 ;
   wire \$3 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$35 ;
-  wire [7:0] \$38 ;
+  wire [7:0] \$30 ;
+  wire [7:0] \$33 ;
+  wire [7:0] \$36 ;
+  wire [7:0] \$39 ;
   wire \$4 ;
-  wire [7:0] \$42 ;
+  wire [7:0] \$43 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   wire abort;
-  wire \abort$90 ;
+  wire \abort$108 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2123,7 +2123,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \abort_status$92 ;
+  wire [2:0] \abort_status$110 ;
   output advance;
   wire advance;
   wire busy;
@@ -2141,15 +2141,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
-  wire [136:0] \cpu_req__payload$66 ;
+  wire [136:0] \cpu_req__payload$84 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$66.op ;
-  wire [15:0] \cpu_req__payload$66.pid ;
-  wire [7:0] \cpu_req__payload$66.strb ;
-  wire [47:0] \cpu_req__payload$66.vaddr ;
-  wire [63:0] \cpu_req__payload$66.wdata ;
+  wire \cpu_req__payload$84.op ;
+  wire [15:0] \cpu_req__payload$84.pid ;
+  wire [7:0] \cpu_req__payload$84.strb ;
+  wire [47:0] \cpu_req__payload$84.vaddr ;
+  wire [63:0] \cpu_req__payload$84.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2160,20 +2160,20 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$68 ;
+  wire \cpu_req__ready$86 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$70 ;
+  wire \cpu_req__valid$88 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$72 ;
-  wire [63:0] \cpu_resp__payload$72.rdata ;
+  wire [66:0] \cpu_resp__payload$90 ;
+  wire [63:0] \cpu_resp__payload$90.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \cpu_resp__payload$72.status ;
+  wire [2:0] \cpu_resp__payload$90.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2183,63 +2183,71 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$74 ;
+  wire \cpu_resp__ready$92 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$76 ;
+  wire \cpu_resp__valid$94 ;
   wire data_rd__en;
   wire \data_rd__en$28 ;
+  wire data_rd__line;
+  wire \data_rd__line$41 ;
+  wire data_rd__ready;
+  wire \data_rd__ready$44 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$36 ;
+  wire [5:0] \data_rd__set$38 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$37 ;
+  wire [1:0] \data_rd__way$39 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$38 ;
+  wire [2:0] \data_rd__word$40 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$53 ;
+  wire [63:0] \data_wr__data$62 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$40 ;
+  wire [7:0] \data_wr__en$46 ;
+  wire data_wr__line;
+  wire \data_wr__line$61 ;
+  wire data_wr__ready;
+  wire \data_wr__ready$65 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$50 ;
+  wire [5:0] \data_wr__set$58 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$51 ;
+  wire [1:0] \data_wr__way$59 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$52 ;
+  wire [2:0] \data_wr__word$60 ;
   wire done;
-  wire \done$151 ;
-  wire \done$168 ;
+  wire \done$169 ;
+  wire \done$186 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$122 ;
-  wire [63:0] \fill_data__payload$122.data ;
-  wire \fill_data__payload$122.last ;
+  wire [64:0] \fill_data__payload$140 ;
+  wire [63:0] \fill_data__payload$140.data ;
+  wire \fill_data__payload$140.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$124 ;
+  wire \fill_data__ready$142 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$126 ;
+  wire \fill_data__valid$144 ;
   wire fill_done;
   wire [127:0] flush__payload;
-  wire [127:0] \flush__payload$155 ;
+  wire [127:0] \flush__payload$173 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$155.kind ;
-  wire [15:0] \flush__payload$155.pid ;
-  wire [5:0] \flush__payload$155.set ;
-  wire [47:0] \flush__payload$155.vaddr ;
-  wire \flush__payload$155.victim_dirty ;
-  wire [15:0] \flush__payload$155.victim_pid ;
-  wire [35:0] \flush__payload$155.victim_tag ;
-  wire \flush__payload$155.victim_valid ;
-  wire [1:0] \flush__payload$155.way ;
-  wire \flush__payload$155.write ;
+  wire \flush__payload$173.kind ;
+  wire [15:0] \flush__payload$173.pid ;
+  wire [5:0] \flush__payload$173.set ;
+  wire [47:0] \flush__payload$173.vaddr ;
+  wire \flush__payload$173.victim_dirty ;
+  wire [15:0] \flush__payload$173.victim_pid ;
+  wire [35:0] \flush__payload$173.victim_tag ;
+  wire \flush__payload$173.victim_valid ;
+  wire [1:0] \flush__payload$173.way ;
+  wire \flush__payload$173.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2254,24 +2262,24 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$157 ;
+  wire \flush__ready$175 ;
   wire flush__valid;
-  wire \flush__valid$159 ;
+  wire \flush__valid$177 ;
   wire flush_closed;
-  wire \flush_closed$173 ;
+  wire \flush_closed$191 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$128 ;
+  wire \installed__en$146 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$130 ;
+  wire [5:0] \installed__set$148 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$132 ;
+  wire [1:0] \installed__way$150 ;
   wire maint_busy;
-  wire \maint_busy$169 ;
+  wire \maint_busy$187 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2286,20 +2294,20 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$110 ;
+  wire [6:0] \miss_cmd__payload$128 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$110.op ;
+  wire [1:0] \miss_cmd__payload$128.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \miss_cmd__payload$110.status ;
-  wire [1:0] \miss_cmd__payload$110.way ;
+  wire [2:0] \miss_cmd__payload$128.status ;
+  wire [1:0] \miss_cmd__payload$128.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2315,26 +2323,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$112 ;
+  wire \miss_cmd__ready$130 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$114 ;
+  wire \miss_cmd__valid$132 ;
   output [127:0] miss_event__payload;
   wire [127:0] miss_event__payload;
-  wire [127:0] \miss_event__payload$104 ;
+  wire [127:0] \miss_event__payload$122 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$104.kind ;
-  wire [15:0] \miss_event__payload$104.pid ;
-  wire [5:0] \miss_event__payload$104.set ;
-  wire [47:0] \miss_event__payload$104.vaddr ;
-  wire \miss_event__payload$104.victim_dirty ;
-  wire [15:0] \miss_event__payload$104.victim_pid ;
-  wire [35:0] \miss_event__payload$104.victim_tag ;
-  wire \miss_event__payload$104.victim_valid ;
-  wire [1:0] \miss_event__payload$104.way ;
-  wire \miss_event__payload$104.write ;
+  wire \miss_event__payload$122.kind ;
+  wire [15:0] \miss_event__payload$122.pid ;
+  wire [5:0] \miss_event__payload$122.set ;
+  wire [47:0] \miss_event__payload$122.vaddr ;
+  wire \miss_event__payload$122.victim_dirty ;
+  wire [15:0] \miss_event__payload$122.victim_pid ;
+  wire [35:0] \miss_event__payload$122.victim_tag ;
+  wire \miss_event__payload$122.victim_valid ;
+  wire [1:0] \miss_event__payload$122.way ;
+  wire \miss_event__payload$122.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2350,10 +2358,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$106 ;
+  wire \miss_event__ready$124 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$108 ;
+  wire \miss_event__valid$126 ;
   wire [127:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -2377,8 +2385,8 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   input [1:0] op;
   wire [1:0] op;
   wire [15:0] pid;
-  input [15:0] \pid$164 ;
-  wire [15:0] \pid$164 ;
+  input [15:0] \pid$182 ;
+  wire [15:0] \pid$182 ;
   wire pipe_idle;
   wire pipe_miss;
   output [53:0] query;
@@ -2390,14 +2398,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$35 ;
+  reg \rd__en$37 ;
+  reg rd__line;
+  wire rd__ready;
   reg [5:0] rd__set;
   reg [5:0] \rd__set$29 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [63:0] rdata;
-  wire [63:0] \rdata$63 ;
-  wire [63:0] \rdata$64 ;
+  wire [63:0] \rdata$75 ;
+  wire [63:0] \rdata$76 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
@@ -2408,11 +2418,17 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [5:0] repl_wr__set;
   wire [5:0] \repl_wr__set$26 ;
   wire replay;
-  wire \replay$88 ;
+  wire \replay$106 ;
+  wire rready;
+  wire \rready$81 ;
+  wire \rready$82 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$84 ;
+  wire \run$102 ;
+  wire rvalid;
+  wire \rvalid$78 ;
+  wire \rvalid$79 ;
   wire [136:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -2425,11 +2441,11 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$146 ;
+  wire [5:0] \set$164 ;
   wire start;
-  wire \start$143 ;
-  input \start$160 ;
-  wire \start$160 ;
+  wire \start$161 ;
+  input \start$178 ;
+  wire \start$178 ;
   wire [7:0] state;
   wire [35:0] tag;
   wire tag_rd__en;
@@ -2529,122 +2545,122 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [5:0] \tag_wr__set$17 ;
   wire [5:0] \tag_wr__set$19 ;
   wire touch__en;
-  wire \touch__en$78 ;
+  wire \touch__en$96 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$80 ;
+  wire [5:0] \touch__set$98 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$82 ;
+  wire [1:0] \touch__way$100 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$145 ;
+  wire [1:0] \way$163 ;
   wire [215:0] ways;
-  wire [215:0] \ways$55 ;
-  wire [53:0] \ways$55[0] ;
-  wire \ways$55[0].dirty ;
-  wire [15:0] \ways$55[0].pid ;
-  wire [35:0] \ways$55[0].tag ;
-  wire \ways$55[0].valid ;
-  wire [53:0] \ways$55[1] ;
-  wire \ways$55[1].dirty ;
-  wire [15:0] \ways$55[1].pid ;
-  wire [35:0] \ways$55[1].tag ;
-  wire \ways$55[1].valid ;
-  wire [53:0] \ways$55[2] ;
-  wire \ways$55[2].dirty ;
-  wire [15:0] \ways$55[2].pid ;
-  wire [35:0] \ways$55[2].tag ;
-  wire \ways$55[2].valid ;
-  wire [53:0] \ways$55[3] ;
-  wire \ways$55[3].dirty ;
-  wire [15:0] \ways$55[3].pid ;
-  wire [35:0] \ways$55[3].tag ;
-  wire \ways$55[3].valid ;
-  wire [215:0] \ways$56 ;
-  wire [53:0] \ways$56[0] ;
-  wire \ways$56[0].dirty ;
-  wire [15:0] \ways$56[0].pid ;
-  wire [35:0] \ways$56[0].tag ;
-  wire \ways$56[0].valid ;
-  wire [53:0] \ways$56[1] ;
-  wire \ways$56[1].dirty ;
-  wire [15:0] \ways$56[1].pid ;
-  wire [35:0] \ways$56[1].tag ;
-  wire \ways$56[1].valid ;
-  wire [53:0] \ways$56[2] ;
-  wire \ways$56[2].dirty ;
-  wire [15:0] \ways$56[2].pid ;
-  wire [35:0] \ways$56[2].tag ;
-  wire \ways$56[2].valid ;
-  wire [53:0] \ways$56[3] ;
-  wire \ways$56[3].dirty ;
-  wire [15:0] \ways$56[3].pid ;
-  wire [35:0] \ways$56[3].tag ;
-  wire \ways$56[3].valid ;
-  wire [215:0] \ways$57 ;
-  wire [53:0] \ways$57[0] ;
-  wire \ways$57[0].dirty ;
-  wire [15:0] \ways$57[0].pid ;
-  wire [35:0] \ways$57[0].tag ;
-  wire \ways$57[0].valid ;
-  wire [53:0] \ways$57[1] ;
-  wire \ways$57[1].dirty ;
-  wire [15:0] \ways$57[1].pid ;
-  wire [35:0] \ways$57[1].tag ;
-  wire \ways$57[1].valid ;
-  wire [53:0] \ways$57[2] ;
-  wire \ways$57[2].dirty ;
-  wire [15:0] \ways$57[2].pid ;
-  wire [35:0] \ways$57[2].tag ;
-  wire \ways$57[2].valid ;
-  wire [53:0] \ways$57[3] ;
-  wire \ways$57[3].dirty ;
-  wire [15:0] \ways$57[3].pid ;
-  wire [35:0] \ways$57[3].tag ;
-  wire \ways$57[3].valid ;
-  wire [215:0] \ways$58 ;
-  wire [53:0] \ways$58[0] ;
-  wire \ways$58[0].dirty ;
-  wire [15:0] \ways$58[0].pid ;
-  wire [35:0] \ways$58[0].tag ;
-  wire \ways$58[0].valid ;
-  wire [53:0] \ways$58[1] ;
-  wire \ways$58[1].dirty ;
-  wire [15:0] \ways$58[1].pid ;
-  wire [35:0] \ways$58[1].tag ;
-  wire \ways$58[1].valid ;
-  wire [53:0] \ways$58[2] ;
-  wire \ways$58[2].dirty ;
-  wire [15:0] \ways$58[2].pid ;
-  wire [35:0] \ways$58[2].tag ;
-  wire \ways$58[2].valid ;
-  wire [53:0] \ways$58[3] ;
-  wire \ways$58[3].dirty ;
-  wire [15:0] \ways$58[3].pid ;
-  wire [35:0] \ways$58[3].tag ;
-  wire \ways$58[3].valid ;
-  wire [215:0] \ways$59 ;
-  wire [53:0] \ways$59[0] ;
-  wire \ways$59[0].dirty ;
-  wire [15:0] \ways$59[0].pid ;
-  wire [35:0] \ways$59[0].tag ;
-  wire \ways$59[0].valid ;
-  wire [53:0] \ways$59[1] ;
-  wire \ways$59[1].dirty ;
-  wire [15:0] \ways$59[1].pid ;
-  wire [35:0] \ways$59[1].tag ;
-  wire \ways$59[1].valid ;
-  wire [53:0] \ways$59[2] ;
-  wire \ways$59[2].dirty ;
-  wire [15:0] \ways$59[2].pid ;
-  wire [35:0] \ways$59[2].tag ;
-  wire \ways$59[2].valid ;
-  wire [53:0] \ways$59[3] ;
-  wire \ways$59[3].dirty ;
-  wire [15:0] \ways$59[3].pid ;
-  wire [35:0] \ways$59[3].tag ;
-  wire \ways$59[3].valid ;
+  wire [215:0] \ways$67 ;
+  wire [53:0] \ways$67[0] ;
+  wire \ways$67[0].dirty ;
+  wire [15:0] \ways$67[0].pid ;
+  wire [35:0] \ways$67[0].tag ;
+  wire \ways$67[0].valid ;
+  wire [53:0] \ways$67[1] ;
+  wire \ways$67[1].dirty ;
+  wire [15:0] \ways$67[1].pid ;
+  wire [35:0] \ways$67[1].tag ;
+  wire \ways$67[1].valid ;
+  wire [53:0] \ways$67[2] ;
+  wire \ways$67[2].dirty ;
+  wire [15:0] \ways$67[2].pid ;
+  wire [35:0] \ways$67[2].tag ;
+  wire \ways$67[2].valid ;
+  wire [53:0] \ways$67[3] ;
+  wire \ways$67[3].dirty ;
+  wire [15:0] \ways$67[3].pid ;
+  wire [35:0] \ways$67[3].tag ;
+  wire \ways$67[3].valid ;
+  wire [215:0] \ways$68 ;
+  wire [53:0] \ways$68[0] ;
+  wire \ways$68[0].dirty ;
+  wire [15:0] \ways$68[0].pid ;
+  wire [35:0] \ways$68[0].tag ;
+  wire \ways$68[0].valid ;
+  wire [53:0] \ways$68[1] ;
+  wire \ways$68[1].dirty ;
+  wire [15:0] \ways$68[1].pid ;
+  wire [35:0] \ways$68[1].tag ;
+  wire \ways$68[1].valid ;
+  wire [53:0] \ways$68[2] ;
+  wire \ways$68[2].dirty ;
+  wire [15:0] \ways$68[2].pid ;
+  wire [35:0] \ways$68[2].tag ;
+  wire \ways$68[2].valid ;
+  wire [53:0] \ways$68[3] ;
+  wire \ways$68[3].dirty ;
+  wire [15:0] \ways$68[3].pid ;
+  wire [35:0] \ways$68[3].tag ;
+  wire \ways$68[3].valid ;
+  wire [215:0] \ways$69 ;
+  wire [53:0] \ways$69[0] ;
+  wire \ways$69[0].dirty ;
+  wire [15:0] \ways$69[0].pid ;
+  wire [35:0] \ways$69[0].tag ;
+  wire \ways$69[0].valid ;
+  wire [53:0] \ways$69[1] ;
+  wire \ways$69[1].dirty ;
+  wire [15:0] \ways$69[1].pid ;
+  wire [35:0] \ways$69[1].tag ;
+  wire \ways$69[1].valid ;
+  wire [53:0] \ways$69[2] ;
+  wire \ways$69[2].dirty ;
+  wire [15:0] \ways$69[2].pid ;
+  wire [35:0] \ways$69[2].tag ;
+  wire \ways$69[2].valid ;
+  wire [53:0] \ways$69[3] ;
+  wire \ways$69[3].dirty ;
+  wire [15:0] \ways$69[3].pid ;
+  wire [35:0] \ways$69[3].tag ;
+  wire \ways$69[3].valid ;
+  wire [215:0] \ways$70 ;
+  wire [53:0] \ways$70[0] ;
+  wire \ways$70[0].dirty ;
+  wire [15:0] \ways$70[0].pid ;
+  wire [35:0] \ways$70[0].tag ;
+  wire \ways$70[0].valid ;
+  wire [53:0] \ways$70[1] ;
+  wire \ways$70[1].dirty ;
+  wire [15:0] \ways$70[1].pid ;
+  wire [35:0] \ways$70[1].tag ;
+  wire \ways$70[1].valid ;
+  wire [53:0] \ways$70[2] ;
+  wire \ways$70[2].dirty ;
+  wire [15:0] \ways$70[2].pid ;
+  wire [35:0] \ways$70[2].tag ;
+  wire \ways$70[2].valid ;
+  wire [53:0] \ways$70[3] ;
+  wire \ways$70[3].dirty ;
+  wire [15:0] \ways$70[3].pid ;
+  wire [35:0] \ways$70[3].tag ;
+  wire \ways$70[3].valid ;
+  wire [215:0] \ways$71 ;
+  wire [53:0] \ways$71[0] ;
+  wire \ways$71[0].dirty ;
+  wire [15:0] \ways$71[0].pid ;
+  wire [35:0] \ways$71[0].tag ;
+  wire \ways$71[0].valid ;
+  wire [53:0] \ways$71[1] ;
+  wire \ways$71[1].dirty ;
+  wire [15:0] \ways$71[1].pid ;
+  wire [35:0] \ways$71[1].tag ;
+  wire \ways$71[1].valid ;
+  wire [53:0] \ways$71[2] ;
+  wire \ways$71[2].dirty ;
+  wire [15:0] \ways$71[2].pid ;
+  wire [35:0] \ways$71[2].tag ;
+  wire \ways$71[2].valid ;
+  wire [53:0] \ways$71[3] ;
+  wire \ways$71[3].dirty ;
+  wire [15:0] \ways$71[3].pid ;
+  wire [35:0] \ways$71[3].tag ;
+  wire \ways$71[3].valid ;
   wire [53:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [15:0] \ways[0].pid ;
@@ -2667,19 +2683,19 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire \ways[3].valid ;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$116 ;
-  wire [63:0] \wb_data__payload$116.data ;
-  wire \wb_data__payload$116.last ;
+  wire [64:0] \wb_data__payload$134 ;
+  wire [63:0] \wb_data__payload$134.data ;
+  wire \wb_data__payload$134.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$118 ;
+  wire \wb_data__ready$136 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$120 ;
+  wire \wb_data__valid$138 ;
   reg [215:0] wr__data;
-  reg [63:0] \wr__data$47 ;
+  reg [63:0] \wr__data$55 ;
   wire [53:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [15:0] \wr__data[0].pid ;
@@ -2701,9 +2717,11 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$49 ;
+  reg [7:0] \wr__en$57 ;
+  reg wr__line;
+  wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$41 ;
+  reg [5:0] \wr__set$47 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
   assign \$3  = | tag_wr__en;
@@ -2711,18 +2729,18 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign \$5  = | \tag_wr__en$8 ;
   assign \$6  = | \tag_wr__en$9 ;
   assign \$9  = | data_wr__en;
-  assign \$10  = | \data_wr__en$40 ;
-  assign \$29  = victim * 6'h36;
-  assign \$12  = ways >> \$29 ;
-  assign \$32  = victim * 6'h36;
-  assign \$13  = ways >> \$32 ;
-  assign \$35  = victim * 6'h36;
-  assign \$14  = ways >> \$35 ;
-  assign \$38  = victim * 6'h36;
-  assign \$15  = ways >> \$38 ;
+  assign \$10  = | \data_wr__en$46 ;
+  assign \$30  = victim * 6'h36;
+  assign \$12  = ways >> \$30 ;
+  assign \$33  = victim * 6'h36;
+  assign \$13  = ways >> \$33 ;
+  assign \$36  = victim * 6'h36;
+  assign \$14  = ways >> \$36 ;
+  assign \$39  = victim * 6'h36;
+  assign \$15  = ways >> \$39 ;
   assign \$16  = query_way < 3'h4;
-  assign \$42  = query_way * 6'h36;
-  assign \$17  = ways >> \$42 ;
+  assign \$43  = query_way * 6'h36;
+  assign \$17  = ways >> \$43 ;
   assign query = \$16  ? \$17  : 54'h00000000000000;
   \excache.ctrl.data  data (
     .clk(clk),
@@ -2730,21 +2748,22 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$35 ),
+    .rp__en(\rd__en$37 ),
     .rst(rst),
-    .wp__data(\wr__data$47 ),
-    .wp__en(\wr__en$49 ),
-    .wr__set(\wr__set$41 ),
+    .wp__data(\wr__data$55 ),
+    .wp__en(\wr__en$57 ),
+    .wr__set(\wr__set$47 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \excache.ctrl.fill$189  \fill$189  (
+  \excache.ctrl.fill$207  \fill$207  (
     .clk(clk),
-    .data_wr__data(\data_wr__data$53 ),
-    .data_wr__en(\data_wr__en$40 ),
-    .data_wr__set(\data_wr__set$50 ),
-    .data_wr__way(\data_wr__way$51 ),
-    .data_wr__word(\data_wr__word$52 ),
+    .data_wr__data(\data_wr__data$62 ),
+    .data_wr__en(\data_wr__en$46 ),
+    .data_wr__line(\data_wr__line$61 ),
+    .data_wr__set(\data_wr__set$58 ),
+    .data_wr__way(\data_wr__way$59 ),
+    .data_wr__word(\data_wr__word$60 ),
     .done(fill_done),
     .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
@@ -2756,7 +2775,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .pid(s1[16:1]),
     .rst(rst),
     .set(set),
-    .start(\start$143 ),
+    .start(\start$161 ),
     .tag(s1[64:29]),
     .tag_wr__data(\tag_wr__data$18 ),
     .tag_wr__en(\tag_wr__en$8 ),
@@ -2774,9 +2793,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$164 ),
+    .\pid$7 (\pid$182 ),
     .rst(rst),
-    .start(\start$160 ),
+    .start(\start$178 ),
     .tag_rd__en(\tag_rd__en$1 ),
     .tag_rd__set(\tag_rd__set$5 ),
     .tag_wr__data(\tag_wr__data$20 ),
@@ -2793,6 +2812,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .cpu_req__valid(cpu_req__valid),
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
+    .cpu_resp__valid(cpu_resp__valid),
     .data_rd__en(data_rd__en),
     .data_rd__set(data_rd__set),
     .data_rd__way(data_rd__way),
@@ -2802,16 +2822,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .data_wr__set(data_wr__set),
     .data_wr__way(data_wr__way),
     .data_wr__word(data_wr__word),
-    .\hit$36 (count__hits),
+    .\hit$42 (count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
+    .rready(\rready$81 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .s2_valid(cpu_resp__valid),
     .tag_rd__en(tag_rd__en),
     .tag_rd__set(tag_rd__set),
     .tag_wr__data(tag_wr__data),
@@ -2822,7 +2842,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .touch__way(touch__way),
     .ways(ways)
   );
-  \excache.ctrl.repl$187  \repl$187  (
+  \excache.ctrl.repl$205  \repl$205  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -2841,7 +2861,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$143 ),
+    .fill(\start$161 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -2886,9 +2906,9 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     .cleaned(count__writebacks),
     .clk(clk),
     .data_rd__en(\data_rd__en$28 ),
-    .data_rd__set(\data_rd__set$36 ),
-    .data_rd__way(\data_rd__way$37 ),
-    .data_rd__word(\data_rd__word$38 ),
+    .data_rd__set(\data_rd__set$38 ),
+    .data_rd__way(\data_rd__way$39 ),
+    .data_rd__word(\data_rd__word$40 ),
     .done(read_done),
     .rdata(rdata),
     .rst(rst),
@@ -2966,7 +2986,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     if (\$7 ) begin
       \rd__set$29  = data_rd__set;
     end else if (\$8 ) begin
-      \rd__set$29  = \data_rd__set$36 ;
+      \rd__set$29  = \data_rd__set$38 ;
     end
   end
   always @* begin
@@ -2975,7 +2995,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     if (\$7 ) begin
       rd__way = data_rd__way;
     end else if (\$8 ) begin
-      rd__way = \data_rd__way$37 ;
+      rd__way = \data_rd__way$39 ;
     end
   end
   always @* begin
@@ -2984,25 +3004,34 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     if (\$7 ) begin
       rd__word = data_rd__word;
     end else if (\$8 ) begin
-      rd__word = \data_rd__word$38 ;
+      rd__word = \data_rd__word$40 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \rd__en$35  = 1'h0;
+    rd__line = 1'h0;
     if (\$7 ) begin
-      \rd__en$35  = data_rd__en;
+      rd__line = 1'h0;
     end else if (\$8 ) begin
-      \rd__en$35  = \data_rd__en$28 ;
+      rd__line = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \wr__set$41  = 6'h00;
+    \rd__en$37  = 1'h0;
+    if (\$7 ) begin
+      \rd__en$37  = data_rd__en;
+    end else if (\$8 ) begin
+      \rd__en$37  = \data_rd__en$28 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \wr__set$47  = 6'h00;
     if (\$9 ) begin
-      \wr__set$41  = data_wr__set;
+      \wr__set$47  = data_wr__set;
     end else if (\$10 ) begin
-      \wr__set$41  = \data_wr__set$50 ;
+      \wr__set$47  = \data_wr__set$58 ;
     end
   end
   always @* begin
@@ -3011,7 +3040,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     if (\$9 ) begin
       wr__way = data_wr__way;
     end else if (\$10 ) begin
-      wr__way = \data_wr__way$51 ;
+      wr__way = \data_wr__way$59 ;
     end
   end
   always @* begin
@@ -3020,95 +3049,117 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
     if (\$9 ) begin
       wr__word = data_wr__word;
     end else if (\$10 ) begin
-      wr__word = \data_wr__word$52 ;
+      wr__word = \data_wr__word$60 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \wr__data$47  = 64'h0000000000000000;
+    wr__line = 1'h0;
     if (\$9 ) begin
-      \wr__data$47  = data_wr__data;
+      wr__line = 1'h0;
     end else if (\$10 ) begin
-      \wr__data$47  = \data_wr__data$53 ;
+      wr__line = \data_wr__line$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \wr__en$49  = 8'h00;
+    \wr__data$55  = 64'h0000000000000000;
     if (\$9 ) begin
-      \wr__en$49  = data_wr__en;
+      \wr__data$55  = data_wr__data;
     end else if (\$10 ) begin
-      \wr__en$49  = \data_wr__en$40 ;
+      \wr__data$55  = \data_wr__data$62 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \wr__en$57  = 8'h00;
+    if (\$9 ) begin
+      \wr__en$57  = data_wr__en;
+    end else if (\$10 ) begin
+      \wr__en$57  = \data_wr__en$46 ;
     end
   end
   assign \repl_wr__data$22  = repl_wr__data;
   assign \repl_wr__en$24  = repl_wr__en;
   assign \repl_wr__set$26  = repl_wr__set;
-  assign \ways$55  = ways;
-  assign \ways$56  = ways;
-  assign \ways$57  = ways;
-  assign \ways$58  = ways;
-  assign \ways$59  = ways;
+  assign data_rd__line = 1'h0;
+  assign \data_rd__line$41  = 1'h0;
+  assign data_rd__ready = 1'h1;
+  assign rd__ready = 1'h1;
+  assign \data_rd__ready$44  = 1'h1;
+  assign data_wr__line = 1'h0;
+  assign data_wr__ready = 1'h1;
+  assign wr__ready = 1'h1;
+  assign \data_wr__ready$65  = 1'h1;
+  assign \ways$67  = ways;
+  assign \ways$68  = ways;
+  assign \ways$69  = ways;
+  assign \ways$70  = ways;
+  assign \ways$71  = ways;
   assign repl = state;
-  assign \rdata$63  = rdata;
-  assign \rdata$64  = rdata;
-  assign \cpu_req__payload$66  = cpu_req__payload;
-  assign \cpu_req__ready$68  = cpu_req__ready;
-  assign \cpu_req__valid$70  = cpu_req__valid;
-  assign \cpu_resp__payload$72  = cpu_resp__payload;
-  assign \cpu_resp__ready$74  = cpu_resp__ready;
-  assign \cpu_resp__valid$76  = cpu_resp__valid;
-  assign \touch__en$78  = touch__en;
-  assign \touch__set$80  = touch__set;
-  assign \touch__way$82  = touch__way;
-  assign \run$84  = run;
+  assign \rdata$75  = rdata;
+  assign \rdata$76  = rdata;
+  assign rvalid = 1'h1;
+  assign \rvalid$78  = 1'h1;
+  assign \rvalid$79  = 1'h1;
+  assign \rready$82  = 1'h0;
+  assign \cpu_req__payload$84  = cpu_req__payload;
+  assign \cpu_req__ready$86  = cpu_req__ready;
+  assign \cpu_req__valid$88  = cpu_req__valid;
+  assign \cpu_resp__payload$90  = cpu_resp__payload;
+  assign \cpu_resp__ready$92  = cpu_resp__ready;
+  assign \cpu_resp__valid$94  = cpu_resp__valid;
+  assign \touch__en$96  = touch__en;
+  assign \touch__set$98  = touch__set;
+  assign \touch__way$100  = touch__way;
+  assign \run$102  = run;
   assign busy = hold;
-  assign \replay$88  = replay;
-  assign \abort$90  = abort;
-  assign \abort_status$92  = abort_status;
+  assign \replay$106  = replay;
+  assign \abort$108  = abort;
+  assign \abort_status$110  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[28:23];
   assign miss_taken = advance;
-  assign \miss_event__payload$104  = miss_event__payload;
-  assign \miss_event__ready$106  = miss_event__ready;
-  assign \miss_event__valid$108  = miss_event__valid;
-  assign \miss_cmd__payload$110  = miss_cmd__payload;
-  assign \miss_cmd__ready$112  = miss_cmd__ready;
-  assign \miss_cmd__valid$114  = miss_cmd__valid;
-  assign \wb_data__payload$116  = wb_data__payload;
-  assign \wb_data__ready$118  = wb_data__ready;
-  assign \wb_data__valid$120  = wb_data__valid;
-  assign \fill_data__payload$122  = fill_data__payload;
-  assign \fill_data__ready$124  = fill_data__ready;
-  assign \fill_data__valid$126  = fill_data__valid;
-  assign \installed__en$128  = installed__en;
-  assign \installed__set$130  = installed__set;
-  assign \installed__way$132  = installed__way;
+  assign \miss_event__payload$122  = miss_event__payload;
+  assign \miss_event__ready$124  = miss_event__ready;
+  assign \miss_event__valid$126  = miss_event__valid;
+  assign \miss_cmd__payload$128  = miss_cmd__payload;
+  assign \miss_cmd__ready$130  = miss_cmd__ready;
+  assign \miss_cmd__valid$132  = miss_cmd__valid;
+  assign \wb_data__payload$134  = wb_data__payload;
+  assign \wb_data__ready$136  = wb_data__ready;
+  assign \wb_data__valid$138  = wb_data__valid;
+  assign \fill_data__payload$140  = fill_data__payload;
+  assign \fill_data__ready$142  = fill_data__ready;
+  assign \fill_data__valid$144  = fill_data__valid;
+  assign \installed__en$146  = installed__en;
+  assign \installed__set$148  = installed__set;
+  assign \installed__way$150  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$143 ;
-  assign \way$145  = miss_cmd__payload[3:2];
-  assign \set$146  = set;
+  assign fill = \start$161 ;
+  assign \way$163  = miss_cmd__payload[3:2];
+  assign \set$164  = set;
   assign tag = s1[64:29];
   assign s1_tag = s1[64:29];
   assign pid = s1[16:1];
-  assign \done$151  = fill_done;
-  assign \flush__payload$155  = flush__payload;
-  assign \flush__ready$157  = flush__ready;
-  assign \flush__valid$159  = flush__valid;
-  assign maint_start = \start$160 ;
+  assign \done$169  = fill_done;
+  assign \flush__payload$173  = flush__payload;
+  assign \flush__ready$175  = flush__ready;
+  assign \flush__valid$177  = flush__valid;
+  assign maint_start = \start$178 ;
   assign maint_op = op;
-  assign maint_pid = \pid$164 ;
+  assign maint_pid = \pid$182 ;
   assign maint_busy = hold;
-  assign \done$168  = maint_done;
-  assign \maint_busy$169  = hold;
+  assign \done$186  = maint_done;
+  assign \maint_busy$187  = hold;
   assign walk_go = go;
-  assign \flush_closed$173  = flush_closed;
+  assign \flush_closed$191  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3234,120 +3285,120 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \ways$55[0]  = ways[53:0];
-  assign \ways$55[0].tag  = ways[35:0];
-  assign \ways$55[0].pid  = ways[51:36];
-  assign \ways$55[0].valid  = ways[52];
-  assign \ways$55[0].dirty  = ways[53];
-  assign \ways$55[1]  = ways[107:54];
-  assign \ways$55[1].tag  = ways[89:54];
-  assign \ways$55[1].pid  = ways[105:90];
-  assign \ways$55[1].valid  = ways[106];
-  assign \ways$55[1].dirty  = ways[107];
-  assign \ways$55[2]  = ways[161:108];
-  assign \ways$55[2].tag  = ways[143:108];
-  assign \ways$55[2].pid  = ways[159:144];
-  assign \ways$55[2].valid  = ways[160];
-  assign \ways$55[2].dirty  = ways[161];
-  assign \ways$55[3]  = ways[215:162];
-  assign \ways$55[3].tag  = ways[197:162];
-  assign \ways$55[3].pid  = ways[213:198];
-  assign \ways$55[3].valid  = ways[214];
-  assign \ways$55[3].dirty  = ways[215];
-  assign \ways$56[0]  = ways[53:0];
-  assign \ways$56[0].tag  = ways[35:0];
-  assign \ways$56[0].pid  = ways[51:36];
-  assign \ways$56[0].valid  = ways[52];
-  assign \ways$56[0].dirty  = ways[53];
-  assign \ways$56[1]  = ways[107:54];
-  assign \ways$56[1].tag  = ways[89:54];
-  assign \ways$56[1].pid  = ways[105:90];
-  assign \ways$56[1].valid  = ways[106];
-  assign \ways$56[1].dirty  = ways[107];
-  assign \ways$56[2]  = ways[161:108];
-  assign \ways$56[2].tag  = ways[143:108];
-  assign \ways$56[2].pid  = ways[159:144];
-  assign \ways$56[2].valid  = ways[160];
-  assign \ways$56[2].dirty  = ways[161];
-  assign \ways$56[3]  = ways[215:162];
-  assign \ways$56[3].tag  = ways[197:162];
-  assign \ways$56[3].pid  = ways[213:198];
-  assign \ways$56[3].valid  = ways[214];
-  assign \ways$56[3].dirty  = ways[215];
-  assign \ways$57[0]  = ways[53:0];
-  assign \ways$57[0].tag  = ways[35:0];
-  assign \ways$57[0].pid  = ways[51:36];
-  assign \ways$57[0].valid  = ways[52];
-  assign \ways$57[0].dirty  = ways[53];
-  assign \ways$57[1]  = ways[107:54];
-  assign \ways$57[1].tag  = ways[89:54];
-  assign \ways$57[1].pid  = ways[105:90];
-  assign \ways$57[1].valid  = ways[106];
-  assign \ways$57[1].dirty  = ways[107];
-  assign \ways$57[2]  = ways[161:108];
-  assign \ways$57[2].tag  = ways[143:108];
-  assign \ways$57[2].pid  = ways[159:144];
-  assign \ways$57[2].valid  = ways[160];
-  assign \ways$57[2].dirty  = ways[161];
-  assign \ways$57[3]  = ways[215:162];
-  assign \ways$57[3].tag  = ways[197:162];
-  assign \ways$57[3].pid  = ways[213:198];
-  assign \ways$57[3].valid  = ways[214];
-  assign \ways$57[3].dirty  = ways[215];
-  assign \ways$58[0]  = ways[53:0];
-  assign \ways$58[0].tag  = ways[35:0];
-  assign \ways$58[0].pid  = ways[51:36];
-  assign \ways$58[0].valid  = ways[52];
-  assign \ways$58[0].dirty  = ways[53];
-  assign \ways$58[1]  = ways[107:54];
-  assign \ways$58[1].tag  = ways[89:54];
-  assign \ways$58[1].pid  = ways[105:90];
-  assign \ways$58[1].valid  = ways[106];
-  assign \ways$58[1].dirty  = ways[107];
-  assign \ways$58[2]  = ways[161:108];
-  assign \ways$58[2].tag  = ways[143:108];
-  assign \ways$58[2].pid  = ways[159:144];
-  assign \ways$58[2].valid  = ways[160];
-  assign \ways$58[2].dirty  = ways[161];
-  assign \ways$58[3]  = ways[215:162];
-  assign \ways$58[3].tag  = ways[197:162];
-  assign \ways$58[3].pid  = ways[213:198];
-  assign \ways$58[3].valid  = ways[214];
-  assign \ways$58[3].dirty  = ways[215];
-  assign \ways$59[0]  = ways[53:0];
-  assign \ways$59[0].tag  = ways[35:0];
-  assign \ways$59[0].pid  = ways[51:36];
-  assign \ways$59[0].valid  = ways[52];
-  assign \ways$59[0].dirty  = ways[53];
-  assign \ways$59[1]  = ways[107:54];
-  assign \ways$59[1].tag  = ways[89:54];
-  assign \ways$59[1].pid  = ways[105:90];
-  assign \ways$59[1].valid  = ways[106];
-  assign \ways$59[1].dirty  = ways[107];
-  assign \ways$59[2]  = ways[161:108];
-  assign \ways$59[2].tag  = ways[143:108];
-  assign \ways$59[2].pid  = ways[159:144];
-  assign \ways$59[2].valid  = ways[160];
-  assign \ways$59[2].dirty  = ways[161];
-  assign \ways$59[3]  = ways[215:162];
-  assign \ways$59[3].tag  = ways[197:162];
-  assign \ways$59[3].pid  = ways[213:198];
-  assign \ways$59[3].valid  = ways[214];
-  assign \ways$59[3].dirty  = ways[215];
+  assign \ways$67[0]  = ways[53:0];
+  assign \ways$67[0].tag  = ways[35:0];
+  assign \ways$67[0].pid  = ways[51:36];
+  assign \ways$67[0].valid  = ways[52];
+  assign \ways$67[0].dirty  = ways[53];
+  assign \ways$67[1]  = ways[107:54];
+  assign \ways$67[1].tag  = ways[89:54];
+  assign \ways$67[1].pid  = ways[105:90];
+  assign \ways$67[1].valid  = ways[106];
+  assign \ways$67[1].dirty  = ways[107];
+  assign \ways$67[2]  = ways[161:108];
+  assign \ways$67[2].tag  = ways[143:108];
+  assign \ways$67[2].pid  = ways[159:144];
+  assign \ways$67[2].valid  = ways[160];
+  assign \ways$67[2].dirty  = ways[161];
+  assign \ways$67[3]  = ways[215:162];
+  assign \ways$67[3].tag  = ways[197:162];
+  assign \ways$67[3].pid  = ways[213:198];
+  assign \ways$67[3].valid  = ways[214];
+  assign \ways$67[3].dirty  = ways[215];
+  assign \ways$68[0]  = ways[53:0];
+  assign \ways$68[0].tag  = ways[35:0];
+  assign \ways$68[0].pid  = ways[51:36];
+  assign \ways$68[0].valid  = ways[52];
+  assign \ways$68[0].dirty  = ways[53];
+  assign \ways$68[1]  = ways[107:54];
+  assign \ways$68[1].tag  = ways[89:54];
+  assign \ways$68[1].pid  = ways[105:90];
+  assign \ways$68[1].valid  = ways[106];
+  assign \ways$68[1].dirty  = ways[107];
+  assign \ways$68[2]  = ways[161:108];
+  assign \ways$68[2].tag  = ways[143:108];
+  assign \ways$68[2].pid  = ways[159:144];
+  assign \ways$68[2].valid  = ways[160];
+  assign \ways$68[2].dirty  = ways[161];
+  assign \ways$68[3]  = ways[215:162];
+  assign \ways$68[3].tag  = ways[197:162];
+  assign \ways$68[3].pid  = ways[213:198];
+  assign \ways$68[3].valid  = ways[214];
+  assign \ways$68[3].dirty  = ways[215];
+  assign \ways$69[0]  = ways[53:0];
+  assign \ways$69[0].tag  = ways[35:0];
+  assign \ways$69[0].pid  = ways[51:36];
+  assign \ways$69[0].valid  = ways[52];
+  assign \ways$69[0].dirty  = ways[53];
+  assign \ways$69[1]  = ways[107:54];
+  assign \ways$69[1].tag  = ways[89:54];
+  assign \ways$69[1].pid  = ways[105:90];
+  assign \ways$69[1].valid  = ways[106];
+  assign \ways$69[1].dirty  = ways[107];
+  assign \ways$69[2]  = ways[161:108];
+  assign \ways$69[2].tag  = ways[143:108];
+  assign \ways$69[2].pid  = ways[159:144];
+  assign \ways$69[2].valid  = ways[160];
+  assign \ways$69[2].dirty  = ways[161];
+  assign \ways$69[3]  = ways[215:162];
+  assign \ways$69[3].tag  = ways[197:162];
+  assign \ways$69[3].pid  = ways[213:198];
+  assign \ways$69[3].valid  = ways[214];
+  assign \ways$69[3].dirty  = ways[215];
+  assign \ways$70[0]  = ways[53:0];
+  assign \ways$70[0].tag  = ways[35:0];
+  assign \ways$70[0].pid  = ways[51:36];
+  assign \ways$70[0].valid  = ways[52];
+  assign \ways$70[0].dirty  = ways[53];
+  assign \ways$70[1]  = ways[107:54];
+  assign \ways$70[1].tag  = ways[89:54];
+  assign \ways$70[1].pid  = ways[105:90];
+  assign \ways$70[1].valid  = ways[106];
+  assign \ways$70[1].dirty  = ways[107];
+  assign \ways$70[2]  = ways[161:108];
+  assign \ways$70[2].tag  = ways[143:108];
+  assign \ways$70[2].pid  = ways[159:144];
+  assign \ways$70[2].valid  = ways[160];
+  assign \ways$70[2].dirty  = ways[161];
+  assign \ways$70[3]  = ways[215:162];
+  assign \ways$70[3].tag  = ways[197:162];
+  assign \ways$70[3].pid  = ways[213:198];
+  assign \ways$70[3].valid  = ways[214];
+  assign \ways$70[3].dirty  = ways[215];
+  assign \ways$71[0]  = ways[53:0];
+  assign \ways$71[0].tag  = ways[35:0];
+  assign \ways$71[0].pid  = ways[51:36];
+  assign \ways$71[0].valid  = ways[52];
+  assign \ways$71[0].dirty  = ways[53];
+  assign \ways$71[1]  = ways[107:54];
+  assign \ways$71[1].tag  = ways[89:54];
+  assign \ways$71[1].pid  = ways[105:90];
+  assign \ways$71[1].valid  = ways[106];
+  assign \ways$71[1].dirty  = ways[107];
+  assign \ways$71[2]  = ways[161:108];
+  assign \ways$71[2].tag  = ways[143:108];
+  assign \ways$71[2].pid  = ways[159:144];
+  assign \ways$71[2].valid  = ways[160];
+  assign \ways$71[2].dirty  = ways[161];
+  assign \ways$71[3]  = ways[215:162];
+  assign \ways$71[3].tag  = ways[197:162];
+  assign \ways$71[3].pid  = ways[213:198];
+  assign \ways$71[3].valid  = ways[214];
+  assign \ways$71[3].dirty  = ways[215];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
   assign \cpu_req__payload.strb  = cpu_req__payload[72:65];
   assign \cpu_req__payload.wdata  = cpu_req__payload[136:73];
-  assign \cpu_req__payload$66.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$66.pid  = cpu_req__payload[16:1];
-  assign \cpu_req__payload$66.vaddr  = cpu_req__payload[64:17];
-  assign \cpu_req__payload$66.strb  = cpu_req__payload[72:65];
-  assign \cpu_req__payload$66.wdata  = cpu_req__payload[136:73];
+  assign \cpu_req__payload$84.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$84.pid  = cpu_req__payload[16:1];
+  assign \cpu_req__payload$84.vaddr  = cpu_req__payload[64:17];
+  assign \cpu_req__payload$84.strb  = cpu_req__payload[72:65];
+  assign \cpu_req__payload$84.wdata  = cpu_req__payload[136:73];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$72.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$72.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$90.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$90.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[17:2];
@@ -3373,30 +3424,30 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign \miss_event__payload.victim_dirty  = miss_event__payload[75];
   assign \miss_event__payload.victim_pid  = miss_event__payload[91:76];
   assign \miss_event__payload.victim_tag  = miss_event__payload[127:92];
-  assign \miss_event__payload$104.kind  = miss_event__payload[0];
-  assign \miss_event__payload$104.write  = miss_event__payload[1];
-  assign \miss_event__payload$104.pid  = miss_event__payload[17:2];
-  assign \miss_event__payload$104.vaddr  = miss_event__payload[65:18];
-  assign \miss_event__payload$104.set  = miss_event__payload[71:66];
-  assign \miss_event__payload$104.way  = miss_event__payload[73:72];
-  assign \miss_event__payload$104.victim_valid  = miss_event__payload[74];
-  assign \miss_event__payload$104.victim_dirty  = miss_event__payload[75];
-  assign \miss_event__payload$104.victim_pid  = miss_event__payload[91:76];
-  assign \miss_event__payload$104.victim_tag  = miss_event__payload[127:92];
+  assign \miss_event__payload$122.kind  = miss_event__payload[0];
+  assign \miss_event__payload$122.write  = miss_event__payload[1];
+  assign \miss_event__payload$122.pid  = miss_event__payload[17:2];
+  assign \miss_event__payload$122.vaddr  = miss_event__payload[65:18];
+  assign \miss_event__payload$122.set  = miss_event__payload[71:66];
+  assign \miss_event__payload$122.way  = miss_event__payload[73:72];
+  assign \miss_event__payload$122.victim_valid  = miss_event__payload[74];
+  assign \miss_event__payload$122.victim_dirty  = miss_event__payload[75];
+  assign \miss_event__payload$122.victim_pid  = miss_event__payload[91:76];
+  assign \miss_event__payload$122.victim_tag  = miss_event__payload[127:92];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$110.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$110.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$110.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$128.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$128.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$128.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$116.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$116.last  = wb_data__payload[64];
+  assign \wb_data__payload$134.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$134.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$122.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$122.last  = fill_data__payload[64];
+  assign \fill_data__payload$140.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$140.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[51:36];
   assign \query.valid  = query[52];
@@ -3411,16 +3462,16 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign \flush__payload.victim_dirty  = flush__payload[75];
   assign \flush__payload.victim_pid  = flush__payload[91:76];
   assign \flush__payload.victim_tag  = flush__payload[127:92];
-  assign \flush__payload$155.kind  = flush__payload[0];
-  assign \flush__payload$155.write  = flush__payload[1];
-  assign \flush__payload$155.pid  = flush__payload[17:2];
-  assign \flush__payload$155.vaddr  = flush__payload[65:18];
-  assign \flush__payload$155.set  = flush__payload[71:66];
-  assign \flush__payload$155.way  = flush__payload[73:72];
-  assign \flush__payload$155.victim_valid  = flush__payload[74];
-  assign \flush__payload$155.victim_dirty  = flush__payload[75];
-  assign \flush__payload$155.victim_pid  = flush__payload[91:76];
-  assign \flush__payload$155.victim_tag  = flush__payload[127:92];
+  assign \flush__payload$173.kind  = flush__payload[0];
+  assign \flush__payload$173.write  = flush__payload[1];
+  assign \flush__payload$173.pid  = flush__payload[17:2];
+  assign \flush__payload$173.vaddr  = flush__payload[65:18];
+  assign \flush__payload$173.set  = flush__payload[71:66];
+  assign \flush__payload$173.way  = flush__payload[73:72];
+  assign \flush__payload$173.victim_valid  = flush__payload[74];
+  assign \flush__payload$173.victim_dirty  = flush__payload[75];
+  assign \flush__payload$173.victim_pid  = flush__payload[91:76];
+  assign \flush__payload$173.victim_tag  = flush__payload[127:92];
   assign miss_info[127:92] = \$15 [35:0];
   assign miss_info[91:76] = \$14 [51:36];
   assign miss_info[75] = \$13 [53];
@@ -3435,6 +3486,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, 
   assign \$2  = \tag_rd__en$1 ;
   assign \$7  = data_rd__en;
   assign \$8  = \data_rd__en$28 ;
+  assign rready = \rready$81 ;
   assign \$11  = s1[0];
 endmodule
 
@@ -3447,6 +3499,7 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
   input clk;
   wire clk;
   wire rd__en;
+  wire rd__ready;
   input [5:0] rd__set;
   wire [5:0] rd__set;
   input [1:0] rd__way;
@@ -3461,6 +3514,7 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
   wire rp__en;
   input rst;
   wire rst;
+  wire rvalid;
   wire [10:0] wp__addr;
   input [63:0] wp__data;
   wire [63:0] wp__data;
@@ -3468,6 +3522,7 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
   wire [7:0] wp__en;
   wire [63:0] wr__data;
   wire [7:0] wr__en;
+  wire wr__ready;
   input [5:0] wr__set;
   wire [5:0] wr__set;
   input [1:0] wr__way;
@@ -5554,6 +5609,9 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
   assign \$2  = \$1  + rd__way;
   assign \$3  = wr__set * 3'h4;
   assign \$4  = \$3  + wr__way;
+  assign rd__ready = 1'h1;
+  assign wr__ready = 1'h1;
+  assign rvalid = 1'h1;
   assign rp__addr = { \$2 [7:0], rd__word };
   assign rd__en = rp__en;
   assign rp__data = rdata;
@@ -5563,17 +5621,19 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set, \way$5 
-, fill_data__valid, fill_data__payload, clk);
+module \excache.ctrl.fill$207 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+, \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [4:0] \$1 ;
-  wire [7:0] \$11 ;
-  wire \$2 ;
+  wire \$1 ;
+  wire [7:0] \$15 ;
+  wire [4:0] \$2 ;
   wire \$3 ;
-  wire [53:0] \$4 ;
-  reg \$5 ;
-  reg [1:0] \$6 ;
-  reg [3:0] \$7 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire [53:0] \$6 ;
+  reg \$7 ;
+  reg [1:0] \$8 ;
+  reg [3:0] \$9 ;
   reg busy = 1'h0;
   input clk;
   wire clk;
@@ -5582,6 +5642,9 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
   reg [63:0] data_wr__data;
   output [7:0] data_wr__en;
   reg [7:0] data_wr__en;
+  output data_wr__line;
+  reg data_wr__line;
+  wire data_wr__ready;
   output [5:0] data_wr__set;
   reg [5:0] data_wr__set;
   output [1:0] data_wr__way;
@@ -5667,57 +5730,57 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  assign \$2  = ctr + 1'h1;
   assign \$3  = ctr == 3'h7;
-  assign \$11  = way * 6'h36;
-  assign \$4  = ways >> \$11 ;
+  assign \$5  = ctr == 3'h7;
+  assign \$15  = way * 6'h36;
+  assign \$6  = ways >> \$15 ;
   always @(posedge clk)
-    busy <= \$5 ;
+    busy <= \$7 ;
   always @(posedge clk)
-    way <= \$6 ;
+    way <= \$8 ;
   always @(posedge clk)
-    ctr <= \$7 ;
-  assign \$1  = ctr + 1'h1;
-  assign \$2  = ctr == 3'h7;
+    ctr <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$5  = busy;
+    \$7  = busy;
     if (start) begin
-      \$5  = 1'h1;
+      \$7  = 1'h1;
     end
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$2 ) begin
-          \$5  = 1'h0;
+      if (\$1 ) begin
+        if (\$3 ) begin
+          \$7  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$5  = 1'h0;
+      \$7  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$6  = way;
+    \$8  = way;
     if (start) begin
-      \$6  = \way$5 ;
+      \$8  = \way$5 ;
     end
     if (rst) begin
-      \$6  = 2'h0;
+      \$8  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$7  = ctr;
+    \$9  = ctr;
     if (start) begin
-      \$7  = 4'h0;
+      \$9  = 4'h0;
     end
     if (busy) begin
-      if (fill_data__valid) begin
-        \$7  = \$1 [3:0];
+      if (\$1 ) begin
+        \$9  = \$2 [3:0];
       end
     end
     if (rst) begin
-      \$7  = 4'h0;
+      \$9  = 4'h0;
     end
   end
   always @* begin
@@ -5750,6 +5813,13 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    data_wr__line = 1'h0;
+    if (busy) begin
+      data_wr__line = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (busy) begin
       data_wr__data = fill_data__payload[63:0];
@@ -5768,8 +5838,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     tag_wr__set = 6'h00;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           tag_wr__set = set;
         end
       end
@@ -5779,8 +5849,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     tag_wr__en = 4'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           (* full_case = 32'd1 *)
           casez (way)
             2'h0:
@@ -5800,8 +5870,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     installed__en = 1'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           installed__en = 1'h1;
         end
       end
@@ -5811,8 +5881,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     installed__set = 6'h00;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           installed__set = set;
         end
       end
@@ -5822,8 +5892,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     installed__way = 2'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           installed__way = way;
         end
       end
@@ -5833,9 +5903,9 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     evicted = 1'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
-          evicted = \$4 [52];
+      if (\$4 ) begin
+        if (\$5 ) begin
+          evicted = \$6 [52];
         end
       end
     end
@@ -5844,8 +5914,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     done = 1'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           done = 1'h1;
         end
       end
@@ -5855,8 +5925,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           tag_wr__data[53:0] = { 2'h1, pid, tag };
           tag_wr__data[107:54] = { 2'h1, pid, tag };
           tag_wr__data[161:108] = { 2'h1, pid, tag };
@@ -5865,6 +5935,7 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
       end
     end
   end
+  assign data_wr__ready = 1'h1;
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
   assign \ways[0]  = ways[53:0];
@@ -5907,6 +5978,8 @@ module \excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__s
   assign \tag_wr__data[3].pid  = tag_wr__data[213:198];
   assign \tag_wr__data[3].valid  = tag_wr__data[214];
   assign \tag_wr__data[3].dirty  = tag_wr__data[215];
+  assign \$1  = fill_data__valid;
+  assign \$4  = fill_data__valid;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6553,8 +6626,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word, data_wr__data, touch__en
-, touch__set, touch__way, \hit$36 , data_wr__en, tag_wr__set, tag_wr__en, tag_wr__data, s2_valid, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word
+, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$42 , tag_wr__set, tag_wr__en, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -6598,17 +6671,60 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  reg \$48 ;
-  reg \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [136:0] \$51 ;
-  reg \$52 ;
-  reg [2:0] \$53 ;
-  wire [63:0] \$6 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [63:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [2:0] \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire [1:0] \$64 ;
+  wire [2:0] \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
+  wire \$90 ;
+  reg \$91 ;
+  reg [2:0] \$92 ;
+  reg \$93 ;
+  reg \$94 ;
+  reg \$95 ;
+  reg [136:0] \$96 ;
   input abort;
   wire abort;
   (* enum_base_type = "Status" *)
@@ -6620,6 +6736,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [2:0] abort_status;
   input clk;
   wire clk;
+  reg count = 1'h0;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
   (* enum_base_type = "CpuOp" *)
@@ -6645,10 +6762,11 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  (* init = 1'h0 *)
+  output cpu_resp__valid;
   wire cpu_resp__valid;
   output data_rd__en;
   reg data_rd__en;
+  wire data_rd__ready;
   output [5:0] data_rd__set;
   reg [5:0] data_rd__set;
   output [1:0] data_rd__way;
@@ -6659,6 +6777,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   reg [63:0] data_wr__data;
   output [7:0] data_wr__en;
   reg [7:0] data_wr__en;
+  wire data_wr__ready;
   output [5:0] data_wr__set;
   reg [5:0] data_wr__set;
   output [1:0] data_wr__way;
@@ -6666,8 +6785,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   output [2:0] data_wr__word;
   reg [2:0] data_wr__word;
   wire hit;
-  output \hit$36 ;
-  reg \hit$36 ;
+  output \hit$42 ;
+  reg \hit$42 ;
   wire [1:0] hit_way;
   input hold;
   wire hold;
@@ -6676,14 +6795,33 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   output miss;
   wire miss;
   wire [15:0] pid;
+  wire pop;
+  reg push;
+  reg push_read;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  reg [2:0] push_status;
+  reg q_read = 1'h0;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  reg [2:0] q_status0 = 3'h0;
   input [63:0] rdata;
   wire [63:0] rdata;
   input replay;
   wire replay;
+  output rready;
+  wire rready;
   input rst;
   wire rst;
   input run;
   wire run;
+  wire rvalid;
   output [136:0] s1;
   reg [136:0] s1 = 137'h00000000000000000000000000000000000;
   (* enum_base_type = "CpuOp" *)
@@ -6698,15 +6836,6 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
-  reg s2_read = 1'h0;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  reg [2:0] s2_status = 3'h0;
-  output s2_valid;
-  reg s2_valid = 1'h0;
   wire [35:0] tag;
   output tag_rd__en;
   reg tag_rd__en;
@@ -6787,66 +6916,91 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
-  assign \$45  = \$44  | cpu_resp__ready;
-  assign \$46  = \$43  & \$45 ;
-  assign \$47  = ! s1[0];
-  always @(posedge clk)
-    s2_valid <= \$48 ;
-  always @(posedge clk)
-    s1_valid <= \$49 ;
-  always @(posedge clk)
-    s1_replay <= \$50 ;
-  always @(posedge clk)
-    s1 <= \$51 ;
-  always @(posedge clk)
-    s2_read <= \$52 ;
-  always @(posedge clk)
-    s2_status <= \$53 ;
-  assign \$1  = ~ hit;
-  assign \$2  = s1_valid & \$1 ;
-  assign \$3  = ~ s2_valid;
-  assign miss = \$2  & \$3 ;
-  assign \$4  = ~ s1_valid;
-  assign \$5  = ~ s2_valid;
-  assign idle = \$4  & \$5 ;
-  assign \$6  = s2_read ? rdata : 64'h0000000000000000;
-  assign \$7  = ~ s1_valid;
-  assign \$8  = s1_valid & hit;
-  assign \$9  = ~ s2_valid;
-  assign \$10  = \$9  | cpu_resp__ready;
-  assign \$11  = \$8  & \$10 ;
-  assign \$12  = \$7  | \$11 ;
-  assign \$13  = ~ hold;
-  assign \$14  = \$12  & \$13 ;
+  assign \$5  = q_read ? rdata : 64'h0000000000000000;
+  assign pop = cpu_resp__valid & cpu_resp__ready;
+  assign \$7  = ! count;
+  assign \$9  = \$8  & q_read;
+  assign rready = \$9  & cpu_resp__ready;
+  assign \$10  = ~ hit;
+  assign \$11  = s1_valid & \$10 ;
+  assign \$12  = ! count;
+  assign miss = \$11  & \$12 ;
+  assign \$13  = ~ s1_valid;
+  assign \$14  = ! count;
+  assign idle = \$13  & \$14 ;
   assign \$15  = ~ s1_valid;
   assign \$16  = s1_valid & hit;
-  assign \$17  = ~ s2_valid;
-  assign \$18  = \$17  | cpu_resp__ready;
+  assign \$17  = ~ count;
+  assign \$18  = \$17  | pop;
   assign \$19  = \$16  & \$18 ;
-  assign \$20  = \$15  | \$19 ;
-  assign \$21  = ~ hold;
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = s1_valid & hit;
-  assign \$24  = ~ s2_valid;
-  assign \$25  = \$24  | cpu_resp__ready;
-  assign \$26  = \$23  & \$25 ;
-  assign \$27  = ! s1[0];
-  assign \$28  = ~ s1_replay;
-  assign \$30  = ~ s1_valid;
-  assign \$31  = s1_valid & hit;
-  assign \$32  = ~ s2_valid;
-  assign \$33  = \$32  | cpu_resp__ready;
-  assign \$34  = \$31  & \$33 ;
-  assign \$35  = \$30  | \$34 ;
-  assign \$36  = ~ hold;
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = cpu_req__valid & \$37 ;
-  assign \$39  = s1_valid & hit;
-  assign \$40  = ~ s2_valid;
-  assign \$41  = \$40  | cpu_resp__ready;
-  assign \$42  = \$39  & \$41 ;
+  assign \$20  = ! s1[0];
+  assign \$21  = | s1[72:65];
+  assign \$22  = ~ \$21 ;
+  assign \$26  = \$15  | \$25 ;
+  assign \$27  = ~ hold;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = ~ s1_valid;
+  assign \$30  = s1_valid & hit;
+  assign \$31  = ~ count;
+  assign \$32  = \$31  | pop;
+  assign \$33  = \$30  & \$32 ;
+  assign \$34  = ! s1[0];
+  assign \$35  = | s1[72:65];
+  assign \$36  = ~ \$35 ;
+  assign \$40  = \$29  | \$39 ;
+  assign \$41  = ~ hold;
+  assign \$42  = \$40  & \$41 ;
   assign \$43  = s1_valid & hit;
-  assign \$44  = ~ s2_valid;
+  assign \$44  = ~ count;
+  assign \$45  = \$44  | pop;
+  assign \$46  = \$43  & \$45 ;
+  assign \$47  = ! s1[0];
+  assign \$48  = ! s1[0];
+  assign \$50  = s1_valid & hit;
+  assign \$51  = ~ count;
+  assign \$52  = \$51  | pop;
+  assign \$53  = \$50  & \$52 ;
+  assign \$54  = ! s1[0];
+  assign \$55  = | s1[72:65];
+  assign \$56  = ~ \$55 ;
+  assign \$60  = ~ s1_replay;
+  assign \$61  = ! s1[0];
+  assign \$62  = ! s1[0];
+  assign \$64  = count + push;
+  assign \$65  = \$64  - pop;
+  assign \$66  = ~ s1_valid;
+  assign \$67  = s1_valid & hit;
+  assign \$68  = ~ count;
+  assign \$69  = \$68  | pop;
+  assign \$70  = \$67  & \$69 ;
+  assign \$71  = ! s1[0];
+  assign \$72  = | s1[72:65];
+  assign \$73  = ~ \$72 ;
+  assign \$77  = \$66  | \$76 ;
+  assign \$78  = ~ hold;
+  assign \$79  = \$77  & \$78 ;
+  assign \$80  = cpu_req__valid & \$79 ;
+  assign \$81  = s1_valid & hit;
+  assign \$82  = ~ count;
+  assign \$83  = \$82  | pop;
+  assign \$84  = \$81  & \$83 ;
+  assign \$85  = ! s1[0];
+  assign \$86  = | s1[72:65];
+  assign \$87  = ~ \$86 ;
+  always @(posedge clk)
+    q_read <= \$91 ;
+  always @(posedge clk)
+    q_status0 <= \$92 ;
+  always @(posedge clk)
+    count <= \$93 ;
+  always @(posedge clk)
+    s1_valid <= \$94 ;
+  always @(posedge clk)
+    s1_replay <= \$95 ;
+  always @(posedge clk)
+    s1 <= \$96 ;
+  assign \$1  = ! count;
+  assign \$3  = ~ q_read;
   \excache.ctrl.pipe.lookup  lookup (
     .hit(hit),
     .hit_way(hit_way),
@@ -6858,7 +7012,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
-      cpu_req__ready = \$14 ;
+      cpu_req__ready = \$28 ;
     end
   end
   always @* begin
@@ -6875,7 +7029,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_rd__en = 1'h0;
     if (run) begin
-      tag_rd__en = \$22 ;
+      tag_rd__en = \$42 ;
     end
     if (replay) begin
       tag_rd__en = 1'h1;
@@ -6885,7 +7039,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_rd__set = s1[28:23];
       end
     end
@@ -6894,7 +7048,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__way = 2'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_rd__way = hit_way;
       end
     end
@@ -6903,7 +7057,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__word = 3'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_rd__word = s1[22:20];
       end
     end
@@ -6912,8 +7066,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      if (\$26 ) begin
-        data_rd__en = \$27 ;
+      if (\$46 ) begin
+        data_rd__en = \$47 ;
       end
     end
   end
@@ -6921,7 +7075,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__set = s1[28:23];
       end
     end
@@ -6930,7 +7084,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__way = 2'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__way = hit_way;
       end
     end
@@ -6939,7 +7093,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__word = 3'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__word = s1[22:20];
       end
     end
@@ -6948,8 +7102,19 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__data = s1[136:73];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    data_wr__en = 8'h00;
+    if (run) begin
+      if (\$46 ) begin
+        if (\$49 ) begin
+          data_wr__en = s1[72:65];
+        end
       end
     end
   end
@@ -6957,7 +7122,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$59 ) begin
         touch__en = 1'h1;
       end
     end
@@ -6966,7 +7131,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
+      if (\$59 ) begin
         touch__set = s1[28:23];
       end
     end
@@ -6975,37 +7140,62 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$59 ) begin
         touch__way = hit_way;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \hit$36  = 1'h0;
+    \hit$42  = 1'h0;
     if (run) begin
-      if (\$26 ) begin
-        \hit$36  = \$28 ;
+      if (\$59 ) begin
+        \hit$42  = \$60 ;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    data_wr__en = 8'h00;
+    push = 1'h0;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
-          data_wr__en = s1[72:65];
-        end
+      if (\$59 ) begin
+        push = 1'h1;
       end
+    end
+    if (abort) begin
+      push = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    push_read = 1'h0;
+    if (run) begin
+      if (\$59 ) begin
+        push_read = \$61 ;
+      end
+    end
+    if (abort) begin
+      push_read = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    push_status = 3'h0;
+    if (run) begin
+      if (\$59 ) begin
+        push_status = 3'h0;
+      end
+    end
+    if (abort) begin
+      push_status = abort_status;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
+      if (\$59 ) begin
+        if (\$63 ) begin
           tag_wr__set = s1[28:23];
         end
       end
@@ -7015,8 +7205,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
+      if (\$59 ) begin
+        if (\$63 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -7036,8 +7226,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
+      if (\$59 ) begin
+        if (\$63 ) begin
           tag_wr__data[53:0] = { 2'h3, s1[16:1], s1[64:29] };
           tag_wr__data[107:54] = { 2'h3, s1[16:1], s1[64:29] };
           tag_wr__data[161:108] = { 2'h3, s1[16:1], s1[64:29] };
@@ -7048,94 +7238,73 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$48  = s2_valid;
-    if (cpu_resp__ready) begin
-      \$48  = 1'h0;
-    end
-    if (run) begin
-      if (\$46 ) begin
-        \$48  = 1'h1;
-      end
-    end
-    if (abort) begin
-      \$48  = 1'h1;
+    \$91  = q_read;
+    if (push) begin
+      \$91  = push_read;
     end
     if (rst) begin
-      \$48  = 1'h0;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$49  = s1_valid;
-    if (run) begin
-      if (\$38 ) begin
-        \$49  = 1'h1;
-      end else if (\$42 ) begin
-        \$49  = 1'h0;
-      end
-    end
-    if (abort) begin
-      \$49  = 1'h0;
+    \$92  = q_status0;
+    if (push) begin
+      \$92  = push_status;
     end
     if (rst) begin
-      \$49  = 1'h0;
+      \$92  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$50  = s1_replay;
+    \$93  = \$65 [0];
+    if (rst) begin
+      \$93  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$94  = s1_valid;
     if (run) begin
-      if (\$38 ) begin
-        \$50  = 1'h0;
+      if (\$80 ) begin
+        \$94  = 1'h1;
+      end else if (\$90 ) begin
+        \$94  = 1'h0;
+      end
+    end
+    if (abort) begin
+      \$94  = 1'h0;
+    end
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$95  = s1_replay;
+    if (run) begin
+      if (\$80 ) begin
+        \$95  = 1'h0;
       end
     end
     if (replay) begin
-      \$50  = 1'h1;
+      \$95  = 1'h1;
     end
     if (rst) begin
-      \$50  = 1'h0;
+      \$95  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$51  = s1;
+    \$96  = s1;
     if (run) begin
-      if (\$38 ) begin
-        \$51  = cpu_req__payload;
+      if (\$80 ) begin
+        \$96  = cpu_req__payload;
       end
     end
     if (rst) begin
-      \$51  = 137'h00000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$52  = s2_read;
-    if (run) begin
-      if (\$46 ) begin
-        \$52  = \$47 ;
-      end
-    end
-    if (abort) begin
-      \$52  = 1'h0;
-    end
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$53  = s2_status;
-    if (run) begin
-      if (\$46 ) begin
-        \$53  = 3'h0;
-      end
-    end
-    if (abort) begin
-      \$53  = abort_status;
-    end
-    if (rst) begin
-      \$53  = 3'h0;
+      \$96  = 137'h00000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[28:23];
@@ -7143,7 +7312,9 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \ways$4  = ways;
   assign pid = s1[16:1];
   assign tag = s1[64:29];
-  assign cpu_resp__valid = s2_valid;
+  assign rvalid = 1'h1;
+  assign data_wr__ready = 1'h1;
+  assign data_rd__ready = 1'h1;
   assign \s1.op  = s1[0];
   assign \s1.pid  = s1[16:1];
   assign \s1.vaddr  = s1[64:17];
@@ -7216,9 +7387,30 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \tag_wr__data[3].pid  = tag_wr__data[213:198];
   assign \tag_wr__data[3].valid  = tag_wr__data[214];
   assign \tag_wr__data[3].dirty  = tag_wr__data[215];
-  assign cpu_resp__payload[66:64] = s2_status;
-  assign cpu_resp__payload[63:0] = \$6 ;
-  assign \$29  = s1[0];
+  assign cpu_resp__payload[66:64] = \$6 ;
+  assign cpu_resp__payload[63:0] = \$5 ;
+  assign \$6  = q_status0;
+  assign \$4  = 1'h1;
+  assign cpu_resp__valid = \$2 ;
+  assign \$23  = 1'h1;
+  assign \$24  = \$23 ;
+  assign \$25  = \$19 ;
+  assign \$37  = 1'h1;
+  assign \$38  = \$37 ;
+  assign \$39  = \$33 ;
+  assign \$57  = 1'h1;
+  assign \$58  = \$57 ;
+  assign \$59  = \$53 ;
+  assign \$74  = 1'h1;
+  assign \$75  = \$74 ;
+  assign \$76  = \$70 ;
+  assign \$88  = 1'h1;
+  assign \$89  = \$88 ;
+  assign \$90  = \$84 ;
+  assign \$2  = count;
+  assign \$8  = count;
+  assign \$49  = s1[0];
+  assign \$63  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7331,7 +7523,7 @@ module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.repl$187 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \excache.ctrl.repl$205 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -7551,9 +7743,9 @@ module \excache.ctrl.repl$187 (rst, ways, state, touch__en, touch__set, touch__w
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
   assign \$1  = { 1'h0, lfsr[15:1] };
+  assign \$3  = { 1'h0, lfsr[15:1] };
   assign { \$2 [14], \$2 [11], \$2 [9:0] } = { \$1 [14], \$1 [11], \$1 [9:0] };
   assign { \$2 [15], \$2 [13:12], \$2 [10] } = \$auto$rtlil.cc:2739:Not$2 ;
-  assign \$3  = { 1'h0, lfsr[15:1] };
 endmodule
 
 (* generator = "Amaranth" *)

@@ -75,6 +75,7 @@ private:
     uint8_t* last_ = nullptr;
 };
 
+#if HARNESS_AXI_MEM   // SparseMemory above also backs the ExCache's local memory (local_memory.h)
 struct AxiMemoryStats {
     uint64_t read_bursts, write_bursts, read_beats, write_beats, pages, bytes;
 };
@@ -206,3 +207,4 @@ private:
     uint32_t tid_ = 0;
     bool seen_arvalid_ = false;
 };
+#endif  // HARNESS_AXI_MEM

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 HARNESS_BUILD = REPO / "build" / "harness"
 DRIVER = Path(__file__).resolve().parent / "driver.cpp"
 #: C++ the driver includes from its own folder (the compiled DRAM of a top with a DRAM port).
-DRIVER_HEADERS = (Path(__file__).resolve().parent / "axi_memory.h",)
+DRIVER_HEADERS = (Path(__file__).resolve().parent / "axi_memory.h", Path(__file__).resolve().parent / "local_memory.h")
 
 #: Verilator flags of every harness model: fast code, no X handling, and neither --public-flat-rw nor
 #: VPI (they make models several times slower and builds longer).

@@ -23,7 +23,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib import enum as amaranth_enum
 
 from ..errors import DisaggError
-from . import axi_memory
+from . import axi_memory, local_memory
 
 __all__ = ["PortInfo", "SystemPorts", "describe", "generate_header"]
 
@@ -276,6 +276,8 @@ def generate_header(sp: SystemPorts) -> str:
     lines.append("static inline uint64_t load_probe(const Vtop* t) { return (uint64_t)t->probe; }\n")
     # The DRAM port of a top built with external_dram (or HARNESS_AXI_MEM 0).
     lines.append(axi_memory.port_header(sp, cxx_name=cxx_name, store_fn=_store_fn, load_fn=_load_fn))
+    # The ExCache's local-memory port of a top with line_store="axi" (or HARNESS_LMEM 0).
+    lines.append(local_memory.port_header(sp, cxx_name=cxx_name, store_fn=_store_fn, load_fn=_load_fn))
     # Registered copies of the sampled outputs (hw.system.top.HarnessTop): one eval() per cycle.
     sampled = all(f"sample__{n}" in p for n in SAMPLE_FIELDS)
     lines.append("// 1: the top has the registered `sample` port (values before the last rising edge).")

@@ -28,6 +28,11 @@
 static_assert(!HARNESS_SAMPLED || HARNESS_AXI_SAMPLED,
               "a top with registered samples must register the DRAM port's outputs too");
 #endif
+#if HARNESS_LMEM
+#include "local_memory.h"  // the ExCache's local memory (line_store="axi"), served in C++
+static_assert(!HARNESS_SAMPLED || HARNESS_LMEM_SAMPLED,
+              "a top with registered samples must register the local-memory port's outputs too");
+#endif
 
 #if HARNESS_TRACE_FST
 #include "verilated_fst_c.h"
@@ -221,6 +226,9 @@ struct Harness {
 #if HARNESS_AXI_MEM
     AxiMemory dram;
 #endif
+#if HARNESS_LMEM
+    LocalMemory lmem;
+#endif
 
     // Idle-cycle skipping: on unless switched off (h_set_idle_skip), never with waveforms.
     bool skip_on = true;
@@ -246,6 +254,9 @@ struct Harness {
         top->P_csr__w_stb = 0;
 #if HARNESS_AXI_MEM
         dram.drive(top.get());
+#endif
+#if HARNESS_LMEM
+        lmem.drive(top.get());
 #endif
         top->eval();
     }
@@ -350,6 +361,9 @@ struct Harness {
             dram.drive(top.get());
             dram.settle(top.get());   // arvalid as settled after the last edge (checked below)
 #endif
+#if HARNESS_LMEM
+            lmem.drive(top.get());
+#endif
             force_edge(top->rootp);
             top->clk = 1;
             top->eval();
@@ -358,11 +372,17 @@ struct Harness {
             check_dram();
             dram.sample(top.get(), rst_now);
 #endif
+#if HARNESS_LMEM
+            lmem.sample(top.get(), rst_now);
+#endif
             return;
         }
 #endif
 #if HARNESS_AXI_MEM
         dram.drive(top.get());
+#endif
+#if HARNESS_LMEM
+        lmem.drive(top.get());
 #endif
         top->clk = 0;
         top->eval();
@@ -378,6 +398,9 @@ struct Harness {
 #if HARNESS_AXI_MEM
         dram.sample(top.get(), rst_now);   // from the registered copies (HARNESS_AXI_SAMPLED)
 #endif
+#if HARNESS_LMEM
+        lmem.sample(top.get(), rst_now);
+#endif
 #else
         smp.req_ready = top->P_cpu_req__ready;
         smp.resp_valid = top->P_cpu_resp__valid;
@@ -388,6 +411,9 @@ struct Harness {
         if (smp.resp_valid) load_resp(top.get(), resp_words);
 #if HARNESS_AXI_MEM
         dram.sample(top.get(), rst_now);
+#endif
+#if HARNESS_LMEM
+        lmem.sample(top.get(), rst_now);
 #endif
         top->clk = 1;
         top->eval();
@@ -752,6 +778,28 @@ EXPORT void h_dram_config(void* p, uint64_t size_bytes, uint32_t latency) {
 EXPORT void h_dram_stats(void* p, uint64_t* out) {
 #if HARNESS_AXI_MEM
     AxiMemoryStats s = static_cast<Harness*>(p)->dram.stats();
+    std::memcpy(out, &s, sizeof s);
+#else
+    (void)p;
+    std::memset(out, 0, 6 * sizeof(uint64_t));
+#endif
+}
+
+// The ExCache's local memory (local_memory.h): present only in a model of a top with the lmem port.
+EXPORT int h_lmem_present() { return HARNESS_LMEM; }
+
+EXPORT void h_lmem_config(void* p, uint32_t latency) {
+#if HARNESS_LMEM
+    static_cast<Harness*>(p)->lmem.configure(latency);
+#else
+    (void)p; (void)latency;
+#endif
+}
+
+// Six counters: read bursts, write bursts, read beats, write beats, pages allocated, bytes allocated.
+EXPORT void h_lmem_stats(void* p, uint64_t* out) {
+#if HARNESS_LMEM
+    LocalMemoryStats s = static_cast<Harness*>(p)->lmem.stats();
     std::memcpy(out, &s, sizeof s);
 #else
     (void)p;

@@ -36,6 +36,9 @@ def _load(path: Path):
     lib.h_dram_present.restype = ctypes.c_int
     lib.h_dram_config.argtypes = [vp, u64, u32]
     lib.h_dram_stats.argtypes = [vp, vp]
+    lib.h_lmem_present.restype = ctypes.c_int
+    lib.h_lmem_config.argtypes = [vp, u32]
+    lib.h_lmem_stats.argtypes = [vp, vp]
     lib.h_reset.argtypes = [vp, u32]
     lib.h_step.argtypes = [vp, u64]
     lib.h_csr_read.argtypes = [vp, u32]
@@ -73,10 +76,13 @@ class HarnessModel:
     idle_skip : bool
         Advance idle cycles without evaluating the model (exact; ``docs/system.md``, "Idle-cycle
         skipping"). Never active with waveforms.
+    local_latency : int, optional
+        First-beat latency of the ExCache's compiled local memory (needed when the model has one:
+        ``line_store="axi"``; see ``emu/harness/local_memory.h``).
     """
 
     def __init__(self, built, *, waves=None, window=None, max_outstanding=4, hang_cycles=2_000_000, dram=None,
-                 idle_skip=True):
+                 idle_skip=True, local_latency=None):
         self.built = built
         self.ports = built.ports
         self._lib = _load(built.library)
@@ -94,6 +100,10 @@ class HarnessModel:
                 raise DisaggError("this model serves its DRAM in C++: give dram=(size_bytes, latency)")
             size, latency = (int(x) for x in dram)
             self._lib.h_dram_config(self._h, size, latency)
+        if self.has_local_memory:
+            if local_latency is None:
+                raise DisaggError("this model serves the ExCache's local memory in C++: give local_latency")
+            self._lib.h_lmem_config(self._h, int(local_latency))
         self._stats = np.zeros(1, dtype=STATS_DTYPE)
 
     # -- lifetime -----------------------------------------------------------------------------------
@@ -156,6 +166,20 @@ class HarnessModel:
     def has_compiled_dram(self) -> bool:
         """Whether the DRAM is served by the compiled memory (``axi_memory.h``), not by RTL in the model."""
         return bool(self._lib.h_dram_present())
+
+    @property
+    def has_local_memory(self) -> bool:
+        """Whether the ExCache's line data is in the compiled local memory (``local_memory.h``)."""
+        return bool(self._lib.h_lmem_present())
+
+    def local_memory_stats(self) -> dict:
+        """Counters of the compiled local memory (bursts, beats, pages and bytes allocated); empty without one."""
+        if not self.has_local_memory:
+            return {}
+        out = np.zeros(6, dtype=np.uint64)
+        self._lib.h_lmem_stats(self._h, out.ctypes.data)
+        return dict(zip(("read_bursts", "write_bursts", "read_beats", "write_beats", "pages", "bytes"),
+                        (int(v) for v in out)))
 
     def dram_stats(self) -> dict:
         """Counters of the compiled DRAM (bursts, beats, pages and bytes allocated); empty without one."""

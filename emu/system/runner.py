@@ -58,6 +58,7 @@ class SystemRunner:
             Path(waves).parent.mkdir(parents=True, exist_ok=True)
         self.model = HarnessModel(self.built, waves=waves, window=window,
                                   dram=(config.params.dram_bytes, config.params.dram_latency),
+                                  local_latency=config.params.local_latency,
                                   max_outstanding=config.cpu.max_outstanding,
                                   idle_skip=config.harness.idle_skip)
         self.model.reset()

@@ -5,15 +5,20 @@ the requester: all members ``Out``). A request acts only in a cycle where its ``
 controller merges the requesters of one array port with :func:`merge_requests`, which relies on the
 controller's sequencing to enable at most one of them per cycle.
 
-All arrays are synchronous block RAMs today: a read enabled at an edge shows its data after that edge
-and holds it until the next enabled read; a write lands at the edge. Tag and replacement reads are
-transparent to same-cycle writes of the same set. A later data store behind a bus (processor-local
-DRAM, issue 17) would add ``ready`` to :class:`DataReadSignature`/:class:`DataWriteSignature` and a
-``valid`` to the read data.
+The tag and replacement arrays are synchronous block RAMs: a read enabled at an edge shows its data after
+that edge and holds it until the next enabled read; a write lands at the edge. Tag and replacement reads
+are transparent to same-cycle writes of the same set.
+
+The line data has two stores (``ExCacheParams.line_store``): :class:`~hw.processor.line_data.LineData`
+(block RAM, the same timing as the other arrays) and :class:`~hw.processor.line_store_axi.AxiLineStore`
+(processor-local memory on an AXI4 port). Their request ports therefore carry a ``ready`` (In): a request
+holds ``en`` and its fields until ``ready`` (LineData's is always high), and a ``line`` flag marking the
+words of a whole-line move (a fill, a write-back), which the AXI store turns into bursts. Read data comes
+with a ``valid`` and is taken with a ``ready`` beside the request ports (see the stores).
 """
 
 from amaranth.lib import data, wiring
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 
 from hw.processor.excache_layouts import TagEntry
 from hw.processor.replacement import state_width
@@ -56,20 +61,24 @@ class ReplWriteSignature(wiring.Signature):
 
 
 class DataReadSignature(wiring.Signature):
-    """Read data word ``word`` of the line in (``set``, ``way``)."""
+    """Read data word ``word`` of the line in (``set``, ``way``), or with ``line`` the whole line from word 0
+    (one request, ``words_per_line`` words of read data; the onchip store reads one word per request and
+    ignores ``line``). The request is taken in a cycle with ``en`` and ``ready``."""
 
     def __init__(self, params):
         super().__init__({"set": Out(_set_width(params)), "way": Out(params.way_bits),
-                          "word": Out(max(1, params.word_bits)), "en": Out(1)})
+                          "word": Out(max(1, params.word_bits)), "line": Out(1), "en": Out(1),
+                          "ready": In(1)})
 
 
 class DataWriteSignature(wiring.Signature):
-    """Write the bytes of ``data`` selected by ``en`` into word ``word`` of the line in (``set``, ``way``)."""
+    """Write the bytes of ``data`` selected by ``en`` into word ``word`` of the line in (``set``, ``way``);
+    ``line``: the word is one of a whole-line write, issued word 0 first. Taken with ``en`` and ``ready``."""
 
     def __init__(self, params):
         super().__init__({"set": Out(_set_width(params)), "way": Out(params.way_bits),
-                          "word": Out(max(1, params.word_bits)), "data": Out(params.data_width),
-                          "en": Out(params.data_width // 8)})
+                          "word": Out(max(1, params.word_bits)), "line": Out(1), "data": Out(params.data_width),
+                          "en": Out(params.data_width // 8), "ready": In(1)})
 
 
 class LineEventSignature(wiring.Signature):
@@ -82,14 +91,19 @@ class LineEventSignature(wiring.Signature):
 def merge_requests(m, target, requests):
     """Drive request port ``target`` from the first of ``requests`` whose ``en`` is non-zero (else all 0).
 
-    ``target`` is the array's (flipped) port, ``requests`` the requesters' ports of the same signature.
+    ``target`` is the array's (flipped) port, ``requests`` the requesters' ports of the same signature. Members
+    flowing back to the requesters (a ``ready``) go to every requester (each looks at it only with ``en``).
     """
-    names = list(target.signature.members)
+    members = requests[0].signature.members
+    names = [n for n, mb in members.items() if mb.flow == Out]
     with m.If(requests[0].en.any()):
         m.d.comb += [getattr(target, n).eq(getattr(requests[0], n)) for n in names]
     for req in requests[1:]:
         with m.Elif(req.en.any()):
             m.d.comb += [getattr(target, n).eq(getattr(req, n)) for n in names]
+    for n, mb in members.items():
+        if mb.flow == In:
+            m.d.comb += [getattr(req, n).eq(getattr(target, n)) for req in requests]
 
 
 def entry_of(ways, way, params):

@@ -13,6 +13,7 @@ from hw.lib.csr import CSRBusSignature, CSRDecoder
 from hw.processor.excache_controller import HIT_LATENCY, ExCacheController
 from hw.processor.excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp
 from hw.processor.excache_params import ExCacheParams
+from hw.processor.line_store_axi import local_signature
 from hw.processor.miss_handler import FwAction, MissHandler
 from hw.processor.registers import COUNTERS, POLICY_CODE, register_map
 from hw.protocol import MessagePort
@@ -47,6 +48,9 @@ class ExCacheTop(wiring.Component):
         Registers of :func:`hw.processor.registers.register_map`.
     irq : Out(1)
         High while ``status.done`` is set, or (software mode) while a miss event waits for firmware.
+    lmem : Out(AXI4Signature(params.local_addr_width, data_width, 1))
+        Only with ``params.line_store == "axi"``: the processor-local memory holding the line data
+        (:mod:`hw.processor.line_store_axi`).
     """
 
     def __init__(self, params, miss_path="hardware"):
@@ -59,14 +63,17 @@ class ExCacheTop(wiring.Component):
         self.params = params
         self.miss_path = miss_path
         self.regmap = register_map()
-        super().__init__({
+        ports = {
             "cpu_req":  In(stream.Signature(CpuReq(params))),
             "cpu_resp": Out(stream.Signature(CpuResp(params))),
             "net_tx":   Out(MessagePort(params.data_width)),
             "net_rx":   In(MessagePort(params.data_width)),
             "csr":      In(CSRBusSignature(self.regmap.addr_width)),
             "irq":      Out(1),
-        })
+        }
+        if params.line_store == "axi":
+            ports["lmem"] = Out(local_signature(params))
+        super().__init__(ports)
 
     def elaborate(self, platform):
         p = self.params
@@ -82,6 +89,8 @@ class ExCacheTop(wiring.Component):
         wiring.connect(m, handler.net_tx, wiring.flipped(self.net_tx))
         wiring.connect(m, wiring.flipped(self.net_rx), handler.net_rx)
         wiring.connect(m, wiring.flipped(self.csr), dec.bus)
+        if p.line_store == "axi":
+            wiring.connect(m, ctrl.lmem, wiring.flipped(self.lmem))
         wiring.connect(m, ctrl.miss_event, handler.miss_event)
         wiring.connect(m, handler.miss_cmd, ctrl.miss_cmd)
         wiring.connect(m, ctrl.wb_data, handler.wb_data)

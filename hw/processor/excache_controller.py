@@ -2,7 +2,8 @@
 
 Each job is one block (see ``docs/excache.md`` for the drawing):
 
-* :class:`~hw.processor.tag_store.TagStore` and :class:`~hw.processor.line_data.LineData`: the arrays;
+* :class:`~hw.processor.tag_store.TagStore` and the line store (:class:`~hw.processor.line_data.LineData` on
+  chip, or :class:`~hw.processor.line_store_axi.AxiLineStore` in local memory on the ``lmem`` port): the arrays;
 * :class:`~hw.processor.hit_pipeline.HitPipeline`: CPU port, tag compare, hits (``HIT_LATENCY`` = 2);
 * :class:`~hw.processor.replacement_unit.ReplacementUnit`: victim choice and policy state;
 * :class:`~hw.processor.line_writeback.LineWriteBack`, :class:`~hw.processor.line_fill.LineFill`: the
@@ -28,6 +29,7 @@ from hw.processor.excache_params import ExCacheParams
 from hw.processor.excache_sequencer import ExCacheSequencer
 from hw.processor.hit_pipeline import HIT_LATENCY, HitPipeline
 from hw.processor.line_data import LineData
+from hw.processor.line_store_axi import AxiLineStore, local_signature
 from hw.processor.line_fill import LineFill
 from hw.processor.line_writeback import LineWriteBack
 from hw.processor.maintenance import MaintenanceWalker
@@ -77,13 +79,15 @@ class ExCacheController(wiring.Component):
     count : Out(Signature of hits, misses, evictions, writebacks)
         One-cycle event pulses for the performance counters: an access hit (replays excluded), a MISS
         event was taken, a fill replaced a valid line, a write-back was acknowledged (MARK_CLEAN).
+    lmem : Out(AXI4Signature(local_addr_width, data_width, 1))
+        Only with ``line_store="axi"``: the local memory holding the line data.
     """
 
     def __init__(self, params):
         if not isinstance(params, ExCacheParams):
             raise TypeError(f"params must be an ExCacheParams, not {params!r}")
         self.params = p = params
-        super().__init__({
+        ports = {
             "cpu_req":        In(stream.Signature(CpuReq(p))),
             "cpu_resp":       Out(stream.Signature(CpuResp(p))),
             "miss_event":     Out(stream.Signature(MissEvent(p))),
@@ -98,13 +102,18 @@ class ExCacheController(wiring.Component):
             "maint_busy":     Out(1),
             "maint_done":     Out(1),
             "count":          Out(wiring.Signature({name: Out(1) for name in COUNTER_EVENTS})),
-        })
+        }
+        if p.line_store == "axi":
+            ports["lmem"] = Out(local_signature(p))
+        super().__init__(ports)
 
     def elaborate(self, platform):
         p = self.params
         m = Module()
         m.submodules.tags = tags = TagStore(p)
-        m.submodules.data = line_data = LineData(p)
+        m.submodules.data = line_data = LineData(p) if p.line_store == "onchip" else AxiLineStore(p)
+        if p.line_store == "axi":
+            wiring.connect(m, line_data.axi, wiring.flipped(self.lmem))
         m.submodules.pipe = pipe = HitPipeline(p)
         m.submodules.repl = repl = ReplacementUnit(p)
         m.submodules.writeback = wb = LineWriteBack(p)
@@ -121,7 +130,9 @@ class ExCacheController(wiring.Component):
         ways = tags.ways
         m.d.comb += [pipe.ways.eq(ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
                      maint.ways.eq(ways), repl.state.eq(tags.repl),
-                     pipe.rdata.eq(line_data.rdata), wb.rdata.eq(line_data.rdata)]
+                     pipe.rdata.eq(line_data.rdata), wb.rdata.eq(line_data.rdata),
+                     pipe.rvalid.eq(line_data.rvalid), wb.rvalid.eq(line_data.rvalid),
+                     line_data.rready.eq(pipe.rready | wb.rready)]
 
         # CPU port and hit pipeline.
         wiring.connect(m, wiring.flipped(self.cpu_req), pipe.cpu_req)

@@ -4,10 +4,12 @@ from dataclasses import dataclass
 
 from hw.lib.checks import is_int, is_pow2
 
-__all__ = ["ExCacheParams", "POLICIES"]
+__all__ = ["ExCacheParams", "POLICIES", "LINE_STORES"]
 
 #: Replacement policies the RTL and the golden model both implement.
 POLICIES = ("lru", "fifo", "random", "plru")
+#: Where the line data lives: block RAM inside the ExCache, or a processor-local memory on an AXI4 port.
+LINE_STORES = ("onchip", "axi")
 
 
 def _log2(x):
@@ -35,6 +37,13 @@ class ExCacheParams:
         Process id width in bits (1 .. 16, the message header's ``pid``).
     policy : str
         Replacement policy: ``"lru"``, ``"fifo"``, ``"random"`` (16-bit LFSR) or ``"plru"`` (tree).
+    line_store : str
+        ``"onchip"``: line data in block RAM inside the ExCache (small caches, FPGA). ``"axi"``: line data in
+        processor-local memory behind the ExCache's ``lmem`` AXI4 port (LegoOS's ExCache in local DRAM); tags
+        and replacement state stay on chip.
+    local_reads : int
+        ``"axi"`` only: read hits in flight on the ``lmem`` port at most (1 .. 64). Back-to-back read hits run
+        at one per cycle while the local memory's first-beat latency is at most ``local_reads - 2`` cycles.
     """
     line_bytes: int = 64
     sets: int = 64
@@ -43,6 +52,8 @@ class ExCacheParams:
     vaddr_width: int = 48
     pid_width: int = 16
     policy: str = "lru"
+    line_store: str = "onchip"
+    local_reads: int = 8
 
     def __post_init__(self):
         if not is_pow2(self.line_bytes) or not 64 <= self.line_bytes <= 4096:
@@ -60,6 +71,10 @@ class ExCacheParams:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
         if self.policy == "plru" and not is_pow2(self.ways):
             raise ValueError(f"policy 'plru' needs a power-of-two number of ways, not {self.ways!r}")
+        if self.line_store not in LINE_STORES:
+            raise ValueError(f"line_store must be one of {', '.join(LINE_STORES)}, not {self.line_store!r}")
+        if not is_int(self.local_reads) or not 1 <= self.local_reads <= 64:
+            raise ValueError(f"local_reads must be an integer from 1 to 64, not {self.local_reads!r}")
         if not is_int(self.vaddr_width) or self.vaddr_width > 64:
             raise ValueError(f"vaddr_width must be an integer of at most 64, not {self.vaddr_width!r}")
         if self.vaddr_width < self.offset_bits + self.index_bits + 1:
@@ -107,7 +122,14 @@ class ExCacheParams:
     def capacity_bytes(self):
         return self.line_bytes * self.sets * self.ways
 
+    @property
+    def local_addr_width(self):
+        """Byte address width of the ``lmem`` port: the line data, line ``set * ways + way`` at
+        ``line * line_bytes`` (at least 12 bits)."""
+        return max(12, (self.capacity_bytes - 1).bit_length())
+
     def as_dict(self):
         return {"line_bytes": self.line_bytes, "sets": self.sets, "ways": self.ways,
                 "data_width": self.data_width, "vaddr_width": self.vaddr_width,
-                "pid_width": self.pid_width, "policy": self.policy}
+                "pid_width": self.pid_width, "policy": self.policy, "line_store": self.line_store,
+                "local_reads": self.local_reads}

@@ -5,15 +5,23 @@
   byte strobes) the data word of the hit way, sets the dirty bit of a written line (``tag_wr``) and
   reports the access on ``touch`` for the replacement state; these writes land at E1, and the tag store
   is transparent, so the access accepted at E1 sees them.
-* **S2** (cycle after E1): the data word is on ``rdata``; ``cpu_resp`` is valid.
+* **S2**: the answer queue. Each retired access leaves S1 into it (a read waits there for its data word on
+  ``rdata``/``rvalid``); ``cpu_resp`` answers its head.
 
-A hit accepted at E0 is answered at E2 (``HIT_LATENCY`` = 2), one access per cycle. An S1 miss with S2
-empty raises ``miss`` and the pipeline stops (it acts only while ``run``) until the sequencer ``replay``s
-the access after a fill (it then hits, and is not counted again) or ``abort``s it (answered with
-``abort_status``).
+On-chip line store: the queue holds one access and the data word is on ``rdata`` after E1, so a hit accepted
+at E0 is answered at E2 (``HIT_LATENCY`` = 2), one access per cycle. Local-memory store (``line_store="axi"``):
+the queue holds ``local_reads`` accesses; a read hit's AR goes out in S1 and its answer is the R beat, so it is
+answered ``2 + L`` cycles after acceptance for a memory whose first beat is valid ``L + 1`` cycles after the AR
+handshake (:func:`hit_latency`), one per cycle while ``L <= local_reads - 2`` (an entry stays ``L + 1``
+cycles and is allocated before the head leaves); a write hit is answered at E2
+(posted: the store orders a later read after its B response).
+
+An S1 miss with S2 empty raises ``miss`` and the pipeline stops (it acts only while ``run``) until the
+sequencer ``replay``s the access after a fill (it then hits, and is not counted again) or ``abort``s it
+(answered with ``abort_status``).
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -24,11 +32,20 @@ from hw.processor.excache_params import ExCacheParams
 from hw.processor.tag_lookup import TagLookup
 from hw.protocol import Status
 
-__all__ = ["HitPipeline", "HIT_LATENCY", "split_vaddr"]
+__all__ = ["HitPipeline", "HIT_LATENCY", "hit_latency", "split_vaddr"]
 
 #: Cycles from the edge a hit is accepted on ``cpu_req`` to the edge its answer is taken on ``cpu_resp``
-#: (with ``cpu_resp.ready`` high).
+#: (with ``cpu_resp.ready`` high), with the on-chip line store.
 HIT_LATENCY = 2
+
+
+def hit_latency(params, local_latency=0, *, write=False):
+    """Cycles from acceptance to answer of a hit: ``HIT_LATENCY`` on chip; with the local-memory store, a read
+    hit adds ``local_latency`` (the memory's first beat valid ``local_latency + 1`` cycles after the AR
+    handshake), a write hit does not (it is posted)."""
+    if params.line_store == "onchip" or write:
+        return HIT_LATENCY
+    return HIT_LATENCY + local_latency
 
 
 def split_vaddr(params, vaddr):
@@ -62,7 +79,10 @@ class HitPipeline(wiring.Component):
     ways : In(TagSet)
         The tag store's output (the set of the access in S1).
     rdata : In(data_width)
-        The data store's output (the word of the access in S2).
+    rvalid : In(1)
+        The line store's read data (the word of the read at the head of S2) and its valid.
+    rready : Out(1)
+        The head read's word is taken (answered on ``cpu_resp``).
     tag_rd, tag_wr : Out(TagReadSignature), Out(TagWriteSignature)
     data_rd, data_wr : Out(DataReadSignature), Out(DataWriteSignature)
         Array requests: tag read at accept, dirty bit of a write hit; the hit word.
@@ -95,6 +115,8 @@ class HitPipeline(wiring.Component):
             "abort_status": In(Status),
             "ways":         In(TagSet(p)),
             "rdata":        In(p.data_width),
+            "rvalid":       In(1),
+            "rready":       Out(1),
             "tag_rd":       Out(TagReadSignature(p)),
             "tag_wr":       Out(TagWriteSignature(p)),
             "data_rd":      Out(DataReadSignature(p)),
@@ -111,12 +133,11 @@ class HitPipeline(wiring.Component):
     def elaborate(self, platform):
         p = self.params
         m = Module()
+        onchip = p.line_store == "onchip"
+        depth = 1 if onchip else p.local_reads
         s1_valid = Signal()
         s1_replay = Signal()   # S1 holds a replayed miss: its hit is not counted again
         s1_req = self.s1
-        s2_valid = Signal()
-        s2_read = Signal()     # rdata comes from the data store (a read hit); otherwise 0
-        s2_status = Signal(Status)
 
         s1_set, s1_tag, s1_word = split_vaddr(p, s1_req.vaddr)
         m.d.comb += [self.s1_set.eq(s1_set), self.s1_tag.eq(s1_tag)]
@@ -124,19 +145,45 @@ class HitPipeline(wiring.Component):
         m.d.comb += [lookup.ways.eq(self.ways), lookup.pid.eq(s1_req.pid), lookup.tag.eq(s1_tag)]
         s1_hit, hit_way = lookup.hit, lookup.hit_way
 
+        # S2: the answer queue, in request order. An entry is a read (answered with the store's next word) or
+        # not (a write, or an aborted access: rdata 0).
+        count = Signal(range(depth + 1))
+        q_read = Signal(depth)
+        q_status = Array(Signal(Status, name=f"q_status{i}") for i in range(depth))
+        head = Signal(range(depth)) if depth > 1 else Const(0, 1)
+        tail = Signal(range(depth)) if depth > 1 else Const(0, 1)
+        empty = count == 0
+        head_read = q_read.bit_select(head, 1) if depth > 1 else q_read[0]
+        pop = Signal()
+        push = Signal()
+        push_read = Signal()
+        push_status = Signal(Status)
         m.d.comb += [
-            self.miss.eq(s1_valid & ~s1_hit & ~s2_valid),
-            self.idle.eq(~s1_valid & ~s2_valid),
-            self.cpu_resp.valid.eq(s2_valid),
-            self.cpu_resp.payload.rdata.eq(Mux(s2_read, self.rdata, 0)),
-            self.cpu_resp.payload.status.eq(s2_status),
+            self.cpu_resp.valid.eq(~empty & (~head_read | self.rvalid)),
+            self.cpu_resp.payload.rdata.eq(Mux(head_read, self.rdata, 0)),
+            self.cpu_resp.payload.status.eq(q_status[head]),
+            pop.eq(self.cpu_resp.valid & self.cpu_resp.ready),
+            self.rready.eq(~empty & head_read & self.cpu_resp.ready),
+            self.miss.eq(s1_valid & ~s1_hit & empty),
+            self.idle.eq(~s1_valid & empty),
         ]
-        with m.If(self.cpu_resp.ready):
-            m.d.sync += s2_valid.eq(0)
+        with m.If(push):
+            m.d.sync += [q_read.bit_select(tail, 1).eq(push_read), q_status[tail].eq(push_status)]
+        if depth > 1:
+            with m.If(push):
+                m.d.sync += tail.eq(Mux(tail == depth - 1, 0, tail + 1))
+            with m.If(pop):
+                m.d.sync += head.eq(Mux(head == depth - 1, 0, head + 1))
+        m.d.sync += count.eq(count + push - pop)
 
         with m.If(self.run):
-            s2_free = ~s2_valid | self.cpu_resp.ready
-            s1_adv = s1_valid & s1_hit & s2_free
+            # On chip, an answer leaving S2 frees its place in the same cycle. With the local memory the read
+            # request drives AR, whose valid must not fall before its ready: the place must be free already.
+            s2_free = (count != depth) | pop if onchip else count != depth
+            is_read = s1_req.op == CpuOp.READ
+            go = s1_valid & s1_hit & s2_free
+            store_ready = Mux(is_read, self.data_rd.ready, self.data_wr.ready | ~s1_req.strb.any())
+            s1_adv = go & store_ready
             accept_ok = (~s1_valid | s1_adv) & ~self.hold
             req_set, _, _ = split_vaddr(p, self.cpu_req.payload.vaddr)
             m.d.comb += [self.cpu_req.ready.eq(accept_ok), self.tag_rd.set.eq(req_set),
@@ -146,19 +193,23 @@ class HitPipeline(wiring.Component):
             with m.Elif(s1_adv):
                 m.d.sync += s1_valid.eq(0)
 
-            with m.If(s1_adv):
+            with m.If(go):
                 m.d.comb += [
                     self.data_rd.set.eq(s1_set), self.data_rd.way.eq(hit_way), self.data_rd.word.eq(s1_word),
-                    self.data_rd.en.eq(s1_req.op == CpuOp.READ),
+                    self.data_rd.en.eq(is_read),
                     self.data_wr.set.eq(s1_set), self.data_wr.way.eq(hit_way), self.data_wr.word.eq(s1_word),
                     self.data_wr.data.eq(s1_req.wdata),
+                ]
+                with m.If(~is_read):
+                    m.d.comb += self.data_wr.en.eq(s1_req.strb)
+            with m.If(s1_adv):
+                m.d.comb += [
                     self.touch.en.eq(1), self.touch.set.eq(s1_set), self.touch.way.eq(hit_way),
                     self.hit.eq(~s1_replay),
+                    push.eq(1), push_read.eq(is_read), push_status.eq(Status.OK),
                 ]
-                m.d.sync += [s2_valid.eq(1), s2_read.eq(s1_req.op == CpuOp.READ), s2_status.eq(Status.OK)]
-                with m.If(s1_req.op == CpuOp.WRITE):
-                    m.d.comb += [self.data_wr.en.eq(s1_req.strb), self.tag_wr.set.eq(s1_set),
-                                 self.tag_wr.en.bit_select(hit_way, 1).eq(1)]
+                with m.If(~is_read):
+                    m.d.comb += [self.tag_wr.set.eq(s1_set), self.tag_wr.en.bit_select(hit_way, 1).eq(1)]
                     for i in range(p.ways):
                         m.d.comb += self.tag_wr.data[i].eq(Cat(s1_tag, s1_req.pid, Const(1, 1), Const(1, 1)))
 
@@ -167,5 +218,7 @@ class HitPipeline(wiring.Component):
             m.d.comb += [self.tag_rd.set.eq(s1_set), self.tag_rd.en.eq(1)]
             m.d.sync += s1_replay.eq(1)
         with m.If(self.abort):
-            m.d.sync += [s1_valid.eq(0), s2_valid.eq(1), s2_read.eq(0), s2_status.eq(self.abort_status)]
+            # Only with S2 empty (a miss is served only then): the answer goes straight in.
+            m.d.sync += s1_valid.eq(0)
+            m.d.comb += [push.eq(1), push_read.eq(0), push_status.eq(self.abort_status)]
         return m

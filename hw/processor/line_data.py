@@ -1,11 +1,9 @@
-"""The ExCache's line data: one block RAM word per (set, way, word of the line).
+"""The ExCache's on-chip line store (``line_store="onchip"``): one block RAM word per (set, way, word).
 
 A word read at an edge shows on ``rdata`` after that edge and holds until the next enabled read (the
 hit pipeline's S2 answer and the write-back stream both read it there). Writes have byte enables.
-
-Issue 17 (line data in processor-local DRAM over AXI) replaces this block: the requesters already
-name (set, way, word), not a RAM address, and a bus-backed store would add ``ready`` to the requests
-and ``valid`` to ``rdata``.
+Requests are always ready and the read data always valid; the other store,
+:class:`~hw.processor.line_store_axi.AxiLineStore`, has the same ports with real handshakes.
 """
 
 from amaranth import Cat, Module
@@ -29,11 +27,16 @@ class LineData(wiring.Component):
     Attributes
     ----------
     rd : In(DataReadSignature)
-        Read request; the word appears on ``rdata`` after the edge.
+        Read request (always ready; ``line`` is ignored: one word per request); the word appears on
+        ``rdata`` after the edge.
     rdata : Out(data_width)
         The last word read.
+    rvalid : Out(1)
+        Always high: ``rdata`` holds the last word read.
+    rready : In(1)
+        Ignored (the held word is re-read as often as needed).
     wr : In(DataWriteSignature)
-        Write request with byte enables.
+        Write request with byte enables (always ready).
     """
 
     def __init__(self, params):
@@ -42,8 +45,10 @@ class LineData(wiring.Component):
         self.params = p = params
         super().__init__({
             "rd":    In(DataReadSignature(p)),
-            "rdata": Out(p.data_width),
-            "wr":    In(DataWriteSignature(p)),
+            "rdata":  Out(p.data_width),
+            "rvalid": Out(1),
+            "rready": In(1),
+            "wr":     In(DataWriteSignature(p)),
         })
 
     def address(self, req):
@@ -60,6 +65,7 @@ class LineData(wiring.Component):
         wp = data_mem.write_port(granularity=8)
         rp = data_mem.read_port()
         m.d.comb += [
+            self.rd.ready.eq(1), self.wr.ready.eq(1), self.rvalid.eq(1),
             rp.addr.eq(self.address(self.rd)), rp.en.eq(self.rd.en), self.rdata.eq(rp.data),
             wp.addr.eq(self.address(self.wr)), wp.en.eq(self.wr.en), wp.data.eq(self.wr.data),
         ]

@@ -15,7 +15,9 @@ class LineFill(wiring.Component):
     """Writes the ``words_per_line`` beats of ``fill_data`` into (``set``, way), then installs the line.
 
     The tag entry (``tag``, ``pid``, valid, clean) is written at the edge that takes the last beat, so
-    the access replayed after ``done`` hits. ``last`` of the beats is not checked: the count is.
+    the access replayed after ``done`` hits (the local-memory store orders that read after the line's
+    writes). ``last`` of the beats is not checked: the count is. A beat is taken when the store takes its
+    write (``fill_data.ready`` = the store's ``ready``; always, on chip).
 
     Parameters
     ----------
@@ -75,12 +77,13 @@ class LineFill(wiring.Component):
 
         with m.If(self.busy):
             m.d.comb += [
-                self.fill_data.ready.eq(1),
+                self.fill_data.ready.eq(self.data_wr.ready),
                 self.data_wr.set.eq(self.set), self.data_wr.way.eq(way), self.data_wr.word.eq(ctr),
-                self.data_wr.data.eq(self.fill_data.payload.data),
+                self.data_wr.line.eq(1), self.data_wr.data.eq(self.fill_data.payload.data),
             ]
             with m.If(self.fill_data.valid):
                 m.d.comb += self.data_wr.en.eq(-1)
+            with m.If(self.fill_data.valid & self.data_wr.ready):
                 m.d.sync += ctr.eq(ctr + 1)
                 with m.If(ctr == p.words_per_line - 1):
                     m.d.comb += [

@@ -116,6 +116,9 @@ class ProcessorComponent(wiring.Component):
         The ExCache's interrupt (software-managed miss waiting, maintenance done; see ``docs/excache.md``).
     probe : Out(ProcessorProbe)
         Stage strobes (see ``hw.system.probe.PROBE_STAGES``).
+    lmem : Out(AXI4Signature(excache.local_addr_width, excache.data_width, 1))
+        Only with ``excache.line_store == "axi"``: the processor-local memory holding the ExCache's line data (a
+        board's block RAM or DDR controller; the fast harness's compiled memory, ``emu/harness/local_memory.h``).
     """
 
     def __init__(self, excache, netif, *, miss_path="hardware"):
@@ -133,7 +136,7 @@ class ProcessorComponent(wiring.Component):
         self._mux_targets = {"excache": (PROCESSOR_CSR_BASES["excache"], ex_csr_w),
                              "netif": (PROCESSOR_CSR_BASES["netif"], ni_csr_w)}
         ex, ni = self.excache.signature.members, self.netif.signature.members
-        super().__init__({
+        ports = {
             "cpu_req": ex["cpu_req"],
             "cpu_resp": ex["cpu_resp"],
             "m_axis": ni["m_axis"],
@@ -141,7 +144,10 @@ class ProcessorComponent(wiring.Component):
             "csr": In(CSRBusSignature(COMPONENT_CSR_ADDR_WIDTH)),
             "irq": Out(1),
             "probe": Out(ProcessorProbe()),
-        })
+        }
+        if "lmem" in ex:
+            ports["lmem"] = ex["lmem"]
+        super().__init__(ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -158,6 +164,8 @@ class ProcessorComponent(wiring.Component):
         wiring.connect(m, wiring.flipped(self.csr), mux.bus)
         wiring.connect(m, mux.excache, excache.csr)
         wiring.connect(m, mux.netif, netif.csr)
+        if "lmem" in self.signature.members:
+            wiring.connect(m, excache.lmem, wiring.flipped(self.lmem))
         m.d.comb += self.irq.eq(excache.irq)
 
         m.d.comb += [

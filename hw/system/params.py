@@ -57,6 +57,10 @@ class SystemParams:
         model inside (cocotb tests, FPGA) use small sizes.
     dram_latency : int
         Extra DRAM access cycles (0 .. 255).
+    local_latency : int
+        ``excache.line_store == "axi"``: first-beat latency of the processor-local memory holding the ExCache's
+        line data (0 .. 255 cycles; served outside the RTL: the harness's compiled local memory, or a board's
+        memory). It decides timing only, not the Verilog.
     """
     excache: ExCacheParams = field(default_factory=_default_excache)
     mmu: MMUParams = field(default_factory=MMUParams)
@@ -67,6 +71,7 @@ class SystemParams:
     miss_path: str = "hardware"
     dram_bytes: int = 1 << 30
     dram_latency: int = 4
+    local_latency: int = 4
 
     def __post_init__(self):
         for name, cls in (("excache", ExCacheParams), ("mmu", MMUParams), ("proc_netif", NetIfParams),
@@ -109,6 +114,8 @@ class SystemParams:
                              f"({4 * mmu.page_bytes}) and at most 2**mmu.paddr_width, not {self.dram_bytes!r}")
         if not is_int(self.dram_latency) or not 0 <= self.dram_latency <= 255:
             raise ValueError(f"dram_latency must be an integer from 0 to 255, not {self.dram_latency!r}")
+        if not is_int(self.local_latency) or not 0 <= self.local_latency <= 255:
+            raise ValueError(f"local_latency must be an integer from 0 to 255, not {self.local_latency!r}")
 
     def as_dict(self):
         """JSON-serialisable form (nested dicts of each block's parameters); inverse of :meth:`from_dict`."""
@@ -122,6 +129,7 @@ class SystemParams:
             "miss_path": self.miss_path,
             "dram_bytes": self.dram_bytes,
             "dram_latency": self.dram_latency,
+            "local_latency": self.local_latency,
         }
 
     @classmethod
@@ -130,7 +138,7 @@ class SystemParams:
         if not isinstance(d, dict):
             raise TypeError(f"SystemParams.from_dict needs a dict, not {d!r}")
         unknown = set(d) - {"excache", "mmu", "proc_netif", "mem_netif", "link", "link_back", "miss_path",
-                            "dram_bytes", "dram_latency"}
+                            "dram_bytes", "dram_latency", "local_latency"}
         if unknown:
             raise ValueError(f"unknown SystemParams keys: {', '.join(sorted(unknown))}")
         kw = {}
@@ -139,7 +147,7 @@ class SystemParams:
                           ("link_back", LinkParams)):
             if d.get(key) is not None:
                 kw[key] = make(**d[key])
-        for key in ("miss_path", "dram_bytes", "dram_latency"):
+        for key in ("miss_path", "dram_bytes", "dram_latency", "local_latency"):
             if key in d:
                 kw[key] = d[key]
         return cls(**kw)

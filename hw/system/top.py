@@ -60,6 +60,9 @@ class SystemTop(wiring.Component):
     dram : Out(AXI4Signature)
         Only with ``external_dram``: the memory component's DRAM port (the MMU's AXI4 manager port), served
         outside the top (the fast harness's compiled memory).
+    lmem : Out(AXI4Signature)
+        Only with ``params.excache.line_store == "axi"``: the processor component's local memory (the ExCache's
+        line data), always served outside the top (the fast harness's compiled local memory, a board's memory).
 
     Parameters
     ----------
@@ -90,6 +93,8 @@ class SystemTop(wiring.Component):
         }
         if external_dram:
             ports["dram"] = self.mem.signature.members["dram"]
+        if "lmem" in members:
+            ports["lmem"] = members["lmem"]
         super().__init__(ports)
 
     def elaborate(self, platform):
@@ -112,6 +117,8 @@ class SystemTop(wiring.Component):
         wiring.connect(m, mem.m_axis, link_resp.s_axis)
         if self.external_dram:
             wiring.connect(m, mem.dram, wiring.flipped(self.dram))
+        if "lmem" in self.signature.members:
+            wiring.connect(m, proc.lmem, wiring.flipped(self.lmem))
         wiring.connect(m, link_resp.m_axis, proc.s_axis)
         wiring.connect(m, wiring.flipped(self.csr), mux.bus)
         wiring.connect(m, mux.proc, proc.csr)
@@ -154,7 +161,8 @@ class HarnessTop(wiring.Component):
     params : SystemParams
     external_dram : bool
         As for :class:`SystemTop`; the ``sample`` port then also holds every output of the ``dram`` port
-        (``dram_<name>``).
+        (``dram_<name>``). With the ExCache's line data in local memory, it holds every output of the ``lmem``
+        port too (``lmem_<name>``).
 
     Attributes
     ----------
@@ -185,10 +193,11 @@ class HarnessTop(wiring.Component):
             "irq_mem": Out(1),
             "probe": Out(members["probe"].shape),
         }
-        if external_dram:
-            for name, member in members["dram"].signature.members.items():
-                if member.flow == Out:
-                    sampled[f"dram_{name}"] = Out(member.shape)
+        for port in ("dram", "lmem"):
+            if port in members:
+                for name, member in members[port].signature.members.items():
+                    if member.flow == Out:
+                        sampled[f"{port}_{name}"] = Out(member.shape)
         super().__init__({"clk": In(1), "rst": In(1), **members, "sample": Out(wiring.Signature(sampled))})
 
     def elaborate(self, platform):
@@ -211,10 +220,11 @@ class HarnessTop(wiring.Component):
         m.d.por += [s.cpu_req_ready.eq(self.cpu_req.ready), s.cpu_resp_valid.eq(self.cpu_resp.valid),
                     s.cpu_resp_payload.eq(self.cpu_resp.payload), s.csr_r_data.eq(self.csr.r_data),
                     s.irq_proc.eq(self.irq_proc), s.irq_mem.eq(self.irq_mem), s.probe.eq(self.probe)]
-        if self.system.external_dram:
-            for name, member in self.dram.signature.members.items():
-                if member.flow == Out:
-                    m.d.por += getattr(s, f"dram_{name}").eq(getattr(self.dram, name))
+        for port in ("dram", "lmem"):
+            if port in self.signature.members:
+                for name, member in getattr(self, port).signature.members.items():
+                    if member.flow == Out:
+                        m.d.por += getattr(s, f"{port}_{name}").eq(getattr(getattr(self, port), name))
         return m
 
 

@@ -8,7 +8,8 @@ and ``ready`` read then are both high.
 
 The responder on ``net_tx``/``net_rx`` is a :class:`emu.models.excache.BackingMemory` of its own (the
 model keeps another), answering LINE_READ with the line and LINE_WRITE by storing it, after a random
-latency, with refusals taken from the memory's fault tables.
+latency, with refusals taken from the memory's fault tables. With ``line_store="axi"`` the ExCache's
+``lmem`` port is served by :class:`sim_tests.excache.local_memory.LocalMemory`, stepped in the same loop.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from hw.protocol import DataBeat, MsgHeader, MsgKind, Status
 
 from emu.models.excache import OP_WRITE
 from sim_tests.lib.streams import Fields
+
+from .local_memory import LocalMemory
 
 __all__ = ["Fields", "ExCacheBench", "REGS"]
 
@@ -46,9 +49,11 @@ class ExCacheBench:
         Probability of ``ready`` low per cycle on ``cpu_resp``, ``net_tx.hdr`` and ``net_tx.data``.
     latency : (int, int)
         Range of cycles between a complete request and its response header.
+    local : dict, optional
+        ``line_store="axi"``: keyword arguments of the local memory (``latency``, ``backpressure``, ``gaps``).
     """
 
-    def __init__(self, dut, params, memory, rng, *, idle=0.0, backpressure=0.0, latency=(0, 0)):
+    def __init__(self, dut, params, memory, rng, *, idle=0.0, backpressure=0.0, latency=(0, 0), local=None):
         self.dut, self.p, self.mem, self.rng = dut, params, memory, rng
         self.idle, self.bp, self.latency = idle, backpressure, latency
         self.clk = dut.clk
@@ -85,6 +90,7 @@ class ExCacheBench:
         self._rxd_valid = 0
         self._rx_cur = None
         self._rxd_cur = None
+        self.local = LocalMemory(dut, params, rng, **(local or {})) if params.line_store == "axi" else None
         for name in ("cpu_req__valid", "net_rx__hdr__valid", "net_rx__data__valid",
                      "cpu_resp__ready", "net_tx__hdr__ready", "net_tx__data__ready"):
             getattr(dut, name).value = 0
@@ -216,6 +222,10 @@ class ExCacheBench:
                 self.rx_beats.extend(self._rx_cur)
             if self._rxd_valid and rxd_ready.value:
                 self._rxd_valid = 0
+            if self.local is not None:
+                self.local.step(cycle)
+                if self.local.error and self.error is None:
+                    self.error = f"cycle {cycle}: {self.local.error}"
 
             # ---- drive the next cycle
             if not self._req_valid and self.req_q and not (idle and rnd() < idle):

@@ -9,6 +9,8 @@ default        4-way, 64 sets, 64 B lines (16 KiB)     lru       hardware    100
 dm64           direct mapped, 256 sets, 64 B lines     fifo(*)   hardware    100k
 w4l256sw       4-way, 16 sets, 256 B lines (16 KiB)    plru      software    100k
 w8l4k          8-way, 4 sets, 4 KiB lines (128 KiB)    random    hardware    100k
+axi            default, line data in local memory      lru       hardware    100k
+w4l4kswaxi     4-way, 4 sets, 4 KiB lines, local mem   plru      software    30k
 =============  ======================================  ========  ==========  =========
 
 (*) a direct-mapped cache has no choice to make; FIFO is additionally covered by the model tests below
@@ -35,6 +37,17 @@ CONFIGS = {
               "shape": {"hot_fraction": 0.25, "cold_prob": 0.0005, "fault_prob": 0.0002, "seq_prob": 0.8,
                         "pids": [1, 2]}},
 }
+# The local-memory line store (line_store="axi"): the lmem port served by sim_tests/excache/local_memory.py with
+# backpressure and gaps (random_traffic, directed) and without (hit latency with a 3-cycle local memory).
+CONFIGS["axi"] = {**CONFIGS["default"], "params": ExCacheParams(line_store="axi").as_dict()}
+CONFIGS["w4l4kswaxi"] = {"params": ExCacheParams(line_bytes=4096, sets=4, ways=4, policy="plru",
+                                                 line_store="axi", local_reads=4).as_dict(),
+                         "miss_path": "software", "accesses": 30_000,
+                         "local": {"latency": 5, "backpressure": 0.2, "gaps": 0.15},
+                         # one read hit per cycle needs local_reads >= latency + 2 (docs/excache.md)
+                         "local_latency": 2,
+                         "shape": {"hot_fraction": 0.25, "cold_prob": 0.0005, "fault_prob": 0.0002, "seq_prob": 0.8,
+                                   "pids": [1, 2]}}
 SLOW_CONFIGS = {
     "w2l128fifo": {"params": ExCacheParams(line_bytes=128, sets=32, ways=2, policy="fifo").as_dict(),
                    "miss_path": "hardware", "accesses": 300_000, "shape": {"hot_fraction": 0.6}},
@@ -73,6 +86,11 @@ CASES = [
     _case("w4l256sw", "random_traffic"),
     _case("w8l4k", "hit_latency_and_throughput"),
     _case("w8l4k", "random_traffic"),
+    _case("axi", "directed"),
+    _case("axi", "hit_latency_and_throughput"),
+    _case("axi", "random_traffic"),
+    _case("w4l4kswaxi", "hit_latency_and_throughput"),
+    _case("w4l4kswaxi", "random_traffic"),
 ]
 
 
@@ -103,6 +121,7 @@ def test_excache_rtl_slow(request, config):
     ({"data_width": 12}, "data_width"), ({"data_width": 1024, "line_bytes": 64}, "data_width"),
     ({"pid_width": 17}, "pid_width"), ({"policy": "mru"}, "policy"), ({"policy": "plru", "ways": 3}, "plru"),
     ({"vaddr_width": 12}, "vaddr_width"), ({"vaddr_width": 65}, "vaddr_width"),
+    ({"line_store": "dram"}, "line_store"), ({"local_reads": 0}, "local_reads"), ({"local_reads": 65}, "local_reads"),
 ])
 def test_params_are_validated(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -120,6 +139,10 @@ def test_top_port_names():
     top = ExCacheTop(default_params())
     top._MustUse__silence = True   # only its signature is inspected
     assert set(top.signature.members) == {"cpu_req", "cpu_resp", "net_tx", "net_rx", "csr", "irq"}
+    top = ExCacheTop(ExCacheParams(line_store="axi"))
+    top._MustUse__silence = True
+    assert set(top.signature.members) == {"cpu_req", "cpu_resp", "net_tx", "net_rx", "csr", "irq", "lmem"}
+    assert top.signature.members["lmem"].signature.addr_width == 14   # 16 KiB of line data
 
 
 def _model(policy, ways=4, sets=1, **kw):

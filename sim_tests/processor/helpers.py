@@ -32,7 +32,7 @@ def entry(tag=0, pid=0, valid=0, dirty=0):
 class ArrayHarness(Elaboratable):
     """A block wired to a real TagStore and LineData, plus test ports to preload the arrays.
 
-    Whichever of ``tag_rd``, ``tag_wr``, ``data_rd``, ``data_wr``, ``ways``, ``rdata`` the block has
+    Whichever of ``tag_rd``, ``tag_wr``, ``data_rd``, ``data_wr``, ``ways``, ``rdata``/``rvalid`` the block has
     are connected. ``load_tag``, ``load_data``, ``read_tag`` and ``read_data`` are request ports driven by
     the testbench, taking precedence over the block's; ``tags`` and ``data`` are the arrays.
     """
@@ -58,6 +58,8 @@ class ArrayHarness(Elaboratable):
             m.d.comb += self.block.ways.eq(self.tags.ways)
         if "rdata" in members:
             m.d.comb += self.block.rdata.eq(self.data.rdata)
+        if "rvalid" in members:
+            m.d.comb += [self.block.rvalid.eq(self.data.rvalid), self.data.rready.eq(self.block.rready)]
         return m
 
 

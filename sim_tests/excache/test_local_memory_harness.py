@@ -1,0 +1,52 @@
+"""The ExCache's line data in local memory (``cache.line_store=axi``) in the fast harness, both miss paths.
+
+The small configurations of ``sim_tests/harness/test_system_harness.py`` run the same workload (three processes,
+homonyms, refused faults) with the on-chip line store and with the line data in the harness's compiled local
+memory (``emu/harness/local_memory.h``). The cache is the same cache, so every hardware counter of the
+processor and memory sides and every access's answer (checked against the golden model) must be identical;
+only time differs: hits take the local memory's latency longer.
+"""
+
+import pytest
+
+from emu.config import SystemConfig
+from emu.system.runner import SystemRunner
+from sim_tests.harness.test_system_harness import MODES, SMALL, _workload
+from sim_tests.lib.runner import default_seed
+
+pytestmark = pytest.mark.xdist_group("harness-system")
+
+
+def _config(miss_path, **cache):
+    values = {k: dict(v) for k, v in SMALL.items()}
+    values["system"]["miss_path"] = miss_path
+    values["cache"].update(cache)
+    return SystemConfig(values, source=f"test config ({miss_path}, {cache or 'onchip'})")
+
+
+def _run(config, w):
+    runner = SystemRunner(config)
+    try:
+        return runner.run(w), runner.model.local_memory_stats()
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize("miss_path", MODES)
+def test_local_memory_line_store_matches_onchip(miss_path):
+    w = _workload(default_seed("harness-local-memory"), n=2000)
+    onchip, none = _run(_config(miss_path), w)
+    axi, local = _run(_config(miss_path, line_store="axi", local_latency=3), w)
+    assert none == {}
+    assert onchip["check"]["checked"] == axi["check"]["checked"] == len(w)
+    assert axi["processor"] == onchip["processor"] and axi["memory"] == onchip["memory"]
+    assert axi["faults"] == onchip["faults"]
+    p = onchip["processor"]
+    assert p["misses"] > 100 and p["writebacks"] > 0
+    # Every fill is one AW burst of a line (an eviction is a fill), every write-back one AR burst of a line.
+    words = SMALL["cache"]["line_bytes"] // 8
+    assert local["write_bursts"] >= p["evictions"] and local["write_beats"] >= p["evictions"] * words
+    assert local["read_beats"] >= p["writebacks"] * words
+    assert local["read_bursts"] >= p["writebacks"] and local["pages"] >= 1
+    # A read hit is answered 3 cycles later than on chip (local_latency 3): the mean hit latency grows.
+    assert axi["latency"]["hit_cycles"] > onchip["latency"]["hit_cycles"]
