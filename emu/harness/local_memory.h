@@ -98,6 +98,9 @@ public:
         if (bvalid_ && LS_bready) bresps_.pop_front();
     }
 
+    // No transaction in progress (for idle-cycle skipping: nothing here would change with time).
+    bool idle() const { return reads_.empty() && aws_.empty() && wbeats_.empty() && bresps_.empty(); }
+
     LocalMemoryStats stats() const {
         LocalMemoryStats s = st;
         s.pages = mem_.pages();
