@@ -470,6 +470,9 @@ struct Harness {
 #if HARNESS_AXI_MEM
             if (!dram.idle()) return false;
 #endif
+#if HARNESS_LMEM
+            if (!lmem.idle()) return false;
+#endif
             return lanes_empty(static_cast<Root*>(top->rootp));
         }
 #endif
@@ -492,6 +495,9 @@ struct Harness {
             if (irq_proc || irq_mem || req_valid || think_left <= 0 || !lanes_empty(r)) return;
 #if HARNESS_AXI_MEM
             if (!dram.idle()) return;
+#endif
+#if HARNESS_LMEM
+            if (!lmem.idle()) return;
 #endif
             if (!skip_calibrated) calibrate_skip(r, v1);
             const uint8_t* now = reinterpret_cast<const uint8_t*>(r);

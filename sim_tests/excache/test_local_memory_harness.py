@@ -50,3 +50,12 @@ def test_local_memory_line_store_matches_onchip(miss_path):
     assert local["read_bursts"] >= p["writebacks"] and local["pages"] >= 1
     # A read hit is answered 3 cycles later than on chip (local_latency 3): the mean hit latency grows.
     assert axi["latency"]["hit_cycles"] > onchip["latency"]["hit_cycles"]
+
+
+def test_idle_skipping_is_exact_with_the_local_memory():
+    # Idle-cycle skipping waits for the local memory to be idle too (LocalMemory::idle): with think times
+    # between accesses, runs with and without skipping are identical bit for bit.
+    from emu.workloads import generate
+    from sim_tests.system.test_idle_skip import _compare
+    s = _compare(["cache.line_store=axi", "cache.local_latency=6"], generate("zipfian", seed=7, n=2500, think=20.0))
+    assert s["processor"]["hits"] > 0 and s["processor"]["misses"] > 0
