@@ -587,7 +587,7 @@ module \processor_component.csr_mux (bus__r_stb, bus__w_stb, excache__w_data, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr, bus__w_data, clk, rst, irq, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, bus__r_stb, bus__w_stb, cpu_resp__payload, cpu_req__ready, cpu_resp__valid, net_tx__hdr__valid, net_tx__hdr__payload, net_tx__data__valid, net_tx__data__payload, net_rx__hdr__ready, net_rx__data__ready
+module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr, bus__w_data, clk, rst, irq, cpu_resp__valid, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, bus__r_stb, bus__w_stb, cpu_resp__payload, cpu_req__ready, net_tx__hdr__valid, net_tx__hdr__payload, net_tx__data__valid, net_tx__data__payload, net_rx__hdr__ready, net_rx__data__ready
 , csr__r_data, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, cpu_req__payload);
   wire [48:0] \$1 ;
   wire [48:0] \$2 ;
@@ -985,7 +985,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2207$0 (\event [75:0]),
+    .\port$2272$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1014,11 +1014,11 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(bus__w_data[1:0]),
-    .\pid$164 (bus__w_data[23:16]),
+    .\pid$182 (bus__w_data[23:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$160 (maint_start),
+    .\start$178 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -1238,7 +1238,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2207$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2272$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg [31:0] \$1 ;
@@ -1326,8 +1326,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2207$0 ;
-  wire [75:0] \port$2207$0 ;
+  input [75:0] \port$2272$0 ;
+  wire [75:0] \port$2272$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -2180,23 +2180,23 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$2207$0 [9:2], 6'h00, \port$2207$0 [65:64], 4'h0, \port$2207$0 [67:66], \port$2207$0 [1:0] };
+            \$1  = { 8'h00, \port$2272$0 [9:2], 6'h00, \port$2272$0 [65:64], 4'h0, \port$2272$0 [67:66], \port$2272$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$2207$0 [41:10];
+            \$1  = \port$2272$0 [41:10];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$2207$0 [57:42] };
+            \$1  = { 16'h0000, \port$2272$0 [57:42] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$2207$0 [63:58] };
+            \$1  = { 26'h0000000, \port$2272$0 [63:58] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$2207$0 [75:68] };
+            \$1  = { 24'h000000, \port$2272$0 [75:68] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -2287,11 +2287,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2207$0 [9:2], 6'h00, \port$2207$0 [65:64], 4'h0, \port$2207$0 [67:66], \port$2207$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2207$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2207$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2207$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2207$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2272$0 [9:2], 6'h00, \port$2272$0 [65:64], 4'h0, \port$2272$0 [67:66], \port$2272$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2272$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2272$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2272$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2272$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2670,8 +2670,8 @@ module \processor_component.excache.csr_dec.reg_writebacks.counter (rst, inc, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$164 , clk, rst, query, cpu_resp__payload, cpu_req__ready, count__hits, cpu_resp__valid, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$160 , cpu_req__payload);
+module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$178 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -2683,20 +2683,20 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \$16 ;
   wire [45:0] \$17 ;
   wire \$2 ;
-  wire [7:0] \$29 ;
   wire \$3 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$35 ;
-  wire [7:0] \$38 ;
+  wire [7:0] \$30 ;
+  wire [7:0] \$33 ;
+  wire [7:0] \$36 ;
+  wire [7:0] \$39 ;
   wire \$4 ;
-  wire [7:0] \$42 ;
+  wire [7:0] \$43 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
   wire abort;
-  wire \abort$90 ;
+  wire \abort$108 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2708,7 +2708,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \abort_status$92 ;
+  wire [2:0] \abort_status$110 ;
   output advance;
   wire advance;
   wire busy;
@@ -2726,15 +2726,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
-  wire [128:0] \cpu_req__payload$66 ;
+  wire [128:0] \cpu_req__payload$84 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$66.op ;
-  wire [7:0] \cpu_req__payload$66.pid ;
-  wire [7:0] \cpu_req__payload$66.strb ;
-  wire [47:0] \cpu_req__payload$66.vaddr ;
-  wire [63:0] \cpu_req__payload$66.wdata ;
+  wire \cpu_req__payload$84.op ;
+  wire [7:0] \cpu_req__payload$84.pid ;
+  wire [7:0] \cpu_req__payload$84.strb ;
+  wire [47:0] \cpu_req__payload$84.vaddr ;
+  wire [63:0] \cpu_req__payload$84.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2745,20 +2745,20 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$68 ;
+  wire \cpu_req__ready$86 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$70 ;
+  wire \cpu_req__valid$88 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$72 ;
-  wire [63:0] \cpu_resp__payload$72.rdata ;
+  wire [66:0] \cpu_resp__payload$90 ;
+  wire [63:0] \cpu_resp__payload$90.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \cpu_resp__payload$72.status ;
+  wire [2:0] \cpu_resp__payload$90.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2768,63 +2768,71 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$74 ;
+  wire \cpu_resp__ready$92 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$76 ;
+  wire \cpu_resp__valid$94 ;
   wire data_rd__en;
   wire \data_rd__en$28 ;
+  wire data_rd__line;
+  wire \data_rd__line$41 ;
+  wire data_rd__ready;
+  wire \data_rd__ready$44 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$36 ;
+  wire [5:0] \data_rd__set$38 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$37 ;
+  wire [1:0] \data_rd__way$39 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$38 ;
+  wire [2:0] \data_rd__word$40 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$53 ;
+  wire [63:0] \data_wr__data$62 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$40 ;
+  wire [7:0] \data_wr__en$46 ;
+  wire data_wr__line;
+  wire \data_wr__line$61 ;
+  wire data_wr__ready;
+  wire \data_wr__ready$65 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$50 ;
+  wire [5:0] \data_wr__set$58 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$51 ;
+  wire [1:0] \data_wr__way$59 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$52 ;
+  wire [2:0] \data_wr__word$60 ;
   wire done;
-  wire \done$151 ;
-  wire \done$168 ;
+  wire \done$169 ;
+  wire \done$186 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$122 ;
-  wire [63:0] \fill_data__payload$122.data ;
-  wire \fill_data__payload$122.last ;
+  wire [64:0] \fill_data__payload$140 ;
+  wire [63:0] \fill_data__payload$140.data ;
+  wire \fill_data__payload$140.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$124 ;
+  wire \fill_data__ready$142 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$126 ;
+  wire \fill_data__valid$144 ;
   wire fill_done;
   wire [111:0] flush__payload;
-  wire [111:0] \flush__payload$155 ;
+  wire [111:0] \flush__payload$173 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$155.kind ;
-  wire [7:0] \flush__payload$155.pid ;
-  wire [5:0] \flush__payload$155.set ;
-  wire [47:0] \flush__payload$155.vaddr ;
-  wire \flush__payload$155.victim_dirty ;
-  wire [7:0] \flush__payload$155.victim_pid ;
-  wire [35:0] \flush__payload$155.victim_tag ;
-  wire \flush__payload$155.victim_valid ;
-  wire [1:0] \flush__payload$155.way ;
-  wire \flush__payload$155.write ;
+  wire \flush__payload$173.kind ;
+  wire [7:0] \flush__payload$173.pid ;
+  wire [5:0] \flush__payload$173.set ;
+  wire [47:0] \flush__payload$173.vaddr ;
+  wire \flush__payload$173.victim_dirty ;
+  wire [7:0] \flush__payload$173.victim_pid ;
+  wire [35:0] \flush__payload$173.victim_tag ;
+  wire \flush__payload$173.victim_valid ;
+  wire [1:0] \flush__payload$173.way ;
+  wire \flush__payload$173.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2839,24 +2847,24 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$157 ;
+  wire \flush__ready$175 ;
   wire flush__valid;
-  wire \flush__valid$159 ;
+  wire \flush__valid$177 ;
   wire flush_closed;
-  wire \flush_closed$173 ;
+  wire \flush_closed$191 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$128 ;
+  wire \installed__en$146 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$130 ;
+  wire [5:0] \installed__set$148 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$132 ;
+  wire [1:0] \installed__way$150 ;
   wire maint_busy;
-  wire \maint_busy$169 ;
+  wire \maint_busy$187 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2871,20 +2879,20 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$110 ;
+  wire [6:0] \miss_cmd__payload$128 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$110.op ;
+  wire [1:0] \miss_cmd__payload$128.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \miss_cmd__payload$110.status ;
-  wire [1:0] \miss_cmd__payload$110.way ;
+  wire [2:0] \miss_cmd__payload$128.status ;
+  wire [1:0] \miss_cmd__payload$128.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2900,26 +2908,26 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$112 ;
+  wire \miss_cmd__ready$130 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$114 ;
+  wire \miss_cmd__valid$132 ;
   output [111:0] miss_event__payload;
   wire [111:0] miss_event__payload;
-  wire [111:0] \miss_event__payload$104 ;
+  wire [111:0] \miss_event__payload$122 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$104.kind ;
-  wire [7:0] \miss_event__payload$104.pid ;
-  wire [5:0] \miss_event__payload$104.set ;
-  wire [47:0] \miss_event__payload$104.vaddr ;
-  wire \miss_event__payload$104.victim_dirty ;
-  wire [7:0] \miss_event__payload$104.victim_pid ;
-  wire [35:0] \miss_event__payload$104.victim_tag ;
-  wire \miss_event__payload$104.victim_valid ;
-  wire [1:0] \miss_event__payload$104.way ;
-  wire \miss_event__payload$104.write ;
+  wire \miss_event__payload$122.kind ;
+  wire [7:0] \miss_event__payload$122.pid ;
+  wire [5:0] \miss_event__payload$122.set ;
+  wire [47:0] \miss_event__payload$122.vaddr ;
+  wire \miss_event__payload$122.victim_dirty ;
+  wire [7:0] \miss_event__payload$122.victim_pid ;
+  wire [35:0] \miss_event__payload$122.victim_tag ;
+  wire \miss_event__payload$122.victim_valid ;
+  wire [1:0] \miss_event__payload$122.way ;
+  wire \miss_event__payload$122.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2935,10 +2943,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$106 ;
+  wire \miss_event__ready$124 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$108 ;
+  wire \miss_event__valid$126 ;
   wire [111:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -2962,8 +2970,8 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] op;
   wire [1:0] op;
   wire [7:0] pid;
-  input [7:0] \pid$164 ;
-  wire [7:0] \pid$164 ;
+  input [7:0] \pid$182 ;
+  wire [7:0] \pid$182 ;
   wire pipe_idle;
   wire pipe_miss;
   output [45:0] query;
@@ -2975,14 +2983,16 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$35 ;
+  reg \rd__en$37 ;
+  reg rd__line;
+  wire rd__ready;
   reg [5:0] rd__set;
   reg [5:0] \rd__set$29 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [63:0] rdata;
-  wire [63:0] \rdata$63 ;
-  wire [63:0] \rdata$64 ;
+  wire [63:0] \rdata$75 ;
+  wire [63:0] \rdata$76 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
@@ -2993,11 +3003,17 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] repl_wr__set;
   wire [5:0] \repl_wr__set$26 ;
   wire replay;
-  wire \replay$88 ;
+  wire \replay$106 ;
+  wire rready;
+  wire \rready$81 ;
+  wire \rready$82 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$84 ;
+  wire \run$102 ;
+  wire rvalid;
+  wire \rvalid$78 ;
+  wire \rvalid$79 ;
   wire [128:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -3010,11 +3026,11 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$146 ;
+  wire [5:0] \set$164 ;
   wire start;
-  wire \start$143 ;
-  input \start$160 ;
-  wire \start$160 ;
+  wire \start$161 ;
+  input \start$178 ;
+  wire \start$178 ;
   wire [7:0] state;
   wire [35:0] tag;
   wire tag_rd__en;
@@ -3114,122 +3130,122 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] \tag_wr__set$17 ;
   wire [5:0] \tag_wr__set$19 ;
   wire touch__en;
-  wire \touch__en$78 ;
+  wire \touch__en$96 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$80 ;
+  wire [5:0] \touch__set$98 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$82 ;
+  wire [1:0] \touch__way$100 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$145 ;
+  wire [1:0] \way$163 ;
   wire [183:0] ways;
-  wire [183:0] \ways$55 ;
-  wire [45:0] \ways$55[0] ;
-  wire \ways$55[0].dirty ;
-  wire [7:0] \ways$55[0].pid ;
-  wire [35:0] \ways$55[0].tag ;
-  wire \ways$55[0].valid ;
-  wire [45:0] \ways$55[1] ;
-  wire \ways$55[1].dirty ;
-  wire [7:0] \ways$55[1].pid ;
-  wire [35:0] \ways$55[1].tag ;
-  wire \ways$55[1].valid ;
-  wire [45:0] \ways$55[2] ;
-  wire \ways$55[2].dirty ;
-  wire [7:0] \ways$55[2].pid ;
-  wire [35:0] \ways$55[2].tag ;
-  wire \ways$55[2].valid ;
-  wire [45:0] \ways$55[3] ;
-  wire \ways$55[3].dirty ;
-  wire [7:0] \ways$55[3].pid ;
-  wire [35:0] \ways$55[3].tag ;
-  wire \ways$55[3].valid ;
-  wire [183:0] \ways$56 ;
-  wire [45:0] \ways$56[0] ;
-  wire \ways$56[0].dirty ;
-  wire [7:0] \ways$56[0].pid ;
-  wire [35:0] \ways$56[0].tag ;
-  wire \ways$56[0].valid ;
-  wire [45:0] \ways$56[1] ;
-  wire \ways$56[1].dirty ;
-  wire [7:0] \ways$56[1].pid ;
-  wire [35:0] \ways$56[1].tag ;
-  wire \ways$56[1].valid ;
-  wire [45:0] \ways$56[2] ;
-  wire \ways$56[2].dirty ;
-  wire [7:0] \ways$56[2].pid ;
-  wire [35:0] \ways$56[2].tag ;
-  wire \ways$56[2].valid ;
-  wire [45:0] \ways$56[3] ;
-  wire \ways$56[3].dirty ;
-  wire [7:0] \ways$56[3].pid ;
-  wire [35:0] \ways$56[3].tag ;
-  wire \ways$56[3].valid ;
-  wire [183:0] \ways$57 ;
-  wire [45:0] \ways$57[0] ;
-  wire \ways$57[0].dirty ;
-  wire [7:0] \ways$57[0].pid ;
-  wire [35:0] \ways$57[0].tag ;
-  wire \ways$57[0].valid ;
-  wire [45:0] \ways$57[1] ;
-  wire \ways$57[1].dirty ;
-  wire [7:0] \ways$57[1].pid ;
-  wire [35:0] \ways$57[1].tag ;
-  wire \ways$57[1].valid ;
-  wire [45:0] \ways$57[2] ;
-  wire \ways$57[2].dirty ;
-  wire [7:0] \ways$57[2].pid ;
-  wire [35:0] \ways$57[2].tag ;
-  wire \ways$57[2].valid ;
-  wire [45:0] \ways$57[3] ;
-  wire \ways$57[3].dirty ;
-  wire [7:0] \ways$57[3].pid ;
-  wire [35:0] \ways$57[3].tag ;
-  wire \ways$57[3].valid ;
-  wire [183:0] \ways$58 ;
-  wire [45:0] \ways$58[0] ;
-  wire \ways$58[0].dirty ;
-  wire [7:0] \ways$58[0].pid ;
-  wire [35:0] \ways$58[0].tag ;
-  wire \ways$58[0].valid ;
-  wire [45:0] \ways$58[1] ;
-  wire \ways$58[1].dirty ;
-  wire [7:0] \ways$58[1].pid ;
-  wire [35:0] \ways$58[1].tag ;
-  wire \ways$58[1].valid ;
-  wire [45:0] \ways$58[2] ;
-  wire \ways$58[2].dirty ;
-  wire [7:0] \ways$58[2].pid ;
-  wire [35:0] \ways$58[2].tag ;
-  wire \ways$58[2].valid ;
-  wire [45:0] \ways$58[3] ;
-  wire \ways$58[3].dirty ;
-  wire [7:0] \ways$58[3].pid ;
-  wire [35:0] \ways$58[3].tag ;
-  wire \ways$58[3].valid ;
-  wire [183:0] \ways$59 ;
-  wire [45:0] \ways$59[0] ;
-  wire \ways$59[0].dirty ;
-  wire [7:0] \ways$59[0].pid ;
-  wire [35:0] \ways$59[0].tag ;
-  wire \ways$59[0].valid ;
-  wire [45:0] \ways$59[1] ;
-  wire \ways$59[1].dirty ;
-  wire [7:0] \ways$59[1].pid ;
-  wire [35:0] \ways$59[1].tag ;
-  wire \ways$59[1].valid ;
-  wire [45:0] \ways$59[2] ;
-  wire \ways$59[2].dirty ;
-  wire [7:0] \ways$59[2].pid ;
-  wire [35:0] \ways$59[2].tag ;
-  wire \ways$59[2].valid ;
-  wire [45:0] \ways$59[3] ;
-  wire \ways$59[3].dirty ;
-  wire [7:0] \ways$59[3].pid ;
-  wire [35:0] \ways$59[3].tag ;
-  wire \ways$59[3].valid ;
+  wire [183:0] \ways$67 ;
+  wire [45:0] \ways$67[0] ;
+  wire \ways$67[0].dirty ;
+  wire [7:0] \ways$67[0].pid ;
+  wire [35:0] \ways$67[0].tag ;
+  wire \ways$67[0].valid ;
+  wire [45:0] \ways$67[1] ;
+  wire \ways$67[1].dirty ;
+  wire [7:0] \ways$67[1].pid ;
+  wire [35:0] \ways$67[1].tag ;
+  wire \ways$67[1].valid ;
+  wire [45:0] \ways$67[2] ;
+  wire \ways$67[2].dirty ;
+  wire [7:0] \ways$67[2].pid ;
+  wire [35:0] \ways$67[2].tag ;
+  wire \ways$67[2].valid ;
+  wire [45:0] \ways$67[3] ;
+  wire \ways$67[3].dirty ;
+  wire [7:0] \ways$67[3].pid ;
+  wire [35:0] \ways$67[3].tag ;
+  wire \ways$67[3].valid ;
+  wire [183:0] \ways$68 ;
+  wire [45:0] \ways$68[0] ;
+  wire \ways$68[0].dirty ;
+  wire [7:0] \ways$68[0].pid ;
+  wire [35:0] \ways$68[0].tag ;
+  wire \ways$68[0].valid ;
+  wire [45:0] \ways$68[1] ;
+  wire \ways$68[1].dirty ;
+  wire [7:0] \ways$68[1].pid ;
+  wire [35:0] \ways$68[1].tag ;
+  wire \ways$68[1].valid ;
+  wire [45:0] \ways$68[2] ;
+  wire \ways$68[2].dirty ;
+  wire [7:0] \ways$68[2].pid ;
+  wire [35:0] \ways$68[2].tag ;
+  wire \ways$68[2].valid ;
+  wire [45:0] \ways$68[3] ;
+  wire \ways$68[3].dirty ;
+  wire [7:0] \ways$68[3].pid ;
+  wire [35:0] \ways$68[3].tag ;
+  wire \ways$68[3].valid ;
+  wire [183:0] \ways$69 ;
+  wire [45:0] \ways$69[0] ;
+  wire \ways$69[0].dirty ;
+  wire [7:0] \ways$69[0].pid ;
+  wire [35:0] \ways$69[0].tag ;
+  wire \ways$69[0].valid ;
+  wire [45:0] \ways$69[1] ;
+  wire \ways$69[1].dirty ;
+  wire [7:0] \ways$69[1].pid ;
+  wire [35:0] \ways$69[1].tag ;
+  wire \ways$69[1].valid ;
+  wire [45:0] \ways$69[2] ;
+  wire \ways$69[2].dirty ;
+  wire [7:0] \ways$69[2].pid ;
+  wire [35:0] \ways$69[2].tag ;
+  wire \ways$69[2].valid ;
+  wire [45:0] \ways$69[3] ;
+  wire \ways$69[3].dirty ;
+  wire [7:0] \ways$69[3].pid ;
+  wire [35:0] \ways$69[3].tag ;
+  wire \ways$69[3].valid ;
+  wire [183:0] \ways$70 ;
+  wire [45:0] \ways$70[0] ;
+  wire \ways$70[0].dirty ;
+  wire [7:0] \ways$70[0].pid ;
+  wire [35:0] \ways$70[0].tag ;
+  wire \ways$70[0].valid ;
+  wire [45:0] \ways$70[1] ;
+  wire \ways$70[1].dirty ;
+  wire [7:0] \ways$70[1].pid ;
+  wire [35:0] \ways$70[1].tag ;
+  wire \ways$70[1].valid ;
+  wire [45:0] \ways$70[2] ;
+  wire \ways$70[2].dirty ;
+  wire [7:0] \ways$70[2].pid ;
+  wire [35:0] \ways$70[2].tag ;
+  wire \ways$70[2].valid ;
+  wire [45:0] \ways$70[3] ;
+  wire \ways$70[3].dirty ;
+  wire [7:0] \ways$70[3].pid ;
+  wire [35:0] \ways$70[3].tag ;
+  wire \ways$70[3].valid ;
+  wire [183:0] \ways$71 ;
+  wire [45:0] \ways$71[0] ;
+  wire \ways$71[0].dirty ;
+  wire [7:0] \ways$71[0].pid ;
+  wire [35:0] \ways$71[0].tag ;
+  wire \ways$71[0].valid ;
+  wire [45:0] \ways$71[1] ;
+  wire \ways$71[1].dirty ;
+  wire [7:0] \ways$71[1].pid ;
+  wire [35:0] \ways$71[1].tag ;
+  wire \ways$71[1].valid ;
+  wire [45:0] \ways$71[2] ;
+  wire \ways$71[2].dirty ;
+  wire [7:0] \ways$71[2].pid ;
+  wire [35:0] \ways$71[2].tag ;
+  wire \ways$71[2].valid ;
+  wire [45:0] \ways$71[3] ;
+  wire \ways$71[3].dirty ;
+  wire [7:0] \ways$71[3].pid ;
+  wire [35:0] \ways$71[3].tag ;
+  wire \ways$71[3].valid ;
   wire [45:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [7:0] \ways[0].pid ;
@@ -3252,19 +3268,19 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \ways[3].valid ;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$116 ;
-  wire [63:0] \wb_data__payload$116.data ;
-  wire \wb_data__payload$116.last ;
+  wire [64:0] \wb_data__payload$134 ;
+  wire [63:0] \wb_data__payload$134.data ;
+  wire \wb_data__payload$134.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$118 ;
+  wire \wb_data__ready$136 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$120 ;
+  wire \wb_data__valid$138 ;
   reg [183:0] wr__data;
-  reg [63:0] \wr__data$47 ;
+  reg [63:0] \wr__data$55 ;
   wire [45:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [7:0] \wr__data[0].pid ;
@@ -3286,9 +3302,11 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$49 ;
+  reg [7:0] \wr__en$57 ;
+  reg wr__line;
+  wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$41 ;
+  reg [5:0] \wr__set$47 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
   assign \$3  = | tag_wr__en;
@@ -3296,18 +3314,18 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \$5  = | \tag_wr__en$8 ;
   assign \$6  = | \tag_wr__en$9 ;
   assign \$9  = | data_wr__en;
-  assign \$10  = | \data_wr__en$40 ;
-  assign \$29  = victim * 6'h2e;
-  assign \$12  = ways >> \$29 ;
-  assign \$32  = victim * 6'h2e;
-  assign \$13  = ways >> \$32 ;
-  assign \$35  = victim * 6'h2e;
-  assign \$14  = ways >> \$35 ;
-  assign \$38  = victim * 6'h2e;
-  assign \$15  = ways >> \$38 ;
+  assign \$10  = | \data_wr__en$46 ;
+  assign \$30  = victim * 6'h2e;
+  assign \$12  = ways >> \$30 ;
+  assign \$33  = victim * 6'h2e;
+  assign \$13  = ways >> \$33 ;
+  assign \$36  = victim * 6'h2e;
+  assign \$14  = ways >> \$36 ;
+  assign \$39  = victim * 6'h2e;
+  assign \$15  = ways >> \$39 ;
   assign \$16  = query_way < 3'h4;
-  assign \$42  = query_way * 6'h2e;
-  assign \$17  = ways >> \$42 ;
+  assign \$43  = query_way * 6'h2e;
+  assign \$17  = ways >> \$43 ;
   assign query = \$16  ? \$17  : 46'h000000000000;
   \processor_component.excache.ctrl.data  data (
     .clk(clk),
@@ -3315,21 +3333,22 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$35 ),
+    .rp__en(\rd__en$37 ),
     .rst(rst),
-    .wp__data(\wr__data$47 ),
-    .wp__en(\wr__en$49 ),
-    .wr__set(\wr__set$41 ),
+    .wp__data(\wr__data$55 ),
+    .wp__en(\wr__en$57 ),
+    .wr__set(\wr__set$47 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \processor_component.excache.ctrl.fill$189  \fill$189  (
+  \processor_component.excache.ctrl.fill$207  \fill$207  (
     .clk(clk),
-    .data_wr__data(\data_wr__data$53 ),
-    .data_wr__en(\data_wr__en$40 ),
-    .data_wr__set(\data_wr__set$50 ),
-    .data_wr__way(\data_wr__way$51 ),
-    .data_wr__word(\data_wr__word$52 ),
+    .data_wr__data(\data_wr__data$62 ),
+    .data_wr__en(\data_wr__en$46 ),
+    .data_wr__line(\data_wr__line$61 ),
+    .data_wr__set(\data_wr__set$58 ),
+    .data_wr__way(\data_wr__way$59 ),
+    .data_wr__word(\data_wr__word$60 ),
     .done(fill_done),
     .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
@@ -3341,7 +3360,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .pid(s1[8:1]),
     .rst(rst),
     .set(set),
-    .start(\start$143 ),
+    .start(\start$161 ),
     .tag(s1[56:21]),
     .tag_wr__data(\tag_wr__data$18 ),
     .tag_wr__en(\tag_wr__en$8 ),
@@ -3359,9 +3378,9 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$164 ),
+    .\pid$7 (\pid$182 ),
     .rst(rst),
-    .start(\start$160 ),
+    .start(\start$178 ),
     .tag_rd__en(\tag_rd__en$1 ),
     .tag_rd__set(\tag_rd__set$5 ),
     .tag_wr__data(\tag_wr__data$20 ),
@@ -3378,6 +3397,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .cpu_req__valid(cpu_req__valid),
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
+    .cpu_resp__valid(cpu_resp__valid),
     .data_rd__en(data_rd__en),
     .data_rd__set(data_rd__set),
     .data_rd__way(data_rd__way),
@@ -3387,16 +3407,16 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .data_wr__set(data_wr__set),
     .data_wr__way(data_wr__way),
     .data_wr__word(data_wr__word),
-    .\hit$36 (count__hits),
+    .\hit$42 (count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
+    .rready(\rready$81 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .s2_valid(cpu_resp__valid),
     .tag_rd__en(tag_rd__en),
     .tag_rd__set(tag_rd__set),
     .tag_wr__data(tag_wr__data),
@@ -3407,7 +3427,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .touch__way(touch__way),
     .ways(ways)
   );
-  \processor_component.excache.ctrl.repl$187  \repl$187  (
+  \processor_component.excache.ctrl.repl$205  \repl$205  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -3426,7 +3446,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$143 ),
+    .fill(\start$161 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3471,9 +3491,9 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .cleaned(count__writebacks),
     .clk(clk),
     .data_rd__en(\data_rd__en$28 ),
-    .data_rd__set(\data_rd__set$36 ),
-    .data_rd__way(\data_rd__way$37 ),
-    .data_rd__word(\data_rd__word$38 ),
+    .data_rd__set(\data_rd__set$38 ),
+    .data_rd__way(\data_rd__way$39 ),
+    .data_rd__word(\data_rd__word$40 ),
     .done(read_done),
     .rdata(rdata),
     .rst(rst),
@@ -3551,7 +3571,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$7 ) begin
       \rd__set$29  = data_rd__set;
     end else if (\$8 ) begin
-      \rd__set$29  = \data_rd__set$36 ;
+      \rd__set$29  = \data_rd__set$38 ;
     end
   end
   always @* begin
@@ -3560,7 +3580,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$7 ) begin
       rd__way = data_rd__way;
     end else if (\$8 ) begin
-      rd__way = \data_rd__way$37 ;
+      rd__way = \data_rd__way$39 ;
     end
   end
   always @* begin
@@ -3569,25 +3589,34 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$7 ) begin
       rd__word = data_rd__word;
     end else if (\$8 ) begin
-      rd__word = \data_rd__word$38 ;
+      rd__word = \data_rd__word$40 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \rd__en$35  = 1'h0;
+    rd__line = 1'h0;
     if (\$7 ) begin
-      \rd__en$35  = data_rd__en;
+      rd__line = 1'h0;
     end else if (\$8 ) begin
-      \rd__en$35  = \data_rd__en$28 ;
+      rd__line = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__set$41  = 6'h00;
+    \rd__en$37  = 1'h0;
+    if (\$7 ) begin
+      \rd__en$37  = data_rd__en;
+    end else if (\$8 ) begin
+      \rd__en$37  = \data_rd__en$28 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \wr__set$47  = 6'h00;
     if (\$9 ) begin
-      \wr__set$41  = data_wr__set;
+      \wr__set$47  = data_wr__set;
     end else if (\$10 ) begin
-      \wr__set$41  = \data_wr__set$50 ;
+      \wr__set$47  = \data_wr__set$58 ;
     end
   end
   always @* begin
@@ -3596,7 +3625,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$9 ) begin
       wr__way = data_wr__way;
     end else if (\$10 ) begin
-      wr__way = \data_wr__way$51 ;
+      wr__way = \data_wr__way$59 ;
     end
   end
   always @* begin
@@ -3605,95 +3634,117 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     if (\$9 ) begin
       wr__word = data_wr__word;
     end else if (\$10 ) begin
-      wr__word = \data_wr__word$52 ;
+      wr__word = \data_wr__word$60 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__data$47  = 64'h0000000000000000;
+    wr__line = 1'h0;
     if (\$9 ) begin
-      \wr__data$47  = data_wr__data;
+      wr__line = 1'h0;
     end else if (\$10 ) begin
-      \wr__data$47  = \data_wr__data$53 ;
+      wr__line = \data_wr__line$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__en$49  = 8'h00;
+    \wr__data$55  = 64'h0000000000000000;
     if (\$9 ) begin
-      \wr__en$49  = data_wr__en;
+      \wr__data$55  = data_wr__data;
     end else if (\$10 ) begin
-      \wr__en$49  = \data_wr__en$40 ;
+      \wr__data$55  = \data_wr__data$62 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \wr__en$57  = 8'h00;
+    if (\$9 ) begin
+      \wr__en$57  = data_wr__en;
+    end else if (\$10 ) begin
+      \wr__en$57  = \data_wr__en$46 ;
     end
   end
   assign \repl_wr__data$22  = repl_wr__data;
   assign \repl_wr__en$24  = repl_wr__en;
   assign \repl_wr__set$26  = repl_wr__set;
-  assign \ways$55  = ways;
-  assign \ways$56  = ways;
-  assign \ways$57  = ways;
-  assign \ways$58  = ways;
-  assign \ways$59  = ways;
+  assign data_rd__line = 1'h0;
+  assign \data_rd__line$41  = 1'h0;
+  assign data_rd__ready = 1'h1;
+  assign rd__ready = 1'h1;
+  assign \data_rd__ready$44  = 1'h1;
+  assign data_wr__line = 1'h0;
+  assign data_wr__ready = 1'h1;
+  assign wr__ready = 1'h1;
+  assign \data_wr__ready$65  = 1'h1;
+  assign \ways$67  = ways;
+  assign \ways$68  = ways;
+  assign \ways$69  = ways;
+  assign \ways$70  = ways;
+  assign \ways$71  = ways;
   assign repl = state;
-  assign \rdata$63  = rdata;
-  assign \rdata$64  = rdata;
-  assign \cpu_req__payload$66  = cpu_req__payload;
-  assign \cpu_req__ready$68  = cpu_req__ready;
-  assign \cpu_req__valid$70  = cpu_req__valid;
-  assign \cpu_resp__payload$72  = cpu_resp__payload;
-  assign \cpu_resp__ready$74  = cpu_resp__ready;
-  assign \cpu_resp__valid$76  = cpu_resp__valid;
-  assign \touch__en$78  = touch__en;
-  assign \touch__set$80  = touch__set;
-  assign \touch__way$82  = touch__way;
-  assign \run$84  = run;
+  assign \rdata$75  = rdata;
+  assign \rdata$76  = rdata;
+  assign rvalid = 1'h1;
+  assign \rvalid$78  = 1'h1;
+  assign \rvalid$79  = 1'h1;
+  assign \rready$82  = 1'h0;
+  assign \cpu_req__payload$84  = cpu_req__payload;
+  assign \cpu_req__ready$86  = cpu_req__ready;
+  assign \cpu_req__valid$88  = cpu_req__valid;
+  assign \cpu_resp__payload$90  = cpu_resp__payload;
+  assign \cpu_resp__ready$92  = cpu_resp__ready;
+  assign \cpu_resp__valid$94  = cpu_resp__valid;
+  assign \touch__en$96  = touch__en;
+  assign \touch__set$98  = touch__set;
+  assign \touch__way$100  = touch__way;
+  assign \run$102  = run;
   assign busy = hold;
-  assign \replay$88  = replay;
-  assign \abort$90  = abort;
-  assign \abort_status$92  = abort_status;
+  assign \replay$106  = replay;
+  assign \abort$108  = abort;
+  assign \abort_status$110  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[20:15];
   assign miss_taken = advance;
-  assign \miss_event__payload$104  = miss_event__payload;
-  assign \miss_event__ready$106  = miss_event__ready;
-  assign \miss_event__valid$108  = miss_event__valid;
-  assign \miss_cmd__payload$110  = miss_cmd__payload;
-  assign \miss_cmd__ready$112  = miss_cmd__ready;
-  assign \miss_cmd__valid$114  = miss_cmd__valid;
-  assign \wb_data__payload$116  = wb_data__payload;
-  assign \wb_data__ready$118  = wb_data__ready;
-  assign \wb_data__valid$120  = wb_data__valid;
-  assign \fill_data__payload$122  = fill_data__payload;
-  assign \fill_data__ready$124  = fill_data__ready;
-  assign \fill_data__valid$126  = fill_data__valid;
-  assign \installed__en$128  = installed__en;
-  assign \installed__set$130  = installed__set;
-  assign \installed__way$132  = installed__way;
+  assign \miss_event__payload$122  = miss_event__payload;
+  assign \miss_event__ready$124  = miss_event__ready;
+  assign \miss_event__valid$126  = miss_event__valid;
+  assign \miss_cmd__payload$128  = miss_cmd__payload;
+  assign \miss_cmd__ready$130  = miss_cmd__ready;
+  assign \miss_cmd__valid$132  = miss_cmd__valid;
+  assign \wb_data__payload$134  = wb_data__payload;
+  assign \wb_data__ready$136  = wb_data__ready;
+  assign \wb_data__valid$138  = wb_data__valid;
+  assign \fill_data__payload$140  = fill_data__payload;
+  assign \fill_data__ready$142  = fill_data__ready;
+  assign \fill_data__valid$144  = fill_data__valid;
+  assign \installed__en$146  = installed__en;
+  assign \installed__set$148  = installed__set;
+  assign \installed__way$150  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$143 ;
-  assign \way$145  = miss_cmd__payload[3:2];
-  assign \set$146  = set;
+  assign fill = \start$161 ;
+  assign \way$163  = miss_cmd__payload[3:2];
+  assign \set$164  = set;
   assign tag = s1[56:21];
   assign s1_tag = s1[56:21];
   assign pid = s1[8:1];
-  assign \done$151  = fill_done;
-  assign \flush__payload$155  = flush__payload;
-  assign \flush__ready$157  = flush__ready;
-  assign \flush__valid$159  = flush__valid;
-  assign maint_start = \start$160 ;
+  assign \done$169  = fill_done;
+  assign \flush__payload$173  = flush__payload;
+  assign \flush__ready$175  = flush__ready;
+  assign \flush__valid$177  = flush__valid;
+  assign maint_start = \start$178 ;
   assign maint_op = op;
-  assign maint_pid = \pid$164 ;
+  assign maint_pid = \pid$182 ;
   assign maint_busy = hold;
-  assign \done$168  = maint_done;
-  assign \maint_busy$169  = hold;
+  assign \done$186  = maint_done;
+  assign \maint_busy$187  = hold;
   assign walk_go = go;
-  assign \flush_closed$173  = flush_closed;
+  assign \flush_closed$191  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3819,120 +3870,120 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \ways$55[0]  = ways[45:0];
-  assign \ways$55[0].tag  = ways[35:0];
-  assign \ways$55[0].pid  = ways[43:36];
-  assign \ways$55[0].valid  = ways[44];
-  assign \ways$55[0].dirty  = ways[45];
-  assign \ways$55[1]  = ways[91:46];
-  assign \ways$55[1].tag  = ways[81:46];
-  assign \ways$55[1].pid  = ways[89:82];
-  assign \ways$55[1].valid  = ways[90];
-  assign \ways$55[1].dirty  = ways[91];
-  assign \ways$55[2]  = ways[137:92];
-  assign \ways$55[2].tag  = ways[127:92];
-  assign \ways$55[2].pid  = ways[135:128];
-  assign \ways$55[2].valid  = ways[136];
-  assign \ways$55[2].dirty  = ways[137];
-  assign \ways$55[3]  = ways[183:138];
-  assign \ways$55[3].tag  = ways[173:138];
-  assign \ways$55[3].pid  = ways[181:174];
-  assign \ways$55[3].valid  = ways[182];
-  assign \ways$55[3].dirty  = ways[183];
-  assign \ways$56[0]  = ways[45:0];
-  assign \ways$56[0].tag  = ways[35:0];
-  assign \ways$56[0].pid  = ways[43:36];
-  assign \ways$56[0].valid  = ways[44];
-  assign \ways$56[0].dirty  = ways[45];
-  assign \ways$56[1]  = ways[91:46];
-  assign \ways$56[1].tag  = ways[81:46];
-  assign \ways$56[1].pid  = ways[89:82];
-  assign \ways$56[1].valid  = ways[90];
-  assign \ways$56[1].dirty  = ways[91];
-  assign \ways$56[2]  = ways[137:92];
-  assign \ways$56[2].tag  = ways[127:92];
-  assign \ways$56[2].pid  = ways[135:128];
-  assign \ways$56[2].valid  = ways[136];
-  assign \ways$56[2].dirty  = ways[137];
-  assign \ways$56[3]  = ways[183:138];
-  assign \ways$56[3].tag  = ways[173:138];
-  assign \ways$56[3].pid  = ways[181:174];
-  assign \ways$56[3].valid  = ways[182];
-  assign \ways$56[3].dirty  = ways[183];
-  assign \ways$57[0]  = ways[45:0];
-  assign \ways$57[0].tag  = ways[35:0];
-  assign \ways$57[0].pid  = ways[43:36];
-  assign \ways$57[0].valid  = ways[44];
-  assign \ways$57[0].dirty  = ways[45];
-  assign \ways$57[1]  = ways[91:46];
-  assign \ways$57[1].tag  = ways[81:46];
-  assign \ways$57[1].pid  = ways[89:82];
-  assign \ways$57[1].valid  = ways[90];
-  assign \ways$57[1].dirty  = ways[91];
-  assign \ways$57[2]  = ways[137:92];
-  assign \ways$57[2].tag  = ways[127:92];
-  assign \ways$57[2].pid  = ways[135:128];
-  assign \ways$57[2].valid  = ways[136];
-  assign \ways$57[2].dirty  = ways[137];
-  assign \ways$57[3]  = ways[183:138];
-  assign \ways$57[3].tag  = ways[173:138];
-  assign \ways$57[3].pid  = ways[181:174];
-  assign \ways$57[3].valid  = ways[182];
-  assign \ways$57[3].dirty  = ways[183];
-  assign \ways$58[0]  = ways[45:0];
-  assign \ways$58[0].tag  = ways[35:0];
-  assign \ways$58[0].pid  = ways[43:36];
-  assign \ways$58[0].valid  = ways[44];
-  assign \ways$58[0].dirty  = ways[45];
-  assign \ways$58[1]  = ways[91:46];
-  assign \ways$58[1].tag  = ways[81:46];
-  assign \ways$58[1].pid  = ways[89:82];
-  assign \ways$58[1].valid  = ways[90];
-  assign \ways$58[1].dirty  = ways[91];
-  assign \ways$58[2]  = ways[137:92];
-  assign \ways$58[2].tag  = ways[127:92];
-  assign \ways$58[2].pid  = ways[135:128];
-  assign \ways$58[2].valid  = ways[136];
-  assign \ways$58[2].dirty  = ways[137];
-  assign \ways$58[3]  = ways[183:138];
-  assign \ways$58[3].tag  = ways[173:138];
-  assign \ways$58[3].pid  = ways[181:174];
-  assign \ways$58[3].valid  = ways[182];
-  assign \ways$58[3].dirty  = ways[183];
-  assign \ways$59[0]  = ways[45:0];
-  assign \ways$59[0].tag  = ways[35:0];
-  assign \ways$59[0].pid  = ways[43:36];
-  assign \ways$59[0].valid  = ways[44];
-  assign \ways$59[0].dirty  = ways[45];
-  assign \ways$59[1]  = ways[91:46];
-  assign \ways$59[1].tag  = ways[81:46];
-  assign \ways$59[1].pid  = ways[89:82];
-  assign \ways$59[1].valid  = ways[90];
-  assign \ways$59[1].dirty  = ways[91];
-  assign \ways$59[2]  = ways[137:92];
-  assign \ways$59[2].tag  = ways[127:92];
-  assign \ways$59[2].pid  = ways[135:128];
-  assign \ways$59[2].valid  = ways[136];
-  assign \ways$59[2].dirty  = ways[137];
-  assign \ways$59[3]  = ways[183:138];
-  assign \ways$59[3].tag  = ways[173:138];
-  assign \ways$59[3].pid  = ways[181:174];
-  assign \ways$59[3].valid  = ways[182];
-  assign \ways$59[3].dirty  = ways[183];
+  assign \ways$67[0]  = ways[45:0];
+  assign \ways$67[0].tag  = ways[35:0];
+  assign \ways$67[0].pid  = ways[43:36];
+  assign \ways$67[0].valid  = ways[44];
+  assign \ways$67[0].dirty  = ways[45];
+  assign \ways$67[1]  = ways[91:46];
+  assign \ways$67[1].tag  = ways[81:46];
+  assign \ways$67[1].pid  = ways[89:82];
+  assign \ways$67[1].valid  = ways[90];
+  assign \ways$67[1].dirty  = ways[91];
+  assign \ways$67[2]  = ways[137:92];
+  assign \ways$67[2].tag  = ways[127:92];
+  assign \ways$67[2].pid  = ways[135:128];
+  assign \ways$67[2].valid  = ways[136];
+  assign \ways$67[2].dirty  = ways[137];
+  assign \ways$67[3]  = ways[183:138];
+  assign \ways$67[3].tag  = ways[173:138];
+  assign \ways$67[3].pid  = ways[181:174];
+  assign \ways$67[3].valid  = ways[182];
+  assign \ways$67[3].dirty  = ways[183];
+  assign \ways$68[0]  = ways[45:0];
+  assign \ways$68[0].tag  = ways[35:0];
+  assign \ways$68[0].pid  = ways[43:36];
+  assign \ways$68[0].valid  = ways[44];
+  assign \ways$68[0].dirty  = ways[45];
+  assign \ways$68[1]  = ways[91:46];
+  assign \ways$68[1].tag  = ways[81:46];
+  assign \ways$68[1].pid  = ways[89:82];
+  assign \ways$68[1].valid  = ways[90];
+  assign \ways$68[1].dirty  = ways[91];
+  assign \ways$68[2]  = ways[137:92];
+  assign \ways$68[2].tag  = ways[127:92];
+  assign \ways$68[2].pid  = ways[135:128];
+  assign \ways$68[2].valid  = ways[136];
+  assign \ways$68[2].dirty  = ways[137];
+  assign \ways$68[3]  = ways[183:138];
+  assign \ways$68[3].tag  = ways[173:138];
+  assign \ways$68[3].pid  = ways[181:174];
+  assign \ways$68[3].valid  = ways[182];
+  assign \ways$68[3].dirty  = ways[183];
+  assign \ways$69[0]  = ways[45:0];
+  assign \ways$69[0].tag  = ways[35:0];
+  assign \ways$69[0].pid  = ways[43:36];
+  assign \ways$69[0].valid  = ways[44];
+  assign \ways$69[0].dirty  = ways[45];
+  assign \ways$69[1]  = ways[91:46];
+  assign \ways$69[1].tag  = ways[81:46];
+  assign \ways$69[1].pid  = ways[89:82];
+  assign \ways$69[1].valid  = ways[90];
+  assign \ways$69[1].dirty  = ways[91];
+  assign \ways$69[2]  = ways[137:92];
+  assign \ways$69[2].tag  = ways[127:92];
+  assign \ways$69[2].pid  = ways[135:128];
+  assign \ways$69[2].valid  = ways[136];
+  assign \ways$69[2].dirty  = ways[137];
+  assign \ways$69[3]  = ways[183:138];
+  assign \ways$69[3].tag  = ways[173:138];
+  assign \ways$69[3].pid  = ways[181:174];
+  assign \ways$69[3].valid  = ways[182];
+  assign \ways$69[3].dirty  = ways[183];
+  assign \ways$70[0]  = ways[45:0];
+  assign \ways$70[0].tag  = ways[35:0];
+  assign \ways$70[0].pid  = ways[43:36];
+  assign \ways$70[0].valid  = ways[44];
+  assign \ways$70[0].dirty  = ways[45];
+  assign \ways$70[1]  = ways[91:46];
+  assign \ways$70[1].tag  = ways[81:46];
+  assign \ways$70[1].pid  = ways[89:82];
+  assign \ways$70[1].valid  = ways[90];
+  assign \ways$70[1].dirty  = ways[91];
+  assign \ways$70[2]  = ways[137:92];
+  assign \ways$70[2].tag  = ways[127:92];
+  assign \ways$70[2].pid  = ways[135:128];
+  assign \ways$70[2].valid  = ways[136];
+  assign \ways$70[2].dirty  = ways[137];
+  assign \ways$70[3]  = ways[183:138];
+  assign \ways$70[3].tag  = ways[173:138];
+  assign \ways$70[3].pid  = ways[181:174];
+  assign \ways$70[3].valid  = ways[182];
+  assign \ways$70[3].dirty  = ways[183];
+  assign \ways$71[0]  = ways[45:0];
+  assign \ways$71[0].tag  = ways[35:0];
+  assign \ways$71[0].pid  = ways[43:36];
+  assign \ways$71[0].valid  = ways[44];
+  assign \ways$71[0].dirty  = ways[45];
+  assign \ways$71[1]  = ways[91:46];
+  assign \ways$71[1].tag  = ways[81:46];
+  assign \ways$71[1].pid  = ways[89:82];
+  assign \ways$71[1].valid  = ways[90];
+  assign \ways$71[1].dirty  = ways[91];
+  assign \ways$71[2]  = ways[137:92];
+  assign \ways$71[2].tag  = ways[127:92];
+  assign \ways$71[2].pid  = ways[135:128];
+  assign \ways$71[2].valid  = ways[136];
+  assign \ways$71[2].dirty  = ways[137];
+  assign \ways$71[3]  = ways[183:138];
+  assign \ways$71[3].tag  = ways[173:138];
+  assign \ways$71[3].pid  = ways[181:174];
+  assign \ways$71[3].valid  = ways[182];
+  assign \ways$71[3].dirty  = ways[183];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
   assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
   assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
-  assign \cpu_req__payload$66.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$66.pid  = cpu_req__payload[8:1];
-  assign \cpu_req__payload$66.vaddr  = cpu_req__payload[56:9];
-  assign \cpu_req__payload$66.strb  = cpu_req__payload[64:57];
-  assign \cpu_req__payload$66.wdata  = cpu_req__payload[128:65];
+  assign \cpu_req__payload$84.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$84.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload$84.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload$84.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload$84.wdata  = cpu_req__payload[128:65];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$72.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$72.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$90.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$90.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[9:2];
@@ -3958,30 +4009,30 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
   assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
   assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
-  assign \miss_event__payload$104.kind  = miss_event__payload[0];
-  assign \miss_event__payload$104.write  = miss_event__payload[1];
-  assign \miss_event__payload$104.pid  = miss_event__payload[9:2];
-  assign \miss_event__payload$104.vaddr  = miss_event__payload[57:10];
-  assign \miss_event__payload$104.set  = miss_event__payload[63:58];
-  assign \miss_event__payload$104.way  = miss_event__payload[65:64];
-  assign \miss_event__payload$104.victim_valid  = miss_event__payload[66];
-  assign \miss_event__payload$104.victim_dirty  = miss_event__payload[67];
-  assign \miss_event__payload$104.victim_pid  = miss_event__payload[75:68];
-  assign \miss_event__payload$104.victim_tag  = miss_event__payload[111:76];
+  assign \miss_event__payload$122.kind  = miss_event__payload[0];
+  assign \miss_event__payload$122.write  = miss_event__payload[1];
+  assign \miss_event__payload$122.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload$122.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload$122.set  = miss_event__payload[63:58];
+  assign \miss_event__payload$122.way  = miss_event__payload[65:64];
+  assign \miss_event__payload$122.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload$122.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload$122.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload$122.victim_tag  = miss_event__payload[111:76];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$110.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$110.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$110.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$128.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$128.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$128.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$116.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$116.last  = wb_data__payload[64];
+  assign \wb_data__payload$134.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$134.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$122.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$122.last  = fill_data__payload[64];
+  assign \fill_data__payload$140.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$140.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[43:36];
   assign \query.valid  = query[44];
@@ -3996,16 +4047,16 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \flush__payload.victim_dirty  = flush__payload[67];
   assign \flush__payload.victim_pid  = flush__payload[75:68];
   assign \flush__payload.victim_tag  = flush__payload[111:76];
-  assign \flush__payload$155.kind  = flush__payload[0];
-  assign \flush__payload$155.write  = flush__payload[1];
-  assign \flush__payload$155.pid  = flush__payload[9:2];
-  assign \flush__payload$155.vaddr  = flush__payload[57:10];
-  assign \flush__payload$155.set  = flush__payload[63:58];
-  assign \flush__payload$155.way  = flush__payload[65:64];
-  assign \flush__payload$155.victim_valid  = flush__payload[66];
-  assign \flush__payload$155.victim_dirty  = flush__payload[67];
-  assign \flush__payload$155.victim_pid  = flush__payload[75:68];
-  assign \flush__payload$155.victim_tag  = flush__payload[111:76];
+  assign \flush__payload$173.kind  = flush__payload[0];
+  assign \flush__payload$173.write  = flush__payload[1];
+  assign \flush__payload$173.pid  = flush__payload[9:2];
+  assign \flush__payload$173.vaddr  = flush__payload[57:10];
+  assign \flush__payload$173.set  = flush__payload[63:58];
+  assign \flush__payload$173.way  = flush__payload[65:64];
+  assign \flush__payload$173.victim_valid  = flush__payload[66];
+  assign \flush__payload$173.victim_dirty  = flush__payload[67];
+  assign \flush__payload$173.victim_pid  = flush__payload[75:68];
+  assign \flush__payload$173.victim_tag  = flush__payload[111:76];
   assign miss_info[111:76] = \$15 [35:0];
   assign miss_info[75:68] = \$14 [43:36];
   assign miss_info[67] = \$13 [45];
@@ -4020,6 +4071,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \$2  = \tag_rd__en$1 ;
   assign \$7  = data_rd__en;
   assign \$8  = \data_rd__en$28 ;
+  assign rready = \rready$81 ;
   assign \$11  = s1[0];
 endmodule
 
@@ -4032,6 +4084,7 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
   input clk;
   wire clk;
   wire rd__en;
+  wire rd__ready;
   input [5:0] rd__set;
   wire [5:0] rd__set;
   input [1:0] rd__way;
@@ -4046,6 +4099,7 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
   wire rp__en;
   input rst;
   wire rst;
+  wire rvalid;
   wire [10:0] wp__addr;
   input [63:0] wp__data;
   wire [63:0] wp__data;
@@ -4053,6 +4107,7 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
   wire [7:0] wp__en;
   wire [63:0] wr__data;
   wire [7:0] wr__en;
+  wire wr__ready;
   input [5:0] wr__set;
   wire [5:0] wr__set;
   input [1:0] wr__way;
@@ -6139,6 +6194,9 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
   assign \$2  = \$1  + rd__way;
   assign \$3  = wr__set * 3'h4;
   assign \$4  = \$3  + wr__way;
+  assign rd__ready = 1'h1;
+  assign wr__ready = 1'h1;
+  assign rvalid = 1'h1;
   assign rp__addr = { \$2 [7:0], rd__word };
   assign rd__en = rp__en;
   assign rp__data = rdata;
@@ -6148,17 +6206,19 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set, \way$5 
-, fill_data__valid, fill_data__payload, clk);
+module \processor_component.excache.ctrl.fill$207 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+, \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire [4:0] \$1 ;
-  wire [7:0] \$11 ;
-  wire \$2 ;
+  wire \$1 ;
+  wire [7:0] \$15 ;
+  wire [4:0] \$2 ;
   wire \$3 ;
-  wire [45:0] \$4 ;
-  reg \$5 ;
-  reg [1:0] \$6 ;
-  reg [3:0] \$7 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire [45:0] \$6 ;
+  reg \$7 ;
+  reg [1:0] \$8 ;
+  reg [3:0] \$9 ;
   reg busy = 1'h0;
   input clk;
   wire clk;
@@ -6167,6 +6227,9 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
   reg [63:0] data_wr__data;
   output [7:0] data_wr__en;
   reg [7:0] data_wr__en;
+  output data_wr__line;
+  reg data_wr__line;
+  wire data_wr__ready;
   output [5:0] data_wr__set;
   reg [5:0] data_wr__set;
   output [1:0] data_wr__way;
@@ -6252,57 +6315,57 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  assign \$2  = ctr + 1'h1;
   assign \$3  = ctr == 3'h7;
-  assign \$11  = way * 6'h2e;
-  assign \$4  = ways >> \$11 ;
+  assign \$5  = ctr == 3'h7;
+  assign \$15  = way * 6'h2e;
+  assign \$6  = ways >> \$15 ;
   always @(posedge clk)
-    busy <= \$5 ;
+    busy <= \$7 ;
   always @(posedge clk)
-    way <= \$6 ;
+    way <= \$8 ;
   always @(posedge clk)
-    ctr <= \$7 ;
-  assign \$1  = ctr + 1'h1;
-  assign \$2  = ctr == 3'h7;
+    ctr <= \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$5  = busy;
+    \$7  = busy;
     if (start) begin
-      \$5  = 1'h1;
+      \$7  = 1'h1;
     end
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$2 ) begin
-          \$5  = 1'h0;
+      if (\$1 ) begin
+        if (\$3 ) begin
+          \$7  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$5  = 1'h0;
+      \$7  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$6  = way;
+    \$8  = way;
     if (start) begin
-      \$6  = \way$5 ;
+      \$8  = \way$5 ;
     end
     if (rst) begin
-      \$6  = 2'h0;
+      \$8  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$7  = ctr;
+    \$9  = ctr;
     if (start) begin
-      \$7  = 4'h0;
+      \$9  = 4'h0;
     end
     if (busy) begin
-      if (fill_data__valid) begin
-        \$7  = \$1 [3:0];
+      if (\$1 ) begin
+        \$9  = \$2 [3:0];
       end
     end
     if (rst) begin
-      \$7  = 4'h0;
+      \$9  = 4'h0;
     end
   end
   always @* begin
@@ -6335,6 +6398,13 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    data_wr__line = 1'h0;
+    if (busy) begin
+      data_wr__line = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (busy) begin
       data_wr__data = fill_data__payload[63:0];
@@ -6353,8 +6423,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__set = 6'h00;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           tag_wr__set = set;
         end
       end
@@ -6364,8 +6434,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__en = 4'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           (* full_case = 32'd1 *)
           casez (way)
             2'h0:
@@ -6385,8 +6455,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     installed__en = 1'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           installed__en = 1'h1;
         end
       end
@@ -6396,8 +6466,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     installed__set = 6'h00;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           installed__set = set;
         end
       end
@@ -6407,8 +6477,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     installed__way = 2'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           installed__way = way;
         end
       end
@@ -6418,9 +6488,9 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     evicted = 1'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
-          evicted = \$4 [44];
+      if (\$4 ) begin
+        if (\$5 ) begin
+          evicted = \$6 [44];
         end
       end
     end
@@ -6429,8 +6499,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     done = 1'h0;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           done = 1'h1;
         end
       end
@@ -6440,8 +6510,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (busy) begin
-      if (fill_data__valid) begin
-        if (\$3 ) begin
+      if (\$4 ) begin
+        if (\$5 ) begin
           tag_wr__data[45:0] = { 2'h1, pid, tag };
           tag_wr__data[91:46] = { 2'h1, pid, tag };
           tag_wr__data[137:92] = { 2'h1, pid, tag };
@@ -6450,6 +6520,7 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
       end
     end
   end
+  assign data_wr__ready = 1'h1;
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
   assign \ways[0]  = ways[45:0];
@@ -6492,6 +6563,8 @@ module \processor_component.excache.ctrl.fill$189 (rst, ways, pid, tag, fill_dat
   assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
   assign \tag_wr__data[3].valid  = tag_wr__data[182];
   assign \tag_wr__data[3].dirty  = tag_wr__data[183];
+  assign \$1  = fill_data__valid;
+  assign \$4  = fill_data__valid;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7138,8 +7211,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word, data_wr__data, touch__en
-, touch__set, touch__way, \hit$36 , data_wr__en, tag_wr__set, tag_wr__en, tag_wr__data, s2_valid, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word
+, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$42 , tag_wr__set, tag_wr__en, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -7183,17 +7256,60 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  reg \$48 ;
-  reg \$49 ;
-  wire \$5 ;
-  reg \$50 ;
-  reg [128:0] \$51 ;
-  reg \$52 ;
-  reg [2:0] \$53 ;
-  wire [63:0] \$6 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [63:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire [2:0] \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire [1:0] \$64 ;
+  wire [2:0] \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
+  wire \$90 ;
+  reg \$91 ;
+  reg [2:0] \$92 ;
+  reg \$93 ;
+  reg \$94 ;
+  reg \$95 ;
+  reg [128:0] \$96 ;
   input abort;
   wire abort;
   (* enum_base_type = "Status" *)
@@ -7205,6 +7321,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [2:0] abort_status;
   input clk;
   wire clk;
+  reg count = 1'h0;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
   (* enum_base_type = "CpuOp" *)
@@ -7230,10 +7347,11 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  (* init = 1'h0 *)
+  output cpu_resp__valid;
   wire cpu_resp__valid;
   output data_rd__en;
   reg data_rd__en;
+  wire data_rd__ready;
   output [5:0] data_rd__set;
   reg [5:0] data_rd__set;
   output [1:0] data_rd__way;
@@ -7244,6 +7362,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   reg [63:0] data_wr__data;
   output [7:0] data_wr__en;
   reg [7:0] data_wr__en;
+  wire data_wr__ready;
   output [5:0] data_wr__set;
   reg [5:0] data_wr__set;
   output [1:0] data_wr__way;
@@ -7251,8 +7370,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   output [2:0] data_wr__word;
   reg [2:0] data_wr__word;
   wire hit;
-  output \hit$36 ;
-  reg \hit$36 ;
+  output \hit$42 ;
+  reg \hit$42 ;
   wire [1:0] hit_way;
   input hold;
   wire hold;
@@ -7261,14 +7380,33 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   output miss;
   wire miss;
   wire [7:0] pid;
+  wire pop;
+  reg push;
+  reg push_read;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  reg [2:0] push_status;
+  reg q_read = 1'h0;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  reg [2:0] q_status0 = 3'h0;
   input [63:0] rdata;
   wire [63:0] rdata;
   input replay;
   wire replay;
+  output rready;
+  wire rready;
   input rst;
   wire rst;
   input run;
   wire run;
+  wire rvalid;
   output [128:0] s1;
   reg [128:0] s1 = 129'h000000000000000000000000000000000;
   (* enum_base_type = "CpuOp" *)
@@ -7283,15 +7421,6 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
-  reg s2_read = 1'h0;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  reg [2:0] s2_status = 3'h0;
-  output s2_valid;
-  reg s2_valid = 1'h0;
   wire [35:0] tag;
   output tag_rd__en;
   reg tag_rd__en;
@@ -7372,66 +7501,91 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
-  assign \$45  = \$44  | cpu_resp__ready;
-  assign \$46  = \$43  & \$45 ;
-  assign \$47  = ! s1[0];
-  always @(posedge clk)
-    s2_valid <= \$48 ;
-  always @(posedge clk)
-    s1_valid <= \$49 ;
-  always @(posedge clk)
-    s1_replay <= \$50 ;
-  always @(posedge clk)
-    s1 <= \$51 ;
-  always @(posedge clk)
-    s2_read <= \$52 ;
-  always @(posedge clk)
-    s2_status <= \$53 ;
-  assign \$1  = ~ hit;
-  assign \$2  = s1_valid & \$1 ;
-  assign \$3  = ~ s2_valid;
-  assign miss = \$2  & \$3 ;
-  assign \$4  = ~ s1_valid;
-  assign \$5  = ~ s2_valid;
-  assign idle = \$4  & \$5 ;
-  assign \$6  = s2_read ? rdata : 64'h0000000000000000;
-  assign \$7  = ~ s1_valid;
-  assign \$8  = s1_valid & hit;
-  assign \$9  = ~ s2_valid;
-  assign \$10  = \$9  | cpu_resp__ready;
-  assign \$11  = \$8  & \$10 ;
-  assign \$12  = \$7  | \$11 ;
-  assign \$13  = ~ hold;
-  assign \$14  = \$12  & \$13 ;
+  assign \$5  = q_read ? rdata : 64'h0000000000000000;
+  assign pop = cpu_resp__valid & cpu_resp__ready;
+  assign \$7  = ! count;
+  assign \$9  = \$8  & q_read;
+  assign rready = \$9  & cpu_resp__ready;
+  assign \$10  = ~ hit;
+  assign \$11  = s1_valid & \$10 ;
+  assign \$12  = ! count;
+  assign miss = \$11  & \$12 ;
+  assign \$13  = ~ s1_valid;
+  assign \$14  = ! count;
+  assign idle = \$13  & \$14 ;
   assign \$15  = ~ s1_valid;
   assign \$16  = s1_valid & hit;
-  assign \$17  = ~ s2_valid;
-  assign \$18  = \$17  | cpu_resp__ready;
+  assign \$17  = ~ count;
+  assign \$18  = \$17  | pop;
   assign \$19  = \$16  & \$18 ;
-  assign \$20  = \$15  | \$19 ;
-  assign \$21  = ~ hold;
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = s1_valid & hit;
-  assign \$24  = ~ s2_valid;
-  assign \$25  = \$24  | cpu_resp__ready;
-  assign \$26  = \$23  & \$25 ;
-  assign \$27  = ! s1[0];
-  assign \$28  = ~ s1_replay;
-  assign \$30  = ~ s1_valid;
-  assign \$31  = s1_valid & hit;
-  assign \$32  = ~ s2_valid;
-  assign \$33  = \$32  | cpu_resp__ready;
-  assign \$34  = \$31  & \$33 ;
-  assign \$35  = \$30  | \$34 ;
-  assign \$36  = ~ hold;
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = cpu_req__valid & \$37 ;
-  assign \$39  = s1_valid & hit;
-  assign \$40  = ~ s2_valid;
-  assign \$41  = \$40  | cpu_resp__ready;
-  assign \$42  = \$39  & \$41 ;
+  assign \$20  = ! s1[0];
+  assign \$21  = | s1[64:57];
+  assign \$22  = ~ \$21 ;
+  assign \$26  = \$15  | \$25 ;
+  assign \$27  = ~ hold;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = ~ s1_valid;
+  assign \$30  = s1_valid & hit;
+  assign \$31  = ~ count;
+  assign \$32  = \$31  | pop;
+  assign \$33  = \$30  & \$32 ;
+  assign \$34  = ! s1[0];
+  assign \$35  = | s1[64:57];
+  assign \$36  = ~ \$35 ;
+  assign \$40  = \$29  | \$39 ;
+  assign \$41  = ~ hold;
+  assign \$42  = \$40  & \$41 ;
   assign \$43  = s1_valid & hit;
-  assign \$44  = ~ s2_valid;
+  assign \$44  = ~ count;
+  assign \$45  = \$44  | pop;
+  assign \$46  = \$43  & \$45 ;
+  assign \$47  = ! s1[0];
+  assign \$48  = ! s1[0];
+  assign \$50  = s1_valid & hit;
+  assign \$51  = ~ count;
+  assign \$52  = \$51  | pop;
+  assign \$53  = \$50  & \$52 ;
+  assign \$54  = ! s1[0];
+  assign \$55  = | s1[64:57];
+  assign \$56  = ~ \$55 ;
+  assign \$60  = ~ s1_replay;
+  assign \$61  = ! s1[0];
+  assign \$62  = ! s1[0];
+  assign \$64  = count + push;
+  assign \$65  = \$64  - pop;
+  assign \$66  = ~ s1_valid;
+  assign \$67  = s1_valid & hit;
+  assign \$68  = ~ count;
+  assign \$69  = \$68  | pop;
+  assign \$70  = \$67  & \$69 ;
+  assign \$71  = ! s1[0];
+  assign \$72  = | s1[64:57];
+  assign \$73  = ~ \$72 ;
+  assign \$77  = \$66  | \$76 ;
+  assign \$78  = ~ hold;
+  assign \$79  = \$77  & \$78 ;
+  assign \$80  = cpu_req__valid & \$79 ;
+  assign \$81  = s1_valid & hit;
+  assign \$82  = ~ count;
+  assign \$83  = \$82  | pop;
+  assign \$84  = \$81  & \$83 ;
+  assign \$85  = ! s1[0];
+  assign \$86  = | s1[64:57];
+  assign \$87  = ~ \$86 ;
+  always @(posedge clk)
+    q_read <= \$91 ;
+  always @(posedge clk)
+    q_status0 <= \$92 ;
+  always @(posedge clk)
+    count <= \$93 ;
+  always @(posedge clk)
+    s1_valid <= \$94 ;
+  always @(posedge clk)
+    s1_replay <= \$95 ;
+  always @(posedge clk)
+    s1 <= \$96 ;
+  assign \$1  = ! count;
+  assign \$3  = ~ q_read;
   \processor_component.excache.ctrl.pipe.lookup  lookup (
     .hit(hit),
     .hit_way(hit_way),
@@ -7443,7 +7597,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
-      cpu_req__ready = \$14 ;
+      cpu_req__ready = \$28 ;
     end
   end
   always @* begin
@@ -7460,7 +7614,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_rd__en = 1'h0;
     if (run) begin
-      tag_rd__en = \$22 ;
+      tag_rd__en = \$42 ;
     end
     if (replay) begin
       tag_rd__en = 1'h1;
@@ -7470,7 +7624,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_rd__set = s1[20:15];
       end
     end
@@ -7479,7 +7633,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__way = 2'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_rd__way = hit_way;
       end
     end
@@ -7488,7 +7642,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__word = 3'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_rd__word = s1[14:12];
       end
     end
@@ -7497,8 +7651,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      if (\$26 ) begin
-        data_rd__en = \$27 ;
+      if (\$46 ) begin
+        data_rd__en = \$47 ;
       end
     end
   end
@@ -7506,7 +7660,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__set = s1[20:15];
       end
     end
@@ -7515,7 +7669,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__way = 2'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__way = hit_way;
       end
     end
@@ -7524,7 +7678,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__word = 3'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__word = s1[14:12];
       end
     end
@@ -7533,8 +7687,19 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (run) begin
-      if (\$26 ) begin
+      if (\$46 ) begin
         data_wr__data = s1[128:65];
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    data_wr__en = 8'h00;
+    if (run) begin
+      if (\$46 ) begin
+        if (\$49 ) begin
+          data_wr__en = s1[64:57];
+        end
       end
     end
   end
@@ -7542,7 +7707,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$59 ) begin
         touch__en = 1'h1;
       end
     end
@@ -7551,7 +7716,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
+      if (\$59 ) begin
         touch__set = s1[20:15];
       end
     end
@@ -7560,37 +7725,62 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$26 ) begin
+      if (\$59 ) begin
         touch__way = hit_way;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \hit$36  = 1'h0;
+    \hit$42  = 1'h0;
     if (run) begin
-      if (\$26 ) begin
-        \hit$36  = \$28 ;
+      if (\$59 ) begin
+        \hit$42  = \$60 ;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    data_wr__en = 8'h00;
+    push = 1'h0;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
-          data_wr__en = s1[64:57];
-        end
+      if (\$59 ) begin
+        push = 1'h1;
       end
+    end
+    if (abort) begin
+      push = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    push_read = 1'h0;
+    if (run) begin
+      if (\$59 ) begin
+        push_read = \$61 ;
+      end
+    end
+    if (abort) begin
+      push_read = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    push_status = 3'h0;
+    if (run) begin
+      if (\$59 ) begin
+        push_status = 3'h0;
+      end
+    end
+    if (abort) begin
+      push_status = abort_status;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__set = 6'h00;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
+      if (\$59 ) begin
+        if (\$63 ) begin
           tag_wr__set = s1[20:15];
         end
       end
@@ -7600,8 +7790,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
+      if (\$59 ) begin
+        if (\$63 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -7621,8 +7811,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (run) begin
-      if (\$26 ) begin
-        if (\$29 ) begin
+      if (\$59 ) begin
+        if (\$63 ) begin
           tag_wr__data[45:0] = { 2'h3, s1[8:1], s1[56:21] };
           tag_wr__data[91:46] = { 2'h3, s1[8:1], s1[56:21] };
           tag_wr__data[137:92] = { 2'h3, s1[8:1], s1[56:21] };
@@ -7633,94 +7823,73 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$48  = s2_valid;
-    if (cpu_resp__ready) begin
-      \$48  = 1'h0;
-    end
-    if (run) begin
-      if (\$46 ) begin
-        \$48  = 1'h1;
-      end
-    end
-    if (abort) begin
-      \$48  = 1'h1;
+    \$91  = q_read;
+    if (push) begin
+      \$91  = push_read;
     end
     if (rst) begin
-      \$48  = 1'h0;
+      \$91  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$49  = s1_valid;
-    if (run) begin
-      if (\$38 ) begin
-        \$49  = 1'h1;
-      end else if (\$42 ) begin
-        \$49  = 1'h0;
-      end
-    end
-    if (abort) begin
-      \$49  = 1'h0;
+    \$92  = q_status0;
+    if (push) begin
+      \$92  = push_status;
     end
     if (rst) begin
-      \$49  = 1'h0;
+      \$92  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$50  = s1_replay;
+    \$93  = \$65 [0];
+    if (rst) begin
+      \$93  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$94  = s1_valid;
     if (run) begin
-      if (\$38 ) begin
-        \$50  = 1'h0;
+      if (\$80 ) begin
+        \$94  = 1'h1;
+      end else if (\$90 ) begin
+        \$94  = 1'h0;
+      end
+    end
+    if (abort) begin
+      \$94  = 1'h0;
+    end
+    if (rst) begin
+      \$94  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$95  = s1_replay;
+    if (run) begin
+      if (\$80 ) begin
+        \$95  = 1'h0;
       end
     end
     if (replay) begin
-      \$50  = 1'h1;
+      \$95  = 1'h1;
     end
     if (rst) begin
-      \$50  = 1'h0;
+      \$95  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$51  = s1;
+    \$96  = s1;
     if (run) begin
-      if (\$38 ) begin
-        \$51  = cpu_req__payload;
+      if (\$80 ) begin
+        \$96  = cpu_req__payload;
       end
     end
     if (rst) begin
-      \$51  = 129'h000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$52  = s2_read;
-    if (run) begin
-      if (\$46 ) begin
-        \$52  = \$47 ;
-      end
-    end
-    if (abort) begin
-      \$52  = 1'h0;
-    end
-    if (rst) begin
-      \$52  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$53  = s2_status;
-    if (run) begin
-      if (\$46 ) begin
-        \$53  = 3'h0;
-      end
-    end
-    if (abort) begin
-      \$53  = abort_status;
-    end
-    if (rst) begin
-      \$53  = 3'h0;
+      \$96  = 129'h000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[20:15];
@@ -7728,7 +7897,9 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \ways$4  = ways;
   assign pid = s1[8:1];
   assign tag = s1[56:21];
-  assign cpu_resp__valid = s2_valid;
+  assign rvalid = 1'h1;
+  assign data_wr__ready = 1'h1;
+  assign data_rd__ready = 1'h1;
   assign \s1.op  = s1[0];
   assign \s1.pid  = s1[8:1];
   assign \s1.vaddr  = s1[56:9];
@@ -7801,9 +7972,30 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
   assign \tag_wr__data[3].valid  = tag_wr__data[182];
   assign \tag_wr__data[3].dirty  = tag_wr__data[183];
-  assign cpu_resp__payload[66:64] = s2_status;
-  assign cpu_resp__payload[63:0] = \$6 ;
-  assign \$29  = s1[0];
+  assign cpu_resp__payload[66:64] = \$6 ;
+  assign cpu_resp__payload[63:0] = \$5 ;
+  assign \$6  = q_status0;
+  assign \$4  = 1'h1;
+  assign cpu_resp__valid = \$2 ;
+  assign \$23  = 1'h1;
+  assign \$24  = \$23 ;
+  assign \$25  = \$19 ;
+  assign \$37  = 1'h1;
+  assign \$38  = \$37 ;
+  assign \$39  = \$33 ;
+  assign \$57  = 1'h1;
+  assign \$58  = \$57 ;
+  assign \$59  = \$53 ;
+  assign \$74  = 1'h1;
+  assign \$75  = \$74 ;
+  assign \$76  = \$70 ;
+  assign \$88  = 1'h1;
+  assign \$89  = \$88 ;
+  assign \$90  = \$84 ;
+  assign \$2  = count;
+  assign \$8  = count;
+  assign \$49  = s1[0];
+  assign \$63  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7916,7 +8108,7 @@ module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, wa
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.repl$187 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \processor_component.excache.ctrl.repl$205 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -10622,7 +10814,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$2405$0 (\$1 ),
+    .\port$2470$0 (\$1 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -10725,7 +10917,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2419$0 (\$2 ),
+    .\port$2484$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -10929,7 +11121,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$2405$0 , bus__r_data, bus__addr);
+, \port$2470$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -10992,8 +11184,8 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$2405$0 ;
-  wire \port$2405$0 ;
+  input \port$2470$0 ;
+  wire \port$2470$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -11157,7 +11349,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$2405$0 (\port$2405$0 ),
+    .\port$2470$0 (\port$2470$0 ),
     .rst(rst)
   );
   always @* begin
@@ -12440,7 +12632,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2405$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2470$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -13418,7 +13610,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2405$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2470$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -13427,26 +13619,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2405$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2405$0 ;
-  wire \port$2405$0 ;
+  input \port$2470$0 ;
+  wire \port$2470$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2405$0 (\port$2405$0 ),
+    .\port$2470$0 (\port$2470$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2405$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2405$0  };
+  assign inc = { 7'h00, \port$2470$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2470$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2405$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2470$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -13456,13 +13648,13 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$24
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$2405$0 ;
-  wire \port$2405$0 ;
+  input \port$2470$0 ;
+  wire \port$2470$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$2405$0 ;
+  assign \$1  = value + \port$2470$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -13475,7 +13667,7 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$24
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$2405$0  };
+  assign inc = { 7'h00, \port$2470$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -15461,7 +15653,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2419$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2484$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -16033,8 +16225,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2419$0 ;
-  wire \port$2419$0 ;
+  input \port$2484$0 ;
+  wire \port$2484$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -16791,7 +16983,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2419$0 ) begin
+            if (\port$2484$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -17231,7 +17423,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2419$0 , 1'h0 };
+  assign expired = { \port$2484$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -17253,7 +17445,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2419$0 ;
+  assign any_expired = \port$2484$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };
