@@ -36,9 +36,9 @@ RATES = {
 DEFAULT_N = {"loss0": 50_000, "loss1": 50_000, "loss10": 5_000, "corrupt1": 5_000, "reorder_dup": 5_000}
 
 
-def traffic_sim(run):
-    cfg = {**HDL, **run}
-    return SimRun(block="netif_pair", component_factory=pair_traffic_from_config, config=HDL,
+def traffic_sim(run, hdl=HDL):
+    cfg = {**hdl, **run}
+    return SimRun(block="netif_pair", component_factory=pair_traffic_from_config, config=hdl,
                   test_module="sim_tests.netif.cocotb_traffic", extra_env={"DISAGG_CONFIG": json.dumps(cfg)},
                   gtkw_signals=["start", "a_received", "b_received", "a_errors", "b_errors"])
 
@@ -72,6 +72,23 @@ def test_bandwidth_no_loss(request, bandwidth):
     run = {"n_msgs": 1000, "directions": "ab", "full_lines": True, "rates": rates("loss0", bandwidth),
            "cycle_limit": 2_000_000, "min_fraction": 0.90, "report": f"netif_bandwidth_loss0_{bandwidth}"}
     run_cocotb(request, traffic_sim(run))
+
+
+# The system's interfaces (hw/system/params.py): window 8, two receive messages, the default link (16 cycles
+# one way), lines of 64 B and 2 KiB, no idle cycles or backpressure at the ends: the window must cover the
+# bandwidth-delay product (docs/protocol.md) so that a stream fills the link.
+SYSTEM_HDL = {"netif": dict(n_nodes=2, window=8, timeout=2048, rx_buffer_msgs=2), "link": dict(latency=16),
+              "seed_ab": 11, "seed_ba": 23, "idle": 0, "backpressure": 0}
+
+
+@pytest.mark.parametrize("line_bytes,n_msgs,min_fraction", [
+    (64, 1000, 0.95), pytest.param(2048, 160, 0.98, marks=pytest.mark.slow)])   # slow: a model of its own
+def test_bandwidth_system_window(request, line_bytes, n_msgs, min_fraction):
+    hdl = {**SYSTEM_HDL, "netif": {**SYSTEM_HDL["netif"], "max_payload": line_bytes}}
+    run = {"n_msgs": n_msgs, "directions": "ab", "full_lines": True, "rates": rates("loss0"),
+           "cycle_limit": 2_000_000, "min_fraction": min_fraction,
+           "report": f"netif_bandwidth_system_window_{line_bytes}"}
+    run_cocotb(request, traffic_sim(run, hdl))
 
 
 def test_bandwidth_loss10(request):
