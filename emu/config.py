@@ -66,7 +66,9 @@ SCHEMA = {
         "pid_width": (int, 8, "process id width in bits"),
     },
     "cpu": {
-        "max_outstanding": (int, 4, "accesses the CPU model keeps in flight (1 = blocking CPU)"),
+        "max_outstanding": (int, 4, "accesses the CPU model keeps in flight per thread (1 = blocking CPU)"),
+        "threads": (int, 1, "hardware threads of the CPU model, each its own access stream (1..64; "
+                            "docs/system.md)"),
     },
     "topology": {
         "processors": (int, 1, "processor components of the rack (1 x 1 = the single system; docs/rack.md)"),
@@ -254,6 +256,8 @@ class SystemConfig:
             raise DisaggError(f"{self.source}: system.clock_mhz must be positive, not {sy.clock_mhz!r}")
         if self.cpu.max_outstanding < 1:
             raise DisaggError(f"{self.source}: cpu.max_outstanding must be at least 1, not {self.cpu.max_outstanding!r}")
+        if not 1 <= self.cpu.threads <= 64:
+            raise DisaggError(f"{self.source}: cpu.threads must be from 1 to 64, not {self.cpu.threads!r}")
         if mem.dram_model not in DRAM_MODELS:
             raise DisaggError(f"{self.source}: memory.dram_model must be one of {', '.join(DRAM_MODELS)}, "
                               f"not {mem.dram_model!r}")

@@ -53,8 +53,11 @@ def _window(text, waves):
     return start, end
 
 
-def load_workload(args):
+def load_workload(args, threads=1):
     """The workload selected by ``--trace``, ``--program`` or ``--workload``/``-p``/``--seed``; returns (name, array).
+
+    With ``threads`` > 1 a generator gives one stream per thread (seed ``--seed + k``; returned as a list), and
+    a trace or program is one array, which the run splits into consecutive parts (``emu.workloads.threads``).
 
     With ``--program`` the program's exit status and output are printed, and ``args.program_run`` holds the
     :class:`emu.program.ProgramRun`.
@@ -93,6 +96,9 @@ def load_workload(args):
         return str(args.trace), validate(w, what=str(args.trace))
     name = args.workload or workloads.DEFAULT
     params = workloads.parse_params(name, args.params)
+    if threads > 1:
+        from ..workloads.threads import generate_streams
+        return name, generate_streams(name, threads, seed=args.seed, **params)
     return name, workloads.generate(name, seed=args.seed, **params)
 
 
@@ -108,8 +114,9 @@ def run(args):
         print(config.toml())
         return 0
     window = _window(args.window, args.waves)
-    name, workload = load_workload(args)
-    if len(workload) == 0:
+    name, workload = load_workload(args, threads=config.cpu.threads)
+    total = sum(len(x) for x in workload) if isinstance(workload, list) else len(workload)
+    if total == 0:
         raise DisaggError(f"{name}: the workload has no accesses")
     if args.check_sample is not None and args.check_sample < 0:
         raise DisaggError(f"--check-sample must be non-negative, not {args.check_sample}")

@@ -185,12 +185,23 @@ struct Harness {
     const Access* wl = nullptr;
     Result* res = nullptr;
     uint64_t n_end = 0;
-    uint64_t issue_idx = 0;
-    int64_t think_left = -1;  // -1: think time of access issue_idx not loaded yet
+    uint64_t issue_idx = 0;   // accesses issued from the current workload (all threads)
+    // Hardware threads (docs/system.md, "CPU threads"): thread k issues rows [next, end) of the workload in
+    // order, with its own think times and at most max_outstanding accesses of its own in flight. One thread
+    // without h_threads: rows [start, n) of each run() call.
+    struct Thread {
+        uint64_t next = 0, end = 0;
+        int64_t think_left = -1;   // -1: think time of row `next` not loaded yet
+        uint64_t in_flight = 0;
+    };
+    std::vector<Thread> th{Thread{}};
+    std::vector<uint64_t> thread_bounds;   // from h_threads: thread k has rows [b[k], b[k+1])
+    size_t rr_next = 0;                    // round robin: the thread looked at first for the CPU port
+    size_t req_thread = 0;                 // the thread whose request is on the port (req_valid)
     bool req_valid = false;
     uint32_t req_words[REQ_WORDS];
     uint32_t resp_words[RESP_WORDS];  // cpu_resp payload of the last cycle with cpu_resp.valid
-    std::deque<uint64_t> outstanding;
+    std::deque<std::pair<uint64_t, size_t>> outstanding;   // (row, thread), in request order
     uint64_t max_outstanding = 1;
     uint64_t last_progress = 0;
     uint64_t hang_cycles = 1000000;
@@ -329,8 +340,9 @@ struct Harness {
         head_bins[0] = cycle - issued;
     }
 
-    void end_head(const Result& r) {
+    void end_head(Result& r) {
         uint64_t lat = r.t_done - r.t_issue;
+        r.missed = head_missed;
         if (!head_missed) {
             st.hit_count++;
             st.hit_latency_sum += lat;
@@ -453,6 +465,12 @@ struct Harness {
     }
 #endif
 
+    bool all_issued() const {
+        for (const Thread& t : th)
+            if (t.next < t.end) return false;
+        return true;
+    }
+
     // Whether the next cycle may start an idle skip: the CPU model thinks for at least two more cycles with
     // nothing in flight, no interrupt line is high, the links are empty and the DRAM has no transaction.
     template <class Root = Vtop___024root>
@@ -464,9 +482,15 @@ struct Harness {
         else {
             if (!skip_on || skip_broken || !in_run || req_valid || !outstanding.empty() || irq_proc || irq_mem)
                 return false;
-            if (!wl || issue_idx >= n_end) return false;
-            if (think_left < 0) think_left = wl[issue_idx].think;
-            if (think_left < 2) return false;
+            if (!wl) return false;
+            bool any = false;
+            for (Thread& t : th) {   // every thread with work left thinks for two more cycles at least
+                if (t.next >= t.end) continue;
+                if (t.think_left < 0) t.think_left = wl[t.next].think;
+                if (t.think_left < 2) return false;
+                any = true;
+            }
+            if (!any) return false;
 #if HARNESS_AXI_MEM
             if (!dram.idle()) return false;
 #endif
@@ -492,7 +516,15 @@ struct Harness {
             st.idle_checks++;
             FreeRunning v1 = get_free_running(r);
             if (!(v1 == v0.after(1))) { skip_broken = true; return; }
-            if (irq_proc || irq_mem || req_valid || think_left <= 0 || !lanes_empty(r)) return;
+            if (irq_proc || irq_mem || req_valid || !lanes_empty(r)) return;
+            uint64_t n = ~0ull, thinking = 0;   // skip until the first thread is done thinking
+            for (const Thread& t : th) {
+                if (t.next >= t.end) continue;
+                if (t.think_left <= 0) return;
+                if ((uint64_t)t.think_left < n) n = (uint64_t)t.think_left;
+                thinking++;
+            }
+            if (thinking == 0) return;
 #if HARNESS_AXI_MEM
             if (!dram.idle()) return;
 #endif
@@ -503,13 +535,13 @@ struct Harness {
             const uint8_t* now = reinterpret_cast<const uint8_t*>(r);
             for (const auto& [b, e] : skip_ranges)
                 if (std::memcmp(now + b, snap.data() + b, e - b) != 0) return;
-            uint64_t n = (uint64_t)think_left;
             if (cycle + n > stop) n = stop > cycle ? stop - cycle : 0;
             if (n == 0) return;
             set_free_running(r, v1.after(n));
             Vtop___024root___eval_settle(r);
-            think_left -= (int64_t)n;
-            st.think_cycles += n;
+            for (Thread& t : th)
+                if (t.next < t.end) t.think_left -= (int64_t)n;
+            st.think_cycles += n * thinking;
             cycle += n;
             st.cycles = cycle;
             st.idle_skips++;
@@ -549,14 +581,26 @@ struct Harness {
 
     // One clock cycle: decide the inputs, settle, sample handshakes, rising edge.
     void step() {
-        if (!req_valid && wl && issue_idx < n_end && outstanding.size() < max_outstanding) {
-            if (think_left < 0) think_left = wl[issue_idx].think;
-            if (think_left > 0) {
-                think_left--;
-                st.think_cycles++;
-            } else {
-                pack_request(wl[issue_idx]);
+        if (wl) {
+            // Every thread that may issue thinks; of those done thinking (before this cycle), the first in
+            // round-robin order puts its request on the port if the port is free.
+            size_t n_th = th.size(), pick = n_th;
+            for (size_t i = 0; i < n_th; i++) {
+                size_t k = (rr_next + i) % n_th;
+                Thread& t = th[k];
+                if (t.next >= t.end || t.in_flight >= max_outstanding || (req_valid && req_thread == k)) continue;
+                if (t.think_left < 0) t.think_left = wl[t.next].think;
+                if (t.think_left > 0) {
+                    t.think_left--;
+                    st.think_cycles++;
+                } else if (pick == n_th) {
+                    pick = k;
+                }
+            }
+            if (!req_valid && pick < n_th) {
+                pack_request(wl[th[pick].next]);
                 req_valid = true;
+                req_thread = pick;
             }
         }
         top->P_cpu_req__valid = req_valid;
@@ -576,15 +620,20 @@ struct Harness {
 
         if (req_valid) {
             if (smp.req_ready) {
-                const Access& a = wl[issue_idx];
-                res[issue_idx].t_issue = cycle;
+                Thread& t = th[req_thread];
+                const uint64_t row = t.next;
+                const Access& a = wl[row];
+                res[row].t_issue = cycle;
                 if (outstanding.empty()) start_head(cycle);
-                outstanding.push_back(issue_idx);
+                outstanding.emplace_back(row, req_thread);
+                t.in_flight++;
+                t.next++;
+                t.think_left = -1;
+                rr_next = (req_thread + 1) % th.size();
                 if (outstanding.size() > st.max_outstanding) st.max_outstanding = outstanding.size();
                 if (a.op) st.writes++; else st.reads++;
                 st.issued++;
                 issue_idx++;
-                think_left = -1;
                 req_valid = false;
             } else {
                 st.req_stall_cycles++;
@@ -595,8 +644,9 @@ struct Harness {
             if (outstanding.empty()) {
                 st.unexpected_responses++;  // a response nobody asked for
             } else {
-                uint64_t idx = outstanding.front();
+                auto [idx, thread] = outstanding.front();
                 outstanding.pop_front();
+                th[thread].in_flight--;
                 const uint32_t* w = resp_words;
                 const Access& a = wl[idx];
                 int lane = (int)(a.vaddr % DATA_BYTES);
@@ -608,7 +658,7 @@ struct Harness {
                 st.latency_sum += cycle - r.t_issue;
                 st.completed++;
                 end_head(r);
-                if (!outstanding.empty()) start_head(res[outstanding.front()].t_issue);
+                if (!outstanding.empty()) start_head(res[outstanding.front().first].t_issue);
                 last_progress = cycle;
             }
         }
@@ -647,6 +697,21 @@ EXPORT int h_traced() {
 #else
     return 0;
 #endif
+}
+
+// Hardware threads for the next workload: thread k issues rows [bounds[k], bounds[k+1]) (count + 1 bounds,
+// non-decreasing, from 0). count 0: one thread, as without this call. Only with nothing in flight.
+EXPORT int h_threads(void* p, uint64_t count, const uint64_t* bounds) {
+    Harness* h = static_cast<Harness*>(p);
+    if (!h->outstanding.empty() || h->req_valid) return -1;
+    h->thread_bounds.clear();
+    if (count == 0) return 0;
+    if (bounds[0] != 0) return -2;
+    for (uint64_t k = 0; k < count; k++)
+        if (bounds[k + 1] < bounds[k]) return -2;
+    h->thread_bounds.assign(bounds, bounds + count + 1);
+    h->wl = nullptr;   // the next run() starts a new workload
+    return 0;
 }
 
 // Idle-cycle skipping on (1, the default) or off (0). Always off in a model built with waveforms.
@@ -688,6 +753,8 @@ EXPORT void h_reset(void* p, uint32_t cycles) {
     h->req_valid = false;
     h->wl = nullptr;
     h->issue_idx = h->n_end = 0;
+    h->th.assign(1, Harness::Thread{});
+    h->thread_bounds.clear();
     for (auto& q : h->chain_q) q.clear();
     h->irq_rose = false;
 }
@@ -733,13 +800,28 @@ EXPORT void h_stats(void* p, Stats* out) { std::memcpy(out, &static_cast<Harness
 EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t max_cycles,
                  Result* results, Stats* stats_out) {
     Harness* h = static_cast<Harness*>(p);
+    const bool threads = !h->thread_bounds.empty();
     if (wl != h->wl || start != h->issue_idx) {
         // A new workload (or a restart): only allowed with nothing in flight.
         if (!h->outstanding.empty() || h->req_valid) return -1;
         h->wl = wl;
         h->issue_idx = start;
-        h->think_left = -1;
+        h->rr_next = 0;
+        if (threads) {
+            // The thread streams cover the whole workload; it is run in one go, from its start.
+            if (start != 0 || n != h->thread_bounds.back()) return -2;
+            h->th.assign(h->thread_bounds.size() - 1, Harness::Thread{});
+            for (size_t k = 0; k + 1 < h->thread_bounds.size(); k++) {
+                h->th[k].next = h->thread_bounds[k];
+                h->th[k].end = h->thread_bounds[k + 1];
+            }
+        } else {
+            h->th.assign(1, Harness::Thread{});
+            h->th[0].next = start;
+        }
     }
+    if (threads && n != h->thread_bounds.back()) return -2;
+    if (!threads) h->th[0].end = n;
     h->res = results;
     h->n_end = n;
     h->last_progress = h->cycle;
@@ -747,7 +829,7 @@ EXPORT int h_run(void* p, const Access* wl, uint64_t n, uint64_t start, uint64_t
     int status;
     h->in_run = true;
     for (;;) {
-        if (h->issue_idx >= h->n_end && h->outstanding.empty() && !h->req_valid) { status = RUN_DONE; break; }
+        if (h->all_issued() && h->outstanding.empty() && !h->req_valid) { status = RUN_DONE; break; }
         if (h->cycle >= stop) { status = RUN_BATCH; break; }
         if (!h->outstanding.empty() && h->cycle - h->last_progress > h->hang_cycles) { status = RUN_HANG; break; }
         if (h->skip_candidate()) h->skip_step(stop);

@@ -11,6 +11,7 @@ status    u1    response status (``Status`` encoding of the system; 0 is OK)
 done      u1    1 once the response arrived
 t_issue   u8    cycle the request was accepted on ``cpu_req``
 t_done    u8    cycle the response was taken from ``cpu_resp``
+missed    u1    1 if the access saw a miss-stage strobe while it was the oldest in flight (a miss)
 ========  ====  ===============================================================
 
 ``STATS_DTYPE`` (one record per model, cumulative since reset; see ``docs/harness.md``)
@@ -29,6 +30,7 @@ RESULT_DTYPE = np.dtype([
     ("done", np.uint8),
     ("t_issue", np.uint64),
     ("t_done", np.uint64),
+    ("missed", np.uint8),     # 1 if the access was timed as a miss (a miss-stage strobe while it was oldest)
 ])
 
 STATS_DTYPE = np.dtype([

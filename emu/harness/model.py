@@ -32,6 +32,8 @@ def _load(path: Path):
     lib.h_traced.restype = ctypes.c_int
     lib.h_configure.argtypes = [vp, u64, u64]
     lib.h_set_idle_skip.argtypes = [vp, ctypes.c_int]
+    lib.h_threads.argtypes = [vp, u64, vp]
+    lib.h_threads.restype = ctypes.c_int
     lib.h_idle_skip_supported.restype = ctypes.c_int
     lib.h_dram_present.restype = ctypes.c_int
     lib.h_dram_config.argtypes = [vp, u64, u32]
@@ -197,6 +199,24 @@ class HarnessModel:
 
     # -- running workloads --------------------------------------------------------------------------
 
+    def set_threads(self, bounds=None):
+        """Hardware threads of the next workload: thread ``k`` issues rows ``bounds[k]..bounds[k+1]`` in order
+        (``bounds`` from 0 to the workload's length, non-decreasing); ``None``: one thread. Such a workload
+        is run from its start to its end (``run(..., n=len, start=position)``)."""
+        if bounds is None:
+            arr = np.zeros(1, dtype=np.uint64)
+            count = 0
+        else:
+            arr = np.ascontiguousarray(bounds, dtype=np.uint64)
+            count = len(arr) - 1
+            if count < 1:
+                raise ValueError("thread bounds need at least two entries")
+        status = self._lib.h_threads(self._h, count, arr.ctypes.data)
+        if status == -1:
+            raise DisaggError("threads cannot change while accesses are in flight")
+        if status < 0:
+            raise ValueError(f"thread bounds must rise from 0, not {arr.tolist()}")
+
     def run(self, workload: np.ndarray, results: np.ndarray, *, n=None, start=0, max_cycles=2**63) -> int:
         """Feed accesses ``start..n`` of ``workload``; return a :class:`RunStatus` code.
 
@@ -213,6 +233,8 @@ class HarnessModel:
             raise ValueError(f"run range {start}..{n} outside the workload of {len(workload)} accesses")
         status = self._lib.h_run(self._h, workload.ctypes.data, n, start, max_cycles, results.ctypes.data,
                                  self._stats.ctypes.data)
+        if status == -2:
+            raise ValueError("a workload of several threads is run whole: n = its length, start = position")
         if status < 0:
             raise DisaggError("a new workload was started while accesses of the previous one were in flight")
         return status

@@ -98,10 +98,16 @@ class SystemRunner:
         from ..harness import RunStatus, new_results
         from ..models.system import SystemModel
         params = self.config.params
+        workload, bounds = _thread_streams(workload, self.config.cpu.threads)
         workload = validate(workload, vaddr_width=params.excache.vaddr_width)
         n = len(workload)
         page = params.mmu.page_bytes
         procs = _processes_of(workload, processes, page)
+        if bounds is not None:
+            for p in procs:
+                if p.start_at != 0 or p.exit_at not in (None, n):
+                    raise DisaggError(f"process {p.pid}: with {len(bounds) - 1} CPU threads every process lives "
+                                      f"for the whole run (start_at 0, no exit before the end)")
         known = {p.pid for p in procs}
         stray = sorted(set(np.unique(workload["pid"]).tolist()) - known)
         # Accesses by a pid no process stands for keep that pid: they fault unless a process gets it.
@@ -120,6 +126,7 @@ class SystemRunner:
         irq_calls = 0
         bar = _progress_bar(n, progress)
         pos = 0
+        model.set_threads(bounds)
         faults_seen = len(fw.memory.faults)
         try:
             for point in points:
@@ -144,7 +151,9 @@ class SystemRunner:
                                               f"(cycle {model.cycle}): no response for "
                                               f"{2_000_000} cycles with accesses in flight")
                     if golden is not None and pos < check_upto:
-                        check_against_golden(golden, w, results, pos, min(point, check_upto))
+                        # Threads: the memory sees the accesses in the order the CPU port issued them.
+                        order = None if bounds is None else np.argsort(results["t_issue"][:n], kind="stable")
+                        check_against_golden(golden, w, results, pos, min(point, check_upto), order=order)
                     pos = point
                 for kind, p in events.get(point, ()):
                     if kind == "create":
@@ -173,7 +182,46 @@ class SystemRunner:
             csr_writes=self.bus.writes, check=check, checked=check_upto))
         # The compiled DRAM's counters since the model was created (bursts, beats, pages and bytes it holds).
         stats["dram"] = model.dram_stats()
+        stats["threads"] = thread_statistics(w, results, bounds, cycle0)
+        #: (workload as run, with real pids; results of RESULT_DTYPE; thread bounds or None) of the last run.
+        self.last_run = (w, results, bounds)
         return stats
+
+
+def _thread_streams(workload, threads):
+    """``(workload, bounds)`` for a CPU of ``threads`` threads: ``bounds`` None for one thread; a list of
+    streams (one per thread) is combined; one array for several threads is split (``emu.workloads.threads``)."""
+    from ..workloads.threads import combine, split_stream
+    if isinstance(workload, (list, tuple)):
+        if len(workload) != threads:
+            raise DisaggError(f"{len(workload)} access streams for a CPU of {threads} threads (cpu.threads)")
+        return combine(workload) if threads > 1 else (workload[0], None)
+    if threads == 1:
+        return workload, None
+    return combine(split_stream(workload, threads))
+
+
+def thread_statistics(w, results, bounds, cycle0=0):
+    """Per thread (one entry without threads): accesses, reads, writes, think cycles, accesses timed as hits
+    and misses, mean latencies, and the cycle of its last response counted from the start of the run."""
+    n = len(w)
+    bounds = [0, n] if bounds is None else [int(b) for b in bounds]
+    out = []
+    for k in range(len(bounds) - 1):
+        a, b = bounds[k], bounds[k + 1]
+        r, rows = results[a:b], w[a:b]
+        lat = (r["t_done"] - r["t_issue"]).astype(np.int64)
+        missed = r["missed"].astype(bool)
+        hits, misses = int((~missed).sum()), int(missed.sum())
+        out.append({
+            "thread": k, "accesses": b - a, "reads": int((rows["op"] == 0).sum()), "writes": int((rows["op"] != 0).sum()),
+            "think_cycles": int(rows["think"].astype(np.int64).sum()), "hits": hits, "misses": misses,
+            "access_cycles": float(lat.mean()) if b > a else 0.0,
+            "hit_cycles": float(lat[~missed].mean()) if hits else 0.0,
+            "miss_cycles": float(lat[missed].mean()) if misses else 0.0,
+            "finish_cycle": int(r["t_done"].max()) - int(cycle0) + 1 if b > a else 0,
+        })
+    return out
 
 
 def _processes_of(workload, processes, page_bytes):

@@ -155,7 +155,7 @@ def run_statistics(m: RunMeasurements) -> dict:
         "time_ns": cycles * ns,
         "cycles_per_access": cycles / n if n else 0.0,
         "cpu": {"think_cycles": d["think_cycles"], "stall_cycles": d["req_stall_cycles"],
-                "max_outstanding": cfg.cpu.max_outstanding},
+                "max_outstanding": cfg.cpu.max_outstanding, "threads": cfg.cpu.threads},
         "latency": _latency(m, d),
         "processor": {"hits": ex["hits"], "misses": ex["misses"], "evictions": ex["evictions"],
                       "writebacks": ex["writebacks"], "translations": 0},

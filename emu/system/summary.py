@@ -41,6 +41,18 @@ def format_summary(s: dict, *, workload_name: str = "", config_source: str = "")
     total = lat["miss_cycles"] or 1.0
     for name, v in lat["miss_stages"].items():
         lines.append(f"    {name:<14}{v['cycles']:>10.1f}{v['cycles'] * ns:>10.1f}{v['cycles'] / total:>8.1%}")
+    threads = s.get("threads") or []
+    if len(threads) > 1:
+        lines.append("")
+        lines.append(f"  CPU threads ({len(threads)})")
+        lines.append(f"    {'thread':<8}{'accesses':>10}{'hits':>10}{'misses':>9}{'think':>11}{'latency':>9}"
+                     f"{'miss lat':>10}{'finished at':>13}")
+        for t in threads:
+            lines.append(f"    {t['thread']:<8}{t['accesses']:>10,}{t['hits']:>10,}{t['misses']:>9,}"
+                         f"{t['think_cycles']:>11,}{t['access_cycles']:>9.1f}{t['miss_cycles']:>10.1f}"
+                         f"{t['finish_cycle']:>13,}")
+        lines.append("    (hits/misses: accesses timed as such by the harness; latency in cycles; "
+                     "finished at: cycle of the thread's last response)")
     sp = s["speed"]
     lines.append("")
     chk = s["check"]

@@ -45,7 +45,8 @@ def _compare(overrides, workload):
     for name in plain_model.dtype.names:
         if not name.startswith("idle_"):
             assert np.array_equal(fast_model[name], plain_model[name]), f"driver counter {name} differs"
-    assert fast["check"]["checked"] == len(workload)
+    total = sum(len(x) for x in workload) if isinstance(workload, list) else len(workload)
+    assert fast["check"]["checked"] == total
     return fast
 
 
@@ -59,6 +60,13 @@ def test_lossy_link_same_with_and_without_skipping():
     # a retransmission timer is armed or a frame waits in a lane.
     s = _compare(LOSSY, generate("zipfian", seed=7, n=2500, think=40.0))
     assert s["network"]["retransmissions"] > 0
+
+
+def test_four_cpu_threads_same_with_and_without_skipping():
+    # A skip ends when the first of the threads is done thinking; the others' think times advance with it.
+    from emu.workloads.threads import generate_streams
+    s = _compare(["cpu.threads=4"], generate_streams("uniform", 4, seed=2, n=600, think=60.0))
+    assert len(s["threads"]) == 4
 
 
 @pytest.mark.slow
