@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from ..bench import CONFIGURATIONS
 from ..errors import DisaggError
 
 
@@ -21,6 +22,11 @@ def register(sub):
     p.add_argument("--cocotb-accesses", type=int, default=2000, metavar="N",
                    help="accesses of the cocotb run (default 2000)")
     p.add_argument("--no-cocotb", action="store_true", help="skip the cocotb measurement")
+    p.add_argument("--configs", default=",".join(CONFIGURATIONS), metavar="NAMES",
+                   help="comma-separated configurations of the per-configuration cycles/s rows, each the base "
+                        "configuration with a few settings changed: " +
+                        "; ".join(f"{k} = {v[0]}" for k, v in CONFIGURATIONS.items()) +
+                        f" (default: {','.join(CONFIGURATIONS)}; '' for none)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     p.set_defaults(func=run)
 
@@ -30,11 +36,16 @@ def run(args):
     from ..bench import bench, format_table
     from ..config import load_config
     config = load_config(args.config, args.overrides)
+    configurations = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = [c for c in configurations if c not in CONFIGURATIONS]
+    if unknown:
+        raise DisaggError(f"--configs: unknown configuration {unknown[0]!r} (known: {', '.join(CONFIGURATIONS)})")
     if args.cocotb_accesses < 1:
         raise DisaggError(f"--cocotb-accesses must be at least 1, not {args.cocotb_accesses}")
     name = args.workload or workloads.DEFAULT
     w = workloads.generate(name, seed=args.seed, **workloads.parse_params(name, args.params))
-    r = bench(config, w, cocotb_accesses=args.cocotb_accesses, skip_cocotb=args.no_cocotb, log=print)
+    r = bench(config, w, cocotb_accesses=args.cocotb_accesses, skip_cocotb=args.no_cocotb, log=print,
+              configurations=configurations)
     print()
     print(f"disagg bench: workload '{name}' ({len(w):,} accesses), configuration {config.source}")
     print(format_table(r))

@@ -78,6 +78,7 @@ def _cli(capsys, *argv):
     (None, ["run", "--window", "5:10"], "--window needs --waves"),
     (None, ["run", "--waves", "{d}/w.fst", "--window", "10:5"], "START <= END"),
     (None, ["bench", "--set", "memory.page_bytes=100"], "impossible configuration"),
+    (None, ["bench", "--configs", "default,nope"], "--configs: unknown configuration 'nope'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, setup, argv, message):
     if setup is not None:
