@@ -23,6 +23,11 @@ def register(sub):
     src.add_argument("--seed", type=int, default=0, help="workload seed (default 0)")
     src.add_argument("--trace", type=Path, default=None, metavar="FILE",
                      help="run a .dtrace file or a valgrind lackey log instead of a generated workload")
+    src.add_argument("--program", default=None, metavar="'CMD ARGS'",
+                     help="run a program under valgrind lackey and sweep its accesses (no shell; the program's "
+                          "exit status and output are printed)")
+    src.add_argument("--save-lackey", type=Path, default=None, metavar="FILE",
+                     help="with --program: keep its lackey trace in FILE (.gz, .xz or .zst: compressed)")
     src.add_argument("--cpu-cache", action="store_true",
                      help="filter the workload through a CPU L1 + LLC first (only LLC misses reach the ExCache)")
     src.add_argument("--l1", default="32K:8", metavar="SIZE:WAYS", help="CPU L1 with --cpu-cache (default 32K:8)")
@@ -121,13 +126,29 @@ def axes_of(args, *, default_sizes=True):
 def load_workload(args):
     """(name, workload, meta) of ``--trace`` or ``--workload``, after ``--cpu-cache``; saved with ``--save-trace``."""
     from ..workloads import generate, parse_params
-    if args.trace is not None:
+    program = getattr(args, "program", None)
+    if getattr(args, "save_lackey", None) is not None and program is None:
+        raise DisaggError("--save-lackey applies to --program")
+    if program is not None and args.trace is not None:
+        raise DisaggError("--program and --trace are alternatives: give one")
+    if program is not None and args.param:
+        raise DisaggError("-p/--param applies to --workload, not to --program")
+    if program is not None:
+        from ..program import trace_program
+        result = trace_program(program, save_trace=args.save_lackey, progress=not args.quiet)
+        print(result.report())
+        workload, name, params = result.workload, _program_folder_name(result.command), {}
+    elif args.trace is not None:
         from ..traces import load_trace
         workload, name, params = load_trace(args.trace), args.trace.name, {}
     else:
         params = parse_params(args.workload, args.param)
         workload, name = generate(args.workload, seed=args.seed, **params), args.workload
     meta = {"workload": name, "params": params, "seed": args.seed, "accesses": int(len(workload))}
+    if program is not None:
+        meta["program"] = {"command": result.command, "status": result.status, "stopped": result.stopped,
+                           "instructions": result.instructions,
+                           "saved_lackey": str(result.saved_trace) if result.saved_trace else None}
     if args.cpu_cache:
         from ..workloads.cpu_cache import CacheLevel, CpuCaches, filter_workload
         (l1s, l1w), (llcs, llcw) = _level(args.l1, "--l1"), _level(args.llc, "--llc")
@@ -139,6 +160,13 @@ def load_workload(args):
         from ..traces import save
         print(f"wrote {save(args.save_trace, workload, meta)}")
     return name, workload, meta
+
+
+def _program_folder_name(command):
+    """A file-name-safe name for a program's sweep (its output folder): the program and its arguments."""
+    import re
+    text = "_".join([Path(command[0]).name, *command[1:]])
+    return re.sub(r"[^A-Za-z0-9._+-]+", "_", text)[:80].strip("_") or "program"
 
 
 def run(args):

@@ -94,3 +94,31 @@ def test_committed_sort_trace():
     w = load_trace(DATA / "sort400.lackey.xz")
     assert len(w) == 251_585
     assert len(np.unique(w["vaddr"] // np.uint64(4096))) == 99
+
+
+def test_cli_sweep_program(tiny, tmp_path, capsys):
+    """``disagg sweep --program``: the program traced once, its accesses run at every point (the small RTL
+    sweep's system and sizes, so the models are shared with test_sweep_rtl)."""
+    from sim_tests.workloads.test_sweep_rtl import SMALL_SYSTEM
+    out, saved = tmp_path / "sweep", tmp_path / "tiny.lackey.gz"
+    rc = main(["sweep", "--program", str(tiny), "--save-lackey", str(saved), "--sizes", "4K,8K", "--jobs", "1",
+               "--quiet", "--out", str(out), *SMALL_SYSTEM])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert f"program {tiny}: exited with status 3; 1,024 data accesses" in captured.out
+    doc = json.loads((out / "sweep.json").read_text())
+    assert {r["size"] for r in doc["rows"]} == {4096, 8192}
+    assert all(r["stat_accesses"] == 1024 for r in doc["rows"])
+    assert doc["meta"]["program"]["status"] == 3 and doc["meta"]["program"]["command"] == [str(tiny)]
+    assert len(load_trace(saved)) == 1024
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--save-lackey", "x.lackey", "--workload", "uniform"], "--save-lackey applies to --program"),
+    (["--program", "true", "--trace", "x.lackey"], "--program and --trace are alternatives"),
+    (["--program", "true", "-p", "n=3"], "-p/--param applies to --workload"),
+])
+def test_sweep_program_options_are_checked(argv, message, capsys):
+    assert main(["sweep", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
