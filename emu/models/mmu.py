@@ -126,7 +126,7 @@ class MMUModel:
             return False
         if kind in (LINE_READ, LINE_WRITE):
             ok = (length > 0 and length % self.beat_bytes == 0 and vaddr % self.beat_bytes == 0
-                  and length <= min(self.page_bytes, 256 * self.beat_bytes))
+                  and length <= min(self.page_bytes, 1 << 15))
         elif kind in (WORD_READ, WORD_WRITE):
             ok = length in (1, 2, 4, 8) and vaddr % length == 0
         else:

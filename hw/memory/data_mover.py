@@ -1,6 +1,6 @@
 """Data mover: carries out one translated request on DRAM and moves its data beats, or drains them."""
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -14,15 +14,19 @@ __all__ = ["DataMover"]
 class DataMover(wiring.Component):
     """One request's DRAM transaction, between the message data streams and the AXI port.
 
-    ``start`` (with ``paddr``, ``write``, ``line``, ``length``, sampled in that cycle) runs it: a line is one
-    INCR burst of ``length / beat`` beats; a word is one beat, shifted to its byte lane and masked by
+    ``start`` (with ``paddr``, ``write``, ``line``, ``length``, sampled in that cycle) runs it: a line of
+    ``length / beat`` beats is carried as INCR bursts of at most 256 beats, split at 4 KiB boundaries (AXI
+    rules; a line never crosses its page, see the request checker); a word is one beat, shifted to its byte lane and masked by
     ``wstrb`` (writes) or shifted down and masked (reads). A read first asks for the response header
     (``hdr_valid``/``hdr_ready``, after the AR handshake) and then streams the data beats; a write takes the
     beats from ``rx_data`` and ends with the B response. ``drain`` instead consumes the beats of a request
     that is not carried out, up to the one with ``last``. ``done`` is high in the last cycle of either.
 
-    Today one AXI burst serves a request (``max_line_bytes``); serving longer lines as several bursts
-    (issue 17) is this block's job alone.
+    Reads ask for later bursts while earlier ones stream (the header still waits for the first AR
+    handshake), so a subordinate that accepts several read addresses returns the beats back to back;
+    the beats leave as one response with ``last`` on the request's final beat. Writes issue each burst's
+    address after the previous burst's data, take B responses whenever they come and finish with the
+    last one. Every address and length is a register, stable while its valid waits for ready.
 
     Parameters
     ----------
@@ -65,64 +69,103 @@ class DataMover(wiring.Component):
         m = Module()
         mem, rx, tx = self.mem, self.rx_data, self.tx_data
         dw, bb, lane_bits = p.data_width, p.beat_bytes, p.lane_bits
+        max_beats = p.max_line_bytes >> lane_bits
+        cw = max_beats.bit_length()          # counts 0 .. max_beats
         paddr = Signal(p.paddr_width)
         write, line = Signal(), Signal()
         length = Signal(LENGTH_WIDTH)
         with m.If(self.start):
             m.d.sync += [paddr.eq(self.paddr), write.eq(self.write), line.eq(self.line), length.eq(self.length)]
         lane = paddr[:lane_bits]
-        n_line_beats = (length >> lane_bits)[:9]
-        beats = Signal(9)
-        beat = Signal(9)
+        beats = Signal(cw)                   # beats of the whole request
+        m.d.comb += beats.eq(Mux(line, (length >> lane_bits)[:cw], 1))
         word_mask = Signal(8)
         lane_mask = Signal(dw)        # the word's bytes, in the low lanes
         m.d.comb += [
             word_mask.eq(Mux(length == 8, 0xFF, Mux(length == 4, 0x0F, Mux(length == 2, 0x03, 0x01)))),
             lane_mask.eq(Cat(*[Mux(word_mask[i], 0xFF, 0) for i in range(8)])),
         ]
+
+        # Address issuer: the request as bursts of at most 256 beats that never cross a 4 KiB boundary
+        # (AXI rule; the checker already keeps a line inside its page). ``a_addr``/``a_left`` are the
+        # next burst's address and the beats not yet asked for; both are registers, so an address
+        # waiting for ready keeps its payload.
+        a_addr = Signal(p.paddr_width)
+        a_left = Signal(cw)
+        to_4k = Signal(13 - lane_bits + 1)
+        burst = Signal(9)
+        m.d.comb += [
+            to_4k.eq((Const(4096, 13) - a_addr[:12]) >> lane_bits),
+            burst.eq(Mux((a_left < to_4k) & (a_left < 256), a_left, Mux(to_4k < 256, to_4k, 256))),
+        ]
+        with m.If(self.start):
+            m.d.sync += [a_addr.eq(self.paddr & ~(bb - 1)),
+                         a_left.eq(Mux(self.line, (self.length >> lane_bits)[:cw], 1))]
+        issuing = Signal()               # this cycle's address handshake
+        a_valid = a_left != 0
+        with m.If(write):
+            m.d.comb += [mem.awaddr.eq(a_addr), mem.awlen.eq(burst - 1), issuing.eq(mem.awvalid & mem.awready)]
+        with m.Else():
+            m.d.comb += [mem.araddr.eq(a_addr), mem.arlen.eq(burst - 1), issuing.eq(mem.arvalid & mem.arready)]
+        with m.If(issuing):
+            m.d.sync += [a_addr.eq(a_addr + (burst << lane_bits)), a_left.eq(a_left - burst)]
+
+        beat = Signal(cw)                # read: beats passed on; write: beats left in the current burst
+        b_wait = Signal(cw)              # write bursts whose B response has not come
+        b_taken = mem.bvalid & mem.bready
+        with m.If(issuing & write & ~b_taken):
+            m.d.sync += b_wait.eq(b_wait + 1)
+        with m.Elif(b_taken & ~(issuing & write)):
+            m.d.sync += b_wait.eq(b_wait - 1)
         last = beat == beats - 1
-        burst_addr = paddr & ~(bb - 1)
-        burst_len = Mux(line, n_line_beats - 1, 0)
 
         with m.FSM(name="mover_fsm"):
             with m.State("IDLE"):
+                m.d.sync += beat.eq(0)
                 with m.If(self.start):
                     m.next = "ISSUE"
                 with m.Elif(self.drain):
                     m.next = "DRAIN"
             with m.State("ISSUE"):
+                # A read's first burst, or the next write burst (earlier write bursts' B may come meanwhile).
                 m.d.comb += mem.req.eq(1)
-                m.d.sync += [beat.eq(0), beats.eq(Mux(line, n_line_beats, 1))]
                 with m.If(write):
-                    m.d.comb += [mem.awvalid.eq(1), mem.awaddr.eq(burst_addr), mem.awlen.eq(burst_len)]
+                    m.d.comb += [mem.awvalid.eq(1), mem.bready.eq(1)]
                     with m.If(mem.awready):
+                        m.d.sync += beat.eq(burst)
                         m.next = "WRITE_W"
                 with m.Else():
-                    m.d.comb += [mem.arvalid.eq(1), mem.araddr.eq(burst_addr), mem.arlen.eq(burst_len)]
+                    m.d.comb += mem.arvalid.eq(1)
                     with m.If(mem.arready):
                         m.next = "READ_HDR"
             with m.State("WRITE_W"):
-                m.d.comb += [mem.req.eq(1), mem.wvalid.eq(rx.valid), rx.ready.eq(mem.wready), mem.wlast.eq(last)]
+                w_last = beat == 1
+                m.d.comb += [mem.req.eq(1), mem.bready.eq(1),
+                             mem.wvalid.eq(rx.valid), rx.ready.eq(mem.wready), mem.wlast.eq(w_last)]
                 with m.If(line):
                     m.d.comb += [mem.wdata.eq(rx.payload.data), mem.wstrb.eq((1 << bb) - 1)]
                 with m.Else():
                     m.d.comb += [mem.wdata.eq((rx.payload.data & lane_mask) << (lane * 8)),
                                  mem.wstrb.eq(word_mask << lane)]
                 with m.If(rx.valid & mem.wready):
-                    m.d.sync += beat.eq(beat + 1)
-                    with m.If(last):
+                    m.d.sync += beat.eq(beat - 1)
+                    with m.If(w_last & a_valid):
+                        m.next = "ISSUE"
+                    with m.Elif(w_last):
                         m.next = "WRITE_B"
             with m.State("WRITE_B"):
                 m.d.comb += [mem.req.eq(1), mem.bready.eq(1)]
-                with m.If(mem.bvalid):
+                with m.If(mem.bvalid & (b_wait == 1)):
                     m.d.comb += self.done.eq(1)
                     m.next = "IDLE"
             with m.State("READ_HDR"):
-                m.d.comb += [mem.req.eq(1), self.hdr_valid.eq(1)]
+                m.d.comb += [mem.req.eq(1), mem.arvalid.eq(a_valid), self.hdr_valid.eq(1)]
                 with m.If(self.hdr_ready):
                     m.next = "READ_DATA"
             with m.State("READ_DATA"):
-                m.d.comb += [mem.req.eq(1), tx.valid.eq(mem.rvalid), mem.rready.eq(tx.ready), tx.payload.last.eq(last)]
+                # Later bursts are asked for while earlier ones stream (a subordinate may accept them early).
+                m.d.comb += [mem.req.eq(1), mem.arvalid.eq(a_valid),
+                             tx.valid.eq(mem.rvalid), mem.rready.eq(tx.ready), tx.payload.last.eq(last)]
                 with m.If(line):
                     m.d.comb += tx.payload.data.eq(mem.rdata)
                 with m.Else():

@@ -4,14 +4,16 @@ constants of the page-table format they size."""
 from dataclasses import dataclass
 
 from hw.lib.checks import check_int, is_pow2
-from hw.protocol import PID_WIDTH
+from hw.protocol import LENGTH_WIDTH, PID_WIDTH
 
-__all__ = ["MMUParams", "PTE_BYTES", "MAX_BUCKETS_LOG2"]
+__all__ = ["MMUParams", "PTE_BYTES", "MAX_BUCKETS_LOG2", "MAX_LINE_BYTES"]
 
 #: Bytes of one page-table entry (two 64-bit words, see docs/page-table.md).
 PTE_BYTES = 16
 #: Largest PT_BUCKETS_LOG2 (the bucket index is 16 bits).
 MAX_BUCKETS_LOG2 = 16
+#: Longest line access: a power of two that the 16-bit message length field holds.
+MAX_LINE_BYTES = 1 << (LENGTH_WIDTH - 1)
 
 _FIELDS = ("tlb_entries", "tlb_ways", "page_bytes", "pid_width", "vaddr_width", "paddr_width", "data_width",
            "pt_bucket_entries", "pt_buckets_log2", "pt_max_probes", "axi_id_width")
@@ -124,8 +126,9 @@ class MMUParams:
 
     @property
     def max_line_bytes(self):
-        """Longest LINE_READ/LINE_WRITE: one AXI burst (256 beats) and at most one page."""
-        return min(self.page_bytes, 256 * self.beat_bytes)
+        """Longest LINE_READ/LINE_WRITE: one page, at most :data:`MAX_LINE_BYTES` (the data mover splits it
+        into AXI bursts)."""
+        return min(self.page_bytes, MAX_LINE_BYTES)
 
     def as_dict(self):
         return {k: getattr(self, k) for k in _FIELDS}

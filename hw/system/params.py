@@ -104,7 +104,7 @@ class SystemParams:
                                  f"not {n.max_payload!r}")
         if ex.line_bytes > mmu.max_line_bytes:
             raise ValueError(f"excache.line_bytes must be at most the MMU's longest line access "
-                             f"({mmu.max_line_bytes} bytes: one page, one AXI burst), not {ex.line_bytes!r}")
+                             f"({mmu.max_line_bytes} bytes: one page), not {ex.line_bytes!r}")
         if ex.vaddr_width > mmu.vaddr_width:
             raise ValueError(f"excache.vaddr_width must be at most mmu.vaddr_width ({mmu.vaddr_width}), "
                              f"not {ex.vaddr_width!r}")

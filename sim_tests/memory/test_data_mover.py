@@ -1,8 +1,13 @@
-"""hw.memory.data_mover.DataMover on the DRAM model: line and word writes and reads, drain, backpressure."""
+"""hw.memory.data_mover.DataMover: line and word writes and reads, drain, backpressure (on the DRAM model), and
+seeded random accesses of up to a page as several AXI bursts (a random-stall AXI subordinate)."""
 
+import os
 import random
 
+import pytest
+
 from hw.memory.data_mover import DataMover
+from hw.memory.params import MMUParams
 from sim_tests.memory.helpers import PARAMS, run, with_dram
 
 
@@ -73,3 +78,174 @@ def test_lines_words_and_drain():
     expect0 = (line[0] & ~(0xFFFF << 48)) | (0xBEEF << 48)
     assert got["beat0"] == [(expect0, 1)]
     assert got["drained"] == 3 and got["drain_done"] == 1
+
+
+class RandomAxi:
+    """A behavioural AXI subordinate on a BurstSignature port, stepped once per cycle by the bench: random
+    ready/valid stalls on all five channels (B responses sometimes hundreds of cycles late), up to two read addresses accepted ahead of their data, a byte
+    memory, and the burst rules checked (at most 256 beats, never across a 4 KiB boundary, ``wlast`` on a
+    burst's last beat, an address payload stable while it waits for ready)."""
+
+    def __init__(self, port, rng, beat_bytes, size, stall):
+        self.port, self.rng, self.bb, self.stall = port, rng, beat_bytes, stall
+        self.mem = bytearray(rng.randbytes(size))
+        self.ar, self.aw = [], []            # accepted bursts: [address, beats left]
+        self.b_owed = []                     # cycle from which each owed B response may be given
+        self.cycle = 0
+        self.rvalid = self.bvalid = False
+        self.waiting = {}                    # channel -> payload offered last cycle without ready
+        self.bursts = []                     # (kind, address, beats)
+
+    def _burst(self, kind, addr, beats):
+        assert 1 <= beats <= 256, (kind, addr, beats)
+        assert addr % 4096 + beats * self.bb <= 4096, f"{kind} burst at {addr:#x} of {beats} beats crosses 4 KiB"
+        self.bursts.append((kind, addr, beats))
+
+    def drive(self, ctx):
+        port, go = self.port, lambda: self.rng.random() >= self.stall
+        ctx.set(port.arready, len(self.ar) < 2 and go())
+        ctx.set(port.awready, len(self.aw) < 1 and go())
+        ctx.set(port.wready, bool(self.aw) and go())
+        self.rvalid = bool(self.ar) and (self.rvalid or go())
+        ctx.set(port.rvalid, self.rvalid)
+        if self.ar:
+            addr, left = self.ar[0]
+            ctx.set(port.rdata, int.from_bytes(self.mem[addr:addr + self.bb], "little"))
+            ctx.set(port.rlast, left == 1)
+        self.cycle += 1
+        self.bvalid = bool(self.b_owed) and self.b_owed[0] <= self.cycle and (self.bvalid or go())
+        ctx.set(port.bvalid, self.bvalid)
+
+    def sample(self, ctx):
+        """Handshakes of this cycle (call after every input of the cycle is set)."""
+        port = self.port
+        for ch, fields in (("ar", ("araddr", "arlen")), ("aw", ("awaddr", "awlen"))):
+            valid, ready = ctx.get(getattr(port, ch + "valid")), ctx.get(getattr(port, ch + "ready"))
+            payload = tuple(ctx.get(getattr(port, f)) for f in fields)
+            if ch in self.waiting:
+                assert valid and payload == self.waiting[ch], f"{ch} changed while waiting for ready"
+            self.waiting.pop(ch, None)
+            if valid and ready:
+                self._burst(ch, payload[0], payload[1] + 1)
+                getattr(self, ch).append([payload[0], payload[1] + 1])
+            elif valid:
+                self.waiting[ch] = payload
+        if self.rvalid and ctx.get(port.rready):
+            self.ar[0][0] += self.bb
+            self.ar[0][1] -= 1
+            if self.ar[0][1] == 0:
+                self.ar.pop(0)
+            self.rvalid = False
+        if ctx.get(port.wvalid) and ctx.get(port.wready):
+            addr, left = self.aw[0]
+            assert ctx.get(port.wlast) == (left == 1), "wlast must mark a burst's last beat"
+            data, strb = ctx.get(port.wdata), ctx.get(port.wstrb)
+            for i in range(self.bb):
+                if strb >> i & 1:
+                    self.mem[addr + i] = data >> (8 * i) & 0xFF
+            self.aw[0] = [addr + self.bb, left - 1]
+            if left == 1:
+                self.aw.pop(0)
+                # Sometimes late, so that an earlier burst's B is still owed when the last burst's data ends.
+                self.b_owed.append(self.cycle + (self.rng.randrange(600) if self.rng.random() < 0.3 else 0))
+        if self.bvalid and ctx.get(port.bready):
+            self.b_owed.pop(0)
+            self.bvalid = False
+
+
+@pytest.mark.parametrize("data_width,page_bytes", [(64, 4096), (256, 16384)])
+def test_random_lines_and_words_with_backpressure(data_width, page_bytes):
+    """Seeded random line (up to a whole page, 4 KiB and more, several bursts) and word accesses against
+    a byte-array reference, with stalls on every AXI channel, the data streams and the header."""
+    seed = int(os.environ.get("DISAGG_SEED", "1"))
+    rng = random.Random(seed * 31 + data_width)
+    params = MMUParams(tlb_entries=8, tlb_ways=2, pid_width=3, paddr_width=16, data_width=data_width,
+                       page_bytes=page_bytes, pt_buckets_log2=2, pt_max_probes=2)
+    dut = DataMover(params)
+    bb = params.beat_bytes
+    axi = RandomAxi(dut.mem, rng, bb, 1 << 16, stall=0.3)
+    ref = bytearray(axi.mem)
+    counts = {"line_read": 0, "line_write": 0, "word": 0, "bursts": 0}
+
+    async def one(ctx, paddr, write, line, length, data):
+        ctx.set(dut.start, 1)
+        ctx.set(dut.paddr, paddr)
+        ctx.set(dut.write, write)
+        ctx.set(dut.line, line)
+        ctx.set(dut.length, length)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        if line:
+            beats = [int.from_bytes(data[i:i + bb], "little") for i in range(0, length, bb)] if write else []
+        else:
+            beats = [int.from_bytes(data, "little")] if write else []
+        out, hdr, rx_valid = [], 0, False
+        for _ in range(40 * (length // bb + 8) + 2000):
+            axi.drive(ctx)
+            rx_valid = bool(beats) and (rx_valid or rng.random() < 0.7)
+            ctx.set(dut.rx_data.valid, rx_valid)
+            if beats:
+                ctx.set(dut.rx_data.payload.data, beats[0])
+                ctx.set(dut.rx_data.payload.last, len(beats) == 1)
+            ctx.set(dut.tx_data.ready, rng.random() < 0.7)
+            ctx.set(dut.hdr_ready, rng.random() < 0.7)
+            axi.sample(ctx)
+            done = ctx.get(dut.done)
+            if rx_valid and ctx.get(dut.rx_data.ready):
+                beats.pop(0)
+                rx_valid = False
+            if ctx.get(dut.tx_data.valid) and ctx.get(dut.tx_data.ready):
+                assert hdr == 1, "a data beat before the response header"
+                out.append((ctx.get(dut.tx_data.payload.data), ctx.get(dut.tx_data.payload.last)))
+            hdr += ctx.get(dut.hdr_valid) and ctx.get(dut.hdr_ready)
+            await ctx.tick()
+            if done:
+                ctx.set(dut.rx_data.valid, 0)
+                assert not beats and hdr == (0 if write else 1)
+                assert not axi.ar and not axi.aw and not axi.b_owed, "done before DRAM finished"
+                return out
+        raise AssertionError(f"access paddr={paddr:#x} write={write} line={line} length={length} did not finish "
+                             f"(seed {seed})")
+
+    async def bench(ctx):
+        for _ in range(60):
+            kind = rng.random()
+            if kind < 0.6:
+                length = bb << rng.randrange(0, (params.max_line_bytes // bb).bit_length())
+                length = min(length, params.max_line_bytes)
+                if rng.random() < 0.3:
+                    length = params.max_line_bytes
+                paddr = rng.randrange(0, 1 << 16, length) if rng.random() < 0.7 else \
+                    rng.randrange(0, (1 << 16) // page_bytes) * page_bytes + rng.randrange(0, page_bytes - length + 1, bb)
+                write = rng.random() < 0.5
+                data = rng.randbytes(length)
+                before = len(axi.bursts)
+                out = await one(ctx, paddr, write, 1, length, data)
+                counts["bursts"] += len(axi.bursts) - before
+                if write:
+                    ref[paddr:paddr + length] = data
+                    counts["line_write"] += 1
+                else:
+                    want = [(int.from_bytes(ref[paddr + i:paddr + i + bb], "little"), int(i == length - bb))
+                            for i in range(0, length, bb)]
+                    assert out == want, f"line read at {paddr:#x} of {length} bytes (seed {seed})"
+                    counts["line_read"] += 1
+                covered = sum(b for _, _, b in axi.bursts[before:]) * bb
+                assert covered == length and axi.bursts[before][1] == paddr
+            else:
+                length = rng.choice((1, 2, 4, 8))
+                paddr = rng.randrange(0, 1 << 16, length)
+                write = rng.random() < 0.5
+                data = rng.randbytes(length)
+                out = await one(ctx, paddr, write, 0, length, data)
+                if write:
+                    ref[paddr:paddr + length] = data
+                else:
+                    assert out == [(int.from_bytes(ref[paddr:paddr + length], "little"), 1)], \
+                        f"word read at {paddr:#x} (seed {seed})"
+                counts["word"] += 1
+        assert axi.mem == ref
+
+    run(dut, bench)
+    assert counts["line_read"] and counts["line_write"] and counts["word"]
+    assert counts["bursts"] > counts["line_read"] + counts["line_write"], counts   # some lines took several bursts

@@ -34,9 +34,9 @@ def top(cfg):
     return MemoryMMU(params)
 
 
-def sim(backend, n_accesses):
+def sim(backend, n_accesses, line_bytes=64):
     hdl = HDL[backend]
-    cfg = {**hdl, **RUN, "n_accesses": n_accesses}
+    cfg = {**hdl, **RUN, "n_accesses": n_accesses, "line_bytes": line_bytes}
     return SimRun(block="mmu", component_factory=top, config=hdl, test_module="sim_tests.mmu.cocotb_mmu",
                   extra_env={"DISAGG_CONFIG": json.dumps(cfg)},
                   gtkw_signals=["net_rx__hdr__valid", "net_rx__hdr__ready", "net_tx__hdr__valid",
@@ -52,3 +52,14 @@ def test_mmu(request, backend):
 @pytest.mark.slow
 def test_mmu_axiram_100k(request):
     run_cocotb(request, sim("axiram", 100_000))
+
+
+def test_mmu_4k_lines(request):
+    """Whole-page (4 KiB) lines: two AXI bursts each, random stalls on every AXI channel and the streams."""
+    run_cocotb(request, sim("axiram", int(os.environ.get("MMU_ACCESSES", 1500)), line_bytes=4096),
+               testcase="random_traffic")
+
+
+@pytest.mark.slow
+def test_mmu_4k_lines_20k(request):
+    run_cocotb(request, sim("axiram", 20_000, line_bytes=4096), testcase="random_traffic")
