@@ -3,7 +3,7 @@
 Firmware-side only; the golden model (``emu/models/mmu.py``) decodes the table with its own, separate
 code so that a format mistake here cannot hide in both.
 
-Summary: the table is ``2**buckets_log2`` buckets of ``bucket_entries`` 16-byte entries at a
+Summary: the table is ``2**buckets_log2`` buckets (``buckets_log2`` 0 to 24) of ``bucket_entries`` 16-byte entries at a
 bucket-aligned base. Entry = word0 (tag) + word1 (frame), little-endian 64-bit words::
 
     word0: [0] valid  [1] tombstone  [7:2] 0  [23:8] pid  [63:24] vpn
@@ -16,6 +16,8 @@ tombstone so that probe chains through the bucket stay intact.
 """
 
 from __future__ import annotations
+
+from hw.memory.params import MAX_BUCKETS_LOG2
 
 __all__ = ["PTE_BYTES", "HASH_PID_MULT", "PageTableFull", "bucket_hash", "encode_entry", "TOMBSTONE",
            "HashedPageTable"]
@@ -32,10 +34,14 @@ class PageTableFull(RuntimeError):
 
 
 def bucket_hash(pid: int, vpn: int, buckets_log2: int) -> int:
-    """Home bucket of (pid, vpn): 16-bit XOR fold of the vpn and ``pid * 0x9E5``, masked."""
+    """Home bucket of (pid, vpn): a 24-bit hash, masked to ``buckets_log2`` bits. Bits 15..0 are the XOR fold
+    of the vpn's 16-bit pieces and ``pid * 0x9E5``; bits 23..16 the XOR of vpn bits 23..16, 39..32 and bits
+    23..16 of ``pid * 0x9E5``."""
     v = vpn & ((1 << 48) - 1)
-    f = (v ^ (v >> 16) ^ (v >> 32) ^ (pid * HASH_PID_MULT)) & 0xFFFF
-    return f & ((1 << buckets_log2) - 1)
+    h = pid * HASH_PID_MULT
+    low = (v ^ (v >> 16) ^ (v >> 32) ^ h) & 0xFFFF
+    high = ((v >> 16) ^ (v >> 32) ^ (h >> 16)) & 0xFF
+    return (low | high << 16) & ((1 << buckets_log2) - 1)
 
 
 def encode_entry(pid: int, vpn: int, pfn: int, readable: bool, writable: bool) -> tuple[bytes, bytes]:
@@ -63,8 +69,8 @@ class HashedPageTable:
     """
 
     def __init__(self, base: int, buckets_log2: int, bucket_entries: int, max_probes: int):
-        if not isinstance(buckets_log2, int) or not 0 <= buckets_log2 <= 16:
-            raise ValueError(f"buckets_log2 must be 0 to 16, not {buckets_log2!r}")
+        if not isinstance(buckets_log2, int) or not 0 <= buckets_log2 <= MAX_BUCKETS_LOG2:
+            raise ValueError(f"buckets_log2 must be 0 to {MAX_BUCKETS_LOG2}, not {buckets_log2!r}")
         if not isinstance(max_probes, int) or not 1 <= max_probes <= 255:
             raise ValueError(f"max_probes must be 1 to 255, not {max_probes!r}")
         self.bucket_bytes = bucket_entries * PTE_BYTES
@@ -72,8 +78,9 @@ class HashedPageTable:
             raise ValueError(f"page-table base must be aligned to {self.bucket_bytes} bytes, not {base:#x}")
         self.base, self.buckets_log2 = base, buckets_log2
         self.buckets, self.bucket_entries, self.max_probes = 1 << buckets_log2, bucket_entries, max_probes
-        # slot state: None = empty, False = tombstone, (pid, vpn) = valid
-        self._slots = [[None] * bucket_entries for _ in range(self.buckets)]
+        # slot state: None = empty, False = tombstone, (pid, vpn) = valid; a bucket never written is absent
+        # (a table of millions of buckets costs only what is used)
+        self._slots: dict[int, list] = {}
         self._where: dict[tuple[int, int], tuple[int, int]] = {}
 
     @property
@@ -100,7 +107,11 @@ class HashedPageTable:
             home = bucket_hash(pid, vpn, self.buckets_log2)
             for i in range(min(self.max_probes, self.buckets)):
                 cand = (home + i) % self.buckets
-                for j, state in enumerate(self._slots[cand]):
+                slots = self._slots.get(cand)
+                if slots is None:       # never written: all empty
+                    b, s = cand, 0
+                    break
+                for j, state in enumerate(slots):
                     if not state:       # empty or tombstone
                         b, s = cand, j
                         break
@@ -109,7 +120,7 @@ class HashedPageTable:
             if b is None:
                 raise PageTableFull(f"no free page-table slot for pid {pid} vpn {vpn:#x} within "
                                     f"{self.max_probes} buckets")
-            self._slots[b][s] = key
+            self._slots.setdefault(b, [None] * self.bucket_entries)[s] = key
             self._where[key] = (b, s)
         addr = self.slot_addr(b, s)
         return [(addr + 8, w1), (addr, w0)]

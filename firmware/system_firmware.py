@@ -31,6 +31,7 @@ from firmware.csr_mem import CsrMemoryBus
 from firmware.global_memory_manager import REGION_POLICIES, GlobalMemoryManager, PlacementError, Region
 from firmware.memory_monitor import MemoryMonitor
 from firmware.processor_monitor import ProcessorMonitor
+from hw.memory.params import MAX_BUCKETS_LOG2
 from hw.processor.excache_layouts import MaintOp
 from hw.network.registers import LINK_COUNTERS, NETIF_COUNTERS, NETIF_REGISTERS
 from hw.system.probe_registers import PROBE_REGS, PROBE_STAGES
@@ -39,10 +40,15 @@ __all__ = ["MemoryEndpoint", "SystemFirmware", "Region", "default_pt_buckets_log
            "RackOutOfMemory", "OOM_ACTIONS"]
 
 
-def default_pt_buckets_log2(dram_bytes, bucket_bytes):
-    """Page-table buckets for a DRAM: the table takes about 1/16 of it (at least one bucket, at most 2**16)."""
+def default_pt_buckets_log2(dram_bytes, bucket_bytes, page_bytes=None):
+    """Page-table buckets for a DRAM: the table takes about 1/16 of it (at least one bucket), but past 65,536
+    buckets no more than one bucket per frame (``page_bytes`` given: a load of at most 1/E with E entries per
+    bucket, so nearly every walk reads one bucket) and at most 2**MAX_BUCKETS_LOG2 (the MMU's limit). Up to
+    64 MiB of 4 KiB pages this is the 1/16 rule alone; 1 GiB gets 2**18 buckets (16 MiB of 64-byte buckets)."""
     buckets = max(1, dram_bytes // 16 // bucket_bytes)
-    return min(16, buckets.bit_length() - 1)
+    if page_bytes is not None:
+        buckets = min(buckets, max(1 << 16, dram_bytes // page_bytes))
+    return min(MAX_BUCKETS_LOG2, buckets.bit_length() - 1)
 
 
 class MemoryEndpoint:
@@ -98,7 +104,7 @@ class SystemFirmware:
         self.bus, self.params = bus, params
         mmu = params.mmu
         if pt_buckets_log2 is None:
-            pt_buckets_log2 = default_pt_buckets_log2(params.dram_bytes, mmu.bucket_bytes)
+            pt_buckets_log2 = default_pt_buckets_log2(params.dram_bytes, mmu.bucket_bytes, mmu.page_bytes)
         self.mem_bus = CsrMemoryBus(bus, "mmu", beat_bytes=mmu.beat_bytes)
         self.memory = MemoryMonitor(self.mem_bus, dram_bytes=params.dram_bytes, pt_base=0,
                                     pt_buckets_log2=pt_buckets_log2, max_probes=max_probes, block="mmu")

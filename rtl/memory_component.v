@@ -9779,10 +9779,10 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire csr__w_stb;
   wire \csr__w_stb$9 ;
   wire done;
-  wire \done$244 ;
-  wire \done$249 ;
+  wire \done$246 ;
+  wire \done$251 ;
   wire drain;
-  wire \drain$233 ;
+  wire \drain$235 ;
   wire events__bucket_read;
   wire events__fault;
   wire events__prot_fault;
@@ -9808,13 +9808,13 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire \fault__write$147 ;
   wire fault_event;
   wire fill;
-  wire \fill$222 ;
+  wire \fill$224 ;
   wire [19:0] fill_pfn;
   wire [7:0] fill_pid;
-  wire [7:0] \fill_pid$224 ;
+  wire [7:0] \fill_pid$226 ;
   wire fill_r;
   wire [35:0] fill_vpn;
-  wire [35:0] \fill_vpn$226 ;
+  wire [35:0] \fill_vpn$228 ;
   wire fill_w;
   wire found;
   wire [7:0] get_node;
@@ -9824,12 +9824,12 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire has_data;
   wire \has_data$191 ;
   wire hdr_ready;
-  wire \hdr_ready$242 ;
+  wire \hdr_ready$244 ;
   wire hdr_valid;
-  wire \hdr_valid$240 ;
+  wire \hdr_valid$242 ;
   wire inv;
   wire \inv$125 ;
-  wire \inv$210 ;
+  wire \inv$212 ;
   wire [1:0] inv_mode;
   wire [1:0] \inv_mode$127 ;
   wire [7:0] inv_pid;
@@ -9849,6 +9849,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire [19:0] lk_pfn;
   wire [7:0] lk_pid;
   wire lk_r;
+  wire lk_stb;
   wire [35:0] lk_vpn;
   wire lk_w;
   wire [31:0] m0__araddr;
@@ -9918,71 +9919,71 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire [7:0] m2__wstrb;
   wire m2__wvalid;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$309 ;
-  wire [31:0] \mem__araddr$353 ;
+  wire [31:0] \mem__araddr$311 ;
+  wire [31:0] \mem__araddr$355 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$311 ;
-  wire [7:0] \mem__arlen$355 ;
+  wire [7:0] \mem__arlen$313 ;
+  wire [7:0] \mem__arlen$357 ;
   wire mem__arready;
-  wire \mem__arready$312 ;
-  wire \mem__arready$356 ;
+  wire \mem__arready$314 ;
+  wire \mem__arready$358 ;
   wire mem__arvalid;
-  wire \mem__arvalid$315 ;
-  wire \mem__arvalid$359 ;
+  wire \mem__arvalid$317 ;
+  wire \mem__arvalid$361 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$317 ;
-  wire [31:0] \mem__awaddr$361 ;
+  wire [31:0] \mem__awaddr$319 ;
+  wire [31:0] \mem__awaddr$363 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$319 ;
-  wire [7:0] \mem__awlen$363 ;
+  wire [7:0] \mem__awlen$321 ;
+  wire [7:0] \mem__awlen$365 ;
   wire mem__awready;
-  wire \mem__awready$320 ;
-  wire \mem__awready$364 ;
+  wire \mem__awready$322 ;
+  wire \mem__awready$366 ;
   wire mem__awvalid;
-  wire \mem__awvalid$323 ;
-  wire \mem__awvalid$367 ;
+  wire \mem__awvalid$325 ;
+  wire \mem__awvalid$369 ;
   wire mem__bready;
-  wire \mem__bready$325 ;
-  wire \mem__bready$369 ;
+  wire \mem__bready$327 ;
+  wire \mem__bready$371 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$326 ;
-  wire [1:0] \mem__bresp$370 ;
+  wire [1:0] \mem__bresp$328 ;
+  wire [1:0] \mem__bresp$372 ;
   wire mem__bvalid;
-  wire \mem__bvalid$328 ;
-  wire \mem__bvalid$372 ;
+  wire \mem__bvalid$330 ;
+  wire \mem__bvalid$374 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$330 ;
-  wire [63:0] \mem__rdata$374 ;
+  wire [63:0] \mem__rdata$332 ;
+  wire [63:0] \mem__rdata$376 ;
   wire mem__req;
-  wire \mem__req$333 ;
-  wire \mem__req$377 ;
+  wire \mem__req$335 ;
+  wire \mem__req$379 ;
   wire mem__rlast;
-  wire \mem__rlast$334 ;
-  wire \mem__rlast$378 ;
+  wire \mem__rlast$336 ;
+  wire \mem__rlast$380 ;
   wire mem__rready;
-  wire \mem__rready$337 ;
-  wire \mem__rready$381 ;
+  wire \mem__rready$339 ;
+  wire \mem__rready$383 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$338 ;
-  wire [1:0] \mem__rresp$382 ;
+  wire [1:0] \mem__rresp$340 ;
+  wire [1:0] \mem__rresp$384 ;
   wire mem__rvalid;
-  wire \mem__rvalid$340 ;
-  wire \mem__rvalid$384 ;
+  wire \mem__rvalid$342 ;
+  wire \mem__rvalid$386 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$343 ;
-  wire [63:0] \mem__wdata$387 ;
+  wire [63:0] \mem__wdata$345 ;
+  wire [63:0] \mem__wdata$389 ;
   wire mem__wlast;
-  wire \mem__wlast$345 ;
-  wire \mem__wlast$389 ;
+  wire \mem__wlast$347 ;
+  wire \mem__wlast$391 ;
   wire mem__wready;
-  wire \mem__wready$346 ;
-  wire \mem__wready$390 ;
+  wire \mem__wready$348 ;
+  wire \mem__wready$392 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$349 ;
-  wire [7:0] \mem__wstrb$393 ;
+  wire [7:0] \mem__wstrb$351 ;
+  wire [7:0] \mem__wstrb$395 ;
   wire mem__wvalid;
-  wire \mem__wvalid$351 ;
-  wire \mem__wvalid$395 ;
+  wire \mem__wvalid$353 ;
+  wire \mem__wvalid$397 ;
   wire mover_done;
   wire [64:0] net_rx__data__payload;
   wire [63:0] \net_rx__data__payload.data ;
@@ -10065,20 +10066,20 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$235 ;
+  wire [31:0] \paddr$237 ;
   wire [19:0] pfn;
   wire [15:0] pid;
   wire prot_fault_event;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   wire [63:0] \pt_base$107 ;
-  wire [63:0] \pt_base$206 ;
+  wire [63:0] \pt_base$208 ;
   output [4:0] pt_buckets_log2;
   wire [4:0] pt_buckets_log2;
   wire [4:0] \pt_buckets_log2$109 ;
-  wire [4:0] \pt_buckets_log2$207 ;
+  wire [4:0] \pt_buckets_log2$209 ;
   wire [7:0] pt_max_probes;
-  wire [7:0] \pt_max_probes$209 ;
+  wire [7:0] \pt_max_probes$211 ;
   wire r;
   wire [63:0] regs__addr;
   wire regs__addr_load;
@@ -10180,9 +10181,10 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$230 ;
+  wire \start$232 ;
   wire tlb_hit;
   wire tlb_hit_event;
+  wire tlb_lookup;
   wire tlb_miss_event;
   wire [19:0] tlb_pfn;
   wire tlb_r;
@@ -10283,46 +10285,46 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$312 ),
+    .m1__arready(\mem__arready$314 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$320 ),
+    .m1__awready(\mem__awready$322 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bresp(\mem__bresp$326 ),
-    .m1__bvalid(\mem__bvalid$328 ),
-    .m1__rdata(\mem__rdata$330 ),
+    .m1__bresp(\mem__bresp$328 ),
+    .m1__bvalid(\mem__bvalid$330 ),
+    .m1__rdata(\mem__rdata$332 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$334 ),
+    .m1__rlast(\mem__rlast$336 ),
     .m1__rready(m1__rready),
-    .m1__rresp(\mem__rresp$338 ),
-    .m1__rvalid(\mem__rvalid$340 ),
+    .m1__rresp(\mem__rresp$340 ),
+    .m1__rvalid(\mem__rvalid$342 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$346 ),
+    .m1__wready(\mem__wready$348 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$356 ),
+    .m2__arready(\mem__arready$358 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$364 ),
+    .m2__awready(\mem__awready$366 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bresp(\mem__bresp$370 ),
-    .m2__bvalid(\mem__bvalid$372 ),
-    .m2__rdata(\mem__rdata$374 ),
+    .m2__bresp(\mem__bresp$372 ),
+    .m2__bvalid(\mem__bvalid$374 ),
+    .m2__rdata(\mem__rdata$376 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$378 ),
+    .m2__rlast(\mem__rlast$380 ),
     .m2__rready(m2__rready),
-    .m2__rresp(\mem__rresp$382 ),
-    .m2__rvalid(\mem__rvalid$384 ),
+    .m2__rresp(\mem__rresp$384 ),
+    .m2__rvalid(\mem__rvalid$386 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$390 ),
+    .m2__wready(\mem__wready$392 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
@@ -10347,21 +10349,21 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .\line$8 (is_line),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$312 ),
+    .mem__arready(\mem__arready$314 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$320 ),
+    .mem__awready(\mem__awready$322 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$328 ),
-    .mem__rdata(\mem__rdata$330 ),
+    .mem__bvalid(\mem__bvalid$330 ),
+    .mem__rdata(\mem__rdata$332 ),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$340 ),
+    .mem__rvalid(\mem__rvalid$342 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$346 ),
+    .mem__wready(\mem__wready$348 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
     .\paddr$4 (paddr),
@@ -10369,7 +10371,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(rx_data__valid),
-    .start(\start$230 ),
+    .start(\start$232 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(tx_data__ready),
     .tx_data__valid(net_tx__data__valid),
@@ -10419,7 +10421,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$5049$31 (req[110:31]),
+    .\port$2987$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10432,7 +10434,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .window__wdata(regs__wdata)
   );
   \memory_component.memory.mmu.sequencer  sequencer (
-    .access_start(\start$230 ),
+    .access_start(\start$232 ),
     .clk(clk),
     .drain(drain),
     .fault__resolve(fault__resolve),
@@ -10456,6 +10458,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .rx_hdr__valid(rx_hdr__valid),
     .tlb_hit(tlb_hit),
     .tlb_hit_event(events__tlb_hit),
+    .tlb_lookup(lk_stb),
     .tlb_miss_event(events__tlb_miss),
     .tlb_pfn(tlb_pfn),
     .tlb_r(tlb_r),
@@ -10482,17 +10485,18 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .fill_r(walk_r),
     .fill_vpn(fill_vpn),
     .fill_w(walk_w),
-    .inv(inv),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
     .inv_vpn(inv_vpn),
     .lk_hit(tlb_hit),
     .lk_pfn(tlb_pfn),
-    .lk_pid(req[38:31]),
+    .lk_pid(rx_hdr__payload[38:31]),
     .lk_r(tlb_r),
-    .lk_vpn(req[94:59]),
+    .lk_vpn(rx_hdr__payload[94:59]),
     .lk_w(tlb_w),
-    .rst(rst)
+    .rst(rst),
+    .tag_inv__en(inv),
+    .tag_lk__en(lk_stb)
   );
   \memory_component.memory.mmu.walker  walker (
     .bucket_read(events__bucket_read),
@@ -10514,7 +10518,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .\pid$4 (req[46:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
-    .pt_max_probes(pt_max_probes),
+    .\pt_max_probes$12 (pt_max_probes),
     .r(walk_r),
     .rst(rst),
     .start(start),
@@ -10529,21 +10533,21 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$356 ),
+    .mem__arready(\mem__arready$358 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$364 ),
+    .mem__awready(\mem__awready$366 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$372 ),
-    .mem__rdata(\mem__rdata$374 ),
+    .mem__bvalid(\mem__bvalid$374 ),
+    .mem__rdata(\mem__rdata$376 ),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$384 ),
+    .mem__rvalid(\mem__rvalid$386 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$390 ),
+    .mem__wready(\mem__wready$392 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -10685,8 +10689,9 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign \is_write$187  = fault__write;
   assign \is_line$189  = is_line;
   assign \has_data$191  = has_data;
-  assign lk_pid = req[38:31];
-  assign lk_vpn = req[94:59];
+  assign tlb_lookup = lk_stb;
+  assign lk_pid = rx_hdr__payload[38:31];
+  assign lk_vpn = rx_hdr__payload[94:59];
   assign lk_hit = tlb_hit;
   assign lk_pfn = tlb_pfn;
   assign lk_r = tlb_r;
@@ -10694,33 +10699,33 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign walk_start = start;
   assign pid = req[46:31];
   assign vpn = req[94:59];
-  assign \pt_base$206  = pt_base;
-  assign \pt_buckets_log2$207  = pt_buckets_log2;
-  assign \pt_max_probes$209  = pt_max_probes;
-  assign \inv$210  = inv;
+  assign \pt_base$208  = pt_base;
+  assign \pt_buckets_log2$209  = pt_buckets_log2;
+  assign \pt_max_probes$211  = pt_max_probes;
+  assign \inv$212  = inv;
   assign done = walk_done;
   assign found = walk_found;
   assign pfn = walk_pfn;
   assign r = walk_r;
   assign w = walk_w;
-  assign \fill$222  = fill;
-  assign \fill_pid$224  = fill_pid;
-  assign \fill_vpn$226  = fill_vpn;
+  assign \fill$224  = fill;
+  assign \fill_pid$226  = fill_pid;
+  assign \fill_vpn$228  = fill_vpn;
   assign fill_pfn = walk_pfn;
   assign fill_r = walk_r;
   assign fill_w = walk_w;
-  assign access_start = \start$230 ;
-  assign \drain$233  = drain;
-  assign \paddr$235  = paddr;
+  assign access_start = \start$232 ;
+  assign \drain$235  = drain;
+  assign \paddr$237  = paddr;
   assign write = fault__write;
   assign line = is_line;
   assign length = req[126:111];
-  assign \hdr_valid$240  = hdr_valid;
-  assign \hdr_ready$242  = hdr_ready;
-  assign \done$244  = mover_done;
+  assign \hdr_valid$242  = hdr_valid;
+  assign \hdr_ready$244  = hdr_ready;
+  assign \done$246  = mover_done;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$249  = window_done;
+  assign \done$251  = window_done;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -10758,50 +10763,50 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$309  = m1__araddr;
-  assign \mem__arlen$311  = m1__arlen;
-  assign m1__arready = \mem__arready$312 ;
-  assign \mem__arvalid$315  = m1__arvalid;
-  assign \mem__awaddr$317  = m1__awaddr;
-  assign \mem__awlen$319  = m1__awlen;
-  assign m1__awready = \mem__awready$320 ;
-  assign \mem__awvalid$323  = m1__awvalid;
-  assign \mem__bready$325  = m1__bready;
-  assign m1__bresp = \mem__bresp$326 ;
-  assign m1__bvalid = \mem__bvalid$328 ;
-  assign m1__rdata = \mem__rdata$330 ;
-  assign \mem__req$333  = m1__req;
-  assign m1__rlast = \mem__rlast$334 ;
-  assign \mem__rready$337  = m1__rready;
-  assign m1__rresp = \mem__rresp$338 ;
-  assign m1__rvalid = \mem__rvalid$340 ;
-  assign \mem__wdata$343  = m1__wdata;
-  assign \mem__wlast$345  = m1__wlast;
-  assign m1__wready = \mem__wready$346 ;
-  assign \mem__wstrb$349  = m1__wstrb;
-  assign \mem__wvalid$351  = m1__wvalid;
-  assign \mem__araddr$353  = m2__araddr;
-  assign \mem__arlen$355  = m2__arlen;
-  assign m2__arready = \mem__arready$356 ;
-  assign \mem__arvalid$359  = m2__arvalid;
-  assign \mem__awaddr$361  = m2__awaddr;
-  assign \mem__awlen$363  = m2__awlen;
-  assign m2__awready = \mem__awready$364 ;
-  assign \mem__awvalid$367  = m2__awvalid;
-  assign \mem__bready$369  = m2__bready;
-  assign m2__bresp = \mem__bresp$370 ;
-  assign m2__bvalid = \mem__bvalid$372 ;
-  assign m2__rdata = \mem__rdata$374 ;
-  assign \mem__req$377  = m2__req;
-  assign m2__rlast = \mem__rlast$378 ;
-  assign \mem__rready$381  = m2__rready;
-  assign m2__rresp = \mem__rresp$382 ;
-  assign m2__rvalid = \mem__rvalid$384 ;
-  assign \mem__wdata$387  = m2__wdata;
-  assign \mem__wlast$389  = m2__wlast;
-  assign m2__wready = \mem__wready$390 ;
-  assign \mem__wstrb$393  = m2__wstrb;
-  assign \mem__wvalid$395  = m2__wvalid;
+  assign \mem__araddr$311  = m1__araddr;
+  assign \mem__arlen$313  = m1__arlen;
+  assign m1__arready = \mem__arready$314 ;
+  assign \mem__arvalid$317  = m1__arvalid;
+  assign \mem__awaddr$319  = m1__awaddr;
+  assign \mem__awlen$321  = m1__awlen;
+  assign m1__awready = \mem__awready$322 ;
+  assign \mem__awvalid$325  = m1__awvalid;
+  assign \mem__bready$327  = m1__bready;
+  assign m1__bresp = \mem__bresp$328 ;
+  assign m1__bvalid = \mem__bvalid$330 ;
+  assign m1__rdata = \mem__rdata$332 ;
+  assign \mem__req$335  = m1__req;
+  assign m1__rlast = \mem__rlast$336 ;
+  assign \mem__rready$339  = m1__rready;
+  assign m1__rresp = \mem__rresp$340 ;
+  assign m1__rvalid = \mem__rvalid$342 ;
+  assign \mem__wdata$345  = m1__wdata;
+  assign \mem__wlast$347  = m1__wlast;
+  assign m1__wready = \mem__wready$348 ;
+  assign \mem__wstrb$351  = m1__wstrb;
+  assign \mem__wvalid$353  = m1__wvalid;
+  assign \mem__araddr$355  = m2__araddr;
+  assign \mem__arlen$357  = m2__arlen;
+  assign m2__arready = \mem__arready$358 ;
+  assign \mem__arvalid$361  = m2__arvalid;
+  assign \mem__awaddr$363  = m2__awaddr;
+  assign \mem__awlen$365  = m2__awlen;
+  assign m2__awready = \mem__awready$366 ;
+  assign \mem__awvalid$369  = m2__awvalid;
+  assign \mem__bready$371  = m2__bready;
+  assign m2__bresp = \mem__bresp$372 ;
+  assign m2__bvalid = \mem__bvalid$374 ;
+  assign m2__rdata = \mem__rdata$376 ;
+  assign \mem__req$379  = m2__req;
+  assign m2__rlast = \mem__rlast$380 ;
+  assign \mem__rready$383  = m2__rready;
+  assign m2__rresp = \mem__rresp$384 ;
+  assign m2__rvalid = \mem__rvalid$386 ;
+  assign \mem__wdata$389  = m2__wdata;
+  assign \mem__wlast$391  = m2__wlast;
+  assign m2__wready = \mem__wready$392 ;
+  assign \mem__wstrb$395  = m2__wstrb;
+  assign \mem__wvalid$397  = m2__wvalid;
   assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
   assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
   assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
@@ -12721,7 +12726,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$5049$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2987$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12830,8 +12835,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$5049$31 ;
-  wire [79:0] \port$5049$31 ;
+  input [79:0] \port$2987$31 ;
+  wire [79:0] \port$2987$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12888,14 +12893,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$241$0 (fault__write),
-    .\port$4039$0 (owner_get_valid),
-    .\port$4040$0 (owner_get_node),
-    .\port$4970$0 (window__busy),
-    .\port$4974$0 (window__error),
-    .\port$5049$0 (fault__kind),
-    .\port$5049$31 (\port$5049$31 [15:0]),
-    .\port$5049$7 (fault__src),
-    .\port$5053$0 (fault__pending),
+    .\port$2646$0 (owner_get_valid),
+    .\port$2647$0 (owner_get_node),
+    .\port$2901$0 (window__busy),
+    .\port$2905$0 (window__error),
+    .\port$2987$0 (fault__kind),
+    .\port$2987$31 (\port$2987$31 [15:0]),
+    .\port$2987$7 (fault__src),
+    .\port$2993$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -12911,7 +12916,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$5049$31 [79:16];
+      vaddr_shown = \port$2987$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12935,9 +12940,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$5049$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$5049$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$5049$31 [15:0];
+  assign fault__vaddr = \port$2987$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$2987$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$2987$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12967,7 +12972,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$241$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$4039$0 , \port$4040$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$4970$0 , \port$4974$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$5049$0 , \port$5049$7 , \port$5049$31 , \port$5053$0 , bus__addr
+, \storage$93 , \port$2646$0 , \port$2647$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2901$0 , \port$2905$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2987$0 , \port$2987$7 , \port$2987$31 , \port$2993$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   reg [31:0] \$1 ;
@@ -13101,22 +13106,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire csr__TLB_INV__w_stb;
   input \port$241$0 ;
   wire \port$241$0 ;
-  input \port$4039$0 ;
-  wire \port$4039$0 ;
-  input [7:0] \port$4040$0 ;
-  wire [7:0] \port$4040$0 ;
-  input \port$4970$0 ;
-  wire \port$4970$0 ;
-  input \port$4974$0 ;
-  wire \port$4974$0 ;
-  input [3:0] \port$5049$0 ;
-  wire [3:0] \port$5049$0 ;
-  input [15:0] \port$5049$31 ;
-  wire [15:0] \port$5049$31 ;
-  input [7:0] \port$5049$7 ;
-  wire [7:0] \port$5049$7 ;
-  input \port$5053$0 ;
-  wire \port$5053$0 ;
+  input \port$2646$0 ;
+  wire \port$2646$0 ;
+  input [7:0] \port$2647$0 ;
+  wire [7:0] \port$2647$0 ;
+  input \port$2901$0 ;
+  wire \port$2901$0 ;
+  input \port$2905$0 ;
+  wire \port$2905$0 ;
+  input [3:0] \port$2987$0 ;
+  wire [3:0] \port$2987$0 ;
+  input [15:0] \port$2987$31 ;
+  wire [15:0] \port$2987$31 ;
+  input [7:0] \port$2987$7 ;
+  wire [7:0] \port$2987$7 ;
+  input \port$2993$0 ;
+  wire \port$2993$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15770,7 +15775,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$4039$0 , 23'h000000, \port$4040$0  };
+            \$1  = { \port$2646$0 , 23'h000000, \port$2647$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -15784,7 +15789,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$5049$31 , \port$5049$7 , \port$5049$0 , 2'h0, \port$241$0 , \port$5053$0  };
+            \$1  = { \port$2987$31 , \port$2987$7 , \port$2987$0 , 2'h0, \port$241$0 , \port$2993$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15818,7 +15823,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$4974$0 , \port$4970$0  };
+            \$1  = { 30'h00000000, \port$2905$0 , \port$2901$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -15908,9 +15913,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$4039$0 , 23'h000000, \port$4040$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$5049$31 , \port$5049$7 , \port$5049$0 , 2'h0, \port$241$0 , \port$5053$0  };
-  assign csr__MEM_CTRL__r_data = { \port$4974$0 , \port$4970$0  };
+  assign csr__OWNER_GET__r_data = { \port$2646$0 , 23'h000000, \port$2647$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$2987$31 , \port$2987$7 , \port$2987$0 , 2'h0, \port$241$0 , \port$2993$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2905$0 , \port$2901$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -16768,8 +16773,8 @@ module \memory_component.memory.mmu.regs.decoder.reg_PT_BUCKETS_LOG2 (clk, rst, 
   wire rst;
   output [4:0] storage;
   reg [4:0] storage = 5'h0a;
-  assign \$1  = bus__w_data > 5'h10;
-  assign \$2  = \$1  ? 5'h10 : bus__w_data[4:0];
+  assign \$1  = bus__w_data > 5'h18;
+  assign \$2  = \$1  ? 5'h18 : bus__w_data[4:0];
   always @(posedge clk)
     storage <= \$3 ;
   always @* begin
@@ -16869,7 +16874,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data, well_formed, owned, tlb_hit, walk_found, response_event, rx_hdr__payload, fault__resolve, node_id, tlb_pfn, tlb_r, tlb_w, walk_pfn, walk_r, walk_w, walk_done, mover_done, hdr_valid
-, window_done, window_busy, tx_hdr__payload, window_go, rx_hdr__ready, tlb_hit_event, access_start, paddr, tlb_miss_event, walk_start, fault_event, tx_hdr__valid, hdr_ready, prot_fault_event, drain, req, irq, tx_hdr__ready, rx_hdr__valid, fault__resolve_cmd);
+, window_done, window_busy, tx_hdr__payload, window_go, rx_hdr__ready, tlb_lookup, tlb_hit_event, access_start, paddr, tlb_miss_event, walk_start, fault_event, tx_hdr__valid, hdr_ready, prot_fault_event, drain, req, irq, tx_hdr__ready, rx_hdr__valid, fault__resolve_cmd
+);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -16896,14 +16902,16 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   wire \$3 ;
   reg [3:0] \$30 ;
   reg [126:0] \$31 ;
-  reg [2:0] \$32 ;
-  reg \$33 ;
+  reg [7:0] \$32 ;
+  reg [2:0] \$33 ;
+  reg \$34 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
+  reg [7:0] _node_id = 8'h00;
   output access_start;
   reg access_start;
   input clk;
@@ -17037,6 +17045,8 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   wire tlb_hit;
   output tlb_hit_event;
   reg tlb_hit_event;
+  output tlb_lookup;
+  reg tlb_lookup;
   output tlb_miss_event;
   reg tlb_miss_event;
   input [19:0] tlb_pfn;
@@ -17129,9 +17139,11 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   always @(posedge clk)
     req <= \$31 ;
   always @(posedge clk)
-    status <= \$32 ;
+    _node_id <= \$32 ;
   always @(posedge clk)
-    irq <= \$33 ;
+    status <= \$33 ;
+  always @(posedge clk)
+    irq <= \$34 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     tx_hdr__payload[126:111] = 16'h0000;
@@ -17183,6 +17195,20 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
           if (window_busy) begin
           end else begin
             rx_hdr__ready = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    tlb_lookup = 1'h0;
+    casez (sequencer_fsm_state)
+      4'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else begin
+            if (rx_hdr__valid) begin
+              tlb_lookup = 1'h1;
+            end
           end
     endcase
   end
@@ -17503,45 +17529,62 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$32  = status;
+    \$32  = _node_id;
+    casez (sequencer_fsm_state)
+      4'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else begin
+            if (rx_hdr__valid) begin
+              \$32  = node_id;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$32  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$33  = status;
     casez (sequencer_fsm_state)
       4'h0:
           /* empty */;
       4'h2:
           if (\$20 ) begin
-            \$32  = 3'h3;
+            \$33  = 3'h3;
           end else if (\$21 ) begin
-            \$32  = 3'h2;
+            \$33  = 3'h2;
           end else if (tlb_hit) begin
             (* full_case = 32'd1 *)
             if (\$22 ) begin
-              \$32  = 3'h0;
+              \$33  = 3'h0;
             end else begin
-              \$32  = 3'h2;
+              \$33  = 3'h2;
             end
           end
       4'h5:
           if (\$23 ) begin
             (* full_case = 32'd1 *)
             if (\$24 ) begin
-              \$32  = 3'h0;
+              \$33  = 3'h0;
             end else begin
-              \$32  = 3'h2;
+              \$33  = 3'h2;
             end
           end
       4'h6:
           if (\$26 ) begin
           end else if (\$28 ) begin
-            \$32  = 3'h1;
+            \$33  = 3'h1;
           end
     endcase
     if (rst) begin
-      \$32  = 3'h0;
+      \$33  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$33  = irq;
+    \$34  = irq;
     casez (sequencer_fsm_state)
       4'h0:
           /* empty */;
@@ -17550,17 +17593,17 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
       4'h5:
           if (\$23 ) begin
           end else if (walk_done) begin
-            \$33  = 1'h1;
+            \$34  = 1'h1;
           end
       4'h6:
           if (\$26 ) begin
-            \$33  = 1'h0;
+            \$34  = 1'h0;
           end else if (\$28 ) begin
-            \$33  = 1'h0;
+            \$34  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$33  = 1'h0;
+      \$34  = 1'h0;
     end
   end
   assign \req$1  = req;
@@ -17616,1395 +17659,199 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   always @*
     tx_hdr__payload[22:15] = req[14:7];
   always @*
-    tx_hdr__payload[14:7] = node_id;
+    tx_hdr__payload[14:7] = _node_id;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, inv, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, lk_pid, lk_vpn, inv_pid);
+module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, inv_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
-  reg \$1 ;
+  wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  reg [19:0] \$1000 ;
-  reg \$1001 ;
-  reg \$1002 ;
-  reg \$1003 ;
-  reg [7:0] \$1004 ;
-  reg [35:0] \$1005 ;
-  reg [19:0] \$1006 ;
-  reg \$1007 ;
-  reg \$1008 ;
-  reg \$1009 ;
-  wire \$101 ;
-  reg [7:0] \$1010 ;
-  reg [35:0] \$1011 ;
-  reg [19:0] \$1012 ;
-  reg \$1013 ;
-  reg \$1014 ;
-  reg [1:0] \$1015 ;
-  reg \$1016 ;
-  reg [7:0] \$1017 ;
-  reg [35:0] \$1018 ;
-  reg [19:0] \$1019 ;
-  wire \$102 ;
-  reg \$1020 ;
-  reg \$1021 ;
-  reg \$1022 ;
-  reg [7:0] \$1023 ;
-  reg [35:0] \$1024 ;
-  reg [19:0] \$1025 ;
-  reg \$1026 ;
-  reg \$1027 ;
-  reg \$1028 ;
-  reg [7:0] \$1029 ;
-  wire \$103 ;
-  reg [35:0] \$1030 ;
-  reg [19:0] \$1031 ;
-  reg \$1032 ;
-  reg \$1033 ;
-  reg \$1034 ;
-  reg [7:0] \$1035 ;
-  reg [35:0] \$1036 ;
-  reg [19:0] \$1037 ;
-  reg \$1038 ;
-  reg \$1039 ;
-  wire \$104 ;
-  reg [1:0] \$1040 ;
-  reg \$1041 ;
-  reg [7:0] \$1042 ;
-  reg [35:0] \$1043 ;
-  reg [19:0] \$1044 ;
-  reg \$1045 ;
-  reg \$1046 ;
-  reg \$1047 ;
-  reg [7:0] \$1048 ;
-  reg [35:0] \$1049 ;
-  wire \$105 ;
-  reg [19:0] \$1050 ;
-  reg \$1051 ;
-  reg \$1052 ;
-  reg \$1053 ;
-  reg [7:0] \$1054 ;
-  reg [35:0] \$1055 ;
-  reg [19:0] \$1056 ;
-  reg \$1057 ;
-  reg \$1058 ;
-  reg \$1059 ;
-  wire \$106 ;
-  reg [7:0] \$1060 ;
-  reg [35:0] \$1061 ;
-  reg [19:0] \$1062 ;
-  reg \$1063 ;
-  reg \$1064 ;
-  reg [1:0] \$1065 ;
-  reg \$1066 ;
-  reg [7:0] \$1067 ;
-  reg [35:0] \$1068 ;
-  reg [19:0] \$1069 ;
-  wire \$107 ;
-  reg \$1070 ;
-  reg \$1071 ;
-  reg \$1072 ;
-  reg [7:0] \$1073 ;
-  reg [35:0] \$1074 ;
-  reg [19:0] \$1075 ;
-  reg \$1076 ;
-  reg \$1077 ;
-  reg \$1078 ;
-  reg [7:0] \$1079 ;
-  wire \$108 ;
-  reg [35:0] \$1080 ;
-  reg [19:0] \$1081 ;
-  reg \$1082 ;
-  reg \$1083 ;
-  reg \$1084 ;
-  reg [7:0] \$1085 ;
-  reg [35:0] \$1086 ;
-  reg [19:0] \$1087 ;
-  reg \$1088 ;
-  reg \$1089 ;
-  wire \$109 ;
-  reg [1:0] \$1090 ;
-  reg \$1091 ;
-  reg [7:0] \$1092 ;
-  reg [35:0] \$1093 ;
-  reg [19:0] \$1094 ;
-  reg \$1095 ;
-  reg \$1096 ;
-  reg \$1097 ;
-  reg [7:0] \$1098 ;
-  reg [35:0] \$1099 ;
-  reg [35:0] \$11 ;
-  wire \$110 ;
-  reg [19:0] \$1100 ;
-  reg \$1101 ;
-  reg \$1102 ;
-  reg \$1103 ;
-  reg [7:0] \$1104 ;
-  reg [35:0] \$1105 ;
-  reg [19:0] \$1106 ;
-  reg \$1107 ;
-  reg \$1108 ;
-  reg \$1109 ;
-  wire \$111 ;
-  reg [7:0] \$1110 ;
-  reg [35:0] \$1111 ;
-  reg [19:0] \$1112 ;
-  reg \$1113 ;
-  reg \$1114 ;
-  reg [1:0] \$1115 ;
-  reg \$1116 ;
-  reg [7:0] \$1117 ;
-  reg [35:0] \$1118 ;
-  reg [19:0] \$1119 ;
-  wire \$112 ;
-  reg \$1120 ;
-  reg \$1121 ;
-  reg \$1122 ;
-  reg [7:0] \$1123 ;
-  reg [35:0] \$1124 ;
-  reg [19:0] \$1125 ;
-  reg \$1126 ;
-  reg \$1127 ;
-  reg \$1128 ;
-  reg [7:0] \$1129 ;
-  wire \$113 ;
-  reg [35:0] \$1130 ;
-  reg [19:0] \$1131 ;
-  reg \$1132 ;
-  reg \$1133 ;
-  reg \$1134 ;
-  reg [7:0] \$1135 ;
-  reg [35:0] \$1136 ;
-  reg [19:0] \$1137 ;
-  reg \$1138 ;
-  reg \$1139 ;
-  wire \$114 ;
-  reg [1:0] \$1140 ;
-  reg \$1141 ;
-  reg [7:0] \$1142 ;
-  reg [35:0] \$1143 ;
-  reg [19:0] \$1144 ;
-  reg \$1145 ;
-  reg \$1146 ;
-  reg \$1147 ;
-  reg [7:0] \$1148 ;
-  reg [35:0] \$1149 ;
-  wire \$115 ;
-  reg [19:0] \$1150 ;
-  reg \$1151 ;
-  reg \$1152 ;
-  reg \$1153 ;
-  reg [7:0] \$1154 ;
-  reg [35:0] \$1155 ;
-  reg [19:0] \$1156 ;
-  reg \$1157 ;
-  reg \$1158 ;
-  reg \$1159 ;
-  wire \$116 ;
-  reg [7:0] \$1160 ;
-  reg [35:0] \$1161 ;
-  reg [19:0] \$1162 ;
-  reg \$1163 ;
-  reg \$1164 ;
-  reg [1:0] \$1165 ;
-  reg \$1166 ;
-  reg [7:0] \$1167 ;
-  reg [35:0] \$1168 ;
-  reg [19:0] \$1169 ;
-  wire \$117 ;
-  reg \$1170 ;
-  reg \$1171 ;
-  reg \$1172 ;
-  reg [7:0] \$1173 ;
-  reg [35:0] \$1174 ;
-  reg [19:0] \$1175 ;
-  reg \$1176 ;
-  reg \$1177 ;
-  reg \$1178 ;
-  reg [7:0] \$1179 ;
-  wire \$118 ;
-  reg [35:0] \$1180 ;
-  reg [19:0] \$1181 ;
-  reg \$1182 ;
-  reg \$1183 ;
-  reg \$1184 ;
-  reg [7:0] \$1185 ;
-  reg [35:0] \$1186 ;
-  reg [19:0] \$1187 ;
-  reg \$1188 ;
-  reg \$1189 ;
-  wire \$119 ;
-  reg [1:0] \$1190 ;
-  reg \$1191 ;
-  reg [7:0] \$1192 ;
-  reg [35:0] \$1193 ;
-  reg [19:0] \$1194 ;
-  reg \$1195 ;
-  reg \$1196 ;
-  reg \$1197 ;
-  reg [7:0] \$1198 ;
-  reg [35:0] \$1199 ;
+  reg [35:0] \$100 ;
+  reg [3:0] \$101 ;
+  reg [43:0] \$102 ;
+  reg [3:0] \$103 ;
+  reg [7:0] \$104 ;
+  reg [7:0] \$105 ;
+  reg [7:0] \$106 ;
+  reg [7:0] \$107 ;
+  reg [7:0] \$108 ;
+  reg [7:0] \$109 ;
+  wire \$11 ;
+  reg [7:0] \$110 ;
+  reg [7:0] \$111 ;
+  reg [7:0] \$112 ;
+  reg [7:0] \$113 ;
+  reg [7:0] \$114 ;
+  reg [7:0] \$115 ;
+  reg [7:0] \$116 ;
+  reg [7:0] \$117 ;
+  reg [7:0] \$118 ;
+  reg [7:0] \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  reg [19:0] \$1200 ;
-  reg \$1201 ;
-  reg \$1202 ;
-  reg \$1203 ;
-  reg [7:0] \$1204 ;
-  reg [35:0] \$1205 ;
-  reg [19:0] \$1206 ;
-  reg \$1207 ;
-  reg \$1208 ;
-  reg \$1209 ;
-  wire \$121 ;
-  reg [7:0] \$1210 ;
-  reg [35:0] \$1211 ;
-  reg [19:0] \$1212 ;
-  reg \$1213 ;
-  reg \$1214 ;
-  reg [1:0] \$1215 ;
-  reg \$1216 ;
-  reg [7:0] \$1217 ;
-  reg [35:0] \$1218 ;
-  reg [19:0] \$1219 ;
-  wire \$122 ;
-  reg \$1220 ;
-  reg \$1221 ;
-  reg \$1222 ;
-  reg [7:0] \$1223 ;
-  reg [35:0] \$1224 ;
-  reg [19:0] \$1225 ;
-  reg \$1226 ;
-  reg \$1227 ;
-  reg \$1228 ;
-  reg [7:0] \$1229 ;
-  wire \$123 ;
-  reg [35:0] \$1230 ;
-  reg [19:0] \$1231 ;
-  reg \$1232 ;
-  reg \$1233 ;
-  reg \$1234 ;
-  reg [7:0] \$1235 ;
-  reg [35:0] \$1236 ;
-  reg [19:0] \$1237 ;
-  reg \$1238 ;
-  reg \$1239 ;
-  wire \$124 ;
-  reg [1:0] \$1240 ;
-  reg \$1241 ;
-  reg [7:0] \$1242 ;
-  reg [35:0] \$1243 ;
-  reg [19:0] \$1244 ;
-  reg \$1245 ;
-  reg \$1246 ;
-  reg \$1247 ;
-  reg [7:0] \$1248 ;
-  reg [35:0] \$1249 ;
-  wire \$125 ;
-  reg [19:0] \$1250 ;
-  reg \$1251 ;
-  reg \$1252 ;
-  reg \$1253 ;
-  reg [7:0] \$1254 ;
-  reg [35:0] \$1255 ;
-  reg [19:0] \$1256 ;
-  reg \$1257 ;
-  reg \$1258 ;
-  reg \$1259 ;
-  wire \$126 ;
-  reg [7:0] \$1260 ;
-  reg [35:0] \$1261 ;
-  reg [19:0] \$1262 ;
-  reg \$1263 ;
-  reg \$1264 ;
-  reg [1:0] \$1265 ;
-  reg \$1266 ;
-  reg [7:0] \$1267 ;
-  reg [35:0] \$1268 ;
-  reg [19:0] \$1269 ;
-  wire \$127 ;
-  reg \$1270 ;
-  reg \$1271 ;
-  reg \$1272 ;
-  reg [7:0] \$1273 ;
-  reg [35:0] \$1274 ;
-  reg [19:0] \$1275 ;
-  reg \$1276 ;
-  reg \$1277 ;
-  reg \$1278 ;
-  reg [7:0] \$1279 ;
-  wire \$128 ;
-  reg [35:0] \$1280 ;
-  reg [19:0] \$1281 ;
-  reg \$1282 ;
-  reg \$1283 ;
-  reg \$1284 ;
-  reg [7:0] \$1285 ;
-  reg [35:0] \$1286 ;
-  reg [19:0] \$1287 ;
-  reg \$1288 ;
-  reg \$1289 ;
-  wire \$129 ;
-  reg [1:0] \$1290 ;
-  reg \$1291 ;
-  reg [7:0] \$1292 ;
-  reg [35:0] \$1293 ;
-  reg [19:0] \$1294 ;
-  reg \$1295 ;
-  reg \$1296 ;
-  reg \$1297 ;
-  reg [7:0] \$1298 ;
-  reg [35:0] \$1299 ;
-  reg \$13 ;
-  wire \$130 ;
-  reg [19:0] \$1300 ;
-  reg \$1301 ;
-  reg \$1302 ;
-  reg \$1303 ;
-  reg [7:0] \$1304 ;
-  reg [35:0] \$1305 ;
-  reg [19:0] \$1306 ;
-  reg \$1307 ;
-  reg \$1308 ;
-  reg \$1309 ;
-  wire \$131 ;
-  reg [7:0] \$1310 ;
-  reg [35:0] \$1311 ;
-  reg [19:0] \$1312 ;
-  reg \$1313 ;
-  reg \$1314 ;
-  reg [1:0] \$1315 ;
-  reg \$1316 ;
-  reg [7:0] \$1317 ;
-  reg [35:0] \$1318 ;
-  reg [19:0] \$1319 ;
-  wire \$132 ;
-  reg \$1320 ;
-  reg \$1321 ;
-  reg \$1322 ;
-  reg [7:0] \$1323 ;
-  reg [35:0] \$1324 ;
-  reg [19:0] \$1325 ;
-  reg \$1326 ;
-  reg \$1327 ;
-  reg \$1328 ;
-  reg [7:0] \$1329 ;
-  wire \$133 ;
-  reg [35:0] \$1330 ;
-  reg [19:0] \$1331 ;
-  reg \$1332 ;
-  reg \$1333 ;
-  reg \$1334 ;
-  reg [7:0] \$1335 ;
-  reg [35:0] \$1336 ;
-  reg [19:0] \$1337 ;
-  reg \$1338 ;
-  reg \$1339 ;
-  wire \$134 ;
-  reg [1:0] \$1340 ;
-  reg \$1341 ;
-  reg [7:0] \$1342 ;
-  reg [35:0] \$1343 ;
-  reg [19:0] \$1344 ;
-  reg \$1345 ;
-  reg \$1346 ;
-  reg \$1347 ;
-  reg [7:0] \$1348 ;
-  reg [35:0] \$1349 ;
-  wire \$135 ;
-  reg [19:0] \$1350 ;
-  reg \$1351 ;
-  reg \$1352 ;
-  reg \$1353 ;
-  reg [7:0] \$1354 ;
-  reg [35:0] \$1355 ;
-  reg [19:0] \$1356 ;
-  reg \$1357 ;
-  reg \$1358 ;
-  reg \$1359 ;
-  wire \$136 ;
-  reg [7:0] \$1360 ;
-  reg [35:0] \$1361 ;
-  reg [19:0] \$1362 ;
-  reg \$1363 ;
-  reg \$1364 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
-  reg [7:0] \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
+  reg [7:0] \$120 ;
+  reg [7:0] \$121 ;
+  reg [7:0] \$122 ;
+  reg [7:0] \$123 ;
+  reg [7:0] \$124 ;
+  reg [7:0] \$125 ;
+  reg [7:0] \$126 ;
+  reg [7:0] \$127 ;
+  reg [7:0] \$128 ;
+  reg [7:0] \$129 ;
+  wire \$13 ;
+  reg [7:0] \$130 ;
+  reg [7:0] \$131 ;
+  reg [7:0] \$132 ;
+  reg [7:0] \$133 ;
+  reg [7:0] \$134 ;
+  reg [7:0] \$135 ;
+  reg [7:0] \$136 ;
+  reg [7:0] \$137 ;
+  reg [7:0] \$138 ;
+  reg [7:0] \$139 ;
+  wire \$14 ;
+  reg [7:0] \$140 ;
+  reg [7:0] \$141 ;
+  reg [7:0] \$142 ;
+  reg [7:0] \$143 ;
+  reg [7:0] \$144 ;
+  reg [7:0] \$145 ;
+  reg [7:0] \$146 ;
+  reg [7:0] \$147 ;
+  reg [7:0] \$148 ;
+  reg [7:0] \$149 ;
   wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
+  reg [7:0] \$150 ;
+  reg [7:0] \$151 ;
+  reg [7:0] \$152 ;
+  reg [7:0] \$153 ;
+  reg [7:0] \$154 ;
+  reg [7:0] \$155 ;
+  reg [7:0] \$156 ;
+  reg [7:0] \$157 ;
+  reg [7:0] \$158 ;
+  reg [7:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  reg [35:0] \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
+  reg [7:0] \$160 ;
+  reg [7:0] \$161 ;
+  reg [7:0] \$162 ;
+  reg [7:0] \$163 ;
+  reg [7:0] \$164 ;
+  reg [7:0] \$165 ;
+  reg [7:0] \$166 ;
+  reg [7:0] \$167 ;
+  reg [31:0] \$168 ;
+  reg [63:0] \$169 ;
+  wire \$17 ;
   wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
-  reg \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
-  reg [7:0] \$2 ;
-  reg [7:0] \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
   wire \$21 ;
-  wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire \$214 ;
-  wire \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
   wire \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire \$224 ;
-  wire \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire \$229 ;
-  reg [35:0] \$23 ;
-  wire \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire \$239 ;
+  wire \$23 ;
   wire \$24 ;
-  wire \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
-  reg [19:0] \$25 ;
-  wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire \$259 ;
-  reg \$26 ;
-  wire \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
-  reg \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire \$274 ;
-  wire \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
-  reg [19:0] \$28 ;
-  wire \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire \$284 ;
-  wire \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire \$289 ;
-  reg \$29 ;
-  wire \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire \$299 ;
+  wire [6:0] \$245 ;
+  wire \$25 ;
+  wire [6:0] \$250 ;
+  wire [6:0] \$255 ;
+  wire \$26 ;
+  wire [6:0] \$260 ;
+  wire [6:0] \$267 ;
+  wire \$27 ;
+  wire [5:0] \$271 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  reg \$30 ;
-  wire \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire \$304 ;
-  wire \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
-  reg [19:0] \$31 ;
-  wire \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire \$319 ;
-  reg \$32 ;
-  wire \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire \$329 ;
-  reg \$33 ;
-  wire \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire \$334 ;
-  wire \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire \$338 ;
-  wire \$339 ;
-  reg [19:0] \$34 ;
-  wire \$340 ;
-  wire \$341 ;
-  wire \$342 ;
-  wire \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire \$348 ;
-  wire \$349 ;
-  reg \$35 ;
-  wire \$350 ;
-  wire \$351 ;
-  wire \$352 ;
-  wire \$353 ;
-  wire \$354 ;
-  wire \$355 ;
-  wire \$356 ;
-  wire \$357 ;
-  wire \$358 ;
-  wire \$359 ;
-  reg \$36 ;
-  wire \$360 ;
-  wire \$361 ;
-  wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire \$368 ;
-  wire \$369 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
   wire \$37 ;
-  wire \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire \$375 ;
-  wire \$376 ;
-  wire \$377 ;
-  wire \$378 ;
-  wire \$379 ;
   wire \$38 ;
-  wire \$380 ;
-  wire \$381 ;
-  wire \$382 ;
-  wire \$383 ;
-  wire \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
-  wire [3:0] \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
-  wire \$394 ;
-  wire \$395 ;
-  wire \$396 ;
-  wire \$397 ;
-  wire \$398 ;
-  wire \$399 ;
+  wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$400 ;
-  wire \$401 ;
-  wire \$402 ;
-  wire \$403 ;
-  wire \$404 ;
-  wire \$405 ;
-  wire \$406 ;
-  wire \$407 ;
-  wire \$408 ;
-  wire \$409 ;
   wire \$41 ;
-  wire \$410 ;
-  wire \$411 ;
-  wire \$412 ;
-  wire \$413 ;
-  wire \$414 ;
-  wire \$415 ;
-  wire \$416 ;
-  wire \$417 ;
-  wire \$418 ;
-  wire \$419 ;
-  wire [3:0] \$42 ;
-  wire \$420 ;
-  wire \$421 ;
-  wire \$422 ;
-  wire \$423 ;
-  wire \$424 ;
-  wire \$425 ;
-  wire \$426 ;
-  wire \$427 ;
-  wire \$428 ;
-  wire \$429 ;
+  wire \$42 ;
   wire \$43 ;
-  wire \$430 ;
-  wire \$431 ;
-  wire \$432 ;
-  wire \$433 ;
-  wire \$434 ;
-  wire \$435 ;
-  wire \$436 ;
-  wire \$437 ;
-  wire \$438 ;
-  wire \$439 ;
   wire \$44 ;
-  wire \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire \$448 ;
-  wire \$449 ;
-  wire [3:0] \$45 ;
-  wire \$450 ;
-  wire \$451 ;
-  wire \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire \$458 ;
-  wire \$459 ;
+  wire \$45 ;
   wire \$46 ;
-  wire \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire \$465 ;
-  wire \$466 ;
-  wire \$467 ;
-  wire \$468 ;
-  wire \$469 ;
   wire \$47 ;
-  wire \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire \$475 ;
-  wire \$476 ;
-  wire \$477 ;
-  wire \$478 ;
-  wire \$479 ;
-  wire [3:0] \$48 ;
-  wire \$480 ;
-  wire \$481 ;
-  wire \$482 ;
-  wire \$483 ;
-  wire \$484 ;
-  wire \$485 ;
-  wire \$486 ;
-  wire \$487 ;
-  wire \$488 ;
-  wire \$489 ;
+  wire \$48 ;
   wire \$49 ;
-  wire \$490 ;
-  wire \$491 ;
-  wire \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire \$495 ;
-  wire \$496 ;
-  wire \$497 ;
-  wire \$498 ;
-  wire \$499 ;
-  reg [35:0] \$5 ;
+  wire \$5 ;
   wire \$50 ;
-  wire \$500 ;
-  wire \$501 ;
-  wire \$502 ;
-  wire \$503 ;
-  wire \$504 ;
-  wire \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire \$508 ;
-  wire \$509 ;
-  wire [3:0] \$51 ;
-  wire \$510 ;
-  wire \$511 ;
-  wire \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire \$515 ;
-  wire \$516 ;
-  wire \$517 ;
-  wire \$518 ;
-  wire \$519 ;
+  wire \$51 ;
   wire \$52 ;
-  wire \$520 ;
-  wire \$521 ;
-  wire \$522 ;
-  wire \$523 ;
-  wire \$524 ;
-  wire \$525 ;
-  wire \$526 ;
-  wire \$527 ;
-  wire \$528 ;
-  wire \$529 ;
   wire \$53 ;
-  wire \$530 ;
-  wire \$531 ;
-  wire \$532 ;
-  wire \$533 ;
-  wire \$534 ;
-  wire \$535 ;
-  wire \$536 ;
-  wire \$537 ;
-  wire \$538 ;
-  wire \$539 ;
-  wire [3:0] \$54 ;
-  wire \$540 ;
-  wire \$541 ;
-  wire \$542 ;
-  wire \$543 ;
-  wire \$544 ;
-  wire \$545 ;
-  wire \$546 ;
-  wire \$547 ;
-  wire \$548 ;
-  wire \$549 ;
+  wire \$54 ;
   wire \$55 ;
-  wire \$550 ;
-  wire \$551 ;
-  wire \$552 ;
-  wire \$553 ;
-  wire \$554 ;
-  wire \$555 ;
-  wire \$556 ;
-  wire \$557 ;
-  wire \$558 ;
-  wire \$559 ;
   wire \$56 ;
-  wire \$560 ;
-  wire \$561 ;
-  wire \$562 ;
-  wire \$563 ;
-  wire \$564 ;
-  wire \$565 ;
-  wire \$566 ;
-  wire \$567 ;
-  wire \$568 ;
-  wire \$569 ;
-  wire [3:0] \$57 ;
-  wire \$570 ;
-  wire \$571 ;
-  wire \$572 ;
-  wire \$573 ;
-  wire \$574 ;
-  wire \$575 ;
-  wire \$576 ;
-  wire \$577 ;
-  wire \$578 ;
-  wire \$579 ;
+  wire \$57 ;
   wire \$58 ;
-  wire \$580 ;
-  wire \$581 ;
-  wire \$582 ;
-  wire \$583 ;
-  wire \$584 ;
-  wire \$585 ;
-  wire \$586 ;
-  wire \$587 ;
-  wire \$588 ;
-  wire \$589 ;
   wire \$59 ;
-  wire \$590 ;
-  wire \$591 ;
-  wire \$592 ;
-  wire \$593 ;
-  wire \$594 ;
-  wire \$595 ;
-  wire \$596 ;
-  wire \$597 ;
-  wire \$598 ;
-  wire \$599 ;
   wire \$6 ;
-  wire [3:0] \$60 ;
-  wire \$600 ;
-  wire \$601 ;
-  wire \$602 ;
-  wire \$603 ;
-  wire \$604 ;
-  wire \$605 ;
-  wire \$606 ;
-  wire \$607 ;
-  wire \$608 ;
-  wire \$609 ;
+  wire \$60 ;
   wire \$61 ;
-  wire \$610 ;
-  wire \$611 ;
-  wire \$612 ;
-  wire \$613 ;
-  wire \$614 ;
-  wire \$615 ;
-  wire \$616 ;
-  wire \$617 ;
-  wire \$618 ;
-  wire \$619 ;
   wire \$62 ;
-  wire \$620 ;
-  wire \$621 ;
-  wire \$622 ;
-  wire \$623 ;
-  wire \$624 ;
-  wire \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire \$628 ;
-  wire \$629 ;
-  wire [3:0] \$63 ;
-  wire \$630 ;
-  wire \$631 ;
-  wire \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire \$635 ;
-  wire \$636 ;
-  wire \$637 ;
-  wire \$638 ;
-  wire \$639 ;
+  wire \$63 ;
   wire \$64 ;
-  wire \$640 ;
-  wire \$641 ;
-  wire \$642 ;
-  wire \$643 ;
-  wire \$644 ;
-  wire \$645 ;
-  wire \$646 ;
-  wire \$647 ;
-  wire \$648 ;
-  wire \$649 ;
   wire \$65 ;
-  wire \$650 ;
-  wire \$651 ;
-  wire \$652 ;
-  wire \$653 ;
-  wire \$654 ;
-  wire \$655 ;
-  wire \$656 ;
-  wire \$657 ;
-  wire \$658 ;
-  wire \$659 ;
-  wire [3:0] \$66 ;
-  wire \$660 ;
-  wire \$661 ;
-  wire \$662 ;
-  wire \$663 ;
-  wire \$664 ;
-  wire \$665 ;
-  wire \$666 ;
-  wire \$667 ;
-  wire \$668 ;
-  wire \$669 ;
+  wire \$66 ;
   wire \$67 ;
-  wire \$670 ;
-  wire \$671 ;
-  wire \$672 ;
-  wire \$673 ;
-  wire \$674 ;
-  wire \$675 ;
-  wire \$676 ;
-  wire \$677 ;
-  wire \$678 ;
-  wire \$679 ;
   wire \$68 ;
-  wire \$680 ;
-  wire \$681 ;
-  wire \$682 ;
-  wire \$683 ;
-  wire \$684 ;
-  wire \$685 ;
-  wire \$686 ;
-  wire \$687 ;
-  wire \$688 ;
-  wire \$689 ;
-  wire [3:0] \$69 ;
-  wire \$690 ;
-  wire \$691 ;
-  wire \$692 ;
-  wire \$693 ;
-  wire \$694 ;
-  wire \$695 ;
-  wire \$696 ;
-  wire \$697 ;
-  wire \$698 ;
-  wire \$699 ;
-  reg \$7 ;
-  wire \$70 ;
-  wire \$700 ;
-  wire \$701 ;
-  wire \$702 ;
-  wire \$703 ;
-  wire \$704 ;
-  wire \$705 ;
-  wire \$706 ;
-  wire \$707 ;
-  wire \$708 ;
-  wire \$709 ;
-  wire \$71 ;
-  wire \$710 ;
-  wire \$711 ;
-  wire \$712 ;
-  wire \$713 ;
-  wire \$714 ;
-  wire \$715 ;
-  wire \$716 ;
-  wire \$717 ;
-  wire \$718 ;
-  wire \$719 ;
+  wire [6:0] \$69 ;
+  wire \$7 ;
+  wire [130:0] \$70 ;
+  wire [63:0] \$71 ;
   wire [3:0] \$72 ;
-  wire \$720 ;
-  wire \$721 ;
-  wire \$722 ;
-  wire \$723 ;
-  wire \$724 ;
-  wire \$725 ;
-  wire \$726 ;
-  wire \$727 ;
-  wire \$728 ;
-  wire \$729 ;
   wire \$73 ;
-  wire \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire \$733 ;
-  wire \$734 ;
-  wire \$735 ;
-  wire \$736 ;
-  wire \$737 ;
-  wire \$738 ;
-  wire \$739 ;
   wire \$74 ;
-  wire \$740 ;
-  wire \$741 ;
-  wire \$742 ;
-  wire \$743 ;
-  wire \$744 ;
-  wire \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire \$748 ;
-  wire \$749 ;
   wire [3:0] \$75 ;
-  wire \$750 ;
-  wire \$751 ;
-  wire \$752 ;
-  wire \$753 ;
-  wire \$754 ;
-  wire \$755 ;
-  wire \$756 ;
-  wire \$757 ;
-  wire \$758 ;
-  wire \$759 ;
   wire \$76 ;
-  wire \$760 ;
-  wire \$761 ;
-  wire \$762 ;
-  wire \$763 ;
-  wire \$764 ;
-  wire \$765 ;
-  wire \$766 ;
-  wire \$767 ;
-  wire \$768 ;
-  wire \$769 ;
   wire \$77 ;
-  wire \$770 ;
-  wire \$771 ;
-  wire \$772 ;
-  wire \$773 ;
-  wire \$774 ;
-  wire \$775 ;
-  wire \$776 ;
-  wire \$777 ;
-  wire \$778 ;
-  wire \$779 ;
   wire [3:0] \$78 ;
-  wire \$780 ;
-  wire \$781 ;
-  wire \$782 ;
-  wire \$783 ;
-  wire \$784 ;
-  wire \$785 ;
-  wire \$786 ;
-  wire \$787 ;
-  wire \$788 ;
-  wire \$789 ;
   wire \$79 ;
-  wire \$790 ;
-  wire \$791 ;
-  wire \$792 ;
-  wire \$793 ;
-  wire [2:0] \$794 ;
-  wire [2:0] \$795 ;
-  wire \$796 ;
-  wire \$797 ;
-  wire \$798 ;
-  wire \$799 ;
-  reg [7:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
-  wire \$800 ;
-  wire \$801 ;
-  wire \$802 ;
-  wire \$803 ;
-  wire \$804 ;
-  wire [2:0] \$805 ;
-  wire [2:0] \$806 ;
-  wire \$807 ;
-  wire \$808 ;
-  wire \$809 ;
   wire [3:0] \$81 ;
-  wire \$810 ;
-  wire \$811 ;
-  wire \$812 ;
-  wire \$813 ;
-  wire \$814 ;
-  wire \$815 ;
-  wire [2:0] \$816 ;
-  wire [2:0] \$817 ;
-  wire \$818 ;
-  wire \$819 ;
   wire \$82 ;
-  wire \$820 ;
-  wire \$821 ;
-  wire \$822 ;
-  wire \$823 ;
-  wire \$824 ;
-  wire \$825 ;
-  wire \$826 ;
-  wire [2:0] \$827 ;
-  wire [2:0] \$828 ;
-  wire \$829 ;
   wire \$83 ;
-  wire \$830 ;
-  wire \$831 ;
-  wire \$832 ;
-  wire \$833 ;
-  wire \$834 ;
-  wire \$835 ;
-  wire \$836 ;
-  wire \$837 ;
-  wire [2:0] \$838 ;
-  wire [2:0] \$839 ;
   wire [3:0] \$84 ;
-  wire \$840 ;
-  wire \$841 ;
-  wire \$842 ;
-  wire \$843 ;
-  wire \$844 ;
-  wire \$845 ;
-  wire \$846 ;
-  wire \$847 ;
-  wire \$848 ;
-  wire [2:0] \$849 ;
-  wire \$85 ;
-  wire [2:0] \$850 ;
-  wire \$851 ;
-  wire \$852 ;
-  wire \$853 ;
-  wire \$854 ;
-  wire \$855 ;
-  wire \$856 ;
-  wire \$857 ;
-  wire \$858 ;
-  wire \$859 ;
-  wire \$86 ;
-  wire [2:0] \$860 ;
-  wire [2:0] \$861 ;
-  wire \$862 ;
-  wire \$863 ;
-  wire \$864 ;
-  wire \$865 ;
-  wire \$866 ;
-  wire \$867 ;
-  wire \$868 ;
-  wire \$869 ;
-  wire \$87 ;
-  wire \$870 ;
-  wire [2:0] \$871 ;
-  wire [2:0] \$872 ;
-  wire \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire \$876 ;
-  wire \$877 ;
-  wire \$878 ;
-  wire \$879 ;
-  wire \$88 ;
-  wire \$880 ;
-  wire \$881 ;
-  wire [2:0] \$882 ;
-  wire [2:0] \$883 ;
-  wire \$884 ;
-  wire \$885 ;
-  wire \$886 ;
-  wire \$887 ;
-  wire \$888 ;
-  wire \$889 ;
-  wire \$89 ;
-  wire \$890 ;
-  wire \$891 ;
-  wire \$892 ;
-  wire [2:0] \$893 ;
-  wire [2:0] \$894 ;
-  wire \$895 ;
-  wire \$896 ;
-  wire \$897 ;
-  wire \$898 ;
-  wire \$899 ;
+  wire [3:0] \$85 ;
+  wire [6:0] \$86 ;
+  wire [7:0] \$87 ;
+  wire [63:0] \$88 ;
+  wire [3:0] \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire \$900 ;
-  wire \$901 ;
-  wire \$902 ;
-  wire \$903 ;
-  wire [2:0] \$904 ;
-  wire [2:0] \$905 ;
-  wire \$906 ;
-  wire \$907 ;
-  wire \$908 ;
-  wire \$909 ;
+  wire [3:0] \$90 ;
   wire \$91 ;
-  wire \$910 ;
-  wire \$911 ;
-  wire \$912 ;
-  wire \$913 ;
-  wire \$914 ;
-  wire [2:0] \$915 ;
-  wire [2:0] \$916 ;
-  wire \$917 ;
-  wire \$918 ;
-  wire \$919 ;
   wire \$92 ;
-  wire \$920 ;
-  wire \$921 ;
-  wire \$922 ;
-  wire \$923 ;
-  wire \$924 ;
-  wire \$925 ;
-  wire [2:0] \$926 ;
-  wire [2:0] \$927 ;
-  wire \$928 ;
-  wire \$929 ;
   wire \$93 ;
-  wire \$930 ;
-  wire \$931 ;
-  wire \$932 ;
-  wire \$933 ;
-  wire \$934 ;
-  wire \$935 ;
-  wire \$936 ;
-  wire [2:0] \$937 ;
-  wire [2:0] \$938 ;
-  wire \$939 ;
-  wire \$94 ;
-  wire \$940 ;
-  wire \$941 ;
-  wire \$942 ;
-  wire \$943 ;
-  wire \$944 ;
-  wire \$945 ;
-  wire \$946 ;
-  wire \$947 ;
-  wire [2:0] \$948 ;
-  wire [2:0] \$949 ;
-  wire \$95 ;
-  wire \$950 ;
-  wire \$951 ;
-  wire \$952 ;
-  wire \$953 ;
-  wire \$954 ;
-  wire \$955 ;
-  wire \$956 ;
-  wire \$957 ;
-  wire \$958 ;
-  wire [2:0] \$959 ;
-  wire \$96 ;
-  wire [2:0] \$960 ;
-  wire \$961 ;
-  wire \$962 ;
-  wire \$963 ;
-  wire \$964 ;
-  reg [1:0] \$965 ;
-  reg \$966 ;
-  reg [7:0] \$967 ;
-  reg [35:0] \$968 ;
-  reg [19:0] \$969 ;
-  wire \$97 ;
-  reg \$970 ;
-  reg \$971 ;
-  reg \$972 ;
-  reg [7:0] \$973 ;
-  reg [35:0] \$974 ;
-  reg [19:0] \$975 ;
-  reg \$976 ;
-  reg \$977 ;
-  reg \$978 ;
-  reg [7:0] \$979 ;
-  wire \$98 ;
-  reg [35:0] \$980 ;
-  reg [19:0] \$981 ;
-  reg \$982 ;
-  reg \$983 ;
-  reg \$984 ;
-  reg [7:0] \$985 ;
-  reg [35:0] \$986 ;
-  reg [19:0] \$987 ;
-  reg \$988 ;
-  reg \$989 ;
-  wire \$99 ;
-  reg [1:0] \$990 ;
-  reg \$991 ;
-  reg [7:0] \$992 ;
-  reg [35:0] \$993 ;
-  reg [19:0] \$994 ;
-  reg \$995 ;
-  reg \$996 ;
-  reg \$997 ;
-  reg [7:0] \$998 ;
-  reg [35:0] \$999 ;
-  reg [1:0] chosen_0;
-  reg [1:0] chosen_1;
-  reg [1:0] chosen_10;
-  reg [1:0] chosen_11;
-  reg [1:0] chosen_12;
-  reg [1:0] chosen_13;
-  reg [1:0] chosen_14;
-  reg [1:0] chosen_15;
-  reg [1:0] chosen_2;
-  reg [1:0] chosen_3;
-  reg [1:0] chosen_4;
-  reg [1:0] chosen_5;
-  reg [1:0] chosen_6;
-  reg [1:0] chosen_7;
-  reg [1:0] chosen_8;
-  reg [1:0] chosen_9;
+  wire [2:0] \$94 ;
+  wire [2:0] \$95 ;
+  wire [63:0] \$96 ;
+  reg \$97 ;
+  reg [1:0] \$98 ;
+  reg [7:0] \$99 ;
+  reg [1:0] chosen;
   input clk;
   wire clk;
-  wire [3:0] fidx;
+  wire [3:0] dat_lk__addr;
+  wire [87:0] dat_lk__data;
+  wire dat_lk__en;
+  wire [3:0] dat_wr__addr;
+  wire [87:0] dat_wr__data;
+  wire [3:0] dat_wr__en;
+  wire [5:0] f_entry;
+  wire [3:0] f_free;
+  wire [3:0] f_idx;
   input fill;
   wire fill;
   input [19:0] fill_pfn;
@@ -19017,99 +17864,23 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, inv, lk_hit, inv_vp
   wire [35:0] fill_vpn;
   input fill_w;
   wire fill_w;
-  reg [3:0] free_0;
-  reg [3:0] free_1;
-  reg [3:0] free_10;
-  reg [3:0] free_11;
-  reg [3:0] free_12;
-  reg [3:0] free_13;
-  reg [3:0] free_14;
-  reg [3:0] free_15;
-  reg [3:0] free_2;
-  reg [3:0] free_3;
-  reg [3:0] free_4;
-  reg [3:0] free_5;
-  reg [3:0] free_6;
-  reg [3:0] free_7;
-  reg [3:0] free_8;
-  reg [3:0] free_9;
-  wire hit_way0;
-  wire hit_way1;
-  wire hit_way2;
-  wire hit_way3;
-  wire [3:0] idx;
-  input inv;
+  reg [63:0] filled;
+  wire [3:0] hits;
+  reg [3:0] idx_q = 4'h0;
   wire inv;
+  reg [3:0] inv_idx_q = 4'h0;
   input [1:0] inv_mode;
   wire [1:0] inv_mode;
+  reg [1:0] inv_mode_q = 2'h0;
   input [7:0] inv_pid;
   wire [7:0] inv_pid;
+  reg [7:0] inv_pid_q = 8'h00;
+  reg inv_q = 1'h0;
   input [35:0] inv_vpn;
   wire [35:0] inv_vpn;
-  wire kill_0_0;
-  wire kill_0_1;
-  wire kill_0_2;
-  wire kill_0_3;
-  wire kill_10_0;
-  wire kill_10_1;
-  wire kill_10_2;
-  wire kill_10_3;
-  wire kill_11_0;
-  wire kill_11_1;
-  wire kill_11_2;
-  wire kill_11_3;
-  wire kill_12_0;
-  wire kill_12_1;
-  wire kill_12_2;
-  wire kill_12_3;
-  wire kill_13_0;
-  wire kill_13_1;
-  wire kill_13_2;
-  wire kill_13_3;
-  wire kill_14_0;
-  wire kill_14_1;
-  wire kill_14_2;
-  wire kill_14_3;
-  wire kill_15_0;
-  wire kill_15_1;
-  wire kill_15_2;
-  wire kill_15_3;
-  wire kill_1_0;
-  wire kill_1_1;
-  wire kill_1_2;
-  wire kill_1_3;
-  wire kill_2_0;
-  wire kill_2_1;
-  wire kill_2_2;
-  wire kill_2_3;
-  wire kill_3_0;
-  wire kill_3_1;
-  wire kill_3_2;
-  wire kill_3_3;
-  wire kill_4_0;
-  wire kill_4_1;
-  wire kill_4_2;
-  wire kill_4_3;
-  wire kill_5_0;
-  wire kill_5_1;
-  wire kill_5_2;
-  wire kill_5_3;
-  wire kill_6_0;
-  wire kill_6_1;
-  wire kill_6_2;
-  wire kill_6_3;
-  wire kill_7_0;
-  wire kill_7_1;
-  wire kill_7_2;
-  wire kill_7_3;
-  wire kill_8_0;
-  wire kill_8_1;
-  wire kill_8_2;
-  wire kill_8_3;
-  wire kill_9_0;
-  wire kill_9_1;
-  wire kill_9_2;
-  wire kill_9_3;
+  reg [35:0] inv_vpn_q = 36'h000000000;
+  reg [43:0] key_q = 44'h00000000000;
+  reg [63:0] kill;
   output lk_hit;
   wire lk_hit;
   output [19:0] lk_pfn;
@@ -19118,8611 +17889,5550 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, inv, lk_hit, inv_vp
   wire [7:0] lk_pid;
   output lk_r;
   reg lk_r;
+  wire lk_stb;
   input [35:0] lk_vpn;
   wire [35:0] lk_vpn;
   output lk_w;
   reg lk_w;
-  reg [19:0] pfn_0_0 = 20'h00000;
-  reg [19:0] pfn_0_1 = 20'h00000;
-  reg [19:0] pfn_0_2 = 20'h00000;
-  reg [19:0] pfn_0_3 = 20'h00000;
-  reg [19:0] pfn_10_0 = 20'h00000;
-  reg [19:0] pfn_10_1 = 20'h00000;
-  reg [19:0] pfn_10_2 = 20'h00000;
-  reg [19:0] pfn_10_3 = 20'h00000;
-  reg [19:0] pfn_11_0 = 20'h00000;
-  reg [19:0] pfn_11_1 = 20'h00000;
-  reg [19:0] pfn_11_2 = 20'h00000;
-  reg [19:0] pfn_11_3 = 20'h00000;
-  reg [19:0] pfn_12_0 = 20'h00000;
-  reg [19:0] pfn_12_1 = 20'h00000;
-  reg [19:0] pfn_12_2 = 20'h00000;
-  reg [19:0] pfn_12_3 = 20'h00000;
-  reg [19:0] pfn_13_0 = 20'h00000;
-  reg [19:0] pfn_13_1 = 20'h00000;
-  reg [19:0] pfn_13_2 = 20'h00000;
-  reg [19:0] pfn_13_3 = 20'h00000;
-  reg [19:0] pfn_14_0 = 20'h00000;
-  reg [19:0] pfn_14_1 = 20'h00000;
-  reg [19:0] pfn_14_2 = 20'h00000;
-  reg [19:0] pfn_14_3 = 20'h00000;
-  reg [19:0] pfn_15_0 = 20'h00000;
-  reg [19:0] pfn_15_1 = 20'h00000;
-  reg [19:0] pfn_15_2 = 20'h00000;
-  reg [19:0] pfn_15_3 = 20'h00000;
-  reg [19:0] pfn_1_0 = 20'h00000;
-  reg [19:0] pfn_1_1 = 20'h00000;
-  reg [19:0] pfn_1_2 = 20'h00000;
-  reg [19:0] pfn_1_3 = 20'h00000;
-  reg [19:0] pfn_2_0 = 20'h00000;
-  reg [19:0] pfn_2_1 = 20'h00000;
-  reg [19:0] pfn_2_2 = 20'h00000;
-  reg [19:0] pfn_2_3 = 20'h00000;
-  reg [19:0] pfn_3_0 = 20'h00000;
-  reg [19:0] pfn_3_1 = 20'h00000;
-  reg [19:0] pfn_3_2 = 20'h00000;
-  reg [19:0] pfn_3_3 = 20'h00000;
-  reg [19:0] pfn_4_0 = 20'h00000;
-  reg [19:0] pfn_4_1 = 20'h00000;
-  reg [19:0] pfn_4_2 = 20'h00000;
-  reg [19:0] pfn_4_3 = 20'h00000;
-  reg [19:0] pfn_5_0 = 20'h00000;
-  reg [19:0] pfn_5_1 = 20'h00000;
-  reg [19:0] pfn_5_2 = 20'h00000;
-  reg [19:0] pfn_5_3 = 20'h00000;
-  reg [19:0] pfn_6_0 = 20'h00000;
-  reg [19:0] pfn_6_1 = 20'h00000;
-  reg [19:0] pfn_6_2 = 20'h00000;
-  reg [19:0] pfn_6_3 = 20'h00000;
-  reg [19:0] pfn_7_0 = 20'h00000;
-  reg [19:0] pfn_7_1 = 20'h00000;
-  reg [19:0] pfn_7_2 = 20'h00000;
-  reg [19:0] pfn_7_3 = 20'h00000;
-  reg [19:0] pfn_8_0 = 20'h00000;
-  reg [19:0] pfn_8_1 = 20'h00000;
-  reg [19:0] pfn_8_2 = 20'h00000;
-  reg [19:0] pfn_8_3 = 20'h00000;
-  reg [19:0] pfn_9_0 = 20'h00000;
-  reg [19:0] pfn_9_1 = 20'h00000;
-  reg [19:0] pfn_9_2 = 20'h00000;
-  reg [19:0] pfn_9_3 = 20'h00000;
-  reg [7:0] pid_0_0 = 8'h00;
-  reg [7:0] pid_0_1 = 8'h00;
-  reg [7:0] pid_0_2 = 8'h00;
-  reg [7:0] pid_0_3 = 8'h00;
-  reg [7:0] pid_10_0 = 8'h00;
-  reg [7:0] pid_10_1 = 8'h00;
-  reg [7:0] pid_10_2 = 8'h00;
-  reg [7:0] pid_10_3 = 8'h00;
-  reg [7:0] pid_11_0 = 8'h00;
-  reg [7:0] pid_11_1 = 8'h00;
-  reg [7:0] pid_11_2 = 8'h00;
-  reg [7:0] pid_11_3 = 8'h00;
-  reg [7:0] pid_12_0 = 8'h00;
-  reg [7:0] pid_12_1 = 8'h00;
-  reg [7:0] pid_12_2 = 8'h00;
-  reg [7:0] pid_12_3 = 8'h00;
-  reg [7:0] pid_13_0 = 8'h00;
-  reg [7:0] pid_13_1 = 8'h00;
-  reg [7:0] pid_13_2 = 8'h00;
-  reg [7:0] pid_13_3 = 8'h00;
-  reg [7:0] pid_14_0 = 8'h00;
-  reg [7:0] pid_14_1 = 8'h00;
-  reg [7:0] pid_14_2 = 8'h00;
-  reg [7:0] pid_14_3 = 8'h00;
-  reg [7:0] pid_15_0 = 8'h00;
-  reg [7:0] pid_15_1 = 8'h00;
-  reg [7:0] pid_15_2 = 8'h00;
-  reg [7:0] pid_15_3 = 8'h00;
-  reg [7:0] pid_1_0 = 8'h00;
-  reg [7:0] pid_1_1 = 8'h00;
-  reg [7:0] pid_1_2 = 8'h00;
-  reg [7:0] pid_1_3 = 8'h00;
-  reg [7:0] pid_2_0 = 8'h00;
-  reg [7:0] pid_2_1 = 8'h00;
-  reg [7:0] pid_2_2 = 8'h00;
-  reg [7:0] pid_2_3 = 8'h00;
-  reg [7:0] pid_3_0 = 8'h00;
-  reg [7:0] pid_3_1 = 8'h00;
-  reg [7:0] pid_3_2 = 8'h00;
-  reg [7:0] pid_3_3 = 8'h00;
-  reg [7:0] pid_4_0 = 8'h00;
-  reg [7:0] pid_4_1 = 8'h00;
-  reg [7:0] pid_4_2 = 8'h00;
-  reg [7:0] pid_4_3 = 8'h00;
-  reg [7:0] pid_5_0 = 8'h00;
-  reg [7:0] pid_5_1 = 8'h00;
-  reg [7:0] pid_5_2 = 8'h00;
-  reg [7:0] pid_5_3 = 8'h00;
-  reg [7:0] pid_6_0 = 8'h00;
-  reg [7:0] pid_6_1 = 8'h00;
-  reg [7:0] pid_6_2 = 8'h00;
-  reg [7:0] pid_6_3 = 8'h00;
-  reg [7:0] pid_7_0 = 8'h00;
-  reg [7:0] pid_7_1 = 8'h00;
-  reg [7:0] pid_7_2 = 8'h00;
-  reg [7:0] pid_7_3 = 8'h00;
-  reg [7:0] pid_8_0 = 8'h00;
-  reg [7:0] pid_8_1 = 8'h00;
-  reg [7:0] pid_8_2 = 8'h00;
-  reg [7:0] pid_8_3 = 8'h00;
-  reg [7:0] pid_9_0 = 8'h00;
-  reg [7:0] pid_9_1 = 8'h00;
-  reg [7:0] pid_9_2 = 8'h00;
-  reg [7:0] pid_9_3 = 8'h00;
-  reg r_0_0 = 1'h0;
-  reg r_0_1 = 1'h0;
-  reg r_0_2 = 1'h0;
-  reg r_0_3 = 1'h0;
-  reg r_10_0 = 1'h0;
-  reg r_10_1 = 1'h0;
-  reg r_10_2 = 1'h0;
-  reg r_10_3 = 1'h0;
-  reg r_11_0 = 1'h0;
-  reg r_11_1 = 1'h0;
-  reg r_11_2 = 1'h0;
-  reg r_11_3 = 1'h0;
-  reg r_12_0 = 1'h0;
-  reg r_12_1 = 1'h0;
-  reg r_12_2 = 1'h0;
-  reg r_12_3 = 1'h0;
-  reg r_13_0 = 1'h0;
-  reg r_13_1 = 1'h0;
-  reg r_13_2 = 1'h0;
-  reg r_13_3 = 1'h0;
-  reg r_14_0 = 1'h0;
-  reg r_14_1 = 1'h0;
-  reg r_14_2 = 1'h0;
-  reg r_14_3 = 1'h0;
-  reg r_15_0 = 1'h0;
-  reg r_15_1 = 1'h0;
-  reg r_15_2 = 1'h0;
-  reg r_15_3 = 1'h0;
-  reg r_1_0 = 1'h0;
-  reg r_1_1 = 1'h0;
-  reg r_1_2 = 1'h0;
-  reg r_1_3 = 1'h0;
-  reg r_2_0 = 1'h0;
-  reg r_2_1 = 1'h0;
-  reg r_2_2 = 1'h0;
-  reg r_2_3 = 1'h0;
-  reg r_3_0 = 1'h0;
-  reg r_3_1 = 1'h0;
-  reg r_3_2 = 1'h0;
-  reg r_3_3 = 1'h0;
-  reg r_4_0 = 1'h0;
-  reg r_4_1 = 1'h0;
-  reg r_4_2 = 1'h0;
-  reg r_4_3 = 1'h0;
-  reg r_5_0 = 1'h0;
-  reg r_5_1 = 1'h0;
-  reg r_5_2 = 1'h0;
-  reg r_5_3 = 1'h0;
-  reg r_6_0 = 1'h0;
-  reg r_6_1 = 1'h0;
-  reg r_6_2 = 1'h0;
-  reg r_6_3 = 1'h0;
-  reg r_7_0 = 1'h0;
-  reg r_7_1 = 1'h0;
-  reg r_7_2 = 1'h0;
-  reg r_7_3 = 1'h0;
-  reg r_8_0 = 1'h0;
-  reg r_8_1 = 1'h0;
-  reg r_8_2 = 1'h0;
-  reg r_8_3 = 1'h0;
-  reg r_9_0 = 1'h0;
-  reg r_9_1 = 1'h0;
-  reg r_9_2 = 1'h0;
-  reg r_9_3 = 1'h0;
+  reg [7:0] pid_0 = 8'h00;
+  reg [7:0] pid_1 = 8'h00;
+  reg [7:0] pid_10 = 8'h00;
+  reg [7:0] pid_11 = 8'h00;
+  reg [7:0] pid_12 = 8'h00;
+  reg [7:0] pid_13 = 8'h00;
+  reg [7:0] pid_14 = 8'h00;
+  reg [7:0] pid_15 = 8'h00;
+  reg [7:0] pid_16 = 8'h00;
+  reg [7:0] pid_17 = 8'h00;
+  reg [7:0] pid_18 = 8'h00;
+  reg [7:0] pid_19 = 8'h00;
+  reg [7:0] pid_2 = 8'h00;
+  reg [7:0] pid_20 = 8'h00;
+  reg [7:0] pid_21 = 8'h00;
+  reg [7:0] pid_22 = 8'h00;
+  reg [7:0] pid_23 = 8'h00;
+  reg [7:0] pid_24 = 8'h00;
+  reg [7:0] pid_25 = 8'h00;
+  reg [7:0] pid_26 = 8'h00;
+  reg [7:0] pid_27 = 8'h00;
+  reg [7:0] pid_28 = 8'h00;
+  reg [7:0] pid_29 = 8'h00;
+  reg [7:0] pid_3 = 8'h00;
+  reg [7:0] pid_30 = 8'h00;
+  reg [7:0] pid_31 = 8'h00;
+  reg [7:0] pid_32 = 8'h00;
+  reg [7:0] pid_33 = 8'h00;
+  reg [7:0] pid_34 = 8'h00;
+  reg [7:0] pid_35 = 8'h00;
+  reg [7:0] pid_36 = 8'h00;
+  reg [7:0] pid_37 = 8'h00;
+  reg [7:0] pid_38 = 8'h00;
+  reg [7:0] pid_39 = 8'h00;
+  reg [7:0] pid_4 = 8'h00;
+  reg [7:0] pid_40 = 8'h00;
+  reg [7:0] pid_41 = 8'h00;
+  reg [7:0] pid_42 = 8'h00;
+  reg [7:0] pid_43 = 8'h00;
+  reg [7:0] pid_44 = 8'h00;
+  reg [7:0] pid_45 = 8'h00;
+  reg [7:0] pid_46 = 8'h00;
+  reg [7:0] pid_47 = 8'h00;
+  reg [7:0] pid_48 = 8'h00;
+  reg [7:0] pid_49 = 8'h00;
+  reg [7:0] pid_5 = 8'h00;
+  reg [7:0] pid_50 = 8'h00;
+  reg [7:0] pid_51 = 8'h00;
+  reg [7:0] pid_52 = 8'h00;
+  reg [7:0] pid_53 = 8'h00;
+  reg [7:0] pid_54 = 8'h00;
+  reg [7:0] pid_55 = 8'h00;
+  reg [7:0] pid_56 = 8'h00;
+  reg [7:0] pid_57 = 8'h00;
+  reg [7:0] pid_58 = 8'h00;
+  reg [7:0] pid_59 = 8'h00;
+  reg [7:0] pid_6 = 8'h00;
+  reg [7:0] pid_60 = 8'h00;
+  reg [7:0] pid_61 = 8'h00;
+  reg [7:0] pid_62 = 8'h00;
+  reg [7:0] pid_63 = 8'h00;
+  reg [7:0] pid_7 = 8'h00;
+  reg [7:0] pid_8 = 8'h00;
+  reg [7:0] pid_9 = 8'h00;
   input rst;
   wire rst;
-  reg v_0_0 = 1'h0;
-  reg v_0_1 = 1'h0;
-  reg v_0_2 = 1'h0;
-  reg v_0_3 = 1'h0;
-  reg v_10_0 = 1'h0;
-  reg v_10_1 = 1'h0;
-  reg v_10_2 = 1'h0;
-  reg v_10_3 = 1'h0;
-  reg v_11_0 = 1'h0;
-  reg v_11_1 = 1'h0;
-  reg v_11_2 = 1'h0;
-  reg v_11_3 = 1'h0;
-  reg v_12_0 = 1'h0;
-  reg v_12_1 = 1'h0;
-  reg v_12_2 = 1'h0;
-  reg v_12_3 = 1'h0;
-  reg v_13_0 = 1'h0;
-  reg v_13_1 = 1'h0;
-  reg v_13_2 = 1'h0;
-  reg v_13_3 = 1'h0;
-  reg v_14_0 = 1'h0;
-  reg v_14_1 = 1'h0;
-  reg v_14_2 = 1'h0;
-  reg v_14_3 = 1'h0;
-  reg v_15_0 = 1'h0;
-  reg v_15_1 = 1'h0;
-  reg v_15_2 = 1'h0;
-  reg v_15_3 = 1'h0;
-  reg v_1_0 = 1'h0;
-  reg v_1_1 = 1'h0;
-  reg v_1_2 = 1'h0;
-  reg v_1_3 = 1'h0;
-  reg v_2_0 = 1'h0;
-  reg v_2_1 = 1'h0;
-  reg v_2_2 = 1'h0;
-  reg v_2_3 = 1'h0;
-  reg v_3_0 = 1'h0;
-  reg v_3_1 = 1'h0;
-  reg v_3_2 = 1'h0;
-  reg v_3_3 = 1'h0;
-  reg v_4_0 = 1'h0;
-  reg v_4_1 = 1'h0;
-  reg v_4_2 = 1'h0;
-  reg v_4_3 = 1'h0;
-  reg v_5_0 = 1'h0;
-  reg v_5_1 = 1'h0;
-  reg v_5_2 = 1'h0;
-  reg v_5_3 = 1'h0;
-  reg v_6_0 = 1'h0;
-  reg v_6_1 = 1'h0;
-  reg v_6_2 = 1'h0;
-  reg v_6_3 = 1'h0;
-  reg v_7_0 = 1'h0;
-  reg v_7_1 = 1'h0;
-  reg v_7_2 = 1'h0;
-  reg v_7_3 = 1'h0;
-  reg v_8_0 = 1'h0;
-  reg v_8_1 = 1'h0;
-  reg v_8_2 = 1'h0;
-  reg v_8_3 = 1'h0;
-  reg v_9_0 = 1'h0;
-  reg v_9_1 = 1'h0;
-  reg v_9_2 = 1'h0;
-  reg v_9_3 = 1'h0;
-  reg [1:0] victim_0 = 2'h0;
-  reg [1:0] victim_1 = 2'h0;
-  reg [1:0] victim_10 = 2'h0;
-  reg [1:0] victim_11 = 2'h0;
-  reg [1:0] victim_12 = 2'h0;
-  reg [1:0] victim_13 = 2'h0;
-  reg [1:0] victim_14 = 2'h0;
-  reg [1:0] victim_15 = 2'h0;
-  reg [1:0] victim_2 = 2'h0;
-  reg [1:0] victim_3 = 2'h0;
-  reg [1:0] victim_4 = 2'h0;
-  reg [1:0] victim_5 = 2'h0;
-  reg [1:0] victim_6 = 2'h0;
-  reg [1:0] victim_7 = 2'h0;
-  reg [1:0] victim_8 = 2'h0;
-  reg [1:0] victim_9 = 2'h0;
-  reg [35:0] vpn_0_0 = 36'h000000000;
-  reg [35:0] vpn_0_1 = 36'h000000000;
-  reg [35:0] vpn_0_2 = 36'h000000000;
-  reg [35:0] vpn_0_3 = 36'h000000000;
-  reg [35:0] vpn_10_0 = 36'h000000000;
-  reg [35:0] vpn_10_1 = 36'h000000000;
-  reg [35:0] vpn_10_2 = 36'h000000000;
-  reg [35:0] vpn_10_3 = 36'h000000000;
-  reg [35:0] vpn_11_0 = 36'h000000000;
-  reg [35:0] vpn_11_1 = 36'h000000000;
-  reg [35:0] vpn_11_2 = 36'h000000000;
-  reg [35:0] vpn_11_3 = 36'h000000000;
-  reg [35:0] vpn_12_0 = 36'h000000000;
-  reg [35:0] vpn_12_1 = 36'h000000000;
-  reg [35:0] vpn_12_2 = 36'h000000000;
-  reg [35:0] vpn_12_3 = 36'h000000000;
-  reg [35:0] vpn_13_0 = 36'h000000000;
-  reg [35:0] vpn_13_1 = 36'h000000000;
-  reg [35:0] vpn_13_2 = 36'h000000000;
-  reg [35:0] vpn_13_3 = 36'h000000000;
-  reg [35:0] vpn_14_0 = 36'h000000000;
-  reg [35:0] vpn_14_1 = 36'h000000000;
-  reg [35:0] vpn_14_2 = 36'h000000000;
-  reg [35:0] vpn_14_3 = 36'h000000000;
-  reg [35:0] vpn_15_0 = 36'h000000000;
-  reg [35:0] vpn_15_1 = 36'h000000000;
-  reg [35:0] vpn_15_2 = 36'h000000000;
-  reg [35:0] vpn_15_3 = 36'h000000000;
-  reg [35:0] vpn_1_0 = 36'h000000000;
-  reg [35:0] vpn_1_1 = 36'h000000000;
-  reg [35:0] vpn_1_2 = 36'h000000000;
-  reg [35:0] vpn_1_3 = 36'h000000000;
-  reg [35:0] vpn_2_0 = 36'h000000000;
-  reg [35:0] vpn_2_1 = 36'h000000000;
-  reg [35:0] vpn_2_2 = 36'h000000000;
-  reg [35:0] vpn_2_3 = 36'h000000000;
-  reg [35:0] vpn_3_0 = 36'h000000000;
-  reg [35:0] vpn_3_1 = 36'h000000000;
-  reg [35:0] vpn_3_2 = 36'h000000000;
-  reg [35:0] vpn_3_3 = 36'h000000000;
-  reg [35:0] vpn_4_0 = 36'h000000000;
-  reg [35:0] vpn_4_1 = 36'h000000000;
-  reg [35:0] vpn_4_2 = 36'h000000000;
-  reg [35:0] vpn_4_3 = 36'h000000000;
-  reg [35:0] vpn_5_0 = 36'h000000000;
-  reg [35:0] vpn_5_1 = 36'h000000000;
-  reg [35:0] vpn_5_2 = 36'h000000000;
-  reg [35:0] vpn_5_3 = 36'h000000000;
-  reg [35:0] vpn_6_0 = 36'h000000000;
-  reg [35:0] vpn_6_1 = 36'h000000000;
-  reg [35:0] vpn_6_2 = 36'h000000000;
-  reg [35:0] vpn_6_3 = 36'h000000000;
-  reg [35:0] vpn_7_0 = 36'h000000000;
-  reg [35:0] vpn_7_1 = 36'h000000000;
-  reg [35:0] vpn_7_2 = 36'h000000000;
-  reg [35:0] vpn_7_3 = 36'h000000000;
-  reg [35:0] vpn_8_0 = 36'h000000000;
-  reg [35:0] vpn_8_1 = 36'h000000000;
-  reg [35:0] vpn_8_2 = 36'h000000000;
-  reg [35:0] vpn_8_3 = 36'h000000000;
-  reg [35:0] vpn_9_0 = 36'h000000000;
-  reg [35:0] vpn_9_1 = 36'h000000000;
-  reg [35:0] vpn_9_2 = 36'h000000000;
-  reg [35:0] vpn_9_3 = 36'h000000000;
-  reg w_0_0 = 1'h0;
-  reg w_0_1 = 1'h0;
-  reg w_0_2 = 1'h0;
-  reg w_0_3 = 1'h0;
-  reg w_10_0 = 1'h0;
-  reg w_10_1 = 1'h0;
-  reg w_10_2 = 1'h0;
-  reg w_10_3 = 1'h0;
-  reg w_11_0 = 1'h0;
-  reg w_11_1 = 1'h0;
-  reg w_11_2 = 1'h0;
-  reg w_11_3 = 1'h0;
-  reg w_12_0 = 1'h0;
-  reg w_12_1 = 1'h0;
-  reg w_12_2 = 1'h0;
-  reg w_12_3 = 1'h0;
-  reg w_13_0 = 1'h0;
-  reg w_13_1 = 1'h0;
-  reg w_13_2 = 1'h0;
-  reg w_13_3 = 1'h0;
-  reg w_14_0 = 1'h0;
-  reg w_14_1 = 1'h0;
-  reg w_14_2 = 1'h0;
-  reg w_14_3 = 1'h0;
-  reg w_15_0 = 1'h0;
-  reg w_15_1 = 1'h0;
-  reg w_15_2 = 1'h0;
-  reg w_15_3 = 1'h0;
-  reg w_1_0 = 1'h0;
-  reg w_1_1 = 1'h0;
-  reg w_1_2 = 1'h0;
-  reg w_1_3 = 1'h0;
-  reg w_2_0 = 1'h0;
-  reg w_2_1 = 1'h0;
-  reg w_2_2 = 1'h0;
-  reg w_2_3 = 1'h0;
-  reg w_3_0 = 1'h0;
-  reg w_3_1 = 1'h0;
-  reg w_3_2 = 1'h0;
-  reg w_3_3 = 1'h0;
-  reg w_4_0 = 1'h0;
-  reg w_4_1 = 1'h0;
-  reg w_4_2 = 1'h0;
-  reg w_4_3 = 1'h0;
-  reg w_5_0 = 1'h0;
-  reg w_5_1 = 1'h0;
-  reg w_5_2 = 1'h0;
-  reg w_5_3 = 1'h0;
-  reg w_6_0 = 1'h0;
-  reg w_6_1 = 1'h0;
-  reg w_6_2 = 1'h0;
-  reg w_6_3 = 1'h0;
-  reg w_7_0 = 1'h0;
-  reg w_7_1 = 1'h0;
-  reg w_7_2 = 1'h0;
-  reg w_7_3 = 1'h0;
-  reg w_8_0 = 1'h0;
-  reg w_8_1 = 1'h0;
-  reg w_8_2 = 1'h0;
-  reg w_8_3 = 1'h0;
-  reg w_9_0 = 1'h0;
-  reg w_9_1 = 1'h0;
-  reg w_9_2 = 1'h0;
-  reg w_9_3 = 1'h0;
-  assign idx = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$3  = \$2  == lk_pid;
-  assign \$4  = \$1  & \$3 ;
-  assign \$6  = \$5  == lk_vpn;
-  assign hit_way0 = \$4  & \$6 ;
-  assign \$9  = \$8  == lk_pid;
-  assign \$10  = \$7  & \$9 ;
-  assign \$12  = \$11  == lk_vpn;
-  assign hit_way1 = \$10  & \$12 ;
-  assign \$15  = \$14  == lk_pid;
-  assign \$16  = \$13  & \$15 ;
-  assign \$18  = \$17  == lk_vpn;
-  assign hit_way2 = \$16  & \$18 ;
-  assign \$21  = \$20  == lk_pid;
-  assign \$22  = \$19  & \$21 ;
-  assign \$24  = \$23  == lk_vpn;
-  assign hit_way3 = \$22  & \$24 ;
-  assign lk_hit = | { hit_way3, hit_way2, hit_way1, hit_way0 };
-  assign fidx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$37  = ! fidx;
-  assign \$38  = fill & \$37 ;
-  assign \$39  = ~ { v_0_3, v_0_2, v_0_1, v_0_0 };
-  assign \$40  = fidx == 1'h1;
-  assign \$41  = fill & \$40 ;
-  assign \$42  = ~ { v_1_3, v_1_2, v_1_1, v_1_0 };
-  assign \$43  = fidx == 2'h2;
-  assign \$44  = fill & \$43 ;
-  assign \$45  = ~ { v_2_3, v_2_2, v_2_1, v_2_0 };
-  assign \$46  = fidx == 2'h3;
-  assign \$47  = fill & \$46 ;
-  assign \$48  = ~ { v_3_3, v_3_2, v_3_1, v_3_0 };
-  assign \$49  = fidx == 3'h4;
-  assign \$50  = fill & \$49 ;
-  assign \$51  = ~ { v_4_3, v_4_2, v_4_1, v_4_0 };
-  assign \$52  = fidx == 3'h5;
-  assign \$53  = fill & \$52 ;
-  assign \$54  = ~ { v_5_3, v_5_2, v_5_1, v_5_0 };
-  assign \$55  = fidx == 3'h6;
-  assign \$56  = fill & \$55 ;
-  assign \$57  = ~ { v_6_3, v_6_2, v_6_1, v_6_0 };
-  assign \$58  = fidx == 3'h7;
-  assign \$59  = fill & \$58 ;
-  assign \$60  = ~ { v_7_3, v_7_2, v_7_1, v_7_0 };
-  assign \$61  = fidx == 4'h8;
-  assign \$62  = fill & \$61 ;
-  assign \$63  = ~ { v_8_3, v_8_2, v_8_1, v_8_0 };
-  assign \$64  = fidx == 4'h9;
-  assign \$65  = fill & \$64 ;
-  assign \$66  = ~ { v_9_3, v_9_2, v_9_1, v_9_0 };
-  assign \$67  = fidx == 4'ha;
-  assign \$68  = fill & \$67 ;
-  assign \$69  = ~ { v_10_3, v_10_2, v_10_1, v_10_0 };
-  assign \$70  = fidx == 4'hb;
-  assign \$71  = fill & \$70 ;
-  assign \$72  = ~ { v_11_3, v_11_2, v_11_1, v_11_0 };
-  assign \$73  = fidx == 4'hc;
-  assign \$74  = fill & \$73 ;
-  assign \$75  = ~ { v_12_3, v_12_2, v_12_1, v_12_0 };
-  assign \$76  = fidx == 4'hd;
-  assign \$77  = fill & \$76 ;
-  assign \$78  = ~ { v_13_3, v_13_2, v_13_1, v_13_0 };
-  assign \$79  = fidx == 4'he;
-  assign \$80  = fill & \$79 ;
-  assign \$81  = ~ { v_14_3, v_14_2, v_14_1, v_14_0 };
-  assign \$82  = fidx == 4'hf;
-  assign \$83  = fill & \$82 ;
-  assign \$84  = ~ { v_15_3, v_15_2, v_15_1, v_15_0 };
-  assign \$85  = inv_mode == 2'h2;
-  assign \$86  = inv_mode == 1'h1;
-  assign \$87  = pid_0_0 == inv_pid;
-  assign \$88  = \$86  & \$87 ;
-  assign \$89  = \$85  | \$88 ;
-  assign \$90  = ! inv_mode;
-  assign \$91  = pid_0_0 == inv_pid;
-  assign \$92  = \$90  & \$91 ;
-  assign \$93  = vpn_0_0 == inv_vpn;
-  assign \$94  = \$92  & \$93 ;
-  assign \$95  = \$89  | \$94 ;
-  assign kill_0_0 = inv & \$95 ;
-  assign \$96  = inv_mode == 2'h2;
-  assign \$97  = inv_mode == 1'h1;
-  assign \$98  = pid_0_1 == inv_pid;
-  assign \$99  = \$97  & \$98 ;
-  assign \$100  = \$96  | \$99 ;
-  assign \$101  = ! inv_mode;
-  assign \$102  = pid_0_1 == inv_pid;
-  assign \$103  = \$101  & \$102 ;
-  assign \$104  = vpn_0_1 == inv_vpn;
-  assign \$105  = \$103  & \$104 ;
-  assign \$106  = \$100  | \$105 ;
-  assign kill_0_1 = inv & \$106 ;
-  assign \$107  = inv_mode == 2'h2;
-  assign \$108  = inv_mode == 1'h1;
-  assign \$109  = pid_0_2 == inv_pid;
-  assign \$110  = \$108  & \$109 ;
-  assign \$111  = \$107  | \$110 ;
-  assign \$112  = ! inv_mode;
-  assign \$113  = pid_0_2 == inv_pid;
-  assign \$114  = \$112  & \$113 ;
-  assign \$115  = vpn_0_2 == inv_vpn;
-  assign \$116  = \$114  & \$115 ;
-  assign \$117  = \$111  | \$116 ;
-  assign kill_0_2 = inv & \$117 ;
-  assign \$118  = inv_mode == 2'h2;
-  assign \$119  = inv_mode == 1'h1;
-  assign \$120  = pid_0_3 == inv_pid;
-  assign \$121  = \$119  & \$120 ;
-  assign \$122  = \$118  | \$121 ;
-  assign \$123  = ! inv_mode;
-  assign \$124  = pid_0_3 == inv_pid;
-  assign \$125  = \$123  & \$124 ;
-  assign \$126  = vpn_0_3 == inv_vpn;
-  assign \$127  = \$125  & \$126 ;
-  assign \$128  = \$122  | \$127 ;
-  assign kill_0_3 = inv & \$128 ;
-  assign \$129  = inv_mode == 2'h2;
-  assign \$130  = inv_mode == 1'h1;
-  assign \$131  = pid_1_0 == inv_pid;
-  assign \$132  = \$130  & \$131 ;
-  assign \$133  = \$129  | \$132 ;
-  assign \$134  = ! inv_mode;
-  assign \$135  = pid_1_0 == inv_pid;
-  assign \$136  = \$134  & \$135 ;
-  assign \$137  = vpn_1_0 == inv_vpn;
-  assign \$138  = \$136  & \$137 ;
-  assign \$139  = \$133  | \$138 ;
-  assign kill_1_0 = inv & \$139 ;
-  assign \$140  = inv_mode == 2'h2;
-  assign \$141  = inv_mode == 1'h1;
-  assign \$142  = pid_1_1 == inv_pid;
-  assign \$143  = \$141  & \$142 ;
-  assign \$144  = \$140  | \$143 ;
-  assign \$145  = ! inv_mode;
-  assign \$146  = pid_1_1 == inv_pid;
-  assign \$147  = \$145  & \$146 ;
-  assign \$148  = vpn_1_1 == inv_vpn;
-  assign \$149  = \$147  & \$148 ;
-  assign \$150  = \$144  | \$149 ;
-  assign kill_1_1 = inv & \$150 ;
-  assign \$151  = inv_mode == 2'h2;
-  assign \$152  = inv_mode == 1'h1;
-  assign \$153  = pid_1_2 == inv_pid;
-  assign \$154  = \$152  & \$153 ;
-  assign \$155  = \$151  | \$154 ;
-  assign \$156  = ! inv_mode;
-  assign \$157  = pid_1_2 == inv_pid;
-  assign \$158  = \$156  & \$157 ;
-  assign \$159  = vpn_1_2 == inv_vpn;
-  assign \$160  = \$158  & \$159 ;
-  assign \$161  = \$155  | \$160 ;
-  assign kill_1_2 = inv & \$161 ;
-  assign \$162  = inv_mode == 2'h2;
-  assign \$163  = inv_mode == 1'h1;
-  assign \$164  = pid_1_3 == inv_pid;
-  assign \$165  = \$163  & \$164 ;
-  assign \$166  = \$162  | \$165 ;
-  assign \$167  = ! inv_mode;
-  assign \$168  = pid_1_3 == inv_pid;
-  assign \$169  = \$167  & \$168 ;
-  assign \$170  = vpn_1_3 == inv_vpn;
-  assign \$171  = \$169  & \$170 ;
-  assign \$172  = \$166  | \$171 ;
-  assign kill_1_3 = inv & \$172 ;
-  assign \$173  = inv_mode == 2'h2;
-  assign \$174  = inv_mode == 1'h1;
-  assign \$175  = pid_2_0 == inv_pid;
-  assign \$176  = \$174  & \$175 ;
-  assign \$177  = \$173  | \$176 ;
-  assign \$178  = ! inv_mode;
-  assign \$179  = pid_2_0 == inv_pid;
-  assign \$180  = \$178  & \$179 ;
-  assign \$181  = vpn_2_0 == inv_vpn;
-  assign \$182  = \$180  & \$181 ;
-  assign \$183  = \$177  | \$182 ;
-  assign kill_2_0 = inv & \$183 ;
-  assign \$184  = inv_mode == 2'h2;
-  assign \$185  = inv_mode == 1'h1;
-  assign \$186  = pid_2_1 == inv_pid;
-  assign \$187  = \$185  & \$186 ;
-  assign \$188  = \$184  | \$187 ;
-  assign \$189  = ! inv_mode;
-  assign \$190  = pid_2_1 == inv_pid;
-  assign \$191  = \$189  & \$190 ;
-  assign \$192  = vpn_2_1 == inv_vpn;
-  assign \$193  = \$191  & \$192 ;
-  assign \$194  = \$188  | \$193 ;
-  assign kill_2_1 = inv & \$194 ;
-  assign \$195  = inv_mode == 2'h2;
-  assign \$196  = inv_mode == 1'h1;
-  assign \$197  = pid_2_2 == inv_pid;
-  assign \$198  = \$196  & \$197 ;
-  assign \$199  = \$195  | \$198 ;
-  assign \$200  = ! inv_mode;
-  assign \$201  = pid_2_2 == inv_pid;
-  assign \$202  = \$200  & \$201 ;
-  assign \$203  = vpn_2_2 == inv_vpn;
-  assign \$204  = \$202  & \$203 ;
-  assign \$205  = \$199  | \$204 ;
-  assign kill_2_2 = inv & \$205 ;
-  assign \$206  = inv_mode == 2'h2;
-  assign \$207  = inv_mode == 1'h1;
-  assign \$208  = pid_2_3 == inv_pid;
-  assign \$209  = \$207  & \$208 ;
-  assign \$210  = \$206  | \$209 ;
-  assign \$211  = ! inv_mode;
-  assign \$212  = pid_2_3 == inv_pid;
-  assign \$213  = \$211  & \$212 ;
-  assign \$214  = vpn_2_3 == inv_vpn;
-  assign \$215  = \$213  & \$214 ;
-  assign \$216  = \$210  | \$215 ;
-  assign kill_2_3 = inv & \$216 ;
-  assign \$217  = inv_mode == 2'h2;
-  assign \$218  = inv_mode == 1'h1;
-  assign \$219  = pid_3_0 == inv_pid;
-  assign \$220  = \$218  & \$219 ;
-  assign \$221  = \$217  | \$220 ;
-  assign \$222  = ! inv_mode;
-  assign \$223  = pid_3_0 == inv_pid;
-  assign \$224  = \$222  & \$223 ;
-  assign \$225  = vpn_3_0 == inv_vpn;
-  assign \$226  = \$224  & \$225 ;
-  assign \$227  = \$221  | \$226 ;
-  assign kill_3_0 = inv & \$227 ;
-  assign \$228  = inv_mode == 2'h2;
-  assign \$229  = inv_mode == 1'h1;
-  assign \$230  = pid_3_1 == inv_pid;
-  assign \$231  = \$229  & \$230 ;
-  assign \$232  = \$228  | \$231 ;
-  assign \$233  = ! inv_mode;
-  assign \$234  = pid_3_1 == inv_pid;
-  assign \$235  = \$233  & \$234 ;
-  assign \$236  = vpn_3_1 == inv_vpn;
-  assign \$237  = \$235  & \$236 ;
-  assign \$238  = \$232  | \$237 ;
-  assign kill_3_1 = inv & \$238 ;
-  assign \$239  = inv_mode == 2'h2;
-  assign \$240  = inv_mode == 1'h1;
-  assign \$241  = pid_3_2 == inv_pid;
-  assign \$242  = \$240  & \$241 ;
-  assign \$243  = \$239  | \$242 ;
-  assign \$244  = ! inv_mode;
-  assign \$245  = pid_3_2 == inv_pid;
-  assign \$246  = \$244  & \$245 ;
-  assign \$247  = vpn_3_2 == inv_vpn;
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = \$243  | \$248 ;
-  assign kill_3_2 = inv & \$249 ;
-  assign \$250  = inv_mode == 2'h2;
-  assign \$251  = inv_mode == 1'h1;
-  assign \$252  = pid_3_3 == inv_pid;
-  assign \$253  = \$251  & \$252 ;
-  assign \$254  = \$250  | \$253 ;
-  assign \$255  = ! inv_mode;
-  assign \$256  = pid_3_3 == inv_pid;
-  assign \$257  = \$255  & \$256 ;
-  assign \$258  = vpn_3_3 == inv_vpn;
-  assign \$259  = \$257  & \$258 ;
-  assign \$260  = \$254  | \$259 ;
-  assign kill_3_3 = inv & \$260 ;
-  assign \$261  = inv_mode == 2'h2;
-  assign \$262  = inv_mode == 1'h1;
-  assign \$263  = pid_4_0 == inv_pid;
-  assign \$264  = \$262  & \$263 ;
-  assign \$265  = \$261  | \$264 ;
-  assign \$266  = ! inv_mode;
-  assign \$267  = pid_4_0 == inv_pid;
-  assign \$268  = \$266  & \$267 ;
-  assign \$269  = vpn_4_0 == inv_vpn;
-  assign \$270  = \$268  & \$269 ;
-  assign \$271  = \$265  | \$270 ;
-  assign kill_4_0 = inv & \$271 ;
-  assign \$272  = inv_mode == 2'h2;
-  assign \$273  = inv_mode == 1'h1;
-  assign \$274  = pid_4_1 == inv_pid;
-  assign \$275  = \$273  & \$274 ;
-  assign \$276  = \$272  | \$275 ;
-  assign \$277  = ! inv_mode;
-  assign \$278  = pid_4_1 == inv_pid;
-  assign \$279  = \$277  & \$278 ;
-  assign \$280  = vpn_4_1 == inv_vpn;
-  assign \$281  = \$279  & \$280 ;
-  assign \$282  = \$276  | \$281 ;
-  assign kill_4_1 = inv & \$282 ;
-  assign \$283  = inv_mode == 2'h2;
-  assign \$284  = inv_mode == 1'h1;
-  assign \$285  = pid_4_2 == inv_pid;
-  assign \$286  = \$284  & \$285 ;
-  assign \$287  = \$283  | \$286 ;
-  assign \$288  = ! inv_mode;
-  assign \$289  = pid_4_2 == inv_pid;
-  assign \$290  = \$288  & \$289 ;
-  assign \$291  = vpn_4_2 == inv_vpn;
-  assign \$292  = \$290  & \$291 ;
-  assign \$293  = \$287  | \$292 ;
-  assign kill_4_2 = inv & \$293 ;
-  assign \$294  = inv_mode == 2'h2;
-  assign \$295  = inv_mode == 1'h1;
-  assign \$296  = pid_4_3 == inv_pid;
-  assign \$297  = \$295  & \$296 ;
-  assign \$298  = \$294  | \$297 ;
-  assign \$299  = ! inv_mode;
-  assign \$300  = pid_4_3 == inv_pid;
-  assign \$301  = \$299  & \$300 ;
-  assign \$302  = vpn_4_3 == inv_vpn;
-  assign \$303  = \$301  & \$302 ;
-  assign \$304  = \$298  | \$303 ;
-  assign kill_4_3 = inv & \$304 ;
-  assign \$305  = inv_mode == 2'h2;
-  assign \$306  = inv_mode == 1'h1;
-  assign \$307  = pid_5_0 == inv_pid;
-  assign \$308  = \$306  & \$307 ;
-  assign \$309  = \$305  | \$308 ;
-  assign \$310  = ! inv_mode;
-  assign \$311  = pid_5_0 == inv_pid;
-  assign \$312  = \$310  & \$311 ;
-  assign \$313  = vpn_5_0 == inv_vpn;
-  assign \$314  = \$312  & \$313 ;
-  assign \$315  = \$309  | \$314 ;
-  assign kill_5_0 = inv & \$315 ;
-  assign \$316  = inv_mode == 2'h2;
-  assign \$317  = inv_mode == 1'h1;
-  assign \$318  = pid_5_1 == inv_pid;
-  assign \$319  = \$317  & \$318 ;
-  assign \$320  = \$316  | \$319 ;
-  assign \$321  = ! inv_mode;
-  assign \$322  = pid_5_1 == inv_pid;
-  assign \$323  = \$321  & \$322 ;
-  assign \$324  = vpn_5_1 == inv_vpn;
-  assign \$325  = \$323  & \$324 ;
-  assign \$326  = \$320  | \$325 ;
-  assign kill_5_1 = inv & \$326 ;
-  assign \$327  = inv_mode == 2'h2;
-  assign \$328  = inv_mode == 1'h1;
-  assign \$329  = pid_5_2 == inv_pid;
-  assign \$330  = \$328  & \$329 ;
-  assign \$331  = \$327  | \$330 ;
-  assign \$332  = ! inv_mode;
-  assign \$333  = pid_5_2 == inv_pid;
-  assign \$334  = \$332  & \$333 ;
-  assign \$335  = vpn_5_2 == inv_vpn;
-  assign \$336  = \$334  & \$335 ;
-  assign \$337  = \$331  | \$336 ;
-  assign kill_5_2 = inv & \$337 ;
-  assign \$338  = inv_mode == 2'h2;
-  assign \$339  = inv_mode == 1'h1;
-  assign \$340  = pid_5_3 == inv_pid;
-  assign \$341  = \$339  & \$340 ;
-  assign \$342  = \$338  | \$341 ;
-  assign \$343  = ! inv_mode;
-  assign \$344  = pid_5_3 == inv_pid;
-  assign \$345  = \$343  & \$344 ;
-  assign \$346  = vpn_5_3 == inv_vpn;
-  assign \$347  = \$345  & \$346 ;
-  assign \$348  = \$342  | \$347 ;
-  assign kill_5_3 = inv & \$348 ;
-  assign \$349  = inv_mode == 2'h2;
-  assign \$350  = inv_mode == 1'h1;
-  assign \$351  = pid_6_0 == inv_pid;
-  assign \$352  = \$350  & \$351 ;
-  assign \$353  = \$349  | \$352 ;
-  assign \$354  = ! inv_mode;
-  assign \$355  = pid_6_0 == inv_pid;
-  assign \$356  = \$354  & \$355 ;
-  assign \$357  = vpn_6_0 == inv_vpn;
-  assign \$358  = \$356  & \$357 ;
-  assign \$359  = \$353  | \$358 ;
-  assign kill_6_0 = inv & \$359 ;
-  assign \$360  = inv_mode == 2'h2;
-  assign \$361  = inv_mode == 1'h1;
-  assign \$362  = pid_6_1 == inv_pid;
-  assign \$363  = \$361  & \$362 ;
-  assign \$364  = \$360  | \$363 ;
-  assign \$365  = ! inv_mode;
-  assign \$366  = pid_6_1 == inv_pid;
-  assign \$367  = \$365  & \$366 ;
-  assign \$368  = vpn_6_1 == inv_vpn;
-  assign \$369  = \$367  & \$368 ;
-  assign \$370  = \$364  | \$369 ;
-  assign kill_6_1 = inv & \$370 ;
-  assign \$371  = inv_mode == 2'h2;
-  assign \$372  = inv_mode == 1'h1;
-  assign \$373  = pid_6_2 == inv_pid;
-  assign \$374  = \$372  & \$373 ;
-  assign \$375  = \$371  | \$374 ;
-  assign \$376  = ! inv_mode;
-  assign \$377  = pid_6_2 == inv_pid;
-  assign \$378  = \$376  & \$377 ;
-  assign \$379  = vpn_6_2 == inv_vpn;
-  assign \$380  = \$378  & \$379 ;
-  assign \$381  = \$375  | \$380 ;
-  assign kill_6_2 = inv & \$381 ;
-  assign \$382  = inv_mode == 2'h2;
-  assign \$383  = inv_mode == 1'h1;
-  assign \$384  = pid_6_3 == inv_pid;
-  assign \$385  = \$383  & \$384 ;
-  assign \$386  = \$382  | \$385 ;
-  assign \$387  = ! inv_mode;
-  assign \$388  = pid_6_3 == inv_pid;
-  assign \$389  = \$387  & \$388 ;
-  assign \$390  = vpn_6_3 == inv_vpn;
-  assign \$391  = \$389  & \$390 ;
-  assign \$392  = \$386  | \$391 ;
-  assign kill_6_3 = inv & \$392 ;
-  assign \$393  = inv_mode == 2'h2;
-  assign \$394  = inv_mode == 1'h1;
-  assign \$395  = pid_7_0 == inv_pid;
-  assign \$396  = \$394  & \$395 ;
-  assign \$397  = \$393  | \$396 ;
-  assign \$398  = ! inv_mode;
-  assign \$399  = pid_7_0 == inv_pid;
-  assign \$400  = \$398  & \$399 ;
-  assign \$401  = vpn_7_0 == inv_vpn;
-  assign \$402  = \$400  & \$401 ;
-  assign \$403  = \$397  | \$402 ;
-  assign kill_7_0 = inv & \$403 ;
-  assign \$404  = inv_mode == 2'h2;
-  assign \$405  = inv_mode == 1'h1;
-  assign \$406  = pid_7_1 == inv_pid;
-  assign \$407  = \$405  & \$406 ;
-  assign \$408  = \$404  | \$407 ;
-  assign \$409  = ! inv_mode;
-  assign \$410  = pid_7_1 == inv_pid;
-  assign \$411  = \$409  & \$410 ;
-  assign \$412  = vpn_7_1 == inv_vpn;
-  assign \$413  = \$411  & \$412 ;
-  assign \$414  = \$408  | \$413 ;
-  assign kill_7_1 = inv & \$414 ;
-  assign \$415  = inv_mode == 2'h2;
-  assign \$416  = inv_mode == 1'h1;
-  assign \$417  = pid_7_2 == inv_pid;
-  assign \$418  = \$416  & \$417 ;
-  assign \$419  = \$415  | \$418 ;
-  assign \$420  = ! inv_mode;
-  assign \$421  = pid_7_2 == inv_pid;
-  assign \$422  = \$420  & \$421 ;
-  assign \$423  = vpn_7_2 == inv_vpn;
-  assign \$424  = \$422  & \$423 ;
-  assign \$425  = \$419  | \$424 ;
-  assign kill_7_2 = inv & \$425 ;
-  assign \$426  = inv_mode == 2'h2;
-  assign \$427  = inv_mode == 1'h1;
-  assign \$428  = pid_7_3 == inv_pid;
-  assign \$429  = \$427  & \$428 ;
-  assign \$430  = \$426  | \$429 ;
-  assign \$431  = ! inv_mode;
-  assign \$432  = pid_7_3 == inv_pid;
-  assign \$433  = \$431  & \$432 ;
-  assign \$434  = vpn_7_3 == inv_vpn;
-  assign \$435  = \$433  & \$434 ;
-  assign \$436  = \$430  | \$435 ;
-  assign kill_7_3 = inv & \$436 ;
-  assign \$437  = inv_mode == 2'h2;
-  assign \$438  = inv_mode == 1'h1;
-  assign \$439  = pid_8_0 == inv_pid;
-  assign \$440  = \$438  & \$439 ;
-  assign \$441  = \$437  | \$440 ;
-  assign \$442  = ! inv_mode;
-  assign \$443  = pid_8_0 == inv_pid;
-  assign \$444  = \$442  & \$443 ;
-  assign \$445  = vpn_8_0 == inv_vpn;
-  assign \$446  = \$444  & \$445 ;
-  assign \$447  = \$441  | \$446 ;
-  assign kill_8_0 = inv & \$447 ;
-  assign \$448  = inv_mode == 2'h2;
-  assign \$449  = inv_mode == 1'h1;
-  assign \$450  = pid_8_1 == inv_pid;
-  assign \$451  = \$449  & \$450 ;
-  assign \$452  = \$448  | \$451 ;
-  assign \$453  = ! inv_mode;
-  assign \$454  = pid_8_1 == inv_pid;
-  assign \$455  = \$453  & \$454 ;
-  assign \$456  = vpn_8_1 == inv_vpn;
-  assign \$457  = \$455  & \$456 ;
-  assign \$458  = \$452  | \$457 ;
-  assign kill_8_1 = inv & \$458 ;
-  assign \$459  = inv_mode == 2'h2;
-  assign \$460  = inv_mode == 1'h1;
-  assign \$461  = pid_8_2 == inv_pid;
-  assign \$462  = \$460  & \$461 ;
-  assign \$463  = \$459  | \$462 ;
-  assign \$464  = ! inv_mode;
-  assign \$465  = pid_8_2 == inv_pid;
-  assign \$466  = \$464  & \$465 ;
-  assign \$467  = vpn_8_2 == inv_vpn;
-  assign \$468  = \$466  & \$467 ;
-  assign \$469  = \$463  | \$468 ;
-  assign kill_8_2 = inv & \$469 ;
-  assign \$470  = inv_mode == 2'h2;
-  assign \$471  = inv_mode == 1'h1;
-  assign \$472  = pid_8_3 == inv_pid;
-  assign \$473  = \$471  & \$472 ;
-  assign \$474  = \$470  | \$473 ;
-  assign \$475  = ! inv_mode;
-  assign \$476  = pid_8_3 == inv_pid;
-  assign \$477  = \$475  & \$476 ;
-  assign \$478  = vpn_8_3 == inv_vpn;
-  assign \$479  = \$477  & \$478 ;
-  assign \$480  = \$474  | \$479 ;
-  assign kill_8_3 = inv & \$480 ;
-  assign \$481  = inv_mode == 2'h2;
-  assign \$482  = inv_mode == 1'h1;
-  assign \$483  = pid_9_0 == inv_pid;
-  assign \$484  = \$482  & \$483 ;
-  assign \$485  = \$481  | \$484 ;
-  assign \$486  = ! inv_mode;
-  assign \$487  = pid_9_0 == inv_pid;
-  assign \$488  = \$486  & \$487 ;
-  assign \$489  = vpn_9_0 == inv_vpn;
-  assign \$490  = \$488  & \$489 ;
-  assign \$491  = \$485  | \$490 ;
-  assign kill_9_0 = inv & \$491 ;
-  assign \$492  = inv_mode == 2'h2;
-  assign \$493  = inv_mode == 1'h1;
-  assign \$494  = pid_9_1 == inv_pid;
-  assign \$495  = \$493  & \$494 ;
-  assign \$496  = \$492  | \$495 ;
-  assign \$497  = ! inv_mode;
-  assign \$498  = pid_9_1 == inv_pid;
-  assign \$499  = \$497  & \$498 ;
-  assign \$500  = vpn_9_1 == inv_vpn;
-  assign \$501  = \$499  & \$500 ;
-  assign \$502  = \$496  | \$501 ;
-  assign kill_9_1 = inv & \$502 ;
-  assign \$503  = inv_mode == 2'h2;
-  assign \$504  = inv_mode == 1'h1;
-  assign \$505  = pid_9_2 == inv_pid;
-  assign \$506  = \$504  & \$505 ;
-  assign \$507  = \$503  | \$506 ;
-  assign \$508  = ! inv_mode;
-  assign \$509  = pid_9_2 == inv_pid;
-  assign \$510  = \$508  & \$509 ;
-  assign \$511  = vpn_9_2 == inv_vpn;
-  assign \$512  = \$510  & \$511 ;
-  assign \$513  = \$507  | \$512 ;
-  assign kill_9_2 = inv & \$513 ;
-  assign \$514  = inv_mode == 2'h2;
-  assign \$515  = inv_mode == 1'h1;
-  assign \$516  = pid_9_3 == inv_pid;
-  assign \$517  = \$515  & \$516 ;
-  assign \$518  = \$514  | \$517 ;
-  assign \$519  = ! inv_mode;
-  assign \$520  = pid_9_3 == inv_pid;
-  assign \$521  = \$519  & \$520 ;
-  assign \$522  = vpn_9_3 == inv_vpn;
-  assign \$523  = \$521  & \$522 ;
-  assign \$524  = \$518  | \$523 ;
-  assign kill_9_3 = inv & \$524 ;
-  assign \$525  = inv_mode == 2'h2;
-  assign \$526  = inv_mode == 1'h1;
-  assign \$527  = pid_10_0 == inv_pid;
-  assign \$528  = \$526  & \$527 ;
-  assign \$529  = \$525  | \$528 ;
-  assign \$530  = ! inv_mode;
-  assign \$531  = pid_10_0 == inv_pid;
-  assign \$532  = \$530  & \$531 ;
-  assign \$533  = vpn_10_0 == inv_vpn;
-  assign \$534  = \$532  & \$533 ;
-  assign \$535  = \$529  | \$534 ;
-  assign kill_10_0 = inv & \$535 ;
-  assign \$536  = inv_mode == 2'h2;
-  assign \$537  = inv_mode == 1'h1;
-  assign \$538  = pid_10_1 == inv_pid;
-  assign \$539  = \$537  & \$538 ;
-  assign \$540  = \$536  | \$539 ;
-  assign \$541  = ! inv_mode;
-  assign \$542  = pid_10_1 == inv_pid;
-  assign \$543  = \$541  & \$542 ;
-  assign \$544  = vpn_10_1 == inv_vpn;
-  assign \$545  = \$543  & \$544 ;
-  assign \$546  = \$540  | \$545 ;
-  assign kill_10_1 = inv & \$546 ;
-  assign \$547  = inv_mode == 2'h2;
-  assign \$548  = inv_mode == 1'h1;
-  assign \$549  = pid_10_2 == inv_pid;
-  assign \$550  = \$548  & \$549 ;
-  assign \$551  = \$547  | \$550 ;
-  assign \$552  = ! inv_mode;
-  assign \$553  = pid_10_2 == inv_pid;
-  assign \$554  = \$552  & \$553 ;
-  assign \$555  = vpn_10_2 == inv_vpn;
-  assign \$556  = \$554  & \$555 ;
-  assign \$557  = \$551  | \$556 ;
-  assign kill_10_2 = inv & \$557 ;
-  assign \$558  = inv_mode == 2'h2;
-  assign \$559  = inv_mode == 1'h1;
-  assign \$560  = pid_10_3 == inv_pid;
-  assign \$561  = \$559  & \$560 ;
-  assign \$562  = \$558  | \$561 ;
-  assign \$563  = ! inv_mode;
-  assign \$564  = pid_10_3 == inv_pid;
-  assign \$565  = \$563  & \$564 ;
-  assign \$566  = vpn_10_3 == inv_vpn;
-  assign \$567  = \$565  & \$566 ;
-  assign \$568  = \$562  | \$567 ;
-  assign kill_10_3 = inv & \$568 ;
-  assign \$569  = inv_mode == 2'h2;
-  assign \$570  = inv_mode == 1'h1;
-  assign \$571  = pid_11_0 == inv_pid;
-  assign \$572  = \$570  & \$571 ;
-  assign \$573  = \$569  | \$572 ;
-  assign \$574  = ! inv_mode;
-  assign \$575  = pid_11_0 == inv_pid;
-  assign \$576  = \$574  & \$575 ;
-  assign \$577  = vpn_11_0 == inv_vpn;
-  assign \$578  = \$576  & \$577 ;
-  assign \$579  = \$573  | \$578 ;
-  assign kill_11_0 = inv & \$579 ;
-  assign \$580  = inv_mode == 2'h2;
-  assign \$581  = inv_mode == 1'h1;
-  assign \$582  = pid_11_1 == inv_pid;
-  assign \$583  = \$581  & \$582 ;
-  assign \$584  = \$580  | \$583 ;
-  assign \$585  = ! inv_mode;
-  assign \$586  = pid_11_1 == inv_pid;
-  assign \$587  = \$585  & \$586 ;
-  assign \$588  = vpn_11_1 == inv_vpn;
-  assign \$589  = \$587  & \$588 ;
-  assign \$590  = \$584  | \$589 ;
-  assign kill_11_1 = inv & \$590 ;
-  assign \$591  = inv_mode == 2'h2;
-  assign \$592  = inv_mode == 1'h1;
-  assign \$593  = pid_11_2 == inv_pid;
-  assign \$594  = \$592  & \$593 ;
-  assign \$595  = \$591  | \$594 ;
-  assign \$596  = ! inv_mode;
-  assign \$597  = pid_11_2 == inv_pid;
-  assign \$598  = \$596  & \$597 ;
-  assign \$599  = vpn_11_2 == inv_vpn;
-  assign \$600  = \$598  & \$599 ;
-  assign \$601  = \$595  | \$600 ;
-  assign kill_11_2 = inv & \$601 ;
-  assign \$602  = inv_mode == 2'h2;
-  assign \$603  = inv_mode == 1'h1;
-  assign \$604  = pid_11_3 == inv_pid;
-  assign \$605  = \$603  & \$604 ;
-  assign \$606  = \$602  | \$605 ;
-  assign \$607  = ! inv_mode;
-  assign \$608  = pid_11_3 == inv_pid;
-  assign \$609  = \$607  & \$608 ;
-  assign \$610  = vpn_11_3 == inv_vpn;
-  assign \$611  = \$609  & \$610 ;
-  assign \$612  = \$606  | \$611 ;
-  assign kill_11_3 = inv & \$612 ;
-  assign \$613  = inv_mode == 2'h2;
-  assign \$614  = inv_mode == 1'h1;
-  assign \$615  = pid_12_0 == inv_pid;
-  assign \$616  = \$614  & \$615 ;
-  assign \$617  = \$613  | \$616 ;
-  assign \$618  = ! inv_mode;
-  assign \$619  = pid_12_0 == inv_pid;
-  assign \$620  = \$618  & \$619 ;
-  assign \$621  = vpn_12_0 == inv_vpn;
-  assign \$622  = \$620  & \$621 ;
-  assign \$623  = \$617  | \$622 ;
-  assign kill_12_0 = inv & \$623 ;
-  assign \$624  = inv_mode == 2'h2;
-  assign \$625  = inv_mode == 1'h1;
-  assign \$626  = pid_12_1 == inv_pid;
-  assign \$627  = \$625  & \$626 ;
-  assign \$628  = \$624  | \$627 ;
-  assign \$629  = ! inv_mode;
-  assign \$630  = pid_12_1 == inv_pid;
-  assign \$631  = \$629  & \$630 ;
-  assign \$632  = vpn_12_1 == inv_vpn;
-  assign \$633  = \$631  & \$632 ;
-  assign \$634  = \$628  | \$633 ;
-  assign kill_12_1 = inv & \$634 ;
-  assign \$635  = inv_mode == 2'h2;
-  assign \$636  = inv_mode == 1'h1;
-  assign \$637  = pid_12_2 == inv_pid;
-  assign \$638  = \$636  & \$637 ;
-  assign \$639  = \$635  | \$638 ;
-  assign \$640  = ! inv_mode;
-  assign \$641  = pid_12_2 == inv_pid;
-  assign \$642  = \$640  & \$641 ;
-  assign \$643  = vpn_12_2 == inv_vpn;
-  assign \$644  = \$642  & \$643 ;
-  assign \$645  = \$639  | \$644 ;
-  assign kill_12_2 = inv & \$645 ;
-  assign \$646  = inv_mode == 2'h2;
-  assign \$647  = inv_mode == 1'h1;
-  assign \$648  = pid_12_3 == inv_pid;
-  assign \$649  = \$647  & \$648 ;
-  assign \$650  = \$646  | \$649 ;
-  assign \$651  = ! inv_mode;
-  assign \$652  = pid_12_3 == inv_pid;
-  assign \$653  = \$651  & \$652 ;
-  assign \$654  = vpn_12_3 == inv_vpn;
-  assign \$655  = \$653  & \$654 ;
-  assign \$656  = \$650  | \$655 ;
-  assign kill_12_3 = inv & \$656 ;
-  assign \$657  = inv_mode == 2'h2;
-  assign \$658  = inv_mode == 1'h1;
-  assign \$659  = pid_13_0 == inv_pid;
-  assign \$660  = \$658  & \$659 ;
-  assign \$661  = \$657  | \$660 ;
-  assign \$662  = ! inv_mode;
-  assign \$663  = pid_13_0 == inv_pid;
-  assign \$664  = \$662  & \$663 ;
-  assign \$665  = vpn_13_0 == inv_vpn;
-  assign \$666  = \$664  & \$665 ;
-  assign \$667  = \$661  | \$666 ;
-  assign kill_13_0 = inv & \$667 ;
-  assign \$668  = inv_mode == 2'h2;
-  assign \$669  = inv_mode == 1'h1;
-  assign \$670  = pid_13_1 == inv_pid;
-  assign \$671  = \$669  & \$670 ;
-  assign \$672  = \$668  | \$671 ;
-  assign \$673  = ! inv_mode;
-  assign \$674  = pid_13_1 == inv_pid;
-  assign \$675  = \$673  & \$674 ;
-  assign \$676  = vpn_13_1 == inv_vpn;
-  assign \$677  = \$675  & \$676 ;
-  assign \$678  = \$672  | \$677 ;
-  assign kill_13_1 = inv & \$678 ;
-  assign \$679  = inv_mode == 2'h2;
-  assign \$680  = inv_mode == 1'h1;
-  assign \$681  = pid_13_2 == inv_pid;
-  assign \$682  = \$680  & \$681 ;
-  assign \$683  = \$679  | \$682 ;
-  assign \$684  = ! inv_mode;
-  assign \$685  = pid_13_2 == inv_pid;
-  assign \$686  = \$684  & \$685 ;
-  assign \$687  = vpn_13_2 == inv_vpn;
-  assign \$688  = \$686  & \$687 ;
-  assign \$689  = \$683  | \$688 ;
-  assign kill_13_2 = inv & \$689 ;
-  assign \$690  = inv_mode == 2'h2;
-  assign \$691  = inv_mode == 1'h1;
-  assign \$692  = pid_13_3 == inv_pid;
-  assign \$693  = \$691  & \$692 ;
-  assign \$694  = \$690  | \$693 ;
-  assign \$695  = ! inv_mode;
-  assign \$696  = pid_13_3 == inv_pid;
-  assign \$697  = \$695  & \$696 ;
-  assign \$698  = vpn_13_3 == inv_vpn;
-  assign \$699  = \$697  & \$698 ;
-  assign \$700  = \$694  | \$699 ;
-  assign kill_13_3 = inv & \$700 ;
-  assign \$701  = inv_mode == 2'h2;
-  assign \$702  = inv_mode == 1'h1;
-  assign \$703  = pid_14_0 == inv_pid;
-  assign \$704  = \$702  & \$703 ;
-  assign \$705  = \$701  | \$704 ;
-  assign \$706  = ! inv_mode;
-  assign \$707  = pid_14_0 == inv_pid;
-  assign \$708  = \$706  & \$707 ;
-  assign \$709  = vpn_14_0 == inv_vpn;
-  assign \$710  = \$708  & \$709 ;
-  assign \$711  = \$705  | \$710 ;
-  assign kill_14_0 = inv & \$711 ;
-  assign \$712  = inv_mode == 2'h2;
-  assign \$713  = inv_mode == 1'h1;
-  assign \$714  = pid_14_1 == inv_pid;
-  assign \$715  = \$713  & \$714 ;
-  assign \$716  = \$712  | \$715 ;
-  assign \$717  = ! inv_mode;
-  assign \$718  = pid_14_1 == inv_pid;
-  assign \$719  = \$717  & \$718 ;
-  assign \$720  = vpn_14_1 == inv_vpn;
-  assign \$721  = \$719  & \$720 ;
-  assign \$722  = \$716  | \$721 ;
-  assign kill_14_1 = inv & \$722 ;
-  assign \$723  = inv_mode == 2'h2;
-  assign \$724  = inv_mode == 1'h1;
-  assign \$725  = pid_14_2 == inv_pid;
-  assign \$726  = \$724  & \$725 ;
-  assign \$727  = \$723  | \$726 ;
-  assign \$728  = ! inv_mode;
-  assign \$729  = pid_14_2 == inv_pid;
-  assign \$730  = \$728  & \$729 ;
-  assign \$731  = vpn_14_2 == inv_vpn;
-  assign \$732  = \$730  & \$731 ;
-  assign \$733  = \$727  | \$732 ;
-  assign kill_14_2 = inv & \$733 ;
-  assign \$734  = inv_mode == 2'h2;
-  assign \$735  = inv_mode == 1'h1;
-  assign \$736  = pid_14_3 == inv_pid;
-  assign \$737  = \$735  & \$736 ;
-  assign \$738  = \$734  | \$737 ;
-  assign \$739  = ! inv_mode;
-  assign \$740  = pid_14_3 == inv_pid;
-  assign \$741  = \$739  & \$740 ;
-  assign \$742  = vpn_14_3 == inv_vpn;
-  assign \$743  = \$741  & \$742 ;
-  assign \$744  = \$738  | \$743 ;
-  assign kill_14_3 = inv & \$744 ;
-  assign \$745  = inv_mode == 2'h2;
-  assign \$746  = inv_mode == 1'h1;
-  assign \$747  = pid_15_0 == inv_pid;
-  assign \$748  = \$746  & \$747 ;
-  assign \$749  = \$745  | \$748 ;
-  assign \$750  = ! inv_mode;
-  assign \$751  = pid_15_0 == inv_pid;
-  assign \$752  = \$750  & \$751 ;
-  assign \$753  = vpn_15_0 == inv_vpn;
-  assign \$754  = \$752  & \$753 ;
-  assign \$755  = \$749  | \$754 ;
-  assign kill_15_0 = inv & \$755 ;
-  assign \$756  = inv_mode == 2'h2;
-  assign \$757  = inv_mode == 1'h1;
-  assign \$758  = pid_15_1 == inv_pid;
-  assign \$759  = \$757  & \$758 ;
-  assign \$760  = \$756  | \$759 ;
-  assign \$761  = ! inv_mode;
-  assign \$762  = pid_15_1 == inv_pid;
-  assign \$763  = \$761  & \$762 ;
-  assign \$764  = vpn_15_1 == inv_vpn;
-  assign \$765  = \$763  & \$764 ;
-  assign \$766  = \$760  | \$765 ;
-  assign kill_15_1 = inv & \$766 ;
-  assign \$767  = inv_mode == 2'h2;
-  assign \$768  = inv_mode == 1'h1;
-  assign \$769  = pid_15_2 == inv_pid;
-  assign \$770  = \$768  & \$769 ;
-  assign \$771  = \$767  | \$770 ;
-  assign \$772  = ! inv_mode;
-  assign \$773  = pid_15_2 == inv_pid;
-  assign \$774  = \$772  & \$773 ;
-  assign \$775  = vpn_15_2 == inv_vpn;
-  assign \$776  = \$774  & \$775 ;
-  assign \$777  = \$771  | \$776 ;
-  assign kill_15_2 = inv & \$777 ;
-  assign \$778  = inv_mode == 2'h2;
-  assign \$779  = inv_mode == 1'h1;
-  assign \$780  = pid_15_3 == inv_pid;
-  assign \$781  = \$779  & \$780 ;
-  assign \$782  = \$778  | \$781 ;
-  assign \$783  = ! inv_mode;
-  assign \$784  = pid_15_3 == inv_pid;
-  assign \$785  = \$783  & \$784 ;
-  assign \$786  = vpn_15_3 == inv_vpn;
-  assign \$787  = \$785  & \$786 ;
-  assign \$788  = \$782  | \$787 ;
-  assign kill_15_3 = inv & \$788 ;
-  assign \$789  = ! fidx;
-  assign \$790  = fill & \$789 ;
-  assign \$791  = | free_0;
-  assign \$792  = ~ \$791 ;
-  assign \$793  = victim_0 == 2'h3;
-  assign \$794  = victim_0 + 1'h1;
-  assign \$795  = \$793  ? 3'h0 : \$794 ;
-  assign \$796  = ! chosen_0;
-  assign \$797  = chosen_0 == 1'h1;
-  assign \$798  = chosen_0 == 2'h2;
-  assign \$799  = chosen_0 == 2'h3;
-  assign \$800  = fidx == 1'h1;
-  assign \$801  = fill & \$800 ;
-  assign \$802  = | free_1;
-  assign \$803  = ~ \$802 ;
-  assign \$804  = victim_1 == 2'h3;
-  assign \$805  = victim_1 + 1'h1;
-  assign \$806  = \$804  ? 3'h0 : \$805 ;
-  assign \$807  = ! chosen_1;
-  assign \$808  = chosen_1 == 1'h1;
-  assign \$809  = chosen_1 == 2'h2;
-  assign \$810  = chosen_1 == 2'h3;
-  assign \$811  = fidx == 2'h2;
-  assign \$812  = fill & \$811 ;
-  assign \$813  = | free_2;
-  assign \$814  = ~ \$813 ;
-  assign \$815  = victim_2 == 2'h3;
-  assign \$816  = victim_2 + 1'h1;
-  assign \$817  = \$815  ? 3'h0 : \$816 ;
-  assign \$818  = ! chosen_2;
-  assign \$819  = chosen_2 == 1'h1;
-  assign \$820  = chosen_2 == 2'h2;
-  assign \$821  = chosen_2 == 2'h3;
-  assign \$822  = fidx == 2'h3;
-  assign \$823  = fill & \$822 ;
-  assign \$824  = | free_3;
-  assign \$825  = ~ \$824 ;
-  assign \$826  = victim_3 == 2'h3;
-  assign \$827  = victim_3 + 1'h1;
-  assign \$828  = \$826  ? 3'h0 : \$827 ;
-  assign \$829  = ! chosen_3;
-  assign \$830  = chosen_3 == 1'h1;
-  assign \$831  = chosen_3 == 2'h2;
-  assign \$832  = chosen_3 == 2'h3;
-  assign \$833  = fidx == 3'h4;
-  assign \$834  = fill & \$833 ;
-  assign \$835  = | free_4;
-  assign \$836  = ~ \$835 ;
-  assign \$837  = victim_4 == 2'h3;
-  assign \$838  = victim_4 + 1'h1;
-  assign \$839  = \$837  ? 3'h0 : \$838 ;
-  assign \$840  = ! chosen_4;
-  assign \$841  = chosen_4 == 1'h1;
-  assign \$842  = chosen_4 == 2'h2;
-  assign \$843  = chosen_4 == 2'h3;
-  assign \$844  = fidx == 3'h5;
-  assign \$845  = fill & \$844 ;
-  assign \$846  = | free_5;
-  assign \$847  = ~ \$846 ;
-  assign \$848  = victim_5 == 2'h3;
-  assign \$849  = victim_5 + 1'h1;
-  assign \$850  = \$848  ? 3'h0 : \$849 ;
-  assign \$851  = ! chosen_5;
-  assign \$852  = chosen_5 == 1'h1;
-  assign \$853  = chosen_5 == 2'h2;
-  assign \$854  = chosen_5 == 2'h3;
-  assign \$855  = fidx == 3'h6;
-  assign \$856  = fill & \$855 ;
-  assign \$857  = | free_6;
-  assign \$858  = ~ \$857 ;
-  assign \$859  = victim_6 == 2'h3;
-  assign \$860  = victim_6 + 1'h1;
-  assign \$861  = \$859  ? 3'h0 : \$860 ;
-  assign \$862  = ! chosen_6;
-  assign \$863  = chosen_6 == 1'h1;
-  assign \$864  = chosen_6 == 2'h2;
-  assign \$865  = chosen_6 == 2'h3;
-  assign \$866  = fidx == 3'h7;
-  assign \$867  = fill & \$866 ;
-  assign \$868  = | free_7;
-  assign \$869  = ~ \$868 ;
-  assign \$870  = victim_7 == 2'h3;
-  assign \$871  = victim_7 + 1'h1;
-  assign \$872  = \$870  ? 3'h0 : \$871 ;
-  assign \$873  = ! chosen_7;
-  assign \$874  = chosen_7 == 1'h1;
-  assign \$875  = chosen_7 == 2'h2;
-  assign \$876  = chosen_7 == 2'h3;
-  assign \$877  = fidx == 4'h8;
-  assign \$878  = fill & \$877 ;
-  assign \$879  = | free_8;
-  assign \$880  = ~ \$879 ;
-  assign \$881  = victim_8 == 2'h3;
-  assign \$882  = victim_8 + 1'h1;
-  assign \$883  = \$881  ? 3'h0 : \$882 ;
-  assign \$884  = ! chosen_8;
-  assign \$885  = chosen_8 == 1'h1;
-  assign \$886  = chosen_8 == 2'h2;
-  assign \$887  = chosen_8 == 2'h3;
-  assign \$888  = fidx == 4'h9;
-  assign \$889  = fill & \$888 ;
-  assign \$890  = | free_9;
-  assign \$891  = ~ \$890 ;
-  assign \$892  = victim_9 == 2'h3;
-  assign \$893  = victim_9 + 1'h1;
-  assign \$894  = \$892  ? 3'h0 : \$893 ;
-  assign \$895  = ! chosen_9;
-  assign \$896  = chosen_9 == 1'h1;
-  assign \$897  = chosen_9 == 2'h2;
-  assign \$898  = chosen_9 == 2'h3;
-  assign \$899  = fidx == 4'ha;
-  assign \$900  = fill & \$899 ;
-  assign \$901  = | free_10;
-  assign \$902  = ~ \$901 ;
-  assign \$903  = victim_10 == 2'h3;
-  assign \$904  = victim_10 + 1'h1;
-  assign \$905  = \$903  ? 3'h0 : \$904 ;
-  assign \$906  = ! chosen_10;
-  assign \$907  = chosen_10 == 1'h1;
-  assign \$908  = chosen_10 == 2'h2;
-  assign \$909  = chosen_10 == 2'h3;
-  assign \$910  = fidx == 4'hb;
-  assign \$911  = fill & \$910 ;
-  assign \$912  = | free_11;
-  assign \$913  = ~ \$912 ;
-  assign \$914  = victim_11 == 2'h3;
-  assign \$915  = victim_11 + 1'h1;
-  assign \$916  = \$914  ? 3'h0 : \$915 ;
-  assign \$917  = ! chosen_11;
-  assign \$918  = chosen_11 == 1'h1;
-  assign \$919  = chosen_11 == 2'h2;
-  assign \$920  = chosen_11 == 2'h3;
-  assign \$921  = fidx == 4'hc;
-  assign \$922  = fill & \$921 ;
-  assign \$923  = | free_12;
-  assign \$924  = ~ \$923 ;
-  assign \$925  = victim_12 == 2'h3;
-  assign \$926  = victim_12 + 1'h1;
-  assign \$927  = \$925  ? 3'h0 : \$926 ;
-  assign \$928  = ! chosen_12;
-  assign \$929  = chosen_12 == 1'h1;
-  assign \$930  = chosen_12 == 2'h2;
-  assign \$931  = chosen_12 == 2'h3;
-  assign \$932  = fidx == 4'hd;
-  assign \$933  = fill & \$932 ;
-  assign \$934  = | free_13;
-  assign \$935  = ~ \$934 ;
-  assign \$936  = victim_13 == 2'h3;
-  assign \$937  = victim_13 + 1'h1;
-  assign \$938  = \$936  ? 3'h0 : \$937 ;
-  assign \$939  = ! chosen_13;
-  assign \$940  = chosen_13 == 1'h1;
-  assign \$941  = chosen_13 == 2'h2;
-  assign \$942  = chosen_13 == 2'h3;
-  assign \$943  = fidx == 4'he;
-  assign \$944  = fill & \$943 ;
-  assign \$945  = | free_14;
-  assign \$946  = ~ \$945 ;
-  assign \$947  = victim_14 == 2'h3;
-  assign \$948  = victim_14 + 1'h1;
-  assign \$949  = \$947  ? 3'h0 : \$948 ;
-  assign \$950  = ! chosen_14;
-  assign \$951  = chosen_14 == 1'h1;
-  assign \$952  = chosen_14 == 2'h2;
-  assign \$953  = chosen_14 == 2'h3;
-  assign \$954  = fidx == 4'hf;
-  assign \$955  = fill & \$954 ;
-  assign \$956  = | free_15;
-  assign \$957  = ~ \$956 ;
-  assign \$958  = victim_15 == 2'h3;
-  assign \$959  = victim_15 + 1'h1;
-  assign \$960  = \$958  ? 3'h0 : \$959 ;
-  assign \$961  = ! chosen_15;
-  assign \$962  = chosen_15 == 1'h1;
-  assign \$963  = chosen_15 == 2'h2;
-  assign \$964  = chosen_15 == 2'h3;
-  always @(posedge clk)
-    victim_0 <= \$965 ;
-  always @(posedge clk)
-    v_0_0 <= \$966 ;
-  always @(posedge clk)
-    pid_0_0 <= \$967 ;
-  always @(posedge clk)
-    vpn_0_0 <= \$968 ;
-  always @(posedge clk)
-    pfn_0_0 <= \$969 ;
-  always @(posedge clk)
-    r_0_0 <= \$970 ;
-  always @(posedge clk)
-    w_0_0 <= \$971 ;
-  always @(posedge clk)
-    v_0_1 <= \$972 ;
-  always @(posedge clk)
-    pid_0_1 <= \$973 ;
-  always @(posedge clk)
-    vpn_0_1 <= \$974 ;
-  always @(posedge clk)
-    pfn_0_1 <= \$975 ;
-  always @(posedge clk)
-    r_0_1 <= \$976 ;
-  always @(posedge clk)
-    w_0_1 <= \$977 ;
-  always @(posedge clk)
-    v_0_2 <= \$978 ;
-  always @(posedge clk)
-    pid_0_2 <= \$979 ;
-  always @(posedge clk)
-    vpn_0_2 <= \$980 ;
-  always @(posedge clk)
-    pfn_0_2 <= \$981 ;
-  always @(posedge clk)
-    r_0_2 <= \$982 ;
-  always @(posedge clk)
-    w_0_2 <= \$983 ;
-  always @(posedge clk)
-    v_0_3 <= \$984 ;
-  always @(posedge clk)
-    pid_0_3 <= \$985 ;
-  always @(posedge clk)
-    vpn_0_3 <= \$986 ;
-  always @(posedge clk)
-    pfn_0_3 <= \$987 ;
-  always @(posedge clk)
-    r_0_3 <= \$988 ;
-  always @(posedge clk)
-    w_0_3 <= \$989 ;
-  always @(posedge clk)
-    victim_1 <= \$990 ;
-  always @(posedge clk)
-    v_1_0 <= \$991 ;
-  always @(posedge clk)
-    pid_1_0 <= \$992 ;
-  always @(posedge clk)
-    vpn_1_0 <= \$993 ;
-  always @(posedge clk)
-    pfn_1_0 <= \$994 ;
-  always @(posedge clk)
-    r_1_0 <= \$995 ;
-  always @(posedge clk)
-    w_1_0 <= \$996 ;
-  always @(posedge clk)
-    v_1_1 <= \$997 ;
-  always @(posedge clk)
-    pid_1_1 <= \$998 ;
-  always @(posedge clk)
-    vpn_1_1 <= \$999 ;
-  always @(posedge clk)
-    pfn_1_1 <= \$1000 ;
-  always @(posedge clk)
-    r_1_1 <= \$1001 ;
-  always @(posedge clk)
-    w_1_1 <= \$1002 ;
-  always @(posedge clk)
-    v_1_2 <= \$1003 ;
-  always @(posedge clk)
-    pid_1_2 <= \$1004 ;
-  always @(posedge clk)
-    vpn_1_2 <= \$1005 ;
-  always @(posedge clk)
-    pfn_1_2 <= \$1006 ;
-  always @(posedge clk)
-    r_1_2 <= \$1007 ;
-  always @(posedge clk)
-    w_1_2 <= \$1008 ;
-  always @(posedge clk)
-    v_1_3 <= \$1009 ;
-  always @(posedge clk)
-    pid_1_3 <= \$1010 ;
-  always @(posedge clk)
-    vpn_1_3 <= \$1011 ;
-  always @(posedge clk)
-    pfn_1_3 <= \$1012 ;
-  always @(posedge clk)
-    r_1_3 <= \$1013 ;
-  always @(posedge clk)
-    w_1_3 <= \$1014 ;
-  always @(posedge clk)
-    victim_2 <= \$1015 ;
-  always @(posedge clk)
-    v_2_0 <= \$1016 ;
-  always @(posedge clk)
-    pid_2_0 <= \$1017 ;
-  always @(posedge clk)
-    vpn_2_0 <= \$1018 ;
-  always @(posedge clk)
-    pfn_2_0 <= \$1019 ;
-  always @(posedge clk)
-    r_2_0 <= \$1020 ;
-  always @(posedge clk)
-    w_2_0 <= \$1021 ;
-  always @(posedge clk)
-    v_2_1 <= \$1022 ;
-  always @(posedge clk)
-    pid_2_1 <= \$1023 ;
-  always @(posedge clk)
-    vpn_2_1 <= \$1024 ;
-  always @(posedge clk)
-    pfn_2_1 <= \$1025 ;
-  always @(posedge clk)
-    r_2_1 <= \$1026 ;
-  always @(posedge clk)
-    w_2_1 <= \$1027 ;
-  always @(posedge clk)
-    v_2_2 <= \$1028 ;
-  always @(posedge clk)
-    pid_2_2 <= \$1029 ;
-  always @(posedge clk)
-    vpn_2_2 <= \$1030 ;
-  always @(posedge clk)
-    pfn_2_2 <= \$1031 ;
-  always @(posedge clk)
-    r_2_2 <= \$1032 ;
-  always @(posedge clk)
-    w_2_2 <= \$1033 ;
-  always @(posedge clk)
-    v_2_3 <= \$1034 ;
-  always @(posedge clk)
-    pid_2_3 <= \$1035 ;
-  always @(posedge clk)
-    vpn_2_3 <= \$1036 ;
-  always @(posedge clk)
-    pfn_2_3 <= \$1037 ;
-  always @(posedge clk)
-    r_2_3 <= \$1038 ;
-  always @(posedge clk)
-    w_2_3 <= \$1039 ;
-  always @(posedge clk)
-    victim_3 <= \$1040 ;
-  always @(posedge clk)
-    v_3_0 <= \$1041 ;
-  always @(posedge clk)
-    pid_3_0 <= \$1042 ;
-  always @(posedge clk)
-    vpn_3_0 <= \$1043 ;
-  always @(posedge clk)
-    pfn_3_0 <= \$1044 ;
-  always @(posedge clk)
-    r_3_0 <= \$1045 ;
-  always @(posedge clk)
-    w_3_0 <= \$1046 ;
-  always @(posedge clk)
-    v_3_1 <= \$1047 ;
-  always @(posedge clk)
-    pid_3_1 <= \$1048 ;
-  always @(posedge clk)
-    vpn_3_1 <= \$1049 ;
-  always @(posedge clk)
-    pfn_3_1 <= \$1050 ;
-  always @(posedge clk)
-    r_3_1 <= \$1051 ;
-  always @(posedge clk)
-    w_3_1 <= \$1052 ;
-  always @(posedge clk)
-    v_3_2 <= \$1053 ;
-  always @(posedge clk)
-    pid_3_2 <= \$1054 ;
-  always @(posedge clk)
-    vpn_3_2 <= \$1055 ;
-  always @(posedge clk)
-    pfn_3_2 <= \$1056 ;
-  always @(posedge clk)
-    r_3_2 <= \$1057 ;
-  always @(posedge clk)
-    w_3_2 <= \$1058 ;
-  always @(posedge clk)
-    v_3_3 <= \$1059 ;
-  always @(posedge clk)
-    pid_3_3 <= \$1060 ;
-  always @(posedge clk)
-    vpn_3_3 <= \$1061 ;
-  always @(posedge clk)
-    pfn_3_3 <= \$1062 ;
-  always @(posedge clk)
-    r_3_3 <= \$1063 ;
-  always @(posedge clk)
-    w_3_3 <= \$1064 ;
-  always @(posedge clk)
-    victim_4 <= \$1065 ;
-  always @(posedge clk)
-    v_4_0 <= \$1066 ;
-  always @(posedge clk)
-    pid_4_0 <= \$1067 ;
-  always @(posedge clk)
-    vpn_4_0 <= \$1068 ;
-  always @(posedge clk)
-    pfn_4_0 <= \$1069 ;
-  always @(posedge clk)
-    r_4_0 <= \$1070 ;
-  always @(posedge clk)
-    w_4_0 <= \$1071 ;
-  always @(posedge clk)
-    v_4_1 <= \$1072 ;
-  always @(posedge clk)
-    pid_4_1 <= \$1073 ;
-  always @(posedge clk)
-    vpn_4_1 <= \$1074 ;
-  always @(posedge clk)
-    pfn_4_1 <= \$1075 ;
-  always @(posedge clk)
-    r_4_1 <= \$1076 ;
-  always @(posedge clk)
-    w_4_1 <= \$1077 ;
-  always @(posedge clk)
-    v_4_2 <= \$1078 ;
-  always @(posedge clk)
-    pid_4_2 <= \$1079 ;
-  always @(posedge clk)
-    vpn_4_2 <= \$1080 ;
-  always @(posedge clk)
-    pfn_4_2 <= \$1081 ;
-  always @(posedge clk)
-    r_4_2 <= \$1082 ;
-  always @(posedge clk)
-    w_4_2 <= \$1083 ;
-  always @(posedge clk)
-    v_4_3 <= \$1084 ;
-  always @(posedge clk)
-    pid_4_3 <= \$1085 ;
-  always @(posedge clk)
-    vpn_4_3 <= \$1086 ;
-  always @(posedge clk)
-    pfn_4_3 <= \$1087 ;
-  always @(posedge clk)
-    r_4_3 <= \$1088 ;
-  always @(posedge clk)
-    w_4_3 <= \$1089 ;
-  always @(posedge clk)
-    victim_5 <= \$1090 ;
-  always @(posedge clk)
-    v_5_0 <= \$1091 ;
-  always @(posedge clk)
-    pid_5_0 <= \$1092 ;
-  always @(posedge clk)
-    vpn_5_0 <= \$1093 ;
-  always @(posedge clk)
-    pfn_5_0 <= \$1094 ;
-  always @(posedge clk)
-    r_5_0 <= \$1095 ;
-  always @(posedge clk)
-    w_5_0 <= \$1096 ;
-  always @(posedge clk)
-    v_5_1 <= \$1097 ;
-  always @(posedge clk)
-    pid_5_1 <= \$1098 ;
-  always @(posedge clk)
-    vpn_5_1 <= \$1099 ;
-  always @(posedge clk)
-    pfn_5_1 <= \$1100 ;
-  always @(posedge clk)
-    r_5_1 <= \$1101 ;
-  always @(posedge clk)
-    w_5_1 <= \$1102 ;
-  always @(posedge clk)
-    v_5_2 <= \$1103 ;
-  always @(posedge clk)
-    pid_5_2 <= \$1104 ;
-  always @(posedge clk)
-    vpn_5_2 <= \$1105 ;
-  always @(posedge clk)
-    pfn_5_2 <= \$1106 ;
-  always @(posedge clk)
-    r_5_2 <= \$1107 ;
-  always @(posedge clk)
-    w_5_2 <= \$1108 ;
-  always @(posedge clk)
-    v_5_3 <= \$1109 ;
-  always @(posedge clk)
-    pid_5_3 <= \$1110 ;
-  always @(posedge clk)
-    vpn_5_3 <= \$1111 ;
-  always @(posedge clk)
-    pfn_5_3 <= \$1112 ;
-  always @(posedge clk)
-    r_5_3 <= \$1113 ;
-  always @(posedge clk)
-    w_5_3 <= \$1114 ;
-  always @(posedge clk)
-    victim_6 <= \$1115 ;
-  always @(posedge clk)
-    v_6_0 <= \$1116 ;
-  always @(posedge clk)
-    pid_6_0 <= \$1117 ;
-  always @(posedge clk)
-    vpn_6_0 <= \$1118 ;
-  always @(posedge clk)
-    pfn_6_0 <= \$1119 ;
-  always @(posedge clk)
-    r_6_0 <= \$1120 ;
-  always @(posedge clk)
-    w_6_0 <= \$1121 ;
-  always @(posedge clk)
-    v_6_1 <= \$1122 ;
-  always @(posedge clk)
-    pid_6_1 <= \$1123 ;
-  always @(posedge clk)
-    vpn_6_1 <= \$1124 ;
-  always @(posedge clk)
-    pfn_6_1 <= \$1125 ;
-  always @(posedge clk)
-    r_6_1 <= \$1126 ;
-  always @(posedge clk)
-    w_6_1 <= \$1127 ;
-  always @(posedge clk)
-    v_6_2 <= \$1128 ;
-  always @(posedge clk)
-    pid_6_2 <= \$1129 ;
-  always @(posedge clk)
-    vpn_6_2 <= \$1130 ;
-  always @(posedge clk)
-    pfn_6_2 <= \$1131 ;
-  always @(posedge clk)
-    r_6_2 <= \$1132 ;
-  always @(posedge clk)
-    w_6_2 <= \$1133 ;
-  always @(posedge clk)
-    v_6_3 <= \$1134 ;
-  always @(posedge clk)
-    pid_6_3 <= \$1135 ;
-  always @(posedge clk)
-    vpn_6_3 <= \$1136 ;
-  always @(posedge clk)
-    pfn_6_3 <= \$1137 ;
-  always @(posedge clk)
-    r_6_3 <= \$1138 ;
-  always @(posedge clk)
-    w_6_3 <= \$1139 ;
-  always @(posedge clk)
-    victim_7 <= \$1140 ;
-  always @(posedge clk)
-    v_7_0 <= \$1141 ;
-  always @(posedge clk)
-    pid_7_0 <= \$1142 ;
-  always @(posedge clk)
-    vpn_7_0 <= \$1143 ;
-  always @(posedge clk)
-    pfn_7_0 <= \$1144 ;
-  always @(posedge clk)
-    r_7_0 <= \$1145 ;
-  always @(posedge clk)
-    w_7_0 <= \$1146 ;
-  always @(posedge clk)
-    v_7_1 <= \$1147 ;
-  always @(posedge clk)
-    pid_7_1 <= \$1148 ;
-  always @(posedge clk)
-    vpn_7_1 <= \$1149 ;
-  always @(posedge clk)
-    pfn_7_1 <= \$1150 ;
-  always @(posedge clk)
-    r_7_1 <= \$1151 ;
-  always @(posedge clk)
-    w_7_1 <= \$1152 ;
-  always @(posedge clk)
-    v_7_2 <= \$1153 ;
-  always @(posedge clk)
-    pid_7_2 <= \$1154 ;
-  always @(posedge clk)
-    vpn_7_2 <= \$1155 ;
-  always @(posedge clk)
-    pfn_7_2 <= \$1156 ;
-  always @(posedge clk)
-    r_7_2 <= \$1157 ;
-  always @(posedge clk)
-    w_7_2 <= \$1158 ;
-  always @(posedge clk)
-    v_7_3 <= \$1159 ;
-  always @(posedge clk)
-    pid_7_3 <= \$1160 ;
-  always @(posedge clk)
-    vpn_7_3 <= \$1161 ;
-  always @(posedge clk)
-    pfn_7_3 <= \$1162 ;
-  always @(posedge clk)
-    r_7_3 <= \$1163 ;
-  always @(posedge clk)
-    w_7_3 <= \$1164 ;
-  always @(posedge clk)
-    victim_8 <= \$1165 ;
-  always @(posedge clk)
-    v_8_0 <= \$1166 ;
-  always @(posedge clk)
-    pid_8_0 <= \$1167 ;
-  always @(posedge clk)
-    vpn_8_0 <= \$1168 ;
-  always @(posedge clk)
-    pfn_8_0 <= \$1169 ;
-  always @(posedge clk)
-    r_8_0 <= \$1170 ;
-  always @(posedge clk)
-    w_8_0 <= \$1171 ;
-  always @(posedge clk)
-    v_8_1 <= \$1172 ;
-  always @(posedge clk)
-    pid_8_1 <= \$1173 ;
-  always @(posedge clk)
-    vpn_8_1 <= \$1174 ;
-  always @(posedge clk)
-    pfn_8_1 <= \$1175 ;
-  always @(posedge clk)
-    r_8_1 <= \$1176 ;
-  always @(posedge clk)
-    w_8_1 <= \$1177 ;
-  always @(posedge clk)
-    v_8_2 <= \$1178 ;
-  always @(posedge clk)
-    pid_8_2 <= \$1179 ;
-  always @(posedge clk)
-    vpn_8_2 <= \$1180 ;
-  always @(posedge clk)
-    pfn_8_2 <= \$1181 ;
-  always @(posedge clk)
-    r_8_2 <= \$1182 ;
-  always @(posedge clk)
-    w_8_2 <= \$1183 ;
-  always @(posedge clk)
-    v_8_3 <= \$1184 ;
-  always @(posedge clk)
-    pid_8_3 <= \$1185 ;
-  always @(posedge clk)
-    vpn_8_3 <= \$1186 ;
-  always @(posedge clk)
-    pfn_8_3 <= \$1187 ;
-  always @(posedge clk)
-    r_8_3 <= \$1188 ;
-  always @(posedge clk)
-    w_8_3 <= \$1189 ;
-  always @(posedge clk)
-    victim_9 <= \$1190 ;
-  always @(posedge clk)
-    v_9_0 <= \$1191 ;
-  always @(posedge clk)
-    pid_9_0 <= \$1192 ;
-  always @(posedge clk)
-    vpn_9_0 <= \$1193 ;
-  always @(posedge clk)
-    pfn_9_0 <= \$1194 ;
-  always @(posedge clk)
-    r_9_0 <= \$1195 ;
-  always @(posedge clk)
-    w_9_0 <= \$1196 ;
-  always @(posedge clk)
-    v_9_1 <= \$1197 ;
-  always @(posedge clk)
-    pid_9_1 <= \$1198 ;
-  always @(posedge clk)
-    vpn_9_1 <= \$1199 ;
-  always @(posedge clk)
-    pfn_9_1 <= \$1200 ;
-  always @(posedge clk)
-    r_9_1 <= \$1201 ;
-  always @(posedge clk)
-    w_9_1 <= \$1202 ;
-  always @(posedge clk)
-    v_9_2 <= \$1203 ;
-  always @(posedge clk)
-    pid_9_2 <= \$1204 ;
-  always @(posedge clk)
-    vpn_9_2 <= \$1205 ;
-  always @(posedge clk)
-    pfn_9_2 <= \$1206 ;
-  always @(posedge clk)
-    r_9_2 <= \$1207 ;
-  always @(posedge clk)
-    w_9_2 <= \$1208 ;
-  always @(posedge clk)
-    v_9_3 <= \$1209 ;
-  always @(posedge clk)
-    pid_9_3 <= \$1210 ;
-  always @(posedge clk)
-    vpn_9_3 <= \$1211 ;
-  always @(posedge clk)
-    pfn_9_3 <= \$1212 ;
-  always @(posedge clk)
-    r_9_3 <= \$1213 ;
-  always @(posedge clk)
-    w_9_3 <= \$1214 ;
-  always @(posedge clk)
-    victim_10 <= \$1215 ;
-  always @(posedge clk)
-    v_10_0 <= \$1216 ;
-  always @(posedge clk)
-    pid_10_0 <= \$1217 ;
-  always @(posedge clk)
-    vpn_10_0 <= \$1218 ;
-  always @(posedge clk)
-    pfn_10_0 <= \$1219 ;
-  always @(posedge clk)
-    r_10_0 <= \$1220 ;
-  always @(posedge clk)
-    w_10_0 <= \$1221 ;
-  always @(posedge clk)
-    v_10_1 <= \$1222 ;
-  always @(posedge clk)
-    pid_10_1 <= \$1223 ;
-  always @(posedge clk)
-    vpn_10_1 <= \$1224 ;
-  always @(posedge clk)
-    pfn_10_1 <= \$1225 ;
-  always @(posedge clk)
-    r_10_1 <= \$1226 ;
-  always @(posedge clk)
-    w_10_1 <= \$1227 ;
-  always @(posedge clk)
-    v_10_2 <= \$1228 ;
-  always @(posedge clk)
-    pid_10_2 <= \$1229 ;
-  always @(posedge clk)
-    vpn_10_2 <= \$1230 ;
-  always @(posedge clk)
-    pfn_10_2 <= \$1231 ;
-  always @(posedge clk)
-    r_10_2 <= \$1232 ;
-  always @(posedge clk)
-    w_10_2 <= \$1233 ;
-  always @(posedge clk)
-    v_10_3 <= \$1234 ;
-  always @(posedge clk)
-    pid_10_3 <= \$1235 ;
-  always @(posedge clk)
-    vpn_10_3 <= \$1236 ;
-  always @(posedge clk)
-    pfn_10_3 <= \$1237 ;
-  always @(posedge clk)
-    r_10_3 <= \$1238 ;
-  always @(posedge clk)
-    w_10_3 <= \$1239 ;
-  always @(posedge clk)
-    victim_11 <= \$1240 ;
-  always @(posedge clk)
-    v_11_0 <= \$1241 ;
-  always @(posedge clk)
-    pid_11_0 <= \$1242 ;
-  always @(posedge clk)
-    vpn_11_0 <= \$1243 ;
-  always @(posedge clk)
-    pfn_11_0 <= \$1244 ;
-  always @(posedge clk)
-    r_11_0 <= \$1245 ;
-  always @(posedge clk)
-    w_11_0 <= \$1246 ;
-  always @(posedge clk)
-    v_11_1 <= \$1247 ;
-  always @(posedge clk)
-    pid_11_1 <= \$1248 ;
-  always @(posedge clk)
-    vpn_11_1 <= \$1249 ;
-  always @(posedge clk)
-    pfn_11_1 <= \$1250 ;
-  always @(posedge clk)
-    r_11_1 <= \$1251 ;
-  always @(posedge clk)
-    w_11_1 <= \$1252 ;
-  always @(posedge clk)
-    v_11_2 <= \$1253 ;
-  always @(posedge clk)
-    pid_11_2 <= \$1254 ;
-  always @(posedge clk)
-    vpn_11_2 <= \$1255 ;
-  always @(posedge clk)
-    pfn_11_2 <= \$1256 ;
-  always @(posedge clk)
-    r_11_2 <= \$1257 ;
-  always @(posedge clk)
-    w_11_2 <= \$1258 ;
-  always @(posedge clk)
-    v_11_3 <= \$1259 ;
-  always @(posedge clk)
-    pid_11_3 <= \$1260 ;
-  always @(posedge clk)
-    vpn_11_3 <= \$1261 ;
-  always @(posedge clk)
-    pfn_11_3 <= \$1262 ;
-  always @(posedge clk)
-    r_11_3 <= \$1263 ;
-  always @(posedge clk)
-    w_11_3 <= \$1264 ;
-  always @(posedge clk)
-    victim_12 <= \$1265 ;
-  always @(posedge clk)
-    v_12_0 <= \$1266 ;
-  always @(posedge clk)
-    pid_12_0 <= \$1267 ;
-  always @(posedge clk)
-    vpn_12_0 <= \$1268 ;
-  always @(posedge clk)
-    pfn_12_0 <= \$1269 ;
-  always @(posedge clk)
-    r_12_0 <= \$1270 ;
-  always @(posedge clk)
-    w_12_0 <= \$1271 ;
-  always @(posedge clk)
-    v_12_1 <= \$1272 ;
-  always @(posedge clk)
-    pid_12_1 <= \$1273 ;
-  always @(posedge clk)
-    vpn_12_1 <= \$1274 ;
-  always @(posedge clk)
-    pfn_12_1 <= \$1275 ;
-  always @(posedge clk)
-    r_12_1 <= \$1276 ;
-  always @(posedge clk)
-    w_12_1 <= \$1277 ;
-  always @(posedge clk)
-    v_12_2 <= \$1278 ;
-  always @(posedge clk)
-    pid_12_2 <= \$1279 ;
-  always @(posedge clk)
-    vpn_12_2 <= \$1280 ;
-  always @(posedge clk)
-    pfn_12_2 <= \$1281 ;
-  always @(posedge clk)
-    r_12_2 <= \$1282 ;
-  always @(posedge clk)
-    w_12_2 <= \$1283 ;
-  always @(posedge clk)
-    v_12_3 <= \$1284 ;
-  always @(posedge clk)
-    pid_12_3 <= \$1285 ;
-  always @(posedge clk)
-    vpn_12_3 <= \$1286 ;
-  always @(posedge clk)
-    pfn_12_3 <= \$1287 ;
-  always @(posedge clk)
-    r_12_3 <= \$1288 ;
-  always @(posedge clk)
-    w_12_3 <= \$1289 ;
-  always @(posedge clk)
-    victim_13 <= \$1290 ;
-  always @(posedge clk)
-    v_13_0 <= \$1291 ;
-  always @(posedge clk)
-    pid_13_0 <= \$1292 ;
-  always @(posedge clk)
-    vpn_13_0 <= \$1293 ;
-  always @(posedge clk)
-    pfn_13_0 <= \$1294 ;
-  always @(posedge clk)
-    r_13_0 <= \$1295 ;
-  always @(posedge clk)
-    w_13_0 <= \$1296 ;
-  always @(posedge clk)
-    v_13_1 <= \$1297 ;
-  always @(posedge clk)
-    pid_13_1 <= \$1298 ;
-  always @(posedge clk)
-    vpn_13_1 <= \$1299 ;
-  always @(posedge clk)
-    pfn_13_1 <= \$1300 ;
-  always @(posedge clk)
-    r_13_1 <= \$1301 ;
-  always @(posedge clk)
-    w_13_1 <= \$1302 ;
-  always @(posedge clk)
-    v_13_2 <= \$1303 ;
-  always @(posedge clk)
-    pid_13_2 <= \$1304 ;
-  always @(posedge clk)
-    vpn_13_2 <= \$1305 ;
-  always @(posedge clk)
-    pfn_13_2 <= \$1306 ;
-  always @(posedge clk)
-    r_13_2 <= \$1307 ;
-  always @(posedge clk)
-    w_13_2 <= \$1308 ;
-  always @(posedge clk)
-    v_13_3 <= \$1309 ;
-  always @(posedge clk)
-    pid_13_3 <= \$1310 ;
-  always @(posedge clk)
-    vpn_13_3 <= \$1311 ;
-  always @(posedge clk)
-    pfn_13_3 <= \$1312 ;
-  always @(posedge clk)
-    r_13_3 <= \$1313 ;
-  always @(posedge clk)
-    w_13_3 <= \$1314 ;
-  always @(posedge clk)
-    victim_14 <= \$1315 ;
-  always @(posedge clk)
-    v_14_0 <= \$1316 ;
-  always @(posedge clk)
-    pid_14_0 <= \$1317 ;
-  always @(posedge clk)
-    vpn_14_0 <= \$1318 ;
-  always @(posedge clk)
-    pfn_14_0 <= \$1319 ;
-  always @(posedge clk)
-    r_14_0 <= \$1320 ;
-  always @(posedge clk)
-    w_14_0 <= \$1321 ;
-  always @(posedge clk)
-    v_14_1 <= \$1322 ;
-  always @(posedge clk)
-    pid_14_1 <= \$1323 ;
-  always @(posedge clk)
-    vpn_14_1 <= \$1324 ;
-  always @(posedge clk)
-    pfn_14_1 <= \$1325 ;
-  always @(posedge clk)
-    r_14_1 <= \$1326 ;
-  always @(posedge clk)
-    w_14_1 <= \$1327 ;
-  always @(posedge clk)
-    v_14_2 <= \$1328 ;
-  always @(posedge clk)
-    pid_14_2 <= \$1329 ;
-  always @(posedge clk)
-    vpn_14_2 <= \$1330 ;
-  always @(posedge clk)
-    pfn_14_2 <= \$1331 ;
-  always @(posedge clk)
-    r_14_2 <= \$1332 ;
-  always @(posedge clk)
-    w_14_2 <= \$1333 ;
-  always @(posedge clk)
-    v_14_3 <= \$1334 ;
-  always @(posedge clk)
-    pid_14_3 <= \$1335 ;
-  always @(posedge clk)
-    vpn_14_3 <= \$1336 ;
-  always @(posedge clk)
-    pfn_14_3 <= \$1337 ;
-  always @(posedge clk)
-    r_14_3 <= \$1338 ;
-  always @(posedge clk)
-    w_14_3 <= \$1339 ;
-  always @(posedge clk)
-    victim_15 <= \$1340 ;
-  always @(posedge clk)
-    v_15_0 <= \$1341 ;
-  always @(posedge clk)
-    pid_15_0 <= \$1342 ;
-  always @(posedge clk)
-    vpn_15_0 <= \$1343 ;
-  always @(posedge clk)
-    pfn_15_0 <= \$1344 ;
-  always @(posedge clk)
-    r_15_0 <= \$1345 ;
-  always @(posedge clk)
-    w_15_0 <= \$1346 ;
-  always @(posedge clk)
-    v_15_1 <= \$1347 ;
-  always @(posedge clk)
-    pid_15_1 <= \$1348 ;
-  always @(posedge clk)
-    vpn_15_1 <= \$1349 ;
-  always @(posedge clk)
-    pfn_15_1 <= \$1350 ;
-  always @(posedge clk)
-    r_15_1 <= \$1351 ;
-  always @(posedge clk)
-    w_15_1 <= \$1352 ;
-  always @(posedge clk)
-    v_15_2 <= \$1353 ;
-  always @(posedge clk)
-    pid_15_2 <= \$1354 ;
-  always @(posedge clk)
-    vpn_15_2 <= \$1355 ;
-  always @(posedge clk)
-    pfn_15_2 <= \$1356 ;
-  always @(posedge clk)
-    r_15_2 <= \$1357 ;
-  always @(posedge clk)
-    w_15_2 <= \$1358 ;
-  always @(posedge clk)
-    v_15_3 <= \$1359 ;
-  always @(posedge clk)
-    pid_15_3 <= \$1360 ;
-  always @(posedge clk)
-    vpn_15_3 <= \$1361 ;
-  always @(posedge clk)
-    pfn_15_3 <= \$1362 ;
-  always @(posedge clk)
-    r_15_3 <= \$1363 ;
-  always @(posedge clk)
-    w_15_3 <= \$1364 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$1  = v_0_0;
-      4'h1:
-          \$1  = v_1_0;
-      4'h2:
-          \$1  = v_2_0;
-      4'h3:
-          \$1  = v_3_0;
-      4'h4:
-          \$1  = v_4_0;
-      4'h5:
-          \$1  = v_5_0;
-      4'h6:
-          \$1  = v_6_0;
-      4'h7:
-          \$1  = v_7_0;
-      4'h8:
-          \$1  = v_8_0;
-      4'h9:
-          \$1  = v_9_0;
-      4'ha:
-          \$1  = v_10_0;
-      4'hb:
-          \$1  = v_11_0;
-      4'hc:
-          \$1  = v_12_0;
-      4'hd:
-          \$1  = v_13_0;
-      4'he:
-          \$1  = v_14_0;
-      4'hf:
-          \$1  = v_15_0;
-    endcase
+  wire [3:0] tag_inv__addr;
+  wire [175:0] tag_inv__data;
+  input tag_inv__en;
+  wire tag_inv__en;
+  wire [3:0] tag_lk__addr;
+  wire [175:0] tag_lk__data;
+  input tag_lk__en;
+  wire tag_lk__en;
+  wire [3:0] tag_wr__addr;
+  wire [175:0] tag_wr__data;
+  wire [3:0] tag_wr__en;
+  reg [63:0] valid = 64'h0000000000000000;
+  wire [63:0] valid_now;
+  wire [1:0] victim;
+  reg [31:0] victims = 32'd0;
+  reg [3:0] way_en;
+  reg [87:0] data [15:0];
+  initial begin
+    data[0] = 88'h0000000000000000000000;
+    data[1] = 88'h0000000000000000000000;
+    data[2] = 88'h0000000000000000000000;
+    data[3] = 88'h0000000000000000000000;
+    data[4] = 88'h0000000000000000000000;
+    data[5] = 88'h0000000000000000000000;
+    data[6] = 88'h0000000000000000000000;
+    data[7] = 88'h0000000000000000000000;
+    data[8] = 88'h0000000000000000000000;
+    data[9] = 88'h0000000000000000000000;
+    data[10] = 88'h0000000000000000000000;
+    data[11] = 88'h0000000000000000000000;
+    data[12] = 88'h0000000000000000000000;
+    data[13] = 88'h0000000000000000000000;
+    data[14] = 88'h0000000000000000000000;
+    data[15] = 88'h0000000000000000000000;
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$2  = pid_0_0;
-      4'h1:
-          \$2  = pid_1_0;
-      4'h2:
-          \$2  = pid_2_0;
-      4'h3:
-          \$2  = pid_3_0;
-      4'h4:
-          \$2  = pid_4_0;
-      4'h5:
-          \$2  = pid_5_0;
-      4'h6:
-          \$2  = pid_6_0;
-      4'h7:
-          \$2  = pid_7_0;
-      4'h8:
-          \$2  = pid_8_0;
-      4'h9:
-          \$2  = pid_9_0;
-      4'ha:
-          \$2  = pid_10_0;
-      4'hb:
-          \$2  = pid_11_0;
-      4'hc:
-          \$2  = pid_12_0;
-      4'hd:
-          \$2  = pid_13_0;
-      4'he:
-          \$2  = pid_14_0;
-      4'hf:
-          \$2  = pid_15_0;
-    endcase
+  always @(posedge clk) begin
+    if (way_en[0])
+      data[f_idx][21:0] <= { fill_w, fill_r, fill_pfn };
+    if (way_en[1])
+      data[f_idx][43:22] <= { fill_w, fill_r, fill_pfn };
+    if (way_en[2])
+      data[f_idx][65:44] <= { fill_w, fill_r, fill_pfn };
+    if (way_en[3])
+      data[f_idx][87:66] <= { fill_w, fill_r, fill_pfn };
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$5  = vpn_0_0;
-      4'h1:
-          \$5  = vpn_1_0;
-      4'h2:
-          \$5  = vpn_2_0;
-      4'h3:
-          \$5  = vpn_3_0;
-      4'h4:
-          \$5  = vpn_4_0;
-      4'h5:
-          \$5  = vpn_5_0;
-      4'h6:
-          \$5  = vpn_6_0;
-      4'h7:
-          \$5  = vpn_7_0;
-      4'h8:
-          \$5  = vpn_8_0;
-      4'h9:
-          \$5  = vpn_9_0;
-      4'ha:
-          \$5  = vpn_10_0;
-      4'hb:
-          \$5  = vpn_11_0;
-      4'hc:
-          \$5  = vpn_12_0;
-      4'hd:
-          \$5  = vpn_13_0;
-      4'he:
-          \$5  = vpn_14_0;
-      4'hf:
-          \$5  = vpn_15_0;
-    endcase
+  reg [87:0] _0_;
+  always @(posedge clk) begin
+    if (tag_lk__en) begin
+      _0_ <= data[dat_lk__addr];
+      if (way_en[0] && dat_lk__addr == f_idx)
+        _0_[21:0] <= { fill_w, fill_r, fill_pfn };
+      if (way_en[1] && dat_lk__addr == f_idx)
+        _0_[43:22] <= { fill_w, fill_r, fill_pfn };
+      if (way_en[2] && dat_lk__addr == f_idx)
+        _0_[65:44] <= { fill_w, fill_r, fill_pfn };
+      if (way_en[3] && dat_lk__addr == f_idx)
+        _0_[87:66] <= { fill_w, fill_r, fill_pfn };
+    end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$7  = v_0_1;
-      4'h1:
-          \$7  = v_1_1;
-      4'h2:
-          \$7  = v_2_1;
-      4'h3:
-          \$7  = v_3_1;
-      4'h4:
-          \$7  = v_4_1;
-      4'h5:
-          \$7  = v_5_1;
-      4'h6:
-          \$7  = v_6_1;
-      4'h7:
-          \$7  = v_7_1;
-      4'h8:
-          \$7  = v_8_1;
-      4'h9:
-          \$7  = v_9_1;
-      4'ha:
-          \$7  = v_10_1;
-      4'hb:
-          \$7  = v_11_1;
-      4'hc:
-          \$7  = v_12_1;
-      4'hd:
-          \$7  = v_13_1;
-      4'he:
-          \$7  = v_14_1;
-      4'hf:
-          \$7  = v_15_1;
-    endcase
+  assign dat_lk__data = _0_;
+  reg [175:0] tags [15:0];
+  initial begin
+    tags[0] = 176'h00000000000000000000000000000000000000000000;
+    tags[1] = 176'h00000000000000000000000000000000000000000000;
+    tags[2] = 176'h00000000000000000000000000000000000000000000;
+    tags[3] = 176'h00000000000000000000000000000000000000000000;
+    tags[4] = 176'h00000000000000000000000000000000000000000000;
+    tags[5] = 176'h00000000000000000000000000000000000000000000;
+    tags[6] = 176'h00000000000000000000000000000000000000000000;
+    tags[7] = 176'h00000000000000000000000000000000000000000000;
+    tags[8] = 176'h00000000000000000000000000000000000000000000;
+    tags[9] = 176'h00000000000000000000000000000000000000000000;
+    tags[10] = 176'h00000000000000000000000000000000000000000000;
+    tags[11] = 176'h00000000000000000000000000000000000000000000;
+    tags[12] = 176'h00000000000000000000000000000000000000000000;
+    tags[13] = 176'h00000000000000000000000000000000000000000000;
+    tags[14] = 176'h00000000000000000000000000000000000000000000;
+    tags[15] = 176'h00000000000000000000000000000000000000000000;
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$8  = pid_0_1;
-      4'h1:
-          \$8  = pid_1_1;
-      4'h2:
-          \$8  = pid_2_1;
-      4'h3:
-          \$8  = pid_3_1;
-      4'h4:
-          \$8  = pid_4_1;
-      4'h5:
-          \$8  = pid_5_1;
-      4'h6:
-          \$8  = pid_6_1;
-      4'h7:
-          \$8  = pid_7_1;
-      4'h8:
-          \$8  = pid_8_1;
-      4'h9:
-          \$8  = pid_9_1;
-      4'ha:
-          \$8  = pid_10_1;
-      4'hb:
-          \$8  = pid_11_1;
-      4'hc:
-          \$8  = pid_12_1;
-      4'hd:
-          \$8  = pid_13_1;
-      4'he:
-          \$8  = pid_14_1;
-      4'hf:
-          \$8  = pid_15_1;
-    endcase
+  always @(posedge clk) begin
+    if (way_en[0])
+      tags[f_idx][43:0] <= { fill_pid, fill_vpn };
+    if (way_en[1])
+      tags[f_idx][87:44] <= { fill_pid, fill_vpn };
+    if (way_en[2])
+      tags[f_idx][131:88] <= { fill_pid, fill_vpn };
+    if (way_en[3])
+      tags[f_idx][175:132] <= { fill_pid, fill_vpn };
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$11  = vpn_0_1;
-      4'h1:
-          \$11  = vpn_1_1;
-      4'h2:
-          \$11  = vpn_2_1;
-      4'h3:
-          \$11  = vpn_3_1;
-      4'h4:
-          \$11  = vpn_4_1;
-      4'h5:
-          \$11  = vpn_5_1;
-      4'h6:
-          \$11  = vpn_6_1;
-      4'h7:
-          \$11  = vpn_7_1;
-      4'h8:
-          \$11  = vpn_8_1;
-      4'h9:
-          \$11  = vpn_9_1;
-      4'ha:
-          \$11  = vpn_10_1;
-      4'hb:
-          \$11  = vpn_11_1;
-      4'hc:
-          \$11  = vpn_12_1;
-      4'hd:
-          \$11  = vpn_13_1;
-      4'he:
-          \$11  = vpn_14_1;
-      4'hf:
-          \$11  = vpn_15_1;
-    endcase
+  reg [175:0] _1_;
+  reg [175:0] _2_;
+  always @(posedge clk) begin
+    if (tag_inv__en) begin
+      _1_ <= tags[tag_inv__addr];
+    end
+    if (tag_lk__en) begin
+      _2_ <= tags[tag_lk__addr];
+      if (way_en[0] && tag_lk__addr == f_idx)
+        _2_[43:0] <= { fill_pid, fill_vpn };
+      if (way_en[1] && tag_lk__addr == f_idx)
+        _2_[87:44] <= { fill_pid, fill_vpn };
+      if (way_en[2] && tag_lk__addr == f_idx)
+        _2_[131:88] <= { fill_pid, fill_vpn };
+      if (way_en[3] && tag_lk__addr == f_idx)
+        _2_[175:132] <= { fill_pid, fill_vpn };
+    end
   end
+  assign tag_inv__data = _1_;
+  assign tag_lk__data = _2_;
+  assign tag_inv__addr = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$1  = pid_0 == inv_pid_q;
+  assign \$2  = pid_1 == inv_pid_q;
+  assign \$3  = pid_2 == inv_pid_q;
+  assign \$4  = pid_3 == inv_pid_q;
+  assign \$5  = pid_4 == inv_pid_q;
+  assign \$6  = pid_5 == inv_pid_q;
+  assign \$7  = pid_6 == inv_pid_q;
+  assign \$8  = pid_7 == inv_pid_q;
+  assign \$9  = pid_8 == inv_pid_q;
+  assign \$10  = pid_9 == inv_pid_q;
+  assign \$11  = pid_10 == inv_pid_q;
+  assign \$12  = pid_11 == inv_pid_q;
+  assign \$13  = pid_12 == inv_pid_q;
+  assign \$14  = pid_13 == inv_pid_q;
+  assign \$15  = pid_14 == inv_pid_q;
+  assign \$16  = pid_15 == inv_pid_q;
+  assign \$17  = pid_16 == inv_pid_q;
+  assign \$18  = pid_17 == inv_pid_q;
+  assign \$19  = pid_18 == inv_pid_q;
+  assign \$20  = pid_19 == inv_pid_q;
+  assign \$21  = pid_20 == inv_pid_q;
+  assign \$22  = pid_21 == inv_pid_q;
+  assign \$23  = pid_22 == inv_pid_q;
+  assign \$24  = pid_23 == inv_pid_q;
+  assign \$25  = pid_24 == inv_pid_q;
+  assign \$26  = pid_25 == inv_pid_q;
+  assign \$27  = pid_26 == inv_pid_q;
+  assign \$28  = pid_27 == inv_pid_q;
+  assign \$29  = pid_28 == inv_pid_q;
+  assign \$30  = pid_29 == inv_pid_q;
+  assign \$31  = pid_30 == inv_pid_q;
+  assign \$32  = pid_31 == inv_pid_q;
+  assign \$33  = pid_32 == inv_pid_q;
+  assign \$34  = pid_33 == inv_pid_q;
+  assign \$35  = pid_34 == inv_pid_q;
+  assign \$36  = pid_35 == inv_pid_q;
+  assign \$37  = pid_36 == inv_pid_q;
+  assign \$38  = pid_37 == inv_pid_q;
+  assign \$39  = pid_38 == inv_pid_q;
+  assign \$40  = pid_39 == inv_pid_q;
+  assign \$41  = pid_40 == inv_pid_q;
+  assign \$42  = pid_41 == inv_pid_q;
+  assign \$43  = pid_42 == inv_pid_q;
+  assign \$44  = pid_43 == inv_pid_q;
+  assign \$45  = pid_44 == inv_pid_q;
+  assign \$46  = pid_45 == inv_pid_q;
+  assign \$47  = pid_46 == inv_pid_q;
+  assign \$48  = pid_47 == inv_pid_q;
+  assign \$49  = pid_48 == inv_pid_q;
+  assign \$50  = pid_49 == inv_pid_q;
+  assign \$51  = pid_50 == inv_pid_q;
+  assign \$52  = pid_51 == inv_pid_q;
+  assign \$53  = pid_52 == inv_pid_q;
+  assign \$54  = pid_53 == inv_pid_q;
+  assign \$55  = pid_54 == inv_pid_q;
+  assign \$56  = pid_55 == inv_pid_q;
+  assign \$57  = pid_56 == inv_pid_q;
+  assign \$58  = pid_57 == inv_pid_q;
+  assign \$59  = pid_58 == inv_pid_q;
+  assign \$60  = pid_59 == inv_pid_q;
+  assign \$61  = pid_60 == inv_pid_q;
+  assign \$62  = pid_61 == inv_pid_q;
+  assign \$63  = pid_62 == inv_pid_q;
+  assign \$64  = pid_63 == inv_pid_q;
+  assign \$65  = tag_inv__data[43:0] == { inv_pid_q, inv_vpn_q };
+  assign \$66  = tag_inv__data[87:44] == { inv_pid_q, inv_vpn_q };
+  assign \$67  = tag_inv__data[131:88] == { inv_pid_q, inv_vpn_q };
+  assign \$68  = tag_inv__data[175:132] == { inv_pid_q, inv_vpn_q };
+  assign \$69  = inv_idx_q * 3'h4;
+  assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
+  assign \$71  = ~ kill;
+  assign valid_now = valid & \$71 ;
+  assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$245  = idx_q * 3'h4;
+  assign \$72  = valid_now >> \$245 ;
+  assign \$73  = tag_lk__data[43:0] == key_q;
+  assign \$74  = \$72 [0] & \$73 ;
+  assign \$250  = idx_q * 3'h4;
+  assign \$75  = valid_now >> \$250 ;
+  assign \$76  = tag_lk__data[87:44] == key_q;
+  assign \$77  = \$75 [1] & \$76 ;
+  assign \$255  = idx_q * 3'h4;
+  assign \$78  = valid_now >> \$255 ;
+  assign \$79  = tag_lk__data[131:88] == key_q;
+  assign \$80  = \$78 [2] & \$79 ;
+  assign \$260  = idx_q * 3'h4;
+  assign \$81  = valid_now >> \$260 ;
+  assign \$82  = tag_lk__data[175:132] == key_q;
+  assign \$83  = \$81 [3] & \$82 ;
+  assign lk_hit = | { \$83 , \$80 , \$77 , \$74  };
+  assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
+  assign \$267  = f_idx * 3'h4;
+  assign \$84  = valid_now >> \$267 ;
+  assign f_free = ~ \$84 ;
+  assign \$271  = f_idx * 2'h2;
+  assign victim = victims >> \$271 ;
+  assign \$85  = 1'h1 << chosen;
+  assign \$86  = f_idx * 3'h4;
+  assign \$87  = \$86  + chosen;
+  assign \$88  = 1'h1 << \$87 [5:0];
+  assign \$89  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$90  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$91  = | f_free;
+  assign \$92  = ~ \$91 ;
+  assign \$93  = victim == 2'h3;
+  assign \$94  = victim + 1'h1;
+  assign \$95  = \$93  ? 3'h0 : \$94 ;
+  assign \$96  = valid_now | filled;
+  always @(posedge clk)
+    inv_q <= \$97 ;
+  always @(posedge clk)
+    inv_mode_q <= \$98 ;
+  always @(posedge clk)
+    inv_pid_q <= \$99 ;
+  always @(posedge clk)
+    inv_vpn_q <= \$100 ;
+  always @(posedge clk)
+    inv_idx_q <= \$101 ;
+  always @(posedge clk)
+    key_q <= \$102 ;
+  always @(posedge clk)
+    idx_q <= \$103 ;
+  always @(posedge clk)
+    pid_0 <= \$104 ;
+  always @(posedge clk)
+    pid_1 <= \$105 ;
+  always @(posedge clk)
+    pid_2 <= \$106 ;
+  always @(posedge clk)
+    pid_3 <= \$107 ;
+  always @(posedge clk)
+    pid_4 <= \$108 ;
+  always @(posedge clk)
+    pid_5 <= \$109 ;
+  always @(posedge clk)
+    pid_6 <= \$110 ;
+  always @(posedge clk)
+    pid_7 <= \$111 ;
+  always @(posedge clk)
+    pid_8 <= \$112 ;
+  always @(posedge clk)
+    pid_9 <= \$113 ;
+  always @(posedge clk)
+    pid_10 <= \$114 ;
+  always @(posedge clk)
+    pid_11 <= \$115 ;
+  always @(posedge clk)
+    pid_12 <= \$116 ;
+  always @(posedge clk)
+    pid_13 <= \$117 ;
+  always @(posedge clk)
+    pid_14 <= \$118 ;
+  always @(posedge clk)
+    pid_15 <= \$119 ;
+  always @(posedge clk)
+    pid_16 <= \$120 ;
+  always @(posedge clk)
+    pid_17 <= \$121 ;
+  always @(posedge clk)
+    pid_18 <= \$122 ;
+  always @(posedge clk)
+    pid_19 <= \$123 ;
+  always @(posedge clk)
+    pid_20 <= \$124 ;
+  always @(posedge clk)
+    pid_21 <= \$125 ;
+  always @(posedge clk)
+    pid_22 <= \$126 ;
+  always @(posedge clk)
+    pid_23 <= \$127 ;
+  always @(posedge clk)
+    pid_24 <= \$128 ;
+  always @(posedge clk)
+    pid_25 <= \$129 ;
+  always @(posedge clk)
+    pid_26 <= \$130 ;
+  always @(posedge clk)
+    pid_27 <= \$131 ;
+  always @(posedge clk)
+    pid_28 <= \$132 ;
+  always @(posedge clk)
+    pid_29 <= \$133 ;
+  always @(posedge clk)
+    pid_30 <= \$134 ;
+  always @(posedge clk)
+    pid_31 <= \$135 ;
+  always @(posedge clk)
+    pid_32 <= \$136 ;
+  always @(posedge clk)
+    pid_33 <= \$137 ;
+  always @(posedge clk)
+    pid_34 <= \$138 ;
+  always @(posedge clk)
+    pid_35 <= \$139 ;
+  always @(posedge clk)
+    pid_36 <= \$140 ;
+  always @(posedge clk)
+    pid_37 <= \$141 ;
+  always @(posedge clk)
+    pid_38 <= \$142 ;
+  always @(posedge clk)
+    pid_39 <= \$143 ;
+  always @(posedge clk)
+    pid_40 <= \$144 ;
+  always @(posedge clk)
+    pid_41 <= \$145 ;
+  always @(posedge clk)
+    pid_42 <= \$146 ;
+  always @(posedge clk)
+    pid_43 <= \$147 ;
+  always @(posedge clk)
+    pid_44 <= \$148 ;
+  always @(posedge clk)
+    pid_45 <= \$149 ;
+  always @(posedge clk)
+    pid_46 <= \$150 ;
+  always @(posedge clk)
+    pid_47 <= \$151 ;
+  always @(posedge clk)
+    pid_48 <= \$152 ;
+  always @(posedge clk)
+    pid_49 <= \$153 ;
+  always @(posedge clk)
+    pid_50 <= \$154 ;
+  always @(posedge clk)
+    pid_51 <= \$155 ;
+  always @(posedge clk)
+    pid_52 <= \$156 ;
+  always @(posedge clk)
+    pid_53 <= \$157 ;
+  always @(posedge clk)
+    pid_54 <= \$158 ;
+  always @(posedge clk)
+    pid_55 <= \$159 ;
+  always @(posedge clk)
+    pid_56 <= \$160 ;
+  always @(posedge clk)
+    pid_57 <= \$161 ;
+  always @(posedge clk)
+    pid_58 <= \$162 ;
+  always @(posedge clk)
+    pid_59 <= \$163 ;
+  always @(posedge clk)
+    pid_60 <= \$164 ;
+  always @(posedge clk)
+    pid_61 <= \$165 ;
+  always @(posedge clk)
+    pid_62 <= \$166 ;
+  always @(posedge clk)
+    pid_63 <= \$167 ;
+  always @(posedge clk)
+    victims <= \$168 ;
+  always @(posedge clk)
+    valid <= \$169 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$13  = v_0_2;
-      4'h1:
-          \$13  = v_1_2;
-      4'h2:
-          \$13  = v_2_2;
-      4'h3:
-          \$13  = v_3_2;
-      4'h4:
-          \$13  = v_4_2;
-      4'h5:
-          \$13  = v_5_2;
-      4'h6:
-          \$13  = v_6_2;
-      4'h7:
-          \$13  = v_7_2;
-      4'h8:
-          \$13  = v_8_2;
-      4'h9:
-          \$13  = v_9_2;
-      4'ha:
-          \$13  = v_10_2;
-      4'hb:
-          \$13  = v_11_2;
-      4'hc:
-          \$13  = v_12_2;
-      4'hd:
-          \$13  = v_13_2;
-      4'he:
-          \$13  = v_14_2;
-      4'hf:
-          \$13  = v_15_2;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$14  = pid_0_2;
-      4'h1:
-          \$14  = pid_1_2;
-      4'h2:
-          \$14  = pid_2_2;
-      4'h3:
-          \$14  = pid_3_2;
-      4'h4:
-          \$14  = pid_4_2;
-      4'h5:
-          \$14  = pid_5_2;
-      4'h6:
-          \$14  = pid_6_2;
-      4'h7:
-          \$14  = pid_7_2;
-      4'h8:
-          \$14  = pid_8_2;
-      4'h9:
-          \$14  = pid_9_2;
-      4'ha:
-          \$14  = pid_10_2;
-      4'hb:
-          \$14  = pid_11_2;
-      4'hc:
-          \$14  = pid_12_2;
-      4'hd:
-          \$14  = pid_13_2;
-      4'he:
-          \$14  = pid_14_2;
-      4'hf:
-          \$14  = pid_15_2;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$17  = vpn_0_2;
-      4'h1:
-          \$17  = vpn_1_2;
-      4'h2:
-          \$17  = vpn_2_2;
-      4'h3:
-          \$17  = vpn_3_2;
-      4'h4:
-          \$17  = vpn_4_2;
-      4'h5:
-          \$17  = vpn_5_2;
-      4'h6:
-          \$17  = vpn_6_2;
-      4'h7:
-          \$17  = vpn_7_2;
-      4'h8:
-          \$17  = vpn_8_2;
-      4'h9:
-          \$17  = vpn_9_2;
-      4'ha:
-          \$17  = vpn_10_2;
-      4'hb:
-          \$17  = vpn_11_2;
-      4'hc:
-          \$17  = vpn_12_2;
-      4'hd:
-          \$17  = vpn_13_2;
-      4'he:
-          \$17  = vpn_14_2;
-      4'hf:
-          \$17  = vpn_15_2;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$19  = v_0_3;
-      4'h1:
-          \$19  = v_1_3;
-      4'h2:
-          \$19  = v_2_3;
-      4'h3:
-          \$19  = v_3_3;
-      4'h4:
-          \$19  = v_4_3;
-      4'h5:
-          \$19  = v_5_3;
-      4'h6:
-          \$19  = v_6_3;
-      4'h7:
-          \$19  = v_7_3;
-      4'h8:
-          \$19  = v_8_3;
-      4'h9:
-          \$19  = v_9_3;
-      4'ha:
-          \$19  = v_10_3;
-      4'hb:
-          \$19  = v_11_3;
-      4'hc:
-          \$19  = v_12_3;
-      4'hd:
-          \$19  = v_13_3;
-      4'he:
-          \$19  = v_14_3;
-      4'hf:
-          \$19  = v_15_3;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$20  = pid_0_3;
-      4'h1:
-          \$20  = pid_1_3;
-      4'h2:
-          \$20  = pid_2_3;
-      4'h3:
-          \$20  = pid_3_3;
-      4'h4:
-          \$20  = pid_4_3;
-      4'h5:
-          \$20  = pid_5_3;
-      4'h6:
-          \$20  = pid_6_3;
-      4'h7:
-          \$20  = pid_7_3;
-      4'h8:
-          \$20  = pid_8_3;
-      4'h9:
-          \$20  = pid_9_3;
-      4'ha:
-          \$20  = pid_10_3;
-      4'hb:
-          \$20  = pid_11_3;
-      4'hc:
-          \$20  = pid_12_3;
-      4'hd:
-          \$20  = pid_13_3;
-      4'he:
-          \$20  = pid_14_3;
-      4'hf:
-          \$20  = pid_15_3;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$23  = vpn_0_3;
-      4'h1:
-          \$23  = vpn_1_3;
-      4'h2:
-          \$23  = vpn_2_3;
-      4'h3:
-          \$23  = vpn_3_3;
-      4'h4:
-          \$23  = vpn_4_3;
-      4'h5:
-          \$23  = vpn_5_3;
-      4'h6:
-          \$23  = vpn_6_3;
-      4'h7:
-          \$23  = vpn_7_3;
-      4'h8:
-          \$23  = vpn_8_3;
-      4'h9:
-          \$23  = vpn_9_3;
-      4'ha:
-          \$23  = vpn_10_3;
-      4'hb:
-          \$23  = vpn_11_3;
-      4'hc:
-          \$23  = vpn_12_3;
-      4'hd:
-          \$23  = vpn_13_3;
-      4'he:
-          \$23  = vpn_14_3;
-      4'hf:
-          \$23  = vpn_15_3;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$25  = pfn_0_0;
-      4'h1:
-          \$25  = pfn_1_0;
-      4'h2:
-          \$25  = pfn_2_0;
-      4'h3:
-          \$25  = pfn_3_0;
-      4'h4:
-          \$25  = pfn_4_0;
-      4'h5:
-          \$25  = pfn_5_0;
-      4'h6:
-          \$25  = pfn_6_0;
-      4'h7:
-          \$25  = pfn_7_0;
-      4'h8:
-          \$25  = pfn_8_0;
-      4'h9:
-          \$25  = pfn_9_0;
-      4'ha:
-          \$25  = pfn_10_0;
-      4'hb:
-          \$25  = pfn_11_0;
-      4'hc:
-          \$25  = pfn_12_0;
-      4'hd:
-          \$25  = pfn_13_0;
-      4'he:
-          \$25  = pfn_14_0;
-      4'hf:
-          \$25  = pfn_15_0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$26  = r_0_0;
-      4'h1:
-          \$26  = r_1_0;
-      4'h2:
-          \$26  = r_2_0;
-      4'h3:
-          \$26  = r_3_0;
-      4'h4:
-          \$26  = r_4_0;
-      4'h5:
-          \$26  = r_5_0;
-      4'h6:
-          \$26  = r_6_0;
-      4'h7:
-          \$26  = r_7_0;
-      4'h8:
-          \$26  = r_8_0;
-      4'h9:
-          \$26  = r_9_0;
-      4'ha:
-          \$26  = r_10_0;
-      4'hb:
-          \$26  = r_11_0;
-      4'hc:
-          \$26  = r_12_0;
-      4'hd:
-          \$26  = r_13_0;
-      4'he:
-          \$26  = r_14_0;
-      4'hf:
-          \$26  = r_15_0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$27  = w_0_0;
-      4'h1:
-          \$27  = w_1_0;
-      4'h2:
-          \$27  = w_2_0;
-      4'h3:
-          \$27  = w_3_0;
-      4'h4:
-          \$27  = w_4_0;
-      4'h5:
-          \$27  = w_5_0;
-      4'h6:
-          \$27  = w_6_0;
-      4'h7:
-          \$27  = w_7_0;
-      4'h8:
-          \$27  = w_8_0;
-      4'h9:
-          \$27  = w_9_0;
-      4'ha:
-          \$27  = w_10_0;
-      4'hb:
-          \$27  = w_11_0;
-      4'hc:
-          \$27  = w_12_0;
-      4'hd:
-          \$27  = w_13_0;
-      4'he:
-          \$27  = w_14_0;
-      4'hf:
-          \$27  = w_15_0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$28  = pfn_0_1;
-      4'h1:
-          \$28  = pfn_1_1;
-      4'h2:
-          \$28  = pfn_2_1;
-      4'h3:
-          \$28  = pfn_3_1;
-      4'h4:
-          \$28  = pfn_4_1;
-      4'h5:
-          \$28  = pfn_5_1;
-      4'h6:
-          \$28  = pfn_6_1;
-      4'h7:
-          \$28  = pfn_7_1;
-      4'h8:
-          \$28  = pfn_8_1;
-      4'h9:
-          \$28  = pfn_9_1;
-      4'ha:
-          \$28  = pfn_10_1;
-      4'hb:
-          \$28  = pfn_11_1;
-      4'hc:
-          \$28  = pfn_12_1;
-      4'hd:
-          \$28  = pfn_13_1;
-      4'he:
-          \$28  = pfn_14_1;
-      4'hf:
-          \$28  = pfn_15_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$29  = r_0_1;
-      4'h1:
-          \$29  = r_1_1;
-      4'h2:
-          \$29  = r_2_1;
-      4'h3:
-          \$29  = r_3_1;
-      4'h4:
-          \$29  = r_4_1;
-      4'h5:
-          \$29  = r_5_1;
-      4'h6:
-          \$29  = r_6_1;
-      4'h7:
-          \$29  = r_7_1;
-      4'h8:
-          \$29  = r_8_1;
-      4'h9:
-          \$29  = r_9_1;
-      4'ha:
-          \$29  = r_10_1;
-      4'hb:
-          \$29  = r_11_1;
-      4'hc:
-          \$29  = r_12_1;
-      4'hd:
-          \$29  = r_13_1;
-      4'he:
-          \$29  = r_14_1;
-      4'hf:
-          \$29  = r_15_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$30  = w_0_1;
-      4'h1:
-          \$30  = w_1_1;
-      4'h2:
-          \$30  = w_2_1;
-      4'h3:
-          \$30  = w_3_1;
-      4'h4:
-          \$30  = w_4_1;
-      4'h5:
-          \$30  = w_5_1;
-      4'h6:
-          \$30  = w_6_1;
-      4'h7:
-          \$30  = w_7_1;
-      4'h8:
-          \$30  = w_8_1;
-      4'h9:
-          \$30  = w_9_1;
-      4'ha:
-          \$30  = w_10_1;
-      4'hb:
-          \$30  = w_11_1;
-      4'hc:
-          \$30  = w_12_1;
-      4'hd:
-          \$30  = w_13_1;
-      4'he:
-          \$30  = w_14_1;
-      4'hf:
-          \$30  = w_15_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$31  = pfn_0_2;
-      4'h1:
-          \$31  = pfn_1_2;
-      4'h2:
-          \$31  = pfn_2_2;
-      4'h3:
-          \$31  = pfn_3_2;
-      4'h4:
-          \$31  = pfn_4_2;
-      4'h5:
-          \$31  = pfn_5_2;
-      4'h6:
-          \$31  = pfn_6_2;
-      4'h7:
-          \$31  = pfn_7_2;
-      4'h8:
-          \$31  = pfn_8_2;
-      4'h9:
-          \$31  = pfn_9_2;
-      4'ha:
-          \$31  = pfn_10_2;
-      4'hb:
-          \$31  = pfn_11_2;
-      4'hc:
-          \$31  = pfn_12_2;
-      4'hd:
-          \$31  = pfn_13_2;
-      4'he:
-          \$31  = pfn_14_2;
-      4'hf:
-          \$31  = pfn_15_2;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$32  = r_0_2;
-      4'h1:
-          \$32  = r_1_2;
-      4'h2:
-          \$32  = r_2_2;
-      4'h3:
-          \$32  = r_3_2;
-      4'h4:
-          \$32  = r_4_2;
-      4'h5:
-          \$32  = r_5_2;
-      4'h6:
-          \$32  = r_6_2;
-      4'h7:
-          \$32  = r_7_2;
-      4'h8:
-          \$32  = r_8_2;
-      4'h9:
-          \$32  = r_9_2;
-      4'ha:
-          \$32  = r_10_2;
-      4'hb:
-          \$32  = r_11_2;
-      4'hc:
-          \$32  = r_12_2;
-      4'hd:
-          \$32  = r_13_2;
-      4'he:
-          \$32  = r_14_2;
-      4'hf:
-          \$32  = r_15_2;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$33  = w_0_2;
-      4'h1:
-          \$33  = w_1_2;
-      4'h2:
-          \$33  = w_2_2;
-      4'h3:
-          \$33  = w_3_2;
-      4'h4:
-          \$33  = w_4_2;
-      4'h5:
-          \$33  = w_5_2;
-      4'h6:
-          \$33  = w_6_2;
-      4'h7:
-          \$33  = w_7_2;
-      4'h8:
-          \$33  = w_8_2;
-      4'h9:
-          \$33  = w_9_2;
-      4'ha:
-          \$33  = w_10_2;
-      4'hb:
-          \$33  = w_11_2;
-      4'hc:
-          \$33  = w_12_2;
-      4'hd:
-          \$33  = w_13_2;
-      4'he:
-          \$33  = w_14_2;
-      4'hf:
-          \$33  = w_15_2;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$34  = pfn_0_3;
-      4'h1:
-          \$34  = pfn_1_3;
-      4'h2:
-          \$34  = pfn_2_3;
-      4'h3:
-          \$34  = pfn_3_3;
-      4'h4:
-          \$34  = pfn_4_3;
-      4'h5:
-          \$34  = pfn_5_3;
-      4'h6:
-          \$34  = pfn_6_3;
-      4'h7:
-          \$34  = pfn_7_3;
-      4'h8:
-          \$34  = pfn_8_3;
-      4'h9:
-          \$34  = pfn_9_3;
-      4'ha:
-          \$34  = pfn_10_3;
-      4'hb:
-          \$34  = pfn_11_3;
-      4'hc:
-          \$34  = pfn_12_3;
-      4'hd:
-          \$34  = pfn_13_3;
-      4'he:
-          \$34  = pfn_14_3;
-      4'hf:
-          \$34  = pfn_15_3;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$35  = r_0_3;
-      4'h1:
-          \$35  = r_1_3;
-      4'h2:
-          \$35  = r_2_3;
-      4'h3:
-          \$35  = r_3_3;
-      4'h4:
-          \$35  = r_4_3;
-      4'h5:
-          \$35  = r_5_3;
-      4'h6:
-          \$35  = r_6_3;
-      4'h7:
-          \$35  = r_7_3;
-      4'h8:
-          \$35  = r_8_3;
-      4'h9:
-          \$35  = r_9_3;
-      4'ha:
-          \$35  = r_10_3;
-      4'hb:
-          \$35  = r_11_3;
-      4'hc:
-          \$35  = r_12_3;
-      4'hd:
-          \$35  = r_13_3;
-      4'he:
-          \$35  = r_14_3;
-      4'hf:
-          \$35  = r_15_3;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    (* full_case = 32'd1 *)
-    casez (idx)
-      4'h0:
-          \$36  = w_0_3;
-      4'h1:
-          \$36  = w_1_3;
-      4'h2:
-          \$36  = w_2_3;
-      4'h3:
-          \$36  = w_3_3;
-      4'h4:
-          \$36  = w_4_3;
-      4'h5:
-          \$36  = w_5_3;
-      4'h6:
-          \$36  = w_6_3;
-      4'h7:
-          \$36  = w_7_3;
-      4'h8:
-          \$36  = w_8_3;
-      4'h9:
-          \$36  = w_9_3;
-      4'ha:
-          \$36  = w_10_3;
-      4'hb:
-          \$36  = w_11_3;
-      4'hc:
-          \$36  = w_12_3;
-      4'hd:
-          \$36  = w_13_3;
-      4'he:
-          \$36  = w_14_3;
-      4'hf:
-          \$36  = w_15_3;
-    endcase
+    kill = 64'h0000000000000000;
+    if (inv_q) begin
+      casez (inv_mode_q)
+        2'h2:
+            kill = 64'hffffffffffffffff;
+        2'h1:
+            kill = { \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51 , \$50 , \$49 , \$48 , \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36 , \$35 , \$34 , \$33 , \$32 , \$31 , \$30 , \$29 , \$28 , \$27 , \$26 , \$25 , \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17 , \$16 , \$15 , \$14 , \$13 , \$12 , \$11 , \$10 , \$9 , \$8 , \$7 , \$6 , \$5 , \$4 , \$3 , \$2 , \$1  };
+        2'h0:
+            kill = \$70 [63:0];
+      endcase
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     lk_pfn = 20'h00000;
-    if (hit_way0) begin
-      lk_pfn = \$25 ;
+    if (\$74 ) begin
+      lk_pfn = dat_lk__data[19:0];
     end
-    if (hit_way1) begin
-      lk_pfn = \$28 ;
+    if (\$77 ) begin
+      lk_pfn = dat_lk__data[41:22];
     end
-    if (hit_way2) begin
-      lk_pfn = \$31 ;
+    if (\$80 ) begin
+      lk_pfn = dat_lk__data[63:44];
     end
-    if (hit_way3) begin
-      lk_pfn = \$34 ;
+    if (\$83 ) begin
+      lk_pfn = dat_lk__data[85:66];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     lk_r = 1'h0;
-    if (hit_way0) begin
-      lk_r = \$26 ;
+    if (\$74 ) begin
+      lk_r = dat_lk__data[20];
     end
-    if (hit_way1) begin
-      lk_r = \$29 ;
+    if (\$77 ) begin
+      lk_r = dat_lk__data[42];
     end
-    if (hit_way2) begin
-      lk_r = \$32 ;
+    if (\$80 ) begin
+      lk_r = dat_lk__data[64];
     end
-    if (hit_way3) begin
-      lk_r = \$35 ;
+    if (\$83 ) begin
+      lk_r = dat_lk__data[86];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     lk_w = 1'h0;
-    if (hit_way0) begin
-      lk_w = \$27 ;
-    end
-    if (hit_way1) begin
-      lk_w = \$30 ;
-    end
-    if (hit_way2) begin
-      lk_w = \$33 ;
-    end
-    if (hit_way3) begin
-      lk_w = \$36 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_0 = 4'h0;
-    if (\$38 ) begin
-      free_0 = \$39 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_0 = 2'h0;
-    if (\$38 ) begin
-      chosen_0 = victim_0;
-      if (free_0[3]) begin
-        chosen_0 = 2'h3;
-      end
-      if (free_0[2]) begin
-        chosen_0 = 2'h2;
-      end
-      if (free_0[1]) begin
-        chosen_0 = 2'h1;
-      end
-      if (free_0[0]) begin
-        chosen_0 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_1 = 4'h0;
-    if (\$41 ) begin
-      free_1 = \$42 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_1 = 2'h0;
-    if (\$41 ) begin
-      chosen_1 = victim_1;
-      if (free_1[3]) begin
-        chosen_1 = 2'h3;
-      end
-      if (free_1[2]) begin
-        chosen_1 = 2'h2;
-      end
-      if (free_1[1]) begin
-        chosen_1 = 2'h1;
-      end
-      if (free_1[0]) begin
-        chosen_1 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_2 = 4'h0;
-    if (\$44 ) begin
-      free_2 = \$45 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_2 = 2'h0;
-    if (\$44 ) begin
-      chosen_2 = victim_2;
-      if (free_2[3]) begin
-        chosen_2 = 2'h3;
-      end
-      if (free_2[2]) begin
-        chosen_2 = 2'h2;
-      end
-      if (free_2[1]) begin
-        chosen_2 = 2'h1;
-      end
-      if (free_2[0]) begin
-        chosen_2 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_3 = 4'h0;
-    if (\$47 ) begin
-      free_3 = \$48 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_3 = 2'h0;
-    if (\$47 ) begin
-      chosen_3 = victim_3;
-      if (free_3[3]) begin
-        chosen_3 = 2'h3;
-      end
-      if (free_3[2]) begin
-        chosen_3 = 2'h2;
-      end
-      if (free_3[1]) begin
-        chosen_3 = 2'h1;
-      end
-      if (free_3[0]) begin
-        chosen_3 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_4 = 4'h0;
-    if (\$50 ) begin
-      free_4 = \$51 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_4 = 2'h0;
-    if (\$50 ) begin
-      chosen_4 = victim_4;
-      if (free_4[3]) begin
-        chosen_4 = 2'h3;
-      end
-      if (free_4[2]) begin
-        chosen_4 = 2'h2;
-      end
-      if (free_4[1]) begin
-        chosen_4 = 2'h1;
-      end
-      if (free_4[0]) begin
-        chosen_4 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_5 = 4'h0;
-    if (\$53 ) begin
-      free_5 = \$54 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_5 = 2'h0;
-    if (\$53 ) begin
-      chosen_5 = victim_5;
-      if (free_5[3]) begin
-        chosen_5 = 2'h3;
-      end
-      if (free_5[2]) begin
-        chosen_5 = 2'h2;
-      end
-      if (free_5[1]) begin
-        chosen_5 = 2'h1;
-      end
-      if (free_5[0]) begin
-        chosen_5 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_6 = 4'h0;
-    if (\$56 ) begin
-      free_6 = \$57 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_6 = 2'h0;
-    if (\$56 ) begin
-      chosen_6 = victim_6;
-      if (free_6[3]) begin
-        chosen_6 = 2'h3;
-      end
-      if (free_6[2]) begin
-        chosen_6 = 2'h2;
-      end
-      if (free_6[1]) begin
-        chosen_6 = 2'h1;
-      end
-      if (free_6[0]) begin
-        chosen_6 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_7 = 4'h0;
-    if (\$59 ) begin
-      free_7 = \$60 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_7 = 2'h0;
-    if (\$59 ) begin
-      chosen_7 = victim_7;
-      if (free_7[3]) begin
-        chosen_7 = 2'h3;
-      end
-      if (free_7[2]) begin
-        chosen_7 = 2'h2;
-      end
-      if (free_7[1]) begin
-        chosen_7 = 2'h1;
-      end
-      if (free_7[0]) begin
-        chosen_7 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_8 = 4'h0;
-    if (\$62 ) begin
-      free_8 = \$63 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_8 = 2'h0;
-    if (\$62 ) begin
-      chosen_8 = victim_8;
-      if (free_8[3]) begin
-        chosen_8 = 2'h3;
-      end
-      if (free_8[2]) begin
-        chosen_8 = 2'h2;
-      end
-      if (free_8[1]) begin
-        chosen_8 = 2'h1;
-      end
-      if (free_8[0]) begin
-        chosen_8 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_9 = 4'h0;
-    if (\$65 ) begin
-      free_9 = \$66 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_9 = 2'h0;
-    if (\$65 ) begin
-      chosen_9 = victim_9;
-      if (free_9[3]) begin
-        chosen_9 = 2'h3;
-      end
-      if (free_9[2]) begin
-        chosen_9 = 2'h2;
-      end
-      if (free_9[1]) begin
-        chosen_9 = 2'h1;
-      end
-      if (free_9[0]) begin
-        chosen_9 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_10 = 4'h0;
-    if (\$68 ) begin
-      free_10 = \$69 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_10 = 2'h0;
-    if (\$68 ) begin
-      chosen_10 = victim_10;
-      if (free_10[3]) begin
-        chosen_10 = 2'h3;
-      end
-      if (free_10[2]) begin
-        chosen_10 = 2'h2;
-      end
-      if (free_10[1]) begin
-        chosen_10 = 2'h1;
-      end
-      if (free_10[0]) begin
-        chosen_10 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_11 = 4'h0;
-    if (\$71 ) begin
-      free_11 = \$72 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_11 = 2'h0;
-    if (\$71 ) begin
-      chosen_11 = victim_11;
-      if (free_11[3]) begin
-        chosen_11 = 2'h3;
-      end
-      if (free_11[2]) begin
-        chosen_11 = 2'h2;
-      end
-      if (free_11[1]) begin
-        chosen_11 = 2'h1;
-      end
-      if (free_11[0]) begin
-        chosen_11 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_12 = 4'h0;
     if (\$74 ) begin
-      free_12 = \$75 ;
+      lk_w = dat_lk__data[21];
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_12 = 2'h0;
-    if (\$74 ) begin
-      chosen_12 = victim_12;
-      if (free_12[3]) begin
-        chosen_12 = 2'h3;
-      end
-      if (free_12[2]) begin
-        chosen_12 = 2'h2;
-      end
-      if (free_12[1]) begin
-        chosen_12 = 2'h1;
-      end
-      if (free_12[0]) begin
-        chosen_12 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_13 = 4'h0;
     if (\$77 ) begin
-      free_13 = \$78 ;
+      lk_w = dat_lk__data[43];
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_13 = 2'h0;
-    if (\$77 ) begin
-      chosen_13 = victim_13;
-      if (free_13[3]) begin
-        chosen_13 = 2'h3;
-      end
-      if (free_13[2]) begin
-        chosen_13 = 2'h2;
-      end
-      if (free_13[1]) begin
-        chosen_13 = 2'h1;
-      end
-      if (free_13[0]) begin
-        chosen_13 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_14 = 4'h0;
     if (\$80 ) begin
-      free_14 = \$81 ;
+      lk_w = dat_lk__data[65];
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_14 = 2'h0;
-    if (\$80 ) begin
-      chosen_14 = victim_14;
-      if (free_14[3]) begin
-        chosen_14 = 2'h3;
-      end
-      if (free_14[2]) begin
-        chosen_14 = 2'h2;
-      end
-      if (free_14[1]) begin
-        chosen_14 = 2'h1;
-      end
-      if (free_14[0]) begin
-        chosen_14 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    free_15 = 4'h0;
     if (\$83 ) begin
-      free_15 = \$84 ;
+      lk_w = dat_lk__data[87];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    chosen_15 = 2'h0;
-    if (\$83 ) begin
-      chosen_15 = victim_15;
-      if (free_15[3]) begin
-        chosen_15 = 2'h3;
-      end
-      if (free_15[2]) begin
-        chosen_15 = 2'h2;
-      end
-      if (free_15[1]) begin
-        chosen_15 = 2'h1;
-      end
-      if (free_15[0]) begin
-        chosen_15 = 2'h0;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$965  = victim_0;
-    if (\$790 ) begin
-      if (\$792 ) begin
-        \$965  = \$795 [1:0];
-      end
-    end
-    if (rst) begin
-      \$965  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$966  = v_0_0;
-    if (\$790 ) begin
-      if (\$796 ) begin
-        \$966  = 1'h1;
-      end
-    end
-    if (kill_0_0) begin
-      \$966  = 1'h0;
-    end
-    if (rst) begin
-      \$966  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$967  = pid_0_0;
-    if (\$790 ) begin
-      if (\$796 ) begin
-        \$967  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$967  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$968  = vpn_0_0;
-    if (\$790 ) begin
-      if (\$796 ) begin
-        \$968  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$968  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$969  = pfn_0_0;
-    if (\$790 ) begin
-      if (\$796 ) begin
-        \$969  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$969  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$970  = r_0_0;
-    if (\$790 ) begin
-      if (\$796 ) begin
-        \$970  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$970  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$971  = w_0_0;
-    if (\$790 ) begin
-      if (\$796 ) begin
-        \$971  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$971  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$972  = v_0_1;
-    if (\$790 ) begin
-      if (\$797 ) begin
-        \$972  = 1'h1;
-      end
-    end
-    if (kill_0_1) begin
-      \$972  = 1'h0;
-    end
-    if (rst) begin
-      \$972  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$973  = pid_0_1;
-    if (\$790 ) begin
-      if (\$797 ) begin
-        \$973  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$973  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$974  = vpn_0_1;
-    if (\$790 ) begin
-      if (\$797 ) begin
-        \$974  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$974  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$975  = pfn_0_1;
-    if (\$790 ) begin
-      if (\$797 ) begin
-        \$975  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$975  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$976  = r_0_1;
-    if (\$790 ) begin
-      if (\$797 ) begin
-        \$976  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$976  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$977  = w_0_1;
-    if (\$790 ) begin
-      if (\$797 ) begin
-        \$977  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$977  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$978  = v_0_2;
-    if (\$790 ) begin
-      if (\$798 ) begin
-        \$978  = 1'h1;
-      end
-    end
-    if (kill_0_2) begin
-      \$978  = 1'h0;
-    end
-    if (rst) begin
-      \$978  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$979  = pid_0_2;
-    if (\$790 ) begin
-      if (\$798 ) begin
-        \$979  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$979  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$980  = vpn_0_2;
-    if (\$790 ) begin
-      if (\$798 ) begin
-        \$980  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$980  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$981  = pfn_0_2;
-    if (\$790 ) begin
-      if (\$798 ) begin
-        \$981  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$981  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$982  = r_0_2;
-    if (\$790 ) begin
-      if (\$798 ) begin
-        \$982  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$982  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$983  = w_0_2;
-    if (\$790 ) begin
-      if (\$798 ) begin
-        \$983  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$983  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$984  = v_0_3;
-    if (\$790 ) begin
-      if (\$799 ) begin
-        \$984  = 1'h1;
-      end
-    end
-    if (kill_0_3) begin
-      \$984  = 1'h0;
-    end
-    if (rst) begin
-      \$984  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$985  = pid_0_3;
-    if (\$790 ) begin
-      if (\$799 ) begin
-        \$985  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$985  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$986  = vpn_0_3;
-    if (\$790 ) begin
-      if (\$799 ) begin
-        \$986  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$986  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$987  = pfn_0_3;
-    if (\$790 ) begin
-      if (\$799 ) begin
-        \$987  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$987  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$988  = r_0_3;
-    if (\$790 ) begin
-      if (\$799 ) begin
-        \$988  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$988  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$989  = w_0_3;
-    if (\$790 ) begin
-      if (\$799 ) begin
-        \$989  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$989  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$990  = victim_1;
-    if (\$801 ) begin
-      if (\$803 ) begin
-        \$990  = \$806 [1:0];
-      end
-    end
-    if (rst) begin
-      \$990  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$991  = v_1_0;
-    if (\$801 ) begin
-      if (\$807 ) begin
-        \$991  = 1'h1;
-      end
-    end
-    if (kill_1_0) begin
-      \$991  = 1'h0;
-    end
-    if (rst) begin
-      \$991  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$992  = pid_1_0;
-    if (\$801 ) begin
-      if (\$807 ) begin
-        \$992  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$992  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$993  = vpn_1_0;
-    if (\$801 ) begin
-      if (\$807 ) begin
-        \$993  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$993  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$994  = pfn_1_0;
-    if (\$801 ) begin
-      if (\$807 ) begin
-        \$994  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$994  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$995  = r_1_0;
-    if (\$801 ) begin
-      if (\$807 ) begin
-        \$995  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$995  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$996  = w_1_0;
-    if (\$801 ) begin
-      if (\$807 ) begin
-        \$996  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$996  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$997  = v_1_1;
-    if (\$801 ) begin
-      if (\$808 ) begin
-        \$997  = 1'h1;
-      end
-    end
-    if (kill_1_1) begin
-      \$997  = 1'h0;
-    end
-    if (rst) begin
-      \$997  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$998  = pid_1_1;
-    if (\$801 ) begin
-      if (\$808 ) begin
-        \$998  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$998  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$999  = vpn_1_1;
-    if (\$801 ) begin
-      if (\$808 ) begin
-        \$999  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$999  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1000  = pfn_1_1;
-    if (\$801 ) begin
-      if (\$808 ) begin
-        \$1000  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1000  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1001  = r_1_1;
-    if (\$801 ) begin
-      if (\$808 ) begin
-        \$1001  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1001  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1002  = w_1_1;
-    if (\$801 ) begin
-      if (\$808 ) begin
-        \$1002  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1002  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1003  = v_1_2;
-    if (\$801 ) begin
-      if (\$809 ) begin
-        \$1003  = 1'h1;
-      end
-    end
-    if (kill_1_2) begin
-      \$1003  = 1'h0;
-    end
-    if (rst) begin
-      \$1003  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1004  = pid_1_2;
-    if (\$801 ) begin
-      if (\$809 ) begin
-        \$1004  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1004  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1005  = vpn_1_2;
-    if (\$801 ) begin
-      if (\$809 ) begin
-        \$1005  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1005  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1006  = pfn_1_2;
-    if (\$801 ) begin
-      if (\$809 ) begin
-        \$1006  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1006  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1007  = r_1_2;
-    if (\$801 ) begin
-      if (\$809 ) begin
-        \$1007  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1007  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1008  = w_1_2;
-    if (\$801 ) begin
-      if (\$809 ) begin
-        \$1008  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1008  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1009  = v_1_3;
-    if (\$801 ) begin
-      if (\$810 ) begin
-        \$1009  = 1'h1;
-      end
-    end
-    if (kill_1_3) begin
-      \$1009  = 1'h0;
-    end
-    if (rst) begin
-      \$1009  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1010  = pid_1_3;
-    if (\$801 ) begin
-      if (\$810 ) begin
-        \$1010  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1010  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1011  = vpn_1_3;
-    if (\$801 ) begin
-      if (\$810 ) begin
-        \$1011  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1011  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1012  = pfn_1_3;
-    if (\$801 ) begin
-      if (\$810 ) begin
-        \$1012  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1012  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1013  = r_1_3;
-    if (\$801 ) begin
-      if (\$810 ) begin
-        \$1013  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1013  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1014  = w_1_3;
-    if (\$801 ) begin
-      if (\$810 ) begin
-        \$1014  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1014  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1015  = victim_2;
-    if (\$812 ) begin
-      if (\$814 ) begin
-        \$1015  = \$817 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1015  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1016  = v_2_0;
-    if (\$812 ) begin
-      if (\$818 ) begin
-        \$1016  = 1'h1;
-      end
-    end
-    if (kill_2_0) begin
-      \$1016  = 1'h0;
-    end
-    if (rst) begin
-      \$1016  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1017  = pid_2_0;
-    if (\$812 ) begin
-      if (\$818 ) begin
-        \$1017  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1017  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1018  = vpn_2_0;
-    if (\$812 ) begin
-      if (\$818 ) begin
-        \$1018  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1018  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1019  = pfn_2_0;
-    if (\$812 ) begin
-      if (\$818 ) begin
-        \$1019  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1019  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1020  = r_2_0;
-    if (\$812 ) begin
-      if (\$818 ) begin
-        \$1020  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1020  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1021  = w_2_0;
-    if (\$812 ) begin
-      if (\$818 ) begin
-        \$1021  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1021  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1022  = v_2_1;
-    if (\$812 ) begin
-      if (\$819 ) begin
-        \$1022  = 1'h1;
-      end
-    end
-    if (kill_2_1) begin
-      \$1022  = 1'h0;
-    end
-    if (rst) begin
-      \$1022  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1023  = pid_2_1;
-    if (\$812 ) begin
-      if (\$819 ) begin
-        \$1023  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1023  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1024  = vpn_2_1;
-    if (\$812 ) begin
-      if (\$819 ) begin
-        \$1024  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1024  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1025  = pfn_2_1;
-    if (\$812 ) begin
-      if (\$819 ) begin
-        \$1025  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1025  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1026  = r_2_1;
-    if (\$812 ) begin
-      if (\$819 ) begin
-        \$1026  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1026  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1027  = w_2_1;
-    if (\$812 ) begin
-      if (\$819 ) begin
-        \$1027  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1027  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1028  = v_2_2;
-    if (\$812 ) begin
-      if (\$820 ) begin
-        \$1028  = 1'h1;
-      end
-    end
-    if (kill_2_2) begin
-      \$1028  = 1'h0;
-    end
-    if (rst) begin
-      \$1028  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1029  = pid_2_2;
-    if (\$812 ) begin
-      if (\$820 ) begin
-        \$1029  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1029  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1030  = vpn_2_2;
-    if (\$812 ) begin
-      if (\$820 ) begin
-        \$1030  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1030  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1031  = pfn_2_2;
-    if (\$812 ) begin
-      if (\$820 ) begin
-        \$1031  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1031  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1032  = r_2_2;
-    if (\$812 ) begin
-      if (\$820 ) begin
-        \$1032  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1032  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1033  = w_2_2;
-    if (\$812 ) begin
-      if (\$820 ) begin
-        \$1033  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1033  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1034  = v_2_3;
-    if (\$812 ) begin
-      if (\$821 ) begin
-        \$1034  = 1'h1;
-      end
-    end
-    if (kill_2_3) begin
-      \$1034  = 1'h0;
-    end
-    if (rst) begin
-      \$1034  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1035  = pid_2_3;
-    if (\$812 ) begin
-      if (\$821 ) begin
-        \$1035  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1035  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1036  = vpn_2_3;
-    if (\$812 ) begin
-      if (\$821 ) begin
-        \$1036  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1036  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1037  = pfn_2_3;
-    if (\$812 ) begin
-      if (\$821 ) begin
-        \$1037  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1037  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1038  = r_2_3;
-    if (\$812 ) begin
-      if (\$821 ) begin
-        \$1038  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1038  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1039  = w_2_3;
-    if (\$812 ) begin
-      if (\$821 ) begin
-        \$1039  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1039  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1040  = victim_3;
-    if (\$823 ) begin
-      if (\$825 ) begin
-        \$1040  = \$828 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1040  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1041  = v_3_0;
-    if (\$823 ) begin
-      if (\$829 ) begin
-        \$1041  = 1'h1;
-      end
-    end
-    if (kill_3_0) begin
-      \$1041  = 1'h0;
-    end
-    if (rst) begin
-      \$1041  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1042  = pid_3_0;
-    if (\$823 ) begin
-      if (\$829 ) begin
-        \$1042  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1042  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1043  = vpn_3_0;
-    if (\$823 ) begin
-      if (\$829 ) begin
-        \$1043  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1043  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1044  = pfn_3_0;
-    if (\$823 ) begin
-      if (\$829 ) begin
-        \$1044  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1044  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1045  = r_3_0;
-    if (\$823 ) begin
-      if (\$829 ) begin
-        \$1045  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1045  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1046  = w_3_0;
-    if (\$823 ) begin
-      if (\$829 ) begin
-        \$1046  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1046  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1047  = v_3_1;
-    if (\$823 ) begin
-      if (\$830 ) begin
-        \$1047  = 1'h1;
-      end
-    end
-    if (kill_3_1) begin
-      \$1047  = 1'h0;
-    end
-    if (rst) begin
-      \$1047  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1048  = pid_3_1;
-    if (\$823 ) begin
-      if (\$830 ) begin
-        \$1048  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1048  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1049  = vpn_3_1;
-    if (\$823 ) begin
-      if (\$830 ) begin
-        \$1049  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1049  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1050  = pfn_3_1;
-    if (\$823 ) begin
-      if (\$830 ) begin
-        \$1050  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1050  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1051  = r_3_1;
-    if (\$823 ) begin
-      if (\$830 ) begin
-        \$1051  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1051  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1052  = w_3_1;
-    if (\$823 ) begin
-      if (\$830 ) begin
-        \$1052  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1052  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1053  = v_3_2;
-    if (\$823 ) begin
-      if (\$831 ) begin
-        \$1053  = 1'h1;
-      end
-    end
-    if (kill_3_2) begin
-      \$1053  = 1'h0;
-    end
-    if (rst) begin
-      \$1053  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1054  = pid_3_2;
-    if (\$823 ) begin
-      if (\$831 ) begin
-        \$1054  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1054  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1055  = vpn_3_2;
-    if (\$823 ) begin
-      if (\$831 ) begin
-        \$1055  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1055  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1056  = pfn_3_2;
-    if (\$823 ) begin
-      if (\$831 ) begin
-        \$1056  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1056  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1057  = r_3_2;
-    if (\$823 ) begin
-      if (\$831 ) begin
-        \$1057  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1057  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1058  = w_3_2;
-    if (\$823 ) begin
-      if (\$831 ) begin
-        \$1058  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1058  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1059  = v_3_3;
-    if (\$823 ) begin
-      if (\$832 ) begin
-        \$1059  = 1'h1;
-      end
-    end
-    if (kill_3_3) begin
-      \$1059  = 1'h0;
-    end
-    if (rst) begin
-      \$1059  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1060  = pid_3_3;
-    if (\$823 ) begin
-      if (\$832 ) begin
-        \$1060  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1060  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1061  = vpn_3_3;
-    if (\$823 ) begin
-      if (\$832 ) begin
-        \$1061  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1061  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1062  = pfn_3_3;
-    if (\$823 ) begin
-      if (\$832 ) begin
-        \$1062  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1062  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1063  = r_3_3;
-    if (\$823 ) begin
-      if (\$832 ) begin
-        \$1063  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1063  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1064  = w_3_3;
-    if (\$823 ) begin
-      if (\$832 ) begin
-        \$1064  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1064  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1065  = victim_4;
-    if (\$834 ) begin
-      if (\$836 ) begin
-        \$1065  = \$839 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1065  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1066  = v_4_0;
-    if (\$834 ) begin
-      if (\$840 ) begin
-        \$1066  = 1'h1;
-      end
-    end
-    if (kill_4_0) begin
-      \$1066  = 1'h0;
-    end
-    if (rst) begin
-      \$1066  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1067  = pid_4_0;
-    if (\$834 ) begin
-      if (\$840 ) begin
-        \$1067  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1067  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1068  = vpn_4_0;
-    if (\$834 ) begin
-      if (\$840 ) begin
-        \$1068  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1068  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1069  = pfn_4_0;
-    if (\$834 ) begin
-      if (\$840 ) begin
-        \$1069  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1069  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1070  = r_4_0;
-    if (\$834 ) begin
-      if (\$840 ) begin
-        \$1070  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1070  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1071  = w_4_0;
-    if (\$834 ) begin
-      if (\$840 ) begin
-        \$1071  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1071  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1072  = v_4_1;
-    if (\$834 ) begin
-      if (\$841 ) begin
-        \$1072  = 1'h1;
-      end
-    end
-    if (kill_4_1) begin
-      \$1072  = 1'h0;
-    end
-    if (rst) begin
-      \$1072  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1073  = pid_4_1;
-    if (\$834 ) begin
-      if (\$841 ) begin
-        \$1073  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1073  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1074  = vpn_4_1;
-    if (\$834 ) begin
-      if (\$841 ) begin
-        \$1074  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1074  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1075  = pfn_4_1;
-    if (\$834 ) begin
-      if (\$841 ) begin
-        \$1075  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1075  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1076  = r_4_1;
-    if (\$834 ) begin
-      if (\$841 ) begin
-        \$1076  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1076  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1077  = w_4_1;
-    if (\$834 ) begin
-      if (\$841 ) begin
-        \$1077  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1077  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1078  = v_4_2;
-    if (\$834 ) begin
-      if (\$842 ) begin
-        \$1078  = 1'h1;
-      end
-    end
-    if (kill_4_2) begin
-      \$1078  = 1'h0;
-    end
-    if (rst) begin
-      \$1078  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1079  = pid_4_2;
-    if (\$834 ) begin
-      if (\$842 ) begin
-        \$1079  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1079  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1080  = vpn_4_2;
-    if (\$834 ) begin
-      if (\$842 ) begin
-        \$1080  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1080  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1081  = pfn_4_2;
-    if (\$834 ) begin
-      if (\$842 ) begin
-        \$1081  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1081  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1082  = r_4_2;
-    if (\$834 ) begin
-      if (\$842 ) begin
-        \$1082  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1082  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1083  = w_4_2;
-    if (\$834 ) begin
-      if (\$842 ) begin
-        \$1083  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1083  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1084  = v_4_3;
-    if (\$834 ) begin
-      if (\$843 ) begin
-        \$1084  = 1'h1;
-      end
-    end
-    if (kill_4_3) begin
-      \$1084  = 1'h0;
-    end
-    if (rst) begin
-      \$1084  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1085  = pid_4_3;
-    if (\$834 ) begin
-      if (\$843 ) begin
-        \$1085  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1085  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1086  = vpn_4_3;
-    if (\$834 ) begin
-      if (\$843 ) begin
-        \$1086  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1086  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1087  = pfn_4_3;
-    if (\$834 ) begin
-      if (\$843 ) begin
-        \$1087  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1087  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1088  = r_4_3;
-    if (\$834 ) begin
-      if (\$843 ) begin
-        \$1088  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1088  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1089  = w_4_3;
-    if (\$834 ) begin
-      if (\$843 ) begin
-        \$1089  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1089  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1090  = victim_5;
-    if (\$845 ) begin
-      if (\$847 ) begin
-        \$1090  = \$850 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1090  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1091  = v_5_0;
-    if (\$845 ) begin
-      if (\$851 ) begin
-        \$1091  = 1'h1;
-      end
-    end
-    if (kill_5_0) begin
-      \$1091  = 1'h0;
-    end
-    if (rst) begin
-      \$1091  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1092  = pid_5_0;
-    if (\$845 ) begin
-      if (\$851 ) begin
-        \$1092  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1092  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1093  = vpn_5_0;
-    if (\$845 ) begin
-      if (\$851 ) begin
-        \$1093  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1093  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1094  = pfn_5_0;
-    if (\$845 ) begin
-      if (\$851 ) begin
-        \$1094  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1094  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1095  = r_5_0;
-    if (\$845 ) begin
-      if (\$851 ) begin
-        \$1095  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1095  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1096  = w_5_0;
-    if (\$845 ) begin
-      if (\$851 ) begin
-        \$1096  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1096  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1097  = v_5_1;
-    if (\$845 ) begin
-      if (\$852 ) begin
-        \$1097  = 1'h1;
-      end
-    end
-    if (kill_5_1) begin
-      \$1097  = 1'h0;
-    end
-    if (rst) begin
-      \$1097  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1098  = pid_5_1;
-    if (\$845 ) begin
-      if (\$852 ) begin
-        \$1098  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1098  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1099  = vpn_5_1;
-    if (\$845 ) begin
-      if (\$852 ) begin
-        \$1099  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1099  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1100  = pfn_5_1;
-    if (\$845 ) begin
-      if (\$852 ) begin
-        \$1100  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1100  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1101  = r_5_1;
-    if (\$845 ) begin
-      if (\$852 ) begin
-        \$1101  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1101  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1102  = w_5_1;
-    if (\$845 ) begin
-      if (\$852 ) begin
-        \$1102  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1102  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1103  = v_5_2;
-    if (\$845 ) begin
-      if (\$853 ) begin
-        \$1103  = 1'h1;
-      end
-    end
-    if (kill_5_2) begin
-      \$1103  = 1'h0;
-    end
-    if (rst) begin
-      \$1103  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1104  = pid_5_2;
-    if (\$845 ) begin
-      if (\$853 ) begin
-        \$1104  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1105  = vpn_5_2;
-    if (\$845 ) begin
-      if (\$853 ) begin
-        \$1105  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1105  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1106  = pfn_5_2;
-    if (\$845 ) begin
-      if (\$853 ) begin
-        \$1106  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1106  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1107  = r_5_2;
-    if (\$845 ) begin
-      if (\$853 ) begin
-        \$1107  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1107  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1108  = w_5_2;
-    if (\$845 ) begin
-      if (\$853 ) begin
-        \$1108  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1108  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1109  = v_5_3;
-    if (\$845 ) begin
-      if (\$854 ) begin
-        \$1109  = 1'h1;
-      end
-    end
-    if (kill_5_3) begin
-      \$1109  = 1'h0;
-    end
-    if (rst) begin
-      \$1109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1110  = pid_5_3;
-    if (\$845 ) begin
-      if (\$854 ) begin
-        \$1110  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1110  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1111  = vpn_5_3;
-    if (\$845 ) begin
-      if (\$854 ) begin
-        \$1111  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1111  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1112  = pfn_5_3;
-    if (\$845 ) begin
-      if (\$854 ) begin
-        \$1112  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1112  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1113  = r_5_3;
-    if (\$845 ) begin
-      if (\$854 ) begin
-        \$1113  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1113  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1114  = w_5_3;
-    if (\$845 ) begin
-      if (\$854 ) begin
-        \$1114  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1115  = victim_6;
-    if (\$856 ) begin
-      if (\$858 ) begin
-        \$1115  = \$861 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1115  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1116  = v_6_0;
-    if (\$856 ) begin
-      if (\$862 ) begin
-        \$1116  = 1'h1;
-      end
-    end
-    if (kill_6_0) begin
-      \$1116  = 1'h0;
-    end
-    if (rst) begin
-      \$1116  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1117  = pid_6_0;
-    if (\$856 ) begin
-      if (\$862 ) begin
-        \$1117  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1117  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1118  = vpn_6_0;
-    if (\$856 ) begin
-      if (\$862 ) begin
-        \$1118  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1118  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1119  = pfn_6_0;
-    if (\$856 ) begin
-      if (\$862 ) begin
-        \$1119  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1119  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1120  = r_6_0;
-    if (\$856 ) begin
-      if (\$862 ) begin
-        \$1120  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1121  = w_6_0;
-    if (\$856 ) begin
-      if (\$862 ) begin
-        \$1121  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1121  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1122  = v_6_1;
-    if (\$856 ) begin
-      if (\$863 ) begin
-        \$1122  = 1'h1;
-      end
-    end
-    if (kill_6_1) begin
-      \$1122  = 1'h0;
-    end
-    if (rst) begin
-      \$1122  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1123  = pid_6_1;
-    if (\$856 ) begin
-      if (\$863 ) begin
-        \$1123  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1124  = vpn_6_1;
-    if (\$856 ) begin
-      if (\$863 ) begin
-        \$1124  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1124  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1125  = pfn_6_1;
-    if (\$856 ) begin
-      if (\$863 ) begin
-        \$1125  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1125  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1126  = r_6_1;
-    if (\$856 ) begin
-      if (\$863 ) begin
-        \$1126  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1126  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1127  = w_6_1;
-    if (\$856 ) begin
-      if (\$863 ) begin
-        \$1127  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1127  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1128  = v_6_2;
-    if (\$856 ) begin
-      if (\$864 ) begin
-        \$1128  = 1'h1;
-      end
-    end
-    if (kill_6_2) begin
-      \$1128  = 1'h0;
-    end
-    if (rst) begin
-      \$1128  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1129  = pid_6_2;
-    if (\$856 ) begin
-      if (\$864 ) begin
-        \$1129  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1130  = vpn_6_2;
-    if (\$856 ) begin
-      if (\$864 ) begin
-        \$1130  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1130  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1131  = pfn_6_2;
-    if (\$856 ) begin
-      if (\$864 ) begin
-        \$1131  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1131  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1132  = r_6_2;
-    if (\$856 ) begin
-      if (\$864 ) begin
-        \$1132  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1132  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1133  = w_6_2;
-    if (\$856 ) begin
-      if (\$864 ) begin
-        \$1133  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1133  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1134  = v_6_3;
-    if (\$856 ) begin
-      if (\$865 ) begin
-        \$1134  = 1'h1;
-      end
-    end
-    if (kill_6_3) begin
-      \$1134  = 1'h0;
-    end
-    if (rst) begin
-      \$1134  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1135  = pid_6_3;
-    if (\$856 ) begin
-      if (\$865 ) begin
-        \$1135  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1135  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1136  = vpn_6_3;
-    if (\$856 ) begin
-      if (\$865 ) begin
-        \$1136  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1136  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1137  = pfn_6_3;
-    if (\$856 ) begin
-      if (\$865 ) begin
-        \$1137  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1137  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1138  = r_6_3;
-    if (\$856 ) begin
-      if (\$865 ) begin
-        \$1138  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1138  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1139  = w_6_3;
-    if (\$856 ) begin
-      if (\$865 ) begin
-        \$1139  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1139  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1140  = victim_7;
-    if (\$867 ) begin
-      if (\$869 ) begin
-        \$1140  = \$872 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1140  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1141  = v_7_0;
-    if (\$867 ) begin
-      if (\$873 ) begin
-        \$1141  = 1'h1;
-      end
-    end
-    if (kill_7_0) begin
-      \$1141  = 1'h0;
-    end
-    if (rst) begin
-      \$1141  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1142  = pid_7_0;
-    if (\$867 ) begin
-      if (\$873 ) begin
-        \$1142  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1142  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1143  = vpn_7_0;
-    if (\$867 ) begin
-      if (\$873 ) begin
-        \$1143  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1143  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1144  = pfn_7_0;
-    if (\$867 ) begin
-      if (\$873 ) begin
-        \$1144  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1144  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1145  = r_7_0;
-    if (\$867 ) begin
-      if (\$873 ) begin
-        \$1145  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1145  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1146  = w_7_0;
-    if (\$867 ) begin
-      if (\$873 ) begin
-        \$1146  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1146  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1147  = v_7_1;
-    if (\$867 ) begin
-      if (\$874 ) begin
-        \$1147  = 1'h1;
-      end
-    end
-    if (kill_7_1) begin
-      \$1147  = 1'h0;
-    end
-    if (rst) begin
-      \$1147  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1148  = pid_7_1;
-    if (\$867 ) begin
-      if (\$874 ) begin
-        \$1148  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1148  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1149  = vpn_7_1;
-    if (\$867 ) begin
-      if (\$874 ) begin
-        \$1149  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1149  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1150  = pfn_7_1;
-    if (\$867 ) begin
-      if (\$874 ) begin
-        \$1150  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1150  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1151  = r_7_1;
-    if (\$867 ) begin
-      if (\$874 ) begin
-        \$1151  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1151  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1152  = w_7_1;
-    if (\$867 ) begin
-      if (\$874 ) begin
-        \$1152  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1152  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1153  = v_7_2;
-    if (\$867 ) begin
-      if (\$875 ) begin
-        \$1153  = 1'h1;
-      end
-    end
-    if (kill_7_2) begin
-      \$1153  = 1'h0;
-    end
-    if (rst) begin
-      \$1153  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1154  = pid_7_2;
-    if (\$867 ) begin
-      if (\$875 ) begin
-        \$1154  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1154  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1155  = vpn_7_2;
-    if (\$867 ) begin
-      if (\$875 ) begin
-        \$1155  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1155  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1156  = pfn_7_2;
-    if (\$867 ) begin
-      if (\$875 ) begin
-        \$1156  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1156  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1157  = r_7_2;
-    if (\$867 ) begin
-      if (\$875 ) begin
-        \$1157  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1157  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1158  = w_7_2;
-    if (\$867 ) begin
-      if (\$875 ) begin
-        \$1158  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1158  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1159  = v_7_3;
-    if (\$867 ) begin
-      if (\$876 ) begin
-        \$1159  = 1'h1;
-      end
-    end
-    if (kill_7_3) begin
-      \$1159  = 1'h0;
-    end
-    if (rst) begin
-      \$1159  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1160  = pid_7_3;
-    if (\$867 ) begin
-      if (\$876 ) begin
-        \$1160  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1160  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1161  = vpn_7_3;
-    if (\$867 ) begin
-      if (\$876 ) begin
-        \$1161  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1161  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1162  = pfn_7_3;
-    if (\$867 ) begin
-      if (\$876 ) begin
-        \$1162  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1162  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1163  = r_7_3;
-    if (\$867 ) begin
-      if (\$876 ) begin
-        \$1163  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1164  = w_7_3;
-    if (\$867 ) begin
-      if (\$876 ) begin
-        \$1164  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1165  = victim_8;
-    if (\$878 ) begin
-      if (\$880 ) begin
-        \$1165  = \$883 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1165  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1166  = v_8_0;
-    if (\$878 ) begin
-      if (\$884 ) begin
-        \$1166  = 1'h1;
-      end
-    end
-    if (kill_8_0) begin
-      \$1166  = 1'h0;
-    end
-    if (rst) begin
-      \$1166  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1167  = pid_8_0;
-    if (\$878 ) begin
-      if (\$884 ) begin
-        \$1167  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1167  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1168  = vpn_8_0;
-    if (\$878 ) begin
-      if (\$884 ) begin
-        \$1168  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1168  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1169  = pfn_8_0;
-    if (\$878 ) begin
-      if (\$884 ) begin
-        \$1169  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1169  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1170  = r_8_0;
-    if (\$878 ) begin
-      if (\$884 ) begin
-        \$1170  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1171  = w_8_0;
-    if (\$878 ) begin
-      if (\$884 ) begin
-        \$1171  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1171  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1172  = v_8_1;
-    if (\$878 ) begin
-      if (\$885 ) begin
-        \$1172  = 1'h1;
-      end
-    end
-    if (kill_8_1) begin
-      \$1172  = 1'h0;
-    end
-    if (rst) begin
-      \$1172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1173  = pid_8_1;
-    if (\$878 ) begin
-      if (\$885 ) begin
-        \$1173  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1173  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1174  = vpn_8_1;
-    if (\$878 ) begin
-      if (\$885 ) begin
-        \$1174  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1174  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1175  = pfn_8_1;
-    if (\$878 ) begin
-      if (\$885 ) begin
-        \$1175  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1175  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1176  = r_8_1;
-    if (\$878 ) begin
-      if (\$885 ) begin
-        \$1176  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1176  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1177  = w_8_1;
-    if (\$878 ) begin
-      if (\$885 ) begin
-        \$1177  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1178  = v_8_2;
-    if (\$878 ) begin
-      if (\$886 ) begin
-        \$1178  = 1'h1;
-      end
-    end
-    if (kill_8_2) begin
-      \$1178  = 1'h0;
-    end
-    if (rst) begin
-      \$1178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1179  = pid_8_2;
-    if (\$878 ) begin
-      if (\$886 ) begin
-        \$1179  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1179  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1180  = vpn_8_2;
-    if (\$878 ) begin
-      if (\$886 ) begin
-        \$1180  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1180  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1181  = pfn_8_2;
-    if (\$878 ) begin
-      if (\$886 ) begin
-        \$1181  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1181  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1182  = r_8_2;
-    if (\$878 ) begin
-      if (\$886 ) begin
-        \$1182  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1182  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1183  = w_8_2;
-    if (\$878 ) begin
-      if (\$886 ) begin
-        \$1183  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1183  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1184  = v_8_3;
-    if (\$878 ) begin
-      if (\$887 ) begin
-        \$1184  = 1'h1;
-      end
-    end
-    if (kill_8_3) begin
-      \$1184  = 1'h0;
-    end
-    if (rst) begin
-      \$1184  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1185  = pid_8_3;
-    if (\$878 ) begin
-      if (\$887 ) begin
-        \$1185  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1185  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1186  = vpn_8_3;
-    if (\$878 ) begin
-      if (\$887 ) begin
-        \$1186  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1186  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1187  = pfn_8_3;
-    if (\$878 ) begin
-      if (\$887 ) begin
-        \$1187  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1187  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1188  = r_8_3;
-    if (\$878 ) begin
-      if (\$887 ) begin
-        \$1188  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1188  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1189  = w_8_3;
-    if (\$878 ) begin
-      if (\$887 ) begin
-        \$1189  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1189  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1190  = victim_9;
-    if (\$889 ) begin
-      if (\$891 ) begin
-        \$1190  = \$894 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1190  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1191  = v_9_0;
-    if (\$889 ) begin
-      if (\$895 ) begin
-        \$1191  = 1'h1;
-      end
-    end
-    if (kill_9_0) begin
-      \$1191  = 1'h0;
-    end
-    if (rst) begin
-      \$1191  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1192  = pid_9_0;
-    if (\$889 ) begin
-      if (\$895 ) begin
-        \$1192  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1192  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1193  = vpn_9_0;
-    if (\$889 ) begin
-      if (\$895 ) begin
-        \$1193  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1193  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1194  = pfn_9_0;
-    if (\$889 ) begin
-      if (\$895 ) begin
-        \$1194  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1194  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1195  = r_9_0;
-    if (\$889 ) begin
-      if (\$895 ) begin
-        \$1195  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1195  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1196  = w_9_0;
-    if (\$889 ) begin
-      if (\$895 ) begin
-        \$1196  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1196  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1197  = v_9_1;
-    if (\$889 ) begin
-      if (\$896 ) begin
-        \$1197  = 1'h1;
-      end
-    end
-    if (kill_9_1) begin
-      \$1197  = 1'h0;
-    end
-    if (rst) begin
-      \$1197  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1198  = pid_9_1;
-    if (\$889 ) begin
-      if (\$896 ) begin
-        \$1198  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1198  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1199  = vpn_9_1;
-    if (\$889 ) begin
-      if (\$896 ) begin
-        \$1199  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1199  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1200  = pfn_9_1;
-    if (\$889 ) begin
-      if (\$896 ) begin
-        \$1200  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1200  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1201  = r_9_1;
-    if (\$889 ) begin
-      if (\$896 ) begin
-        \$1201  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1201  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1202  = w_9_1;
-    if (\$889 ) begin
-      if (\$896 ) begin
-        \$1202  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1202  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1203  = v_9_2;
-    if (\$889 ) begin
-      if (\$897 ) begin
-        \$1203  = 1'h1;
-      end
-    end
-    if (kill_9_2) begin
-      \$1203  = 1'h0;
-    end
-    if (rst) begin
-      \$1203  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1204  = pid_9_2;
-    if (\$889 ) begin
-      if (\$897 ) begin
-        \$1204  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1204  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1205  = vpn_9_2;
-    if (\$889 ) begin
-      if (\$897 ) begin
-        \$1205  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1205  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1206  = pfn_9_2;
-    if (\$889 ) begin
-      if (\$897 ) begin
-        \$1206  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1206  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1207  = r_9_2;
-    if (\$889 ) begin
-      if (\$897 ) begin
-        \$1207  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1207  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1208  = w_9_2;
-    if (\$889 ) begin
-      if (\$897 ) begin
-        \$1208  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1208  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1209  = v_9_3;
-    if (\$889 ) begin
-      if (\$898 ) begin
-        \$1209  = 1'h1;
-      end
-    end
-    if (kill_9_3) begin
-      \$1209  = 1'h0;
-    end
-    if (rst) begin
-      \$1209  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1210  = pid_9_3;
-    if (\$889 ) begin
-      if (\$898 ) begin
-        \$1210  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1210  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1211  = vpn_9_3;
-    if (\$889 ) begin
-      if (\$898 ) begin
-        \$1211  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1211  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1212  = pfn_9_3;
-    if (\$889 ) begin
-      if (\$898 ) begin
-        \$1212  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1212  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1213  = r_9_3;
-    if (\$889 ) begin
-      if (\$898 ) begin
-        \$1213  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1213  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1214  = w_9_3;
-    if (\$889 ) begin
-      if (\$898 ) begin
-        \$1214  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1214  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1215  = victim_10;
-    if (\$900 ) begin
-      if (\$902 ) begin
-        \$1215  = \$905 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1215  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1216  = v_10_0;
-    if (\$900 ) begin
-      if (\$906 ) begin
-        \$1216  = 1'h1;
-      end
-    end
-    if (kill_10_0) begin
-      \$1216  = 1'h0;
-    end
-    if (rst) begin
-      \$1216  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1217  = pid_10_0;
-    if (\$900 ) begin
-      if (\$906 ) begin
-        \$1217  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1217  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1218  = vpn_10_0;
-    if (\$900 ) begin
-      if (\$906 ) begin
-        \$1218  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1218  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1219  = pfn_10_0;
-    if (\$900 ) begin
-      if (\$906 ) begin
-        \$1219  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1219  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1220  = r_10_0;
-    if (\$900 ) begin
-      if (\$906 ) begin
-        \$1220  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1220  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1221  = w_10_0;
-    if (\$900 ) begin
-      if (\$906 ) begin
-        \$1221  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1221  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1222  = v_10_1;
-    if (\$900 ) begin
-      if (\$907 ) begin
-        \$1222  = 1'h1;
-      end
-    end
-    if (kill_10_1) begin
-      \$1222  = 1'h0;
-    end
-    if (rst) begin
-      \$1222  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1223  = pid_10_1;
-    if (\$900 ) begin
-      if (\$907 ) begin
-        \$1223  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1223  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1224  = vpn_10_1;
-    if (\$900 ) begin
-      if (\$907 ) begin
-        \$1224  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1224  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1225  = pfn_10_1;
-    if (\$900 ) begin
-      if (\$907 ) begin
-        \$1225  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1225  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1226  = r_10_1;
-    if (\$900 ) begin
-      if (\$907 ) begin
-        \$1226  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1226  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1227  = w_10_1;
-    if (\$900 ) begin
-      if (\$907 ) begin
-        \$1227  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1227  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1228  = v_10_2;
-    if (\$900 ) begin
-      if (\$908 ) begin
-        \$1228  = 1'h1;
-      end
-    end
-    if (kill_10_2) begin
-      \$1228  = 1'h0;
-    end
-    if (rst) begin
-      \$1228  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1229  = pid_10_2;
-    if (\$900 ) begin
-      if (\$908 ) begin
-        \$1229  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1229  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1230  = vpn_10_2;
-    if (\$900 ) begin
-      if (\$908 ) begin
-        \$1230  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1230  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1231  = pfn_10_2;
-    if (\$900 ) begin
-      if (\$908 ) begin
-        \$1231  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1231  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1232  = r_10_2;
-    if (\$900 ) begin
-      if (\$908 ) begin
-        \$1232  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1232  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1233  = w_10_2;
-    if (\$900 ) begin
-      if (\$908 ) begin
-        \$1233  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1233  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1234  = v_10_3;
-    if (\$900 ) begin
-      if (\$909 ) begin
-        \$1234  = 1'h1;
-      end
-    end
-    if (kill_10_3) begin
-      \$1234  = 1'h0;
-    end
-    if (rst) begin
-      \$1234  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1235  = pid_10_3;
-    if (\$900 ) begin
-      if (\$909 ) begin
-        \$1235  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1235  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1236  = vpn_10_3;
-    if (\$900 ) begin
-      if (\$909 ) begin
-        \$1236  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1236  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1237  = pfn_10_3;
-    if (\$900 ) begin
-      if (\$909 ) begin
-        \$1237  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1237  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1238  = r_10_3;
-    if (\$900 ) begin
-      if (\$909 ) begin
-        \$1238  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1238  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1239  = w_10_3;
-    if (\$900 ) begin
-      if (\$909 ) begin
-        \$1239  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1239  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1240  = victim_11;
-    if (\$911 ) begin
-      if (\$913 ) begin
-        \$1240  = \$916 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1240  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1241  = v_11_0;
-    if (\$911 ) begin
-      if (\$917 ) begin
-        \$1241  = 1'h1;
-      end
-    end
-    if (kill_11_0) begin
-      \$1241  = 1'h0;
-    end
-    if (rst) begin
-      \$1241  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1242  = pid_11_0;
-    if (\$911 ) begin
-      if (\$917 ) begin
-        \$1242  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1242  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1243  = vpn_11_0;
-    if (\$911 ) begin
-      if (\$917 ) begin
-        \$1243  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1243  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1244  = pfn_11_0;
-    if (\$911 ) begin
-      if (\$917 ) begin
-        \$1244  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1244  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1245  = r_11_0;
-    if (\$911 ) begin
-      if (\$917 ) begin
-        \$1245  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1245  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1246  = w_11_0;
-    if (\$911 ) begin
-      if (\$917 ) begin
-        \$1246  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1246  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1247  = v_11_1;
-    if (\$911 ) begin
-      if (\$918 ) begin
-        \$1247  = 1'h1;
-      end
-    end
-    if (kill_11_1) begin
-      \$1247  = 1'h0;
-    end
-    if (rst) begin
-      \$1247  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1248  = pid_11_1;
-    if (\$911 ) begin
-      if (\$918 ) begin
-        \$1248  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1248  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1249  = vpn_11_1;
-    if (\$911 ) begin
-      if (\$918 ) begin
-        \$1249  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1249  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1250  = pfn_11_1;
-    if (\$911 ) begin
-      if (\$918 ) begin
-        \$1250  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1250  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1251  = r_11_1;
-    if (\$911 ) begin
-      if (\$918 ) begin
-        \$1251  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1251  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1252  = w_11_1;
-    if (\$911 ) begin
-      if (\$918 ) begin
-        \$1252  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1252  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1253  = v_11_2;
-    if (\$911 ) begin
-      if (\$919 ) begin
-        \$1253  = 1'h1;
-      end
-    end
-    if (kill_11_2) begin
-      \$1253  = 1'h0;
-    end
-    if (rst) begin
-      \$1253  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1254  = pid_11_2;
-    if (\$911 ) begin
-      if (\$919 ) begin
-        \$1254  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1254  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1255  = vpn_11_2;
-    if (\$911 ) begin
-      if (\$919 ) begin
-        \$1255  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1255  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1256  = pfn_11_2;
-    if (\$911 ) begin
-      if (\$919 ) begin
-        \$1256  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1256  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1257  = r_11_2;
-    if (\$911 ) begin
-      if (\$919 ) begin
-        \$1257  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1257  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1258  = w_11_2;
-    if (\$911 ) begin
-      if (\$919 ) begin
-        \$1258  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1258  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1259  = v_11_3;
-    if (\$911 ) begin
-      if (\$920 ) begin
-        \$1259  = 1'h1;
-      end
-    end
-    if (kill_11_3) begin
-      \$1259  = 1'h0;
-    end
-    if (rst) begin
-      \$1259  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1260  = pid_11_3;
-    if (\$911 ) begin
-      if (\$920 ) begin
-        \$1260  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1260  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1261  = vpn_11_3;
-    if (\$911 ) begin
-      if (\$920 ) begin
-        \$1261  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1261  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1262  = pfn_11_3;
-    if (\$911 ) begin
-      if (\$920 ) begin
-        \$1262  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1262  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1263  = r_11_3;
-    if (\$911 ) begin
-      if (\$920 ) begin
-        \$1263  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1263  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1264  = w_11_3;
-    if (\$911 ) begin
-      if (\$920 ) begin
-        \$1264  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1264  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1265  = victim_12;
-    if (\$922 ) begin
-      if (\$924 ) begin
-        \$1265  = \$927 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1265  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1266  = v_12_0;
-    if (\$922 ) begin
-      if (\$928 ) begin
-        \$1266  = 1'h1;
-      end
-    end
-    if (kill_12_0) begin
-      \$1266  = 1'h0;
-    end
-    if (rst) begin
-      \$1266  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1267  = pid_12_0;
-    if (\$922 ) begin
-      if (\$928 ) begin
-        \$1267  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1267  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1268  = vpn_12_0;
-    if (\$922 ) begin
-      if (\$928 ) begin
-        \$1268  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1268  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1269  = pfn_12_0;
-    if (\$922 ) begin
-      if (\$928 ) begin
-        \$1269  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1269  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1270  = r_12_0;
-    if (\$922 ) begin
-      if (\$928 ) begin
-        \$1270  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1270  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1271  = w_12_0;
-    if (\$922 ) begin
-      if (\$928 ) begin
-        \$1271  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1271  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1272  = v_12_1;
-    if (\$922 ) begin
-      if (\$929 ) begin
-        \$1272  = 1'h1;
-      end
-    end
-    if (kill_12_1) begin
-      \$1272  = 1'h0;
-    end
-    if (rst) begin
-      \$1272  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1273  = pid_12_1;
-    if (\$922 ) begin
-      if (\$929 ) begin
-        \$1273  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1273  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1274  = vpn_12_1;
-    if (\$922 ) begin
-      if (\$929 ) begin
-        \$1274  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1274  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1275  = pfn_12_1;
-    if (\$922 ) begin
-      if (\$929 ) begin
-        \$1275  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1275  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1276  = r_12_1;
-    if (\$922 ) begin
-      if (\$929 ) begin
-        \$1276  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1276  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1277  = w_12_1;
-    if (\$922 ) begin
-      if (\$929 ) begin
-        \$1277  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1277  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1278  = v_12_2;
-    if (\$922 ) begin
-      if (\$930 ) begin
-        \$1278  = 1'h1;
-      end
-    end
-    if (kill_12_2) begin
-      \$1278  = 1'h0;
-    end
-    if (rst) begin
-      \$1278  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1279  = pid_12_2;
-    if (\$922 ) begin
-      if (\$930 ) begin
-        \$1279  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1279  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1280  = vpn_12_2;
-    if (\$922 ) begin
-      if (\$930 ) begin
-        \$1280  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1280  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1281  = pfn_12_2;
-    if (\$922 ) begin
-      if (\$930 ) begin
-        \$1281  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1281  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1282  = r_12_2;
-    if (\$922 ) begin
-      if (\$930 ) begin
-        \$1282  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1282  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1283  = w_12_2;
-    if (\$922 ) begin
-      if (\$930 ) begin
-        \$1283  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1284  = v_12_3;
-    if (\$922 ) begin
-      if (\$931 ) begin
-        \$1284  = 1'h1;
-      end
-    end
-    if (kill_12_3) begin
-      \$1284  = 1'h0;
-    end
-    if (rst) begin
-      \$1284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1285  = pid_12_3;
-    if (\$922 ) begin
-      if (\$931 ) begin
-        \$1285  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1285  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1286  = vpn_12_3;
-    if (\$922 ) begin
-      if (\$931 ) begin
-        \$1286  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1286  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1287  = pfn_12_3;
-    if (\$922 ) begin
-      if (\$931 ) begin
-        \$1287  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1287  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1288  = r_12_3;
-    if (\$922 ) begin
-      if (\$931 ) begin
-        \$1288  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1288  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1289  = w_12_3;
-    if (\$922 ) begin
-      if (\$931 ) begin
-        \$1289  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1289  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1290  = victim_13;
-    if (\$933 ) begin
-      if (\$935 ) begin
-        \$1290  = \$938 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1290  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1291  = v_13_0;
-    if (\$933 ) begin
-      if (\$939 ) begin
-        \$1291  = 1'h1;
-      end
-    end
-    if (kill_13_0) begin
-      \$1291  = 1'h0;
-    end
-    if (rst) begin
-      \$1291  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1292  = pid_13_0;
-    if (\$933 ) begin
-      if (\$939 ) begin
-        \$1292  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1292  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1293  = vpn_13_0;
-    if (\$933 ) begin
-      if (\$939 ) begin
-        \$1293  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1293  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1294  = pfn_13_0;
-    if (\$933 ) begin
-      if (\$939 ) begin
-        \$1294  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1294  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1295  = r_13_0;
-    if (\$933 ) begin
-      if (\$939 ) begin
-        \$1295  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1295  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1296  = w_13_0;
-    if (\$933 ) begin
-      if (\$939 ) begin
-        \$1296  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1296  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1297  = v_13_1;
-    if (\$933 ) begin
-      if (\$940 ) begin
-        \$1297  = 1'h1;
-      end
-    end
-    if (kill_13_1) begin
-      \$1297  = 1'h0;
-    end
-    if (rst) begin
-      \$1297  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1298  = pid_13_1;
-    if (\$933 ) begin
-      if (\$940 ) begin
-        \$1298  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1298  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1299  = vpn_13_1;
-    if (\$933 ) begin
-      if (\$940 ) begin
-        \$1299  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1299  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1300  = pfn_13_1;
-    if (\$933 ) begin
-      if (\$940 ) begin
-        \$1300  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1300  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1301  = r_13_1;
-    if (\$933 ) begin
-      if (\$940 ) begin
-        \$1301  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1301  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1302  = w_13_1;
-    if (\$933 ) begin
-      if (\$940 ) begin
-        \$1302  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1302  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1303  = v_13_2;
-    if (\$933 ) begin
-      if (\$941 ) begin
-        \$1303  = 1'h1;
-      end
-    end
-    if (kill_13_2) begin
-      \$1303  = 1'h0;
-    end
-    if (rst) begin
-      \$1303  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1304  = pid_13_2;
-    if (\$933 ) begin
-      if (\$941 ) begin
-        \$1304  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1304  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1305  = vpn_13_2;
-    if (\$933 ) begin
-      if (\$941 ) begin
-        \$1305  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1305  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1306  = pfn_13_2;
-    if (\$933 ) begin
-      if (\$941 ) begin
-        \$1306  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1306  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1307  = r_13_2;
-    if (\$933 ) begin
-      if (\$941 ) begin
-        \$1307  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1307  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1308  = w_13_2;
-    if (\$933 ) begin
-      if (\$941 ) begin
-        \$1308  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1308  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1309  = v_13_3;
-    if (\$933 ) begin
-      if (\$942 ) begin
-        \$1309  = 1'h1;
-      end
-    end
-    if (kill_13_3) begin
-      \$1309  = 1'h0;
-    end
-    if (rst) begin
-      \$1309  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1310  = pid_13_3;
-    if (\$933 ) begin
-      if (\$942 ) begin
-        \$1310  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1310  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1311  = vpn_13_3;
-    if (\$933 ) begin
-      if (\$942 ) begin
-        \$1311  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1311  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1312  = pfn_13_3;
-    if (\$933 ) begin
-      if (\$942 ) begin
-        \$1312  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1312  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1313  = r_13_3;
-    if (\$933 ) begin
-      if (\$942 ) begin
-        \$1313  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1313  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1314  = w_13_3;
-    if (\$933 ) begin
-      if (\$942 ) begin
-        \$1314  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1314  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1315  = victim_14;
-    if (\$944 ) begin
-      if (\$946 ) begin
-        \$1315  = \$949 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1315  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1316  = v_14_0;
-    if (\$944 ) begin
-      if (\$950 ) begin
-        \$1316  = 1'h1;
-      end
-    end
-    if (kill_14_0) begin
-      \$1316  = 1'h0;
-    end
-    if (rst) begin
-      \$1316  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1317  = pid_14_0;
-    if (\$944 ) begin
-      if (\$950 ) begin
-        \$1317  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1317  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1318  = vpn_14_0;
-    if (\$944 ) begin
-      if (\$950 ) begin
-        \$1318  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1318  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1319  = pfn_14_0;
-    if (\$944 ) begin
-      if (\$950 ) begin
-        \$1319  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1319  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1320  = r_14_0;
-    if (\$944 ) begin
-      if (\$950 ) begin
-        \$1320  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1320  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1321  = w_14_0;
-    if (\$944 ) begin
-      if (\$950 ) begin
-        \$1321  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1321  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1322  = v_14_1;
-    if (\$944 ) begin
-      if (\$951 ) begin
-        \$1322  = 1'h1;
-      end
-    end
-    if (kill_14_1) begin
-      \$1322  = 1'h0;
-    end
-    if (rst) begin
-      \$1322  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1323  = pid_14_1;
-    if (\$944 ) begin
-      if (\$951 ) begin
-        \$1323  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1323  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1324  = vpn_14_1;
-    if (\$944 ) begin
-      if (\$951 ) begin
-        \$1324  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1324  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1325  = pfn_14_1;
-    if (\$944 ) begin
-      if (\$951 ) begin
-        \$1325  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1325  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1326  = r_14_1;
-    if (\$944 ) begin
-      if (\$951 ) begin
-        \$1326  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1326  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1327  = w_14_1;
-    if (\$944 ) begin
-      if (\$951 ) begin
-        \$1327  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1327  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1328  = v_14_2;
-    if (\$944 ) begin
-      if (\$952 ) begin
-        \$1328  = 1'h1;
-      end
-    end
-    if (kill_14_2) begin
-      \$1328  = 1'h0;
-    end
-    if (rst) begin
-      \$1328  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1329  = pid_14_2;
-    if (\$944 ) begin
-      if (\$952 ) begin
-        \$1329  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1329  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1330  = vpn_14_2;
-    if (\$944 ) begin
-      if (\$952 ) begin
-        \$1330  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1330  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1331  = pfn_14_2;
-    if (\$944 ) begin
-      if (\$952 ) begin
-        \$1331  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1331  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1332  = r_14_2;
-    if (\$944 ) begin
-      if (\$952 ) begin
-        \$1332  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1332  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1333  = w_14_2;
-    if (\$944 ) begin
-      if (\$952 ) begin
-        \$1333  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1333  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1334  = v_14_3;
-    if (\$944 ) begin
-      if (\$953 ) begin
-        \$1334  = 1'h1;
-      end
-    end
-    if (kill_14_3) begin
-      \$1334  = 1'h0;
-    end
-    if (rst) begin
-      \$1334  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1335  = pid_14_3;
-    if (\$944 ) begin
-      if (\$953 ) begin
-        \$1335  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1335  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1336  = vpn_14_3;
-    if (\$944 ) begin
-      if (\$953 ) begin
-        \$1336  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1336  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1337  = pfn_14_3;
-    if (\$944 ) begin
-      if (\$953 ) begin
-        \$1337  = fill_pfn;
-      end
-    end
-    if (rst) begin
-      \$1337  = 20'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1338  = r_14_3;
-    if (\$944 ) begin
-      if (\$953 ) begin
-        \$1338  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1338  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1339  = w_14_3;
-    if (\$944 ) begin
-      if (\$953 ) begin
-        \$1339  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1339  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1340  = victim_15;
-    if (\$955 ) begin
-      if (\$957 ) begin
-        \$1340  = \$960 [1:0];
-      end
-    end
-    if (rst) begin
-      \$1340  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1341  = v_15_0;
-    if (\$955 ) begin
-      if (\$961 ) begin
-        \$1341  = 1'h1;
-      end
-    end
-    if (kill_15_0) begin
-      \$1341  = 1'h0;
-    end
-    if (rst) begin
-      \$1341  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1342  = pid_15_0;
-    if (\$955 ) begin
-      if (\$961 ) begin
-        \$1342  = fill_pid;
-      end
-    end
-    if (rst) begin
-      \$1342  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1343  = vpn_15_0;
-    if (\$955 ) begin
-      if (\$961 ) begin
-        \$1343  = fill_vpn;
-      end
-    end
-    if (rst) begin
-      \$1343  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1344  = pfn_15_0;
-    if (\$955 ) begin
-      if (\$961 ) begin
-        \$1344  = fill_pfn;
-      end
+    chosen = victim;
+    if (f_free[3]) begin
+      chosen = 2'h3;
     end
-    if (rst) begin
-      \$1344  = 20'h00000;
+    if (f_free[2]) begin
+      chosen = 2'h2;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1345  = r_15_0;
-    if (\$955 ) begin
-      if (\$961 ) begin
-        \$1345  = fill_r;
-      end
+    if (f_free[1]) begin
+      chosen = 2'h1;
     end
-    if (rst) begin
-      \$1345  = 1'h0;
+    if (f_free[0]) begin
+      chosen = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1346  = w_15_0;
-    if (\$955 ) begin
-      if (\$961 ) begin
-        \$1346  = fill_w;
-      end
+    way_en = 4'h0;
+    if (fill) begin
+      way_en = \$85 ;
     end
-    if (rst) begin
-      \$1346  = 1'h0;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1347  = v_15_1;
-    if (\$955 ) begin
-      if (\$962 ) begin
-        \$1347  = 1'h1;
-      end
-    end
-    if (kill_15_1) begin
-      \$1347  = 1'h0;
+    filled = 64'h0000000000000000;
+    if (fill) begin
+      filled = \$88 ;
     end
-    if (rst) begin
-      \$1347  = 1'h0;
-    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1348  = pid_15_1;
-    if (\$955 ) begin
-      if (\$962 ) begin
-        \$1348  = fill_pid;
-      end
-    end
+    \$97  = tag_inv__en;
     if (rst) begin
-      \$1348  = 8'h00;
+      \$97  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1349  = vpn_15_1;
-    if (\$955 ) begin
-      if (\$962 ) begin
-        \$1349  = fill_vpn;
-      end
+    \$98  = inv_mode_q;
+    if (tag_inv__en) begin
+      \$98  = inv_mode;
     end
     if (rst) begin
-      \$1349  = 36'h000000000;
+      \$98  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1350  = pfn_15_1;
-    if (\$955 ) begin
-      if (\$962 ) begin
-        \$1350  = fill_pfn;
-      end
+    \$99  = inv_pid_q;
+    if (tag_inv__en) begin
+      \$99  = inv_pid;
     end
     if (rst) begin
-      \$1350  = 20'h00000;
+      \$99  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1351  = r_15_1;
-    if (\$955 ) begin
-      if (\$962 ) begin
-        \$1351  = fill_r;
-      end
+    \$100  = inv_vpn_q;
+    if (tag_inv__en) begin
+      \$100  = inv_vpn;
     end
     if (rst) begin
-      \$1351  = 1'h0;
+      \$100  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1352  = w_15_1;
-    if (\$955 ) begin
-      if (\$962 ) begin
-        \$1352  = fill_w;
-      end
+    \$101  = inv_idx_q;
+    if (tag_inv__en) begin
+      \$101  = \$89 ;
     end
     if (rst) begin
-      \$1352  = 1'h0;
+      \$101  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1353  = v_15_2;
-    if (\$955 ) begin
-      if (\$963 ) begin
-        \$1353  = 1'h1;
-      end
-    end
-    if (kill_15_2) begin
-      \$1353  = 1'h0;
+    \$102  = key_q;
+    if (tag_lk__en) begin
+      \$102  = { lk_pid, lk_vpn };
     end
     if (rst) begin
-      \$1353  = 1'h0;
+      \$102  = 44'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1354  = pid_15_2;
-    if (\$955 ) begin
-      if (\$963 ) begin
-        \$1354  = fill_pid;
-      end
+    \$103  = idx_q;
+    if (tag_lk__en) begin
+      \$103  = \$90 ;
     end
     if (rst) begin
-      \$1354  = 8'h00;
+      \$103  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1355  = vpn_15_2;
-    if (\$955 ) begin
-      if (\$963 ) begin
-        \$1355  = fill_vpn;
-      end
+    \$104  = pid_0;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            \$104  = fill_pid;
+      endcase
     end
     if (rst) begin
-      \$1355  = 36'h000000000;
+      \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1356  = pfn_15_2;
-    if (\$955 ) begin
-      if (\$963 ) begin
-        \$1356  = fill_pfn;
-      end
+    \$105  = pid_1;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            \$105  = fill_pid;
+      endcase
     end
     if (rst) begin
-      \$1356  = 20'h00000;
+      \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1357  = r_15_2;
-    if (\$955 ) begin
-      if (\$963 ) begin
-        \$1357  = fill_r;
-      end
+    \$106  = pid_2;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            \$106  = fill_pid;
+      endcase
     end
     if (rst) begin
-      \$1357  = 1'h0;
+      \$106  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1358  = w_15_2;
-    if (\$955 ) begin
-      if (\$963 ) begin
-        \$1358  = fill_w;
-      end
+    \$107  = pid_3;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            \$107  = fill_pid;
+      endcase
     end
     if (rst) begin
-      \$1358  = 1'h0;
+      \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1359  = v_15_3;
-    if (\$955 ) begin
-      if (\$964 ) begin
-        \$1359  = 1'h1;
-      end
+    \$108  = pid_4;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            \$108  = fill_pid;
+      endcase
     end
-    if (kill_15_3) begin
-      \$1359  = 1'h0;
-    end
     if (rst) begin
-      \$1359  = 1'h0;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1360  = pid_15_3;
-    if (\$955 ) begin
-      if (\$964 ) begin
-        \$1360  = fill_pid;
-      end
+    \$109  = pid_5;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            \$109  = fill_pid;
+      endcase
     end
     if (rst) begin
-      \$1360  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1361  = vpn_15_3;
-    if (\$955 ) begin
-      if (\$964 ) begin
-        \$1361  = fill_vpn;
-      end
+    \$110  = pid_6;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            \$110  = fill_pid;
+      endcase
     end
     if (rst) begin
-      \$1361  = 36'h000000000;
+      \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1362  = pfn_15_3;
-    if (\$955 ) begin
-      if (\$964 ) begin
-        \$1362  = fill_pfn;
-      end
+    \$111  = pid_7;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            \$111  = fill_pid;
+      endcase
     end
     if (rst) begin
-      \$1362  = 20'h00000;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1363  = r_15_3;
-    if (\$955 ) begin
-      if (\$964 ) begin
-        \$1363  = fill_r;
-      end
-    end
-    if (rst) begin
-      \$1363  = 1'h0;
-    end
+    \$112  = pid_8;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            \$112  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$112  = 8'h00;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$1364  = w_15_3;
-    if (\$955 ) begin
-      if (\$964 ) begin
-        \$1364  = fill_w;
-      end
-    end
-    if (rst) begin
-      \$1364  = 1'h0;
-    end
-  end
+    \$113  = pid_9;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            \$113  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$113  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$114  = pid_10;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            \$114  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$114  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$115  = pid_11;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            \$115  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$115  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$116  = pid_12;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            \$116  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$116  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$117  = pid_13;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            \$117  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$117  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$118  = pid_14;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            \$118  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$118  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$119  = pid_15;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            \$119  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$119  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$120  = pid_16;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            \$120  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$120  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$121  = pid_17;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            \$121  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$121  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$122  = pid_18;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            \$122  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$122  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$123  = pid_19;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            \$123  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$123  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$124  = pid_20;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            \$124  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$124  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$125  = pid_21;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            \$125  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$125  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$126  = pid_22;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            \$126  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$126  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$127  = pid_23;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            \$127  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$127  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$128  = pid_24;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            \$128  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$128  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$129  = pid_25;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            \$129  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$129  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$130  = pid_26;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            \$130  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$130  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$131  = pid_27;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            \$131  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$131  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$132  = pid_28;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            \$132  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$132  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$133  = pid_29;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            \$133  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$133  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$134  = pid_30;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            \$134  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$134  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$135  = pid_31;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            \$135  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$135  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$136  = pid_32;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            \$136  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$136  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$137  = pid_33;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            \$137  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$137  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$138  = pid_34;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            \$138  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$138  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$139  = pid_35;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            \$139  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$139  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$140  = pid_36;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            \$140  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$140  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$141  = pid_37;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            \$141  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$141  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$142  = pid_38;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            \$142  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$142  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$143  = pid_39;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            \$143  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$143  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$144  = pid_40;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            \$144  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$144  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$145  = pid_41;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            \$145  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$145  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$146  = pid_42;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            \$146  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$146  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$147  = pid_43;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            \$147  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$147  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$148  = pid_44;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            \$148  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$148  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$149  = pid_45;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            \$149  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$149  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$150  = pid_46;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            \$150  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$150  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$151  = pid_47;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            \$151  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$151  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$152  = pid_48;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            \$152  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$152  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$153  = pid_49;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            \$153  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$153  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$154  = pid_50;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            \$154  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$154  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$155  = pid_51;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            \$155  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$155  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$156  = pid_52;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            \$156  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$156  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$157  = pid_53;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            \$157  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$157  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$158  = pid_54;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            \$158  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$158  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$159  = pid_55;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            \$159  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$159  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$160  = pid_56;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            \$160  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$160  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$161  = pid_57;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            /* empty */;
+        6'h39:
+            \$161  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$161  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$162  = pid_58;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            /* empty */;
+        6'h39:
+            /* empty */;
+        6'h3a:
+            \$162  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$162  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$163  = pid_59;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            /* empty */;
+        6'h39:
+            /* empty */;
+        6'h3a:
+            /* empty */;
+        6'h3b:
+            \$163  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$163  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$164  = pid_60;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            /* empty */;
+        6'h39:
+            /* empty */;
+        6'h3a:
+            /* empty */;
+        6'h3b:
+            /* empty */;
+        6'h3c:
+            \$164  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$164  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$165  = pid_61;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            /* empty */;
+        6'h39:
+            /* empty */;
+        6'h3a:
+            /* empty */;
+        6'h3b:
+            /* empty */;
+        6'h3c:
+            /* empty */;
+        6'h3d:
+            \$165  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$165  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$166  = pid_62;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            /* empty */;
+        6'h39:
+            /* empty */;
+        6'h3a:
+            /* empty */;
+        6'h3b:
+            /* empty */;
+        6'h3c:
+            /* empty */;
+        6'h3d:
+            /* empty */;
+        6'h3e:
+            \$166  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$166  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$167  = pid_63;
+    if (fill) begin
+      (* full_case = 32'd1 *)
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            /* empty */;
+        6'h04:
+            /* empty */;
+        6'h05:
+            /* empty */;
+        6'h06:
+            /* empty */;
+        6'h07:
+            /* empty */;
+        6'h08:
+            /* empty */;
+        6'h09:
+            /* empty */;
+        6'h0a:
+            /* empty */;
+        6'h0b:
+            /* empty */;
+        6'h0c:
+            /* empty */;
+        6'h0d:
+            /* empty */;
+        6'h0e:
+            /* empty */;
+        6'h0f:
+            /* empty */;
+        6'h10:
+            /* empty */;
+        6'h11:
+            /* empty */;
+        6'h12:
+            /* empty */;
+        6'h13:
+            /* empty */;
+        6'h14:
+            /* empty */;
+        6'h15:
+            /* empty */;
+        6'h16:
+            /* empty */;
+        6'h17:
+            /* empty */;
+        6'h18:
+            /* empty */;
+        6'h19:
+            /* empty */;
+        6'h1a:
+            /* empty */;
+        6'h1b:
+            /* empty */;
+        6'h1c:
+            /* empty */;
+        6'h1d:
+            /* empty */;
+        6'h1e:
+            /* empty */;
+        6'h1f:
+            /* empty */;
+        6'h20:
+            /* empty */;
+        6'h21:
+            /* empty */;
+        6'h22:
+            /* empty */;
+        6'h23:
+            /* empty */;
+        6'h24:
+            /* empty */;
+        6'h25:
+            /* empty */;
+        6'h26:
+            /* empty */;
+        6'h27:
+            /* empty */;
+        6'h28:
+            /* empty */;
+        6'h29:
+            /* empty */;
+        6'h2a:
+            /* empty */;
+        6'h2b:
+            /* empty */;
+        6'h2c:
+            /* empty */;
+        6'h2d:
+            /* empty */;
+        6'h2e:
+            /* empty */;
+        6'h2f:
+            /* empty */;
+        6'h30:
+            /* empty */;
+        6'h31:
+            /* empty */;
+        6'h32:
+            /* empty */;
+        6'h33:
+            /* empty */;
+        6'h34:
+            /* empty */;
+        6'h35:
+            /* empty */;
+        6'h36:
+            /* empty */;
+        6'h37:
+            /* empty */;
+        6'h38:
+            /* empty */;
+        6'h39:
+            /* empty */;
+        6'h3a:
+            /* empty */;
+        6'h3b:
+            /* empty */;
+        6'h3c:
+            /* empty */;
+        6'h3d:
+            /* empty */;
+        6'h3e:
+            /* empty */;
+        6'h3f:
+            \$167  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$167  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$168  = victims;
+    if (fill) begin
+      if (\$92 ) begin
+        (* full_case = 32'd1 *)
+        casez (f_idx)
+          4'h0:
+              \$168 [1:0] = \$95 [1:0];
+          4'h1:
+              \$168 [3:2] = \$95 [1:0];
+          4'h2:
+              \$168 [5:4] = \$95 [1:0];
+          4'h3:
+              \$168 [7:6] = \$95 [1:0];
+          4'h4:
+              \$168 [9:8] = \$95 [1:0];
+          4'h5:
+              \$168 [11:10] = \$95 [1:0];
+          4'h6:
+              \$168 [13:12] = \$95 [1:0];
+          4'h7:
+              \$168 [15:14] = \$95 [1:0];
+          4'h8:
+              \$168 [17:16] = \$95 [1:0];
+          4'h9:
+              \$168 [19:18] = \$95 [1:0];
+          4'ha:
+              \$168 [21:20] = \$95 [1:0];
+          4'hb:
+              \$168 [23:22] = \$95 [1:0];
+          4'hc:
+              \$168 [25:24] = \$95 [1:0];
+          4'hd:
+              \$168 [27:26] = \$95 [1:0];
+          4'he:
+              \$168 [29:28] = \$95 [1:0];
+          4'hf:
+              \$168 [31:30] = \$95 [1:0];
+        endcase
+      end
+    end
+    if (rst) begin
+      \$168  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$169  = \$96 ;
+    if (rst) begin
+      \$169  = 64'h0000000000000000;
+    end
+  end
+  assign inv = tag_inv__en;
+  assign lk_stb = tag_lk__en;
+  assign dat_lk__en = tag_lk__en;
+  assign hits = { \$83 , \$80 , \$77 , \$74  };
+  assign tag_wr__addr = f_idx;
+  assign tag_wr__en = way_en;
+  assign tag_wr__data = { fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn };
+  assign dat_wr__addr = f_idx;
+  assign dat_wr__en = way_en;
+  assign dat_wr__data = { fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn };
+  assign f_entry = \$87 [5:0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, pt_max_probes, fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, mem__arready
+module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, mem__arready
 , mem__rdata, mem__rvalid, start, \pid$4 , \vpn$6 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
-  wire [15:0] \$1 ;
-  wire [16:0] \$10 ;
+  wire [23:0] \$1 ;
+  wire [24:0] \$10 ;
   wire [15:0] \$11 ;
   wire [15:0] \$12 ;
   wire [27:0] \$13 ;
-  wire [47:0] \$14 ;
-  wire [48:0] \$15 ;
-  wire [22:0] \$16 ;
-  wire [64:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire [15:0] \$14 ;
+  wire [7:0] \$15 ;
+  wire [27:0] \$16 ;
+  wire [7:0] \$17 ;
+  wire [55:0] \$18 ;
+  wire [56:0] \$19 ;
   wire [8:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
+  wire [30:0] \$20 ;
+  wire [64:0] \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -27762,19 +23472,28 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire \$55 ;
   wire \$56 ;
   wire \$57 ;
-  reg [15:0] \$58 ;
-  reg [35:0] \$59 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  reg [2:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg \$63 ;
-  reg [3:0] \$64 ;
-  reg [511:0] \$65 ;
+  wire \$60 ;
+  wire \$61 ;
+  reg [15:0] \$62 ;
+  reg [35:0] \$63 ;
+  reg [63:0] \$64 ;
+  reg [4:0] \$65 ;
+  reg [7:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [23:0] \$68 ;
+  reg [7:0] \$69 ;
   wire \$7 ;
+  reg \$70 ;
+  reg [3:0] \$71 ;
+  reg [511:0] \$72 ;
   wire \$8 ;
-  wire [16:0] \$9 ;
-  reg [15:0] b_idx = 16'h0000;
+  wire [24:0] \$9 ;
+  reg [63:0] \$signal  = 64'h0000000000000000;
+  reg [4:0] \$signal$9  = 5'h00;
+  reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
   reg [511:0] bucket = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [63:0] bucket_addr;
@@ -27797,10 +23516,10 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire [35:0] fill_vpn;
   output found;
   wire found;
-  wire [15:0] hash_val;
+  wire [23:0] hash_val;
   input inv;
   wire inv;
-  wire [15:0] mask;
+  wire [23:0] mask;
   wire [3:0] match;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
@@ -27829,8 +23548,9 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire [63:0] pt_base;
   input [4:0] pt_buckets_log2;
   wire [4:0] pt_buckets_log2;
-  input [7:0] pt_max_probes;
-  wire [7:0] pt_max_probes;
+  reg [7:0] pt_max_probes = 8'h00;
+  input [7:0] \pt_max_probes$12 ;
+  wire [7:0] \pt_max_probes$12 ;
   output r;
   reg r;
   input rst;
@@ -27847,48 +23567,64 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
-  assign \$34  = bucket[319:280] == vpn;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = bucket[151:136] == pid;
+  assign \$30  = bucket[128] & \$29 ;
+  assign \$31  = bucket[191:152] == vpn;
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = ~ bucket[128];
+  assign \$34  = ~ bucket[129];
   assign \$35  = \$33  & \$34 ;
-  assign \$36  = ~ bucket[256];
-  assign \$37  = ~ bucket[257];
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = bucket[407:392] == pid;
-  assign \$40  = bucket[384] & \$39 ;
-  assign \$41  = bucket[447:408] == vpn;
+  assign \$36  = bucket[279:264] == pid;
+  assign \$37  = bucket[256] & \$36 ;
+  assign \$38  = bucket[319:280] == vpn;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = ~ bucket[256];
+  assign \$41  = ~ bucket[257];
   assign \$42  = \$40  & \$41 ;
-  assign \$43  = ~ bucket[384];
-  assign \$44  = ~ bucket[385];
-  assign \$45  = \$43  & \$44 ;
-  assign found = | match;
-  assign \$46  = | empty;
-  assign \$47  = ~ \$46 ;
-  assign \$48  = probes < pt_max_probes;
+  assign \$43  = bucket[407:392] == pid;
+  assign \$44  = bucket[384] & \$43 ;
+  assign \$45  = bucket[447:408] == vpn;
+  assign \$46  = \$44  & \$45 ;
+  assign \$47  = ~ bucket[384];
+  assign \$48  = ~ bucket[385];
   assign \$49  = \$47  & \$48 ;
-  assign \$50  = ~ poisoned;
-  assign \$51  = ~ inv;
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = ! walker_fsm_state;
-  assign \$54  = walker_fsm_state == 1'h1;
-  assign \$55  = walker_fsm_state == 2'h2;
-  assign \$56  = walker_fsm_state == 2'h3;
-  assign \$57  = walker_fsm_state == 3'h4;
+  assign found = | match;
+  assign \$50  = | empty;
+  assign \$51  = ~ \$50 ;
+  assign \$52  = probes < pt_max_probes;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = ~ poisoned;
+  assign \$55  = ~ inv;
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = ! walker_fsm_state;
+  assign \$58  = walker_fsm_state == 1'h1;
+  assign \$59  = walker_fsm_state == 2'h2;
+  assign \$60  = walker_fsm_state == 2'h3;
+  assign \$61  = walker_fsm_state == 3'h4;
   always @(posedge clk)
-    pid <= \$58 ;
+    pid <= \$62 ;
   always @(posedge clk)
-    vpn <= \$59 ;
+    vpn <= \$63 ;
   always @(posedge clk)
-    walker_fsm_state <= \$60 ;
+    \$signal  <= \$64 ;
   always @(posedge clk)
-    b_idx <= \$61 ;
+    \$signal$9  <= \$65 ;
   always @(posedge clk)
-    probes <= \$62 ;
+    pt_max_probes <= \$66 ;
   always @(posedge clk)
-    poisoned <= \$63 ;
+    walker_fsm_state <= \$67 ;
   always @(posedge clk)
-    beat <= \$64 ;
+    b_idx <= \$68 ;
   always @(posedge clk)
-    bucket <= \$65 ;
-  assign \$1  = hash_val & \$15 [15:0];
+    probes <= \$69 ;
+  always @(posedge clk)
+    poisoned <= \$70 ;
+  always @(posedge clk)
+    beat <= \$71 ;
+  always @(posedge clk)
+    bucket <= \$72 ;
+  assign \$1  = { \$17 , \$14  } & \$19 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
   assign \$4  = beat == 3'h7;
@@ -27897,92 +23633,115 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   assign \$7  = probes < pt_max_probes;
   assign \$8  = \$6  & \$7 ;
   assign \$9  = b_idx + 1'h1;
-  assign \$10  = \$9  & { 1'h0, \$15 [15:0] };
+  assign \$10  = \$9  & { 1'h0, \$19 [23:0] };
   assign \$11  = vpn[15:0] ^ vpn[31:16];
   assign \$12  = \$11  ^ { 12'h000, vpn[35:32] };
   assign \$13  = pid * 12'h9e5;
-  assign hash_val = \$12  ^ \$13 [15:0];
-  assign \$14  = 1'h1 << pt_buckets_log2;
-  assign \$15  = \$14  - 1'h1;
-  assign \$17  = pt_base + \$16 ;
-  assign \$18  = bucket[23:8] == pid;
-  assign \$19  = bucket[0] & \$18 ;
-  assign \$20  = bucket[63:24] == vpn;
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = ~ bucket[0];
-  assign \$23  = ~ bucket[1];
-  assign \$24  = \$22  & \$23 ;
-  assign \$25  = bucket[151:136] == pid;
-  assign \$26  = bucket[128] & \$25 ;
-  assign \$27  = bucket[191:152] == vpn;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ bucket[128];
-  assign \$30  = ~ bucket[129];
-  assign \$31  = \$29  & \$30 ;
-  assign \$32  = bucket[279:264] == pid;
-  assign \$33  = bucket[256] & \$32 ;
+  assign \$14  = \$12  ^ \$13 [15:0];
+  assign \$15  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$16  = pid * 12'h9e5;
+  assign \$17  = \$15  ^ \$16 [23:16];
+  assign \$18  = 1'h1 << \$signal$9 ;
+  assign \$19  = \$18  - 1'h1;
+  assign \$21  = \$signal  + \$20 ;
+  assign \$22  = bucket[23:8] == pid;
+  assign \$23  = bucket[0] & \$22 ;
+  assign \$24  = bucket[63:24] == vpn;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$58  = pid;
+    \$62  = pid;
     if (start) begin
-      \$58  = \pid$4 ;
+      \$62  = \pid$4 ;
     end
     if (rst) begin
-      \$58  = 16'h0000;
+      \$62  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$59  = vpn;
+    \$63  = vpn;
     if (start) begin
-      \$59  = \vpn$6 ;
+      \$63  = \vpn$6 ;
     end
     if (rst) begin
-      \$59  = 36'h000000000;
+      \$63  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$60  = walker_fsm_state;
+    \$64  = \$signal ;
+    if (start) begin
+      \$64  = pt_base;
+    end
+    if (rst) begin
+      \$64  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$65  = \$signal$9 ;
+    if (start) begin
+      \$65  = pt_buckets_log2;
+    end
+    if (rst) begin
+      \$65  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$66  = pt_max_probes;
+    if (start) begin
+      \$66  = \pt_max_probes$12 ;
+    end
+    if (rst) begin
+      \$66  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$67  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$60  = 3'h1;
+            \$67  = 3'h1;
           end
       3'h1:
-          \$60  = 3'h2;
+          \$67  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$60  = 3'h3;
+            \$67  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
             if (\$4 ) begin
-              \$60  = 3'h4;
+              \$67  = 3'h4;
             end
           end
       3'h4:
           (* full_case = 32'd1 *)
           if (found) begin
-            \$60  = 3'h0;
+            \$67  = 3'h0;
           end else if (\$8 ) begin
-            \$60  = 3'h2;
+            \$67  = 3'h2;
           end else begin
-            \$60  = 3'h0;
+            \$67  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$60  = 3'h0;
+      \$67  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$61  = b_idx;
+    \$68  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$61  = \$1 ;
+          \$68  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
@@ -27990,49 +23749,49 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
       3'h4:
           if (found) begin
           end else if (\$8 ) begin
-            \$61  = \$10 [15:0];
+            \$68  = \$10 [23:0];
           end
     endcase
     if (rst) begin
-      \$61  = 16'h0000;
+      \$68  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$62  = probes;
+    \$69  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$62  = 8'h00;
+          \$69  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$62  = \$2 [7:0];
+            \$69  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$62  = 8'h00;
+      \$69  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$63  = poisoned;
+    \$70  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$63  = 1'h0;
+          \$70  = 1'h0;
     endcase
     if (inv) begin
-      \$63  = 1'h1;
+      \$70  = 1'h1;
     end
     if (rst) begin
-      \$63  = 1'h0;
+      \$70  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$64  = beat;
+    \$71  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -28040,20 +23799,20 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$64  = 4'h0;
+            \$71  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$64  = \$3 [3:0];
+            \$71  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$64  = 4'h0;
+      \$71  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$65  = bucket;
+    \$72  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -28063,11 +23822,11 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$65  = { mem__rdata, bucket[511:64] };
+            \$72  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$65  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$72  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
@@ -28163,7 +23922,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
       3'h1:
           /* empty */;
       3'h2:
-          mem__araddr = \$17 [31:0];
+          mem__araddr = \$21 [31:0];
     endcase
   end
   always @* begin
@@ -28222,7 +23981,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           (* full_case = 32'd1 *)
           if (found) begin
             done = 1'h1;
-          end else if (\$49 ) begin
+          end else if (\$53 ) begin
           end else begin
             done = 1'h1;
           end
@@ -28242,28 +24001,29 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h4:
           if (found) begin
-            fill = \$52 ;
+            fill = \$56 ;
           end
     endcase
   end
-  assign mask = \$15 [15:0];
+  assign hash_val = { \$17 , \$14  };
+  assign mask = \$19 [23:0];
   assign fill_vpn = vpn;
   assign vpn48 = { 12'h000, vpn };
-  assign bucket_addr = \$17 [63:0];
+  assign bucket_addr = \$21 [63:0];
   assign e0_vpn = { 4'h0, vpn };
   assign e1_vpn = { 4'h0, vpn };
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
   assign fill_pid = pid[7:0];
-  assign empty[3] = \$45 ;
-  assign empty[2] = \$38 ;
-  assign empty[1] = \$31 ;
-  assign empty[0] = \$24 ;
-  assign match[3] = \$42 ;
-  assign match[2] = \$35 ;
-  assign match[1] = \$28 ;
-  assign match[0] = \$21 ;
-  assign \$16  = { 1'h0, b_idx, 6'h00 };
+  assign empty[3] = \$49 ;
+  assign empty[2] = \$42 ;
+  assign empty[1] = \$35 ;
+  assign empty[0] = \$28 ;
+  assign match[3] = \$46 ;
+  assign match[2] = \$39 ;
+  assign match[1] = \$32 ;
+  assign match[0] = \$25 ;
+  assign \$20  = { 1'h0, b_idx, 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -28330,15 +24090,20 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   reg \$61 ;
   reg [1:0] \$62 ;
   reg \$63 ;
-  reg [2:0] \$64 ;
-  reg [63:0] \$65 ;
-  reg [8:0] \$66 ;
-  reg [8:0] \$67 ;
+  reg [63:0] \$64 ;
+  reg [31:0] \$65 ;
+  reg [63:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [63:0] \$68 ;
+  reg [8:0] \$69 ;
   wire [12:0] \$7 ;
+  reg [8:0] \$70 ;
   wire [31:0] \$8 ;
   wire [64:0] \$9 ;
   (* init = 1'h0 *)
   wire \$signal ;
+  reg [31:0] \$signal$7  = 32'd0;
+  reg [63:0] \$signal$9  = 64'h0000000000000000;
   reg [8:0] beat = 9'h000;
   reg [8:0] beats = 9'h000;
   wire [8:0] chunk;
@@ -28419,7 +24184,11 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   input rst;
   wire rst;
   wire [12:0] to_4k;
+  reg [63:0] wdata = 64'h0000000000000000;
   reg [2:0] window_fsm_state = 3'h0;
+  assign \$29  = window_fsm_state == 1'h1;
+  assign \$30  = window_fsm_state == 2'h2;
+  assign \$31  = window_fsm_state == 2'h3;
   assign \$32  = window_fsm_state == 3'h4;
   assign \$33  = window_fsm_state == 3'h5;
   assign \$34  = window_fsm_state == 3'h6;
@@ -28445,7 +24214,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   assign \$56  = beats - 1'h1;
   assign \$57  = beat == \$56 ;
   assign \$58  = op == 2'h3;
-  assign \$60  = regs__len == \$59 ;
+  assign \$60  = \$signal$7  == \$59 ;
   always @(posedge clk)
     regs__busy <= \$61 ;
   always @(posedge clk)
@@ -28453,21 +24222,27 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   always @(posedge clk)
     regs__error <= \$63 ;
   always @(posedge clk)
-    window_fsm_state <= \$64 ;
+    \$signal$9  <= \$64 ;
   always @(posedge clk)
-    regs__rdata <= \$65 ;
+    \$signal$7  <= \$65 ;
   always @(posedge clk)
-    beat <= \$66 ;
+    wdata <= \$66 ;
   always @(posedge clk)
-    beats <= \$67 ;
-  assign \$1  = 13'h1000 - regs__addr[11:0];
+    window_fsm_state <= \$67 ;
+  always @(posedge clk)
+    regs__rdata <= \$68 ;
+  always @(posedge clk)
+    beat <= \$69 ;
+  always @(posedge clk)
+    beats <= \$70 ;
+  assign \$1  = 13'h1000 - \$signal$9 [11:0];
   assign \$3  = left_beats < \$2 [12:0];
   assign \$4  = left_beats < 9'h100;
   assign \$5  = \$4  ? left_beats : 32'd256;
   assign \$6  = \$2 [12:0] < 9'h100;
   assign \$7  = \$6  ? \$2 [12:0] : 13'h0100;
   assign \$8  = \$3  ? \$5  : { 19'h00000, \$7  };
-  assign \$10  = regs__addr + 4'h8;
+  assign \$10  = \$signal$9  + 4'h8;
   assign \$12  = op == 2'h3;
   assign \$13  = \$8 [8:0] - 1'h1;
   assign \$14  = \$12  ? \$13  : 10'h000;
@@ -28475,13 +24250,10 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   assign \$16  = beat == \$15 ;
   assign \$17  = op == 2'h3;
   assign \$22  = op == 2'h3;
-  assign \$24  = regs__addr + \$23 ;
-  assign \$26  = regs__len - \$25 ;
-  assign \$27  = regs__addr + 4'h8;
+  assign \$24  = \$signal$9  + \$23 ;
+  assign \$26  = \$signal$7  - \$25 ;
+  assign \$27  = \$signal$9  + 4'h8;
   assign \$28  = ! window_fsm_state;
-  assign \$29  = window_fsm_state == 1'h1;
-  assign \$30  = window_fsm_state == 2'h2;
-  assign \$31  = window_fsm_state == 2'h3;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__req = 1'h0;
@@ -28711,7 +24483,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
       3'h6:
           (* full_case = 32'd1 *)
           if (\$17 ) begin
-            mem__wdata = regs__wdata;
+            mem__wdata = wdata;
           end else begin
             mem__wdata = \$19 [63:0];
           end
@@ -28890,38 +24662,80 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$64  = window_fsm_state;
+    \$64  = \$signal$9 ;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$64  = regs__addr;
+      end
+    end
+    if (regs__addr_load) begin
+      \$64  = regs__addr_next;
+    end
+    if (rst) begin
+      \$64  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$65  = \$signal$7 ;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$65  = regs__len;
+      end
+    end
+    if (regs__len_load) begin
+      \$65  = regs__len_next;
+    end
+    if (rst) begin
+      \$65  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$66  = wdata;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$66  = regs__wdata;
+      end
+    end
+    if (rst) begin
+      \$66  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$67  = window_fsm_state;
     (* full_case = 32'd1 *)
     casez (window_fsm_state)
       3'h0:
           if (go) begin
-            \$64  = 3'h1;
+            \$67  = 3'h1;
           end
       3'h1:
           (* full_case = 32'd1 *)
           if (\$47 ) begin
-            \$64  = 3'h2;
+            \$67  = 3'h2;
           end else if (\$50 ) begin
-            \$64  = 3'h3;
+            \$67  = 3'h3;
           end else begin
-            \$64  = 3'h4;
+            \$67  = 3'h4;
           end
       3'h2:
           if (mem__arready) begin
-            \$64  = 3'h5;
+            \$67  = 3'h5;
           end
       3'h5:
           if (mem__rvalid) begin
-            \$64  = 3'h3;
+            \$67  = 3'h3;
           end
       3'h4:
           if (mem__awready) begin
-            \$64  = 3'h6;
+            \$67  = 3'h6;
           end
       3'h6:
           if (mem__wready) begin
             if (\$57 ) begin
-              \$64  = 3'h7;
+              \$67  = 3'h7;
             end
           end
       3'h7:
@@ -28930,24 +24744,24 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
             if (\$58 ) begin
               (* full_case = 32'd1 *)
               if (\$60 ) begin
-                \$64  = 3'h3;
+                \$67  = 3'h3;
               end else begin
-                \$64  = 3'h4;
+                \$67  = 3'h4;
               end
             end else begin
-              \$64  = 3'h3;
+              \$67  = 3'h3;
             end
           end
       3'h3:
-          \$64  = 3'h0;
+          \$67  = 3'h0;
     endcase
     if (rst) begin
-      \$64  = 3'h0;
+      \$67  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$65  = regs__rdata;
+    \$68  = regs__rdata;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -28957,16 +24771,16 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
           /* empty */;
       3'h5:
           if (mem__rvalid) begin
-            \$65  = \$52 ;
+            \$68  = \$52 ;
           end
     endcase
     if (rst) begin
-      \$65  = 64'h0000000000000000;
+      \$68  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$66  = beat;
+    \$69  = beat;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -28978,20 +24792,20 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
           /* empty */;
       3'h4:
           if (mem__awready) begin
-            \$66  = 9'h000;
+            \$69  = 9'h000;
           end
       3'h6:
           if (mem__wready) begin
-            \$66  = \$55 [8:0];
+            \$69  = \$55 [8:0];
           end
     endcase
     if (rst) begin
-      \$66  = 9'h000;
+      \$69  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$67  = beats;
+    \$70  = beats;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -29003,11 +24817,11 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
           /* empty */;
       3'h4:
           if (mem__awready) begin
-            \$67  = \$54 ;
+            \$70  = \$54 ;
           end
     endcase
     if (rst) begin
-      \$67  = 9'h000;
+      \$70  = 9'h000;
     end
   end
   assign \$signal  = regs__busy;
@@ -29015,14 +24829,14 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   assign rdata = regs__rdata;
   assign to_4k = \$2 [12:0];
   assign chunk = \$8 [8:0];
-  assign left_beats = { 3'h0, regs__len[31:3] };
+  assign left_beats = { 3'h0, \$signal$7 [31:3] };
   assign \$2  = { \$1 [13], \$1 [13], \$1 [13], \$1 [13:3] };
   assign \$9 [2:0] = 3'h0;
-  assign \$9 [64:3] = { 1'h0, regs__addr[63:3] };
+  assign \$9 [64:3] = { 1'h0, \$signal$9 [63:3] };
   assign \$11 [2:0] = 3'h0;
-  assign \$11 [64:3] = { 1'h0, regs__addr[63:3] };
+  assign \$11 [64:3] = { 1'h0, \$signal$9 [63:3] };
   assign \$18  = 8'h00;
-  assign \$19  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, regs__wdata };
+  assign \$19  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, wdata };
   assign \$20  = 5'h00;
   assign \$21  = 39'h00000000ff;
   assign \$23  = { beats, 3'h0 };
@@ -29443,7 +25257,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$5197$0 (\$1 ),
+    .\port$3137$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -29546,7 +25360,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$5211$0 (\$2 ),
+    .\port$3151$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -29747,7 +25561,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$5197$0 , bus__r_data, bus__addr);
+, \port$3137$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -29810,8 +25624,8 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$5197$0 ;
-  wire \port$5197$0 ;
+  input \port$3137$0 ;
+  wire \port$3137$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -29975,7 +25789,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$5197$0 (\port$5197$0 ),
+    .\port$3137$0 (\port$3137$0 ),
     .rst(rst)
   );
   always @* begin
@@ -31258,7 +27072,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$5197$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3137$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -32236,7 +28050,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$5197$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3137$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -32245,26 +28059,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$5197$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$5197$0 ;
-  wire \port$5197$0 ;
+  input \port$3137$0 ;
+  wire \port$3137$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$5197$0 (\port$5197$0 ),
+    .\port$3137$0 (\port$3137$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$5197$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$5197$0  };
+  assign inc = { 7'h00, \port$3137$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3137$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$5197$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3137$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -32274,13 +28088,13 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$5197$
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$5197$0 ;
-  wire \port$5197$0 ;
+  input \port$3137$0 ;
+  wire \port$3137$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$5197$0 ;
+  assign \$1  = value + \port$3137$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -32293,7 +28107,7 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$5197$
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$5197$0  };
+  assign inc = { 7'h00, \port$3137$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -34329,7 +30143,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$5211$0 , m_axis__tready);
+, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$3151$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -34881,8 +30695,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$5211$0 ;
-  wire \port$5211$0 ;
+  input \port$3151$0 ;
+  wire \port$3151$0 ;
   input retransmit;
   wire retransmit;
   reg rr = 1'h0;
@@ -35467,7 +31281,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$5211$0 ) begin
+            if (\port$3151$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -36029,7 +31843,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$5211$0  };
+  assign expired = { 1'h0, \port$3151$0  };
   assign peer = pick;
   assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 7'h00, store__peer };
@@ -36052,7 +31866,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$5211$0 ;
+  assign any_expired = \port$3151$0 ;
   assign \$37  = \$36 ;
   assign \$242  = { 3'h0, \$241 [16:3] };
   assign \$246  = \$245 ;

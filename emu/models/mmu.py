@@ -62,7 +62,7 @@ class MMUModel:
         if base is not None:
             self.pt_base = base
         if buckets_log2 is not None:
-            self.buckets_log2 = min(buckets_log2, 16)
+            self.buckets_log2 = min(buckets_log2, 24)
         if max_probes is not None:
             self.max_probes = max(1, max_probes & 0xFF)
 
@@ -96,7 +96,8 @@ class MMUModel:
         for shift in (0, 16, 32):
             folded ^= (vpn >> shift) & 0xFFFF
         folded ^= (pid * 2533) & 0xFFFF          # 2533 == 0x9E5
-        return folded % (1 << self.buckets_log2)
+        upper = ((vpn >> 16) ^ (vpn >> 32) ^ ((pid * 2533) >> 16)) & 0xFF    # bucket index bits 16..23
+        return (folded | upper << 16) % (1 << self.buckets_log2)
 
     def lookup(self, pid, vpn):
         """``(pfn, readable, writable)`` from the page table in model DRAM, or ``None``."""

@@ -5,7 +5,8 @@ freely and states one guarantee, looking only at its ports:
 
 ``handshake``
     Every stream and AXI4 channel the MMU drives obeys valid/ready (asserted); the ones it receives
-    (requests, AXI responses) are assumed to. The CSR bus is free: firmware may write any register at any time.
+    (requests, AXI responses) are assumed to. The CSR bus is free: firmware may write any register at any time
+    (no configuration register feeds a payload in flight).
 ``owner_isolation``
     A request from a node that does not own the pid never reaches DRAM, and is answered with an error (PROT_FAULT, or
     BAD_REQUEST when it is malformed as well). The
@@ -37,10 +38,11 @@ __all__ = ["PROPERTIES", "MUTATIONS", "formal_params", "MMUFormal"]
 PROPERTIES = ("handshake", "owner_isolation")
 MUTATIONS = {"handshake": "drop_valid", "owner_isolation": "skip_owner_check"}
 
-#: Registers whose value the MMU puts straight into an output payload (walk addresses, the responses'
-#: ``src``, the memory window's address and data): firmware writes them only while no output waits (:func:`hw.lib.formal.quiet_config_writes`).
-CONFIG_REGISTERS = ("PT_BASE_LO", "PT_BASE_HI", "PT_BUCKETS_LOG2", "PT_MAX_PROBES", "NODE_ID", "MEM_ADDR_LO",
-                    "MEM_ADDR_HI", "MEM_WDATA_LO", "MEM_WDATA_HI", "MEM_LEN")
+#: Registers whose value the MMU puts straight into an output payload, which firmware may then write only
+#: while no output waits (:func:`hw.lib.formal.quiet_config_writes`). None: the walker samples ``PT_*`` once
+#: per walk, the sequencer ``NODE_ID`` once per request and the memory window ``MEM_ADDR``/``MEM_LEN``/
+#: ``MEM_WDATA`` once per command, so the CSR bus is entirely free.
+CONFIG_REGISTERS = ()
 
 
 def formal_params():

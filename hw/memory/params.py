@@ -10,8 +10,9 @@ __all__ = ["MMUParams", "PTE_BYTES", "MAX_BUCKETS_LOG2", "MAX_LINE_BYTES"]
 
 #: Bytes of one page-table entry (two 64-bit words, see docs/page-table.md).
 PTE_BYTES = 16
-#: Largest PT_BUCKETS_LOG2 (the bucket index is 16 bits).
-MAX_BUCKETS_LOG2 = 16
+#: Largest PT_BUCKETS_LOG2 (the bucket index and the walker's hash are 24 bits: 16 M buckets, 1 GiB of
+#: 64-byte buckets, enough to map terabytes of 4 KiB pages at a low load).
+MAX_BUCKETS_LOG2 = 24
 #: Longest line access: a power of two that the 16-bit message length field holds.
 MAX_LINE_BYTES = 1 << (LENGTH_WIDTH - 1)
 
@@ -43,7 +44,7 @@ class MMUParams:
         Page-table entries per bucket (power of two); one bucket is read with one AXI burst. A full
         bucket overflows into the next bucket (linear probing, see docs/page-table.md).
     pt_buckets_log2 : int
-        Reset value of ``PT_BUCKETS_LOG2`` (0 to 16): the table has ``2**pt_buckets_log2`` buckets.
+        Reset value of ``PT_BUCKETS_LOG2`` (0 to 24): the table has ``2**pt_buckets_log2`` buckets.
         Firmware may change it before it fills the table.
     pt_max_probes : int
         Reset value of ``PT_MAX_PROBES`` (1 to 255): buckets a walk reads at most (overflow chain).

@@ -26,7 +26,7 @@ class MMURegisterBank(wiring.Component):
     -----
     csr : In(CSRBusSignature(MMU_REGS.addr_width))
     pt_base : Out(64), pt_buckets_log2 : Out(5), pt_max_probes : Out(8), node_id : Out(8)
-        Configuration registers (the values firmware wrote, PT_BUCKETS_LOG2 saturated at 16).
+        Configuration registers (the values firmware wrote, PT_BUCKETS_LOG2 saturated at MAX_BUCKETS_LOG2).
     owner_set : Out(OwnerSetSignature())
         OWNER_SET writes; ``owner_sel`` (Out(16)) is OWNER_SEL, ``owner_get_valid``/``owner_get_node`` (In)
         the binding it selects.

@@ -52,7 +52,8 @@ class RequestSequencer(wiring.Component):
     fault : Out(FaultSignature())
         The fault queue head and FAULT_RESOLVE.
     node_id : In(8)
-        ``src`` of responses.
+        ``src`` of responses, sampled when the request is accepted (a firmware write to NODE_ID while a
+        response header waits for ready does not change it).
     irq : Out(1)
         A fault waits for the memory monitor.
     tlb_hit_event, tlb_miss_event, fault_event, response_event, prot_fault_event : Out(1)
@@ -83,7 +84,7 @@ class RequestSequencer(wiring.Component):
         """Response header fields from the request and ``status``."""
         req, hdr = self.req, self.tx_hdr.payload
         m.d.comb += [
-            hdr.src.eq(self.node_id), hdr.dst.eq(req.src), hdr.tag.eq(req.tag), hdr.pid.eq(req.pid),
+            hdr.src.eq(self._node_id), hdr.dst.eq(req.src), hdr.tag.eq(req.tag), hdr.pid.eq(req.pid),
             hdr.vaddr.eq(req.vaddr), hdr.kind.eq(Cat(req.kind.as_value()[:2], Const(1, 2))), hdr.status.eq(status),
             self.response_event.eq(self.tx_hdr.valid & self.tx_hdr.ready),
         ]
@@ -101,6 +102,7 @@ class RequestSequencer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         req = Signal(MsgHeader())
+        self._node_id = node_id = Signal(NODE_ID_WIDTH)    # NODE_ID when the request was accepted
         status = Signal(Status)
         pending = Signal()             # the fault queue (depth 1: requests are served one at a time)
         in_fault = Signal()            # the window command interrupted FAULT_WAIT and returns there
@@ -122,7 +124,7 @@ class RequestSequencer(wiring.Component):
                     m.d.comb += self.rx_hdr.ready.eq(1)
                     with m.If(self.rx_hdr.valid):
                         m.d.comb += self.tlb_lookup.eq(1)
-                        m.d.sync += req.eq(self.rx_hdr.payload)
+                        m.d.sync += [req.eq(self.rx_hdr.payload), node_id.eq(self.node_id)]
                         m.next = "LOOKUP"
             with m.State("LOOKUP"):
                 with m.If(~self.well_formed):

@@ -37,7 +37,7 @@ class PageTableWalker(wiring.Component):
     pid : In(16)
     vpn : In(vpn_width)
     pt_base : In(64), pt_buckets_log2 : In(5), pt_max_probes : In(8)
-        The page-table configuration registers.
+        The page-table configuration registers, sampled with ``start`` (a walk uses one configuration).
     inv : In(1)
         A TLB invalidation happens this cycle.
     done : Out(1)
@@ -91,8 +91,12 @@ class PageTableWalker(wiring.Component):
         bucket_beats = p.bucket_beats
         pid = Signal(PID_WIDTH)
         vpn = Signal(p.vpn_width)
+        # The page-table configuration is sampled with the request, once per walk: a firmware write to
+        # PT_* while a bucket address waits for ready does not change it (a stable AXI payload).
+        pt_base, pt_buckets_log2, pt_max_probes = Signal(64), Signal(5), Signal(8)
         with m.If(self.start):
-            m.d.sync += [pid.eq(self.pid), vpn.eq(self.vpn)]
+            m.d.sync += [pid.eq(self.pid), vpn.eq(self.vpn), pt_base.eq(self.pt_base),
+                         pt_buckets_log2.eq(self.pt_buckets_log2), pt_max_probes.eq(self.pt_max_probes)]
         m.d.comb += [self.fill_pid.eq(pid[:p.pid_width]), self.fill_vpn.eq(vpn)]
 
         bucket = Signal(p.bucket_bytes * 8)
@@ -101,14 +105,15 @@ class PageTableWalker(wiring.Component):
         beat = Signal(range(bucket_beats + 1))
         poisoned = Signal()
         vpn48 = Signal(48)
-        hash_val = Signal(16)
-        mask = Signal(16)
+        hash_val = Signal(MAX_BUCKETS_LOG2)
+        mask = Signal(MAX_BUCKETS_LOG2)
         bucket_addr = Signal(64)
         m.d.comb += [
             vpn48.eq(vpn),
-            hash_val.eq(vpn48[0:16] ^ vpn48[16:32] ^ vpn48[32:48] ^ (pid * HASH_PID_MULT)[:16]),
-            mask.eq((Const(1, 17) << self.pt_buckets_log2) - 1),
-            bucket_addr.eq(self.pt_base + (b_idx << (p.bucket_bytes.bit_length() - 1))),
+            hash_val.eq(Cat(vpn48[0:16] ^ vpn48[16:32] ^ vpn48[32:48] ^ (pid * HASH_PID_MULT)[0:16],
+                            vpn48[16:24] ^ vpn48[32:40] ^ (pid * HASH_PID_MULT)[16:24])),
+            mask.eq((Const(1, MAX_BUCKETS_LOG2 + 1) << pt_buckets_log2) - 1),
+            bucket_addr.eq(pt_base + (b_idx << (p.bucket_bytes.bit_length() - 1))),
         ]
         has_empty = self._evaluate(m, bucket, pid, vpn)
 
@@ -138,7 +143,7 @@ class PageTableWalker(wiring.Component):
                 with m.If(self.found):
                     m.d.comb += [self.done.eq(1), self.fill.eq(~poisoned & ~self.inv)]
                     m.next = "IDLE"
-                with m.Elif(~has_empty & (probes < self.pt_max_probes)):
+                with m.Elif(~has_empty & (probes < pt_max_probes)):
                     m.d.sync += b_idx.eq((b_idx + 1) & mask)
                     m.next = "AR"
                 with m.Else():

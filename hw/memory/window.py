@@ -15,7 +15,8 @@ class MemoryWindow(wiring.Component):
     """Carries out MEM_CTRL commands on DRAM (the memory monitor's only way to DRAM; no back door).
 
     A command written while the window is idle is checked (READ/WRITE: ``MEM_ADDR`` 8-byte aligned; FILL:
-    address and length beat aligned) and then *pending* (``busy``) until the sequencer lets it run with
+    address and length beat aligned), takes its copy of ``MEM_ADDR``/``MEM_LEN``/``MEM_WDATA`` (later
+    writes to them do not reach it) and is then *pending* (``busy``) until the sequencer lets it run with
     ``go`` (between requests, or while a request waits for the memory monitor). FILL writes
     ``MEM_WDATA`` repeated over ``MEM_LEN`` bytes in bursts of at most 256 beats that never cross a 4 KiB
     boundary (AXI rule). READ and WRITE move 8 bytes and advance ``MEM_ADDR`` by 8; FILL advances it by
@@ -52,20 +53,29 @@ class MemoryWindow(wiring.Component):
         m = Module()
         regs, mem = self.regs, self.mem
         dw, bb, lane_bits = p.data_width, p.beat_bytes, p.lane_bits
-        addr, length = regs.addr, regs.len
+        # A command works on its own copy of MEM_ADDR / MEM_LEN / MEM_WDATA, taken when MEM_CTRL is
+        # written: a firmware write to those registers while the command is pending or running changes
+        # neither it nor a payload waiting for ready. The registers still follow the copy (addr_load /
+        # len_load), so firmware reads the advanced address and the remaining length as before.
+        addr, length, wdata = Signal(64), Signal(32), Signal(64)
         busy, err = Signal(), Signal()
         op = Signal(2)
         rdata = Signal(64)
         m.d.comb += [regs.busy.eq(busy), regs.error.eq(err), regs.rdata.eq(rdata)]
 
         with m.If(regs.cmd_stb & ~busy):
-            aligned8 = addr[:3] == 0
-            fill_ok = (addr[:lane_bits] == 0) & (length[:lane_bits] == 0)
+            aligned8 = regs.addr[:3] == 0
+            fill_ok = (regs.addr[:lane_bits] == 0) & (regs.len[:lane_bits] == 0)
             ok = Mux(regs.cmd == MEM_OP_FILL, fill_ok, aligned8)
             with m.If((regs.cmd != 0) & ok):
-                m.d.sync += [busy.eq(1), op.eq(regs.cmd), err.eq(0)]
+                m.d.sync += [busy.eq(1), op.eq(regs.cmd), err.eq(0),
+                             addr.eq(regs.addr), length.eq(regs.len), wdata.eq(regs.wdata)]
             with m.Elif(regs.cmd != 0):
                 m.d.sync += err.eq(1)
+        with m.If(regs.addr_load):
+            m.d.sync += addr.eq(regs.addr_next)
+        with m.If(regs.len_load):
+            m.d.sync += length.eq(regs.len_next)
 
         lane = addr[3:lane_bits] if lane_bits > 3 else Const(0, 1)
         left_beats = Signal(32)
@@ -111,9 +121,9 @@ class MemoryWindow(wiring.Component):
                 last = beat == beats - 1
                 m.d.comb += [mem.req.eq(1), mem.wvalid.eq(1), mem.wlast.eq(last)]
                 with m.If(fill):
-                    m.d.comb += [mem.wdata.eq(Cat(*([regs.wdata] * (dw // 64)))), mem.wstrb.eq((1 << bb) - 1)]
+                    m.d.comb += [mem.wdata.eq(Cat(*([wdata] * (dw // 64)))), mem.wstrb.eq((1 << bb) - 1)]
                 with m.Else():
-                    m.d.comb += [mem.wdata.eq(regs.wdata << (lane * 64)), mem.wstrb.eq(Const(0xFF, bb) << (lane * 8))]
+                    m.d.comb += [mem.wdata.eq(wdata << (lane * 64)), mem.wstrb.eq(Const(0xFF, bb) << (lane * 8))]
                 with m.If(mem.wready):
                     m.d.sync += beat.eq(beat + 1)
                     with m.If(last):

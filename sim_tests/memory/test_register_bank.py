@@ -84,7 +84,7 @@ def test_bank():
     assert got == {
         "reset": (p.pt_buckets_log2, p.pt_max_probes),
         "info0": p.page_bits | p.pid_width << 8 | p.vaddr_width << 16 | p.paddr_width << 24,
-        "config": (0x1_00004000, 16, 0xFF),
+        "config": (0x1_00004000, 24, 0xFF),          # PT_BUCKETS_LOG2 = 99 saturates at 24
         "inv": [(1, 1, 5, 0x33), (0, 0, 1, 0x33), (1, 2, 1, 0x33)],
         "walks": 3, "walks_set": 40, "vaddr_idle": 0, "vaddr_pending": 0xAB,
         "resolve": (1, 2), "owner_set": (1, 6, 3, 1), "owner_get": 3 | 1 << 31,

@@ -1,6 +1,10 @@
 """hw.memory.walker.PageTableWalker: hashing, bucket evaluation, probing, giving up, poisoning, timing."""
 
+import random
+
+from emu.models.mmu import MMUModel
 from firmware.page_table import bucket_hash
+from hw.memory.params import MAX_BUCKETS_LOG2, MMUParams
 from hw.memory.walker import PageTableWalker
 from sim_tests.memory.helpers import PARAMS, ReadResponder, run
 
@@ -28,22 +32,25 @@ def full_bucket(pid):
     return [(k, (pid, 1000 + k, 1)) for k in range(4)]
 
 
-def walk(words, pid, vpn, *, inv_at=None, gap=0):
-    dut = PageTableWalker(PARAMS)
-    resp = ReadResponder(dut.mem, words, PARAMS.beat_bytes, gap=gap)
+def walk(words, pid, vpn, *, inv_at=None, gap=0, params=PARAMS, buckets_log2=None):
+    dut = PageTableWalker(params)
+    resp = ReadResponder(dut.mem, words, params.beat_bytes, gap=gap)
     out = {}
 
     async def bench(ctx):
         ctx.set(dut.pt_base, BASE)
-        ctx.set(dut.pt_buckets_log2, PARAMS.pt_buckets_log2)
-        ctx.set(dut.pt_max_probes, PARAMS.pt_max_probes)
+        ctx.set(dut.pt_buckets_log2, params.pt_buckets_log2 if buckets_log2 is None else buckets_log2)
+        ctx.set(dut.pt_max_probes, params.pt_max_probes)
         ctx.set(dut.start, 1)
         ctx.set(dut.pid, pid)
         ctx.set(dut.vpn, vpn)
         await ctx.tick()
         ctx.set(dut.start, 0)
-        ctx.set(dut.pid, 0)                   # sampled at start: later changes do not matter
-        ctx.set(dut.vpn, 0)
+        ctx.set(dut.pid, 0)                   # sampled at start, with the configuration: later changes
+        ctx.set(dut.vpn, 0)                   # do not matter (a firmware write while a bucket address waits)
+        ctx.set(dut.pt_base, BASE + 0x100000)
+        ctx.set(dut.pt_buckets_log2, 0)
+        ctx.set(dut.pt_max_probes, 1)
         cycles = 1
         walks = 0
         while not ctx.get(dut.done):
@@ -98,3 +105,26 @@ def test_invalidation_during_the_walk_poisons_the_fill():
     home = bucket_hash(pid, vpn, PARAMS.pt_buckets_log2)
     out = walk(table({home: [(0, (pid, vpn, 4))]}), pid, vpn, inv_at=5)
     assert (out["found"], out["pfn"], out["fill"]) == (1, 4, 0)
+
+
+def test_large_tables_hash_alike_in_walker_firmware_and_model():
+    """Tables of up to 2**24 buckets: the walker reads the home bucket that the firmware encoder and the golden
+    model compute (three separate implementations of the hash), for random keys, with the probe going on."""
+    params = MMUParams(tlb_entries=8, tlb_ways=2, pid_width=16, paddr_width=40, pt_max_probes=2)
+    rng = random.Random(17)
+    model = MMUModel(page_bytes=params.page_bytes, pid_width=16, vaddr_width=48, paddr_width=40, data_width=64,
+                     bucket_entries=4, dram_bytes=1 << 12)
+    homes = set()
+    for log2 in (16, 17, 20, MAX_BUCKETS_LOG2):
+        model.set_page_table(buckets_log2=log2)
+        for _ in range(3):
+            pid, vpn = rng.randrange(1 << 16), rng.randrange(1 << 36)
+            home = bucket_hash(pid, vpn, log2)
+            assert home == model._home(pid, vpn)
+            homes.add(home >> 16)
+            nxt = (home + 1) % (1 << log2)
+            found = table({home: full_bucket(pid), nxt: [(3, (pid, vpn, 0x1234))]})
+            out = walk(found, pid, vpn, params=params, buckets_log2=log2)
+            assert [a for a, _ in out["bursts"]] == [BASE + home * BUCKET_BYTES, BASE + nxt * BUCKET_BYTES]
+            assert (out["found"], out["pfn"]) == (1, 0x1234)
+    assert len(homes) > 1, "bits above 15 of the hash never used"

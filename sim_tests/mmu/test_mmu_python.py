@@ -30,7 +30,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*created but never used")
     (dict(data_width=32), ValueError, "data_width"),
     (dict(pt_bucket_entries=3), ValueError, "pt_bucket_entries"),
     (dict(data_width=512, pt_bucket_entries=2), ValueError, "pt_bucket_entries"),
-    (dict(pt_buckets_log2=17), ValueError, "pt_buckets_log2"),
+    (dict(pt_buckets_log2=25), ValueError, "pt_buckets_log2"),
     (dict(pt_max_probes=0), ValueError, "pt_max_probes"),
 ])
 def test_params_rejected(kw, exc, text):
@@ -115,6 +115,7 @@ def test_table_full_and_hash():
     table.remove(1, 2)
     table.insert(1, 99, 0, True, True)                # the tombstone is reused
     assert bucket_hash(0, 0x12345, 16) == (0x12345 ^ 0x1) & 0xFFFF
+    assert bucket_hash(0, 0x12345, 24) == 0x1_2344          # bits 23..16: vpn bits 23..16 (0x01)
     assert bucket_hash(1, 0, 4) == 0x9E5 & 0xF
 
 
