@@ -608,8 +608,8 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory (csr__w_data, clk, rst, net_rx__data__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, net_tx__hdr__payload, net_rx__hdr__ready
-, net_tx__hdr__valid, irq, axi__arready, axi__awready, axi__rvalid, axi__rlast, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, net_rx__hdr__valid, csr__addr);
+module \memory_component.memory (csr__w_data, clk, rst, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, net_tx__hdr__payload
+, net_rx__hdr__ready, net_tx__hdr__valid, irq, axi__arready, axi__awready, axi__rvalid, axi__rlast, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$1 ;
@@ -9663,8 +9663,8 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata
-, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, net_tx__hdr__payload, net_rx__hdr__ready, net_tx__hdr__valid, irq, axi__arready, axi__awready, axi__rvalid, axi__rdata, axi__rlast, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, rx_hdr__valid, csr__addr
+module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid
+, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, net_tx__hdr__payload, net_rx__hdr__ready, net_tx__hdr__valid, irq, axi__arready, axi__awready, axi__rvalid, axi__rdata, axi__rlast, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, csr__addr
 );
   wire access_start;
   output [31:0] axi__araddr;
@@ -10421,7 +10421,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2987$31 (req[110:31]),
+    .\port$2996$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10479,11 +10479,11 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   );
   \memory_component.memory.mmu.tlb  tlb (
     .clk(clk),
-    .fill(fill),
+    .\fill$115 (fill),
     .fill_pfn(walk_pfn),
-    .fill_pid(fill_pid),
+    .\fill_pid$116 (fill_pid),
     .fill_r(walk_r),
-    .fill_vpn(fill_vpn),
+    .\fill_vpn$117 (fill_vpn),
     .fill_w(walk_w),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
@@ -12726,7 +12726,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2987$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2996$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12835,8 +12835,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$2987$31 ;
-  wire [79:0] \port$2987$31 ;
+  input [79:0] \port$2996$31 ;
+  wire [79:0] \port$2996$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12893,14 +12893,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$241$0 (fault__write),
-    .\port$2646$0 (owner_get_valid),
-    .\port$2647$0 (owner_get_node),
-    .\port$2901$0 (window__busy),
-    .\port$2905$0 (window__error),
-    .\port$2987$0 (fault__kind),
-    .\port$2987$31 (\port$2987$31 [15:0]),
-    .\port$2987$7 (fault__src),
-    .\port$2993$0 (fault__pending),
+    .\port$2647$0 (owner_get_valid),
+    .\port$2648$0 (owner_get_node),
+    .\port$2910$0 (window__busy),
+    .\port$2914$0 (window__error),
+    .\port$2996$0 (fault__kind),
+    .\port$2996$31 (\port$2996$31 [15:0]),
+    .\port$2996$7 (fault__src),
+    .\port$3002$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -12916,7 +12916,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$2987$31 [79:16];
+      vaddr_shown = \port$2996$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12940,9 +12940,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$2987$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$2987$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$2987$31 [15:0];
+  assign fault__vaddr = \port$2996$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$2996$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$2996$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12972,7 +12972,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$241$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$2646$0 , \port$2647$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2901$0 , \port$2905$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2987$0 , \port$2987$7 , \port$2987$31 , \port$2993$0 , bus__addr
+, \storage$93 , \port$2647$0 , \port$2648$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2910$0 , \port$2914$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2996$0 , \port$2996$7 , \port$2996$31 , \port$3002$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   reg [31:0] \$1 ;
@@ -13106,22 +13106,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire csr__TLB_INV__w_stb;
   input \port$241$0 ;
   wire \port$241$0 ;
-  input \port$2646$0 ;
-  wire \port$2646$0 ;
-  input [7:0] \port$2647$0 ;
-  wire [7:0] \port$2647$0 ;
-  input \port$2901$0 ;
-  wire \port$2901$0 ;
-  input \port$2905$0 ;
-  wire \port$2905$0 ;
-  input [3:0] \port$2987$0 ;
-  wire [3:0] \port$2987$0 ;
-  input [15:0] \port$2987$31 ;
-  wire [15:0] \port$2987$31 ;
-  input [7:0] \port$2987$7 ;
-  wire [7:0] \port$2987$7 ;
-  input \port$2993$0 ;
-  wire \port$2993$0 ;
+  input \port$2647$0 ;
+  wire \port$2647$0 ;
+  input [7:0] \port$2648$0 ;
+  wire [7:0] \port$2648$0 ;
+  input \port$2910$0 ;
+  wire \port$2910$0 ;
+  input \port$2914$0 ;
+  wire \port$2914$0 ;
+  input [3:0] \port$2996$0 ;
+  wire [3:0] \port$2996$0 ;
+  input [15:0] \port$2996$31 ;
+  wire [15:0] \port$2996$31 ;
+  input [7:0] \port$2996$7 ;
+  wire [7:0] \port$2996$7 ;
+  input \port$3002$0 ;
+  wire \port$3002$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15775,7 +15775,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$2646$0 , 23'h000000, \port$2647$0  };
+            \$1  = { \port$2647$0 , 23'h000000, \port$2648$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -15789,7 +15789,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$2987$31 , \port$2987$7 , \port$2987$0 , 2'h0, \port$241$0 , \port$2993$0  };
+            \$1  = { \port$2996$31 , \port$2996$7 , \port$2996$0 , 2'h0, \port$241$0 , \port$3002$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15823,7 +15823,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$2905$0 , \port$2901$0  };
+            \$1  = { 30'h00000000, \port$2914$0 , \port$2910$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -15913,9 +15913,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2646$0 , 23'h000000, \port$2647$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$2987$31 , \port$2987$7 , \port$2987$0 , 2'h0, \port$241$0 , \port$2993$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2905$0 , \port$2901$0  };
+  assign csr__OWNER_GET__r_data = { \port$2647$0 , 23'h000000, \port$2648$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$2996$31 , \port$2996$7 , \port$2996$0 , 2'h0, \port$241$0 , \port$3002$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2914$0 , \port$2910$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -16873,8 +16873,8 @@ module \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data, well_formed, owned, tlb_hit, walk_found, response_event, rx_hdr__payload, fault__resolve, node_id, tlb_pfn, tlb_r, tlb_w, walk_pfn, walk_r, walk_w, walk_done, mover_done, hdr_valid
-, window_done, window_busy, tx_hdr__payload, window_go, rx_hdr__ready, tlb_lookup, tlb_hit_event, access_start, paddr, tlb_miss_event, walk_start, fault_event, tx_hdr__valid, hdr_ready, prot_fault_event, drain, req, irq, tx_hdr__ready, rx_hdr__valid, fault__resolve_cmd
+module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data, well_formed, owned, tlb_hit, walk_found, response_event, rx_hdr__valid, rx_hdr__payload, fault__resolve, node_id, tlb_pfn, tlb_r, tlb_w, walk_pfn, walk_r, walk_w, walk_done, mover_done
+, hdr_valid, window_done, window_busy, tx_hdr__payload, window_go, rx_hdr__ready, tlb_lookup, tlb_hit_event, access_start, paddr, tlb_miss_event, walk_start, fault_event, tx_hdr__valid, hdr_ready, prot_fault_event, drain, req, irq, tx_hdr__ready, fault__resolve_cmd
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire \$1 ;
@@ -17663,7 +17663,7 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, inv_pid);
+module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, \fill_pid$116 , \fill_vpn$117 , fill_pfn, fill_r, fill_w, \fill$115 , tag_lk__en, inv_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -17671,10 +17671,10 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [3:0] \$101 ;
   reg [43:0] \$102 ;
   reg [3:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg \$104 ;
   reg [7:0] \$105 ;
-  reg [7:0] \$106 ;
-  reg [7:0] \$107 ;
+  reg [35:0] \$106 ;
+  reg [21:0] \$107 ;
   reg [7:0] \$108 ;
   reg [7:0] \$109 ;
   wire \$11 ;
@@ -17741,9 +17741,13 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [7:0] \$165 ;
   reg [7:0] \$166 ;
   reg [7:0] \$167 ;
-  reg [31:0] \$168 ;
-  reg [63:0] \$169 ;
+  reg [7:0] \$168 ;
+  reg [7:0] \$169 ;
   wire \$17 ;
+  reg [7:0] \$170 ;
+  reg [7:0] \$171 ;
+  reg [31:0] \$172 ;
+  reg [63:0] \$173 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -17752,15 +17756,15 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [6:0] \$245 ;
+  wire [6:0] \$249 ;
   wire \$25 ;
-  wire [6:0] \$250 ;
-  wire [6:0] \$255 ;
+  wire [6:0] \$254 ;
+  wire [6:0] \$259 ;
   wire \$26 ;
-  wire [6:0] \$260 ;
-  wire [6:0] \$267 ;
+  wire [6:0] \$264 ;
   wire \$27 ;
-  wire [5:0] \$271 ;
+  wire [6:0] \$271 ;
+  wire [5:0] \$275 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
@@ -17852,16 +17856,20 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [5:0] f_entry;
   wire [3:0] f_free;
   wire [3:0] f_idx;
-  input fill;
-  wire fill;
+  reg fill = 1'h0;
+  input \fill$115 ;
+  wire \fill$115 ;
+  reg [21:0] fill_dat = 22'h000000;
   input [19:0] fill_pfn;
   wire [19:0] fill_pfn;
-  input [7:0] fill_pid;
-  wire [7:0] fill_pid;
+  reg [7:0] fill_pid = 8'h00;
+  input [7:0] \fill_pid$116 ;
+  wire [7:0] \fill_pid$116 ;
   input fill_r;
   wire fill_r;
-  input [35:0] fill_vpn;
-  wire [35:0] fill_vpn;
+  reg [35:0] fill_vpn = 36'h000000000;
+  input [35:0] \fill_vpn$117 ;
+  wire [35:0] \fill_vpn$117 ;
   input fill_w;
   wire fill_w;
   reg [63:0] filled;
@@ -17997,26 +18005,26 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @(posedge clk) begin
     if (way_en[0])
-      data[f_idx][21:0] <= { fill_w, fill_r, fill_pfn };
+      data[f_idx][21:0] <= fill_dat;
     if (way_en[1])
-      data[f_idx][43:22] <= { fill_w, fill_r, fill_pfn };
+      data[f_idx][43:22] <= fill_dat;
     if (way_en[2])
-      data[f_idx][65:44] <= { fill_w, fill_r, fill_pfn };
+      data[f_idx][65:44] <= fill_dat;
     if (way_en[3])
-      data[f_idx][87:66] <= { fill_w, fill_r, fill_pfn };
+      data[f_idx][87:66] <= fill_dat;
   end
   reg [87:0] _0_;
   always @(posedge clk) begin
     if (tag_lk__en) begin
       _0_ <= data[dat_lk__addr];
       if (way_en[0] && dat_lk__addr == f_idx)
-        _0_[21:0] <= { fill_w, fill_r, fill_pfn };
+        _0_[21:0] <= fill_dat;
       if (way_en[1] && dat_lk__addr == f_idx)
-        _0_[43:22] <= { fill_w, fill_r, fill_pfn };
+        _0_[43:22] <= fill_dat;
       if (way_en[2] && dat_lk__addr == f_idx)
-        _0_[65:44] <= { fill_w, fill_r, fill_pfn };
+        _0_[65:44] <= fill_dat;
       if (way_en[3] && dat_lk__addr == f_idx)
-        _0_[87:66] <= { fill_w, fill_r, fill_pfn };
+        _0_[87:66] <= fill_dat;
     end
   end
   assign dat_lk__data = _0_;
@@ -18054,6 +18062,14 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   always @(posedge clk) begin
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
+      if (way_en[0] && tag_inv__addr == f_idx)
+        _1_[43:0] <= { fill_pid, fill_vpn };
+      if (way_en[1] && tag_inv__addr == f_idx)
+        _1_[87:44] <= { fill_pid, fill_vpn };
+      if (way_en[2] && tag_inv__addr == f_idx)
+        _1_[131:88] <= { fill_pid, fill_vpn };
+      if (way_en[3] && tag_inv__addr == f_idx)
+        _1_[175:132] <= { fill_pid, fill_vpn };
     end
     if (tag_lk__en) begin
       _2_ <= tags[tag_lk__addr];
@@ -18144,29 +18160,29 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign valid_now = valid & \$71 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$245  = idx_q * 3'h4;
-  assign \$72  = valid_now >> \$245 ;
+  assign \$249  = idx_q * 3'h4;
+  assign \$72  = valid_now >> \$249 ;
   assign \$73  = tag_lk__data[43:0] == key_q;
   assign \$74  = \$72 [0] & \$73 ;
-  assign \$250  = idx_q * 3'h4;
-  assign \$75  = valid_now >> \$250 ;
+  assign \$254  = idx_q * 3'h4;
+  assign \$75  = valid_now >> \$254 ;
   assign \$76  = tag_lk__data[87:44] == key_q;
   assign \$77  = \$75 [1] & \$76 ;
-  assign \$255  = idx_q * 3'h4;
-  assign \$78  = valid_now >> \$255 ;
+  assign \$259  = idx_q * 3'h4;
+  assign \$78  = valid_now >> \$259 ;
   assign \$79  = tag_lk__data[131:88] == key_q;
   assign \$80  = \$78 [2] & \$79 ;
-  assign \$260  = idx_q * 3'h4;
-  assign \$81  = valid_now >> \$260 ;
+  assign \$264  = idx_q * 3'h4;
+  assign \$81  = valid_now >> \$264 ;
   assign \$82  = tag_lk__data[175:132] == key_q;
   assign \$83  = \$81 [3] & \$82 ;
   assign lk_hit = | { \$83 , \$80 , \$77 , \$74  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$267  = f_idx * 3'h4;
-  assign \$84  = valid_now >> \$267 ;
+  assign \$271  = f_idx * 3'h4;
+  assign \$84  = valid_now >> \$271 ;
   assign f_free = ~ \$84 ;
-  assign \$271  = f_idx * 2'h2;
-  assign victim = victims >> \$271 ;
+  assign \$275  = f_idx * 2'h2;
+  assign victim = victims >> \$275 ;
   assign \$85  = 1'h1 << chosen;
   assign \$86  = f_idx * 3'h4;
   assign \$87  = \$86  + chosen;
@@ -18194,137 +18210,145 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   always @(posedge clk)
     idx_q <= \$103 ;
   always @(posedge clk)
-    pid_0 <= \$104 ;
+    fill <= \$104 ;
   always @(posedge clk)
-    pid_1 <= \$105 ;
+    fill_pid <= \$105 ;
   always @(posedge clk)
-    pid_2 <= \$106 ;
+    fill_vpn <= \$106 ;
   always @(posedge clk)
-    pid_3 <= \$107 ;
+    fill_dat <= \$107 ;
   always @(posedge clk)
-    pid_4 <= \$108 ;
+    pid_0 <= \$108 ;
   always @(posedge clk)
-    pid_5 <= \$109 ;
+    pid_1 <= \$109 ;
   always @(posedge clk)
-    pid_6 <= \$110 ;
+    pid_2 <= \$110 ;
   always @(posedge clk)
-    pid_7 <= \$111 ;
+    pid_3 <= \$111 ;
   always @(posedge clk)
-    pid_8 <= \$112 ;
+    pid_4 <= \$112 ;
   always @(posedge clk)
-    pid_9 <= \$113 ;
+    pid_5 <= \$113 ;
   always @(posedge clk)
-    pid_10 <= \$114 ;
+    pid_6 <= \$114 ;
   always @(posedge clk)
-    pid_11 <= \$115 ;
+    pid_7 <= \$115 ;
   always @(posedge clk)
-    pid_12 <= \$116 ;
+    pid_8 <= \$116 ;
   always @(posedge clk)
-    pid_13 <= \$117 ;
+    pid_9 <= \$117 ;
   always @(posedge clk)
-    pid_14 <= \$118 ;
+    pid_10 <= \$118 ;
   always @(posedge clk)
-    pid_15 <= \$119 ;
+    pid_11 <= \$119 ;
   always @(posedge clk)
-    pid_16 <= \$120 ;
+    pid_12 <= \$120 ;
   always @(posedge clk)
-    pid_17 <= \$121 ;
+    pid_13 <= \$121 ;
   always @(posedge clk)
-    pid_18 <= \$122 ;
+    pid_14 <= \$122 ;
   always @(posedge clk)
-    pid_19 <= \$123 ;
+    pid_15 <= \$123 ;
   always @(posedge clk)
-    pid_20 <= \$124 ;
+    pid_16 <= \$124 ;
   always @(posedge clk)
-    pid_21 <= \$125 ;
+    pid_17 <= \$125 ;
   always @(posedge clk)
-    pid_22 <= \$126 ;
+    pid_18 <= \$126 ;
   always @(posedge clk)
-    pid_23 <= \$127 ;
+    pid_19 <= \$127 ;
   always @(posedge clk)
-    pid_24 <= \$128 ;
+    pid_20 <= \$128 ;
   always @(posedge clk)
-    pid_25 <= \$129 ;
+    pid_21 <= \$129 ;
   always @(posedge clk)
-    pid_26 <= \$130 ;
+    pid_22 <= \$130 ;
   always @(posedge clk)
-    pid_27 <= \$131 ;
+    pid_23 <= \$131 ;
   always @(posedge clk)
-    pid_28 <= \$132 ;
+    pid_24 <= \$132 ;
   always @(posedge clk)
-    pid_29 <= \$133 ;
+    pid_25 <= \$133 ;
   always @(posedge clk)
-    pid_30 <= \$134 ;
+    pid_26 <= \$134 ;
   always @(posedge clk)
-    pid_31 <= \$135 ;
+    pid_27 <= \$135 ;
   always @(posedge clk)
-    pid_32 <= \$136 ;
+    pid_28 <= \$136 ;
   always @(posedge clk)
-    pid_33 <= \$137 ;
+    pid_29 <= \$137 ;
   always @(posedge clk)
-    pid_34 <= \$138 ;
+    pid_30 <= \$138 ;
   always @(posedge clk)
-    pid_35 <= \$139 ;
+    pid_31 <= \$139 ;
   always @(posedge clk)
-    pid_36 <= \$140 ;
+    pid_32 <= \$140 ;
   always @(posedge clk)
-    pid_37 <= \$141 ;
+    pid_33 <= \$141 ;
   always @(posedge clk)
-    pid_38 <= \$142 ;
+    pid_34 <= \$142 ;
   always @(posedge clk)
-    pid_39 <= \$143 ;
+    pid_35 <= \$143 ;
   always @(posedge clk)
-    pid_40 <= \$144 ;
+    pid_36 <= \$144 ;
   always @(posedge clk)
-    pid_41 <= \$145 ;
+    pid_37 <= \$145 ;
   always @(posedge clk)
-    pid_42 <= \$146 ;
+    pid_38 <= \$146 ;
   always @(posedge clk)
-    pid_43 <= \$147 ;
+    pid_39 <= \$147 ;
   always @(posedge clk)
-    pid_44 <= \$148 ;
+    pid_40 <= \$148 ;
   always @(posedge clk)
-    pid_45 <= \$149 ;
+    pid_41 <= \$149 ;
   always @(posedge clk)
-    pid_46 <= \$150 ;
+    pid_42 <= \$150 ;
   always @(posedge clk)
-    pid_47 <= \$151 ;
+    pid_43 <= \$151 ;
   always @(posedge clk)
-    pid_48 <= \$152 ;
+    pid_44 <= \$152 ;
   always @(posedge clk)
-    pid_49 <= \$153 ;
+    pid_45 <= \$153 ;
   always @(posedge clk)
-    pid_50 <= \$154 ;
+    pid_46 <= \$154 ;
   always @(posedge clk)
-    pid_51 <= \$155 ;
+    pid_47 <= \$155 ;
   always @(posedge clk)
-    pid_52 <= \$156 ;
+    pid_48 <= \$156 ;
   always @(posedge clk)
-    pid_53 <= \$157 ;
+    pid_49 <= \$157 ;
   always @(posedge clk)
-    pid_54 <= \$158 ;
+    pid_50 <= \$158 ;
   always @(posedge clk)
-    pid_55 <= \$159 ;
+    pid_51 <= \$159 ;
   always @(posedge clk)
-    pid_56 <= \$160 ;
+    pid_52 <= \$160 ;
   always @(posedge clk)
-    pid_57 <= \$161 ;
+    pid_53 <= \$161 ;
   always @(posedge clk)
-    pid_58 <= \$162 ;
+    pid_54 <= \$162 ;
   always @(posedge clk)
-    pid_59 <= \$163 ;
+    pid_55 <= \$163 ;
   always @(posedge clk)
-    pid_60 <= \$164 ;
+    pid_56 <= \$164 ;
   always @(posedge clk)
-    pid_61 <= \$165 ;
+    pid_57 <= \$165 ;
   always @(posedge clk)
-    pid_62 <= \$166 ;
+    pid_58 <= \$166 ;
   always @(posedge clk)
-    pid_63 <= \$167 ;
+    pid_59 <= \$167 ;
   always @(posedge clk)
-    victims <= \$168 ;
+    pid_60 <= \$168 ;
   always @(posedge clk)
-    valid <= \$169 ;
+    pid_61 <= \$169 ;
+  always @(posedge clk)
+    pid_62 <= \$170 ;
+  always @(posedge clk)
+    pid_63 <= \$171 ;
+  always @(posedge clk)
+    victims <= \$172 ;
+  always @(posedge clk)
+    valid <= \$173 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     kill = 64'h0000000000000000;
@@ -18486,35 +18510,63 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$104  = pid_0;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            \$104  = fill_pid;
-      endcase
-    end
+    \$104  = \fill$115 ;
     if (rst) begin
-      \$104  = 8'h00;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$105  = pid_1;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            \$105  = fill_pid;
-      endcase
-    end
+    \$105  = \fill_pid$116 ;
     if (rst) begin
       \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$106  = pid_2;
+    \$106  = \fill_vpn$117 ;
+    if (rst) begin
+      \$106  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$107  = { fill_w, fill_r, fill_pfn };
+    if (rst) begin
+      \$107  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$108  = pid_0;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            \$108  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$108  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$109  = pid_1;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            \$109  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$109  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$110  = pid_2;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18522,16 +18574,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h01:
             /* empty */;
         6'h02:
-            \$106  = fill_pid;
+            \$110  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$106  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$107  = pid_3;
+    \$111  = pid_3;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18541,16 +18593,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h02:
             /* empty */;
         6'h03:
-            \$107  = fill_pid;
+            \$111  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$107  = 8'h00;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$108  = pid_4;
+    \$112  = pid_4;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18562,16 +18614,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h03:
             /* empty */;
         6'h04:
-            \$108  = fill_pid;
+            \$112  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$108  = 8'h00;
+      \$112  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$109  = pid_5;
+    \$113  = pid_5;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18585,16 +18637,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h04:
             /* empty */;
         6'h05:
-            \$109  = fill_pid;
+            \$113  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$109  = 8'h00;
+      \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$110  = pid_6;
+    \$114  = pid_6;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18610,16 +18662,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h05:
             /* empty */;
         6'h06:
-            \$110  = fill_pid;
+            \$114  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$114  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$111  = pid_7;
+    \$115  = pid_7;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18637,16 +18689,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h06:
             /* empty */;
         6'h07:
-            \$111  = fill_pid;
+            \$115  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$115  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$112  = pid_8;
+    \$116  = pid_8;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18666,16 +18718,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h07:
             /* empty */;
         6'h08:
-            \$112  = fill_pid;
+            \$116  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$112  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$113  = pid_9;
+    \$117  = pid_9;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18697,16 +18749,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h08:
             /* empty */;
         6'h09:
-            \$113  = fill_pid;
+            \$117  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$113  = 8'h00;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$114  = pid_10;
+    \$118  = pid_10;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18730,16 +18782,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h09:
             /* empty */;
         6'h0a:
-            \$114  = fill_pid;
+            \$118  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$114  = 8'h00;
+      \$118  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$115  = pid_11;
+    \$119  = pid_11;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18765,16 +18817,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0a:
             /* empty */;
         6'h0b:
-            \$115  = fill_pid;
+            \$119  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$115  = 8'h00;
+      \$119  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$116  = pid_12;
+    \$120  = pid_12;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18802,16 +18854,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0b:
             /* empty */;
         6'h0c:
-            \$116  = fill_pid;
+            \$120  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$116  = 8'h00;
+      \$120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$117  = pid_13;
+    \$121  = pid_13;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18841,16 +18893,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0c:
             /* empty */;
         6'h0d:
-            \$117  = fill_pid;
+            \$121  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$118  = pid_14;
+    \$122  = pid_14;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18882,16 +18934,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0d:
             /* empty */;
         6'h0e:
-            \$118  = fill_pid;
+            \$122  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$122  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$119  = pid_15;
+    \$123  = pid_15;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18925,16 +18977,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0e:
             /* empty */;
         6'h0f:
-            \$119  = fill_pid;
+            \$123  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$120  = pid_16;
+    \$124  = pid_16;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18970,16 +19022,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0f:
             /* empty */;
         6'h10:
-            \$120  = fill_pid;
+            \$124  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$121  = pid_17;
+    \$125  = pid_17;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19017,16 +19069,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h10:
             /* empty */;
         6'h11:
-            \$121  = fill_pid;
+            \$125  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$122  = pid_18;
+    \$126  = pid_18;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19066,16 +19118,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h11:
             /* empty */;
         6'h12:
-            \$122  = fill_pid;
+            \$126  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$122  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$123  = pid_19;
+    \$127  = pid_19;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19117,16 +19169,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h12:
             /* empty */;
         6'h13:
-            \$123  = fill_pid;
+            \$127  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$123  = 8'h00;
+      \$127  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$124  = pid_20;
+    \$128  = pid_20;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19170,16 +19222,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h13:
             /* empty */;
         6'h14:
-            \$124  = fill_pid;
+            \$128  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$125  = pid_21;
+    \$129  = pid_21;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19225,16 +19277,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h14:
             /* empty */;
         6'h15:
-            \$125  = fill_pid;
+            \$129  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$126  = pid_22;
+    \$130  = pid_22;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19282,16 +19334,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h15:
             /* empty */;
         6'h16:
-            \$126  = fill_pid;
+            \$130  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$126  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$127  = pid_23;
+    \$131  = pid_23;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19341,16 +19393,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h16:
             /* empty */;
         6'h17:
-            \$127  = fill_pid;
+            \$131  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$127  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$128  = pid_24;
+    \$132  = pid_24;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19402,16 +19454,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h17:
             /* empty */;
         6'h18:
-            \$128  = fill_pid;
+            \$132  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$129  = pid_25;
+    \$133  = pid_25;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19465,16 +19517,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h18:
             /* empty */;
         6'h19:
-            \$129  = fill_pid;
+            \$133  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$130  = pid_26;
+    \$134  = pid_26;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19530,16 +19582,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h19:
             /* empty */;
         6'h1a:
-            \$130  = fill_pid;
+            \$134  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$131  = pid_27;
+    \$135  = pid_27;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19597,16 +19649,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1a:
             /* empty */;
         6'h1b:
-            \$131  = fill_pid;
+            \$135  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$132  = pid_28;
+    \$136  = pid_28;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19666,16 +19718,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1b:
             /* empty */;
         6'h1c:
-            \$132  = fill_pid;
+            \$136  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$132  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$133  = pid_29;
+    \$137  = pid_29;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19737,16 +19789,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1c:
             /* empty */;
         6'h1d:
-            \$133  = fill_pid;
+            \$137  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$134  = pid_30;
+    \$138  = pid_30;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19810,16 +19862,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1d:
             /* empty */;
         6'h1e:
-            \$134  = fill_pid;
+            \$138  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$135  = pid_31;
+    \$139  = pid_31;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19885,16 +19937,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1e:
             /* empty */;
         6'h1f:
-            \$135  = fill_pid;
+            \$139  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$135  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$136  = pid_32;
+    \$140  = pid_32;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19962,16 +20014,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1f:
             /* empty */;
         6'h20:
-            \$136  = fill_pid;
+            \$140  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$136  = 8'h00;
+      \$140  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$137  = pid_33;
+    \$141  = pid_33;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20041,16 +20093,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h20:
             /* empty */;
         6'h21:
-            \$137  = fill_pid;
+            \$141  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$138  = pid_34;
+    \$142  = pid_34;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20122,16 +20174,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h21:
             /* empty */;
         6'h22:
-            \$138  = fill_pid;
+            \$142  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$138  = 8'h00;
+      \$142  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$139  = pid_35;
+    \$143  = pid_35;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20205,16 +20257,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h22:
             /* empty */;
         6'h23:
-            \$139  = fill_pid;
+            \$143  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$139  = 8'h00;
+      \$143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$140  = pid_36;
+    \$144  = pid_36;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20290,16 +20342,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h23:
             /* empty */;
         6'h24:
-            \$140  = fill_pid;
+            \$144  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$140  = 8'h00;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$141  = pid_37;
+    \$145  = pid_37;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20377,16 +20429,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h24:
             /* empty */;
         6'h25:
-            \$141  = fill_pid;
+            \$145  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$141  = 8'h00;
+      \$145  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$142  = pid_38;
+    \$146  = pid_38;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20466,16 +20518,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h25:
             /* empty */;
         6'h26:
-            \$142  = fill_pid;
+            \$146  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$142  = 8'h00;
+      \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$143  = pid_39;
+    \$147  = pid_39;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20557,16 +20609,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h26:
             /* empty */;
         6'h27:
-            \$143  = fill_pid;
+            \$147  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$144  = pid_40;
+    \$148  = pid_40;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20650,16 +20702,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h27:
             /* empty */;
         6'h28:
-            \$144  = fill_pid;
+            \$148  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$144  = 8'h00;
+      \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$145  = pid_41;
+    \$149  = pid_41;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20745,16 +20797,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h28:
             /* empty */;
         6'h29:
-            \$145  = fill_pid;
+            \$149  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$145  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$146  = pid_42;
+    \$150  = pid_42;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20842,16 +20894,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h29:
             /* empty */;
         6'h2a:
-            \$146  = fill_pid;
+            \$150  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$147  = pid_43;
+    \$151  = pid_43;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20941,16 +20993,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2a:
             /* empty */;
         6'h2b:
-            \$147  = fill_pid;
+            \$151  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$147  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$148  = pid_44;
+    \$152  = pid_44;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21042,16 +21094,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2b:
             /* empty */;
         6'h2c:
-            \$148  = fill_pid;
+            \$152  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$148  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$149  = pid_45;
+    \$153  = pid_45;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21145,16 +21197,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2c:
             /* empty */;
         6'h2d:
-            \$149  = fill_pid;
+            \$153  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$149  = 8'h00;
+      \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$150  = pid_46;
+    \$154  = pid_46;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21250,16 +21302,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2d:
             /* empty */;
         6'h2e:
-            \$150  = fill_pid;
+            \$154  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$150  = 8'h00;
+      \$154  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$151  = pid_47;
+    \$155  = pid_47;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21357,16 +21409,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2e:
             /* empty */;
         6'h2f:
-            \$151  = fill_pid;
+            \$155  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$151  = 8'h00;
+      \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$152  = pid_48;
+    \$156  = pid_48;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21466,16 +21518,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2f:
             /* empty */;
         6'h30:
-            \$152  = fill_pid;
+            \$156  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$153  = pid_49;
+    \$157  = pid_49;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21577,16 +21629,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h30:
             /* empty */;
         6'h31:
-            \$153  = fill_pid;
+            \$157  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$153  = 8'h00;
+      \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$154  = pid_50;
+    \$158  = pid_50;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21690,16 +21742,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h31:
             /* empty */;
         6'h32:
-            \$154  = fill_pid;
+            \$158  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$154  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$155  = pid_51;
+    \$159  = pid_51;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21805,16 +21857,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h32:
             /* empty */;
         6'h33:
-            \$155  = fill_pid;
+            \$159  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$155  = 8'h00;
+      \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$156  = pid_52;
+    \$160  = pid_52;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21922,16 +21974,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h33:
             /* empty */;
         6'h34:
-            \$156  = fill_pid;
+            \$160  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$156  = 8'h00;
+      \$160  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$157  = pid_53;
+    \$161  = pid_53;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22041,16 +22093,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h34:
             /* empty */;
         6'h35:
-            \$157  = fill_pid;
+            \$161  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$157  = 8'h00;
+      \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$158  = pid_54;
+    \$162  = pid_54;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22162,16 +22214,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h35:
             /* empty */;
         6'h36:
-            \$158  = fill_pid;
+            \$162  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$158  = 8'h00;
+      \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$159  = pid_55;
+    \$163  = pid_55;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22285,16 +22337,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h36:
             /* empty */;
         6'h37:
-            \$159  = fill_pid;
+            \$163  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$159  = 8'h00;
+      \$163  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$160  = pid_56;
+    \$164  = pid_56;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22410,16 +22462,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h37:
             /* empty */;
         6'h38:
-            \$160  = fill_pid;
+            \$164  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$160  = 8'h00;
+      \$164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$161  = pid_57;
+    \$165  = pid_57;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22537,16 +22589,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h38:
             /* empty */;
         6'h39:
-            \$161  = fill_pid;
+            \$165  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$161  = 8'h00;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$162  = pid_58;
+    \$166  = pid_58;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22666,16 +22718,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h39:
             /* empty */;
         6'h3a:
-            \$162  = fill_pid;
+            \$166  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$162  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$163  = pid_59;
+    \$167  = pid_59;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22797,16 +22849,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3a:
             /* empty */;
         6'h3b:
-            \$163  = fill_pid;
+            \$167  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$163  = 8'h00;
+      \$167  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$164  = pid_60;
+    \$168  = pid_60;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22930,16 +22982,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3b:
             /* empty */;
         6'h3c:
-            \$164  = fill_pid;
+            \$168  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$168  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$165  = pid_61;
+    \$169  = pid_61;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -23065,16 +23117,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3c:
             /* empty */;
         6'h3d:
-            \$165  = fill_pid;
+            \$169  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$165  = 8'h00;
+      \$169  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$166  = pid_62;
+    \$170  = pid_62;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -23202,16 +23254,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3d:
             /* empty */;
         6'h3e:
-            \$166  = fill_pid;
+            \$170  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$166  = 8'h00;
+      \$170  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$167  = pid_63;
+    \$171  = pid_63;
     if (fill) begin
       (* full_case = 32'd1 *)
       casez (\$87 [5:0])
@@ -23342,64 +23394,64 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3e:
             /* empty */;
         6'h3f:
-            \$167  = fill_pid;
+            \$171  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$167  = 8'h00;
+      \$171  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$168  = victims;
+    \$172  = victims;
     if (fill) begin
       if (\$92 ) begin
         (* full_case = 32'd1 *)
         casez (f_idx)
           4'h0:
-              \$168 [1:0] = \$95 [1:0];
+              \$172 [1:0] = \$95 [1:0];
           4'h1:
-              \$168 [3:2] = \$95 [1:0];
+              \$172 [3:2] = \$95 [1:0];
           4'h2:
-              \$168 [5:4] = \$95 [1:0];
+              \$172 [5:4] = \$95 [1:0];
           4'h3:
-              \$168 [7:6] = \$95 [1:0];
+              \$172 [7:6] = \$95 [1:0];
           4'h4:
-              \$168 [9:8] = \$95 [1:0];
+              \$172 [9:8] = \$95 [1:0];
           4'h5:
-              \$168 [11:10] = \$95 [1:0];
+              \$172 [11:10] = \$95 [1:0];
           4'h6:
-              \$168 [13:12] = \$95 [1:0];
+              \$172 [13:12] = \$95 [1:0];
           4'h7:
-              \$168 [15:14] = \$95 [1:0];
+              \$172 [15:14] = \$95 [1:0];
           4'h8:
-              \$168 [17:16] = \$95 [1:0];
+              \$172 [17:16] = \$95 [1:0];
           4'h9:
-              \$168 [19:18] = \$95 [1:0];
+              \$172 [19:18] = \$95 [1:0];
           4'ha:
-              \$168 [21:20] = \$95 [1:0];
+              \$172 [21:20] = \$95 [1:0];
           4'hb:
-              \$168 [23:22] = \$95 [1:0];
+              \$172 [23:22] = \$95 [1:0];
           4'hc:
-              \$168 [25:24] = \$95 [1:0];
+              \$172 [25:24] = \$95 [1:0];
           4'hd:
-              \$168 [27:26] = \$95 [1:0];
+              \$172 [27:26] = \$95 [1:0];
           4'he:
-              \$168 [29:28] = \$95 [1:0];
+              \$172 [29:28] = \$95 [1:0];
           4'hf:
-              \$168 [31:30] = \$95 [1:0];
+              \$172 [31:30] = \$95 [1:0];
         endcase
       end
     end
     if (rst) begin
-      \$168  = 32'd0;
+      \$172  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$169  = \$96 ;
+    \$173  = \$96 ;
     if (rst) begin
-      \$169  = 64'h0000000000000000;
+      \$173  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
@@ -23411,7 +23463,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign tag_wr__data = { fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn };
   assign dat_wr__addr = f_idx;
   assign dat_wr__en = way_en;
-  assign dat_wr__data = { fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn };
+  assign dat_wr__data = { fill_dat, fill_dat, fill_dat, fill_dat };
   assign f_entry = \$87 [5:0];
 endmodule
 
@@ -24847,17 +24899,17 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__payload, rx__hdr__ready, tx__hdr__valid, tx__hdr__ready, tx__data__ready, m_axis__tvalid
-, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, rx__hdr__valid, csr__r_data, m_axis__tready);
+module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__payload, rx__hdr__ready, tx__hdr__valid, tx__hdr__ready, tx__data__ready
+, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
   wire \$1 ;
   wire \$2 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
-  wire [1:0] \ack_in$111 ;
+  wire [1:0] \ack_in$113 ;
   wire [1:0] ack_sent;
-  wire [1:0] \ack_sent$105 ;
+  wire [1:0] \ack_sent$107 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$113 ;
+  wire [15:0] \ack_value$115 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -24930,47 +24982,48 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [31:0] csr__w_data;
   wire csr__w_stb;
   wire [1:0] delivered;
-  wire [1:0] \delivered$121 ;
+  wire [1:0] \delivered$123 ;
   wire [15:0] expected;
   wire [1:0] expired;
-  wire [1:0] \expired$95 ;
+  wire [1:0] \expired$97 ;
   wire [1:0] frame_started;
-  wire [1:0] \frame_started$103 ;
+  wire [1:0] \frame_started$105 ;
   wire [1:0] gap_in;
-  wire [1:0] \gap_in$119 ;
+  wire [1:0] \gap_in$121 ;
   wire [1:0] go_back;
-  wire [1:0] \go_back$109 ;
+  wire [1:0] \go_back$111 ;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
-  wire [63:0] \m_axis__tdata$25 ;
+  wire [63:0] \m_axis__tdata$27 ;
   output [7:0] m_axis__tkeep;
   wire [7:0] m_axis__tkeep;
-  wire [7:0] \m_axis__tkeep$27 ;
+  wire [7:0] \m_axis__tkeep$29 ;
   output m_axis__tlast;
   wire m_axis__tlast;
-  wire \m_axis__tlast$29 ;
+  wire \m_axis__tlast$31 ;
   input m_axis__tready;
   wire m_axis__tready;
-  wire \m_axis__tready$31 ;
+  wire \m_axis__tready$33 ;
   output m_axis__tvalid;
   wire m_axis__tvalid;
-  wire \m_axis__tvalid$33 ;
+  wire \m_axis__tvalid$35 ;
   wire [1:0] msg_in;
-  wire [1:0] \msg_in$117 ;
+  wire [1:0] \msg_in$119 ;
   wire nak;
   wire [1:0] nak_in;
-  wire [1:0] \nak_in$115 ;
+  wire [1:0] \nak_in$117 ;
   wire [1:0] nak_sent;
-  wire [1:0] \nak_sent$107 ;
+  wire [1:0] \nak_sent$109 ;
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
-  wire [1:0] \owed$93 ;
+  wire [1:0] \owed$95 ;
   wire peer;
-  wire \peer$81 ;
+  wire \peer$83 ;
   wire [2:0] read__beat;
   wire read__busy;
   wire [63:0] read__data;
+  wire read__data_ok;
   wire [110:0] read__hdr;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -25002,21 +25055,21 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire rst;
   output [64:0] rx__data__payload;
   wire [64:0] rx__data__payload;
-  wire [64:0] \rx__data__payload$63 ;
-  wire [63:0] \rx__data__payload$63.data ;
-  wire \rx__data__payload$63.last ;
+  wire [64:0] \rx__data__payload$65 ;
+  wire [63:0] \rx__data__payload$65.data ;
+  wire \rx__data__payload$65.last ;
   wire [63:0] \rx__data__payload.data ;
   wire \rx__data__payload.last ;
   input rx__data__ready;
   wire rx__data__ready;
-  wire \rx__data__ready$65 ;
+  wire \rx__data__ready$67 ;
   output rx__data__valid;
   wire rx__data__valid;
-  wire \rx__data__valid$67 ;
+  wire \rx__data__valid$69 ;
   output [126:0] rx__hdr__payload;
   wire [126:0] rx__hdr__payload;
-  wire [126:0] \rx__hdr__payload$69 ;
-  wire [7:0] \rx__hdr__payload$69.dst ;
+  wire [126:0] \rx__hdr__payload$71 ;
+  wire [7:0] \rx__hdr__payload$71.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -25026,18 +25079,18 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \rx__hdr__payload$69.kind ;
-  wire [15:0] \rx__hdr__payload$69.length ;
-  wire [15:0] \rx__hdr__payload$69.pid ;
-  wire [7:0] \rx__hdr__payload$69.src ;
+  wire [3:0] \rx__hdr__payload$71.kind ;
+  wire [15:0] \rx__hdr__payload$71.length ;
+  wire [15:0] \rx__hdr__payload$71.pid ;
+  wire [7:0] \rx__hdr__payload$71.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \rx__hdr__payload$69.status ;
-  wire [7:0] \rx__hdr__payload$69.tag ;
-  wire [63:0] \rx__hdr__payload$69.vaddr ;
+  wire [2:0] \rx__hdr__payload$71.status ;
+  wire [7:0] \rx__hdr__payload$71.tag ;
+  wire [63:0] \rx__hdr__payload$71.vaddr ;
   wire [7:0] \rx__hdr__payload.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -25062,10 +25115,10 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \rx__hdr__payload.vaddr ;
   input rx__hdr__ready;
   wire rx__hdr__ready;
-  wire \rx__hdr__ready$71 ;
+  wire \rx__hdr__ready$73 ;
   output rx__hdr__valid;
   wire rx__hdr__valid;
-  wire \rx__hdr__valid$73 ;
+  wire \rx__hdr__valid$75 ;
   wire rx_acks;
   wire rx_drop_crc;
   wire rx_drop_malformed;
@@ -25078,18 +25131,18 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire rx_msgs;
   input [63:0] s_axis__tdata;
   wire [63:0] s_axis__tdata;
-  wire [63:0] \s_axis__tdata$35 ;
+  wire [63:0] \s_axis__tdata$37 ;
   input [7:0] s_axis__tkeep;
   wire [7:0] s_axis__tkeep;
-  wire [7:0] \s_axis__tkeep$37 ;
+  wire [7:0] \s_axis__tkeep$39 ;
   input s_axis__tlast;
   wire s_axis__tlast;
-  wire \s_axis__tlast$39 ;
+  wire \s_axis__tlast$41 ;
   wire s_axis__tready;
-  wire \s_axis__tready$41 ;
+  wire \s_axis__tready$43 ;
   input s_axis__tvalid;
   wire s_axis__tvalid;
-  wire \s_axis__tvalid$43 ;
+  wire \s_axis__tvalid$45 ;
   wire [15:0] send_ack;
   wire send_nak;
   wire send_peer;
@@ -25101,6 +25154,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [2:0] store__beat;
   wire store__busy;
   wire [63:0] store__data;
+  wire store__data_ok;
   wire [110:0] store__hdr;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -25128,7 +25182,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire store_room;
   wire [2:0] store_slot;
   wire [1:0] stored;
-  wire [1:0] \stored$101 ;
+  wire [1:0] \stored$103 ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -25202,7 +25256,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire tx_msgs;
   wire tx_retransmits;
   wire [1:0] unsent;
-  wire [1:0] \unsent$91 ;
+  wire [1:0] \unsent$93 ;
   wire [63:0] write__beat_data;
   wire write__beat_en;
   wire [2:0] write__beat_index;
@@ -25257,7 +25311,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3137$0 (\$1 ),
+    .\port$3151$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -25360,13 +25414,14 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$3151$0 (\$2 ),
+    .\port$3165$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
     .store__beat(read__beat),
     .store__busy(read__busy),
     .store__data(store__data),
+    .store__data_ok(store__data_ok),
     .store__hdr(store__hdr),
     .store__peer(read__peer),
     .store__slot(read__slot),
@@ -25377,12 +25432,13 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   );
   \memory_component.netif.store  store (
     .clk(clk),
+    .hdr_rd__addr(read__slot),
     .read__beat(read__beat),
     .read__busy(read__busy),
     .read__data(store__data),
+    .read__data_ok(store__data_ok),
     .read__hdr(store__hdr),
     .read__peer(read__peer),
-    .read__slot(read__slot),
     .room(room),
     .rst(rst),
     .slot(slot),
@@ -25405,20 +25461,21 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign store__beat = read__beat;
   assign store__busy = read__busy;
   assign read__data = store__data;
+  assign read__data_ok = store__data_ok;
   assign read__hdr = store__hdr;
   assign store__peer = read__peer;
   assign store__slot = read__slot;
-  assign \m_axis__tdata$25  = m_axis__tdata;
-  assign \m_axis__tkeep$27  = m_axis__tkeep;
-  assign \m_axis__tlast$29  = m_axis__tlast;
-  assign \m_axis__tready$31  = m_axis__tready;
-  assign \m_axis__tvalid$33  = m_axis__tvalid;
-  assign \s_axis__tdata$35  = s_axis__tdata;
-  assign \s_axis__tkeep$37  = s_axis__tkeep;
-  assign \s_axis__tlast$39  = s_axis__tlast;
+  assign \m_axis__tdata$27  = m_axis__tdata;
+  assign \m_axis__tkeep$29  = m_axis__tkeep;
+  assign \m_axis__tlast$31  = m_axis__tlast;
+  assign \m_axis__tready$33  = m_axis__tready;
+  assign \m_axis__tvalid$35  = m_axis__tvalid;
+  assign \s_axis__tdata$37  = s_axis__tdata;
+  assign \s_axis__tkeep$39  = s_axis__tkeep;
+  assign \s_axis__tlast$41  = s_axis__tlast;
   assign s_axis__tready = 1'h1;
-  assign \s_axis__tready$41  = 1'h1;
-  assign \s_axis__tvalid$43  = s_axis__tvalid;
+  assign \s_axis__tready$43  = 1'h1;
+  assign \s_axis__tvalid$45  = s_axis__tvalid;
   assign buffer__beat_data = write__beat_data;
   assign buffer__beat_en = write__beat_en;
   assign buffer__beat_index = write__beat_index;
@@ -25428,38 +25485,38 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign buffer__commit_hdr = write__commit_hdr;
   assign write__hdr_room = buffer__hdr_room;
   assign write__room = buffer__room;
-  assign \rx__data__payload$63  = rx__data__payload;
-  assign \rx__data__ready$65  = rx__data__ready;
-  assign \rx__data__valid$67  = rx__data__valid;
-  assign \rx__hdr__payload$69  = rx__hdr__payload;
-  assign \rx__hdr__ready$71  = rx__hdr__ready;
-  assign \rx__hdr__valid$73  = rx__hdr__valid;
+  assign \rx__data__payload$65  = rx__data__payload;
+  assign \rx__data__ready$67  = rx__data__ready;
+  assign \rx__data__valid$69  = rx__data__valid;
+  assign \rx__hdr__payload$71  = rx__hdr__payload;
+  assign \rx__hdr__ready$73  = rx__hdr__ready;
+  assign \rx__hdr__valid$75  = rx__hdr__valid;
   assign store_peer = tx__hdr__payload[15];
   assign peer = tx__hdr__payload[15];
   assign store_slot = slot;
   assign store_room = room;
-  assign \peer$81  = send_peer;
+  assign \peer$83  = send_peer;
   assign send_seq = seq;
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign \unsent$91  = unsent;
-  assign \owed$93  = owed;
+  assign \unsent$93  = unsent;
+  assign \owed$95  = owed;
   assign expired = { 1'h0, \$2  };
-  assign \expired$95  = { 1'h0, \$2  };
+  assign \expired$97  = { 1'h0, \$2  };
   assign src = recv_peer;
   assign recv_expected = expected;
-  assign \stored$101  = stored;
-  assign \frame_started$103  = frame_started;
-  assign \ack_sent$105  = ack_sent;
-  assign \nak_sent$107  = nak_sent;
-  assign \go_back$109  = go_back;
-  assign \ack_in$111  = ack_in;
-  assign \ack_value$113  = ack_value;
-  assign \nak_in$115  = nak_in;
-  assign \msg_in$117  = msg_in;
-  assign \gap_in$119  = gap_in;
-  assign \delivered$121  = delivered;
+  assign \stored$103  = stored;
+  assign \frame_started$105  = frame_started;
+  assign \ack_sent$107  = ack_sent;
+  assign \nak_sent$109  = nak_sent;
+  assign \go_back$111  = go_back;
+  assign \ack_in$113  = ack_in;
+  assign \ack_value$115  = ack_value;
+  assign \nak_in$117  = nak_in;
+  assign \msg_in$119  = msg_in;
+  assign \gap_in$121  = gap_in;
+  assign \delivered$123  = delivered;
   assign csr__addr = bus__addr;
   assign bus__r_data = csr__r_data;
   assign csr__r_stb = bus__r_stb;
@@ -25539,8 +25596,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \buffer__commit_hdr.length  = write__commit_hdr[126:111];
   assign \rx__data__payload.data  = rx__data__payload[63:0];
   assign \rx__data__payload.last  = rx__data__payload[64];
-  assign \rx__data__payload$63.data  = rx__data__payload[63:0];
-  assign \rx__data__payload$63.last  = rx__data__payload[64];
+  assign \rx__data__payload$65.data  = rx__data__payload[63:0];
+  assign \rx__data__payload$65.last  = rx__data__payload[64];
   assign \rx__hdr__payload.kind  = rx__hdr__payload[3:0];
   assign \rx__hdr__payload.status  = rx__hdr__payload[6:4];
   assign \rx__hdr__payload.src  = rx__hdr__payload[14:7];
@@ -25549,19 +25606,19 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload.length  = rx__hdr__payload[126:111];
-  assign \rx__hdr__payload$69.kind  = rx__hdr__payload[3:0];
-  assign \rx__hdr__payload$69.status  = rx__hdr__payload[6:4];
-  assign \rx__hdr__payload$69.src  = rx__hdr__payload[14:7];
-  assign \rx__hdr__payload$69.dst  = rx__hdr__payload[22:15];
-  assign \rx__hdr__payload$69.tag  = rx__hdr__payload[30:23];
-  assign \rx__hdr__payload$69.pid  = rx__hdr__payload[46:31];
-  assign \rx__hdr__payload$69.vaddr  = rx__hdr__payload[110:47];
-  assign \rx__hdr__payload$69.length  = rx__hdr__payload[126:111];
+  assign \rx__hdr__payload$71.kind  = rx__hdr__payload[3:0];
+  assign \rx__hdr__payload$71.status  = rx__hdr__payload[6:4];
+  assign \rx__hdr__payload$71.src  = rx__hdr__payload[14:7];
+  assign \rx__hdr__payload$71.dst  = rx__hdr__payload[22:15];
+  assign \rx__hdr__payload$71.tag  = rx__hdr__payload[30:23];
+  assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
+  assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
+  assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3137$0 , bus__r_data, bus__addr);
+, \port$3151$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -25624,8 +25681,8 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3137$0 ;
-  wire \port$3137$0 ;
+  input \port$3151$0 ;
+  wire \port$3151$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -25789,7 +25846,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$3137$0 (\port$3137$0 ),
+    .\port$3151$0 (\port$3151$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27072,7 +27129,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3137$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3151$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -28050,7 +28107,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3137$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3151$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28059,26 +28116,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3137$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3137$0 ;
-  wire \port$3137$0 ;
+  input \port$3151$0 ;
+  wire \port$3151$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3137$0 (\port$3137$0 ),
+    .\port$3151$0 (\port$3151$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3137$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3137$0  };
+  assign inc = { 7'h00, \port$3151$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3151$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3137$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3151$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -28088,13 +28145,13 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3137$
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$3137$0 ;
-  wire \port$3137$0 ;
+  input \port$3151$0 ;
+  wire \port$3151$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$3137$0 ;
+  assign \$1  = value + \port$3151$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -28107,7 +28164,7 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3137$
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$3137$0  };
+  assign inc = { 7'h00, \port$3151$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29748,13 +29805,13 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__payload, rx__data__ready, r_en, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, rx__hdr__valid, clk);
+module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, rx__data__ready, r_en, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
-  wire [5:0] \$4 ;
-  wire \$5 ;
+  wire \$4 ;
+  wire [5:0] \$5 ;
   wire [5:0] \$6 ;
   reg [4:0] \$7 ;
   reg [4:0] \$8 ;
@@ -29764,6 +29821,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
   input r_en;
   wire r_en;
   wire r_rdy;
+  wire [4:0] rd_next;
   reg [4:0] rd_ptr = 5'h00;
   wire [3:0] ring_rd__addr;
   wire [64:0] ring_rd__data;
@@ -29878,14 +29936,18 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     if (ring_wr__en)
       ring[\$3 [3:0]] <= ring_wr__data;
   end
-  assign ring_rd__data = ring[rd_ptr[3:0]];
+  reg [64:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= ring[\$5 [3:0]];
+  end
+  assign ring_rd__data = _0_;
   assign \$2  = 5'h10 - \$1 [4:0];
   assign write__room = $signed(\$2 ) >= $signed(5'h08);
   assign \$3  = wr_commit + write__beat_index;
   assign rx__data__valid = rd_ptr != wr_commit;
-  assign \$4  = wr_commit + write__commit_beats;
-  assign \$5  = rx__data__valid & rx__data__ready;
-  assign \$6  = rd_ptr + 1'h1;
+  assign \$4  = rx__data__valid & rx__data__ready;
+  assign \$5  = rd_ptr + \$4 ;
+  assign \$6  = wr_commit + write__commit_beats;
   always @(posedge clk)
     wr_commit <= \$7 ;
   always @(posedge clk)
@@ -29905,7 +29967,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
-      \$7  = \$4 [4:0];
+      \$7  = \$6 [4:0];
     end
     if (rst) begin
       \$7  = 5'h00;
@@ -29913,10 +29975,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$8  = rd_ptr;
-    if (\$5 ) begin
-      \$8  = \$6 [4:0];
-    end
+    \$8  = \$5 [4:0];
     if (rst) begin
       \$8  = 5'h00;
     end
@@ -29929,7 +29988,8 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
   assign r_rdy = rx__hdr__valid;
   assign r_data = rx__hdr__payload;
   assign rx__hdr__ready = r_en;
-  assign ring_rd__addr = rd_ptr[3:0];
+  assign rd_next = \$5 [4:0];
+  assign ring_rd__addr = \$5 [3:0];
   assign \ring_wr__data.data  = ring_wr__data[63:0];
   assign \ring_wr__data.last  = ring_wr__data[64];
   assign \write__commit_hdr.kind  = w_data[3:0];
@@ -29959,65 +30019,48 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_port__data, w_en, r_rdy, clk);
+module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [3:0] \$11 ;
-  wire [3:0] \$12 ;
+  wire \$11 ;
+  wire \$12 ;
   wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire [3:0] \$19 ;
-  wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire [3:0] \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
+  wire [4:0] \$14 ;
+  reg [2:0] \$15 ;
+  reg [2:0] \$16 ;
+  reg [3:0] \$17 ;
+  wire [3:0] \$2 ;
   wire \$3 ;
-  reg [2:0] \$30 ;
-  reg [2:0] \$31 ;
-  reg [2:0] \$32 ;
-  reg \$33 ;
-  wire \$4 ;
-  wire [3:0] \$5 ;
-  wire [3:0] \$6 ;
+  wire [3:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire \$9 ;
+  wire [4:0] \$9 ;
   input clk;
   wire clk;
   (* init = 3'h0 *)
   wire [2:0] consume;
-  reg [2:0] inner_level = 3'h0;
-  wire inner_r_rdy;
-  wire [3:0] level;
+  reg [3:0] level = 4'h0;
   (* init = 3'h0 *)
   wire [2:0] produce;
   output [126:0] r_data;
   wire [126:0] r_data;
   input r_en;
   wire r_en;
+  (* init = 4'h0 *)
   wire [3:0] r_level;
   reg [2:0] r_port__addr = 3'h0;
   wire [126:0] r_port__data;
-  wire r_port__en;
   output r_rdy;
-  reg r_rdy = 1'h0;
+  wire r_rdy;
   input rst;
   wire rst;
   wire [126:0] w_data;
   input w_en;
   wire w_en;
+  (* init = 4'h0 *)
   wire [3:0] w_level;
   reg [2:0] w_port__addr = 3'h0;
   input [126:0] w_port__data;
@@ -30025,7 +30068,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_p
   wire w_port__en;
   output w_rdy;
   wire w_rdy;
-  reg [126:0] storage [6:0];
+  reg [126:0] storage [7:0];
   initial begin
     storage[0] = 127'h00000000000000000000000000000000;
     storage[1] = 127'h00000000000000000000000000000000;
@@ -30034,107 +30077,71 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_p
     storage[4] = 127'h00000000000000000000000000000000;
     storage[5] = 127'h00000000000000000000000000000000;
     storage[6] = 127'h00000000000000000000000000000000;
+    storage[7] = 127'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
-  reg [126:0] _0_;
-  always @(posedge clk) begin
-    if (r_port__en) begin
-      _0_ <= storage[r_port__addr];
-    end
-  end
-  assign r_data = _0_;
-  assign w_rdy = inner_level != 3'h7;
-  assign inner_r_rdy = | inner_level;
-  assign w_port__en = w_rdy & w_en;
-  assign \$1  = ~ r_rdy;
-  assign \$2  = \$1  | r_en;
-  assign r_port__en = inner_r_rdy & \$2 ;
-  assign w_level = inner_level + r_rdy;
-  assign \$3  = w_rdy & w_en;
-  assign \$4  = w_port__addr == 3'h6;
-  assign \$5  = w_port__addr + 1'h1;
-  assign \$6  = \$4  ? 4'h0 : \$5 ;
-  assign \$7  = ~ r_rdy;
-  assign \$8  = \$7  | r_en;
-  assign \$9  = inner_r_rdy & \$8 ;
-  assign \$10  = r_port__addr == 3'h6;
-  assign \$11  = r_port__addr + 1'h1;
-  assign \$12  = \$10  ? 4'h0 : \$11 ;
-  assign \$13  = w_rdy & w_en;
-  assign \$14  = ~ r_rdy;
-  assign \$15  = \$14  | r_en;
-  assign \$16  = inner_r_rdy & \$15 ;
-  assign \$17  = ~ \$16 ;
-  assign \$18  = \$13  & \$17 ;
-  assign \$19  = inner_level + 1'h1;
-  assign \$20  = ~ r_rdy;
-  assign \$21  = \$20  | r_en;
-  assign \$22  = inner_r_rdy & \$21 ;
-  assign \$23  = w_rdy & w_en;
-  assign \$24  = ~ \$23 ;
-  assign \$25  = \$22  & \$24 ;
-  assign \$26  = inner_level - 1'h1;
-  assign \$27  = ~ r_rdy;
-  assign \$28  = \$27  | r_en;
-  assign \$29  = inner_r_rdy & \$28 ;
+  assign r_data = storage[r_port__addr];
+  assign w_rdy = level != 4'h8;
+  assign r_rdy = | level;
+  assign w_port__en = w_en & w_rdy;
+  assign \$1  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
+  assign \$10  = r_rdy & r_en;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$30 ;
+    w_port__addr <= \$15 ;
   always @(posedge clk)
-    r_port__addr <= \$31 ;
+    r_port__addr <= \$16 ;
   always @(posedge clk)
-    inner_level <= \$32 ;
-  always @(posedge clk)
-    r_rdy <= \$33 ;
+    level <= \$17 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$30  = w_port__addr;
+    \$15  = w_port__addr;
+    if (\$1 ) begin
+      \$15  = \$2 [2:0];
+    end
+    if (rst) begin
+      \$15  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$16  = r_port__addr;
     if (\$3 ) begin
-      \$30  = \$6 [2:0];
+      \$16  = \$4 [2:0];
     end
     if (rst) begin
-      \$30  = 3'h0;
+      \$16  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$31  = r_port__addr;
-    if (\$9 ) begin
-      \$31  = \$12 [2:0];
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [3:0];
+    end
+    if (\$13 ) begin
+      \$17  = \$14 [3:0];
     end
     if (rst) begin
-      \$31  = 3'h0;
+      \$17  = 4'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$32  = inner_level;
-    if (\$18 ) begin
-      \$32  = \$19 [2:0];
-    end
-    if (\$25 ) begin
-      \$32  = \$26 [2:0];
-    end
-    if (rst) begin
-      \$32  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$33  = r_rdy;
-    if (\$29 ) begin
-      \$33  = 1'h1;
-    end else if (r_en) begin
-      \$33  = 1'h0;
-    end
-    if (rst) begin
-      \$33  = 1'h0;
-    end
-  end
-  assign level = w_level;
-  assign r_level = w_level;
+  assign w_level = level;
+  assign r_level = level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
@@ -30142,25 +30149,25 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_data, r_en, w_p
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast
-, tx_frames, store__peer, store__slot, store__beat, unsent, owed, \port$3151$0 , m_axis__tready);
+module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3165$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [31:0] \$100 ;
+  wire [28:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [30:0] \$102 ;
+  wire [29:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [31:0] \$104 ;
+  wire [30:0] \$104 ;
   wire [31:0] \$105 ;
   wire [31:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [30:0] \$108 ;
+  wire [29:0] \$108 ;
   wire [31:0] \$109 ;
   wire [15:0] \$11 ;
-  wire [31:0] \$110 ;
+  wire [30:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [29:0] \$112 ;
+  wire [31:0] \$112 ;
   wire [31:0] \$113 ;
   wire [30:0] \$114 ;
   wire [31:0] \$115 ;
@@ -30169,459 +30176,478 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire [31:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [31:0] \$120 ;
+  wire [30:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [29:0] \$122 ;
+  wire [31:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [30:0] \$124 ;
+  wire [31:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [31:0] \$126 ;
+  wire [30:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [30:0] \$128 ;
+  wire [31:0] \$128 ;
   wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire [31:0] \$130 ;
+  wire [29:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [31:0] \$132 ;
+  wire [30:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [30:0] \$134 ;
+  wire [31:0] \$134 ;
   wire [31:0] \$135 ;
   wire [31:0] \$136 ;
   wire [31:0] \$137 ;
   wire [31:0] \$138 ;
   wire [31:0] \$139 ;
   wire \$14 ;
-  wire [25:0] \$140 ;
+  wire [29:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [26:0] \$142 ;
+  wire [30:0] \$142 ;
   wire [31:0] \$143 ;
-  wire [27:0] \$144 ;
+  wire [31:0] \$144 ;
   wire [31:0] \$145 ;
-  wire [28:0] \$146 ;
+  wire [30:0] \$146 ;
   wire [31:0] \$147 ;
-  wire [29:0] \$148 ;
+  wire [31:0] \$148 ;
   wire [31:0] \$149 ;
   wire \$15 ;
-  wire [30:0] \$150 ;
+  wire [31:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [31:0] \$152 ;
+  wire [30:0] \$152 ;
   wire [31:0] \$153 ;
-  wire [29:0] \$154 ;
+  wire [31:0] \$154 ;
   wire [31:0] \$155 ;
-  wire [30:0] \$156 ;
+  wire [31:0] \$156 ;
   wire [31:0] \$157 ;
-  wire [31:0] \$158 ;
+  wire [25:0] \$158 ;
   wire [31:0] \$159 ;
   wire \$16 ;
-  wire [30:0] \$160 ;
+  wire [26:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [31:0] \$162 ;
+  wire [27:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [31:0] \$164 ;
+  wire [28:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [31:0] \$166 ;
+  wire [29:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [31:0] \$168 ;
+  wire [30:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
   wire [31:0] \$170 ;
   wire [31:0] \$171 ;
-  wire [30:0] \$172 ;
+  wire [29:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [31:0] \$174 ;
+  wire [30:0] \$174 ;
   wire [31:0] \$175 ;
   wire [31:0] \$176 ;
   wire [31:0] \$177 ;
-  wire [31:0] \$178 ;
+  wire [30:0] \$178 ;
   wire [31:0] \$179 ;
   wire \$18 ;
-  wire [24:0] \$180 ;
+  wire [31:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [25:0] \$182 ;
+  wire [31:0] \$182 ;
   wire [31:0] \$183 ;
-  wire [26:0] \$184 ;
+  wire [31:0] \$184 ;
   wire [31:0] \$185 ;
-  wire [27:0] \$186 ;
+  wire [31:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [28:0] \$188 ;
+  wire [31:0] \$188 ;
   wire [31:0] \$189 ;
   wire [63:0] \$19 ;
-  wire [29:0] \$190 ;
+  wire [30:0] \$190 ;
   wire [31:0] \$191 ;
-  wire [30:0] \$192 ;
+  wire [31:0] \$192 ;
   wire [31:0] \$193 ;
   wire [31:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [28:0] \$196 ;
+  wire [31:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [29:0] \$198 ;
+  wire [24:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
-  wire [31:0] \$20 ;
-  wire [30:0] \$200 ;
+  wire \$20 ;
+  wire [25:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [31:0] \$202 ;
+  wire [26:0] \$202 ;
   wire [31:0] \$203 ;
-  wire [30:0] \$204 ;
+  wire [27:0] \$204 ;
   wire [31:0] \$205 ;
-  wire [31:0] \$206 ;
+  wire [28:0] \$206 ;
   wire [31:0] \$207 ;
-  wire [31:0] \$208 ;
+  wire [29:0] \$208 ;
   wire [31:0] \$209 ;
   wire \$21 ;
-  wire [29:0] \$210 ;
+  wire [30:0] \$210 ;
   wire [31:0] \$211 ;
-  wire [30:0] \$212 ;
+  wire [31:0] \$212 ;
   wire [31:0] \$213 ;
-  wire [31:0] \$214 ;
+  wire [28:0] \$214 ;
   wire [31:0] \$215 ;
-  wire [26:0] \$216 ;
+  wire [29:0] \$216 ;
   wire [31:0] \$217 ;
-  wire [27:0] \$218 ;
+  wire [30:0] \$218 ;
   wire [31:0] \$219 ;
   wire \$22 ;
-  wire [28:0] \$220 ;
+  wire [31:0] \$220 ;
   wire [31:0] \$221 ;
-  wire [29:0] \$222 ;
+  wire [30:0] \$222 ;
   wire [31:0] \$223 ;
-  wire [30:0] \$224 ;
+  wire [31:0] \$224 ;
   wire [31:0] \$225 ;
   wire [31:0] \$226 ;
   wire [31:0] \$227 ;
-  wire [4:0] \$228 ;
-  wire \$229 ;
+  wire [29:0] \$228 ;
+  wire [31:0] \$229 ;
   wire \$23 ;
-  wire \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire \$239 ;
+  wire [30:0] \$230 ;
+  wire [31:0] \$231 ;
+  wire [31:0] \$232 ;
+  wire [31:0] \$233 ;
+  wire [26:0] \$234 ;
+  wire [31:0] \$235 ;
+  wire [27:0] \$236 ;
+  wire [31:0] \$237 ;
+  wire [28:0] \$238 ;
+  wire [31:0] \$239 ;
   wire \$24 ;
-  wire \$240 ;
-  wire [16:0] \$241 ;
-  wire [16:0] \$242 ;
-  wire [16:0] \$243 ;
-  wire \$244 ;
+  wire [29:0] \$240 ;
+  wire [31:0] \$241 ;
+  wire [30:0] \$242 ;
+  wire [31:0] \$243 ;
+  wire [31:0] \$244 ;
   wire [31:0] \$245 ;
-  wire [31:0] \$246 ;
-  wire [30:0] \$247 ;
-  wire [31:0] \$248 ;
-  wire [31:0] \$249 ;
+  wire [2:0] \$246 ;
+  wire \$247 ;
+  wire \$248 ;
+  wire \$249 ;
   wire \$25 ;
-  wire [31:0] \$250 ;
-  wire [31:0] \$251 ;
-  wire [31:0] \$252 ;
-  wire [30:0] \$253 ;
-  wire [31:0] \$254 ;
-  wire [31:0] \$255 ;
-  wire [31:0] \$256 ;
-  wire [29:0] \$257 ;
-  wire [31:0] \$258 ;
-  wire [30:0] \$259 ;
+  wire \$250 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire \$255 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire \$258 ;
+  wire [16:0] \$259 ;
   wire \$26 ;
-  wire [31:0] \$260 ;
-  wire [31:0] \$261 ;
-  wire [31:0] \$262 ;
-  wire [31:0] \$263 ;
+  wire [16:0] \$260 ;
+  wire [16:0] \$261 ;
+  wire \$262 ;
+  wire \$263 ;
   wire [31:0] \$264 ;
   wire [31:0] \$265 ;
-  wire [31:0] \$266 ;
-  wire [29:0] \$267 ;
+  wire [30:0] \$266 ;
+  wire [31:0] \$267 ;
   wire [31:0] \$268 ;
-  wire [30:0] \$269 ;
+  wire [31:0] \$269 ;
   wire \$27 ;
   wire [31:0] \$270 ;
   wire [31:0] \$271 ;
-  wire [31:0] \$272 ;
-  wire [30:0] \$273 ;
+  wire [30:0] \$272 ;
+  wire [31:0] \$273 ;
   wire [31:0] \$274 ;
   wire [31:0] \$275 ;
-  wire [31:0] \$276 ;
+  wire [29:0] \$276 ;
   wire [31:0] \$277 ;
-  wire [31:0] \$278 ;
-  wire [30:0] \$279 ;
+  wire [30:0] \$278 ;
+  wire [31:0] \$279 ;
   wire \$28 ;
   wire [31:0] \$280 ;
   wire [31:0] \$281 ;
   wire [31:0] \$282 ;
   wire [31:0] \$283 ;
   wire [31:0] \$284 ;
-  wire [25:0] \$285 ;
-  wire [31:0] \$286 ;
-  wire [26:0] \$287 ;
-  wire [31:0] \$288 ;
-  wire [27:0] \$289 ;
+  wire [31:0] \$285 ;
+  wire [29:0] \$286 ;
+  wire [31:0] \$287 ;
+  wire [30:0] \$288 ;
+  wire [31:0] \$289 ;
   wire \$29 ;
   wire [31:0] \$290 ;
-  wire [28:0] \$291 ;
-  wire [31:0] \$292 ;
-  wire [29:0] \$293 ;
+  wire [31:0] \$291 ;
+  wire [30:0] \$292 ;
+  wire [31:0] \$293 ;
   wire [31:0] \$294 ;
-  wire [30:0] \$295 ;
+  wire [31:0] \$295 ;
   wire [31:0] \$296 ;
   wire [31:0] \$297 ;
-  wire [31:0] \$298 ;
-  wire [29:0] \$299 ;
+  wire [30:0] \$298 ;
+  wire [31:0] \$299 ;
   wire [3:0] \$3 ;
   wire \$30 ;
   wire [31:0] \$300 ;
-  wire [30:0] \$301 ;
+  wire [31:0] \$301 ;
   wire [31:0] \$302 ;
   wire [31:0] \$303 ;
-  wire [31:0] \$304 ;
-  wire [30:0] \$305 ;
-  wire [31:0] \$306 ;
+  wire [25:0] \$304 ;
+  wire [31:0] \$305 ;
+  wire [26:0] \$306 ;
   wire [31:0] \$307 ;
-  wire [31:0] \$308 ;
+  wire [27:0] \$308 ;
   wire [31:0] \$309 ;
   wire \$31 ;
-  wire [31:0] \$310 ;
-  wire [30:0] \$311 ;
-  wire [31:0] \$312 ;
+  wire [28:0] \$310 ;
+  wire [31:0] \$311 ;
+  wire [29:0] \$312 ;
   wire [31:0] \$313 ;
-  wire [31:0] \$314 ;
+  wire [30:0] \$314 ;
   wire [31:0] \$315 ;
   wire [31:0] \$316 ;
-  wire [30:0] \$317 ;
-  wire [31:0] \$318 ;
+  wire [31:0] \$317 ;
+  wire [29:0] \$318 ;
   wire [31:0] \$319 ;
-  wire \$32 ;
-  wire [31:0] \$320 ;
-  wire [29:0] \$321 ;
+  wire [16:0] \$32 ;
+  wire [30:0] \$320 ;
+  wire [31:0] \$321 ;
   wire [31:0] \$322 ;
-  wire [30:0] \$323 ;
-  wire [31:0] \$324 ;
+  wire [31:0] \$323 ;
+  wire [30:0] \$324 ;
   wire [31:0] \$325 ;
   wire [31:0] \$326 ;
   wire [31:0] \$327 ;
   wire [31:0] \$328 ;
   wire [31:0] \$329 ;
-  wire [15:0] \$33 ;
-  wire [31:0] \$330 ;
-  wire [29:0] \$331 ;
+  wire [16:0] \$33 ;
+  wire [30:0] \$330 ;
+  wire [31:0] \$331 ;
   wire [31:0] \$332 ;
-  wire [30:0] \$333 ;
+  wire [31:0] \$333 ;
   wire [31:0] \$334 ;
   wire [31:0] \$335 ;
-  wire [31:0] \$336 ;
-  wire [30:0] \$337 ;
+  wire [30:0] \$336 ;
+  wire [31:0] \$337 ;
   wire [31:0] \$338 ;
   wire [31:0] \$339 ;
-  wire \$34 ;
-  wire [31:0] \$340 ;
+  wire [16:0] \$34 ;
+  wire [29:0] \$340 ;
   wire [31:0] \$341 ;
-  wire [31:0] \$342 ;
-  wire [30:0] \$343 ;
+  wire [30:0] \$342 ;
+  wire [31:0] \$343 ;
   wire [31:0] \$344 ;
   wire [31:0] \$345 ;
   wire [31:0] \$346 ;
   wire [31:0] \$347 ;
   wire [31:0] \$348 ;
-  wire [25:0] \$349 ;
-  wire [7:0] \$35 ;
-  wire [31:0] \$350 ;
-  wire [26:0] \$351 ;
-  wire [31:0] \$352 ;
-  wire [27:0] \$353 ;
+  wire [31:0] \$349 ;
+  wire [17:0] \$35 ;
+  wire [29:0] \$350 ;
+  wire [31:0] \$351 ;
+  wire [30:0] \$352 ;
+  wire [31:0] \$353 ;
   wire [31:0] \$354 ;
-  wire [28:0] \$355 ;
-  wire [31:0] \$356 ;
-  wire [29:0] \$357 ;
+  wire [31:0] \$355 ;
+  wire [30:0] \$356 ;
+  wire [31:0] \$357 ;
   wire [31:0] \$358 ;
-  wire [30:0] \$359 ;
-  wire [31:0] \$36 ;
+  wire [31:0] \$359 ;
+  wire \$36 ;
   wire [31:0] \$360 ;
   wire [31:0] \$361 ;
-  wire [31:0] \$362 ;
-  wire [29:0] \$363 ;
+  wire [30:0] \$362 ;
+  wire [31:0] \$363 ;
   wire [31:0] \$364 ;
-  wire [30:0] \$365 ;
+  wire [31:0] \$365 ;
   wire [31:0] \$366 ;
   wire [31:0] \$367 ;
-  wire [31:0] \$368 ;
-  wire [30:0] \$369 ;
-  wire [31:0] \$37 ;
-  wire [31:0] \$370 ;
+  wire [25:0] \$368 ;
+  wire [31:0] \$369 ;
+  wire [3:0] \$37 ;
+  wire [26:0] \$370 ;
   wire [31:0] \$371 ;
-  wire [31:0] \$372 ;
+  wire [27:0] \$372 ;
   wire [31:0] \$373 ;
-  wire [31:0] \$374 ;
+  wire [28:0] \$374 ;
   wire [31:0] \$375 ;
-  wire [31:0] \$376 ;
+  wire [29:0] \$376 ;
   wire [31:0] \$377 ;
-  wire [31:0] \$378 ;
+  wire [30:0] \$378 ;
   wire [31:0] \$379 ;
-  wire [30:0] \$38 ;
+  wire [31:0] \$38 ;
   wire [31:0] \$380 ;
-  wire [30:0] \$381 ;
-  wire [31:0] \$382 ;
+  wire [31:0] \$381 ;
+  wire [29:0] \$382 ;
   wire [31:0] \$383 ;
-  wire [31:0] \$384 ;
+  wire [30:0] \$384 ;
   wire [31:0] \$385 ;
   wire [31:0] \$386 ;
   wire [31:0] \$387 ;
-  wire [31:0] \$388 ;
-  wire [24:0] \$389 ;
-  wire [31:0] \$39 ;
+  wire [30:0] \$388 ;
+  wire [31:0] \$389 ;
+  wire \$39 ;
   wire [31:0] \$390 ;
-  wire [25:0] \$391 ;
+  wire [31:0] \$391 ;
   wire [31:0] \$392 ;
-  wire [26:0] \$393 ;
+  wire [31:0] \$393 ;
   wire [31:0] \$394 ;
-  wire [27:0] \$395 ;
+  wire [31:0] \$395 ;
   wire [31:0] \$396 ;
-  wire [28:0] \$397 ;
+  wire [31:0] \$397 ;
   wire [31:0] \$398 ;
-  wire [29:0] \$399 ;
+  wire [31:0] \$399 ;
   wire \$4 ;
-  wire [31:0] \$40 ;
-  wire [31:0] \$400 ;
-  wire [30:0] \$401 ;
+  wire \$40 ;
+  wire [30:0] \$400 ;
+  wire [31:0] \$401 ;
   wire [31:0] \$402 ;
   wire [31:0] \$403 ;
   wire [31:0] \$404 ;
-  wire [28:0] \$405 ;
+  wire [31:0] \$405 ;
   wire [31:0] \$406 ;
-  wire [29:0] \$407 ;
-  wire [31:0] \$408 ;
-  wire [30:0] \$409 ;
-  wire [31:0] \$41 ;
-  wire [31:0] \$410 ;
+  wire [31:0] \$407 ;
+  wire [24:0] \$408 ;
+  wire [31:0] \$409 ;
+  wire \$41 ;
+  wire [25:0] \$410 ;
   wire [31:0] \$411 ;
-  wire [31:0] \$412 ;
-  wire [30:0] \$413 ;
-  wire [31:0] \$414 ;
+  wire [26:0] \$412 ;
+  wire [31:0] \$413 ;
+  wire [27:0] \$414 ;
   wire [31:0] \$415 ;
-  wire [31:0] \$416 ;
+  wire [28:0] \$416 ;
   wire [31:0] \$417 ;
-  wire [31:0] \$418 ;
-  wire [29:0] \$419 ;
-  wire [31:0] \$42 ;
-  wire [31:0] \$420 ;
-  wire [30:0] \$421 ;
+  wire [29:0] \$418 ;
+  wire [31:0] \$419 ;
+  wire \$42 ;
+  wire [30:0] \$420 ;
+  wire [31:0] \$421 ;
   wire [31:0] \$422 ;
   wire [31:0] \$423 ;
-  wire [31:0] \$424 ;
-  wire [26:0] \$425 ;
-  wire [31:0] \$426 ;
-  wire [27:0] \$427 ;
-  wire [31:0] \$428 ;
-  wire [28:0] \$429 ;
-  wire [31:0] \$43 ;
+  wire [28:0] \$424 ;
+  wire [31:0] \$425 ;
+  wire [29:0] \$426 ;
+  wire [31:0] \$427 ;
+  wire [30:0] \$428 ;
+  wire [31:0] \$429 ;
+  wire \$43 ;
   wire [31:0] \$430 ;
-  wire [29:0] \$431 ;
-  wire [31:0] \$432 ;
-  wire [30:0] \$433 ;
+  wire [31:0] \$431 ;
+  wire [30:0] \$432 ;
+  wire [31:0] \$433 ;
   wire [31:0] \$434 ;
   wire [31:0] \$435 ;
   wire [31:0] \$436 ;
-  wire [4:0] \$437 ;
-  wire \$438 ;
-  wire \$439 ;
-  wire [30:0] \$44 ;
-  wire \$440 ;
-  wire \$441 ;
-  wire \$442 ;
-  wire \$443 ;
-  wire \$444 ;
-  wire \$445 ;
-  wire \$446 ;
-  wire \$447 ;
-  wire \$448 ;
-  wire [16:0] \$449 ;
-  wire [31:0] \$45 ;
-  wire [16:0] \$450 ;
-  wire [16:0] \$451 ;
-  wire [17:0] \$452 ;
-  wire \$453 ;
-  wire \$454 ;
-  wire \$455 ;
+  wire [31:0] \$437 ;
+  wire [29:0] \$438 ;
+  wire [31:0] \$439 ;
+  wire \$44 ;
+  wire [30:0] \$440 ;
+  wire [31:0] \$441 ;
+  wire [31:0] \$442 ;
+  wire [31:0] \$443 ;
+  wire [26:0] \$444 ;
+  wire [31:0] \$445 ;
+  wire [27:0] \$446 ;
+  wire [31:0] \$447 ;
+  wire [28:0] \$448 ;
+  wire [31:0] \$449 ;
+  wire \$45 ;
+  wire [29:0] \$450 ;
+  wire [31:0] \$451 ;
+  wire [30:0] \$452 ;
+  wire [31:0] \$453 ;
+  wire [31:0] \$454 ;
+  wire [31:0] \$455 ;
   wire \$456 ;
-  wire [15:0] \$457 ;
+  wire \$457 ;
   wire \$458 ;
-  wire [7:0] \$459 ;
-  wire [31:0] \$46 ;
-  reg \$460 ;
-  reg \$461 ;
-  reg [15:0] \$462 ;
-  reg [15:0] \$463 ;
-  reg \$464 ;
-  reg [7:0] \$465 ;
-  reg [2:0] \$466 ;
-  reg \$467 ;
-  reg [3:0] \$468 ;
-  reg [31:0] \$469 ;
-  wire [31:0] \$47 ;
-  reg [1:0] \$470 ;
-  wire [29:0] \$48 ;
-  wire [31:0] \$49 ;
-  wire [8:0] \$491 ;
+  wire \$459 ;
+  wire \$46 ;
+  wire \$460 ;
+  wire \$461 ;
+  wire \$462 ;
+  wire \$463 ;
+  wire \$464 ;
+  wire \$465 ;
+  wire \$466 ;
+  wire [16:0] \$467 ;
+  wire [16:0] \$468 ;
+  wire [16:0] \$469 ;
+  wire \$47 ;
+  wire [17:0] \$470 ;
+  wire \$471 ;
+  wire \$472 ;
+  wire \$473 ;
+  wire \$474 ;
+  wire [15:0] \$475 ;
+  wire \$476 ;
+  wire [7:0] \$477 ;
+  reg [2:0] \$478 ;
+  reg \$479 ;
+  wire \$48 ;
+  reg \$480 ;
+  reg [15:0] \$481 ;
+  reg [15:0] \$482 ;
+  reg \$483 ;
+  reg [7:0] \$484 ;
+  reg [2:0] \$485 ;
+  reg \$486 ;
+  reg [1:0] \$487 ;
+  reg [31:0] \$488 ;
+  reg [1:0] \$489 ;
+  wire \$49 ;
   wire [2:0] \$5 ;
-  wire [30:0] \$50 ;
-  wire [31:0] \$51 ;
-  wire [31:0] \$52 ;
-  wire [31:0] \$53 ;
+  wire \$50 ;
+  wire [15:0] \$51 ;
+  wire [8:0] \$510 ;
+  wire \$52 ;
+  wire [7:0] \$53 ;
   wire [31:0] \$54 ;
   wire [31:0] \$55 ;
-  wire [31:0] \$56 ;
+  wire [30:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [29:0] \$58 ;
+  wire [31:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
-  wire [30:0] \$60 ;
+  wire [31:0] \$60 ;
   wire [31:0] \$61 ;
-  wire [31:0] \$62 ;
+  wire [30:0] \$62 ;
   wire [31:0] \$63 ;
-  wire [30:0] \$64 ;
+  wire [31:0] \$64 ;
   wire [31:0] \$65 ;
-  wire [31:0] \$66 ;
+  wire [29:0] \$66 ;
   wire [31:0] \$67 ;
-  wire [31:0] \$68 ;
+  wire [30:0] \$68 ;
   wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [30:0] \$70 ;
+  wire [31:0] \$70 ;
   wire [31:0] \$71 ;
   wire [31:0] \$72 ;
   wire [31:0] \$73 ;
   wire [31:0] \$74 ;
   wire [31:0] \$75 ;
-  wire [25:0] \$76 ;
+  wire [29:0] \$76 ;
   wire [31:0] \$77 ;
-  wire [26:0] \$78 ;
+  wire [30:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [27:0] \$80 ;
+  wire [31:0] \$80 ;
   wire [31:0] \$81 ;
-  wire [28:0] \$82 ;
+  wire [30:0] \$82 ;
   wire [31:0] \$83 ;
-  wire [29:0] \$84 ;
+  wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [30:0] \$86 ;
+  wire [31:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [31:0] \$88 ;
+  wire [30:0] \$88 ;
   wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [29:0] \$90 ;
+  wire [31:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [30:0] \$92 ;
+  wire [31:0] \$92 ;
   wire [31:0] \$93 ;
-  wire [31:0] \$94 ;
+  wire [25:0] \$94 ;
   wire [31:0] \$95 ;
-  wire [30:0] \$96 ;
+  wire [26:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [31:0] \$98 ;
+  wire [27:0] \$98 ;
   wire [31:0] \$99 ;
   input [15:0] ack;
   wire [15:0] ack;
   output [1:0] ack_sent;
   reg [1:0] ack_sent;
   wire any_expired;
-  reg [3:0] beat = 4'h0;
+  reg [1:0] beat = 2'h0;
   input clk;
   wire clk;
   reg [31:0] crc = 32'd4294967295;
@@ -30691,12 +30717,14 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg naks_sent;
   input [1:0] owed;
   wire [1:0] owed;
+  reg [2:0] pbeat = 3'h0;
   wire peer;
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$3151$0 ;
-  wire \port$3151$0 ;
+  input \port$3165$0 ;
+  wire \port$3165$0 ;
+  wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
   reg rr = 1'h0;
@@ -30707,11 +30735,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   input [15:0] seq;
   wire [15:0] seq;
   output [2:0] store__beat;
-  wire [2:0] store__beat;
+  reg [2:0] store__beat;
   output store__busy;
   wire store__busy;
   input [63:0] store__data;
   wire [63:0] store__data;
+  input store__data_ok;
+  wire store__data_ok;
   input [110:0] store__hdr;
   wire [110:0] store__hdr;
   (* enum_base_type = "MsgKind" *)
@@ -30746,6 +30776,16 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg tx_retransmits;
   input [1:0] unsent;
   wire [1:0] unsent;
+  always @(posedge clk)
+    store__slot <= \$485 ;
+  always @(posedge clk)
+    rr <= \$486 ;
+  always @(posedge clk)
+    beat <= \$487 ;
+  always @(posedge clk)
+    crc <= \$488 ;
+  always @(posedge clk)
+    sender_state <= \$489 ;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
   assign \$2  = cur_type == 1'h1;
@@ -30765,466 +30805,625 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$16  = \$15  & retransmit;
   assign \$17  = unsent >> pick;
   assign \$18  = ~ \$17 ;
-  assign \$491  = beat[1:0] * 7'h40;
-  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$491 ;
-  assign \$20  = ~ crc;
-  assign \$21  = ~ any_expired;
-  assign \$22  = \$21  & pick_valid;
-  assign \$23  = unsent >> pick;
-  assign \$24  = unsent >> pick;
-  assign \$25  = \$24  & retransmit;
-  assign \$26  = unsent >> pick;
-  assign \$27  = ~ \$26 ;
-  assign \$28  = ! sender_state;
-  assign \$29  = sender_state == 1'h1;
-  assign \$30  = sender_state == 2'h2;
-  assign \$31  = sender_state == 2'h3;
-  assign \$32  = unsent >> pick;
-  assign \$33  = \$32  ? seq : 16'h0000;
-  assign \$34  = unsent >> pick;
-  assign \$35  = \$34  ? 8'h01 : 8'h02;
-  assign \$36  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$38  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$39  = \$37  ^ { 1'h0, \$38  };
-  assign \$40  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$41  = \$39  ^ \$40 ;
-  assign \$42  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$43  = \$41  ^ \$42 ;
-  assign \$44  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$45  = \$43  ^ { 1'h0, \$44  };
-  assign \$46  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$47  = \$45  ^ \$46 ;
-  assign \$48  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$49  = \$47  ^ { 2'h0, \$48  };
-  assign \$50  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$51  = \$49  ^ { 1'h0, \$50  };
-  assign \$52  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$53  = \$51  ^ \$52 ;
-  assign \$54  = crc[9] ? 32'd2543784233 : 32'd0;
-  assign \$55  = \$53  ^ \$54 ;
-  assign \$56  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$57  = \$55  ^ \$56 ;
-  assign \$58  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$59  = \$57  ^ { 2'h0, \$58  };
-  assign \$60  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$61  = \$59  ^ { 1'h0, \$60  };
-  assign \$62  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$63  = \$61  ^ \$62 ;
-  assign \$64  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$65  = \$63  ^ { 1'h0, \$64  };
-  assign \$66  = crc[15] ? 32'd2283203314 : 32'd0;
-  assign \$67  = \$65  ^ \$66 ;
-  assign \$68  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$69  = \$67  ^ \$68 ;
-  assign \$70  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$71  = \$69  ^ { 1'h0, \$70  };
-  assign \$72  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$510  = beat * 7'h40;
+  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$510 ;
+  assign \$20  = m_axis__tvalid & m_axis__tready;
+  assign \$21  = cur_type == 1'h1;
+  assign \$22  = store__hdr[3:0] == 1'h1;
+  assign \$23  = store__hdr[3:0] == 2'h3;
+  assign \$24  = \$22  | \$23 ;
+  assign \$25  = store__hdr[3:0] == 3'h4;
+  assign \$26  = store__hdr[3:0] == 3'h6;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = ! store__hdr[6:4];
+  assign \$29  = \$27  & \$28 ;
+  assign \$30  = \$24  | \$29 ;
+  assign \$31  = \$21  & \$30 ;
+  assign \$32  = store__hdr[110:95] + 3'h7;
+  assign \$34  = \$31  ? \$33  : 17'h00000;
+  assign \$35  = \$34  - 1'h1;
+  assign \$36  = pbeat == \$35 ;
+  assign \$37  = pbeat + 1'h1;
+  assign \$38  = ~ crc;
+  assign \$39  = ~ any_expired;
+  assign \$40  = \$39  & pick_valid;
+  assign \$41  = unsent >> pick;
+  assign \$42  = unsent >> pick;
+  assign \$43  = \$42  & retransmit;
+  assign \$44  = unsent >> pick;
+  assign \$45  = ~ \$44 ;
+  assign \$46  = ! sender_state;
+  assign \$47  = sender_state == 1'h1;
+  assign \$48  = sender_state == 2'h2;
+  assign \$49  = sender_state == 2'h3;
+  assign \$50  = unsent >> pick;
+  assign \$51  = \$50  ? seq : 16'h0000;
+  assign \$52  = unsent >> pick;
+  assign \$53  = \$52  ? 8'h01 : 8'h02;
+  assign \$54  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$56  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$57  = \$55  ^ { 1'h0, \$56  };
+  assign \$58  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$59  = \$57  ^ \$58 ;
+  assign \$60  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$61  = \$59  ^ \$60 ;
+  assign \$62  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$63  = \$61  ^ { 1'h0, \$62  };
+  assign \$64  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$65  = \$63  ^ \$64 ;
+  assign \$66  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$67  = \$65  ^ { 2'h0, \$66  };
+  assign \$68  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$69  = \$67  ^ { 1'h0, \$68  };
+  assign \$70  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$71  = \$69  ^ \$70 ;
+  assign \$72  = crc[9] ? 32'd2543784233 : 32'd0;
   assign \$73  = \$71  ^ \$72 ;
-  assign \$74  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$74  = crc[10] ? 32'd4098827283 : 32'd0;
   assign \$75  = \$73  ^ \$74 ;
-  assign \$76  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$77  = \$75  ^ { 6'h00, \$76  };
-  assign \$78  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$79  = \$77  ^ { 5'h00, \$78  };
-  assign \$80  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$81  = \$79  ^ { 4'h0, \$80  };
-  assign \$82  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$83  = \$81  ^ { 3'h0, \$82  };
-  assign \$84  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$85  = \$83  ^ { 2'h0, \$84  };
-  assign \$86  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$87  = \$85  ^ { 1'h0, \$86  };
-  assign \$88  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$89  = \$87  ^ \$88 ;
-  assign \$90  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$91  = \$89  ^ { 2'h0, \$90  };
-  assign \$92  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$93  = \$91  ^ { 1'h0, \$92  };
-  assign \$94  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$97  = \$95  ^ { 1'h0, \$96  };
-  assign \$98  = crc[31] ? 32'd2984685714 : 32'd0;
-  assign \$99  = \$97  ^ \$98 ;
-  assign \$100  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$101  = \$99  ^ \$100 ;
-  assign \$102  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$103  = \$101  ^ { 1'h0, \$102  };
-  assign \$104  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$105  = \$103  ^ \$104 ;
-  assign \$106  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$76  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$77  = \$75  ^ { 2'h0, \$76  };
+  assign \$78  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$79  = \$77  ^ { 1'h0, \$78  };
+  assign \$80  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$81  = \$79  ^ \$80 ;
+  assign \$82  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$83  = \$81  ^ { 1'h0, \$82  };
+  assign \$84  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$85  = \$83  ^ \$84 ;
+  assign \$86  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$87  = \$85  ^ \$86 ;
+  assign \$88  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$89  = \$87  ^ { 1'h0, \$88  };
+  assign \$90  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$91  = \$89  ^ \$90 ;
+  assign \$92  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$93  = \$91  ^ \$92 ;
+  assign \$94  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$95  = \$93  ^ { 6'h00, \$94  };
+  assign \$96  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$97  = \$95  ^ { 5'h00, \$96  };
+  assign \$98  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$99  = \$97  ^ { 4'h0, \$98  };
+  assign \$100  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$101  = \$99  ^ { 3'h0, \$100  };
+  assign \$102  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$103  = \$101  ^ { 2'h0, \$102  };
+  assign \$104  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$105  = \$103  ^ { 1'h0, \$104  };
+  assign \$106  = crc[26] ? 32'd4118849216 : 32'd0;
   assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$109  = \$107  ^ { 1'h0, \$108  };
-  assign \$110  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$111  = \$109  ^ \$110 ;
-  assign \$112  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$113  = \$111  ^ { 2'h0, \$112  };
-  assign \$114  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$108  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$109  = \$107  ^ { 2'h0, \$108  };
+  assign \$110  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$111  = \$109  ^ { 1'h0, \$110  };
+  assign \$112  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$113  = \$111  ^ \$112 ;
+  assign \$114  = crc[30] ? 31'h58f35849 : 31'h00000000;
   assign \$115  = \$113  ^ { 1'h0, \$114  };
-  assign \$116  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$116  = crc[31] ? 32'd2984685714 : 32'd0;
   assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$118  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
   assign \$119  = \$117  ^ \$118 ;
-  assign \$120  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$121  = \$119  ^ \$120 ;
-  assign \$122  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$123  = \$121  ^ { 2'h0, \$122  };
-  assign \$124  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$125  = \$123  ^ { 1'h0, \$124  };
-  assign \$126  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$127  = \$125  ^ \$126 ;
-  assign \$128  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$129  = \$127  ^ { 1'h0, \$128  };
-  assign \$130  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$131  = \$129  ^ \$130 ;
-  assign \$132  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$133  = \$131  ^ \$132 ;
-  assign \$134  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$135  = \$133  ^ { 1'h0, \$134  };
-  assign \$136  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$120  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$121  = \$119  ^ { 1'h0, \$120  };
+  assign \$122  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$123  = \$121  ^ \$122 ;
+  assign \$124  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$125  = \$123  ^ \$124 ;
+  assign \$126  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$127  = \$125  ^ { 1'h0, \$126  };
+  assign \$128  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$129  = \$127  ^ \$128 ;
+  assign \$130  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$131  = \$129  ^ { 2'h0, \$130  };
+  assign \$132  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$133  = \$131  ^ { 1'h0, \$132  };
+  assign \$134  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$135  = \$133  ^ \$134 ;
+  assign \$136  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
   assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$138  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
   assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$141  = \$139  ^ { 6'h00, \$140  };
-  assign \$142  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$143  = \$141  ^ { 5'h00, \$142  };
-  assign \$144  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$145  = \$143  ^ { 4'h0, \$144  };
-  assign \$146  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$147  = \$145  ^ { 3'h0, \$146  };
-  assign \$148  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$149  = \$147  ^ { 2'h0, \$148  };
-  assign \$150  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$151  = \$149  ^ { 1'h0, \$150  };
-  assign \$152  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$153  = \$151  ^ \$152 ;
-  assign \$154  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$155  = \$153  ^ { 2'h0, \$154  };
-  assign \$156  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$157  = \$155  ^ { 1'h0, \$156  };
-  assign \$158  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$161  = \$159  ^ { 1'h0, \$160  };
-  assign \$162  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$163  = \$161  ^ \$162 ;
-  assign \$164  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$165  = \$163  ^ \$164 ;
-  assign \$166  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$167  = \$165  ^ \$166 ;
-  assign \$168  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
-  assign \$169  = \$167  ^ \$168 ;
-  assign \$170  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$140  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$141  = \$139  ^ { 2'h0, \$140  };
+  assign \$142  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$143  = \$141  ^ { 1'h0, \$142  };
+  assign \$144  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$145  = \$143  ^ \$144 ;
+  assign \$146  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$147  = \$145  ^ { 1'h0, \$146  };
+  assign \$148  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$149  = \$147  ^ \$148 ;
+  assign \$150  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$151  = \$149  ^ \$150 ;
+  assign \$152  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$153  = \$151  ^ { 1'h0, \$152  };
+  assign \$154  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$155  = \$153  ^ \$154 ;
+  assign \$156  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$157  = \$155  ^ \$156 ;
+  assign \$158  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$159  = \$157  ^ { 6'h00, \$158  };
+  assign \$160  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$161  = \$159  ^ { 5'h00, \$160  };
+  assign \$162  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$163  = \$161  ^ { 4'h0, \$162  };
+  assign \$164  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$165  = \$163  ^ { 3'h0, \$164  };
+  assign \$166  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$167  = \$165  ^ { 2'h0, \$166  };
+  assign \$168  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$169  = \$167  ^ { 1'h0, \$168  };
+  assign \$170  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
   assign \$171  = \$169  ^ \$170 ;
-  assign \$172  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$173  = \$171  ^ { 1'h0, \$172  };
-  assign \$174  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$175  = \$173  ^ \$174 ;
-  assign \$176  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$172  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$173  = \$171  ^ { 2'h0, \$172  };
+  assign \$174  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$175  = \$173  ^ { 1'h0, \$174  };
+  assign \$176  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
   assign \$177  = \$175  ^ \$176 ;
-  assign \$178  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$179  = \$177  ^ \$178 ;
-  assign \$180  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$181  = \$179  ^ { 7'h00, \$180  };
-  assign \$182  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$183  = \$181  ^ { 6'h00, \$182  };
-  assign \$184  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$185  = \$183  ^ { 5'h00, \$184  };
-  assign \$186  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$187  = \$185  ^ { 4'h0, \$186  };
-  assign \$188  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$189  = \$187  ^ { 3'h0, \$188  };
-  assign \$190  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$191  = \$189  ^ { 2'h0, \$190  };
-  assign \$192  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$193  = \$191  ^ { 1'h0, \$192  };
-  assign \$194  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$178  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$179  = \$177  ^ { 1'h0, \$178  };
+  assign \$180  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$181  = \$179  ^ \$180 ;
+  assign \$182  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$183  = \$181  ^ \$182 ;
+  assign \$184  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$185  = \$183  ^ \$184 ;
+  assign \$186  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$187  = \$185  ^ \$186 ;
+  assign \$188  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$189  = \$187  ^ \$188 ;
+  assign \$190  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$191  = \$189  ^ { 1'h0, \$190  };
+  assign \$192  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$193  = \$191  ^ \$192 ;
+  assign \$194  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
   assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$197  = \$195  ^ { 3'h0, \$196  };
-  assign \$198  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$199  = \$197  ^ { 2'h0, \$198  };
-  assign \$200  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$201  = \$199  ^ { 1'h0, \$200  };
-  assign \$202  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$203  = \$201  ^ \$202 ;
-  assign \$204  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$205  = \$203  ^ { 1'h0, \$204  };
-  assign \$206  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$207  = \$205  ^ \$206 ;
-  assign \$208  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$209  = \$207  ^ \$208 ;
-  assign \$210  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$211  = \$209  ^ { 2'h0, \$210  };
-  assign \$212  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$213  = \$211  ^ { 1'h0, \$212  };
-  assign \$214  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$215  = \$213  ^ \$214 ;
-  assign \$216  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$217  = \$215  ^ { 5'h00, \$216  };
-  assign \$218  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$219  = \$217  ^ { 4'h0, \$218  };
-  assign \$220  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$221  = \$219  ^ { 3'h0, \$220  };
-  assign \$222  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$223  = \$221  ^ { 2'h0, \$222  };
-  assign \$224  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$225  = \$223  ^ { 1'h0, \$224  };
-  assign \$226  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$196  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$197  = \$195  ^ \$196 ;
+  assign \$198  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$199  = \$197  ^ { 7'h00, \$198  };
+  assign \$200  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$201  = \$199  ^ { 6'h00, \$200  };
+  assign \$202  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$203  = \$201  ^ { 5'h00, \$202  };
+  assign \$204  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$205  = \$203  ^ { 4'h0, \$204  };
+  assign \$206  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$207  = \$205  ^ { 3'h0, \$206  };
+  assign \$208  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$209  = \$207  ^ { 2'h0, \$208  };
+  assign \$210  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$211  = \$209  ^ { 1'h0, \$210  };
+  assign \$212  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$213  = \$211  ^ \$212 ;
+  assign \$214  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$215  = \$213  ^ { 3'h0, \$214  };
+  assign \$216  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$217  = \$215  ^ { 2'h0, \$216  };
+  assign \$218  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$219  = \$217  ^ { 1'h0, \$218  };
+  assign \$220  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$221  = \$219  ^ \$220 ;
+  assign \$222  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$223  = \$221  ^ { 1'h0, \$222  };
+  assign \$224  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$225  = \$223  ^ \$224 ;
+  assign \$226  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
   assign \$227  = \$225  ^ \$226 ;
-  assign \$228  = beat + 1'h1;
-  assign \$229  = beat == 2'h2;
-  assign \$230  = cur_type == 1'h1;
-  assign \$231  = store__hdr[3:0] == 1'h1;
-  assign \$232  = store__hdr[3:0] == 2'h3;
-  assign \$233  = \$231  | \$232 ;
-  assign \$234  = store__hdr[3:0] == 3'h4;
-  assign \$235  = store__hdr[3:0] == 3'h6;
-  assign \$236  = \$234  | \$235 ;
-  assign \$237  = ! store__hdr[6:4];
-  assign \$238  = \$236  & \$237 ;
-  assign \$239  = \$233  | \$238 ;
-  assign \$240  = \$230  & \$239 ;
-  assign \$241  = store__hdr[110:95] + 3'h7;
-  assign \$243  = \$240  ? \$242  : 17'h00000;
-  assign \$244  = | \$243 ;
-  assign \$245  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$247  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$248  = \$246  ^ { 1'h0, \$247  };
-  assign \$249  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$250  = \$248  ^ \$249 ;
-  assign \$251  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$252  = \$250  ^ \$251 ;
-  assign \$253  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$254  = \$252  ^ { 1'h0, \$253  };
-  assign \$255  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$256  = \$254  ^ \$255 ;
-  assign \$257  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$258  = \$256  ^ { 2'h0, \$257  };
-  assign \$259  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$260  = \$258  ^ { 1'h0, \$259  };
-  assign \$261  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$262  = \$260  ^ \$261 ;
-  assign \$263  = crc[9] ? 32'd2543784233 : 32'd0;
-  assign \$264  = \$262  ^ \$263 ;
-  assign \$265  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$266  = \$264  ^ \$265 ;
-  assign \$267  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$268  = \$266  ^ { 2'h0, \$267  };
-  assign \$269  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$270  = \$268  ^ { 1'h0, \$269  };
-  assign \$271  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$272  = \$270  ^ \$271 ;
-  assign \$273  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$274  = \$272  ^ { 1'h0, \$273  };
-  assign \$275  = crc[15] ? 32'd2283203314 : 32'd0;
-  assign \$276  = \$274  ^ \$275 ;
-  assign \$277  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$278  = \$276  ^ \$277 ;
-  assign \$279  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$280  = \$278  ^ { 1'h0, \$279  };
-  assign \$281  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$282  = \$280  ^ \$281 ;
-  assign \$283  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$284  = \$282  ^ \$283 ;
-  assign \$285  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$286  = \$284  ^ { 6'h00, \$285  };
-  assign \$287  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$288  = \$286  ^ { 5'h00, \$287  };
-  assign \$289  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$290  = \$288  ^ { 4'h0, \$289  };
-  assign \$291  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$292  = \$290  ^ { 3'h0, \$291  };
-  assign \$293  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$294  = \$292  ^ { 2'h0, \$293  };
-  assign \$295  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$296  = \$294  ^ { 1'h0, \$295  };
-  assign \$297  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$298  = \$296  ^ \$297 ;
-  assign \$299  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$300  = \$298  ^ { 2'h0, \$299  };
-  assign \$301  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$302  = \$300  ^ { 1'h0, \$301  };
-  assign \$303  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$304  = \$302  ^ \$303 ;
-  assign \$305  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$306  = \$304  ^ { 1'h0, \$305  };
-  assign \$307  = crc[31] ? 32'd2984685714 : 32'd0;
-  assign \$308  = \$306  ^ \$307 ;
-  assign \$309  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$310  = \$308  ^ \$309 ;
-  assign \$311  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$312  = \$310  ^ { 1'h0, \$311  };
-  assign \$313  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$314  = \$312  ^ \$313 ;
-  assign \$315  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$316  = \$314  ^ \$315 ;
-  assign \$317  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$318  = \$316  ^ { 1'h0, \$317  };
-  assign \$319  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$320  = \$318  ^ \$319 ;
-  assign \$321  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$322  = \$320  ^ { 2'h0, \$321  };
-  assign \$323  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$324  = \$322  ^ { 1'h0, \$323  };
-  assign \$325  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$326  = \$324  ^ \$325 ;
-  assign \$327  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
-  assign \$328  = \$326  ^ \$327 ;
-  assign \$329  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$330  = \$328  ^ \$329 ;
-  assign \$331  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$332  = \$330  ^ { 2'h0, \$331  };
-  assign \$333  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$334  = \$332  ^ { 1'h0, \$333  };
-  assign \$335  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$336  = \$334  ^ \$335 ;
-  assign \$337  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$338  = \$336  ^ { 1'h0, \$337  };
-  assign \$339  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$340  = \$338  ^ \$339 ;
-  assign \$341  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$342  = \$340  ^ \$341 ;
-  assign \$343  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$344  = \$342  ^ { 1'h0, \$343  };
-  assign \$345  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
-  assign \$346  = \$344  ^ \$345 ;
-  assign \$347  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$348  = \$346  ^ \$347 ;
-  assign \$349  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$350  = \$348  ^ { 6'h00, \$349  };
-  assign \$351  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$352  = \$350  ^ { 5'h00, \$351  };
-  assign \$353  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$354  = \$352  ^ { 4'h0, \$353  };
-  assign \$355  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$356  = \$354  ^ { 3'h0, \$355  };
-  assign \$357  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$358  = \$356  ^ { 2'h0, \$357  };
-  assign \$359  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$360  = \$358  ^ { 1'h0, \$359  };
-  assign \$361  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$362  = \$360  ^ \$361 ;
-  assign \$363  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$364  = \$362  ^ { 2'h0, \$363  };
-  assign \$365  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$366  = \$364  ^ { 1'h0, \$365  };
-  assign \$367  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$368  = \$366  ^ \$367 ;
-  assign \$369  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$370  = \$368  ^ { 1'h0, \$369  };
-  assign \$371  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$372  = \$370  ^ \$371 ;
-  assign \$373  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$374  = \$372  ^ \$373 ;
-  assign \$375  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$376  = \$374  ^ \$375 ;
-  assign \$377  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
-  assign \$378  = \$376  ^ \$377 ;
-  assign \$379  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$380  = \$378  ^ \$379 ;
-  assign \$381  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$382  = \$380  ^ { 1'h0, \$381  };
-  assign \$383  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$384  = \$382  ^ \$383 ;
-  assign \$385  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$386  = \$384  ^ \$385 ;
-  assign \$387  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$388  = \$386  ^ \$387 ;
-  assign \$389  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$390  = \$388  ^ { 7'h00, \$389  };
-  assign \$391  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$392  = \$390  ^ { 6'h00, \$391  };
-  assign \$393  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$394  = \$392  ^ { 5'h00, \$393  };
-  assign \$395  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$396  = \$394  ^ { 4'h0, \$395  };
-  assign \$397  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$398  = \$396  ^ { 3'h0, \$397  };
-  assign \$399  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$400  = \$398  ^ { 2'h0, \$399  };
-  assign \$401  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$402  = \$400  ^ { 1'h0, \$401  };
-  assign \$403  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$404  = \$402  ^ \$403 ;
-  assign \$405  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$406  = \$404  ^ { 3'h0, \$405  };
-  assign \$407  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$408  = \$406  ^ { 2'h0, \$407  };
-  assign \$409  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$410  = \$408  ^ { 1'h0, \$409  };
-  assign \$411  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$412  = \$410  ^ \$411 ;
-  assign \$413  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$414  = \$412  ^ { 1'h0, \$413  };
-  assign \$415  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$416  = \$414  ^ \$415 ;
-  assign \$417  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$418  = \$416  ^ \$417 ;
-  assign \$419  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$420  = \$418  ^ { 2'h0, \$419  };
-  assign \$421  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$422  = \$420  ^ { 1'h0, \$421  };
-  assign \$423  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$424  = \$422  ^ \$423 ;
-  assign \$425  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$426  = \$424  ^ { 5'h00, \$425  };
-  assign \$427  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$428  = \$426  ^ { 4'h0, \$427  };
-  assign \$429  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$430  = \$428  ^ { 3'h0, \$429  };
-  assign \$431  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$432  = \$430  ^ { 2'h0, \$431  };
-  assign \$433  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$434  = \$432  ^ { 1'h0, \$433  };
-  assign \$435  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$436  = \$434  ^ \$435 ;
-  assign \$437  = beat + 1'h1;
-  assign \$438  = cur_type == 1'h1;
-  assign \$439  = store__hdr[3:0] == 1'h1;
-  assign \$440  = store__hdr[3:0] == 2'h3;
-  assign \$441  = \$439  | \$440 ;
-  assign \$442  = store__hdr[3:0] == 3'h4;
-  assign \$443  = store__hdr[3:0] == 3'h6;
-  assign \$444  = \$442  | \$443 ;
-  assign \$445  = ! store__hdr[6:4];
-  assign \$446  = \$444  & \$445 ;
-  assign \$447  = \$441  | \$446 ;
-  assign \$448  = \$438  & \$447 ;
-  assign \$449  = store__hdr[110:95] + 3'h7;
-  assign \$451  = \$448  ? \$450  : 17'h00000;
-  assign \$452  = \$451  - 1'h1;
-  assign \$453  = beat == \$452 ;
-  assign \$454  = ~ any_expired;
-  assign \$455  = \$454  & pick_valid;
-  assign \$456  = unsent >> pick;
-  assign \$457  = \$456  ? seq : 16'h0000;
-  assign \$458  = unsent >> pick;
-  assign \$459  = \$458  ? 8'h01 : 8'h02;
+  assign \$228  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$229  = \$227  ^ { 2'h0, \$228  };
+  assign \$230  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$231  = \$229  ^ { 1'h0, \$230  };
+  assign \$232  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$233  = \$231  ^ \$232 ;
+  assign \$234  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$235  = \$233  ^ { 5'h00, \$234  };
+  assign \$236  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$237  = \$235  ^ { 4'h0, \$236  };
+  assign \$238  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$239  = \$237  ^ { 3'h0, \$238  };
+  assign \$240  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$241  = \$239  ^ { 2'h0, \$240  };
+  assign \$242  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$243  = \$241  ^ { 1'h0, \$242  };
+  assign \$244  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$245  = \$243  ^ \$244 ;
+  assign \$246  = beat + 1'h1;
+  assign \$247  = beat == 2'h2;
+  assign \$248  = cur_type == 1'h1;
+  assign \$249  = store__hdr[3:0] == 1'h1;
+  assign \$250  = store__hdr[3:0] == 2'h3;
+  assign \$251  = \$249  | \$250 ;
+  assign \$252  = store__hdr[3:0] == 3'h4;
+  assign \$253  = store__hdr[3:0] == 3'h6;
+  assign \$254  = \$252  | \$253 ;
+  assign \$255  = ! store__hdr[6:4];
+  assign \$256  = \$254  & \$255 ;
+  assign \$257  = \$251  | \$256 ;
+  assign \$258  = \$248  & \$257 ;
+  assign \$259  = store__hdr[110:95] + 3'h7;
+  assign \$261  = \$258  ? \$260  : 17'h00000;
+  assign \$262  = | \$261 ;
+  assign \$263  = m_axis__tvalid & m_axis__tready;
+  assign \$264  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$266  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$267  = \$265  ^ { 1'h0, \$266  };
+  assign \$268  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$269  = \$267  ^ \$268 ;
+  assign \$270  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$271  = \$269  ^ \$270 ;
+  assign \$272  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$273  = \$271  ^ { 1'h0, \$272  };
+  assign \$274  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$275  = \$273  ^ \$274 ;
+  assign \$276  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$277  = \$275  ^ { 2'h0, \$276  };
+  assign \$278  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$279  = \$277  ^ { 1'h0, \$278  };
+  assign \$280  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$281  = \$279  ^ \$280 ;
+  assign \$282  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$283  = \$281  ^ \$282 ;
+  assign \$284  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$285  = \$283  ^ \$284 ;
+  assign \$286  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$287  = \$285  ^ { 2'h0, \$286  };
+  assign \$288  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$289  = \$287  ^ { 1'h0, \$288  };
+  assign \$290  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$291  = \$289  ^ \$290 ;
+  assign \$292  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$293  = \$291  ^ { 1'h0, \$292  };
+  assign \$294  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$295  = \$293  ^ \$294 ;
+  assign \$296  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$297  = \$295  ^ \$296 ;
+  assign \$298  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$299  = \$297  ^ { 1'h0, \$298  };
+  assign \$300  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$301  = \$299  ^ \$300 ;
+  assign \$302  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$303  = \$301  ^ \$302 ;
+  assign \$304  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$305  = \$303  ^ { 6'h00, \$304  };
+  assign \$306  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$307  = \$305  ^ { 5'h00, \$306  };
+  assign \$308  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$309  = \$307  ^ { 4'h0, \$308  };
+  assign \$310  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$311  = \$309  ^ { 3'h0, \$310  };
+  assign \$312  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$313  = \$311  ^ { 2'h0, \$312  };
+  assign \$314  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$315  = \$313  ^ { 1'h0, \$314  };
+  assign \$316  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$317  = \$315  ^ \$316 ;
+  assign \$318  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$319  = \$317  ^ { 2'h0, \$318  };
+  assign \$320  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$321  = \$319  ^ { 1'h0, \$320  };
+  assign \$322  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$323  = \$321  ^ \$322 ;
+  assign \$324  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$325  = \$323  ^ { 1'h0, \$324  };
+  assign \$326  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$327  = \$325  ^ \$326 ;
+  assign \$328  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$329  = \$327  ^ \$328 ;
+  assign \$330  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$331  = \$329  ^ { 1'h0, \$330  };
+  assign \$332  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$333  = \$331  ^ \$332 ;
+  assign \$334  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$335  = \$333  ^ \$334 ;
+  assign \$336  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$337  = \$335  ^ { 1'h0, \$336  };
+  assign \$338  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$339  = \$337  ^ \$338 ;
+  assign \$340  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$341  = \$339  ^ { 2'h0, \$340  };
+  assign \$342  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$343  = \$341  ^ { 1'h0, \$342  };
+  assign \$344  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$345  = \$343  ^ \$344 ;
+  assign \$346  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$347  = \$345  ^ \$346 ;
+  assign \$348  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$349  = \$347  ^ \$348 ;
+  assign \$350  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$351  = \$349  ^ { 2'h0, \$350  };
+  assign \$352  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$353  = \$351  ^ { 1'h0, \$352  };
+  assign \$354  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$355  = \$353  ^ \$354 ;
+  assign \$356  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$357  = \$355  ^ { 1'h0, \$356  };
+  assign \$358  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$359  = \$357  ^ \$358 ;
+  assign \$360  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$361  = \$359  ^ \$360 ;
+  assign \$362  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$363  = \$361  ^ { 1'h0, \$362  };
+  assign \$364  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$365  = \$363  ^ \$364 ;
+  assign \$366  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$367  = \$365  ^ \$366 ;
+  assign \$368  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$369  = \$367  ^ { 6'h00, \$368  };
+  assign \$370  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$371  = \$369  ^ { 5'h00, \$370  };
+  assign \$372  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$373  = \$371  ^ { 4'h0, \$372  };
+  assign \$374  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$375  = \$373  ^ { 3'h0, \$374  };
+  assign \$376  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$377  = \$375  ^ { 2'h0, \$376  };
+  assign \$378  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$379  = \$377  ^ { 1'h0, \$378  };
+  assign \$380  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$381  = \$379  ^ \$380 ;
+  assign \$382  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$383  = \$381  ^ { 2'h0, \$382  };
+  assign \$384  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$385  = \$383  ^ { 1'h0, \$384  };
+  assign \$386  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$387  = \$385  ^ \$386 ;
+  assign \$388  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$389  = \$387  ^ { 1'h0, \$388  };
+  assign \$390  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$391  = \$389  ^ \$390 ;
+  assign \$392  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$393  = \$391  ^ \$392 ;
+  assign \$394  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$395  = \$393  ^ \$394 ;
+  assign \$396  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$397  = \$395  ^ \$396 ;
+  assign \$398  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$399  = \$397  ^ \$398 ;
+  assign \$400  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$401  = \$399  ^ { 1'h0, \$400  };
+  assign \$402  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$403  = \$401  ^ \$402 ;
+  assign \$404  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$405  = \$403  ^ \$404 ;
+  assign \$406  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$407  = \$405  ^ \$406 ;
+  assign \$408  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$409  = \$407  ^ { 7'h00, \$408  };
+  assign \$410  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$411  = \$409  ^ { 6'h00, \$410  };
+  assign \$412  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$413  = \$411  ^ { 5'h00, \$412  };
+  assign \$414  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$415  = \$413  ^ { 4'h0, \$414  };
+  assign \$416  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$417  = \$415  ^ { 3'h0, \$416  };
+  assign \$418  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$419  = \$417  ^ { 2'h0, \$418  };
+  assign \$420  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$421  = \$419  ^ { 1'h0, \$420  };
+  assign \$422  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$423  = \$421  ^ \$422 ;
+  assign \$424  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$425  = \$423  ^ { 3'h0, \$424  };
+  assign \$426  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$427  = \$425  ^ { 2'h0, \$426  };
+  assign \$428  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$429  = \$427  ^ { 1'h0, \$428  };
+  assign \$430  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$431  = \$429  ^ \$430 ;
+  assign \$432  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$433  = \$431  ^ { 1'h0, \$432  };
+  assign \$434  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$435  = \$433  ^ \$434 ;
+  assign \$436  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$437  = \$435  ^ \$436 ;
+  assign \$438  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$439  = \$437  ^ { 2'h0, \$438  };
+  assign \$440  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$441  = \$439  ^ { 1'h0, \$440  };
+  assign \$442  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$443  = \$441  ^ \$442 ;
+  assign \$444  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$445  = \$443  ^ { 5'h00, \$444  };
+  assign \$446  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$447  = \$445  ^ { 4'h0, \$446  };
+  assign \$448  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$449  = \$447  ^ { 3'h0, \$448  };
+  assign \$450  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$451  = \$449  ^ { 2'h0, \$450  };
+  assign \$452  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$453  = \$451  ^ { 1'h0, \$452  };
+  assign \$454  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$455  = \$453  ^ \$454 ;
+  assign \$456  = cur_type == 1'h1;
+  assign \$457  = store__hdr[3:0] == 1'h1;
+  assign \$458  = store__hdr[3:0] == 2'h3;
+  assign \$459  = \$457  | \$458 ;
+  assign \$460  = store__hdr[3:0] == 3'h4;
+  assign \$461  = store__hdr[3:0] == 3'h6;
+  assign \$462  = \$460  | \$461 ;
+  assign \$463  = ! store__hdr[6:4];
+  assign \$464  = \$462  & \$463 ;
+  assign \$465  = \$459  | \$464 ;
+  assign \$466  = \$456  & \$465 ;
+  assign \$467  = store__hdr[110:95] + 3'h7;
+  assign \$469  = \$466  ? \$468  : 17'h00000;
+  assign \$470  = \$469  - 1'h1;
+  assign \$471  = pbeat == \$470 ;
+  assign \$472  = ~ any_expired;
+  assign \$473  = \$472  & pick_valid;
+  assign \$474  = unsent >> pick;
+  assign \$475  = \$474  ? seq : 16'h0000;
+  assign \$476  = unsent >> pick;
+  assign \$477  = \$476  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    sending <= \$460 ;
+    pbeat <= \$478 ;
   always @(posedge clk)
-    store__peer <= \$461 ;
+    sending <= \$479 ;
   always @(posedge clk)
-    cur_seq <= \$462 ;
+    store__peer <= \$480 ;
   always @(posedge clk)
-    cur_ack <= \$463 ;
+    cur_seq <= \$481 ;
   always @(posedge clk)
-    cur_nak <= \$464 ;
+    cur_ack <= \$482 ;
   always @(posedge clk)
-    cur_type <= \$465 ;
+    cur_nak <= \$483 ;
   always @(posedge clk)
-    store__slot <= \$466 ;
-  always @(posedge clk)
-    rr <= \$467 ;
-  always @(posedge clk)
-    beat <= \$468 ;
-  always @(posedge clk)
-    crc <= \$469 ;
-  always @(posedge clk)
-    sender_state <= \$470 ;
+    cur_type <= \$484 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$485  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$485  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$485  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$485  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$486  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$486  = pick;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$486  = pick;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$486  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$487  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$487  = 2'h0;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$487  = \$246 [1:0];
+            if (\$247 ) begin
+              \$487  = 2'h0;
+            end
+          end
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$487  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$487  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$488  = crc;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$488  = 32'd4294967295;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$488  = \$245 ;
+          end
+      2'h2:
+          if (\$263 ) begin
+            \$488  = \$455 ;
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$488  = 32'd4294967295;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$488  = 32'd4294967295;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$489  = sender_state;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$489  = 2'h1;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            if (\$247 ) begin
+              (* full_case = 32'd1 *)
+              if (\$262 ) begin
+                \$489  = 2'h2;
+              end else begin
+                \$489  = 2'h3;
+              end
+            end
+          end
+      2'h2:
+          if (\$263 ) begin
+            if (\$471 ) begin
+              \$489  = 2'h3;
+            end
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$473 ) begin
+              \$489  = 2'h1;
+            end else begin
+              \$489  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$489  = 2'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
     pick = 1'h0;
@@ -31281,7 +31480,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3151$0 ) begin
+            if (\port$3165$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -31309,13 +31508,13 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$22 ) begin
+            if (\$40 ) begin
               (* full_case = 32'd1 *)
               casez (pick)
                 1'h0:
-                    frame_started[0] = \$23 ;
+                    frame_started[0] = \$41 ;
                 1'h1:
-                    frame_started[1] = \$23 ;
+                    frame_started[1] = \$41 ;
               endcase
             end
           end
@@ -31343,7 +31542,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$22 ) begin
+            if (\$40 ) begin
               (* full_case = 32'd1 *)
               casez (pick)
                 1'h0:
@@ -31377,7 +31576,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$22 ) begin
+            if (\$40 ) begin
               (* full_case = 32'd1 *)
               casez (pick)
                 1'h0:
@@ -31405,8 +31604,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$22 ) begin
-              tx_retransmits = \$25 ;
+            if (\$40 ) begin
+              tx_retransmits = \$43 ;
             end
           end
     endcase
@@ -31427,8 +31626,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$22 ) begin
-              tx_acks = \$27 ;
+            if (\$40 ) begin
+              tx_acks = \$45 ;
             end
           end
     endcase
@@ -31449,7 +31648,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$22 ) begin
+            if (\$40 ) begin
               naks_sent = nak;
             end
           end
@@ -31465,7 +31664,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h1:
           m_axis__tvalid = 1'h1;
       2'h2:
-          m_axis__tvalid = 1'h1;
+          m_axis__tvalid = store__data_ok;
       2'h3:
           m_axis__tvalid = 1'h1;
     endcase
@@ -31497,7 +31696,29 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h2:
           m_axis__tdata = store__data;
       2'h3:
-          m_axis__tdata = { 32'h00000000, \$20  };
+          m_axis__tdata = { 32'h00000000, \$38  };
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    store__beat = 3'h0;
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          /* empty */;
+      2'h2:
+        begin
+          store__beat = pbeat;
+          if (\$20 ) begin
+            (* full_case = 32'd1 *)
+            if (\$36 ) begin
+              store__beat = 3'h0;
+            end else begin
+              store__beat = \$37 [2:0];
+            end
+          end
+        end
     endcase
   end
   always @* begin
@@ -31534,15 +31755,22 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$460  = sending;
+    \$478  = store__beat;
+    if (rst) begin
+      \$478  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$479  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$460  = 1'h0;
+          \$479  = 1'h0;
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$460  = 1'h1;
+            \$479  = 1'h1;
           end
         end
       2'h1:
@@ -31552,26 +31780,26 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$455 ) begin
-              \$460  = 1'h1;
+            if (\$473 ) begin
+              \$479  = 1'h1;
             end else begin
-              \$460  = 1'h0;
+              \$479  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$460  = 1'h0;
+      \$479  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$461  = store__peer;
+    \$480  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$461  = pick;
+            \$480  = pick;
           end
       2'h1:
           /* empty */;
@@ -31579,24 +31807,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$461  = pick;
+            if (\$473 ) begin
+              \$480  = pick;
             end
           end
     endcase
     if (rst) begin
-      \$461  = 1'h0;
+      \$480  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$462  = cur_seq;
+    \$481  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$462  = \$33 ;
+            \$481  = \$51 ;
           end
       2'h1:
           /* empty */;
@@ -31604,24 +31832,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$462  = \$457 ;
+            if (\$473 ) begin
+              \$481  = \$475 ;
             end
           end
     endcase
     if (rst) begin
-      \$462  = 16'h0000;
+      \$481  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$463  = cur_ack;
+    \$482  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$463  = ack;
+            \$482  = ack;
           end
       2'h1:
           /* empty */;
@@ -31629,24 +31857,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$463  = ack;
+            if (\$473 ) begin
+              \$482  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$463  = 16'h0000;
+      \$482  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$464  = cur_nak;
+    \$483  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$464  = nak;
+            \$483  = nak;
           end
       2'h1:
           /* empty */;
@@ -31654,24 +31882,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$464  = nak;
+            if (\$473 ) begin
+              \$483  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$464  = 1'h0;
+      \$483  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$465  = cur_type;
+    \$484  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
           end else if (pick_valid) begin
-            \$465  = \$35 ;
+            \$484  = \$53 ;
           end
       2'h1:
           /* empty */;
@@ -31679,173 +31907,21 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$465  = \$459 ;
+            if (\$473 ) begin
+              \$484  = \$477 ;
             end
           end
     endcase
     if (rst) begin
-      \$465  = 8'h02;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$466  = store__slot;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$466  = seq[2:0];
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$466  = seq[2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$466  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$467  = rr;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$467  = pick;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$467  = pick;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$467  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$468  = beat;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$468  = 4'h0;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$468  = \$228 [3:0];
-            if (\$229 ) begin
-              \$468  = 4'h0;
-            end
-          end
-      2'h2:
-          if (m_axis__tready) begin
-            \$468  = \$437 [3:0];
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$468  = 4'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$468  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$469  = crc;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$469  = 32'd4294967295;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$469  = \$227 ;
-          end
-      2'h2:
-          if (m_axis__tready) begin
-            \$469  = \$436 ;
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$455 ) begin
-              \$469  = 32'd4294967295;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$469  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$470  = sender_state;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$470  = 2'h1;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            if (\$229 ) begin
-              (* full_case = 32'd1 *)
-              if (\$244 ) begin
-                \$470  = 2'h2;
-              end else begin
-                \$470  = 2'h3;
-              end
-            end
-          end
-      2'h2:
-          if (m_axis__tready) begin
-            if (\$453 ) begin
-              \$470  = 2'h3;
-            end
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$455 ) begin
-              \$470  = 2'h1;
-            end else begin
-              \$470  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$470  = 2'h0;
+      \$484  = 8'h02;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
+  assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3151$0  };
+  assign expired = { 1'h0, \port$3165$0  };
   assign peer = pick;
-  assign store__beat = beat[2:0];
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -31866,169 +31942,170 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3151$0 ;
-  assign \$37  = \$36 ;
-  assign \$242  = { 3'h0, \$241 [16:3] };
-  assign \$246  = \$245 ;
-  assign \$450  = { 3'h0, \$449 [16:3] };
+  assign any_expired = \port$3165$0 ;
+  assign \$33  = { 3'h0, \$32 [16:3] };
+  assign \$55  = \$54 ;
+  assign \$260  = { 3'h0, \$259 [16:3] };
+  assign \$265  = \$264 ;
+  assign \$468  = { 3'h0, \$467 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__data__valid, tx__data__payload, tx__hdr__payload, tx__hdr__valid, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__peer, read__slot, read__beat, clk);
+module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__data__valid, tx__data__payload, tx__hdr__payload, tx__hdr__valid, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire [7:0] \$101 ;
-  wire [8:0] \$102 ;
-  wire \$103 ;
-  wire [7:0] \$104 ;
-  wire [8:0] \$105 ;
-  wire \$106 ;
-  wire [7:0] \$107 ;
-  wire [8:0] \$108 ;
-  wire \$109 ;
+  wire [8:0] \$100 ;
+  wire \$101 ;
+  wire [7:0] \$102 ;
+  wire [8:0] \$103 ;
+  wire \$104 ;
+  wire [7:0] \$105 ;
+  wire [8:0] \$106 ;
+  wire \$107 ;
+  wire [7:0] \$108 ;
+  wire [8:0] \$109 ;
   wire \$11 ;
-  wire [7:0] \$110 ;
+  wire \$110 ;
   wire [7:0] \$111 ;
-  wire [8:0] \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [8:0] \$115 ;
-  wire \$116 ;
-  wire [7:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire \$119 ;
+  wire [7:0] \$112 ;
+  wire [8:0] \$113 ;
+  wire \$114 ;
+  wire [7:0] \$115 ;
+  wire [8:0] \$116 ;
+  wire \$117 ;
+  wire [7:0] \$118 ;
+  wire [8:0] \$119 ;
   wire \$12 ;
-  wire [7:0] \$120 ;
-  wire [8:0] \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
-  wire [8:0] \$124 ;
-  wire \$125 ;
-  wire [7:0] \$126 ;
-  wire [8:0] \$127 ;
-  wire \$128 ;
-  wire [7:0] \$129 ;
+  wire \$120 ;
+  wire [7:0] \$121 ;
+  wire [8:0] \$122 ;
+  wire \$123 ;
+  wire [7:0] \$124 ;
+  wire [8:0] \$125 ;
+  wire \$126 ;
+  wire [7:0] \$127 ;
+  wire [8:0] \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  wire [8:0] \$130 ;
-  wire \$131 ;
-  wire [7:0] \$132 ;
-  wire [8:0] \$133 ;
-  wire \$134 ;
-  wire [7:0] \$135 ;
+  wire [7:0] \$130 ;
+  wire [8:0] \$131 ;
+  wire \$132 ;
+  wire [7:0] \$133 ;
+  wire [8:0] \$134 ;
+  wire \$135 ;
   wire [7:0] \$136 ;
-  wire [8:0] \$137 ;
-  wire \$138 ;
-  wire [7:0] \$139 ;
+  wire [7:0] \$137 ;
+  wire [8:0] \$138 ;
+  wire \$139 ;
   wire \$14 ;
-  wire [8:0] \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [8:0] \$143 ;
-  wire \$144 ;
-  wire [7:0] \$145 ;
-  wire [8:0] \$146 ;
-  wire \$147 ;
-  wire [7:0] \$148 ;
-  wire [8:0] \$149 ;
+  wire [7:0] \$140 ;
+  wire [8:0] \$141 ;
+  wire \$142 ;
+  wire [7:0] \$143 ;
+  wire [8:0] \$144 ;
+  wire \$145 ;
+  wire [7:0] \$146 ;
+  wire [8:0] \$147 ;
+  wire \$148 ;
+  wire [7:0] \$149 ;
   wire \$15 ;
-  wire \$150 ;
-  wire [7:0] \$151 ;
-  wire [8:0] \$152 ;
-  wire \$153 ;
-  wire [7:0] \$154 ;
-  wire [8:0] \$155 ;
-  wire \$156 ;
-  wire [7:0] \$157 ;
-  wire [8:0] \$158 ;
-  wire \$159 ;
+  wire [8:0] \$150 ;
+  wire \$151 ;
+  wire [7:0] \$152 ;
+  wire [8:0] \$153 ;
+  wire \$154 ;
+  wire [7:0] \$155 ;
+  wire [8:0] \$156 ;
+  wire \$157 ;
+  wire [7:0] \$158 ;
+  wire [8:0] \$159 ;
   wire \$16 ;
-  wire [7:0] \$160 ;
+  wire \$160 ;
   wire [7:0] \$161 ;
-  wire [8:0] \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [8:0] \$165 ;
-  wire \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire \$169 ;
+  wire [7:0] \$162 ;
+  wire [8:0] \$163 ;
+  wire \$164 ;
+  wire [7:0] \$165 ;
+  wire [8:0] \$166 ;
+  wire \$167 ;
+  wire [7:0] \$168 ;
+  wire [8:0] \$169 ;
   wire \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire [7:0] \$173 ;
-  wire [8:0] \$174 ;
-  wire \$175 ;
-  wire [7:0] \$176 ;
-  wire [8:0] \$177 ;
-  wire \$178 ;
-  wire [7:0] \$179 ;
+  wire \$170 ;
+  wire [7:0] \$171 ;
+  wire [8:0] \$172 ;
+  wire \$173 ;
+  wire [7:0] \$174 ;
+  wire [8:0] \$175 ;
+  wire \$176 ;
+  wire [7:0] \$177 ;
+  wire [8:0] \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire [8:0] \$180 ;
-  wire \$181 ;
-  wire [7:0] \$182 ;
-  wire [8:0] \$183 ;
-  wire \$184 ;
-  wire [7:0] \$185 ;
+  wire [7:0] \$180 ;
+  wire [8:0] \$181 ;
+  wire \$182 ;
+  wire [7:0] \$183 ;
+  wire [8:0] \$184 ;
+  wire \$185 ;
   wire [7:0] \$186 ;
-  wire [8:0] \$187 ;
-  wire \$188 ;
-  wire [7:0] \$189 ;
+  wire [7:0] \$187 ;
+  wire [8:0] \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  wire [8:0] \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [8:0] \$193 ;
-  wire \$194 ;
-  wire [7:0] \$195 ;
-  wire [8:0] \$196 ;
-  wire \$197 ;
-  wire [7:0] \$198 ;
-  wire [8:0] \$199 ;
+  wire [7:0] \$190 ;
+  wire [8:0] \$191 ;
+  wire \$192 ;
+  wire [7:0] \$193 ;
+  wire [8:0] \$194 ;
+  wire \$195 ;
+  wire [7:0] \$196 ;
+  wire [8:0] \$197 ;
+  wire \$198 ;
+  wire [7:0] \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$200 ;
-  wire [7:0] \$201 ;
-  wire [8:0] \$202 ;
-  wire \$203 ;
-  wire [7:0] \$204 ;
-  wire [8:0] \$205 ;
-  wire \$206 ;
-  wire [7:0] \$207 ;
-  wire [8:0] \$208 ;
-  wire \$209 ;
+  wire [8:0] \$200 ;
+  wire \$201 ;
+  wire [7:0] \$202 ;
+  wire [8:0] \$203 ;
+  wire \$204 ;
+  wire [7:0] \$205 ;
+  wire [8:0] \$206 ;
+  wire \$207 ;
+  wire [7:0] \$208 ;
+  wire [8:0] \$209 ;
   wire \$21 ;
-  wire [7:0] \$210 ;
+  wire \$210 ;
   wire [7:0] \$211 ;
-  wire [8:0] \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [8:0] \$215 ;
-  wire \$216 ;
-  wire [7:0] \$217 ;
-  wire [8:0] \$218 ;
-  wire \$219 ;
+  wire [7:0] \$212 ;
+  wire [8:0] \$213 ;
+  wire \$214 ;
+  wire [7:0] \$215 ;
+  wire [8:0] \$216 ;
+  wire \$217 ;
+  wire [7:0] \$218 ;
+  wire [8:0] \$219 ;
   wire \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  wire \$222 ;
-  wire [7:0] \$223 ;
-  wire [8:0] \$224 ;
-  wire \$225 ;
-  wire [7:0] \$226 ;
-  wire [8:0] \$227 ;
-  wire \$228 ;
-  wire [7:0] \$229 ;
+  wire \$220 ;
+  wire [7:0] \$221 ;
+  wire [8:0] \$222 ;
+  wire \$223 ;
+  wire [7:0] \$224 ;
+  wire [8:0] \$225 ;
+  wire \$226 ;
+  wire [7:0] \$227 ;
+  wire [8:0] \$228 ;
+  wire \$229 ;
   wire \$23 ;
-  wire [8:0] \$230 ;
-  wire \$231 ;
-  wire [7:0] \$232 ;
-  wire [8:0] \$233 ;
-  wire \$234 ;
-  wire [7:0] \$235 ;
-  wire [4:0] \$236 ;
+  wire [7:0] \$230 ;
+  wire [8:0] \$231 ;
+  wire \$232 ;
+  wire [7:0] \$233 ;
+  wire [8:0] \$234 ;
+  wire \$235 ;
+  wire [7:0] \$236 ;
   wire \$237 ;
   wire \$238 ;
   wire \$239 ;
@@ -32080,118 +32157,128 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$280 ;
   wire \$281 ;
   wire \$282 ;
-  wire [16:0] \$283 ;
-  wire [16:0] \$284 ;
-  wire [16:0] \$285 ;
+  wire \$283 ;
+  wire \$284 ;
+  wire \$285 ;
   wire \$286 ;
   wire \$287 ;
   wire \$288 ;
-  wire \$289 ;
+  wire [16:0] \$289 ;
   wire \$29 ;
-  wire \$290 ;
-  wire \$291 ;
+  wire [16:0] \$290 ;
+  wire [16:0] \$291 ;
   wire \$292 ;
   wire \$293 ;
   wire \$294 ;
-  wire [16:0] \$295 ;
-  wire [16:0] \$296 ;
-  wire [16:0] \$297 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire \$297 ;
   wire \$298 ;
-  wire [4:0] \$299 ;
+  wire \$299 ;
   wire \$3 ;
   wire \$30 ;
-  wire [4:0] \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  reg [1:0] \$303 ;
-  reg \$304 ;
-  reg [2:0] \$305 ;
-  reg [3:0] \$306 ;
-  reg [3:0] \$307 ;
-  reg [15:0] \$308 ;
+  wire \$300 ;
+  wire [16:0] \$301 ;
+  wire [16:0] \$302 ;
+  wire [16:0] \$303 ;
+  wire \$304 ;
+  wire [4:0] \$305 ;
+  wire [4:0] \$306 ;
+  wire \$307 ;
+  wire \$308 ;
+  reg \$309 ;
   wire \$31 ;
+  reg [1:0] \$310 ;
+  reg \$311 ;
+  reg [2:0] \$312 ;
+  reg [3:0] \$313 ;
+  reg [3:0] \$314 ;
+  reg [15:0] \$315 ;
+  reg \$316 ;
   wire [16:0] \$32 ;
   wire [16:0] \$33 ;
   wire [16:0] \$34 ;
   wire \$35 ;
-  wire [7:0] \$36 ;
-  wire [8:0] \$37 ;
-  wire \$38 ;
-  wire [7:0] \$39 ;
+  wire \$36 ;
+  wire [7:0] \$37 ;
+  wire [8:0] \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  wire [8:0] \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [8:0] \$43 ;
-  wire \$44 ;
-  wire [7:0] \$45 ;
-  wire [8:0] \$46 ;
-  wire \$47 ;
-  wire [7:0] \$48 ;
-  wire [8:0] \$49 ;
+  wire [7:0] \$40 ;
+  wire [8:0] \$41 ;
+  wire \$42 ;
+  wire [7:0] \$43 ;
+  wire [8:0] \$44 ;
+  wire \$45 ;
+  wire [7:0] \$46 ;
+  wire [8:0] \$47 ;
+  wire \$48 ;
+  wire [7:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire [7:0] \$51 ;
-  wire [8:0] \$52 ;
-  wire \$53 ;
-  wire [7:0] \$54 ;
-  wire [8:0] \$55 ;
-  wire \$56 ;
-  wire [7:0] \$57 ;
-  wire [8:0] \$58 ;
-  wire \$59 ;
+  wire [8:0] \$50 ;
+  wire \$51 ;
+  wire [7:0] \$52 ;
+  wire [8:0] \$53 ;
+  wire \$54 ;
+  wire [7:0] \$55 ;
+  wire [8:0] \$56 ;
+  wire \$57 ;
+  wire [7:0] \$58 ;
+  wire [8:0] \$59 ;
   wire \$6 ;
-  wire [7:0] \$60 ;
+  wire \$60 ;
   wire [7:0] \$61 ;
-  wire [8:0] \$62 ;
-  wire \$63 ;
-  wire [7:0] \$64 ;
-  wire [8:0] \$65 ;
-  wire \$66 ;
-  wire [7:0] \$67 ;
-  wire [8:0] \$68 ;
-  wire \$69 ;
+  wire [7:0] \$62 ;
+  wire [8:0] \$63 ;
+  wire \$64 ;
+  wire [7:0] \$65 ;
+  wire [8:0] \$66 ;
+  wire \$67 ;
+  wire [7:0] \$68 ;
+  wire [8:0] \$69 ;
   wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [8:0] \$71 ;
-  wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [8:0] \$74 ;
-  wire \$75 ;
-  wire [7:0] \$76 ;
-  wire [8:0] \$77 ;
-  wire \$78 ;
-  wire [7:0] \$79 ;
+  wire \$70 ;
+  wire [7:0] \$71 ;
+  wire [8:0] \$72 ;
+  wire \$73 ;
+  wire [7:0] \$74 ;
+  wire [8:0] \$75 ;
+  wire \$76 ;
+  wire [7:0] \$77 ;
+  wire [8:0] \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  wire [8:0] \$80 ;
-  wire \$81 ;
-  wire [7:0] \$82 ;
-  wire [8:0] \$83 ;
-  wire \$84 ;
-  wire [7:0] \$85 ;
+  wire [7:0] \$80 ;
+  wire [8:0] \$81 ;
+  wire \$82 ;
+  wire [7:0] \$83 ;
+  wire [8:0] \$84 ;
+  wire \$85 ;
   wire [7:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [7:0] \$89 ;
+  wire [7:0] \$87 ;
+  wire [8:0] \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  wire [8:0] \$90 ;
-  wire \$91 ;
-  wire [7:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire [7:0] \$95 ;
-  wire [8:0] \$96 ;
-  wire \$97 ;
-  wire [7:0] \$98 ;
-  wire [8:0] \$99 ;
+  wire [7:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire [7:0] \$93 ;
+  wire [8:0] \$94 ;
+  wire \$95 ;
+  wire [7:0] \$96 ;
+  wire [8:0] \$97 ;
+  wire \$98 ;
+  wire [7:0] \$99 ;
   input clk;
   wire clk;
-  wire [6:0] dat_rd__addr;
+  wire [5:0] dat_rd__addr;
   wire [63:0] dat_rd__data;
-  reg [6:0] dat_wr__addr;
+  reg [5:0] dat_wr__addr;
   reg [63:0] dat_wr__data;
   reg dat_wr__en;
-  wire [3:0] hdr_rd__addr;
+  reg filling = 1'h0;
+  input [2:0] hdr_rd__addr;
+  wire [2:0] hdr_rd__addr;
   wire [110:0] hdr_rd__data;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -32213,7 +32300,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
-  reg [3:0] hdr_wr__addr;
+  reg [2:0] hdr_wr__addr;
   reg [110:0] hdr_wr__data;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -32243,6 +32330,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire read__busy;
   output [63:0] read__data;
   wire [63:0] read__data;
+  output read__data_ok;
+  reg read__data_ok = 1'h0;
   output [110:0] read__hdr;
   wire [110:0] read__hdr;
   (* enum_base_type = "MsgKind" *)
@@ -32267,7 +32356,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [63:0] \read__hdr.vaddr ;
   input read__peer;
   wire read__peer;
-  input [2:0] read__slot;
   wire [2:0] read__slot;
   input room;
   wire room;
@@ -32323,7 +32411,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg tx_dropped;
   output tx_msgs;
   reg tx_msgs;
-  reg [63:0] dat_mem [127:0];
+  reg [63:0] dat_mem [63:0];
   initial begin
     dat_mem[0] = 64'h0000000000000000;
     dat_mem[1] = 64'h0000000000000000;
@@ -32389,77 +32477,17 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     dat_mem[61] = 64'h0000000000000000;
     dat_mem[62] = 64'h0000000000000000;
     dat_mem[63] = 64'h0000000000000000;
-    dat_mem[64] = 64'h0000000000000000;
-    dat_mem[65] = 64'h0000000000000000;
-    dat_mem[66] = 64'h0000000000000000;
-    dat_mem[67] = 64'h0000000000000000;
-    dat_mem[68] = 64'h0000000000000000;
-    dat_mem[69] = 64'h0000000000000000;
-    dat_mem[70] = 64'h0000000000000000;
-    dat_mem[71] = 64'h0000000000000000;
-    dat_mem[72] = 64'h0000000000000000;
-    dat_mem[73] = 64'h0000000000000000;
-    dat_mem[74] = 64'h0000000000000000;
-    dat_mem[75] = 64'h0000000000000000;
-    dat_mem[76] = 64'h0000000000000000;
-    dat_mem[77] = 64'h0000000000000000;
-    dat_mem[78] = 64'h0000000000000000;
-    dat_mem[79] = 64'h0000000000000000;
-    dat_mem[80] = 64'h0000000000000000;
-    dat_mem[81] = 64'h0000000000000000;
-    dat_mem[82] = 64'h0000000000000000;
-    dat_mem[83] = 64'h0000000000000000;
-    dat_mem[84] = 64'h0000000000000000;
-    dat_mem[85] = 64'h0000000000000000;
-    dat_mem[86] = 64'h0000000000000000;
-    dat_mem[87] = 64'h0000000000000000;
-    dat_mem[88] = 64'h0000000000000000;
-    dat_mem[89] = 64'h0000000000000000;
-    dat_mem[90] = 64'h0000000000000000;
-    dat_mem[91] = 64'h0000000000000000;
-    dat_mem[92] = 64'h0000000000000000;
-    dat_mem[93] = 64'h0000000000000000;
-    dat_mem[94] = 64'h0000000000000000;
-    dat_mem[95] = 64'h0000000000000000;
-    dat_mem[96] = 64'h0000000000000000;
-    dat_mem[97] = 64'h0000000000000000;
-    dat_mem[98] = 64'h0000000000000000;
-    dat_mem[99] = 64'h0000000000000000;
-    dat_mem[100] = 64'h0000000000000000;
-    dat_mem[101] = 64'h0000000000000000;
-    dat_mem[102] = 64'h0000000000000000;
-    dat_mem[103] = 64'h0000000000000000;
-    dat_mem[104] = 64'h0000000000000000;
-    dat_mem[105] = 64'h0000000000000000;
-    dat_mem[106] = 64'h0000000000000000;
-    dat_mem[107] = 64'h0000000000000000;
-    dat_mem[108] = 64'h0000000000000000;
-    dat_mem[109] = 64'h0000000000000000;
-    dat_mem[110] = 64'h0000000000000000;
-    dat_mem[111] = 64'h0000000000000000;
-    dat_mem[112] = 64'h0000000000000000;
-    dat_mem[113] = 64'h0000000000000000;
-    dat_mem[114] = 64'h0000000000000000;
-    dat_mem[115] = 64'h0000000000000000;
-    dat_mem[116] = 64'h0000000000000000;
-    dat_mem[117] = 64'h0000000000000000;
-    dat_mem[118] = 64'h0000000000000000;
-    dat_mem[119] = 64'h0000000000000000;
-    dat_mem[120] = 64'h0000000000000000;
-    dat_mem[121] = 64'h0000000000000000;
-    dat_mem[122] = 64'h0000000000000000;
-    dat_mem[123] = 64'h0000000000000000;
-    dat_mem[124] = 64'h0000000000000000;
-    dat_mem[125] = 64'h0000000000000000;
-    dat_mem[126] = 64'h0000000000000000;
-    dat_mem[127] = 64'h0000000000000000;
   end
   always @(posedge clk) begin
     if (dat_wr__en)
       dat_mem[dat_wr__addr] <= dat_wr__data;
   end
-  assign read__data = dat_mem[{ read__peer, read__slot, read__beat }];
-  reg [110:0] hdr_mem [15:0];
+  reg [63:0] _0_;
+  always @(posedge clk) begin
+    _0_ <= dat_mem[{ hdr_rd__addr, read__beat }];
+  end
+  assign read__data = _0_;
+  reg [110:0] hdr_mem [7:0];
   initial begin
     hdr_mem[0] = 111'h0000000000000000000000000000;
     hdr_mem[1] = 111'h0000000000000000000000000000;
@@ -32469,20 +32497,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     hdr_mem[5] = 111'h0000000000000000000000000000;
     hdr_mem[6] = 111'h0000000000000000000000000000;
     hdr_mem[7] = 111'h0000000000000000000000000000;
-    hdr_mem[8] = 111'h0000000000000000000000000000;
-    hdr_mem[9] = 111'h0000000000000000000000000000;
-    hdr_mem[10] = 111'h0000000000000000000000000000;
-    hdr_mem[11] = 111'h0000000000000000000000000000;
-    hdr_mem[12] = 111'h0000000000000000000000000000;
-    hdr_mem[13] = 111'h0000000000000000000000000000;
-    hdr_mem[14] = 111'h0000000000000000000000000000;
-    hdr_mem[15] = 111'h0000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (hdr_wr__en)
       hdr_mem[hdr_wr__addr] <= hdr_wr__data;
   end
-  assign read__hdr = hdr_mem[{ read__peer, read__slot }];
+  assign read__hdr = hdr_mem[hdr_rd__addr];
   assign \$1  = tx__hdr__payload[22:15] < 2'h2;
   assign \$2  = tx__hdr__payload[22:15] != 1'h1;
   assign \$3  = \$1  & \$2 ;
@@ -32501,7 +32521,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \$16  = \$4  | \$15 ;
   assign \$17  = read__peer == tx__hdr__payload[15];
   assign \$18  = read__busy & \$17 ;
-  assign \$19  = read__slot == slot;
+  assign \$19  = hdr_rd__addr == slot;
   assign \$20  = \$18  & \$19 ;
   assign \$21  = ~ \$20 ;
   assign \$22  = room & \$21 ;
@@ -32517,283 +32537,292 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \$32  = tx__hdr__payload[126:111] + 3'h7;
   assign \$34  = \$31  ? \$33  : 17'h00000;
   assign \$35  = ! \$34 ;
-  assign \$36  = st_beat * 4'h8;
-  assign \$37  = \$36  + 1'h0;
-  assign \$38  = \$37  < st_length;
-  assign \$39  = st_beat * 4'h8;
-  assign \$40  = \$39  + 1'h1;
-  assign \$41  = \$40  < st_length;
-  assign \$42  = st_beat * 4'h8;
-  assign \$43  = \$42  + 2'h2;
-  assign \$44  = \$43  < st_length;
-  assign \$45  = st_beat * 4'h8;
-  assign \$46  = \$45  + 2'h3;
-  assign \$47  = \$46  < st_length;
-  assign \$48  = st_beat * 4'h8;
-  assign \$49  = \$48  + 3'h4;
-  assign \$50  = \$49  < st_length;
-  assign \$51  = st_beat * 4'h8;
-  assign \$52  = \$51  + 3'h5;
-  assign \$53  = \$52  < st_length;
-  assign \$54  = st_beat * 4'h8;
-  assign \$55  = \$54  + 3'h6;
-  assign \$56  = \$55  < st_length;
-  assign \$57  = st_beat * 4'h8;
-  assign \$58  = \$57  + 3'h7;
-  assign \$59  = \$58  < st_length;
-  assign \$60  = \$38  ? tx__data__payload[7:0] : 8'h00;
-  assign \$61  = st_beat * 4'h8;
-  assign \$62  = \$61  + 1'h0;
-  assign \$63  = \$62  < st_length;
-  assign \$64  = st_beat * 4'h8;
-  assign \$65  = \$64  + 1'h1;
-  assign \$66  = \$65  < st_length;
-  assign \$67  = st_beat * 4'h8;
-  assign \$68  = \$67  + 2'h2;
-  assign \$69  = \$68  < st_length;
-  assign \$70  = st_beat * 4'h8;
-  assign \$71  = \$70  + 2'h3;
-  assign \$72  = \$71  < st_length;
-  assign \$73  = st_beat * 4'h8;
-  assign \$74  = \$73  + 3'h4;
-  assign \$75  = \$74  < st_length;
-  assign \$76  = st_beat * 4'h8;
-  assign \$77  = \$76  + 3'h5;
-  assign \$78  = \$77  < st_length;
-  assign \$79  = st_beat * 4'h8;
-  assign \$80  = \$79  + 3'h6;
-  assign \$81  = \$80  < st_length;
-  assign \$82  = st_beat * 4'h8;
-  assign \$83  = \$82  + 3'h7;
-  assign \$84  = \$83  < st_length;
-  assign \$85  = \$66  ? tx__data__payload[15:8] : 8'h00;
-  assign \$86  = st_beat * 4'h8;
-  assign \$87  = \$86  + 1'h0;
-  assign \$88  = \$87  < st_length;
-  assign \$89  = st_beat * 4'h8;
-  assign \$90  = \$89  + 1'h1;
-  assign \$91  = \$90  < st_length;
-  assign \$92  = st_beat * 4'h8;
-  assign \$93  = \$92  + 2'h2;
-  assign \$94  = \$93  < st_length;
-  assign \$95  = st_beat * 4'h8;
-  assign \$96  = \$95  + 2'h3;
-  assign \$97  = \$96  < st_length;
-  assign \$98  = st_beat * 4'h8;
-  assign \$99  = \$98  + 3'h4;
-  assign \$100  = \$99  < st_length;
-  assign \$101  = st_beat * 4'h8;
-  assign \$102  = \$101  + 3'h5;
-  assign \$103  = \$102  < st_length;
-  assign \$104  = st_beat * 4'h8;
-  assign \$105  = \$104  + 3'h6;
-  assign \$106  = \$105  < st_length;
-  assign \$107  = st_beat * 4'h8;
-  assign \$108  = \$107  + 3'h7;
-  assign \$109  = \$108  < st_length;
-  assign \$110  = \$94  ? tx__data__payload[23:16] : 8'h00;
-  assign \$111  = st_beat * 4'h8;
-  assign \$112  = \$111  + 1'h0;
-  assign \$113  = \$112  < st_length;
-  assign \$114  = st_beat * 4'h8;
-  assign \$115  = \$114  + 1'h1;
-  assign \$116  = \$115  < st_length;
-  assign \$117  = st_beat * 4'h8;
-  assign \$118  = \$117  + 2'h2;
-  assign \$119  = \$118  < st_length;
-  assign \$120  = st_beat * 4'h8;
-  assign \$121  = \$120  + 2'h3;
-  assign \$122  = \$121  < st_length;
-  assign \$123  = st_beat * 4'h8;
-  assign \$124  = \$123  + 3'h4;
-  assign \$125  = \$124  < st_length;
-  assign \$126  = st_beat * 4'h8;
-  assign \$127  = \$126  + 3'h5;
-  assign \$128  = \$127  < st_length;
-  assign \$129  = st_beat * 4'h8;
-  assign \$130  = \$129  + 3'h6;
-  assign \$131  = \$130  < st_length;
-  assign \$132  = st_beat * 4'h8;
-  assign \$133  = \$132  + 3'h7;
-  assign \$134  = \$133  < st_length;
-  assign \$135  = \$122  ? tx__data__payload[31:24] : 8'h00;
-  assign \$136  = st_beat * 4'h8;
-  assign \$137  = \$136  + 1'h0;
-  assign \$138  = \$137  < st_length;
-  assign \$139  = st_beat * 4'h8;
-  assign \$140  = \$139  + 1'h1;
-  assign \$141  = \$140  < st_length;
-  assign \$142  = st_beat * 4'h8;
-  assign \$143  = \$142  + 2'h2;
-  assign \$144  = \$143  < st_length;
-  assign \$145  = st_beat * 4'h8;
-  assign \$146  = \$145  + 2'h3;
-  assign \$147  = \$146  < st_length;
-  assign \$148  = st_beat * 4'h8;
-  assign \$149  = \$148  + 3'h4;
-  assign \$150  = \$149  < st_length;
-  assign \$151  = st_beat * 4'h8;
-  assign \$152  = \$151  + 3'h5;
-  assign \$153  = \$152  < st_length;
-  assign \$154  = st_beat * 4'h8;
-  assign \$155  = \$154  + 3'h6;
-  assign \$156  = \$155  < st_length;
-  assign \$157  = st_beat * 4'h8;
-  assign \$158  = \$157  + 3'h7;
-  assign \$159  = \$158  < st_length;
-  assign \$160  = \$150  ? tx__data__payload[39:32] : 8'h00;
-  assign \$161  = st_beat * 4'h8;
-  assign \$162  = \$161  + 1'h0;
-  assign \$163  = \$162  < st_length;
-  assign \$164  = st_beat * 4'h8;
-  assign \$165  = \$164  + 1'h1;
-  assign \$166  = \$165  < st_length;
-  assign \$167  = st_beat * 4'h8;
-  assign \$168  = \$167  + 2'h2;
-  assign \$169  = \$168  < st_length;
-  assign \$170  = st_beat * 4'h8;
-  assign \$171  = \$170  + 2'h3;
-  assign \$172  = \$171  < st_length;
-  assign \$173  = st_beat * 4'h8;
-  assign \$174  = \$173  + 3'h4;
-  assign \$175  = \$174  < st_length;
-  assign \$176  = st_beat * 4'h8;
-  assign \$177  = \$176  + 3'h5;
-  assign \$178  = \$177  < st_length;
-  assign \$179  = st_beat * 4'h8;
-  assign \$180  = \$179  + 3'h6;
-  assign \$181  = \$180  < st_length;
-  assign \$182  = st_beat * 4'h8;
-  assign \$183  = \$182  + 3'h7;
-  assign \$184  = \$183  < st_length;
-  assign \$185  = \$178  ? tx__data__payload[47:40] : 8'h00;
-  assign \$186  = st_beat * 4'h8;
-  assign \$187  = \$186  + 1'h0;
-  assign \$188  = \$187  < st_length;
-  assign \$189  = st_beat * 4'h8;
-  assign \$190  = \$189  + 1'h1;
-  assign \$191  = \$190  < st_length;
-  assign \$192  = st_beat * 4'h8;
-  assign \$193  = \$192  + 2'h2;
-  assign \$194  = \$193  < st_length;
-  assign \$195  = st_beat * 4'h8;
-  assign \$196  = \$195  + 2'h3;
-  assign \$197  = \$196  < st_length;
-  assign \$198  = st_beat * 4'h8;
-  assign \$199  = \$198  + 3'h4;
-  assign \$200  = \$199  < st_length;
-  assign \$201  = st_beat * 4'h8;
-  assign \$202  = \$201  + 3'h5;
-  assign \$203  = \$202  < st_length;
-  assign \$204  = st_beat * 4'h8;
-  assign \$205  = \$204  + 3'h6;
-  assign \$206  = \$205  < st_length;
-  assign \$207  = st_beat * 4'h8;
-  assign \$208  = \$207  + 3'h7;
-  assign \$209  = \$208  < st_length;
-  assign \$210  = \$206  ? tx__data__payload[55:48] : 8'h00;
-  assign \$211  = st_beat * 4'h8;
-  assign \$212  = \$211  + 1'h0;
-  assign \$213  = \$212  < st_length;
-  assign \$214  = st_beat * 4'h8;
-  assign \$215  = \$214  + 1'h1;
-  assign \$216  = \$215  < st_length;
-  assign \$217  = st_beat * 4'h8;
-  assign \$218  = \$217  + 2'h2;
-  assign \$219  = \$218  < st_length;
-  assign \$220  = st_beat * 4'h8;
-  assign \$221  = \$220  + 2'h3;
-  assign \$222  = \$221  < st_length;
-  assign \$223  = st_beat * 4'h8;
-  assign \$224  = \$223  + 3'h4;
-  assign \$225  = \$224  < st_length;
-  assign \$226  = st_beat * 4'h8;
-  assign \$227  = \$226  + 3'h5;
-  assign \$228  = \$227  < st_length;
-  assign \$229  = st_beat * 4'h8;
-  assign \$230  = \$229  + 3'h6;
-  assign \$231  = \$230  < st_length;
-  assign \$232  = st_beat * 4'h8;
-  assign \$233  = \$232  + 3'h7;
-  assign \$234  = \$233  < st_length;
-  assign \$235  = \$234  ? tx__data__payload[63:56] : 8'h00;
-  assign \$236  = st_beats - 1'h1;
-  assign \$237  = st_beat == \$236 ;
-  assign \$238  = ! store_state;
-  assign \$239  = store_state == 1'h1;
-  assign \$240  = store_state == 2'h2;
-  assign \$241  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$242  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$37  = st_beat * 4'h8;
+  assign \$38  = \$37  + 1'h0;
+  assign \$39  = \$38  < st_length;
+  assign \$40  = st_beat * 4'h8;
+  assign \$41  = \$40  + 1'h1;
+  assign \$42  = \$41  < st_length;
+  assign \$43  = st_beat * 4'h8;
+  assign \$44  = \$43  + 2'h2;
+  assign \$45  = \$44  < st_length;
+  assign \$46  = st_beat * 4'h8;
+  assign \$47  = \$46  + 2'h3;
+  assign \$48  = \$47  < st_length;
+  assign \$49  = st_beat * 4'h8;
+  assign \$50  = \$49  + 3'h4;
+  assign \$51  = \$50  < st_length;
+  assign \$52  = st_beat * 4'h8;
+  assign \$53  = \$52  + 3'h5;
+  assign \$54  = \$53  < st_length;
+  assign \$55  = st_beat * 4'h8;
+  assign \$56  = \$55  + 3'h6;
+  assign \$57  = \$56  < st_length;
+  assign \$58  = st_beat * 4'h8;
+  assign \$59  = \$58  + 3'h7;
+  assign \$60  = \$59  < st_length;
+  assign \$61  = \$39  ? tx__data__payload[7:0] : 8'h00;
+  assign \$62  = st_beat * 4'h8;
+  assign \$63  = \$62  + 1'h0;
+  assign \$64  = \$63  < st_length;
+  assign \$65  = st_beat * 4'h8;
+  assign \$66  = \$65  + 1'h1;
+  assign \$67  = \$66  < st_length;
+  assign \$68  = st_beat * 4'h8;
+  assign \$69  = \$68  + 2'h2;
+  assign \$70  = \$69  < st_length;
+  assign \$71  = st_beat * 4'h8;
+  assign \$72  = \$71  + 2'h3;
+  assign \$73  = \$72  < st_length;
+  assign \$74  = st_beat * 4'h8;
+  assign \$75  = \$74  + 3'h4;
+  assign \$76  = \$75  < st_length;
+  assign \$77  = st_beat * 4'h8;
+  assign \$78  = \$77  + 3'h5;
+  assign \$79  = \$78  < st_length;
+  assign \$80  = st_beat * 4'h8;
+  assign \$81  = \$80  + 3'h6;
+  assign \$82  = \$81  < st_length;
+  assign \$83  = st_beat * 4'h8;
+  assign \$84  = \$83  + 3'h7;
+  assign \$85  = \$84  < st_length;
+  assign \$86  = \$67  ? tx__data__payload[15:8] : 8'h00;
+  assign \$87  = st_beat * 4'h8;
+  assign \$88  = \$87  + 1'h0;
+  assign \$89  = \$88  < st_length;
+  assign \$90  = st_beat * 4'h8;
+  assign \$91  = \$90  + 1'h1;
+  assign \$92  = \$91  < st_length;
+  assign \$93  = st_beat * 4'h8;
+  assign \$94  = \$93  + 2'h2;
+  assign \$95  = \$94  < st_length;
+  assign \$96  = st_beat * 4'h8;
+  assign \$97  = \$96  + 2'h3;
+  assign \$98  = \$97  < st_length;
+  assign \$99  = st_beat * 4'h8;
+  assign \$100  = \$99  + 3'h4;
+  assign \$101  = \$100  < st_length;
+  assign \$102  = st_beat * 4'h8;
+  assign \$103  = \$102  + 3'h5;
+  assign \$104  = \$103  < st_length;
+  assign \$105  = st_beat * 4'h8;
+  assign \$106  = \$105  + 3'h6;
+  assign \$107  = \$106  < st_length;
+  assign \$108  = st_beat * 4'h8;
+  assign \$109  = \$108  + 3'h7;
+  assign \$110  = \$109  < st_length;
+  assign \$111  = \$95  ? tx__data__payload[23:16] : 8'h00;
+  assign \$112  = st_beat * 4'h8;
+  assign \$113  = \$112  + 1'h0;
+  assign \$114  = \$113  < st_length;
+  assign \$115  = st_beat * 4'h8;
+  assign \$116  = \$115  + 1'h1;
+  assign \$117  = \$116  < st_length;
+  assign \$118  = st_beat * 4'h8;
+  assign \$119  = \$118  + 2'h2;
+  assign \$120  = \$119  < st_length;
+  assign \$121  = st_beat * 4'h8;
+  assign \$122  = \$121  + 2'h3;
+  assign \$123  = \$122  < st_length;
+  assign \$124  = st_beat * 4'h8;
+  assign \$125  = \$124  + 3'h4;
+  assign \$126  = \$125  < st_length;
+  assign \$127  = st_beat * 4'h8;
+  assign \$128  = \$127  + 3'h5;
+  assign \$129  = \$128  < st_length;
+  assign \$130  = st_beat * 4'h8;
+  assign \$131  = \$130  + 3'h6;
+  assign \$132  = \$131  < st_length;
+  assign \$133  = st_beat * 4'h8;
+  assign \$134  = \$133  + 3'h7;
+  assign \$135  = \$134  < st_length;
+  assign \$136  = \$123  ? tx__data__payload[31:24] : 8'h00;
+  assign \$137  = st_beat * 4'h8;
+  assign \$138  = \$137  + 1'h0;
+  assign \$139  = \$138  < st_length;
+  assign \$140  = st_beat * 4'h8;
+  assign \$141  = \$140  + 1'h1;
+  assign \$142  = \$141  < st_length;
+  assign \$143  = st_beat * 4'h8;
+  assign \$144  = \$143  + 2'h2;
+  assign \$145  = \$144  < st_length;
+  assign \$146  = st_beat * 4'h8;
+  assign \$147  = \$146  + 2'h3;
+  assign \$148  = \$147  < st_length;
+  assign \$149  = st_beat * 4'h8;
+  assign \$150  = \$149  + 3'h4;
+  assign \$151  = \$150  < st_length;
+  assign \$152  = st_beat * 4'h8;
+  assign \$153  = \$152  + 3'h5;
+  assign \$154  = \$153  < st_length;
+  assign \$155  = st_beat * 4'h8;
+  assign \$156  = \$155  + 3'h6;
+  assign \$157  = \$156  < st_length;
+  assign \$158  = st_beat * 4'h8;
+  assign \$159  = \$158  + 3'h7;
+  assign \$160  = \$159  < st_length;
+  assign \$161  = \$151  ? tx__data__payload[39:32] : 8'h00;
+  assign \$162  = st_beat * 4'h8;
+  assign \$163  = \$162  + 1'h0;
+  assign \$164  = \$163  < st_length;
+  assign \$165  = st_beat * 4'h8;
+  assign \$166  = \$165  + 1'h1;
+  assign \$167  = \$166  < st_length;
+  assign \$168  = st_beat * 4'h8;
+  assign \$169  = \$168  + 2'h2;
+  assign \$170  = \$169  < st_length;
+  assign \$171  = st_beat * 4'h8;
+  assign \$172  = \$171  + 2'h3;
+  assign \$173  = \$172  < st_length;
+  assign \$174  = st_beat * 4'h8;
+  assign \$175  = \$174  + 3'h4;
+  assign \$176  = \$175  < st_length;
+  assign \$177  = st_beat * 4'h8;
+  assign \$178  = \$177  + 3'h5;
+  assign \$179  = \$178  < st_length;
+  assign \$180  = st_beat * 4'h8;
+  assign \$181  = \$180  + 3'h6;
+  assign \$182  = \$181  < st_length;
+  assign \$183  = st_beat * 4'h8;
+  assign \$184  = \$183  + 3'h7;
+  assign \$185  = \$184  < st_length;
+  assign \$186  = \$179  ? tx__data__payload[47:40] : 8'h00;
+  assign \$187  = st_beat * 4'h8;
+  assign \$188  = \$187  + 1'h0;
+  assign \$189  = \$188  < st_length;
+  assign \$190  = st_beat * 4'h8;
+  assign \$191  = \$190  + 1'h1;
+  assign \$192  = \$191  < st_length;
+  assign \$193  = st_beat * 4'h8;
+  assign \$194  = \$193  + 2'h2;
+  assign \$195  = \$194  < st_length;
+  assign \$196  = st_beat * 4'h8;
+  assign \$197  = \$196  + 2'h3;
+  assign \$198  = \$197  < st_length;
+  assign \$199  = st_beat * 4'h8;
+  assign \$200  = \$199  + 3'h4;
+  assign \$201  = \$200  < st_length;
+  assign \$202  = st_beat * 4'h8;
+  assign \$203  = \$202  + 3'h5;
+  assign \$204  = \$203  < st_length;
+  assign \$205  = st_beat * 4'h8;
+  assign \$206  = \$205  + 3'h6;
+  assign \$207  = \$206  < st_length;
+  assign \$208  = st_beat * 4'h8;
+  assign \$209  = \$208  + 3'h7;
+  assign \$210  = \$209  < st_length;
+  assign \$211  = \$207  ? tx__data__payload[55:48] : 8'h00;
+  assign \$212  = st_beat * 4'h8;
+  assign \$213  = \$212  + 1'h0;
+  assign \$214  = \$213  < st_length;
+  assign \$215  = st_beat * 4'h8;
+  assign \$216  = \$215  + 1'h1;
+  assign \$217  = \$216  < st_length;
+  assign \$218  = st_beat * 4'h8;
+  assign \$219  = \$218  + 2'h2;
+  assign \$220  = \$219  < st_length;
+  assign \$221  = st_beat * 4'h8;
+  assign \$222  = \$221  + 2'h3;
+  assign \$223  = \$222  < st_length;
+  assign \$224  = st_beat * 4'h8;
+  assign \$225  = \$224  + 3'h4;
+  assign \$226  = \$225  < st_length;
+  assign \$227  = st_beat * 4'h8;
+  assign \$228  = \$227  + 3'h5;
+  assign \$229  = \$228  < st_length;
+  assign \$230  = st_beat * 4'h8;
+  assign \$231  = \$230  + 3'h6;
+  assign \$232  = \$231  < st_length;
+  assign \$233  = st_beat * 4'h8;
+  assign \$234  = \$233  + 3'h7;
+  assign \$235  = \$234  < st_length;
+  assign \$236  = \$235  ? tx__data__payload[63:56] : 8'h00;
+  assign \$237  = ! store_state;
+  assign \$238  = store_state == 1'h1;
+  assign \$239  = store_state == 2'h2;
+  assign \$240  = read__peer == st_peer;
+  assign \$241  = filling & \$240 ;
+  assign \$242  = hdr_rd__addr == st_slot;
   assign \$243  = \$241  & \$242 ;
   assign \$244  = ~ \$243 ;
-  assign \$245  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$246  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$247  = \$245  | \$246 ;
-  assign \$248  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$249  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$250  = \$248  | \$249 ;
-  assign \$251  = ! tx__hdr__payload[6:4];
-  assign \$252  = \$250  & \$251 ;
-  assign \$253  = \$247  | \$252 ;
-  assign \$254  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$255  = \$253  & \$254 ;
-  assign \$256  = \$244  | \$255 ;
-  assign \$257  = read__peer == tx__hdr__payload[15];
-  assign \$258  = read__busy & \$257 ;
-  assign \$259  = read__slot == slot;
-  assign \$260  = \$258  & \$259 ;
-  assign \$261  = ~ \$260 ;
-  assign \$262  = room & \$261 ;
-  assign \$263  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$264  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$265  = \$263  | \$264 ;
-  assign \$266  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$267  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$268  = \$266  | \$267 ;
-  assign \$269  = ! tx__hdr__payload[6:4];
-  assign \$270  = \$268  & \$269 ;
-  assign \$271  = \$265  | \$270 ;
-  assign \$272  = | tx__hdr__payload[126:111];
-  assign \$273  = \$271  & \$272 ;
-  assign \$274  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$275  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$276  = \$274  | \$275 ;
-  assign \$277  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$278  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$279  = \$277  | \$278 ;
-  assign \$280  = ! tx__hdr__payload[6:4];
-  assign \$281  = \$279  & \$280 ;
-  assign \$282  = \$276  | \$281 ;
-  assign \$283  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$285  = \$282  ? \$284  : 17'h00000;
-  assign \$286  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$287  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$288  = \$286  | \$287 ;
-  assign \$289  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$290  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$291  = \$289  | \$290 ;
-  assign \$292  = ! tx__hdr__payload[6:4];
-  assign \$293  = \$291  & \$292 ;
-  assign \$294  = \$288  | \$293 ;
-  assign \$295  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$297  = \$294  ? \$296  : 17'h00000;
-  assign \$298  = ! \$297 ;
-  assign \$299  = st_beat + 1'h1;
-  assign \$300  = st_beats - 1'h1;
-  assign \$301  = st_beat == \$300 ;
-  assign \$302  = tx__data__valid & tx__data__payload[64];
+  assign \$245  = read__beat < st_beat;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$248  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$249  = \$247  & \$248 ;
+  assign \$250  = ~ \$249 ;
+  assign \$251  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$252  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$253  = \$251  | \$252 ;
+  assign \$254  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$255  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$256  = \$254  | \$255 ;
+  assign \$257  = ! tx__hdr__payload[6:4];
+  assign \$258  = \$256  & \$257 ;
+  assign \$259  = \$253  | \$258 ;
+  assign \$260  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$261  = \$259  & \$260 ;
+  assign \$262  = \$250  | \$261 ;
+  assign \$263  = read__peer == tx__hdr__payload[15];
+  assign \$264  = read__busy & \$263 ;
+  assign \$265  = hdr_rd__addr == slot;
+  assign \$266  = \$264  & \$265 ;
+  assign \$267  = ~ \$266 ;
+  assign \$268  = room & \$267 ;
+  assign \$269  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$270  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$271  = \$269  | \$270 ;
+  assign \$272  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$273  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$274  = \$272  | \$273 ;
+  assign \$275  = ! tx__hdr__payload[6:4];
+  assign \$276  = \$274  & \$275 ;
+  assign \$277  = \$271  | \$276 ;
+  assign \$278  = | tx__hdr__payload[126:111];
+  assign \$279  = \$277  & \$278 ;
+  assign \$280  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$281  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$282  = \$280  | \$281 ;
+  assign \$283  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$284  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$285  = \$283  | \$284 ;
+  assign \$286  = ! tx__hdr__payload[6:4];
+  assign \$287  = \$285  & \$286 ;
+  assign \$288  = \$282  | \$287 ;
+  assign \$289  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$291  = \$288  ? \$290  : 17'h00000;
+  assign \$292  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$293  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$294  = \$292  | \$293 ;
+  assign \$295  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$296  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$297  = \$295  | \$296 ;
+  assign \$298  = ! tx__hdr__payload[6:4];
+  assign \$299  = \$297  & \$298 ;
+  assign \$300  = \$294  | \$299 ;
+  assign \$301  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$303  = \$300  ? \$302  : 17'h00000;
+  assign \$304  = | \$303 ;
+  assign \$305  = st_beat + 1'h1;
+  assign \$306  = st_beats - 1'h1;
+  assign \$307  = st_beat == \$306 ;
+  assign \$308  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    store_state <= \$303 ;
+    read__data_ok <= \$309 ;
   always @(posedge clk)
-    st_peer <= \$304 ;
+    store_state <= \$310 ;
   always @(posedge clk)
-    st_slot <= \$305 ;
+    st_peer <= \$311 ;
   always @(posedge clk)
-    st_beats <= \$306 ;
+    st_slot <= \$312 ;
   always @(posedge clk)
-    st_beat <= \$307 ;
+    st_beats <= \$313 ;
   always @(posedge clk)
-    st_length <= \$308 ;
+    st_beat <= \$314 ;
+  always @(posedge clk)
+    st_length <= \$315 ;
+  always @(posedge clk)
+    filling <= \$316 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     tx__hdr__ready = 1'h0;
@@ -32820,13 +32849,13 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    hdr_wr__addr = 4'h0;
+    hdr_wr__addr = 3'h0;
     casez (store_state)
       2'h0:
           if (\$16 ) begin
           end else if (\$22 ) begin
             if (tx__hdr__valid) begin
-              hdr_wr__addr = { tx__hdr__payload[15], slot };
+              hdr_wr__addr = slot;
             end
           end
     endcase
@@ -32883,7 +32912,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
           if (\$16 ) begin
           end else if (\$22 ) begin
             if (tx__hdr__valid) begin
-              if (\$35 ) begin
+              if (\$36 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
@@ -32892,18 +32921,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
                       stored[1] = 1'h1;
                 endcase
               end
-            end
-          end
-      2'h2:
-          if (tx__data__valid) begin
-            if (\$237 ) begin
-              (* full_case = 32'd1 *)
-              casez (st_peer)
-                1'h0:
-                    stored[0] = 1'h1;
-                1'h1:
-                    stored[1] = 1'h1;
-              endcase
             end
           end
     endcase
@@ -32922,13 +32939,13 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    dat_wr__addr = 7'h00;
+    dat_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__addr = { st_peer, st_slot, st_beat[2:0] };
+            dat_wr__addr = { st_slot, st_beat[2:0] };
           end
     endcase
   end
@@ -32940,7 +32957,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__data = { \$235 , \$210 , \$185 , \$160 , \$135 , \$110 , \$85 , \$60  };
+            dat_wr__data = { \$236 , \$211 , \$186 , \$161 , \$136 , \$111 , \$86 , \$61  };
           end
     endcase
   end
@@ -32958,126 +32975,155 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$303  = store_state;
+    \$309  = \$246 ;
+    if (rst) begin
+      \$309  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$310  = store_state;
     casez (store_state)
       2'h0:
-          if (\$256 ) begin
+          if (\$262 ) begin
             if (tx__hdr__valid) begin
-              if (\$273 ) begin
-                \$303  = 2'h1;
+              if (\$279 ) begin
+                \$310  = 2'h1;
               end
             end
-          end else if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              (* full_case = 32'd1 *)
-              if (\$298 ) begin
-              end else begin
-                \$303  = 2'h2;
+              if (\$304 ) begin
+                \$310  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$301 ) begin
-              \$303  = 2'h0;
+            if (\$307 ) begin
+              \$310  = 2'h0;
             end
           end
       2'h1:
-          if (\$302 ) begin
-            \$303  = 2'h0;
+          if (\$308 ) begin
+            \$310  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$303  = 2'h0;
+      \$310  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$304  = st_peer;
+    \$311  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$256 ) begin
-          end else if (\$262 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$304  = tx__hdr__payload[15];
+              \$311  = tx__hdr__payload[15];
             end
           end
     endcase
     if (rst) begin
-      \$304  = 1'h0;
+      \$311  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$305  = st_slot;
+    \$312  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$256 ) begin
-          end else if (\$262 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$305  = slot;
+              \$312  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$305  = 3'h0;
+      \$312  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$306  = st_beats;
+    \$313  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$256 ) begin
-          end else if (\$262 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$306  = \$285 [3:0];
+              \$313  = \$291 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$306  = 4'h0;
+      \$313  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$307  = st_beat;
+    \$314  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$256 ) begin
-          end else if (\$262 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$307  = 4'h0;
+              \$314  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$307  = \$299 [3:0];
+            \$314  = \$305 [3:0];
           end
     endcase
     if (rst) begin
-      \$307  = 4'h0;
+      \$314  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$308  = st_length;
+    \$315  = st_length;
     casez (store_state)
       2'h0:
-          if (\$256 ) begin
-          end else if (\$262 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$308  = tx__hdr__payload[126:111];
+              \$315  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$308  = 16'h0000;
+      \$315  = 16'h0000;
     end
   end
-  assign hdr_rd__addr = { read__peer, read__slot };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$316  = filling;
+    casez (store_state)
+      2'h0:
+          if (\$262 ) begin
+          end else if (\$268 ) begin
+            if (tx__hdr__valid) begin
+              if (\$304 ) begin
+                \$316  = 1'h1;
+              end
+            end
+          end
+      2'h2:
+          if (tx__data__valid) begin
+            if (\$307 ) begin
+              \$316  = 1'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$316  = 1'h0;
+    end
+  end
+  assign read__slot = hdr_rd__addr;
   assign hdr_rd__data = read__hdr;
-  assign dat_rd__addr = { read__peer, read__slot, read__beat };
+  assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[15];
   assign \read__hdr.kind  = read__hdr[3:0];
@@ -33109,6 +33155,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \$33  = { 3'h0, \$32 [16:3] };
-  assign \$284  = { 3'h0, \$283 [16:3] };
-  assign \$296  = { 3'h0, \$295 [16:3] };
+  assign \$36  = 1'h1;
+  assign \$290  = { 3'h0, \$289 [16:3] };
+  assign \$302  = { 3'h0, \$301 [16:3] };
 endmodule
