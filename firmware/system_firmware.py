@@ -249,7 +249,7 @@ class RackFirmware:
         self._port_counters = switch_port_counters()
         mmu = params.mmu
         if pt_buckets_log2 is None:
-            pt_buckets_log2 = default_pt_buckets_log2(params.dram_bytes, mmu.bucket_bytes)
+            pt_buckets_log2 = default_pt_buckets_log2(params.dram_bytes, mmu.bucket_bytes, mmu.page_bytes)
         self.gpm = GlobalProcessManager(params.processor_nodes, params.max_pid, process_policy)
         self.gmm = GlobalMemoryManager(page_size=mmu.page_bytes, vaddr_width=params.excache.vaddr_width)
         self.memories, self.endpoints = {}, {}
