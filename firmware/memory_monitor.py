@@ -22,6 +22,8 @@ __all__ = ["MemoryMonitor", "FrameAllocator", "Region", "AddressSpace", "Fault",
            "OutOfFrames"]
 
 _M32 = 0xFFFF_FFFF
+#: Bytes of page table zeroed per memory write at bring-up.
+_ZERO_CHUNK = 1 << 20
 
 
 class MemoryMonitorError(RuntimeError):
@@ -172,7 +174,11 @@ class MemoryMonitor:
         if first is None:
             first = -(-table_end // self.page_bytes)
         self.frames = FrameAllocator(first, self.dram_bytes // self.page_bytes - first)
-        await self.bus.write_mem(self.pt_base, bytes(self.table.size_bytes))
+        # Zeroed in pieces of at most 1 MiB: each is one memory-window FILL that ends well within the bus's
+        # poll budget (a 1 GiB DRAM has a 16 MiB table), and no table-sized buffer is built.
+        size = self.table.size_bytes
+        for off in range(0, size, _ZERO_CHUNK):
+            await self.bus.write_mem(self.pt_base + off, bytes(min(_ZERO_CHUNK, size - off)))
         await self._wr("PT_BASE_LO", self.pt_base & _M32)
         await self._wr("PT_BASE_HI", self.pt_base >> 32)
         await self._wr("PT_BUCKETS_LOG2", self.pt_buckets_log2)

@@ -178,3 +178,38 @@ def test_memory_monitor_sync_against_model():
     run_sync(mon.destroy_process(3))
     assert mon.frames.free_count == free + 3
     assert model.access(7, 2, 3, 0x10008, 8).status == PROT_FAULT           # unbound pid
+
+
+class _RecordingBus(ModelBus):
+    """ModelBus without a DRAM copy (a table of many MiB): records the memory writes' sizes; reads are zero."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.mem_writes = []
+
+    async def read_mem(self, addr, length):
+        return bytes(length)
+
+    async def write_mem(self, addr, data):
+        self.mem_writes.append((addr, len(data)))
+
+
+def test_large_page_table_zeroed_in_pieces_and_filled_past_16_bucket_bits():
+    """A 1 GiB memory's table (2**18 buckets, 16 MiB) is zeroed as 1 MiB writes (each one memory-window FILL,
+    within the bus's poll budget), and pages whose home buckets lie above 65,536 are mapped and found."""
+    from firmware.system_firmware import default_pt_buckets_log2
+    p = MMUParams(pid_width=4)
+    log2 = default_pt_buckets_log2(1 << 30, p.bucket_bytes, p.page_bytes)
+    assert log2 == 18 and default_pt_buckets_log2(1 << 20, p.bucket_bytes, p.page_bytes) == 10
+    assert default_pt_buckets_log2(64 << 20, p.bucket_bytes, p.page_bytes) == 16     # the 1/16 rule up to here
+    bus = _RecordingBus(_model(), p.page_bits | p.pid_width << 8 | p.vaddr_width << 16 | p.paddr_width << 24,
+                        p.tlb_entries | p.tlb_ways << 16 | p.pt_bucket_entries << 24)
+    mon = MemoryMonitor(bus, dram_bytes=1 << 30, pt_buckets_log2=log2)
+    run_sync(mon.init())
+    assert bus.mem_writes == [(off, 1 << 20) for off in range(0, 16 << 20, 1 << 20)]
+    assert mon.frames.free_count == (1 << 18) - (16 << 20) // 4096
+    run_sync(mon.create_process(1, 2))
+    base_vpn = 1 << 16                    # 256 MiB: bit 16 of the vpn sets bit 16 of the home bucket
+    run_sync(mon.map(1, base_vpn * 4096, 2000 * 4096))
+    homes = [mon.table._where[(1, base_vpn + i)][0] for i in range(2000)]
+    assert min(homes) >= 1 << 16 and len(set(homes)) == 2000, (min(homes), len(set(homes)))
