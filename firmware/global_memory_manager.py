@@ -88,13 +88,17 @@ class RegionPlacement:
     number : int
         ``vaddr // region_bytes``: the region number the router matches.
     node : int
-        Node id of the home memory component.
+        Node id of the home (primary) memory component.
+    secondary : int or None
+        With replication factor 2: node id of the secondary memory component, which receives every write
+        too (never the primary).
     """
     vaddr: int
     length: int
     writable: bool
     number: int
     node: int
+    secondary: int | None = None
 
     @property
     def region(self):
@@ -190,9 +194,13 @@ class GlobalMemoryManager:
                               f"({_size(frames * self.page_size)}, the pages its regions span), and {what} "
                               f"({free})")
 
-    def place_regions(self, pid, regions, *, region_bytes, policy="least-loaded"):
+    def place_regions(self, pid, regions, *, region_bytes, policy="least-loaded", replication=1):
         """Place each rack region of process ``pid`` on a memory component (see the module docstring);
-        reserve its pages; return the :class:`RegionPlacement` tuple in address order."""
+        reserve its pages; return the :class:`RegionPlacement` tuple in address order. With ``replication``
+        2 each region also gets a secondary: the other component with the most free frames that can hold it
+        (its pages are reserved there too)."""
+        if replication not in (1, 2):
+            raise PlacementError(f"replication factor must be 1 or 2, not {replication!r}")
         if pid in self._placement or pid in self._rack:
             raise PlacementError(f"pid {pid} is already placed")
         if policy not in REGION_POLICIES:
@@ -223,7 +231,18 @@ class GlobalMemoryManager:
             if policy == "round-robin":
                 turn = (order.index(chosen) + 1) % len(order)
             taken[chosen.name] = taken.get(chosen.name, 0) + frames
-            out.append(RegionPlacement(r.vaddr, r.length, r.writable, number, chosen.node_id))
+            secondary = None
+            if replication == 2:
+                others = sorted((c for c in order if c is not chosen
+                                 and c.free_frames - taken.get(c.name, 0) >= frames),
+                                key=lambda c: (-(c.free_frames - taken.get(c.name, 0)), c.node_id))
+                if not others:
+                    total = 2 * sum(p.length for _, p in pieces) // self.page_size
+                    raise self._out_of_memory(pid, total, f"no second memory component has {frames} free frames "
+                                                          f"for the replica of its region at {r.vaddr:#x}")
+                secondary = others[0].node_id
+                taken[others[0].name] = taken.get(others[0].name, 0) + frames
+            out.append(RegionPlacement(r.vaddr, r.length, r.writable, number, chosen.node_id, secondary))
         for name, frames in taken.items():
             self.components[name].reserved_frames += frames
         self._turn, self.spills = turn, self.spills + spills
@@ -255,7 +274,9 @@ class GlobalMemoryManager:
         """Return the reservation of process ``pid`` (at exit)."""
         if pid in self._rack:
             for p in self._rack.pop(pid):
-                self._by_node(p.node).reserved_frames -= p.length // self.page_size
+                for node in (p.node, p.secondary):
+                    if node is not None:
+                        self._by_node(node).reserved_frames -= p.length // self.page_size
             return
         if pid not in self._placement:
             raise PlacementError(f"pid {pid} is not placed")

@@ -29,12 +29,14 @@ from __future__ import annotations
 from firmware.bus import Bus
 from firmware.csr_mem import CsrMemoryBus
 from firmware.global_memory_manager import REGION_POLICIES, GlobalMemoryManager, PlacementError, Region
+from firmware.global_process_manager import GlobalProcessManager, ProcessPlacementError
 from firmware.memory_monitor import MemoryMonitor
 from firmware.processor_monitor import ProcessorMonitor
 from hw.memory.params import MAX_BUCKETS_LOG2
 from hw.processor.excache_layouts import MaintOp
 from hw.network.registers import LINK_COUNTERS, NETIF_COUNTERS, NETIF_REGISTERS
 from hw.system.probe_registers import PROBE_REGS, PROBE_STAGES
+from hw.system.rack_registers import ROUTER_COUNTERS, router_register_map, switch_port_counters, switch_register_map
 
 __all__ = ["MemoryEndpoint", "SystemFirmware", "Region", "default_pt_buckets_log2", "RackFirmware",
            "RackOutOfMemory", "OOM_ACTIONS"]
@@ -232,8 +234,6 @@ class RackFirmware:
 
     def __init__(self, bus, params, *, process_policy="least-loaded", region_policy="least-loaded",
                  on_oom="refuse", victim_policy="fifo", pt_buckets_log2=None, max_probes=4):
-        from firmware.global_process_manager import GlobalProcessManager
-        from hw.system.rack_registers import router_register_map, switch_register_map, switch_port_counters
 
         if not isinstance(bus, Bus):
             raise TypeError(f"RackFirmware needs a firmware.bus.Bus, not {bus!r}")
@@ -267,7 +267,7 @@ class RackFirmware:
                 idle=self._serve_memories)
         self._free_entries = {node: list(range(params.router_entries)) for node in params.processor_nodes}
         self._entries: dict[int, list[int]] = {}      # pid -> router entries used
-        self.suspended: list[tuple[tuple, object, object]] = []   # (regions, vnode, pin) waiting for memory
+        self.suspended: list[tuple] = []               # (regions, vnode, pin, replication) waiting for memory
         self.started: list[int] = []                   # pids started from the suspended queue
         self.booted = False
 
@@ -302,30 +302,29 @@ class RackFirmware:
         self.booted = True
 
     # ------------------------------------------------------------------ processes
-    async def create_process(self, regions, *, vnode=None, pin=None):
+    async def create_process(self, regions, *, vnode=None, pin=None, replication=1):
         """Start a process with ``regions`` (``Region`` or ``(vaddr, length[, writable])``) on the processor
-        component the GPM picks (or ``pin``); return its pid. Out of memory: :class:`RackOutOfMemory`
-        (``on_oom="refuse"``) or ``None`` with the request queued (``"suspend"``)."""
+        component the GPM picks (or ``pin``); return its pid. ``replication`` 2: every region has a secondary
+        memory component that receives every write too (the router duplicates writes). Out of memory:
+        :class:`RackOutOfMemory` (``on_oom="refuse"``) or ``None`` with the request queued (``"suspend"``)."""
         self._check_booted()
         regions = tuple(r if isinstance(r, Region) else Region(*r) for r in regions)
         try:
-            return await self._create(regions, vnode, pin)
+            return await self._create(regions, vnode, pin, replication)
         except RackOutOfMemory:
             if self.on_oom == "refuse":
                 raise
-            self.suspended.append((regions, vnode, pin))
+            self.suspended.append((regions, vnode, pin, replication))
             return None
 
-    async def _create(self, regions, vnode, pin):
-        from firmware.global_process_manager import ProcessPlacementError
-
+    async def _create(self, regions, vnode, pin, replication=1):
         try:
             pid, node = self.gpm.place(vnode, pin)
         except ProcessPlacementError as exc:
             raise RackOutOfMemory(str(exc)) from None
         try:
             placed = self.gmm.place_regions(pid, regions, region_bytes=self.params.region_bytes,
-                                            policy=self.region_policy)
+                                            policy=self.region_policy, replication=replication)
         except PlacementError as exc:
             raise RackOutOfMemory(f"rack {exc}") from None
         free = self._free_entries[node]
@@ -337,6 +336,8 @@ class RackFirmware:
         homes = {}
         for p in placed:
             homes.setdefault(p.node, []).append(p.region)
+            if p.secondary is not None:
+                homes.setdefault(p.secondary, []).append(p.region)
         for mem_node, regs in homes.items():
             await self.endpoints[mem_node].create_address_space(pid, node, regs)
         entries = [free.pop(0) for _ in placed]
@@ -345,6 +346,7 @@ class RackFirmware:
             await self._router_wr(node, "entry_region", p.number & 0xFFFF_FFFF)
             await self._router_wr(node, "entry_region_hi", p.number >> 32)
             await self._router_wr(node, "entry_node", p.node)
+            await self._router_wr(node, "entry_replica", 0 if p.secondary is None else p.secondary | 1 << 8)
             await self._router_wr(node, "commit", 1 | index << 8)
         self._entries[pid] = entries
         self.gpm.commit(pid, node, vnode)
@@ -363,11 +365,13 @@ class RackFirmware:
         monitor = self.processors[node]
         await monitor.maintenance(MaintOp.FLUSH_PID, pid)
         await monitor.maintenance(MaintOp.INVALIDATE_PID, pid)
+        await self.drain_replicas(node)
         monitor.processes.pop(pid, None)
         for index in self._entries.pop(pid):
             await self._router_wr(node, "commit", 0 | index << 8)
             self._free_entries[node].append(index)
-        for mem_node in sorted({p.node for p in self.gmm.placements_of(pid)}):
+        for mem_node in sorted({n for p in self.gmm.placements_of(pid) for n in (p.node, p.secondary)
+                                if n is not None}):
             await self.endpoints[mem_node].destroy_address_space(pid)
         self.gmm.release(pid)
         self.gpm.release(pid)
@@ -376,15 +380,36 @@ class RackFirmware:
     async def _resume(self):
         started = []
         waiting, self.suspended = self.suspended, []
-        for regions, vnode, pin in waiting:
+        for request in waiting:
             try:
-                pid = await self._create(regions, vnode, pin)
+                pid = await self._create(*request)
             except RackOutOfMemory:
-                self.suspended.append((regions, vnode, pin))
+                self.suspended.append(request)
                 continue
             started.append(pid)
         self.started += started
         return started
+
+    async def drain_replicas(self, node=None, max_polls=100_000):
+        """Wait until every write sent to a secondary by processor ``node``'s router (all routers: ``None``) has
+        been answered, serving page faults meanwhile (a secondary faults its pages in on first write). The
+        ExCache completes a write-back on the primary's answer, so a flush is complete on both copies only
+        after this."""
+        nodes = self.params.processor_nodes if node is None else (node,)
+        for n in nodes:
+            for _ in range(max_polls):
+                if await self._router_rd(n, "replica_acks") == await self._router_rd(n, "replicated"):
+                    break
+                await self._serve_memories()
+            else:
+                raise RuntimeError(f"processor node {n}: secondary writes unanswered after {max_polls} polls")
+
+    async def flush_all(self):
+        """Write every dirty ExCache line of every processor component back, to both copies of replicated
+        regions (lines stay valid)."""
+        for monitor in self.processors.values():
+            await monitor.maintenance(MaintOp.FLUSH_ALL)
+        await self.drain_replicas()
 
     def placements_of(self, pid):
         """The GMM's :class:`firmware.global_memory_manager.RegionPlacement` tuple of ``pid``."""
@@ -414,7 +439,7 @@ class RackFirmware:
             block = self._proc_block(node, "netif")
             stats["processors"][node] = {
                 "excache": await monitor.counters(),
-                "router": {name: await self._router_rd(node, name) for name in ("routed", "unrouted")},
+                "router": {name: await self._router_rd(node, name) for name, _ in ROUTER_COUNTERS},
                 "netif": {name: await self.bus.read_reg(block, addr) for name, addr in netif_regs},
                 "processes": self.gpm.load(node),
             }

@@ -55,7 +55,8 @@ class RackProcessorComponent(wiring.Component):
         self.excache = ExCacheTop(ex, miss_path=params.miss_path)
         self.router = RegionRouter(ex.data_width, entries=params.router_entries, region_log2=params.region_log2,
                                    vaddr_width=ex.vaddr_width, pid_width=ex.pid_width,
-                                   node_id_width=params.node_bits)
+                                   node_id_width=params.node_bits,
+                                   replica_beats=ex.line_bytes // (ex.data_width // 8))
         self.netif = NetIf(params.netif_of(node))
         self._targets = {}
         for name, block in (("excache", self.excache), ("netif", self.netif), ("router", self.router)):

@@ -16,6 +16,9 @@ __all__ = ["ROUTER_COUNTERS", "router_register_map", "switch_register_map", "SWI
 ROUTER_COUNTERS = (
     ("routed", "request headers whose (pid, region) matched a table entry (destination rewritten)"),
     ("unrouted", "request headers that matched no entry (sent to the ExCache's mem_node)"),
+    ("replicated", "writes of replicated regions also sent to the entry's secondary node"),
+    ("replica_acks", "responses of secondaries to those writes, absorbed (the ExCache sees the primary's)"),
+    ("replica_faults", "absorbed secondary responses whose status was not OK"),
 )
 
 
@@ -32,6 +35,7 @@ def router_register_map():
             ("region_log2", 8, 6, "log2 of the region size in bytes"),
             ("node_id_width", 14, 4, "bits of a node id"),
             ("vaddr_width", 18, 7, "virtual address bits"),
+            ("replication", 25, 1, "1: replication hardware present (entry_replica is used)"),
         ), kind=R()),
         Register("entry_pid", 0x01, "rw", "Staging: pid of the entry to commit", kind=RW(16)),
         Register("entry_region", 0x02, "rw", "Staging: region number (vaddr >> region_log2) of the entry to commit, "
@@ -46,7 +50,12 @@ def router_register_map():
         Register("view_info", 0x06, "r", "Selected entry: valid [0], node [15:8], pid [31:16]", kind=R()),
         Register("view_region", 0x07, "r", "Selected entry: region number, bits 31..0", kind=R()),
         Register("view_region_hi", 0x0D, "r", "Selected entry: region number, bits 63..32", kind=R()),
-        *(Register(name, 0x08 + i, "r", doc + " (32 bits, wraps)", kind=Counter())
+        Register("entry_replica", 0x0E, "rw", "Staging: secondary node of the entry to commit", (
+            Field("node", 0, 8, "secondary memory node: writes go to the primary and to it", RW(8)),
+            Field("valid", 8, 1, "1: the region is replicated (replication factor 2)", RW(1)),
+        )),
+        Register("view_replica", 0x0F, "r", "Selected entry: secondary node [7:0], replicated [8]", kind=R()),
+        *(Register(name, (0x08, 0x09, 0x10, 0x11, 0x12)[i], "r", doc + " (32 bits, wraps)", kind=Counter())
           for i, (name, doc) in enumerate(ROUTER_COUNTERS)),
         Register("counters_clear", 0x0A, "w", "Any write zeroes the counters", kind=Action()),
         Register("invalidate_all", 0x0B, "w", "Any write invalidates every entry", kind=Action()),

@@ -9,7 +9,6 @@ import cocotb
 
 from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from firmware.system_firmware import RackOutOfMemory
-from hw.processor.excache_layouts import MaintOp
 from sim_tests.rack.bench import RackBench, config, seed
 
 
@@ -41,38 +40,43 @@ def random_accesses(bench, node, n, regions_of):
 
 
 async def check_memory(bench):
-    """Flush every ExCache, then check that each page is resident on exactly the memory component its region
-    was placed on, and that its bytes (read through that component's MMU window) match the model."""
+    """Flush every ExCache, then check that each page is resident exactly on the memory components its region
+    was placed on (its home, and its secondary if replicated: a written page must be on both), and that its
+    bytes (read through each component's MMU window) match the model."""
     fw, page = bench.fw, bench.params.mmu.page_bytes
     async with bench.fw_lock:
-        for monitor in fw.processors.values():
-            await monitor.maintenance(MaintOp.FLUSH_ALL)
+        await fw.flush_all()
         for pid in bench.model.running():
-            home = {}
+            homes = {}
             for p in fw.placements_of(pid):
                 for va in range(p.vaddr, p.vaddr + p.length, page):
-                    home[va] = p.node
+                    homes[va] = {p.node} | ({p.secondary} if p.secondary is not None else set())
             resident = {}
             for node, monitor in fw.memories.items():
                 space = monitor.spaces.get(pid)
                 for vpn in (space.pages if space is not None else ()):
-                    assert vpn * page not in resident, f"pid {pid} page {vpn * page:#x} on two nodes"
-                    resident[vpn * page] = node
-            for va, node in resident.items():
-                assert home[va] == node, f"pid {pid} page {va:#x} faulted in on node {node}, its home is {home[va]}"
+                    resident.setdefault(vpn * page, set()).add(node)
+            for va, nodes in resident.items():
+                assert nodes <= homes[va], f"pid {pid} page {va:#x} faulted in on nodes {nodes}, homes {homes[va]}"
             for va in bench.model.touched_pages(pid):
-                assert va in resident, f"pid {pid}: page {va:#x} written but resident nowhere"
-                monitor = fw.memories[resident[va]]
-                paddr = monitor.translate(pid, va)[0]
-                got = await monitor.bus.read_mem(paddr, page)
+                refused = [(n, hex(f.vaddr), f.write, f.src, f.kind, f.resolved, f.reason)
+                           for n, m in fw.memories.items() for f in m.faults
+                           if f.pid == pid and f.vaddr // page == va // page]
+                assert resident.get(va) == homes[va], \
+                    f"pid {pid}: page {va:#x} written, resident on {resident.get(va)}, homes {homes[va]}; " \
+                    f"faults of the page: {refused}; router: " \
+                    f"{[await fw._router_rd(n, c) for n in fw.processors for c in ('replicated', 'replica_acks', 'replica_faults')]}"
                 want = bench.model.read_bytes(pid, va, page)
-                assert got == want, f"pid {pid} page {va:#x} on node {resident[va]} differs from the model"
+                for node in homes[va]:
+                    monitor = fw.memories[node]
+                    got = await monitor.bus.read_mem(monitor.translate(pid, va)[0], page)
+                    assert got == want, f"pid {pid} page {va:#x} on node {node} differs from the model"
 
 
 @cocotb.test()
 async def test_rack_routing_managers_and_oom(dut):
     cfg = config()
-    bench = RackBench(dut, cfg, seed())
+    bench = RackBench(dut, cfg, seed(), pt_buckets_log2=cfg["pt_buckets_log2"])
     await bench.start()
     fw, params = bench.fw, bench.params
     layout = pages(bench, [(16, 16), (1024, 4)])
@@ -94,8 +98,11 @@ async def test_rack_routing_managers_and_oom(dut):
             oldest = min(regions_of)
             await bench.exit(oldest)
             del regions_of[oldest]
-            pid = await bench.create(layout)
+            # Replication factor 2: every write of this process reaches two memory components.
+            pid = await bench.create(layout, replication=2)
             regions_of[pid] = layout
+            replicated_node = bench.model.node_of(pid)
+            assert all(p.secondary not in (None, p.node) for p in fw.placements_of(pid))
     await check_memory(bench)
 
     # The rack out of memory: one clear line, nothing reserved.
@@ -136,6 +143,8 @@ async def test_rack_routing_managers_and_oom(dut):
     dut._log.info("checked %d accesses, irq events %d, stats %s", bench.checked, bench.irq_events, stats)
     for node, s in stats["processors"].items():
         assert s["router"]["routed"] > 0 and s["excache"]["misses"] > 0, (node, s)
+        assert s["router"]["replica_acks"] == s["router"]["replicated"] and s["router"]["replica_faults"] == 0, s
+    assert stats["processors"][replicated_node]["router"]["replicated"] > 0, stats
     for node, s in stats["memories"].items():
         assert s["mmu"]["CNT_REQUESTS"] > 0 and s["mmu"]["CNT_FAULTS"] > 0, (node, s)
         assert s["mmu"]["CNT_PROT_FAULTS"] > 0 or node != params.memory_nodes[0], (node, s)

@@ -84,3 +84,16 @@ def test_gpm_policies_pids_and_vnodes():
     assert [rr.place()[1] for _ in range(3)] == [4, 5, 4]
     with pytest.raises(ValueError, match="policy"):
         GlobalProcessManager((0,), 3, policy="random")
+
+
+def test_replication_places_a_secondary_elsewhere():
+    g = gmm([20, 20, 20])
+    placed = g.place_regions(1, [Region(0, 3 * RB)], region_bytes=RB, replication=2)
+    assert all(p.secondary is not None and p.secondary != p.node for p in placed)
+    assert sum(c.reserved_frames for c in g.components.values()) == 2 * 12
+    g.release(1)
+    assert all(c.reserved_frames == 0 for c in g.components.values())
+    with pytest.raises(PlacementError, match="no second memory component"):
+        gmm([100, 2]).place_regions(2, [Region(0, RB)], region_bytes=RB, replication=2)
+    with pytest.raises(PlacementError, match="replication factor must be 1 or 2"):
+        g.place_regions(3, [Region(0, RB)], region_bytes=RB, replication=3)

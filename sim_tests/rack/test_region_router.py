@@ -112,3 +112,130 @@ def test_router_against_model():
         assert await read(ctx, "routed") == 0
     sim.add_testbench(bench)
     sim.run()
+
+
+def test_replicated_writes_and_absorbed_responses():
+    """Replication: a write to a replicated region leaves twice (primary, then secondary, same tag and beats),
+    reads and other writes once; the secondary's write response is absorbed, every other response passes."""
+    from hw.protocol import MsgKind
+
+    seed = 0xB0B
+    rng = random.Random(seed)
+    beats_per_line = 8
+    dut = RegionRouter(64, entries=4, region_log2=LOG2, vaddr_width=48, pid_width=4, node_id_width=3,
+                       replica_beats=beats_per_line, replica_outstanding=2)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    # pid 1 region 5 -> node 4, replicated on node 6; pid 1 region 7 -> node 5, not replicated.
+    table = [(0, 1, 5, 4, 6), (1, 1, 7, 5, None)]
+    sent, got_hdrs, got_beats = [], [], []
+    responses_out = []
+
+    async def write(ctx, name, value):
+        ctx.set(dut.csr.addr, REGS.addr(name))
+        ctx.set(dut.csr.w_data, value)
+        ctx.set(dut.csr.w_stb, 1)
+        await ctx.tick()
+        ctx.set(dut.csr.w_stb, 0)
+
+    async def read(ctx, name):
+        ctx.set(dut.csr.addr, REGS.addr(name))
+        ctx.set(dut.csr.r_stb, 1)
+        await ctx.tick()
+        ctx.set(dut.csr.r_stb, 0)
+        return ctx.get(dut.csr.r_data)
+
+    async def producer(ctx):
+        for index, p, reg, node, second in table:
+            await write(ctx, "entry_pid", p)
+            await write(ctx, "entry_region", reg)
+            await write(ctx, "entry_node", node)
+            await write(ctx, "entry_replica", 0 if second is None else second | 1 << 8)
+            await write(ctx, "commit", 1 | index << 8)
+        hdr, data = dut.s_tx.hdr, dut.s_tx.data
+        for tag in range(60):
+            kind = rng.choice((MsgKind.LINE_READ, MsgKind.LINE_WRITE, MsgKind.LINE_WRITE))
+            reg = rng.choice((5, 7, 9))
+            line = [rng.getrandbits(64) for _ in range(beats_per_line)]
+            sent.append((tag, kind, reg, line))
+            ctx.set(hdr.payload.kind, kind)
+            ctx.set(hdr.payload.pid, 1)
+            ctx.set(hdr.payload.vaddr, reg << LOG2 | 0x40)
+            ctx.set(hdr.payload.dst, 3)
+            ctx.set(hdr.payload.tag, tag)
+            ctx.set(hdr.payload.length, 64)
+            ctx.set(hdr.valid, 1)
+            await ctx.tick().until(hdr.ready)
+            ctx.set(hdr.valid, 0)
+            if kind == MsgKind.LINE_WRITE:
+                for k, word in enumerate(line):
+                    while rng.random() < 0.3:
+                        ctx.set(data.valid, 0)
+                        await ctx.tick()
+                    ctx.set(data.payload.data, word)
+                    ctx.set(data.payload.last, k == beats_per_line - 1)
+                    ctx.set(data.valid, 1)
+                    await ctx.tick().until(data.ready)
+                ctx.set(data.valid, 0)
+
+    async def consumer(ctx):
+        hdr, data = dut.m_tx.hdr, dut.m_tx.data
+        while True:
+            ctx.set(hdr.ready, rng.random() < 0.7)
+            ctx.set(data.ready, rng.random() < 0.7)
+            await ctx.delay(1e-9)
+            if ctx.get(hdr.valid) and ctx.get(hdr.ready):
+                got_hdrs.append((ctx.get(hdr.payload.tag), ctx.get(hdr.payload.kind), ctx.get(hdr.payload.dst)))
+            if ctx.get(data.valid) and ctx.get(data.ready):
+                got_beats.append(ctx.get(data.payload.data))
+            await ctx.tick()
+
+    async def responder(ctx):
+        """Answers each write from every node it went to, in the order the requests left."""
+        rs, ro = dut.s_rx.hdr, dut.m_rx.hdr
+        answered = 0
+        while True:
+            ctx.set(ro.ready, rng.random() < 0.8)
+            if answered < len(got_hdrs) and not ctx.get(rs.valid):
+                tag, kind, dst = got_hdrs[answered]
+                answered += 1
+                if kind == MsgKind.LINE_WRITE:
+                    ctx.set(rs.payload.kind, MsgKind.LINE_WRITE_RESP)
+                    ctx.set(rs.payload.src, dst)
+                    ctx.set(rs.payload.tag, tag)
+                    ctx.set(rs.valid, 1)
+            await ctx.delay(1e-9)
+            if ctx.get(ro.valid) and ctx.get(ro.ready):
+                responses_out.append((ctx.get(ro.payload.tag), ctx.get(ro.payload.src)))
+            fired = ctx.get(rs.valid) and ctx.get(rs.ready)
+            await ctx.tick()
+            if fired:
+                ctx.set(rs.valid, 0)
+
+    async def checker(ctx):
+        await ctx.tick().repeat(6000)
+        routes = {5: (4, 6), 7: (5, None), 9: (3, None)}
+        expect_hdrs, expect_beats, expect_resp = [], [], []
+        for tag, kind, reg, line in sent:
+            node, second = routes[reg]
+            expect_hdrs.append((tag, kind, node))
+            if kind == MsgKind.LINE_WRITE:
+                expect_beats += line
+                expect_resp.append((tag, node))
+                if second is not None:
+                    expect_hdrs.append((tag, kind, second))
+                    expect_beats += line
+        assert len(sent) == 60, seed
+        assert got_hdrs == expect_hdrs, seed
+        assert got_beats == expect_beats, seed
+        assert responses_out == expect_resp, seed
+        n_rep = sum(1 for _, k, reg, _ in sent if k == MsgKind.LINE_WRITE and reg == 5)
+        assert n_rep > 5
+        assert await read(ctx, "replicated") == n_rep and await read(ctx, "replica_acks") == n_rep
+        assert await read(ctx, "replica_faults") == 0
+
+    sim.add_testbench(producer)
+    sim.add_testbench(consumer, background=True)
+    sim.add_testbench(responder, background=True)
+    sim.add_testbench(checker)
+    sim.run()
