@@ -95,6 +95,9 @@ class RackParams:
             if self.n_nodes > 1 << self.node_id_width:
                 raise ValueError(f"{self.n_nodes} nodes do not fit {self.node_id_width}-bit node ids")
         ex, mmu = self.excache, self.mmu
+        if getattr(ex, "line_store", "onchip") != "onchip":
+            raise ValueError(f"a rack's ExCache keeps its lines on chip (excache.line_store 'onchip'); the "
+                             f"processor-local memory port is not wired in a rack, not {ex.line_store!r}")
         widths = {"excache": ex.data_width, "mmu": mmu.data_width, "netif": self.netif.data_width,
                   "port": self.port.data_width}
         if len(set(widths.values())) != 1:

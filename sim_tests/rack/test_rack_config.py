@@ -40,6 +40,7 @@ def test_bad_topology_is_one_line(text):
     ("topology.region_bytes=1000", "topology.region_bytes must be a power of two"),
     ("topology.region_bytes=1024", "impossible rack: RackParams.region_log2 must make regions of at least a page"),
     ("topology.region_entries=0", "impossible rack"),
+    ("cache.line_store=axi", "impossible rack: a rack's ExCache keeps its lines on chip"),
 ])
 def test_bad_rack_settings(override, message):
     c = load_config(None, ["topology.processors=2", override])
