@@ -530,9 +530,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$1810$0 (\$6 ),
-    .\port$1830$0 (\$7 ),
-    .\port$1850$0 (\$8 ),
+    .\port$1814$0 (\$6 ),
+    .\port$1838$0 (\$7 ),
+    .\port$1862$0 (\$8 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -3291,58 +3291,58 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [5:0] \$100 ;
-  wire [5:0] \$101 ;
-  wire [6:0] \$102 ;
-  wire [6:0] \$103 ;
-  wire \$104 ;
-  wire \$105 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire [5:0] \$102 ;
+  wire [5:0] \$103 ;
+  wire [6:0] \$104 ;
+  wire [6:0] \$105 ;
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
   wire \$109 ;
   wire \$11 ;
-  wire [12:0] \$110 ;
+  wire \$110 ;
   wire \$111 ;
-  wire \$112 ;
+  wire [12:0] \$112 ;
   wire \$113 ;
   wire [16:0] \$114 ;
   wire \$115 ;
   wire \$116 ;
   wire \$117 ;
   wire \$118 ;
-  wire [16:0] \$119 ;
+  wire \$119 ;
   wire \$12 ;
-  wire [5:0] \$120 ;
-  wire [6:0] \$121 ;
+  wire \$120 ;
+  wire [16:0] \$121 ;
   wire [5:0] \$122 ;
-  wire \$123 ;
+  wire [6:0] \$123 ;
   wire [5:0] \$124 ;
-  wire [6:0] \$125 ;
-  wire [6:0] \$126 ;
+  wire \$125 ;
+  wire [5:0] \$126 ;
   wire [6:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
+  wire [6:0] \$128 ;
+  wire [6:0] \$129 ;
   reg [15:0] \$13 ;
-  wire [5:0] \$130 ;
-  wire [5:0] \$131 ;
-  wire \$132 ;
-  wire \$133 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire [5:0] \$132 ;
+  wire [5:0] \$133 ;
   wire \$134 ;
-  wire [5:0] \$135 ;
-  wire [5:0] \$136 ;
-  wire [6:0] \$137 ;
-  wire [6:0] \$138 ;
-  wire \$139 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire [5:0] \$137 ;
+  wire [5:0] \$138 ;
+  wire [6:0] \$139 ;
   reg [4:0] \$14 ;
-  wire \$140 ;
+  wire [6:0] \$140 ;
   wire \$141 ;
   wire \$142 ;
   wire \$143 ;
   wire \$144 ;
-  wire [12:0] \$145 ;
+  wire \$145 ;
   wire \$146 ;
-  wire \$147 ;
+  wire [12:0] \$147 ;
   wire \$148 ;
   wire [16:0] \$149 ;
   wire [16:0] \$15 ;
@@ -3350,39 +3350,45 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$151 ;
   wire \$152 ;
   wire \$153 ;
-  reg [15:0] \$154 ;
-  reg [4:0] \$155 ;
-  reg [4:0] \$156 ;
+  reg [4:0] \$154 ;
+  reg \$155 ;
+  reg [15:0] \$156 ;
   reg [4:0] \$157 ;
-  reg [11:0] \$158 ;
-  reg \$159 ;
+  reg [4:0] \$158 ;
+  reg [4:0] \$159 ;
   reg [4:0] \$16 ;
-  reg [15:0] \$160 ;
+  reg [11:0] \$160 ;
   reg \$161 ;
-  reg \$162 ;
+  reg [15:0] \$162 ;
   reg \$163 ;
-  reg [15:0] \$164 ;
-  reg [4:0] \$165 ;
+  reg \$164 ;
+  reg \$165 ;
   reg [4:0] \$166 ;
-  reg [4:0] \$167 ;
-  reg [11:0] \$168 ;
-  reg \$169 ;
+  reg \$167 ;
+  reg [15:0] \$168 ;
+  reg [4:0] \$169 ;
   reg [15:0] \$17 ;
-  reg [15:0] \$170 ;
-  reg \$171 ;
-  reg \$172 ;
+  reg [4:0] \$170 ;
+  reg [4:0] \$171 ;
+  reg [11:0] \$172 ;
   reg \$173 ;
   reg [15:0] \$174 ;
-  reg [4:0] \$175 ;
-  reg [4:0] \$176 ;
-  reg [4:0] \$177 ;
-  reg [11:0] \$178 ;
+  reg \$175 ;
+  reg \$176 ;
+  reg \$177 ;
+  reg [4:0] \$178 ;
   reg \$179 ;
   reg [4:0] \$18 ;
   reg [15:0] \$180 ;
-  reg \$181 ;
-  reg \$182 ;
-  reg \$183 ;
+  reg [4:0] \$181 ;
+  reg [4:0] \$182 ;
+  reg [4:0] \$183 ;
+  reg [11:0] \$184 ;
+  reg \$185 ;
+  reg [15:0] \$186 ;
+  reg \$187 ;
+  reg \$188 ;
+  reg \$189 ;
   wire [16:0] \$19 ;
   wire \$2 ;
   reg [4:0] \$20 ;
@@ -3416,38 +3422,38 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  wire [16:0] \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [5:0] \$50 ;
-  wire [6:0] \$51 ;
+  wire \$50 ;
+  wire [16:0] \$51 ;
   wire [5:0] \$52 ;
-  wire \$53 ;
+  wire [6:0] \$53 ;
   wire [5:0] \$54 ;
-  wire [6:0] \$55 ;
-  wire [6:0] \$56 ;
+  wire \$55 ;
+  wire [5:0] \$56 ;
   wire [6:0] \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [6:0] \$58 ;
+  wire [6:0] \$59 ;
   wire \$6 ;
-  wire [5:0] \$60 ;
-  wire [5:0] \$61 ;
-  wire \$62 ;
-  wire \$63 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire [5:0] \$62 ;
+  wire [5:0] \$63 ;
   wire \$64 ;
-  wire [5:0] \$65 ;
-  wire [5:0] \$66 ;
-  wire [6:0] \$67 ;
-  wire [6:0] \$68 ;
-  wire \$69 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire [5:0] \$67 ;
+  wire [5:0] \$68 ;
+  wire [6:0] \$69 ;
   wire \$7 ;
-  wire \$70 ;
+  wire [6:0] \$70 ;
   wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire [12:0] \$75 ;
+  wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
+  wire [12:0] \$77 ;
   wire \$78 ;
   wire [16:0] \$79 ;
   wire \$8 ;
@@ -3455,26 +3461,29 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$81 ;
   wire \$82 ;
   wire \$83 ;
-  wire [16:0] \$84 ;
-  wire [5:0] \$85 ;
-  wire [6:0] \$86 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire [16:0] \$86 ;
   wire [5:0] \$87 ;
-  wire \$88 ;
+  wire [6:0] \$88 ;
   wire [5:0] \$89 ;
   wire \$9 ;
-  wire [6:0] \$90 ;
-  wire [6:0] \$91 ;
+  wire \$90 ;
+  wire [5:0] \$91 ;
   wire [6:0] \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire [5:0] \$95 ;
-  wire [5:0] \$96 ;
-  wire \$97 ;
-  wire \$98 ;
+  wire [6:0] \$93 ;
+  wire [6:0] \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire [5:0] \$97 ;
+  wire [5:0] \$98 ;
   wire \$99 ;
-  reg [4:0] ack_adv_1;
-  reg [4:0] ack_adv_2;
-  reg [4:0] ack_adv_3;
+  reg [4:0] ack_adv_1 = 5'h00;
+  reg [4:0] ack_adv_2 = 5'h00;
+  reg [4:0] ack_adv_3 = 5'h00;
+  reg [4:0] ack_adv_next_1;
+  reg [4:0] ack_adv_next_2;
+  reg [4:0] ack_adv_next_3;
   wire [15:0] ack_delta_1;
   wire [15:0] ack_delta_2;
   wire [15:0] ack_delta_3;
@@ -3526,6 +3535,9 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg nak_done_1 = 1'h0;
   reg nak_done_2 = 1'h0;
   reg nak_done_3 = 1'h0;
+  reg nak_go_1 = 1'h0;
+  reg nak_go_2 = 1'h0;
+  reg nak_go_3 = 1'h0;
   input [3:0] nak_in;
   wire [3:0] nak_in;
   wire nak_pending_0;
@@ -3619,171 +3631,183 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign \$46  = \$45  | go_back[3];
   assign \$47  = \$46  | expired_3;
   assign \$48  = timer_3 == 11'h7ff;
-  assign \$49  = base_1 + ack_adv_1;
-  assign \$50  = count_1 - ack_adv_1;
-  assign \$51  = $signed(\$50 ) + $signed({ 1'h0, stored[1] });
-  assign \$52  = sent_1 + frame_started[1];
-  assign \$53  = \$52  > ack_adv_1;
+  assign \$49  = count_1 != ack_adv_next_1;
+  assign \$50  = nak_in[1] & \$49 ;
+  assign \$51  = base_1 + ack_adv_1;
+  assign \$52  = count_1 - ack_adv_1;
+  assign \$53  = $signed(\$52 ) + $signed({ 1'h0, stored[1] });
   assign \$54  = sent_1 + frame_started[1];
-  assign \$55  = \$54  - ack_adv_1;
-  assign \$56  = \$53  ? \$55  : 7'h00;
-  assign \$57  = go_back[1] ? 7'h00 : \$56 ;
-  assign \$58  = high_1 <= sent_1;
-  assign \$59  = frame_started[1] & \$58 ;
-  assign \$60  = sent_1 + 1'h1;
-  assign \$61  = \$59  ? \$60  : { 1'h0, high_1 };
-  assign \$62  = \$61  > ack_adv_1;
-  assign \$63  = high_1 <= sent_1;
-  assign \$64  = frame_started[1] & \$63 ;
-  assign \$65  = sent_1 + 1'h1;
-  assign \$66  = \$64  ? \$65  : { 1'h0, high_1 };
-  assign \$67  = \$66  - ack_adv_1;
-  assign \$68  = \$62  ? \$67  : 7'h00;
-  assign \$69  = ! sent_1;
-  assign \$70  = | ack_adv_1;
-  assign \$71  = \$69  | \$70 ;
-  assign \$72  = \$71  | go_back[1];
-  assign \$73  = \$72  | expired_1;
-  assign \$74  = timer_1 == 11'h7ff;
-  assign \$75  = timer_1 + 1'h1;
-  assign \$76  = count_1 != ack_adv_1;
-  assign \$77  = nak_in[1] & \$76 ;
-  assign \$78  = timeout_fire_1 | \$77 ;
+  assign \$55  = \$54  > ack_adv_1;
+  assign \$56  = sent_1 + frame_started[1];
+  assign \$57  = \$56  - ack_adv_1;
+  assign \$58  = \$55  ? \$57  : 7'h00;
+  assign \$59  = go_back[1] ? 7'h00 : \$58 ;
+  assign \$60  = high_1 <= sent_1;
+  assign \$61  = frame_started[1] & \$60 ;
+  assign \$62  = sent_1 + 1'h1;
+  assign \$63  = \$61  ? \$62  : { 1'h0, high_1 };
+  assign \$64  = \$63  > ack_adv_1;
+  assign \$65  = high_1 <= sent_1;
+  assign \$66  = frame_started[1] & \$65 ;
+  assign \$67  = sent_1 + 1'h1;
+  assign \$68  = \$66  ? \$67  : { 1'h0, high_1 };
+  assign \$69  = \$68  - ack_adv_1;
+  assign \$70  = \$64  ? \$69  : 7'h00;
+  assign \$71  = ! sent_1;
+  assign \$72  = | ack_adv_1;
+  assign \$73  = \$71  | \$72 ;
+  assign \$74  = \$73  | go_back[1];
+  assign \$75  = \$74  | expired_1;
+  assign \$76  = timer_1 == 11'h7ff;
+  assign \$77  = timer_1 + 1'h1;
+  assign \$78  = timeout_fire_1 | nak_go_1;
   assign \$79  = expected_1 + 1'h1;
   assign \$80  = ~ nak_done_1;
   assign \$81  = gap_in[1] & \$80 ;
   assign \$82  = ~ nak_sent[1];
   assign \$83  = \$81  & \$82 ;
-  assign \$84  = base_2 + ack_adv_2;
-  assign \$85  = count_2 - ack_adv_2;
-  assign \$86  = $signed(\$85 ) + $signed({ 1'h0, stored[2] });
-  assign \$87  = sent_2 + frame_started[2];
-  assign \$88  = \$87  > ack_adv_2;
+  assign \$84  = count_2 != ack_adv_next_2;
+  assign \$85  = nak_in[2] & \$84 ;
+  assign \$86  = base_2 + ack_adv_2;
+  assign \$87  = count_2 - ack_adv_2;
+  assign \$88  = $signed(\$87 ) + $signed({ 1'h0, stored[2] });
   assign \$89  = sent_2 + frame_started[2];
-  assign \$90  = \$89  - ack_adv_2;
-  assign \$91  = \$88  ? \$90  : 7'h00;
-  assign \$92  = go_back[2] ? 7'h00 : \$91 ;
-  assign \$93  = high_2 <= sent_2;
-  assign \$94  = frame_started[2] & \$93 ;
-  assign \$95  = sent_2 + 1'h1;
-  assign \$96  = \$94  ? \$95  : { 1'h0, high_2 };
-  assign \$97  = \$96  > ack_adv_2;
-  assign \$98  = high_2 <= sent_2;
-  assign \$99  = frame_started[2] & \$98 ;
-  assign \$100  = sent_2 + 1'h1;
-  assign \$101  = \$99  ? \$100  : { 1'h0, high_2 };
-  assign \$102  = \$101  - ack_adv_2;
-  assign \$103  = \$97  ? \$102  : 7'h00;
-  assign \$104  = ! sent_2;
-  assign \$105  = | ack_adv_2;
-  assign \$106  = \$104  | \$105 ;
-  assign \$107  = \$106  | go_back[2];
-  assign \$108  = \$107  | expired_2;
-  assign \$109  = timer_2 == 11'h7ff;
-  assign \$110  = timer_2 + 1'h1;
-  assign \$111  = count_2 != ack_adv_2;
-  assign \$112  = nak_in[2] & \$111 ;
-  assign \$113  = timeout_fire_2 | \$112 ;
+  assign \$90  = \$89  > ack_adv_2;
+  assign \$91  = sent_2 + frame_started[2];
+  assign \$92  = \$91  - ack_adv_2;
+  assign \$93  = \$90  ? \$92  : 7'h00;
+  assign \$94  = go_back[2] ? 7'h00 : \$93 ;
+  assign \$95  = high_2 <= sent_2;
+  assign \$96  = frame_started[2] & \$95 ;
+  assign \$97  = sent_2 + 1'h1;
+  assign \$98  = \$96  ? \$97  : { 1'h0, high_2 };
+  assign \$99  = \$98  > ack_adv_2;
+  assign \$100  = high_2 <= sent_2;
+  assign \$101  = frame_started[2] & \$100 ;
+  assign \$102  = sent_2 + 1'h1;
+  assign \$103  = \$101  ? \$102  : { 1'h0, high_2 };
+  assign \$104  = \$103  - ack_adv_2;
+  assign \$105  = \$99  ? \$104  : 7'h00;
+  assign \$106  = ! sent_2;
+  assign \$107  = | ack_adv_2;
+  assign \$108  = \$106  | \$107 ;
+  assign \$109  = \$108  | go_back[2];
+  assign \$110  = \$109  | expired_2;
+  assign \$111  = timer_2 == 11'h7ff;
+  assign \$112  = timer_2 + 1'h1;
+  assign \$113  = timeout_fire_2 | nak_go_2;
   assign \$114  = expected_2 + 1'h1;
   assign \$115  = ~ nak_done_2;
   assign \$116  = gap_in[2] & \$115 ;
   assign \$117  = ~ nak_sent[2];
   assign \$118  = \$116  & \$117 ;
-  assign \$119  = base_3 + ack_adv_3;
-  assign \$120  = count_3 - ack_adv_3;
-  assign \$121  = $signed(\$120 ) + $signed({ 1'h0, stored[3] });
-  assign \$122  = sent_3 + frame_started[3];
-  assign \$123  = \$122  > ack_adv_3;
+  assign \$119  = count_3 != ack_adv_next_3;
+  assign \$120  = nak_in[3] & \$119 ;
+  assign \$121  = base_3 + ack_adv_3;
+  assign \$122  = count_3 - ack_adv_3;
+  assign \$123  = $signed(\$122 ) + $signed({ 1'h0, stored[3] });
   assign \$124  = sent_3 + frame_started[3];
-  assign \$125  = \$124  - ack_adv_3;
-  assign \$126  = \$123  ? \$125  : 7'h00;
-  assign \$127  = go_back[3] ? 7'h00 : \$126 ;
-  assign \$128  = high_3 <= sent_3;
-  assign \$129  = frame_started[3] & \$128 ;
-  assign \$130  = sent_3 + 1'h1;
-  assign \$131  = \$129  ? \$130  : { 1'h0, high_3 };
-  assign \$132  = \$131  > ack_adv_3;
-  assign \$133  = high_3 <= sent_3;
-  assign \$134  = frame_started[3] & \$133 ;
-  assign \$135  = sent_3 + 1'h1;
-  assign \$136  = \$134  ? \$135  : { 1'h0, high_3 };
-  assign \$137  = \$136  - ack_adv_3;
-  assign \$138  = \$132  ? \$137  : 7'h00;
-  assign \$139  = ! sent_3;
-  assign \$140  = | ack_adv_3;
-  assign \$141  = \$139  | \$140 ;
-  assign \$142  = \$141  | go_back[3];
-  assign \$143  = \$142  | expired_3;
-  assign \$144  = timer_3 == 11'h7ff;
-  assign \$145  = timer_3 + 1'h1;
-  assign \$146  = count_3 != ack_adv_3;
-  assign \$147  = nak_in[3] & \$146 ;
-  assign \$148  = timeout_fire_3 | \$147 ;
+  assign \$125  = \$124  > ack_adv_3;
+  assign \$126  = sent_3 + frame_started[3];
+  assign \$127  = \$126  - ack_adv_3;
+  assign \$128  = \$125  ? \$127  : 7'h00;
+  assign \$129  = go_back[3] ? 7'h00 : \$128 ;
+  assign \$130  = high_3 <= sent_3;
+  assign \$131  = frame_started[3] & \$130 ;
+  assign \$132  = sent_3 + 1'h1;
+  assign \$133  = \$131  ? \$132  : { 1'h0, high_3 };
+  assign \$134  = \$133  > ack_adv_3;
+  assign \$135  = high_3 <= sent_3;
+  assign \$136  = frame_started[3] & \$135 ;
+  assign \$137  = sent_3 + 1'h1;
+  assign \$138  = \$136  ? \$137  : { 1'h0, high_3 };
+  assign \$139  = \$138  - ack_adv_3;
+  assign \$140  = \$134  ? \$139  : 7'h00;
+  assign \$141  = ! sent_3;
+  assign \$142  = | ack_adv_3;
+  assign \$143  = \$141  | \$142 ;
+  assign \$144  = \$143  | go_back[3];
+  assign \$145  = \$144  | expired_3;
+  assign \$146  = timer_3 == 11'h7ff;
+  assign \$147  = timer_3 + 1'h1;
+  assign \$148  = timeout_fire_3 | nak_go_3;
   assign \$149  = expected_3 + 1'h1;
   assign \$150  = ~ nak_done_3;
   assign \$151  = gap_in[3] & \$150 ;
   assign \$152  = ~ nak_sent[3];
   assign \$153  = \$151  & \$152 ;
   always @(posedge clk)
-    base_1 <= \$154 ;
+    ack_adv_1 <= \$154 ;
   always @(posedge clk)
-    count_1 <= \$155 ;
+    nak_go_1 <= \$155 ;
   always @(posedge clk)
-    sent_1 <= \$156 ;
+    base_1 <= \$156 ;
   always @(posedge clk)
-    high_1 <= \$157 ;
+    count_1 <= \$157 ;
   always @(posedge clk)
-    timer_1 <= \$158 ;
+    sent_1 <= \$158 ;
   always @(posedge clk)
-    expired_1 <= \$159 ;
+    high_1 <= \$159 ;
   always @(posedge clk)
-    expected_1 <= \$160 ;
+    timer_1 <= \$160 ;
   always @(posedge clk)
-    nak_done_1 <= \$161 ;
+    expired_1 <= \$161 ;
   always @(posedge clk)
-    ack_pending_1 <= \$162 ;
+    expected_1 <= \$162 ;
   always @(posedge clk)
-    nak_pending_1 <= \$163 ;
+    nak_done_1 <= \$163 ;
   always @(posedge clk)
-    base_2 <= \$164 ;
+    ack_pending_1 <= \$164 ;
   always @(posedge clk)
-    count_2 <= \$165 ;
+    nak_pending_1 <= \$165 ;
   always @(posedge clk)
-    sent_2 <= \$166 ;
+    ack_adv_2 <= \$166 ;
   always @(posedge clk)
-    high_2 <= \$167 ;
+    nak_go_2 <= \$167 ;
   always @(posedge clk)
-    timer_2 <= \$168 ;
+    base_2 <= \$168 ;
   always @(posedge clk)
-    expired_2 <= \$169 ;
+    count_2 <= \$169 ;
   always @(posedge clk)
-    expected_2 <= \$170 ;
+    sent_2 <= \$170 ;
   always @(posedge clk)
-    nak_done_2 <= \$171 ;
+    high_2 <= \$171 ;
   always @(posedge clk)
-    ack_pending_2 <= \$172 ;
+    timer_2 <= \$172 ;
   always @(posedge clk)
-    nak_pending_2 <= \$173 ;
+    expired_2 <= \$173 ;
   always @(posedge clk)
-    base_3 <= \$174 ;
+    expected_2 <= \$174 ;
   always @(posedge clk)
-    count_3 <= \$175 ;
+    nak_done_2 <= \$175 ;
   always @(posedge clk)
-    sent_3 <= \$176 ;
+    ack_pending_2 <= \$176 ;
   always @(posedge clk)
-    high_3 <= \$177 ;
+    nak_pending_2 <= \$177 ;
   always @(posedge clk)
-    timer_3 <= \$178 ;
+    ack_adv_3 <= \$178 ;
   always @(posedge clk)
-    expired_3 <= \$179 ;
+    nak_go_3 <= \$179 ;
   always @(posedge clk)
-    expected_3 <= \$180 ;
+    base_3 <= \$180 ;
   always @(posedge clk)
-    nak_done_3 <= \$181 ;
+    count_3 <= \$181 ;
   always @(posedge clk)
-    ack_pending_3 <= \$182 ;
+    sent_3 <= \$182 ;
   always @(posedge clk)
-    nak_pending_3 <= \$183 ;
+    high_3 <= \$183 ;
+  always @(posedge clk)
+    timer_3 <= \$184 ;
+  always @(posedge clk)
+    expired_3 <= \$185 ;
+  always @(posedge clk)
+    expected_3 <= \$186 ;
+  always @(posedge clk)
+    nak_done_3 <= \$187 ;
+  always @(posedge clk)
+    ack_pending_3 <= \$188 ;
+  always @(posedge clk)
+    nak_pending_3 <= \$189 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
@@ -3926,9 +3950,9 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    ack_adv_1 = 5'h00;
+    ack_adv_next_1 = 5'h00;
     if (\$24 ) begin
-      ack_adv_1 = \$22 [4:0];
+      ack_adv_next_1 = \$22 [4:0];
     end
   end
   always @* begin
@@ -3941,9 +3965,9 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    ack_adv_2 = 5'h00;
+    ack_adv_next_2 = 5'h00;
     if (\$33 ) begin
-      ack_adv_2 = \$31 [4:0];
+      ack_adv_next_2 = \$31 [4:0];
     end
   end
   always @* begin
@@ -3956,9 +3980,9 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    ack_adv_3 = 5'h00;
+    ack_adv_next_3 = 5'h00;
     if (\$42 ) begin
-      ack_adv_3 = \$40 [4:0];
+      ack_adv_next_3 = \$40 [4:0];
     end
   end
   always @* begin
@@ -3971,76 +3995,66 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$154  = \$49 [15:0];
+    \$154  = ack_adv_next_1;
     if (rst) begin
-      \$154  = 16'h0000;
+      \$154  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$155  = \$51 [4:0];
+    \$155  = \$50 ;
     if (rst) begin
-      \$155  = 5'h00;
+      \$155  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$156  = \$57 [4:0];
+    \$156  = \$51 [15:0];
     if (rst) begin
-      \$156  = 5'h00;
+      \$156  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$157  = \$68 [4:0];
+    \$157  = \$53 [4:0];
     if (rst) begin
       \$157  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$158  = \$59 [4:0];
+    if (rst) begin
+      \$158  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$159  = \$70 [4:0];
+    if (rst) begin
+      \$159  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
-    if (\$73 ) begin
-      \$158  = 12'h000;
-    end else if (\$74 ) begin
-      \$158  = 12'h000;
+    if (\$75 ) begin
+      \$160  = 12'h000;
+    end else if (\$76 ) begin
+      \$160  = 12'h000;
     end else begin
-      \$158  = \$75 [11:0];
+      \$160  = \$77 [11:0];
     end
     if (rst) begin
-      \$158  = 12'h000;
+      \$160  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$159  = expired_1;
+    \$161  = expired_1;
     if (go_back[1]) begin
-      \$159  = 1'h0;
-    end else if (\$78 ) begin
-      \$159  = 1'h1;
-    end
-    if (rst) begin
-      \$159  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$160  = expected_1;
-    if (delivered[1]) begin
-      \$160  = \$79 [15:0];
-    end
-    if (rst) begin
-      \$160  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$161  = nak_done_1;
-    if (delivered[1]) begin
       \$161  = 1'h0;
-    end
-    if (\$83 ) begin
-    end else if (nak_sent[1]) begin
+    end else if (\$78 ) begin
       \$161  = 1'h1;
     end
     if (rst) begin
@@ -4049,23 +4063,23 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$162  = ack_pending_1;
-    if (msg_in[1]) begin
-      \$162  = 1'h1;
-    end else if (ack_sent[1]) begin
-      \$162  = 1'h0;
+    \$162  = expected_1;
+    if (delivered[1]) begin
+      \$162  = \$79 [15:0];
     end
     if (rst) begin
-      \$162  = 1'h0;
+      \$162  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$163  = nak_pending_1;
+    \$163  = nak_done_1;
+    if (delivered[1]) begin
+      \$163  = 1'h0;
+    end
     if (\$83 ) begin
-      \$163  = 1'h1;
     end else if (nak_sent[1]) begin
-      \$163  = 1'h0;
+      \$163  = 1'h1;
     end
     if (rst) begin
       \$163  = 1'h0;
@@ -4073,101 +4087,91 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$164  = \$84 [15:0];
+    \$164  = ack_pending_1;
+    if (msg_in[1]) begin
+      \$164  = 1'h1;
+    end else if (ack_sent[1]) begin
+      \$164  = 1'h0;
+    end
     if (rst) begin
-      \$164  = 16'h0000;
+      \$164  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$165  = \$86 [4:0];
+    \$165  = nak_pending_1;
+    if (\$83 ) begin
+      \$165  = 1'h1;
+    end else if (nak_sent[1]) begin
+      \$165  = 1'h0;
+    end
     if (rst) begin
-      \$165  = 5'h00;
+      \$165  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$166  = \$92 [4:0];
+    \$166  = ack_adv_next_2;
     if (rst) begin
       \$166  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$167  = \$103 [4:0];
+    \$167  = \$85 ;
     if (rst) begin
-      \$167  = 5'h00;
+      \$167  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$168  = \$86 [15:0];
+    if (rst) begin
+      \$168  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$169  = \$88 [4:0];
+    if (rst) begin
+      \$169  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$170  = \$94 [4:0];
+    if (rst) begin
+      \$170  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$171  = \$105 [4:0];
+    if (rst) begin
+      \$171  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
-    if (\$108 ) begin
-      \$168  = 12'h000;
-    end else if (\$109 ) begin
-      \$168  = 12'h000;
+    if (\$110 ) begin
+      \$172  = 12'h000;
+    end else if (\$111 ) begin
+      \$172  = 12'h000;
     end else begin
-      \$168  = \$110 [11:0];
+      \$172  = \$112 [11:0];
     end
     if (rst) begin
-      \$168  = 12'h000;
+      \$172  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$169  = expired_2;
+    \$173  = expired_2;
     if (go_back[2]) begin
-      \$169  = 1'h0;
+      \$173  = 1'h0;
     end else if (\$113 ) begin
-      \$169  = 1'h1;
-    end
-    if (rst) begin
-      \$169  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$170  = expected_2;
-    if (delivered[2]) begin
-      \$170  = \$114 [15:0];
-    end
-    if (rst) begin
-      \$170  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$171  = nak_done_2;
-    if (delivered[2]) begin
-      \$171  = 1'h0;
-    end
-    if (\$118 ) begin
-    end else if (nak_sent[2]) begin
-      \$171  = 1'h1;
-    end
-    if (rst) begin
-      \$171  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$172  = ack_pending_2;
-    if (msg_in[2]) begin
-      \$172  = 1'h1;
-    end else if (ack_sent[2]) begin
-      \$172  = 1'h0;
-    end
-    if (rst) begin
-      \$172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$173  = nak_pending_2;
-    if (\$118 ) begin
       \$173  = 1'h1;
-    end else if (nak_sent[2]) begin
-      \$173  = 1'h0;
     end
     if (rst) begin
       \$173  = 1'h0;
@@ -4175,104 +4179,166 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$174  = \$119 [15:0];
+    \$174  = expected_2;
+    if (delivered[2]) begin
+      \$174  = \$114 [15:0];
+    end
     if (rst) begin
       \$174  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$175  = \$121 [4:0];
+    \$175  = nak_done_2;
+    if (delivered[2]) begin
+      \$175  = 1'h0;
+    end
+    if (\$118 ) begin
+    end else if (nak_sent[2]) begin
+      \$175  = 1'h1;
+    end
     if (rst) begin
-      \$175  = 5'h00;
+      \$175  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$176  = \$127 [4:0];
+    \$176  = ack_pending_2;
+    if (msg_in[2]) begin
+      \$176  = 1'h1;
+    end else if (ack_sent[2]) begin
+      \$176  = 1'h0;
+    end
     if (rst) begin
-      \$176  = 5'h00;
+      \$176  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$177  = \$138 [4:0];
+    \$177  = nak_pending_2;
+    if (\$118 ) begin
+      \$177  = 1'h1;
+    end else if (nak_sent[2]) begin
+      \$177  = 1'h0;
+    end
     if (rst) begin
-      \$177  = 5'h00;
+      \$177  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$143 ) begin
-      \$178  = 12'h000;
-    end else if (\$144 ) begin
-      \$178  = 12'h000;
-    end else begin
-      \$178  = \$145 [11:0];
-    end
+    \$178  = ack_adv_next_3;
     if (rst) begin
-      \$178  = 12'h000;
+      \$178  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$179  = expired_3;
-    if (go_back[3]) begin
+    \$179  = \$120 ;
+    if (rst) begin
       \$179  = 1'h0;
-    end else if (\$148 ) begin
-      \$179  = 1'h1;
-    end
-    if (rst) begin
-      \$179  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$180  = expected_3;
-    if (delivered[3]) begin
-      \$180  = \$149 [15:0];
-    end
+    \$180  = \$121 [15:0];
     if (rst) begin
       \$180  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$181  = nak_done_3;
+    \$181  = \$123 [4:0];
+    if (rst) begin
+      \$181  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$182  = \$129 [4:0];
+    if (rst) begin
+      \$182  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$183  = \$140 [4:0];
+    if (rst) begin
+      \$183  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$145 ) begin
+      \$184  = 12'h000;
+    end else if (\$146 ) begin
+      \$184  = 12'h000;
+    end else begin
+      \$184  = \$147 [11:0];
+    end
+    if (rst) begin
+      \$184  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$185  = expired_3;
+    if (go_back[3]) begin
+      \$185  = 1'h0;
+    end else if (\$148 ) begin
+      \$185  = 1'h1;
+    end
+    if (rst) begin
+      \$185  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$186  = expected_3;
     if (delivered[3]) begin
-      \$181  = 1'h0;
-    end
-    if (\$153 ) begin
-    end else if (nak_sent[3]) begin
-      \$181  = 1'h1;
+      \$186  = \$149 [15:0];
     end
     if (rst) begin
-      \$181  = 1'h0;
+      \$186  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$182  = ack_pending_3;
+    \$187  = nak_done_3;
+    if (delivered[3]) begin
+      \$187  = 1'h0;
+    end
+    if (\$153 ) begin
+    end else if (nak_sent[3]) begin
+      \$187  = 1'h1;
+    end
+    if (rst) begin
+      \$187  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$188  = ack_pending_3;
     if (msg_in[3]) begin
-      \$182  = 1'h1;
+      \$188  = 1'h1;
     end else if (ack_sent[3]) begin
-      \$182  = 1'h0;
+      \$188  = 1'h0;
     end
     if (rst) begin
-      \$182  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$183  = nak_pending_3;
+    \$189  = nak_pending_3;
     if (\$153 ) begin
-      \$183  = 1'h1;
+      \$189  = 1'h1;
     end else if (nak_sent[3]) begin
-      \$183  = 1'h0;
+      \$189  = 1'h0;
     end
     if (rst) begin
-      \$183  = 1'h0;
+      \$189  = 1'h0;
     end
   end
   assign expired = { expired_3, expired_2, expired_1, 1'h0 };
@@ -5866,7 +5932,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$1810$0 , \port$1830$0 , \port$1850$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$1814$0 , \port$1838$0 , \port$1862$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -6438,12 +6504,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   output [1:0] pick;
   reg [1:0] pick;
   reg pick_valid;
-  input \port$1810$0 ;
-  wire \port$1810$0 ;
-  input \port$1830$0 ;
-  wire \port$1830$0 ;
-  input \port$1850$0 ;
-  wire \port$1850$0 ;
+  input \port$1814$0 ;
+  wire \port$1814$0 ;
+  input \port$1838$0 ;
+  wire \port$1838$0 ;
+  input \port$1862$0 ;
+  wire \port$1862$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -6520,7 +6586,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$1850$0 , \port$1830$0 , \port$1810$0 , 1'h0 };
+  assign any_expired = | { \port$1862$0 , \port$1838$0 , \port$1814$0 , 1'h0 };
   assign \$14  = unsent >> pick;
   assign \$15  = unsent >> pick;
   assign \$16  = \$15  & retransmit;
@@ -7285,13 +7351,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1850$0 ) begin
+            if (\port$1862$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1830$0 ) begin
+            if (\port$1838$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1810$0 ) begin
+            if (\port$1814$0 ) begin
               go_back = 4'h2;
             end
           end
@@ -7755,7 +7821,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1850$0 , \port$1830$0 , \port$1810$0 , 1'h0 };
+  assign expired = { \port$1862$0 , \port$1838$0 , \port$1814$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;

@@ -10917,7 +10917,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2484$0 (\$2 ),
+    .\port$2488$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -13689,59 +13689,62 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
-  wire [16:0] \$23 ;
-  wire [4:0] \$24 ;
-  wire [5:0] \$25 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire [16:0] \$25 ;
   wire [4:0] \$26 ;
-  wire \$27 ;
+  wire [5:0] \$27 ;
   wire [4:0] \$28 ;
-  wire [5:0] \$29 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [5:0] \$30 ;
+  wire [4:0] \$30 ;
   wire [5:0] \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire [4:0] \$34 ;
-  wire [4:0] \$35 ;
-  wire \$36 ;
-  wire \$37 ;
+  wire [5:0] \$32 ;
+  wire [5:0] \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire [4:0] \$36 ;
+  wire [4:0] \$37 ;
   wire \$38 ;
-  wire [4:0] \$39 ;
+  wire \$39 ;
   wire \$4 ;
-  wire [4:0] \$40 ;
-  wire [5:0] \$41 ;
-  wire [5:0] \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire \$40 ;
+  wire [4:0] \$41 ;
+  wire [4:0] \$42 ;
+  wire [5:0] \$43 ;
+  wire [5:0] \$44 ;
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  wire [12:0] \$49 ;
+  wire \$49 ;
   reg [15:0] \$5 ;
   wire \$50 ;
-  wire \$51 ;
+  wire [12:0] \$51 ;
   wire \$52 ;
   wire [16:0] \$53 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
   wire \$57 ;
-  reg [15:0] \$58 ;
-  reg [3:0] \$59 ;
+  reg [3:0] \$58 ;
+  reg \$59 ;
   reg [3:0] \$6 ;
-  reg [3:0] \$60 ;
+  reg [15:0] \$60 ;
   reg [3:0] \$61 ;
-  reg [11:0] \$62 ;
-  reg \$63 ;
-  reg [15:0] \$64 ;
+  reg [3:0] \$62 ;
+  reg [3:0] \$63 ;
+  reg [11:0] \$64 ;
   reg \$65 ;
-  reg \$66 ;
+  reg [15:0] \$66 ;
   reg \$67 ;
+  reg \$68 ;
+  reg \$69 ;
   wire [16:0] \$7 ;
   reg [3:0] \$8 ;
   reg [15:0] \$9 ;
-  reg [3:0] ack_adv_1;
+  reg [3:0] ack_adv_1 = 4'h0;
+  reg [3:0] ack_adv_next_1;
   wire [15:0] ack_delta_1;
   input [1:0] ack_in;
   wire [1:0] ack_in;
@@ -13775,6 +13778,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   input [1:0] msg_in;
   wire [1:0] msg_in;
   reg nak_done_1 = 1'h0;
+  reg nak_go_1 = 1'h0;
   input [1:0] nak_in;
   wire [1:0] nak_in;
   wire nak_pending_0;
@@ -13815,56 +13819,62 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   reg [11:0] timer_1 = 12'h000;
   output [1:0] unsent;
   wire [1:0] unsent;
+  assign \$26  = count_1 - ack_adv_1;
+  assign \$27  = $signed(\$26 ) + $signed({ 1'h0, stored[1] });
   assign \$28  = sent_1 + frame_started[1];
-  assign \$29  = \$28  - ack_adv_1;
-  assign \$30  = \$27  ? \$29  : 6'h00;
-  assign \$31  = go_back[1] ? 6'h00 : \$30 ;
-  assign \$32  = high_1 <= sent_1;
-  assign \$33  = frame_started[1] & \$32 ;
-  assign \$34  = sent_1 + 1'h1;
-  assign \$35  = \$33  ? \$34  : { 1'h0, high_1 };
-  assign \$36  = \$35  > ack_adv_1;
-  assign \$37  = high_1 <= sent_1;
-  assign \$38  = frame_started[1] & \$37 ;
-  assign \$39  = sent_1 + 1'h1;
-  assign \$40  = \$38  ? \$39  : { 1'h0, high_1 };
-  assign \$41  = \$40  - ack_adv_1;
-  assign \$42  = \$36  ? \$41  : 6'h00;
-  assign \$43  = ! sent_1;
-  assign \$44  = | ack_adv_1;
-  assign \$45  = \$43  | \$44 ;
-  assign \$46  = \$45  | go_back[1];
-  assign \$47  = \$46  | expired_1;
-  assign \$48  = timer_1 == 11'h7ff;
-  assign \$49  = timer_1 + 1'h1;
-  assign \$50  = count_1 != ack_adv_1;
-  assign \$51  = nak_in[1] & \$50 ;
-  assign \$52  = timeout_fire_1 | \$51 ;
+  assign \$29  = \$28  > ack_adv_1;
+  assign \$30  = sent_1 + frame_started[1];
+  assign \$31  = \$30  - ack_adv_1;
+  assign \$32  = \$29  ? \$31  : 6'h00;
+  assign \$33  = go_back[1] ? 6'h00 : \$32 ;
+  assign \$34  = high_1 <= sent_1;
+  assign \$35  = frame_started[1] & \$34 ;
+  assign \$36  = sent_1 + 1'h1;
+  assign \$37  = \$35  ? \$36  : { 1'h0, high_1 };
+  assign \$38  = \$37  > ack_adv_1;
+  assign \$39  = high_1 <= sent_1;
+  assign \$40  = frame_started[1] & \$39 ;
+  assign \$41  = sent_1 + 1'h1;
+  assign \$42  = \$40  ? \$41  : { 1'h0, high_1 };
+  assign \$43  = \$42  - ack_adv_1;
+  assign \$44  = \$38  ? \$43  : 6'h00;
+  assign \$45  = ! sent_1;
+  assign \$46  = | ack_adv_1;
+  assign \$47  = \$45  | \$46 ;
+  assign \$48  = \$47  | go_back[1];
+  assign \$49  = \$48  | expired_1;
+  assign \$50  = timer_1 == 11'h7ff;
+  assign \$51  = timer_1 + 1'h1;
+  assign \$52  = timeout_fire_1 | nak_go_1;
   assign \$53  = expected_1 + 1'h1;
   assign \$54  = ~ nak_done_1;
   assign \$55  = gap_in[1] & \$54 ;
   assign \$56  = ~ nak_sent[1];
   assign \$57  = \$55  & \$56 ;
   always @(posedge clk)
-    base_1 <= \$58 ;
+    ack_adv_1 <= \$58 ;
   always @(posedge clk)
-    count_1 <= \$59 ;
+    nak_go_1 <= \$59 ;
   always @(posedge clk)
-    sent_1 <= \$60 ;
+    base_1 <= \$60 ;
   always @(posedge clk)
-    high_1 <= \$61 ;
+    count_1 <= \$61 ;
   always @(posedge clk)
-    timer_1 <= \$62 ;
+    sent_1 <= \$62 ;
   always @(posedge clk)
-    expired_1 <= \$63 ;
+    high_1 <= \$63 ;
   always @(posedge clk)
-    expected_1 <= \$64 ;
+    timer_1 <= \$64 ;
   always @(posedge clk)
-    nak_done_1 <= \$65 ;
+    expired_1 <= \$65 ;
   always @(posedge clk)
-    ack_pending_1 <= \$66 ;
+    expected_1 <= \$66 ;
   always @(posedge clk)
-    nak_pending_1 <= \$67 ;
+    nak_done_1 <= \$67 ;
+  always @(posedge clk)
+    ack_pending_1 <= \$68 ;
+  always @(posedge clk)
+    nak_pending_1 <= \$69 ;
   assign \$1  = sent_1 < count_1;
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
@@ -13882,16 +13892,14 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign \$20  = \$19  | go_back[1];
   assign \$21  = \$20  | expired_1;
   assign \$22  = timer_1 == 11'h7ff;
-  assign \$23  = base_1 + ack_adv_1;
-  assign \$24  = count_1 - ack_adv_1;
-  assign \$25  = $signed(\$24 ) + $signed({ 1'h0, stored[1] });
-  assign \$26  = sent_1 + frame_started[1];
-  assign \$27  = \$26  > ack_adv_1;
+  assign \$23  = count_1 != ack_adv_next_1;
+  assign \$24  = nak_in[1] & \$23 ;
+  assign \$25  = base_1 + ack_adv_1;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    ack_adv_1 = 4'h0;
+    ack_adv_next_1 = 4'h0;
     if (\$16 ) begin
-      ack_adv_1 = \$14 [3:0];
+      ack_adv_next_1 = \$14 [3:0];
     end
   end
   always @* begin
@@ -13904,76 +13912,66 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$58  = \$23 [15:0];
+    \$58  = ack_adv_next_1;
     if (rst) begin
-      \$58  = 16'h0000;
+      \$58  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$59  = \$25 [3:0];
+    \$59  = \$24 ;
     if (rst) begin
-      \$59  = 4'h0;
+      \$59  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$60  = \$31 [3:0];
+    \$60  = \$25 [15:0];
     if (rst) begin
-      \$60  = 4'h0;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$61  = \$42 [3:0];
+    \$61  = \$27 [3:0];
     if (rst) begin
       \$61  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$62  = \$33 [3:0];
+    if (rst) begin
+      \$62  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$63  = \$44 [3:0];
+    if (rst) begin
+      \$63  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     (* full_case = 32'd1 *)
-    if (\$47 ) begin
-      \$62  = 12'h000;
-    end else if (\$48 ) begin
-      \$62  = 12'h000;
+    if (\$49 ) begin
+      \$64  = 12'h000;
+    end else if (\$50 ) begin
+      \$64  = 12'h000;
     end else begin
-      \$62  = \$49 [11:0];
+      \$64  = \$51 [11:0];
     end
     if (rst) begin
-      \$62  = 12'h000;
+      \$64  = 12'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$63  = expired_1;
+    \$65  = expired_1;
     if (go_back[1]) begin
-      \$63  = 1'h0;
-    end else if (\$52 ) begin
-      \$63  = 1'h1;
-    end
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$64  = expected_1;
-    if (delivered[1]) begin
-      \$64  = \$53 [15:0];
-    end
-    if (rst) begin
-      \$64  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$65  = nak_done_1;
-    if (delivered[1]) begin
       \$65  = 1'h0;
-    end
-    if (\$57 ) begin
-    end else if (nak_sent[1]) begin
+    end else if (\$52 ) begin
       \$65  = 1'h1;
     end
     if (rst) begin
@@ -13982,26 +13980,50 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$66  = ack_pending_1;
-    if (msg_in[1]) begin
-      \$66  = 1'h1;
-    end else if (ack_sent[1]) begin
-      \$66  = 1'h0;
+    \$66  = expected_1;
+    if (delivered[1]) begin
+      \$66  = \$53 [15:0];
     end
     if (rst) begin
-      \$66  = 1'h0;
+      \$66  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$67  = nak_pending_1;
-    if (\$57 ) begin
-      \$67  = 1'h1;
-    end else if (nak_sent[1]) begin
+    \$67  = nak_done_1;
+    if (delivered[1]) begin
       \$67  = 1'h0;
+    end
+    if (\$57 ) begin
+    end else if (nak_sent[1]) begin
+      \$67  = 1'h1;
     end
     if (rst) begin
       \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$68  = ack_pending_1;
+    if (msg_in[1]) begin
+      \$68  = 1'h1;
+    end else if (ack_sent[1]) begin
+      \$68  = 1'h0;
+    end
+    if (rst) begin
+      \$68  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$69  = nak_pending_1;
+    if (\$57 ) begin
+      \$69  = 1'h1;
+    end else if (nak_sent[1]) begin
+      \$69  = 1'h0;
+    end
+    if (rst) begin
+      \$69  = 1'h0;
     end
   end
   always @* begin
@@ -15653,7 +15675,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2484$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2488$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -16225,8 +16247,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2484$0 ;
-  wire \port$2484$0 ;
+  input \port$2488$0 ;
+  wire \port$2488$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -16983,7 +17005,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2484$0 ) begin
+            if (\port$2488$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -17423,7 +17445,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2484$0 , 1'h0 };
+  assign expired = { \port$2488$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -17445,7 +17467,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2484$0 ;
+  assign any_expired = \port$2488$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };

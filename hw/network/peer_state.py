@@ -41,11 +41,14 @@ class PeerState(wiring.Component):
     ack_sent, nak_sent : In(n_nodes)
         Events: a frame to peer ``i`` starts carrying its ack (clears ``ack_pending``) / its nak.
     ack_in : In(n_nodes)
-        Event: a good frame from peer ``i`` carried the cumulative ack ``ack_value``.
+        Event: a good frame from peer ``i`` carried the cumulative ack ``ack_value``. Its effect (frames
+        released, timer restart) shows two cycles later: evaluated in this cycle, applied in the next. Two
+        ack events for a peer are at least two cycles apart (a frame has at least 4 beats).
     ack_value : In(SEQ_WIDTH)
         The ack of that frame.
     nak_in : In(n_nodes)
-        Event: that good frame also carried a nak (peer ``i`` saw a gap: go back now).
+        Event: that good frame also carried a nak (peer ``i`` saw a gap: go back now); ``expired`` two
+        cycles later, like the ack.
     msg_in : In(n_nodes)
         Event: a good MSG frame came from peer ``i`` (an ack is owed, whatever its sequence number).
     gap_in : In(n_nodes)
@@ -144,12 +147,20 @@ class PeerState(wiring.Component):
         for i in range(n):
             if i == p.node_id:
                 continue
-            # Transmit side: a cumulative ack within the window releases frames.
+            # Transmit side: a cumulative ack within the window releases frames. Two stages, for timing: the
+            # cycle of the ack computes how far it advances (subtract, window compare) into a register, the
+            # next cycle applies it. Correct because acks come at least a frame (4 beats) apart, so no ack
+            # is evaluated against a base the one before has not moved yet, and because in between `count`
+            # and `sent` only grow (stored, frame_started) or fall to 0 (go_back), which the applying
+            # stage handles as it did before.
             d = Signal(SEQ_WIDTH, name=f"ack_delta_{i}")
-            adv = Signal(off_w, name=f"ack_adv_{i}")
+            adv = Signal(off_w, name=f"ack_adv_{i}")          # applied this cycle: last cycle's ack
+            adv_next = Signal(off_w, name=f"ack_adv_next_{i}")
+            nak_go = Signal(name=f"nak_go_{i}")                 # last cycle's nak, with frames left unacked
             m.d.comb += d.eq(self.ack_value - base[i])
             with m.If(self.ack_in[i] & (d <= count[i])):
-                m.d.comb += adv.eq(d[:off_w])
+                m.d.comb += adv_next.eq(d[:off_w])
+            m.d.sync += [adv.eq(adv_next), nak_go.eq(self.nak_in[i] & (count[i] != adv_next))]
             s1 = sent[i] + self.frame_started[i]
             h1 = Mux(self.frame_started[i] & (high[i] <= sent[i]), sent[i] + 1, high[i])
             m.d.sync += [
@@ -168,7 +179,7 @@ class PeerState(wiring.Component):
                 m.d.sync += timer[i].eq(timer[i] + 1)
             with m.If(self.go_back[i]):
                 m.d.sync += expired[i].eq(0)
-            with m.Elif(fires[i] | (self.nak_in[i] & (count[i] != adv))):
+            with m.Elif(fires[i] | nak_go):
                 m.d.sync += expired[i].eq(1)
             # Receive side.
             with m.If(self.delivered[i]):

@@ -41,12 +41,16 @@ def test_transmit_window_ack_timeout_and_go_back():
         for _ in range(3):
             await pulse(ctx, dut, frame_started=1)
         got["sent3"] = query(ctx, dut, 1)
-        await pulse(ctx, dut, ack_in=1, ack_value=2)             # releases seq 0 and 1
+        await pulse(ctx, dut, ack_in=1, ack_value=2)             # releases seq 0 and 1 ...
+        got["ack_pending"] = query(ctx, dut, 1)
+        await ctx.tick()                                         # ... applied a cycle later
         got["acked"] = query(ctx, dut, 1)
         await pulse(ctx, dut, ack_in=1, ack_value=7)             # beyond the window: ignored
+        await ctx.tick()
         got["stale"] = query(ctx, dut, 1)
-        # The timer restarted at the ack that made progress; count cycles until it fires.
-        cycles = 2
+        # The timer restarted when the ack that made progress was applied (three ticks ago); count cycles
+        # until it fires.
+        cycles = 3
         while not ctx.get(dut.timeouts):
             await ctx.tick()
             cycles += 1
@@ -58,6 +62,8 @@ def test_transmit_window_ack_timeout_and_go_back():
         await pulse(ctx, dut, frame_started=1)
         got["resent"] = query(ctx, dut, 1)
         await pulse(ctx, dut, ack_in=1, nak_in=1, ack_value=2)   # nak without progress: go back now
+        got["nak_pending"] = query(ctx, dut, 1)
+        await ctx.tick()
         got["naked"] = query(ctx, dut, 1)
         await pulse(ctx, dut, stored=0)                          # own node id: never changes
         got["own"] = query(ctx, dut, 0)
@@ -70,13 +76,14 @@ def test_transmit_window_ack_timeout_and_go_back():
     assert (got["sent3"]["seq"], got["sent3"]["retransmit"], got["sent3"]["unsent"]) == (3, 0, 1)
     # base 2, count 2, sent 1: the next frame is seq 3, the next free slot is (2 + 2) % 4.
     assert (got["acked"]["seq"], got["acked"]["slot"], got["acked"]["room"]) == (3, 0, 1)
+    assert got["ack_pending"] == got["sent3"]
     assert got["stale"] == got["acked"]
     assert got["timeout_cycles"] == P.timeout and got["timeouts"] == 1 << 1
     assert got["expired"]["expired"] == 1
     # Back to base 2: seq 2 again, sent before, so a retransmission.
     assert (got["went_back"]["expired"], got["went_back"]["seq"], got["went_back"]["retransmit"]) == (0, 2, 1)
     assert (got["resent"]["seq"], got["resent"]["retransmit"]) == (3, 0)
-    assert got["naked"]["expired"] == 1
+    assert got["nak_pending"]["expired"] == 0 and got["naked"]["expired"] == 1
     assert (got["own"]["unsent"], got["own"]["owed"], got["own"]["room"]) == (0, 0, 1)
 
 
