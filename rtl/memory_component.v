@@ -10421,7 +10421,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2933$31 (req[110:31]),
+    .\port$2996$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10518,7 +10518,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .\pid$4 (req[46:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
-    .pt_max_probes(pt_max_probes),
+    .\pt_max_probes$12 (pt_max_probes),
     .r(walk_r),
     .rst(rst),
     .start(start),
@@ -10866,7 +10866,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.arbiter (rst, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__req, m1__awvalid, m1__awaddr, m1__awlen, m1__arvalid, m1__araddr, m1__arlen, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__bready, m1__rready, m2__req, m2__arvalid
+module \memory_component.memory.mmu.arbiter (rst, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen, m1__araddr, m1__arlen, m1__req, m1__awvalid, m1__bready, m1__arvalid, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid
 , m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast
 , axi__wvalid, axi__bready, m0__arready, m0__rdata, m0__rresp, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bresp, m0__bvalid, m1__arready, m1__rdata, m1__rresp, m1__rlast, m1__rvalid, m1__awready, m1__wready, m1__bresp, m1__bvalid, m2__arready
 , m2__rdata, m2__rresp, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bresp, m2__bvalid, axi__arready, axi__awready, axi__rvalid, axi__rdata, axi__rlast, axi__wready, axi__bvalid, clk);
@@ -11605,7 +11605,7 @@ module \memory_component.memory.mmu.check (owner_node, is_line, is_write, has_da
   assign \$18  = \$16  & \$17 ;
   assign \$19  = ! req[49:47];
   assign \$20  = \$18  & \$19 ;
-  assign \$21  = req[126:111] <= 12'h800;
+  assign \$21  = req[126:111] <= 13'h1000;
   assign \$22  = \$20  & \$21 ;
   assign \$23  = req[3:0] == 2'h2;
   assign \$24  = req[3:0] == 2'h3;
@@ -11643,73 +11643,105 @@ module \memory_component.memory.mmu.check (owner_node, is_line, is_write, has_da
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid, mem__req, mem__awvalid, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, mem__bready, done, hdr_valid, tx_data__valid, mem__rready
+module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, hdr_valid, tx_data__valid, mem__rready
 , tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, \paddr$4 , hdr_ready, drain, \length$10 , tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire [15:0] \$1 ;
+  wire [32:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [1:0] \$15 ;
-  wire [3:0] \$16 ;
-  wire [7:0] \$17 ;
-  wire [7:0] \$18 ;
-  wire [7:0] \$19 ;
-  wire [8:0] \$2 ;
-  wire [7:0] \$20 ;
-  wire [7:0] \$21 ;
-  wire [7:0] \$22 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$24 ;
-  wire [32:0] \$25 ;
-  wire [15:0] \$26 ;
-  wire [9:0] \$27 ;
-  wire [9:0] \$28 ;
-  wire [32:0] \$29 ;
-  wire \$3 ;
+  wire [10:0] \$15 ;
+  wire [10:0] \$16 ;
+  wire \$17 ;
+  wire [10:0] \$18 ;
+  wire \$19 ;
+  wire [15:0] \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [10:0] \$26 ;
+  wire [10:0] \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [9:0] \$3 ;
   wire [15:0] \$30 ;
-  wire [9:0] \$31 ;
-  wire [9:0] \$32 ;
-  wire [9:0] \$33 ;
-  wire \$34 ;
-  wire [63:0] \$35 ;
-  wire [6:0] \$36 ;
-  wire [190:0] \$37 ;
-  wire [14:0] \$38 ;
-  wire [9:0] \$39 ;
-  wire [9:0] \$4 ;
-  wire \$40 ;
-  wire [6:0] \$41 ;
-  wire [63:0] \$42 ;
-  wire [63:0] \$43 ;
-  wire \$44 ;
-  wire [9:0] \$45 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire [1:0] \$34 ;
+  wire [3:0] \$35 ;
+  wire [7:0] \$36 ;
+  wire [7:0] \$37 ;
+  wire [7:0] \$38 ;
+  wire [7:0] \$39 ;
+  wire [11:0] \$4 ;
+  wire [7:0] \$40 ;
+  wire [7:0] \$41 ;
+  wire [7:0] \$42 ;
+  wire [7:0] \$43 ;
+  wire [13:0] \$44 ;
+  wire [13:0] \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire [9:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
+  wire [32:0] \$5 ;
+  wire [10:0] \$50 ;
+  wire [10:0] \$51 ;
+  wire [9:0] \$52 ;
   wire \$53 ;
-  wire \$54 ;
-  reg [31:0] \$55 ;
-  reg \$56 ;
-  reg \$57 ;
-  reg [15:0] \$58 ;
-  reg [2:0] \$59 ;
-  wire \$6 ;
-  reg [8:0] \$60 ;
-  reg [8:0] \$61 ;
+  wire [9:0] \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire [63:0] \$57 ;
+  wire [6:0] \$58 ;
+  wire [190:0] \$59 ;
+  wire [10:0] \$6 ;
+  wire [14:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire [10:0] \$65 ;
+  wire \$66 ;
+  wire [6:0] \$67 ;
+  wire [63:0] \$68 ;
+  wire [63:0] \$69 ;
   wire \$7 ;
-  wire [9:0] \$8 ;
-  wire [9:0] \$9 ;
+  wire \$70 ;
+  wire [10:0] \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire \$80 ;
+  reg [31:0] \$81 ;
+  reg \$82 ;
+  reg \$83 ;
+  reg [15:0] \$84 ;
+  reg [31:0] \$85 ;
+  reg [9:0] \$86 ;
+  reg [9:0] \$87 ;
+  reg [9:0] \$88 ;
+  reg [2:0] \$89 ;
+  wire \$9 ;
   reg \$signal  = 1'h0;
-  reg [8:0] beat = 9'h000;
-  reg [8:0] beats = 9'h000;
+  reg [31:0] a_addr = 32'd0;
+  reg [9:0] a_left = 10'h000;
+  reg [9:0] b_wait = 10'h000;
+  reg [9:0] beat = 10'h000;
+  wire [9:0] beats;
+  wire [8:0] burst;
   input clk;
   wire clk;
   output done;
@@ -11720,6 +11752,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   wire hdr_ready;
   output hdr_valid;
   reg hdr_valid;
+  reg issuing;
   wire [63:0] lane_mask;
   reg [15:0] length = 16'h0000;
   input [15:0] \length$10 ;
@@ -11781,6 +11814,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   wire rx_data__valid;
   input start;
   wire start;
+  wire [10:0] to_4k;
   output [64:0] tx_data__payload;
   reg [64:0] tx_data__payload;
   wire [63:0] \tx_data__payload.data ;
@@ -11792,196 +11826,299 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   wire [7:0] word_mask;
   input write;
   wire write;
-  assign \$38  = word_mask << paddr[2:0];
-  assign \$39  = beats - 1'h1;
-  assign \$40  = beat == \$39 ;
-  assign \$41  = paddr[2:0] * 4'h8;
-  assign \$42  = mem__rdata >> \$41 ;
-  assign \$43  = \$42  & { \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17  };
-  assign \$44  = mem__rvalid & tx_data__ready;
-  assign \$45  = beats - 1'h1;
-  assign \$46  = beat == \$45 ;
-  assign \$47  = rx_data__valid & rx_data__payload[64];
-  assign \$48  = ! mover_fsm_state;
-  assign \$49  = mover_fsm_state == 1'h1;
-  assign \$50  = mover_fsm_state == 2'h2;
-  assign \$51  = mover_fsm_state == 2'h3;
-  assign \$52  = mover_fsm_state == 3'h4;
-  assign \$53  = mover_fsm_state == 3'h5;
-  assign \$54  = mover_fsm_state == 3'h6;
+  assign \$11  = mem__bvalid & mem__bready;
+  assign \$12  = issuing & \$signal ;
+  assign \$13  = ~ \$12 ;
+  assign \$14  = \$11  & \$13 ;
+  assign \$15  = b_wait + 1'h1;
+  assign \$16  = b_wait - 1'h1;
+  assign \$17  = rx_data__valid & mem__wready;
+  assign \$18  = beat - 1'h1;
+  assign \$19  = beat == 1'h1;
+  assign \$20  = | a_left;
+  assign \$21  = \$19  & \$20 ;
+  assign \$22  = beat == 1'h1;
+  assign \$23  = b_wait == 1'h1;
+  assign \$24  = mem__bvalid & \$23 ;
+  assign \$25  = mem__rvalid & tx_data__ready;
+  assign \$26  = beat + 1'h1;
+  assign \$27  = beats - 1'h1;
+  assign \$28  = beat == \$27 ;
+  assign \$29  = rx_data__valid & rx_data__payload[64];
+  assign beats = line ? \$30 [9:0] : 10'h001;
+  assign \$31  = length == 4'h8;
+  assign \$32  = length == 3'h4;
+  assign \$33  = length == 2'h2;
+  assign \$34  = \$33  ? 2'h3 : 2'h1;
+  assign \$35  = \$32  ? 4'hf : { 2'h0, \$34  };
+  assign word_mask = \$31  ? 8'hff : { 4'h0, \$35  };
+  assign \$36  = word_mask[0] ? 8'hff : 8'h00;
+  assign \$37  = word_mask[1] ? 8'hff : 8'h00;
+  assign \$38  = word_mask[2] ? 8'hff : 8'h00;
+  assign \$39  = word_mask[3] ? 8'hff : 8'h00;
+  assign \$40  = word_mask[4] ? 8'hff : 8'h00;
+  assign \$41  = word_mask[5] ? 8'hff : 8'h00;
+  assign \$42  = word_mask[6] ? 8'hff : 8'h00;
+  assign \$43  = word_mask[7] ? 8'hff : 8'h00;
+  assign \$44  = 13'h1000 - a_addr[11:0];
+  assign \$46  = a_left < \$45 [10:0];
+  assign \$47  = a_left < 9'h100;
+  assign \$48  = \$46  & \$47 ;
+  assign \$49  = \$45 [10:0] < 9'h100;
+  assign \$50  = \$49  ? \$45 [10:0] : 11'h100;
+  assign \$51  = \$48  ? { 1'h0, a_left } : \$50 ;
+  assign \$52  = \$51 [8:0] - 1'h1;
+  assign \$53  = mem__awvalid & mem__awready;
+  assign \$54  = \$51 [8:0] - 1'h1;
+  assign \$55  = mem__arvalid & mem__arready;
+  assign \$56  = beat == 1'h1;
+  assign \$57  = rx_data__payload[63:0] & { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
+  assign \$58  = paddr[2:0] * 4'h8;
+  assign \$59  = \$57  << \$58 ;
+  assign \$60  = word_mask << paddr[2:0];
+  assign \$61  = b_wait == 1'h1;
+  assign \$62  = mem__bvalid & \$61 ;
+  assign \$63  = | a_left;
+  assign \$64  = | a_left;
+  assign \$65  = beats - 1'h1;
+  assign \$66  = beat == \$65 ;
+  assign \$67  = paddr[2:0] * 4'h8;
+  assign \$68  = mem__rdata >> \$67 ;
+  assign \$69  = \$68  & { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
+  assign \$70  = mem__rvalid & tx_data__ready;
+  assign \$71  = beats - 1'h1;
+  assign \$72  = beat == \$71 ;
+  assign \$73  = rx_data__valid & rx_data__payload[64];
+  assign \$74  = ! mover_fsm_state;
+  assign \$75  = mover_fsm_state == 1'h1;
+  assign \$76  = mover_fsm_state == 2'h2;
+  assign \$77  = mover_fsm_state == 2'h3;
+  assign \$78  = mover_fsm_state == 3'h4;
+  assign \$79  = mover_fsm_state == 3'h5;
+  assign \$80  = mover_fsm_state == 3'h6;
   always @(posedge clk)
-    paddr <= \$55 ;
+    paddr <= \$81 ;
   always @(posedge clk)
-    \$signal  <= \$56 ;
+    \$signal  <= \$82 ;
   always @(posedge clk)
-    line <= \$57 ;
+    line <= \$83 ;
   always @(posedge clk)
-    length <= \$58 ;
+    length <= \$84 ;
   always @(posedge clk)
-    mover_fsm_state <= \$59 ;
+    a_addr <= \$85 ;
   always @(posedge clk)
-    beat <= \$60 ;
+    a_left <= \$86 ;
   always @(posedge clk)
-    beats <= \$61 ;
-  assign \$2  = line ? \$1 [8:0] : 9'h001;
-  assign \$3  = rx_data__valid & mem__wready;
-  assign \$4  = beat + 1'h1;
-  assign \$5  = beats - 1'h1;
-  assign \$6  = beat == \$5 ;
-  assign \$7  = mem__rvalid & tx_data__ready;
-  assign \$8  = beat + 1'h1;
-  assign \$9  = beats - 1'h1;
-  assign \$10  = beat == \$9 ;
-  assign \$11  = rx_data__valid & rx_data__payload[64];
-  assign \$12  = length == 4'h8;
-  assign \$13  = length == 3'h4;
-  assign \$14  = length == 2'h2;
-  assign \$15  = \$14  ? 2'h3 : 2'h1;
-  assign \$16  = \$13  ? 4'hf : { 2'h0, \$15  };
-  assign word_mask = \$12  ? 8'hff : { 4'h0, \$16  };
-  assign \$17  = word_mask[0] ? 8'hff : 8'h00;
-  assign \$18  = word_mask[1] ? 8'hff : 8'h00;
-  assign \$19  = word_mask[2] ? 8'hff : 8'h00;
-  assign \$20  = word_mask[3] ? 8'hff : 8'h00;
-  assign \$21  = word_mask[4] ? 8'hff : 8'h00;
-  assign \$22  = word_mask[5] ? 8'hff : 8'h00;
-  assign \$23  = word_mask[6] ? 8'hff : 8'h00;
-  assign \$24  = word_mask[7] ? 8'hff : 8'h00;
-  assign \$27  = \$26 [8:0] - 1'h1;
-  assign \$28  = line ? \$27  : 10'h000;
-  assign \$31  = \$30 [8:0] - 1'h1;
-  assign \$32  = line ? \$31  : 10'h000;
-  assign \$33  = beats - 1'h1;
-  assign \$34  = beat == \$33 ;
-  assign \$35  = rx_data__payload[63:0] & { \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17  };
-  assign \$36  = paddr[2:0] * 4'h8;
-  assign \$37  = \$35  << \$36 ;
+    b_wait <= \$87 ;
+  always @(posedge clk)
+    beat <= \$88 ;
+  always @(posedge clk)
+    mover_fsm_state <= \$89 ;
+  assign \$3  = \line$8  ? \$2 [9:0] : 10'h001;
+  assign \$5  = a_addr + \$4 ;
+  assign \$6  = a_left - \$51 [8:0];
+  assign \$7  = issuing & \$signal ;
+  assign \$8  = mem__bvalid & mem__bready;
+  assign \$9  = ~ \$8 ;
+  assign \$10  = \$7  & \$9 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$55  = paddr;
+    \$81  = paddr;
     if (start) begin
-      \$55  = \paddr$4 ;
+      \$81  = \paddr$4 ;
     end
     if (rst) begin
-      \$55  = 32'd0;
+      \$81  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$56  = \$signal ;
+    \$82  = \$signal ;
     if (start) begin
-      \$56  = write;
+      \$82  = write;
     end
     if (rst) begin
-      \$56  = 1'h0;
+      \$82  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$57  = line;
+    \$83  = line;
     if (start) begin
-      \$57  = \line$8 ;
+      \$83  = \line$8 ;
     end
     if (rst) begin
-      \$57  = 1'h0;
+      \$83  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$58  = length;
+    \$84  = length;
     if (start) begin
-      \$58  = \length$10 ;
+      \$84  = \length$10 ;
     end
     if (rst) begin
-      \$58  = 16'h0000;
+      \$84  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$59  = mover_fsm_state;
+    \$85  = a_addr;
+    if (start) begin
+      \$85  = \$1 [31:0];
+    end
+    if (issuing) begin
+      \$85  = \$5 [31:0];
+    end
+    if (rst) begin
+      \$85  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$86  = a_left;
+    if (start) begin
+      \$86  = \$3 ;
+    end
+    if (issuing) begin
+      \$86  = \$6 [9:0];
+    end
+    if (rst) begin
+      \$86  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$87  = b_wait;
+    if (\$10 ) begin
+      \$87  = \$15 [9:0];
+    end else if (\$14 ) begin
+      \$87  = \$16 [9:0];
+    end
+    if (rst) begin
+      \$87  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$88  = beat;
+    casez (mover_fsm_state)
+      3'h0:
+          \$88  = 10'h000;
+      3'h1:
+          if (\$signal ) begin
+            if (mem__awready) begin
+              \$88  = { 1'h0, \$51 [8:0] };
+            end
+          end
+      3'h3:
+          if (\$17 ) begin
+            \$88  = \$18 [9:0];
+          end
+      3'h5:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          if (\$25 ) begin
+            \$88  = \$26 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$88  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$89  = mover_fsm_state;
     casez (mover_fsm_state)
       3'h0:
           if (start) begin
-            \$59  = 3'h1;
+            \$89  = 3'h1;
           end else if (drain) begin
-            \$59  = 3'h2;
+            \$89  = 3'h2;
           end
       3'h1:
           (* full_case = 32'd1 *)
           if (\$signal ) begin
             if (mem__awready) begin
-              \$59  = 3'h3;
+              \$89  = 3'h3;
             end
           end else begin
             if (mem__arready) begin
-              \$59  = 3'h4;
+              \$89  = 3'h4;
             end
           end
       3'h3:
-          if (\$3 ) begin
-            if (\$6 ) begin
-              \$59  = 3'h5;
+          if (\$17 ) begin
+            if (\$21 ) begin
+              \$89  = 3'h1;
+            end else if (\$22 ) begin
+              \$89  = 3'h5;
             end
           end
       3'h5:
-          if (mem__bvalid) begin
-            \$59  = 3'h0;
+          if (\$24 ) begin
+            \$89  = 3'h0;
           end
       3'h4:
           if (hdr_ready) begin
-            \$59  = 3'h6;
+            \$89  = 3'h6;
           end
       3'h6:
-          if (\$7 ) begin
-            if (\$10 ) begin
-              \$59  = 3'h0;
+          if (\$25 ) begin
+            if (\$28 ) begin
+              \$89  = 3'h0;
             end
           end
       3'h2:
-          if (\$11 ) begin
-            \$59  = 3'h0;
+          if (\$29 ) begin
+            \$89  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$59  = 3'h0;
+      \$89  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$60  = beat;
-    casez (mover_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$60  = 9'h000;
-      3'h3:
-          if (\$3 ) begin
-            \$60  = \$4 [8:0];
-          end
-      3'h5:
-          /* empty */;
-      3'h4:
-          /* empty */;
-      3'h6:
-          if (\$7 ) begin
-            \$60  = \$8 [8:0];
-          end
-    endcase
-    if (rst) begin
-      \$60  = 9'h000;
+    mem__awaddr = 32'd0;
+    if (\$signal ) begin
+      mem__awaddr = a_addr;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$61  = beats;
-    casez (mover_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$61  = \$2 ;
-    endcase
-    if (rst) begin
-      \$61  = 9'h000;
+    mem__awlen = 8'h00;
+    if (\$signal ) begin
+      mem__awlen = \$52 [7:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$signal ) begin
+      issuing = \$53 ;
+    end else begin
+      issuing = \$55 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    mem__araddr = 32'd0;
+    (* full_case = 32'd1 *)
+    if (\$signal ) begin
+    end else begin
+      mem__araddr = a_addr;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    mem__arlen = 8'h00;
+    (* full_case = 32'd1 *)
+    if (\$signal ) begin
+    end else begin
+      mem__arlen = \$54 [7:0];
     end
   end
   always @* begin
@@ -12016,26 +12153,18 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    mem__awaddr = 32'd0;
+    mem__bready = 1'h0;
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           if (\$signal ) begin
-            mem__awaddr = \$25 [31:0];
+            mem__bready = 1'h1;
           end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    mem__awlen = 8'h00;
-    casez (mover_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          if (\$signal ) begin
-            mem__awlen = \$28 [7:0];
-          end
+      3'h3:
+          mem__bready = 1'h1;
+      3'h5:
+          mem__bready = 1'h1;
     endcase
   end
   always @* begin
@@ -12050,34 +12179,14 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
           end else begin
             mem__arvalid = 1'h1;
           end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    mem__araddr = 32'd0;
-    casez (mover_fsm_state)
-      3'h0:
+      3'h3:
           /* empty */;
-      3'h1:
-          (* full_case = 32'd1 *)
-          if (\$signal ) begin
-          end else begin
-            mem__araddr = \$29 [31:0];
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    mem__arlen = 8'h00;
-    casez (mover_fsm_state)
-      3'h0:
+      3'h5:
           /* empty */;
-      3'h1:
-          (* full_case = 32'd1 *)
-          if (\$signal ) begin
-          end else begin
-            mem__arlen = \$32 [7:0];
-          end
+      3'h4:
+          mem__arvalid = \$63 ;
+      3'h6:
+          mem__arvalid = \$64 ;
     endcase
   end
   always @* begin
@@ -12121,7 +12230,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
       3'h1:
           /* empty */;
       3'h3:
-          mem__wlast = \$34 ;
+          mem__wlast = \$56 ;
     endcase
   end
   always @* begin
@@ -12137,7 +12246,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
           if (line) begin
             mem__wdata = rx_data__payload[63:0];
           end else begin
-            mem__wdata = \$37 [63:0];
+            mem__wdata = \$59 [63:0];
           end
     endcase
   end
@@ -12154,22 +12263,8 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
           if (line) begin
             mem__wstrb = 8'hff;
           end else begin
-            mem__wstrb = \$38 [7:0];
+            mem__wstrb = \$60 [7:0];
           end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    mem__bready = 1'h0;
-    casez (mover_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h5:
-          mem__bready = 1'h1;
     endcase
   end
   always @* begin
@@ -12183,19 +12278,19 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
       3'h3:
           /* empty */;
       3'h5:
-          if (mem__bvalid) begin
+          if (\$62 ) begin
             done = 1'h1;
           end
       3'h4:
           /* empty */;
       3'h6:
-          if (\$44 ) begin
-            if (\$46 ) begin
+          if (\$70 ) begin
+            if (\$72 ) begin
               done = 1'h1;
             end
           end
       3'h2:
-          if (\$47 ) begin
+          if (\$73 ) begin
             done = 1'h1;
           end
     endcase
@@ -12268,27 +12363,28 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
           /* empty */;
       3'h6:
         begin
-          tx_data__payload[64] = \$40 ;
+          tx_data__payload[64] = \$66 ;
           (* full_case = 32'd1 *)
           if (line) begin
             tx_data__payload[63:0] = mem__rdata;
           end else begin
-            tx_data__payload[63:0] = \$43 ;
+            tx_data__payload[63:0] = \$69 ;
           end
         end
     endcase
   end
-  assign lane_mask = { \$24 , \$23 , \$22 , \$21 , \$20 , \$19 , \$18 , \$17  };
+  assign burst = \$51 [8:0];
+  assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
+  assign to_4k = \$45 [10:0];
   assign \rx_data__payload.data  = rx_data__payload[63:0];
   assign \rx_data__payload.last  = rx_data__payload[64];
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
-  assign \$1  = { 3'h0, length[15:3] };
-  assign \$25 [2:0] = 3'h0;
-  assign \$25 [32:3] = { 1'h0, paddr[31:3] };
-  assign \$26  = { 3'h0, length[15:3] };
-  assign \$29 [2:0] = 3'h0;
-  assign \$29 [32:3] = { 1'h0, paddr[31:3] };
+  assign \$1 [2:0] = 3'h0;
+  assign \$1 [32:3] = { 1'h0, \paddr$4 [31:3] };
+  assign \$2  = { 3'h0, \length$10 [15:3] };
+  assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
+  assign \$4  = { \$51 [8:0], 3'h0 };
   assign \$30  = { 3'h0, length[15:3] };
 endmodule
 
@@ -12630,7 +12726,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2933$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2996$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12739,8 +12835,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$2933$31 ;
-  wire [79:0] \port$2933$31 ;
+  input [79:0] \port$2996$31 ;
+  wire [79:0] \port$2996$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12797,14 +12893,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$241$0 (fault__write),
-    .\port$2601$0 (owner_get_valid),
-    .\port$2602$0 (owner_get_node),
-    .\port$2853$0 (window__busy),
-    .\port$2857$0 (window__error),
-    .\port$2933$0 (fault__kind),
-    .\port$2933$31 (\port$2933$31 [15:0]),
-    .\port$2933$7 (fault__src),
-    .\port$2937$0 (fault__pending),
+    .\port$2647$0 (owner_get_valid),
+    .\port$2648$0 (owner_get_node),
+    .\port$2910$0 (window__busy),
+    .\port$2914$0 (window__error),
+    .\port$2996$0 (fault__kind),
+    .\port$2996$31 (\port$2996$31 [15:0]),
+    .\port$2996$7 (fault__src),
+    .\port$3002$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -12820,7 +12916,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$2933$31 [79:16];
+      vaddr_shown = \port$2996$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12844,9 +12940,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$2933$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$2933$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$2933$31 [15:0];
+  assign fault__vaddr = \port$2996$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$2996$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$2996$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12876,7 +12972,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$241$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$2601$0 , \port$2602$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2853$0 , \port$2857$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2933$0 , \port$2933$7 , \port$2933$31 , \port$2937$0 , bus__addr
+, \storage$93 , \port$2647$0 , \port$2648$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2910$0 , \port$2914$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2996$0 , \port$2996$7 , \port$2996$31 , \port$3002$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   reg [31:0] \$1 ;
@@ -13010,22 +13106,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire csr__TLB_INV__w_stb;
   input \port$241$0 ;
   wire \port$241$0 ;
-  input \port$2601$0 ;
-  wire \port$2601$0 ;
-  input [7:0] \port$2602$0 ;
-  wire [7:0] \port$2602$0 ;
-  input \port$2853$0 ;
-  wire \port$2853$0 ;
-  input \port$2857$0 ;
-  wire \port$2857$0 ;
-  input [3:0] \port$2933$0 ;
-  wire [3:0] \port$2933$0 ;
-  input [15:0] \port$2933$31 ;
-  wire [15:0] \port$2933$31 ;
-  input [7:0] \port$2933$7 ;
-  wire [7:0] \port$2933$7 ;
-  input \port$2937$0 ;
-  wire \port$2937$0 ;
+  input \port$2647$0 ;
+  wire \port$2647$0 ;
+  input [7:0] \port$2648$0 ;
+  wire [7:0] \port$2648$0 ;
+  input \port$2910$0 ;
+  wire \port$2910$0 ;
+  input \port$2914$0 ;
+  wire \port$2914$0 ;
+  input [3:0] \port$2996$0 ;
+  wire [3:0] \port$2996$0 ;
+  input [15:0] \port$2996$31 ;
+  wire [15:0] \port$2996$31 ;
+  input [7:0] \port$2996$7 ;
+  wire [7:0] \port$2996$7 ;
+  input \port$3002$0 ;
+  wire \port$3002$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15679,7 +15775,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$2601$0 , 23'h000000, \port$2602$0  };
+            \$1  = { \port$2647$0 , 23'h000000, \port$2648$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -15693,7 +15789,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$2933$31 , \port$2933$7 , \port$2933$0 , 2'h0, \port$241$0 , \port$2937$0  };
+            \$1  = { \port$2996$31 , \port$2996$7 , \port$2996$0 , 2'h0, \port$241$0 , \port$3002$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15727,7 +15823,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$2857$0 , \port$2853$0  };
+            \$1  = { 30'h00000000, \port$2914$0 , \port$2910$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -15817,9 +15913,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2601$0 , 23'h000000, \port$2602$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$2933$31 , \port$2933$7 , \port$2933$0 , 2'h0, \port$241$0 , \port$2937$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2857$0 , \port$2853$0  };
+  assign csr__OWNER_GET__r_data = { \port$2647$0 , 23'h000000, \port$2648$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$2996$31 , \port$2996$7 , \port$2996$0 , 2'h0, \port$241$0 , \port$3002$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2914$0 , \port$2910$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -16677,8 +16773,8 @@ module \memory_component.memory.mmu.regs.decoder.reg_PT_BUCKETS_LOG2 (clk, rst, 
   wire rst;
   output [4:0] storage;
   reg [4:0] storage = 5'h0a;
-  assign \$1  = bus__w_data > 5'h10;
-  assign \$2  = \$1  ? 5'h10 : bus__w_data[4:0];
+  assign \$1  = bus__w_data > 5'h18;
+  assign \$2  = \$1  ? 5'h18 : bus__w_data[4:0];
   always @(posedge clk)
     storage <= \$3 ;
   always @* begin
@@ -16806,14 +16902,16 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   wire \$3 ;
   reg [3:0] \$30 ;
   reg [126:0] \$31 ;
-  reg [2:0] \$32 ;
-  reg \$33 ;
+  reg [7:0] \$32 ;
+  reg [2:0] \$33 ;
+  reg \$34 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
+  reg [7:0] _node_id = 8'h00;
   output access_start;
   reg access_start;
   input clk;
@@ -17041,9 +17139,11 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   always @(posedge clk)
     req <= \$31 ;
   always @(posedge clk)
-    status <= \$32 ;
+    _node_id <= \$32 ;
   always @(posedge clk)
-    irq <= \$33 ;
+    status <= \$33 ;
+  always @(posedge clk)
+    irq <= \$34 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     tx_hdr__payload[126:111] = 16'h0000;
@@ -17429,45 +17529,62 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$32  = status;
+    \$32  = _node_id;
+    casez (sequencer_fsm_state)
+      4'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else begin
+            if (rx_hdr__valid) begin
+              \$32  = node_id;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$32  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$33  = status;
     casez (sequencer_fsm_state)
       4'h0:
           /* empty */;
       4'h2:
           if (\$20 ) begin
-            \$32  = 3'h3;
+            \$33  = 3'h3;
           end else if (\$21 ) begin
-            \$32  = 3'h2;
+            \$33  = 3'h2;
           end else if (tlb_hit) begin
             (* full_case = 32'd1 *)
             if (\$22 ) begin
-              \$32  = 3'h0;
+              \$33  = 3'h0;
             end else begin
-              \$32  = 3'h2;
+              \$33  = 3'h2;
             end
           end
       4'h5:
           if (\$23 ) begin
             (* full_case = 32'd1 *)
             if (\$24 ) begin
-              \$32  = 3'h0;
+              \$33  = 3'h0;
             end else begin
-              \$32  = 3'h2;
+              \$33  = 3'h2;
             end
           end
       4'h6:
           if (\$26 ) begin
           end else if (\$28 ) begin
-            \$32  = 3'h1;
+            \$33  = 3'h1;
           end
     endcase
     if (rst) begin
-      \$32  = 3'h0;
+      \$33  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$33  = irq;
+    \$34  = irq;
     casez (sequencer_fsm_state)
       4'h0:
           /* empty */;
@@ -17476,17 +17593,17 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
       4'h5:
           if (\$23 ) begin
           end else if (walk_done) begin
-            \$33  = 1'h1;
+            \$34  = 1'h1;
           end
       4'h6:
           if (\$26 ) begin
-            \$33  = 1'h0;
+            \$34  = 1'h0;
           end else if (\$28 ) begin
-            \$33  = 1'h0;
+            \$34  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$33  = 1'h0;
+      \$34  = 1'h0;
     end
   end
   assign \req$1  = req;
@@ -17542,7 +17659,7 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   always @*
     tx_hdr__payload[22:15] = req[14:7];
   always @*
-    tx_hdr__payload[14:7] = node_id;
+    tx_hdr__payload[14:7] = _node_id;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23351,23 +23468,23 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, pt_max_probes, fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, mem__arready
+module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, mem__arready
 , mem__rdata, mem__rvalid, start, \pid$4 , \vpn$6 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
-  wire [15:0] \$1 ;
-  wire [16:0] \$10 ;
+  wire [23:0] \$1 ;
+  wire [24:0] \$10 ;
   wire [15:0] \$11 ;
   wire [15:0] \$12 ;
   wire [27:0] \$13 ;
-  wire [47:0] \$14 ;
-  wire [48:0] \$15 ;
-  wire [22:0] \$16 ;
-  wire [64:0] \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire [15:0] \$14 ;
+  wire [7:0] \$15 ;
+  wire [27:0] \$16 ;
+  wire [7:0] \$17 ;
+  wire [55:0] \$18 ;
+  wire [56:0] \$19 ;
   wire [8:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
+  wire [30:0] \$20 ;
+  wire [64:0] \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -23407,19 +23524,28 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire \$55 ;
   wire \$56 ;
   wire \$57 ;
-  reg [15:0] \$58 ;
-  reg [35:0] \$59 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  reg [2:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [7:0] \$62 ;
-  reg \$63 ;
-  reg [3:0] \$64 ;
-  reg [511:0] \$65 ;
+  wire \$60 ;
+  wire \$61 ;
+  reg [15:0] \$62 ;
+  reg [35:0] \$63 ;
+  reg [63:0] \$64 ;
+  reg [4:0] \$65 ;
+  reg [7:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [23:0] \$68 ;
+  reg [7:0] \$69 ;
   wire \$7 ;
+  reg \$70 ;
+  reg [3:0] \$71 ;
+  reg [511:0] \$72 ;
   wire \$8 ;
-  wire [16:0] \$9 ;
-  reg [15:0] b_idx = 16'h0000;
+  wire [24:0] \$9 ;
+  reg [63:0] \$signal  = 64'h0000000000000000;
+  reg [4:0] \$signal$9  = 5'h00;
+  reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
   reg [511:0] bucket = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [63:0] bucket_addr;
@@ -23442,10 +23568,10 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire [35:0] fill_vpn;
   output found;
   wire found;
-  wire [15:0] hash_val;
+  wire [23:0] hash_val;
   input inv;
   wire inv;
-  wire [15:0] mask;
+  wire [23:0] mask;
   wire [3:0] match;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
@@ -23474,8 +23600,9 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire [63:0] pt_base;
   input [4:0] pt_buckets_log2;
   wire [4:0] pt_buckets_log2;
-  input [7:0] pt_max_probes;
-  wire [7:0] pt_max_probes;
+  reg [7:0] pt_max_probes = 8'h00;
+  input [7:0] \pt_max_probes$12 ;
+  wire [7:0] \pt_max_probes$12 ;
   output r;
   reg r;
   input rst;
@@ -23492,48 +23619,64 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
-  assign \$34  = bucket[319:280] == vpn;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = bucket[151:136] == pid;
+  assign \$30  = bucket[128] & \$29 ;
+  assign \$31  = bucket[191:152] == vpn;
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = ~ bucket[128];
+  assign \$34  = ~ bucket[129];
   assign \$35  = \$33  & \$34 ;
-  assign \$36  = ~ bucket[256];
-  assign \$37  = ~ bucket[257];
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = bucket[407:392] == pid;
-  assign \$40  = bucket[384] & \$39 ;
-  assign \$41  = bucket[447:408] == vpn;
+  assign \$36  = bucket[279:264] == pid;
+  assign \$37  = bucket[256] & \$36 ;
+  assign \$38  = bucket[319:280] == vpn;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = ~ bucket[256];
+  assign \$41  = ~ bucket[257];
   assign \$42  = \$40  & \$41 ;
-  assign \$43  = ~ bucket[384];
-  assign \$44  = ~ bucket[385];
-  assign \$45  = \$43  & \$44 ;
-  assign found = | match;
-  assign \$46  = | empty;
-  assign \$47  = ~ \$46 ;
-  assign \$48  = probes < pt_max_probes;
+  assign \$43  = bucket[407:392] == pid;
+  assign \$44  = bucket[384] & \$43 ;
+  assign \$45  = bucket[447:408] == vpn;
+  assign \$46  = \$44  & \$45 ;
+  assign \$47  = ~ bucket[384];
+  assign \$48  = ~ bucket[385];
   assign \$49  = \$47  & \$48 ;
-  assign \$50  = ~ poisoned;
-  assign \$51  = ~ inv;
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = ! walker_fsm_state;
-  assign \$54  = walker_fsm_state == 1'h1;
-  assign \$55  = walker_fsm_state == 2'h2;
-  assign \$56  = walker_fsm_state == 2'h3;
-  assign \$57  = walker_fsm_state == 3'h4;
+  assign found = | match;
+  assign \$50  = | empty;
+  assign \$51  = ~ \$50 ;
+  assign \$52  = probes < pt_max_probes;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = ~ poisoned;
+  assign \$55  = ~ inv;
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = ! walker_fsm_state;
+  assign \$58  = walker_fsm_state == 1'h1;
+  assign \$59  = walker_fsm_state == 2'h2;
+  assign \$60  = walker_fsm_state == 2'h3;
+  assign \$61  = walker_fsm_state == 3'h4;
   always @(posedge clk)
-    pid <= \$58 ;
+    pid <= \$62 ;
   always @(posedge clk)
-    vpn <= \$59 ;
+    vpn <= \$63 ;
   always @(posedge clk)
-    walker_fsm_state <= \$60 ;
+    \$signal  <= \$64 ;
   always @(posedge clk)
-    b_idx <= \$61 ;
+    \$signal$9  <= \$65 ;
   always @(posedge clk)
-    probes <= \$62 ;
+    pt_max_probes <= \$66 ;
   always @(posedge clk)
-    poisoned <= \$63 ;
+    walker_fsm_state <= \$67 ;
   always @(posedge clk)
-    beat <= \$64 ;
+    b_idx <= \$68 ;
   always @(posedge clk)
-    bucket <= \$65 ;
-  assign \$1  = hash_val & \$15 [15:0];
+    probes <= \$69 ;
+  always @(posedge clk)
+    poisoned <= \$70 ;
+  always @(posedge clk)
+    beat <= \$71 ;
+  always @(posedge clk)
+    bucket <= \$72 ;
+  assign \$1  = { \$17 , \$14  } & \$19 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
   assign \$4  = beat == 3'h7;
@@ -23542,92 +23685,115 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   assign \$7  = probes < pt_max_probes;
   assign \$8  = \$6  & \$7 ;
   assign \$9  = b_idx + 1'h1;
-  assign \$10  = \$9  & { 1'h0, \$15 [15:0] };
+  assign \$10  = \$9  & { 1'h0, \$19 [23:0] };
   assign \$11  = vpn[15:0] ^ vpn[31:16];
   assign \$12  = \$11  ^ { 12'h000, vpn[35:32] };
   assign \$13  = pid * 12'h9e5;
-  assign hash_val = \$12  ^ \$13 [15:0];
-  assign \$14  = 1'h1 << pt_buckets_log2;
-  assign \$15  = \$14  - 1'h1;
-  assign \$17  = pt_base + \$16 ;
-  assign \$18  = bucket[23:8] == pid;
-  assign \$19  = bucket[0] & \$18 ;
-  assign \$20  = bucket[63:24] == vpn;
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = ~ bucket[0];
-  assign \$23  = ~ bucket[1];
-  assign \$24  = \$22  & \$23 ;
-  assign \$25  = bucket[151:136] == pid;
-  assign \$26  = bucket[128] & \$25 ;
-  assign \$27  = bucket[191:152] == vpn;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ bucket[128];
-  assign \$30  = ~ bucket[129];
-  assign \$31  = \$29  & \$30 ;
-  assign \$32  = bucket[279:264] == pid;
-  assign \$33  = bucket[256] & \$32 ;
+  assign \$14  = \$12  ^ \$13 [15:0];
+  assign \$15  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$16  = pid * 12'h9e5;
+  assign \$17  = \$15  ^ \$16 [23:16];
+  assign \$18  = 1'h1 << \$signal$9 ;
+  assign \$19  = \$18  - 1'h1;
+  assign \$21  = \$signal  + \$20 ;
+  assign \$22  = bucket[23:8] == pid;
+  assign \$23  = bucket[0] & \$22 ;
+  assign \$24  = bucket[63:24] == vpn;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$58  = pid;
+    \$62  = pid;
     if (start) begin
-      \$58  = \pid$4 ;
+      \$62  = \pid$4 ;
     end
     if (rst) begin
-      \$58  = 16'h0000;
+      \$62  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$59  = vpn;
+    \$63  = vpn;
     if (start) begin
-      \$59  = \vpn$6 ;
+      \$63  = \vpn$6 ;
     end
     if (rst) begin
-      \$59  = 36'h000000000;
+      \$63  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$60  = walker_fsm_state;
+    \$64  = \$signal ;
+    if (start) begin
+      \$64  = pt_base;
+    end
+    if (rst) begin
+      \$64  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$65  = \$signal$9 ;
+    if (start) begin
+      \$65  = pt_buckets_log2;
+    end
+    if (rst) begin
+      \$65  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$66  = pt_max_probes;
+    if (start) begin
+      \$66  = \pt_max_probes$12 ;
+    end
+    if (rst) begin
+      \$66  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$67  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$60  = 3'h1;
+            \$67  = 3'h1;
           end
       3'h1:
-          \$60  = 3'h2;
+          \$67  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$60  = 3'h3;
+            \$67  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
             if (\$4 ) begin
-              \$60  = 3'h4;
+              \$67  = 3'h4;
             end
           end
       3'h4:
           (* full_case = 32'd1 *)
           if (found) begin
-            \$60  = 3'h0;
+            \$67  = 3'h0;
           end else if (\$8 ) begin
-            \$60  = 3'h2;
+            \$67  = 3'h2;
           end else begin
-            \$60  = 3'h0;
+            \$67  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$60  = 3'h0;
+      \$67  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$61  = b_idx;
+    \$68  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$61  = \$1 ;
+          \$68  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
@@ -23635,49 +23801,49 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
       3'h4:
           if (found) begin
           end else if (\$8 ) begin
-            \$61  = \$10 [15:0];
+            \$68  = \$10 [23:0];
           end
     endcase
     if (rst) begin
-      \$61  = 16'h0000;
+      \$68  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$62  = probes;
+    \$69  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$62  = 8'h00;
+          \$69  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$62  = \$2 [7:0];
+            \$69  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$62  = 8'h00;
+      \$69  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$63  = poisoned;
+    \$70  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$63  = 1'h0;
+          \$70  = 1'h0;
     endcase
     if (inv) begin
-      \$63  = 1'h1;
+      \$70  = 1'h1;
     end
     if (rst) begin
-      \$63  = 1'h0;
+      \$70  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$64  = beat;
+    \$71  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -23685,20 +23851,20 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$64  = 4'h0;
+            \$71  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$64  = \$3 [3:0];
+            \$71  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$64  = 4'h0;
+      \$71  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$65  = bucket;
+    \$72  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -23708,11 +23874,11 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$65  = { mem__rdata, bucket[511:64] };
+            \$72  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$65  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$72  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
@@ -23808,7 +23974,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
       3'h1:
           /* empty */;
       3'h2:
-          mem__araddr = \$17 [31:0];
+          mem__araddr = \$21 [31:0];
     endcase
   end
   always @* begin
@@ -23867,7 +24033,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           (* full_case = 32'd1 *)
           if (found) begin
             done = 1'h1;
-          end else if (\$49 ) begin
+          end else if (\$53 ) begin
           end else begin
             done = 1'h1;
           end
@@ -23887,28 +24053,29 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h4:
           if (found) begin
-            fill = \$52 ;
+            fill = \$56 ;
           end
     endcase
   end
-  assign mask = \$15 [15:0];
+  assign hash_val = { \$17 , \$14  };
+  assign mask = \$19 [23:0];
   assign fill_vpn = vpn;
   assign vpn48 = { 12'h000, vpn };
-  assign bucket_addr = \$17 [63:0];
+  assign bucket_addr = \$21 [63:0];
   assign e0_vpn = { 4'h0, vpn };
   assign e1_vpn = { 4'h0, vpn };
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
   assign fill_pid = pid[7:0];
-  assign empty[3] = \$45 ;
-  assign empty[2] = \$38 ;
-  assign empty[1] = \$31 ;
-  assign empty[0] = \$24 ;
-  assign match[3] = \$42 ;
-  assign match[2] = \$35 ;
-  assign match[1] = \$28 ;
-  assign match[0] = \$21 ;
-  assign \$16  = { 1'h0, b_idx, 6'h00 };
+  assign empty[3] = \$49 ;
+  assign empty[2] = \$42 ;
+  assign empty[1] = \$35 ;
+  assign empty[0] = \$28 ;
+  assign match[3] = \$46 ;
+  assign match[2] = \$39 ;
+  assign match[1] = \$32 ;
+  assign match[0] = \$25 ;
+  assign \$20  = { 1'h0, b_idx, 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23975,15 +24142,20 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   reg \$61 ;
   reg [1:0] \$62 ;
   reg \$63 ;
-  reg [2:0] \$64 ;
-  reg [63:0] \$65 ;
-  reg [8:0] \$66 ;
-  reg [8:0] \$67 ;
+  reg [63:0] \$64 ;
+  reg [31:0] \$65 ;
+  reg [63:0] \$66 ;
+  reg [2:0] \$67 ;
+  reg [63:0] \$68 ;
+  reg [8:0] \$69 ;
   wire [12:0] \$7 ;
+  reg [8:0] \$70 ;
   wire [31:0] \$8 ;
   wire [64:0] \$9 ;
   (* init = 1'h0 *)
   wire \$signal ;
+  reg [31:0] \$signal$7  = 32'd0;
+  reg [63:0] \$signal$9  = 64'h0000000000000000;
   reg [8:0] beat = 9'h000;
   reg [8:0] beats = 9'h000;
   wire [8:0] chunk;
@@ -24064,7 +24236,11 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   input rst;
   wire rst;
   wire [12:0] to_4k;
+  reg [63:0] wdata = 64'h0000000000000000;
   reg [2:0] window_fsm_state = 3'h0;
+  assign \$29  = window_fsm_state == 1'h1;
+  assign \$30  = window_fsm_state == 2'h2;
+  assign \$31  = window_fsm_state == 2'h3;
   assign \$32  = window_fsm_state == 3'h4;
   assign \$33  = window_fsm_state == 3'h5;
   assign \$34  = window_fsm_state == 3'h6;
@@ -24090,7 +24266,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   assign \$56  = beats - 1'h1;
   assign \$57  = beat == \$56 ;
   assign \$58  = op == 2'h3;
-  assign \$60  = regs__len == \$59 ;
+  assign \$60  = \$signal$7  == \$59 ;
   always @(posedge clk)
     regs__busy <= \$61 ;
   always @(posedge clk)
@@ -24098,21 +24274,27 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   always @(posedge clk)
     regs__error <= \$63 ;
   always @(posedge clk)
-    window_fsm_state <= \$64 ;
+    \$signal$9  <= \$64 ;
   always @(posedge clk)
-    regs__rdata <= \$65 ;
+    \$signal$7  <= \$65 ;
   always @(posedge clk)
-    beat <= \$66 ;
+    wdata <= \$66 ;
   always @(posedge clk)
-    beats <= \$67 ;
-  assign \$1  = 13'h1000 - regs__addr[11:0];
+    window_fsm_state <= \$67 ;
+  always @(posedge clk)
+    regs__rdata <= \$68 ;
+  always @(posedge clk)
+    beat <= \$69 ;
+  always @(posedge clk)
+    beats <= \$70 ;
+  assign \$1  = 13'h1000 - \$signal$9 [11:0];
   assign \$3  = left_beats < \$2 [12:0];
   assign \$4  = left_beats < 9'h100;
   assign \$5  = \$4  ? left_beats : 32'd256;
   assign \$6  = \$2 [12:0] < 9'h100;
   assign \$7  = \$6  ? \$2 [12:0] : 13'h0100;
   assign \$8  = \$3  ? \$5  : { 19'h00000, \$7  };
-  assign \$10  = regs__addr + 4'h8;
+  assign \$10  = \$signal$9  + 4'h8;
   assign \$12  = op == 2'h3;
   assign \$13  = \$8 [8:0] - 1'h1;
   assign \$14  = \$12  ? \$13  : 10'h000;
@@ -24120,13 +24302,10 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   assign \$16  = beat == \$15 ;
   assign \$17  = op == 2'h3;
   assign \$22  = op == 2'h3;
-  assign \$24  = regs__addr + \$23 ;
-  assign \$26  = regs__len - \$25 ;
-  assign \$27  = regs__addr + 4'h8;
+  assign \$24  = \$signal$9  + \$23 ;
+  assign \$26  = \$signal$7  - \$25 ;
+  assign \$27  = \$signal$9  + 4'h8;
   assign \$28  = ! window_fsm_state;
-  assign \$29  = window_fsm_state == 1'h1;
-  assign \$30  = window_fsm_state == 2'h2;
-  assign \$31  = window_fsm_state == 2'h3;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__req = 1'h0;
@@ -24356,7 +24535,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
       3'h6:
           (* full_case = 32'd1 *)
           if (\$17 ) begin
-            mem__wdata = regs__wdata;
+            mem__wdata = wdata;
           end else begin
             mem__wdata = \$19 [63:0];
           end
@@ -24535,38 +24714,80 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$64  = window_fsm_state;
+    \$64  = \$signal$9 ;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$64  = regs__addr;
+      end
+    end
+    if (regs__addr_load) begin
+      \$64  = regs__addr_next;
+    end
+    if (rst) begin
+      \$64  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$65  = \$signal$7 ;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$65  = regs__len;
+      end
+    end
+    if (regs__len_load) begin
+      \$65  = regs__len_next;
+    end
+    if (rst) begin
+      \$65  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$66  = wdata;
+    if (\$37 ) begin
+      if (\$45 ) begin
+        \$66  = regs__wdata;
+      end
+    end
+    if (rst) begin
+      \$66  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$67  = window_fsm_state;
     (* full_case = 32'd1 *)
     casez (window_fsm_state)
       3'h0:
           if (go) begin
-            \$64  = 3'h1;
+            \$67  = 3'h1;
           end
       3'h1:
           (* full_case = 32'd1 *)
           if (\$47 ) begin
-            \$64  = 3'h2;
+            \$67  = 3'h2;
           end else if (\$50 ) begin
-            \$64  = 3'h3;
+            \$67  = 3'h3;
           end else begin
-            \$64  = 3'h4;
+            \$67  = 3'h4;
           end
       3'h2:
           if (mem__arready) begin
-            \$64  = 3'h5;
+            \$67  = 3'h5;
           end
       3'h5:
           if (mem__rvalid) begin
-            \$64  = 3'h3;
+            \$67  = 3'h3;
           end
       3'h4:
           if (mem__awready) begin
-            \$64  = 3'h6;
+            \$67  = 3'h6;
           end
       3'h6:
           if (mem__wready) begin
             if (\$57 ) begin
-              \$64  = 3'h7;
+              \$67  = 3'h7;
             end
           end
       3'h7:
@@ -24575,24 +24796,24 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
             if (\$58 ) begin
               (* full_case = 32'd1 *)
               if (\$60 ) begin
-                \$64  = 3'h3;
+                \$67  = 3'h3;
               end else begin
-                \$64  = 3'h4;
+                \$67  = 3'h4;
               end
             end else begin
-              \$64  = 3'h3;
+              \$67  = 3'h3;
             end
           end
       3'h3:
-          \$64  = 3'h0;
+          \$67  = 3'h0;
     endcase
     if (rst) begin
-      \$64  = 3'h0;
+      \$67  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$65  = regs__rdata;
+    \$68  = regs__rdata;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -24602,16 +24823,16 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
           /* empty */;
       3'h5:
           if (mem__rvalid) begin
-            \$65  = \$52 ;
+            \$68  = \$52 ;
           end
     endcase
     if (rst) begin
-      \$65  = 64'h0000000000000000;
+      \$68  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$66  = beat;
+    \$69  = beat;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -24623,20 +24844,20 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
           /* empty */;
       3'h4:
           if (mem__awready) begin
-            \$66  = 9'h000;
+            \$69  = 9'h000;
           end
       3'h6:
           if (mem__wready) begin
-            \$66  = \$55 [8:0];
+            \$69  = \$55 [8:0];
           end
     endcase
     if (rst) begin
-      \$66  = 9'h000;
+      \$69  = 9'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$67  = beats;
+    \$70  = beats;
     casez (window_fsm_state)
       3'h0:
           /* empty */;
@@ -24648,11 +24869,11 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
           /* empty */;
       3'h4:
           if (mem__awready) begin
-            \$67  = \$54 ;
+            \$70  = \$54 ;
           end
     endcase
     if (rst) begin
-      \$67  = 9'h000;
+      \$70  = 9'h000;
     end
   end
   assign \$signal  = regs__busy;
@@ -24660,14 +24881,14 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   assign rdata = regs__rdata;
   assign to_4k = \$2 [12:0];
   assign chunk = \$8 [8:0];
-  assign left_beats = { 3'h0, regs__len[31:3] };
+  assign left_beats = { 3'h0, \$signal$7 [31:3] };
   assign \$2  = { \$1 [13], \$1 [13], \$1 [13], \$1 [13:3] };
   assign \$9 [2:0] = 3'h0;
-  assign \$9 [64:3] = { 1'h0, regs__addr[63:3] };
+  assign \$9 [64:3] = { 1'h0, \$signal$9 [63:3] };
   assign \$11 [2:0] = 3'h0;
-  assign \$11 [64:3] = { 1'h0, regs__addr[63:3] };
+  assign \$11 [64:3] = { 1'h0, \$signal$9 [63:3] };
   assign \$18  = 8'h00;
-  assign \$19  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, regs__wdata };
+  assign \$19  = { 255'h0000000000000000000000000000000000000000000000000000000000000000, wdata };
   assign \$20  = 5'h00;
   assign \$21  = 39'h00000000ff;
   assign \$23  = { beats, 3'h0 };
@@ -25090,7 +25311,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3086$0 (\$1 ),
+    .\port$3151$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -25193,7 +25414,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$3104$0 (\$2 ),
+    .\port$3169$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -25397,7 +25618,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3086$0 , bus__r_data, bus__addr);
+, \port$3151$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -25460,8 +25681,8 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3086$0 ;
-  wire \port$3086$0 ;
+  input \port$3151$0 ;
+  wire \port$3151$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -25625,7 +25846,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$3086$0 (\port$3086$0 ),
+    .\port$3151$0 (\port$3151$0 ),
     .rst(rst)
   );
   always @* begin
@@ -26908,7 +27129,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3086$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3151$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -27886,7 +28107,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3086$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3151$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -27895,26 +28116,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3086$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3086$0 ;
-  wire \port$3086$0 ;
+  input \port$3151$0 ;
+  wire \port$3151$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3086$0 (\port$3086$0 ),
+    .\port$3151$0 (\port$3151$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3086$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3086$0  };
+  assign inc = { 7'h00, \port$3151$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3151$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3086$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3151$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -27924,13 +28145,13 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3086$
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$3086$0 ;
-  wire \port$3086$0 ;
+  input \port$3151$0 ;
+  wire \port$3151$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$3086$0 ;
+  assign \$1  = value + \port$3151$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -27943,7 +28164,7 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3086$
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$3086$0  };
+  assign inc = { 7'h00, \port$3151$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29951,7 +30172,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3104$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3169$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -30523,8 +30744,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$3104$0 ;
-  wire \port$3104$0 ;
+  input \port$3169$0 ;
+  wire \port$3169$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31281,7 +31502,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3104$0 ) begin
+            if (\port$3169$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -31721,7 +31942,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3104$0  };
+  assign expired = { 1'h0, \port$3169$0  };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -31743,7 +31964,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3104$0 ;
+  assign any_expired = \port$3169$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };
