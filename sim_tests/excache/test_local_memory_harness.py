@@ -59,3 +59,24 @@ def test_idle_skipping_is_exact_with_the_local_memory():
     from sim_tests.system.test_idle_skip import _compare
     s = _compare(["cache.line_store=axi", "cache.local_latency=6"], generate("zipfian", seed=7, n=2500, think=20.0))
     assert s["processor"]["hits"] > 0 and s["processor"]["misses"] > 0
+
+
+@pytest.mark.parametrize("miss_path", MODES)
+def test_4k_lines_in_local_memory(capsys, tmp_path, miss_path):
+    # LegoOS's 4 KiB lines with the line data in local memory, both miss paths: each fill is two 256-beat AW
+    # bursts on lmem and each write-back two AR bursts, while the MMU moves the page in two DRAM bursts.
+    import json
+    from emu.cli import main
+    n = 600
+    argv = ["run", "--workload", "uniform", "-p", f"n={n}", "-p", "footprint=524288", "--quiet",
+            "--json", str(tmp_path / "s.json"), "--set", f"system.miss_path={miss_path}"]
+    for s in ("cache.line_bytes=4096", "cache.sets=16", "cache.ways=2", "memory.dram_bytes=1048576",
+              "cache.line_store=axi"):
+        argv += ["--set", s]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"all {n} accesses match the golden model" in out, out
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["check"] == {"enabled": True, "checked": n, "mismatches": 0}
+    proc = s["processor"]
+    assert proc["misses"] > n // 2 and proc["evictions"] > 0 and proc["writebacks"] > 0, proc
