@@ -10421,7 +10421,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2996$31 (req[110:31]),
+    .\port$2988$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10479,11 +10479,11 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   );
   \memory_component.memory.mmu.tlb  tlb (
     .clk(clk),
-    .\fill$115 (fill),
+    .fill(fill),
     .fill_pfn(walk_pfn),
-    .\fill_pid$116 (fill_pid),
+    .fill_pid(fill_pid),
     .fill_r(walk_r),
-    .\fill_vpn$117 (fill_vpn),
+    .fill_vpn(fill_vpn),
     .fill_w(walk_w),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
@@ -12726,7 +12726,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2996$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2988$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12835,8 +12835,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$2996$31 ;
-  wire [79:0] \port$2996$31 ;
+  input [79:0] \port$2988$31 ;
+  wire [79:0] \port$2988$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12895,12 +12895,12 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .\port$241$0 (fault__write),
     .\port$2647$0 (owner_get_valid),
     .\port$2648$0 (owner_get_node),
-    .\port$2910$0 (window__busy),
-    .\port$2914$0 (window__error),
-    .\port$2996$0 (fault__kind),
-    .\port$2996$31 (\port$2996$31 [15:0]),
-    .\port$2996$7 (fault__src),
-    .\port$3002$0 (fault__pending),
+    .\port$2902$0 (window__busy),
+    .\port$2906$0 (window__error),
+    .\port$2988$0 (fault__kind),
+    .\port$2988$31 (\port$2988$31 [15:0]),
+    .\port$2988$7 (fault__src),
+    .\port$2994$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -12916,7 +12916,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$2996$31 [79:16];
+      vaddr_shown = \port$2988$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12940,9 +12940,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$2996$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$2996$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$2996$31 [15:0];
+  assign fault__vaddr = \port$2988$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$2988$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$2988$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12972,7 +12972,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$241$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$2647$0 , \port$2648$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2910$0 , \port$2914$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2996$0 , \port$2996$7 , \port$2996$31 , \port$3002$0 , bus__addr
+, \storage$93 , \port$2647$0 , \port$2648$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2902$0 , \port$2906$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2988$0 , \port$2988$7 , \port$2988$31 , \port$2994$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   reg [31:0] \$1 ;
@@ -13110,18 +13110,18 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire \port$2647$0 ;
   input [7:0] \port$2648$0 ;
   wire [7:0] \port$2648$0 ;
-  input \port$2910$0 ;
-  wire \port$2910$0 ;
-  input \port$2914$0 ;
-  wire \port$2914$0 ;
-  input [3:0] \port$2996$0 ;
-  wire [3:0] \port$2996$0 ;
-  input [15:0] \port$2996$31 ;
-  wire [15:0] \port$2996$31 ;
-  input [7:0] \port$2996$7 ;
-  wire [7:0] \port$2996$7 ;
-  input \port$3002$0 ;
-  wire \port$3002$0 ;
+  input \port$2902$0 ;
+  wire \port$2902$0 ;
+  input \port$2906$0 ;
+  wire \port$2906$0 ;
+  input [3:0] \port$2988$0 ;
+  wire [3:0] \port$2988$0 ;
+  input [15:0] \port$2988$31 ;
+  wire [15:0] \port$2988$31 ;
+  input [7:0] \port$2988$7 ;
+  wire [7:0] \port$2988$7 ;
+  input \port$2994$0 ;
+  wire \port$2994$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15789,7 +15789,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$2996$31 , \port$2996$7 , \port$2996$0 , 2'h0, \port$241$0 , \port$3002$0  };
+            \$1  = { \port$2988$31 , \port$2988$7 , \port$2988$0 , 2'h0, \port$241$0 , \port$2994$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15823,7 +15823,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$2914$0 , \port$2910$0  };
+            \$1  = { 30'h00000000, \port$2906$0 , \port$2902$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -15914,8 +15914,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$2647$0 , 23'h000000, \port$2648$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$2996$31 , \port$2996$7 , \port$2996$0 , 2'h0, \port$241$0 , \port$3002$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2914$0 , \port$2910$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$2988$31 , \port$2988$7 , \port$2988$0 , 2'h0, \port$241$0 , \port$2994$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2906$0 , \port$2902$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -17663,7 +17663,7 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, \fill_pid$116 , \fill_vpn$117 , fill_pfn, fill_r, fill_w, \fill$115 , tag_lk__en, inv_pid);
+module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, inv_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -17671,10 +17671,10 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [3:0] \$101 ;
   reg [43:0] \$102 ;
   reg [3:0] \$103 ;
-  reg \$104 ;
+  reg [7:0] \$104 ;
   reg [7:0] \$105 ;
-  reg [35:0] \$106 ;
-  reg [21:0] \$107 ;
+  reg [7:0] \$106 ;
+  reg [7:0] \$107 ;
   reg [7:0] \$108 ;
   reg [7:0] \$109 ;
   wire \$11 ;
@@ -17741,13 +17741,9 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [7:0] \$165 ;
   reg [7:0] \$166 ;
   reg [7:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg [7:0] \$169 ;
+  reg [31:0] \$168 ;
+  reg [63:0] \$169 ;
   wire \$17 ;
-  reg [7:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg [31:0] \$172 ;
-  reg [63:0] \$173 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -17756,15 +17752,15 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [6:0] \$249 ;
+  wire [6:0] \$245 ;
   wire \$25 ;
-  wire [6:0] \$254 ;
-  wire [6:0] \$259 ;
+  wire [6:0] \$250 ;
+  wire [6:0] \$255 ;
   wire \$26 ;
-  wire [6:0] \$264 ;
+  wire [6:0] \$260 ;
+  wire [6:0] \$267 ;
   wire \$27 ;
-  wire [6:0] \$271 ;
-  wire [5:0] \$275 ;
+  wire [5:0] \$271 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
@@ -17856,20 +17852,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [5:0] f_entry;
   wire [3:0] f_free;
   wire [3:0] f_idx;
-  reg fill = 1'h0;
-  input \fill$115 ;
-  wire \fill$115 ;
-  reg [21:0] fill_dat = 22'h000000;
+  input fill;
+  wire fill;
   input [19:0] fill_pfn;
   wire [19:0] fill_pfn;
-  reg [7:0] fill_pid = 8'h00;
-  input [7:0] \fill_pid$116 ;
-  wire [7:0] \fill_pid$116 ;
+  input [7:0] fill_pid;
+  wire [7:0] fill_pid;
   input fill_r;
   wire fill_r;
-  reg [35:0] fill_vpn = 36'h000000000;
-  input [35:0] \fill_vpn$117 ;
-  wire [35:0] \fill_vpn$117 ;
+  input [35:0] fill_vpn;
+  wire [35:0] fill_vpn;
   input fill_w;
   wire fill_w;
   reg [63:0] filled;
@@ -18005,26 +17997,26 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @(posedge clk) begin
     if (way_en[0])
-      data[f_idx][21:0] <= fill_dat;
+      data[f_idx][21:0] <= { fill_w, fill_r, fill_pfn };
     if (way_en[1])
-      data[f_idx][43:22] <= fill_dat;
+      data[f_idx][43:22] <= { fill_w, fill_r, fill_pfn };
     if (way_en[2])
-      data[f_idx][65:44] <= fill_dat;
+      data[f_idx][65:44] <= { fill_w, fill_r, fill_pfn };
     if (way_en[3])
-      data[f_idx][87:66] <= fill_dat;
+      data[f_idx][87:66] <= { fill_w, fill_r, fill_pfn };
   end
   reg [87:0] _0_;
   always @(posedge clk) begin
     if (tag_lk__en) begin
       _0_ <= data[dat_lk__addr];
       if (way_en[0] && dat_lk__addr == f_idx)
-        _0_[21:0] <= fill_dat;
+        _0_[21:0] <= { fill_w, fill_r, fill_pfn };
       if (way_en[1] && dat_lk__addr == f_idx)
-        _0_[43:22] <= fill_dat;
+        _0_[43:22] <= { fill_w, fill_r, fill_pfn };
       if (way_en[2] && dat_lk__addr == f_idx)
-        _0_[65:44] <= fill_dat;
+        _0_[65:44] <= { fill_w, fill_r, fill_pfn };
       if (way_en[3] && dat_lk__addr == f_idx)
-        _0_[87:66] <= fill_dat;
+        _0_[87:66] <= { fill_w, fill_r, fill_pfn };
     end
   end
   assign dat_lk__data = _0_;
@@ -18062,14 +18054,6 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   always @(posedge clk) begin
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
-      if (way_en[0] && tag_inv__addr == f_idx)
-        _1_[43:0] <= { fill_pid, fill_vpn };
-      if (way_en[1] && tag_inv__addr == f_idx)
-        _1_[87:44] <= { fill_pid, fill_vpn };
-      if (way_en[2] && tag_inv__addr == f_idx)
-        _1_[131:88] <= { fill_pid, fill_vpn };
-      if (way_en[3] && tag_inv__addr == f_idx)
-        _1_[175:132] <= { fill_pid, fill_vpn };
     end
     if (tag_lk__en) begin
       _2_ <= tags[tag_lk__addr];
@@ -18160,29 +18144,29 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign valid_now = valid & \$71 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$249  = idx_q * 3'h4;
-  assign \$72  = valid_now >> \$249 ;
+  assign \$245  = idx_q * 3'h4;
+  assign \$72  = valid_now >> \$245 ;
   assign \$73  = tag_lk__data[43:0] == key_q;
   assign \$74  = \$72 [0] & \$73 ;
-  assign \$254  = idx_q * 3'h4;
-  assign \$75  = valid_now >> \$254 ;
+  assign \$250  = idx_q * 3'h4;
+  assign \$75  = valid_now >> \$250 ;
   assign \$76  = tag_lk__data[87:44] == key_q;
   assign \$77  = \$75 [1] & \$76 ;
-  assign \$259  = idx_q * 3'h4;
-  assign \$78  = valid_now >> \$259 ;
+  assign \$255  = idx_q * 3'h4;
+  assign \$78  = valid_now >> \$255 ;
   assign \$79  = tag_lk__data[131:88] == key_q;
   assign \$80  = \$78 [2] & \$79 ;
-  assign \$264  = idx_q * 3'h4;
-  assign \$81  = valid_now >> \$264 ;
+  assign \$260  = idx_q * 3'h4;
+  assign \$81  = valid_now >> \$260 ;
   assign \$82  = tag_lk__data[175:132] == key_q;
   assign \$83  = \$81 [3] & \$82 ;
   assign lk_hit = | { \$83 , \$80 , \$77 , \$74  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$271  = f_idx * 3'h4;
-  assign \$84  = valid_now >> \$271 ;
+  assign \$267  = f_idx * 3'h4;
+  assign \$84  = valid_now >> \$267 ;
   assign f_free = ~ \$84 ;
-  assign \$275  = f_idx * 2'h2;
-  assign victim = victims >> \$275 ;
+  assign \$271  = f_idx * 2'h2;
+  assign victim = victims >> \$271 ;
   assign \$85  = 1'h1 << chosen;
   assign \$86  = f_idx * 3'h4;
   assign \$87  = \$86  + chosen;
@@ -18210,145 +18194,137 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   always @(posedge clk)
     idx_q <= \$103 ;
   always @(posedge clk)
-    fill <= \$104 ;
+    pid_0 <= \$104 ;
   always @(posedge clk)
-    fill_pid <= \$105 ;
+    pid_1 <= \$105 ;
   always @(posedge clk)
-    fill_vpn <= \$106 ;
+    pid_2 <= \$106 ;
   always @(posedge clk)
-    fill_dat <= \$107 ;
+    pid_3 <= \$107 ;
   always @(posedge clk)
-    pid_0 <= \$108 ;
+    pid_4 <= \$108 ;
   always @(posedge clk)
-    pid_1 <= \$109 ;
+    pid_5 <= \$109 ;
   always @(posedge clk)
-    pid_2 <= \$110 ;
+    pid_6 <= \$110 ;
   always @(posedge clk)
-    pid_3 <= \$111 ;
+    pid_7 <= \$111 ;
   always @(posedge clk)
-    pid_4 <= \$112 ;
+    pid_8 <= \$112 ;
   always @(posedge clk)
-    pid_5 <= \$113 ;
+    pid_9 <= \$113 ;
   always @(posedge clk)
-    pid_6 <= \$114 ;
+    pid_10 <= \$114 ;
   always @(posedge clk)
-    pid_7 <= \$115 ;
+    pid_11 <= \$115 ;
   always @(posedge clk)
-    pid_8 <= \$116 ;
+    pid_12 <= \$116 ;
   always @(posedge clk)
-    pid_9 <= \$117 ;
+    pid_13 <= \$117 ;
   always @(posedge clk)
-    pid_10 <= \$118 ;
+    pid_14 <= \$118 ;
   always @(posedge clk)
-    pid_11 <= \$119 ;
+    pid_15 <= \$119 ;
   always @(posedge clk)
-    pid_12 <= \$120 ;
+    pid_16 <= \$120 ;
   always @(posedge clk)
-    pid_13 <= \$121 ;
+    pid_17 <= \$121 ;
   always @(posedge clk)
-    pid_14 <= \$122 ;
+    pid_18 <= \$122 ;
   always @(posedge clk)
-    pid_15 <= \$123 ;
+    pid_19 <= \$123 ;
   always @(posedge clk)
-    pid_16 <= \$124 ;
+    pid_20 <= \$124 ;
   always @(posedge clk)
-    pid_17 <= \$125 ;
+    pid_21 <= \$125 ;
   always @(posedge clk)
-    pid_18 <= \$126 ;
+    pid_22 <= \$126 ;
   always @(posedge clk)
-    pid_19 <= \$127 ;
+    pid_23 <= \$127 ;
   always @(posedge clk)
-    pid_20 <= \$128 ;
+    pid_24 <= \$128 ;
   always @(posedge clk)
-    pid_21 <= \$129 ;
+    pid_25 <= \$129 ;
   always @(posedge clk)
-    pid_22 <= \$130 ;
+    pid_26 <= \$130 ;
   always @(posedge clk)
-    pid_23 <= \$131 ;
+    pid_27 <= \$131 ;
   always @(posedge clk)
-    pid_24 <= \$132 ;
+    pid_28 <= \$132 ;
   always @(posedge clk)
-    pid_25 <= \$133 ;
+    pid_29 <= \$133 ;
   always @(posedge clk)
-    pid_26 <= \$134 ;
+    pid_30 <= \$134 ;
   always @(posedge clk)
-    pid_27 <= \$135 ;
+    pid_31 <= \$135 ;
   always @(posedge clk)
-    pid_28 <= \$136 ;
+    pid_32 <= \$136 ;
   always @(posedge clk)
-    pid_29 <= \$137 ;
+    pid_33 <= \$137 ;
   always @(posedge clk)
-    pid_30 <= \$138 ;
+    pid_34 <= \$138 ;
   always @(posedge clk)
-    pid_31 <= \$139 ;
+    pid_35 <= \$139 ;
   always @(posedge clk)
-    pid_32 <= \$140 ;
+    pid_36 <= \$140 ;
   always @(posedge clk)
-    pid_33 <= \$141 ;
+    pid_37 <= \$141 ;
   always @(posedge clk)
-    pid_34 <= \$142 ;
+    pid_38 <= \$142 ;
   always @(posedge clk)
-    pid_35 <= \$143 ;
+    pid_39 <= \$143 ;
   always @(posedge clk)
-    pid_36 <= \$144 ;
+    pid_40 <= \$144 ;
   always @(posedge clk)
-    pid_37 <= \$145 ;
+    pid_41 <= \$145 ;
   always @(posedge clk)
-    pid_38 <= \$146 ;
+    pid_42 <= \$146 ;
   always @(posedge clk)
-    pid_39 <= \$147 ;
+    pid_43 <= \$147 ;
   always @(posedge clk)
-    pid_40 <= \$148 ;
+    pid_44 <= \$148 ;
   always @(posedge clk)
-    pid_41 <= \$149 ;
+    pid_45 <= \$149 ;
   always @(posedge clk)
-    pid_42 <= \$150 ;
+    pid_46 <= \$150 ;
   always @(posedge clk)
-    pid_43 <= \$151 ;
+    pid_47 <= \$151 ;
   always @(posedge clk)
-    pid_44 <= \$152 ;
+    pid_48 <= \$152 ;
   always @(posedge clk)
-    pid_45 <= \$153 ;
+    pid_49 <= \$153 ;
   always @(posedge clk)
-    pid_46 <= \$154 ;
+    pid_50 <= \$154 ;
   always @(posedge clk)
-    pid_47 <= \$155 ;
+    pid_51 <= \$155 ;
   always @(posedge clk)
-    pid_48 <= \$156 ;
+    pid_52 <= \$156 ;
   always @(posedge clk)
-    pid_49 <= \$157 ;
+    pid_53 <= \$157 ;
   always @(posedge clk)
-    pid_50 <= \$158 ;
+    pid_54 <= \$158 ;
   always @(posedge clk)
-    pid_51 <= \$159 ;
+    pid_55 <= \$159 ;
   always @(posedge clk)
-    pid_52 <= \$160 ;
+    pid_56 <= \$160 ;
   always @(posedge clk)
-    pid_53 <= \$161 ;
+    pid_57 <= \$161 ;
   always @(posedge clk)
-    pid_54 <= \$162 ;
+    pid_58 <= \$162 ;
   always @(posedge clk)
-    pid_55 <= \$163 ;
+    pid_59 <= \$163 ;
   always @(posedge clk)
-    pid_56 <= \$164 ;
+    pid_60 <= \$164 ;
   always @(posedge clk)
-    pid_57 <= \$165 ;
+    pid_61 <= \$165 ;
   always @(posedge clk)
-    pid_58 <= \$166 ;
+    pid_62 <= \$166 ;
   always @(posedge clk)
-    pid_59 <= \$167 ;
+    pid_63 <= \$167 ;
   always @(posedge clk)
-    pid_60 <= \$168 ;
+    victims <= \$168 ;
   always @(posedge clk)
-    pid_61 <= \$169 ;
-  always @(posedge clk)
-    pid_62 <= \$170 ;
-  always @(posedge clk)
-    pid_63 <= \$171 ;
-  always @(posedge clk)
-    victims <= \$172 ;
-  always @(posedge clk)
-    valid <= \$173 ;
+    valid <= \$169 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     kill = 64'h0000000000000000;
@@ -18510,63 +18486,35 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$104  = \fill$115 ;
+    \$104  = pid_0;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            \$104  = fill_pid;
+      endcase
+    end
     if (rst) begin
-      \$104  = 1'h0;
+      \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$105  = \fill_pid$116 ;
+    \$105  = pid_1;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            \$105  = fill_pid;
+      endcase
+    end
     if (rst) begin
       \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$106  = \fill_vpn$117 ;
-    if (rst) begin
-      \$106  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$107  = { fill_w, fill_r, fill_pfn };
-    if (rst) begin
-      \$107  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$108  = pid_0;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            \$108  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$108  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$109  = pid_1;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            \$109  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$109  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$110  = pid_2;
+    \$106  = pid_2;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18574,16 +18522,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h01:
             /* empty */;
         6'h02:
-            \$110  = fill_pid;
+            \$106  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$106  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$111  = pid_3;
+    \$107  = pid_3;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18593,16 +18541,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h02:
             /* empty */;
         6'h03:
-            \$111  = fill_pid;
+            \$107  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$112  = pid_4;
+    \$108  = pid_4;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18614,16 +18562,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h03:
             /* empty */;
         6'h04:
-            \$112  = fill_pid;
+            \$108  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$112  = 8'h00;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$113  = pid_5;
+    \$109  = pid_5;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18637,16 +18585,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h04:
             /* empty */;
         6'h05:
-            \$113  = fill_pid;
+            \$109  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$113  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$114  = pid_6;
+    \$110  = pid_6;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18662,16 +18610,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h05:
             /* empty */;
         6'h06:
-            \$114  = fill_pid;
+            \$110  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$114  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$115  = pid_7;
+    \$111  = pid_7;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18689,16 +18637,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h06:
             /* empty */;
         6'h07:
-            \$115  = fill_pid;
+            \$111  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$115  = 8'h00;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$116  = pid_8;
+    \$112  = pid_8;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18718,16 +18666,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h07:
             /* empty */;
         6'h08:
-            \$116  = fill_pid;
+            \$112  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$116  = 8'h00;
+      \$112  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$117  = pid_9;
+    \$113  = pid_9;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18749,16 +18697,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h08:
             /* empty */;
         6'h09:
-            \$117  = fill_pid;
+            \$113  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$118  = pid_10;
+    \$114  = pid_10;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18782,16 +18730,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h09:
             /* empty */;
         6'h0a:
-            \$118  = fill_pid;
+            \$114  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$114  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$119  = pid_11;
+    \$115  = pid_11;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18817,16 +18765,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0a:
             /* empty */;
         6'h0b:
-            \$119  = fill_pid;
+            \$115  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$115  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$120  = pid_12;
+    \$116  = pid_12;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18854,16 +18802,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0b:
             /* empty */;
         6'h0c:
-            \$120  = fill_pid;
+            \$116  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$121  = pid_13;
+    \$117  = pid_13;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18893,16 +18841,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0c:
             /* empty */;
         6'h0d:
-            \$121  = fill_pid;
+            \$117  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$122  = pid_14;
+    \$118  = pid_14;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18934,16 +18882,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0d:
             /* empty */;
         6'h0e:
-            \$122  = fill_pid;
+            \$118  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$122  = 8'h00;
+      \$118  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$123  = pid_15;
+    \$119  = pid_15;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -18977,16 +18925,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0e:
             /* empty */;
         6'h0f:
-            \$123  = fill_pid;
+            \$119  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$123  = 8'h00;
+      \$119  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$124  = pid_16;
+    \$120  = pid_16;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19022,16 +18970,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0f:
             /* empty */;
         6'h10:
-            \$124  = fill_pid;
+            \$120  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$125  = pid_17;
+    \$121  = pid_17;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19069,16 +19017,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h10:
             /* empty */;
         6'h11:
-            \$125  = fill_pid;
+            \$121  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$126  = pid_18;
+    \$122  = pid_18;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19118,16 +19066,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h11:
             /* empty */;
         6'h12:
-            \$126  = fill_pid;
+            \$122  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$126  = 8'h00;
+      \$122  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$127  = pid_19;
+    \$123  = pid_19;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19169,16 +19117,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h12:
             /* empty */;
         6'h13:
-            \$127  = fill_pid;
+            \$123  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$127  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$128  = pid_20;
+    \$124  = pid_20;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19222,16 +19170,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h13:
             /* empty */;
         6'h14:
-            \$128  = fill_pid;
+            \$124  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$129  = pid_21;
+    \$125  = pid_21;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19277,16 +19225,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h14:
             /* empty */;
         6'h15:
-            \$129  = fill_pid;
+            \$125  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$130  = pid_22;
+    \$126  = pid_22;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19334,16 +19282,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h15:
             /* empty */;
         6'h16:
-            \$130  = fill_pid;
+            \$126  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$131  = pid_23;
+    \$127  = pid_23;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19393,16 +19341,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h16:
             /* empty */;
         6'h17:
-            \$131  = fill_pid;
+            \$127  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$127  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$132  = pid_24;
+    \$128  = pid_24;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19454,16 +19402,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h17:
             /* empty */;
         6'h18:
-            \$132  = fill_pid;
+            \$128  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$132  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$133  = pid_25;
+    \$129  = pid_25;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19517,16 +19465,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h18:
             /* empty */;
         6'h19:
-            \$133  = fill_pid;
+            \$129  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$134  = pid_26;
+    \$130  = pid_26;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19582,16 +19530,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h19:
             /* empty */;
         6'h1a:
-            \$134  = fill_pid;
+            \$130  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$135  = pid_27;
+    \$131  = pid_27;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19649,16 +19597,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1a:
             /* empty */;
         6'h1b:
-            \$135  = fill_pid;
+            \$131  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$135  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$136  = pid_28;
+    \$132  = pid_28;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19718,16 +19666,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1b:
             /* empty */;
         6'h1c:
-            \$136  = fill_pid;
+            \$132  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$136  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$137  = pid_29;
+    \$133  = pid_29;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19789,16 +19737,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1c:
             /* empty */;
         6'h1d:
-            \$137  = fill_pid;
+            \$133  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$138  = pid_30;
+    \$134  = pid_30;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19862,16 +19810,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1d:
             /* empty */;
         6'h1e:
-            \$138  = fill_pid;
+            \$134  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$138  = 8'h00;
+      \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$139  = pid_31;
+    \$135  = pid_31;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -19937,16 +19885,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1e:
             /* empty */;
         6'h1f:
-            \$139  = fill_pid;
+            \$135  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$139  = 8'h00;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$140  = pid_32;
+    \$136  = pid_32;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20014,16 +19962,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1f:
             /* empty */;
         6'h20:
-            \$140  = fill_pid;
+            \$136  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$140  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$141  = pid_33;
+    \$137  = pid_33;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20093,16 +20041,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h20:
             /* empty */;
         6'h21:
-            \$141  = fill_pid;
+            \$137  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$141  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$142  = pid_34;
+    \$138  = pid_34;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20174,16 +20122,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h21:
             /* empty */;
         6'h22:
-            \$142  = fill_pid;
+            \$138  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$142  = 8'h00;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$143  = pid_35;
+    \$139  = pid_35;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20257,16 +20205,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h22:
             /* empty */;
         6'h23:
-            \$143  = fill_pid;
+            \$139  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$144  = pid_36;
+    \$140  = pid_36;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20342,16 +20290,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h23:
             /* empty */;
         6'h24:
-            \$144  = fill_pid;
+            \$140  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$144  = 8'h00;
+      \$140  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$145  = pid_37;
+    \$141  = pid_37;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20429,16 +20377,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h24:
             /* empty */;
         6'h25:
-            \$145  = fill_pid;
+            \$141  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$145  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$146  = pid_38;
+    \$142  = pid_38;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20518,16 +20466,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h25:
             /* empty */;
         6'h26:
-            \$146  = fill_pid;
+            \$142  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$142  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$147  = pid_39;
+    \$143  = pid_39;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20609,16 +20557,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h26:
             /* empty */;
         6'h27:
-            \$147  = fill_pid;
+            \$143  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$147  = 8'h00;
+      \$143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$148  = pid_40;
+    \$144  = pid_40;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20702,16 +20650,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h27:
             /* empty */;
         6'h28:
-            \$148  = fill_pid;
+            \$144  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$148  = 8'h00;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$149  = pid_41;
+    \$145  = pid_41;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20797,16 +20745,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h28:
             /* empty */;
         6'h29:
-            \$149  = fill_pid;
+            \$145  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$149  = 8'h00;
+      \$145  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$150  = pid_42;
+    \$146  = pid_42;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20894,16 +20842,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h29:
             /* empty */;
         6'h2a:
-            \$150  = fill_pid;
+            \$146  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$150  = 8'h00;
+      \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$151  = pid_43;
+    \$147  = pid_43;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -20993,16 +20941,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2a:
             /* empty */;
         6'h2b:
-            \$151  = fill_pid;
+            \$147  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$151  = 8'h00;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$152  = pid_44;
+    \$148  = pid_44;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21094,16 +21042,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2b:
             /* empty */;
         6'h2c:
-            \$152  = fill_pid;
+            \$148  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$153  = pid_45;
+    \$149  = pid_45;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21197,16 +21145,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2c:
             /* empty */;
         6'h2d:
-            \$153  = fill_pid;
+            \$149  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$153  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$154  = pid_46;
+    \$150  = pid_46;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21302,16 +21250,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2d:
             /* empty */;
         6'h2e:
-            \$154  = fill_pid;
+            \$150  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$154  = 8'h00;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$155  = pid_47;
+    \$151  = pid_47;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21409,16 +21357,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2e:
             /* empty */;
         6'h2f:
-            \$155  = fill_pid;
+            \$151  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$155  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$156  = pid_48;
+    \$152  = pid_48;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21518,16 +21466,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2f:
             /* empty */;
         6'h30:
-            \$156  = fill_pid;
+            \$152  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$156  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$157  = pid_49;
+    \$153  = pid_49;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21629,16 +21577,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h30:
             /* empty */;
         6'h31:
-            \$157  = fill_pid;
+            \$153  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$157  = 8'h00;
+      \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$158  = pid_50;
+    \$154  = pid_50;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21742,16 +21690,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h31:
             /* empty */;
         6'h32:
-            \$158  = fill_pid;
+            \$154  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$158  = 8'h00;
+      \$154  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$159  = pid_51;
+    \$155  = pid_51;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21857,16 +21805,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h32:
             /* empty */;
         6'h33:
-            \$159  = fill_pid;
+            \$155  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$159  = 8'h00;
+      \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$160  = pid_52;
+    \$156  = pid_52;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -21974,16 +21922,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h33:
             /* empty */;
         6'h34:
-            \$160  = fill_pid;
+            \$156  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$160  = 8'h00;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$161  = pid_53;
+    \$157  = pid_53;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22093,16 +22041,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h34:
             /* empty */;
         6'h35:
-            \$161  = fill_pid;
+            \$157  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$161  = 8'h00;
+      \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$162  = pid_54;
+    \$158  = pid_54;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22214,16 +22162,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h35:
             /* empty */;
         6'h36:
-            \$162  = fill_pid;
+            \$158  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$162  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$163  = pid_55;
+    \$159  = pid_55;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22337,16 +22285,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h36:
             /* empty */;
         6'h37:
-            \$163  = fill_pid;
+            \$159  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$163  = 8'h00;
+      \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$164  = pid_56;
+    \$160  = pid_56;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22462,16 +22410,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h37:
             /* empty */;
         6'h38:
-            \$164  = fill_pid;
+            \$160  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$160  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$165  = pid_57;
+    \$161  = pid_57;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22589,16 +22537,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h38:
             /* empty */;
         6'h39:
-            \$165  = fill_pid;
+            \$161  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$165  = 8'h00;
+      \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$166  = pid_58;
+    \$162  = pid_58;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22718,16 +22666,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h39:
             /* empty */;
         6'h3a:
-            \$166  = fill_pid;
+            \$162  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$166  = 8'h00;
+      \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$167  = pid_59;
+    \$163  = pid_59;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22849,16 +22797,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3a:
             /* empty */;
         6'h3b:
-            \$167  = fill_pid;
+            \$163  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$167  = 8'h00;
+      \$163  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$168  = pid_60;
+    \$164  = pid_60;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -22982,16 +22930,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3b:
             /* empty */;
         6'h3c:
-            \$168  = fill_pid;
+            \$164  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$168  = 8'h00;
+      \$164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$169  = pid_61;
+    \$165  = pid_61;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -23117,16 +23065,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3c:
             /* empty */;
         6'h3d:
-            \$169  = fill_pid;
+            \$165  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$169  = 8'h00;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$170  = pid_62;
+    \$166  = pid_62;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -23254,16 +23202,16 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3d:
             /* empty */;
         6'h3e:
-            \$170  = fill_pid;
+            \$166  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$170  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$171  = pid_63;
+    \$167  = pid_63;
     if (fill) begin
       (* full_case = 32'd1 *)
       casez (\$87 [5:0])
@@ -23394,64 +23342,64 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3e:
             /* empty */;
         6'h3f:
-            \$171  = fill_pid;
+            \$167  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$171  = 8'h00;
+      \$167  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$172  = victims;
+    \$168  = victims;
     if (fill) begin
       if (\$92 ) begin
         (* full_case = 32'd1 *)
         casez (f_idx)
           4'h0:
-              \$172 [1:0] = \$95 [1:0];
+              \$168 [1:0] = \$95 [1:0];
           4'h1:
-              \$172 [3:2] = \$95 [1:0];
+              \$168 [3:2] = \$95 [1:0];
           4'h2:
-              \$172 [5:4] = \$95 [1:0];
+              \$168 [5:4] = \$95 [1:0];
           4'h3:
-              \$172 [7:6] = \$95 [1:0];
+              \$168 [7:6] = \$95 [1:0];
           4'h4:
-              \$172 [9:8] = \$95 [1:0];
+              \$168 [9:8] = \$95 [1:0];
           4'h5:
-              \$172 [11:10] = \$95 [1:0];
+              \$168 [11:10] = \$95 [1:0];
           4'h6:
-              \$172 [13:12] = \$95 [1:0];
+              \$168 [13:12] = \$95 [1:0];
           4'h7:
-              \$172 [15:14] = \$95 [1:0];
+              \$168 [15:14] = \$95 [1:0];
           4'h8:
-              \$172 [17:16] = \$95 [1:0];
+              \$168 [17:16] = \$95 [1:0];
           4'h9:
-              \$172 [19:18] = \$95 [1:0];
+              \$168 [19:18] = \$95 [1:0];
           4'ha:
-              \$172 [21:20] = \$95 [1:0];
+              \$168 [21:20] = \$95 [1:0];
           4'hb:
-              \$172 [23:22] = \$95 [1:0];
+              \$168 [23:22] = \$95 [1:0];
           4'hc:
-              \$172 [25:24] = \$95 [1:0];
+              \$168 [25:24] = \$95 [1:0];
           4'hd:
-              \$172 [27:26] = \$95 [1:0];
+              \$168 [27:26] = \$95 [1:0];
           4'he:
-              \$172 [29:28] = \$95 [1:0];
+              \$168 [29:28] = \$95 [1:0];
           4'hf:
-              \$172 [31:30] = \$95 [1:0];
+              \$168 [31:30] = \$95 [1:0];
         endcase
       end
     end
     if (rst) begin
-      \$172  = 32'd0;
+      \$168  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$173  = \$96 ;
+    \$169  = \$96 ;
     if (rst) begin
-      \$173  = 64'h0000000000000000;
+      \$169  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
@@ -23463,7 +23411,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign tag_wr__data = { fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn };
   assign dat_wr__addr = f_idx;
   assign dat_wr__en = way_en;
-  assign dat_wr__data = { fill_dat, fill_dat, fill_dat, fill_dat };
+  assign dat_wr__data = { fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn };
   assign f_entry = \$87 [5:0];
 endmodule
 
@@ -25311,7 +25259,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3151$0 (\$1 ),
+    .\port$3143$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -25414,7 +25362,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$3169$0 (\$2 ),
+    .\port$3161$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -25618,7 +25566,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3151$0 , bus__r_data, bus__addr);
+, \port$3143$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -25681,8 +25629,8 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3151$0 ;
-  wire \port$3151$0 ;
+  input \port$3143$0 ;
+  wire \port$3143$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -25846,7 +25794,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$3151$0 (\port$3151$0 ),
+    .\port$3143$0 (\port$3143$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27129,7 +27077,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3151$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3143$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -28107,7 +28055,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3151$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3143$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28116,26 +28064,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3151$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3151$0 ;
-  wire \port$3151$0 ;
+  input \port$3143$0 ;
+  wire \port$3143$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3151$0 (\port$3151$0 ),
+    .\port$3143$0 (\port$3143$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3151$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3151$0  };
+  assign inc = { 7'h00, \port$3143$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3143$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3151$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3143$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -28145,13 +28093,13 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3151$
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$3151$0 ;
-  wire \port$3151$0 ;
+  input \port$3143$0 ;
+  wire \port$3143$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$3151$0 ;
+  assign \$1  = value + \port$3143$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -28164,7 +28112,7 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3151$
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$3151$0  };
+  assign inc = { 7'h00, \port$3143$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30172,7 +30120,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3169$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3161$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -30744,8 +30692,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$3169$0 ;
-  wire \port$3169$0 ;
+  input \port$3161$0 ;
+  wire \port$3161$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31502,7 +31450,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3169$0 ) begin
+            if (\port$3161$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -31942,7 +31890,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3169$0  };
+  assign expired = { 1'h0, \port$3161$0  };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -31964,7 +31912,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3169$0 ;
+  assign any_expired = \port$3161$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };

@@ -777,7 +777,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1412$31 (req[110:31]),
+    .\port$1404$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -835,11 +835,11 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   );
   \mmu.tlb  tlb (
     .clk(clk),
-    .\fill$115 (fill),
+    .fill(fill),
     .fill_pfn(walk_pfn),
-    .\fill_pid$116 (fill_pid),
+    .fill_pid(fill_pid),
     .fill_r(walk_r),
-    .\fill_vpn$117 (fill_vpn),
+    .fill_vpn(fill_vpn),
     .fill_w(walk_w),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
@@ -3079,7 +3079,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$1412$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$1404$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -3188,8 +3188,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$1412$31 ;
-  wire [79:0] \port$1412$31 ;
+  input [79:0] \port$1404$31 ;
+  wire [79:0] \port$1404$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -3247,12 +3247,12 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$1063$0 (owner_get_valid),
     .\port$1064$0 (owner_get_node),
-    .\port$1326$0 (window__busy),
-    .\port$1330$0 (window__error),
-    .\port$1412$0 (fault__kind),
-    .\port$1412$31 (\port$1412$31 [15:0]),
-    .\port$1412$7 (fault__src),
-    .\port$1418$0 (fault__pending),
+    .\port$1318$0 (window__busy),
+    .\port$1322$0 (window__error),
+    .\port$1404$0 (fault__kind),
+    .\port$1404$31 (\port$1404$31 [15:0]),
+    .\port$1404$7 (fault__src),
+    .\port$1410$0 (fault__pending),
     .\port$196$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
@@ -3269,7 +3269,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$1412$31 [79:16];
+      vaddr_shown = \port$1404$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -3293,9 +3293,9 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$1412$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$1412$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$1412$31 [15:0];
+  assign fault__vaddr = \port$1404$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$1404$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$1404$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -3325,7 +3325,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$196$0 , csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$1063$0 , \port$1064$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1326$0 , \port$1330$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$1412$0 , \port$1412$7 , \port$1412$31 , \port$1418$0 , bus__addr
+, \storage$93 , \port$1063$0 , \port$1064$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1318$0 , \port$1322$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$1404$0 , \port$1404$7 , \port$1404$31 , \port$1410$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg [31:0] \$1 ;
@@ -3461,18 +3461,18 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   wire \port$1063$0 ;
   input [7:0] \port$1064$0 ;
   wire [7:0] \port$1064$0 ;
-  input \port$1326$0 ;
-  wire \port$1326$0 ;
-  input \port$1330$0 ;
-  wire \port$1330$0 ;
-  input [3:0] \port$1412$0 ;
-  wire [3:0] \port$1412$0 ;
-  input [15:0] \port$1412$31 ;
-  wire [15:0] \port$1412$31 ;
-  input [7:0] \port$1412$7 ;
-  wire [7:0] \port$1412$7 ;
-  input \port$1418$0 ;
-  wire \port$1418$0 ;
+  input \port$1318$0 ;
+  wire \port$1318$0 ;
+  input \port$1322$0 ;
+  wire \port$1322$0 ;
+  input [3:0] \port$1404$0 ;
+  wire [3:0] \port$1404$0 ;
+  input [15:0] \port$1404$31 ;
+  wire [15:0] \port$1404$31 ;
+  input [7:0] \port$1404$7 ;
+  wire [7:0] \port$1404$7 ;
+  input \port$1410$0 ;
+  wire \port$1410$0 ;
   input \port$196$0 ;
   wire \port$196$0 ;
   (* init = 32'd0 *)
@@ -6142,7 +6142,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$1412$31 , \port$1412$7 , \port$1412$0 , 2'h0, \port$196$0 , \port$1418$0  };
+            \$1  = { \port$1404$31 , \port$1404$7 , \port$1404$0 , 2'h0, \port$196$0 , \port$1410$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -6176,7 +6176,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$1330$0 , \port$1326$0  };
+            \$1  = { 30'h00000000, \port$1322$0 , \port$1318$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -6267,8 +6267,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$1063$0 , 23'h000000, \port$1064$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$1412$31 , \port$1412$7 , \port$1412$0 , 2'h0, \port$196$0 , \port$1418$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1330$0 , \port$1326$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$1404$31 , \port$1404$7 , \port$1404$0 , 2'h0, \port$196$0 , \port$1410$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1322$0 , \port$1318$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -8016,7 +8016,7 @@ module \mmu.sequencer (rx_hdr__valid, tx_hdr__ready, fault__resolve_cmd, clk, rs
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, \fill_pid$116 , \fill_vpn$117 , fill_pfn, fill_r, fill_w, \fill$115 , tag_lk__en, lk_pid);
+module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, lk_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8024,10 +8024,10 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   reg [3:0] \$101 ;
   reg [43:0] \$102 ;
   reg [3:0] \$103 ;
-  reg \$104 ;
+  reg [7:0] \$104 ;
   reg [7:0] \$105 ;
-  reg [35:0] \$106 ;
-  reg [21:0] \$107 ;
+  reg [7:0] \$106 ;
+  reg [7:0] \$107 ;
   reg [7:0] \$108 ;
   reg [7:0] \$109 ;
   wire \$11 ;
@@ -8094,13 +8094,9 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   reg [7:0] \$165 ;
   reg [7:0] \$166 ;
   reg [7:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg [7:0] \$169 ;
+  reg [31:0] \$168 ;
+  reg [63:0] \$169 ;
   wire \$17 ;
-  reg [7:0] \$170 ;
-  reg [7:0] \$171 ;
-  reg [31:0] \$172 ;
-  reg [63:0] \$173 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -8109,15 +8105,15 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [6:0] \$249 ;
+  wire [6:0] \$245 ;
   wire \$25 ;
-  wire [6:0] \$254 ;
-  wire [6:0] \$259 ;
+  wire [6:0] \$250 ;
+  wire [6:0] \$255 ;
   wire \$26 ;
-  wire [6:0] \$264 ;
+  wire [6:0] \$260 ;
+  wire [6:0] \$267 ;
   wire \$27 ;
-  wire [6:0] \$271 ;
-  wire [5:0] \$275 ;
+  wire [5:0] \$271 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
@@ -8209,20 +8205,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   wire [5:0] f_entry;
   wire [3:0] f_free;
   wire [3:0] f_idx;
-  reg fill = 1'h0;
-  input \fill$115 ;
-  wire \fill$115 ;
-  reg [21:0] fill_dat = 22'h000000;
+  input fill;
+  wire fill;
   input [19:0] fill_pfn;
   wire [19:0] fill_pfn;
-  reg [7:0] fill_pid = 8'h00;
-  input [7:0] \fill_pid$116 ;
-  wire [7:0] \fill_pid$116 ;
+  input [7:0] fill_pid;
+  wire [7:0] fill_pid;
   input fill_r;
   wire fill_r;
-  reg [35:0] fill_vpn = 36'h000000000;
-  input [35:0] \fill_vpn$117 ;
-  wire [35:0] \fill_vpn$117 ;
+  input [35:0] fill_vpn;
+  wire [35:0] fill_vpn;
   input fill_w;
   wire fill_w;
   reg [63:0] filled;
@@ -8358,26 +8350,26 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   end
   always @(posedge clk) begin
     if (way_en[0])
-      data[f_idx][21:0] <= fill_dat;
+      data[f_idx][21:0] <= { fill_w, fill_r, fill_pfn };
     if (way_en[1])
-      data[f_idx][43:22] <= fill_dat;
+      data[f_idx][43:22] <= { fill_w, fill_r, fill_pfn };
     if (way_en[2])
-      data[f_idx][65:44] <= fill_dat;
+      data[f_idx][65:44] <= { fill_w, fill_r, fill_pfn };
     if (way_en[3])
-      data[f_idx][87:66] <= fill_dat;
+      data[f_idx][87:66] <= { fill_w, fill_r, fill_pfn };
   end
   reg [87:0] _0_;
   always @(posedge clk) begin
     if (tag_lk__en) begin
       _0_ <= data[dat_lk__addr];
       if (way_en[0] && dat_lk__addr == f_idx)
-        _0_[21:0] <= fill_dat;
+        _0_[21:0] <= { fill_w, fill_r, fill_pfn };
       if (way_en[1] && dat_lk__addr == f_idx)
-        _0_[43:22] <= fill_dat;
+        _0_[43:22] <= { fill_w, fill_r, fill_pfn };
       if (way_en[2] && dat_lk__addr == f_idx)
-        _0_[65:44] <= fill_dat;
+        _0_[65:44] <= { fill_w, fill_r, fill_pfn };
       if (way_en[3] && dat_lk__addr == f_idx)
-        _0_[87:66] <= fill_dat;
+        _0_[87:66] <= { fill_w, fill_r, fill_pfn };
     end
   end
   assign dat_lk__data = _0_;
@@ -8415,14 +8407,6 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   always @(posedge clk) begin
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
-      if (way_en[0] && tag_inv__addr == f_idx)
-        _1_[43:0] <= { fill_pid, fill_vpn };
-      if (way_en[1] && tag_inv__addr == f_idx)
-        _1_[87:44] <= { fill_pid, fill_vpn };
-      if (way_en[2] && tag_inv__addr == f_idx)
-        _1_[131:88] <= { fill_pid, fill_vpn };
-      if (way_en[3] && tag_inv__addr == f_idx)
-        _1_[175:132] <= { fill_pid, fill_vpn };
     end
     if (tag_lk__en) begin
       _2_ <= tags[tag_lk__addr];
@@ -8513,29 +8497,29 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   assign valid_now = valid & \$71 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$249  = idx_q * 3'h4;
-  assign \$72  = valid_now >> \$249 ;
+  assign \$245  = idx_q * 3'h4;
+  assign \$72  = valid_now >> \$245 ;
   assign \$73  = tag_lk__data[43:0] == key_q;
   assign \$74  = \$72 [0] & \$73 ;
-  assign \$254  = idx_q * 3'h4;
-  assign \$75  = valid_now >> \$254 ;
+  assign \$250  = idx_q * 3'h4;
+  assign \$75  = valid_now >> \$250 ;
   assign \$76  = tag_lk__data[87:44] == key_q;
   assign \$77  = \$75 [1] & \$76 ;
-  assign \$259  = idx_q * 3'h4;
-  assign \$78  = valid_now >> \$259 ;
+  assign \$255  = idx_q * 3'h4;
+  assign \$78  = valid_now >> \$255 ;
   assign \$79  = tag_lk__data[131:88] == key_q;
   assign \$80  = \$78 [2] & \$79 ;
-  assign \$264  = idx_q * 3'h4;
-  assign \$81  = valid_now >> \$264 ;
+  assign \$260  = idx_q * 3'h4;
+  assign \$81  = valid_now >> \$260 ;
   assign \$82  = tag_lk__data[175:132] == key_q;
   assign \$83  = \$81 [3] & \$82 ;
   assign lk_hit = | { \$83 , \$80 , \$77 , \$74  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$271  = f_idx * 3'h4;
-  assign \$84  = valid_now >> \$271 ;
+  assign \$267  = f_idx * 3'h4;
+  assign \$84  = valid_now >> \$267 ;
   assign f_free = ~ \$84 ;
-  assign \$275  = f_idx * 2'h2;
-  assign victim = victims >> \$275 ;
+  assign \$271  = f_idx * 2'h2;
+  assign victim = victims >> \$271 ;
   assign \$85  = 1'h1 << chosen;
   assign \$86  = f_idx * 3'h4;
   assign \$87  = \$86  + chosen;
@@ -8563,145 +8547,137 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   always @(posedge clk)
     idx_q <= \$103 ;
   always @(posedge clk)
-    fill <= \$104 ;
+    pid_0 <= \$104 ;
   always @(posedge clk)
-    fill_pid <= \$105 ;
+    pid_1 <= \$105 ;
   always @(posedge clk)
-    fill_vpn <= \$106 ;
+    pid_2 <= \$106 ;
   always @(posedge clk)
-    fill_dat <= \$107 ;
+    pid_3 <= \$107 ;
   always @(posedge clk)
-    pid_0 <= \$108 ;
+    pid_4 <= \$108 ;
   always @(posedge clk)
-    pid_1 <= \$109 ;
+    pid_5 <= \$109 ;
   always @(posedge clk)
-    pid_2 <= \$110 ;
+    pid_6 <= \$110 ;
   always @(posedge clk)
-    pid_3 <= \$111 ;
+    pid_7 <= \$111 ;
   always @(posedge clk)
-    pid_4 <= \$112 ;
+    pid_8 <= \$112 ;
   always @(posedge clk)
-    pid_5 <= \$113 ;
+    pid_9 <= \$113 ;
   always @(posedge clk)
-    pid_6 <= \$114 ;
+    pid_10 <= \$114 ;
   always @(posedge clk)
-    pid_7 <= \$115 ;
+    pid_11 <= \$115 ;
   always @(posedge clk)
-    pid_8 <= \$116 ;
+    pid_12 <= \$116 ;
   always @(posedge clk)
-    pid_9 <= \$117 ;
+    pid_13 <= \$117 ;
   always @(posedge clk)
-    pid_10 <= \$118 ;
+    pid_14 <= \$118 ;
   always @(posedge clk)
-    pid_11 <= \$119 ;
+    pid_15 <= \$119 ;
   always @(posedge clk)
-    pid_12 <= \$120 ;
+    pid_16 <= \$120 ;
   always @(posedge clk)
-    pid_13 <= \$121 ;
+    pid_17 <= \$121 ;
   always @(posedge clk)
-    pid_14 <= \$122 ;
+    pid_18 <= \$122 ;
   always @(posedge clk)
-    pid_15 <= \$123 ;
+    pid_19 <= \$123 ;
   always @(posedge clk)
-    pid_16 <= \$124 ;
+    pid_20 <= \$124 ;
   always @(posedge clk)
-    pid_17 <= \$125 ;
+    pid_21 <= \$125 ;
   always @(posedge clk)
-    pid_18 <= \$126 ;
+    pid_22 <= \$126 ;
   always @(posedge clk)
-    pid_19 <= \$127 ;
+    pid_23 <= \$127 ;
   always @(posedge clk)
-    pid_20 <= \$128 ;
+    pid_24 <= \$128 ;
   always @(posedge clk)
-    pid_21 <= \$129 ;
+    pid_25 <= \$129 ;
   always @(posedge clk)
-    pid_22 <= \$130 ;
+    pid_26 <= \$130 ;
   always @(posedge clk)
-    pid_23 <= \$131 ;
+    pid_27 <= \$131 ;
   always @(posedge clk)
-    pid_24 <= \$132 ;
+    pid_28 <= \$132 ;
   always @(posedge clk)
-    pid_25 <= \$133 ;
+    pid_29 <= \$133 ;
   always @(posedge clk)
-    pid_26 <= \$134 ;
+    pid_30 <= \$134 ;
   always @(posedge clk)
-    pid_27 <= \$135 ;
+    pid_31 <= \$135 ;
   always @(posedge clk)
-    pid_28 <= \$136 ;
+    pid_32 <= \$136 ;
   always @(posedge clk)
-    pid_29 <= \$137 ;
+    pid_33 <= \$137 ;
   always @(posedge clk)
-    pid_30 <= \$138 ;
+    pid_34 <= \$138 ;
   always @(posedge clk)
-    pid_31 <= \$139 ;
+    pid_35 <= \$139 ;
   always @(posedge clk)
-    pid_32 <= \$140 ;
+    pid_36 <= \$140 ;
   always @(posedge clk)
-    pid_33 <= \$141 ;
+    pid_37 <= \$141 ;
   always @(posedge clk)
-    pid_34 <= \$142 ;
+    pid_38 <= \$142 ;
   always @(posedge clk)
-    pid_35 <= \$143 ;
+    pid_39 <= \$143 ;
   always @(posedge clk)
-    pid_36 <= \$144 ;
+    pid_40 <= \$144 ;
   always @(posedge clk)
-    pid_37 <= \$145 ;
+    pid_41 <= \$145 ;
   always @(posedge clk)
-    pid_38 <= \$146 ;
+    pid_42 <= \$146 ;
   always @(posedge clk)
-    pid_39 <= \$147 ;
+    pid_43 <= \$147 ;
   always @(posedge clk)
-    pid_40 <= \$148 ;
+    pid_44 <= \$148 ;
   always @(posedge clk)
-    pid_41 <= \$149 ;
+    pid_45 <= \$149 ;
   always @(posedge clk)
-    pid_42 <= \$150 ;
+    pid_46 <= \$150 ;
   always @(posedge clk)
-    pid_43 <= \$151 ;
+    pid_47 <= \$151 ;
   always @(posedge clk)
-    pid_44 <= \$152 ;
+    pid_48 <= \$152 ;
   always @(posedge clk)
-    pid_45 <= \$153 ;
+    pid_49 <= \$153 ;
   always @(posedge clk)
-    pid_46 <= \$154 ;
+    pid_50 <= \$154 ;
   always @(posedge clk)
-    pid_47 <= \$155 ;
+    pid_51 <= \$155 ;
   always @(posedge clk)
-    pid_48 <= \$156 ;
+    pid_52 <= \$156 ;
   always @(posedge clk)
-    pid_49 <= \$157 ;
+    pid_53 <= \$157 ;
   always @(posedge clk)
-    pid_50 <= \$158 ;
+    pid_54 <= \$158 ;
   always @(posedge clk)
-    pid_51 <= \$159 ;
+    pid_55 <= \$159 ;
   always @(posedge clk)
-    pid_52 <= \$160 ;
+    pid_56 <= \$160 ;
   always @(posedge clk)
-    pid_53 <= \$161 ;
+    pid_57 <= \$161 ;
   always @(posedge clk)
-    pid_54 <= \$162 ;
+    pid_58 <= \$162 ;
   always @(posedge clk)
-    pid_55 <= \$163 ;
+    pid_59 <= \$163 ;
   always @(posedge clk)
-    pid_56 <= \$164 ;
+    pid_60 <= \$164 ;
   always @(posedge clk)
-    pid_57 <= \$165 ;
+    pid_61 <= \$165 ;
   always @(posedge clk)
-    pid_58 <= \$166 ;
+    pid_62 <= \$166 ;
   always @(posedge clk)
-    pid_59 <= \$167 ;
+    pid_63 <= \$167 ;
   always @(posedge clk)
-    pid_60 <= \$168 ;
+    victims <= \$168 ;
   always @(posedge clk)
-    pid_61 <= \$169 ;
-  always @(posedge clk)
-    pid_62 <= \$170 ;
-  always @(posedge clk)
-    pid_63 <= \$171 ;
-  always @(posedge clk)
-    victims <= \$172 ;
-  always @(posedge clk)
-    valid <= \$173 ;
+    valid <= \$169 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     kill = 64'h0000000000000000;
@@ -8863,63 +8839,35 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$104  = \fill$115 ;
+    \$104  = pid_0;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            \$104  = fill_pid;
+      endcase
+    end
     if (rst) begin
-      \$104  = 1'h0;
+      \$104  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$105  = \fill_pid$116 ;
+    \$105  = pid_1;
+    if (fill) begin
+      casez (\$87 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            \$105  = fill_pid;
+      endcase
+    end
     if (rst) begin
       \$105  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$106  = \fill_vpn$117 ;
-    if (rst) begin
-      \$106  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$107  = { fill_w, fill_r, fill_pfn };
-    if (rst) begin
-      \$107  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$108  = pid_0;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            \$108  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$108  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$109  = pid_1;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            \$109  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$109  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$110  = pid_2;
+    \$106  = pid_2;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -8927,16 +8875,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h01:
             /* empty */;
         6'h02:
-            \$110  = fill_pid;
+            \$106  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$106  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$111  = pid_3;
+    \$107  = pid_3;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -8946,16 +8894,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h02:
             /* empty */;
         6'h03:
-            \$111  = fill_pid;
+            \$107  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$107  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$112  = pid_4;
+    \$108  = pid_4;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -8967,16 +8915,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h03:
             /* empty */;
         6'h04:
-            \$112  = fill_pid;
+            \$108  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$112  = 8'h00;
+      \$108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$113  = pid_5;
+    \$109  = pid_5;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -8990,16 +8938,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h04:
             /* empty */;
         6'h05:
-            \$113  = fill_pid;
+            \$109  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$113  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$114  = pid_6;
+    \$110  = pid_6;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9015,16 +8963,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h05:
             /* empty */;
         6'h06:
-            \$114  = fill_pid;
+            \$110  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$114  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$115  = pid_7;
+    \$111  = pid_7;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9042,16 +8990,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h06:
             /* empty */;
         6'h07:
-            \$115  = fill_pid;
+            \$111  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$115  = 8'h00;
+      \$111  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$116  = pid_8;
+    \$112  = pid_8;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9071,16 +9019,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h07:
             /* empty */;
         6'h08:
-            \$116  = fill_pid;
+            \$112  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$116  = 8'h00;
+      \$112  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$117  = pid_9;
+    \$113  = pid_9;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9102,16 +9050,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h08:
             /* empty */;
         6'h09:
-            \$117  = fill_pid;
+            \$113  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$113  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$118  = pid_10;
+    \$114  = pid_10;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9135,16 +9083,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h09:
             /* empty */;
         6'h0a:
-            \$118  = fill_pid;
+            \$114  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$114  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$119  = pid_11;
+    \$115  = pid_11;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9170,16 +9118,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0a:
             /* empty */;
         6'h0b:
-            \$119  = fill_pid;
+            \$115  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$115  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$120  = pid_12;
+    \$116  = pid_12;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9207,16 +9155,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0b:
             /* empty */;
         6'h0c:
-            \$120  = fill_pid;
+            \$116  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$121  = pid_13;
+    \$117  = pid_13;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9246,16 +9194,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0c:
             /* empty */;
         6'h0d:
-            \$121  = fill_pid;
+            \$117  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$117  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$122  = pid_14;
+    \$118  = pid_14;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9287,16 +9235,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0d:
             /* empty */;
         6'h0e:
-            \$122  = fill_pid;
+            \$118  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$122  = 8'h00;
+      \$118  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$123  = pid_15;
+    \$119  = pid_15;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9330,16 +9278,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0e:
             /* empty */;
         6'h0f:
-            \$123  = fill_pid;
+            \$119  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$123  = 8'h00;
+      \$119  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$124  = pid_16;
+    \$120  = pid_16;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9375,16 +9323,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0f:
             /* empty */;
         6'h10:
-            \$124  = fill_pid;
+            \$120  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$120  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$125  = pid_17;
+    \$121  = pid_17;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9422,16 +9370,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h10:
             /* empty */;
         6'h11:
-            \$125  = fill_pid;
+            \$121  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$121  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$126  = pid_18;
+    \$122  = pid_18;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9471,16 +9419,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h11:
             /* empty */;
         6'h12:
-            \$126  = fill_pid;
+            \$122  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$126  = 8'h00;
+      \$122  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$127  = pid_19;
+    \$123  = pid_19;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9522,16 +9470,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h12:
             /* empty */;
         6'h13:
-            \$127  = fill_pid;
+            \$123  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$127  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$128  = pid_20;
+    \$124  = pid_20;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9575,16 +9523,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h13:
             /* empty */;
         6'h14:
-            \$128  = fill_pid;
+            \$124  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$124  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$129  = pid_21;
+    \$125  = pid_21;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9630,16 +9578,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h14:
             /* empty */;
         6'h15:
-            \$129  = fill_pid;
+            \$125  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$130  = pid_22;
+    \$126  = pid_22;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9687,16 +9635,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h15:
             /* empty */;
         6'h16:
-            \$130  = fill_pid;
+            \$126  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$131  = pid_23;
+    \$127  = pid_23;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9746,16 +9694,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h16:
             /* empty */;
         6'h17:
-            \$131  = fill_pid;
+            \$127  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$127  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$132  = pid_24;
+    \$128  = pid_24;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9807,16 +9755,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h17:
             /* empty */;
         6'h18:
-            \$132  = fill_pid;
+            \$128  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$132  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$133  = pid_25;
+    \$129  = pid_25;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9870,16 +9818,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h18:
             /* empty */;
         6'h19:
-            \$133  = fill_pid;
+            \$129  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$134  = pid_26;
+    \$130  = pid_26;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -9935,16 +9883,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h19:
             /* empty */;
         6'h1a:
-            \$134  = fill_pid;
+            \$130  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$135  = pid_27;
+    \$131  = pid_27;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10002,16 +9950,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1a:
             /* empty */;
         6'h1b:
-            \$135  = fill_pid;
+            \$131  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$135  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$136  = pid_28;
+    \$132  = pid_28;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10071,16 +10019,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1b:
             /* empty */;
         6'h1c:
-            \$136  = fill_pid;
+            \$132  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$136  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$137  = pid_29;
+    \$133  = pid_29;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10142,16 +10090,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1c:
             /* empty */;
         6'h1d:
-            \$137  = fill_pid;
+            \$133  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$133  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$138  = pid_30;
+    \$134  = pid_30;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10215,16 +10163,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1d:
             /* empty */;
         6'h1e:
-            \$138  = fill_pid;
+            \$134  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$138  = 8'h00;
+      \$134  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$139  = pid_31;
+    \$135  = pid_31;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10290,16 +10238,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1e:
             /* empty */;
         6'h1f:
-            \$139  = fill_pid;
+            \$135  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$139  = 8'h00;
+      \$135  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$140  = pid_32;
+    \$136  = pid_32;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10367,16 +10315,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1f:
             /* empty */;
         6'h20:
-            \$140  = fill_pid;
+            \$136  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$140  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$141  = pid_33;
+    \$137  = pid_33;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10446,16 +10394,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h20:
             /* empty */;
         6'h21:
-            \$141  = fill_pid;
+            \$137  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$141  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$142  = pid_34;
+    \$138  = pid_34;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10527,16 +10475,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h21:
             /* empty */;
         6'h22:
-            \$142  = fill_pid;
+            \$138  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$142  = 8'h00;
+      \$138  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$143  = pid_35;
+    \$139  = pid_35;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10610,16 +10558,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h22:
             /* empty */;
         6'h23:
-            \$143  = fill_pid;
+            \$139  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$144  = pid_36;
+    \$140  = pid_36;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10695,16 +10643,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h23:
             /* empty */;
         6'h24:
-            \$144  = fill_pid;
+            \$140  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$144  = 8'h00;
+      \$140  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$145  = pid_37;
+    \$141  = pid_37;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10782,16 +10730,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h24:
             /* empty */;
         6'h25:
-            \$145  = fill_pid;
+            \$141  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$145  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$146  = pid_38;
+    \$142  = pid_38;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10871,16 +10819,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h25:
             /* empty */;
         6'h26:
-            \$146  = fill_pid;
+            \$142  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$142  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$147  = pid_39;
+    \$143  = pid_39;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -10962,16 +10910,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h26:
             /* empty */;
         6'h27:
-            \$147  = fill_pid;
+            \$143  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$147  = 8'h00;
+      \$143  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$148  = pid_40;
+    \$144  = pid_40;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11055,16 +11003,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h27:
             /* empty */;
         6'h28:
-            \$148  = fill_pid;
+            \$144  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$148  = 8'h00;
+      \$144  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$149  = pid_41;
+    \$145  = pid_41;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11150,16 +11098,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h28:
             /* empty */;
         6'h29:
-            \$149  = fill_pid;
+            \$145  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$149  = 8'h00;
+      \$145  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$150  = pid_42;
+    \$146  = pid_42;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11247,16 +11195,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h29:
             /* empty */;
         6'h2a:
-            \$150  = fill_pid;
+            \$146  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$150  = 8'h00;
+      \$146  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$151  = pid_43;
+    \$147  = pid_43;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11346,16 +11294,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2a:
             /* empty */;
         6'h2b:
-            \$151  = fill_pid;
+            \$147  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$151  = 8'h00;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$152  = pid_44;
+    \$148  = pid_44;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11447,16 +11395,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2b:
             /* empty */;
         6'h2c:
-            \$152  = fill_pid;
+            \$148  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$148  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$153  = pid_45;
+    \$149  = pid_45;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11550,16 +11498,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2c:
             /* empty */;
         6'h2d:
-            \$153  = fill_pid;
+            \$149  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$153  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$154  = pid_46;
+    \$150  = pid_46;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11655,16 +11603,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2d:
             /* empty */;
         6'h2e:
-            \$154  = fill_pid;
+            \$150  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$154  = 8'h00;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$155  = pid_47;
+    \$151  = pid_47;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11762,16 +11710,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2e:
             /* empty */;
         6'h2f:
-            \$155  = fill_pid;
+            \$151  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$155  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$156  = pid_48;
+    \$152  = pid_48;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11871,16 +11819,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2f:
             /* empty */;
         6'h30:
-            \$156  = fill_pid;
+            \$152  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$156  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$157  = pid_49;
+    \$153  = pid_49;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -11982,16 +11930,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h30:
             /* empty */;
         6'h31:
-            \$157  = fill_pid;
+            \$153  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$157  = 8'h00;
+      \$153  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$158  = pid_50;
+    \$154  = pid_50;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12095,16 +12043,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h31:
             /* empty */;
         6'h32:
-            \$158  = fill_pid;
+            \$154  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$158  = 8'h00;
+      \$154  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$159  = pid_51;
+    \$155  = pid_51;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12210,16 +12158,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h32:
             /* empty */;
         6'h33:
-            \$159  = fill_pid;
+            \$155  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$159  = 8'h00;
+      \$155  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$160  = pid_52;
+    \$156  = pid_52;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12327,16 +12275,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h33:
             /* empty */;
         6'h34:
-            \$160  = fill_pid;
+            \$156  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$160  = 8'h00;
+      \$156  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$161  = pid_53;
+    \$157  = pid_53;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12446,16 +12394,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h34:
             /* empty */;
         6'h35:
-            \$161  = fill_pid;
+            \$157  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$161  = 8'h00;
+      \$157  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$162  = pid_54;
+    \$158  = pid_54;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12567,16 +12515,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h35:
             /* empty */;
         6'h36:
-            \$162  = fill_pid;
+            \$158  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$162  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$163  = pid_55;
+    \$159  = pid_55;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12690,16 +12638,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h36:
             /* empty */;
         6'h37:
-            \$163  = fill_pid;
+            \$159  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$163  = 8'h00;
+      \$159  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$164  = pid_56;
+    \$160  = pid_56;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12815,16 +12763,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h37:
             /* empty */;
         6'h38:
-            \$164  = fill_pid;
+            \$160  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$160  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$165  = pid_57;
+    \$161  = pid_57;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -12942,16 +12890,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h38:
             /* empty */;
         6'h39:
-            \$165  = fill_pid;
+            \$161  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$165  = 8'h00;
+      \$161  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$166  = pid_58;
+    \$162  = pid_58;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -13071,16 +13019,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h39:
             /* empty */;
         6'h3a:
-            \$166  = fill_pid;
+            \$162  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$166  = 8'h00;
+      \$162  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$167  = pid_59;
+    \$163  = pid_59;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -13202,16 +13150,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3a:
             /* empty */;
         6'h3b:
-            \$167  = fill_pid;
+            \$163  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$167  = 8'h00;
+      \$163  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$168  = pid_60;
+    \$164  = pid_60;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -13335,16 +13283,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3b:
             /* empty */;
         6'h3c:
-            \$168  = fill_pid;
+            \$164  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$168  = 8'h00;
+      \$164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$169  = pid_61;
+    \$165  = pid_61;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -13470,16 +13418,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3c:
             /* empty */;
         6'h3d:
-            \$169  = fill_pid;
+            \$165  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$169  = 8'h00;
+      \$165  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$170  = pid_62;
+    \$166  = pid_62;
     if (fill) begin
       casez (\$87 [5:0])
         6'h00:
@@ -13607,16 +13555,16 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3d:
             /* empty */;
         6'h3e:
-            \$170  = fill_pid;
+            \$166  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$170  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$171  = pid_63;
+    \$167  = pid_63;
     if (fill) begin
       (* full_case = 32'd1 *)
       casez (\$87 [5:0])
@@ -13747,64 +13695,64 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3e:
             /* empty */;
         6'h3f:
-            \$171  = fill_pid;
+            \$167  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$171  = 8'h00;
+      \$167  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$172  = victims;
+    \$168  = victims;
     if (fill) begin
       if (\$92 ) begin
         (* full_case = 32'd1 *)
         casez (f_idx)
           4'h0:
-              \$172 [1:0] = \$95 [1:0];
+              \$168 [1:0] = \$95 [1:0];
           4'h1:
-              \$172 [3:2] = \$95 [1:0];
+              \$168 [3:2] = \$95 [1:0];
           4'h2:
-              \$172 [5:4] = \$95 [1:0];
+              \$168 [5:4] = \$95 [1:0];
           4'h3:
-              \$172 [7:6] = \$95 [1:0];
+              \$168 [7:6] = \$95 [1:0];
           4'h4:
-              \$172 [9:8] = \$95 [1:0];
+              \$168 [9:8] = \$95 [1:0];
           4'h5:
-              \$172 [11:10] = \$95 [1:0];
+              \$168 [11:10] = \$95 [1:0];
           4'h6:
-              \$172 [13:12] = \$95 [1:0];
+              \$168 [13:12] = \$95 [1:0];
           4'h7:
-              \$172 [15:14] = \$95 [1:0];
+              \$168 [15:14] = \$95 [1:0];
           4'h8:
-              \$172 [17:16] = \$95 [1:0];
+              \$168 [17:16] = \$95 [1:0];
           4'h9:
-              \$172 [19:18] = \$95 [1:0];
+              \$168 [19:18] = \$95 [1:0];
           4'ha:
-              \$172 [21:20] = \$95 [1:0];
+              \$168 [21:20] = \$95 [1:0];
           4'hb:
-              \$172 [23:22] = \$95 [1:0];
+              \$168 [23:22] = \$95 [1:0];
           4'hc:
-              \$172 [25:24] = \$95 [1:0];
+              \$168 [25:24] = \$95 [1:0];
           4'hd:
-              \$172 [27:26] = \$95 [1:0];
+              \$168 [27:26] = \$95 [1:0];
           4'he:
-              \$172 [29:28] = \$95 [1:0];
+              \$168 [29:28] = \$95 [1:0];
           4'hf:
-              \$172 [31:30] = \$95 [1:0];
+              \$168 [31:30] = \$95 [1:0];
         endcase
       end
     end
     if (rst) begin
-      \$172  = 32'd0;
+      \$168  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$173  = \$96 ;
+    \$169  = \$96 ;
     if (rst) begin
-      \$173  = 64'h0000000000000000;
+      \$169  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
@@ -13816,7 +13764,7 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   assign tag_wr__data = { fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn };
   assign dat_wr__addr = f_idx;
   assign dat_wr__en = way_en;
-  assign dat_wr__data = { fill_dat, fill_dat, fill_dat, fill_dat };
+  assign dat_wr__data = { fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn };
   assign f_entry = \$87 [5:0];
 endmodule
 

@@ -42,10 +42,10 @@ class TLB(wiring.Component):
     the set's round-robin victim pointer, which advances on every fill of a full set.
 
     Timing: a lookup presented with ``lk_stb`` in cycle ``T`` reads the set's tags and translations at
-    the edge ending ``T`` and compares them in ``T + 1`` against the valid bits of ``T + 1``;
-    ``lk_hit``/``lk_pfn``/``lk_r``/``lk_w`` are the answer in ``T + 1`` only (later cycles may see fills
-    the registered tags missed). A fill requested in ``F`` is written at the edge ending ``F + 1`` (the
-    reads are transparent to that write): lookups strobed from ``F + 1`` on see it.
+    the edge ending ``T`` (a fill in ``T`` is seen: the reads are transparent to it) and compares them
+    in ``T + 1`` against the valid bits of ``T + 1``; ``lk_hit``/``lk_pfn``/``lk_r``/``lk_w`` are the
+    answer in ``T + 1`` only (later cycles may see fills the registered tags missed). This is the same
+    answer a combinational lookup of the key in ``T + 1`` would give.
 
     Parameters
     ----------
@@ -62,9 +62,7 @@ class TLB(wiring.Component):
     lk_hit, lk_pfn, lk_r, lk_w : Out
         Lookup result, in the cycle after ``lk_stb``.
     fill : In(1)
-        Install ``fill_pid/vpn/pfn/r/w`` (the caller guarantees the key is not present). The request
-        is registered and written in the next cycle: a lookup strobed in that next cycle or later sees
-        it, an invalidation in that next cycle or later removes it.
+        Install ``fill_pid/vpn/pfn/r/w`` this cycle (the caller guarantees the key is not present).
     inv : In(1)
         Invalidate according to ``inv_mode`` (``INV_ONE``/``INV_PID``/``INV_ALL``; 3 does nothing),
         ``inv_pid``, ``inv_vpn``, in effect from the next cycle. The caller must not fill in a cycle
@@ -117,7 +115,7 @@ class TLB(wiring.Component):
         dat_wr = data.write_port(granularity=dat_w)
         tag_lk = tags.read_port(transparent_for=(tag_wr,))
         dat_lk = data.read_port(transparent_for=(dat_wr,))
-        tag_inv = tags.read_port(transparent_for=(tag_wr,))
+        tag_inv = tags.read_port()            # no fill in an invalidation cycle: no transparency needed
 
         valid = Signal(E)
         pids = [Signal(self.pid_width, name=f"pid_{e}") for e in range(E)]
@@ -166,16 +164,9 @@ class TLB(wiring.Component):
                 m.d.comb += [self.lk_pfn.eq(d[:self.pfn_width]), self.lk_r.eq(d[self.pfn_width]),
                              self.lk_w.eq(d[self.pfn_width + 1])]
 
-        # Fill, registered (the request arrives at the end of the walker's compare: the write enables
-        # start from flip-flops): an invalid way of the set first, else the round-robin victim.
-        fill = Signal()
-        fill_pid = Signal(self.pid_width)
-        fill_vpn = Signal(self.vpn_width)
-        fill_dat = Signal(dat_w)
-        m.d.sync += [fill.eq(self.fill), fill_pid.eq(self.fill_pid), fill_vpn.eq(self.fill_vpn),
-                     fill_dat.eq(Cat(self.fill_pfn, self.fill_r, self.fill_w))]
+        # Fill: an invalid way of the set first, else the round-robin victim.
         f_idx = Signal(ibits)
-        m.d.comb += f_idx.eq(self._index(fill_pid, fill_vpn))
+        m.d.comb += f_idx.eq(self._index(self.fill_pid, self.fill_vpn))
         f_free = Signal(W)
         m.d.comb += f_free.eq(~(valid_now.word_select(f_idx, W) if S > 1 else valid_now))
         victim = Signal(wbits)
@@ -186,22 +177,22 @@ class TLB(wiring.Component):
             with m.If(f_free[w]):
                 m.d.comb += chosen.eq(w)
         way_en = Signal(W)
-        with m.If(fill):
+        with m.If(self.fill):
             m.d.comb += way_en.eq(1 << chosen)
         m.d.comb += [
-            tag_wr.addr.eq(f_idx), tag_wr.en.eq(way_en), tag_wr.data.eq(Cat(fill_vpn, fill_pid).replicate(W)),
+            tag_wr.addr.eq(f_idx), tag_wr.en.eq(way_en), tag_wr.data.eq(Cat(self.fill_vpn, self.fill_pid).replicate(W)),
             dat_wr.addr.eq(f_idx), dat_wr.en.eq(way_en),
-            dat_wr.data.eq(fill_dat.replicate(W)),
+            dat_wr.data.eq(Cat(self.fill_pfn, self.fill_r, self.fill_w).replicate(W)),
         ]
         f_entry = Signal(range(E))
         m.d.comb += f_entry.eq(f_idx * W + chosen if S > 1 else chosen)
         filled = Signal(E)
-        with m.If(fill):
+        with m.If(self.fill):
             m.d.comb += filled.eq(1 << f_entry)
             with m.Switch(f_entry):
                 for e in range(E):
                     with m.Case(e):
-                        m.d.sync += pids[e].eq(fill_pid)
+                        m.d.sync += pids[e].eq(self.fill_pid)
             with m.If(~f_free.any()):
                 nxt = Mux(victim == W - 1, 0, victim + 1)
                 if S > 1:
