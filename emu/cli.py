@@ -53,6 +53,13 @@ def main(argv=None):
     except DisaggError as exc:
         print(f"disagg: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        # The host (not the modelled memory, whose exhaustion is a DisaggError) ran out: one line, no traceback.
+        import resource
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        print(f"disagg: error: this machine ran out of memory ({peak:,} MiB resident at the peak); "
+              f"use a shorter workload or trace, or a machine with more memory", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("disagg: interrupted", file=sys.stderr)
         return 130
