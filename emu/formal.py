@@ -119,7 +119,7 @@ CHECKS = [
     FormalCheck("excache", "handshake", _EX, "ExCacheFormal", "pdr", 24, 12, "drop_valid",
                 "every stream the ExCache drives holds valid and payload until ready", quick_mode="pdr"),
     FormalCheck("excache", "pid_isolation", _EX, "ExCacheFormal", "pdr", 24, 18, "alias_pid",
-                "a read is never answered with another process's data"),
+                "a read is never answered with another process's data", quick_mode="pdr"),
     # 36 cycles: the shortest trace in which a written word is evicted, written back and read back from
     # memory (the harness's cover statement); PDR does not close (frame 10 in 47 s, stalled after).
     FormalCheck("excache", "no_lost_write", _EX, "ExCacheFormal", "bmc", 36, 0, "lose_writeback",
