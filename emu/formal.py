@@ -131,7 +131,7 @@ CHECKS = [
                 "a request from a node that does not own the pid never reaches DRAM and is answered with an error"),
     FormalCheck("netif", "handshake", _NET, "NetIfFormal", "bmc", 12, 10, "drop_valid",
                 "every stream and AXI-Stream port the network interface drives holds valid and payload until ready"),
-    FormalCheck("netif", "exactly_once", _NET, "NetIfFormal", "bmc", 24, 14, "replay_delivery",
+    FormalCheck("netif", "exactly_once", _NET, "NetIfFormal", "bmc", 20, 14, "replay_delivery",
                 "over a link that loses any frames, messages are delivered in order and without duplicates"),
 ]
 

@@ -62,3 +62,21 @@ def test_coverage_build_of_the_counter(request, tmp_path, monkeypatch):
     assert total >= 2 * 3 and covered >= 2 * 3        # every bit of the 3-bit count rose and fell
     assert cov.counts(LINE_TYPES)[0] > 0
     assert sim.run_dir("counts").parent.name == "verilator-coverage"
+
+
+def test_closed_pipe_is_quiet(tmp_path):
+    """`disagg coverage --uncovered | head -1`: the reader goes away after one line; the command stops
+    without a traceback (exit 141, as a shell tool killed by SIGPIPE reports)."""
+    import os
+    import subprocess
+    import sys
+    verilog = tmp_path / "top.v"
+    verilog.write_text("module top;\n" + "  x <= 1;\n" * 3000 + "endmodule\n")
+    _dat(tmp_path / "cov" / "blk" / "a.dat", verilog, [(i, "line", "block", 0) for i in range(2, 3002)])
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    proc = subprocess.Popen([sys.executable, "-m", "emu.cli", "coverage", "--dir", str(tmp_path / "cov"), "--uncovered"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 141 and "Traceback" not in err and "BrokenPipe" not in err, err
