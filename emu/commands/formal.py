@@ -44,8 +44,9 @@ def run(args):
     for c in checks:
         depth = args.depth or (c.quick_depth if args.quick else c.depth)
         mode = args.method or (c.quick_mode if args.quick else c.mode)
+        skip = c.mutant_skip if args.mutants and mode == "bmc" and 0 < c.mutant_skip < depth else 0
         r = run_check(c, depth=depth, mode=mode, mutation=c.mutation if args.mutants else None,
-                      timeout=args.timeout)
+                      timeout=args.timeout, skip=skip)
         results.append(r)
         label = c.name + (f" [{c.mutation}]" if args.mutants else "")
         depth_text = f"F{r.depth}" if r.status == "proved" and r.method == "PDR" else str(r.depth)
