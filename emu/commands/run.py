@@ -16,6 +16,9 @@ def register(sub):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one setting, e.g. --set cache.ways=8 (repeatable)")
     p.add_argument("--miss-path", choices=("hardware", "software"), help="shorthand for --set system.miss_path=...")
+    p.add_argument("--topology", metavar="PxM",
+                   help="a rack of P processor and M memory components on a switch (shorthand for --set "
+                        "topology.processors=P --set topology.memories=M; runs under cocotb, see docs/rack.md)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--workload", default=None, metavar="NAME", help="a generator of emu.workloads (default: default)")
     src.add_argument("--trace", type=Path, metavar="FILE",
@@ -109,10 +112,16 @@ def run(args):
     overrides = list(args.overrides)
     if args.miss_path:
         overrides.append(f"system.miss_path={args.miss_path}")
+    if args.topology:
+        from ..config import parse_topology
+        procs, mems = parse_topology(args.topology)
+        overrides += [f"topology.processors={procs}", f"topology.memories={mems}"]
     config = load_config(args.config, overrides)
     if args.print_config:
         print(config.toml())
         return 0
+    if config.is_rack:
+        return _run_rack(args, config)
     window = _window(args.window, args.waves)
     name, workload = load_workload(args, threads=config.cpu.threads)
     total = sum(len(x) for x in workload) if isinstance(workload, list) else len(workload)
@@ -136,6 +145,26 @@ def run(args):
                                 "stderr_bytes": run_of_program.stderr_bytes,
                                 "saved_trace": str(run_of_program.saved_trace or "") or None}
         args.json.write_text(json.dumps(stats, indent=2, default=_json_default) + "\n")
+        print(f"statistics written to {args.json}")
+    return 0
+
+
+def _run_rack(args, config):
+    """A rack run (``[topology]`` beyond 1 x 1): under cocotb, every access checked (``emu/cosim/rack_run.py``)."""
+    from ..cosim.rack_run import format_rack_summary, run_rack
+    for flag, value in (("--waves", args.waves), ("--no-check", args.no_check), ("--check-sample", args.check_sample)):
+        if value:
+            raise DisaggError(f"{flag} is not available for a rack run (--topology): every access of a rack is checked "
+                              f"and no waveform is recorded")
+    config.rack_params()      # bad [topology] settings: one line before the workload is loaded
+    name, workload = load_workload(args)
+    if len(workload) == 0:
+        raise DisaggError(f"{name}: the workload has no accesses")
+    result = run_rack(config, workload, log=None if args.quiet else print)
+    print(format_rack_summary(result, workload_name=name, config_source=config.source))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(dict(result, workload=name), indent=2, default=_json_default) + "\n")
         print(f"statistics written to {args.json}")
     return 0
 
