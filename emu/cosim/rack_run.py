@@ -22,8 +22,11 @@ from ..errors import DisaggError
 
 __all__ = ["run_rack", "format_rack_summary"]
 
-#: Build folder of the rack runs (one per configuration).
-RACK_BUILD = Path("build") / "sim" / "rack-run"
+
+def _build_root():
+    """Build folder of the rack runs (one sub-folder per configuration), beside the harness's."""
+    from ..harness.build import HARNESS_BUILD
+    return Path(HARNESS_BUILD).resolve().parent / "sim" / "rack-run"
 
 
 def _verilog(params):
@@ -51,8 +54,10 @@ def run_rack(config: SystemConfig, workload: np.ndarray, *, log=None) -> dict:
     firmware = {"process_policy": t.process_policy, "region_policy": t.region_policy, "on_oom": "refuse",
                 "pt_buckets_log2": _pt_buckets_log2(params, workload)}
     cfg = {"rack": params.as_dict(), "firmware": firmware}
-    key = hashlib.sha1(json.dumps(params.as_dict(), sort_keys=True).encode()).hexdigest()[:10]
-    sim = CocotbRun(build_root=RACK_BUILD / key, test_module="emu.cosim.cocotb_rack", toplevel="top")
+    from ..system.model_cache import source_digest
+    # Keyed by the configuration and the sources of the RTL, so a changed hw/ never reuses a stale model.
+    key = hashlib.sha1(json.dumps([params.as_dict(), source_digest()], sort_keys=True).encode()).hexdigest()[:10]
+    sim = CocotbRun(build_root=_build_root() / key, test_module="emu.cosim.cocotb_rack", toplevel="top")
     source = sim.build_root / "top.v"
     t0 = time.monotonic()
     if not source.exists():
