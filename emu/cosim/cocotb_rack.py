@@ -9,6 +9,7 @@ The output is the statistics, or ``{"error": ...}`` when the rack refuses a proc
 """
 
 import json
+import logging
 import os
 import time
 
@@ -32,6 +33,9 @@ async def rack_run(dut):
         from cocotbext.axi import AxiBus, AxiRam
         bench.rams = [AxiRam(AxiBus.from_prefix(dut, f"dram__{j}_"), dut.clk, dut.rst, size=params.dram_bytes)
                       for j in range(params.memories)]
+        for ram in bench.rams:
+            for side in (ram.write_if, ram.read_if):
+                side.log.setLevel(logging.WARNING)     # one INFO line per burst otherwise
     await bench.start()
     page = params.mmu.page_bytes
     original = workload["pid"].copy()
