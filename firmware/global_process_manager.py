@@ -17,6 +17,8 @@ Pure Python bookkeeping: the GPM touches no hardware.
 
 from __future__ import annotations
 
+from firmware.pids import next_free_pid
+
 __all__ = ["PROCESS_POLICIES", "ProcessPlacementError", "GlobalProcessManager"]
 
 #: Placement policies of processes on processor components.
@@ -60,12 +62,11 @@ class GlobalProcessManager:
         return sum(1 for n, _ in self.processes.values() if n == node)
 
     def _alloc_pid(self):
-        for step in range(1, self.max_pid + 1):
-            pid = (self._last_pid + step - 1) % self.max_pid + 1
-            if pid not in self.processes:
-                self._last_pid = pid
-                return pid
-        raise ProcessPlacementError(f"no free pid: all {self.max_pid} pids of the rack are running")
+        pid = next_free_pid(self.processes, self._last_pid, self.max_pid)
+        if pid is None:
+            raise ProcessPlacementError(f"no free pid: all {self.max_pid} pids of the rack are running")
+        self._last_pid = pid
+        return pid
 
     def _choose(self, pin):
         if pin is not None:

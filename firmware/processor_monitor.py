@@ -32,6 +32,7 @@ from firmware.global_memory_manager import GlobalMemoryManager, PlacementError, 
 from hw.processor.registers import register_map
 from hw.processor.excache_layouts import MaintOp
 from hw.protocol import Status
+from firmware.pids import next_free_pid
 
 __all__ = ["ProcessorMonitor", "ProcessorMonitorError", "MissRecord", "VICTIM_POLICIES"]
 
@@ -141,12 +142,11 @@ class ProcessorMonitor:
 
     # ------------------------------------------------------------------ processes
     def _alloc_pid(self):
-        for step in range(1, self.max_pid + 1):
-            pid = (self._last_pid + step - 1) % self.max_pid + 1
-            if pid not in self.processes:
-                self._last_pid = pid
-                return pid
-        raise ProcessorMonitorError(f"no free pid: all {self.max_pid} are running")
+        pid = next_free_pid(self.processes, self._last_pid, self.max_pid)
+        if pid is None:
+            raise ProcessorMonitorError(f"no free pid: all {self.max_pid} are running")
+        self._last_pid = pid
+        return pid
 
     async def create_process(self, regions):
         """Start a process with ``regions`` (:class:`Region` or ``(vaddr, length[, writable])``); return its pid."""
