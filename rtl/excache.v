@@ -401,7 +401,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$3$32 (\$2 [48:32]),
-    .\port$749$0 (\event [91:0]),
+    .\port$757$0 (\event [91:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -653,7 +653,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$749$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$757$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   reg [31:0] \$1 ;
@@ -743,8 +743,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg misses_w_stb;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input [91:0] \port$749$0 ;
-  wire [91:0] \port$749$0 ;
+  input [91:0] \port$757$0 ;
+  wire [91:0] \port$757$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -1595,23 +1595,23 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { \port$749$0 [17:2], 6'h00, \port$749$0 [73:72], 4'h0, \port$749$0 [75:74], \port$749$0 [1:0] };
+            \$1  = { \port$757$0 [17:2], 6'h00, \port$757$0 [73:72], 4'h0, \port$757$0 [75:74], \port$757$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$749$0 [49:18];
+            \$1  = \port$757$0 [49:18];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$749$0 [65:50] };
+            \$1  = { 16'h0000, \port$757$0 [65:50] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$749$0 [71:66] };
+            \$1  = { 26'h0000000, \port$757$0 [71:66] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$749$0 [91:76] };
+            \$1  = { 16'h0000, \port$757$0 [91:76] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -1702,11 +1702,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$749$0 [17:2], 6'h00, \port$749$0 [73:72], 4'h0, \port$749$0 [75:74], \port$749$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$749$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$749$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$749$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$749$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$757$0 [17:2], 6'h00, \port$757$0 [73:72], 4'h0, \port$757$0 [75:74], \port$757$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$757$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$757$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$757$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$757$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -1759,37 +1759,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \excache.csr_dec.reg_evictions.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1822,37 +1837,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \excache.csr_dec.reg_hits.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1922,37 +1952,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \excache.csr_dec.reg_misses.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2051,37 +2096,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -10421,7 +10421,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2988$31 (req[110:31]),
+    .\port$3052$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12726,7 +12726,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2988$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$3052$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12835,8 +12835,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$2988$31 ;
-  wire [79:0] \port$2988$31 ;
+  input [79:0] \port$3052$31 ;
+  wire [79:0] \port$3052$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12892,15 +12892,15 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$241$0 (fault__write),
-    .\port$2647$0 (owner_get_valid),
-    .\port$2648$0 (owner_get_node),
-    .\port$2902$0 (window__busy),
-    .\port$2906$0 (window__error),
-    .\port$2988$0 (fault__kind),
-    .\port$2988$31 (\port$2988$31 [15:0]),
-    .\port$2988$7 (fault__src),
-    .\port$2994$0 (fault__pending),
+    .\port$255$0 (fault__write),
+    .\port$2711$0 (owner_get_valid),
+    .\port$2712$0 (owner_get_node),
+    .\port$2966$0 (window__busy),
+    .\port$2970$0 (window__error),
+    .\port$3052$0 (fault__kind),
+    .\port$3052$31 (\port$3052$31 [15:0]),
+    .\port$3052$7 (fault__src),
+    .\port$3058$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -12916,7 +12916,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$2988$31 [79:16];
+      vaddr_shown = \port$3052$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12940,9 +12940,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$2988$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$2988$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$2988$31 [15:0];
+  assign fault__vaddr = \port$3052$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$3052$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$3052$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12971,8 +12971,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$241$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$2647$0 , \port$2648$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2902$0 , \port$2906$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2988$0 , \port$2988$7 , \port$2988$31 , \port$2994$0 , bus__addr
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$255$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
+, \storage$93 , \port$2711$0 , \port$2712$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2966$0 , \port$2970$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$3052$0 , \port$3052$7 , \port$3052$31 , \port$3058$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   reg [31:0] \$1 ;
@@ -13104,24 +13104,24 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$241$0 ;
-  wire \port$241$0 ;
-  input \port$2647$0 ;
-  wire \port$2647$0 ;
-  input [7:0] \port$2648$0 ;
-  wire [7:0] \port$2648$0 ;
-  input \port$2902$0 ;
-  wire \port$2902$0 ;
-  input \port$2906$0 ;
-  wire \port$2906$0 ;
-  input [3:0] \port$2988$0 ;
-  wire [3:0] \port$2988$0 ;
-  input [15:0] \port$2988$31 ;
-  wire [15:0] \port$2988$31 ;
-  input [7:0] \port$2988$7 ;
-  wire [7:0] \port$2988$7 ;
-  input \port$2994$0 ;
-  wire \port$2994$0 ;
+  input \port$255$0 ;
+  wire \port$255$0 ;
+  input \port$2711$0 ;
+  wire \port$2711$0 ;
+  input [7:0] \port$2712$0 ;
+  wire [7:0] \port$2712$0 ;
+  input \port$2966$0 ;
+  wire \port$2966$0 ;
+  input \port$2970$0 ;
+  wire \port$2970$0 ;
+  input [3:0] \port$3052$0 ;
+  wire [3:0] \port$3052$0 ;
+  input [15:0] \port$3052$31 ;
+  wire [15:0] \port$3052$31 ;
+  input [7:0] \port$3052$7 ;
+  wire [7:0] \port$3052$7 ;
+  input \port$3058$0 ;
+  wire \port$3058$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -15775,7 +15775,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$2647$0 , 23'h000000, \port$2648$0  };
+            \$1  = { \port$2711$0 , 23'h000000, \port$2712$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -15789,7 +15789,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$2988$31 , \port$2988$7 , \port$2988$0 , 2'h0, \port$241$0 , \port$2994$0  };
+            \$1  = { \port$3052$31 , \port$3052$7 , \port$3052$0 , 2'h0, \port$255$0 , \port$3058$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -15823,7 +15823,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$2906$0 , \port$2902$0  };
+            \$1  = { 30'h00000000, \port$2970$0 , \port$2966$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -15913,9 +15913,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2647$0 , 23'h000000, \port$2648$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$2988$31 , \port$2988$7 , \port$2988$0 , 2'h0, \port$241$0 , \port$2994$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2906$0 , \port$2902$0  };
+  assign csr__OWNER_GET__r_data = { \port$2711$0 , 23'h000000, \port$2712$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$3052$31 , \port$3052$7 , \port$3052$0 , 2'h0, \port$255$0 , \port$3058$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2970$0 , \port$2966$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -15983,13 +15983,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -15998,23 +16002,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (r
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16065,13 +16080,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16080,23 +16099,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, lo
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16147,13 +16177,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16162,23 +16196,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rs
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16229,13 +16274,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16244,23 +16293,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16311,13 +16371,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16326,23 +16390,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, l
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16393,13 +16468,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16408,23 +16487,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16475,13 +16565,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16490,23 +16584,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS.counter (rst, loa
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25259,7 +25364,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3143$0 (\$1 ),
+    .\port$3207$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -25362,7 +25467,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$3161$0 (\$2 ),
+    .\port$3225$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -25566,7 +25671,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3143$0 , bus__r_data, bus__addr);
+, \port$3207$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -25629,8 +25734,8 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3143$0 ;
-  wire \port$3143$0 ;
+  input \port$3207$0 ;
+  wire \port$3207$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -25794,7 +25899,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$3143$0 (\port$3143$0 ),
+    .\port$3207$0 (\port$3207$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27077,7 +27182,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3143$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3207$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -27114,32 +27219,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27171,32 +27291,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27228,32 +27363,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27285,32 +27435,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27342,32 +27507,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27399,32 +27579,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27456,32 +27651,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27513,32 +27723,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27570,32 +27795,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27627,32 +27867,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27684,32 +27939,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27741,32 +28011,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27798,32 +28083,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27855,32 +28155,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27912,32 +28227,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27969,32 +28299,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -28026,36 +28371,51 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3143$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3207$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28064,55 +28424,70 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3143$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3143$0 ;
-  wire \port$3143$0 ;
+  input \port$3207$0 ;
+  wire \port$3207$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3143$0 (\port$3143$0 ),
+    .\port$3207$0 (\port$3207$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3143$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3143$0  };
+  assign inc = { 7'h00, \port$3207$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3207$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3143$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3207$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3143$0 ;
-  wire \port$3143$0 ;
+  input \port$3207$0 ;
+  wire \port$3207$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$3143$0 ;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
+  assign inc = { 7'h00, \port$3207$0  };
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$3143$0  };
+  assign \$1  = 1'h0;
+  assign \$2  = { 7'h00, \port$3207$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30120,7 +30495,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3161$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3225$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -30692,8 +31067,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$3161$0 ;
-  wire \port$3161$0 ;
+  input \port$3225$0 ;
+  wire \port$3225$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31450,7 +31825,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3161$0 ) begin
+            if (\port$3225$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -31890,7 +32265,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3161$0  };
+  assign expired = { 1'h0, \port$3225$0  };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -31912,7 +32287,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3161$0 ;
+  assign any_expired = \port$3225$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };

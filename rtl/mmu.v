@@ -777,7 +777,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1404$31 (req[110:31]),
+    .\port$1432$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -3079,7 +3079,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$1404$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$1432$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -3188,8 +3188,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$1404$31 ;
-  wire [79:0] \port$1404$31 ;
+  input [79:0] \port$1432$31 ;
+  wire [79:0] \port$1432$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -3245,15 +3245,15 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1063$0 (owner_get_valid),
-    .\port$1064$0 (owner_get_node),
-    .\port$1318$0 (window__busy),
-    .\port$1322$0 (window__error),
-    .\port$1404$0 (fault__kind),
-    .\port$1404$31 (\port$1404$31 [15:0]),
-    .\port$1404$7 (fault__src),
-    .\port$1410$0 (fault__pending),
-    .\port$196$0 (fault__write),
+    .\port$1091$0 (owner_get_valid),
+    .\port$1092$0 (owner_get_node),
+    .\port$1346$0 (window__busy),
+    .\port$1350$0 (window__error),
+    .\port$1432$0 (fault__kind),
+    .\port$1432$31 (\port$1432$31 [15:0]),
+    .\port$1432$7 (fault__src),
+    .\port$1438$0 (fault__pending),
+    .\port$210$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -3269,7 +3269,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$1404$31 [79:16];
+      vaddr_shown = \port$1432$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -3293,9 +3293,9 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$1404$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$1404$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$1404$31 [15:0];
+  assign fault__vaddr = \port$1432$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$1432$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$1432$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -3324,8 +3324,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$196$0 , csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$1063$0 , \port$1064$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1318$0 , \port$1322$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$1404$0 , \port$1404$7 , \port$1404$31 , \port$1410$0 , bus__addr
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$210$0 , csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
+, \storage$93 , \port$1091$0 , \port$1092$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1346$0 , \port$1350$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$1432$0 , \port$1432$7 , \port$1432$31 , \port$1438$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg [31:0] \$1 ;
@@ -3457,24 +3457,24 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1063$0 ;
-  wire \port$1063$0 ;
-  input [7:0] \port$1064$0 ;
-  wire [7:0] \port$1064$0 ;
-  input \port$1318$0 ;
-  wire \port$1318$0 ;
-  input \port$1322$0 ;
-  wire \port$1322$0 ;
-  input [3:0] \port$1404$0 ;
-  wire [3:0] \port$1404$0 ;
-  input [15:0] \port$1404$31 ;
-  wire [15:0] \port$1404$31 ;
-  input [7:0] \port$1404$7 ;
-  wire [7:0] \port$1404$7 ;
-  input \port$1410$0 ;
-  wire \port$1410$0 ;
-  input \port$196$0 ;
-  wire \port$196$0 ;
+  input \port$1091$0 ;
+  wire \port$1091$0 ;
+  input [7:0] \port$1092$0 ;
+  wire [7:0] \port$1092$0 ;
+  input \port$1346$0 ;
+  wire \port$1346$0 ;
+  input \port$1350$0 ;
+  wire \port$1350$0 ;
+  input [3:0] \port$1432$0 ;
+  wire [3:0] \port$1432$0 ;
+  input [15:0] \port$1432$31 ;
+  wire [15:0] \port$1432$31 ;
+  input [7:0] \port$1432$7 ;
+  wire [7:0] \port$1432$7 ;
+  input \port$1438$0 ;
+  wire \port$1438$0 ;
+  input \port$210$0 ;
+  wire \port$210$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -6128,7 +6128,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$1063$0 , 23'h000000, \port$1064$0  };
+            \$1  = { \port$1091$0 , 23'h000000, \port$1092$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -6142,7 +6142,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { \port$1404$31 , \port$1404$7 , \port$1404$0 , 2'h0, \port$196$0 , \port$1410$0  };
+            \$1  = { \port$1432$31 , \port$1432$7 , \port$1432$0 , 2'h0, \port$210$0 , \port$1438$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -6176,7 +6176,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$1322$0 , \port$1318$0  };
+            \$1  = { 30'h00000000, \port$1350$0 , \port$1346$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -6266,9 +6266,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$1
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1063$0 , 23'h000000, \port$1064$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$1404$31 , \port$1404$7 , \port$1404$0 , 2'h0, \port$196$0 , \port$1410$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1322$0 , \port$1318$0  };
+  assign csr__OWNER_GET__r_data = { \port$1091$0 , 23'h000000, \port$1092$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$1432$31 , \port$1432$7 , \port$1432$0 , 2'h0, \port$210$0 , \port$1438$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1350$0 , \port$1346$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -6336,13 +6336,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6351,23 +6355,34 @@ module \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, va
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6418,13 +6433,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6433,23 +6452,34 @@ module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, load_value, value, i
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6500,13 +6530,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6515,23 +6549,34 @@ module \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, val
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6582,13 +6627,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6597,23 +6646,34 @@ module \mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, v
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6664,13 +6724,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6679,23 +6743,34 @@ module \mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6746,13 +6821,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6761,23 +6840,34 @@ module \mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value,
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6828,13 +6918,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6843,23 +6937,34 @@ module \mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, in
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -530,9 +530,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$1814$0 (\$6 ),
-    .\port$1838$0 (\$7 ),
-    .\port$1862$0 (\$8 ),
+    .\port$1850$0 (\$6 ),
+    .\port$1874$0 (\$7 ),
+    .\port$1898$0 (\$8 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -2284,32 +2284,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2341,32 +2356,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2398,32 +2428,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2455,32 +2500,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2512,32 +2572,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2569,32 +2644,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2626,32 +2716,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2683,32 +2788,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2740,32 +2860,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2797,32 +2932,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2854,32 +3004,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2911,32 +3076,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2968,32 +3148,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3025,32 +3220,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3082,32 +3292,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3139,32 +3364,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3196,32 +3436,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3255,12 +3510,16 @@ endmodule
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
   input [2:0] \port$2$0 ;
@@ -3269,20 +3528,31 @@ module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$2$0 ;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign load_value = 32'd0;
   assign inc = { 5'h00, \port$2$0  };
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = { 5'h00, \port$2$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5932,7 +6202,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$1814$0 , \port$1838$0 , \port$1862$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$1850$0 , \port$1874$0 , \port$1898$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -6504,12 +6774,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   output [1:0] pick;
   reg [1:0] pick;
   reg pick_valid;
-  input \port$1814$0 ;
-  wire \port$1814$0 ;
-  input \port$1838$0 ;
-  wire \port$1838$0 ;
-  input \port$1862$0 ;
-  wire \port$1862$0 ;
+  input \port$1850$0 ;
+  wire \port$1850$0 ;
+  input \port$1874$0 ;
+  wire \port$1874$0 ;
+  input \port$1898$0 ;
+  wire \port$1898$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -6586,7 +6856,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$1862$0 , \port$1838$0 , \port$1814$0 , 1'h0 };
+  assign any_expired = | { \port$1898$0 , \port$1874$0 , \port$1850$0 , 1'h0 };
   assign \$14  = unsent >> pick;
   assign \$15  = unsent >> pick;
   assign \$16  = \$15  & retransmit;
@@ -7351,13 +7621,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1862$0 ) begin
+            if (\port$1898$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1838$0 ) begin
+            if (\port$1874$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1814$0 ) begin
+            if (\port$1850$0 ) begin
               go_back = 4'h2;
             end
           end
@@ -7821,7 +8091,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1862$0 , \port$1838$0 , \port$1814$0 , 1'h0 };
+  assign expired = { \port$1898$0 , \port$1874$0 , \port$1850$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;

@@ -985,7 +985,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2272$0 (\event [75:0]),
+    .\port$2316$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1238,7 +1238,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2272$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2316$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   reg [31:0] \$1 ;
@@ -1326,8 +1326,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2272$0 ;
-  wire [75:0] \port$2272$0 ;
+  input [75:0] \port$2316$0 ;
+  wire [75:0] \port$2316$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -2180,23 +2180,23 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
           end
       5'h10:
           if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$2272$0 [9:2], 6'h00, \port$2272$0 [65:64], 4'h0, \port$2272$0 [67:66], \port$2272$0 [1:0] };
+            \$1  = { 8'h00, \port$2316$0 [9:2], 6'h00, \port$2316$0 [65:64], 4'h0, \port$2316$0 [67:66], \port$2316$0 [1:0] };
           end
       5'h11:
           if (bus__r_stb) begin
-            \$1  = \port$2272$0 [41:10];
+            \$1  = \port$2316$0 [41:10];
           end
       5'h12:
           if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$2272$0 [57:42] };
+            \$1  = { 16'h0000, \port$2316$0 [57:42] };
           end
       5'h13:
           if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$2272$0 [63:58] };
+            \$1  = { 26'h0000000, \port$2316$0 [63:58] };
           end
       5'h14:
           if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$2272$0 [75:68] };
+            \$1  = { 24'h000000, \port$2316$0 [75:68] };
           end
       5'h15:
           if (bus__r_stb) begin
@@ -2287,11 +2287,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2272$0 [9:2], 6'h00, \port$2272$0 [65:64], 4'h0, \port$2272$0 [67:66], \port$2272$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2272$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2272$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2272$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2272$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2316$0 [9:2], 6'h00, \port$2316$0 [65:64], 4'h0, \port$2316$0 [67:66], \port$2316$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2316$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2316$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2316$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2316$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2344,37 +2344,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache.csr_dec.reg_evictions.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2407,37 +2422,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache.csr_dec.reg_hits.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2507,37 +2537,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache.csr_dec.reg_misses.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2636,37 +2681,52 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   input clear;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     (* full_case = 32'd1 *)
     if (clear) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
     end else begin
-      \$2  = \$1 [31:0];
+      \$5  = \$3 [31:0];
     end
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = clear;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -10814,7 +10874,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$2470$0 (\$1 ),
+    .\port$2522$0 (\$1 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -10917,7 +10977,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2488$0 (\$2 ),
+    .\port$2540$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11121,7 +11181,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$2470$0 , bus__r_data, bus__addr);
+, \port$2522$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -11184,8 +11244,8 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$2470$0 ;
-  wire \port$2470$0 ;
+  input \port$2522$0 ;
+  wire \port$2522$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -11349,7 +11409,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$2470$0 (\port$2470$0 ),
+    .\port$2522$0 (\port$2522$0 ),
     .rst(rst)
   );
   always @* begin
@@ -12632,7 +12692,7 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2470$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2522$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -12669,32 +12729,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12726,32 +12801,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12783,32 +12873,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12840,32 +12945,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12897,32 +13017,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12954,32 +13089,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13011,32 +13161,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13068,32 +13233,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13125,32 +13305,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13182,32 +13377,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13239,32 +13449,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13296,32 +13521,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13353,32 +13593,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13410,32 +13665,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13467,32 +13737,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13524,32 +13809,47 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13581,36 +13881,51 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2470$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2522$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -13619,55 +13934,70 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2470$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2470$0 ;
-  wire \port$2470$0 ;
+  input \port$2522$0 ;
+  wire \port$2522$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2470$0 (\port$2470$0 ),
+    .\port$2522$0 (\port$2522$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2470$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2470$0  };
+  assign inc = { 7'h00, \port$2522$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2522$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2470$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2522$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2470$0 ;
-  wire \port$2470$0 ;
+  input \port$2522$0 ;
+  wire \port$2522$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$2470$0 ;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$2  = \$1 [31:0];
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
+  assign inc = { 7'h00, \port$2522$0  };
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$2470$0  };
+  assign \$1  = 1'h0;
+  assign \$2  = { 7'h00, \port$2522$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -15675,7 +16005,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2488$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2540$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -16247,8 +16577,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2488$0 ;
-  wire \port$2488$0 ;
+  input \port$2540$0 ;
+  wire \port$2540$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -17005,7 +17335,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2488$0 ) begin
+            if (\port$2540$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -17445,7 +17775,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2488$0 , 1'h0 };
+  assign expired = { \port$2540$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -17467,7 +17797,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2488$0 ;
+  assign any_expired = \port$2540$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };

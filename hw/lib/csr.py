@@ -28,7 +28,8 @@ kind              access  port (``dec.regs[name]``, flows seen from the block)
 :class:`W1C`      rw      ``set`` (block: event bits), ``data``; firmware writes 1 to clear a bit
 :class:`Action`   w (rw)  ``w_stb``, ``w_data``: a write strobe (command); optional ``r_data``
                           (status shown when the register is read)
-:class:`Counter`  r (rw)  ``inc`` (block: events), ``clear``, ``value``; 32 or 64 bits
+:class:`Counter`  r (rw)  ``inc`` (block: events, registered: counted one cycle later), ``clear``,
+                          ``value``; 32 or 64 bits
 ================  ======  =====================================================================
 
 Registers wider than 32 bits (``RW(64)``, ``Counter(64)``, ``R(64)``) occupy consecutive words named
@@ -257,9 +258,14 @@ class Counter(_Kind):
         cycle); otherwise writes are ignored (access ``r``).
     step_width : int
         Width of ``port.inc`` (1: count events; more: add an amount).
+    registered : bool
+        ``True`` (default): ``port.inc`` is registered before the adder, so an event shows in the count
+        (and in a read) one cycle later than without, and the carry chain starts at a flip-flop (see
+        :mod:`hw.lib.counter`); ``False`` for a constant increment (a cycle counter), which stays exact.
     """
     writable: bool = False
     step_width: int = 1
+    registered: bool = True
 
     def __post_init__(self):
         super().__post_init__()
@@ -268,6 +274,8 @@ class Counter(_Kind):
         if not isinstance(self.writable, bool):
             raise TypeError(f"Counter writable must be a bool, not {self.writable!r}")
         check_int("Counter step_width", self.step_width, 1, 32)
+        if not isinstance(self.registered, bool):
+            raise TypeError(f"Counter registered must be a bool, not {self.registered!r}")
 
     @property
     def access(self):
@@ -277,7 +285,7 @@ class Counter(_Kind):
         return {"inc": In(self.step_width), "clear": In(1), "value": Out(self.width)}
 
     def implement(self, m, port, acc, reset):
-        ctr = _CounterPrimitive(self.width, step_width=self.step_width)
+        ctr = _CounterPrimitive(self.width, step_width=self.step_width, registered=self.registered)
         m.submodules.counter = ctr
         m.d.comb += [ctr.inc.eq(port.inc), ctr.clear.eq(port.clear), port.value.eq(ctr.value)]
         if self.writable:

@@ -118,7 +118,8 @@ class LinkParams:
 def _counter_bank(m, component, names, step_widths=None):
     """A :class:`hw.lib.counter.CounterBank` of ``names`` whose counts drive ``component``'s Out ports of
     the same names; returns the bank's ``inc`` (one increment per counter, zero unless assigned)."""
-    m.submodules.counters = bank = CounterBank(names, width=32, step_widths=step_widths)
+    # Not registered: the link is a simulation model, never synthesised, so its counts stay exact.
+    m.submodules.counters = bank = CounterBank(names, width=32, step_widths=step_widths, registered=False)
     for name in names:
         m.d.comb += getattr(component, name).eq(getattr(bank.count, name))
     return bank.inc

@@ -38,7 +38,7 @@ PROBE_CHAIN = tuple(name for name, _ in PROBE_STAGES[:11])
 def _probe_regmap():
     regs = [
         Register("cycle", 0x00, "r", "free-running 64-bit cycle counter (reading cycle_LO latches cycle_HI)",
-                 kind=Counter(64)),
+                 kind=Counter(64, registered=False)),
         Register("control", 0x02, "w", "bit 0: clear every event counter (the cycle counter keeps running)",
                  fields=(Field("clear", 0, 1, "write 1 to clear the event counters", Action()),)),
         Register("id", 0x03, "r", "constant 0x5357_0001 ('SW' system, version 1)", kind=R()),

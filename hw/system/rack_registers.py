@@ -80,7 +80,7 @@ def switch_register_map(n_ports):
     """
     regs = [Register(name, i, "r", f"crossbar: {name.replace('_', ' ')} (32 bits, wraps)", kind=R())
             for i, name in enumerate(SWITCH_COUNTERS)]
-    regs.append(Register("cycles", 0x04, "r", "clock cycles since reset", kind=Counter(64)))
+    regs.append(Register("cycles", 0x04, "r", "clock cycles since reset", kind=Counter(64, registered=False)))
     names = switch_port_counters()
     assert len(names) <= SWITCH_PORT_STRIDE
     for i in range(n_ports):

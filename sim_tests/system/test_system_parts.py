@@ -123,6 +123,7 @@ def test_probe_block_counts_strobes_and_cycles():
         ctx.set(dut.probe.miss_msg, 0)
         ctx.set(dut.probe.dram_last, 0)
         ctx.set(dut.link_resp_lost, 7)
+        await ctx.tick()   # the event counters register their strobes: the last one counts a cycle later
         got["miss_msg"] = await read("count_miss_msg")
         got["dram_last"] = await read("count_dram_last")
         got["lost"] = await read("link_resp_lost")
@@ -140,8 +141,8 @@ def test_probe_block_counts_strobes_and_cycles():
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    # cycle_LO is sampled at its read strobe: 10 ticks of strobes and 3 reads before it
-    assert got == {"miss_msg": 5, "dram_last": 3, "lost": 7, "cycle": 13, "cycle_hi": 0, "id": 0x5357_0001,
+    # cycle_LO is sampled at its read strobe: 10 ticks of strobes, an idle tick and 3 reads before it
+    assert got == {"miss_msg": 5, "dram_last": 3, "lost": 7, "cycle": 14, "cycle_hi": 0, "id": 0x5357_0001,
                    "cleared": 0}
 
 
