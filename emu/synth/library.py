@@ -1,4 +1,5 @@
-"""Timing of the shared library pieces (``disagg synth --library``): CSR mux, counters, the system probe.
+"""Timing of the shared library pieces (``disagg synth --library``): CSR mux, counters, stream slice, the
+system probe.
 
 These are not catalog blocks: they sit inside the ExCache, MMU, network interface and the tops, and their
 ports connect to other logic. Out of context a port-to-port path is not timed, so each piece is measured
@@ -59,6 +60,13 @@ def _counters():
     return CounterBank([f"c{i}" for i in range(8)], width=64, step_widths={"c0": 8})
 
 
+def _slice():
+    from hw.lib.stream_slice import BundleSlice
+    from hw.protocol import MessagePort
+    # A skid buffer on both streams of a 64-bit message port, as between the blocks of a component top.
+    return BundleSlice(MessagePort(64))
+
+
 def _probe():
     from hw.system.probe import SystemProbe
     return SystemProbe()
@@ -68,6 +76,7 @@ def _probe():
 LIBRARY = [
     ("lib.csrmux", _csrmux),
     ("lib.counters", _counters),
+    ("lib.slice", _slice),
     ("system.probe", _probe),
 ]
 

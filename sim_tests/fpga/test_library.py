@@ -9,7 +9,7 @@ from hw.lib.counter import Counter
 
 
 def test_registered_wrapper_puts_one_register_on_each_side():
-    dut = Registered(Counter(8))
+    dut = Registered(Counter(8, registered=False))
     seen = []
 
     async def bench(ctx):
