@@ -20,10 +20,11 @@ from types import SimpleNamespace
 
 from .errors import DisaggError
 
-__all__ = ["SCHEMA", "SystemConfig", "default_config", "load_config", "parse_topology"]
+__all__ = ["SCHEMA", "SMALL_CACHE", "SystemConfig", "default_config", "small_config", "load_config", "parse_topology"]
 
 #: Every setting: ``section -> key -> (type, default, description)``. ``float`` settings accept integers.
-#: Defaults of the hardware settings are replaced, at import, by those of ``hw.system.top.default_params()``.
+#: Defaults of the hardware settings are replaced, at import, by those of ``hw.system.params.run_default_params()``
+#: (the tops' ``default_params()`` with the LegoOS-sized ExCache: docs/system.md, "Defaults").
 SCHEMA = {
     "cache": {
         "line_bytes": (int, 64, "ExCache line size in bytes (power of two, 64..4096)"),
@@ -121,7 +122,7 @@ def _paddr_width(dram_bytes):
         return (dram_bytes - 1).bit_length()
     return 32
 
-# Settings whose default is the default system of hw/system/top.py (so both cannot drift apart).
+# Settings whose default is the default system of disagg run in hw/system/params.py (so both cannot drift apart).
 _FROM_HW = {
     ("cache", "line_bytes"): lambda d: d.excache.line_bytes,
     ("cache", "sets"): lambda d: d.excache.sets,
@@ -146,8 +147,8 @@ _FROM_HW = {
 
 
 def _adopt_hw_defaults():
-    from hw.system.params import default_params
-    d = default_params()
+    from hw.system.params import run_default_params
+    d = run_default_params()
     for (section, key), get in _FROM_HW.items():
         typ, _, doc = SCHEMA[section][key]
         SCHEMA[section][key] = (typ, get(d), doc)
@@ -180,8 +181,11 @@ class SystemConfig:
         Where the values came from (for messages and reports).
     """
 
-    def __init__(self, values=None, *, source="built-in default"):
+    def __init__(self, values=None, *, source="built-in default", explicit=None):
         self.source = source
+        #: ``(section, key)`` of every setting given (by a file or an override) rather than defaulted.
+        self.explicit = frozenset((s, k) for s, keys in (values or {}).items() if isinstance(keys, dict)
+                                  for k in keys) if explicit is None else frozenset(explicit)
         merged = {section: {key: spec[1] for key, spec in keys.items()} for section, keys in SCHEMA.items()}
         for section, keys in (values or {}).items():
             if section not in SCHEMA:
@@ -220,6 +224,7 @@ class SystemConfig:
         """A new configuration with ``section.key=value`` strings applied (values in TOML syntax;
         bare words are taken as strings)."""
         values = self.to_dict()
+        explicit = set(self.explicit)
         for text in assignments or ():
             if "=" not in text:
                 raise DisaggError(f"override {text!r} must look like section.key=value")
@@ -234,7 +239,8 @@ class SystemConfig:
             if section not in values:
                 raise DisaggError(f"override {text!r}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
             values[section][key] = value
-        return SystemConfig(values, source=self.source + (" + overrides" if assignments else ""))
+            explicit.add((section, key))
+        return SystemConfig(values, source=self.source + (" + overrides" if assignments else ""), explicit=explicit)
 
     # -- hardware parameters ------------------------------------------------------------------------
 
@@ -288,6 +294,25 @@ class SystemConfig:
         """The ``hw.system.params.SystemParams`` of this configuration."""
         return self._params
 
+    def rack_excache(self):
+        """The ExCache of each processor component of a rack.
+
+        A rack keeps its lines on chip (its processor components have no local-memory port, docs/rack.md),
+        so it starts from the tops' on-chip default ExCache (``SystemParams().excache``, 64 sets x 4 ways x
+        64 B), not from ``disagg run``'s LegoOS-sized one; every ``[cache]`` setting given explicitly (file or
+        ``--set``) applies on top, and ``RackParams`` refuses what a rack cannot be (``line_store = "axi"``).
+        """
+        from dataclasses import replace
+
+        from hw.system.params import SystemParams
+
+        given = {k: self._values["cache"][k] for k in ("line_bytes", "sets", "ways", "policy", "line_store",
+                                                       "local_reads") if ("cache", k) in self.explicit}
+        try:
+            return replace(SystemParams().excache, pid_width=self._params.excache.pid_width, **given)
+        except (TypeError, ValueError) as exc:
+            raise DisaggError(f"{self.source}: impossible rack: {exc}") from None
+
     @property
     def is_rack(self) -> bool:
         """More than one processor or memory component (``[topology]``)."""
@@ -303,6 +328,7 @@ class SystemConfig:
         from firmware.global_process_manager import PROCESS_POLICIES
 
         t, sp = self.topology, self._params
+        excache = self.rack_excache()
         for key, allowed in (("region_policy", REGION_POLICIES), ("process_policy", PROCESS_POLICIES)):
             if getattr(t, key) not in allowed:
                 raise DisaggError(f"{self.source}: topology.{key} must be one of {', '.join(allowed)}, "
@@ -311,8 +337,9 @@ class SystemConfig:
         if rb < 1 or rb & (rb - 1):
             raise DisaggError(f"{self.source}: topology.region_bytes must be a power of two, not {rb!r}")
         try:
-            return RackParams(processors=t.processors, memories=t.memories, excache=sp.excache, mmu=sp.mmu,
-                              netif=replace(sp.proc_netif, n_nodes=2, node_id=0), port=sp.link,
+            return RackParams(processors=t.processors, memories=t.memories, excache=excache, mmu=sp.mmu,
+                              netif=replace(sp.proc_netif, n_nodes=2, node_id=0,
+                                            max_payload=max(64, excache.line_bytes)), port=sp.link,
                               miss_path=sp.miss_path, dram_bytes=sp.dram_bytes, dram_latency=sp.dram_latency,
                               router_entries=t.region_entries, region_log2=rb.bit_length() - 1)
         except (TypeError, ValueError) as exc:
@@ -334,6 +361,17 @@ class SystemConfig:
 def default_config() -> SystemConfig:
     """The built-in default configuration (the same as ``configs/default.toml``)."""
     return SystemConfig()
+
+
+#: ``configs/small.toml``: the tops' small all-on-chip ExCache (rtl/system.v: 64 sets x 4 ways x 64 B = 16 KiB),
+#: for quick runs and for tests that need a small model; everything else is the built-in default.
+SMALL_CACHE = ("cache.line_bytes=64", "cache.sets=64", "cache.ways=4", "cache.line_store=onchip")
+
+
+def small_config(overrides=()) -> SystemConfig:
+    """The built-in default with the small on-chip ExCache of :data:`SMALL_CACHE` (``configs/small.toml``),
+    then ``overrides``."""
+    return SystemConfig(source="small configuration").with_overrides([*SMALL_CACHE, *overrides])
 
 
 def load_config(path=None, overrides=None) -> SystemConfig:

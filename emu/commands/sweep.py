@@ -5,7 +5,8 @@ from pathlib import Path
 from ..errors import DisaggError
 
 PRESETS = ("legoos",)
-DEFAULT_SIZES = "4K,8K,16K,32K,64K"
+#: The default grid: ExCache sizes around the default workload's 74 MiB (docs/system.md, "Defaults").
+DEFAULT_SIZES = "16M,32M,64M,128M"
 
 
 def register(sub):

@@ -25,11 +25,8 @@ async def bench(dut):
     n = int(os.environ["DISAGG_BENCH_N"])
     workload = np.load(os.environ["DISAGG_BENCH_WORKLOAD"])[:n].copy()
     bench = SystemBench(dut, {**cfg, "idle": 0.0, "backpressure": 0.0}, seed=1)
-    if hasattr(dut, "dram__arvalid"):
-        # A top built with external_dram (the harness's default): its DRAM port is served here by
-        # cocotbext-axi's AxiRam (an anonymous mmap: only touched pages cost memory).
-        from cocotbext.axi import AxiBus, AxiRam
-        AxiRam(AxiBus.from_prefix(dut, "dram_"), dut.clk, dut.rst, size=bench.params.dram_bytes)
+    # A top built with external_dram (the harness's default) or line_store="axi": bench.start() serves its
+    # DRAM and local-memory ports with cocotbext-axi's AxiRam (SystemBench.attach_memories).
     await bench.start()
     page = bench.params.mmu.page_bytes
     original = workload["pid"].copy()

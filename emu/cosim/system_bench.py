@@ -10,6 +10,7 @@ accesses, under the same firmware lock, as the harness does. Every response is c
 
 from __future__ import annotations
 
+import logging
 import random
 
 import cocotb
@@ -56,9 +57,27 @@ class SystemBench:
         self.irq_events = 0
         self.cycle = 0
 
+    def attach_memories(self):
+        """Serve the top's external memory ports with cocotbext-axi's ``AxiRam`` (an anonymous mmap: only
+        touched pages cost memory): the memory component's DRAM (``dram_*``, a top built with
+        ``external_dram``) and the ExCache's processor-local line store (``lmem_*``, ``line_store="axi"``).
+
+        The RAMs answer with their own timing, not the harness's ``dram_latency``/``local_latency``: cycle
+        counts differ from ``disagg run``'s, responses and memory contents do not. Called by :meth:`start`.
+        """
+        from cocotbext.axi import AxiBus, AxiRam
+
+        dut, self.rams = self.dut, {}
+        for prefix, size in (("dram", self.params.dram_bytes), ("lmem", self.params.excache.capacity_bytes)):
+            if hasattr(dut, f"{prefix}__arvalid"):
+                ram = self.rams[prefix] = AxiRam(AxiBus.from_prefix(dut, f"{prefix}_"), dut.clk, dut.rst, size=size)
+                for side in (ram.write_if, ram.read_if):
+                    side.log.setLevel(logging.WARNING)     # one INFO line per burst otherwise
+
     async def start(self):
         """Clock, reset, boot the firmware, start the irq server."""
         dut = self.dut
+        self.attach_memories()
         dut.cpu_req__valid.value = 0
         dut.cpu_resp__ready.value = 0
         dut.rst.value = 1

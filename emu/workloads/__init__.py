@@ -11,8 +11,9 @@ or a bad value. Every generator is deterministic under ``seed``. ``disagg run --
 ``disagg sweep`` look names up here; ``parse_params`` turns ``key=value`` command-line strings into
 typed parameters.
 
-Defaults are sized for the default system (1 MiB of memory-component DRAM, a 16 KiB ExCache): every
-default workload touches a few times the ExCache and well under the DRAM.
+The ``default`` workload is sized for the default system (1 GiB of memory-component DRAM, a 64 MiB ExCache
+in 4 KiB lines): its scan overflows the ExCache. The other generators' defaults touch a few times the small
+on-chip ExCache (``configs/small.toml``, 16 KiB) and well under the DRAM.
 """
 
 from dataclasses import dataclass, field
@@ -124,7 +125,15 @@ def _build():
     common = (_FOOT8, _BASE4K, _FITS)
     entries = [
         Workload("default", mix.default, mix.default.__doc__.splitlines()[0], {
-            "n": _n(200_000), "think": _COMMON["think"]}),
+            "n": _n(200_000), "think": _COMMON["think"],
+            "footprint": Param(72 << 20, "bytes pid 2 scans, one access per 4 KiB page (multiple of 4096)",
+                               lo=4096, hi=1 << 40),
+            "hot": Param(2 << 20, "bytes of pid 1's hot set (multiple of 64)", lo=64, hi=1 << 40)},
+                 ((lambda p: p["footprint"] % 4096 == 0, "footprint must be a multiple of 4096"),
+                  (lambda p: p["hot"] % 64 == 0, "hot must be a multiple of 64"),
+                  (lambda p: p["n"] >= 2, "n must be at least 2"),
+                  (lambda p: DEFAULT_BASE + max(p["footprint"], p["hot"]) <= 1 << 48,
+                   "the footprint must fit in 48 bits"))),
         Workload("sequential", synthetic.sequential, synthetic.sequential.__doc__.splitlines()[0],
                  {"n": _n(), "footprint": _footprint(), **_COMMON}, common),
         Workload("strided", synthetic.strided, synthetic.strided.__doc__.splitlines()[0],

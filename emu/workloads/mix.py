@@ -49,19 +49,24 @@ def mix(rng, *, processes, n, footprint, base, quantum, write_frac, think, size)
     return interleave(streams, quantum)
 
 
-def default(rng, *, n, think):
-    """The default workload: a small realistic two-process mix.
+def default(rng, *, n, think, footprint, hot):
+    """The default workload: a hot set and a scan that overflows the ExCache.
 
-    pid 1 works on a 64 KiB hot set (zipfian, alpha 0.99, 64-byte objects, 30 % writes); pid 2 scans a
-    32 KiB array (10 % writes) at the same virtual addresses. They alternate every 64 accesses. With the
-    default ExCache (4 ways x 64 sets x 64 B = 16 KiB) the hot set partly fits and the scan does not, so
-    a run sees hits, misses, evictions and dirty write-backs, and the two pids contend for the same sets.
+    pid 1 works on a ``hot``-byte hot set (zipfian, alpha 0.99, 64-byte objects, 30 % writes); pid 2 makes
+    one pass over ``footprint`` bytes at the same virtual addresses, one 8-byte access per 4 KiB page (a page
+    per line of the default ExCache), half of them writes; they alternate every 64 accesses, pid 2 getting
+    ``footprint / 4096`` accesses (at most half of ``n``) and pid 1 the rest. With the defaults (2 MiB hot,
+    72 MiB scanned) and the default ExCache (64 MiB: 2048 sets x 8 ways x 4 KiB) the hot set stays cached
+    and the scan does not fit: a run sees hits, a cold miss and a page fault per page, evictions once the
+    cache is full, and dirty write-backs, with both pids in the same sets. On a small ExCache use small
+    sizes (``configs/small.toml``: ``-p footprint=1048576 -p hot=65536``).
     """
     from . import synthetic
     from ._rows import DEFAULT_BASE
     a, b = (np.random.default_rng(s) for s in rng.integers(0, 2**63, size=2))
-    hot = synthetic.zipfian(a, n=n - n // 2, footprint=64 * 1024, base=DEFAULT_BASE, object_size=64, alpha=0.99,
-                            size=8, write_frac=0.3, think=think, pid=1)
-    scan = synthetic.sequential(b, n=n // 2, footprint=32 * 1024, base=DEFAULT_BASE, size=8, write_frac=0.1,
-                                think=think, pid=2)
-    return interleave([hot, scan], 64)
+    n_scan = min(footprint // 4096, n // 2)
+    hot_set = synthetic.zipfian(a, n=n - n_scan, footprint=hot, base=DEFAULT_BASE, object_size=64, alpha=0.99,
+                                size=8, write_frac=0.3, think=think, pid=1)
+    scan = synthetic.strided(b, n=n_scan, footprint=footprint, base=DEFAULT_BASE, stride=4096, size=8,
+                             write_frac=0.5, think=think, pid=2)
+    return interleave([hot_set, scan], 64)

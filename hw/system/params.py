@@ -13,12 +13,24 @@ from hw.network.netif import NetIfParams
 from hw.processor.excache import MISS_PATHS
 from hw.processor.excache_params import ExCacheParams
 
-__all__ = ["SystemParams", "default_params"]
+__all__ = ["SystemParams", "default_params", "legoos_excache", "run_default_params"]
 
 
 def _default_excache():
     return ExCacheParams(line_bytes=64, sets=64, ways=4, data_width=64, vaddr_width=48, pid_width=8,
                          policy="lru")
+
+
+def legoos_excache():
+    """The ExCache of a small LegoOS processor, the default of ``disagg run`` (docs/system.md, "Defaults").
+
+    64 MiB of processor-local memory in 4 KiB lines (LegoOS's line is a page), 2048 sets x 8 ways, LRU; the
+    line data on the ``lmem`` AXI4 port (served by the harness's compiled local memory), tags and state on
+    chip. The tops' default (``SystemParams()``, ``rtl/*.v``, FPGA builds, the cocotb tests) keeps the
+    small all-on-chip ExCache of ``_default_excache``.
+    """
+    return ExCacheParams(line_bytes=4096, sets=2048, ways=8, data_width=64, vaddr_width=48, pid_width=8,
+                         policy="lru", line_store="axi")
 
 
 def _default_proc_netif():
@@ -178,3 +190,14 @@ class SystemParams:
 def default_params(**overrides):
     """The default system configuration (``rtl/system.v``), with ``overrides`` of SystemParams fields."""
     return SystemParams(**overrides)
+
+
+def run_default_params(**overrides):
+    """The default system of ``disagg run`` (``configs/default.toml``): :func:`default_params` with the
+    LegoOS-sized ExCache of :func:`legoos_excache` (network payloads of a whole line)."""
+    ex = legoos_excache()
+    kw = {"excache": ex,
+          "proc_netif": replace(_default_proc_netif(), max_payload=ex.line_bytes),
+          "mem_netif": replace(_default_mem_netif(), max_payload=ex.line_bytes)}
+    kw.update(overrides)
+    return SystemParams(**kw)

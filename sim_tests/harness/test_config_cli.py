@@ -19,10 +19,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_default_config_is_the_documented_file_and_the_default_system():
-    from hw.system.params import default_params
+    from hw.system.params import run_default_params
     assert load_config(REPO / "configs" / "default.toml").to_dict() == default_config().to_dict(), \
         "configs/default.toml is stale: regenerate it with 'disagg run --print-config' (keep its header)"
-    p, d = default_config().params, default_params()
+    p, d = default_config().params, run_default_params()
     assert (p.excache, p.link, p.miss_path, p.dram_bytes, p.dram_latency) == \
            (d.excache, d.link, d.miss_path, d.dram_bytes, d.dram_latency)
     assert (p.mmu.tlb_entries, p.mmu.page_bytes, p.proc_netif, p.mem_netif) == \
@@ -30,6 +30,15 @@ def test_default_config_is_the_documented_file_and_the_default_system():
     for keys in SCHEMA.values():
         for key in keys:
             assert f"{key} = " in default_config().toml()
+
+
+def test_small_config_is_the_documented_file_and_the_tops_default_excache():
+    from emu.config import small_config
+    from hw.system.params import SystemParams, legoos_excache
+    small = small_config()
+    assert load_config(REPO / "configs" / "small.toml").to_dict() == small.to_dict()
+    assert small.params.excache == SystemParams().excache and small.params.dram_bytes == default_config().params.dram_bytes
+    assert default_config().params.excache == legoos_excache() and legoos_excache().capacity_bytes == 64 << 20
 
 
 def test_overrides_map_to_hardware_parameters(tmp_path):

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.xdist_group("harness-system")
 
 PAGE = 256
 SMALL = {
-    "cache": {"line_bytes": 64, "sets": 16, "ways": 2, "policy": "lru"},
+    "cache": {"line_bytes": 64, "sets": 16, "ways": 2, "policy": "lru", "line_store": "onchip"},
     "tlb": {"entries": 16, "ways": 2},
     "memory": {"page_bytes": PAGE, "dram_bytes": 1 << 14, "dram_latency": 4},
     "link": {"latency": 8},
@@ -130,7 +130,8 @@ def test_bench_smoke(tmp_path):
     import json
     from emu.cli import main
     out = tmp_path / "bench.json"
-    code = main(["bench", "--set", "cache.sets=16", "--set", "cache.ways=2", "--set", "tlb.entries=16",
+    code = main(["bench", "--set", "cache.line_bytes=64", "--set", "cache.sets=16", "--set", "cache.ways=2",
+                 "--set", "cache.line_store=onchip", "--set", "tlb.entries=16",
                  "--set", "tlb.ways=2", "--set", "memory.page_bytes=256", "--set", "memory.dram_bytes=131072",
                  "--set", "link.latency=8", "--set", "network.window=4", "--set", "network.timeout=1024",
                  "--set", "system.pid_width=3", "-p", "n=3000", "--cocotb-accesses", "300",

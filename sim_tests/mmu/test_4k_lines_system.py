@@ -16,7 +16,8 @@ from emu.cli import main
 pytestmark = pytest.mark.xdist_group("mmu-4k-system")
 
 N = 600
-SETTINGS = ["cache.line_bytes=4096", "cache.sets=16", "cache.ways=2", "memory.dram_bytes=1048576"]
+SETTINGS = ["cache.line_bytes=4096", "cache.sets=16", "cache.ways=2", "cache.line_store=onchip",
+            "memory.dram_bytes=1048576"]
 
 
 @pytest.mark.parametrize("miss_path", ["hardware", "software"])

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # A small system (32 KiB DRAM, 256 B pages, 4 KiB ExCache) builds in well under a minute.
 SMALL_SYSTEM = [f"--set={kv}" for kv in (
-    "cache.line_bytes=64", "cache.sets=16", "tlb.entries=16", "tlb.ways=2", "memory.page_bytes=256",
+    "cache.line_bytes=64", "cache.sets=16", "cache.ways=4", "cache.line_store=onchip", "tlb.entries=16", "tlb.ways=2", "memory.page_bytes=256",
     "memory.dram_bytes=32768", "memory.dram_latency=4", "network.window=4", "network.timeout=1024",
     "system.pid_width=3")]
 # Four points: the CPU's outstanding accesses (the same model) x the link latency (two models).

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from emu.cli import main
-from emu.config import default_config
+from emu.config import SMALL_CACHE, default_config, small_config
 from emu.errors import DisaggError
 from emu.system.processes import Process
 from emu.system.runner import SystemRunner
@@ -21,7 +21,8 @@ from emu.workloads.threads import combine, generate_streams, split_stream
 
 
 def _runner(threads, *extra):
-    return SystemRunner(default_config().with_overrides([f"cpu.threads={threads}", *extra]))
+    # The small on-chip ExCache (configs/small.toml): a model that builds fast, shared with the other system tests.
+    return SystemRunner(small_config([f"cpu.threads={threads}", *extra]))
 
 
 def test_streams_split_and_combine():
@@ -114,7 +115,7 @@ def test_one_thread_is_the_plain_cpu():
 def test_disagg_run_with_threads(tmp_path, capsys):
     out = tmp_path / "s.json"
     assert main(["run", "--quiet", "--workload", "uniform", "-p", "n=300", "--set", "cpu.threads=2",
-                 "--json", str(out)]) == 0
+                 *[f"--set={s}" for s in SMALL_CACHE], "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "CPU threads (2)" in text
     s = json.loads(out.read_text())

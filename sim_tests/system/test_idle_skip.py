@@ -8,7 +8,7 @@ Each comparison also checks that skipping really happened (otherwise the test wo
 import numpy as np
 import pytest
 
-from emu.config import default_config
+from emu.config import small_config
 from emu.system.runner import SystemRunner
 from emu.workloads import generate
 
@@ -21,7 +21,8 @@ LOSSY = ["link.loss=0.1", "link.duplicate=0.05", "link.reorder=0.05"]
 
 
 def _run(overrides, workload, skip):
-    config = default_config().with_overrides([*overrides, f"harness.idle_skip={'true' if skip else 'false'}"])
+    # The small on-chip ExCache (configs/small.toml): a model that builds fast, shared with the other system tests.
+    config = small_config([*overrides, f"harness.idle_skip={'true' if skip else 'false'}"])
     runner = SystemRunner(config)
     try:
         assert runner.model.idle_skip_supported, "the model's free-running registers were not found"
@@ -51,8 +52,8 @@ def _compare(overrides, workload):
 
 
 def test_default_workload_same_with_and_without_skipping():
-    # The default mix: two processes, page faults served by the memory monitor.
-    _compare([], generate("default", seed=5, n=6000))
+    # The default mix, sized for the small ExCache: two processes, page faults served by the memory monitor.
+    _compare([], generate("default", seed=5, n=6000, footprint=1 << 20, hot=64 << 10))
 
 
 def test_lossy_link_same_with_and_without_skipping():

@@ -11,7 +11,7 @@ from .stream_reg import StreamRegister
 
 # A small system (32 KiB DRAM, 256 B pages, 4 KiB ExCache): its model builds in well under a minute.
 SMALL_SYSTEM = [f"--set={kv}" for kv in (
-    "cache.line_bytes=64", "cache.sets=16", "tlb.entries=16", "tlb.ways=2", "memory.page_bytes=256",
+    "cache.line_bytes=64", "cache.sets=16", "cache.ways=4", "cache.line_store=onchip", "tlb.entries=16", "tlb.ways=2", "memory.page_bytes=256",
     "memory.dram_bytes=32768", "memory.dram_latency=4", "link.latency=8", "network.window=4",
     "network.timeout=1024", "system.pid_width=3")]
 

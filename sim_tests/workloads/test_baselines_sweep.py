@@ -11,7 +11,7 @@ import pytest
 from emu.baselines import SWAP_DEVICES, SwapDevice, Timing, baseline_cycles, local_cycles, page_cache_misses
 from emu.cli import main
 from emu.errors import DisaggError
-from emu.config import SystemConfig
+from emu.config import SystemConfig, small_config
 from emu.sweeps import SIZE, Axis, grid, parse_axis, point_config, run_sweep, write_outputs
 from emu.workload_format import OP_WRITE
 from emu.workloads import generate
@@ -120,9 +120,10 @@ def test_vary_parses_any_setting_of_the_schema():
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_sweep_with_injected_run(tmp_path, jobs):
-    w = generate("default", n=6000)
+    w = generate("default", n=6000, footprint=1 << 20, hot=64 << 10)
     axes = [Axis(SIZE, (4096, 16384, 65536))]
-    rows = run_sweep(w, axes, run_fn=fake_run, workers=jobs, processes=False, progress=False)
+    rows = run_sweep(w, axes, base_config=small_config(), run_fn=fake_run, workers=jobs, processes=False,
+                     progress=False)
     assert [r["size"] for r in rows] == [4096, 16384, 65536]
     slow = [r["slowdown"] for r in rows]
     assert slow == sorted(slow, reverse=True) and slow[-1] >= 1.0
@@ -146,9 +147,10 @@ def failing_run(config, workload, check=True):
 
 
 def test_a_failing_point_is_reported_and_the_others_kept(tmp_path):
-    w = generate("default", n=3000)
+    w = generate("default", n=3000, footprint=1 << 20, hot=64 << 10)
     axes = [Axis("link.latency", (16, 64)), Axis("cache.sets", (48, 64, 128))]
-    rows = run_sweep(w, axes, run_fn=failing_run, workers=2, processes=False, progress=False, out=tmp_path)
+    rows = run_sweep(w, axes, base_config=small_config(), run_fn=failing_run, workers=2, processes=False,
+                     progress=False, out=tmp_path)
     assert len(rows) == 6 and rows.failed == 4
     by = {(r["link.latency"], r["cache.sets"]): r for r in rows}
     assert by[(64, 64)]["status"] == "ok" and by[(64, 64)]["cycles"] > by[(16, 64)]["cycles"]

@@ -43,9 +43,17 @@ def test_default_workload_shape():
     w = generate("default")
     assert 190_000 <= len(w) <= 210_000
     assert set(np.unique(w["pid"])) == {1, 2}
-    lines = np.unique((w["vaddr"] >> np.uint64(6)) | (w["pid"].astype(np.uint64) << np.uint64(40)))
-    footprint = len(lines) * 64
-    assert 2 * 16384 <= footprint <= 16 * 16384      # a few times the default 16 KiB ExCache
+    # Against the default ExCache (64 MiB in 4 KiB lines): the hot set fits, the scan overflows it.
+    from emu.config import default_config
+    ex = default_config().params.excache
+    assert ex.line_bytes == 4096
+    def lines(pid):
+        return np.unique(w["vaddr"][w["pid"] == pid] >> np.uint64(12))
+    hot, scan = lines(1), lines(2)
+    assert len(hot) * 4096 <= ex.capacity_bytes // 16
+    assert ex.capacity_bytes < (len(hot) + len(scan)) * 4096 <= 1.25 * ex.capacity_bytes
+    assert len(scan) == (w["pid"] == 2).sum() == (72 << 20) // 4096        # one access per page, one pass
+    assert 0.4 < (w["op"][w["pid"] == 2] == OP_WRITE).mean() < 0.6         # dirty lines to write back
     assert 0.05 < (w["op"] == OP_WRITE).mean() < 0.5
 
 

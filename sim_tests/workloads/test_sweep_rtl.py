@@ -11,7 +11,7 @@ from emu.cli import main
 # A small system (16-32 KiB DRAM, 256 B pages) builds in about a minute; the default system's 1 MiB DRAM
 # model takes several. The footprint (16 KiB) exceeds both cache sizes and both swap page caches.
 SMALL_SYSTEM = [f"--set={kv}" for kv in (
-    "cache.line_bytes=64", "tlb.entries=16", "tlb.ways=2", "memory.page_bytes=256", "memory.dram_bytes=32768",
+    "cache.line_bytes=64", "cache.ways=4", "cache.line_store=onchip", "tlb.entries=16", "tlb.ways=2", "memory.page_bytes=256", "memory.dram_bytes=32768",
     "memory.dram_latency=4", "link.latency=8", "network.window=4", "network.timeout=1024", "system.pid_width=3")]
 
 
