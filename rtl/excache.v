@@ -401,7 +401,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$3$32 (\$2 [48:32]),
-    .\port$757$0 (\event [91:0]),
+    .\port$764$0 (\event [91:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -653,10 +653,32 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$757$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$764$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  reg [31:0] \$23 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   output bits;
   wire bits;
   input [4:0] bus__addr;
@@ -743,10 +765,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg misses_w_stb;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input [91:0] \port$757$0 ;
-  wire [91:0] \port$757$0 ;
+  input [91:0] \port$764$0 ;
+  wire [91:0] \port$764$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  reg r_hold;
   input rst;
   wire rst;
   reg status_r_stb;
@@ -755,17 +778,39 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   output [7:0] storage;
   wire [7:0] storage;
   wire [31:0] value;
-  wire [31:0] \value$48 ;
   wire [31:0] \value$49 ;
   wire [31:0] \value$50 ;
+  wire [31:0] \value$51 ;
   reg writebacks_r_stb;
   reg writebacks_w_stb;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$764$0 [91:76] };
+  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$764$0 [71:66] } : { 16'h0000, \port$764$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$764$0 [49:18] : { \port$764$0 [17:2], 6'h00, \port$764$0 [73:72], 4'h0, \port$764$0 [75:74], \port$764$0 [1:0] };
+  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
+  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
+  assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
+  assign \$11  = bus__addr[0] ? { 24'h000000, storage } : 32'd0;
+  assign \$12  = bus__addr[1] ? 32'd0 : \$11 ;
+  assign \$13  = bus__addr[2] ? 32'd0 : \$12 ;
+  assign \$14  = bus__addr[0] ? \value$51  : \value$50 ;
+  assign \$15  = bus__addr[0] ? \value$49  : value;
+  assign \$16  = bus__addr[1] ? \$14  : \$15 ;
+  assign \$17  = bus__addr[0] ? 32'd0 : status_read;
+  assign \$18  = bus__addr[0] ? 32'd0 : 32'd3196420;
+  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
+  assign \$20  = bus__addr[2] ? \$16  : \$19 ;
+  assign \$21  = bus__addr[3] ? \$13  : \$20 ;
+  assign \$22  = bus__addr[4] ? \$10  : \$21 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$23 ;
   \excache.csr_dec.reg_evictions  reg_evictions (
     .clear(counters_clear_w_stb),
     .clk(clk),
-    .csr__evictions__value(\value$49 ),
+    .csr__evictions__value(\value$50 ),
     .inc(csr__evictions__inc),
     .rst(rst)
   );
@@ -786,7 +831,7 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   \excache.csr_dec.reg_misses  reg_misses (
     .clear(counters_clear_w_stb),
     .clk(clk),
-    .csr__misses__value(\value$48 ),
+    .csr__misses__value(\value$49 ),
     .inc(csr__misses__inc),
     .rst(rst)
   );
@@ -802,10 +847,124 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   \excache.csr_dec.reg_writebacks  reg_writebacks (
     .clear(counters_clear_w_stb),
     .clk(clk),
-    .csr__writebacks__value(\value$50 ),
+    .csr__writebacks__value(\value$51 ),
     .inc(csr__writebacks__inc),
     .rst(rst)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    info_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    info_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    maint_cmd_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          maint_cmd_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    maint_cmd_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          maint_cmd_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          r_hold = 1'h1;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          r_hold = 1'h1;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          /* empty */;
+      5'h18:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    status_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          status_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    status_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          status_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    hits_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          hits_r_stb = bus__r_stb;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     hits_w_stb = 1'h0;
@@ -1288,14 +1447,6 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    info_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          info_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     ev_victim_pid_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -1558,155 +1709,23 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
-    casez (bus__addr)
-      5'h00:
-          if (bus__r_stb) begin
-            \$1  = 32'd3196420;
-          end
-      5'h01:
-          /* empty */;
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = status_read;
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = \value$48 ;
-          end
-      5'h06:
-          if (bus__r_stb) begin
-            \$1  = \value$49 ;
-          end
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = \value$50 ;
-          end
-      5'h08:
-          /* empty */;
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, storage };
-          end
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = { \port$757$0 [17:2], 6'h00, \port$757$0 [73:72], 4'h0, \port$757$0 [75:74], \port$757$0 [1:0] };
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \port$757$0 [49:18];
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$757$0 [65:50] };
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$757$0 [71:66] };
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$757$0 [91:76] };
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = csr__ev_victim_lo__r_data;
-          end
-      5'h16:
-          if (bus__r_stb) begin
-            \$1  = { 15'h0000, \port$3$32  };
-          end
-      5'h18:
-          /* empty */;
-      default:
-          if (bus__r_stb) begin
-            \$1  = 32'd0;
-          end
-    endcase
-    if (rst) begin
-      \$1  = 32'd0;
+    \$23  = bus__r_data;
+    if (\$2 ) begin
+      \$23  = \$22 ;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    info_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          info_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    maint_cmd_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          maint_cmd_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    maint_cmd_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          maint_cmd_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    status_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          status_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    status_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          status_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    hits_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          hits_r_stb = bus__r_stb;
-    endcase
+    if (rst) begin
+      \$23  = 32'd0;
+    end
   end
   assign r_data = bus__r_data;
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$757$0 [17:2], 6'h00, \port$757$0 [73:72], 4'h0, \port$757$0 [75:74], \port$757$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$757$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$757$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$757$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$757$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$764$0 [17:2], 6'h00, \port$764$0 [73:72], 4'h0, \port$764$0 [75:74], \port$764$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$764$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$764$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$764$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$764$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];

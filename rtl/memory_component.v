@@ -10421,7 +10421,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3052$31 (req[110:31]),
+    .\port$3059$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12726,7 +12726,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$3052$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$3059$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12835,8 +12835,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$3052$31 ;
-  wire [79:0] \port$3052$31 ;
+  input [79:0] \port$3059$31 ;
+  wire [79:0] \port$3059$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12892,31 +12892,31 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$255$0 (fault__write),
-    .\port$2711$0 (owner_get_valid),
-    .\port$2712$0 (owner_get_node),
-    .\port$2966$0 (window__busy),
-    .\port$2970$0 (window__error),
-    .\port$3052$0 (fault__kind),
-    .\port$3052$31 (\port$3052$31 [15:0]),
-    .\port$3052$7 (fault__src),
-    .\port$3058$0 (fault__pending),
+    .\port$258$0 (fault__write),
+    .\port$2718$0 (owner_get_valid),
+    .\port$2719$0 (owner_get_node),
+    .\port$2973$0 (window__busy),
+    .\port$2977$0 (window__error),
+    .\port$3059$0 (fault__kind),
+    .\port$3059$31 (\port$3059$31 [15:0]),
+    .\port$3059$7 (fault__src),
+    .\port$3065$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
-    .\storage$74 (pt_buckets_log2),
-    .\storage$75 (pt_max_probes),
-    .\storage$76 (owner_sel),
-    .\storage$78 (csr__TLB_INV_VPN__data),
-    .\storage$81 (window__addr),
-    .\storage$82 (window__wdata),
-    .\storage$83 (window__len),
-    .\storage$93 (node_id)
+    .\storage$75 (pt_buckets_log2),
+    .\storage$76 (pt_max_probes),
+    .\storage$77 (owner_sel),
+    .\storage$79 (csr__TLB_INV_VPN__data),
+    .\storage$82 (window__addr),
+    .\storage$83 (window__wdata),
+    .\storage$84 (window__len),
+    .\storage$94 (node_id)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$3052$31 [79:16];
+      vaddr_shown = \port$3059$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12940,9 +12940,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$3052$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$3052$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$3052$31 [15:0];
+  assign fault__vaddr = \port$3059$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$3059$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$3059$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12971,11 +12971,44 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$255$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$2711$0 , \port$2712$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2966$0 , \port$2970$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$3052$0 , \port$3052$7 , \port$3052$31 , \port$3058$0 , bus__addr
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$258$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 , \storage$84 
+, \storage$94 , \port$2718$0 , \port$2719$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2973$0 , \port$2977$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$3059$0 , \port$3059$7 , \port$3059$31 , \port$3065$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [7:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  reg [31:0] \$34 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   reg CNT_BUCKET_READS_r_stb;
   reg CNT_BUCKET_READS_w_stb;
   reg CNT_FAULTS_r_stb;
@@ -13104,60 +13137,94 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$255$0 ;
-  wire \port$255$0 ;
-  input \port$2711$0 ;
-  wire \port$2711$0 ;
-  input [7:0] \port$2712$0 ;
-  wire [7:0] \port$2712$0 ;
-  input \port$2966$0 ;
-  wire \port$2966$0 ;
-  input \port$2970$0 ;
-  wire \port$2970$0 ;
-  input [3:0] \port$3052$0 ;
-  wire [3:0] \port$3052$0 ;
-  input [15:0] \port$3052$31 ;
-  wire [15:0] \port$3052$31 ;
-  input [7:0] \port$3052$7 ;
-  wire [7:0] \port$3052$7 ;
-  input \port$3058$0 ;
-  wire \port$3058$0 ;
+  input \port$258$0 ;
+  wire \port$258$0 ;
+  input \port$2718$0 ;
+  wire \port$2718$0 ;
+  input [7:0] \port$2719$0 ;
+  wire [7:0] \port$2719$0 ;
+  input \port$2973$0 ;
+  wire \port$2973$0 ;
+  input \port$2977$0 ;
+  wire \port$2977$0 ;
+  input [3:0] \port$3059$0 ;
+  wire [3:0] \port$3059$0 ;
+  input [15:0] \port$3059$31 ;
+  wire [15:0] \port$3059$31 ;
+  input [7:0] \port$3059$7 ;
+  wire [7:0] \port$3059$7 ;
+  input \port$3065$0 ;
+  wire \port$3065$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  reg r_hold;
   input rst;
   wire rst;
   output [63:0] storage;
   wire [63:0] storage;
-  output [4:0] \storage$74 ;
-  wire [4:0] \storage$74 ;
-  output [7:0] \storage$75 ;
-  wire [7:0] \storage$75 ;
-  output [15:0] \storage$76 ;
-  wire [15:0] \storage$76 ;
-  output [63:0] \storage$78 ;
-  wire [63:0] \storage$78 ;
-  output [63:0] \storage$81 ;
-  wire [63:0] \storage$81 ;
+  output [4:0] \storage$75 ;
+  wire [4:0] \storage$75 ;
+  output [7:0] \storage$76 ;
+  wire [7:0] \storage$76 ;
+  output [15:0] \storage$77 ;
+  wire [15:0] \storage$77 ;
+  output [63:0] \storage$79 ;
+  wire [63:0] \storage$79 ;
   output [63:0] \storage$82 ;
   wire [63:0] \storage$82 ;
-  output [31:0] \storage$83 ;
-  wire [31:0] \storage$83 ;
-  output [7:0] \storage$93 ;
-  wire [7:0] \storage$93 ;
+  output [63:0] \storage$83 ;
+  wire [63:0] \storage$83 ;
+  output [31:0] \storage$84 ;
+  wire [31:0] \storage$84 ;
+  output [7:0] \storage$94 ;
+  wire [7:0] \storage$94 ;
   wire [31:0] value;
-  wire [31:0] \value$87 ;
   wire [31:0] \value$88 ;
   wire [31:0] \value$89 ;
   wire [31:0] \value$90 ;
   wire [31:0] \value$91 ;
   wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$34 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$3  = bus__addr[0] ? { 24'h000000, \storage$94  } : \value$93 ;
+  assign \$4  = bus__addr[0] ? \value$92  : \value$91 ;
+  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
+  assign \$6  = bus__addr[0] ? \value$90  : \value$89 ;
+  assign \$7  = bus__addr[0] ? \value$88  : value;
+  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
+  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
+  assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2977$0 , \port$2973$0  } : \storage$84 ;
+  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
+  assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
+  assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
+  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
+  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
+  assign \$17  = bus__addr[3] ? \$9  : \$16 ;
+  assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { \port$3059$31 , \port$3059$7 , \port$3059$0 , 2'h0, \port$258$0 , \port$3065$0  };
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2718$0 , 23'h000000, \port$2719$0  };
+  assign \$23  = bus__addr[1] ? \$21  : \$22 ;
+  assign \$24  = bus__addr[2] ? \$20  : \$23 ;
+  assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
+  assign \$26  = bus__addr[0] ? \storage$76  : { 3'h0, \storage$75  };
+  assign \$27  = bus__addr[1] ? \$25  : { 24'h000000, \$26  };
+  assign \$28  = bus__addr[0] ? storage[63:32] : storage[31:0];
+  assign \$29  = bus__addr[0] ? 32'd67371072 : 32'd540018700;
+  assign \$30  = bus__addr[1] ? \$28  : \$29 ;
+  assign \$31  = bus__addr[2] ? \$27  : \$30 ;
+  assign \$32  = bus__addr[3] ? \$24  : \$31 ;
+  assign \$33  = bus__addr[4] ? \$17  : \$32 ;
   \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS  reg_CNT_BUCKET_READS (
     .CNT_BUCKET_READS_w_stb(CNT_BUCKET_READS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_BUCKET_READS__value(\value$90 ),
+    .csr__CNT_BUCKET_READS__value(\value$91 ),
     .inc(csr__CNT_BUCKET_READS__inc),
     .rst(rst)
   );
@@ -13165,7 +13232,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_FAULTS_w_stb(CNT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_FAULTS__value(\value$89 ),
+    .csr__CNT_FAULTS__value(\value$90 ),
     .inc(csr__CNT_FAULTS__inc),
     .rst(rst)
   );
@@ -13173,7 +13240,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_PROT_FAULTS_w_stb(CNT_PROT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_PROT_FAULTS__value(\value$92 ),
+    .csr__CNT_PROT_FAULTS__value(\value$93 ),
     .inc(csr__CNT_PROT_FAULTS__inc),
     .rst(rst)
   );
@@ -13181,7 +13248,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_REQUESTS_w_stb(CNT_REQUESTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_REQUESTS__value(\value$91 ),
+    .csr__CNT_REQUESTS__value(\value$92 ),
     .inc(csr__CNT_REQUESTS__inc),
     .rst(rst)
   );
@@ -13197,7 +13264,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_TLB_MISS_w_stb(CNT_TLB_MISS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_TLB_MISS__value(\value$87 ),
+    .csr__CNT_TLB_MISS__value(\value$88 ),
     .inc(csr__CNT_TLB_MISS__inc),
     .rst(rst)
   );
@@ -13205,7 +13272,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_WALKS_w_stb(CNT_WALKS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_WALKS__value(\value$88 ),
+    .csr__CNT_WALKS__value(\value$89 ),
     .inc(csr__CNT_WALKS__inc),
     .rst(rst)
   );
@@ -13217,7 +13284,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
     .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
     .rst(rst),
-    .storage(\storage$81 )
+    .storage(\storage$82 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_MEM_LEN  reg_MEM_LEN (
     .MEM_LEN_w_stb(MEM_LEN_w_stb),
@@ -13226,7 +13293,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .rst(rst),
-    .storage(\storage$83 )
+    .storage(\storage$84 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_MEM_WDATA  reg_MEM_WDATA (
     .MEM_WDATA_HI_w_stb(MEM_WDATA_HI_w_stb),
@@ -13234,21 +13301,21 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$82 )
+    .storage(\storage$83 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_NODE_ID  reg_NODE_ID (
     .NODE_ID_w_stb(NODE_ID_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$93 )
+    .storage(\storage$94 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_OWNER_SEL  reg_OWNER_SEL (
     .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$76 )
+    .storage(\storage$77 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_PT_BASE  reg_PT_BASE (
     .PT_BASE_HI_w_stb(PT_BASE_HI_w_stb),
@@ -13263,14 +13330,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$74 )
+    .storage(\storage$75 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_PT_MAX_PROBES  reg_PT_MAX_PROBES (
     .PT_MAX_PROBES_w_stb(PT_MAX_PROBES_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$75 )
+    .storage(\storage$76 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN  reg_TLB_INV_VPN (
     .TLB_INV_VPN_HI_w_stb(TLB_INV_VPN_HI_w_stb),
@@ -13278,634 +13345,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$78 )
+    .storage(\storage$79 )
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_BUCKETS_LOG2_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_BUCKETS_LOG2_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_MAX_PROBES_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_MAX_PROBES_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SEL_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SEL_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_GET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_GET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO0_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_STATUS_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_STATUS_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO0_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_RESOLVE_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          FAULT_RESOLVE_r_stb = bus__r_stb;
-    endcase
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     FAULT_RESOLVE_w_stb = 1'h0;
@@ -14194,16 +13635,6 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h12:
           MEM_WDATA_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO1_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
@@ -14704,16 +14135,6 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h17:
           MEM_RDATA_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO1_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
@@ -15318,18 +14739,6 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_BASE_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          PT_BASE_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     CNT_REQUESTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -15740,135 +15149,61 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
+    \$34  = bus__r_data;
+    if (\$2 ) begin
+      \$34  = \$33 ;
+    end
+    if (rst) begin
+      \$34  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    INFO0_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          if (bus__r_stb) begin
-            \$1  = 32'd540018700;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = 32'd67371072;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = storage[31:0];
-          end
-      5'h03:
-          if (bus__r_stb) begin
-            \$1  = storage[63:32];
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = { 27'h0000000, \storage$74  };
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$75  };
-          end
-      5'h06:
-          /* empty */;
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = { 16'h0000, \storage$76  };
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = { \port$2711$0 , 23'h000000, \port$2712$0  };
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [31:0];
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [63:32];
-          end
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = { \port$3052$31 , \port$3052$7 , \port$3052$0 , 2'h0, \port$255$0 , \port$3058$0  };
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[31:0];
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[63:32];
-          end
-      5'h0f:
-          /* empty */;
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [31:0];
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [63:32];
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [31:0];
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [63:32];
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \storage$83 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$2970$0 , \port$2966$0  };
-          end
-      5'h16:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[31:0];
-          end
-      5'h17:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[63:32];
-          end
-      5'h18:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h19:
-          if (bus__r_stb) begin
-            \$1  = \value$87 ;
-          end
-      5'h1a:
-          if (bus__r_stb) begin
-            \$1  = \value$88 ;
-          end
-      5'h1b:
-          if (bus__r_stb) begin
-            \$1  = \value$89 ;
-          end
-      5'h1c:
-          if (bus__r_stb) begin
-            \$1  = \value$90 ;
-          end
-      5'h1d:
-          if (bus__r_stb) begin
-            \$1  = \value$91 ;
-          end
-      5'h1e:
-          if (bus__r_stb) begin
-            \$1  = \value$92 ;
-          end
-      5'h1f:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$93  };
-          end
+          INFO0_r_stb = bus__r_stb;
     endcase
-    if (rst) begin
-      \$1  = 32'd0;
-    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    INFO0_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    INFO1_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    INFO1_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    PT_BASE_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          PT_BASE_LO_r_stb = bus__r_stb;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
@@ -15910,29 +15245,677 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           PT_BASE_HI_w_stb = bus__w_stb;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    PT_BUCKETS_LOG2_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    PT_BUCKETS_LOG2_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    PT_MAX_PROBES_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    PT_MAX_PROBES_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    OWNER_SET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    OWNER_SET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          r_hold = 1'h1;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          r_hold = 1'h1;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    OWNER_SEL_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    OWNER_SEL_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    OWNER_GET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    OWNER_GET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    TLB_INV_VPN_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    TLB_INV_VPN_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    TLB_INV_VPN_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    TLB_INV_VPN_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    TLB_INV_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    TLB_INV_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    FAULT_STATUS_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    FAULT_STATUS_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    FAULT_VADDR_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    FAULT_VADDR_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    FAULT_VADDR_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    FAULT_VADDR_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    FAULT_RESOLVE_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          FAULT_RESOLVE_r_stb = bus__r_stb;
+    endcase
+  end
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2711$0 , 23'h000000, \port$2712$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$3052$31 , \port$3052$7 , \port$3052$0 , 2'h0, \port$255$0 , \port$3058$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2970$0 , \port$2966$0  };
+  assign csr__OWNER_GET__r_data = { \port$2718$0 , 23'h000000, \port$2719$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$3059$31 , \port$3059$7 , \port$3059$0 , 2'h0, \port$258$0 , \port$3065$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2977$0 , \port$2973$0  };
   assign csr__PT_BASE__data = storage;
-  assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
-  assign csr__PT_MAX_PROBES__data = \storage$75 ;
+  assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
+  assign csr__PT_MAX_PROBES__data = \storage$76 ;
   assign csr__OWNER_SET__w_stb = OWNER_SET_w_stb;
   assign csr__OWNER_SET__w_data = bus__w_data;
-  assign csr__OWNER_SEL__data = \storage$76 ;
-  assign csr__TLB_INV_VPN__data = \storage$78 ;
+  assign csr__OWNER_SEL__data = \storage$77 ;
+  assign csr__TLB_INV_VPN__data = \storage$79 ;
   assign csr__TLB_INV__w_stb = TLB_INV_w_stb;
   assign csr__TLB_INV__w_data = bus__w_data;
   assign csr__FAULT_RESOLVE__w_stb = FAULT_RESOLVE_w_stb;
   assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
-  assign csr__MEM_ADDR__data = \storage$81 ;
-  assign csr__MEM_WDATA__data = \storage$82 ;
-  assign csr__MEM_LEN__data = \storage$83 ;
+  assign csr__MEM_ADDR__data = \storage$82 ;
+  assign csr__MEM_WDATA__data = \storage$83 ;
+  assign csr__MEM_LEN__data = \storage$84 ;
   assign csr__MEM_CTRL__w_stb = MEM_CTRL_w_stb;
   assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
-  assign csr__NODE_ID__data = \storage$93 ;
+  assign csr__NODE_ID__data = \storage$94 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25364,7 +25347,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3207$0 (\$1 ),
+    .\port$3214$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -25467,7 +25450,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$3225$0 (\$2 ),
+    .\port$3232$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -25671,9 +25654,34 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3207$0 , bus__r_data, bus__addr);
+, \port$3214$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  reg [31:0] \$26 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   output [31:0] bus__r_data;
@@ -25734,10 +25742,11 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3207$0 ;
-  wire \port$3207$0 ;
+  input \port$3214$0 ;
+  wire \port$3214$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  wire r_hold;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -25775,7 +25784,6 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$57 ;
   wire [31:0] \value$58 ;
   wire [31:0] \value$59 ;
   wire [31:0] \value$60 ;
@@ -25792,89 +25800,113 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   wire [31:0] \value$71 ;
   wire [31:0] \value$72 ;
   wire [31:0] \value$73 ;
+  wire [31:0] \value$74 ;
+  assign \$3  = bus__addr[0] ? \value$74  : \value$73 ;
+  assign \$4  = bus__addr[1] ? 32'd0 : \$3 ;
+  assign \$5  = bus__addr[0] ? \value$72  : \value$71 ;
+  assign \$6  = bus__addr[0] ? \value$70  : \value$69 ;
+  assign \$7  = bus__addr[1] ? \$5  : \$6 ;
+  assign \$8  = bus__addr[2] ? \$4  : \$7 ;
+  assign \$9  = bus__addr[3] ? 32'd0 : \$8 ;
+  assign \$10  = bus__addr[0] ? \value$68  : \value$67 ;
+  assign \$11  = bus__addr[0] ? \value$66  : \value$65 ;
+  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
+  assign \$13  = bus__addr[0] ? \value$64  : \value$63 ;
+  assign \$14  = bus__addr[0] ? \value$62  : \value$61 ;
+  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
+  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
+  assign \$17  = bus__addr[0] ? \value$60  : \value$59 ;
+  assign \$18  = bus__addr[0] ? \value$58  : value;
+  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
+  assign \$20  = bus__addr[0] ? 32'd0 : 32'd2048;
+  assign \$21  = bus__addr[0] ? 32'd4194312 : 32'd513;
+  assign \$22  = bus__addr[1] ? \$20  : \$21 ;
+  assign \$23  = bus__addr[2] ? \$19  : \$22 ;
+  assign \$24  = bus__addr[3] ? \$16  : \$23 ;
+  assign \$25  = bus__addr[4] ? \$9  : \$24 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$26 ;
   \memory_component.netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$73 ),
+    .csr__naks_received__value(\value$74 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$72 ),
+    .csr__naks_sent__value(\value$73 ),
     .inc(csr__naks_sent__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$64 ),
+    .csr__rx_acks__value(\value$65 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$66 ),
+    .csr__rx_drop_crc__value(\value$67 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$70 ),
+    .csr__rx_drop_malformed__value(\value$71 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$67 ),
+    .csr__rx_drop_misrouted__value(\value$68 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$71 ),
+    .csr__rx_drop_nobuf__value(\value$72 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$69 ),
+    .csr__rx_drop_oversize__value(\value$70 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$68 ),
+    .csr__rx_drop_truncated__value(\value$69 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$65 ),
+    .csr__rx_dup__value(\value$66 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$62 ),
+    .csr__rx_frames__value(\value$63 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$63 ),
+    .csr__rx_msgs__value(\value$64 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$60 ),
+    .csr__tx_acks__value(\value$61 ),
     .inc(csr__tx_acks__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$61 ),
+    .csr__tx_dropped__value(\value$62 ),
     .inc(csr__tx_dropped__inc),
     .rst(rst)
   );
@@ -25886,22 +25918,82 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   );
   \memory_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$57 ),
+    .csr__tx_msgs__value(\value$58 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$58 ),
+    .csr__tx_retransmits__value(\value$59 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$59 ),
-    .\port$3207$0 (\port$3207$0 ),
+    .csr__tx_timeouts__value(\value$60 ),
+    .\port$3214$0 (\port$3214$0 ),
     .rst(rst)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_w_stb = bus__w_stb;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     tx_frames_r_stb = 1'h0;
@@ -26744,14 +26836,6 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -27028,166 +27112,29 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
-    casez (bus__addr)
-      5'h00:
-          if (bus__r_stb) begin
-            \$1  = id_read;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = config_read;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = 32'd2048;
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = \value$57 ;
-          end
-      5'h06:
-          if (bus__r_stb) begin
-            \$1  = \value$58 ;
-          end
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = \value$59 ;
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = \value$60 ;
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \value$61 ;
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \value$62 ;
-          end
-      5'h0b:
-          if (bus__r_stb) begin
-            \$1  = \value$63 ;
-          end
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = \value$64 ;
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = \value$65 ;
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = \value$66 ;
-          end
-      5'h0f:
-          if (bus__r_stb) begin
-            \$1  = \value$67 ;
-          end
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \value$68 ;
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \value$69 ;
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \value$70 ;
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \value$71 ;
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \value$72 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = \value$73 ;
-          end
-      default:
-          if (bus__r_stb) begin
-            \$1  = 32'd0;
-          end
-    endcase
-    if (rst) begin
-      \$1  = 32'd0;
+    \$26  = bus__r_data;
+    if (\$2 ) begin
+      \$26  = \$25 ;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    id_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    config_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    config_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    timeout_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    timeout_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_w_stb = bus__w_stb;
-    endcase
+    if (rst) begin
+      \$26  = 32'd0;
+    end
   end
   assign r_data = bus__r_data;
   assign csr__id__node_id__r_data = 8'h01;
   assign csr__id__n_nodes__r_data = 9'h002;
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
+  assign r_hold = 1'h0;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3207$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3214$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h01;
   assign id_read[31:17] = 15'h0000;
+  assign \$1  = 1'h1;
+  assign \$2  = bus__r_stb;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -28415,7 +28362,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3207$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3214$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28424,26 +28371,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3207$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3207$0 ;
-  wire \port$3207$0 ;
+  input \port$3214$0 ;
+  wire \port$3214$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3207$0 (\port$3207$0 ),
+    .\port$3214$0 (\port$3214$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3207$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3207$0  };
+  assign inc = { 7'h00, \port$3214$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3214$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3207$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3214$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28457,8 +28404,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3207$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3207$0 ;
-  wire \port$3207$0 ;
+  input \port$3214$0 ;
+  wire \port$3214$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28484,10 +28431,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3207$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3207$0  };
+  assign inc = { 7'h00, \port$3214$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3207$0  };
+  assign \$2  = { 7'h00, \port$3214$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30495,7 +30442,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3225$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3232$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31067,8 +31014,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$3225$0 ;
-  wire \port$3225$0 ;
+  input \port$3232$0 ;
+  wire \port$3232$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31825,7 +31772,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3225$0 ) begin
+            if (\port$3232$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32265,7 +32212,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3225$0  };
+  assign expired = { 1'h0, \port$3232$0  };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32287,7 +32234,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3225$0 ;
+  assign any_expired = \port$3232$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };

@@ -777,7 +777,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1432$31 (req[110:31]),
+    .\port$1436$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -3079,7 +3079,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$1432$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$1436$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -3188,8 +3188,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$1432$31 ;
-  wire [79:0] \port$1432$31 ;
+  input [79:0] \port$1436$31 ;
+  wire [79:0] \port$1436$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -3245,31 +3245,31 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1091$0 (owner_get_valid),
-    .\port$1092$0 (owner_get_node),
-    .\port$1346$0 (window__busy),
-    .\port$1350$0 (window__error),
-    .\port$1432$0 (fault__kind),
-    .\port$1432$31 (\port$1432$31 [15:0]),
-    .\port$1432$7 (fault__src),
-    .\port$1438$0 (fault__pending),
-    .\port$210$0 (fault__write),
+    .\port$1095$0 (owner_get_valid),
+    .\port$1096$0 (owner_get_node),
+    .\port$1350$0 (window__busy),
+    .\port$1354$0 (window__error),
+    .\port$1436$0 (fault__kind),
+    .\port$1436$31 (\port$1436$31 [15:0]),
+    .\port$1436$7 (fault__src),
+    .\port$1442$0 (fault__pending),
+    .\port$213$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
-    .\storage$74 (pt_buckets_log2),
-    .\storage$75 (pt_max_probes),
-    .\storage$76 (owner_sel),
-    .\storage$78 (csr__TLB_INV_VPN__data),
-    .\storage$81 (window__addr),
-    .\storage$82 (window__wdata),
-    .\storage$83 (window__len),
-    .\storage$93 (node_id)
+    .\storage$75 (pt_buckets_log2),
+    .\storage$76 (pt_max_probes),
+    .\storage$77 (owner_sel),
+    .\storage$79 (csr__TLB_INV_VPN__data),
+    .\storage$82 (window__addr),
+    .\storage$83 (window__wdata),
+    .\storage$84 (window__len),
+    .\storage$94 (node_id)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$1432$31 [79:16];
+      vaddr_shown = \port$1436$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -3293,9 +3293,9 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$1432$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$1432$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$1432$31 [15:0];
+  assign fault__vaddr = \port$1436$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$1436$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$1436$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -3324,11 +3324,44 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$210$0 , csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 , \storage$82 , \storage$83 
-, \storage$93 , \port$1091$0 , \port$1092$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1346$0 , \port$1350$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$1432$0 , \port$1432$7 , \port$1432$31 , \port$1438$0 , bus__addr
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$213$0 , csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 , \storage$84 
+, \storage$94 , \port$1095$0 , \port$1096$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1350$0 , \port$1354$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$1436$0 , \port$1436$7 , \port$1436$31 , \port$1442$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [7:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  reg [31:0] \$34 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   reg CNT_BUCKET_READS_r_stb;
   reg CNT_BUCKET_READS_w_stb;
   reg CNT_FAULTS_r_stb;
@@ -3457,60 +3490,94 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1091$0 ;
-  wire \port$1091$0 ;
-  input [7:0] \port$1092$0 ;
-  wire [7:0] \port$1092$0 ;
-  input \port$1346$0 ;
-  wire \port$1346$0 ;
+  input \port$1095$0 ;
+  wire \port$1095$0 ;
+  input [7:0] \port$1096$0 ;
+  wire [7:0] \port$1096$0 ;
   input \port$1350$0 ;
   wire \port$1350$0 ;
-  input [3:0] \port$1432$0 ;
-  wire [3:0] \port$1432$0 ;
-  input [15:0] \port$1432$31 ;
-  wire [15:0] \port$1432$31 ;
-  input [7:0] \port$1432$7 ;
-  wire [7:0] \port$1432$7 ;
-  input \port$1438$0 ;
-  wire \port$1438$0 ;
-  input \port$210$0 ;
-  wire \port$210$0 ;
+  input \port$1354$0 ;
+  wire \port$1354$0 ;
+  input [3:0] \port$1436$0 ;
+  wire [3:0] \port$1436$0 ;
+  input [15:0] \port$1436$31 ;
+  wire [15:0] \port$1436$31 ;
+  input [7:0] \port$1436$7 ;
+  wire [7:0] \port$1436$7 ;
+  input \port$1442$0 ;
+  wire \port$1442$0 ;
+  input \port$213$0 ;
+  wire \port$213$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  reg r_hold;
   input rst;
   wire rst;
   output [63:0] storage;
   wire [63:0] storage;
-  output [4:0] \storage$74 ;
-  wire [4:0] \storage$74 ;
-  output [7:0] \storage$75 ;
-  wire [7:0] \storage$75 ;
-  output [15:0] \storage$76 ;
-  wire [15:0] \storage$76 ;
-  output [63:0] \storage$78 ;
-  wire [63:0] \storage$78 ;
-  output [63:0] \storage$81 ;
-  wire [63:0] \storage$81 ;
+  output [4:0] \storage$75 ;
+  wire [4:0] \storage$75 ;
+  output [7:0] \storage$76 ;
+  wire [7:0] \storage$76 ;
+  output [15:0] \storage$77 ;
+  wire [15:0] \storage$77 ;
+  output [63:0] \storage$79 ;
+  wire [63:0] \storage$79 ;
   output [63:0] \storage$82 ;
   wire [63:0] \storage$82 ;
-  output [31:0] \storage$83 ;
-  wire [31:0] \storage$83 ;
-  output [7:0] \storage$93 ;
-  wire [7:0] \storage$93 ;
+  output [63:0] \storage$83 ;
+  wire [63:0] \storage$83 ;
+  output [31:0] \storage$84 ;
+  wire [31:0] \storage$84 ;
+  output [7:0] \storage$94 ;
+  wire [7:0] \storage$94 ;
   wire [31:0] value;
-  wire [31:0] \value$87 ;
   wire [31:0] \value$88 ;
   wire [31:0] \value$89 ;
   wire [31:0] \value$90 ;
   wire [31:0] \value$91 ;
   wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$34 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$3  = bus__addr[0] ? { 24'h000000, \storage$94  } : \value$93 ;
+  assign \$4  = bus__addr[0] ? \value$92  : \value$91 ;
+  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
+  assign \$6  = bus__addr[0] ? \value$90  : \value$89 ;
+  assign \$7  = bus__addr[0] ? \value$88  : value;
+  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
+  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
+  assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1354$0 , \port$1350$0  } : \storage$84 ;
+  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
+  assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
+  assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
+  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
+  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
+  assign \$17  = bus__addr[3] ? \$9  : \$16 ;
+  assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { \port$1436$31 , \port$1436$7 , \port$1436$0 , 2'h0, \port$213$0 , \port$1442$0  };
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1095$0 , 23'h000000, \port$1096$0  };
+  assign \$23  = bus__addr[1] ? \$21  : \$22 ;
+  assign \$24  = bus__addr[2] ? \$20  : \$23 ;
+  assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
+  assign \$26  = bus__addr[0] ? \storage$76  : { 3'h0, \storage$75  };
+  assign \$27  = bus__addr[1] ? \$25  : { 24'h000000, \$26  };
+  assign \$28  = bus__addr[0] ? storage[63:32] : storage[31:0];
+  assign \$29  = bus__addr[0] ? 32'd67371072 : 32'd540018700;
+  assign \$30  = bus__addr[1] ? \$28  : \$29 ;
+  assign \$31  = bus__addr[2] ? \$27  : \$30 ;
+  assign \$32  = bus__addr[3] ? \$24  : \$31 ;
+  assign \$33  = bus__addr[4] ? \$17  : \$32 ;
   \mmu.regs.decoder.reg_CNT_BUCKET_READS  reg_CNT_BUCKET_READS (
     .CNT_BUCKET_READS_w_stb(CNT_BUCKET_READS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_BUCKET_READS__value(\value$90 ),
+    .csr__CNT_BUCKET_READS__value(\value$91 ),
     .inc(csr__CNT_BUCKET_READS__inc),
     .rst(rst)
   );
@@ -3518,7 +3585,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_FAULTS_w_stb(CNT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_FAULTS__value(\value$89 ),
+    .csr__CNT_FAULTS__value(\value$90 ),
     .inc(csr__CNT_FAULTS__inc),
     .rst(rst)
   );
@@ -3526,7 +3593,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_PROT_FAULTS_w_stb(CNT_PROT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_PROT_FAULTS__value(\value$92 ),
+    .csr__CNT_PROT_FAULTS__value(\value$93 ),
     .inc(csr__CNT_PROT_FAULTS__inc),
     .rst(rst)
   );
@@ -3534,7 +3601,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_REQUESTS_w_stb(CNT_REQUESTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_REQUESTS__value(\value$91 ),
+    .csr__CNT_REQUESTS__value(\value$92 ),
     .inc(csr__CNT_REQUESTS__inc),
     .rst(rst)
   );
@@ -3550,7 +3617,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_TLB_MISS_w_stb(CNT_TLB_MISS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_TLB_MISS__value(\value$87 ),
+    .csr__CNT_TLB_MISS__value(\value$88 ),
     .inc(csr__CNT_TLB_MISS__inc),
     .rst(rst)
   );
@@ -3558,7 +3625,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_WALKS_w_stb(CNT_WALKS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_WALKS__value(\value$88 ),
+    .csr__CNT_WALKS__value(\value$89 ),
     .inc(csr__CNT_WALKS__inc),
     .rst(rst)
   );
@@ -3570,7 +3637,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
     .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
     .rst(rst),
-    .storage(\storage$81 )
+    .storage(\storage$82 )
   );
   \mmu.regs.decoder.reg_MEM_LEN  reg_MEM_LEN (
     .MEM_LEN_w_stb(MEM_LEN_w_stb),
@@ -3579,7 +3646,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .rst(rst),
-    .storage(\storage$83 )
+    .storage(\storage$84 )
   );
   \mmu.regs.decoder.reg_MEM_WDATA  reg_MEM_WDATA (
     .MEM_WDATA_HI_w_stb(MEM_WDATA_HI_w_stb),
@@ -3587,21 +3654,21 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$82 )
+    .storage(\storage$83 )
   );
   \mmu.regs.decoder.reg_NODE_ID  reg_NODE_ID (
     .NODE_ID_w_stb(NODE_ID_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$93 )
+    .storage(\storage$94 )
   );
   \mmu.regs.decoder.reg_OWNER_SEL  reg_OWNER_SEL (
     .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$76 )
+    .storage(\storage$77 )
   );
   \mmu.regs.decoder.reg_PT_BASE  reg_PT_BASE (
     .PT_BASE_HI_w_stb(PT_BASE_HI_w_stb),
@@ -3616,14 +3683,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$74 )
+    .storage(\storage$75 )
   );
   \mmu.regs.decoder.reg_PT_MAX_PROBES  reg_PT_MAX_PROBES (
     .PT_MAX_PROBES_w_stb(PT_MAX_PROBES_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$75 )
+    .storage(\storage$76 )
   );
   \mmu.regs.decoder.reg_TLB_INV_VPN  reg_TLB_INV_VPN (
     .TLB_INV_VPN_HI_w_stb(TLB_INV_VPN_HI_w_stb),
@@ -3631,634 +3698,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$78 )
+    .storage(\storage$79 )
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_BUCKETS_LOG2_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_BUCKETS_LOG2_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_MAX_PROBES_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_MAX_PROBES_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SEL_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SEL_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_GET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_GET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO0_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_STATUS_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_STATUS_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO0_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_RESOLVE_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          FAULT_RESOLVE_r_stb = bus__r_stb;
-    endcase
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     FAULT_RESOLVE_w_stb = 1'h0;
@@ -4547,16 +3988,6 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h12:
           MEM_WDATA_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO1_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
@@ -5057,16 +4488,6 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
           /* empty */;
       5'h17:
           MEM_RDATA_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO1_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
@@ -5671,18 +5092,6 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_BASE_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          PT_BASE_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     CNT_REQUESTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -6093,135 +5502,61 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
+    \$34  = bus__r_data;
+    if (\$2 ) begin
+      \$34  = \$33 ;
+    end
+    if (rst) begin
+      \$34  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO0_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          if (bus__r_stb) begin
-            \$1  = 32'd540018700;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = 32'd67371072;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = storage[31:0];
-          end
-      5'h03:
-          if (bus__r_stb) begin
-            \$1  = storage[63:32];
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = { 27'h0000000, \storage$74  };
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$75  };
-          end
-      5'h06:
-          /* empty */;
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = { 16'h0000, \storage$76  };
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = { \port$1091$0 , 23'h000000, \port$1092$0  };
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [31:0];
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [63:32];
-          end
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = { \port$1432$31 , \port$1432$7 , \port$1432$0 , 2'h0, \port$210$0 , \port$1438$0  };
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[31:0];
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[63:32];
-          end
-      5'h0f:
-          /* empty */;
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [31:0];
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [63:32];
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [31:0];
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [63:32];
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \storage$83 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$1350$0 , \port$1346$0  };
-          end
-      5'h16:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[31:0];
-          end
-      5'h17:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[63:32];
-          end
-      5'h18:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h19:
-          if (bus__r_stb) begin
-            \$1  = \value$87 ;
-          end
-      5'h1a:
-          if (bus__r_stb) begin
-            \$1  = \value$88 ;
-          end
-      5'h1b:
-          if (bus__r_stb) begin
-            \$1  = \value$89 ;
-          end
-      5'h1c:
-          if (bus__r_stb) begin
-            \$1  = \value$90 ;
-          end
-      5'h1d:
-          if (bus__r_stb) begin
-            \$1  = \value$91 ;
-          end
-      5'h1e:
-          if (bus__r_stb) begin
-            \$1  = \value$92 ;
-          end
-      5'h1f:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$93  };
-          end
+          INFO0_r_stb = bus__r_stb;
     endcase
-    if (rst) begin
-      \$1  = 32'd0;
-    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO0_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO1_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    INFO1_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BASE_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          PT_BASE_LO_r_stb = bus__r_stb;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
@@ -6263,29 +5598,677 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
           PT_BASE_HI_w_stb = bus__w_stb;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BUCKETS_LOG2_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_BUCKETS_LOG2_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_MAX_PROBES_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    PT_MAX_PROBES_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          r_hold = 1'h1;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          r_hold = 1'h1;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SEL_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_SEL_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_GET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    OWNER_GET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_VPN_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    TLB_INV_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_STATUS_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_STATUS_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_VADDR_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    FAULT_RESOLVE_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          FAULT_RESOLVE_r_stb = bus__r_stb;
+    endcase
+  end
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1091$0 , 23'h000000, \port$1092$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$1432$31 , \port$1432$7 , \port$1432$0 , 2'h0, \port$210$0 , \port$1438$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1350$0 , \port$1346$0  };
+  assign csr__OWNER_GET__r_data = { \port$1095$0 , 23'h000000, \port$1096$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$1436$31 , \port$1436$7 , \port$1436$0 , 2'h0, \port$213$0 , \port$1442$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1354$0 , \port$1350$0  };
   assign csr__PT_BASE__data = storage;
-  assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
-  assign csr__PT_MAX_PROBES__data = \storage$75 ;
+  assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
+  assign csr__PT_MAX_PROBES__data = \storage$76 ;
   assign csr__OWNER_SET__w_stb = OWNER_SET_w_stb;
   assign csr__OWNER_SET__w_data = bus__w_data;
-  assign csr__OWNER_SEL__data = \storage$76 ;
-  assign csr__TLB_INV_VPN__data = \storage$78 ;
+  assign csr__OWNER_SEL__data = \storage$77 ;
+  assign csr__TLB_INV_VPN__data = \storage$79 ;
   assign csr__TLB_INV__w_stb = TLB_INV_w_stb;
   assign csr__TLB_INV__w_data = bus__w_data;
   assign csr__FAULT_RESOLVE__w_stb = FAULT_RESOLVE_w_stb;
   assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
-  assign csr__MEM_ADDR__data = \storage$81 ;
-  assign csr__MEM_WDATA__data = \storage$82 ;
-  assign csr__MEM_LEN__data = \storage$83 ;
+  assign csr__MEM_ADDR__data = \storage$82 ;
+  assign csr__MEM_WDATA__data = \storage$83 ;
+  assign csr__MEM_LEN__data = \storage$84 ;
   assign csr__MEM_CTRL__w_stb = MEM_CTRL_w_stb;
   assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
-  assign csr__NODE_ID__data = \storage$93 ;
+  assign csr__NODE_ID__data = \storage$94 ;
 endmodule
 
 (* generator = "Amaranth" *)

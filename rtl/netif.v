@@ -530,9 +530,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$1850$0 (\$6 ),
-    .\port$1874$0 (\$7 ),
-    .\port$1898$0 (\$8 ),
+    .\port$1853$0 (\$6 ),
+    .\port$1877$0 (\$7 ),
+    .\port$1901$0 (\$8 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -738,7 +738,32 @@ endmodule
 module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc
 , csr__rx_dup__inc, bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  reg [31:0] \$26 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   output [31:0] bus__r_data;
@@ -803,6 +828,7 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   wire [2:0] \port$2$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  wire r_hold;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -840,7 +866,6 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$57 ;
   wire [31:0] \value$58 ;
   wire [31:0] \value$59 ;
   wire [31:0] \value$60 ;
@@ -857,89 +882,113 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   wire [31:0] \value$71 ;
   wire [31:0] \value$72 ;
   wire [31:0] \value$73 ;
+  wire [31:0] \value$74 ;
+  assign \$3  = bus__addr[0] ? \value$74  : \value$73 ;
+  assign \$4  = bus__addr[1] ? 32'd0 : \$3 ;
+  assign \$5  = bus__addr[0] ? \value$72  : \value$71 ;
+  assign \$6  = bus__addr[0] ? \value$70  : \value$69 ;
+  assign \$7  = bus__addr[1] ? \$5  : \$6 ;
+  assign \$8  = bus__addr[2] ? \$4  : \$7 ;
+  assign \$9  = bus__addr[3] ? 32'd0 : \$8 ;
+  assign \$10  = bus__addr[0] ? \value$68  : \value$67 ;
+  assign \$11  = bus__addr[0] ? \value$66  : \value$65 ;
+  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
+  assign \$13  = bus__addr[0] ? \value$64  : \value$63 ;
+  assign \$14  = bus__addr[0] ? \value$62  : \value$61 ;
+  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
+  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
+  assign \$17  = bus__addr[0] ? \value$60  : \value$59 ;
+  assign \$18  = bus__addr[0] ? \value$58  : value;
+  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
+  assign \$20  = bus__addr[0] ? 32'd0 : 32'd2048;
+  assign \$21  = bus__addr[0] ? 32'd4194320 : 32'd1024;
+  assign \$22  = bus__addr[1] ? \$20  : \$21 ;
+  assign \$23  = bus__addr[2] ? \$19  : \$22 ;
+  assign \$24  = bus__addr[3] ? \$16  : \$23 ;
+  assign \$25  = bus__addr[4] ? \$9  : \$24 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$26 ;
   \netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$73 ),
+    .csr__naks_received__value(\value$74 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$72 ),
+    .csr__naks_sent__value(\value$73 ),
     .inc(csr__naks_sent__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$64 ),
+    .csr__rx_acks__value(\value$65 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$66 ),
+    .csr__rx_drop_crc__value(\value$67 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$70 ),
+    .csr__rx_drop_malformed__value(\value$71 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$67 ),
+    .csr__rx_drop_misrouted__value(\value$68 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$71 ),
+    .csr__rx_drop_nobuf__value(\value$72 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$69 ),
+    .csr__rx_drop_oversize__value(\value$70 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$68 ),
+    .csr__rx_drop_truncated__value(\value$69 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$65 ),
+    .csr__rx_dup__value(\value$66 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$62 ),
+    .csr__rx_frames__value(\value$63 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$63 ),
+    .csr__rx_msgs__value(\value$64 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$60 ),
+    .csr__tx_acks__value(\value$61 ),
     .inc(csr__tx_acks__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$61 ),
+    .csr__tx_dropped__value(\value$62 ),
     .inc(csr__tx_dropped__inc),
     .rst(rst)
   );
@@ -951,22 +1000,82 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   );
   \netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$57 ),
+    .csr__tx_msgs__value(\value$58 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$58 ),
+    .csr__tx_retransmits__value(\value$59 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$59 ),
+    .csr__tx_timeouts__value(\value$60 ),
     .\port$2$0 (\port$2$0 ),
     .rst(rst)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_w_stb = bus__w_stb;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     tx_frames_r_stb = 1'h0;
@@ -1809,14 +1918,6 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -2093,159 +2194,20 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
-    casez (bus__addr)
-      5'h00:
-          if (bus__r_stb) begin
-            \$1  = id_read;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = config_read;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = 32'd2048;
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = \value$57 ;
-          end
-      5'h06:
-          if (bus__r_stb) begin
-            \$1  = \value$58 ;
-          end
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = \value$59 ;
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = \value$60 ;
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \value$61 ;
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \value$62 ;
-          end
-      5'h0b:
-          if (bus__r_stb) begin
-            \$1  = \value$63 ;
-          end
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = \value$64 ;
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = \value$65 ;
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = \value$66 ;
-          end
-      5'h0f:
-          if (bus__r_stb) begin
-            \$1  = \value$67 ;
-          end
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \value$68 ;
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \value$69 ;
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \value$70 ;
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \value$71 ;
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \value$72 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = \value$73 ;
-          end
-      default:
-          if (bus__r_stb) begin
-            \$1  = 32'd0;
-          end
-    endcase
-    if (rst) begin
-      \$1  = 32'd0;
+    \$26  = bus__r_data;
+    if (\$2 ) begin
+      \$26  = \$25 ;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    id_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    config_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    config_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    timeout_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    timeout_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_w_stb = bus__w_stb;
-    endcase
+    if (rst) begin
+      \$26  = 32'd0;
+    end
   end
   assign r_data = bus__r_data;
   assign csr__id__node_id__r_data = 8'h00;
   assign csr__id__n_nodes__r_data = 9'h004;
   assign csr__config__window__r_data = 16'h0010;
   assign csr__config__max_payload__r_data = 16'h0040;
+  assign r_hold = 1'h0;
   assign csr__timeout__r_data = 32'd2048;
   assign csr__tx_timeouts__inc = { 5'h00, \port$2$0  };
   assign config_read[31:16] = 16'h0040;
@@ -2253,6 +2215,8 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   assign id_read[16:8] = 9'h004;
   assign id_read[7:0] = 8'h00;
   assign id_read[31:17] = 15'h0000;
+  assign \$1  = 1'h1;
+  assign \$2  = bus__r_stb;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6202,7 +6166,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$1850$0 , \port$1874$0 , \port$1898$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$1853$0 , \port$1877$0 , \port$1901$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -6774,12 +6738,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   output [1:0] pick;
   reg [1:0] pick;
   reg pick_valid;
-  input \port$1850$0 ;
-  wire \port$1850$0 ;
-  input \port$1874$0 ;
-  wire \port$1874$0 ;
-  input \port$1898$0 ;
-  wire \port$1898$0 ;
+  input \port$1853$0 ;
+  wire \port$1853$0 ;
+  input \port$1877$0 ;
+  wire \port$1877$0 ;
+  input \port$1901$0 ;
+  wire \port$1901$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -6856,7 +6820,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$1898$0 , \port$1874$0 , \port$1850$0 , 1'h0 };
+  assign any_expired = | { \port$1901$0 , \port$1877$0 , \port$1853$0 , 1'h0 };
   assign \$14  = unsent >> pick;
   assign \$15  = unsent >> pick;
   assign \$16  = \$15  & retransmit;
@@ -7621,13 +7585,13 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1898$0 ) begin
+            if (\port$1901$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1874$0 ) begin
+            if (\port$1877$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1850$0 ) begin
+            if (\port$1853$0 ) begin
               go_back = 4'h2;
             end
           end
@@ -8091,7 +8055,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1898$0 , \port$1874$0 , \port$1850$0 , 1'h0 };
+  assign expired = { \port$1901$0 , \port$1877$0 , \port$1853$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;

