@@ -7,7 +7,9 @@ the RTL sends (decoded with ``firmware.protocol_codec``).
 * :class:`ReceiverModel`: the receive checks in the documented order (``docs/protocol.md``), the
   per-peer expected sequence numbers, delivery, duplicates and the counters.
 * :class:`SenderModel`: sequence numbers per peer, the retransmit window, cumulative acks and go-back-N;
-  it yields the frames the interface must send for a given scenario of acks and timeouts.
+  it yields the frames the interface must send for a given scenario of acks and timeouts, declares a
+  peer dead after ``retry_limit`` consecutive timeouts without ack progress, and resets a peer the way
+  firmware's ``peer_reset`` does.
 """
 
 from __future__ import annotations
@@ -104,6 +106,10 @@ class ReceiverModel:
                                         frame.vaddr, frame.length, frame.payload))
         return "deliver"
 
+    def reset_peer(self, peer):
+        """Firmware's peer reset: the next message expected from ``peer`` is sequence number 0 again."""
+        self.expected.pop(peer, None)
+
     def _drop(self, reason):
         self.counters[f"rx_drop_{reason}"] += 1
         return reason
@@ -115,25 +121,35 @@ class SenderModel:
 
     ``queue(msg)`` stores a message (a :class:`firmware.protocol_codec.Frame` without seq/ack) for
     ``msg.dst``; ``frames_to_send(peer)`` lists the sequence numbers the interface sends next (first
-    transmissions, or the whole window again after ``go_back``); ``ack(peer, value)`` releases frames.
+    transmissions, or the whole window again after ``go_back``); ``ack(peer, value)`` releases frames;
+    ``timeout(peer)`` is a retransmit timer expiry, ``reset_peer(peer)`` firmware's peer reset.
     """
     node_id: int
     window: int
+    retry_limit: int = 0
     base: dict = field(default_factory=dict)
     stored: dict = field(default_factory=dict)      # peer -> list of Frame, index 0 = seq base
     sent: dict = field(default_factory=dict)        # peer -> frames sent since base (since last go-back)
     retransmits: int = 0
     high: dict = field(default_factory=dict)
+    retries: dict = field(default_factory=dict)     # peer -> consecutive timeouts without ack progress
+    dead: set = field(default_factory=set)
+    counters: dict = field(default_factory=lambda: {"peers_dead": 0, "tx_dead_dropped": 0, "tx_flushed": 0})
 
     def can_queue(self, peer):
-        return len(self.stored.get(peer, [])) < self.window
+        return peer in self.dead or len(self.stored.get(peer, [])) < self.window
 
     def queue(self, frame: Frame):
+        """Store a message for ``frame.dst``; returns False if it was dropped (its peer is dead)."""
         peer = frame.dst
+        if peer in self.dead:
+            self.counters["tx_dead_dropped"] += 1
+            return False
         if not self.can_queue(peer):
             raise ValueError(f"window of peer {peer} is full")
         self.stored.setdefault(peer, []).append(frame)
         self.base.setdefault(peer, 0)
+        return True
 
     def next_frame(self, peer, ack_value=0):
         """The frame the interface sends next to ``peer`` (or None), as the codec would build it."""
@@ -162,8 +178,32 @@ class SenderModel:
         self.stored[peer] = stored[d:]
         self.sent[peer] = max(self.sent.get(peer, 0) - d, 0)
         self.high[peer] = max(self.high.get(peer, 0) - d, 0)
+        self.retries[peer] = 0
         return d
 
     def go_back(self, peer):
-        """Timeout or nak: send everything unacknowledged again."""
+        """Nak: send everything unacknowledged again."""
         self.sent[peer] = 0
+
+    def timeout(self, peer):
+        """The retransmit timer of ``peer`` expired: ``"go_back"``, or ``"dead"`` when this is its
+        ``retry_limit``-th consecutive expiry without ack progress (nothing is sent to it any more)."""
+        if peer in self.dead:
+            raise ValueError(f"peer {peer} is dead: its timer is stopped")
+        self.retries[peer] = self.retries.get(peer, 0) + 1
+        if self.retry_limit and self.retries[peer] >= self.retry_limit:
+            self.dead.add(peer)
+            self.counters["peers_dead"] += 1
+            return "dead"
+        self.go_back(peer)
+        return "go_back"
+
+    def reset_peer(self, peer):
+        """Firmware's peer reset: discard what is stored for ``peer``, clear its dead state, restart its
+        sequence numbers at 0. Returns the messages discarded (in sequence order)."""
+        flushed = self.stored.pop(peer, [])
+        self.counters["tx_flushed"] += len(flushed)
+        self.dead.discard(peer)
+        for state in (self.base, self.sent, self.high, self.retries):
+            state.pop(peer, None)
+        return flushed

@@ -9,7 +9,8 @@ dropped message) takes a header when the peer has a free slot that the sender is
 With ``cut_through`` the message counts as stored (``stored`` event: it may be sent) when its header is
 taken, and the read port tells the sender which of its beats are in (``data_ok``); without, after its
 last beat. A message for an unknown peer, for this node, or longer than ``max_payload`` is consumed with
-its data and counted as dropped.
+its data and counted as dropped; so is a message for a peer declared dead (``dead``, counted apart), so
+that the other peers' traffic does not wait behind it.
 
 The data memory has a synchronous read port (block RAM on an FPGA: ``window x max_payload`` bytes per
 peer): the sender gives the address of the beat it wants in the next cycle. The header memory
@@ -96,8 +97,11 @@ class MessageStore(wiring.Component):
     stored : Out(n_nodes)
         Event: the message for peer ``i`` may be sent (one-cycle pulse): its header was taken
         (``cut_through``) or its last beat was (store and forward).
-    tx_msgs, tx_dropped : Out(1)
-        Counter events: a message accepted into the buffer; a message dropped.
+    dead : In(n_nodes)
+        From the peer state: peer ``i`` is declared dead (its messages are dropped).
+    tx_msgs, tx_dropped, tx_dead_dropped : Out(1)
+        Counter events: a message accepted into the buffer; a message dropped as bad; a message dropped
+        because its peer is dead.
     """
 
     def __init__(self, params):
@@ -108,7 +112,8 @@ class MessageStore(wiring.Component):
             "tx": In(MessagePort(params.data_width)),
             "read": In(StoreReadSignature(params)),
             "peer": Out(params.node_bits), "slot": In(max(1, params.slot_bits)), "room": In(1),
-            "stored": Out(params.n_nodes), "tx_msgs": Out(1), "tx_dropped": Out(1),
+            "stored": Out(params.n_nodes), "dead": In(params.n_nodes),
+            "tx_msgs": Out(1), "tx_dropped": Out(1), "tx_dead_dropped": Out(1),
         })
 
     def elaborate(self, platform):
@@ -154,10 +159,11 @@ class MessageStore(wiring.Component):
         slot_busy = rd.busy & (rd.peer == in_peer) & (rd.slot == in_slot)
         with m.FSM(name="store"):
             with m.State("IDLE"):
-                with m.If(in_bad):
+                in_dead = self.dead.bit_select(in_peer, 1)
+                with m.If(in_bad | in_dead):
                     m.d.comb += tx.hdr.ready.eq(1)
                     with m.If(tx.hdr.valid):
-                        m.d.comb += self.tx_dropped.eq(1)
+                        m.d.comb += [self.tx_dropped.eq(in_bad), self.tx_dead_dropped.eq(~in_bad)]
                         with m.If(in_carries & (in_hdr.length != 0)):
                             m.next = "DRAIN"
                 with m.Elif(self.room & ~slot_busy):

@@ -25,7 +25,7 @@ This module wires them together and holds the counters and the CSR bank (``NETIF
 ``hw/network/registers.py``).
 """
 
-from amaranth import Module
+from amaranth import Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -37,13 +37,15 @@ from hw.network.message_store import MessageStore
 from hw.network.params import NetIfParams
 from hw.network.peer_state import PeerState
 from hw.network.receive_buffer import ReceiveBuffer
-from hw.network.registers import NETIF_COUNTERS, NETIF_REGISTERS
+from hw.network.registers import (FLUSH_STEP_WIDTH, NETIF_COUNTERS, NETIF_REGISTERS, PEER_DEAD_WORDS)
 from hw.protocol import MessagePort
 
 __all__ = ["NetIfParams", "NetIf", "default_netif"]
 
 # Events from the components to the peer state, by port name (the same name on both sides).
 _STORE_EVENTS = ("stored",)
+# Counters whose events are computed here, not taken from a component's port of the same name.
+_NETIF_EVENTS = ("tx_timeouts", "peers_dead", "tx_flushed")
 _SENDER_EVENTS = ("frame_started", "ack_sent", "nak_sent", "go_back")
 _RECEIVER_EVENTS = ("ack_in", "ack_value", "nak_in", "msg_in", "gap_in", "delivered")
 
@@ -72,7 +74,9 @@ class NetIf(wiring.Component):
         Frames from the wire. ``tready`` is always high (like a MAC); frames that cannot be stored are
         dropped.
     csr : In(CSRBusSignature(NETIF_REGISTERS.addr_width))
-        Identity, parameters and counters (``NETIF_REGISTERS``).
+        Identity, parameters, counters, dead peers and the peer reset (``NETIF_REGISTERS``).
+    irq : Out(1)
+        High while an event bit (``events``: a peer was declared dead) is set; firmware clears it.
     """
 
     def __init__(self, params):
@@ -86,6 +90,7 @@ class NetIf(wiring.Component):
             "m_axis": Out(AXIStreamSignature(w)),
             "s_axis": In(AXIStreamSignature(w)),
             "csr": In(CSRBusSignature(NETIF_REGISTERS.addr_width)),
+            "irq": Out(1),
         })
 
     def elaborate(self, platform):
@@ -112,6 +117,7 @@ class NetIf(wiring.Component):
             sender.nak.eq(peers.send_nak), sender.retransmit.eq(peers.send_retransmit),
             sender.unsent.eq(peers.unsent), sender.owed.eq(peers.owed), sender.expired.eq(peers.expired),
             peers.recv_peer.eq(receiver.src), receiver.expected.eq(peers.recv_expected),
+            store.dead.eq(peers.dead),
         ]
         for block, names in ((store, _STORE_EVENTS), (sender, _SENDER_EVENTS), (receiver, _RECEIVER_EVENTS)):
             for name in names:
@@ -125,16 +131,40 @@ class NetIf(wiring.Component):
         m.d.comb += [
             regs["id"].node_id.r_data.eq(p.node_id), regs["id"].n_nodes.r_data.eq(p.n_nodes),
             regs["config"].window.r_data.eq(p.window), regs["config"].max_payload.r_data.eq(p.max_payload),
-            regs["timeout"].r_data.eq(p.timeout),
+            regs["timeout"].r_data.eq(p.timeout), regs["retry_limit"].r_data.eq(p.retry_limit),
         ]
         for name, _ in NETIF_COUNTERS:
-            if name == "tx_timeouts":
+            if name in _NETIF_EVENTS:
                 continue
             block = next(b for b in (store, sender, receiver) if name in b.signature.members)
             m.d.comb += regs[name].inc.eq(getattr(block, name))
         # Several peers may time out in the same cycle: count them all.
         timeouts = [peers.timeouts[i] for i in range(p.n_nodes) if i != p.node_id]
         m.d.comb += regs["tx_timeouts"].inc.eq(sum(timeouts[1:], timeouts[0]))
+
+        # Dead peers. The events reach the counters and the event bit one cycle late, from registers (a
+        # counter's carry chain then starts at a flip-flop); firmware sees nothing of the delay.
+        peer_ids = [i for i in range(p.n_nodes) if i != p.node_id]
+        died = Signal(p.n_nodes)
+        n_died = Signal(8)
+        m.d.sync += [died.eq(peers.died), n_died.eq(sum(peers.died[i] for i in peer_ids))]
+        m.d.comb += [regs["peers_dead"].inc.eq(n_died), regs["events"].peer_dead.set.eq(died.any()),
+                     self.irq.eq(regs["events"].peer_dead.data)]
+        dead = peers.dead
+        for k in range(PEER_DEAD_WORDS):
+            lo, hi = 32 * k, min(32 * (k + 1), p.n_nodes)
+            if lo < hi:
+                m.d.comb += regs[f"peer_dead_{k}"].r_data.eq(dead[lo:hi])
+        # The peer reset, registered so that the CSR decode does not reach the peer state's registers.
+        reset = regs["peer_reset"]
+        flush = Signal(p.n_nodes)
+        reset_ok = reset.w_stb & (reset.w_data < p.n_nodes) & (reset.w_data != p.node_id)
+        m.d.sync += flush.eq(Mux(reset_ok, Const(1, p.n_nodes) << reset.w_data[:p.node_bits], 0))
+        m.d.comb += peers.flush.eq(flush)
+        # Discarded: what the reset drops, and a message whose storing ended after its peer died.
+        n_flushed = Signal(FLUSH_STEP_WIDTH)
+        m.d.sync += n_flushed.eq(peers.flushed + (store.stored & dead).any())
+        m.d.comb += regs["tx_flushed"].inc.eq(n_flushed)
         return m
 
 

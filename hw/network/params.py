@@ -40,6 +40,11 @@ class NetIfParams:
         ``tx`` (the frame pauses, ``tvalid`` low, when the next beat is not in yet). False: a message is
         sent only once it is completely stored (store and forward). The receive side is always store
         and forward (``docs/netif.md``, "Cut-through").
+    retry_limit : int
+        Dead-peer detection (0..255; 0: never, a peer is retried forever). A peer is declared dead at its
+        ``retry_limit``-th consecutive retransmit timeout without ack progress: nothing more is sent to it,
+        messages for it are dropped, and firmware sees it in the CSRs and on ``irq`` until it resets the
+        peer (``docs/netif.md``, "Dead peers").
     """
     node_id: int = 0
     n_nodes: int = 4
@@ -49,6 +54,7 @@ class NetIfParams:
     max_payload: int = 64
     rx_buffer_msgs: int = 4
     cut_through: bool = True
+    retry_limit: int = 0
 
     def __post_init__(self):
         def check_int(name, lo, hi):
@@ -65,6 +71,7 @@ class NetIfParams:
         check_int("rx_buffer_msgs", 1, 64)
         if not isinstance(self.cut_through, bool):
             raise TypeError(f"NetIfParams.cut_through must be a bool, not {self.cut_through!r}")
+        check_int("retry_limit", 0, 255)
 
     @property
     def beat_bytes(self):

@@ -6,6 +6,9 @@ One entry per node id (the entry of the interface's own id is never updated). Tr
 frames sent below it are retransmissions), the retransmit ``timer`` and ``expired`` (go back at the next
 frame boundary). Receive side: ``expected`` (next sequence number expected from the peer),
 ``ack_pending``, ``nak_pending`` and ``nak_done`` (a nak was already sent for the current gap).
+Dead-peer detection (``retry_limit`` > 0): ``retries`` (consecutive timeouts without ack progress) and
+the sticky ``dead`` bit, cleared only by a ``flush`` (firmware's peer reset), which also restarts both
+directions of the peer's transport at sequence number 0.
 
 The other components never see the registers: they send events (one bit per peer) and read what they
 need through query ports (a peer index in, that peer's values out), so the storage can later become a
@@ -55,14 +58,25 @@ class PeerState(wiring.Component):
         Event: that MSG frame was ahead of ``expected`` (a frame was lost: a nak is owed).
     delivered : In(n_nodes)
         Event: the in-order message from peer ``i`` was taken into the receive buffer (``expected += 1``).
+    flush : In(n_nodes)
+        Event: reset peer ``i`` (firmware): its stored messages are discarded, its dead bit cleared, and
+        both directions restart at sequence number 0 (``base``, ``expected`` and the rest zeroed).
     unsent : Out(n_nodes)
         Peer ``i`` has stored frames not sent since the last go-back.
     owed : Out(n_nodes)
-        Peer ``i`` wants a frame: unsent data, an owed ack or an owed nak.
+        Peer ``i`` wants a frame: unsent data, an owed ack or an owed nak (never while dead).
     expired : Out(n_nodes)
         Peer ``i`` timed out or was nak'ed: the sender must go back before its next frame.
     timeouts : Out(n_nodes)
-        Event: the retransmit timer of peer ``i`` expired in this cycle.
+        Event: the retransmit timer of peer ``i`` expired in this cycle (including the expiry that
+        declares it dead).
+    dead : Out(n_nodes)
+        Peer ``i`` has been declared dead (sticky until ``flush``): nothing is sent to it, its timer is
+        stopped and ``stored`` events for it are ignored (the netif counts them as flushed).
+    died : Out(n_nodes)
+        Event: peer ``i`` is declared dead in this cycle (``dead`` rises in the next).
+    flushed : Out(window_bits)
+        The number of stored messages a ``flush`` in this cycle discards (one peer flushed at a time).
     store_peer : In(node_bits)
         Query of the message store: the destination of the offered message.
     store_slot : Out(max(1, slot_bits))
@@ -93,8 +107,9 @@ class PeerState(wiring.Component):
         super().__init__({
             "stored": In(n), "frame_started": In(n), "go_back": In(n), "ack_sent": In(n), "nak_sent": In(n),
             "ack_in": In(n), "ack_value": In(SEQ_WIDTH), "nak_in": In(n), "msg_in": In(n), "gap_in": In(n),
-            "delivered": In(n),
-            "unsent": Out(n), "owed": Out(n), "expired": Out(n), "timeouts": Out(n),
+            "delivered": In(n), "flush": In(n),
+            "unsent": Out(n), "owed": Out(n), "expired": Out(n), "timeouts": Out(n), "dead": Out(n),
+            "died": Out(n), "flushed": Out(params.window_bits),
             "store_peer": In(node_w), "store_slot": Out(max(1, params.slot_bits)), "store_room": Out(1),
             "send_peer": In(node_w), "send_seq": Out(SEQ_WIDTH), "send_ack": Out(SEQ_WIDTH), "send_nak": Out(1),
             "send_retransmit": Out(1),
@@ -118,15 +133,17 @@ class PeerState(wiring.Component):
         ack_pending = per_peer("ack_pending", 1)
         nak_pending = per_peer("nak_pending", 1)
         nak_done = per_peer("nak_done", 1)
+        retries = per_peer("retries", range(max(2, p.retry_limit)))
+        dead = per_peer("dead", 1)
 
         for i in range(n):
             if i == p.node_id:
                 continue
             m.d.comb += [
                 self.unsent[i].eq(sent[i] < count[i]),
-                self.owed[i].eq((sent[i] < count[i]) | ack_pending[i] | nak_pending[i]),
+                self.owed[i].eq(((sent[i] < count[i]) | ack_pending[i] | nak_pending[i]) & ~dead[i]),
             ]
-        m.d.comb += self.expired.eq(Cat(*expired))
+        m.d.comb += [self.expired.eq(Cat(*expired)), self.dead.eq(Cat(*dead))]
 
         # Query ports.
         free_seq = base[self.store_peer] + count[self.store_peer]
@@ -142,54 +159,84 @@ class PeerState(wiring.Component):
 
         # One expression for the whole vector (the own id's bit a constant): a bit assigned alone would
         # become an input-less `always` block in the Verilog.
-        fires = [Const(0, 1) if i == p.node_id else Signal(name=f"timeout_fire_{i}") for i in range(n)]
-        m.d.comb += self.timeouts.eq(Cat(*fires))
+        def event_vector(name):
+            return [Const(0, 1) if i == p.node_id else Signal(name=f"{name}_{i}") for i in range(n)]
+        fires, dies = event_vector("timeout_fire"), event_vector("die")
+        m.d.comb += [self.timeouts.eq(Cat(*fires)), self.died.eq(Cat(*dies))]
+        flushed = []                       # per peer: what a flush of it discards (only one is flushed at a time)
         for i in range(n):
             if i == p.node_id:
                 continue
+            flush = self.flush[i]
+            # A message stored for a dead peer is not counted (the netif counts it as flushed).
+            stored = self.stored[i] & ~dead[i]
             # Transmit side: a cumulative ack within the window releases frames. Two stages, for timing: the
             # cycle of the ack computes how far it advances (subtract, window compare) into a register, the
             # next cycle applies it. Correct because acks come at least a frame (4 beats) apart, so no ack
             # is evaluated against a base the one before has not moved yet, and because in between `count`
-            # and `sent` only grow (stored, frame_started) or fall to 0 (go_back), which the applying
-            # stage handles as it did before.
+            # and `sent` only grow (stored, frame_started) or fall to 0 (go_back, flush), which the applying
+            # stage handles as it did before (a flush also drops the ack being evaluated).
             d = Signal(SEQ_WIDTH, name=f"ack_delta_{i}")
             adv = Signal(off_w, name=f"ack_adv_{i}")          # applied this cycle: last cycle's ack
             adv_next = Signal(off_w, name=f"ack_adv_next_{i}")
             nak_go = Signal(name=f"nak_go_{i}")                 # last cycle's nak, with frames left unacked
             m.d.comb += d.eq(self.ack_value - base[i])
-            with m.If(self.ack_in[i] & (d <= count[i])):
+            with m.If(self.ack_in[i] & (d <= count[i]) & ~flush):
                 m.d.comb += adv_next.eq(d[:off_w])
-            m.d.sync += [adv.eq(adv_next), nak_go.eq(self.nak_in[i] & (count[i] != adv_next))]
+            m.d.sync += [adv.eq(adv_next), nak_go.eq(self.nak_in[i] & (count[i] != adv_next) & ~flush)]
             s1 = sent[i] + self.frame_started[i]
             h1 = Mux(self.frame_started[i] & (high[i] <= sent[i]), sent[i] + 1, high[i])
-            m.d.sync += [
-                base[i].eq(base[i] + adv),
-                count[i].eq(count[i] - adv + self.stored[i]),
-                sent[i].eq(Mux(self.go_back[i], 0, Mux(s1 > adv, s1 - adv, 0))),
-                high[i].eq(Mux(h1 > adv, h1 - adv, 0)),
-            ]
-            # Retransmit timer: runs while frames are in flight, restarts on ack progress and go-back.
-            with m.If((sent[i] == 0) | (adv != 0) | self.go_back[i] | expired[i]):
+            flushed.append((flush, count[i] - adv + stored))
+            with m.If(flush):
+                m.d.sync += [base[i].eq(0), count[i].eq(0), sent[i].eq(0), high[i].eq(0)]
+            with m.Else():
+                m.d.sync += [
+                    base[i].eq(base[i] + adv),
+                    count[i].eq(count[i] - adv + stored),
+                    sent[i].eq(Mux(self.go_back[i], 0, Mux(s1 > adv, s1 - adv, 0))),
+                    high[i].eq(Mux(h1 > adv, h1 - adv, 0)),
+                ]
+            # Retransmit timer: runs while frames are in flight, restarts on ack progress and go-back;
+            # stopped while the peer is dead.
+            with m.If((sent[i] == 0) | (adv != 0) | self.go_back[i] | expired[i] | dead[i] | flush):
                 m.d.sync += timer[i].eq(0)
             with m.Elif(timer[i] == p.timeout - 1):
                 m.d.sync += timer[i].eq(0)
                 m.d.comb += fires[i].eq(1)
             with m.Else():
                 m.d.sync += timer[i].eq(timer[i] + 1)
-            with m.If(self.go_back[i]):
+            # Dead-peer detection: the retry_limit-th consecutive timeout without ack progress declares the
+            # peer dead instead of starting another go-back round.
+            last_try = Const(1) if p.retry_limit == 1 else (retries[i] == p.retry_limit - 1)
+            if p.retry_limit:
+                m.d.comb += dies[i].eq(fires[i] & last_try)
+                with m.If(flush | (adv != 0)):
+                    m.d.sync += retries[i].eq(0)
+                with m.Elif(fires[i] & ~last_try):
+                    m.d.sync += retries[i].eq(retries[i] + 1)
+                with m.If(flush):
+                    m.d.sync += dead[i].eq(0)
+                with m.Elif(dies[i]):
+                    m.d.sync += dead[i].eq(1)
+            with m.If(self.go_back[i] | flush):
                 m.d.sync += expired[i].eq(0)
-            with m.Elif(fires[i] | nak_go):
+            with m.Elif((fires[i] & ~dies[i]) | nak_go):
                 m.d.sync += expired[i].eq(1)
             # Receive side.
-            with m.If(self.delivered[i]):
-                m.d.sync += [expected[i].eq(expected[i] + 1), nak_done[i].eq(0)]
-            with m.If(self.msg_in[i]):
-                m.d.sync += ack_pending[i].eq(1)
-            with m.Elif(self.ack_sent[i]):
-                m.d.sync += ack_pending[i].eq(0)
-            with m.If(self.gap_in[i] & ~nak_done[i] & ~self.nak_sent[i]):
-                m.d.sync += nak_pending[i].eq(1)
-            with m.Elif(self.nak_sent[i]):
-                m.d.sync += [nak_pending[i].eq(0), nak_done[i].eq(1)]
+            with m.If(flush):
+                m.d.sync += [expected[i].eq(0), nak_done[i].eq(0), ack_pending[i].eq(0), nak_pending[i].eq(0)]
+            with m.Else():
+                with m.If(self.delivered[i]):
+                    m.d.sync += [expected[i].eq(expected[i] + 1), nak_done[i].eq(0)]
+                with m.If(self.msg_in[i]):
+                    m.d.sync += ack_pending[i].eq(1)
+                with m.Elif(self.ack_sent[i]):
+                    m.d.sync += ack_pending[i].eq(0)
+                with m.If(self.gap_in[i] & ~nak_done[i] & ~self.nak_sent[i]):
+                    m.d.sync += nak_pending[i].eq(1)
+                with m.Elif(self.nak_sent[i]):
+                    m.d.sync += [nak_pending[i].eq(0), nak_done[i].eq(1)]
+        for flush, value in flushed:
+            with m.If(flush):
+                m.d.comb += self.flushed.eq(value)
         return m

@@ -6,9 +6,10 @@ output ports of the emulated link and switch (``hw/network/link.py``, ``hw/netwo
 its own CSR space.
 """
 
-from hw.lib.csr import Counter, Field, R, Register, RegisterMap
+from hw.lib.csr import Action, Counter, Field, R, Register, RegisterMap, W1C
 
-__all__ = ["NETIF_COUNTERS", "NETIF_REGISTERS", "NETIF_COUNTER_BASE", "TIMEOUT_STEP_WIDTH", "LINK_COUNTERS",
+__all__ = ["NETIF_COUNTERS", "NETIF_REGISTERS", "NETIF_COUNTER_BASE", "TIMEOUT_STEP_WIDTH", "FLUSH_STEP_WIDTH",
+           "PEER_DEAD_BASE", "PEER_DEAD_WORDS", "LINK_COUNTERS",
            "SWITCH_COUNTERS", "SWITCH_PORT_COUNTERS"]
 
 #: Event counters of the network interface, ``(name, description)`` in register order.
@@ -31,15 +32,26 @@ NETIF_COUNTERS = (
     ("rx_drop_nobuf", "in-order message frames dropped: receive buffer full (sender retransmits)"),
     ("naks_sent", "frames sent carrying a nak (gap seen in a peer's sequence)"),
     ("naks_received", "naks received (each starts a go-back-N round)"),
+    ("peers_dead", "peers declared dead: retry_limit consecutive timeouts without ack progress"),
+    ("tx_dead_dropped", "component messages dropped: destination declared dead"),
+    ("tx_flushed", "stored messages discarded by a peer reset (or stored after their peer died)"),
 )
 
 #: Word address of the first counter register.
 NETIF_COUNTER_BASE = 0x04
 
-#: Width of the increment of ``tx_timeouts``: several peers' timers may expire in one cycle (up to 255).
+#: Width of the increment of ``tx_timeouts`` and ``peers_dead``: several peers' timers may expire in one
+#: cycle (up to 255).
 TIMEOUT_STEP_WIDTH = 8
+#: Width of the increment of ``tx_flushed``: a peer reset discards up to a window (4096) of messages,
+#: plus one stored for a dead peer in the same cycle.
+FLUSH_STEP_WIDTH = 14
+#: Word address of ``peer_dead_0``; ``peer_dead_<k>`` (k = 0..7) holds the dead bits of nodes 32k..32k+31.
+PEER_DEAD_BASE = 0x20
+PEER_DEAD_WORDS = 8
 
-#: The CSR register map of the network interface.
+_STEP_WIDTHS = {"tx_timeouts": TIMEOUT_STEP_WIDTH, "peers_dead": TIMEOUT_STEP_WIDTH, "tx_flushed": FLUSH_STEP_WIDTH}
+
 #: The CSR register map of the network interface. The decoder implements every register (``hw.lib.csr``
 #: kinds): the identity and parameters are read-only values, the counters are 32-bit event counters.
 NETIF_REGISTERS = RegisterMap("netif", [
@@ -50,9 +62,20 @@ NETIF_REGISTERS = RegisterMap("netif", [
         Field("window", 0, 16, "go-back-N window (frames per peer)", R()),
         Field("max_payload", 16, 16, "largest message payload in bytes", R()))),
     Register("timeout", 0x02, "r", "retransmit timeout in cycles", kind=R(32)),
+    Register("retry_limit", 0x03, "r", "consecutive timeouts without ack progress that declare a peer dead "
+             "(0: never)", kind=R(32)),
     *[Register(name, NETIF_COUNTER_BASE + i, "r", doc + " (32-bit, wraps)",
-               kind=Counter(32, step_width=TIMEOUT_STEP_WIDTH if name == "tx_timeouts" else 1))
+               kind=Counter(32, step_width=_STEP_WIDTHS.get(name, 1)))
       for i, (name, doc) in enumerate(NETIF_COUNTERS)],
+    Register("events", NETIF_COUNTER_BASE + len(NETIF_COUNTERS), "rw", "interrupt events (the NetIf's irq is "
+             "high while a bit is set)", fields=(
+        Field("peer_dead", 0, 1, "a peer was declared dead (see peer_dead_<k>); write 1 to clear", W1C()),)),
+    Register("peer_reset", NETIF_COUNTER_BASE + len(NETIF_COUNTERS) + 1, "w",
+             "write a node id: discard every message stored for that peer (counted in tx_flushed), clear its "
+             "dead bit and restart both directions of its transport at sequence 0 (the peer must be reset "
+             "for this node too); own or unknown ids are ignored", kind=Action(8)),
+    *[Register(f"peer_dead_{k}", PEER_DEAD_BASE + k, "r", f"bit i: node {32 * k} + i is declared dead "
+               "(sticky until peer_reset)", kind=R(32)) for k in range(PEER_DEAD_WORDS)],
 ])
 
 #: Counter output ports of a link (32-bit, wrapping).

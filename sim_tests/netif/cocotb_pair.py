@@ -39,7 +39,7 @@ def check_consistency(ctr, links, n_msgs, directions):
         # Every corrupted copy is caught by the CRC; nothing else may be dropped as bad.
         assert ctr[peer]["rx_drop_crc"] == lk["corrupted"], (peer, ctr[peer], lk)
         for bad in ("rx_drop_misrouted", "rx_drop_truncated", "rx_drop_oversize", "rx_drop_malformed",
-                    "tx_dropped"):
+                    "tx_dropped", "peers_dead", "tx_dead_dropped", "tx_flushed", "events"):
             assert c[bad] == 0, (s, bad, c)
         if lk["lost"] == 0 and lk["corrupted"] == 0 and lk["duplicated"] == 0 and lk["reordered"] == 0:
             assert ctr[peer]["rx_dup"] == 0, (peer, ctr[peer])

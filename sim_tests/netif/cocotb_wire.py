@@ -14,6 +14,7 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import Event, RisingEdge
+from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 from emu.models.transport import ReceiverModel
@@ -255,3 +256,137 @@ async def receive(dut):
         if model.expected.get(p, 0):
             assert last_ack.get(p) == model.expected[p], (p, last_ack, model.expected)
     dut._log.info("receive: %s; counters %s", kinds, model.counters)
+
+
+@cocotb.test(timeout_time=CFG.get("timeout_us", 100_000), timeout_unit="us")
+async def dead_peer(dut):
+    """A peer stops answering (it drops every frame) in the middle of random traffic to all peers with
+    loss on the others: after ``retry_limit`` consecutive timeouts the interface declares it dead (CSR bit,
+    event, irq, counter), stops sending to it, and drops the component's messages for it while the other
+    peers' traffic goes on; a peer reset discards exactly what the golden sender model says is left in its
+    window and restarts it at sequence 0, after which the revived peer gets new messages exactly once."""
+    from emu.cosim.csr_bus import CocotbCsrBus
+    from emu.models.transport import SenderModel
+    limit, timeout, window = P["retry_limit"], P["timeout"], P["window"]
+    assert limit > 0, "the configuration must set retry_limit"
+    rng = random.Random(SEED + 2)
+    src, sink = await setup(dut, rng, robust_sink=True)
+    bus = CocotbCsrBus(dut, dut.clk)
+    R = NETIF_REGISTERS.addr
+    drv = MsgDriver(dut, "tx", dut.clk, W, random.Random(rng.random()), idle_prob=0.2)
+    peers = [n for n in range(N_NODES) if n != NODE]
+    victim = rng.choice(peers)
+    kill_after = rng.randrange(3, 12)       # messages the victim gets before it dies
+    n_msgs = CFG["n_msgs"]
+    sent = {p: [] for p in peers}
+    for _ in range(n_msgs):
+        dst = rng.choice(peers)
+        msg = random_msg(rng, dst, MAXP)
+        sent[dst].append(msg)
+        drv.send(msg)
+    peer_rx = {p: ReceiverModel(node_id=p, n_nodes=N_NODES, max_payload=MAXP, beat_bytes=BB) for p in peers}
+    loss = CFG.get("test_loss", 0.05)
+    killed_at = kill_seq = dead_at = None
+    victim_sends = {}                       # seq -> transmissions after the kill
+    after_dead = 0                          # victim frames that started after the irq was seen
+    others_done = False
+
+    def now():
+        return int(get_sim_time(unit="ns")) // 10
+
+    start = now()
+    while not (others_done and dead_at is not None and drv.hdr.idle() and drv.data.idle()):
+        if sink.empty():
+            await RisingEdge(dut.clk)
+            cycle = now()
+            if dead_at is None and int(dut.irq.value):
+                dead_at = cycle
+            assert cycle - start < 300_000, ("no progress", dead_at,
+                                             {p: len(r.delivered) for p, r in peer_rx.items()})
+            continue
+        cycle = now()
+        raw = sink.recv_nowait()
+        f = codec.decode(raw, BB, MAXP)
+        assert f.src == NODE and f.dst in peers, f
+        if f.dst == victim and killed_at is None and f.type == codec.TYPE_MSG \
+                and len(peer_rx[victim].delivered) >= kill_after and f.seq == peer_rx[victim].expected.get(NODE, 0):
+            killed_at, kill_seq = cycle, f.seq
+        if f.dst == victim and killed_at is not None:
+            if f.type == codec.TYPE_MSG:
+                victim_sends[f.seq] = victim_sends.get(f.seq, 0) + 1
+            # A frame whose first beat left within a frame's time of the irq was already going out.
+            after_dead += dead_at is not None and cycle - dead_at > 2 * P.get("max_payload", 64) // BB + 8
+            continue                        # the dead peer answers nothing
+        if f.type == codec.TYPE_ACK:
+            continue
+        # Loss on the other peers only: the victim's timeouts then all come after the kill.
+        if f.dst != victim and rng.random() < loss:
+            continue
+        peer_rx[f.dst].on_bytes(raw)
+        ack = codec.Frame(dst=NODE, src=f.dst, type=codec.TYPE_ACK, ack=peer_rx[f.dst].expected.get(NODE, 0))
+        await src.send(codec.encode(ack, BB))
+        others_done = all(len(peer_rx[p].delivered) == len(sent[p]) for p in peers if p != victim)
+    assert killed_at is not None, "the victim never got its messages"
+    # Quiet period: nothing more goes to the dead peer.
+    for _ in range(3 * timeout):
+        await RisingEdge(dut.clk)
+        while not sink.empty():
+            f = codec.decode(sink.recv_nowait(), BB, MAXP)
+            after_dead += f.dst == victim
+    ctr = await read_counters(dut, "csr", dut.clk, NETIF_REGISTERS)
+    assert after_dead == 0, f"{after_dead} frames sent to the dead peer {victim}"
+    # The oldest unacknowledged frame went out once and was resent in each of the limit - 1 go-back rounds.
+    assert victim_sends.get(kill_seq) == limit, (victim_sends, kill_seq, limit)
+    # Detection within limit timeouts, each plus a window of frames (with the sink's backpressure).
+    bound = limit * (timeout + 3 * window * P.get("max_payload", 64) // BB + 100)
+    assert dead_at - killed_at <= bound, (dead_at - killed_at, bound)
+    assert ctr[f"peer_dead_{victim // 32}"] == 1 << victim % 32, ctr
+    assert (ctr["events"], ctr["peers_dead"], int(dut.irq.value)) == (1, 1, 1), ctr
+    # The golden sender model: the victim's accepted messages, acked up to the kill, limit timeouts.
+    accepted = len(sent[victim]) - ctr["tx_dead_dropped"]
+    assert ctr["tx_msgs"] == n_msgs - ctr["tx_dead_dropped"] and ctr["tx_dropped"] == 0, ctr
+    model = SenderModel(node_id=NODE, window=window, retry_limit=limit)
+    acked = 0                               # the peer's acks, in order, as the window needed them
+    for m in sent[victim][:accepted]:
+        if not model.can_queue(victim):
+            assert acked < kill_seq, f"the RTL took more than a window of unacknowledged messages for {victim}"
+            acked += 1
+            model.ack(victim, acked)
+        assert model.queue(codec.Frame(dst=victim, src=NODE, kind=m.kind, length=m.length))
+    model.ack(victim, kill_seq)
+    verdicts = [model.timeout(victim) for _ in range(limit)]
+    assert verdicts == ["go_back"] * (limit - 1) + ["dead"]
+    assert not model.queue(codec.Frame(dst=victim, src=NODE, kind=0))
+    # Firmware: reset the peer, clear the event.
+    await bus.write_reg("netif", R("peer_reset"), victim)
+    await bus.write_reg("netif", R("events"), 1)
+    flushed = model.reset_peer(victim)
+    for _ in range(4):
+        await RisingEdge(dut.clk)
+    after = await read_counters(dut, "csr", dut.clk, NETIF_REGISTERS)
+    assert after["tx_flushed"] == len(flushed) == accepted - kill_seq, (after, len(flushed), accepted, kill_seq)
+    assert (after[f"peer_dead_{victim // 32}"], after["events"], int(dut.irq.value)) == (0, 0, 0), after
+    # The revived peer (reset too) gets new messages from sequence 0, exactly once.
+    revived = ReceiverModel(node_id=victim, n_nodes=N_NODES, max_payload=MAXP, beat_bytes=BB)
+    fresh = [random_msg(rng, victim, MAXP) for _ in range(3 * window)]
+    for m in fresh:
+        drv.send(m)
+    seqs = []
+    while len(revived.delivered) < len(fresh):
+        raw = await sink.recv()
+        f = codec.decode(raw, BB, MAXP)
+        if f.dst != victim or f.type != codec.TYPE_MSG:
+            continue
+        seqs.append(f.seq)
+        if rng.random() < loss:
+            continue
+        revived.on_bytes(raw)
+        ack = codec.Frame(dst=NODE, src=victim, type=codec.TYPE_ACK, ack=revived.expected.get(NODE, 0))
+        await src.send(codec.encode(ack, BB))
+    assert min(seqs) == 0
+    for i, (g, m) in enumerate(zip(revived.delivered, fresh)):
+        assert (g.kind, g.status, g.tag, g.pid, g.vaddr, g.length, g.payload) == \
+               (m.kind, m.status, m.tag, m.pid, m.vaddr, m.length, m.payload), f"revived peer message {i}"
+    dut._log.info("dead_peer: victim %d killed at cycle %d (seq %d), declared dead %d cycles later; %d messages "
+                  "dropped, %d flushed", victim, killed_at, kill_seq, dead_at - killed_at, ctr["tx_dead_dropped"],
+                  after["tx_flushed"])

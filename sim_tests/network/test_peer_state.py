@@ -114,3 +114,93 @@ def test_receive_side_ack_and_nak_owed():
     assert (got["nak_sent"]["nak"], got["nak_sent"]["owed"]) == (0, 0)
     assert (got["same_gap"]["nak"], got["same_gap"]["owed"]) == (0, 1)
     assert (got["new_gap"]["nak"], got["new_gap"]["expected"]) == (1, 2)
+
+
+PD = NetIfParams(node_id=0, n_nodes=3, window=4, timeout=16, retry_limit=3)
+
+
+async def until_timeout(ctx, dut, limit=100):
+    """Ticks until the next timer expiry of any peer; returns (cycles waited, timeouts, died) of that cycle,
+    or (limit, 0, 0) if none came."""
+    for cycles in range(limit):
+        if ctx.get(dut.timeouts):
+            return cycles, ctx.get(dut.timeouts), ctx.get(dut.died)
+        await ctx.tick()
+    return limit, 0, 0
+
+
+def test_dead_peer_after_retry_limit_timeouts_and_flush():
+    """retry_limit consecutive timeouts without ack progress declare the peer dead (no go-back, no frames
+    owed, timer stopped); ack progress restarts the count; a flush discards the stored messages and
+    restarts the peer at sequence 0."""
+    dut = PeerState(PD)
+
+    async def bench(ctx):
+        got = {"fires": []}
+        for _ in range(3):
+            await pulse(ctx, dut, stored=1)
+        for _ in range(2):
+            await pulse(ctx, dut, frame_started=1)
+        # Two timeouts, each followed by a go-back and a resend of the oldest frame, then ack progress.
+        for _ in range(2):
+            got["fires"].append(await until_timeout(ctx, dut))
+            await ctx.tick()
+            await pulse(ctx, dut, go_back=1)
+            await pulse(ctx, dut, frame_started=1)
+        await pulse(ctx, dut, ack_in=1, ack_value=1)             # progress: the count starts again
+        await ctx.tick()
+        await pulse(ctx, dut, frame_started=1)                   # (the ack released the frame in flight)
+        for k in range(3):
+            got["fires"].append(await until_timeout(ctx, dut))
+            got[f"after_{k}"] = query(ctx, dut, 1)
+            await ctx.tick()
+            got[f"expired_{k}"] = query(ctx, dut, 1)
+            got[f"dead_{k}"] = ctx.get(dut.dead)
+            if k < 2:
+                await pulse(ctx, dut, go_back=1)
+                await pulse(ctx, dut, frame_started=1)
+        got["quiet"] = await until_timeout(ctx, dut, limit=5 * PD.timeout)   # the dead peer's timer is stopped
+        await pulse(ctx, dut, stored=1)                          # ignored while dead
+        got["dead_stored"] = query(ctx, dut, 1)
+        ctx.set(dut.flush, 1 << 1)
+        got["flushed"] = ctx.get(dut.flushed)
+        await ctx.tick()
+        ctx.set(dut.flush, 0)
+        got["after_flush"] = query(ctx, dut, 1)
+        got["dead_after_flush"] = ctx.get(dut.dead)
+        await pulse(ctx, dut, stored=1)
+        got["restart"] = query(ctx, dut, 1)
+        return got
+
+    got = simulate(dut, bench)
+    assert [f[1:] for f in got["fires"]] == [(2, 0)] * 4 + [(2, 2)], got["fires"]
+    assert all(f[0] < PD.timeout + 2 for f in got["fires"]), got["fires"]
+    # The first two timeouts after the progress go back (expired); the third declares the peer dead.
+    assert (got["expired_0"]["expired"], got["expired_1"]["expired"], got["dead_0"], got["dead_1"]) == (1, 1, 0, 0)
+    assert got["after_2"]["owed"] == 1 and got["dead_2"] == 1 << 1
+    assert (got["expired_2"]["expired"], got["expired_2"]["owed"], got["expired_2"]["unsent"]) == (0, 0, 1)
+    assert got["quiet"] == (5 * PD.timeout, 0, 0)
+    assert got["dead_stored"]["room"] == 1 and got["dead_stored"]["slot"] == got["expired_2"]["slot"]
+    # Three stored, one acked: two discarded; then sequence 0, slot 0, nothing owed, alive.
+    assert got["flushed"] == 2 and got["dead_after_flush"] == 0
+    assert got["after_flush"] == dict(slot=0, room=1, seq=0, ack=0, nak=0, retransmit=0, expected=0, unsent=0,
+                                      owed=0, expired=0)
+    assert (got["restart"]["slot"], got["restart"]["seq"], got["restart"]["unsent"]) == (1, 0, 1)
+
+
+def test_retry_limit_zero_never_declares_dead():
+    dut = PeerState(P)
+
+    async def bench(ctx):
+        await pulse(ctx, dut, stored=1)
+        await pulse(ctx, dut, frame_started=1)
+        fires = []
+        for _ in range(6):
+            fires.append(await until_timeout(ctx, dut))
+            await ctx.tick()
+            await pulse(ctx, dut, go_back=1)
+            await pulse(ctx, dut, frame_started=1)
+        return fires, ctx.get(dut.dead)
+
+    fires, dead = simulate(dut, bench)
+    assert [f[1:] for f in fires] == [(2, 0)] * 6 and dead == 0
