@@ -64,7 +64,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   input [12:0] csr__addr;
   wire [12:0] csr__addr;
   wire [4:0] \csr__addr$58 ;
-  wire [4:0] \csr__addr$68 ;
+  wire [5:0] \csr__addr$68 ;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire [31:0] \csr__r_data$61 ;
@@ -168,7 +168,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire \net_tx__hdr__ready$102 ;
   wire net_tx__hdr__valid;
   wire \net_tx__hdr__valid$101 ;
-  wire [4:0] netif__addr;
+  wire [5:0] netif__addr;
   wire [31:0] netif__r_data;
   wire netif__r_stb;
   wire [31:0] netif__w_data;
@@ -362,7 +362,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .rst(rst)
   );
   \memory_component.netif  netif (
-    .bus__addr(csr__addr[4:0]),
+    .bus__addr(csr__addr[5:0]),
     .bus__r_stb(\csr__r_stb$72 ),
     .bus__w_data(csr__w_data),
     .bus__w_stb(\csr__w_stb$76 ),
@@ -455,8 +455,8 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \csr__w_data$64  = csr__w_data;
   assign mmu__w_data = csr__w_data;
   assign mmu__w_stb = \csr__w_stb$66 ;
-  assign \csr__addr$68  = csr__addr[4:0];
-  assign netif__addr = csr__addr[4:0];
+  assign \csr__addr$68  = csr__addr[5:0];
+  assign netif__addr = csr__addr[5:0];
   assign \csr__r_data$71  = netif__r_data;
   assign netif__r_stb = \csr__r_stb$72 ;
   assign \csr__w_data$74  = csr__w_data;
@@ -554,7 +554,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   wire [31:0] mmu__w_data;
   output mmu__w_stb;
   wire mmu__w_stb;
-  wire [4:0] netif__addr;
+  wire [5:0] netif__addr;
   input [31:0] netif__r_data;
   wire [31:0] netif__r_data;
   output netif__r_stb;
@@ -570,7 +570,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   assign hit_mmu = ! bus__addr[12:5];
   assign mmu__r_stb = bus__r_stb & hit_mmu;
   assign mmu__w_stb = bus__w_stb & hit_mmu;
-  assign hit_netif = bus__addr[12:5] == 8'h80;
+  assign hit_netif = bus__addr[12:6] == 7'h40;
   assign netif__r_stb = bus__r_stb & hit_netif;
   assign netif__w_stb = bus__w_stb & hit_netif;
   always @* begin
@@ -603,7 +603,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   end
   assign mmu__addr = bus__addr[4:0];
   assign bus__w_data = mmu__w_data;
-  assign netif__addr = bus__addr[4:0];
+  assign netif__addr = bus__addr[5:0];
   assign netif__w_data = mmu__w_data;
 endmodule
 
@@ -10421,7 +10421,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3059$31 (req[110:31]),
+    .\port$3182$31 (req[110:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -12726,7 +12726,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$3059$31 , fault__pending, bus__addr);
+, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$3182$31 , fault__pending, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -12835,8 +12835,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$3059$31 ;
-  wire [79:0] \port$3059$31 ;
+  input [79:0] \port$3182$31 ;
+  wire [79:0] \port$3182$31 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12893,14 +12893,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$258$0 (fault__write),
-    .\port$2718$0 (owner_get_valid),
-    .\port$2719$0 (owner_get_node),
-    .\port$2973$0 (window__busy),
-    .\port$2977$0 (window__error),
-    .\port$3059$0 (fault__kind),
-    .\port$3059$31 (\port$3059$31 [15:0]),
-    .\port$3059$7 (fault__src),
-    .\port$3065$0 (fault__pending),
+    .\port$2841$0 (owner_get_valid),
+    .\port$2842$0 (owner_get_node),
+    .\port$3096$0 (window__busy),
+    .\port$3100$0 (window__error),
+    .\port$3182$0 (fault__kind),
+    .\port$3182$31 (\port$3182$31 [15:0]),
+    .\port$3182$7 (fault__src),
+    .\port$3188$0 (fault__pending),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -12916,7 +12916,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$3059$31 [79:16];
+      vaddr_shown = \port$3182$31 [79:16];
     end
   end
   assign csr__addr = bus__addr;
@@ -12940,9 +12940,9 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$3059$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$3059$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$3059$31 [15:0];
+  assign fault__vaddr = \port$3182$31 [79:16];
+  assign csr__FAULT_STATUS__r_data = { \port$3182$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
+  assign fault__pid = \port$3182$31 [15:0];
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12972,7 +12972,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$258$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 , \storage$84 
-, \storage$94 , \port$2718$0 , \port$2719$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2973$0 , \port$2977$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$3059$0 , \port$3059$7 , \port$3059$31 , \port$3065$0 , bus__addr
+, \storage$94 , \port$2841$0 , \port$2842$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3096$0 , \port$3100$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$3182$0 , \port$3182$7 , \port$3182$31 , \port$3188$0 , bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
@@ -13139,22 +13139,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire csr__TLB_INV__w_stb;
   input \port$258$0 ;
   wire \port$258$0 ;
-  input \port$2718$0 ;
-  wire \port$2718$0 ;
-  input [7:0] \port$2719$0 ;
-  wire [7:0] \port$2719$0 ;
-  input \port$2973$0 ;
-  wire \port$2973$0 ;
-  input \port$2977$0 ;
-  wire \port$2977$0 ;
-  input [3:0] \port$3059$0 ;
-  wire [3:0] \port$3059$0 ;
-  input [15:0] \port$3059$31 ;
-  wire [15:0] \port$3059$31 ;
-  input [7:0] \port$3059$7 ;
-  wire [7:0] \port$3059$7 ;
-  input \port$3065$0 ;
-  wire \port$3065$0 ;
+  input \port$2841$0 ;
+  wire \port$2841$0 ;
+  input [7:0] \port$2842$0 ;
+  wire [7:0] \port$2842$0 ;
+  input \port$3096$0 ;
+  wire \port$3096$0 ;
+  input \port$3100$0 ;
+  wire \port$3100$0 ;
+  input [3:0] \port$3182$0 ;
+  wire [3:0] \port$3182$0 ;
+  input [15:0] \port$3182$31 ;
+  wire [15:0] \port$3182$31 ;
+  input [7:0] \port$3182$7 ;
+  wire [7:0] \port$3182$7 ;
+  input \port$3188$0 ;
+  wire \port$3188$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -13197,7 +13197,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2977$0 , \port$2973$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3100$0 , \port$3096$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -13205,10 +13205,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { \port$3059$31 , \port$3059$7 , \port$3059$0 , 2'h0, \port$258$0 , \port$3065$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { \port$3182$31 , \port$3182$7 , \port$3182$0 , 2'h0, \port$258$0 , \port$3188$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2718$0 , 23'h000000, \port$2719$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2841$0 , 23'h000000, \port$2842$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -15896,9 +15896,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2718$0 , 23'h000000, \port$2719$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$3059$31 , \port$3059$7 , \port$3059$0 , 2'h0, \port$258$0 , \port$3065$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2977$0 , \port$2973$0  };
+  assign csr__OWNER_GET__r_data = { \port$2841$0 , 23'h000000, \port$2842$0  };
+  assign csr__FAULT_STATUS__r_data = { \port$3182$31 , \port$3182$7 , \port$3182$0 , 2'h0, \port$258$0 , \port$3188$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3100$0 , \port$3096$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -24937,15 +24937,30 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__payload, rx__hdr__ready, tx__hdr__valid, tx__hdr__ready, tx__data__ready
 , m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
-  wire \$1 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
+  wire [1:0] \$1 ;
+  wire [4:0] \$10 ;
+  reg [1:0] \$11 ;
+  reg [7:0] \$12 ;
+  reg [1:0] \$13 ;
+  reg [13:0] \$14 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire [2:0] \$6 ;
+  wire [2:0] \$7 ;
+  wire [1:0] \$8 ;
+  wire \$9 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
-  wire [1:0] \ack_in$113 ;
+  wire [1:0] \ack_in$115 ;
   wire [1:0] ack_sent;
-  wire [1:0] \ack_sent$107 ;
+  wire [1:0] \ack_sent$109 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$115 ;
+  wire [15:0] \ack_value$117 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -24977,8 +24992,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \buffer__commit_hdr.vaddr ;
   wire buffer__hdr_room;
   wire buffer__room;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
+  input [5:0] bus__addr;
+  wire [5:0] bus__addr;
   wire [31:0] bus__r_data;
   input bus__r_stb;
   wire bus__r_stb;
@@ -24988,16 +25003,23 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire [4:0] csr__addr;
+  wire [5:0] csr__addr;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   wire csr__naks_received__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  reg [7:0] csr__peers_dead__inc = 8'h00;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
+  wire [31:0] csr__retry_limit__r_data;
   wire csr__rx_acks__inc;
   wire csr__rx_drop_crc__inc;
   wire csr__rx_drop_malformed__inc;
@@ -25010,24 +25032,35 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
   wire csr__tx_acks__inc;
+  wire csr__tx_dead_dropped__inc;
   wire csr__tx_dropped__inc;
+  reg [13:0] csr__tx_flushed__inc = 14'h0000;
   wire csr__tx_frames__inc;
   wire csr__tx_msgs__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
+  wire [1:0] dead;
+  wire [1:0] \dead$103 ;
   wire [1:0] delivered;
-  wire [1:0] \delivered$123 ;
+  wire [1:0] \delivered$125 ;
+  reg [1:0] died = 2'h0;
+  wire [1:0] \died$193 ;
   wire [15:0] expected;
   wire [1:0] expired;
   wire [1:0] \expired$97 ;
+  reg [1:0] flush = 2'h0;
+  (* init = 2'h0 *)
+  wire [1:0] \flush$188 ;
+  wire [3:0] flushed;
   wire [1:0] frame_started;
-  wire [1:0] \frame_started$105 ;
+  wire [1:0] \frame_started$107 ;
   wire [1:0] gap_in;
-  wire [1:0] \gap_in$121 ;
+  wire [1:0] \gap_in$123 ;
   wire [1:0] go_back;
-  wire [1:0] \go_back$111 ;
+  wire [1:0] \go_back$113 ;
+  wire irq;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
   wire [63:0] \m_axis__tdata$27 ;
@@ -25044,12 +25077,16 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire m_axis__tvalid;
   wire \m_axis__tvalid$35 ;
   wire [1:0] msg_in;
-  wire [1:0] \msg_in$119 ;
+  wire [1:0] \msg_in$121 ;
+  (* init = 8'h00 *)
+  wire [7:0] n_died;
+  (* init = 14'h0000 *)
+  wire [13:0] n_flushed;
   wire nak;
   wire [1:0] nak_in;
-  wire [1:0] \nak_in$117 ;
+  wire [1:0] \nak_in$119 ;
   wire [1:0] nak_sent;
-  wire [1:0] \nak_sent$109 ;
+  wire [1:0] \nak_sent$111 ;
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
@@ -25218,7 +25255,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire store_room;
   wire [2:0] store_slot;
   wire [1:0] stored;
-  wire [1:0] \stored$103 ;
+  wire [1:0] \stored$105 ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -25287,6 +25324,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire tx__hdr__valid;
   wire \tx__hdr__valid$11 ;
   wire tx_acks;
+  wire tx_dead_dropped;
   wire tx_dropped;
   wire tx_frames;
   wire tx_msgs;
@@ -25324,14 +25362,34 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
+  assign csr__events__peer_dead__set = | died;
+  assign \$2  = bus__w_data[7:0] < 2'h2;
+  assign \$3  = csr__peer_reset__w_stb & \$2 ;
+  assign \$4  = bus__w_data[7:0] != 1'h1;
+  assign \$5  = \$3  & \$4 ;
+  assign \$6  = 1'h1 << bus__w_data[0];
+  assign \$7  = \$5  ? \$6  : 3'h0;
+  assign \$10  = flushed + 1'h0;
+  always @(posedge clk)
+    died <= \$11 ;
+  always @(posedge clk)
+    csr__peers_dead__inc <= \$12 ;
+  always @(posedge clk)
+    flush <= \$13 ;
+  always @(posedge clk)
+    csr__tx_flushed__inc <= \$14 ;
   \memory_component.netif.csr_dec  csr_dec (
+    .bits(irq),
     .bus__addr(bus__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(bus__r_stb),
+    .bus__w_data(bus__w_data),
     .bus__w_stb(bus__w_stb),
     .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
     .csr__naks_received__inc(csr__naks_received__inc),
     .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__peers_dead__inc(csr__peers_dead__inc),
     .csr__rx_acks__inc(csr__rx_acks__inc),
     .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
     .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
@@ -25343,11 +25401,14 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__rx_frames__inc(csr__rx_frames__inc),
     .csr__rx_msgs__inc(csr__rx_msgs__inc),
     .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dead_dropped__inc(csr__tx_dead_dropped__inc),
     .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_flushed__inc(csr__tx_flushed__inc),
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3214$0 (\$1 ),
+    .peer_reset_w_stb(csr__peer_reset__w_stb),
+    .\port$3348$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -25356,7 +25417,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_0(\$2 ),
+    .expired_0(\$16 ),
+    .flush(flush),
+    .flushed(flushed),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -25376,7 +25439,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_0(\$1 ),
+    .timeout_fire_0(\$15 ),
     .unsent(unsent)
   );
   \memory_component.netif.receiver  receiver (
@@ -25450,7 +25513,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$3232$0 (\$2 ),
+    .\port$3367$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -25485,9 +25548,38 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
+    .tx_dead_dropped(csr__tx_dead_dropped__inc),
     .tx_dropped(csr__tx_dropped__inc),
     .tx_msgs(csr__tx_msgs__inc)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$11  = 2'h0;
+    if (rst) begin
+      \$11  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$12  = { 6'h00, \$1  };
+    if (rst) begin
+      \$12  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$13  = \$7 [1:0];
+    if (rst) begin
+      \$13  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$14  = { 9'h000, \$10  };
+    if (rst) begin
+      \$14  = 14'h0000;
+    end
+  end
   assign \tx__data__payload$1  = tx__data__payload;
   assign \tx__data__ready$3  = tx__data__ready;
   assign \tx__data__valid$5  = tx__data__valid;
@@ -25538,21 +25630,23 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign send_retransmit = retransmit;
   assign \unsent$93  = unsent;
   assign \owed$95  = owed;
-  assign expired = { 1'h0, \$2  };
-  assign \expired$97  = { 1'h0, \$2  };
+  assign expired = { 1'h0, \$16  };
+  assign \expired$97  = { 1'h0, \$16  };
   assign src = recv_peer;
   assign recv_expected = expected;
-  assign \stored$103  = stored;
-  assign \frame_started$105  = frame_started;
-  assign \ack_sent$107  = ack_sent;
-  assign \nak_sent$109  = nak_sent;
-  assign \go_back$111  = go_back;
-  assign \ack_in$113  = ack_in;
-  assign \ack_value$115  = ack_value;
-  assign \nak_in$117  = nak_in;
-  assign \msg_in$119  = msg_in;
-  assign \gap_in$121  = gap_in;
-  assign \delivered$123  = delivered;
+  assign dead = 2'h0;
+  assign \dead$103  = 2'h0;
+  assign \stored$105  = stored;
+  assign \frame_started$107  = frame_started;
+  assign \ack_sent$109  = ack_sent;
+  assign \nak_sent$111  = nak_sent;
+  assign \go_back$113  = go_back;
+  assign \ack_in$115  = ack_in;
+  assign \ack_value$117  = ack_value;
+  assign \nak_in$119  = nak_in;
+  assign \msg_in$121  = msg_in;
+  assign \gap_in$123  = gap_in;
+  assign \delivered$125  = delivered;
   assign csr__addr = bus__addr;
   assign bus__r_data = csr__r_data;
   assign csr__r_stb = bus__r_stb;
@@ -25563,6 +25657,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__retry_limit__r_data = 32'd0;
   assign tx_frames = csr__tx_frames__inc;
   assign tx_msgs = csr__tx_msgs__inc;
   assign tx_retransmits = csr__tx_retransmits__inc;
@@ -25580,8 +25675,16 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$1  };
-  assign timeouts = { 1'h0, \$1  };
+  assign tx_dead_dropped = csr__tx_dead_dropped__inc;
+  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
+  assign timeouts = { 1'h0, \$15  };
+  assign n_died = csr__peers_dead__inc;
+  assign csr__events__peer_dead__data = irq;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign \flush$188  = flush;
+  assign n_flushed = csr__tx_flushed__inc;
+  assign \died$193  = 2'h0;
+  assign csr__peer_reset__w_data = bus__w_data[7:0];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \tx__data__payload$1.data  = tx__data__payload[63:0];
@@ -25650,12 +25753,15 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
+  assign \$1  = 2'h0;
+  assign \$8  = 2'h0;
+  assign \$9  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3214$0 , bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
+module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc
+, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc, \port$3348$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
   wire [31:0] \$11 ;
@@ -25674,20 +25780,38 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   wire [31:0] \$23 ;
   wire [31:0] \$24 ;
   wire [31:0] \$25 ;
-  reg [31:0] \$26 ;
+  wire [31:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
   wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [31:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [31:0] \$39 ;
   wire [31:0] \$4 ;
+  reg [31:0] \$40 ;
   wire [31:0] \$5 ;
   wire [31:0] \$6 ;
   wire [31:0] \$7 ;
   wire [31:0] \$8 ;
   wire [31:0] \$9 ;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
+  output bits;
+  wire bits;
+  input [5:0] bus__addr;
+  wire [5:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
@@ -25697,12 +25821,28 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg config_w_stb;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   input csr__naks_received__inc;
   wire csr__naks_received__inc;
   input csr__naks_sent__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [31:0] csr__peer_dead_1__r_data;
+  wire [31:0] csr__peer_dead_2__r_data;
+  wire [31:0] csr__peer_dead_3__r_data;
+  wire [31:0] csr__peer_dead_4__r_data;
+  wire [31:0] csr__peer_dead_5__r_data;
+  wire [31:0] csr__peer_dead_6__r_data;
+  wire [31:0] csr__peer_dead_7__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  input [7:0] csr__peers_dead__inc;
+  wire [7:0] csr__peers_dead__inc;
+  wire [31:0] csr__retry_limit__r_data;
   input csr__rx_acks__inc;
   wire csr__rx_acks__inc;
   input csr__rx_drop_crc__inc;
@@ -25726,8 +25866,12 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   wire [31:0] csr__timeout__r_data;
   input csr__tx_acks__inc;
   wire csr__tx_acks__inc;
+  input csr__tx_dead_dropped__inc;
+  wire csr__tx_dead_dropped__inc;
   input csr__tx_dropped__inc;
   wire csr__tx_dropped__inc;
+  input [13:0] csr__tx_flushed__inc;
+  wire [13:0] csr__tx_flushed__inc;
   input csr__tx_frames__inc;
   wire csr__tx_frames__inc;
   input csr__tx_msgs__inc;
@@ -25735,6 +25879,9 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   input csr__tx_retransmits__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
+  reg events_r_stb;
+  wire [31:0] events_read;
+  reg events_w_stb;
   reg id_r_stb;
   wire [31:0] id_read;
   reg id_w_stb;
@@ -25742,11 +25889,34 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3214$0 ;
-  wire \port$3214$0 ;
+  reg peer_dead_0_r_stb;
+  reg peer_dead_0_w_stb;
+  reg peer_dead_1_r_stb;
+  reg peer_dead_1_w_stb;
+  reg peer_dead_2_r_stb;
+  reg peer_dead_2_w_stb;
+  reg peer_dead_3_r_stb;
+  reg peer_dead_3_w_stb;
+  reg peer_dead_4_r_stb;
+  reg peer_dead_4_w_stb;
+  reg peer_dead_5_r_stb;
+  reg peer_dead_5_w_stb;
+  reg peer_dead_6_r_stb;
+  reg peer_dead_6_w_stb;
+  reg peer_dead_7_r_stb;
+  reg peer_dead_7_w_stb;
+  reg peer_reset_r_stb;
+  output peer_reset_w_stb;
+  reg peer_reset_w_stb;
+  reg peers_dead_r_stb;
+  reg peers_dead_w_stb;
+  input \port$3348$0 ;
+  wire \port$3348$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
-  wire r_hold;
+  reg r_hold;
+  reg retry_limit_r_stb;
+  reg retry_limit_w_stb;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -25773,8 +25943,12 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg timeout_w_stb;
   reg tx_acks_r_stb;
   reg tx_acks_w_stb;
+  reg tx_dead_dropped_r_stb;
+  reg tx_dead_dropped_w_stb;
   reg tx_dropped_r_stb;
   reg tx_dropped_w_stb;
+  reg tx_flushed_r_stb;
+  reg tx_flushed_w_stb;
   reg tx_frames_r_stb;
   reg tx_frames_w_stb;
   reg tx_msgs_r_stb;
@@ -25784,130 +25958,166 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$58 ;
-  wire [31:0] \value$59 ;
-  wire [31:0] \value$60 ;
-  wire [31:0] \value$61 ;
-  wire [31:0] \value$62 ;
-  wire [31:0] \value$63 ;
-  wire [31:0] \value$64 ;
-  wire [31:0] \value$65 ;
-  wire [31:0] \value$66 ;
-  wire [31:0] \value$67 ;
-  wire [31:0] \value$68 ;
-  wire [31:0] \value$69 ;
-  wire [31:0] \value$70 ;
-  wire [31:0] \value$71 ;
-  wire [31:0] \value$72 ;
-  wire [31:0] \value$73 ;
-  wire [31:0] \value$74 ;
-  assign \$3  = bus__addr[0] ? \value$74  : \value$73 ;
-  assign \$4  = bus__addr[1] ? 32'd0 : \$3 ;
-  assign \$5  = bus__addr[0] ? \value$72  : \value$71 ;
-  assign \$6  = bus__addr[0] ? \value$70  : \value$69 ;
-  assign \$7  = bus__addr[1] ? \$5  : \$6 ;
-  assign \$8  = bus__addr[2] ? \$4  : \$7 ;
-  assign \$9  = bus__addr[3] ? 32'd0 : \$8 ;
-  assign \$10  = bus__addr[0] ? \value$68  : \value$67 ;
-  assign \$11  = bus__addr[0] ? \value$66  : \value$65 ;
-  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
-  assign \$13  = bus__addr[0] ? \value$64  : \value$63 ;
-  assign \$14  = bus__addr[0] ? \value$62  : \value$61 ;
-  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
-  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
-  assign \$17  = bus__addr[0] ? \value$60  : \value$59 ;
-  assign \$18  = bus__addr[0] ? \value$58  : value;
-  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
-  assign \$20  = bus__addr[0] ? 32'd0 : 32'd2048;
-  assign \$21  = bus__addr[0] ? 32'd4194312 : 32'd513;
-  assign \$22  = bus__addr[1] ? \$20  : \$21 ;
-  assign \$23  = bus__addr[2] ? \$19  : \$22 ;
-  assign \$24  = bus__addr[3] ? \$16  : \$23 ;
-  assign \$25  = bus__addr[4] ? \$9  : \$24 ;
+  wire [31:0] \value$100 ;
+  wire [31:0] \value$101 ;
+  wire [31:0] \value$102 ;
+  wire [31:0] \value$103 ;
+  wire [31:0] \value$104 ;
+  wire [31:0] \value$105 ;
+  wire [31:0] \value$106 ;
+  wire [31:0] \value$107 ;
+  wire [31:0] \value$108 ;
+  wire [31:0] \value$89 ;
+  wire [31:0] \value$90 ;
+  wire [31:0] \value$91 ;
+  wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
+  wire [31:0] \value$94 ;
+  wire [31:0] \value$95 ;
+  wire [31:0] \value$96 ;
+  wire [31:0] \value$97 ;
+  wire [31:0] \value$98 ;
+  wire [31:0] \value$99 ;
   always @(posedge clk)
-    bus__r_data <= \$26 ;
+    bus__r_data <= \$40 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$12  = bus__addr[0] ? events_read : \value$108 ;
+  assign \$13  = bus__addr[1] ? 32'd0 : \$12 ;
+  assign \$14  = bus__addr[2] ? 32'd0 : \$13 ;
+  assign \$15  = bus__addr[0] ? \value$107  : \value$106 ;
+  assign \$16  = bus__addr[0] ? \value$105  : \value$104 ;
+  assign \$17  = bus__addr[1] ? \$15  : \$16 ;
+  assign \$18  = bus__addr[0] ? \value$103  : \value$102 ;
+  assign \$19  = bus__addr[0] ? \value$101  : \value$100 ;
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[2] ? \$17  : \$20 ;
+  assign \$22  = bus__addr[3] ? \$14  : \$21 ;
+  assign \$23  = bus__addr[0] ? \value$99  : \value$98 ;
+  assign \$24  = bus__addr[0] ? \value$97  : \value$96 ;
+  assign \$25  = bus__addr[1] ? \$23  : \$24 ;
+  assign \$26  = bus__addr[0] ? \value$95  : \value$94 ;
+  assign \$27  = bus__addr[0] ? \value$93  : \value$92 ;
+  assign \$28  = bus__addr[1] ? \$26  : \$27 ;
+  assign \$29  = bus__addr[2] ? \$25  : \$28 ;
+  assign \$30  = bus__addr[0] ? \value$91  : \value$90 ;
+  assign \$31  = bus__addr[0] ? \value$89  : value;
+  assign \$32  = bus__addr[1] ? \$30  : \$31 ;
+  assign \$33  = bus__addr[0] ? 32'd0 : 32'd2048;
+  assign \$34  = bus__addr[0] ? 32'd4194312 : 32'd513;
+  assign \$35  = bus__addr[1] ? \$33  : \$34 ;
+  assign \$36  = bus__addr[2] ? \$32  : \$35 ;
+  assign \$37  = bus__addr[3] ? \$29  : \$36 ;
+  assign \$38  = bus__addr[4] ? \$22  : \$37 ;
+  assign \$39  = bus__addr[5] ? 32'd0 : \$38 ;
+  \memory_component.netif.csr_dec.reg_events  reg_events (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
   \memory_component.netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$74 ),
+    .csr__naks_received__value(\value$105 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$73 ),
+    .csr__naks_sent__value(\value$104 ),
     .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_peers_dead  reg_peers_dead (
+    .clk(clk),
+    .csr__peers_dead__value(\value$106 ),
+    .inc(csr__peers_dead__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$65 ),
+    .csr__rx_acks__value(\value$96 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$67 ),
+    .csr__rx_drop_crc__value(\value$98 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$71 ),
+    .csr__rx_drop_malformed__value(\value$102 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$68 ),
+    .csr__rx_drop_misrouted__value(\value$99 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$72 ),
+    .csr__rx_drop_nobuf__value(\value$103 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$70 ),
+    .csr__rx_drop_oversize__value(\value$101 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$69 ),
+    .csr__rx_drop_truncated__value(\value$100 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$66 ),
+    .csr__rx_dup__value(\value$97 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$63 ),
+    .csr__rx_frames__value(\value$94 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$64 ),
+    .csr__rx_msgs__value(\value$95 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$61 ),
+    .csr__tx_acks__value(\value$92 ),
     .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_dead_dropped  reg_tx_dead_dropped (
+    .clk(clk),
+    .csr__tx_dead_dropped__value(\value$107 ),
+    .inc(csr__tx_dead_dropped__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$62 ),
+    .csr__tx_dropped__value(\value$93 ),
     .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_flushed  reg_tx_flushed (
+    .clk(clk),
+    .csr__tx_flushed__value(\value$108 ),
+    .inc(csr__tx_flushed__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_frames  reg_tx_frames (
@@ -25918,1223 +26128,3131 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   );
   \memory_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$58 ),
+    .csr__tx_msgs__value(\value$89 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$59 ),
+    .csr__tx_retransmits__value(\value$90 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$60 ),
-    .\port$3214$0 (\port$3214$0 ),
+    .csr__tx_timeouts__value(\value$91 ),
+    .\port$3348$0 (\port$3348$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    id_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    config_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    config_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    timeout_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    timeout_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_frames_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_frames_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_msgs_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_msgs_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_retransmits_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_retransmits_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_timeouts_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_timeouts_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    tx_acks_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          tx_acks_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     tx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
+          /* empty */;
+      6'h08:
           tx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     tx_dropped_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_frames_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_frames_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_msgs_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_acks_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_dup_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_dup_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_crc_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_misrouted_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_truncated_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_oversize_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     rx_drop_nobuf_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     naks_sent_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     naks_sent_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     naks_received_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     naks_received_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$26  = bus__r_data;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peers_dead_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peers_dead_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_dead_dropped_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_dead_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_flushed_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_flushed_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    events_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    events_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_reset_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_reset_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_0_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_0_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_1_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_1_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_2_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_2_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_3_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_3_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_4_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_4_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_5_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_5_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_6_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_6_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_7_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    peer_dead_7_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$40  = bus__r_data;
     if (\$2 ) begin
-      \$26  = \$25 ;
+      \$40  = \$39 ;
     end
     if (rst) begin
-      \$26  = 32'd0;
+      \$40  = 32'd0;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          timeout_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    retry_limit_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    retry_limit_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          tx_acks_r_stb = bus__r_stb;
+    endcase
   end
   assign r_data = bus__r_data;
   assign csr__id__node_id__r_data = 8'h01;
   assign csr__id__n_nodes__r_data = 9'h002;
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
-  assign r_hold = 1'h0;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3214$0  };
+  assign csr__retry_limit__r_data = 32'd0;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign csr__peer_dead_1__r_data = 32'd0;
+  assign csr__peer_dead_2__r_data = 32'd0;
+  assign csr__peer_dead_3__r_data = 32'd0;
+  assign csr__peer_dead_4__r_data = 32'd0;
+  assign csr__peer_dead_5__r_data = 32'd0;
+  assign csr__peer_dead_6__r_data = 32'd0;
+  assign csr__peer_dead_7__r_data = 32'd0;
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3348$0  };
+  assign csr__events__peer_dead__data = bits;
+  assign csr__peer_reset__w_stb = peer_reset_w_stb;
+  assign csr__peer_reset__w_data = bus__w_data[7:0];
+  assign events_read[0] = bits;
+  assign events_read[31:1] = 31'h00000000;
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h01;
   assign id_read[31:17] = 15'h0000;
-  assign \$1  = 1'h1;
-  assign \$2  = bus__r_stb;
+  assign \$3  = 32'd0;
+  assign \$4  = 32'd0;
+  assign \$5  = \$4 ;
+  assign \$6  = 32'd0;
+  assign \$7  = 32'd0;
+  assign \$8  = \$7 ;
+  assign \$9  = \$8 ;
+  assign \$10  = \$9 ;
+  assign \$11  = \$10 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_events (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  output bits;
+  wire bits;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  \memory_component.netif.csr_dec.reg_events.peer_dead  peer_dead (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
+  assign csr__events__peer_dead__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  output bits;
+  reg bits = 1'h0;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 1'h0 *)
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  always @(posedge clk)
+    bits <= \$5 ;
+  assign \$1  = events_w_stb ? bus__w_data[0] : 1'h0;
+  assign \$2  = ~ \$1 ;
+  assign \$3  = bits & \$2 ;
+  assign \$4  = \$3  | csr__events__peer_dead__set;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$5  = \$4 ;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  assign csr__events__peer_dead__data = bits;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -27165,150 +29283,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__naks_sent__clear;
-  wire csr__naks_sent__inc;
-  output [31:0] csr__naks_sent__value;
-  wire [31:0] csr__naks_sent__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_naks_sent.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__naks_sent__value)
-  );
-  assign csr__naks_sent__inc = inc;
-  assign clear = 1'h0;
-  assign csr__naks_sent__clear = 1'h0;
-  assign value = csr__naks_sent__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__rx_acks__clear;
-  wire csr__rx_acks__inc;
-  output [31:0] csr__rx_acks__value;
-  wire [31:0] csr__rx_acks__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_acks.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__rx_acks__value)
-  );
-  assign csr__rx_acks__inc = inc;
-  assign clear = 1'h0;
-  assign csr__rx_acks__clear = 1'h0;
-  assign value = csr__rx_acks__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27354,33 +29328,33 @@ module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
+module \memory_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_crc__clear;
-  wire csr__rx_drop_crc__inc;
-  output [31:0] csr__rx_drop_crc__value;
-  wire [31:0] csr__rx_drop_crc__value;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
+  \memory_component.netif.csr_dec.reg_naks_sent.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_crc__value)
+    .value(csr__naks_sent__value)
   );
-  assign csr__rx_drop_crc__inc = inc;
+  assign csr__naks_sent__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_crc__clear = 1'h0;
-  assign value = csr__rx_drop_crc__value;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27426,45 +29400,45 @@ module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+module \memory_component.netif.csr_dec.reg_peers_dead (rst, inc, csr__peers_dead__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_malformed__clear;
-  wire csr__rx_drop_malformed__inc;
-  output [31:0] csr__rx_drop_malformed__value;
-  wire [31:0] csr__rx_drop_malformed__value;
-  input inc;
-  wire inc;
+  wire csr__peers_dead__clear;
+  wire [7:0] csr__peers_dead__inc;
+  output [31:0] csr__peers_dead__value;
+  wire [31:0] csr__peers_dead__value;
+  input [7:0] inc;
+  wire [7:0] inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+  \memory_component.netif.csr_dec.reg_peers_dead.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_malformed__value)
+    .value(csr__peers_dead__value)
   );
-  assign csr__rx_drop_malformed__inc = inc;
+  assign csr__peers_dead__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_malformed__clear = 1'h0;
-  assign value = csr__rx_drop_malformed__value;
+  assign csr__peers_dead__clear = 1'h0;
+  assign value = csr__peers_dead__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire \$1 ;
-  wire \$2 ;
+  wire [7:0] \$2 ;
   wire [32:0] \$3 ;
-  reg \$4 ;
+  reg [7:0] \$4 ;
   reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
+  input [7:0] inc;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
   input rst;
@@ -27487,7 +29461,7 @@ module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, 
     if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$4  = \$2 ;
     if (rst) begin
-      \$4  = 1'h0;
+      \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
@@ -27498,33 +29472,33 @@ module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_misrouted__clear;
-  wire csr__rx_drop_misrouted__inc;
-  output [31:0] csr__rx_drop_misrouted__value;
-  wire [31:0] csr__rx_drop_misrouted__value;
+  wire csr__rx_acks__clear;
+  wire csr__rx_acks__inc;
+  output [31:0] csr__rx_acks__value;
+  wire [31:0] csr__rx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_misrouted__value)
+    .value(csr__rx_acks__value)
   );
-  assign csr__rx_drop_misrouted__inc = inc;
+  assign csr__rx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_misrouted__clear = 1'h0;
-  assign value = csr__rx_drop_misrouted__value;
+  assign csr__rx_acks__clear = 1'h0;
+  assign value = csr__rx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27570,33 +29544,33 @@ module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_nobuf__clear;
-  wire csr__rx_drop_nobuf__inc;
-  output [31:0] csr__rx_drop_nobuf__value;
-  wire [31:0] csr__rx_drop_nobuf__value;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_nobuf__value)
+    .value(csr__rx_drop_crc__value)
   );
-  assign csr__rx_drop_nobuf__inc = inc;
+  assign csr__rx_drop_crc__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_nobuf__clear = 1'h0;
-  assign value = csr__rx_drop_nobuf__value;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27642,33 +29616,33 @@ module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, valu
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_oversize__clear;
-  wire csr__rx_drop_oversize__inc;
-  output [31:0] csr__rx_drop_oversize__value;
-  wire [31:0] csr__rx_drop_oversize__value;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_oversize__value)
+    .value(csr__rx_drop_malformed__value)
   );
-  assign csr__rx_drop_oversize__inc = inc;
+  assign csr__rx_drop_malformed__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_oversize__clear = 1'h0;
-  assign value = csr__rx_drop_oversize__value;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27714,33 +29688,33 @@ module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, v
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_truncated__clear;
-  wire csr__rx_drop_truncated__inc;
-  output [31:0] csr__rx_drop_truncated__value;
-  wire [31:0] csr__rx_drop_truncated__value;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_truncated__value)
+    .value(csr__rx_drop_misrouted__value)
   );
-  assign csr__rx_drop_truncated__inc = inc;
+  assign csr__rx_drop_misrouted__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_truncated__clear = 1'h0;
-  assign value = csr__rx_drop_truncated__value;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27786,33 +29760,33 @@ module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_dup__clear;
-  wire csr__rx_dup__inc;
-  output [31:0] csr__rx_dup__value;
-  wire [31:0] csr__rx_dup__value;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_dup.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_dup__value)
+    .value(csr__rx_drop_nobuf__value)
   );
-  assign csr__rx_dup__inc = inc;
+  assign csr__rx_drop_nobuf__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_dup__clear = 1'h0;
-  assign value = csr__rx_dup__value;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27858,33 +29832,33 @@ module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk)
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_frames__clear;
-  wire csr__rx_frames__inc;
-  output [31:0] csr__rx_frames__value;
-  wire [31:0] csr__rx_frames__value;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_frames.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_frames__value)
+    .value(csr__rx_drop_oversize__value)
   );
-  assign csr__rx_frames__inc = inc;
+  assign csr__rx_drop_oversize__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_frames__clear = 1'h0;
-  assign value = csr__rx_frames__value;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -27930,33 +29904,33 @@ module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_msgs__clear;
-  wire csr__rx_msgs__inc;
-  output [31:0] csr__rx_msgs__value;
-  wire [31:0] csr__rx_msgs__value;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_rx_msgs.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_msgs__value)
+    .value(csr__rx_drop_truncated__value)
   );
-  assign csr__rx_msgs__inc = inc;
+  assign csr__rx_drop_truncated__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_msgs__clear = 1'h0;
-  assign value = csr__rx_msgs__value;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -28002,33 +29976,33 @@ module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_acks__clear;
-  wire csr__tx_acks__inc;
-  output [31:0] csr__tx_acks__value;
-  wire [31:0] csr__tx_acks__value;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_acks.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_dup.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_acks__value)
+    .value(csr__rx_dup__value)
   );
-  assign csr__tx_acks__inc = inc;
+  assign csr__rx_dup__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_acks__clear = 1'h0;
-  assign value = csr__tx_acks__value;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -28074,33 +30048,33 @@ module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_dropped__clear;
-  wire csr__tx_dropped__inc;
-  output [31:0] csr__tx_dropped__value;
-  wire [31:0] csr__tx_dropped__value;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_frames.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_dropped__value)
+    .value(csr__rx_frames__value)
   );
-  assign csr__tx_dropped__inc = inc;
+  assign csr__rx_frames__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_dropped__clear = 1'h0;
-  assign value = csr__tx_dropped__value;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -28146,33 +30120,33 @@ module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+module \memory_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_frames__clear;
-  wire csr__tx_frames__inc;
-  output [31:0] csr__tx_frames__value;
-  wire [31:0] csr__tx_frames__value;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_frames.counter  counter (
+  \memory_component.netif.csr_dec.reg_rx_msgs.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_frames__value)
+    .value(csr__rx_msgs__value)
   );
-  assign csr__tx_frames__inc = inc;
+  assign csr__rx_msgs__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_frames__clear = 1'h0;
-  assign value = csr__tx_frames__value;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -28218,33 +30192,33 @@ module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_msgs__clear;
-  wire csr__tx_msgs__inc;
-  output [31:0] csr__tx_msgs__value;
-  wire [31:0] csr__tx_msgs__value;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_msgs.counter  counter (
+  \memory_component.netif.csr_dec.reg_tx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_msgs__value)
+    .value(csr__tx_acks__value)
   );
-  assign csr__tx_msgs__inc = inc;
+  assign csr__tx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_msgs__clear = 1'h0;
-  assign value = csr__tx_msgs__value;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -28290,33 +30264,33 @@ module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_retransmits__clear;
-  wire csr__tx_retransmits__inc;
-  output [31:0] csr__tx_retransmits__value;
-  wire [31:0] csr__tx_retransmits__value;
+  wire csr__tx_dead_dropped__clear;
+  wire csr__tx_dead_dropped__inc;
+  output [31:0] csr__tx_dead_dropped__value;
+  wire [31:0] csr__tx_dead_dropped__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+  \memory_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_retransmits__value)
+    .value(csr__tx_dead_dropped__value)
   );
-  assign csr__tx_retransmits__inc = inc;
+  assign csr__tx_dead_dropped__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_retransmits__clear = 1'h0;
-  assign value = csr__tx_retransmits__value;
+  assign csr__tx_dead_dropped__clear = 1'h0;
+  assign value = csr__tx_dead_dropped__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+module \memory_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -28362,50 +30336,47 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3214$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_timeouts__clear;
-  wire [7:0] csr__tx_timeouts__inc;
-  output [31:0] csr__tx_timeouts__value;
-  wire [31:0] csr__tx_timeouts__value;
-  wire [7:0] inc;
-  input \port$3214$0 ;
-  wire \port$3214$0 ;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+  \memory_component.netif.csr_dec.reg_tx_dropped.counter  counter (
     .clk(clk),
-    .\port$3214$0 (\port$3214$0 ),
+    .inc(inc),
     .rst(rst),
-    .value(csr__tx_timeouts__value)
+    .value(csr__tx_dropped__value)
   );
-  assign inc = { 7'h00, \port$3214$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3214$0  };
+  assign csr__tx_dropped__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_timeouts__clear = 1'h0;
-  assign value = csr__tx_timeouts__value;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3214$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire \$1 ;
-  wire [7:0] \$2 ;
+  wire \$2 ;
   wire [32:0] \$3 ;
-  reg [7:0] \$4 ;
+  reg \$4 ;
   reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
-  wire [7:0] inc;
-  reg [7:0] inc_q = 8'h00;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
-  input \port$3214$0 ;
-  wire \port$3214$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28426,29 +30397,392 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3214$
     if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
     \$4  = \$2 ;
     if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_flushed (rst, inc, csr__tx_flushed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_flushed__clear;
+  wire [13:0] csr__tx_flushed__inc;
+  output [31:0] csr__tx_flushed__value;
+  wire [31:0] csr__tx_flushed__value;
+  input [13:0] inc;
+  wire [13:0] inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_flushed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_flushed__value)
+  );
+  assign csr__tx_flushed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_flushed__clear = 1'h0;
+  assign value = csr__tx_flushed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
+  wire \$1 ;
+  wire [13:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [13:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input [13:0] inc;
+  wire [13:0] inc;
+  reg [13:0] inc_q = 14'h0000;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 14'h0000;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_frames__clear;
+  wire csr__tx_frames__inc;
+  output [31:0] csr__tx_frames__value;
+  wire [31:0] csr__tx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_frames__value)
+  );
+  assign csr__tx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_frames__clear = 1'h0;
+  assign value = csr__tx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_msgs__value)
+  );
+  assign csr__tx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_retransmits__value)
+  );
+  assign csr__tx_retransmits__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3348$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input \port$3348$0 ;
+  wire \port$3348$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$3348$0 (\port$3348$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 7'h00, \port$3348$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3348$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3348$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
+  wire load;
+  wire [31:0] load_value;
+  input \port$3348$0 ;
+  wire \port$3348$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
       \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3214$0  };
+  assign inc = { 7'h00, \port$3348$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3214$0  };
+  assign \$2  = { 7'h00, \port$3348$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
-, recv_peer, unsent, owed, timeout_fire_0, expired_0, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
+module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered
+, gap_in, recv_peer, unsent, owed, timeout_fire_0, flushed, expired_0, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
   wire \$1 ;
   reg [3:0] \$10 ;
-  wire [16:0] \$11 ;
+  reg [15:0] \$11 ;
   reg [3:0] \$12 ;
-  reg [3:0] \$13 ;
-  wire [16:0] \$14 ;
-  wire \$15 ;
-  wire \$16 ;
+  wire [16:0] \$13 ;
+  reg [3:0] \$14 ;
+  reg [3:0] \$15 ;
+  wire [16:0] \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -28458,58 +30792,77 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [16:0] \$25 ;
-  wire [4:0] \$26 ;
-  wire [5:0] \$27 ;
-  wire [4:0] \$28 ;
-  wire \$29 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [4:0] \$29 ;
   wire \$3 ;
-  wire [4:0] \$30 ;
-  wire [5:0] \$31 ;
+  wire \$30 ;
+  wire \$31 ;
   wire [5:0] \$32 ;
-  wire [5:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [4:0] \$36 ;
-  wire [4:0] \$37 ;
-  wire \$38 ;
+  wire \$36 ;
+  wire [16:0] \$37 ;
+  wire [4:0] \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [4:0] \$41 ;
+  wire [5:0] \$41 ;
   wire [4:0] \$42 ;
-  wire [5:0] \$43 ;
-  wire [5:0] \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire \$47 ;
+  wire \$43 ;
+  wire [4:0] \$44 ;
+  wire [5:0] \$45 ;
+  wire [5:0] \$46 ;
+  wire [5:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  reg [15:0] \$5 ;
-  wire \$50 ;
-  wire [12:0] \$51 ;
+  wire \$5 ;
+  wire [4:0] \$50 ;
+  wire [4:0] \$51 ;
   wire \$52 ;
-  wire [16:0] \$53 ;
+  wire \$53 ;
   wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  reg [3:0] \$58 ;
-  reg \$59 ;
-  reg [3:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [3:0] \$61 ;
-  reg [3:0] \$62 ;
-  reg [3:0] \$63 ;
-  reg [11:0] \$64 ;
-  reg \$65 ;
-  reg [15:0] \$66 ;
-  reg \$67 ;
-  reg \$68 ;
-  reg \$69 ;
-  wire [16:0] \$7 ;
+  wire [4:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire [5:0] \$57 ;
+  wire [5:0] \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire [12:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  reg [15:0] \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [16:0] \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  reg [3:0] \$77 ;
+  reg \$78 ;
+  reg [15:0] \$79 ;
   reg [3:0] \$8 ;
-  reg [15:0] \$9 ;
+  reg [3:0] \$80 ;
+  reg [3:0] \$81 ;
+  reg [3:0] \$82 ;
+  reg [11:0] \$83 ;
+  reg \$84 ;
+  reg [15:0] \$85 ;
+  reg \$86 ;
+  reg \$87 ;
+  reg \$88 ;
+  wire [16:0] \$9 ;
   reg [3:0] ack_adv_0 = 4'h0;
   reg [3:0] ack_adv_next_0;
   wire [15:0] ack_delta_0;
@@ -28526,14 +30879,23 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire clk;
   reg [3:0] count_0 = 4'h0;
   wire [3:0] count_1;
+  wire [1:0] dead;
+  wire dead_0;
+  wire dead_1;
   input [1:0] delivered;
   wire [1:0] delivered;
+  wire die_0;
+  wire [1:0] died;
   reg [15:0] expected_0 = 16'h0000;
   wire [15:0] expected_1;
   wire [1:0] expired;
   output expired_0;
   reg expired_0 = 1'h0;
   wire expired_1;
+  input [1:0] flush;
+  wire [1:0] flush;
+  output [3:0] flushed;
+  reg [3:0] flushed;
   input [1:0] frame_started;
   wire [1:0] frame_started;
   input [1:0] gap_in;
@@ -28586,265 +30948,113 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   reg [11:0] timer_0 = 12'h000;
   output [1:0] unsent;
   wire [1:0] unsent;
-  assign \$26  = count_0 - ack_adv_0;
-  assign \$27  = $signed(\$26 ) + $signed({ 1'h0, stored[0] });
-  assign \$28  = sent_0 + frame_started[0];
-  assign \$29  = \$28  > ack_adv_0;
-  assign \$30  = sent_0 + frame_started[0];
-  assign \$31  = \$30  - ack_adv_0;
-  assign \$32  = \$29  ? \$31  : 6'h00;
-  assign \$33  = go_back[0] ? 6'h00 : \$32 ;
-  assign \$34  = high_0 <= sent_0;
-  assign \$35  = frame_started[0] & \$34 ;
-  assign \$36  = sent_0 + 1'h1;
-  assign \$37  = \$35  ? \$36  : { 1'h0, high_0 };
-  assign \$38  = \$37  > ack_adv_0;
-  assign \$39  = high_0 <= sent_0;
-  assign \$40  = frame_started[0] & \$39 ;
-  assign \$41  = sent_0 + 1'h1;
-  assign \$42  = \$40  ? \$41  : { 1'h0, high_0 };
-  assign \$43  = \$42  - ack_adv_0;
-  assign \$44  = \$38  ? \$43  : 6'h00;
-  assign \$45  = ! sent_0;
-  assign \$46  = | ack_adv_0;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = \$47  | go_back[0];
-  assign \$49  = \$48  | expired_0;
-  assign \$50  = timer_0 == 11'h7ff;
-  assign \$51  = timer_0 + 1'h1;
-  assign \$52  = timeout_fire_0 | nak_go_0;
-  assign \$53  = expected_0 + 1'h1;
-  assign \$54  = ~ nak_done_0;
-  assign \$55  = gap_in[0] & \$54 ;
-  assign \$56  = ~ nak_sent[0];
-  assign \$57  = \$55  & \$56 ;
+  assign \$13  = \$11  + \$12 ;
+  assign send_retransmit = \$14  > \$15 ;
+  assign \$16  = ack_value - base_0;
+  assign \$17  = \$16 [15:0] <= count_0;
+  assign \$18  = ack_in[0] & \$17 ;
+  assign \$19  = ~ flush[0];
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = ! sent_0;
+  assign \$22  = | ack_adv_0;
+  assign \$23  = \$21  | \$22 ;
+  assign \$24  = \$23  | go_back[0];
+  assign \$25  = \$24  | expired_0;
+  assign \$27  = \$26  | flush[0];
+  assign \$28  = timer_0 == 11'h7ff;
+  assign \$29  = count_0 - ack_adv_0;
+  assign \$32  = $signed(\$29 ) + $signed({ 1'h0, \$31  });
+  assign \$33  = count_0 != ack_adv_next_0;
+  assign \$34  = nak_in[0] & \$33 ;
+  assign \$35  = ~ flush[0];
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = base_0 + ack_adv_0;
+  assign \$38  = count_0 - ack_adv_0;
+  assign \$41  = $signed(\$38 ) + $signed({ 1'h0, \$40  });
+  assign \$42  = sent_0 + frame_started[0];
+  assign \$43  = \$42  > ack_adv_0;
+  assign \$44  = sent_0 + frame_started[0];
+  assign \$45  = \$44  - ack_adv_0;
+  assign \$46  = \$43  ? \$45  : 6'h00;
+  assign \$47  = go_back[0] ? 6'h00 : \$46 ;
+  assign \$48  = high_0 <= sent_0;
+  assign \$49  = frame_started[0] & \$48 ;
+  assign \$50  = sent_0 + 1'h1;
+  assign \$51  = \$49  ? \$50  : { 1'h0, high_0 };
+  assign \$52  = \$51  > ack_adv_0;
+  assign \$53  = high_0 <= sent_0;
+  assign \$54  = frame_started[0] & \$53 ;
+  assign \$55  = sent_0 + 1'h1;
+  assign \$56  = \$54  ? \$55  : { 1'h0, high_0 };
+  assign \$57  = \$56  - ack_adv_0;
+  assign \$58  = \$52  ? \$57  : 6'h00;
+  assign \$59  = ! sent_0;
+  assign \$60  = | ack_adv_0;
+  assign \$61  = \$59  | \$60 ;
+  assign \$62  = \$61  | go_back[0];
+  assign \$63  = \$62  | expired_0;
+  assign \$65  = \$64  | flush[0];
+  assign \$66  = timer_0 == 11'h7ff;
+  assign \$67  = timer_0 + 1'h1;
+  assign \$68  = go_back[0] | flush[0];
+  assign \$71  = \$70  | nak_go_0;
+  assign \$72  = expected_0 + 1'h1;
+  assign \$73  = ~ nak_done_0;
+  assign \$74  = gap_in[0] & \$73 ;
+  assign \$75  = ~ nak_sent[0];
+  assign \$76  = \$74  & \$75 ;
   always @(posedge clk)
-    ack_adv_0 <= \$58 ;
+    ack_adv_0 <= \$77 ;
   always @(posedge clk)
-    nak_go_0 <= \$59 ;
+    nak_go_0 <= \$78 ;
   always @(posedge clk)
-    base_0 <= \$60 ;
+    base_0 <= \$79 ;
   always @(posedge clk)
-    count_0 <= \$61 ;
+    count_0 <= \$80 ;
   always @(posedge clk)
-    sent_0 <= \$62 ;
+    sent_0 <= \$81 ;
   always @(posedge clk)
-    high_0 <= \$63 ;
+    high_0 <= \$82 ;
   always @(posedge clk)
-    timer_0 <= \$64 ;
+    timer_0 <= \$83 ;
   always @(posedge clk)
-    expired_0 <= \$65 ;
+    expired_0 <= \$84 ;
   always @(posedge clk)
-    expected_0 <= \$66 ;
+    expected_0 <= \$85 ;
   always @(posedge clk)
-    nak_done_0 <= \$67 ;
+    nak_done_0 <= \$86 ;
   always @(posedge clk)
-    ack_pending_0 <= \$68 ;
+    ack_pending_0 <= \$87 ;
   always @(posedge clk)
-    nak_pending_0 <= \$69 ;
+    nak_pending_0 <= \$88 ;
   assign \$1  = sent_0 < count_0;
   assign \$2  = sent_0 < count_0;
   assign \$3  = \$2  | ack_pending_0;
   assign \$4  = \$3  | nak_pending_0;
-  assign \$7  = \$5  + \$6 ;
-  assign store_room = \$8  < 4'h8;
-  assign \$11  = \$9  + \$10 ;
-  assign send_retransmit = \$12  > \$13 ;
-  assign \$14  = ack_value - base_0;
-  assign \$15  = \$14 [15:0] <= count_0;
-  assign \$16  = ack_in[0] & \$15 ;
-  assign \$17  = ! sent_0;
-  assign \$18  = | ack_adv_0;
-  assign \$19  = \$17  | \$18 ;
-  assign \$20  = \$19  | go_back[0];
-  assign \$21  = \$20  | expired_0;
-  assign \$22  = timer_0 == 11'h7ff;
-  assign \$23  = count_0 != ack_adv_next_0;
-  assign \$24  = nak_in[0] & \$23 ;
-  assign \$25  = base_0 + ack_adv_0;
+  assign \$9  = \$7  + \$8 ;
+  assign store_room = \$10  < 4'h8;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    ack_adv_next_0 = 4'h0;
-    if (\$16 ) begin
-      ack_adv_next_0 = \$14 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    timeout_fire_0 = 1'h0;
-    if (\$21 ) begin
-    end else if (\$22 ) begin
-      timeout_fire_0 = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$58  = ack_adv_next_0;
-    if (rst) begin
-      \$58  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$59  = \$24 ;
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$60  = \$25 [15:0];
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$61  = \$27 [3:0];
-    if (rst) begin
-      \$61  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$62  = \$33 [3:0];
-    if (rst) begin
-      \$62  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$63  = \$44 [3:0];
-    if (rst) begin
-      \$63  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$49 ) begin
-      \$64  = 12'h000;
-    end else if (\$50 ) begin
-      \$64  = 12'h000;
-    end else begin
-      \$64  = \$51 [11:0];
-    end
-    if (rst) begin
-      \$64  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$65  = expired_0;
-    if (go_back[0]) begin
-      \$65  = 1'h0;
-    end else if (\$52 ) begin
-      \$65  = 1'h1;
-    end
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$66  = expected_0;
-    if (delivered[0]) begin
-      \$66  = \$53 [15:0];
-    end
-    if (rst) begin
-      \$66  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$67  = nak_done_0;
-    if (delivered[0]) begin
-      \$67  = 1'h0;
-    end
-    if (\$57 ) begin
-    end else if (nak_sent[0]) begin
-      \$67  = 1'h1;
-    end
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$68  = ack_pending_0;
-    if (msg_in[0]) begin
-      \$68  = 1'h1;
-    end else if (ack_sent[0]) begin
-      \$68  = 1'h0;
-    end
-    if (rst) begin
-      \$68  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$69  = nak_pending_0;
-    if (\$57 ) begin
-      \$69  = 1'h1;
-    end else if (nak_sent[0]) begin
-      \$69  = 1'h0;
-    end
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$5  = base_0;
-      1'h1:
-          \$5  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$6  = count_0;
-      1'h1:
-          \$6  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$8  = count_0;
-      1'h1:
-          \$8  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$9  = base_0;
+          \$11  = base_0;
       1'h1:
-          \$9  = 16'h0000;
+          \$11  = 16'h0000;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$10  = sent_0;
+          \$12  = sent_0;
       1'h1:
-          \$10  = 4'h0;
+          \$12  = 4'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28854,7 +31064,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -28864,27 +31074,27 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$12  = high_0;
+          \$14  = high_0;
       1'h1:
-          \$12  = 4'h0;
+          \$14  = 4'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$13  = sent_0;
+          \$15  = sent_0;
       1'h1:
-          \$13  = 4'h0;
+          \$15  = 4'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -28893,8 +31103,219 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
           recv_expected = 16'h0000;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    ack_adv_next_0 = 4'h0;
+    if (\$20 ) begin
+      ack_adv_next_0 = \$16 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    timeout_fire_0 = 1'h0;
+    if (\$27 ) begin
+    end else if (\$28 ) begin
+      timeout_fire_0 = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    flushed = 4'h0;
+    if (flush[0]) begin
+      flushed = \$32 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$77  = ack_adv_next_0;
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$78  = \$36 ;
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$79  = 16'h0000;
+    end else begin
+      \$79  = \$37 [15:0];
+    end
+    if (rst) begin
+      \$79  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$80  = 4'h0;
+    end else begin
+      \$80  = \$41 [3:0];
+    end
+    if (rst) begin
+      \$80  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$81  = 4'h0;
+    end else begin
+      \$81  = \$47 [3:0];
+    end
+    if (rst) begin
+      \$81  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$82  = 4'h0;
+    end else begin
+      \$82  = \$58 [3:0];
+    end
+    if (rst) begin
+      \$82  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$65 ) begin
+      \$83  = 12'h000;
+    end else if (\$66 ) begin
+      \$83  = 12'h000;
+    end else begin
+      \$83  = \$67 [11:0];
+    end
+    if (rst) begin
+      \$83  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$84  = expired_0;
+    if (\$68 ) begin
+      \$84  = 1'h0;
+    end else if (\$71 ) begin
+      \$84  = 1'h1;
+    end
+    if (rst) begin
+      \$84  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$85  = expected_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$85  = 16'h0000;
+    end else begin
+      if (delivered[0]) begin
+        \$85  = \$72 [15:0];
+      end
+    end
+    if (rst) begin
+      \$85  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$86  = nak_done_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$86  = 1'h0;
+    end else begin
+      if (delivered[0]) begin
+        \$86  = 1'h0;
+      end
+      if (\$76 ) begin
+      end else if (nak_sent[0]) begin
+        \$86  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$86  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$87  = ack_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$87  = 1'h0;
+    end else begin
+      if (msg_in[0]) begin
+        \$87  = 1'h1;
+      end else if (ack_sent[0]) begin
+        \$87  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$88  = nak_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$88  = 1'h0;
+    end else begin
+      if (\$76 ) begin
+        \$88  = 1'h1;
+      end else if (nak_sent[0]) begin
+        \$88  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$7  = base_0;
+      1'h1:
+          \$7  = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$8  = count_0;
+      1'h1:
+          \$8  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$10  = count_0;
+      1'h1:
+          \$10  = 4'h0;
+    endcase
+  end
+  assign dead_0 = 1'h0;
   assign expired = { 1'h0, expired_0 };
   assign expired_1 = 1'h0;
+  assign dead = 2'h0;
+  assign dead_1 = 1'h0;
   assign base_1 = 16'h0000;
   assign count_1 = 4'h0;
   assign sent_1 = 4'h0;
@@ -28902,19 +31323,31 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   assign nak_pending_1 = 1'h0;
   assign high_1 = 4'h0;
   assign timeouts = { 1'h0, timeout_fire_0 };
-  assign ack_delta_0 = \$14 [15:0];
-  assign store_slot = \$7 [2:0];
-  assign send_seq = \$11 [15:0];
-  assign owed[0] = \$4 ;
+  assign died = 2'h0;
+  assign die_0 = 1'h0;
+  assign ack_delta_0 = \$16 [15:0];
+  assign store_slot = \$9 [2:0];
+  assign send_seq = \$13 [15:0];
+  assign owed[0] = \$6 ;
   assign owed[1] = 1'h0;
   assign unsent[0] = \$1 ;
   assign unsent[1] = 1'h0;
+  assign \$5  = 1'h1;
+  assign \$6  = \$4 ;
+  assign \$26  = \$25 ;
+  assign \$30  = 1'h1;
+  assign \$31  = stored[0];
+  assign \$39  = 1'h1;
+  assign \$40  = stored[0];
+  assign \$64  = \$63 ;
+  assign \$69  = 1'h1;
+  assign \$70  = timeout_fire_0;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -29573,7 +32006,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   always @(posedge clk)
     rbeat <= \$278 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -29582,7 +32015,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -29591,7 +32024,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -29600,7 +32033,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -29609,14 +32042,14 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -29631,7 +32064,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -29644,7 +32077,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -29655,7 +32088,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -29671,7 +32104,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -29687,7 +32120,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     ack_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29711,7 +32144,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29729,7 +32162,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     nak_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29753,7 +32186,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29771,7 +32204,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29791,7 +32224,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     msg_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29819,7 +32252,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     delivered = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29851,7 +32284,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29877,7 +32310,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29903,7 +32336,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29931,7 +32364,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29957,7 +32390,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     gap_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -29991,7 +32424,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$274  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -30003,7 +32436,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$275  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -30023,7 +32456,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$276  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -30038,7 +32471,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$277  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -30055,7 +32488,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$278  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -30098,7 +32531,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, rx__data__ready, r_en, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -30256,7 +32689,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$6 [4:0];
@@ -30266,7 +32699,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     \$8  = \$5 [4:0];
     if (rst) begin
       \$8  = 5'h00;
@@ -30312,7 +32745,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -30400,7 +32833,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
   always @(posedge clk)
     level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
       \$15  = \$2 [2:0];
@@ -30410,7 +32843,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
       \$16  = \$4 [2:0];
@@ -30420,7 +32853,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     \$17  = level;
     if (\$8 ) begin
       \$17  = \$9 [3:0];
@@ -30442,8 +32875,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3232$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3367$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [28:0] \$100 ;
@@ -31014,8 +33447,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$3232$0 ;
-  wire \port$3232$0 ;
+  input \port$3367$0 ;
+  wire \port$3367$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31567,7 +34000,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   always @(posedge clk)
     cur_type <= \$484 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$485  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31592,7 +34025,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$486  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31617,7 +34050,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$487  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31647,7 +34080,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$488  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31676,7 +34109,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$489  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31717,7 +34150,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -31742,7 +34175,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -31767,19 +34200,19 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3232$0 ) begin
+            if (\port$3367$0 ) begin
               go_back = 2'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31813,7 +34246,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31847,7 +34280,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31881,7 +34314,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31903,7 +34336,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31925,7 +34358,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31947,7 +34380,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31962,7 +34395,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31977,7 +34410,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -31992,7 +34425,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -32014,7 +34447,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32029,7 +34462,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32046,14 +34479,14 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$478  = store__beat;
     if (rst) begin
       \$478  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$479  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32084,7 +34517,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$480  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32109,7 +34542,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$481  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32134,7 +34567,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$482  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32159,7 +34592,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$483  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32184,7 +34617,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$484  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -32212,7 +34645,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3232$0  };
+  assign expired = { 1'h0, \port$3367$0  };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32234,7 +34667,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3232$0 ;
+  assign any_expired = \port$3367$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };
@@ -32243,23 +34676,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__data__valid, tx__data__payload, tx__hdr__payload, tx__hdr__valid, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
+module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__data__valid, tx__data__payload, tx__hdr__payload, tx__hdr__valid, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [8:0] \$100 ;
-  wire \$101 ;
-  wire [7:0] \$102 ;
-  wire [8:0] \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [8:0] \$106 ;
-  wire \$107 ;
-  wire [7:0] \$108 ;
-  wire [8:0] \$109 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
+  wire \$102 ;
+  wire [7:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire \$105 ;
+  wire [7:0] \$106 ;
+  wire [8:0] \$107 ;
+  wire \$108 ;
+  wire [7:0] \$109 ;
   wire \$11 ;
-  wire \$110 ;
-  wire [7:0] \$111 ;
+  wire [8:0] \$110 ;
+  wire \$111 ;
   wire [7:0] \$112 ;
   wire [8:0] \$113 ;
   wire \$114 ;
@@ -32271,22 +34705,22 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$12 ;
   wire \$120 ;
   wire [7:0] \$121 ;
-  wire [8:0] \$122 ;
-  wire \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire [7:0] \$127 ;
-  wire [8:0] \$128 ;
-  wire \$129 ;
+  wire [7:0] \$122 ;
+  wire [8:0] \$123 ;
+  wire \$124 ;
+  wire [7:0] \$125 ;
+  wire [8:0] \$126 ;
+  wire \$127 ;
+  wire [7:0] \$128 ;
+  wire [8:0] \$129 ;
   wire \$13 ;
-  wire [7:0] \$130 ;
-  wire [8:0] \$131 ;
-  wire \$132 ;
-  wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire [7:0] \$136 ;
+  wire \$130 ;
+  wire [7:0] \$131 ;
+  wire [8:0] \$132 ;
+  wire \$133 ;
+  wire [7:0] \$134 ;
+  wire [8:0] \$135 ;
+  wire \$136 ;
   wire [7:0] \$137 ;
   wire [8:0] \$138 ;
   wire \$139 ;
@@ -32298,23 +34732,23 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$144 ;
   wire \$145 ;
   wire [7:0] \$146 ;
-  wire [8:0] \$147 ;
-  wire \$148 ;
-  wire [7:0] \$149 ;
+  wire [7:0] \$147 ;
+  wire [8:0] \$148 ;
+  wire \$149 ;
   wire \$15 ;
-  wire [8:0] \$150 ;
-  wire \$151 ;
-  wire [7:0] \$152 ;
-  wire [8:0] \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [8:0] \$156 ;
-  wire \$157 ;
-  wire [7:0] \$158 ;
-  wire [8:0] \$159 ;
+  wire [7:0] \$150 ;
+  wire [8:0] \$151 ;
+  wire \$152 ;
+  wire [7:0] \$153 ;
+  wire [8:0] \$154 ;
+  wire \$155 ;
+  wire [7:0] \$156 ;
+  wire [8:0] \$157 ;
+  wire \$158 ;
+  wire [7:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire [7:0] \$161 ;
+  wire [8:0] \$160 ;
+  wire \$161 ;
   wire [7:0] \$162 ;
   wire [8:0] \$163 ;
   wire \$164 ;
@@ -32326,22 +34760,22 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$17 ;
   wire \$170 ;
   wire [7:0] \$171 ;
-  wire [8:0] \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [8:0] \$175 ;
-  wire \$176 ;
-  wire [7:0] \$177 ;
-  wire [8:0] \$178 ;
-  wire \$179 ;
+  wire [7:0] \$172 ;
+  wire [8:0] \$173 ;
+  wire \$174 ;
+  wire [7:0] \$175 ;
+  wire [8:0] \$176 ;
+  wire \$177 ;
+  wire [7:0] \$178 ;
+  wire [8:0] \$179 ;
   wire \$18 ;
-  wire [7:0] \$180 ;
-  wire [8:0] \$181 ;
-  wire \$182 ;
-  wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire [7:0] \$186 ;
+  wire \$180 ;
+  wire [7:0] \$181 ;
+  wire [8:0] \$182 ;
+  wire \$183 ;
+  wire [7:0] \$184 ;
+  wire [8:0] \$185 ;
+  wire \$186 ;
   wire [7:0] \$187 ;
   wire [8:0] \$188 ;
   wire \$189 ;
@@ -32353,24 +34787,24 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$194 ;
   wire \$195 ;
   wire [7:0] \$196 ;
-  wire [8:0] \$197 ;
-  wire \$198 ;
-  wire [7:0] \$199 ;
+  wire [7:0] \$197 ;
+  wire [8:0] \$198 ;
+  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire [8:0] \$200 ;
-  wire \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire [7:0] \$205 ;
-  wire [8:0] \$206 ;
-  wire \$207 ;
-  wire [7:0] \$208 ;
-  wire [8:0] \$209 ;
+  wire [7:0] \$200 ;
+  wire [8:0] \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [8:0] \$204 ;
+  wire \$205 ;
+  wire [7:0] \$206 ;
+  wire [8:0] \$207 ;
+  wire \$208 ;
+  wire [7:0] \$209 ;
   wire \$21 ;
-  wire \$210 ;
-  wire [7:0] \$211 ;
+  wire [8:0] \$210 ;
+  wire \$211 ;
   wire [7:0] \$212 ;
   wire [8:0] \$213 ;
   wire \$214 ;
@@ -32382,61 +34816,61 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$22 ;
   wire \$220 ;
   wire [7:0] \$221 ;
-  wire [8:0] \$222 ;
-  wire \$223 ;
-  wire [7:0] \$224 ;
-  wire [8:0] \$225 ;
-  wire \$226 ;
-  wire [7:0] \$227 ;
-  wire [8:0] \$228 ;
-  wire \$229 ;
+  wire [7:0] \$222 ;
+  wire [8:0] \$223 ;
+  wire \$224 ;
+  wire [7:0] \$225 ;
+  wire [8:0] \$226 ;
+  wire \$227 ;
+  wire [7:0] \$228 ;
+  wire [8:0] \$229 ;
   wire \$23 ;
-  wire [7:0] \$230 ;
-  wire [8:0] \$231 ;
-  wire \$232 ;
-  wire [7:0] \$233 ;
-  wire [8:0] \$234 ;
-  wire \$235 ;
-  wire [7:0] \$236 ;
-  wire \$237 ;
-  wire \$238 ;
+  wire \$230 ;
+  wire [7:0] \$231 ;
+  wire [8:0] \$232 ;
+  wire \$233 ;
+  wire [7:0] \$234 ;
+  wire [8:0] \$235 ;
+  wire \$236 ;
+  wire [7:0] \$237 ;
+  wire [8:0] \$238 ;
   wire \$239 ;
   wire \$24 ;
-  wire \$240 ;
-  wire \$241 ;
+  wire [7:0] \$240 ;
+  wire [8:0] \$241 ;
   wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
+  wire [7:0] \$243 ;
+  wire [8:0] \$244 ;
   wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire \$248 ;
+  wire [7:0] \$246 ;
+  wire [7:0] \$247 ;
+  wire [8:0] \$248 ;
   wire \$249 ;
   wire \$25 ;
-  wire \$250 ;
-  wire \$251 ;
+  wire [7:0] \$250 ;
+  wire [8:0] \$251 ;
   wire \$252 ;
-  wire \$253 ;
-  wire \$254 ;
+  wire [7:0] \$253 ;
+  wire [8:0] \$254 ;
   wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
+  wire [7:0] \$256 ;
+  wire [8:0] \$257 ;
   wire \$258 ;
-  wire \$259 ;
+  wire [7:0] \$259 ;
   wire \$26 ;
-  wire \$260 ;
+  wire [8:0] \$260 ;
   wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
+  wire [7:0] \$262 ;
+  wire [8:0] \$263 ;
   wire \$264 ;
-  wire \$265 ;
-  wire \$266 ;
+  wire [7:0] \$265 ;
+  wire [8:0] \$266 ;
   wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  wire [7:0] \$268 ;
+  wire [8:0] \$269 ;
   wire \$27 ;
   wire \$270 ;
-  wire \$271 ;
+  wire [7:0] \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
@@ -32455,10 +34889,10 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$286 ;
   wire \$287 ;
   wire \$288 ;
-  wire [16:0] \$289 ;
+  wire \$289 ;
   wire \$29 ;
-  wire [16:0] \$290 ;
-  wire [16:0] \$291 ;
+  wire \$290 ;
+  wire \$291 ;
   wire \$292 ;
   wire \$293 ;
   wire \$294 ;
@@ -32470,83 +34904,120 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$3 ;
   wire \$30 ;
   wire \$300 ;
-  wire [16:0] \$301 ;
-  wire [16:0] \$302 ;
-  wire [16:0] \$303 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
   wire \$304 ;
-  wire [4:0] \$305 ;
-  wire [4:0] \$306 ;
+  wire \$305 ;
+  wire \$306 ;
   wire \$307 ;
   wire \$308 ;
-  reg \$309 ;
+  wire \$309 ;
   wire \$31 ;
-  reg [1:0] \$310 ;
-  reg \$311 ;
-  reg [2:0] \$312 ;
-  reg [3:0] \$313 ;
-  reg [3:0] \$314 ;
-  reg [15:0] \$315 ;
-  reg \$316 ;
-  wire [16:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire [16:0] \$34 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire \$317 ;
+  wire \$318 ;
+  wire \$319 ;
+  wire \$32 ;
+  wire \$320 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire [16:0] \$326 ;
+  wire [16:0] \$327 ;
+  wire [16:0] \$328 ;
+  wire \$329 ;
+  wire \$33 ;
+  wire \$330 ;
+  wire \$331 ;
+  wire \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire [16:0] \$338 ;
+  wire [16:0] \$339 ;
+  wire \$34 ;
+  wire [16:0] \$340 ;
+  wire \$341 ;
+  wire [4:0] \$342 ;
+  wire [4:0] \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  reg \$346 ;
+  reg [1:0] \$347 ;
+  reg \$348 ;
+  reg [2:0] \$349 ;
   wire \$35 ;
+  reg [3:0] \$350 ;
+  reg [3:0] \$351 ;
+  reg [15:0] \$352 ;
+  reg \$353 ;
   wire \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
+  wire \$37 ;
+  wire \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire [7:0] \$40 ;
-  wire [8:0] \$41 ;
+  wire \$40 ;
+  wire \$41 ;
   wire \$42 ;
-  wire [7:0] \$43 ;
-  wire [8:0] \$44 ;
+  wire \$43 ;
+  wire \$44 ;
   wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [8:0] \$47 ;
+  wire \$46 ;
+  wire \$47 ;
   wire \$48 ;
-  wire [7:0] \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [8:0] \$50 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
+  wire \$52 ;
+  wire \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
+  wire \$55 ;
+  wire \$56 ;
   wire \$57 ;
-  wire [7:0] \$58 ;
-  wire [8:0] \$59 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [8:0] \$63 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
   wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [7:0] \$68 ;
-  wire [8:0] \$69 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire [16:0] \$67 ;
+  wire [16:0] \$68 ;
+  wire [16:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire \$73 ;
-  wire [7:0] \$74 ;
-  wire [8:0] \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [8:0] \$78 ;
-  wire \$79 ;
+  wire \$71 ;
+  wire [7:0] \$72 ;
+  wire [8:0] \$73 ;
+  wire \$74 ;
+  wire [7:0] \$75 ;
+  wire [8:0] \$76 ;
+  wire \$77 ;
+  wire [7:0] \$78 ;
+  wire [8:0] \$79 ;
   wire \$8 ;
-  wire [7:0] \$80 ;
-  wire [8:0] \$81 ;
-  wire \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire \$85 ;
-  wire [7:0] \$86 ;
+  wire \$80 ;
+  wire [7:0] \$81 ;
+  wire [8:0] \$82 ;
+  wire \$83 ;
+  wire [7:0] \$84 ;
+  wire [8:0] \$85 ;
+  wire \$86 ;
   wire [7:0] \$87 ;
   wire [8:0] \$88 ;
   wire \$89 ;
@@ -32558,9 +35029,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$94 ;
   wire \$95 ;
   wire [7:0] \$96 ;
-  wire [8:0] \$97 ;
-  wire \$98 ;
-  wire [7:0] \$99 ;
+  wire [7:0] \$97 ;
+  wire [8:0] \$98 ;
+  wire \$99 ;
   input clk;
   wire clk;
   wire [5:0] dat_rd__addr;
@@ -32568,6 +35039,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg [5:0] dat_wr__addr;
   reg [63:0] dat_wr__data;
   reg dat_wr__en;
+  wire [1:0] dead;
   reg filling = 1'h0;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
@@ -32699,6 +35171,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg tx__hdr__ready;
   input tx__hdr__valid;
   wire tx__hdr__valid;
+  output tx_dead_dropped;
+  reg tx_dead_dropped;
   output tx_dropped;
   reg tx_dropped;
   output tx_msgs;
@@ -32811,341 +35285,390 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \$14  = tx__hdr__payload[126:111] > 7'h40;
   assign \$15  = \$13  & \$14 ;
   assign \$16  = \$4  | \$15 ;
-  assign \$17  = read__peer == tx__hdr__payload[15];
-  assign \$18  = read__busy & \$17 ;
-  assign \$19  = hdr_rd__addr == slot;
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = ~ \$20 ;
-  assign \$22  = room & \$21 ;
-  assign \$23  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$24  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$25  = \$23  | \$24 ;
-  assign \$26  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$27  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = ! tx__hdr__payload[6:4];
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = \$25  | \$30 ;
-  assign \$32  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$34  = \$31  ? \$33  : 17'h00000;
-  assign \$35  = ! \$34 ;
-  assign \$37  = st_beat * 4'h8;
-  assign \$38  = \$37  + 1'h0;
-  assign \$39  = \$38  < st_length;
-  assign \$40  = st_beat * 4'h8;
-  assign \$41  = \$40  + 1'h1;
-  assign \$42  = \$41  < st_length;
-  assign \$43  = st_beat * 4'h8;
-  assign \$44  = \$43  + 2'h2;
-  assign \$45  = \$44  < st_length;
-  assign \$46  = st_beat * 4'h8;
-  assign \$47  = \$46  + 2'h3;
-  assign \$48  = \$47  < st_length;
-  assign \$49  = st_beat * 4'h8;
-  assign \$50  = \$49  + 3'h4;
-  assign \$51  = \$50  < st_length;
-  assign \$52  = st_beat * 4'h8;
-  assign \$53  = \$52  + 3'h5;
-  assign \$54  = \$53  < st_length;
-  assign \$55  = st_beat * 4'h8;
-  assign \$56  = \$55  + 3'h6;
-  assign \$57  = \$56  < st_length;
-  assign \$58  = st_beat * 4'h8;
-  assign \$59  = \$58  + 3'h7;
-  assign \$60  = \$59  < st_length;
-  assign \$61  = \$39  ? tx__data__payload[7:0] : 8'h00;
-  assign \$62  = st_beat * 4'h8;
-  assign \$63  = \$62  + 1'h0;
-  assign \$64  = \$63  < st_length;
-  assign \$65  = st_beat * 4'h8;
-  assign \$66  = \$65  + 1'h1;
-  assign \$67  = \$66  < st_length;
-  assign \$68  = st_beat * 4'h8;
-  assign \$69  = \$68  + 2'h2;
-  assign \$70  = \$69  < st_length;
-  assign \$71  = st_beat * 4'h8;
-  assign \$72  = \$71  + 2'h3;
-  assign \$73  = \$72  < st_length;
-  assign \$74  = st_beat * 4'h8;
-  assign \$75  = \$74  + 3'h4;
-  assign \$76  = \$75  < st_length;
-  assign \$77  = st_beat * 4'h8;
-  assign \$78  = \$77  + 3'h5;
-  assign \$79  = \$78  < st_length;
-  assign \$80  = st_beat * 4'h8;
-  assign \$81  = \$80  + 3'h6;
-  assign \$82  = \$81  < st_length;
-  assign \$83  = st_beat * 4'h8;
-  assign \$84  = \$83  + 3'h7;
-  assign \$85  = \$84  < st_length;
-  assign \$86  = \$67  ? tx__data__payload[15:8] : 8'h00;
+  assign \$17  = 1'h0 >> tx__hdr__payload[15];
+  assign \$18  = \$16  | \$17 ;
+  assign \$19  = read__peer == tx__hdr__payload[15];
+  assign \$20  = read__busy & \$19 ;
+  assign \$21  = hdr_rd__addr == slot;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = ~ \$22 ;
+  assign \$24  = room & \$23 ;
+  assign \$25  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$26  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = ~ \$27 ;
+  assign \$29  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$30  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$31  = \$29  | \$30 ;
+  assign \$32  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$33  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$34  = \$32  | \$33 ;
+  assign \$35  = ! tx__hdr__payload[6:4];
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = \$31  | \$36 ;
+  assign \$38  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = \$28  | \$39 ;
+  assign \$41  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$42  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = ~ \$43 ;
+  assign \$45  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$46  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$47  = \$45  | \$46 ;
+  assign \$48  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$49  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$50  = \$48  | \$49 ;
+  assign \$51  = ! tx__hdr__payload[6:4];
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = \$47  | \$52 ;
+  assign \$54  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$55  = \$53  & \$54 ;
+  assign \$56  = \$44  | \$55 ;
+  assign \$57  = ~ \$56 ;
+  assign \$58  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$59  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$60  = \$58  | \$59 ;
+  assign \$61  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$62  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$63  = \$61  | \$62 ;
+  assign \$64  = ! tx__hdr__payload[6:4];
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = \$60  | \$65 ;
+  assign \$67  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$69  = \$66  ? \$68  : 17'h00000;
+  assign \$70  = ! \$69 ;
+  assign \$72  = st_beat * 4'h8;
+  assign \$73  = \$72  + 1'h0;
+  assign \$74  = \$73  < st_length;
+  assign \$75  = st_beat * 4'h8;
+  assign \$76  = \$75  + 1'h1;
+  assign \$77  = \$76  < st_length;
+  assign \$78  = st_beat * 4'h8;
+  assign \$79  = \$78  + 2'h2;
+  assign \$80  = \$79  < st_length;
+  assign \$81  = st_beat * 4'h8;
+  assign \$82  = \$81  + 2'h3;
+  assign \$83  = \$82  < st_length;
+  assign \$84  = st_beat * 4'h8;
+  assign \$85  = \$84  + 3'h4;
+  assign \$86  = \$85  < st_length;
   assign \$87  = st_beat * 4'h8;
-  assign \$88  = \$87  + 1'h0;
+  assign \$88  = \$87  + 3'h5;
   assign \$89  = \$88  < st_length;
   assign \$90  = st_beat * 4'h8;
-  assign \$91  = \$90  + 1'h1;
+  assign \$91  = \$90  + 3'h6;
   assign \$92  = \$91  < st_length;
   assign \$93  = st_beat * 4'h8;
-  assign \$94  = \$93  + 2'h2;
+  assign \$94  = \$93  + 3'h7;
   assign \$95  = \$94  < st_length;
-  assign \$96  = st_beat * 4'h8;
-  assign \$97  = \$96  + 2'h3;
-  assign \$98  = \$97  < st_length;
-  assign \$99  = st_beat * 4'h8;
-  assign \$100  = \$99  + 3'h4;
-  assign \$101  = \$100  < st_length;
-  assign \$102  = st_beat * 4'h8;
-  assign \$103  = \$102  + 3'h5;
-  assign \$104  = \$103  < st_length;
-  assign \$105  = st_beat * 4'h8;
-  assign \$106  = \$105  + 3'h6;
-  assign \$107  = \$106  < st_length;
-  assign \$108  = st_beat * 4'h8;
-  assign \$109  = \$108  + 3'h7;
-  assign \$110  = \$109  < st_length;
-  assign \$111  = \$95  ? tx__data__payload[23:16] : 8'h00;
+  assign \$96  = \$74  ? tx__data__payload[7:0] : 8'h00;
+  assign \$97  = st_beat * 4'h8;
+  assign \$98  = \$97  + 1'h0;
+  assign \$99  = \$98  < st_length;
+  assign \$100  = st_beat * 4'h8;
+  assign \$101  = \$100  + 1'h1;
+  assign \$102  = \$101  < st_length;
+  assign \$103  = st_beat * 4'h8;
+  assign \$104  = \$103  + 2'h2;
+  assign \$105  = \$104  < st_length;
+  assign \$106  = st_beat * 4'h8;
+  assign \$107  = \$106  + 2'h3;
+  assign \$108  = \$107  < st_length;
+  assign \$109  = st_beat * 4'h8;
+  assign \$110  = \$109  + 3'h4;
+  assign \$111  = \$110  < st_length;
   assign \$112  = st_beat * 4'h8;
-  assign \$113  = \$112  + 1'h0;
+  assign \$113  = \$112  + 3'h5;
   assign \$114  = \$113  < st_length;
   assign \$115  = st_beat * 4'h8;
-  assign \$116  = \$115  + 1'h1;
+  assign \$116  = \$115  + 3'h6;
   assign \$117  = \$116  < st_length;
   assign \$118  = st_beat * 4'h8;
-  assign \$119  = \$118  + 2'h2;
+  assign \$119  = \$118  + 3'h7;
   assign \$120  = \$119  < st_length;
-  assign \$121  = st_beat * 4'h8;
-  assign \$122  = \$121  + 2'h3;
-  assign \$123  = \$122  < st_length;
-  assign \$124  = st_beat * 4'h8;
-  assign \$125  = \$124  + 3'h4;
-  assign \$126  = \$125  < st_length;
-  assign \$127  = st_beat * 4'h8;
-  assign \$128  = \$127  + 3'h5;
-  assign \$129  = \$128  < st_length;
-  assign \$130  = st_beat * 4'h8;
-  assign \$131  = \$130  + 3'h6;
-  assign \$132  = \$131  < st_length;
-  assign \$133  = st_beat * 4'h8;
-  assign \$134  = \$133  + 3'h7;
-  assign \$135  = \$134  < st_length;
-  assign \$136  = \$123  ? tx__data__payload[31:24] : 8'h00;
+  assign \$121  = \$102  ? tx__data__payload[15:8] : 8'h00;
+  assign \$122  = st_beat * 4'h8;
+  assign \$123  = \$122  + 1'h0;
+  assign \$124  = \$123  < st_length;
+  assign \$125  = st_beat * 4'h8;
+  assign \$126  = \$125  + 1'h1;
+  assign \$127  = \$126  < st_length;
+  assign \$128  = st_beat * 4'h8;
+  assign \$129  = \$128  + 2'h2;
+  assign \$130  = \$129  < st_length;
+  assign \$131  = st_beat * 4'h8;
+  assign \$132  = \$131  + 2'h3;
+  assign \$133  = \$132  < st_length;
+  assign \$134  = st_beat * 4'h8;
+  assign \$135  = \$134  + 3'h4;
+  assign \$136  = \$135  < st_length;
   assign \$137  = st_beat * 4'h8;
-  assign \$138  = \$137  + 1'h0;
+  assign \$138  = \$137  + 3'h5;
   assign \$139  = \$138  < st_length;
   assign \$140  = st_beat * 4'h8;
-  assign \$141  = \$140  + 1'h1;
+  assign \$141  = \$140  + 3'h6;
   assign \$142  = \$141  < st_length;
   assign \$143  = st_beat * 4'h8;
-  assign \$144  = \$143  + 2'h2;
+  assign \$144  = \$143  + 3'h7;
   assign \$145  = \$144  < st_length;
-  assign \$146  = st_beat * 4'h8;
-  assign \$147  = \$146  + 2'h3;
-  assign \$148  = \$147  < st_length;
-  assign \$149  = st_beat * 4'h8;
-  assign \$150  = \$149  + 3'h4;
-  assign \$151  = \$150  < st_length;
-  assign \$152  = st_beat * 4'h8;
-  assign \$153  = \$152  + 3'h5;
-  assign \$154  = \$153  < st_length;
-  assign \$155  = st_beat * 4'h8;
-  assign \$156  = \$155  + 3'h6;
-  assign \$157  = \$156  < st_length;
-  assign \$158  = st_beat * 4'h8;
-  assign \$159  = \$158  + 3'h7;
-  assign \$160  = \$159  < st_length;
-  assign \$161  = \$151  ? tx__data__payload[39:32] : 8'h00;
+  assign \$146  = \$130  ? tx__data__payload[23:16] : 8'h00;
+  assign \$147  = st_beat * 4'h8;
+  assign \$148  = \$147  + 1'h0;
+  assign \$149  = \$148  < st_length;
+  assign \$150  = st_beat * 4'h8;
+  assign \$151  = \$150  + 1'h1;
+  assign \$152  = \$151  < st_length;
+  assign \$153  = st_beat * 4'h8;
+  assign \$154  = \$153  + 2'h2;
+  assign \$155  = \$154  < st_length;
+  assign \$156  = st_beat * 4'h8;
+  assign \$157  = \$156  + 2'h3;
+  assign \$158  = \$157  < st_length;
+  assign \$159  = st_beat * 4'h8;
+  assign \$160  = \$159  + 3'h4;
+  assign \$161  = \$160  < st_length;
   assign \$162  = st_beat * 4'h8;
-  assign \$163  = \$162  + 1'h0;
+  assign \$163  = \$162  + 3'h5;
   assign \$164  = \$163  < st_length;
   assign \$165  = st_beat * 4'h8;
-  assign \$166  = \$165  + 1'h1;
+  assign \$166  = \$165  + 3'h6;
   assign \$167  = \$166  < st_length;
   assign \$168  = st_beat * 4'h8;
-  assign \$169  = \$168  + 2'h2;
+  assign \$169  = \$168  + 3'h7;
   assign \$170  = \$169  < st_length;
-  assign \$171  = st_beat * 4'h8;
-  assign \$172  = \$171  + 2'h3;
-  assign \$173  = \$172  < st_length;
-  assign \$174  = st_beat * 4'h8;
-  assign \$175  = \$174  + 3'h4;
-  assign \$176  = \$175  < st_length;
-  assign \$177  = st_beat * 4'h8;
-  assign \$178  = \$177  + 3'h5;
-  assign \$179  = \$178  < st_length;
-  assign \$180  = st_beat * 4'h8;
-  assign \$181  = \$180  + 3'h6;
-  assign \$182  = \$181  < st_length;
-  assign \$183  = st_beat * 4'h8;
-  assign \$184  = \$183  + 3'h7;
-  assign \$185  = \$184  < st_length;
-  assign \$186  = \$179  ? tx__data__payload[47:40] : 8'h00;
+  assign \$171  = \$158  ? tx__data__payload[31:24] : 8'h00;
+  assign \$172  = st_beat * 4'h8;
+  assign \$173  = \$172  + 1'h0;
+  assign \$174  = \$173  < st_length;
+  assign \$175  = st_beat * 4'h8;
+  assign \$176  = \$175  + 1'h1;
+  assign \$177  = \$176  < st_length;
+  assign \$178  = st_beat * 4'h8;
+  assign \$179  = \$178  + 2'h2;
+  assign \$180  = \$179  < st_length;
+  assign \$181  = st_beat * 4'h8;
+  assign \$182  = \$181  + 2'h3;
+  assign \$183  = \$182  < st_length;
+  assign \$184  = st_beat * 4'h8;
+  assign \$185  = \$184  + 3'h4;
+  assign \$186  = \$185  < st_length;
   assign \$187  = st_beat * 4'h8;
-  assign \$188  = \$187  + 1'h0;
+  assign \$188  = \$187  + 3'h5;
   assign \$189  = \$188  < st_length;
   assign \$190  = st_beat * 4'h8;
-  assign \$191  = \$190  + 1'h1;
+  assign \$191  = \$190  + 3'h6;
   assign \$192  = \$191  < st_length;
   assign \$193  = st_beat * 4'h8;
-  assign \$194  = \$193  + 2'h2;
+  assign \$194  = \$193  + 3'h7;
   assign \$195  = \$194  < st_length;
-  assign \$196  = st_beat * 4'h8;
-  assign \$197  = \$196  + 2'h3;
-  assign \$198  = \$197  < st_length;
-  assign \$199  = st_beat * 4'h8;
-  assign \$200  = \$199  + 3'h4;
-  assign \$201  = \$200  < st_length;
-  assign \$202  = st_beat * 4'h8;
-  assign \$203  = \$202  + 3'h5;
-  assign \$204  = \$203  < st_length;
-  assign \$205  = st_beat * 4'h8;
-  assign \$206  = \$205  + 3'h6;
-  assign \$207  = \$206  < st_length;
-  assign \$208  = st_beat * 4'h8;
-  assign \$209  = \$208  + 3'h7;
-  assign \$210  = \$209  < st_length;
-  assign \$211  = \$207  ? tx__data__payload[55:48] : 8'h00;
+  assign \$196  = \$186  ? tx__data__payload[39:32] : 8'h00;
+  assign \$197  = st_beat * 4'h8;
+  assign \$198  = \$197  + 1'h0;
+  assign \$199  = \$198  < st_length;
+  assign \$200  = st_beat * 4'h8;
+  assign \$201  = \$200  + 1'h1;
+  assign \$202  = \$201  < st_length;
+  assign \$203  = st_beat * 4'h8;
+  assign \$204  = \$203  + 2'h2;
+  assign \$205  = \$204  < st_length;
+  assign \$206  = st_beat * 4'h8;
+  assign \$207  = \$206  + 2'h3;
+  assign \$208  = \$207  < st_length;
+  assign \$209  = st_beat * 4'h8;
+  assign \$210  = \$209  + 3'h4;
+  assign \$211  = \$210  < st_length;
   assign \$212  = st_beat * 4'h8;
-  assign \$213  = \$212  + 1'h0;
+  assign \$213  = \$212  + 3'h5;
   assign \$214  = \$213  < st_length;
   assign \$215  = st_beat * 4'h8;
-  assign \$216  = \$215  + 1'h1;
+  assign \$216  = \$215  + 3'h6;
   assign \$217  = \$216  < st_length;
   assign \$218  = st_beat * 4'h8;
-  assign \$219  = \$218  + 2'h2;
+  assign \$219  = \$218  + 3'h7;
   assign \$220  = \$219  < st_length;
-  assign \$221  = st_beat * 4'h8;
-  assign \$222  = \$221  + 2'h3;
-  assign \$223  = \$222  < st_length;
-  assign \$224  = st_beat * 4'h8;
-  assign \$225  = \$224  + 3'h4;
-  assign \$226  = \$225  < st_length;
-  assign \$227  = st_beat * 4'h8;
-  assign \$228  = \$227  + 3'h5;
-  assign \$229  = \$228  < st_length;
-  assign \$230  = st_beat * 4'h8;
-  assign \$231  = \$230  + 3'h6;
-  assign \$232  = \$231  < st_length;
-  assign \$233  = st_beat * 4'h8;
-  assign \$234  = \$233  + 3'h7;
-  assign \$235  = \$234  < st_length;
-  assign \$236  = \$235  ? tx__data__payload[63:56] : 8'h00;
-  assign \$237  = ! store_state;
-  assign \$238  = store_state == 1'h1;
-  assign \$239  = store_state == 2'h2;
-  assign \$240  = read__peer == st_peer;
-  assign \$241  = filling & \$240 ;
-  assign \$242  = hdr_rd__addr == st_slot;
-  assign \$243  = \$241  & \$242 ;
-  assign \$244  = ~ \$243 ;
-  assign \$245  = read__beat < st_beat;
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$248  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$249  = \$247  & \$248 ;
-  assign \$250  = ~ \$249 ;
-  assign \$251  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$252  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$253  = \$251  | \$252 ;
-  assign \$254  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$255  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$256  = \$254  | \$255 ;
-  assign \$257  = ! tx__hdr__payload[6:4];
-  assign \$258  = \$256  & \$257 ;
-  assign \$259  = \$253  | \$258 ;
-  assign \$260  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$261  = \$259  & \$260 ;
-  assign \$262  = \$250  | \$261 ;
-  assign \$263  = read__peer == tx__hdr__payload[15];
-  assign \$264  = read__busy & \$263 ;
-  assign \$265  = hdr_rd__addr == slot;
-  assign \$266  = \$264  & \$265 ;
-  assign \$267  = ~ \$266 ;
-  assign \$268  = room & \$267 ;
-  assign \$269  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$270  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$271  = \$269  | \$270 ;
-  assign \$272  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$273  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$274  = \$272  | \$273 ;
-  assign \$275  = ! tx__hdr__payload[6:4];
-  assign \$276  = \$274  & \$275 ;
-  assign \$277  = \$271  | \$276 ;
-  assign \$278  = | tx__hdr__payload[126:111];
-  assign \$279  = \$277  & \$278 ;
-  assign \$280  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$281  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$282  = \$280  | \$281 ;
-  assign \$283  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$284  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$285  = \$283  | \$284 ;
-  assign \$286  = ! tx__hdr__payload[6:4];
-  assign \$287  = \$285  & \$286 ;
-  assign \$288  = \$282  | \$287 ;
-  assign \$289  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$291  = \$288  ? \$290  : 17'h00000;
-  assign \$292  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$293  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$294  = \$292  | \$293 ;
-  assign \$295  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$296  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$297  = \$295  | \$296 ;
-  assign \$298  = ! tx__hdr__payload[6:4];
-  assign \$299  = \$297  & \$298 ;
-  assign \$300  = \$294  | \$299 ;
-  assign \$301  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$303  = \$300  ? \$302  : 17'h00000;
-  assign \$304  = | \$303 ;
-  assign \$305  = st_beat + 1'h1;
-  assign \$306  = st_beats - 1'h1;
-  assign \$307  = st_beat == \$306 ;
-  assign \$308  = tx__data__valid & tx__data__payload[64];
+  assign \$221  = \$214  ? tx__data__payload[47:40] : 8'h00;
+  assign \$222  = st_beat * 4'h8;
+  assign \$223  = \$222  + 1'h0;
+  assign \$224  = \$223  < st_length;
+  assign \$225  = st_beat * 4'h8;
+  assign \$226  = \$225  + 1'h1;
+  assign \$227  = \$226  < st_length;
+  assign \$228  = st_beat * 4'h8;
+  assign \$229  = \$228  + 2'h2;
+  assign \$230  = \$229  < st_length;
+  assign \$231  = st_beat * 4'h8;
+  assign \$232  = \$231  + 2'h3;
+  assign \$233  = \$232  < st_length;
+  assign \$234  = st_beat * 4'h8;
+  assign \$235  = \$234  + 3'h4;
+  assign \$236  = \$235  < st_length;
+  assign \$237  = st_beat * 4'h8;
+  assign \$238  = \$237  + 3'h5;
+  assign \$239  = \$238  < st_length;
+  assign \$240  = st_beat * 4'h8;
+  assign \$241  = \$240  + 3'h6;
+  assign \$242  = \$241  < st_length;
+  assign \$243  = st_beat * 4'h8;
+  assign \$244  = \$243  + 3'h7;
+  assign \$245  = \$244  < st_length;
+  assign \$246  = \$242  ? tx__data__payload[55:48] : 8'h00;
+  assign \$247  = st_beat * 4'h8;
+  assign \$248  = \$247  + 1'h0;
+  assign \$249  = \$248  < st_length;
+  assign \$250  = st_beat * 4'h8;
+  assign \$251  = \$250  + 1'h1;
+  assign \$252  = \$251  < st_length;
+  assign \$253  = st_beat * 4'h8;
+  assign \$254  = \$253  + 2'h2;
+  assign \$255  = \$254  < st_length;
+  assign \$256  = st_beat * 4'h8;
+  assign \$257  = \$256  + 2'h3;
+  assign \$258  = \$257  < st_length;
+  assign \$259  = st_beat * 4'h8;
+  assign \$260  = \$259  + 3'h4;
+  assign \$261  = \$260  < st_length;
+  assign \$262  = st_beat * 4'h8;
+  assign \$263  = \$262  + 3'h5;
+  assign \$264  = \$263  < st_length;
+  assign \$265  = st_beat * 4'h8;
+  assign \$266  = \$265  + 3'h6;
+  assign \$267  = \$266  < st_length;
+  assign \$268  = st_beat * 4'h8;
+  assign \$269  = \$268  + 3'h7;
+  assign \$270  = \$269  < st_length;
+  assign \$271  = \$270  ? tx__data__payload[63:56] : 8'h00;
+  assign \$272  = ! store_state;
+  assign \$273  = store_state == 1'h1;
+  assign \$274  = store_state == 2'h2;
+  assign \$275  = read__peer == st_peer;
+  assign \$276  = filling & \$275 ;
+  assign \$277  = hdr_rd__addr == st_slot;
+  assign \$278  = \$276  & \$277 ;
+  assign \$279  = ~ \$278 ;
+  assign \$280  = read__beat < st_beat;
+  assign \$281  = \$279  | \$280 ;
+  assign \$282  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$283  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$284  = \$282  & \$283 ;
+  assign \$285  = ~ \$284 ;
+  assign \$286  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$287  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$288  = \$286  | \$287 ;
+  assign \$289  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$290  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$291  = \$289  | \$290 ;
+  assign \$292  = ! tx__hdr__payload[6:4];
+  assign \$293  = \$291  & \$292 ;
+  assign \$294  = \$288  | \$293 ;
+  assign \$295  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = \$285  | \$296 ;
+  assign \$298  = 1'h0 >> tx__hdr__payload[15];
+  assign \$299  = \$297  | \$298 ;
+  assign \$300  = read__peer == tx__hdr__payload[15];
+  assign \$301  = read__busy & \$300 ;
+  assign \$302  = hdr_rd__addr == slot;
+  assign \$303  = \$301  & \$302 ;
+  assign \$304  = ~ \$303 ;
+  assign \$305  = room & \$304 ;
+  assign \$306  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$307  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$308  = \$306  | \$307 ;
+  assign \$309  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$310  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$311  = \$309  | \$310 ;
+  assign \$312  = ! tx__hdr__payload[6:4];
+  assign \$313  = \$311  & \$312 ;
+  assign \$314  = \$308  | \$313 ;
+  assign \$315  = | tx__hdr__payload[126:111];
+  assign \$316  = \$314  & \$315 ;
+  assign \$317  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$318  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$319  = \$317  | \$318 ;
+  assign \$320  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$321  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$322  = \$320  | \$321 ;
+  assign \$323  = ! tx__hdr__payload[6:4];
+  assign \$324  = \$322  & \$323 ;
+  assign \$325  = \$319  | \$324 ;
+  assign \$326  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$328  = \$325  ? \$327  : 17'h00000;
+  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$331  = \$329  | \$330 ;
+  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$334  = \$332  | \$333 ;
+  assign \$335  = ! tx__hdr__payload[6:4];
+  assign \$336  = \$334  & \$335 ;
+  assign \$337  = \$331  | \$336 ;
+  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$340  = \$337  ? \$339  : 17'h00000;
+  assign \$341  = | \$340 ;
+  assign \$342  = st_beat + 1'h1;
+  assign \$343  = st_beats - 1'h1;
+  assign \$344  = st_beat == \$343 ;
+  assign \$345  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$309 ;
+    read__data_ok <= \$346 ;
   always @(posedge clk)
-    store_state <= \$310 ;
+    store_state <= \$347 ;
   always @(posedge clk)
-    st_peer <= \$311 ;
+    st_peer <= \$348 ;
   always @(posedge clk)
-    st_slot <= \$312 ;
+    st_slot <= \$349 ;
   always @(posedge clk)
-    st_beats <= \$313 ;
+    st_beats <= \$350 ;
   always @(posedge clk)
-    st_beat <= \$314 ;
+    st_beat <= \$351 ;
   always @(posedge clk)
-    st_length <= \$315 ;
+    st_length <= \$352 ;
   always @(posedge clk)
-    filling <= \$316 ;
+    filling <= \$353 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
+          if (\$18 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$22 ) begin
+          end else if (\$24 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
+          if (\$18 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = 1'h1;
+              tx_dropped = \$40 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    tx_dead_dropped = 1'h0;
+    casez (store_state)
+      2'h0:
+          if (\$18 ) begin
+            if (tx__hdr__valid) begin
+              tx_dead_dropped = \$57 ;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     hdr_wr__addr = 3'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__addr = slot;
             end
@@ -33153,12 +35676,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
@@ -33166,12 +35689,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__data[3:0] = tx__hdr__payload[3:0];
               hdr_wr__data[6:4] = tx__hdr__payload[6:4];
@@ -33184,12 +35707,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -33197,14 +35720,14 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
-              if (\$36 ) begin
+              if (\$71 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
@@ -33218,7 +35741,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -33230,7 +35753,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     dat_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
@@ -33242,19 +35765,19 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__data = { \$236 , \$211 , \$186 , \$161 , \$136 , \$111 , \$86 , \$61  };
+            dat_wr__data = { \$271 , \$246 , \$221 , \$196 , \$171 , \$146 , \$121 , \$96  };
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -33266,151 +35789,151 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$309  = \$246 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$346  = \$281 ;
     if (rst) begin
-      \$309  = 1'h0;
+      \$346  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$310  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$347  = store_state;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
+          if (\$299 ) begin
             if (tx__hdr__valid) begin
-              if (\$279 ) begin
-                \$310  = 2'h1;
+              if (\$316 ) begin
+                \$347  = 2'h1;
               end
             end
-          end else if (\$268 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              if (\$304 ) begin
-                \$310  = 2'h2;
+              if (\$341 ) begin
+                \$347  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$307 ) begin
-              \$310  = 2'h0;
+            if (\$344 ) begin
+              \$347  = 2'h0;
             end
           end
       2'h1:
-          if (\$308 ) begin
-            \$310  = 2'h0;
+          if (\$345 ) begin
+            \$347  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$310  = 2'h0;
+      \$347  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$311  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$348  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$311  = tx__hdr__payload[15];
+              \$348  = tx__hdr__payload[15];
             end
           end
     endcase
     if (rst) begin
-      \$311  = 1'h0;
+      \$348  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$312  = st_slot;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$349  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$312  = slot;
+              \$349  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$312  = 3'h0;
+      \$349  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$313  = st_beats;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$350  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$313  = \$291 [3:0];
+              \$350  = \$328 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$313  = 4'h0;
+      \$350  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$314  = st_beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$351  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$314  = 4'h0;
+              \$351  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$314  = \$305 [3:0];
+            \$351  = \$342 [3:0];
           end
     endcase
     if (rst) begin
-      \$314  = 4'h0;
+      \$351  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$315  = st_length;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$352  = st_length;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$315  = tx__hdr__payload[126:111];
+              \$352  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$315  = 16'h0000;
+      \$352  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$316  = filling;
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$353  = filling;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              if (\$304 ) begin
-                \$316  = 1'h1;
+              if (\$341 ) begin
+                \$353  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$307 ) begin
-              \$316  = 1'h0;
+            if (\$344 ) begin
+              \$353  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$316  = 1'h0;
+      \$353  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
@@ -33418,6 +35941,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[15];
+  assign dead = 2'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -33446,8 +35970,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$33  = { 3'h0, \$32 [16:3] };
-  assign \$36  = 1'h1;
-  assign \$290  = { 3'h0, \$289 [16:3] };
-  assign \$302  = { 3'h0, \$301 [16:3] };
+  assign \$68  = { 3'h0, \$67 [16:3] };
+  assign \$71  = 1'h1;
+  assign \$327  = { 3'h0, \$326 [16:3] };
+  assign \$339  = { 3'h0, \$338 [16:3] };
 endmodule

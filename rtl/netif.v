@@ -3,22 +3,39 @@
 (* top =  1  *)
 (* generator = "Amaranth" *)
 module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready, rx__data__ready, m_axis__tready, s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, csr__addr, csr__r_stb, csr__w_stb, csr__w_data, clk, rst, tx__hdr__ready, tx__data__ready, rx__hdr__payload, rx__hdr__valid, rx__data__payload
-, rx__data__valid, m_axis__tdata, m_axis__tkeep, m_axis__tlast, m_axis__tvalid, s_axis__tready, csr__r_data, tx__hdr__payload);
+, rx__data__valid, m_axis__tdata, m_axis__tkeep, m_axis__tlast, m_axis__tvalid, s_axis__tready, csr__r_data, irq, tx__hdr__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire [1:0] \$1 ;
+  wire [6:0] \$10 ;
+  wire [6:0] \$11 ;
+  wire [3:0] \$12 ;
+  wire \$13 ;
+  wire [5:0] \$14 ;
+  reg [3:0] \$15 ;
+  reg [7:0] \$16 ;
+  reg [3:0] \$17 ;
+  reg [13:0] \$18 ;
+  wire \$19 ;
   wire [2:0] \$2 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire [1:0] \$3 ;
+  wire [2:0] \$4 ;
+  wire [3:0] \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
+  wire \$9 ;
   wire [15:0] ack;
   wire [3:0] ack_in;
-  wire [3:0] \ack_in$120 ;
+  wire [3:0] \ack_in$123 ;
   wire [3:0] ack_sent;
-  wire [3:0] \ack_sent$114 ;
+  wire [3:0] \ack_sent$117 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$122 ;
+  wire [15:0] \ack_value$125 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -50,25 +67,32 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [63:0] \buffer__commit_hdr.vaddr ;
   wire buffer__hdr_room;
   wire buffer__room;
-  wire [4:0] bus__addr;
+  wire [5:0] bus__addr;
   wire [31:0] bus__r_data;
   wire bus__r_stb;
   wire [31:0] bus__w_data;
   wire bus__w_stb;
   input clk;
   wire clk;
-  input [4:0] csr__addr;
-  wire [4:0] csr__addr;
+  input [5:0] csr__addr;
+  wire [5:0] csr__addr;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   wire csr__naks_received__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  reg [7:0] csr__peers_dead__inc = 8'h00;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   input csr__r_stb;
   wire csr__r_stb;
+  wire [31:0] csr__retry_limit__r_data;
   wire csr__rx_acks__inc;
   wire csr__rx_drop_crc__inc;
   wire csr__rx_drop_malformed__inc;
@@ -81,7 +105,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
   wire csr__tx_acks__inc;
+  wire csr__tx_dead_dropped__inc;
   wire csr__tx_dropped__inc;
+  reg [13:0] csr__tx_flushed__inc = 14'h0000;
   wire csr__tx_frames__inc;
   wire csr__tx_msgs__inc;
   wire csr__tx_retransmits__inc;
@@ -90,45 +116,59 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [31:0] csr__w_data;
   input csr__w_stb;
   wire csr__w_stb;
+  wire [3:0] dead;
+  wire [3:0] \dead$111 ;
   wire [3:0] delivered;
-  wire [3:0] \delivered$130 ;
+  wire [3:0] \delivered$133 ;
+  reg [3:0] died = 4'h0;
+  wire [3:0] \died$193 ;
   wire [15:0] expected;
   wire [3:0] expired;
-  wire [3:0] \expired$104 ;
+  wire [3:0] \expired$105 ;
+  reg [3:0] flush = 4'h0;
+  (* init = 4'h0 *)
+  wire [3:0] \flush$190 ;
+  wire [4:0] flushed;
   wire [3:0] frame_started;
-  wire [3:0] \frame_started$112 ;
+  wire [3:0] \frame_started$115 ;
   wire [3:0] gap_in;
-  wire [3:0] \gap_in$128 ;
+  wire [3:0] \gap_in$131 ;
   wire [3:0] go_back;
-  wire [3:0] \go_back$118 ;
+  wire [3:0] \go_back$121 ;
+  output irq;
+  wire irq;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
-  wire [63:0] \m_axis__tdata$49 ;
+  wire [63:0] \m_axis__tdata$50 ;
   output [7:0] m_axis__tkeep;
   wire [7:0] m_axis__tkeep;
-  wire [7:0] \m_axis__tkeep$50 ;
+  wire [7:0] \m_axis__tkeep$51 ;
   output m_axis__tlast;
   wire m_axis__tlast;
-  wire \m_axis__tlast$51 ;
+  wire \m_axis__tlast$52 ;
   input m_axis__tready;
   wire m_axis__tready;
-  wire \m_axis__tready$52 ;
+  wire \m_axis__tready$53 ;
   output m_axis__tvalid;
   wire m_axis__tvalid;
-  wire \m_axis__tvalid$53 ;
+  wire \m_axis__tvalid$54 ;
   wire [3:0] msg_in;
-  wire [3:0] \msg_in$126 ;
+  wire [3:0] \msg_in$129 ;
+  (* init = 8'h00 *)
+  wire [7:0] n_died;
+  (* init = 14'h0000 *)
+  wire [13:0] n_flushed;
   wire nak;
   wire [3:0] nak_in;
-  wire [3:0] \nak_in$124 ;
+  wire [3:0] \nak_in$127 ;
   wire [3:0] nak_sent;
-  wire [3:0] \nak_sent$116 ;
+  wire [3:0] \nak_sent$119 ;
   wire naks_received;
   wire naks_sent;
   wire [3:0] owed;
-  wire [3:0] \owed$102 ;
+  wire [3:0] \owed$103 ;
   wire [1:0] peer;
-  wire [1:0] \peer$90 ;
+  wire [1:0] \peer$91 ;
   wire [2:0] read__beat;
   wire read__busy;
   wire [63:0] read__data;
@@ -164,21 +204,21 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire rst;
   output [64:0] rx__data__payload;
   wire [64:0] rx__data__payload;
-  wire [64:0] \rx__data__payload$77 ;
-  wire [63:0] \rx__data__payload$77.data ;
-  wire \rx__data__payload$77.last ;
+  wire [64:0] \rx__data__payload$78 ;
+  wire [63:0] \rx__data__payload$78.data ;
+  wire \rx__data__payload$78.last ;
   wire [63:0] \rx__data__payload.data ;
   wire \rx__data__payload.last ;
   input rx__data__ready;
   wire rx__data__ready;
-  wire \rx__data__ready$78 ;
+  wire \rx__data__ready$79 ;
   output rx__data__valid;
   wire rx__data__valid;
-  wire \rx__data__valid$79 ;
+  wire \rx__data__valid$80 ;
   output [126:0] rx__hdr__payload;
   wire [126:0] rx__hdr__payload;
-  wire [126:0] \rx__hdr__payload$80 ;
-  wire [7:0] \rx__hdr__payload$80.dst ;
+  wire [126:0] \rx__hdr__payload$81 ;
+  wire [7:0] \rx__hdr__payload$81.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -188,18 +228,18 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \rx__hdr__payload$80.kind ;
-  wire [15:0] \rx__hdr__payload$80.length ;
-  wire [15:0] \rx__hdr__payload$80.pid ;
-  wire [7:0] \rx__hdr__payload$80.src ;
+  wire [3:0] \rx__hdr__payload$81.kind ;
+  wire [15:0] \rx__hdr__payload$81.length ;
+  wire [15:0] \rx__hdr__payload$81.pid ;
+  wire [7:0] \rx__hdr__payload$81.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \rx__hdr__payload$80.status ;
-  wire [7:0] \rx__hdr__payload$80.tag ;
-  wire [63:0] \rx__hdr__payload$80.vaddr ;
+  wire [2:0] \rx__hdr__payload$81.status ;
+  wire [7:0] \rx__hdr__payload$81.tag ;
+  wire [63:0] \rx__hdr__payload$81.vaddr ;
   wire [7:0] \rx__hdr__payload.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -224,10 +264,10 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [63:0] \rx__hdr__payload.vaddr ;
   input rx__hdr__ready;
   wire rx__hdr__ready;
-  wire \rx__hdr__ready$81 ;
+  wire \rx__hdr__ready$82 ;
   output rx__hdr__valid;
   wire rx__hdr__valid;
-  wire \rx__hdr__valid$82 ;
+  wire \rx__hdr__valid$83 ;
   wire rx_acks;
   wire rx_drop_crc;
   wire rx_drop_malformed;
@@ -240,19 +280,19 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire rx_msgs;
   input [63:0] s_axis__tdata;
   wire [63:0] s_axis__tdata;
-  wire [63:0] \s_axis__tdata$54 ;
+  wire [63:0] \s_axis__tdata$55 ;
   input [7:0] s_axis__tkeep;
   wire [7:0] s_axis__tkeep;
-  wire [7:0] \s_axis__tkeep$55 ;
+  wire [7:0] \s_axis__tkeep$56 ;
   input s_axis__tlast;
   wire s_axis__tlast;
-  wire \s_axis__tlast$56 ;
+  wire \s_axis__tlast$57 ;
   output s_axis__tready;
   wire s_axis__tready;
-  wire \s_axis__tready$57 ;
+  wire \s_axis__tready$58 ;
   input s_axis__tvalid;
   wire s_axis__tvalid;
-  wire \s_axis__tvalid$58 ;
+  wire \s_axis__tvalid$59 ;
   wire [15:0] send_ack;
   wire send_nak;
   wire [1:0] send_peer;
@@ -292,25 +332,25 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire store_room;
   wire [3:0] store_slot;
   wire [3:0] stored;
-  wire [3:0] \stored$110 ;
+  wire [3:0] \stored$113 ;
   wire [3:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
-  wire [64:0] \tx__data__payload$29 ;
-  wire [63:0] \tx__data__payload$29.data ;
-  wire \tx__data__payload$29.last ;
+  wire [64:0] \tx__data__payload$30 ;
+  wire [63:0] \tx__data__payload$30.data ;
+  wire \tx__data__payload$30.last ;
   wire [63:0] \tx__data__payload.data ;
   wire \tx__data__payload.last ;
   output tx__data__ready;
   wire tx__data__ready;
-  wire \tx__data__ready$30 ;
+  wire \tx__data__ready$31 ;
   input tx__data__valid;
   wire tx__data__valid;
-  wire \tx__data__valid$31 ;
+  wire \tx__data__valid$32 ;
   input [126:0] tx__hdr__payload;
   wire [126:0] tx__hdr__payload;
-  wire [126:0] \tx__hdr__payload$32 ;
-  wire [7:0] \tx__hdr__payload$32.dst ;
+  wire [126:0] \tx__hdr__payload$33 ;
+  wire [7:0] \tx__hdr__payload$33.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -320,18 +360,18 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \tx__hdr__payload$32.kind ;
-  wire [15:0] \tx__hdr__payload$32.length ;
-  wire [15:0] \tx__hdr__payload$32.pid ;
-  wire [7:0] \tx__hdr__payload$32.src ;
+  wire [3:0] \tx__hdr__payload$33.kind ;
+  wire [15:0] \tx__hdr__payload$33.length ;
+  wire [15:0] \tx__hdr__payload$33.pid ;
+  wire [7:0] \tx__hdr__payload$33.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \tx__hdr__payload$32.status ;
-  wire [7:0] \tx__hdr__payload$32.tag ;
-  wire [63:0] \tx__hdr__payload$32.vaddr ;
+  wire [2:0] \tx__hdr__payload$33.status ;
+  wire [7:0] \tx__hdr__payload$33.tag ;
+  wire [63:0] \tx__hdr__payload$33.vaddr ;
   wire [7:0] \tx__hdr__payload.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -356,17 +396,18 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [63:0] \tx__hdr__payload.vaddr ;
   output tx__hdr__ready;
   wire tx__hdr__ready;
-  wire \tx__hdr__ready$33 ;
+  wire \tx__hdr__ready$34 ;
   input tx__hdr__valid;
   wire tx__hdr__valid;
-  wire \tx__hdr__valid$34 ;
+  wire \tx__hdr__valid$35 ;
   wire tx_acks;
+  wire tx_dead_dropped;
   wire tx_dropped;
   wire tx_frames;
   wire tx_msgs;
   wire tx_retransmits;
   wire [3:0] unsent;
-  wire [3:0] \unsent$100 ;
+  wire [3:0] \unsent$101 ;
   wire [63:0] write__beat_data;
   wire write__beat_en;
   wire [2:0] write__beat_index;
@@ -398,16 +439,36 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
-  assign \$2  = \$1  + \$5 ;
-  assign \$1  = \$3  + \$4 ;
+  assign \$1  = \$19  + \$20 ;
+  assign \$2  = \$1  + \$21 ;
+  assign csr__events__peer_dead__set = | died;
+  assign \$6  = csr__w_data[7:0] < 3'h4;
+  assign \$7  = csr__peer_reset__w_stb & \$6 ;
+  assign \$8  = | csr__w_data[7:0];
+  assign \$9  = \$7  & \$8 ;
+  assign \$10  = 1'h1 << csr__w_data[1:0];
+  assign \$11  = \$9  ? \$10  : 7'h00;
+  assign \$14  = flushed + 1'h0;
+  always @(posedge clk)
+    died <= \$15 ;
+  always @(posedge clk)
+    csr__peers_dead__inc <= \$16 ;
+  always @(posedge clk)
+    flush <= \$17 ;
+  always @(posedge clk)
+    csr__tx_flushed__inc <= \$18 ;
   \netif.csr_dec  csr_dec (
+    .bits(irq),
     .bus__addr(csr__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(csr__r_stb),
+    .bus__w_data(csr__w_data),
     .bus__w_stb(csr__w_stb),
     .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
     .csr__naks_received__inc(csr__naks_received__inc),
     .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__peers_dead__inc(csr__peers_dead__inc),
     .csr__rx_acks__inc(csr__rx_acks__inc),
     .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
     .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
@@ -419,10 +480,13 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .csr__rx_frames__inc(csr__rx_frames__inc),
     .csr__rx_msgs__inc(csr__rx_msgs__inc),
     .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dead_dropped__inc(csr__tx_dead_dropped__inc),
     .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_flushed__inc(csr__tx_flushed__inc),
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
+    .peer_reset_w_stb(csr__peer_reset__w_stb),
     .\port$2$0 (\$2 ),
     .rst(rst)
   );
@@ -432,9 +496,11 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_1(\$6 ),
-    .expired_2(\$7 ),
-    .expired_3(\$8 ),
+    .expired_1(\$22 ),
+    .expired_2(\$23 ),
+    .expired_3(\$24 ),
+    .flush(flush),
+    .flushed(flushed),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -454,9 +520,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_1(\$3 ),
-    .timeout_fire_2(\$4 ),
-    .timeout_fire_3(\$5 ),
+    .timeout_fire_1(\$19 ),
+    .timeout_fire_2(\$20 ),
+    .timeout_fire_3(\$21 ),
     .unsent(unsent)
   );
   \netif.receiver  receiver (
@@ -530,9 +596,9 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$1853$0 (\$6 ),
-    .\port$1877$0 (\$7 ),
-    .\port$1901$0 (\$8 ),
+    .\port$2040$0 (\$22 ),
+    .\port$2064$0 (\$23 ),
+    .\port$2088$0 (\$24 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -567,15 +633,44 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
+    .tx_dead_dropped(csr__tx_dead_dropped__inc),
     .tx_dropped(csr__tx_dropped__inc),
     .tx_msgs(csr__tx_msgs__inc)
   );
-  assign \tx__data__payload$29  = tx__data__payload;
-  assign \tx__data__ready$30  = tx__data__ready;
-  assign \tx__data__valid$31  = tx__data__valid;
-  assign \tx__hdr__payload$32  = tx__hdr__payload;
-  assign \tx__hdr__ready$33  = tx__hdr__ready;
-  assign \tx__hdr__valid$34  = tx__hdr__valid;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$15  = 4'h0;
+    if (rst) begin
+      \$15  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$16  = { 4'h0, \$5  };
+    if (rst) begin
+      \$16  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$17  = \$11 [3:0];
+    if (rst) begin
+      \$17  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$18  = { 8'h00, \$14  };
+    if (rst) begin
+      \$18  = 14'h0000;
+    end
+  end
+  assign \tx__data__payload$30  = tx__data__payload;
+  assign \tx__data__ready$31  = tx__data__ready;
+  assign \tx__data__valid$32  = tx__data__valid;
+  assign \tx__hdr__payload$33  = tx__hdr__payload;
+  assign \tx__hdr__ready$34  = tx__hdr__ready;
+  assign \tx__hdr__valid$35  = tx__hdr__valid;
   assign store__beat = read__beat;
   assign store__busy = read__busy;
   assign read__data = store__data;
@@ -583,16 +678,16 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign read__hdr = store__hdr;
   assign store__peer = read__peer;
   assign store__slot = read__slot;
-  assign \m_axis__tdata$49  = m_axis__tdata;
-  assign \m_axis__tkeep$50  = m_axis__tkeep;
-  assign \m_axis__tlast$51  = m_axis__tlast;
-  assign \m_axis__tready$52  = m_axis__tready;
-  assign \m_axis__tvalid$53  = m_axis__tvalid;
-  assign \s_axis__tdata$54  = s_axis__tdata;
-  assign \s_axis__tkeep$55  = s_axis__tkeep;
-  assign \s_axis__tlast$56  = s_axis__tlast;
-  assign \s_axis__tready$57  = 1'h1;
-  assign \s_axis__tvalid$58  = s_axis__tvalid;
+  assign \m_axis__tdata$50  = m_axis__tdata;
+  assign \m_axis__tkeep$51  = m_axis__tkeep;
+  assign \m_axis__tlast$52  = m_axis__tlast;
+  assign \m_axis__tready$53  = m_axis__tready;
+  assign \m_axis__tvalid$54  = m_axis__tvalid;
+  assign \s_axis__tdata$55  = s_axis__tdata;
+  assign \s_axis__tkeep$56  = s_axis__tkeep;
+  assign \s_axis__tlast$57  = s_axis__tlast;
+  assign \s_axis__tready$58  = 1'h1;
+  assign \s_axis__tvalid$59  = s_axis__tvalid;
   assign buffer__beat_data = write__beat_data;
   assign buffer__beat_en = write__beat_en;
   assign buffer__beat_index = write__beat_index;
@@ -602,38 +697,40 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign buffer__commit_hdr = write__commit_hdr;
   assign write__hdr_room = buffer__hdr_room;
   assign write__room = buffer__room;
-  assign \rx__data__payload$77  = rx__data__payload;
-  assign \rx__data__ready$78  = rx__data__ready;
-  assign \rx__data__valid$79  = rx__data__valid;
-  assign \rx__hdr__payload$80  = rx__hdr__payload;
-  assign \rx__hdr__ready$81  = rx__hdr__ready;
-  assign \rx__hdr__valid$82  = rx__hdr__valid;
+  assign \rx__data__payload$78  = rx__data__payload;
+  assign \rx__data__ready$79  = rx__data__ready;
+  assign \rx__data__valid$80  = rx__data__valid;
+  assign \rx__hdr__payload$81  = rx__hdr__payload;
+  assign \rx__hdr__ready$82  = rx__hdr__ready;
+  assign \rx__hdr__valid$83  = rx__hdr__valid;
   assign store_peer = tx__hdr__payload[16:15];
   assign peer = tx__hdr__payload[16:15];
   assign store_slot = slot;
   assign store_room = room;
-  assign \peer$90  = send_peer;
+  assign \peer$91  = send_peer;
   assign send_seq = seq;
   assign send_ack = ack;
   assign send_nak = nak;
   assign send_retransmit = retransmit;
-  assign \unsent$100  = unsent;
-  assign \owed$102  = owed;
-  assign expired = { \$8 , \$7 , \$6 , 1'h0 };
-  assign \expired$104  = { \$8 , \$7 , \$6 , 1'h0 };
+  assign \unsent$101  = unsent;
+  assign \owed$103  = owed;
+  assign expired = { \$24 , \$23 , \$22 , 1'h0 };
+  assign \expired$105  = { \$24 , \$23 , \$22 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
-  assign \stored$110  = stored;
-  assign \frame_started$112  = frame_started;
-  assign \ack_sent$114  = ack_sent;
-  assign \nak_sent$116  = nak_sent;
-  assign \go_back$118  = go_back;
-  assign \ack_in$120  = ack_in;
-  assign \ack_value$122  = ack_value;
-  assign \nak_in$124  = nak_in;
-  assign \msg_in$126  = msg_in;
-  assign \gap_in$128  = gap_in;
-  assign \delivered$130  = delivered;
+  assign dead = 4'h0;
+  assign \dead$111  = 4'h0;
+  assign \stored$113  = stored;
+  assign \frame_started$115  = frame_started;
+  assign \ack_sent$117  = ack_sent;
+  assign \nak_sent$119  = nak_sent;
+  assign \go_back$121  = go_back;
+  assign \ack_in$123  = ack_in;
+  assign \ack_value$125  = ack_value;
+  assign \nak_in$127  = nak_in;
+  assign \msg_in$129  = msg_in;
+  assign \gap_in$131  = gap_in;
+  assign \delivered$133  = delivered;
   assign bus__addr = csr__addr;
   assign bus__r_data = csr__r_data;
   assign bus__r_stb = csr__r_stb;
@@ -644,6 +741,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign csr__config__window__r_data = 16'h0010;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__retry_limit__r_data = 32'd0;
   assign tx_frames = csr__tx_frames__inc;
   assign tx_msgs = csr__tx_msgs__inc;
   assign tx_retransmits = csr__tx_retransmits__inc;
@@ -661,8 +759,16 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
+  assign tx_dead_dropped = csr__tx_dead_dropped__inc;
   assign csr__tx_timeouts__inc = { 5'h00, \$2  };
-  assign timeouts = { \$5 , \$4 , \$3 , 1'h0 };
+  assign timeouts = { \$21 , \$20 , \$19 , 1'h0 };
+  assign n_died = csr__peers_dead__inc;
+  assign csr__events__peer_dead__data = irq;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign \flush$190  = flush;
+  assign n_flushed = csr__tx_flushed__inc;
+  assign \died$193  = 4'h0;
+  assign csr__peer_reset__w_data = csr__w_data[7:0];
   assign s_axis__tready = 1'h1;
   assign \tx__hdr__payload.kind  = tx__hdr__payload[3:0];
   assign \tx__hdr__payload.status  = tx__hdr__payload[6:4];
@@ -684,16 +790,16 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign \rx__hdr__payload.length  = rx__hdr__payload[126:111];
   assign \rx__data__payload.data  = rx__data__payload[63:0];
   assign \rx__data__payload.last  = rx__data__payload[64];
-  assign \tx__data__payload$29.data  = tx__data__payload[63:0];
-  assign \tx__data__payload$29.last  = tx__data__payload[64];
-  assign \tx__hdr__payload$32.kind  = tx__hdr__payload[3:0];
-  assign \tx__hdr__payload$32.status  = tx__hdr__payload[6:4];
-  assign \tx__hdr__payload$32.src  = tx__hdr__payload[14:7];
-  assign \tx__hdr__payload$32.dst  = tx__hdr__payload[22:15];
-  assign \tx__hdr__payload$32.tag  = tx__hdr__payload[30:23];
-  assign \tx__hdr__payload$32.pid  = tx__hdr__payload[46:31];
-  assign \tx__hdr__payload$32.vaddr  = tx__hdr__payload[110:47];
-  assign \tx__hdr__payload$32.length  = tx__hdr__payload[126:111];
+  assign \tx__data__payload$30.data  = tx__data__payload[63:0];
+  assign \tx__data__payload$30.last  = tx__data__payload[64];
+  assign \tx__hdr__payload$33.kind  = tx__hdr__payload[3:0];
+  assign \tx__hdr__payload$33.status  = tx__hdr__payload[6:4];
+  assign \tx__hdr__payload$33.src  = tx__hdr__payload[14:7];
+  assign \tx__hdr__payload$33.dst  = tx__hdr__payload[22:15];
+  assign \tx__hdr__payload$33.tag  = tx__hdr__payload[30:23];
+  assign \tx__hdr__payload$33.pid  = tx__hdr__payload[46:31];
+  assign \tx__hdr__payload$33.vaddr  = tx__hdr__payload[110:47];
+  assign \tx__hdr__payload$33.length  = tx__hdr__payload[126:111];
   assign \store__hdr.kind  = store__hdr[3:0];
   assign \store__hdr.status  = store__hdr[6:4];
   assign \store__hdr.tag  = store__hdr[14:7];
@@ -722,22 +828,27 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   assign \buffer__commit_hdr.pid  = write__commit_hdr[46:31];
   assign \buffer__commit_hdr.vaddr  = write__commit_hdr[110:47];
   assign \buffer__commit_hdr.length  = write__commit_hdr[126:111];
-  assign \rx__data__payload$77.data  = rx__data__payload[63:0];
-  assign \rx__data__payload$77.last  = rx__data__payload[64];
-  assign \rx__hdr__payload$80.kind  = rx__hdr__payload[3:0];
-  assign \rx__hdr__payload$80.status  = rx__hdr__payload[6:4];
-  assign \rx__hdr__payload$80.src  = rx__hdr__payload[14:7];
-  assign \rx__hdr__payload$80.dst  = rx__hdr__payload[22:15];
-  assign \rx__hdr__payload$80.tag  = rx__hdr__payload[30:23];
-  assign \rx__hdr__payload$80.pid  = rx__hdr__payload[46:31];
-  assign \rx__hdr__payload$80.vaddr  = rx__hdr__payload[110:47];
-  assign \rx__hdr__payload$80.length  = rx__hdr__payload[126:111];
+  assign \rx__data__payload$78.data  = rx__data__payload[63:0];
+  assign \rx__data__payload$78.last  = rx__data__payload[64];
+  assign \rx__hdr__payload$81.kind  = rx__hdr__payload[3:0];
+  assign \rx__hdr__payload$81.status  = rx__hdr__payload[6:4];
+  assign \rx__hdr__payload$81.src  = rx__hdr__payload[14:7];
+  assign \rx__hdr__payload$81.dst  = rx__hdr__payload[22:15];
+  assign \rx__hdr__payload$81.tag  = rx__hdr__payload[30:23];
+  assign \rx__hdr__payload$81.pid  = rx__hdr__payload[46:31];
+  assign \rx__hdr__payload$81.vaddr  = rx__hdr__payload[110:47];
+  assign \rx__hdr__payload$81.length  = rx__hdr__payload[126:111];
+  assign \$3  = 2'h0;
+  assign \$4  = 3'h0;
+  assign \$5  = 4'h0;
+  assign \$12  = 4'h0;
+  assign \$13  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc
-, csr__rx_dup__inc, bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
+module \netif.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2$0 , csr__events__peer_dead__set, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc
+, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc, peer_reset_w_stb, bus__r_data, bits, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
   wire [31:0] \$11 ;
@@ -756,20 +867,38 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   wire [31:0] \$23 ;
   wire [31:0] \$24 ;
   wire [31:0] \$25 ;
-  reg [31:0] \$26 ;
+  wire [31:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
   wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [31:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [31:0] \$39 ;
   wire [31:0] \$4 ;
+  reg [31:0] \$40 ;
   wire [31:0] \$5 ;
   wire [31:0] \$6 ;
   wire [31:0] \$7 ;
   wire [31:0] \$8 ;
   wire [31:0] \$9 ;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
+  output bits;
+  wire bits;
+  input [5:0] bus__addr;
+  wire [5:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
@@ -779,12 +908,28 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   reg config_w_stb;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   input csr__naks_received__inc;
   wire csr__naks_received__inc;
   input csr__naks_sent__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [31:0] csr__peer_dead_1__r_data;
+  wire [31:0] csr__peer_dead_2__r_data;
+  wire [31:0] csr__peer_dead_3__r_data;
+  wire [31:0] csr__peer_dead_4__r_data;
+  wire [31:0] csr__peer_dead_5__r_data;
+  wire [31:0] csr__peer_dead_6__r_data;
+  wire [31:0] csr__peer_dead_7__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  input [7:0] csr__peers_dead__inc;
+  wire [7:0] csr__peers_dead__inc;
+  wire [31:0] csr__retry_limit__r_data;
   input csr__rx_acks__inc;
   wire csr__rx_acks__inc;
   input csr__rx_drop_crc__inc;
@@ -808,8 +953,12 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   wire [31:0] csr__timeout__r_data;
   input csr__tx_acks__inc;
   wire csr__tx_acks__inc;
+  input csr__tx_dead_dropped__inc;
+  wire csr__tx_dead_dropped__inc;
   input csr__tx_dropped__inc;
   wire csr__tx_dropped__inc;
+  input [13:0] csr__tx_flushed__inc;
+  wire [13:0] csr__tx_flushed__inc;
   input csr__tx_frames__inc;
   wire csr__tx_frames__inc;
   input csr__tx_msgs__inc;
@@ -817,6 +966,9 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   input csr__tx_retransmits__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
+  reg events_r_stb;
+  wire [31:0] events_read;
+  reg events_w_stb;
   reg id_r_stb;
   wire [31:0] id_read;
   reg id_w_stb;
@@ -824,11 +976,34 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
+  reg peer_dead_0_r_stb;
+  reg peer_dead_0_w_stb;
+  reg peer_dead_1_r_stb;
+  reg peer_dead_1_w_stb;
+  reg peer_dead_2_r_stb;
+  reg peer_dead_2_w_stb;
+  reg peer_dead_3_r_stb;
+  reg peer_dead_3_w_stb;
+  reg peer_dead_4_r_stb;
+  reg peer_dead_4_w_stb;
+  reg peer_dead_5_r_stb;
+  reg peer_dead_5_w_stb;
+  reg peer_dead_6_r_stb;
+  reg peer_dead_6_w_stb;
+  reg peer_dead_7_r_stb;
+  reg peer_dead_7_w_stb;
+  reg peer_reset_r_stb;
+  output peer_reset_w_stb;
+  reg peer_reset_w_stb;
+  reg peers_dead_r_stb;
+  reg peers_dead_w_stb;
   input [2:0] \port$2$0 ;
   wire [2:0] \port$2$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
-  wire r_hold;
+  reg r_hold;
+  reg retry_limit_r_stb;
+  reg retry_limit_w_stb;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -855,8 +1030,12 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   reg timeout_w_stb;
   reg tx_acks_r_stb;
   reg tx_acks_w_stb;
+  reg tx_dead_dropped_r_stb;
+  reg tx_dead_dropped_w_stb;
   reg tx_dropped_r_stb;
   reg tx_dropped_w_stb;
+  reg tx_flushed_r_stb;
+  reg tx_flushed_w_stb;
   reg tx_frames_r_stb;
   reg tx_frames_w_stb;
   reg tx_msgs_r_stb;
@@ -866,130 +1045,166 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$58 ;
-  wire [31:0] \value$59 ;
-  wire [31:0] \value$60 ;
-  wire [31:0] \value$61 ;
-  wire [31:0] \value$62 ;
-  wire [31:0] \value$63 ;
-  wire [31:0] \value$64 ;
-  wire [31:0] \value$65 ;
-  wire [31:0] \value$66 ;
-  wire [31:0] \value$67 ;
-  wire [31:0] \value$68 ;
-  wire [31:0] \value$69 ;
-  wire [31:0] \value$70 ;
-  wire [31:0] \value$71 ;
-  wire [31:0] \value$72 ;
-  wire [31:0] \value$73 ;
-  wire [31:0] \value$74 ;
-  assign \$3  = bus__addr[0] ? \value$74  : \value$73 ;
-  assign \$4  = bus__addr[1] ? 32'd0 : \$3 ;
-  assign \$5  = bus__addr[0] ? \value$72  : \value$71 ;
-  assign \$6  = bus__addr[0] ? \value$70  : \value$69 ;
-  assign \$7  = bus__addr[1] ? \$5  : \$6 ;
-  assign \$8  = bus__addr[2] ? \$4  : \$7 ;
-  assign \$9  = bus__addr[3] ? 32'd0 : \$8 ;
-  assign \$10  = bus__addr[0] ? \value$68  : \value$67 ;
-  assign \$11  = bus__addr[0] ? \value$66  : \value$65 ;
-  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
-  assign \$13  = bus__addr[0] ? \value$64  : \value$63 ;
-  assign \$14  = bus__addr[0] ? \value$62  : \value$61 ;
-  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
-  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
-  assign \$17  = bus__addr[0] ? \value$60  : \value$59 ;
-  assign \$18  = bus__addr[0] ? \value$58  : value;
-  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
-  assign \$20  = bus__addr[0] ? 32'd0 : 32'd2048;
-  assign \$21  = bus__addr[0] ? 32'd4194320 : 32'd1024;
-  assign \$22  = bus__addr[1] ? \$20  : \$21 ;
-  assign \$23  = bus__addr[2] ? \$19  : \$22 ;
-  assign \$24  = bus__addr[3] ? \$16  : \$23 ;
-  assign \$25  = bus__addr[4] ? \$9  : \$24 ;
+  wire [31:0] \value$100 ;
+  wire [31:0] \value$101 ;
+  wire [31:0] \value$102 ;
+  wire [31:0] \value$103 ;
+  wire [31:0] \value$104 ;
+  wire [31:0] \value$105 ;
+  wire [31:0] \value$106 ;
+  wire [31:0] \value$107 ;
+  wire [31:0] \value$108 ;
+  wire [31:0] \value$89 ;
+  wire [31:0] \value$90 ;
+  wire [31:0] \value$91 ;
+  wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
+  wire [31:0] \value$94 ;
+  wire [31:0] \value$95 ;
+  wire [31:0] \value$96 ;
+  wire [31:0] \value$97 ;
+  wire [31:0] \value$98 ;
+  wire [31:0] \value$99 ;
   always @(posedge clk)
-    bus__r_data <= \$26 ;
+    bus__r_data <= \$40 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$12  = bus__addr[0] ? events_read : \value$108 ;
+  assign \$13  = bus__addr[1] ? 32'd0 : \$12 ;
+  assign \$14  = bus__addr[2] ? 32'd0 : \$13 ;
+  assign \$15  = bus__addr[0] ? \value$107  : \value$106 ;
+  assign \$16  = bus__addr[0] ? \value$105  : \value$104 ;
+  assign \$17  = bus__addr[1] ? \$15  : \$16 ;
+  assign \$18  = bus__addr[0] ? \value$103  : \value$102 ;
+  assign \$19  = bus__addr[0] ? \value$101  : \value$100 ;
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[2] ? \$17  : \$20 ;
+  assign \$22  = bus__addr[3] ? \$14  : \$21 ;
+  assign \$23  = bus__addr[0] ? \value$99  : \value$98 ;
+  assign \$24  = bus__addr[0] ? \value$97  : \value$96 ;
+  assign \$25  = bus__addr[1] ? \$23  : \$24 ;
+  assign \$26  = bus__addr[0] ? \value$95  : \value$94 ;
+  assign \$27  = bus__addr[0] ? \value$93  : \value$92 ;
+  assign \$28  = bus__addr[1] ? \$26  : \$27 ;
+  assign \$29  = bus__addr[2] ? \$25  : \$28 ;
+  assign \$30  = bus__addr[0] ? \value$91  : \value$90 ;
+  assign \$31  = bus__addr[0] ? \value$89  : value;
+  assign \$32  = bus__addr[1] ? \$30  : \$31 ;
+  assign \$33  = bus__addr[0] ? 32'd0 : 32'd2048;
+  assign \$34  = bus__addr[0] ? 32'd4194320 : 32'd1024;
+  assign \$35  = bus__addr[1] ? \$33  : \$34 ;
+  assign \$36  = bus__addr[2] ? \$32  : \$35 ;
+  assign \$37  = bus__addr[3] ? \$29  : \$36 ;
+  assign \$38  = bus__addr[4] ? \$22  : \$37 ;
+  assign \$39  = bus__addr[5] ? 32'd0 : \$38 ;
+  \netif.csr_dec.reg_events  reg_events (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
   \netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$74 ),
+    .csr__naks_received__value(\value$105 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$73 ),
+    .csr__naks_sent__value(\value$104 ),
     .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_peers_dead  reg_peers_dead (
+    .clk(clk),
+    .csr__peers_dead__value(\value$106 ),
+    .inc(csr__peers_dead__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$65 ),
+    .csr__rx_acks__value(\value$96 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$67 ),
+    .csr__rx_drop_crc__value(\value$98 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$71 ),
+    .csr__rx_drop_malformed__value(\value$102 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$68 ),
+    .csr__rx_drop_misrouted__value(\value$99 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$72 ),
+    .csr__rx_drop_nobuf__value(\value$103 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$70 ),
+    .csr__rx_drop_oversize__value(\value$101 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$69 ),
+    .csr__rx_drop_truncated__value(\value$100 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$66 ),
+    .csr__rx_dup__value(\value$97 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$63 ),
+    .csr__rx_frames__value(\value$94 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$64 ),
+    .csr__rx_msgs__value(\value$95 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$61 ),
+    .csr__tx_acks__value(\value$92 ),
     .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_dead_dropped  reg_tx_dead_dropped (
+    .clk(clk),
+    .csr__tx_dead_dropped__value(\value$107 ),
+    .inc(csr__tx_dead_dropped__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$62 ),
+    .csr__tx_dropped__value(\value$93 ),
     .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \netif.csr_dec.reg_tx_flushed  reg_tx_flushed (
+    .clk(clk),
+    .csr__tx_flushed__value(\value$108 ),
+    .inc(csr__tx_flushed__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_frames  reg_tx_frames (
@@ -1000,1223 +1215,3131 @@ module \netif.csr_dec (bus__r_stb, bus__w_stb, clk, rst, \port$2$0 , csr__tx_dro
   );
   \netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$58 ),
+    .csr__tx_msgs__value(\value$89 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$59 ),
+    .csr__tx_retransmits__value(\value$90 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$60 ),
+    .csr__tx_timeouts__value(\value$91 ),
     .\port$2$0 (\port$2$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    id_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    config_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    config_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    timeout_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    timeout_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_frames_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_frames_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_msgs_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_msgs_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_retransmits_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_retransmits_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_timeouts_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_timeouts_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    tx_acks_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          tx_acks_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     tx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
+          /* empty */;
+      6'h08:
           tx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     tx_dropped_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_frames_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_frames_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_msgs_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_acks_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_dup_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_dup_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_crc_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_misrouted_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_truncated_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_oversize_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     rx_drop_nobuf_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     naks_sent_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     naks_sent_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     naks_received_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     naks_received_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$26  = bus__r_data;
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peers_dead_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peers_dead_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_dead_dropped_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_dead_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_flushed_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_flushed_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    events_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    events_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_reset_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_reset_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_0_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_0_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_1_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_1_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_2_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_2_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_3_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_3_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_4_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_4_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_5_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_5_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_6_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_6_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_7_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    peer_dead_7_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$40  = bus__r_data;
     if (\$2 ) begin
-      \$26  = \$25 ;
+      \$40  = \$39 ;
     end
     if (rst) begin
-      \$26  = 32'd0;
+      \$40  = 32'd0;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          timeout_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    retry_limit_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    retry_limit_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          tx_acks_r_stb = bus__r_stb;
+    endcase
   end
   assign r_data = bus__r_data;
   assign csr__id__node_id__r_data = 8'h00;
   assign csr__id__n_nodes__r_data = 9'h004;
   assign csr__config__window__r_data = 16'h0010;
   assign csr__config__max_payload__r_data = 16'h0040;
-  assign r_hold = 1'h0;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__retry_limit__r_data = 32'd0;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign csr__peer_dead_1__r_data = 32'd0;
+  assign csr__peer_dead_2__r_data = 32'd0;
+  assign csr__peer_dead_3__r_data = 32'd0;
+  assign csr__peer_dead_4__r_data = 32'd0;
+  assign csr__peer_dead_5__r_data = 32'd0;
+  assign csr__peer_dead_6__r_data = 32'd0;
+  assign csr__peer_dead_7__r_data = 32'd0;
   assign csr__tx_timeouts__inc = { 5'h00, \port$2$0  };
+  assign csr__events__peer_dead__data = bits;
+  assign csr__peer_reset__w_stb = peer_reset_w_stb;
+  assign csr__peer_reset__w_data = bus__w_data[7:0];
+  assign events_read[0] = bits;
+  assign events_read[31:1] = 31'h00000000;
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0010;
   assign id_read[16:8] = 9'h004;
   assign id_read[7:0] = 8'h00;
   assign id_read[31:17] = 15'h0000;
-  assign \$1  = 1'h1;
-  assign \$2  = bus__r_stb;
+  assign \$3  = 32'd0;
+  assign \$4  = 32'd0;
+  assign \$5  = \$4 ;
+  assign \$6  = 32'd0;
+  assign \$7  = 32'd0;
+  assign \$8  = \$7 ;
+  assign \$9  = \$8 ;
+  assign \$10  = \$9 ;
+  assign \$11  = \$10 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_events (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  output bits;
+  wire bits;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  \netif.csr_dec.reg_events.peer_dead  peer_dead (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
+  assign csr__events__peer_dead__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_events.peer_dead (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  output bits;
+  reg bits = 1'h0;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 1'h0 *)
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  always @(posedge clk)
+    bits <= \$5 ;
+  assign \$1  = events_w_stb ? bus__w_data[0] : 1'h0;
+  assign \$2  = ~ \$1 ;
+  assign \$3  = bits & \$2 ;
+  assign \$4  = \$3  | csr__events__peer_dead__set;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$5  = \$4 ;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  assign csr__events__peer_dead__data = bits;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -2247,150 +4370,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__naks_sent__clear;
-  wire csr__naks_sent__inc;
-  output [31:0] csr__naks_sent__value;
-  wire [31:0] csr__naks_sent__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \netif.csr_dec.reg_naks_sent.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__naks_sent__value)
-  );
-  assign csr__naks_sent__inc = inc;
-  assign clear = 1'h0;
-  assign csr__naks_sent__clear = 1'h0;
-  assign value = csr__naks_sent__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__rx_acks__clear;
-  wire csr__rx_acks__inc;
-  output [31:0] csr__rx_acks__value;
-  wire [31:0] csr__rx_acks__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \netif.csr_dec.reg_rx_acks.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__rx_acks__value)
-  );
-  assign csr__rx_acks__inc = inc;
-  assign clear = 1'h0;
-  assign csr__rx_acks__clear = 1'h0;
-  assign value = csr__rx_acks__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -2436,33 +4415,33 @@ module \netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
+module \netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_crc__clear;
-  wire csr__rx_drop_crc__inc;
-  output [31:0] csr__rx_drop_crc__value;
-  wire [31:0] csr__rx_drop_crc__value;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_drop_crc.counter  counter (
+  \netif.csr_dec.reg_naks_sent.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_crc__value)
+    .value(csr__naks_sent__value)
   );
-  assign csr__rx_drop_crc__inc = inc;
+  assign csr__naks_sent__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_crc__clear = 1'h0;
-  assign value = csr__rx_drop_crc__value;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -2508,45 +4487,45 @@ module \netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+module \netif.csr_dec.reg_peers_dead (rst, inc, csr__peers_dead__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_malformed__clear;
-  wire csr__rx_drop_malformed__inc;
-  output [31:0] csr__rx_drop_malformed__value;
-  wire [31:0] csr__rx_drop_malformed__value;
-  input inc;
-  wire inc;
+  wire csr__peers_dead__clear;
+  wire [7:0] csr__peers_dead__inc;
+  output [31:0] csr__peers_dead__value;
+  wire [31:0] csr__peers_dead__value;
+  input [7:0] inc;
+  wire [7:0] inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+  \netif.csr_dec.reg_peers_dead.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_malformed__value)
+    .value(csr__peers_dead__value)
   );
-  assign csr__rx_drop_malformed__inc = inc;
+  assign csr__peers_dead__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_malformed__clear = 1'h0;
-  assign value = csr__rx_drop_malformed__value;
+  assign csr__peers_dead__clear = 1'h0;
+  assign value = csr__peers_dead__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_peers_dead.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire \$1 ;
-  wire \$2 ;
+  wire [7:0] \$2 ;
   wire [32:0] \$3 ;
-  reg \$4 ;
+  reg [7:0] \$4 ;
   reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
+  input [7:0] inc;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
   input rst;
@@ -2569,7 +4548,7 @@ module \netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$4  = \$2 ;
     if (rst) begin
-      \$4  = 1'h0;
+      \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
@@ -2580,33 +4559,33 @@ module \netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+module \netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_misrouted__clear;
-  wire csr__rx_drop_misrouted__inc;
-  output [31:0] csr__rx_drop_misrouted__value;
-  wire [31:0] csr__rx_drop_misrouted__value;
+  wire csr__rx_acks__clear;
+  wire csr__rx_acks__inc;
+  output [31:0] csr__rx_acks__value;
+  wire [31:0] csr__rx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+  \netif.csr_dec.reg_rx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_misrouted__value)
+    .value(csr__rx_acks__value)
   );
-  assign csr__rx_drop_misrouted__inc = inc;
+  assign csr__rx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_misrouted__clear = 1'h0;
-  assign value = csr__rx_drop_misrouted__value;
+  assign csr__rx_acks__clear = 1'h0;
+  assign value = csr__rx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -2652,33 +4631,33 @@ module \netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+module \netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_nobuf__clear;
-  wire csr__rx_drop_nobuf__inc;
-  output [31:0] csr__rx_drop_nobuf__value;
-  wire [31:0] csr__rx_drop_nobuf__value;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+  \netif.csr_dec.reg_rx_drop_crc.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_nobuf__value)
+    .value(csr__rx_drop_crc__value)
   );
-  assign csr__rx_drop_nobuf__inc = inc;
+  assign csr__rx_drop_crc__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_nobuf__clear = 1'h0;
-  assign value = csr__rx_drop_nobuf__value;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -2724,33 +4703,33 @@ module \netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+module \netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_oversize__clear;
-  wire csr__rx_drop_oversize__inc;
-  output [31:0] csr__rx_drop_oversize__value;
-  wire [31:0] csr__rx_drop_oversize__value;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+  \netif.csr_dec.reg_rx_drop_malformed.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_oversize__value)
+    .value(csr__rx_drop_malformed__value)
   );
-  assign csr__rx_drop_oversize__inc = inc;
+  assign csr__rx_drop_malformed__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_oversize__clear = 1'h0;
-  assign value = csr__rx_drop_oversize__value;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -2796,33 +4775,33 @@ module \netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+module \netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_truncated__clear;
-  wire csr__rx_drop_truncated__inc;
-  output [31:0] csr__rx_drop_truncated__value;
-  wire [31:0] csr__rx_drop_truncated__value;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+  \netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_truncated__value)
+    .value(csr__rx_drop_misrouted__value)
   );
-  assign csr__rx_drop_truncated__inc = inc;
+  assign csr__rx_drop_misrouted__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_truncated__clear = 1'h0;
-  assign value = csr__rx_drop_truncated__value;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -2868,33 +4847,33 @@ module \netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+module \netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_dup__clear;
-  wire csr__rx_dup__inc;
-  output [31:0] csr__rx_dup__value;
-  wire [31:0] csr__rx_dup__value;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_dup.counter  counter (
+  \netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_dup__value)
+    .value(csr__rx_drop_nobuf__value)
   );
-  assign csr__rx_dup__inc = inc;
+  assign csr__rx_drop_nobuf__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_dup__clear = 1'h0;
-  assign value = csr__rx_dup__value;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -2940,33 +4919,33 @@ module \netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+module \netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_frames__clear;
-  wire csr__rx_frames__inc;
-  output [31:0] csr__rx_frames__value;
-  wire [31:0] csr__rx_frames__value;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_frames.counter  counter (
+  \netif.csr_dec.reg_rx_drop_oversize.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_frames__value)
+    .value(csr__rx_drop_oversize__value)
   );
-  assign csr__rx_frames__inc = inc;
+  assign csr__rx_drop_oversize__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_frames__clear = 1'h0;
-  assign value = csr__rx_frames__value;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -3012,33 +4991,33 @@ module \netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+module \netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_msgs__clear;
-  wire csr__rx_msgs__inc;
-  output [31:0] csr__rx_msgs__value;
-  wire [31:0] csr__rx_msgs__value;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_rx_msgs.counter  counter (
+  \netif.csr_dec.reg_rx_drop_truncated.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_msgs__value)
+    .value(csr__rx_drop_truncated__value)
   );
-  assign csr__rx_msgs__inc = inc;
+  assign csr__rx_drop_truncated__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_msgs__clear = 1'h0;
-  assign value = csr__rx_msgs__value;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -3084,33 +5063,33 @@ module \netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+module \netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_acks__clear;
-  wire csr__tx_acks__inc;
-  output [31:0] csr__tx_acks__value;
-  wire [31:0] csr__tx_acks__value;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_tx_acks.counter  counter (
+  \netif.csr_dec.reg_rx_dup.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_acks__value)
+    .value(csr__rx_dup__value)
   );
-  assign csr__tx_acks__inc = inc;
+  assign csr__rx_dup__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_acks__clear = 1'h0;
-  assign value = csr__tx_acks__value;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -3156,33 +5135,33 @@ module \netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+module \netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_dropped__clear;
-  wire csr__tx_dropped__inc;
-  output [31:0] csr__tx_dropped__value;
-  wire [31:0] csr__tx_dropped__value;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_tx_dropped.counter  counter (
+  \netif.csr_dec.reg_rx_frames.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_dropped__value)
+    .value(csr__rx_frames__value)
   );
-  assign csr__tx_dropped__inc = inc;
+  assign csr__rx_frames__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_dropped__clear = 1'h0;
-  assign value = csr__tx_dropped__value;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -3228,33 +5207,33 @@ module \netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+module \netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_frames__clear;
-  wire csr__tx_frames__inc;
-  output [31:0] csr__tx_frames__value;
-  wire [31:0] csr__tx_frames__value;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_tx_frames.counter  counter (
+  \netif.csr_dec.reg_rx_msgs.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_frames__value)
+    .value(csr__rx_msgs__value)
   );
-  assign csr__tx_frames__inc = inc;
+  assign csr__rx_msgs__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_frames__clear = 1'h0;
-  assign value = csr__tx_frames__value;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -3300,33 +5279,33 @@ module \netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+module \netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_msgs__clear;
-  wire csr__tx_msgs__inc;
-  output [31:0] csr__tx_msgs__value;
-  wire [31:0] csr__tx_msgs__value;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_tx_msgs.counter  counter (
+  \netif.csr_dec.reg_tx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_msgs__value)
+    .value(csr__tx_acks__value)
   );
-  assign csr__tx_msgs__inc = inc;
+  assign csr__tx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_msgs__clear = 1'h0;
-  assign value = csr__tx_msgs__value;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -3372,33 +5351,33 @@ module \netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+module \netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_retransmits__clear;
-  wire csr__tx_retransmits__inc;
-  output [31:0] csr__tx_retransmits__value;
-  wire [31:0] csr__tx_retransmits__value;
+  wire csr__tx_dead_dropped__clear;
+  wire csr__tx_dead_dropped__inc;
+  output [31:0] csr__tx_dead_dropped__value;
+  wire [31:0] csr__tx_dead_dropped__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \netif.csr_dec.reg_tx_retransmits.counter  counter (
+  \netif.csr_dec.reg_tx_dead_dropped.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_retransmits__value)
+    .value(csr__tx_dead_dropped__value)
   );
-  assign csr__tx_retransmits__inc = inc;
+  assign csr__tx_dead_dropped__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_retransmits__clear = 1'h0;
-  assign value = csr__tx_retransmits__value;
+  assign csr__tx_dead_dropped__clear = 1'h0;
+  assign value = csr__tx_dead_dropped__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+module \netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -3444,6 +5423,366 @@ module \netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dropped__value)
+  );
+  assign csr__tx_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_flushed (rst, inc, csr__tx_flushed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_flushed__clear;
+  wire [13:0] csr__tx_flushed__inc;
+  output [31:0] csr__tx_flushed__value;
+  wire [31:0] csr__tx_flushed__value;
+  input [13:0] inc;
+  wire [13:0] inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_flushed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_flushed__value)
+  );
+  assign csr__tx_flushed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_flushed__clear = 1'h0;
+  assign value = csr__tx_flushed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_flushed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  wire \$1 ;
+  wire [13:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [13:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input [13:0] inc;
+  wire [13:0] inc;
+  reg [13:0] inc_q = 14'h0000;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 14'h0000;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_frames__clear;
+  wire csr__tx_frames__inc;
+  output [31:0] csr__tx_frames__value;
+  wire [31:0] csr__tx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_frames__value)
+  );
+  assign csr__tx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_frames__clear = 1'h0;
+  assign value = csr__tx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_msgs__value)
+  );
+  assign csr__tx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \netif.csr_dec.reg_tx_retransmits.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_retransmits__value)
+  );
+  assign csr__tx_retransmits__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_timeouts (rst, \port$2$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
@@ -3473,7 +5812,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
   wire [32:0] \$3 ;
@@ -3498,14 +5837,14 @@ module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
     value <= \$5 ;
   assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$5  = \$3 [31:0];
     if (rst) begin
       \$5  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$4  = \$2 ;
     if (rst) begin
       \$4  = 8'h00;
@@ -3520,17 +5859,17 @@ module \netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2$0 , value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
-, recv_peer, unsent, owed, timeout_fire_1, timeout_fire_2, timeout_fire_3, expired_1, expired_2, expired_3, store_peer);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, flush, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered
+, gap_in, recv_peer, unsent, owed, timeout_fire_1, timeout_fire_2, timeout_fire_3, flushed, expired_1, expired_2, expired_3, store_peer);
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$100 ;
-  wire \$101 ;
+  wire [5:0] \$101 ;
   wire [5:0] \$102 ;
-  wire [5:0] \$103 ;
+  wire [6:0] \$103 ;
   wire [6:0] \$104 ;
-  wire [6:0] \$105 ;
+  wire \$105 ;
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
@@ -3538,106 +5877,163 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$11 ;
   wire \$110 ;
   wire \$111 ;
-  wire [12:0] \$112 ;
-  wire \$113 ;
-  wire [16:0] \$114 ;
+  wire \$112 ;
+  wire [12:0] \$113 ;
+  wire \$114 ;
   wire \$115 ;
   wire \$116 ;
   wire \$117 ;
-  wire \$118 ;
+  wire [16:0] \$118 ;
   wire \$119 ;
   wire \$12 ;
   wire \$120 ;
-  wire [16:0] \$121 ;
-  wire [5:0] \$122 ;
-  wire [6:0] \$123 ;
-  wire [5:0] \$124 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
   wire \$125 ;
-  wire [5:0] \$126 ;
-  wire [6:0] \$127 ;
-  wire [6:0] \$128 ;
-  wire [6:0] \$129 ;
-  reg [15:0] \$13 ;
+  wire \$126 ;
+  wire [16:0] \$127 ;
+  wire [5:0] \$128 ;
+  wire \$129 ;
+  wire \$13 ;
   wire \$130 ;
-  wire \$131 ;
+  wire [6:0] \$131 ;
   wire [5:0] \$132 ;
-  wire [5:0] \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire [5:0] \$137 ;
-  wire [5:0] \$138 ;
-  wire [6:0] \$139 ;
-  reg [4:0] \$14 ;
-  wire [6:0] \$140 ;
-  wire \$141 ;
+  wire \$133 ;
+  wire [5:0] \$134 ;
+  wire [6:0] \$135 ;
+  wire [6:0] \$136 ;
+  wire [6:0] \$137 ;
+  wire \$138 ;
+  wire \$139 ;
+  wire \$14 ;
+  wire [5:0] \$140 ;
+  wire [5:0] \$141 ;
   wire \$142 ;
   wire \$143 ;
   wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire [12:0] \$147 ;
-  wire \$148 ;
-  wire [16:0] \$149 ;
-  wire [16:0] \$15 ;
+  wire [5:0] \$145 ;
+  wire [5:0] \$146 ;
+  wire [6:0] \$147 ;
+  wire [6:0] \$148 ;
+  wire \$149 ;
+  wire \$15 ;
   wire \$150 ;
   wire \$151 ;
   wire \$152 ;
   wire \$153 ;
-  reg [4:0] \$154 ;
-  reg \$155 ;
-  reg [15:0] \$156 ;
-  reg [4:0] \$157 ;
-  reg [4:0] \$158 ;
-  reg [4:0] \$159 ;
-  reg [4:0] \$16 ;
-  reg [11:0] \$160 ;
-  reg \$161 ;
-  reg [15:0] \$162 ;
-  reg \$163 ;
-  reg \$164 ;
-  reg \$165 ;
-  reg [4:0] \$166 ;
-  reg \$167 ;
-  reg [15:0] \$168 ;
-  reg [4:0] \$169 ;
-  reg [15:0] \$17 ;
-  reg [4:0] \$170 ;
-  reg [4:0] \$171 ;
-  reg [11:0] \$172 ;
-  reg \$173 ;
-  reg [15:0] \$174 ;
-  reg \$175 ;
-  reg \$176 ;
-  reg \$177 ;
-  reg [4:0] \$178 ;
-  reg \$179 ;
-  reg [4:0] \$18 ;
-  reg [15:0] \$180 ;
-  reg [4:0] \$181 ;
-  reg [4:0] \$182 ;
-  reg [4:0] \$183 ;
-  reg [11:0] \$184 ;
-  reg \$185 ;
-  reg [15:0] \$186 ;
-  reg \$187 ;
-  reg \$188 ;
-  reg \$189 ;
-  wire [16:0] \$19 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire [12:0] \$157 ;
+  wire \$158 ;
+  wire \$159 ;
+  wire \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire [16:0] \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
+  wire \$17 ;
+  wire \$170 ;
+  wire [16:0] \$171 ;
+  wire [5:0] \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire [6:0] \$175 ;
+  wire [5:0] \$176 ;
+  wire \$177 ;
+  wire [5:0] \$178 ;
+  wire [6:0] \$179 ;
+  wire \$18 ;
+  wire [6:0] \$180 ;
+  wire [6:0] \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire [5:0] \$184 ;
+  wire [5:0] \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire [5:0] \$189 ;
+  reg [15:0] \$19 ;
+  wire [5:0] \$190 ;
+  wire [6:0] \$191 ;
+  wire [6:0] \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
   reg [4:0] \$20 ;
-  reg [4:0] \$21 ;
-  wire [16:0] \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire \$200 ;
+  wire [12:0] \$201 ;
+  wire \$202 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire [16:0] \$206 ;
+  wire \$207 ;
+  wire \$208 ;
+  wire \$209 ;
+  wire [16:0] \$21 ;
+  wire \$210 ;
+  reg [4:0] \$211 ;
+  reg \$212 ;
+  reg [15:0] \$213 ;
+  reg [4:0] \$214 ;
+  reg [4:0] \$215 ;
+  reg [4:0] \$216 ;
+  reg [11:0] \$217 ;
+  reg \$218 ;
+  reg [15:0] \$219 ;
+  reg [4:0] \$22 ;
+  reg \$220 ;
+  reg \$221 ;
+  reg \$222 ;
+  reg [4:0] \$223 ;
+  reg \$224 ;
+  reg [15:0] \$225 ;
+  reg [4:0] \$226 ;
+  reg [4:0] \$227 ;
+  reg [4:0] \$228 ;
+  reg [11:0] \$229 ;
+  reg [15:0] \$23 ;
+  reg \$230 ;
+  reg [15:0] \$231 ;
+  reg \$232 ;
+  reg \$233 ;
+  reg \$234 ;
+  reg [4:0] \$235 ;
+  reg \$236 ;
+  reg [15:0] \$237 ;
+  reg [4:0] \$238 ;
+  reg [4:0] \$239 ;
+  reg [4:0] \$24 ;
+  reg [4:0] \$240 ;
+  reg [11:0] \$241 ;
+  reg \$242 ;
+  reg [15:0] \$243 ;
+  reg \$244 ;
+  reg \$245 ;
+  reg \$246 ;
+  wire [16:0] \$25 ;
+  reg [4:0] \$26 ;
+  reg [4:0] \$27 ;
+  wire [16:0] \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire [16:0] \$31 ;
+  wire \$31 ;
   wire \$32 ;
   wire \$33 ;
   wire \$34 ;
@@ -3647,8 +6043,8 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire [16:0] \$40 ;
-  wire \$41 ;
+  wire \$40 ;
+  wire [16:0] \$41 ;
   wire \$42 ;
   wire \$43 ;
   wire \$44 ;
@@ -3659,58 +6055,58 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [16:0] \$51 ;
-  wire [5:0] \$52 ;
-  wire [6:0] \$53 ;
-  wire [5:0] \$54 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [16:0] \$54 ;
   wire \$55 ;
-  wire [5:0] \$56 ;
-  wire [6:0] \$57 ;
-  wire [6:0] \$58 ;
-  wire [6:0] \$59 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
   wire \$61 ;
-  wire [5:0] \$62 ;
-  wire [5:0] \$63 ;
+  wire \$62 ;
+  wire \$63 ;
   wire \$64 ;
   wire \$65 ;
   wire \$66 ;
   wire [5:0] \$67 ;
-  wire [5:0] \$68 ;
-  wire [6:0] \$69 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
   wire [6:0] \$70 ;
-  wire \$71 ;
+  wire [5:0] \$71 ;
   wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
+  wire [6:0] \$74 ;
+  wire [5:0] \$75 ;
   wire \$76 ;
-  wire [12:0] \$77 ;
-  wire \$78 ;
-  wire [16:0] \$79 ;
+  wire \$77 ;
+  wire [6:0] \$78 ;
+  wire \$79 ;
   wire \$8 ;
   wire \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
-  wire \$84 ;
+  wire [16:0] \$83 ;
+  wire [5:0] \$84 ;
   wire \$85 ;
-  wire [16:0] \$86 ;
-  wire [5:0] \$87 ;
-  wire [6:0] \$88 ;
-  wire [5:0] \$89 ;
+  wire \$86 ;
+  wire [6:0] \$87 ;
+  wire [5:0] \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [5:0] \$91 ;
+  wire [5:0] \$90 ;
+  wire [6:0] \$91 ;
   wire [6:0] \$92 ;
   wire [6:0] \$93 ;
-  wire [6:0] \$94 ;
+  wire \$94 ;
   wire \$95 ;
-  wire \$96 ;
+  wire [5:0] \$96 ;
   wire [5:0] \$97 ;
-  wire [5:0] \$98 ;
+  wire \$98 ;
   wire \$99 ;
   reg [4:0] ack_adv_1 = 5'h00;
   reg [4:0] ack_adv_2 = 5'h00;
@@ -3740,8 +6136,17 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg [4:0] count_1 = 5'h00;
   reg [4:0] count_2 = 5'h00;
   reg [4:0] count_3 = 5'h00;
+  wire [3:0] dead;
+  wire dead_0;
+  wire dead_1;
+  wire dead_2;
+  wire dead_3;
   input [3:0] delivered;
   wire [3:0] delivered;
+  wire die_1;
+  wire die_2;
+  wire die_3;
+  wire [3:0] died;
   wire [15:0] expected_0;
   reg [15:0] expected_1 = 16'h0000;
   reg [15:0] expected_2 = 16'h0000;
@@ -3754,6 +6159,10 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   reg expired_2 = 1'h0;
   output expired_3;
   reg expired_3 = 1'h0;
+  input [3:0] flush;
+  wire [3:0] flush;
+  output [4:0] flushed;
+  reg [4:0] flushed;
   input [3:0] frame_started;
   wire [3:0] frame_started;
   input [3:0] gap_in;
@@ -3826,294 +6235,321 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
   assign \$4  = \$3  | nak_pending_1;
-  assign \$5  = sent_2 < count_2;
-  assign \$6  = sent_2 < count_2;
-  assign \$7  = \$6  | ack_pending_2;
-  assign \$8  = \$7  | nak_pending_2;
-  assign \$9  = sent_3 < count_3;
-  assign \$10  = sent_3 < count_3;
-  assign \$11  = \$10  | ack_pending_3;
-  assign \$12  = \$11  | nak_pending_3;
-  assign \$15  = \$13  + \$14 ;
-  assign store_room = \$16  < 5'h10;
-  assign \$19  = \$17  + \$18 ;
-  assign send_retransmit = \$20  > \$21 ;
-  assign \$22  = ack_value - base_1;
-  assign \$23  = \$22 [15:0] <= count_1;
-  assign \$24  = ack_in[1] & \$23 ;
-  assign \$25  = ! sent_1;
-  assign \$26  = | ack_adv_1;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = \$27  | go_back[1];
-  assign \$29  = \$28  | expired_1;
-  assign \$30  = timer_1 == 11'h7ff;
-  assign \$31  = ack_value - base_2;
-  assign \$32  = \$31 [15:0] <= count_2;
-  assign \$33  = ack_in[2] & \$32 ;
-  assign \$34  = ! sent_2;
-  assign \$35  = | ack_adv_2;
-  assign \$36  = \$34  | \$35 ;
-  assign \$37  = \$36  | go_back[2];
-  assign \$38  = \$37  | expired_2;
-  assign \$39  = timer_2 == 11'h7ff;
-  assign \$40  = ack_value - base_3;
-  assign \$41  = \$40 [15:0] <= count_3;
-  assign \$42  = ack_in[3] & \$41 ;
-  assign \$43  = ! sent_3;
-  assign \$44  = | ack_adv_3;
-  assign \$45  = \$43  | \$44 ;
-  assign \$46  = \$45  | go_back[3];
-  assign \$47  = \$46  | expired_3;
-  assign \$48  = timer_3 == 11'h7ff;
-  assign \$49  = count_1 != ack_adv_next_1;
-  assign \$50  = nak_in[1] & \$49 ;
-  assign \$51  = base_1 + ack_adv_1;
-  assign \$52  = count_1 - ack_adv_1;
-  assign \$53  = $signed(\$52 ) + $signed({ 1'h0, stored[1] });
-  assign \$54  = sent_1 + frame_started[1];
-  assign \$55  = \$54  > ack_adv_1;
-  assign \$56  = sent_1 + frame_started[1];
-  assign \$57  = \$56  - ack_adv_1;
-  assign \$58  = \$55  ? \$57  : 7'h00;
-  assign \$59  = go_back[1] ? 7'h00 : \$58 ;
-  assign \$60  = high_1 <= sent_1;
-  assign \$61  = frame_started[1] & \$60 ;
-  assign \$62  = sent_1 + 1'h1;
-  assign \$63  = \$61  ? \$62  : { 1'h0, high_1 };
-  assign \$64  = \$63  > ack_adv_1;
-  assign \$65  = high_1 <= sent_1;
-  assign \$66  = frame_started[1] & \$65 ;
-  assign \$67  = sent_1 + 1'h1;
-  assign \$68  = \$66  ? \$67  : { 1'h0, high_1 };
-  assign \$69  = \$68  - ack_adv_1;
-  assign \$70  = \$64  ? \$69  : 7'h00;
-  assign \$71  = ! sent_1;
-  assign \$72  = | ack_adv_1;
-  assign \$73  = \$71  | \$72 ;
-  assign \$74  = \$73  | go_back[1];
-  assign \$75  = \$74  | expired_1;
-  assign \$76  = timer_1 == 11'h7ff;
-  assign \$77  = timer_1 + 1'h1;
-  assign \$78  = timeout_fire_1 | nak_go_1;
-  assign \$79  = expected_1 + 1'h1;
-  assign \$80  = ~ nak_done_1;
-  assign \$81  = gap_in[1] & \$80 ;
-  assign \$82  = ~ nak_sent[1];
-  assign \$83  = \$81  & \$82 ;
-  assign \$84  = count_2 != ack_adv_next_2;
-  assign \$85  = nak_in[2] & \$84 ;
-  assign \$86  = base_2 + ack_adv_2;
-  assign \$87  = count_2 - ack_adv_2;
-  assign \$88  = $signed(\$87 ) + $signed({ 1'h0, stored[2] });
-  assign \$89  = sent_2 + frame_started[2];
-  assign \$90  = \$89  > ack_adv_2;
-  assign \$91  = sent_2 + frame_started[2];
-  assign \$92  = \$91  - ack_adv_2;
-  assign \$93  = \$90  ? \$92  : 7'h00;
-  assign \$94  = go_back[2] ? 7'h00 : \$93 ;
-  assign \$95  = high_2 <= sent_2;
-  assign \$96  = frame_started[2] & \$95 ;
-  assign \$97  = sent_2 + 1'h1;
-  assign \$98  = \$96  ? \$97  : { 1'h0, high_2 };
-  assign \$99  = \$98  > ack_adv_2;
-  assign \$100  = high_2 <= sent_2;
-  assign \$101  = frame_started[2] & \$100 ;
-  assign \$102  = sent_2 + 1'h1;
-  assign \$103  = \$101  ? \$102  : { 1'h0, high_2 };
-  assign \$104  = \$103  - ack_adv_2;
-  assign \$105  = \$99  ? \$104  : 7'h00;
-  assign \$106  = ! sent_2;
-  assign \$107  = | ack_adv_2;
-  assign \$108  = \$106  | \$107 ;
-  assign \$109  = \$108  | go_back[2];
-  assign \$110  = \$109  | expired_2;
-  assign \$111  = timer_2 == 11'h7ff;
-  assign \$112  = timer_2 + 1'h1;
-  assign \$113  = timeout_fire_2 | nak_go_2;
-  assign \$114  = expected_2 + 1'h1;
-  assign \$115  = ~ nak_done_2;
-  assign \$116  = gap_in[2] & \$115 ;
-  assign \$117  = ~ nak_sent[2];
-  assign \$118  = \$116  & \$117 ;
-  assign \$119  = count_3 != ack_adv_next_3;
-  assign \$120  = nak_in[3] & \$119 ;
-  assign \$121  = base_3 + ack_adv_3;
-  assign \$122  = count_3 - ack_adv_3;
-  assign \$123  = $signed(\$122 ) + $signed({ 1'h0, stored[3] });
-  assign \$124  = sent_3 + frame_started[3];
-  assign \$125  = \$124  > ack_adv_3;
-  assign \$126  = sent_3 + frame_started[3];
-  assign \$127  = \$126  - ack_adv_3;
-  assign \$128  = \$125  ? \$127  : 7'h00;
-  assign \$129  = go_back[3] ? 7'h00 : \$128 ;
-  assign \$130  = high_3 <= sent_3;
-  assign \$131  = frame_started[3] & \$130 ;
-  assign \$132  = sent_3 + 1'h1;
-  assign \$133  = \$131  ? \$132  : { 1'h0, high_3 };
-  assign \$134  = \$133  > ack_adv_3;
-  assign \$135  = high_3 <= sent_3;
-  assign \$136  = frame_started[3] & \$135 ;
-  assign \$137  = sent_3 + 1'h1;
-  assign \$138  = \$136  ? \$137  : { 1'h0, high_3 };
-  assign \$139  = \$138  - ack_adv_3;
-  assign \$140  = \$134  ? \$139  : 7'h00;
-  assign \$141  = ! sent_3;
-  assign \$142  = | ack_adv_3;
-  assign \$143  = \$141  | \$142 ;
-  assign \$144  = \$143  | go_back[3];
-  assign \$145  = \$144  | expired_3;
-  assign \$146  = timer_3 == 11'h7ff;
-  assign \$147  = timer_3 + 1'h1;
-  assign \$148  = timeout_fire_3 | nak_go_3;
-  assign \$149  = expected_3 + 1'h1;
-  assign \$150  = ~ nak_done_3;
-  assign \$151  = gap_in[3] & \$150 ;
-  assign \$152  = ~ nak_sent[3];
-  assign \$153  = \$151  & \$152 ;
+  assign \$7  = sent_2 < count_2;
+  assign \$8  = sent_2 < count_2;
+  assign \$9  = \$8  | ack_pending_2;
+  assign \$10  = \$9  | nak_pending_2;
+  assign \$13  = sent_3 < count_3;
+  assign \$14  = sent_3 < count_3;
+  assign \$15  = \$14  | ack_pending_3;
+  assign \$16  = \$15  | nak_pending_3;
+  assign \$21  = \$19  + \$20 ;
+  assign store_room = \$22  < 5'h10;
+  assign \$25  = \$23  + \$24 ;
+  assign send_retransmit = \$26  > \$27 ;
+  assign \$28  = ack_value - base_1;
+  assign \$29  = \$28 [15:0] <= count_1;
+  assign \$30  = ack_in[1] & \$29 ;
+  assign \$31  = ~ flush[1];
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = ! sent_1;
+  assign \$34  = | ack_adv_1;
+  assign \$35  = \$33  | \$34 ;
+  assign \$36  = \$35  | go_back[1];
+  assign \$37  = \$36  | expired_1;
+  assign \$39  = \$38  | flush[1];
+  assign \$40  = timer_1 == 11'h7ff;
+  assign \$41  = ack_value - base_2;
+  assign \$42  = \$41 [15:0] <= count_2;
+  assign \$43  = ack_in[2] & \$42 ;
+  assign \$44  = ~ flush[2];
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = ! sent_2;
+  assign \$47  = | ack_adv_2;
+  assign \$48  = \$46  | \$47 ;
+  assign \$49  = \$48  | go_back[2];
+  assign \$50  = \$49  | expired_2;
+  assign \$52  = \$51  | flush[2];
+  assign \$53  = timer_2 == 11'h7ff;
+  assign \$54  = ack_value - base_3;
+  assign \$55  = \$54 [15:0] <= count_3;
+  assign \$56  = ack_in[3] & \$55 ;
+  assign \$57  = ~ flush[3];
+  assign \$58  = \$56  & \$57 ;
+  assign \$59  = ! sent_3;
+  assign \$60  = | ack_adv_3;
+  assign \$61  = \$59  | \$60 ;
+  assign \$62  = \$61  | go_back[3];
+  assign \$63  = \$62  | expired_3;
+  assign \$65  = \$64  | flush[3];
+  assign \$66  = timer_3 == 11'h7ff;
+  assign \$67  = count_1 - ack_adv_1;
+  assign \$70  = $signed(\$67 ) + $signed({ 1'h0, \$69  });
+  assign \$71  = count_2 - ack_adv_2;
+  assign \$74  = $signed(\$71 ) + $signed({ 1'h0, \$73  });
+  assign \$75  = count_3 - ack_adv_3;
+  assign \$78  = $signed(\$75 ) + $signed({ 1'h0, \$77  });
+  assign \$79  = count_1 != ack_adv_next_1;
+  assign \$80  = nak_in[1] & \$79 ;
+  assign \$81  = ~ flush[1];
+  assign \$82  = \$80  & \$81 ;
+  assign \$83  = base_1 + ack_adv_1;
+  assign \$84  = count_1 - ack_adv_1;
+  assign \$87  = $signed(\$84 ) + $signed({ 1'h0, \$86  });
+  assign \$88  = sent_1 + frame_started[1];
+  assign \$89  = \$88  > ack_adv_1;
+  assign \$90  = sent_1 + frame_started[1];
+  assign \$91  = \$90  - ack_adv_1;
+  assign \$92  = \$89  ? \$91  : 7'h00;
+  assign \$93  = go_back[1] ? 7'h00 : \$92 ;
+  assign \$94  = high_1 <= sent_1;
+  assign \$95  = frame_started[1] & \$94 ;
+  assign \$96  = sent_1 + 1'h1;
+  assign \$97  = \$95  ? \$96  : { 1'h0, high_1 };
+  assign \$98  = \$97  > ack_adv_1;
+  assign \$99  = high_1 <= sent_1;
+  assign \$100  = frame_started[1] & \$99 ;
+  assign \$101  = sent_1 + 1'h1;
+  assign \$102  = \$100  ? \$101  : { 1'h0, high_1 };
+  assign \$103  = \$102  - ack_adv_1;
+  assign \$104  = \$98  ? \$103  : 7'h00;
+  assign \$105  = ! sent_1;
+  assign \$106  = | ack_adv_1;
+  assign \$107  = \$105  | \$106 ;
+  assign \$108  = \$107  | go_back[1];
+  assign \$109  = \$108  | expired_1;
+  assign \$111  = \$110  | flush[1];
+  assign \$112  = timer_1 == 11'h7ff;
+  assign \$113  = timer_1 + 1'h1;
+  assign \$114  = go_back[1] | flush[1];
+  assign \$117  = \$116  | nak_go_1;
+  assign \$118  = expected_1 + 1'h1;
+  assign \$119  = ~ nak_done_1;
+  assign \$120  = gap_in[1] & \$119 ;
+  assign \$121  = ~ nak_sent[1];
+  assign \$122  = \$120  & \$121 ;
+  assign \$123  = count_2 != ack_adv_next_2;
+  assign \$124  = nak_in[2] & \$123 ;
+  assign \$125  = ~ flush[2];
+  assign \$126  = \$124  & \$125 ;
+  assign \$127  = base_2 + ack_adv_2;
+  assign \$128  = count_2 - ack_adv_2;
+  assign \$131  = $signed(\$128 ) + $signed({ 1'h0, \$130  });
+  assign \$132  = sent_2 + frame_started[2];
+  assign \$133  = \$132  > ack_adv_2;
+  assign \$134  = sent_2 + frame_started[2];
+  assign \$135  = \$134  - ack_adv_2;
+  assign \$136  = \$133  ? \$135  : 7'h00;
+  assign \$137  = go_back[2] ? 7'h00 : \$136 ;
+  assign \$138  = high_2 <= sent_2;
+  assign \$139  = frame_started[2] & \$138 ;
+  assign \$140  = sent_2 + 1'h1;
+  assign \$141  = \$139  ? \$140  : { 1'h0, high_2 };
+  assign \$142  = \$141  > ack_adv_2;
+  assign \$143  = high_2 <= sent_2;
+  assign \$144  = frame_started[2] & \$143 ;
+  assign \$145  = sent_2 + 1'h1;
+  assign \$146  = \$144  ? \$145  : { 1'h0, high_2 };
+  assign \$147  = \$146  - ack_adv_2;
+  assign \$148  = \$142  ? \$147  : 7'h00;
+  assign \$149  = ! sent_2;
+  assign \$150  = | ack_adv_2;
+  assign \$151  = \$149  | \$150 ;
+  assign \$152  = \$151  | go_back[2];
+  assign \$153  = \$152  | expired_2;
+  assign \$155  = \$154  | flush[2];
+  assign \$156  = timer_2 == 11'h7ff;
+  assign \$157  = timer_2 + 1'h1;
+  assign \$158  = go_back[2] | flush[2];
+  assign \$161  = \$160  | nak_go_2;
+  assign \$162  = expected_2 + 1'h1;
+  assign \$163  = ~ nak_done_2;
+  assign \$164  = gap_in[2] & \$163 ;
+  assign \$165  = ~ nak_sent[2];
+  assign \$166  = \$164  & \$165 ;
+  assign \$167  = count_3 != ack_adv_next_3;
+  assign \$168  = nak_in[3] & \$167 ;
+  assign \$169  = ~ flush[3];
+  assign \$170  = \$168  & \$169 ;
+  assign \$171  = base_3 + ack_adv_3;
+  assign \$172  = count_3 - ack_adv_3;
+  assign \$175  = $signed(\$172 ) + $signed({ 1'h0, \$174  });
+  assign \$176  = sent_3 + frame_started[3];
+  assign \$177  = \$176  > ack_adv_3;
+  assign \$178  = sent_3 + frame_started[3];
+  assign \$179  = \$178  - ack_adv_3;
+  assign \$180  = \$177  ? \$179  : 7'h00;
+  assign \$181  = go_back[3] ? 7'h00 : \$180 ;
+  assign \$182  = high_3 <= sent_3;
+  assign \$183  = frame_started[3] & \$182 ;
+  assign \$184  = sent_3 + 1'h1;
+  assign \$185  = \$183  ? \$184  : { 1'h0, high_3 };
+  assign \$186  = \$185  > ack_adv_3;
+  assign \$187  = high_3 <= sent_3;
+  assign \$188  = frame_started[3] & \$187 ;
+  assign \$189  = sent_3 + 1'h1;
+  assign \$190  = \$188  ? \$189  : { 1'h0, high_3 };
+  assign \$191  = \$190  - ack_adv_3;
+  assign \$192  = \$186  ? \$191  : 7'h00;
+  assign \$193  = ! sent_3;
+  assign \$194  = | ack_adv_3;
+  assign \$195  = \$193  | \$194 ;
+  assign \$196  = \$195  | go_back[3];
+  assign \$197  = \$196  | expired_3;
+  assign \$199  = \$198  | flush[3];
+  assign \$200  = timer_3 == 11'h7ff;
+  assign \$201  = timer_3 + 1'h1;
+  assign \$202  = go_back[3] | flush[3];
+  assign \$205  = \$204  | nak_go_3;
+  assign \$206  = expected_3 + 1'h1;
+  assign \$207  = ~ nak_done_3;
+  assign \$208  = gap_in[3] & \$207 ;
+  assign \$209  = ~ nak_sent[3];
+  assign \$210  = \$208  & \$209 ;
   always @(posedge clk)
-    ack_adv_1 <= \$154 ;
+    ack_adv_1 <= \$211 ;
   always @(posedge clk)
-    nak_go_1 <= \$155 ;
+    nak_go_1 <= \$212 ;
   always @(posedge clk)
-    base_1 <= \$156 ;
+    base_1 <= \$213 ;
   always @(posedge clk)
-    count_1 <= \$157 ;
+    count_1 <= \$214 ;
   always @(posedge clk)
-    sent_1 <= \$158 ;
+    sent_1 <= \$215 ;
   always @(posedge clk)
-    high_1 <= \$159 ;
+    high_1 <= \$216 ;
   always @(posedge clk)
-    timer_1 <= \$160 ;
+    timer_1 <= \$217 ;
   always @(posedge clk)
-    expired_1 <= \$161 ;
+    expired_1 <= \$218 ;
   always @(posedge clk)
-    expected_1 <= \$162 ;
+    expected_1 <= \$219 ;
   always @(posedge clk)
-    nak_done_1 <= \$163 ;
+    nak_done_1 <= \$220 ;
   always @(posedge clk)
-    ack_pending_1 <= \$164 ;
+    ack_pending_1 <= \$221 ;
   always @(posedge clk)
-    nak_pending_1 <= \$165 ;
+    nak_pending_1 <= \$222 ;
   always @(posedge clk)
-    ack_adv_2 <= \$166 ;
+    ack_adv_2 <= \$223 ;
   always @(posedge clk)
-    nak_go_2 <= \$167 ;
+    nak_go_2 <= \$224 ;
   always @(posedge clk)
-    base_2 <= \$168 ;
+    base_2 <= \$225 ;
   always @(posedge clk)
-    count_2 <= \$169 ;
+    count_2 <= \$226 ;
   always @(posedge clk)
-    sent_2 <= \$170 ;
+    sent_2 <= \$227 ;
   always @(posedge clk)
-    high_2 <= \$171 ;
+    high_2 <= \$228 ;
   always @(posedge clk)
-    timer_2 <= \$172 ;
+    timer_2 <= \$229 ;
   always @(posedge clk)
-    expired_2 <= \$173 ;
+    expired_2 <= \$230 ;
   always @(posedge clk)
-    expected_2 <= \$174 ;
+    expected_2 <= \$231 ;
   always @(posedge clk)
-    nak_done_2 <= \$175 ;
+    nak_done_2 <= \$232 ;
   always @(posedge clk)
-    ack_pending_2 <= \$176 ;
+    ack_pending_2 <= \$233 ;
   always @(posedge clk)
-    nak_pending_2 <= \$177 ;
+    nak_pending_2 <= \$234 ;
   always @(posedge clk)
-    ack_adv_3 <= \$178 ;
+    ack_adv_3 <= \$235 ;
   always @(posedge clk)
-    nak_go_3 <= \$179 ;
+    nak_go_3 <= \$236 ;
   always @(posedge clk)
-    base_3 <= \$180 ;
+    base_3 <= \$237 ;
   always @(posedge clk)
-    count_3 <= \$181 ;
+    count_3 <= \$238 ;
   always @(posedge clk)
-    sent_3 <= \$182 ;
+    sent_3 <= \$239 ;
   always @(posedge clk)
-    high_3 <= \$183 ;
+    high_3 <= \$240 ;
   always @(posedge clk)
-    timer_3 <= \$184 ;
+    timer_3 <= \$241 ;
   always @(posedge clk)
-    expired_3 <= \$185 ;
+    expired_3 <= \$242 ;
   always @(posedge clk)
-    expected_3 <= \$186 ;
+    expected_3 <= \$243 ;
   always @(posedge clk)
-    nak_done_3 <= \$187 ;
+    nak_done_3 <= \$244 ;
   always @(posedge clk)
-    ack_pending_3 <= \$188 ;
+    ack_pending_3 <= \$245 ;
   always @(posedge clk)
-    nak_pending_3 <= \$189 ;
+    nak_pending_3 <= \$246 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       2'h0:
-          \$13  = 16'h0000;
+          \$19  = 16'h0000;
       2'h1:
-          \$13  = base_1;
+          \$19  = base_1;
       2'h2:
-          \$13  = base_2;
+          \$19  = base_2;
       2'h3:
-          \$13  = base_3;
+          \$19  = base_3;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       2'h0:
-          \$14  = 5'h00;
+          \$20  = 5'h00;
       2'h1:
-          \$14  = count_1;
+          \$20  = count_1;
       2'h2:
-          \$14  = count_2;
+          \$20  = count_2;
       2'h3:
-          \$14  = count_3;
+          \$20  = count_3;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       2'h0:
-          \$16  = 5'h00;
+          \$22  = 5'h00;
       2'h1:
-          \$16  = count_1;
+          \$22  = count_1;
       2'h2:
-          \$16  = count_2;
+          \$22  = count_2;
       2'h3:
-          \$16  = count_3;
+          \$22  = count_3;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
-          \$17  = 16'h0000;
+          \$23  = 16'h0000;
       2'h1:
-          \$17  = base_1;
+          \$23  = base_1;
       2'h2:
-          \$17  = base_2;
+          \$23  = base_2;
       2'h3:
-          \$17  = base_3;
+          \$23  = base_3;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
-          \$18  = 5'h00;
+          \$24  = 5'h00;
       2'h1:
-          \$18  = sent_1;
+          \$24  = sent_1;
       2'h2:
-          \$18  = sent_2;
+          \$24  = sent_2;
       2'h3:
-          \$18  = sent_3;
+          \$24  = sent_3;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -4127,7 +6563,7 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
@@ -4141,35 +6577,35 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
-          \$20  = 5'h00;
+          \$26  = 5'h00;
       2'h1:
-          \$20  = high_1;
+          \$26  = high_1;
       2'h2:
-          \$20  = high_2;
+          \$26  = high_2;
       2'h3:
-          \$20  = high_3;
+          \$26  = high_3;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       2'h0:
-          \$21  = 5'h00;
+          \$27  = 5'h00;
       2'h1:
-          \$21  = sent_1;
+          \$27  = sent_1;
       2'h2:
-          \$21  = sent_2;
+          \$27  = sent_2;
       2'h3:
-          \$21  = sent_3;
+          \$27  = sent_3;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       2'h0:
@@ -4183,400 +6619,538 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     ack_adv_next_1 = 5'h00;
-    if (\$24 ) begin
-      ack_adv_next_1 = \$22 [4:0];
+    if (\$32 ) begin
+      ack_adv_next_1 = \$28 [4:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$29 ) begin
-    end else if (\$30 ) begin
+    if (\$39 ) begin
+    end else if (\$40 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     ack_adv_next_2 = 5'h00;
-    if (\$33 ) begin
-      ack_adv_next_2 = \$31 [4:0];
+    if (\$45 ) begin
+      ack_adv_next_2 = \$41 [4:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_2 = 1'h0;
-    if (\$38 ) begin
-    end else if (\$39 ) begin
+    if (\$52 ) begin
+    end else if (\$53 ) begin
       timeout_fire_2 = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     ack_adv_next_3 = 5'h00;
-    if (\$42 ) begin
-      ack_adv_next_3 = \$40 [4:0];
+    if (\$58 ) begin
+      ack_adv_next_3 = \$54 [4:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     timeout_fire_3 = 1'h0;
-    if (\$47 ) begin
-    end else if (\$48 ) begin
+    if (\$65 ) begin
+    end else if (\$66 ) begin
       timeout_fire_3 = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$154  = ack_adv_next_1;
-    if (rst) begin
-      \$154  = 5'h00;
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    flushed = 5'h00;
+    if (flush[1]) begin
+      flushed = \$70 [4:0];
+    end
+    if (flush[2]) begin
+      flushed = \$74 [4:0];
+    end
+    if (flush[3]) begin
+      flushed = \$78 [4:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$155  = \$50 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$211  = ack_adv_next_1;
     if (rst) begin
-      \$155  = 1'h0;
+      \$211  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$156  = \$51 [15:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$212  = \$82 ;
     if (rst) begin
-      \$156  = 16'h0000;
+      \$212  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$157  = \$53 [4:0];
-    if (rst) begin
-      \$157  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$158  = \$59 [4:0];
-    if (rst) begin
-      \$158  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$159  = \$70 [4:0];
-    if (rst) begin
-      \$159  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    if (\$75 ) begin
-      \$160  = 12'h000;
-    end else if (\$76 ) begin
-      \$160  = 12'h000;
+    if (flush[1]) begin
+      \$213  = 16'h0000;
     end else begin
-      \$160  = \$77 [11:0];
+      \$213  = \$83 [15:0];
     end
     if (rst) begin
-      \$160  = 12'h000;
+      \$213  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$161  = expired_1;
-    if (go_back[1]) begin
-      \$161  = 1'h0;
-    end else if (\$78 ) begin
-      \$161  = 1'h1;
-    end
-    if (rst) begin
-      \$161  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$162  = expected_1;
-    if (delivered[1]) begin
-      \$162  = \$79 [15:0];
-    end
-    if (rst) begin
-      \$162  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$163  = nak_done_1;
-    if (delivered[1]) begin
-      \$163  = 1'h0;
-    end
-    if (\$83 ) begin
-    end else if (nak_sent[1]) begin
-      \$163  = 1'h1;
-    end
-    if (rst) begin
-      \$163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$164  = ack_pending_1;
-    if (msg_in[1]) begin
-      \$164  = 1'h1;
-    end else if (ack_sent[1]) begin
-      \$164  = 1'h0;
-    end
-    if (rst) begin
-      \$164  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$165  = nak_pending_1;
-    if (\$83 ) begin
-      \$165  = 1'h1;
-    end else if (nak_sent[1]) begin
-      \$165  = 1'h0;
-    end
-    if (rst) begin
-      \$165  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$166  = ack_adv_next_2;
-    if (rst) begin
-      \$166  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$167  = \$85 ;
-    if (rst) begin
-      \$167  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$168  = \$86 [15:0];
-    if (rst) begin
-      \$168  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$169  = \$88 [4:0];
-    if (rst) begin
-      \$169  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$170  = \$94 [4:0];
-    if (rst) begin
-      \$170  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$171  = \$105 [4:0];
-    if (rst) begin
-      \$171  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    if (\$110 ) begin
-      \$172  = 12'h000;
-    end else if (\$111 ) begin
-      \$172  = 12'h000;
+    if (flush[1]) begin
+      \$214  = 5'h00;
     end else begin
-      \$172  = \$112 [11:0];
+      \$214  = \$87 [4:0];
     end
     if (rst) begin
-      \$172  = 12'h000;
+      \$214  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$173  = expired_2;
-    if (go_back[2]) begin
-      \$173  = 1'h0;
-    end else if (\$113 ) begin
-      \$173  = 1'h1;
-    end
-    if (rst) begin
-      \$173  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$174  = expected_2;
-    if (delivered[2]) begin
-      \$174  = \$114 [15:0];
-    end
-    if (rst) begin
-      \$174  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$175  = nak_done_2;
-    if (delivered[2]) begin
-      \$175  = 1'h0;
-    end
-    if (\$118 ) begin
-    end else if (nak_sent[2]) begin
-      \$175  = 1'h1;
-    end
-    if (rst) begin
-      \$175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$176  = ack_pending_2;
-    if (msg_in[2]) begin
-      \$176  = 1'h1;
-    end else if (ack_sent[2]) begin
-      \$176  = 1'h0;
-    end
-    if (rst) begin
-      \$176  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$177  = nak_pending_2;
-    if (\$118 ) begin
-      \$177  = 1'h1;
-    end else if (nak_sent[2]) begin
-      \$177  = 1'h0;
-    end
-    if (rst) begin
-      \$177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$178  = ack_adv_next_3;
-    if (rst) begin
-      \$178  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$179  = \$120 ;
-    if (rst) begin
-      \$179  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$180  = \$121 [15:0];
-    if (rst) begin
-      \$180  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$181  = \$123 [4:0];
-    if (rst) begin
-      \$181  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$182  = \$129 [4:0];
-    if (rst) begin
-      \$182  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$183  = \$140 [4:0];
-    if (rst) begin
-      \$183  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     (* full_case = 32'd1 *)
-    if (\$145 ) begin
-      \$184  = 12'h000;
-    end else if (\$146 ) begin
-      \$184  = 12'h000;
+    if (flush[1]) begin
+      \$215  = 5'h00;
     end else begin
-      \$184  = \$147 [11:0];
+      \$215  = \$93 [4:0];
     end
     if (rst) begin
-      \$184  = 12'h000;
+      \$215  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$185  = expired_3;
-    if (go_back[3]) begin
-      \$185  = 1'h0;
-    end else if (\$148 ) begin
-      \$185  = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$216  = 5'h00;
+    end else begin
+      \$216  = \$104 [4:0];
     end
     if (rst) begin
-      \$185  = 1'h0;
+      \$216  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$186  = expected_3;
-    if (delivered[3]) begin
-      \$186  = \$149 [15:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$111 ) begin
+      \$217  = 12'h000;
+    end else if (\$112 ) begin
+      \$217  = 12'h000;
+    end else begin
+      \$217  = \$113 [11:0];
     end
     if (rst) begin
-      \$186  = 16'h0000;
+      \$217  = 12'h000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$187  = nak_done_3;
-    if (delivered[3]) begin
-      \$187  = 1'h0;
-    end
-    if (\$153 ) begin
-    end else if (nak_sent[3]) begin
-      \$187  = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$218  = expired_1;
+    if (\$114 ) begin
+      \$218  = 1'h0;
+    end else if (\$117 ) begin
+      \$218  = 1'h1;
     end
     if (rst) begin
-      \$187  = 1'h0;
+      \$218  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$188  = ack_pending_3;
-    if (msg_in[3]) begin
-      \$188  = 1'h1;
-    end else if (ack_sent[3]) begin
-      \$188  = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$219  = expected_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$219  = 16'h0000;
+    end else begin
+      if (delivered[1]) begin
+        \$219  = \$118 [15:0];
+      end
     end
     if (rst) begin
-      \$188  = 1'h0;
+      \$219  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$189  = nak_pending_3;
-    if (\$153 ) begin
-      \$189  = 1'h1;
-    end else if (nak_sent[3]) begin
-      \$189  = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$220  = nak_done_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$220  = 1'h0;
+    end else begin
+      if (delivered[1]) begin
+        \$220  = 1'h0;
+      end
+      if (\$122 ) begin
+      end else if (nak_sent[1]) begin
+        \$220  = 1'h1;
+      end
     end
     if (rst) begin
-      \$189  = 1'h0;
+      \$220  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$221  = ack_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$221  = 1'h0;
+    end else begin
+      if (msg_in[1]) begin
+        \$221  = 1'h1;
+      end else if (ack_sent[1]) begin
+        \$221  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$221  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$222  = nak_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$222  = 1'h0;
+    end else begin
+      if (\$122 ) begin
+        \$222  = 1'h1;
+      end else if (nak_sent[1]) begin
+        \$222  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$222  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$223  = ack_adv_next_2;
+    if (rst) begin
+      \$223  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$224  = \$126 ;
+    if (rst) begin
+      \$224  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$225  = 16'h0000;
+    end else begin
+      \$225  = \$127 [15:0];
+    end
+    if (rst) begin
+      \$225  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$226  = 5'h00;
+    end else begin
+      \$226  = \$131 [4:0];
+    end
+    if (rst) begin
+      \$226  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$227  = 5'h00;
+    end else begin
+      \$227  = \$137 [4:0];
+    end
+    if (rst) begin
+      \$227  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$228  = 5'h00;
+    end else begin
+      \$228  = \$148 [4:0];
+    end
+    if (rst) begin
+      \$228  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$155 ) begin
+      \$229  = 12'h000;
+    end else if (\$156 ) begin
+      \$229  = 12'h000;
+    end else begin
+      \$229  = \$157 [11:0];
+    end
+    if (rst) begin
+      \$229  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$230  = expired_2;
+    if (\$158 ) begin
+      \$230  = 1'h0;
+    end else if (\$161 ) begin
+      \$230  = 1'h1;
+    end
+    if (rst) begin
+      \$230  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$231  = expected_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$231  = 16'h0000;
+    end else begin
+      if (delivered[2]) begin
+        \$231  = \$162 [15:0];
+      end
+    end
+    if (rst) begin
+      \$231  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$232  = nak_done_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$232  = 1'h0;
+    end else begin
+      if (delivered[2]) begin
+        \$232  = 1'h0;
+      end
+      if (\$166 ) begin
+      end else if (nak_sent[2]) begin
+        \$232  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$232  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$233  = ack_pending_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$233  = 1'h0;
+    end else begin
+      if (msg_in[2]) begin
+        \$233  = 1'h1;
+      end else if (ack_sent[2]) begin
+        \$233  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$233  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$234  = nak_pending_2;
+    (* full_case = 32'd1 *)
+    if (flush[2]) begin
+      \$234  = 1'h0;
+    end else begin
+      if (\$166 ) begin
+        \$234  = 1'h1;
+      end else if (nak_sent[2]) begin
+        \$234  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$234  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$235  = ack_adv_next_3;
+    if (rst) begin
+      \$235  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$236  = \$170 ;
+    if (rst) begin
+      \$236  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$237  = 16'h0000;
+    end else begin
+      \$237  = \$171 [15:0];
+    end
+    if (rst) begin
+      \$237  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$238  = 5'h00;
+    end else begin
+      \$238  = \$175 [4:0];
+    end
+    if (rst) begin
+      \$238  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$239  = 5'h00;
+    end else begin
+      \$239  = \$181 [4:0];
+    end
+    if (rst) begin
+      \$239  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$240  = 5'h00;
+    end else begin
+      \$240  = \$192 [4:0];
+    end
+    if (rst) begin
+      \$240  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$199 ) begin
+      \$241  = 12'h000;
+    end else if (\$200 ) begin
+      \$241  = 12'h000;
+    end else begin
+      \$241  = \$201 [11:0];
+    end
+    if (rst) begin
+      \$241  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$242  = expired_3;
+    if (\$202 ) begin
+      \$242  = 1'h0;
+    end else if (\$205 ) begin
+      \$242  = 1'h1;
+    end
+    if (rst) begin
+      \$242  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$243  = expected_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$243  = 16'h0000;
+    end else begin
+      if (delivered[3]) begin
+        \$243  = \$206 [15:0];
+      end
+    end
+    if (rst) begin
+      \$243  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$244  = nak_done_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$244  = 1'h0;
+    end else begin
+      if (delivered[3]) begin
+        \$244  = 1'h0;
+      end
+      if (\$210 ) begin
+      end else if (nak_sent[3]) begin
+        \$244  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$244  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$245  = ack_pending_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$245  = 1'h0;
+    end else begin
+      if (msg_in[3]) begin
+        \$245  = 1'h1;
+      end else if (ack_sent[3]) begin
+        \$245  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$245  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$246  = nak_pending_3;
+    (* full_case = 32'd1 *)
+    if (flush[3]) begin
+      \$246  = 1'h0;
+    end else begin
+      if (\$210 ) begin
+        \$246  = 1'h1;
+      end else if (nak_sent[3]) begin
+        \$246  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$246  = 1'h0;
+    end
+  end
+  assign dead_1 = 1'h0;
+  assign dead_2 = 1'h0;
+  assign dead_3 = 1'h0;
   assign expired = { expired_3, expired_2, expired_1, 1'h0 };
   assign expired_0 = 1'h0;
+  assign dead = 4'h0;
+  assign dead_0 = 1'h0;
   assign base_0 = 16'h0000;
   assign count_0 = 5'h00;
   assign sent_0 = 5'h00;
@@ -4584,25 +7158,59 @@ module \netif.peers (clk, rst, store_slot, store_room, send_seq, send_ack, send_
   assign nak_pending_0 = 1'h0;
   assign high_0 = 5'h00;
   assign timeouts = { timeout_fire_3, timeout_fire_2, timeout_fire_1, 1'h0 };
-  assign ack_delta_1 = \$22 [15:0];
-  assign ack_delta_2 = \$31 [15:0];
-  assign ack_delta_3 = \$40 [15:0];
-  assign store_slot = \$15 [3:0];
-  assign send_seq = \$19 [15:0];
-  assign owed[3] = \$12 ;
-  assign owed[2] = \$8 ;
-  assign owed[1] = \$4 ;
+  assign died = 4'h0;
+  assign die_1 = 1'h0;
+  assign die_2 = 1'h0;
+  assign die_3 = 1'h0;
+  assign ack_delta_1 = \$28 [15:0];
+  assign ack_delta_2 = \$41 [15:0];
+  assign ack_delta_3 = \$54 [15:0];
+  assign store_slot = \$21 [3:0];
+  assign send_seq = \$25 [15:0];
+  assign owed[3] = \$18 ;
+  assign owed[2] = \$12 ;
+  assign owed[1] = \$6 ;
   assign owed[0] = 1'h0;
-  assign unsent[3] = \$9 ;
-  assign unsent[2] = \$5 ;
+  assign unsent[3] = \$13 ;
+  assign unsent[2] = \$7 ;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
+  assign \$115  = 1'h1;
+  assign \$5  = 1'h1;
+  assign \$6  = \$4 ;
+  assign \$11  = 1'h1;
+  assign \$12  = \$10 ;
+  assign \$17  = 1'h1;
+  assign \$18  = \$16 ;
+  assign \$38  = \$37 ;
+  assign \$51  = \$50 ;
+  assign \$64  = \$63 ;
+  assign \$68  = 1'h1;
+  assign \$69  = stored[1];
+  assign \$72  = 1'h1;
+  assign \$73  = stored[2];
+  assign \$76  = 1'h1;
+  assign \$77  = stored[3];
+  assign \$85  = 1'h1;
+  assign \$86  = stored[1];
+  assign \$110  = \$109 ;
+  assign \$116  = timeout_fire_1;
+  assign \$129  = 1'h1;
+  assign \$130  = stored[2];
+  assign \$154  = \$153 ;
+  assign \$159  = 1'h1;
+  assign \$160  = timeout_fire_2;
+  assign \$173  = 1'h1;
+  assign \$174  = stored[3];
+  assign \$198  = \$197 ;
+  assign \$203  = 1'h1;
+  assign \$204  = timeout_fire_3;
 endmodule
 
 (* generator = "Amaranth" *)
 module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -5261,7 +7869,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   always @(posedge clk)
     rbeat <= \$278 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -5270,7 +7878,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -5279,7 +7887,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -5288,7 +7896,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -5297,14 +7905,14 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -5319,7 +7927,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -5332,7 +7940,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -5343,7 +7951,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -5359,7 +7967,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -5375,7 +7983,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     ack_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5403,7 +8011,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5421,7 +8029,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     nak_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5449,7 +8057,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5467,7 +8075,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5487,7 +8095,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     msg_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5519,7 +8127,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     delivered = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5555,7 +8163,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5581,7 +8189,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5607,7 +8215,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5635,7 +8243,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5661,7 +8269,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     gap_in = 4'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -5699,7 +8307,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$274  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -5711,7 +8319,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$275  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -5731,7 +8339,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$276  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -5746,7 +8354,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$277  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -5763,7 +8371,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$278  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -5806,7 +8414,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [6:0] \$1 ;
   wire [6:0] \$2 ;
   wire [6:0] \$3 ;
@@ -5980,7 +8588,7 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$6 [5:0];
@@ -5990,7 +8598,7 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$8  = \$5 [5:0];
     if (rst) begin
       \$8  = 6'h00;
@@ -6036,7 +8644,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, w_en, r_en);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -6124,7 +8732,7 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, 
   always @(posedge clk)
     level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
       \$15  = \$2 [2:0];
@@ -6134,7 +8742,7 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
       \$16  = \$4 [2:0];
@@ -6144,7 +8752,7 @@ module \netif.rx_buffer.hdr_fifo (clk, rst, w_rdy, r_rdy, r_data, w_port__data, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$17  = level;
     if (\$8 ) begin
       \$17  = \$9 [3:0];
@@ -6166,8 +8774,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$1853$0 , \port$1877$0 , \port$1901$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2040$0 , \port$2064$0 , \port$2088$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [28:0] \$100 ;
@@ -6738,12 +9346,12 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   output [1:0] pick;
   reg [1:0] pick;
   reg pick_valid;
-  input \port$1853$0 ;
-  wire \port$1853$0 ;
-  input \port$1877$0 ;
-  wire \port$1877$0 ;
-  input \port$1901$0 ;
-  wire \port$1901$0 ;
+  input \port$2040$0 ;
+  wire \port$2040$0 ;
+  input \port$2064$0 ;
+  wire \port$2064$0 ;
+  input \port$2088$0 ;
+  wire \port$2088$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -6820,7 +9428,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign any_expired = | { \port$1901$0 , \port$1877$0 , \port$1853$0 , 1'h0 };
+  assign any_expired = | { \port$2088$0 , \port$2064$0 , \port$2040$0 , 1'h0 };
   assign \$14  = unsent >> pick;
   assign \$15  = unsent >> pick;
   assign \$16  = \$15  & retransmit;
@@ -7296,7 +9904,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   always @(posedge clk)
     cur_type <= \$484 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$485  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7321,7 +9929,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$486  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7346,7 +9954,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$487  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7376,7 +9984,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$488  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7405,7 +10013,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$489  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7446,7 +10054,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     pick = 2'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -7513,7 +10121,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -7580,25 +10188,25 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     go_back = 4'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$1901$0 ) begin
+            if (\port$2088$0 ) begin
               go_back = 4'h8;
             end
-            if (\port$1877$0 ) begin
+            if (\port$2064$0 ) begin
               go_back = 4'h4;
             end
-            if (\port$1853$0 ) begin
+            if (\port$2040$0 ) begin
               go_back = 4'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     frame_started = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7640,7 +10248,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     ack_sent = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7682,7 +10290,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     nak_sent = 4'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7724,7 +10332,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7746,7 +10354,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7768,7 +10376,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7790,7 +10398,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7805,7 +10413,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7820,7 +10428,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7835,7 +10443,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -7857,7 +10465,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7872,7 +10480,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7889,14 +10497,14 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$478  = store__beat;
     if (rst) begin
       \$478  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$479  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7927,7 +10535,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$480  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7952,7 +10560,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$481  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -7977,7 +10585,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$482  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -8002,7 +10610,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$483  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -8027,7 +10635,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$484  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -8055,7 +10663,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 14'h0000, store__peer };
-  assign expired = { \port$1901$0 , \port$1877$0 , \port$1853$0 , 1'h0 };
+  assign expired = { \port$2088$0 , \port$2064$0 , \port$2040$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 6'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -8085,8 +10693,9 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, read__slot, tx__hdr__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, read__slot, tx__hdr__payload
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [8:0] \$100 ;
@@ -8098,23 +10707,23 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$106 ;
   wire \$107 ;
   wire [7:0] \$108 ;
-  wire [8:0] \$109 ;
+  wire [7:0] \$109 ;
   wire \$11 ;
-  wire \$110 ;
-  wire [7:0] \$111 ;
-  wire [8:0] \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [8:0] \$115 ;
-  wire \$116 ;
-  wire [7:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire \$119 ;
+  wire [8:0] \$110 ;
+  wire \$111 ;
+  wire [7:0] \$112 ;
+  wire [8:0] \$113 ;
+  wire \$114 ;
+  wire [7:0] \$115 ;
+  wire [8:0] \$116 ;
+  wire \$117 ;
+  wire [7:0] \$118 ;
+  wire [8:0] \$119 ;
   wire \$12 ;
-  wire [7:0] \$120 ;
-  wire [8:0] \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
+  wire \$120 ;
+  wire [7:0] \$121 ;
+  wire [8:0] \$122 ;
+  wire \$123 ;
   wire [7:0] \$124 ;
   wire [8:0] \$125 ;
   wire \$126 ;
@@ -8126,22 +10735,22 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$131 ;
   wire \$132 ;
   wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire [7:0] \$136 ;
-  wire [8:0] \$137 ;
-  wire \$138 ;
-  wire [7:0] \$139 ;
+  wire [7:0] \$134 ;
+  wire [8:0] \$135 ;
+  wire \$136 ;
+  wire [7:0] \$137 ;
+  wire [8:0] \$138 ;
+  wire \$139 ;
   wire \$14 ;
-  wire [8:0] \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [8:0] \$143 ;
-  wire \$144 ;
-  wire [7:0] \$145 ;
-  wire [8:0] \$146 ;
-  wire \$147 ;
-  wire [7:0] \$148 ;
+  wire [7:0] \$140 ;
+  wire [8:0] \$141 ;
+  wire \$142 ;
+  wire [7:0] \$143 ;
+  wire [8:0] \$144 ;
+  wire \$145 ;
+  wire [7:0] \$146 ;
+  wire [8:0] \$147 ;
+  wire \$148 ;
   wire [7:0] \$149 ;
   wire \$15 ;
   wire [8:0] \$150 ;
@@ -8153,23 +10762,23 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$156 ;
   wire \$157 ;
   wire [7:0] \$158 ;
-  wire [8:0] \$159 ;
+  wire [7:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire [7:0] \$161 ;
-  wire [8:0] \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [8:0] \$165 ;
-  wire \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire \$169 ;
+  wire [8:0] \$160 ;
+  wire \$161 ;
+  wire [7:0] \$162 ;
+  wire [8:0] \$163 ;
+  wire \$164 ;
+  wire [7:0] \$165 ;
+  wire [8:0] \$166 ;
+  wire \$167 ;
+  wire [7:0] \$168 ;
+  wire [8:0] \$169 ;
   wire \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire [7:0] \$173 ;
+  wire \$170 ;
+  wire [7:0] \$171 ;
+  wire [8:0] \$172 ;
+  wire \$173 ;
   wire [7:0] \$174 ;
   wire [8:0] \$175 ;
   wire \$176 ;
@@ -8181,22 +10790,22 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$181 ;
   wire \$182 ;
   wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire [7:0] \$186 ;
-  wire [8:0] \$187 ;
-  wire \$188 ;
-  wire [7:0] \$189 ;
+  wire [7:0] \$184 ;
+  wire [8:0] \$185 ;
+  wire \$186 ;
+  wire [7:0] \$187 ;
+  wire [8:0] \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  wire [8:0] \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [8:0] \$193 ;
-  wire \$194 ;
-  wire [7:0] \$195 ;
-  wire [8:0] \$196 ;
-  wire \$197 ;
-  wire [7:0] \$198 ;
+  wire [7:0] \$190 ;
+  wire [8:0] \$191 ;
+  wire \$192 ;
+  wire [7:0] \$193 ;
+  wire [8:0] \$194 ;
+  wire \$195 ;
+  wire [7:0] \$196 ;
+  wire [8:0] \$197 ;
+  wire \$198 ;
   wire [7:0] \$199 ;
   wire [2:0] \$2 ;
   wire \$20 ;
@@ -8209,23 +10818,23 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$206 ;
   wire \$207 ;
   wire [7:0] \$208 ;
-  wire [8:0] \$209 ;
+  wire [7:0] \$209 ;
   wire \$21 ;
-  wire \$210 ;
-  wire [7:0] \$211 ;
-  wire [8:0] \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [8:0] \$215 ;
-  wire \$216 ;
-  wire [7:0] \$217 ;
-  wire [8:0] \$218 ;
-  wire \$219 ;
+  wire [8:0] \$210 ;
+  wire \$211 ;
+  wire [7:0] \$212 ;
+  wire [8:0] \$213 ;
+  wire \$214 ;
+  wire [7:0] \$215 ;
+  wire [8:0] \$216 ;
+  wire \$217 ;
+  wire [7:0] \$218 ;
+  wire [8:0] \$219 ;
   wire \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  wire \$222 ;
-  wire [7:0] \$223 ;
+  wire \$220 ;
+  wire [7:0] \$221 ;
+  wire [8:0] \$222 ;
+  wire \$223 ;
   wire [7:0] \$224 ;
   wire [8:0] \$225 ;
   wire \$226 ;
@@ -8237,61 +10846,61 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire [8:0] \$231 ;
   wire \$232 ;
   wire [7:0] \$233 ;
-  wire [8:0] \$234 ;
-  wire \$235 ;
-  wire [7:0] \$236 ;
-  wire [8:0] \$237 ;
-  wire \$238 ;
-  wire [7:0] \$239 ;
+  wire [7:0] \$234 ;
+  wire [8:0] \$235 ;
+  wire \$236 ;
+  wire [7:0] \$237 ;
+  wire [8:0] \$238 ;
+  wire \$239 ;
   wire \$24 ;
-  wire [8:0] \$240 ;
-  wire \$241 ;
-  wire [7:0] \$242 ;
-  wire [8:0] \$243 ;
-  wire \$244 ;
-  wire [7:0] \$245 ;
-  wire [8:0] \$246 ;
-  wire \$247 ;
-  wire [7:0] \$248 ;
-  wire \$249 ;
+  wire [7:0] \$240 ;
+  wire [8:0] \$241 ;
+  wire \$242 ;
+  wire [7:0] \$243 ;
+  wire [8:0] \$244 ;
+  wire \$245 ;
+  wire [7:0] \$246 ;
+  wire [8:0] \$247 ;
+  wire \$248 ;
+  wire [7:0] \$249 ;
   wire \$25 ;
-  wire \$250 ;
+  wire [8:0] \$250 ;
   wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
+  wire [7:0] \$252 ;
+  wire [8:0] \$253 ;
   wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
+  wire [7:0] \$255 ;
+  wire [8:0] \$256 ;
   wire \$257 ;
-  wire \$258 ;
-  wire \$259 ;
+  wire [7:0] \$258 ;
+  wire [7:0] \$259 ;
   wire \$26 ;
-  wire \$260 ;
+  wire [8:0] \$260 ;
   wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
+  wire [7:0] \$262 ;
+  wire [8:0] \$263 ;
   wire \$264 ;
-  wire \$265 ;
-  wire \$266 ;
+  wire [7:0] \$265 ;
+  wire [8:0] \$266 ;
   wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  wire [7:0] \$268 ;
+  wire [8:0] \$269 ;
   wire \$27 ;
   wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
+  wire [7:0] \$271 ;
+  wire [8:0] \$272 ;
   wire \$273 ;
-  wire \$274 ;
-  wire \$275 ;
+  wire [7:0] \$274 ;
+  wire [8:0] \$275 ;
   wire \$276 ;
-  wire \$277 ;
-  wire \$278 ;
+  wire [7:0] \$277 ;
+  wire [8:0] \$278 ;
   wire \$279 ;
   wire \$28 ;
-  wire \$280 ;
-  wire \$281 ;
+  wire [7:0] \$280 ;
+  wire [8:0] \$281 ;
   wire \$282 ;
-  wire \$283 ;
+  wire [7:0] \$283 ;
   wire \$284 ;
   wire \$285 ;
   wire \$286 ;
@@ -8310,110 +10919,147 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   wire \$298 ;
   wire \$299 ;
   wire [2:0] \$3 ;
-  wire [2:0] \$30 ;
+  wire \$30 ;
   wire \$300 ;
-  wire [16:0] \$301 ;
-  wire [16:0] \$302 ;
-  wire [16:0] \$303 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
   wire \$304 ;
   wire \$305 ;
   wire \$306 ;
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire [2:0] \$31 ;
+  wire \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
-  wire [16:0] \$313 ;
-  wire [16:0] \$314 ;
-  wire [16:0] \$315 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
   wire \$316 ;
-  wire [4:0] \$317 ;
-  wire [4:0] \$318 ;
+  wire \$317 ;
+  wire \$318 ;
   wire \$319 ;
   wire \$32 ;
   wire \$320 ;
-  reg \$321 ;
-  reg [1:0] \$322 ;
-  reg [1:0] \$323 ;
-  reg [3:0] \$324 ;
-  reg [3:0] \$325 ;
-  reg [3:0] \$326 ;
-  reg [15:0] \$327 ;
-  reg \$328 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire \$326 ;
+  wire \$327 ;
+  wire \$328 ;
+  wire \$329 ;
   wire \$33 ;
+  wire \$330 ;
+  wire \$331 ;
+  wire \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire [16:0] \$338 ;
+  wire [16:0] \$339 ;
   wire \$34 ;
+  wire [16:0] \$340 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire \$346 ;
+  wire \$347 ;
+  wire \$348 ;
+  wire \$349 ;
   wire \$35 ;
+  wire [16:0] \$350 ;
+  wire [16:0] \$351 ;
+  wire [16:0] \$352 ;
+  wire \$353 ;
+  wire [4:0] \$354 ;
+  wire [4:0] \$355 ;
+  wire \$356 ;
+  wire \$357 ;
+  reg \$358 ;
+  reg [1:0] \$359 ;
   wire \$36 ;
+  reg [1:0] \$360 ;
+  reg [3:0] \$361 ;
+  reg [3:0] \$362 ;
+  reg [3:0] \$363 ;
+  reg [15:0] \$364 ;
+  reg \$365 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
   wire \$44 ;
   wire \$45 ;
   wire \$46 ;
-  wire [2:0] \$47 ;
-  wire [2:0] \$48 ;
-  wire [7:0] \$49 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire [2:0] \$5 ;
-  wire [8:0] \$50 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
+  wire \$52 ;
+  wire \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
+  wire \$55 ;
+  wire \$56 ;
   wire \$57 ;
-  wire [7:0] \$58 ;
-  wire [8:0] \$59 ;
+  wire \$58 ;
+  wire \$59 ;
   wire [2:0] \$6 ;
   wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [8:0] \$62 ;
+  wire \$61 ;
+  wire \$62 ;
   wire \$63 ;
-  wire [7:0] \$64 ;
-  wire [8:0] \$65 ;
-  wire \$66 ;
-  wire [7:0] \$67 ;
-  wire [8:0] \$68 ;
+  wire \$64 ;
+  wire [2:0] \$65 ;
+  wire [2:0] \$66 ;
+  wire \$67 ;
+  wire \$68 ;
   wire \$69 ;
   wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [8:0] \$71 ;
+  wire \$70 ;
+  wire \$71 ;
   wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire [8:0] \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [8:0] \$78 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [16:0] \$76 ;
+  wire [16:0] \$77 ;
+  wire [16:0] \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire [7:0] \$80 ;
-  wire [8:0] \$81 ;
-  wire \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire \$85 ;
-  wire [7:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [7:0] \$89 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire [2:0] \$82 ;
+  wire [2:0] \$83 ;
+  wire [7:0] \$84 ;
+  wire [8:0] \$85 ;
+  wire \$86 ;
+  wire [7:0] \$87 ;
+  wire [8:0] \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  wire [8:0] \$90 ;
-  wire \$91 ;
-  wire [7:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire [7:0] \$95 ;
-  wire [8:0] \$96 ;
-  wire \$97 ;
-  wire [7:0] \$98 ;
+  wire [7:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire [7:0] \$93 ;
+  wire [8:0] \$94 ;
+  wire \$95 ;
+  wire [7:0] \$96 ;
+  wire [8:0] \$97 ;
+  wire \$98 ;
   wire [7:0] \$99 ;
   input clk;
   wire clk;
@@ -8422,6 +11068,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   reg [8:0] dat_wr__addr;
   reg [63:0] dat_wr__data;
   reg dat_wr__en;
+  wire [3:0] dead;
   reg filling = 1'h0;
   wire [5:0] hdr_rd__addr;
   wire [110:0] hdr_rd__data;
@@ -8553,6 +11200,8 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   reg tx__hdr__ready;
   input tx__hdr__valid;
   wire tx__hdr__valid;
+  output tx_dead_dropped;
+  reg tx_dead_dropped;
   output tx_dropped;
   reg tx_dropped;
   output tx_msgs;
@@ -9031,360 +11680,409 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \$20  = tx__hdr__payload[126:111] > 7'h40;
   assign \$21  = \$19  & \$20 ;
   assign \$22  = \$10  | \$21 ;
-  assign \$23  = read__peer == tx__hdr__payload[16:15];
-  assign \$24  = read__busy & \$23 ;
-  assign \$25  = read__slot == slot;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = ~ \$26 ;
-  assign \$28  = room & \$27 ;
-  assign \$29  = tx__hdr__payload[16:15] > 1'h0;
-  assign \$30  = tx__hdr__payload[16:15] - 1'h1;
-  assign \$31  = \$29  ? \$30  : { 1'h0, tx__hdr__payload[16:15] };
-  assign \$32  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$33  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$34  = \$32  | \$33 ;
-  assign \$35  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$36  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$23  = 1'h0 >> tx__hdr__payload[16:15];
+  assign \$24  = \$22  | \$23 ;
+  assign \$25  = read__peer == tx__hdr__payload[16:15];
+  assign \$26  = read__busy & \$25 ;
+  assign \$27  = read__slot == slot;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = ~ \$28 ;
+  assign \$30  = room & \$29 ;
+  assign \$31  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$32  = | tx__hdr__payload[22:15];
+  assign \$33  = \$31  & \$32 ;
+  assign \$34  = ~ \$33 ;
+  assign \$35  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$36  = tx__hdr__payload[3:0] == 2'h3;
   assign \$37  = \$35  | \$36 ;
-  assign \$38  = ! tx__hdr__payload[6:4];
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = \$34  | \$39 ;
-  assign \$41  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$43  = \$40  ? \$42  : 17'h00000;
-  assign \$44  = ! \$43 ;
-  assign \$46  = st_peer > 1'h0;
-  assign \$47  = st_peer - 1'h1;
-  assign \$48  = \$46  ? \$47  : { 1'h0, st_peer };
-  assign \$49  = st_beat * 4'h8;
-  assign \$50  = \$49  + 1'h0;
-  assign \$51  = \$50  < st_length;
-  assign \$52  = st_beat * 4'h8;
-  assign \$53  = \$52  + 1'h1;
-  assign \$54  = \$53  < st_length;
-  assign \$55  = st_beat * 4'h8;
-  assign \$56  = \$55  + 2'h2;
-  assign \$57  = \$56  < st_length;
-  assign \$58  = st_beat * 4'h8;
-  assign \$59  = \$58  + 2'h3;
-  assign \$60  = \$59  < st_length;
-  assign \$61  = st_beat * 4'h8;
-  assign \$62  = \$61  + 3'h4;
-  assign \$63  = \$62  < st_length;
-  assign \$64  = st_beat * 4'h8;
-  assign \$65  = \$64  + 3'h5;
-  assign \$66  = \$65  < st_length;
-  assign \$67  = st_beat * 4'h8;
-  assign \$68  = \$67  + 3'h6;
-  assign \$69  = \$68  < st_length;
-  assign \$70  = st_beat * 4'h8;
-  assign \$71  = \$70  + 3'h7;
-  assign \$72  = \$71  < st_length;
-  assign \$73  = \$51  ? tx__data__payload[7:0] : 8'h00;
-  assign \$74  = st_beat * 4'h8;
-  assign \$75  = \$74  + 1'h0;
-  assign \$76  = \$75  < st_length;
-  assign \$77  = st_beat * 4'h8;
-  assign \$78  = \$77  + 1'h1;
-  assign \$79  = \$78  < st_length;
-  assign \$80  = st_beat * 4'h8;
-  assign \$81  = \$80  + 2'h2;
-  assign \$82  = \$81  < st_length;
-  assign \$83  = st_beat * 4'h8;
-  assign \$84  = \$83  + 2'h3;
-  assign \$85  = \$84  < st_length;
-  assign \$86  = st_beat * 4'h8;
-  assign \$87  = \$86  + 3'h4;
-  assign \$88  = \$87  < st_length;
-  assign \$89  = st_beat * 4'h8;
-  assign \$90  = \$89  + 3'h5;
-  assign \$91  = \$90  < st_length;
-  assign \$92  = st_beat * 4'h8;
-  assign \$93  = \$92  + 3'h6;
-  assign \$94  = \$93  < st_length;
-  assign \$95  = st_beat * 4'h8;
-  assign \$96  = \$95  + 3'h7;
-  assign \$97  = \$96  < st_length;
-  assign \$98  = \$79  ? tx__data__payload[15:8] : 8'h00;
+  assign \$38  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$39  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$40  = \$38  | \$39 ;
+  assign \$41  = ! tx__hdr__payload[6:4];
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = \$37  | \$42 ;
+  assign \$44  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = \$34  | \$45 ;
+  assign \$47  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$48  = | tx__hdr__payload[22:15];
+  assign \$49  = \$47  & \$48 ;
+  assign \$50  = ~ \$49 ;
+  assign \$51  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$52  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$53  = \$51  | \$52 ;
+  assign \$54  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$55  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$56  = \$54  | \$55 ;
+  assign \$57  = ! tx__hdr__payload[6:4];
+  assign \$58  = \$56  & \$57 ;
+  assign \$59  = \$53  | \$58 ;
+  assign \$60  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = \$50  | \$61 ;
+  assign \$63  = ~ \$62 ;
+  assign \$64  = tx__hdr__payload[16:15] > 1'h0;
+  assign \$65  = tx__hdr__payload[16:15] - 1'h1;
+  assign \$66  = \$64  ? \$65  : { 1'h0, tx__hdr__payload[16:15] };
+  assign \$67  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$68  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$69  = \$67  | \$68 ;
+  assign \$70  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$71  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$72  = \$70  | \$71 ;
+  assign \$73  = ! tx__hdr__payload[6:4];
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = \$69  | \$74 ;
+  assign \$76  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$78  = \$75  ? \$77  : 17'h00000;
+  assign \$79  = ! \$78 ;
+  assign \$81  = st_peer > 1'h0;
+  assign \$82  = st_peer - 1'h1;
+  assign \$83  = \$81  ? \$82  : { 1'h0, st_peer };
+  assign \$84  = st_beat * 4'h8;
+  assign \$85  = \$84  + 1'h0;
+  assign \$86  = \$85  < st_length;
+  assign \$87  = st_beat * 4'h8;
+  assign \$88  = \$87  + 1'h1;
+  assign \$89  = \$88  < st_length;
+  assign \$90  = st_beat * 4'h8;
+  assign \$91  = \$90  + 2'h2;
+  assign \$92  = \$91  < st_length;
+  assign \$93  = st_beat * 4'h8;
+  assign \$94  = \$93  + 2'h3;
+  assign \$95  = \$94  < st_length;
+  assign \$96  = st_beat * 4'h8;
+  assign \$97  = \$96  + 3'h4;
+  assign \$98  = \$97  < st_length;
   assign \$99  = st_beat * 4'h8;
-  assign \$100  = \$99  + 1'h0;
+  assign \$100  = \$99  + 3'h5;
   assign \$101  = \$100  < st_length;
   assign \$102  = st_beat * 4'h8;
-  assign \$103  = \$102  + 1'h1;
+  assign \$103  = \$102  + 3'h6;
   assign \$104  = \$103  < st_length;
   assign \$105  = st_beat * 4'h8;
-  assign \$106  = \$105  + 2'h2;
+  assign \$106  = \$105  + 3'h7;
   assign \$107  = \$106  < st_length;
-  assign \$108  = st_beat * 4'h8;
-  assign \$109  = \$108  + 2'h3;
-  assign \$110  = \$109  < st_length;
-  assign \$111  = st_beat * 4'h8;
-  assign \$112  = \$111  + 3'h4;
-  assign \$113  = \$112  < st_length;
-  assign \$114  = st_beat * 4'h8;
-  assign \$115  = \$114  + 3'h5;
-  assign \$116  = \$115  < st_length;
-  assign \$117  = st_beat * 4'h8;
-  assign \$118  = \$117  + 3'h6;
-  assign \$119  = \$118  < st_length;
-  assign \$120  = st_beat * 4'h8;
-  assign \$121  = \$120  + 3'h7;
-  assign \$122  = \$121  < st_length;
-  assign \$123  = \$107  ? tx__data__payload[23:16] : 8'h00;
+  assign \$108  = \$86  ? tx__data__payload[7:0] : 8'h00;
+  assign \$109  = st_beat * 4'h8;
+  assign \$110  = \$109  + 1'h0;
+  assign \$111  = \$110  < st_length;
+  assign \$112  = st_beat * 4'h8;
+  assign \$113  = \$112  + 1'h1;
+  assign \$114  = \$113  < st_length;
+  assign \$115  = st_beat * 4'h8;
+  assign \$116  = \$115  + 2'h2;
+  assign \$117  = \$116  < st_length;
+  assign \$118  = st_beat * 4'h8;
+  assign \$119  = \$118  + 2'h3;
+  assign \$120  = \$119  < st_length;
+  assign \$121  = st_beat * 4'h8;
+  assign \$122  = \$121  + 3'h4;
+  assign \$123  = \$122  < st_length;
   assign \$124  = st_beat * 4'h8;
-  assign \$125  = \$124  + 1'h0;
+  assign \$125  = \$124  + 3'h5;
   assign \$126  = \$125  < st_length;
   assign \$127  = st_beat * 4'h8;
-  assign \$128  = \$127  + 1'h1;
+  assign \$128  = \$127  + 3'h6;
   assign \$129  = \$128  < st_length;
   assign \$130  = st_beat * 4'h8;
-  assign \$131  = \$130  + 2'h2;
+  assign \$131  = \$130  + 3'h7;
   assign \$132  = \$131  < st_length;
-  assign \$133  = st_beat * 4'h8;
-  assign \$134  = \$133  + 2'h3;
-  assign \$135  = \$134  < st_length;
-  assign \$136  = st_beat * 4'h8;
-  assign \$137  = \$136  + 3'h4;
-  assign \$138  = \$137  < st_length;
-  assign \$139  = st_beat * 4'h8;
-  assign \$140  = \$139  + 3'h5;
-  assign \$141  = \$140  < st_length;
-  assign \$142  = st_beat * 4'h8;
-  assign \$143  = \$142  + 3'h6;
-  assign \$144  = \$143  < st_length;
-  assign \$145  = st_beat * 4'h8;
-  assign \$146  = \$145  + 3'h7;
-  assign \$147  = \$146  < st_length;
-  assign \$148  = \$135  ? tx__data__payload[31:24] : 8'h00;
+  assign \$133  = \$114  ? tx__data__payload[15:8] : 8'h00;
+  assign \$134  = st_beat * 4'h8;
+  assign \$135  = \$134  + 1'h0;
+  assign \$136  = \$135  < st_length;
+  assign \$137  = st_beat * 4'h8;
+  assign \$138  = \$137  + 1'h1;
+  assign \$139  = \$138  < st_length;
+  assign \$140  = st_beat * 4'h8;
+  assign \$141  = \$140  + 2'h2;
+  assign \$142  = \$141  < st_length;
+  assign \$143  = st_beat * 4'h8;
+  assign \$144  = \$143  + 2'h3;
+  assign \$145  = \$144  < st_length;
+  assign \$146  = st_beat * 4'h8;
+  assign \$147  = \$146  + 3'h4;
+  assign \$148  = \$147  < st_length;
   assign \$149  = st_beat * 4'h8;
-  assign \$150  = \$149  + 1'h0;
+  assign \$150  = \$149  + 3'h5;
   assign \$151  = \$150  < st_length;
   assign \$152  = st_beat * 4'h8;
-  assign \$153  = \$152  + 1'h1;
+  assign \$153  = \$152  + 3'h6;
   assign \$154  = \$153  < st_length;
   assign \$155  = st_beat * 4'h8;
-  assign \$156  = \$155  + 2'h2;
+  assign \$156  = \$155  + 3'h7;
   assign \$157  = \$156  < st_length;
-  assign \$158  = st_beat * 4'h8;
-  assign \$159  = \$158  + 2'h3;
-  assign \$160  = \$159  < st_length;
-  assign \$161  = st_beat * 4'h8;
-  assign \$162  = \$161  + 3'h4;
-  assign \$163  = \$162  < st_length;
-  assign \$164  = st_beat * 4'h8;
-  assign \$165  = \$164  + 3'h5;
-  assign \$166  = \$165  < st_length;
-  assign \$167  = st_beat * 4'h8;
-  assign \$168  = \$167  + 3'h6;
-  assign \$169  = \$168  < st_length;
-  assign \$170  = st_beat * 4'h8;
-  assign \$171  = \$170  + 3'h7;
-  assign \$172  = \$171  < st_length;
-  assign \$173  = \$163  ? tx__data__payload[39:32] : 8'h00;
+  assign \$158  = \$142  ? tx__data__payload[23:16] : 8'h00;
+  assign \$159  = st_beat * 4'h8;
+  assign \$160  = \$159  + 1'h0;
+  assign \$161  = \$160  < st_length;
+  assign \$162  = st_beat * 4'h8;
+  assign \$163  = \$162  + 1'h1;
+  assign \$164  = \$163  < st_length;
+  assign \$165  = st_beat * 4'h8;
+  assign \$166  = \$165  + 2'h2;
+  assign \$167  = \$166  < st_length;
+  assign \$168  = st_beat * 4'h8;
+  assign \$169  = \$168  + 2'h3;
+  assign \$170  = \$169  < st_length;
+  assign \$171  = st_beat * 4'h8;
+  assign \$172  = \$171  + 3'h4;
+  assign \$173  = \$172  < st_length;
   assign \$174  = st_beat * 4'h8;
-  assign \$175  = \$174  + 1'h0;
+  assign \$175  = \$174  + 3'h5;
   assign \$176  = \$175  < st_length;
   assign \$177  = st_beat * 4'h8;
-  assign \$178  = \$177  + 1'h1;
+  assign \$178  = \$177  + 3'h6;
   assign \$179  = \$178  < st_length;
   assign \$180  = st_beat * 4'h8;
-  assign \$181  = \$180  + 2'h2;
+  assign \$181  = \$180  + 3'h7;
   assign \$182  = \$181  < st_length;
-  assign \$183  = st_beat * 4'h8;
-  assign \$184  = \$183  + 2'h3;
-  assign \$185  = \$184  < st_length;
-  assign \$186  = st_beat * 4'h8;
-  assign \$187  = \$186  + 3'h4;
-  assign \$188  = \$187  < st_length;
-  assign \$189  = st_beat * 4'h8;
-  assign \$190  = \$189  + 3'h5;
-  assign \$191  = \$190  < st_length;
-  assign \$192  = st_beat * 4'h8;
-  assign \$193  = \$192  + 3'h6;
-  assign \$194  = \$193  < st_length;
-  assign \$195  = st_beat * 4'h8;
-  assign \$196  = \$195  + 3'h7;
-  assign \$197  = \$196  < st_length;
-  assign \$198  = \$191  ? tx__data__payload[47:40] : 8'h00;
+  assign \$183  = \$170  ? tx__data__payload[31:24] : 8'h00;
+  assign \$184  = st_beat * 4'h8;
+  assign \$185  = \$184  + 1'h0;
+  assign \$186  = \$185  < st_length;
+  assign \$187  = st_beat * 4'h8;
+  assign \$188  = \$187  + 1'h1;
+  assign \$189  = \$188  < st_length;
+  assign \$190  = st_beat * 4'h8;
+  assign \$191  = \$190  + 2'h2;
+  assign \$192  = \$191  < st_length;
+  assign \$193  = st_beat * 4'h8;
+  assign \$194  = \$193  + 2'h3;
+  assign \$195  = \$194  < st_length;
+  assign \$196  = st_beat * 4'h8;
+  assign \$197  = \$196  + 3'h4;
+  assign \$198  = \$197  < st_length;
   assign \$199  = st_beat * 4'h8;
-  assign \$200  = \$199  + 1'h0;
+  assign \$200  = \$199  + 3'h5;
   assign \$201  = \$200  < st_length;
   assign \$202  = st_beat * 4'h8;
-  assign \$203  = \$202  + 1'h1;
+  assign \$203  = \$202  + 3'h6;
   assign \$204  = \$203  < st_length;
   assign \$205  = st_beat * 4'h8;
-  assign \$206  = \$205  + 2'h2;
+  assign \$206  = \$205  + 3'h7;
   assign \$207  = \$206  < st_length;
-  assign \$208  = st_beat * 4'h8;
-  assign \$209  = \$208  + 2'h3;
-  assign \$210  = \$209  < st_length;
-  assign \$211  = st_beat * 4'h8;
-  assign \$212  = \$211  + 3'h4;
-  assign \$213  = \$212  < st_length;
-  assign \$214  = st_beat * 4'h8;
-  assign \$215  = \$214  + 3'h5;
-  assign \$216  = \$215  < st_length;
-  assign \$217  = st_beat * 4'h8;
-  assign \$218  = \$217  + 3'h6;
-  assign \$219  = \$218  < st_length;
-  assign \$220  = st_beat * 4'h8;
-  assign \$221  = \$220  + 3'h7;
-  assign \$222  = \$221  < st_length;
-  assign \$223  = \$219  ? tx__data__payload[55:48] : 8'h00;
+  assign \$208  = \$198  ? tx__data__payload[39:32] : 8'h00;
+  assign \$209  = st_beat * 4'h8;
+  assign \$210  = \$209  + 1'h0;
+  assign \$211  = \$210  < st_length;
+  assign \$212  = st_beat * 4'h8;
+  assign \$213  = \$212  + 1'h1;
+  assign \$214  = \$213  < st_length;
+  assign \$215  = st_beat * 4'h8;
+  assign \$216  = \$215  + 2'h2;
+  assign \$217  = \$216  < st_length;
+  assign \$218  = st_beat * 4'h8;
+  assign \$219  = \$218  + 2'h3;
+  assign \$220  = \$219  < st_length;
+  assign \$221  = st_beat * 4'h8;
+  assign \$222  = \$221  + 3'h4;
+  assign \$223  = \$222  < st_length;
   assign \$224  = st_beat * 4'h8;
-  assign \$225  = \$224  + 1'h0;
+  assign \$225  = \$224  + 3'h5;
   assign \$226  = \$225  < st_length;
   assign \$227  = st_beat * 4'h8;
-  assign \$228  = \$227  + 1'h1;
+  assign \$228  = \$227  + 3'h6;
   assign \$229  = \$228  < st_length;
   assign \$230  = st_beat * 4'h8;
-  assign \$231  = \$230  + 2'h2;
+  assign \$231  = \$230  + 3'h7;
   assign \$232  = \$231  < st_length;
-  assign \$233  = st_beat * 4'h8;
-  assign \$234  = \$233  + 2'h3;
-  assign \$235  = \$234  < st_length;
-  assign \$236  = st_beat * 4'h8;
-  assign \$237  = \$236  + 3'h4;
-  assign \$238  = \$237  < st_length;
-  assign \$239  = st_beat * 4'h8;
-  assign \$240  = \$239  + 3'h5;
-  assign \$241  = \$240  < st_length;
-  assign \$242  = st_beat * 4'h8;
-  assign \$243  = \$242  + 3'h6;
-  assign \$244  = \$243  < st_length;
-  assign \$245  = st_beat * 4'h8;
-  assign \$246  = \$245  + 3'h7;
-  assign \$247  = \$246  < st_length;
-  assign \$248  = \$247  ? tx__data__payload[63:56] : 8'h00;
-  assign \$249  = ! store_state;
-  assign \$250  = store_state == 1'h1;
-  assign \$251  = store_state == 2'h2;
-  assign \$252  = read__peer == st_peer;
-  assign \$253  = filling & \$252 ;
-  assign \$254  = read__slot == st_slot;
-  assign \$255  = \$253  & \$254 ;
-  assign \$256  = ~ \$255 ;
-  assign \$257  = read__beat < st_beat;
-  assign \$258  = \$256  | \$257 ;
-  assign \$259  = tx__hdr__payload[22:15] < 3'h4;
-  assign \$260  = | tx__hdr__payload[22:15];
-  assign \$261  = \$259  & \$260 ;
-  assign \$262  = ~ \$261 ;
-  assign \$263  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$264  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$265  = \$263  | \$264 ;
-  assign \$266  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$267  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$268  = \$266  | \$267 ;
-  assign \$269  = ! tx__hdr__payload[6:4];
-  assign \$270  = \$268  & \$269 ;
-  assign \$271  = \$265  | \$270 ;
-  assign \$272  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$273  = \$271  & \$272 ;
-  assign \$274  = \$262  | \$273 ;
-  assign \$275  = read__peer == tx__hdr__payload[16:15];
-  assign \$276  = read__busy & \$275 ;
-  assign \$277  = read__slot == slot;
-  assign \$278  = \$276  & \$277 ;
-  assign \$279  = ~ \$278 ;
-  assign \$280  = room & \$279 ;
-  assign \$281  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$282  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$283  = \$281  | \$282 ;
-  assign \$284  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$285  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$286  = \$284  | \$285 ;
-  assign \$287  = ! tx__hdr__payload[6:4];
-  assign \$288  = \$286  & \$287 ;
-  assign \$289  = \$283  | \$288 ;
-  assign \$290  = | tx__hdr__payload[126:111];
-  assign \$291  = \$289  & \$290 ;
-  assign \$292  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$293  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$294  = \$292  | \$293 ;
-  assign \$295  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$296  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$297  = \$295  | \$296 ;
-  assign \$298  = ! tx__hdr__payload[6:4];
-  assign \$299  = \$297  & \$298 ;
-  assign \$300  = \$294  | \$299 ;
-  assign \$301  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$303  = \$300  ? \$302  : 17'h00000;
-  assign \$304  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$305  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$306  = \$304  | \$305 ;
-  assign \$307  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$308  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$309  = \$307  | \$308 ;
-  assign \$310  = ! tx__hdr__payload[6:4];
-  assign \$311  = \$309  & \$310 ;
-  assign \$312  = \$306  | \$311 ;
-  assign \$313  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$315  = \$312  ? \$314  : 17'h00000;
-  assign \$316  = | \$315 ;
-  assign \$317  = st_beat + 1'h1;
-  assign \$318  = st_beats - 1'h1;
-  assign \$319  = st_beat == \$318 ;
-  assign \$320  = tx__data__valid & tx__data__payload[64];
+  assign \$233  = \$226  ? tx__data__payload[47:40] : 8'h00;
+  assign \$234  = st_beat * 4'h8;
+  assign \$235  = \$234  + 1'h0;
+  assign \$236  = \$235  < st_length;
+  assign \$237  = st_beat * 4'h8;
+  assign \$238  = \$237  + 1'h1;
+  assign \$239  = \$238  < st_length;
+  assign \$240  = st_beat * 4'h8;
+  assign \$241  = \$240  + 2'h2;
+  assign \$242  = \$241  < st_length;
+  assign \$243  = st_beat * 4'h8;
+  assign \$244  = \$243  + 2'h3;
+  assign \$245  = \$244  < st_length;
+  assign \$246  = st_beat * 4'h8;
+  assign \$247  = \$246  + 3'h4;
+  assign \$248  = \$247  < st_length;
+  assign \$249  = st_beat * 4'h8;
+  assign \$250  = \$249  + 3'h5;
+  assign \$251  = \$250  < st_length;
+  assign \$252  = st_beat * 4'h8;
+  assign \$253  = \$252  + 3'h6;
+  assign \$254  = \$253  < st_length;
+  assign \$255  = st_beat * 4'h8;
+  assign \$256  = \$255  + 3'h7;
+  assign \$257  = \$256  < st_length;
+  assign \$258  = \$254  ? tx__data__payload[55:48] : 8'h00;
+  assign \$259  = st_beat * 4'h8;
+  assign \$260  = \$259  + 1'h0;
+  assign \$261  = \$260  < st_length;
+  assign \$262  = st_beat * 4'h8;
+  assign \$263  = \$262  + 1'h1;
+  assign \$264  = \$263  < st_length;
+  assign \$265  = st_beat * 4'h8;
+  assign \$266  = \$265  + 2'h2;
+  assign \$267  = \$266  < st_length;
+  assign \$268  = st_beat * 4'h8;
+  assign \$269  = \$268  + 2'h3;
+  assign \$270  = \$269  < st_length;
+  assign \$271  = st_beat * 4'h8;
+  assign \$272  = \$271  + 3'h4;
+  assign \$273  = \$272  < st_length;
+  assign \$274  = st_beat * 4'h8;
+  assign \$275  = \$274  + 3'h5;
+  assign \$276  = \$275  < st_length;
+  assign \$277  = st_beat * 4'h8;
+  assign \$278  = \$277  + 3'h6;
+  assign \$279  = \$278  < st_length;
+  assign \$280  = st_beat * 4'h8;
+  assign \$281  = \$280  + 3'h7;
+  assign \$282  = \$281  < st_length;
+  assign \$283  = \$282  ? tx__data__payload[63:56] : 8'h00;
+  assign \$284  = ! store_state;
+  assign \$285  = store_state == 1'h1;
+  assign \$286  = store_state == 2'h2;
+  assign \$287  = read__peer == st_peer;
+  assign \$288  = filling & \$287 ;
+  assign \$289  = read__slot == st_slot;
+  assign \$290  = \$288  & \$289 ;
+  assign \$291  = ~ \$290 ;
+  assign \$292  = read__beat < st_beat;
+  assign \$293  = \$291  | \$292 ;
+  assign \$294  = tx__hdr__payload[22:15] < 3'h4;
+  assign \$295  = | tx__hdr__payload[22:15];
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = ~ \$296 ;
+  assign \$298  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$299  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$300  = \$298  | \$299 ;
+  assign \$301  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$302  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$303  = \$301  | \$302 ;
+  assign \$304  = ! tx__hdr__payload[6:4];
+  assign \$305  = \$303  & \$304 ;
+  assign \$306  = \$300  | \$305 ;
+  assign \$307  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$308  = \$306  & \$307 ;
+  assign \$309  = \$297  | \$308 ;
+  assign \$310  = 1'h0 >> tx__hdr__payload[16:15];
+  assign \$311  = \$309  | \$310 ;
+  assign \$312  = read__peer == tx__hdr__payload[16:15];
+  assign \$313  = read__busy & \$312 ;
+  assign \$314  = read__slot == slot;
+  assign \$315  = \$313  & \$314 ;
+  assign \$316  = ~ \$315 ;
+  assign \$317  = room & \$316 ;
+  assign \$318  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$319  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$320  = \$318  | \$319 ;
+  assign \$321  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$322  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$323  = \$321  | \$322 ;
+  assign \$324  = ! tx__hdr__payload[6:4];
+  assign \$325  = \$323  & \$324 ;
+  assign \$326  = \$320  | \$325 ;
+  assign \$327  = | tx__hdr__payload[126:111];
+  assign \$328  = \$326  & \$327 ;
+  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$331  = \$329  | \$330 ;
+  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$334  = \$332  | \$333 ;
+  assign \$335  = ! tx__hdr__payload[6:4];
+  assign \$336  = \$334  & \$335 ;
+  assign \$337  = \$331  | \$336 ;
+  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$340  = \$337  ? \$339  : 17'h00000;
+  assign \$341  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$342  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$343  = \$341  | \$342 ;
+  assign \$344  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$345  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$346  = \$344  | \$345 ;
+  assign \$347  = ! tx__hdr__payload[6:4];
+  assign \$348  = \$346  & \$347 ;
+  assign \$349  = \$343  | \$348 ;
+  assign \$350  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$352  = \$349  ? \$351  : 17'h00000;
+  assign \$353  = | \$352 ;
+  assign \$354  = st_beat + 1'h1;
+  assign \$355  = st_beats - 1'h1;
+  assign \$356  = st_beat == \$355 ;
+  assign \$357  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$321 ;
+    read__data_ok <= \$358 ;
   always @(posedge clk)
-    store_state <= \$322 ;
+    store_state <= \$359 ;
   always @(posedge clk)
-    st_peer <= \$323 ;
+    st_peer <= \$360 ;
   always @(posedge clk)
-    st_slot <= \$324 ;
+    st_slot <= \$361 ;
   always @(posedge clk)
-    st_beats <= \$325 ;
+    st_beats <= \$362 ;
   always @(posedge clk)
-    st_beat <= \$326 ;
+    st_beat <= \$363 ;
   always @(posedge clk)
-    st_length <= \$327 ;
+    st_length <= \$364 ;
   always @(posedge clk)
-    filling <= \$328 ;
+    filling <= \$365 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
+          if (\$24 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$28 ) begin
+          end else if (\$30 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
+          if (\$24 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = 1'h1;
+              tx_dropped = \$46 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    tx_dead_dropped = 1'h0;
+    casez (store_state)
+      2'h0:
+          if (\$24 ) begin
+            if (tx__hdr__valid) begin
+              tx_dead_dropped = \$63 ;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     hdr_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
-              hdr_wr__addr = { \$31 [1:0], slot };
+              hdr_wr__addr = { \$66 [1:0], slot };
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
@@ -9392,12 +12090,12 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__data[3:0] = tx__hdr__payload[3:0];
               hdr_wr__data[6:4] = tx__hdr__payload[6:4];
@@ -9410,12 +12108,12 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -9423,14 +12121,14 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     stored = 4'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
-              if (\$45 ) begin
+              if (\$80 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[16:15])
                   2'h0:
@@ -9448,7 +12146,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -9460,31 +12158,31 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     dat_wr__addr = 9'h000;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__addr = { \$48 [1:0], st_slot, st_beat[2:0] };
+            dat_wr__addr = { \$83 [1:0], st_slot, st_beat[2:0] };
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__data = { \$248 , \$223 , \$198 , \$173 , \$148 , \$123 , \$98 , \$73  };
+            dat_wr__data = { \$283 , \$258 , \$233 , \$208 , \$183 , \$158 , \$133 , \$108  };
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -9496,151 +12194,151 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$321  = \$258 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$358  = \$293 ;
     if (rst) begin
-      \$321  = 1'h0;
+      \$358  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$322  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$359  = store_state;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
+          if (\$311 ) begin
             if (tx__hdr__valid) begin
-              if (\$291 ) begin
-                \$322  = 2'h1;
+              if (\$328 ) begin
+                \$359  = 2'h1;
               end
             end
-          end else if (\$280 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              if (\$316 ) begin
-                \$322  = 2'h2;
+              if (\$353 ) begin
+                \$359  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$319 ) begin
-              \$322  = 2'h0;
+            if (\$356 ) begin
+              \$359  = 2'h0;
             end
           end
       2'h1:
-          if (\$320 ) begin
-            \$322  = 2'h0;
+          if (\$357 ) begin
+            \$359  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$322  = 2'h0;
+      \$359  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$323  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$360  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$323  = tx__hdr__payload[16:15];
+              \$360  = tx__hdr__payload[16:15];
             end
           end
     endcase
     if (rst) begin
-      \$323  = 2'h0;
+      \$360  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$324  = st_slot;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$361  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$324  = slot;
+              \$361  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$324  = 4'h0;
+      \$361  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$325  = st_beats;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$362  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$325  = \$303 [3:0];
+              \$362  = \$340 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$325  = 4'h0;
+      \$362  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$326  = st_beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$363  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$326  = 4'h0;
+              \$363  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$326  = \$317 [3:0];
+            \$363  = \$354 [3:0];
           end
     endcase
     if (rst) begin
-      \$326  = 4'h0;
+      \$363  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$327  = st_length;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$364  = st_length;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$327  = tx__hdr__payload[126:111];
+              \$364  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$327  = 16'h0000;
+      \$364  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$328  = filling;
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$365  = filling;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              if (\$316 ) begin
-                \$328  = 1'h1;
+              if (\$353 ) begin
+                \$365  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$319 ) begin
-              \$328  = 1'h0;
+            if (\$356 ) begin
+              \$365  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$328  = 1'h0;
+      \$365  = 1'h0;
     end
   end
   assign hdr_rd__addr = { \$3 [1:0], read__slot };
@@ -9648,6 +12346,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign dat_rd__addr = { \$6 [1:0], read__slot, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[16:15];
+  assign dead = 4'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -9676,8 +12375,8 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$42  = { 3'h0, \$41 [16:3] };
-  assign \$45  = 1'h1;
-  assign \$302  = { 3'h0, \$301 [16:3] };
-  assign \$314  = { 3'h0, \$313 [16:3] };
+  assign \$77  = { 3'h0, \$76 [16:3] };
+  assign \$80  = 1'h1;
+  assign \$339  = { 3'h0, \$338 [16:3] };
+  assign \$351  = { 3'h0, \$350 [16:3] };
 endmodule

@@ -81,7 +81,7 @@ module processor_component(cpu_req__valid, cpu_resp__ready, m_axis__tready, s_ax
   input [12:0] csr__addr;
   wire [12:0] csr__addr;
   wire [4:0] \csr__addr$70 ;
-  wire [4:0] \csr__addr$80 ;
+  wire [5:0] \csr__addr$80 ;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire [31:0] \csr__r_data$73 ;
@@ -181,7 +181,7 @@ module processor_component(cpu_req__valid, cpu_resp__ready, m_axis__tready, s_ax
   wire [63:0] \net_tx__hdr__payload.vaddr ;
   wire net_tx__hdr__ready;
   wire net_tx__hdr__valid;
-  wire [4:0] netif__addr;
+  wire [5:0] netif__addr;
   wire [31:0] netif__r_data;
   wire netif__r_stb;
   wire [31:0] netif__w_data;
@@ -339,7 +339,7 @@ module processor_component(cpu_req__valid, cpu_resp__ready, m_axis__tready, s_ax
     .rst(rst)
   );
   \processor_component.netif  netif (
-    .bus__addr(csr__addr[4:0]),
+    .bus__addr(csr__addr[5:0]),
     .bus__r_stb(\csr__r_stb$84 ),
     .bus__w_data(csr__w_data),
     .bus__w_stb(\csr__w_stb$88 ),
@@ -428,8 +428,8 @@ module processor_component(cpu_req__valid, cpu_resp__ready, m_axis__tready, s_ax
   assign \csr__w_data$76  = csr__w_data;
   assign excache__w_data = csr__w_data;
   assign excache__w_stb = \csr__w_stb$78 ;
-  assign \csr__addr$80  = csr__addr[4:0];
-  assign netif__addr = csr__addr[4:0];
+  assign \csr__addr$80  = csr__addr[5:0];
+  assign netif__addr = csr__addr[5:0];
   assign \csr__r_data$83  = netif__r_data;
   assign netif__r_stb = \csr__r_stb$84 ;
   assign \csr__w_data$86  = csr__w_data;
@@ -533,7 +533,7 @@ module \processor_component.csr_mux (bus__r_stb, bus__w_stb, excache__w_data, cl
   wire excache__w_stb;
   wire hit_excache;
   wire hit_netif;
-  wire [4:0] netif__addr;
+  wire [5:0] netif__addr;
   input [31:0] netif__r_data;
   wire [31:0] netif__r_data;
   output netif__r_stb;
@@ -549,7 +549,7 @@ module \processor_component.csr_mux (bus__r_stb, bus__w_stb, excache__w_data, cl
   assign hit_excache = ! bus__addr[12:5];
   assign excache__r_stb = bus__r_stb & hit_excache;
   assign excache__w_stb = bus__w_stb & hit_excache;
-  assign hit_netif = bus__addr[12:5] == 8'h80;
+  assign hit_netif = bus__addr[12:6] == 7'h40;
   assign netif__r_stb = bus__r_stb & hit_netif;
   assign netif__w_stb = bus__w_stb & hit_netif;
   always @* begin
@@ -582,7 +582,7 @@ module \processor_component.csr_mux (bus__r_stb, bus__w_stb, excache__w_data, cl
   end
   assign excache__addr = bus__addr[4:0];
   assign bus__w_data = excache__w_data;
-  assign netif__addr = bus__addr[4:0];
+  assign netif__addr = bus__addr[5:0];
   assign netif__w_data = excache__w_data;
 endmodule
 
@@ -985,7 +985,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2326$0 (\event [75:0]),
+    .\port$2449$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1238,7 +1238,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2326$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2449$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1348,8 +1348,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2326$0 ;
-  wire [75:0] \port$2326$0 ;
+  input [75:0] \port$2449$0 ;
+  wire [75:0] \port$2449$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -1371,10 +1371,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2326$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2449$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2326$0 [63:58] } : { 16'h0000, \port$2326$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2326$0 [41:10] : { 8'h00, \port$2326$0 [9:2], 6'h00, \port$2326$0 [65:64], 4'h0, \port$2326$0 [67:66], \port$2326$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2449$0 [63:58] } : { 16'h0000, \port$2449$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2449$0 [41:10] : { 8'h00, \port$2449$0 [9:2], 6'h00, \port$2449$0 [65:64], 4'h0, \port$2449$0 [67:66], \port$2449$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2306,11 +2306,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2326$0 [9:2], 6'h00, \port$2326$0 [65:64], 4'h0, \port$2326$0 [67:66], \port$2326$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2326$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2326$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2326$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2326$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2449$0 [9:2], 6'h00, \port$2449$0 [65:64], 4'h0, \port$2449$0 [67:66], \port$2449$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2449$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2449$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2449$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2449$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -10483,15 +10483,30 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready
 , m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
-  wire \$1 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  wire [1:0] \$1 ;
+  wire [4:0] \$10 ;
+  reg [1:0] \$11 ;
+  reg [7:0] \$12 ;
+  reg [1:0] \$13 ;
+  reg [13:0] \$14 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire [2:0] \$6 ;
+  wire [2:0] \$7 ;
+  wire [1:0] \$8 ;
+  wire \$9 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
-  wire [1:0] \ack_in$113 ;
+  wire [1:0] \ack_in$115 ;
   wire [1:0] ack_sent;
-  wire [1:0] \ack_sent$107 ;
+  wire [1:0] \ack_sent$109 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$115 ;
+  wire [15:0] \ack_value$117 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -10523,8 +10538,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [63:0] \buffer__commit_hdr.vaddr ;
   wire buffer__hdr_room;
   wire buffer__room;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
+  input [5:0] bus__addr;
+  wire [5:0] bus__addr;
   wire [31:0] bus__r_data;
   input bus__r_stb;
   wire bus__r_stb;
@@ -10534,16 +10549,23 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire [4:0] csr__addr;
+  wire [5:0] csr__addr;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   wire csr__naks_received__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  reg [7:0] csr__peers_dead__inc = 8'h00;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
+  wire [31:0] csr__retry_limit__r_data;
   wire csr__rx_acks__inc;
   wire csr__rx_drop_crc__inc;
   wire csr__rx_drop_malformed__inc;
@@ -10556,24 +10578,35 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
   wire csr__tx_acks__inc;
+  wire csr__tx_dead_dropped__inc;
   wire csr__tx_dropped__inc;
+  reg [13:0] csr__tx_flushed__inc = 14'h0000;
   wire csr__tx_frames__inc;
   wire csr__tx_msgs__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
+  wire [1:0] dead;
+  wire [1:0] \dead$103 ;
   wire [1:0] delivered;
-  wire [1:0] \delivered$123 ;
+  wire [1:0] \delivered$125 ;
+  reg [1:0] died = 2'h0;
+  wire [1:0] \died$193 ;
   wire [15:0] expected;
   wire [1:0] expired;
   wire [1:0] \expired$97 ;
+  reg [1:0] flush = 2'h0;
+  (* init = 2'h0 *)
+  wire [1:0] \flush$188 ;
+  wire [3:0] flushed;
   wire [1:0] frame_started;
-  wire [1:0] \frame_started$105 ;
+  wire [1:0] \frame_started$107 ;
   wire [1:0] gap_in;
-  wire [1:0] \gap_in$121 ;
+  wire [1:0] \gap_in$123 ;
   wire [1:0] go_back;
-  wire [1:0] \go_back$111 ;
+  wire [1:0] \go_back$113 ;
+  wire irq;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
   wire [63:0] \m_axis__tdata$27 ;
@@ -10590,12 +10623,16 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire m_axis__tvalid;
   wire \m_axis__tvalid$35 ;
   wire [1:0] msg_in;
-  wire [1:0] \msg_in$119 ;
+  wire [1:0] \msg_in$121 ;
+  (* init = 8'h00 *)
+  wire [7:0] n_died;
+  (* init = 14'h0000 *)
+  wire [13:0] n_flushed;
   wire nak;
   wire [1:0] nak_in;
-  wire [1:0] \nak_in$117 ;
+  wire [1:0] \nak_in$119 ;
   wire [1:0] nak_sent;
-  wire [1:0] \nak_sent$109 ;
+  wire [1:0] \nak_sent$111 ;
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
@@ -10764,7 +10801,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire store_room;
   wire [2:0] store_slot;
   wire [1:0] stored;
-  wire [1:0] \stored$103 ;
+  wire [1:0] \stored$105 ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -10833,6 +10870,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire tx__hdr__valid;
   wire \tx__hdr__valid$11 ;
   wire tx_acks;
+  wire tx_dead_dropped;
   wire tx_dropped;
   wire tx_frames;
   wire tx_msgs;
@@ -10870,14 +10908,34 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
+  assign csr__events__peer_dead__set = | died;
+  assign \$2  = bus__w_data[7:0] < 2'h2;
+  assign \$3  = csr__peer_reset__w_stb & \$2 ;
+  assign \$4  = | bus__w_data[7:0];
+  assign \$5  = \$3  & \$4 ;
+  assign \$6  = 1'h1 << bus__w_data[0];
+  assign \$7  = \$5  ? \$6  : 3'h0;
+  assign \$10  = flushed + 1'h0;
+  always @(posedge clk)
+    died <= \$11 ;
+  always @(posedge clk)
+    csr__peers_dead__inc <= \$12 ;
+  always @(posedge clk)
+    flush <= \$13 ;
+  always @(posedge clk)
+    csr__tx_flushed__inc <= \$14 ;
   \processor_component.netif.csr_dec  csr_dec (
+    .bits(irq),
     .bus__addr(bus__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(bus__r_stb),
+    .bus__w_data(bus__w_data),
     .bus__w_stb(bus__w_stb),
     .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
     .csr__naks_received__inc(csr__naks_received__inc),
     .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__peers_dead__inc(csr__peers_dead__inc),
     .csr__rx_acks__inc(csr__rx_acks__inc),
     .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
     .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
@@ -10889,11 +10947,14 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__rx_frames__inc(csr__rx_frames__inc),
     .csr__rx_msgs__inc(csr__rx_msgs__inc),
     .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dead_dropped__inc(csr__tx_dead_dropped__inc),
     .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_flushed__inc(csr__tx_flushed__inc),
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$2533$0 (\$1 ),
+    .peer_reset_w_stb(csr__peer_reset__w_stb),
+    .\port$2667$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -10902,7 +10963,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_1(\$2 ),
+    .expired_1(\$16 ),
+    .flush(flush),
+    .flushed(flushed),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -10922,7 +10985,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_1(\$1 ),
+    .timeout_fire_1(\$15 ),
     .unsent(unsent)
   );
   \processor_component.netif.receiver  receiver (
@@ -10996,7 +11059,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2551$0 (\$2 ),
+    .\port$2686$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11031,9 +11094,38 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
+    .tx_dead_dropped(csr__tx_dead_dropped__inc),
     .tx_dropped(csr__tx_dropped__inc),
     .tx_msgs(csr__tx_msgs__inc)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$11  = 2'h0;
+    if (rst) begin
+      \$11  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$12  = { 6'h00, \$1  };
+    if (rst) begin
+      \$12  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$13  = \$7 [1:0];
+    if (rst) begin
+      \$13  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$14  = { 9'h000, \$10  };
+    if (rst) begin
+      \$14  = 14'h0000;
+    end
+  end
   assign \tx__data__payload$1  = tx__data__payload;
   assign \tx__data__ready$3  = tx__data__ready;
   assign \tx__data__valid$5  = tx__data__valid;
@@ -11084,21 +11176,23 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign send_retransmit = retransmit;
   assign \unsent$93  = unsent;
   assign \owed$95  = owed;
-  assign expired = { \$2 , 1'h0 };
-  assign \expired$97  = { \$2 , 1'h0 };
+  assign expired = { \$16 , 1'h0 };
+  assign \expired$97  = { \$16 , 1'h0 };
   assign src = recv_peer;
   assign recv_expected = expected;
-  assign \stored$103  = stored;
-  assign \frame_started$105  = frame_started;
-  assign \ack_sent$107  = ack_sent;
-  assign \nak_sent$109  = nak_sent;
-  assign \go_back$111  = go_back;
-  assign \ack_in$113  = ack_in;
-  assign \ack_value$115  = ack_value;
-  assign \nak_in$117  = nak_in;
-  assign \msg_in$119  = msg_in;
-  assign \gap_in$121  = gap_in;
-  assign \delivered$123  = delivered;
+  assign dead = 2'h0;
+  assign \dead$103  = 2'h0;
+  assign \stored$105  = stored;
+  assign \frame_started$107  = frame_started;
+  assign \ack_sent$109  = ack_sent;
+  assign \nak_sent$111  = nak_sent;
+  assign \go_back$113  = go_back;
+  assign \ack_in$115  = ack_in;
+  assign \ack_value$117  = ack_value;
+  assign \nak_in$119  = nak_in;
+  assign \msg_in$121  = msg_in;
+  assign \gap_in$123  = gap_in;
+  assign \delivered$125  = delivered;
   assign csr__addr = bus__addr;
   assign bus__r_data = csr__r_data;
   assign csr__r_stb = bus__r_stb;
@@ -11109,6 +11203,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__retry_limit__r_data = 32'd0;
   assign tx_frames = csr__tx_frames__inc;
   assign tx_msgs = csr__tx_msgs__inc;
   assign tx_retransmits = csr__tx_retransmits__inc;
@@ -11126,8 +11221,16 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$1  };
-  assign timeouts = { \$1 , 1'h0 };
+  assign tx_dead_dropped = csr__tx_dead_dropped__inc;
+  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
+  assign timeouts = { \$15 , 1'h0 };
+  assign n_died = csr__peers_dead__inc;
+  assign csr__events__peer_dead__data = irq;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign \flush$188  = flush;
+  assign n_flushed = csr__tx_flushed__inc;
+  assign \died$193  = 2'h0;
+  assign csr__peer_reset__w_data = bus__w_data[7:0];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \tx__data__payload$1.data  = tx__data__payload[63:0];
@@ -11196,12 +11299,15 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
+  assign \$1  = 2'h0;
+  assign \$8  = 2'h0;
+  assign \$9  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$2533$0 , bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc
+, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc, \port$2667$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
   wire [31:0] \$11 ;
@@ -11220,20 +11326,38 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   wire [31:0] \$23 ;
   wire [31:0] \$24 ;
   wire [31:0] \$25 ;
-  reg [31:0] \$26 ;
+  wire [31:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
   wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [31:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [31:0] \$39 ;
   wire [31:0] \$4 ;
+  reg [31:0] \$40 ;
   wire [31:0] \$5 ;
   wire [31:0] \$6 ;
   wire [31:0] \$7 ;
   wire [31:0] \$8 ;
   wire [31:0] \$9 ;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
+  output bits;
+  wire bits;
+  input [5:0] bus__addr;
+  wire [5:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
@@ -11243,12 +11367,28 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg config_w_stb;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   input csr__naks_received__inc;
   wire csr__naks_received__inc;
   input csr__naks_sent__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [31:0] csr__peer_dead_1__r_data;
+  wire [31:0] csr__peer_dead_2__r_data;
+  wire [31:0] csr__peer_dead_3__r_data;
+  wire [31:0] csr__peer_dead_4__r_data;
+  wire [31:0] csr__peer_dead_5__r_data;
+  wire [31:0] csr__peer_dead_6__r_data;
+  wire [31:0] csr__peer_dead_7__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  input [7:0] csr__peers_dead__inc;
+  wire [7:0] csr__peers_dead__inc;
+  wire [31:0] csr__retry_limit__r_data;
   input csr__rx_acks__inc;
   wire csr__rx_acks__inc;
   input csr__rx_drop_crc__inc;
@@ -11272,8 +11412,12 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   wire [31:0] csr__timeout__r_data;
   input csr__tx_acks__inc;
   wire csr__tx_acks__inc;
+  input csr__tx_dead_dropped__inc;
+  wire csr__tx_dead_dropped__inc;
   input csr__tx_dropped__inc;
   wire csr__tx_dropped__inc;
+  input [13:0] csr__tx_flushed__inc;
+  wire [13:0] csr__tx_flushed__inc;
   input csr__tx_frames__inc;
   wire csr__tx_frames__inc;
   input csr__tx_msgs__inc;
@@ -11281,6 +11425,9 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   input csr__tx_retransmits__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
+  reg events_r_stb;
+  wire [31:0] events_read;
+  reg events_w_stb;
   reg id_r_stb;
   wire [31:0] id_read;
   reg id_w_stb;
@@ -11288,11 +11435,34 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$2533$0 ;
-  wire \port$2533$0 ;
+  reg peer_dead_0_r_stb;
+  reg peer_dead_0_w_stb;
+  reg peer_dead_1_r_stb;
+  reg peer_dead_1_w_stb;
+  reg peer_dead_2_r_stb;
+  reg peer_dead_2_w_stb;
+  reg peer_dead_3_r_stb;
+  reg peer_dead_3_w_stb;
+  reg peer_dead_4_r_stb;
+  reg peer_dead_4_w_stb;
+  reg peer_dead_5_r_stb;
+  reg peer_dead_5_w_stb;
+  reg peer_dead_6_r_stb;
+  reg peer_dead_6_w_stb;
+  reg peer_dead_7_r_stb;
+  reg peer_dead_7_w_stb;
+  reg peer_reset_r_stb;
+  output peer_reset_w_stb;
+  reg peer_reset_w_stb;
+  reg peers_dead_r_stb;
+  reg peers_dead_w_stb;
+  input \port$2667$0 ;
+  wire \port$2667$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
-  wire r_hold;
+  reg r_hold;
+  reg retry_limit_r_stb;
+  reg retry_limit_w_stb;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -11319,8 +11489,12 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg timeout_w_stb;
   reg tx_acks_r_stb;
   reg tx_acks_w_stb;
+  reg tx_dead_dropped_r_stb;
+  reg tx_dead_dropped_w_stb;
   reg tx_dropped_r_stb;
   reg tx_dropped_w_stb;
+  reg tx_flushed_r_stb;
+  reg tx_flushed_w_stb;
   reg tx_frames_r_stb;
   reg tx_frames_w_stb;
   reg tx_msgs_r_stb;
@@ -11330,130 +11504,166 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$58 ;
-  wire [31:0] \value$59 ;
-  wire [31:0] \value$60 ;
-  wire [31:0] \value$61 ;
-  wire [31:0] \value$62 ;
-  wire [31:0] \value$63 ;
-  wire [31:0] \value$64 ;
-  wire [31:0] \value$65 ;
-  wire [31:0] \value$66 ;
-  wire [31:0] \value$67 ;
-  wire [31:0] \value$68 ;
-  wire [31:0] \value$69 ;
-  wire [31:0] \value$70 ;
-  wire [31:0] \value$71 ;
-  wire [31:0] \value$72 ;
-  wire [31:0] \value$73 ;
-  wire [31:0] \value$74 ;
-  assign \$3  = bus__addr[0] ? \value$74  : \value$73 ;
-  assign \$4  = bus__addr[1] ? 32'd0 : \$3 ;
-  assign \$5  = bus__addr[0] ? \value$72  : \value$71 ;
-  assign \$6  = bus__addr[0] ? \value$70  : \value$69 ;
-  assign \$7  = bus__addr[1] ? \$5  : \$6 ;
-  assign \$8  = bus__addr[2] ? \$4  : \$7 ;
-  assign \$9  = bus__addr[3] ? 32'd0 : \$8 ;
-  assign \$10  = bus__addr[0] ? \value$68  : \value$67 ;
-  assign \$11  = bus__addr[0] ? \value$66  : \value$65 ;
-  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
-  assign \$13  = bus__addr[0] ? \value$64  : \value$63 ;
-  assign \$14  = bus__addr[0] ? \value$62  : \value$61 ;
-  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
-  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
-  assign \$17  = bus__addr[0] ? \value$60  : \value$59 ;
-  assign \$18  = bus__addr[0] ? \value$58  : value;
-  assign \$19  = bus__addr[1] ? \$17  : \$18 ;
-  assign \$20  = bus__addr[0] ? 32'd0 : 32'd2048;
-  assign \$21  = bus__addr[0] ? 32'd4194312 : 32'd512;
-  assign \$22  = bus__addr[1] ? \$20  : \$21 ;
-  assign \$23  = bus__addr[2] ? \$19  : \$22 ;
-  assign \$24  = bus__addr[3] ? \$16  : \$23 ;
-  assign \$25  = bus__addr[4] ? \$9  : \$24 ;
+  wire [31:0] \value$100 ;
+  wire [31:0] \value$101 ;
+  wire [31:0] \value$102 ;
+  wire [31:0] \value$103 ;
+  wire [31:0] \value$104 ;
+  wire [31:0] \value$105 ;
+  wire [31:0] \value$106 ;
+  wire [31:0] \value$107 ;
+  wire [31:0] \value$108 ;
+  wire [31:0] \value$89 ;
+  wire [31:0] \value$90 ;
+  wire [31:0] \value$91 ;
+  wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
+  wire [31:0] \value$94 ;
+  wire [31:0] \value$95 ;
+  wire [31:0] \value$96 ;
+  wire [31:0] \value$97 ;
+  wire [31:0] \value$98 ;
+  wire [31:0] \value$99 ;
   always @(posedge clk)
-    bus__r_data <= \$26 ;
+    bus__r_data <= \$40 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$12  = bus__addr[0] ? events_read : \value$108 ;
+  assign \$13  = bus__addr[1] ? 32'd0 : \$12 ;
+  assign \$14  = bus__addr[2] ? 32'd0 : \$13 ;
+  assign \$15  = bus__addr[0] ? \value$107  : \value$106 ;
+  assign \$16  = bus__addr[0] ? \value$105  : \value$104 ;
+  assign \$17  = bus__addr[1] ? \$15  : \$16 ;
+  assign \$18  = bus__addr[0] ? \value$103  : \value$102 ;
+  assign \$19  = bus__addr[0] ? \value$101  : \value$100 ;
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[2] ? \$17  : \$20 ;
+  assign \$22  = bus__addr[3] ? \$14  : \$21 ;
+  assign \$23  = bus__addr[0] ? \value$99  : \value$98 ;
+  assign \$24  = bus__addr[0] ? \value$97  : \value$96 ;
+  assign \$25  = bus__addr[1] ? \$23  : \$24 ;
+  assign \$26  = bus__addr[0] ? \value$95  : \value$94 ;
+  assign \$27  = bus__addr[0] ? \value$93  : \value$92 ;
+  assign \$28  = bus__addr[1] ? \$26  : \$27 ;
+  assign \$29  = bus__addr[2] ? \$25  : \$28 ;
+  assign \$30  = bus__addr[0] ? \value$91  : \value$90 ;
+  assign \$31  = bus__addr[0] ? \value$89  : value;
+  assign \$32  = bus__addr[1] ? \$30  : \$31 ;
+  assign \$33  = bus__addr[0] ? 32'd0 : 32'd2048;
+  assign \$34  = bus__addr[0] ? 32'd4194312 : 32'd512;
+  assign \$35  = bus__addr[1] ? \$33  : \$34 ;
+  assign \$36  = bus__addr[2] ? \$32  : \$35 ;
+  assign \$37  = bus__addr[3] ? \$29  : \$36 ;
+  assign \$38  = bus__addr[4] ? \$22  : \$37 ;
+  assign \$39  = bus__addr[5] ? 32'd0 : \$38 ;
+  \processor_component.netif.csr_dec.reg_events  reg_events (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
   \processor_component.netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$74 ),
+    .csr__naks_received__value(\value$105 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$73 ),
+    .csr__naks_sent__value(\value$104 ),
     .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_peers_dead  reg_peers_dead (
+    .clk(clk),
+    .csr__peers_dead__value(\value$106 ),
+    .inc(csr__peers_dead__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$65 ),
+    .csr__rx_acks__value(\value$96 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$67 ),
+    .csr__rx_drop_crc__value(\value$98 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$71 ),
+    .csr__rx_drop_malformed__value(\value$102 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$68 ),
+    .csr__rx_drop_misrouted__value(\value$99 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$72 ),
+    .csr__rx_drop_nobuf__value(\value$103 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$70 ),
+    .csr__rx_drop_oversize__value(\value$101 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$69 ),
+    .csr__rx_drop_truncated__value(\value$100 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$66 ),
+    .csr__rx_dup__value(\value$97 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$63 ),
+    .csr__rx_frames__value(\value$94 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$64 ),
+    .csr__rx_msgs__value(\value$95 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$61 ),
+    .csr__tx_acks__value(\value$92 ),
     .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_dead_dropped  reg_tx_dead_dropped (
+    .clk(clk),
+    .csr__tx_dead_dropped__value(\value$107 ),
+    .inc(csr__tx_dead_dropped__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$62 ),
+    .csr__tx_dropped__value(\value$93 ),
     .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \processor_component.netif.csr_dec.reg_tx_flushed  reg_tx_flushed (
+    .clk(clk),
+    .csr__tx_flushed__value(\value$108 ),
+    .inc(csr__tx_flushed__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_frames  reg_tx_frames (
@@ -11464,1223 +11674,3131 @@ module \processor_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr
   );
   \processor_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$58 ),
+    .csr__tx_msgs__value(\value$89 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$59 ),
+    .csr__tx_retransmits__value(\value$90 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$60 ),
-    .\port$2533$0 (\port$2533$0 ),
+    .csr__tx_timeouts__value(\value$91 ),
+    .\port$2667$0 (\port$2667$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    id_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    config_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    config_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          config_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    timeout_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    timeout_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          timeout_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_frames_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_frames_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_msgs_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_msgs_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_retransmits_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_retransmits_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_timeouts_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_timeouts_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    tx_acks_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          tx_acks_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     tx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
+          /* empty */;
+      6'h08:
           tx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     tx_dropped_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_frames_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_frames_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_msgs_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_acks_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_dup_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_dup_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_crc_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_misrouted_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_truncated_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_oversize_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     rx_drop_nobuf_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     naks_sent_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     naks_sent_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     naks_received_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     naks_received_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$26  = bus__r_data;
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peers_dead_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peers_dead_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_dead_dropped_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_dead_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_flushed_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_flushed_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    events_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    events_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_reset_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_reset_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_0_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_0_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_1_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_1_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_2_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_2_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_3_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_3_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_4_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_4_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_5_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_5_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_6_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_6_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_7_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    peer_dead_7_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$40  = bus__r_data;
     if (\$2 ) begin
-      \$26  = \$25 ;
+      \$40  = \$39 ;
     end
     if (rst) begin
-      \$26  = 32'd0;
+      \$40  = 32'd0;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          timeout_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    retry_limit_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    retry_limit_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          tx_acks_r_stb = bus__r_stb;
+    endcase
   end
   assign r_data = bus__r_data;
   assign csr__id__node_id__r_data = 8'h00;
   assign csr__id__n_nodes__r_data = 9'h002;
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
-  assign r_hold = 1'h0;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2533$0  };
+  assign csr__retry_limit__r_data = 32'd0;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign csr__peer_dead_1__r_data = 32'd0;
+  assign csr__peer_dead_2__r_data = 32'd0;
+  assign csr__peer_dead_3__r_data = 32'd0;
+  assign csr__peer_dead_4__r_data = 32'd0;
+  assign csr__peer_dead_5__r_data = 32'd0;
+  assign csr__peer_dead_6__r_data = 32'd0;
+  assign csr__peer_dead_7__r_data = 32'd0;
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2667$0  };
+  assign csr__events__peer_dead__data = bits;
+  assign csr__peer_reset__w_stb = peer_reset_w_stb;
+  assign csr__peer_reset__w_data = bus__w_data[7:0];
+  assign events_read[0] = bits;
+  assign events_read[31:1] = 31'h00000000;
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h00;
   assign id_read[31:17] = 15'h0000;
-  assign \$1  = 1'h1;
-  assign \$2  = bus__r_stb;
+  assign \$4  = 32'd0;
+  assign \$3  = 32'd0;
+  assign \$5  = \$4 ;
+  assign \$6  = 32'd0;
+  assign \$7  = 32'd0;
+  assign \$8  = \$7 ;
+  assign \$9  = \$8 ;
+  assign \$10  = \$9 ;
+  assign \$11  = \$10 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_events (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  output bits;
+  wire bits;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  \processor_component.netif.csr_dec.reg_events.peer_dead  peer_dead (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
+  assign csr__events__peer_dead__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  output bits;
+  reg bits = 1'h0;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 1'h0 *)
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  always @(posedge clk)
+    bits <= \$5 ;
+  assign \$1  = events_w_stb ? bus__w_data[0] : 1'h0;
+  assign \$2  = ~ \$1 ;
+  assign \$3  = bits & \$2 ;
+  assign \$4  = \$3  | csr__events__peer_dead__set;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$5  = \$4 ;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  assign csr__events__peer_dead__data = bits;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -12711,150 +14829,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__naks_sent__clear;
-  wire csr__naks_sent__inc;
-  output [31:0] csr__naks_sent__value;
-  wire [31:0] csr__naks_sent__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_naks_sent.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__naks_sent__value)
-  );
-  assign csr__naks_sent__inc = inc;
-  assign clear = 1'h0;
-  assign csr__naks_sent__clear = 1'h0;
-  assign value = csr__naks_sent__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__rx_acks__clear;
-  wire csr__rx_acks__inc;
-  output [31:0] csr__rx_acks__value;
-  wire [31:0] csr__rx_acks__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_acks.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__rx_acks__value)
-  );
-  assign csr__rx_acks__inc = inc;
-  assign clear = 1'h0;
-  assign csr__rx_acks__clear = 1'h0;
-  assign value = csr__rx_acks__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -12900,33 +14874,33 @@ module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
+module \processor_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_crc__clear;
-  wire csr__rx_drop_crc__inc;
-  output [31:0] csr__rx_drop_crc__value;
-  wire [31:0] csr__rx_drop_crc__value;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
+  \processor_component.netif.csr_dec.reg_naks_sent.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_crc__value)
+    .value(csr__naks_sent__value)
   );
-  assign csr__rx_drop_crc__inc = inc;
+  assign csr__naks_sent__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_crc__clear = 1'h0;
-  assign value = csr__rx_drop_crc__value;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -12972,45 +14946,45 @@ module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+module \processor_component.netif.csr_dec.reg_peers_dead (rst, inc, csr__peers_dead__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_malformed__clear;
-  wire csr__rx_drop_malformed__inc;
-  output [31:0] csr__rx_drop_malformed__value;
-  wire [31:0] csr__rx_drop_malformed__value;
-  input inc;
-  wire inc;
+  wire csr__peers_dead__clear;
+  wire [7:0] csr__peers_dead__inc;
+  output [31:0] csr__peers_dead__value;
+  wire [31:0] csr__peers_dead__value;
+  input [7:0] inc;
+  wire [7:0] inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+  \processor_component.netif.csr_dec.reg_peers_dead.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_malformed__value)
+    .value(csr__peers_dead__value)
   );
-  assign csr__rx_drop_malformed__inc = inc;
+  assign csr__peers_dead__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_malformed__clear = 1'h0;
-  assign value = csr__rx_drop_malformed__value;
+  assign csr__peers_dead__clear = 1'h0;
+  assign value = csr__peers_dead__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire \$1 ;
-  wire \$2 ;
+  wire [7:0] \$2 ;
   wire [32:0] \$3 ;
-  reg \$4 ;
+  reg [7:0] \$4 ;
   reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
+  input [7:0] inc;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
   input rst;
@@ -13033,7 +15007,7 @@ module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, in
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$4  = \$2 ;
     if (rst) begin
-      \$4  = 1'h0;
+      \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
@@ -13044,33 +15018,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_acks (rst, inc, csr__rx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_misrouted__clear;
-  wire csr__rx_drop_misrouted__inc;
-  output [31:0] csr__rx_drop_misrouted__value;
-  wire [31:0] csr__rx_drop_misrouted__value;
+  wire csr__rx_acks__clear;
+  wire csr__rx_acks__inc;
+  output [31:0] csr__rx_acks__value;
+  wire [31:0] csr__rx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_misrouted__value)
+    .value(csr__rx_acks__value)
   );
-  assign csr__rx_drop_misrouted__inc = inc;
+  assign csr__rx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_misrouted__clear = 1'h0;
-  assign value = csr__rx_drop_misrouted__value;
+  assign csr__rx_acks__clear = 1'h0;
+  assign value = csr__rx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13116,33 +15090,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_nobuf__clear;
-  wire csr__rx_drop_nobuf__inc;
-  output [31:0] csr__rx_drop_nobuf__value;
-  wire [31:0] csr__rx_drop_nobuf__value;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_nobuf__value)
+    .value(csr__rx_drop_crc__value)
   );
-  assign csr__rx_drop_nobuf__inc = inc;
+  assign csr__rx_drop_crc__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_nobuf__clear = 1'h0;
-  assign value = csr__rx_drop_nobuf__value;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13188,33 +15162,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, v
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_oversize__clear;
-  wire csr__rx_drop_oversize__inc;
-  output [31:0] csr__rx_drop_oversize__value;
-  wire [31:0] csr__rx_drop_oversize__value;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_oversize__value)
+    .value(csr__rx_drop_malformed__value)
   );
-  assign csr__rx_drop_oversize__inc = inc;
+  assign csr__rx_drop_malformed__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_oversize__clear = 1'h0;
-  assign value = csr__rx_drop_oversize__value;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13260,33 +15234,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_truncated__clear;
-  wire csr__rx_drop_truncated__inc;
-  output [31:0] csr__rx_drop_truncated__value;
-  wire [31:0] csr__rx_drop_truncated__value;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_truncated__value)
+    .value(csr__rx_drop_misrouted__value)
   );
-  assign csr__rx_drop_truncated__inc = inc;
+  assign csr__rx_drop_misrouted__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_truncated__clear = 1'h0;
-  assign value = csr__rx_drop_truncated__value;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13332,33 +15306,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_dup__clear;
-  wire csr__rx_dup__inc;
-  output [31:0] csr__rx_dup__value;
-  wire [31:0] csr__rx_dup__value;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_dup.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_dup__value)
+    .value(csr__rx_drop_nobuf__value)
   );
-  assign csr__rx_dup__inc = inc;
+  assign csr__rx_drop_nobuf__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_dup__clear = 1'h0;
-  assign value = csr__rx_dup__value;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13404,33 +15378,33 @@ module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_frames__clear;
-  wire csr__rx_frames__inc;
-  output [31:0] csr__rx_frames__value;
-  wire [31:0] csr__rx_frames__value;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_frames.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_frames__value)
+    .value(csr__rx_drop_oversize__value)
   );
-  assign csr__rx_frames__inc = inc;
+  assign csr__rx_drop_oversize__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_frames__clear = 1'h0;
-  assign value = csr__rx_frames__value;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13476,33 +15450,33 @@ module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_msgs__clear;
-  wire csr__rx_msgs__inc;
-  output [31:0] csr__rx_msgs__value;
-  wire [31:0] csr__rx_msgs__value;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_msgs.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_msgs__value)
+    .value(csr__rx_drop_truncated__value)
   );
-  assign csr__rx_msgs__inc = inc;
+  assign csr__rx_drop_truncated__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_msgs__clear = 1'h0;
-  assign value = csr__rx_msgs__value;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13548,33 +15522,33 @@ module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_acks__clear;
-  wire csr__tx_acks__inc;
-  output [31:0] csr__tx_acks__value;
-  wire [31:0] csr__tx_acks__value;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_acks.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_dup.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_acks__value)
+    .value(csr__rx_dup__value)
   );
-  assign csr__tx_acks__inc = inc;
+  assign csr__rx_dup__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_acks__clear = 1'h0;
-  assign value = csr__tx_acks__value;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13620,33 +15594,33 @@ module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_dropped__clear;
-  wire csr__tx_dropped__inc;
-  output [31:0] csr__tx_dropped__value;
-  wire [31:0] csr__tx_dropped__value;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_frames.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_dropped__value)
+    .value(csr__rx_frames__value)
   );
-  assign csr__tx_dropped__inc = inc;
+  assign csr__rx_frames__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_dropped__clear = 1'h0;
-  assign value = csr__tx_dropped__value;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13692,33 +15666,33 @@ module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, valu
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_frames__clear;
-  wire csr__tx_frames__inc;
-  output [31:0] csr__tx_frames__value;
-  wire [31:0] csr__tx_frames__value;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_frames.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_msgs.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_frames__value)
+    .value(csr__rx_msgs__value)
   );
-  assign csr__tx_frames__inc = inc;
+  assign csr__rx_msgs__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_frames__clear = 1'h0;
-  assign value = csr__tx_frames__value;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13764,33 +15738,33 @@ module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_msgs__clear;
-  wire csr__tx_msgs__inc;
-  output [31:0] csr__tx_msgs__value;
-  wire [31:0] csr__tx_msgs__value;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_msgs.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_msgs__value)
+    .value(csr__tx_acks__value)
   );
-  assign csr__tx_msgs__inc = inc;
+  assign csr__tx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_msgs__clear = 1'h0;
-  assign value = csr__tx_msgs__value;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13836,33 +15810,33 @@ module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_retransmits__clear;
-  wire csr__tx_retransmits__inc;
-  output [31:0] csr__tx_retransmits__value;
-  wire [31:0] csr__tx_retransmits__value;
+  wire csr__tx_dead_dropped__clear;
+  wire csr__tx_dead_dropped__inc;
+  output [31:0] csr__tx_dead_dropped__value;
+  wire [31:0] csr__tx_dead_dropped__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_retransmits__value)
+    .value(csr__tx_dead_dropped__value)
   );
-  assign csr__tx_retransmits__inc = inc;
+  assign csr__tx_dead_dropped__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_retransmits__clear = 1'h0;
-  assign value = csr__tx_retransmits__value;
+  assign csr__tx_dead_dropped__clear = 1'h0;
+  assign value = csr__tx_dead_dropped__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -13908,50 +15882,47 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2533$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_timeouts__clear;
-  wire [7:0] csr__tx_timeouts__inc;
-  output [31:0] csr__tx_timeouts__value;
-  wire [31:0] csr__tx_timeouts__value;
-  wire [7:0] inc;
-  input \port$2533$0 ;
-  wire \port$2533$0 ;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_dropped.counter  counter (
     .clk(clk),
-    .\port$2533$0 (\port$2533$0 ),
+    .inc(inc),
     .rst(rst),
-    .value(csr__tx_timeouts__value)
+    .value(csr__tx_dropped__value)
   );
-  assign inc = { 7'h00, \port$2533$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2533$0  };
+  assign csr__tx_dropped__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_timeouts__clear = 1'h0;
-  assign value = csr__tx_timeouts__value;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2533$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire \$1 ;
-  wire [7:0] \$2 ;
+  wire \$2 ;
   wire [32:0] \$3 ;
-  reg [7:0] \$4 ;
+  reg \$4 ;
   reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
-  wire [7:0] inc;
-  reg [7:0] inc_q = 8'h00;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
-  input \port$2533$0 ;
-  wire \port$2533$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -13972,29 +15943,392 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$25
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$4  = \$2 ;
     if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_flushed (rst, inc, csr__tx_flushed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_flushed__clear;
+  wire [13:0] csr__tx_flushed__inc;
+  output [31:0] csr__tx_flushed__value;
+  wire [31:0] csr__tx_flushed__value;
+  input [13:0] inc;
+  wire [13:0] inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_flushed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_flushed__value)
+  );
+  assign csr__tx_flushed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_flushed__clear = 1'h0;
+  assign value = csr__tx_flushed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  wire \$1 ;
+  wire [13:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [13:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input [13:0] inc;
+  wire [13:0] inc;
+  reg [13:0] inc_q = 14'h0000;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 14'h0000;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_frames (rst, inc, csr__tx_frames__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_frames__clear;
+  wire csr__tx_frames__inc;
+  output [31:0] csr__tx_frames__value;
+  wire [31:0] csr__tx_frames__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_frames.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_frames__value)
+  );
+  assign csr__tx_frames__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_frames__clear = 1'h0;
+  assign value = csr__tx_frames__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_msgs.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_msgs__value)
+  );
+  assign csr__tx_msgs__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_retransmits__value)
+  );
+  assign csr__tx_retransmits__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2667$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input \port$2667$0 ;
+  wire \port$2667$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$2667$0 (\port$2667$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 7'h00, \port$2667$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2667$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2667$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
+  wire load;
+  wire [31:0] load_value;
+  input \port$2667$0 ;
+  wire \port$2667$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
       \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2533$0  };
+  assign inc = { 7'h00, \port$2667$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2533$0  };
+  assign \$2  = { 7'h00, \port$2667$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
-, recv_peer, unsent, owed, timeout_fire_1, expired_1, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered
+, gap_in, recv_peer, unsent, owed, timeout_fire_1, flushed, expired_1, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   reg [3:0] \$10 ;
-  wire [16:0] \$11 ;
+  reg [15:0] \$11 ;
   reg [3:0] \$12 ;
-  reg [3:0] \$13 ;
-  wire [16:0] \$14 ;
-  wire \$15 ;
-  wire \$16 ;
+  wire [16:0] \$13 ;
+  reg [3:0] \$14 ;
+  reg [3:0] \$15 ;
+  wire [16:0] \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -14004,58 +16338,77 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [16:0] \$25 ;
-  wire [4:0] \$26 ;
-  wire [5:0] \$27 ;
-  wire [4:0] \$28 ;
-  wire \$29 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [4:0] \$29 ;
   wire \$3 ;
-  wire [4:0] \$30 ;
-  wire [5:0] \$31 ;
+  wire \$30 ;
+  wire \$31 ;
   wire [5:0] \$32 ;
-  wire [5:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire [4:0] \$36 ;
-  wire [4:0] \$37 ;
-  wire \$38 ;
+  wire \$36 ;
+  wire [16:0] \$37 ;
+  wire [4:0] \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [4:0] \$41 ;
+  wire [5:0] \$41 ;
   wire [4:0] \$42 ;
-  wire [5:0] \$43 ;
-  wire [5:0] \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire \$47 ;
+  wire \$43 ;
+  wire [4:0] \$44 ;
+  wire [5:0] \$45 ;
+  wire [5:0] \$46 ;
+  wire [5:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  reg [15:0] \$5 ;
-  wire \$50 ;
-  wire [12:0] \$51 ;
+  wire \$5 ;
+  wire [4:0] \$50 ;
+  wire [4:0] \$51 ;
   wire \$52 ;
-  wire [16:0] \$53 ;
+  wire \$53 ;
   wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  reg [3:0] \$58 ;
-  reg \$59 ;
-  reg [3:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [3:0] \$61 ;
-  reg [3:0] \$62 ;
-  reg [3:0] \$63 ;
-  reg [11:0] \$64 ;
-  reg \$65 ;
-  reg [15:0] \$66 ;
-  reg \$67 ;
-  reg \$68 ;
-  reg \$69 ;
-  wire [16:0] \$7 ;
+  wire [4:0] \$55 ;
+  wire [4:0] \$56 ;
+  wire [5:0] \$57 ;
+  wire [5:0] \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire [12:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  reg [15:0] \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [16:0] \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  reg [3:0] \$77 ;
+  reg \$78 ;
+  reg [15:0] \$79 ;
   reg [3:0] \$8 ;
-  reg [15:0] \$9 ;
+  reg [3:0] \$80 ;
+  reg [3:0] \$81 ;
+  reg [3:0] \$82 ;
+  reg [11:0] \$83 ;
+  reg \$84 ;
+  reg [15:0] \$85 ;
+  reg \$86 ;
+  reg \$87 ;
+  reg \$88 ;
+  wire [16:0] \$9 ;
   reg [3:0] ack_adv_1 = 4'h0;
   reg [3:0] ack_adv_next_1;
   wire [15:0] ack_delta_1;
@@ -14072,14 +16425,23 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire clk;
   wire [3:0] count_0;
   reg [3:0] count_1 = 4'h0;
+  wire [1:0] dead;
+  wire dead_0;
+  wire dead_1;
   input [1:0] delivered;
   wire [1:0] delivered;
+  wire die_1;
+  wire [1:0] died;
   wire [15:0] expected_0;
   reg [15:0] expected_1 = 16'h0000;
   wire [1:0] expired;
   wire expired_0;
   output expired_1;
   reg expired_1 = 1'h0;
+  input [1:0] flush;
+  wire [1:0] flush;
+  output [3:0] flushed;
+  reg [3:0] flushed;
   input [1:0] frame_started;
   wire [1:0] frame_started;
   input [1:0] gap_in;
@@ -14132,265 +16494,113 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   reg [11:0] timer_1 = 12'h000;
   output [1:0] unsent;
   wire [1:0] unsent;
-  assign \$26  = count_1 - ack_adv_1;
-  assign \$27  = $signed(\$26 ) + $signed({ 1'h0, stored[1] });
-  assign \$28  = sent_1 + frame_started[1];
-  assign \$29  = \$28  > ack_adv_1;
-  assign \$30  = sent_1 + frame_started[1];
-  assign \$31  = \$30  - ack_adv_1;
-  assign \$32  = \$29  ? \$31  : 6'h00;
-  assign \$33  = go_back[1] ? 6'h00 : \$32 ;
-  assign \$34  = high_1 <= sent_1;
-  assign \$35  = frame_started[1] & \$34 ;
-  assign \$36  = sent_1 + 1'h1;
-  assign \$37  = \$35  ? \$36  : { 1'h0, high_1 };
-  assign \$38  = \$37  > ack_adv_1;
-  assign \$39  = high_1 <= sent_1;
-  assign \$40  = frame_started[1] & \$39 ;
-  assign \$41  = sent_1 + 1'h1;
-  assign \$42  = \$40  ? \$41  : { 1'h0, high_1 };
-  assign \$43  = \$42  - ack_adv_1;
-  assign \$44  = \$38  ? \$43  : 6'h00;
-  assign \$45  = ! sent_1;
-  assign \$46  = | ack_adv_1;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = \$47  | go_back[1];
-  assign \$49  = \$48  | expired_1;
-  assign \$50  = timer_1 == 11'h7ff;
-  assign \$51  = timer_1 + 1'h1;
-  assign \$52  = timeout_fire_1 | nak_go_1;
-  assign \$53  = expected_1 + 1'h1;
-  assign \$54  = ~ nak_done_1;
-  assign \$55  = gap_in[1] & \$54 ;
-  assign \$56  = ~ nak_sent[1];
-  assign \$57  = \$55  & \$56 ;
+  assign \$13  = \$11  + \$12 ;
+  assign send_retransmit = \$14  > \$15 ;
+  assign \$16  = ack_value - base_1;
+  assign \$17  = \$16 [15:0] <= count_1;
+  assign \$18  = ack_in[1] & \$17 ;
+  assign \$19  = ~ flush[1];
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = ! sent_1;
+  assign \$22  = | ack_adv_1;
+  assign \$23  = \$21  | \$22 ;
+  assign \$24  = \$23  | go_back[1];
+  assign \$25  = \$24  | expired_1;
+  assign \$27  = \$26  | flush[1];
+  assign \$28  = timer_1 == 11'h7ff;
+  assign \$29  = count_1 - ack_adv_1;
+  assign \$32  = $signed(\$29 ) + $signed({ 1'h0, \$31  });
+  assign \$33  = count_1 != ack_adv_next_1;
+  assign \$34  = nak_in[1] & \$33 ;
+  assign \$35  = ~ flush[1];
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = base_1 + ack_adv_1;
+  assign \$38  = count_1 - ack_adv_1;
+  assign \$41  = $signed(\$38 ) + $signed({ 1'h0, \$40  });
+  assign \$42  = sent_1 + frame_started[1];
+  assign \$43  = \$42  > ack_adv_1;
+  assign \$44  = sent_1 + frame_started[1];
+  assign \$45  = \$44  - ack_adv_1;
+  assign \$46  = \$43  ? \$45  : 6'h00;
+  assign \$47  = go_back[1] ? 6'h00 : \$46 ;
+  assign \$48  = high_1 <= sent_1;
+  assign \$49  = frame_started[1] & \$48 ;
+  assign \$50  = sent_1 + 1'h1;
+  assign \$51  = \$49  ? \$50  : { 1'h0, high_1 };
+  assign \$52  = \$51  > ack_adv_1;
+  assign \$53  = high_1 <= sent_1;
+  assign \$54  = frame_started[1] & \$53 ;
+  assign \$55  = sent_1 + 1'h1;
+  assign \$56  = \$54  ? \$55  : { 1'h0, high_1 };
+  assign \$57  = \$56  - ack_adv_1;
+  assign \$58  = \$52  ? \$57  : 6'h00;
+  assign \$59  = ! sent_1;
+  assign \$60  = | ack_adv_1;
+  assign \$61  = \$59  | \$60 ;
+  assign \$62  = \$61  | go_back[1];
+  assign \$63  = \$62  | expired_1;
+  assign \$65  = \$64  | flush[1];
+  assign \$66  = timer_1 == 11'h7ff;
+  assign \$67  = timer_1 + 1'h1;
+  assign \$68  = go_back[1] | flush[1];
+  assign \$71  = \$70  | nak_go_1;
+  assign \$72  = expected_1 + 1'h1;
+  assign \$73  = ~ nak_done_1;
+  assign \$74  = gap_in[1] & \$73 ;
+  assign \$75  = ~ nak_sent[1];
+  assign \$76  = \$74  & \$75 ;
   always @(posedge clk)
-    ack_adv_1 <= \$58 ;
+    ack_adv_1 <= \$77 ;
   always @(posedge clk)
-    nak_go_1 <= \$59 ;
+    nak_go_1 <= \$78 ;
   always @(posedge clk)
-    base_1 <= \$60 ;
+    base_1 <= \$79 ;
   always @(posedge clk)
-    count_1 <= \$61 ;
+    count_1 <= \$80 ;
   always @(posedge clk)
-    sent_1 <= \$62 ;
+    sent_1 <= \$81 ;
   always @(posedge clk)
-    high_1 <= \$63 ;
+    high_1 <= \$82 ;
   always @(posedge clk)
-    timer_1 <= \$64 ;
+    timer_1 <= \$83 ;
   always @(posedge clk)
-    expired_1 <= \$65 ;
+    expired_1 <= \$84 ;
   always @(posedge clk)
-    expected_1 <= \$66 ;
+    expected_1 <= \$85 ;
   always @(posedge clk)
-    nak_done_1 <= \$67 ;
+    nak_done_1 <= \$86 ;
   always @(posedge clk)
-    ack_pending_1 <= \$68 ;
+    ack_pending_1 <= \$87 ;
   always @(posedge clk)
-    nak_pending_1 <= \$69 ;
+    nak_pending_1 <= \$88 ;
   assign \$1  = sent_1 < count_1;
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
   assign \$4  = \$3  | nak_pending_1;
-  assign \$7  = \$5  + \$6 ;
-  assign store_room = \$8  < 4'h8;
-  assign \$11  = \$9  + \$10 ;
-  assign send_retransmit = \$12  > \$13 ;
-  assign \$14  = ack_value - base_1;
-  assign \$15  = \$14 [15:0] <= count_1;
-  assign \$16  = ack_in[1] & \$15 ;
-  assign \$17  = ! sent_1;
-  assign \$18  = | ack_adv_1;
-  assign \$19  = \$17  | \$18 ;
-  assign \$20  = \$19  | go_back[1];
-  assign \$21  = \$20  | expired_1;
-  assign \$22  = timer_1 == 11'h7ff;
-  assign \$23  = count_1 != ack_adv_next_1;
-  assign \$24  = nak_in[1] & \$23 ;
-  assign \$25  = base_1 + ack_adv_1;
+  assign \$9  = \$7  + \$8 ;
+  assign store_room = \$10  < 4'h8;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    ack_adv_next_1 = 4'h0;
-    if (\$16 ) begin
-      ack_adv_next_1 = \$14 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    timeout_fire_1 = 1'h0;
-    if (\$21 ) begin
-    end else if (\$22 ) begin
-      timeout_fire_1 = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$58  = ack_adv_next_1;
-    if (rst) begin
-      \$58  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$59  = \$24 ;
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$60  = \$25 [15:0];
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$61  = \$27 [3:0];
-    if (rst) begin
-      \$61  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$62  = \$33 [3:0];
-    if (rst) begin
-      \$62  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$63  = \$44 [3:0];
-    if (rst) begin
-      \$63  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$49 ) begin
-      \$64  = 12'h000;
-    end else if (\$50 ) begin
-      \$64  = 12'h000;
-    end else begin
-      \$64  = \$51 [11:0];
-    end
-    if (rst) begin
-      \$64  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$65  = expired_1;
-    if (go_back[1]) begin
-      \$65  = 1'h0;
-    end else if (\$52 ) begin
-      \$65  = 1'h1;
-    end
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$66  = expected_1;
-    if (delivered[1]) begin
-      \$66  = \$53 [15:0];
-    end
-    if (rst) begin
-      \$66  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$67  = nak_done_1;
-    if (delivered[1]) begin
-      \$67  = 1'h0;
-    end
-    if (\$57 ) begin
-    end else if (nak_sent[1]) begin
-      \$67  = 1'h1;
-    end
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$68  = ack_pending_1;
-    if (msg_in[1]) begin
-      \$68  = 1'h1;
-    end else if (ack_sent[1]) begin
-      \$68  = 1'h0;
-    end
-    if (rst) begin
-      \$68  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$69  = nak_pending_1;
-    if (\$57 ) begin
-      \$69  = 1'h1;
-    end else if (nak_sent[1]) begin
-      \$69  = 1'h0;
-    end
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$5  = 16'h0000;
-      1'h1:
-          \$5  = base_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$6  = 4'h0;
-      1'h1:
-          \$6  = count_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$8  = 4'h0;
-      1'h1:
-          \$8  = count_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$9  = 16'h0000;
+          \$11  = 16'h0000;
       1'h1:
-          \$9  = base_1;
+          \$11  = base_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$10  = 4'h0;
+          \$12  = 4'h0;
       1'h1:
-          \$10  = sent_1;
+          \$12  = sent_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -14400,7 +16610,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -14410,27 +16620,27 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$12  = 4'h0;
+          \$14  = 4'h0;
       1'h1:
-          \$12  = high_1;
+          \$14  = high_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$13  = 4'h0;
+          \$15  = 4'h0;
       1'h1:
-          \$13  = sent_1;
+          \$15  = sent_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -14439,8 +16649,219 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
           recv_expected = expected_1;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    ack_adv_next_1 = 4'h0;
+    if (\$20 ) begin
+      ack_adv_next_1 = \$16 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    timeout_fire_1 = 1'h0;
+    if (\$27 ) begin
+    end else if (\$28 ) begin
+      timeout_fire_1 = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    flushed = 4'h0;
+    if (flush[1]) begin
+      flushed = \$32 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$77  = ack_adv_next_1;
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$78  = \$36 ;
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$79  = 16'h0000;
+    end else begin
+      \$79  = \$37 [15:0];
+    end
+    if (rst) begin
+      \$79  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$80  = 4'h0;
+    end else begin
+      \$80  = \$41 [3:0];
+    end
+    if (rst) begin
+      \$80  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$81  = 4'h0;
+    end else begin
+      \$81  = \$47 [3:0];
+    end
+    if (rst) begin
+      \$81  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$82  = 4'h0;
+    end else begin
+      \$82  = \$58 [3:0];
+    end
+    if (rst) begin
+      \$82  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$65 ) begin
+      \$83  = 12'h000;
+    end else if (\$66 ) begin
+      \$83  = 12'h000;
+    end else begin
+      \$83  = \$67 [11:0];
+    end
+    if (rst) begin
+      \$83  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$84  = expired_1;
+    if (\$68 ) begin
+      \$84  = 1'h0;
+    end else if (\$71 ) begin
+      \$84  = 1'h1;
+    end
+    if (rst) begin
+      \$84  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$85  = expected_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$85  = 16'h0000;
+    end else begin
+      if (delivered[1]) begin
+        \$85  = \$72 [15:0];
+      end
+    end
+    if (rst) begin
+      \$85  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$86  = nak_done_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$86  = 1'h0;
+    end else begin
+      if (delivered[1]) begin
+        \$86  = 1'h0;
+      end
+      if (\$76 ) begin
+      end else if (nak_sent[1]) begin
+        \$86  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$86  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$87  = ack_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$87  = 1'h0;
+    end else begin
+      if (msg_in[1]) begin
+        \$87  = 1'h1;
+      end else if (ack_sent[1]) begin
+        \$87  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$88  = nak_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$88  = 1'h0;
+    end else begin
+      if (\$76 ) begin
+        \$88  = 1'h1;
+      end else if (nak_sent[1]) begin
+        \$88  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$7  = 16'h0000;
+      1'h1:
+          \$7  = base_1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$8  = 4'h0;
+      1'h1:
+          \$8  = count_1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$10  = 4'h0;
+      1'h1:
+          \$10  = count_1;
+    endcase
+  end
+  assign dead_1 = 1'h0;
   assign expired = { expired_1, 1'h0 };
   assign expired_0 = 1'h0;
+  assign dead = 2'h0;
+  assign dead_0 = 1'h0;
   assign base_0 = 16'h0000;
   assign count_0 = 4'h0;
   assign sent_0 = 4'h0;
@@ -14448,19 +16869,31 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign nak_pending_0 = 1'h0;
   assign high_0 = 4'h0;
   assign timeouts = { timeout_fire_1, 1'h0 };
-  assign ack_delta_1 = \$14 [15:0];
-  assign store_slot = \$7 [2:0];
-  assign send_seq = \$11 [15:0];
-  assign owed[1] = \$4 ;
+  assign died = 2'h0;
+  assign die_1 = 1'h0;
+  assign ack_delta_1 = \$16 [15:0];
+  assign store_slot = \$9 [2:0];
+  assign send_seq = \$13 [15:0];
+  assign owed[1] = \$6 ;
   assign owed[0] = 1'h0;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
+  assign \$5  = 1'h1;
+  assign \$6  = \$4 ;
+  assign \$26  = \$25 ;
+  assign \$30  = 1'h1;
+  assign \$31  = stored[1];
+  assign \$39  = 1'h1;
+  assign \$40  = stored[1];
+  assign \$64  = \$63 ;
+  assign \$69  = 1'h1;
+  assign \$70  = timeout_fire_1;
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -15119,7 +17552,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   always @(posedge clk)
     rbeat <= \$278 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -15128,7 +17561,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -15137,7 +17570,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -15146,7 +17579,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -15155,14 +17588,14 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -15177,7 +17610,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -15190,7 +17623,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -15201,7 +17634,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -15217,7 +17650,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -15233,7 +17666,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     ack_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15257,7 +17690,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15275,7 +17708,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     nak_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15299,7 +17732,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15317,7 +17750,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15337,7 +17770,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     msg_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15365,7 +17798,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     delivered = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15397,7 +17830,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15423,7 +17856,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15449,7 +17882,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15477,7 +17910,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15503,7 +17936,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     gap_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -15537,7 +17970,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$274  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -15549,7 +17982,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$275  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -15569,7 +18002,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$276  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -15584,7 +18017,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$277  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -15601,7 +18034,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$278  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -15644,7 +18077,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -15802,7 +18235,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$6 [4:0];
@@ -15812,7 +18245,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$8  = \$5 [4:0];
     if (rst) begin
       \$8  = 5'h00;
@@ -15858,7 +18291,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -15946,7 +18379,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
   always @(posedge clk)
     level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
       \$15  = \$2 [2:0];
@@ -15956,7 +18389,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
       \$16  = \$4 [2:0];
@@ -15966,7 +18399,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$17  = level;
     if (\$8 ) begin
       \$17  = \$9 [3:0];
@@ -15988,8 +18421,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2551$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2686$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [28:0] \$100 ;
@@ -16560,8 +18993,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2551$0 ;
-  wire \port$2551$0 ;
+  input \port$2686$0 ;
+  wire \port$2686$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -17113,7 +19546,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   always @(posedge clk)
     cur_type <= \$484 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$485  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17138,7 +19571,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$486  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17163,7 +19596,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$487  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17193,7 +19626,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$488  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17222,7 +19655,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$489  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17263,7 +19696,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -17288,7 +19721,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -17313,19 +19746,19 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2551$0 ) begin
+            if (\port$2686$0 ) begin
               go_back = 2'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17359,7 +19792,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17393,7 +19826,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17427,7 +19860,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17449,7 +19882,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17471,7 +19904,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17493,7 +19926,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17508,7 +19941,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17523,7 +19956,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17538,7 +19971,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -17560,7 +19993,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17575,7 +20008,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17592,14 +20025,14 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$478  = store__beat;
     if (rst) begin
       \$478  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$479  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17630,7 +20063,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$480  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17655,7 +20088,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$481  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17680,7 +20113,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$482  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17705,7 +20138,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$483  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17730,7 +20163,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$484  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -17758,7 +20191,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2551$0 , 1'h0 };
+  assign expired = { \port$2686$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -17780,7 +20213,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2551$0 ;
+  assign any_expired = \port$2686$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };
@@ -17789,8 +20222,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
+module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [8:0] \$100 ;
@@ -17802,23 +20236,23 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$106 ;
   wire \$107 ;
   wire [7:0] \$108 ;
-  wire [8:0] \$109 ;
+  wire [7:0] \$109 ;
   wire \$11 ;
-  wire \$110 ;
-  wire [7:0] \$111 ;
-  wire [8:0] \$112 ;
-  wire \$113 ;
-  wire [7:0] \$114 ;
-  wire [8:0] \$115 ;
-  wire \$116 ;
-  wire [7:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire \$119 ;
+  wire [8:0] \$110 ;
+  wire \$111 ;
+  wire [7:0] \$112 ;
+  wire [8:0] \$113 ;
+  wire \$114 ;
+  wire [7:0] \$115 ;
+  wire [8:0] \$116 ;
+  wire \$117 ;
+  wire [7:0] \$118 ;
+  wire [8:0] \$119 ;
   wire \$12 ;
-  wire [7:0] \$120 ;
-  wire [8:0] \$121 ;
-  wire \$122 ;
-  wire [7:0] \$123 ;
+  wire \$120 ;
+  wire [7:0] \$121 ;
+  wire [8:0] \$122 ;
+  wire \$123 ;
   wire [7:0] \$124 ;
   wire [8:0] \$125 ;
   wire \$126 ;
@@ -17830,22 +20264,22 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$131 ;
   wire \$132 ;
   wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire [7:0] \$136 ;
-  wire [8:0] \$137 ;
-  wire \$138 ;
-  wire [7:0] \$139 ;
+  wire [7:0] \$134 ;
+  wire [8:0] \$135 ;
+  wire \$136 ;
+  wire [7:0] \$137 ;
+  wire [8:0] \$138 ;
+  wire \$139 ;
   wire \$14 ;
-  wire [8:0] \$140 ;
-  wire \$141 ;
-  wire [7:0] \$142 ;
-  wire [8:0] \$143 ;
-  wire \$144 ;
-  wire [7:0] \$145 ;
-  wire [8:0] \$146 ;
-  wire \$147 ;
-  wire [7:0] \$148 ;
+  wire [7:0] \$140 ;
+  wire [8:0] \$141 ;
+  wire \$142 ;
+  wire [7:0] \$143 ;
+  wire [8:0] \$144 ;
+  wire \$145 ;
+  wire [7:0] \$146 ;
+  wire [8:0] \$147 ;
+  wire \$148 ;
   wire [7:0] \$149 ;
   wire \$15 ;
   wire [8:0] \$150 ;
@@ -17857,23 +20291,23 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$156 ;
   wire \$157 ;
   wire [7:0] \$158 ;
-  wire [8:0] \$159 ;
+  wire [7:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire [7:0] \$161 ;
-  wire [8:0] \$162 ;
-  wire \$163 ;
-  wire [7:0] \$164 ;
-  wire [8:0] \$165 ;
-  wire \$166 ;
-  wire [7:0] \$167 ;
-  wire [8:0] \$168 ;
-  wire \$169 ;
+  wire [8:0] \$160 ;
+  wire \$161 ;
+  wire [7:0] \$162 ;
+  wire [8:0] \$163 ;
+  wire \$164 ;
+  wire [7:0] \$165 ;
+  wire [8:0] \$166 ;
+  wire \$167 ;
+  wire [7:0] \$168 ;
+  wire [8:0] \$169 ;
   wire \$17 ;
-  wire [7:0] \$170 ;
-  wire [8:0] \$171 ;
-  wire \$172 ;
-  wire [7:0] \$173 ;
+  wire \$170 ;
+  wire [7:0] \$171 ;
+  wire [8:0] \$172 ;
+  wire \$173 ;
   wire [7:0] \$174 ;
   wire [8:0] \$175 ;
   wire \$176 ;
@@ -17885,22 +20319,22 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$181 ;
   wire \$182 ;
   wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire [7:0] \$186 ;
-  wire [8:0] \$187 ;
-  wire \$188 ;
-  wire [7:0] \$189 ;
+  wire [7:0] \$184 ;
+  wire [8:0] \$185 ;
+  wire \$186 ;
+  wire [7:0] \$187 ;
+  wire [8:0] \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  wire [8:0] \$190 ;
-  wire \$191 ;
-  wire [7:0] \$192 ;
-  wire [8:0] \$193 ;
-  wire \$194 ;
-  wire [7:0] \$195 ;
-  wire [8:0] \$196 ;
-  wire \$197 ;
-  wire [7:0] \$198 ;
+  wire [7:0] \$190 ;
+  wire [8:0] \$191 ;
+  wire \$192 ;
+  wire [7:0] \$193 ;
+  wire [8:0] \$194 ;
+  wire \$195 ;
+  wire [7:0] \$196 ;
+  wire [8:0] \$197 ;
+  wire \$198 ;
   wire [7:0] \$199 ;
   wire [1:0] \$2 ;
   wire \$20 ;
@@ -17913,23 +20347,23 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$206 ;
   wire \$207 ;
   wire [7:0] \$208 ;
-  wire [8:0] \$209 ;
+  wire [7:0] \$209 ;
   wire \$21 ;
-  wire \$210 ;
-  wire [7:0] \$211 ;
-  wire [8:0] \$212 ;
-  wire \$213 ;
-  wire [7:0] \$214 ;
-  wire [8:0] \$215 ;
-  wire \$216 ;
-  wire [7:0] \$217 ;
-  wire [8:0] \$218 ;
-  wire \$219 ;
+  wire [8:0] \$210 ;
+  wire \$211 ;
+  wire [7:0] \$212 ;
+  wire [8:0] \$213 ;
+  wire \$214 ;
+  wire [7:0] \$215 ;
+  wire [8:0] \$216 ;
+  wire \$217 ;
+  wire [7:0] \$218 ;
+  wire [8:0] \$219 ;
   wire \$22 ;
-  wire [7:0] \$220 ;
-  wire [8:0] \$221 ;
-  wire \$222 ;
-  wire [7:0] \$223 ;
+  wire \$220 ;
+  wire [7:0] \$221 ;
+  wire [8:0] \$222 ;
+  wire \$223 ;
   wire [7:0] \$224 ;
   wire [8:0] \$225 ;
   wire \$226 ;
@@ -17941,61 +20375,61 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire [8:0] \$231 ;
   wire \$232 ;
   wire [7:0] \$233 ;
-  wire [8:0] \$234 ;
-  wire \$235 ;
-  wire [7:0] \$236 ;
-  wire [8:0] \$237 ;
-  wire \$238 ;
-  wire [7:0] \$239 ;
+  wire [7:0] \$234 ;
+  wire [8:0] \$235 ;
+  wire \$236 ;
+  wire [7:0] \$237 ;
+  wire [8:0] \$238 ;
+  wire \$239 ;
   wire \$24 ;
-  wire [8:0] \$240 ;
-  wire \$241 ;
-  wire [7:0] \$242 ;
-  wire [8:0] \$243 ;
-  wire \$244 ;
-  wire [7:0] \$245 ;
-  wire [8:0] \$246 ;
-  wire \$247 ;
-  wire [7:0] \$248 ;
-  wire \$249 ;
+  wire [7:0] \$240 ;
+  wire [8:0] \$241 ;
+  wire \$242 ;
+  wire [7:0] \$243 ;
+  wire [8:0] \$244 ;
+  wire \$245 ;
+  wire [7:0] \$246 ;
+  wire [8:0] \$247 ;
+  wire \$248 ;
+  wire [7:0] \$249 ;
   wire \$25 ;
-  wire \$250 ;
+  wire [8:0] \$250 ;
   wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
+  wire [7:0] \$252 ;
+  wire [8:0] \$253 ;
   wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
+  wire [7:0] \$255 ;
+  wire [8:0] \$256 ;
   wire \$257 ;
-  wire \$258 ;
-  wire \$259 ;
+  wire [7:0] \$258 ;
+  wire [7:0] \$259 ;
   wire \$26 ;
-  wire \$260 ;
+  wire [8:0] \$260 ;
   wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
+  wire [7:0] \$262 ;
+  wire [8:0] \$263 ;
   wire \$264 ;
-  wire \$265 ;
-  wire \$266 ;
+  wire [7:0] \$265 ;
+  wire [8:0] \$266 ;
   wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  wire [7:0] \$268 ;
+  wire [8:0] \$269 ;
   wire \$27 ;
   wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
+  wire [7:0] \$271 ;
+  wire [8:0] \$272 ;
   wire \$273 ;
-  wire \$274 ;
-  wire \$275 ;
+  wire [7:0] \$274 ;
+  wire [8:0] \$275 ;
   wire \$276 ;
-  wire \$277 ;
-  wire \$278 ;
+  wire [7:0] \$277 ;
+  wire [8:0] \$278 ;
   wire \$279 ;
   wire \$28 ;
-  wire \$280 ;
-  wire \$281 ;
+  wire [7:0] \$280 ;
+  wire [8:0] \$281 ;
   wire \$282 ;
-  wire \$283 ;
+  wire [7:0] \$283 ;
   wire \$284 ;
   wire \$285 ;
   wire \$286 ;
@@ -18014,110 +20448,147 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   wire \$298 ;
   wire \$299 ;
   wire [1:0] \$3 ;
-  wire [1:0] \$30 ;
+  wire \$30 ;
   wire \$300 ;
-  wire [16:0] \$301 ;
-  wire [16:0] \$302 ;
-  wire [16:0] \$303 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
   wire \$304 ;
   wire \$305 ;
   wire \$306 ;
   wire \$307 ;
   wire \$308 ;
   wire \$309 ;
-  wire [1:0] \$31 ;
+  wire \$31 ;
   wire \$310 ;
   wire \$311 ;
   wire \$312 ;
-  wire [16:0] \$313 ;
-  wire [16:0] \$314 ;
-  wire [16:0] \$315 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
   wire \$316 ;
-  wire [4:0] \$317 ;
-  wire [4:0] \$318 ;
+  wire \$317 ;
+  wire \$318 ;
   wire \$319 ;
   wire \$32 ;
   wire \$320 ;
-  reg \$321 ;
-  reg [1:0] \$322 ;
-  reg \$323 ;
-  reg [2:0] \$324 ;
-  reg [3:0] \$325 ;
-  reg [3:0] \$326 ;
-  reg [15:0] \$327 ;
-  reg \$328 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire \$326 ;
+  wire \$327 ;
+  wire \$328 ;
+  wire \$329 ;
   wire \$33 ;
+  wire \$330 ;
+  wire \$331 ;
+  wire \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire [16:0] \$338 ;
+  wire [16:0] \$339 ;
   wire \$34 ;
+  wire [16:0] \$340 ;
+  wire \$341 ;
+  wire \$342 ;
+  wire \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire \$346 ;
+  wire \$347 ;
+  wire \$348 ;
+  wire \$349 ;
   wire \$35 ;
+  wire [16:0] \$350 ;
+  wire [16:0] \$351 ;
+  wire [16:0] \$352 ;
+  wire \$353 ;
+  wire [4:0] \$354 ;
+  wire [4:0] \$355 ;
+  wire \$356 ;
+  wire \$357 ;
+  reg \$358 ;
+  reg [1:0] \$359 ;
   wire \$36 ;
+  reg \$360 ;
+  reg [2:0] \$361 ;
+  reg [3:0] \$362 ;
+  reg [3:0] \$363 ;
+  reg [15:0] \$364 ;
+  reg \$365 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [16:0] \$41 ;
-  wire [16:0] \$42 ;
-  wire [16:0] \$43 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
   wire \$44 ;
   wire \$45 ;
   wire \$46 ;
-  wire [1:0] \$47 ;
-  wire [1:0] \$48 ;
-  wire [7:0] \$49 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire [1:0] \$5 ;
-  wire [8:0] \$50 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
+  wire \$52 ;
+  wire \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
+  wire \$55 ;
+  wire \$56 ;
   wire \$57 ;
-  wire [7:0] \$58 ;
-  wire [8:0] \$59 ;
+  wire \$58 ;
+  wire \$59 ;
   wire [1:0] \$6 ;
   wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [8:0] \$62 ;
+  wire \$61 ;
+  wire \$62 ;
   wire \$63 ;
-  wire [7:0] \$64 ;
-  wire [8:0] \$65 ;
-  wire \$66 ;
-  wire [7:0] \$67 ;
-  wire [8:0] \$68 ;
+  wire \$64 ;
+  wire [1:0] \$65 ;
+  wire [1:0] \$66 ;
+  wire \$67 ;
+  wire \$68 ;
   wire \$69 ;
   wire \$7 ;
-  wire [7:0] \$70 ;
-  wire [8:0] \$71 ;
+  wire \$70 ;
+  wire \$71 ;
   wire \$72 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$74 ;
-  wire [8:0] \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [8:0] \$78 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [16:0] \$76 ;
+  wire [16:0] \$77 ;
+  wire [16:0] \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire [7:0] \$80 ;
-  wire [8:0] \$81 ;
-  wire \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire \$85 ;
-  wire [7:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire \$88 ;
-  wire [7:0] \$89 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire [1:0] \$82 ;
+  wire [1:0] \$83 ;
+  wire [7:0] \$84 ;
+  wire [8:0] \$85 ;
+  wire \$86 ;
+  wire [7:0] \$87 ;
+  wire [8:0] \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  wire [8:0] \$90 ;
-  wire \$91 ;
-  wire [7:0] \$92 ;
-  wire [8:0] \$93 ;
-  wire \$94 ;
-  wire [7:0] \$95 ;
-  wire [8:0] \$96 ;
-  wire \$97 ;
-  wire [7:0] \$98 ;
+  wire [7:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire [7:0] \$93 ;
+  wire [8:0] \$94 ;
+  wire \$95 ;
+  wire [7:0] \$96 ;
+  wire [8:0] \$97 ;
+  wire \$98 ;
   wire [7:0] \$99 ;
   input clk;
   wire clk;
@@ -18126,6 +20597,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   reg [5:0] dat_wr__addr;
   reg [63:0] dat_wr__data;
   reg dat_wr__en;
+  wire [1:0] dead;
   reg filling = 1'h0;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
@@ -18257,6 +20729,8 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   reg tx__hdr__ready;
   input tx__hdr__valid;
   wire tx__hdr__valid;
+  output tx_dead_dropped;
+  reg tx_dead_dropped;
   output tx_dropped;
   reg tx_dropped;
   output tx_msgs;
@@ -18375,347 +20849,396 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \$20  = tx__hdr__payload[126:111] > 7'h40;
   assign \$21  = \$19  & \$20 ;
   assign \$22  = \$10  | \$21 ;
-  assign \$23  = read__peer == tx__hdr__payload[15];
-  assign \$24  = read__busy & \$23 ;
-  assign \$25  = hdr_rd__addr == slot;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = ~ \$26 ;
-  assign \$28  = room & \$27 ;
-  assign \$29  = tx__hdr__payload[15] > 1'h0;
-  assign \$30  = tx__hdr__payload[15] - 1'h1;
-  assign \$31  = \$29  ? \$30  : { 1'h0, tx__hdr__payload[15] };
-  assign \$32  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$33  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$34  = \$32  | \$33 ;
-  assign \$35  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$36  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$23  = 1'h0 >> tx__hdr__payload[15];
+  assign \$24  = \$22  | \$23 ;
+  assign \$25  = read__peer == tx__hdr__payload[15];
+  assign \$26  = read__busy & \$25 ;
+  assign \$27  = hdr_rd__addr == slot;
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = ~ \$28 ;
+  assign \$30  = room & \$29 ;
+  assign \$31  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$32  = | tx__hdr__payload[22:15];
+  assign \$33  = \$31  & \$32 ;
+  assign \$34  = ~ \$33 ;
+  assign \$35  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$36  = tx__hdr__payload[3:0] == 2'h3;
   assign \$37  = \$35  | \$36 ;
-  assign \$38  = ! tx__hdr__payload[6:4];
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = \$34  | \$39 ;
-  assign \$41  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$43  = \$40  ? \$42  : 17'h00000;
-  assign \$44  = ! \$43 ;
-  assign \$46  = st_peer > 1'h0;
-  assign \$47  = st_peer - 1'h1;
-  assign \$48  = \$46  ? \$47  : { 1'h0, st_peer };
-  assign \$49  = st_beat * 4'h8;
-  assign \$50  = \$49  + 1'h0;
-  assign \$51  = \$50  < st_length;
-  assign \$52  = st_beat * 4'h8;
-  assign \$53  = \$52  + 1'h1;
-  assign \$54  = \$53  < st_length;
-  assign \$55  = st_beat * 4'h8;
-  assign \$56  = \$55  + 2'h2;
-  assign \$57  = \$56  < st_length;
-  assign \$58  = st_beat * 4'h8;
-  assign \$59  = \$58  + 2'h3;
-  assign \$60  = \$59  < st_length;
-  assign \$61  = st_beat * 4'h8;
-  assign \$62  = \$61  + 3'h4;
-  assign \$63  = \$62  < st_length;
-  assign \$64  = st_beat * 4'h8;
-  assign \$65  = \$64  + 3'h5;
-  assign \$66  = \$65  < st_length;
-  assign \$67  = st_beat * 4'h8;
-  assign \$68  = \$67  + 3'h6;
-  assign \$69  = \$68  < st_length;
-  assign \$70  = st_beat * 4'h8;
-  assign \$71  = \$70  + 3'h7;
-  assign \$72  = \$71  < st_length;
-  assign \$73  = \$51  ? tx__data__payload[7:0] : 8'h00;
-  assign \$74  = st_beat * 4'h8;
-  assign \$75  = \$74  + 1'h0;
-  assign \$76  = \$75  < st_length;
-  assign \$77  = st_beat * 4'h8;
-  assign \$78  = \$77  + 1'h1;
-  assign \$79  = \$78  < st_length;
-  assign \$80  = st_beat * 4'h8;
-  assign \$81  = \$80  + 2'h2;
-  assign \$82  = \$81  < st_length;
-  assign \$83  = st_beat * 4'h8;
-  assign \$84  = \$83  + 2'h3;
-  assign \$85  = \$84  < st_length;
-  assign \$86  = st_beat * 4'h8;
-  assign \$87  = \$86  + 3'h4;
-  assign \$88  = \$87  < st_length;
-  assign \$89  = st_beat * 4'h8;
-  assign \$90  = \$89  + 3'h5;
-  assign \$91  = \$90  < st_length;
-  assign \$92  = st_beat * 4'h8;
-  assign \$93  = \$92  + 3'h6;
-  assign \$94  = \$93  < st_length;
-  assign \$95  = st_beat * 4'h8;
-  assign \$96  = \$95  + 3'h7;
-  assign \$97  = \$96  < st_length;
-  assign \$98  = \$79  ? tx__data__payload[15:8] : 8'h00;
+  assign \$38  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$39  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$40  = \$38  | \$39 ;
+  assign \$41  = ! tx__hdr__payload[6:4];
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = \$37  | \$42 ;
+  assign \$44  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = \$34  | \$45 ;
+  assign \$47  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$48  = | tx__hdr__payload[22:15];
+  assign \$49  = \$47  & \$48 ;
+  assign \$50  = ~ \$49 ;
+  assign \$51  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$52  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$53  = \$51  | \$52 ;
+  assign \$54  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$55  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$56  = \$54  | \$55 ;
+  assign \$57  = ! tx__hdr__payload[6:4];
+  assign \$58  = \$56  & \$57 ;
+  assign \$59  = \$53  | \$58 ;
+  assign \$60  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = \$50  | \$61 ;
+  assign \$63  = ~ \$62 ;
+  assign \$64  = tx__hdr__payload[15] > 1'h0;
+  assign \$65  = tx__hdr__payload[15] - 1'h1;
+  assign \$66  = \$64  ? \$65  : { 1'h0, tx__hdr__payload[15] };
+  assign \$67  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$68  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$69  = \$67  | \$68 ;
+  assign \$70  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$71  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$72  = \$70  | \$71 ;
+  assign \$73  = ! tx__hdr__payload[6:4];
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = \$69  | \$74 ;
+  assign \$76  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$78  = \$75  ? \$77  : 17'h00000;
+  assign \$79  = ! \$78 ;
+  assign \$81  = st_peer > 1'h0;
+  assign \$82  = st_peer - 1'h1;
+  assign \$83  = \$81  ? \$82  : { 1'h0, st_peer };
+  assign \$84  = st_beat * 4'h8;
+  assign \$85  = \$84  + 1'h0;
+  assign \$86  = \$85  < st_length;
+  assign \$87  = st_beat * 4'h8;
+  assign \$88  = \$87  + 1'h1;
+  assign \$89  = \$88  < st_length;
+  assign \$90  = st_beat * 4'h8;
+  assign \$91  = \$90  + 2'h2;
+  assign \$92  = \$91  < st_length;
+  assign \$93  = st_beat * 4'h8;
+  assign \$94  = \$93  + 2'h3;
+  assign \$95  = \$94  < st_length;
+  assign \$96  = st_beat * 4'h8;
+  assign \$97  = \$96  + 3'h4;
+  assign \$98  = \$97  < st_length;
   assign \$99  = st_beat * 4'h8;
-  assign \$100  = \$99  + 1'h0;
+  assign \$100  = \$99  + 3'h5;
   assign \$101  = \$100  < st_length;
   assign \$102  = st_beat * 4'h8;
-  assign \$103  = \$102  + 1'h1;
+  assign \$103  = \$102  + 3'h6;
   assign \$104  = \$103  < st_length;
   assign \$105  = st_beat * 4'h8;
-  assign \$106  = \$105  + 2'h2;
+  assign \$106  = \$105  + 3'h7;
   assign \$107  = \$106  < st_length;
-  assign \$108  = st_beat * 4'h8;
-  assign \$109  = \$108  + 2'h3;
-  assign \$110  = \$109  < st_length;
-  assign \$111  = st_beat * 4'h8;
-  assign \$112  = \$111  + 3'h4;
-  assign \$113  = \$112  < st_length;
-  assign \$114  = st_beat * 4'h8;
-  assign \$115  = \$114  + 3'h5;
-  assign \$116  = \$115  < st_length;
-  assign \$117  = st_beat * 4'h8;
-  assign \$118  = \$117  + 3'h6;
-  assign \$119  = \$118  < st_length;
-  assign \$120  = st_beat * 4'h8;
-  assign \$121  = \$120  + 3'h7;
-  assign \$122  = \$121  < st_length;
-  assign \$123  = \$107  ? tx__data__payload[23:16] : 8'h00;
+  assign \$108  = \$86  ? tx__data__payload[7:0] : 8'h00;
+  assign \$109  = st_beat * 4'h8;
+  assign \$110  = \$109  + 1'h0;
+  assign \$111  = \$110  < st_length;
+  assign \$112  = st_beat * 4'h8;
+  assign \$113  = \$112  + 1'h1;
+  assign \$114  = \$113  < st_length;
+  assign \$115  = st_beat * 4'h8;
+  assign \$116  = \$115  + 2'h2;
+  assign \$117  = \$116  < st_length;
+  assign \$118  = st_beat * 4'h8;
+  assign \$119  = \$118  + 2'h3;
+  assign \$120  = \$119  < st_length;
+  assign \$121  = st_beat * 4'h8;
+  assign \$122  = \$121  + 3'h4;
+  assign \$123  = \$122  < st_length;
   assign \$124  = st_beat * 4'h8;
-  assign \$125  = \$124  + 1'h0;
+  assign \$125  = \$124  + 3'h5;
   assign \$126  = \$125  < st_length;
   assign \$127  = st_beat * 4'h8;
-  assign \$128  = \$127  + 1'h1;
+  assign \$128  = \$127  + 3'h6;
   assign \$129  = \$128  < st_length;
   assign \$130  = st_beat * 4'h8;
-  assign \$131  = \$130  + 2'h2;
+  assign \$131  = \$130  + 3'h7;
   assign \$132  = \$131  < st_length;
-  assign \$133  = st_beat * 4'h8;
-  assign \$134  = \$133  + 2'h3;
-  assign \$135  = \$134  < st_length;
-  assign \$136  = st_beat * 4'h8;
-  assign \$137  = \$136  + 3'h4;
-  assign \$138  = \$137  < st_length;
-  assign \$139  = st_beat * 4'h8;
-  assign \$140  = \$139  + 3'h5;
-  assign \$141  = \$140  < st_length;
-  assign \$142  = st_beat * 4'h8;
-  assign \$143  = \$142  + 3'h6;
-  assign \$144  = \$143  < st_length;
-  assign \$145  = st_beat * 4'h8;
-  assign \$146  = \$145  + 3'h7;
-  assign \$147  = \$146  < st_length;
-  assign \$148  = \$135  ? tx__data__payload[31:24] : 8'h00;
+  assign \$133  = \$114  ? tx__data__payload[15:8] : 8'h00;
+  assign \$134  = st_beat * 4'h8;
+  assign \$135  = \$134  + 1'h0;
+  assign \$136  = \$135  < st_length;
+  assign \$137  = st_beat * 4'h8;
+  assign \$138  = \$137  + 1'h1;
+  assign \$139  = \$138  < st_length;
+  assign \$140  = st_beat * 4'h8;
+  assign \$141  = \$140  + 2'h2;
+  assign \$142  = \$141  < st_length;
+  assign \$143  = st_beat * 4'h8;
+  assign \$144  = \$143  + 2'h3;
+  assign \$145  = \$144  < st_length;
+  assign \$146  = st_beat * 4'h8;
+  assign \$147  = \$146  + 3'h4;
+  assign \$148  = \$147  < st_length;
   assign \$149  = st_beat * 4'h8;
-  assign \$150  = \$149  + 1'h0;
+  assign \$150  = \$149  + 3'h5;
   assign \$151  = \$150  < st_length;
   assign \$152  = st_beat * 4'h8;
-  assign \$153  = \$152  + 1'h1;
+  assign \$153  = \$152  + 3'h6;
   assign \$154  = \$153  < st_length;
   assign \$155  = st_beat * 4'h8;
-  assign \$156  = \$155  + 2'h2;
+  assign \$156  = \$155  + 3'h7;
   assign \$157  = \$156  < st_length;
-  assign \$158  = st_beat * 4'h8;
-  assign \$159  = \$158  + 2'h3;
-  assign \$160  = \$159  < st_length;
-  assign \$161  = st_beat * 4'h8;
-  assign \$162  = \$161  + 3'h4;
-  assign \$163  = \$162  < st_length;
-  assign \$164  = st_beat * 4'h8;
-  assign \$165  = \$164  + 3'h5;
-  assign \$166  = \$165  < st_length;
-  assign \$167  = st_beat * 4'h8;
-  assign \$168  = \$167  + 3'h6;
-  assign \$169  = \$168  < st_length;
-  assign \$170  = st_beat * 4'h8;
-  assign \$171  = \$170  + 3'h7;
-  assign \$172  = \$171  < st_length;
-  assign \$173  = \$163  ? tx__data__payload[39:32] : 8'h00;
+  assign \$158  = \$142  ? tx__data__payload[23:16] : 8'h00;
+  assign \$159  = st_beat * 4'h8;
+  assign \$160  = \$159  + 1'h0;
+  assign \$161  = \$160  < st_length;
+  assign \$162  = st_beat * 4'h8;
+  assign \$163  = \$162  + 1'h1;
+  assign \$164  = \$163  < st_length;
+  assign \$165  = st_beat * 4'h8;
+  assign \$166  = \$165  + 2'h2;
+  assign \$167  = \$166  < st_length;
+  assign \$168  = st_beat * 4'h8;
+  assign \$169  = \$168  + 2'h3;
+  assign \$170  = \$169  < st_length;
+  assign \$171  = st_beat * 4'h8;
+  assign \$172  = \$171  + 3'h4;
+  assign \$173  = \$172  < st_length;
   assign \$174  = st_beat * 4'h8;
-  assign \$175  = \$174  + 1'h0;
+  assign \$175  = \$174  + 3'h5;
   assign \$176  = \$175  < st_length;
   assign \$177  = st_beat * 4'h8;
-  assign \$178  = \$177  + 1'h1;
+  assign \$178  = \$177  + 3'h6;
   assign \$179  = \$178  < st_length;
   assign \$180  = st_beat * 4'h8;
-  assign \$181  = \$180  + 2'h2;
+  assign \$181  = \$180  + 3'h7;
   assign \$182  = \$181  < st_length;
-  assign \$183  = st_beat * 4'h8;
-  assign \$184  = \$183  + 2'h3;
-  assign \$185  = \$184  < st_length;
-  assign \$186  = st_beat * 4'h8;
-  assign \$187  = \$186  + 3'h4;
-  assign \$188  = \$187  < st_length;
-  assign \$189  = st_beat * 4'h8;
-  assign \$190  = \$189  + 3'h5;
-  assign \$191  = \$190  < st_length;
-  assign \$192  = st_beat * 4'h8;
-  assign \$193  = \$192  + 3'h6;
-  assign \$194  = \$193  < st_length;
-  assign \$195  = st_beat * 4'h8;
-  assign \$196  = \$195  + 3'h7;
-  assign \$197  = \$196  < st_length;
-  assign \$198  = \$191  ? tx__data__payload[47:40] : 8'h00;
+  assign \$183  = \$170  ? tx__data__payload[31:24] : 8'h00;
+  assign \$184  = st_beat * 4'h8;
+  assign \$185  = \$184  + 1'h0;
+  assign \$186  = \$185  < st_length;
+  assign \$187  = st_beat * 4'h8;
+  assign \$188  = \$187  + 1'h1;
+  assign \$189  = \$188  < st_length;
+  assign \$190  = st_beat * 4'h8;
+  assign \$191  = \$190  + 2'h2;
+  assign \$192  = \$191  < st_length;
+  assign \$193  = st_beat * 4'h8;
+  assign \$194  = \$193  + 2'h3;
+  assign \$195  = \$194  < st_length;
+  assign \$196  = st_beat * 4'h8;
+  assign \$197  = \$196  + 3'h4;
+  assign \$198  = \$197  < st_length;
   assign \$199  = st_beat * 4'h8;
-  assign \$200  = \$199  + 1'h0;
+  assign \$200  = \$199  + 3'h5;
   assign \$201  = \$200  < st_length;
   assign \$202  = st_beat * 4'h8;
-  assign \$203  = \$202  + 1'h1;
+  assign \$203  = \$202  + 3'h6;
   assign \$204  = \$203  < st_length;
   assign \$205  = st_beat * 4'h8;
-  assign \$206  = \$205  + 2'h2;
+  assign \$206  = \$205  + 3'h7;
   assign \$207  = \$206  < st_length;
-  assign \$208  = st_beat * 4'h8;
-  assign \$209  = \$208  + 2'h3;
-  assign \$210  = \$209  < st_length;
-  assign \$211  = st_beat * 4'h8;
-  assign \$212  = \$211  + 3'h4;
-  assign \$213  = \$212  < st_length;
-  assign \$214  = st_beat * 4'h8;
-  assign \$215  = \$214  + 3'h5;
-  assign \$216  = \$215  < st_length;
-  assign \$217  = st_beat * 4'h8;
-  assign \$218  = \$217  + 3'h6;
-  assign \$219  = \$218  < st_length;
-  assign \$220  = st_beat * 4'h8;
-  assign \$221  = \$220  + 3'h7;
-  assign \$222  = \$221  < st_length;
-  assign \$223  = \$219  ? tx__data__payload[55:48] : 8'h00;
+  assign \$208  = \$198  ? tx__data__payload[39:32] : 8'h00;
+  assign \$209  = st_beat * 4'h8;
+  assign \$210  = \$209  + 1'h0;
+  assign \$211  = \$210  < st_length;
+  assign \$212  = st_beat * 4'h8;
+  assign \$213  = \$212  + 1'h1;
+  assign \$214  = \$213  < st_length;
+  assign \$215  = st_beat * 4'h8;
+  assign \$216  = \$215  + 2'h2;
+  assign \$217  = \$216  < st_length;
+  assign \$218  = st_beat * 4'h8;
+  assign \$219  = \$218  + 2'h3;
+  assign \$220  = \$219  < st_length;
+  assign \$221  = st_beat * 4'h8;
+  assign \$222  = \$221  + 3'h4;
+  assign \$223  = \$222  < st_length;
   assign \$224  = st_beat * 4'h8;
-  assign \$225  = \$224  + 1'h0;
+  assign \$225  = \$224  + 3'h5;
   assign \$226  = \$225  < st_length;
   assign \$227  = st_beat * 4'h8;
-  assign \$228  = \$227  + 1'h1;
+  assign \$228  = \$227  + 3'h6;
   assign \$229  = \$228  < st_length;
   assign \$230  = st_beat * 4'h8;
-  assign \$231  = \$230  + 2'h2;
+  assign \$231  = \$230  + 3'h7;
   assign \$232  = \$231  < st_length;
-  assign \$233  = st_beat * 4'h8;
-  assign \$234  = \$233  + 2'h3;
-  assign \$235  = \$234  < st_length;
-  assign \$236  = st_beat * 4'h8;
-  assign \$237  = \$236  + 3'h4;
-  assign \$238  = \$237  < st_length;
-  assign \$239  = st_beat * 4'h8;
-  assign \$240  = \$239  + 3'h5;
-  assign \$241  = \$240  < st_length;
-  assign \$242  = st_beat * 4'h8;
-  assign \$243  = \$242  + 3'h6;
-  assign \$244  = \$243  < st_length;
-  assign \$245  = st_beat * 4'h8;
-  assign \$246  = \$245  + 3'h7;
-  assign \$247  = \$246  < st_length;
-  assign \$248  = \$247  ? tx__data__payload[63:56] : 8'h00;
-  assign \$249  = ! store_state;
-  assign \$250  = store_state == 1'h1;
-  assign \$251  = store_state == 2'h2;
-  assign \$252  = read__peer == st_peer;
-  assign \$253  = filling & \$252 ;
-  assign \$254  = hdr_rd__addr == st_slot;
-  assign \$255  = \$253  & \$254 ;
-  assign \$256  = ~ \$255 ;
-  assign \$257  = read__beat < st_beat;
-  assign \$258  = \$256  | \$257 ;
-  assign \$259  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$260  = | tx__hdr__payload[22:15];
-  assign \$261  = \$259  & \$260 ;
-  assign \$262  = ~ \$261 ;
-  assign \$263  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$264  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$265  = \$263  | \$264 ;
-  assign \$266  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$267  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$268  = \$266  | \$267 ;
-  assign \$269  = ! tx__hdr__payload[6:4];
-  assign \$270  = \$268  & \$269 ;
-  assign \$271  = \$265  | \$270 ;
-  assign \$272  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$273  = \$271  & \$272 ;
-  assign \$274  = \$262  | \$273 ;
-  assign \$275  = read__peer == tx__hdr__payload[15];
-  assign \$276  = read__busy & \$275 ;
-  assign \$277  = hdr_rd__addr == slot;
-  assign \$278  = \$276  & \$277 ;
-  assign \$279  = ~ \$278 ;
-  assign \$280  = room & \$279 ;
-  assign \$281  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$282  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$283  = \$281  | \$282 ;
-  assign \$284  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$285  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$286  = \$284  | \$285 ;
-  assign \$287  = ! tx__hdr__payload[6:4];
-  assign \$288  = \$286  & \$287 ;
-  assign \$289  = \$283  | \$288 ;
-  assign \$290  = | tx__hdr__payload[126:111];
-  assign \$291  = \$289  & \$290 ;
-  assign \$292  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$293  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$294  = \$292  | \$293 ;
-  assign \$295  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$296  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$297  = \$295  | \$296 ;
-  assign \$298  = ! tx__hdr__payload[6:4];
-  assign \$299  = \$297  & \$298 ;
-  assign \$300  = \$294  | \$299 ;
-  assign \$301  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$303  = \$300  ? \$302  : 17'h00000;
-  assign \$304  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$305  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$306  = \$304  | \$305 ;
-  assign \$307  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$308  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$309  = \$307  | \$308 ;
-  assign \$310  = ! tx__hdr__payload[6:4];
-  assign \$311  = \$309  & \$310 ;
-  assign \$312  = \$306  | \$311 ;
-  assign \$313  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$315  = \$312  ? \$314  : 17'h00000;
-  assign \$316  = | \$315 ;
-  assign \$317  = st_beat + 1'h1;
-  assign \$318  = st_beats - 1'h1;
-  assign \$319  = st_beat == \$318 ;
-  assign \$320  = tx__data__valid & tx__data__payload[64];
+  assign \$233  = \$226  ? tx__data__payload[47:40] : 8'h00;
+  assign \$234  = st_beat * 4'h8;
+  assign \$235  = \$234  + 1'h0;
+  assign \$236  = \$235  < st_length;
+  assign \$237  = st_beat * 4'h8;
+  assign \$238  = \$237  + 1'h1;
+  assign \$239  = \$238  < st_length;
+  assign \$240  = st_beat * 4'h8;
+  assign \$241  = \$240  + 2'h2;
+  assign \$242  = \$241  < st_length;
+  assign \$243  = st_beat * 4'h8;
+  assign \$244  = \$243  + 2'h3;
+  assign \$245  = \$244  < st_length;
+  assign \$246  = st_beat * 4'h8;
+  assign \$247  = \$246  + 3'h4;
+  assign \$248  = \$247  < st_length;
+  assign \$249  = st_beat * 4'h8;
+  assign \$250  = \$249  + 3'h5;
+  assign \$251  = \$250  < st_length;
+  assign \$252  = st_beat * 4'h8;
+  assign \$253  = \$252  + 3'h6;
+  assign \$254  = \$253  < st_length;
+  assign \$255  = st_beat * 4'h8;
+  assign \$256  = \$255  + 3'h7;
+  assign \$257  = \$256  < st_length;
+  assign \$258  = \$254  ? tx__data__payload[55:48] : 8'h00;
+  assign \$259  = st_beat * 4'h8;
+  assign \$260  = \$259  + 1'h0;
+  assign \$261  = \$260  < st_length;
+  assign \$262  = st_beat * 4'h8;
+  assign \$263  = \$262  + 1'h1;
+  assign \$264  = \$263  < st_length;
+  assign \$265  = st_beat * 4'h8;
+  assign \$266  = \$265  + 2'h2;
+  assign \$267  = \$266  < st_length;
+  assign \$268  = st_beat * 4'h8;
+  assign \$269  = \$268  + 2'h3;
+  assign \$270  = \$269  < st_length;
+  assign \$271  = st_beat * 4'h8;
+  assign \$272  = \$271  + 3'h4;
+  assign \$273  = \$272  < st_length;
+  assign \$274  = st_beat * 4'h8;
+  assign \$275  = \$274  + 3'h5;
+  assign \$276  = \$275  < st_length;
+  assign \$277  = st_beat * 4'h8;
+  assign \$278  = \$277  + 3'h6;
+  assign \$279  = \$278  < st_length;
+  assign \$280  = st_beat * 4'h8;
+  assign \$281  = \$280  + 3'h7;
+  assign \$282  = \$281  < st_length;
+  assign \$283  = \$282  ? tx__data__payload[63:56] : 8'h00;
+  assign \$284  = ! store_state;
+  assign \$285  = store_state == 1'h1;
+  assign \$286  = store_state == 2'h2;
+  assign \$287  = read__peer == st_peer;
+  assign \$288  = filling & \$287 ;
+  assign \$289  = hdr_rd__addr == st_slot;
+  assign \$290  = \$288  & \$289 ;
+  assign \$291  = ~ \$290 ;
+  assign \$292  = read__beat < st_beat;
+  assign \$293  = \$291  | \$292 ;
+  assign \$294  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$295  = | tx__hdr__payload[22:15];
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = ~ \$296 ;
+  assign \$298  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$299  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$300  = \$298  | \$299 ;
+  assign \$301  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$302  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$303  = \$301  | \$302 ;
+  assign \$304  = ! tx__hdr__payload[6:4];
+  assign \$305  = \$303  & \$304 ;
+  assign \$306  = \$300  | \$305 ;
+  assign \$307  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$308  = \$306  & \$307 ;
+  assign \$309  = \$297  | \$308 ;
+  assign \$310  = 1'h0 >> tx__hdr__payload[15];
+  assign \$311  = \$309  | \$310 ;
+  assign \$312  = read__peer == tx__hdr__payload[15];
+  assign \$313  = read__busy & \$312 ;
+  assign \$314  = hdr_rd__addr == slot;
+  assign \$315  = \$313  & \$314 ;
+  assign \$316  = ~ \$315 ;
+  assign \$317  = room & \$316 ;
+  assign \$318  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$319  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$320  = \$318  | \$319 ;
+  assign \$321  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$322  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$323  = \$321  | \$322 ;
+  assign \$324  = ! tx__hdr__payload[6:4];
+  assign \$325  = \$323  & \$324 ;
+  assign \$326  = \$320  | \$325 ;
+  assign \$327  = | tx__hdr__payload[126:111];
+  assign \$328  = \$326  & \$327 ;
+  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$331  = \$329  | \$330 ;
+  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$334  = \$332  | \$333 ;
+  assign \$335  = ! tx__hdr__payload[6:4];
+  assign \$336  = \$334  & \$335 ;
+  assign \$337  = \$331  | \$336 ;
+  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$340  = \$337  ? \$339  : 17'h00000;
+  assign \$341  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$342  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$343  = \$341  | \$342 ;
+  assign \$344  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$345  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$346  = \$344  | \$345 ;
+  assign \$347  = ! tx__hdr__payload[6:4];
+  assign \$348  = \$346  & \$347 ;
+  assign \$349  = \$343  | \$348 ;
+  assign \$350  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$352  = \$349  ? \$351  : 17'h00000;
+  assign \$353  = | \$352 ;
+  assign \$354  = st_beat + 1'h1;
+  assign \$355  = st_beats - 1'h1;
+  assign \$356  = st_beat == \$355 ;
+  assign \$357  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$321 ;
+    read__data_ok <= \$358 ;
   always @(posedge clk)
-    store_state <= \$322 ;
+    store_state <= \$359 ;
   always @(posedge clk)
-    st_peer <= \$323 ;
+    st_peer <= \$360 ;
   always @(posedge clk)
-    st_slot <= \$324 ;
+    st_slot <= \$361 ;
   always @(posedge clk)
-    st_beats <= \$325 ;
+    st_beats <= \$362 ;
   always @(posedge clk)
-    st_beat <= \$326 ;
+    st_beat <= \$363 ;
   always @(posedge clk)
-    st_length <= \$327 ;
+    st_length <= \$364 ;
   always @(posedge clk)
-    filling <= \$328 ;
+    filling <= \$365 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
+          if (\$24 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$28 ) begin
+          end else if (\$30 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
+          if (\$24 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = 1'h1;
+              tx_dropped = \$46 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    tx_dead_dropped = 1'h0;
+    casez (store_state)
+      2'h0:
+          if (\$24 ) begin
+            if (tx__hdr__valid) begin
+              tx_dead_dropped = \$63 ;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     hdr_wr__addr = 3'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__addr = slot;
             end
@@ -18723,12 +21246,12 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
@@ -18736,12 +21259,12 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__data[3:0] = tx__hdr__payload[3:0];
               hdr_wr__data[6:4] = tx__hdr__payload[6:4];
@@ -18754,12 +21277,12 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -18767,14 +21290,14 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
-          if (\$22 ) begin
-          end else if (\$28 ) begin
+          if (\$24 ) begin
+          end else if (\$30 ) begin
             if (tx__hdr__valid) begin
-              if (\$45 ) begin
+              if (\$80 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
@@ -18788,7 +21311,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -18800,7 +21323,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     dat_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
@@ -18812,19 +21335,19 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__data = { \$248 , \$223 , \$198 , \$173 , \$148 , \$123 , \$98 , \$73  };
+            dat_wr__data = { \$283 , \$258 , \$233 , \$208 , \$183 , \$158 , \$133 , \$108  };
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -18836,151 +21359,151 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$321  = \$258 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$358  = \$293 ;
     if (rst) begin
-      \$321  = 1'h0;
+      \$358  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$322  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$359  = store_state;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
+          if (\$311 ) begin
             if (tx__hdr__valid) begin
-              if (\$291 ) begin
-                \$322  = 2'h1;
+              if (\$328 ) begin
+                \$359  = 2'h1;
               end
             end
-          end else if (\$280 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              if (\$316 ) begin
-                \$322  = 2'h2;
+              if (\$353 ) begin
+                \$359  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$319 ) begin
-              \$322  = 2'h0;
+            if (\$356 ) begin
+              \$359  = 2'h0;
             end
           end
       2'h1:
-          if (\$320 ) begin
-            \$322  = 2'h0;
+          if (\$357 ) begin
+            \$359  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$322  = 2'h0;
+      \$359  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$323  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$360  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$323  = tx__hdr__payload[15];
+              \$360  = tx__hdr__payload[15];
             end
           end
     endcase
     if (rst) begin
-      \$323  = 1'h0;
+      \$360  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$324  = st_slot;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$361  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$324  = slot;
+              \$361  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$324  = 3'h0;
+      \$361  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$325  = st_beats;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$362  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$325  = \$303 [3:0];
+              \$362  = \$340 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$325  = 4'h0;
+      \$362  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$326  = st_beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$363  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$326  = 4'h0;
+              \$363  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$326  = \$317 [3:0];
+            \$363  = \$354 [3:0];
           end
     endcase
     if (rst) begin
-      \$326  = 4'h0;
+      \$363  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$327  = st_length;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$364  = st_length;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              \$327  = tx__hdr__payload[126:111];
+              \$364  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$327  = 16'h0000;
+      \$364  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$328  = filling;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$365  = filling;
     casez (store_state)
       2'h0:
-          if (\$274 ) begin
-          end else if (\$280 ) begin
+          if (\$311 ) begin
+          end else if (\$317 ) begin
             if (tx__hdr__valid) begin
-              if (\$316 ) begin
-                \$328  = 1'h1;
+              if (\$353 ) begin
+                \$365  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$319 ) begin
-              \$328  = 1'h0;
+            if (\$356 ) begin
+              \$365  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$328  = 1'h0;
+      \$365  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
@@ -18988,6 +21511,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[15];
+  assign dead = 2'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -19016,8 +21540,8 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$42  = { 3'h0, \$41 [16:3] };
-  assign \$45  = 1'h1;
-  assign \$302  = { 3'h0, \$301 [16:3] };
-  assign \$314  = { 3'h0, \$313 [16:3] };
+  assign \$77  = { 3'h0, \$76 [16:3] };
+  assign \$80  = 1'h1;
+  assign \$339  = { 3'h0, \$338 [16:3] };
+  assign \$351  = { 3'h0, \$350 [16:3] };
 endmodule
