@@ -88,19 +88,26 @@ class LineEventSignature(wiring.Signature):
         super().__init__({"en": Out(1), "set": Out(_set_width(params)), "way": Out(params.way_bits)})
 
 
-def merge_requests(m, target, requests):
+def merge_requests(m, target, requests, *, fallback=False):
     """Drive request port ``target`` from the first of ``requests`` whose ``en`` is non-zero (else all 0).
 
     ``target`` is the array's (flipped) port, ``requests`` the requesters' ports of the same signature. Members
     flowing back to the requesters (a ``ready``) go to every requester (each looks at it only with ``en``).
+    With ``fallback`` the last request drives ``target`` (its ``en`` included) whenever no earlier one is
+    enabled: the multiplexer's select then depends only on the earlier requesters' enables, not on the last
+    one's (issue 18: the hit pipeline's enables come from the tag compare, its addresses do not).
     """
     members = requests[0].signature.members
     names = [n for n, mb in members.items() if mb.flow == Out]
     with m.If(requests[0].en.any()):
         m.d.comb += [getattr(target, n).eq(getattr(requests[0], n)) for n in names]
-    for req in requests[1:]:
-        with m.Elif(req.en.any()):
-            m.d.comb += [getattr(target, n).eq(getattr(req, n)) for n in names]
+    for i, req in enumerate(requests[1:], 1):
+        if fallback and i == len(requests) - 1:
+            with m.Else():
+                m.d.comb += [getattr(target, n).eq(getattr(req, n)) for n in names]
+        else:
+            with m.Elif(req.en.any()):
+                m.d.comb += [getattr(target, n).eq(getattr(req, n)) for n in names]
     for n, mb in members.items():
         if mb.flow == In:
             m.d.comb += [getattr(req, n).eq(getattr(target, n)) for req in requests]

@@ -4,7 +4,7 @@ Each job is one block (see ``docs/excache.md`` for the drawing):
 
 * :class:`~hw.processor.tag_store.TagStore` and the line store (:class:`~hw.processor.line_data.LineData` on
   chip, or :class:`~hw.processor.line_store_axi.AxiLineStore` in local memory on the ``lmem`` port): the arrays;
-* :class:`~hw.processor.hit_pipeline.HitPipeline`: CPU port, tag compare, hits (``HIT_LATENCY`` = 2);
+* :class:`~hw.processor.hit_pipeline.HitPipeline`: CPU port, tag read, tag compare, hits (``HIT_LATENCY`` = 3);
 * :class:`~hw.processor.replacement_unit.ReplacementUnit`: victim choice and policy state;
 * :class:`~hw.processor.line_writeback.LineWriteBack`, :class:`~hw.processor.line_fill.LineFill`: the
   data moves of the miss path (READ_LINE + MARK_CLEAN, FILL);
@@ -122,11 +122,14 @@ class ExCacheController(wiring.Component):
         m.submodules.seq = seq = ExCacheSequencer(p)
 
         # Array ports: one requester per cycle (the sequencer's state decides which).
-        merge_requests(m, tags.rd, [pipe.tag_rd, maint.tag_rd])
-        merge_requests(m, tags.wr, [pipe.tag_wr, wb.tag_wr, fill.tag_wr, maint.tag_wr])
+        # The hit pipeline comes last, as the fallback: its enables follow the tag compare, and the
+        # multiplexers' selects must not (issue 18).
+        merge_requests(m, tags.rd, [maint.tag_rd, pipe.tag_rd], fallback=True)
+        merge_requests(m, tags.wr, [wb.tag_wr, fill.tag_wr, maint.tag_wr, pipe.tag_wr], fallback=True)
+        m.d.comb += tags.load.eq(pipe.tag_load | maint.tag_load)
         wiring.connect(m, repl.repl_wr, tags.repl_wr)
-        merge_requests(m, line_data.rd, [pipe.data_rd, wb.data_rd])
-        merge_requests(m, line_data.wr, [pipe.data_wr, fill.data_wr])
+        merge_requests(m, line_data.rd, [wb.data_rd, pipe.data_rd], fallback=True)
+        merge_requests(m, line_data.wr, [fill.data_wr, pipe.data_wr], fallback=True)
         ways = tags.ways
         m.d.comb += [pipe.ways.eq(ways), repl.ways.eq(ways), wb.ways.eq(ways), fill.ways.eq(ways),
                      maint.ways.eq(ways), repl.state.eq(tags.repl),

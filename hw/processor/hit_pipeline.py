@@ -1,24 +1,29 @@
-"""The ExCache's hit pipeline: accept, tag compare (S1), answer (S2).
+"""The ExCache's hit pipeline: accept, tag read (S0), tag compare (S1), answer (S2).
 
-* **accept** (edge E0): ``cpu_req`` handshake; the set index addresses the tag store (``tag_rd``).
-* **S1** (cycle after E0): the set's tags are compared with (pid, tag). A hit reads (or writes, with
-  byte strobes) the data word of the hit way, sets the dirty bit of a written line (``tag_wr``) and
-  reports the access on ``touch`` for the replacement state; these writes land at E1, and the tag store
-  is transparent, so the access accepted at E1 sees them.
+* **accept** (edge E0): ``cpu_req`` handshake; the set index addresses the tag store's RAMs (``tag_rd``).
+* **S0** (cycle after E0): the set's tags are on the RAMs' outputs. S0 moves into S1 when S1 is empty or
+  retires; at that edge the tag store loads them into its output registers (``tag_load``), so the compare
+  starts from registers, not from a block RAM's clock-to-out (issue 18). A write hit retiring from S1 at
+  that edge is forwarded into the loaded set (its dirty bit, and the replacement state), and an access
+  accepted at the edge S1 writes reads the RAMs transparently: every access sees its predecessors' writes.
+* **S1**: the set's tags are compared with (pid, tag). A hit reads (or writes, with byte strobes) the data
+  word of the hit way, sets the dirty bit of a written line (``tag_wr``) and reports the access on ``touch``
+  for the replacement state; these writes land at the edge it leaves S1.
 * **S2**: the answer queue. Each retired access leaves S1 into it (a read waits there for its data word on
   ``rdata``/``rvalid``); ``cpu_resp`` answers its head.
 
-On-chip line store: the queue holds one access and the data word is on ``rdata`` after E1, so a hit accepted
-at E0 is answered at E2 (``HIT_LATENCY`` = 2), one access per cycle. Local-memory store (``line_store="axi"``):
+On-chip line store: the queue holds one access and the data word is on ``rdata`` after E2, so a hit accepted
+at E0 is answered at E3 (``HIT_LATENCY`` = 3), one access per cycle. Local-memory store (``line_store="axi"``):
 the queue holds ``local_reads`` accesses; a read hit's AR goes out in S1 and its answer is the R beat, so it is
-answered ``2 + L`` cycles after acceptance for a memory whose first beat is valid ``L + 1`` cycles after the AR
+answered ``3 + L`` cycles after acceptance for a memory whose first beat is valid ``L + 1`` cycles after the AR
 handshake (:func:`hit_latency`), one per cycle while ``L <= local_reads - 2`` (an entry stays ``L + 1``
-cycles and is allocated before the head leaves); a write hit is answered at E2
+cycles and is allocated before the head leaves); a write hit is answered at E3
 (posted: the store orders a later read after its B response).
 
 An S1 miss with S2 empty raises ``miss`` and the pipeline stops (it acts only while ``run``) until the
-sequencer ``replay``s the access after a fill (it then hits, and is not counted again) or ``abort``s it
-(answered with ``abort_status``).
+sequencer ``replay``s the access after a fill (its set is read again, loaded in the next cycle, and then
+hits, not counted again) or ``abort``s it (answered with ``abort_status``). An access waiting in S0 meanwhile
+lost its tag read (the miss path used the RAMs): it reads them again in the first cycle of ``run``.
 """
 
 from amaranth import Array, Cat, Const, Module, Mux, Signal
@@ -36,7 +41,7 @@ __all__ = ["HitPipeline", "HIT_LATENCY", "hit_latency", "split_vaddr"]
 
 #: Cycles from the edge a hit is accepted on ``cpu_req`` to the edge its answer is taken on ``cpu_resp``
 #: (with ``cpu_resp.ready`` high), with the on-chip line store.
-HIT_LATENCY = 2
+HIT_LATENCY = 3
 
 
 def hit_latency(params, local_latency=0, *, write=False):
@@ -84,8 +89,10 @@ class HitPipeline(wiring.Component):
     rready : Out(1)
         The head read's word is taken (answered on ``cpu_resp``).
     tag_rd, tag_wr : Out(TagReadSignature), Out(TagWriteSignature)
+    tag_load : Out(1)
     data_rd, data_wr : Out(DataReadSignature), Out(DataWriteSignature)
-        Array requests: tag read at accept, dirty bit of a write hit; the hit word.
+        Array requests: tag read at accept, its load when S0 moves into S1, dirty bit of a write hit; the hit
+        word.
     touch : Out(LineEventSignature)
         The access in S1 hit and retires (for the replacement state).
     s1 : Out(CpuReq)
@@ -96,7 +103,7 @@ class HitPipeline(wiring.Component):
     miss : Out(1)
         S1 holds a miss and S2 is empty: the miss can be served.
     idle : Out(1)
-        S1 and S2 are empty.
+        S0, S1 and S2 are empty.
     hit : Out(1)
         Pulse: an access hit (replays excluded), for the counters.
     """
@@ -118,6 +125,7 @@ class HitPipeline(wiring.Component):
             "rvalid":       In(1),
             "rready":       Out(1),
             "tag_rd":       Out(TagReadSignature(p)),
+            "tag_load":     Out(1),
             "tag_wr":       Out(TagWriteSignature(p)),
             "data_rd":      Out(DataReadSignature(p)),
             "data_wr":      Out(DataWriteSignature(p)),
@@ -135,15 +143,21 @@ class HitPipeline(wiring.Component):
         m = Module()
         onchip = p.line_store == "onchip"
         depth = 1 if onchip else p.local_reads
+        s0_valid = Signal()
+        s0_fresh = Signal()    # S0's tag read is on the tag store's RAM outputs (see the module docstring)
+        s0_req = Signal(CpuReq(p))
         s1_valid = Signal()
+        s1_reload = Signal()   # S1's set was re-read (replay): load it before comparing
         s1_replay = Signal()   # S1 holds a replayed miss: its hit is not counted again
         s1_req = self.s1
 
+        s0_set, _, _ = split_vaddr(p, s0_req.vaddr)
         s1_set, s1_tag, s1_word = split_vaddr(p, s1_req.vaddr)
         m.d.comb += [self.s1_set.eq(s1_set), self.s1_tag.eq(s1_tag)]
         m.submodules.lookup = lookup = TagLookup(p)
         m.d.comb += [lookup.ways.eq(self.ways), lookup.pid.eq(s1_req.pid), lookup.tag.eq(s1_tag)]
         s1_hit, hit_way = lookup.hit, lookup.hit_way
+        s1_compare = s1_valid & ~s1_reload
 
         # S2: the answer queue, in request order. An entry is a read (answered with the store's next word) or
         # not (a write, or an aborted access: rdata 0).
@@ -164,8 +178,8 @@ class HitPipeline(wiring.Component):
             self.cpu_resp.payload.status.eq(q_status[head]),
             pop.eq(self.cpu_resp.valid & self.cpu_resp.ready),
             self.rready.eq(~empty & head_read & self.cpu_resp.ready),
-            self.miss.eq(s1_valid & ~s1_hit & empty),
-            self.idle.eq(~s1_valid & empty),
+            self.miss.eq(s1_compare & ~s1_hit & empty),
+            self.idle.eq(~s0_valid & ~s1_valid & empty),
         ]
         with m.If(push):
             m.d.sync += [q_read.bit_select(tail, 1).eq(push_read), q_status[tail].eq(push_status)]
@@ -176,32 +190,51 @@ class HitPipeline(wiring.Component):
                 m.d.sync += head.eq(Mux(head == depth - 1, 0, head + 1))
         m.d.sync += count.eq(count + push - pop)
 
+        # Outside `run` other blocks read and write the tags: S0's read is lost and must be made again.
+        with m.If(~self.run):
+            m.d.sync += s0_fresh.eq(0)
+
         with m.If(self.run):
             # On chip, an answer leaving S2 frees its place in the same cycle. With the local memory the read
             # request drives AR, whose valid must not fall before its ready: the place must be free already.
             s2_free = (count != depth) | pop if onchip else count != depth
             is_read = s1_req.op == CpuOp.READ
-            go = s1_valid & s1_hit & s2_free
+            go = s1_compare & s1_hit & s2_free
             store_ready = Mux(is_read, self.data_rd.ready, self.data_wr.ready | ~s1_req.strb.any())
             s1_adv = go & store_ready
-            accept_ok = (~s1_valid | s1_adv) & ~self.hold
+            s0_move = s0_valid & s0_fresh & (~s1_valid | s1_adv)
+            accept_ok = (~s0_valid | s0_move) & ~self.hold
             req_set, _, _ = split_vaddr(p, self.cpu_req.payload.vaddr)
-            m.d.comb += [self.cpu_req.ready.eq(accept_ok), self.tag_rd.set.eq(req_set),
-                         self.tag_rd.en.eq(accept_ok)]
+            m.d.comb += self.cpu_req.ready.eq(accept_ok)
+
+            # The tag RAMs: read the accepted access's set (it goes into S0), or again S0's set after it was
+            # lost; load S0's set into the compare registers when S0 moves into S1, or S1's after a replay.
+            with m.If(s0_valid & ~s0_fresh):
+                m.d.comb += [self.tag_rd.set.eq(s0_set), self.tag_rd.en.eq(1)]
+                m.d.sync += s0_fresh.eq(1)
+            with m.Else():
+                m.d.comb += [self.tag_rd.set.eq(req_set), self.tag_rd.en.eq(accept_ok)]
+            m.d.comb += self.tag_load.eq(s0_move | s1_reload)
+            m.d.sync += s1_reload.eq(0)
+
             with m.If(self.cpu_req.valid & accept_ok):
-                m.d.sync += [s1_valid.eq(1), s1_replay.eq(0), s1_req.eq(self.cpu_req.payload)]
+                m.d.sync += [s0_valid.eq(1), s0_fresh.eq(1), s0_req.eq(self.cpu_req.payload)]
+            with m.Elif(s0_move):
+                m.d.sync += s0_valid.eq(0)
+            with m.If(s0_move):
+                m.d.sync += [s1_valid.eq(1), s1_replay.eq(0), s1_req.eq(s0_req)]
             with m.Elif(s1_adv):
                 m.d.sync += s1_valid.eq(0)
 
-            with m.If(go):
-                m.d.comb += [
-                    self.data_rd.set.eq(s1_set), self.data_rd.way.eq(hit_way), self.data_rd.word.eq(s1_word),
-                    self.data_rd.en.eq(is_read),
-                    self.data_wr.set.eq(s1_set), self.data_wr.way.eq(hit_way), self.data_wr.word.eq(s1_word),
-                    self.data_wr.data.eq(s1_req.wdata),
-                ]
-                with m.If(~is_read):
-                    m.d.comb += self.data_wr.en.eq(s1_req.strb)
+            # The hit's data access: the address does not wait for the hit (only the enables do).
+            m.d.comb += [
+                self.data_rd.set.eq(s1_set), self.data_rd.way.eq(hit_way), self.data_rd.word.eq(s1_word),
+                self.data_rd.en.eq(go & is_read),
+                self.data_wr.set.eq(s1_set), self.data_wr.way.eq(hit_way), self.data_wr.word.eq(s1_word),
+                self.data_wr.data.eq(s1_req.wdata),
+            ]
+            with m.If(go & ~is_read):
+                m.d.comb += self.data_wr.en.eq(s1_req.strb)
             with m.If(s1_adv):
                 m.d.comb += [
                     self.touch.en.eq(1), self.touch.set.eq(s1_set), self.touch.way.eq(hit_way),
@@ -209,14 +242,17 @@ class HitPipeline(wiring.Component):
                     push.eq(1), push_read.eq(is_read), push_status.eq(Status.OK),
                 ]
                 with m.If(~is_read):
-                    m.d.comb += [self.tag_wr.set.eq(s1_set), self.tag_wr.en.bit_select(hit_way, 1).eq(1)]
-                    for i in range(p.ways):
-                        m.d.comb += self.tag_wr.data[i].eq(Cat(s1_tag, s1_req.pid, Const(1, 1), Const(1, 1)))
+                    m.d.comb += self.tag_wr.en.bit_select(hit_way, 1).eq(1)
+            # A write hit sets the dirty bit of its way (tag, pid and valid are what it matched).
+            m.d.comb += self.tag_wr.set.eq(s1_set)
+            for i in range(p.ways):
+                m.d.comb += self.tag_wr.data[i].eq(Cat(s1_tag, s1_req.pid, Const(1, 1), Const(1, 1)))
 
         with m.If(self.replay):
-            # Re-read the set (now holding the filled line); the access then hits in `run`.
+            # Re-read the set (now holding the filled line); it is loaded in the next cycle, after which the
+            # access hits in `run`.
             m.d.comb += [self.tag_rd.set.eq(s1_set), self.tag_rd.en.eq(1)]
-            m.d.sync += s1_replay.eq(1)
+            m.d.sync += [s1_replay.eq(1), s1_reload.eq(1)]
         with m.If(self.abort):
             # Only with S2 empty (a miss is served only then): the answer goes straight in.
             m.d.sync += s1_valid.eq(0)

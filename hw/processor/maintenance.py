@@ -1,7 +1,7 @@
 """Maintenance by pid: invalidate a process's lines, or write back its (or every) dirty line.
 
 A command waits (``busy``) until the sequencer has drained the hit pipeline and pulses ``go``; then the
-walker reads every set once (one cycle per set, READ) and looks at its ways (one cycle per way, SCAN):
+walker reads every set once (two cycles per set, READ and LOAD) and looks at its ways (one cycle per way, SCAN):
 
 * INVALIDATE_PID clears every matching way of the set in one write, then moves to the next set;
 * FLUSH_PID / FLUSH_ALL offer a FLUSH event on ``flush`` for each matching dirty way, and continue with
@@ -42,8 +42,9 @@ class MaintenanceWalker(wiring.Component):
     ways : In(TagSet)
         The tag store's output (the set being walked).
     tag_rd : Out(TagReadSignature)
+    tag_load : Out(1)
     tag_wr : Out(TagWriteSignature)
-        Set reads and invalidations.
+        Set reads (read, then load: :class:`~hw.processor.tag_store.TagStore`) and invalidations.
     flush : Out(stream of MissEvent)
         FLUSH events (a dirty line of the command's scope).
     flush_closed : In(1)
@@ -64,6 +65,7 @@ class MaintenanceWalker(wiring.Component):
             "go":           In(1),
             "ways":         In(TagSet(p)),
             "tag_rd":       Out(TagReadSignature(p)),
+            "tag_load":     Out(1),
             "tag_wr":       Out(TagWriteSignature(p)),
             "flush":        Out(stream.Signature(MissEvent(p))),
             "flush_closed": In(1),
@@ -108,6 +110,10 @@ class MaintenanceWalker(wiring.Component):
 
             with m.State("READ"):
                 m.d.comb += [self.tag_rd.set.eq(m_set), self.tag_rd.en.eq(1)]
+                m.next = "LOAD"
+
+            with m.State("LOAD"):
+                m.d.comb += self.tag_load.eq(1)
                 m.next = "SCAN"
 
             with m.State("SCAN"):

@@ -1,16 +1,21 @@
-"""The ExCache's tag array and per-set replacement state, one block RAM each.
+"""The ExCache's tag array and per-set replacement state, one block RAM each, with a registered output.
 
-One read port serves both arrays: a read of a set shows, after the edge, the tag entries of all its
-ways (``ways``) and its replacement state (``repl``); both hold until the next enabled read, so the
-set under service stays visible while a miss or a maintenance step is served. Reads are transparent to
-writes of the same edge: a set written at E1 and read at E1 shows the new value after E1, which lets the
-hit pipeline accept an access to a set its predecessor is updating.
+A read takes two edges (issue 18: the tag compare must not follow a block RAM's clock-to-out):
 
-Timing (issue 18): the tag comparison follows the RAM output directly. To register that output, add
-a stage here and split the hit pipeline's S1 into a read stage and a compare stage; the ports stay.
+* at the edge with ``rd.en`` the RAMs latch the set (``rd.set``); the read is transparent to a write of the
+  same set at that edge;
+* at a later edge with ``load`` the RAMs' output is captured into the output registers, which drive ``ways``
+  and ``repl`` until the next ``load``. Between the two edges the RAMs must not be read again.
+
+A write landing at the ``load`` edge on the set being loaded is forwarded: the replacement state written then
+replaces the loaded one, and the dirty bits written then are ORed into the loaded entries. Only the dirty bits
+of a tag write are forwarded: the one tag write that can meet a ``load`` in the controller is a write hit
+setting the dirty bit of the way it matched (tag, pid and valid unchanged), while the next access of the hit
+pipeline is loaded (``docs/excache.md``, "Hit pipeline"). Writes after ``load`` are not seen until the next
+read: the set under service stays as it was loaded while a miss or a maintenance step is served.
 """
 
-from amaranth import Const, Module
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -19,7 +24,10 @@ from hw.processor.array_ports import ReplWriteSignature, TagReadSignature, TagSe
 from hw.processor.excache_params import ExCacheParams
 from hw.processor.replacement import init_state, state_width
 
-__all__ = ["TagStore"]
+__all__ = ["TagStore", "TAG_READ_EDGES"]
+
+#: Edges from a tag read (``rd.en``) to its data on ``ways``/``repl``: the read edge, then the ``load`` edge.
+TAG_READ_EDGES = 2
 
 
 class TagStore(wiring.Component):
@@ -32,11 +40,13 @@ class TagStore(wiring.Component):
     Attributes
     ----------
     rd : In(TagReadSignature)
-        Read request: the set whose state ``ways`` and ``repl`` show after the edge.
+        Read request: the set latched by the RAMs at the edge.
+    load : In(1)
+        Capture the set last read onto ``ways`` and ``repl`` at the edge (at least one edge after the read).
     ways : Out(TagSet)
-        Tag entries of the last set read.
+        Tag entries of the last set loaded.
     repl : Out(max(1, state_width))
-        Replacement state of the last set read (0 when the policy keeps none).
+        Replacement state of the last set loaded (0 when the policy keeps none).
     wr : In(TagWriteSignature)
         Tag write, per way.
     repl_wr : In(ReplWriteSignature)
@@ -49,6 +59,7 @@ class TagStore(wiring.Component):
         self.params = p = params
         super().__init__({
             "rd":      In(TagReadSignature(p)),
+            "load":    In(1),
             "ways":    Out(TagSet(p)),
             "repl":    Out(max(1, state_width(p))),
             "wr":      In(TagWriteSignature(p)),
@@ -58,14 +69,29 @@ class TagStore(wiring.Component):
     def elaborate(self, platform):
         p = self.params
         m = Module()
+        # The set the RAMs hold on their outputs (for the forwarding of writes at the load edge).
+        rd_set = Signal.like(self.rd.set)
+        with m.If(self.rd.en):
+            m.d.sync += rd_set.eq(self.rd.set)
+
         m.submodules.tag_mem = tag_mem = Memory(shape=TagSet(p), depth=p.sets, init=[])
         tag_wp = tag_mem.write_port(granularity=1)
         tag_rp = tag_mem.read_port(transparent_for=(tag_wp,))
-        # `en` of a read port defaults to 1; held data is what the rest of the controller relies on.
+        # `en` of a read port defaults to 1; the RAM output must hold from the read to the load.
         m.d.comb += [
-            tag_rp.addr.eq(self.rd.set), tag_rp.en.eq(self.rd.en), self.ways.eq(tag_rp.data),
+            tag_rp.addr.eq(self.rd.set), tag_rp.en.eq(self.rd.en),
             tag_wp.addr.eq(self.wr.set), tag_wp.en.eq(self.wr.en), tag_wp.data.eq(self.wr.data),
         ]
+        loaded = Signal(TagSet(p))
+        dirty_fwd = Signal(p.ways)       # dirty bits written at the load edge, ORed into `loaded`
+        wr_here = self.wr.set == rd_set
+        with m.If(self.load):
+            m.d.sync += [loaded.eq(tag_rp.data),
+                         dirty_fwd.eq(Cat(self.wr.en[i] & wr_here & self.wr.data[i].dirty for i in range(p.ways)))]
+        for i in range(p.ways):
+            m.d.comb += [self.ways[i].tag.eq(loaded[i].tag), self.ways[i].pid.eq(loaded[i].pid),
+                         self.ways[i].valid.eq(loaded[i].valid),
+                         self.ways[i].dirty.eq(loaded[i].dirty | dirty_fwd[i])]
 
         repl_w = state_width(p)
         if repl_w:
@@ -73,10 +99,15 @@ class TagStore(wiring.Component):
             repl_wp = repl_mem.write_port()
             repl_rp = repl_mem.read_port(transparent_for=(repl_wp,))
             m.d.comb += [
-                repl_rp.addr.eq(self.rd.set), repl_rp.en.eq(self.rd.en), self.repl.eq(repl_rp.data),
+                repl_rp.addr.eq(self.rd.set), repl_rp.en.eq(self.rd.en),
                 repl_wp.addr.eq(self.repl_wr.set), repl_wp.en.eq(self.repl_wr.en),
                 repl_wp.data.eq(self.repl_wr.data),
             ]
+            repl_loaded = Signal(repl_w, init=init_state(p))
+            with m.If(self.load):
+                m.d.sync += repl_loaded.eq(Mux(self.repl_wr.en & (self.repl_wr.set == rd_set),
+                                               self.repl_wr.data, repl_rp.data))
+            m.d.comb += self.repl.eq(repl_loaded)
         else:
             m.d.comb += self.repl.eq(Const(0, 1))
         return m

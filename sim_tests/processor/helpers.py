@@ -1,6 +1,6 @@
 """Small helpers for the Amaranth-simulator tests of the ExCache's blocks."""
 
-from amaranth import Elaboratable, Module
+from amaranth import Elaboratable, Module, Signal
 from amaranth.sim import Simulator
 
 from hw.processor.array_ports import (DataReadSignature, DataWriteSignature, TagReadSignature, TagWriteSignature,
@@ -9,7 +9,7 @@ from hw.processor.excache_params import ExCacheParams
 from hw.processor.line_data import LineData
 from hw.processor.tag_store import TagStore
 
-__all__ = ["PARAMS", "simulate", "entry", "ArrayHarness", "load_line"]
+__all__ = ["PARAMS", "simulate", "entry", "ArrayHarness", "load_line", "read_tags"]
 
 #: 4 sets of 4 ways, 64 B lines of eight 64-bit words (tag bits 40).
 PARAMS = ExCacheParams(line_bytes=64, sets=4, ways=4, data_width=64, policy="lru")
@@ -34,7 +34,8 @@ class ArrayHarness(Elaboratable):
 
     Whichever of ``tag_rd``, ``tag_wr``, ``data_rd``, ``data_wr``, ``ways``, ``rdata``/``rvalid`` the block has
     are connected. ``load_tag``, ``load_data``, ``read_tag`` and ``read_data`` are request ports driven by
-    the testbench, taking precedence over the block's; ``tags`` and ``data`` are the arrays.
+    the testbench, taking precedence over the block's, and ``tag_load`` the tag store's load (ORed with the
+    block's); ``tags`` and ``data`` are the arrays.
     """
 
     def __init__(self, params, block):
@@ -45,6 +46,7 @@ class ArrayHarness(Elaboratable):
         self.load_data = DataWriteSignature(params).create(path=("load_data",))
         self.read_tag = TagReadSignature(params).create(path=("read_tag",))
         self.read_data = DataReadSignature(params).create(path=("read_data",))
+        self.tag_load = Signal()
 
     def elaborate(self, platform):
         m = Module()
@@ -54,6 +56,8 @@ class ArrayHarness(Elaboratable):
         merge_requests(m, self.tags.wr, [self.load_tag] + ([self.block.tag_wr] if "tag_wr" in members else []))
         merge_requests(m, self.data.rd, [self.read_data] + ([self.block.data_rd] if "data_rd" in members else []))
         merge_requests(m, self.data.wr, [self.load_data] + ([self.block.data_wr] if "data_wr" in members else []))
+        block_load = self.block.tag_load if "tag_load" in members else 0
+        m.d.comb += self.tags.load.eq(self.tag_load | block_load)
         if "ways" in members:
             m.d.comb += self.block.ways.eq(self.tags.ways)
         if "rdata" in members:
@@ -78,3 +82,14 @@ async def load_line(ctx, harness, set_, way, tag, pid, words, dirty=0):
         await ctx.tick()
         ctx.set(harness.load_tag.en, 0)
     ctx.set(harness.load_data.en, 0)
+
+
+async def read_tags(ctx, harness, set_):
+    """Read the tags of ``set_`` through the harness's ports: read, then load (they show after the load)."""
+    ctx.set(harness.read_tag.set, set_)
+    ctx.set(harness.read_tag.en, 1)
+    await ctx.tick()
+    ctx.set(harness.read_tag.en, 0)
+    ctx.set(harness.tag_load, 1)
+    await ctx.tick()
+    ctx.set(harness.tag_load, 0)

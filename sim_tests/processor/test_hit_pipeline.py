@@ -1,4 +1,4 @@
-"""HitPipeline on real arrays: 2-cycle hits at one per cycle, write hits, a miss stalls, abort, replay."""
+"""HitPipeline on real arrays: 3-cycle hits at one per cycle, write hits, a miss stalls, abort, replay."""
 
 from hw.processor.excache_layouts import CpuOp
 from hw.processor.hit_pipeline import HIT_LATENCY, HitPipeline

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from hw.processor.line_fill import LineFill
-from sim_tests.processor.helpers import PARAMS, ArrayHarness, load_line, simulate
+from sim_tests.processor.helpers import PARAMS, ArrayHarness, load_line, read_tags, simulate
 
 WORDS = [0xF111_0000_0000_0000 | i for i in range(PARAMS.words_per_line)]
 
@@ -20,10 +20,7 @@ def test_fill(replaces_valid):
     async def bench(ctx):
         if replaces_valid:
             await load_line(ctx, h, 2, 3, tag=0x5, pid=1, words=[0] * len(WORDS))
-        ctx.set(h.read_tag.set, 2)
-        ctx.set(h.read_tag.en, 1)
-        await ctx.tick()
-        ctx.set(h.read_tag.en, 0)
+        await read_tags(ctx, h, 2)
         ctx.set(fill.set, 2)
         ctx.set(fill.tag, 0x99)
         ctx.set(fill.pid, 6)
@@ -45,10 +42,8 @@ def test_fill(replaces_valid):
             await ctx.tick()
         ctx.set(fill.fill_data.valid, 0)
         log["busy"] = ctx.get(fill.busy)
-        ctx.set(h.read_tag.en, 1)
-        await ctx.tick()
+        await read_tags(ctx, h, 2)
         log["entry"] = ctx.get(h.tags.ways[3])
-        ctx.set(h.read_tag.en, 0)
         for i in range(len(WORDS)):
             ctx.set(h.read_data.set, 2)
             ctx.set(h.read_data.way, 3)

@@ -3,7 +3,7 @@
 import random
 
 from hw.processor.line_writeback import LineWriteBack
-from sim_tests.processor.helpers import PARAMS, ArrayHarness, load_line, simulate
+from sim_tests.processor.helpers import PARAMS, ArrayHarness, load_line, read_tags, simulate
 
 WORDS = [0xC0DE_0000_0000_0000 | i for i in range(PARAMS.words_per_line)]
 
@@ -16,10 +16,7 @@ def test_read_line_and_mark_clean():
 
     async def bench(ctx):
         await load_line(ctx, h, 3, 1, tag=0x77, pid=4, words=WORDS, dirty=1)
-        ctx.set(h.read_tag.set, 3)   # the sequencer's set: read it once, as a miss would
-        ctx.set(h.read_tag.en, 1)
-        await ctx.tick()
-        ctx.set(h.read_tag.en, 0)
+        await read_tags(ctx, h, 3)   # the sequencer's set: read it once, as a miss would
         ctx.set(wb.set, 3)
         ctx.set(wb.way, 1)
         ctx.set(wb.start, 1)
@@ -46,8 +43,7 @@ def test_read_line_and_mark_clean():
         log["cleaned"] = ctx.get(wb.cleaned)
         await ctx.tick()
         ctx.set(wb.clean, 0)
-        ctx.set(h.read_tag.en, 1)
-        await ctx.tick()
+        await read_tags(ctx, h, 3)
         log["after"] = ctx.get(h.tags.ways[1])
 
     simulate(h, bench)

@@ -4,7 +4,7 @@ import pytest
 
 from hw.processor.excache_layouts import MaintOp, MissKind
 from hw.processor.maintenance import MaintenanceWalker
-from sim_tests.processor.helpers import PARAMS, ArrayHarness, load_line, simulate
+from sim_tests.processor.helpers import PARAMS, ArrayHarness, load_line, read_tags, simulate
 
 # (set, way, tag, pid, dirty)
 LINES = [(0, 0, 0x10, 1, 1), (0, 1, 0x11, 2, 1), (0, 2, 0x12, 1, 0), (3, 3, 0x13, 1, 1)]
@@ -49,10 +49,8 @@ def _walk(op, pid):
                 close_in = close_in - 1 if close_in > 0 else None
         ctx.set(walker.flush_closed, 0)
         log["busy"] = ctx.get(walker.busy)
-        ctx.set(h.read_tag.en, 1)
         for set_ in (0, 3):
-            ctx.set(h.read_tag.set, set_)
-            await ctx.tick()
+            await read_tags(ctx, h, set_)
             log[set_] = [ctx.get(h.tags.ways[w].valid) for w in range(PARAMS.ways)]
 
     simulate(h, bench)
@@ -71,13 +69,13 @@ def _vaddr(set_, tag):
 def test_flush_offers_each_dirty_line_in_scope(op, pid, expected):
     log = _walk(op, pid)
     assert log["events"] == [(MissKind.FLUSH, s, w, p, _vaddr(s, t), 1) for s, w, p, t in expected]
-    # one READ per set and one SCAN per way, plus FLUSH + CLOSE(4 cycles) + re-SCAN per event
-    assert log["cycles"] == PARAMS.sets * (1 + PARAMS.ways) + 5 * len(expected)
+    # one READ and one LOAD per set and one SCAN per way, plus FLUSH + CLOSE(4 cycles) + re-SCAN per event
+    assert log["cycles"] == PARAMS.sets * (2 + PARAMS.ways) + 5 * len(expected)
     assert log[0] == [1, 1, 1, 0] and log[3] == [0, 0, 0, 1]   # flushing leaves lines valid
 
 
 def test_invalidate_drops_the_pids_lines():
     log = _walk(MaintOp.INVALIDATE_PID, 1)
     assert log["events"] == []
-    assert log["cycles"] == PARAMS.sets * 2                  # READ + one SCAN per set
+    assert log["cycles"] == PARAMS.sets * 3                  # READ + LOAD + one SCAN per set
     assert log[0] == [0, 1, 0, 0] and log[3] == [0, 0, 0, 0]
