@@ -985,8 +985,8 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2449$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
+    .\port$2587$0 (\event [75:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -1014,11 +1014,11 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(bus__w_data[1:0]),
-    .\pid$182 (bus__w_data[23:16]),
+    .\pid$185 (bus__w_data[23:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$178 (maint_start),
+    .\start$181 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -1238,7 +1238,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2449$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2587$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1348,10 +1348,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2449$0 ;
-  wire [75:0] \port$2449$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
+  input [75:0] \port$2587$0 ;
+  wire [75:0] \port$2587$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -1371,10 +1371,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2449$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2587$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2449$0 [63:58] } : { 16'h0000, \port$2449$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2449$0 [41:10] : { 8'h00, \port$2449$0 [9:2], 6'h00, \port$2449$0 [65:64], 4'h0, \port$2449$0 [67:66], \port$2449$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2587$0 [63:58] } : { 16'h0000, \port$2587$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2587$0 [41:10] : { 8'h00, \port$2587$0 [9:2], 6'h00, \port$2587$0 [65:64], 4'h0, \port$2587$0 [67:66], \port$2587$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2306,11 +2306,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2449$0 [9:2], 6'h00, \port$2449$0 [65:64], 4'h0, \port$2449$0 [67:66], \port$2449$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2449$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2449$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2449$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2449$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2587$0 [9:2], 6'h00, \port$2587$0 [65:64], 4'h0, \port$2587$0 [67:66], \port$2587$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2587$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2587$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2587$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2587$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2749,33 +2749,29 @@ module \processor_component.excache.csr_dec.reg_writebacks.counter (rst, inc, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$178 , cpu_req__payload);
+module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$181 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire [45:0] \$12 ;
+  wire [45:0] \$10 ;
+  wire [45:0] \$11 ;
+  wire \$12 ;
   wire [45:0] \$13 ;
-  wire [45:0] \$14 ;
-  wire [45:0] \$15 ;
-  wire \$16 ;
-  wire [45:0] \$17 ;
   wire \$2 ;
+  wire [7:0] \$23 ;
+  wire [7:0] \$26 ;
+  wire [7:0] \$29 ;
   wire \$3 ;
-  wire [7:0] \$30 ;
-  wire [7:0] \$33 ;
+  wire [7:0] \$32 ;
   wire [7:0] \$36 ;
-  wire [7:0] \$39 ;
   wire \$4 ;
-  wire [7:0] \$43 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire [45:0] \$8 ;
+  wire [45:0] \$9 ;
   wire abort;
-  wire \abort$108 ;
+  wire \abort$111 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2787,7 +2783,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \abort_status$110 ;
+  wire [2:0] \abort_status$113 ;
   output advance;
   wire advance;
   wire busy;
@@ -2805,15 +2801,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
-  wire [128:0] \cpu_req__payload$84 ;
+  wire [128:0] \cpu_req__payload$87 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$84.op ;
-  wire [7:0] \cpu_req__payload$84.pid ;
-  wire [7:0] \cpu_req__payload$84.strb ;
-  wire [47:0] \cpu_req__payload$84.vaddr ;
-  wire [63:0] \cpu_req__payload$84.wdata ;
+  wire \cpu_req__payload$87.op ;
+  wire [7:0] \cpu_req__payload$87.pid ;
+  wire [7:0] \cpu_req__payload$87.strb ;
+  wire [47:0] \cpu_req__payload$87.vaddr ;
+  wire [63:0] \cpu_req__payload$87.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2824,20 +2820,20 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$86 ;
+  wire \cpu_req__ready$89 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$88 ;
+  wire \cpu_req__valid$91 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$90 ;
-  wire [63:0] \cpu_resp__payload$90.rdata ;
+  wire [66:0] \cpu_resp__payload$93 ;
+  wire [63:0] \cpu_resp__payload$93.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \cpu_resp__payload$90.status ;
+  wire [2:0] \cpu_resp__payload$93.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2847,71 +2843,71 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$92 ;
+  wire \cpu_resp__ready$95 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$94 ;
+  wire \cpu_resp__valid$97 ;
   wire data_rd__en;
-  wire \data_rd__en$28 ;
+  wire \data_rd__en$44 ;
   wire data_rd__line;
-  wire \data_rd__line$41 ;
+  wire \data_rd__line$43 ;
   wire data_rd__ready;
-  wire \data_rd__ready$44 ;
+  wire \data_rd__ready$47 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$38 ;
+  wire [5:0] \data_rd__set$40 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$39 ;
+  wire [1:0] \data_rd__way$41 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$40 ;
+  wire [2:0] \data_rd__word$42 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$62 ;
+  wire [63:0] \data_wr__data$64 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$46 ;
+  wire [7:0] \data_wr__en$65 ;
   wire data_wr__line;
-  wire \data_wr__line$61 ;
+  wire \data_wr__line$63 ;
   wire data_wr__ready;
-  wire \data_wr__ready$65 ;
+  wire \data_wr__ready$68 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$58 ;
+  wire [5:0] \data_wr__set$60 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$59 ;
+  wire [1:0] \data_wr__way$61 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$60 ;
+  wire [2:0] \data_wr__word$62 ;
   wire done;
-  wire \done$169 ;
-  wire \done$186 ;
+  wire \done$172 ;
+  wire \done$189 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$140 ;
-  wire [63:0] \fill_data__payload$140.data ;
-  wire \fill_data__payload$140.last ;
+  wire [64:0] \fill_data__payload$143 ;
+  wire [63:0] \fill_data__payload$143.data ;
+  wire \fill_data__payload$143.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$142 ;
+  wire \fill_data__ready$145 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$144 ;
+  wire \fill_data__valid$147 ;
   wire fill_done;
   wire [111:0] flush__payload;
-  wire [111:0] \flush__payload$173 ;
+  wire [111:0] \flush__payload$176 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$173.kind ;
-  wire [7:0] \flush__payload$173.pid ;
-  wire [5:0] \flush__payload$173.set ;
-  wire [47:0] \flush__payload$173.vaddr ;
-  wire \flush__payload$173.victim_dirty ;
-  wire [7:0] \flush__payload$173.victim_pid ;
-  wire [35:0] \flush__payload$173.victim_tag ;
-  wire \flush__payload$173.victim_valid ;
-  wire [1:0] \flush__payload$173.way ;
-  wire \flush__payload$173.write ;
+  wire \flush__payload$176.kind ;
+  wire [7:0] \flush__payload$176.pid ;
+  wire [5:0] \flush__payload$176.set ;
+  wire [47:0] \flush__payload$176.vaddr ;
+  wire \flush__payload$176.victim_dirty ;
+  wire [7:0] \flush__payload$176.victim_pid ;
+  wire [35:0] \flush__payload$176.victim_tag ;
+  wire \flush__payload$176.victim_valid ;
+  wire [1:0] \flush__payload$176.way ;
+  wire \flush__payload$176.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2926,24 +2922,25 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$175 ;
+  wire \flush__ready$178 ;
   wire flush__valid;
-  wire \flush__valid$177 ;
+  wire \flush__valid$180 ;
   wire flush_closed;
-  wire \flush_closed$191 ;
+  wire \flush_closed$194 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$146 ;
+  wire \installed__en$149 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$148 ;
+  wire [5:0] \installed__set$151 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$150 ;
+  wire [1:0] \installed__way$153 ;
+  wire load;
   wire maint_busy;
-  wire \maint_busy$187 ;
+  wire \maint_busy$190 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2958,20 +2955,20 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$128 ;
+  wire [6:0] \miss_cmd__payload$131 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$128.op ;
+  wire [1:0] \miss_cmd__payload$131.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \miss_cmd__payload$128.status ;
-  wire [1:0] \miss_cmd__payload$128.way ;
+  wire [2:0] \miss_cmd__payload$131.status ;
+  wire [1:0] \miss_cmd__payload$131.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2987,26 +2984,26 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$130 ;
+  wire \miss_cmd__ready$133 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$132 ;
+  wire \miss_cmd__valid$135 ;
   output [111:0] miss_event__payload;
   wire [111:0] miss_event__payload;
-  wire [111:0] \miss_event__payload$122 ;
+  wire [111:0] \miss_event__payload$125 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$122.kind ;
-  wire [7:0] \miss_event__payload$122.pid ;
-  wire [5:0] \miss_event__payload$122.set ;
-  wire [47:0] \miss_event__payload$122.vaddr ;
-  wire \miss_event__payload$122.victim_dirty ;
-  wire [7:0] \miss_event__payload$122.victim_pid ;
-  wire [35:0] \miss_event__payload$122.victim_tag ;
-  wire \miss_event__payload$122.victim_valid ;
-  wire [1:0] \miss_event__payload$122.way ;
-  wire \miss_event__payload$122.write ;
+  wire \miss_event__payload$125.kind ;
+  wire [7:0] \miss_event__payload$125.pid ;
+  wire [5:0] \miss_event__payload$125.set ;
+  wire [47:0] \miss_event__payload$125.vaddr ;
+  wire \miss_event__payload$125.victim_dirty ;
+  wire [7:0] \miss_event__payload$125.victim_pid ;
+  wire [35:0] \miss_event__payload$125.victim_tag ;
+  wire \miss_event__payload$125.victim_valid ;
+  wire [1:0] \miss_event__payload$125.way ;
+  wire \miss_event__payload$125.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -3022,10 +3019,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$124 ;
+  wire \miss_event__ready$127 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$126 ;
+  wire \miss_event__valid$129 ;
   wire [111:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -3049,8 +3046,8 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] op;
   wire [1:0] op;
   wire [7:0] pid;
-  input [7:0] \pid$182 ;
-  wire [7:0] \pid$182 ;
+  input [7:0] \pid$185 ;
+  wire [7:0] \pid$185 ;
   wire pipe_idle;
   wire pipe_miss;
   output [45:0] query;
@@ -3062,37 +3059,37 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$37 ;
+  reg \rd__en$39 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$29 ;
+  reg [5:0] \rd__set$31 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [63:0] rdata;
-  wire [63:0] \rdata$75 ;
-  wire [63:0] \rdata$76 ;
+  wire [63:0] \rdata$78 ;
+  wire [63:0] \rdata$79 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$22 ;
+  wire [7:0] \repl_wr__data$25 ;
   wire repl_wr__en;
-  wire \repl_wr__en$24 ;
+  wire \repl_wr__en$27 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$26 ;
+  wire [5:0] \repl_wr__set$29 ;
   wire replay;
-  wire \replay$106 ;
+  wire \replay$109 ;
   wire rready;
-  wire \rready$81 ;
-  wire \rready$82 ;
+  wire \rready$84 ;
+  wire \rready$85 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$102 ;
+  wire \run$105 ;
   wire rvalid;
-  wire \rvalid$78 ;
-  wire \rvalid$79 ;
+  wire \rvalid$81 ;
+  wire \rvalid$82 ;
   wire [128:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -3105,60 +3102,62 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$164 ;
+  wire [5:0] \set$167 ;
   wire start;
-  wire \start$161 ;
-  input \start$178 ;
-  wire \start$178 ;
+  wire \start$164 ;
+  input \start$181 ;
+  wire \start$181 ;
   wire [7:0] state;
   wire [35:0] tag;
+  wire tag_load;
+  wire \tag_load$23 ;
   wire tag_rd__en;
-  wire \tag_rd__en$1 ;
+  wire \tag_rd__en$5 ;
   wire [5:0] tag_rd__set;
-  wire [5:0] \tag_rd__set$5 ;
+  wire [5:0] \tag_rd__set$4 ;
   wire [183:0] tag_wr__data;
-  wire [183:0] \tag_wr__data$16 ;
-  wire [45:0] \tag_wr__data$16[0] ;
-  wire \tag_wr__data$16[0].dirty ;
-  wire [7:0] \tag_wr__data$16[0].pid ;
-  wire [35:0] \tag_wr__data$16[0].tag ;
-  wire \tag_wr__data$16[0].valid ;
-  wire [45:0] \tag_wr__data$16[1] ;
-  wire \tag_wr__data$16[1].dirty ;
-  wire [7:0] \tag_wr__data$16[1].pid ;
-  wire [35:0] \tag_wr__data$16[1].tag ;
-  wire \tag_wr__data$16[1].valid ;
-  wire [45:0] \tag_wr__data$16[2] ;
-  wire \tag_wr__data$16[2].dirty ;
-  wire [7:0] \tag_wr__data$16[2].pid ;
-  wire [35:0] \tag_wr__data$16[2].tag ;
-  wire \tag_wr__data$16[2].valid ;
-  wire [45:0] \tag_wr__data$16[3] ;
-  wire \tag_wr__data$16[3].dirty ;
-  wire [7:0] \tag_wr__data$16[3].pid ;
-  wire [35:0] \tag_wr__data$16[3].tag ;
-  wire \tag_wr__data$16[3].valid ;
-  wire [183:0] \tag_wr__data$18 ;
-  wire [45:0] \tag_wr__data$18[0] ;
-  wire \tag_wr__data$18[0].dirty ;
-  wire [7:0] \tag_wr__data$18[0].pid ;
-  wire [35:0] \tag_wr__data$18[0].tag ;
-  wire \tag_wr__data$18[0].valid ;
-  wire [45:0] \tag_wr__data$18[1] ;
-  wire \tag_wr__data$18[1].dirty ;
-  wire [7:0] \tag_wr__data$18[1].pid ;
-  wire [35:0] \tag_wr__data$18[1].tag ;
-  wire \tag_wr__data$18[1].valid ;
-  wire [45:0] \tag_wr__data$18[2] ;
-  wire \tag_wr__data$18[2].dirty ;
-  wire [7:0] \tag_wr__data$18[2].pid ;
-  wire [35:0] \tag_wr__data$18[2].tag ;
-  wire \tag_wr__data$18[2].valid ;
-  wire [45:0] \tag_wr__data$18[3] ;
-  wire \tag_wr__data$18[3].dirty ;
-  wire [7:0] \tag_wr__data$18[3].pid ;
-  wire [35:0] \tag_wr__data$18[3].tag ;
-  wire \tag_wr__data$18[3].valid ;
+  wire [183:0] \tag_wr__data$15 ;
+  wire [45:0] \tag_wr__data$15[0] ;
+  wire \tag_wr__data$15[0].dirty ;
+  wire [7:0] \tag_wr__data$15[0].pid ;
+  wire [35:0] \tag_wr__data$15[0].tag ;
+  wire \tag_wr__data$15[0].valid ;
+  wire [45:0] \tag_wr__data$15[1] ;
+  wire \tag_wr__data$15[1].dirty ;
+  wire [7:0] \tag_wr__data$15[1].pid ;
+  wire [35:0] \tag_wr__data$15[1].tag ;
+  wire \tag_wr__data$15[1].valid ;
+  wire [45:0] \tag_wr__data$15[2] ;
+  wire \tag_wr__data$15[2].dirty ;
+  wire [7:0] \tag_wr__data$15[2].pid ;
+  wire [35:0] \tag_wr__data$15[2].tag ;
+  wire \tag_wr__data$15[2].valid ;
+  wire [45:0] \tag_wr__data$15[3] ;
+  wire \tag_wr__data$15[3].dirty ;
+  wire [7:0] \tag_wr__data$15[3].pid ;
+  wire [35:0] \tag_wr__data$15[3].tag ;
+  wire \tag_wr__data$15[3].valid ;
+  wire [183:0] \tag_wr__data$17 ;
+  wire [45:0] \tag_wr__data$17[0] ;
+  wire \tag_wr__data$17[0].dirty ;
+  wire [7:0] \tag_wr__data$17[0].pid ;
+  wire [35:0] \tag_wr__data$17[0].tag ;
+  wire \tag_wr__data$17[0].valid ;
+  wire [45:0] \tag_wr__data$17[1] ;
+  wire \tag_wr__data$17[1].dirty ;
+  wire [7:0] \tag_wr__data$17[1].pid ;
+  wire [35:0] \tag_wr__data$17[1].tag ;
+  wire \tag_wr__data$17[1].valid ;
+  wire [45:0] \tag_wr__data$17[2] ;
+  wire \tag_wr__data$17[2].dirty ;
+  wire [7:0] \tag_wr__data$17[2].pid ;
+  wire [35:0] \tag_wr__data$17[2].tag ;
+  wire \tag_wr__data$17[2].valid ;
+  wire [45:0] \tag_wr__data$17[3] ;
+  wire \tag_wr__data$17[3].dirty ;
+  wire [7:0] \tag_wr__data$17[3].pid ;
+  wire [35:0] \tag_wr__data$17[3].tag ;
+  wire \tag_wr__data$17[3].valid ;
   wire [183:0] \tag_wr__data$20 ;
   wire [45:0] \tag_wr__data$20[0] ;
   wire \tag_wr__data$20[0].dirty ;
@@ -3201,88 +3200,25 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \tag_wr__data[3].tag ;
   wire \tag_wr__data[3].valid ;
   wire [3:0] tag_wr__en;
+  wire [3:0] \tag_wr__en$19 ;
   wire [3:0] \tag_wr__en$7 ;
   wire [3:0] \tag_wr__en$8 ;
-  wire [3:0] \tag_wr__en$9 ;
   wire [5:0] tag_wr__set;
-  wire [5:0] \tag_wr__set$15 ;
-  wire [5:0] \tag_wr__set$17 ;
-  wire [5:0] \tag_wr__set$19 ;
+  wire [5:0] \tag_wr__set$14 ;
+  wire [5:0] \tag_wr__set$16 ;
+  wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$96 ;
+  wire \touch__en$99 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$98 ;
+  wire [5:0] \touch__set$101 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$100 ;
+  wire [1:0] \touch__way$103 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$163 ;
+  wire [1:0] \way$166 ;
   wire [183:0] ways;
-  wire [183:0] \ways$67 ;
-  wire [45:0] \ways$67[0] ;
-  wire \ways$67[0].dirty ;
-  wire [7:0] \ways$67[0].pid ;
-  wire [35:0] \ways$67[0].tag ;
-  wire \ways$67[0].valid ;
-  wire [45:0] \ways$67[1] ;
-  wire \ways$67[1].dirty ;
-  wire [7:0] \ways$67[1].pid ;
-  wire [35:0] \ways$67[1].tag ;
-  wire \ways$67[1].valid ;
-  wire [45:0] \ways$67[2] ;
-  wire \ways$67[2].dirty ;
-  wire [7:0] \ways$67[2].pid ;
-  wire [35:0] \ways$67[2].tag ;
-  wire \ways$67[2].valid ;
-  wire [45:0] \ways$67[3] ;
-  wire \ways$67[3].dirty ;
-  wire [7:0] \ways$67[3].pid ;
-  wire [35:0] \ways$67[3].tag ;
-  wire \ways$67[3].valid ;
-  wire [183:0] \ways$68 ;
-  wire [45:0] \ways$68[0] ;
-  wire \ways$68[0].dirty ;
-  wire [7:0] \ways$68[0].pid ;
-  wire [35:0] \ways$68[0].tag ;
-  wire \ways$68[0].valid ;
-  wire [45:0] \ways$68[1] ;
-  wire \ways$68[1].dirty ;
-  wire [7:0] \ways$68[1].pid ;
-  wire [35:0] \ways$68[1].tag ;
-  wire \ways$68[1].valid ;
-  wire [45:0] \ways$68[2] ;
-  wire \ways$68[2].dirty ;
-  wire [7:0] \ways$68[2].pid ;
-  wire [35:0] \ways$68[2].tag ;
-  wire \ways$68[2].valid ;
-  wire [45:0] \ways$68[3] ;
-  wire \ways$68[3].dirty ;
-  wire [7:0] \ways$68[3].pid ;
-  wire [35:0] \ways$68[3].tag ;
-  wire \ways$68[3].valid ;
-  wire [183:0] \ways$69 ;
-  wire [45:0] \ways$69[0] ;
-  wire \ways$69[0].dirty ;
-  wire [7:0] \ways$69[0].pid ;
-  wire [35:0] \ways$69[0].tag ;
-  wire \ways$69[0].valid ;
-  wire [45:0] \ways$69[1] ;
-  wire \ways$69[1].dirty ;
-  wire [7:0] \ways$69[1].pid ;
-  wire [35:0] \ways$69[1].tag ;
-  wire \ways$69[1].valid ;
-  wire [45:0] \ways$69[2] ;
-  wire \ways$69[2].dirty ;
-  wire [7:0] \ways$69[2].pid ;
-  wire [35:0] \ways$69[2].tag ;
-  wire \ways$69[2].valid ;
-  wire [45:0] \ways$69[3] ;
-  wire \ways$69[3].dirty ;
-  wire [7:0] \ways$69[3].pid ;
-  wire [35:0] \ways$69[3].tag ;
-  wire \ways$69[3].valid ;
   wire [183:0] \ways$70 ;
   wire [45:0] \ways$70[0] ;
   wire \ways$70[0].dirty ;
@@ -3325,6 +3261,69 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [7:0] \ways$71[3].pid ;
   wire [35:0] \ways$71[3].tag ;
   wire \ways$71[3].valid ;
+  wire [183:0] \ways$72 ;
+  wire [45:0] \ways$72[0] ;
+  wire \ways$72[0].dirty ;
+  wire [7:0] \ways$72[0].pid ;
+  wire [35:0] \ways$72[0].tag ;
+  wire \ways$72[0].valid ;
+  wire [45:0] \ways$72[1] ;
+  wire \ways$72[1].dirty ;
+  wire [7:0] \ways$72[1].pid ;
+  wire [35:0] \ways$72[1].tag ;
+  wire \ways$72[1].valid ;
+  wire [45:0] \ways$72[2] ;
+  wire \ways$72[2].dirty ;
+  wire [7:0] \ways$72[2].pid ;
+  wire [35:0] \ways$72[2].tag ;
+  wire \ways$72[2].valid ;
+  wire [45:0] \ways$72[3] ;
+  wire \ways$72[3].dirty ;
+  wire [7:0] \ways$72[3].pid ;
+  wire [35:0] \ways$72[3].tag ;
+  wire \ways$72[3].valid ;
+  wire [183:0] \ways$73 ;
+  wire [45:0] \ways$73[0] ;
+  wire \ways$73[0].dirty ;
+  wire [7:0] \ways$73[0].pid ;
+  wire [35:0] \ways$73[0].tag ;
+  wire \ways$73[0].valid ;
+  wire [45:0] \ways$73[1] ;
+  wire \ways$73[1].dirty ;
+  wire [7:0] \ways$73[1].pid ;
+  wire [35:0] \ways$73[1].tag ;
+  wire \ways$73[1].valid ;
+  wire [45:0] \ways$73[2] ;
+  wire \ways$73[2].dirty ;
+  wire [7:0] \ways$73[2].pid ;
+  wire [35:0] \ways$73[2].tag ;
+  wire \ways$73[2].valid ;
+  wire [45:0] \ways$73[3] ;
+  wire \ways$73[3].dirty ;
+  wire [7:0] \ways$73[3].pid ;
+  wire [35:0] \ways$73[3].tag ;
+  wire \ways$73[3].valid ;
+  wire [183:0] \ways$74 ;
+  wire [45:0] \ways$74[0] ;
+  wire \ways$74[0].dirty ;
+  wire [7:0] \ways$74[0].pid ;
+  wire [35:0] \ways$74[0].tag ;
+  wire \ways$74[0].valid ;
+  wire [45:0] \ways$74[1] ;
+  wire \ways$74[1].dirty ;
+  wire [7:0] \ways$74[1].pid ;
+  wire [35:0] \ways$74[1].tag ;
+  wire \ways$74[1].valid ;
+  wire [45:0] \ways$74[2] ;
+  wire \ways$74[2].dirty ;
+  wire [7:0] \ways$74[2].pid ;
+  wire [35:0] \ways$74[2].tag ;
+  wire \ways$74[2].valid ;
+  wire [45:0] \ways$74[3] ;
+  wire \ways$74[3].dirty ;
+  wire [7:0] \ways$74[3].pid ;
+  wire [35:0] \ways$74[3].tag ;
+  wire \ways$74[3].valid ;
   wire [45:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [7:0] \ways[0].pid ;
@@ -3347,19 +3346,19 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \ways[3].valid ;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$134 ;
-  wire [63:0] \wb_data__payload$134.data ;
-  wire \wb_data__payload$134.last ;
+  wire [64:0] \wb_data__payload$137 ;
+  wire [63:0] \wb_data__payload$137.data ;
+  wire \wb_data__payload$137.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$136 ;
+  wire \wb_data__ready$139 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$138 ;
+  wire \wb_data__valid$141 ;
   reg [183:0] wr__data;
-  reg [63:0] \wr__data$55 ;
+  reg [63:0] \wr__data$57 ;
   wire [45:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [7:0] \wr__data[0].pid ;
@@ -3381,53 +3380,52 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$57 ;
+  reg [7:0] \wr__en$59 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$47 ;
+  reg [5:0] \wr__set$49 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
-  assign \$3  = | tag_wr__en;
-  assign \$4  = | \tag_wr__en$7 ;
-  assign \$5  = | \tag_wr__en$8 ;
-  assign \$6  = | \tag_wr__en$9 ;
-  assign \$9  = | data_wr__en;
-  assign \$10  = | \data_wr__en$46 ;
-  assign \$30  = victim * 6'h2e;
-  assign \$12  = ways >> \$30 ;
-  assign \$33  = victim * 6'h2e;
-  assign \$13  = ways >> \$33 ;
-  assign \$36  = victim * 6'h2e;
-  assign \$14  = ways >> \$36 ;
-  assign \$39  = victim * 6'h2e;
-  assign \$15  = ways >> \$39 ;
-  assign \$16  = query_way < 3'h4;
-  assign \$43  = query_way * 6'h2e;
-  assign \$17  = ways >> \$43 ;
-  assign query = \$16  ? \$17  : 46'h000000000000;
+  assign \$2  = | tag_wr__en;
+  assign \$3  = | \tag_wr__en$7 ;
+  assign \$4  = | \tag_wr__en$8 ;
+  assign load = tag_load | \tag_load$23 ;
+  assign \$6  = | data_wr__en;
+  assign \$23  = victim * 6'h2e;
+  assign \$8  = ways >> \$23 ;
+  assign \$26  = victim * 6'h2e;
+  assign \$9  = ways >> \$26 ;
+  assign \$29  = victim * 6'h2e;
+  assign \$10  = ways >> \$29 ;
+  assign \$32  = victim * 6'h2e;
+  assign \$11  = ways >> \$32 ;
+  assign \$12  = query_way < 3'h4;
+  assign \$36  = query_way * 6'h2e;
+  assign \$13  = ways >> \$36 ;
+  assign query = \$12  ? \$13  : 46'h000000000000;
   \processor_component.excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$29 ),
+    .rd__set(\rd__set$31 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$37 ),
+    .rp__en(\rd__en$39 ),
     .rst(rst),
-    .wp__data(\wr__data$55 ),
-    .wp__en(\wr__en$57 ),
-    .wr__set(\wr__set$47 ),
+    .wp__data(\wr__data$57 ),
+    .wp__en(\wr__en$59 ),
+    .wr__set(\wr__set$49 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \processor_component.excache.ctrl.fill$207  \fill$207  (
+  \processor_component.excache.ctrl.fill$210  \fill$210  (
     .clk(clk),
-    .data_wr__data(\data_wr__data$62 ),
-    .data_wr__en(\data_wr__en$46 ),
-    .data_wr__line(\data_wr__line$61 ),
-    .data_wr__set(\data_wr__set$58 ),
-    .data_wr__way(\data_wr__way$59 ),
-    .data_wr__word(\data_wr__word$60 ),
+    .data_wr__data(data_wr__data),
+    .data_wr__en(data_wr__en),
+    .data_wr__line(data_wr__line),
+    .data_wr__set(data_wr__set),
+    .data_wr__way(data_wr__way),
+    .data_wr__word(data_wr__word),
     .done(fill_done),
     .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
@@ -3439,11 +3437,11 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .pid(s1[8:1]),
     .rst(rst),
     .set(set),
-    .start(\start$161 ),
+    .start(\start$164 ),
     .tag(s1[56:21]),
-    .tag_wr__data(\tag_wr__data$18 ),
-    .tag_wr__en(\tag_wr__en$8 ),
-    .tag_wr__set(\tag_wr__set$17 ),
+    .tag_wr__data(\tag_wr__data$15 ),
+    .tag_wr__en(\tag_wr__en$7 ),
+    .tag_wr__set(\tag_wr__set$14 ),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways)
   );
@@ -3457,14 +3455,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$182 ),
+    .\pid$7 (\pid$185 ),
     .rst(rst),
-    .start(\start$178 ),
-    .tag_rd__en(\tag_rd__en$1 ),
-    .tag_rd__set(\tag_rd__set$5 ),
-    .tag_wr__data(\tag_wr__data$20 ),
-    .tag_wr__en(\tag_wr__en$9 ),
-    .tag_wr__set(\tag_wr__set$19 ),
+    .start(\start$181 ),
+    .tag_load(\tag_load$23 ),
+    .tag_rd__en(tag_rd__en),
+    .tag_rd__set(tag_rd__set),
+    .tag_wr__data(\tag_wr__data$17 ),
+    .tag_wr__en(\tag_wr__en$8 ),
+    .tag_wr__set(\tag_wr__set$16 ),
     .ways(ways)
   );
   \processor_component.excache.ctrl.pipe  pipe (
@@ -3477,36 +3476,37 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(data_rd__en),
-    .data_rd__set(data_rd__set),
-    .data_rd__way(data_rd__way),
-    .data_rd__word(data_rd__word),
-    .data_wr__data(data_wr__data),
-    .data_wr__en(data_wr__en),
-    .data_wr__set(data_wr__set),
-    .data_wr__way(data_wr__way),
-    .data_wr__word(data_wr__word),
-    .\hit$42 (count__hits),
+    .data_rd__en(\data_rd__en$44 ),
+    .data_rd__set(\data_rd__set$40 ),
+    .data_rd__way(\data_rd__way$41 ),
+    .data_rd__word(\data_rd__word$42 ),
+    .data_wr__data(\data_wr__data$64 ),
+    .data_wr__en(\data_wr__en$65 ),
+    .data_wr__set(\data_wr__set$60 ),
+    .data_wr__way(\data_wr__way$61 ),
+    .data_wr__word(\data_wr__word$62 ),
+    .\hit$47 (count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
-    .rready(\rready$81 ),
+    .rready(\rready$84 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .tag_rd__en(tag_rd__en),
-    .tag_rd__set(tag_rd__set),
-    .tag_wr__data(tag_wr__data),
-    .tag_wr__en(tag_wr__en),
-    .tag_wr__set(tag_wr__set),
+    .tag_load(tag_load),
+    .tag_rd__en(\tag_rd__en$5 ),
+    .tag_rd__set(\tag_rd__set$4 ),
+    .tag_wr__data(\tag_wr__data$20 ),
+    .tag_wr__en(\tag_wr__en$19 ),
+    .tag_wr__set(\tag_wr__set$18 ),
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
     .ways(ways)
   );
-  \processor_component.excache.ctrl.repl$205  \repl$205  (
+  \processor_component.excache.ctrl.repl$208  \repl$208  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -3525,7 +3525,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$161 ),
+    .fill(\start$164 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3553,34 +3553,35 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   );
   \processor_component.excache.ctrl.tags  tags (
     .clk(clk),
-    .repl(state),
-    .repl_wp__addr(repl_wr__set),
-    .repl_wp__data(repl_wr__data),
-    .repl_wp__en(repl_wr__en),
+    .load(load),
+    .rd__en(rd__en),
+    .rd__set(rd__set),
+    .repl_loaded(state),
+    .repl_wr__data(repl_wr__data),
+    .repl_wr__en(repl_wr__en),
+    .repl_wr__set(repl_wr__set),
     .rst(rst),
-    .tag_rp__addr(rd__set),
-    .tag_rp__en(rd__en),
-    .tag_wp__addr(wr__set),
-    .tag_wp__data(wr__data),
-    .tag_wp__en(wr__en),
-    .ways(ways)
+    .ways(ways),
+    .wr__data(wr__data),
+    .wr__en(wr__en),
+    .wr__set(wr__set)
   );
   \processor_component.excache.ctrl.writeback  writeback (
     .clean(clean),
     .cleaned(count__writebacks),
     .clk(clk),
-    .data_rd__en(\data_rd__en$28 ),
-    .data_rd__set(\data_rd__set$38 ),
-    .data_rd__way(\data_rd__way$39 ),
-    .data_rd__word(\data_rd__word$40 ),
+    .data_rd__en(data_rd__en),
+    .data_rd__set(data_rd__set),
+    .data_rd__way(data_rd__way),
+    .data_rd__word(data_rd__word),
     .done(read_done),
     .rdata(rdata),
     .rst(rst),
     .set(set),
     .start(start),
-    .tag_wr__data(\tag_wr__data$16 ),
-    .tag_wr__en(\tag_wr__en$7 ),
-    .tag_wr__set(\tag_wr__set$15 ),
+    .tag_wr__data(tag_wr__data),
+    .tag_wr__en(tag_wr__en),
+    .tag_wr__set(tag_wr__set),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways),
     .wb_data__payload(wb_data__payload),
@@ -3589,241 +3590,241 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__set = 6'h00;
+    (* full_case = 32'd1 *)
     if (\$1 ) begin
       rd__set = tag_rd__set;
-    end else if (\$2 ) begin
-      rd__set = \tag_rd__set$5 ;
+    end else begin
+      rd__set = \tag_rd__set$4 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__en = 1'h0;
+    (* full_case = 32'd1 *)
     if (\$1 ) begin
       rd__en = tag_rd__en;
-    end else if (\$2 ) begin
-      rd__en = \tag_rd__en$1 ;
+    end else begin
+      rd__en = \tag_rd__en$5 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__set = 6'h00;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__set = tag_wr__set;
+    end else if (\$3 ) begin
+      wr__set = \tag_wr__set$14 ;
     end else if (\$4 ) begin
-      wr__set = \tag_wr__set$15 ;
-    end else if (\$5 ) begin
-      wr__set = \tag_wr__set$17 ;
-    end else if (\$6 ) begin
-      wr__set = \tag_wr__set$19 ;
+      wr__set = \tag_wr__set$16 ;
+    end else begin
+      wr__set = \tag_wr__set$18 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__en = 4'h0;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__en = tag_wr__en;
-    end else if (\$4 ) begin
+    end else if (\$3 ) begin
       wr__en = \tag_wr__en$7 ;
-    end else if (\$5 ) begin
+    end else if (\$4 ) begin
       wr__en = \tag_wr__en$8 ;
-    end else if (\$6 ) begin
-      wr__en = \tag_wr__en$9 ;
+    end else begin
+      wr__en = \tag_wr__en$19 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__data = 184'h0000000000000000000000000000000000000000000000;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__data = tag_wr__data;
+    end else if (\$3 ) begin
+      wr__data = \tag_wr__data$15 ;
     end else if (\$4 ) begin
-      wr__data = \tag_wr__data$16 ;
-    end else if (\$5 ) begin
-      wr__data = \tag_wr__data$18 ;
-    end else if (\$6 ) begin
+      wr__data = \tag_wr__data$17 ;
+    end else begin
       wr__data = \tag_wr__data$20 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \rd__set$29  = 6'h00;
-    if (\$7 ) begin
-      \rd__set$29  = data_rd__set;
-    end else if (\$8 ) begin
-      \rd__set$29  = \data_rd__set$38 ;
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
+      \rd__set$31  = data_rd__set;
+    end else begin
+      \rd__set$31  = \data_rd__set$40 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__way = 2'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__way = data_rd__way;
-    end else if (\$8 ) begin
-      rd__way = \data_rd__way$39 ;
+    end else begin
+      rd__way = \data_rd__way$41 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__word = 3'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__word = data_rd__word;
-    end else if (\$8 ) begin
-      rd__word = \data_rd__word$40 ;
+    end else begin
+      rd__word = \data_rd__word$42 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__line = 1'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__line = 1'h0;
-    end else if (\$8 ) begin
+    end else begin
       rd__line = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \rd__en$37  = 1'h0;
-    if (\$7 ) begin
-      \rd__en$37  = data_rd__en;
-    end else if (\$8 ) begin
-      \rd__en$37  = \data_rd__en$28 ;
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
+      \rd__en$39  = data_rd__en;
+    end else begin
+      \rd__en$39  = \data_rd__en$44 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__set$47  = 6'h00;
-    if (\$9 ) begin
-      \wr__set$47  = data_wr__set;
-    end else if (\$10 ) begin
-      \wr__set$47  = \data_wr__set$58 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__set$49  = data_wr__set;
+    end else begin
+      \wr__set$49  = \data_wr__set$60 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__way = 2'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
       wr__way = data_wr__way;
-    end else if (\$10 ) begin
-      wr__way = \data_wr__way$59 ;
+    end else begin
+      wr__way = \data_wr__way$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__word = 3'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
       wr__word = data_wr__word;
-    end else if (\$10 ) begin
-      wr__word = \data_wr__word$60 ;
+    end else begin
+      wr__word = \data_wr__word$62 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__line = 1'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      wr__line = data_wr__line;
+    end else begin
       wr__line = 1'h0;
-    end else if (\$10 ) begin
-      wr__line = \data_wr__line$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__data$55  = 64'h0000000000000000;
-    if (\$9 ) begin
-      \wr__data$55  = data_wr__data;
-    end else if (\$10 ) begin
-      \wr__data$55  = \data_wr__data$62 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__data$57  = data_wr__data;
+    end else begin
+      \wr__data$57  = \data_wr__data$64 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__en$57  = 8'h00;
-    if (\$9 ) begin
-      \wr__en$57  = data_wr__en;
-    end else if (\$10 ) begin
-      \wr__en$57  = \data_wr__en$46 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__en$59  = data_wr__en;
+    end else begin
+      \wr__en$59  = \data_wr__en$65 ;
     end
   end
-  assign \repl_wr__data$22  = repl_wr__data;
-  assign \repl_wr__en$24  = repl_wr__en;
-  assign \repl_wr__set$26  = repl_wr__set;
+  assign \repl_wr__data$25  = repl_wr__data;
+  assign \repl_wr__en$27  = repl_wr__en;
+  assign \repl_wr__set$29  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$41  = 1'h0;
+  assign \data_rd__line$43  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$44  = 1'h1;
-  assign data_wr__line = 1'h0;
+  assign \data_rd__ready$47  = 1'h1;
+  assign \data_wr__line$63  = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$65  = 1'h1;
-  assign \ways$67  = ways;
-  assign \ways$68  = ways;
-  assign \ways$69  = ways;
+  assign \data_wr__ready$68  = 1'h1;
   assign \ways$70  = ways;
   assign \ways$71  = ways;
+  assign \ways$72  = ways;
+  assign \ways$73  = ways;
+  assign \ways$74  = ways;
   assign repl = state;
-  assign \rdata$75  = rdata;
-  assign \rdata$76  = rdata;
+  assign \rdata$78  = rdata;
+  assign \rdata$79  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$78  = 1'h1;
-  assign \rvalid$79  = 1'h1;
-  assign \rready$82  = 1'h0;
-  assign \cpu_req__payload$84  = cpu_req__payload;
-  assign \cpu_req__ready$86  = cpu_req__ready;
-  assign \cpu_req__valid$88  = cpu_req__valid;
-  assign \cpu_resp__payload$90  = cpu_resp__payload;
-  assign \cpu_resp__ready$92  = cpu_resp__ready;
-  assign \cpu_resp__valid$94  = cpu_resp__valid;
-  assign \touch__en$96  = touch__en;
-  assign \touch__set$98  = touch__set;
-  assign \touch__way$100  = touch__way;
-  assign \run$102  = run;
+  assign \rvalid$81  = 1'h1;
+  assign \rvalid$82  = 1'h1;
+  assign \rready$85  = 1'h0;
+  assign \cpu_req__payload$87  = cpu_req__payload;
+  assign \cpu_req__ready$89  = cpu_req__ready;
+  assign \cpu_req__valid$91  = cpu_req__valid;
+  assign \cpu_resp__payload$93  = cpu_resp__payload;
+  assign \cpu_resp__ready$95  = cpu_resp__ready;
+  assign \cpu_resp__valid$97  = cpu_resp__valid;
+  assign \touch__en$99  = touch__en;
+  assign \touch__set$101  = touch__set;
+  assign \touch__way$103  = touch__way;
+  assign \run$105  = run;
   assign busy = hold;
-  assign \replay$106  = replay;
-  assign \abort$108  = abort;
-  assign \abort_status$110  = abort_status;
+  assign \replay$109  = replay;
+  assign \abort$111  = abort;
+  assign \abort_status$113  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[20:15];
   assign miss_taken = advance;
-  assign \miss_event__payload$122  = miss_event__payload;
-  assign \miss_event__ready$124  = miss_event__ready;
-  assign \miss_event__valid$126  = miss_event__valid;
-  assign \miss_cmd__payload$128  = miss_cmd__payload;
-  assign \miss_cmd__ready$130  = miss_cmd__ready;
-  assign \miss_cmd__valid$132  = miss_cmd__valid;
-  assign \wb_data__payload$134  = wb_data__payload;
-  assign \wb_data__ready$136  = wb_data__ready;
-  assign \wb_data__valid$138  = wb_data__valid;
-  assign \fill_data__payload$140  = fill_data__payload;
-  assign \fill_data__ready$142  = fill_data__ready;
-  assign \fill_data__valid$144  = fill_data__valid;
-  assign \installed__en$146  = installed__en;
-  assign \installed__set$148  = installed__set;
-  assign \installed__way$150  = installed__way;
+  assign \miss_event__payload$125  = miss_event__payload;
+  assign \miss_event__ready$127  = miss_event__ready;
+  assign \miss_event__valid$129  = miss_event__valid;
+  assign \miss_cmd__payload$131  = miss_cmd__payload;
+  assign \miss_cmd__ready$133  = miss_cmd__ready;
+  assign \miss_cmd__valid$135  = miss_cmd__valid;
+  assign \wb_data__payload$137  = wb_data__payload;
+  assign \wb_data__ready$139  = wb_data__ready;
+  assign \wb_data__valid$141  = wb_data__valid;
+  assign \fill_data__payload$143  = fill_data__payload;
+  assign \fill_data__ready$145  = fill_data__ready;
+  assign \fill_data__valid$147  = fill_data__valid;
+  assign \installed__en$149  = installed__en;
+  assign \installed__set$151  = installed__set;
+  assign \installed__way$153  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$161 ;
-  assign \way$163  = miss_cmd__payload[3:2];
-  assign \set$164  = set;
+  assign fill = \start$164 ;
+  assign \way$166  = miss_cmd__payload[3:2];
+  assign \set$167  = set;
   assign tag = s1[56:21];
   assign s1_tag = s1[56:21];
   assign pid = s1[8:1];
-  assign \done$169  = fill_done;
-  assign \flush__payload$173  = flush__payload;
-  assign \flush__ready$175  = flush__ready;
-  assign \flush__valid$177  = flush__valid;
-  assign maint_start = \start$178 ;
+  assign \done$172  = fill_done;
+  assign \flush__payload$176  = flush__payload;
+  assign \flush__ready$178  = flush__ready;
+  assign \flush__valid$180  = flush__valid;
+  assign maint_start = \start$181 ;
   assign maint_op = op;
-  assign maint_pid = \pid$182 ;
+  assign maint_pid = \pid$185 ;
   assign maint_busy = hold;
-  assign \done$186  = maint_done;
-  assign \maint_busy$187  = hold;
+  assign \done$189  = maint_done;
+  assign \maint_busy$190  = hold;
   assign walk_go = go;
-  assign \flush_closed$191  = flush_closed;
+  assign \flush_closed$194  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3869,46 +3870,46 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
   assign \tag_wr__data[3].valid  = tag_wr__data[182];
   assign \tag_wr__data[3].dirty  = tag_wr__data[183];
-  assign \tag_wr__data$16[0]  = \tag_wr__data$16 [45:0];
-  assign \tag_wr__data$16[0].tag  = \tag_wr__data$16 [35:0];
-  assign \tag_wr__data$16[0].pid  = \tag_wr__data$16 [43:36];
-  assign \tag_wr__data$16[0].valid  = \tag_wr__data$16 [44];
-  assign \tag_wr__data$16[0].dirty  = \tag_wr__data$16 [45];
-  assign \tag_wr__data$16[1]  = \tag_wr__data$16 [91:46];
-  assign \tag_wr__data$16[1].tag  = \tag_wr__data$16 [81:46];
-  assign \tag_wr__data$16[1].pid  = \tag_wr__data$16 [89:82];
-  assign \tag_wr__data$16[1].valid  = \tag_wr__data$16 [90];
-  assign \tag_wr__data$16[1].dirty  = \tag_wr__data$16 [91];
-  assign \tag_wr__data$16[2]  = \tag_wr__data$16 [137:92];
-  assign \tag_wr__data$16[2].tag  = \tag_wr__data$16 [127:92];
-  assign \tag_wr__data$16[2].pid  = \tag_wr__data$16 [135:128];
-  assign \tag_wr__data$16[2].valid  = \tag_wr__data$16 [136];
-  assign \tag_wr__data$16[2].dirty  = \tag_wr__data$16 [137];
-  assign \tag_wr__data$16[3]  = \tag_wr__data$16 [183:138];
-  assign \tag_wr__data$16[3].tag  = \tag_wr__data$16 [173:138];
-  assign \tag_wr__data$16[3].pid  = \tag_wr__data$16 [181:174];
-  assign \tag_wr__data$16[3].valid  = \tag_wr__data$16 [182];
-  assign \tag_wr__data$16[3].dirty  = \tag_wr__data$16 [183];
-  assign \tag_wr__data$18[0]  = \tag_wr__data$18 [45:0];
-  assign \tag_wr__data$18[0].tag  = \tag_wr__data$18 [35:0];
-  assign \tag_wr__data$18[0].pid  = \tag_wr__data$18 [43:36];
-  assign \tag_wr__data$18[0].valid  = \tag_wr__data$18 [44];
-  assign \tag_wr__data$18[0].dirty  = \tag_wr__data$18 [45];
-  assign \tag_wr__data$18[1]  = \tag_wr__data$18 [91:46];
-  assign \tag_wr__data$18[1].tag  = \tag_wr__data$18 [81:46];
-  assign \tag_wr__data$18[1].pid  = \tag_wr__data$18 [89:82];
-  assign \tag_wr__data$18[1].valid  = \tag_wr__data$18 [90];
-  assign \tag_wr__data$18[1].dirty  = \tag_wr__data$18 [91];
-  assign \tag_wr__data$18[2]  = \tag_wr__data$18 [137:92];
-  assign \tag_wr__data$18[2].tag  = \tag_wr__data$18 [127:92];
-  assign \tag_wr__data$18[2].pid  = \tag_wr__data$18 [135:128];
-  assign \tag_wr__data$18[2].valid  = \tag_wr__data$18 [136];
-  assign \tag_wr__data$18[2].dirty  = \tag_wr__data$18 [137];
-  assign \tag_wr__data$18[3]  = \tag_wr__data$18 [183:138];
-  assign \tag_wr__data$18[3].tag  = \tag_wr__data$18 [173:138];
-  assign \tag_wr__data$18[3].pid  = \tag_wr__data$18 [181:174];
-  assign \tag_wr__data$18[3].valid  = \tag_wr__data$18 [182];
-  assign \tag_wr__data$18[3].dirty  = \tag_wr__data$18 [183];
+  assign \tag_wr__data$15[0]  = \tag_wr__data$15 [45:0];
+  assign \tag_wr__data$15[0].tag  = \tag_wr__data$15 [35:0];
+  assign \tag_wr__data$15[0].pid  = \tag_wr__data$15 [43:36];
+  assign \tag_wr__data$15[0].valid  = \tag_wr__data$15 [44];
+  assign \tag_wr__data$15[0].dirty  = \tag_wr__data$15 [45];
+  assign \tag_wr__data$15[1]  = \tag_wr__data$15 [91:46];
+  assign \tag_wr__data$15[1].tag  = \tag_wr__data$15 [81:46];
+  assign \tag_wr__data$15[1].pid  = \tag_wr__data$15 [89:82];
+  assign \tag_wr__data$15[1].valid  = \tag_wr__data$15 [90];
+  assign \tag_wr__data$15[1].dirty  = \tag_wr__data$15 [91];
+  assign \tag_wr__data$15[2]  = \tag_wr__data$15 [137:92];
+  assign \tag_wr__data$15[2].tag  = \tag_wr__data$15 [127:92];
+  assign \tag_wr__data$15[2].pid  = \tag_wr__data$15 [135:128];
+  assign \tag_wr__data$15[2].valid  = \tag_wr__data$15 [136];
+  assign \tag_wr__data$15[2].dirty  = \tag_wr__data$15 [137];
+  assign \tag_wr__data$15[3]  = \tag_wr__data$15 [183:138];
+  assign \tag_wr__data$15[3].tag  = \tag_wr__data$15 [173:138];
+  assign \tag_wr__data$15[3].pid  = \tag_wr__data$15 [181:174];
+  assign \tag_wr__data$15[3].valid  = \tag_wr__data$15 [182];
+  assign \tag_wr__data$15[3].dirty  = \tag_wr__data$15 [183];
+  assign \tag_wr__data$17[0]  = \tag_wr__data$17 [45:0];
+  assign \tag_wr__data$17[0].tag  = \tag_wr__data$17 [35:0];
+  assign \tag_wr__data$17[0].pid  = \tag_wr__data$17 [43:36];
+  assign \tag_wr__data$17[0].valid  = \tag_wr__data$17 [44];
+  assign \tag_wr__data$17[0].dirty  = \tag_wr__data$17 [45];
+  assign \tag_wr__data$17[1]  = \tag_wr__data$17 [91:46];
+  assign \tag_wr__data$17[1].tag  = \tag_wr__data$17 [81:46];
+  assign \tag_wr__data$17[1].pid  = \tag_wr__data$17 [89:82];
+  assign \tag_wr__data$17[1].valid  = \tag_wr__data$17 [90];
+  assign \tag_wr__data$17[1].dirty  = \tag_wr__data$17 [91];
+  assign \tag_wr__data$17[2]  = \tag_wr__data$17 [137:92];
+  assign \tag_wr__data$17[2].tag  = \tag_wr__data$17 [127:92];
+  assign \tag_wr__data$17[2].pid  = \tag_wr__data$17 [135:128];
+  assign \tag_wr__data$17[2].valid  = \tag_wr__data$17 [136];
+  assign \tag_wr__data$17[2].dirty  = \tag_wr__data$17 [137];
+  assign \tag_wr__data$17[3]  = \tag_wr__data$17 [183:138];
+  assign \tag_wr__data$17[3].tag  = \tag_wr__data$17 [173:138];
+  assign \tag_wr__data$17[3].pid  = \tag_wr__data$17 [181:174];
+  assign \tag_wr__data$17[3].valid  = \tag_wr__data$17 [182];
+  assign \tag_wr__data$17[3].dirty  = \tag_wr__data$17 [183];
   assign \tag_wr__data$20[0]  = \tag_wr__data$20 [45:0];
   assign \tag_wr__data$20[0].tag  = \tag_wr__data$20 [35:0];
   assign \tag_wr__data$20[0].pid  = \tag_wr__data$20 [43:36];
@@ -3949,66 +3950,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \ways$67[0]  = ways[45:0];
-  assign \ways$67[0].tag  = ways[35:0];
-  assign \ways$67[0].pid  = ways[43:36];
-  assign \ways$67[0].valid  = ways[44];
-  assign \ways$67[0].dirty  = ways[45];
-  assign \ways$67[1]  = ways[91:46];
-  assign \ways$67[1].tag  = ways[81:46];
-  assign \ways$67[1].pid  = ways[89:82];
-  assign \ways$67[1].valid  = ways[90];
-  assign \ways$67[1].dirty  = ways[91];
-  assign \ways$67[2]  = ways[137:92];
-  assign \ways$67[2].tag  = ways[127:92];
-  assign \ways$67[2].pid  = ways[135:128];
-  assign \ways$67[2].valid  = ways[136];
-  assign \ways$67[2].dirty  = ways[137];
-  assign \ways$67[3]  = ways[183:138];
-  assign \ways$67[3].tag  = ways[173:138];
-  assign \ways$67[3].pid  = ways[181:174];
-  assign \ways$67[3].valid  = ways[182];
-  assign \ways$67[3].dirty  = ways[183];
-  assign \ways$68[0]  = ways[45:0];
-  assign \ways$68[0].tag  = ways[35:0];
-  assign \ways$68[0].pid  = ways[43:36];
-  assign \ways$68[0].valid  = ways[44];
-  assign \ways$68[0].dirty  = ways[45];
-  assign \ways$68[1]  = ways[91:46];
-  assign \ways$68[1].tag  = ways[81:46];
-  assign \ways$68[1].pid  = ways[89:82];
-  assign \ways$68[1].valid  = ways[90];
-  assign \ways$68[1].dirty  = ways[91];
-  assign \ways$68[2]  = ways[137:92];
-  assign \ways$68[2].tag  = ways[127:92];
-  assign \ways$68[2].pid  = ways[135:128];
-  assign \ways$68[2].valid  = ways[136];
-  assign \ways$68[2].dirty  = ways[137];
-  assign \ways$68[3]  = ways[183:138];
-  assign \ways$68[3].tag  = ways[173:138];
-  assign \ways$68[3].pid  = ways[181:174];
-  assign \ways$68[3].valid  = ways[182];
-  assign \ways$68[3].dirty  = ways[183];
-  assign \ways$69[0]  = ways[45:0];
-  assign \ways$69[0].tag  = ways[35:0];
-  assign \ways$69[0].pid  = ways[43:36];
-  assign \ways$69[0].valid  = ways[44];
-  assign \ways$69[0].dirty  = ways[45];
-  assign \ways$69[1]  = ways[91:46];
-  assign \ways$69[1].tag  = ways[81:46];
-  assign \ways$69[1].pid  = ways[89:82];
-  assign \ways$69[1].valid  = ways[90];
-  assign \ways$69[1].dirty  = ways[91];
-  assign \ways$69[2]  = ways[137:92];
-  assign \ways$69[2].tag  = ways[127:92];
-  assign \ways$69[2].pid  = ways[135:128];
-  assign \ways$69[2].valid  = ways[136];
-  assign \ways$69[2].dirty  = ways[137];
-  assign \ways$69[3]  = ways[183:138];
-  assign \ways$69[3].tag  = ways[173:138];
-  assign \ways$69[3].pid  = ways[181:174];
-  assign \ways$69[3].valid  = ways[182];
-  assign \ways$69[3].dirty  = ways[183];
   assign \ways$70[0]  = ways[45:0];
   assign \ways$70[0].tag  = ways[35:0];
   assign \ways$70[0].pid  = ways[43:36];
@@ -4049,20 +3990,80 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways$71[3].pid  = ways[181:174];
   assign \ways$71[3].valid  = ways[182];
   assign \ways$71[3].dirty  = ways[183];
+  assign \ways$72[0]  = ways[45:0];
+  assign \ways$72[0].tag  = ways[35:0];
+  assign \ways$72[0].pid  = ways[43:36];
+  assign \ways$72[0].valid  = ways[44];
+  assign \ways$72[0].dirty  = ways[45];
+  assign \ways$72[1]  = ways[91:46];
+  assign \ways$72[1].tag  = ways[81:46];
+  assign \ways$72[1].pid  = ways[89:82];
+  assign \ways$72[1].valid  = ways[90];
+  assign \ways$72[1].dirty  = ways[91];
+  assign \ways$72[2]  = ways[137:92];
+  assign \ways$72[2].tag  = ways[127:92];
+  assign \ways$72[2].pid  = ways[135:128];
+  assign \ways$72[2].valid  = ways[136];
+  assign \ways$72[2].dirty  = ways[137];
+  assign \ways$72[3]  = ways[183:138];
+  assign \ways$72[3].tag  = ways[173:138];
+  assign \ways$72[3].pid  = ways[181:174];
+  assign \ways$72[3].valid  = ways[182];
+  assign \ways$72[3].dirty  = ways[183];
+  assign \ways$73[0]  = ways[45:0];
+  assign \ways$73[0].tag  = ways[35:0];
+  assign \ways$73[0].pid  = ways[43:36];
+  assign \ways$73[0].valid  = ways[44];
+  assign \ways$73[0].dirty  = ways[45];
+  assign \ways$73[1]  = ways[91:46];
+  assign \ways$73[1].tag  = ways[81:46];
+  assign \ways$73[1].pid  = ways[89:82];
+  assign \ways$73[1].valid  = ways[90];
+  assign \ways$73[1].dirty  = ways[91];
+  assign \ways$73[2]  = ways[137:92];
+  assign \ways$73[2].tag  = ways[127:92];
+  assign \ways$73[2].pid  = ways[135:128];
+  assign \ways$73[2].valid  = ways[136];
+  assign \ways$73[2].dirty  = ways[137];
+  assign \ways$73[3]  = ways[183:138];
+  assign \ways$73[3].tag  = ways[173:138];
+  assign \ways$73[3].pid  = ways[181:174];
+  assign \ways$73[3].valid  = ways[182];
+  assign \ways$73[3].dirty  = ways[183];
+  assign \ways$74[0]  = ways[45:0];
+  assign \ways$74[0].tag  = ways[35:0];
+  assign \ways$74[0].pid  = ways[43:36];
+  assign \ways$74[0].valid  = ways[44];
+  assign \ways$74[0].dirty  = ways[45];
+  assign \ways$74[1]  = ways[91:46];
+  assign \ways$74[1].tag  = ways[81:46];
+  assign \ways$74[1].pid  = ways[89:82];
+  assign \ways$74[1].valid  = ways[90];
+  assign \ways$74[1].dirty  = ways[91];
+  assign \ways$74[2]  = ways[137:92];
+  assign \ways$74[2].tag  = ways[127:92];
+  assign \ways$74[2].pid  = ways[135:128];
+  assign \ways$74[2].valid  = ways[136];
+  assign \ways$74[2].dirty  = ways[137];
+  assign \ways$74[3]  = ways[183:138];
+  assign \ways$74[3].tag  = ways[173:138];
+  assign \ways$74[3].pid  = ways[181:174];
+  assign \ways$74[3].valid  = ways[182];
+  assign \ways$74[3].dirty  = ways[183];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
   assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
   assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
-  assign \cpu_req__payload$84.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$84.pid  = cpu_req__payload[8:1];
-  assign \cpu_req__payload$84.vaddr  = cpu_req__payload[56:9];
-  assign \cpu_req__payload$84.strb  = cpu_req__payload[64:57];
-  assign \cpu_req__payload$84.wdata  = cpu_req__payload[128:65];
+  assign \cpu_req__payload$87.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$87.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload$87.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload$87.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload$87.wdata  = cpu_req__payload[128:65];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$90.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$90.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$93.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$93.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[9:2];
@@ -4088,30 +4089,30 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
   assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
   assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
-  assign \miss_event__payload$122.kind  = miss_event__payload[0];
-  assign \miss_event__payload$122.write  = miss_event__payload[1];
-  assign \miss_event__payload$122.pid  = miss_event__payload[9:2];
-  assign \miss_event__payload$122.vaddr  = miss_event__payload[57:10];
-  assign \miss_event__payload$122.set  = miss_event__payload[63:58];
-  assign \miss_event__payload$122.way  = miss_event__payload[65:64];
-  assign \miss_event__payload$122.victim_valid  = miss_event__payload[66];
-  assign \miss_event__payload$122.victim_dirty  = miss_event__payload[67];
-  assign \miss_event__payload$122.victim_pid  = miss_event__payload[75:68];
-  assign \miss_event__payload$122.victim_tag  = miss_event__payload[111:76];
+  assign \miss_event__payload$125.kind  = miss_event__payload[0];
+  assign \miss_event__payload$125.write  = miss_event__payload[1];
+  assign \miss_event__payload$125.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload$125.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload$125.set  = miss_event__payload[63:58];
+  assign \miss_event__payload$125.way  = miss_event__payload[65:64];
+  assign \miss_event__payload$125.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload$125.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload$125.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload$125.victim_tag  = miss_event__payload[111:76];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$128.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$128.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$128.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$131.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$131.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$131.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$134.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$134.last  = wb_data__payload[64];
+  assign \wb_data__payload$137.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$137.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$140.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$140.last  = fill_data__payload[64];
+  assign \fill_data__payload$143.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$143.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[43:36];
   assign \query.valid  = query[44];
@@ -4126,32 +4127,30 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \flush__payload.victim_dirty  = flush__payload[67];
   assign \flush__payload.victim_pid  = flush__payload[75:68];
   assign \flush__payload.victim_tag  = flush__payload[111:76];
-  assign \flush__payload$173.kind  = flush__payload[0];
-  assign \flush__payload$173.write  = flush__payload[1];
-  assign \flush__payload$173.pid  = flush__payload[9:2];
-  assign \flush__payload$173.vaddr  = flush__payload[57:10];
-  assign \flush__payload$173.set  = flush__payload[63:58];
-  assign \flush__payload$173.way  = flush__payload[65:64];
-  assign \flush__payload$173.victim_valid  = flush__payload[66];
-  assign \flush__payload$173.victim_dirty  = flush__payload[67];
-  assign \flush__payload$173.victim_pid  = flush__payload[75:68];
-  assign \flush__payload$173.victim_tag  = flush__payload[111:76];
-  assign miss_info[111:76] = \$15 [35:0];
-  assign miss_info[75:68] = \$14 [43:36];
-  assign miss_info[67] = \$13 [45];
-  assign miss_info[66] = \$12 [44];
+  assign \flush__payload$176.kind  = flush__payload[0];
+  assign \flush__payload$176.write  = flush__payload[1];
+  assign \flush__payload$176.pid  = flush__payload[9:2];
+  assign \flush__payload$176.vaddr  = flush__payload[57:10];
+  assign \flush__payload$176.set  = flush__payload[63:58];
+  assign \flush__payload$176.way  = flush__payload[65:64];
+  assign \flush__payload$176.victim_valid  = flush__payload[66];
+  assign \flush__payload$176.victim_dirty  = flush__payload[67];
+  assign \flush__payload$176.victim_pid  = flush__payload[75:68];
+  assign \flush__payload$176.victim_tag  = flush__payload[111:76];
+  assign miss_info[111:76] = \$11 [35:0];
+  assign miss_info[75:68] = \$10 [43:36];
+  assign miss_info[67] = \$9 [45];
+  assign miss_info[66] = \$8 [44];
   assign miss_info[65:64] = victim;
   assign miss_info[63:58] = s1[20:15];
   assign miss_info[57:10] = s1[56:9];
   assign miss_info[9:2] = s1[8:1];
-  assign miss_info[1] = \$11 ;
+  assign miss_info[1] = \$7 ;
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
-  assign \$2  = \tag_rd__en$1 ;
-  assign \$7  = data_rd__en;
-  assign \$8  = \data_rd__en$28 ;
-  assign rready = \rready$81 ;
-  assign \$11  = s1[0];
+  assign \$5  = data_rd__en;
+  assign rready = \rready$84 ;
+  assign \$7  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6285,7 +6284,7 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.fill$207 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \processor_component.excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
@@ -6647,13 +6646,14 @@ module \processor_component.excache.ctrl.fill$207 (rst, ways, pid, tag, fill_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
+module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_load, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$108 ;
+  wire [7:0] \$100 ;
+  wire [7:0] \$103 ;
+  wire [7:0] \$106 ;
+  wire [7:0] \$109 ;
   wire \$11 ;
   wire [6:0] \$12 ;
   wire [2:0] \$13 ;
@@ -6694,22 +6694,22 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  reg \$48 ;
-  reg [1:0] \$49 ;
+  wire \$48 ;
+  reg \$49 ;
   wire \$5 ;
-  reg [7:0] \$50 ;
-  reg [5:0] \$51 ;
-  reg [1:0] \$52 ;
-  reg [2:0] \$53 ;
-  wire [7:0] \$59 ;
+  reg [1:0] \$50 ;
+  reg [7:0] \$51 ;
+  reg [5:0] \$52 ;
+  reg [1:0] \$53 ;
+  reg [2:0] \$54 ;
   wire [45:0] \$6 ;
+  wire [7:0] \$60 ;
   wire \$7 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$77 ;
+  wire [7:0] \$74 ;
+  wire [7:0] \$78 ;
   wire \$8 ;
-  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
   wire [6:0] \$9 ;
-  wire [7:0] \$99 ;
   output busy;
   reg busy = 1'h0;
   input clk;
@@ -6762,6 +6762,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   wire rst;
   input start;
   wire start;
+  output tag_load;
+  reg tag_load;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -6815,14 +6817,14 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
-  assign \$99  = m_way * 6'h2e;
-  assign \$37  = ways >> \$99 ;
-  assign \$102  = m_way * 6'h2e;
-  assign \$38  = ways >> \$102 ;
-  assign \$105  = m_way * 6'h2e;
-  assign \$39  = ways >> \$105 ;
-  assign \$108  = m_way * 6'h2e;
-  assign \$40  = ways >> \$108 ;
+  assign \$100  = m_way * 6'h2e;
+  assign \$37  = ways >> \$100 ;
+  assign \$103  = m_way * 6'h2e;
+  assign \$38  = ways >> \$103 ;
+  assign \$106  = m_way * 6'h2e;
+  assign \$39  = ways >> \$106 ;
+  assign \$109  = m_way * 6'h2e;
+  assign \$40  = ways >> \$109 ;
   assign \$41  = m_way == 2'h3;
   assign \$42  = m_set == 6'h3f;
   assign \$43  = ! walk_state;
@@ -6830,25 +6832,26 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   assign \$45  = walk_state == 2'h2;
   assign \$46  = walk_state == 2'h3;
   assign \$47  = walk_state == 3'h4;
+  assign \$48  = walk_state == 3'h5;
   always @(posedge clk)
-    busy <= \$48 ;
+    busy <= \$49 ;
   always @(posedge clk)
-    \op$5  <= \$49 ;
+    \op$5  <= \$50 ;
   always @(posedge clk)
-    pid <= \$50 ;
+    pid <= \$51 ;
   always @(posedge clk)
-    m_set <= \$51 ;
+    m_set <= \$52 ;
   always @(posedge clk)
-    m_way <= \$52 ;
+    m_way <= \$53 ;
   always @(posedge clk)
-    walk_state <= \$53 ;
+    walk_state <= \$54 ;
   assign \$1  = ~ busy;
   assign \$2  = start & \$1 ;
   assign \$3  = | op;
   assign \$4  = \$2  & \$3 ;
   assign \$5  = \op$5  == 1'h1;
-  assign \$59  = m_way * 6'h2e;
-  assign \$6  = ways >> \$59 ;
+  assign \$60  = m_way * 6'h2e;
+  assign \$6  = ways >> \$60 ;
   assign \$7  = match & \$6 [45];
   assign \$8  = m_set == 6'h3f;
   assign \$9  = m_set + 1'h1;
@@ -6860,17 +6863,17 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   assign \$15  = m_set == 6'h3f;
   assign \$16  = m_set + 1'h1;
   assign \$17  = m_way + 1'h1;
-  assign \$73  = m_way * 6'h2e;
-  assign \$18  = ways >> \$73 ;
+  assign \$74  = m_way * 6'h2e;
+  assign \$18  = ways >> \$74 ;
   assign \$19  = \op$5  == 2'h3;
-  assign \$77  = m_way * 6'h2e;
-  assign \$20  = ways >> \$77 ;
+  assign \$78  = m_way * 6'h2e;
+  assign \$20  = ways >> \$78 ;
   assign \$21  = \$20 [43:36] == pid;
   assign \$22  = \$19  | \$21 ;
   assign match = \$18 [44] & \$22 ;
   assign \$23  = \op$5  == 1'h1;
-  assign \$84  = m_way * 6'h2e;
-  assign \$24  = ways >> \$84 ;
+  assign \$85  = m_way * 6'h2e;
+  assign \$24  = ways >> \$85 ;
   assign \$25  = match & \$24 [45];
   assign \$26  = ways[43:36] == pid;
   assign \$27  = ways[44] & \$26 ;
@@ -6885,9 +6888,9 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   assign \$36  = m_set == 6'h3f;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$48  = busy;
+    \$49  = busy;
     if (\$4 ) begin
-      \$48  = 1'h1;
+      \$49  = 1'h1;
     end
     casez (walk_state)
       3'h0:
@@ -6895,71 +6898,75 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             if (\$8 ) begin
-              \$48  = 1'h0;
+              \$49  = 1'h0;
             end
           end else if (\$7 ) begin
           end else begin
             if (\$10 ) begin
               if (\$11 ) begin
-                \$48  = 1'h0;
+                \$49  = 1'h0;
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$14 ) begin
               if (\$15 ) begin
-                \$48  = 1'h0;
+                \$49  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$48  = 1'h0;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$49  = \op$5 ;
+    \$50  = \op$5 ;
     if (\$4 ) begin
-      \$49  = op;
+      \$50  = op;
     end
     if (rst) begin
-      \$49  = 2'h0;
+      \$50  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$50  = pid;
+    \$51  = pid;
     if (\$4 ) begin
-      \$50  = \pid$7 ;
+      \$51  = \pid$7 ;
     end
     if (rst) begin
-      \$50  = 8'h00;
+      \$51  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$51  = m_set;
+    \$52  = m_set;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$51  = 6'h00;
+            \$52  = 6'h00;
           end
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
             end else begin
-              \$51  = \$9 [5:0];
+              \$52  = \$9 [5:0];
             end
           end else if (\$7 ) begin
           end else begin
@@ -6967,44 +6974,46 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
               (* full_case = 32'd1 *)
               if (\$11 ) begin
               end else begin
-                \$51  = \$12 [5:0];
+                \$52  = \$12 [5:0];
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
               end else begin
-                \$51  = \$16 [5:0];
+                \$52  = \$16 [5:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$51  = 6'h00;
+      \$52  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$52  = m_way;
+    \$53  = m_way;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$52  = 2'h0;
+            \$53  = 2'h0;
           end
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
             end else begin
-              \$52  = 2'h0;
+              \$53  = 2'h0;
             end
           end else if (\$7 ) begin
           end else begin
@@ -7013,87 +7022,89 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
               (* full_case = 32'd1 *)
               if (\$11 ) begin
               end else begin
-                \$52  = 2'h0;
+                \$53  = 2'h0;
               end
             end else begin
-              \$52  = \$13 [1:0];
+              \$53  = \$13 [1:0];
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
               end else begin
-                \$52  = 2'h0;
+                \$53  = 2'h0;
               end
             end else begin
-              \$52  = \$17 [1:0];
+              \$53  = \$17 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$52  = 2'h0;
+      \$53  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$53  = walk_state;
+    \$54  = walk_state;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$53  = 3'h1;
+            \$54  = 3'h1;
           end
       3'h1:
-          \$53  = 3'h2;
+          \$54  = 3'h2;
       3'h2:
+          \$54  = 3'h3;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
-              \$53  = 3'h0;
+              \$54  = 3'h0;
             end else begin
-              \$53  = 3'h1;
+              \$54  = 3'h1;
             end
           end else if (\$7 ) begin
-            \$53  = 3'h3;
+            \$54  = 3'h4;
           end else begin
             (* full_case = 32'd1 *)
             if (\$10 ) begin
               (* full_case = 32'd1 *)
               if (\$11 ) begin
-                \$53  = 3'h0;
+                \$54  = 3'h0;
               end else begin
-                \$53  = 3'h1;
+                \$54  = 3'h1;
               end
             end else begin
-              \$53  = 3'h2;
+              \$54  = 3'h3;
             end
           end
-      3'h3:
+      3'h4:
           if (flush__ready) begin
-            \$53  = 3'h4;
+            \$54  = 3'h5;
           end
-      3'h4:
+      3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
-                \$53  = 3'h0;
+                \$54  = 3'h0;
               end else begin
-                \$53  = 3'h1;
+                \$54  = 3'h1;
               end
             end else begin
-              \$53  = 3'h2;
+              \$54  = 3'h3;
             end
           end
     endcase
     if (rst) begin
-      \$53  = 3'h0;
+      \$54  = 3'h0;
     end
   end
   always @* begin
@@ -7118,6 +7129,18 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    tag_load = 1'h0;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          tag_load = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     tag_wr__set = 6'h00;
     casez (walk_state)
       3'h0:
@@ -7125,6 +7148,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__set = m_set;
           end
@@ -7139,6 +7164,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__en[0] = \$27 ;
             tag_wr__en[1] = \$29 ;
@@ -7156,6 +7183,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__data[45:0] = 46'h000000000000;
             tag_wr__data[91:46] = 46'h000000000000;
@@ -7173,6 +7202,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$23 ) begin
             if (\$34 ) begin
@@ -7186,9 +7217,9 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$41 ) begin
               if (\$42 ) begin
@@ -7209,6 +7240,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h2:
           /* empty */;
       3'h3:
+          /* empty */;
+      3'h4:
           flush__valid = 1'h1;
     endcase
   end
@@ -7223,6 +7256,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h2:
           /* empty */;
       3'h3:
+          /* empty */;
+      3'h4:
         begin
           flush__payload[0] = 1'h1;
           flush__payload[1] = 1'h0;
@@ -7290,20 +7325,111 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word
-, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$42 , tag_wr__set, tag_wr__en, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu_resp__valid, rready, miss, idle, ways, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
+, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$47 , tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire \$1 ;
   wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
+  wire \$110 ;
+  wire [1:0] \$111 ;
+  wire [2:0] \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire \$15 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
   wire \$17 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
+  wire \$180 ;
+  reg \$181 ;
+  reg [2:0] \$182 ;
+  reg \$183 ;
+  reg \$184 ;
+  reg \$185 ;
+  reg \$186 ;
+  reg [128:0] \$187 ;
+  reg \$188 ;
+  reg \$189 ;
   wire \$19 ;
+  reg [128:0] \$190 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
@@ -7353,8 +7479,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
-  wire [1:0] \$64 ;
-  wire [2:0] \$65 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
@@ -7383,12 +7509,15 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$89 ;
   wire \$9 ;
   wire \$90 ;
-  reg \$91 ;
-  reg [2:0] \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg \$95 ;
-  reg [128:0] \$96 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   input abort;
   wire abort;
   (* enum_base_type = "Status" *)
@@ -7449,8 +7578,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   output [2:0] data_wr__word;
   reg [2:0] data_wr__word;
   wire hit;
-  output \hit$42 ;
-  reg \hit$42 ;
+  output \hit$47 ;
+  reg \hit$47 ;
   wire [1:0] hit_way;
   input hold;
   wire hold;
@@ -7486,6 +7615,17 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   input run;
   wire run;
   wire rvalid;
+  reg s0_fresh = 1'h0;
+  reg [128:0] s0_req = 129'h000000000000000000000000000000000;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \s0_req.op ;
+  wire [7:0] \s0_req.pid ;
+  wire [7:0] \s0_req.strb ;
+  wire [47:0] \s0_req.vaddr ;
+  wire [63:0] \s0_req.wdata ;
+  reg s0_valid = 1'h0;
   output [128:0] s1;
   reg [128:0] s1 = 129'h000000000000000000000000000000000;
   (* enum_base_type = "CpuOp" *)
@@ -7496,11 +7636,14 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [7:0] \s1.strb ;
   wire [47:0] \s1.vaddr ;
   wire [63:0] \s1.wdata ;
+  reg s1_reload = 1'h0;
   reg s1_replay = 1'h0;
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
   wire [35:0] tag;
+  output tag_load;
+  reg tag_load;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -7580,91 +7723,180 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  assign \$1  = ! count;
+  assign \$3  = ~ q_read;
   assign \$5  = q_read ? rdata : 64'h0000000000000000;
   assign pop = cpu_resp__valid & cpu_resp__ready;
   assign \$7  = ! count;
   assign \$9  = \$8  & q_read;
   assign rready = \$9  & cpu_resp__ready;
-  assign \$10  = ~ hit;
+  assign \$10  = ~ s1_reload;
   assign \$11  = s1_valid & \$10 ;
-  assign \$12  = ! count;
-  assign miss = \$11  & \$12 ;
-  assign \$13  = ~ s1_valid;
+  assign \$12  = ~ hit;
+  assign \$13  = \$11  & \$12 ;
   assign \$14  = ! count;
-  assign idle = \$13  & \$14 ;
-  assign \$15  = ~ s1_valid;
-  assign \$16  = s1_valid & hit;
-  assign \$17  = ~ count;
-  assign \$18  = \$17  | pop;
-  assign \$19  = \$16  & \$18 ;
-  assign \$20  = ! s1[0];
-  assign \$21  = | s1[64:57];
-  assign \$22  = ~ \$21 ;
-  assign \$26  = \$15  | \$25 ;
-  assign \$27  = ~ hold;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ s1_valid;
-  assign \$30  = s1_valid & hit;
-  assign \$31  = ~ count;
-  assign \$32  = \$31  | pop;
-  assign \$33  = \$30  & \$32 ;
-  assign \$34  = ! s1[0];
-  assign \$35  = | s1[64:57];
-  assign \$36  = ~ \$35 ;
-  assign \$40  = \$29  | \$39 ;
-  assign \$41  = ~ hold;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = s1_valid & hit;
-  assign \$44  = ~ count;
-  assign \$45  = \$44  | pop;
-  assign \$46  = \$43  & \$45 ;
-  assign \$47  = ! s1[0];
-  assign \$48  = ! s1[0];
-  assign \$50  = s1_valid & hit;
-  assign \$51  = ~ count;
-  assign \$52  = \$51  | pop;
-  assign \$53  = \$50  & \$52 ;
-  assign \$54  = ! s1[0];
-  assign \$55  = | s1[64:57];
-  assign \$56  = ~ \$55 ;
-  assign \$60  = ~ s1_replay;
-  assign \$61  = ! s1[0];
-  assign \$62  = ! s1[0];
-  assign \$64  = count + push;
-  assign \$65  = \$64  - pop;
-  assign \$66  = ~ s1_valid;
-  assign \$67  = s1_valid & hit;
-  assign \$68  = ~ count;
-  assign \$69  = \$68  | pop;
-  assign \$70  = \$67  & \$69 ;
-  assign \$71  = ! s1[0];
-  assign \$72  = | s1[64:57];
-  assign \$73  = ~ \$72 ;
-  assign \$77  = \$66  | \$76 ;
-  assign \$78  = ~ hold;
-  assign \$79  = \$77  & \$78 ;
-  assign \$80  = cpu_req__valid & \$79 ;
-  assign \$81  = s1_valid & hit;
-  assign \$82  = ~ count;
-  assign \$83  = \$82  | pop;
-  assign \$84  = \$81  & \$83 ;
-  assign \$85  = ! s1[0];
-  assign \$86  = | s1[64:57];
-  assign \$87  = ~ \$86 ;
+  assign miss = \$13  & \$14 ;
+  assign \$15  = ~ s0_valid;
+  assign \$16  = ~ s1_valid;
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! count;
+  assign idle = \$17  & \$18 ;
+  assign \$19  = ~ s0_valid;
+  assign \$20  = s0_valid & s0_fresh;
+  assign \$21  = ~ s1_valid;
+  assign \$22  = ~ s1_reload;
+  assign \$23  = s1_valid & \$22 ;
+  assign \$24  = \$23  & hit;
+  assign \$25  = ~ count;
+  assign \$26  = \$25  | pop;
+  assign \$27  = \$24  & \$26 ;
+  assign \$28  = ! s1[0];
+  assign \$29  = | s1[64:57];
+  assign \$30  = ~ \$29 ;
+  assign \$34  = \$21  | \$33 ;
+  assign \$35  = \$20  & \$34 ;
+  assign \$36  = \$19  | \$35 ;
+  assign \$37  = ~ hold;
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = ~ s0_fresh;
+  assign \$40  = s0_valid & \$39 ;
+  assign \$41  = ~ s0_valid;
+  assign \$42  = s0_valid & s0_fresh;
+  assign \$43  = ~ s1_valid;
+  assign \$44  = ~ s1_reload;
+  assign \$45  = s1_valid & \$44 ;
+  assign \$46  = \$45  & hit;
+  assign \$47  = ~ count;
+  assign \$48  = \$47  | pop;
+  assign \$49  = \$46  & \$48 ;
+  assign \$50  = ! s1[0];
+  assign \$51  = | s1[64:57];
+  assign \$52  = ~ \$51 ;
+  assign \$56  = \$43  | \$55 ;
+  assign \$57  = \$42  & \$56 ;
+  assign \$58  = \$41  | \$57 ;
+  assign \$59  = ~ hold;
+  assign \$60  = \$58  & \$59 ;
+  assign \$61  = s0_valid & s0_fresh;
+  assign \$62  = ~ s1_valid;
+  assign \$63  = ~ s1_reload;
+  assign \$64  = s1_valid & \$63 ;
+  assign \$65  = \$64  & hit;
+  assign \$66  = ~ count;
+  assign \$67  = \$66  | pop;
+  assign \$68  = \$65  & \$67 ;
+  assign \$69  = ! s1[0];
+  assign \$70  = | s1[64:57];
+  assign \$71  = ~ \$70 ;
+  assign \$75  = \$62  | \$74 ;
+  assign \$76  = \$61  & \$75 ;
+  assign \$77  = \$76  | s1_reload;
+  assign \$78  = ~ s1_reload;
+  assign \$79  = s1_valid & \$78 ;
+  assign \$80  = \$79  & hit;
+  assign \$81  = ~ count;
+  assign \$82  = \$81  | pop;
+  assign \$83  = \$80  & \$82 ;
+  assign \$84  = ! s1[0];
+  assign \$85  = \$83  & \$84 ;
+  assign \$86  = ~ s1_reload;
+  assign \$87  = s1_valid & \$86 ;
+  assign \$88  = \$87  & hit;
+  assign \$89  = ~ count;
+  assign \$90  = \$89  | pop;
+  assign \$91  = \$88  & \$90 ;
+  assign \$92  = ! s1[0];
+  assign \$94  = \$91  & \$93 ;
+  assign \$95  = ~ s1_reload;
+  assign \$96  = s1_valid & \$95 ;
+  assign \$97  = \$96  & hit;
+  assign \$98  = ~ count;
+  assign \$99  = \$98  | pop;
+  assign \$100  = \$97  & \$99 ;
+  assign \$101  = ! s1[0];
+  assign \$102  = | s1[64:57];
+  assign \$103  = ~ \$102 ;
+  assign \$107  = ~ s1_replay;
+  assign \$108  = ! s1[0];
+  assign \$109  = ! s1[0];
+  assign \$111  = count + push;
+  assign \$112  = \$111  - pop;
+  assign \$113  = ~ run;
+  assign \$114  = ~ s0_fresh;
+  assign \$115  = s0_valid & \$114 ;
+  assign \$116  = ~ s0_valid;
+  assign \$117  = s0_valid & s0_fresh;
+  assign \$118  = ~ s1_valid;
+  assign \$119  = ~ s1_reload;
+  assign \$120  = s1_valid & \$119 ;
+  assign \$121  = \$120  & hit;
+  assign \$122  = ~ count;
+  assign \$123  = \$122  | pop;
+  assign \$124  = \$121  & \$123 ;
+  assign \$125  = ! s1[0];
+  assign \$126  = | s1[64:57];
+  assign \$127  = ~ \$126 ;
+  assign \$131  = \$118  | \$130 ;
+  assign \$132  = \$117  & \$131 ;
+  assign \$133  = \$116  | \$132 ;
+  assign \$134  = ~ hold;
+  assign \$135  = \$133  & \$134 ;
+  assign \$136  = cpu_req__valid & \$135 ;
+  assign \$137  = s0_valid & s0_fresh;
+  assign \$138  = ~ s1_valid;
+  assign \$139  = ~ s1_reload;
+  assign \$140  = s1_valid & \$139 ;
+  assign \$141  = \$140  & hit;
+  assign \$142  = ~ count;
+  assign \$143  = \$142  | pop;
+  assign \$144  = \$141  & \$143 ;
+  assign \$145  = ! s1[0];
+  assign \$146  = | s1[64:57];
+  assign \$147  = ~ \$146 ;
+  assign \$151  = \$138  | \$150 ;
+  assign \$152  = \$137  & \$151 ;
+  assign \$153  = s0_valid & s0_fresh;
+  assign \$154  = ~ s1_valid;
+  assign \$155  = ~ s1_reload;
+  assign \$156  = s1_valid & \$155 ;
+  assign \$157  = \$156  & hit;
+  assign \$158  = ~ count;
+  assign \$159  = \$158  | pop;
+  assign \$160  = \$157  & \$159 ;
+  assign \$161  = ! s1[0];
+  assign \$162  = | s1[64:57];
+  assign \$163  = ~ \$162 ;
+  assign \$167  = \$154  | \$166 ;
+  assign \$168  = \$153  & \$167 ;
+  assign \$169  = ~ s1_reload;
+  assign \$170  = s1_valid & \$169 ;
+  assign \$171  = \$170  & hit;
+  assign \$172  = ~ count;
+  assign \$173  = \$172  | pop;
+  assign \$174  = \$171  & \$173 ;
+  assign \$175  = ! s1[0];
+  assign \$176  = | s1[64:57];
+  assign \$177  = ~ \$176 ;
   always @(posedge clk)
-    q_read <= \$91 ;
+    q_read <= \$181 ;
   always @(posedge clk)
-    q_status0 <= \$92 ;
+    q_status0 <= \$182 ;
   always @(posedge clk)
-    count <= \$93 ;
+    count <= \$183 ;
   always @(posedge clk)
-    s1_valid <= \$94 ;
+    s0_fresh <= \$184 ;
   always @(posedge clk)
-    s1_replay <= \$95 ;
+    s1_reload <= \$185 ;
   always @(posedge clk)
-    s1 <= \$96 ;
-  assign \$1  = ! count;
-  assign \$3  = ~ q_read;
+    s0_valid <= \$186 ;
+  always @(posedge clk)
+    s0_req <= \$187 ;
+  always @(posedge clk)
+    s1_valid <= \$188 ;
+  always @(posedge clk)
+    s1_replay <= \$189 ;
+  always @(posedge clk)
+    s1 <= \$190 ;
   \processor_component.excache.ctrl.pipe.lookup  lookup (
     .hit(hit),
     .hit_way(hit_way),
@@ -7676,14 +7908,19 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
-      cpu_req__ready = \$28 ;
+      cpu_req__ready = \$38 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_rd__set = 6'h00;
     if (run) begin
-      tag_rd__set = cpu_req__payload[20:15];
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        tag_rd__set = s0_req[20:15];
+      end else begin
+        tag_rd__set = cpu_req__payload[20:15];
+      end
     end
     if (replay) begin
       tag_rd__set = s1[20:15];
@@ -7693,7 +7930,12 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_rd__en = 1'h0;
     if (run) begin
-      tag_rd__en = \$42 ;
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        tag_rd__en = 1'h1;
+      end else begin
+        tag_rd__en = \$60 ;
+      end
     end
     if (replay) begin
       tag_rd__en = 1'h1;
@@ -7701,84 +7943,73 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    tag_load = 1'h0;
+    if (run) begin
+      tag_load = \$77 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__set = s1[20:15];
-      end
+      data_rd__set = s1[20:15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__way = 2'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__way = hit_way;
-      end
+      data_rd__way = hit_way;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__word = 3'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__word = s1[14:12];
-      end
+      data_rd__word = s1[14:12];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__en = \$47 ;
-      end
+      data_rd__en = \$85 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__set = 6'h00;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__set = s1[20:15];
-      end
+      data_wr__set = s1[20:15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__way = 2'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__way = hit_way;
-      end
+      data_wr__way = hit_way;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__word = 3'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__word = s1[14:12];
-      end
+      data_wr__word = s1[14:12];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__data = s1[128:65];
-      end
+      data_wr__data = s1[128:65];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
-      if (\$46 ) begin
-        if (\$49 ) begin
-          data_wr__en = s1[64:57];
-        end
+      if (\$94 ) begin
+        data_wr__en = s1[64:57];
       end
     end
   end
@@ -7786,7 +8017,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__en = 1'h1;
       end
     end
@@ -7795,7 +8026,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__set = s1[20:15];
       end
     end
@@ -7804,17 +8035,17 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__way = hit_way;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \hit$42  = 1'h0;
+    \hit$47  = 1'h0;
     if (run) begin
-      if (\$59 ) begin
-        \hit$42  = \$60 ;
+      if (\$106 ) begin
+        \hit$47  = \$107 ;
       end
     end
   end
@@ -7822,7 +8053,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push = 1'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         push = 1'h1;
       end
     end
@@ -7834,8 +8065,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push_read = 1'h0;
     if (run) begin
-      if (\$59 ) begin
-        push_read = \$61 ;
+      if (\$106 ) begin
+        push_read = \$108 ;
       end
     end
     if (abort) begin
@@ -7846,7 +8077,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push_status = 3'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         push_status = 3'h0;
       end
     end
@@ -7856,21 +8087,10 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    tag_wr__set = 6'h00;
-    if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
-          tag_wr__set = s1[20:15];
-        end
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
+      if (\$106 ) begin
+        if (\$110 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -7888,87 +8108,147 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    tag_wr__set = 6'h00;
+    if (run) begin
+      tag_wr__set = s1[20:15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
-          tag_wr__data[45:0] = { 2'h3, s1[8:1], s1[56:21] };
-          tag_wr__data[91:46] = { 2'h3, s1[8:1], s1[56:21] };
-          tag_wr__data[137:92] = { 2'h3, s1[8:1], s1[56:21] };
-          tag_wr__data[183:138] = { 2'h3, s1[8:1], s1[56:21] };
-        end
+      tag_wr__data[45:0] = { 2'h3, s1[8:1], s1[56:21] };
+      tag_wr__data[91:46] = { 2'h3, s1[8:1], s1[56:21] };
+      tag_wr__data[137:92] = { 2'h3, s1[8:1], s1[56:21] };
+      tag_wr__data[183:138] = { 2'h3, s1[8:1], s1[56:21] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$181  = q_read;
+    if (push) begin
+      \$181  = push_read;
+    end
+    if (rst) begin
+      \$181  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$182  = q_status0;
+    if (push) begin
+      \$182  = push_status;
+    end
+    if (rst) begin
+      \$182  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$183  = \$112 [0];
+    if (rst) begin
+      \$183  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$184  = s0_fresh;
+    if (\$113 ) begin
+      \$184  = 1'h0;
+    end
+    if (run) begin
+      if (\$115 ) begin
+        \$184  = 1'h1;
+      end
+      if (\$136 ) begin
+        \$184  = 1'h1;
       end
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$91  = q_read;
-    if (push) begin
-      \$91  = push_read;
-    end
     if (rst) begin
-      \$91  = 1'h0;
+      \$184  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$92  = q_status0;
-    if (push) begin
-      \$92  = push_status;
-    end
-    if (rst) begin
-      \$92  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$93  = \$65 [0];
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$94  = s1_valid;
+    \$185  = s1_reload;
     if (run) begin
-      if (\$80 ) begin
-        \$94  = 1'h1;
-      end else if (\$90 ) begin
-        \$94  = 1'h0;
+      \$185  = 1'h0;
+    end
+    if (replay) begin
+      \$185  = 1'h1;
+    end
+    if (rst) begin
+      \$185  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$186  = s0_valid;
+    if (run) begin
+      if (\$136 ) begin
+        \$186  = 1'h1;
+      end else if (\$152 ) begin
+        \$186  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$186  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$187  = s0_req;
+    if (run) begin
+      if (\$136 ) begin
+        \$187  = cpu_req__payload;
+      end
+    end
+    if (rst) begin
+      \$187  = 129'h000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$188  = s1_valid;
+    if (run) begin
+      if (\$168 ) begin
+        \$188  = 1'h1;
+      end else if (\$180 ) begin
+        \$188  = 1'h0;
       end
     end
     if (abort) begin
-      \$94  = 1'h0;
+      \$188  = 1'h0;
     end
     if (rst) begin
-      \$94  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$95  = s1_replay;
+    \$189  = s1_replay;
     if (run) begin
-      if (\$80 ) begin
-        \$95  = 1'h0;
+      if (\$168 ) begin
+        \$189  = 1'h0;
       end
     end
     if (replay) begin
-      \$95  = 1'h1;
+      \$189  = 1'h1;
     end
     if (rst) begin
-      \$95  = 1'h0;
+      \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$96  = s1;
+    \$190  = s1;
     if (run) begin
-      if (\$80 ) begin
-        \$96  = cpu_req__payload;
+      if (\$168 ) begin
+        \$190  = s0_req;
       end
     end
     if (rst) begin
-      \$96  = 129'h000000000000000000000000000000000;
+      \$190  = 129'h000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[20:15];
@@ -8026,6 +8306,11 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \ways$4[3].dirty  = ways[183];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
+  assign \s0_req.op  = s0_req[0];
+  assign \s0_req.pid  = s0_req[8:1];
+  assign \s0_req.vaddr  = s0_req[56:9];
+  assign \s0_req.strb  = s0_req[64:57];
+  assign \s0_req.wdata  = s0_req[128:65];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
@@ -8056,29 +8341,38 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$6  = q_status0;
   assign \$4  = 1'h1;
   assign cpu_resp__valid = \$2 ;
-  assign \$23  = 1'h1;
-  assign \$24  = \$23 ;
-  assign \$25  = \$19 ;
-  assign \$37  = 1'h1;
-  assign \$38  = \$37 ;
-  assign \$39  = \$33 ;
-  assign \$57  = 1'h1;
-  assign \$58  = \$57 ;
-  assign \$59  = \$53 ;
-  assign \$74  = 1'h1;
-  assign \$75  = \$74 ;
-  assign \$76  = \$70 ;
-  assign \$88  = 1'h1;
-  assign \$89  = \$88 ;
-  assign \$90  = \$84 ;
+  assign \$31  = 1'h1;
+  assign \$32  = \$31 ;
+  assign \$33  = \$27 ;
+  assign \$53  = 1'h1;
+  assign \$54  = \$53 ;
+  assign \$55  = \$49 ;
+  assign \$72  = 1'h1;
+  assign \$73  = \$72 ;
+  assign \$74  = \$68 ;
+  assign \$104  = 1'h1;
+  assign \$105  = \$104 ;
+  assign \$106  = \$100 ;
+  assign \$128  = 1'h1;
+  assign \$129  = \$128 ;
+  assign \$130  = \$124 ;
+  assign \$148  = 1'h1;
+  assign \$149  = \$148 ;
+  assign \$150  = \$144 ;
+  assign \$164  = 1'h1;
+  assign \$165  = \$164 ;
+  assign \$166  = \$160 ;
+  assign \$178  = 1'h1;
+  assign \$179  = \$178 ;
+  assign \$180  = \$174 ;
   assign \$2  = count;
   assign \$8  = count;
-  assign \$49  = s1[0];
-  assign \$63  = s1[0];
+  assign \$93  = s1[0];
+  assign \$110  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
+module \processor_component.excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8187,7 +8481,7 @@ module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, wa
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.repl$205 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \processor_component.excache.ctrl.repl$208 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -8967,28 +9261,80 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__addr, tag_wp__en, tag_wp__data, repl_wp__addr, repl_wp__data, repl_wp__en, clk);
+module \processor_component.excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire [7:0] \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  reg [5:0] \$20 ;
+  reg [183:0] \$21 ;
+  reg [3:0] \$22 ;
+  reg [7:0] \$23 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
+  reg [3:0] dirty_fwd = 4'h0;
+  input load;
+  wire load;
+  reg [183:0] loaded = 184'h0000000000000000000000000000000000000000000000;
+  wire [45:0] \loaded[0] ;
+  wire \loaded[0].dirty ;
+  wire [7:0] \loaded[0].pid ;
+  wire [35:0] \loaded[0].tag ;
+  wire \loaded[0].valid ;
+  wire [45:0] \loaded[1] ;
+  wire \loaded[1].dirty ;
+  wire [7:0] \loaded[1].pid ;
+  wire [35:0] \loaded[1].tag ;
+  wire \loaded[1].valid ;
+  wire [45:0] \loaded[2] ;
+  wire \loaded[2].dirty ;
+  wire [7:0] \loaded[2].pid ;
+  wire [35:0] \loaded[2].tag ;
+  wire \loaded[2].valid ;
+  wire [45:0] \loaded[3] ;
+  wire \loaded[3].dirty ;
+  wire [7:0] \loaded[3].pid ;
+  wire [35:0] \loaded[3].tag ;
+  wire \loaded[3].valid ;
+  input rd__en;
   wire rd__en;
+  input [5:0] rd__set;
   wire [5:0] rd__set;
-  output [7:0] repl;
+  reg [5:0] rd_set = 6'h00;
+  (* init = 8'he4 *)
   wire [7:0] repl;
+  output [7:0] repl_loaded;
+  reg [7:0] repl_loaded = 8'he4;
   wire [5:0] repl_rp__addr;
   wire [7:0] repl_rp__data;
   wire repl_rp__en;
-  input [5:0] repl_wp__addr;
   wire [5:0] repl_wp__addr;
-  input [7:0] repl_wp__data;
   wire [7:0] repl_wp__data;
-  input repl_wp__en;
   wire repl_wp__en;
+  input [7:0] repl_wr__data;
   wire [7:0] repl_wr__data;
+  input repl_wr__en;
   wire repl_wr__en;
+  input [5:0] repl_wr__set;
   wire [5:0] repl_wr__set;
   input rst;
   wire rst;
-  input [5:0] tag_rp__addr;
   wire [5:0] tag_rp__addr;
   wire [183:0] tag_rp__data;
   wire [45:0] \tag_rp__data[0] ;
@@ -9011,11 +9357,8 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \tag_rp__data[3].pid ;
   wire [35:0] \tag_rp__data[3].tag ;
   wire \tag_rp__data[3].valid ;
-  input tag_rp__en;
   wire tag_rp__en;
-  input [5:0] tag_wp__addr;
   wire [5:0] tag_wp__addr;
-  input [183:0] tag_wp__data;
   wire [183:0] tag_wp__data;
   wire [45:0] \tag_wp__data[0] ;
   wire \tag_wp__data[0].dirty ;
@@ -9037,7 +9380,6 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \tag_wp__data[3].pid ;
   wire [35:0] \tag_wp__data[3].tag ;
   wire \tag_wp__data[3].valid ;
-  input [3:0] tag_wp__en;
   wire [3:0] tag_wp__en;
   output [183:0] ways;
   wire [183:0] ways;
@@ -9061,6 +9403,7 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  input [183:0] wr__data;
   wire [183:0] wr__data;
   wire [45:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
@@ -9082,7 +9425,9 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \wr__data[3].pid ;
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
+  input [3:0] wr__en;
   wire [3:0] wr__en;
+  input [5:0] wr__set;
   wire [5:0] wr__set;
   reg [7:0] repl_mem [63:0];
   initial begin
@@ -9152,18 +9497,18 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
     repl_mem[63] = 8'he4;
   end
   always @(posedge clk) begin
-    if (repl_wp__en)
-      repl_mem[repl_wp__addr] <= repl_wp__data;
+    if (repl_wr__en)
+      repl_mem[repl_wr__set] <= repl_wr__data;
   end
   reg [7:0] _0_;
   always @(posedge clk) begin
-    if (tag_rp__en) begin
-      _0_ <= repl_mem[tag_rp__addr];
-      if (repl_wp__en && tag_rp__addr == repl_wp__addr)
-        _0_ <= repl_wp__data;
+    if (rd__en) begin
+      _0_ <= repl_mem[rd__set];
+      if (repl_wr__en && rd__set == repl_wr__set)
+        _0_ <= repl_wr__data;
     end
   end
-  assign repl = _0_;
+  assign repl_rp__data = _0_;
   reg [183:0] tag_mem [63:0];
   initial begin
     tag_mem[0] = 184'h0000000000000000000000000000000000000000000000;
@@ -9232,42 +9577,188 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
     tag_mem[63] = 184'h0000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (tag_wp__en[0])
-      tag_mem[tag_wp__addr][45:0] <= tag_wp__data[45:0];
-    if (tag_wp__en[1])
-      tag_mem[tag_wp__addr][91:46] <= tag_wp__data[91:46];
-    if (tag_wp__en[2])
-      tag_mem[tag_wp__addr][137:92] <= tag_wp__data[137:92];
-    if (tag_wp__en[3])
-      tag_mem[tag_wp__addr][183:138] <= tag_wp__data[183:138];
+    if (wr__en[0])
+      tag_mem[wr__set][45:0] <= wr__data[45:0];
+    if (wr__en[1])
+      tag_mem[wr__set][91:46] <= wr__data[91:46];
+    if (wr__en[2])
+      tag_mem[wr__set][137:92] <= wr__data[137:92];
+    if (wr__en[3])
+      tag_mem[wr__set][183:138] <= wr__data[183:138];
   end
   reg [183:0] _1_;
   always @(posedge clk) begin
-    if (tag_rp__en) begin
-      _1_ <= tag_mem[tag_rp__addr];
-      if (tag_wp__en[0] && tag_rp__addr == tag_wp__addr)
-        _1_[45:0] <= tag_wp__data[45:0];
-      if (tag_wp__en[1] && tag_rp__addr == tag_wp__addr)
-        _1_[91:46] <= tag_wp__data[91:46];
-      if (tag_wp__en[2] && tag_rp__addr == tag_wp__addr)
-        _1_[137:92] <= tag_wp__data[137:92];
-      if (tag_wp__en[3] && tag_rp__addr == tag_wp__addr)
-        _1_[183:138] <= tag_wp__data[183:138];
+    if (rd__en) begin
+      _1_ <= tag_mem[rd__set];
+      if (wr__en[0] && rd__set == wr__set)
+        _1_[45:0] <= wr__data[45:0];
+      if (wr__en[1] && rd__set == wr__set)
+        _1_[91:46] <= wr__data[91:46];
+      if (wr__en[2] && rd__set == wr__set)
+        _1_[137:92] <= wr__data[137:92];
+      if (wr__en[3] && rd__set == wr__set)
+        _1_[183:138] <= wr__data[183:138];
     end
   end
-  assign ways = _1_;
-  assign rd__set = tag_rp__addr;
-  assign rd__en = tag_rp__en;
-  assign tag_rp__data = ways;
-  assign wr__set = tag_wp__addr;
-  assign wr__en = tag_wp__en;
-  assign wr__data = tag_wp__data;
-  assign repl_rp__addr = tag_rp__addr;
-  assign repl_rp__en = tag_rp__en;
-  assign repl_rp__data = repl;
-  assign repl_wr__set = repl_wp__addr;
-  assign repl_wr__en = repl_wp__en;
-  assign repl_wr__data = repl_wp__data;
+  assign tag_rp__data = _1_;
+  assign \$1  = wr__set == rd_set;
+  assign \$2  = wr__en[0] & \$1 ;
+  assign \$3  = \$2  & wr__data[45];
+  assign \$4  = wr__set == rd_set;
+  assign \$5  = wr__en[1] & \$4 ;
+  assign \$6  = \$5  & wr__data[91];
+  assign \$7  = wr__set == rd_set;
+  assign \$8  = wr__en[2] & \$7 ;
+  assign \$9  = \$8  & wr__data[137];
+  assign \$10  = wr__set == rd_set;
+  assign \$11  = wr__en[3] & \$10 ;
+  assign \$12  = \$11  & wr__data[183];
+  assign \$13  = repl_wr__set == rd_set;
+  assign \$14  = repl_wr__en & \$13 ;
+  assign \$15  = \$14  ? repl_wr__data : repl_rp__data;
+  assign \$16  = loaded[45] | dirty_fwd[0];
+  assign \$17  = loaded[91] | dirty_fwd[1];
+  assign \$18  = loaded[137] | dirty_fwd[2];
+  assign \$19  = loaded[183] | dirty_fwd[3];
+  always @(posedge clk)
+    rd_set <= \$20 ;
+  always @(posedge clk)
+    loaded <= \$21 ;
+  always @(posedge clk)
+    dirty_fwd <= \$22 ;
+  always @(posedge clk)
+    repl_loaded <= \$23 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$20  = rd_set;
+    if (rd__en) begin
+      \$20  = rd__set;
+    end
+    if (rst) begin
+      \$20  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$21  = loaded;
+    if (load) begin
+      \$21  = tag_rp__data;
+    end
+    if (rst) begin
+      \$21  = 184'h0000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$22  = dirty_fwd;
+    if (load) begin
+      \$22  = { \$12 , \$9 , \$6 , \$3  };
+    end
+    if (rst) begin
+      \$22  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$23  = repl_loaded;
+    if (load) begin
+      \$23  = \$15 ;
+    end
+    if (rst) begin
+      \$23  = 8'he4;
+    end
+  end
+  assign tag_rp__addr = rd__set;
+  assign tag_rp__en = rd__en;
+  assign tag_wp__addr = wr__set;
+  assign tag_wp__en = wr__en;
+  assign tag_wp__data = wr__data;
+  assign repl_rp__addr = rd__set;
+  assign repl_rp__en = rd__en;
+  assign repl_wp__addr = repl_wr__set;
+  assign repl_wp__en = repl_wr__en;
+  assign repl_wp__data = repl_wr__data;
+  assign repl = repl_loaded;
+  assign \loaded[0]  = loaded[45:0];
+  assign \loaded[0].tag  = loaded[35:0];
+  assign \loaded[0].pid  = loaded[43:36];
+  assign \loaded[0].valid  = loaded[44];
+  assign \loaded[0].dirty  = loaded[45];
+  assign \loaded[1]  = loaded[91:46];
+  assign \loaded[1].tag  = loaded[81:46];
+  assign \loaded[1].pid  = loaded[89:82];
+  assign \loaded[1].valid  = loaded[90];
+  assign \loaded[1].dirty  = loaded[91];
+  assign \loaded[2]  = loaded[137:92];
+  assign \loaded[2].tag  = loaded[127:92];
+  assign \loaded[2].pid  = loaded[135:128];
+  assign \loaded[2].valid  = loaded[136];
+  assign \loaded[2].dirty  = loaded[137];
+  assign \loaded[3]  = loaded[183:138];
+  assign \loaded[3].tag  = loaded[173:138];
+  assign \loaded[3].pid  = loaded[181:174];
+  assign \loaded[3].valid  = loaded[182];
+  assign \loaded[3].dirty  = loaded[183];
+  assign \tag_rp__data[0]  = tag_rp__data[45:0];
+  assign \tag_rp__data[0].tag  = tag_rp__data[35:0];
+  assign \tag_rp__data[0].pid  = tag_rp__data[43:36];
+  assign \tag_rp__data[0].valid  = tag_rp__data[44];
+  assign \tag_rp__data[0].dirty  = tag_rp__data[45];
+  assign \tag_rp__data[1]  = tag_rp__data[91:46];
+  assign \tag_rp__data[1].tag  = tag_rp__data[81:46];
+  assign \tag_rp__data[1].pid  = tag_rp__data[89:82];
+  assign \tag_rp__data[1].valid  = tag_rp__data[90];
+  assign \tag_rp__data[1].dirty  = tag_rp__data[91];
+  assign \tag_rp__data[2]  = tag_rp__data[137:92];
+  assign \tag_rp__data[2].tag  = tag_rp__data[127:92];
+  assign \tag_rp__data[2].pid  = tag_rp__data[135:128];
+  assign \tag_rp__data[2].valid  = tag_rp__data[136];
+  assign \tag_rp__data[2].dirty  = tag_rp__data[137];
+  assign \tag_rp__data[3]  = tag_rp__data[183:138];
+  assign \tag_rp__data[3].tag  = tag_rp__data[173:138];
+  assign \tag_rp__data[3].pid  = tag_rp__data[181:174];
+  assign \tag_rp__data[3].valid  = tag_rp__data[182];
+  assign \tag_rp__data[3].dirty  = tag_rp__data[183];
+  assign \wr__data[0]  = wr__data[45:0];
+  assign \wr__data[0].tag  = wr__data[35:0];
+  assign \wr__data[0].pid  = wr__data[43:36];
+  assign \wr__data[0].valid  = wr__data[44];
+  assign \wr__data[0].dirty  = wr__data[45];
+  assign \wr__data[1]  = wr__data[91:46];
+  assign \wr__data[1].tag  = wr__data[81:46];
+  assign \wr__data[1].pid  = wr__data[89:82];
+  assign \wr__data[1].valid  = wr__data[90];
+  assign \wr__data[1].dirty  = wr__data[91];
+  assign \wr__data[2]  = wr__data[137:92];
+  assign \wr__data[2].tag  = wr__data[127:92];
+  assign \wr__data[2].pid  = wr__data[135:128];
+  assign \wr__data[2].valid  = wr__data[136];
+  assign \wr__data[2].dirty  = wr__data[137];
+  assign \wr__data[3]  = wr__data[183:138];
+  assign \wr__data[3].tag  = wr__data[173:138];
+  assign \wr__data[3].pid  = wr__data[181:174];
+  assign \wr__data[3].valid  = wr__data[182];
+  assign \wr__data[3].dirty  = wr__data[183];
+  assign \tag_wp__data[0]  = wr__data[45:0];
+  assign \tag_wp__data[0].tag  = wr__data[35:0];
+  assign \tag_wp__data[0].pid  = wr__data[43:36];
+  assign \tag_wp__data[0].valid  = wr__data[44];
+  assign \tag_wp__data[0].dirty  = wr__data[45];
+  assign \tag_wp__data[1]  = wr__data[91:46];
+  assign \tag_wp__data[1].tag  = wr__data[81:46];
+  assign \tag_wp__data[1].pid  = wr__data[89:82];
+  assign \tag_wp__data[1].valid  = wr__data[90];
+  assign \tag_wp__data[1].dirty  = wr__data[91];
+  assign \tag_wp__data[2]  = wr__data[137:92];
+  assign \tag_wp__data[2].tag  = wr__data[127:92];
+  assign \tag_wp__data[2].pid  = wr__data[135:128];
+  assign \tag_wp__data[2].valid  = wr__data[136];
+  assign \tag_wp__data[2].dirty  = wr__data[137];
+  assign \tag_wp__data[3]  = wr__data[183:138];
+  assign \tag_wp__data[3].tag  = wr__data[173:138];
+  assign \tag_wp__data[3].pid  = wr__data[181:174];
+  assign \tag_wp__data[3].valid  = wr__data[182];
+  assign \tag_wp__data[3].dirty  = wr__data[183];
   assign \ways[0]  = ways[45:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[43:36];
@@ -9288,71 +9779,27 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \tag_rp__data[0]  = ways[45:0];
-  assign \tag_rp__data[0].tag  = ways[35:0];
-  assign \tag_rp__data[0].pid  = ways[43:36];
-  assign \tag_rp__data[0].valid  = ways[44];
-  assign \tag_rp__data[0].dirty  = ways[45];
-  assign \tag_rp__data[1]  = ways[91:46];
-  assign \tag_rp__data[1].tag  = ways[81:46];
-  assign \tag_rp__data[1].pid  = ways[89:82];
-  assign \tag_rp__data[1].valid  = ways[90];
-  assign \tag_rp__data[1].dirty  = ways[91];
-  assign \tag_rp__data[2]  = ways[137:92];
-  assign \tag_rp__data[2].tag  = ways[127:92];
-  assign \tag_rp__data[2].pid  = ways[135:128];
-  assign \tag_rp__data[2].valid  = ways[136];
-  assign \tag_rp__data[2].dirty  = ways[137];
-  assign \tag_rp__data[3]  = ways[183:138];
-  assign \tag_rp__data[3].tag  = ways[173:138];
-  assign \tag_rp__data[3].pid  = ways[181:174];
-  assign \tag_rp__data[3].valid  = ways[182];
-  assign \tag_rp__data[3].dirty  = ways[183];
-  assign \tag_wp__data[0]  = tag_wp__data[45:0];
-  assign \tag_wp__data[0].tag  = tag_wp__data[35:0];
-  assign \tag_wp__data[0].pid  = tag_wp__data[43:36];
-  assign \tag_wp__data[0].valid  = tag_wp__data[44];
-  assign \tag_wp__data[0].dirty  = tag_wp__data[45];
-  assign \tag_wp__data[1]  = tag_wp__data[91:46];
-  assign \tag_wp__data[1].tag  = tag_wp__data[81:46];
-  assign \tag_wp__data[1].pid  = tag_wp__data[89:82];
-  assign \tag_wp__data[1].valid  = tag_wp__data[90];
-  assign \tag_wp__data[1].dirty  = tag_wp__data[91];
-  assign \tag_wp__data[2]  = tag_wp__data[137:92];
-  assign \tag_wp__data[2].tag  = tag_wp__data[127:92];
-  assign \tag_wp__data[2].pid  = tag_wp__data[135:128];
-  assign \tag_wp__data[2].valid  = tag_wp__data[136];
-  assign \tag_wp__data[2].dirty  = tag_wp__data[137];
-  assign \tag_wp__data[3]  = tag_wp__data[183:138];
-  assign \tag_wp__data[3].tag  = tag_wp__data[173:138];
-  assign \tag_wp__data[3].pid  = tag_wp__data[181:174];
-  assign \tag_wp__data[3].valid  = tag_wp__data[182];
-  assign \tag_wp__data[3].dirty  = tag_wp__data[183];
-  assign \wr__data[0]  = tag_wp__data[45:0];
-  assign \wr__data[0].tag  = tag_wp__data[35:0];
-  assign \wr__data[0].pid  = tag_wp__data[43:36];
-  assign \wr__data[0].valid  = tag_wp__data[44];
-  assign \wr__data[0].dirty  = tag_wp__data[45];
-  assign \wr__data[1]  = tag_wp__data[91:46];
-  assign \wr__data[1].tag  = tag_wp__data[81:46];
-  assign \wr__data[1].pid  = tag_wp__data[89:82];
-  assign \wr__data[1].valid  = tag_wp__data[90];
-  assign \wr__data[1].dirty  = tag_wp__data[91];
-  assign \wr__data[2]  = tag_wp__data[137:92];
-  assign \wr__data[2].tag  = tag_wp__data[127:92];
-  assign \wr__data[2].pid  = tag_wp__data[135:128];
-  assign \wr__data[2].valid  = tag_wp__data[136];
-  assign \wr__data[2].dirty  = tag_wp__data[137];
-  assign \wr__data[3]  = tag_wp__data[183:138];
-  assign \wr__data[3].tag  = tag_wp__data[173:138];
-  assign \wr__data[3].pid  = tag_wp__data[181:174];
-  assign \wr__data[3].valid  = tag_wp__data[182];
-  assign \wr__data[3].dirty  = tag_wp__data[183];
+  assign ways[183] = \$19 ;
+  assign ways[182] = loaded[182];
+  assign ways[181:174] = loaded[181:174];
+  assign ways[173:138] = loaded[173:138];
+  assign ways[137] = \$18 ;
+  assign ways[136] = loaded[136];
+  assign ways[135:128] = loaded[135:128];
+  assign ways[127:92] = loaded[127:92];
+  assign ways[91] = \$17 ;
+  assign ways[90] = loaded[90];
+  assign ways[89:82] = loaded[89:82];
+  assign ways[81:46] = loaded[81:46];
+  assign ways[45] = \$16 ;
+  assign ways[44] = loaded[44];
+  assign ways[43:36] = loaded[43:36];
+  assign ways[35:0] = loaded[35:0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+module \processor_component.excache.ctrl.writeback (rst, rdata, ways, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -9484,7 +9931,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
   always @(posedge clk)
     wb_last <= \$19 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$15  = busy;
     if (start) begin
       \$15  = 1'h1;
@@ -9499,7 +9946,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$16  = way;
     if (start) begin
       \$16  = \way$5 ;
@@ -9509,7 +9956,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$17  = ctr;
     if (start) begin
       \$17  = 4'h0;
@@ -9524,7 +9971,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$18  = wb_valid;
     if (start) begin
       \$18  = 1'h0;
@@ -9544,7 +9991,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$19  = wb_last;
     if (busy) begin
       if (\$4 ) begin
@@ -9556,42 +10003,42 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__set = 6'h00;
     if (busy) begin
       data_rd__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__way = 2'h0;
     if (busy) begin
       data_rd__way = way;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__word = 3'h0;
     if (busy) begin
       data_rd__word = ctr[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__en = 1'h0;
     if (busy) begin
       data_rd__en = \$12 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     wb_data__valid = 1'h0;
     if (busy) begin
       wb_data__valid = wb_valid;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     wb_data__payload = 65'h00000000000000000;
     if (busy) begin
       wb_data__payload[63:0] = rdata;
@@ -9599,7 +10046,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     done = 1'h0;
     if (busy) begin
       if (\$14 ) begin
@@ -9608,14 +10055,14 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     tag_wr__set = 6'h00;
     if (clean) begin
       tag_wr__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     tag_wr__en = 4'h0;
     if (clean) begin
       (* full_case = 32'd1 *)
@@ -9632,14 +10079,14 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     cleaned = 1'h0;
     if (clean) begin
       cleaned = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (clean) begin
       tag_wr__data[44:0] = ways[44:0];
@@ -9699,7 +10146,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid
 , fill_data__payload, net_rx__data__ready, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -9929,7 +10376,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   always @(posedge clk)
     status <= \$29 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     miss_event__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9937,7 +10384,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__hdr__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9959,7 +10406,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__hdr__payload = 127'h00000000000000000000000000000000;
     casez (handler_state)
       4'h0:
@@ -9999,7 +10446,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     miss_cmd__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10034,7 +10481,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     miss_cmd__payload = 7'h00;
     casez (handler_state)
       4'h0:
@@ -10085,7 +10532,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10101,7 +10548,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -10117,7 +10564,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     wb_data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10133,7 +10580,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_rx__hdr__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10157,7 +10604,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10185,7 +10632,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     fill_data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -10213,7 +10660,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_rx__data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10241,7 +10688,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$24  = \event ;
     casez (handler_state)
       4'h0:
@@ -10254,7 +10701,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$25  = query_way;
     casez (handler_state)
       4'h0:
@@ -10267,7 +10714,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$26  = handler_state;
     casez (handler_state)
       4'h0:
@@ -10344,7 +10791,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$27  = dst;
     casez (handler_state)
       4'h0:
@@ -10357,7 +10804,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$28  = tag;
     casez (handler_state)
       4'h0:
@@ -10386,7 +10833,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$29  = status;
     casez (handler_state)
       4'h0:
@@ -10483,7 +10930,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready
 , m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [1:0] \$1 ;
   wire [4:0] \$10 ;
   reg [1:0] \$11 ;
@@ -10954,7 +11401,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2667$0 (\$15 ),
+    .\port$2805$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11059,7 +11506,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$2686$0 (\$16 ),
+    .\port$2824$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11099,28 +11546,28 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .tx_msgs(csr__tx_msgs__inc)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$11  = 2'h0;
     if (rst) begin
       \$11  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$12  = { 6'h00, \$1  };
     if (rst) begin
       \$12  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$13  = \$7 [1:0];
     if (rst) begin
       \$13  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$14  = { 9'h000, \$10  };
     if (rst) begin
       \$14  = 14'h0000;
@@ -11306,8 +11753,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc
-, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc, \port$2667$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc, \port$2805$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
   wire [31:0] \$11 ;
@@ -11456,8 +11903,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2667$0 ;
-  wire \port$2667$0 ;
+  input \port$2805$0 ;
+  wire \port$2805$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -11687,11 +12134,11 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2667$0 (\port$2667$0 ),
+    .\port$2805$0 (\port$2805$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_acks_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11715,7 +12162,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11741,7 +12188,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dropped_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11767,7 +12214,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_frames_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11795,7 +12242,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_frames_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11823,7 +12270,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11853,7 +12300,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_msgs_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11883,7 +12330,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_acks_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11915,7 +12362,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_acks_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11947,7 +12394,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_dup_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11981,7 +12428,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_dup_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12015,7 +12462,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12051,7 +12498,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_crc_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12087,7 +12534,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12125,7 +12572,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_misrouted_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12163,7 +12610,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12203,7 +12650,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_truncated_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12243,7 +12690,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12285,7 +12732,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_oversize_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12327,7 +12774,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12371,7 +12818,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12415,7 +12862,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12461,7 +12908,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_nobuf_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12507,7 +12954,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_sent_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12555,7 +13002,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_sent_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12603,7 +13050,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_received_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12653,7 +13100,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_received_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12703,7 +13150,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peers_dead_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12755,7 +13202,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peers_dead_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12807,7 +13254,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dead_dropped_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12861,7 +13308,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dead_dropped_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12915,7 +13362,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_flushed_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12971,7 +13418,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_flushed_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13027,7 +13474,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     events_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13085,7 +13532,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     events_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13143,7 +13590,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_reset_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13203,7 +13650,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_reset_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13263,7 +13710,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     r_hold = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13323,7 +13770,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_0_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13385,7 +13832,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_0_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13447,7 +13894,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_1_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13511,7 +13958,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_1_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13575,7 +14022,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_2_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13641,7 +14088,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_2_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13707,7 +14154,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_3_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13775,7 +14222,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_3_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13843,7 +14290,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_4_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13913,7 +14360,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_4_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13983,7 +14430,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_5_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14055,7 +14502,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_5_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14127,7 +14574,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_6_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14201,7 +14648,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_6_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14275,7 +14722,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_7_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14351,7 +14798,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_7_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14427,7 +14874,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$40  = bus__r_data;
     if (\$2 ) begin
       \$40  = \$39 ;
@@ -14437,7 +14884,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     id_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14445,7 +14892,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     id_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14453,7 +14900,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     config_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14463,7 +14910,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     config_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14473,7 +14920,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     timeout_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14485,7 +14932,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     timeout_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14497,7 +14944,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     retry_limit_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14511,7 +14958,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     retry_limit_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14525,7 +14972,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_frames_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14541,7 +14988,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_frames_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14557,7 +15004,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14575,7 +15022,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_msgs_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14593,7 +15040,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_retransmits_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14613,7 +15060,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_retransmits_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14633,7 +15080,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_timeouts_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14655,7 +15102,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_timeouts_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14677,7 +15124,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_acks_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14715,7 +15162,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2667$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -14726,8 +15173,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h00;
   assign id_read[31:17] = 15'h0000;
-  assign \$4  = 32'd0;
   assign \$3  = 32'd0;
+  assign \$4  = 32'd0;
   assign \$5  = \$4 ;
   assign \$6  = 32'd0;
   assign \$7  = 32'd0;
@@ -14765,7 +15212,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire \$2 ;
   wire \$3 ;
@@ -14792,7 +15239,7 @@ module \processor_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__e
   assign \$3  = bits & \$2 ;
   assign \$4  = \$3  | csr__events__peer_dead__set;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$5  = \$4 ;
     if (rst) begin
       \$5  = 1'h0;
@@ -14829,78 +15276,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__naks_sent__clear;
-  wire csr__naks_sent__inc;
-  output [31:0] csr__naks_sent__value;
-  wire [31:0] csr__naks_sent__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_naks_sent.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__naks_sent__value)
-  );
-  assign csr__naks_sent__inc = inc;
-  assign clear = 1'h0;
-  assign csr__naks_sent__clear = 1'h0;
-  assign value = csr__naks_sent__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -14946,6 +15321,78 @@ module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value
 endmodule
 
 (* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_naks_sent.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_sent__value)
+  );
+  assign csr__naks_sent__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_peers_dead (rst, inc, csr__peers_dead__value, clk);
   wire clear;
   input clk;
@@ -14973,7 +15420,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
   wire [32:0] \$3 ;
@@ -14997,14 +15444,14 @@ module \processor_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, valu
     value <= \$5 ;
   assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$5  = \$3 [31:0];
     if (rst) begin
       \$5  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$4  = \$2 ;
     if (rst) begin
       \$4  = 8'h00;
@@ -15045,78 +15492,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__rx_drop_crc__clear;
-  wire csr__rx_drop_crc__inc;
-  output [31:0] csr__rx_drop_crc__value;
-  wire [31:0] csr__rx_drop_crc__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__rx_drop_crc__value)
-  );
-  assign csr__rx_drop_crc__inc = inc;
-  assign clear = 1'h0;
-  assign csr__rx_drop_crc__clear = 1'h0;
-  assign value = csr__rx_drop_crc__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15162,33 +15537,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_malformed__clear;
-  wire csr__rx_drop_malformed__inc;
-  output [31:0] csr__rx_drop_malformed__value;
-  wire [31:0] csr__rx_drop_malformed__value;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_malformed__value)
+    .value(csr__rx_drop_crc__value)
   );
-  assign csr__rx_drop_malformed__inc = inc;
+  assign csr__rx_drop_crc__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_malformed__clear = 1'h0;
-  assign value = csr__rx_drop_malformed__value;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15234,33 +15609,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_misrouted__clear;
-  wire csr__rx_drop_misrouted__inc;
-  output [31:0] csr__rx_drop_misrouted__value;
-  wire [31:0] csr__rx_drop_misrouted__value;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_misrouted__value)
+    .value(csr__rx_drop_malformed__value)
   );
-  assign csr__rx_drop_misrouted__inc = inc;
+  assign csr__rx_drop_malformed__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_misrouted__clear = 1'h0;
-  assign value = csr__rx_drop_misrouted__value;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15306,33 +15681,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_nobuf__clear;
-  wire csr__rx_drop_nobuf__inc;
-  output [31:0] csr__rx_drop_nobuf__value;
-  wire [31:0] csr__rx_drop_nobuf__value;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_nobuf__value)
+    .value(csr__rx_drop_misrouted__value)
   );
-  assign csr__rx_drop_nobuf__inc = inc;
+  assign csr__rx_drop_misrouted__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_nobuf__clear = 1'h0;
-  assign value = csr__rx_drop_nobuf__value;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15378,33 +15753,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, v
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_oversize__clear;
-  wire csr__rx_drop_oversize__inc;
-  output [31:0] csr__rx_drop_oversize__value;
-  wire [31:0] csr__rx_drop_oversize__value;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_oversize__value)
+    .value(csr__rx_drop_nobuf__value)
   );
-  assign csr__rx_drop_oversize__inc = inc;
+  assign csr__rx_drop_nobuf__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_oversize__clear = 1'h0;
-  assign value = csr__rx_drop_oversize__value;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15450,33 +15825,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_truncated__clear;
-  wire csr__rx_drop_truncated__inc;
-  output [31:0] csr__rx_drop_truncated__value;
-  wire [31:0] csr__rx_drop_truncated__value;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_truncated__value)
+    .value(csr__rx_drop_oversize__value)
   );
-  assign csr__rx_drop_truncated__inc = inc;
+  assign csr__rx_drop_oversize__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_truncated__clear = 1'h0;
-  assign value = csr__rx_drop_truncated__value;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15522,33 +15897,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_dup__clear;
-  wire csr__rx_dup__inc;
-  output [31:0] csr__rx_dup__value;
-  wire [31:0] csr__rx_dup__value;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_dup.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_dup__value)
+    .value(csr__rx_drop_truncated__value)
   );
-  assign csr__rx_dup__inc = inc;
+  assign csr__rx_drop_truncated__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_dup__clear = 1'h0;
-  assign value = csr__rx_dup__value;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15594,33 +15969,33 @@ module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_frames__clear;
-  wire csr__rx_frames__inc;
-  output [31:0] csr__rx_frames__value;
-  wire [31:0] csr__rx_frames__value;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_frames.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_dup.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_frames__value)
+    .value(csr__rx_dup__value)
   );
-  assign csr__rx_frames__inc = inc;
+  assign csr__rx_dup__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_frames__clear = 1'h0;
-  assign value = csr__rx_frames__value;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15666,33 +16041,33 @@ module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_msgs__clear;
-  wire csr__rx_msgs__inc;
-  output [31:0] csr__rx_msgs__value;
-  wire [31:0] csr__rx_msgs__value;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_msgs.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_frames.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_msgs__value)
+    .value(csr__rx_frames__value)
   );
-  assign csr__rx_msgs__inc = inc;
+  assign csr__rx_frames__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_msgs__clear = 1'h0;
-  assign value = csr__rx_msgs__value;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15738,33 +16113,33 @@ module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_acks__clear;
-  wire csr__tx_acks__inc;
-  output [31:0] csr__tx_acks__value;
-  wire [31:0] csr__tx_acks__value;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_acks.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_msgs.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_acks__value)
+    .value(csr__rx_msgs__value)
   );
-  assign csr__tx_acks__inc = inc;
+  assign csr__rx_msgs__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_acks__clear = 1'h0;
-  assign value = csr__tx_acks__value;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15810,33 +16185,33 @@ module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_dead_dropped__clear;
-  wire csr__tx_dead_dropped__inc;
-  output [31:0] csr__tx_dead_dropped__value;
-  wire [31:0] csr__tx_dead_dropped__value;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_dead_dropped__value)
+    .value(csr__tx_acks__value)
   );
-  assign csr__tx_dead_dropped__inc = inc;
+  assign csr__tx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_dead_dropped__clear = 1'h0;
-  assign value = csr__tx_dead_dropped__value;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15882,33 +16257,33 @@ module \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_dropped__clear;
-  wire csr__tx_dropped__inc;
-  output [31:0] csr__tx_dropped__value;
-  wire [31:0] csr__tx_dropped__value;
+  wire csr__tx_dead_dropped__clear;
+  wire csr__tx_dead_dropped__inc;
+  output [31:0] csr__tx_dead_dropped__value;
+  wire [31:0] csr__tx_dead_dropped__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_dropped__value)
+    .value(csr__tx_dead_dropped__value)
   );
-  assign csr__tx_dropped__inc = inc;
+  assign csr__tx_dead_dropped__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_dropped__clear = 1'h0;
-  assign value = csr__tx_dropped__value;
+  assign csr__tx_dead_dropped__clear = 1'h0;
+  assign value = csr__tx_dead_dropped__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15954,6 +16329,78 @@ module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, valu
 endmodule
 
 (* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dropped__value)
+  );
+  assign csr__tx_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_flushed (rst, inc, csr__tx_flushed__value, clk);
   wire clear;
   input clk;
@@ -15981,7 +16428,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire \$1 ;
   wire [13:0] \$2 ;
   wire [32:0] \$3 ;
@@ -16005,14 +16452,14 @@ module \processor_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, valu
     value <= \$5 ;
   assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$5  = \$3 [31:0];
     if (rst) begin
       \$5  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$4  = \$2 ;
     if (rst) begin
       \$4  = 14'h0000;
@@ -16053,78 +16500,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__tx_msgs__clear;
-  wire csr__tx_msgs__inc;
-  output [31:0] csr__tx_msgs__value;
-  wire [31:0] csr__tx_msgs__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_msgs.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__tx_msgs__value)
-  );
-  assign csr__tx_msgs__inc = inc;
-  assign clear = 1'h0;
-  assign csr__tx_msgs__clear = 1'h0;
-  assign value = csr__tx_msgs__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -16170,33 +16545,33 @@ module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_retransmits__clear;
-  wire csr__tx_retransmits__inc;
-  output [31:0] csr__tx_retransmits__value;
-  wire [31:0] csr__tx_retransmits__value;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_msgs.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_retransmits__value)
+    .value(csr__tx_msgs__value)
   );
-  assign csr__tx_retransmits__inc = inc;
+  assign csr__tx_msgs__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_retransmits__clear = 1'h0;
-  assign value = csr__tx_retransmits__value;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -16242,50 +16617,47 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2667$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_timeouts__clear;
-  wire [7:0] csr__tx_timeouts__inc;
-  output [31:0] csr__tx_timeouts__value;
-  wire [31:0] csr__tx_timeouts__value;
-  wire [7:0] inc;
-  input \port$2667$0 ;
-  wire \port$2667$0 ;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
     .clk(clk),
-    .\port$2667$0 (\port$2667$0 ),
+    .inc(inc),
     .rst(rst),
-    .value(csr__tx_timeouts__value)
+    .value(csr__tx_retransmits__value)
   );
-  assign inc = { 7'h00, \port$2667$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2667$0  };
+  assign csr__tx_retransmits__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_timeouts__clear = 1'h0;
-  assign value = csr__tx_timeouts__value;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2667$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
-  wire [7:0] \$2 ;
+  wire \$2 ;
   wire [32:0] \$3 ;
-  reg [7:0] \$4 ;
+  reg \$4 ;
   reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
-  wire [7:0] inc;
-  reg [7:0] inc_q = 8'h00;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
-  input \port$2667$0 ;
-  wire \port$2667$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -16306,21 +16678,96 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$26
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$4  = \$2 ;
     if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2805$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input \port$2805$0 ;
+  wire \port$2805$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$2805$0 (\port$2805$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 7'h00, \port$2805$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2805$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
+  wire load;
+  wire [31:0] load_value;
+  input \port$2805$0 ;
+  wire \port$2805$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
       \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2667$0  };
+  assign inc = { 7'h00, \port$2805$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2667$0  };
+  assign \$2  = { 7'h00, \port$2805$0  };
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered
 , gap_in, recv_peer, unsent, owed, timeout_fire_1, flushed, expired_1, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
   reg [3:0] \$10 ;
   reg [15:0] \$11 ;
@@ -16580,7 +17027,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign \$9  = \$7  + \$8 ;
   assign store_room = \$10  < 4'h8;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16590,7 +17037,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16600,7 +17047,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16610,7 +17057,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16620,7 +17067,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16630,7 +17077,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16640,7 +17087,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -16650,14 +17097,14 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     ack_adv_next_1 = 4'h0;
     if (\$20 ) begin
       ack_adv_next_1 = \$16 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     timeout_fire_1 = 1'h0;
     if (\$27 ) begin
     end else if (\$28 ) begin
@@ -16665,28 +17112,28 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     flushed = 4'h0;
     if (flush[1]) begin
       flushed = \$32 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$77  = ack_adv_next_1;
     if (rst) begin
       \$77  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$78  = \$36 ;
     if (rst) begin
       \$78  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$79  = 16'h0000;
@@ -16698,7 +17145,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$80  = 4'h0;
@@ -16710,7 +17157,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$81  = 4'h0;
@@ -16722,7 +17169,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$82  = 4'h0;
@@ -16734,7 +17181,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (\$65 ) begin
       \$83  = 12'h000;
@@ -16748,7 +17195,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$84  = expired_1;
     if (\$68 ) begin
       \$84  = 1'h0;
@@ -16760,7 +17207,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$85  = expected_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
@@ -16775,7 +17222,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$86  = nak_done_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
@@ -16794,7 +17241,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$87  = ack_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
@@ -16811,7 +17258,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$88  = nak_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
@@ -16828,7 +17275,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -16838,7 +17285,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -16848,7 +17295,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
@@ -16893,7 +17340,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
 , ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [29:0] \$100 ;
@@ -17552,7 +17999,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   always @(posedge clk)
     rbeat <= \$278 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -17561,7 +18008,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -17570,7 +18017,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -17579,7 +18026,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
       if (\$25 ) begin
@@ -17588,14 +18035,14 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_frames = 1'h0;
     if (\$31 ) begin
       rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_drop_truncated = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -17610,7 +18057,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_drop_malformed = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -17623,7 +18070,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_drop_crc = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -17634,7 +18081,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_drop_oversize = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -17650,7 +18097,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_drop_misrouted = 1'h0;
     if (\$31 ) begin
       if (\$32 ) begin
@@ -17666,7 +18113,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     ack_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17690,7 +18137,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     ack_value = 16'h0000;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17708,7 +18155,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     nak_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17732,7 +18179,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     naks_received = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17750,7 +18197,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_acks = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17770,7 +18217,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     msg_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17798,7 +18245,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     delivered = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17830,7 +18277,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_msgs = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17856,7 +18303,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__commit = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17882,7 +18329,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_drop_nobuf = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17910,7 +18357,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     rx_dup = 1'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17936,7 +18383,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     gap_in = 2'h0;
     if (\$31 ) begin
       (* full_case = 32'd1 *)
@@ -17970,7 +18417,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$274  = rspace;
     if (s_axis__tvalid) begin
       if (\$72 ) begin
@@ -17982,7 +18429,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$275  = hdr_reg;
     if (s_axis__tvalid) begin
       if (\$73 ) begin
@@ -18002,7 +18449,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$276  = rcrc;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -18017,7 +18464,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$277  = rkeep_bad;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -18034,7 +18481,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$278  = rbeat;
     if (s_axis__tvalid) begin
       if (\$77 ) begin
@@ -18077,7 +18524,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -18235,7 +18682,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$6 [4:0];
@@ -18245,7 +18692,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$8  = \$5 [4:0];
     if (rst) begin
       \$8  = 5'h00;
@@ -18291,7 +18738,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18379,7 +18826,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
   always @(posedge clk)
     level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
       \$15  = \$2 [2:0];
@@ -18389,7 +18836,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
       \$16  = \$4 [2:0];
@@ -18399,7 +18846,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$17  = level;
     if (\$8 ) begin
       \$17  = \$9 [3:0];
@@ -18421,8 +18868,8 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2686$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2824$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [28:0] \$100 ;
@@ -18993,8 +19440,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$2686$0 ;
-  wire \port$2686$0 ;
+  input \port$2824$0 ;
+  wire \port$2824$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -19546,7 +19993,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   always @(posedge clk)
     cur_type <= \$484 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$485  = store__slot;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19571,7 +20018,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$486  = rr;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19596,7 +20043,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$487  = beat;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19626,7 +20073,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$488  = crc;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19655,7 +20102,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$489  = sender_state;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19696,7 +20143,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -19721,7 +20168,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -19746,19 +20193,19 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2686$0 ) begin
+            if (\port$2824$0 ) begin
               go_back = 2'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19792,7 +20239,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19826,7 +20273,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19860,7 +20307,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19882,7 +20329,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19904,7 +20351,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19926,7 +20373,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19941,7 +20388,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19956,7 +20403,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19971,7 +20418,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -19993,7 +20440,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20008,7 +20455,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20025,14 +20472,14 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$478  = store__beat;
     if (rst) begin
       \$478  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$479  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20063,7 +20510,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$480  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20088,7 +20535,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$481  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20113,7 +20560,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$482  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20138,7 +20585,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$483  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20163,7 +20610,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$484  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20191,7 +20638,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2686$0 , 1'h0 };
+  assign expired = { \port$2824$0 , 1'h0 };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -20213,7 +20660,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2686$0 ;
+  assign any_expired = \port$2824$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };
@@ -20224,7 +20671,7 @@ endmodule
 (* generator = "Amaranth" *)
 module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
 );
-  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [8:0] \$100 ;
@@ -21197,7 +21644,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   always @(posedge clk)
     filling <= \$365 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -21209,7 +21656,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -21221,7 +21668,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -21233,7 +21680,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     hdr_wr__addr = 3'h0;
     casez (store_state)
       2'h0:
@@ -21246,7 +21693,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -21259,7 +21706,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
@@ -21277,7 +21724,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
@@ -21290,7 +21737,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
@@ -21311,7 +21758,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -21323,7 +21770,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     dat_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
@@ -21335,7 +21782,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
@@ -21347,7 +21794,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -21359,14 +21806,14 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$358  = \$293 ;
     if (rst) begin
       \$358  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$359  = store_state;
     casez (store_state)
       2'h0:
@@ -21399,7 +21846,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$360  = st_peer;
     casez (store_state)
       2'h0:
@@ -21415,7 +21862,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$361  = st_slot;
     casez (store_state)
       2'h0:
@@ -21431,7 +21878,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$362  = st_beats;
     casez (store_state)
       2'h0:
@@ -21447,7 +21894,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$363  = st_beat;
     casez (store_state)
       2'h0:
@@ -21467,7 +21914,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$364  = st_length;
     casez (store_state)
       2'h0:
@@ -21483,7 +21930,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$365  = filling;
     casez (store_state)
       2'h0:
