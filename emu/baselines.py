@@ -9,8 +9,18 @@ Both run on the same workload array the disaggregated system runs, in CPU cycles
   ExCache used as a page cache of 4 KiB pages with true LRU replacement, keyed by (pid, page). A hit costs
   what a local access costs; a miss on a page seen before is a page fault costing ``fault_us`` (synchronous
   page-in, including the kernel's fault and swap path); the first touch of a page is a zero-fill fault that
-  the local machine takes as well, so it costs nothing extra; evicting a dirty page costs ``dirty_evict_us`` (0 by default: Linux writes
-  swap out asynchronously, which flatters the swap baselines, so their distance from disagg is conservative).
+  the local machine takes as well, so it costs nothing extra by default (``first_touch_us``, 0); evicting a dirty
+  page costs ``dirty_evict_us`` (0 by default: Linux writes swap out asynchronously, which flatters the swap
+  baselines, so their distance from disagg is conservative). :func:`rtl_charged` gives the devices charged the
+  way the RTL is charged: a first touch and a dirty eviction each cost a page transfer (``fault_us``), as the
+  RTL's first touch is a line miss plus the memory monitor's allocation and its dirty victim is written back
+  before the next fetch.
+
+With ``Timing.threads`` > 1 the workload is the threads' streams one after the other (as ``cpu.threads``
+splits one array, :func:`emu.workloads.threads.split_stream`): the local time is the longest thread's (the
+threads compute in parallel); the page cache sees the streams interleaved one access each in turn; every
+fault, first touch and dirty eviction stalls all threads, one at a time, as a miss of the blocking ExCache
+does.
 
 Linux really uses an approximation of LRU (active/inactive lists) plus read-ahead; exact LRU without
 read-ahead is the textbook model. Defaults and their sources are in ``docs/timing.md``.
@@ -24,8 +34,8 @@ import numpy as np
 from .errors import DisaggError
 from .workload_format import OP_WRITE, validate
 
-__all__ = ["DEFAULT_LOCAL_ACCESS_CYCLES", "Timing", "SwapDevice", "SWAP_DEVICES", "local_cycles", "page_cache_misses", "swap_cycles",
-           "baseline_cycles"]
+__all__ = ["DEFAULT_LOCAL_ACCESS_CYCLES", "Timing", "SwapDevice", "SWAP_DEVICES", "rtl_charged", "local_cycles",
+           "interleave_threads", "page_cache_misses", "swap_cycles", "baseline_cycles"]
 
 
 def _positive(what, value, *, zero_ok=False):
@@ -45,10 +55,12 @@ class SwapDevice:
     name: str
     fault_us: float
     dirty_evict_us: float = 0.0
+    first_touch_us: float = 0.0
 
     def __post_init__(self):
         _positive(f"{self.name}: fault_us", self.fault_us)
         _positive(f"{self.name}: dirty_evict_us", self.dirty_evict_us, zero_ok=True)
+        _positive(f"{self.name}: first_touch_us", self.first_touch_us, zero_ok=True)
 
 
 #: The three swap baselines of LegoOS's figure, with the defaults of docs/timing.md.
@@ -57,6 +69,14 @@ SWAP_DEVICES = (
     SwapDevice("linux-swap-ramdisk", 5.0),
     SwapDevice("infiniswap", 30.0),
 )
+
+
+def rtl_charged(devices=SWAP_DEVICES):
+    """``devices`` with first touches and dirty evictions charged a page transfer each (``fault_us``), the way
+    the RTL charges them (a first touch is a miss plus a page allocation; a dirty victim is written back, on
+    the miss path, before the fetch)."""
+    from dataclasses import replace
+    return tuple(replace(d, dirty_evict_us=d.fault_us, first_touch_us=d.fault_us) for d in devices)
 
 
 @dataclass(frozen=True)
@@ -73,12 +93,15 @@ class Timing:
     page_size : int
         Page of the swap baselines (4096 on Linux x86).
     devices : tuple of SwapDevice
+    threads : int
+        Hardware threads of the CPU (``cpu.threads``): the workload is their streams one after the other.
     """
 
     clock_hz: float = 1e9
     local_access_cycles: int = None
     page_size: int = 4096
     devices: tuple = field(default=SWAP_DEVICES)
+    threads: int = 1
 
     def __post_init__(self):
         _positive("clock_hz", self.clock_hz)
@@ -90,6 +113,8 @@ class Timing:
             raise DisaggError(f"page_size must be a power of two >= 8, not {ps!r}")
         if not all(isinstance(d, SwapDevice) for d in self.devices):
             raise DisaggError(f"devices must be SwapDevice objects, not {self.devices!r}")
+        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or not 1 <= self.threads <= 64:
+            raise DisaggError(f"threads must be an int from 1 to 64, not {self.threads!r}")
 
     @property
     def local_cycles_per_access(self):
@@ -100,10 +125,26 @@ class Timing:
         return us * 1e-6 * self.clock_hz
 
 
+def _thread_parts(w, threads):
+    from .workloads.threads import split_stream
+    return split_stream(w, threads) if threads > 1 else [w]
+
+
+def interleave_threads(w, threads):
+    """The threads' streams of ``w`` (one after the other) merged one access each in turn."""
+    if threads <= 1:
+        return w
+    parts = _thread_parts(w, threads)
+    order = np.concatenate([np.arange(len(p)) for p in parts]).argsort(kind="stable")
+    return np.concatenate(parts)[order]
+
+
 def local_cycles(w, timing=None):
-    """Cycles the workload takes with enough local memory: think time plus one local access each."""
+    """Cycles the workload takes with enough local memory: think time plus one local access each (with
+    several threads, the longest thread's)."""
     timing = timing or Timing()
-    return int(w["think"].astype(np.int64).sum()) + len(w) * timing.local_cycles_per_access
+    return max(int(p["think"].astype(np.int64).sum()) + len(p) * timing.local_cycles_per_access
+               for p in _thread_parts(w, timing.threads))
 
 
 def page_cache_misses(w, capacity_bytes, page_size=4096):
@@ -154,8 +195,11 @@ def page_cache_misses(w, capacity_bytes, page_size=4096):
 def swap_cycles(w, capacity_bytes, device, timing=None, *, misses=None):
     """Cycles of ``w`` on ``device`` with a page cache of ``capacity_bytes`` (``misses`` may be precomputed)."""
     timing = timing or Timing()
-    swap_ins, dirty, _ = misses if misses is not None else page_cache_misses(w, capacity_bytes, timing.page_size)
-    extra = swap_ins * timing.us_to_cycles(device.fault_us) + dirty * timing.us_to_cycles(device.dirty_evict_us)
+    if misses is None:
+        misses = page_cache_misses(interleave_threads(w, timing.threads), capacity_bytes, timing.page_size)
+    swap_ins, dirty, first = misses
+    extra = (swap_ins * timing.us_to_cycles(device.fault_us) + dirty * timing.us_to_cycles(device.dirty_evict_us)
+             + first * timing.us_to_cycles(device.first_touch_us))
     return local_cycles(w, timing) + int(round(extra))
 
 
@@ -172,8 +216,9 @@ def baseline_cycles(w, capacities, timing=None):
     out = {"local": local_cycles(w, timing), "faults": {}}
     for d in timing.devices:
         out[d.name] = {}
+    seen = interleave_threads(w, timing.threads)
     for cap in capacities:
-        m = page_cache_misses(w, cap, timing.page_size)
+        m = page_cache_misses(seen, cap, timing.page_size)
         out["faults"][cap] = m
         for d in timing.devices:
             out[d.name][cap] = swap_cycles(w, cap, d, timing, misses=m)

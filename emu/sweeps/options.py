@@ -80,7 +80,7 @@ def config_and_timing(options: SweepOptions, extra_overrides=()):
     from ..baselines import Timing
     from ..config import load_config
     config = load_config(options.config, [*SWEEP_OVERRIDES, *extra_overrides, *options.overrides])
-    kw = {"clock_hz": float(config.system.clock_mhz) * 1e6}
+    kw = {"clock_hz": float(config.system.clock_mhz) * 1e6, "threads": config.cpu.threads}
     if options.local_access_cycles is not None:
         kw["local_access_cycles"] = options.local_access_cycles
     return config, Timing(**kw)
