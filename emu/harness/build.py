@@ -27,6 +27,7 @@ from amaranth.back import verilog as amaranth_verilog
 from ..errors import DisaggError
 from ..toolchain import fst_available, verilator_bin, verilator_env, verilator_root
 from . import codegen
+from .verilog_init import compact_initialisers
 
 __all__ = ["BuiltModel", "build_model", "convert", "HARNESS_BUILD", "VERILATOR_FLAGS"]
 
@@ -56,6 +57,9 @@ OPT_GLOBAL = "-O2"
 CXXFLAGS = ["-std=c++20", "-fPIC"]
 #: The C++ compiler of the model, the run-time library and the driver.
 CXX = "g++"
+#: Write runs of equal memory initialisers as loops before Verilating (:mod:`emu.harness.verilog_init`): the
+#: same model, built in a time that does not grow with the depth of the memories (issue 17).
+COMPACT_INITIALISERS = True
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,8 @@ def build_model(component=None, *, chain=None, trace=None, verilog: str | None =
     t0 = time.monotonic()
     if verilog is None or ports is None:
         verilog, ports = convert(component, chain=chain)
+    if COMPACT_INITIALISERS:
+        verilog = compact_initialisers(verilog)
     ports_h = codegen.generate_header(ports)
     records_h = codegen.generate_records_header()
     driver = DRIVER.read_text() + "".join(h.read_text() for h in DRIVER_HEADERS)
