@@ -43,7 +43,18 @@ VARIANTS = {
     "clang": "CXX=clang++",
     "pgo": "PGO: -fprofile-generate, training run, -fprofile-use",
     "threads2": "Verilator --threads 2",
+    "nodfg": "Verilator -fno-dfg (no data-flow-graph optimisation)",
+    "notable": "Verilator -fno-table (no lookup tables for case statements)",
+    "inline": "Verilator --inline-mult 100000 (inline every module)",
+    "splitcf": "Verilator --output-split-cfuncs 2000 (smaller eval functions)",
+    "noxfast": "Verilator without --x-assign fast --x-initial fast",
+    "default-vis": "without -fvisibility=hidden (every function of the model exported, called through the PLT)",
+    "no-lto": "without -flto=auto (no link-time optimisation)",
 }
+
+#: Verilator flags added by the Verilator variants.
+_VERILATOR_VARIANTS = {"threads2": ["--threads", "2"], "nodfg": ["-fno-dfg"], "notable": ["-fno-table"],
+                       "inline": ["--inline-mult", "100000"], "splitcf": ["--output-split-cfuncs", "2000"]}
 
 
 def _apply(b, variant, stage=None):
@@ -51,6 +62,10 @@ def _apply(b, variant, stage=None):
         b.OPT_FAST = "-Os"
     elif variant == "o3":
         b.OPT_FAST = "-O3"
+    elif variant == "default-vis":
+        b.CXXFLAGS = [f for f in b.CXXFLAGS if f != "-fvisibility=hidden"]
+    elif variant == "no-lto":
+        b.CXXFLAGS = [f for f in b.CXXFLAGS if f != "-flto=auto"]
     elif variant == "native":
         b.CXXFLAGS = b.CXXFLAGS + ["-march=native"]
     elif variant == "clang":
@@ -60,8 +75,14 @@ def _apply(b, variant, stage=None):
         def _run(cmd, cwd, what):        # clang's atomics need libatomic at link time
             return run(cmd + ["-latomic"] if "-shared" in cmd else cmd, cwd, what)
         b._run = _run
-    elif variant == "threads2":
-        b.VERILATOR_FLAGS = b.VERILATOR_FLAGS + ["--threads", "2"]
+    elif variant in _VERILATOR_VARIANTS:
+        b.VERILATOR_FLAGS = b.VERILATOR_FLAGS + _VERILATOR_VARIANTS[variant]
+    elif variant == "noxfast":
+        flags = list(b.VERILATOR_FLAGS)
+        for opt in ("--x-assign", "--x-initial"):
+            i = flags.index(opt)
+            del flags[i:i + 2]
+        b.VERILATOR_FLAGS = flags
     elif variant == "pgo":
         if stage == "gen":
             b.OPT_FAST = f"{b.OPT_FAST} -fprofile-generate={PGO_DIR} -fprofile-update=single"
