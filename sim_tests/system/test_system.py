@@ -30,10 +30,10 @@ from sim_tests.lib.runner import BUILD, SimRun, config_id, default_seed
 pytestmark = pytest.mark.xdist_group("system")
 
 
-def system_params(miss_path):
+def system_params(miss_path, line_store="onchip"):
     return SystemParams(
         excache=ExCacheParams(line_bytes=64, sets=16, ways=2, data_width=64, vaddr_width=48, pid_width=3,
-                              policy="lru"),
+                              policy="lru", line_store=line_store),
         mmu=MMUParams(tlb_entries=16, tlb_ways=2, page_bytes=256, pid_width=3, vaddr_width=48, paddr_width=14,
                       data_width=64, pt_bucket_entries=4),
         proc_netif=NetIfParams(node_id=0, n_nodes=2, data_width=64, window=4, timeout=1024, max_payload=64,
@@ -61,8 +61,8 @@ GTKW = ["clk", "rst", "cpu_req__valid", "cpu_req__ready", "cpu_req__payload", "c
 KNOBS = {"victim_policy": "fifo", "idle": 0.2, "backpressure": 0.2, "batches": 5, "accesses_per_batch": 300}
 
 
-def sim(miss_path):
-    config = {"system": system_params(miss_path).as_dict()}
+def sim(miss_path, line_store="onchip"):
+    config = {"system": system_params(miss_path, line_store).as_dict()}
     return SimRun(block="system", component_factory=make_top, config=config,
                   test_module="sim_tests.system.cocotb_system", toplevel="system_top", gtkw_signals=GTKW)
 
@@ -73,14 +73,16 @@ def _seed(request):
     return default_seed("sim_tests/system/test_system.py") if seed is None else seed
 
 
-def _image_file(miss_path, seed):
-    return BUILD / "sim" / "system" / "images" / f"{miss_path}-{seed}-{config_id(KNOBS)}.json"
+def _image_file(miss_path, seed, line_store="onchip"):
+    store = "" if line_store == "onchip" else f"-{line_store}"
+    return BUILD / "sim" / "system" / "images" / f"{miss_path}{store}-{seed}-{config_id(KNOBS)}.json"
 
 
-def _run(request, miss_path, testcase=None):
+def _run(request, miss_path, testcase=None, line_store="onchip"):
     seed = _seed(request)
-    run = sim(miss_path)
-    run.extra_env = {"DISAGG_IMAGE_FILE": str(_image_file(miss_path, seed)), "DISAGG_SYSTEM_TEST": json.dumps(KNOBS)}
+    run = sim(miss_path, line_store)
+    run.extra_env = {"DISAGG_IMAGE_FILE": str(_image_file(miss_path, seed, line_store)),
+                     "DISAGG_SYSTEM_TEST": json.dumps(KNOBS)}
     run.sim = request.config.getoption("--sim")
     run.coverage = request.config.getoption("--coverage-rtl") and run.sim == "verilator"
     waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
@@ -112,3 +114,20 @@ def test_modes_identical_memory(request):
     assert sum(len(pages) for pages in hw_image.values()) > 0
     for pid in hw_image:
         assert hw_image[pid] == sw_image[pid], f"pid {pid}: memory differs between the miss-path modes"
+
+
+def test_local_memory_line_store(request):
+    """line_store="axi" under cocotb: the ExCache's line data in a local memory on its ``lmem`` AXI4 port
+    (cocotbext-axi's AxiRam, SystemBench.attach_memories); every access matches the golden model and the
+    memory left behind is byte-identical to the on-chip line store's for the same workload."""
+    seed = _seed(request)
+    axi = _image_file("hardware", seed, "axi")
+    if axi.exists():
+        axi.unlink()
+    _run(request, "hardware", testcase="test_processes_faults_and_exit", line_store="axi")
+    onchip = _image_file("hardware", seed)
+    if not onchip.exists():
+        _run(request, "hardware", testcase="test_processes_faults_and_exit")
+    a, b = json.loads(axi.read_text()), json.loads(onchip.read_text())
+    assert sum(len(pages) for pages in a.values()) > 0
+    assert a == b, "memory differs between the local-memory and the on-chip line store"
