@@ -37,6 +37,8 @@ FORMAL_BUILD = Path("build") / "formal"
 
 #: Methods of a check, strongest first.
 MODES = ("pdr", "induction", "bmc")
+#: Engines of bounded model checking (``FormalCheck.bmc_engine``).
+BMC_ENGINES = ("smtbmc", "abc")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,16 @@ class FormalCheck:
         For a mutant whose counterexample is deep: look for it only from this step on (BMC's ``skip``: the
         earlier steps are unrolled, not checked), which finds it in minutes where proving every shallower step
         clean would take hours. A trace found so is a counterexample all the same. 0: check every step.
+    bmc_engine : str
+        Engine of the bounded runs: ``"smtbmc"`` (smtbmc with Yices, word level) or ``"abc"`` (ABC's ``bmc3``,
+        bit level with structural hashing per frame: much faster where most data bits are constants).
+    mutant_shown_by : str
+        The property of the same block whose run shows this check's mutant caught, where this check's own run
+        cannot reach its counterexample ("" for the check itself).
+    options : tuple of (str, value)
+        Keyword arguments of the harness beyond ``prop`` and ``mutation`` (a narrowed environment).
+    harness_prop : str
+        The harness's name of the property, where the check is a variant of it (default ``prop``).
     """
     block: str
     prop: str
@@ -84,14 +96,26 @@ class FormalCheck:
     summary: str
     quick_mode: str = "bmc"
     mutant_skip: int = 0
+    bmc_engine: str = "smtbmc"
+    mutant_shown_by: str = ""
+    options: tuple = ()
+    harness_prop: str = ""
 
     def __post_init__(self):
         if self.mode not in MODES or self.quick_mode not in MODES:
             raise ValueError(f"{self.name}: modes must be among {', '.join(MODES)}, not {self.mode!r}/{self.quick_mode!r}")
+        if self.quick_depth and self.mutant_shown_by:
+            raise ValueError(f"{self.name}: a check in the default suite shows its own mutant")
+        if self.bmc_engine not in BMC_ENGINES:
+            raise ValueError(f"{self.name}: bmc_engine must be one of {', '.join(BMC_ENGINES)}, not {self.bmc_engine!r}")
 
     @property
     def name(self):
         return f"{self.block}.{self.prop}"
+
+    @property
+    def harness_property(self):
+        return self.harness_prop or self.prop
 
 
 @dataclass
@@ -125,12 +149,19 @@ CHECKS = [
                 "every stream the ExCache drives holds valid and payload until ready", quick_mode="pdr"),
     FormalCheck("excache", "pid_isolation", _EX, "ExCacheFormal", "pdr", 24, 18, "alias_pid",
                 "a read is never answered with another process's data", quick_mode="pdr"),
-    # The shortest trace in which a written word is evicted, written back and read back from memory (the
-    # harness's cover statement) reaches it at step 36; PDR does not close (frame 10 in 47 s, stalled after).
-    # Its mutant can fail only from step 36 on: the mutant run checks steps 36-37.
-    FormalCheck("excache", "no_lost_write", _EX, "ExCacheFormal", "bmc", 38, 0, "lose_writeback",
+    # no_lost_write with every input free: PDR does not close (frame 11 in 2 minutes, stalled after) and BMC's
+    # work per step grows about 3x a step from step 12 (it proves every trace of the depth clean), short of the
+    # 36 cycles a write, its eviction and the read that fetches it back take. Its mutant is shown by the
+    # eviction scenario below (a trace of the scenario is a trace of the free harness).
+    FormalCheck("excache", "no_lost_write", _EX, "ExCacheFormal", "bmc", 15, 0, "lose_writeback",
                 "a dirty line is never replaced without its write-back; reads return the last write, in order",
-                mutant_skip=36),
+                bmc_engine="abc", mutant_shown_by="writeback_round_trip"),
+    # The same checker with the CPU narrowed to write the tracked word, touch another line of its set (the
+    # eviction) and read the word back, at any timing, with any memory latency and data: every such trace up to
+    # 38 cycles, where the write-back's round trip (36) fits; lose_writeback fails at step 36.
+    FormalCheck("excache", "writeback_round_trip", _EX, "ExCacheFormal", "bmc", 38, 38, "lose_writeback",
+                "a word written, evicted and read back returns the write (no_lost_write in the eviction scenario)",
+                bmc_engine="abc", options=(("scenario", True),), harness_prop="no_lost_write"),
     # Neither k-induction nor PDR (7 minutes) closes on the MMU and the network interface: bounded.
     FormalCheck("mmu", "handshake", _MMU, "MMUFormal", "bmc", 16, 10, "drop_valid",
                 "every stream and AXI channel the MMU drives holds valid and payload until ready"),
@@ -163,7 +194,7 @@ def find_checks(blocks=None, props=None):
 def harness(check, mutation=None):
     """The Amaranth harness of ``check`` (with ``mutation`` applied, if any)."""
     cls = getattr(importlib.import_module(check.module), check.harness)
-    return cls(check.prop, mutation=mutation)
+    return cls(check.harness_property, mutation=mutation, **dict(check.options))
 
 
 def formal_tools():
@@ -192,28 +223,40 @@ def formal_tools():
 
 
 # ABC releases before 2023 (Debian's berkeley-abc is from 2022) have no `pdr -l`, which SymbiYosys adds to log
-# each property as it is solved; the shim drops it (the verdict and the invariant are the same).
+# each property as it is solved; the shim drops it (the verdict and the invariant are the same). They also end a
+# counterexample (`write_cex -a`) with "# DONE" on the last input line instead of a line of its own, which
+# yosys-witness rejects; the shim moves it to its own line so the trace converts.
 _ABC_SHIM = """#!/bin/sh
 if [ "$1" = "-c" ]; then
   cmd=$(printf '%s' "$2" | sed 's/pdr -v -l/pdr -v/')
   shift 2
-  exec '{abc}' -c "$cmd" "$@"
+  '{abc}' -c "$cmd" "$@"
+  status=$?
+  for cex in engine_*/trace*.aiw; do
+    [ -f "$cex" ] && sed -i 's/^\\([01x][01x]*\\)# DONE$/\\1\\n# DONE/' "$cex"
+  done
+  exit $status
 fi
 exec '{abc}' "$@"
 """
 
 
-def _sby_text(mode, depth, il_name, skip=0):
+def _sby_text(mode, depth, il_name, skip=0, bmc_engine="smtbmc"):
     if mode == "pdr":
         options, engine = ["mode prove"], "abc pdr"
     else:
         options, engine = [f"mode {'prove' if mode == 'induction' else 'bmc'}", f"depth {depth}"], "smtbmc yices"
-        if skip and mode == "bmc":
+        if mode == "bmc" and bmc_engine == "abc":
+            engine = "abc bmc3" + (f" -S {skip}" if skip else "")
+        elif skip and mode == "bmc":
             options.append(f"skip {skip}")
+    # ABC's counterexample names the free inputs as the flattened AIGER model does; smtbmc replays it on its own
+    # model, which must be flat too to find those names.
+    flat = ["flatten", "opt_clean"] if mode == "bmc" and bmc_engine == "abc" else []
     return "\n".join([
         "[options]", *options, "",
         "[engines]", engine, "",
-        "[script]", f"read_rtlil {il_name}", "prep -top top", "",
+        "[script]", f"read_rtlil {il_name}", "prep -top top", *flat, "",
         "[files]", il_name, ""])
 
 
@@ -245,11 +288,11 @@ def _stop(proc):
     proc.communicate()
 
 
-def _run_sby(workdir, name, mode, depth, tools, timeout, skip=0):
+def _run_sby(workdir, name, mode, depth, tools, timeout, skip=0, bmc_engine="smtbmc"):
     """Run one SymbiYosys job; returns ``(status, output, job folder)``. A timeout stops the job with its
     engines (:func:`_stop`), not only SymbiYosys."""
     sby = workdir / f"{name}.sby"
-    sby.write_text(_sby_text(mode, depth, "top.il", skip))
+    sby.write_text(_sby_text(mode, depth, "top.il", skip, bmc_engine))
     shim = workdir / "abc"
     shim.write_text(_ABC_SHIM.format(abc=tools["abc"]))
     shim.chmod(0o755)
@@ -324,7 +367,10 @@ def run_check(check, *, depth=None, mode=None, mutation=None, build=FORMAL_BUILD
     method = {"pdr": "PDR", "induction": "k-induction", "bmc": "BMC"}[mode]
     if skip and (mode != "bmc" or not 0 < skip < depth):
         raise DisaggError(f"skip needs BMC and 0 < skip < depth, not skip {skip} with {mode} to depth {depth}")
-    status, out, job = _run_sby(workdir, mode, mode, depth, tools, timeout, skip)
+    eng = check.bmc_engine
+    if mode == "bmc" and eng == "abc":
+        method = "BMC (ABC bmc3)"
+    status, out, job = _run_sby(workdir, mode, mode, depth, tools, timeout, skip, eng)
     if skip:
         method = f"BMC (steps {skip}-{depth - 1})"
     frames = None
@@ -333,7 +379,7 @@ def run_check(check, *, depth=None, mode=None, mutation=None, build=FORMAL_BUILD
             frames = _pdr_frames(job)
         elif status in ("FAIL", "FAIL_NO_TRACE"):
             # PDR's counterexample, as a named trace of the shortest length: bounded model checking finds it.
-            status, out2, job2 = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout)
+            status, out2, job2 = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout, bmc_engine=eng)
             out += out2
             if status == "FAIL":
                 job, method = job2, "PDR (trace by BMC)"
@@ -341,11 +387,11 @@ def run_check(check, *, depth=None, mode=None, mutation=None, build=FORMAL_BUILD
                 status, method = "FAIL", f"PDR (no counterexample within BMC depth {depth})"
         else:
             why = "did not finish in the time allowed" if status == "TIMEOUT" else f"ended {status}"
-            status, out, job = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout)
+            status, out, job = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout, bmc_engine=eng)
             method = f"BMC (PDR {why})"
     elif mode == "induction" and status in ("UNKNOWN", "ERROR") and "induction" in out and "failed" in out.lower():
         # The induction step did not close: prove what can be proved, the bounded base case.
-        status, out, job = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout)
+        status, out, job = _run_sby(workdir, "bmc", "bmc", depth, tools, timeout, bmc_engine=eng)
         method = "BMC (induction did not close)"
     seconds = time.monotonic() - t0
     (workdir / "output.txt").write_text(out)

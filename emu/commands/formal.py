@@ -42,6 +42,10 @@ def run(args):
     if args.quick:
         checks = [c for c in checks if c.quick_depth]
     for c in checks:
+        if args.mutants and c.mutant_shown_by:
+            print(f"{c.name + ' [' + c.mutation + ']':<40} shown by {c.block}.{c.mutant_shown_by} (its counterexample is "
+                  f"deeper than this check's bound)")
+            continue
         depth = args.depth or (c.quick_depth if args.quick else c.depth)
         mode = args.method or (c.quick_mode if args.quick else c.mode)
         skip = c.mutant_skip if args.mutants and mode == "bmc" and 0 < c.mutant_skip < depth else 0
