@@ -29,6 +29,22 @@ class Bus:
     async def write_mem(self, addr: int, data: bytes) -> None:
         raise NotImplementedError
 
+    async def wait_while(self, block: str, addr: int, mask: int, value: int, max_polls: int):
+        """Read the register until ``reg & mask != value`` or ``max_polls`` reads were made.
+
+        Returns ``(last value read, reads made)``. This is the plain loop of reads, so every bus gives the
+        same register traffic and the same cycles; a bus may run the same loop faster (the harness runs it
+        in compiled code, ``emu/system/firmware_bus.py``), never differently.
+        """
+        if max_polls < 1:
+            raise ValueError(f"max_polls must be at least 1, not {max_polls!r}")
+        v = 0
+        for polls in range(1, max_polls + 1):
+            v = await self.read_reg(block, addr)
+            if v & mask != value:
+                return v, polls
+        return v, max_polls
+
 
 class FirmwareBlocked(RuntimeError):
     """A firmware coroutine tried to wait on something a synchronous bus cannot provide."""

@@ -46,6 +46,9 @@ class CsrMemoryBus(Bus):
     async def read_reg(self, block, addr):
         return await self.inner.read_reg(block, addr)
 
+    async def wait_while(self, block, addr, mask, value, max_polls):
+        return await self.inner.wait_while(block, addr, mask, value, max_polls)
+
     async def write_reg(self, block, addr, value):
         await self.inner.write_reg(block, addr, value)
 
@@ -62,14 +65,14 @@ class CsrMemoryBus(Bus):
 
     async def _run(self, op):
         await self._reg("MEM_CTRL", op)
-        for _ in range(self.max_polls):
-            status = await self._reg("MEM_CTRL")
-            if status & 2:
-                self._addr = None
-                raise MemoryWindowError(f"MMU memory window rejected command {op} (misaligned)")
-            if not status & 1:
-                return
-        raise MemoryWindowError(f"MMU memory window command {op} still busy after {self.max_polls} polls")
+        # Poll while busy (bit 0) and not rejected (bit 1): one bus call, however many reads (the harness
+        # runs the loop in compiled code: a frame's FILL is ~300 polls).
+        status, _ = await self.inner.wait_while(self.block, MMU_REGS.addr("MEM_CTRL"), 3, 1, self.max_polls)
+        if status & 2:
+            self._addr = None
+            raise MemoryWindowError(f"MMU memory window rejected command {op} (misaligned)")
+        if status & 1:
+            raise MemoryWindowError(f"MMU memory window command {op} still busy after {self.max_polls} polls")
 
     async def _read_word(self, addr):
         await self._set_addr(addr)

@@ -774,6 +774,21 @@ EXPORT uint32_t h_csr_read(void* p, uint32_t addr) {
     return h->csr_rdata;
 }
 
+// Firmware's poll loop (firmware.bus.Bus.wait_while) in compiled code: h_csr_read repeated while
+// (value & mask) == value_eq, at most max_polls times; the same reads, cycles and counters as the loop in
+// Python. Returns the last value read; *polls the number of reads.
+EXPORT uint32_t h_csr_poll(void* p, uint32_t addr, uint32_t mask, uint32_t value_eq, uint32_t max_polls,
+                           uint32_t* polls) {
+    uint32_t v = 0, n = 0;
+    while (n < max_polls) {
+        v = h_csr_read(p, addr);
+        n++;
+        if ((v & mask) != value_eq) break;
+    }
+    *polls = n;
+    return v;
+}
+
 EXPORT void h_csr_write(void* p, uint32_t addr, uint32_t data) {
     Harness* h = static_cast<Harness*>(p);
     h->csr_addr = addr;

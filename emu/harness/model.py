@@ -46,6 +46,9 @@ def _load(path: Path):
     lib.h_csr_read.argtypes = [vp, u32]
     lib.h_csr_read.restype = u32
     lib.h_csr_write.argtypes = [vp, u32, u32]
+    if hasattr(lib, "h_csr_poll"):          # models built before it have no compiled poll loop
+        lib.h_csr_poll.argtypes = [vp, u32, u32, u32, u32, ctypes.POINTER(u32)]
+        lib.h_csr_poll.restype = u32
     lib.h_irqs.argtypes = [vp]
     lib.h_irqs.restype = u32
     lib.h_position.argtypes = [vp]
@@ -138,6 +141,19 @@ class HarnessModel:
     def csr_read(self, addr: int) -> int:
         """Read the 32-bit register at word address ``addr`` (two clock cycles)."""
         return int(self._lib.h_csr_read(self._h, addr))
+
+    @property
+    def has_csr_poll(self) -> bool:
+        """The library runs :meth:`csr_poll` in compiled code."""
+        return hasattr(self._lib, "h_csr_poll")
+
+    def csr_poll(self, addr: int, mask: int, value: int, max_polls: int):
+        """:meth:`csr_read` of ``addr`` repeated while ``reg & mask == value``, at most ``max_polls`` times, in
+        compiled code; returns ``(last value, reads)`` (firmware.bus.Bus.wait_while)."""
+        polls = ctypes.c_uint32(0)
+        v = self._lib.h_csr_poll(self._h, addr, mask & 0xFFFFFFFF, value & 0xFFFFFFFF,
+                                 min(max(int(max_polls), 0), 0xFFFFFFFF), ctypes.byref(polls))
+        return int(v), int(polls.value)
 
     def csr_write(self, addr: int, value: int):
         """Write the 32-bit register at word address ``addr`` (one clock cycle)."""

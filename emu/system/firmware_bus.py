@@ -16,9 +16,13 @@ class HarnessBus(Bus):
     through the MMU's memory window (``firmware.csr_mem``), so this bus has no memory back door.
     """
 
-    def __init__(self, model, bases):
+    def __init__(self, model, bases, *, compiled_polls=True):
         self.model, self.bases = model, dict(bases)
         self.reads = self.writes = 0
+        self.compiled_poll_reads = 0      # reads made inside compiled poll loops (counted in reads too)
+        #: Run :meth:`wait_while` as one compiled loop (same reads and cycles as the Python loop, far fewer
+        #: Python round trips); False, or a model without it, polls from Python.
+        self.compiled_polls = compiled_polls and getattr(model, "has_csr_poll", False)
 
     def _addr(self, block, addr):
         try:
@@ -29,6 +33,14 @@ class HarnessBus(Bus):
     async def read_reg(self, block, addr):
         self.reads += 1
         return self.model.csr_read(self._addr(block, addr))
+
+    async def wait_while(self, block, addr, mask, value, max_polls):
+        if not self.compiled_polls:
+            return await super().wait_while(block, addr, mask, value, max_polls)
+        v, polls = self.model.csr_poll(self._addr(block, addr), mask, value, max_polls)
+        self.reads += polls
+        self.compiled_poll_reads += polls
+        return v, polls
 
     async def write_reg(self, block, addr, value):
         self.writes += 1
