@@ -2,7 +2,7 @@
 
 Beats are taken every cycle (``tready`` is always high, like a MAC). The header beats go to a header
 register, the CRC-32 is updated per beat, and the payload beats are written into the receive buffer
-past its committed data if it had room for a full-size message when the frame started. At the last
+past its committed data if it had room for a full-size message at the frame's second beat. At the last
 beat the checks of ``docs/protocol.md`` (receive checks, in order) give the verdict:
 
 1. fewer beats than a header: truncated
@@ -17,6 +17,14 @@ A frame that passes gives its ack (and nak) to the peer state, whatever its sequ
 frame ends there. A MSG frame makes an ack owed; if it carries the expected sequence number and the
 buffer has room it is committed (delivered), else it is dropped as ``nobuf``; a frame ahead of the
 expected number reveals a gap (a nak is owed); one behind is a duplicate.
+
+The verdict is registered: it is computed in the cycle of the last beat and its events (to the peer
+state, the receive buffer's commit and the counters) are given in the next cycle, so the CRC compare
+and the check chain end at flip-flops instead of running on into the peer state's ack arithmetic. The
+header register still holds the frame in that cycle (the next frame's first beat is written at its
+end), and the next verdict is at least four cycles later, so the peer state's ``expected`` and the
+buffer's write pointer have moved on by then. The buffer's room is sampled at the second beat for the
+same reason: the previous frame's commit may happen in the cycle of the first.
 """
 
 from amaranth import Module, Signal, Mux
@@ -36,6 +44,8 @@ __all__ = ["FrameReceiver", "RX_COUNTERS"]
 #: The counter events of the receiver, one ``Out(1)`` port each.
 RX_COUNTERS = ("rx_frames", "rx_msgs", "rx_acks", "rx_dup", "rx_drop_crc", "rx_drop_misrouted",
                "rx_drop_truncated", "rx_drop_oversize", "rx_drop_malformed", "rx_drop_nobuf", "naks_received")
+# The events of a verdict to the peer state.
+_EVENTS = ("ack_in", "ack_value", "nak_in", "msg_in", "gap_in", "delivered")
 
 
 class FrameReceiver(wiring.Component):
@@ -65,7 +75,8 @@ class FrameReceiver(wiring.Component):
     delivered : Out(n_nodes)
         Event: that MSG frame was in order and committed to the receive buffer.
     rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_* , naks_received : Out(1)
-        Counter events, one per frame at its last beat (``RX_COUNTERS``; ``docs/netif.md``).
+        Counter events, one per frame (``RX_COUNTERS``; ``docs/netif.md``). Like every event and the
+        buffer's ``commit``, given in the cycle after the frame's last beat (registered verdict).
     """
 
     def __init__(self, params):
@@ -93,7 +104,7 @@ class FrameReceiver(wiring.Component):
         rbeat = Signal(range(HB + MPB + 3))        # beats of the current frame, saturating
         rcrc = Signal(32, init=0xFFFFFFFF)
         rkeep_bad = Signal()
-        rspace = Signal()                          # room for a full message when the frame started
+        rspace = Signal()                          # room for a full message at the frame's second beat
         hdr_reg = Signal(HB * w)
         rhdr = data.View(FrameHeader(), hdr_reg)
         r_carries = (rhdr.type == FrameType.MSG) & carries_data(rhdr.kind, rhdr.status)
@@ -102,10 +113,10 @@ class FrameReceiver(wiring.Component):
         m.d.comb += r_pay.eq(Mux(r_carries & r_len_ok, p.payload_beats(rhdr.length), 0))
 
         beat_in = s.tvalid  # tready is always 1
-        first = rbeat == 0
-        space_now = Mux(first, buf.room, rspace)
         with m.If(beat_in):
-            with m.If(first):
+            # The previous frame's (registered) commit may be in the cycle of beat 0: sample at beat 1. The
+            # payload starts at beat hdr_beats >= 3.
+            with m.If(rbeat == 1):
                 m.d.sync += rspace.eq(buf.room)
             with m.If(rbeat < HB):
                 for i in range(HB):
@@ -119,7 +130,7 @@ class FrameReceiver(wiring.Component):
                     m.d.sync += rbeat.eq(rbeat + 1)
             # Payload beats go to the buffer past the committed data; they count only once committed.
             pay_idx = (rbeat - HB)[:ceil_log2(MPB + 3) + 1]
-            with m.If(~s.tlast & (rbeat >= HB) & (pay_idx < r_pay) & space_now):
+            with m.If(~s.tlast & (rbeat >= HB) & (pay_idx < r_pay) & rspace):
                 m.d.comb += [buf.beat_en.eq(1), buf.beat_index.eq(pay_idx), buf.beat_data.eq(s.tdata),
                              buf.beat_last.eq(pay_idx == r_pay - 1)]
 
@@ -133,51 +144,57 @@ class FrameReceiver(wiring.Component):
         # The sequence number against the peer state's expectation for the frame's source.
         seq_delta = Signal(SEQ_WIDTH)
         m.d.comb += [self.src.eq(rhdr.src[:p.node_bits]), seq_delta.eq(rhdr.seq - self.expected)]
+        # The verdict's events: computed into ``v`` in the last beat's cycle, given out from registers.
+        v = {name: Signal(len(getattr(self, name)), name=f"v_{name}") for name in _EVENTS + RX_COUNTERS}
+        v["commit"] = Signal(name="v_commit")
         with m.If(beat_in & s.tlast):
             m.d.sync += [rbeat.eq(0), rcrc.eq(0xFFFFFFFF), rkeep_bad.eq(0)]
-            self._verdict(m, rhdr, rbeat, rcrc, rkeep_bad, rspace, r_carries & ~r_len_ok, r_pay, seq_delta)
+            self._verdict(m, v, rhdr, rbeat, rcrc, rkeep_bad, rspace, r_carries & ~r_len_ok, r_pay, seq_delta)
+        m.d.sync += [getattr(self, name).eq(v[name]) for name in _EVENTS + RX_COUNTERS]
+        m.d.sync += buf.commit.eq(v["commit"])
         return m
 
-    def _verdict(self, m, rhdr, rbeat, rcrc, rkeep_bad, rspace, too_long, r_pay, seq_delta):
-        """The verdict on the frame whose last beat is on ``s_axis`` now, in the order of docs/protocol.md."""
+    def _verdict(self, m, v, rhdr, rbeat, rcrc, rkeep_bad, rspace, too_long, r_pay, seq_delta):
+        """The verdict on the frame whose last beat is on ``s_axis`` now, in the order of docs/protocol.md,
+        as the values of the event signals ``v`` (registered by the caller)."""
         p, s = self.params, self.s_axis
         n_pay_beats = rbeat - p.hdr_beats
         src = self.src
         bad_type = (rhdr.type != FrameType.MSG) & (rhdr.type != FrameType.ACK)
         misrouted = (rhdr.dst != p.node_id) | ~((rhdr.src < p.n_nodes) & (rhdr.src != p.node_id))
 
-        m.d.comb += self.rx_frames.eq(1)
+        m.d.comb += v["rx_frames"].eq(1)
         with m.If(rbeat < p.hdr_beats):
-            m.d.comb += self.rx_drop_truncated.eq(1)
+            m.d.comb += v["rx_drop_truncated"].eq(1)
         with m.Elif(rkeep_bad | (s.tkeep != CRC_KEEP)):
-            m.d.comb += self.rx_drop_malformed.eq(1)
+            m.d.comb += v["rx_drop_malformed"].eq(1)
         with m.Elif(s.tdata[:32] != ~rcrc):
-            m.d.comb += self.rx_drop_crc.eq(1)
+            m.d.comb += v["rx_drop_crc"].eq(1)
         with m.Elif(bad_type | (rhdr.rsv1 != 0) | (rhdr.rsv2 != 0)):
-            m.d.comb += self.rx_drop_malformed.eq(1)
+            m.d.comb += v["rx_drop_malformed"].eq(1)
         with m.Elif(too_long):
-            m.d.comb += self.rx_drop_oversize.eq(1)
+            m.d.comb += v["rx_drop_oversize"].eq(1)
         with m.Elif(n_pay_beats < r_pay):
-            m.d.comb += self.rx_drop_truncated.eq(1)
+            m.d.comb += v["rx_drop_truncated"].eq(1)
         with m.Elif(n_pay_beats > r_pay):
-            m.d.comb += self.rx_drop_oversize.eq(1)
+            m.d.comb += v["rx_drop_oversize"].eq(1)
         with m.Elif(misrouted):
-            m.d.comb += self.rx_drop_misrouted.eq(1)
+            m.d.comb += v["rx_drop_misrouted"].eq(1)
         with m.Else():
             # A good frame: its ack (and nak) counts whatever its sequence number.
-            m.d.comb += [self.ack_in.bit_select(src, 1).eq(1), self.ack_value.eq(rhdr.ack),
-                         self.nak_in.bit_select(src, 1).eq(rhdr.nak), self.naks_received.eq(rhdr.nak)]
+            m.d.comb += [v["ack_in"].bit_select(src, 1).eq(1), v["ack_value"].eq(rhdr.ack),
+                         v["nak_in"].bit_select(src, 1).eq(rhdr.nak), v["naks_received"].eq(rhdr.nak)]
             with m.If(rhdr.type == FrameType.ACK):
-                m.d.comb += self.rx_acks.eq(1)
+                m.d.comb += v["rx_acks"].eq(1)
             with m.Else():
-                m.d.comb += self.msg_in.bit_select(src, 1).eq(1)
+                m.d.comb += v["msg_in"].bit_select(src, 1).eq(1)
                 with m.If(seq_delta == 0):
                     with m.If(rspace & self.buffer.hdr_room):
-                        m.d.comb += [self.delivered.bit_select(src, 1).eq(1), self.rx_msgs.eq(1),
-                                     self.buffer.commit.eq(1)]
+                        m.d.comb += [v["delivered"].bit_select(src, 1).eq(1), v["rx_msgs"].eq(1),
+                                     v["commit"].eq(1)]
                     with m.Else():
-                        m.d.comb += self.rx_drop_nobuf.eq(1)
+                        m.d.comb += v["rx_drop_nobuf"].eq(1)
                 with m.Else():
-                    m.d.comb += self.rx_dup.eq(1)
+                    m.d.comb += v["rx_dup"].eq(1)
                     with m.If(~seq_delta[-1]):   # ahead of expected: a frame was lost
-                        m.d.comb += self.gap_in.bit_select(src, 1).eq(1)
+                        m.d.comb += v["gap_in"].bit_select(src, 1).eq(1)

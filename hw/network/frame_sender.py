@@ -10,7 +10,9 @@ the next cycle (beat 0 during the header), so the payload follows the header wit
 message still arriving on ``tx`` (cut-through) may not be in yet (``data_ok`` low): ``tvalid`` is then low
 for that cycle and the beat is read again; the frame goes on when it arrives. A new frame starts in the
 cycle after the CRC beat (no gap on the wire) unless a go-back is due; in ``IDLE`` one expired peer per
-cycle goes back to its oldest unacknowledged frame.
+cycle goes back to its oldest unacknowledged frame. The round-robin choice of the next peer is
+registered (for timing): a frame that becomes ready while the sender is idle starts a cycle later than
+it could, and the choice is checked against the peer's current state before it is used.
 """
 
 from amaranth import Module, Signal, Mux
@@ -111,7 +113,14 @@ class FrameSender(wiring.Component):
             "length": Mux(is_msg, stored.length, 0), "vaddr": Mux(is_msg, stored.vaddr, 0),
         }))
 
-        rr, pick, pick_valid = self._round_robin(m)
+        # The round robin over every peer's `owed` is a long path from the peer state's counters: its choice is
+        # registered and used a cycle later, checked against that peer's current `owed` and `unsent` (one
+        # bit each), so a stale choice costs an idle cycle, never a wrong frame.
+        rr, rr_pick, rr_valid = self._round_robin(m)
+        pick = Signal(p.node_bits)
+        pick_q_valid = Signal()
+        m.d.sync += [pick.eq(rr_pick), pick_q_valid.eq(rr_valid)]
+        pick_valid = pick_q_valid & self.owed.bit_select(pick, 1)
         any_expired = Signal()
         m.d.comb += [any_expired.eq(self.expired.any()), self.peer.eq(pick)]
 

@@ -48,13 +48,16 @@ async def feed(ctx, dut, beats, expected=0, room=1, hdr_room=1):
         ctx.set(dut.expected, expected)
         if ctx.get(dut.buffer.beat_en):
             writes.append((ctx.get(dut.buffer.beat_index), ctx.get(dut.buffer.beat_data), ctx.get(dut.buffer.beat_last)))
-        verdict = pulsed(ctx, dut, RX_COUNTERS) | {f"{e}:{ctx.get(getattr(dut, e))}" for e in EVENTS
-                                                   if ctx.get(getattr(dut, e))}
-        commit = (ctx.get(dut.buffer.commit_beats), ctx.get(dut.buffer.commit_hdr.src),
-                  ctx.get(dut.buffer.commit_hdr.length)) if ctx.get(dut.buffer.commit) else None
+        # The verdict is registered: no event during the frame.
+        assert not pulsed(ctx, dut, RX_COUNTERS) and not ctx.get(dut.buffer.commit)
         assert ctx.get(dut.s_axis.tready)
         await ctx.tick()
     ctx.set(dut.s_axis.tvalid, 0)
+    # The verdict's events and the commit come in the cycle after the last beat, with the header still held.
+    verdict = pulsed(ctx, dut, RX_COUNTERS) | {f"{e}:{ctx.get(getattr(dut, e))}" for e in EVENTS
+                                               if ctx.get(getattr(dut, e))}
+    commit = (ctx.get(dut.buffer.commit_beats), ctx.get(dut.buffer.commit_hdr.src),
+              ctx.get(dut.buffer.commit_hdr.length)) if ctx.get(dut.buffer.commit) else None
     await ctx.tick()                      # an idle cycle between frames changes nothing
     return verdict, writes, commit
 
@@ -106,14 +109,21 @@ def test_verdict(case):
 
 
 def test_frames_back_to_back():
-    """Verdicts of consecutive frames without idle cycles are independent (state resets at the last beat)."""
+    """Verdicts of consecutive frames without idle cycles are independent (state resets at the last beat); the
+    registered verdict and commit come while the next frame's first beat is taken, with the frame's own header."""
     dut = FrameReceiver(P)
-    frames = [corrupt_crc(codec.encode(msg())), codec.encode(msg()), codec.encode(msg(seq=1))]
+    frames = [corrupt_crc(codec.encode(msg())), codec.encode(msg(length=8, payload=bytes(8))),
+              codec.encode(msg(seq=1))]
 
     async def bench(ctx):
         got = []
         ctx.set(dut.buffer.room, 1)
         ctx.set(dut.buffer.hdr_room, 1)
+        after_last = False
+
+        def sample():
+            commit = ctx.get(dut.buffer.commit_hdr.length) if ctx.get(dut.buffer.commit) else None
+            got.append((pulsed(ctx, dut, RX_COUNTERS), commit))
         for n, raw in enumerate(frames):
             for i, (word, keep) in enumerate(beats_of(raw)):
                 ctx.set(dut.s_axis.tdata, word)
@@ -122,9 +132,13 @@ def test_frames_back_to_back():
                 ctx.set(dut.s_axis.tlast, last)
                 ctx.set(dut.s_axis.tvalid, 1)
                 ctx.set(dut.expected, 0 if n < 2 else 1)
-                if last:
-                    got.append(pulsed(ctx, dut, RX_COUNTERS))
+                if after_last:
+                    sample()
+                after_last = last
                 await ctx.tick()
+        ctx.set(dut.s_axis.tvalid, 0)
+        sample()
         return got
 
-    assert simulate(dut, bench) == [{"rx_frames", "rx_drop_crc"}, {"rx_frames", "rx_msgs"}, {"rx_frames", "rx_msgs"}]
+    assert simulate(dut, bench) == [({"rx_frames", "rx_drop_crc"}, None), ({"rx_frames", "rx_msgs"}, 8),
+                                    ({"rx_frames", "rx_msgs"}, 12)]

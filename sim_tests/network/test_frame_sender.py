@@ -105,8 +105,9 @@ def test_frames_round_robin_back_to_back():
     assert got[1].kind == MsgKind.LINE_WRITE.value and got[1].length == 12 and got[1].tag == 32
     assert got[1].payload == b"".join(stored_beat(2, 0, b).to_bytes(8, "little") for b in (0, 1))[:12]
     assert got[2].tag == 33
-    # 4 + 6 + 6 beats with no idle cycle between frames (the first starts one cycle after the choice).
-    assert valid[:18] == [0] + [1] * 16 + [0]
+    # 4 + 6 + 6 beats with no idle cycle between frames (the first starts one cycle after the choice, which
+    # is registered: two cycles after the peers became owed).
+    assert valid[:19] == [0, 0] + [1] * 16 + [0]
     assert sum(c["tx_frames"] for c in log) == 3 and sum(c["tx_acks"] for c in log) == 1
     assert sum(c["naks_sent"] for c in log) == 1 and sum(c["tx_retransmits"] for c in log) == 0
 
@@ -148,5 +149,5 @@ def test_cut_through_waits_for_beats():
         assert f.payload == b"".join(stored_beat(2, slot, b).to_bytes(8, "little") for b in (0, 1))[:12]
     # The first frame starts one cycle after the choice; missing beats leave idle cycles inside the frames.
     last = len(valid) - 1 - valid[::-1].index(1)
-    assert valid.index(1) == 1 and 0 in valid[1:last]
+    assert valid.index(1) == 2 and 0 in valid[2:last]   # (the choice is registered)
     assert sum(c["tx_frames"] for c in log) == 2
