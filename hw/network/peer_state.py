@@ -134,6 +134,10 @@ class PeerState(wiring.Component):
         nak_pending = per_peer("nak_pending", 1)
         nak_done = per_peer("nak_done", 1)
         retries = per_peer("retries", range(max(2, p.retry_limit)))
+        # (base + count) % window, the slot the next stored message goes to, kept as a counter of its own so
+        # that the store's write address is a register and a multiplexer, not an adder (timing): it moves
+        # only with `stored`, since an ack adds to `base` what it takes from `count`.
+        tail = per_peer("tail", max(1, slot_w))
         dead = per_peer("dead", 1)
 
         for i in range(n):
@@ -146,10 +150,9 @@ class PeerState(wiring.Component):
         m.d.comb += [self.expired.eq(Cat(*expired)), self.dead.eq(Cat(*dead))]
 
         # Query ports.
-        free_seq = base[self.store_peer] + count[self.store_peer]
         send_seq = base[self.send_peer] + sent[self.send_peer]
         m.d.comb += [
-            self.store_slot.eq(free_seq[:max(1, slot_w)] if slot_w else 0),
+            self.store_slot.eq(tail[self.store_peer] if slot_w else 0),
             self.store_room.eq(count[self.store_peer] < p.window),
             self.send_seq.eq(send_seq), self.send_ack.eq(expected[self.send_peer]),
             self.send_nak.eq(nak_pending[self.send_peer]),
@@ -184,17 +187,29 @@ class PeerState(wiring.Component):
             with m.If(self.ack_in[i] & (d <= count[i]) & ~flush):
                 m.d.comb += adv_next.eq(d[:off_w])
             m.d.sync += [adv.eq(adv_next), nak_go.eq(self.nak_in[i] & (count[i] != adv_next) & ~flush)]
-            s1 = sent[i] + self.frame_started[i]
-            h1 = Mux(self.frame_started[i] & (high[i] <= sent[i]), sent[i] + 1, high[i])
+            # `sent` and `high` less the frames the ack releases, clamped at 0 (the ack may cover frames sent
+            # before a go-back and not yet again), computed from registers only; the sender's frame_started
+            # (a long path through its choice of peer) then only adds one or selects, at the end.
+            fs = self.frame_started[i]
+            sent_left = Signal(off_w, name=f"sent_left_{i}")
+            high_left = Signal(off_w, name=f"high_left_{i}")
+            sent_kept = sent[i] >= adv
+            m.d.comb += [sent_left.eq(Mux(sent_kept, sent[i] - adv, 0)),
+                         high_left.eq(Mux(high[i] > adv, high[i] - adv, 0))]
+            # A frame started at or beyond `high` raises it to sent + 1 (then less adv: sent_left + 1, or 0 if
+            # the ack covers that frame too).
+            high_new = Mux(sent_kept, sent_left + 1, 0)
             flushed.append((flush, count[i] - adv + stored))
             with m.If(flush):
-                m.d.sync += [base[i].eq(0), count[i].eq(0), sent[i].eq(0), high[i].eq(0)]
+                m.d.sync += [base[i].eq(0), count[i].eq(0), sent[i].eq(0), high[i].eq(0), tail[i].eq(0)]
             with m.Else():
+                if slot_w:
+                    m.d.sync += tail[i].eq(tail[i] + stored)
                 m.d.sync += [
                     base[i].eq(base[i] + adv),
                     count[i].eq(count[i] - adv + stored),
-                    sent[i].eq(Mux(self.go_back[i], 0, Mux(s1 > adv, s1 - adv, 0))),
-                    high[i].eq(Mux(h1 > adv, h1 - adv, 0)),
+                    sent[i].eq(Mux(self.go_back[i] | ~sent_kept, 0, sent_left + fs)),
+                    high[i].eq(Mux(fs & (high[i] <= sent[i]), high_new, high_left)),
                 ]
             # Retransmit timer: runs while frames are in flight, restarts on ack progress and go-back;
             # stopped while the peer is dead.
