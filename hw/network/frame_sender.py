@@ -143,8 +143,17 @@ class FrameSender(wiring.Component):
             ]
 
         out = self.m_axis
-        # One CRC step serves the header and the payload beats (one expression, not one per state).
-        crc_next = crc32_step(crc, out.tdata, B)
+        # The CRC absorbs each beat a cycle after it went out, from a register (timing: the payload beat
+        # comes from the block RAM's output, whose clock-to-out left no time for the 64-bit XOR tree). The
+        # CRC beat then includes the last beat still pending: ``crc_now``.
+        beat_q = Signal(w)
+        pending = Signal()
+        m.d.sync += pending.eq(0)
+        with m.If(out.tvalid & out.tready & ~out.tlast):
+            m.d.sync += [beat_q.eq(out.tdata), pending.eq(1)]
+        crc_now = Signal(32)
+        m.d.comb += crc_now.eq(Mux(pending, crc32_step(crc, beat_q, B), crc))
+        m.d.sync += crc.eq(crc_now)
         with m.FSM(name="sender"):
             with m.State("IDLE"):
                 m.d.sync += sending.eq(0)
@@ -163,7 +172,7 @@ class FrameSender(wiring.Component):
                                  if HB > 1 else hdr_out.as_value()),
                 ]
                 with m.If(out.tready):
-                    m.d.sync += [crc.eq(crc_next), beat.eq(beat + 1)]
+                    m.d.sync += beat.eq(beat + 1)
                     with m.If(beat == HB - 1):
                         m.d.sync += beat.eq(0)
                         with m.If(cur_pay_beats != 0):
@@ -174,14 +183,13 @@ class FrameSender(wiring.Component):
                 m.d.comb += [out.tvalid.eq(self.store.data_ok), out.tkeep.eq(keep_all), out.tdata.eq(self.store.data),
                              rd_beat.eq(pbeat)]
                 with m.If(out.tvalid & out.tready):
-                    m.d.sync += crc.eq(crc_next)
                     with m.If(pbeat == cur_pay_beats - 1):
                         m.d.comb += rd_beat.eq(0)
                         m.next = "CRC"
                     with m.Else():
                         m.d.comb += rd_beat.eq(pbeat + 1)
             with m.State("CRC"):
-                m.d.comb += [out.tvalid.eq(1), out.tkeep.eq(CRC_KEEP), out.tlast.eq(1), out.tdata.eq(~crc)]
+                m.d.comb += [out.tvalid.eq(1), out.tkeep.eq(CRC_KEEP), out.tlast.eq(1), out.tdata.eq(~crc_now)]
                 with m.If(out.tready):
                     m.d.comb += self.tx_frames.eq(1)
                     # Chain the next frame without a gap unless a go-back is due.
