@@ -104,7 +104,13 @@ class FrameSender(wiring.Component):
         m.d.comb += [self.store.peer.eq(cur_peer), self.store.slot.eq(cur_slot), self.store.beat.eq(rd_beat),
                      self.store.busy.eq(sending & is_msg)]
         m.d.sync += pbeat.eq(rd_beat)
-        cur_pay_beats = Mux(is_msg & carries_data(stored.kind, stored.status), p.payload_beats(stored.length), 0)
+        hdr_pay_beats = Mux(is_msg & carries_data(stored.kind, stored.status), p.payload_beats(stored.length), 0)
+        # The payload length, registered during the header beats (timing: the header memory's combinational
+        # read, the length arithmetic and the compare were one path into the data memory's read address).
+        # The header takes at least 3 beats and its slot does not change during the frame, so it is ready
+        # at the last header beat.
+        cur_pay_beats = Signal(range(p.max_payload_beats + 1))
+        cur_last_beat = Signal(p.beat_index_bits)
         hdr_out = Signal(FrameHeader())
         m.d.comb += hdr_out.eq(layout_cat(FrameHeader(), {
             "dst": cur_peer, "src": p.node_id, "type": cur_type, "seq": cur_seq, "ack": cur_ack, "nak": cur_nak,
@@ -166,6 +172,7 @@ class FrameSender(wiring.Component):
                     start_frame()
                     m.next = "HEADER"
             with m.State("HEADER"):
+                m.d.sync += [cur_pay_beats.eq(hdr_pay_beats), cur_last_beat.eq(hdr_pay_beats - 1)]
                 m.d.comb += [
                     out.tvalid.eq(1), out.tkeep.eq(keep_all),
                     out.tdata.eq(hdr_out.as_value().word_select(beat[:max(1, ceil_log2(HB))], w)
@@ -183,7 +190,7 @@ class FrameSender(wiring.Component):
                 m.d.comb += [out.tvalid.eq(self.store.data_ok), out.tkeep.eq(keep_all), out.tdata.eq(self.store.data),
                              rd_beat.eq(pbeat)]
                 with m.If(out.tvalid & out.tready):
-                    with m.If(pbeat == cur_pay_beats - 1):
+                    with m.If(pbeat == cur_last_beat):
                         m.d.comb += rd_beat.eq(0)
                         m.next = "CRC"
                     with m.Else():
