@@ -985,8 +985,8 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
+    .\port$2396$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
-    .\port$2587$0 (\event [75:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -1238,7 +1238,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2587$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2396$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1348,10 +1348,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
+  input [75:0] \port$2396$0 ;
+  wire [75:0] \port$2396$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
-  input [75:0] \port$2587$0 ;
-  wire [75:0] \port$2587$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -1371,10 +1371,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2587$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2396$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2587$0 [63:58] } : { 16'h0000, \port$2587$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2587$0 [41:10] : { 8'h00, \port$2587$0 [9:2], 6'h00, \port$2587$0 [65:64], 4'h0, \port$2587$0 [67:66], \port$2587$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2396$0 [63:58] } : { 16'h0000, \port$2396$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2396$0 [41:10] : { 8'h00, \port$2396$0 [9:2], 6'h00, \port$2396$0 [65:64], 4'h0, \port$2396$0 [67:66], \port$2396$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2306,11 +2306,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2587$0 [9:2], 6'h00, \port$2587$0 [65:64], 4'h0, \port$2587$0 [67:66], \port$2587$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2587$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2587$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2587$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2587$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2396$0 [9:2], 6'h00, \port$2396$0 [65:64], 4'h0, \port$2396$0 [67:66], \port$2396$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2396$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2396$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2396$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2396$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -11401,7 +11401,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2805$0 (\$15 ),
+    .\port$2662$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11505,8 +11505,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
-    .pick(send_peer),
-    .\port$2824$0 (\$16 ),
+    .peer(send_peer),
+    .\port$2683$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11752,8 +11752,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc
-, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc, \port$2805$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2662$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -11903,8 +11903,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2805$0 ;
-  wire \port$2805$0 ;
+  input \port$2662$0 ;
+  wire \port$2662$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12134,7 +12134,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2805$0 (\port$2805$0 ),
+    .\port$2662$0 (\port$2662$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15162,7 +15162,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2662$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -16689,7 +16689,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2805$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2662$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -16698,26 +16698,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2805$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2805$0 ;
-  wire \port$2805$0 ;
+  input \port$2662$0 ;
+  wire \port$2662$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2805$0 (\port$2805$0 ),
+    .\port$2662$0 (\port$2662$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2805$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2805$0  };
+  assign inc = { 7'h00, \port$2662$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2662$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2805$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2662$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -16731,8 +16731,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2805$0 ;
-  wire \port$2805$0 ;
+  input \port$2662$0 ;
+  wire \port$2662$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -16758,70 +16758,70 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$28
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2805$0  };
+  assign inc = { 7'h00, \port$2662$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2805$0  };
+  assign \$2  = { 7'h00, \port$2662$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered
-, gap_in, recv_peer, unsent, owed, timeout_fire_1, flushed, expired_1, clk);
+module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
+, gap_in, delivered, unsent, owed, timeout_fire_1, flushed, expired_1, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
-  reg [3:0] \$10 ;
-  reg [15:0] \$11 ;
+  wire [16:0] \$10 ;
+  reg [3:0] \$11 ;
   reg [3:0] \$12 ;
   wire [16:0] \$13 ;
-  reg [3:0] \$14 ;
-  reg [3:0] \$15 ;
-  wire [16:0] \$16 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire \$19 ;
+  wire [4:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [4:0] \$20 ;
   wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
+  wire [4:0] \$22 ;
+  wire [4:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
-  wire [4:0] \$29 ;
+  wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [5:0] \$32 ;
+  wire [4:0] \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire \$35 ;
+  wire [5:0] \$35 ;
   wire \$36 ;
-  wire [16:0] \$37 ;
-  wire [4:0] \$38 ;
+  wire \$37 ;
+  wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [5:0] \$41 ;
-  wire [4:0] \$42 ;
-  wire \$43 ;
+  wire \$41 ;
+  wire [3:0] \$42 ;
+  wire [16:0] \$43 ;
   wire [4:0] \$44 ;
-  wire [5:0] \$45 ;
-  wire [5:0] \$46 ;
+  wire \$45 ;
+  wire \$46 ;
   wire [5:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
-  wire [4:0] \$50 ;
+  wire \$50 ;
   wire [4:0] \$51 ;
-  wire \$52 ;
+  wire [4:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire [4:0] \$55 ;
+  wire \$55 ;
   wire [4:0] \$56 ;
-  wire [5:0] \$57 ;
-  wire [5:0] \$58 ;
+  wire [4:0] \$57 ;
+  wire [4:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -16834,7 +16834,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [12:0] \$67 ;
   wire \$68 ;
   wire \$69 ;
-  reg [15:0] \$7 ;
+  reg [3:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire [16:0] \$72 ;
@@ -16845,17 +16845,18 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   reg [3:0] \$77 ;
   reg \$78 ;
   reg [15:0] \$79 ;
-  reg [3:0] \$8 ;
+  reg [15:0] \$8 ;
   reg [3:0] \$80 ;
   reg [3:0] \$81 ;
   reg [3:0] \$82 ;
-  reg [11:0] \$83 ;
-  reg \$84 ;
-  reg [15:0] \$85 ;
-  reg \$86 ;
+  reg [2:0] \$83 ;
+  reg [11:0] \$84 ;
+  reg \$85 ;
+  reg [15:0] \$86 ;
   reg \$87 ;
   reg \$88 ;
-  wire [16:0] \$9 ;
+  reg \$89 ;
+  reg [3:0] \$9 ;
   reg [3:0] ack_adv_1 = 4'h0;
   reg [3:0] ack_adv_next_1;
   wire [15:0] ack_delta_1;
@@ -16897,6 +16898,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [1:0] go_back;
   wire [3:0] high_0;
   reg [3:0] high_1 = 4'h0;
+  wire [3:0] high_left_1;
   input [1:0] msg_in;
   wire [1:0] msg_in;
   reg nak_done_1 = 1'h0;
@@ -16927,60 +16929,64 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [15:0] send_seq;
   wire [3:0] sent_0;
   reg [3:0] sent_1 = 4'h0;
+  wire [3:0] sent_left_1;
   input store_peer;
   wire store_peer;
   output store_room;
   wire store_room;
   output [2:0] store_slot;
-  wire [2:0] store_slot;
+  reg [2:0] store_slot;
   input [1:0] stored;
   wire [1:0] stored;
+  wire [2:0] tail_0;
+  reg [2:0] tail_1 = 3'h0;
   output timeout_fire_1;
   reg timeout_fire_1;
   wire [1:0] timeouts;
   reg [11:0] timer_1 = 12'h000;
   output [1:0] unsent;
   wire [1:0] unsent;
-  assign \$13  = \$11  + \$12 ;
-  assign send_retransmit = \$14  > \$15 ;
-  assign \$16  = ack_value - base_1;
-  assign \$17  = \$16 [15:0] <= count_1;
-  assign \$18  = ack_in[1] & \$17 ;
-  assign \$19  = ~ flush[1];
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = ! sent_1;
-  assign \$22  = | ack_adv_1;
-  assign \$23  = \$21  | \$22 ;
-  assign \$24  = \$23  | go_back[1];
-  assign \$25  = \$24  | expired_1;
-  assign \$27  = \$26  | flush[1];
-  assign \$28  = timer_1 == 11'h7ff;
-  assign \$29  = count_1 - ack_adv_1;
-  assign \$32  = $signed(\$29 ) + $signed({ 1'h0, \$31  });
-  assign \$33  = count_1 != ack_adv_next_1;
-  assign \$34  = nak_in[1] & \$33 ;
-  assign \$35  = ~ flush[1];
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = base_1 + ack_adv_1;
-  assign \$38  = count_1 - ack_adv_1;
-  assign \$41  = $signed(\$38 ) + $signed({ 1'h0, \$40  });
-  assign \$42  = sent_1 + frame_started[1];
-  assign \$43  = \$42  > ack_adv_1;
-  assign \$44  = sent_1 + frame_started[1];
-  assign \$45  = \$44  - ack_adv_1;
-  assign \$46  = \$43  ? \$45  : 6'h00;
-  assign \$47  = go_back[1] ? 6'h00 : \$46 ;
-  assign \$48  = high_1 <= sent_1;
-  assign \$49  = frame_started[1] & \$48 ;
-  assign \$50  = sent_1 + 1'h1;
-  assign \$51  = \$49  ? \$50  : { 1'h0, high_1 };
-  assign \$52  = \$51  > ack_adv_1;
+  assign \$10  = \$8  + \$9 ;
+  assign send_retransmit = \$11  > \$12 ;
+  assign \$13  = ack_value - base_1;
+  assign \$14  = \$13 [15:0] <= count_1;
+  assign \$15  = ack_in[1] & \$14 ;
+  assign \$16  = ~ flush[1];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = sent_1 >= ack_adv_1;
+  assign \$19  = sent_1 - ack_adv_1;
+  assign \$20  = \$18  ? \$19  : 5'h00;
+  assign \$21  = high_1 > ack_adv_1;
+  assign \$22  = high_1 - ack_adv_1;
+  assign \$23  = \$21  ? \$22  : 5'h00;
+  assign \$24  = ! sent_1;
+  assign \$25  = | ack_adv_1;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = \$26  | go_back[1];
+  assign \$28  = \$27  | expired_1;
+  assign \$30  = \$29  | flush[1];
+  assign \$31  = timer_1 == 11'h7ff;
+  assign \$32  = count_1 - ack_adv_1;
+  assign \$35  = $signed(\$32 ) + $signed({ 1'h0, \$34  });
+  assign \$36  = count_1 != ack_adv_next_1;
+  assign \$37  = nak_in[1] & \$36 ;
+  assign \$38  = ~ flush[1];
+  assign \$39  = \$37  & \$38 ;
+  assign \$42  = tail_1 + \$41 ;
+  assign \$43  = base_1 + ack_adv_1;
+  assign \$44  = count_1 - ack_adv_1;
+  assign \$47  = $signed(\$44 ) + $signed({ 1'h0, \$46  });
+  assign \$48  = sent_1 >= ack_adv_1;
+  assign \$49  = ~ \$48 ;
+  assign \$50  = go_back[1] | \$49 ;
+  assign \$51  = \$20 [3:0] + frame_started[1];
+  assign \$52  = \$50  ? 5'h00 : \$51 ;
   assign \$53  = high_1 <= sent_1;
   assign \$54  = frame_started[1] & \$53 ;
-  assign \$55  = sent_1 + 1'h1;
-  assign \$56  = \$54  ? \$55  : { 1'h0, high_1 };
-  assign \$57  = \$56  - ack_adv_1;
-  assign \$58  = \$52  ? \$57  : 6'h00;
+  assign \$55  = sent_1 >= ack_adv_1;
+  assign \$56  = \$20 [3:0] + 1'h1;
+  assign \$57  = \$55  ? \$56  : 5'h00;
+  assign \$58  = \$54  ? \$57  : { 1'h0, \$23 [3:0] };
   assign \$59  = ! sent_1;
   assign \$60  = | ack_adv_1;
   assign \$61  = \$59  | \$60 ;
@@ -17009,41 +17015,32 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   always @(posedge clk)
     high_1 <= \$82 ;
   always @(posedge clk)
-    timer_1 <= \$83 ;
+    tail_1 <= \$83 ;
   always @(posedge clk)
-    expired_1 <= \$84 ;
+    timer_1 <= \$84 ;
   always @(posedge clk)
-    expected_1 <= \$85 ;
+    expired_1 <= \$85 ;
   always @(posedge clk)
-    nak_done_1 <= \$86 ;
+    expected_1 <= \$86 ;
   always @(posedge clk)
-    ack_pending_1 <= \$87 ;
+    nak_done_1 <= \$87 ;
   always @(posedge clk)
-    nak_pending_1 <= \$88 ;
+    ack_pending_1 <= \$88 ;
+  always @(posedge clk)
+    nak_pending_1 <= \$89 ;
   assign \$1  = sent_1 < count_1;
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
   assign \$4  = \$3  | nak_pending_1;
-  assign \$9  = \$7  + \$8 ;
-  assign store_room = \$10  < 4'h8;
+  assign store_room = \$7  < 4'h8;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$11  = 16'h0000;
+          \$9  = 4'h0;
       1'h1:
-          \$11  = base_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$12  = 4'h0;
-      1'h1:
-          \$12  = sent_1;
+          \$9  = sent_1;
     endcase
   end
   always @* begin
@@ -17071,9 +17068,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$14  = 4'h0;
+          \$11  = 4'h0;
       1'h1:
-          \$14  = high_1;
+          \$11  = high_1;
     endcase
   end
   always @* begin
@@ -17081,9 +17078,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$15  = 4'h0;
+          \$12  = 4'h0;
       1'h1:
-          \$15  = sent_1;
+          \$12  = sent_1;
     endcase
   end
   always @* begin
@@ -17099,15 +17096,15 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     ack_adv_next_1 = 4'h0;
-    if (\$20 ) begin
-      ack_adv_next_1 = \$16 [3:0];
+    if (\$17 ) begin
+      ack_adv_next_1 = \$13 [3:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$27 ) begin
-    end else if (\$28 ) begin
+    if (\$30 ) begin
+    end else if (\$31 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
@@ -17115,7 +17112,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     flushed = 4'h0;
     if (flush[1]) begin
-      flushed = \$32 [3:0];
+      flushed = \$35 [3:0];
     end
   end
   always @* begin
@@ -17127,7 +17124,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$78  = \$36 ;
+    \$78  = \$39 ;
     if (rst) begin
       \$78  = 1'h0;
     end
@@ -17138,7 +17135,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     if (flush[1]) begin
       \$79  = 16'h0000;
     end else begin
-      \$79  = \$37 [15:0];
+      \$79  = \$43 [15:0];
     end
     if (rst) begin
       \$79  = 16'h0000;
@@ -17150,7 +17147,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     if (flush[1]) begin
       \$80  = 4'h0;
     end else begin
-      \$80  = \$41 [3:0];
+      \$80  = \$47 [3:0];
     end
     if (rst) begin
       \$80  = 4'h0;
@@ -17162,7 +17159,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     if (flush[1]) begin
       \$81  = 4'h0;
     end else begin
-      \$81  = \$47 [3:0];
+      \$81  = \$52 [3:0];
     end
     if (rst) begin
       \$81  = 4'h0;
@@ -17183,74 +17180,69 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
-    if (\$65 ) begin
-      \$83  = 12'h000;
-    end else if (\$66 ) begin
-      \$83  = 12'h000;
+    if (flush[1]) begin
+      \$83  = 3'h0;
     end else begin
-      \$83  = \$67 [11:0];
+      \$83  = \$42 [2:0];
     end
     if (rst) begin
-      \$83  = 12'h000;
+      \$83  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$84  = expired_1;
+    (* full_case = 32'd1 *)
+    if (\$65 ) begin
+      \$84  = 12'h000;
+    end else if (\$66 ) begin
+      \$84  = 12'h000;
+    end else begin
+      \$84  = \$67 [11:0];
+    end
+    if (rst) begin
+      \$84  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$85  = expired_1;
     if (\$68 ) begin
-      \$84  = 1'h0;
+      \$85  = 1'h0;
     end else if (\$71 ) begin
-      \$84  = 1'h1;
+      \$85  = 1'h1;
     end
     if (rst) begin
-      \$84  = 1'h0;
+      \$85  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$85  = expected_1;
+    \$86  = expected_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$85  = 16'h0000;
+      \$86  = 16'h0000;
     end else begin
       if (delivered[1]) begin
-        \$85  = \$72 [15:0];
+        \$86  = \$72 [15:0];
       end
     end
     if (rst) begin
-      \$85  = 16'h0000;
+      \$86  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$86  = nak_done_1;
+    \$87  = nak_done_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$86  = 1'h0;
+      \$87  = 1'h0;
     end else begin
       if (delivered[1]) begin
-        \$86  = 1'h0;
+        \$87  = 1'h0;
       end
       if (\$76 ) begin
       end else if (nak_sent[1]) begin
-        \$86  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$86  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$87  = ack_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$87  = 1'h0;
-    end else begin
-      if (msg_in[1]) begin
         \$87  = 1'h1;
-      end else if (ack_sent[1]) begin
-        \$87  = 1'h0;
       end
     end
     if (rst) begin
@@ -17259,14 +17251,14 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$88  = nak_pending_1;
+    \$88  = ack_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$88  = 1'h0;
     end else begin
-      if (\$76 ) begin
+      if (msg_in[1]) begin
         \$88  = 1'h1;
-      end else if (nak_sent[1]) begin
+      end else if (ack_sent[1]) begin
         \$88  = 1'h0;
       end
     end
@@ -17276,12 +17268,29 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$89  = nak_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$89  = 1'h0;
+    end else begin
+      if (\$76 ) begin
+        \$89  = 1'h1;
+      end else if (nak_sent[1]) begin
+        \$89  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$89  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
-          \$7  = 16'h0000;
+          store_slot = 3'h0;
       1'h1:
-          \$7  = base_1;
+          store_slot = tail_1;
     endcase
   end
   always @* begin
@@ -17289,19 +17298,19 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
-          \$8  = 4'h0;
+          \$7  = 4'h0;
       1'h1:
-          \$8  = count_1;
+          \$7  = count_1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
-    casez (store_peer)
+    casez (send_peer)
       1'h0:
-          \$10  = 4'h0;
+          \$8  = 16'h0000;
       1'h1:
-          \$10  = count_1;
+          \$8  = base_1;
     endcase
   end
   assign dead_1 = 1'h0;
@@ -17309,8 +17318,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign expired_0 = 1'h0;
   assign dead = 2'h0;
   assign dead_0 = 1'h0;
-  assign base_0 = 16'h0000;
+  assign tail_0 = 3'h0;
   assign count_0 = 4'h0;
+  assign base_0 = 16'h0000;
   assign sent_0 = 4'h0;
   assign expected_0 = 16'h0000;
   assign nak_pending_0 = 1'h0;
@@ -17318,145 +17328,148 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign timeouts = { timeout_fire_1, 1'h0 };
   assign died = 2'h0;
   assign die_1 = 1'h0;
-  assign ack_delta_1 = \$16 [15:0];
-  assign store_slot = \$9 [2:0];
-  assign send_seq = \$13 [15:0];
+  assign ack_delta_1 = \$13 [15:0];
+  assign sent_left_1 = \$20 [3:0];
+  assign high_left_1 = \$23 [3:0];
+  assign send_seq = \$10 [15:0];
   assign owed[1] = \$6 ;
   assign owed[0] = 1'h0;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$26  = \$25 ;
-  assign \$30  = 1'h1;
-  assign \$31  = stored[1];
-  assign \$39  = 1'h1;
-  assign \$40  = stored[1];
+  assign \$29  = \$28 ;
+  assign \$33  = 1'h1;
+  assign \$34  = stored[1];
+  assign \$40  = 1'h1;
+  assign \$41  = stored[1];
+  assign \$45  = 1'h1;
+  assign \$46  = stored[1];
   assign \$64  = \$63 ;
   assign \$69  = 1'h1;
   assign \$70  = timeout_fire_1;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
-, ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
+module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+, rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [29:0] \$100 ;
+  wire [30:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [30:0] \$102 ;
+  wire [31:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [31:0] \$104 ;
+  wire [30:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [30:0] \$106 ;
+  wire [31:0] \$106 ;
   wire [31:0] \$107 ;
   wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire \$11 ;
-  wire [31:0] \$110 ;
+  wire [30:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [30:0] \$112 ;
+  wire [31:0] \$112 ;
   wire [31:0] \$113 ;
   wire [31:0] \$114 ;
   wire [31:0] \$115 ;
-  wire [31:0] \$116 ;
+  wire [25:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [25:0] \$118 ;
+  wire [26:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [26:0] \$120 ;
+  wire [27:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [27:0] \$122 ;
+  wire [28:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [28:0] \$124 ;
+  wire [29:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [29:0] \$126 ;
+  wire [30:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [30:0] \$128 ;
+  wire [31:0] \$128 ;
   wire [31:0] \$129 ;
   wire \$13 ;
-  wire [31:0] \$130 ;
+  wire [29:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [29:0] \$132 ;
+  wire [30:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [30:0] \$134 ;
+  wire [31:0] \$134 ;
   wire [31:0] \$135 ;
-  wire [31:0] \$136 ;
+  wire [30:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [30:0] \$138 ;
+  wire [31:0] \$138 ;
   wire [31:0] \$139 ;
   wire [16:0] \$14 ;
   wire [31:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [31:0] \$142 ;
+  wire [30:0] \$142 ;
   wire [31:0] \$143 ;
-  wire [30:0] \$144 ;
+  wire [31:0] \$144 ;
   wire [31:0] \$145 ;
   wire [31:0] \$146 ;
   wire [31:0] \$147 ;
-  wire [31:0] \$148 ;
+  wire [30:0] \$148 ;
   wire [31:0] \$149 ;
   wire [16:0] \$15 ;
-  wire [30:0] \$150 ;
+  wire [31:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [31:0] \$152 ;
+  wire [29:0] \$152 ;
   wire [31:0] \$153 ;
-  wire [29:0] \$154 ;
+  wire [30:0] \$154 ;
   wire [31:0] \$155 ;
-  wire [30:0] \$156 ;
+  wire [31:0] \$156 ;
   wire [31:0] \$157 ;
   wire [31:0] \$158 ;
   wire [31:0] \$159 ;
   wire [16:0] \$16 ;
   wire [31:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [31:0] \$162 ;
+  wire [29:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [29:0] \$164 ;
+  wire [30:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [30:0] \$166 ;
+  wire [31:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [31:0] \$168 ;
+  wire [30:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
-  wire [30:0] \$170 ;
+  wire [31:0] \$170 ;
   wire [31:0] \$171 ;
   wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [31:0] \$174 ;
+  wire [30:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [30:0] \$176 ;
+  wire [31:0] \$176 ;
   wire [31:0] \$177 ;
   wire [31:0] \$178 ;
   wire [31:0] \$179 ;
   wire \$18 ;
-  wire [31:0] \$180 ;
+  wire [25:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [25:0] \$182 ;
+  wire [26:0] \$182 ;
   wire [31:0] \$183 ;
-  wire [26:0] \$184 ;
+  wire [27:0] \$184 ;
   wire [31:0] \$185 ;
-  wire [27:0] \$186 ;
+  wire [28:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [28:0] \$188 ;
+  wire [29:0] \$188 ;
   wire [31:0] \$189 ;
   wire \$19 ;
-  wire [29:0] \$190 ;
+  wire [30:0] \$190 ;
   wire [31:0] \$191 ;
-  wire [30:0] \$192 ;
+  wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [31:0] \$194 ;
+  wire [29:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [29:0] \$196 ;
+  wire [30:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [30:0] \$198 ;
+  wire [31:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
   wire [4:0] \$20 ;
-  wire [31:0] \$200 ;
+  wire [30:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [30:0] \$202 ;
+  wire [31:0] \$202 ;
   wire [31:0] \$203 ;
   wire [31:0] \$204 ;
   wire [31:0] \$205 ;
@@ -17467,88 +17480,104 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$21 ;
   wire [31:0] \$210 ;
   wire [31:0] \$211 ;
-  wire [31:0] \$212 ;
+  wire [30:0] \$212 ;
   wire [31:0] \$213 ;
-  wire [30:0] \$214 ;
+  wire [31:0] \$214 ;
   wire [31:0] \$215 ;
   wire [31:0] \$216 ;
   wire [31:0] \$217 ;
   wire [31:0] \$218 ;
   wire [31:0] \$219 ;
   wire \$22 ;
-  wire [31:0] \$220 ;
+  wire [24:0] \$220 ;
   wire [31:0] \$221 ;
-  wire [24:0] \$222 ;
+  wire [25:0] \$222 ;
   wire [31:0] \$223 ;
-  wire [25:0] \$224 ;
+  wire [26:0] \$224 ;
   wire [31:0] \$225 ;
-  wire [26:0] \$226 ;
+  wire [27:0] \$226 ;
   wire [31:0] \$227 ;
-  wire [27:0] \$228 ;
+  wire [28:0] \$228 ;
   wire [31:0] \$229 ;
   wire \$23 ;
-  wire [28:0] \$230 ;
+  wire [29:0] \$230 ;
   wire [31:0] \$231 ;
-  wire [29:0] \$232 ;
+  wire [30:0] \$232 ;
   wire [31:0] \$233 ;
-  wire [30:0] \$234 ;
+  wire [31:0] \$234 ;
   wire [31:0] \$235 ;
-  wire [31:0] \$236 ;
+  wire [28:0] \$236 ;
   wire [31:0] \$237 ;
-  wire [28:0] \$238 ;
+  wire [29:0] \$238 ;
   wire [31:0] \$239 ;
-  wire \$24 ;
-  wire [29:0] \$240 ;
+  wire [4:0] \$24 ;
+  wire [30:0] \$240 ;
   wire [31:0] \$241 ;
-  wire [30:0] \$242 ;
+  wire [31:0] \$242 ;
   wire [31:0] \$243 ;
-  wire [31:0] \$244 ;
+  wire [30:0] \$244 ;
   wire [31:0] \$245 ;
-  wire [30:0] \$246 ;
+  wire [31:0] \$246 ;
   wire [31:0] \$247 ;
   wire [31:0] \$248 ;
   wire [31:0] \$249 ;
-  wire \$25 ;
-  wire [31:0] \$250 ;
+  wire [4:0] \$25 ;
+  wire [29:0] \$250 ;
   wire [31:0] \$251 ;
-  wire [29:0] \$252 ;
+  wire [30:0] \$252 ;
   wire [31:0] \$253 ;
-  wire [30:0] \$254 ;
+  wire [31:0] \$254 ;
   wire [31:0] \$255 ;
-  wire [31:0] \$256 ;
+  wire [26:0] \$256 ;
   wire [31:0] \$257 ;
-  wire [26:0] \$258 ;
+  wire [27:0] \$258 ;
   wire [31:0] \$259 ;
   wire [4:0] \$26 ;
-  wire [27:0] \$260 ;
+  wire [28:0] \$260 ;
   wire [31:0] \$261 ;
-  wire [28:0] \$262 ;
+  wire [29:0] \$262 ;
   wire [31:0] \$263 ;
-  wire [29:0] \$264 ;
+  wire [30:0] \$264 ;
   wire [31:0] \$265 ;
-  wire [30:0] \$266 ;
+  wire [31:0] \$266 ;
   wire [31:0] \$267 ;
-  wire [31:0] \$268 ;
-  wire [31:0] \$269 ;
-  wire [4:0] \$27 ;
-  wire \$270 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire \$27 ;
+  wire [4:0] \$270 ;
   wire \$271 ;
-  wire [4:0] \$272 ;
-  wire \$273 ;
-  reg \$274 ;
-  reg [191:0] \$275 ;
-  reg [31:0] \$276 ;
-  reg \$277 ;
-  reg [3:0] \$278 ;
-  wire [4:0] \$28 ;
+  reg \$272 ;
+  reg [191:0] \$273 ;
+  reg [31:0] \$274 ;
+  reg \$275 ;
+  reg [3:0] \$276 ;
+  reg [1:0] \$277 ;
+  reg [15:0] \$278 ;
+  reg [1:0] \$279 ;
+  wire [16:0] \$28 ;
+  reg [1:0] \$280 ;
+  reg [1:0] \$281 ;
+  reg [1:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg \$286 ;
+  reg \$287 ;
+  reg \$288 ;
+  reg \$289 ;
   wire \$29 ;
+  reg \$290 ;
+  reg \$291 ;
+  reg \$292 ;
+  reg \$293 ;
+  reg \$294 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
+  wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [31:0] \$33 ;
   wire \$34 ;
-  wire [31:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
@@ -17571,12 +17600,12 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire \$56 ;
+  wire [4:0] \$56 ;
   wire \$57 ;
   wire [4:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [4:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
@@ -17593,36 +17622,36 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [31:0] \$78 ;
+  wire [31:0] \$76 ;
+  wire [31:0] \$77 ;
+  wire [30:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [30:0] \$80 ;
+  wire [31:0] \$80 ;
   wire [31:0] \$81 ;
   wire [31:0] \$82 ;
   wire [31:0] \$83 ;
-  wire [31:0] \$84 ;
+  wire [30:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [30:0] \$86 ;
+  wire [31:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [31:0] \$88 ;
+  wire [29:0] \$88 ;
   wire [31:0] \$89 ;
   wire \$9 ;
-  wire [29:0] \$90 ;
+  wire [30:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [30:0] \$92 ;
+  wire [31:0] \$92 ;
   wire [31:0] \$93 ;
   wire [31:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [31:0] \$98 ;
+  wire [29:0] \$98 ;
   wire [31:0] \$99 ;
   output [1:0] ack_in;
-  reg [1:0] ack_in;
+  reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
-  reg [15:0] ack_value;
+  reg [15:0] ack_value = 16'h0000;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -17632,7 +17661,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   output buffer__beat_last;
   reg buffer__beat_last;
   output buffer__commit;
-  reg buffer__commit;
+  reg buffer__commit = 1'h0;
   wire [3:0] buffer__commit_beats;
   output [126:0] buffer__commit_hdr;
   wire [126:0] buffer__commit_hdr;
@@ -17665,18 +17694,18 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   input clk;
   wire clk;
   output [1:0] delivered;
-  reg [1:0] delivered;
+  reg [1:0] delivered = 2'h0;
   input [15:0] expected;
   wire [15:0] expected;
   output [1:0] gap_in;
-  reg [1:0] gap_in;
+  reg [1:0] gap_in = 2'h0;
   reg [191:0] hdr_reg = 192'h000000000000000000000000000000000000000000000000;
   output [1:0] msg_in;
-  reg [1:0] msg_in;
+  reg [1:0] msg_in = 2'h0;
   output [1:0] nak_in;
-  reg [1:0] nak_in;
+  reg [1:0] nak_in = 2'h0;
   output naks_received;
-  reg naks_received;
+  reg naks_received = 1'h0;
   output [3:0] r_pay;
   wire [3:0] r_pay;
   reg [3:0] rbeat = 4'h0;
@@ -17686,25 +17715,25 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   input rst;
   wire rst;
   output rx_acks;
-  reg rx_acks;
+  reg rx_acks = 1'h0;
   output rx_drop_crc;
-  reg rx_drop_crc;
+  reg rx_drop_crc = 1'h0;
   output rx_drop_malformed;
-  reg rx_drop_malformed;
+  reg rx_drop_malformed = 1'h0;
   output rx_drop_misrouted;
-  reg rx_drop_misrouted;
+  reg rx_drop_misrouted = 1'h0;
   output rx_drop_nobuf;
-  reg rx_drop_nobuf;
+  reg rx_drop_nobuf = 1'h0;
   output rx_drop_oversize;
-  reg rx_drop_oversize;
+  reg rx_drop_oversize = 1'h0;
   output rx_drop_truncated;
-  reg rx_drop_truncated;
+  reg rx_drop_truncated = 1'h0;
   output rx_dup;
-  reg rx_dup;
+  reg rx_dup = 1'h0;
   output rx_frames;
-  reg rx_frames;
+  reg rx_frames = 1'h0;
   output rx_msgs;
-  reg rx_msgs;
+  reg rx_msgs = 1'h0;
   input [63:0] s_axis__tdata;
   wire [63:0] s_axis__tdata;
   input [7:0] s_axis__tkeep;
@@ -17717,6 +17746,24 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire [15:0] seq_delta;
   output src;
   wire src;
+  reg [1:0] v_ack_in;
+  reg [15:0] v_ack_value;
+  reg v_commit;
+  reg [1:0] v_delivered;
+  reg [1:0] v_gap_in;
+  reg [1:0] v_msg_in;
+  reg [1:0] v_nak_in;
+  reg v_naks_received;
+  reg v_rx_acks;
+  reg v_rx_drop_crc;
+  reg v_rx_drop_malformed;
+  reg v_rx_drop_misrouted;
+  reg v_rx_drop_nobuf;
+  reg v_rx_drop_oversize;
+  reg v_rx_drop_truncated;
+  reg v_rx_dup;
+  reg v_rx_frames;
+  reg v_rx_msgs;
   assign \$1  = hdr_reg[23:16] == 1'h1;
   assign \$2  = hdr_reg[27:24] == 1'h1;
   assign \$3  = hdr_reg[27:24] == 2'h3;
@@ -17738,271 +17785,305 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   assign \$20  = rbeat - 2'h3;
   assign \$21  = \$20  < \$16 [3:0];
   assign \$22  = \$19  & \$21 ;
-  assign \$23  = ! rbeat;
-  assign \$24  = \$23  ? buffer__room : rspace;
-  assign \$25  = \$22  & \$24 ;
-  assign \$26  = rbeat - 2'h3;
-  assign \$27  = rbeat - 2'h3;
-  assign \$28  = \$16 [3:0] - 1'h1;
-  assign \$29  = $signed({ 1'h0, \$27  }) == $signed(\$28 );
-  assign \$30  = hdr_reg[47:32] - expected;
-  assign \$31  = s_axis__tvalid & s_axis__tlast;
-  assign \$32  = rbeat < 2'h3;
-  assign \$33  = s_axis__tkeep != 4'hf;
-  assign \$34  = rkeep_bad | \$33 ;
-  assign \$35  = ~ rcrc;
-  assign \$36  = s_axis__tdata[31:0] != \$35 ;
-  assign \$37  = hdr_reg[23:16] != 1'h1;
-  assign \$38  = hdr_reg[23:16] != 2'h2;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = | hdr_reg[79:72];
+  assign \$23  = \$22  & rspace;
+  assign \$24  = rbeat - 2'h3;
+  assign \$25  = rbeat - 2'h3;
+  assign \$26  = \$16 [3:0] - 1'h1;
+  assign \$27  = $signed({ 1'h0, \$25  }) == $signed(\$26 );
+  assign \$28  = hdr_reg[47:32] - expected;
+  assign \$29  = s_axis__tvalid & s_axis__tlast;
+  assign \$30  = rbeat < 2'h3;
+  assign \$31  = s_axis__tkeep != 4'hf;
+  assign \$32  = rkeep_bad | \$31 ;
+  assign \$33  = ~ rcrc;
+  assign \$34  = s_axis__tdata[31:0] != \$33 ;
+  assign \$35  = hdr_reg[23:16] != 1'h1;
+  assign \$36  = hdr_reg[23:16] != 2'h2;
+  assign \$37  = \$35  & \$36 ;
+  assign \$38  = | hdr_reg[79:72];
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = | hdr_reg[127:112];
   assign \$41  = \$39  | \$40 ;
-  assign \$42  = | hdr_reg[127:112];
-  assign \$43  = \$41  | \$42 ;
-  assign \$44  = hdr_reg[23:16] == 1'h1;
-  assign \$45  = hdr_reg[27:24] == 1'h1;
-  assign \$46  = hdr_reg[27:24] == 2'h3;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = hdr_reg[27:24] == 3'h4;
-  assign \$49  = hdr_reg[27:24] == 3'h6;
-  assign \$50  = \$48  | \$49 ;
-  assign \$51  = ! hdr_reg[30:28];
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = \$47  | \$52 ;
-  assign \$54  = \$44  & \$53 ;
-  assign \$55  = hdr_reg[111:96] <= 7'h40;
-  assign \$56  = ~ \$55 ;
-  assign \$57  = \$54  & \$56 ;
+  assign \$42  = hdr_reg[23:16] == 1'h1;
+  assign \$43  = hdr_reg[27:24] == 1'h1;
+  assign \$44  = hdr_reg[27:24] == 2'h3;
+  assign \$45  = \$43  | \$44 ;
+  assign \$46  = hdr_reg[27:24] == 3'h4;
+  assign \$47  = hdr_reg[27:24] == 3'h6;
+  assign \$48  = \$46  | \$47 ;
+  assign \$49  = ! hdr_reg[30:28];
+  assign \$50  = \$48  & \$49 ;
+  assign \$51  = \$45  | \$50 ;
+  assign \$52  = \$42  & \$51 ;
+  assign \$53  = hdr_reg[111:96] <= 7'h40;
+  assign \$54  = ~ \$53 ;
+  assign \$55  = \$52  & \$54 ;
+  assign \$56  = rbeat - 2'h3;
+  assign \$57  = $signed(\$56 ) < $signed({ 1'h0, \$16 [3:0] });
   assign \$58  = rbeat - 2'h3;
-  assign \$59  = $signed(\$58 ) < $signed({ 1'h0, \$16 [3:0] });
-  assign \$60  = rbeat - 2'h3;
-  assign \$61  = $signed(\$60 ) > $signed({ 1'h0, \$16 [3:0] });
-  assign \$62  = | hdr_reg[7:0];
-  assign \$63  = hdr_reg[15:8] < 2'h2;
-  assign \$64  = | hdr_reg[15:8];
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = ~ \$65 ;
-  assign \$67  = \$62  | \$66 ;
-  assign \$68  = hdr_reg[23:16] == 2'h2;
-  assign \$69  = ! \$30 [15:0];
-  assign \$70  = rspace & buffer__hdr_room;
-  assign \$71  = ~ \$30 [15];
+  assign \$59  = $signed(\$58 ) > $signed({ 1'h0, \$16 [3:0] });
+  assign \$60  = | hdr_reg[7:0];
+  assign \$61  = hdr_reg[15:8] < 2'h2;
+  assign \$62  = | hdr_reg[15:8];
+  assign \$63  = \$61  & \$62 ;
+  assign \$64  = ~ \$63 ;
+  assign \$65  = \$60  | \$64 ;
+  assign \$66  = hdr_reg[23:16] == 2'h2;
+  assign \$67  = ! \$28 [15:0];
+  assign \$68  = rspace & buffer__hdr_room;
+  assign \$69  = ~ \$28 [15];
+  assign \$70  = rbeat == 1'h1;
+  assign \$71  = rbeat < 2'h3;
   assign \$72  = ! rbeat;
-  assign \$73  = rbeat < 2'h3;
-  assign \$74  = ! rbeat;
-  assign \$75  = rbeat == 1'h1;
-  assign \$76  = rbeat == 2'h2;
-  assign \$77  = ~ s_axis__tlast;
-  assign \$78  = rcrc[0] ? 32'd3433693342 : 32'd0;
-  assign \$80  = rcrc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$81  = \$79  ^ { 1'h0, \$80  };
-  assign \$82  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$73  = rbeat == 1'h1;
+  assign \$74  = rbeat == 2'h2;
+  assign \$75  = ~ s_axis__tlast;
+  assign \$76  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$78  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$79  = \$77  ^ { 1'h0, \$78  };
+  assign \$80  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$81  = \$79  ^ \$80 ;
+  assign \$82  = rcrc[3] ? 32'd3555007413 : 32'd0;
   assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = rcrc[3] ? 32'd3555007413 : 32'd0;
-  assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$87  = \$85  ^ { 1'h0, \$86  };
-  assign \$88  = rcrc[5] ? 32'd4185285206 : 32'd0;
-  assign \$89  = \$87  ^ \$88 ;
-  assign \$90  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$91  = \$89  ^ { 2'h0, \$90  };
-  assign \$92  = rcrc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$93  = \$91  ^ { 1'h0, \$92  };
-  assign \$94  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$84  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$85  = \$83  ^ { 1'h0, \$84  };
+  assign \$86  = rcrc[5] ? 32'd4185285206 : 32'd0;
+  assign \$87  = \$85  ^ \$86 ;
+  assign \$88  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$89  = \$87  ^ { 2'h0, \$88  };
+  assign \$90  = rcrc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$91  = \$89  ^ { 1'h0, \$90  };
+  assign \$92  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$93  = \$91  ^ \$92 ;
+  assign \$94  = rcrc[9] ? 32'd2543784233 : 32'd0;
   assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$96  = rcrc[10] ? 32'd4098827283 : 32'd0;
   assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = rcrc[10] ? 32'd4098827283 : 32'd0;
-  assign \$99  = \$97  ^ \$98 ;
-  assign \$100  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$101  = \$99  ^ { 2'h0, \$100  };
-  assign \$102  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$103  = \$101  ^ { 1'h0, \$102  };
-  assign \$104  = rcrc[13] ? 32'd3485284764 : 32'd0;
-  assign \$105  = \$103  ^ \$104 ;
-  assign \$106  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$107  = \$105  ^ { 1'h0, \$106  };
-  assign \$108  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$98  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$99  = \$97  ^ { 2'h0, \$98  };
+  assign \$100  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$101  = \$99  ^ { 1'h0, \$100  };
+  assign \$102  = rcrc[13] ? 32'd3485284764 : 32'd0;
+  assign \$103  = \$101  ^ \$102 ;
+  assign \$104  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$105  = \$103  ^ { 1'h0, \$104  };
+  assign \$106  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$107  = \$105  ^ \$106 ;
+  assign \$108  = rcrc[16] ? 32'd3411858341 : 32'd0;
   assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = rcrc[16] ? 32'd3411858341 : 32'd0;
-  assign \$111  = \$109  ^ \$110 ;
-  assign \$112  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$113  = \$111  ^ { 1'h0, \$112  };
-  assign \$114  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$110  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$111  = \$109  ^ { 1'h0, \$110  };
+  assign \$112  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$113  = \$111  ^ \$112 ;
+  assign \$114  = rcrc[19] ? 32'd3964895853 : 32'd0;
   assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = rcrc[19] ? 32'd3964895853 : 32'd0;
-  assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$119  = \$117  ^ { 6'h00, \$118  };
-  assign \$120  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$121  = \$119  ^ { 5'h00, \$120  };
-  assign \$122  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$123  = \$121  ^ { 4'h0, \$122  };
-  assign \$124  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$125  = \$123  ^ { 3'h0, \$124  };
-  assign \$126  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$127  = \$125  ^ { 2'h0, \$126  };
-  assign \$128  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$129  = \$127  ^ { 1'h0, \$128  };
-  assign \$130  = rcrc[26] ? 32'd4118849216 : 32'd0;
-  assign \$131  = \$129  ^ \$130 ;
-  assign \$132  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$133  = \$131  ^ { 2'h0, \$132  };
-  assign \$134  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$135  = \$133  ^ { 1'h0, \$134  };
-  assign \$136  = rcrc[29] ? 32'd3250663172 : 32'd0;
-  assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$139  = \$137  ^ { 1'h0, \$138  };
-  assign \$140  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$116  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$117  = \$115  ^ { 6'h00, \$116  };
+  assign \$118  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$119  = \$117  ^ { 5'h00, \$118  };
+  assign \$120  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$121  = \$119  ^ { 4'h0, \$120  };
+  assign \$122  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$123  = \$121  ^ { 3'h0, \$122  };
+  assign \$124  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$125  = \$123  ^ { 2'h0, \$124  };
+  assign \$126  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$127  = \$125  ^ { 1'h0, \$126  };
+  assign \$128  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$129  = \$127  ^ \$128 ;
+  assign \$130  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$131  = \$129  ^ { 2'h0, \$130  };
+  assign \$132  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$133  = \$131  ^ { 1'h0, \$132  };
+  assign \$134  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$135  = \$133  ^ \$134 ;
+  assign \$136  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$137  = \$135  ^ { 1'h0, \$136  };
+  assign \$138  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$139  = \$137  ^ \$138 ;
+  assign \$140  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
   assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$143  = \$141  ^ \$142 ;
-  assign \$144  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$145  = \$143  ^ { 1'h0, \$144  };
-  assign \$146  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$142  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$143  = \$141  ^ { 1'h0, \$142  };
+  assign \$144  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$145  = \$143  ^ \$144 ;
+  assign \$146  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
   assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$151  = \$149  ^ { 1'h0, \$150  };
-  assign \$152  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$153  = \$151  ^ \$152 ;
-  assign \$154  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$155  = \$153  ^ { 2'h0, \$154  };
-  assign \$156  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$157  = \$155  ^ { 1'h0, \$156  };
-  assign \$158  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$148  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$149  = \$147  ^ { 1'h0, \$148  };
+  assign \$150  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$151  = \$149  ^ \$150 ;
+  assign \$152  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$153  = \$151  ^ { 2'h0, \$152  };
+  assign \$154  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$155  = \$153  ^ { 1'h0, \$154  };
+  assign \$156  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$157  = \$155  ^ \$156 ;
+  assign \$158  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
   assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$160  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
   assign \$161  = \$159  ^ \$160 ;
-  assign \$162  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$163  = \$161  ^ \$162 ;
-  assign \$164  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$165  = \$163  ^ { 2'h0, \$164  };
-  assign \$166  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$167  = \$165  ^ { 1'h0, \$166  };
-  assign \$168  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$169  = \$167  ^ \$168 ;
-  assign \$170  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$171  = \$169  ^ { 1'h0, \$170  };
-  assign \$172  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$162  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$163  = \$161  ^ { 2'h0, \$162  };
+  assign \$164  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$165  = \$163  ^ { 1'h0, \$164  };
+  assign \$166  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$167  = \$165  ^ \$166 ;
+  assign \$168  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$169  = \$167  ^ { 1'h0, \$168  };
+  assign \$170  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$171  = \$169  ^ \$170 ;
+  assign \$172  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
   assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$175  = \$173  ^ \$174 ;
-  assign \$176  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$177  = \$175  ^ { 1'h0, \$176  };
-  assign \$178  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$174  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$175  = \$173  ^ { 1'h0, \$174  };
+  assign \$176  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$177  = \$175  ^ \$176 ;
+  assign \$178  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
   assign \$179  = \$177  ^ \$178 ;
-  assign \$180  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$183  = \$181  ^ { 6'h00, \$182  };
-  assign \$184  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$185  = \$183  ^ { 5'h00, \$184  };
-  assign \$186  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$187  = \$185  ^ { 4'h0, \$186  };
-  assign \$188  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$189  = \$187  ^ { 3'h0, \$188  };
-  assign \$190  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$191  = \$189  ^ { 2'h0, \$190  };
-  assign \$192  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$193  = \$191  ^ { 1'h0, \$192  };
-  assign \$194  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$197  = \$195  ^ { 2'h0, \$196  };
-  assign \$198  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$199  = \$197  ^ { 1'h0, \$198  };
-  assign \$200  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$201  = \$199  ^ \$200 ;
-  assign \$202  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$203  = \$201  ^ { 1'h0, \$202  };
-  assign \$204  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$180  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$181  = \$179  ^ { 6'h00, \$180  };
+  assign \$182  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$183  = \$181  ^ { 5'h00, \$182  };
+  assign \$184  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$185  = \$183  ^ { 4'h0, \$184  };
+  assign \$186  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$187  = \$185  ^ { 3'h0, \$186  };
+  assign \$188  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$189  = \$187  ^ { 2'h0, \$188  };
+  assign \$190  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$191  = \$189  ^ { 1'h0, \$190  };
+  assign \$192  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$193  = \$191  ^ \$192 ;
+  assign \$194  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$195  = \$193  ^ { 2'h0, \$194  };
+  assign \$196  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$197  = \$195  ^ { 1'h0, \$196  };
+  assign \$198  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$199  = \$197  ^ \$198 ;
+  assign \$200  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$201  = \$199  ^ { 1'h0, \$200  };
+  assign \$202  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$203  = \$201  ^ \$202 ;
+  assign \$204  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
-  assign \$206  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$206  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
   assign \$207  = \$205  ^ \$206 ;
-  assign \$208  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$208  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
   assign \$209  = \$207  ^ \$208 ;
-  assign \$210  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$210  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
   assign \$211  = \$209  ^ \$210 ;
-  assign \$212  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$213  = \$211  ^ \$212 ;
-  assign \$214  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$215  = \$213  ^ { 1'h0, \$214  };
-  assign \$216  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$212  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$213  = \$211  ^ { 1'h0, \$212  };
+  assign \$214  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$215  = \$213  ^ \$214 ;
+  assign \$216  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
   assign \$217  = \$215  ^ \$216 ;
-  assign \$218  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$218  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
   assign \$219  = \$217  ^ \$218 ;
-  assign \$220  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$221  = \$219  ^ \$220 ;
-  assign \$222  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$223  = \$221  ^ { 7'h00, \$222  };
-  assign \$224  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$225  = \$223  ^ { 6'h00, \$224  };
-  assign \$226  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$227  = \$225  ^ { 5'h00, \$226  };
-  assign \$228  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$229  = \$227  ^ { 4'h0, \$228  };
-  assign \$230  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$231  = \$229  ^ { 3'h0, \$230  };
-  assign \$232  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$233  = \$231  ^ { 2'h0, \$232  };
-  assign \$234  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$235  = \$233  ^ { 1'h0, \$234  };
-  assign \$236  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$237  = \$235  ^ \$236 ;
-  assign \$238  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$239  = \$237  ^ { 3'h0, \$238  };
-  assign \$240  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$241  = \$239  ^ { 2'h0, \$240  };
-  assign \$242  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$243  = \$241  ^ { 1'h0, \$242  };
-  assign \$244  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$245  = \$243  ^ \$244 ;
-  assign \$246  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$247  = \$245  ^ { 1'h0, \$246  };
-  assign \$248  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$220  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$221  = \$219  ^ { 7'h00, \$220  };
+  assign \$222  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$223  = \$221  ^ { 6'h00, \$222  };
+  assign \$224  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$225  = \$223  ^ { 5'h00, \$224  };
+  assign \$226  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$227  = \$225  ^ { 4'h0, \$226  };
+  assign \$228  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$229  = \$227  ^ { 3'h0, \$228  };
+  assign \$230  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$231  = \$229  ^ { 2'h0, \$230  };
+  assign \$232  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$233  = \$231  ^ { 1'h0, \$232  };
+  assign \$234  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$235  = \$233  ^ \$234 ;
+  assign \$236  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$237  = \$235  ^ { 3'h0, \$236  };
+  assign \$238  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$239  = \$237  ^ { 2'h0, \$238  };
+  assign \$240  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$241  = \$239  ^ { 1'h0, \$240  };
+  assign \$242  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$243  = \$241  ^ \$242 ;
+  assign \$244  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$245  = \$243  ^ { 1'h0, \$244  };
+  assign \$246  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$247  = \$245  ^ \$246 ;
+  assign \$248  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
   assign \$249  = \$247  ^ \$248 ;
-  assign \$250  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$251  = \$249  ^ \$250 ;
-  assign \$252  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$253  = \$251  ^ { 2'h0, \$252  };
-  assign \$254  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$255  = \$253  ^ { 1'h0, \$254  };
-  assign \$256  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$257  = \$255  ^ \$256 ;
-  assign \$258  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$259  = \$257  ^ { 5'h00, \$258  };
-  assign \$260  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$261  = \$259  ^ { 4'h0, \$260  };
-  assign \$262  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$263  = \$261  ^ { 3'h0, \$262  };
-  assign \$264  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$265  = \$263  ^ { 2'h0, \$264  };
-  assign \$266  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$267  = \$265  ^ { 1'h0, \$266  };
-  assign \$268  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$269  = \$267  ^ \$268 ;
-  assign \$270  = s_axis__tkeep != 8'hff;
-  assign \$271  = rbeat != 4'hd;
-  assign \$272  = rbeat + 1'h1;
-  assign \$273  = s_axis__tvalid & s_axis__tlast;
+  assign \$250  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$251  = \$249  ^ { 2'h0, \$250  };
+  assign \$252  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$253  = \$251  ^ { 1'h0, \$252  };
+  assign \$254  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$255  = \$253  ^ \$254 ;
+  assign \$256  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$257  = \$255  ^ { 5'h00, \$256  };
+  assign \$258  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$259  = \$257  ^ { 4'h0, \$258  };
+  assign \$260  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$261  = \$259  ^ { 3'h0, \$260  };
+  assign \$262  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$263  = \$261  ^ { 2'h0, \$262  };
+  assign \$264  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$265  = \$263  ^ { 1'h0, \$264  };
+  assign \$266  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$267  = \$265  ^ \$266 ;
+  assign \$268  = s_axis__tkeep != 8'hff;
+  assign \$269  = rbeat != 4'hd;
+  assign \$270  = rbeat + 1'h1;
+  assign \$271  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    rspace <= \$274 ;
+    rspace <= \$272 ;
   always @(posedge clk)
-    hdr_reg <= \$275 ;
+    hdr_reg <= \$273 ;
   always @(posedge clk)
-    rcrc <= \$276 ;
+    rcrc <= \$274 ;
   always @(posedge clk)
-    rkeep_bad <= \$277 ;
+    rkeep_bad <= \$275 ;
   always @(posedge clk)
-    rbeat <= \$278 ;
+    rbeat <= \$276 ;
+  always @(posedge clk)
+    ack_in <= \$277 ;
+  always @(posedge clk)
+    ack_value <= \$278 ;
+  always @(posedge clk)
+    nak_in <= \$279 ;
+  always @(posedge clk)
+    msg_in <= \$280 ;
+  always @(posedge clk)
+    gap_in <= \$281 ;
+  always @(posedge clk)
+    delivered <= \$282 ;
+  always @(posedge clk)
+    rx_frames <= \$283 ;
+  always @(posedge clk)
+    rx_msgs <= \$284 ;
+  always @(posedge clk)
+    rx_acks <= \$285 ;
+  always @(posedge clk)
+    rx_dup <= \$286 ;
+  always @(posedge clk)
+    rx_drop_crc <= \$287 ;
+  always @(posedge clk)
+    rx_drop_misrouted <= \$288 ;
+  always @(posedge clk)
+    rx_drop_truncated <= \$289 ;
+  always @(posedge clk)
+    rx_drop_oversize <= \$290 ;
+  always @(posedge clk)
+    rx_drop_malformed <= \$291 ;
+  always @(posedge clk)
+    rx_drop_nobuf <= \$292 ;
+  always @(posedge clk)
+    naks_received <= \$293 ;
+  always @(posedge clk)
+    buffer__commit <= \$294 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
+      if (\$23 ) begin
         buffer__beat_en = 1'h1;
       end
     end
@@ -18011,8 +18092,8 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
-        buffer__beat_index = \$26 [2:0];
+      if (\$23 ) begin
+        buffer__beat_index = \$24 [2:0];
       end
     end
   end
@@ -18020,7 +18101,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
+      if (\$23 ) begin
         buffer__beat_data = s_axis__tdata;
       end
     end
@@ -18029,216 +18110,216 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
-        buffer__beat_last = \$29 ;
+      if (\$23 ) begin
+        buffer__beat_last = \$27 ;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_frames = 1'h0;
-    if (\$31 ) begin
-      rx_frames = 1'h1;
+    v_rx_frames = 1'h0;
+    if (\$29 ) begin
+      v_rx_frames = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_drop_truncated = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-        rx_drop_truncated = 1'h1;
+    v_rx_drop_truncated = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+        v_rx_drop_truncated = 1'h1;
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
+      end else if (\$57 ) begin
+        v_rx_drop_truncated = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_malformed = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+        v_rx_drop_malformed = 1'h1;
+      end else if (\$34 ) begin
+      end else if (\$41 ) begin
+        v_rx_drop_malformed = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_crc = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
+        v_rx_drop_crc = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_oversize = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
+        v_rx_drop_oversize = 1'h1;
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-        rx_drop_truncated = 1'h1;
+        v_rx_drop_oversize = 1'h1;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_drop_malformed = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
+    v_rx_drop_misrouted = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-        rx_drop_malformed = 1'h1;
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
-        rx_drop_malformed = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_drop_crc = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-        rx_drop_crc = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_drop_oversize = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
-      end else if (\$57 ) begin
-        rx_drop_oversize = 1'h1;
-      end else if (\$59 ) begin
-      end else if (\$61 ) begin
-        rx_drop_oversize = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_drop_misrouted = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
-        rx_drop_misrouted = 1'h1;
+      end else if (\$65 ) begin
+        v_rx_drop_misrouted = 1'h1;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    ack_in = 2'h0;
-    if (\$31 ) begin
+    v_ack_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              ack_in[0] = 1'h1;
+              v_ack_in[0] = 1'h1;
           1'h1:
-              ack_in[1] = 1'h1;
+              v_ack_in[1] = 1'h1;
         endcase
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    ack_value = 16'h0000;
-    if (\$31 ) begin
+    v_ack_value = 16'h0000;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        ack_value = hdr_reg[63:48];
+        v_ack_value = hdr_reg[63:48];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    nak_in = 2'h0;
-    if (\$31 ) begin
+    v_nak_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              nak_in[0] = hdr_reg[31];
+              v_nak_in[0] = hdr_reg[31];
           1'h1:
-              nak_in[1] = hdr_reg[31];
+              v_nak_in[1] = hdr_reg[31];
         endcase
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    naks_received = 1'h0;
-    if (\$31 ) begin
+    v_naks_received = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        naks_received = hdr_reg[31];
+        v_naks_received = hdr_reg[31];
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_acks = 1'h0;
-    if (\$31 ) begin
+    v_rx_acks = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        if (\$68 ) begin
-          rx_acks = 1'h1;
+        if (\$66 ) begin
+          v_rx_acks = 1'h1;
         end
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    msg_in = 2'h0;
-    if (\$31 ) begin
+    v_msg_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
           casez (hdr_reg[8])
             1'h0:
-                msg_in[0] = 1'h1;
+                v_msg_in[0] = 1'h1;
             1'h1:
-                msg_in[1] = 1'h1;
+                v_msg_in[1] = 1'h1;
           endcase
         end
       end
@@ -18246,29 +18327,29 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    delivered = 2'h0;
-    if (\$31 ) begin
+    v_delivered = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
+          if (\$67 ) begin
+            if (\$68 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    delivered[0] = 1'h1;
+                    v_delivered[0] = 1'h1;
                 1'h1:
-                    delivered[1] = 1'h1;
+                    v_delivered[1] = 1'h1;
               endcase
             end
           end
@@ -18278,24 +18359,24 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_msgs = 1'h0;
-    if (\$31 ) begin
+    v_rx_msgs = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
-              rx_msgs = 1'h1;
+          if (\$67 ) begin
+            if (\$68 ) begin
+              v_rx_msgs = 1'h1;
             end
           end
         end
@@ -18304,24 +18385,24 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    buffer__commit = 1'h0;
-    if (\$31 ) begin
+    v_commit = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
-              buffer__commit = 1'h1;
+          if (\$67 ) begin
+            if (\$68 ) begin
+              v_commit = 1'h1;
             end
           end
         end
@@ -18330,26 +18411,26 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_drop_nobuf = 1'h0;
-    if (\$31 ) begin
+    v_rx_drop_nobuf = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
+          if (\$67 ) begin
             (* full_case = 32'd1 *)
-            if (\$70 ) begin
+            if (\$68 ) begin
             end else begin
-              rx_drop_nobuf = 1'h1;
+              v_rx_drop_nobuf = 1'h1;
             end
           end
         end
@@ -18358,25 +18439,25 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    rx_dup = 1'h0;
-    if (\$31 ) begin
+    v_rx_dup = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$69 ) begin
+          if (\$67 ) begin
           end else begin
-            rx_dup = 1'h1;
+            v_rx_dup = 1'h1;
           end
         end
       end
@@ -18384,31 +18465,31 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    gap_in = 2'h0;
-    if (\$31 ) begin
+    v_gap_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$69 ) begin
+          if (\$67 ) begin
           end else begin
-            if (\$71 ) begin
+            if (\$69 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    gap_in[0] = 1'h1;
+                    v_gap_in[0] = 1'h1;
                 1'h1:
-                    gap_in[1] = 1'h1;
+                    v_gap_in[1] = 1'h1;
               endcase
             end
           end
@@ -18418,88 +18499,214 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$274  = rspace;
+    \$272  = rspace;
     if (s_axis__tvalid) begin
-      if (\$72 ) begin
-        \$274  = buffer__room;
+      if (\$70 ) begin
+        \$272  = buffer__room;
       end
     end
     if (rst) begin
-      \$274  = 1'h0;
+      \$272  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$275  = hdr_reg;
+    \$273  = hdr_reg;
     if (s_axis__tvalid) begin
-      if (\$73 ) begin
+      if (\$71 ) begin
+        if (\$72 ) begin
+          \$273 [63:0] = s_axis__tdata;
+        end
+        if (\$73 ) begin
+          \$273 [127:64] = s_axis__tdata;
+        end
         if (\$74 ) begin
-          \$275 [63:0] = s_axis__tdata;
-        end
-        if (\$75 ) begin
-          \$275 [127:64] = s_axis__tdata;
-        end
-        if (\$76 ) begin
-          \$275 [191:128] = s_axis__tdata;
+          \$273 [191:128] = s_axis__tdata;
         end
       end
     end
     if (rst) begin
-      \$275  = 192'h000000000000000000000000000000000000000000000000;
+      \$273  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$276  = rcrc;
+    \$274  = rcrc;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        \$276  = \$269 ;
+      if (\$75 ) begin
+        \$274  = \$267 ;
       end
     end
-    if (\$273 ) begin
-      \$276  = 32'd4294967295;
+    if (\$271 ) begin
+      \$274  = 32'd4294967295;
     end
     if (rst) begin
-      \$276  = 32'd4294967295;
+      \$274  = 32'd4294967295;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$277  = rkeep_bad;
+    \$275  = rkeep_bad;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        if (\$270 ) begin
-          \$277  = 1'h1;
+      if (\$75 ) begin
+        if (\$268 ) begin
+          \$275  = 1'h1;
         end
       end
     end
-    if (\$273 ) begin
-      \$277  = 1'h0;
+    if (\$271 ) begin
+      \$275  = 1'h0;
     end
     if (rst) begin
-      \$277  = 1'h0;
+      \$275  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$278  = rbeat;
+    \$276  = rbeat;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        if (\$271 ) begin
-          \$278  = \$272 [3:0];
+      if (\$75 ) begin
+        if (\$269 ) begin
+          \$276  = \$270 [3:0];
         end
       end
     end
-    if (\$273 ) begin
-      \$278  = 4'h0;
+    if (\$271 ) begin
+      \$276  = 4'h0;
     end
     if (rst) begin
-      \$278  = 4'h0;
+      \$276  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$277  = v_ack_in;
+    if (rst) begin
+      \$277  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$278  = v_ack_value;
+    if (rst) begin
+      \$278  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$279  = v_nak_in;
+    if (rst) begin
+      \$279  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$280  = v_msg_in;
+    if (rst) begin
+      \$280  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$281  = v_gap_in;
+    if (rst) begin
+      \$281  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$282  = v_delivered;
+    if (rst) begin
+      \$282  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$283  = v_rx_frames;
+    if (rst) begin
+      \$283  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$284  = v_rx_msgs;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$285  = v_rx_acks;
+    if (rst) begin
+      \$285  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$286  = v_rx_dup;
+    if (rst) begin
+      \$286  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$287  = v_rx_drop_crc;
+    if (rst) begin
+      \$287  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$288  = v_rx_drop_misrouted;
+    if (rst) begin
+      \$288  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$289  = v_rx_drop_truncated;
+    if (rst) begin
+      \$289  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$290  = v_rx_drop_oversize;
+    if (rst) begin
+      \$290  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$291  = v_rx_drop_malformed;
+    if (rst) begin
+      \$291  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$292  = v_rx_drop_nobuf;
+    if (rst) begin
+      \$292  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$293  = v_naks_received;
+    if (rst) begin
+      \$293  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$294  = v_commit;
+    if (rst) begin
+      \$294  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = \$16 [3:0];
-  assign seq_delta = \$30 [15:0];
+  assign seq_delta = \$28 [15:0];
   assign r_pay = \$16 [3:0];
   assign src = hdr_reg[8];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
@@ -18519,7 +18726,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
   assign \$15  = { 3'h0, \$14 [16:3] };
-  assign \$79  = \$78 ;
+  assign \$77  = \$76 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -18867,498 +19074,308 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2824$0 , m_axis__tready);
+module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2683$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [28:0] \$100 ;
+  wire [29:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [29:0] \$102 ;
+  wire [30:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
+  wire [31:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [31:0] \$106 ;
+  wire [30:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [29:0] \$108 ;
+  wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire [15:0] \$11 ;
-  wire [30:0] \$110 ;
+  wire [31:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [31:0] \$112 ;
+  wire [30:0] \$112 ;
   wire [31:0] \$113 ;
-  wire [30:0] \$114 ;
+  wire [31:0] \$114 ;
   wire [31:0] \$115 ;
   wire [31:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [31:0] \$118 ;
+  wire [25:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [30:0] \$120 ;
+  wire [26:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [31:0] \$122 ;
+  wire [27:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [31:0] \$124 ;
+  wire [28:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
+  wire [29:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [31:0] \$128 ;
+  wire [30:0] \$128 ;
   wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire [29:0] \$130 ;
+  wire [31:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [30:0] \$132 ;
+  wire [29:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [31:0] \$134 ;
+  wire [30:0] \$134 ;
   wire [31:0] \$135 ;
   wire [31:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [31:0] \$138 ;
+  wire [30:0] \$138 ;
   wire [31:0] \$139 ;
-  wire \$14 ;
-  wire [29:0] \$140 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [30:0] \$142 ;
+  wire [31:0] \$142 ;
   wire [31:0] \$143 ;
   wire [31:0] \$144 ;
   wire [31:0] \$145 ;
-  wire [30:0] \$146 ;
+  wire [31:0] \$146 ;
   wire [31:0] \$147 ;
   wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire \$15 ;
-  wire [31:0] \$150 ;
+  wire [31:0] \$15 ;
+  wire [30:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [30:0] \$152 ;
+  wire [31:0] \$152 ;
   wire [31:0] \$153 ;
   wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
-  wire [25:0] \$158 ;
+  wire [24:0] \$158 ;
   wire [31:0] \$159 ;
-  wire \$16 ;
-  wire [26:0] \$160 ;
+  wire [30:0] \$16 ;
+  wire [25:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [27:0] \$162 ;
+  wire [26:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [28:0] \$164 ;
+  wire [27:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [29:0] \$166 ;
+  wire [28:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [30:0] \$168 ;
+  wire [29:0] \$168 ;
   wire [31:0] \$169 ;
-  wire \$17 ;
-  wire [31:0] \$170 ;
+  wire [31:0] \$17 ;
+  wire [30:0] \$170 ;
   wire [31:0] \$171 ;
-  wire [29:0] \$172 ;
+  wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [30:0] \$174 ;
+  wire [28:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [31:0] \$176 ;
+  wire [29:0] \$176 ;
   wire [31:0] \$177 ;
   wire [30:0] \$178 ;
   wire [31:0] \$179 ;
-  wire \$18 ;
+  wire [31:0] \$18 ;
   wire [31:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [31:0] \$182 ;
+  wire [30:0] \$182 ;
   wire [31:0] \$183 ;
   wire [31:0] \$184 ;
   wire [31:0] \$185 ;
   wire [31:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [31:0] \$188 ;
+  wire [29:0] \$188 ;
   wire [31:0] \$189 ;
-  wire [63:0] \$19 ;
+  wire [31:0] \$19 ;
   wire [30:0] \$190 ;
   wire [31:0] \$191 ;
   wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [31:0] \$194 ;
+  wire [26:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [31:0] \$196 ;
+  wire [27:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [24:0] \$198 ;
+  wire [28:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [25:0] \$200 ;
+  wire [31:0] \$20 ;
+  wire [29:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [26:0] \$202 ;
+  wire [30:0] \$202 ;
   wire [31:0] \$203 ;
-  wire [27:0] \$204 ;
+  wire [31:0] \$204 ;
   wire [31:0] \$205 ;
-  wire [28:0] \$206 ;
-  wire [31:0] \$207 ;
-  wire [29:0] \$208 ;
-  wire [31:0] \$209 ;
-  wire \$21 ;
-  wire [30:0] \$210 ;
-  wire [31:0] \$211 ;
-  wire [31:0] \$212 ;
-  wire [31:0] \$213 ;
-  wire [28:0] \$214 ;
-  wire [31:0] \$215 ;
-  wire [29:0] \$216 ;
+  wire \$206 ;
+  wire \$207 ;
+  wire \$208 ;
+  wire \$209 ;
+  wire [31:0] \$21 ;
+  wire \$210 ;
+  wire \$211 ;
+  wire \$212 ;
+  wire [63:0] \$213 ;
+  wire \$214 ;
+  wire \$215 ;
+  wire [3:0] \$216 ;
   wire [31:0] \$217 ;
-  wire [30:0] \$218 ;
-  wire [31:0] \$219 ;
-  wire \$22 ;
-  wire [31:0] \$220 ;
-  wire [31:0] \$221 ;
-  wire [30:0] \$222 ;
-  wire [31:0] \$223 ;
-  wire [31:0] \$224 ;
-  wire [31:0] \$225 ;
-  wire [31:0] \$226 ;
-  wire [31:0] \$227 ;
-  wire [29:0] \$228 ;
-  wire [31:0] \$229 ;
-  wire \$23 ;
-  wire [30:0] \$230 ;
-  wire [31:0] \$231 ;
-  wire [31:0] \$232 ;
-  wire [31:0] \$233 ;
-  wire [26:0] \$234 ;
-  wire [31:0] \$235 ;
-  wire [27:0] \$236 ;
-  wire [31:0] \$237 ;
-  wire [28:0] \$238 ;
-  wire [31:0] \$239 ;
-  wire \$24 ;
-  wire [29:0] \$240 ;
-  wire [31:0] \$241 ;
-  wire [30:0] \$242 ;
-  wire [31:0] \$243 ;
-  wire [31:0] \$244 ;
-  wire [31:0] \$245 ;
-  wire [2:0] \$246 ;
+  wire \$218 ;
+  wire \$219 ;
+  wire [30:0] \$22 ;
+  wire \$220 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
+  wire \$226 ;
+  wire \$227 ;
+  wire \$228 ;
+  wire \$229 ;
+  wire [31:0] \$23 ;
+  wire \$230 ;
+  wire \$231 ;
+  wire \$232 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire [15:0] \$237 ;
+  wire \$238 ;
+  wire [7:0] \$239 ;
+  wire [31:0] \$24 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire \$246 ;
   wire \$247 ;
   wire \$248 ;
   wire \$249 ;
-  wire \$25 ;
+  wire [31:0] \$25 ;
   wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
+  wire [16:0] \$251 ;
+  wire [16:0] \$252 ;
+  wire [16:0] \$253 ;
   wire \$254 ;
   wire \$255 ;
   wire \$256 ;
   wire \$257 ;
   wire \$258 ;
-  wire [16:0] \$259 ;
-  wire \$26 ;
-  wire [16:0] \$260 ;
-  wire [16:0] \$261 ;
+  wire \$259 ;
+  wire [29:0] \$26 ;
+  wire \$260 ;
+  wire \$261 ;
   wire \$262 ;
   wire \$263 ;
-  wire [31:0] \$264 ;
-  wire [31:0] \$265 ;
-  wire [30:0] \$266 ;
-  wire [31:0] \$267 ;
-  wire [31:0] \$268 ;
-  wire [31:0] \$269 ;
-  wire \$27 ;
-  wire [31:0] \$270 ;
-  wire [31:0] \$271 ;
-  wire [30:0] \$272 ;
-  wire [31:0] \$273 ;
-  wire [31:0] \$274 ;
-  wire [31:0] \$275 ;
-  wire [29:0] \$276 ;
-  wire [31:0] \$277 ;
-  wire [30:0] \$278 ;
-  wire [31:0] \$279 ;
-  wire \$28 ;
-  wire [31:0] \$280 ;
-  wire [31:0] \$281 ;
-  wire [31:0] \$282 ;
-  wire [31:0] \$283 ;
-  wire [31:0] \$284 ;
-  wire [31:0] \$285 ;
-  wire [29:0] \$286 ;
-  wire [31:0] \$287 ;
-  wire [30:0] \$288 ;
-  wire [31:0] \$289 ;
-  wire \$29 ;
-  wire [31:0] \$290 ;
-  wire [31:0] \$291 ;
-  wire [30:0] \$292 ;
-  wire [31:0] \$293 ;
-  wire [31:0] \$294 ;
-  wire [31:0] \$295 ;
-  wire [31:0] \$296 ;
-  wire [31:0] \$297 ;
-  wire [30:0] \$298 ;
-  wire [31:0] \$299 ;
+  wire \$264 ;
+  wire [16:0] \$265 ;
+  wire [16:0] \$266 ;
+  wire [16:0] \$267 ;
+  wire [17:0] \$268 ;
+  wire [2:0] \$269 ;
+  wire [31:0] \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire [15:0] \$279 ;
+  wire [30:0] \$28 ;
+  wire \$280 ;
+  wire [7:0] \$281 ;
+  reg [2:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg [63:0] \$286 ;
+  reg [31:0] \$287 ;
+  reg \$288 ;
+  reg \$289 ;
+  wire [31:0] \$29 ;
+  reg [15:0] \$290 ;
+  reg [15:0] \$291 ;
+  reg \$292 ;
+  reg [7:0] \$293 ;
+  reg [2:0] \$294 ;
+  reg \$295 ;
+  reg [1:0] \$296 ;
+  reg [1:0] \$297 ;
+  reg [3:0] \$298 ;
+  reg [2:0] \$299 ;
   wire [3:0] \$3 ;
-  wire \$30 ;
-  wire [31:0] \$300 ;
-  wire [31:0] \$301 ;
-  wire [31:0] \$302 ;
-  wire [31:0] \$303 ;
-  wire [25:0] \$304 ;
-  wire [31:0] \$305 ;
-  wire [26:0] \$306 ;
-  wire [31:0] \$307 ;
-  wire [27:0] \$308 ;
-  wire [31:0] \$309 ;
-  wire \$31 ;
-  wire [28:0] \$310 ;
-  wire [31:0] \$311 ;
-  wire [29:0] \$312 ;
-  wire [31:0] \$313 ;
-  wire [30:0] \$314 ;
-  wire [31:0] \$315 ;
-  wire [31:0] \$316 ;
-  wire [31:0] \$317 ;
-  wire [29:0] \$318 ;
-  wire [31:0] \$319 ;
-  wire [16:0] \$32 ;
-  wire [30:0] \$320 ;
-  wire [31:0] \$321 ;
-  wire [31:0] \$322 ;
-  wire [31:0] \$323 ;
-  wire [30:0] \$324 ;
-  wire [31:0] \$325 ;
-  wire [31:0] \$326 ;
-  wire [31:0] \$327 ;
-  wire [31:0] \$328 ;
-  wire [31:0] \$329 ;
-  wire [16:0] \$33 ;
-  wire [30:0] \$330 ;
-  wire [31:0] \$331 ;
-  wire [31:0] \$332 ;
-  wire [31:0] \$333 ;
-  wire [31:0] \$334 ;
-  wire [31:0] \$335 ;
-  wire [30:0] \$336 ;
-  wire [31:0] \$337 ;
-  wire [31:0] \$338 ;
-  wire [31:0] \$339 ;
-  wire [16:0] \$34 ;
-  wire [29:0] \$340 ;
-  wire [31:0] \$341 ;
-  wire [30:0] \$342 ;
-  wire [31:0] \$343 ;
-  wire [31:0] \$344 ;
-  wire [31:0] \$345 ;
-  wire [31:0] \$346 ;
-  wire [31:0] \$347 ;
-  wire [31:0] \$348 ;
-  wire [31:0] \$349 ;
-  wire [17:0] \$35 ;
-  wire [29:0] \$350 ;
-  wire [31:0] \$351 ;
-  wire [30:0] \$352 ;
-  wire [31:0] \$353 ;
-  wire [31:0] \$354 ;
-  wire [31:0] \$355 ;
-  wire [30:0] \$356 ;
-  wire [31:0] \$357 ;
-  wire [31:0] \$358 ;
-  wire [31:0] \$359 ;
-  wire \$36 ;
-  wire [31:0] \$360 ;
-  wire [31:0] \$361 ;
-  wire [30:0] \$362 ;
-  wire [31:0] \$363 ;
-  wire [31:0] \$364 ;
-  wire [31:0] \$365 ;
-  wire [31:0] \$366 ;
-  wire [31:0] \$367 ;
-  wire [25:0] \$368 ;
-  wire [31:0] \$369 ;
-  wire [3:0] \$37 ;
-  wire [26:0] \$370 ;
-  wire [31:0] \$371 ;
-  wire [27:0] \$372 ;
-  wire [31:0] \$373 ;
-  wire [28:0] \$374 ;
-  wire [31:0] \$375 ;
-  wire [29:0] \$376 ;
-  wire [31:0] \$377 ;
-  wire [30:0] \$378 ;
-  wire [31:0] \$379 ;
-  wire [31:0] \$38 ;
-  wire [31:0] \$380 ;
-  wire [31:0] \$381 ;
-  wire [29:0] \$382 ;
-  wire [31:0] \$383 ;
-  wire [30:0] \$384 ;
-  wire [31:0] \$385 ;
-  wire [31:0] \$386 ;
-  wire [31:0] \$387 ;
-  wire [30:0] \$388 ;
-  wire [31:0] \$389 ;
-  wire \$39 ;
-  wire [31:0] \$390 ;
-  wire [31:0] \$391 ;
-  wire [31:0] \$392 ;
-  wire [31:0] \$393 ;
-  wire [31:0] \$394 ;
-  wire [31:0] \$395 ;
-  wire [31:0] \$396 ;
-  wire [31:0] \$397 ;
-  wire [31:0] \$398 ;
-  wire [31:0] \$399 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [29:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire [30:0] \$38 ;
+  wire [31:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [30:0] \$400 ;
-  wire [31:0] \$401 ;
-  wire [31:0] \$402 ;
-  wire [31:0] \$403 ;
-  wire [31:0] \$404 ;
-  wire [31:0] \$405 ;
-  wire [31:0] \$406 ;
-  wire [31:0] \$407 ;
-  wire [24:0] \$408 ;
-  wire [31:0] \$409 ;
-  wire \$41 ;
-  wire [25:0] \$410 ;
-  wire [31:0] \$411 ;
-  wire [26:0] \$412 ;
-  wire [31:0] \$413 ;
-  wire [27:0] \$414 ;
-  wire [31:0] \$415 ;
-  wire [28:0] \$416 ;
-  wire [31:0] \$417 ;
-  wire [29:0] \$418 ;
-  wire [31:0] \$419 ;
-  wire \$42 ;
-  wire [30:0] \$420 ;
-  wire [31:0] \$421 ;
-  wire [31:0] \$422 ;
-  wire [31:0] \$423 ;
-  wire [28:0] \$424 ;
-  wire [31:0] \$425 ;
-  wire [29:0] \$426 ;
-  wire [31:0] \$427 ;
-  wire [30:0] \$428 ;
-  wire [31:0] \$429 ;
-  wire \$43 ;
-  wire [31:0] \$430 ;
-  wire [31:0] \$431 ;
-  wire [30:0] \$432 ;
-  wire [31:0] \$433 ;
-  wire [31:0] \$434 ;
-  wire [31:0] \$435 ;
-  wire [31:0] \$436 ;
-  wire [31:0] \$437 ;
-  wire [29:0] \$438 ;
-  wire [31:0] \$439 ;
-  wire \$44 ;
-  wire [30:0] \$440 ;
-  wire [31:0] \$441 ;
-  wire [31:0] \$442 ;
-  wire [31:0] \$443 ;
-  wire [26:0] \$444 ;
-  wire [31:0] \$445 ;
-  wire [27:0] \$446 ;
-  wire [31:0] \$447 ;
-  wire [28:0] \$448 ;
-  wire [31:0] \$449 ;
-  wire \$45 ;
-  wire [29:0] \$450 ;
-  wire [31:0] \$451 ;
-  wire [30:0] \$452 ;
-  wire [31:0] \$453 ;
-  wire [31:0] \$454 ;
-  wire [31:0] \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire \$46 ;
-  wire \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire \$465 ;
-  wire \$466 ;
-  wire [16:0] \$467 ;
-  wire [16:0] \$468 ;
-  wire [16:0] \$469 ;
-  wire \$47 ;
-  wire [17:0] \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire [15:0] \$475 ;
-  wire \$476 ;
-  wire [7:0] \$477 ;
-  reg [2:0] \$478 ;
-  reg \$479 ;
-  wire \$48 ;
-  reg \$480 ;
-  reg [15:0] \$481 ;
-  reg [15:0] \$482 ;
-  reg \$483 ;
-  reg [7:0] \$484 ;
-  reg [2:0] \$485 ;
-  reg \$486 ;
-  reg [1:0] \$487 ;
-  reg [31:0] \$488 ;
-  reg [1:0] \$489 ;
-  wire \$49 ;
+  wire [31:0] \$40 ;
+  wire [31:0] \$41 ;
+  wire [30:0] \$42 ;
+  wire [31:0] \$43 ;
+  wire [31:0] \$44 ;
+  wire [31:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [31:0] \$47 ;
+  wire [30:0] \$48 ;
+  wire [31:0] \$49 ;
   wire [2:0] \$5 ;
-  wire \$50 ;
-  wire [15:0] \$51 ;
-  wire [8:0] \$510 ;
-  wire \$52 ;
-  wire [7:0] \$53 ;
-  wire [31:0] \$54 ;
+  wire [31:0] \$50 ;
+  wire [31:0] \$51 ;
+  wire [8:0] \$515 ;
+  wire [31:0] \$52 ;
+  wire [31:0] \$53 ;
+  wire [25:0] \$54 ;
   wire [31:0] \$55 ;
-  wire [30:0] \$56 ;
+  wire [26:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [31:0] \$58 ;
+  wire [27:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
+  wire [28:0] \$60 ;
   wire [31:0] \$61 ;
-  wire [30:0] \$62 ;
+  wire [29:0] \$62 ;
   wire [31:0] \$63 ;
-  wire [31:0] \$64 ;
+  wire [30:0] \$64 ;
   wire [31:0] \$65 ;
-  wire [29:0] \$66 ;
+  wire [31:0] \$66 ;
   wire [31:0] \$67 ;
-  wire [30:0] \$68 ;
+  wire [29:0] \$68 ;
   wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [31:0] \$70 ;
+  wire [30:0] \$70 ;
   wire [31:0] \$71 ;
   wire [31:0] \$72 ;
   wire [31:0] \$73 ;
-  wire [31:0] \$74 ;
+  wire [30:0] \$74 ;
   wire [31:0] \$75 ;
-  wire [29:0] \$76 ;
+  wire [31:0] \$76 ;
   wire [31:0] \$77 ;
-  wire [30:0] \$78 ;
+  wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [31:0] \$80 ;
+  wire [30:0] \$80 ;
   wire [31:0] \$81 ;
-  wire [30:0] \$82 ;
+  wire [31:0] \$82 ;
   wire [31:0] \$83 ;
   wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [31:0] \$86 ;
+  wire [30:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [30:0] \$88 ;
+  wire [31:0] \$88 ;
   wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [31:0] \$90 ;
+  wire [29:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [31:0] \$92 ;
+  wire [30:0] \$92 ;
   wire [31:0] \$93 ;
-  wire [25:0] \$94 ;
+  wire [31:0] \$94 ;
   wire [31:0] \$95 ;
-  wire [26:0] \$96 ;
+  wire [31:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [27:0] \$98 ;
+  wire [31:0] \$98 ;
   wire [31:0] \$99 ;
   input [15:0] ack;
   wire [15:0] ack;
@@ -19366,11 +19383,15 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg [1:0] ack_sent;
   wire any_expired;
   reg [1:0] beat = 2'h0;
+  reg [63:0] beat_q = 64'h0000000000000000;
   input clk;
   wire clk;
   reg [31:0] crc = 32'd4294967295;
+  wire [31:0] crc_now;
   reg [15:0] cur_ack = 16'h0000;
+  reg [2:0] cur_last_beat = 3'h0;
   reg cur_nak = 1'h0;
+  reg [3:0] cur_pay_beats = 4'h0;
   (* init = 1'h0 *)
   wire cur_peer;
   reg [15:0] cur_seq = 16'h0000;
@@ -19436,12 +19457,16 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   input [1:0] owed;
   wire [1:0] owed;
   reg [2:0] pbeat = 3'h0;
-  wire peer;
-  output pick;
+  output peer;
+  reg peer = 1'h0;
+  reg pending = 1'h0;
   reg pick;
+  (* init = 1'h0 *)
+  wire \pick$21 ;
+  reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2824$0 ;
-  wire \port$2824$0 ;
+  input \port$2683$0 ;
+  wire \port$2683$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -19494,16 +19519,6 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg tx_retransmits;
   input [1:0] unsent;
   wire [1:0] unsent;
-  always @(posedge clk)
-    store__slot <= \$485 ;
-  always @(posedge clk)
-    rr <= \$486 ;
-  always @(posedge clk)
-    beat <= \$487 ;
-  always @(posedge clk)
-    crc <= \$488 ;
-  always @(posedge clk)
-    sender_state <= \$489 ;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
   assign \$2  = cur_type == 1'h1;
@@ -19518,630 +19533,309 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign \$14  = unsent >> pick;
-  assign \$15  = unsent >> pick;
-  assign \$16  = \$15  & retransmit;
-  assign \$17  = unsent >> pick;
-  assign \$18  = ~ \$17 ;
-  assign \$510  = beat * 7'h40;
-  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$510 ;
-  assign \$20  = m_axis__tvalid & m_axis__tready;
-  assign \$21  = cur_type == 1'h1;
-  assign \$22  = store__hdr[3:0] == 1'h1;
-  assign \$23  = store__hdr[3:0] == 2'h3;
-  assign \$24  = \$22  | \$23 ;
-  assign \$25  = store__hdr[3:0] == 3'h4;
-  assign \$26  = store__hdr[3:0] == 3'h6;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = ! store__hdr[6:4];
-  assign \$29  = \$27  & \$28 ;
-  assign \$30  = \$24  | \$29 ;
-  assign \$31  = \$21  & \$30 ;
-  assign \$32  = store__hdr[110:95] + 3'h7;
-  assign \$34  = \$31  ? \$33  : 17'h00000;
-  assign \$35  = \$34  - 1'h1;
-  assign \$36  = pbeat == \$35 ;
-  assign \$37  = pbeat + 1'h1;
-  assign \$38  = ~ crc;
-  assign \$39  = ~ any_expired;
-  assign \$40  = \$39  & pick_valid;
-  assign \$41  = unsent >> pick;
-  assign \$42  = unsent >> pick;
-  assign \$43  = \$42  & retransmit;
-  assign \$44  = unsent >> pick;
-  assign \$45  = ~ \$44 ;
-  assign \$46  = ! sender_state;
-  assign \$47  = sender_state == 1'h1;
-  assign \$48  = sender_state == 2'h2;
-  assign \$49  = sender_state == 2'h3;
-  assign \$50  = unsent >> pick;
-  assign \$51  = \$50  ? seq : 16'h0000;
-  assign \$52  = unsent >> pick;
-  assign \$53  = \$52  ? 8'h01 : 8'h02;
-  assign \$54  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$56  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$57  = \$55  ^ { 1'h0, \$56  };
-  assign \$58  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$59  = \$57  ^ \$58 ;
-  assign \$60  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$61  = \$59  ^ \$60 ;
-  assign \$62  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$63  = \$61  ^ { 1'h0, \$62  };
-  assign \$64  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$65  = \$63  ^ \$64 ;
-  assign \$66  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$67  = \$65  ^ { 2'h0, \$66  };
-  assign \$68  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$69  = \$67  ^ { 1'h0, \$68  };
-  assign \$70  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$71  = \$69  ^ \$70 ;
-  assign \$72  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$17  = \$15  ^ { 1'h0, \$16  };
+  assign \$18  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$19  = \$17  ^ \$18 ;
+  assign \$20  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$21  = \$19  ^ \$20 ;
+  assign \$22  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$23  = \$21  ^ { 1'h0, \$22  };
+  assign \$24  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$25  = \$23  ^ \$24 ;
+  assign \$26  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$27  = \$25  ^ { 2'h0, \$26  };
+  assign \$28  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$29  = \$27  ^ { 1'h0, \$28  };
+  assign \$30  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$31  = \$29  ^ \$30 ;
+  assign \$32  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$33  = \$31  ^ \$32 ;
+  assign \$34  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$35  = \$33  ^ \$34 ;
+  assign \$36  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$37  = \$35  ^ { 2'h0, \$36  };
+  assign \$38  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$39  = \$37  ^ { 1'h0, \$38  };
+  assign \$40  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$41  = \$39  ^ \$40 ;
+  assign \$42  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$43  = \$41  ^ { 1'h0, \$42  };
+  assign \$44  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$45  = \$43  ^ \$44 ;
+  assign \$46  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$47  = \$45  ^ \$46 ;
+  assign \$48  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$49  = \$47  ^ { 1'h0, \$48  };
+  assign \$50  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$51  = \$49  ^ \$50 ;
+  assign \$52  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$53  = \$51  ^ \$52 ;
+  assign \$54  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$55  = \$53  ^ { 6'h00, \$54  };
+  assign \$56  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$57  = \$55  ^ { 5'h00, \$56  };
+  assign \$58  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$59  = \$57  ^ { 4'h0, \$58  };
+  assign \$60  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$61  = \$59  ^ { 3'h0, \$60  };
+  assign \$62  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$63  = \$61  ^ { 2'h0, \$62  };
+  assign \$64  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$65  = \$63  ^ { 1'h0, \$64  };
+  assign \$66  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$67  = \$65  ^ \$66 ;
+  assign \$68  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$69  = \$67  ^ { 2'h0, \$68  };
+  assign \$70  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$71  = \$69  ^ { 1'h0, \$70  };
+  assign \$72  = crc[29] ? 32'd3250663172 : 32'd0;
   assign \$73  = \$71  ^ \$72 ;
-  assign \$74  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$75  = \$73  ^ \$74 ;
-  assign \$76  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$77  = \$75  ^ { 2'h0, \$76  };
-  assign \$78  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$79  = \$77  ^ { 1'h0, \$78  };
-  assign \$80  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$81  = \$79  ^ \$80 ;
-  assign \$82  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$83  = \$81  ^ { 1'h0, \$82  };
-  assign \$84  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$74  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$75  = \$73  ^ { 1'h0, \$74  };
+  assign \$76  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$77  = \$75  ^ \$76 ;
+  assign \$78  = beat_q[0] ? 32'd3433693342 : 32'd0;
+  assign \$79  = \$77  ^ \$78 ;
+  assign \$80  = beat_q[1] ? 31'h4225077d : 31'h00000000;
+  assign \$81  = \$79  ^ { 1'h0, \$80  };
+  assign \$82  = beat_q[2] ? 32'd2219446010 : 32'd0;
+  assign \$83  = \$81  ^ \$82 ;
+  assign \$84  = beat_q[3] ? 32'd3555007413 : 32'd0;
   assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$87  = \$85  ^ \$86 ;
-  assign \$88  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$89  = \$87  ^ { 1'h0, \$88  };
-  assign \$90  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$91  = \$89  ^ \$90 ;
-  assign \$92  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$93  = \$91  ^ \$92 ;
-  assign \$94  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$95  = \$93  ^ { 6'h00, \$94  };
-  assign \$96  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$97  = \$95  ^ { 5'h00, \$96  };
-  assign \$98  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$99  = \$97  ^ { 4'h0, \$98  };
-  assign \$100  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$101  = \$99  ^ { 3'h0, \$100  };
-  assign \$102  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$103  = \$101  ^ { 2'h0, \$102  };
-  assign \$104  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$105  = \$103  ^ { 1'h0, \$104  };
-  assign \$106  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$109  = \$107  ^ { 2'h0, \$108  };
-  assign \$110  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$111  = \$109  ^ { 1'h0, \$110  };
-  assign \$112  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$113  = \$111  ^ \$112 ;
-  assign \$114  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$115  = \$113  ^ { 1'h0, \$114  };
-  assign \$116  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$86  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$87  = \$85  ^ { 1'h0, \$86  };
+  assign \$88  = beat_q[5] ? 32'd4185285206 : 32'd0;
+  assign \$89  = \$87  ^ \$88 ;
+  assign \$90  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$91  = \$89  ^ { 2'h0, \$90  };
+  assign \$92  = beat_q[7] ? 31'h533b85da : 31'h00000000;
+  assign \$93  = \$91  ^ { 1'h0, \$92  };
+  assign \$94  = beat_q[8] ? 32'd2792819636 : 32'd0;
+  assign \$95  = \$93  ^ \$94 ;
+  assign \$96  = beat_q[9] ? 32'd2543784233 : 32'd0;
+  assign \$97  = \$95  ^ \$96 ;
+  assign \$98  = beat_q[10] ? 32'd4098827283 : 32'd0;
+  assign \$99  = \$97  ^ \$98 ;
+  assign \$100  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$101  = \$99  ^ { 2'h0, \$100  };
+  assign \$102  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$103  = \$101  ^ { 1'h0, \$102  };
+  assign \$104  = beat_q[13] ? 32'd3485284764 : 32'd0;
+  assign \$105  = \$103  ^ \$104 ;
+  assign \$106  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$107  = \$105  ^ { 1'h0, \$106  };
+  assign \$108  = beat_q[15] ? 32'd2283203314 : 32'd0;
+  assign \$109  = \$107  ^ \$108 ;
+  assign \$110  = beat_q[16] ? 32'd3411858341 : 32'd0;
+  assign \$111  = \$109  ^ \$110 ;
+  assign \$112  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$113  = \$111  ^ { 1'h0, \$112  };
+  assign \$114  = beat_q[18] ? 32'd2609988118 : 32'd0;
+  assign \$115  = \$113  ^ \$114 ;
+  assign \$116  = beat_q[19] ? 32'd3964895853 : 32'd0;
   assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$119  = \$117  ^ \$118 ;
-  assign \$120  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$121  = \$119  ^ { 1'h0, \$120  };
-  assign \$122  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$123  = \$121  ^ \$122 ;
-  assign \$124  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$125  = \$123  ^ \$124 ;
-  assign \$126  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$127  = \$125  ^ { 1'h0, \$126  };
-  assign \$128  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$129  = \$127  ^ \$128 ;
-  assign \$130  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$131  = \$129  ^ { 2'h0, \$130  };
-  assign \$132  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$133  = \$131  ^ { 1'h0, \$132  };
-  assign \$134  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$135  = \$133  ^ \$134 ;
-  assign \$136  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$118  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$119  = \$117  ^ { 6'h00, \$118  };
+  assign \$120  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$121  = \$119  ^ { 5'h00, \$120  };
+  assign \$122  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$123  = \$121  ^ { 4'h0, \$122  };
+  assign \$124  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$125  = \$123  ^ { 3'h0, \$124  };
+  assign \$126  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$127  = \$125  ^ { 2'h0, \$126  };
+  assign \$128  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$129  = \$127  ^ { 1'h0, \$128  };
+  assign \$130  = beat_q[26] ? 32'd4118849216 : 32'd0;
+  assign \$131  = \$129  ^ \$130 ;
+  assign \$132  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$133  = \$131  ^ { 2'h0, \$132  };
+  assign \$134  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$135  = \$133  ^ { 1'h0, \$134  };
+  assign \$136  = beat_q[29] ? 32'd3250663172 : 32'd0;
   assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$141  = \$139  ^ { 2'h0, \$140  };
-  assign \$142  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$143  = \$141  ^ { 1'h0, \$142  };
-  assign \$144  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$138  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$139  = \$137  ^ { 1'h0, \$138  };
+  assign \$140  = beat_q[31] ? 32'd2984685714 : 32'd0;
+  assign \$141  = \$139  ^ \$140 ;
+  assign \$142  = beat_q[32] ? 32'd3099354981 : 32'd0;
+  assign \$143  = \$141  ^ \$142 ;
+  assign \$144  = beat_q[33] ? 32'd2852767883 : 32'd0;
   assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$147  = \$145  ^ { 1'h0, \$146  };
-  assign \$148  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$146  = beat_q[34] ? 32'd2405603159 : 32'd0;
+  assign \$147  = \$145  ^ \$146 ;
+  assign \$148  = beat_q[35] ? 32'd3316918511 : 32'd0;
   assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$151  = \$149  ^ \$150 ;
-  assign \$152  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$153  = \$151  ^ { 1'h0, \$152  };
-  assign \$154  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$150  = beat_q[36] ? 31'h5019579f : 31'h00000000;
+  assign \$151  = \$149  ^ { 1'h0, \$150  };
+  assign \$152  = beat_q[37] ? 32'd2687676222 : 32'd0;
+  assign \$153  = \$151  ^ \$152 ;
+  assign \$154  = beat_q[38] ? 32'd2601801789 : 32'd0;
   assign \$155  = \$153  ^ \$154 ;
-  assign \$156  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$156  = beat_q[39] ? 32'd3982079547 : 32'd0;
   assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$159  = \$157  ^ { 6'h00, \$158  };
-  assign \$160  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$161  = \$159  ^ { 5'h00, \$160  };
-  assign \$162  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$163  = \$161  ^ { 4'h0, \$162  };
-  assign \$164  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$165  = \$163  ^ { 3'h0, \$164  };
-  assign \$166  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$167  = \$165  ^ { 2'h0, \$166  };
-  assign \$168  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$169  = \$167  ^ { 1'h0, \$168  };
-  assign \$170  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$171  = \$169  ^ \$170 ;
-  assign \$172  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$173  = \$171  ^ { 2'h0, \$172  };
-  assign \$174  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$175  = \$173  ^ { 1'h0, \$174  };
-  assign \$176  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$177  = \$175  ^ \$176 ;
-  assign \$178  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$158  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$159  = \$157  ^ { 7'h00, \$158  };
+  assign \$160  = beat_q[41] ? 26'h384d46e : 26'h0000000;
+  assign \$161  = \$159  ^ { 6'h00, \$160  };
+  assign \$162  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$163  = \$161  ^ { 5'h00, \$162  };
+  assign \$164  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$165  = \$163  ^ { 4'h0, \$164  };
+  assign \$166  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$167  = \$165  ^ { 3'h0, \$166  };
+  assign \$168  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$169  = \$167  ^ { 2'h0, \$168  };
+  assign \$170  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$171  = \$169  ^ { 1'h0, \$170  };
+  assign \$172  = beat_q[47] ? 32'd3778354048 : 32'd0;
+  assign \$173  = \$171  ^ \$172 ;
+  assign \$174  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$175  = \$173  ^ { 3'h0, \$174  };
+  assign \$176  = beat_q[49] ? 30'h32366282 : 30'h00000000;
+  assign \$177  = \$175  ^ { 2'h0, \$176  };
+  assign \$178  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
   assign \$179  = \$177  ^ { 1'h0, \$178  };
-  assign \$180  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$180  = beat_q[51] ? 32'd3369699848 : 32'd0;
   assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$183  = \$181  ^ \$182 ;
-  assign \$184  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$182  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$183  = \$181  ^ { 1'h0, \$182  };
+  assign \$184  = beat_q[53] ? 32'd2508465314 : 32'd0;
   assign \$185  = \$183  ^ \$184 ;
-  assign \$186  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$186  = beat_q[54] ? 32'd4034481925 : 32'd0;
   assign \$187  = \$185  ^ \$186 ;
-  assign \$188  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$189  = \$187  ^ \$188 ;
-  assign \$190  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$188  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$189  = \$187  ^ { 2'h0, \$188  };
+  assign \$190  = beat_q[56] ? 31'h77073096 : 31'h00000000;
   assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$192  = beat_q[57] ? 32'd3993919788 : 32'd0;
   assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$197  = \$195  ^ \$196 ;
-  assign \$198  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$199  = \$197  ^ { 7'h00, \$198  };
-  assign \$200  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$201  = \$199  ^ { 6'h00, \$200  };
-  assign \$202  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$203  = \$201  ^ { 5'h00, \$202  };
-  assign \$204  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$205  = \$203  ^ { 4'h0, \$204  };
-  assign \$206  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$207  = \$205  ^ { 3'h0, \$206  };
-  assign \$208  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$209  = \$207  ^ { 2'h0, \$208  };
-  assign \$210  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$211  = \$209  ^ { 1'h0, \$210  };
-  assign \$212  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$213  = \$211  ^ \$212 ;
-  assign \$214  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$215  = \$213  ^ { 3'h0, \$214  };
-  assign \$216  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$217  = \$215  ^ { 2'h0, \$216  };
-  assign \$218  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$219  = \$217  ^ { 1'h0, \$218  };
-  assign \$220  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$221  = \$219  ^ \$220 ;
-  assign \$222  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$223  = \$221  ^ { 1'h0, \$222  };
-  assign \$224  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$225  = \$223  ^ \$224 ;
-  assign \$226  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$227  = \$225  ^ \$226 ;
-  assign \$228  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$229  = \$227  ^ { 2'h0, \$228  };
-  assign \$230  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$231  = \$229  ^ { 1'h0, \$230  };
-  assign \$232  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$233  = \$231  ^ \$232 ;
-  assign \$234  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$235  = \$233  ^ { 5'h00, \$234  };
-  assign \$236  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$237  = \$235  ^ { 4'h0, \$236  };
-  assign \$238  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$239  = \$237  ^ { 3'h0, \$238  };
-  assign \$240  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$241  = \$239  ^ { 2'h0, \$240  };
-  assign \$242  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$243  = \$241  ^ { 1'h0, \$242  };
-  assign \$244  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$245  = \$243  ^ \$244 ;
-  assign \$246  = beat + 1'h1;
-  assign \$247  = beat == 2'h2;
-  assign \$248  = cur_type == 1'h1;
-  assign \$249  = store__hdr[3:0] == 1'h1;
-  assign \$250  = store__hdr[3:0] == 2'h3;
-  assign \$251  = \$249  | \$250 ;
-  assign \$252  = store__hdr[3:0] == 3'h4;
-  assign \$253  = store__hdr[3:0] == 3'h6;
-  assign \$254  = \$252  | \$253 ;
-  assign \$255  = ! store__hdr[6:4];
-  assign \$256  = \$254  & \$255 ;
-  assign \$257  = \$251  | \$256 ;
-  assign \$258  = \$248  & \$257 ;
-  assign \$259  = store__hdr[110:95] + 3'h7;
-  assign \$261  = \$258  ? \$260  : 17'h00000;
-  assign \$262  = | \$261 ;
-  assign \$263  = m_axis__tvalid & m_axis__tready;
-  assign \$264  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$266  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$267  = \$265  ^ { 1'h0, \$266  };
-  assign \$268  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$269  = \$267  ^ \$268 ;
-  assign \$270  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$271  = \$269  ^ \$270 ;
-  assign \$272  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$273  = \$271  ^ { 1'h0, \$272  };
-  assign \$274  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$275  = \$273  ^ \$274 ;
-  assign \$276  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$277  = \$275  ^ { 2'h0, \$276  };
-  assign \$278  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$279  = \$277  ^ { 1'h0, \$278  };
-  assign \$280  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$281  = \$279  ^ \$280 ;
-  assign \$282  = crc[9] ? 32'd2543784233 : 32'd0;
-  assign \$283  = \$281  ^ \$282 ;
-  assign \$284  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$285  = \$283  ^ \$284 ;
-  assign \$286  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$287  = \$285  ^ { 2'h0, \$286  };
-  assign \$288  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$289  = \$287  ^ { 1'h0, \$288  };
-  assign \$290  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$291  = \$289  ^ \$290 ;
-  assign \$292  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$293  = \$291  ^ { 1'h0, \$292  };
-  assign \$294  = crc[15] ? 32'd2283203314 : 32'd0;
-  assign \$295  = \$293  ^ \$294 ;
-  assign \$296  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$297  = \$295  ^ \$296 ;
-  assign \$298  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$299  = \$297  ^ { 1'h0, \$298  };
-  assign \$300  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$301  = \$299  ^ \$300 ;
-  assign \$302  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$303  = \$301  ^ \$302 ;
-  assign \$304  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$305  = \$303  ^ { 6'h00, \$304  };
-  assign \$306  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$307  = \$305  ^ { 5'h00, \$306  };
-  assign \$308  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$309  = \$307  ^ { 4'h0, \$308  };
-  assign \$310  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$311  = \$309  ^ { 3'h0, \$310  };
-  assign \$312  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$313  = \$311  ^ { 2'h0, \$312  };
-  assign \$314  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$315  = \$313  ^ { 1'h0, \$314  };
-  assign \$316  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$317  = \$315  ^ \$316 ;
-  assign \$318  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$319  = \$317  ^ { 2'h0, \$318  };
-  assign \$320  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$321  = \$319  ^ { 1'h0, \$320  };
-  assign \$322  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$323  = \$321  ^ \$322 ;
-  assign \$324  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$325  = \$323  ^ { 1'h0, \$324  };
-  assign \$326  = crc[31] ? 32'd2984685714 : 32'd0;
-  assign \$327  = \$325  ^ \$326 ;
-  assign \$328  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$329  = \$327  ^ \$328 ;
-  assign \$330  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$331  = \$329  ^ { 1'h0, \$330  };
-  assign \$332  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$333  = \$331  ^ \$332 ;
-  assign \$334  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$335  = \$333  ^ \$334 ;
-  assign \$336  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$337  = \$335  ^ { 1'h0, \$336  };
-  assign \$338  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$339  = \$337  ^ \$338 ;
-  assign \$340  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$341  = \$339  ^ { 2'h0, \$340  };
-  assign \$342  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$343  = \$341  ^ { 1'h0, \$342  };
-  assign \$344  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$345  = \$343  ^ \$344 ;
-  assign \$346  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
-  assign \$347  = \$345  ^ \$346 ;
-  assign \$348  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$349  = \$347  ^ \$348 ;
-  assign \$350  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$351  = \$349  ^ { 2'h0, \$350  };
-  assign \$352  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$353  = \$351  ^ { 1'h0, \$352  };
-  assign \$354  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$355  = \$353  ^ \$354 ;
-  assign \$356  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$357  = \$355  ^ { 1'h0, \$356  };
-  assign \$358  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$359  = \$357  ^ \$358 ;
-  assign \$360  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$361  = \$359  ^ \$360 ;
-  assign \$362  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$363  = \$361  ^ { 1'h0, \$362  };
-  assign \$364  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
-  assign \$365  = \$363  ^ \$364 ;
-  assign \$366  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$367  = \$365  ^ \$366 ;
-  assign \$368  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$369  = \$367  ^ { 6'h00, \$368  };
-  assign \$370  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$371  = \$369  ^ { 5'h00, \$370  };
-  assign \$372  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$373  = \$371  ^ { 4'h0, \$372  };
-  assign \$374  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$375  = \$373  ^ { 3'h0, \$374  };
-  assign \$376  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$377  = \$375  ^ { 2'h0, \$376  };
-  assign \$378  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$379  = \$377  ^ { 1'h0, \$378  };
-  assign \$380  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$381  = \$379  ^ \$380 ;
-  assign \$382  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$383  = \$381  ^ { 2'h0, \$382  };
-  assign \$384  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$385  = \$383  ^ { 1'h0, \$384  };
-  assign \$386  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$387  = \$385  ^ \$386 ;
-  assign \$388  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$389  = \$387  ^ { 1'h0, \$388  };
-  assign \$390  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$391  = \$389  ^ \$390 ;
-  assign \$392  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$393  = \$391  ^ \$392 ;
-  assign \$394  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$395  = \$393  ^ \$394 ;
-  assign \$396  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
-  assign \$397  = \$395  ^ \$396 ;
-  assign \$398  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$399  = \$397  ^ \$398 ;
-  assign \$400  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$401  = \$399  ^ { 1'h0, \$400  };
-  assign \$402  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$403  = \$401  ^ \$402 ;
-  assign \$404  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$405  = \$403  ^ \$404 ;
-  assign \$406  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$407  = \$405  ^ \$406 ;
-  assign \$408  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$409  = \$407  ^ { 7'h00, \$408  };
-  assign \$410  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$411  = \$409  ^ { 6'h00, \$410  };
-  assign \$412  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$413  = \$411  ^ { 5'h00, \$412  };
-  assign \$414  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$415  = \$413  ^ { 4'h0, \$414  };
-  assign \$416  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$417  = \$415  ^ { 3'h0, \$416  };
-  assign \$418  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$419  = \$417  ^ { 2'h0, \$418  };
-  assign \$420  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$421  = \$419  ^ { 1'h0, \$420  };
-  assign \$422  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$423  = \$421  ^ \$422 ;
-  assign \$424  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$425  = \$423  ^ { 3'h0, \$424  };
-  assign \$426  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$427  = \$425  ^ { 2'h0, \$426  };
-  assign \$428  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$429  = \$427  ^ { 1'h0, \$428  };
-  assign \$430  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$431  = \$429  ^ \$430 ;
-  assign \$432  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$433  = \$431  ^ { 1'h0, \$432  };
-  assign \$434  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$435  = \$433  ^ \$434 ;
-  assign \$436  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$437  = \$435  ^ \$436 ;
-  assign \$438  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$439  = \$437  ^ { 2'h0, \$438  };
-  assign \$440  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$441  = \$439  ^ { 1'h0, \$440  };
-  assign \$442  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$443  = \$441  ^ \$442 ;
-  assign \$444  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$445  = \$443  ^ { 5'h00, \$444  };
-  assign \$446  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$447  = \$445  ^ { 4'h0, \$446  };
-  assign \$448  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$449  = \$447  ^ { 3'h0, \$448  };
-  assign \$450  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$451  = \$449  ^ { 2'h0, \$450  };
-  assign \$452  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$453  = \$451  ^ { 1'h0, \$452  };
-  assign \$454  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$455  = \$453  ^ \$454 ;
-  assign \$456  = cur_type == 1'h1;
-  assign \$457  = store__hdr[3:0] == 1'h1;
-  assign \$458  = store__hdr[3:0] == 2'h3;
-  assign \$459  = \$457  | \$458 ;
-  assign \$460  = store__hdr[3:0] == 3'h4;
-  assign \$461  = store__hdr[3:0] == 3'h6;
-  assign \$462  = \$460  | \$461 ;
-  assign \$463  = ! store__hdr[6:4];
-  assign \$464  = \$462  & \$463 ;
-  assign \$465  = \$459  | \$464 ;
-  assign \$466  = \$456  & \$465 ;
-  assign \$467  = store__hdr[110:95] + 3'h7;
-  assign \$469  = \$466  ? \$468  : 17'h00000;
-  assign \$470  = \$469  - 1'h1;
-  assign \$471  = pbeat == \$470 ;
-  assign \$472  = ~ any_expired;
-  assign \$473  = \$472  & pick_valid;
-  assign \$474  = unsent >> pick;
-  assign \$475  = \$474  ? seq : 16'h0000;
-  assign \$476  = unsent >> pick;
-  assign \$477  = \$476  ? 8'h01 : 8'h02;
+  assign \$194  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$195  = \$193  ^ { 5'h00, \$194  };
+  assign \$196  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$197  = \$195  ^ { 4'h0, \$196  };
+  assign \$198  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$199  = \$197  ^ { 3'h0, \$198  };
+  assign \$200  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$201  = \$199  ^ { 2'h0, \$200  };
+  assign \$202  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$203  = \$201  ^ { 1'h0, \$202  };
+  assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
+  assign \$205  = \$203  ^ \$204 ;
+  assign crc_now = pending ? \$205  : crc;
+  assign \$206  = owed >> peer;
+  assign \$207  = pick_q_valid & \$206 ;
+  assign \$208  = unsent >> peer;
+  assign \$209  = unsent >> peer;
+  assign \$210  = \$209  & retransmit;
+  assign \$211  = unsent >> peer;
+  assign \$212  = ~ \$211 ;
+  assign \$515  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$515 ;
+  assign \$214  = m_axis__tvalid & m_axis__tready;
+  assign \$215  = pbeat == cur_last_beat;
+  assign \$216  = pbeat + 1'h1;
+  assign \$217  = ~ crc_now;
+  assign \$218  = ~ any_expired;
+  assign \$219  = owed >> peer;
+  assign \$220  = pick_q_valid & \$219 ;
+  assign \$221  = \$218  & \$220 ;
+  assign \$222  = unsent >> peer;
+  assign \$223  = unsent >> peer;
+  assign \$224  = \$223  & retransmit;
+  assign \$225  = unsent >> peer;
+  assign \$226  = ~ \$225 ;
+  assign \$227  = ! sender_state;
+  assign \$228  = sender_state == 1'h1;
+  assign \$229  = sender_state == 2'h2;
+  assign \$230  = sender_state == 2'h3;
+  assign \$231  = m_axis__tvalid & m_axis__tready;
+  assign \$232  = ~ m_axis__tlast;
+  assign \$233  = \$231  & \$232 ;
+  assign \$234  = owed >> peer;
+  assign \$235  = pick_q_valid & \$234 ;
+  assign \$236  = unsent >> peer;
+  assign \$237  = \$236  ? seq : 16'h0000;
+  assign \$238  = unsent >> peer;
+  assign \$239  = \$238  ? 8'h01 : 8'h02;
+  assign \$240  = cur_type == 1'h1;
+  assign \$241  = store__hdr[3:0] == 1'h1;
+  assign \$242  = store__hdr[3:0] == 2'h3;
+  assign \$243  = \$241  | \$242 ;
+  assign \$244  = store__hdr[3:0] == 3'h4;
+  assign \$245  = store__hdr[3:0] == 3'h6;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = ! store__hdr[6:4];
+  assign \$248  = \$246  & \$247 ;
+  assign \$249  = \$243  | \$248 ;
+  assign \$250  = \$240  & \$249 ;
+  assign \$251  = store__hdr[110:95] + 3'h7;
+  assign \$253  = \$250  ? \$252  : 17'h00000;
+  assign \$254  = cur_type == 1'h1;
+  assign \$255  = store__hdr[3:0] == 1'h1;
+  assign \$256  = store__hdr[3:0] == 2'h3;
+  assign \$257  = \$255  | \$256 ;
+  assign \$258  = store__hdr[3:0] == 3'h4;
+  assign \$259  = store__hdr[3:0] == 3'h6;
+  assign \$260  = \$258  | \$259 ;
+  assign \$261  = ! store__hdr[6:4];
+  assign \$262  = \$260  & \$261 ;
+  assign \$263  = \$257  | \$262 ;
+  assign \$264  = \$254  & \$263 ;
+  assign \$265  = store__hdr[110:95] + 3'h7;
+  assign \$267  = \$264  ? \$266  : 17'h00000;
+  assign \$268  = \$267  - 1'h1;
+  assign \$269  = beat + 1'h1;
+  assign \$270  = beat == 2'h2;
+  assign \$271  = | cur_pay_beats;
+  assign \$272  = m_axis__tvalid & m_axis__tready;
+  assign \$273  = pbeat == cur_last_beat;
+  assign \$274  = ~ any_expired;
+  assign \$275  = owed >> peer;
+  assign \$276  = pick_q_valid & \$275 ;
+  assign \$277  = \$274  & \$276 ;
+  assign \$278  = unsent >> peer;
+  assign \$279  = \$278  ? seq : 16'h0000;
+  assign \$280  = unsent >> peer;
+  assign \$281  = \$280  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$478 ;
+    pbeat <= \$282 ;
   always @(posedge clk)
-    sending <= \$479 ;
+    peer <= \$283 ;
   always @(posedge clk)
-    store__peer <= \$480 ;
+    pick_q_valid <= \$284 ;
   always @(posedge clk)
-    cur_seq <= \$481 ;
+    pending <= \$285 ;
   always @(posedge clk)
-    cur_ack <= \$482 ;
+    beat_q <= \$286 ;
   always @(posedge clk)
-    cur_nak <= \$483 ;
+    crc <= \$287 ;
   always @(posedge clk)
-    cur_type <= \$484 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$485  = store__slot;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$485  = seq[2:0];
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$485  = seq[2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$485  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$486  = rr;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$486  = pick;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$486  = pick;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$486  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$487  = beat;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$487  = 2'h0;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$487  = \$246 [1:0];
-            if (\$247 ) begin
-              \$487  = 2'h0;
-            end
-          end
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$487  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$487  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$488  = crc;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$488  = 32'd4294967295;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$488  = \$245 ;
-          end
-      2'h2:
-          if (\$263 ) begin
-            \$488  = \$455 ;
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$488  = 32'd4294967295;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$488  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$489  = sender_state;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$489  = 2'h1;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            if (\$247 ) begin
-              (* full_case = 32'd1 *)
-              if (\$262 ) begin
-                \$489  = 2'h2;
-              end else begin
-                \$489  = 2'h3;
-              end
-            end
-          end
-      2'h2:
-          if (\$263 ) begin
-            if (\$471 ) begin
-              \$489  = 2'h3;
-            end
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$473 ) begin
-              \$489  = 2'h1;
-            end else begin
-              \$489  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$489  = 2'h0;
-    end
-  end
+    sending <= \$288 ;
+  always @(posedge clk)
+    store__peer <= \$289 ;
+  always @(posedge clk)
+    cur_seq <= \$290 ;
+  always @(posedge clk)
+    cur_ack <= \$291 ;
+  always @(posedge clk)
+    cur_nak <= \$292 ;
+  always @(posedge clk)
+    cur_type <= \$293 ;
+  always @(posedge clk)
+    store__slot <= \$294 ;
+  always @(posedge clk)
+    rr <= \$295 ;
+  always @(posedge clk)
+    beat <= \$296 ;
+  always @(posedge clk)
+    sender_state <= \$297 ;
+  always @(posedge clk)
+    cur_pay_beats <= \$298 ;
+  always @(posedge clk)
+    cur_last_beat <= \$299 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick = 1'h0;
@@ -20198,7 +19892,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2824$0 ) begin
+            if (\port$2683$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -20211,13 +19905,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
-                  frame_started[0] = \$14 ;
+                  frame_started[0] = \$208 ;
               1'h1:
-                  frame_started[1] = \$14 ;
+                  frame_started[1] = \$208 ;
             endcase
           end
       2'h1:
@@ -20226,13 +19920,13 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
-                    frame_started[0] = \$41 ;
+                    frame_started[0] = \$222 ;
                 1'h1:
-                    frame_started[1] = \$41 ;
+                    frame_started[1] = \$222 ;
               endcase
             end
           end
@@ -20245,9 +19939,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
                   ack_sent[0] = 1'h1;
               1'h1:
@@ -20260,9 +19954,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
                     ack_sent[0] = 1'h1;
                 1'h1:
@@ -20279,9 +19973,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
                   nak_sent[0] = nak;
               1'h1:
@@ -20294,9 +19988,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
                     nak_sent[0] = nak;
                 1'h1:
@@ -20313,8 +20007,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            tx_retransmits = \$16 ;
+          end else if (\$207 ) begin
+            tx_retransmits = \$210 ;
           end
       2'h1:
           /* empty */;
@@ -20322,8 +20016,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
-              tx_retransmits = \$43 ;
+            if (\$221 ) begin
+              tx_retransmits = \$224 ;
             end
           end
     endcase
@@ -20335,8 +20029,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            tx_acks = \$18 ;
+          end else if (\$207 ) begin
+            tx_acks = \$212 ;
           end
       2'h1:
           /* empty */;
@@ -20344,8 +20038,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
-              tx_acks = \$45 ;
+            if (\$221 ) begin
+              tx_acks = \$226 ;
             end
           end
     endcase
@@ -20357,7 +20051,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             naks_sent = nak;
           end
       2'h1:
@@ -20366,7 +20060,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               naks_sent = nak;
             end
           end
@@ -20410,11 +20104,11 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
       2'h0:
           /* empty */;
       2'h1:
-          m_axis__tdata = \$19 ;
+          m_axis__tdata = \$213 ;
       2'h2:
           m_axis__tdata = store__data;
       2'h3:
-          m_axis__tdata = { 32'h00000000, \$38  };
+          m_axis__tdata = { 32'h00000000, \$217  };
     endcase
   end
   always @* begin
@@ -20428,12 +20122,12 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
       2'h2:
         begin
           store__beat = pbeat;
-          if (\$20 ) begin
+          if (\$214 ) begin
             (* full_case = 32'd1 *)
-            if (\$36 ) begin
+            if (\$215 ) begin
               store__beat = 3'h0;
             end else begin
-              store__beat = \$37 [2:0];
+              store__beat = \$216 [2:0];
             end
           end
         end
@@ -20473,22 +20167,81 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$478  = store__beat;
+    \$282  = store__beat;
     if (rst) begin
-      \$478  = 3'h0;
+      \$282  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$479  = sending;
+    \$283  = pick;
+    if (rst) begin
+      \$283  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$284  = pick_valid;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$285  = 1'h0;
+    if (\$233 ) begin
+      \$285  = 1'h1;
+    end
+    if (rst) begin
+      \$285  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$286  = beat_q;
+    if (\$233 ) begin
+      \$286  = m_axis__tdata;
+    end
+    if (rst) begin
+      \$286  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$287  = crc_now;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$287  = 32'd4294967295;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$287  = 32'd4294967295;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$287  = 32'd4294967295;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$288  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$479  = 1'h0;
+          \$288  = 1'h0;
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$479  = 1'h1;
+          end else if (\$235 ) begin
+            \$288  = 1'h1;
           end
         end
       2'h1:
@@ -20498,26 +20251,26 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$473 ) begin
-              \$479  = 1'h1;
+            if (\$277 ) begin
+              \$288  = 1'h1;
             end else begin
-              \$479  = 1'h0;
+              \$288  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$479  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$480  = store__peer;
+    \$289  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$480  = pick;
+          end else if (\$235 ) begin
+            \$289  = peer;
           end
       2'h1:
           /* empty */;
@@ -20525,24 +20278,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$480  = pick;
+            if (\$277 ) begin
+              \$289  = peer;
             end
           end
     endcase
     if (rst) begin
-      \$480  = 1'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$481  = cur_seq;
+    \$290  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$481  = \$51 ;
+          end else if (\$235 ) begin
+            \$290  = \$237 ;
           end
       2'h1:
           /* empty */;
@@ -20550,24 +20303,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$481  = \$475 ;
+            if (\$277 ) begin
+              \$290  = \$279 ;
             end
           end
     endcase
     if (rst) begin
-      \$481  = 16'h0000;
+      \$290  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$482  = cur_ack;
+    \$291  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$482  = ack;
+          end else if (\$235 ) begin
+            \$291  = ack;
           end
       2'h1:
           /* empty */;
@@ -20575,24 +20328,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$482  = ack;
+            if (\$277 ) begin
+              \$291  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$482  = 16'h0000;
+      \$291  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$483  = cur_nak;
+    \$292  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$483  = nak;
+          end else if (\$235 ) begin
+            \$292  = nak;
           end
       2'h1:
           /* empty */;
@@ -20600,24 +20353,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$483  = nak;
+            if (\$277 ) begin
+              \$292  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$483  = 1'h0;
+      \$292  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$484  = cur_type;
+    \$293  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$484  = \$53 ;
+          end else if (\$235 ) begin
+            \$293  = \$239 ;
           end
       2'h1:
           /* empty */;
@@ -20625,21 +20378,168 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$484  = \$477 ;
+            if (\$277 ) begin
+              \$293  = \$281 ;
             end
           end
     endcase
     if (rst) begin
-      \$484  = 8'h02;
+      \$293  = 8'h02;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$294  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$294  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$294  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$294  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$295  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$295  = peer;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$295  = peer;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$295  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$296  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$296  = 2'h0;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$296  = \$269 [1:0];
+            if (\$270 ) begin
+              \$296  = 2'h0;
+            end
+          end
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$296  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$296  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$297  = sender_state;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$297  = 2'h1;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            if (\$270 ) begin
+              (* full_case = 32'd1 *)
+              if (\$271 ) begin
+                \$297  = 2'h2;
+              end else begin
+                \$297  = 2'h3;
+              end
+            end
+          end
+      2'h2:
+          if (\$272 ) begin
+            if (\$273 ) begin
+              \$297  = 2'h3;
+            end
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$277 ) begin
+              \$297  = 2'h1;
+            end else begin
+              \$297  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$297  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$298  = cur_pay_beats;
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          \$298  = \$253 [3:0];
+    endcase
+    if (rst) begin
+      \$298  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$299  = cur_last_beat;
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          \$299  = \$268 [2:0];
+    endcase
+    if (rst) begin
+      \$299  = 3'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2824$0 , 1'h0 };
-  assign peer = pick;
+  assign expired = { \port$2683$0 , 1'h0 };
+  assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -20660,12 +20560,10 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2824$0 ;
-  assign \$33  = { 3'h0, \$32 [16:3] };
-  assign \$55  = \$54 ;
-  assign \$260  = { 3'h0, \$259 [16:3] };
-  assign \$265  = \$264 ;
-  assign \$468  = { 3'h0, \$467 [16:3] };
+  assign any_expired = \port$2683$0 ;
+  assign \$15  = \$14 ;
+  assign \$252  = { 3'h0, \$251 [16:3] };
+  assign \$266  = { 3'h0, \$265 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
