@@ -7,13 +7,16 @@ fetches a line of ``max(64, S)`` bytes (64 B is the smallest line; the CPU port 
 direct-mapped ExCache of :data:`SETS` sets, a blocking CPU and the link at 10 Gb/s (``link.bandwidth`` =
 10e9 / 8 / clock bytes per cycle), the rest the built-in default; then, on the same running system:
 
-1. warm-up: one 8-byte read in each of ``2 x SETS`` lines (their pages fault in and get mapped);
-2. **read**: the same reads again, each a miss with a clean victim on a mapped page (no firmware runs);
-3. **write**: one 8-byte write in each line, each a write-allocate miss with a clean victim (the line comes
-   in, then the write; the ExCache is write-back, so nothing goes to the memory component yet);
-4. **read after write**: the reads again, each a miss whose victim is dirty: the blocking ExCache writes
-   the victim back before it fetches. Pass 4 minus pass 2 is the write-back's cost on the miss path, the
-   closest thing here to Clio's remote write (the line reaches remote memory).
+1. warm-up: one 8-byte read in each of lines ``0 .. 2 x SETS - 1`` (their pages fault in and get mapped;
+   lines ``SETS ..`` stay in the cache, clean);
+2. **read**: one read in each of lines ``0 .. SETS - 1``: each a miss with a clean victim on a mapped page
+   (no firmware runs);
+3. **write**: one 8-byte write in each of lines ``SETS .. 2 x SETS - 1``: each a write-allocate miss with a
+   clean victim (the line comes in, then the write; the ExCache is write-back, so nothing goes to the memory
+   component yet);
+4. **read after write**: pass 2 again: each a miss whose victim is dirty (pass 3's lines): the blocking
+   ExCache writes the victim back before it fetches. Pass 4 minus pass 2 is the write-back's cost on the
+   miss path, the closest thing here to Clio's remote write (the line reaches remote memory).
 
 Usage::
 
@@ -42,9 +45,9 @@ PID = 1
 BASE = 0x10_0000
 
 
-def _lines(line_bytes, n, pid, op):
+def _lines(line_bytes, first, n, pid, op):
     from ..workloads._rows import assemble
-    vaddr = BASE + np.arange(n, dtype=np.uint64) * np.uint64(line_bytes)
+    vaddr = BASE + np.arange(first, first + n, dtype=np.uint64) * np.uint64(line_bytes)
     return assemble(pid, op, vaddr, 8, 0x5A if op else 0, 0)
 
 
@@ -64,17 +67,22 @@ def measure(access_bytes, extra_sets=(), log=None):
     clock = load_config(None, extra_sets).system.clock_mhz
     config = load_config(None, [f"cache.line_bytes={line}", f"cache.sets={SETS}", "cache.ways=1",
                                 "cpu.max_outstanding=1", f"link.bandwidth={link_bandwidth(clock)}", *extra_sets])
-    n = 2 * SETS
     runner = SystemRunner(config, log=log)
     try:
-        warm = runner.run(_lines(line, n, PID, OP_READ), [Process(PID)], check=True)
+        warm = runner.run(_lines(line, 0, 2 * SETS, PID, OP_READ), [Process(PID)], check=True)
         pid = warm["processes"][0]["real_pid"]
         out = {"warm": warm}
-        for name, op in (("read", OP_READ), ("write", OP_WRITE), ("read after write", OP_READ)):
-            out[name] = runner.run(_lines(line, n, pid, op), [], check=False)
+        # The process stays alive between passes (its pages stay mapped; the golden model is per run, so
+        # these passes are not compared: summarise() checks their statuses and that every access missed).
+        for name, first, op in (("read", 0, OP_READ), ("write", SETS, OP_WRITE), ("read after write", 0, OP_READ)):
+            out[name] = runner.run(_lines(line, first, SETS, pid, op), [], check=False)
     finally:
         runner.close()
     return out, config
+
+
+#: The pass before each measured one (the processor's counters count since boot).
+_BEFORE = {"read": "warm", "write": "read", "read after write": "write"}
 
 
 def summarise(access_bytes, passes, config):
@@ -88,7 +96,11 @@ def summarise(access_bytes, passes, config):
         if s["faults"]:
             raise RuntimeError(f"{access_bytes} B {name}: accesses answered with faults {s['faults']}")
         lat = s["latency"]
-        row[name] = {"cycles": lat["miss_cycles"], "us": lat["miss_cycles"] * ns / 1000.0,
+        misses = s["processor"]["misses"] - (passes[_BEFORE[name]]["processor"]["misses"])
+        if misses != s["accesses"]:
+            raise RuntimeError(f"{access_bytes} B {name}: {misses} misses of {s['accesses']} accesses")
+        row[name] = {"cycles": lat["miss_cycles"], "us": lat["miss_cycles"] * ns / 1000.0, "misses": misses,
+                     "writebacks": s["processor"]["writebacks"] - passes[_BEFORE[name]]["processor"]["writebacks"],
                      "stages": {k: v["cycles"] for k, v in lat["miss_stages"].items()}}
     row["write-back cycles"] = row["read after write"]["cycles"] - row["read"]["cycles"]
     # The wire alone: both directions' latency, the line serialised once (the request is one small frame).
