@@ -20,9 +20,9 @@ def _excache(params):
     """ExCache (``hw/processor/excache.py``, ``hw/processor/excache_controller.py``, ``hw/processor/miss_handler.py``).
 
     * ``cpu_resp`` answers ``cpu_req`` in request order, one answer per access, and the hit pipeline
-      holds at most ``HIT_LATENCY`` accesses (accept -> S1 -> S2): at most that many are outstanding.
-    * The miss handler keeps one network request outstanding at a time ("the next header on ``net_rx``
-      is taken as its response"): at most one ``net_tx`` header unanswered on ``net_rx``.
+      holds at most ``HIT_LATENCY`` accesses (S0 -> S1 -> S2): at most that many are outstanding.
+    * The miss handler keeps at most two network requests outstanding (a dirty victim's LINE_WRITE and the
+      LINE_READ sent behind it, answered in order): at most two ``net_tx`` headers unanswered on ``net_rx``.
 
     ``params`` may override ``cpu_outstanding`` and ``net_outstanding``.
     """
@@ -32,13 +32,13 @@ def _excache(params):
         raise DisaggError(f"the ExCache RTL is not importable here ({exc})") from None
     return [
         MaxOutstanding("cpu_req", "cpu_resp", int(params.get("cpu_outstanding", HIT_LATENCY))),
-        MaxOutstanding("net_tx__hdr", "net_rx__hdr", int(params.get("net_outstanding", 1))),
+        MaxOutstanding("net_tx__hdr", "net_rx__hdr", int(params.get("net_outstanding", 2))),
     ]
 
 
 #: Block name -> (``factory(params) -> [Invariant, ...]``, one-line description).
 BLOCKS: dict[str, tuple[Callable[[dict], list[Invariant]], str]] = {
-    "excache": (_excache, "cpu_resp <= cpu_req with at most HIT_LATENCY outstanding; one net_tx request outstanding"),
+    "excache": (_excache, "cpu_resp <= cpu_req with at most HIT_LATENCY outstanding; at most two net_tx requests outstanding"),
 }
 
 

@@ -3,12 +3,21 @@
 For each event it chooses a way (the controller's suggestion, or in software mode the way firmware
 writes), writes the victim back if it is valid and dirty, fetches the missing line and fills it::
 
-    MISS:  [victim dirty]  LINE_WRITE hdr + beats -> LINE_WRITE_RESP -> MARK_CLEAN
-                            LINE_READ hdr          -> LINE_READ_RESP  -> FILL + beats   (controller replays)
+    MISS:  [victim dirty]  LINE_WRITE hdr + beats -.
+                            LINE_READ hdr  <--------'  (sent without waiting for the write's answer)
+                           [victim dirty]  LINE_WRITE_RESP -> MARK_CLEAN
+                            LINE_READ_RESP -> FILL + beats   (controller replays)
     FLUSH:                 LINE_WRITE hdr + beats -> LINE_WRITE_RESP -> MARK_CLEAN
     any response with status != OK  -> ABORT(status)   (a MISS is answered with that status, nothing filled)
 
-One request is outstanding at a time, so the next header on ``net_rx`` is taken as its response.
+A dirty victim's write-back does not stall the fetch (issue 13): the LINE_READ follows the LINE_WRITE's last
+beat, so two requests are outstanding and the wire round trip of the write-back overlaps the fetch's. The
+network interface delivers in order and the memory side never lets a later request overtake a write-back
+(``docs/mmu.md``, "Ordering"), so the first header on ``net_rx`` answers the LINE_WRITE and the second the
+LINE_READ. A refused write-back is handled as before the overlap: the victim
+stays dirty, the line answering the LINE_READ is taken and dropped (its beats drained), and the access is
+answered with the write-back's status. Otherwise one request is outstanding, and the next header on
+``net_rx`` is its response.
 """
 
 from amaranth import Cat, Const, Module, Signal
@@ -103,6 +112,8 @@ class MissHandler(wiring.Component):
         way = Signal(p.way_bits)
         status = Signal(Status)
         tag = Signal(TAG_WIDTH)
+        wb_open = Signal()     # MISS: the victim's LINE_WRITE is not answered yet (the LINE_READ is sent)
+        wb_failed = Signal()   # ... and it was refused: drop the line, answer with `status`
         # The requests' destination, sampled once per miss: a header waiting for ready must not change when
         # firmware rewrites `mem_node` meanwhile (found by the handshake proof, hw/processor/excache_formal.py).
         dst = Signal(NODE_ID_WIDTH)
@@ -151,7 +162,7 @@ class MissHandler(wiring.Component):
                             m.next = "CHECK"
 
             with m.State("CHECK"):
-                m.d.sync += dst.eq(self.mem_node)
+                m.d.sync += [dst.eq(self.mem_node), wb_open.eq(0), wb_failed.eq(0)]
                 with m.If(self.query.valid & self.query.dirty):
                     m.next = "WB_HDR"
                 with m.Else():
@@ -170,7 +181,11 @@ class MissHandler(wiring.Component):
                 m.d.comb += [self.net_tx.data.valid.eq(self.wb_data.valid), self.net_tx.data.payload.eq(self.wb_data.payload),
                              self.wb_data.ready.eq(self.net_tx.data.ready)]
                 with m.If(self.wb_data.valid & self.wb_data.ready & self.wb_data.payload.last):
-                    m.next = "WB_RESP"
+                    with m.If(ev.kind == MissKind.FLUSH):
+                        m.next = "WB_RESP"
+                    with m.Else():
+                        m.d.sync += wb_open.eq(1)
+                        m.next = "RD_HDR"
 
             with m.State("WB_RESP"):
                 m.d.comb += self.net_rx.hdr.ready.eq(1)
@@ -185,7 +200,7 @@ class MissHandler(wiring.Component):
                 with m.If(ev.kind == MissKind.FLUSH):
                     send_cmd(MissCmdOp.MARK_CLEAN, "IDLE")
                 with m.Else():
-                    send_cmd(MissCmdOp.MARK_CLEAN, "RD_HDR")
+                    send_cmd(MissCmdOp.MARK_CLEAN, "RD_RESP")
 
             with m.State("RD_HDR"):
                 header(MsgKind.LINE_READ, ev.pid, line_vaddr)
@@ -195,12 +210,31 @@ class MissHandler(wiring.Component):
 
             with m.State("RD_RESP"):
                 m.d.comb += self.net_rx.hdr.ready.eq(1)
+                rx_ok = self.net_rx.hdr.payload.status == Status.OK
                 with m.If(self.net_rx.hdr.valid):
-                    with m.If(self.net_rx.hdr.payload.status == Status.OK):
+                    with m.If(wb_open):
+                        # The victim's LINE_WRITE_RESP (answered first: the requests' order).
+                        m.d.sync += wb_open.eq(0)
+                        with m.If(rx_ok):
+                            m.next = "CLEAN_CMD"
+                        with m.Else():
+                            m.d.sync += [status.eq(self.net_rx.hdr.payload.status), wb_failed.eq(1)]
+                    with m.Elif(wb_failed):
+                        with m.If(rx_ok):
+                            m.next = "DRAIN"
+                        with m.Else():
+                            m.next = "ABORT"
+                    with m.Elif(rx_ok):
                         m.next = "FILL_CMD"
                     with m.Else():
                         m.d.sync += status.eq(self.net_rx.hdr.payload.status)
                         m.next = "ABORT"
+
+            with m.State("DRAIN"):
+                # The line fetched behind a refused write-back: taken and dropped.
+                m.d.comb += self.net_rx.data.ready.eq(1)
+                with m.If(self.net_rx.data.valid & self.net_rx.data.payload.last):
+                    m.next = "ABORT"
 
             with m.State("FILL_CMD"):
                 send_cmd(MissCmdOp.FILL, "FILL_DATA")

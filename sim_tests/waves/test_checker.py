@@ -256,5 +256,5 @@ def test_excache_invariants_are_registered():
     from hw.processor.excache_controller import HIT_LATENCY
     invs = block_invariants("excache")
     assert [(i.request, i.response, i.limit) for i in invs] == [
-        ("cpu_req", "cpu_resp", HIT_LATENCY), ("net_tx__hdr", "net_rx__hdr", 1)]
+        ("cpu_req", "cpu_resp", HIT_LATENCY), ("net_tx__hdr", "net_rx__hdr", 2)]
     assert block_invariants("excache", {"cpu_outstanding": 5})[0].limit == 5
