@@ -401,7 +401,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$3$32 (\$2 [48:32]),
-    .\port$902$0 (\event [91:0]),
+    .\port$918$0 (\event [91:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -653,7 +653,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$902$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$918$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -765,8 +765,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg misses_w_stb;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input [91:0] \port$902$0 ;
-  wire [91:0] \port$902$0 ;
+  input [91:0] \port$918$0 ;
+  wire [91:0] \port$918$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -786,10 +786,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$902$0 [91:76] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$918$0 [91:76] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$902$0 [71:66] } : { 16'h0000, \port$902$0 [65:50] };
-  assign \$7  = bus__addr[0] ? \port$902$0 [49:18] : { \port$902$0 [17:2], 6'h00, \port$902$0 [73:72], 4'h0, \port$902$0 [75:74], \port$902$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$918$0 [71:66] } : { 16'h0000, \port$918$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$918$0 [49:18] : { \port$918$0 [17:2], 6'h00, \port$918$0 [73:72], 4'h0, \port$918$0 [75:74], \port$918$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -1721,11 +1721,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$902$0 [17:2], 6'h00, \port$902$0 [73:72], 4'h0, \port$902$0 [75:74], \port$902$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$902$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$902$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$902$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$902$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$918$0 [17:2], 6'h00, \port$918$0 [73:72], 4'h0, \port$918$0 [75:74], \port$918$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$918$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$918$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$918$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$918$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -9560,7 +9560,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, clk, rst, query, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload
-, wb_data__ready, net_rx__hdr__ready, fill_data__valid, fill_data__payload, net_rx__data__ready, \event , query_way, mem_node, net_tx__hdr__ready);
+, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready, fill_data__valid, fill_data__payload, \event , query_way, mem_node, net_tx__hdr__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -9568,23 +9568,30 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [8:0] \$15 ;
-  wire \$16 ;
+  wire \$15 ;
+  wire [8:0] \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
-  wire [8:0] \$20 ;
+  wire \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [8:0] \$22 ;
   wire \$23 ;
-  reg [127:0] \$24 ;
-  reg [1:0] \$25 ;
-  reg [3:0] \$26 ;
-  reg [7:0] \$27 ;
-  reg [7:0] \$28 ;
-  reg [2:0] \$29 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  reg [127:0] \$29 ;
   wire \$3 ;
+  reg [1:0] \$30 ;
+  reg [3:0] \$31 ;
+  reg [7:0] \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg [7:0] \$35 ;
+  reg [2:0] \$36 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
@@ -9757,6 +9764,8 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   reg wb_data__ready;
   input wb_data__valid;
   wire wb_data__valid;
+  reg wb_failed = 1'h0;
+  reg wb_open = 1'h0;
   assign \$2  = ! handler_state;
   assign \$3  = handler_state == 1'h1;
   assign \$4  = handler_state == 2'h2;
@@ -9769,27 +9778,35 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   assign \$11  = handler_state == 4'h9;
   assign \$12  = handler_state == 4'ha;
   assign \$13  = handler_state == 4'hb;
-  assign \$14  = query[52] & query[53];
-  assign \$15  = tag + 1'h1;
-  assign \$16  = wb_data__valid & wb_data__ready;
-  assign \$17  = \$16  & wb_data__payload[64];
-  assign \$18  = ! net_rx__hdr__payload[6:4];
-  assign \$20  = tag + 1'h1;
-  assign \$21  = ! net_rx__hdr__payload[6:4];
-  assign \$22  = net_rx__data__valid & net_rx__data__ready;
-  assign \$23  = \$22  & net_rx__data__payload[64];
+  assign \$14  = handler_state == 4'hc;
+  assign \$15  = query[52] & query[53];
+  assign \$16  = tag + 1'h1;
+  assign \$17  = wb_data__valid & wb_data__ready;
+  assign \$18  = \$17  & wb_data__payload[64];
+  assign \$20  = ! net_rx__hdr__payload[6:4];
+  assign \$22  = tag + 1'h1;
+  assign \$23  = ! net_rx__hdr__payload[6:4];
+  assign \$24  = ! net_rx__hdr__payload[6:4];
+  assign \$25  = ! net_rx__hdr__payload[6:4];
+  assign \$26  = net_rx__data__valid & net_rx__data__payload[64];
+  assign \$27  = net_rx__data__valid & net_rx__data__ready;
+  assign \$28  = \$27  & net_rx__data__payload[64];
   always @(posedge clk)
-    \event  <= \$24 ;
+    \event  <= \$29 ;
   always @(posedge clk)
-    query_way <= \$25 ;
+    query_way <= \$30 ;
   always @(posedge clk)
-    handler_state <= \$26 ;
+    handler_state <= \$31 ;
   always @(posedge clk)
-    dst <= \$27 ;
+    dst <= \$32 ;
   always @(posedge clk)
-    tag <= \$28 ;
+    wb_open <= \$33 ;
   always @(posedge clk)
-    status <= \$29 ;
+    wb_failed <= \$34 ;
+  always @(posedge clk)
+    tag <= \$35 ;
+  always @(posedge clk)
+    status <= \$36 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     miss_event__ready = 1'h0;
@@ -9888,8 +9905,10 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h9:
           /* empty */;
       4'ha:
-          miss_cmd__valid = 1'h1;
+          /* empty */;
       4'hb:
+          miss_cmd__valid = 1'h1;
+      4'hc:
           /* empty */;
       4'h8:
           miss_cmd__valid = 1'h1;
@@ -9931,12 +9950,14 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h9:
           /* empty */;
       4'ha:
+          /* empty */;
+      4'hb:
         begin
           miss_cmd__payload[1:0] = 2'h2;
           miss_cmd__payload[3:2] = query_way;
           miss_cmd__payload[6:4] = 3'h0;
         end
-      4'hb:
+      4'hc:
           /* empty */;
       4'h8:
         begin
@@ -10020,6 +10041,36 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    net_rx__data__ready = 1'h0;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          net_rx__data__ready = 1'h1;
+      4'hb:
+          /* empty */;
+      4'hc:
+          net_rx__data__ready = fill_data__ready;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10043,6 +10094,8 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__valid = net_rx__data__valid;
     endcase
   end
@@ -10071,156 +10124,222 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__payload = net_rx__data__payload;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    net_rx__data__ready = 1'h0;
-    casez (handler_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          net_rx__data__ready = fill_data__ready;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$24  = \event ;
+    \$29  = \event ;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$24  = miss_event__payload;
+            \$29  = miss_event__payload;
           end
     endcase
     if (rst) begin
-      \$24  = 128'h00000000000000000000000000000000;
+      \$29  = 128'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$25  = query_way;
+    \$30  = query_way;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$25  = miss_event__payload[73:72];
+            \$30  = miss_event__payload[73:72];
           end
     endcase
     if (rst) begin
-      \$25  = 2'h0;
+      \$30  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$26  = handler_state;
+    \$31  = handler_state;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$26  = 4'h1;
+            \$31  = 4'h1;
           end
       4'h1:
           (* full_case = 32'd1 *)
-          if (\$14 ) begin
-            \$26  = 4'h2;
+          if (\$15 ) begin
+            \$31  = 4'h2;
           end else begin
-            \$26  = 4'h3;
+            \$31  = 4'h3;
           end
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h4;
+            \$31  = 4'h4;
           end
       4'h4:
           if (miss_cmd__ready) begin
-            \$26  = 4'h5;
+            \$31  = 4'h5;
           end
       4'h5:
-          if (\$17 ) begin
-            \$26  = 4'h6;
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+              \$31  = 4'h6;
+            end else begin
+              \$31  = 4'h3;
+            end
           end
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
-              \$26  = 4'h7;
+            if (\$20 ) begin
+              \$31  = 4'h7;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'h7:
           (* full_case = 32'd1 *)
-          if (\$19 ) begin
+          if (\$21 ) begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h0;
+              \$31  = 4'h0;
             end
           end else begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h3;
+              \$31  = 4'h9;
             end
           end
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h9;
+            \$31  = 4'h9;
           end
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
-              \$26  = 4'ha;
+            if (wb_open) begin
+              if (\$24 ) begin
+                \$31  = 4'h7;
+              end
+            end else if (wb_failed) begin
+              (* full_case = 32'd1 *)
+              if (\$25 ) begin
+                \$31  = 4'ha;
+              end else begin
+                \$31  = 4'h8;
+              end
+            end else if (\$23 ) begin
+              \$31  = 4'hb;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'ha:
-          if (miss_cmd__ready) begin
-            \$26  = 4'hb;
+          if (\$26 ) begin
+            \$31  = 4'h8;
           end
       4'hb:
-          if (\$23 ) begin
-            \$26  = 4'h0;
+          if (miss_cmd__ready) begin
+            \$31  = 4'hc;
+          end
+      4'hc:
+          if (\$28 ) begin
+            \$31  = 4'h0;
           end
       4'h8:
           if (miss_cmd__ready) begin
-            \$26  = 4'h0;
+            \$31  = 4'h0;
           end
     endcase
     if (rst) begin
-      \$26  = 4'h0;
+      \$31  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$27  = dst;
+    \$32  = dst;
     casez (handler_state)
       4'h0:
           /* empty */;
       4'h1:
-          \$27  = mem_node;
+          \$32  = mem_node;
     endcase
     if (rst) begin
-      \$27  = 8'h00;
+      \$32  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$28  = tag;
+    \$33  = wb_open;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$33  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+            end else begin
+              \$33  = 1'h1;
+            end
+          end
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              \$33  = 1'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$34  = wb_failed;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$34  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$34  = 1'h1;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$35  = tag;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10228,7 +10347,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           /* empty */;
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$28  = \$15 [7:0];
+            \$35  = \$16 [7:0];
           end
       4'h4:
           /* empty */;
@@ -10240,16 +10359,16 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           /* empty */;
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$28  = \$20 [7:0];
+            \$35  = \$22 [7:0];
           end
     endcase
     if (rst) begin
-      \$28  = 8'h00;
+      \$35  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$29  = status;
+    \$36  = status;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10264,9 +10383,9 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
+            if (\$20 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
       4'h7:
@@ -10276,14 +10395,21 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$36  = net_rx__hdr__payload[6:4];
+              end
+            end else if (wb_failed) begin
+            end else if (\$23 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
     endcase
     if (rst) begin
-      \$29  = 3'h0;
+      \$36  = 3'h0;
     end
   end
   assign way = query_way;
@@ -10340,4 +10466,5 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   assign \net_rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
   assign \$1  = \event [0];
   assign \$19  = \event [0];
+  assign \$21  = \event [0];
 endmodule

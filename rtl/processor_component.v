@@ -985,7 +985,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2396$0 (\event [75:0]),
+    .\port$2412$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1238,7 +1238,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2396$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2412$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1348,8 +1348,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2396$0 ;
-  wire [75:0] \port$2396$0 ;
+  input [75:0] \port$2412$0 ;
+  wire [75:0] \port$2412$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -1371,10 +1371,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2396$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2412$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2396$0 [63:58] } : { 16'h0000, \port$2396$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2396$0 [41:10] : { 8'h00, \port$2396$0 [9:2], 6'h00, \port$2396$0 [65:64], 4'h0, \port$2396$0 [67:66], \port$2396$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2412$0 [63:58] } : { 16'h0000, \port$2412$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2412$0 [41:10] : { 8'h00, \port$2412$0 [9:2], 6'h00, \port$2412$0 [65:64], 4'h0, \port$2412$0 [67:66], \port$2412$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2306,11 +2306,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2396$0 [9:2], 6'h00, \port$2396$0 [65:64], 4'h0, \port$2396$0 [67:66], \port$2396$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2396$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2396$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2396$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2396$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2412$0 [9:2], 6'h00, \port$2412$0 [65:64], 4'h0, \port$2412$0 [67:66], \port$2412$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2412$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2412$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2412$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2412$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -10144,8 +10144,8 @@ module \processor_component.excache.ctrl.writeback (rst, rdata, ways, data_rd__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid
-, fill_data__payload, net_rx__data__ready, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, clk);
+module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready
+, fill_data__valid, fill_data__payload, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -10153,23 +10153,30 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [8:0] \$15 ;
-  wire \$16 ;
+  wire \$15 ;
+  wire [8:0] \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
-  wire [8:0] \$20 ;
+  wire \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [8:0] \$22 ;
   wire \$23 ;
-  reg [111:0] \$24 ;
-  reg [1:0] \$25 ;
-  reg [3:0] \$26 ;
-  reg [7:0] \$27 ;
-  reg [7:0] \$28 ;
-  reg [2:0] \$29 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  reg [111:0] \$29 ;
   wire \$3 ;
+  reg [1:0] \$30 ;
+  reg [3:0] \$31 ;
+  reg [7:0] \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg [7:0] \$35 ;
+  reg [2:0] \$36 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
@@ -10342,6 +10349,8 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   reg wb_data__ready;
   input wb_data__valid;
   wire wb_data__valid;
+  reg wb_failed = 1'h0;
+  reg wb_open = 1'h0;
   assign \$2  = ! handler_state;
   assign \$3  = handler_state == 1'h1;
   assign \$4  = handler_state == 2'h2;
@@ -10354,27 +10363,35 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   assign \$11  = handler_state == 4'h9;
   assign \$12  = handler_state == 4'ha;
   assign \$13  = handler_state == 4'hb;
-  assign \$14  = query[44] & query[45];
-  assign \$15  = tag + 1'h1;
-  assign \$16  = wb_data__valid & wb_data__ready;
-  assign \$17  = \$16  & wb_data__payload[64];
-  assign \$18  = ! net_rx__hdr__payload[6:4];
-  assign \$20  = tag + 1'h1;
-  assign \$21  = ! net_rx__hdr__payload[6:4];
-  assign \$22  = net_rx__data__valid & net_rx__data__ready;
-  assign \$23  = \$22  & net_rx__data__payload[64];
+  assign \$14  = handler_state == 4'hc;
+  assign \$15  = query[44] & query[45];
+  assign \$16  = tag + 1'h1;
+  assign \$17  = wb_data__valid & wb_data__ready;
+  assign \$18  = \$17  & wb_data__payload[64];
+  assign \$20  = ! net_rx__hdr__payload[6:4];
+  assign \$22  = tag + 1'h1;
+  assign \$23  = ! net_rx__hdr__payload[6:4];
+  assign \$24  = ! net_rx__hdr__payload[6:4];
+  assign \$25  = ! net_rx__hdr__payload[6:4];
+  assign \$26  = net_rx__data__valid & net_rx__data__payload[64];
+  assign \$27  = net_rx__data__valid & net_rx__data__ready;
+  assign \$28  = \$27  & net_rx__data__payload[64];
   always @(posedge clk)
-    \event  <= \$24 ;
+    \event  <= \$29 ;
   always @(posedge clk)
-    query_way <= \$25 ;
+    query_way <= \$30 ;
   always @(posedge clk)
-    handler_state <= \$26 ;
+    handler_state <= \$31 ;
   always @(posedge clk)
-    dst <= \$27 ;
+    dst <= \$32 ;
   always @(posedge clk)
-    tag <= \$28 ;
+    wb_open <= \$33 ;
   always @(posedge clk)
-    status <= \$29 ;
+    wb_failed <= \$34 ;
+  always @(posedge clk)
+    tag <= \$35 ;
+  always @(posedge clk)
+    status <= \$36 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     miss_event__ready = 1'h0;
@@ -10473,8 +10490,10 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h9:
           /* empty */;
       4'ha:
-          miss_cmd__valid = 1'h1;
+          /* empty */;
       4'hb:
+          miss_cmd__valid = 1'h1;
+      4'hc:
           /* empty */;
       4'h8:
           miss_cmd__valid = 1'h1;
@@ -10516,12 +10535,14 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h9:
           /* empty */;
       4'ha:
+          /* empty */;
+      4'hb:
         begin
           miss_cmd__payload[1:0] = 2'h2;
           miss_cmd__payload[3:2] = query_way;
           miss_cmd__payload[6:4] = 3'h0;
         end
-      4'hb:
+      4'hc:
           /* empty */;
       4'h8:
         begin
@@ -10605,6 +10626,36 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    net_rx__data__ready = 1'h0;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          net_rx__data__ready = 1'h1;
+      4'hb:
+          /* empty */;
+      4'hc:
+          net_rx__data__ready = fill_data__ready;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10628,6 +10679,8 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__valid = net_rx__data__valid;
     endcase
   end
@@ -10656,156 +10709,222 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__payload = net_rx__data__payload;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    net_rx__data__ready = 1'h0;
-    casez (handler_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          net_rx__data__ready = fill_data__ready;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$24  = \event ;
+    \$29  = \event ;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$24  = miss_event__payload;
+            \$29  = miss_event__payload;
           end
     endcase
     if (rst) begin
-      \$24  = 112'h0000000000000000000000000000;
+      \$29  = 112'h0000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$25  = query_way;
+    \$30  = query_way;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$25  = miss_event__payload[65:64];
+            \$30  = miss_event__payload[65:64];
           end
     endcase
     if (rst) begin
-      \$25  = 2'h0;
+      \$30  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$26  = handler_state;
+    \$31  = handler_state;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$26  = 4'h1;
+            \$31  = 4'h1;
           end
       4'h1:
           (* full_case = 32'd1 *)
-          if (\$14 ) begin
-            \$26  = 4'h2;
+          if (\$15 ) begin
+            \$31  = 4'h2;
           end else begin
-            \$26  = 4'h3;
+            \$31  = 4'h3;
           end
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h4;
+            \$31  = 4'h4;
           end
       4'h4:
           if (miss_cmd__ready) begin
-            \$26  = 4'h5;
+            \$31  = 4'h5;
           end
       4'h5:
-          if (\$17 ) begin
-            \$26  = 4'h6;
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+              \$31  = 4'h6;
+            end else begin
+              \$31  = 4'h3;
+            end
           end
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
-              \$26  = 4'h7;
+            if (\$20 ) begin
+              \$31  = 4'h7;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'h7:
           (* full_case = 32'd1 *)
-          if (\$19 ) begin
+          if (\$21 ) begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h0;
+              \$31  = 4'h0;
             end
           end else begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h3;
+              \$31  = 4'h9;
             end
           end
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h9;
+            \$31  = 4'h9;
           end
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
-              \$26  = 4'ha;
+            if (wb_open) begin
+              if (\$24 ) begin
+                \$31  = 4'h7;
+              end
+            end else if (wb_failed) begin
+              (* full_case = 32'd1 *)
+              if (\$25 ) begin
+                \$31  = 4'ha;
+              end else begin
+                \$31  = 4'h8;
+              end
+            end else if (\$23 ) begin
+              \$31  = 4'hb;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'ha:
-          if (miss_cmd__ready) begin
-            \$26  = 4'hb;
+          if (\$26 ) begin
+            \$31  = 4'h8;
           end
       4'hb:
-          if (\$23 ) begin
-            \$26  = 4'h0;
+          if (miss_cmd__ready) begin
+            \$31  = 4'hc;
+          end
+      4'hc:
+          if (\$28 ) begin
+            \$31  = 4'h0;
           end
       4'h8:
           if (miss_cmd__ready) begin
-            \$26  = 4'h0;
+            \$31  = 4'h0;
           end
     endcase
     if (rst) begin
-      \$26  = 4'h0;
+      \$31  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$27  = dst;
+    \$32  = dst;
     casez (handler_state)
       4'h0:
           /* empty */;
       4'h1:
-          \$27  = mem_node;
+          \$32  = mem_node;
     endcase
     if (rst) begin
-      \$27  = 8'h00;
+      \$32  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$28  = tag;
+    \$33  = wb_open;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$33  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+            end else begin
+              \$33  = 1'h1;
+            end
+          end
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              \$33  = 1'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$34  = wb_failed;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$34  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$34  = 1'h1;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$35  = tag;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10813,7 +10932,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           /* empty */;
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$28  = \$15 [7:0];
+            \$35  = \$16 [7:0];
           end
       4'h4:
           /* empty */;
@@ -10825,16 +10944,16 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           /* empty */;
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$28  = \$20 [7:0];
+            \$35  = \$22 [7:0];
           end
     endcase
     if (rst) begin
-      \$28  = 8'h00;
+      \$35  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$29  = status;
+    \$36  = status;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10849,9 +10968,9 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
+            if (\$20 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
       4'h7:
@@ -10861,14 +10980,21 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$36  = net_rx__hdr__payload[6:4];
+              end
+            end else if (wb_failed) begin
+            end else if (\$23 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
     endcase
     if (rst) begin
-      \$29  = 3'h0;
+      \$36  = 3'h0;
     end
   end
   assign way = query_way;
@@ -10925,6 +11051,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   assign \net_rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
   assign \$1  = \event [0];
   assign \$19  = \event [0];
+  assign \$21  = \event [0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -11401,7 +11528,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2662$0 (\$15 ),
+    .\port$2682$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11506,7 +11633,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$2683$0 (\$16 ),
+    .\port$2703$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11753,7 +11880,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2662$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2682$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -11903,8 +12030,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2662$0 ;
-  wire \port$2662$0 ;
+  input \port$2682$0 ;
+  wire \port$2682$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12134,7 +12261,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2662$0 (\port$2662$0 ),
+    .\port$2682$0 (\port$2682$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15162,7 +15289,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2662$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2682$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -16689,7 +16816,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2662$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2682$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -16698,26 +16825,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2662$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2662$0 ;
-  wire \port$2662$0 ;
+  input \port$2682$0 ;
+  wire \port$2682$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2662$0 (\port$2662$0 ),
+    .\port$2682$0 (\port$2682$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2662$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2662$0  };
+  assign inc = { 7'h00, \port$2682$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2682$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2662$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2682$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -16731,8 +16858,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$26
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2662$0 ;
-  wire \port$2662$0 ;
+  input \port$2682$0 ;
+  wire \port$2682$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -16758,10 +16885,10 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$26
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2662$0  };
+  assign inc = { 7'h00, \port$2682$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2662$0  };
+  assign \$2  = { 7'h00, \port$2682$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -19075,7 +19202,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2683$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2703$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -19465,8 +19592,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2683$0 ;
-  wire \port$2683$0 ;
+  input \port$2703$0 ;
+  wire \port$2703$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -19892,7 +20019,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2683$0 ) begin
+            if (\port$2703$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -20538,7 +20665,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2683$0 , 1'h0 };
+  assign expired = { \port$2703$0 , 1'h0 };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -20560,7 +20687,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2683$0 ;
+  assign any_expired = \port$2703$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };
