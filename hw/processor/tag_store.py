@@ -11,7 +11,7 @@ A write landing at the ``load`` edge on the set being loaded is forwarded: the r
 replaces the loaded one, and the dirty bits written then are ORed into the loaded entries. Only the dirty bits
 of a tag write are forwarded: the one tag write that can meet a ``load`` in the controller is a write hit
 setting the dirty bit of the way it matched (tag, pid and valid unchanged), while the next access of the hit
-pipeline is loaded (``docs/excache.md``, "Hit pipeline"). Writes after ``load`` are not seen until the next
+pipeline is loaded (``docs/excache.md``, "Timing"). Writes after ``load`` are not seen until the next
 read: the set under service stays as it was loaded while a miss or a maintenance step is served.
 """
 
