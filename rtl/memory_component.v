@@ -64,7 +64,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   input [12:0] csr__addr;
   wire [12:0] csr__addr;
   wire [4:0] \csr__addr$58 ;
-  wire [5:0] \csr__addr$68 ;
+  wire [4:0] \csr__addr$68 ;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire [31:0] \csr__r_data$61 ;
@@ -168,7 +168,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire \net_tx__hdr__ready$102 ;
   wire net_tx__hdr__valid;
   wire \net_tx__hdr__valid$101 ;
-  wire [5:0] netif__addr;
+  wire [4:0] netif__addr;
   wire [31:0] netif__r_data;
   wire netif__r_stb;
   wire [31:0] netif__w_data;
@@ -362,7 +362,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .rst(rst)
   );
   \memory_component.netif  netif (
-    .bus__addr(csr__addr[5:0]),
+    .bus__addr(csr__addr[4:0]),
     .bus__r_stb(\csr__r_stb$72 ),
     .bus__w_data(csr__w_data),
     .bus__w_stb(\csr__w_stb$76 ),
@@ -455,8 +455,8 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \csr__w_data$64  = csr__w_data;
   assign mmu__w_data = csr__w_data;
   assign mmu__w_stb = \csr__w_stb$66 ;
-  assign \csr__addr$68  = csr__addr[5:0];
-  assign netif__addr = csr__addr[5:0];
+  assign \csr__addr$68  = csr__addr[4:0];
+  assign netif__addr = csr__addr[4:0];
   assign \csr__r_data$71  = netif__r_data;
   assign netif__r_stb = \csr__r_stb$72 ;
   assign \csr__w_data$74  = csr__w_data;
@@ -554,7 +554,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   wire [31:0] mmu__w_data;
   output mmu__w_stb;
   wire mmu__w_stb;
-  wire [5:0] netif__addr;
+  wire [4:0] netif__addr;
   input [31:0] netif__r_data;
   wire [31:0] netif__r_data;
   output netif__r_stb;
@@ -570,7 +570,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   assign hit_mmu = ! bus__addr[12:5];
   assign mmu__r_stb = bus__r_stb & hit_mmu;
   assign mmu__w_stb = bus__w_stb & hit_mmu;
-  assign hit_netif = bus__addr[12:6] == 7'h40;
+  assign hit_netif = bus__addr[12:5] == 8'h80;
   assign netif__r_stb = bus__r_stb & hit_netif;
   assign netif__w_stb = bus__w_stb & hit_netif;
   always @* begin
@@ -603,13 +603,13 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   end
   assign mmu__addr = bus__addr[4:0];
   assign bus__w_data = mmu__w_data;
-  assign netif__addr = bus__addr[5:0];
+  assign netif__addr = bus__addr[4:0];
   assign netif__w_data = mmu__w_data;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory (csr__w_data, clk, rst, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, net_tx__hdr__payload
-, net_rx__hdr__ready, net_tx__hdr__valid, irq, axi__arready, axi__awready, axi__rvalid, axi__rlast, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
+module \memory_component.memory (csr__w_data, clk, rst, irq, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arvalid, axi__rready
+, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__awready, axi__rvalid, axi__rlast, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$1 ;
@@ -9663,9 +9663,12 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid
-, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, net_tx__hdr__payload, net_rx__hdr__ready, net_tx__hdr__valid, irq, axi__arready, axi__awready, axi__rvalid, axi__rdata, axi__rlast, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, csr__addr
+module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__araddr, axi__arlen, axi__arvalid
+, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__awready, axi__rvalid, axi__rdata, axi__rlast, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, csr__addr
 );
+  wire \$1 ;
+  wire [11:0] \$2 ;
+  wire [55:0] \$3 ;
   wire access_start;
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
@@ -9758,6 +9761,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire axi__wvalid;
   wire \axi__wvalid$103 ;
   wire bucket_read;
+  wire check_en;
   wire [7:0] check_node;
   wire [15:0] check_pid;
   wire check_valid;
@@ -9779,10 +9783,37 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire csr__w_stb;
   wire \csr__w_stb$9 ;
   wire done;
-  wire \done$246 ;
-  wire \done$251 ;
+  wire \done$268 ;
+  wire \done$291 ;
   wire drain;
-  wire \drain$235 ;
+  wire \drain$277 ;
+  wire drained;
+  wire [153:0] entry;
+  wire \entry.has_data ;
+  wire \entry.is_line ;
+  wire \entry.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \entry.kind ;
+  wire [15:0] \entry.length ;
+  wire [31:0] \entry.paddr ;
+  wire [15:0] \entry.pid ;
+  wire [7:0] \entry.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \entry.status ;
+  wire [7:0] \entry.tag ;
+  wire [63:0] \entry.vaddr ;
   wire events__bucket_read;
   wire events__fault;
   wire events__prot_fault;
@@ -9793,43 +9824,95 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire [3:0] fault__kind;
   wire [3:0] \fault__kind$133 ;
   wire fault__pending;
-  wire \fault__pending$135 ;
+  wire \fault__pending$134 ;
   wire [15:0] fault__pid;
-  wire [15:0] \fault__pid$137 ;
+  wire [15:0] \fault__pid$136 ;
   wire fault__resolve;
-  wire \fault__resolve$139 ;
+  wire \fault__resolve$138 ;
   wire [1:0] fault__resolve_cmd;
-  wire [1:0] \fault__resolve_cmd$141 ;
+  wire [1:0] \fault__resolve_cmd$140 ;
   wire [7:0] fault__src;
-  wire [7:0] \fault__src$143 ;
+  wire [7:0] \fault__src$142 ;
   wire [63:0] fault__vaddr;
-  wire [63:0] \fault__vaddr$145 ;
+  wire [63:0] \fault__vaddr$144 ;
   wire fault__write;
-  wire \fault__write$147 ;
+  wire \fault__write$146 ;
   wire fault_event;
   wire fill;
-  wire \fill$224 ;
+  wire \fill$219 ;
   wire [19:0] fill_pfn;
   wire [7:0] fill_pid;
-  wire [7:0] \fill_pid$226 ;
+  wire [7:0] \fill_pid$221 ;
   wire fill_r;
   wire [35:0] fill_vpn;
-  wire [35:0] \fill_vpn$228 ;
+  wire [35:0] \fill_vpn$223 ;
   wire fill_w;
   wire found;
+  wire full;
   wire [7:0] get_node;
   wire [15:0] get_pid;
   wire get_valid;
   wire go;
-  wire has_data;
-  wire \has_data$191 ;
+  wire has_write;
   wire hdr_ready;
-  wire \hdr_ready$244 ;
+  wire \hdr_ready$289 ;
   wire hdr_valid;
-  wire \hdr_valid$242 ;
+  wire \hdr_valid$287 ;
+  wire [126:0] head;
+  wire [126:0] \head$244 ;
+  wire [7:0] \head$244.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head$244.kind ;
+  wire [15:0] \head$244.length ;
+  wire [15:0] \head$244.pid ;
+  wire [7:0] \head$244.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \head$244.status ;
+  wire [7:0] \head$244.tag ;
+  wire [63:0] \head$244.vaddr ;
+  wire [7:0] \head.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head.kind ;
+  wire [15:0] \head.length ;
+  wire [15:0] \head.pid ;
+  wire [7:0] \head.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \head.status ;
+  wire [7:0] \head.tag ;
+  wire [63:0] \head.vaddr ;
+  wire [1:0] head_cmd;
+  wire [1:0] \head_cmd$246 ;
+  wire head_pop;
+  wire head_rearm;
+  wire head_take;
+  wire idle;
   wire inv;
   wire \inv$125 ;
-  wire \inv$212 ;
+  wire \inv$207 ;
   wire [1:0] inv_mode;
   wire [1:0] \inv_mode$127 ;
   wire [7:0] inv_pid;
@@ -9838,17 +9921,16 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire [35:0] \inv_vpn$131 ;
   output irq;
   wire irq;
-  wire \irq$105 ;
-  wire is_line;
-  wire \is_line$189 ;
-  wire is_write;
-  wire \is_write$187 ;
   wire [15:0] length;
+  wire [15:0] \length$285 ;
+  wire [2:0] level;
   wire line;
+  wire \line$283 ;
   wire lk_hit;
   wire [19:0] lk_pfn;
   wire [7:0] lk_pid;
   wire lk_r;
+  wire lk_stale;
   wire lk_stb;
   wire [35:0] lk_vpn;
   wire lk_w;
@@ -9918,72 +10000,77 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire m2__wready;
   wire [7:0] m2__wstrb;
   wire m2__wvalid;
+  wire match;
+  wire [7:0] match_pid;
+  wire [7:0] \match_pid$238 ;
+  wire [35:0] match_vpn;
+  wire [35:0] \match_vpn$240 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$311 ;
-  wire [31:0] \mem__araddr$355 ;
+  wire [31:0] \mem__araddr$351 ;
+  wire [31:0] \mem__araddr$395 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$313 ;
-  wire [7:0] \mem__arlen$357 ;
+  wire [7:0] \mem__arlen$353 ;
+  wire [7:0] \mem__arlen$397 ;
   wire mem__arready;
-  wire \mem__arready$314 ;
-  wire \mem__arready$358 ;
+  wire \mem__arready$354 ;
+  wire \mem__arready$398 ;
   wire mem__arvalid;
-  wire \mem__arvalid$317 ;
-  wire \mem__arvalid$361 ;
+  wire \mem__arvalid$357 ;
+  wire \mem__arvalid$401 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$319 ;
-  wire [31:0] \mem__awaddr$363 ;
+  wire [31:0] \mem__awaddr$359 ;
+  wire [31:0] \mem__awaddr$403 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$321 ;
-  wire [7:0] \mem__awlen$365 ;
+  wire [7:0] \mem__awlen$361 ;
+  wire [7:0] \mem__awlen$405 ;
   wire mem__awready;
-  wire \mem__awready$322 ;
-  wire \mem__awready$366 ;
+  wire \mem__awready$362 ;
+  wire \mem__awready$406 ;
   wire mem__awvalid;
-  wire \mem__awvalid$325 ;
-  wire \mem__awvalid$369 ;
+  wire \mem__awvalid$365 ;
+  wire \mem__awvalid$409 ;
   wire mem__bready;
-  wire \mem__bready$327 ;
-  wire \mem__bready$371 ;
+  wire \mem__bready$367 ;
+  wire \mem__bready$411 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$328 ;
-  wire [1:0] \mem__bresp$372 ;
+  wire [1:0] \mem__bresp$368 ;
+  wire [1:0] \mem__bresp$412 ;
   wire mem__bvalid;
-  wire \mem__bvalid$330 ;
-  wire \mem__bvalid$374 ;
+  wire \mem__bvalid$370 ;
+  wire \mem__bvalid$414 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$332 ;
-  wire [63:0] \mem__rdata$376 ;
+  wire [63:0] \mem__rdata$372 ;
+  wire [63:0] \mem__rdata$416 ;
   wire mem__req;
-  wire \mem__req$335 ;
-  wire \mem__req$379 ;
+  wire \mem__req$375 ;
+  wire \mem__req$419 ;
   wire mem__rlast;
-  wire \mem__rlast$336 ;
-  wire \mem__rlast$380 ;
+  wire \mem__rlast$376 ;
+  wire \mem__rlast$420 ;
   wire mem__rready;
-  wire \mem__rready$339 ;
-  wire \mem__rready$383 ;
+  wire \mem__rready$379 ;
+  wire \mem__rready$423 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$340 ;
-  wire [1:0] \mem__rresp$384 ;
+  wire [1:0] \mem__rresp$380 ;
+  wire [1:0] \mem__rresp$424 ;
   wire mem__rvalid;
-  wire \mem__rvalid$342 ;
-  wire \mem__rvalid$386 ;
+  wire \mem__rvalid$382 ;
+  wire \mem__rvalid$426 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$345 ;
-  wire [63:0] \mem__wdata$389 ;
+  wire [63:0] \mem__wdata$385 ;
+  wire [63:0] \mem__wdata$429 ;
   wire mem__wlast;
-  wire \mem__wlast$347 ;
-  wire \mem__wlast$391 ;
+  wire \mem__wlast$387 ;
+  wire \mem__wlast$431 ;
   wire mem__wready;
-  wire \mem__wready$348 ;
-  wire \mem__wready$392 ;
+  wire \mem__wready$388 ;
+  wire \mem__wready$432 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$351 ;
-  wire [7:0] \mem__wstrb$395 ;
+  wire [7:0] \mem__wstrb$391 ;
+  wire [7:0] \mem__wstrb$435 ;
   wire mem__wvalid;
-  wire \mem__wvalid$353 ;
-  wire \mem__wvalid$397 ;
+  wire \mem__wvalid$393 ;
+  wire \mem__wvalid$437 ;
   wire mover_done;
   wire [64:0] net_rx__data__payload;
   wire [63:0] \net_rx__data__payload.data ;
@@ -10052,9 +10139,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
   wire [7:0] node_id;
-  wire [7:0] \node_id$173 ;
-  wire owned;
-  wire \owned$185 ;
+  wire [7:0] \node_id$172 ;
+  wire owner_en;
   wire [7:0] owner_get_node;
   wire owner_get_valid;
   wire [7:0] owner_node;
@@ -10066,21 +10152,109 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$237 ;
+  wire [31:0] \paddr$279 ;
+  wire park;
+  wire [126:0] park_hdr;
+  wire [7:0] \park_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \park_hdr.kind ;
+  wire [15:0] \park_hdr.length ;
+  wire [15:0] \park_hdr.pid ;
+  wire [7:0] \park_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \park_hdr.status ;
+  wire [7:0] \park_hdr.tag ;
+  wire [63:0] \park_hdr.vaddr ;
+  wire parked_full;
+  wire parked_match;
+  wire parked_room2;
+  wire parked_write;
   wire [19:0] pfn;
   wire [15:0] pid;
+  wire pop;
   wire prot_fault_event;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   wire [63:0] \pt_base$107 ;
-  wire [63:0] \pt_base$208 ;
+  wire [63:0] \pt_base$203 ;
   output [4:0] pt_buckets_log2;
   wire [4:0] pt_buckets_log2;
   wire [4:0] \pt_buckets_log2$109 ;
-  wire [4:0] \pt_buckets_log2$209 ;
+  wire [4:0] \pt_buckets_log2$204 ;
   wire [7:0] pt_max_probes;
-  wire [7:0] \pt_max_probes$211 ;
+  wire [7:0] \pt_max_probes$206 ;
+  wire push;
+  wire \push$254 ;
+  wire [126:0] push_hdr;
+  wire [7:0] \push_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \push_hdr.kind ;
+  wire [15:0] \push_hdr.length ;
+  wire [15:0] \push_hdr.pid ;
+  wire [7:0] \push_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \push_hdr.status ;
+  wire [7:0] \push_hdr.tag ;
+  wire [63:0] \push_hdr.vaddr ;
+  wire [153:0] queue__payload;
+  wire \queue__payload.has_data ;
+  wire \queue__payload.is_line ;
+  wire \queue__payload.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \queue__payload.kind ;
+  wire [15:0] \queue__payload.length ;
+  wire [31:0] \queue__payload.paddr ;
+  wire [15:0] \queue__payload.pid ;
+  wire [7:0] \queue__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \queue__payload.status ;
+  wire [7:0] \queue__payload.tag ;
+  wire [63:0] \queue__payload.vaddr ;
+  wire queue__ready;
+  wire queue__valid;
+  wire queue_room;
+  wire queue_room2;
   wire r;
+  wire [153:0] r_data;
+  wire r_en;
+  wire r_rdy;
+  wire rearm;
   wire [63:0] regs__addr;
   wire regs__addr_load;
   wire [63:0] regs__addr_next;
@@ -10093,53 +10267,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire [31:0] regs__len_next;
   wire [63:0] regs__rdata;
   wire [63:0] regs__wdata;
-  wire [126:0] req;
-  wire [126:0] \req$175 ;
-  wire [7:0] \req$175.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req$175.kind ;
-  wire [15:0] \req$175.length ;
-  wire [15:0] \req$175.pid ;
-  wire [7:0] \req$175.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req$175.status ;
-  wire [7:0] \req$175.tag ;
-  wire [63:0] \req$175.vaddr ;
-  wire [7:0] \req.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req.kind ;
-  wire [15:0] \req.length ;
-  wire [15:0] \req.pid ;
-  wire [7:0] \req.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req.status ;
-  wire [7:0] \req.tag ;
-  wire [63:0] \req.vaddr ;
   wire response_event;
+  wire room2;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -10181,13 +10310,17 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$232 ;
+  wire \start$274 ;
+  wire take;
   wire tlb_hit;
   wire tlb_hit_event;
-  wire tlb_lookup;
   wire tlb_miss_event;
   wire [19:0] tlb_pfn;
+  wire [7:0] tlb_pid;
   wire tlb_r;
+  wire tlb_stale;
+  wire tlb_stb;
+  wire [35:0] tlb_vpn;
   wire tlb_w;
   wire [64:0] tx_data__payload;
   wire [63:0] \tx_data__payload.data ;
@@ -10223,15 +10356,18 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire tx_hdr__valid;
   wire [35:0] vpn;
   wire w;
+  wire [153:0] w_data;
+  wire w_en;
+  wire w_rdy;
   wire walk_done;
   wire walk_found;
   wire [19:0] walk_pfn;
+  wire [15:0] walk_pid;
   wire walk_r;
   wire walk_start;
   wire walk_started;
+  wire [35:0] walk_vpn;
   wire walk_w;
-  wire well_formed;
-  wire \well_formed$183 ;
   wire [63:0] window__addr;
   wire window__addr_load;
   wire [63:0] window__addr_next;
@@ -10248,6 +10384,10 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   wire window_done;
   wire window_go;
   wire write;
+  wire \write$281 ;
+  assign queue_room2 = level <= 2'h2;
+  assign \$1  = ~ r_rdy;
+  assign drained = \$1  & idle;
   \memory_component.memory.mmu.arbiter  arbiter (
     .axi__araddr(axi__araddr),
     .axi__arlen(axi__arlen),
@@ -10285,59 +10425,71 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$314 ),
+    .m1__arready(\mem__arready$354 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$322 ),
+    .m1__awready(\mem__awready$362 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bresp(\mem__bresp$328 ),
-    .m1__bvalid(\mem__bvalid$330 ),
-    .m1__rdata(\mem__rdata$332 ),
+    .m1__bresp(\mem__bresp$368 ),
+    .m1__bvalid(\mem__bvalid$370 ),
+    .m1__rdata(\mem__rdata$372 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$336 ),
+    .m1__rlast(\mem__rlast$376 ),
     .m1__rready(m1__rready),
-    .m1__rresp(\mem__rresp$340 ),
-    .m1__rvalid(\mem__rvalid$342 ),
+    .m1__rresp(\mem__rresp$380 ),
+    .m1__rvalid(\mem__rvalid$382 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$348 ),
+    .m1__wready(\mem__wready$388 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$358 ),
+    .m2__arready(\mem__arready$398 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$366 ),
+    .m2__awready(\mem__awready$406 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bresp(\mem__bresp$372 ),
-    .m2__bvalid(\mem__bvalid$374 ),
-    .m2__rdata(\mem__rdata$376 ),
+    .m2__bresp(\mem__bresp$412 ),
+    .m2__bvalid(\mem__bvalid$414 ),
+    .m2__rdata(\mem__rdata$416 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$380 ),
+    .m2__rlast(\mem__rlast$420 ),
     .m2__rready(m2__rready),
-    .m2__rresp(\mem__rresp$384 ),
-    .m2__rvalid(\mem__rvalid$386 ),
+    .m2__rresp(\mem__rresp$424 ),
+    .m2__rvalid(\mem__rvalid$426 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$392 ),
+    .m2__wready(\mem__wready$432 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
   );
-  \memory_component.memory.mmu.check  check (
-    .has_data(has_data),
-    .is_line(is_line),
-    .is_write(fault__write),
-    .owned(owned),
-    .owner_node(owner_node),
-    .owner_valid(owner_valid),
-    .req(req),
-    .well_formed(well_formed)
+  \memory_component.memory.mmu.faults  faults (
+    .clk(clk),
+    .fault__resolve(fault__resolve),
+    .fault__resolve_cmd(csr__w_data[1:0]),
+    .fault__write(fault__write),
+    .fault_event(events__fault),
+    .full(parked_full),
+    .has_write(parked_write),
+    .\head$15 (head),
+    .head_cmd(head_cmd),
+    .match(parked_match),
+    .pending(irq),
+    .pop(pop),
+    .\port$3107$0 (\$2 ),
+    .\port$3107$20 (\$3 ),
+    .push(push),
+    .push_hdr(push_hdr),
+    .rearm(rearm),
+    .room2(parked_room2),
+    .rst(rst),
+    .take(take)
   );
   \memory_component.memory.mmu.mover  mover (
     .clk(clk),
@@ -10345,41 +10497,40 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .drain(drain),
     .hdr_ready(hdr_ready),
     .hdr_valid(hdr_valid),
-    .\length$10 (req[126:111]),
-    .\line$8 (is_line),
+    .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$314 ),
+    .mem__arready(\mem__arready$354 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$322 ),
+    .mem__awready(\mem__awready$362 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$330 ),
-    .mem__rdata(\mem__rdata$332 ),
+    .mem__bvalid(\mem__bvalid$370 ),
+    .mem__rdata(\mem__rdata$372 ),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$342 ),
+    .mem__rvalid(\mem__rvalid$382 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$348 ),
+    .mem__wready(\mem__wready$388 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\paddr$4 (paddr),
+    .\port$914$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(rx_data__valid),
-    .start(\start$232 ),
+    .start(\start$274 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(tx_data__ready),
-    .tx_data__valid(net_tx__data__valid),
-    .write(fault__write)
+    .tx_data__valid(net_tx__data__valid)
   );
   \memory_component.memory.mmu.owners  owners (
+    .check_en(check_en),
     .check_node(owner_node),
-    .check_pid(req[46:31]),
+    .check_pid(check_pid),
     .check_valid(owner_valid),
     .clk(clk),
     .get_node(owner_get_node),
@@ -10389,6 +10540,17 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .rst(rst),
     .set__stb(set__stb),
     .set__valid(csr__w_data[31])
+  );
+  \memory_component.memory.mmu.queue  queue (
+    .clk(clk),
+    .level(level),
+    .r_data(queue__payload),
+    .r_en(r_en),
+    .r_rdy(r_rdy),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(w_data),
+    .w_rdy(queue_room)
   );
   \memory_component.memory.mmu.regs  regs (
     .bus__addr(csr__addr),
@@ -10409,10 +10571,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .csr__MEM_LEN__load_value(window__len_next),
     .csr__MEM_RDATA__r_data(window__rdata),
     .csr__r_data(csr__r_data),
-    .fault__kind(req[3:0]),
     .fault__pending(irq),
     .fault__resolve(fault__resolve),
-    .fault__src(req[14:7]),
     .fault__write(fault__write),
     .inv(inv),
     .inv_vpn(inv_vpn),
@@ -10421,7 +10581,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$2991$31 (req[110:31]),
+    .\port$3107$0 (\$2 ),
+    .\port$3107$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10433,49 +10594,24 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .window__len(regs__len),
     .window__wdata(regs__wdata)
   );
-  \memory_component.memory.mmu.sequencer  sequencer (
-    .access_start(\start$232 ),
+  \memory_component.memory.mmu.responder  responder (
+    .access_start(\start$274 ),
     .clk(clk),
     .drain(drain),
-    .fault__resolve(fault__resolve),
-    .fault__resolve_cmd(csr__w_data[1:0]),
-    .fault__write(fault__write),
-    .fault_event(events__fault),
-    .has_data(has_data),
     .hdr_ready(hdr_ready),
     .hdr_valid(hdr_valid),
-    .irq(irq),
+    .idle(idle),
     .mover_done(mover_done),
-    .node_id(node_id),
-    .owned(owned),
-    .paddr(paddr),
+    .\node_id$22 (node_id),
     .prot_fault_event(events__prot_fault),
-    .req(req),
+    .queue__payload(queue__payload),
+    .queue__ready(r_en),
+    .queue__valid(r_rdy),
     .response_event(events__response),
     .rst(rst),
-    .rx_hdr__payload(rx_hdr__payload),
-    .rx_hdr__ready(net_rx__hdr__ready),
-    .rx_hdr__valid(rx_hdr__valid),
-    .tlb_hit(tlb_hit),
-    .tlb_hit_event(events__tlb_hit),
-    .tlb_lookup(lk_stb),
-    .tlb_miss_event(events__tlb_miss),
-    .tlb_pfn(tlb_pfn),
-    .tlb_r(tlb_r),
-    .tlb_w(tlb_w),
     .tx_hdr__payload(net_tx__hdr__payload),
     .tx_hdr__ready(tx_hdr__ready),
-    .tx_hdr__valid(net_tx__hdr__valid),
-    .walk_done(walk_done),
-    .walk_found(walk_found),
-    .walk_pfn(walk_pfn),
-    .walk_r(walk_r),
-    .walk_start(start),
-    .walk_w(walk_w),
-    .well_formed(well_formed),
-    .window_busy(window__busy),
-    .window_done(window_done),
-    .window_go(go)
+    .tx_hdr__valid(net_tx__hdr__valid)
   );
   \memory_component.memory.mmu.tlb  tlb (
     .clk(clk),
@@ -10487,16 +10623,61 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .fill_w(walk_w),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
+    .inv_q(tlb_stale),
     .inv_vpn(inv_vpn),
     .lk_hit(tlb_hit),
     .lk_pfn(tlb_pfn),
-    .lk_pid(rx_hdr__payload[38:31]),
+    .lk_pid(check_pid[7:0]),
     .lk_r(tlb_r),
-    .lk_vpn(rx_hdr__payload[94:59]),
+    .lk_vpn(lk_vpn),
     .lk_w(tlb_w),
     .rst(rst),
     .tag_inv__en(inv),
-    .tag_lk__en(lk_stb)
+    .tag_lk__en(check_en)
+  );
+  \memory_component.memory.mmu.translator  translator (
+    .clk(clk),
+    .drained(drained),
+    .entry(w_data),
+    .head(head),
+    .head_cmd(head_cmd),
+    .head_pop(pop),
+    .head_rearm(rearm),
+    .head_take(take),
+    .owner_en(check_en),
+    .owner_node(owner_node),
+    .owner_pid(check_pid),
+    .owner_valid(owner_valid),
+    .park(push),
+    .parked_full(parked_full),
+    .parked_match(parked_match),
+    .parked_room2(parked_room2),
+    .parked_write(parked_write),
+    .push(w_en),
+    .queue_room(queue_room),
+    .queue_room2(queue_room2),
+    .\req$8 (push_hdr),
+    .rst(rst),
+    .rx_hdr__payload(rx_hdr__payload),
+    .rx_hdr__ready(net_rx__hdr__ready),
+    .rx_hdr__valid(rx_hdr__valid),
+    .tlb_hit(tlb_hit),
+    .tlb_hit_event(events__tlb_hit),
+    .tlb_miss_event(events__tlb_miss),
+    .tlb_pfn(tlb_pfn),
+    .tlb_r(tlb_r),
+    .tlb_stale(tlb_stale),
+    .tlb_vpn(lk_vpn),
+    .tlb_w(tlb_w),
+    .walk_done(walk_done),
+    .walk_found(walk_found),
+    .walk_pfn(walk_pfn),
+    .walk_r(walk_r),
+    .walk_start(start),
+    .walk_w(walk_w),
+    .window_busy(window__busy),
+    .window_done(window_done),
+    .window_go(go)
   );
   \memory_component.memory.mmu.walker  walker (
     .bucket_read(events__bucket_read),
@@ -10515,7 +10696,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .mem__rready(m0__rready),
     .mem__rvalid(mem__rvalid),
     .pfn(walk_pfn),
-    .\pid$4 (req[46:31]),
+    .\pid$4 (push_hdr[46:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .\pt_max_probes$12 (pt_max_probes),
@@ -10523,7 +10704,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .rst(rst),
     .start(start),
     .vpn(fill_vpn),
-    .\vpn$6 (req[94:59]),
+    .\vpn$6 (push_hdr[94:59]),
     .w(walk_w),
     .walk_started(events__walk)
   );
@@ -10533,21 +10714,21 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$358 ),
+    .mem__arready(\mem__arready$398 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$366 ),
+    .mem__awready(\mem__awready$406 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$374 ),
-    .mem__rdata(\mem__rdata$376 ),
+    .mem__bvalid(\mem__bvalid$414 ),
+    .mem__rdata(\mem__rdata$416 ),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$386 ),
+    .mem__rvalid(\mem__rvalid$426 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$392 ),
+    .mem__wready(\mem__wready$432 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -10631,7 +10812,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign \axi__wready$99  = axi__wready;
   assign \axi__wstrb$101  = axi__wstrb;
   assign \axi__wvalid$103  = axi__wvalid;
-  assign \irq$105  = irq;
+  assign fault__pending = irq;
   assign \pt_base$107  = pt_base;
   assign \pt_buckets_log2$109  = pt_buckets_log2;
   assign set__node = csr__w_data[23:16];
@@ -10650,20 +10831,19 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign inv_pid = csr__w_data[7:0];
   assign \inv_pid$129  = csr__w_data[7:0];
   assign \inv_vpn$131  = inv_vpn;
-  assign fault__kind = req[3:0];
-  assign \fault__kind$133  = req[3:0];
-  assign fault__pending = irq;
-  assign \fault__pending$135  = irq;
-  assign fault__pid = req[46:31];
-  assign \fault__pid$137  = req[46:31];
-  assign \fault__resolve$139  = fault__resolve;
+  assign fault__kind = \$2 [3:0];
+  assign \fault__kind$133  = \$2 [3:0];
+  assign \fault__pending$134  = irq;
+  assign fault__pid = { 8'h00, \$3 [7:0] };
+  assign \fault__pid$136  = { 8'h00, \$3 [7:0] };
+  assign \fault__resolve$138  = fault__resolve;
   assign fault__resolve_cmd = csr__w_data[1:0];
-  assign \fault__resolve_cmd$141  = csr__w_data[1:0];
-  assign fault__src = req[14:7];
-  assign \fault__src$143  = req[14:7];
-  assign fault__vaddr = req[110:47];
-  assign \fault__vaddr$145  = req[110:47];
-  assign \fault__write$147  = fault__write;
+  assign \fault__resolve_cmd$140  = csr__w_data[1:0];
+  assign fault__src = \$2 [11:4];
+  assign \fault__src$142  = \$2 [11:4];
+  assign fault__vaddr = { 16'h0000, \$3 [55:8] };
+  assign \fault__vaddr$144  = { 16'h0000, \$3 [55:8] };
+  assign \fault__write$146  = fault__write;
   assign window__addr = regs__addr;
   assign regs__addr_load = window__addr_load;
   assign regs__addr_next = window__addr_next;
@@ -10677,55 +10857,78 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign regs__len_next = window__len_next;
   assign regs__rdata = window__rdata;
   assign window__wdata = regs__wdata;
-  assign \node_id$173  = node_id;
-  assign \req$175  = req;
-  assign check_pid = req[46:31];
-  assign owner_pid = req[46:31];
+  assign \node_id$172  = node_id;
+  assign owner_en = check_en;
+  assign owner_pid = check_pid;
   assign check_valid = owner_valid;
   assign check_node = owner_node;
-  assign \well_formed$183  = well_formed;
-  assign \owned$185  = owned;
-  assign is_write = fault__write;
-  assign \is_write$187  = fault__write;
-  assign \is_line$189  = is_line;
-  assign \has_data$191  = has_data;
-  assign tlb_lookup = lk_stb;
-  assign lk_pid = rx_hdr__payload[38:31];
-  assign lk_vpn = rx_hdr__payload[94:59];
+  assign lk_stb = check_en;
+  assign tlb_stb = check_en;
+  assign lk_pid = check_pid[7:0];
+  assign tlb_pid = check_pid[7:0];
+  assign tlb_vpn = lk_vpn;
   assign lk_hit = tlb_hit;
+  assign lk_stale = tlb_stale;
   assign lk_pfn = tlb_pfn;
   assign lk_r = tlb_r;
   assign lk_w = tlb_w;
   assign walk_start = start;
-  assign pid = req[46:31];
-  assign vpn = req[94:59];
-  assign \pt_base$208  = pt_base;
-  assign \pt_buckets_log2$209  = pt_buckets_log2;
-  assign \pt_max_probes$211  = pt_max_probes;
-  assign \inv$212  = inv;
+  assign pid = push_hdr[46:31];
+  assign walk_pid = push_hdr[46:31];
+  assign vpn = push_hdr[94:59];
+  assign walk_vpn = push_hdr[94:59];
+  assign \pt_base$203  = pt_base;
+  assign \pt_buckets_log2$204  = pt_buckets_log2;
+  assign \pt_max_probes$206  = pt_max_probes;
+  assign \inv$207  = inv;
   assign done = walk_done;
   assign found = walk_found;
   assign pfn = walk_pfn;
   assign r = walk_r;
   assign w = walk_w;
-  assign \fill$224  = fill;
-  assign \fill_pid$226  = fill_pid;
-  assign \fill_vpn$228  = fill_vpn;
+  assign \fill$219  = fill;
+  assign \fill_pid$221  = fill_pid;
+  assign \fill_vpn$223  = fill_vpn;
   assign fill_pfn = walk_pfn;
   assign fill_r = walk_r;
   assign fill_w = walk_w;
-  assign access_start = \start$232 ;
-  assign \drain$235  = drain;
-  assign \paddr$237  = paddr;
-  assign write = fault__write;
-  assign line = is_line;
-  assign length = req[126:111];
-  assign \hdr_valid$242  = hdr_valid;
-  assign \hdr_ready$244  = hdr_ready;
-  assign \done$246  = mover_done;
+  assign park = push;
+  assign park_hdr = push_hdr;
+  assign full = parked_full;
+  assign room2 = parked_room2;
+  assign has_write = parked_write;
+  assign match_pid = push_hdr[38:31];
+  assign \match_pid$238  = push_hdr[38:31];
+  assign match_vpn = push_hdr[94:59];
+  assign \match_vpn$240  = push_hdr[94:59];
+  assign match = parked_match;
+  assign \head$244  = head;
+  assign \head_cmd$246  = head_cmd;
+  assign head_take = take;
+  assign head_pop = pop;
+  assign head_rearm = rearm;
+  assign \push$254  = w_en;
+  assign entry = w_data;
+  assign w_rdy = queue_room;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$251  = window_done;
+  assign \done$268  = window_done;
+  assign queue__valid = r_rdy;
+  assign r_data = queue__payload;
+  assign queue__ready = r_en;
+  assign access_start = \start$274 ;
+  assign \drain$277  = drain;
+  assign paddr = queue__payload[150:119];
+  assign \paddr$279  = queue__payload[150:119];
+  assign write = queue__payload[151];
+  assign \write$281  = queue__payload[151];
+  assign line = queue__payload[152];
+  assign \line$283  = queue__payload[152];
+  assign length = queue__payload[115:100];
+  assign \length$285  = queue__payload[115:100];
+  assign \hdr_valid$287  = hdr_valid;
+  assign \hdr_ready$289  = hdr_ready;
+  assign \done$291  = mover_done;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -10763,50 +10966,50 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$311  = m1__araddr;
-  assign \mem__arlen$313  = m1__arlen;
-  assign m1__arready = \mem__arready$314 ;
-  assign \mem__arvalid$317  = m1__arvalid;
-  assign \mem__awaddr$319  = m1__awaddr;
-  assign \mem__awlen$321  = m1__awlen;
-  assign m1__awready = \mem__awready$322 ;
-  assign \mem__awvalid$325  = m1__awvalid;
-  assign \mem__bready$327  = m1__bready;
-  assign m1__bresp = \mem__bresp$328 ;
-  assign m1__bvalid = \mem__bvalid$330 ;
-  assign m1__rdata = \mem__rdata$332 ;
-  assign \mem__req$335  = m1__req;
-  assign m1__rlast = \mem__rlast$336 ;
-  assign \mem__rready$339  = m1__rready;
-  assign m1__rresp = \mem__rresp$340 ;
-  assign m1__rvalid = \mem__rvalid$342 ;
-  assign \mem__wdata$345  = m1__wdata;
-  assign \mem__wlast$347  = m1__wlast;
-  assign m1__wready = \mem__wready$348 ;
-  assign \mem__wstrb$351  = m1__wstrb;
-  assign \mem__wvalid$353  = m1__wvalid;
-  assign \mem__araddr$355  = m2__araddr;
-  assign \mem__arlen$357  = m2__arlen;
-  assign m2__arready = \mem__arready$358 ;
-  assign \mem__arvalid$361  = m2__arvalid;
-  assign \mem__awaddr$363  = m2__awaddr;
-  assign \mem__awlen$365  = m2__awlen;
-  assign m2__awready = \mem__awready$366 ;
-  assign \mem__awvalid$369  = m2__awvalid;
-  assign \mem__bready$371  = m2__bready;
-  assign m2__bresp = \mem__bresp$372 ;
-  assign m2__bvalid = \mem__bvalid$374 ;
-  assign m2__rdata = \mem__rdata$376 ;
-  assign \mem__req$379  = m2__req;
-  assign m2__rlast = \mem__rlast$380 ;
-  assign \mem__rready$383  = m2__rready;
-  assign m2__rresp = \mem__rresp$384 ;
-  assign m2__rvalid = \mem__rvalid$386 ;
-  assign \mem__wdata$389  = m2__wdata;
-  assign \mem__wlast$391  = m2__wlast;
-  assign m2__wready = \mem__wready$392 ;
-  assign \mem__wstrb$395  = m2__wstrb;
-  assign \mem__wvalid$397  = m2__wvalid;
+  assign \mem__araddr$351  = m1__araddr;
+  assign \mem__arlen$353  = m1__arlen;
+  assign m1__arready = \mem__arready$354 ;
+  assign \mem__arvalid$357  = m1__arvalid;
+  assign \mem__awaddr$359  = m1__awaddr;
+  assign \mem__awlen$361  = m1__awlen;
+  assign m1__awready = \mem__awready$362 ;
+  assign \mem__awvalid$365  = m1__awvalid;
+  assign \mem__bready$367  = m1__bready;
+  assign m1__bresp = \mem__bresp$368 ;
+  assign m1__bvalid = \mem__bvalid$370 ;
+  assign m1__rdata = \mem__rdata$372 ;
+  assign \mem__req$375  = m1__req;
+  assign m1__rlast = \mem__rlast$376 ;
+  assign \mem__rready$379  = m1__rready;
+  assign m1__rresp = \mem__rresp$380 ;
+  assign m1__rvalid = \mem__rvalid$382 ;
+  assign \mem__wdata$385  = m1__wdata;
+  assign \mem__wlast$387  = m1__wlast;
+  assign m1__wready = \mem__wready$388 ;
+  assign \mem__wstrb$391  = m1__wstrb;
+  assign \mem__wvalid$393  = m1__wvalid;
+  assign \mem__araddr$395  = m2__araddr;
+  assign \mem__arlen$397  = m2__arlen;
+  assign m2__arready = \mem__arready$398 ;
+  assign \mem__arvalid$401  = m2__arvalid;
+  assign \mem__awaddr$403  = m2__awaddr;
+  assign \mem__awlen$405  = m2__awlen;
+  assign m2__awready = \mem__awready$406 ;
+  assign \mem__awvalid$409  = m2__awvalid;
+  assign \mem__bready$411  = m2__bready;
+  assign m2__bresp = \mem__bresp$412 ;
+  assign m2__bvalid = \mem__bvalid$414 ;
+  assign m2__rdata = \mem__rdata$416 ;
+  assign \mem__req$419  = m2__req;
+  assign m2__rlast = \mem__rlast$420 ;
+  assign \mem__rready$423  = m2__rready;
+  assign m2__rresp = \mem__rresp$424 ;
+  assign m2__rvalid = \mem__rvalid$426 ;
+  assign \mem__wdata$429  = m2__wdata;
+  assign \mem__wlast$431  = m2__wlast;
+  assign m2__wready = \mem__wready$432 ;
+  assign \mem__wstrb$435  = m2__wstrb;
+  assign \mem__wvalid$437  = m2__wvalid;
   assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
   assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
   assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
@@ -10847,22 +11050,60 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, rx_data__valid, rx_h
   assign \net_tx__data__payload.last  = net_tx__data__payload[64];
   assign \tx_data__payload.data  = net_tx__data__payload[63:0];
   assign \tx_data__payload.last  = net_tx__data__payload[64];
-  assign \req.kind  = req[3:0];
-  assign \req.status  = req[6:4];
-  assign \req.src  = req[14:7];
-  assign \req.dst  = req[22:15];
-  assign \req.tag  = req[30:23];
-  assign \req.pid  = req[46:31];
-  assign \req.vaddr  = req[110:47];
-  assign \req.length  = req[126:111];
-  assign \req$175.kind  = req[3:0];
-  assign \req$175.status  = req[6:4];
-  assign \req$175.src  = req[14:7];
-  assign \req$175.dst  = req[22:15];
-  assign \req$175.tag  = req[30:23];
-  assign \req$175.pid  = req[46:31];
-  assign \req$175.vaddr  = req[110:47];
-  assign \req$175.length  = req[126:111];
+  assign \push_hdr.kind  = push_hdr[3:0];
+  assign \push_hdr.status  = push_hdr[6:4];
+  assign \push_hdr.src  = push_hdr[14:7];
+  assign \push_hdr.dst  = push_hdr[22:15];
+  assign \push_hdr.tag  = push_hdr[30:23];
+  assign \push_hdr.pid  = push_hdr[46:31];
+  assign \push_hdr.vaddr  = push_hdr[110:47];
+  assign \push_hdr.length  = push_hdr[126:111];
+  assign \park_hdr.kind  = push_hdr[3:0];
+  assign \park_hdr.status  = push_hdr[6:4];
+  assign \park_hdr.src  = push_hdr[14:7];
+  assign \park_hdr.dst  = push_hdr[22:15];
+  assign \park_hdr.tag  = push_hdr[30:23];
+  assign \park_hdr.pid  = push_hdr[46:31];
+  assign \park_hdr.vaddr  = push_hdr[110:47];
+  assign \park_hdr.length  = push_hdr[126:111];
+  assign \head.kind  = head[3:0];
+  assign \head.status  = head[6:4];
+  assign \head.src  = head[14:7];
+  assign \head.dst  = head[22:15];
+  assign \head.tag  = head[30:23];
+  assign \head.pid  = head[46:31];
+  assign \head.vaddr  = head[110:47];
+  assign \head.length  = head[126:111];
+  assign \head$244.kind  = head[3:0];
+  assign \head$244.status  = head[6:4];
+  assign \head$244.src  = head[14:7];
+  assign \head$244.dst  = head[22:15];
+  assign \head$244.tag  = head[30:23];
+  assign \head$244.pid  = head[46:31];
+  assign \head$244.vaddr  = head[110:47];
+  assign \head$244.length  = head[126:111];
+  assign \entry.kind  = w_data[3:0];
+  assign \entry.src  = w_data[11:4];
+  assign \entry.tag  = w_data[19:12];
+  assign \entry.pid  = w_data[35:20];
+  assign \entry.vaddr  = w_data[99:36];
+  assign \entry.length  = w_data[115:100];
+  assign \entry.status  = w_data[118:116];
+  assign \entry.paddr  = w_data[150:119];
+  assign \entry.is_write  = w_data[151];
+  assign \entry.is_line  = w_data[152];
+  assign \entry.has_data  = w_data[153];
+  assign \queue__payload.kind  = queue__payload[3:0];
+  assign \queue__payload.src  = queue__payload[11:4];
+  assign \queue__payload.tag  = queue__payload[19:12];
+  assign \queue__payload.pid  = queue__payload[35:20];
+  assign \queue__payload.vaddr  = queue__payload[99:36];
+  assign \queue__payload.length  = queue__payload[115:100];
+  assign \queue__payload.status  = queue__payload[118:116];
+  assign \queue__payload.paddr  = queue__payload[150:119];
+  assign \queue__payload.is_write  = queue__payload[151];
+  assign \queue__payload.is_line  = queue__payload[152];
+  assign \queue__payload.has_data  = queue__payload[153];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -11498,11 +11739,12 @@ module \memory_component.memory.mmu.arbiter (rst, m0__req, m0__arvalid, m0__arad
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.check (owner_node, is_line, is_write, has_data, well_formed, owned, req, owner_valid);
-  wire \$1 ;
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, fault__resolve, \port$3107$0 , \port$3107$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr, fault__resolve_cmd);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
+  wire [3:0] \$1 ;
   wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
+  wire [2:0] \$11 ;
+  wire [2:0] \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -11510,7 +11752,7 @@ module \memory_component.memory.mmu.check (owner_node, is_line, is_write, has_da
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire \$2 ;
+  wire [3:0] \$2 ;
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
@@ -11525,40 +11767,67 @@ module \memory_component.memory.mmu.check (owner_node, is_line, is_write, has_da
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [4:0] \$33 ;
-  wire [4:0] \$34 ;
+  wire \$33 ;
+  wire \$34 ;
   wire \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [16:0] \$39 ;
-  wire \$4 ;
+  wire \$39 ;
+  wire [2:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [63:0] \$42 ;
+  wire \$42 ;
   wire \$43 ;
   wire \$44 ;
-  wire \$5 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [2:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire [3:0] \$53 ;
+  wire [3:0] \$54 ;
+  reg [91:0] \$55 ;
+  reg [3:0] \$56 ;
+  reg [3:0] \$57 ;
+  reg [91:0] \$58 ;
+  reg [91:0] \$59 ;
   wire \$6 ;
+  reg [91:0] \$60 ;
+  reg [1:0] \$61 ;
+  reg \$62 ;
+  reg [1:0] \$63 ;
+  reg [1:0] \$64 ;
+  reg [2:0] \$65 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
-  output has_data;
-  wire has_data;
-  output is_line;
-  wire is_line;
-  output is_write;
-  wire is_write;
-  output owned;
-  wire owned;
-  input [7:0] owner_node;
-  wire [7:0] owner_node;
-  wire [15:0] owner_pid;
-  input owner_valid;
-  wire owner_valid;
-  input [126:0] req;
-  wire [126:0] req;
-  wire [7:0] \req.dst ;
+  input clk;
+  wire clk;
+  (* init = 2'h0 *)
+  wire [1:0] cmd;
+  reg [2:0] count = 3'h0;
+  wire empty;
+  wire [3:0] fault__kind;
+  wire fault__pending;
+  wire [15:0] fault__pid;
+  input fault__resolve;
+  wire fault__resolve;
+  input [1:0] fault__resolve_cmd;
+  wire [1:0] fault__resolve_cmd;
+  wire [7:0] fault__src;
+  wire [63:0] fault__vaddr;
+  output fault__write;
+  wire fault__write;
+  output fault_event;
+  wire fault_event;
+  output full;
+  wire full;
+  reg [91:0] h;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -11568,84 +11837,519 @@ module \memory_component.memory.mmu.check (owner_node, is_line, is_write, has_da
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req.kind ;
-  wire [15:0] \req.length ;
-  wire [15:0] \req.pid ;
-  wire [7:0] \req.src ;
+  wire [3:0] \h.kind ;
+  wire [15:0] \h.length ;
+  wire [7:0] \h.pid ;
+  wire [7:0] \h.src ;
+  wire [7:0] \h.tag ;
+  wire [47:0] \h.vaddr ;
+  output has_write;
+  wire has_write;
+  reg [1:0] head = 2'h0;
+  output [126:0] \head$15 ;
+  wire [126:0] \head$15 ;
+  wire [7:0] \head$15.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head$15.kind ;
+  wire [15:0] \head$15.length ;
+  wire [15:0] \head$15.pid ;
+  wire [7:0] \head$15.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req.status ;
-  wire [7:0] \req.tag ;
-  wire [63:0] \req.vaddr ;
-  output well_formed;
-  wire well_formed;
-  assign \$1  = ! req[3:0];
-  assign \$2  = req[3:0] == 1'h1;
-  assign is_line = \$1  | \$2 ;
-  assign \$3  = req[3:0] == 1'h1;
-  assign \$4  = req[3:0] == 2'h3;
-  assign is_write = \$3  | \$4 ;
-  assign \$5  = req[3:0] == 1'h1;
-  assign \$6  = req[3:0] == 2'h3;
-  assign \$7  = \$5  | \$6 ;
-  assign \$8  = req[3:0] == 3'h4;
-  assign \$9  = req[3:0] == 3'h6;
-  assign \$10  = \$8  | \$9 ;
-  assign \$11  = ! req[6:4];
-  assign \$12  = \$10  & \$11 ;
-  assign has_data = \$7  | \$12 ;
-  assign \$13  = ! req[3:0];
-  assign \$14  = req[3:0] == 1'h1;
-  assign \$15  = \$13  | \$14 ;
-  assign \$16  = | req[126:111];
-  assign \$17  = ! req[113:111];
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = ! req[49:47];
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = req[126:111] <= 13'h1000;
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = req[3:0] == 2'h2;
-  assign \$24  = req[3:0] == 2'h3;
-  assign \$25  = \$23  | \$24 ;
-  assign \$26  = req[126:111] == 1'h1;
-  assign \$27  = req[126:111] == 2'h2;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = req[126:111] == 3'h4;
-  assign \$30  = \$28  | \$29 ;
-  assign \$31  = req[126:111] == 4'h8;
-  assign \$32  = \$30  | \$31 ;
-  assign \$33  = req[114:111] - 1'h1;
-  assign \$34  = { 1'h0, req[50:47] } & \$33 ;
-  assign \$35  = ! \$34 ;
-  assign \$36  = \$32  & \$35 ;
-  assign \$37  = \$25  & \$36 ;
-  assign \$38  = \$15  ? \$22  : \$37 ;
-  assign \$39  = req[58:47] + req[126:111];
-  assign \$40  = \$39  <= 13'h1000;
-  assign \$41  = \$38  & \$40 ;
-  assign \$43  = ! \$42 ;
-  assign well_formed = \$41  & \$43 ;
-  assign \$44  = owner_node == req[14:7];
-  assign owned = owner_valid & \$44 ;
-  assign owner_pid = req[46:31];
-  assign \req.kind  = req[3:0];
-  assign \req.status  = req[6:4];
-  assign \req.src  = req[14:7];
-  assign \req.dst  = req[22:15];
-  assign \req.tag  = req[30:23];
-  assign \req.pid  = req[46:31];
-  assign \req.vaddr  = req[110:47];
-  assign \req.length  = req[126:111];
-  assign \$42  = { 48'h000000000000, req[110:95] };
+  wire [2:0] \head$15.status ;
+  wire [7:0] \head$15.tag ;
+  wire [63:0] \head$15.vaddr ;
+  output [1:0] head_cmd;
+  reg [1:0] head_cmd = 2'h0;
+  output match;
+  wire match;
+  wire [7:0] match_pid;
+  wire [35:0] match_vpn;
+  wire [1:0] nxt_head;
+  wire [1:0] nxt_tail;
+  output pending;
+  wire pending;
+  input pop;
+  wire pop;
+  output [11:0] \port$3107$0 ;
+  wire [11:0] \port$3107$0 ;
+  output [55:0] \port$3107$20 ;
+  wire [55:0] \port$3107$20 ;
+  input push;
+  wire push;
+  input [126:0] push_hdr;
+  wire [126:0] push_hdr;
+  wire [7:0] \push_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \push_hdr.kind ;
+  wire [15:0] \push_hdr.length ;
+  wire [15:0] \push_hdr.pid ;
+  wire [7:0] \push_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \push_hdr.status ;
+  wire [7:0] \push_hdr.tag ;
+  wire [63:0] \push_hdr.vaddr ;
+  input rearm;
+  wire rearm;
+  output room2;
+  wire room2;
+  input rst;
+  wire rst;
+  reg shown = 1'h1;
+  reg [91:0] slot_0 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_0.kind ;
+  wire [15:0] \slot_0.length ;
+  wire [7:0] \slot_0.pid ;
+  wire [7:0] \slot_0.src ;
+  wire [7:0] \slot_0.tag ;
+  wire [47:0] \slot_0.vaddr ;
+  reg [91:0] slot_1 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_1.kind ;
+  wire [15:0] \slot_1.length ;
+  wire [7:0] \slot_1.pid ;
+  wire [7:0] \slot_1.src ;
+  wire [7:0] \slot_1.tag ;
+  wire [47:0] \slot_1.vaddr ;
+  reg [91:0] slot_2 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_2.kind ;
+  wire [15:0] \slot_2.length ;
+  wire [7:0] \slot_2.pid ;
+  wire [7:0] \slot_2.src ;
+  wire [7:0] \slot_2.tag ;
+  wire [47:0] \slot_2.vaddr ;
+  reg [91:0] slot_3 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_3.kind ;
+  wire [15:0] \slot_3.length ;
+  wire [7:0] \slot_3.pid ;
+  wire [7:0] \slot_3.src ;
+  wire [7:0] \slot_3.tag ;
+  wire [47:0] \slot_3.vaddr ;
+  reg [1:0] tail = 2'h0;
+  input take;
+  wire take;
+  reg [3:0] used = 4'h0;
+  reg [3:0] writes = 4'h0;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = tail == 1'h1;
+  assign \$29  = push_hdr[3:0] == 1'h1;
+  assign \$30  = push_hdr[3:0] == 2'h3;
+  assign \$31  = \$29  | \$30 ;
+  assign \$32  = tail == 2'h2;
+  assign \$33  = push_hdr[3:0] == 1'h1;
+  assign \$34  = push_hdr[3:0] == 2'h3;
+  assign \$35  = \$33  | \$34 ;
+  assign \$36  = tail == 2'h3;
+  assign \$37  = push_hdr[3:0] == 1'h1;
+  assign \$38  = push_hdr[3:0] == 2'h3;
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = fault__resolve & pending;
+  assign \$41  = fault__resolve_cmd == 1'h1;
+  assign \$42  = fault__resolve_cmd == 2'h2;
+  assign \$43  = \$41  | \$42 ;
+  assign \$44  = \$40  & \$43 ;
+  assign \$45  = ! head;
+  assign \$46  = head == 1'h1;
+  assign \$47  = head == 2'h2;
+  assign \$48  = head == 2'h3;
+  assign \$49  = ~ pop;
+  assign \$50  = push & \$49 ;
+  assign \$51  = ~ push;
+  assign \$52  = pop & \$51 ;
+  assign \$53  = count + 1'h1;
+  assign \$54  = count - 1'h1;
+  always @(posedge clk)
+    slot_0 <= \$55 ;
+  always @(posedge clk)
+    used <= \$56 ;
+  always @(posedge clk)
+    writes <= \$57 ;
+  always @(posedge clk)
+    slot_1 <= \$58 ;
+  always @(posedge clk)
+    slot_2 <= \$59 ;
+  always @(posedge clk)
+    slot_3 <= \$60 ;
+  always @(posedge clk)
+    tail <= \$61 ;
+  always @(posedge clk)
+    shown <= \$62 ;
+  always @(posedge clk)
+    head_cmd <= \$63 ;
+  always @(posedge clk)
+    head <= \$64 ;
+  always @(posedge clk)
+    count <= \$65 ;
+  assign full = count == 3'h4;
+  assign empty = ! count;
+  assign \$1  = count + 2'h2;
+  assign room2 = \$1  <= 3'h4;
+  assign \$2  = used & writes;
+  assign has_write = | \$2 ;
+  assign \$3  = tail == 2'h3;
+  assign \$4  = tail + 1'h1;
+  assign \$5  = \$3  ? 3'h0 : \$4 ;
+  assign \$6  = ! head;
+  assign \$7  = head == 1'h1;
+  assign \$8  = head == 2'h2;
+  assign \$9  = head == 2'h3;
+  assign \$10  = head == 2'h3;
+  assign \$11  = head + 1'h1;
+  assign \$12  = \$10  ? 3'h0 : \$11 ;
+  assign \$13  = | count;
+  assign pending = shown & \$13 ;
+  assign \$14  = h[3:0] == 1'h1;
+  assign \$15  = h[3:0] == 2'h3;
+  assign fault__write = \$14  | \$15 ;
+  assign fault_event = push | rearm;
+  assign \$16  = { slot_0[27:20], slot_0[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$17  = used[0] & \$16 ;
+  assign \$18  = { slot_1[27:20], slot_1[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$19  = used[1] & \$18 ;
+  assign \$20  = { slot_2[27:20], slot_2[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$21  = used[2] & \$20 ;
+  assign \$22  = { slot_3[27:20], slot_3[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$23  = used[3] & \$22 ;
+  assign match = | { \$23 , \$21 , \$19 , \$17  };
+  assign \$24  = ! tail;
+  assign \$25  = push_hdr[3:0] == 1'h1;
+  assign \$26  = push_hdr[3:0] == 2'h3;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    h = 92'h00000000000000000000000;
+    if (\$6 ) begin
+      h = slot_0;
+    end
+    if (\$7 ) begin
+      h = slot_1;
+    end
+    if (\$8 ) begin
+      h = slot_2;
+    end
+    if (\$9 ) begin
+      h = slot_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$55  = slot_0;
+    if (push) begin
+      if (\$24 ) begin
+        \$55 [3:0] = push_hdr[3:0];
+        \$55 [11:4] = push_hdr[14:7];
+        \$55 [19:12] = push_hdr[30:23];
+        \$55 [27:20] = push_hdr[38:31];
+        \$55 [75:28] = push_hdr[94:47];
+        \$55 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$55  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$56  = used;
+    if (push) begin
+      if (\$24 ) begin
+        \$56 [0] = 1'h1;
+      end
+      if (\$28 ) begin
+        \$56 [1] = 1'h1;
+      end
+      if (\$32 ) begin
+        \$56 [2] = 1'h1;
+      end
+      if (\$36 ) begin
+        \$56 [3] = 1'h1;
+      end
+    end
+    if (pop) begin
+      if (\$45 ) begin
+        \$56 [0] = 1'h0;
+      end
+      if (\$46 ) begin
+        \$56 [1] = 1'h0;
+      end
+      if (\$47 ) begin
+        \$56 [2] = 1'h0;
+      end
+      if (\$48 ) begin
+        \$56 [3] = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$56  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$57  = writes;
+    if (push) begin
+      if (\$24 ) begin
+        \$57 [0] = \$27 ;
+      end
+      if (\$28 ) begin
+        \$57 [1] = \$31 ;
+      end
+      if (\$32 ) begin
+        \$57 [2] = \$35 ;
+      end
+      if (\$36 ) begin
+        \$57 [3] = \$39 ;
+      end
+    end
+    if (rst) begin
+      \$57  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$58  = slot_1;
+    if (push) begin
+      if (\$28 ) begin
+        \$58 [3:0] = push_hdr[3:0];
+        \$58 [11:4] = push_hdr[14:7];
+        \$58 [19:12] = push_hdr[30:23];
+        \$58 [27:20] = push_hdr[38:31];
+        \$58 [75:28] = push_hdr[94:47];
+        \$58 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$58  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$59  = slot_2;
+    if (push) begin
+      if (\$32 ) begin
+        \$59 [3:0] = push_hdr[3:0];
+        \$59 [11:4] = push_hdr[14:7];
+        \$59 [19:12] = push_hdr[30:23];
+        \$59 [27:20] = push_hdr[38:31];
+        \$59 [75:28] = push_hdr[94:47];
+        \$59 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$59  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$60  = slot_3;
+    if (push) begin
+      if (\$36 ) begin
+        \$60 [3:0] = push_hdr[3:0];
+        \$60 [11:4] = push_hdr[14:7];
+        \$60 [19:12] = push_hdr[30:23];
+        \$60 [27:20] = push_hdr[38:31];
+        \$60 [75:28] = push_hdr[94:47];
+        \$60 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$60  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$61  = tail;
+    if (push) begin
+      \$61  = \$5 [1:0];
+    end
+    if (rst) begin
+      \$61  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$62  = shown;
+    if (\$44 ) begin
+      \$62  = 1'h0;
+    end
+    if (rearm) begin
+      \$62  = 1'h1;
+    end
+    if (pop) begin
+      \$62  = 1'h1;
+    end
+    if (rst) begin
+      \$62  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$63  = head_cmd;
+    if (\$44 ) begin
+      \$63  = fault__resolve_cmd;
+    end
+    if (take) begin
+      \$63  = 2'h0;
+    end
+    if (rearm) begin
+      \$63  = 2'h0;
+    end
+    if (pop) begin
+      \$63  = 2'h0;
+    end
+    if (rst) begin
+      \$63  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$64  = head;
+    if (pop) begin
+      \$64  = \$12 [1:0];
+    end
+    if (rst) begin
+      \$64  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$65  = count;
+    if (\$50 ) begin
+      \$65  = \$53 [2:0];
+    end else if (\$52 ) begin
+      \$65  = \$54 [2:0];
+    end
+    if (rst) begin
+      \$65  = 3'h0;
+    end
+  end
+  assign nxt_tail = \$5 [1:0];
+  assign cmd = head_cmd;
+  assign nxt_head = \$12 [1:0];
+  assign fault__pending = pending;
+  assign fault__kind = h[3:0];
+  assign fault__src = h[11:4];
+  assign fault__pid = { 8'h00, h[27:20] };
+  assign fault__vaddr = { 16'h0000, h[75:28] };
+  assign match_vpn = push_hdr[94:59];
+  assign match_pid = push_hdr[38:31];
+  assign \port$3107$0  = h[11:0];
+  assign \port$3107$20  = h[75:20];
+  assign \h.kind  = h[3:0];
+  assign \h.src  = h[11:4];
+  assign \h.tag  = h[19:12];
+  assign \h.pid  = h[27:20];
+  assign \h.vaddr  = h[75:28];
+  assign \h.length  = h[91:76];
+  assign \slot_0.kind  = slot_0[3:0];
+  assign \slot_0.src  = slot_0[11:4];
+  assign \slot_0.tag  = slot_0[19:12];
+  assign \slot_0.pid  = slot_0[27:20];
+  assign \slot_0.vaddr  = slot_0[75:28];
+  assign \slot_0.length  = slot_0[91:76];
+  assign \slot_1.kind  = slot_1[3:0];
+  assign \slot_1.src  = slot_1[11:4];
+  assign \slot_1.tag  = slot_1[19:12];
+  assign \slot_1.pid  = slot_1[27:20];
+  assign \slot_1.vaddr  = slot_1[75:28];
+  assign \slot_1.length  = slot_1[91:76];
+  assign \slot_2.kind  = slot_2[3:0];
+  assign \slot_2.src  = slot_2[11:4];
+  assign \slot_2.tag  = slot_2[19:12];
+  assign \slot_2.pid  = slot_2[27:20];
+  assign \slot_2.vaddr  = slot_2[75:28];
+  assign \slot_2.length  = slot_2[91:76];
+  assign \slot_3.kind  = slot_3[3:0];
+  assign \slot_3.src  = slot_3[11:4];
+  assign \slot_3.tag  = slot_3[19:12];
+  assign \slot_3.pid  = slot_3[27:20];
+  assign \slot_3.vaddr  = slot_3[75:28];
+  assign \slot_3.length  = slot_3[91:76];
+  assign \head$15.kind  = \head$15 [3:0];
+  assign \head$15.status  = \head$15 [6:4];
+  assign \head$15.src  = \head$15 [14:7];
+  assign \head$15.dst  = \head$15 [22:15];
+  assign \head$15.tag  = \head$15 [30:23];
+  assign \head$15.pid  = \head$15 [46:31];
+  assign \head$15.vaddr  = \head$15 [110:47];
+  assign \head$15.length  = \head$15 [126:111];
+  assign \push_hdr.kind  = push_hdr[3:0];
+  assign \push_hdr.status  = push_hdr[6:4];
+  assign \push_hdr.src  = push_hdr[14:7];
+  assign \push_hdr.dst  = push_hdr[22:15];
+  assign \push_hdr.tag  = push_hdr[30:23];
+  assign \push_hdr.pid  = push_hdr[46:31];
+  assign \push_hdr.vaddr  = push_hdr[110:47];
+  assign \push_hdr.length  = push_hdr[126:111];
+  assign \head$15 [126:111] = h[91:76];
+  assign \head$15 [110:47] = { 16'h0000, h[75:28] };
+  assign \head$15 [46:31] = { 8'h00, h[27:20] };
+  assign \head$15 [30:23] = h[19:12];
+  assign \head$15 [14:7] = h[11:4];
+  assign \head$15 [3:0] = h[3:0];
+  assign { \head$15 [22:15], \head$15 [6:4] } = 11'h000;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, hdr_valid, tx_data__valid, mem__rready
-, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, \paddr$4 , hdr_ready, drain, \length$10 , tx_data__ready, rx_data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done
+, hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, tx_data__ready, rx_data__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [32:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -11758,7 +12462,6 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   input [15:0] \length$10 ;
   wire [15:0] \length$10 ;
   reg line = 1'h0;
-  input \line$8 ;
   wire \line$8 ;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
@@ -11800,8 +12503,9 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   reg mem__wvalid;
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
-  input [31:0] \paddr$4 ;
   wire [31:0] \paddr$4 ;
+  input [33:0] \port$914$119 ;
+  wire [33:0] \port$914$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -11824,7 +12528,6 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   output tx_data__valid;
   reg tx_data__valid;
   wire [7:0] word_mask;
-  input write;
   wire write;
   assign \$11  = mem__bvalid & mem__bready;
   assign \$12  = issuing & \$signal ;
@@ -11914,7 +12617,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \line$8  ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$914$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -11922,37 +12625,37 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   assign \$9  = ~ \$8 ;
   assign \$10  = \$7  & \$9 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \paddr$4 ;
+      \$81  = \port$914$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = write;
+      \$82  = \port$914$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \line$8 ;
+      \$83  = \port$914$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$84  = length;
     if (start) begin
       \$84  = \length$10 ;
@@ -11962,7 +12665,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$85  = a_addr;
     if (start) begin
       \$85  = \$1 [31:0];
@@ -11975,7 +12678,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$86  = a_left;
     if (start) begin
       \$86  = \$3 ;
@@ -11988,7 +12691,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$87  = b_wait;
     if (\$10 ) begin
       \$87  = \$15 [9:0];
@@ -12000,7 +12703,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$88  = beat;
     casez (mover_fsm_state)
       3'h0:
@@ -12029,7 +12732,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$89  = mover_fsm_state;
     casez (mover_fsm_state)
       3'h0:
@@ -12081,21 +12784,21 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__awaddr = 32'd0;
     if (\$signal ) begin
       mem__awaddr = a_addr;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__awlen = 8'h00;
     if (\$signal ) begin
       mem__awlen = \$52 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     (* full_case = 32'd1 *)
     if (\$signal ) begin
       issuing = \$53 ;
@@ -12104,7 +12807,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__araddr = 32'd0;
     (* full_case = 32'd1 *)
     if (\$signal ) begin
@@ -12113,7 +12816,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__arlen = 8'h00;
     (* full_case = 32'd1 *)
     if (\$signal ) begin
@@ -12122,7 +12825,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__req = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12140,7 +12843,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__awvalid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12152,7 +12855,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__bready = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12168,7 +12871,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__arvalid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12190,7 +12893,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__wvalid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12202,7 +12905,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     rx_data__ready = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12222,7 +12925,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__wlast = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12234,7 +12937,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__wdata = 64'h0000000000000000;
     casez (mover_fsm_state)
       3'h0:
@@ -12251,7 +12954,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__wstrb = 8'h00;
     casez (mover_fsm_state)
       3'h0:
@@ -12268,7 +12971,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     done = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12296,7 +12999,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     hdr_valid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12312,7 +13015,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     tx_data__valid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12330,7 +13033,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     mem__rready = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -12348,7 +13051,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     tx_data__payload = 65'h00000000000000000;
     casez (mover_fsm_state)
       3'h0:
@@ -12373,6 +13076,9 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
         end
     endcase
   end
+  assign \paddr$4  = \port$914$119 [31:0];
+  assign write = \port$914$119 [32];
+  assign \line$8  = \port$914$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -12381,7 +13087,7 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \paddr$4 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$914$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -12389,14 +13095,17 @@ module \memory_component.memory.mmu.mover (rst, \line$8 , write, rx_data__valid,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get_pid, get_valid, get_node, check_pid, \port$0$92 );
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get_pid, get_valid, get_node, check_pid, check_en, \port$0$92 );
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
   wire [15:0] \$3 ;
   wire \$4 ;
   wire [15:0] \$5 ;
   wire \$6 ;
+  reg \$7 ;
+  input check_en;
+  wire check_en;
   output [7:0] check_node;
   wire [7:0] check_node;
   input [15:0] check_pid;
@@ -12405,6 +13114,8 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
   wire check_valid;
   wire [7:0] chk__addr;
   wire [8:0] chk__data;
+  wire chk__en;
+  reg chk_in_range = 1'h0;
   input clk;
   wire clk;
   wire [7:0] get__addr;
@@ -12691,22 +13402,42 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
     if (wr__en)
       \table [\port$0$92 [7:0]] <= { set__valid, \port$0$92 [23:16] };
   end
+  reg [8:0] _0_;
+  always @(posedge clk) begin
+    if (check_en) begin
+      _0_ <= \table [check_pid[7:0]];
+      if (wr__en && check_pid[7:0] == \port$0$92 [7:0])
+        _0_ <= { set__valid, \port$0$92 [23:16] };
+    end
+  end
   assign get__data = \table [get_pid[7:0]];
-  assign chk__data = \table [check_pid[7:0]];
+  assign chk__data = _0_;
   assign \$4  = ! \$3 ;
-  assign check_valid = \$4  & chk__data[8];
+  assign wr__en = set__stb & \$4 ;
+  assign check_valid = chk_in_range & chk__data[8];
   assign \$6  = ! \$5 ;
+  always @(posedge clk)
+    chk_in_range <= \$7 ;
   assign \$2  = ! \$1 ;
-  assign wr__en = set__stb & \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$7  = chk_in_range;
+    if (check_en) begin
+      \$7  = \$2 ;
+    end
+    if (rst) begin
+      \$7  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     get_valid = 1'h0;
     if (\$6 ) begin
       get_valid = get__data[8];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     get_node = 8'h00;
     if (\$6 ) begin
       get_node = get__data[7:0];
@@ -12717,17 +13448,145 @@ module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, c
   assign wr__data = { set__valid, \port$0$92 [23:16] };
   assign set__node = \port$0$92 [23:16];
   assign chk__addr = check_pid[7:0];
+  assign chk__en = check_en;
   assign get__addr = get_pid[7:0];
   assign check_node = chk__data[7:0];
-  assign \$1  = { 8'h00, \port$0$92 [15:8] };
-  assign \$3  = { 8'h00, check_pid[15:8] };
+  assign \$1  = { 8'h00, check_pid[15:8] };
+  assign \$3  = { 8'h00, \port$0$92 [15:8] };
   assign \$5  = { 8'h00, get_pid[15:8] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$2991$31 , fault__pending, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+module \memory_component.memory.mmu.queue (rst, w_rdy, r_rdy, r_data, w_en, w_port__data, level, r_en, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [3:0] \$14 ;
+  reg [1:0] \$15 ;
+  reg [1:0] \$16 ;
+  reg [2:0] \$17 ;
+  wire [2:0] \$2 ;
+  wire \$3 ;
+  wire [2:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [3:0] \$9 ;
+  input clk;
+  wire clk;
+  (* init = 2'h0 *)
+  wire [1:0] consume;
+  output [2:0] level;
+  reg [2:0] level = 3'h0;
+  (* init = 2'h0 *)
+  wire [1:0] produce;
+  output [153:0] r_data;
+  wire [153:0] r_data;
+  input r_en;
+  wire r_en;
+  (* init = 3'h0 *)
+  wire [2:0] r_level;
+  reg [1:0] r_port__addr = 2'h0;
+  wire [153:0] r_port__data;
+  output r_rdy;
+  wire r_rdy;
+  input rst;
+  wire rst;
+  wire [153:0] w_data;
+  input w_en;
+  wire w_en;
+  (* init = 3'h0 *)
+  wire [2:0] w_level;
+  reg [1:0] w_port__addr = 2'h0;
+  input [153:0] w_port__data;
+  wire [153:0] w_port__data;
+  wire w_port__en;
+  output w_rdy;
+  wire w_rdy;
+  reg [153:0] storage [3:0];
+  initial begin
+    storage[0] = 154'h000000000000000000000000000000000000000;
+    storage[1] = 154'h000000000000000000000000000000000000000;
+    storage[2] = 154'h000000000000000000000000000000000000000;
+    storage[3] = 154'h000000000000000000000000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_port__en)
+      storage[w_port__addr] <= w_port__data;
+  end
+  assign r_data = storage[r_port__addr];
+  assign w_rdy = level != 3'h4;
+  assign r_rdy = | level;
+  assign w_port__en = w_en & w_rdy;
+  assign \$1  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
+  assign \$10  = r_rdy & r_en;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
+  always @(posedge clk)
+    w_port__addr <= \$15 ;
+  always @(posedge clk)
+    r_port__addr <= \$16 ;
+  always @(posedge clk)
+    level <= \$17 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$15  = w_port__addr;
+    if (\$1 ) begin
+      \$15  = \$2 [1:0];
+    end
+    if (rst) begin
+      \$15  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$16  = r_port__addr;
+    if (\$3 ) begin
+      \$16  = \$4 [1:0];
+    end
+    if (rst) begin
+      \$16  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [2:0];
+    end
+    if (\$13 ) begin
+      \$17  = \$14 [2:0];
+    end
+    if (rst) begin
+      \$17  = 3'h0;
+    end
+  end
+  assign w_level = level;
+  assign r_level = level;
+  assign produce = w_port__addr;
+  assign w_data = w_port__data;
+  assign consume = r_port__addr;
+  assign r_port__data = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3107$0 , \port$3107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
   wire \$3 ;
@@ -12803,7 +13662,6 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   wire events__tlb_hit;
   wire events__tlb_miss;
   wire events__walk;
-  input [3:0] fault__kind;
   wire [3:0] fault__kind;
   input fault__pending;
   wire fault__pending;
@@ -12811,7 +13669,6 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output fault__resolve;
   wire fault__resolve;
   wire [1:0] fault__resolve_cmd;
-  input [7:0] fault__src;
   wire [7:0] fault__src;
   wire [63:0] fault__vaddr;
   input fault__write;
@@ -12835,8 +13692,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$2991$31 ;
-  wire [79:0] \port$2991$31 ;
+  input [11:0] \port$3107$0 ;
+  wire [11:0] \port$3107$0 ;
+  input [55:0] \port$3107$20 ;
+  wire [55:0] \port$3107$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -12892,31 +13751,30 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$258$0 (fault__write),
-    .\port$2650$0 (owner_get_valid),
-    .\port$2651$0 (owner_get_node),
-    .\port$2905$0 (window__busy),
-    .\port$2909$0 (window__error),
-    .\port$2991$0 (fault__kind),
-    .\port$2991$31 (\port$2991$31 [15:0]),
-    .\port$2991$7 (fault__src),
-    .\port$2997$0 (fault__pending),
+    .\port$2902$0 (owner_get_valid),
+    .\port$2903$0 (owner_get_node),
+    .\port$3107$0 (\port$3107$0 ),
+    .\port$3107$20 (\port$3107$20 [7:0]),
+    .\port$3254$0 (window__busy),
+    .\port$3258$0 (window__error),
+    .\port$584$0 (fault__pending),
+    .\port$587$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
-    .\storage$75 (pt_buckets_log2),
-    .\storage$76 (pt_max_probes),
-    .\storage$77 (owner_sel),
-    .\storage$79 (csr__TLB_INV_VPN__data),
-    .\storage$82 (window__addr),
-    .\storage$83 (window__wdata),
-    .\storage$84 (window__len),
-    .\storage$94 (node_id)
+    .\storage$74 (pt_buckets_log2),
+    .\storage$75 (pt_max_probes),
+    .\storage$76 (owner_sel),
+    .\storage$78 (csr__TLB_INV_VPN__data),
+    .\storage$81 (window__addr),
+    .\storage$82 (window__wdata),
+    .\storage$83 (window__len),
+    .\storage$93 (node_id)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$2991$31 [79:16];
+      vaddr_shown = { 16'h0000, \port$3107$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -12940,9 +13798,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$2991$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$2991$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$2991$31 [15:0];
+  assign fault__vaddr = { 16'h0000, \port$3107$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3107$20 [7:0], \port$3107$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3107$0 [3:0];
+  assign fault__src = \port$3107$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3107$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -12971,44 +13831,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$258$0 , csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 , \storage$84 
-, \storage$94 , \port$2650$0 , \port$2651$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2905$0 , \port$2909$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$2991$0 , \port$2991$7 , \port$2991$31 , \port$2997$0 , bus__addr
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
-  wire \$1 ;
-  wire [31:0] \$10 ;
-  wire [31:0] \$11 ;
-  wire [31:0] \$12 ;
-  wire [31:0] \$13 ;
-  wire [31:0] \$14 ;
-  wire [31:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [31:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire \$2 ;
-  wire [31:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [31:0] \$22 ;
-  wire [31:0] \$23 ;
-  wire [31:0] \$24 ;
-  wire [31:0] \$25 ;
-  wire [7:0] \$26 ;
-  wire [31:0] \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
-  wire [31:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [31:0] \$32 ;
-  wire [31:0] \$33 ;
-  reg [31:0] \$34 ;
-  wire [31:0] \$4 ;
-  wire [31:0] \$5 ;
-  wire [31:0] \$6 ;
-  wire [31:0] \$7 ;
-  wire [31:0] \$8 ;
-  wire [31:0] \$9 ;
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$584$0 , \port$587$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 
+, \storage$82 , \storage$83 , \storage$93 , \port$2902$0 , \port$2903$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3107$0 , \port$3107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3254$0 , \port$3258$0 , csr__MEM_RDATA__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg [31:0] \$1 ;
   reg CNT_BUCKET_READS_r_stb;
   reg CNT_BUCKET_READS_w_stb;
   reg CNT_FAULTS_r_stb;
@@ -13137,94 +13963,58 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$258$0 ;
-  wire \port$258$0 ;
-  input \port$2650$0 ;
-  wire \port$2650$0 ;
-  input [7:0] \port$2651$0 ;
-  wire [7:0] \port$2651$0 ;
-  input \port$2905$0 ;
-  wire \port$2905$0 ;
-  input \port$2909$0 ;
-  wire \port$2909$0 ;
-  input [3:0] \port$2991$0 ;
-  wire [3:0] \port$2991$0 ;
-  input [15:0] \port$2991$31 ;
-  wire [15:0] \port$2991$31 ;
-  input [7:0] \port$2991$7 ;
-  wire [7:0] \port$2991$7 ;
-  input \port$2997$0 ;
-  wire \port$2997$0 ;
+  input \port$2902$0 ;
+  wire \port$2902$0 ;
+  input [7:0] \port$2903$0 ;
+  wire [7:0] \port$2903$0 ;
+  input [11:0] \port$3107$0 ;
+  wire [11:0] \port$3107$0 ;
+  input [7:0] \port$3107$20 ;
+  wire [7:0] \port$3107$20 ;
+  input \port$3254$0 ;
+  wire \port$3254$0 ;
+  input \port$3258$0 ;
+  wire \port$3258$0 ;
+  input \port$584$0 ;
+  wire \port$584$0 ;
+  input \port$587$0 ;
+  wire \port$587$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
-  reg r_hold;
   input rst;
   wire rst;
   output [63:0] storage;
   wire [63:0] storage;
-  output [4:0] \storage$75 ;
-  wire [4:0] \storage$75 ;
-  output [7:0] \storage$76 ;
-  wire [7:0] \storage$76 ;
-  output [15:0] \storage$77 ;
-  wire [15:0] \storage$77 ;
-  output [63:0] \storage$79 ;
-  wire [63:0] \storage$79 ;
+  output [4:0] \storage$74 ;
+  wire [4:0] \storage$74 ;
+  output [7:0] \storage$75 ;
+  wire [7:0] \storage$75 ;
+  output [15:0] \storage$76 ;
+  wire [15:0] \storage$76 ;
+  output [63:0] \storage$78 ;
+  wire [63:0] \storage$78 ;
+  output [63:0] \storage$81 ;
+  wire [63:0] \storage$81 ;
   output [63:0] \storage$82 ;
   wire [63:0] \storage$82 ;
-  output [63:0] \storage$83 ;
-  wire [63:0] \storage$83 ;
-  output [31:0] \storage$84 ;
-  wire [31:0] \storage$84 ;
-  output [7:0] \storage$94 ;
-  wire [7:0] \storage$94 ;
+  output [31:0] \storage$83 ;
+  wire [31:0] \storage$83 ;
+  output [7:0] \storage$93 ;
+  wire [7:0] \storage$93 ;
   wire [31:0] value;
+  wire [31:0] \value$87 ;
   wire [31:0] \value$88 ;
   wire [31:0] \value$89 ;
   wire [31:0] \value$90 ;
   wire [31:0] \value$91 ;
   wire [31:0] \value$92 ;
-  wire [31:0] \value$93 ;
   always @(posedge clk)
-    bus__r_data <= \$34 ;
-  assign \$1  = ~ r_hold;
-  assign \$2  = bus__r_stb & \$1 ;
-  assign \$3  = bus__addr[0] ? { 24'h000000, \storage$94  } : \value$93 ;
-  assign \$4  = bus__addr[0] ? \value$92  : \value$91 ;
-  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? \value$90  : \value$89 ;
-  assign \$7  = bus__addr[0] ? \value$88  : value;
-  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
-  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
-  assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2909$0 , \port$2905$0  } : \storage$84 ;
-  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
-  assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
-  assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
-  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
-  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
-  assign \$17  = bus__addr[3] ? \$9  : \$16 ;
-  assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { \port$2991$31 , \port$2991$7 , \port$2991$0 , 2'h0, \port$258$0 , \port$2997$0  };
-  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
-  assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2650$0 , 23'h000000, \port$2651$0  };
-  assign \$23  = bus__addr[1] ? \$21  : \$22 ;
-  assign \$24  = bus__addr[2] ? \$20  : \$23 ;
-  assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
-  assign \$26  = bus__addr[0] ? \storage$76  : { 3'h0, \storage$75  };
-  assign \$27  = bus__addr[1] ? \$25  : { 24'h000000, \$26  };
-  assign \$28  = bus__addr[0] ? storage[63:32] : storage[31:0];
-  assign \$29  = bus__addr[0] ? 32'd67371072 : 32'd540018700;
-  assign \$30  = bus__addr[1] ? \$28  : \$29 ;
-  assign \$31  = bus__addr[2] ? \$27  : \$30 ;
-  assign \$32  = bus__addr[3] ? \$24  : \$31 ;
-  assign \$33  = bus__addr[4] ? \$17  : \$32 ;
+    bus__r_data <= \$1 ;
   \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS  reg_CNT_BUCKET_READS (
     .CNT_BUCKET_READS_w_stb(CNT_BUCKET_READS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_BUCKET_READS__value(\value$91 ),
+    .csr__CNT_BUCKET_READS__value(\value$90 ),
     .inc(csr__CNT_BUCKET_READS__inc),
     .rst(rst)
   );
@@ -13232,7 +14022,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_FAULTS_w_stb(CNT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_FAULTS__value(\value$90 ),
+    .csr__CNT_FAULTS__value(\value$89 ),
     .inc(csr__CNT_FAULTS__inc),
     .rst(rst)
   );
@@ -13240,7 +14030,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_PROT_FAULTS_w_stb(CNT_PROT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_PROT_FAULTS__value(\value$93 ),
+    .csr__CNT_PROT_FAULTS__value(\value$92 ),
     .inc(csr__CNT_PROT_FAULTS__inc),
     .rst(rst)
   );
@@ -13248,7 +14038,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_REQUESTS_w_stb(CNT_REQUESTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_REQUESTS__value(\value$92 ),
+    .csr__CNT_REQUESTS__value(\value$91 ),
     .inc(csr__CNT_REQUESTS__inc),
     .rst(rst)
   );
@@ -13264,7 +14054,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_TLB_MISS_w_stb(CNT_TLB_MISS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_TLB_MISS__value(\value$88 ),
+    .csr__CNT_TLB_MISS__value(\value$87 ),
     .inc(csr__CNT_TLB_MISS__inc),
     .rst(rst)
   );
@@ -13272,7 +14062,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .CNT_WALKS_w_stb(CNT_WALKS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_WALKS__value(\value$89 ),
+    .csr__CNT_WALKS__value(\value$88 ),
     .inc(csr__CNT_WALKS__inc),
     .rst(rst)
   );
@@ -13284,7 +14074,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
     .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
     .rst(rst),
-    .storage(\storage$82 )
+    .storage(\storage$81 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_MEM_LEN  reg_MEM_LEN (
     .MEM_LEN_w_stb(MEM_LEN_w_stb),
@@ -13293,7 +14083,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .rst(rst),
-    .storage(\storage$84 )
+    .storage(\storage$83 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_MEM_WDATA  reg_MEM_WDATA (
     .MEM_WDATA_HI_w_stb(MEM_WDATA_HI_w_stb),
@@ -13301,21 +14091,21 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$83 )
+    .storage(\storage$82 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_NODE_ID  reg_NODE_ID (
     .NODE_ID_w_stb(NODE_ID_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$94 )
+    .storage(\storage$93 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_OWNER_SEL  reg_OWNER_SEL (
     .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$77 )
+    .storage(\storage$76 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_PT_BASE  reg_PT_BASE (
     .PT_BASE_HI_w_stb(PT_BASE_HI_w_stb),
@@ -13330,14 +14120,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$75 )
+    .storage(\storage$74 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_PT_MAX_PROBES  reg_PT_MAX_PROBES (
     .PT_MAX_PROBES_w_stb(PT_MAX_PROBES_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$76 )
+    .storage(\storage$75 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN  reg_TLB_INV_VPN (
     .TLB_INV_VPN_HI_w_stb(TLB_INV_VPN_HI_w_stb),
@@ -13345,10 +14135,636 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$79 )
+    .storage(\storage$78 )
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_BUCKETS_LOG2_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_BUCKETS_LOG2_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_MAX_PROBES_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_MAX_PROBES_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SEL_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SEL_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_GET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_GET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO0_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_STATUS_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_STATUS_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO0_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_RESOLVE_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          FAULT_RESOLVE_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     FAULT_RESOLVE_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13386,7 +14802,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_ADDR_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13426,7 +14842,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_ADDR_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13466,7 +14882,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_ADDR_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13508,7 +14924,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_ADDR_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13550,7 +14966,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_WDATA_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13594,7 +15010,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_WDATA_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13638,7 +15054,17 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO1_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_WDATA_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13684,7 +15110,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_WDATA_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13730,7 +15156,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_LEN_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13778,7 +15204,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_LEN_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13826,7 +15252,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_CTRL_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13876,7 +15302,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_CTRL_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13926,7 +15352,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_RDATA_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -13978,7 +15404,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_RDATA_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14030,7 +15456,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_RDATA_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14084,7 +15510,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     MEM_RDATA_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14138,7 +15564,17 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO1_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_TLB_HIT_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14194,7 +15630,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_TLB_HIT_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14250,7 +15686,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_TLB_MISS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14308,7 +15744,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_TLB_MISS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14366,7 +15802,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_WALKS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14426,7 +15862,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_WALKS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14486,7 +15922,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_FAULTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14548,7 +15984,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_FAULTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14610,7 +16046,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_BUCKET_READS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14674,7 +16110,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_BUCKET_READS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14738,7 +16174,19 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_BASE_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          PT_BASE_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_REQUESTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14804,7 +16252,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_REQUESTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14870,7 +16318,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_PROT_FAULTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -14938,7 +16386,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_PROT_FAULTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -15006,7 +16454,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     NODE_ID_r_stb = 1'h0;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -15077,7 +16525,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     NODE_ID_w_stb = 1'h0;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -15148,65 +16596,139 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$34  = bus__r_data;
-    if (\$2 ) begin
-      \$34  = \$33 ;
-    end
-    if (rst) begin
-      \$34  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO0_r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$1  = bus__r_data;
+    (* full_case = 32'd1 *)
     casez (bus__addr)
       5'h00:
-          INFO0_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO0_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO1_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
+          if (bus__r_stb) begin
+            \$1  = 32'd540018700;
+          end
       5'h01:
-          INFO1_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    INFO1_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_BASE_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
+          if (bus__r_stb) begin
+            \$1  = 32'd67371072;
+          end
       5'h02:
-          PT_BASE_LO_r_stb = bus__r_stb;
+          if (bus__r_stb) begin
+            \$1  = storage[31:0];
+          end
+      5'h03:
+          if (bus__r_stb) begin
+            \$1  = storage[63:32];
+          end
+      5'h04:
+          if (bus__r_stb) begin
+            \$1  = { 27'h0000000, \storage$74  };
+          end
+      5'h05:
+          if (bus__r_stb) begin
+            \$1  = { 24'h000000, \storage$75  };
+          end
+      5'h06:
+          /* empty */;
+      5'h07:
+          if (bus__r_stb) begin
+            \$1  = { 16'h0000, \storage$76  };
+          end
+      5'h08:
+          if (bus__r_stb) begin
+            \$1  = { \port$2902$0 , 23'h000000, \port$2903$0  };
+          end
+      5'h09:
+          if (bus__r_stb) begin
+            \$1  = \storage$78 [31:0];
+          end
+      5'h0a:
+          if (bus__r_stb) begin
+            \$1  = \storage$78 [63:32];
+          end
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          if (bus__r_stb) begin
+            \$1  = { 8'h00, \port$3107$20 , \port$3107$0 , 2'h0, \port$587$0 , \port$584$0  };
+          end
+      5'h0d:
+          if (bus__r_stb) begin
+            \$1  = csr__FAULT_VADDR__r_data[31:0];
+          end
+      5'h0e:
+          if (bus__r_stb) begin
+            \$1  = csr__FAULT_VADDR__r_data[63:32];
+          end
+      5'h0f:
+          /* empty */;
+      5'h10:
+          if (bus__r_stb) begin
+            \$1  = \storage$81 [31:0];
+          end
+      5'h11:
+          if (bus__r_stb) begin
+            \$1  = \storage$81 [63:32];
+          end
+      5'h12:
+          if (bus__r_stb) begin
+            \$1  = \storage$82 [31:0];
+          end
+      5'h13:
+          if (bus__r_stb) begin
+            \$1  = \storage$82 [63:32];
+          end
+      5'h14:
+          if (bus__r_stb) begin
+            \$1  = \storage$83 ;
+          end
+      5'h15:
+          if (bus__r_stb) begin
+            \$1  = { 30'h00000000, \port$3258$0 , \port$3254$0  };
+          end
+      5'h16:
+          if (bus__r_stb) begin
+            \$1  = csr__MEM_RDATA__r_data[31:0];
+          end
+      5'h17:
+          if (bus__r_stb) begin
+            \$1  = csr__MEM_RDATA__r_data[63:32];
+          end
+      5'h18:
+          if (bus__r_stb) begin
+            \$1  = value;
+          end
+      5'h19:
+          if (bus__r_stb) begin
+            \$1  = \value$87 ;
+          end
+      5'h1a:
+          if (bus__r_stb) begin
+            \$1  = \value$88 ;
+          end
+      5'h1b:
+          if (bus__r_stb) begin
+            \$1  = \value$89 ;
+          end
+      5'h1c:
+          if (bus__r_stb) begin
+            \$1  = \value$90 ;
+          end
+      5'h1d:
+          if (bus__r_stb) begin
+            \$1  = \value$91 ;
+          end
+      5'h1e:
+          if (bus__r_stb) begin
+            \$1  = \value$92 ;
+          end
+      5'h1f:
+          if (bus__r_stb) begin
+            \$1  = { 24'h000000, \storage$93  };
+          end
     endcase
+    if (rst) begin
+      \$1  = 32'd0;
+    end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     PT_BASE_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -15218,7 +16740,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     PT_BASE_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -15232,7 +16754,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     PT_BASE_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -15245,682 +16767,34 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$2
           PT_BASE_HI_w_stb = bus__w_stb;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_BUCKETS_LOG2_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_BUCKETS_LOG2_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_MAX_PROBES_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    PT_MAX_PROBES_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    r_hold = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          r_hold = 1'h1;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          r_hold = 1'h1;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          r_hold = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SEL_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_SEL_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_GET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    OWNER_GET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_VPN_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    TLB_INV_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_STATUS_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_STATUS_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_VADDR_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    FAULT_RESOLVE_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          FAULT_RESOLVE_r_stb = bus__r_stb;
-    endcase
-  end
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2650$0 , 23'h000000, \port$2651$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$2991$31 , \port$2991$7 , \port$2991$0 , 2'h0, \port$258$0 , \port$2997$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2909$0 , \port$2905$0  };
+  assign csr__OWNER_GET__r_data = { \port$2902$0 , 23'h000000, \port$2903$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3107$20 , \port$3107$0 , 2'h0, \port$587$0 , \port$584$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3258$0 , \port$3254$0  };
   assign csr__PT_BASE__data = storage;
-  assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
-  assign csr__PT_MAX_PROBES__data = \storage$76 ;
+  assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
+  assign csr__PT_MAX_PROBES__data = \storage$75 ;
   assign csr__OWNER_SET__w_stb = OWNER_SET_w_stb;
   assign csr__OWNER_SET__w_data = bus__w_data;
-  assign csr__OWNER_SEL__data = \storage$77 ;
-  assign csr__TLB_INV_VPN__data = \storage$79 ;
+  assign csr__OWNER_SEL__data = \storage$76 ;
+  assign csr__TLB_INV_VPN__data = \storage$78 ;
   assign csr__TLB_INV__w_stb = TLB_INV_w_stb;
   assign csr__TLB_INV__w_data = bus__w_data;
   assign csr__FAULT_RESOLVE__w_stb = FAULT_RESOLVE_w_stb;
   assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
-  assign csr__MEM_ADDR__data = \storage$82 ;
-  assign csr__MEM_WDATA__data = \storage$83 ;
-  assign csr__MEM_LEN__data = \storage$84 ;
+  assign csr__MEM_ADDR__data = \storage$81 ;
+  assign csr__MEM_WDATA__data = \storage$82 ;
+  assign csr__MEM_LEN__data = \storage$83 ;
   assign csr__MEM_CTRL__w_stb = MEM_CTRL_w_stb;
   assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
-  assign csr__NODE_ID__data = \storage$94 ;
+  assign csr__NODE_ID__data = \storage$93 ;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS (clk, rst, CNT_BUCKET_READS_w_stb, csr__CNT_BUCKET_READS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   input CNT_BUCKET_READS_w_stb;
   wire CNT_BUCKET_READS_w_stb;
   input [31:0] bus__w_data;
@@ -15949,7 +16823,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS (clk, rst,
     .value(csr__CNT_BUCKET_READS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     write_value = csr__CNT_BUCKET_READS__value;
     if (CNT_BUCKET_READS_w_stb) begin
       write_value = bus__w_data;
@@ -15965,18 +16839,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -15985,39 +16855,28 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (r
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, CNT_FAULTS_w_stb, csr__CNT_FAULTS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, inc, CNT_FAULTS_w_stb, csr__CNT_FAULTS__value, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   input CNT_FAULTS_w_stb;
   wire CNT_FAULTS_w_stb;
   input [31:0] bus__w_data;
@@ -16046,7 +16905,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, CNT_F
     .value(csr__CNT_FAULTS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     write_value = csr__CNT_FAULTS__value;
     if (CNT_FAULTS_w_stb) begin
       write_value = bus__w_data;
@@ -16061,19 +16920,15 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, CNT_F
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, inc, load_value, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16082,39 +16937,28 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, lo
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS (clk, rst, CNT_PROT_FAULTS_w_stb, csr__CNT_PROT_FAULTS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   input CNT_PROT_FAULTS_w_stb;
   wire CNT_PROT_FAULTS_w_stb;
   input [31:0] bus__w_data;
@@ -16143,7 +16987,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS (clk, rst, 
     .value(csr__CNT_PROT_FAULTS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     write_value = csr__CNT_PROT_FAULTS__value;
     if (CNT_PROT_FAULTS_w_stb) begin
       write_value = bus__w_data;
@@ -16159,18 +17003,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16179,39 +17019,28 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rs
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS (clk, rst, inc, CNT_REQUESTS_w_stb, csr__CNT_REQUESTS__value, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   input CNT_REQUESTS_w_stb;
   wire CNT_REQUESTS_w_stb;
   input [31:0] bus__w_data;
@@ -16240,7 +17069,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS (clk, rst, inc
     .value(csr__CNT_REQUESTS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     write_value = csr__CNT_REQUESTS__value;
     if (CNT_REQUESTS_w_stb) begin
       write_value = bus__w_data;
@@ -16256,18 +17085,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16276,39 +17101,28 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT (clk, rst, CNT_TLB_HIT_w_stb, csr__CNT_TLB_HIT__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   input CNT_TLB_HIT_w_stb;
   wire CNT_TLB_HIT_w_stb;
   input [31:0] bus__w_data;
@@ -16337,7 +17151,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT (clk, rst, CNT_
     .value(csr__CNT_TLB_HIT__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     write_value = csr__CNT_TLB_HIT__value;
     if (CNT_TLB_HIT_w_stb) begin
       write_value = bus__w_data;
@@ -16353,18 +17167,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16373,39 +17183,28 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, l
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS (clk, rst, CNT_TLB_MISS_w_stb, csr__CNT_TLB_MISS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   input CNT_TLB_MISS_w_stb;
   wire CNT_TLB_MISS_w_stb;
   input [31:0] bus__w_data;
@@ -16434,7 +17233,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS (clk, rst, CNT
     .value(csr__CNT_TLB_MISS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     write_value = csr__CNT_TLB_MISS__value;
     if (CNT_TLB_MISS_w_stb) begin
       write_value = bus__w_data;
@@ -16450,18 +17249,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16470,39 +17265,28 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS (clk, rst, CNT_WALKS_w_stb, csr__CNT_WALKS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   input CNT_WALKS_w_stb;
   wire CNT_WALKS_w_stb;
   input [31:0] bus__w_data;
@@ -16531,7 +17315,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS (clk, rst, CNT_WA
     .value(csr__CNT_WALKS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     write_value = csr__CNT_WALKS__value;
     if (CNT_WALKS_w_stb) begin
       write_value = bus__w_data;
@@ -16547,18 +17331,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16567,39 +17347,28 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS.counter (rst, loa
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_MEM_ADDR (clk, rst, MEM_ADDR_LO_w_stb, MEM_ADDR_HI_w_stb, storage, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   reg [63:0] \$1 ;
   input MEM_ADDR_HI_w_stb;
   wire MEM_ADDR_HI_w_stb;
@@ -16624,7 +17393,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_MEM_ADDR (clk, rst, MEM_ADD
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$1  = storage;
     if (MEM_ADDR_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -16644,7 +17413,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_MEM_LEN (clk, rst, MEM_LEN_w_stb, storage, csr__MEM_LEN__load, csr__MEM_LEN__load_value, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   reg [31:0] \$1 ;
   input MEM_LEN_w_stb;
   wire MEM_LEN_w_stb;
@@ -16666,7 +17435,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_MEM_LEN (clk, rst, MEM_LEN_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$1  = storage;
     if (MEM_LEN_w_stb) begin
       \$1  = bus__w_data;
@@ -16684,7 +17453,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_MEM_WDATA (clk, rst, MEM_WDATA_LO_w_stb, MEM_WDATA_HI_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   reg [63:0] \$1 ;
   input MEM_WDATA_HI_w_stb;
   wire MEM_WDATA_HI_w_stb;
@@ -16707,7 +17476,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_MEM_WDATA (clk, rst, MEM_WD
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$1  = storage;
     if (MEM_WDATA_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -16726,7 +17495,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_NODE_ID (clk, rst, NODE_ID_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   reg [7:0] \$1 ;
   input NODE_ID_w_stb;
   wire NODE_ID_w_stb;
@@ -16746,7 +17515,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_NODE_ID (clk, rst, NODE_ID_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$1  = storage;
     if (NODE_ID_w_stb) begin
       \$1  = bus__w_data[7:0];
@@ -16763,7 +17532,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_OWNER_SEL (clk, rst, OWNER_SEL_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   reg [15:0] \$1 ;
   input OWNER_SEL_w_stb;
   wire OWNER_SEL_w_stb;
@@ -16783,7 +17552,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_OWNER_SEL (clk, rst, OWNER_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$1  = storage;
     if (OWNER_SEL_w_stb) begin
       \$1  = bus__w_data[15:0];
@@ -16800,7 +17569,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_PT_BASE (clk, rst, PT_BASE_LO_w_stb, PT_BASE_HI_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   reg [63:0] \$1 ;
   input PT_BASE_HI_w_stb;
   wire PT_BASE_HI_w_stb;
@@ -16823,7 +17592,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_PT_BASE (clk, rst, PT_BASE_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1  = storage;
     if (PT_BASE_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -16842,7 +17611,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_PT_BUCKETS_LOG2 (clk, rst, PT_BUCKETS_LOG2_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire [4:0] \$2 ;
   reg [4:0] \$3 ;
@@ -16866,7 +17635,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_PT_BUCKETS_LOG2 (clk, rst, 
   always @(posedge clk)
     storage <= \$3 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$3  = storage;
     if (PT_BUCKETS_LOG2_w_stb) begin
       \$3  = \$2 ;
@@ -16883,7 +17652,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_PT_MAX_PROBES (clk, rst, PT_MAX_PROBES_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   reg [7:0] \$1 ;
   input PT_MAX_PROBES_w_stb;
   wire PT_MAX_PROBES_w_stb;
@@ -16903,7 +17672,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_PT_MAX_PROBES (clk, rst, PT
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$1  = storage;
     if (PT_MAX_PROBES_w_stb) begin
       \$1  = bus__w_data[7:0];
@@ -16920,7 +17689,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_INV_VPN_LO_w_stb, TLB_INV_VPN_HI_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   reg [63:0] \$1 ;
   input TLB_INV_VPN_HI_w_stb;
   wire TLB_INV_VPN_HI_w_stb;
@@ -16943,7 +17712,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$1  = storage;
     if (TLB_INV_VPN_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -16961,92 +17730,71 @@ module \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data, well_formed, owned, tlb_hit, walk_found, response_event, rx_hdr__valid, rx_hdr__payload, fault__resolve, node_id, tlb_pfn, tlb_r, tlb_w, walk_pfn, walk_r, walk_w, walk_done, mover_done
-, hdr_valid, window_done, window_busy, tx_hdr__payload, window_go, rx_hdr__ready, tlb_lookup, tlb_hit_event, access_start, paddr, tlb_miss_event, walk_start, fault_event, tx_hdr__valid, hdr_ready, prot_fault_event, drain, req, irq, tx_hdr__ready, fault__resolve_cmd
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
+module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload, response_event, \node_id$22 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, mover_done, hdr_valid, tx_hdr__ready, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  reg [1:0] \$10 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  reg \$29 ;
   wire \$3 ;
-  reg [3:0] \$30 ;
-  reg [126:0] \$31 ;
-  reg [7:0] \$32 ;
-  reg [2:0] \$33 ;
-  reg \$34 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  reg [7:0] _node_id = 8'h00;
+  reg [153:0] \$8 ;
+  reg [7:0] \$9 ;
   output access_start;
   reg access_start;
   input clk;
   wire clk;
+  reg [153:0] cur = 154'h000000000000000000000000000000000000000;
+  wire \cur.has_data ;
+  wire \cur.is_line ;
+  wire \cur.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \cur.kind ;
+  wire [15:0] \cur.length ;
+  wire [31:0] \cur.paddr ;
+  wire [15:0] \cur.pid ;
+  wire [7:0] \cur.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \cur.status ;
+  wire [7:0] \cur.tag ;
+  wire [63:0] \cur.vaddr ;
   output drain;
   reg drain;
-  wire [3:0] fault__kind;
-  (* init = 1'h0 *)
-  wire fault__pending;
-  wire [15:0] fault__pid;
-  input fault__resolve;
-  wire fault__resolve;
-  input [1:0] fault__resolve_cmd;
-  wire [1:0] fault__resolve_cmd;
-  wire [7:0] fault__src;
-  wire [63:0] fault__vaddr;
-  input fault__write;
-  wire fault__write;
-  output fault_event;
-  reg fault_event;
-  input has_data;
-  wire has_data;
   output hdr_ready;
   reg hdr_ready;
   input hdr_valid;
   wire hdr_valid;
-  reg in_fault = 1'h0;
-  output irq;
-  reg irq = 1'h0;
-  wire is_write;
+  output idle;
+  reg idle;
+  wire [15:0] length;
+  wire line;
   input mover_done;
   wire mover_done;
-  input [7:0] node_id;
-  wire [7:0] node_id;
-  input owned;
-  wire owned;
-  output [31:0] paddr;
-  reg [31:0] paddr;
-  (* init = 1'h0 *)
-  wire pending;
+  reg [7:0] node_id = 8'h00;
+  input [7:0] \node_id$22 ;
+  wire [7:0] \node_id$22 ;
+  wire [31:0] paddr;
   output prot_fault_event;
   reg prot_fault_event;
-  output [126:0] req;
-  reg [126:0] req = 127'h00000000000000000000000000000000;
-  (* init = 127'h00000000000000000000000000000000 *)
-  wire [126:0] \req$1 ;
-  wire [7:0] \req$1.dst ;
+  input [153:0] queue__payload;
+  wire [153:0] queue__payload;
+  wire \queue__payload.has_data ;
+  wire \queue__payload.is_line ;
+  wire \queue__payload.is_write ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -17056,93 +17804,28 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req$1.kind ;
-  wire [15:0] \req$1.length ;
-  wire [15:0] \req$1.pid ;
-  wire [7:0] \req$1.src ;
+  wire [3:0] \queue__payload.kind ;
+  wire [15:0] \queue__payload.length ;
+  wire [31:0] \queue__payload.paddr ;
+  wire [15:0] \queue__payload.pid ;
+  wire [7:0] \queue__payload.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req$1.status ;
-  wire [7:0] \req$1.tag ;
-  wire [63:0] \req$1.vaddr ;
-  wire [7:0] \req.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req.kind ;
-  wire [15:0] \req.length ;
-  wire [15:0] \req.pid ;
-  wire [7:0] \req.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req.status ;
-  wire [7:0] \req.tag ;
-  wire [63:0] \req.vaddr ;
+  wire [2:0] \queue__payload.status ;
+  wire [7:0] \queue__payload.tag ;
+  wire [63:0] \queue__payload.vaddr ;
+  output queue__ready;
+  reg queue__ready;
+  input queue__valid;
+  wire queue__valid;
+  reg [1:0] responder_fsm_state = 2'h0;
   output response_event;
   wire response_event;
   input rst;
   wire rst;
-  input [126:0] rx_hdr__payload;
-  wire [126:0] rx_hdr__payload;
-  wire [7:0] \rx_hdr__payload.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \rx_hdr__payload.kind ;
-  wire [15:0] \rx_hdr__payload.length ;
-  wire [15:0] \rx_hdr__payload.pid ;
-  wire [7:0] \rx_hdr__payload.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \rx_hdr__payload.status ;
-  wire [7:0] \rx_hdr__payload.tag ;
-  wire [63:0] \rx_hdr__payload.vaddr ;
-  output rx_hdr__ready;
-  reg rx_hdr__ready;
-  input rx_hdr__valid;
-  wire rx_hdr__valid;
-  reg [3:0] sequencer_fsm_state = 4'h0;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  reg [2:0] status = 3'h0;
-  input tlb_hit;
-  wire tlb_hit;
-  output tlb_hit_event;
-  reg tlb_hit_event;
-  output tlb_lookup;
-  reg tlb_lookup;
-  output tlb_miss_event;
-  reg tlb_miss_event;
-  input [19:0] tlb_pfn;
-  wire [19:0] tlb_pfn;
-  input tlb_r;
-  wire tlb_r;
-  input tlb_w;
-  wire tlb_w;
   output [126:0] tx_hdr__payload;
   reg [126:0] tx_hdr__payload;
   wire [7:0] \tx_hdr__payload.dst ;
@@ -17171,553 +17854,180 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   wire tx_hdr__ready;
   output tx_hdr__valid;
   reg tx_hdr__valid;
-  input walk_done;
-  wire walk_done;
-  input walk_found;
-  wire walk_found;
-  input [19:0] walk_pfn;
-  wire [19:0] walk_pfn;
-  input walk_r;
-  wire walk_r;
-  output walk_start;
-  reg walk_start;
-  input walk_w;
-  wire walk_w;
-  input well_formed;
-  wire well_formed;
-  input window_busy;
-  wire window_busy;
-  input window_done;
-  wire window_done;
-  output window_go;
-  reg window_go;
+  wire write;
   assign response_event = tx_hdr__valid & tx_hdr__ready;
-  assign \$1  = ~ well_formed;
-  assign \$2  = ~ owned;
-  assign \$3  = fault__write ? tlb_w : tlb_r;
-  assign \$4  = walk_done & walk_found;
-  assign \$5  = fault__write ? walk_w : walk_r;
-  assign \$6  = fault__resolve_cmd == 1'h1;
-  assign \$7  = fault__resolve & \$6 ;
-  assign \$8  = fault__resolve_cmd == 2'h2;
-  assign \$9  = fault__resolve & \$8 ;
-  assign \$10  = status == 2'h2;
-  assign \$11  = ! sequencer_fsm_state;
-  assign \$12  = sequencer_fsm_state == 1'h1;
-  assign \$13  = sequencer_fsm_state == 2'h2;
-  assign \$14  = sequencer_fsm_state == 2'h3;
-  assign \$15  = sequencer_fsm_state == 3'h4;
-  assign \$16  = sequencer_fsm_state == 3'h5;
-  assign \$17  = sequencer_fsm_state == 3'h6;
-  assign \$18  = sequencer_fsm_state == 3'h7;
-  assign \$19  = sequencer_fsm_state == 4'h8;
-  assign \$20  = ~ well_formed;
-  assign \$21  = ~ owned;
-  assign \$22  = fault__write ? tlb_w : tlb_r;
-  assign \$23  = walk_done & walk_found;
-  assign \$24  = fault__write ? walk_w : walk_r;
-  assign \$25  = fault__resolve_cmd == 1'h1;
-  assign \$26  = fault__resolve & \$25 ;
-  assign \$27  = fault__resolve_cmd == 2'h2;
-  assign \$28  = fault__resolve & \$27 ;
+  assign \$1  = queue__payload[118:116] == 2'h2;
+  assign \$2  = ! queue__payload[118:116];
+  assign \$3  = ! responder_fsm_state;
+  assign \$4  = responder_fsm_state == 1'h1;
+  assign \$5  = responder_fsm_state == 2'h2;
+  assign \$6  = responder_fsm_state == 2'h3;
+  assign \$7  = ! queue__payload[118:116];
   always @(posedge clk)
-    in_fault <= \$29 ;
+    cur <= \$8 ;
   always @(posedge clk)
-    sequencer_fsm_state <= \$30 ;
+    node_id <= \$9 ;
   always @(posedge clk)
-    req <= \$31 ;
-  always @(posedge clk)
-    _node_id <= \$32 ;
-  always @(posedge clk)
-    status <= \$33 ;
-  always @(posedge clk)
-    irq <= \$34 ;
+    responder_fsm_state <= \$10 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     tx_hdr__payload[126:111] = 16'h0000;
-    casez (sequencer_fsm_state)
-      4'h0:
+    (* full_case = 32'd1 *)
+    casez (responder_fsm_state)
+      2'h0:
           /* empty */;
-      4'h2:
+      2'h1:
+          tx_hdr__payload[126:111] = cur[115:100];
+      2'h2:
           /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          tx_hdr__payload[126:111] = req[126:111];
-      4'h3:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h7:
+      2'h3:
           tx_hdr__payload[126:111] = 16'h0000;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    window_go = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          if (window_busy) begin
-            window_go = 1'h1;
-          end
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$7 ) begin
-          end else if (\$9 ) begin
-          end else if (window_busy) begin
-            window_go = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    idle = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          idle = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    queue__ready = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          queue__ready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    prot_fault_event = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            prot_fault_event = \$1 ;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    rx_hdr__ready = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            rx_hdr__ready = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    tlb_lookup = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            if (rx_hdr__valid) begin
-              tlb_lookup = 1'h1;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    tlb_hit_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-            tlb_hit_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     access_start = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-            if (\$3 ) begin
-              access_start = 1'h1;
-            end
-          end
-      4'h5:
-          if (\$4 ) begin
-            if (\$5 ) begin
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            if (\$2 ) begin
               access_start = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    paddr = 32'd0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-            if (\$3 ) begin
-              paddr = { tlb_pfn, req[58:47] };
-            end
-          end
-      4'h5:
-          if (\$4 ) begin
-            if (\$5 ) begin
-              paddr = { walk_pfn, req[58:47] };
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    drain = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            if (\$2 ) begin
+            end else if (queue__payload[153]) begin
+              drain = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    tlb_miss_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          (* full_case = 32'd1 *)
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-          end else begin
-            tlb_miss_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    walk_start = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          (* full_case = 32'd1 *)
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-          end else begin
-            walk_start = 1'h1;
-          end
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$7 ) begin
-            walk_start = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    fault_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$4 ) begin
-          end else if (walk_done) begin
-            fault_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     tx_hdr__valid = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
+    (* full_case = 32'd1 *)
+    casez (responder_fsm_state)
+      2'h0:
           /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
+      2'h1:
           tx_hdr__valid = hdr_valid;
-      4'h3:
+      2'h2:
           /* empty */;
-      4'h8:
-          /* empty */;
-      4'h7:
+      2'h3:
           tx_hdr__valid = 1'h1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     hdr_ready = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
+    casez (responder_fsm_state)
+      2'h0:
           /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
+      2'h1:
           hdr_ready = tx_hdr__ready;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    prot_fault_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h3:
-          if (\$10 ) begin
-            prot_fault_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    drain = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h3:
-          if (has_data) begin
-            drain = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$29  = in_fault;
-    casez (sequencer_fsm_state)
-      4'h0:
-          if (window_busy) begin
-            \$29  = 1'h0;
-          end
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$26 ) begin
-          end else if (\$28 ) begin
-          end else if (window_busy) begin
-            \$29  = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$8  = cur;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            \$8  = queue__payload;
           end
     endcase
     if (rst) begin
-      \$29  = 1'h0;
+      \$8  = 154'h000000000000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$30  = sequencer_fsm_state;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-            \$30  = 4'h1;
-          end else begin
-            if (rx_hdr__valid) begin
-              \$30  = 4'h2;
-            end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$9  = node_id;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            \$9  = \node_id$22 ;
           end
-      4'h2:
-          (* full_case = 32'd1 *)
-          if (\$20 ) begin
-            \$30  = 4'h3;
-          end else if (\$21 ) begin
-            \$30  = 4'h3;
-          end else if (tlb_hit) begin
+    endcase
+    if (rst) begin
+      \$9  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$10  = responder_fsm_state;
+    (* full_case = 32'd1 *)
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
             (* full_case = 32'd1 *)
-            if (\$22 ) begin
-              \$30  = 4'h4;
+            if (\$7 ) begin
+              \$10  = 2'h1;
+            end else if (queue__payload[153]) begin
+              \$10  = 2'h2;
             end else begin
-              \$30  = 4'h3;
+              \$10  = 2'h3;
             end
-          end else begin
-            \$30  = 4'h5;
           end
-      4'h5:
-          if (\$23 ) begin
-            (* full_case = 32'd1 *)
-            if (\$24 ) begin
-              \$30  = 4'h4;
-            end else begin
-              \$30  = 4'h3;
-            end
-          end else if (walk_done) begin
-            \$30  = 4'h6;
-          end
-      4'h6:
-          if (\$26 ) begin
-            \$30  = 4'h5;
-          end else if (\$28 ) begin
-            \$30  = 4'h3;
-          end else if (window_busy) begin
-            \$30  = 4'h1;
-          end
-      4'h4:
+      2'h1:
           if (mover_done) begin
             (* full_case = 32'd1 *)
-            if (fault__write) begin
-              \$30  = 4'h7;
+            if (cur[151]) begin
+              \$10  = 2'h3;
             end else begin
-              \$30  = 4'h0;
+              \$10  = 2'h0;
             end
           end
-      4'h3:
-          (* full_case = 32'd1 *)
-          if (has_data) begin
-            \$30  = 4'h8;
-          end else begin
-            \$30  = 4'h7;
-          end
-      4'h8:
+      2'h2:
           if (mover_done) begin
-            \$30  = 4'h7;
+            \$10  = 2'h3;
           end
-      4'h7:
+      2'h3:
           if (tx_hdr__ready) begin
-            \$30  = 4'h0;
-          end
-      4'h1:
-          if (window_done) begin
-            (* full_case = 32'd1 *)
-            if (in_fault) begin
-              \$30  = 4'h6;
-            end else begin
-              \$30  = 4'h0;
-            end
+            \$10  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$30  = 4'h0;
+      \$10  = 2'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$31  = req;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            if (rx_hdr__valid) begin
-              \$31  = rx_hdr__payload;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$31  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$32  = _node_id;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            if (rx_hdr__valid) begin
-              \$32  = node_id;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$32  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$33  = status;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$20 ) begin
-            \$33  = 3'h3;
-          end else if (\$21 ) begin
-            \$33  = 3'h2;
-          end else if (tlb_hit) begin
-            (* full_case = 32'd1 *)
-            if (\$22 ) begin
-              \$33  = 3'h0;
-            end else begin
-              \$33  = 3'h2;
-            end
-          end
-      4'h5:
-          if (\$23 ) begin
-            (* full_case = 32'd1 *)
-            if (\$24 ) begin
-              \$33  = 3'h0;
-            end else begin
-              \$33  = 3'h2;
-            end
-          end
-      4'h6:
-          if (\$26 ) begin
-          end else if (\$28 ) begin
-            \$33  = 3'h1;
-          end
-    endcase
-    if (rst) begin
-      \$33  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$34  = irq;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$23 ) begin
-          end else if (walk_done) begin
-            \$34  = 1'h1;
-          end
-      4'h6:
-          if (\$26 ) begin
-            \$34  = 1'h0;
-          end else if (\$28 ) begin
-            \$34  = 1'h0;
-          end
-    endcase
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  assign \req$1  = req;
-  assign pending = irq;
-  assign fault__pending = irq;
-  assign is_write = fault__write;
-  assign fault__kind = req[3:0];
-  assign fault__src = req[14:7];
-  assign fault__pid = req[46:31];
-  assign fault__vaddr = req[110:47];
-  assign \req.kind  = req[3:0];
-  assign \req.status  = req[6:4];
-  assign \req.src  = req[14:7];
-  assign \req.dst  = req[22:15];
-  assign \req.tag  = req[30:23];
-  assign \req.pid  = req[46:31];
-  assign \req.vaddr  = req[110:47];
-  assign \req.length  = req[126:111];
-  assign \req$1.kind  = req[3:0];
-  assign \req$1.status  = req[6:4];
-  assign \req$1.src  = req[14:7];
-  assign \req$1.dst  = req[22:15];
-  assign \req$1.tag  = req[30:23];
-  assign \req$1.pid  = req[46:31];
-  assign \req$1.vaddr  = req[110:47];
-  assign \req$1.length  = req[126:111];
+  assign paddr = queue__payload[150:119];
+  assign write = queue__payload[151];
+  assign line = queue__payload[152];
+  assign length = queue__payload[115:100];
   assign \tx_hdr__payload.kind  = tx_hdr__payload[3:0];
   assign \tx_hdr__payload.status  = tx_hdr__payload[6:4];
   assign \tx_hdr__payload.src  = tx_hdr__payload[14:7];
@@ -17726,40 +18036,54 @@ module \memory_component.memory.mmu.sequencer (clk, rst, fault__write, has_data,
   assign \tx_hdr__payload.pid  = tx_hdr__payload[46:31];
   assign \tx_hdr__payload.vaddr  = tx_hdr__payload[110:47];
   assign \tx_hdr__payload.length  = tx_hdr__payload[126:111];
-  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
-  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
-  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
-  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
-  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
-  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
-  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
-  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
+  assign \cur.kind  = cur[3:0];
+  assign \cur.src  = cur[11:4];
+  assign \cur.tag  = cur[19:12];
+  assign \cur.pid  = cur[35:20];
+  assign \cur.vaddr  = cur[99:36];
+  assign \cur.length  = cur[115:100];
+  assign \cur.status  = cur[118:116];
+  assign \cur.paddr  = cur[150:119];
+  assign \cur.is_write  = cur[151];
+  assign \cur.is_line  = cur[152];
+  assign \cur.has_data  = cur[153];
+  assign \queue__payload.kind  = queue__payload[3:0];
+  assign \queue__payload.src  = queue__payload[11:4];
+  assign \queue__payload.tag  = queue__payload[19:12];
+  assign \queue__payload.pid  = queue__payload[35:20];
+  assign \queue__payload.vaddr  = queue__payload[99:36];
+  assign \queue__payload.length  = queue__payload[115:100];
+  assign \queue__payload.status  = queue__payload[118:116];
+  assign \queue__payload.paddr  = queue__payload[150:119];
+  assign \queue__payload.is_write  = queue__payload[151];
+  assign \queue__payload.is_line  = queue__payload[152];
+  assign \queue__payload.has_data  = queue__payload[153];
   always @*
-    tx_hdr__payload[6:4] = status;
+    tx_hdr__payload[6:4] = cur[118:116];
   always @*
-    tx_hdr__payload[3:0] = { 2'h1, req[1:0] };
+    tx_hdr__payload[3:0] = { 2'h1, cur[1:0] };
   always @*
-    tx_hdr__payload[110:47] = req[110:47];
+    tx_hdr__payload[110:47] = cur[99:36];
   always @*
-    tx_hdr__payload[46:31] = req[46:31];
+    tx_hdr__payload[46:31] = cur[35:20];
   always @*
-    tx_hdr__payload[30:23] = req[30:23];
+    tx_hdr__payload[30:23] = cur[19:12];
   always @*
-    tx_hdr__payload[22:15] = req[14:7];
+    tx_hdr__payload[22:15] = cur[11:4];
   always @*
-    tx_hdr__payload[14:7] = _node_id;
+    tx_hdr__payload[14:7] = node_id;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, inv_pid);
-  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
+module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, inv_q, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, lk_pid, lk_vpn, tag_lk__en, inv_pid);
+  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg [35:0] \$100 ;
-  reg [3:0] \$101 ;
-  reg [43:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg [7:0] \$100 ;
+  reg [35:0] \$101 ;
+  reg [3:0] \$102 ;
+  reg [43:0] \$103 ;
+  reg [3:0] \$104 ;
   reg [7:0] \$105 ;
   reg [7:0] \$106 ;
   reg [7:0] \$107 ;
@@ -17829,9 +18153,10 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [7:0] \$165 ;
   reg [7:0] \$166 ;
   reg [7:0] \$167 ;
-  reg [31:0] \$168 ;
-  reg [63:0] \$169 ;
+  reg [7:0] \$168 ;
+  reg [31:0] \$169 ;
   wire \$17 ;
+  reg [63:0] \$170 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -17840,15 +18165,15 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [6:0] \$245 ;
+  wire [6:0] \$244 ;
+  wire [6:0] \$249 ;
   wire \$25 ;
-  wire [6:0] \$250 ;
-  wire [6:0] \$255 ;
+  wire [6:0] \$254 ;
+  wire [6:0] \$259 ;
   wire \$26 ;
-  wire [6:0] \$260 ;
-  wire [6:0] \$267 ;
+  wire [6:0] \$266 ;
   wire \$27 ;
-  wire [5:0] \$271 ;
+  wire [5:0] \$270 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
@@ -17897,37 +18222,37 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [6:0] \$69 ;
   wire \$7 ;
   wire [130:0] \$70 ;
-  wire [63:0] \$71 ;
-  wire [3:0] \$72 ;
+  wire [3:0] \$71 ;
+  wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
-  wire [3:0] \$75 ;
+  wire [3:0] \$74 ;
+  wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
-  wire [3:0] \$78 ;
+  wire [3:0] \$77 ;
+  wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire [3:0] \$81 ;
+  wire [3:0] \$80 ;
+  wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
+  wire [3:0] \$83 ;
   wire [3:0] \$84 ;
-  wire [3:0] \$85 ;
-  wire [6:0] \$86 ;
-  wire [7:0] \$87 ;
-  wire [63:0] \$88 ;
+  wire [6:0] \$85 ;
+  wire [7:0] \$86 ;
+  wire [63:0] \$87 ;
+  wire [3:0] \$88 ;
   wire [3:0] \$89 ;
   wire \$9 ;
-  wire [3:0] \$90 ;
+  wire \$90 ;
   wire \$91 ;
   wire \$92 ;
-  wire \$93 ;
+  wire [2:0] \$93 ;
   wire [2:0] \$94 ;
-  wire [2:0] \$95 ;
+  wire [63:0] \$95 ;
   wire [63:0] \$96 ;
-  reg \$97 ;
-  reg [1:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [63:0] \$97 ;
+  reg \$98 ;
+  reg [1:0] \$99 ;
   reg [1:0] chosen;
   input clk;
   wire clk;
@@ -17963,6 +18288,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   input [7:0] inv_pid;
   wire [7:0] inv_pid;
   reg [7:0] inv_pid_q = 8'h00;
+  output inv_q;
   reg inv_q = 1'h0;
   input [35:0] inv_vpn;
   wire [35:0] inv_vpn;
@@ -17977,6 +18303,8 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [7:0] lk_pid;
   output lk_r;
   reg lk_r;
+  (* init = 1'h0 *)
+  wire lk_stale;
   wire lk_stb;
   input [35:0] lk_vpn;
   wire [35:0] lk_vpn;
@@ -18060,7 +18388,6 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [175:0] tag_wr__data;
   wire [3:0] tag_wr__en;
   reg [63:0] valid = 64'h0000000000000000;
-  wire [63:0] valid_now;
   wire [1:0] victim;
   reg [31:0] victims = 32'd0;
   reg [3:0] way_en;
@@ -18142,6 +18469,14 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   always @(posedge clk) begin
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
+      if (way_en[0] && tag_inv__addr == f_idx)
+        _1_[43:0] <= { fill_pid, fill_vpn };
+      if (way_en[1] && tag_inv__addr == f_idx)
+        _1_[87:44] <= { fill_pid, fill_vpn };
+      if (way_en[2] && tag_inv__addr == f_idx)
+        _1_[131:88] <= { fill_pid, fill_vpn };
+      if (way_en[3] && tag_inv__addr == f_idx)
+        _1_[175:132] <= { fill_pid, fill_vpn };
     end
     if (tag_lk__en) begin
       _2_ <= tags[tag_lk__addr];
@@ -18228,193 +18563,193 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign \$68  = tag_inv__data[175:132] == { inv_pid_q, inv_vpn_q };
   assign \$69  = inv_idx_q * 3'h4;
   assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
-  assign \$71  = ~ kill;
-  assign valid_now = valid & \$71 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$245  = idx_q * 3'h4;
-  assign \$72  = valid_now >> \$245 ;
-  assign \$73  = tag_lk__data[43:0] == key_q;
-  assign \$74  = \$72 [0] & \$73 ;
-  assign \$250  = idx_q * 3'h4;
-  assign \$75  = valid_now >> \$250 ;
-  assign \$76  = tag_lk__data[87:44] == key_q;
-  assign \$77  = \$75 [1] & \$76 ;
-  assign \$255  = idx_q * 3'h4;
-  assign \$78  = valid_now >> \$255 ;
-  assign \$79  = tag_lk__data[131:88] == key_q;
-  assign \$80  = \$78 [2] & \$79 ;
-  assign \$260  = idx_q * 3'h4;
-  assign \$81  = valid_now >> \$260 ;
-  assign \$82  = tag_lk__data[175:132] == key_q;
-  assign \$83  = \$81 [3] & \$82 ;
-  assign lk_hit = | { \$83 , \$80 , \$77 , \$74  };
+  assign \$244  = idx_q * 3'h4;
+  assign \$71  = valid >> \$244 ;
+  assign \$72  = tag_lk__data[43:0] == key_q;
+  assign \$73  = \$71 [0] & \$72 ;
+  assign \$249  = idx_q * 3'h4;
+  assign \$74  = valid >> \$249 ;
+  assign \$75  = tag_lk__data[87:44] == key_q;
+  assign \$76  = \$74 [1] & \$75 ;
+  assign \$254  = idx_q * 3'h4;
+  assign \$77  = valid >> \$254 ;
+  assign \$78  = tag_lk__data[131:88] == key_q;
+  assign \$79  = \$77 [2] & \$78 ;
+  assign \$259  = idx_q * 3'h4;
+  assign \$80  = valid >> \$259 ;
+  assign \$81  = tag_lk__data[175:132] == key_q;
+  assign \$82  = \$80 [3] & \$81 ;
+  assign lk_hit = | { \$82 , \$79 , \$76 , \$73  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$267  = f_idx * 3'h4;
-  assign \$84  = valid_now >> \$267 ;
-  assign f_free = ~ \$84 ;
-  assign \$271  = f_idx * 2'h2;
-  assign victim = victims >> \$271 ;
-  assign \$85  = 1'h1 << chosen;
-  assign \$86  = f_idx * 3'h4;
-  assign \$87  = \$86  + chosen;
-  assign \$88  = 1'h1 << \$87 [5:0];
-  assign \$89  = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$90  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$91  = | f_free;
-  assign \$92  = ~ \$91 ;
-  assign \$93  = victim == 2'h3;
-  assign \$94  = victim + 1'h1;
-  assign \$95  = \$93  ? 3'h0 : \$94 ;
-  assign \$96  = valid_now | filled;
+  assign \$266  = f_idx * 3'h4;
+  assign \$83  = valid >> \$266 ;
+  assign f_free = ~ \$83 ;
+  assign \$270  = f_idx * 2'h2;
+  assign victim = victims >> \$270 ;
+  assign \$84  = 1'h1 << chosen;
+  assign \$85  = f_idx * 3'h4;
+  assign \$86  = \$85  + chosen;
+  assign \$87  = 1'h1 << \$86 [5:0];
+  assign \$88  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$89  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$90  = | f_free;
+  assign \$91  = ~ \$90 ;
+  assign \$92  = victim == 2'h3;
+  assign \$93  = victim + 1'h1;
+  assign \$94  = \$92  ? 3'h0 : \$93 ;
+  assign \$95  = ~ kill;
+  assign \$96  = valid & \$95 ;
+  assign \$97  = \$96  | filled;
   always @(posedge clk)
-    inv_q <= \$97 ;
+    inv_q <= \$98 ;
   always @(posedge clk)
-    inv_mode_q <= \$98 ;
+    inv_mode_q <= \$99 ;
   always @(posedge clk)
-    inv_pid_q <= \$99 ;
+    inv_pid_q <= \$100 ;
   always @(posedge clk)
-    inv_vpn_q <= \$100 ;
+    inv_vpn_q <= \$101 ;
   always @(posedge clk)
-    inv_idx_q <= \$101 ;
+    inv_idx_q <= \$102 ;
   always @(posedge clk)
-    key_q <= \$102 ;
+    key_q <= \$103 ;
   always @(posedge clk)
-    idx_q <= \$103 ;
+    idx_q <= \$104 ;
   always @(posedge clk)
-    pid_0 <= \$104 ;
+    pid_0 <= \$105 ;
   always @(posedge clk)
-    pid_1 <= \$105 ;
+    pid_1 <= \$106 ;
   always @(posedge clk)
-    pid_2 <= \$106 ;
+    pid_2 <= \$107 ;
   always @(posedge clk)
-    pid_3 <= \$107 ;
+    pid_3 <= \$108 ;
   always @(posedge clk)
-    pid_4 <= \$108 ;
+    pid_4 <= \$109 ;
   always @(posedge clk)
-    pid_5 <= \$109 ;
+    pid_5 <= \$110 ;
   always @(posedge clk)
-    pid_6 <= \$110 ;
+    pid_6 <= \$111 ;
   always @(posedge clk)
-    pid_7 <= \$111 ;
+    pid_7 <= \$112 ;
   always @(posedge clk)
-    pid_8 <= \$112 ;
+    pid_8 <= \$113 ;
   always @(posedge clk)
-    pid_9 <= \$113 ;
+    pid_9 <= \$114 ;
   always @(posedge clk)
-    pid_10 <= \$114 ;
+    pid_10 <= \$115 ;
   always @(posedge clk)
-    pid_11 <= \$115 ;
+    pid_11 <= \$116 ;
   always @(posedge clk)
-    pid_12 <= \$116 ;
+    pid_12 <= \$117 ;
   always @(posedge clk)
-    pid_13 <= \$117 ;
+    pid_13 <= \$118 ;
   always @(posedge clk)
-    pid_14 <= \$118 ;
+    pid_14 <= \$119 ;
   always @(posedge clk)
-    pid_15 <= \$119 ;
+    pid_15 <= \$120 ;
   always @(posedge clk)
-    pid_16 <= \$120 ;
+    pid_16 <= \$121 ;
   always @(posedge clk)
-    pid_17 <= \$121 ;
+    pid_17 <= \$122 ;
   always @(posedge clk)
-    pid_18 <= \$122 ;
+    pid_18 <= \$123 ;
   always @(posedge clk)
-    pid_19 <= \$123 ;
+    pid_19 <= \$124 ;
   always @(posedge clk)
-    pid_20 <= \$124 ;
+    pid_20 <= \$125 ;
   always @(posedge clk)
-    pid_21 <= \$125 ;
+    pid_21 <= \$126 ;
   always @(posedge clk)
-    pid_22 <= \$126 ;
+    pid_22 <= \$127 ;
   always @(posedge clk)
-    pid_23 <= \$127 ;
+    pid_23 <= \$128 ;
   always @(posedge clk)
-    pid_24 <= \$128 ;
+    pid_24 <= \$129 ;
   always @(posedge clk)
-    pid_25 <= \$129 ;
+    pid_25 <= \$130 ;
   always @(posedge clk)
-    pid_26 <= \$130 ;
+    pid_26 <= \$131 ;
   always @(posedge clk)
-    pid_27 <= \$131 ;
+    pid_27 <= \$132 ;
   always @(posedge clk)
-    pid_28 <= \$132 ;
+    pid_28 <= \$133 ;
   always @(posedge clk)
-    pid_29 <= \$133 ;
+    pid_29 <= \$134 ;
   always @(posedge clk)
-    pid_30 <= \$134 ;
+    pid_30 <= \$135 ;
   always @(posedge clk)
-    pid_31 <= \$135 ;
+    pid_31 <= \$136 ;
   always @(posedge clk)
-    pid_32 <= \$136 ;
+    pid_32 <= \$137 ;
   always @(posedge clk)
-    pid_33 <= \$137 ;
+    pid_33 <= \$138 ;
   always @(posedge clk)
-    pid_34 <= \$138 ;
+    pid_34 <= \$139 ;
   always @(posedge clk)
-    pid_35 <= \$139 ;
+    pid_35 <= \$140 ;
   always @(posedge clk)
-    pid_36 <= \$140 ;
+    pid_36 <= \$141 ;
   always @(posedge clk)
-    pid_37 <= \$141 ;
+    pid_37 <= \$142 ;
   always @(posedge clk)
-    pid_38 <= \$142 ;
+    pid_38 <= \$143 ;
   always @(posedge clk)
-    pid_39 <= \$143 ;
+    pid_39 <= \$144 ;
   always @(posedge clk)
-    pid_40 <= \$144 ;
+    pid_40 <= \$145 ;
   always @(posedge clk)
-    pid_41 <= \$145 ;
+    pid_41 <= \$146 ;
   always @(posedge clk)
-    pid_42 <= \$146 ;
+    pid_42 <= \$147 ;
   always @(posedge clk)
-    pid_43 <= \$147 ;
+    pid_43 <= \$148 ;
   always @(posedge clk)
-    pid_44 <= \$148 ;
+    pid_44 <= \$149 ;
   always @(posedge clk)
-    pid_45 <= \$149 ;
+    pid_45 <= \$150 ;
   always @(posedge clk)
-    pid_46 <= \$150 ;
+    pid_46 <= \$151 ;
   always @(posedge clk)
-    pid_47 <= \$151 ;
+    pid_47 <= \$152 ;
   always @(posedge clk)
-    pid_48 <= \$152 ;
+    pid_48 <= \$153 ;
   always @(posedge clk)
-    pid_49 <= \$153 ;
+    pid_49 <= \$154 ;
   always @(posedge clk)
-    pid_50 <= \$154 ;
+    pid_50 <= \$155 ;
   always @(posedge clk)
-    pid_51 <= \$155 ;
+    pid_51 <= \$156 ;
   always @(posedge clk)
-    pid_52 <= \$156 ;
+    pid_52 <= \$157 ;
   always @(posedge clk)
-    pid_53 <= \$157 ;
+    pid_53 <= \$158 ;
   always @(posedge clk)
-    pid_54 <= \$158 ;
+    pid_54 <= \$159 ;
   always @(posedge clk)
-    pid_55 <= \$159 ;
+    pid_55 <= \$160 ;
   always @(posedge clk)
-    pid_56 <= \$160 ;
+    pid_56 <= \$161 ;
   always @(posedge clk)
-    pid_57 <= \$161 ;
+    pid_57 <= \$162 ;
   always @(posedge clk)
-    pid_58 <= \$162 ;
+    pid_58 <= \$163 ;
   always @(posedge clk)
-    pid_59 <= \$163 ;
+    pid_59 <= \$164 ;
   always @(posedge clk)
-    pid_60 <= \$164 ;
+    pid_60 <= \$165 ;
   always @(posedge clk)
-    pid_61 <= \$165 ;
+    pid_61 <= \$166 ;
   always @(posedge clk)
-    pid_62 <= \$166 ;
+    pid_62 <= \$167 ;
   always @(posedge clk)
-    pid_63 <= \$167 ;
+    pid_63 <= \$168 ;
   always @(posedge clk)
-    victims <= \$168 ;
+    victims <= \$169 ;
   always @(posedge clk)
-    valid <= \$169 ;
+    valid <= \$170 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     kill = 64'h0000000000000000;
     if (inv_q) begin
       casez (inv_mode_q)
@@ -18428,55 +18763,55 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     lk_pfn = 20'h00000;
-    if (\$74 ) begin
+    if (\$73 ) begin
       lk_pfn = dat_lk__data[19:0];
     end
-    if (\$77 ) begin
+    if (\$76 ) begin
       lk_pfn = dat_lk__data[41:22];
     end
-    if (\$80 ) begin
+    if (\$79 ) begin
       lk_pfn = dat_lk__data[63:44];
     end
-    if (\$83 ) begin
+    if (\$82 ) begin
       lk_pfn = dat_lk__data[85:66];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     lk_r = 1'h0;
-    if (\$74 ) begin
+    if (\$73 ) begin
       lk_r = dat_lk__data[20];
     end
-    if (\$77 ) begin
+    if (\$76 ) begin
       lk_r = dat_lk__data[42];
     end
-    if (\$80 ) begin
+    if (\$79 ) begin
       lk_r = dat_lk__data[64];
     end
-    if (\$83 ) begin
+    if (\$82 ) begin
       lk_r = dat_lk__data[86];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     lk_w = 1'h0;
-    if (\$74 ) begin
+    if (\$73 ) begin
       lk_w = dat_lk__data[21];
     end
-    if (\$77 ) begin
+    if (\$76 ) begin
       lk_w = dat_lk__data[43];
     end
-    if (\$80 ) begin
+    if (\$79 ) begin
       lk_w = dat_lk__data[65];
     end
-    if (\$83 ) begin
+    if (\$82 ) begin
       lk_w = dat_lk__data[87];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     chosen = victim;
     if (f_free[3]) begin
       chosen = 2'h3;
@@ -18492,107 +18827,92 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     way_en = 4'h0;
     if (fill) begin
-      way_en = \$85 ;
+      way_en = \$84 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     filled = 64'h0000000000000000;
     if (fill) begin
-      filled = \$88 ;
+      filled = \$87 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$97  = tag_inv__en;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$98  = tag_inv__en;
     if (rst) begin
-      \$97  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$98  = inv_mode_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$99  = inv_mode_q;
     if (tag_inv__en) begin
-      \$98  = inv_mode;
+      \$99  = inv_mode;
     end
     if (rst) begin
-      \$98  = 2'h0;
+      \$99  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$99  = inv_pid_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$100  = inv_pid_q;
     if (tag_inv__en) begin
-      \$99  = inv_pid;
+      \$100  = inv_pid;
     end
     if (rst) begin
-      \$99  = 8'h00;
+      \$100  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$100  = inv_vpn_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$101  = inv_vpn_q;
     if (tag_inv__en) begin
-      \$100  = inv_vpn;
+      \$101  = inv_vpn;
     end
     if (rst) begin
-      \$100  = 36'h000000000;
+      \$101  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$101  = inv_idx_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$102  = inv_idx_q;
     if (tag_inv__en) begin
-      \$101  = \$89 ;
+      \$102  = \$88 ;
     end
     if (rst) begin
-      \$101  = 4'h0;
+      \$102  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$102  = key_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$103  = key_q;
     if (tag_lk__en) begin
-      \$102  = { lk_pid, lk_vpn };
+      \$103  = { lk_pid, lk_vpn };
     end
     if (rst) begin
-      \$102  = 44'h00000000000;
+      \$103  = 44'h00000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$103  = idx_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$104  = idx_q;
     if (tag_lk__en) begin
-      \$103  = \$90 ;
+      \$104  = \$89 ;
     end
     if (rst) begin
-      \$103  = 4'h0;
+      \$104  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$104  = pid_0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$105  = pid_0;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
-            \$104  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$105  = pid_1;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
             \$105  = fill_pid;
       endcase
     end
@@ -18601,15 +18921,13 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$106  = pid_2;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$106  = pid_1;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
-            /* empty */;
-        6'h02:
             \$106  = fill_pid;
       endcase
     end
@@ -18618,17 +18936,15 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$107  = pid_3;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$107  = pid_2;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
             /* empty */;
         6'h02:
-            /* empty */;
-        6'h03:
             \$107  = fill_pid;
       endcase
     end
@@ -18637,10 +18953,29 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$108  = pid_4;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$108  = pid_3;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            \$108  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$108  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$109  = pid_4;
+    if (fill) begin
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18650,18 +18985,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h03:
             /* empty */;
         6'h04:
-            \$108  = fill_pid;
+            \$109  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$108  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$109  = pid_5;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$110  = pid_5;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18673,18 +19008,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h04:
             /* empty */;
         6'h05:
-            \$109  = fill_pid;
+            \$110  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$109  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$110  = pid_6;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$111  = pid_6;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18698,18 +19033,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h05:
             /* empty */;
         6'h06:
-            \$110  = fill_pid;
+            \$111  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$111  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$111  = pid_7;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$112  = pid_7;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18725,18 +19060,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h06:
             /* empty */;
         6'h07:
-            \$111  = fill_pid;
+            \$112  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$112  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$112  = pid_8;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$113  = pid_8;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18754,18 +19089,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h07:
             /* empty */;
         6'h08:
-            \$112  = fill_pid;
+            \$113  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$112  = 8'h00;
+      \$113  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$113  = pid_9;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$114  = pid_9;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18785,18 +19120,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h08:
             /* empty */;
         6'h09:
-            \$113  = fill_pid;
+            \$114  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$113  = 8'h00;
+      \$114  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$114  = pid_10;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$115  = pid_10;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18818,18 +19153,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h09:
             /* empty */;
         6'h0a:
-            \$114  = fill_pid;
+            \$115  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$114  = 8'h00;
+      \$115  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$115  = pid_11;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$116  = pid_11;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18853,18 +19188,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0a:
             /* empty */;
         6'h0b:
-            \$115  = fill_pid;
+            \$116  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$115  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$116  = pid_12;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$117  = pid_12;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18890,18 +19225,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0b:
             /* empty */;
         6'h0c:
-            \$116  = fill_pid;
+            \$117  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$116  = 8'h00;
+      \$117  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$117  = pid_13;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$118  = pid_13;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18929,18 +19264,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0c:
             /* empty */;
         6'h0d:
-            \$117  = fill_pid;
+            \$118  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$118  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$118  = pid_14;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$119  = pid_14;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -18970,18 +19305,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0d:
             /* empty */;
         6'h0e:
-            \$118  = fill_pid;
+            \$119  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$119  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$119  = pid_15;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$120  = pid_15;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19013,18 +19348,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0e:
             /* empty */;
         6'h0f:
-            \$119  = fill_pid;
+            \$120  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$120  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$120  = pid_16;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$121  = pid_16;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19058,18 +19393,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h0f:
             /* empty */;
         6'h10:
-            \$120  = fill_pid;
+            \$121  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$121  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$121  = pid_17;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$122  = pid_17;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19105,18 +19440,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h10:
             /* empty */;
         6'h11:
-            \$121  = fill_pid;
+            \$122  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$122  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$122  = pid_18;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$123  = pid_18;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19154,18 +19489,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h11:
             /* empty */;
         6'h12:
-            \$122  = fill_pid;
+            \$123  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$122  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$123  = pid_19;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$124  = pid_19;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19205,18 +19540,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h12:
             /* empty */;
         6'h13:
-            \$123  = fill_pid;
+            \$124  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$123  = 8'h00;
+      \$124  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$124  = pid_20;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$125  = pid_20;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19258,18 +19593,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h13:
             /* empty */;
         6'h14:
-            \$124  = fill_pid;
+            \$125  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$125  = pid_21;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$126  = pid_21;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19313,18 +19648,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h14:
             /* empty */;
         6'h15:
-            \$125  = fill_pid;
+            \$126  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$126  = pid_22;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$127  = pid_22;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19370,18 +19705,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h15:
             /* empty */;
         6'h16:
-            \$126  = fill_pid;
+            \$127  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$126  = 8'h00;
+      \$127  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$127  = pid_23;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$128  = pid_23;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19429,18 +19764,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h16:
             /* empty */;
         6'h17:
-            \$127  = fill_pid;
+            \$128  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$127  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$128  = pid_24;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$129  = pid_24;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19490,18 +19825,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h17:
             /* empty */;
         6'h18:
-            \$128  = fill_pid;
+            \$129  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$129  = pid_25;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$130  = pid_25;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19553,18 +19888,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h18:
             /* empty */;
         6'h19:
-            \$129  = fill_pid;
+            \$130  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$130  = pid_26;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$131  = pid_26;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19618,18 +19953,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h19:
             /* empty */;
         6'h1a:
-            \$130  = fill_pid;
+            \$131  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$131  = pid_27;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$132  = pid_27;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19685,18 +20020,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1a:
             /* empty */;
         6'h1b:
-            \$131  = fill_pid;
+            \$132  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$132  = pid_28;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$133  = pid_28;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19754,18 +20089,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1b:
             /* empty */;
         6'h1c:
-            \$132  = fill_pid;
+            \$133  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$132  = 8'h00;
+      \$133  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$133  = pid_29;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$134  = pid_29;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19825,18 +20160,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1c:
             /* empty */;
         6'h1d:
-            \$133  = fill_pid;
+            \$134  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$134  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$134  = pid_30;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$135  = pid_30;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19898,18 +20233,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1d:
             /* empty */;
         6'h1e:
-            \$134  = fill_pid;
+            \$135  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$135  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$135  = pid_31;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$136  = pid_31;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -19973,18 +20308,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1e:
             /* empty */;
         6'h1f:
-            \$135  = fill_pid;
+            \$136  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$135  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$136  = pid_32;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$137  = pid_32;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20050,18 +20385,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h1f:
             /* empty */;
         6'h20:
-            \$136  = fill_pid;
+            \$137  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$136  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$137  = pid_33;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$138  = pid_33;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20129,18 +20464,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h20:
             /* empty */;
         6'h21:
-            \$137  = fill_pid;
+            \$138  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$138  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$138  = pid_34;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$139  = pid_34;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20210,18 +20545,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h21:
             /* empty */;
         6'h22:
-            \$138  = fill_pid;
+            \$139  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$138  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$139  = pid_35;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$140  = pid_35;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20293,18 +20628,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h22:
             /* empty */;
         6'h23:
-            \$139  = fill_pid;
+            \$140  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$139  = 8'h00;
+      \$140  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$140  = pid_36;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$141  = pid_36;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20378,18 +20713,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h23:
             /* empty */;
         6'h24:
-            \$140  = fill_pid;
+            \$141  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$140  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$141  = pid_37;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$142  = pid_37;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20465,18 +20800,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h24:
             /* empty */;
         6'h25:
-            \$141  = fill_pid;
+            \$142  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$141  = 8'h00;
+      \$142  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$142  = pid_38;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$143  = pid_38;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20554,18 +20889,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h25:
             /* empty */;
         6'h26:
-            \$142  = fill_pid;
+            \$143  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$142  = 8'h00;
+      \$143  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$143  = pid_39;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$144  = pid_39;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20645,18 +20980,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h26:
             /* empty */;
         6'h27:
-            \$143  = fill_pid;
+            \$144  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$144  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$144  = pid_40;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$145  = pid_40;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20738,18 +21073,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h27:
             /* empty */;
         6'h28:
-            \$144  = fill_pid;
+            \$145  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$144  = 8'h00;
+      \$145  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$145  = pid_41;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$146  = pid_41;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20833,18 +21168,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h28:
             /* empty */;
         6'h29:
-            \$145  = fill_pid;
+            \$146  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$145  = 8'h00;
+      \$146  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$146  = pid_42;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$147  = pid_42;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -20930,18 +21265,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h29:
             /* empty */;
         6'h2a:
-            \$146  = fill_pid;
+            \$147  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$147  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$147  = pid_43;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$148  = pid_43;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21029,18 +21364,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2a:
             /* empty */;
         6'h2b:
-            \$147  = fill_pid;
+            \$148  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$147  = 8'h00;
+      \$148  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$148  = pid_44;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$149  = pid_44;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21130,18 +21465,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2b:
             /* empty */;
         6'h2c:
-            \$148  = fill_pid;
+            \$149  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$148  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$149  = pid_45;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$150  = pid_45;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21233,18 +21568,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2c:
             /* empty */;
         6'h2d:
-            \$149  = fill_pid;
+            \$150  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$149  = 8'h00;
+      \$150  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$150  = pid_46;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$151  = pid_46;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21338,18 +21673,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2d:
             /* empty */;
         6'h2e:
-            \$150  = fill_pid;
+            \$151  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$150  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$151  = pid_47;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$152  = pid_47;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21445,18 +21780,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2e:
             /* empty */;
         6'h2f:
-            \$151  = fill_pid;
+            \$152  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$151  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$152  = pid_48;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$153  = pid_48;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21554,18 +21889,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h2f:
             /* empty */;
         6'h30:
-            \$152  = fill_pid;
+            \$153  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$153  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$153  = pid_49;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$154  = pid_49;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21665,18 +22000,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h30:
             /* empty */;
         6'h31:
-            \$153  = fill_pid;
+            \$154  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$153  = 8'h00;
+      \$154  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$154  = pid_50;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$155  = pid_50;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21778,18 +22113,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h31:
             /* empty */;
         6'h32:
-            \$154  = fill_pid;
+            \$155  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$154  = 8'h00;
+      \$155  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$155  = pid_51;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$156  = pid_51;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -21893,18 +22228,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h32:
             /* empty */;
         6'h33:
-            \$155  = fill_pid;
+            \$156  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$155  = 8'h00;
+      \$156  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$156  = pid_52;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$157  = pid_52;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22010,18 +22345,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h33:
             /* empty */;
         6'h34:
-            \$156  = fill_pid;
+            \$157  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$156  = 8'h00;
+      \$157  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$157  = pid_53;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$158  = pid_53;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22129,18 +22464,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h34:
             /* empty */;
         6'h35:
-            \$157  = fill_pid;
+            \$158  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$157  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$158  = pid_54;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$159  = pid_54;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22250,18 +22585,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h35:
             /* empty */;
         6'h36:
-            \$158  = fill_pid;
+            \$159  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$158  = 8'h00;
+      \$159  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$159  = pid_55;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$160  = pid_55;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22373,18 +22708,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h36:
             /* empty */;
         6'h37:
-            \$159  = fill_pid;
+            \$160  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$159  = 8'h00;
+      \$160  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$160  = pid_56;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$161  = pid_56;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22498,18 +22833,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h37:
             /* empty */;
         6'h38:
-            \$160  = fill_pid;
+            \$161  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$160  = 8'h00;
+      \$161  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$161  = pid_57;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$162  = pid_57;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22625,18 +22960,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h38:
             /* empty */;
         6'h39:
-            \$161  = fill_pid;
+            \$162  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$161  = 8'h00;
+      \$162  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$162  = pid_58;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$163  = pid_58;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22754,18 +23089,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h39:
             /* empty */;
         6'h3a:
-            \$162  = fill_pid;
+            \$163  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$162  = 8'h00;
+      \$163  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$163  = pid_59;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$164  = pid_59;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -22885,18 +23220,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3a:
             /* empty */;
         6'h3b:
-            \$163  = fill_pid;
+            \$164  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$163  = 8'h00;
+      \$164  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$164  = pid_60;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$165  = pid_60;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -23018,18 +23353,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3b:
             /* empty */;
         6'h3c:
-            \$164  = fill_pid;
+            \$165  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$165  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$165  = pid_61;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$166  = pid_61;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -23153,18 +23488,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3c:
             /* empty */;
         6'h3d:
-            \$165  = fill_pid;
+            \$166  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$165  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$166  = pid_62;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$167  = pid_62;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -23290,19 +23625,19 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3d:
             /* empty */;
         6'h3e:
-            \$166  = fill_pid;
+            \$167  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$166  = 8'h00;
+      \$167  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$167  = pid_63;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$168  = pid_63;
     if (fill) begin
       (* full_case = 32'd1 *)
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -23430,83 +23765,1441 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
         6'h3e:
             /* empty */;
         6'h3f:
-            \$167  = fill_pid;
+            \$168  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$167  = 8'h00;
+      \$168  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$168  = victims;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$169  = victims;
     if (fill) begin
-      if (\$92 ) begin
+      if (\$91 ) begin
         (* full_case = 32'd1 *)
         casez (f_idx)
           4'h0:
-              \$168 [1:0] = \$95 [1:0];
+              \$169 [1:0] = \$94 [1:0];
           4'h1:
-              \$168 [3:2] = \$95 [1:0];
+              \$169 [3:2] = \$94 [1:0];
           4'h2:
-              \$168 [5:4] = \$95 [1:0];
+              \$169 [5:4] = \$94 [1:0];
           4'h3:
-              \$168 [7:6] = \$95 [1:0];
+              \$169 [7:6] = \$94 [1:0];
           4'h4:
-              \$168 [9:8] = \$95 [1:0];
+              \$169 [9:8] = \$94 [1:0];
           4'h5:
-              \$168 [11:10] = \$95 [1:0];
+              \$169 [11:10] = \$94 [1:0];
           4'h6:
-              \$168 [13:12] = \$95 [1:0];
+              \$169 [13:12] = \$94 [1:0];
           4'h7:
-              \$168 [15:14] = \$95 [1:0];
+              \$169 [15:14] = \$94 [1:0];
           4'h8:
-              \$168 [17:16] = \$95 [1:0];
+              \$169 [17:16] = \$94 [1:0];
           4'h9:
-              \$168 [19:18] = \$95 [1:0];
+              \$169 [19:18] = \$94 [1:0];
           4'ha:
-              \$168 [21:20] = \$95 [1:0];
+              \$169 [21:20] = \$94 [1:0];
           4'hb:
-              \$168 [23:22] = \$95 [1:0];
+              \$169 [23:22] = \$94 [1:0];
           4'hc:
-              \$168 [25:24] = \$95 [1:0];
+              \$169 [25:24] = \$94 [1:0];
           4'hd:
-              \$168 [27:26] = \$95 [1:0];
+              \$169 [27:26] = \$94 [1:0];
           4'he:
-              \$168 [29:28] = \$95 [1:0];
+              \$169 [29:28] = \$94 [1:0];
           4'hf:
-              \$168 [31:30] = \$95 [1:0];
+              \$169 [31:30] = \$94 [1:0];
         endcase
       end
     end
     if (rst) begin
-      \$168  = 32'd0;
+      \$169  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$169  = \$96 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$170  = \$97 ;
     if (rst) begin
-      \$169  = 64'h0000000000000000;
+      \$170  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
+  assign lk_stale = inv_q;
   assign lk_stb = tag_lk__en;
   assign dat_lk__en = tag_lk__en;
-  assign hits = { \$83 , \$80 , \$77 , \$74  };
+  assign hits = { \$82 , \$79 , \$76 , \$73  };
   assign tag_wr__addr = f_idx;
   assign tag_wr__en = way_en;
   assign tag_wr__data = { fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn };
   assign dat_wr__addr = f_idx;
   assign dat_wr__en = way_en;
   assign dat_wr__data = { fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn };
-  assign f_entry = \$87 [5:0];
+  assign f_entry = \$86 [5:0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, mem__arready
-, mem__rdata, mem__rvalid, start, \pid$4 , \vpn$6 , clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
+module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_write, parked_match, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w, tlb_stale, walk_found, walk_pfn, walk_r, walk_w
+, walk_done, head, head_cmd, window_go, owner_pid, tlb_vpn, push, entry, head_pop, head_take, owner_en, rx_hdr__ready, park, tlb_hit_event, tlb_miss_event, walk_start, head_rearm, \req$8 , window_done, window_busy, clk
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
+  wire \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
+  wire \$12 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  reg [126:0] \$126 ;
+  reg \$127 ;
+  reg \$128 ;
+  reg \$129 ;
+  wire \$13 ;
+  reg \$130 ;
+  reg \$131 ;
+  reg [2:0] \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg [126:0] \$135 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  wire \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire [15:0] \$79 ;
+  wire \$8 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
+  reg \$signal  = 1'h0;
+  reg \$signal$36  = 1'h0;
+  reg \$signal$42  = 1'h0;
+  reg \$signal$43  = 1'h0;
+  reg \$signal$44  = 1'h0;
+  input clk;
+  wire clk;
+  input drained;
+  wire drained;
+  output [153:0] entry;
+  reg [153:0] entry;
+  wire \entry.has_data ;
+  wire \entry.is_line ;
+  wire \entry.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \entry.kind ;
+  wire [15:0] \entry.length ;
+  wire [31:0] \entry.paddr ;
+  wire [15:0] \entry.pid ;
+  wire [7:0] \entry.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \entry.status ;
+  wire [7:0] \entry.tag ;
+  wire [63:0] \entry.vaddr ;
+  wire has_data;
+  input [126:0] head;
+  wire [126:0] head;
+  wire [7:0] \head.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head.kind ;
+  wire [15:0] \head.length ;
+  wire [15:0] \head.pid ;
+  wire [7:0] \head.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \head.status ;
+  wire [7:0] \head.tag ;
+  wire [63:0] \head.vaddr ;
+  input [1:0] head_cmd;
+  wire [1:0] head_cmd;
+  output head_pop;
+  reg head_pop;
+  output head_rearm;
+  reg head_rearm;
+  output head_take;
+  reg head_take;
+  wire is_line;
+  wire is_write;
+  reg load;
+  wire [7:0] match_pid;
+  wire [35:0] match_vpn;
+  output owner_en;
+  reg owner_en;
+  input [7:0] owner_node;
+  wire [7:0] owner_node;
+  output [15:0] owner_pid;
+  wire [15:0] owner_pid;
+  input owner_valid;
+  wire owner_valid;
+  output park;
+  reg park;
+  (* init = 127'h00000000000000000000000000000000 *)
+  wire [126:0] park_hdr;
+  wire [7:0] \park_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \park_hdr.kind ;
+  wire [15:0] \park_hdr.length ;
+  wire [15:0] \park_hdr.pid ;
+  wire [7:0] \park_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \park_hdr.status ;
+  wire [7:0] \park_hdr.tag ;
+  wire [63:0] \park_hdr.vaddr ;
+  input parked_full;
+  wire parked_full;
+  input parked_match;
+  wire parked_match;
+  input parked_room2;
+  wire parked_room2;
+  input parked_write;
+  wire parked_write;
+  output push;
+  reg push;
+  input queue_room;
+  wire queue_room;
+  input queue_room2;
+  wire queue_room2;
+  reg replay = 1'h0;
+  reg [126:0] req;
+  output [126:0] \req$8 ;
+  reg [126:0] \req$8  = 127'h00000000000000000000000000000000;
+  wire [7:0] \req$8.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req$8.kind ;
+  wire [15:0] \req$8.length ;
+  wire [15:0] \req$8.pid ;
+  wire [7:0] \req$8.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req$8.status ;
+  wire [7:0] \req$8.tag ;
+  wire [63:0] \req$8.vaddr ;
+  wire [7:0] \req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req.kind ;
+  wire [15:0] \req.length ;
+  wire [15:0] \req.pid ;
+  wire [7:0] \req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req.status ;
+  wire [7:0] \req.tag ;
+  wire [63:0] \req.vaddr ;
+  input rst;
+  wire rst;
+  input [126:0] rx_hdr__payload;
+  wire [126:0] rx_hdr__payload;
+  wire [7:0] \rx_hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \rx_hdr__payload.kind ;
+  wire [15:0] \rx_hdr__payload.length ;
+  wire [15:0] \rx_hdr__payload.pid ;
+  wire [7:0] \rx_hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \rx_hdr__payload.status ;
+  wire [7:0] \rx_hdr__payload.tag ;
+  wire [63:0] \rx_hdr__payload.vaddr ;
+  output rx_hdr__ready;
+  reg rx_hdr__ready;
+  input rx_hdr__valid;
+  wire rx_hdr__valid;
+  reg [126:0] skid = 127'h00000000000000000000000000000000;
+  wire [7:0] \skid.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \skid.kind ;
+  wire [15:0] \skid.length ;
+  wire [15:0] \skid.pid ;
+  wire [7:0] \skid.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \skid.status ;
+  wire [7:0] \skid.tag ;
+  wire [63:0] \skid.vaddr ;
+  reg skid_valid = 1'h0;
+  wire [126:0] src;
+  wire [7:0] \src.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \src.kind ;
+  wire [15:0] \src.length ;
+  wire [15:0] \src.pid ;
+  wire [7:0] \src.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \src.status ;
+  wire [7:0] \src.tag ;
+  wire [63:0] \src.vaddr ;
+  input tlb_hit;
+  wire tlb_hit;
+  output tlb_hit_event;
+  reg tlb_hit_event;
+  output tlb_miss_event;
+  reg tlb_miss_event;
+  input [19:0] tlb_pfn;
+  wire [19:0] tlb_pfn;
+  wire [7:0] tlb_pid;
+  input tlb_r;
+  wire tlb_r;
+  input tlb_stale;
+  wire tlb_stale;
+  wire tlb_stb;
+  output [35:0] tlb_vpn;
+  wire [35:0] tlb_vpn;
+  input tlb_w;
+  wire tlb_w;
+  reg [2:0] translator_fsm_state = 3'h0;
+  input walk_done;
+  wire walk_done;
+  input walk_found;
+  wire walk_found;
+  input [19:0] walk_pfn;
+  wire [19:0] walk_pfn;
+  wire [15:0] walk_pid;
+  input walk_r;
+  wire walk_r;
+  output walk_start;
+  reg walk_start;
+  wire [35:0] walk_vpn;
+  input walk_w;
+  wire walk_w;
+  reg walking;
+  wire well_formed;
+  input window_busy;
+  wire window_busy;
+  input window_done;
+  wire window_done;
+  output window_go;
+  reg window_go;
+  assign \$1  = head_cmd == 2'h2;
+  assign \$2  = head_cmd == 1'h1;
+  assign \$3  = ~ parked_full;
+  assign \$4  = queue_room & \$3 ;
+  assign \$5  = ~ parked_write;
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = ~ window_busy;
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ! head_cmd;
+  assign \$10  = \$8  & \$9 ;
+  assign \$11  = ~ parked_full;
+  assign \$12  = queue_room & \$11 ;
+  assign \$13  = ~ parked_write;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = ~ window_busy;
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = ! head_cmd;
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = ~ parked_full;
+  assign \$20  = queue_room & \$19 ;
+  assign \$21  = ~ parked_write;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = ~ window_busy;
+  assign \$24  = \$22  & \$23 ;
+  assign \$25  = ! head_cmd;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = rx_hdr__valid & \$26 ;
+  assign \$28  = ~ \$signal ;
+  assign \$29  = \$signal$36  & owner_valid;
+  assign \$30  = owner_node == \req$8 [14:7];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = ~ \$31 ;
+  assign \$33  = ~ tlb_stale;
+  assign \$34  = tlb_hit & \$33 ;
+  assign \$35  = \$signal$42  ? tlb_w : tlb_r;
+  assign \$36  = ~ \$signal$42 ;
+  assign \$37  = \$36  & queue_room2;
+  assign \$38  = \$37  & parked_room2;
+  assign \$39  = ~ parked_write;
+  assign \$40  = \$38  & \$39 ;
+  assign \$41  = ~ window_busy;
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = ! head_cmd;
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = ~ skid_valid;
+  assign \$46  = \$44  & \$45 ;
+  assign \$47  = ~ \$signal$42 ;
+  assign \$48  = \$47  & queue_room2;
+  assign \$49  = \$48  & parked_room2;
+  assign \$50  = ~ parked_write;
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = ~ window_busy;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = ! head_cmd;
+  assign \$55  = \$53  & \$54 ;
+  assign \$56  = ~ skid_valid;
+  assign \$57  = \$55  & \$56 ;
+  assign \$58  = rx_hdr__valid & \$57 ;
+  assign \$59  = ~ \$signal$42 ;
+  assign \$60  = \$59  & queue_room2;
+  assign \$61  = \$60  & parked_room2;
+  assign \$62  = ~ parked_write;
+  assign \$63  = \$61  & \$62 ;
+  assign \$64  = ~ window_busy;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ! head_cmd;
+  assign \$67  = \$65  & \$66 ;
+  assign \$68  = ~ skid_valid;
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = rx_hdr__valid & \$69 ;
+  assign \$71  = ~ walking;
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = \$signal$42  ? walk_w : walk_r;
+  assign \$74  = ! translator_fsm_state;
+  assign \$75  = translator_fsm_state == 1'h1;
+  assign \$76  = translator_fsm_state == 2'h2;
+  assign \$77  = translator_fsm_state == 2'h3;
+  assign \$78  = translator_fsm_state == 3'h4;
+  assign \$80  = ! \$79 ;
+  assign \$81  = head_cmd == 2'h2;
+  assign \$82  = head_cmd == 1'h1;
+  assign \$83  = ~ parked_full;
+  assign \$84  = queue_room & \$83 ;
+  assign \$85  = ~ parked_write;
+  assign \$86  = \$84  & \$85 ;
+  assign \$87  = ~ window_busy;
+  assign \$88  = \$86  & \$87 ;
+  assign \$89  = ! head_cmd;
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = ~ parked_full;
+  assign \$92  = queue_room & \$91 ;
+  assign \$93  = ~ parked_write;
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = ~ window_busy;
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = ! head_cmd;
+  assign \$98  = \$96  & \$97 ;
+  assign \$99  = rx_hdr__valid & \$98 ;
+  assign \$100  = ~ \$signal$42 ;
+  assign \$101  = \$100  & queue_room2;
+  assign \$102  = \$101  & parked_room2;
+  assign \$103  = ~ parked_write;
+  assign \$104  = \$102  & \$103 ;
+  assign \$105  = ~ window_busy;
+  assign \$106  = \$104  & \$105 ;
+  assign \$107  = ! head_cmd;
+  assign \$108  = \$106  & \$107 ;
+  assign \$109  = ~ skid_valid;
+  assign \$110  = \$108  & \$109 ;
+  assign \$111  = rx_hdr__valid & \$110 ;
+  assign \$112  = \$111  & walking;
+  assign \$113  = ~ \$signal$42 ;
+  assign \$114  = \$113  & queue_room2;
+  assign \$115  = \$114  & parked_room2;
+  assign \$116  = ~ parked_write;
+  assign \$117  = \$115  & \$116 ;
+  assign \$118  = ~ window_busy;
+  assign \$119  = \$117  & \$118 ;
+  assign \$120  = ! head_cmd;
+  assign \$121  = \$119  & \$120 ;
+  assign \$122  = ~ skid_valid;
+  assign \$123  = \$121  & \$122 ;
+  assign \$124  = rx_hdr__valid & \$123 ;
+  assign \$125  = ~ \$124 ;
+  always @(posedge clk)
+    \req$8  <= \$126 ;
+  always @(posedge clk)
+    \$signal  <= \$127 ;
+  always @(posedge clk)
+    \$signal$42  <= \$128 ;
+  always @(posedge clk)
+    \$signal$43  <= \$129 ;
+  always @(posedge clk)
+    \$signal$44  <= \$130 ;
+  always @(posedge clk)
+    \$signal$36  <= \$131 ;
+  always @(posedge clk)
+    translator_fsm_state <= \$132 ;
+  always @(posedge clk)
+    replay <= \$133 ;
+  always @(posedge clk)
+    skid_valid <= \$134 ;
+  always @(posedge clk)
+    skid <= \$135 ;
+  \memory_component.memory.mmu.translator.check  check (
+    .has_data(has_data),
+    .is_line(is_line),
+    .is_write(is_write),
+    .req(req),
+    .well_formed(well_formed)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    window_go = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+            if (drained) begin
+              window_go = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    req = 127'h00000000000000000000000000000000;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            req = head;
+          end else if (\$2 ) begin
+            req = head;
+          end else if (skid_valid) begin
+            req = skid;
+          end else begin
+            req = rx_hdr__payload;
+          end
+      3'h3:
+          req = rx_hdr__payload;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    push = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            if (queue_room) begin
+              push = 1'h1;
+            end
+          end
+      3'h3:
+          if (\$28 ) begin
+            push = 1'h1;
+          end else if (\$32 ) begin
+            push = 1'h1;
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+            (* full_case = 32'd1 *)
+            if (\$35 ) begin
+              push = 1'h1;
+            end else begin
+              push = 1'h1;
+            end
+          end
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+              (* full_case = 32'd1 *)
+              if (\$73 ) begin
+                push = 1'h1;
+              end else begin
+                push = 1'h1;
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    entry = 154'h000000000000000000000000000000000000000;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            if (queue_room) begin
+              entry[3:0] = head[3:0];
+              entry[11:4] = head[14:7];
+              entry[19:12] = head[30:23];
+              entry[35:20] = head[46:31];
+              entry[99:36] = head[110:47];
+              entry[115:100] = head[126:111];
+              entry[118:116] = 3'h1;
+              entry[150:119] = { 20'h00000, head[58:47] };
+              entry[151] = is_write;
+              entry[152] = is_line;
+              entry[153] = has_data;
+            end
+          end
+      3'h3:
+          if (\$28 ) begin
+            entry[3:0] = \req$8 [3:0];
+            entry[11:4] = \req$8 [14:7];
+            entry[19:12] = \req$8 [30:23];
+            entry[35:20] = \req$8 [46:31];
+            entry[99:36] = \req$8 [110:47];
+            entry[115:100] = \req$8 [126:111];
+            entry[118:116] = 3'h3;
+            entry[150:119] = { 20'h00000, \req$8 [58:47] };
+            entry[151] = \$signal$42 ;
+            entry[152] = \$signal$43 ;
+            entry[153] = \$signal$44 ;
+          end else if (\$32 ) begin
+            entry[3:0] = \req$8 [3:0];
+            entry[11:4] = \req$8 [14:7];
+            entry[19:12] = \req$8 [30:23];
+            entry[35:20] = \req$8 [46:31];
+            entry[99:36] = \req$8 [110:47];
+            entry[115:100] = \req$8 [126:111];
+            entry[118:116] = 3'h2;
+            entry[150:119] = { 20'h00000, \req$8 [58:47] };
+            entry[151] = \$signal$42 ;
+            entry[152] = \$signal$43 ;
+            entry[153] = \$signal$44 ;
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+            (* full_case = 32'd1 *)
+            if (\$35 ) begin
+              entry[3:0] = \req$8 [3:0];
+              entry[11:4] = \req$8 [14:7];
+              entry[19:12] = \req$8 [30:23];
+              entry[35:20] = \req$8 [46:31];
+              entry[99:36] = \req$8 [110:47];
+              entry[115:100] = \req$8 [126:111];
+              entry[118:116] = 3'h0;
+              entry[150:119] = { tlb_pfn, \req$8 [58:47] };
+              entry[151] = \$signal$42 ;
+              entry[152] = \$signal$43 ;
+              entry[153] = \$signal$44 ;
+            end else begin
+              entry[3:0] = \req$8 [3:0];
+              entry[11:4] = \req$8 [14:7];
+              entry[19:12] = \req$8 [30:23];
+              entry[35:20] = \req$8 [46:31];
+              entry[99:36] = \req$8 [110:47];
+              entry[115:100] = \req$8 [126:111];
+              entry[118:116] = 3'h2;
+              entry[150:119] = { 20'h00000, \req$8 [58:47] };
+              entry[151] = \$signal$42 ;
+              entry[152] = \$signal$43 ;
+              entry[153] = \$signal$44 ;
+            end
+          end
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+              (* full_case = 32'd1 *)
+              if (\$73 ) begin
+                entry[3:0] = \req$8 [3:0];
+                entry[11:4] = \req$8 [14:7];
+                entry[19:12] = \req$8 [30:23];
+                entry[35:20] = \req$8 [46:31];
+                entry[99:36] = \req$8 [110:47];
+                entry[115:100] = \req$8 [126:111];
+                entry[118:116] = 3'h0;
+                entry[150:119] = { walk_pfn, \req$8 [58:47] };
+                entry[151] = \$signal$42 ;
+                entry[152] = \$signal$43 ;
+                entry[153] = \$signal$44 ;
+              end else begin
+                entry[3:0] = \req$8 [3:0];
+                entry[11:4] = \req$8 [14:7];
+                entry[19:12] = \req$8 [30:23];
+                entry[35:20] = \req$8 [46:31];
+                entry[99:36] = \req$8 [110:47];
+                entry[115:100] = \req$8 [126:111];
+                entry[118:116] = 3'h2;
+                entry[150:119] = { 20'h00000, \req$8 [58:47] };
+                entry[151] = \$signal$42 ;
+                entry[152] = \$signal$43 ;
+                entry[153] = \$signal$44 ;
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    head_pop = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            if (queue_room) begin
+              head_pop = 1'h1;
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+              head_pop = replay;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    head_take = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+            if (queue_room) begin
+              head_take = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    load = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+            if (queue_room) begin
+              load = 1'h1;
+            end
+          end else if (skid_valid) begin
+            if (\$10 ) begin
+              load = 1'h1;
+            end
+          end else begin
+            if (\$27 ) begin
+              load = 1'h1;
+            end
+          end
+      3'h3:
+          if (\$72 ) begin
+            load = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    owner_en = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (skid_valid) begin
+            if (\$10 ) begin
+              owner_en = 1'h1;
+            end
+          end else begin
+            if (\$27 ) begin
+              owner_en = 1'h1;
+            end
+          end
+      3'h3:
+          owner_en = \$58 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    rx_hdr__ready = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (skid_valid) begin
+          end else begin
+            rx_hdr__ready = \$18 ;
+          end
+      3'h3:
+          rx_hdr__ready = \$46 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    park = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+            park = 1'h1;
+          end
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            (* full_case = 32'd1 *)
+            if (walk_found) begin
+            end else if (replay) begin
+            end else begin
+              park = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tlb_hit_event = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+            tlb_hit_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    walking = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+          end else begin
+            walking = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    tlb_miss_event = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+          end else begin
+            tlb_miss_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    walk_start = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+          end else begin
+            walk_start = 1'h1;
+          end
+      3'h2:
+          walk_start = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    head_rearm = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+            end else if (replay) begin
+              head_rearm = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$126  = \req$8 ;
+    if (load) begin
+      \$126  = req;
+    end
+    if (rst) begin
+      \$126  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$127  = \$signal ;
+    if (load) begin
+      \$127  = well_formed;
+    end
+    if (rst) begin
+      \$127  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$128  = \$signal$42 ;
+    if (load) begin
+      \$128  = is_write;
+    end
+    if (rst) begin
+      \$128  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$129  = \$signal$43 ;
+    if (load) begin
+      \$129  = is_line;
+    end
+    if (rst) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$130  = \$signal$44 ;
+    if (load) begin
+      \$130  = has_data;
+    end
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$131  = \$signal$36 ;
+    if (load) begin
+      \$131  = \$80 ;
+    end
+    if (rst) begin
+      \$131  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$132  = translator_fsm_state;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+            if (drained) begin
+              \$132  = 3'h1;
+            end
+          end else if (\$81 ) begin
+          end else if (\$82 ) begin
+            if (queue_room) begin
+              \$132  = 3'h2;
+            end
+          end else if (skid_valid) begin
+            if (\$90 ) begin
+              \$132  = 3'h3;
+            end
+          end else begin
+            if (\$99 ) begin
+              \$132  = 3'h3;
+            end
+          end
+      3'h3:
+          if (walking) begin
+            \$132  = 3'h4;
+          end else if (\$125 ) begin
+            \$132  = 3'h0;
+          end
+      3'h2:
+          \$132  = 3'h4;
+      3'h4:
+          if (walk_done) begin
+            \$132  = 3'h0;
+          end
+      3'h1:
+          if (window_done) begin
+            \$132  = 3'h0;
+          end
+    endcase
+    if (rst) begin
+      \$132  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$133  = replay;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$81 ) begin
+          end else if (\$82 ) begin
+            if (queue_room) begin
+              \$133  = 1'h1;
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            \$133  = 1'h0;
+          end
+    endcase
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$134  = skid_valid;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$81 ) begin
+          end else if (\$82 ) begin
+          end else if (skid_valid) begin
+            if (\$90 ) begin
+              \$134  = 1'h0;
+            end
+          end
+      3'h3:
+          if (\$112 ) begin
+            \$134  = 1'h1;
+          end
+    endcase
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$135  = skid;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          if (\$112 ) begin
+            \$135  = rx_hdr__payload;
+          end
+    endcase
+    if (rst) begin
+      \$135  = 127'h00000000000000000000000000000000;
+    end
+  end
+  assign src = req;
+  assign tlb_pid = req[38:31];
+  assign tlb_stb = owner_en;
+  assign walk_pid = \req$8 [46:31];
+  assign walk_vpn = \req$8 [94:59];
+  assign match_pid = \req$8 [38:31];
+  assign match_vpn = \req$8 [94:59];
+  assign park_hdr = \req$8 ;
+  assign owner_pid = req[46:31];
+  assign tlb_vpn = req[94:59];
+  assign \req.kind  = req[3:0];
+  assign \req.status  = req[6:4];
+  assign \req.src  = req[14:7];
+  assign \req.dst  = req[22:15];
+  assign \req.tag  = req[30:23];
+  assign \req.pid  = req[46:31];
+  assign \req.vaddr  = req[110:47];
+  assign \req.length  = req[126:111];
+  assign \src.kind  = req[3:0];
+  assign \src.status  = req[6:4];
+  assign \src.src  = req[14:7];
+  assign \src.dst  = req[22:15];
+  assign \src.tag  = req[30:23];
+  assign \src.pid  = req[46:31];
+  assign \src.vaddr  = req[110:47];
+  assign \src.length  = req[126:111];
+  assign \req$8.kind  = \req$8 [3:0];
+  assign \req$8.status  = \req$8 [6:4];
+  assign \req$8.src  = \req$8 [14:7];
+  assign \req$8.dst  = \req$8 [22:15];
+  assign \req$8.tag  = \req$8 [30:23];
+  assign \req$8.pid  = \req$8 [46:31];
+  assign \req$8.vaddr  = \req$8 [110:47];
+  assign \req$8.length  = \req$8 [126:111];
+  assign \park_hdr.kind  = \req$8 [3:0];
+  assign \park_hdr.status  = \req$8 [6:4];
+  assign \park_hdr.src  = \req$8 [14:7];
+  assign \park_hdr.dst  = \req$8 [22:15];
+  assign \park_hdr.tag  = \req$8 [30:23];
+  assign \park_hdr.pid  = \req$8 [46:31];
+  assign \park_hdr.vaddr  = \req$8 [110:47];
+  assign \park_hdr.length  = \req$8 [126:111];
+  assign \head.kind  = head[3:0];
+  assign \head.status  = head[6:4];
+  assign \head.src  = head[14:7];
+  assign \head.dst  = head[22:15];
+  assign \head.tag  = head[30:23];
+  assign \head.pid  = head[46:31];
+  assign \head.vaddr  = head[110:47];
+  assign \head.length  = head[126:111];
+  assign \entry.kind  = entry[3:0];
+  assign \entry.src  = entry[11:4];
+  assign \entry.tag  = entry[19:12];
+  assign \entry.pid  = entry[35:20];
+  assign \entry.vaddr  = entry[99:36];
+  assign \entry.length  = entry[115:100];
+  assign \entry.status  = entry[118:116];
+  assign \entry.paddr  = entry[150:119];
+  assign \entry.is_write  = entry[151];
+  assign \entry.is_line  = entry[152];
+  assign \entry.has_data  = entry[153];
+  assign \skid.kind  = skid[3:0];
+  assign \skid.status  = skid[6:4];
+  assign \skid.src  = skid[14:7];
+  assign \skid.dst  = skid[22:15];
+  assign \skid.tag  = skid[30:23];
+  assign \skid.pid  = skid[46:31];
+  assign \skid.vaddr  = skid[110:47];
+  assign \skid.length  = skid[126:111];
+  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
+  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
+  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
+  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
+  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
+  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
+  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
+  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
+  assign \$79  = { 8'h00, req[46:39] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.memory.mmu.translator.check (is_write, has_data, well_formed, req, is_line);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire [4:0] \$33 ;
+  wire [4:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire [16:0] \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [63:0] \$42 ;
+  wire \$43 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  output has_data;
+  wire has_data;
+  output is_line;
+  wire is_line;
+  output is_write;
+  wire is_write;
+  input [126:0] req;
+  wire [126:0] req;
+  wire [7:0] \req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req.kind ;
+  wire [15:0] \req.length ;
+  wire [15:0] \req.pid ;
+  wire [7:0] \req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req.status ;
+  wire [7:0] \req.tag ;
+  wire [63:0] \req.vaddr ;
+  output well_formed;
+  wire well_formed;
+  assign \$1  = ! req[3:0];
+  assign \$2  = req[3:0] == 1'h1;
+  assign is_line = \$1  | \$2 ;
+  assign \$3  = req[3:0] == 1'h1;
+  assign \$4  = req[3:0] == 2'h3;
+  assign is_write = \$3  | \$4 ;
+  assign \$5  = req[3:0] == 1'h1;
+  assign \$6  = req[3:0] == 2'h3;
+  assign \$7  = \$5  | \$6 ;
+  assign \$8  = req[3:0] == 3'h4;
+  assign \$9  = req[3:0] == 3'h6;
+  assign \$10  = \$8  | \$9 ;
+  assign \$11  = ! req[6:4];
+  assign \$12  = \$10  & \$11 ;
+  assign has_data = \$7  | \$12 ;
+  assign \$13  = ! req[3:0];
+  assign \$14  = req[3:0] == 1'h1;
+  assign \$15  = \$13  | \$14 ;
+  assign \$16  = | req[126:111];
+  assign \$17  = ! req[113:111];
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = ! req[49:47];
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = req[126:111] <= 13'h1000;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = req[3:0] == 2'h2;
+  assign \$24  = req[3:0] == 2'h3;
+  assign \$25  = \$23  | \$24 ;
+  assign \$26  = req[126:111] == 1'h1;
+  assign \$27  = req[126:111] == 2'h2;
+  assign \$28  = \$26  | \$27 ;
+  assign \$29  = req[126:111] == 3'h4;
+  assign \$30  = \$28  | \$29 ;
+  assign \$31  = req[126:111] == 4'h8;
+  assign \$32  = \$30  | \$31 ;
+  assign \$33  = req[114:111] - 1'h1;
+  assign \$34  = { 1'h0, req[50:47] } & \$33 ;
+  assign \$35  = ! \$34 ;
+  assign \$36  = \$32  & \$35 ;
+  assign \$37  = \$25  & \$36 ;
+  assign \$38  = \$15  ? \$22  : \$37 ;
+  assign \$39  = req[58:47] + req[126:111];
+  assign \$40  = \$39  <= 13'h1000;
+  assign \$41  = \$38  & \$40 ;
+  assign \$43  = ! \$42 ;
+  assign well_formed = \$41  & \$43 ;
+  assign \req.kind  = req[3:0];
+  assign \req.status  = req[6:4];
+  assign \req.src  = req[14:7];
+  assign \req.dst  = req[22:15];
+  assign \req.tag  = req[30:23];
+  assign \req.pid  = req[46:31];
+  assign \req.vaddr  = req[110:47];
+  assign \req.length  = req[126:111];
+  assign \$42  = { 48'h000000000000, req[110:95] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, found, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, start
+, \pid$4 , \vpn$6 , mem__arready, mem__rdata, mem__rvalid, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [23:0] \$1 ;
   wire [24:0] \$10 ;
   wire [15:0] \$11 ;
@@ -23563,23 +25256,31 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  reg [15:0] \$62 ;
-  reg [35:0] \$63 ;
-  reg [63:0] \$64 ;
-  reg [4:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg [2:0] \$67 ;
-  reg [23:0] \$68 ;
-  reg [7:0] \$69 ;
+  reg [15:0] \$60 ;
+  reg [35:0] \$61 ;
+  reg [63:0] \$62 ;
+  reg [4:0] \$63 ;
+  reg [7:0] \$64 ;
+  reg [2:0] \$65 ;
+  reg [23:0] \$66 ;
+  reg [7:0] \$67 ;
+  reg \$68 ;
+  reg [3:0] \$69 ;
   wire \$7 ;
-  reg \$70 ;
-  reg [3:0] \$71 ;
-  reg [511:0] \$72 ;
+  reg [511:0] \$70 ;
+  reg \$71 ;
+  reg \$72 ;
+  reg [19:0] \$73 ;
+  reg \$74 ;
+  reg \$75 ;
   wire \$8 ;
   wire [24:0] \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
+  reg \$signal$24  = 1'h0;
+  wire \$signal$25 ;
+  reg [19:0] \$signal$29 ;
+  reg \$signal$31 ;
+  reg \$signal$33 ;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -23602,8 +25303,10 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire [7:0] fill_pid;
   (* init = 36'h000000000 *)
   wire [35:0] fill_vpn;
+  (* init = 1'h0 *)
   output found;
   wire found;
+  reg has_empty_q = 1'h0;
   wire [23:0] hash_val;
   input inv;
   wire inv;
@@ -23626,7 +25329,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   input mem__rvalid;
   wire mem__rvalid;
   output [19:0] pfn;
-  reg [19:0] pfn;
+  reg [19:0] pfn = 20'h00000;
   reg [15:0] pid = 16'h0000;
   input [15:0] \pid$4 ;
   wire [15:0] \pid$4 ;
@@ -23640,7 +25343,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   input [7:0] \pt_max_probes$12 ;
   wire [7:0] \pt_max_probes$12 ;
   output r;
-  reg r;
+  reg r = 1'h0;
   input rst;
   wire rst;
   input start;
@@ -23651,10 +25354,13 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   wire [35:0] \vpn$6 ;
   wire [47:0] vpn48;
   output w;
-  reg w;
+  reg w = 1'h0;
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   assign \$28  = \$26  & \$27 ;
   assign \$29  = bucket[151:136] == pid;
   assign \$30  = bucket[128] & \$29 ;
@@ -23677,47 +25383,55 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   assign \$47  = ~ bucket[384];
   assign \$48  = ~ bucket[385];
   assign \$49  = \$47  & \$48 ;
-  assign found = | match;
-  assign \$50  = | empty;
-  assign \$51  = ~ \$50 ;
-  assign \$52  = probes < pt_max_probes;
-  assign \$53  = \$51  & \$52 ;
-  assign \$54  = ~ poisoned;
-  assign \$55  = ~ inv;
-  assign \$56  = \$54  & \$55 ;
-  assign \$57  = ! walker_fsm_state;
-  assign \$58  = walker_fsm_state == 1'h1;
-  assign \$59  = walker_fsm_state == 2'h2;
-  assign \$60  = walker_fsm_state == 2'h3;
-  assign \$61  = walker_fsm_state == 3'h4;
+  assign \$signal$25  = | match;
+  assign \$50  = ~ has_empty_q;
+  assign \$51  = probes < pt_max_probes;
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = ~ poisoned;
+  assign \$54  = ! walker_fsm_state;
+  assign \$55  = walker_fsm_state == 1'h1;
+  assign \$56  = walker_fsm_state == 2'h2;
+  assign \$57  = walker_fsm_state == 2'h3;
+  assign \$58  = walker_fsm_state == 3'h4;
+  assign \$59  = walker_fsm_state == 3'h5;
   always @(posedge clk)
-    pid <= \$62 ;
+    pid <= \$60 ;
   always @(posedge clk)
-    vpn <= \$63 ;
+    vpn <= \$61 ;
   always @(posedge clk)
-    \$signal  <= \$64 ;
+    \$signal  <= \$62 ;
   always @(posedge clk)
-    \$signal$9  <= \$65 ;
+    \$signal$9  <= \$63 ;
   always @(posedge clk)
-    pt_max_probes <= \$66 ;
+    pt_max_probes <= \$64 ;
   always @(posedge clk)
-    walker_fsm_state <= \$67 ;
+    walker_fsm_state <= \$65 ;
   always @(posedge clk)
-    b_idx <= \$68 ;
+    b_idx <= \$66 ;
   always @(posedge clk)
-    probes <= \$69 ;
+    probes <= \$67 ;
   always @(posedge clk)
-    poisoned <= \$70 ;
+    poisoned <= \$68 ;
   always @(posedge clk)
-    beat <= \$71 ;
+    beat <= \$69 ;
   always @(posedge clk)
-    bucket <= \$72 ;
+    bucket <= \$70 ;
+  always @(posedge clk)
+    \$signal$24  <= \$71 ;
+  always @(posedge clk)
+    has_empty_q <= \$72 ;
+  always @(posedge clk)
+    pfn <= \$73 ;
+  always @(posedge clk)
+    r <= \$74 ;
+  always @(posedge clk)
+    w <= \$75 ;
   assign \$1  = { \$17 , \$14  } & \$19 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
   assign \$4  = beat == 3'h7;
   assign \$5  = | empty;
-  assign \$6  = ~ \$5 ;
+  assign \$6  = ~ has_empty_q;
   assign \$7  = probes < pt_max_probes;
   assign \$8  = \$6  & \$7 ;
   assign \$9  = b_idx + 1'h1;
@@ -23735,151 +25449,152 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   assign \$22  = bucket[23:8] == pid;
   assign \$23  = bucket[0] & \$22 ;
   assign \$24  = bucket[63:24] == vpn;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = ~ bucket[0];
-  assign \$27  = ~ bucket[1];
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$62  = pid;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$60  = pid;
     if (start) begin
-      \$62  = \pid$4 ;
+      \$60  = \pid$4 ;
     end
     if (rst) begin
-      \$62  = 16'h0000;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$63  = vpn;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$61  = vpn;
     if (start) begin
-      \$63  = \vpn$6 ;
+      \$61  = \vpn$6 ;
     end
     if (rst) begin
-      \$63  = 36'h000000000;
+      \$61  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$64  = \$signal ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$62  = \$signal ;
     if (start) begin
-      \$64  = pt_base;
+      \$62  = pt_base;
     end
     if (rst) begin
-      \$64  = 64'h0000000000000000;
+      \$62  = 64'h0000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$65  = \$signal$9 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$63  = \$signal$9 ;
     if (start) begin
-      \$65  = pt_buckets_log2;
+      \$63  = pt_buckets_log2;
     end
     if (rst) begin
-      \$65  = 5'h00;
+      \$63  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$66  = pt_max_probes;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$64  = pt_max_probes;
     if (start) begin
-      \$66  = \pt_max_probes$12 ;
+      \$64  = \pt_max_probes$12 ;
     end
     if (rst) begin
-      \$66  = 8'h00;
+      \$64  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$67  = walker_fsm_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$65  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$67  = 3'h1;
+            \$65  = 3'h1;
           end
       3'h1:
-          \$67  = 3'h2;
+          \$65  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$67  = 3'h3;
+            \$65  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
             if (\$4 ) begin
-              \$67  = 3'h4;
+              \$65  = 3'h4;
             end
           end
       3'h4:
+          \$65  = 3'h5;
+      3'h5:
           (* full_case = 32'd1 *)
-          if (found) begin
-            \$67  = 3'h0;
+          if (\$signal$24 ) begin
+            \$65  = 3'h0;
           end else if (\$8 ) begin
-            \$67  = 3'h2;
+            \$65  = 3'h2;
           end else begin
-            \$67  = 3'h0;
+            \$65  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$67  = 3'h0;
+      \$65  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$68  = b_idx;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$66  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$68  = \$1 ;
+          \$66  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
           /* empty */;
       3'h4:
-          if (found) begin
+          /* empty */;
+      3'h5:
+          if (\$signal$24 ) begin
           end else if (\$8 ) begin
-            \$68  = \$10 [23:0];
+            \$66  = \$10 [23:0];
           end
     endcase
     if (rst) begin
-      \$68  = 24'h000000;
+      \$66  = 24'h000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$69  = probes;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$67  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$69  = 8'h00;
+          \$67  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$69  = \$2 [7:0];
+            \$67  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$69  = 8'h00;
+      \$67  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$70  = poisoned;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$68  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$70  = 1'h0;
+          \$68  = 1'h0;
     endcase
     if (inv) begin
-      \$70  = 1'h1;
+      \$68  = 1'h1;
     end
     if (rst) begin
-      \$70  = 1'h0;
+      \$68  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$71  = beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$69  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -23887,20 +25602,20 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$71  = 4'h0;
+            \$69  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$71  = \$3 [3:0];
+            \$69  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$71  = 4'h0;
+      \$69  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$72  = bucket;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$70  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -23910,63 +25625,158 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$72  = { mem__rdata, bucket[511:64] };
+            \$70  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$72  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$70  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    pfn = 20'h00000;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$71  = \$signal$24 ;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$71  = \$signal$25 ;
+    endcase
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$72  = has_empty_q;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$72  = \$5 ;
+    endcase
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$73  = pfn;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$73  = \$signal$29 ;
+    endcase
+    if (rst) begin
+      \$73  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$74  = r;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$74  = \$signal$31 ;
+    endcase
+    if (rst) begin
+      \$74  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$75  = w;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$75  = \$signal$33 ;
+    endcase
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$signal$29  = 20'h00000;
     if (match[3]) begin
-      pfn = bucket[475:456];
+      \$signal$29  = bucket[475:456];
     end
     if (match[2]) begin
-      pfn = bucket[347:328];
+      \$signal$29  = bucket[347:328];
     end
     if (match[1]) begin
-      pfn = bucket[219:200];
+      \$signal$29  = bucket[219:200];
     end
     if (match[0]) begin
-      pfn = bucket[91:72];
+      \$signal$29  = bucket[91:72];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    r = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$signal$31  = 1'h0;
     if (match[3]) begin
-      r = bucket[448];
+      \$signal$31  = bucket[448];
     end
     if (match[2]) begin
-      r = bucket[320];
+      \$signal$31  = bucket[320];
     end
     if (match[1]) begin
-      r = bucket[192];
+      \$signal$31  = bucket[192];
     end
     if (match[0]) begin
-      r = bucket[64];
+      \$signal$31  = bucket[64];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    w = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$signal$33  = 1'h0;
     if (match[3]) begin
-      w = bucket[449];
+      \$signal$33  = bucket[449];
     end
     if (match[2]) begin
-      w = bucket[321];
+      \$signal$33  = bucket[321];
     end
     if (match[1]) begin
-      w = bucket[193];
+      \$signal$33  = bucket[193];
     end
     if (match[0]) begin
-      w = bucket[65];
+      \$signal$33  = bucket[65];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     walk_started = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -23976,7 +25786,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     mem__req = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -23990,7 +25800,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     mem__arvalid = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -24002,7 +25812,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     mem__araddr = 32'd0;
     casez (walker_fsm_state)
       3'h0:
@@ -24014,7 +25824,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     mem__arlen = 8'h00;
     casez (walker_fsm_state)
       3'h0:
@@ -24026,7 +25836,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     bucket_read = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -24040,7 +25850,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     mem__rready = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -24054,7 +25864,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     done = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -24066,17 +25876,19 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
       3'h3:
           /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           (* full_case = 32'd1 *)
-          if (found) begin
+          if (\$signal$24 ) begin
             done = 1'h1;
-          end else if (\$53 ) begin
+          end else if (\$52 ) begin
           end else begin
             done = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     fill = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -24088,8 +25900,10 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
       3'h3:
           /* empty */;
       3'h4:
-          if (found) begin
-            fill = \$56 ;
+          /* empty */;
+      3'h5:
+          if (\$signal$24 ) begin
+            fill = \$53 ;
           end
     endcase
   end
@@ -24103,6 +25917,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
   assign fill_pid = pid[7:0];
+  assign found = \$signal$24 ;
   assign empty[3] = \$49 ;
   assign empty[2] = \$42 ;
   assign empty[1] = \$35 ;
@@ -24115,9 +25930,9 @@ module \memory_component.memory.mmu.walker (rst, inv, found, pt_base, pt_buckets
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb, mem__bready
-, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, go, regs__cmd);
-  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
+module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len, go, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb
+, mem__bready, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, regs__cmd);
+  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [13:0] \$1 ;
   wire [64:0] \$10 ;
   wire [64:0] \$11 ;
@@ -24343,7 +26158,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
   assign \$27  = \$signal$9  + 4'h8;
   assign \$28  = ! window_fsm_state;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__req = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24363,7 +26178,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__arvalid = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24375,7 +26190,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__araddr = 32'd0;
     casez (window_fsm_state)
       3'h0:
@@ -24387,7 +26202,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__arlen = 8'h00;
     casez (window_fsm_state)
       3'h0:
@@ -24399,7 +26214,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__rready = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24413,7 +26228,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     regs__addr_load = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24442,7 +26257,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     regs__addr_next = 64'h0000000000000000;
     casez (window_fsm_state)
       3'h0:
@@ -24471,7 +26286,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__awvalid = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24487,7 +26302,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__awaddr = 32'd0;
     casez (window_fsm_state)
       3'h0:
@@ -24503,7 +26318,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__awlen = 8'h00;
     casez (window_fsm_state)
       3'h0:
@@ -24519,7 +26334,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__wvalid = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24537,7 +26352,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__wlast = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24555,7 +26370,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__wdata = 64'h0000000000000000;
     casez (window_fsm_state)
       3'h0:
@@ -24578,7 +26393,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__wstrb = 8'h00;
     casez (window_fsm_state)
       3'h0:
@@ -24601,7 +26416,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     mem__bready = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24621,7 +26436,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     regs__len_load = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -24645,7 +26460,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     regs__len_next = 32'd0;
     casez (window_fsm_state)
       3'h0:
@@ -24669,7 +26484,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     done = 1'h0;
     (* full_case = 32'd1 *)
     casez (window_fsm_state)
@@ -24692,7 +26507,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$61  = regs__busy;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -24723,7 +26538,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$62  = op;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -24735,7 +26550,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$63  = regs__error;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -24749,7 +26564,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$64  = \$signal$9 ;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -24764,7 +26579,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$65  = \$signal$7 ;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -24779,7 +26594,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$66  = wdata;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -24791,7 +26606,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$67  = window_fsm_state;
     (* full_case = 32'd1 *)
     casez (window_fsm_state)
@@ -24848,7 +26663,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$68  = regs__rdata;
     casez (window_fsm_state)
       3'h0:
@@ -24867,7 +26682,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$69  = beat;
     casez (window_fsm_state)
       3'h0:
@@ -24892,7 +26707,7 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$70  = beats;
     casez (window_fsm_state)
       3'h0:
@@ -24935,32 +26750,17 @@ module \memory_component.memory.mmu.window (clk, rst, regs__cmd_stb, regs__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__payload, rx__hdr__ready, tx__hdr__valid, tx__hdr__ready, tx__data__ready
+module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__hdr__ready, tx__hdr__payload, tx__hdr__valid, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready
 , m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
-  wire [1:0] \$1 ;
-  wire [4:0] \$10 ;
-  reg [1:0] \$11 ;
-  reg [7:0] \$12 ;
-  reg [1:0] \$13 ;
-  reg [13:0] \$14 ;
-  wire \$15 ;
-  wire \$16 ;
+  wire \$1 ;
   wire \$2 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire [2:0] \$6 ;
-  wire [2:0] \$7 ;
-  wire [1:0] \$8 ;
-  wire \$9 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
-  wire [1:0] \ack_in$115 ;
+  wire [1:0] \ack_in$113 ;
   wire [1:0] ack_sent;
-  wire [1:0] \ack_sent$109 ;
+  wire [1:0] \ack_sent$107 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$117 ;
+  wire [15:0] \ack_value$115 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -24992,8 +26792,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \buffer__commit_hdr.vaddr ;
   wire buffer__hdr_room;
   wire buffer__room;
-  input [5:0] bus__addr;
-  wire [5:0] bus__addr;
+  input [4:0] bus__addr;
+  wire [4:0] bus__addr;
   wire [31:0] bus__r_data;
   input bus__r_stb;
   wire bus__r_stb;
@@ -25003,23 +26803,16 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire [5:0] csr__addr;
+  wire [4:0] csr__addr;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
-  wire csr__events__peer_dead__data;
-  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   wire csr__naks_received__inc;
   wire csr__naks_sent__inc;
-  wire [31:0] csr__peer_dead_0__r_data;
-  wire [7:0] csr__peer_reset__w_data;
-  wire csr__peer_reset__w_stb;
-  reg [7:0] csr__peers_dead__inc = 8'h00;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
-  wire [31:0] csr__retry_limit__r_data;
   wire csr__rx_acks__inc;
   wire csr__rx_drop_crc__inc;
   wire csr__rx_drop_malformed__inc;
@@ -25032,35 +26825,24 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
   wire csr__tx_acks__inc;
-  wire csr__tx_dead_dropped__inc;
   wire csr__tx_dropped__inc;
-  reg [13:0] csr__tx_flushed__inc = 14'h0000;
   wire csr__tx_frames__inc;
   wire csr__tx_msgs__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
-  wire [1:0] dead;
-  wire [1:0] \dead$103 ;
   wire [1:0] delivered;
-  wire [1:0] \delivered$125 ;
-  reg [1:0] died = 2'h0;
-  wire [1:0] \died$193 ;
+  wire [1:0] \delivered$123 ;
   wire [15:0] expected;
   wire [1:0] expired;
   wire [1:0] \expired$97 ;
-  reg [1:0] flush = 2'h0;
-  (* init = 2'h0 *)
-  wire [1:0] \flush$188 ;
-  wire [3:0] flushed;
   wire [1:0] frame_started;
-  wire [1:0] \frame_started$107 ;
+  wire [1:0] \frame_started$105 ;
   wire [1:0] gap_in;
-  wire [1:0] \gap_in$123 ;
+  wire [1:0] \gap_in$121 ;
   wire [1:0] go_back;
-  wire [1:0] \go_back$113 ;
-  wire irq;
+  wire [1:0] \go_back$111 ;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
   wire [63:0] \m_axis__tdata$27 ;
@@ -25077,16 +26859,12 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire m_axis__tvalid;
   wire \m_axis__tvalid$35 ;
   wire [1:0] msg_in;
-  wire [1:0] \msg_in$121 ;
-  (* init = 8'h00 *)
-  wire [7:0] n_died;
-  (* init = 14'h0000 *)
-  wire [13:0] n_flushed;
+  wire [1:0] \msg_in$119 ;
   wire nak;
   wire [1:0] nak_in;
-  wire [1:0] \nak_in$119 ;
+  wire [1:0] \nak_in$117 ;
   wire [1:0] nak_sent;
-  wire [1:0] \nak_sent$111 ;
+  wire [1:0] \nak_sent$109 ;
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
@@ -25255,7 +27033,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire store_room;
   wire [2:0] store_slot;
   wire [1:0] stored;
-  wire [1:0] \stored$105 ;
+  wire [1:0] \stored$103 ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -25324,7 +27102,6 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire tx__hdr__valid;
   wire \tx__hdr__valid$11 ;
   wire tx_acks;
-  wire tx_dead_dropped;
   wire tx_dropped;
   wire tx_frames;
   wire tx_msgs;
@@ -25362,34 +27139,14 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
-  assign csr__events__peer_dead__set = | died;
-  assign \$2  = bus__w_data[7:0] < 2'h2;
-  assign \$3  = csr__peer_reset__w_stb & \$2 ;
-  assign \$4  = bus__w_data[7:0] != 1'h1;
-  assign \$5  = \$3  & \$4 ;
-  assign \$6  = 1'h1 << bus__w_data[0];
-  assign \$7  = \$5  ? \$6  : 3'h0;
-  assign \$10  = flushed + 1'h0;
-  always @(posedge clk)
-    died <= \$11 ;
-  always @(posedge clk)
-    csr__peers_dead__inc <= \$12 ;
-  always @(posedge clk)
-    flush <= \$13 ;
-  always @(posedge clk)
-    csr__tx_flushed__inc <= \$14 ;
   \memory_component.netif.csr_dec  csr_dec (
-    .bits(irq),
     .bus__addr(bus__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(bus__r_stb),
-    .bus__w_data(bus__w_data),
     .bus__w_stb(bus__w_stb),
     .clk(clk),
-    .csr__events__peer_dead__set(csr__events__peer_dead__set),
     .csr__naks_received__inc(csr__naks_received__inc),
     .csr__naks_sent__inc(csr__naks_sent__inc),
-    .csr__peers_dead__inc(csr__peers_dead__inc),
     .csr__rx_acks__inc(csr__rx_acks__inc),
     .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
     .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
@@ -25401,14 +27158,11 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__rx_frames__inc(csr__rx_frames__inc),
     .csr__rx_msgs__inc(csr__rx_msgs__inc),
     .csr__tx_acks__inc(csr__tx_acks__inc),
-    .csr__tx_dead_dropped__inc(csr__tx_dead_dropped__inc),
     .csr__tx_dropped__inc(csr__tx_dropped__inc),
-    .csr__tx_flushed__inc(csr__tx_flushed__inc),
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3205$0 (\$15 ),
+    .\port$3467$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -25417,9 +27171,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_0(\$16 ),
-    .flush(flush),
-    .flushed(flushed),
+    .expired_0(\$2 ),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -25439,7 +27191,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_0(\$15 ),
+    .timeout_fire_0(\$1 ),
     .unsent(unsent)
   );
   \memory_component.netif.receiver  receiver (
@@ -25512,8 +27264,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
-    .peer(send_peer),
-    .\port$3226$0 (\$16 ),
+    .pick(send_peer),
+    .\port$3485$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -25548,38 +27300,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
-    .tx_dead_dropped(csr__tx_dead_dropped__inc),
     .tx_dropped(csr__tx_dropped__inc),
     .tx_msgs(csr__tx_msgs__inc)
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$11  = 2'h0;
-    if (rst) begin
-      \$11  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$12  = { 6'h00, \$1  };
-    if (rst) begin
-      \$12  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$13  = \$7 [1:0];
-    if (rst) begin
-      \$13  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$14  = { 9'h000, \$10  };
-    if (rst) begin
-      \$14  = 14'h0000;
-    end
-  end
   assign \tx__data__payload$1  = tx__data__payload;
   assign \tx__data__ready$3  = tx__data__ready;
   assign \tx__data__valid$5  = tx__data__valid;
@@ -25630,23 +27353,21 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign send_retransmit = retransmit;
   assign \unsent$93  = unsent;
   assign \owed$95  = owed;
-  assign expired = { 1'h0, \$16  };
-  assign \expired$97  = { 1'h0, \$16  };
+  assign expired = { 1'h0, \$2  };
+  assign \expired$97  = { 1'h0, \$2  };
   assign src = recv_peer;
   assign recv_expected = expected;
-  assign dead = 2'h0;
-  assign \dead$103  = 2'h0;
-  assign \stored$105  = stored;
-  assign \frame_started$107  = frame_started;
-  assign \ack_sent$109  = ack_sent;
-  assign \nak_sent$111  = nak_sent;
-  assign \go_back$113  = go_back;
-  assign \ack_in$115  = ack_in;
-  assign \ack_value$117  = ack_value;
-  assign \nak_in$119  = nak_in;
-  assign \msg_in$121  = msg_in;
-  assign \gap_in$123  = gap_in;
-  assign \delivered$125  = delivered;
+  assign \stored$103  = stored;
+  assign \frame_started$105  = frame_started;
+  assign \ack_sent$107  = ack_sent;
+  assign \nak_sent$109  = nak_sent;
+  assign \go_back$111  = go_back;
+  assign \ack_in$113  = ack_in;
+  assign \ack_value$115  = ack_value;
+  assign \nak_in$117  = nak_in;
+  assign \msg_in$119  = msg_in;
+  assign \gap_in$121  = gap_in;
+  assign \delivered$123  = delivered;
   assign csr__addr = bus__addr;
   assign bus__r_data = csr__r_data;
   assign csr__r_stb = bus__r_stb;
@@ -25657,7 +27378,6 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__retry_limit__r_data = 32'd0;
   assign tx_frames = csr__tx_frames__inc;
   assign tx_msgs = csr__tx_msgs__inc;
   assign tx_retransmits = csr__tx_retransmits__inc;
@@ -25675,16 +27395,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
-  assign tx_dead_dropped = csr__tx_dead_dropped__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
-  assign timeouts = { 1'h0, \$15  };
-  assign n_died = csr__peers_dead__inc;
-  assign csr__events__peer_dead__data = irq;
-  assign csr__peer_dead_0__r_data = 32'd0;
-  assign \flush$188  = flush;
-  assign n_flushed = csr__tx_flushed__inc;
-  assign \died$193  = 2'h0;
-  assign csr__peer_reset__w_data = bus__w_data[7:0];
+  assign csr__tx_timeouts__inc = { 7'h00, \$1  };
+  assign timeouts = { 1'h0, \$1  };
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \tx__data__payload$1.data  = tx__data__payload[63:0];
@@ -25753,65 +27465,19 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
-  assign \$1  = 2'h0;
-  assign \$8  = 2'h0;
-  assign \$9  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3205$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
-  wire \$1 ;
-  wire [31:0] \$10 ;
-  wire [31:0] \$11 ;
-  wire [31:0] \$12 ;
-  wire [31:0] \$13 ;
-  wire [31:0] \$14 ;
-  wire [31:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [31:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire \$2 ;
-  wire [31:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [31:0] \$22 ;
-  wire [31:0] \$23 ;
-  wire [31:0] \$24 ;
-  wire [31:0] \$25 ;
-  wire [31:0] \$26 ;
-  wire [31:0] \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
-  wire [31:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [31:0] \$32 ;
-  wire [31:0] \$33 ;
-  wire [31:0] \$34 ;
-  wire [31:0] \$35 ;
-  wire [31:0] \$36 ;
-  wire [31:0] \$37 ;
-  wire [31:0] \$38 ;
-  wire [31:0] \$39 ;
-  wire [31:0] \$4 ;
-  reg [31:0] \$40 ;
-  wire [31:0] \$5 ;
-  wire [31:0] \$6 ;
-  wire [31:0] \$7 ;
-  wire [31:0] \$8 ;
-  wire [31:0] \$9 ;
-  output bits;
-  wire bits;
-  input [5:0] bus__addr;
-  wire [5:0] bus__addr;
+module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
+, \port$3467$0 , bus__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
+  reg [31:0] \$1 ;
+  input [4:0] bus__addr;
+  wire [4:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
-  input [31:0] bus__w_data;
-  wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
@@ -25821,28 +27487,12 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg config_w_stb;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
-  wire csr__events__peer_dead__data;
-  input csr__events__peer_dead__set;
-  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   input csr__naks_received__inc;
   wire csr__naks_received__inc;
   input csr__naks_sent__inc;
   wire csr__naks_sent__inc;
-  wire [31:0] csr__peer_dead_0__r_data;
-  wire [31:0] csr__peer_dead_1__r_data;
-  wire [31:0] csr__peer_dead_2__r_data;
-  wire [31:0] csr__peer_dead_3__r_data;
-  wire [31:0] csr__peer_dead_4__r_data;
-  wire [31:0] csr__peer_dead_5__r_data;
-  wire [31:0] csr__peer_dead_6__r_data;
-  wire [31:0] csr__peer_dead_7__r_data;
-  wire [7:0] csr__peer_reset__w_data;
-  wire csr__peer_reset__w_stb;
-  input [7:0] csr__peers_dead__inc;
-  wire [7:0] csr__peers_dead__inc;
-  wire [31:0] csr__retry_limit__r_data;
   input csr__rx_acks__inc;
   wire csr__rx_acks__inc;
   input csr__rx_drop_crc__inc;
@@ -25866,12 +27516,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   wire [31:0] csr__timeout__r_data;
   input csr__tx_acks__inc;
   wire csr__tx_acks__inc;
-  input csr__tx_dead_dropped__inc;
-  wire csr__tx_dead_dropped__inc;
   input csr__tx_dropped__inc;
   wire csr__tx_dropped__inc;
-  input [13:0] csr__tx_flushed__inc;
-  wire [13:0] csr__tx_flushed__inc;
   input csr__tx_frames__inc;
   wire csr__tx_frames__inc;
   input csr__tx_msgs__inc;
@@ -25879,9 +27525,6 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   input csr__tx_retransmits__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
-  reg events_r_stb;
-  wire [31:0] events_read;
-  reg events_w_stb;
   reg id_r_stb;
   wire [31:0] id_read;
   reg id_w_stb;
@@ -25889,34 +27532,10 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  reg peer_dead_0_r_stb;
-  reg peer_dead_0_w_stb;
-  reg peer_dead_1_r_stb;
-  reg peer_dead_1_w_stb;
-  reg peer_dead_2_r_stb;
-  reg peer_dead_2_w_stb;
-  reg peer_dead_3_r_stb;
-  reg peer_dead_3_w_stb;
-  reg peer_dead_4_r_stb;
-  reg peer_dead_4_w_stb;
-  reg peer_dead_5_r_stb;
-  reg peer_dead_5_w_stb;
-  reg peer_dead_6_r_stb;
-  reg peer_dead_6_w_stb;
-  reg peer_dead_7_r_stb;
-  reg peer_dead_7_w_stb;
-  reg peer_reset_r_stb;
-  output peer_reset_w_stb;
-  reg peer_reset_w_stb;
-  reg peers_dead_r_stb;
-  reg peers_dead_w_stb;
-  input \port$3205$0 ;
-  wire \port$3205$0 ;
+  input \port$3467$0 ;
+  wire \port$3467$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
-  reg r_hold;
-  reg retry_limit_r_stb;
-  reg retry_limit_w_stb;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -25943,12 +27562,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg timeout_w_stb;
   reg tx_acks_r_stb;
   reg tx_acks_w_stb;
-  reg tx_dead_dropped_r_stb;
-  reg tx_dead_dropped_w_stb;
   reg tx_dropped_r_stb;
   reg tx_dropped_w_stb;
-  reg tx_flushed_r_stb;
-  reg tx_flushed_w_stb;
   reg tx_frames_r_stb;
   reg tx_frames_w_stb;
   reg tx_msgs_r_stb;
@@ -25958,166 +27573,107 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$100 ;
-  wire [31:0] \value$101 ;
-  wire [31:0] \value$102 ;
-  wire [31:0] \value$103 ;
-  wire [31:0] \value$104 ;
-  wire [31:0] \value$105 ;
-  wire [31:0] \value$106 ;
-  wire [31:0] \value$107 ;
-  wire [31:0] \value$108 ;
-  wire [31:0] \value$89 ;
-  wire [31:0] \value$90 ;
-  wire [31:0] \value$91 ;
-  wire [31:0] \value$92 ;
-  wire [31:0] \value$93 ;
-  wire [31:0] \value$94 ;
-  wire [31:0] \value$95 ;
-  wire [31:0] \value$96 ;
-  wire [31:0] \value$97 ;
-  wire [31:0] \value$98 ;
-  wire [31:0] \value$99 ;
+  wire [31:0] \value$57 ;
+  wire [31:0] \value$58 ;
+  wire [31:0] \value$59 ;
+  wire [31:0] \value$60 ;
+  wire [31:0] \value$61 ;
+  wire [31:0] \value$62 ;
+  wire [31:0] \value$63 ;
+  wire [31:0] \value$64 ;
+  wire [31:0] \value$65 ;
+  wire [31:0] \value$66 ;
+  wire [31:0] \value$67 ;
+  wire [31:0] \value$68 ;
+  wire [31:0] \value$69 ;
+  wire [31:0] \value$70 ;
+  wire [31:0] \value$71 ;
+  wire [31:0] \value$72 ;
+  wire [31:0] \value$73 ;
   always @(posedge clk)
-    bus__r_data <= \$40 ;
-  assign \$1  = ~ r_hold;
-  assign \$2  = bus__r_stb & \$1 ;
-  assign \$12  = bus__addr[0] ? events_read : \value$108 ;
-  assign \$13  = bus__addr[1] ? 32'd0 : \$12 ;
-  assign \$14  = bus__addr[2] ? 32'd0 : \$13 ;
-  assign \$15  = bus__addr[0] ? \value$107  : \value$106 ;
-  assign \$16  = bus__addr[0] ? \value$105  : \value$104 ;
-  assign \$17  = bus__addr[1] ? \$15  : \$16 ;
-  assign \$18  = bus__addr[0] ? \value$103  : \value$102 ;
-  assign \$19  = bus__addr[0] ? \value$101  : \value$100 ;
-  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
-  assign \$21  = bus__addr[2] ? \$17  : \$20 ;
-  assign \$22  = bus__addr[3] ? \$14  : \$21 ;
-  assign \$23  = bus__addr[0] ? \value$99  : \value$98 ;
-  assign \$24  = bus__addr[0] ? \value$97  : \value$96 ;
-  assign \$25  = bus__addr[1] ? \$23  : \$24 ;
-  assign \$26  = bus__addr[0] ? \value$95  : \value$94 ;
-  assign \$27  = bus__addr[0] ? \value$93  : \value$92 ;
-  assign \$28  = bus__addr[1] ? \$26  : \$27 ;
-  assign \$29  = bus__addr[2] ? \$25  : \$28 ;
-  assign \$30  = bus__addr[0] ? \value$91  : \value$90 ;
-  assign \$31  = bus__addr[0] ? \value$89  : value;
-  assign \$32  = bus__addr[1] ? \$30  : \$31 ;
-  assign \$33  = bus__addr[0] ? 32'd0 : 32'd2048;
-  assign \$34  = bus__addr[0] ? 32'd4194312 : 32'd513;
-  assign \$35  = bus__addr[1] ? \$33  : \$34 ;
-  assign \$36  = bus__addr[2] ? \$32  : \$35 ;
-  assign \$37  = bus__addr[3] ? \$29  : \$36 ;
-  assign \$38  = bus__addr[4] ? \$22  : \$37 ;
-  assign \$39  = bus__addr[5] ? 32'd0 : \$38 ;
-  \memory_component.netif.csr_dec.reg_events  reg_events (
-    .bits(bits),
-    .bus__w_data(bus__w_data),
-    .clk(clk),
-    .csr__events__peer_dead__set(csr__events__peer_dead__set),
-    .events_w_stb(events_w_stb),
-    .rst(rst)
-  );
+    bus__r_data <= \$1 ;
   \memory_component.netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$105 ),
+    .csr__naks_received__value(\value$73 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$104 ),
+    .csr__naks_sent__value(\value$72 ),
     .inc(csr__naks_sent__inc),
-    .rst(rst)
-  );
-  \memory_component.netif.csr_dec.reg_peers_dead  reg_peers_dead (
-    .clk(clk),
-    .csr__peers_dead__value(\value$106 ),
-    .inc(csr__peers_dead__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$96 ),
+    .csr__rx_acks__value(\value$64 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$98 ),
+    .csr__rx_drop_crc__value(\value$66 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$102 ),
+    .csr__rx_drop_malformed__value(\value$70 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$99 ),
+    .csr__rx_drop_misrouted__value(\value$67 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$103 ),
+    .csr__rx_drop_nobuf__value(\value$71 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$101 ),
+    .csr__rx_drop_oversize__value(\value$69 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$100 ),
+    .csr__rx_drop_truncated__value(\value$68 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$97 ),
+    .csr__rx_dup__value(\value$65 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$94 ),
+    .csr__rx_frames__value(\value$62 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$95 ),
+    .csr__rx_msgs__value(\value$63 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$92 ),
+    .csr__tx_acks__value(\value$60 ),
     .inc(csr__tx_acks__inc),
-    .rst(rst)
-  );
-  \memory_component.netif.csr_dec.reg_tx_dead_dropped  reg_tx_dead_dropped (
-    .clk(clk),
-    .csr__tx_dead_dropped__value(\value$107 ),
-    .inc(csr__tx_dead_dropped__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$93 ),
+    .csr__tx_dropped__value(\value$61 ),
     .inc(csr__tx_dropped__inc),
-    .rst(rst)
-  );
-  \memory_component.netif.csr_dec.reg_tx_flushed  reg_tx_flushed (
-    .clk(clk),
-    .csr__tx_flushed__value(\value$108 ),
-    .inc(csr__tx_flushed__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_frames  reg_tx_frames (
@@ -26128,3030 +27684,1294 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   );
   \memory_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$89 ),
+    .csr__tx_msgs__value(\value$57 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$90 ),
+    .csr__tx_retransmits__value(\value$58 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$91 ),
-    .\port$3205$0 (\port$3205$0 ),
+    .csr__tx_timeouts__value(\value$59 ),
+    .\port$3467$0 (\port$3467$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    tx_acks_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          tx_acks_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    tx_dropped_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          tx_dropped_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    tx_dropped_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          tx_dropped_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_frames_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          rx_frames_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_frames_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          rx_frames_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_msgs_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          rx_msgs_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_msgs_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          rx_msgs_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_acks_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          rx_acks_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_acks_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          rx_acks_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_dup_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          rx_dup_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_dup_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          rx_dup_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_crc_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          rx_drop_crc_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_crc_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          rx_drop_crc_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_misrouted_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          rx_drop_misrouted_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_misrouted_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          rx_drop_misrouted_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_truncated_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          rx_drop_truncated_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_truncated_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          rx_drop_truncated_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_oversize_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          rx_drop_oversize_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_oversize_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          rx_drop_oversize_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_malformed_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          rx_drop_malformed_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_malformed_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          rx_drop_malformed_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_nobuf_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          rx_drop_nobuf_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    rx_drop_nobuf_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          rx_drop_nobuf_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    naks_sent_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          naks_sent_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    naks_sent_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          naks_sent_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    naks_received_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          naks_received_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    naks_received_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          naks_received_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peers_dead_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          peers_dead_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peers_dead_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          peers_dead_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    tx_dead_dropped_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          tx_dead_dropped_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    tx_dead_dropped_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          tx_dead_dropped_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    tx_flushed_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          tx_flushed_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    tx_flushed_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          tx_flushed_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    events_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          events_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    events_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          events_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_reset_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          peer_reset_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_reset_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          peer_reset_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    r_hold = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          r_hold = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_0_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          peer_dead_0_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_0_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          peer_dead_0_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_1_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          peer_dead_1_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_1_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          peer_dead_1_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_2_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          peer_dead_2_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_2_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          peer_dead_2_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_3_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          peer_dead_3_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_3_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          peer_dead_3_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_4_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          peer_dead_4_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_4_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          peer_dead_4_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_5_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          /* empty */;
-      6'h25:
-          peer_dead_5_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_5_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          /* empty */;
-      6'h25:
-          peer_dead_5_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_6_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          /* empty */;
-      6'h25:
-          /* empty */;
-      6'h26:
-          peer_dead_6_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_6_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          /* empty */;
-      6'h25:
-          /* empty */;
-      6'h26:
-          peer_dead_6_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_7_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          /* empty */;
-      6'h25:
-          /* empty */;
-      6'h26:
-          /* empty */;
-      6'h27:
-          peer_dead_7_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    peer_dead_7_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
-          /* empty */;
-      6'h09:
-          /* empty */;
-      6'h0a:
-          /* empty */;
-      6'h0b:
-          /* empty */;
-      6'h0c:
-          /* empty */;
-      6'h0d:
-          /* empty */;
-      6'h0e:
-          /* empty */;
-      6'h0f:
-          /* empty */;
-      6'h10:
-          /* empty */;
-      6'h11:
-          /* empty */;
-      6'h12:
-          /* empty */;
-      6'h13:
-          /* empty */;
-      6'h14:
-          /* empty */;
-      6'h15:
-          /* empty */;
-      6'h16:
-          /* empty */;
-      6'h17:
-          /* empty */;
-      6'h18:
-          /* empty */;
-      6'h19:
-          /* empty */;
-      6'h1a:
-          /* empty */;
-      6'h20:
-          /* empty */;
-      6'h21:
-          /* empty */;
-      6'h22:
-          /* empty */;
-      6'h23:
-          /* empty */;
-      6'h24:
-          /* empty */;
-      6'h25:
-          /* empty */;
-      6'h26:
-          /* empty */;
-      6'h27:
-          peer_dead_7_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$40  = bus__r_data;
-    if (\$2 ) begin
-      \$40  = \$39 ;
-    end
-    if (rst) begin
-      \$40  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    id_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          id_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    config_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          config_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    config_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          config_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    timeout_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          timeout_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    timeout_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          timeout_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    retry_limit_r_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          retry_limit_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    retry_limit_w_stb = 1'h0;
-    casez (bus__addr)
-      6'h00:
-          /* empty */;
-      6'h01:
-          /* empty */;
-      6'h02:
-          /* empty */;
-      6'h03:
-          retry_limit_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_frames_r_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
+      5'h04:
           tx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_frames_w_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
-          /* empty */;
-      6'h04:
+      5'h04:
           tx_frames_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_msgs_r_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
+      5'h04:
           /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
+      5'h05:
           tx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_msgs_w_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
+      5'h04:
           /* empty */;
-      6'h04:
-          /* empty */;
-      6'h05:
+      5'h05:
           tx_msgs_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_retransmits_r_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
+      5'h04:
           /* empty */;
-      6'h04:
+      5'h05:
           /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
+      5'h06:
           tx_retransmits_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_retransmits_w_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
+      5'h04:
           /* empty */;
-      6'h04:
+      5'h05:
           /* empty */;
-      6'h05:
-          /* empty */;
-      6'h06:
+      5'h06:
           tx_retransmits_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_timeouts_r_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
+      5'h04:
           /* empty */;
-      6'h04:
+      5'h05:
           /* empty */;
-      6'h05:
+      5'h06:
           /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
+      5'h07:
           tx_timeouts_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_timeouts_w_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
+      5'h04:
           /* empty */;
-      6'h04:
+      5'h05:
           /* empty */;
-      6'h05:
+      5'h06:
           /* empty */;
-      6'h06:
-          /* empty */;
-      6'h07:
+      5'h07:
           tx_timeouts_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     tx_acks_r_stb = 1'h0;
     casez (bus__addr)
-      6'h00:
+      5'h00:
           /* empty */;
-      6'h01:
+      5'h01:
           /* empty */;
-      6'h02:
+      5'h02:
           /* empty */;
-      6'h03:
+      5'h04:
           /* empty */;
-      6'h04:
+      5'h05:
           /* empty */;
-      6'h05:
+      5'h06:
           /* empty */;
-      6'h06:
+      5'h07:
           /* empty */;
-      6'h07:
-          /* empty */;
-      6'h08:
+      5'h08:
           tx_acks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    tx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          tx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    tx_dropped_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          tx_dropped_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    tx_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          tx_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          rx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          rx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          rx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          rx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          rx_acks_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_acks_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          rx_acks_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_dup_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          rx_dup_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_dup_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          rx_dup_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_crc_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          rx_drop_crc_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_crc_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          rx_drop_crc_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_misrouted_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          rx_drop_misrouted_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_misrouted_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          rx_drop_misrouted_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_truncated_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          rx_drop_truncated_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_truncated_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          rx_drop_truncated_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_oversize_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          rx_drop_oversize_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_oversize_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          rx_drop_oversize_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_malformed_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          rx_drop_malformed_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_malformed_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          rx_drop_malformed_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_nobuf_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          rx_drop_nobuf_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    rx_drop_nobuf_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          rx_drop_nobuf_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    naks_sent_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          naks_sent_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    naks_sent_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          naks_sent_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    naks_received_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          naks_received_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    naks_received_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          /* empty */;
+      5'h10:
+          /* empty */;
+      5'h11:
+          /* empty */;
+      5'h12:
+          /* empty */;
+      5'h13:
+          /* empty */;
+      5'h14:
+          /* empty */;
+      5'h15:
+          naks_received_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$1  = bus__r_data;
+    (* full_case = 32'd1 *)
+    casez (bus__addr)
+      5'h00:
+          if (bus__r_stb) begin
+            \$1  = id_read;
+          end
+      5'h01:
+          if (bus__r_stb) begin
+            \$1  = config_read;
+          end
+      5'h02:
+          if (bus__r_stb) begin
+            \$1  = 32'd2048;
+          end
+      5'h04:
+          if (bus__r_stb) begin
+            \$1  = value;
+          end
+      5'h05:
+          if (bus__r_stb) begin
+            \$1  = \value$57 ;
+          end
+      5'h06:
+          if (bus__r_stb) begin
+            \$1  = \value$58 ;
+          end
+      5'h07:
+          if (bus__r_stb) begin
+            \$1  = \value$59 ;
+          end
+      5'h08:
+          if (bus__r_stb) begin
+            \$1  = \value$60 ;
+          end
+      5'h09:
+          if (bus__r_stb) begin
+            \$1  = \value$61 ;
+          end
+      5'h0a:
+          if (bus__r_stb) begin
+            \$1  = \value$62 ;
+          end
+      5'h0b:
+          if (bus__r_stb) begin
+            \$1  = \value$63 ;
+          end
+      5'h0c:
+          if (bus__r_stb) begin
+            \$1  = \value$64 ;
+          end
+      5'h0d:
+          if (bus__r_stb) begin
+            \$1  = \value$65 ;
+          end
+      5'h0e:
+          if (bus__r_stb) begin
+            \$1  = \value$66 ;
+          end
+      5'h0f:
+          if (bus__r_stb) begin
+            \$1  = \value$67 ;
+          end
+      5'h10:
+          if (bus__r_stb) begin
+            \$1  = \value$68 ;
+          end
+      5'h11:
+          if (bus__r_stb) begin
+            \$1  = \value$69 ;
+          end
+      5'h12:
+          if (bus__r_stb) begin
+            \$1  = \value$70 ;
+          end
+      5'h13:
+          if (bus__r_stb) begin
+            \$1  = \value$71 ;
+          end
+      5'h14:
+          if (bus__r_stb) begin
+            \$1  = \value$72 ;
+          end
+      5'h15:
+          if (bus__r_stb) begin
+            \$1  = \value$73 ;
+          end
+      default:
+          if (bus__r_stb) begin
+            \$1  = 32'd0;
+          end
+    endcase
+    if (rst) begin
+      \$1  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    id_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          id_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    config_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    config_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          config_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    timeout_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    timeout_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          timeout_w_stb = bus__w_stb;
     endcase
   end
   assign r_data = bus__r_data;
@@ -29160,99 +28980,12 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__retry_limit__r_data = 32'd0;
-  assign csr__peer_dead_0__r_data = 32'd0;
-  assign csr__peer_dead_1__r_data = 32'd0;
-  assign csr__peer_dead_2__r_data = 32'd0;
-  assign csr__peer_dead_3__r_data = 32'd0;
-  assign csr__peer_dead_4__r_data = 32'd0;
-  assign csr__peer_dead_5__r_data = 32'd0;
-  assign csr__peer_dead_6__r_data = 32'd0;
-  assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3205$0  };
-  assign csr__events__peer_dead__data = bits;
-  assign csr__peer_reset__w_stb = peer_reset_w_stb;
-  assign csr__peer_reset__w_data = bus__w_data[7:0];
-  assign events_read[0] = bits;
-  assign events_read[31:1] = 31'h00000000;
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3467$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h01;
   assign id_read[31:17] = 15'h0000;
-  assign \$3  = 32'd0;
-  assign \$4  = 32'd0;
-  assign \$5  = \$4 ;
-  assign \$6  = 32'd0;
-  assign \$7  = 32'd0;
-  assign \$8  = \$7 ;
-  assign \$9  = \$8 ;
-  assign \$10  = \$9 ;
-  assign \$11  = \$10 ;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_events (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
-  output bits;
-  wire bits;
-  input [31:0] bus__w_data;
-  wire [31:0] bus__w_data;
-  input clk;
-  wire clk;
-  wire csr__events__peer_dead__data;
-  input csr__events__peer_dead__set;
-  wire csr__events__peer_dead__set;
-  input events_w_stb;
-  wire events_w_stb;
-  input rst;
-  wire rst;
-  \memory_component.netif.csr_dec.reg_events.peer_dead  peer_dead (
-    .bits(bits),
-    .bus__w_data(bus__w_data),
-    .clk(clk),
-    .csr__events__peer_dead__set(csr__events__peer_dead__set),
-    .events_w_stb(events_w_stb),
-    .rst(rst)
-  );
-  assign csr__events__peer_dead__data = bits;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire \$3 ;
-  wire \$4 ;
-  reg \$5 ;
-  output bits;
-  reg bits = 1'h0;
-  input [31:0] bus__w_data;
-  wire [31:0] bus__w_data;
-  input clk;
-  wire clk;
-  (* init = 1'h0 *)
-  wire csr__events__peer_dead__data;
-  input csr__events__peer_dead__set;
-  wire csr__events__peer_dead__set;
-  input events_w_stb;
-  wire events_w_stb;
-  input rst;
-  wire rst;
-  always @(posedge clk)
-    bits <= \$5 ;
-  assign \$1  = events_w_stb ? bus__w_data[0] : 1'h0;
-  assign \$2  = ~ \$1 ;
-  assign \$3  = bits & \$2 ;
-  assign \$4  = \$3  | csr__events__peer_dead__set;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$5  = \$4 ;
-    if (rst) begin
-      \$5  = 1'h0;
-    end
-  end
-  assign csr__events__peer_dead__data = bits;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29283,48 +29016,33 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$5  = \$3 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29355,120 +29073,33 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$5  = \$3 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_peers_dead (rst, inc, csr__peers_dead__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__peers_dead__clear;
-  wire [7:0] csr__peers_dead__inc;
-  output [31:0] csr__peers_dead__value;
-  wire [31:0] csr__peers_dead__value;
-  input [7:0] inc;
-  wire [7:0] inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_peers_dead.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__peers_dead__value)
-  );
-  assign csr__peers_dead__inc = inc;
-  assign clear = 1'h0;
-  assign csr__peers_dead__clear = 1'h0;
-  assign value = csr__peers_dead__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
-  wire \$1 ;
-  wire [7:0] \$2 ;
-  wire [32:0] \$3 ;
-  reg [7:0] \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input [7:0] inc;
-  wire [7:0] inc;
-  reg [7:0] inc_q = 8'h00;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 8'h00;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29500,47 +29131,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29572,47 +29188,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29644,47 +29245,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29716,47 +29302,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29788,47 +29359,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29860,47 +29416,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -29932,47 +29473,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30004,47 +29530,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30076,47 +29587,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30148,47 +29644,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30220,119 +29701,32 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$5  = \$3 [31:0];
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__tx_dead_dropped__clear;
-  wire csr__tx_dead_dropped__inc;
-  output [31:0] csr__tx_dead_dropped__value;
-  wire [31:0] csr__tx_dead_dropped__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__tx_dead_dropped__value)
-  );
-  assign csr__tx_dead_dropped__inc = inc;
-  assign clear = 1'h0;
-  assign csr__tx_dead_dropped__clear = 1'h0;
-  assign value = csr__tx_dead_dropped__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30363,120 +29757,33 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$5  = \$3 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_flushed (rst, inc, csr__tx_flushed__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__tx_flushed__clear;
-  wire [13:0] csr__tx_flushed__inc;
-  output [31:0] csr__tx_flushed__value;
-  wire [31:0] csr__tx_flushed__value;
-  input [13:0] inc;
-  wire [13:0] inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \memory_component.netif.csr_dec.reg_tx_flushed.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__tx_flushed__value)
-  );
-  assign csr__tx_flushed__inc = inc;
-  assign clear = 1'h0;
-  assign csr__tx_flushed__clear = 1'h0;
-  assign value = csr__tx_flushed__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
-  wire \$1 ;
-  wire [13:0] \$2 ;
-  wire [32:0] \$3 ;
-  reg [13:0] \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input [13:0] inc;
-  wire [13:0] inc;
-  reg [13:0] inc_q = 14'h0000;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 14'h0000;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30507,48 +29814,33 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$5  = \$3 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30579,48 +29871,33 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$5  = \$3 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30651,52 +29928,37 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$5  = \$3 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3205$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3467$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -30705,165 +29967,130 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3205$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3205$0 ;
-  wire \port$3205$0 ;
+  input \port$3467$0 ;
+  wire \port$3467$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3205$0 (\port$3205$0 ),
+    .\port$3467$0 (\port$3467$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3205$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3205$0  };
+  assign inc = { 7'h00, \port$3467$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3467$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3205$0 , value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
-  wire \$1 ;
-  wire [7:0] \$2 ;
-  wire [32:0] \$3 ;
-  reg [7:0] \$4 ;
-  reg [31:0] \$5 ;
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3467$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   wire [7:0] inc;
-  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3205$0 ;
-  wire \port$3205$0 ;
+  input \port$3467$0 ;
+  wire \port$3467$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + \port$3467$0 ;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$5  = \$3 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$2  = \$1 [31:0];
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 8'h00;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3205$0  };
   assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3205$0  };
+  assign inc = { 7'h00, \port$3467$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
-, gap_in, delivered, unsent, owed, timeout_fire_0, flushed, expired_0, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
+module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
+, recv_peer, unsent, owed, timeout_fire_0, expired_0, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
-  reg [3:0] \$11 ;
+  reg [3:0] \$10 ;
+  wire [16:0] \$11 ;
   reg [3:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire \$14 ;
+  reg [3:0] \$13 ;
+  wire [16:0] \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire [4:0] \$19 ;
+  wire \$19 ;
   wire \$2 ;
-  wire [4:0] \$20 ;
+  wire \$20 ;
   wire \$21 ;
-  wire [4:0] \$22 ;
-  wire [4:0] \$23 ;
+  wire \$22 ;
+  wire \$23 ;
   wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [16:0] \$25 ;
+  wire [4:0] \$26 ;
+  wire [5:0] \$27 ;
+  wire [4:0] \$28 ;
   wire \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire [4:0] \$32 ;
-  wire \$33 ;
+  wire [4:0] \$30 ;
+  wire [5:0] \$31 ;
+  wire [5:0] \$32 ;
+  wire [5:0] \$33 ;
   wire \$34 ;
-  wire [5:0] \$35 ;
-  wire \$36 ;
-  wire \$37 ;
+  wire \$35 ;
+  wire [4:0] \$36 ;
+  wire [4:0] \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$41 ;
-  wire [3:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [4:0] \$44 ;
+  wire [4:0] \$41 ;
+  wire [4:0] \$42 ;
+  wire [5:0] \$43 ;
+  wire [5:0] \$44 ;
   wire \$45 ;
   wire \$46 ;
-  wire [5:0] \$47 ;
+  wire \$47 ;
   wire \$48 ;
   wire \$49 ;
-  wire \$5 ;
+  reg [15:0] \$5 ;
   wire \$50 ;
-  wire [4:0] \$51 ;
-  wire [4:0] \$52 ;
-  wire \$53 ;
+  wire [12:0] \$51 ;
+  wire \$52 ;
+  wire [16:0] \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [4:0] \$56 ;
-  wire [4:0] \$57 ;
-  wire [4:0] \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [12:0] \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  reg [3:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire [16:0] \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  reg [3:0] \$77 ;
-  reg \$78 ;
-  reg [15:0] \$79 ;
-  reg [15:0] \$8 ;
-  reg [3:0] \$80 ;
-  reg [3:0] \$81 ;
-  reg [3:0] \$82 ;
-  reg [2:0] \$83 ;
-  reg [11:0] \$84 ;
-  reg \$85 ;
-  reg [15:0] \$86 ;
-  reg \$87 ;
-  reg \$88 ;
-  reg \$89 ;
-  reg [3:0] \$9 ;
+  wire \$56 ;
+  wire \$57 ;
+  reg [3:0] \$58 ;
+  reg \$59 ;
+  reg [3:0] \$6 ;
+  reg [15:0] \$60 ;
+  reg [3:0] \$61 ;
+  reg [3:0] \$62 ;
+  reg [3:0] \$63 ;
+  reg [11:0] \$64 ;
+  reg \$65 ;
+  reg [15:0] \$66 ;
+  reg \$67 ;
+  reg \$68 ;
+  reg \$69 ;
+  wire [16:0] \$7 ;
+  reg [3:0] \$8 ;
+  reg [15:0] \$9 ;
   reg [3:0] ack_adv_0 = 4'h0;
   reg [3:0] ack_adv_next_0;
   wire [15:0] ack_delta_0;
@@ -30880,23 +30107,14 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire clk;
   reg [3:0] count_0 = 4'h0;
   wire [3:0] count_1;
-  wire [1:0] dead;
-  wire dead_0;
-  wire dead_1;
   input [1:0] delivered;
   wire [1:0] delivered;
-  wire die_0;
-  wire [1:0] died;
   reg [15:0] expected_0 = 16'h0000;
   wire [15:0] expected_1;
   wire [1:0] expired;
   output expired_0;
   reg expired_0 = 1'h0;
   wire expired_1;
-  input [1:0] flush;
-  wire [1:0] flush;
-  output [3:0] flushed;
-  reg [3:0] flushed;
   input [1:0] frame_started;
   wire [1:0] frame_started;
   input [1:0] gap_in;
@@ -30905,7 +30123,6 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire [1:0] go_back;
   reg [3:0] high_0 = 4'h0;
   wire [3:0] high_1;
-  wire [3:0] high_left_0;
   input [1:0] msg_in;
   wire [1:0] msg_in;
   reg nak_done_0 = 1'h0;
@@ -30936,122 +30153,279 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire [15:0] send_seq;
   reg [3:0] sent_0 = 4'h0;
   wire [3:0] sent_1;
-  wire [3:0] sent_left_0;
   input store_peer;
   wire store_peer;
   output store_room;
   wire store_room;
   output [2:0] store_slot;
-  reg [2:0] store_slot;
+  wire [2:0] store_slot;
   input [1:0] stored;
   wire [1:0] stored;
-  reg [2:0] tail_0 = 3'h0;
-  wire [2:0] tail_1;
   output timeout_fire_0;
   reg timeout_fire_0;
   wire [1:0] timeouts;
   reg [11:0] timer_0 = 12'h000;
   output [1:0] unsent;
   wire [1:0] unsent;
-  assign \$10  = \$8  + \$9 ;
-  assign send_retransmit = \$11  > \$12 ;
-  assign \$13  = ack_value - base_0;
-  assign \$14  = \$13 [15:0] <= count_0;
-  assign \$15  = ack_in[0] & \$14 ;
-  assign \$16  = ~ flush[0];
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = sent_0 >= ack_adv_0;
-  assign \$19  = sent_0 - ack_adv_0;
-  assign \$20  = \$18  ? \$19  : 5'h00;
-  assign \$21  = high_0 > ack_adv_0;
-  assign \$22  = high_0 - ack_adv_0;
-  assign \$23  = \$21  ? \$22  : 5'h00;
-  assign \$24  = ! sent_0;
-  assign \$25  = | ack_adv_0;
-  assign \$26  = \$24  | \$25 ;
-  assign \$27  = \$26  | go_back[0];
-  assign \$28  = \$27  | expired_0;
-  assign \$30  = \$29  | flush[0];
-  assign \$31  = timer_0 == 11'h7ff;
-  assign \$32  = count_0 - ack_adv_0;
-  assign \$35  = $signed(\$32 ) + $signed({ 1'h0, \$34  });
-  assign \$36  = count_0 != ack_adv_next_0;
-  assign \$37  = nak_in[0] & \$36 ;
-  assign \$38  = ~ flush[0];
-  assign \$39  = \$37  & \$38 ;
-  assign \$42  = tail_0 + \$41 ;
-  assign \$43  = base_0 + ack_adv_0;
-  assign \$44  = count_0 - ack_adv_0;
-  assign \$47  = $signed(\$44 ) + $signed({ 1'h0, \$46  });
-  assign \$48  = sent_0 >= ack_adv_0;
-  assign \$49  = ~ \$48 ;
-  assign \$50  = go_back[0] | \$49 ;
-  assign \$51  = \$20 [3:0] + frame_started[0];
-  assign \$52  = \$50  ? 5'h00 : \$51 ;
-  assign \$53  = high_0 <= sent_0;
-  assign \$54  = frame_started[0] & \$53 ;
-  assign \$55  = sent_0 >= ack_adv_0;
-  assign \$56  = \$20 [3:0] + 1'h1;
-  assign \$57  = \$55  ? \$56  : 5'h00;
-  assign \$58  = \$54  ? \$57  : { 1'h0, \$23 [3:0] };
-  assign \$59  = ! sent_0;
-  assign \$60  = | ack_adv_0;
-  assign \$61  = \$59  | \$60 ;
-  assign \$62  = \$61  | go_back[0];
-  assign \$63  = \$62  | expired_0;
-  assign \$65  = \$64  | flush[0];
-  assign \$66  = timer_0 == 11'h7ff;
-  assign \$67  = timer_0 + 1'h1;
-  assign \$68  = go_back[0] | flush[0];
-  assign \$71  = \$70  | nak_go_0;
-  assign \$72  = expected_0 + 1'h1;
-  assign \$73  = ~ nak_done_0;
-  assign \$74  = gap_in[0] & \$73 ;
-  assign \$75  = ~ nak_sent[0];
-  assign \$76  = \$74  & \$75 ;
+  assign \$26  = count_0 - ack_adv_0;
+  assign \$27  = $signed(\$26 ) + $signed({ 1'h0, stored[0] });
+  assign \$28  = sent_0 + frame_started[0];
+  assign \$29  = \$28  > ack_adv_0;
+  assign \$30  = sent_0 + frame_started[0];
+  assign \$31  = \$30  - ack_adv_0;
+  assign \$32  = \$29  ? \$31  : 6'h00;
+  assign \$33  = go_back[0] ? 6'h00 : \$32 ;
+  assign \$34  = high_0 <= sent_0;
+  assign \$35  = frame_started[0] & \$34 ;
+  assign \$36  = sent_0 + 1'h1;
+  assign \$37  = \$35  ? \$36  : { 1'h0, high_0 };
+  assign \$38  = \$37  > ack_adv_0;
+  assign \$39  = high_0 <= sent_0;
+  assign \$40  = frame_started[0] & \$39 ;
+  assign \$41  = sent_0 + 1'h1;
+  assign \$42  = \$40  ? \$41  : { 1'h0, high_0 };
+  assign \$43  = \$42  - ack_adv_0;
+  assign \$44  = \$38  ? \$43  : 6'h00;
+  assign \$45  = ! sent_0;
+  assign \$46  = | ack_adv_0;
+  assign \$47  = \$45  | \$46 ;
+  assign \$48  = \$47  | go_back[0];
+  assign \$49  = \$48  | expired_0;
+  assign \$50  = timer_0 == 11'h7ff;
+  assign \$51  = timer_0 + 1'h1;
+  assign \$52  = timeout_fire_0 | nak_go_0;
+  assign \$53  = expected_0 + 1'h1;
+  assign \$54  = ~ nak_done_0;
+  assign \$55  = gap_in[0] & \$54 ;
+  assign \$56  = ~ nak_sent[0];
+  assign \$57  = \$55  & \$56 ;
   always @(posedge clk)
-    ack_adv_0 <= \$77 ;
+    ack_adv_0 <= \$58 ;
   always @(posedge clk)
-    nak_go_0 <= \$78 ;
+    nak_go_0 <= \$59 ;
   always @(posedge clk)
-    base_0 <= \$79 ;
+    base_0 <= \$60 ;
   always @(posedge clk)
-    count_0 <= \$80 ;
+    count_0 <= \$61 ;
   always @(posedge clk)
-    sent_0 <= \$81 ;
+    sent_0 <= \$62 ;
   always @(posedge clk)
-    high_0 <= \$82 ;
+    high_0 <= \$63 ;
   always @(posedge clk)
-    tail_0 <= \$83 ;
+    timer_0 <= \$64 ;
   always @(posedge clk)
-    timer_0 <= \$84 ;
+    expired_0 <= \$65 ;
   always @(posedge clk)
-    expired_0 <= \$85 ;
+    expected_0 <= \$66 ;
   always @(posedge clk)
-    expected_0 <= \$86 ;
+    nak_done_0 <= \$67 ;
   always @(posedge clk)
-    nak_done_0 <= \$87 ;
+    ack_pending_0 <= \$68 ;
   always @(posedge clk)
-    ack_pending_0 <= \$88 ;
-  always @(posedge clk)
-    nak_pending_0 <= \$89 ;
+    nak_pending_0 <= \$69 ;
   assign \$1  = sent_0 < count_0;
   assign \$2  = sent_0 < count_0;
   assign \$3  = \$2  | ack_pending_0;
   assign \$4  = \$3  | nak_pending_0;
-  assign store_room = \$7  < 4'h8;
+  assign \$7  = \$5  + \$6 ;
+  assign store_room = \$8  < 4'h8;
+  assign \$11  = \$9  + \$10 ;
+  assign send_retransmit = \$12  > \$13 ;
+  assign \$14  = ack_value - base_0;
+  assign \$15  = \$14 [15:0] <= count_0;
+  assign \$16  = ack_in[0] & \$15 ;
+  assign \$17  = ! sent_0;
+  assign \$18  = | ack_adv_0;
+  assign \$19  = \$17  | \$18 ;
+  assign \$20  = \$19  | go_back[0];
+  assign \$21  = \$20  | expired_0;
+  assign \$22  = timer_0 == 11'h7ff;
+  assign \$23  = count_0 != ack_adv_next_0;
+  assign \$24  = nak_in[0] & \$23 ;
+  assign \$25  = base_0 + ack_adv_0;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    ack_adv_next_0 = 4'h0;
+    if (\$16 ) begin
+      ack_adv_next_0 = \$14 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    timeout_fire_0 = 1'h0;
+    if (\$21 ) begin
+    end else if (\$22 ) begin
+      timeout_fire_0 = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$58  = ack_adv_next_0;
+    if (rst) begin
+      \$58  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$59  = \$24 ;
+    if (rst) begin
+      \$59  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$60  = \$25 [15:0];
+    if (rst) begin
+      \$60  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$61  = \$27 [3:0];
+    if (rst) begin
+      \$61  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$62  = \$33 [3:0];
+    if (rst) begin
+      \$62  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$63  = \$44 [3:0];
+    if (rst) begin
+      \$63  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
     (* full_case = 32'd1 *)
-    casez (send_peer)
+    if (\$49 ) begin
+      \$64  = 12'h000;
+    end else if (\$50 ) begin
+      \$64  = 12'h000;
+    end else begin
+      \$64  = \$51 [11:0];
+    end
+    if (rst) begin
+      \$64  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$65  = expired_0;
+    if (go_back[0]) begin
+      \$65  = 1'h0;
+    end else if (\$52 ) begin
+      \$65  = 1'h1;
+    end
+    if (rst) begin
+      \$65  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$66  = expected_0;
+    if (delivered[0]) begin
+      \$66  = \$53 [15:0];
+    end
+    if (rst) begin
+      \$66  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$67  = nak_done_0;
+    if (delivered[0]) begin
+      \$67  = 1'h0;
+    end
+    if (\$57 ) begin
+    end else if (nak_sent[0]) begin
+      \$67  = 1'h1;
+    end
+    if (rst) begin
+      \$67  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$68  = ack_pending_0;
+    if (msg_in[0]) begin
+      \$68  = 1'h1;
+    end else if (ack_sent[0]) begin
+      \$68  = 1'h0;
+    end
+    if (rst) begin
+      \$68  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$69  = nak_pending_0;
+    if (\$57 ) begin
+      \$69  = 1'h1;
+    end else if (nak_sent[0]) begin
+      \$69  = 1'h0;
+    end
+    if (rst) begin
+      \$69  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
       1'h0:
-          \$9  = sent_0;
+          \$5  = base_0;
       1'h1:
-          \$9  = 4'h0;
+          \$5  = 16'h0000;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$6  = count_0;
+      1'h1:
+          \$6  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$8  = count_0;
+      1'h1:
+          \$8  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$9  = base_0;
+      1'h1:
+          \$9  = 16'h0000;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$10  = sent_0;
+      1'h1:
+          \$10  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -31061,7 +30435,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -31071,27 +30445,27 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$11  = high_0;
-      1'h1:
-          \$11  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$12  = sent_0;
+          \$12  = high_0;
       1'h1:
           \$12  = 4'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$13  = sent_0;
+      1'h1:
+          \$13  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -31100,383 +30474,144 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
           recv_expected = 16'h0000;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    ack_adv_next_0 = 4'h0;
-    if (\$17 ) begin
-      ack_adv_next_0 = \$13 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    timeout_fire_0 = 1'h0;
-    if (\$30 ) begin
-    end else if (\$31 ) begin
-      timeout_fire_0 = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    flushed = 4'h0;
-    if (flush[0]) begin
-      flushed = \$35 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$77  = ack_adv_next_0;
-    if (rst) begin
-      \$77  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$78  = \$39 ;
-    if (rst) begin
-      \$78  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$79  = 16'h0000;
-    end else begin
-      \$79  = \$43 [15:0];
-    end
-    if (rst) begin
-      \$79  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$80  = 4'h0;
-    end else begin
-      \$80  = \$47 [3:0];
-    end
-    if (rst) begin
-      \$80  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$81  = 4'h0;
-    end else begin
-      \$81  = \$52 [3:0];
-    end
-    if (rst) begin
-      \$81  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$82  = 4'h0;
-    end else begin
-      \$82  = \$58 [3:0];
-    end
-    if (rst) begin
-      \$82  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$83  = 3'h0;
-    end else begin
-      \$83  = \$42 [2:0];
-    end
-    if (rst) begin
-      \$83  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$65 ) begin
-      \$84  = 12'h000;
-    end else if (\$66 ) begin
-      \$84  = 12'h000;
-    end else begin
-      \$84  = \$67 [11:0];
-    end
-    if (rst) begin
-      \$84  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$85  = expired_0;
-    if (\$68 ) begin
-      \$85  = 1'h0;
-    end else if (\$71 ) begin
-      \$85  = 1'h1;
-    end
-    if (rst) begin
-      \$85  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$86  = expected_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$86  = 16'h0000;
-    end else begin
-      if (delivered[0]) begin
-        \$86  = \$72 [15:0];
-      end
-    end
-    if (rst) begin
-      \$86  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$87  = nak_done_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$87  = 1'h0;
-    end else begin
-      if (delivered[0]) begin
-        \$87  = 1'h0;
-      end
-      if (\$76 ) begin
-      end else if (nak_sent[0]) begin
-        \$87  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$87  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$88  = ack_pending_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$88  = 1'h0;
-    end else begin
-      if (msg_in[0]) begin
-        \$88  = 1'h1;
-      end else if (ack_sent[0]) begin
-        \$88  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$88  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$89  = nak_pending_0;
-    (* full_case = 32'd1 *)
-    if (flush[0]) begin
-      \$89  = 1'h0;
-    end else begin
-      if (\$76 ) begin
-        \$89  = 1'h1;
-      end else if (nak_sent[0]) begin
-        \$89  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$89  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          store_slot = tail_0;
-      1'h1:
-          store_slot = 3'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$7  = count_0;
-      1'h1:
-          \$7  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$8  = base_0;
-      1'h1:
-          \$8  = 16'h0000;
-    endcase
-  end
-  assign dead_0 = 1'h0;
   assign expired = { 1'h0, expired_0 };
   assign expired_1 = 1'h0;
-  assign dead = 2'h0;
-  assign dead_1 = 1'h0;
-  assign tail_1 = 3'h0;
-  assign count_1 = 4'h0;
   assign base_1 = 16'h0000;
+  assign count_1 = 4'h0;
   assign sent_1 = 4'h0;
   assign expected_1 = 16'h0000;
   assign nak_pending_1 = 1'h0;
   assign high_1 = 4'h0;
   assign timeouts = { 1'h0, timeout_fire_0 };
-  assign died = 2'h0;
-  assign die_0 = 1'h0;
-  assign ack_delta_0 = \$13 [15:0];
-  assign sent_left_0 = \$20 [3:0];
-  assign high_left_0 = \$23 [3:0];
-  assign send_seq = \$10 [15:0];
-  assign owed[0] = \$6 ;
+  assign ack_delta_0 = \$14 [15:0];
+  assign store_slot = \$7 [2:0];
+  assign send_seq = \$11 [15:0];
+  assign owed[0] = \$4 ;
   assign owed[1] = 1'h0;
   assign unsent[0] = \$1 ;
   assign unsent[1] = 1'h0;
-  assign \$5  = 1'h1;
-  assign \$6  = \$4 ;
-  assign \$29  = \$28 ;
-  assign \$33  = 1'h1;
-  assign \$34  = stored[0];
-  assign \$40  = 1'h1;
-  assign \$41  = stored[0];
-  assign \$45  = 1'h1;
-  assign \$46  = stored[0];
-  assign \$64  = \$63 ;
-  assign \$69  = 1'h1;
-  assign \$70  = timeout_fire_0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
-, rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
+module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
+, ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
+  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [30:0] \$100 ;
+  wire [29:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [31:0] \$102 ;
+  wire [30:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
+  wire [31:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [31:0] \$106 ;
+  wire [30:0] \$106 ;
   wire [31:0] \$107 ;
   wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire \$11 ;
-  wire [30:0] \$110 ;
+  wire [31:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [31:0] \$112 ;
+  wire [30:0] \$112 ;
   wire [31:0] \$113 ;
   wire [31:0] \$114 ;
   wire [31:0] \$115 ;
-  wire [25:0] \$116 ;
+  wire [31:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [26:0] \$118 ;
+  wire [25:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [27:0] \$120 ;
+  wire [26:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [28:0] \$122 ;
+  wire [27:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [29:0] \$124 ;
+  wire [28:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
+  wire [29:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [31:0] \$128 ;
+  wire [30:0] \$128 ;
   wire [31:0] \$129 ;
   wire \$13 ;
-  wire [29:0] \$130 ;
+  wire [31:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [30:0] \$132 ;
+  wire [29:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [31:0] \$134 ;
+  wire [30:0] \$134 ;
   wire [31:0] \$135 ;
-  wire [30:0] \$136 ;
+  wire [31:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [31:0] \$138 ;
+  wire [30:0] \$138 ;
   wire [31:0] \$139 ;
   wire [16:0] \$14 ;
   wire [31:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [30:0] \$142 ;
+  wire [31:0] \$142 ;
   wire [31:0] \$143 ;
-  wire [31:0] \$144 ;
+  wire [30:0] \$144 ;
   wire [31:0] \$145 ;
   wire [31:0] \$146 ;
   wire [31:0] \$147 ;
-  wire [30:0] \$148 ;
+  wire [31:0] \$148 ;
   wire [31:0] \$149 ;
   wire [16:0] \$15 ;
-  wire [31:0] \$150 ;
+  wire [30:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [29:0] \$152 ;
+  wire [31:0] \$152 ;
   wire [31:0] \$153 ;
-  wire [30:0] \$154 ;
+  wire [29:0] \$154 ;
   wire [31:0] \$155 ;
-  wire [31:0] \$156 ;
+  wire [30:0] \$156 ;
   wire [31:0] \$157 ;
   wire [31:0] \$158 ;
   wire [31:0] \$159 ;
   wire [16:0] \$16 ;
   wire [31:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [29:0] \$162 ;
+  wire [31:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [30:0] \$164 ;
+  wire [29:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [31:0] \$166 ;
+  wire [30:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [30:0] \$168 ;
+  wire [31:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
-  wire [31:0] \$170 ;
+  wire [30:0] \$170 ;
   wire [31:0] \$171 ;
   wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [30:0] \$174 ;
+  wire [31:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [31:0] \$176 ;
+  wire [30:0] \$176 ;
   wire [31:0] \$177 ;
   wire [31:0] \$178 ;
   wire [31:0] \$179 ;
   wire \$18 ;
-  wire [25:0] \$180 ;
+  wire [31:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [26:0] \$182 ;
+  wire [25:0] \$182 ;
   wire [31:0] \$183 ;
-  wire [27:0] \$184 ;
+  wire [26:0] \$184 ;
   wire [31:0] \$185 ;
-  wire [28:0] \$186 ;
+  wire [27:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [29:0] \$188 ;
+  wire [28:0] \$188 ;
   wire [31:0] \$189 ;
   wire \$19 ;
-  wire [30:0] \$190 ;
+  wire [29:0] \$190 ;
   wire [31:0] \$191 ;
-  wire [31:0] \$192 ;
+  wire [30:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [29:0] \$194 ;
+  wire [31:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [30:0] \$196 ;
+  wire [29:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [31:0] \$198 ;
+  wire [30:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
   wire [4:0] \$20 ;
-  wire [30:0] \$200 ;
+  wire [31:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [31:0] \$202 ;
+  wire [30:0] \$202 ;
   wire [31:0] \$203 ;
   wire [31:0] \$204 ;
   wire [31:0] \$205 ;
@@ -31487,104 +30622,88 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$21 ;
   wire [31:0] \$210 ;
   wire [31:0] \$211 ;
-  wire [30:0] \$212 ;
+  wire [31:0] \$212 ;
   wire [31:0] \$213 ;
-  wire [31:0] \$214 ;
+  wire [30:0] \$214 ;
   wire [31:0] \$215 ;
   wire [31:0] \$216 ;
   wire [31:0] \$217 ;
   wire [31:0] \$218 ;
   wire [31:0] \$219 ;
   wire \$22 ;
-  wire [24:0] \$220 ;
+  wire [31:0] \$220 ;
   wire [31:0] \$221 ;
-  wire [25:0] \$222 ;
+  wire [24:0] \$222 ;
   wire [31:0] \$223 ;
-  wire [26:0] \$224 ;
+  wire [25:0] \$224 ;
   wire [31:0] \$225 ;
-  wire [27:0] \$226 ;
+  wire [26:0] \$226 ;
   wire [31:0] \$227 ;
-  wire [28:0] \$228 ;
+  wire [27:0] \$228 ;
   wire [31:0] \$229 ;
   wire \$23 ;
-  wire [29:0] \$230 ;
+  wire [28:0] \$230 ;
   wire [31:0] \$231 ;
-  wire [30:0] \$232 ;
+  wire [29:0] \$232 ;
   wire [31:0] \$233 ;
-  wire [31:0] \$234 ;
+  wire [30:0] \$234 ;
   wire [31:0] \$235 ;
-  wire [28:0] \$236 ;
+  wire [31:0] \$236 ;
   wire [31:0] \$237 ;
-  wire [29:0] \$238 ;
+  wire [28:0] \$238 ;
   wire [31:0] \$239 ;
-  wire [4:0] \$24 ;
-  wire [30:0] \$240 ;
+  wire \$24 ;
+  wire [29:0] \$240 ;
   wire [31:0] \$241 ;
-  wire [31:0] \$242 ;
+  wire [30:0] \$242 ;
   wire [31:0] \$243 ;
-  wire [30:0] \$244 ;
+  wire [31:0] \$244 ;
   wire [31:0] \$245 ;
-  wire [31:0] \$246 ;
+  wire [30:0] \$246 ;
   wire [31:0] \$247 ;
   wire [31:0] \$248 ;
   wire [31:0] \$249 ;
-  wire [4:0] \$25 ;
-  wire [29:0] \$250 ;
+  wire \$25 ;
+  wire [31:0] \$250 ;
   wire [31:0] \$251 ;
-  wire [30:0] \$252 ;
+  wire [29:0] \$252 ;
   wire [31:0] \$253 ;
-  wire [31:0] \$254 ;
+  wire [30:0] \$254 ;
   wire [31:0] \$255 ;
-  wire [26:0] \$256 ;
+  wire [31:0] \$256 ;
   wire [31:0] \$257 ;
-  wire [27:0] \$258 ;
+  wire [26:0] \$258 ;
   wire [31:0] \$259 ;
   wire [4:0] \$26 ;
-  wire [28:0] \$260 ;
+  wire [27:0] \$260 ;
   wire [31:0] \$261 ;
-  wire [29:0] \$262 ;
+  wire [28:0] \$262 ;
   wire [31:0] \$263 ;
-  wire [30:0] \$264 ;
+  wire [29:0] \$264 ;
   wire [31:0] \$265 ;
-  wire [31:0] \$266 ;
+  wire [30:0] \$266 ;
   wire [31:0] \$267 ;
-  wire \$268 ;
-  wire \$269 ;
-  wire \$27 ;
-  wire [4:0] \$270 ;
+  wire [31:0] \$268 ;
+  wire [31:0] \$269 ;
+  wire [4:0] \$27 ;
+  wire \$270 ;
   wire \$271 ;
-  reg \$272 ;
-  reg [191:0] \$273 ;
-  reg [31:0] \$274 ;
-  reg \$275 ;
-  reg [3:0] \$276 ;
-  reg [1:0] \$277 ;
-  reg [15:0] \$278 ;
-  reg [1:0] \$279 ;
-  wire [16:0] \$28 ;
-  reg [1:0] \$280 ;
-  reg [1:0] \$281 ;
-  reg [1:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg \$286 ;
-  reg \$287 ;
-  reg \$288 ;
-  reg \$289 ;
+  wire [4:0] \$272 ;
+  wire \$273 ;
+  reg \$274 ;
+  reg [191:0] \$275 ;
+  reg [31:0] \$276 ;
+  reg \$277 ;
+  reg [3:0] \$278 ;
+  wire [4:0] \$28 ;
   wire \$29 ;
-  reg \$290 ;
-  reg \$291 ;
-  reg \$292 ;
-  reg \$293 ;
-  reg \$294 ;
   wire \$3 ;
-  wire \$30 ;
+  wire [16:0] \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [31:0] \$33 ;
+  wire \$33 ;
   wire \$34 ;
-  wire \$35 ;
+  wire [31:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
@@ -31607,12 +30726,12 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [4:0] \$56 ;
+  wire \$56 ;
   wire \$57 ;
   wire [4:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
+  wire [4:0] \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
@@ -31629,36 +30748,36 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
-  wire [31:0] \$76 ;
-  wire [31:0] \$77 ;
-  wire [30:0] \$78 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [31:0] \$80 ;
+  wire [30:0] \$80 ;
   wire [31:0] \$81 ;
   wire [31:0] \$82 ;
   wire [31:0] \$83 ;
-  wire [30:0] \$84 ;
+  wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [31:0] \$86 ;
+  wire [30:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [29:0] \$88 ;
+  wire [31:0] \$88 ;
   wire [31:0] \$89 ;
   wire \$9 ;
-  wire [30:0] \$90 ;
+  wire [29:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [31:0] \$92 ;
+  wire [30:0] \$92 ;
   wire [31:0] \$93 ;
   wire [31:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [29:0] \$98 ;
+  wire [31:0] \$98 ;
   wire [31:0] \$99 ;
   output [1:0] ack_in;
-  reg [1:0] ack_in = 2'h0;
+  reg [1:0] ack_in;
   output [15:0] ack_value;
-  reg [15:0] ack_value = 16'h0000;
+  reg [15:0] ack_value;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -31668,7 +30787,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   output buffer__beat_last;
   reg buffer__beat_last;
   output buffer__commit;
-  reg buffer__commit = 1'h0;
+  reg buffer__commit;
   wire [3:0] buffer__commit_beats;
   output [126:0] buffer__commit_hdr;
   wire [126:0] buffer__commit_hdr;
@@ -31701,18 +30820,18 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   input clk;
   wire clk;
   output [1:0] delivered;
-  reg [1:0] delivered = 2'h0;
+  reg [1:0] delivered;
   input [15:0] expected;
   wire [15:0] expected;
   output [1:0] gap_in;
-  reg [1:0] gap_in = 2'h0;
+  reg [1:0] gap_in;
   reg [191:0] hdr_reg = 192'h000000000000000000000000000000000000000000000000;
   output [1:0] msg_in;
-  reg [1:0] msg_in = 2'h0;
+  reg [1:0] msg_in;
   output [1:0] nak_in;
-  reg [1:0] nak_in = 2'h0;
+  reg [1:0] nak_in;
   output naks_received;
-  reg naks_received = 1'h0;
+  reg naks_received;
   output [3:0] r_pay;
   wire [3:0] r_pay;
   reg [3:0] rbeat = 4'h0;
@@ -31722,25 +30841,25 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   input rst;
   wire rst;
   output rx_acks;
-  reg rx_acks = 1'h0;
+  reg rx_acks;
   output rx_drop_crc;
-  reg rx_drop_crc = 1'h0;
+  reg rx_drop_crc;
   output rx_drop_malformed;
-  reg rx_drop_malformed = 1'h0;
+  reg rx_drop_malformed;
   output rx_drop_misrouted;
-  reg rx_drop_misrouted = 1'h0;
+  reg rx_drop_misrouted;
   output rx_drop_nobuf;
-  reg rx_drop_nobuf = 1'h0;
+  reg rx_drop_nobuf;
   output rx_drop_oversize;
-  reg rx_drop_oversize = 1'h0;
+  reg rx_drop_oversize;
   output rx_drop_truncated;
-  reg rx_drop_truncated = 1'h0;
+  reg rx_drop_truncated;
   output rx_dup;
-  reg rx_dup = 1'h0;
+  reg rx_dup;
   output rx_frames;
-  reg rx_frames = 1'h0;
+  reg rx_frames;
   output rx_msgs;
-  reg rx_msgs = 1'h0;
+  reg rx_msgs;
   input [63:0] s_axis__tdata;
   wire [63:0] s_axis__tdata;
   input [7:0] s_axis__tkeep;
@@ -31753,24 +30872,6 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire [15:0] seq_delta;
   output src;
   wire src;
-  reg [1:0] v_ack_in;
-  reg [15:0] v_ack_value;
-  reg v_commit;
-  reg [1:0] v_delivered;
-  reg [1:0] v_gap_in;
-  reg [1:0] v_msg_in;
-  reg [1:0] v_nak_in;
-  reg v_naks_received;
-  reg v_rx_acks;
-  reg v_rx_drop_crc;
-  reg v_rx_drop_malformed;
-  reg v_rx_drop_misrouted;
-  reg v_rx_drop_nobuf;
-  reg v_rx_drop_oversize;
-  reg v_rx_drop_truncated;
-  reg v_rx_dup;
-  reg v_rx_frames;
-  reg v_rx_msgs;
   assign \$1  = hdr_reg[23:16] == 1'h1;
   assign \$2  = hdr_reg[27:24] == 1'h1;
   assign \$3  = hdr_reg[27:24] == 2'h3;
@@ -31792,571 +30893,537 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign \$20  = rbeat - 2'h3;
   assign \$21  = \$20  < \$16 [3:0];
   assign \$22  = \$19  & \$21 ;
-  assign \$23  = \$22  & rspace;
-  assign \$24  = rbeat - 2'h3;
-  assign \$25  = rbeat - 2'h3;
-  assign \$26  = \$16 [3:0] - 1'h1;
-  assign \$27  = $signed({ 1'h0, \$25  }) == $signed(\$26 );
-  assign \$28  = hdr_reg[47:32] - expected;
-  assign \$29  = s_axis__tvalid & s_axis__tlast;
-  assign \$30  = rbeat < 2'h3;
-  assign \$31  = s_axis__tkeep != 4'hf;
-  assign \$32  = rkeep_bad | \$31 ;
-  assign \$33  = ~ rcrc;
-  assign \$34  = s_axis__tdata[31:0] != \$33 ;
-  assign \$35  = hdr_reg[23:16] != 1'h1;
-  assign \$36  = hdr_reg[23:16] != 2'h2;
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = | hdr_reg[79:72];
-  assign \$39  = \$37  | \$38 ;
-  assign \$40  = | hdr_reg[127:112];
+  assign \$23  = ! rbeat;
+  assign \$24  = \$23  ? buffer__room : rspace;
+  assign \$25  = \$22  & \$24 ;
+  assign \$26  = rbeat - 2'h3;
+  assign \$27  = rbeat - 2'h3;
+  assign \$28  = \$16 [3:0] - 1'h1;
+  assign \$29  = $signed({ 1'h0, \$27  }) == $signed(\$28 );
+  assign \$30  = hdr_reg[47:32] - expected;
+  assign \$31  = s_axis__tvalid & s_axis__tlast;
+  assign \$32  = rbeat < 2'h3;
+  assign \$33  = s_axis__tkeep != 4'hf;
+  assign \$34  = rkeep_bad | \$33 ;
+  assign \$35  = ~ rcrc;
+  assign \$36  = s_axis__tdata[31:0] != \$35 ;
+  assign \$37  = hdr_reg[23:16] != 1'h1;
+  assign \$38  = hdr_reg[23:16] != 2'h2;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = | hdr_reg[79:72];
   assign \$41  = \$39  | \$40 ;
-  assign \$42  = hdr_reg[23:16] == 1'h1;
-  assign \$43  = hdr_reg[27:24] == 1'h1;
-  assign \$44  = hdr_reg[27:24] == 2'h3;
-  assign \$45  = \$43  | \$44 ;
-  assign \$46  = hdr_reg[27:24] == 3'h4;
-  assign \$47  = hdr_reg[27:24] == 3'h6;
-  assign \$48  = \$46  | \$47 ;
-  assign \$49  = ! hdr_reg[30:28];
-  assign \$50  = \$48  & \$49 ;
-  assign \$51  = \$45  | \$50 ;
-  assign \$52  = \$42  & \$51 ;
-  assign \$53  = hdr_reg[111:96] <= 7'h40;
-  assign \$54  = ~ \$53 ;
-  assign \$55  = \$52  & \$54 ;
-  assign \$56  = rbeat - 2'h3;
-  assign \$57  = $signed(\$56 ) < $signed({ 1'h0, \$16 [3:0] });
+  assign \$42  = | hdr_reg[127:112];
+  assign \$43  = \$41  | \$42 ;
+  assign \$44  = hdr_reg[23:16] == 1'h1;
+  assign \$45  = hdr_reg[27:24] == 1'h1;
+  assign \$46  = hdr_reg[27:24] == 2'h3;
+  assign \$47  = \$45  | \$46 ;
+  assign \$48  = hdr_reg[27:24] == 3'h4;
+  assign \$49  = hdr_reg[27:24] == 3'h6;
+  assign \$50  = \$48  | \$49 ;
+  assign \$51  = ! hdr_reg[30:28];
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = \$47  | \$52 ;
+  assign \$54  = \$44  & \$53 ;
+  assign \$55  = hdr_reg[111:96] <= 7'h40;
+  assign \$56  = ~ \$55 ;
+  assign \$57  = \$54  & \$56 ;
   assign \$58  = rbeat - 2'h3;
-  assign \$59  = $signed(\$58 ) > $signed({ 1'h0, \$16 [3:0] });
-  assign \$60  = hdr_reg[7:0] != 1'h1;
-  assign \$61  = hdr_reg[15:8] < 2'h2;
-  assign \$62  = hdr_reg[15:8] != 1'h1;
-  assign \$63  = \$61  & \$62 ;
-  assign \$64  = ~ \$63 ;
-  assign \$65  = \$60  | \$64 ;
-  assign \$66  = hdr_reg[23:16] == 2'h2;
-  assign \$67  = ! \$28 [15:0];
-  assign \$68  = rspace & buffer__hdr_room;
-  assign \$69  = ~ \$28 [15];
-  assign \$70  = rbeat == 1'h1;
-  assign \$71  = rbeat < 2'h3;
+  assign \$59  = $signed(\$58 ) < $signed({ 1'h0, \$16 [3:0] });
+  assign \$60  = rbeat - 2'h3;
+  assign \$61  = $signed(\$60 ) > $signed({ 1'h0, \$16 [3:0] });
+  assign \$62  = hdr_reg[7:0] != 1'h1;
+  assign \$63  = hdr_reg[15:8] < 2'h2;
+  assign \$64  = hdr_reg[15:8] != 1'h1;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ~ \$65 ;
+  assign \$67  = \$62  | \$66 ;
+  assign \$68  = hdr_reg[23:16] == 2'h2;
+  assign \$69  = ! \$30 [15:0];
+  assign \$70  = rspace & buffer__hdr_room;
+  assign \$71  = ~ \$30 [15];
   assign \$72  = ! rbeat;
-  assign \$73  = rbeat == 1'h1;
-  assign \$74  = rbeat == 2'h2;
-  assign \$75  = ~ s_axis__tlast;
-  assign \$76  = rcrc[0] ? 32'd3433693342 : 32'd0;
-  assign \$78  = rcrc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$79  = \$77  ^ { 1'h0, \$78  };
-  assign \$80  = rcrc[2] ? 32'd2219446010 : 32'd0;
-  assign \$81  = \$79  ^ \$80 ;
-  assign \$82  = rcrc[3] ? 32'd3555007413 : 32'd0;
+  assign \$73  = rbeat < 2'h3;
+  assign \$74  = ! rbeat;
+  assign \$75  = rbeat == 1'h1;
+  assign \$76  = rbeat == 2'h2;
+  assign \$77  = ~ s_axis__tlast;
+  assign \$78  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$80  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$81  = \$79  ^ { 1'h0, \$80  };
+  assign \$82  = rcrc[2] ? 32'd2219446010 : 32'd0;
   assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$85  = \$83  ^ { 1'h0, \$84  };
-  assign \$86  = rcrc[5] ? 32'd4185285206 : 32'd0;
-  assign \$87  = \$85  ^ \$86 ;
-  assign \$88  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$89  = \$87  ^ { 2'h0, \$88  };
-  assign \$90  = rcrc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$91  = \$89  ^ { 1'h0, \$90  };
-  assign \$92  = rcrc[8] ? 32'd2792819636 : 32'd0;
-  assign \$93  = \$91  ^ \$92 ;
-  assign \$94  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$84  = rcrc[3] ? 32'd3555007413 : 32'd0;
+  assign \$85  = \$83  ^ \$84 ;
+  assign \$86  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$87  = \$85  ^ { 1'h0, \$86  };
+  assign \$88  = rcrc[5] ? 32'd4185285206 : 32'd0;
+  assign \$89  = \$87  ^ \$88 ;
+  assign \$90  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$91  = \$89  ^ { 2'h0, \$90  };
+  assign \$92  = rcrc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$93  = \$91  ^ { 1'h0, \$92  };
+  assign \$94  = rcrc[8] ? 32'd2792819636 : 32'd0;
   assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = rcrc[10] ? 32'd4098827283 : 32'd0;
+  assign \$96  = rcrc[9] ? 32'd2543784233 : 32'd0;
   assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$99  = \$97  ^ { 2'h0, \$98  };
-  assign \$100  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$101  = \$99  ^ { 1'h0, \$100  };
-  assign \$102  = rcrc[13] ? 32'd3485284764 : 32'd0;
-  assign \$103  = \$101  ^ \$102 ;
-  assign \$104  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$105  = \$103  ^ { 1'h0, \$104  };
-  assign \$106  = rcrc[15] ? 32'd2283203314 : 32'd0;
-  assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = rcrc[16] ? 32'd3411858341 : 32'd0;
+  assign \$98  = rcrc[10] ? 32'd4098827283 : 32'd0;
+  assign \$99  = \$97  ^ \$98 ;
+  assign \$100  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$101  = \$99  ^ { 2'h0, \$100  };
+  assign \$102  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$103  = \$101  ^ { 1'h0, \$102  };
+  assign \$104  = rcrc[13] ? 32'd3485284764 : 32'd0;
+  assign \$105  = \$103  ^ \$104 ;
+  assign \$106  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$107  = \$105  ^ { 1'h0, \$106  };
+  assign \$108  = rcrc[15] ? 32'd2283203314 : 32'd0;
   assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$111  = \$109  ^ { 1'h0, \$110  };
-  assign \$112  = rcrc[18] ? 32'd2609988118 : 32'd0;
-  assign \$113  = \$111  ^ \$112 ;
-  assign \$114  = rcrc[19] ? 32'd3964895853 : 32'd0;
+  assign \$110  = rcrc[16] ? 32'd3411858341 : 32'd0;
+  assign \$111  = \$109  ^ \$110 ;
+  assign \$112  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$113  = \$111  ^ { 1'h0, \$112  };
+  assign \$114  = rcrc[18] ? 32'd2609988118 : 32'd0;
   assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$117  = \$115  ^ { 6'h00, \$116  };
-  assign \$118  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$119  = \$117  ^ { 5'h00, \$118  };
-  assign \$120  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$121  = \$119  ^ { 4'h0, \$120  };
-  assign \$122  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$123  = \$121  ^ { 3'h0, \$122  };
-  assign \$124  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$125  = \$123  ^ { 2'h0, \$124  };
-  assign \$126  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$127  = \$125  ^ { 1'h0, \$126  };
-  assign \$128  = rcrc[26] ? 32'd4118849216 : 32'd0;
-  assign \$129  = \$127  ^ \$128 ;
-  assign \$130  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$131  = \$129  ^ { 2'h0, \$130  };
-  assign \$132  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$133  = \$131  ^ { 1'h0, \$132  };
-  assign \$134  = rcrc[29] ? 32'd3250663172 : 32'd0;
-  assign \$135  = \$133  ^ \$134 ;
-  assign \$136  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$137  = \$135  ^ { 1'h0, \$136  };
-  assign \$138  = rcrc[31] ? 32'd2984685714 : 32'd0;
-  assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$116  = rcrc[19] ? 32'd3964895853 : 32'd0;
+  assign \$117  = \$115  ^ \$116 ;
+  assign \$118  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$119  = \$117  ^ { 6'h00, \$118  };
+  assign \$120  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$121  = \$119  ^ { 5'h00, \$120  };
+  assign \$122  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$123  = \$121  ^ { 4'h0, \$122  };
+  assign \$124  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$125  = \$123  ^ { 3'h0, \$124  };
+  assign \$126  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$127  = \$125  ^ { 2'h0, \$126  };
+  assign \$128  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$129  = \$127  ^ { 1'h0, \$128  };
+  assign \$130  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$131  = \$129  ^ \$130 ;
+  assign \$132  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$133  = \$131  ^ { 2'h0, \$132  };
+  assign \$134  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$135  = \$133  ^ { 1'h0, \$134  };
+  assign \$136  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$137  = \$135  ^ \$136 ;
+  assign \$138  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$139  = \$137  ^ { 1'h0, \$138  };
+  assign \$140  = rcrc[31] ? 32'd2984685714 : 32'd0;
   assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$143  = \$141  ^ { 1'h0, \$142  };
-  assign \$144  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$142  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$143  = \$141  ^ \$142 ;
+  assign \$144  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$145  = \$143  ^ { 1'h0, \$144  };
+  assign \$146  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
   assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$149  = \$147  ^ { 1'h0, \$148  };
-  assign \$150  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$151  = \$149  ^ \$150 ;
-  assign \$152  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$153  = \$151  ^ { 2'h0, \$152  };
-  assign \$154  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$155  = \$153  ^ { 1'h0, \$154  };
-  assign \$156  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$148  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$149  = \$147  ^ \$148 ;
+  assign \$150  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$151  = \$149  ^ { 1'h0, \$150  };
+  assign \$152  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$153  = \$151  ^ \$152 ;
+  assign \$154  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$155  = \$153  ^ { 2'h0, \$154  };
+  assign \$156  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$157  = \$155  ^ { 1'h0, \$156  };
+  assign \$158  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
   assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$160  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
   assign \$161  = \$159  ^ \$160 ;
-  assign \$162  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$163  = \$161  ^ { 2'h0, \$162  };
-  assign \$164  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$165  = \$163  ^ { 1'h0, \$164  };
-  assign \$166  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$167  = \$165  ^ \$166 ;
-  assign \$168  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$169  = \$167  ^ { 1'h0, \$168  };
-  assign \$170  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$171  = \$169  ^ \$170 ;
-  assign \$172  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$162  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$163  = \$161  ^ \$162 ;
+  assign \$164  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$165  = \$163  ^ { 2'h0, \$164  };
+  assign \$166  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$167  = \$165  ^ { 1'h0, \$166  };
+  assign \$168  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$169  = \$167  ^ \$168 ;
+  assign \$170  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$171  = \$169  ^ { 1'h0, \$170  };
+  assign \$172  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
   assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$175  = \$173  ^ { 1'h0, \$174  };
-  assign \$176  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
-  assign \$177  = \$175  ^ \$176 ;
-  assign \$178  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$174  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$175  = \$173  ^ \$174 ;
+  assign \$176  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$177  = \$175  ^ { 1'h0, \$176  };
+  assign \$178  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
   assign \$179  = \$177  ^ \$178 ;
-  assign \$180  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$181  = \$179  ^ { 6'h00, \$180  };
-  assign \$182  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$183  = \$181  ^ { 5'h00, \$182  };
-  assign \$184  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$185  = \$183  ^ { 4'h0, \$184  };
-  assign \$186  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$187  = \$185  ^ { 3'h0, \$186  };
-  assign \$188  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$189  = \$187  ^ { 2'h0, \$188  };
-  assign \$190  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$195  = \$193  ^ { 2'h0, \$194  };
-  assign \$196  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$197  = \$195  ^ { 1'h0, \$196  };
-  assign \$198  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$199  = \$197  ^ \$198 ;
-  assign \$200  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$201  = \$199  ^ { 1'h0, \$200  };
-  assign \$202  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$203  = \$201  ^ \$202 ;
-  assign \$204  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$180  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$181  = \$179  ^ \$180 ;
+  assign \$182  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$183  = \$181  ^ { 6'h00, \$182  };
+  assign \$184  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$185  = \$183  ^ { 5'h00, \$184  };
+  assign \$186  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$187  = \$185  ^ { 4'h0, \$186  };
+  assign \$188  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$189  = \$187  ^ { 3'h0, \$188  };
+  assign \$190  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$191  = \$189  ^ { 2'h0, \$190  };
+  assign \$192  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$193  = \$191  ^ { 1'h0, \$192  };
+  assign \$194  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$195  = \$193  ^ \$194 ;
+  assign \$196  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$197  = \$195  ^ { 2'h0, \$196  };
+  assign \$198  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$199  = \$197  ^ { 1'h0, \$198  };
+  assign \$200  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$201  = \$199  ^ \$200 ;
+  assign \$202  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$203  = \$201  ^ { 1'h0, \$202  };
+  assign \$204  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
-  assign \$206  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$206  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
   assign \$207  = \$205  ^ \$206 ;
-  assign \$208  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$208  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
   assign \$209  = \$207  ^ \$208 ;
-  assign \$210  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$210  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
   assign \$211  = \$209  ^ \$210 ;
-  assign \$212  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$213  = \$211  ^ { 1'h0, \$212  };
-  assign \$214  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$215  = \$213  ^ \$214 ;
-  assign \$216  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$212  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$213  = \$211  ^ \$212 ;
+  assign \$214  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$215  = \$213  ^ { 1'h0, \$214  };
+  assign \$216  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
   assign \$217  = \$215  ^ \$216 ;
-  assign \$218  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$218  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
   assign \$219  = \$217  ^ \$218 ;
-  assign \$220  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$221  = \$219  ^ { 7'h00, \$220  };
-  assign \$222  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$223  = \$221  ^ { 6'h00, \$222  };
-  assign \$224  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$225  = \$223  ^ { 5'h00, \$224  };
-  assign \$226  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$227  = \$225  ^ { 4'h0, \$226  };
-  assign \$228  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$229  = \$227  ^ { 3'h0, \$228  };
-  assign \$230  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$231  = \$229  ^ { 2'h0, \$230  };
-  assign \$232  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$233  = \$231  ^ { 1'h0, \$232  };
-  assign \$234  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$235  = \$233  ^ \$234 ;
-  assign \$236  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$237  = \$235  ^ { 3'h0, \$236  };
-  assign \$238  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$239  = \$237  ^ { 2'h0, \$238  };
-  assign \$240  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$241  = \$239  ^ { 1'h0, \$240  };
-  assign \$242  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$243  = \$241  ^ \$242 ;
-  assign \$244  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$245  = \$243  ^ { 1'h0, \$244  };
-  assign \$246  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$247  = \$245  ^ \$246 ;
-  assign \$248  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$220  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$221  = \$219  ^ \$220 ;
+  assign \$222  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$223  = \$221  ^ { 7'h00, \$222  };
+  assign \$224  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$225  = \$223  ^ { 6'h00, \$224  };
+  assign \$226  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$227  = \$225  ^ { 5'h00, \$226  };
+  assign \$228  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$229  = \$227  ^ { 4'h0, \$228  };
+  assign \$230  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$231  = \$229  ^ { 3'h0, \$230  };
+  assign \$232  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$233  = \$231  ^ { 2'h0, \$232  };
+  assign \$234  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$235  = \$233  ^ { 1'h0, \$234  };
+  assign \$236  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$237  = \$235  ^ \$236 ;
+  assign \$238  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$239  = \$237  ^ { 3'h0, \$238  };
+  assign \$240  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$241  = \$239  ^ { 2'h0, \$240  };
+  assign \$242  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$243  = \$241  ^ { 1'h0, \$242  };
+  assign \$244  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$245  = \$243  ^ \$244 ;
+  assign \$246  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$247  = \$245  ^ { 1'h0, \$246  };
+  assign \$248  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
   assign \$249  = \$247  ^ \$248 ;
-  assign \$250  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$251  = \$249  ^ { 2'h0, \$250  };
-  assign \$252  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$253  = \$251  ^ { 1'h0, \$252  };
-  assign \$254  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$255  = \$253  ^ \$254 ;
-  assign \$256  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$257  = \$255  ^ { 5'h00, \$256  };
-  assign \$258  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$259  = \$257  ^ { 4'h0, \$258  };
-  assign \$260  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$261  = \$259  ^ { 3'h0, \$260  };
-  assign \$262  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$263  = \$261  ^ { 2'h0, \$262  };
-  assign \$264  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$265  = \$263  ^ { 1'h0, \$264  };
-  assign \$266  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$267  = \$265  ^ \$266 ;
-  assign \$268  = s_axis__tkeep != 8'hff;
-  assign \$269  = rbeat != 4'hd;
-  assign \$270  = rbeat + 1'h1;
-  assign \$271  = s_axis__tvalid & s_axis__tlast;
+  assign \$250  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$251  = \$249  ^ \$250 ;
+  assign \$252  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$253  = \$251  ^ { 2'h0, \$252  };
+  assign \$254  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$255  = \$253  ^ { 1'h0, \$254  };
+  assign \$256  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$257  = \$255  ^ \$256 ;
+  assign \$258  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$259  = \$257  ^ { 5'h00, \$258  };
+  assign \$260  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$261  = \$259  ^ { 4'h0, \$260  };
+  assign \$262  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$263  = \$261  ^ { 3'h0, \$262  };
+  assign \$264  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$265  = \$263  ^ { 2'h0, \$264  };
+  assign \$266  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$267  = \$265  ^ { 1'h0, \$266  };
+  assign \$268  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$269  = \$267  ^ \$268 ;
+  assign \$270  = s_axis__tkeep != 8'hff;
+  assign \$271  = rbeat != 4'hd;
+  assign \$272  = rbeat + 1'h1;
+  assign \$273  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    rspace <= \$272 ;
+    rspace <= \$274 ;
   always @(posedge clk)
-    hdr_reg <= \$273 ;
+    hdr_reg <= \$275 ;
   always @(posedge clk)
-    rcrc <= \$274 ;
+    rcrc <= \$276 ;
   always @(posedge clk)
-    rkeep_bad <= \$275 ;
+    rkeep_bad <= \$277 ;
   always @(posedge clk)
-    rbeat <= \$276 ;
-  always @(posedge clk)
-    ack_in <= \$277 ;
-  always @(posedge clk)
-    ack_value <= \$278 ;
-  always @(posedge clk)
-    nak_in <= \$279 ;
-  always @(posedge clk)
-    msg_in <= \$280 ;
-  always @(posedge clk)
-    gap_in <= \$281 ;
-  always @(posedge clk)
-    delivered <= \$282 ;
-  always @(posedge clk)
-    rx_frames <= \$283 ;
-  always @(posedge clk)
-    rx_msgs <= \$284 ;
-  always @(posedge clk)
-    rx_acks <= \$285 ;
-  always @(posedge clk)
-    rx_dup <= \$286 ;
-  always @(posedge clk)
-    rx_drop_crc <= \$287 ;
-  always @(posedge clk)
-    rx_drop_misrouted <= \$288 ;
-  always @(posedge clk)
-    rx_drop_truncated <= \$289 ;
-  always @(posedge clk)
-    rx_drop_oversize <= \$290 ;
-  always @(posedge clk)
-    rx_drop_malformed <= \$291 ;
-  always @(posedge clk)
-    rx_drop_nobuf <= \$292 ;
-  always @(posedge clk)
-    naks_received <= \$293 ;
-  always @(posedge clk)
-    buffer__commit <= \$294 ;
+    rbeat <= \$278 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
+      if (\$25 ) begin
         buffer__beat_en = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
-        buffer__beat_index = \$24 [2:0];
+      if (\$25 ) begin
+        buffer__beat_index = \$26 [2:0];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
+      if (\$25 ) begin
         buffer__beat_data = s_axis__tdata;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$23 ) begin
-        buffer__beat_last = \$27 ;
+      if (\$25 ) begin
+        buffer__beat_last = \$29 ;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_frames = 1'h0;
-    if (\$29 ) begin
-      v_rx_frames = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_frames = 1'h0;
+    if (\$31 ) begin
+      rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_drop_truncated = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-        v_rx_drop_truncated = 1'h1;
-      end else if (\$32 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_drop_truncated = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+        rx_drop_truncated = 1'h1;
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-      end else if (\$57 ) begin
-        v_rx_drop_truncated = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_drop_malformed = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-        v_rx_drop_malformed = 1'h1;
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-        v_rx_drop_malformed = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_drop_crc = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-        v_rx_drop_crc = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_drop_oversize = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
-        v_rx_drop_oversize = 1'h1;
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-        v_rx_drop_oversize = 1'h1;
+        rx_drop_truncated = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_drop_misrouted = 1'h0;
-    if (\$29 ) begin
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_drop_malformed = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+        rx_drop_malformed = 1'h1;
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+        rx_drop_malformed = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_drop_crc = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+        rx_drop_crc = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_drop_oversize = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
+      end else if (\$57 ) begin
+        rx_drop_oversize = 1'h1;
+      end else if (\$59 ) begin
+      end else if (\$61 ) begin
+        rx_drop_oversize = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_drop_misrouted = 1'h0;
+    if (\$31 ) begin
+      if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
-        v_rx_drop_misrouted = 1'h1;
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
+        rx_drop_misrouted = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_ack_in = 2'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    ack_in = 2'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              v_ack_in[0] = 1'h1;
+              ack_in[0] = 1'h1;
           1'h1:
-              v_ack_in[1] = 1'h1;
+              ack_in[1] = 1'h1;
         endcase
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_ack_value = 16'h0000;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    ack_value = 16'h0000;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
-        v_ack_value = hdr_reg[63:48];
+        ack_value = hdr_reg[63:48];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_nak_in = 2'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    nak_in = 2'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              v_nak_in[0] = hdr_reg[31];
+              nak_in[0] = hdr_reg[31];
           1'h1:
-              v_nak_in[1] = hdr_reg[31];
+              nak_in[1] = hdr_reg[31];
         endcase
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_naks_received = 1'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    naks_received = 1'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
-        v_naks_received = hdr_reg[31];
+        naks_received = hdr_reg[31];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_acks = 1'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_acks = 1'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
-        if (\$66 ) begin
-          v_rx_acks = 1'h1;
+        if (\$68 ) begin
+          rx_acks = 1'h1;
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_msg_in = 2'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    msg_in = 2'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$68 ) begin
         end else begin
           (* full_case = 32'd1 *)
           casez (hdr_reg[8])
             1'h0:
-                v_msg_in[0] = 1'h1;
+                msg_in[0] = 1'h1;
             1'h1:
-                v_msg_in[1] = 1'h1;
+                msg_in[1] = 1'h1;
           endcase
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_delivered = 2'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    delivered = 2'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$68 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
+          if (\$69 ) begin
+            if (\$70 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    v_delivered[0] = 1'h1;
+                    delivered[0] = 1'h1;
                 1'h1:
-                    v_delivered[1] = 1'h1;
+                    delivered[1] = 1'h1;
               endcase
             end
           end
@@ -32365,25 +31432,25 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_msgs = 1'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_msgs = 1'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$68 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
-              v_rx_msgs = 1'h1;
+          if (\$69 ) begin
+            if (\$70 ) begin
+              rx_msgs = 1'h1;
             end
           end
         end
@@ -32391,25 +31458,25 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_commit = 1'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    buffer__commit = 1'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$68 ) begin
         end else begin
-          if (\$67 ) begin
-            if (\$68 ) begin
-              v_commit = 1'h1;
+          if (\$69 ) begin
+            if (\$70 ) begin
+              buffer__commit = 1'h1;
             end
           end
         end
@@ -32417,27 +31484,27 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_drop_nobuf = 1'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_drop_nobuf = 1'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$68 ) begin
         end else begin
-          if (\$67 ) begin
+          if (\$69 ) begin
             (* full_case = 32'd1 *)
-            if (\$68 ) begin
+            if (\$70 ) begin
             end else begin
-              v_rx_drop_nobuf = 1'h1;
+              rx_drop_nobuf = 1'h1;
             end
           end
         end
@@ -32445,58 +31512,58 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_rx_dup = 1'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    rx_dup = 1'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$68 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$67 ) begin
+          if (\$69 ) begin
           end else begin
-            v_rx_dup = 1'h1;
+            rx_dup = 1'h1;
           end
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    v_gap_in = 2'h0;
-    if (\$29 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    gap_in = 2'h0;
+    if (\$31 ) begin
       (* full_case = 32'd1 *)
-      if (\$30 ) begin
-      end else if (\$32 ) begin
+      if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$41 ) begin
-      end else if (\$55 ) begin
+      end else if (\$36 ) begin
+      end else if (\$43 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$65 ) begin
+      end else if (\$61 ) begin
+      end else if (\$67 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$68 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$67 ) begin
+          if (\$69 ) begin
           end else begin
-            if (\$69 ) begin
+            if (\$71 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    v_gap_in[0] = 1'h1;
+                    gap_in[0] = 1'h1;
                 1'h1:
-                    v_gap_in[1] = 1'h1;
+                    gap_in[1] = 1'h1;
               endcase
             end
           end
@@ -32505,215 +31572,89 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$272  = rspace;
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$274  = rspace;
     if (s_axis__tvalid) begin
-      if (\$70 ) begin
-        \$272  = buffer__room;
+      if (\$72 ) begin
+        \$274  = buffer__room;
       end
     end
     if (rst) begin
-      \$272  = 1'h0;
+      \$274  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$273  = hdr_reg;
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$275  = hdr_reg;
     if (s_axis__tvalid) begin
-      if (\$71 ) begin
-        if (\$72 ) begin
-          \$273 [63:0] = s_axis__tdata;
-        end
-        if (\$73 ) begin
-          \$273 [127:64] = s_axis__tdata;
-        end
+      if (\$73 ) begin
         if (\$74 ) begin
-          \$273 [191:128] = s_axis__tdata;
+          \$275 [63:0] = s_axis__tdata;
+        end
+        if (\$75 ) begin
+          \$275 [127:64] = s_axis__tdata;
+        end
+        if (\$76 ) begin
+          \$275 [191:128] = s_axis__tdata;
         end
       end
     end
     if (rst) begin
-      \$273  = 192'h000000000000000000000000000000000000000000000000;
+      \$275  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$274  = rcrc;
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$276  = rcrc;
     if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        \$274  = \$267 ;
+      if (\$77 ) begin
+        \$276  = \$269 ;
       end
     end
-    if (\$271 ) begin
-      \$274  = 32'd4294967295;
+    if (\$273 ) begin
+      \$276  = 32'd4294967295;
     end
     if (rst) begin
-      \$274  = 32'd4294967295;
+      \$276  = 32'd4294967295;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$275  = rkeep_bad;
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$277  = rkeep_bad;
     if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        if (\$268 ) begin
-          \$275  = 1'h1;
+      if (\$77 ) begin
+        if (\$270 ) begin
+          \$277  = 1'h1;
         end
       end
     end
-    if (\$271 ) begin
-      \$275  = 1'h0;
+    if (\$273 ) begin
+      \$277  = 1'h0;
     end
     if (rst) begin
-      \$275  = 1'h0;
+      \$277  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$276  = rbeat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$278  = rbeat;
     if (s_axis__tvalid) begin
-      if (\$75 ) begin
-        if (\$269 ) begin
-          \$276  = \$270 [3:0];
+      if (\$77 ) begin
+        if (\$271 ) begin
+          \$278  = \$272 [3:0];
         end
       end
     end
-    if (\$271 ) begin
-      \$276  = 4'h0;
+    if (\$273 ) begin
+      \$278  = 4'h0;
     end
     if (rst) begin
-      \$276  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$277  = v_ack_in;
-    if (rst) begin
-      \$277  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$278  = v_ack_value;
-    if (rst) begin
-      \$278  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$279  = v_nak_in;
-    if (rst) begin
-      \$279  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$280  = v_msg_in;
-    if (rst) begin
-      \$280  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$281  = v_gap_in;
-    if (rst) begin
-      \$281  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$282  = v_delivered;
-    if (rst) begin
-      \$282  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$283  = v_rx_frames;
-    if (rst) begin
-      \$283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$284  = v_rx_msgs;
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$285  = v_rx_acks;
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$286  = v_rx_dup;
-    if (rst) begin
-      \$286  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$287  = v_rx_drop_crc;
-    if (rst) begin
-      \$287  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$288  = v_rx_drop_misrouted;
-    if (rst) begin
-      \$288  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$289  = v_rx_drop_truncated;
-    if (rst) begin
-      \$289  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$290  = v_rx_drop_oversize;
-    if (rst) begin
-      \$290  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$291  = v_rx_drop_malformed;
-    if (rst) begin
-      \$291  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$292  = v_rx_drop_nobuf;
-    if (rst) begin
-      \$292  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$293  = v_naks_received;
-    if (rst) begin
-      \$293  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$294  = v_commit;
-    if (rst) begin
-      \$294  = 1'h0;
+      \$278  = 4'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = \$16 [3:0];
-  assign seq_delta = \$28 [15:0];
+  assign seq_delta = \$30 [15:0];
   assign r_pay = \$16 [3:0];
   assign src = hdr_reg[8];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
@@ -32733,12 +31674,12 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
   assign \$15  = { 3'h0, \$14 [16:3] };
-  assign \$77  = \$76 ;
+  assign \$79  = \$78 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, rx__data__ready, r_en, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
+module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -32896,7 +31837,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$6 [4:0];
@@ -32906,7 +31847,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     \$8  = \$5 [4:0];
     if (rst) begin
       \$8  = 5'h00;
@@ -32952,7 +31893,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -33040,7 +31981,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
   always @(posedge clk)
     level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
       \$15  = \$2 [2:0];
@@ -33050,7 +31991,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
       \$16  = \$4 [2:0];
@@ -33060,7 +32001,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$17  = level;
     if (\$8 ) begin
       \$17  = \$9 [3:0];
@@ -33081,308 +32022,498 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3226$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
+module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3485$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [29:0] \$100 ;
+  wire [28:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [30:0] \$102 ;
+  wire [29:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [31:0] \$104 ;
+  wire [30:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [30:0] \$106 ;
+  wire [31:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [31:0] \$108 ;
+  wire [29:0] \$108 ;
   wire [31:0] \$109 ;
   wire [15:0] \$11 ;
-  wire [31:0] \$110 ;
+  wire [30:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [30:0] \$112 ;
+  wire [31:0] \$112 ;
   wire [31:0] \$113 ;
-  wire [31:0] \$114 ;
+  wire [30:0] \$114 ;
   wire [31:0] \$115 ;
   wire [31:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [25:0] \$118 ;
+  wire [31:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [26:0] \$120 ;
+  wire [30:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [27:0] \$122 ;
+  wire [31:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [28:0] \$124 ;
+  wire [31:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [29:0] \$126 ;
+  wire [30:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [30:0] \$128 ;
+  wire [31:0] \$128 ;
   wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire [31:0] \$130 ;
+  wire [29:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [29:0] \$132 ;
+  wire [30:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [30:0] \$134 ;
+  wire [31:0] \$134 ;
   wire [31:0] \$135 ;
   wire [31:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [30:0] \$138 ;
+  wire [31:0] \$138 ;
   wire [31:0] \$139 ;
-  wire [31:0] \$14 ;
-  wire [31:0] \$140 ;
+  wire \$14 ;
+  wire [29:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [31:0] \$142 ;
+  wire [30:0] \$142 ;
   wire [31:0] \$143 ;
   wire [31:0] \$144 ;
   wire [31:0] \$145 ;
-  wire [31:0] \$146 ;
+  wire [30:0] \$146 ;
   wire [31:0] \$147 ;
   wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire [31:0] \$15 ;
-  wire [30:0] \$150 ;
+  wire \$15 ;
+  wire [31:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [31:0] \$152 ;
+  wire [30:0] \$152 ;
   wire [31:0] \$153 ;
   wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
-  wire [24:0] \$158 ;
+  wire [25:0] \$158 ;
   wire [31:0] \$159 ;
-  wire [30:0] \$16 ;
-  wire [25:0] \$160 ;
+  wire \$16 ;
+  wire [26:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [26:0] \$162 ;
+  wire [27:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [27:0] \$164 ;
+  wire [28:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [28:0] \$166 ;
+  wire [29:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [29:0] \$168 ;
+  wire [30:0] \$168 ;
   wire [31:0] \$169 ;
-  wire [31:0] \$17 ;
-  wire [30:0] \$170 ;
+  wire \$17 ;
+  wire [31:0] \$170 ;
   wire [31:0] \$171 ;
-  wire [31:0] \$172 ;
+  wire [29:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [28:0] \$174 ;
+  wire [30:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [29:0] \$176 ;
+  wire [31:0] \$176 ;
   wire [31:0] \$177 ;
   wire [30:0] \$178 ;
   wire [31:0] \$179 ;
-  wire [31:0] \$18 ;
+  wire \$18 ;
   wire [31:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [30:0] \$182 ;
+  wire [31:0] \$182 ;
   wire [31:0] \$183 ;
   wire [31:0] \$184 ;
   wire [31:0] \$185 ;
   wire [31:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [29:0] \$188 ;
+  wire [31:0] \$188 ;
   wire [31:0] \$189 ;
-  wire [31:0] \$19 ;
+  wire [63:0] \$19 ;
   wire [30:0] \$190 ;
   wire [31:0] \$191 ;
   wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [26:0] \$194 ;
+  wire [31:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [27:0] \$196 ;
+  wire [31:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [28:0] \$198 ;
+  wire [24:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
-  wire [31:0] \$20 ;
-  wire [29:0] \$200 ;
+  wire \$20 ;
+  wire [25:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [30:0] \$202 ;
+  wire [26:0] \$202 ;
   wire [31:0] \$203 ;
-  wire [31:0] \$204 ;
+  wire [27:0] \$204 ;
   wire [31:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
-  wire [31:0] \$21 ;
-  wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire [63:0] \$213 ;
-  wire \$214 ;
-  wire \$215 ;
-  wire [3:0] \$216 ;
+  wire [28:0] \$206 ;
+  wire [31:0] \$207 ;
+  wire [29:0] \$208 ;
+  wire [31:0] \$209 ;
+  wire \$21 ;
+  wire [30:0] \$210 ;
+  wire [31:0] \$211 ;
+  wire [31:0] \$212 ;
+  wire [31:0] \$213 ;
+  wire [28:0] \$214 ;
+  wire [31:0] \$215 ;
+  wire [29:0] \$216 ;
   wire [31:0] \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire [30:0] \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire \$224 ;
-  wire \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire \$229 ;
-  wire [31:0] \$23 ;
-  wire \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire \$236 ;
-  wire [15:0] \$237 ;
-  wire \$238 ;
-  wire [7:0] \$239 ;
-  wire [31:0] \$24 ;
-  wire \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire \$246 ;
+  wire [30:0] \$218 ;
+  wire [31:0] \$219 ;
+  wire \$22 ;
+  wire [31:0] \$220 ;
+  wire [31:0] \$221 ;
+  wire [30:0] \$222 ;
+  wire [31:0] \$223 ;
+  wire [31:0] \$224 ;
+  wire [31:0] \$225 ;
+  wire [31:0] \$226 ;
+  wire [31:0] \$227 ;
+  wire [29:0] \$228 ;
+  wire [31:0] \$229 ;
+  wire \$23 ;
+  wire [30:0] \$230 ;
+  wire [31:0] \$231 ;
+  wire [31:0] \$232 ;
+  wire [31:0] \$233 ;
+  wire [26:0] \$234 ;
+  wire [31:0] \$235 ;
+  wire [27:0] \$236 ;
+  wire [31:0] \$237 ;
+  wire [28:0] \$238 ;
+  wire [31:0] \$239 ;
+  wire \$24 ;
+  wire [29:0] \$240 ;
+  wire [31:0] \$241 ;
+  wire [30:0] \$242 ;
+  wire [31:0] \$243 ;
+  wire [31:0] \$244 ;
+  wire [31:0] \$245 ;
+  wire [2:0] \$246 ;
   wire \$247 ;
   wire \$248 ;
   wire \$249 ;
-  wire [31:0] \$25 ;
+  wire \$25 ;
   wire \$250 ;
-  wire [16:0] \$251 ;
-  wire [16:0] \$252 ;
-  wire [16:0] \$253 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
   wire \$254 ;
   wire \$255 ;
   wire \$256 ;
   wire \$257 ;
   wire \$258 ;
-  wire \$259 ;
-  wire [29:0] \$26 ;
-  wire \$260 ;
-  wire \$261 ;
+  wire [16:0] \$259 ;
+  wire \$26 ;
+  wire [16:0] \$260 ;
+  wire [16:0] \$261 ;
   wire \$262 ;
   wire \$263 ;
-  wire \$264 ;
-  wire [16:0] \$265 ;
-  wire [16:0] \$266 ;
-  wire [16:0] \$267 ;
-  wire [17:0] \$268 ;
-  wire [2:0] \$269 ;
-  wire [31:0] \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire \$274 ;
-  wire \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire [15:0] \$279 ;
-  wire [30:0] \$28 ;
-  wire \$280 ;
-  wire [7:0] \$281 ;
-  reg [2:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg \$285 ;
-  reg [63:0] \$286 ;
-  reg [31:0] \$287 ;
-  reg \$288 ;
-  reg \$289 ;
-  wire [31:0] \$29 ;
-  reg [15:0] \$290 ;
-  reg [15:0] \$291 ;
-  reg \$292 ;
-  reg [7:0] \$293 ;
-  reg [2:0] \$294 ;
-  reg \$295 ;
-  reg [1:0] \$296 ;
-  reg [1:0] \$297 ;
-  reg [3:0] \$298 ;
-  reg [2:0] \$299 ;
+  wire [31:0] \$264 ;
+  wire [31:0] \$265 ;
+  wire [30:0] \$266 ;
+  wire [31:0] \$267 ;
+  wire [31:0] \$268 ;
+  wire [31:0] \$269 ;
+  wire \$27 ;
+  wire [31:0] \$270 ;
+  wire [31:0] \$271 ;
+  wire [30:0] \$272 ;
+  wire [31:0] \$273 ;
+  wire [31:0] \$274 ;
+  wire [31:0] \$275 ;
+  wire [29:0] \$276 ;
+  wire [31:0] \$277 ;
+  wire [30:0] \$278 ;
+  wire [31:0] \$279 ;
+  wire \$28 ;
+  wire [31:0] \$280 ;
+  wire [31:0] \$281 ;
+  wire [31:0] \$282 ;
+  wire [31:0] \$283 ;
+  wire [31:0] \$284 ;
+  wire [31:0] \$285 ;
+  wire [29:0] \$286 ;
+  wire [31:0] \$287 ;
+  wire [30:0] \$288 ;
+  wire [31:0] \$289 ;
+  wire \$29 ;
+  wire [31:0] \$290 ;
+  wire [31:0] \$291 ;
+  wire [30:0] \$292 ;
+  wire [31:0] \$293 ;
+  wire [31:0] \$294 ;
+  wire [31:0] \$295 ;
+  wire [31:0] \$296 ;
+  wire [31:0] \$297 ;
+  wire [30:0] \$298 ;
+  wire [31:0] \$299 ;
   wire [3:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [31:0] \$32 ;
-  wire [31:0] \$33 ;
-  wire [31:0] \$34 ;
-  wire [31:0] \$35 ;
-  wire [29:0] \$36 ;
-  wire [31:0] \$37 ;
-  wire [30:0] \$38 ;
-  wire [31:0] \$39 ;
+  wire \$30 ;
+  wire [31:0] \$300 ;
+  wire [31:0] \$301 ;
+  wire [31:0] \$302 ;
+  wire [31:0] \$303 ;
+  wire [25:0] \$304 ;
+  wire [31:0] \$305 ;
+  wire [26:0] \$306 ;
+  wire [31:0] \$307 ;
+  wire [27:0] \$308 ;
+  wire [31:0] \$309 ;
+  wire \$31 ;
+  wire [28:0] \$310 ;
+  wire [31:0] \$311 ;
+  wire [29:0] \$312 ;
+  wire [31:0] \$313 ;
+  wire [30:0] \$314 ;
+  wire [31:0] \$315 ;
+  wire [31:0] \$316 ;
+  wire [31:0] \$317 ;
+  wire [29:0] \$318 ;
+  wire [31:0] \$319 ;
+  wire [16:0] \$32 ;
+  wire [30:0] \$320 ;
+  wire [31:0] \$321 ;
+  wire [31:0] \$322 ;
+  wire [31:0] \$323 ;
+  wire [30:0] \$324 ;
+  wire [31:0] \$325 ;
+  wire [31:0] \$326 ;
+  wire [31:0] \$327 ;
+  wire [31:0] \$328 ;
+  wire [31:0] \$329 ;
+  wire [16:0] \$33 ;
+  wire [30:0] \$330 ;
+  wire [31:0] \$331 ;
+  wire [31:0] \$332 ;
+  wire [31:0] \$333 ;
+  wire [31:0] \$334 ;
+  wire [31:0] \$335 ;
+  wire [30:0] \$336 ;
+  wire [31:0] \$337 ;
+  wire [31:0] \$338 ;
+  wire [31:0] \$339 ;
+  wire [16:0] \$34 ;
+  wire [29:0] \$340 ;
+  wire [31:0] \$341 ;
+  wire [30:0] \$342 ;
+  wire [31:0] \$343 ;
+  wire [31:0] \$344 ;
+  wire [31:0] \$345 ;
+  wire [31:0] \$346 ;
+  wire [31:0] \$347 ;
+  wire [31:0] \$348 ;
+  wire [31:0] \$349 ;
+  wire [17:0] \$35 ;
+  wire [29:0] \$350 ;
+  wire [31:0] \$351 ;
+  wire [30:0] \$352 ;
+  wire [31:0] \$353 ;
+  wire [31:0] \$354 ;
+  wire [31:0] \$355 ;
+  wire [30:0] \$356 ;
+  wire [31:0] \$357 ;
+  wire [31:0] \$358 ;
+  wire [31:0] \$359 ;
+  wire \$36 ;
+  wire [31:0] \$360 ;
+  wire [31:0] \$361 ;
+  wire [30:0] \$362 ;
+  wire [31:0] \$363 ;
+  wire [31:0] \$364 ;
+  wire [31:0] \$365 ;
+  wire [31:0] \$366 ;
+  wire [31:0] \$367 ;
+  wire [25:0] \$368 ;
+  wire [31:0] \$369 ;
+  wire [3:0] \$37 ;
+  wire [26:0] \$370 ;
+  wire [31:0] \$371 ;
+  wire [27:0] \$372 ;
+  wire [31:0] \$373 ;
+  wire [28:0] \$374 ;
+  wire [31:0] \$375 ;
+  wire [29:0] \$376 ;
+  wire [31:0] \$377 ;
+  wire [30:0] \$378 ;
+  wire [31:0] \$379 ;
+  wire [31:0] \$38 ;
+  wire [31:0] \$380 ;
+  wire [31:0] \$381 ;
+  wire [29:0] \$382 ;
+  wire [31:0] \$383 ;
+  wire [30:0] \$384 ;
+  wire [31:0] \$385 ;
+  wire [31:0] \$386 ;
+  wire [31:0] \$387 ;
+  wire [30:0] \$388 ;
+  wire [31:0] \$389 ;
+  wire \$39 ;
+  wire [31:0] \$390 ;
+  wire [31:0] \$391 ;
+  wire [31:0] \$392 ;
+  wire [31:0] \$393 ;
+  wire [31:0] \$394 ;
+  wire [31:0] \$395 ;
+  wire [31:0] \$396 ;
+  wire [31:0] \$397 ;
+  wire [31:0] \$398 ;
+  wire [31:0] \$399 ;
   wire \$4 ;
-  wire [31:0] \$40 ;
-  wire [31:0] \$41 ;
-  wire [30:0] \$42 ;
-  wire [31:0] \$43 ;
-  wire [31:0] \$44 ;
-  wire [31:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [31:0] \$47 ;
-  wire [30:0] \$48 ;
-  wire [31:0] \$49 ;
+  wire \$40 ;
+  wire [30:0] \$400 ;
+  wire [31:0] \$401 ;
+  wire [31:0] \$402 ;
+  wire [31:0] \$403 ;
+  wire [31:0] \$404 ;
+  wire [31:0] \$405 ;
+  wire [31:0] \$406 ;
+  wire [31:0] \$407 ;
+  wire [24:0] \$408 ;
+  wire [31:0] \$409 ;
+  wire \$41 ;
+  wire [25:0] \$410 ;
+  wire [31:0] \$411 ;
+  wire [26:0] \$412 ;
+  wire [31:0] \$413 ;
+  wire [27:0] \$414 ;
+  wire [31:0] \$415 ;
+  wire [28:0] \$416 ;
+  wire [31:0] \$417 ;
+  wire [29:0] \$418 ;
+  wire [31:0] \$419 ;
+  wire \$42 ;
+  wire [30:0] \$420 ;
+  wire [31:0] \$421 ;
+  wire [31:0] \$422 ;
+  wire [31:0] \$423 ;
+  wire [28:0] \$424 ;
+  wire [31:0] \$425 ;
+  wire [29:0] \$426 ;
+  wire [31:0] \$427 ;
+  wire [30:0] \$428 ;
+  wire [31:0] \$429 ;
+  wire \$43 ;
+  wire [31:0] \$430 ;
+  wire [31:0] \$431 ;
+  wire [30:0] \$432 ;
+  wire [31:0] \$433 ;
+  wire [31:0] \$434 ;
+  wire [31:0] \$435 ;
+  wire [31:0] \$436 ;
+  wire [31:0] \$437 ;
+  wire [29:0] \$438 ;
+  wire [31:0] \$439 ;
+  wire \$44 ;
+  wire [30:0] \$440 ;
+  wire [31:0] \$441 ;
+  wire [31:0] \$442 ;
+  wire [31:0] \$443 ;
+  wire [26:0] \$444 ;
+  wire [31:0] \$445 ;
+  wire [27:0] \$446 ;
+  wire [31:0] \$447 ;
+  wire [28:0] \$448 ;
+  wire [31:0] \$449 ;
+  wire \$45 ;
+  wire [29:0] \$450 ;
+  wire [31:0] \$451 ;
+  wire [30:0] \$452 ;
+  wire [31:0] \$453 ;
+  wire [31:0] \$454 ;
+  wire [31:0] \$455 ;
+  wire \$456 ;
+  wire \$457 ;
+  wire \$458 ;
+  wire \$459 ;
+  wire \$46 ;
+  wire \$460 ;
+  wire \$461 ;
+  wire \$462 ;
+  wire \$463 ;
+  wire \$464 ;
+  wire \$465 ;
+  wire \$466 ;
+  wire [16:0] \$467 ;
+  wire [16:0] \$468 ;
+  wire [16:0] \$469 ;
+  wire \$47 ;
+  wire [17:0] \$470 ;
+  wire \$471 ;
+  wire \$472 ;
+  wire \$473 ;
+  wire \$474 ;
+  wire [15:0] \$475 ;
+  wire \$476 ;
+  wire [7:0] \$477 ;
+  reg [2:0] \$478 ;
+  reg \$479 ;
+  wire \$48 ;
+  reg \$480 ;
+  reg [15:0] \$481 ;
+  reg [15:0] \$482 ;
+  reg \$483 ;
+  reg [7:0] \$484 ;
+  reg [2:0] \$485 ;
+  reg \$486 ;
+  reg [1:0] \$487 ;
+  reg [31:0] \$488 ;
+  reg [1:0] \$489 ;
+  wire \$49 ;
   wire [2:0] \$5 ;
-  wire [31:0] \$50 ;
-  wire [31:0] \$51 ;
-  wire [8:0] \$515 ;
-  wire [31:0] \$52 ;
-  wire [31:0] \$53 ;
-  wire [25:0] \$54 ;
+  wire \$50 ;
+  wire [15:0] \$51 ;
+  wire [8:0] \$510 ;
+  wire \$52 ;
+  wire [7:0] \$53 ;
+  wire [31:0] \$54 ;
   wire [31:0] \$55 ;
-  wire [26:0] \$56 ;
+  wire [30:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [27:0] \$58 ;
+  wire [31:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
-  wire [28:0] \$60 ;
+  wire [31:0] \$60 ;
   wire [31:0] \$61 ;
-  wire [29:0] \$62 ;
+  wire [30:0] \$62 ;
   wire [31:0] \$63 ;
-  wire [30:0] \$64 ;
+  wire [31:0] \$64 ;
   wire [31:0] \$65 ;
-  wire [31:0] \$66 ;
+  wire [29:0] \$66 ;
   wire [31:0] \$67 ;
-  wire [29:0] \$68 ;
+  wire [30:0] \$68 ;
   wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [30:0] \$70 ;
+  wire [31:0] \$70 ;
   wire [31:0] \$71 ;
   wire [31:0] \$72 ;
   wire [31:0] \$73 ;
-  wire [30:0] \$74 ;
+  wire [31:0] \$74 ;
   wire [31:0] \$75 ;
-  wire [31:0] \$76 ;
+  wire [29:0] \$76 ;
   wire [31:0] \$77 ;
-  wire [31:0] \$78 ;
+  wire [30:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [30:0] \$80 ;
+  wire [31:0] \$80 ;
   wire [31:0] \$81 ;
-  wire [31:0] \$82 ;
+  wire [30:0] \$82 ;
   wire [31:0] \$83 ;
   wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [30:0] \$86 ;
+  wire [31:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [31:0] \$88 ;
+  wire [30:0] \$88 ;
   wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [29:0] \$90 ;
+  wire [31:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [30:0] \$92 ;
+  wire [31:0] \$92 ;
   wire [31:0] \$93 ;
-  wire [31:0] \$94 ;
+  wire [25:0] \$94 ;
   wire [31:0] \$95 ;
-  wire [31:0] \$96 ;
+  wire [26:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [31:0] \$98 ;
+  wire [27:0] \$98 ;
   wire [31:0] \$99 ;
   input [15:0] ack;
   wire [15:0] ack;
@@ -33390,15 +32521,11 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg [1:0] ack_sent;
   wire any_expired;
   reg [1:0] beat = 2'h0;
-  reg [63:0] beat_q = 64'h0000000000000000;
   input clk;
   wire clk;
   reg [31:0] crc = 32'd4294967295;
-  wire [31:0] crc_now;
   reg [15:0] cur_ack = 16'h0000;
-  reg [2:0] cur_last_beat = 3'h0;
   reg cur_nak = 1'h0;
-  reg [3:0] cur_pay_beats = 4'h0;
   (* init = 1'h0 *)
   wire cur_peer;
   reg [15:0] cur_seq = 16'h0000;
@@ -33464,16 +32591,12 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   input [1:0] owed;
   wire [1:0] owed;
   reg [2:0] pbeat = 3'h0;
-  output peer;
-  reg peer = 1'h0;
-  reg pending = 1'h0;
+  wire peer;
+  output pick;
   reg pick;
-  (* init = 1'h0 *)
-  wire \pick$21 ;
-  reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3226$0 ;
-  wire \port$3226$0 ;
+  input \port$3485$0 ;
+  wire \port$3485$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -33526,6 +32649,16 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg tx_retransmits;
   input [1:0] unsent;
   wire [1:0] unsent;
+  always @(posedge clk)
+    store__slot <= \$485 ;
+  always @(posedge clk)
+    rr <= \$486 ;
+  always @(posedge clk)
+    beat <= \$487 ;
+  always @(posedge clk)
+    crc <= \$488 ;
+  always @(posedge clk)
+    sender_state <= \$489 ;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
   assign \$2  = cur_type == 1'h1;
@@ -33540,311 +32673,632 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$17  = \$15  ^ { 1'h0, \$16  };
-  assign \$18  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$19  = \$17  ^ \$18 ;
-  assign \$20  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$21  = \$19  ^ \$20 ;
-  assign \$22  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$23  = \$21  ^ { 1'h0, \$22  };
-  assign \$24  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$25  = \$23  ^ \$24 ;
-  assign \$26  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$27  = \$25  ^ { 2'h0, \$26  };
-  assign \$28  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$29  = \$27  ^ { 1'h0, \$28  };
-  assign \$30  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$31  = \$29  ^ \$30 ;
-  assign \$32  = crc[9] ? 32'd2543784233 : 32'd0;
-  assign \$33  = \$31  ^ \$32 ;
-  assign \$34  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$35  = \$33  ^ \$34 ;
-  assign \$36  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$37  = \$35  ^ { 2'h0, \$36  };
-  assign \$38  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$39  = \$37  ^ { 1'h0, \$38  };
-  assign \$40  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$41  = \$39  ^ \$40 ;
-  assign \$42  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$43  = \$41  ^ { 1'h0, \$42  };
-  assign \$44  = crc[15] ? 32'd2283203314 : 32'd0;
-  assign \$45  = \$43  ^ \$44 ;
-  assign \$46  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$47  = \$45  ^ \$46 ;
-  assign \$48  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$49  = \$47  ^ { 1'h0, \$48  };
-  assign \$50  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$51  = \$49  ^ \$50 ;
-  assign \$52  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$53  = \$51  ^ \$52 ;
-  assign \$54  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$55  = \$53  ^ { 6'h00, \$54  };
-  assign \$56  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$57  = \$55  ^ { 5'h00, \$56  };
-  assign \$58  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$59  = \$57  ^ { 4'h0, \$58  };
-  assign \$60  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$61  = \$59  ^ { 3'h0, \$60  };
-  assign \$62  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$63  = \$61  ^ { 2'h0, \$62  };
-  assign \$64  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$65  = \$63  ^ { 1'h0, \$64  };
-  assign \$66  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$67  = \$65  ^ \$66 ;
-  assign \$68  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$69  = \$67  ^ { 2'h0, \$68  };
-  assign \$70  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$71  = \$69  ^ { 1'h0, \$70  };
-  assign \$72  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$14  = unsent >> pick;
+  assign \$15  = unsent >> pick;
+  assign \$16  = \$15  & retransmit;
+  assign \$17  = unsent >> pick;
+  assign \$18  = ~ \$17 ;
+  assign \$510  = beat * 7'h40;
+  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$510 ;
+  assign \$20  = m_axis__tvalid & m_axis__tready;
+  assign \$21  = cur_type == 1'h1;
+  assign \$22  = store__hdr[3:0] == 1'h1;
+  assign \$23  = store__hdr[3:0] == 2'h3;
+  assign \$24  = \$22  | \$23 ;
+  assign \$25  = store__hdr[3:0] == 3'h4;
+  assign \$26  = store__hdr[3:0] == 3'h6;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = ! store__hdr[6:4];
+  assign \$29  = \$27  & \$28 ;
+  assign \$30  = \$24  | \$29 ;
+  assign \$31  = \$21  & \$30 ;
+  assign \$32  = store__hdr[110:95] + 3'h7;
+  assign \$34  = \$31  ? \$33  : 17'h00000;
+  assign \$35  = \$34  - 1'h1;
+  assign \$36  = pbeat == \$35 ;
+  assign \$37  = pbeat + 1'h1;
+  assign \$38  = ~ crc;
+  assign \$39  = ~ any_expired;
+  assign \$40  = \$39  & pick_valid;
+  assign \$41  = unsent >> pick;
+  assign \$42  = unsent >> pick;
+  assign \$43  = \$42  & retransmit;
+  assign \$44  = unsent >> pick;
+  assign \$45  = ~ \$44 ;
+  assign \$46  = ! sender_state;
+  assign \$47  = sender_state == 1'h1;
+  assign \$48  = sender_state == 2'h2;
+  assign \$49  = sender_state == 2'h3;
+  assign \$50  = unsent >> pick;
+  assign \$51  = \$50  ? seq : 16'h0000;
+  assign \$52  = unsent >> pick;
+  assign \$53  = \$52  ? 8'h01 : 8'h02;
+  assign \$54  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$56  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$57  = \$55  ^ { 1'h0, \$56  };
+  assign \$58  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$59  = \$57  ^ \$58 ;
+  assign \$60  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$61  = \$59  ^ \$60 ;
+  assign \$62  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$63  = \$61  ^ { 1'h0, \$62  };
+  assign \$64  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$65  = \$63  ^ \$64 ;
+  assign \$66  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$67  = \$65  ^ { 2'h0, \$66  };
+  assign \$68  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$69  = \$67  ^ { 1'h0, \$68  };
+  assign \$70  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$71  = \$69  ^ \$70 ;
+  assign \$72  = crc[9] ? 32'd2543784233 : 32'd0;
   assign \$73  = \$71  ^ \$72 ;
-  assign \$74  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$75  = \$73  ^ { 1'h0, \$74  };
-  assign \$76  = crc[31] ? 32'd2984685714 : 32'd0;
-  assign \$77  = \$75  ^ \$76 ;
-  assign \$78  = beat_q[0] ? 32'd3433693342 : 32'd0;
-  assign \$79  = \$77  ^ \$78 ;
-  assign \$80  = beat_q[1] ? 31'h4225077d : 31'h00000000;
-  assign \$81  = \$79  ^ { 1'h0, \$80  };
-  assign \$82  = beat_q[2] ? 32'd2219446010 : 32'd0;
-  assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = beat_q[3] ? 32'd3555007413 : 32'd0;
+  assign \$74  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$75  = \$73  ^ \$74 ;
+  assign \$76  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$77  = \$75  ^ { 2'h0, \$76  };
+  assign \$78  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$79  = \$77  ^ { 1'h0, \$78  };
+  assign \$80  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$81  = \$79  ^ \$80 ;
+  assign \$82  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$83  = \$81  ^ { 1'h0, \$82  };
+  assign \$84  = crc[15] ? 32'd2283203314 : 32'd0;
   assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$87  = \$85  ^ { 1'h0, \$86  };
-  assign \$88  = beat_q[5] ? 32'd4185285206 : 32'd0;
-  assign \$89  = \$87  ^ \$88 ;
-  assign \$90  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$91  = \$89  ^ { 2'h0, \$90  };
-  assign \$92  = beat_q[7] ? 31'h533b85da : 31'h00000000;
-  assign \$93  = \$91  ^ { 1'h0, \$92  };
-  assign \$94  = beat_q[8] ? 32'd2792819636 : 32'd0;
-  assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = beat_q[9] ? 32'd2543784233 : 32'd0;
-  assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = beat_q[10] ? 32'd4098827283 : 32'd0;
-  assign \$99  = \$97  ^ \$98 ;
-  assign \$100  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$101  = \$99  ^ { 2'h0, \$100  };
-  assign \$102  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$103  = \$101  ^ { 1'h0, \$102  };
-  assign \$104  = beat_q[13] ? 32'd3485284764 : 32'd0;
-  assign \$105  = \$103  ^ \$104 ;
-  assign \$106  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$107  = \$105  ^ { 1'h0, \$106  };
-  assign \$108  = beat_q[15] ? 32'd2283203314 : 32'd0;
-  assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = beat_q[16] ? 32'd3411858341 : 32'd0;
-  assign \$111  = \$109  ^ \$110 ;
-  assign \$112  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$113  = \$111  ^ { 1'h0, \$112  };
-  assign \$114  = beat_q[18] ? 32'd2609988118 : 32'd0;
-  assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = beat_q[19] ? 32'd3964895853 : 32'd0;
+  assign \$86  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$87  = \$85  ^ \$86 ;
+  assign \$88  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$89  = \$87  ^ { 1'h0, \$88  };
+  assign \$90  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$91  = \$89  ^ \$90 ;
+  assign \$92  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$93  = \$91  ^ \$92 ;
+  assign \$94  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$95  = \$93  ^ { 6'h00, \$94  };
+  assign \$96  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$97  = \$95  ^ { 5'h00, \$96  };
+  assign \$98  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$99  = \$97  ^ { 4'h0, \$98  };
+  assign \$100  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$101  = \$99  ^ { 3'h0, \$100  };
+  assign \$102  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$103  = \$101  ^ { 2'h0, \$102  };
+  assign \$104  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$105  = \$103  ^ { 1'h0, \$104  };
+  assign \$106  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$107  = \$105  ^ \$106 ;
+  assign \$108  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$109  = \$107  ^ { 2'h0, \$108  };
+  assign \$110  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$111  = \$109  ^ { 1'h0, \$110  };
+  assign \$112  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$113  = \$111  ^ \$112 ;
+  assign \$114  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$115  = \$113  ^ { 1'h0, \$114  };
+  assign \$116  = crc[31] ? 32'd2984685714 : 32'd0;
   assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$119  = \$117  ^ { 6'h00, \$118  };
-  assign \$120  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$121  = \$119  ^ { 5'h00, \$120  };
-  assign \$122  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$123  = \$121  ^ { 4'h0, \$122  };
-  assign \$124  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$125  = \$123  ^ { 3'h0, \$124  };
-  assign \$126  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$127  = \$125  ^ { 2'h0, \$126  };
-  assign \$128  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$129  = \$127  ^ { 1'h0, \$128  };
-  assign \$130  = beat_q[26] ? 32'd4118849216 : 32'd0;
-  assign \$131  = \$129  ^ \$130 ;
-  assign \$132  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$133  = \$131  ^ { 2'h0, \$132  };
-  assign \$134  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$135  = \$133  ^ { 1'h0, \$134  };
-  assign \$136  = beat_q[29] ? 32'd3250663172 : 32'd0;
+  assign \$118  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$119  = \$117  ^ \$118 ;
+  assign \$120  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$121  = \$119  ^ { 1'h0, \$120  };
+  assign \$122  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$123  = \$121  ^ \$122 ;
+  assign \$124  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$125  = \$123  ^ \$124 ;
+  assign \$126  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$127  = \$125  ^ { 1'h0, \$126  };
+  assign \$128  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$129  = \$127  ^ \$128 ;
+  assign \$130  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$131  = \$129  ^ { 2'h0, \$130  };
+  assign \$132  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$133  = \$131  ^ { 1'h0, \$132  };
+  assign \$134  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$135  = \$133  ^ \$134 ;
+  assign \$136  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
   assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$139  = \$137  ^ { 1'h0, \$138  };
-  assign \$140  = beat_q[31] ? 32'd2984685714 : 32'd0;
-  assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = beat_q[32] ? 32'd3099354981 : 32'd0;
-  assign \$143  = \$141  ^ \$142 ;
-  assign \$144  = beat_q[33] ? 32'd2852767883 : 32'd0;
+  assign \$138  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$139  = \$137  ^ \$138 ;
+  assign \$140  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$141  = \$139  ^ { 2'h0, \$140  };
+  assign \$142  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$143  = \$141  ^ { 1'h0, \$142  };
+  assign \$144  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
   assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = beat_q[34] ? 32'd2405603159 : 32'd0;
-  assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = beat_q[35] ? 32'd3316918511 : 32'd0;
+  assign \$146  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$147  = \$145  ^ { 1'h0, \$146  };
+  assign \$148  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
   assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = beat_q[36] ? 31'h5019579f : 31'h00000000;
-  assign \$151  = \$149  ^ { 1'h0, \$150  };
-  assign \$152  = beat_q[37] ? 32'd2687676222 : 32'd0;
-  assign \$153  = \$151  ^ \$152 ;
-  assign \$154  = beat_q[38] ? 32'd2601801789 : 32'd0;
+  assign \$150  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$151  = \$149  ^ \$150 ;
+  assign \$152  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$153  = \$151  ^ { 1'h0, \$152  };
+  assign \$154  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
   assign \$155  = \$153  ^ \$154 ;
-  assign \$156  = beat_q[39] ? 32'd3982079547 : 32'd0;
+  assign \$156  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
   assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$159  = \$157  ^ { 7'h00, \$158  };
-  assign \$160  = beat_q[41] ? 26'h384d46e : 26'h0000000;
-  assign \$161  = \$159  ^ { 6'h00, \$160  };
-  assign \$162  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$163  = \$161  ^ { 5'h00, \$162  };
-  assign \$164  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$165  = \$163  ^ { 4'h0, \$164  };
-  assign \$166  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$167  = \$165  ^ { 3'h0, \$166  };
-  assign \$168  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$169  = \$167  ^ { 2'h0, \$168  };
-  assign \$170  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$171  = \$169  ^ { 1'h0, \$170  };
-  assign \$172  = beat_q[47] ? 32'd3778354048 : 32'd0;
-  assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$175  = \$173  ^ { 3'h0, \$174  };
-  assign \$176  = beat_q[49] ? 30'h32366282 : 30'h00000000;
-  assign \$177  = \$175  ^ { 2'h0, \$176  };
-  assign \$178  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$158  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$159  = \$157  ^ { 6'h00, \$158  };
+  assign \$160  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$161  = \$159  ^ { 5'h00, \$160  };
+  assign \$162  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$163  = \$161  ^ { 4'h0, \$162  };
+  assign \$164  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$165  = \$163  ^ { 3'h0, \$164  };
+  assign \$166  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$167  = \$165  ^ { 2'h0, \$166  };
+  assign \$168  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$169  = \$167  ^ { 1'h0, \$168  };
+  assign \$170  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$171  = \$169  ^ \$170 ;
+  assign \$172  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$173  = \$171  ^ { 2'h0, \$172  };
+  assign \$174  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$175  = \$173  ^ { 1'h0, \$174  };
+  assign \$176  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$177  = \$175  ^ \$176 ;
+  assign \$178  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
   assign \$179  = \$177  ^ { 1'h0, \$178  };
-  assign \$180  = beat_q[51] ? 32'd3369699848 : 32'd0;
+  assign \$180  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
   assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$183  = \$181  ^ { 1'h0, \$182  };
-  assign \$184  = beat_q[53] ? 32'd2508465314 : 32'd0;
+  assign \$182  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$183  = \$181  ^ \$182 ;
+  assign \$184  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
   assign \$185  = \$183  ^ \$184 ;
-  assign \$186  = beat_q[54] ? 32'd4034481925 : 32'd0;
+  assign \$186  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
   assign \$187  = \$185  ^ \$186 ;
-  assign \$188  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$189  = \$187  ^ { 2'h0, \$188  };
-  assign \$190  = beat_q[56] ? 31'h77073096 : 31'h00000000;
+  assign \$188  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$189  = \$187  ^ \$188 ;
+  assign \$190  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
   assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = beat_q[57] ? 32'd3993919788 : 32'd0;
+  assign \$192  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
   assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$195  = \$193  ^ { 5'h00, \$194  };
-  assign \$196  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$197  = \$195  ^ { 4'h0, \$196  };
-  assign \$198  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$199  = \$197  ^ { 3'h0, \$198  };
-  assign \$200  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$201  = \$199  ^ { 2'h0, \$200  };
-  assign \$202  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$203  = \$201  ^ { 1'h0, \$202  };
-  assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
-  assign \$205  = \$203  ^ \$204 ;
-  assign crc_now = pending ? \$205  : crc;
-  assign \$206  = owed >> peer;
-  assign \$207  = pick_q_valid & \$206 ;
-  assign \$208  = unsent >> peer;
-  assign \$209  = unsent >> peer;
-  assign \$210  = \$209  & retransmit;
-  assign \$211  = unsent >> peer;
-  assign \$212  = ~ \$211 ;
-  assign \$515  = beat * 7'h40;
-  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$515 ;
-  assign \$214  = m_axis__tvalid & m_axis__tready;
-  assign \$215  = pbeat == cur_last_beat;
-  assign \$216  = pbeat + 1'h1;
-  assign \$217  = ~ crc_now;
-  assign \$218  = ~ any_expired;
-  assign \$219  = owed >> peer;
-  assign \$220  = pick_q_valid & \$219 ;
-  assign \$221  = \$218  & \$220 ;
-  assign \$222  = unsent >> peer;
-  assign \$223  = unsent >> peer;
-  assign \$224  = \$223  & retransmit;
-  assign \$225  = unsent >> peer;
-  assign \$226  = ~ \$225 ;
-  assign \$227  = ! sender_state;
-  assign \$228  = sender_state == 1'h1;
-  assign \$229  = sender_state == 2'h2;
-  assign \$230  = sender_state == 2'h3;
-  assign \$231  = m_axis__tvalid & m_axis__tready;
-  assign \$232  = ~ m_axis__tlast;
-  assign \$233  = \$231  & \$232 ;
-  assign \$234  = owed >> peer;
-  assign \$235  = pick_q_valid & \$234 ;
-  assign \$236  = unsent >> peer;
-  assign \$237  = \$236  ? seq : 16'h0000;
-  assign \$238  = unsent >> peer;
-  assign \$239  = \$238  ? 8'h01 : 8'h02;
-  assign \$240  = cur_type == 1'h1;
-  assign \$241  = store__hdr[3:0] == 1'h1;
-  assign \$242  = store__hdr[3:0] == 2'h3;
-  assign \$243  = \$241  | \$242 ;
-  assign \$244  = store__hdr[3:0] == 3'h4;
-  assign \$245  = store__hdr[3:0] == 3'h6;
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = ! store__hdr[6:4];
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = \$243  | \$248 ;
-  assign \$250  = \$240  & \$249 ;
-  assign \$251  = store__hdr[110:95] + 3'h7;
-  assign \$253  = \$250  ? \$252  : 17'h00000;
-  assign \$254  = cur_type == 1'h1;
-  assign \$255  = store__hdr[3:0] == 1'h1;
-  assign \$256  = store__hdr[3:0] == 2'h3;
-  assign \$257  = \$255  | \$256 ;
-  assign \$258  = store__hdr[3:0] == 3'h4;
-  assign \$259  = store__hdr[3:0] == 3'h6;
-  assign \$260  = \$258  | \$259 ;
-  assign \$261  = ! store__hdr[6:4];
-  assign \$262  = \$260  & \$261 ;
-  assign \$263  = \$257  | \$262 ;
-  assign \$264  = \$254  & \$263 ;
-  assign \$265  = store__hdr[110:95] + 3'h7;
-  assign \$267  = \$264  ? \$266  : 17'h00000;
-  assign \$268  = \$267  - 1'h1;
-  assign \$269  = beat + 1'h1;
-  assign \$270  = beat == 2'h2;
-  assign \$271  = | cur_pay_beats;
-  assign \$272  = m_axis__tvalid & m_axis__tready;
-  assign \$273  = pbeat == cur_last_beat;
-  assign \$274  = ~ any_expired;
-  assign \$275  = owed >> peer;
-  assign \$276  = pick_q_valid & \$275 ;
-  assign \$277  = \$274  & \$276 ;
-  assign \$278  = unsent >> peer;
-  assign \$279  = \$278  ? seq : 16'h0000;
-  assign \$280  = unsent >> peer;
-  assign \$281  = \$280  ? 8'h01 : 8'h02;
+  assign \$194  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$195  = \$193  ^ \$194 ;
+  assign \$196  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$197  = \$195  ^ \$196 ;
+  assign \$198  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$199  = \$197  ^ { 7'h00, \$198  };
+  assign \$200  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$201  = \$199  ^ { 6'h00, \$200  };
+  assign \$202  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$203  = \$201  ^ { 5'h00, \$202  };
+  assign \$204  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$205  = \$203  ^ { 4'h0, \$204  };
+  assign \$206  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$207  = \$205  ^ { 3'h0, \$206  };
+  assign \$208  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$209  = \$207  ^ { 2'h0, \$208  };
+  assign \$210  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$211  = \$209  ^ { 1'h0, \$210  };
+  assign \$212  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$213  = \$211  ^ \$212 ;
+  assign \$214  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$215  = \$213  ^ { 3'h0, \$214  };
+  assign \$216  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$217  = \$215  ^ { 2'h0, \$216  };
+  assign \$218  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$219  = \$217  ^ { 1'h0, \$218  };
+  assign \$220  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$221  = \$219  ^ \$220 ;
+  assign \$222  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$223  = \$221  ^ { 1'h0, \$222  };
+  assign \$224  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$225  = \$223  ^ \$224 ;
+  assign \$226  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$227  = \$225  ^ \$226 ;
+  assign \$228  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$229  = \$227  ^ { 2'h0, \$228  };
+  assign \$230  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$231  = \$229  ^ { 1'h0, \$230  };
+  assign \$232  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$233  = \$231  ^ \$232 ;
+  assign \$234  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$235  = \$233  ^ { 5'h00, \$234  };
+  assign \$236  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$237  = \$235  ^ { 4'h0, \$236  };
+  assign \$238  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$239  = \$237  ^ { 3'h0, \$238  };
+  assign \$240  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$241  = \$239  ^ { 2'h0, \$240  };
+  assign \$242  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$243  = \$241  ^ { 1'h0, \$242  };
+  assign \$244  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$245  = \$243  ^ \$244 ;
+  assign \$246  = beat + 1'h1;
+  assign \$247  = beat == 2'h2;
+  assign \$248  = cur_type == 1'h1;
+  assign \$249  = store__hdr[3:0] == 1'h1;
+  assign \$250  = store__hdr[3:0] == 2'h3;
+  assign \$251  = \$249  | \$250 ;
+  assign \$252  = store__hdr[3:0] == 3'h4;
+  assign \$253  = store__hdr[3:0] == 3'h6;
+  assign \$254  = \$252  | \$253 ;
+  assign \$255  = ! store__hdr[6:4];
+  assign \$256  = \$254  & \$255 ;
+  assign \$257  = \$251  | \$256 ;
+  assign \$258  = \$248  & \$257 ;
+  assign \$259  = store__hdr[110:95] + 3'h7;
+  assign \$261  = \$258  ? \$260  : 17'h00000;
+  assign \$262  = | \$261 ;
+  assign \$263  = m_axis__tvalid & m_axis__tready;
+  assign \$264  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$266  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$267  = \$265  ^ { 1'h0, \$266  };
+  assign \$268  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$269  = \$267  ^ \$268 ;
+  assign \$270  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$271  = \$269  ^ \$270 ;
+  assign \$272  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$273  = \$271  ^ { 1'h0, \$272  };
+  assign \$274  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$275  = \$273  ^ \$274 ;
+  assign \$276  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$277  = \$275  ^ { 2'h0, \$276  };
+  assign \$278  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$279  = \$277  ^ { 1'h0, \$278  };
+  assign \$280  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$281  = \$279  ^ \$280 ;
+  assign \$282  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$283  = \$281  ^ \$282 ;
+  assign \$284  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$285  = \$283  ^ \$284 ;
+  assign \$286  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$287  = \$285  ^ { 2'h0, \$286  };
+  assign \$288  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$289  = \$287  ^ { 1'h0, \$288  };
+  assign \$290  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$291  = \$289  ^ \$290 ;
+  assign \$292  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$293  = \$291  ^ { 1'h0, \$292  };
+  assign \$294  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$295  = \$293  ^ \$294 ;
+  assign \$296  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$297  = \$295  ^ \$296 ;
+  assign \$298  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$299  = \$297  ^ { 1'h0, \$298  };
+  assign \$300  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$301  = \$299  ^ \$300 ;
+  assign \$302  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$303  = \$301  ^ \$302 ;
+  assign \$304  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$305  = \$303  ^ { 6'h00, \$304  };
+  assign \$306  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$307  = \$305  ^ { 5'h00, \$306  };
+  assign \$308  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$309  = \$307  ^ { 4'h0, \$308  };
+  assign \$310  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$311  = \$309  ^ { 3'h0, \$310  };
+  assign \$312  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$313  = \$311  ^ { 2'h0, \$312  };
+  assign \$314  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$315  = \$313  ^ { 1'h0, \$314  };
+  assign \$316  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$317  = \$315  ^ \$316 ;
+  assign \$318  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$319  = \$317  ^ { 2'h0, \$318  };
+  assign \$320  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$321  = \$319  ^ { 1'h0, \$320  };
+  assign \$322  = crc[29] ? 32'd3250663172 : 32'd0;
+  assign \$323  = \$321  ^ \$322 ;
+  assign \$324  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$325  = \$323  ^ { 1'h0, \$324  };
+  assign \$326  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$327  = \$325  ^ \$326 ;
+  assign \$328  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
+  assign \$329  = \$327  ^ \$328 ;
+  assign \$330  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$331  = \$329  ^ { 1'h0, \$330  };
+  assign \$332  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$333  = \$331  ^ \$332 ;
+  assign \$334  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
+  assign \$335  = \$333  ^ \$334 ;
+  assign \$336  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$337  = \$335  ^ { 1'h0, \$336  };
+  assign \$338  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$339  = \$337  ^ \$338 ;
+  assign \$340  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$341  = \$339  ^ { 2'h0, \$340  };
+  assign \$342  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$343  = \$341  ^ { 1'h0, \$342  };
+  assign \$344  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$345  = \$343  ^ \$344 ;
+  assign \$346  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$347  = \$345  ^ \$346 ;
+  assign \$348  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
+  assign \$349  = \$347  ^ \$348 ;
+  assign \$350  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$351  = \$349  ^ { 2'h0, \$350  };
+  assign \$352  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$353  = \$351  ^ { 1'h0, \$352  };
+  assign \$354  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$355  = \$353  ^ \$354 ;
+  assign \$356  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$357  = \$355  ^ { 1'h0, \$356  };
+  assign \$358  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$359  = \$357  ^ \$358 ;
+  assign \$360  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
+  assign \$361  = \$359  ^ \$360 ;
+  assign \$362  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$363  = \$361  ^ { 1'h0, \$362  };
+  assign \$364  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$365  = \$363  ^ \$364 ;
+  assign \$366  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$367  = \$365  ^ \$366 ;
+  assign \$368  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$369  = \$367  ^ { 6'h00, \$368  };
+  assign \$370  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$371  = \$369  ^ { 5'h00, \$370  };
+  assign \$372  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$373  = \$371  ^ { 4'h0, \$372  };
+  assign \$374  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$375  = \$373  ^ { 3'h0, \$374  };
+  assign \$376  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$377  = \$375  ^ { 2'h0, \$376  };
+  assign \$378  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$379  = \$377  ^ { 1'h0, \$378  };
+  assign \$380  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$381  = \$379  ^ \$380 ;
+  assign \$382  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$383  = \$381  ^ { 2'h0, \$382  };
+  assign \$384  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$385  = \$383  ^ { 1'h0, \$384  };
+  assign \$386  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$387  = \$385  ^ \$386 ;
+  assign \$388  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$389  = \$387  ^ { 1'h0, \$388  };
+  assign \$390  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$391  = \$389  ^ \$390 ;
+  assign \$392  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$393  = \$391  ^ \$392 ;
+  assign \$394  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$395  = \$393  ^ \$394 ;
+  assign \$396  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$397  = \$395  ^ \$396 ;
+  assign \$398  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
+  assign \$399  = \$397  ^ \$398 ;
+  assign \$400  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$401  = \$399  ^ { 1'h0, \$400  };
+  assign \$402  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$403  = \$401  ^ \$402 ;
+  assign \$404  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$405  = \$403  ^ \$404 ;
+  assign \$406  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
+  assign \$407  = \$405  ^ \$406 ;
+  assign \$408  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$409  = \$407  ^ { 7'h00, \$408  };
+  assign \$410  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$411  = \$409  ^ { 6'h00, \$410  };
+  assign \$412  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$413  = \$411  ^ { 5'h00, \$412  };
+  assign \$414  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$415  = \$413  ^ { 4'h0, \$414  };
+  assign \$416  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$417  = \$415  ^ { 3'h0, \$416  };
+  assign \$418  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$419  = \$417  ^ { 2'h0, \$418  };
+  assign \$420  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$421  = \$419  ^ { 1'h0, \$420  };
+  assign \$422  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$423  = \$421  ^ \$422 ;
+  assign \$424  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$425  = \$423  ^ { 3'h0, \$424  };
+  assign \$426  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$427  = \$425  ^ { 2'h0, \$426  };
+  assign \$428  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$429  = \$427  ^ { 1'h0, \$428  };
+  assign \$430  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$431  = \$429  ^ \$430 ;
+  assign \$432  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$433  = \$431  ^ { 1'h0, \$432  };
+  assign \$434  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$435  = \$433  ^ \$434 ;
+  assign \$436  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
+  assign \$437  = \$435  ^ \$436 ;
+  assign \$438  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$439  = \$437  ^ { 2'h0, \$438  };
+  assign \$440  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$441  = \$439  ^ { 1'h0, \$440  };
+  assign \$442  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$443  = \$441  ^ \$442 ;
+  assign \$444  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$445  = \$443  ^ { 5'h00, \$444  };
+  assign \$446  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$447  = \$445  ^ { 4'h0, \$446  };
+  assign \$448  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$449  = \$447  ^ { 3'h0, \$448  };
+  assign \$450  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$451  = \$449  ^ { 2'h0, \$450  };
+  assign \$452  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$453  = \$451  ^ { 1'h0, \$452  };
+  assign \$454  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$455  = \$453  ^ \$454 ;
+  assign \$456  = cur_type == 1'h1;
+  assign \$457  = store__hdr[3:0] == 1'h1;
+  assign \$458  = store__hdr[3:0] == 2'h3;
+  assign \$459  = \$457  | \$458 ;
+  assign \$460  = store__hdr[3:0] == 3'h4;
+  assign \$461  = store__hdr[3:0] == 3'h6;
+  assign \$462  = \$460  | \$461 ;
+  assign \$463  = ! store__hdr[6:4];
+  assign \$464  = \$462  & \$463 ;
+  assign \$465  = \$459  | \$464 ;
+  assign \$466  = \$456  & \$465 ;
+  assign \$467  = store__hdr[110:95] + 3'h7;
+  assign \$469  = \$466  ? \$468  : 17'h00000;
+  assign \$470  = \$469  - 1'h1;
+  assign \$471  = pbeat == \$470 ;
+  assign \$472  = ~ any_expired;
+  assign \$473  = \$472  & pick_valid;
+  assign \$474  = unsent >> pick;
+  assign \$475  = \$474  ? seq : 16'h0000;
+  assign \$476  = unsent >> pick;
+  assign \$477  = \$476  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$282 ;
+    pbeat <= \$478 ;
   always @(posedge clk)
-    peer <= \$283 ;
+    sending <= \$479 ;
   always @(posedge clk)
-    pick_q_valid <= \$284 ;
+    store__peer <= \$480 ;
   always @(posedge clk)
-    pending <= \$285 ;
+    cur_seq <= \$481 ;
   always @(posedge clk)
-    beat_q <= \$286 ;
+    cur_ack <= \$482 ;
   always @(posedge clk)
-    crc <= \$287 ;
+    cur_nak <= \$483 ;
   always @(posedge clk)
-    sending <= \$288 ;
-  always @(posedge clk)
-    store__peer <= \$289 ;
-  always @(posedge clk)
-    cur_seq <= \$290 ;
-  always @(posedge clk)
-    cur_ack <= \$291 ;
-  always @(posedge clk)
-    cur_nak <= \$292 ;
-  always @(posedge clk)
-    cur_type <= \$293 ;
-  always @(posedge clk)
-    store__slot <= \$294 ;
-  always @(posedge clk)
-    rr <= \$295 ;
-  always @(posedge clk)
-    beat <= \$296 ;
-  always @(posedge clk)
-    sender_state <= \$297 ;
-  always @(posedge clk)
-    cur_pay_beats <= \$298 ;
-  always @(posedge clk)
-    cur_last_beat <= \$299 ;
+    cur_type <= \$484 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$485  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$485  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$485  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$485  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$486  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$486  = pick;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$486  = pick;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$486  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$487  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$487  = 2'h0;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$487  = \$246 [1:0];
+            if (\$247 ) begin
+              \$487  = 2'h0;
+            end
+          end
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$487  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$487  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$488  = crc;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$488  = 32'd4294967295;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$488  = \$245 ;
+          end
+      2'h2:
+          if (\$263 ) begin
+            \$488  = \$455 ;
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$473 ) begin
+              \$488  = 32'd4294967295;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$488  = 32'd4294967295;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$489  = sender_state;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (pick_valid) begin
+            \$489  = 2'h1;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            if (\$247 ) begin
+              (* full_case = 32'd1 *)
+              if (\$262 ) begin
+                \$489  = 2'h2;
+              end else begin
+                \$489  = 2'h3;
+              end
+            end
+          end
+      2'h2:
+          if (\$263 ) begin
+            if (\$471 ) begin
+              \$489  = 2'h3;
+            end
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$473 ) begin
+              \$489  = 2'h1;
+            end else begin
+              \$489  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$489  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -33869,7 +33323,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -33894,31 +33348,31 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3226$0 ) begin
+            if (\port$3485$0 ) begin
               go_back = 2'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (pick_valid) begin
             (* full_case = 32'd1 *)
-            casez (peer)
+            casez (pick)
               1'h0:
-                  frame_started[0] = \$208 ;
+                  frame_started[0] = \$14 ;
               1'h1:
-                  frame_started[1] = \$208 ;
+                  frame_started[1] = \$14 ;
             endcase
           end
       2'h1:
@@ -33927,28 +33381,28 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$40 ) begin
               (* full_case = 32'd1 *)
-              casez (peer)
+              casez (pick)
                 1'h0:
-                    frame_started[0] = \$222 ;
+                    frame_started[0] = \$41 ;
                 1'h1:
-                    frame_started[1] = \$222 ;
+                    frame_started[1] = \$41 ;
               endcase
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (pick_valid) begin
             (* full_case = 32'd1 *)
-            casez (peer)
+            casez (pick)
               1'h0:
                   ack_sent[0] = 1'h1;
               1'h1:
@@ -33961,9 +33415,9 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$40 ) begin
               (* full_case = 32'd1 *)
-              casez (peer)
+              casez (pick)
                 1'h0:
                     ack_sent[0] = 1'h1;
                 1'h1:
@@ -33974,15 +33428,15 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (pick_valid) begin
             (* full_case = 32'd1 *)
-            casez (peer)
+            casez (pick)
               1'h0:
                   nak_sent[0] = nak;
               1'h1:
@@ -33995,9 +33449,9 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$40 ) begin
               (* full_case = 32'd1 *)
-              casez (peer)
+              casez (pick)
                 1'h0:
                     nak_sent[0] = nak;
                 1'h1:
@@ -34008,14 +33462,14 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
-            tx_retransmits = \$210 ;
+          end else if (pick_valid) begin
+            tx_retransmits = \$16 ;
           end
       2'h1:
           /* empty */;
@@ -34023,21 +33477,21 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
-              tx_retransmits = \$224 ;
+            if (\$40 ) begin
+              tx_retransmits = \$43 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
-            tx_acks = \$212 ;
+          end else if (pick_valid) begin
+            tx_acks = \$18 ;
           end
       2'h1:
           /* empty */;
@@ -34045,20 +33499,20 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
-              tx_acks = \$226 ;
+            if (\$40 ) begin
+              tx_acks = \$45 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$207 ) begin
+          end else if (pick_valid) begin
             naks_sent = nak;
           end
       2'h1:
@@ -34067,14 +33521,14 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$221 ) begin
+            if (\$40 ) begin
               naks_sent = nak;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -34089,7 +33543,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -34104,22 +33558,22 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          m_axis__tdata = \$213 ;
+          m_axis__tdata = \$19 ;
       2'h2:
           m_axis__tdata = store__data;
       2'h3:
-          m_axis__tdata = { 32'h00000000, \$217  };
+          m_axis__tdata = { 32'h00000000, \$38  };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -34129,19 +33583,19 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h2:
         begin
           store__beat = pbeat;
-          if (\$214 ) begin
+          if (\$20 ) begin
             (* full_case = 32'd1 *)
-            if (\$215 ) begin
+            if (\$36 ) begin
               store__beat = 3'h0;
             end else begin
-              store__beat = \$216 [2:0];
+              store__beat = \$37 [2:0];
             end
           end
         end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -34156,7 +33610,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -34173,82 +33627,23 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$282  = store__beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$478  = store__beat;
     if (rst) begin
-      \$282  = 3'h0;
+      \$478  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$283  = pick;
-    if (rst) begin
-      \$283  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$284  = pick_valid;
-    if (rst) begin
-      \$284  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$285  = 1'h0;
-    if (\$233 ) begin
-      \$285  = 1'h1;
-    end
-    if (rst) begin
-      \$285  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$286  = beat_q;
-    if (\$233 ) begin
-      \$286  = m_axis__tdata;
-    end
-    if (rst) begin
-      \$286  = 64'h0000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$287  = crc_now;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$287  = 32'd4294967295;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$287  = 32'd4294967295;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$287  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$288  = sending;
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$479  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$288  = 1'h0;
+          \$479  = 1'h0;
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$288  = 1'h1;
+          end else if (pick_valid) begin
+            \$479  = 1'h1;
           end
         end
       2'h1:
@@ -34258,26 +33653,26 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$288  = 1'h1;
+            if (\$473 ) begin
+              \$479  = 1'h1;
             end else begin
-              \$288  = 1'h0;
+              \$479  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$288  = 1'h0;
+      \$479  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$289  = store__peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$480  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$289  = peer;
+          end else if (pick_valid) begin
+            \$480  = pick;
           end
       2'h1:
           /* empty */;
@@ -34285,24 +33680,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$289  = peer;
+            if (\$473 ) begin
+              \$480  = pick;
             end
           end
     endcase
     if (rst) begin
-      \$289  = 1'h0;
+      \$480  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$290  = cur_seq;
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$481  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$290  = \$237 ;
+          end else if (pick_valid) begin
+            \$481  = \$51 ;
           end
       2'h1:
           /* empty */;
@@ -34310,24 +33705,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$290  = \$279 ;
+            if (\$473 ) begin
+              \$481  = \$475 ;
             end
           end
     endcase
     if (rst) begin
-      \$290  = 16'h0000;
+      \$481  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$291  = cur_ack;
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$482  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$291  = ack;
+          end else if (pick_valid) begin
+            \$482  = ack;
           end
       2'h1:
           /* empty */;
@@ -34335,24 +33730,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$291  = ack;
+            if (\$473 ) begin
+              \$482  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$291  = 16'h0000;
+      \$482  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$292  = cur_nak;
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$483  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$292  = nak;
+          end else if (pick_valid) begin
+            \$483  = nak;
           end
       2'h1:
           /* empty */;
@@ -34360,24 +33755,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$292  = nak;
+            if (\$473 ) begin
+              \$483  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$292  = 1'h0;
+      \$483  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$293  = cur_type;
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$484  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (\$235 ) begin
-            \$293  = \$239 ;
+          end else if (pick_valid) begin
+            \$484  = \$53 ;
           end
       2'h1:
           /* empty */;
@@ -34385,168 +33780,21 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$293  = \$281 ;
+            if (\$473 ) begin
+              \$484  = \$477 ;
             end
           end
     endcase
     if (rst) begin
-      \$293  = 8'h02;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$294  = store__slot;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$294  = seq[2:0];
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$294  = seq[2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$294  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$295  = rr;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$295  = peer;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$295  = peer;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$295  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$296  = beat;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$296  = 2'h0;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$296  = \$269 [1:0];
-            if (\$270 ) begin
-              \$296  = 2'h0;
-            end
-          end
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$277 ) begin
-              \$296  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$296  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$297  = sender_state;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (\$235 ) begin
-            \$297  = 2'h1;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            if (\$270 ) begin
-              (* full_case = 32'd1 *)
-              if (\$271 ) begin
-                \$297  = 2'h2;
-              end else begin
-                \$297  = 2'h3;
-              end
-            end
-          end
-      2'h2:
-          if (\$272 ) begin
-            if (\$273 ) begin
-              \$297  = 2'h3;
-            end
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$277 ) begin
-              \$297  = 2'h1;
-            end else begin
-              \$297  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$297  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$298  = cur_pay_beats;
-    casez (sender_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          \$298  = \$253 [3:0];
-    endcase
-    if (rst) begin
-      \$298  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$299  = cur_last_beat;
-    casez (sender_state)
-      2'h0:
-          /* empty */;
-      2'h1:
-          \$299  = \$268 [2:0];
-    endcase
-    if (rst) begin
-      \$299  = 3'h0;
+      \$484  = 8'h02;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3226$0  };
-  assign \pick$21  = peer;
+  assign expired = { 1'h0, \port$3485$0  };
+  assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -34567,31 +33815,32 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3226$0 ;
-  assign \$15  = \$14 ;
-  assign \$252  = { 3'h0, \$251 [16:3] };
-  assign \$266  = { 3'h0, \$265 [16:3] };
+  assign any_expired = \port$3485$0 ;
+  assign \$33  = { 3'h0, \$32 [16:3] };
+  assign \$55  = \$54 ;
+  assign \$260  = { 3'h0, \$259 [16:3] };
+  assign \$265  = \$264 ;
+  assign \$468  = { 3'h0, \$467 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__data__valid, tx__data__payload, tx__hdr__payload, tx__hdr__valid, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
+module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [7:0] \$100 ;
-  wire [8:0] \$101 ;
-  wire \$102 ;
-  wire [7:0] \$103 ;
-  wire [8:0] \$104 ;
-  wire \$105 ;
-  wire [7:0] \$106 ;
-  wire [8:0] \$107 ;
-  wire \$108 ;
-  wire [7:0] \$109 ;
+  wire [8:0] \$100 ;
+  wire \$101 ;
+  wire [7:0] \$102 ;
+  wire [8:0] \$103 ;
+  wire \$104 ;
+  wire [7:0] \$105 ;
+  wire [8:0] \$106 ;
+  wire \$107 ;
+  wire [7:0] \$108 ;
+  wire [8:0] \$109 ;
   wire \$11 ;
-  wire [8:0] \$110 ;
-  wire \$111 ;
+  wire \$110 ;
+  wire [7:0] \$111 ;
   wire [7:0] \$112 ;
   wire [8:0] \$113 ;
   wire \$114 ;
@@ -34603,22 +33852,22 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$12 ;
   wire \$120 ;
   wire [7:0] \$121 ;
-  wire [7:0] \$122 ;
-  wire [8:0] \$123 ;
-  wire \$124 ;
-  wire [7:0] \$125 ;
-  wire [8:0] \$126 ;
-  wire \$127 ;
-  wire [7:0] \$128 ;
-  wire [8:0] \$129 ;
+  wire [8:0] \$122 ;
+  wire \$123 ;
+  wire [7:0] \$124 ;
+  wire [8:0] \$125 ;
+  wire \$126 ;
+  wire [7:0] \$127 ;
+  wire [8:0] \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire [7:0] \$131 ;
-  wire [8:0] \$132 ;
-  wire \$133 ;
-  wire [7:0] \$134 ;
-  wire [8:0] \$135 ;
-  wire \$136 ;
+  wire [7:0] \$130 ;
+  wire [8:0] \$131 ;
+  wire \$132 ;
+  wire [7:0] \$133 ;
+  wire [8:0] \$134 ;
+  wire \$135 ;
+  wire [7:0] \$136 ;
   wire [7:0] \$137 ;
   wire [8:0] \$138 ;
   wire \$139 ;
@@ -34630,23 +33879,23 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$144 ;
   wire \$145 ;
   wire [7:0] \$146 ;
-  wire [7:0] \$147 ;
-  wire [8:0] \$148 ;
-  wire \$149 ;
+  wire [8:0] \$147 ;
+  wire \$148 ;
+  wire [7:0] \$149 ;
   wire \$15 ;
-  wire [7:0] \$150 ;
-  wire [8:0] \$151 ;
-  wire \$152 ;
-  wire [7:0] \$153 ;
-  wire [8:0] \$154 ;
-  wire \$155 ;
-  wire [7:0] \$156 ;
-  wire [8:0] \$157 ;
-  wire \$158 ;
-  wire [7:0] \$159 ;
+  wire [8:0] \$150 ;
+  wire \$151 ;
+  wire [7:0] \$152 ;
+  wire [8:0] \$153 ;
+  wire \$154 ;
+  wire [7:0] \$155 ;
+  wire [8:0] \$156 ;
+  wire \$157 ;
+  wire [7:0] \$158 ;
+  wire [8:0] \$159 ;
   wire \$16 ;
-  wire [8:0] \$160 ;
-  wire \$161 ;
+  wire \$160 ;
+  wire [7:0] \$161 ;
   wire [7:0] \$162 ;
   wire [8:0] \$163 ;
   wire \$164 ;
@@ -34658,22 +33907,22 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$17 ;
   wire \$170 ;
   wire [7:0] \$171 ;
-  wire [7:0] \$172 ;
-  wire [8:0] \$173 ;
-  wire \$174 ;
-  wire [7:0] \$175 ;
-  wire [8:0] \$176 ;
-  wire \$177 ;
-  wire [7:0] \$178 ;
-  wire [8:0] \$179 ;
+  wire [8:0] \$172 ;
+  wire \$173 ;
+  wire [7:0] \$174 ;
+  wire [8:0] \$175 ;
+  wire \$176 ;
+  wire [7:0] \$177 ;
+  wire [8:0] \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire [7:0] \$181 ;
-  wire [8:0] \$182 ;
-  wire \$183 ;
-  wire [7:0] \$184 ;
-  wire [8:0] \$185 ;
-  wire \$186 ;
+  wire [7:0] \$180 ;
+  wire [8:0] \$181 ;
+  wire \$182 ;
+  wire [7:0] \$183 ;
+  wire [8:0] \$184 ;
+  wire \$185 ;
+  wire [7:0] \$186 ;
   wire [7:0] \$187 ;
   wire [8:0] \$188 ;
   wire \$189 ;
@@ -34685,24 +33934,24 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$194 ;
   wire \$195 ;
   wire [7:0] \$196 ;
-  wire [7:0] \$197 ;
-  wire [8:0] \$198 ;
-  wire \$199 ;
+  wire [8:0] \$197 ;
+  wire \$198 ;
+  wire [7:0] \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire [7:0] \$200 ;
-  wire [8:0] \$201 ;
-  wire \$202 ;
-  wire [7:0] \$203 ;
-  wire [8:0] \$204 ;
-  wire \$205 ;
-  wire [7:0] \$206 ;
-  wire [8:0] \$207 ;
-  wire \$208 ;
-  wire [7:0] \$209 ;
+  wire [8:0] \$200 ;
+  wire \$201 ;
+  wire [7:0] \$202 ;
+  wire [8:0] \$203 ;
+  wire \$204 ;
+  wire [7:0] \$205 ;
+  wire [8:0] \$206 ;
+  wire \$207 ;
+  wire [7:0] \$208 ;
+  wire [8:0] \$209 ;
   wire \$21 ;
-  wire [8:0] \$210 ;
-  wire \$211 ;
+  wire \$210 ;
+  wire [7:0] \$211 ;
   wire [7:0] \$212 ;
   wire [8:0] \$213 ;
   wire \$214 ;
@@ -34714,61 +33963,61 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$22 ;
   wire \$220 ;
   wire [7:0] \$221 ;
-  wire [7:0] \$222 ;
-  wire [8:0] \$223 ;
-  wire \$224 ;
-  wire [7:0] \$225 ;
-  wire [8:0] \$226 ;
-  wire \$227 ;
-  wire [7:0] \$228 ;
-  wire [8:0] \$229 ;
+  wire [8:0] \$222 ;
+  wire \$223 ;
+  wire [7:0] \$224 ;
+  wire [8:0] \$225 ;
+  wire \$226 ;
+  wire [7:0] \$227 ;
+  wire [8:0] \$228 ;
+  wire \$229 ;
   wire \$23 ;
-  wire \$230 ;
-  wire [7:0] \$231 ;
-  wire [8:0] \$232 ;
-  wire \$233 ;
-  wire [7:0] \$234 ;
-  wire [8:0] \$235 ;
-  wire \$236 ;
-  wire [7:0] \$237 ;
-  wire [8:0] \$238 ;
+  wire [7:0] \$230 ;
+  wire [8:0] \$231 ;
+  wire \$232 ;
+  wire [7:0] \$233 ;
+  wire [8:0] \$234 ;
+  wire \$235 ;
+  wire [7:0] \$236 ;
+  wire \$237 ;
+  wire \$238 ;
   wire \$239 ;
   wire \$24 ;
-  wire [7:0] \$240 ;
-  wire [8:0] \$241 ;
+  wire \$240 ;
+  wire \$241 ;
   wire \$242 ;
-  wire [7:0] \$243 ;
-  wire [8:0] \$244 ;
+  wire \$243 ;
+  wire \$244 ;
   wire \$245 ;
-  wire [7:0] \$246 ;
-  wire [7:0] \$247 ;
-  wire [8:0] \$248 ;
+  wire \$246 ;
+  wire \$247 ;
+  wire \$248 ;
   wire \$249 ;
   wire \$25 ;
-  wire [7:0] \$250 ;
-  wire [8:0] \$251 ;
+  wire \$250 ;
+  wire \$251 ;
   wire \$252 ;
-  wire [7:0] \$253 ;
-  wire [8:0] \$254 ;
+  wire \$253 ;
+  wire \$254 ;
   wire \$255 ;
-  wire [7:0] \$256 ;
-  wire [8:0] \$257 ;
+  wire \$256 ;
+  wire \$257 ;
   wire \$258 ;
-  wire [7:0] \$259 ;
+  wire \$259 ;
   wire \$26 ;
-  wire [8:0] \$260 ;
+  wire \$260 ;
   wire \$261 ;
-  wire [7:0] \$262 ;
-  wire [8:0] \$263 ;
+  wire \$262 ;
+  wire \$263 ;
   wire \$264 ;
-  wire [7:0] \$265 ;
-  wire [8:0] \$266 ;
+  wire \$265 ;
+  wire \$266 ;
   wire \$267 ;
-  wire [7:0] \$268 ;
-  wire [8:0] \$269 ;
+  wire \$268 ;
+  wire \$269 ;
   wire \$27 ;
   wire \$270 ;
-  wire [7:0] \$271 ;
+  wire \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
@@ -34787,10 +34036,10 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$286 ;
   wire \$287 ;
   wire \$288 ;
-  wire \$289 ;
+  wire [16:0] \$289 ;
   wire \$29 ;
-  wire \$290 ;
-  wire \$291 ;
+  wire [16:0] \$290 ;
+  wire [16:0] \$291 ;
   wire \$292 ;
   wire \$293 ;
   wire \$294 ;
@@ -34802,120 +34051,83 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$3 ;
   wire \$30 ;
   wire \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
+  wire [16:0] \$301 ;
+  wire [16:0] \$302 ;
+  wire [16:0] \$303 ;
   wire \$304 ;
-  wire \$305 ;
-  wire \$306 ;
+  wire [4:0] \$305 ;
+  wire [4:0] \$306 ;
   wire \$307 ;
   wire \$308 ;
-  wire \$309 ;
+  reg \$309 ;
   wire \$31 ;
-  wire \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire \$319 ;
-  wire \$32 ;
-  wire \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire \$325 ;
-  wire [16:0] \$326 ;
-  wire [16:0] \$327 ;
-  wire [16:0] \$328 ;
-  wire \$329 ;
-  wire \$33 ;
-  wire \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire \$334 ;
-  wire \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire [16:0] \$338 ;
-  wire [16:0] \$339 ;
-  wire \$34 ;
-  wire [16:0] \$340 ;
-  wire \$341 ;
-  wire [4:0] \$342 ;
-  wire [4:0] \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  reg \$346 ;
-  reg [1:0] \$347 ;
-  reg \$348 ;
-  reg [2:0] \$349 ;
+  reg [1:0] \$310 ;
+  reg \$311 ;
+  reg [2:0] \$312 ;
+  reg [3:0] \$313 ;
+  reg [3:0] \$314 ;
+  reg [15:0] \$315 ;
+  reg \$316 ;
+  wire [16:0] \$32 ;
+  wire [16:0] \$33 ;
+  wire [16:0] \$34 ;
   wire \$35 ;
-  reg [3:0] \$350 ;
-  reg [3:0] \$351 ;
-  reg [15:0] \$352 ;
-  reg \$353 ;
   wire \$36 ;
-  wire \$37 ;
-  wire \$38 ;
+  wire [7:0] \$37 ;
+  wire [8:0] \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
+  wire [7:0] \$40 ;
+  wire [8:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire [7:0] \$43 ;
+  wire [8:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
-  wire \$47 ;
+  wire [7:0] \$46 ;
+  wire [8:0] \$47 ;
   wire \$48 ;
-  wire \$49 ;
+  wire [7:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
+  wire [8:0] \$50 ;
   wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
+  wire [7:0] \$52 ;
+  wire [8:0] \$53 ;
   wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
+  wire [7:0] \$55 ;
+  wire [8:0] \$56 ;
   wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [7:0] \$58 ;
+  wire [8:0] \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
+  wire [7:0] \$61 ;
+  wire [7:0] \$62 ;
+  wire [8:0] \$63 ;
   wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [16:0] \$67 ;
-  wire [16:0] \$68 ;
-  wire [16:0] \$69 ;
+  wire [7:0] \$65 ;
+  wire [8:0] \$66 ;
+  wire \$67 ;
+  wire [7:0] \$68 ;
+  wire [8:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire \$71 ;
-  wire [7:0] \$72 ;
-  wire [8:0] \$73 ;
-  wire \$74 ;
-  wire [7:0] \$75 ;
-  wire [8:0] \$76 ;
-  wire \$77 ;
-  wire [7:0] \$78 ;
-  wire [8:0] \$79 ;
+  wire [7:0] \$71 ;
+  wire [8:0] \$72 ;
+  wire \$73 ;
+  wire [7:0] \$74 ;
+  wire [8:0] \$75 ;
+  wire \$76 ;
+  wire [7:0] \$77 ;
+  wire [8:0] \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire [7:0] \$81 ;
-  wire [8:0] \$82 ;
-  wire \$83 ;
-  wire [7:0] \$84 ;
-  wire [8:0] \$85 ;
-  wire \$86 ;
+  wire [7:0] \$80 ;
+  wire [8:0] \$81 ;
+  wire \$82 ;
+  wire [7:0] \$83 ;
+  wire [8:0] \$84 ;
+  wire \$85 ;
+  wire [7:0] \$86 ;
   wire [7:0] \$87 ;
   wire [8:0] \$88 ;
   wire \$89 ;
@@ -34927,9 +34139,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$94 ;
   wire \$95 ;
   wire [7:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire [8:0] \$98 ;
-  wire \$99 ;
+  wire [8:0] \$97 ;
+  wire \$98 ;
+  wire [7:0] \$99 ;
   input clk;
   wire clk;
   wire [5:0] dat_rd__addr;
@@ -34937,7 +34149,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg [5:0] dat_wr__addr;
   reg [63:0] dat_wr__data;
   reg dat_wr__en;
-  wire [1:0] dead;
   reg filling = 1'h0;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
@@ -35069,8 +34280,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg tx__hdr__ready;
   input tx__hdr__valid;
   wire tx__hdr__valid;
-  output tx_dead_dropped;
-  reg tx_dead_dropped;
   output tx_dropped;
   reg tx_dropped;
   output tx_msgs;
@@ -35183,390 +34392,341 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \$14  = tx__hdr__payload[126:111] > 7'h40;
   assign \$15  = \$13  & \$14 ;
   assign \$16  = \$4  | \$15 ;
-  assign \$17  = 1'h0 >> tx__hdr__payload[15];
-  assign \$18  = \$16  | \$17 ;
-  assign \$19  = read__peer == tx__hdr__payload[15];
-  assign \$20  = read__busy & \$19 ;
-  assign \$21  = hdr_rd__addr == slot;
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = ~ \$22 ;
-  assign \$24  = room & \$23 ;
-  assign \$25  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$26  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$27  = \$25  & \$26 ;
-  assign \$28  = ~ \$27 ;
-  assign \$29  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$30  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$31  = \$29  | \$30 ;
-  assign \$32  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$33  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$34  = \$32  | \$33 ;
-  assign \$35  = ! tx__hdr__payload[6:4];
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = \$31  | \$36 ;
-  assign \$38  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = \$28  | \$39 ;
-  assign \$41  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$42  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$43  = \$41  & \$42 ;
-  assign \$44  = ~ \$43 ;
-  assign \$45  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$46  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$49  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$50  = \$48  | \$49 ;
-  assign \$51  = ! tx__hdr__payload[6:4];
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = \$47  | \$52 ;
-  assign \$54  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$55  = \$53  & \$54 ;
-  assign \$56  = \$44  | \$55 ;
-  assign \$57  = ~ \$56 ;
-  assign \$58  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$59  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$60  = \$58  | \$59 ;
-  assign \$61  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$62  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$63  = \$61  | \$62 ;
-  assign \$64  = ! tx__hdr__payload[6:4];
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = \$60  | \$65 ;
-  assign \$67  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$69  = \$66  ? \$68  : 17'h00000;
-  assign \$70  = ! \$69 ;
-  assign \$72  = st_beat * 4'h8;
-  assign \$73  = \$72  + 1'h0;
-  assign \$74  = \$73  < st_length;
-  assign \$75  = st_beat * 4'h8;
-  assign \$76  = \$75  + 1'h1;
-  assign \$77  = \$76  < st_length;
-  assign \$78  = st_beat * 4'h8;
-  assign \$79  = \$78  + 2'h2;
-  assign \$80  = \$79  < st_length;
-  assign \$81  = st_beat * 4'h8;
-  assign \$82  = \$81  + 2'h3;
-  assign \$83  = \$82  < st_length;
-  assign \$84  = st_beat * 4'h8;
-  assign \$85  = \$84  + 3'h4;
-  assign \$86  = \$85  < st_length;
+  assign \$17  = read__peer == tx__hdr__payload[15];
+  assign \$18  = read__busy & \$17 ;
+  assign \$19  = hdr_rd__addr == slot;
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = ~ \$20 ;
+  assign \$22  = room & \$21 ;
+  assign \$23  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$24  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$25  = \$23  | \$24 ;
+  assign \$26  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$27  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$28  = \$26  | \$27 ;
+  assign \$29  = ! tx__hdr__payload[6:4];
+  assign \$30  = \$28  & \$29 ;
+  assign \$31  = \$25  | \$30 ;
+  assign \$32  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$34  = \$31  ? \$33  : 17'h00000;
+  assign \$35  = ! \$34 ;
+  assign \$37  = st_beat * 4'h8;
+  assign \$38  = \$37  + 1'h0;
+  assign \$39  = \$38  < st_length;
+  assign \$40  = st_beat * 4'h8;
+  assign \$41  = \$40  + 1'h1;
+  assign \$42  = \$41  < st_length;
+  assign \$43  = st_beat * 4'h8;
+  assign \$44  = \$43  + 2'h2;
+  assign \$45  = \$44  < st_length;
+  assign \$46  = st_beat * 4'h8;
+  assign \$47  = \$46  + 2'h3;
+  assign \$48  = \$47  < st_length;
+  assign \$49  = st_beat * 4'h8;
+  assign \$50  = \$49  + 3'h4;
+  assign \$51  = \$50  < st_length;
+  assign \$52  = st_beat * 4'h8;
+  assign \$53  = \$52  + 3'h5;
+  assign \$54  = \$53  < st_length;
+  assign \$55  = st_beat * 4'h8;
+  assign \$56  = \$55  + 3'h6;
+  assign \$57  = \$56  < st_length;
+  assign \$58  = st_beat * 4'h8;
+  assign \$59  = \$58  + 3'h7;
+  assign \$60  = \$59  < st_length;
+  assign \$61  = \$39  ? tx__data__payload[7:0] : 8'h00;
+  assign \$62  = st_beat * 4'h8;
+  assign \$63  = \$62  + 1'h0;
+  assign \$64  = \$63  < st_length;
+  assign \$65  = st_beat * 4'h8;
+  assign \$66  = \$65  + 1'h1;
+  assign \$67  = \$66  < st_length;
+  assign \$68  = st_beat * 4'h8;
+  assign \$69  = \$68  + 2'h2;
+  assign \$70  = \$69  < st_length;
+  assign \$71  = st_beat * 4'h8;
+  assign \$72  = \$71  + 2'h3;
+  assign \$73  = \$72  < st_length;
+  assign \$74  = st_beat * 4'h8;
+  assign \$75  = \$74  + 3'h4;
+  assign \$76  = \$75  < st_length;
+  assign \$77  = st_beat * 4'h8;
+  assign \$78  = \$77  + 3'h5;
+  assign \$79  = \$78  < st_length;
+  assign \$80  = st_beat * 4'h8;
+  assign \$81  = \$80  + 3'h6;
+  assign \$82  = \$81  < st_length;
+  assign \$83  = st_beat * 4'h8;
+  assign \$84  = \$83  + 3'h7;
+  assign \$85  = \$84  < st_length;
+  assign \$86  = \$67  ? tx__data__payload[15:8] : 8'h00;
   assign \$87  = st_beat * 4'h8;
-  assign \$88  = \$87  + 3'h5;
+  assign \$88  = \$87  + 1'h0;
   assign \$89  = \$88  < st_length;
   assign \$90  = st_beat * 4'h8;
-  assign \$91  = \$90  + 3'h6;
+  assign \$91  = \$90  + 1'h1;
   assign \$92  = \$91  < st_length;
   assign \$93  = st_beat * 4'h8;
-  assign \$94  = \$93  + 3'h7;
+  assign \$94  = \$93  + 2'h2;
   assign \$95  = \$94  < st_length;
-  assign \$96  = \$74  ? tx__data__payload[7:0] : 8'h00;
-  assign \$97  = st_beat * 4'h8;
-  assign \$98  = \$97  + 1'h0;
-  assign \$99  = \$98  < st_length;
-  assign \$100  = st_beat * 4'h8;
-  assign \$101  = \$100  + 1'h1;
-  assign \$102  = \$101  < st_length;
-  assign \$103  = st_beat * 4'h8;
-  assign \$104  = \$103  + 2'h2;
-  assign \$105  = \$104  < st_length;
-  assign \$106  = st_beat * 4'h8;
-  assign \$107  = \$106  + 2'h3;
-  assign \$108  = \$107  < st_length;
-  assign \$109  = st_beat * 4'h8;
-  assign \$110  = \$109  + 3'h4;
-  assign \$111  = \$110  < st_length;
+  assign \$96  = st_beat * 4'h8;
+  assign \$97  = \$96  + 2'h3;
+  assign \$98  = \$97  < st_length;
+  assign \$99  = st_beat * 4'h8;
+  assign \$100  = \$99  + 3'h4;
+  assign \$101  = \$100  < st_length;
+  assign \$102  = st_beat * 4'h8;
+  assign \$103  = \$102  + 3'h5;
+  assign \$104  = \$103  < st_length;
+  assign \$105  = st_beat * 4'h8;
+  assign \$106  = \$105  + 3'h6;
+  assign \$107  = \$106  < st_length;
+  assign \$108  = st_beat * 4'h8;
+  assign \$109  = \$108  + 3'h7;
+  assign \$110  = \$109  < st_length;
+  assign \$111  = \$95  ? tx__data__payload[23:16] : 8'h00;
   assign \$112  = st_beat * 4'h8;
-  assign \$113  = \$112  + 3'h5;
+  assign \$113  = \$112  + 1'h0;
   assign \$114  = \$113  < st_length;
   assign \$115  = st_beat * 4'h8;
-  assign \$116  = \$115  + 3'h6;
+  assign \$116  = \$115  + 1'h1;
   assign \$117  = \$116  < st_length;
   assign \$118  = st_beat * 4'h8;
-  assign \$119  = \$118  + 3'h7;
+  assign \$119  = \$118  + 2'h2;
   assign \$120  = \$119  < st_length;
-  assign \$121  = \$102  ? tx__data__payload[15:8] : 8'h00;
-  assign \$122  = st_beat * 4'h8;
-  assign \$123  = \$122  + 1'h0;
-  assign \$124  = \$123  < st_length;
-  assign \$125  = st_beat * 4'h8;
-  assign \$126  = \$125  + 1'h1;
-  assign \$127  = \$126  < st_length;
-  assign \$128  = st_beat * 4'h8;
-  assign \$129  = \$128  + 2'h2;
-  assign \$130  = \$129  < st_length;
-  assign \$131  = st_beat * 4'h8;
-  assign \$132  = \$131  + 2'h3;
-  assign \$133  = \$132  < st_length;
-  assign \$134  = st_beat * 4'h8;
-  assign \$135  = \$134  + 3'h4;
-  assign \$136  = \$135  < st_length;
+  assign \$121  = st_beat * 4'h8;
+  assign \$122  = \$121  + 2'h3;
+  assign \$123  = \$122  < st_length;
+  assign \$124  = st_beat * 4'h8;
+  assign \$125  = \$124  + 3'h4;
+  assign \$126  = \$125  < st_length;
+  assign \$127  = st_beat * 4'h8;
+  assign \$128  = \$127  + 3'h5;
+  assign \$129  = \$128  < st_length;
+  assign \$130  = st_beat * 4'h8;
+  assign \$131  = \$130  + 3'h6;
+  assign \$132  = \$131  < st_length;
+  assign \$133  = st_beat * 4'h8;
+  assign \$134  = \$133  + 3'h7;
+  assign \$135  = \$134  < st_length;
+  assign \$136  = \$123  ? tx__data__payload[31:24] : 8'h00;
   assign \$137  = st_beat * 4'h8;
-  assign \$138  = \$137  + 3'h5;
+  assign \$138  = \$137  + 1'h0;
   assign \$139  = \$138  < st_length;
   assign \$140  = st_beat * 4'h8;
-  assign \$141  = \$140  + 3'h6;
+  assign \$141  = \$140  + 1'h1;
   assign \$142  = \$141  < st_length;
   assign \$143  = st_beat * 4'h8;
-  assign \$144  = \$143  + 3'h7;
+  assign \$144  = \$143  + 2'h2;
   assign \$145  = \$144  < st_length;
-  assign \$146  = \$130  ? tx__data__payload[23:16] : 8'h00;
-  assign \$147  = st_beat * 4'h8;
-  assign \$148  = \$147  + 1'h0;
-  assign \$149  = \$148  < st_length;
-  assign \$150  = st_beat * 4'h8;
-  assign \$151  = \$150  + 1'h1;
-  assign \$152  = \$151  < st_length;
-  assign \$153  = st_beat * 4'h8;
-  assign \$154  = \$153  + 2'h2;
-  assign \$155  = \$154  < st_length;
-  assign \$156  = st_beat * 4'h8;
-  assign \$157  = \$156  + 2'h3;
-  assign \$158  = \$157  < st_length;
-  assign \$159  = st_beat * 4'h8;
-  assign \$160  = \$159  + 3'h4;
-  assign \$161  = \$160  < st_length;
+  assign \$146  = st_beat * 4'h8;
+  assign \$147  = \$146  + 2'h3;
+  assign \$148  = \$147  < st_length;
+  assign \$149  = st_beat * 4'h8;
+  assign \$150  = \$149  + 3'h4;
+  assign \$151  = \$150  < st_length;
+  assign \$152  = st_beat * 4'h8;
+  assign \$153  = \$152  + 3'h5;
+  assign \$154  = \$153  < st_length;
+  assign \$155  = st_beat * 4'h8;
+  assign \$156  = \$155  + 3'h6;
+  assign \$157  = \$156  < st_length;
+  assign \$158  = st_beat * 4'h8;
+  assign \$159  = \$158  + 3'h7;
+  assign \$160  = \$159  < st_length;
+  assign \$161  = \$151  ? tx__data__payload[39:32] : 8'h00;
   assign \$162  = st_beat * 4'h8;
-  assign \$163  = \$162  + 3'h5;
+  assign \$163  = \$162  + 1'h0;
   assign \$164  = \$163  < st_length;
   assign \$165  = st_beat * 4'h8;
-  assign \$166  = \$165  + 3'h6;
+  assign \$166  = \$165  + 1'h1;
   assign \$167  = \$166  < st_length;
   assign \$168  = st_beat * 4'h8;
-  assign \$169  = \$168  + 3'h7;
+  assign \$169  = \$168  + 2'h2;
   assign \$170  = \$169  < st_length;
-  assign \$171  = \$158  ? tx__data__payload[31:24] : 8'h00;
-  assign \$172  = st_beat * 4'h8;
-  assign \$173  = \$172  + 1'h0;
-  assign \$174  = \$173  < st_length;
-  assign \$175  = st_beat * 4'h8;
-  assign \$176  = \$175  + 1'h1;
-  assign \$177  = \$176  < st_length;
-  assign \$178  = st_beat * 4'h8;
-  assign \$179  = \$178  + 2'h2;
-  assign \$180  = \$179  < st_length;
-  assign \$181  = st_beat * 4'h8;
-  assign \$182  = \$181  + 2'h3;
-  assign \$183  = \$182  < st_length;
-  assign \$184  = st_beat * 4'h8;
-  assign \$185  = \$184  + 3'h4;
-  assign \$186  = \$185  < st_length;
+  assign \$171  = st_beat * 4'h8;
+  assign \$172  = \$171  + 2'h3;
+  assign \$173  = \$172  < st_length;
+  assign \$174  = st_beat * 4'h8;
+  assign \$175  = \$174  + 3'h4;
+  assign \$176  = \$175  < st_length;
+  assign \$177  = st_beat * 4'h8;
+  assign \$178  = \$177  + 3'h5;
+  assign \$179  = \$178  < st_length;
+  assign \$180  = st_beat * 4'h8;
+  assign \$181  = \$180  + 3'h6;
+  assign \$182  = \$181  < st_length;
+  assign \$183  = st_beat * 4'h8;
+  assign \$184  = \$183  + 3'h7;
+  assign \$185  = \$184  < st_length;
+  assign \$186  = \$179  ? tx__data__payload[47:40] : 8'h00;
   assign \$187  = st_beat * 4'h8;
-  assign \$188  = \$187  + 3'h5;
+  assign \$188  = \$187  + 1'h0;
   assign \$189  = \$188  < st_length;
   assign \$190  = st_beat * 4'h8;
-  assign \$191  = \$190  + 3'h6;
+  assign \$191  = \$190  + 1'h1;
   assign \$192  = \$191  < st_length;
   assign \$193  = st_beat * 4'h8;
-  assign \$194  = \$193  + 3'h7;
+  assign \$194  = \$193  + 2'h2;
   assign \$195  = \$194  < st_length;
-  assign \$196  = \$186  ? tx__data__payload[39:32] : 8'h00;
-  assign \$197  = st_beat * 4'h8;
-  assign \$198  = \$197  + 1'h0;
-  assign \$199  = \$198  < st_length;
-  assign \$200  = st_beat * 4'h8;
-  assign \$201  = \$200  + 1'h1;
-  assign \$202  = \$201  < st_length;
-  assign \$203  = st_beat * 4'h8;
-  assign \$204  = \$203  + 2'h2;
-  assign \$205  = \$204  < st_length;
-  assign \$206  = st_beat * 4'h8;
-  assign \$207  = \$206  + 2'h3;
-  assign \$208  = \$207  < st_length;
-  assign \$209  = st_beat * 4'h8;
-  assign \$210  = \$209  + 3'h4;
-  assign \$211  = \$210  < st_length;
+  assign \$196  = st_beat * 4'h8;
+  assign \$197  = \$196  + 2'h3;
+  assign \$198  = \$197  < st_length;
+  assign \$199  = st_beat * 4'h8;
+  assign \$200  = \$199  + 3'h4;
+  assign \$201  = \$200  < st_length;
+  assign \$202  = st_beat * 4'h8;
+  assign \$203  = \$202  + 3'h5;
+  assign \$204  = \$203  < st_length;
+  assign \$205  = st_beat * 4'h8;
+  assign \$206  = \$205  + 3'h6;
+  assign \$207  = \$206  < st_length;
+  assign \$208  = st_beat * 4'h8;
+  assign \$209  = \$208  + 3'h7;
+  assign \$210  = \$209  < st_length;
+  assign \$211  = \$207  ? tx__data__payload[55:48] : 8'h00;
   assign \$212  = st_beat * 4'h8;
-  assign \$213  = \$212  + 3'h5;
+  assign \$213  = \$212  + 1'h0;
   assign \$214  = \$213  < st_length;
   assign \$215  = st_beat * 4'h8;
-  assign \$216  = \$215  + 3'h6;
+  assign \$216  = \$215  + 1'h1;
   assign \$217  = \$216  < st_length;
   assign \$218  = st_beat * 4'h8;
-  assign \$219  = \$218  + 3'h7;
+  assign \$219  = \$218  + 2'h2;
   assign \$220  = \$219  < st_length;
-  assign \$221  = \$214  ? tx__data__payload[47:40] : 8'h00;
-  assign \$222  = st_beat * 4'h8;
-  assign \$223  = \$222  + 1'h0;
-  assign \$224  = \$223  < st_length;
-  assign \$225  = st_beat * 4'h8;
-  assign \$226  = \$225  + 1'h1;
-  assign \$227  = \$226  < st_length;
-  assign \$228  = st_beat * 4'h8;
-  assign \$229  = \$228  + 2'h2;
-  assign \$230  = \$229  < st_length;
-  assign \$231  = st_beat * 4'h8;
-  assign \$232  = \$231  + 2'h3;
-  assign \$233  = \$232  < st_length;
-  assign \$234  = st_beat * 4'h8;
-  assign \$235  = \$234  + 3'h4;
-  assign \$236  = \$235  < st_length;
-  assign \$237  = st_beat * 4'h8;
-  assign \$238  = \$237  + 3'h5;
-  assign \$239  = \$238  < st_length;
-  assign \$240  = st_beat * 4'h8;
-  assign \$241  = \$240  + 3'h6;
-  assign \$242  = \$241  < st_length;
-  assign \$243  = st_beat * 4'h8;
-  assign \$244  = \$243  + 3'h7;
-  assign \$245  = \$244  < st_length;
-  assign \$246  = \$242  ? tx__data__payload[55:48] : 8'h00;
-  assign \$247  = st_beat * 4'h8;
-  assign \$248  = \$247  + 1'h0;
-  assign \$249  = \$248  < st_length;
-  assign \$250  = st_beat * 4'h8;
-  assign \$251  = \$250  + 1'h1;
-  assign \$252  = \$251  < st_length;
-  assign \$253  = st_beat * 4'h8;
-  assign \$254  = \$253  + 2'h2;
-  assign \$255  = \$254  < st_length;
-  assign \$256  = st_beat * 4'h8;
-  assign \$257  = \$256  + 2'h3;
-  assign \$258  = \$257  < st_length;
-  assign \$259  = st_beat * 4'h8;
-  assign \$260  = \$259  + 3'h4;
-  assign \$261  = \$260  < st_length;
-  assign \$262  = st_beat * 4'h8;
-  assign \$263  = \$262  + 3'h5;
-  assign \$264  = \$263  < st_length;
-  assign \$265  = st_beat * 4'h8;
-  assign \$266  = \$265  + 3'h6;
-  assign \$267  = \$266  < st_length;
-  assign \$268  = st_beat * 4'h8;
-  assign \$269  = \$268  + 3'h7;
-  assign \$270  = \$269  < st_length;
-  assign \$271  = \$270  ? tx__data__payload[63:56] : 8'h00;
-  assign \$272  = ! store_state;
-  assign \$273  = store_state == 1'h1;
-  assign \$274  = store_state == 2'h2;
-  assign \$275  = read__peer == st_peer;
-  assign \$276  = filling & \$275 ;
-  assign \$277  = hdr_rd__addr == st_slot;
-  assign \$278  = \$276  & \$277 ;
-  assign \$279  = ~ \$278 ;
-  assign \$280  = read__beat < st_beat;
-  assign \$281  = \$279  | \$280 ;
-  assign \$282  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$283  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$284  = \$282  & \$283 ;
-  assign \$285  = ~ \$284 ;
-  assign \$286  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$287  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$288  = \$286  | \$287 ;
-  assign \$289  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$290  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$291  = \$289  | \$290 ;
-  assign \$292  = ! tx__hdr__payload[6:4];
-  assign \$293  = \$291  & \$292 ;
-  assign \$294  = \$288  | \$293 ;
-  assign \$295  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$296  = \$294  & \$295 ;
-  assign \$297  = \$285  | \$296 ;
-  assign \$298  = 1'h0 >> tx__hdr__payload[15];
-  assign \$299  = \$297  | \$298 ;
-  assign \$300  = read__peer == tx__hdr__payload[15];
-  assign \$301  = read__busy & \$300 ;
-  assign \$302  = hdr_rd__addr == slot;
-  assign \$303  = \$301  & \$302 ;
-  assign \$304  = ~ \$303 ;
-  assign \$305  = room & \$304 ;
-  assign \$306  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$307  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$308  = \$306  | \$307 ;
-  assign \$309  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$310  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$311  = \$309  | \$310 ;
-  assign \$312  = ! tx__hdr__payload[6:4];
-  assign \$313  = \$311  & \$312 ;
-  assign \$314  = \$308  | \$313 ;
-  assign \$315  = | tx__hdr__payload[126:111];
-  assign \$316  = \$314  & \$315 ;
-  assign \$317  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$318  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$319  = \$317  | \$318 ;
-  assign \$320  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$321  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$322  = \$320  | \$321 ;
-  assign \$323  = ! tx__hdr__payload[6:4];
-  assign \$324  = \$322  & \$323 ;
-  assign \$325  = \$319  | \$324 ;
-  assign \$326  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$328  = \$325  ? \$327  : 17'h00000;
-  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$331  = \$329  | \$330 ;
-  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$334  = \$332  | \$333 ;
-  assign \$335  = ! tx__hdr__payload[6:4];
-  assign \$336  = \$334  & \$335 ;
-  assign \$337  = \$331  | \$336 ;
-  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$340  = \$337  ? \$339  : 17'h00000;
-  assign \$341  = | \$340 ;
-  assign \$342  = st_beat + 1'h1;
-  assign \$343  = st_beats - 1'h1;
-  assign \$344  = st_beat == \$343 ;
-  assign \$345  = tx__data__valid & tx__data__payload[64];
+  assign \$221  = st_beat * 4'h8;
+  assign \$222  = \$221  + 2'h3;
+  assign \$223  = \$222  < st_length;
+  assign \$224  = st_beat * 4'h8;
+  assign \$225  = \$224  + 3'h4;
+  assign \$226  = \$225  < st_length;
+  assign \$227  = st_beat * 4'h8;
+  assign \$228  = \$227  + 3'h5;
+  assign \$229  = \$228  < st_length;
+  assign \$230  = st_beat * 4'h8;
+  assign \$231  = \$230  + 3'h6;
+  assign \$232  = \$231  < st_length;
+  assign \$233  = st_beat * 4'h8;
+  assign \$234  = \$233  + 3'h7;
+  assign \$235  = \$234  < st_length;
+  assign \$236  = \$235  ? tx__data__payload[63:56] : 8'h00;
+  assign \$237  = ! store_state;
+  assign \$238  = store_state == 1'h1;
+  assign \$239  = store_state == 2'h2;
+  assign \$240  = read__peer == st_peer;
+  assign \$241  = filling & \$240 ;
+  assign \$242  = hdr_rd__addr == st_slot;
+  assign \$243  = \$241  & \$242 ;
+  assign \$244  = ~ \$243 ;
+  assign \$245  = read__beat < st_beat;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$248  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$249  = \$247  & \$248 ;
+  assign \$250  = ~ \$249 ;
+  assign \$251  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$252  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$253  = \$251  | \$252 ;
+  assign \$254  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$255  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$256  = \$254  | \$255 ;
+  assign \$257  = ! tx__hdr__payload[6:4];
+  assign \$258  = \$256  & \$257 ;
+  assign \$259  = \$253  | \$258 ;
+  assign \$260  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$261  = \$259  & \$260 ;
+  assign \$262  = \$250  | \$261 ;
+  assign \$263  = read__peer == tx__hdr__payload[15];
+  assign \$264  = read__busy & \$263 ;
+  assign \$265  = hdr_rd__addr == slot;
+  assign \$266  = \$264  & \$265 ;
+  assign \$267  = ~ \$266 ;
+  assign \$268  = room & \$267 ;
+  assign \$269  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$270  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$271  = \$269  | \$270 ;
+  assign \$272  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$273  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$274  = \$272  | \$273 ;
+  assign \$275  = ! tx__hdr__payload[6:4];
+  assign \$276  = \$274  & \$275 ;
+  assign \$277  = \$271  | \$276 ;
+  assign \$278  = | tx__hdr__payload[126:111];
+  assign \$279  = \$277  & \$278 ;
+  assign \$280  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$281  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$282  = \$280  | \$281 ;
+  assign \$283  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$284  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$285  = \$283  | \$284 ;
+  assign \$286  = ! tx__hdr__payload[6:4];
+  assign \$287  = \$285  & \$286 ;
+  assign \$288  = \$282  | \$287 ;
+  assign \$289  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$291  = \$288  ? \$290  : 17'h00000;
+  assign \$292  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$293  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$294  = \$292  | \$293 ;
+  assign \$295  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$296  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$297  = \$295  | \$296 ;
+  assign \$298  = ! tx__hdr__payload[6:4];
+  assign \$299  = \$297  & \$298 ;
+  assign \$300  = \$294  | \$299 ;
+  assign \$301  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$303  = \$300  ? \$302  : 17'h00000;
+  assign \$304  = | \$303 ;
+  assign \$305  = st_beat + 1'h1;
+  assign \$306  = st_beats - 1'h1;
+  assign \$307  = st_beat == \$306 ;
+  assign \$308  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$346 ;
+    read__data_ok <= \$309 ;
   always @(posedge clk)
-    store_state <= \$347 ;
+    store_state <= \$310 ;
   always @(posedge clk)
-    st_peer <= \$348 ;
+    st_peer <= \$311 ;
   always @(posedge clk)
-    st_slot <= \$349 ;
+    st_slot <= \$312 ;
   always @(posedge clk)
-    st_beats <= \$350 ;
+    st_beats <= \$313 ;
   always @(posedge clk)
-    st_beat <= \$351 ;
+    st_beat <= \$314 ;
   always @(posedge clk)
-    st_length <= \$352 ;
+    st_length <= \$315 ;
   always @(posedge clk)
-    filling <= \$353 ;
+    filling <= \$316 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
+          if (\$16 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$24 ) begin
+          end else if (\$22 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
+          if (\$16 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = \$40 ;
+              tx_dropped = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    tx_dead_dropped = 1'h0;
-    casez (store_state)
-      2'h0:
-          if (\$18 ) begin
-            if (tx__hdr__valid) begin
-              tx_dead_dropped = \$57 ;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     hdr_wr__addr = 3'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__addr = slot;
             end
@@ -35574,12 +34734,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
@@ -35587,12 +34747,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__data[3:0] = tx__hdr__payload[3:0];
               hdr_wr__data[6:4] = tx__hdr__payload[6:4];
@@ -35605,12 +34765,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -35618,14 +34778,14 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
-          if (\$18 ) begin
-          end else if (\$24 ) begin
+          if (\$16 ) begin
+          end else if (\$22 ) begin
             if (tx__hdr__valid) begin
-              if (\$71 ) begin
+              if (\$36 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
@@ -35639,7 +34799,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -35651,7 +34811,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     dat_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
@@ -35663,19 +34823,19 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__data = { \$271 , \$246 , \$221 , \$196 , \$171 , \$146 , \$121 , \$96  };
+            dat_wr__data = { \$236 , \$211 , \$186 , \$161 , \$136 , \$111 , \$86 , \$61  };
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -35687,151 +34847,151 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$346  = \$281 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$309  = \$246 ;
     if (rst) begin
-      \$346  = 1'h0;
+      \$309  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$347  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$310  = store_state;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
+          if (\$262 ) begin
             if (tx__hdr__valid) begin
-              if (\$316 ) begin
-                \$347  = 2'h1;
+              if (\$279 ) begin
+                \$310  = 2'h1;
               end
             end
-          end else if (\$305 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              if (\$341 ) begin
-                \$347  = 2'h2;
+              if (\$304 ) begin
+                \$310  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$344 ) begin
-              \$347  = 2'h0;
+            if (\$307 ) begin
+              \$310  = 2'h0;
             end
           end
       2'h1:
-          if (\$345 ) begin
-            \$347  = 2'h0;
+          if (\$308 ) begin
+            \$310  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$347  = 2'h0;
+      \$310  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$348  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$311  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$348  = tx__hdr__payload[15];
+              \$311  = tx__hdr__payload[15];
             end
           end
     endcase
     if (rst) begin
-      \$348  = 1'h0;
+      \$311  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$349  = st_slot;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$312  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$349  = slot;
+              \$312  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$349  = 3'h0;
+      \$312  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$350  = st_beats;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$313  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$350  = \$328 [3:0];
+              \$313  = \$291 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$350  = 4'h0;
+      \$313  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$351  = st_beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$314  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$351  = 4'h0;
+              \$314  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$351  = \$342 [3:0];
+            \$314  = \$305 [3:0];
           end
     endcase
     if (rst) begin
-      \$351  = 4'h0;
+      \$314  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$352  = st_length;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$315  = st_length;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              \$352  = tx__hdr__payload[126:111];
+              \$315  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$352  = 16'h0000;
+      \$315  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$353  = filling;
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$316  = filling;
     casez (store_state)
       2'h0:
-          if (\$299 ) begin
-          end else if (\$305 ) begin
+          if (\$262 ) begin
+          end else if (\$268 ) begin
             if (tx__hdr__valid) begin
-              if (\$341 ) begin
-                \$353  = 1'h1;
+              if (\$304 ) begin
+                \$316  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$344 ) begin
-              \$353  = 1'h0;
+            if (\$307 ) begin
+              \$316  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$353  = 1'h0;
+      \$316  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
@@ -35839,7 +34999,6 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[15];
-  assign dead = 2'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -35868,8 +35027,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$68  = { 3'h0, \$67 [16:3] };
-  assign \$71  = 1'h1;
-  assign \$327  = { 3'h0, \$326 [16:3] };
-  assign \$339  = { 3'h0, \$338 [16:3] };
+  assign \$33  = { 3'h0, \$32 [16:3] };
+  assign \$36  = 1'h1;
+  assign \$290  = { 3'h0, \$289 [16:3] };
+  assign \$302  = { 3'h0, \$301 [16:3] };
 endmodule

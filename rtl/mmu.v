@@ -5,6 +5,9 @@
 module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_tx__hdr__ready, net_tx__data__ready, axi__awready, axi__arready, axi__wready, axi__bid, axi__bresp, axi__bvalid, axi__rid, axi__rdata, axi__rresp, axi__rlast, axi__rvalid, csr__addr, csr__r_stb, csr__w_stb, csr__w_data, clk
 , rst, net_rx__hdr__ready, net_rx__data__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_tx__data__payload, net_tx__data__valid, axi__awid, axi__awaddr, axi__awlen, axi__awsize, axi__awburst, axi__awlock, axi__awcache, axi__awprot, axi__awvalid, axi__arid, axi__araddr, axi__arlen, axi__arsize, axi__arburst
 , axi__arlock, axi__arcache, axi__arprot, axi__arvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__rready, csr__r_data, irq, pt_base, pt_buckets_log2, net_rx__hdr__payload);
+  wire \$1 ;
+  wire [11:0] \$2 ;
+  wire [55:0] \$3 ;
   wire access_start;
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
@@ -112,6 +115,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire axi__wvalid;
   wire \axi__wvalid$108 ;
   wire bucket_read;
+  wire check_en;
   wire [7:0] check_node;
   wire [15:0] check_pid;
   wire check_valid;
@@ -133,10 +137,37 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire csr__w_stb;
   wire \csr__w_stb$61 ;
   wire done;
-  wire \done$248 ;
-  wire \done$253 ;
+  wire \done$270 ;
+  wire \done$293 ;
   wire drain;
-  wire \drain$237 ;
+  wire \drain$279 ;
+  wire drained;
+  wire [153:0] entry;
+  wire \entry.has_data ;
+  wire \entry.is_line ;
+  wire \entry.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \entry.kind ;
+  wire [15:0] \entry.length ;
+  wire [31:0] \entry.paddr ;
+  wire [15:0] \entry.pid ;
+  wire [7:0] \entry.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \entry.status ;
+  wire [7:0] \entry.tag ;
+  wire [63:0] \entry.vaddr ;
   wire events__bucket_read;
   wire events__fault;
   wire events__prot_fault;
@@ -147,43 +178,95 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [3:0] fault__kind;
   wire [3:0] \fault__kind$135 ;
   wire fault__pending;
-  wire \fault__pending$137 ;
+  wire \fault__pending$136 ;
   wire [15:0] fault__pid;
-  wire [15:0] \fault__pid$139 ;
+  wire [15:0] \fault__pid$138 ;
   wire fault__resolve;
-  wire \fault__resolve$141 ;
+  wire \fault__resolve$140 ;
   wire [1:0] fault__resolve_cmd;
-  wire [1:0] \fault__resolve_cmd$143 ;
+  wire [1:0] \fault__resolve_cmd$142 ;
   wire [7:0] fault__src;
-  wire [7:0] \fault__src$145 ;
+  wire [7:0] \fault__src$144 ;
   wire [63:0] fault__vaddr;
-  wire [63:0] \fault__vaddr$147 ;
+  wire [63:0] \fault__vaddr$146 ;
   wire fault__write;
-  wire \fault__write$149 ;
+  wire \fault__write$148 ;
   wire fault_event;
   wire fill;
-  wire \fill$226 ;
+  wire \fill$221 ;
   wire [19:0] fill_pfn;
   wire [7:0] fill_pid;
-  wire [7:0] \fill_pid$228 ;
+  wire [7:0] \fill_pid$223 ;
   wire fill_r;
   wire [35:0] fill_vpn;
-  wire [35:0] \fill_vpn$230 ;
+  wire [35:0] \fill_vpn$225 ;
   wire fill_w;
   wire found;
+  wire full;
   wire [7:0] get_node;
   wire [15:0] get_pid;
   wire get_valid;
   wire go;
-  wire has_data;
-  wire \has_data$193 ;
+  wire has_write;
   wire hdr_ready;
-  wire \hdr_ready$246 ;
+  wire \hdr_ready$291 ;
   wire hdr_valid;
-  wire \hdr_valid$244 ;
+  wire \hdr_valid$289 ;
+  wire [126:0] head;
+  wire [126:0] \head$246 ;
+  wire [7:0] \head$246.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head$246.kind ;
+  wire [15:0] \head$246.length ;
+  wire [15:0] \head$246.pid ;
+  wire [7:0] \head$246.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \head$246.status ;
+  wire [7:0] \head$246.tag ;
+  wire [63:0] \head$246.vaddr ;
+  wire [7:0] \head.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head.kind ;
+  wire [15:0] \head.length ;
+  wire [15:0] \head.pid ;
+  wire [7:0] \head.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \head.status ;
+  wire [7:0] \head.tag ;
+  wire [63:0] \head.vaddr ;
+  wire [1:0] head_cmd;
+  wire [1:0] \head_cmd$248 ;
+  wire head_pop;
+  wire head_rearm;
+  wire head_take;
+  wire idle;
   wire inv;
   wire \inv$127 ;
-  wire \inv$214 ;
+  wire \inv$209 ;
   wire [1:0] inv_mode;
   wire [1:0] \inv_mode$129 ;
   wire [7:0] inv_pid;
@@ -192,17 +275,16 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [35:0] \inv_vpn$133 ;
   output irq;
   wire irq;
-  wire \irq$109 ;
-  wire is_line;
-  wire \is_line$191 ;
-  wire is_write;
-  wire \is_write$189 ;
   wire [15:0] length;
+  wire [15:0] \length$287 ;
+  wire [2:0] level;
   wire line;
+  wire \line$285 ;
   wire lk_hit;
   wire [19:0] lk_pfn;
   wire [7:0] lk_pid;
   wire lk_r;
+  wire lk_stale;
   wire lk_stb;
   wire [35:0] lk_vpn;
   wire lk_w;
@@ -272,72 +354,77 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire m2__wready;
   wire [7:0] m2__wstrb;
   wire m2__wvalid;
+  wire match;
+  wire [7:0] match_pid;
+  wire [7:0] \match_pid$240 ;
+  wire [35:0] match_vpn;
+  wire [35:0] \match_vpn$242 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$313 ;
-  wire [31:0] \mem__araddr$357 ;
+  wire [31:0] \mem__araddr$353 ;
+  wire [31:0] \mem__araddr$397 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$315 ;
-  wire [7:0] \mem__arlen$359 ;
+  wire [7:0] \mem__arlen$355 ;
+  wire [7:0] \mem__arlen$399 ;
   wire mem__arready;
-  wire \mem__arready$316 ;
-  wire \mem__arready$360 ;
+  wire \mem__arready$356 ;
+  wire \mem__arready$400 ;
   wire mem__arvalid;
-  wire \mem__arvalid$319 ;
-  wire \mem__arvalid$363 ;
+  wire \mem__arvalid$359 ;
+  wire \mem__arvalid$403 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$321 ;
-  wire [31:0] \mem__awaddr$365 ;
+  wire [31:0] \mem__awaddr$361 ;
+  wire [31:0] \mem__awaddr$405 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$323 ;
-  wire [7:0] \mem__awlen$367 ;
+  wire [7:0] \mem__awlen$363 ;
+  wire [7:0] \mem__awlen$407 ;
   wire mem__awready;
-  wire \mem__awready$324 ;
-  wire \mem__awready$368 ;
+  wire \mem__awready$364 ;
+  wire \mem__awready$408 ;
   wire mem__awvalid;
-  wire \mem__awvalid$327 ;
-  wire \mem__awvalid$371 ;
+  wire \mem__awvalid$367 ;
+  wire \mem__awvalid$411 ;
   wire mem__bready;
-  wire \mem__bready$329 ;
-  wire \mem__bready$373 ;
+  wire \mem__bready$369 ;
+  wire \mem__bready$413 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$330 ;
-  wire [1:0] \mem__bresp$374 ;
+  wire [1:0] \mem__bresp$370 ;
+  wire [1:0] \mem__bresp$414 ;
   wire mem__bvalid;
-  wire \mem__bvalid$332 ;
-  wire \mem__bvalid$376 ;
+  wire \mem__bvalid$372 ;
+  wire \mem__bvalid$416 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$334 ;
-  wire [63:0] \mem__rdata$378 ;
+  wire [63:0] \mem__rdata$374 ;
+  wire [63:0] \mem__rdata$418 ;
   wire mem__req;
-  wire \mem__req$337 ;
-  wire \mem__req$381 ;
+  wire \mem__req$377 ;
+  wire \mem__req$421 ;
   wire mem__rlast;
-  wire \mem__rlast$338 ;
-  wire \mem__rlast$382 ;
+  wire \mem__rlast$378 ;
+  wire \mem__rlast$422 ;
   wire mem__rready;
-  wire \mem__rready$341 ;
-  wire \mem__rready$385 ;
+  wire \mem__rready$381 ;
+  wire \mem__rready$425 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$342 ;
-  wire [1:0] \mem__rresp$386 ;
+  wire [1:0] \mem__rresp$382 ;
+  wire [1:0] \mem__rresp$426 ;
   wire mem__rvalid;
-  wire \mem__rvalid$344 ;
-  wire \mem__rvalid$388 ;
+  wire \mem__rvalid$384 ;
+  wire \mem__rvalid$428 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$347 ;
-  wire [63:0] \mem__wdata$391 ;
+  wire [63:0] \mem__wdata$387 ;
+  wire [63:0] \mem__wdata$431 ;
   wire mem__wlast;
-  wire \mem__wlast$349 ;
-  wire \mem__wlast$393 ;
+  wire \mem__wlast$389 ;
+  wire \mem__wlast$433 ;
   wire mem__wready;
-  wire \mem__wready$350 ;
-  wire \mem__wready$394 ;
+  wire \mem__wready$390 ;
+  wire \mem__wready$434 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$353 ;
-  wire [7:0] \mem__wstrb$397 ;
+  wire [7:0] \mem__wstrb$393 ;
+  wire [7:0] \mem__wstrb$437 ;
   wire mem__wvalid;
-  wire \mem__wvalid$355 ;
-  wire \mem__wvalid$399 ;
+  wire \mem__wvalid$395 ;
+  wire \mem__wvalid$439 ;
   wire mover_done;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
@@ -412,9 +499,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
   wire [7:0] node_id;
-  wire [7:0] \node_id$175 ;
-  wire owned;
-  wire \owned$187 ;
+  wire [7:0] \node_id$174 ;
+  wire owner_en;
   wire [7:0] owner_get_node;
   wire owner_get_valid;
   wire [7:0] owner_node;
@@ -426,21 +512,109 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$239 ;
+  wire [31:0] \paddr$281 ;
+  wire park;
+  wire [126:0] park_hdr;
+  wire [7:0] \park_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \park_hdr.kind ;
+  wire [15:0] \park_hdr.length ;
+  wire [15:0] \park_hdr.pid ;
+  wire [7:0] \park_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \park_hdr.status ;
+  wire [7:0] \park_hdr.tag ;
+  wire [63:0] \park_hdr.vaddr ;
+  wire parked_full;
+  wire parked_match;
+  wire parked_room2;
+  wire parked_write;
   wire [19:0] pfn;
   wire [15:0] pid;
+  wire pop;
   wire prot_fault_event;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   wire [63:0] \pt_base$110 ;
-  wire [63:0] \pt_base$210 ;
+  wire [63:0] \pt_base$205 ;
   output [4:0] pt_buckets_log2;
   wire [4:0] pt_buckets_log2;
   wire [4:0] \pt_buckets_log2$111 ;
-  wire [4:0] \pt_buckets_log2$211 ;
+  wire [4:0] \pt_buckets_log2$206 ;
   wire [7:0] pt_max_probes;
-  wire [7:0] \pt_max_probes$213 ;
+  wire [7:0] \pt_max_probes$208 ;
+  wire push;
+  wire \push$256 ;
+  wire [126:0] push_hdr;
+  wire [7:0] \push_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \push_hdr.kind ;
+  wire [15:0] \push_hdr.length ;
+  wire [15:0] \push_hdr.pid ;
+  wire [7:0] \push_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \push_hdr.status ;
+  wire [7:0] \push_hdr.tag ;
+  wire [63:0] \push_hdr.vaddr ;
+  wire [153:0] queue__payload;
+  wire \queue__payload.has_data ;
+  wire \queue__payload.is_line ;
+  wire \queue__payload.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \queue__payload.kind ;
+  wire [15:0] \queue__payload.length ;
+  wire [31:0] \queue__payload.paddr ;
+  wire [15:0] \queue__payload.pid ;
+  wire [7:0] \queue__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \queue__payload.status ;
+  wire [7:0] \queue__payload.tag ;
+  wire [63:0] \queue__payload.vaddr ;
+  wire queue__ready;
+  wire queue__valid;
+  wire queue_room;
+  wire queue_room2;
   wire r;
+  wire [153:0] r_data;
+  wire r_en;
+  wire r_rdy;
+  wire rearm;
   wire [63:0] regs__addr;
   wire regs__addr_load;
   wire [63:0] regs__addr_next;
@@ -453,53 +627,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [31:0] regs__len_next;
   wire [63:0] regs__rdata;
   wire [63:0] regs__wdata;
-  wire [126:0] req;
-  wire [126:0] \req$177 ;
-  wire [7:0] \req$177.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req$177.kind ;
-  wire [15:0] \req$177.length ;
-  wire [15:0] \req$177.pid ;
-  wire [7:0] \req$177.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req$177.status ;
-  wire [7:0] \req$177.tag ;
-  wire [63:0] \req$177.vaddr ;
-  wire [7:0] \req.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req.kind ;
-  wire [15:0] \req.length ;
-  wire [15:0] \req.pid ;
-  wire [7:0] \req.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req.status ;
-  wire [7:0] \req.tag ;
-  wire [63:0] \req.vaddr ;
   wire response_event;
+  wire room2;
   input rst;
   wire rst;
   wire [64:0] rx_data__payload;
@@ -537,13 +666,17 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$234 ;
+  wire \start$276 ;
+  wire take;
   wire tlb_hit;
   wire tlb_hit_event;
-  wire tlb_lookup;
   wire tlb_miss_event;
   wire [19:0] tlb_pfn;
+  wire [7:0] tlb_pid;
   wire tlb_r;
+  wire tlb_stale;
+  wire tlb_stb;
+  wire [35:0] tlb_vpn;
   wire tlb_w;
   wire [64:0] tx_data__payload;
   wire [63:0] \tx_data__payload.data ;
@@ -577,15 +710,18 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire tx_hdr__valid;
   wire [35:0] vpn;
   wire w;
+  wire [153:0] w_data;
+  wire w_en;
+  wire w_rdy;
   wire walk_done;
   wire walk_found;
   wire [19:0] walk_pfn;
+  wire [15:0] walk_pid;
   wire walk_r;
   wire walk_start;
   wire walk_started;
+  wire [35:0] walk_vpn;
   wire walk_w;
-  wire well_formed;
-  wire \well_formed$185 ;
   wire [63:0] window__addr;
   wire window__addr_load;
   wire [63:0] window__addr_next;
@@ -602,6 +738,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire window_done;
   wire window_go;
   wire write;
+  wire \write$283 ;
+  assign queue_room2 = level <= 2'h2;
+  assign \$1  = ~ r_rdy;
+  assign drained = \$1  & idle;
   \mmu.arbiter  arbiter (
     .axi__araddr(axi__araddr),
     .axi__arlen(axi__arlen),
@@ -641,59 +781,71 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$316 ),
+    .m1__arready(\mem__arready$356 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$324 ),
+    .m1__awready(\mem__awready$364 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bresp(\mem__bresp$330 ),
-    .m1__bvalid(\mem__bvalid$332 ),
-    .m1__rdata(\mem__rdata$334 ),
+    .m1__bresp(\mem__bresp$370 ),
+    .m1__bvalid(\mem__bvalid$372 ),
+    .m1__rdata(\mem__rdata$374 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$338 ),
+    .m1__rlast(\mem__rlast$378 ),
     .m1__rready(m1__rready),
-    .m1__rresp(\mem__rresp$342 ),
-    .m1__rvalid(\mem__rvalid$344 ),
+    .m1__rresp(\mem__rresp$382 ),
+    .m1__rvalid(\mem__rvalid$384 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$350 ),
+    .m1__wready(\mem__wready$390 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$360 ),
+    .m2__arready(\mem__arready$400 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$368 ),
+    .m2__awready(\mem__awready$408 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bresp(\mem__bresp$374 ),
-    .m2__bvalid(\mem__bvalid$376 ),
-    .m2__rdata(\mem__rdata$378 ),
+    .m2__bresp(\mem__bresp$414 ),
+    .m2__bvalid(\mem__bvalid$416 ),
+    .m2__rdata(\mem__rdata$418 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$382 ),
+    .m2__rlast(\mem__rlast$422 ),
     .m2__rready(m2__rready),
-    .m2__rresp(\mem__rresp$386 ),
-    .m2__rvalid(\mem__rvalid$388 ),
+    .m2__rresp(\mem__rresp$426 ),
+    .m2__rvalid(\mem__rvalid$428 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$394 ),
+    .m2__wready(\mem__wready$434 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
   );
-  \mmu.check  check (
-    .has_data(has_data),
-    .is_line(is_line),
-    .is_write(fault__write),
-    .owned(owned),
-    .owner_node(owner_node),
-    .owner_valid(owner_valid),
-    .req(req),
-    .well_formed(well_formed)
+  \mmu.faults  faults (
+    .clk(clk),
+    .fault__resolve(fault__resolve),
+    .fault__resolve_cmd(csr__w_data[1:0]),
+    .fault__write(fault__write),
+    .fault_event(events__fault),
+    .full(parked_full),
+    .has_write(parked_write),
+    .\head$15 (head),
+    .head_cmd(head_cmd),
+    .match(parked_match),
+    .pending(irq),
+    .pop(pop),
+    .\port$1523$0 (\$2 ),
+    .\port$1523$20 (\$3 ),
+    .push(push),
+    .push_hdr(push_hdr),
+    .rearm(rearm),
+    .room2(parked_room2),
+    .rst(rst),
+    .take(take)
   );
   \mmu.mover  mover (
     .clk(clk),
@@ -701,41 +853,40 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .drain(drain),
     .hdr_ready(hdr_ready),
     .hdr_valid(hdr_valid),
-    .\length$10 (req[126:111]),
-    .\line$8 (is_line),
+    .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$316 ),
+    .mem__arready(\mem__arready$356 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$324 ),
+    .mem__awready(\mem__awready$364 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$332 ),
-    .mem__rdata(\mem__rdata$334 ),
+    .mem__bvalid(\mem__bvalid$372 ),
+    .mem__rdata(\mem__rdata$374 ),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$344 ),
+    .mem__rvalid(\mem__rvalid$384 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$350 ),
+    .mem__wready(\mem__wready$390 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\paddr$4 (paddr),
+    .\port$869$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(net_rx__data__valid),
-    .start(\start$234 ),
+    .start(\start$276 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(net_tx__data__ready),
-    .tx_data__valid(net_tx__data__valid),
-    .write(fault__write)
+    .tx_data__valid(net_tx__data__valid)
   );
   \mmu.owners  owners (
+    .check_en(check_en),
     .check_node(owner_node),
-    .check_pid(req[46:31]),
+    .check_pid(check_pid),
     .check_valid(owner_valid),
     .clk(clk),
     .get_node(owner_get_node),
@@ -745,6 +896,17 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .rst(rst),
     .set__stb(set__stb),
     .set__valid(csr__w_data[31])
+  );
+  \mmu.queue  queue (
+    .clk(clk),
+    .level(level),
+    .r_data(queue__payload),
+    .r_en(r_en),
+    .r_rdy(r_rdy),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(w_data),
+    .w_rdy(queue_room)
   );
   \mmu.regs  regs (
     .bus__addr(csr__addr),
@@ -765,10 +927,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .csr__MEM_LEN__load_value(window__len_next),
     .csr__MEM_RDATA__r_data(window__rdata),
     .csr__r_data(csr__r_data),
-    .fault__kind(req[3:0]),
     .fault__pending(irq),
     .fault__resolve(fault__resolve),
-    .fault__src(req[14:7]),
     .fault__write(fault__write),
     .inv(inv),
     .inv_vpn(inv_vpn),
@@ -777,7 +937,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1436$31 (req[110:31]),
+    .\port$1523$0 (\$2 ),
+    .\port$1523$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -789,49 +950,24 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .window__len(regs__len),
     .window__wdata(regs__wdata)
   );
-  \mmu.sequencer  sequencer (
-    .access_start(\start$234 ),
+  \mmu.responder  responder (
+    .access_start(\start$276 ),
     .clk(clk),
     .drain(drain),
-    .fault__resolve(fault__resolve),
-    .fault__resolve_cmd(csr__w_data[1:0]),
-    .fault__write(fault__write),
-    .fault_event(events__fault),
-    .has_data(has_data),
     .hdr_ready(hdr_ready),
     .hdr_valid(hdr_valid),
-    .irq(irq),
+    .idle(idle),
     .mover_done(mover_done),
-    .node_id(node_id),
-    .owned(owned),
-    .paddr(paddr),
+    .\node_id$22 (node_id),
     .prot_fault_event(events__prot_fault),
-    .req(req),
+    .queue__payload(queue__payload),
+    .queue__ready(r_en),
+    .queue__valid(r_rdy),
     .response_event(events__response),
     .rst(rst),
-    .rx_hdr__payload(net_rx__hdr__payload),
-    .rx_hdr__ready(net_rx__hdr__ready),
-    .rx_hdr__valid(net_rx__hdr__valid),
-    .tlb_hit(tlb_hit),
-    .tlb_hit_event(events__tlb_hit),
-    .tlb_lookup(lk_stb),
-    .tlb_miss_event(events__tlb_miss),
-    .tlb_pfn(tlb_pfn),
-    .tlb_r(tlb_r),
-    .tlb_w(tlb_w),
     .tx_hdr__payload(net_tx__hdr__payload),
     .tx_hdr__ready(net_tx__hdr__ready),
-    .tx_hdr__valid(net_tx__hdr__valid),
-    .walk_done(walk_done),
-    .walk_found(walk_found),
-    .walk_pfn(walk_pfn),
-    .walk_r(walk_r),
-    .walk_start(start),
-    .walk_w(walk_w),
-    .well_formed(well_formed),
-    .window_busy(window__busy),
-    .window_done(window_done),
-    .window_go(go)
+    .tx_hdr__valid(net_tx__hdr__valid)
   );
   \mmu.tlb  tlb (
     .clk(clk),
@@ -843,16 +979,61 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .fill_w(walk_w),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
+    .inv_q(tlb_stale),
     .inv_vpn(inv_vpn),
     .lk_hit(tlb_hit),
     .lk_pfn(tlb_pfn),
-    .lk_pid(net_rx__hdr__payload[38:31]),
+    .lk_pid(check_pid[7:0]),
     .lk_r(tlb_r),
-    .lk_vpn(net_rx__hdr__payload[94:59]),
+    .lk_vpn(lk_vpn),
     .lk_w(tlb_w),
     .rst(rst),
     .tag_inv__en(inv),
-    .tag_lk__en(lk_stb)
+    .tag_lk__en(check_en)
+  );
+  \mmu.translator  translator (
+    .clk(clk),
+    .drained(drained),
+    .entry(w_data),
+    .head(head),
+    .head_cmd(head_cmd),
+    .head_pop(pop),
+    .head_rearm(rearm),
+    .head_take(take),
+    .owner_en(check_en),
+    .owner_node(owner_node),
+    .owner_pid(check_pid),
+    .owner_valid(owner_valid),
+    .park(push),
+    .parked_full(parked_full),
+    .parked_match(parked_match),
+    .parked_room2(parked_room2),
+    .parked_write(parked_write),
+    .push(w_en),
+    .queue_room(queue_room),
+    .queue_room2(queue_room2),
+    .\req$8 (push_hdr),
+    .rst(rst),
+    .rx_hdr__payload(net_rx__hdr__payload),
+    .rx_hdr__ready(net_rx__hdr__ready),
+    .rx_hdr__valid(net_rx__hdr__valid),
+    .tlb_hit(tlb_hit),
+    .tlb_hit_event(events__tlb_hit),
+    .tlb_miss_event(events__tlb_miss),
+    .tlb_pfn(tlb_pfn),
+    .tlb_r(tlb_r),
+    .tlb_stale(tlb_stale),
+    .tlb_vpn(lk_vpn),
+    .tlb_w(tlb_w),
+    .walk_done(walk_done),
+    .walk_found(walk_found),
+    .walk_pfn(walk_pfn),
+    .walk_r(walk_r),
+    .walk_start(start),
+    .walk_w(walk_w),
+    .window_busy(window__busy),
+    .window_done(window_done),
+    .window_go(go)
   );
   \mmu.walker  walker (
     .bucket_read(events__bucket_read),
@@ -871,7 +1052,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__rready(m0__rready),
     .mem__rvalid(mem__rvalid),
     .pfn(walk_pfn),
-    .\pid$4 (req[46:31]),
+    .\pid$4 (push_hdr[46:31]),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .\pt_max_probes$12 (pt_max_probes),
@@ -879,7 +1060,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .rst(rst),
     .start(start),
     .vpn(fill_vpn),
-    .\vpn$6 (req[94:59]),
+    .\vpn$6 (push_hdr[94:59]),
     .w(walk_w),
     .walk_started(events__walk)
   );
@@ -889,21 +1070,21 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$360 ),
+    .mem__arready(\mem__arready$400 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$368 ),
+    .mem__awready(\mem__awready$408 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$376 ),
-    .mem__rdata(\mem__rdata$378 ),
+    .mem__bvalid(\mem__bvalid$416 ),
+    .mem__rdata(\mem__rdata$418 ),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$388 ),
+    .mem__rvalid(\mem__rvalid$428 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$394 ),
+    .mem__wready(\mem__wready$434 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -972,7 +1153,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign \axi__wready$106  = axi__wready;
   assign \axi__wstrb$107  = axi__wstrb;
   assign \axi__wvalid$108  = axi__wvalid;
-  assign \irq$109  = irq;
+  assign fault__pending = irq;
   assign \pt_base$110  = pt_base;
   assign \pt_buckets_log2$111  = pt_buckets_log2;
   assign set__node = csr__w_data[23:16];
@@ -991,20 +1172,19 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign inv_pid = csr__w_data[7:0];
   assign \inv_pid$131  = csr__w_data[7:0];
   assign \inv_vpn$133  = inv_vpn;
-  assign fault__kind = req[3:0];
-  assign \fault__kind$135  = req[3:0];
-  assign fault__pending = irq;
-  assign \fault__pending$137  = irq;
-  assign fault__pid = req[46:31];
-  assign \fault__pid$139  = req[46:31];
-  assign \fault__resolve$141  = fault__resolve;
+  assign fault__kind = \$2 [3:0];
+  assign \fault__kind$135  = \$2 [3:0];
+  assign \fault__pending$136  = irq;
+  assign fault__pid = { 8'h00, \$3 [7:0] };
+  assign \fault__pid$138  = { 8'h00, \$3 [7:0] };
+  assign \fault__resolve$140  = fault__resolve;
   assign fault__resolve_cmd = csr__w_data[1:0];
-  assign \fault__resolve_cmd$143  = csr__w_data[1:0];
-  assign fault__src = req[14:7];
-  assign \fault__src$145  = req[14:7];
-  assign fault__vaddr = req[110:47];
-  assign \fault__vaddr$147  = req[110:47];
-  assign \fault__write$149  = fault__write;
+  assign \fault__resolve_cmd$142  = csr__w_data[1:0];
+  assign fault__src = \$2 [11:4];
+  assign \fault__src$144  = \$2 [11:4];
+  assign fault__vaddr = { 16'h0000, \$3 [55:8] };
+  assign \fault__vaddr$146  = { 16'h0000, \$3 [55:8] };
+  assign \fault__write$148  = fault__write;
   assign window__addr = regs__addr;
   assign regs__addr_load = window__addr_load;
   assign regs__addr_next = window__addr_next;
@@ -1018,55 +1198,78 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign regs__len_next = window__len_next;
   assign regs__rdata = window__rdata;
   assign window__wdata = regs__wdata;
-  assign \node_id$175  = node_id;
-  assign \req$177  = req;
-  assign check_pid = req[46:31];
-  assign owner_pid = req[46:31];
+  assign \node_id$174  = node_id;
+  assign owner_en = check_en;
+  assign owner_pid = check_pid;
   assign check_valid = owner_valid;
   assign check_node = owner_node;
-  assign \well_formed$185  = well_formed;
-  assign \owned$187  = owned;
-  assign is_write = fault__write;
-  assign \is_write$189  = fault__write;
-  assign \is_line$191  = is_line;
-  assign \has_data$193  = has_data;
-  assign tlb_lookup = lk_stb;
-  assign lk_pid = net_rx__hdr__payload[38:31];
-  assign lk_vpn = net_rx__hdr__payload[94:59];
+  assign lk_stb = check_en;
+  assign tlb_stb = check_en;
+  assign lk_pid = check_pid[7:0];
+  assign tlb_pid = check_pid[7:0];
+  assign tlb_vpn = lk_vpn;
   assign lk_hit = tlb_hit;
+  assign lk_stale = tlb_stale;
   assign lk_pfn = tlb_pfn;
   assign lk_r = tlb_r;
   assign lk_w = tlb_w;
   assign walk_start = start;
-  assign pid = req[46:31];
-  assign vpn = req[94:59];
-  assign \pt_base$210  = pt_base;
-  assign \pt_buckets_log2$211  = pt_buckets_log2;
-  assign \pt_max_probes$213  = pt_max_probes;
-  assign \inv$214  = inv;
+  assign pid = push_hdr[46:31];
+  assign walk_pid = push_hdr[46:31];
+  assign vpn = push_hdr[94:59];
+  assign walk_vpn = push_hdr[94:59];
+  assign \pt_base$205  = pt_base;
+  assign \pt_buckets_log2$206  = pt_buckets_log2;
+  assign \pt_max_probes$208  = pt_max_probes;
+  assign \inv$209  = inv;
   assign done = walk_done;
   assign found = walk_found;
   assign pfn = walk_pfn;
   assign r = walk_r;
   assign w = walk_w;
-  assign \fill$226  = fill;
-  assign \fill_pid$228  = fill_pid;
-  assign \fill_vpn$230  = fill_vpn;
+  assign \fill$221  = fill;
+  assign \fill_pid$223  = fill_pid;
+  assign \fill_vpn$225  = fill_vpn;
   assign fill_pfn = walk_pfn;
   assign fill_r = walk_r;
   assign fill_w = walk_w;
-  assign access_start = \start$234 ;
-  assign \drain$237  = drain;
-  assign \paddr$239  = paddr;
-  assign write = fault__write;
-  assign line = is_line;
-  assign length = req[126:111];
-  assign \hdr_valid$244  = hdr_valid;
-  assign \hdr_ready$246  = hdr_ready;
-  assign \done$248  = mover_done;
+  assign park = push;
+  assign park_hdr = push_hdr;
+  assign full = parked_full;
+  assign room2 = parked_room2;
+  assign has_write = parked_write;
+  assign match_pid = push_hdr[38:31];
+  assign \match_pid$240  = push_hdr[38:31];
+  assign match_vpn = push_hdr[94:59];
+  assign \match_vpn$242  = push_hdr[94:59];
+  assign match = parked_match;
+  assign \head$246  = head;
+  assign \head_cmd$248  = head_cmd;
+  assign head_take = take;
+  assign head_pop = pop;
+  assign head_rearm = rearm;
+  assign \push$256  = w_en;
+  assign entry = w_data;
+  assign w_rdy = queue_room;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$253  = window_done;
+  assign \done$270  = window_done;
+  assign queue__valid = r_rdy;
+  assign r_data = queue__payload;
+  assign queue__ready = r_en;
+  assign access_start = \start$276 ;
+  assign \drain$279  = drain;
+  assign paddr = queue__payload[150:119];
+  assign \paddr$281  = queue__payload[150:119];
+  assign write = queue__payload[151];
+  assign \write$283  = queue__payload[151];
+  assign line = queue__payload[152];
+  assign \line$285  = queue__payload[152];
+  assign length = queue__payload[115:100];
+  assign \length$287  = queue__payload[115:100];
+  assign \hdr_valid$289  = hdr_valid;
+  assign \hdr_ready$291  = hdr_ready;
+  assign \done$293  = mover_done;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -1104,50 +1307,50 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$313  = m1__araddr;
-  assign \mem__arlen$315  = m1__arlen;
-  assign m1__arready = \mem__arready$316 ;
-  assign \mem__arvalid$319  = m1__arvalid;
-  assign \mem__awaddr$321  = m1__awaddr;
-  assign \mem__awlen$323  = m1__awlen;
-  assign m1__awready = \mem__awready$324 ;
-  assign \mem__awvalid$327  = m1__awvalid;
-  assign \mem__bready$329  = m1__bready;
-  assign m1__bresp = \mem__bresp$330 ;
-  assign m1__bvalid = \mem__bvalid$332 ;
-  assign m1__rdata = \mem__rdata$334 ;
-  assign \mem__req$337  = m1__req;
-  assign m1__rlast = \mem__rlast$338 ;
-  assign \mem__rready$341  = m1__rready;
-  assign m1__rresp = \mem__rresp$342 ;
-  assign m1__rvalid = \mem__rvalid$344 ;
-  assign \mem__wdata$347  = m1__wdata;
-  assign \mem__wlast$349  = m1__wlast;
-  assign m1__wready = \mem__wready$350 ;
-  assign \mem__wstrb$353  = m1__wstrb;
-  assign \mem__wvalid$355  = m1__wvalid;
-  assign \mem__araddr$357  = m2__araddr;
-  assign \mem__arlen$359  = m2__arlen;
-  assign m2__arready = \mem__arready$360 ;
-  assign \mem__arvalid$363  = m2__arvalid;
-  assign \mem__awaddr$365  = m2__awaddr;
-  assign \mem__awlen$367  = m2__awlen;
-  assign m2__awready = \mem__awready$368 ;
-  assign \mem__awvalid$371  = m2__awvalid;
-  assign \mem__bready$373  = m2__bready;
-  assign m2__bresp = \mem__bresp$374 ;
-  assign m2__bvalid = \mem__bvalid$376 ;
-  assign m2__rdata = \mem__rdata$378 ;
-  assign \mem__req$381  = m2__req;
-  assign m2__rlast = \mem__rlast$382 ;
-  assign \mem__rready$385  = m2__rready;
-  assign m2__rresp = \mem__rresp$386 ;
-  assign m2__rvalid = \mem__rvalid$388 ;
-  assign \mem__wdata$391  = m2__wdata;
-  assign \mem__wlast$393  = m2__wlast;
-  assign m2__wready = \mem__wready$394 ;
-  assign \mem__wstrb$397  = m2__wstrb;
-  assign \mem__wvalid$399  = m2__wvalid;
+  assign \mem__araddr$353  = m1__araddr;
+  assign \mem__arlen$355  = m1__arlen;
+  assign m1__arready = \mem__arready$356 ;
+  assign \mem__arvalid$359  = m1__arvalid;
+  assign \mem__awaddr$361  = m1__awaddr;
+  assign \mem__awlen$363  = m1__awlen;
+  assign m1__awready = \mem__awready$364 ;
+  assign \mem__awvalid$367  = m1__awvalid;
+  assign \mem__bready$369  = m1__bready;
+  assign m1__bresp = \mem__bresp$370 ;
+  assign m1__bvalid = \mem__bvalid$372 ;
+  assign m1__rdata = \mem__rdata$374 ;
+  assign \mem__req$377  = m1__req;
+  assign m1__rlast = \mem__rlast$378 ;
+  assign \mem__rready$381  = m1__rready;
+  assign m1__rresp = \mem__rresp$382 ;
+  assign m1__rvalid = \mem__rvalid$384 ;
+  assign \mem__wdata$387  = m1__wdata;
+  assign \mem__wlast$389  = m1__wlast;
+  assign m1__wready = \mem__wready$390 ;
+  assign \mem__wstrb$393  = m1__wstrb;
+  assign \mem__wvalid$395  = m1__wvalid;
+  assign \mem__araddr$397  = m2__araddr;
+  assign \mem__arlen$399  = m2__arlen;
+  assign m2__arready = \mem__arready$400 ;
+  assign \mem__arvalid$403  = m2__arvalid;
+  assign \mem__awaddr$405  = m2__awaddr;
+  assign \mem__awlen$407  = m2__awlen;
+  assign m2__awready = \mem__awready$408 ;
+  assign \mem__awvalid$411  = m2__awvalid;
+  assign \mem__bready$413  = m2__bready;
+  assign m2__bresp = \mem__bresp$414 ;
+  assign m2__bvalid = \mem__bvalid$416 ;
+  assign m2__rdata = \mem__rdata$418 ;
+  assign \mem__req$421  = m2__req;
+  assign m2__rlast = \mem__rlast$422 ;
+  assign \mem__rready$425  = m2__rready;
+  assign m2__rresp = \mem__rresp$426 ;
+  assign m2__rvalid = \mem__rvalid$428 ;
+  assign \mem__wdata$431  = m2__wdata;
+  assign \mem__wlast$433  = m2__wlast;
+  assign m2__wready = \mem__wready$434 ;
+  assign \mem__wstrb$437  = m2__wstrb;
+  assign \mem__wvalid$439  = m2__wvalid;
   assign axi__awid = 1'h0;
   assign axi__awsize = 3'h3;
   assign axi__awburst = 2'h1;
@@ -1200,22 +1403,60 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign \rx_data__payload.last  = net_rx__data__payload[64];
   assign \tx_data__payload.data  = net_tx__data__payload[63:0];
   assign \tx_data__payload.last  = net_tx__data__payload[64];
-  assign \req.kind  = req[3:0];
-  assign \req.status  = req[6:4];
-  assign \req.src  = req[14:7];
-  assign \req.dst  = req[22:15];
-  assign \req.tag  = req[30:23];
-  assign \req.pid  = req[46:31];
-  assign \req.vaddr  = req[110:47];
-  assign \req.length  = req[126:111];
-  assign \req$177.kind  = req[3:0];
-  assign \req$177.status  = req[6:4];
-  assign \req$177.src  = req[14:7];
-  assign \req$177.dst  = req[22:15];
-  assign \req$177.tag  = req[30:23];
-  assign \req$177.pid  = req[46:31];
-  assign \req$177.vaddr  = req[110:47];
-  assign \req$177.length  = req[126:111];
+  assign \push_hdr.kind  = push_hdr[3:0];
+  assign \push_hdr.status  = push_hdr[6:4];
+  assign \push_hdr.src  = push_hdr[14:7];
+  assign \push_hdr.dst  = push_hdr[22:15];
+  assign \push_hdr.tag  = push_hdr[30:23];
+  assign \push_hdr.pid  = push_hdr[46:31];
+  assign \push_hdr.vaddr  = push_hdr[110:47];
+  assign \push_hdr.length  = push_hdr[126:111];
+  assign \park_hdr.kind  = push_hdr[3:0];
+  assign \park_hdr.status  = push_hdr[6:4];
+  assign \park_hdr.src  = push_hdr[14:7];
+  assign \park_hdr.dst  = push_hdr[22:15];
+  assign \park_hdr.tag  = push_hdr[30:23];
+  assign \park_hdr.pid  = push_hdr[46:31];
+  assign \park_hdr.vaddr  = push_hdr[110:47];
+  assign \park_hdr.length  = push_hdr[126:111];
+  assign \head.kind  = head[3:0];
+  assign \head.status  = head[6:4];
+  assign \head.src  = head[14:7];
+  assign \head.dst  = head[22:15];
+  assign \head.tag  = head[30:23];
+  assign \head.pid  = head[46:31];
+  assign \head.vaddr  = head[110:47];
+  assign \head.length  = head[126:111];
+  assign \head$246.kind  = head[3:0];
+  assign \head$246.status  = head[6:4];
+  assign \head$246.src  = head[14:7];
+  assign \head$246.dst  = head[22:15];
+  assign \head$246.tag  = head[30:23];
+  assign \head$246.pid  = head[46:31];
+  assign \head$246.vaddr  = head[110:47];
+  assign \head$246.length  = head[126:111];
+  assign \entry.kind  = w_data[3:0];
+  assign \entry.src  = w_data[11:4];
+  assign \entry.tag  = w_data[19:12];
+  assign \entry.pid  = w_data[35:20];
+  assign \entry.vaddr  = w_data[99:36];
+  assign \entry.length  = w_data[115:100];
+  assign \entry.status  = w_data[118:116];
+  assign \entry.paddr  = w_data[150:119];
+  assign \entry.is_write  = w_data[151];
+  assign \entry.is_line  = w_data[152];
+  assign \entry.has_data  = w_data[153];
+  assign \queue__payload.kind  = queue__payload[3:0];
+  assign \queue__payload.src  = queue__payload[11:4];
+  assign \queue__payload.tag  = queue__payload[19:12];
+  assign \queue__payload.pid  = queue__payload[35:20];
+  assign \queue__payload.vaddr  = queue__payload[99:36];
+  assign \queue__payload.length  = queue__payload[115:100];
+  assign \queue__payload.status  = queue__payload[118:116];
+  assign \queue__payload.paddr  = queue__payload[150:119];
+  assign \queue__payload.is_write  = queue__payload[151];
+  assign \queue__payload.is_line  = queue__payload[152];
+  assign \queue__payload.has_data  = queue__payload[153];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -1851,11 +2092,12 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.check (owner_node, is_line, is_write, has_data, well_formed, owned, req, owner_valid);
-  wire \$1 ;
+module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, fault__resolve, \port$1523$0 , \port$1523$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr, fault__resolve_cmd);
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+  wire [3:0] \$1 ;
   wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
+  wire [2:0] \$11 ;
+  wire [2:0] \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -1863,7 +2105,7 @@ module \mmu.check (owner_node, is_line, is_write, has_data, well_formed, owned, 
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire \$2 ;
+  wire [3:0] \$2 ;
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
@@ -1878,40 +2120,67 @@ module \mmu.check (owner_node, is_line, is_write, has_data, well_formed, owned, 
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [4:0] \$33 ;
-  wire [4:0] \$34 ;
+  wire \$33 ;
+  wire \$34 ;
   wire \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire [16:0] \$39 ;
-  wire \$4 ;
+  wire \$39 ;
+  wire [2:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [63:0] \$42 ;
+  wire \$42 ;
   wire \$43 ;
   wire \$44 ;
-  wire \$5 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [2:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire [3:0] \$53 ;
+  wire [3:0] \$54 ;
+  reg [91:0] \$55 ;
+  reg [3:0] \$56 ;
+  reg [3:0] \$57 ;
+  reg [91:0] \$58 ;
+  reg [91:0] \$59 ;
   wire \$6 ;
+  reg [91:0] \$60 ;
+  reg [1:0] \$61 ;
+  reg \$62 ;
+  reg [1:0] \$63 ;
+  reg [1:0] \$64 ;
+  reg [2:0] \$65 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
-  output has_data;
-  wire has_data;
-  output is_line;
-  wire is_line;
-  output is_write;
-  wire is_write;
-  output owned;
-  wire owned;
-  input [7:0] owner_node;
-  wire [7:0] owner_node;
-  wire [15:0] owner_pid;
-  input owner_valid;
-  wire owner_valid;
-  input [126:0] req;
-  wire [126:0] req;
-  wire [7:0] \req.dst ;
+  input clk;
+  wire clk;
+  (* init = 2'h0 *)
+  wire [1:0] cmd;
+  reg [2:0] count = 3'h0;
+  wire empty;
+  wire [3:0] fault__kind;
+  wire fault__pending;
+  wire [15:0] fault__pid;
+  input fault__resolve;
+  wire fault__resolve;
+  input [1:0] fault__resolve_cmd;
+  wire [1:0] fault__resolve_cmd;
+  wire [7:0] fault__src;
+  wire [63:0] fault__vaddr;
+  output fault__write;
+  wire fault__write;
+  output fault_event;
+  wire fault_event;
+  output full;
+  wire full;
+  reg [91:0] h;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -1921,84 +2190,519 @@ module \mmu.check (owner_node, is_line, is_write, has_data, well_formed, owned, 
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req.kind ;
-  wire [15:0] \req.length ;
-  wire [15:0] \req.pid ;
-  wire [7:0] \req.src ;
+  wire [3:0] \h.kind ;
+  wire [15:0] \h.length ;
+  wire [7:0] \h.pid ;
+  wire [7:0] \h.src ;
+  wire [7:0] \h.tag ;
+  wire [47:0] \h.vaddr ;
+  output has_write;
+  wire has_write;
+  reg [1:0] head = 2'h0;
+  output [126:0] \head$15 ;
+  wire [126:0] \head$15 ;
+  wire [7:0] \head$15.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head$15.kind ;
+  wire [15:0] \head$15.length ;
+  wire [15:0] \head$15.pid ;
+  wire [7:0] \head$15.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req.status ;
-  wire [7:0] \req.tag ;
-  wire [63:0] \req.vaddr ;
-  output well_formed;
-  wire well_formed;
-  assign \$1  = ! req[3:0];
-  assign \$2  = req[3:0] == 1'h1;
-  assign is_line = \$1  | \$2 ;
-  assign \$3  = req[3:0] == 1'h1;
-  assign \$4  = req[3:0] == 2'h3;
-  assign is_write = \$3  | \$4 ;
-  assign \$5  = req[3:0] == 1'h1;
-  assign \$6  = req[3:0] == 2'h3;
-  assign \$7  = \$5  | \$6 ;
-  assign \$8  = req[3:0] == 3'h4;
-  assign \$9  = req[3:0] == 3'h6;
-  assign \$10  = \$8  | \$9 ;
-  assign \$11  = ! req[6:4];
-  assign \$12  = \$10  & \$11 ;
-  assign has_data = \$7  | \$12 ;
-  assign \$13  = ! req[3:0];
-  assign \$14  = req[3:0] == 1'h1;
-  assign \$15  = \$13  | \$14 ;
-  assign \$16  = | req[126:111];
-  assign \$17  = ! req[113:111];
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = ! req[49:47];
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = req[126:111] <= 13'h1000;
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = req[3:0] == 2'h2;
-  assign \$24  = req[3:0] == 2'h3;
-  assign \$25  = \$23  | \$24 ;
-  assign \$26  = req[126:111] == 1'h1;
-  assign \$27  = req[126:111] == 2'h2;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = req[126:111] == 3'h4;
-  assign \$30  = \$28  | \$29 ;
-  assign \$31  = req[126:111] == 4'h8;
-  assign \$32  = \$30  | \$31 ;
-  assign \$33  = req[114:111] - 1'h1;
-  assign \$34  = { 1'h0, req[50:47] } & \$33 ;
-  assign \$35  = ! \$34 ;
-  assign \$36  = \$32  & \$35 ;
-  assign \$37  = \$25  & \$36 ;
-  assign \$38  = \$15  ? \$22  : \$37 ;
-  assign \$39  = req[58:47] + req[126:111];
-  assign \$40  = \$39  <= 13'h1000;
-  assign \$41  = \$38  & \$40 ;
-  assign \$43  = ! \$42 ;
-  assign well_formed = \$41  & \$43 ;
-  assign \$44  = owner_node == req[14:7];
-  assign owned = owner_valid & \$44 ;
-  assign owner_pid = req[46:31];
-  assign \req.kind  = req[3:0];
-  assign \req.status  = req[6:4];
-  assign \req.src  = req[14:7];
-  assign \req.dst  = req[22:15];
-  assign \req.tag  = req[30:23];
-  assign \req.pid  = req[46:31];
-  assign \req.vaddr  = req[110:47];
-  assign \req.length  = req[126:111];
-  assign \$42  = { 48'h000000000000, req[110:95] };
+  wire [2:0] \head$15.status ;
+  wire [7:0] \head$15.tag ;
+  wire [63:0] \head$15.vaddr ;
+  output [1:0] head_cmd;
+  reg [1:0] head_cmd = 2'h0;
+  output match;
+  wire match;
+  wire [7:0] match_pid;
+  wire [35:0] match_vpn;
+  wire [1:0] nxt_head;
+  wire [1:0] nxt_tail;
+  output pending;
+  wire pending;
+  input pop;
+  wire pop;
+  output [11:0] \port$1523$0 ;
+  wire [11:0] \port$1523$0 ;
+  output [55:0] \port$1523$20 ;
+  wire [55:0] \port$1523$20 ;
+  input push;
+  wire push;
+  input [126:0] push_hdr;
+  wire [126:0] push_hdr;
+  wire [7:0] \push_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \push_hdr.kind ;
+  wire [15:0] \push_hdr.length ;
+  wire [15:0] \push_hdr.pid ;
+  wire [7:0] \push_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \push_hdr.status ;
+  wire [7:0] \push_hdr.tag ;
+  wire [63:0] \push_hdr.vaddr ;
+  input rearm;
+  wire rearm;
+  output room2;
+  wire room2;
+  input rst;
+  wire rst;
+  reg shown = 1'h1;
+  reg [91:0] slot_0 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_0.kind ;
+  wire [15:0] \slot_0.length ;
+  wire [7:0] \slot_0.pid ;
+  wire [7:0] \slot_0.src ;
+  wire [7:0] \slot_0.tag ;
+  wire [47:0] \slot_0.vaddr ;
+  reg [91:0] slot_1 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_1.kind ;
+  wire [15:0] \slot_1.length ;
+  wire [7:0] \slot_1.pid ;
+  wire [7:0] \slot_1.src ;
+  wire [7:0] \slot_1.tag ;
+  wire [47:0] \slot_1.vaddr ;
+  reg [91:0] slot_2 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_2.kind ;
+  wire [15:0] \slot_2.length ;
+  wire [7:0] \slot_2.pid ;
+  wire [7:0] \slot_2.src ;
+  wire [7:0] \slot_2.tag ;
+  wire [47:0] \slot_2.vaddr ;
+  reg [91:0] slot_3 = 92'h00000000000000000000000;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \slot_3.kind ;
+  wire [15:0] \slot_3.length ;
+  wire [7:0] \slot_3.pid ;
+  wire [7:0] \slot_3.src ;
+  wire [7:0] \slot_3.tag ;
+  wire [47:0] \slot_3.vaddr ;
+  reg [1:0] tail = 2'h0;
+  input take;
+  wire take;
+  reg [3:0] used = 4'h0;
+  reg [3:0] writes = 4'h0;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = tail == 1'h1;
+  assign \$29  = push_hdr[3:0] == 1'h1;
+  assign \$30  = push_hdr[3:0] == 2'h3;
+  assign \$31  = \$29  | \$30 ;
+  assign \$32  = tail == 2'h2;
+  assign \$33  = push_hdr[3:0] == 1'h1;
+  assign \$34  = push_hdr[3:0] == 2'h3;
+  assign \$35  = \$33  | \$34 ;
+  assign \$36  = tail == 2'h3;
+  assign \$37  = push_hdr[3:0] == 1'h1;
+  assign \$38  = push_hdr[3:0] == 2'h3;
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = fault__resolve & pending;
+  assign \$41  = fault__resolve_cmd == 1'h1;
+  assign \$42  = fault__resolve_cmd == 2'h2;
+  assign \$43  = \$41  | \$42 ;
+  assign \$44  = \$40  & \$43 ;
+  assign \$45  = ! head;
+  assign \$46  = head == 1'h1;
+  assign \$47  = head == 2'h2;
+  assign \$48  = head == 2'h3;
+  assign \$49  = ~ pop;
+  assign \$50  = push & \$49 ;
+  assign \$51  = ~ push;
+  assign \$52  = pop & \$51 ;
+  assign \$53  = count + 1'h1;
+  assign \$54  = count - 1'h1;
+  always @(posedge clk)
+    slot_0 <= \$55 ;
+  always @(posedge clk)
+    used <= \$56 ;
+  always @(posedge clk)
+    writes <= \$57 ;
+  always @(posedge clk)
+    slot_1 <= \$58 ;
+  always @(posedge clk)
+    slot_2 <= \$59 ;
+  always @(posedge clk)
+    slot_3 <= \$60 ;
+  always @(posedge clk)
+    tail <= \$61 ;
+  always @(posedge clk)
+    shown <= \$62 ;
+  always @(posedge clk)
+    head_cmd <= \$63 ;
+  always @(posedge clk)
+    head <= \$64 ;
+  always @(posedge clk)
+    count <= \$65 ;
+  assign full = count == 3'h4;
+  assign empty = ! count;
+  assign \$1  = count + 2'h2;
+  assign room2 = \$1  <= 3'h4;
+  assign \$2  = used & writes;
+  assign has_write = | \$2 ;
+  assign \$3  = tail == 2'h3;
+  assign \$4  = tail + 1'h1;
+  assign \$5  = \$3  ? 3'h0 : \$4 ;
+  assign \$6  = ! head;
+  assign \$7  = head == 1'h1;
+  assign \$8  = head == 2'h2;
+  assign \$9  = head == 2'h3;
+  assign \$10  = head == 2'h3;
+  assign \$11  = head + 1'h1;
+  assign \$12  = \$10  ? 3'h0 : \$11 ;
+  assign \$13  = | count;
+  assign pending = shown & \$13 ;
+  assign \$14  = h[3:0] == 1'h1;
+  assign \$15  = h[3:0] == 2'h3;
+  assign fault__write = \$14  | \$15 ;
+  assign fault_event = push | rearm;
+  assign \$16  = { slot_0[27:20], slot_0[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$17  = used[0] & \$16 ;
+  assign \$18  = { slot_1[27:20], slot_1[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$19  = used[1] & \$18 ;
+  assign \$20  = { slot_2[27:20], slot_2[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$21  = used[2] & \$20 ;
+  assign \$22  = { slot_3[27:20], slot_3[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$23  = used[3] & \$22 ;
+  assign match = | { \$23 , \$21 , \$19 , \$17  };
+  assign \$24  = ! tail;
+  assign \$25  = push_hdr[3:0] == 1'h1;
+  assign \$26  = push_hdr[3:0] == 2'h3;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    h = 92'h00000000000000000000000;
+    if (\$6 ) begin
+      h = slot_0;
+    end
+    if (\$7 ) begin
+      h = slot_1;
+    end
+    if (\$8 ) begin
+      h = slot_2;
+    end
+    if (\$9 ) begin
+      h = slot_3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$55  = slot_0;
+    if (push) begin
+      if (\$24 ) begin
+        \$55 [3:0] = push_hdr[3:0];
+        \$55 [11:4] = push_hdr[14:7];
+        \$55 [19:12] = push_hdr[30:23];
+        \$55 [27:20] = push_hdr[38:31];
+        \$55 [75:28] = push_hdr[94:47];
+        \$55 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$55  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$56  = used;
+    if (push) begin
+      if (\$24 ) begin
+        \$56 [0] = 1'h1;
+      end
+      if (\$28 ) begin
+        \$56 [1] = 1'h1;
+      end
+      if (\$32 ) begin
+        \$56 [2] = 1'h1;
+      end
+      if (\$36 ) begin
+        \$56 [3] = 1'h1;
+      end
+    end
+    if (pop) begin
+      if (\$45 ) begin
+        \$56 [0] = 1'h0;
+      end
+      if (\$46 ) begin
+        \$56 [1] = 1'h0;
+      end
+      if (\$47 ) begin
+        \$56 [2] = 1'h0;
+      end
+      if (\$48 ) begin
+        \$56 [3] = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$56  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$57  = writes;
+    if (push) begin
+      if (\$24 ) begin
+        \$57 [0] = \$27 ;
+      end
+      if (\$28 ) begin
+        \$57 [1] = \$31 ;
+      end
+      if (\$32 ) begin
+        \$57 [2] = \$35 ;
+      end
+      if (\$36 ) begin
+        \$57 [3] = \$39 ;
+      end
+    end
+    if (rst) begin
+      \$57  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$58  = slot_1;
+    if (push) begin
+      if (\$28 ) begin
+        \$58 [3:0] = push_hdr[3:0];
+        \$58 [11:4] = push_hdr[14:7];
+        \$58 [19:12] = push_hdr[30:23];
+        \$58 [27:20] = push_hdr[38:31];
+        \$58 [75:28] = push_hdr[94:47];
+        \$58 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$58  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$59  = slot_2;
+    if (push) begin
+      if (\$32 ) begin
+        \$59 [3:0] = push_hdr[3:0];
+        \$59 [11:4] = push_hdr[14:7];
+        \$59 [19:12] = push_hdr[30:23];
+        \$59 [27:20] = push_hdr[38:31];
+        \$59 [75:28] = push_hdr[94:47];
+        \$59 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$59  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$60  = slot_3;
+    if (push) begin
+      if (\$36 ) begin
+        \$60 [3:0] = push_hdr[3:0];
+        \$60 [11:4] = push_hdr[14:7];
+        \$60 [19:12] = push_hdr[30:23];
+        \$60 [27:20] = push_hdr[38:31];
+        \$60 [75:28] = push_hdr[94:47];
+        \$60 [91:76] = push_hdr[126:111];
+      end
+    end
+    if (rst) begin
+      \$60  = 92'h00000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$61  = tail;
+    if (push) begin
+      \$61  = \$5 [1:0];
+    end
+    if (rst) begin
+      \$61  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$62  = shown;
+    if (\$44 ) begin
+      \$62  = 1'h0;
+    end
+    if (rearm) begin
+      \$62  = 1'h1;
+    end
+    if (pop) begin
+      \$62  = 1'h1;
+    end
+    if (rst) begin
+      \$62  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$63  = head_cmd;
+    if (\$44 ) begin
+      \$63  = fault__resolve_cmd;
+    end
+    if (take) begin
+      \$63  = 2'h0;
+    end
+    if (rearm) begin
+      \$63  = 2'h0;
+    end
+    if (pop) begin
+      \$63  = 2'h0;
+    end
+    if (rst) begin
+      \$63  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$64  = head;
+    if (pop) begin
+      \$64  = \$12 [1:0];
+    end
+    if (rst) begin
+      \$64  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$65  = count;
+    if (\$50 ) begin
+      \$65  = \$53 [2:0];
+    end else if (\$52 ) begin
+      \$65  = \$54 [2:0];
+    end
+    if (rst) begin
+      \$65  = 3'h0;
+    end
+  end
+  assign nxt_tail = \$5 [1:0];
+  assign cmd = head_cmd;
+  assign nxt_head = \$12 [1:0];
+  assign fault__pending = pending;
+  assign fault__kind = h[3:0];
+  assign fault__src = h[11:4];
+  assign fault__pid = { 8'h00, h[27:20] };
+  assign fault__vaddr = { 16'h0000, h[75:28] };
+  assign match_vpn = push_hdr[94:59];
+  assign match_pid = push_hdr[38:31];
+  assign \port$1523$0  = h[11:0];
+  assign \port$1523$20  = h[75:20];
+  assign \h.kind  = h[3:0];
+  assign \h.src  = h[11:4];
+  assign \h.tag  = h[19:12];
+  assign \h.pid  = h[27:20];
+  assign \h.vaddr  = h[75:28];
+  assign \h.length  = h[91:76];
+  assign \slot_0.kind  = slot_0[3:0];
+  assign \slot_0.src  = slot_0[11:4];
+  assign \slot_0.tag  = slot_0[19:12];
+  assign \slot_0.pid  = slot_0[27:20];
+  assign \slot_0.vaddr  = slot_0[75:28];
+  assign \slot_0.length  = slot_0[91:76];
+  assign \slot_1.kind  = slot_1[3:0];
+  assign \slot_1.src  = slot_1[11:4];
+  assign \slot_1.tag  = slot_1[19:12];
+  assign \slot_1.pid  = slot_1[27:20];
+  assign \slot_1.vaddr  = slot_1[75:28];
+  assign \slot_1.length  = slot_1[91:76];
+  assign \slot_2.kind  = slot_2[3:0];
+  assign \slot_2.src  = slot_2[11:4];
+  assign \slot_2.tag  = slot_2[19:12];
+  assign \slot_2.pid  = slot_2[27:20];
+  assign \slot_2.vaddr  = slot_2[75:28];
+  assign \slot_2.length  = slot_2[91:76];
+  assign \slot_3.kind  = slot_3[3:0];
+  assign \slot_3.src  = slot_3[11:4];
+  assign \slot_3.tag  = slot_3[19:12];
+  assign \slot_3.pid  = slot_3[27:20];
+  assign \slot_3.vaddr  = slot_3[75:28];
+  assign \slot_3.length  = slot_3[91:76];
+  assign \head$15.kind  = \head$15 [3:0];
+  assign \head$15.status  = \head$15 [6:4];
+  assign \head$15.src  = \head$15 [14:7];
+  assign \head$15.dst  = \head$15 [22:15];
+  assign \head$15.tag  = \head$15 [30:23];
+  assign \head$15.pid  = \head$15 [46:31];
+  assign \head$15.vaddr  = \head$15 [110:47];
+  assign \head$15.length  = \head$15 [126:111];
+  assign \push_hdr.kind  = push_hdr[3:0];
+  assign \push_hdr.status  = push_hdr[6:4];
+  assign \push_hdr.src  = push_hdr[14:7];
+  assign \push_hdr.dst  = push_hdr[22:15];
+  assign \push_hdr.tag  = push_hdr[30:23];
+  assign \push_hdr.pid  = push_hdr[46:31];
+  assign \push_hdr.vaddr  = push_hdr[110:47];
+  assign \push_hdr.length  = push_hdr[126:111];
+  assign \head$15 [126:111] = h[91:76];
+  assign \head$15 [110:47] = { 16'h0000, h[75:28] };
+  assign \head$15 [46:31] = { 8'h00, h[27:20] };
+  assign \head$15 [30:23] = h[19:12];
+  assign \head$15 [14:7] = h[11:4];
+  assign \head$15 [3:0] = h[3:0];
+  assign { \head$15 [22:15], \head$15 [6:4] } = 11'h000;
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, hdr_valid
-, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, \paddr$4 , hdr_ready, drain, \length$10 , rx_data__payload);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$869$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
+, mem__wstrb, done, hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [32:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -2111,7 +2815,6 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
   input [15:0] \length$10 ;
   wire [15:0] \length$10 ;
   reg line = 1'h0;
-  input \line$8 ;
   wire \line$8 ;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
@@ -2153,8 +2856,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
   reg mem__wvalid;
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
-  input [31:0] \paddr$4 ;
   wire [31:0] \paddr$4 ;
+  input [33:0] \port$869$119 ;
+  wire [33:0] \port$869$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -2177,7 +2881,6 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
   output tx_data__valid;
   reg tx_data__valid;
   wire [7:0] word_mask;
-  input write;
   wire write;
   assign \$11  = mem__bvalid & mem__bready;
   assign \$12  = issuing & \$signal ;
@@ -2267,7 +2970,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \line$8  ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$869$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -2275,37 +2978,37 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
   assign \$9  = ~ \$8 ;
   assign \$10  = \$7  & \$9 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \paddr$4 ;
+      \$81  = \port$869$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = write;
+      \$82  = \port$869$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \line$8 ;
+      \$83  = \port$869$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$84  = length;
     if (start) begin
       \$84  = \length$10 ;
@@ -2315,7 +3018,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$85  = a_addr;
     if (start) begin
       \$85  = \$1 [31:0];
@@ -2328,7 +3031,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$86  = a_left;
     if (start) begin
       \$86  = \$3 ;
@@ -2341,7 +3044,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$87  = b_wait;
     if (\$10 ) begin
       \$87  = \$15 [9:0];
@@ -2353,7 +3056,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$88  = beat;
     casez (mover_fsm_state)
       3'h0:
@@ -2382,7 +3085,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$89  = mover_fsm_state;
     casez (mover_fsm_state)
       3'h0:
@@ -2434,21 +3137,21 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__awaddr = 32'd0;
     if (\$signal ) begin
       mem__awaddr = a_addr;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__awlen = 8'h00;
     if (\$signal ) begin
       mem__awlen = \$52 [7:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     (* full_case = 32'd1 *)
     if (\$signal ) begin
       issuing = \$53 ;
@@ -2457,7 +3160,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__araddr = 32'd0;
     (* full_case = 32'd1 *)
     if (\$signal ) begin
@@ -2466,7 +3169,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__arlen = 8'h00;
     (* full_case = 32'd1 *)
     if (\$signal ) begin
@@ -2475,7 +3178,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__req = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2493,7 +3196,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__awvalid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2505,7 +3208,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__bready = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2521,7 +3224,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__arvalid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2543,7 +3246,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__wvalid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2555,7 +3258,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     rx_data__ready = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2575,7 +3278,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__wlast = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2587,7 +3290,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__wdata = 64'h0000000000000000;
     casez (mover_fsm_state)
       3'h0:
@@ -2604,7 +3307,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__wstrb = 8'h00;
     casez (mover_fsm_state)
       3'h0:
@@ -2621,7 +3324,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     done = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2649,7 +3352,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     hdr_valid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2665,7 +3368,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     tx_data__valid = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2683,7 +3386,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__rready = 1'h0;
     casez (mover_fsm_state)
       3'h0:
@@ -2701,7 +3404,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     tx_data__payload = 65'h00000000000000000;
     casez (mover_fsm_state)
       3'h0:
@@ -2726,6 +3429,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
         end
     endcase
   end
+  assign \paddr$4  = \port$869$119 [31:0];
+  assign write = \port$869$119 [32];
+  assign \line$8  = \port$869$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -2734,7 +3440,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \paddr$4 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$869$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -2742,14 +3448,17 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \line$8 , write, me
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get_pid, get_valid, get_node, check_pid, \port$0$281 );
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
+module \mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get_pid, get_valid, get_node, check_pid, check_en, \port$0$281 );
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
   wire [15:0] \$3 ;
   wire \$4 ;
   wire [15:0] \$5 ;
   wire \$6 ;
+  reg \$7 ;
+  input check_en;
+  wire check_en;
   output [7:0] check_node;
   wire [7:0] check_node;
   input [15:0] check_pid;
@@ -2758,6 +3467,8 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get
   wire check_valid;
   wire [7:0] chk__addr;
   wire [8:0] chk__data;
+  wire chk__en;
+  reg chk_in_range = 1'h0;
   input clk;
   wire clk;
   wire [7:0] get__addr;
@@ -3044,22 +3755,42 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get
     if (wr__en)
       \table [\port$0$281 [7:0]] <= { set__valid, \port$0$281 [23:16] };
   end
+  reg [8:0] _0_;
+  always @(posedge clk) begin
+    if (check_en) begin
+      _0_ <= \table [check_pid[7:0]];
+      if (wr__en && check_pid[7:0] == \port$0$281 [7:0])
+        _0_ <= { set__valid, \port$0$281 [23:16] };
+    end
+  end
   assign get__data = \table [get_pid[7:0]];
-  assign chk__data = \table [check_pid[7:0]];
+  assign chk__data = _0_;
   assign \$4  = ! \$3 ;
-  assign check_valid = \$4  & chk__data[8];
+  assign wr__en = set__stb & \$4 ;
+  assign check_valid = chk_in_range & chk__data[8];
   assign \$6  = ! \$5 ;
+  always @(posedge clk)
+    chk_in_range <= \$7 ;
   assign \$2  = ! \$1 ;
-  assign wr__en = set__stb & \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$7  = chk_in_range;
+    if (check_en) begin
+      \$7  = \$2 ;
+    end
+    if (rst) begin
+      \$7  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     get_valid = 1'h0;
     if (\$6 ) begin
       get_valid = get__data[8];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     get_node = 8'h00;
     if (\$6 ) begin
       get_node = get__data[7:0];
@@ -3070,17 +3801,145 @@ module \mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get
   assign wr__data = { set__valid, \port$0$281 [23:16] };
   assign set__node = \port$0$281 [23:16];
   assign chk__addr = check_pid[7:0];
+  assign chk__en = check_en;
   assign get__addr = get_pid[7:0];
   assign check_node = chk__data[7:0];
-  assign \$1  = { 8'h00, \port$0$281 [15:8] };
-  assign \$3  = { 8'h00, check_pid[15:8] };
+  assign \$1  = { 8'h00, check_pid[15:8] };
+  assign \$3  = { 8'h00, \port$0$281 [15:8] };
   assign \$5  = { 8'h00, get_pid[15:8] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__write, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata, window__len, node_id
-, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, fault__kind, fault__src, \port$1436$31 , fault__pending, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
+module \mmu.queue (rst, w_rdy, r_rdy, r_data, w_en, w_port__data, level, r_en, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [3:0] \$14 ;
+  reg [1:0] \$15 ;
+  reg [1:0] \$16 ;
+  reg [2:0] \$17 ;
+  wire [2:0] \$2 ;
+  wire \$3 ;
+  wire [2:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [3:0] \$9 ;
+  input clk;
+  wire clk;
+  (* init = 2'h0 *)
+  wire [1:0] consume;
+  output [2:0] level;
+  reg [2:0] level = 3'h0;
+  (* init = 2'h0 *)
+  wire [1:0] produce;
+  output [153:0] r_data;
+  wire [153:0] r_data;
+  input r_en;
+  wire r_en;
+  (* init = 3'h0 *)
+  wire [2:0] r_level;
+  reg [1:0] r_port__addr = 2'h0;
+  wire [153:0] r_port__data;
+  output r_rdy;
+  wire r_rdy;
+  input rst;
+  wire rst;
+  wire [153:0] w_data;
+  input w_en;
+  wire w_en;
+  (* init = 3'h0 *)
+  wire [2:0] w_level;
+  reg [1:0] w_port__addr = 2'h0;
+  input [153:0] w_port__data;
+  wire [153:0] w_port__data;
+  wire w_port__en;
+  output w_rdy;
+  wire w_rdy;
+  reg [153:0] storage [3:0];
+  initial begin
+    storage[0] = 154'h000000000000000000000000000000000000000;
+    storage[1] = 154'h000000000000000000000000000000000000000;
+    storage[2] = 154'h000000000000000000000000000000000000000;
+    storage[3] = 154'h000000000000000000000000000000000000000;
+  end
+  always @(posedge clk) begin
+    if (w_port__en)
+      storage[w_port__addr] <= w_port__data;
+  end
+  assign r_data = storage[r_port__addr];
+  assign w_rdy = level != 3'h4;
+  assign r_rdy = | level;
+  assign w_port__en = w_en & w_rdy;
+  assign \$1  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
+  assign \$10  = r_rdy & r_en;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
+  always @(posedge clk)
+    w_port__addr <= \$15 ;
+  always @(posedge clk)
+    r_port__addr <= \$16 ;
+  always @(posedge clk)
+    level <= \$17 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$15  = w_port__addr;
+    if (\$1 ) begin
+      \$15  = \$2 [1:0];
+    end
+    if (rst) begin
+      \$15  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$16  = r_port__addr;
+    if (\$3 ) begin
+      \$16  = \$4 [1:0];
+    end
+    if (rst) begin
+      \$16  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [2:0];
+    end
+    if (\$13 ) begin
+      \$17  = \$14 [2:0];
+    end
+    if (rst) begin
+      \$17  = 3'h0;
+    end
+  end
+  assign w_level = level;
+  assign r_level = level;
+  assign produce = w_port__addr;
+  assign w_data = w_port__data;
+  assign consume = r_port__addr;
+  assign r_port__data = r_data;
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1523$0 , \port$1523$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
   wire \$3 ;
@@ -3156,7 +4015,6 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   wire events__tlb_hit;
   wire events__tlb_miss;
   wire events__walk;
-  input [3:0] fault__kind;
   wire [3:0] fault__kind;
   input fault__pending;
   wire fault__pending;
@@ -3164,7 +4022,6 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   output fault__resolve;
   wire fault__resolve;
   wire [1:0] fault__resolve_cmd;
-  input [7:0] fault__src;
   wire [7:0] fault__src;
   wire [63:0] fault__vaddr;
   input fault__write;
@@ -3188,8 +4045,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [79:0] \port$1436$31 ;
-  wire [79:0] \port$1436$31 ;
+  input [11:0] \port$1523$0 ;
+  wire [11:0] \port$1523$0 ;
+  input [55:0] \port$1523$20 ;
+  wire [55:0] \port$1523$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -3245,31 +4104,30 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1095$0 (owner_get_valid),
-    .\port$1096$0 (owner_get_node),
-    .\port$1350$0 (window__busy),
-    .\port$1354$0 (window__error),
-    .\port$1436$0 (fault__kind),
-    .\port$1436$31 (\port$1436$31 [15:0]),
-    .\port$1436$7 (fault__src),
-    .\port$1442$0 (fault__pending),
-    .\port$213$0 (fault__write),
+    .\port$1318$0 (owner_get_valid),
+    .\port$1319$0 (owner_get_node),
+    .\port$1523$0 (\port$1523$0 ),
+    .\port$1523$20 (\port$1523$20 [7:0]),
+    .\port$1670$0 (window__busy),
+    .\port$1674$0 (window__error),
+    .\port$539$0 (fault__pending),
+    .\port$542$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
-    .\storage$75 (pt_buckets_log2),
-    .\storage$76 (pt_max_probes),
-    .\storage$77 (owner_sel),
-    .\storage$79 (csr__TLB_INV_VPN__data),
-    .\storage$82 (window__addr),
-    .\storage$83 (window__wdata),
-    .\storage$84 (window__len),
-    .\storage$94 (node_id)
+    .\storage$74 (pt_buckets_log2),
+    .\storage$75 (pt_max_probes),
+    .\storage$76 (owner_sel),
+    .\storage$78 (csr__TLB_INV_VPN__data),
+    .\storage$81 (window__addr),
+    .\storage$82 (window__wdata),
+    .\storage$83 (window__len),
+    .\storage$93 (node_id)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = \port$1436$31 [79:16];
+      vaddr_shown = { 16'h0000, \port$1523$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -3293,9 +4151,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = \port$1436$31 [79:16];
-  assign csr__FAULT_STATUS__r_data = { \port$1436$31 [15:0], fault__src, fault__kind, 2'h0, fault__write, fault__pending };
-  assign fault__pid = \port$1436$31 [15:0];
+  assign fault__vaddr = { 16'h0000, \port$1523$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1523$20 [7:0], \port$1523$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1523$0 [3:0];
+  assign fault__src = \port$1523$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1523$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -3324,44 +4184,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$213$0 , csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 , \storage$83 , \storage$84 
-, \storage$94 , \port$1095$0 , \port$1096$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1350$0 , \port$1354$0 , csr__MEM_RDATA__r_data, csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_FAULTS__inc, csr__CNT_PROT_FAULTS__inc, \port$1436$0 , \port$1436$7 , \port$1436$31 , \port$1442$0 , bus__addr
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
-  wire \$1 ;
-  wire [31:0] \$10 ;
-  wire [31:0] \$11 ;
-  wire [31:0] \$12 ;
-  wire [31:0] \$13 ;
-  wire [31:0] \$14 ;
-  wire [31:0] \$15 ;
-  wire [31:0] \$16 ;
-  wire [31:0] \$17 ;
-  wire [31:0] \$18 ;
-  wire [31:0] \$19 ;
-  wire \$2 ;
-  wire [31:0] \$20 ;
-  wire [31:0] \$21 ;
-  wire [31:0] \$22 ;
-  wire [31:0] \$23 ;
-  wire [31:0] \$24 ;
-  wire [31:0] \$25 ;
-  wire [7:0] \$26 ;
-  wire [31:0] \$27 ;
-  wire [31:0] \$28 ;
-  wire [31:0] \$29 ;
-  wire [31:0] \$3 ;
-  wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [31:0] \$32 ;
-  wire [31:0] \$33 ;
-  reg [31:0] \$34 ;
-  wire [31:0] \$4 ;
-  wire [31:0] \$5 ;
-  wire [31:0] \$6 ;
-  wire [31:0] \$7 ;
-  wire [31:0] \$8 ;
-  wire [31:0] \$9 ;
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$539$0 , \port$542$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 
+, \storage$82 , \storage$83 , \storage$93 , \port$1318$0 , \port$1319$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1523$0 , \port$1523$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1670$0 , \port$1674$0 , csr__MEM_RDATA__r_data, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
+  reg [31:0] \$1 ;
   reg CNT_BUCKET_READS_r_stb;
   reg CNT_BUCKET_READS_w_stb;
   reg CNT_FAULTS_r_stb;
@@ -3490,94 +4316,58 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1095$0 ;
-  wire \port$1095$0 ;
-  input [7:0] \port$1096$0 ;
-  wire [7:0] \port$1096$0 ;
-  input \port$1350$0 ;
-  wire \port$1350$0 ;
-  input \port$1354$0 ;
-  wire \port$1354$0 ;
-  input [3:0] \port$1436$0 ;
-  wire [3:0] \port$1436$0 ;
-  input [15:0] \port$1436$31 ;
-  wire [15:0] \port$1436$31 ;
-  input [7:0] \port$1436$7 ;
-  wire [7:0] \port$1436$7 ;
-  input \port$1442$0 ;
-  wire \port$1442$0 ;
-  input \port$213$0 ;
-  wire \port$213$0 ;
+  input \port$1318$0 ;
+  wire \port$1318$0 ;
+  input [7:0] \port$1319$0 ;
+  wire [7:0] \port$1319$0 ;
+  input [11:0] \port$1523$0 ;
+  wire [11:0] \port$1523$0 ;
+  input [7:0] \port$1523$20 ;
+  wire [7:0] \port$1523$20 ;
+  input \port$1670$0 ;
+  wire \port$1670$0 ;
+  input \port$1674$0 ;
+  wire \port$1674$0 ;
+  input \port$539$0 ;
+  wire \port$539$0 ;
+  input \port$542$0 ;
+  wire \port$542$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
-  reg r_hold;
   input rst;
   wire rst;
   output [63:0] storage;
   wire [63:0] storage;
-  output [4:0] \storage$75 ;
-  wire [4:0] \storage$75 ;
-  output [7:0] \storage$76 ;
-  wire [7:0] \storage$76 ;
-  output [15:0] \storage$77 ;
-  wire [15:0] \storage$77 ;
-  output [63:0] \storage$79 ;
-  wire [63:0] \storage$79 ;
+  output [4:0] \storage$74 ;
+  wire [4:0] \storage$74 ;
+  output [7:0] \storage$75 ;
+  wire [7:0] \storage$75 ;
+  output [15:0] \storage$76 ;
+  wire [15:0] \storage$76 ;
+  output [63:0] \storage$78 ;
+  wire [63:0] \storage$78 ;
+  output [63:0] \storage$81 ;
+  wire [63:0] \storage$81 ;
   output [63:0] \storage$82 ;
   wire [63:0] \storage$82 ;
-  output [63:0] \storage$83 ;
-  wire [63:0] \storage$83 ;
-  output [31:0] \storage$84 ;
-  wire [31:0] \storage$84 ;
-  output [7:0] \storage$94 ;
-  wire [7:0] \storage$94 ;
+  output [31:0] \storage$83 ;
+  wire [31:0] \storage$83 ;
+  output [7:0] \storage$93 ;
+  wire [7:0] \storage$93 ;
   wire [31:0] value;
+  wire [31:0] \value$87 ;
   wire [31:0] \value$88 ;
   wire [31:0] \value$89 ;
   wire [31:0] \value$90 ;
   wire [31:0] \value$91 ;
   wire [31:0] \value$92 ;
-  wire [31:0] \value$93 ;
   always @(posedge clk)
-    bus__r_data <= \$34 ;
-  assign \$1  = ~ r_hold;
-  assign \$2  = bus__r_stb & \$1 ;
-  assign \$3  = bus__addr[0] ? { 24'h000000, \storage$94  } : \value$93 ;
-  assign \$4  = bus__addr[0] ? \value$92  : \value$91 ;
-  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? \value$90  : \value$89 ;
-  assign \$7  = bus__addr[0] ? \value$88  : value;
-  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
-  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
-  assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1354$0 , \port$1350$0  } : \storage$84 ;
-  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
-  assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
-  assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
-  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
-  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
-  assign \$17  = bus__addr[3] ? \$9  : \$16 ;
-  assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { \port$1436$31 , \port$1436$7 , \port$1436$0 , 2'h0, \port$213$0 , \port$1442$0  };
-  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
-  assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1095$0 , 23'h000000, \port$1096$0  };
-  assign \$23  = bus__addr[1] ? \$21  : \$22 ;
-  assign \$24  = bus__addr[2] ? \$20  : \$23 ;
-  assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
-  assign \$26  = bus__addr[0] ? \storage$76  : { 3'h0, \storage$75  };
-  assign \$27  = bus__addr[1] ? \$25  : { 24'h000000, \$26  };
-  assign \$28  = bus__addr[0] ? storage[63:32] : storage[31:0];
-  assign \$29  = bus__addr[0] ? 32'd67371072 : 32'd540018700;
-  assign \$30  = bus__addr[1] ? \$28  : \$29 ;
-  assign \$31  = bus__addr[2] ? \$27  : \$30 ;
-  assign \$32  = bus__addr[3] ? \$24  : \$31 ;
-  assign \$33  = bus__addr[4] ? \$17  : \$32 ;
+    bus__r_data <= \$1 ;
   \mmu.regs.decoder.reg_CNT_BUCKET_READS  reg_CNT_BUCKET_READS (
     .CNT_BUCKET_READS_w_stb(CNT_BUCKET_READS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_BUCKET_READS__value(\value$91 ),
+    .csr__CNT_BUCKET_READS__value(\value$90 ),
     .inc(csr__CNT_BUCKET_READS__inc),
     .rst(rst)
   );
@@ -3585,7 +4375,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_FAULTS_w_stb(CNT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_FAULTS__value(\value$90 ),
+    .csr__CNT_FAULTS__value(\value$89 ),
     .inc(csr__CNT_FAULTS__inc),
     .rst(rst)
   );
@@ -3593,7 +4383,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_PROT_FAULTS_w_stb(CNT_PROT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_PROT_FAULTS__value(\value$93 ),
+    .csr__CNT_PROT_FAULTS__value(\value$92 ),
     .inc(csr__CNT_PROT_FAULTS__inc),
     .rst(rst)
   );
@@ -3601,7 +4391,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_REQUESTS_w_stb(CNT_REQUESTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_REQUESTS__value(\value$92 ),
+    .csr__CNT_REQUESTS__value(\value$91 ),
     .inc(csr__CNT_REQUESTS__inc),
     .rst(rst)
   );
@@ -3617,7 +4407,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_TLB_MISS_w_stb(CNT_TLB_MISS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_TLB_MISS__value(\value$88 ),
+    .csr__CNT_TLB_MISS__value(\value$87 ),
     .inc(csr__CNT_TLB_MISS__inc),
     .rst(rst)
   );
@@ -3625,7 +4415,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .CNT_WALKS_w_stb(CNT_WALKS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_WALKS__value(\value$89 ),
+    .csr__CNT_WALKS__value(\value$88 ),
     .inc(csr__CNT_WALKS__inc),
     .rst(rst)
   );
@@ -3637,7 +4427,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
     .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
     .rst(rst),
-    .storage(\storage$82 )
+    .storage(\storage$81 )
   );
   \mmu.regs.decoder.reg_MEM_LEN  reg_MEM_LEN (
     .MEM_LEN_w_stb(MEM_LEN_w_stb),
@@ -3646,7 +4436,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .rst(rst),
-    .storage(\storage$84 )
+    .storage(\storage$83 )
   );
   \mmu.regs.decoder.reg_MEM_WDATA  reg_MEM_WDATA (
     .MEM_WDATA_HI_w_stb(MEM_WDATA_HI_w_stb),
@@ -3654,21 +4444,21 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$83 )
+    .storage(\storage$82 )
   );
   \mmu.regs.decoder.reg_NODE_ID  reg_NODE_ID (
     .NODE_ID_w_stb(NODE_ID_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$94 )
+    .storage(\storage$93 )
   );
   \mmu.regs.decoder.reg_OWNER_SEL  reg_OWNER_SEL (
     .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$77 )
+    .storage(\storage$76 )
   );
   \mmu.regs.decoder.reg_PT_BASE  reg_PT_BASE (
     .PT_BASE_HI_w_stb(PT_BASE_HI_w_stb),
@@ -3683,14 +4473,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$75 )
+    .storage(\storage$74 )
   );
   \mmu.regs.decoder.reg_PT_MAX_PROBES  reg_PT_MAX_PROBES (
     .PT_MAX_PROBES_w_stb(PT_MAX_PROBES_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$76 )
+    .storage(\storage$75 )
   );
   \mmu.regs.decoder.reg_TLB_INV_VPN  reg_TLB_INV_VPN (
     .TLB_INV_VPN_HI_w_stb(TLB_INV_VPN_HI_w_stb),
@@ -3698,10 +4488,636 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$79 )
+    .storage(\storage$78 )
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_BUCKETS_LOG2_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_BUCKETS_LOG2_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_MAX_PROBES_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_MAX_PROBES_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SEL_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SEL_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_GET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_GET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO0_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_STATUS_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_STATUS_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO0_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_RESOLVE_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          FAULT_RESOLVE_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     FAULT_RESOLVE_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -3739,7 +5155,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_ADDR_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -3779,7 +5195,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_ADDR_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -3819,7 +5235,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_ADDR_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -3861,7 +5277,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_ADDR_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -3903,7 +5319,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_WDATA_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -3947,7 +5363,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_WDATA_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -3991,7 +5407,17 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO1_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_WDATA_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4037,7 +5463,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_WDATA_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4083,7 +5509,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_LEN_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4131,7 +5557,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_LEN_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4179,7 +5605,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_CTRL_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4229,7 +5655,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_CTRL_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4279,7 +5705,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_RDATA_LO_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4331,7 +5757,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_RDATA_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4383,7 +5809,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_RDATA_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4437,7 +5863,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     MEM_RDATA_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4491,7 +5917,17 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO1_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_TLB_HIT_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4547,7 +5983,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_TLB_HIT_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4603,7 +6039,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_TLB_MISS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4661,7 +6097,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_TLB_MISS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4719,7 +6155,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_WALKS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4779,7 +6215,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_WALKS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4839,7 +6275,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_FAULTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4901,7 +6337,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_FAULTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -4963,7 +6399,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_BUCKET_READS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5027,7 +6463,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_BUCKET_READS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5091,7 +6527,19 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_BASE_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          PT_BASE_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_REQUESTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5157,7 +6605,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_REQUESTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5223,7 +6671,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_PROT_FAULTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5291,7 +6739,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_PROT_FAULTS_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5359,7 +6807,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     NODE_ID_r_stb = 1'h0;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -5430,7 +6878,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     NODE_ID_w_stb = 1'h0;
     (* full_case = 32'd1 *)
     casez (bus__addr)
@@ -5501,65 +6949,139 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$34  = bus__r_data;
-    if (\$2 ) begin
-      \$34  = \$33 ;
-    end
-    if (rst) begin
-      \$34  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO0_r_stb = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$1  = bus__r_data;
+    (* full_case = 32'd1 *)
     casez (bus__addr)
       5'h00:
-          INFO0_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO0_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO1_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
+          if (bus__r_stb) begin
+            \$1  = 32'd540018700;
+          end
       5'h01:
-          INFO1_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    INFO1_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_BASE_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
+          if (bus__r_stb) begin
+            \$1  = 32'd67371072;
+          end
       5'h02:
-          PT_BASE_LO_r_stb = bus__r_stb;
+          if (bus__r_stb) begin
+            \$1  = storage[31:0];
+          end
+      5'h03:
+          if (bus__r_stb) begin
+            \$1  = storage[63:32];
+          end
+      5'h04:
+          if (bus__r_stb) begin
+            \$1  = { 27'h0000000, \storage$74  };
+          end
+      5'h05:
+          if (bus__r_stb) begin
+            \$1  = { 24'h000000, \storage$75  };
+          end
+      5'h06:
+          /* empty */;
+      5'h07:
+          if (bus__r_stb) begin
+            \$1  = { 16'h0000, \storage$76  };
+          end
+      5'h08:
+          if (bus__r_stb) begin
+            \$1  = { \port$1318$0 , 23'h000000, \port$1319$0  };
+          end
+      5'h09:
+          if (bus__r_stb) begin
+            \$1  = \storage$78 [31:0];
+          end
+      5'h0a:
+          if (bus__r_stb) begin
+            \$1  = \storage$78 [63:32];
+          end
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          if (bus__r_stb) begin
+            \$1  = { 8'h00, \port$1523$20 , \port$1523$0 , 2'h0, \port$542$0 , \port$539$0  };
+          end
+      5'h0d:
+          if (bus__r_stb) begin
+            \$1  = csr__FAULT_VADDR__r_data[31:0];
+          end
+      5'h0e:
+          if (bus__r_stb) begin
+            \$1  = csr__FAULT_VADDR__r_data[63:32];
+          end
+      5'h0f:
+          /* empty */;
+      5'h10:
+          if (bus__r_stb) begin
+            \$1  = \storage$81 [31:0];
+          end
+      5'h11:
+          if (bus__r_stb) begin
+            \$1  = \storage$81 [63:32];
+          end
+      5'h12:
+          if (bus__r_stb) begin
+            \$1  = \storage$82 [31:0];
+          end
+      5'h13:
+          if (bus__r_stb) begin
+            \$1  = \storage$82 [63:32];
+          end
+      5'h14:
+          if (bus__r_stb) begin
+            \$1  = \storage$83 ;
+          end
+      5'h15:
+          if (bus__r_stb) begin
+            \$1  = { 30'h00000000, \port$1674$0 , \port$1670$0  };
+          end
+      5'h16:
+          if (bus__r_stb) begin
+            \$1  = csr__MEM_RDATA__r_data[31:0];
+          end
+      5'h17:
+          if (bus__r_stb) begin
+            \$1  = csr__MEM_RDATA__r_data[63:32];
+          end
+      5'h18:
+          if (bus__r_stb) begin
+            \$1  = value;
+          end
+      5'h19:
+          if (bus__r_stb) begin
+            \$1  = \value$87 ;
+          end
+      5'h1a:
+          if (bus__r_stb) begin
+            \$1  = \value$88 ;
+          end
+      5'h1b:
+          if (bus__r_stb) begin
+            \$1  = \value$89 ;
+          end
+      5'h1c:
+          if (bus__r_stb) begin
+            \$1  = \value$90 ;
+          end
+      5'h1d:
+          if (bus__r_stb) begin
+            \$1  = \value$91 ;
+          end
+      5'h1e:
+          if (bus__r_stb) begin
+            \$1  = \value$92 ;
+          end
+      5'h1f:
+          if (bus__r_stb) begin
+            \$1  = { 24'h000000, \storage$93  };
+          end
     endcase
+    if (rst) begin
+      \$1  = 32'd0;
+    end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     PT_BASE_LO_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5571,7 +7093,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     PT_BASE_HI_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5585,7 +7107,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     PT_BASE_HI_w_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -5598,682 +7120,34 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$2
           PT_BASE_HI_w_stb = bus__w_stb;
     endcase
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_BUCKETS_LOG2_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_BUCKETS_LOG2_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_MAX_PROBES_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    PT_MAX_PROBES_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    r_hold = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          r_hold = 1'h1;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          r_hold = 1'h1;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          r_hold = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SEL_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_SEL_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_GET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    OWNER_GET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_VPN_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    TLB_INV_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_STATUS_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_STATUS_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_VADDR_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    FAULT_RESOLVE_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          FAULT_RESOLVE_r_stb = bus__r_stb;
-    endcase
-  end
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1095$0 , 23'h000000, \port$1096$0  };
-  assign csr__FAULT_STATUS__r_data = { \port$1436$31 , \port$1436$7 , \port$1436$0 , 2'h0, \port$213$0 , \port$1442$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1354$0 , \port$1350$0  };
+  assign csr__OWNER_GET__r_data = { \port$1318$0 , 23'h000000, \port$1319$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1523$20 , \port$1523$0 , 2'h0, \port$542$0 , \port$539$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1674$0 , \port$1670$0  };
   assign csr__PT_BASE__data = storage;
-  assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
-  assign csr__PT_MAX_PROBES__data = \storage$76 ;
+  assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
+  assign csr__PT_MAX_PROBES__data = \storage$75 ;
   assign csr__OWNER_SET__w_stb = OWNER_SET_w_stb;
   assign csr__OWNER_SET__w_data = bus__w_data;
-  assign csr__OWNER_SEL__data = \storage$77 ;
-  assign csr__TLB_INV_VPN__data = \storage$79 ;
+  assign csr__OWNER_SEL__data = \storage$76 ;
+  assign csr__TLB_INV_VPN__data = \storage$78 ;
   assign csr__TLB_INV__w_stb = TLB_INV_w_stb;
   assign csr__TLB_INV__w_data = bus__w_data;
   assign csr__FAULT_RESOLVE__w_stb = FAULT_RESOLVE_w_stb;
   assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
-  assign csr__MEM_ADDR__data = \storage$82 ;
-  assign csr__MEM_WDATA__data = \storage$83 ;
-  assign csr__MEM_LEN__data = \storage$84 ;
+  assign csr__MEM_ADDR__data = \storage$81 ;
+  assign csr__MEM_WDATA__data = \storage$82 ;
+  assign csr__MEM_LEN__data = \storage$83 ;
   assign csr__MEM_CTRL__w_stb = MEM_CTRL_w_stb;
   assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
-  assign csr__NODE_ID__data = \storage$94 ;
+  assign csr__NODE_ID__data = \storage$93 ;
 endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_BUCKET_READS (clk, rst, CNT_BUCKET_READS_w_stb, csr__CNT_BUCKET_READS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   input CNT_BUCKET_READS_w_stb;
   wire CNT_BUCKET_READS_w_stb;
   input [31:0] bus__w_data;
@@ -6302,7 +7176,7 @@ module \mmu.regs.decoder.reg_CNT_BUCKET_READS (clk, rst, CNT_BUCKET_READS_w_stb,
     .value(csr__CNT_BUCKET_READS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     write_value = csr__CNT_BUCKET_READS__value;
     if (CNT_BUCKET_READS_w_stb) begin
       write_value = bus__w_data;
@@ -6318,18 +7192,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6338,39 +7208,28 @@ module \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, va
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, CNT_FAULTS_w_stb, csr__CNT_FAULTS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
+module \mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, inc, CNT_FAULTS_w_stb, csr__CNT_FAULTS__value, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   input CNT_FAULTS_w_stb;
   wire CNT_FAULTS_w_stb;
   input [31:0] bus__w_data;
@@ -6399,7 +7258,7 @@ module \mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, CNT_FAULTS_w_stb, csr__CNT_FA
     .value(csr__CNT_FAULTS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     write_value = csr__CNT_FAULTS__value;
     if (CNT_FAULTS_w_stb) begin
       write_value = bus__w_data;
@@ -6414,19 +7273,15 @@ module \mmu.regs.decoder.reg_CNT_FAULTS (clk, rst, CNT_FAULTS_w_stb, csr__CNT_FA
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, inc, load_value, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6435,39 +7290,28 @@ module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, load_value, value, i
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_PROT_FAULTS (clk, rst, CNT_PROT_FAULTS_w_stb, csr__CNT_PROT_FAULTS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   input CNT_PROT_FAULTS_w_stb;
   wire CNT_PROT_FAULTS_w_stb;
   input [31:0] bus__w_data;
@@ -6496,7 +7340,7 @@ module \mmu.regs.decoder.reg_CNT_PROT_FAULTS (clk, rst, CNT_PROT_FAULTS_w_stb, c
     .value(csr__CNT_PROT_FAULTS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     write_value = csr__CNT_PROT_FAULTS__value;
     if (CNT_PROT_FAULTS_w_stb) begin
       write_value = bus__w_data;
@@ -6512,18 +7356,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6532,39 +7372,28 @@ module \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, val
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_REQUESTS (clk, rst, inc, CNT_REQUESTS_w_stb, csr__CNT_REQUESTS__value, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   input CNT_REQUESTS_w_stb;
   wire CNT_REQUESTS_w_stb;
   input [31:0] bus__w_data;
@@ -6593,7 +7422,7 @@ module \mmu.regs.decoder.reg_CNT_REQUESTS (clk, rst, inc, CNT_REQUESTS_w_stb, cs
     .value(csr__CNT_REQUESTS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     write_value = csr__CNT_REQUESTS__value;
     if (CNT_REQUESTS_w_stb) begin
       write_value = bus__w_data;
@@ -6609,18 +7438,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6629,39 +7454,28 @@ module \mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, v
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_HIT (clk, rst, CNT_TLB_HIT_w_stb, csr__CNT_TLB_HIT__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   input CNT_TLB_HIT_w_stb;
   wire CNT_TLB_HIT_w_stb;
   input [31:0] bus__w_data;
@@ -6690,7 +7504,7 @@ module \mmu.regs.decoder.reg_CNT_TLB_HIT (clk, rst, CNT_TLB_HIT_w_stb, csr__CNT_
     .value(csr__CNT_TLB_HIT__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     write_value = csr__CNT_TLB_HIT__value;
     if (CNT_TLB_HIT_w_stb) begin
       write_value = bus__w_data;
@@ -6706,18 +7520,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6726,39 +7536,28 @@ module \mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_MISS (clk, rst, CNT_TLB_MISS_w_stb, csr__CNT_TLB_MISS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   input CNT_TLB_MISS_w_stb;
   wire CNT_TLB_MISS_w_stb;
   input [31:0] bus__w_data;
@@ -6787,7 +7586,7 @@ module \mmu.regs.decoder.reg_CNT_TLB_MISS (clk, rst, CNT_TLB_MISS_w_stb, csr__CN
     .value(csr__CNT_TLB_MISS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     write_value = csr__CNT_TLB_MISS__value;
     if (CNT_TLB_MISS_w_stb) begin
       write_value = bus__w_data;
@@ -6803,18 +7602,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6823,39 +7618,28 @@ module \mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value,
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_WALKS (clk, rst, CNT_WALKS_w_stb, csr__CNT_WALKS__value, inc, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   input CNT_WALKS_w_stb;
   wire CNT_WALKS_w_stb;
   input [31:0] bus__w_data;
@@ -6884,7 +7668,7 @@ module \mmu.regs.decoder.reg_CNT_WALKS (clk, rst, CNT_WALKS_w_stb, csr__CNT_WALK
     .value(csr__CNT_WALKS__value)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     write_value = csr__CNT_WALKS__value;
     if (CNT_WALKS_w_stb) begin
       write_value = bus__w_data;
@@ -6900,18 +7684,14 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, inc, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  wire [32:0] \$1 ;
+  reg [31:0] \$2 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
-  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -6920,39 +7700,28 @@ module \mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, in
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
+  assign \$1  = value + inc;
   always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$2  = \$1  ? 1'h0 : inc;
-  assign \$3  = value + inc_q;
+    value <= \$2 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$5  = load_value;
+          \$2  = load_value;
       default:
-          \$5  = \$3 [31:0];
+          \$2  = \$1 [31:0];
     endcase
     if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
+      \$2  = 32'd0;
     end
   end
   assign clear = 1'h0;
-  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_MEM_ADDR (clk, rst, MEM_ADDR_LO_w_stb, MEM_ADDR_HI_w_stb, storage, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   reg [63:0] \$1 ;
   input MEM_ADDR_HI_w_stb;
   wire MEM_ADDR_HI_w_stb;
@@ -6977,7 +7746,7 @@ module \mmu.regs.decoder.reg_MEM_ADDR (clk, rst, MEM_ADDR_LO_w_stb, MEM_ADDR_HI_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$1  = storage;
     if (MEM_ADDR_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -6997,7 +7766,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_MEM_LEN (clk, rst, MEM_LEN_w_stb, storage, csr__MEM_LEN__load, csr__MEM_LEN__load_value, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   reg [31:0] \$1 ;
   input MEM_LEN_w_stb;
   wire MEM_LEN_w_stb;
@@ -7019,7 +7788,7 @@ module \mmu.regs.decoder.reg_MEM_LEN (clk, rst, MEM_LEN_w_stb, storage, csr__MEM
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$1  = storage;
     if (MEM_LEN_w_stb) begin
       \$1  = bus__w_data;
@@ -7037,7 +7806,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_MEM_WDATA (clk, rst, MEM_WDATA_LO_w_stb, MEM_WDATA_HI_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   reg [63:0] \$1 ;
   input MEM_WDATA_HI_w_stb;
   wire MEM_WDATA_HI_w_stb;
@@ -7060,7 +7829,7 @@ module \mmu.regs.decoder.reg_MEM_WDATA (clk, rst, MEM_WDATA_LO_w_stb, MEM_WDATA_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$1  = storage;
     if (MEM_WDATA_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -7079,7 +7848,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_NODE_ID (clk, rst, NODE_ID_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   reg [7:0] \$1 ;
   input NODE_ID_w_stb;
   wire NODE_ID_w_stb;
@@ -7099,7 +7868,7 @@ module \mmu.regs.decoder.reg_NODE_ID (clk, rst, NODE_ID_w_stb, storage, bus__w_d
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$1  = storage;
     if (NODE_ID_w_stb) begin
       \$1  = bus__w_data[7:0];
@@ -7116,7 +7885,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_OWNER_SEL (clk, rst, OWNER_SEL_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   reg [15:0] \$1 ;
   input OWNER_SEL_w_stb;
   wire OWNER_SEL_w_stb;
@@ -7136,7 +7905,7 @@ module \mmu.regs.decoder.reg_OWNER_SEL (clk, rst, OWNER_SEL_w_stb, storage, bus_
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$1  = storage;
     if (OWNER_SEL_w_stb) begin
       \$1  = bus__w_data[15:0];
@@ -7153,7 +7922,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_PT_BASE (clk, rst, PT_BASE_LO_w_stb, PT_BASE_HI_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   reg [63:0] \$1 ;
   input PT_BASE_HI_w_stb;
   wire PT_BASE_HI_w_stb;
@@ -7176,7 +7945,7 @@ module \mmu.regs.decoder.reg_PT_BASE (clk, rst, PT_BASE_LO_w_stb, PT_BASE_HI_w_s
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$1  = storage;
     if (PT_BASE_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -7195,7 +7964,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_PT_BUCKETS_LOG2 (clk, rst, PT_BUCKETS_LOG2_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire \$1 ;
   wire [4:0] \$2 ;
   reg [4:0] \$3 ;
@@ -7219,7 +7988,7 @@ module \mmu.regs.decoder.reg_PT_BUCKETS_LOG2 (clk, rst, PT_BUCKETS_LOG2_w_stb, s
   always @(posedge clk)
     storage <= \$3 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$3  = storage;
     if (PT_BUCKETS_LOG2_w_stb) begin
       \$3  = \$2 ;
@@ -7236,7 +8005,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_PT_MAX_PROBES (clk, rst, PT_MAX_PROBES_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   reg [7:0] \$1 ;
   input PT_MAX_PROBES_w_stb;
   wire PT_MAX_PROBES_w_stb;
@@ -7256,7 +8025,7 @@ module \mmu.regs.decoder.reg_PT_MAX_PROBES (clk, rst, PT_MAX_PROBES_w_stb, stora
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$1  = storage;
     if (PT_MAX_PROBES_w_stb) begin
       \$1  = bus__w_data[7:0];
@@ -7273,7 +8042,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_INV_VPN_LO_w_stb, TLB_INV_VPN_HI_w_stb, storage, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   reg [63:0] \$1 ;
   input TLB_INV_VPN_HI_w_stb;
   wire TLB_INV_VPN_HI_w_stb;
@@ -7296,7 +8065,7 @@ module \mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_INV_VPN_LO_w_stb, TLB_IN
   always @(posedge clk)
     storage <= \$1 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$1  = storage;
     if (TLB_INV_VPN_LO_w_stb) begin
       \$1 [31:0] = bus__w_data;
@@ -7314,92 +8083,71 @@ module \mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_INV_VPN_LO_w_stb, TLB_IN
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.sequencer (rx_hdr__valid, tx_hdr__ready, fault__resolve_cmd, clk, rst, fault__write, has_data, well_formed, owned, tlb_hit, walk_found, response_event, fault__resolve, node_id, tlb_pfn, tlb_r, tlb_w, walk_pfn, walk_r, walk_w, walk_done
-, mover_done, hdr_valid, window_done, window_busy, tx_hdr__payload, window_go, rx_hdr__ready, tlb_lookup, tlb_hit_event, access_start, paddr, tlb_miss_event, walk_start, fault_event, tx_hdr__valid, hdr_ready, prot_fault_event, drain, req, irq, rx_hdr__payload
-);
-  reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
+module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \node_id$22 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, mover_done, hdr_valid, tx_hdr__ready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  reg [1:0] \$10 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  reg \$29 ;
   wire \$3 ;
-  reg [3:0] \$30 ;
-  reg [126:0] \$31 ;
-  reg [7:0] \$32 ;
-  reg [2:0] \$33 ;
-  reg \$34 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  reg [7:0] _node_id = 8'h00;
+  reg [153:0] \$8 ;
+  reg [7:0] \$9 ;
   output access_start;
   reg access_start;
   input clk;
   wire clk;
+  reg [153:0] cur = 154'h000000000000000000000000000000000000000;
+  wire \cur.has_data ;
+  wire \cur.is_line ;
+  wire \cur.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \cur.kind ;
+  wire [15:0] \cur.length ;
+  wire [31:0] \cur.paddr ;
+  wire [15:0] \cur.pid ;
+  wire [7:0] \cur.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \cur.status ;
+  wire [7:0] \cur.tag ;
+  wire [63:0] \cur.vaddr ;
   output drain;
   reg drain;
-  wire [3:0] fault__kind;
-  (* init = 1'h0 *)
-  wire fault__pending;
-  wire [15:0] fault__pid;
-  input fault__resolve;
-  wire fault__resolve;
-  input [1:0] fault__resolve_cmd;
-  wire [1:0] fault__resolve_cmd;
-  wire [7:0] fault__src;
-  wire [63:0] fault__vaddr;
-  input fault__write;
-  wire fault__write;
-  output fault_event;
-  reg fault_event;
-  input has_data;
-  wire has_data;
   output hdr_ready;
   reg hdr_ready;
   input hdr_valid;
   wire hdr_valid;
-  reg in_fault = 1'h0;
-  output irq;
-  reg irq = 1'h0;
-  wire is_write;
+  output idle;
+  reg idle;
+  wire [15:0] length;
+  wire line;
   input mover_done;
   wire mover_done;
-  input [7:0] node_id;
-  wire [7:0] node_id;
-  input owned;
-  wire owned;
-  output [31:0] paddr;
-  reg [31:0] paddr;
-  (* init = 1'h0 *)
-  wire pending;
+  reg [7:0] node_id = 8'h00;
+  input [7:0] \node_id$22 ;
+  wire [7:0] \node_id$22 ;
+  wire [31:0] paddr;
   output prot_fault_event;
   reg prot_fault_event;
-  output [126:0] req;
-  reg [126:0] req = 127'h00000000000000000000000000000000;
-  (* init = 127'h00000000000000000000000000000000 *)
-  wire [126:0] \req$1 ;
-  wire [7:0] \req$1.dst ;
+  input [153:0] queue__payload;
+  wire [153:0] queue__payload;
+  wire \queue__payload.has_data ;
+  wire \queue__payload.is_line ;
+  wire \queue__payload.is_write ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -7409,93 +8157,28 @@ module \mmu.sequencer (rx_hdr__valid, tx_hdr__ready, fault__resolve_cmd, clk, rs
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req$1.kind ;
-  wire [15:0] \req$1.length ;
-  wire [15:0] \req$1.pid ;
-  wire [7:0] \req$1.src ;
+  wire [3:0] \queue__payload.kind ;
+  wire [15:0] \queue__payload.length ;
+  wire [31:0] \queue__payload.paddr ;
+  wire [15:0] \queue__payload.pid ;
+  wire [7:0] \queue__payload.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req$1.status ;
-  wire [7:0] \req$1.tag ;
-  wire [63:0] \req$1.vaddr ;
-  wire [7:0] \req.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req.kind ;
-  wire [15:0] \req.length ;
-  wire [15:0] \req.pid ;
-  wire [7:0] \req.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req.status ;
-  wire [7:0] \req.tag ;
-  wire [63:0] \req.vaddr ;
+  wire [2:0] \queue__payload.status ;
+  wire [7:0] \queue__payload.tag ;
+  wire [63:0] \queue__payload.vaddr ;
+  output queue__ready;
+  reg queue__ready;
+  input queue__valid;
+  wire queue__valid;
+  reg [1:0] responder_fsm_state = 2'h0;
   output response_event;
   wire response_event;
   input rst;
   wire rst;
-  input [126:0] rx_hdr__payload;
-  wire [126:0] rx_hdr__payload;
-  wire [7:0] \rx_hdr__payload.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \rx_hdr__payload.kind ;
-  wire [15:0] \rx_hdr__payload.length ;
-  wire [15:0] \rx_hdr__payload.pid ;
-  wire [7:0] \rx_hdr__payload.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \rx_hdr__payload.status ;
-  wire [7:0] \rx_hdr__payload.tag ;
-  wire [63:0] \rx_hdr__payload.vaddr ;
-  output rx_hdr__ready;
-  reg rx_hdr__ready;
-  input rx_hdr__valid;
-  wire rx_hdr__valid;
-  reg [3:0] sequencer_fsm_state = 4'h0;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  reg [2:0] status = 3'h0;
-  input tlb_hit;
-  wire tlb_hit;
-  output tlb_hit_event;
-  reg tlb_hit_event;
-  output tlb_lookup;
-  reg tlb_lookup;
-  output tlb_miss_event;
-  reg tlb_miss_event;
-  input [19:0] tlb_pfn;
-  wire [19:0] tlb_pfn;
-  input tlb_r;
-  wire tlb_r;
-  input tlb_w;
-  wire tlb_w;
   output [126:0] tx_hdr__payload;
   reg [126:0] tx_hdr__payload;
   wire [7:0] \tx_hdr__payload.dst ;
@@ -7524,553 +8207,180 @@ module \mmu.sequencer (rx_hdr__valid, tx_hdr__ready, fault__resolve_cmd, clk, rs
   wire tx_hdr__ready;
   output tx_hdr__valid;
   reg tx_hdr__valid;
-  input walk_done;
-  wire walk_done;
-  input walk_found;
-  wire walk_found;
-  input [19:0] walk_pfn;
-  wire [19:0] walk_pfn;
-  input walk_r;
-  wire walk_r;
-  output walk_start;
-  reg walk_start;
-  input walk_w;
-  wire walk_w;
-  input well_formed;
-  wire well_formed;
-  input window_busy;
-  wire window_busy;
-  input window_done;
-  wire window_done;
-  output window_go;
-  reg window_go;
+  wire write;
   assign response_event = tx_hdr__valid & tx_hdr__ready;
-  assign \$1  = ~ well_formed;
-  assign \$2  = ~ owned;
-  assign \$3  = fault__write ? tlb_w : tlb_r;
-  assign \$4  = walk_done & walk_found;
-  assign \$5  = fault__write ? walk_w : walk_r;
-  assign \$6  = fault__resolve_cmd == 1'h1;
-  assign \$7  = fault__resolve & \$6 ;
-  assign \$8  = fault__resolve_cmd == 2'h2;
-  assign \$9  = fault__resolve & \$8 ;
-  assign \$10  = status == 2'h2;
-  assign \$11  = ! sequencer_fsm_state;
-  assign \$12  = sequencer_fsm_state == 1'h1;
-  assign \$13  = sequencer_fsm_state == 2'h2;
-  assign \$14  = sequencer_fsm_state == 2'h3;
-  assign \$15  = sequencer_fsm_state == 3'h4;
-  assign \$16  = sequencer_fsm_state == 3'h5;
-  assign \$17  = sequencer_fsm_state == 3'h6;
-  assign \$18  = sequencer_fsm_state == 3'h7;
-  assign \$19  = sequencer_fsm_state == 4'h8;
-  assign \$20  = ~ well_formed;
-  assign \$21  = ~ owned;
-  assign \$22  = fault__write ? tlb_w : tlb_r;
-  assign \$23  = walk_done & walk_found;
-  assign \$24  = fault__write ? walk_w : walk_r;
-  assign \$25  = fault__resolve_cmd == 1'h1;
-  assign \$26  = fault__resolve & \$25 ;
-  assign \$27  = fault__resolve_cmd == 2'h2;
-  assign \$28  = fault__resolve & \$27 ;
+  assign \$1  = queue__payload[118:116] == 2'h2;
+  assign \$2  = ! queue__payload[118:116];
+  assign \$3  = ! responder_fsm_state;
+  assign \$4  = responder_fsm_state == 1'h1;
+  assign \$5  = responder_fsm_state == 2'h2;
+  assign \$6  = responder_fsm_state == 2'h3;
+  assign \$7  = ! queue__payload[118:116];
   always @(posedge clk)
-    in_fault <= \$29 ;
+    cur <= \$8 ;
   always @(posedge clk)
-    sequencer_fsm_state <= \$30 ;
+    node_id <= \$9 ;
   always @(posedge clk)
-    req <= \$31 ;
-  always @(posedge clk)
-    _node_id <= \$32 ;
-  always @(posedge clk)
-    status <= \$33 ;
-  always @(posedge clk)
-    irq <= \$34 ;
+    responder_fsm_state <= \$10 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_hdr__payload[126:111] = 16'h0000;
-    casez (sequencer_fsm_state)
-      4'h0:
+    (* full_case = 32'd1 *)
+    casez (responder_fsm_state)
+      2'h0:
           /* empty */;
-      4'h2:
+      2'h1:
+          tx_hdr__payload[126:111] = cur[115:100];
+      2'h2:
           /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          tx_hdr__payload[126:111] = req[126:111];
-      4'h3:
-          /* empty */;
-      4'h8:
-          /* empty */;
-      4'h7:
+      2'h3:
           tx_hdr__payload[126:111] = 16'h0000;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    window_go = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          if (window_busy) begin
-            window_go = 1'h1;
-          end
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$7 ) begin
-          end else if (\$9 ) begin
-          end else if (window_busy) begin
-            window_go = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    idle = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          idle = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    queue__ready = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          queue__ready = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    prot_fault_event = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            prot_fault_event = \$1 ;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    rx_hdr__ready = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            rx_hdr__ready = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    tlb_lookup = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            if (rx_hdr__valid) begin
-              tlb_lookup = 1'h1;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    tlb_hit_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-            tlb_hit_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     access_start = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-            if (\$3 ) begin
-              access_start = 1'h1;
-            end
-          end
-      4'h5:
-          if (\$4 ) begin
-            if (\$5 ) begin
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            if (\$2 ) begin
               access_start = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    paddr = 32'd0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-            if (\$3 ) begin
-              paddr = { tlb_pfn, req[58:47] };
-            end
-          end
-      4'h5:
-          if (\$4 ) begin
-            if (\$5 ) begin
-              paddr = { walk_pfn, req[58:47] };
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    drain = 1'h0;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            if (\$2 ) begin
+            end else if (queue__payload[153]) begin
+              drain = 1'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    tlb_miss_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          (* full_case = 32'd1 *)
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-          end else begin
-            tlb_miss_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    walk_start = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          (* full_case = 32'd1 *)
-          if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (tlb_hit) begin
-          end else begin
-            walk_start = 1'h1;
-          end
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$7 ) begin
-            walk_start = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    fault_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$4 ) begin
-          end else if (walk_done) begin
-            fault_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_hdr__valid = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
+    (* full_case = 32'd1 *)
+    casez (responder_fsm_state)
+      2'h0:
           /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
+      2'h1:
           tx_hdr__valid = hdr_valid;
-      4'h3:
+      2'h2:
           /* empty */;
-      4'h8:
-          /* empty */;
-      4'h7:
+      2'h3:
           tx_hdr__valid = 1'h1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     hdr_ready = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
+    casez (responder_fsm_state)
+      2'h0:
           /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
+      2'h1:
           hdr_ready = tx_hdr__ready;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    prot_fault_event = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h3:
-          if (\$10 ) begin
-            prot_fault_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    drain = 1'h0;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h3:
-          if (has_data) begin
-            drain = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$29  = in_fault;
-    casez (sequencer_fsm_state)
-      4'h0:
-          if (window_busy) begin
-            \$29  = 1'h0;
-          end
-      4'h2:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$26 ) begin
-          end else if (\$28 ) begin
-          end else if (window_busy) begin
-            \$29  = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$8  = cur;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            \$8  = queue__payload;
           end
     endcase
     if (rst) begin
-      \$29  = 1'h0;
+      \$8  = 154'h000000000000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$30  = sequencer_fsm_state;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-            \$30  = 4'h1;
-          end else begin
-            if (rx_hdr__valid) begin
-              \$30  = 4'h2;
-            end
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$9  = node_id;
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
+            \$9  = \node_id$22 ;
           end
-      4'h2:
-          (* full_case = 32'd1 *)
-          if (\$20 ) begin
-            \$30  = 4'h3;
-          end else if (\$21 ) begin
-            \$30  = 4'h3;
-          end else if (tlb_hit) begin
+    endcase
+    if (rst) begin
+      \$9  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$10  = responder_fsm_state;
+    (* full_case = 32'd1 *)
+    casez (responder_fsm_state)
+      2'h0:
+          if (queue__valid) begin
             (* full_case = 32'd1 *)
-            if (\$22 ) begin
-              \$30  = 4'h4;
+            if (\$7 ) begin
+              \$10  = 2'h1;
+            end else if (queue__payload[153]) begin
+              \$10  = 2'h2;
             end else begin
-              \$30  = 4'h3;
+              \$10  = 2'h3;
             end
-          end else begin
-            \$30  = 4'h5;
           end
-      4'h5:
-          if (\$23 ) begin
-            (* full_case = 32'd1 *)
-            if (\$24 ) begin
-              \$30  = 4'h4;
-            end else begin
-              \$30  = 4'h3;
-            end
-          end else if (walk_done) begin
-            \$30  = 4'h6;
-          end
-      4'h6:
-          if (\$26 ) begin
-            \$30  = 4'h5;
-          end else if (\$28 ) begin
-            \$30  = 4'h3;
-          end else if (window_busy) begin
-            \$30  = 4'h1;
-          end
-      4'h4:
+      2'h1:
           if (mover_done) begin
             (* full_case = 32'd1 *)
-            if (fault__write) begin
-              \$30  = 4'h7;
+            if (cur[151]) begin
+              \$10  = 2'h3;
             end else begin
-              \$30  = 4'h0;
+              \$10  = 2'h0;
             end
           end
-      4'h3:
-          (* full_case = 32'd1 *)
-          if (has_data) begin
-            \$30  = 4'h8;
-          end else begin
-            \$30  = 4'h7;
-          end
-      4'h8:
+      2'h2:
           if (mover_done) begin
-            \$30  = 4'h7;
+            \$10  = 2'h3;
           end
-      4'h7:
+      2'h3:
           if (tx_hdr__ready) begin
-            \$30  = 4'h0;
-          end
-      4'h1:
-          if (window_done) begin
-            (* full_case = 32'd1 *)
-            if (in_fault) begin
-              \$30  = 4'h6;
-            end else begin
-              \$30  = 4'h0;
-            end
+            \$10  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$30  = 4'h0;
+      \$10  = 2'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$31  = req;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            if (rx_hdr__valid) begin
-              \$31  = rx_hdr__payload;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$31  = 127'h00000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$32  = _node_id;
-    casez (sequencer_fsm_state)
-      4'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else begin
-            if (rx_hdr__valid) begin
-              \$32  = node_id;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$32  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$33  = status;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          if (\$20 ) begin
-            \$33  = 3'h3;
-          end else if (\$21 ) begin
-            \$33  = 3'h2;
-          end else if (tlb_hit) begin
-            (* full_case = 32'd1 *)
-            if (\$22 ) begin
-              \$33  = 3'h0;
-            end else begin
-              \$33  = 3'h2;
-            end
-          end
-      4'h5:
-          if (\$23 ) begin
-            (* full_case = 32'd1 *)
-            if (\$24 ) begin
-              \$33  = 3'h0;
-            end else begin
-              \$33  = 3'h2;
-            end
-          end
-      4'h6:
-          if (\$26 ) begin
-          end else if (\$28 ) begin
-            \$33  = 3'h1;
-          end
-    endcase
-    if (rst) begin
-      \$33  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$34  = irq;
-    casez (sequencer_fsm_state)
-      4'h0:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h5:
-          if (\$23 ) begin
-          end else if (walk_done) begin
-            \$34  = 1'h1;
-          end
-      4'h6:
-          if (\$26 ) begin
-            \$34  = 1'h0;
-          end else if (\$28 ) begin
-            \$34  = 1'h0;
-          end
-    endcase
-    if (rst) begin
-      \$34  = 1'h0;
-    end
-  end
-  assign \req$1  = req;
-  assign pending = irq;
-  assign fault__pending = irq;
-  assign is_write = fault__write;
-  assign fault__kind = req[3:0];
-  assign fault__src = req[14:7];
-  assign fault__pid = req[46:31];
-  assign fault__vaddr = req[110:47];
-  assign \req.kind  = req[3:0];
-  assign \req.status  = req[6:4];
-  assign \req.src  = req[14:7];
-  assign \req.dst  = req[22:15];
-  assign \req.tag  = req[30:23];
-  assign \req.pid  = req[46:31];
-  assign \req.vaddr  = req[110:47];
-  assign \req.length  = req[126:111];
-  assign \req$1.kind  = req[3:0];
-  assign \req$1.status  = req[6:4];
-  assign \req$1.src  = req[14:7];
-  assign \req$1.dst  = req[22:15];
-  assign \req$1.tag  = req[30:23];
-  assign \req$1.pid  = req[46:31];
-  assign \req$1.vaddr  = req[110:47];
-  assign \req$1.length  = req[126:111];
+  assign paddr = queue__payload[150:119];
+  assign write = queue__payload[151];
+  assign line = queue__payload[152];
+  assign length = queue__payload[115:100];
   assign \tx_hdr__payload.kind  = tx_hdr__payload[3:0];
   assign \tx_hdr__payload.status  = tx_hdr__payload[6:4];
   assign \tx_hdr__payload.src  = tx_hdr__payload[14:7];
@@ -8079,40 +8389,54 @@ module \mmu.sequencer (rx_hdr__valid, tx_hdr__ready, fault__resolve_cmd, clk, rs
   assign \tx_hdr__payload.pid  = tx_hdr__payload[46:31];
   assign \tx_hdr__payload.vaddr  = tx_hdr__payload[110:47];
   assign \tx_hdr__payload.length  = tx_hdr__payload[126:111];
-  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
-  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
-  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
-  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
-  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
-  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
-  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
-  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
+  assign \cur.kind  = cur[3:0];
+  assign \cur.src  = cur[11:4];
+  assign \cur.tag  = cur[19:12];
+  assign \cur.pid  = cur[35:20];
+  assign \cur.vaddr  = cur[99:36];
+  assign \cur.length  = cur[115:100];
+  assign \cur.status  = cur[118:116];
+  assign \cur.paddr  = cur[150:119];
+  assign \cur.is_write  = cur[151];
+  assign \cur.is_line  = cur[152];
+  assign \cur.has_data  = cur[153];
+  assign \queue__payload.kind  = queue__payload[3:0];
+  assign \queue__payload.src  = queue__payload[11:4];
+  assign \queue__payload.tag  = queue__payload[19:12];
+  assign \queue__payload.pid  = queue__payload[35:20];
+  assign \queue__payload.vaddr  = queue__payload[99:36];
+  assign \queue__payload.length  = queue__payload[115:100];
+  assign \queue__payload.status  = queue__payload[118:116];
+  assign \queue__payload.paddr  = queue__payload[150:119];
+  assign \queue__payload.is_write  = queue__payload[151];
+  assign \queue__payload.is_line  = queue__payload[152];
+  assign \queue__payload.has_data  = queue__payload[153];
   always @*
-    tx_hdr__payload[6:4] = status;
+    tx_hdr__payload[6:4] = cur[118:116];
   always @*
-    tx_hdr__payload[3:0] = { 2'h1, req[1:0] };
+    tx_hdr__payload[3:0] = { 2'h1, cur[1:0] };
   always @*
-    tx_hdr__payload[110:47] = req[110:47];
+    tx_hdr__payload[110:47] = cur[99:36];
   always @*
-    tx_hdr__payload[46:31] = req[46:31];
+    tx_hdr__payload[46:31] = cur[35:20];
   always @*
-    tx_hdr__payload[30:23] = req[30:23];
+    tx_hdr__payload[30:23] = cur[19:12];
   always @*
-    tx_hdr__payload[22:15] = req[14:7];
+    tx_hdr__payload[22:15] = cur[11:4];
   always @*
-    tx_hdr__payload[14:7] = _node_id;
+    tx_hdr__payload[14:7] = node_id;
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, lk_pid);
-  reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
+module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, inv_q, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, lk_pid, lk_vpn, tag_lk__en, inv_pid);
+  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg [35:0] \$100 ;
-  reg [3:0] \$101 ;
-  reg [43:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg [7:0] \$104 ;
+  reg [7:0] \$100 ;
+  reg [35:0] \$101 ;
+  reg [3:0] \$102 ;
+  reg [43:0] \$103 ;
+  reg [3:0] \$104 ;
   reg [7:0] \$105 ;
   reg [7:0] \$106 ;
   reg [7:0] \$107 ;
@@ -8182,9 +8506,10 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   reg [7:0] \$165 ;
   reg [7:0] \$166 ;
   reg [7:0] \$167 ;
-  reg [31:0] \$168 ;
-  reg [63:0] \$169 ;
+  reg [7:0] \$168 ;
+  reg [31:0] \$169 ;
   wire \$17 ;
+  reg [63:0] \$170 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -8193,15 +8518,15 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [6:0] \$245 ;
+  wire [6:0] \$244 ;
+  wire [6:0] \$249 ;
   wire \$25 ;
-  wire [6:0] \$250 ;
-  wire [6:0] \$255 ;
+  wire [6:0] \$254 ;
+  wire [6:0] \$259 ;
   wire \$26 ;
-  wire [6:0] \$260 ;
-  wire [6:0] \$267 ;
+  wire [6:0] \$266 ;
   wire \$27 ;
-  wire [5:0] \$271 ;
+  wire [5:0] \$270 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
@@ -8250,37 +8575,37 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   wire [6:0] \$69 ;
   wire \$7 ;
   wire [130:0] \$70 ;
-  wire [63:0] \$71 ;
-  wire [3:0] \$72 ;
+  wire [3:0] \$71 ;
+  wire \$72 ;
   wire \$73 ;
-  wire \$74 ;
-  wire [3:0] \$75 ;
+  wire [3:0] \$74 ;
+  wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
-  wire [3:0] \$78 ;
+  wire [3:0] \$77 ;
+  wire \$78 ;
   wire \$79 ;
   wire \$8 ;
-  wire \$80 ;
-  wire [3:0] \$81 ;
+  wire [3:0] \$80 ;
+  wire \$81 ;
   wire \$82 ;
-  wire \$83 ;
+  wire [3:0] \$83 ;
   wire [3:0] \$84 ;
-  wire [3:0] \$85 ;
-  wire [6:0] \$86 ;
-  wire [7:0] \$87 ;
-  wire [63:0] \$88 ;
+  wire [6:0] \$85 ;
+  wire [7:0] \$86 ;
+  wire [63:0] \$87 ;
+  wire [3:0] \$88 ;
   wire [3:0] \$89 ;
   wire \$9 ;
-  wire [3:0] \$90 ;
+  wire \$90 ;
   wire \$91 ;
   wire \$92 ;
-  wire \$93 ;
+  wire [2:0] \$93 ;
   wire [2:0] \$94 ;
-  wire [2:0] \$95 ;
+  wire [63:0] \$95 ;
   wire [63:0] \$96 ;
-  reg \$97 ;
-  reg [1:0] \$98 ;
-  reg [7:0] \$99 ;
+  wire [63:0] \$97 ;
+  reg \$98 ;
+  reg [1:0] \$99 ;
   reg [1:0] chosen;
   input clk;
   wire clk;
@@ -8316,6 +8641,7 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   input [7:0] inv_pid;
   wire [7:0] inv_pid;
   reg [7:0] inv_pid_q = 8'h00;
+  output inv_q;
   reg inv_q = 1'h0;
   input [35:0] inv_vpn;
   wire [35:0] inv_vpn;
@@ -8330,6 +8656,8 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   wire [7:0] lk_pid;
   output lk_r;
   reg lk_r;
+  (* init = 1'h0 *)
+  wire lk_stale;
   wire lk_stb;
   input [35:0] lk_vpn;
   wire [35:0] lk_vpn;
@@ -8413,7 +8741,6 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   wire [175:0] tag_wr__data;
   wire [3:0] tag_wr__en;
   reg [63:0] valid = 64'h0000000000000000;
-  wire [63:0] valid_now;
   wire [1:0] victim;
   reg [31:0] victims = 32'd0;
   reg [3:0] way_en;
@@ -8495,6 +8822,14 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   always @(posedge clk) begin
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
+      if (way_en[0] && tag_inv__addr == f_idx)
+        _1_[43:0] <= { fill_pid, fill_vpn };
+      if (way_en[1] && tag_inv__addr == f_idx)
+        _1_[87:44] <= { fill_pid, fill_vpn };
+      if (way_en[2] && tag_inv__addr == f_idx)
+        _1_[131:88] <= { fill_pid, fill_vpn };
+      if (way_en[3] && tag_inv__addr == f_idx)
+        _1_[175:132] <= { fill_pid, fill_vpn };
     end
     if (tag_lk__en) begin
       _2_ <= tags[tag_lk__addr];
@@ -8581,193 +8916,193 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
   assign \$68  = tag_inv__data[175:132] == { inv_pid_q, inv_vpn_q };
   assign \$69  = inv_idx_q * 3'h4;
   assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
-  assign \$71  = ~ kill;
-  assign valid_now = valid & \$71 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$245  = idx_q * 3'h4;
-  assign \$72  = valid_now >> \$245 ;
-  assign \$73  = tag_lk__data[43:0] == key_q;
-  assign \$74  = \$72 [0] & \$73 ;
-  assign \$250  = idx_q * 3'h4;
-  assign \$75  = valid_now >> \$250 ;
-  assign \$76  = tag_lk__data[87:44] == key_q;
-  assign \$77  = \$75 [1] & \$76 ;
-  assign \$255  = idx_q * 3'h4;
-  assign \$78  = valid_now >> \$255 ;
-  assign \$79  = tag_lk__data[131:88] == key_q;
-  assign \$80  = \$78 [2] & \$79 ;
-  assign \$260  = idx_q * 3'h4;
-  assign \$81  = valid_now >> \$260 ;
-  assign \$82  = tag_lk__data[175:132] == key_q;
-  assign \$83  = \$81 [3] & \$82 ;
-  assign lk_hit = | { \$83 , \$80 , \$77 , \$74  };
+  assign \$244  = idx_q * 3'h4;
+  assign \$71  = valid >> \$244 ;
+  assign \$72  = tag_lk__data[43:0] == key_q;
+  assign \$73  = \$71 [0] & \$72 ;
+  assign \$249  = idx_q * 3'h4;
+  assign \$74  = valid >> \$249 ;
+  assign \$75  = tag_lk__data[87:44] == key_q;
+  assign \$76  = \$74 [1] & \$75 ;
+  assign \$254  = idx_q * 3'h4;
+  assign \$77  = valid >> \$254 ;
+  assign \$78  = tag_lk__data[131:88] == key_q;
+  assign \$79  = \$77 [2] & \$78 ;
+  assign \$259  = idx_q * 3'h4;
+  assign \$80  = valid >> \$259 ;
+  assign \$81  = tag_lk__data[175:132] == key_q;
+  assign \$82  = \$80 [3] & \$81 ;
+  assign lk_hit = | { \$82 , \$79 , \$76 , \$73  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$267  = f_idx * 3'h4;
-  assign \$84  = valid_now >> \$267 ;
-  assign f_free = ~ \$84 ;
-  assign \$271  = f_idx * 2'h2;
-  assign victim = victims >> \$271 ;
-  assign \$85  = 1'h1 << chosen;
-  assign \$86  = f_idx * 3'h4;
-  assign \$87  = \$86  + chosen;
-  assign \$88  = 1'h1 << \$87 [5:0];
-  assign \$89  = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$90  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$91  = | f_free;
-  assign \$92  = ~ \$91 ;
-  assign \$93  = victim == 2'h3;
-  assign \$94  = victim + 1'h1;
-  assign \$95  = \$93  ? 3'h0 : \$94 ;
-  assign \$96  = valid_now | filled;
+  assign \$266  = f_idx * 3'h4;
+  assign \$83  = valid >> \$266 ;
+  assign f_free = ~ \$83 ;
+  assign \$270  = f_idx * 2'h2;
+  assign victim = victims >> \$270 ;
+  assign \$84  = 1'h1 << chosen;
+  assign \$85  = f_idx * 3'h4;
+  assign \$86  = \$85  + chosen;
+  assign \$87  = 1'h1 << \$86 [5:0];
+  assign \$88  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$89  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$90  = | f_free;
+  assign \$91  = ~ \$90 ;
+  assign \$92  = victim == 2'h3;
+  assign \$93  = victim + 1'h1;
+  assign \$94  = \$92  ? 3'h0 : \$93 ;
+  assign \$95  = ~ kill;
+  assign \$96  = valid & \$95 ;
+  assign \$97  = \$96  | filled;
   always @(posedge clk)
-    inv_q <= \$97 ;
+    inv_q <= \$98 ;
   always @(posedge clk)
-    inv_mode_q <= \$98 ;
+    inv_mode_q <= \$99 ;
   always @(posedge clk)
-    inv_pid_q <= \$99 ;
+    inv_pid_q <= \$100 ;
   always @(posedge clk)
-    inv_vpn_q <= \$100 ;
+    inv_vpn_q <= \$101 ;
   always @(posedge clk)
-    inv_idx_q <= \$101 ;
+    inv_idx_q <= \$102 ;
   always @(posedge clk)
-    key_q <= \$102 ;
+    key_q <= \$103 ;
   always @(posedge clk)
-    idx_q <= \$103 ;
+    idx_q <= \$104 ;
   always @(posedge clk)
-    pid_0 <= \$104 ;
+    pid_0 <= \$105 ;
   always @(posedge clk)
-    pid_1 <= \$105 ;
+    pid_1 <= \$106 ;
   always @(posedge clk)
-    pid_2 <= \$106 ;
+    pid_2 <= \$107 ;
   always @(posedge clk)
-    pid_3 <= \$107 ;
+    pid_3 <= \$108 ;
   always @(posedge clk)
-    pid_4 <= \$108 ;
+    pid_4 <= \$109 ;
   always @(posedge clk)
-    pid_5 <= \$109 ;
+    pid_5 <= \$110 ;
   always @(posedge clk)
-    pid_6 <= \$110 ;
+    pid_6 <= \$111 ;
   always @(posedge clk)
-    pid_7 <= \$111 ;
+    pid_7 <= \$112 ;
   always @(posedge clk)
-    pid_8 <= \$112 ;
+    pid_8 <= \$113 ;
   always @(posedge clk)
-    pid_9 <= \$113 ;
+    pid_9 <= \$114 ;
   always @(posedge clk)
-    pid_10 <= \$114 ;
+    pid_10 <= \$115 ;
   always @(posedge clk)
-    pid_11 <= \$115 ;
+    pid_11 <= \$116 ;
   always @(posedge clk)
-    pid_12 <= \$116 ;
+    pid_12 <= \$117 ;
   always @(posedge clk)
-    pid_13 <= \$117 ;
+    pid_13 <= \$118 ;
   always @(posedge clk)
-    pid_14 <= \$118 ;
+    pid_14 <= \$119 ;
   always @(posedge clk)
-    pid_15 <= \$119 ;
+    pid_15 <= \$120 ;
   always @(posedge clk)
-    pid_16 <= \$120 ;
+    pid_16 <= \$121 ;
   always @(posedge clk)
-    pid_17 <= \$121 ;
+    pid_17 <= \$122 ;
   always @(posedge clk)
-    pid_18 <= \$122 ;
+    pid_18 <= \$123 ;
   always @(posedge clk)
-    pid_19 <= \$123 ;
+    pid_19 <= \$124 ;
   always @(posedge clk)
-    pid_20 <= \$124 ;
+    pid_20 <= \$125 ;
   always @(posedge clk)
-    pid_21 <= \$125 ;
+    pid_21 <= \$126 ;
   always @(posedge clk)
-    pid_22 <= \$126 ;
+    pid_22 <= \$127 ;
   always @(posedge clk)
-    pid_23 <= \$127 ;
+    pid_23 <= \$128 ;
   always @(posedge clk)
-    pid_24 <= \$128 ;
+    pid_24 <= \$129 ;
   always @(posedge clk)
-    pid_25 <= \$129 ;
+    pid_25 <= \$130 ;
   always @(posedge clk)
-    pid_26 <= \$130 ;
+    pid_26 <= \$131 ;
   always @(posedge clk)
-    pid_27 <= \$131 ;
+    pid_27 <= \$132 ;
   always @(posedge clk)
-    pid_28 <= \$132 ;
+    pid_28 <= \$133 ;
   always @(posedge clk)
-    pid_29 <= \$133 ;
+    pid_29 <= \$134 ;
   always @(posedge clk)
-    pid_30 <= \$134 ;
+    pid_30 <= \$135 ;
   always @(posedge clk)
-    pid_31 <= \$135 ;
+    pid_31 <= \$136 ;
   always @(posedge clk)
-    pid_32 <= \$136 ;
+    pid_32 <= \$137 ;
   always @(posedge clk)
-    pid_33 <= \$137 ;
+    pid_33 <= \$138 ;
   always @(posedge clk)
-    pid_34 <= \$138 ;
+    pid_34 <= \$139 ;
   always @(posedge clk)
-    pid_35 <= \$139 ;
+    pid_35 <= \$140 ;
   always @(posedge clk)
-    pid_36 <= \$140 ;
+    pid_36 <= \$141 ;
   always @(posedge clk)
-    pid_37 <= \$141 ;
+    pid_37 <= \$142 ;
   always @(posedge clk)
-    pid_38 <= \$142 ;
+    pid_38 <= \$143 ;
   always @(posedge clk)
-    pid_39 <= \$143 ;
+    pid_39 <= \$144 ;
   always @(posedge clk)
-    pid_40 <= \$144 ;
+    pid_40 <= \$145 ;
   always @(posedge clk)
-    pid_41 <= \$145 ;
+    pid_41 <= \$146 ;
   always @(posedge clk)
-    pid_42 <= \$146 ;
+    pid_42 <= \$147 ;
   always @(posedge clk)
-    pid_43 <= \$147 ;
+    pid_43 <= \$148 ;
   always @(posedge clk)
-    pid_44 <= \$148 ;
+    pid_44 <= \$149 ;
   always @(posedge clk)
-    pid_45 <= \$149 ;
+    pid_45 <= \$150 ;
   always @(posedge clk)
-    pid_46 <= \$150 ;
+    pid_46 <= \$151 ;
   always @(posedge clk)
-    pid_47 <= \$151 ;
+    pid_47 <= \$152 ;
   always @(posedge clk)
-    pid_48 <= \$152 ;
+    pid_48 <= \$153 ;
   always @(posedge clk)
-    pid_49 <= \$153 ;
+    pid_49 <= \$154 ;
   always @(posedge clk)
-    pid_50 <= \$154 ;
+    pid_50 <= \$155 ;
   always @(posedge clk)
-    pid_51 <= \$155 ;
+    pid_51 <= \$156 ;
   always @(posedge clk)
-    pid_52 <= \$156 ;
+    pid_52 <= \$157 ;
   always @(posedge clk)
-    pid_53 <= \$157 ;
+    pid_53 <= \$158 ;
   always @(posedge clk)
-    pid_54 <= \$158 ;
+    pid_54 <= \$159 ;
   always @(posedge clk)
-    pid_55 <= \$159 ;
+    pid_55 <= \$160 ;
   always @(posedge clk)
-    pid_56 <= \$160 ;
+    pid_56 <= \$161 ;
   always @(posedge clk)
-    pid_57 <= \$161 ;
+    pid_57 <= \$162 ;
   always @(posedge clk)
-    pid_58 <= \$162 ;
+    pid_58 <= \$163 ;
   always @(posedge clk)
-    pid_59 <= \$163 ;
+    pid_59 <= \$164 ;
   always @(posedge clk)
-    pid_60 <= \$164 ;
+    pid_60 <= \$165 ;
   always @(posedge clk)
-    pid_61 <= \$165 ;
+    pid_61 <= \$166 ;
   always @(posedge clk)
-    pid_62 <= \$166 ;
+    pid_62 <= \$167 ;
   always @(posedge clk)
-    pid_63 <= \$167 ;
+    pid_63 <= \$168 ;
   always @(posedge clk)
-    victims <= \$168 ;
+    victims <= \$169 ;
   always @(posedge clk)
-    valid <= \$169 ;
+    valid <= \$170 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     kill = 64'h0000000000000000;
     if (inv_q) begin
       casez (inv_mode_q)
@@ -8781,55 +9116,55 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     lk_pfn = 20'h00000;
-    if (\$74 ) begin
+    if (\$73 ) begin
       lk_pfn = dat_lk__data[19:0];
     end
-    if (\$77 ) begin
+    if (\$76 ) begin
       lk_pfn = dat_lk__data[41:22];
     end
-    if (\$80 ) begin
+    if (\$79 ) begin
       lk_pfn = dat_lk__data[63:44];
     end
-    if (\$83 ) begin
+    if (\$82 ) begin
       lk_pfn = dat_lk__data[85:66];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     lk_r = 1'h0;
-    if (\$74 ) begin
+    if (\$73 ) begin
       lk_r = dat_lk__data[20];
     end
-    if (\$77 ) begin
+    if (\$76 ) begin
       lk_r = dat_lk__data[42];
     end
-    if (\$80 ) begin
+    if (\$79 ) begin
       lk_r = dat_lk__data[64];
     end
-    if (\$83 ) begin
+    if (\$82 ) begin
       lk_r = dat_lk__data[86];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     lk_w = 1'h0;
-    if (\$74 ) begin
+    if (\$73 ) begin
       lk_w = dat_lk__data[21];
     end
-    if (\$77 ) begin
+    if (\$76 ) begin
       lk_w = dat_lk__data[43];
     end
-    if (\$80 ) begin
+    if (\$79 ) begin
       lk_w = dat_lk__data[65];
     end
-    if (\$83 ) begin
+    if (\$82 ) begin
       lk_w = dat_lk__data[87];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     chosen = victim;
     if (f_free[3]) begin
       chosen = 2'h3;
@@ -8845,107 +9180,92 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     way_en = 4'h0;
     if (fill) begin
-      way_en = \$85 ;
+      way_en = \$84 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     filled = 64'h0000000000000000;
     if (fill) begin
-      filled = \$88 ;
+      filled = \$87 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$97  = tag_inv__en;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$98  = tag_inv__en;
     if (rst) begin
-      \$97  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$98  = inv_mode_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$99  = inv_mode_q;
     if (tag_inv__en) begin
-      \$98  = inv_mode;
+      \$99  = inv_mode;
     end
     if (rst) begin
-      \$98  = 2'h0;
+      \$99  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$99  = inv_pid_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$100  = inv_pid_q;
     if (tag_inv__en) begin
-      \$99  = inv_pid;
+      \$100  = inv_pid;
     end
     if (rst) begin
-      \$99  = 8'h00;
+      \$100  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$100  = inv_vpn_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$101  = inv_vpn_q;
     if (tag_inv__en) begin
-      \$100  = inv_vpn;
+      \$101  = inv_vpn;
     end
     if (rst) begin
-      \$100  = 36'h000000000;
+      \$101  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$101  = inv_idx_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$102  = inv_idx_q;
     if (tag_inv__en) begin
-      \$101  = \$89 ;
+      \$102  = \$88 ;
     end
     if (rst) begin
-      \$101  = 4'h0;
+      \$102  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$102  = key_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$103  = key_q;
     if (tag_lk__en) begin
-      \$102  = { lk_pid, lk_vpn };
+      \$103  = { lk_pid, lk_vpn };
     end
     if (rst) begin
-      \$102  = 44'h00000000000;
+      \$103  = 44'h00000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$103  = idx_q;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$104  = idx_q;
     if (tag_lk__en) begin
-      \$103  = \$90 ;
+      \$104  = \$89 ;
     end
     if (rst) begin
-      \$103  = 4'h0;
+      \$104  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$104  = pid_0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$105  = pid_0;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
-            \$104  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$104  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$105  = pid_1;
-    if (fill) begin
-      casez (\$87 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
             \$105  = fill_pid;
       endcase
     end
@@ -8954,15 +9274,13 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$106  = pid_2;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$106  = pid_1;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
-            /* empty */;
-        6'h02:
             \$106  = fill_pid;
       endcase
     end
@@ -8971,17 +9289,15 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$107  = pid_3;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$107  = pid_2;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
             /* empty */;
         6'h02:
-            /* empty */;
-        6'h03:
             \$107  = fill_pid;
       endcase
     end
@@ -8990,10 +9306,29 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$108  = pid_4;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$108  = pid_3;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
+        6'h00:
+            /* empty */;
+        6'h01:
+            /* empty */;
+        6'h02:
+            /* empty */;
+        6'h03:
+            \$108  = fill_pid;
+      endcase
+    end
+    if (rst) begin
+      \$108  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$109  = pid_4;
+    if (fill) begin
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9003,18 +9338,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h03:
             /* empty */;
         6'h04:
-            \$108  = fill_pid;
+            \$109  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$108  = 8'h00;
+      \$109  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$109  = pid_5;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$110  = pid_5;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9026,18 +9361,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h04:
             /* empty */;
         6'h05:
-            \$109  = fill_pid;
+            \$110  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$109  = 8'h00;
+      \$110  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$110  = pid_6;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$111  = pid_6;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9051,18 +9386,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h05:
             /* empty */;
         6'h06:
-            \$110  = fill_pid;
+            \$111  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$111  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$111  = pid_7;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$112  = pid_7;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9078,18 +9413,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h06:
             /* empty */;
         6'h07:
-            \$111  = fill_pid;
+            \$112  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$112  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$112  = pid_8;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$113  = pid_8;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9107,18 +9442,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h07:
             /* empty */;
         6'h08:
-            \$112  = fill_pid;
+            \$113  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$112  = 8'h00;
+      \$113  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$113  = pid_9;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$114  = pid_9;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9138,18 +9473,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h08:
             /* empty */;
         6'h09:
-            \$113  = fill_pid;
+            \$114  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$113  = 8'h00;
+      \$114  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$114  = pid_10;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$115  = pid_10;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9171,18 +9506,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h09:
             /* empty */;
         6'h0a:
-            \$114  = fill_pid;
+            \$115  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$114  = 8'h00;
+      \$115  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$115  = pid_11;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$116  = pid_11;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9206,18 +9541,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0a:
             /* empty */;
         6'h0b:
-            \$115  = fill_pid;
+            \$116  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$115  = 8'h00;
+      \$116  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$116  = pid_12;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$117  = pid_12;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9243,18 +9578,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0b:
             /* empty */;
         6'h0c:
-            \$116  = fill_pid;
+            \$117  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$116  = 8'h00;
+      \$117  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$117  = pid_13;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$118  = pid_13;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9282,18 +9617,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0c:
             /* empty */;
         6'h0d:
-            \$117  = fill_pid;
+            \$118  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$117  = 8'h00;
+      \$118  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$118  = pid_14;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$119  = pid_14;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9323,18 +9658,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0d:
             /* empty */;
         6'h0e:
-            \$118  = fill_pid;
+            \$119  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$118  = 8'h00;
+      \$119  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$119  = pid_15;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$120  = pid_15;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9366,18 +9701,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0e:
             /* empty */;
         6'h0f:
-            \$119  = fill_pid;
+            \$120  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$119  = 8'h00;
+      \$120  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$120  = pid_16;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$121  = pid_16;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9411,18 +9746,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h0f:
             /* empty */;
         6'h10:
-            \$120  = fill_pid;
+            \$121  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$120  = 8'h00;
+      \$121  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$121  = pid_17;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$122  = pid_17;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9458,18 +9793,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h10:
             /* empty */;
         6'h11:
-            \$121  = fill_pid;
+            \$122  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$121  = 8'h00;
+      \$122  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$122  = pid_18;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$123  = pid_18;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9507,18 +9842,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h11:
             /* empty */;
         6'h12:
-            \$122  = fill_pid;
+            \$123  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$122  = 8'h00;
+      \$123  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$123  = pid_19;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$124  = pid_19;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9558,18 +9893,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h12:
             /* empty */;
         6'h13:
-            \$123  = fill_pid;
+            \$124  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$123  = 8'h00;
+      \$124  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$124  = pid_20;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$125  = pid_20;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9611,18 +9946,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h13:
             /* empty */;
         6'h14:
-            \$124  = fill_pid;
+            \$125  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$124  = 8'h00;
+      \$125  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$125  = pid_21;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$126  = pid_21;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9666,18 +10001,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h14:
             /* empty */;
         6'h15:
-            \$125  = fill_pid;
+            \$126  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$125  = 8'h00;
+      \$126  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$126  = pid_22;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$127  = pid_22;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9723,18 +10058,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h15:
             /* empty */;
         6'h16:
-            \$126  = fill_pid;
+            \$127  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$126  = 8'h00;
+      \$127  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$127  = pid_23;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$128  = pid_23;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9782,18 +10117,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h16:
             /* empty */;
         6'h17:
-            \$127  = fill_pid;
+            \$128  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$127  = 8'h00;
+      \$128  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$128  = pid_24;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$129  = pid_24;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9843,18 +10178,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h17:
             /* empty */;
         6'h18:
-            \$128  = fill_pid;
+            \$129  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$128  = 8'h00;
+      \$129  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$129  = pid_25;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$130  = pid_25;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9906,18 +10241,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h18:
             /* empty */;
         6'h19:
-            \$129  = fill_pid;
+            \$130  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$129  = 8'h00;
+      \$130  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$130  = pid_26;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$131  = pid_26;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -9971,18 +10306,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h19:
             /* empty */;
         6'h1a:
-            \$130  = fill_pid;
+            \$131  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$130  = 8'h00;
+      \$131  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$131  = pid_27;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$132  = pid_27;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10038,18 +10373,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1a:
             /* empty */;
         6'h1b:
-            \$131  = fill_pid;
+            \$132  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$131  = 8'h00;
+      \$132  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$132  = pid_28;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$133  = pid_28;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10107,18 +10442,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1b:
             /* empty */;
         6'h1c:
-            \$132  = fill_pid;
+            \$133  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$132  = 8'h00;
+      \$133  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$133  = pid_29;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$134  = pid_29;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10178,18 +10513,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1c:
             /* empty */;
         6'h1d:
-            \$133  = fill_pid;
+            \$134  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$133  = 8'h00;
+      \$134  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$134  = pid_30;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$135  = pid_30;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10251,18 +10586,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1d:
             /* empty */;
         6'h1e:
-            \$134  = fill_pid;
+            \$135  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$134  = 8'h00;
+      \$135  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$135  = pid_31;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$136  = pid_31;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10326,18 +10661,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1e:
             /* empty */;
         6'h1f:
-            \$135  = fill_pid;
+            \$136  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$135  = 8'h00;
+      \$136  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$136  = pid_32;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$137  = pid_32;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10403,18 +10738,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h1f:
             /* empty */;
         6'h20:
-            \$136  = fill_pid;
+            \$137  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$136  = 8'h00;
+      \$137  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$137  = pid_33;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$138  = pid_33;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10482,18 +10817,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h20:
             /* empty */;
         6'h21:
-            \$137  = fill_pid;
+            \$138  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$137  = 8'h00;
+      \$138  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$138  = pid_34;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$139  = pid_34;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10563,18 +10898,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h21:
             /* empty */;
         6'h22:
-            \$138  = fill_pid;
+            \$139  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$138  = 8'h00;
+      \$139  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$139  = pid_35;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$140  = pid_35;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10646,18 +10981,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h22:
             /* empty */;
         6'h23:
-            \$139  = fill_pid;
+            \$140  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$139  = 8'h00;
+      \$140  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$140  = pid_36;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$141  = pid_36;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10731,18 +11066,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h23:
             /* empty */;
         6'h24:
-            \$140  = fill_pid;
+            \$141  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$140  = 8'h00;
+      \$141  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$141  = pid_37;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$142  = pid_37;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10818,18 +11153,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h24:
             /* empty */;
         6'h25:
-            \$141  = fill_pid;
+            \$142  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$141  = 8'h00;
+      \$142  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$142  = pid_38;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$143  = pid_38;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10907,18 +11242,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h25:
             /* empty */;
         6'h26:
-            \$142  = fill_pid;
+            \$143  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$142  = 8'h00;
+      \$143  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$143  = pid_39;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$144  = pid_39;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -10998,18 +11333,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h26:
             /* empty */;
         6'h27:
-            \$143  = fill_pid;
+            \$144  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$143  = 8'h00;
+      \$144  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$144  = pid_40;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$145  = pid_40;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11091,18 +11426,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h27:
             /* empty */;
         6'h28:
-            \$144  = fill_pid;
+            \$145  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$144  = 8'h00;
+      \$145  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$145  = pid_41;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$146  = pid_41;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11186,18 +11521,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h28:
             /* empty */;
         6'h29:
-            \$145  = fill_pid;
+            \$146  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$145  = 8'h00;
+      \$146  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$146  = pid_42;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$147  = pid_42;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11283,18 +11618,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h29:
             /* empty */;
         6'h2a:
-            \$146  = fill_pid;
+            \$147  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$146  = 8'h00;
+      \$147  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$147  = pid_43;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$148  = pid_43;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11382,18 +11717,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2a:
             /* empty */;
         6'h2b:
-            \$147  = fill_pid;
+            \$148  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$147  = 8'h00;
+      \$148  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$148  = pid_44;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$149  = pid_44;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11483,18 +11818,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2b:
             /* empty */;
         6'h2c:
-            \$148  = fill_pid;
+            \$149  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$148  = 8'h00;
+      \$149  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$149  = pid_45;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$150  = pid_45;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11586,18 +11921,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2c:
             /* empty */;
         6'h2d:
-            \$149  = fill_pid;
+            \$150  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$149  = 8'h00;
+      \$150  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$150  = pid_46;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$151  = pid_46;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11691,18 +12026,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2d:
             /* empty */;
         6'h2e:
-            \$150  = fill_pid;
+            \$151  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$150  = 8'h00;
+      \$151  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$151  = pid_47;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$152  = pid_47;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11798,18 +12133,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2e:
             /* empty */;
         6'h2f:
-            \$151  = fill_pid;
+            \$152  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$151  = 8'h00;
+      \$152  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$152  = pid_48;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$153  = pid_48;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -11907,18 +12242,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h2f:
             /* empty */;
         6'h30:
-            \$152  = fill_pid;
+            \$153  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$152  = 8'h00;
+      \$153  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$153  = pid_49;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$154  = pid_49;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12018,18 +12353,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h30:
             /* empty */;
         6'h31:
-            \$153  = fill_pid;
+            \$154  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$153  = 8'h00;
+      \$154  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$154  = pid_50;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$155  = pid_50;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12131,18 +12466,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h31:
             /* empty */;
         6'h32:
-            \$154  = fill_pid;
+            \$155  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$154  = 8'h00;
+      \$155  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$155  = pid_51;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$156  = pid_51;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12246,18 +12581,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h32:
             /* empty */;
         6'h33:
-            \$155  = fill_pid;
+            \$156  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$155  = 8'h00;
+      \$156  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$156  = pid_52;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$157  = pid_52;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12363,18 +12698,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h33:
             /* empty */;
         6'h34:
-            \$156  = fill_pid;
+            \$157  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$156  = 8'h00;
+      \$157  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$157  = pid_53;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$158  = pid_53;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12482,18 +12817,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h34:
             /* empty */;
         6'h35:
-            \$157  = fill_pid;
+            \$158  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$157  = 8'h00;
+      \$158  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$158  = pid_54;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$159  = pid_54;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12603,18 +12938,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h35:
             /* empty */;
         6'h36:
-            \$158  = fill_pid;
+            \$159  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$158  = 8'h00;
+      \$159  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$159  = pid_55;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$160  = pid_55;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12726,18 +13061,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h36:
             /* empty */;
         6'h37:
-            \$159  = fill_pid;
+            \$160  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$159  = 8'h00;
+      \$160  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$160  = pid_56;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$161  = pid_56;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12851,18 +13186,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h37:
             /* empty */;
         6'h38:
-            \$160  = fill_pid;
+            \$161  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$160  = 8'h00;
+      \$161  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$161  = pid_57;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$162  = pid_57;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -12978,18 +13313,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h38:
             /* empty */;
         6'h39:
-            \$161  = fill_pid;
+            \$162  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$161  = 8'h00;
+      \$162  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$162  = pid_58;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$163  = pid_58;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -13107,18 +13442,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h39:
             /* empty */;
         6'h3a:
-            \$162  = fill_pid;
+            \$163  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$162  = 8'h00;
+      \$163  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$163  = pid_59;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$164  = pid_59;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -13238,18 +13573,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3a:
             /* empty */;
         6'h3b:
-            \$163  = fill_pid;
+            \$164  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$163  = 8'h00;
+      \$164  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$164  = pid_60;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$165  = pid_60;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -13371,18 +13706,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3b:
             /* empty */;
         6'h3c:
-            \$164  = fill_pid;
+            \$165  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$164  = 8'h00;
+      \$165  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$165  = pid_61;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$166  = pid_61;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -13506,18 +13841,18 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3c:
             /* empty */;
         6'h3d:
-            \$165  = fill_pid;
+            \$166  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$165  = 8'h00;
+      \$166  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$166  = pid_62;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$167  = pid_62;
     if (fill) begin
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -13643,19 +13978,19 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3d:
             /* empty */;
         6'h3e:
-            \$166  = fill_pid;
+            \$167  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$166  = 8'h00;
+      \$167  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$167  = pid_63;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$168  = pid_63;
     if (fill) begin
       (* full_case = 32'd1 *)
-      casez (\$87 [5:0])
+      casez (\$86 [5:0])
         6'h00:
             /* empty */;
         6'h01:
@@ -13783,83 +14118,1441 @@ module \mmu.tlb (lk_vpn, inv_pid, inv_mode, clk, rst, tag_inv__en, lk_hit, inv_v
         6'h3e:
             /* empty */;
         6'h3f:
-            \$167  = fill_pid;
+            \$168  = fill_pid;
       endcase
     end
     if (rst) begin
-      \$167  = 8'h00;
+      \$168  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$168  = victims;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$169  = victims;
     if (fill) begin
-      if (\$92 ) begin
+      if (\$91 ) begin
         (* full_case = 32'd1 *)
         casez (f_idx)
           4'h0:
-              \$168 [1:0] = \$95 [1:0];
+              \$169 [1:0] = \$94 [1:0];
           4'h1:
-              \$168 [3:2] = \$95 [1:0];
+              \$169 [3:2] = \$94 [1:0];
           4'h2:
-              \$168 [5:4] = \$95 [1:0];
+              \$169 [5:4] = \$94 [1:0];
           4'h3:
-              \$168 [7:6] = \$95 [1:0];
+              \$169 [7:6] = \$94 [1:0];
           4'h4:
-              \$168 [9:8] = \$95 [1:0];
+              \$169 [9:8] = \$94 [1:0];
           4'h5:
-              \$168 [11:10] = \$95 [1:0];
+              \$169 [11:10] = \$94 [1:0];
           4'h6:
-              \$168 [13:12] = \$95 [1:0];
+              \$169 [13:12] = \$94 [1:0];
           4'h7:
-              \$168 [15:14] = \$95 [1:0];
+              \$169 [15:14] = \$94 [1:0];
           4'h8:
-              \$168 [17:16] = \$95 [1:0];
+              \$169 [17:16] = \$94 [1:0];
           4'h9:
-              \$168 [19:18] = \$95 [1:0];
+              \$169 [19:18] = \$94 [1:0];
           4'ha:
-              \$168 [21:20] = \$95 [1:0];
+              \$169 [21:20] = \$94 [1:0];
           4'hb:
-              \$168 [23:22] = \$95 [1:0];
+              \$169 [23:22] = \$94 [1:0];
           4'hc:
-              \$168 [25:24] = \$95 [1:0];
+              \$169 [25:24] = \$94 [1:0];
           4'hd:
-              \$168 [27:26] = \$95 [1:0];
+              \$169 [27:26] = \$94 [1:0];
           4'he:
-              \$168 [29:28] = \$95 [1:0];
+              \$169 [29:28] = \$94 [1:0];
           4'hf:
-              \$168 [31:30] = \$95 [1:0];
+              \$169 [31:30] = \$94 [1:0];
         endcase
       end
     end
     if (rst) begin
-      \$168  = 32'd0;
+      \$169  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$169  = \$96 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$170  = \$97 ;
     if (rst) begin
-      \$169  = 64'h0000000000000000;
+      \$170  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
+  assign lk_stale = inv_q;
   assign lk_stb = tag_lk__en;
   assign dat_lk__en = tag_lk__en;
-  assign hits = { \$83 , \$80 , \$77 , \$74  };
+  assign hits = { \$82 , \$79 , \$76 , \$73  };
   assign tag_wr__addr = f_idx;
   assign tag_wr__en = way_en;
   assign tag_wr__data = { fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn };
   assign dat_wr__addr = f_idx;
   assign dat_wr__en = way_en;
   assign dat_wr__data = { fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn };
-  assign f_entry = \$87 [5:0];
+  assign f_entry = \$86 [5:0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, mem__arready
-, mem__rdata, mem__rvalid, start, \pid$4 , \vpn$6 , clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
+module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_write, parked_match, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale, walk_found, walk_pfn, walk_r, walk_w
+, walk_done, head, head_cmd, window_go, owner_pid, tlb_vpn, push, entry, head_pop, head_take, owner_en, rx_hdr__ready, park, tlb_hit_event, tlb_miss_event, walk_start, head_rearm, \req$8 , window_done, window_busy, rx_hdr__payload
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
+  wire \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
+  wire \$12 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  reg [126:0] \$126 ;
+  reg \$127 ;
+  reg \$128 ;
+  reg \$129 ;
+  wire \$13 ;
+  reg \$130 ;
+  reg \$131 ;
+  reg [2:0] \$132 ;
+  reg \$133 ;
+  reg \$134 ;
+  reg [126:0] \$135 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  wire \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire [15:0] \$79 ;
+  wire \$8 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
+  wire \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
+  reg \$signal  = 1'h0;
+  reg \$signal$36  = 1'h0;
+  reg \$signal$42  = 1'h0;
+  reg \$signal$43  = 1'h0;
+  reg \$signal$44  = 1'h0;
+  input clk;
+  wire clk;
+  input drained;
+  wire drained;
+  output [153:0] entry;
+  reg [153:0] entry;
+  wire \entry.has_data ;
+  wire \entry.is_line ;
+  wire \entry.is_write ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \entry.kind ;
+  wire [15:0] \entry.length ;
+  wire [31:0] \entry.paddr ;
+  wire [15:0] \entry.pid ;
+  wire [7:0] \entry.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \entry.status ;
+  wire [7:0] \entry.tag ;
+  wire [63:0] \entry.vaddr ;
+  wire has_data;
+  input [126:0] head;
+  wire [126:0] head;
+  wire [7:0] \head.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \head.kind ;
+  wire [15:0] \head.length ;
+  wire [15:0] \head.pid ;
+  wire [7:0] \head.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \head.status ;
+  wire [7:0] \head.tag ;
+  wire [63:0] \head.vaddr ;
+  input [1:0] head_cmd;
+  wire [1:0] head_cmd;
+  output head_pop;
+  reg head_pop;
+  output head_rearm;
+  reg head_rearm;
+  output head_take;
+  reg head_take;
+  wire is_line;
+  wire is_write;
+  reg load;
+  wire [7:0] match_pid;
+  wire [35:0] match_vpn;
+  output owner_en;
+  reg owner_en;
+  input [7:0] owner_node;
+  wire [7:0] owner_node;
+  output [15:0] owner_pid;
+  wire [15:0] owner_pid;
+  input owner_valid;
+  wire owner_valid;
+  output park;
+  reg park;
+  (* init = 127'h00000000000000000000000000000000 *)
+  wire [126:0] park_hdr;
+  wire [7:0] \park_hdr.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \park_hdr.kind ;
+  wire [15:0] \park_hdr.length ;
+  wire [15:0] \park_hdr.pid ;
+  wire [7:0] \park_hdr.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \park_hdr.status ;
+  wire [7:0] \park_hdr.tag ;
+  wire [63:0] \park_hdr.vaddr ;
+  input parked_full;
+  wire parked_full;
+  input parked_match;
+  wire parked_match;
+  input parked_room2;
+  wire parked_room2;
+  input parked_write;
+  wire parked_write;
+  output push;
+  reg push;
+  input queue_room;
+  wire queue_room;
+  input queue_room2;
+  wire queue_room2;
+  reg replay = 1'h0;
+  reg [126:0] req;
+  output [126:0] \req$8 ;
+  reg [126:0] \req$8  = 127'h00000000000000000000000000000000;
+  wire [7:0] \req$8.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req$8.kind ;
+  wire [15:0] \req$8.length ;
+  wire [15:0] \req$8.pid ;
+  wire [7:0] \req$8.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req$8.status ;
+  wire [7:0] \req$8.tag ;
+  wire [63:0] \req$8.vaddr ;
+  wire [7:0] \req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req.kind ;
+  wire [15:0] \req.length ;
+  wire [15:0] \req.pid ;
+  wire [7:0] \req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req.status ;
+  wire [7:0] \req.tag ;
+  wire [63:0] \req.vaddr ;
+  input rst;
+  wire rst;
+  input [126:0] rx_hdr__payload;
+  wire [126:0] rx_hdr__payload;
+  wire [7:0] \rx_hdr__payload.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \rx_hdr__payload.kind ;
+  wire [15:0] \rx_hdr__payload.length ;
+  wire [15:0] \rx_hdr__payload.pid ;
+  wire [7:0] \rx_hdr__payload.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \rx_hdr__payload.status ;
+  wire [7:0] \rx_hdr__payload.tag ;
+  wire [63:0] \rx_hdr__payload.vaddr ;
+  output rx_hdr__ready;
+  reg rx_hdr__ready;
+  input rx_hdr__valid;
+  wire rx_hdr__valid;
+  reg [126:0] skid = 127'h00000000000000000000000000000000;
+  wire [7:0] \skid.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \skid.kind ;
+  wire [15:0] \skid.length ;
+  wire [15:0] \skid.pid ;
+  wire [7:0] \skid.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \skid.status ;
+  wire [7:0] \skid.tag ;
+  wire [63:0] \skid.vaddr ;
+  reg skid_valid = 1'h0;
+  wire [126:0] src;
+  wire [7:0] \src.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \src.kind ;
+  wire [15:0] \src.length ;
+  wire [15:0] \src.pid ;
+  wire [7:0] \src.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \src.status ;
+  wire [7:0] \src.tag ;
+  wire [63:0] \src.vaddr ;
+  input tlb_hit;
+  wire tlb_hit;
+  output tlb_hit_event;
+  reg tlb_hit_event;
+  output tlb_miss_event;
+  reg tlb_miss_event;
+  input [19:0] tlb_pfn;
+  wire [19:0] tlb_pfn;
+  wire [7:0] tlb_pid;
+  input tlb_r;
+  wire tlb_r;
+  input tlb_stale;
+  wire tlb_stale;
+  wire tlb_stb;
+  output [35:0] tlb_vpn;
+  wire [35:0] tlb_vpn;
+  input tlb_w;
+  wire tlb_w;
+  reg [2:0] translator_fsm_state = 3'h0;
+  input walk_done;
+  wire walk_done;
+  input walk_found;
+  wire walk_found;
+  input [19:0] walk_pfn;
+  wire [19:0] walk_pfn;
+  wire [15:0] walk_pid;
+  input walk_r;
+  wire walk_r;
+  output walk_start;
+  reg walk_start;
+  wire [35:0] walk_vpn;
+  input walk_w;
+  wire walk_w;
+  reg walking;
+  wire well_formed;
+  input window_busy;
+  wire window_busy;
+  input window_done;
+  wire window_done;
+  output window_go;
+  reg window_go;
+  assign \$1  = head_cmd == 2'h2;
+  assign \$2  = head_cmd == 1'h1;
+  assign \$3  = ~ parked_full;
+  assign \$4  = queue_room & \$3 ;
+  assign \$5  = ~ parked_write;
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = ~ window_busy;
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ! head_cmd;
+  assign \$10  = \$8  & \$9 ;
+  assign \$11  = ~ parked_full;
+  assign \$12  = queue_room & \$11 ;
+  assign \$13  = ~ parked_write;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = ~ window_busy;
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = ! head_cmd;
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = ~ parked_full;
+  assign \$20  = queue_room & \$19 ;
+  assign \$21  = ~ parked_write;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = ~ window_busy;
+  assign \$24  = \$22  & \$23 ;
+  assign \$25  = ! head_cmd;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = rx_hdr__valid & \$26 ;
+  assign \$28  = ~ \$signal ;
+  assign \$29  = \$signal$36  & owner_valid;
+  assign \$30  = owner_node == \req$8 [14:7];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = ~ \$31 ;
+  assign \$33  = ~ tlb_stale;
+  assign \$34  = tlb_hit & \$33 ;
+  assign \$35  = \$signal$42  ? tlb_w : tlb_r;
+  assign \$36  = ~ \$signal$42 ;
+  assign \$37  = \$36  & queue_room2;
+  assign \$38  = \$37  & parked_room2;
+  assign \$39  = ~ parked_write;
+  assign \$40  = \$38  & \$39 ;
+  assign \$41  = ~ window_busy;
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = ! head_cmd;
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = ~ skid_valid;
+  assign \$46  = \$44  & \$45 ;
+  assign \$47  = ~ \$signal$42 ;
+  assign \$48  = \$47  & queue_room2;
+  assign \$49  = \$48  & parked_room2;
+  assign \$50  = ~ parked_write;
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = ~ window_busy;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = ! head_cmd;
+  assign \$55  = \$53  & \$54 ;
+  assign \$56  = ~ skid_valid;
+  assign \$57  = \$55  & \$56 ;
+  assign \$58  = rx_hdr__valid & \$57 ;
+  assign \$59  = ~ \$signal$42 ;
+  assign \$60  = \$59  & queue_room2;
+  assign \$61  = \$60  & parked_room2;
+  assign \$62  = ~ parked_write;
+  assign \$63  = \$61  & \$62 ;
+  assign \$64  = ~ window_busy;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ! head_cmd;
+  assign \$67  = \$65  & \$66 ;
+  assign \$68  = ~ skid_valid;
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = rx_hdr__valid & \$69 ;
+  assign \$71  = ~ walking;
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = \$signal$42  ? walk_w : walk_r;
+  assign \$74  = ! translator_fsm_state;
+  assign \$75  = translator_fsm_state == 1'h1;
+  assign \$76  = translator_fsm_state == 2'h2;
+  assign \$77  = translator_fsm_state == 2'h3;
+  assign \$78  = translator_fsm_state == 3'h4;
+  assign \$80  = ! \$79 ;
+  assign \$81  = head_cmd == 2'h2;
+  assign \$82  = head_cmd == 1'h1;
+  assign \$83  = ~ parked_full;
+  assign \$84  = queue_room & \$83 ;
+  assign \$85  = ~ parked_write;
+  assign \$86  = \$84  & \$85 ;
+  assign \$87  = ~ window_busy;
+  assign \$88  = \$86  & \$87 ;
+  assign \$89  = ! head_cmd;
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = ~ parked_full;
+  assign \$92  = queue_room & \$91 ;
+  assign \$93  = ~ parked_write;
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = ~ window_busy;
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = ! head_cmd;
+  assign \$98  = \$96  & \$97 ;
+  assign \$99  = rx_hdr__valid & \$98 ;
+  assign \$100  = ~ \$signal$42 ;
+  assign \$101  = \$100  & queue_room2;
+  assign \$102  = \$101  & parked_room2;
+  assign \$103  = ~ parked_write;
+  assign \$104  = \$102  & \$103 ;
+  assign \$105  = ~ window_busy;
+  assign \$106  = \$104  & \$105 ;
+  assign \$107  = ! head_cmd;
+  assign \$108  = \$106  & \$107 ;
+  assign \$109  = ~ skid_valid;
+  assign \$110  = \$108  & \$109 ;
+  assign \$111  = rx_hdr__valid & \$110 ;
+  assign \$112  = \$111  & walking;
+  assign \$113  = ~ \$signal$42 ;
+  assign \$114  = \$113  & queue_room2;
+  assign \$115  = \$114  & parked_room2;
+  assign \$116  = ~ parked_write;
+  assign \$117  = \$115  & \$116 ;
+  assign \$118  = ~ window_busy;
+  assign \$119  = \$117  & \$118 ;
+  assign \$120  = ! head_cmd;
+  assign \$121  = \$119  & \$120 ;
+  assign \$122  = ~ skid_valid;
+  assign \$123  = \$121  & \$122 ;
+  assign \$124  = rx_hdr__valid & \$123 ;
+  assign \$125  = ~ \$124 ;
+  always @(posedge clk)
+    \req$8  <= \$126 ;
+  always @(posedge clk)
+    \$signal  <= \$127 ;
+  always @(posedge clk)
+    \$signal$42  <= \$128 ;
+  always @(posedge clk)
+    \$signal$43  <= \$129 ;
+  always @(posedge clk)
+    \$signal$44  <= \$130 ;
+  always @(posedge clk)
+    \$signal$36  <= \$131 ;
+  always @(posedge clk)
+    translator_fsm_state <= \$132 ;
+  always @(posedge clk)
+    replay <= \$133 ;
+  always @(posedge clk)
+    skid_valid <= \$134 ;
+  always @(posedge clk)
+    skid <= \$135 ;
+  \mmu.translator.check  check (
+    .has_data(has_data),
+    .is_line(is_line),
+    .is_write(is_write),
+    .req(req),
+    .well_formed(well_formed)
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    window_go = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+            if (drained) begin
+              window_go = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    req = 127'h00000000000000000000000000000000;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            req = head;
+          end else if (\$2 ) begin
+            req = head;
+          end else if (skid_valid) begin
+            req = skid;
+          end else begin
+            req = rx_hdr__payload;
+          end
+      3'h3:
+          req = rx_hdr__payload;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    push = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            if (queue_room) begin
+              push = 1'h1;
+            end
+          end
+      3'h3:
+          if (\$28 ) begin
+            push = 1'h1;
+          end else if (\$32 ) begin
+            push = 1'h1;
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+            (* full_case = 32'd1 *)
+            if (\$35 ) begin
+              push = 1'h1;
+            end else begin
+              push = 1'h1;
+            end
+          end
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+              (* full_case = 32'd1 *)
+              if (\$73 ) begin
+                push = 1'h1;
+              end else begin
+                push = 1'h1;
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    entry = 154'h000000000000000000000000000000000000000;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            if (queue_room) begin
+              entry[3:0] = head[3:0];
+              entry[11:4] = head[14:7];
+              entry[19:12] = head[30:23];
+              entry[35:20] = head[46:31];
+              entry[99:36] = head[110:47];
+              entry[115:100] = head[126:111];
+              entry[118:116] = 3'h1;
+              entry[150:119] = { 20'h00000, head[58:47] };
+              entry[151] = is_write;
+              entry[152] = is_line;
+              entry[153] = has_data;
+            end
+          end
+      3'h3:
+          if (\$28 ) begin
+            entry[3:0] = \req$8 [3:0];
+            entry[11:4] = \req$8 [14:7];
+            entry[19:12] = \req$8 [30:23];
+            entry[35:20] = \req$8 [46:31];
+            entry[99:36] = \req$8 [110:47];
+            entry[115:100] = \req$8 [126:111];
+            entry[118:116] = 3'h3;
+            entry[150:119] = { 20'h00000, \req$8 [58:47] };
+            entry[151] = \$signal$42 ;
+            entry[152] = \$signal$43 ;
+            entry[153] = \$signal$44 ;
+          end else if (\$32 ) begin
+            entry[3:0] = \req$8 [3:0];
+            entry[11:4] = \req$8 [14:7];
+            entry[19:12] = \req$8 [30:23];
+            entry[35:20] = \req$8 [46:31];
+            entry[99:36] = \req$8 [110:47];
+            entry[115:100] = \req$8 [126:111];
+            entry[118:116] = 3'h2;
+            entry[150:119] = { 20'h00000, \req$8 [58:47] };
+            entry[151] = \$signal$42 ;
+            entry[152] = \$signal$43 ;
+            entry[153] = \$signal$44 ;
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+            (* full_case = 32'd1 *)
+            if (\$35 ) begin
+              entry[3:0] = \req$8 [3:0];
+              entry[11:4] = \req$8 [14:7];
+              entry[19:12] = \req$8 [30:23];
+              entry[35:20] = \req$8 [46:31];
+              entry[99:36] = \req$8 [110:47];
+              entry[115:100] = \req$8 [126:111];
+              entry[118:116] = 3'h0;
+              entry[150:119] = { tlb_pfn, \req$8 [58:47] };
+              entry[151] = \$signal$42 ;
+              entry[152] = \$signal$43 ;
+              entry[153] = \$signal$44 ;
+            end else begin
+              entry[3:0] = \req$8 [3:0];
+              entry[11:4] = \req$8 [14:7];
+              entry[19:12] = \req$8 [30:23];
+              entry[35:20] = \req$8 [46:31];
+              entry[99:36] = \req$8 [110:47];
+              entry[115:100] = \req$8 [126:111];
+              entry[118:116] = 3'h2;
+              entry[150:119] = { 20'h00000, \req$8 [58:47] };
+              entry[151] = \$signal$42 ;
+              entry[152] = \$signal$43 ;
+              entry[153] = \$signal$44 ;
+            end
+          end
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+              (* full_case = 32'd1 *)
+              if (\$73 ) begin
+                entry[3:0] = \req$8 [3:0];
+                entry[11:4] = \req$8 [14:7];
+                entry[19:12] = \req$8 [30:23];
+                entry[35:20] = \req$8 [46:31];
+                entry[99:36] = \req$8 [110:47];
+                entry[115:100] = \req$8 [126:111];
+                entry[118:116] = 3'h0;
+                entry[150:119] = { walk_pfn, \req$8 [58:47] };
+                entry[151] = \$signal$42 ;
+                entry[152] = \$signal$43 ;
+                entry[153] = \$signal$44 ;
+              end else begin
+                entry[3:0] = \req$8 [3:0];
+                entry[11:4] = \req$8 [14:7];
+                entry[19:12] = \req$8 [30:23];
+                entry[35:20] = \req$8 [46:31];
+                entry[99:36] = \req$8 [110:47];
+                entry[115:100] = \req$8 [126:111];
+                entry[118:116] = 3'h2;
+                entry[150:119] = { 20'h00000, \req$8 [58:47] };
+                entry[151] = \$signal$42 ;
+                entry[152] = \$signal$43 ;
+                entry[153] = \$signal$44 ;
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    head_pop = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+            if (queue_room) begin
+              head_pop = 1'h1;
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+              head_pop = replay;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    head_take = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+            if (queue_room) begin
+              head_take = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    load = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+            if (queue_room) begin
+              load = 1'h1;
+            end
+          end else if (skid_valid) begin
+            if (\$10 ) begin
+              load = 1'h1;
+            end
+          end else begin
+            if (\$27 ) begin
+              load = 1'h1;
+            end
+          end
+      3'h3:
+          if (\$72 ) begin
+            load = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    owner_en = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (skid_valid) begin
+            if (\$10 ) begin
+              owner_en = 1'h1;
+            end
+          end else begin
+            if (\$27 ) begin
+              owner_en = 1'h1;
+            end
+          end
+      3'h3:
+          owner_en = \$58 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    rx_hdr__ready = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+          end else if (\$1 ) begin
+          end else if (\$2 ) begin
+          end else if (skid_valid) begin
+          end else begin
+            rx_hdr__ready = \$18 ;
+          end
+      3'h3:
+          rx_hdr__ready = \$46 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    park = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+            park = 1'h1;
+          end
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            (* full_case = 32'd1 *)
+            if (walk_found) begin
+            end else if (replay) begin
+            end else begin
+              park = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    tlb_hit_event = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+            tlb_hit_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    walking = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+          end else begin
+            walking = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    tlb_miss_event = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+          end else begin
+            tlb_miss_event = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    walk_start = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (\$28 ) begin
+          end else if (\$32 ) begin
+          end else if (parked_match) begin
+          end else if (\$34 ) begin
+          end else begin
+            walk_start = 1'h1;
+          end
+      3'h2:
+          walk_start = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    head_rearm = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            if (walk_found) begin
+            end else if (replay) begin
+              head_rearm = 1'h1;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$126  = \req$8 ;
+    if (load) begin
+      \$126  = req;
+    end
+    if (rst) begin
+      \$126  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$127  = \$signal ;
+    if (load) begin
+      \$127  = well_formed;
+    end
+    if (rst) begin
+      \$127  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$128  = \$signal$42 ;
+    if (load) begin
+      \$128  = is_write;
+    end
+    if (rst) begin
+      \$128  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$129  = \$signal$43 ;
+    if (load) begin
+      \$129  = is_line;
+    end
+    if (rst) begin
+      \$129  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$130  = \$signal$44 ;
+    if (load) begin
+      \$130  = has_data;
+    end
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$131  = \$signal$36 ;
+    if (load) begin
+      \$131  = \$80 ;
+    end
+    if (rst) begin
+      \$131  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$132  = translator_fsm_state;
+    casez (translator_fsm_state)
+      3'h0:
+          (* full_case = 32'd1 *)
+          if (window_busy) begin
+            if (drained) begin
+              \$132  = 3'h1;
+            end
+          end else if (\$81 ) begin
+          end else if (\$82 ) begin
+            if (queue_room) begin
+              \$132  = 3'h2;
+            end
+          end else if (skid_valid) begin
+            if (\$90 ) begin
+              \$132  = 3'h3;
+            end
+          end else begin
+            if (\$99 ) begin
+              \$132  = 3'h3;
+            end
+          end
+      3'h3:
+          if (walking) begin
+            \$132  = 3'h4;
+          end else if (\$125 ) begin
+            \$132  = 3'h0;
+          end
+      3'h2:
+          \$132  = 3'h4;
+      3'h4:
+          if (walk_done) begin
+            \$132  = 3'h0;
+          end
+      3'h1:
+          if (window_done) begin
+            \$132  = 3'h0;
+          end
+    endcase
+    if (rst) begin
+      \$132  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$133  = replay;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$81 ) begin
+          end else if (\$82 ) begin
+            if (queue_room) begin
+              \$133  = 1'h1;
+            end
+          end
+      3'h3:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h4:
+          if (walk_done) begin
+            \$133  = 1'h0;
+          end
+    endcase
+    if (rst) begin
+      \$133  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$134  = skid_valid;
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$81 ) begin
+          end else if (\$82 ) begin
+          end else if (skid_valid) begin
+            if (\$90 ) begin
+              \$134  = 1'h0;
+            end
+          end
+      3'h3:
+          if (\$112 ) begin
+            \$134  = 1'h1;
+          end
+    endcase
+    if (rst) begin
+      \$134  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$135  = skid;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          if (\$112 ) begin
+            \$135  = rx_hdr__payload;
+          end
+    endcase
+    if (rst) begin
+      \$135  = 127'h00000000000000000000000000000000;
+    end
+  end
+  assign src = req;
+  assign tlb_pid = req[38:31];
+  assign tlb_stb = owner_en;
+  assign walk_pid = \req$8 [46:31];
+  assign walk_vpn = \req$8 [94:59];
+  assign match_pid = \req$8 [38:31];
+  assign match_vpn = \req$8 [94:59];
+  assign park_hdr = \req$8 ;
+  assign owner_pid = req[46:31];
+  assign tlb_vpn = req[94:59];
+  assign \req.kind  = req[3:0];
+  assign \req.status  = req[6:4];
+  assign \req.src  = req[14:7];
+  assign \req.dst  = req[22:15];
+  assign \req.tag  = req[30:23];
+  assign \req.pid  = req[46:31];
+  assign \req.vaddr  = req[110:47];
+  assign \req.length  = req[126:111];
+  assign \src.kind  = req[3:0];
+  assign \src.status  = req[6:4];
+  assign \src.src  = req[14:7];
+  assign \src.dst  = req[22:15];
+  assign \src.tag  = req[30:23];
+  assign \src.pid  = req[46:31];
+  assign \src.vaddr  = req[110:47];
+  assign \src.length  = req[126:111];
+  assign \req$8.kind  = \req$8 [3:0];
+  assign \req$8.status  = \req$8 [6:4];
+  assign \req$8.src  = \req$8 [14:7];
+  assign \req$8.dst  = \req$8 [22:15];
+  assign \req$8.tag  = \req$8 [30:23];
+  assign \req$8.pid  = \req$8 [46:31];
+  assign \req$8.vaddr  = \req$8 [110:47];
+  assign \req$8.length  = \req$8 [126:111];
+  assign \park_hdr.kind  = \req$8 [3:0];
+  assign \park_hdr.status  = \req$8 [6:4];
+  assign \park_hdr.src  = \req$8 [14:7];
+  assign \park_hdr.dst  = \req$8 [22:15];
+  assign \park_hdr.tag  = \req$8 [30:23];
+  assign \park_hdr.pid  = \req$8 [46:31];
+  assign \park_hdr.vaddr  = \req$8 [110:47];
+  assign \park_hdr.length  = \req$8 [126:111];
+  assign \head.kind  = head[3:0];
+  assign \head.status  = head[6:4];
+  assign \head.src  = head[14:7];
+  assign \head.dst  = head[22:15];
+  assign \head.tag  = head[30:23];
+  assign \head.pid  = head[46:31];
+  assign \head.vaddr  = head[110:47];
+  assign \head.length  = head[126:111];
+  assign \entry.kind  = entry[3:0];
+  assign \entry.src  = entry[11:4];
+  assign \entry.tag  = entry[19:12];
+  assign \entry.pid  = entry[35:20];
+  assign \entry.vaddr  = entry[99:36];
+  assign \entry.length  = entry[115:100];
+  assign \entry.status  = entry[118:116];
+  assign \entry.paddr  = entry[150:119];
+  assign \entry.is_write  = entry[151];
+  assign \entry.is_line  = entry[152];
+  assign \entry.has_data  = entry[153];
+  assign \skid.kind  = skid[3:0];
+  assign \skid.status  = skid[6:4];
+  assign \skid.src  = skid[14:7];
+  assign \skid.dst  = skid[22:15];
+  assign \skid.tag  = skid[30:23];
+  assign \skid.pid  = skid[46:31];
+  assign \skid.vaddr  = skid[110:47];
+  assign \skid.length  = skid[126:111];
+  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
+  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
+  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
+  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
+  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
+  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
+  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
+  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
+  assign \$79  = { 8'h00, req[46:39] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.translator.check (is_write, has_data, well_formed, req, is_line);
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire [4:0] \$33 ;
+  wire [4:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire [16:0] \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [63:0] \$42 ;
+  wire \$43 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
+  output has_data;
+  wire has_data;
+  output is_line;
+  wire is_line;
+  output is_write;
+  wire is_write;
+  input [126:0] req;
+  wire [126:0] req;
+  wire [7:0] \req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \req.kind ;
+  wire [15:0] \req.length ;
+  wire [15:0] \req.pid ;
+  wire [7:0] \req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  wire [2:0] \req.status ;
+  wire [7:0] \req.tag ;
+  wire [63:0] \req.vaddr ;
+  output well_formed;
+  wire well_formed;
+  assign \$1  = ! req[3:0];
+  assign \$2  = req[3:0] == 1'h1;
+  assign is_line = \$1  | \$2 ;
+  assign \$3  = req[3:0] == 1'h1;
+  assign \$4  = req[3:0] == 2'h3;
+  assign is_write = \$3  | \$4 ;
+  assign \$5  = req[3:0] == 1'h1;
+  assign \$6  = req[3:0] == 2'h3;
+  assign \$7  = \$5  | \$6 ;
+  assign \$8  = req[3:0] == 3'h4;
+  assign \$9  = req[3:0] == 3'h6;
+  assign \$10  = \$8  | \$9 ;
+  assign \$11  = ! req[6:4];
+  assign \$12  = \$10  & \$11 ;
+  assign has_data = \$7  | \$12 ;
+  assign \$13  = ! req[3:0];
+  assign \$14  = req[3:0] == 1'h1;
+  assign \$15  = \$13  | \$14 ;
+  assign \$16  = | req[126:111];
+  assign \$17  = ! req[113:111];
+  assign \$18  = \$16  & \$17 ;
+  assign \$19  = ! req[49:47];
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = req[126:111] <= 13'h1000;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = req[3:0] == 2'h2;
+  assign \$24  = req[3:0] == 2'h3;
+  assign \$25  = \$23  | \$24 ;
+  assign \$26  = req[126:111] == 1'h1;
+  assign \$27  = req[126:111] == 2'h2;
+  assign \$28  = \$26  | \$27 ;
+  assign \$29  = req[126:111] == 3'h4;
+  assign \$30  = \$28  | \$29 ;
+  assign \$31  = req[126:111] == 4'h8;
+  assign \$32  = \$30  | \$31 ;
+  assign \$33  = req[114:111] - 1'h1;
+  assign \$34  = { 1'h0, req[50:47] } & \$33 ;
+  assign \$35  = ! \$34 ;
+  assign \$36  = \$32  & \$35 ;
+  assign \$37  = \$25  & \$36 ;
+  assign \$38  = \$15  ? \$22  : \$37 ;
+  assign \$39  = req[58:47] + req[126:111];
+  assign \$40  = \$39  <= 13'h1000;
+  assign \$41  = \$38  & \$40 ;
+  assign \$43  = ! \$42 ;
+  assign well_formed = \$41  & \$43 ;
+  assign \req.kind  = req[3:0];
+  assign \req.status  = req[6:4];
+  assign \req.src  = req[14:7];
+  assign \req.dst  = req[22:15];
+  assign \req.tag  = req[30:23];
+  assign \req.pid  = req[46:31];
+  assign \req.vaddr  = req[110:47];
+  assign \req.length  = req[126:111];
+  assign \$42  = { 48'h000000000000, req[110:95] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, found, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, start
+, \pid$4 , \vpn$6 , mem__arready, mem__rdata, mem__rvalid, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [23:0] \$1 ;
   wire [24:0] \$10 ;
   wire [15:0] \$11 ;
@@ -13916,23 +15609,31 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  reg [15:0] \$62 ;
-  reg [35:0] \$63 ;
-  reg [63:0] \$64 ;
-  reg [4:0] \$65 ;
-  reg [7:0] \$66 ;
-  reg [2:0] \$67 ;
-  reg [23:0] \$68 ;
-  reg [7:0] \$69 ;
+  reg [15:0] \$60 ;
+  reg [35:0] \$61 ;
+  reg [63:0] \$62 ;
+  reg [4:0] \$63 ;
+  reg [7:0] \$64 ;
+  reg [2:0] \$65 ;
+  reg [23:0] \$66 ;
+  reg [7:0] \$67 ;
+  reg \$68 ;
+  reg [3:0] \$69 ;
   wire \$7 ;
-  reg \$70 ;
-  reg [3:0] \$71 ;
-  reg [511:0] \$72 ;
+  reg [511:0] \$70 ;
+  reg \$71 ;
+  reg \$72 ;
+  reg [19:0] \$73 ;
+  reg \$74 ;
+  reg \$75 ;
   wire \$8 ;
   wire [24:0] \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
+  reg \$signal$24  = 1'h0;
+  wire \$signal$25 ;
+  reg [19:0] \$signal$29 ;
+  reg \$signal$31 ;
+  reg \$signal$33 ;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -13955,8 +15656,10 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   wire [7:0] fill_pid;
   (* init = 36'h000000000 *)
   wire [35:0] fill_vpn;
+  (* init = 1'h0 *)
   output found;
   wire found;
+  reg has_empty_q = 1'h0;
   wire [23:0] hash_val;
   input inv;
   wire inv;
@@ -13979,7 +15682,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   input mem__rvalid;
   wire mem__rvalid;
   output [19:0] pfn;
-  reg [19:0] pfn;
+  reg [19:0] pfn = 20'h00000;
   reg [15:0] pid = 16'h0000;
   input [15:0] \pid$4 ;
   wire [15:0] \pid$4 ;
@@ -13993,7 +15696,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   input [7:0] \pt_max_probes$12 ;
   wire [7:0] \pt_max_probes$12 ;
   output r;
-  reg r;
+  reg r = 1'h0;
   input rst;
   wire rst;
   input start;
@@ -14004,10 +15707,13 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   wire [35:0] \vpn$6 ;
   wire [47:0] vpn48;
   output w;
-  reg w;
+  reg w = 1'h0;
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   assign \$28  = \$26  & \$27 ;
   assign \$29  = bucket[151:136] == pid;
   assign \$30  = bucket[128] & \$29 ;
@@ -14030,47 +15736,55 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   assign \$47  = ~ bucket[384];
   assign \$48  = ~ bucket[385];
   assign \$49  = \$47  & \$48 ;
-  assign found = | match;
-  assign \$50  = | empty;
-  assign \$51  = ~ \$50 ;
-  assign \$52  = probes < pt_max_probes;
-  assign \$53  = \$51  & \$52 ;
-  assign \$54  = ~ poisoned;
-  assign \$55  = ~ inv;
-  assign \$56  = \$54  & \$55 ;
-  assign \$57  = ! walker_fsm_state;
-  assign \$58  = walker_fsm_state == 1'h1;
-  assign \$59  = walker_fsm_state == 2'h2;
-  assign \$60  = walker_fsm_state == 2'h3;
-  assign \$61  = walker_fsm_state == 3'h4;
+  assign \$signal$25  = | match;
+  assign \$50  = ~ has_empty_q;
+  assign \$51  = probes < pt_max_probes;
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = ~ poisoned;
+  assign \$54  = ! walker_fsm_state;
+  assign \$55  = walker_fsm_state == 1'h1;
+  assign \$56  = walker_fsm_state == 2'h2;
+  assign \$57  = walker_fsm_state == 2'h3;
+  assign \$58  = walker_fsm_state == 3'h4;
+  assign \$59  = walker_fsm_state == 3'h5;
   always @(posedge clk)
-    pid <= \$62 ;
+    pid <= \$60 ;
   always @(posedge clk)
-    vpn <= \$63 ;
+    vpn <= \$61 ;
   always @(posedge clk)
-    \$signal  <= \$64 ;
+    \$signal  <= \$62 ;
   always @(posedge clk)
-    \$signal$9  <= \$65 ;
+    \$signal$9  <= \$63 ;
   always @(posedge clk)
-    pt_max_probes <= \$66 ;
+    pt_max_probes <= \$64 ;
   always @(posedge clk)
-    walker_fsm_state <= \$67 ;
+    walker_fsm_state <= \$65 ;
   always @(posedge clk)
-    b_idx <= \$68 ;
+    b_idx <= \$66 ;
   always @(posedge clk)
-    probes <= \$69 ;
+    probes <= \$67 ;
   always @(posedge clk)
-    poisoned <= \$70 ;
+    poisoned <= \$68 ;
   always @(posedge clk)
-    beat <= \$71 ;
+    beat <= \$69 ;
   always @(posedge clk)
-    bucket <= \$72 ;
+    bucket <= \$70 ;
+  always @(posedge clk)
+    \$signal$24  <= \$71 ;
+  always @(posedge clk)
+    has_empty_q <= \$72 ;
+  always @(posedge clk)
+    pfn <= \$73 ;
+  always @(posedge clk)
+    r <= \$74 ;
+  always @(posedge clk)
+    w <= \$75 ;
   assign \$1  = { \$17 , \$14  } & \$19 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
   assign \$4  = beat == 3'h7;
   assign \$5  = | empty;
-  assign \$6  = ~ \$5 ;
+  assign \$6  = ~ has_empty_q;
   assign \$7  = probes < pt_max_probes;
   assign \$8  = \$6  & \$7 ;
   assign \$9  = b_idx + 1'h1;
@@ -14088,151 +15802,152 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   assign \$22  = bucket[23:8] == pid;
   assign \$23  = bucket[0] & \$22 ;
   assign \$24  = bucket[63:24] == vpn;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = ~ bucket[0];
-  assign \$27  = ~ bucket[1];
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$62  = pid;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$60  = pid;
     if (start) begin
-      \$62  = \pid$4 ;
+      \$60  = \pid$4 ;
     end
     if (rst) begin
-      \$62  = 16'h0000;
+      \$60  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$63  = vpn;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$61  = vpn;
     if (start) begin
-      \$63  = \vpn$6 ;
+      \$61  = \vpn$6 ;
     end
     if (rst) begin
-      \$63  = 36'h000000000;
+      \$61  = 36'h000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$64  = \$signal ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$62  = \$signal ;
     if (start) begin
-      \$64  = pt_base;
+      \$62  = pt_base;
     end
     if (rst) begin
-      \$64  = 64'h0000000000000000;
+      \$62  = 64'h0000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$65  = \$signal$9 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$63  = \$signal$9 ;
     if (start) begin
-      \$65  = pt_buckets_log2;
+      \$63  = pt_buckets_log2;
     end
     if (rst) begin
-      \$65  = 5'h00;
+      \$63  = 5'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$66  = pt_max_probes;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$64  = pt_max_probes;
     if (start) begin
-      \$66  = \pt_max_probes$12 ;
+      \$64  = \pt_max_probes$12 ;
     end
     if (rst) begin
-      \$66  = 8'h00;
+      \$64  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$67  = walker_fsm_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$65  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$67  = 3'h1;
+            \$65  = 3'h1;
           end
       3'h1:
-          \$67  = 3'h2;
+          \$65  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$67  = 3'h3;
+            \$65  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
             if (\$4 ) begin
-              \$67  = 3'h4;
+              \$65  = 3'h4;
             end
           end
       3'h4:
+          \$65  = 3'h5;
+      3'h5:
           (* full_case = 32'd1 *)
-          if (found) begin
-            \$67  = 3'h0;
+          if (\$signal$24 ) begin
+            \$65  = 3'h0;
           end else if (\$8 ) begin
-            \$67  = 3'h2;
+            \$65  = 3'h2;
           end else begin
-            \$67  = 3'h0;
+            \$65  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$67  = 3'h0;
+      \$65  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$68  = b_idx;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$66  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$68  = \$1 ;
+          \$66  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
           /* empty */;
       3'h4:
-          if (found) begin
+          /* empty */;
+      3'h5:
+          if (\$signal$24 ) begin
           end else if (\$8 ) begin
-            \$68  = \$10 [23:0];
+            \$66  = \$10 [23:0];
           end
     endcase
     if (rst) begin
-      \$68  = 24'h000000;
+      \$66  = 24'h000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$69  = probes;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$67  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$69  = 8'h00;
+          \$67  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$69  = \$2 [7:0];
+            \$67  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$69  = 8'h00;
+      \$67  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$70  = poisoned;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$68  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$70  = 1'h0;
+          \$68  = 1'h0;
     endcase
     if (inv) begin
-      \$70  = 1'h1;
+      \$68  = 1'h1;
     end
     if (rst) begin
-      \$70  = 1'h0;
+      \$68  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$71  = beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$69  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -14240,20 +15955,20 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$71  = 4'h0;
+            \$69  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$71  = \$3 [3:0];
+            \$69  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$71  = 4'h0;
+      \$69  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$72  = bucket;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$70  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -14263,63 +15978,158 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$72  = { mem__rdata, bucket[511:64] };
+            \$70  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$72  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$70  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    pfn = 20'h00000;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$71  = \$signal$24 ;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$71  = \$signal$25 ;
+    endcase
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$72  = has_empty_q;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$72  = \$5 ;
+    endcase
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$73  = pfn;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$73  = \$signal$29 ;
+    endcase
+    if (rst) begin
+      \$73  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$74  = r;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$74  = \$signal$31 ;
+    endcase
+    if (rst) begin
+      \$74  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$75  = w;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$75  = \$signal$33 ;
+    endcase
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$signal$29  = 20'h00000;
     if (match[3]) begin
-      pfn = bucket[475:456];
+      \$signal$29  = bucket[475:456];
     end
     if (match[2]) begin
-      pfn = bucket[347:328];
+      \$signal$29  = bucket[347:328];
     end
     if (match[1]) begin
-      pfn = bucket[219:200];
+      \$signal$29  = bucket[219:200];
     end
     if (match[0]) begin
-      pfn = bucket[91:72];
+      \$signal$29  = bucket[91:72];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    r = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$signal$31  = 1'h0;
     if (match[3]) begin
-      r = bucket[448];
+      \$signal$31  = bucket[448];
     end
     if (match[2]) begin
-      r = bucket[320];
+      \$signal$31  = bucket[320];
     end
     if (match[1]) begin
-      r = bucket[192];
+      \$signal$31  = bucket[192];
     end
     if (match[0]) begin
-      r = bucket[64];
+      \$signal$31  = bucket[64];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    w = 1'h0;
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$signal$33  = 1'h0;
     if (match[3]) begin
-      w = bucket[449];
+      \$signal$33  = bucket[449];
     end
     if (match[2]) begin
-      w = bucket[321];
+      \$signal$33  = bucket[321];
     end
     if (match[1]) begin
-      w = bucket[193];
+      \$signal$33  = bucket[193];
     end
     if (match[0]) begin
-      w = bucket[65];
+      \$signal$33  = bucket[65];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     walk_started = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -14329,7 +16139,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     mem__req = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -14343,7 +16153,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     mem__arvalid = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -14355,7 +16165,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     mem__araddr = 32'd0;
     casez (walker_fsm_state)
       3'h0:
@@ -14367,7 +16177,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     mem__arlen = 8'h00;
     casez (walker_fsm_state)
       3'h0:
@@ -14379,7 +16189,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     bucket_read = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -14393,7 +16203,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     mem__rready = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -14407,7 +16217,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     done = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -14419,17 +16229,19 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
       3'h3:
           /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           (* full_case = 32'd1 *)
-          if (found) begin
+          if (\$signal$24 ) begin
             done = 1'h1;
-          end else if (\$53 ) begin
+          end else if (\$52 ) begin
           end else begin
             done = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     fill = 1'h0;
     casez (walker_fsm_state)
       3'h0:
@@ -14441,8 +16253,10 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
       3'h3:
           /* empty */;
       3'h4:
-          if (found) begin
-            fill = \$56 ;
+          /* empty */;
+      3'h5:
+          if (\$signal$24 ) begin
+            fill = \$53 ;
           end
     endcase
   end
@@ -14456,6 +16270,7 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
   assign fill_pid = pid[7:0];
+  assign found = \$signal$24 ;
   assign empty[3] = \$49 ;
   assign empty[2] = \$42 ;
   assign empty[1] = \$35 ;
@@ -14468,9 +16283,9 @@ module \mmu.walker (rst, inv, found, pt_base, pt_buckets_log2, \pt_max_probes$12
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb, mem__bready
-, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, go, regs__cmd);
-  reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
+module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len, go, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb
+, mem__bready, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, regs__cmd);
+  reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [13:0] \$1 ;
   wire [64:0] \$10 ;
   wire [64:0] \$11 ;
@@ -14696,7 +16511,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
   assign \$27  = \$signal$9  + 4'h8;
   assign \$28  = ! window_fsm_state;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__req = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14716,7 +16531,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__arvalid = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14728,7 +16543,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__araddr = 32'd0;
     casez (window_fsm_state)
       3'h0:
@@ -14740,7 +16555,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__arlen = 8'h00;
     casez (window_fsm_state)
       3'h0:
@@ -14752,7 +16567,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__rready = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14766,7 +16581,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     regs__addr_load = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14795,7 +16610,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     regs__addr_next = 64'h0000000000000000;
     casez (window_fsm_state)
       3'h0:
@@ -14824,7 +16639,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__awvalid = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14840,7 +16655,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__awaddr = 32'd0;
     casez (window_fsm_state)
       3'h0:
@@ -14856,7 +16671,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__awlen = 8'h00;
     casez (window_fsm_state)
       3'h0:
@@ -14872,7 +16687,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__wvalid = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14890,7 +16705,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__wlast = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14908,7 +16723,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__wdata = 64'h0000000000000000;
     casez (window_fsm_state)
       3'h0:
@@ -14931,7 +16746,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__wstrb = 8'h00;
     casez (window_fsm_state)
       3'h0:
@@ -14954,7 +16769,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     mem__bready = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14974,7 +16789,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     regs__len_load = 1'h0;
     casez (window_fsm_state)
       3'h0:
@@ -14998,7 +16813,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     regs__len_next = 32'd0;
     casez (window_fsm_state)
       3'h0:
@@ -15022,7 +16837,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     done = 1'h0;
     (* full_case = 32'd1 *)
     casez (window_fsm_state)
@@ -15045,7 +16860,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$61  = regs__busy;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -15076,7 +16891,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$62  = op;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -15088,7 +16903,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$63  = regs__error;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -15102,7 +16917,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$64  = \$signal$9 ;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -15117,7 +16932,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$65  = \$signal$7 ;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -15132,7 +16947,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$66  = wdata;
     if (\$37 ) begin
       if (\$45 ) begin
@@ -15144,7 +16959,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$67  = window_fsm_state;
     (* full_case = 32'd1 *)
     casez (window_fsm_state)
@@ -15201,7 +17016,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$68  = regs__rdata;
     casez (window_fsm_state)
       3'h0:
@@ -15220,7 +17035,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$69  = beat;
     casez (window_fsm_state)
       3'h0:
@@ -15245,7 +17060,7 @@ module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$70  = beats;
     casez (window_fsm_state)
       3'h0:

@@ -41,7 +41,7 @@ class DataMover(wiring.Component):
     length : In(16)
         Bytes of the request.
     hdr_valid : Out(1), hdr_ready : In(1)
-        Read response header handshake (the sequencer forms the header).
+        Read response header handshake (the responder forms the header).
     done : Out(1)
     rx_data : In(stream.Signature(DataBeat(data_width)))
         Request data beats (writes, drains).

@@ -6,32 +6,37 @@ permission-checked and carried out on the AXI4 DRAM port; the answer leaves on `
 accesses wait for the memory monitor (fault register queue + ``irq``), which either installs a mapping
 and replays the request or refuses it (``PAGE_FAULT``). See ``docs/mmu.md`` and ``docs/page-table.md``.
 
-Requests are served one at a time, in arrival order: a request waiting for the memory monitor holds
-the ones behind it (LegoOS's memory component serialises faults per request stream in the same way).
+Requests are pipelined (docs/mmu.md, "Pipeline"): the translator decides one request per cycle while
+the responder carries out earlier ones; a request waiting for the memory monitor is parked aside and
+does not hold requests of other processes or other pages (a page's requests keep their order).
 
 One job per sub-component (docs/mmu.md, "Structure"): :class:`~hw.memory.register_bank.MMURegisterBank`
 (registers), :class:`~hw.memory.owners.OwnerTable`, :class:`~hw.memory.request_check.RequestChecker`,
 :class:`~hw.memory.tlb.TLB`, :class:`~hw.memory.walker.PageTableWalker`,
-:class:`~hw.memory.data_mover.DataMover`, :class:`~hw.memory.window.MemoryWindow`,
-:class:`~hw.memory.axi_arbiter.AXIArbiter`, sequenced by :class:`~hw.memory.sequencer.RequestSequencer`.
+:class:`~hw.memory.fault_queue.FaultQueue`, :class:`~hw.memory.translator.Translator` (front end), the
+request queue, :class:`~hw.memory.responder.Responder` (back end), :class:`~hw.memory.data_mover.DataMover`,
+:class:`~hw.memory.window.MemoryWindow` and :class:`~hw.memory.axi_arbiter.AXIArbiter`.
 """
 
 from amaranth import Module
 from amaranth.lib import wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from hw.lib.axi import AXI4Signature
 from hw.lib.csr import CSRBusSignature
 from hw.memory.axi_arbiter import AXIArbiter
 from hw.memory.data_mover import DataMover
+from hw.memory.fault_queue import FaultQueue
 from hw.memory.owners import OwnerTable
 from hw.memory.params import MAX_BUCKETS_LOG2, PTE_BYTES, MMUParams
 from hw.memory.register_bank import MMURegisterBank
 from hw.memory.registers import (FAULT_REFUSE, FAULT_REPLAY, MEM_OP_FILL, MEM_OP_READ, MEM_OP_WRITE,
                                  MMU_REGS)
-from hw.memory.request_check import RequestChecker
-from hw.memory.sequencer import RequestSequencer
+from hw.memory.ports import TranslatedRequest
+from hw.memory.responder import Responder
 from hw.memory.tlb import TLB
+from hw.memory.translator import Translator
 from hw.memory.walker import HASH_PID_MULT, PageTableWalker
 from hw.memory.window import MemoryWindow
 from hw.protocol import MessagePort
@@ -83,78 +88,81 @@ class MemoryMMU(wiring.Component):
         m = Module()
         m.submodules.regs = regs = MMURegisterBank(p)
         m.submodules.owners = owners = OwnerTable(p.pid_width)
-        m.submodules.check = check = RequestChecker(p)
         m.submodules.tlb = tlb = TLB(p.tlb_entries, p.tlb_ways, p.pid_width, p.vpn_width, p.pfn_width)
         m.submodules.walker = walker = PageTableWalker(p)
+        m.submodules.faults = faults = FaultQueue(p)
+        m.submodules.translator = tr = Translator(p)
+        entry = TranslatedRequest(p.paddr_width)
+        m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=p.request_queue)
+        m.submodules.responder = resp = Responder(p)
         m.submodules.mover = mover = DataMover(p)
         m.submodules.window = window = MemoryWindow(p)
         m.submodules.arbiter = arbiter = AXIArbiter(3, addr_width=p.paddr_width, data_width=p.data_width,
                                                     id_width=p.axi_id_width)
-        m.submodules.sequencer = seq = RequestSequencer(p)
 
         # Outside world.
         wiring.connect(m, wiring.flipped(self.csr), regs.csr)
-        wiring.connect(m, wiring.flipped(self.net_rx.hdr), seq.rx_hdr)
-        wiring.connect(m, seq.tx_hdr, wiring.flipped(self.net_tx.hdr))
+        wiring.connect(m, wiring.flipped(self.net_rx.hdr), tr.rx_hdr)
+        wiring.connect(m, resp.tx_hdr, wiring.flipped(self.net_tx.hdr))
         wiring.connect(m, wiring.flipped(self.net_rx.data), mover.rx_data)
         wiring.connect(m, mover.tx_data, wiring.flipped(self.net_tx.data))
         wiring.connect(m, arbiter.axi, wiring.flipped(self.axi))
-        m.d.comb += [self.irq.eq(seq.irq), self.pt_base.eq(regs.pt_base),
+        m.d.comb += [self.irq.eq(faults.fault.pending), self.pt_base.eq(regs.pt_base),
                      self.pt_buckets_log2.eq(regs.pt_buckets_log2)]
 
-        # Register bank <-> owner table, TLB, sequencer, window.
+        # Register bank <-> owner table, TLB, fault queue, window.
         wiring.connect(m, regs.owner_set, owners.set)
         m.d.comb += [owners.get_pid.eq(regs.owner_sel), regs.owner_get_valid.eq(owners.get_valid),
                      regs.owner_get_node.eq(owners.get_node)]
         m.d.comb += [tlb.inv.eq(regs.inv), tlb.inv_mode.eq(regs.inv_mode), tlb.inv_pid.eq(regs.inv_pid),
                      tlb.inv_vpn.eq(regs.inv_vpn)]
-        wiring.connect(m, seq.fault, regs.fault)
+        wiring.connect(m, faults.fault, regs.fault)
         wiring.connect(m, regs.window, window.regs)
-        m.d.comb += seq.node_id.eq(regs.node_id)
+        m.d.comb += resp.node_id.eq(regs.node_id)
 
-        # The request: checks and TLB lookup.
-        req = seq.req
-        vpn = req.vaddr[p.page_bits:p.vaddr_width]
+        # Translator: owner table and TLB lookups, walker, fault queue, request queue.
         m.d.comb += [
-            check.req.eq(req), owners.check_pid.eq(check.owner_pid),
-            check.owner_valid.eq(owners.check_valid), check.owner_node.eq(owners.check_node),
-            seq.well_formed.eq(check.well_formed), seq.owned.eq(check.owned), seq.is_write.eq(check.is_write),
-            seq.is_line.eq(check.is_line), seq.has_data.eq(check.has_data),
-            # The TLB reads its memories as the header is taken; its answer for req comes in LOOKUP.
-            tlb.lk_stb.eq(seq.tlb_lookup), tlb.lk_pid.eq(seq.rx_hdr.payload.pid[:p.pid_width]),
-            tlb.lk_vpn.eq(seq.rx_hdr.payload.vaddr[p.page_bits:p.vaddr_width]),
-            seq.tlb_hit.eq(tlb.lk_hit), seq.tlb_pfn.eq(tlb.lk_pfn), seq.tlb_r.eq(tlb.lk_r), seq.tlb_w.eq(tlb.lk_w),
-        ]
-
-        # Walker: started by the sequencer, fills the TLB.
-        m.d.comb += [
-            walker.start.eq(seq.walk_start), walker.pid.eq(req.pid), walker.vpn.eq(vpn),
+            owners.check_en.eq(tr.owner_en), owners.check_pid.eq(tr.owner_pid),
+            tr.owner_valid.eq(owners.check_valid), tr.owner_node.eq(owners.check_node),
+            tlb.lk_stb.eq(tr.tlb_stb), tlb.lk_pid.eq(tr.tlb_pid), tlb.lk_vpn.eq(tr.tlb_vpn),
+            tr.tlb_hit.eq(tlb.lk_hit), tr.tlb_stale.eq(tlb.lk_stale), tr.tlb_pfn.eq(tlb.lk_pfn),
+            tr.tlb_r.eq(tlb.lk_r), tr.tlb_w.eq(tlb.lk_w),
+            walker.start.eq(tr.walk_start), walker.pid.eq(tr.walk_pid), walker.vpn.eq(tr.walk_vpn),
             walker.pt_base.eq(regs.pt_base), walker.pt_buckets_log2.eq(regs.pt_buckets_log2),
             walker.pt_max_probes.eq(regs.pt_max_probes), walker.inv.eq(regs.inv),
-            seq.walk_done.eq(walker.done), seq.walk_found.eq(walker.found), seq.walk_pfn.eq(walker.pfn),
-            seq.walk_r.eq(walker.r), seq.walk_w.eq(walker.w),
+            tr.walk_done.eq(walker.done), tr.walk_found.eq(walker.found), tr.walk_pfn.eq(walker.pfn),
+            tr.walk_r.eq(walker.r), tr.walk_w.eq(walker.w),
             tlb.fill.eq(walker.fill), tlb.fill_pid.eq(walker.fill_pid), tlb.fill_vpn.eq(walker.fill_vpn),
             tlb.fill_pfn.eq(walker.pfn), tlb.fill_r.eq(walker.r), tlb.fill_w.eq(walker.w),
+            faults.push.eq(tr.park), faults.push_hdr.eq(tr.park_hdr), tr.parked_full.eq(faults.full),
+            tr.parked_room2.eq(faults.room2), tr.parked_write.eq(faults.has_write),
+            faults.match_pid.eq(tr.match_pid), faults.match_vpn.eq(tr.match_vpn), tr.parked_match.eq(faults.match),
+            tr.head.eq(faults.head), tr.head_cmd.eq(faults.head_cmd), faults.take.eq(tr.head_take),
+            faults.pop.eq(tr.head_pop), faults.rearm.eq(tr.head_rearm),
+            queue.w_en.eq(tr.push), queue.w_data.eq(tr.entry), tr.queue_room.eq(queue.w_rdy),
+            tr.queue_room2.eq(queue.level <= p.request_queue - 2),
+            tr.drained.eq(~queue.r_rdy & resp.idle),
+            tr.window_busy.eq(window.regs.busy), window.go.eq(tr.window_go), tr.window_done.eq(window.done),
         ]
 
-        # Data mover and memory window: started by the sequencer.
+        # Responder: request queue, data mover.
         m.d.comb += [
-            mover.start.eq(seq.access_start), mover.drain.eq(seq.drain), mover.paddr.eq(seq.paddr),
-            mover.write.eq(check.is_write), mover.line.eq(check.is_line), mover.length.eq(req.length),
-            seq.hdr_valid.eq(mover.hdr_valid), mover.hdr_ready.eq(seq.hdr_ready), seq.mover_done.eq(mover.done),
-            seq.window_busy.eq(window.regs.busy), window.go.eq(seq.window_go), seq.window_done.eq(window.done),
+            resp.queue.valid.eq(queue.r_rdy), resp.queue.payload.eq(queue.r_data), queue.r_en.eq(resp.queue.ready),
+            mover.start.eq(resp.access_start), mover.drain.eq(resp.drain), mover.paddr.eq(resp.paddr),
+            mover.write.eq(resp.write), mover.line.eq(resp.line), mover.length.eq(resp.length),
+            resp.hdr_valid.eq(mover.hdr_valid), mover.hdr_ready.eq(resp.hdr_ready), resp.mover_done.eq(mover.done),
         ]
 
         # Counters.
         ev = regs.events
         m.d.comb += [
-            ev.tlb_hit.eq(seq.tlb_hit_event), ev.tlb_miss.eq(seq.tlb_miss_event), ev.walk.eq(walker.walk_started),
-            ev.fault.eq(seq.fault_event), ev.bucket_read.eq(walker.bucket_read), ev.response.eq(seq.response_event),
-            ev.prot_fault.eq(seq.prot_fault_event),
+            ev.tlb_hit.eq(tr.tlb_hit_event), ev.tlb_miss.eq(tr.tlb_miss_event), ev.walk.eq(walker.walk_started),
+            ev.fault.eq(faults.fault_event), ev.bucket_read.eq(walker.bucket_read),
+            ev.response.eq(resp.response_event), ev.prot_fault.eq(resp.prot_fault_event),
         ]
 
-        # One DRAM port: the walker, the data mover and the window never overlap today (the sequencer runs
-        # one at a time); the arbiter keeps that true when they do.
+        # One DRAM port: walks (translator) and data transfers (responder) overlap; the memory window runs
+        # alone. The arbiter grants one manager a whole transaction at a time.
         wiring.connect(m, walker.mem, arbiter.m0)
         wiring.connect(m, mover.mem, arbiter.m1)
         wiring.connect(m, window.mem, arbiter.m2)

@@ -12,9 +12,10 @@ freely and states one guarantee, looking only at its ports:
     BAD_REQUEST when it is malformed as well). The
     harness keeps its own copy of the owner table from the ``OWNER_SET`` writes on the CSR bus (the
     register contract of ``docs/mmu.md``), for one pid the solver picks. Firmware only writes ``OWNER_SET``
-    here: the memory window (``MEM_CTRL``) reaches DRAM on purpose. The MMU serves one request at a time, so
-    a request is "being served" from the cycle its header is accepted to the cycle its response header
-    leaves; no AXI read or write address may be issued in between when it came from a non-owner.
+    here: the memory window (``MEM_CTRL``) reaches DRAM on purpose. Requests are offered one at a time (the
+    MMU pipelines several, and its AXI transactions cannot be told apart at the ports), so a request is
+    "being served" from the cycle its header is accepted to the cycle its response header leaves; no AXI
+    read or write address may be issued in between when it came from a non-owner.
 
 ``mutation`` names a deliberate bug placed between the checker and the MMU:
 
@@ -40,7 +41,7 @@ MUTATIONS = {"handshake": "drop_valid", "owner_isolation": "skip_owner_check"}
 
 #: Registers whose value the MMU puts straight into an output payload, which firmware may then write only
 #: while no output waits (:func:`hw.lib.formal.quiet_config_writes`). None: the walker samples ``PT_*`` once
-#: per walk, the sequencer ``NODE_ID`` once per request and the memory window ``MEM_ADDR``/``MEM_LEN``/
+#: per walk, the responder ``NODE_ID`` once per request and the memory window ``MEM_ADDR``/``MEM_LEN``/
 #: ``MEM_WDATA`` once per command, so the CSR bus is entirely free.
 CONFIG_REGISTERS = ()
 
@@ -106,6 +107,7 @@ class MMUFormal(Elaboratable):
         # Binding changes while the tracked pid's request is served would make "the owner" ambiguous.
         serving, foreign = Signal(), Signal()
         m.d.comb += Assume(~((serving | hdr.valid) & dut.csr.w_stb & (w_data[:16] == t_pid)))
+        m.d.comb += Assume(~(serving & hdr.valid))       # one request at a time (see the module docstring)
         accepted = hdr.valid & hdr.ready
         from_stranger = (hdr.payload.pid == t_pid) & (~bound | (src != owner))
         responded = dut.net_tx.hdr.valid & dut.net_tx.hdr.ready

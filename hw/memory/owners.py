@@ -1,6 +1,6 @@
 """Owner table: which node owns each pid (requests from any other node get PROT_FAULT)."""
 
-from amaranth import Cat, Module
+from amaranth import Cat, Module, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -12,7 +12,8 @@ __all__ = ["OwnerTable"]
 
 
 class OwnerTable(wiring.Component):
-    """``{valid, node}`` per pid in ``0 .. 2**pid_width - 1``: one write port, two asynchronous lookups.
+    """``{valid, node}`` per pid in ``0 .. 2**pid_width - 1``: one write port, a registered lookup for the
+    request check and an asynchronous one for firmware.
 
     Pids outside the range are never bound: writes to them are ignored and lookups return unbound.
 
@@ -24,8 +25,11 @@ class OwnerTable(wiring.Component):
     -----
     set : In(OwnerSetSignature())
         Bind (``valid``) or unbind ``pid`` in the cycle ``stb`` is high (the change shows next cycle).
-    check_pid : In(16)
-        Lookup for the request check; ``check_valid``/``check_node`` (Out) answer combinationally.
+    check_en : In(1), check_pid : In(16)
+        Lookup for the request check, sampled when ``check_en`` is high; ``check_valid``/``check_node``
+        (Out) are its answer in the next cycle (a bind or unbind in the lookup cycle is seen: the read is
+        transparent to the write port). The read address is a register, so the check is not behind
+        whatever computes the pid.
     get_pid : In(16)
         Lookup for firmware (OWNER_GET); ``get_valid``/``get_node`` (Out), both 0 for a pid out of range.
     """
@@ -35,7 +39,7 @@ class OwnerTable(wiring.Component):
         self.pid_width = pid_width
         super().__init__({
             "set": In(OwnerSetSignature()),
-            "check_pid": In(PID_WIDTH), "check_valid": Out(1), "check_node": Out(NODE_ID_WIDTH),
+            "check_en": In(1), "check_pid": In(PID_WIDTH), "check_valid": Out(1), "check_node": Out(NODE_ID_WIDTH),
             "get_pid": In(PID_WIDTH), "get_valid": Out(1), "get_node": Out(NODE_ID_WIDTH),
         })
 
@@ -47,13 +51,16 @@ class OwnerTable(wiring.Component):
         pw = self.pid_width
         m.submodules.table = owners = memory.Memory(shape=NODE_ID_WIDTH + 1, depth=1 << pw, init=[])
         wr = owners.write_port()
-        chk = owners.read_port(domain="comb")
+        chk = owners.read_port(transparent_for=(wr,))
         get = owners.read_port(domain="comb")
+        chk_in_range = Signal()
+        with m.If(self.check_en):
+            m.d.sync += chk_in_range.eq(self._in_range(self.check_pid))
         m.d.comb += [
             wr.addr.eq(self.set.pid[:pw]), wr.data.eq(Cat(self.set.node, self.set.valid)),
             wr.en.eq(self.set.stb & self._in_range(self.set.pid)),
-            chk.addr.eq(self.check_pid[:pw]), get.addr.eq(self.get_pid[:pw]),
-            self.check_valid.eq(self._in_range(self.check_pid) & chk.data[NODE_ID_WIDTH]),
+            chk.addr.eq(self.check_pid[:pw]), chk.en.eq(self.check_en), get.addr.eq(self.get_pid[:pw]),
+            self.check_valid.eq(chk_in_range & chk.data[NODE_ID_WIDTH]),
             self.check_node.eq(chk.data[:NODE_ID_WIDTH]),
         ]
         with m.If(self._in_range(self.get_pid)):

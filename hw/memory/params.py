@@ -17,7 +17,7 @@ MAX_BUCKETS_LOG2 = 24
 MAX_LINE_BYTES = 1 << (LENGTH_WIDTH - 1)
 
 _FIELDS = ("tlb_entries", "tlb_ways", "page_bytes", "pid_width", "vaddr_width", "paddr_width", "data_width",
-           "pt_bucket_entries", "pt_buckets_log2", "pt_max_probes", "axi_id_width")
+           "pt_bucket_entries", "pt_buckets_log2", "pt_max_probes", "axi_id_width", "request_queue", "fault_slots")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,12 @@ class MMUParams:
         Reset value of ``PT_MAX_PROBES`` (1 to 255): buckets a walk reads at most (overflow chain).
     axi_id_width : int
         AXI ID width (the MMU drives ID 0).
+    request_queue : int
+        Translated requests waiting for the data mover (2 to 64): how far translation runs ahead of the
+        data transfers.
+    fault_slots : int
+        Requests parked aside while they wait for the memory monitor (1 to 16); while all are taken, new
+        requests wait.
     """
     tlb_entries: int = 64
     tlb_ways: int = 4
@@ -62,6 +68,8 @@ class MMUParams:
     pt_buckets_log2: int = 10
     pt_max_probes: int = 4
     axi_id_width: int = 1
+    request_queue: int = 4
+    fault_slots: int = 4
 
     def __post_init__(self):
         for name in _FIELDS:
@@ -89,6 +97,10 @@ class MMUParams:
             raise ValueError(f"pt_buckets_log2 must be 0 to {MAX_BUCKETS_LOG2}, not {self.pt_buckets_log2!r}")
         if not 1 <= self.pt_max_probes <= 255:
             raise ValueError(f"pt_max_probes must be 1 to 255, not {self.pt_max_probes!r}")
+        if not 2 <= self.request_queue <= 64:
+            raise ValueError(f"request_queue must be 2 to 64, not {self.request_queue!r}")
+        if not 1 <= self.fault_slots <= 16:
+            raise ValueError(f"fault_slots must be 1 to 16, not {self.fault_slots!r}")
         if self.axi_id_width < 1:
             raise ValueError(f"axi_id_width must be positive, not {self.axi_id_width!r}")
 

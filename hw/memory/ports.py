@@ -3,12 +3,25 @@
 Each is written from the side that drives most of it (flip it for the other side).
 """
 
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.protocol import NODE_ID_WIDTH, PID_WIDTH, VADDR_WIDTH
+from hw.protocol import LENGTH_WIDTH, MsgKind, NODE_ID_WIDTH, PID_WIDTH, Status, TAG_WIDTH, VADDR_WIDTH
 
-__all__ = ["BurstSignature", "OwnerSetSignature", "FaultSignature", "WindowRegsSignature"]
+__all__ = ["BurstSignature", "OwnerSetSignature", "FaultSignature", "WindowRegsSignature", "TranslatedRequest"]
+
+
+class TranslatedRequest(data.StructLayout):
+    """A request the translator has decided (translator -> request queue -> responder): what the response
+    header echoes, the outcome (``status``; ``OK`` means carry it out at ``paddr``) and what the data
+    mover needs."""
+
+    def __init__(self, paddr_width):
+        super().__init__({
+            "kind": MsgKind, "src": NODE_ID_WIDTH, "tag": TAG_WIDTH, "pid": PID_WIDTH, "vaddr": VADDR_WIDTH,
+            "length": LENGTH_WIDTH, "status": Status, "paddr": paddr_width,
+            "is_write": 1, "is_line": 1, "has_data": 1,
+        })
 
 
 class BurstSignature(wiring.Signature):
@@ -49,7 +62,7 @@ class OwnerSetSignature(wiring.Signature):
 
 
 class FaultSignature(wiring.Signature):
-    """The fault queue head (sequencer -> register bank) and firmware's answer (``resolve``)."""
+    """The fault queue head (fault queue -> register bank) and firmware's answer (``resolve``)."""
 
     def __init__(self):
         super().__init__({

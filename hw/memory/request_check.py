@@ -1,22 +1,22 @@
-"""Request checker: is a request well formed, and does its source node own its pid?"""
+"""Request checker: is a request well formed, and what does it do?"""
 
 from amaranth import Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.memory.params import MMUParams
-from hw.protocol import MsgHeader, MsgKind, NODE_ID_WIDTH, PID_WIDTH, Status
+from hw.protocol import MsgHeader, MsgKind, Status
 
 __all__ = ["RequestChecker"]
 
 
 class RequestChecker(wiring.Component):
-    """Combinational checks of the request held by the sequencer.
+    """Combinational checks of a request header (the translator registers them as it takes the header).
 
     Well formed (else ``BAD_REQUEST``): a LINE_READ/LINE_WRITE of a non-zero multiple of the beat size,
     beat aligned, at most ``max_line_bytes``; a WORD_READ/WORD_WRITE of 1, 2, 4 or 8 bytes, naturally
-    aligned; inside one page and inside the virtual address space. Owned (else ``PROT_FAULT``): the pid is
-    in range and bound to ``src`` in the owner table.
+    aligned; inside one page and inside the virtual address space. Ownership (the owner table) is checked by
+    the translator, one cycle later.
 
     Parameters
     ----------
@@ -26,9 +26,7 @@ class RequestChecker(wiring.Component):
     -----
     req : In(MsgHeader())
         The request header.
-    owner_pid : Out(16)
-        Owner-table lookup of ``req.pid``; ``owner_valid``/``owner_node`` (In) are its answer.
-    well_formed, owned : Out(1)
+    well_formed : Out(1)
     is_write, is_line : Out(1)
         The request writes; it is a line (not a word) access.
     has_data : Out(1)
@@ -42,8 +40,7 @@ class RequestChecker(wiring.Component):
         self.params = params
         super().__init__({
             "req": In(MsgHeader()),
-            "owner_pid": Out(PID_WIDTH), "owner_valid": In(1), "owner_node": In(NODE_ID_WIDTH),
-            "well_formed": Out(1), "owned": Out(1), "is_write": Out(1), "is_line": Out(1), "has_data": Out(1),
+            "well_formed": Out(1), "is_write": Out(1), "is_line": Out(1), "has_data": Out(1),
         })
 
     def elaborate(self, platform):
@@ -67,7 +64,5 @@ class RequestChecker(wiring.Component):
             self.is_line.eq(is_line), self.is_write.eq(is_write),
             self.has_data.eq(is_write | response_with_data),
             self.well_formed.eq(Mux(is_line, line_ok, is_word & word_ok) & in_page & in_vspace),
-            self.owner_pid.eq(req.pid),
-            self.owned.eq(self.owner_valid & (self.owner_node == req.src)),
         ]
         return m

@@ -14,11 +14,19 @@ the wide part (vpn and pfn) is in memories with synchronous reads, which FPGA bl
 with a registered output, and which a simulator evaluates as one array access instead of ``E``
 multiplexers and comparators per cycle.
 
+A fill requested in cycle ``F`` chooses its way from the state of ``F`` and is written at the edge ending
+``F + 1``: lookups strobed from ``F + 1`` on see it (the reads are transparent to the write), an
+invalidation in ``F`` drops it and one in ``F + 1`` or later applies to it. The caller leaves a cycle
+between two fills (the MMU's walker fills at most once per walk).
+
 Invalidation is registered: the request is taken in its cycle ``T`` (for ``INV_ONE`` the set's tags are
-read in ``T``) and its kill vector is applied in ``T + 1``, when the lookup and the fill already see the
-valid bits without the killed entries. So, as seen from the ports, an invalidation in cycle ``T`` is in
-effect from cycle ``T + 1`` on, exactly as if the valid bits were cleared at the edge ending ``T``: the
-memory monitor's write of ``TLB_INV`` is complete before its next CSR access.
+read in ``T``, transparently to a fill written at that edge) and its kill vector, computed from registers in ``T + 1``,
+clears the valid bits at the edge ending ``T + 1``. Lookups strobed from ``T + 1`` on see the entries
+gone; the one lookup strobed in ``T`` is answered in ``T + 1`` with ``lk_stale`` high (its answer may
+predate the invalidation: the MMU treats it as a miss and walks). Neither the lookup compare nor the fill's
+way choice goes through the kill logic: both read the valid register only (a fill in ``T + 1`` counts the
+ways being killed as occupied). This keeps the 64 pid comparators of ``INV_PID`` off every path but the
+one into the valid bits (issue 18).
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal, unsigned
@@ -42,10 +50,10 @@ class TLB(wiring.Component):
     the set's round-robin victim pointer, which advances on every fill of a full set.
 
     Timing: a lookup presented with ``lk_stb`` in cycle ``T`` reads the set's tags and translations at
-    the edge ending ``T`` (a fill in ``T`` is seen: the reads are transparent to it) and compares them
-    in ``T + 1`` against the valid bits of ``T + 1``; ``lk_hit``/``lk_pfn``/``lk_r``/``lk_w`` are the
-    answer in ``T + 1`` only (later cycles may see fills the registered tags missed). This is the same
-    answer a combinational lookup of the key in ``T + 1`` would give.
+    the edge ending ``T`` (a fill written at that edge is seen: the reads are transparent to it) and compares them
+    in ``T + 1`` against the valid register of ``T + 1``; ``lk_hit``/``lk_pfn``/``lk_r``/``lk_w`` are the
+    answer in ``T + 1`` only (later cycles may see fills the registered tags missed), and ``lk_stale``
+    says that an invalidation was requested in ``T`` and may not be reflected in it.
 
     Parameters
     ----------
@@ -59,14 +67,16 @@ class TLB(wiring.Component):
         Look up ``lk_pid``/``lk_vpn`` (sampled in this cycle).
     lk_pid, lk_vpn : In
         Lookup key.
-    lk_hit, lk_pfn, lk_r, lk_w : Out
-        Lookup result, in the cycle after ``lk_stb``.
+    lk_hit, lk_pfn, lk_r, lk_w, lk_stale : Out
+        Lookup result, in the cycle after ``lk_stb``; ``lk_stale``: an invalidation in the strobe cycle
+        may not be reflected (use the answer as a miss).
     fill : In(1)
-        Install ``fill_pid/vpn/pfn/r/w`` this cycle (the caller guarantees the key is not present).
+        Install ``fill_pid/vpn/pfn/r/w`` (sampled this cycle, written at the end of the next; the caller
+        guarantees the key is not present and that the next cycle has no fill).
     inv : In(1)
         Invalidate according to ``inv_mode`` (``INV_ONE``/``INV_PID``/``INV_ALL``; 3 does nothing),
-        ``inv_pid``, ``inv_vpn``, in effect from the next cycle. The caller must not fill in a cycle
-        that invalidates (the MMU drops such a fill, see ``hw/memory/mmu.py``).
+        ``inv_pid``, ``inv_vpn``, for lookups strobed from the next cycle on; a fill requested in the same
+        cycle is dropped.
     """
 
     def __init__(self, entries, ways, pid_width, vpn_width, pfn_width):
@@ -85,6 +95,7 @@ class TLB(wiring.Component):
         super().__init__({
             "lk_stb": In(1), "lk_pid": In(pid_width), "lk_vpn": In(vpn_width),
             "lk_hit": Out(1), "lk_pfn": Out(pfn_width), "lk_r": Out(1), "lk_w": Out(1),
+            "lk_stale": Out(1),
             "fill": In(1), "fill_pid": In(pid_width), "fill_vpn": In(vpn_width), "fill_pfn": In(pfn_width),
             "fill_r": In(1), "fill_w": In(1),
             "inv": In(1), "inv_mode": In(2), "inv_pid": In(pid_width), "inv_vpn": In(vpn_width),
@@ -115,7 +126,7 @@ class TLB(wiring.Component):
         dat_wr = data.write_port(granularity=dat_w)
         tag_lk = tags.read_port(transparent_for=(tag_wr,))
         dat_lk = data.read_port(transparent_for=(dat_wr,))
-        tag_inv = tags.read_port()            # no fill in an invalidation cycle: no transparency needed
+        tag_inv = tags.read_port(transparent_for=(tag_wr,))   # a fill in the invalidation cycle is seen
 
         valid = Signal(E)
         pids = [Signal(self.pid_width, name=f"pid_{e}") for e in range(E)]
@@ -143,8 +154,7 @@ class TLB(wiring.Component):
                     key = Cat(inv_vpn_q, inv_pid_q)
                     one = Cat(*(tag_inv.data.word_select(w, tag_w) == key for w in range(W)))
                     m.d.comb += kill.eq(one << (inv_idx_q * W))
-        valid_now = Signal(E)                 # the valid bits as the ports see them this cycle
-        m.d.comb += valid_now.eq(valid & ~kill)
+        m.d.comb += self.lk_stale.eq(inv_q)
 
         # Lookup: read the set in the strobe cycle, compare its ways in the next one.
         lk_idx = self._index(self.lk_pid, self.lk_vpn)
@@ -154,7 +164,7 @@ class TLB(wiring.Component):
         idx_q = Signal(ibits)
         with m.If(self.lk_stb):
             m.d.sync += [key_q.eq(Cat(self.lk_vpn, self.lk_pid)), idx_q.eq(lk_idx)]
-        set_valid = valid_now.word_select(idx_q, W) if S > 1 else valid_now
+        set_valid = valid.word_select(idx_q, W) if S > 1 else valid
         hits = Signal(W)
         m.d.comb += hits.eq(Cat(*(set_valid[w] & (tag_lk.data.word_select(w, tag_w) == key_q) for w in range(W))))
         m.d.comb += self.lk_hit.eq(hits.any())
@@ -164,11 +174,13 @@ class TLB(wiring.Component):
                 m.d.comb += [self.lk_pfn.eq(d[:self.pfn_width]), self.lk_r.eq(d[self.pfn_width]),
                              self.lk_w.eq(d[self.pfn_width + 1])]
 
-        # Fill: an invalid way of the set first, else the round-robin victim.
+        # Fill, in two cycles: in the request cycle F the way is chosen (an invalid way of the set first,
+        # else the round-robin victim) and registered with the entry; at the edge ending F + 1 it is written.
+        # Choosing and writing in one cycle was the MMU's critical path (valid bits -> way -> valid bits).
         f_idx = Signal(ibits)
         m.d.comb += f_idx.eq(self._index(self.fill_pid, self.fill_vpn))
         f_free = Signal(W)
-        m.d.comb += f_free.eq(~(valid_now.word_select(f_idx, W) if S > 1 else valid_now))
+        m.d.comb += f_free.eq(~(valid.word_select(f_idx, W) if S > 1 else valid))
         victim = Signal(wbits)
         m.d.comb += victim.eq(victims.word_select(f_idx, wbits) if S > 1 else victims)
         chosen = Signal(wbits)
@@ -176,28 +188,33 @@ class TLB(wiring.Component):
         for w in reversed(range(W)):
             with m.If(f_free[w]):
                 m.d.comb += chosen.eq(w)
+        fq = Signal()                          # a fill is written this cycle
+        fq_idx, fq_way = Signal(ibits), Signal(wbits)
+        fq_advance, fq_victim = Signal(), Signal(wbits)
+        fq_pid, fq_vpn = Signal(self.pid_width), Signal(self.vpn_width)
+        fq_data = Signal(dat_w)
+        m.d.sync += fq.eq(self.fill & ~self.inv)      # an invalidation in F drops the fill requested in F
+        with m.If(self.fill):
+            m.d.sync += [fq_idx.eq(f_idx), fq_way.eq(chosen), fq_advance.eq(~f_free.any()),
+                         fq_victim.eq(Mux(victim == W - 1, 0, victim + 1)),
+                         fq_pid.eq(self.fill_pid), fq_vpn.eq(self.fill_vpn),
+                         fq_data.eq(Cat(self.fill_pfn, self.fill_r, self.fill_w))]
         way_en = Signal(W)
-        with m.If(self.fill):
-            m.d.comb += way_en.eq(1 << chosen)
+        with m.If(fq):
+            m.d.comb += way_en.eq(1 << fq_way)
         m.d.comb += [
-            tag_wr.addr.eq(f_idx), tag_wr.en.eq(way_en), tag_wr.data.eq(Cat(self.fill_vpn, self.fill_pid).replicate(W)),
-            dat_wr.addr.eq(f_idx), dat_wr.en.eq(way_en),
-            dat_wr.data.eq(Cat(self.fill_pfn, self.fill_r, self.fill_w).replicate(W)),
+            tag_wr.addr.eq(fq_idx), tag_wr.en.eq(way_en), tag_wr.data.eq(Cat(fq_vpn, fq_pid).replicate(W)),
+            dat_wr.addr.eq(fq_idx), dat_wr.en.eq(way_en), dat_wr.data.eq(fq_data.replicate(W)),
         ]
-        f_entry = Signal(range(E))
-        m.d.comb += f_entry.eq(f_idx * W + chosen if S > 1 else chosen)
         filled = Signal(E)
-        with m.If(self.fill):
-            m.d.comb += filled.eq(1 << f_entry)
-            with m.Switch(f_entry):
-                for e in range(E):
-                    with m.Case(e):
-                        m.d.sync += pids[e].eq(self.fill_pid)
-            with m.If(~f_free.any()):
-                nxt = Mux(victim == W - 1, 0, victim + 1)
-                if S > 1:
-                    m.d.sync += victims.word_select(f_idx, wbits).eq(nxt)
-                else:
-                    m.d.sync += victims.eq(nxt)
-        m.d.sync += valid.eq(valid_now | filled)
+        for e in range(E):
+            m.d.comb += filled[e].eq(fq & (fq_idx == e // W) & (fq_way == e % W))
+            with m.If(filled[e]):
+                m.d.sync += pids[e].eq(fq_pid)
+        with m.If(fq & fq_advance):
+            if S > 1:
+                m.d.sync += victims.word_select(fq_idx, wbits).eq(fq_victim)
+            else:
+                m.d.sync += victims.eq(fq_victim)
+        m.d.sync += valid.eq((valid & ~kill) | filled)
         return m

@@ -39,7 +39,7 @@ class PageTableWalker(wiring.Component):
     pt_base : In(64), pt_buckets_log2 : In(5), pt_max_probes : In(8)
         The page-table configuration registers, sampled with ``start`` (a walk uses one configuration).
     inv : In(1)
-        A TLB invalidation happens this cycle.
+        A TLB invalidation happens this cycle (poisons the walk in progress).
     done : Out(1)
         The walk ends this cycle; ``found`` (Out) says whether an entry matched, with ``pfn``, ``r``, ``w``.
     fill : Out(1)
@@ -64,7 +64,7 @@ class PageTableWalker(wiring.Component):
             "mem": Out(BurstSignature(p.paddr_width, p.data_width)),
         })
 
-    def _evaluate(self, m, bucket, pid, vpn):
+    def _evaluate(self, m, bucket, pid, vpn, found, pfn, r, w):
         """Match every entry of the bucket; drive ``found``/``pfn``/``r``/``w``; return "bucket has an empty entry"."""
         p = self.params
         match = Signal(p.pt_bucket_entries)
@@ -80,8 +80,8 @@ class PageTableWalker(wiring.Component):
         for k in reversed(range(p.pt_bucket_entries)):
             w1 = bucket[k * 128 + 64:k * 128 + 128]
             with m.If(match[k]):
-                m.d.comb += [self.pfn.eq(w1[8:8 + p.pfn_width]), self.r.eq(w1[0]), self.w.eq(w1[1])]
-        m.d.comb += self.found.eq(match.any())
+                m.d.comb += [pfn.eq(w1[8:8 + p.pfn_width]), r.eq(w1[0]), w.eq(w1[1])]
+        m.d.comb += found.eq(match.any())
         return empty.any()
 
     def elaborate(self, platform):
@@ -115,7 +115,10 @@ class PageTableWalker(wiring.Component):
             mask.eq((Const(1, MAX_BUCKETS_LOG2 + 1) << pt_buckets_log2) - 1),
             bucket_addr.eq(pt_base + (b_idx << (p.bucket_bytes.bit_length() - 1))),
         ]
-        has_empty = self._evaluate(m, bucket, pid, vpn)
+        found, pfn, r, w = Signal(), Signal(p.pfn_width), Signal(), Signal()
+        has_empty = self._evaluate(m, bucket, pid, vpn, found, pfn, r, w)
+        found_q, has_empty_q = Signal(), Signal()
+        m.d.comb += self.found.eq(found_q)
 
         with m.FSM(name="walker_fsm"):
             with m.State("IDLE"):
@@ -140,10 +143,14 @@ class PageTableWalker(wiring.Component):
                     with m.If(beat == bucket_beats - 1):
                         m.next = "EVAL"
             with m.State("EVAL"):
-                with m.If(self.found):
-                    m.d.comb += [self.done.eq(1), self.fill.eq(~poisoned & ~self.inv)]
+                m.d.sync += [found_q.eq(found), has_empty_q.eq(has_empty),
+                             self.pfn.eq(pfn), self.r.eq(r), self.w.eq(w)]
+                m.next = "DECIDE"
+            with m.State("DECIDE"):
+                with m.If(found_q):
+                    m.d.comb += [self.done.eq(1), self.fill.eq(~poisoned)]
                     m.next = "IDLE"
-                with m.Elif(~has_empty & (probes < pt_max_probes)):
+                with m.Elif(~has_empty_q & (probes < pt_max_probes)):
                     m.d.sync += b_idx.eq((b_idx + 1) & mask)
                     m.next = "AR"
                 with m.Else():

@@ -16,7 +16,7 @@ class MemoryWindow(wiring.Component):
 
     A command written while the window is idle is checked (READ/WRITE: ``MEM_ADDR`` 8-byte aligned; FILL:
     address and length beat aligned), takes its copy of ``MEM_ADDR``/``MEM_LEN``/``MEM_WDATA`` (later
-    writes to them do not reach it) and is then *pending* (``busy``) until the sequencer lets it run with
+    writes to them do not reach it) and is then *pending* (``busy``) until the translator lets it run with
     ``go`` (between requests, or while a request waits for the memory monitor). FILL writes
     ``MEM_WDATA`` repeated over ``MEM_LEN`` bytes in bursts of at most 256 beats that never cross a 4 KiB
     boundary (AXI rule). READ and WRITE move 8 bytes and advance ``MEM_ADDR`` by 8; FILL advances it by
@@ -32,7 +32,7 @@ class MemoryWindow(wiring.Component):
         ``MEM_ADDR``/``MEM_WDATA``/``MEM_LEN``/``MEM_CTRL`` from the register bank; the window updates
         address and length (``addr_load``/``len_load``) and drives ``rdata``, ``busy``, ``error``.
     go : In(1)
-        Start the pending command now (the sequencer gives the DRAM port to the window).
+        Start the pending command now (the translator gives the DRAM port to the window).
     done : Out(1)
         High in the last cycle of the command (``busy`` falls at the next edge).
     mem : Out(BurstSignature(paddr_width, data_width))

@@ -28,7 +28,7 @@ class Regs:
         ctx.set(r.cmd_stb, 0)
         if not ctx.get(r.busy):
             return None
-        ctx.set(self.dut.go, 1)               # the sequencer lets it run at once
+        ctx.set(self.dut.go, 1)               # the translator lets it run at once
         await ctx.tick()
         ctx.set(self.dut.go, 0)
         cycles = 1

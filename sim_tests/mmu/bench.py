@@ -99,7 +99,7 @@ class MirrorBus(Bus):
 class Request:
     """One request and, once answered, its response."""
     __slots__ = ("kind", "src", "pid", "vaddr", "length", "data", "tag", "expect", "faults_before",
-                 "resp", "beats", "sent_cycle", "resp_cycle")
+                 "resp", "beats", "sent_cycle", "resp_cycle", "complete")
 
     def __init__(self, kind, src, pid, vaddr, length, data=b""):
         self.kind, self.src, self.pid, self.vaddr, self.length, self.data = kind, src, pid, vaddr, length, data
@@ -109,6 +109,7 @@ class Request:
         self.resp = None
         self.beats = []
         self.sent_cycle = self.resp_cycle = None
+        self.complete = False     # header and data beats received
 
 
 class NetPort:
@@ -121,7 +122,8 @@ class NetPort:
     backpressure : float
         Probability of withholding ``ready`` on each response stream in a cycle.
     on_header : callable(Request, dict)
-        Called when a response header arrives (in request order).
+        Called when a response header arrives (matched to its request by tag: the MMU may answer a request
+        parked for the memory monitor after later ones).
     on_done : callable(Request)
         Called when a response is complete (header and its data beats).
     """
@@ -144,9 +146,9 @@ class NetPort:
         self._rh_r, self._rd_r = self.rh_r._handle, self.rd_r._handle
         self._th_v, self._th_p = self.th_v._handle, self.th_p._handle
         self._td_v, self._td_p = self.td_v._handle, self.td_p._handle
-        self.hdr_q = deque()     # packed headers to send
+        self.hdr_q = deque()     # requests whose header is still to be sent
         self.beat_q = deque()    # packed beats to send
-        self.pending = deque()   # requests awaiting their response header
+        self.pending = {}        # tag -> request awaiting its response header (answers may come out of order)
         self.current = None      # request whose response data is arriving
         self.cycle = 0
         self.sent = 0
@@ -156,10 +158,8 @@ class NetPort:
         self._task = cocotb.start_soon(self._run())
 
     def send(self, req: Request):
-        req.tag = self._tag
-        self._tag = (self._tag + 1) & 0xFF
-        self.hdr_q.append((pack_hdr({"kind": req.kind, "src": req.src, "tag": req.tag, "pid": req.pid,
-                                      "vaddr": req.vaddr, "length": req.length}), req))
+        # The tag is chosen as the header goes out (one not outstanding: responses may come out of order).
+        self.hdr_q.append(req)
         if req.kind in (1, 3):   # LINE_WRITE, WORD_WRITE carry data
             data = req.data
             n = max(1, -(-len(data) // self.bb))
@@ -167,6 +167,14 @@ class NetPort:
                 chunk = int.from_bytes(data[i * self.bb:(i + 1) * self.bb], "little")
                 self.beat_q.append(chunk | ((i == n - 1) << (self.bb * 8)))
         self._wake.set()
+
+    def _packed(self, req):
+        while self._tag in self.pending:
+            self._tag = (self._tag + 1) & 0xFF
+        req.tag = self._tag
+        self._tag = (self._tag + 1) & 0xFF
+        return pack_hdr({"kind": req.kind, "src": req.src, "tag": req.tag, "pid": req.pid, "vaddr": req.vaddr,
+                         "length": req.length})
 
     def send_raw_beats(self, beats):
         """Append packed data beats (for malformed-request tests)."""
@@ -193,7 +201,7 @@ class NetPort:
             # drive this cycle
             if h_cur is None and self.hdr_q and not (self.idle and rng.random() < self.idle):
                 h_cur = self.hdr_q.popleft()
-                self.rh_p.value = h_cur[0]
+                self.rh_p.value = self._packed(h_cur)
                 self.rh_v.value = 1
             if d_cur is None and self.beat_q and not (self.idle and rng.random() < self.idle):
                 d_cur = self.beat_q.popleft()
@@ -209,8 +217,8 @@ class NetPort:
             await RisingEdge(self.clk)
             self.cycle += 1
             if h_cur is not None and self._rh_r.get_signal_val_binstr() == "1":
-                h_cur[1].sent_cycle = int(get_sim_time("ns")) // 10
-                self.pending.append(h_cur[1])
+                h_cur.sent_cycle = int(get_sim_time("ns")) // 10
+                self.pending[h_cur.tag] = h_cur
                 h_cur = None
                 self.sent += 1
                 self.rh_v.value = 0
@@ -219,9 +227,9 @@ class NetPort:
                 self.rd_v.value = 0
             if th_ready and self._th_v.get_signal_val_binstr() == "1":
                 hdr = unpack_hdr(int(self._th_p.get_signal_val_binstr(), 2))
-                assert self.pending, f"response without a request: {hdr}"
+                assert hdr["tag"] in self.pending, f"response without a request: {hdr}"
                 assert self.current is None, f"response header {hdr} before the previous response's data ended"
-                req = self.pending.popleft()
+                req = self.pending.pop(hdr["tag"])
                 req.resp = hdr
                 req.resp_cycle = int(get_sim_time("ns")) // 10
                 if self.on_header is not None:
@@ -230,6 +238,7 @@ class NetPort:
                     self.current = req
                 else:
                     self.done += 1
+                    req.complete = True
                     if self.on_done is not None:
                         self.on_done(req)
             if td_ready and self._td_v.get_signal_val_binstr() == "1":
@@ -240,5 +249,6 @@ class NetPort:
                 if raw >> last_bit & 1:
                     self.current = None
                     self.done += 1
+                    req.complete = True
                     if self.on_done is not None:
                         self.on_done(req)

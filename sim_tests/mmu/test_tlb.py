@@ -3,8 +3,11 @@
 Random lookups, fills and invalidations of all three modes, back to back and in the cycles around one
 another, on a small key space (so that hits, evictions and invalidation matches are frequent). The
 model is the TLB's contract (``hw/memory/tlb.py``): state changes at clock edges; a lookup presented
-in cycle T is answered in T + 1 against the state of T + 1; a fill in cycle F picks its way from the
-state of F; an invalidation in cycle T is in effect from T + 1; no fill in an invalidation cycle.
+in cycle T is answered in T + 1 against the state of T + 1; a fill requested in cycle F picks its way
+from the state of F (counting the entries an invalidation in F - 1 removes as occupied) and is written at
+the edge ending F + 1, unless an invalidation in F drops it; no fill in the cycle after a fill; an
+invalidation in cycle T is in effect from T + 1; the lookup presented in an invalidation cycle is flagged
+stale and answered as if the invalidation had not happened yet.
 """
 
 import os
@@ -34,23 +37,30 @@ class TLBModel:
                 return self.val[s][w]
         return None
 
-    def fill(self, pid, vpn, val):
+    def choose(self, pid, vpn, occupied=()):
+        """The way a fill takes: ``occupied`` are (set, way) of entries removed at the last edge, which the
+        choice still counts. Returns (set, way, advance the victim pointer)."""
         s = self.index(pid, vpn)
-        free = [w for w in range(self.ways) if not self.valid[s][w]]
-        if free:
-            w = free[0]
-        else:
-            w = self.victim[s]
+        free = [w for w in range(self.ways) if not self.valid[s][w] and (s, w) not in occupied]
+        return (s, free[0], False) if free else (s, self.victim[s], True)
+
+    def write(self, s, w, key, val, advance):
+        if advance:
             self.victim[s] = (w + 1) % self.ways
-        self.valid[s][w], self.tag[s][w], self.val[s][w] = True, (pid, vpn), val
+        self.valid[s][w], self.tag[s][w], self.val[s][w] = True, key, val
 
     def invalidate(self, mode, pid, vpn):
+        """Returns the (set, way) of the valid entries removed."""
+        killed = set()
         for s in range(self.sets):
             for w in range(self.ways):
                 t = self.tag[s][w]
                 if (mode == INV_ALL or (mode == INV_PID and t is not None and t[0] == pid)
                         or (mode == INV_ONE and t == (pid, vpn))):
+                    if self.valid[s][w]:
+                        killed.add((s, w))
                     self.valid[s][w] = False
+        return killed
 
 
 @pytest.mark.parametrize("entries, ways", [(16, 4), (8, 2), (4, 1), (3, 3)])
@@ -62,10 +72,13 @@ def test_tlb_random(entries, ways):
     dut = TLB(entries, ways, pid_width, vpn_width, pfn_width)
     model = TLBModel(entries, ways)
     resident = set()
-    counts = {"hits": 0, "misses": 0, "inv": 0, "fills": 0}
+    counts = {"hits": 0, "misses": 0, "stale": 0, "inv": 0, "fills": 0}
 
     async def bench(ctx):
         pending = None                          # key looked up in the last cycle
+        stale_answer = None                     # its answer before an invalidation in its strobe cycle
+        killed = set()                          # entries removed at the last edge
+        pending_fill = None                     # requested in the last cycle, written at this edge
         fills = []
         for cycle in range(cycles):
             # This cycle's inputs.
@@ -73,7 +86,7 @@ def test_tlb_random(entries, ways):
             lookup = rng.random() < 0.6
             recent = fills[-2 * entries:]
             lk = rng.choice(recent) if recent and rng.random() < 0.6 else (rng.randrange(4), rng.randrange(16))
-            fill = not inv and rng.random() < 0.35
+            fill = pending_fill is None and rng.random() < 0.35
             # The caller guarantees a filled key is absent (as the model has it in this cycle).
             fk = (rng.randrange(4), rng.randrange(16))
             if fill and model.lookup(*fk) is not None:
@@ -99,19 +112,26 @@ def test_tlb_random(entries, ways):
             ctx.set(dut.inv_vpn, ik[1])
             # The answer to last cycle's lookup, against this cycle's state.
             if pending is not None:
-                want = model.lookup(*pending)
+                stale = stale_answer is not None
+                want = stale_answer[0] if stale else model.lookup(*pending)
                 got_hit = ctx.get(dut.lk_hit)
                 got = (ctx.get(dut.lk_pfn), ctx.get(dut.lk_r), ctx.get(dut.lk_w)) if got_hit else None
                 assert got == want, f"seed {seed} cycle {cycle}: lookup {pending} gave {got}, model {want}"
-                counts["hits" if want else "misses"] += 1
+                assert ctx.get(dut.lk_stale) == stale, f"seed {seed} cycle {cycle}: lk_stale"
+                counts["stale" if stale else "hits" if want else "misses"] += 1
             # The edge.
-            if fill:
-                model.fill(*fk, fv)
+            if pending_fill is not None:
+                model.write(*pending_fill)
+            pending_fill = None
+            if fill and not inv:
+                pending_fill = model.choose(*fk, killed)[:2] + (fk, fv, model.choose(*fk, killed)[2])
                 resident.add(fk)
                 fills.append(fk)
                 counts["fills"] += 1
+            stale_answer = (model.lookup(*lk),) if lookup and inv else None
+            killed = set()
             if inv:
-                model.invalidate(mode, *ik)
+                killed = model.invalidate(mode, *ik)
                 counts["inv"] += 1
             pending = lk if lookup else None
             await ctx.tick()
