@@ -125,7 +125,7 @@ class MemoryMMU(wiring.Component):
             owners.check_en.eq(tr.owner_en), owners.check_pid.eq(tr.owner_pid),
             tr.owner_valid.eq(owners.check_valid), tr.owner_node.eq(owners.check_node),
             tlb.lk_stb.eq(tr.tlb_stb), tlb.lk_pid.eq(tr.tlb_pid), tlb.lk_vpn.eq(tr.tlb_vpn),
-            tr.tlb_hit.eq(tlb.lk_hit), tr.tlb_stale.eq(tlb.lk_stale), tr.tlb_pfn.eq(tlb.lk_pfn),
+            tr.tlb_busy.eq(tlb.lk_busy), tr.tlb_hit.eq(tlb.lk_hit), tr.tlb_stale.eq(tlb.lk_stale), tr.tlb_pfn.eq(tlb.lk_pfn),
             tr.tlb_r.eq(tlb.lk_r), tr.tlb_w.eq(tlb.lk_w),
             walker.start.eq(tr.walk_start), walker.pid.eq(tr.walk_pid), walker.vpn.eq(tr.walk_vpn),
             walker.pt_base.eq(regs.pt_base), walker.pt_buckets_log2.eq(regs.pt_buckets_log2),

@@ -15,9 +15,11 @@ with a registered output, and which a simulator evaluates as one array access in
 multiplexers and comparators per cycle.
 
 A fill requested in cycle ``F`` chooses its way from the state of ``F`` and is written at the edge ending
-``F + 1``: lookups strobed from ``F + 1`` on see it (the reads are transparent to the write), an
-invalidation in ``F`` drops it and one in ``F + 1`` or later applies to it. The caller leaves a cycle
-between two fills (the MMU's walker fills at most once per walk).
+``F + 1`` (``lk_busy`` is high in ``F + 1``): lookups strobed from ``F + 2`` on see it; the caller strobes
+no lookup in ``F + 1`` (the lookup reads are not transparent to the write: a transparent read puts an
+address compare and a bypass multiplexer on the lookup's path) and leaves a cycle between two fills (the
+MMU's walker fills at most once per walk). An invalidation in ``F`` drops the fill, one in ``F + 1`` or
+later applies to it.
 
 Invalidation is registered: the request is taken in its cycle ``T`` (for ``INV_ONE`` the set's tags are
 read in ``T``, transparently to a fill written at that edge) and its kill vector, computed from registers in ``T + 1``,
@@ -49,8 +51,8 @@ class TLB(wiring.Component):
     Set index: ``(vpn ^ pid) mod sets``. Replacement: an invalid way of the set if there is one, else
     the set's round-robin victim pointer, which advances on every fill of a full set.
 
-    Timing: a lookup presented with ``lk_stb`` in cycle ``T`` reads the set's tags and translations at
-    the edge ending ``T`` (a fill written at that edge is seen: the reads are transparent to it) and compares them
+    Timing: a lookup presented with ``lk_stb`` in cycle ``T`` (not while ``lk_busy``) reads the set's tags
+    and translations at the edge ending ``T`` and compares them
     in ``T + 1`` against the valid register of ``T + 1``; ``lk_hit``/``lk_pfn``/``lk_r``/``lk_w`` are the
     answer in ``T + 1`` only (later cycles may see fills the registered tags missed), and ``lk_stale``
     says that an invalidation was requested in ``T`` and may not be reflected in it.
@@ -67,6 +69,8 @@ class TLB(wiring.Component):
         Look up ``lk_pid``/``lk_vpn`` (sampled in this cycle).
     lk_pid, lk_vpn : In
         Lookup key.
+    lk_busy : Out(1)
+        A fill is being written: no lookup may be strobed this cycle.
     lk_hit, lk_pfn, lk_r, lk_w, lk_stale : Out
         Lookup result, in the cycle after ``lk_stb``; ``lk_stale``: an invalidation in the strobe cycle
         may not be reflected (use the answer as a miss).
@@ -95,7 +99,7 @@ class TLB(wiring.Component):
         super().__init__({
             "lk_stb": In(1), "lk_pid": In(pid_width), "lk_vpn": In(vpn_width),
             "lk_hit": Out(1), "lk_pfn": Out(pfn_width), "lk_r": Out(1), "lk_w": Out(1),
-            "lk_stale": Out(1),
+            "lk_stale": Out(1), "lk_busy": Out(1),
             "fill": In(1), "fill_pid": In(pid_width), "fill_vpn": In(vpn_width), "fill_pfn": In(pfn_width),
             "fill_r": In(1), "fill_w": In(1),
             "inv": In(1), "inv_mode": In(2), "inv_pid": In(pid_width), "inv_vpn": In(vpn_width),
@@ -124,8 +128,8 @@ class TLB(wiring.Component):
         m.submodules.data = data = Memory(shape=unsigned(W * dat_w), depth=S, init=[])
         tag_wr = tags.write_port(granularity=tag_w)
         dat_wr = data.write_port(granularity=dat_w)
-        tag_lk = tags.read_port(transparent_for=(tag_wr,))
-        dat_lk = data.read_port(transparent_for=(dat_wr,))
+        tag_lk = tags.read_port()            # not transparent: no lookup in a fill's write cycle (lk_busy)
+        dat_lk = data.read_port()
         tag_inv = tags.read_port(transparent_for=(tag_wr,))   # a fill in the invalidation cycle is seen
 
         valid = Signal(E)
@@ -199,6 +203,7 @@ class TLB(wiring.Component):
                          fq_victim.eq(Mux(victim == W - 1, 0, victim + 1)),
                          fq_pid.eq(self.fill_pid), fq_vpn.eq(self.fill_vpn),
                          fq_data.eq(Cat(self.fill_pfn, self.fill_r, self.fill_w))]
+        m.d.comb += self.lk_busy.eq(fq)
         way_en = Signal(W)
         with m.If(fq):
             m.d.comb += way_en.eq(1 << fq_way)

@@ -9,7 +9,7 @@ from hw.memory.fault_queue import HEAD_NONE, HEAD_REFUSE, HEAD_REPLAY
 from hw.memory.params import MMUParams
 from hw.memory.ports import TranslatedRequest
 from hw.memory.request_check import RequestChecker
-from hw.protocol import MsgHeader, NODE_ID_WIDTH, PID_WIDTH, Status
+from hw.protocol import MsgHeader, MsgKind, NODE_ID_WIDTH, PID_WIDTH, Status
 
 __all__ = ["Translator"]
 
@@ -45,8 +45,9 @@ class Translator(wiring.Component):
     -----
     rx_hdr : In(stream.Signature(MsgHeader()))
         Request headers.
-    tlb_stb, tlb_pid, tlb_vpn : Out; tlb_hit, tlb_stale, tlb_pfn, tlb_r, tlb_w : In
-        TLB lookup of the header being taken; the answer comes in ``LOOKUP``.
+    tlb_stb, tlb_pid, tlb_vpn : Out; tlb_busy, tlb_hit, tlb_stale, tlb_pfn, tlb_r, tlb_w : In
+        TLB lookup of the header being taken (never while ``tlb_busy``: a fill is being written); the
+        answer comes in ``LOOKUP``.
     owner_en, owner_pid : Out; owner_valid, owner_node : In
         Owner-table lookup of the header being taken; the answer comes in ``LOOKUP``.
     walk_start, walk_pid, walk_vpn : Out; walk_done, walk_found, walk_pfn, walk_r, walk_w : In
@@ -73,7 +74,7 @@ class Translator(wiring.Component):
         super().__init__({
             "rx_hdr": In(stream.Signature(MsgHeader())),
             "tlb_stb": Out(1), "tlb_pid": Out(p.pid_width), "tlb_vpn": Out(p.vpn_width),
-            "tlb_hit": In(1), "tlb_stale": In(1), "tlb_pfn": In(p.pfn_width), "tlb_r": In(1), "tlb_w": In(1),
+            "tlb_busy": In(1), "tlb_hit": In(1), "tlb_stale": In(1), "tlb_pfn": In(p.pfn_width), "tlb_r": In(1), "tlb_w": In(1),
             "owner_en": Out(1), "owner_pid": Out(PID_WIDTH), "owner_valid": In(1), "owner_node": In(NODE_ID_WIDTH),
             "walk_start": Out(1), "walk_pid": Out(PID_WIDTH), "walk_vpn": Out(p.vpn_width),
             "walk_done": In(1), "walk_found": In(1), "walk_pfn": In(p.pfn_width), "walk_r": In(1), "walk_w": In(1),
@@ -97,8 +98,11 @@ class Translator(wiring.Component):
         skid_valid = Signal()
         replay = Signal()                # the request in WALK is the fault queue's head
 
-        # The header being taken (``load``): from the network, the skid, or the fault queue's head.
+        # The header being taken (``load``): from the skid if it holds one, else from the network. The
+        # select is one register bit, so the TLB and owner-table read addresses are one multiplexer away
+        # from the flip-flops (it was the critical path when the fault queue's head shared the multiplexer).
         src = Signal(MsgHeader())
+        m.d.comb += src.eq(Mux(skid_valid, skid, self.rx_hdr.payload))
         load = Signal()
         m.submodules.check = check = RequestChecker(p)
         m.d.comb += check.req.eq(src)
@@ -106,6 +110,9 @@ class Translator(wiring.Component):
             m.d.sync += [req.eq(src), well_formed.eq(check.well_formed), is_write.eq(check.is_write),
                          is_line.eq(check.is_line), has_data.eq(check.has_data),
                          pid_ok.eq((src.pid >> p.pid_width) == 0)]
+        # The fault queue's head (replays, refusals) passed the checks when it was parked.
+        head_write = (self.head.kind == MsgKind.LINE_WRITE) | (self.head.kind == MsgKind.WORD_WRITE)
+        head_line = (self.head.kind == MsgKind.LINE_READ) | (self.head.kind == MsgKind.LINE_WRITE)
         vpn = req.vaddr[p.page_bits:p.vaddr_width]
         m.d.comb += [
             self.tlb_pid.eq(src.pid[:p.pid_width]), self.tlb_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
@@ -129,8 +136,9 @@ class Translator(wiring.Component):
             with m.Else():
                 push(req, Status.PROT_FAULT)
 
+        # Taking a header (IDLE): room for its outcome, no TLB fill being written (``tlb_busy``).
         can_take = (self.queue_room & ~self.parked_full & ~self.parked_write & ~self.window_busy
-                    & (self.head_cmd == HEAD_NONE))
+                    & (self.head_cmd == HEAD_NONE) & ~self.tlb_busy)
         # Taking the next header while deciding one: room for both, and the one decided is not a write
         # (a write that parks holds everything after it). All registered conditions.
         can_chain = (~is_write & self.queue_room2 & self.parked_room2 & ~self.parked_write & ~self.window_busy
@@ -143,25 +151,22 @@ class Translator(wiring.Component):
                         m.d.comb += self.window_go.eq(1)
                         m.next = "WINDOW"
                 with m.Elif(self.head_cmd == HEAD_REFUSE):
-                    m.d.comb += src.eq(self.head)
                     with m.If(self.queue_room):
-                        push(self.head, Status.PAGE_FAULT, write=check.is_write, line=check.is_line,
-                             data=check.has_data)
+                        push(self.head, Status.PAGE_FAULT, write=head_write, line=head_line, data=head_write)
                         m.d.comb += self.head_pop.eq(1)
                 with m.Elif(self.head_cmd == HEAD_REPLAY):
-                    m.d.comb += src.eq(self.head)
                     with m.If(self.queue_room):
-                        m.d.comb += [self.head_take.eq(1), load.eq(1)]
-                        m.d.sync += replay.eq(1)
+                        m.d.comb += self.head_take.eq(1)
+                        m.d.sync += [req.eq(self.head), is_write.eq(head_write), is_line.eq(head_line),
+                                     has_data.eq(head_write), replay.eq(1)]
                         m.next = "REPLAY"
                 with m.Elif(skid_valid):
-                    m.d.comb += src.eq(skid)
                     with m.If(can_take):
                         m.d.comb += [load.eq(1), self.tlb_stb.eq(1)]
                         m.d.sync += skid_valid.eq(0)
                         m.next = "LOOKUP"
                 with m.Else():
-                    m.d.comb += [src.eq(self.rx_hdr.payload), self.rx_hdr.ready.eq(can_take)]
+                    m.d.comb += self.rx_hdr.ready.eq(can_take)
                     with m.If(self.rx_hdr.valid & can_take):
                         m.d.comb += [load.eq(1), self.tlb_stb.eq(1)]
                         m.next = "LOOKUP"
@@ -180,7 +185,8 @@ class Translator(wiring.Component):
                 with m.Else():
                     m.d.comb += [walking.eq(1), self.tlb_miss_event.eq(1), self.walk_start.eq(1)]
                 # The next header, taken meanwhile: decided in the next cycle, or held while this one walks.
-                m.d.comb += [src.eq(self.rx_hdr.payload), self.rx_hdr.ready.eq(can_chain)]
+                # (The skid is empty here: it is filled only on the way to WALK and emptied in IDLE.)
+                m.d.comb += self.rx_hdr.ready.eq(can_chain)
                 nxt = self.rx_hdr.valid & can_chain
                 m.d.comb += self.tlb_stb.eq(nxt)
                 with m.If(nxt & walking):

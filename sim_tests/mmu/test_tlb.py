@@ -5,7 +5,7 @@ another, on a small key space (so that hits, evictions and invalidation matches 
 model is the TLB's contract (``hw/memory/tlb.py``): state changes at clock edges; a lookup presented
 in cycle T is answered in T + 1 against the state of T + 1; a fill requested in cycle F picks its way
 from the state of F (counting the entries an invalidation in F - 1 removes as occupied) and is written at
-the edge ending F + 1, unless an invalidation in F drops it; no fill in the cycle after a fill; an
+the edge ending F + 1, unless an invalidation in F drops it; no fill and no lookup in F + 1 (``lk_busy``); an
 invalidation in cycle T is in effect from T + 1; the lookup presented in an invalidation cycle is flagged
 stale and answered as if the invalidation had not happened yet.
 """
@@ -83,7 +83,7 @@ def test_tlb_random(entries, ways):
         for cycle in range(cycles):
             # This cycle's inputs.
             inv = rng.random() < 0.12
-            lookup = rng.random() < 0.6
+            lookup = pending_fill is None and rng.random() < 0.6
             recent = fills[-2 * entries:]
             lk = rng.choice(recent) if recent and rng.random() < 0.6 else (rng.randrange(4), rng.randrange(16))
             fill = pending_fill is None and rng.random() < 0.35
@@ -110,6 +110,7 @@ def test_tlb_random(entries, ways):
             ctx.set(dut.inv_mode, mode)
             ctx.set(dut.inv_pid, ik[0])
             ctx.set(dut.inv_vpn, ik[1])
+            assert ctx.get(dut.lk_busy) == (pending_fill is not None), f"seed {seed} cycle {cycle}: lk_busy"
             # The answer to last cycle's lookup, against this cycle's state.
             if pending is not None:
                 stale = stale_answer is not None
