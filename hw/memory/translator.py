@@ -54,7 +54,8 @@ class Translator(wiring.Component):
         The walker.
     park, park_hdr : Out; parked_full, parked_room2, parked_write, parked_match : In;
     match_pid, match_vpn : Out; head : In; head_cmd : In(2); head_take, head_pop, head_rearm : Out
-        The fault queue (:class:`hw.memory.fault_queue.FaultQueue`).
+        The fault queue (:class:`hw.memory.fault_queue.FaultQueue`); ``match_pid``/``match_vpn`` are the
+        page of the header being taken.
     push, entry : Out; queue_room, queue_room2 : In
         The request queue: room for one / for two more entries.
     drained : In(1)
@@ -106,10 +107,16 @@ class Translator(wiring.Component):
         load = Signal()
         m.submodules.check = check = RequestChecker(p)
         m.d.comb += check.req.eq(src)
+        # Same page as a parked request: compared as the header is taken (against the fault queue, and
+        # against the request parked in that very cycle), so LOOKUP decides from a register.
+        parked_match, parking = Signal(), Signal()
+        same_page = ((src.pid[:p.pid_width] == req.pid[:p.pid_width])
+                     & (src.vaddr[p.page_bits:p.vaddr_width] == req.vaddr[p.page_bits:p.vaddr_width]))
         with m.If(load):
             m.d.sync += [req.eq(src), well_formed.eq(check.well_formed), is_write.eq(check.is_write),
                          is_line.eq(check.is_line), has_data.eq(check.has_data),
-                         pid_ok.eq((src.pid >> p.pid_width) == 0)]
+                         pid_ok.eq((src.pid >> p.pid_width) == 0),
+                         parked_match.eq(self.parked_match | (parking & same_page))]
         # The fault queue's head (replays, refusals) passed the checks when it was parked.
         head_write = (self.head.kind == MsgKind.LINE_WRITE) | (self.head.kind == MsgKind.WORD_WRITE)
         head_line = (self.head.kind == MsgKind.LINE_READ) | (self.head.kind == MsgKind.LINE_WRITE)
@@ -118,7 +125,7 @@ class Translator(wiring.Component):
             self.tlb_pid.eq(src.pid[:p.pid_width]), self.tlb_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
             self.owner_pid.eq(src.pid), self.owner_en.eq(self.tlb_stb),
             self.walk_pid.eq(req.pid), self.walk_vpn.eq(vpn),
-            self.match_pid.eq(req.pid[:p.pid_width]), self.match_vpn.eq(vpn),
+            self.match_pid.eq(src.pid[:p.pid_width]), self.match_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
             self.park_hdr.eq(req),
         ]
 
@@ -141,7 +148,10 @@ class Translator(wiring.Component):
                     & (self.head_cmd == HEAD_NONE) & ~self.tlb_busy)
         # Taking the next header while deciding one: room for both, and the one decided is not a write
         # (a write that parks holds everything after it). All registered conditions.
-        can_chain = (~is_write & self.queue_room2 & self.parked_room2 & ~self.parked_write & ~self.window_busy
+        # A fault slot for the next header, and one for this one if it parks now (a walk's parking waits:
+        # the next header then goes to the skid).
+        fault_room = Mux(parked_match, self.parked_room2, ~self.parked_full)
+        can_chain = (~is_write & self.queue_room2 & fault_room & ~self.parked_write & ~self.window_busy
                      & (self.head_cmd == HEAD_NONE) & ~skid_valid)
 
         with m.FSM(name="translator_fsm"):
@@ -177,8 +187,8 @@ class Translator(wiring.Component):
                     push(req, Status.BAD_REQUEST)
                 with m.Elif(~owned):
                     push(req, Status.PROT_FAULT)
-                with m.Elif(self.parked_match):
-                    m.d.comb += self.park.eq(1)
+                with m.Elif(parked_match):
+                    m.d.comb += [self.park.eq(1), parking.eq(1)]
                 with m.Elif(self.tlb_hit & ~self.tlb_stale):
                     m.d.comb += self.tlb_hit_event.eq(1)
                     translated(self.tlb_pfn, self.tlb_r, self.tlb_w)

@@ -519,9 +519,14 @@ async def parked_faults(dut):
     r_b2 = Request(WORD_WRITE, 6, B, V + 8, 8, b"bbbbbbbb")
     r_other = Request(WORD_READ, 5, A, V + page, 8)         # another unmapped page: parks too
     await send([r_fault, r_b, r_a, r_same, r_b2, r_other])
-    await b.wait_for(lambda: answered([r_b, r_a, r_b2]), "requests behind a parked fault")
-    await ClockCycles(b.clk, 200)
-    assert r_fault.resp is None and r_same.resp is None and r_other.resp is None
+    if P.fault_slots >= 3:
+        await b.wait_for(lambda: answered([r_b, r_a, r_b2]), "requests behind a parked fault")
+        await ClockCycles(b.clk, 200)
+        assert r_fault.resp is None and r_same.resp is None and r_other.resp is None
+    else:
+        # Every fault slot taken: the translator takes no new header until one is free.
+        await ClockCycles(b.clk, 300)
+        assert r_fault.resp is None and r_b.resp is None, "a full fault queue holds new requests"
     assert int(dut.irq.value) == 1
     b.serving.set()
     await b._all_done.wait()
@@ -531,7 +536,8 @@ async def parked_faults(dut):
     assert all(r.resp["status"] == OK for r in (r_fault, r_b, r_a, r_same, r_b2, r_other))
     assert r_b.beats[0].to_bytes(8, "little") == b"BBBBBBBB"
     assert r_a.beats[0].to_bytes(8, "little") == b"AAAAAAAA"
-    assert len(mon.faults) - n_faults == 3, mon.faults[n_faults:]      # r_fault, r_same (behind it), r_other
+    # r_fault, r_same (parked behind it), r_other; with one slot r_same comes after r_fault left and hits.
+    assert len(mon.faults) - n_faults == (3 if P.fault_slots >= 3 else 2), mon.faults[n_faults:]
 
     # A write that faults holds the requests behind it (its data beats come first in the stream).
     await mon.map(A, V + 8 * page, page, lazy=True)

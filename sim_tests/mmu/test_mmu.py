@@ -3,7 +3,9 @@
 One Verilator build per backend; each run executes all cocotb tests of ``sim_tests/mmu/cocotb_mmu.py``
 (random traffic, isolation cases, registers and memory window, latency). The default suite makes
 100k accesses against the built-in DRAM model and 30k against AxiRam (with random stalls on all five
-AXI channels); ``-m slow`` runs 100k against AxiRam too. ``MMU_ACCESSES=N`` overrides the count.
+AXI channels), 10k with the smallest request queue and a single fault slot; ``-m slow`` runs 100k against
+AxiRam and with the small queues too. ``MMU_ACCESSES=N`` overrides the count. Every run has idle cycles
+on the request streams and backpressure on the response streams.
 """
 
 import json
@@ -22,9 +24,12 @@ PARAMS = dict(tlb_entries=16, tlb_ways=2, pid_width=4, data_width=64, pt_bucket_
 HDL = {
     "dram": dict(backend="dram", params=dict(PARAMS, page_bytes=1024), dram_bytes=1 << 17, dram_latency=3),
     "axiram": dict(backend="axiram", params=dict(PARAMS, page_bytes=4096), dram_bytes=1 << 20),
+    # The pipeline at its narrowest: a full request queue and a full fault queue stop the translator often.
+    "small_queues": dict(backend="dram", params=dict(PARAMS, page_bytes=1024, request_queue=2, fault_slots=1),
+                         dram_bytes=1 << 17, dram_latency=3),
 }
 RUN = dict(pt_buckets_log2=5, max_probes=8, idle=0.15, backpressure=0.15, axi_pause=0.2, line_bytes=64)
-N_DEFAULT = {"dram": 100_000, "axiram": 30_000}
+N_DEFAULT = {"dram": 100_000, "axiram": 30_000, "small_queues": 10_000}
 
 
 def top(cfg):
@@ -43,15 +48,16 @@ def sim(backend, n_accesses, line_bytes=64):
                                 "net_tx__hdr__ready", "irq", "csr__w_stb", "csr__r_stb"])
 
 
-@pytest.mark.parametrize("backend", ["dram", "axiram"])
+@pytest.mark.parametrize("backend", ["dram", "axiram", "small_queues"])
 def test_mmu(request, backend):
     n = int(os.environ.get("MMU_ACCESSES", N_DEFAULT[backend]))   # override for quick local runs
     run_cocotb(request, sim(backend, n))
 
 
 @pytest.mark.slow
-def test_mmu_axiram_100k(request):
-    run_cocotb(request, sim("axiram", 100_000))
+@pytest.mark.parametrize("backend", ["axiram", "small_queues"])
+def test_mmu_100k(request, backend):
+    run_cocotb(request, sim(backend, 100_000))
 
 
 def test_mmu_4k_lines(request):
