@@ -9783,10 +9783,10 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire csr__w_stb;
   wire \csr__w_stb$9 ;
   wire done;
-  wire \done$268 ;
-  wire \done$291 ;
+  wire \done$270 ;
+  wire \done$293 ;
   wire drain;
-  wire \drain$277 ;
+  wire \drain$279 ;
   wire drained;
   wire [153:0] entry;
   wire \entry.has_data ;
@@ -9839,13 +9839,13 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire \fault__write$146 ;
   wire fault_event;
   wire fill;
-  wire \fill$219 ;
+  wire \fill$221 ;
   wire [19:0] fill_pfn;
   wire [7:0] fill_pid;
-  wire [7:0] \fill_pid$221 ;
+  wire [7:0] \fill_pid$223 ;
   wire fill_r;
   wire [35:0] fill_vpn;
-  wire [35:0] \fill_vpn$223 ;
+  wire [35:0] \fill_vpn$225 ;
   wire fill_w;
   wire found;
   wire full;
@@ -9855,12 +9855,12 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire go;
   wire has_write;
   wire hdr_ready;
-  wire \hdr_ready$289 ;
+  wire \hdr_ready$291 ;
   wire hdr_valid;
-  wire \hdr_valid$287 ;
+  wire \hdr_valid$289 ;
   wire [126:0] head;
-  wire [126:0] \head$244 ;
-  wire [7:0] \head$244.dst ;
+  wire [126:0] \head$246 ;
+  wire [7:0] \head$246.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -9870,18 +9870,18 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \head$244.kind ;
-  wire [15:0] \head$244.length ;
-  wire [15:0] \head$244.pid ;
-  wire [7:0] \head$244.src ;
+  wire [3:0] \head$246.kind ;
+  wire [15:0] \head$246.length ;
+  wire [15:0] \head$246.pid ;
+  wire [7:0] \head$246.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \head$244.status ;
-  wire [7:0] \head$244.tag ;
-  wire [63:0] \head$244.vaddr ;
+  wire [2:0] \head$246.status ;
+  wire [7:0] \head$246.tag ;
+  wire [63:0] \head$246.vaddr ;
   wire [7:0] \head.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -9905,14 +9905,14 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
   wire [1:0] head_cmd;
-  wire [1:0] \head_cmd$246 ;
+  wire [1:0] \head_cmd$248 ;
   wire head_pop;
   wire head_rearm;
   wire head_take;
   wire idle;
   wire inv;
   wire \inv$125 ;
-  wire \inv$207 ;
+  wire \inv$209 ;
   wire [1:0] inv_mode;
   wire [1:0] \inv_mode$127 ;
   wire [7:0] inv_pid;
@@ -9922,10 +9922,11 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   output irq;
   wire irq;
   wire [15:0] length;
-  wire [15:0] \length$285 ;
+  wire [15:0] \length$287 ;
   wire [2:0] level;
   wire line;
-  wire \line$283 ;
+  wire \line$285 ;
+  wire lk_busy;
   wire lk_hit;
   wire [19:0] lk_pfn;
   wire [7:0] lk_pid;
@@ -10002,75 +10003,75 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire m2__wvalid;
   wire match;
   wire [7:0] match_pid;
-  wire [7:0] \match_pid$238 ;
+  wire [7:0] \match_pid$240 ;
   wire [35:0] match_vpn;
-  wire [35:0] \match_vpn$240 ;
+  wire [35:0] \match_vpn$242 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$351 ;
-  wire [31:0] \mem__araddr$395 ;
+  wire [31:0] \mem__araddr$353 ;
+  wire [31:0] \mem__araddr$397 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$353 ;
-  wire [7:0] \mem__arlen$397 ;
+  wire [7:0] \mem__arlen$355 ;
+  wire [7:0] \mem__arlen$399 ;
   wire mem__arready;
-  wire \mem__arready$354 ;
-  wire \mem__arready$398 ;
+  wire \mem__arready$356 ;
+  wire \mem__arready$400 ;
   wire mem__arvalid;
-  wire \mem__arvalid$357 ;
-  wire \mem__arvalid$401 ;
+  wire \mem__arvalid$359 ;
+  wire \mem__arvalid$403 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$359 ;
-  wire [31:0] \mem__awaddr$403 ;
+  wire [31:0] \mem__awaddr$361 ;
+  wire [31:0] \mem__awaddr$405 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$361 ;
-  wire [7:0] \mem__awlen$405 ;
+  wire [7:0] \mem__awlen$363 ;
+  wire [7:0] \mem__awlen$407 ;
   wire mem__awready;
-  wire \mem__awready$362 ;
-  wire \mem__awready$406 ;
+  wire \mem__awready$364 ;
+  wire \mem__awready$408 ;
   wire mem__awvalid;
-  wire \mem__awvalid$365 ;
-  wire \mem__awvalid$409 ;
+  wire \mem__awvalid$367 ;
+  wire \mem__awvalid$411 ;
   wire mem__bready;
-  wire \mem__bready$367 ;
-  wire \mem__bready$411 ;
+  wire \mem__bready$369 ;
+  wire \mem__bready$413 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$368 ;
-  wire [1:0] \mem__bresp$412 ;
+  wire [1:0] \mem__bresp$370 ;
+  wire [1:0] \mem__bresp$414 ;
   wire mem__bvalid;
-  wire \mem__bvalid$370 ;
-  wire \mem__bvalid$414 ;
+  wire \mem__bvalid$372 ;
+  wire \mem__bvalid$416 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$372 ;
-  wire [63:0] \mem__rdata$416 ;
+  wire [63:0] \mem__rdata$374 ;
+  wire [63:0] \mem__rdata$418 ;
   wire mem__req;
-  wire \mem__req$375 ;
-  wire \mem__req$419 ;
+  wire \mem__req$377 ;
+  wire \mem__req$421 ;
   wire mem__rlast;
-  wire \mem__rlast$376 ;
-  wire \mem__rlast$420 ;
+  wire \mem__rlast$378 ;
+  wire \mem__rlast$422 ;
   wire mem__rready;
-  wire \mem__rready$379 ;
-  wire \mem__rready$423 ;
+  wire \mem__rready$381 ;
+  wire \mem__rready$425 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$380 ;
-  wire [1:0] \mem__rresp$424 ;
+  wire [1:0] \mem__rresp$382 ;
+  wire [1:0] \mem__rresp$426 ;
   wire mem__rvalid;
-  wire \mem__rvalid$382 ;
-  wire \mem__rvalid$426 ;
+  wire \mem__rvalid$384 ;
+  wire \mem__rvalid$428 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$385 ;
-  wire [63:0] \mem__wdata$429 ;
+  wire [63:0] \mem__wdata$387 ;
+  wire [63:0] \mem__wdata$431 ;
   wire mem__wlast;
-  wire \mem__wlast$387 ;
-  wire \mem__wlast$431 ;
+  wire \mem__wlast$389 ;
+  wire \mem__wlast$433 ;
   wire mem__wready;
-  wire \mem__wready$388 ;
-  wire \mem__wready$432 ;
+  wire \mem__wready$390 ;
+  wire \mem__wready$434 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$391 ;
-  wire [7:0] \mem__wstrb$435 ;
+  wire [7:0] \mem__wstrb$393 ;
+  wire [7:0] \mem__wstrb$437 ;
   wire mem__wvalid;
-  wire \mem__wvalid$393 ;
-  wire \mem__wvalid$437 ;
+  wire \mem__wvalid$395 ;
+  wire \mem__wvalid$439 ;
   wire mover_done;
   wire [64:0] net_rx__data__payload;
   wire [63:0] \net_rx__data__payload.data ;
@@ -10152,7 +10153,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$279 ;
+  wire [31:0] \paddr$281 ;
   wire park;
   wire [126:0] park_hdr;
   wire [7:0] \park_hdr.dst ;
@@ -10188,15 +10189,15 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   output [63:0] pt_base;
   wire [63:0] pt_base;
   wire [63:0] \pt_base$107 ;
-  wire [63:0] \pt_base$203 ;
+  wire [63:0] \pt_base$205 ;
   output [4:0] pt_buckets_log2;
   wire [4:0] pt_buckets_log2;
   wire [4:0] \pt_buckets_log2$109 ;
-  wire [4:0] \pt_buckets_log2$204 ;
+  wire [4:0] \pt_buckets_log2$206 ;
   wire [7:0] pt_max_probes;
-  wire [7:0] \pt_max_probes$206 ;
+  wire [7:0] \pt_max_probes$208 ;
   wire push;
-  wire \push$254 ;
+  wire \push$256 ;
   wire [126:0] push_hdr;
   wire [7:0] \push_hdr.dst ;
   (* enum_base_type = "MsgKind" *)
@@ -10310,8 +10311,9 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$274 ;
+  wire \start$276 ;
   wire take;
+  wire tlb_busy;
   wire tlb_hit;
   wire tlb_hit_event;
   wire tlb_miss_event;
@@ -10384,7 +10386,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   wire window_done;
   wire window_go;
   wire write;
-  wire \write$281 ;
+  wire \write$283 ;
   assign queue_room2 = level <= 2'h2;
   assign \$1  = ~ r_rdy;
   assign drained = \$1  & idle;
@@ -10425,46 +10427,46 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$354 ),
+    .m1__arready(\mem__arready$356 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$362 ),
+    .m1__awready(\mem__awready$364 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bresp(\mem__bresp$368 ),
-    .m1__bvalid(\mem__bvalid$370 ),
-    .m1__rdata(\mem__rdata$372 ),
+    .m1__bresp(\mem__bresp$370 ),
+    .m1__bvalid(\mem__bvalid$372 ),
+    .m1__rdata(\mem__rdata$374 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$376 ),
+    .m1__rlast(\mem__rlast$378 ),
     .m1__rready(m1__rready),
-    .m1__rresp(\mem__rresp$380 ),
-    .m1__rvalid(\mem__rvalid$382 ),
+    .m1__rresp(\mem__rresp$382 ),
+    .m1__rvalid(\mem__rvalid$384 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$388 ),
+    .m1__wready(\mem__wready$390 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$398 ),
+    .m2__arready(\mem__arready$400 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$406 ),
+    .m2__awready(\mem__awready$408 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bresp(\mem__bresp$412 ),
-    .m2__bvalid(\mem__bvalid$414 ),
-    .m2__rdata(\mem__rdata$416 ),
+    .m2__bresp(\mem__bresp$414 ),
+    .m2__bvalid(\mem__bvalid$416 ),
+    .m2__rdata(\mem__rdata$418 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$420 ),
+    .m2__rlast(\mem__rlast$422 ),
     .m2__rready(m2__rready),
-    .m2__rresp(\mem__rresp$424 ),
-    .m2__rvalid(\mem__rvalid$426 ),
+    .m2__rresp(\mem__rresp$426 ),
+    .m2__rvalid(\mem__rvalid$428 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$432 ),
+    .m2__wready(\mem__wready$434 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
@@ -10480,10 +10482,12 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .\head$15 (head),
     .head_cmd(head_cmd),
     .match(parked_match),
+    .match_pid(check_pid[7:0]),
+    .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3107$0 (\$2 ),
-    .\port$3107$20 (\$3 ),
+    .\port$3486$0 (\$2 ),
+    .\port$3486$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -10500,29 +10504,29 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$354 ),
+    .mem__arready(\mem__arready$356 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$362 ),
+    .mem__awready(\mem__awready$364 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$370 ),
-    .mem__rdata(\mem__rdata$372 ),
+    .mem__bvalid(\mem__bvalid$372 ),
+    .mem__rdata(\mem__rdata$374 ),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$382 ),
+    .mem__rvalid(\mem__rvalid$384 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$388 ),
+    .mem__wready(\mem__wready$390 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\port$914$119 (queue__payload[152:119]),
+    .\port$1277$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(rx_data__valid),
-    .start(\start$274 ),
+    .start(\start$276 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(tx_data__ready),
     .tx_data__valid(net_tx__data__valid)
@@ -10581,8 +10585,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3107$0 (\$2 ),
-    .\port$3107$20 (\$3 ),
+    .\port$3486$0 (\$2 ),
+    .\port$3486$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10595,7 +10599,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .window__wdata(regs__wdata)
   );
   \memory_component.memory.mmu.responder  responder (
-    .access_start(\start$274 ),
+    .access_start(\start$276 ),
     .clk(clk),
     .drain(drain),
     .hdr_ready(hdr_ready),
@@ -10625,6 +10629,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .inv_pid(csr__w_data[7:0]),
     .inv_q(tlb_stale),
     .inv_vpn(inv_vpn),
+    .lk_busy(tlb_busy),
     .lk_hit(tlb_hit),
     .lk_pfn(tlb_pfn),
     .lk_pid(check_pid[7:0]),
@@ -10656,11 +10661,12 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .push(w_en),
     .queue_room(queue_room),
     .queue_room2(queue_room2),
-    .\req$8 (push_hdr),
+    .\req$11 (push_hdr),
     .rst(rst),
     .rx_hdr__payload(rx_hdr__payload),
     .rx_hdr__ready(net_rx__hdr__ready),
     .rx_hdr__valid(rx_hdr__valid),
+    .tlb_busy(tlb_busy),
     .tlb_hit(tlb_hit),
     .tlb_hit_event(events__tlb_hit),
     .tlb_miss_event(events__tlb_miss),
@@ -10714,21 +10720,21 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$398 ),
+    .mem__arready(\mem__arready$400 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$406 ),
+    .mem__awready(\mem__awready$408 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$414 ),
-    .mem__rdata(\mem__rdata$416 ),
+    .mem__bvalid(\mem__bvalid$416 ),
+    .mem__rdata(\mem__rdata$418 ),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$426 ),
+    .mem__rvalid(\mem__rvalid$428 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$432 ),
+    .mem__wready(\mem__wready$434 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -10867,6 +10873,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   assign lk_pid = check_pid[7:0];
   assign tlb_pid = check_pid[7:0];
   assign tlb_vpn = lk_vpn;
+  assign lk_busy = tlb_busy;
   assign lk_hit = tlb_hit;
   assign lk_stale = tlb_stale;
   assign lk_pfn = tlb_pfn;
@@ -10877,18 +10884,18 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   assign walk_pid = push_hdr[46:31];
   assign vpn = push_hdr[94:59];
   assign walk_vpn = push_hdr[94:59];
-  assign \pt_base$203  = pt_base;
-  assign \pt_buckets_log2$204  = pt_buckets_log2;
-  assign \pt_max_probes$206  = pt_max_probes;
-  assign \inv$207  = inv;
+  assign \pt_base$205  = pt_base;
+  assign \pt_buckets_log2$206  = pt_buckets_log2;
+  assign \pt_max_probes$208  = pt_max_probes;
+  assign \inv$209  = inv;
   assign done = walk_done;
   assign found = walk_found;
   assign pfn = walk_pfn;
   assign r = walk_r;
   assign w = walk_w;
-  assign \fill$219  = fill;
-  assign \fill_pid$221  = fill_pid;
-  assign \fill_vpn$223  = fill_vpn;
+  assign \fill$221  = fill;
+  assign \fill_pid$223  = fill_pid;
+  assign \fill_vpn$225  = fill_vpn;
   assign fill_pfn = walk_pfn;
   assign fill_r = walk_r;
   assign fill_w = walk_w;
@@ -10897,38 +10904,38 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   assign full = parked_full;
   assign room2 = parked_room2;
   assign has_write = parked_write;
-  assign match_pid = push_hdr[38:31];
-  assign \match_pid$238  = push_hdr[38:31];
-  assign match_vpn = push_hdr[94:59];
-  assign \match_vpn$240  = push_hdr[94:59];
+  assign match_pid = check_pid[7:0];
+  assign \match_pid$240  = check_pid[7:0];
+  assign match_vpn = lk_vpn;
+  assign \match_vpn$242  = lk_vpn;
   assign match = parked_match;
-  assign \head$244  = head;
-  assign \head_cmd$246  = head_cmd;
+  assign \head$246  = head;
+  assign \head_cmd$248  = head_cmd;
   assign head_take = take;
   assign head_pop = pop;
   assign head_rearm = rearm;
-  assign \push$254  = w_en;
+  assign \push$256  = w_en;
   assign entry = w_data;
   assign w_rdy = queue_room;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$268  = window_done;
+  assign \done$270  = window_done;
   assign queue__valid = r_rdy;
   assign r_data = queue__payload;
   assign queue__ready = r_en;
-  assign access_start = \start$274 ;
-  assign \drain$277  = drain;
+  assign access_start = \start$276 ;
+  assign \drain$279  = drain;
   assign paddr = queue__payload[150:119];
-  assign \paddr$279  = queue__payload[150:119];
+  assign \paddr$281  = queue__payload[150:119];
   assign write = queue__payload[151];
-  assign \write$281  = queue__payload[151];
+  assign \write$283  = queue__payload[151];
   assign line = queue__payload[152];
-  assign \line$283  = queue__payload[152];
+  assign \line$285  = queue__payload[152];
   assign length = queue__payload[115:100];
-  assign \length$285  = queue__payload[115:100];
-  assign \hdr_valid$287  = hdr_valid;
-  assign \hdr_ready$289  = hdr_ready;
-  assign \done$291  = mover_done;
+  assign \length$287  = queue__payload[115:100];
+  assign \hdr_valid$289  = hdr_valid;
+  assign \hdr_ready$291  = hdr_ready;
+  assign \done$293  = mover_done;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -10966,50 +10973,50 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$351  = m1__araddr;
-  assign \mem__arlen$353  = m1__arlen;
-  assign m1__arready = \mem__arready$354 ;
-  assign \mem__arvalid$357  = m1__arvalid;
-  assign \mem__awaddr$359  = m1__awaddr;
-  assign \mem__awlen$361  = m1__awlen;
-  assign m1__awready = \mem__awready$362 ;
-  assign \mem__awvalid$365  = m1__awvalid;
-  assign \mem__bready$367  = m1__bready;
-  assign m1__bresp = \mem__bresp$368 ;
-  assign m1__bvalid = \mem__bvalid$370 ;
-  assign m1__rdata = \mem__rdata$372 ;
-  assign \mem__req$375  = m1__req;
-  assign m1__rlast = \mem__rlast$376 ;
-  assign \mem__rready$379  = m1__rready;
-  assign m1__rresp = \mem__rresp$380 ;
-  assign m1__rvalid = \mem__rvalid$382 ;
-  assign \mem__wdata$385  = m1__wdata;
-  assign \mem__wlast$387  = m1__wlast;
-  assign m1__wready = \mem__wready$388 ;
-  assign \mem__wstrb$391  = m1__wstrb;
-  assign \mem__wvalid$393  = m1__wvalid;
-  assign \mem__araddr$395  = m2__araddr;
-  assign \mem__arlen$397  = m2__arlen;
-  assign m2__arready = \mem__arready$398 ;
-  assign \mem__arvalid$401  = m2__arvalid;
-  assign \mem__awaddr$403  = m2__awaddr;
-  assign \mem__awlen$405  = m2__awlen;
-  assign m2__awready = \mem__awready$406 ;
-  assign \mem__awvalid$409  = m2__awvalid;
-  assign \mem__bready$411  = m2__bready;
-  assign m2__bresp = \mem__bresp$412 ;
-  assign m2__bvalid = \mem__bvalid$414 ;
-  assign m2__rdata = \mem__rdata$416 ;
-  assign \mem__req$419  = m2__req;
-  assign m2__rlast = \mem__rlast$420 ;
-  assign \mem__rready$423  = m2__rready;
-  assign m2__rresp = \mem__rresp$424 ;
-  assign m2__rvalid = \mem__rvalid$426 ;
-  assign \mem__wdata$429  = m2__wdata;
-  assign \mem__wlast$431  = m2__wlast;
-  assign m2__wready = \mem__wready$432 ;
-  assign \mem__wstrb$435  = m2__wstrb;
-  assign \mem__wvalid$437  = m2__wvalid;
+  assign \mem__araddr$353  = m1__araddr;
+  assign \mem__arlen$355  = m1__arlen;
+  assign m1__arready = \mem__arready$356 ;
+  assign \mem__arvalid$359  = m1__arvalid;
+  assign \mem__awaddr$361  = m1__awaddr;
+  assign \mem__awlen$363  = m1__awlen;
+  assign m1__awready = \mem__awready$364 ;
+  assign \mem__awvalid$367  = m1__awvalid;
+  assign \mem__bready$369  = m1__bready;
+  assign m1__bresp = \mem__bresp$370 ;
+  assign m1__bvalid = \mem__bvalid$372 ;
+  assign m1__rdata = \mem__rdata$374 ;
+  assign \mem__req$377  = m1__req;
+  assign m1__rlast = \mem__rlast$378 ;
+  assign \mem__rready$381  = m1__rready;
+  assign m1__rresp = \mem__rresp$382 ;
+  assign m1__rvalid = \mem__rvalid$384 ;
+  assign \mem__wdata$387  = m1__wdata;
+  assign \mem__wlast$389  = m1__wlast;
+  assign m1__wready = \mem__wready$390 ;
+  assign \mem__wstrb$393  = m1__wstrb;
+  assign \mem__wvalid$395  = m1__wvalid;
+  assign \mem__araddr$397  = m2__araddr;
+  assign \mem__arlen$399  = m2__arlen;
+  assign m2__arready = \mem__arready$400 ;
+  assign \mem__arvalid$403  = m2__arvalid;
+  assign \mem__awaddr$405  = m2__awaddr;
+  assign \mem__awlen$407  = m2__awlen;
+  assign m2__awready = \mem__awready$408 ;
+  assign \mem__awvalid$411  = m2__awvalid;
+  assign \mem__bready$413  = m2__bready;
+  assign m2__bresp = \mem__bresp$414 ;
+  assign m2__bvalid = \mem__bvalid$416 ;
+  assign m2__rdata = \mem__rdata$418 ;
+  assign \mem__req$421  = m2__req;
+  assign m2__rlast = \mem__rlast$422 ;
+  assign \mem__rready$425  = m2__rready;
+  assign m2__rresp = \mem__rresp$426 ;
+  assign m2__rvalid = \mem__rvalid$428 ;
+  assign \mem__wdata$431  = m2__wdata;
+  assign \mem__wlast$433  = m2__wlast;
+  assign m2__wready = \mem__wready$434 ;
+  assign \mem__wstrb$437  = m2__wstrb;
+  assign \mem__wvalid$439  = m2__wvalid;
   assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
   assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
   assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
@@ -11074,14 +11081,14 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   assign \head.pid  = head[46:31];
   assign \head.vaddr  = head[110:47];
   assign \head.length  = head[126:111];
-  assign \head$244.kind  = head[3:0];
-  assign \head$244.status  = head[6:4];
-  assign \head$244.src  = head[14:7];
-  assign \head$244.dst  = head[22:15];
-  assign \head$244.tag  = head[30:23];
-  assign \head$244.pid  = head[46:31];
-  assign \head$244.vaddr  = head[110:47];
-  assign \head$244.length  = head[126:111];
+  assign \head$246.kind  = head[3:0];
+  assign \head$246.status  = head[6:4];
+  assign \head$246.src  = head[14:7];
+  assign \head$246.dst  = head[22:15];
+  assign \head$246.tag  = head[30:23];
+  assign \head$246.pid  = head[46:31];
+  assign \head$246.vaddr  = head[110:47];
+  assign \head$246.length  = head[126:111];
   assign \entry.kind  = w_data[3:0];
   assign \entry.src  = w_data[11:4];
   assign \entry.tag  = w_data[19:12];
@@ -11739,7 +11746,8 @@ module \memory_component.memory.mmu.arbiter (rst, m0__req, m0__arvalid, m0__arad
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, fault__resolve, \port$3107$0 , \port$3107$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr, fault__resolve_cmd);
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3486$0 , \port$3486$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
+, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
@@ -11874,7 +11882,9 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   reg [1:0] head_cmd = 2'h0;
   output match;
   wire match;
+  input [7:0] match_pid;
   wire [7:0] match_pid;
+  input [35:0] match_vpn;
   wire [35:0] match_vpn;
   wire [1:0] nxt_head;
   wire [1:0] nxt_tail;
@@ -11882,10 +11892,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3107$0 ;
-  wire [11:0] \port$3107$0 ;
-  output [55:0] \port$3107$20 ;
-  wire [55:0] \port$3107$20 ;
+  output [11:0] \port$3486$0 ;
+  wire [11:0] \port$3486$0 ;
+  output [55:0] \port$3486$20 ;
+  wire [55:0] \port$3486$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12060,13 +12070,13 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   assign \$15  = h[3:0] == 2'h3;
   assign fault__write = \$14  | \$15 ;
   assign fault_event = push | rearm;
-  assign \$16  = { slot_0[27:20], slot_0[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$16  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
   assign \$17  = used[0] & \$16 ;
-  assign \$18  = { slot_1[27:20], slot_1[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$18  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
   assign \$19  = used[1] & \$18 ;
-  assign \$20  = { slot_2[27:20], slot_2[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$20  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
   assign \$21  = used[2] & \$20 ;
-  assign \$22  = { slot_3[27:20], slot_3[75:40] } == { push_hdr[38:31], push_hdr[94:59] };
+  assign \$22  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
   assign \$23  = used[3] & \$22 ;
   assign match = | { \$23 , \$21 , \$19 , \$17  };
   assign \$24  = ! tail;
@@ -12287,10 +12297,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign match_vpn = push_hdr[94:59];
-  assign match_pid = push_hdr[38:31];
-  assign \port$3107$0  = h[11:0];
-  assign \port$3107$20  = h[75:20];
+  assign \port$3486$0  = h[11:0];
+  assign \port$3486$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12347,7 +12355,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done
 , hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [32:0] \$1 ;
@@ -12504,8 +12512,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$914$119 ;
-  wire [33:0] \port$914$119 ;
+  input [33:0] \port$1277$119 ;
+  wire [33:0] \port$1277$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -12617,7 +12625,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \port$914$119 [33] ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$1277$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -12628,7 +12636,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \port$914$119 [31:0];
+      \$81  = \port$1277$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
@@ -12638,7 +12646,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = \port$914$119 [32];
+      \$82  = \port$1277$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
@@ -12648,7 +12656,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \port$914$119 [33];
+      \$83  = \port$1277$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
@@ -13076,9 +13084,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
         end
     endcase
   end
-  assign \paddr$4  = \port$914$119 [31:0];
-  assign write = \port$914$119 [32];
-  assign \line$8  = \port$914$119 [33];
+  assign \paddr$4  = \port$1277$119 [31:0];
+  assign write = \port$1277$119 [32];
+  assign \line$8  = \port$1277$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -13087,7 +13095,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \port$914$119 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$1277$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -13095,7 +13103,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$914$119 , rx_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, check_node, set__stb, get_pid, get_valid, get_node, check_pid, check_en, \port$0$92 );
+module \memory_component.memory.mmu.owners (set__valid, clk, rst, check_valid, check_node, check_pid, set__stb, get_pid, get_valid, get_node, check_en, \port$0$92 );
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -13585,7 +13593,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3107$0 , \port$3107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3486$0 , \port$3486$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -13692,10 +13700,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3107$0 ;
-  wire [11:0] \port$3107$0 ;
-  input [55:0] \port$3107$20 ;
-  wire [55:0] \port$3107$20 ;
+  input [11:0] \port$3486$0 ;
+  wire [11:0] \port$3486$0 ;
+  input [55:0] \port$3486$20 ;
+  wire [55:0] \port$3486$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -13751,14 +13759,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$2902$0 (owner_get_valid),
-    .\port$2903$0 (owner_get_node),
-    .\port$3107$0 (\port$3107$0 ),
-    .\port$3107$20 (\port$3107$20 [7:0]),
-    .\port$3254$0 (window__busy),
-    .\port$3258$0 (window__error),
-    .\port$584$0 (fault__pending),
-    .\port$587$0 (fault__write),
+    .\port$3265$0 (owner_get_valid),
+    .\port$3266$0 (owner_get_node),
+    .\port$3486$0 (\port$3486$0 ),
+    .\port$3486$20 (\port$3486$20 [7:0]),
+    .\port$3635$0 (window__busy),
+    .\port$3639$0 (window__error),
+    .\port$903$0 (fault__pending),
+    .\port$906$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
     .\storage$74 (pt_buckets_log2),
@@ -13774,7 +13782,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3107$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3486$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -13798,11 +13806,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3107$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3107$20 [7:0], \port$3107$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3107$0 [3:0];
-  assign fault__src = \port$3107$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3107$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3486$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3486$20 [7:0], \port$3486$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3486$0 [3:0];
+  assign fault__src = \port$3486$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3486$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -13831,8 +13839,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$584$0 , \port$587$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 
-, \storage$82 , \storage$83 , \storage$93 , \port$2902$0 , \port$2903$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3107$0 , \port$3107$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3254$0 , \port$3258$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$903$0 , \port$906$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 
+, \storage$82 , \storage$83 , \storage$93 , \port$3265$0 , \port$3266$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3486$0 , \port$3486$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3635$0 , \port$3639$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   reg [31:0] \$1 ;
   reg CNT_BUCKET_READS_r_stb;
@@ -13963,22 +13971,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$5
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$2902$0 ;
-  wire \port$2902$0 ;
-  input [7:0] \port$2903$0 ;
-  wire [7:0] \port$2903$0 ;
-  input [11:0] \port$3107$0 ;
-  wire [11:0] \port$3107$0 ;
-  input [7:0] \port$3107$20 ;
-  wire [7:0] \port$3107$20 ;
-  input \port$3254$0 ;
-  wire \port$3254$0 ;
-  input \port$3258$0 ;
-  wire \port$3258$0 ;
-  input \port$584$0 ;
-  wire \port$584$0 ;
-  input \port$587$0 ;
-  wire \port$587$0 ;
+  input \port$3265$0 ;
+  wire \port$3265$0 ;
+  input [7:0] \port$3266$0 ;
+  wire [7:0] \port$3266$0 ;
+  input [11:0] \port$3486$0 ;
+  wire [11:0] \port$3486$0 ;
+  input [7:0] \port$3486$20 ;
+  wire [7:0] \port$3486$20 ;
+  input \port$3635$0 ;
+  wire \port$3635$0 ;
+  input \port$3639$0 ;
+  wire \port$3639$0 ;
+  input \port$903$0 ;
+  wire \port$903$0 ;
+  input \port$906$0 ;
+  wire \port$906$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -16632,7 +16640,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$5
           end
       5'h08:
           if (bus__r_stb) begin
-            \$1  = { \port$2902$0 , 23'h000000, \port$2903$0  };
+            \$1  = { \port$3265$0 , 23'h000000, \port$3266$0  };
           end
       5'h09:
           if (bus__r_stb) begin
@@ -16646,7 +16654,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$5
           /* empty */;
       5'h0c:
           if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$3107$20 , \port$3107$0 , 2'h0, \port$587$0 , \port$584$0  };
+            \$1  = { 8'h00, \port$3486$20 , \port$3486$0 , 2'h0, \port$906$0 , \port$903$0  };
           end
       5'h0d:
           if (bus__r_stb) begin
@@ -16680,7 +16688,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$5
           end
       5'h15:
           if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$3258$0 , \port$3254$0  };
+            \$1  = { 30'h00000000, \port$3639$0 , \port$3635$0  };
           end
       5'h16:
           if (bus__r_stb) begin
@@ -16770,9 +16778,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$5
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$2902$0 , 23'h000000, \port$2903$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3107$20 , \port$3107$0 , 2'h0, \port$587$0 , \port$584$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3258$0 , \port$3254$0  };
+  assign csr__OWNER_GET__r_data = { \port$3265$0 , 23'h000000, \port$3266$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3486$20 , \port$3486$0 , 2'h0, \port$906$0 , \port$903$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3639$0 , \port$3635$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
   assign csr__PT_MAX_PROBES__data = \storage$75 ;
@@ -18075,123 +18083,382 @@ module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, inv_vpn, lk_pfn, lk_r, lk_w, inv_q, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, lk_pid, lk_vpn, tag_lk__en, inv_pid);
+module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, inv_q, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, inv_pid
+);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg [7:0] \$100 ;
-  reg [35:0] \$101 ;
-  reg [3:0] \$102 ;
-  reg [43:0] \$103 ;
-  reg [3:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [7:0] \$106 ;
-  reg [7:0] \$107 ;
-  reg [7:0] \$108 ;
-  reg [7:0] \$109 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
-  reg [7:0] \$110 ;
-  reg [7:0] \$111 ;
-  reg [7:0] \$112 ;
-  reg [7:0] \$113 ;
-  reg [7:0] \$114 ;
-  reg [7:0] \$115 ;
-  reg [7:0] \$116 ;
-  reg [7:0] \$117 ;
-  reg [7:0] \$118 ;
-  reg [7:0] \$119 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  reg [7:0] \$120 ;
-  reg [7:0] \$121 ;
-  reg [7:0] \$122 ;
-  reg [7:0] \$123 ;
-  reg [7:0] \$124 ;
-  reg [7:0] \$125 ;
-  reg [7:0] \$126 ;
-  reg [7:0] \$127 ;
-  reg [7:0] \$128 ;
-  reg [7:0] \$129 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  reg [7:0] \$130 ;
-  reg [7:0] \$131 ;
-  reg [7:0] \$132 ;
-  reg [7:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg [7:0] \$135 ;
-  reg [7:0] \$136 ;
-  reg [7:0] \$137 ;
-  reg [7:0] \$138 ;
-  reg [7:0] \$139 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
-  reg [7:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg [7:0] \$142 ;
-  reg [7:0] \$143 ;
-  reg [7:0] \$144 ;
-  reg [7:0] \$145 ;
-  reg [7:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg [7:0] \$148 ;
-  reg [7:0] \$149 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire \$15 ;
-  reg [7:0] \$150 ;
-  reg [7:0] \$151 ;
-  reg [7:0] \$152 ;
-  reg [7:0] \$153 ;
-  reg [7:0] \$154 ;
-  reg [7:0] \$155 ;
-  reg [7:0] \$156 ;
-  reg [7:0] \$157 ;
-  reg [7:0] \$158 ;
-  reg [7:0] \$159 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
-  reg [7:0] \$160 ;
-  reg [7:0] \$161 ;
-  reg [7:0] \$162 ;
-  reg [7:0] \$163 ;
-  reg [7:0] \$164 ;
-  reg [7:0] \$165 ;
-  reg [7:0] \$166 ;
-  reg [7:0] \$167 ;
-  reg [7:0] \$168 ;
-  reg [31:0] \$169 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
   wire \$17 ;
-  reg [63:0] \$170 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
+  wire \$180 ;
+  wire \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire \$189 ;
   wire \$19 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  wire \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
+  wire \$200 ;
+  wire \$201 ;
+  wire \$202 ;
+  wire \$203 ;
+  wire \$204 ;
+  wire \$205 ;
+  wire \$206 ;
+  wire \$207 ;
+  wire \$208 ;
+  wire \$209 ;
   wire \$21 ;
+  wire \$210 ;
+  wire \$211 ;
+  wire \$212 ;
+  wire \$213 ;
+  wire \$214 ;
+  wire \$215 ;
+  wire \$216 ;
+  wire \$217 ;
+  wire \$218 ;
+  wire \$219 ;
   wire \$22 ;
+  wire \$220 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
+  wire \$226 ;
+  wire \$227 ;
+  wire \$228 ;
+  wire \$229 ;
   wire \$23 ;
+  wire \$230 ;
+  wire \$231 ;
+  wire \$232 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire \$237 ;
+  wire \$238 ;
+  wire \$239 ;
   wire \$24 ;
-  wire [6:0] \$244 ;
-  wire [6:0] \$249 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire \$246 ;
+  wire \$247 ;
+  wire \$248 ;
+  wire \$249 ;
   wire \$25 ;
-  wire [6:0] \$254 ;
-  wire [6:0] \$259 ;
+  wire \$250 ;
+  wire \$251 ;
+  wire \$252 ;
+  wire \$253 ;
+  wire \$254 ;
+  wire \$255 ;
+  wire \$256 ;
+  wire \$257 ;
+  wire \$258 ;
+  wire \$259 ;
   wire \$26 ;
-  wire [6:0] \$266 ;
+  wire \$260 ;
+  wire \$261 ;
+  wire \$262 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire \$269 ;
   wire \$27 ;
-  wire [5:0] \$270 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire \$279 ;
   wire \$28 ;
+  wire \$280 ;
+  wire \$281 ;
+  wire \$282 ;
+  wire \$283 ;
+  wire \$284 ;
+  wire \$285 ;
+  wire \$286 ;
+  wire \$287 ;
+  wire \$288 ;
+  wire \$289 ;
   wire \$29 ;
+  wire \$290 ;
+  wire \$291 ;
+  wire \$292 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire \$297 ;
+  wire \$298 ;
+  wire \$299 ;
   wire \$3 ;
   wire \$30 ;
+  wire \$300 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
+  wire \$304 ;
+  wire \$305 ;
+  wire \$306 ;
+  wire \$307 ;
+  wire \$308 ;
+  wire \$309 ;
   wire \$31 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire \$317 ;
+  wire \$318 ;
+  wire \$319 ;
   wire \$32 ;
+  wire \$320 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire \$326 ;
+  wire \$327 ;
+  wire \$328 ;
+  wire \$329 ;
   wire \$33 ;
+  wire \$330 ;
+  wire \$331 ;
+  wire \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire \$338 ;
+  wire \$339 ;
   wire \$34 ;
+  wire \$340 ;
+  wire [3:0] \$341 ;
+  wire [3:0] \$342 ;
+  wire \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  wire \$346 ;
+  wire \$347 ;
+  wire [2:0] \$348 ;
+  wire [2:0] \$349 ;
   wire \$35 ;
+  wire \$350 ;
+  wire [63:0] \$351 ;
+  wire [63:0] \$352 ;
+  wire [63:0] \$353 ;
+  reg \$354 ;
+  reg [1:0] \$355 ;
+  reg [7:0] \$356 ;
+  reg [35:0] \$357 ;
+  reg [3:0] \$358 ;
+  reg [43:0] \$359 ;
   wire \$36 ;
+  reg [3:0] \$360 ;
+  reg \$361 ;
+  reg [3:0] \$362 ;
+  reg [1:0] \$363 ;
+  reg \$364 ;
+  reg [1:0] \$365 ;
+  reg [7:0] \$366 ;
+  reg [35:0] \$367 ;
+  reg [21:0] \$368 ;
+  reg [7:0] \$369 ;
   wire \$37 ;
+  reg [7:0] \$370 ;
+  reg [7:0] \$371 ;
+  reg [7:0] \$372 ;
+  reg [7:0] \$373 ;
+  reg [7:0] \$374 ;
+  reg [7:0] \$375 ;
+  reg [7:0] \$376 ;
+  reg [7:0] \$377 ;
+  reg [7:0] \$378 ;
+  reg [7:0] \$379 ;
   wire \$38 ;
+  reg [7:0] \$380 ;
+  reg [7:0] \$381 ;
+  reg [7:0] \$382 ;
+  reg [7:0] \$383 ;
+  reg [7:0] \$384 ;
+  reg [7:0] \$385 ;
+  reg [7:0] \$386 ;
+  reg [7:0] \$387 ;
+  reg [7:0] \$388 ;
+  reg [7:0] \$389 ;
   wire \$39 ;
+  reg [7:0] \$390 ;
+  reg [7:0] \$391 ;
+  reg [7:0] \$392 ;
+  reg [7:0] \$393 ;
+  reg [7:0] \$394 ;
+  reg [7:0] \$395 ;
+  reg [7:0] \$396 ;
+  reg [7:0] \$397 ;
+  reg [7:0] \$398 ;
+  reg [7:0] \$399 ;
   wire \$4 ;
   wire \$40 ;
+  reg [7:0] \$400 ;
+  reg [7:0] \$401 ;
+  reg [7:0] \$402 ;
+  reg [7:0] \$403 ;
+  reg [7:0] \$404 ;
+  reg [7:0] \$405 ;
+  reg [7:0] \$406 ;
+  reg [7:0] \$407 ;
+  reg [7:0] \$408 ;
+  reg [7:0] \$409 ;
   wire \$41 ;
+  reg [7:0] \$410 ;
+  reg [7:0] \$411 ;
+  reg [7:0] \$412 ;
+  reg [7:0] \$413 ;
+  reg [7:0] \$414 ;
+  reg [7:0] \$415 ;
+  reg [7:0] \$416 ;
+  reg [7:0] \$417 ;
+  reg [7:0] \$418 ;
+  reg [7:0] \$419 ;
   wire \$42 ;
+  reg [7:0] \$420 ;
+  reg [7:0] \$421 ;
+  reg [7:0] \$422 ;
+  reg [7:0] \$423 ;
+  reg [7:0] \$424 ;
+  reg [7:0] \$425 ;
+  reg [7:0] \$426 ;
+  reg [7:0] \$427 ;
+  reg [7:0] \$428 ;
+  reg [7:0] \$429 ;
   wire \$43 ;
+  reg [7:0] \$430 ;
+  reg [7:0] \$431 ;
+  reg [7:0] \$432 ;
+  reg [31:0] \$433 ;
+  reg [63:0] \$434 ;
   wire \$44 ;
   wire \$45 ;
   wire \$46 ;
@@ -18200,9 +18467,15 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
+  wire [6:0] \$508 ;
   wire \$51 ;
+  wire [6:0] \$513 ;
+  wire [6:0] \$518 ;
   wire \$52 ;
+  wire [6:0] \$523 ;
   wire \$53 ;
+  wire [6:0] \$530 ;
+  wire [5:0] \$534 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
@@ -18237,32 +18510,36 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$82 ;
   wire [3:0] \$83 ;
   wire [3:0] \$84 ;
-  wire [6:0] \$85 ;
-  wire [7:0] \$86 ;
-  wire [63:0] \$87 ;
-  wire [3:0] \$88 ;
-  wire [3:0] \$89 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
-  wire [2:0] \$93 ;
-  wire [2:0] \$94 ;
-  wire [63:0] \$95 ;
-  wire [63:0] \$96 ;
-  wire [63:0] \$97 ;
-  reg \$98 ;
-  reg [1:0] \$99 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
+  (* init = 4'h0 *)
+  wire [3:0] \$signal ;
+  reg [7:0] \$signal$110  = 8'h00;
+  reg \$signal$120  = 1'h0;
   reg [1:0] chosen;
   input clk;
   wire clk;
   wire [3:0] dat_lk__addr;
   wire [87:0] dat_lk__data;
   wire dat_lk__en;
+  (* init = 4'h0 *)
   wire [3:0] dat_wr__addr;
   wire [87:0] dat_wr__data;
   wire [3:0] dat_wr__en;
-  wire [5:0] f_entry;
   wire [3:0] f_free;
   wire [3:0] f_idx;
   input fill;
@@ -18277,7 +18554,13 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [35:0] fill_vpn;
   input fill_w;
   wire fill_w;
-  reg [63:0] filled;
+  wire [63:0] filled;
+  (* init = 1'h0 *)
+  wire fq;
+  reg [21:0] fq_data = 22'h000000;
+  reg [1:0] fq_victim = 2'h0;
+  reg [35:0] fq_vpn = 36'h000000000;
+  reg [1:0] fq_way = 2'h0;
   wire [3:0] hits;
   reg [3:0] idx_q = 4'h0;
   wire inv;
@@ -18295,6 +18578,8 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg [35:0] inv_vpn_q = 36'h000000000;
   reg [43:0] key_q = 44'h00000000000;
   reg [63:0] kill;
+  output lk_busy;
+  reg lk_busy = 1'h0;
   output lk_hit;
   wire lk_hit;
   output [19:0] lk_pfn;
@@ -18384,7 +18669,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [175:0] tag_lk__data;
   input tag_lk__en;
   wire tag_lk__en;
-  wire [3:0] tag_wr__addr;
+  reg [3:0] tag_wr__addr = 4'h0;
   wire [175:0] tag_wr__data;
   wire [3:0] tag_wr__en;
   reg [63:0] valid = 64'h0000000000000000;
@@ -18412,26 +18697,18 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @(posedge clk) begin
     if (way_en[0])
-      data[f_idx][21:0] <= { fill_w, fill_r, fill_pfn };
+      data[tag_wr__addr][21:0] <= fq_data;
     if (way_en[1])
-      data[f_idx][43:22] <= { fill_w, fill_r, fill_pfn };
+      data[tag_wr__addr][43:22] <= fq_data;
     if (way_en[2])
-      data[f_idx][65:44] <= { fill_w, fill_r, fill_pfn };
+      data[tag_wr__addr][65:44] <= fq_data;
     if (way_en[3])
-      data[f_idx][87:66] <= { fill_w, fill_r, fill_pfn };
+      data[tag_wr__addr][87:66] <= fq_data;
   end
   reg [87:0] _0_;
   always @(posedge clk) begin
     if (tag_lk__en) begin
       _0_ <= data[dat_lk__addr];
-      if (way_en[0] && dat_lk__addr == f_idx)
-        _0_[21:0] <= { fill_w, fill_r, fill_pfn };
-      if (way_en[1] && dat_lk__addr == f_idx)
-        _0_[43:22] <= { fill_w, fill_r, fill_pfn };
-      if (way_en[2] && dat_lk__addr == f_idx)
-        _0_[65:44] <= { fill_w, fill_r, fill_pfn };
-      if (way_en[3] && dat_lk__addr == f_idx)
-        _0_[87:66] <= { fill_w, fill_r, fill_pfn };
     end
   end
   assign dat_lk__data = _0_;
@@ -18456,38 +18733,30 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @(posedge clk) begin
     if (way_en[0])
-      tags[f_idx][43:0] <= { fill_pid, fill_vpn };
+      tags[tag_wr__addr][43:0] <= { \$signal$110 , fq_vpn };
     if (way_en[1])
-      tags[f_idx][87:44] <= { fill_pid, fill_vpn };
+      tags[tag_wr__addr][87:44] <= { \$signal$110 , fq_vpn };
     if (way_en[2])
-      tags[f_idx][131:88] <= { fill_pid, fill_vpn };
+      tags[tag_wr__addr][131:88] <= { \$signal$110 , fq_vpn };
     if (way_en[3])
-      tags[f_idx][175:132] <= { fill_pid, fill_vpn };
+      tags[tag_wr__addr][175:132] <= { \$signal$110 , fq_vpn };
   end
   reg [175:0] _1_;
   reg [175:0] _2_;
   always @(posedge clk) begin
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
-      if (way_en[0] && tag_inv__addr == f_idx)
-        _1_[43:0] <= { fill_pid, fill_vpn };
-      if (way_en[1] && tag_inv__addr == f_idx)
-        _1_[87:44] <= { fill_pid, fill_vpn };
-      if (way_en[2] && tag_inv__addr == f_idx)
-        _1_[131:88] <= { fill_pid, fill_vpn };
-      if (way_en[3] && tag_inv__addr == f_idx)
-        _1_[175:132] <= { fill_pid, fill_vpn };
+      if (way_en[0] && tag_inv__addr == tag_wr__addr)
+        _1_[43:0] <= { \$signal$110 , fq_vpn };
+      if (way_en[1] && tag_inv__addr == tag_wr__addr)
+        _1_[87:44] <= { \$signal$110 , fq_vpn };
+      if (way_en[2] && tag_inv__addr == tag_wr__addr)
+        _1_[131:88] <= { \$signal$110 , fq_vpn };
+      if (way_en[3] && tag_inv__addr == tag_wr__addr)
+        _1_[175:132] <= { \$signal$110 , fq_vpn };
     end
     if (tag_lk__en) begin
       _2_ <= tags[tag_lk__addr];
-      if (way_en[0] && tag_lk__addr == f_idx)
-        _2_[43:0] <= { fill_pid, fill_vpn };
-      if (way_en[1] && tag_lk__addr == f_idx)
-        _2_[87:44] <= { fill_pid, fill_vpn };
-      if (way_en[2] && tag_lk__addr == f_idx)
-        _2_[131:88] <= { fill_pid, fill_vpn };
-      if (way_en[3] && tag_lk__addr == f_idx)
-        _2_[175:132] <= { fill_pid, fill_vpn };
     end
   end
   assign tag_inv__data = _1_;
@@ -18565,189 +18834,461 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$244  = idx_q * 3'h4;
-  assign \$71  = valid >> \$244 ;
+  assign \$508  = idx_q * 3'h4;
+  assign \$71  = valid >> \$508 ;
   assign \$72  = tag_lk__data[43:0] == key_q;
   assign \$73  = \$71 [0] & \$72 ;
-  assign \$249  = idx_q * 3'h4;
-  assign \$74  = valid >> \$249 ;
+  assign \$513  = idx_q * 3'h4;
+  assign \$74  = valid >> \$513 ;
   assign \$75  = tag_lk__data[87:44] == key_q;
   assign \$76  = \$74 [1] & \$75 ;
-  assign \$254  = idx_q * 3'h4;
-  assign \$77  = valid >> \$254 ;
+  assign \$518  = idx_q * 3'h4;
+  assign \$77  = valid >> \$518 ;
   assign \$78  = tag_lk__data[131:88] == key_q;
   assign \$79  = \$77 [2] & \$78 ;
-  assign \$259  = idx_q * 3'h4;
-  assign \$80  = valid >> \$259 ;
+  assign \$523  = idx_q * 3'h4;
+  assign \$80  = valid >> \$523 ;
   assign \$81  = tag_lk__data[175:132] == key_q;
   assign \$82  = \$80 [3] & \$81 ;
   assign lk_hit = | { \$82 , \$79 , \$76 , \$73  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$266  = f_idx * 3'h4;
-  assign \$83  = valid >> \$266 ;
+  assign \$530  = f_idx * 3'h4;
+  assign \$83  = valid >> \$530 ;
   assign f_free = ~ \$83 ;
-  assign \$270  = f_idx * 2'h2;
-  assign victim = victims >> \$270 ;
-  assign \$84  = 1'h1 << chosen;
-  assign \$85  = f_idx * 3'h4;
-  assign \$86  = \$85  + chosen;
-  assign \$87  = 1'h1 << \$86 [5:0];
-  assign \$88  = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$89  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$90  = | f_free;
-  assign \$91  = ~ \$90 ;
-  assign \$92  = victim == 2'h3;
-  assign \$93  = victim + 1'h1;
-  assign \$94  = \$92  ? 3'h0 : \$93 ;
-  assign \$95  = ~ kill;
-  assign \$96  = valid & \$95 ;
-  assign \$97  = \$96  | filled;
-  always @(posedge clk)
-    inv_q <= \$98 ;
-  always @(posedge clk)
-    inv_mode_q <= \$99 ;
-  always @(posedge clk)
-    inv_pid_q <= \$100 ;
-  always @(posedge clk)
-    inv_vpn_q <= \$101 ;
-  always @(posedge clk)
-    inv_idx_q <= \$102 ;
-  always @(posedge clk)
-    key_q <= \$103 ;
-  always @(posedge clk)
-    idx_q <= \$104 ;
-  always @(posedge clk)
-    pid_0 <= \$105 ;
-  always @(posedge clk)
-    pid_1 <= \$106 ;
-  always @(posedge clk)
-    pid_2 <= \$107 ;
-  always @(posedge clk)
-    pid_3 <= \$108 ;
-  always @(posedge clk)
-    pid_4 <= \$109 ;
-  always @(posedge clk)
-    pid_5 <= \$110 ;
-  always @(posedge clk)
-    pid_6 <= \$111 ;
-  always @(posedge clk)
-    pid_7 <= \$112 ;
-  always @(posedge clk)
-    pid_8 <= \$113 ;
-  always @(posedge clk)
-    pid_9 <= \$114 ;
-  always @(posedge clk)
-    pid_10 <= \$115 ;
-  always @(posedge clk)
-    pid_11 <= \$116 ;
-  always @(posedge clk)
-    pid_12 <= \$117 ;
-  always @(posedge clk)
-    pid_13 <= \$118 ;
-  always @(posedge clk)
-    pid_14 <= \$119 ;
-  always @(posedge clk)
-    pid_15 <= \$120 ;
-  always @(posedge clk)
-    pid_16 <= \$121 ;
-  always @(posedge clk)
-    pid_17 <= \$122 ;
-  always @(posedge clk)
-    pid_18 <= \$123 ;
-  always @(posedge clk)
-    pid_19 <= \$124 ;
-  always @(posedge clk)
-    pid_20 <= \$125 ;
-  always @(posedge clk)
-    pid_21 <= \$126 ;
-  always @(posedge clk)
-    pid_22 <= \$127 ;
-  always @(posedge clk)
-    pid_23 <= \$128 ;
-  always @(posedge clk)
-    pid_24 <= \$129 ;
-  always @(posedge clk)
-    pid_25 <= \$130 ;
-  always @(posedge clk)
-    pid_26 <= \$131 ;
-  always @(posedge clk)
-    pid_27 <= \$132 ;
-  always @(posedge clk)
-    pid_28 <= \$133 ;
-  always @(posedge clk)
-    pid_29 <= \$134 ;
-  always @(posedge clk)
-    pid_30 <= \$135 ;
-  always @(posedge clk)
-    pid_31 <= \$136 ;
-  always @(posedge clk)
-    pid_32 <= \$137 ;
-  always @(posedge clk)
-    pid_33 <= \$138 ;
-  always @(posedge clk)
-    pid_34 <= \$139 ;
-  always @(posedge clk)
-    pid_35 <= \$140 ;
-  always @(posedge clk)
-    pid_36 <= \$141 ;
-  always @(posedge clk)
-    pid_37 <= \$142 ;
-  always @(posedge clk)
-    pid_38 <= \$143 ;
-  always @(posedge clk)
-    pid_39 <= \$144 ;
-  always @(posedge clk)
-    pid_40 <= \$145 ;
-  always @(posedge clk)
-    pid_41 <= \$146 ;
-  always @(posedge clk)
-    pid_42 <= \$147 ;
-  always @(posedge clk)
-    pid_43 <= \$148 ;
-  always @(posedge clk)
-    pid_44 <= \$149 ;
-  always @(posedge clk)
-    pid_45 <= \$150 ;
-  always @(posedge clk)
-    pid_46 <= \$151 ;
-  always @(posedge clk)
-    pid_47 <= \$152 ;
-  always @(posedge clk)
-    pid_48 <= \$153 ;
-  always @(posedge clk)
-    pid_49 <= \$154 ;
-  always @(posedge clk)
-    pid_50 <= \$155 ;
-  always @(posedge clk)
-    pid_51 <= \$156 ;
-  always @(posedge clk)
-    pid_52 <= \$157 ;
-  always @(posedge clk)
-    pid_53 <= \$158 ;
-  always @(posedge clk)
-    pid_54 <= \$159 ;
-  always @(posedge clk)
-    pid_55 <= \$160 ;
-  always @(posedge clk)
-    pid_56 <= \$161 ;
-  always @(posedge clk)
-    pid_57 <= \$162 ;
-  always @(posedge clk)
-    pid_58 <= \$163 ;
-  always @(posedge clk)
-    pid_59 <= \$164 ;
-  always @(posedge clk)
-    pid_60 <= \$165 ;
-  always @(posedge clk)
-    pid_61 <= \$166 ;
-  always @(posedge clk)
-    pid_62 <= \$167 ;
-  always @(posedge clk)
-    pid_63 <= \$168 ;
-  always @(posedge clk)
-    victims <= \$169 ;
-  always @(posedge clk)
-    valid <= \$170 ;
+  assign \$534  = f_idx * 2'h2;
+  assign victim = victims >> \$534 ;
+  assign \$84  = 1'h1 << fq_way;
+  assign \$85  = ! tag_wr__addr;
+  assign \$86  = lk_busy & \$85 ;
+  assign \$87  = ! fq_way;
+  assign \$88  = \$86  & \$87 ;
+  assign \$89  = ! tag_wr__addr;
+  assign \$90  = lk_busy & \$89 ;
+  assign \$91  = fq_way == 1'h1;
+  assign \$92  = \$90  & \$91 ;
+  assign \$93  = ! tag_wr__addr;
+  assign \$94  = lk_busy & \$93 ;
+  assign \$95  = fq_way == 2'h2;
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = ! tag_wr__addr;
+  assign \$98  = lk_busy & \$97 ;
+  assign \$99  = fq_way == 2'h3;
+  assign \$100  = \$98  & \$99 ;
+  assign \$101  = tag_wr__addr == 1'h1;
+  assign \$102  = lk_busy & \$101 ;
+  assign \$103  = ! fq_way;
+  assign \$104  = \$102  & \$103 ;
+  assign \$105  = tag_wr__addr == 1'h1;
+  assign \$106  = lk_busy & \$105 ;
+  assign \$107  = fq_way == 1'h1;
+  assign \$108  = \$106  & \$107 ;
+  assign \$109  = tag_wr__addr == 1'h1;
+  assign \$110  = lk_busy & \$109 ;
+  assign \$111  = fq_way == 2'h2;
+  assign \$112  = \$110  & \$111 ;
+  assign \$113  = tag_wr__addr == 1'h1;
+  assign \$114  = lk_busy & \$113 ;
+  assign \$115  = fq_way == 2'h3;
+  assign \$116  = \$114  & \$115 ;
+  assign \$117  = tag_wr__addr == 2'h2;
+  assign \$118  = lk_busy & \$117 ;
+  assign \$119  = ! fq_way;
+  assign \$120  = \$118  & \$119 ;
+  assign \$121  = tag_wr__addr == 2'h2;
+  assign \$122  = lk_busy & \$121 ;
+  assign \$123  = fq_way == 1'h1;
+  assign \$124  = \$122  & \$123 ;
+  assign \$125  = tag_wr__addr == 2'h2;
+  assign \$126  = lk_busy & \$125 ;
+  assign \$127  = fq_way == 2'h2;
+  assign \$128  = \$126  & \$127 ;
+  assign \$129  = tag_wr__addr == 2'h2;
+  assign \$130  = lk_busy & \$129 ;
+  assign \$131  = fq_way == 2'h3;
+  assign \$132  = \$130  & \$131 ;
+  assign \$133  = tag_wr__addr == 2'h3;
+  assign \$134  = lk_busy & \$133 ;
+  assign \$135  = ! fq_way;
+  assign \$136  = \$134  & \$135 ;
+  assign \$137  = tag_wr__addr == 2'h3;
+  assign \$138  = lk_busy & \$137 ;
+  assign \$139  = fq_way == 1'h1;
+  assign \$140  = \$138  & \$139 ;
+  assign \$141  = tag_wr__addr == 2'h3;
+  assign \$142  = lk_busy & \$141 ;
+  assign \$143  = fq_way == 2'h2;
+  assign \$144  = \$142  & \$143 ;
+  assign \$145  = tag_wr__addr == 2'h3;
+  assign \$146  = lk_busy & \$145 ;
+  assign \$147  = fq_way == 2'h3;
+  assign \$148  = \$146  & \$147 ;
+  assign \$149  = tag_wr__addr == 3'h4;
+  assign \$150  = lk_busy & \$149 ;
+  assign \$151  = ! fq_way;
+  assign \$152  = \$150  & \$151 ;
+  assign \$153  = tag_wr__addr == 3'h4;
+  assign \$154  = lk_busy & \$153 ;
+  assign \$155  = fq_way == 1'h1;
+  assign \$156  = \$154  & \$155 ;
+  assign \$157  = tag_wr__addr == 3'h4;
+  assign \$158  = lk_busy & \$157 ;
+  assign \$159  = fq_way == 2'h2;
+  assign \$160  = \$158  & \$159 ;
+  assign \$161  = tag_wr__addr == 3'h4;
+  assign \$162  = lk_busy & \$161 ;
+  assign \$163  = fq_way == 2'h3;
+  assign \$164  = \$162  & \$163 ;
+  assign \$165  = tag_wr__addr == 3'h5;
+  assign \$166  = lk_busy & \$165 ;
+  assign \$167  = ! fq_way;
+  assign \$168  = \$166  & \$167 ;
+  assign \$169  = tag_wr__addr == 3'h5;
+  assign \$170  = lk_busy & \$169 ;
+  assign \$171  = fq_way == 1'h1;
+  assign \$172  = \$170  & \$171 ;
+  assign \$173  = tag_wr__addr == 3'h5;
+  assign \$174  = lk_busy & \$173 ;
+  assign \$175  = fq_way == 2'h2;
+  assign \$176  = \$174  & \$175 ;
+  assign \$177  = tag_wr__addr == 3'h5;
+  assign \$178  = lk_busy & \$177 ;
+  assign \$179  = fq_way == 2'h3;
+  assign \$180  = \$178  & \$179 ;
+  assign \$181  = tag_wr__addr == 3'h6;
+  assign \$182  = lk_busy & \$181 ;
+  assign \$183  = ! fq_way;
+  assign \$184  = \$182  & \$183 ;
+  assign \$185  = tag_wr__addr == 3'h6;
+  assign \$186  = lk_busy & \$185 ;
+  assign \$187  = fq_way == 1'h1;
+  assign \$188  = \$186  & \$187 ;
+  assign \$189  = tag_wr__addr == 3'h6;
+  assign \$190  = lk_busy & \$189 ;
+  assign \$191  = fq_way == 2'h2;
+  assign \$192  = \$190  & \$191 ;
+  assign \$193  = tag_wr__addr == 3'h6;
+  assign \$194  = lk_busy & \$193 ;
+  assign \$195  = fq_way == 2'h3;
+  assign \$196  = \$194  & \$195 ;
+  assign \$197  = tag_wr__addr == 3'h7;
+  assign \$198  = lk_busy & \$197 ;
+  assign \$199  = ! fq_way;
+  assign \$200  = \$198  & \$199 ;
+  assign \$201  = tag_wr__addr == 3'h7;
+  assign \$202  = lk_busy & \$201 ;
+  assign \$203  = fq_way == 1'h1;
+  assign \$204  = \$202  & \$203 ;
+  assign \$205  = tag_wr__addr == 3'h7;
+  assign \$206  = lk_busy & \$205 ;
+  assign \$207  = fq_way == 2'h2;
+  assign \$208  = \$206  & \$207 ;
+  assign \$209  = tag_wr__addr == 3'h7;
+  assign \$210  = lk_busy & \$209 ;
+  assign \$211  = fq_way == 2'h3;
+  assign \$212  = \$210  & \$211 ;
+  assign \$213  = tag_wr__addr == 4'h8;
+  assign \$214  = lk_busy & \$213 ;
+  assign \$215  = ! fq_way;
+  assign \$216  = \$214  & \$215 ;
+  assign \$217  = tag_wr__addr == 4'h8;
+  assign \$218  = lk_busy & \$217 ;
+  assign \$219  = fq_way == 1'h1;
+  assign \$220  = \$218  & \$219 ;
+  assign \$221  = tag_wr__addr == 4'h8;
+  assign \$222  = lk_busy & \$221 ;
+  assign \$223  = fq_way == 2'h2;
+  assign \$224  = \$222  & \$223 ;
+  assign \$225  = tag_wr__addr == 4'h8;
+  assign \$226  = lk_busy & \$225 ;
+  assign \$227  = fq_way == 2'h3;
+  assign \$228  = \$226  & \$227 ;
+  assign \$229  = tag_wr__addr == 4'h9;
+  assign \$230  = lk_busy & \$229 ;
+  assign \$231  = ! fq_way;
+  assign \$232  = \$230  & \$231 ;
+  assign \$233  = tag_wr__addr == 4'h9;
+  assign \$234  = lk_busy & \$233 ;
+  assign \$235  = fq_way == 1'h1;
+  assign \$236  = \$234  & \$235 ;
+  assign \$237  = tag_wr__addr == 4'h9;
+  assign \$238  = lk_busy & \$237 ;
+  assign \$239  = fq_way == 2'h2;
+  assign \$240  = \$238  & \$239 ;
+  assign \$241  = tag_wr__addr == 4'h9;
+  assign \$242  = lk_busy & \$241 ;
+  assign \$243  = fq_way == 2'h3;
+  assign \$244  = \$242  & \$243 ;
+  assign \$245  = tag_wr__addr == 4'ha;
+  assign \$246  = lk_busy & \$245 ;
+  assign \$247  = ! fq_way;
+  assign \$248  = \$246  & \$247 ;
+  assign \$249  = tag_wr__addr == 4'ha;
+  assign \$250  = lk_busy & \$249 ;
+  assign \$251  = fq_way == 1'h1;
+  assign \$252  = \$250  & \$251 ;
+  assign \$253  = tag_wr__addr == 4'ha;
+  assign \$254  = lk_busy & \$253 ;
+  assign \$255  = fq_way == 2'h2;
+  assign \$256  = \$254  & \$255 ;
+  assign \$257  = tag_wr__addr == 4'ha;
+  assign \$258  = lk_busy & \$257 ;
+  assign \$259  = fq_way == 2'h3;
+  assign \$260  = \$258  & \$259 ;
+  assign \$261  = tag_wr__addr == 4'hb;
+  assign \$262  = lk_busy & \$261 ;
+  assign \$263  = ! fq_way;
+  assign \$264  = \$262  & \$263 ;
+  assign \$265  = tag_wr__addr == 4'hb;
+  assign \$266  = lk_busy & \$265 ;
+  assign \$267  = fq_way == 1'h1;
+  assign \$268  = \$266  & \$267 ;
+  assign \$269  = tag_wr__addr == 4'hb;
+  assign \$270  = lk_busy & \$269 ;
+  assign \$271  = fq_way == 2'h2;
+  assign \$272  = \$270  & \$271 ;
+  assign \$273  = tag_wr__addr == 4'hb;
+  assign \$274  = lk_busy & \$273 ;
+  assign \$275  = fq_way == 2'h3;
+  assign \$276  = \$274  & \$275 ;
+  assign \$277  = tag_wr__addr == 4'hc;
+  assign \$278  = lk_busy & \$277 ;
+  assign \$279  = ! fq_way;
+  assign \$280  = \$278  & \$279 ;
+  assign \$281  = tag_wr__addr == 4'hc;
+  assign \$282  = lk_busy & \$281 ;
+  assign \$283  = fq_way == 1'h1;
+  assign \$284  = \$282  & \$283 ;
+  assign \$285  = tag_wr__addr == 4'hc;
+  assign \$286  = lk_busy & \$285 ;
+  assign \$287  = fq_way == 2'h2;
+  assign \$288  = \$286  & \$287 ;
+  assign \$289  = tag_wr__addr == 4'hc;
+  assign \$290  = lk_busy & \$289 ;
+  assign \$291  = fq_way == 2'h3;
+  assign \$292  = \$290  & \$291 ;
+  assign \$293  = tag_wr__addr == 4'hd;
+  assign \$294  = lk_busy & \$293 ;
+  assign \$295  = ! fq_way;
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = tag_wr__addr == 4'hd;
+  assign \$298  = lk_busy & \$297 ;
+  assign \$299  = fq_way == 1'h1;
+  assign \$300  = \$298  & \$299 ;
+  assign \$301  = tag_wr__addr == 4'hd;
+  assign \$302  = lk_busy & \$301 ;
+  assign \$303  = fq_way == 2'h2;
+  assign \$304  = \$302  & \$303 ;
+  assign \$305  = tag_wr__addr == 4'hd;
+  assign \$306  = lk_busy & \$305 ;
+  assign \$307  = fq_way == 2'h3;
+  assign \$308  = \$306  & \$307 ;
+  assign \$309  = tag_wr__addr == 4'he;
+  assign \$310  = lk_busy & \$309 ;
+  assign \$311  = ! fq_way;
+  assign \$312  = \$310  & \$311 ;
+  assign \$313  = tag_wr__addr == 4'he;
+  assign \$314  = lk_busy & \$313 ;
+  assign \$315  = fq_way == 1'h1;
+  assign \$316  = \$314  & \$315 ;
+  assign \$317  = tag_wr__addr == 4'he;
+  assign \$318  = lk_busy & \$317 ;
+  assign \$319  = fq_way == 2'h2;
+  assign \$320  = \$318  & \$319 ;
+  assign \$321  = tag_wr__addr == 4'he;
+  assign \$322  = lk_busy & \$321 ;
+  assign \$323  = fq_way == 2'h3;
+  assign \$324  = \$322  & \$323 ;
+  assign \$325  = tag_wr__addr == 4'hf;
+  assign \$326  = lk_busy & \$325 ;
+  assign \$327  = ! fq_way;
+  assign \$328  = \$326  & \$327 ;
+  assign \$329  = tag_wr__addr == 4'hf;
+  assign \$330  = lk_busy & \$329 ;
+  assign \$331  = fq_way == 1'h1;
+  assign \$332  = \$330  & \$331 ;
+  assign \$333  = tag_wr__addr == 4'hf;
+  assign \$334  = lk_busy & \$333 ;
+  assign \$335  = fq_way == 2'h2;
+  assign \$336  = \$334  & \$335 ;
+  assign \$337  = tag_wr__addr == 4'hf;
+  assign \$338  = lk_busy & \$337 ;
+  assign \$339  = fq_way == 2'h3;
+  assign \$340  = \$338  & \$339 ;
+  assign \$341  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$342  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$343  = ~ tag_inv__en;
+  assign \$344  = fill & \$343 ;
+  assign \$345  = | f_free;
+  assign \$346  = ~ \$345 ;
+  assign \$347  = victim == 2'h3;
+  assign \$348  = victim + 1'h1;
+  assign \$349  = \$347  ? 3'h0 : \$348 ;
+  assign \$350  = lk_busy & \$signal$120 ;
+  assign \$351  = ~ kill;
+  assign \$352  = valid & \$351 ;
+  assign \$353  = \$352  | filled;
+  always @(posedge clk)
+    inv_q <= \$354 ;
+  always @(posedge clk)
+    inv_mode_q <= \$355 ;
+  always @(posedge clk)
+    inv_pid_q <= \$356 ;
+  always @(posedge clk)
+    inv_vpn_q <= \$357 ;
+  always @(posedge clk)
+    inv_idx_q <= \$358 ;
+  always @(posedge clk)
+    key_q <= \$359 ;
+  always @(posedge clk)
+    idx_q <= \$360 ;
+  always @(posedge clk)
+    lk_busy <= \$361 ;
+  always @(posedge clk)
+    tag_wr__addr <= \$362 ;
+  always @(posedge clk)
+    fq_way <= \$363 ;
+  always @(posedge clk)
+    \$signal$120  <= \$364 ;
+  always @(posedge clk)
+    fq_victim <= \$365 ;
+  always @(posedge clk)
+    \$signal$110  <= \$366 ;
+  always @(posedge clk)
+    fq_vpn <= \$367 ;
+  always @(posedge clk)
+    fq_data <= \$368 ;
+  always @(posedge clk)
+    pid_0 <= \$369 ;
+  always @(posedge clk)
+    pid_1 <= \$370 ;
+  always @(posedge clk)
+    pid_2 <= \$371 ;
+  always @(posedge clk)
+    pid_3 <= \$372 ;
+  always @(posedge clk)
+    pid_4 <= \$373 ;
+  always @(posedge clk)
+    pid_5 <= \$374 ;
+  always @(posedge clk)
+    pid_6 <= \$375 ;
+  always @(posedge clk)
+    pid_7 <= \$376 ;
+  always @(posedge clk)
+    pid_8 <= \$377 ;
+  always @(posedge clk)
+    pid_9 <= \$378 ;
+  always @(posedge clk)
+    pid_10 <= \$379 ;
+  always @(posedge clk)
+    pid_11 <= \$380 ;
+  always @(posedge clk)
+    pid_12 <= \$381 ;
+  always @(posedge clk)
+    pid_13 <= \$382 ;
+  always @(posedge clk)
+    pid_14 <= \$383 ;
+  always @(posedge clk)
+    pid_15 <= \$384 ;
+  always @(posedge clk)
+    pid_16 <= \$385 ;
+  always @(posedge clk)
+    pid_17 <= \$386 ;
+  always @(posedge clk)
+    pid_18 <= \$387 ;
+  always @(posedge clk)
+    pid_19 <= \$388 ;
+  always @(posedge clk)
+    pid_20 <= \$389 ;
+  always @(posedge clk)
+    pid_21 <= \$390 ;
+  always @(posedge clk)
+    pid_22 <= \$391 ;
+  always @(posedge clk)
+    pid_23 <= \$392 ;
+  always @(posedge clk)
+    pid_24 <= \$393 ;
+  always @(posedge clk)
+    pid_25 <= \$394 ;
+  always @(posedge clk)
+    pid_26 <= \$395 ;
+  always @(posedge clk)
+    pid_27 <= \$396 ;
+  always @(posedge clk)
+    pid_28 <= \$397 ;
+  always @(posedge clk)
+    pid_29 <= \$398 ;
+  always @(posedge clk)
+    pid_30 <= \$399 ;
+  always @(posedge clk)
+    pid_31 <= \$400 ;
+  always @(posedge clk)
+    pid_32 <= \$401 ;
+  always @(posedge clk)
+    pid_33 <= \$402 ;
+  always @(posedge clk)
+    pid_34 <= \$403 ;
+  always @(posedge clk)
+    pid_35 <= \$404 ;
+  always @(posedge clk)
+    pid_36 <= \$405 ;
+  always @(posedge clk)
+    pid_37 <= \$406 ;
+  always @(posedge clk)
+    pid_38 <= \$407 ;
+  always @(posedge clk)
+    pid_39 <= \$408 ;
+  always @(posedge clk)
+    pid_40 <= \$409 ;
+  always @(posedge clk)
+    pid_41 <= \$410 ;
+  always @(posedge clk)
+    pid_42 <= \$411 ;
+  always @(posedge clk)
+    pid_43 <= \$412 ;
+  always @(posedge clk)
+    pid_44 <= \$413 ;
+  always @(posedge clk)
+    pid_45 <= \$414 ;
+  always @(posedge clk)
+    pid_46 <= \$415 ;
+  always @(posedge clk)
+    pid_47 <= \$416 ;
+  always @(posedge clk)
+    pid_48 <= \$417 ;
+  always @(posedge clk)
+    pid_49 <= \$418 ;
+  always @(posedge clk)
+    pid_50 <= \$419 ;
+  always @(posedge clk)
+    pid_51 <= \$420 ;
+  always @(posedge clk)
+    pid_52 <= \$421 ;
+  always @(posedge clk)
+    pid_53 <= \$422 ;
+  always @(posedge clk)
+    pid_54 <= \$423 ;
+  always @(posedge clk)
+    pid_55 <= \$424 ;
+  always @(posedge clk)
+    pid_56 <= \$425 ;
+  always @(posedge clk)
+    pid_57 <= \$426 ;
+  always @(posedge clk)
+    pid_58 <= \$427 ;
+  always @(posedge clk)
+    pid_59 <= \$428 ;
+  always @(posedge clk)
+    pid_60 <= \$429 ;
+  always @(posedge clk)
+    pid_61 <= \$430 ;
+  always @(posedge clk)
+    pid_62 <= \$431 ;
+  always @(posedge clk)
+    pid_63 <= \$432 ;
+  always @(posedge clk)
+    victims <= \$433 ;
+  always @(posedge clk)
+    valid <= \$434 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     kill = 64'h0000000000000000;
@@ -18829,5000 +19370,843 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     way_en = 4'h0;
-    if (fill) begin
+    if (lk_busy) begin
       way_en = \$84 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    filled = 64'h0000000000000000;
-    if (fill) begin
-      filled = \$87 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$98  = tag_inv__en;
+    \$354  = tag_inv__en;
     if (rst) begin
-      \$98  = 1'h0;
+      \$354  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$99  = inv_mode_q;
+    \$355  = inv_mode_q;
     if (tag_inv__en) begin
-      \$99  = inv_mode;
+      \$355  = inv_mode;
     end
     if (rst) begin
-      \$99  = 2'h0;
+      \$355  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$100  = inv_pid_q;
+    \$356  = inv_pid_q;
     if (tag_inv__en) begin
-      \$100  = inv_pid;
+      \$356  = inv_pid;
     end
     if (rst) begin
-      \$100  = 8'h00;
+      \$356  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$101  = inv_vpn_q;
+    \$357  = inv_vpn_q;
     if (tag_inv__en) begin
-      \$101  = inv_vpn;
+      \$357  = inv_vpn;
     end
     if (rst) begin
-      \$101  = 36'h000000000;
+      \$357  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$102  = inv_idx_q;
+    \$358  = inv_idx_q;
     if (tag_inv__en) begin
-      \$102  = \$88 ;
+      \$358  = \$341 ;
     end
     if (rst) begin
-      \$102  = 4'h0;
+      \$358  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$103  = key_q;
+    \$359  = key_q;
     if (tag_lk__en) begin
-      \$103  = { lk_pid, lk_vpn };
+      \$359  = { lk_pid, lk_vpn };
     end
     if (rst) begin
-      \$103  = 44'h00000000000;
+      \$359  = 44'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$104  = idx_q;
+    \$360  = idx_q;
     if (tag_lk__en) begin
-      \$104  = \$89 ;
+      \$360  = \$342 ;
     end
     if (rst) begin
-      \$104  = 4'h0;
+      \$360  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$105  = pid_0;
+    \$361  = \$344 ;
+    if (rst) begin
+      \$361  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$362  = tag_wr__addr;
     if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            \$105  = fill_pid;
-      endcase
+      \$362  = f_idx;
     end
     if (rst) begin
-      \$105  = 8'h00;
+      \$362  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$106  = pid_1;
+    \$363  = fq_way;
     if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            \$106  = fill_pid;
-      endcase
+      \$363  = chosen;
     end
     if (rst) begin
-      \$106  = 8'h00;
+      \$363  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$107  = pid_2;
+    \$364  = \$signal$120 ;
     if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            \$107  = fill_pid;
-      endcase
+      \$364  = \$346 ;
     end
     if (rst) begin
-      \$107  = 8'h00;
+      \$364  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$108  = pid_3;
+    \$365  = fq_victim;
     if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            \$108  = fill_pid;
-      endcase
+      \$365  = \$349 [1:0];
     end
     if (rst) begin
-      \$108  = 8'h00;
+      \$365  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$109  = pid_4;
+    \$366  = \$signal$110 ;
     if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            \$109  = fill_pid;
-      endcase
+      \$366  = fill_pid;
     end
     if (rst) begin
-      \$109  = 8'h00;
+      \$366  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$110  = pid_5;
+    \$367  = fq_vpn;
     if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            \$110  = fill_pid;
-      endcase
+      \$367  = fill_vpn;
     end
     if (rst) begin
-      \$110  = 8'h00;
+      \$367  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$111  = pid_6;
+    \$368  = fq_data;
     if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            \$111  = fill_pid;
-      endcase
+      \$368  = { fill_w, fill_r, fill_pfn };
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$368  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$112  = pid_7;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            \$112  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$112  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$113  = pid_8;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            \$113  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$113  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$114  = pid_9;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            \$114  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$114  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$115  = pid_10;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            \$115  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$115  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$116  = pid_11;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            \$116  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$116  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$117  = pid_12;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            \$117  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$117  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$118  = pid_13;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            \$118  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$118  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$119  = pid_14;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            \$119  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$119  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$120  = pid_15;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            \$120  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$120  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$121  = pid_16;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            \$121  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$121  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$122  = pid_17;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            \$122  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$122  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$123  = pid_18;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            \$123  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$123  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$124  = pid_19;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            \$124  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$124  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$125  = pid_20;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            \$125  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$125  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$126  = pid_21;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            \$126  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$126  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$127  = pid_22;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            \$127  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$127  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$128  = pid_23;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            \$128  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$128  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$129  = pid_24;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            \$129  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$129  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$130  = pid_25;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            \$130  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$130  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$131  = pid_26;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            \$131  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$131  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$132  = pid_27;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            \$132  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$132  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$133  = pid_28;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            \$133  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$133  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$134  = pid_29;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            \$134  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$134  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$135  = pid_30;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            \$135  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$135  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$136  = pid_31;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            \$136  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$136  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$137  = pid_32;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            \$137  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$137  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$138  = pid_33;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            \$138  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$138  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$139  = pid_34;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            \$139  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$139  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$140  = pid_35;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            \$140  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$140  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$141  = pid_36;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            \$141  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$141  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$142  = pid_37;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            \$142  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$142  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$143  = pid_38;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            \$143  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$143  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$144  = pid_39;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            \$144  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$144  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$145  = pid_40;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            \$145  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$145  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$146  = pid_41;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            \$146  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$146  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$147  = pid_42;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            \$147  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$147  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$148  = pid_43;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            \$148  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$148  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$149  = pid_44;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            \$149  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$149  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$150  = pid_45;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            \$150  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$150  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$151  = pid_46;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            \$151  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$151  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$152  = pid_47;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            \$152  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$152  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$153  = pid_48;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            \$153  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$153  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$154  = pid_49;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            \$154  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$154  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$155  = pid_50;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            \$155  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$155  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$156  = pid_51;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            \$156  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$156  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$157  = pid_52;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            \$157  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$157  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$158  = pid_53;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            \$158  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$158  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$159  = pid_54;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            \$159  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$159  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$160  = pid_55;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            \$160  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$160  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$161  = pid_56;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            \$161  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$161  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$162  = pid_57;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            /* empty */;
-        6'h39:
-            \$162  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$162  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$163  = pid_58;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            /* empty */;
-        6'h39:
-            /* empty */;
-        6'h3a:
-            \$163  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$163  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$164  = pid_59;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            /* empty */;
-        6'h39:
-            /* empty */;
-        6'h3a:
-            /* empty */;
-        6'h3b:
-            \$164  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$164  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$165  = pid_60;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            /* empty */;
-        6'h39:
-            /* empty */;
-        6'h3a:
-            /* empty */;
-        6'h3b:
-            /* empty */;
-        6'h3c:
-            \$165  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$165  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$166  = pid_61;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            /* empty */;
-        6'h39:
-            /* empty */;
-        6'h3a:
-            /* empty */;
-        6'h3b:
-            /* empty */;
-        6'h3c:
-            /* empty */;
-        6'h3d:
-            \$166  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$166  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$167  = pid_62;
-    if (fill) begin
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            /* empty */;
-        6'h39:
-            /* empty */;
-        6'h3a:
-            /* empty */;
-        6'h3b:
-            /* empty */;
-        6'h3c:
-            /* empty */;
-        6'h3d:
-            /* empty */;
-        6'h3e:
-            \$167  = fill_pid;
-      endcase
-    end
-    if (rst) begin
-      \$167  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$168  = pid_63;
-    if (fill) begin
+    \$369  = pid_0;
+    if (filled[0]) begin
+      \$369  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$369  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$370  = pid_1;
+    if (filled[1]) begin
+      \$370  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$370  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$371  = pid_2;
+    if (filled[2]) begin
+      \$371  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$371  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$372  = pid_3;
+    if (filled[3]) begin
+      \$372  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$372  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$373  = pid_4;
+    if (filled[4]) begin
+      \$373  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$373  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$374  = pid_5;
+    if (filled[5]) begin
+      \$374  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$374  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$375  = pid_6;
+    if (filled[6]) begin
+      \$375  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$375  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$376  = pid_7;
+    if (filled[7]) begin
+      \$376  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$376  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$377  = pid_8;
+    if (filled[8]) begin
+      \$377  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$377  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$378  = pid_9;
+    if (filled[9]) begin
+      \$378  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$378  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$379  = pid_10;
+    if (filled[10]) begin
+      \$379  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$379  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$380  = pid_11;
+    if (filled[11]) begin
+      \$380  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$380  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$381  = pid_12;
+    if (filled[12]) begin
+      \$381  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$381  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$382  = pid_13;
+    if (filled[13]) begin
+      \$382  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$382  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$383  = pid_14;
+    if (filled[14]) begin
+      \$383  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$383  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$384  = pid_15;
+    if (filled[15]) begin
+      \$384  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$384  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$385  = pid_16;
+    if (filled[16]) begin
+      \$385  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$385  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$386  = pid_17;
+    if (filled[17]) begin
+      \$386  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$386  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$387  = pid_18;
+    if (filled[18]) begin
+      \$387  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$387  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$388  = pid_19;
+    if (filled[19]) begin
+      \$388  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$388  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$389  = pid_20;
+    if (filled[20]) begin
+      \$389  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$389  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$390  = pid_21;
+    if (filled[21]) begin
+      \$390  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$390  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$391  = pid_22;
+    if (filled[22]) begin
+      \$391  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$391  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$392  = pid_23;
+    if (filled[23]) begin
+      \$392  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$392  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$393  = pid_24;
+    if (filled[24]) begin
+      \$393  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$393  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$394  = pid_25;
+    if (filled[25]) begin
+      \$394  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$394  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$395  = pid_26;
+    if (filled[26]) begin
+      \$395  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$395  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$396  = pid_27;
+    if (filled[27]) begin
+      \$396  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$396  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$397  = pid_28;
+    if (filled[28]) begin
+      \$397  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$397  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$398  = pid_29;
+    if (filled[29]) begin
+      \$398  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$398  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$399  = pid_30;
+    if (filled[30]) begin
+      \$399  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$399  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$400  = pid_31;
+    if (filled[31]) begin
+      \$400  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$400  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$401  = pid_32;
+    if (filled[32]) begin
+      \$401  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$401  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$402  = pid_33;
+    if (filled[33]) begin
+      \$402  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$402  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$403  = pid_34;
+    if (filled[34]) begin
+      \$403  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$403  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$404  = pid_35;
+    if (filled[35]) begin
+      \$404  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$404  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$405  = pid_36;
+    if (filled[36]) begin
+      \$405  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$405  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$406  = pid_37;
+    if (filled[37]) begin
+      \$406  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$406  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$407  = pid_38;
+    if (filled[38]) begin
+      \$407  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$407  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$408  = pid_39;
+    if (filled[39]) begin
+      \$408  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$408  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$409  = pid_40;
+    if (filled[40]) begin
+      \$409  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$409  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$410  = pid_41;
+    if (filled[41]) begin
+      \$410  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$410  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$411  = pid_42;
+    if (filled[42]) begin
+      \$411  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$411  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$412  = pid_43;
+    if (filled[43]) begin
+      \$412  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$412  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$413  = pid_44;
+    if (filled[44]) begin
+      \$413  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$413  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$414  = pid_45;
+    if (filled[45]) begin
+      \$414  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$414  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$415  = pid_46;
+    if (filled[46]) begin
+      \$415  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$415  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$416  = pid_47;
+    if (filled[47]) begin
+      \$416  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$416  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$417  = pid_48;
+    if (filled[48]) begin
+      \$417  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$417  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$418  = pid_49;
+    if (filled[49]) begin
+      \$418  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$418  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$419  = pid_50;
+    if (filled[50]) begin
+      \$419  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$419  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$420  = pid_51;
+    if (filled[51]) begin
+      \$420  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$420  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$421  = pid_52;
+    if (filled[52]) begin
+      \$421  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$421  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$422  = pid_53;
+    if (filled[53]) begin
+      \$422  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$422  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$423  = pid_54;
+    if (filled[54]) begin
+      \$423  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$423  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$424  = pid_55;
+    if (filled[55]) begin
+      \$424  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$424  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$425  = pid_56;
+    if (filled[56]) begin
+      \$425  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$425  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$426  = pid_57;
+    if (filled[57]) begin
+      \$426  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$426  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$427  = pid_58;
+    if (filled[58]) begin
+      \$427  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$427  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$428  = pid_59;
+    if (filled[59]) begin
+      \$428  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$428  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$429  = pid_60;
+    if (filled[60]) begin
+      \$429  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$429  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$430  = pid_61;
+    if (filled[61]) begin
+      \$430  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$430  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$431  = pid_62;
+    if (filled[62]) begin
+      \$431  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$431  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$432  = pid_63;
+    if (filled[63]) begin
+      \$432  = \$signal$110 ;
+    end
+    if (rst) begin
+      \$432  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$433  = victims;
+    if (\$350 ) begin
       (* full_case = 32'd1 *)
-      casez (\$86 [5:0])
-        6'h00:
-            /* empty */;
-        6'h01:
-            /* empty */;
-        6'h02:
-            /* empty */;
-        6'h03:
-            /* empty */;
-        6'h04:
-            /* empty */;
-        6'h05:
-            /* empty */;
-        6'h06:
-            /* empty */;
-        6'h07:
-            /* empty */;
-        6'h08:
-            /* empty */;
-        6'h09:
-            /* empty */;
-        6'h0a:
-            /* empty */;
-        6'h0b:
-            /* empty */;
-        6'h0c:
-            /* empty */;
-        6'h0d:
-            /* empty */;
-        6'h0e:
-            /* empty */;
-        6'h0f:
-            /* empty */;
-        6'h10:
-            /* empty */;
-        6'h11:
-            /* empty */;
-        6'h12:
-            /* empty */;
-        6'h13:
-            /* empty */;
-        6'h14:
-            /* empty */;
-        6'h15:
-            /* empty */;
-        6'h16:
-            /* empty */;
-        6'h17:
-            /* empty */;
-        6'h18:
-            /* empty */;
-        6'h19:
-            /* empty */;
-        6'h1a:
-            /* empty */;
-        6'h1b:
-            /* empty */;
-        6'h1c:
-            /* empty */;
-        6'h1d:
-            /* empty */;
-        6'h1e:
-            /* empty */;
-        6'h1f:
-            /* empty */;
-        6'h20:
-            /* empty */;
-        6'h21:
-            /* empty */;
-        6'h22:
-            /* empty */;
-        6'h23:
-            /* empty */;
-        6'h24:
-            /* empty */;
-        6'h25:
-            /* empty */;
-        6'h26:
-            /* empty */;
-        6'h27:
-            /* empty */;
-        6'h28:
-            /* empty */;
-        6'h29:
-            /* empty */;
-        6'h2a:
-            /* empty */;
-        6'h2b:
-            /* empty */;
-        6'h2c:
-            /* empty */;
-        6'h2d:
-            /* empty */;
-        6'h2e:
-            /* empty */;
-        6'h2f:
-            /* empty */;
-        6'h30:
-            /* empty */;
-        6'h31:
-            /* empty */;
-        6'h32:
-            /* empty */;
-        6'h33:
-            /* empty */;
-        6'h34:
-            /* empty */;
-        6'h35:
-            /* empty */;
-        6'h36:
-            /* empty */;
-        6'h37:
-            /* empty */;
-        6'h38:
-            /* empty */;
-        6'h39:
-            /* empty */;
-        6'h3a:
-            /* empty */;
-        6'h3b:
-            /* empty */;
-        6'h3c:
-            /* empty */;
-        6'h3d:
-            /* empty */;
-        6'h3e:
-            /* empty */;
-        6'h3f:
-            \$168  = fill_pid;
+      casez (tag_wr__addr)
+        4'h0:
+            \$433 [1:0] = fq_victim;
+        4'h1:
+            \$433 [3:2] = fq_victim;
+        4'h2:
+            \$433 [5:4] = fq_victim;
+        4'h3:
+            \$433 [7:6] = fq_victim;
+        4'h4:
+            \$433 [9:8] = fq_victim;
+        4'h5:
+            \$433 [11:10] = fq_victim;
+        4'h6:
+            \$433 [13:12] = fq_victim;
+        4'h7:
+            \$433 [15:14] = fq_victim;
+        4'h8:
+            \$433 [17:16] = fq_victim;
+        4'h9:
+            \$433 [19:18] = fq_victim;
+        4'ha:
+            \$433 [21:20] = fq_victim;
+        4'hb:
+            \$433 [23:22] = fq_victim;
+        4'hc:
+            \$433 [25:24] = fq_victim;
+        4'hd:
+            \$433 [27:26] = fq_victim;
+        4'he:
+            \$433 [29:28] = fq_victim;
+        4'hf:
+            \$433 [31:30] = fq_victim;
       endcase
     end
     if (rst) begin
-      \$168  = 8'h00;
+      \$433  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$169  = victims;
-    if (fill) begin
-      if (\$91 ) begin
-        (* full_case = 32'd1 *)
-        casez (f_idx)
-          4'h0:
-              \$169 [1:0] = \$94 [1:0];
-          4'h1:
-              \$169 [3:2] = \$94 [1:0];
-          4'h2:
-              \$169 [5:4] = \$94 [1:0];
-          4'h3:
-              \$169 [7:6] = \$94 [1:0];
-          4'h4:
-              \$169 [9:8] = \$94 [1:0];
-          4'h5:
-              \$169 [11:10] = \$94 [1:0];
-          4'h6:
-              \$169 [13:12] = \$94 [1:0];
-          4'h7:
-              \$169 [15:14] = \$94 [1:0];
-          4'h8:
-              \$169 [17:16] = \$94 [1:0];
-          4'h9:
-              \$169 [19:18] = \$94 [1:0];
-          4'ha:
-              \$169 [21:20] = \$94 [1:0];
-          4'hb:
-              \$169 [23:22] = \$94 [1:0];
-          4'hc:
-              \$169 [25:24] = \$94 [1:0];
-          4'hd:
-              \$169 [27:26] = \$94 [1:0];
-          4'he:
-              \$169 [29:28] = \$94 [1:0];
-          4'hf:
-              \$169 [31:30] = \$94 [1:0];
-        endcase
-      end
-    end
+    \$434  = \$353 ;
     if (rst) begin
-      \$169  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$170  = \$97 ;
-    if (rst) begin
-      \$170  = 64'h0000000000000000;
+      \$434  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
@@ -23830,23 +20214,87 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign lk_stb = tag_lk__en;
   assign dat_lk__en = tag_lk__en;
   assign hits = { \$82 , \$79 , \$76 , \$73  };
-  assign tag_wr__addr = f_idx;
+  assign fq = lk_busy;
+  assign \$signal  = tag_wr__addr;
   assign tag_wr__en = way_en;
-  assign tag_wr__data = { fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn, fill_pid, fill_vpn };
-  assign dat_wr__addr = f_idx;
+  assign tag_wr__data = { \$signal$110 , fq_vpn, \$signal$110 , fq_vpn, \$signal$110 , fq_vpn, \$signal$110 , fq_vpn };
+  assign dat_wr__addr = tag_wr__addr;
   assign dat_wr__en = way_en;
-  assign dat_wr__data = { fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn, fill_w, fill_r, fill_pfn };
-  assign f_entry = \$86 [5:0];
+  assign dat_wr__data = { fq_data, fq_data, fq_data, fq_data };
+  assign filled[63] = \$340 ;
+  assign filled[62] = \$336 ;
+  assign filled[61] = \$332 ;
+  assign filled[60] = \$328 ;
+  assign filled[59] = \$324 ;
+  assign filled[58] = \$320 ;
+  assign filled[57] = \$316 ;
+  assign filled[56] = \$312 ;
+  assign filled[55] = \$308 ;
+  assign filled[54] = \$304 ;
+  assign filled[53] = \$300 ;
+  assign filled[52] = \$296 ;
+  assign filled[51] = \$292 ;
+  assign filled[50] = \$288 ;
+  assign filled[49] = \$284 ;
+  assign filled[48] = \$280 ;
+  assign filled[47] = \$276 ;
+  assign filled[46] = \$272 ;
+  assign filled[45] = \$268 ;
+  assign filled[44] = \$264 ;
+  assign filled[43] = \$260 ;
+  assign filled[42] = \$256 ;
+  assign filled[41] = \$252 ;
+  assign filled[40] = \$248 ;
+  assign filled[39] = \$244 ;
+  assign filled[38] = \$240 ;
+  assign filled[37] = \$236 ;
+  assign filled[36] = \$232 ;
+  assign filled[35] = \$228 ;
+  assign filled[34] = \$224 ;
+  assign filled[33] = \$220 ;
+  assign filled[32] = \$216 ;
+  assign filled[31] = \$212 ;
+  assign filled[30] = \$208 ;
+  assign filled[29] = \$204 ;
+  assign filled[28] = \$200 ;
+  assign filled[27] = \$196 ;
+  assign filled[26] = \$192 ;
+  assign filled[25] = \$188 ;
+  assign filled[24] = \$184 ;
+  assign filled[23] = \$180 ;
+  assign filled[22] = \$176 ;
+  assign filled[21] = \$172 ;
+  assign filled[20] = \$168 ;
+  assign filled[19] = \$164 ;
+  assign filled[18] = \$160 ;
+  assign filled[17] = \$156 ;
+  assign filled[16] = \$152 ;
+  assign filled[15] = \$148 ;
+  assign filled[14] = \$144 ;
+  assign filled[13] = \$140 ;
+  assign filled[12] = \$136 ;
+  assign filled[11] = \$132 ;
+  assign filled[10] = \$128 ;
+  assign filled[9] = \$124 ;
+  assign filled[8] = \$120 ;
+  assign filled[7] = \$116 ;
+  assign filled[6] = \$112 ;
+  assign filled[5] = \$108 ;
+  assign filled[4] = \$104 ;
+  assign filled[3] = \$100 ;
+  assign filled[2] = \$96 ;
+  assign filled[1] = \$92 ;
+  assign filled[0] = \$88 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_write, parked_match, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w, tlb_stale, walk_found, walk_pfn, walk_r, walk_w
-, walk_done, head, head_cmd, window_go, owner_pid, tlb_vpn, push, entry, head_pop, head_take, owner_en, rx_hdr__ready, park, tlb_hit_event, tlb_miss_event, walk_start, head_rearm, \req$8 , window_done, window_busy, clk
-);
+module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w, tlb_stale, tlb_busy, walk_found
+, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, window_go, push, entry, head_pop, head_take, owner_en, rx_hdr__ready, park, tlb_hit_event, tlb_miss_event, walk_start, head_rearm, \req$11 , window_done, window_busy
+, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
+  wire [15:0] \$100 ;
   wire \$101 ;
   wire \$102 ;
   wire \$103 ;
@@ -23874,21 +20322,65 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   wire \$123 ;
   wire \$124 ;
   wire \$125 ;
-  reg [126:0] \$126 ;
-  reg \$127 ;
-  reg \$128 ;
-  reg \$129 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  reg \$130 ;
-  reg \$131 ;
-  reg [2:0] \$132 ;
-  reg \$133 ;
-  reg \$134 ;
-  reg [126:0] \$135 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire \$15 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  reg [126:0] \$169 ;
   wire \$17 ;
+  reg \$170 ;
+  reg \$171 ;
+  reg \$172 ;
+  reg \$173 ;
+  reg \$174 ;
+  reg \$175 ;
+  reg [2:0] \$176 ;
+  reg \$177 ;
+  reg \$178 ;
+  reg [126:0] \$179 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
@@ -23956,7 +20448,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   wire \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [15:0] \$79 ;
+  wire \$79 ;
   wire \$8 ;
   wire \$80 ;
   wire \$81 ;
@@ -23980,10 +20472,11 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$36  = 1'h0;
+  reg \$signal$34  = 1'h0;
+  reg \$signal$37  = 1'h0;
+  reg \$signal$40  = 1'h0;
+  reg \$signal$41  = 1'h0;
   reg \$signal$42  = 1'h0;
-  reg \$signal$43  = 1'h0;
-  reg \$signal$44  = 1'h0;
   input clk;
   wire clk;
   input drained;
@@ -24095,6 +20588,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   wire parked_room2;
   input parked_write;
   wire parked_write;
+  reg parking;
   output push;
   reg push;
   input queue_room;
@@ -24102,10 +20596,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   input queue_room2;
   wire queue_room2;
   reg replay = 1'h0;
-  reg [126:0] req;
-  output [126:0] \req$8 ;
-  reg [126:0] \req$8  = 127'h00000000000000000000000000000000;
-  wire [7:0] \req$8.dst ;
+  wire [126:0] req;
+  output [126:0] \req$11 ;
+  reg [126:0] \req$11  = 127'h00000000000000000000000000000000;
+  wire [7:0] \req$11.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -24115,18 +20609,18 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req$8.kind ;
-  wire [15:0] \req$8.length ;
-  wire [15:0] \req$8.pid ;
-  wire [7:0] \req$8.src ;
+  wire [3:0] \req$11.kind ;
+  wire [15:0] \req$11.length ;
+  wire [15:0] \req$11.pid ;
+  wire [7:0] \req$11.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
-  wire [2:0] \req$8.status ;
-  wire [7:0] \req$8.tag ;
-  wire [63:0] \req$8.vaddr ;
+  wire [2:0] \req$11.status ;
+  wire [7:0] \req$11.tag ;
+  wire [63:0] \req$11.vaddr ;
   wire [7:0] \req.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -24226,6 +20720,8 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   wire [2:0] \src.status ;
   wire [7:0] \src.tag ;
   wire [63:0] \src.vaddr ;
+  input tlb_busy;
+  wire tlb_busy;
   input tlb_hit;
   wire tlb_hit;
   output tlb_hit_event;
@@ -24267,155 +20763,201 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   wire window_done;
   output window_go;
   reg window_go;
+  assign src = skid_valid ? skid : rx_hdr__payload;
   assign \$1  = head_cmd == 2'h2;
   assign \$2  = head_cmd == 1'h1;
-  assign \$3  = ~ parked_full;
-  assign \$4  = queue_room & \$3 ;
-  assign \$5  = ~ parked_write;
-  assign \$6  = \$4  & \$5 ;
-  assign \$7  = ~ window_busy;
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = ! head_cmd;
-  assign \$10  = \$8  & \$9 ;
-  assign \$11  = ~ parked_full;
-  assign \$12  = queue_room & \$11 ;
-  assign \$13  = ~ parked_write;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = ~ window_busy;
-  assign \$16  = \$14  & \$15 ;
-  assign \$17  = ! head_cmd;
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = ~ parked_full;
-  assign \$20  = queue_room & \$19 ;
-  assign \$21  = ~ parked_write;
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = ~ window_busy;
-  assign \$24  = \$22  & \$23 ;
-  assign \$25  = ! head_cmd;
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = rx_hdr__valid & \$26 ;
-  assign \$28  = ~ \$signal ;
-  assign \$29  = \$signal$36  & owner_valid;
-  assign \$30  = owner_node == \req$8 [14:7];
+  assign \$3  = head[3:0] == 1'h1;
+  assign \$4  = head[3:0] == 2'h3;
+  assign \$5  = \$3  | \$4 ;
+  assign \$6  = ! head[3:0];
+  assign \$7  = head[3:0] == 1'h1;
+  assign \$8  = \$6  | \$7 ;
+  assign \$9  = head[3:0] == 1'h1;
+  assign \$10  = head[3:0] == 2'h3;
+  assign \$11  = \$9  | \$10 ;
+  assign \$12  = ~ parked_full;
+  assign \$13  = queue_room & \$12 ;
+  assign \$14  = ~ parked_write;
+  assign \$15  = \$13  & \$14 ;
+  assign \$16  = ~ window_busy;
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! head_cmd;
+  assign \$19  = \$17  & \$18 ;
+  assign \$20  = ~ tlb_busy;
+  assign \$21  = \$19  & \$20 ;
+  assign \$22  = ~ parked_full;
+  assign \$23  = queue_room & \$22 ;
+  assign \$24  = ~ parked_write;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ~ window_busy;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = ! head_cmd;
+  assign \$29  = \$27  & \$28 ;
+  assign \$30  = ~ tlb_busy;
   assign \$31  = \$29  & \$30 ;
-  assign \$32  = ~ \$31 ;
-  assign \$33  = ~ tlb_stale;
-  assign \$34  = tlb_hit & \$33 ;
-  assign \$35  = \$signal$42  ? tlb_w : tlb_r;
-  assign \$36  = ~ \$signal$42 ;
-  assign \$37  = \$36  & queue_room2;
-  assign \$38  = \$37  & parked_room2;
-  assign \$39  = ~ parked_write;
-  assign \$40  = \$38  & \$39 ;
-  assign \$41  = ~ window_busy;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = ! head_cmd;
-  assign \$44  = \$42  & \$43 ;
-  assign \$45  = ~ skid_valid;
+  assign \$32  = ~ parked_full;
+  assign \$33  = queue_room & \$32 ;
+  assign \$34  = ~ parked_write;
+  assign \$35  = \$33  & \$34 ;
+  assign \$36  = ~ window_busy;
+  assign \$37  = \$35  & \$36 ;
+  assign \$38  = ! head_cmd;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = ~ tlb_busy;
+  assign \$41  = \$39  & \$40 ;
+  assign \$42  = rx_hdr__valid & \$41 ;
+  assign \$43  = ~ \$signal ;
+  assign \$44  = \$signal$34  & owner_valid;
+  assign \$45  = owner_node == \req$11 [14:7];
   assign \$46  = \$44  & \$45 ;
-  assign \$47  = ~ \$signal$42 ;
-  assign \$48  = \$47  & queue_room2;
-  assign \$49  = \$48  & parked_room2;
-  assign \$50  = ~ parked_write;
-  assign \$51  = \$49  & \$50 ;
-  assign \$52  = ~ window_busy;
-  assign \$53  = \$51  & \$52 ;
-  assign \$54  = ! head_cmd;
-  assign \$55  = \$53  & \$54 ;
-  assign \$56  = ~ skid_valid;
+  assign \$47  = ~ \$46 ;
+  assign \$48  = ~ tlb_stale;
+  assign \$49  = tlb_hit & \$48 ;
+  assign \$50  = \$signal$40  ? tlb_w : tlb_r;
+  assign \$51  = ~ \$signal$40 ;
+  assign \$52  = \$51  & queue_room2;
+  assign \$53  = ~ parked_full;
+  assign \$54  = \$signal$37  ? parked_room2 : \$53 ;
+  assign \$55  = \$52  & \$54 ;
+  assign \$56  = ~ parked_write;
   assign \$57  = \$55  & \$56 ;
-  assign \$58  = rx_hdr__valid & \$57 ;
-  assign \$59  = ~ \$signal$42 ;
-  assign \$60  = \$59  & queue_room2;
-  assign \$61  = \$60  & parked_room2;
-  assign \$62  = ~ parked_write;
+  assign \$58  = ~ window_busy;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = ! head_cmd;
+  assign \$61  = \$59  & \$60 ;
+  assign \$62  = ~ skid_valid;
   assign \$63  = \$61  & \$62 ;
-  assign \$64  = ~ window_busy;
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = ! head_cmd;
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = ~ skid_valid;
-  assign \$69  = \$67  & \$68 ;
-  assign \$70  = rx_hdr__valid & \$69 ;
-  assign \$71  = ~ walking;
+  assign \$64  = ~ \$signal$40 ;
+  assign \$65  = \$64  & queue_room2;
+  assign \$66  = ~ parked_full;
+  assign \$67  = \$signal$37  ? parked_room2 : \$66 ;
+  assign \$68  = \$65  & \$67 ;
+  assign \$69  = ~ parked_write;
+  assign \$70  = \$68  & \$69 ;
+  assign \$71  = ~ window_busy;
   assign \$72  = \$70  & \$71 ;
-  assign \$73  = \$signal$42  ? walk_w : walk_r;
-  assign \$74  = ! translator_fsm_state;
-  assign \$75  = translator_fsm_state == 1'h1;
-  assign \$76  = translator_fsm_state == 2'h2;
-  assign \$77  = translator_fsm_state == 2'h3;
-  assign \$78  = translator_fsm_state == 3'h4;
-  assign \$80  = ! \$79 ;
-  assign \$81  = head_cmd == 2'h2;
-  assign \$82  = head_cmd == 1'h1;
-  assign \$83  = ~ parked_full;
-  assign \$84  = queue_room & \$83 ;
-  assign \$85  = ~ parked_write;
+  assign \$73  = ! head_cmd;
+  assign \$74  = \$72  & \$73 ;
+  assign \$75  = ~ skid_valid;
+  assign \$76  = \$74  & \$75 ;
+  assign \$77  = rx_hdr__valid & \$76 ;
+  assign \$78  = ~ \$signal$40 ;
+  assign \$79  = \$78  & queue_room2;
+  assign \$80  = ~ parked_full;
+  assign \$81  = \$signal$37  ? parked_room2 : \$80 ;
+  assign \$82  = \$79  & \$81 ;
+  assign \$83  = ~ parked_write;
+  assign \$84  = \$82  & \$83 ;
+  assign \$85  = ~ window_busy;
   assign \$86  = \$84  & \$85 ;
-  assign \$87  = ~ window_busy;
+  assign \$87  = ! head_cmd;
   assign \$88  = \$86  & \$87 ;
-  assign \$89  = ! head_cmd;
+  assign \$89  = ~ skid_valid;
   assign \$90  = \$88  & \$89 ;
-  assign \$91  = ~ parked_full;
-  assign \$92  = queue_room & \$91 ;
-  assign \$93  = ~ parked_write;
-  assign \$94  = \$92  & \$93 ;
-  assign \$95  = ~ window_busy;
-  assign \$96  = \$94  & \$95 ;
-  assign \$97  = ! head_cmd;
-  assign \$98  = \$96  & \$97 ;
-  assign \$99  = rx_hdr__valid & \$98 ;
-  assign \$100  = ~ \$signal$42 ;
-  assign \$101  = \$100  & queue_room2;
-  assign \$102  = \$101  & parked_room2;
-  assign \$103  = ~ parked_write;
+  assign \$91  = rx_hdr__valid & \$90 ;
+  assign \$92  = ~ walking;
+  assign \$93  = \$91  & \$92 ;
+  assign \$94  = \$signal$40  ? walk_w : walk_r;
+  assign \$95  = ! translator_fsm_state;
+  assign \$96  = translator_fsm_state == 1'h1;
+  assign \$97  = translator_fsm_state == 2'h2;
+  assign \$98  = translator_fsm_state == 2'h3;
+  assign \$99  = translator_fsm_state == 3'h4;
+  assign \$101  = ! \$100 ;
+  assign \$102  = src[38:31] == \req$11 [38:31];
+  assign \$103  = src[94:59] == \req$11 [94:59];
   assign \$104  = \$102  & \$103 ;
-  assign \$105  = ~ window_busy;
-  assign \$106  = \$104  & \$105 ;
-  assign \$107  = ! head_cmd;
-  assign \$108  = \$106  & \$107 ;
-  assign \$109  = ~ skid_valid;
-  assign \$110  = \$108  & \$109 ;
-  assign \$111  = rx_hdr__valid & \$110 ;
-  assign \$112  = \$111  & walking;
-  assign \$113  = ~ \$signal$42 ;
-  assign \$114  = \$113  & queue_room2;
-  assign \$115  = \$114  & parked_room2;
-  assign \$116  = ~ parked_write;
-  assign \$117  = \$115  & \$116 ;
-  assign \$118  = ~ window_busy;
-  assign \$119  = \$117  & \$118 ;
-  assign \$120  = ! head_cmd;
+  assign \$105  = parking & \$104 ;
+  assign \$106  = parked_match | \$105 ;
+  assign \$107  = head_cmd == 2'h2;
+  assign \$108  = head_cmd == 1'h1;
+  assign \$109  = head[3:0] == 1'h1;
+  assign \$110  = head[3:0] == 2'h3;
+  assign \$111  = \$109  | \$110 ;
+  assign \$112  = ! head[3:0];
+  assign \$113  = head[3:0] == 1'h1;
+  assign \$114  = \$112  | \$113 ;
+  assign \$115  = head[3:0] == 1'h1;
+  assign \$116  = head[3:0] == 2'h3;
+  assign \$117  = \$115  | \$116 ;
+  assign \$118  = ~ parked_full;
+  assign \$119  = queue_room & \$118 ;
+  assign \$120  = ~ parked_write;
   assign \$121  = \$119  & \$120 ;
-  assign \$122  = ~ skid_valid;
+  assign \$122  = ~ window_busy;
   assign \$123  = \$121  & \$122 ;
-  assign \$124  = rx_hdr__valid & \$123 ;
-  assign \$125  = ~ \$124 ;
+  assign \$124  = ! head_cmd;
+  assign \$125  = \$123  & \$124 ;
+  assign \$126  = ~ tlb_busy;
+  assign \$127  = \$125  & \$126 ;
+  assign \$128  = ~ parked_full;
+  assign \$129  = queue_room & \$128 ;
+  assign \$130  = ~ parked_write;
+  assign \$131  = \$129  & \$130 ;
+  assign \$132  = ~ window_busy;
+  assign \$133  = \$131  & \$132 ;
+  assign \$134  = ! head_cmd;
+  assign \$135  = \$133  & \$134 ;
+  assign \$136  = ~ tlb_busy;
+  assign \$137  = \$135  & \$136 ;
+  assign \$138  = rx_hdr__valid & \$137 ;
+  assign \$139  = ~ \$signal$40 ;
+  assign \$140  = \$139  & queue_room2;
+  assign \$141  = ~ parked_full;
+  assign \$142  = \$signal$37  ? parked_room2 : \$141 ;
+  assign \$143  = \$140  & \$142 ;
+  assign \$144  = ~ parked_write;
+  assign \$145  = \$143  & \$144 ;
+  assign \$146  = ~ window_busy;
+  assign \$147  = \$145  & \$146 ;
+  assign \$148  = ! head_cmd;
+  assign \$149  = \$147  & \$148 ;
+  assign \$150  = ~ skid_valid;
+  assign \$151  = \$149  & \$150 ;
+  assign \$152  = rx_hdr__valid & \$151 ;
+  assign \$153  = \$152  & walking;
+  assign \$154  = ~ \$signal$40 ;
+  assign \$155  = \$154  & queue_room2;
+  assign \$156  = ~ parked_full;
+  assign \$157  = \$signal$37  ? parked_room2 : \$156 ;
+  assign \$158  = \$155  & \$157 ;
+  assign \$159  = ~ parked_write;
+  assign \$160  = \$158  & \$159 ;
+  assign \$161  = ~ window_busy;
+  assign \$162  = \$160  & \$161 ;
+  assign \$163  = ! head_cmd;
+  assign \$164  = \$162  & \$163 ;
+  assign \$165  = ~ skid_valid;
+  assign \$166  = \$164  & \$165 ;
+  assign \$167  = rx_hdr__valid & \$166 ;
+  assign \$168  = ~ \$167 ;
   always @(posedge clk)
-    \req$8  <= \$126 ;
+    \req$11  <= \$169 ;
   always @(posedge clk)
-    \$signal  <= \$127 ;
+    \$signal  <= \$170 ;
   always @(posedge clk)
-    \$signal$42  <= \$128 ;
+    \$signal$40  <= \$171 ;
   always @(posedge clk)
-    \$signal$43  <= \$129 ;
+    \$signal$41  <= \$172 ;
   always @(posedge clk)
-    \$signal$44  <= \$130 ;
+    \$signal$42  <= \$173 ;
   always @(posedge clk)
-    \$signal$36  <= \$131 ;
+    \$signal$34  <= \$174 ;
   always @(posedge clk)
-    translator_fsm_state <= \$132 ;
+    \$signal$37  <= \$175 ;
   always @(posedge clk)
-    replay <= \$133 ;
+    translator_fsm_state <= \$176 ;
   always @(posedge clk)
-    skid_valid <= \$134 ;
+    replay <= \$177 ;
   always @(posedge clk)
-    skid <= \$135 ;
+    skid_valid <= \$178 ;
+  always @(posedge clk)
+    skid <= \$179 ;
   \memory_component.memory.mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
     .is_write(is_write),
-    .req(req),
+    .req(src),
     .well_formed(well_formed)
   );
   always @* begin
@@ -24432,26 +20974,6 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    req = 127'h00000000000000000000000000000000;
-    casez (translator_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else if (\$1 ) begin
-            req = head;
-          end else if (\$2 ) begin
-            req = head;
-          end else if (skid_valid) begin
-            req = skid;
-          end else begin
-            req = rx_hdr__payload;
-          end
-      3'h3:
-          req = rx_hdr__payload;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     push = 1'h0;
     casez (translator_fsm_state)
       3'h0:
@@ -24462,14 +20984,14 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
             end
           end
       3'h3:
-          if (\$28 ) begin
+          if (\$43 ) begin
             push = 1'h1;
-          end else if (\$32 ) begin
+          end else if (\$47 ) begin
             push = 1'h1;
-          end else if (parked_match) begin
-          end else if (\$34 ) begin
+          end else if (\$signal$37 ) begin
+          end else if (\$49 ) begin
             (* full_case = 32'd1 *)
-            if (\$35 ) begin
+            if (\$50 ) begin
               push = 1'h1;
             end else begin
               push = 1'h1;
@@ -24481,7 +21003,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           if (walk_done) begin
             if (walk_found) begin
               (* full_case = 32'd1 *)
-              if (\$73 ) begin
+              if (\$94 ) begin
                 push = 1'h1;
               end else begin
                 push = 1'h1;
@@ -24506,63 +21028,63 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
               entry[115:100] = head[126:111];
               entry[118:116] = 3'h1;
               entry[150:119] = { 20'h00000, head[58:47] };
-              entry[151] = is_write;
-              entry[152] = is_line;
-              entry[153] = has_data;
+              entry[151] = \$5 ;
+              entry[152] = \$8 ;
+              entry[153] = \$11 ;
             end
           end
       3'h3:
-          if (\$28 ) begin
-            entry[3:0] = \req$8 [3:0];
-            entry[11:4] = \req$8 [14:7];
-            entry[19:12] = \req$8 [30:23];
-            entry[35:20] = \req$8 [46:31];
-            entry[99:36] = \req$8 [110:47];
-            entry[115:100] = \req$8 [126:111];
+          if (\$43 ) begin
+            entry[3:0] = \req$11 [3:0];
+            entry[11:4] = \req$11 [14:7];
+            entry[19:12] = \req$11 [30:23];
+            entry[35:20] = \req$11 [46:31];
+            entry[99:36] = \req$11 [110:47];
+            entry[115:100] = \req$11 [126:111];
             entry[118:116] = 3'h3;
-            entry[150:119] = { 20'h00000, \req$8 [58:47] };
-            entry[151] = \$signal$42 ;
-            entry[152] = \$signal$43 ;
-            entry[153] = \$signal$44 ;
-          end else if (\$32 ) begin
-            entry[3:0] = \req$8 [3:0];
-            entry[11:4] = \req$8 [14:7];
-            entry[19:12] = \req$8 [30:23];
-            entry[35:20] = \req$8 [46:31];
-            entry[99:36] = \req$8 [110:47];
-            entry[115:100] = \req$8 [126:111];
+            entry[150:119] = { 20'h00000, \req$11 [58:47] };
+            entry[151] = \$signal$40 ;
+            entry[152] = \$signal$41 ;
+            entry[153] = \$signal$42 ;
+          end else if (\$47 ) begin
+            entry[3:0] = \req$11 [3:0];
+            entry[11:4] = \req$11 [14:7];
+            entry[19:12] = \req$11 [30:23];
+            entry[35:20] = \req$11 [46:31];
+            entry[99:36] = \req$11 [110:47];
+            entry[115:100] = \req$11 [126:111];
             entry[118:116] = 3'h2;
-            entry[150:119] = { 20'h00000, \req$8 [58:47] };
-            entry[151] = \$signal$42 ;
-            entry[152] = \$signal$43 ;
-            entry[153] = \$signal$44 ;
-          end else if (parked_match) begin
-          end else if (\$34 ) begin
+            entry[150:119] = { 20'h00000, \req$11 [58:47] };
+            entry[151] = \$signal$40 ;
+            entry[152] = \$signal$41 ;
+            entry[153] = \$signal$42 ;
+          end else if (\$signal$37 ) begin
+          end else if (\$49 ) begin
             (* full_case = 32'd1 *)
-            if (\$35 ) begin
-              entry[3:0] = \req$8 [3:0];
-              entry[11:4] = \req$8 [14:7];
-              entry[19:12] = \req$8 [30:23];
-              entry[35:20] = \req$8 [46:31];
-              entry[99:36] = \req$8 [110:47];
-              entry[115:100] = \req$8 [126:111];
+            if (\$50 ) begin
+              entry[3:0] = \req$11 [3:0];
+              entry[11:4] = \req$11 [14:7];
+              entry[19:12] = \req$11 [30:23];
+              entry[35:20] = \req$11 [46:31];
+              entry[99:36] = \req$11 [110:47];
+              entry[115:100] = \req$11 [126:111];
               entry[118:116] = 3'h0;
-              entry[150:119] = { tlb_pfn, \req$8 [58:47] };
-              entry[151] = \$signal$42 ;
-              entry[152] = \$signal$43 ;
-              entry[153] = \$signal$44 ;
+              entry[150:119] = { tlb_pfn, \req$11 [58:47] };
+              entry[151] = \$signal$40 ;
+              entry[152] = \$signal$41 ;
+              entry[153] = \$signal$42 ;
             end else begin
-              entry[3:0] = \req$8 [3:0];
-              entry[11:4] = \req$8 [14:7];
-              entry[19:12] = \req$8 [30:23];
-              entry[35:20] = \req$8 [46:31];
-              entry[99:36] = \req$8 [110:47];
-              entry[115:100] = \req$8 [126:111];
+              entry[3:0] = \req$11 [3:0];
+              entry[11:4] = \req$11 [14:7];
+              entry[19:12] = \req$11 [30:23];
+              entry[35:20] = \req$11 [46:31];
+              entry[99:36] = \req$11 [110:47];
+              entry[115:100] = \req$11 [126:111];
               entry[118:116] = 3'h2;
-              entry[150:119] = { 20'h00000, \req$8 [58:47] };
-              entry[151] = \$signal$42 ;
-              entry[152] = \$signal$43 ;
-              entry[153] = \$signal$44 ;
+              entry[150:119] = { 20'h00000, \req$11 [58:47] };
+              entry[151] = \$signal$40 ;
+              entry[152] = \$signal$41 ;
+              entry[153] = \$signal$42 ;
             end
           end
       3'h2:
@@ -24571,30 +21093,30 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           if (walk_done) begin
             if (walk_found) begin
               (* full_case = 32'd1 *)
-              if (\$73 ) begin
-                entry[3:0] = \req$8 [3:0];
-                entry[11:4] = \req$8 [14:7];
-                entry[19:12] = \req$8 [30:23];
-                entry[35:20] = \req$8 [46:31];
-                entry[99:36] = \req$8 [110:47];
-                entry[115:100] = \req$8 [126:111];
+              if (\$94 ) begin
+                entry[3:0] = \req$11 [3:0];
+                entry[11:4] = \req$11 [14:7];
+                entry[19:12] = \req$11 [30:23];
+                entry[35:20] = \req$11 [46:31];
+                entry[99:36] = \req$11 [110:47];
+                entry[115:100] = \req$11 [126:111];
                 entry[118:116] = 3'h0;
-                entry[150:119] = { walk_pfn, \req$8 [58:47] };
-                entry[151] = \$signal$42 ;
-                entry[152] = \$signal$43 ;
-                entry[153] = \$signal$44 ;
+                entry[150:119] = { walk_pfn, \req$11 [58:47] };
+                entry[151] = \$signal$40 ;
+                entry[152] = \$signal$41 ;
+                entry[153] = \$signal$42 ;
               end else begin
-                entry[3:0] = \req$8 [3:0];
-                entry[11:4] = \req$8 [14:7];
-                entry[19:12] = \req$8 [30:23];
-                entry[35:20] = \req$8 [46:31];
-                entry[99:36] = \req$8 [110:47];
-                entry[115:100] = \req$8 [126:111];
+                entry[3:0] = \req$11 [3:0];
+                entry[11:4] = \req$11 [14:7];
+                entry[19:12] = \req$11 [30:23];
+                entry[35:20] = \req$11 [46:31];
+                entry[99:36] = \req$11 [110:47];
+                entry[115:100] = \req$11 [126:111];
                 entry[118:116] = 3'h2;
-                entry[150:119] = { 20'h00000, \req$8 [58:47] };
-                entry[151] = \$signal$42 ;
-                entry[152] = \$signal$43 ;
-                entry[153] = \$signal$44 ;
+                entry[150:119] = { 20'h00000, \req$11 [58:47] };
+                entry[151] = \$signal$40 ;
+                entry[152] = \$signal$41 ;
+                entry[153] = \$signal$42 ;
               end
             end
           end
@@ -24646,20 +21168,17 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           if (window_busy) begin
           end else if (\$1 ) begin
           end else if (\$2 ) begin
-            if (queue_room) begin
-              load = 1'h1;
-            end
           end else if (skid_valid) begin
-            if (\$10 ) begin
+            if (\$21 ) begin
               load = 1'h1;
             end
           end else begin
-            if (\$27 ) begin
+            if (\$42 ) begin
               load = 1'h1;
             end
           end
       3'h3:
-          if (\$72 ) begin
+          if (\$93 ) begin
             load = 1'h1;
           end
     endcase
@@ -24674,16 +21193,16 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           end else if (\$1 ) begin
           end else if (\$2 ) begin
           end else if (skid_valid) begin
-            if (\$10 ) begin
+            if (\$21 ) begin
               owner_en = 1'h1;
             end
           end else begin
-            if (\$27 ) begin
+            if (\$42 ) begin
               owner_en = 1'h1;
             end
           end
       3'h3:
-          owner_en = \$58 ;
+          owner_en = \$77 ;
     endcase
   end
   always @* begin
@@ -24697,10 +21216,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           end else if (\$2 ) begin
           end else if (skid_valid) begin
           end else begin
-            rx_hdr__ready = \$18 ;
+            rx_hdr__ready = \$31 ;
           end
       3'h3:
-          rx_hdr__ready = \$46 ;
+          rx_hdr__ready = \$63 ;
     endcase
   end
   always @* begin
@@ -24710,9 +21229,9 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
       3'h0:
           /* empty */;
       3'h3:
-          if (\$28 ) begin
-          end else if (\$32 ) begin
-          end else if (parked_match) begin
+          if (\$43 ) begin
+          end else if (\$47 ) begin
+          end else if (\$signal$37 ) begin
             park = 1'h1;
           end
       3'h2:
@@ -24730,15 +21249,29 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    parking = 1'h0;
+    casez (translator_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h3:
+          if (\$43 ) begin
+          end else if (\$47 ) begin
+          end else if (\$signal$37 ) begin
+            parking = 1'h1;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     tlb_hit_event = 1'h0;
     casez (translator_fsm_state)
       3'h0:
           /* empty */;
       3'h3:
-          if (\$28 ) begin
-          end else if (\$32 ) begin
-          end else if (parked_match) begin
-          end else if (\$34 ) begin
+          if (\$43 ) begin
+          end else if (\$47 ) begin
+          end else if (\$signal$37 ) begin
+          end else if (\$49 ) begin
             tlb_hit_event = 1'h1;
           end
     endcase
@@ -24751,10 +21284,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$28 ) begin
-          end else if (\$32 ) begin
-          end else if (parked_match) begin
-          end else if (\$34 ) begin
+          if (\$43 ) begin
+          end else if (\$47 ) begin
+          end else if (\$signal$37 ) begin
+          end else if (\$49 ) begin
           end else begin
             walking = 1'h1;
           end
@@ -24768,10 +21301,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$28 ) begin
-          end else if (\$32 ) begin
-          end else if (parked_match) begin
-          end else if (\$34 ) begin
+          if (\$43 ) begin
+          end else if (\$47 ) begin
+          end else if (\$signal$37 ) begin
+          end else if (\$49 ) begin
           end else begin
             tlb_miss_event = 1'h1;
           end
@@ -24785,10 +21318,10 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$28 ) begin
-          end else if (\$32 ) begin
-          end else if (parked_match) begin
-          end else if (\$34 ) begin
+          if (\$43 ) begin
+          end else if (\$47 ) begin
+          end else if (\$signal$37 ) begin
+          end else if (\$49 ) begin
           end else begin
             walk_start = 1'h1;
           end
@@ -24817,119 +21350,169 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$126  = \req$8 ;
+    \$169  = \req$11 ;
     if (load) begin
-      \$126  = req;
+      \$169  = src;
     end
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$107 ) begin
+          end else if (\$108 ) begin
+            if (queue_room) begin
+              \$169  = head;
+            end
+          end
+    endcase
     if (rst) begin
-      \$126  = 127'h00000000000000000000000000000000;
+      \$169  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$127  = \$signal ;
+    \$170  = \$signal ;
     if (load) begin
-      \$127  = well_formed;
+      \$170  = well_formed;
     end
     if (rst) begin
-      \$127  = 1'h0;
+      \$170  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$128  = \$signal$42 ;
+    \$171  = \$signal$40 ;
     if (load) begin
-      \$128  = is_write;
+      \$171  = is_write;
     end
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$107 ) begin
+          end else if (\$108 ) begin
+            if (queue_room) begin
+              \$171  = \$111 ;
+            end
+          end
+    endcase
     if (rst) begin
-      \$128  = 1'h0;
+      \$171  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$129  = \$signal$43 ;
+    \$172  = \$signal$41 ;
     if (load) begin
-      \$129  = is_line;
+      \$172  = is_line;
     end
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$107 ) begin
+          end else if (\$108 ) begin
+            if (queue_room) begin
+              \$172  = \$114 ;
+            end
+          end
+    endcase
     if (rst) begin
-      \$129  = 1'h0;
+      \$172  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$130  = \$signal$44 ;
+    \$173  = \$signal$42 ;
     if (load) begin
-      \$130  = has_data;
+      \$173  = has_data;
     end
+    casez (translator_fsm_state)
+      3'h0:
+          if (window_busy) begin
+          end else if (\$107 ) begin
+          end else if (\$108 ) begin
+            if (queue_room) begin
+              \$173  = \$117 ;
+            end
+          end
+    endcase
     if (rst) begin
-      \$130  = 1'h0;
+      \$173  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$131  = \$signal$36 ;
+    \$174  = \$signal$34 ;
     if (load) begin
-      \$131  = \$80 ;
+      \$174  = \$101 ;
     end
     if (rst) begin
-      \$131  = 1'h0;
+      \$174  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$132  = translator_fsm_state;
+    \$175  = \$signal$37 ;
+    if (load) begin
+      \$175  = \$106 ;
+    end
+    if (rst) begin
+      \$175  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$176  = translator_fsm_state;
     casez (translator_fsm_state)
       3'h0:
           (* full_case = 32'd1 *)
           if (window_busy) begin
             if (drained) begin
-              \$132  = 3'h1;
+              \$176  = 3'h1;
             end
-          end else if (\$81 ) begin
-          end else if (\$82 ) begin
+          end else if (\$107 ) begin
+          end else if (\$108 ) begin
             if (queue_room) begin
-              \$132  = 3'h2;
+              \$176  = 3'h2;
             end
           end else if (skid_valid) begin
-            if (\$90 ) begin
-              \$132  = 3'h3;
+            if (\$127 ) begin
+              \$176  = 3'h3;
             end
           end else begin
-            if (\$99 ) begin
-              \$132  = 3'h3;
+            if (\$138 ) begin
+              \$176  = 3'h3;
             end
           end
       3'h3:
           if (walking) begin
-            \$132  = 3'h4;
-          end else if (\$125 ) begin
-            \$132  = 3'h0;
+            \$176  = 3'h4;
+          end else if (\$168 ) begin
+            \$176  = 3'h0;
           end
       3'h2:
-          \$132  = 3'h4;
+          \$176  = 3'h4;
       3'h4:
           if (walk_done) begin
-            \$132  = 3'h0;
+            \$176  = 3'h0;
           end
       3'h1:
           if (window_done) begin
-            \$132  = 3'h0;
+            \$176  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$132  = 3'h0;
+      \$176  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$133  = replay;
+    \$177  = replay;
     casez (translator_fsm_state)
       3'h0:
           if (window_busy) begin
-          end else if (\$81 ) begin
-          end else if (\$82 ) begin
+          end else if (\$107 ) begin
+          end else if (\$108 ) begin
             if (queue_room) begin
-              \$133  = 1'h1;
+              \$177  = 1'h1;
             end
           end
       3'h3:
@@ -24938,100 +21521,108 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
           /* empty */;
       3'h4:
           if (walk_done) begin
-            \$133  = 1'h0;
+            \$177  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$133  = 1'h0;
+      \$177  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$134  = skid_valid;
+    \$178  = skid_valid;
     casez (translator_fsm_state)
       3'h0:
           if (window_busy) begin
-          end else if (\$81 ) begin
-          end else if (\$82 ) begin
+          end else if (\$107 ) begin
+          end else if (\$108 ) begin
           end else if (skid_valid) begin
-            if (\$90 ) begin
-              \$134  = 1'h0;
+            if (\$127 ) begin
+              \$178  = 1'h0;
             end
           end
       3'h3:
-          if (\$112 ) begin
-            \$134  = 1'h1;
+          if (\$153 ) begin
+            \$178  = 1'h1;
           end
     endcase
     if (rst) begin
-      \$134  = 1'h0;
+      \$178  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$135  = skid;
+    \$179  = skid;
     casez (translator_fsm_state)
       3'h0:
           /* empty */;
       3'h3:
-          if (\$112 ) begin
-            \$135  = rx_hdr__payload;
+          if (\$153 ) begin
+            \$179  = rx_hdr__payload;
           end
     endcase
     if (rst) begin
-      \$135  = 127'h00000000000000000000000000000000;
+      \$179  = 127'h00000000000000000000000000000000;
     end
   end
-  assign src = req;
-  assign tlb_pid = req[38:31];
+  assign req = src;
+  assign tlb_pid = src[38:31];
   assign tlb_stb = owner_en;
-  assign walk_pid = \req$8 [46:31];
-  assign walk_vpn = \req$8 [94:59];
-  assign match_pid = \req$8 [38:31];
-  assign match_vpn = \req$8 [94:59];
-  assign park_hdr = \req$8 ;
-  assign owner_pid = req[46:31];
-  assign tlb_vpn = req[94:59];
-  assign \req.kind  = req[3:0];
-  assign \req.status  = req[6:4];
-  assign \req.src  = req[14:7];
-  assign \req.dst  = req[22:15];
-  assign \req.tag  = req[30:23];
-  assign \req.pid  = req[46:31];
-  assign \req.vaddr  = req[110:47];
-  assign \req.length  = req[126:111];
-  assign \src.kind  = req[3:0];
-  assign \src.status  = req[6:4];
-  assign \src.src  = req[14:7];
-  assign \src.dst  = req[22:15];
-  assign \src.tag  = req[30:23];
-  assign \src.pid  = req[46:31];
-  assign \src.vaddr  = req[110:47];
-  assign \src.length  = req[126:111];
-  assign \req$8.kind  = \req$8 [3:0];
-  assign \req$8.status  = \req$8 [6:4];
-  assign \req$8.src  = \req$8 [14:7];
-  assign \req$8.dst  = \req$8 [22:15];
-  assign \req$8.tag  = \req$8 [30:23];
-  assign \req$8.pid  = \req$8 [46:31];
-  assign \req$8.vaddr  = \req$8 [110:47];
-  assign \req$8.length  = \req$8 [126:111];
-  assign \park_hdr.kind  = \req$8 [3:0];
-  assign \park_hdr.status  = \req$8 [6:4];
-  assign \park_hdr.src  = \req$8 [14:7];
-  assign \park_hdr.dst  = \req$8 [22:15];
-  assign \park_hdr.tag  = \req$8 [30:23];
-  assign \park_hdr.pid  = \req$8 [46:31];
-  assign \park_hdr.vaddr  = \req$8 [110:47];
-  assign \park_hdr.length  = \req$8 [126:111];
-  assign \head.kind  = head[3:0];
-  assign \head.status  = head[6:4];
-  assign \head.src  = head[14:7];
-  assign \head.dst  = head[22:15];
-  assign \head.tag  = head[30:23];
-  assign \head.pid  = head[46:31];
-  assign \head.vaddr  = head[110:47];
-  assign \head.length  = head[126:111];
+  assign walk_pid = \req$11 [46:31];
+  assign walk_vpn = \req$11 [94:59];
+  assign match_pid = src[38:31];
+  assign match_vpn = src[94:59];
+  assign park_hdr = \req$11 ;
+  assign owner_pid = src[46:31];
+  assign tlb_vpn = src[94:59];
+  assign \src.kind  = src[3:0];
+  assign \src.status  = src[6:4];
+  assign \src.src  = src[14:7];
+  assign \src.dst  = src[22:15];
+  assign \src.tag  = src[30:23];
+  assign \src.pid  = src[46:31];
+  assign \src.vaddr  = src[110:47];
+  assign \src.length  = src[126:111];
+  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
+  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
+  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
+  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
+  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
+  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
+  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
+  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
+  assign \skid.kind  = skid[3:0];
+  assign \skid.status  = skid[6:4];
+  assign \skid.src  = skid[14:7];
+  assign \skid.dst  = skid[22:15];
+  assign \skid.tag  = skid[30:23];
+  assign \skid.pid  = skid[46:31];
+  assign \skid.vaddr  = skid[110:47];
+  assign \skid.length  = skid[126:111];
+  assign \req.kind  = src[3:0];
+  assign \req.status  = src[6:4];
+  assign \req.src  = src[14:7];
+  assign \req.dst  = src[22:15];
+  assign \req.tag  = src[30:23];
+  assign \req.pid  = src[46:31];
+  assign \req.vaddr  = src[110:47];
+  assign \req.length  = src[126:111];
+  assign \req$11.kind  = \req$11 [3:0];
+  assign \req$11.status  = \req$11 [6:4];
+  assign \req$11.src  = \req$11 [14:7];
+  assign \req$11.dst  = \req$11 [22:15];
+  assign \req$11.tag  = \req$11 [30:23];
+  assign \req$11.pid  = \req$11 [46:31];
+  assign \req$11.vaddr  = \req$11 [110:47];
+  assign \req$11.length  = \req$11 [126:111];
+  assign \park_hdr.kind  = \req$11 [3:0];
+  assign \park_hdr.status  = \req$11 [6:4];
+  assign \park_hdr.src  = \req$11 [14:7];
+  assign \park_hdr.dst  = \req$11 [22:15];
+  assign \park_hdr.tag  = \req$11 [30:23];
+  assign \park_hdr.pid  = \req$11 [46:31];
+  assign \park_hdr.vaddr  = \req$11 [110:47];
+  assign \park_hdr.length  = \req$11 [126:111];
   assign \entry.kind  = entry[3:0];
   assign \entry.src  = entry[11:4];
   assign \entry.tag  = entry[19:12];
@@ -25043,27 +21634,19 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   assign \entry.is_write  = entry[151];
   assign \entry.is_line  = entry[152];
   assign \entry.has_data  = entry[153];
-  assign \skid.kind  = skid[3:0];
-  assign \skid.status  = skid[6:4];
-  assign \skid.src  = skid[14:7];
-  assign \skid.dst  = skid[22:15];
-  assign \skid.tag  = skid[30:23];
-  assign \skid.pid  = skid[46:31];
-  assign \skid.vaddr  = skid[110:47];
-  assign \skid.length  = skid[126:111];
-  assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
-  assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
-  assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
-  assign \rx_hdr__payload.dst  = rx_hdr__payload[22:15];
-  assign \rx_hdr__payload.tag  = rx_hdr__payload[30:23];
-  assign \rx_hdr__payload.pid  = rx_hdr__payload[46:31];
-  assign \rx_hdr__payload.vaddr  = rx_hdr__payload[110:47];
-  assign \rx_hdr__payload.length  = rx_hdr__payload[126:111];
-  assign \$79  = { 8'h00, req[46:39] };
+  assign \head.kind  = head[3:0];
+  assign \head.status  = head[6:4];
+  assign \head.src  = head[14:7];
+  assign \head.dst  = head[22:15];
+  assign \head.tag  = head[30:23];
+  assign \head.pid  = head[46:31];
+  assign \head.vaddr  = head[110:47];
+  assign \head.length  = head[126:111];
+  assign \$100  = { 8'h00, src[46:39] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.translator.check (is_write, has_data, well_formed, req, is_line);
+module \memory_component.memory.mmu.translator.check (is_line, is_write, has_data, well_formed, req);
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -27162,7 +23745,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3467$0 (\$1 ),
+    .\port$3848$0 (\$1 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -27265,7 +23848,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .pick(send_peer),
-    .\port$3485$0 (\$2 ),
+    .\port$3866$0 (\$2 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -27469,7 +24052,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3467$0 , bus__r_data, bus__addr);
+, \port$3848$0 , bus__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   reg [31:0] \$1 ;
   input [4:0] bus__addr;
@@ -27532,8 +24115,8 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3467$0 ;
-  wire \port$3467$0 ;
+  input \port$3848$0 ;
+  wire \port$3848$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   input rst;
@@ -27697,7 +24280,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$59 ),
-    .\port$3467$0 (\port$3467$0 ),
+    .\port$3848$0 (\port$3848$0 ),
     .rst(rst)
   );
   always @* begin
@@ -28980,7 +25563,7 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3467$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3848$0  };
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
@@ -29958,7 +26541,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3467$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3848$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -29967,26 +26550,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3467$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3467$0 ;
-  wire \port$3467$0 ;
+  input \port$3848$0 ;
+  wire \port$3848$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3467$0 (\port$3467$0 ),
+    .\port$3848$0 (\port$3848$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3467$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3467$0  };
+  assign inc = { 7'h00, \port$3848$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3848$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3467$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3848$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
   wire [32:0] \$1 ;
   reg [31:0] \$2 ;
@@ -29996,13 +26579,13 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3467$
   wire [7:0] inc;
   wire load;
   wire [31:0] load_value;
-  input \port$3467$0 ;
-  wire \port$3467$0 ;
+  input \port$3848$0 ;
+  wire \port$3848$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$3467$0 ;
+  assign \$1  = value + \port$3848$0 ;
   always @(posedge clk)
     value <= \$2 ;
   always @* begin
@@ -30015,7 +26598,7 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3467$
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$3467$0  };
+  assign inc = { 7'h00, \port$3848$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -31673,8 +28256,8 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign buffer__commit_hdr[14:7] = hdr_reg[15:8];
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
-  assign \$15  = { 3'h0, \$14 [16:3] };
   assign \$79  = \$78 ;
+  assign \$15  = { 3'h0, \$14 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -32023,7 +28606,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3485$0 , m_axis__tready);
+, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3866$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -32595,8 +29178,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   output pick;
   reg pick;
   reg pick_valid;
-  input \port$3485$0 ;
-  wire \port$3485$0 ;
+  input \port$3866$0 ;
+  wire \port$3866$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -33353,7 +29936,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3485$0 ) begin
+            if (\port$3866$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -33793,7 +30376,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3485$0  };
+  assign expired = { 1'h0, \port$3866$0  };
   assign peer = pick;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -33815,7 +30398,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3485$0 ;
+  assign any_expired = \port$3866$0 ;
   assign \$33  = { 3'h0, \$32 [16:3] };
   assign \$55  = \$54 ;
   assign \$260  = { 3'h0, \$259 [16:3] };
