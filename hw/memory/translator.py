@@ -129,7 +129,9 @@ class Translator(wiring.Component):
             self.park_hdr.eq(req),
         ]
 
-        def push(hdr, status, pfn=Const(0, p.pfn_width), write=is_write, line=is_line, data=has_data):
+        no_pfn = Const(0, p.pfn_width)
+
+        def push(hdr, status, pfn=no_pfn, write=is_write, line=is_line, data=has_data):
             e = self.entry
             m.d.comb += [self.push.eq(1), e.kind.eq(hdr.kind), e.src.eq(hdr.src), e.tag.eq(hdr.tag),
                          e.pid.eq(hdr.pid), e.vaddr.eq(hdr.vaddr), e.length.eq(hdr.length), e.status.eq(status),
