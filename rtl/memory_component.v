@@ -64,7 +64,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   input [12:0] csr__addr;
   wire [12:0] csr__addr;
   wire [4:0] \csr__addr$58 ;
-  wire [4:0] \csr__addr$68 ;
+  wire [5:0] \csr__addr$68 ;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire [31:0] \csr__r_data$61 ;
@@ -168,7 +168,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   wire \net_tx__hdr__ready$102 ;
   wire net_tx__hdr__valid;
   wire \net_tx__hdr__valid$101 ;
-  wire [4:0] netif__addr;
+  wire [5:0] netif__addr;
   wire [31:0] netif__r_data;
   wire netif__r_stb;
   wire [31:0] netif__w_data;
@@ -362,7 +362,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
     .rst(rst)
   );
   \memory_component.netif  netif (
-    .bus__addr(csr__addr[4:0]),
+    .bus__addr(csr__addr[5:0]),
     .bus__r_stb(\csr__r_stb$72 ),
     .bus__w_data(csr__w_data),
     .bus__w_stb(\csr__w_stb$76 ),
@@ -455,8 +455,8 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   assign \csr__w_data$64  = csr__w_data;
   assign mmu__w_data = csr__w_data;
   assign mmu__w_stb = \csr__w_stb$66 ;
-  assign \csr__addr$68  = csr__addr[4:0];
-  assign netif__addr = csr__addr[4:0];
+  assign \csr__addr$68  = csr__addr[5:0];
+  assign netif__addr = csr__addr[5:0];
   assign \csr__r_data$71  = netif__r_data;
   assign netif__r_stb = \csr__r_stb$72 ;
   assign \csr__w_data$74  = csr__w_data;
@@ -554,7 +554,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   wire [31:0] mmu__w_data;
   output mmu__w_stb;
   wire mmu__w_stb;
-  wire [4:0] netif__addr;
+  wire [5:0] netif__addr;
   input [31:0] netif__r_data;
   wire [31:0] netif__r_data;
   output netif__r_stb;
@@ -570,7 +570,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   assign hit_mmu = ! bus__addr[12:5];
   assign mmu__r_stb = bus__r_stb & hit_mmu;
   assign mmu__w_stb = bus__w_stb & hit_mmu;
-  assign hit_netif = bus__addr[12:5] == 8'h80;
+  assign hit_netif = bus__addr[12:6] == 7'h40;
   assign netif__r_stb = bus__r_stb & hit_netif;
   assign netif__w_stb = bus__w_stb & hit_netif;
   always @* begin
@@ -603,7 +603,7 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
   end
   assign mmu__addr = bus__addr[4:0];
   assign bus__w_data = mmu__w_data;
-  assign netif__addr = bus__addr[4:0];
+  assign netif__addr = bus__addr[5:0];
   assign netif__w_data = mmu__w_data;
 endmodule
 
@@ -10486,8 +10486,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3486$0 (\$2 ),
-    .\port$3486$20 (\$3 ),
+    .\port$3489$0 (\$2 ),
+    .\port$3489$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -10521,7 +10521,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .mem__wready(\mem__wready$390 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\port$1277$119 (queue__payload[152:119]),
+    .\port$1294$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -10585,8 +10585,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3486$0 (\$2 ),
-    .\port$3486$20 (\$3 ),
+    .\port$3489$0 (\$2 ),
+    .\port$3489$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -11746,7 +11746,7 @@ module \memory_component.memory.mmu.arbiter (rst, m0__req, m0__arvalid, m0__arad
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3486$0 , \port$3486$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3489$0 , \port$3489$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
 , fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -11892,10 +11892,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3486$0 ;
-  wire [11:0] \port$3486$0 ;
-  output [55:0] \port$3486$20 ;
-  wire [55:0] \port$3486$20 ;
+  output [11:0] \port$3489$0 ;
+  wire [11:0] \port$3489$0 ;
+  output [55:0] \port$3489$20 ;
+  wire [55:0] \port$3489$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12297,8 +12297,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3486$0  = h[11:0];
-  assign \port$3486$20  = h[75:20];
+  assign \port$3489$0  = h[11:0];
+  assign \port$3489$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12355,7 +12355,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1294$119 , rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done
 , hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [32:0] \$1 ;
@@ -12512,8 +12512,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1277$119 ;
-  wire [33:0] \port$1277$119 ;
+  input [33:0] \port$1294$119 ;
+  wire [33:0] \port$1294$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -12625,7 +12625,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \port$1277$119 [33] ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$1294$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -12636,7 +12636,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \port$1277$119 [31:0];
+      \$81  = \port$1294$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
@@ -12646,7 +12646,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = \port$1277$119 [32];
+      \$82  = \port$1294$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
@@ -12656,7 +12656,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \port$1277$119 [33];
+      \$83  = \port$1294$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
@@ -13084,9 +13084,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx
         end
     endcase
   end
-  assign \paddr$4  = \port$1277$119 [31:0];
-  assign write = \port$1277$119 [32];
-  assign \line$8  = \port$1277$119 [33];
+  assign \paddr$4  = \port$1294$119 [31:0];
+  assign write = \port$1294$119 [32];
+  assign \line$8  = \port$1294$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -13095,7 +13095,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1277$119 , rx
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \port$1277$119 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$1294$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -13593,7 +13593,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3486$0 , \port$3486$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3489$0 , \port$3489$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -13700,10 +13700,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3486$0 ;
-  wire [11:0] \port$3486$0 ;
-  input [55:0] \port$3486$20 ;
-  wire [55:0] \port$3486$20 ;
+  input [11:0] \port$3489$0 ;
+  wire [11:0] \port$3489$0 ;
+  input [55:0] \port$3489$20 ;
+  wire [55:0] \port$3489$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -13759,30 +13759,30 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3265$0 (owner_get_valid),
-    .\port$3266$0 (owner_get_node),
-    .\port$3486$0 (\port$3486$0 ),
-    .\port$3486$20 (\port$3486$20 [7:0]),
-    .\port$3635$0 (window__busy),
-    .\port$3639$0 (window__error),
-    .\port$903$0 (fault__pending),
-    .\port$906$0 (fault__write),
+    .\port$3268$0 (owner_get_valid),
+    .\port$3269$0 (owner_get_node),
+    .\port$3489$0 (\port$3489$0 ),
+    .\port$3489$20 (\port$3489$20 [7:0]),
+    .\port$3638$0 (window__busy),
+    .\port$3642$0 (window__error),
+    .\port$920$0 (fault__pending),
+    .\port$923$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
-    .\storage$74 (pt_buckets_log2),
-    .\storage$75 (pt_max_probes),
-    .\storage$76 (owner_sel),
-    .\storage$78 (csr__TLB_INV_VPN__data),
-    .\storage$81 (window__addr),
-    .\storage$82 (window__wdata),
-    .\storage$83 (window__len),
-    .\storage$93 (node_id)
+    .\storage$75 (pt_buckets_log2),
+    .\storage$76 (pt_max_probes),
+    .\storage$77 (owner_sel),
+    .\storage$79 (csr__TLB_INV_VPN__data),
+    .\storage$82 (window__addr),
+    .\storage$83 (window__wdata),
+    .\storage$84 (window__len),
+    .\storage$94 (node_id)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3486$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3489$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -13806,11 +13806,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3486$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3486$20 [7:0], \port$3486$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3486$0 [3:0];
-  assign fault__src = \port$3486$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3486$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3489$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3489$20 [7:0], \port$3489$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3489$0 [3:0];
+  assign fault__src = \port$3489$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3489$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -13839,10 +13839,43 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$903$0 , \port$906$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 
-, \storage$82 , \storage$83 , \storage$93 , \port$3265$0 , \port$3266$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3486$0 , \port$3486$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3635$0 , \port$3639$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$920$0 , \port$923$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$3268$0 , \port$3269$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3489$0 , \port$3489$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3638$0 , \port$3642$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [7:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  reg [31:0] \$34 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   reg CNT_BUCKET_READS_r_stb;
   reg CNT_BUCKET_READS_w_stb;
   reg CNT_FAULTS_r_stb;
@@ -13971,58 +14004,92 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3265$0 ;
-  wire \port$3265$0 ;
-  input [7:0] \port$3266$0 ;
-  wire [7:0] \port$3266$0 ;
-  input [11:0] \port$3486$0 ;
-  wire [11:0] \port$3486$0 ;
-  input [7:0] \port$3486$20 ;
-  wire [7:0] \port$3486$20 ;
-  input \port$3635$0 ;
-  wire \port$3635$0 ;
-  input \port$3639$0 ;
-  wire \port$3639$0 ;
-  input \port$903$0 ;
-  wire \port$903$0 ;
-  input \port$906$0 ;
-  wire \port$906$0 ;
+  input \port$3268$0 ;
+  wire \port$3268$0 ;
+  input [7:0] \port$3269$0 ;
+  wire [7:0] \port$3269$0 ;
+  input [11:0] \port$3489$0 ;
+  wire [11:0] \port$3489$0 ;
+  input [7:0] \port$3489$20 ;
+  wire [7:0] \port$3489$20 ;
+  input \port$3638$0 ;
+  wire \port$3638$0 ;
+  input \port$3642$0 ;
+  wire \port$3642$0 ;
+  input \port$920$0 ;
+  wire \port$920$0 ;
+  input \port$923$0 ;
+  wire \port$923$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  reg r_hold;
   input rst;
   wire rst;
   output [63:0] storage;
   wire [63:0] storage;
-  output [4:0] \storage$74 ;
-  wire [4:0] \storage$74 ;
-  output [7:0] \storage$75 ;
-  wire [7:0] \storage$75 ;
-  output [15:0] \storage$76 ;
-  wire [15:0] \storage$76 ;
-  output [63:0] \storage$78 ;
-  wire [63:0] \storage$78 ;
-  output [63:0] \storage$81 ;
-  wire [63:0] \storage$81 ;
+  output [4:0] \storage$75 ;
+  wire [4:0] \storage$75 ;
+  output [7:0] \storage$76 ;
+  wire [7:0] \storage$76 ;
+  output [15:0] \storage$77 ;
+  wire [15:0] \storage$77 ;
+  output [63:0] \storage$79 ;
+  wire [63:0] \storage$79 ;
   output [63:0] \storage$82 ;
   wire [63:0] \storage$82 ;
-  output [31:0] \storage$83 ;
-  wire [31:0] \storage$83 ;
-  output [7:0] \storage$93 ;
-  wire [7:0] \storage$93 ;
+  output [63:0] \storage$83 ;
+  wire [63:0] \storage$83 ;
+  output [31:0] \storage$84 ;
+  wire [31:0] \storage$84 ;
+  output [7:0] \storage$94 ;
+  wire [7:0] \storage$94 ;
   wire [31:0] value;
-  wire [31:0] \value$87 ;
   wire [31:0] \value$88 ;
   wire [31:0] \value$89 ;
   wire [31:0] \value$90 ;
   wire [31:0] \value$91 ;
   wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$34 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$3  = bus__addr[0] ? { 24'h000000, \storage$94  } : \value$93 ;
+  assign \$4  = bus__addr[0] ? \value$92  : \value$91 ;
+  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
+  assign \$6  = bus__addr[0] ? \value$90  : \value$89 ;
+  assign \$7  = bus__addr[0] ? \value$88  : value;
+  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
+  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
+  assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3642$0 , \port$3638$0  } : \storage$84 ;
+  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
+  assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
+  assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
+  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
+  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
+  assign \$17  = bus__addr[3] ? \$9  : \$16 ;
+  assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3489$20 , \port$3489$0 , 2'h0, \port$923$0 , \port$920$0  };
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3268$0 , 23'h000000, \port$3269$0  };
+  assign \$23  = bus__addr[1] ? \$21  : \$22 ;
+  assign \$24  = bus__addr[2] ? \$20  : \$23 ;
+  assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
+  assign \$26  = bus__addr[0] ? \storage$76  : { 3'h0, \storage$75  };
+  assign \$27  = bus__addr[1] ? \$25  : { 24'h000000, \$26  };
+  assign \$28  = bus__addr[0] ? storage[63:32] : storage[31:0];
+  assign \$29  = bus__addr[0] ? 32'd67371072 : 32'd540018700;
+  assign \$30  = bus__addr[1] ? \$28  : \$29 ;
+  assign \$31  = bus__addr[2] ? \$27  : \$30 ;
+  assign \$32  = bus__addr[3] ? \$24  : \$31 ;
+  assign \$33  = bus__addr[4] ? \$17  : \$32 ;
   \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS  reg_CNT_BUCKET_READS (
     .CNT_BUCKET_READS_w_stb(CNT_BUCKET_READS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_BUCKET_READS__value(\value$90 ),
+    .csr__CNT_BUCKET_READS__value(\value$91 ),
     .inc(csr__CNT_BUCKET_READS__inc),
     .rst(rst)
   );
@@ -14030,7 +14097,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .CNT_FAULTS_w_stb(CNT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_FAULTS__value(\value$89 ),
+    .csr__CNT_FAULTS__value(\value$90 ),
     .inc(csr__CNT_FAULTS__inc),
     .rst(rst)
   );
@@ -14038,7 +14105,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .CNT_PROT_FAULTS_w_stb(CNT_PROT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_PROT_FAULTS__value(\value$92 ),
+    .csr__CNT_PROT_FAULTS__value(\value$93 ),
     .inc(csr__CNT_PROT_FAULTS__inc),
     .rst(rst)
   );
@@ -14046,7 +14113,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .CNT_REQUESTS_w_stb(CNT_REQUESTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_REQUESTS__value(\value$91 ),
+    .csr__CNT_REQUESTS__value(\value$92 ),
     .inc(csr__CNT_REQUESTS__inc),
     .rst(rst)
   );
@@ -14062,7 +14129,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .CNT_TLB_MISS_w_stb(CNT_TLB_MISS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_TLB_MISS__value(\value$87 ),
+    .csr__CNT_TLB_MISS__value(\value$88 ),
     .inc(csr__CNT_TLB_MISS__inc),
     .rst(rst)
   );
@@ -14070,7 +14137,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .CNT_WALKS_w_stb(CNT_WALKS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_WALKS__value(\value$88 ),
+    .csr__CNT_WALKS__value(\value$89 ),
     .inc(csr__CNT_WALKS__inc),
     .rst(rst)
   );
@@ -14082,7 +14149,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
     .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
     .rst(rst),
-    .storage(\storage$81 )
+    .storage(\storage$82 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_MEM_LEN  reg_MEM_LEN (
     .MEM_LEN_w_stb(MEM_LEN_w_stb),
@@ -14091,7 +14158,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .rst(rst),
-    .storage(\storage$83 )
+    .storage(\storage$84 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_MEM_WDATA  reg_MEM_WDATA (
     .MEM_WDATA_HI_w_stb(MEM_WDATA_HI_w_stb),
@@ -14099,21 +14166,21 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$82 )
+    .storage(\storage$83 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_NODE_ID  reg_NODE_ID (
     .NODE_ID_w_stb(NODE_ID_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$93 )
+    .storage(\storage$94 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_OWNER_SEL  reg_OWNER_SEL (
     .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$76 )
+    .storage(\storage$77 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_PT_BASE  reg_PT_BASE (
     .PT_BASE_HI_w_stb(PT_BASE_HI_w_stb),
@@ -14128,14 +14195,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$74 )
+    .storage(\storage$75 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_PT_MAX_PROBES  reg_PT_MAX_PROBES (
     .PT_MAX_PROBES_w_stb(PT_MAX_PROBES_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$75 )
+    .storage(\storage$76 )
   );
   \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN  reg_TLB_INV_VPN (
     .TLB_INV_VPN_HI_w_stb(TLB_INV_VPN_HI_w_stb),
@@ -14143,634 +14210,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$78 )
+    .storage(\storage$79 )
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    PT_BUCKETS_LOG2_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    PT_BUCKETS_LOG2_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    PT_MAX_PROBES_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    PT_MAX_PROBES_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    OWNER_SET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    OWNER_SET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    OWNER_SEL_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    OWNER_SEL_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    OWNER_GET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    OWNER_GET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    INFO0_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    TLB_INV_VPN_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    TLB_INV_VPN_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    TLB_INV_VPN_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    TLB_INV_VPN_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    TLB_INV_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    TLB_INV_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    FAULT_STATUS_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    FAULT_STATUS_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    FAULT_VADDR_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    FAULT_VADDR_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    INFO0_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    FAULT_VADDR_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    FAULT_VADDR_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    FAULT_RESOLVE_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          FAULT_RESOLVE_r_stb = bus__r_stb;
-    endcase
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     FAULT_RESOLVE_w_stb = 1'h0;
@@ -15059,16 +14500,6 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
           /* empty */;
       5'h12:
           MEM_WDATA_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    INFO1_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
@@ -15569,16 +15000,6 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
           /* empty */;
       5'h17:
           MEM_RDATA_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    INFO1_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
@@ -16183,18 +15604,6 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    PT_BASE_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          PT_BASE_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     CNT_REQUESTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -16605,135 +16014,61 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
+    \$34  = bus__r_data;
+    if (\$2 ) begin
+      \$34  = \$33 ;
+    end
+    if (rst) begin
+      \$34  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO0_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          if (bus__r_stb) begin
-            \$1  = 32'd540018700;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = 32'd67371072;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = storage[31:0];
-          end
-      5'h03:
-          if (bus__r_stb) begin
-            \$1  = storage[63:32];
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = { 27'h0000000, \storage$74  };
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$75  };
-          end
-      5'h06:
-          /* empty */;
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = { 16'h0000, \storage$76  };
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = { \port$3265$0 , 23'h000000, \port$3266$0  };
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [31:0];
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [63:32];
-          end
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$3486$20 , \port$3486$0 , 2'h0, \port$906$0 , \port$903$0  };
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[31:0];
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[63:32];
-          end
-      5'h0f:
-          /* empty */;
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [31:0];
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [63:32];
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [31:0];
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [63:32];
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \storage$83 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$3639$0 , \port$3635$0  };
-          end
-      5'h16:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[31:0];
-          end
-      5'h17:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[63:32];
-          end
-      5'h18:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h19:
-          if (bus__r_stb) begin
-            \$1  = \value$87 ;
-          end
-      5'h1a:
-          if (bus__r_stb) begin
-            \$1  = \value$88 ;
-          end
-      5'h1b:
-          if (bus__r_stb) begin
-            \$1  = \value$89 ;
-          end
-      5'h1c:
-          if (bus__r_stb) begin
-            \$1  = \value$90 ;
-          end
-      5'h1d:
-          if (bus__r_stb) begin
-            \$1  = \value$91 ;
-          end
-      5'h1e:
-          if (bus__r_stb) begin
-            \$1  = \value$92 ;
-          end
-      5'h1f:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$93  };
-          end
+          INFO0_r_stb = bus__r_stb;
     endcase
-    if (rst) begin
-      \$1  = 32'd0;
-    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO0_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO1_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    INFO1_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_BASE_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          PT_BASE_LO_r_stb = bus__r_stb;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
@@ -16775,29 +16110,677 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$9
           PT_BASE_HI_w_stb = bus__w_stb;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_BUCKETS_LOG2_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_BUCKETS_LOG2_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_MAX_PROBES_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    PT_MAX_PROBES_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          r_hold = 1'h1;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          r_hold = 1'h1;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SEL_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_SEL_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_GET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    OWNER_GET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_VPN_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    TLB_INV_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_STATUS_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_STATUS_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_VADDR_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    FAULT_RESOLVE_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          FAULT_RESOLVE_r_stb = bus__r_stb;
+    endcase
+  end
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3265$0 , 23'h000000, \port$3266$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3486$20 , \port$3486$0 , 2'h0, \port$906$0 , \port$903$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3639$0 , \port$3635$0  };
+  assign csr__OWNER_GET__r_data = { \port$3268$0 , 23'h000000, \port$3269$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3489$20 , \port$3489$0 , 2'h0, \port$923$0 , \port$920$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3642$0 , \port$3638$0  };
   assign csr__PT_BASE__data = storage;
-  assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
-  assign csr__PT_MAX_PROBES__data = \storage$75 ;
+  assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
+  assign csr__PT_MAX_PROBES__data = \storage$76 ;
   assign csr__OWNER_SET__w_stb = OWNER_SET_w_stb;
   assign csr__OWNER_SET__w_data = bus__w_data;
-  assign csr__OWNER_SEL__data = \storage$76 ;
-  assign csr__TLB_INV_VPN__data = \storage$78 ;
+  assign csr__OWNER_SEL__data = \storage$77 ;
+  assign csr__TLB_INV_VPN__data = \storage$79 ;
   assign csr__TLB_INV__w_stb = TLB_INV_w_stb;
   assign csr__TLB_INV__w_data = bus__w_data;
   assign csr__FAULT_RESOLVE__w_stb = FAULT_RESOLVE_w_stb;
   assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
-  assign csr__MEM_ADDR__data = \storage$81 ;
-  assign csr__MEM_WDATA__data = \storage$82 ;
-  assign csr__MEM_LEN__data = \storage$83 ;
+  assign csr__MEM_ADDR__data = \storage$82 ;
+  assign csr__MEM_WDATA__data = \storage$83 ;
+  assign csr__MEM_LEN__data = \storage$84 ;
   assign csr__MEM_CTRL__w_stb = MEM_CTRL_w_stb;
   assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
-  assign csr__NODE_ID__data = \storage$93 ;
+  assign csr__NODE_ID__data = \storage$94 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16848,13 +16831,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16863,23 +16850,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (r
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -16930,13 +16928,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, inc, load_value, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -16945,23 +16947,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, lo
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -17012,13 +17025,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -17027,23 +17044,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rs
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -17094,13 +17122,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -17109,23 +17141,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -17176,13 +17219,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -17191,23 +17238,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, l
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -17258,13 +17316,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -17273,23 +17335,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -17340,13 +17413,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -17355,23 +17432,34 @@ module \memory_component.memory.mmu.regs.decoder.reg_CNT_WALKS.counter (rst, loa
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23335,15 +23423,30 @@ endmodule
 (* generator = "Amaranth" *)
 module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, rx__hdr__ready, tx__hdr__payload, tx__hdr__valid, rx__data__ready, tx__data__valid, tx__data__payload, tx__hdr__ready, tx__data__ready
 , m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
-  wire \$1 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
+  wire [1:0] \$1 ;
+  wire [4:0] \$10 ;
+  reg [1:0] \$11 ;
+  reg [7:0] \$12 ;
+  reg [1:0] \$13 ;
+  reg [13:0] \$14 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire [2:0] \$6 ;
+  wire [2:0] \$7 ;
+  wire [1:0] \$8 ;
+  wire \$9 ;
   wire [15:0] ack;
   wire [1:0] ack_in;
-  wire [1:0] \ack_in$113 ;
+  wire [1:0] \ack_in$115 ;
   wire [1:0] ack_sent;
-  wire [1:0] \ack_sent$107 ;
+  wire [1:0] \ack_sent$109 ;
   wire [15:0] ack_value;
-  wire [15:0] \ack_value$115 ;
+  wire [15:0] \ack_value$117 ;
   wire [63:0] buffer__beat_data;
   wire buffer__beat_en;
   wire [2:0] buffer__beat_index;
@@ -23375,8 +23478,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \buffer__commit_hdr.vaddr ;
   wire buffer__hdr_room;
   wire buffer__room;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
+  input [5:0] bus__addr;
+  wire [5:0] bus__addr;
   wire [31:0] bus__r_data;
   input bus__r_stb;
   wire bus__r_stb;
@@ -23386,16 +23489,23 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire bus__w_stb;
   input clk;
   wire clk;
-  wire [4:0] csr__addr;
+  wire [5:0] csr__addr;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   wire csr__naks_received__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  reg [7:0] csr__peers_dead__inc = 8'h00;
   output [31:0] csr__r_data;
   wire [31:0] csr__r_data;
   wire csr__r_stb;
+  wire [31:0] csr__retry_limit__r_data;
   wire csr__rx_acks__inc;
   wire csr__rx_drop_crc__inc;
   wire csr__rx_drop_malformed__inc;
@@ -23408,24 +23518,35 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire csr__rx_msgs__inc;
   wire [31:0] csr__timeout__r_data;
   wire csr__tx_acks__inc;
+  wire csr__tx_dead_dropped__inc;
   wire csr__tx_dropped__inc;
+  reg [13:0] csr__tx_flushed__inc = 14'h0000;
   wire csr__tx_frames__inc;
   wire csr__tx_msgs__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
   wire [31:0] csr__w_data;
   wire csr__w_stb;
+  wire [1:0] dead;
+  wire [1:0] \dead$103 ;
   wire [1:0] delivered;
-  wire [1:0] \delivered$123 ;
+  wire [1:0] \delivered$125 ;
+  reg [1:0] died = 2'h0;
+  wire [1:0] \died$193 ;
   wire [15:0] expected;
   wire [1:0] expired;
   wire [1:0] \expired$97 ;
+  reg [1:0] flush = 2'h0;
+  (* init = 2'h0 *)
+  wire [1:0] \flush$188 ;
+  wire [3:0] flushed;
   wire [1:0] frame_started;
-  wire [1:0] \frame_started$105 ;
+  wire [1:0] \frame_started$107 ;
   wire [1:0] gap_in;
-  wire [1:0] \gap_in$121 ;
+  wire [1:0] \gap_in$123 ;
   wire [1:0] go_back;
-  wire [1:0] \go_back$111 ;
+  wire [1:0] \go_back$113 ;
+  wire irq;
   output [63:0] m_axis__tdata;
   wire [63:0] m_axis__tdata;
   wire [63:0] \m_axis__tdata$27 ;
@@ -23442,12 +23563,16 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire m_axis__tvalid;
   wire \m_axis__tvalid$35 ;
   wire [1:0] msg_in;
-  wire [1:0] \msg_in$119 ;
+  wire [1:0] \msg_in$121 ;
+  (* init = 8'h00 *)
+  wire [7:0] n_died;
+  (* init = 14'h0000 *)
+  wire [13:0] n_flushed;
   wire nak;
   wire [1:0] nak_in;
-  wire [1:0] \nak_in$117 ;
+  wire [1:0] \nak_in$119 ;
   wire [1:0] nak_sent;
-  wire [1:0] \nak_sent$109 ;
+  wire [1:0] \nak_sent$111 ;
   wire naks_received;
   wire naks_sent;
   wire [1:0] owed;
@@ -23616,7 +23741,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire store_room;
   wire [2:0] store_slot;
   wire [1:0] stored;
-  wire [1:0] \stored$103 ;
+  wire [1:0] \stored$105 ;
   wire [1:0] timeouts;
   input [64:0] tx__data__payload;
   wire [64:0] tx__data__payload;
@@ -23685,6 +23810,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire tx__hdr__valid;
   wire \tx__hdr__valid$11 ;
   wire tx_acks;
+  wire tx_dead_dropped;
   wire tx_dropped;
   wire tx_frames;
   wire tx_msgs;
@@ -23722,14 +23848,34 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   wire [63:0] \write__commit_hdr.vaddr ;
   wire write__hdr_room;
   wire write__room;
+  assign csr__events__peer_dead__set = | died;
+  assign \$2  = bus__w_data[7:0] < 2'h2;
+  assign \$3  = csr__peer_reset__w_stb & \$2 ;
+  assign \$4  = bus__w_data[7:0] != 1'h1;
+  assign \$5  = \$3  & \$4 ;
+  assign \$6  = 1'h1 << bus__w_data[0];
+  assign \$7  = \$5  ? \$6  : 3'h0;
+  assign \$10  = flushed + 1'h0;
+  always @(posedge clk)
+    died <= \$11 ;
+  always @(posedge clk)
+    csr__peers_dead__inc <= \$12 ;
+  always @(posedge clk)
+    flush <= \$13 ;
+  always @(posedge clk)
+    csr__tx_flushed__inc <= \$14 ;
   \memory_component.netif.csr_dec  csr_dec (
+    .bits(irq),
     .bus__addr(bus__addr),
     .bus__r_data(csr__r_data),
     .bus__r_stb(bus__r_stb),
+    .bus__w_data(bus__w_data),
     .bus__w_stb(bus__w_stb),
     .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
     .csr__naks_received__inc(csr__naks_received__inc),
     .csr__naks_sent__inc(csr__naks_sent__inc),
+    .csr__peers_dead__inc(csr__peers_dead__inc),
     .csr__rx_acks__inc(csr__rx_acks__inc),
     .csr__rx_drop_crc__inc(csr__rx_drop_crc__inc),
     .csr__rx_drop_malformed__inc(csr__rx_drop_malformed__inc),
@@ -23741,11 +23887,14 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__rx_frames__inc(csr__rx_frames__inc),
     .csr__rx_msgs__inc(csr__rx_msgs__inc),
     .csr__tx_acks__inc(csr__tx_acks__inc),
+    .csr__tx_dead_dropped__inc(csr__tx_dead_dropped__inc),
     .csr__tx_dropped__inc(csr__tx_dropped__inc),
+    .csr__tx_flushed__inc(csr__tx_flushed__inc),
     .csr__tx_frames__inc(csr__tx_frames__inc),
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
-    .\port$3848$0 (\$1 ),
+    .peer_reset_w_stb(csr__peer_reset__w_stb),
+    .\port$3910$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23754,7 +23903,9 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .ack_value(ack_value),
     .clk(clk),
     .delivered(delivered),
-    .expired_0(\$2 ),
+    .expired_0(\$16 ),
+    .flush(flush),
+    .flushed(flushed),
     .frame_started(frame_started),
     .gap_in(gap_in),
     .go_back(go_back),
@@ -23774,7 +23925,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .store_room(room),
     .store_slot(slot),
     .stored(stored),
-    .timeout_fire_0(\$1 ),
+    .timeout_fire_0(\$15 ),
     .unsent(unsent)
   );
   \memory_component.netif.receiver  receiver (
@@ -23847,8 +23998,8 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
-    .pick(send_peer),
-    .\port$3866$0 (\$2 ),
+    .peer(send_peer),
+    .\port$3931$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23883,9 +24034,38 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .tx__hdr__payload(tx__hdr__payload),
     .tx__hdr__ready(tx__hdr__ready),
     .tx__hdr__valid(tx__hdr__valid),
+    .tx_dead_dropped(csr__tx_dead_dropped__inc),
     .tx_dropped(csr__tx_dropped__inc),
     .tx_msgs(csr__tx_msgs__inc)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$11  = 2'h0;
+    if (rst) begin
+      \$11  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$12  = { 6'h00, \$1  };
+    if (rst) begin
+      \$12  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$13  = \$7 [1:0];
+    if (rst) begin
+      \$13  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$14  = { 9'h000, \$10  };
+    if (rst) begin
+      \$14  = 14'h0000;
+    end
+  end
   assign \tx__data__payload$1  = tx__data__payload;
   assign \tx__data__ready$3  = tx__data__ready;
   assign \tx__data__valid$5  = tx__data__valid;
@@ -23936,21 +24116,23 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign send_retransmit = retransmit;
   assign \unsent$93  = unsent;
   assign \owed$95  = owed;
-  assign expired = { 1'h0, \$2  };
-  assign \expired$97  = { 1'h0, \$2  };
+  assign expired = { 1'h0, \$16  };
+  assign \expired$97  = { 1'h0, \$16  };
   assign src = recv_peer;
   assign recv_expected = expected;
-  assign \stored$103  = stored;
-  assign \frame_started$105  = frame_started;
-  assign \ack_sent$107  = ack_sent;
-  assign \nak_sent$109  = nak_sent;
-  assign \go_back$111  = go_back;
-  assign \ack_in$113  = ack_in;
-  assign \ack_value$115  = ack_value;
-  assign \nak_in$117  = nak_in;
-  assign \msg_in$119  = msg_in;
-  assign \gap_in$121  = gap_in;
-  assign \delivered$123  = delivered;
+  assign dead = 2'h0;
+  assign \dead$103  = 2'h0;
+  assign \stored$105  = stored;
+  assign \frame_started$107  = frame_started;
+  assign \ack_sent$109  = ack_sent;
+  assign \nak_sent$111  = nak_sent;
+  assign \go_back$113  = go_back;
+  assign \ack_in$115  = ack_in;
+  assign \ack_value$117  = ack_value;
+  assign \nak_in$119  = nak_in;
+  assign \msg_in$121  = msg_in;
+  assign \gap_in$123  = gap_in;
+  assign \delivered$125  = delivered;
   assign csr__addr = bus__addr;
   assign bus__r_data = csr__r_data;
   assign csr__r_stb = bus__r_stb;
@@ -23961,6 +24143,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
+  assign csr__retry_limit__r_data = 32'd0;
   assign tx_frames = csr__tx_frames__inc;
   assign tx_msgs = csr__tx_msgs__inc;
   assign tx_retransmits = csr__tx_retransmits__inc;
@@ -23978,8 +24161,16 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign rx_drop_nobuf = csr__rx_drop_nobuf__inc;
   assign naks_sent = csr__naks_sent__inc;
   assign naks_received = csr__naks_received__inc;
-  assign csr__tx_timeouts__inc = { 7'h00, \$1  };
-  assign timeouts = { 1'h0, \$1  };
+  assign tx_dead_dropped = csr__tx_dead_dropped__inc;
+  assign csr__tx_timeouts__inc = { 7'h00, \$15  };
+  assign timeouts = { 1'h0, \$15  };
+  assign n_died = csr__peers_dead__inc;
+  assign csr__events__peer_dead__data = irq;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign \flush$188  = flush;
+  assign n_flushed = csr__tx_flushed__inc;
+  assign \died$193  = 2'h0;
+  assign csr__peer_reset__w_data = bus__w_data[7:0];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
   assign \tx__data__payload$1.data  = tx__data__payload[63:0];
@@ -24048,19 +24239,65 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   assign \rx__hdr__payload$71.pid  = rx__hdr__payload[46:31];
   assign \rx__hdr__payload$71.vaddr  = rx__hdr__payload[110:47];
   assign \rx__hdr__payload$71.length  = rx__hdr__payload[126:111];
+  assign \$1  = 2'h0;
+  assign \$8  = 2'h0;
+  assign \$9  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__tx_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc
-, \port$3848$0 , bus__r_data, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
-  reg [31:0] \$1 ;
-  input [4:0] bus__addr;
-  wire [4:0] bus__addr;
+module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3910$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [31:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [31:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [31:0] \$39 ;
+  wire [31:0] \$4 ;
+  reg [31:0] \$40 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
+  output bits;
+  wire bits;
+  input [5:0] bus__addr;
+  wire [5:0] bus__addr;
   output [31:0] bus__r_data;
   reg [31:0] bus__r_data = 32'd0;
   input bus__r_stb;
   wire bus__r_stb;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
   input bus__w_stb;
   wire bus__w_stb;
   input clk;
@@ -24070,12 +24307,28 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg config_w_stb;
   wire [15:0] csr__config__max_payload__r_data;
   wire [15:0] csr__config__window__r_data;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
   wire [8:0] csr__id__n_nodes__r_data;
   wire [7:0] csr__id__node_id__r_data;
   input csr__naks_received__inc;
   wire csr__naks_received__inc;
   input csr__naks_sent__inc;
   wire csr__naks_sent__inc;
+  wire [31:0] csr__peer_dead_0__r_data;
+  wire [31:0] csr__peer_dead_1__r_data;
+  wire [31:0] csr__peer_dead_2__r_data;
+  wire [31:0] csr__peer_dead_3__r_data;
+  wire [31:0] csr__peer_dead_4__r_data;
+  wire [31:0] csr__peer_dead_5__r_data;
+  wire [31:0] csr__peer_dead_6__r_data;
+  wire [31:0] csr__peer_dead_7__r_data;
+  wire [7:0] csr__peer_reset__w_data;
+  wire csr__peer_reset__w_stb;
+  input [7:0] csr__peers_dead__inc;
+  wire [7:0] csr__peers_dead__inc;
+  wire [31:0] csr__retry_limit__r_data;
   input csr__rx_acks__inc;
   wire csr__rx_acks__inc;
   input csr__rx_drop_crc__inc;
@@ -24099,8 +24352,12 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   wire [31:0] csr__timeout__r_data;
   input csr__tx_acks__inc;
   wire csr__tx_acks__inc;
+  input csr__tx_dead_dropped__inc;
+  wire csr__tx_dead_dropped__inc;
   input csr__tx_dropped__inc;
   wire csr__tx_dropped__inc;
+  input [13:0] csr__tx_flushed__inc;
+  wire [13:0] csr__tx_flushed__inc;
   input csr__tx_frames__inc;
   wire csr__tx_frames__inc;
   input csr__tx_msgs__inc;
@@ -24108,6 +24365,9 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   input csr__tx_retransmits__inc;
   wire csr__tx_retransmits__inc;
   wire [7:0] csr__tx_timeouts__inc;
+  reg events_r_stb;
+  wire [31:0] events_read;
+  reg events_w_stb;
   reg id_r_stb;
   wire [31:0] id_read;
   reg id_w_stb;
@@ -24115,10 +24375,34 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg naks_received_w_stb;
   reg naks_sent_r_stb;
   reg naks_sent_w_stb;
-  input \port$3848$0 ;
-  wire \port$3848$0 ;
+  reg peer_dead_0_r_stb;
+  reg peer_dead_0_w_stb;
+  reg peer_dead_1_r_stb;
+  reg peer_dead_1_w_stb;
+  reg peer_dead_2_r_stb;
+  reg peer_dead_2_w_stb;
+  reg peer_dead_3_r_stb;
+  reg peer_dead_3_w_stb;
+  reg peer_dead_4_r_stb;
+  reg peer_dead_4_w_stb;
+  reg peer_dead_5_r_stb;
+  reg peer_dead_5_w_stb;
+  reg peer_dead_6_r_stb;
+  reg peer_dead_6_w_stb;
+  reg peer_dead_7_r_stb;
+  reg peer_dead_7_w_stb;
+  reg peer_reset_r_stb;
+  output peer_reset_w_stb;
+  reg peer_reset_w_stb;
+  reg peers_dead_r_stb;
+  reg peers_dead_w_stb;
+  input \port$3910$0 ;
+  wire \port$3910$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  reg r_hold;
+  reg retry_limit_r_stb;
+  reg retry_limit_w_stb;
   input rst;
   wire rst;
   reg rx_acks_r_stb;
@@ -24145,8 +24429,12 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg timeout_w_stb;
   reg tx_acks_r_stb;
   reg tx_acks_w_stb;
+  reg tx_dead_dropped_r_stb;
+  reg tx_dead_dropped_w_stb;
   reg tx_dropped_r_stb;
   reg tx_dropped_w_stb;
+  reg tx_flushed_r_stb;
+  reg tx_flushed_w_stb;
   reg tx_frames_r_stb;
   reg tx_frames_w_stb;
   reg tx_msgs_r_stb;
@@ -24156,107 +24444,166 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   reg tx_timeouts_r_stb;
   reg tx_timeouts_w_stb;
   wire [31:0] value;
-  wire [31:0] \value$57 ;
-  wire [31:0] \value$58 ;
-  wire [31:0] \value$59 ;
-  wire [31:0] \value$60 ;
-  wire [31:0] \value$61 ;
-  wire [31:0] \value$62 ;
-  wire [31:0] \value$63 ;
-  wire [31:0] \value$64 ;
-  wire [31:0] \value$65 ;
-  wire [31:0] \value$66 ;
-  wire [31:0] \value$67 ;
-  wire [31:0] \value$68 ;
-  wire [31:0] \value$69 ;
-  wire [31:0] \value$70 ;
-  wire [31:0] \value$71 ;
-  wire [31:0] \value$72 ;
-  wire [31:0] \value$73 ;
+  wire [31:0] \value$100 ;
+  wire [31:0] \value$101 ;
+  wire [31:0] \value$102 ;
+  wire [31:0] \value$103 ;
+  wire [31:0] \value$104 ;
+  wire [31:0] \value$105 ;
+  wire [31:0] \value$106 ;
+  wire [31:0] \value$107 ;
+  wire [31:0] \value$108 ;
+  wire [31:0] \value$89 ;
+  wire [31:0] \value$90 ;
+  wire [31:0] \value$91 ;
+  wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
+  wire [31:0] \value$94 ;
+  wire [31:0] \value$95 ;
+  wire [31:0] \value$96 ;
+  wire [31:0] \value$97 ;
+  wire [31:0] \value$98 ;
+  wire [31:0] \value$99 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$40 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$12  = bus__addr[0] ? events_read : \value$108 ;
+  assign \$13  = bus__addr[1] ? 32'd0 : \$12 ;
+  assign \$14  = bus__addr[2] ? 32'd0 : \$13 ;
+  assign \$15  = bus__addr[0] ? \value$107  : \value$106 ;
+  assign \$16  = bus__addr[0] ? \value$105  : \value$104 ;
+  assign \$17  = bus__addr[1] ? \$15  : \$16 ;
+  assign \$18  = bus__addr[0] ? \value$103  : \value$102 ;
+  assign \$19  = bus__addr[0] ? \value$101  : \value$100 ;
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[2] ? \$17  : \$20 ;
+  assign \$22  = bus__addr[3] ? \$14  : \$21 ;
+  assign \$23  = bus__addr[0] ? \value$99  : \value$98 ;
+  assign \$24  = bus__addr[0] ? \value$97  : \value$96 ;
+  assign \$25  = bus__addr[1] ? \$23  : \$24 ;
+  assign \$26  = bus__addr[0] ? \value$95  : \value$94 ;
+  assign \$27  = bus__addr[0] ? \value$93  : \value$92 ;
+  assign \$28  = bus__addr[1] ? \$26  : \$27 ;
+  assign \$29  = bus__addr[2] ? \$25  : \$28 ;
+  assign \$30  = bus__addr[0] ? \value$91  : \value$90 ;
+  assign \$31  = bus__addr[0] ? \value$89  : value;
+  assign \$32  = bus__addr[1] ? \$30  : \$31 ;
+  assign \$33  = bus__addr[0] ? 32'd0 : 32'd2048;
+  assign \$34  = bus__addr[0] ? 32'd4194312 : 32'd513;
+  assign \$35  = bus__addr[1] ? \$33  : \$34 ;
+  assign \$36  = bus__addr[2] ? \$32  : \$35 ;
+  assign \$37  = bus__addr[3] ? \$29  : \$36 ;
+  assign \$38  = bus__addr[4] ? \$22  : \$37 ;
+  assign \$39  = bus__addr[5] ? 32'd0 : \$38 ;
+  \memory_component.netif.csr_dec.reg_events  reg_events (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
   \memory_component.netif.csr_dec.reg_naks_received  reg_naks_received (
     .clk(clk),
-    .csr__naks_received__value(\value$73 ),
+    .csr__naks_received__value(\value$105 ),
     .inc(csr__naks_received__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_naks_sent  reg_naks_sent (
     .clk(clk),
-    .csr__naks_sent__value(\value$72 ),
+    .csr__naks_sent__value(\value$104 ),
     .inc(csr__naks_sent__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_peers_dead  reg_peers_dead (
+    .clk(clk),
+    .csr__peers_dead__value(\value$106 ),
+    .inc(csr__peers_dead__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_acks  reg_rx_acks (
     .clk(clk),
-    .csr__rx_acks__value(\value$64 ),
+    .csr__rx_acks__value(\value$96 ),
     .inc(csr__rx_acks__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_crc  reg_rx_drop_crc (
     .clk(clk),
-    .csr__rx_drop_crc__value(\value$66 ),
+    .csr__rx_drop_crc__value(\value$98 ),
     .inc(csr__rx_drop_crc__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_malformed  reg_rx_drop_malformed (
     .clk(clk),
-    .csr__rx_drop_malformed__value(\value$70 ),
+    .csr__rx_drop_malformed__value(\value$102 ),
     .inc(csr__rx_drop_malformed__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_misrouted  reg_rx_drop_misrouted (
     .clk(clk),
-    .csr__rx_drop_misrouted__value(\value$67 ),
+    .csr__rx_drop_misrouted__value(\value$99 ),
     .inc(csr__rx_drop_misrouted__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_nobuf  reg_rx_drop_nobuf (
     .clk(clk),
-    .csr__rx_drop_nobuf__value(\value$71 ),
+    .csr__rx_drop_nobuf__value(\value$103 ),
     .inc(csr__rx_drop_nobuf__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_oversize  reg_rx_drop_oversize (
     .clk(clk),
-    .csr__rx_drop_oversize__value(\value$69 ),
+    .csr__rx_drop_oversize__value(\value$101 ),
     .inc(csr__rx_drop_oversize__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_drop_truncated  reg_rx_drop_truncated (
     .clk(clk),
-    .csr__rx_drop_truncated__value(\value$68 ),
+    .csr__rx_drop_truncated__value(\value$100 ),
     .inc(csr__rx_drop_truncated__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_dup  reg_rx_dup (
     .clk(clk),
-    .csr__rx_dup__value(\value$65 ),
+    .csr__rx_dup__value(\value$97 ),
     .inc(csr__rx_dup__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_frames  reg_rx_frames (
     .clk(clk),
-    .csr__rx_frames__value(\value$62 ),
+    .csr__rx_frames__value(\value$94 ),
     .inc(csr__rx_frames__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_rx_msgs  reg_rx_msgs (
     .clk(clk),
-    .csr__rx_msgs__value(\value$63 ),
+    .csr__rx_msgs__value(\value$95 ),
     .inc(csr__rx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_acks  reg_tx_acks (
     .clk(clk),
-    .csr__tx_acks__value(\value$60 ),
+    .csr__tx_acks__value(\value$92 ),
     .inc(csr__tx_acks__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_dead_dropped  reg_tx_dead_dropped (
+    .clk(clk),
+    .csr__tx_dead_dropped__value(\value$107 ),
+    .inc(csr__tx_dead_dropped__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_dropped  reg_tx_dropped (
     .clk(clk),
-    .csr__tx_dropped__value(\value$61 ),
+    .csr__tx_dropped__value(\value$93 ),
     .inc(csr__tx_dropped__inc),
+    .rst(rst)
+  );
+  \memory_component.netif.csr_dec.reg_tx_flushed  reg_tx_flushed (
+    .clk(clk),
+    .csr__tx_flushed__value(\value$108 ),
+    .inc(csr__tx_flushed__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_frames  reg_tx_frames (
@@ -24267,1294 +24614,3030 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   );
   \memory_component.netif.csr_dec.reg_tx_msgs  reg_tx_msgs (
     .clk(clk),
-    .csr__tx_msgs__value(\value$57 ),
+    .csr__tx_msgs__value(\value$89 ),
     .inc(csr__tx_msgs__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_retransmits  reg_tx_retransmits (
     .clk(clk),
-    .csr__tx_retransmits__value(\value$58 ),
+    .csr__tx_retransmits__value(\value$90 ),
     .inc(csr__tx_retransmits__inc),
     .rst(rst)
   );
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
-    .csr__tx_timeouts__value(\value$59 ),
-    .\port$3848$0 (\port$3848$0 ),
+    .csr__tx_timeouts__value(\value$91 ),
+    .\port$3910$0 (\port$3910$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_frames_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_frames_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          tx_frames_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_msgs_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_msgs_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          tx_msgs_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_retransmits_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_retransmits_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          tx_retransmits_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_timeouts_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_timeouts_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          tx_timeouts_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    tx_acks_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          tx_acks_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     tx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
+          /* empty */;
+      6'h08:
           tx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     tx_dropped_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
+          /* empty */;
+      6'h09:
           tx_dropped_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_frames_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_frames_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
+          /* empty */;
+      6'h0a:
           rx_frames_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_msgs_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
+          /* empty */;
+      6'h0b:
           rx_msgs_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_acks_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_acks_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
+          /* empty */;
+      6'h0c:
           rx_acks_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_dup_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_dup_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
+          /* empty */;
+      6'h0d:
           rx_dup_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_crc_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
+          /* empty */;
+      6'h0e:
           rx_drop_crc_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_misrouted_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
+          /* empty */;
+      6'h0f:
           rx_drop_misrouted_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_truncated_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
+          /* empty */;
+      6'h10:
           rx_drop_truncated_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_oversize_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
+          /* empty */;
+      6'h11:
           rx_drop_oversize_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
+          /* empty */;
+      6'h12:
           rx_drop_malformed_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    id_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          id_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     rx_drop_nobuf_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
+          /* empty */;
+      6'h13:
           rx_drop_nobuf_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     naks_sent_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     naks_sent_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
+          /* empty */;
+      6'h14:
           naks_sent_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     naks_received_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     naks_received_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           /* empty */;
-      5'h04:
+      6'h03:
           /* empty */;
-      5'h05:
+      6'h04:
           /* empty */;
-      5'h06:
+      6'h05:
           /* empty */;
-      5'h07:
+      6'h06:
           /* empty */;
-      5'h08:
+      6'h07:
           /* empty */;
-      5'h09:
+      6'h08:
           /* empty */;
-      5'h0a:
+      6'h09:
           /* empty */;
-      5'h0b:
+      6'h0a:
           /* empty */;
-      5'h0c:
+      6'h0b:
           /* empty */;
-      5'h0d:
+      6'h0c:
           /* empty */;
-      5'h0e:
+      6'h0d:
           /* empty */;
-      5'h0f:
+      6'h0e:
           /* empty */;
-      5'h10:
+      6'h0f:
           /* empty */;
-      5'h11:
+      6'h10:
           /* empty */;
-      5'h12:
+      6'h11:
           /* empty */;
-      5'h13:
+      6'h12:
           /* empty */;
-      5'h14:
+      6'h13:
           /* empty */;
-      5'h15:
+      6'h14:
+          /* empty */;
+      6'h15:
           naks_received_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peers_dead_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
-          if (bus__r_stb) begin
-            \$1  = id_read;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = config_read;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = 32'd2048;
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = \value$57 ;
-          end
-      5'h06:
-          if (bus__r_stb) begin
-            \$1  = \value$58 ;
-          end
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = \value$59 ;
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = \value$60 ;
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \value$61 ;
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \value$62 ;
-          end
-      5'h0b:
-          if (bus__r_stb) begin
-            \$1  = \value$63 ;
-          end
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = \value$64 ;
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = \value$65 ;
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = \value$66 ;
-          end
-      5'h0f:
-          if (bus__r_stb) begin
-            \$1  = \value$67 ;
-          end
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \value$68 ;
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \value$69 ;
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \value$70 ;
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \value$71 ;
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \value$72 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = \value$73 ;
-          end
-      default:
-          if (bus__r_stb) begin
-            \$1  = 32'd0;
-          end
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_r_stb = bus__r_stb;
     endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peers_dead_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          peers_dead_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_dead_dropped_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_dead_dropped_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          tx_dead_dropped_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_flushed_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_flushed_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          tx_flushed_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    events_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    events_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          events_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_reset_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_reset_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          peer_reset_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_0_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_0_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          peer_dead_0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_1_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_1_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          peer_dead_1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_2_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_2_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          peer_dead_2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_3_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_3_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          peer_dead_3_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_4_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_4_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          peer_dead_4_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_5_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_5_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          peer_dead_5_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_6_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_6_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          peer_dead_6_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_7_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    peer_dead_7_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          /* empty */;
+      6'h09:
+          /* empty */;
+      6'h0a:
+          /* empty */;
+      6'h0b:
+          /* empty */;
+      6'h0c:
+          /* empty */;
+      6'h0d:
+          /* empty */;
+      6'h0e:
+          /* empty */;
+      6'h0f:
+          /* empty */;
+      6'h10:
+          /* empty */;
+      6'h11:
+          /* empty */;
+      6'h12:
+          /* empty */;
+      6'h13:
+          /* empty */;
+      6'h14:
+          /* empty */;
+      6'h15:
+          /* empty */;
+      6'h16:
+          /* empty */;
+      6'h17:
+          /* empty */;
+      6'h18:
+          /* empty */;
+      6'h19:
+          /* empty */;
+      6'h1a:
+          /* empty */;
+      6'h20:
+          /* empty */;
+      6'h21:
+          /* empty */;
+      6'h22:
+          /* empty */;
+      6'h23:
+          /* empty */;
+      6'h24:
+          /* empty */;
+      6'h25:
+          /* empty */;
+      6'h26:
+          /* empty */;
+      6'h27:
+          peer_dead_7_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$40  = bus__r_data;
+    if (\$2 ) begin
+      \$40  = \$39 ;
+    end
     if (rst) begin
-      \$1  = 32'd0;
+      \$40  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    id_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          id_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     id_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           id_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     config_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           config_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     config_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           config_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     timeout_r_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           timeout_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     timeout_w_stb = 1'h0;
     casez (bus__addr)
-      5'h00:
+      6'h00:
           /* empty */;
-      5'h01:
+      6'h01:
           /* empty */;
-      5'h02:
+      6'h02:
           timeout_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    retry_limit_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    retry_limit_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          retry_limit_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_frames_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_frames_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          tx_frames_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_msgs_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_msgs_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          tx_msgs_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_retransmits_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_retransmits_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          tx_retransmits_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_timeouts_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_timeouts_w_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          tx_timeouts_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    tx_acks_r_stb = 1'h0;
+    casez (bus__addr)
+      6'h00:
+          /* empty */;
+      6'h01:
+          /* empty */;
+      6'h02:
+          /* empty */;
+      6'h03:
+          /* empty */;
+      6'h04:
+          /* empty */;
+      6'h05:
+          /* empty */;
+      6'h06:
+          /* empty */;
+      6'h07:
+          /* empty */;
+      6'h08:
+          tx_acks_r_stb = bus__r_stb;
     endcase
   end
   assign r_data = bus__r_data;
@@ -25563,12 +27646,99 @@ module \memory_component.netif.csr_dec (clk, rst, bus__r_stb, bus__w_stb, csr__t
   assign csr__config__window__r_data = 16'h0008;
   assign csr__config__max_payload__r_data = 16'h0040;
   assign csr__timeout__r_data = 32'd2048;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3848$0  };
+  assign csr__retry_limit__r_data = 32'd0;
+  assign csr__peer_dead_0__r_data = 32'd0;
+  assign csr__peer_dead_1__r_data = 32'd0;
+  assign csr__peer_dead_2__r_data = 32'd0;
+  assign csr__peer_dead_3__r_data = 32'd0;
+  assign csr__peer_dead_4__r_data = 32'd0;
+  assign csr__peer_dead_5__r_data = 32'd0;
+  assign csr__peer_dead_6__r_data = 32'd0;
+  assign csr__peer_dead_7__r_data = 32'd0;
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3910$0  };
+  assign csr__events__peer_dead__data = bits;
+  assign csr__peer_reset__w_stb = peer_reset_w_stb;
+  assign csr__peer_reset__w_data = bus__w_data[7:0];
+  assign events_read[0] = bits;
+  assign events_read[31:1] = 31'h00000000;
   assign config_read[31:16] = 16'h0040;
   assign config_read[15:0] = 16'h0008;
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h01;
   assign id_read[31:17] = 15'h0000;
+  assign \$3  = 32'd0;
+  assign \$4  = 32'd0;
+  assign \$5  = \$4 ;
+  assign \$6  = 32'd0;
+  assign \$7  = 32'd0;
+  assign \$8  = \$7 ;
+  assign \$9  = \$8 ;
+  assign \$10  = \$9 ;
+  assign \$11  = \$10 ;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_events (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  output bits;
+  wire bits;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  \memory_component.netif.csr_dec.reg_events.peer_dead  peer_dead (
+    .bits(bits),
+    .bus__w_data(bus__w_data),
+    .clk(clk),
+    .csr__events__peer_dead__set(csr__events__peer_dead__set),
+    .events_w_stb(events_w_stb),
+    .rst(rst)
+  );
+  assign csr__events__peer_dead__data = bits;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire \$3 ;
+  wire \$4 ;
+  reg \$5 ;
+  output bits;
+  reg bits = 1'h0;
+  input [31:0] bus__w_data;
+  wire [31:0] bus__w_data;
+  input clk;
+  wire clk;
+  (* init = 1'h0 *)
+  wire csr__events__peer_dead__data;
+  input csr__events__peer_dead__set;
+  wire csr__events__peer_dead__set;
+  input events_w_stb;
+  wire events_w_stb;
+  input rst;
+  wire rst;
+  always @(posedge clk)
+    bits <= \$5 ;
+  assign \$1  = events_w_stb ? bus__w_data[0] : 1'h0;
+  assign \$2  = ~ \$1 ;
+  assign \$3  = bits & \$2 ;
+  assign \$4  = \$3  | csr__events__peer_dead__set;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$5  = \$4 ;
+    if (rst) begin
+      \$5  = 1'h0;
+    end
+  end
+  assign csr__events__peer_dead__data = bits;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25599,33 +27769,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25656,33 +27841,120 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_peers_dead (rst, inc, csr__peers_dead__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__peers_dead__clear;
+  wire [7:0] csr__peers_dead__inc;
+  output [31:0] csr__peers_dead__value;
+  wire [31:0] csr__peers_dead__value;
+  input [7:0] inc;
+  wire [7:0] inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_peers_dead.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__peers_dead__value)
+  );
+  assign csr__peers_dead__inc = inc;
+  assign clear = 1'h0;
+  assign csr__peers_dead__clear = 1'h0;
+  assign value = csr__peers_dead__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input [7:0] inc;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 8'h00;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25713,33 +27985,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25770,33 +28057,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25827,33 +28129,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25884,33 +28201,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25941,33 +28273,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -25998,33 +28345,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26055,33 +28417,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26112,33 +28489,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26169,33 +28561,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26226,33 +28633,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26283,33 +28705,120 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dead_dropped__clear;
+  wire csr__tx_dead_dropped__inc;
+  output [31:0] csr__tx_dead_dropped__value;
+  wire [31:0] csr__tx_dead_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dead_dropped__value)
+  );
+  assign csr__tx_dead_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dead_dropped__clear = 1'h0;
+  assign value = csr__tx_dead_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26340,33 +28849,120 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_flushed (rst, inc, csr__tx_flushed__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_flushed__clear;
+  wire [13:0] csr__tx_flushed__inc;
+  output [31:0] csr__tx_flushed__value;
+  wire [31:0] csr__tx_flushed__value;
+  input [13:0] inc;
+  wire [13:0] inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \memory_component.netif.csr_dec.reg_tx_flushed.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_flushed__value)
+  );
+  assign csr__tx_flushed__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_flushed__clear = 1'h0;
+  assign value = csr__tx_flushed__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \memory_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
+  wire \$1 ;
+  wire [13:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [13:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input [13:0] inc;
+  wire [13:0] inc;
+  reg [13:0] inc_q = 14'h0000;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 14'h0000;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26397,33 +28993,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26454,33 +29065,48 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -26511,37 +29137,52 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
   assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3848$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3910$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -26550,130 +29191,165 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3848$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3848$0 ;
-  wire \port$3848$0 ;
+  input \port$3910$0 ;
+  wire \port$3910$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3848$0 (\port$3848$0 ),
+    .\port$3910$0 (\port$3910$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3848$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3848$0  };
+  assign inc = { 7'h00, \port$3910$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3910$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3848$0 , value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3910$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3848$0 ;
-  wire \port$3848$0 ;
+  input \port$3910$0 ;
+  wire \port$3910$0 ;
   input rst;
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + \port$3848$0 ;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$2  = \$1 [31:0];
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$5  = \$3 [31:0];
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
+  assign inc = { 7'h00, \port$3910$0  };
   assign load_value = 32'd0;
-  assign inc = { 7'h00, \port$3848$0  };
+  assign \$1  = 1'h0;
+  assign \$2  = { 7'h00, \port$3910$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered, gap_in
-, recv_peer, unsent, owed, timeout_fire_0, expired_0, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
+module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
+, gap_in, delivered, unsent, owed, timeout_fire_0, flushed, expired_0, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire \$1 ;
-  reg [3:0] \$10 ;
-  wire [16:0] \$11 ;
+  wire [16:0] \$10 ;
+  reg [3:0] \$11 ;
   reg [3:0] \$12 ;
-  reg [3:0] \$13 ;
-  wire [16:0] \$14 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire \$19 ;
+  wire [4:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [4:0] \$20 ;
   wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
+  wire [4:0] \$22 ;
+  wire [4:0] \$23 ;
   wire \$24 ;
-  wire [16:0] \$25 ;
-  wire [4:0] \$26 ;
-  wire [5:0] \$27 ;
-  wire [4:0] \$28 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
   wire \$29 ;
   wire \$3 ;
-  wire [4:0] \$30 ;
-  wire [5:0] \$31 ;
-  wire [5:0] \$32 ;
-  wire [5:0] \$33 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [4:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire \$35 ;
-  wire [4:0] \$36 ;
-  wire [4:0] \$37 ;
+  wire [5:0] \$35 ;
+  wire \$36 ;
+  wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [4:0] \$41 ;
-  wire [4:0] \$42 ;
-  wire [5:0] \$43 ;
-  wire [5:0] \$44 ;
+  wire \$41 ;
+  wire [3:0] \$42 ;
+  wire [16:0] \$43 ;
+  wire [4:0] \$44 ;
   wire \$45 ;
   wire \$46 ;
-  wire \$47 ;
+  wire [5:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
-  reg [15:0] \$5 ;
+  wire \$5 ;
   wire \$50 ;
-  wire [12:0] \$51 ;
-  wire \$52 ;
-  wire [16:0] \$53 ;
+  wire [4:0] \$51 ;
+  wire [4:0] \$52 ;
+  wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  reg [3:0] \$58 ;
-  reg \$59 ;
-  reg [3:0] \$6 ;
-  reg [15:0] \$60 ;
-  reg [3:0] \$61 ;
-  reg [3:0] \$62 ;
-  reg [3:0] \$63 ;
-  reg [11:0] \$64 ;
-  reg \$65 ;
-  reg [15:0] \$66 ;
-  reg \$67 ;
-  reg \$68 ;
-  reg \$69 ;
-  wire [16:0] \$7 ;
-  reg [3:0] \$8 ;
-  reg [15:0] \$9 ;
+  wire [4:0] \$56 ;
+  wire [4:0] \$57 ;
+  wire [4:0] \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire [12:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
+  reg [3:0] \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [16:0] \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  reg [3:0] \$77 ;
+  reg \$78 ;
+  reg [15:0] \$79 ;
+  reg [15:0] \$8 ;
+  reg [3:0] \$80 ;
+  reg [3:0] \$81 ;
+  reg [3:0] \$82 ;
+  reg [2:0] \$83 ;
+  reg [11:0] \$84 ;
+  reg \$85 ;
+  reg [15:0] \$86 ;
+  reg \$87 ;
+  reg \$88 ;
+  reg \$89 ;
+  reg [3:0] \$9 ;
   reg [3:0] ack_adv_0 = 4'h0;
   reg [3:0] ack_adv_next_0;
   wire [15:0] ack_delta_0;
@@ -26690,14 +29366,23 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire clk;
   reg [3:0] count_0 = 4'h0;
   wire [3:0] count_1;
+  wire [1:0] dead;
+  wire dead_0;
+  wire dead_1;
   input [1:0] delivered;
   wire [1:0] delivered;
+  wire die_0;
+  wire [1:0] died;
   reg [15:0] expected_0 = 16'h0000;
   wire [15:0] expected_1;
   wire [1:0] expired;
   output expired_0;
   reg expired_0 = 1'h0;
   wire expired_1;
+  input [1:0] flush;
+  wire [1:0] flush;
+  output [3:0] flushed;
+  reg [3:0] flushed;
   input [1:0] frame_started;
   wire [1:0] frame_started;
   input [1:0] gap_in;
@@ -26706,6 +29391,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire [1:0] go_back;
   reg [3:0] high_0 = 4'h0;
   wire [3:0] high_1;
+  wire [3:0] high_left_0;
   input [1:0] msg_in;
   wire [1:0] msg_in;
   reg nak_done_0 = 1'h0;
@@ -26736,279 +29422,122 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
   wire [15:0] send_seq;
   reg [3:0] sent_0 = 4'h0;
   wire [3:0] sent_1;
+  wire [3:0] sent_left_0;
   input store_peer;
   wire store_peer;
   output store_room;
   wire store_room;
   output [2:0] store_slot;
-  wire [2:0] store_slot;
+  reg [2:0] store_slot;
   input [1:0] stored;
   wire [1:0] stored;
+  reg [2:0] tail_0 = 3'h0;
+  wire [2:0] tail_1;
   output timeout_fire_0;
   reg timeout_fire_0;
   wire [1:0] timeouts;
   reg [11:0] timer_0 = 12'h000;
   output [1:0] unsent;
   wire [1:0] unsent;
-  assign \$26  = count_0 - ack_adv_0;
-  assign \$27  = $signed(\$26 ) + $signed({ 1'h0, stored[0] });
-  assign \$28  = sent_0 + frame_started[0];
-  assign \$29  = \$28  > ack_adv_0;
-  assign \$30  = sent_0 + frame_started[0];
-  assign \$31  = \$30  - ack_adv_0;
-  assign \$32  = \$29  ? \$31  : 6'h00;
-  assign \$33  = go_back[0] ? 6'h00 : \$32 ;
-  assign \$34  = high_0 <= sent_0;
-  assign \$35  = frame_started[0] & \$34 ;
-  assign \$36  = sent_0 + 1'h1;
-  assign \$37  = \$35  ? \$36  : { 1'h0, high_0 };
-  assign \$38  = \$37  > ack_adv_0;
-  assign \$39  = high_0 <= sent_0;
-  assign \$40  = frame_started[0] & \$39 ;
-  assign \$41  = sent_0 + 1'h1;
-  assign \$42  = \$40  ? \$41  : { 1'h0, high_0 };
-  assign \$43  = \$42  - ack_adv_0;
-  assign \$44  = \$38  ? \$43  : 6'h00;
-  assign \$45  = ! sent_0;
-  assign \$46  = | ack_adv_0;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = \$47  | go_back[0];
-  assign \$49  = \$48  | expired_0;
-  assign \$50  = timer_0 == 11'h7ff;
-  assign \$51  = timer_0 + 1'h1;
-  assign \$52  = timeout_fire_0 | nak_go_0;
-  assign \$53  = expected_0 + 1'h1;
-  assign \$54  = ~ nak_done_0;
-  assign \$55  = gap_in[0] & \$54 ;
-  assign \$56  = ~ nak_sent[0];
-  assign \$57  = \$55  & \$56 ;
+  assign \$10  = \$8  + \$9 ;
+  assign send_retransmit = \$11  > \$12 ;
+  assign \$13  = ack_value - base_0;
+  assign \$14  = \$13 [15:0] <= count_0;
+  assign \$15  = ack_in[0] & \$14 ;
+  assign \$16  = ~ flush[0];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = sent_0 >= ack_adv_0;
+  assign \$19  = sent_0 - ack_adv_0;
+  assign \$20  = \$18  ? \$19  : 5'h00;
+  assign \$21  = high_0 > ack_adv_0;
+  assign \$22  = high_0 - ack_adv_0;
+  assign \$23  = \$21  ? \$22  : 5'h00;
+  assign \$24  = ! sent_0;
+  assign \$25  = | ack_adv_0;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = \$26  | go_back[0];
+  assign \$28  = \$27  | expired_0;
+  assign \$30  = \$29  | flush[0];
+  assign \$31  = timer_0 == 11'h7ff;
+  assign \$32  = count_0 - ack_adv_0;
+  assign \$35  = $signed(\$32 ) + $signed({ 1'h0, \$34  });
+  assign \$36  = count_0 != ack_adv_next_0;
+  assign \$37  = nak_in[0] & \$36 ;
+  assign \$38  = ~ flush[0];
+  assign \$39  = \$37  & \$38 ;
+  assign \$42  = tail_0 + \$41 ;
+  assign \$43  = base_0 + ack_adv_0;
+  assign \$44  = count_0 - ack_adv_0;
+  assign \$47  = $signed(\$44 ) + $signed({ 1'h0, \$46  });
+  assign \$48  = sent_0 >= ack_adv_0;
+  assign \$49  = ~ \$48 ;
+  assign \$50  = go_back[0] | \$49 ;
+  assign \$51  = \$20 [3:0] + frame_started[0];
+  assign \$52  = \$50  ? 5'h00 : \$51 ;
+  assign \$53  = high_0 <= sent_0;
+  assign \$54  = frame_started[0] & \$53 ;
+  assign \$55  = sent_0 >= ack_adv_0;
+  assign \$56  = \$20 [3:0] + 1'h1;
+  assign \$57  = \$55  ? \$56  : 5'h00;
+  assign \$58  = \$54  ? \$57  : { 1'h0, \$23 [3:0] };
+  assign \$59  = ! sent_0;
+  assign \$60  = | ack_adv_0;
+  assign \$61  = \$59  | \$60 ;
+  assign \$62  = \$61  | go_back[0];
+  assign \$63  = \$62  | expired_0;
+  assign \$65  = \$64  | flush[0];
+  assign \$66  = timer_0 == 11'h7ff;
+  assign \$67  = timer_0 + 1'h1;
+  assign \$68  = go_back[0] | flush[0];
+  assign \$71  = \$70  | nak_go_0;
+  assign \$72  = expected_0 + 1'h1;
+  assign \$73  = ~ nak_done_0;
+  assign \$74  = gap_in[0] & \$73 ;
+  assign \$75  = ~ nak_sent[0];
+  assign \$76  = \$74  & \$75 ;
   always @(posedge clk)
-    ack_adv_0 <= \$58 ;
+    ack_adv_0 <= \$77 ;
   always @(posedge clk)
-    nak_go_0 <= \$59 ;
+    nak_go_0 <= \$78 ;
   always @(posedge clk)
-    base_0 <= \$60 ;
+    base_0 <= \$79 ;
   always @(posedge clk)
-    count_0 <= \$61 ;
+    count_0 <= \$80 ;
   always @(posedge clk)
-    sent_0 <= \$62 ;
+    sent_0 <= \$81 ;
   always @(posedge clk)
-    high_0 <= \$63 ;
+    high_0 <= \$82 ;
   always @(posedge clk)
-    timer_0 <= \$64 ;
+    tail_0 <= \$83 ;
   always @(posedge clk)
-    expired_0 <= \$65 ;
+    timer_0 <= \$84 ;
   always @(posedge clk)
-    expected_0 <= \$66 ;
+    expired_0 <= \$85 ;
   always @(posedge clk)
-    nak_done_0 <= \$67 ;
+    expected_0 <= \$86 ;
   always @(posedge clk)
-    ack_pending_0 <= \$68 ;
+    nak_done_0 <= \$87 ;
   always @(posedge clk)
-    nak_pending_0 <= \$69 ;
+    ack_pending_0 <= \$88 ;
+  always @(posedge clk)
+    nak_pending_0 <= \$89 ;
   assign \$1  = sent_0 < count_0;
   assign \$2  = sent_0 < count_0;
   assign \$3  = \$2  | ack_pending_0;
   assign \$4  = \$3  | nak_pending_0;
-  assign \$7  = \$5  + \$6 ;
-  assign store_room = \$8  < 4'h8;
-  assign \$11  = \$9  + \$10 ;
-  assign send_retransmit = \$12  > \$13 ;
-  assign \$14  = ack_value - base_0;
-  assign \$15  = \$14 [15:0] <= count_0;
-  assign \$16  = ack_in[0] & \$15 ;
-  assign \$17  = ! sent_0;
-  assign \$18  = | ack_adv_0;
-  assign \$19  = \$17  | \$18 ;
-  assign \$20  = \$19  | go_back[0];
-  assign \$21  = \$20  | expired_0;
-  assign \$22  = timer_0 == 11'h7ff;
-  assign \$23  = count_0 != ack_adv_next_0;
-  assign \$24  = nak_in[0] & \$23 ;
-  assign \$25  = base_0 + ack_adv_0;
+  assign store_room = \$7  < 4'h8;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    ack_adv_next_0 = 4'h0;
-    if (\$16 ) begin
-      ack_adv_next_0 = \$14 [3:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    timeout_fire_0 = 1'h0;
-    if (\$21 ) begin
-    end else if (\$22 ) begin
-      timeout_fire_0 = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$58  = ack_adv_next_0;
-    if (rst) begin
-      \$58  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$59  = \$24 ;
-    if (rst) begin
-      \$59  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$60  = \$25 [15:0];
-    if (rst) begin
-      \$60  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$61  = \$27 [3:0];
-    if (rst) begin
-      \$61  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$62  = \$33 [3:0];
-    if (rst) begin
-      \$62  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$63  = \$44 [3:0];
-    if (rst) begin
-      \$63  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$49 ) begin
-      \$64  = 12'h000;
-    end else if (\$50 ) begin
-      \$64  = 12'h000;
-    end else begin
-      \$64  = \$51 [11:0];
-    end
-    if (rst) begin
-      \$64  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$65  = expired_0;
-    if (go_back[0]) begin
-      \$65  = 1'h0;
-    end else if (\$52 ) begin
-      \$65  = 1'h1;
-    end
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$66  = expected_0;
-    if (delivered[0]) begin
-      \$66  = \$53 [15:0];
-    end
-    if (rst) begin
-      \$66  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$67  = nak_done_0;
-    if (delivered[0]) begin
-      \$67  = 1'h0;
-    end
-    if (\$57 ) begin
-    end else if (nak_sent[0]) begin
-      \$67  = 1'h1;
-    end
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$68  = ack_pending_0;
-    if (msg_in[0]) begin
-      \$68  = 1'h1;
-    end else if (ack_sent[0]) begin
-      \$68  = 1'h0;
-    end
-    if (rst) begin
-      \$68  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$69  = nak_pending_0;
-    if (\$57 ) begin
-      \$69  = 1'h1;
-    end else if (nak_sent[0]) begin
-      \$69  = 1'h0;
-    end
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$5  = base_0;
-      1'h1:
-          \$5  = 16'h0000;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$6  = count_0;
-      1'h1:
-          \$6  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    (* full_case = 32'd1 *)
-    casez (store_peer)
-      1'h0:
-          \$8  = count_0;
-      1'h1:
-          \$8  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$9  = base_0;
+          \$9  = sent_0;
       1'h1:
-          \$9  = 16'h0000;
+          \$9  = 4'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$10  = sent_0;
-      1'h1:
-          \$10  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -27018,7 +29547,7 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -27028,27 +29557,27 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$12  = high_0;
+          \$11  = high_0;
+      1'h1:
+          \$11  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$12  = sent_0;
       1'h1:
           \$12  = 4'h0;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$13  = sent_0;
-      1'h1:
-          \$13  = 4'h0;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -27057,144 +29586,383 @@ module \memory_component.netif.peers (rst, store_slot, store_room, send_seq, sen
           recv_expected = 16'h0000;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    ack_adv_next_0 = 4'h0;
+    if (\$17 ) begin
+      ack_adv_next_0 = \$13 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    timeout_fire_0 = 1'h0;
+    if (\$30 ) begin
+    end else if (\$31 ) begin
+      timeout_fire_0 = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    flushed = 4'h0;
+    if (flush[0]) begin
+      flushed = \$35 [3:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$77  = ack_adv_next_0;
+    if (rst) begin
+      \$77  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$78  = \$39 ;
+    if (rst) begin
+      \$78  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$79  = 16'h0000;
+    end else begin
+      \$79  = \$43 [15:0];
+    end
+    if (rst) begin
+      \$79  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$80  = 4'h0;
+    end else begin
+      \$80  = \$47 [3:0];
+    end
+    if (rst) begin
+      \$80  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$81  = 4'h0;
+    end else begin
+      \$81  = \$52 [3:0];
+    end
+    if (rst) begin
+      \$81  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$82  = 4'h0;
+    end else begin
+      \$82  = \$58 [3:0];
+    end
+    if (rst) begin
+      \$82  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$83  = 3'h0;
+    end else begin
+      \$83  = \$42 [2:0];
+    end
+    if (rst) begin
+      \$83  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$65 ) begin
+      \$84  = 12'h000;
+    end else if (\$66 ) begin
+      \$84  = 12'h000;
+    end else begin
+      \$84  = \$67 [11:0];
+    end
+    if (rst) begin
+      \$84  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$85  = expired_0;
+    if (\$68 ) begin
+      \$85  = 1'h0;
+    end else if (\$71 ) begin
+      \$85  = 1'h1;
+    end
+    if (rst) begin
+      \$85  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$86  = expected_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$86  = 16'h0000;
+    end else begin
+      if (delivered[0]) begin
+        \$86  = \$72 [15:0];
+      end
+    end
+    if (rst) begin
+      \$86  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$87  = nak_done_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$87  = 1'h0;
+    end else begin
+      if (delivered[0]) begin
+        \$87  = 1'h0;
+      end
+      if (\$76 ) begin
+      end else if (nak_sent[0]) begin
+        \$87  = 1'h1;
+      end
+    end
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$88  = ack_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$88  = 1'h0;
+    end else begin
+      if (msg_in[0]) begin
+        \$88  = 1'h1;
+      end else if (ack_sent[0]) begin
+        \$88  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$88  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$89  = nak_pending_0;
+    (* full_case = 32'd1 *)
+    if (flush[0]) begin
+      \$89  = 1'h0;
+    end else begin
+      if (\$76 ) begin
+        \$89  = 1'h1;
+      end else if (nak_sent[0]) begin
+        \$89  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$89  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          store_slot = tail_0;
+      1'h1:
+          store_slot = 3'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (store_peer)
+      1'h0:
+          \$7  = count_0;
+      1'h1:
+          \$7  = 4'h0;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    (* full_case = 32'd1 *)
+    casez (send_peer)
+      1'h0:
+          \$8  = base_0;
+      1'h1:
+          \$8  = 16'h0000;
+    endcase
+  end
+  assign dead_0 = 1'h0;
   assign expired = { 1'h0, expired_0 };
   assign expired_1 = 1'h0;
-  assign base_1 = 16'h0000;
+  assign dead = 2'h0;
+  assign dead_1 = 1'h0;
+  assign tail_1 = 3'h0;
   assign count_1 = 4'h0;
+  assign base_1 = 16'h0000;
   assign sent_1 = 4'h0;
   assign expected_1 = 16'h0000;
   assign nak_pending_1 = 1'h0;
   assign high_1 = 4'h0;
   assign timeouts = { 1'h0, timeout_fire_0 };
-  assign ack_delta_0 = \$14 [15:0];
-  assign store_slot = \$7 [2:0];
-  assign send_seq = \$11 [15:0];
-  assign owed[0] = \$4 ;
+  assign died = 2'h0;
+  assign die_0 = 1'h0;
+  assign ack_delta_0 = \$13 [15:0];
+  assign sent_left_0 = \$20 [3:0];
+  assign high_left_0 = \$23 [3:0];
+  assign send_seq = \$10 [15:0];
+  assign owed[0] = \$6 ;
   assign owed[1] = 1'h0;
   assign unsent[0] = \$1 ;
   assign unsent[1] = 1'h0;
+  assign \$5  = 1'h1;
+  assign \$6  = \$4 ;
+  assign \$29  = \$28 ;
+  assign \$33  = 1'h1;
+  assign \$34  = stored[0];
+  assign \$40  = 1'h1;
+  assign \$41  = stored[0];
+  assign \$45  = 1'h1;
+  assign \$46  = stored[0];
+  assign \$64  = \$63 ;
+  assign \$69  = 1'h1;
+  assign \$70  = timeout_fire_0;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
-, ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
+module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+, rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
+  reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [29:0] \$100 ;
+  wire [30:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [30:0] \$102 ;
+  wire [31:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [31:0] \$104 ;
+  wire [30:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [30:0] \$106 ;
+  wire [31:0] \$106 ;
   wire [31:0] \$107 ;
   wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire \$11 ;
-  wire [31:0] \$110 ;
+  wire [30:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [30:0] \$112 ;
+  wire [31:0] \$112 ;
   wire [31:0] \$113 ;
   wire [31:0] \$114 ;
   wire [31:0] \$115 ;
-  wire [31:0] \$116 ;
+  wire [25:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [25:0] \$118 ;
+  wire [26:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [26:0] \$120 ;
+  wire [27:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [27:0] \$122 ;
+  wire [28:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [28:0] \$124 ;
+  wire [29:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [29:0] \$126 ;
+  wire [30:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [30:0] \$128 ;
+  wire [31:0] \$128 ;
   wire [31:0] \$129 ;
   wire \$13 ;
-  wire [31:0] \$130 ;
+  wire [29:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [29:0] \$132 ;
+  wire [30:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [30:0] \$134 ;
+  wire [31:0] \$134 ;
   wire [31:0] \$135 ;
-  wire [31:0] \$136 ;
+  wire [30:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [30:0] \$138 ;
+  wire [31:0] \$138 ;
   wire [31:0] \$139 ;
   wire [16:0] \$14 ;
   wire [31:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [31:0] \$142 ;
+  wire [30:0] \$142 ;
   wire [31:0] \$143 ;
-  wire [30:0] \$144 ;
+  wire [31:0] \$144 ;
   wire [31:0] \$145 ;
   wire [31:0] \$146 ;
   wire [31:0] \$147 ;
-  wire [31:0] \$148 ;
+  wire [30:0] \$148 ;
   wire [31:0] \$149 ;
   wire [16:0] \$15 ;
-  wire [30:0] \$150 ;
+  wire [31:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [31:0] \$152 ;
+  wire [29:0] \$152 ;
   wire [31:0] \$153 ;
-  wire [29:0] \$154 ;
+  wire [30:0] \$154 ;
   wire [31:0] \$155 ;
-  wire [30:0] \$156 ;
+  wire [31:0] \$156 ;
   wire [31:0] \$157 ;
   wire [31:0] \$158 ;
   wire [31:0] \$159 ;
   wire [16:0] \$16 ;
   wire [31:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [31:0] \$162 ;
+  wire [29:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [29:0] \$164 ;
+  wire [30:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [30:0] \$166 ;
+  wire [31:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [31:0] \$168 ;
+  wire [30:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
-  wire [30:0] \$170 ;
+  wire [31:0] \$170 ;
   wire [31:0] \$171 ;
   wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [31:0] \$174 ;
+  wire [30:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [30:0] \$176 ;
+  wire [31:0] \$176 ;
   wire [31:0] \$177 ;
   wire [31:0] \$178 ;
   wire [31:0] \$179 ;
   wire \$18 ;
-  wire [31:0] \$180 ;
+  wire [25:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [25:0] \$182 ;
+  wire [26:0] \$182 ;
   wire [31:0] \$183 ;
-  wire [26:0] \$184 ;
+  wire [27:0] \$184 ;
   wire [31:0] \$185 ;
-  wire [27:0] \$186 ;
+  wire [28:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [28:0] \$188 ;
+  wire [29:0] \$188 ;
   wire [31:0] \$189 ;
   wire \$19 ;
-  wire [29:0] \$190 ;
+  wire [30:0] \$190 ;
   wire [31:0] \$191 ;
-  wire [30:0] \$192 ;
+  wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [31:0] \$194 ;
+  wire [29:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [29:0] \$196 ;
+  wire [30:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [30:0] \$198 ;
+  wire [31:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
   wire [4:0] \$20 ;
-  wire [31:0] \$200 ;
+  wire [30:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [30:0] \$202 ;
+  wire [31:0] \$202 ;
   wire [31:0] \$203 ;
   wire [31:0] \$204 ;
   wire [31:0] \$205 ;
@@ -27205,88 +29973,104 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$21 ;
   wire [31:0] \$210 ;
   wire [31:0] \$211 ;
-  wire [31:0] \$212 ;
+  wire [30:0] \$212 ;
   wire [31:0] \$213 ;
-  wire [30:0] \$214 ;
+  wire [31:0] \$214 ;
   wire [31:0] \$215 ;
   wire [31:0] \$216 ;
   wire [31:0] \$217 ;
   wire [31:0] \$218 ;
   wire [31:0] \$219 ;
   wire \$22 ;
-  wire [31:0] \$220 ;
+  wire [24:0] \$220 ;
   wire [31:0] \$221 ;
-  wire [24:0] \$222 ;
+  wire [25:0] \$222 ;
   wire [31:0] \$223 ;
-  wire [25:0] \$224 ;
+  wire [26:0] \$224 ;
   wire [31:0] \$225 ;
-  wire [26:0] \$226 ;
+  wire [27:0] \$226 ;
   wire [31:0] \$227 ;
-  wire [27:0] \$228 ;
+  wire [28:0] \$228 ;
   wire [31:0] \$229 ;
   wire \$23 ;
-  wire [28:0] \$230 ;
+  wire [29:0] \$230 ;
   wire [31:0] \$231 ;
-  wire [29:0] \$232 ;
+  wire [30:0] \$232 ;
   wire [31:0] \$233 ;
-  wire [30:0] \$234 ;
+  wire [31:0] \$234 ;
   wire [31:0] \$235 ;
-  wire [31:0] \$236 ;
+  wire [28:0] \$236 ;
   wire [31:0] \$237 ;
-  wire [28:0] \$238 ;
+  wire [29:0] \$238 ;
   wire [31:0] \$239 ;
-  wire \$24 ;
-  wire [29:0] \$240 ;
+  wire [4:0] \$24 ;
+  wire [30:0] \$240 ;
   wire [31:0] \$241 ;
-  wire [30:0] \$242 ;
+  wire [31:0] \$242 ;
   wire [31:0] \$243 ;
-  wire [31:0] \$244 ;
+  wire [30:0] \$244 ;
   wire [31:0] \$245 ;
-  wire [30:0] \$246 ;
+  wire [31:0] \$246 ;
   wire [31:0] \$247 ;
   wire [31:0] \$248 ;
   wire [31:0] \$249 ;
-  wire \$25 ;
-  wire [31:0] \$250 ;
+  wire [4:0] \$25 ;
+  wire [29:0] \$250 ;
   wire [31:0] \$251 ;
-  wire [29:0] \$252 ;
+  wire [30:0] \$252 ;
   wire [31:0] \$253 ;
-  wire [30:0] \$254 ;
+  wire [31:0] \$254 ;
   wire [31:0] \$255 ;
-  wire [31:0] \$256 ;
+  wire [26:0] \$256 ;
   wire [31:0] \$257 ;
-  wire [26:0] \$258 ;
+  wire [27:0] \$258 ;
   wire [31:0] \$259 ;
   wire [4:0] \$26 ;
-  wire [27:0] \$260 ;
+  wire [28:0] \$260 ;
   wire [31:0] \$261 ;
-  wire [28:0] \$262 ;
+  wire [29:0] \$262 ;
   wire [31:0] \$263 ;
-  wire [29:0] \$264 ;
+  wire [30:0] \$264 ;
   wire [31:0] \$265 ;
-  wire [30:0] \$266 ;
+  wire [31:0] \$266 ;
   wire [31:0] \$267 ;
-  wire [31:0] \$268 ;
-  wire [31:0] \$269 ;
-  wire [4:0] \$27 ;
-  wire \$270 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire \$27 ;
+  wire [4:0] \$270 ;
   wire \$271 ;
-  wire [4:0] \$272 ;
-  wire \$273 ;
-  reg \$274 ;
-  reg [191:0] \$275 ;
-  reg [31:0] \$276 ;
-  reg \$277 ;
-  reg [3:0] \$278 ;
-  wire [4:0] \$28 ;
+  reg \$272 ;
+  reg [191:0] \$273 ;
+  reg [31:0] \$274 ;
+  reg \$275 ;
+  reg [3:0] \$276 ;
+  reg [1:0] \$277 ;
+  reg [15:0] \$278 ;
+  reg [1:0] \$279 ;
+  wire [16:0] \$28 ;
+  reg [1:0] \$280 ;
+  reg [1:0] \$281 ;
+  reg [1:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg \$286 ;
+  reg \$287 ;
+  reg \$288 ;
+  reg \$289 ;
   wire \$29 ;
+  reg \$290 ;
+  reg \$291 ;
+  reg \$292 ;
+  reg \$293 ;
+  reg \$294 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
+  wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [31:0] \$33 ;
   wire \$34 ;
-  wire [31:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
@@ -27309,12 +30093,12 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire \$56 ;
+  wire [4:0] \$56 ;
   wire \$57 ;
   wire [4:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [4:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
@@ -27331,36 +30115,36 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [31:0] \$78 ;
+  wire [31:0] \$76 ;
+  wire [31:0] \$77 ;
+  wire [30:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [30:0] \$80 ;
+  wire [31:0] \$80 ;
   wire [31:0] \$81 ;
   wire [31:0] \$82 ;
   wire [31:0] \$83 ;
-  wire [31:0] \$84 ;
+  wire [30:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [30:0] \$86 ;
+  wire [31:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [31:0] \$88 ;
+  wire [29:0] \$88 ;
   wire [31:0] \$89 ;
   wire \$9 ;
-  wire [29:0] \$90 ;
+  wire [30:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [30:0] \$92 ;
+  wire [31:0] \$92 ;
   wire [31:0] \$93 ;
   wire [31:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [31:0] \$98 ;
+  wire [29:0] \$98 ;
   wire [31:0] \$99 ;
   output [1:0] ack_in;
-  reg [1:0] ack_in;
+  reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
-  reg [15:0] ack_value;
+  reg [15:0] ack_value = 16'h0000;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -27370,7 +30154,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   output buffer__beat_last;
   reg buffer__beat_last;
   output buffer__commit;
-  reg buffer__commit;
+  reg buffer__commit = 1'h0;
   wire [3:0] buffer__commit_beats;
   output [126:0] buffer__commit_hdr;
   wire [126:0] buffer__commit_hdr;
@@ -27403,18 +30187,18 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   input clk;
   wire clk;
   output [1:0] delivered;
-  reg [1:0] delivered;
+  reg [1:0] delivered = 2'h0;
   input [15:0] expected;
   wire [15:0] expected;
   output [1:0] gap_in;
-  reg [1:0] gap_in;
+  reg [1:0] gap_in = 2'h0;
   reg [191:0] hdr_reg = 192'h000000000000000000000000000000000000000000000000;
   output [1:0] msg_in;
-  reg [1:0] msg_in;
+  reg [1:0] msg_in = 2'h0;
   output [1:0] nak_in;
-  reg [1:0] nak_in;
+  reg [1:0] nak_in = 2'h0;
   output naks_received;
-  reg naks_received;
+  reg naks_received = 1'h0;
   output [3:0] r_pay;
   wire [3:0] r_pay;
   reg [3:0] rbeat = 4'h0;
@@ -27424,25 +30208,25 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   input rst;
   wire rst;
   output rx_acks;
-  reg rx_acks;
+  reg rx_acks = 1'h0;
   output rx_drop_crc;
-  reg rx_drop_crc;
+  reg rx_drop_crc = 1'h0;
   output rx_drop_malformed;
-  reg rx_drop_malformed;
+  reg rx_drop_malformed = 1'h0;
   output rx_drop_misrouted;
-  reg rx_drop_misrouted;
+  reg rx_drop_misrouted = 1'h0;
   output rx_drop_nobuf;
-  reg rx_drop_nobuf;
+  reg rx_drop_nobuf = 1'h0;
   output rx_drop_oversize;
-  reg rx_drop_oversize;
+  reg rx_drop_oversize = 1'h0;
   output rx_drop_truncated;
-  reg rx_drop_truncated;
+  reg rx_drop_truncated = 1'h0;
   output rx_dup;
-  reg rx_dup;
+  reg rx_dup = 1'h0;
   output rx_frames;
-  reg rx_frames;
+  reg rx_frames = 1'h0;
   output rx_msgs;
-  reg rx_msgs;
+  reg rx_msgs = 1'h0;
   input [63:0] s_axis__tdata;
   wire [63:0] s_axis__tdata;
   input [7:0] s_axis__tkeep;
@@ -27455,6 +30239,24 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   wire [15:0] seq_delta;
   output src;
   wire src;
+  reg [1:0] v_ack_in;
+  reg [15:0] v_ack_value;
+  reg v_commit;
+  reg [1:0] v_delivered;
+  reg [1:0] v_gap_in;
+  reg [1:0] v_msg_in;
+  reg [1:0] v_nak_in;
+  reg v_naks_received;
+  reg v_rx_acks;
+  reg v_rx_drop_crc;
+  reg v_rx_drop_malformed;
+  reg v_rx_drop_misrouted;
+  reg v_rx_drop_nobuf;
+  reg v_rx_drop_oversize;
+  reg v_rx_drop_truncated;
+  reg v_rx_dup;
+  reg v_rx_frames;
+  reg v_rx_msgs;
   assign \$1  = hdr_reg[23:16] == 1'h1;
   assign \$2  = hdr_reg[27:24] == 1'h1;
   assign \$3  = hdr_reg[27:24] == 2'h3;
@@ -27476,537 +30278,571 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign \$20  = rbeat - 2'h3;
   assign \$21  = \$20  < \$16 [3:0];
   assign \$22  = \$19  & \$21 ;
-  assign \$23  = ! rbeat;
-  assign \$24  = \$23  ? buffer__room : rspace;
-  assign \$25  = \$22  & \$24 ;
-  assign \$26  = rbeat - 2'h3;
-  assign \$27  = rbeat - 2'h3;
-  assign \$28  = \$16 [3:0] - 1'h1;
-  assign \$29  = $signed({ 1'h0, \$27  }) == $signed(\$28 );
-  assign \$30  = hdr_reg[47:32] - expected;
-  assign \$31  = s_axis__tvalid & s_axis__tlast;
-  assign \$32  = rbeat < 2'h3;
-  assign \$33  = s_axis__tkeep != 4'hf;
-  assign \$34  = rkeep_bad | \$33 ;
-  assign \$35  = ~ rcrc;
-  assign \$36  = s_axis__tdata[31:0] != \$35 ;
-  assign \$37  = hdr_reg[23:16] != 1'h1;
-  assign \$38  = hdr_reg[23:16] != 2'h2;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = | hdr_reg[79:72];
+  assign \$23  = \$22  & rspace;
+  assign \$24  = rbeat - 2'h3;
+  assign \$25  = rbeat - 2'h3;
+  assign \$26  = \$16 [3:0] - 1'h1;
+  assign \$27  = $signed({ 1'h0, \$25  }) == $signed(\$26 );
+  assign \$28  = hdr_reg[47:32] - expected;
+  assign \$29  = s_axis__tvalid & s_axis__tlast;
+  assign \$30  = rbeat < 2'h3;
+  assign \$31  = s_axis__tkeep != 4'hf;
+  assign \$32  = rkeep_bad | \$31 ;
+  assign \$33  = ~ rcrc;
+  assign \$34  = s_axis__tdata[31:0] != \$33 ;
+  assign \$35  = hdr_reg[23:16] != 1'h1;
+  assign \$36  = hdr_reg[23:16] != 2'h2;
+  assign \$37  = \$35  & \$36 ;
+  assign \$38  = | hdr_reg[79:72];
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = | hdr_reg[127:112];
   assign \$41  = \$39  | \$40 ;
-  assign \$42  = | hdr_reg[127:112];
-  assign \$43  = \$41  | \$42 ;
-  assign \$44  = hdr_reg[23:16] == 1'h1;
-  assign \$45  = hdr_reg[27:24] == 1'h1;
-  assign \$46  = hdr_reg[27:24] == 2'h3;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = hdr_reg[27:24] == 3'h4;
-  assign \$49  = hdr_reg[27:24] == 3'h6;
-  assign \$50  = \$48  | \$49 ;
-  assign \$51  = ! hdr_reg[30:28];
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = \$47  | \$52 ;
-  assign \$54  = \$44  & \$53 ;
-  assign \$55  = hdr_reg[111:96] <= 7'h40;
-  assign \$56  = ~ \$55 ;
-  assign \$57  = \$54  & \$56 ;
+  assign \$42  = hdr_reg[23:16] == 1'h1;
+  assign \$43  = hdr_reg[27:24] == 1'h1;
+  assign \$44  = hdr_reg[27:24] == 2'h3;
+  assign \$45  = \$43  | \$44 ;
+  assign \$46  = hdr_reg[27:24] == 3'h4;
+  assign \$47  = hdr_reg[27:24] == 3'h6;
+  assign \$48  = \$46  | \$47 ;
+  assign \$49  = ! hdr_reg[30:28];
+  assign \$50  = \$48  & \$49 ;
+  assign \$51  = \$45  | \$50 ;
+  assign \$52  = \$42  & \$51 ;
+  assign \$53  = hdr_reg[111:96] <= 7'h40;
+  assign \$54  = ~ \$53 ;
+  assign \$55  = \$52  & \$54 ;
+  assign \$56  = rbeat - 2'h3;
+  assign \$57  = $signed(\$56 ) < $signed({ 1'h0, \$16 [3:0] });
   assign \$58  = rbeat - 2'h3;
-  assign \$59  = $signed(\$58 ) < $signed({ 1'h0, \$16 [3:0] });
-  assign \$60  = rbeat - 2'h3;
-  assign \$61  = $signed(\$60 ) > $signed({ 1'h0, \$16 [3:0] });
-  assign \$62  = hdr_reg[7:0] != 1'h1;
-  assign \$63  = hdr_reg[15:8] < 2'h2;
-  assign \$64  = hdr_reg[15:8] != 1'h1;
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = ~ \$65 ;
-  assign \$67  = \$62  | \$66 ;
-  assign \$68  = hdr_reg[23:16] == 2'h2;
-  assign \$69  = ! \$30 [15:0];
-  assign \$70  = rspace & buffer__hdr_room;
-  assign \$71  = ~ \$30 [15];
+  assign \$59  = $signed(\$58 ) > $signed({ 1'h0, \$16 [3:0] });
+  assign \$60  = hdr_reg[7:0] != 1'h1;
+  assign \$61  = hdr_reg[15:8] < 2'h2;
+  assign \$62  = hdr_reg[15:8] != 1'h1;
+  assign \$63  = \$61  & \$62 ;
+  assign \$64  = ~ \$63 ;
+  assign \$65  = \$60  | \$64 ;
+  assign \$66  = hdr_reg[23:16] == 2'h2;
+  assign \$67  = ! \$28 [15:0];
+  assign \$68  = rspace & buffer__hdr_room;
+  assign \$69  = ~ \$28 [15];
+  assign \$70  = rbeat == 1'h1;
+  assign \$71  = rbeat < 2'h3;
   assign \$72  = ! rbeat;
-  assign \$73  = rbeat < 2'h3;
-  assign \$74  = ! rbeat;
-  assign \$75  = rbeat == 1'h1;
-  assign \$76  = rbeat == 2'h2;
-  assign \$77  = ~ s_axis__tlast;
-  assign \$78  = rcrc[0] ? 32'd3433693342 : 32'd0;
-  assign \$80  = rcrc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$81  = \$79  ^ { 1'h0, \$80  };
-  assign \$82  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$73  = rbeat == 1'h1;
+  assign \$74  = rbeat == 2'h2;
+  assign \$75  = ~ s_axis__tlast;
+  assign \$76  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$78  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$79  = \$77  ^ { 1'h0, \$78  };
+  assign \$80  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$81  = \$79  ^ \$80 ;
+  assign \$82  = rcrc[3] ? 32'd3555007413 : 32'd0;
   assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = rcrc[3] ? 32'd3555007413 : 32'd0;
-  assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$87  = \$85  ^ { 1'h0, \$86  };
-  assign \$88  = rcrc[5] ? 32'd4185285206 : 32'd0;
-  assign \$89  = \$87  ^ \$88 ;
-  assign \$90  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$91  = \$89  ^ { 2'h0, \$90  };
-  assign \$92  = rcrc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$93  = \$91  ^ { 1'h0, \$92  };
-  assign \$94  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$84  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$85  = \$83  ^ { 1'h0, \$84  };
+  assign \$86  = rcrc[5] ? 32'd4185285206 : 32'd0;
+  assign \$87  = \$85  ^ \$86 ;
+  assign \$88  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$89  = \$87  ^ { 2'h0, \$88  };
+  assign \$90  = rcrc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$91  = \$89  ^ { 1'h0, \$90  };
+  assign \$92  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$93  = \$91  ^ \$92 ;
+  assign \$94  = rcrc[9] ? 32'd2543784233 : 32'd0;
   assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$96  = rcrc[10] ? 32'd4098827283 : 32'd0;
   assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = rcrc[10] ? 32'd4098827283 : 32'd0;
-  assign \$99  = \$97  ^ \$98 ;
-  assign \$100  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$101  = \$99  ^ { 2'h0, \$100  };
-  assign \$102  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$103  = \$101  ^ { 1'h0, \$102  };
-  assign \$104  = rcrc[13] ? 32'd3485284764 : 32'd0;
-  assign \$105  = \$103  ^ \$104 ;
-  assign \$106  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$107  = \$105  ^ { 1'h0, \$106  };
-  assign \$108  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$98  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$99  = \$97  ^ { 2'h0, \$98  };
+  assign \$100  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$101  = \$99  ^ { 1'h0, \$100  };
+  assign \$102  = rcrc[13] ? 32'd3485284764 : 32'd0;
+  assign \$103  = \$101  ^ \$102 ;
+  assign \$104  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$105  = \$103  ^ { 1'h0, \$104  };
+  assign \$106  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$107  = \$105  ^ \$106 ;
+  assign \$108  = rcrc[16] ? 32'd3411858341 : 32'd0;
   assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = rcrc[16] ? 32'd3411858341 : 32'd0;
-  assign \$111  = \$109  ^ \$110 ;
-  assign \$112  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$113  = \$111  ^ { 1'h0, \$112  };
-  assign \$114  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$110  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$111  = \$109  ^ { 1'h0, \$110  };
+  assign \$112  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$113  = \$111  ^ \$112 ;
+  assign \$114  = rcrc[19] ? 32'd3964895853 : 32'd0;
   assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = rcrc[19] ? 32'd3964895853 : 32'd0;
-  assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$119  = \$117  ^ { 6'h00, \$118  };
-  assign \$120  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$121  = \$119  ^ { 5'h00, \$120  };
-  assign \$122  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$123  = \$121  ^ { 4'h0, \$122  };
-  assign \$124  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$125  = \$123  ^ { 3'h0, \$124  };
-  assign \$126  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$127  = \$125  ^ { 2'h0, \$126  };
-  assign \$128  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$129  = \$127  ^ { 1'h0, \$128  };
-  assign \$130  = rcrc[26] ? 32'd4118849216 : 32'd0;
-  assign \$131  = \$129  ^ \$130 ;
-  assign \$132  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$133  = \$131  ^ { 2'h0, \$132  };
-  assign \$134  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$135  = \$133  ^ { 1'h0, \$134  };
-  assign \$136  = rcrc[29] ? 32'd3250663172 : 32'd0;
-  assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$139  = \$137  ^ { 1'h0, \$138  };
-  assign \$140  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$116  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$117  = \$115  ^ { 6'h00, \$116  };
+  assign \$118  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$119  = \$117  ^ { 5'h00, \$118  };
+  assign \$120  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$121  = \$119  ^ { 4'h0, \$120  };
+  assign \$122  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$123  = \$121  ^ { 3'h0, \$122  };
+  assign \$124  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$125  = \$123  ^ { 2'h0, \$124  };
+  assign \$126  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$127  = \$125  ^ { 1'h0, \$126  };
+  assign \$128  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$129  = \$127  ^ \$128 ;
+  assign \$130  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$131  = \$129  ^ { 2'h0, \$130  };
+  assign \$132  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$133  = \$131  ^ { 1'h0, \$132  };
+  assign \$134  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$135  = \$133  ^ \$134 ;
+  assign \$136  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$137  = \$135  ^ { 1'h0, \$136  };
+  assign \$138  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$139  = \$137  ^ \$138 ;
+  assign \$140  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
   assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$143  = \$141  ^ \$142 ;
-  assign \$144  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$145  = \$143  ^ { 1'h0, \$144  };
-  assign \$146  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$142  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$143  = \$141  ^ { 1'h0, \$142  };
+  assign \$144  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$145  = \$143  ^ \$144 ;
+  assign \$146  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
   assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$151  = \$149  ^ { 1'h0, \$150  };
-  assign \$152  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$153  = \$151  ^ \$152 ;
-  assign \$154  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$155  = \$153  ^ { 2'h0, \$154  };
-  assign \$156  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$157  = \$155  ^ { 1'h0, \$156  };
-  assign \$158  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$148  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$149  = \$147  ^ { 1'h0, \$148  };
+  assign \$150  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$151  = \$149  ^ \$150 ;
+  assign \$152  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$153  = \$151  ^ { 2'h0, \$152  };
+  assign \$154  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$155  = \$153  ^ { 1'h0, \$154  };
+  assign \$156  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$157  = \$155  ^ \$156 ;
+  assign \$158  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
   assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$160  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
   assign \$161  = \$159  ^ \$160 ;
-  assign \$162  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$163  = \$161  ^ \$162 ;
-  assign \$164  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$165  = \$163  ^ { 2'h0, \$164  };
-  assign \$166  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$167  = \$165  ^ { 1'h0, \$166  };
-  assign \$168  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$169  = \$167  ^ \$168 ;
-  assign \$170  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$171  = \$169  ^ { 1'h0, \$170  };
-  assign \$172  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$162  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$163  = \$161  ^ { 2'h0, \$162  };
+  assign \$164  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$165  = \$163  ^ { 1'h0, \$164  };
+  assign \$166  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$167  = \$165  ^ \$166 ;
+  assign \$168  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$169  = \$167  ^ { 1'h0, \$168  };
+  assign \$170  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$171  = \$169  ^ \$170 ;
+  assign \$172  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
   assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$175  = \$173  ^ \$174 ;
-  assign \$176  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$177  = \$175  ^ { 1'h0, \$176  };
-  assign \$178  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$174  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$175  = \$173  ^ { 1'h0, \$174  };
+  assign \$176  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$177  = \$175  ^ \$176 ;
+  assign \$178  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
   assign \$179  = \$177  ^ \$178 ;
-  assign \$180  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$183  = \$181  ^ { 6'h00, \$182  };
-  assign \$184  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$185  = \$183  ^ { 5'h00, \$184  };
-  assign \$186  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$187  = \$185  ^ { 4'h0, \$186  };
-  assign \$188  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$189  = \$187  ^ { 3'h0, \$188  };
-  assign \$190  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$191  = \$189  ^ { 2'h0, \$190  };
-  assign \$192  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$193  = \$191  ^ { 1'h0, \$192  };
-  assign \$194  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$197  = \$195  ^ { 2'h0, \$196  };
-  assign \$198  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$199  = \$197  ^ { 1'h0, \$198  };
-  assign \$200  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$201  = \$199  ^ \$200 ;
-  assign \$202  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$203  = \$201  ^ { 1'h0, \$202  };
-  assign \$204  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$180  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$181  = \$179  ^ { 6'h00, \$180  };
+  assign \$182  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$183  = \$181  ^ { 5'h00, \$182  };
+  assign \$184  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$185  = \$183  ^ { 4'h0, \$184  };
+  assign \$186  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$187  = \$185  ^ { 3'h0, \$186  };
+  assign \$188  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$189  = \$187  ^ { 2'h0, \$188  };
+  assign \$190  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$191  = \$189  ^ { 1'h0, \$190  };
+  assign \$192  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$193  = \$191  ^ \$192 ;
+  assign \$194  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$195  = \$193  ^ { 2'h0, \$194  };
+  assign \$196  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$197  = \$195  ^ { 1'h0, \$196  };
+  assign \$198  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$199  = \$197  ^ \$198 ;
+  assign \$200  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$201  = \$199  ^ { 1'h0, \$200  };
+  assign \$202  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$203  = \$201  ^ \$202 ;
+  assign \$204  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
-  assign \$206  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$206  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
   assign \$207  = \$205  ^ \$206 ;
-  assign \$208  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$208  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
   assign \$209  = \$207  ^ \$208 ;
-  assign \$210  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$210  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
   assign \$211  = \$209  ^ \$210 ;
-  assign \$212  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$213  = \$211  ^ \$212 ;
-  assign \$214  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$215  = \$213  ^ { 1'h0, \$214  };
-  assign \$216  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$212  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$213  = \$211  ^ { 1'h0, \$212  };
+  assign \$214  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$215  = \$213  ^ \$214 ;
+  assign \$216  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
   assign \$217  = \$215  ^ \$216 ;
-  assign \$218  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$218  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
   assign \$219  = \$217  ^ \$218 ;
-  assign \$220  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$221  = \$219  ^ \$220 ;
-  assign \$222  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$223  = \$221  ^ { 7'h00, \$222  };
-  assign \$224  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$225  = \$223  ^ { 6'h00, \$224  };
-  assign \$226  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$227  = \$225  ^ { 5'h00, \$226  };
-  assign \$228  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$229  = \$227  ^ { 4'h0, \$228  };
-  assign \$230  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$231  = \$229  ^ { 3'h0, \$230  };
-  assign \$232  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$233  = \$231  ^ { 2'h0, \$232  };
-  assign \$234  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$235  = \$233  ^ { 1'h0, \$234  };
-  assign \$236  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$237  = \$235  ^ \$236 ;
-  assign \$238  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$239  = \$237  ^ { 3'h0, \$238  };
-  assign \$240  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$241  = \$239  ^ { 2'h0, \$240  };
-  assign \$242  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$243  = \$241  ^ { 1'h0, \$242  };
-  assign \$244  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$245  = \$243  ^ \$244 ;
-  assign \$246  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$247  = \$245  ^ { 1'h0, \$246  };
-  assign \$248  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$220  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$221  = \$219  ^ { 7'h00, \$220  };
+  assign \$222  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$223  = \$221  ^ { 6'h00, \$222  };
+  assign \$224  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$225  = \$223  ^ { 5'h00, \$224  };
+  assign \$226  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$227  = \$225  ^ { 4'h0, \$226  };
+  assign \$228  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$229  = \$227  ^ { 3'h0, \$228  };
+  assign \$230  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$231  = \$229  ^ { 2'h0, \$230  };
+  assign \$232  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$233  = \$231  ^ { 1'h0, \$232  };
+  assign \$234  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$235  = \$233  ^ \$234 ;
+  assign \$236  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$237  = \$235  ^ { 3'h0, \$236  };
+  assign \$238  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$239  = \$237  ^ { 2'h0, \$238  };
+  assign \$240  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$241  = \$239  ^ { 1'h0, \$240  };
+  assign \$242  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$243  = \$241  ^ \$242 ;
+  assign \$244  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$245  = \$243  ^ { 1'h0, \$244  };
+  assign \$246  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$247  = \$245  ^ \$246 ;
+  assign \$248  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
   assign \$249  = \$247  ^ \$248 ;
-  assign \$250  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$251  = \$249  ^ \$250 ;
-  assign \$252  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$253  = \$251  ^ { 2'h0, \$252  };
-  assign \$254  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$255  = \$253  ^ { 1'h0, \$254  };
-  assign \$256  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$257  = \$255  ^ \$256 ;
-  assign \$258  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$259  = \$257  ^ { 5'h00, \$258  };
-  assign \$260  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$261  = \$259  ^ { 4'h0, \$260  };
-  assign \$262  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$263  = \$261  ^ { 3'h0, \$262  };
-  assign \$264  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$265  = \$263  ^ { 2'h0, \$264  };
-  assign \$266  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$267  = \$265  ^ { 1'h0, \$266  };
-  assign \$268  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$269  = \$267  ^ \$268 ;
-  assign \$270  = s_axis__tkeep != 8'hff;
-  assign \$271  = rbeat != 4'hd;
-  assign \$272  = rbeat + 1'h1;
-  assign \$273  = s_axis__tvalid & s_axis__tlast;
+  assign \$250  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$251  = \$249  ^ { 2'h0, \$250  };
+  assign \$252  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$253  = \$251  ^ { 1'h0, \$252  };
+  assign \$254  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$255  = \$253  ^ \$254 ;
+  assign \$256  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$257  = \$255  ^ { 5'h00, \$256  };
+  assign \$258  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$259  = \$257  ^ { 4'h0, \$258  };
+  assign \$260  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$261  = \$259  ^ { 3'h0, \$260  };
+  assign \$262  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$263  = \$261  ^ { 2'h0, \$262  };
+  assign \$264  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$265  = \$263  ^ { 1'h0, \$264  };
+  assign \$266  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$267  = \$265  ^ \$266 ;
+  assign \$268  = s_axis__tkeep != 8'hff;
+  assign \$269  = rbeat != 4'hd;
+  assign \$270  = rbeat + 1'h1;
+  assign \$271  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    rspace <= \$274 ;
+    rspace <= \$272 ;
   always @(posedge clk)
-    hdr_reg <= \$275 ;
+    hdr_reg <= \$273 ;
   always @(posedge clk)
-    rcrc <= \$276 ;
+    rcrc <= \$274 ;
   always @(posedge clk)
-    rkeep_bad <= \$277 ;
+    rkeep_bad <= \$275 ;
   always @(posedge clk)
-    rbeat <= \$278 ;
+    rbeat <= \$276 ;
+  always @(posedge clk)
+    ack_in <= \$277 ;
+  always @(posedge clk)
+    ack_value <= \$278 ;
+  always @(posedge clk)
+    nak_in <= \$279 ;
+  always @(posedge clk)
+    msg_in <= \$280 ;
+  always @(posedge clk)
+    gap_in <= \$281 ;
+  always @(posedge clk)
+    delivered <= \$282 ;
+  always @(posedge clk)
+    rx_frames <= \$283 ;
+  always @(posedge clk)
+    rx_msgs <= \$284 ;
+  always @(posedge clk)
+    rx_acks <= \$285 ;
+  always @(posedge clk)
+    rx_dup <= \$286 ;
+  always @(posedge clk)
+    rx_drop_crc <= \$287 ;
+  always @(posedge clk)
+    rx_drop_misrouted <= \$288 ;
+  always @(posedge clk)
+    rx_drop_truncated <= \$289 ;
+  always @(posedge clk)
+    rx_drop_oversize <= \$290 ;
+  always @(posedge clk)
+    rx_drop_malformed <= \$291 ;
+  always @(posedge clk)
+    rx_drop_nobuf <= \$292 ;
+  always @(posedge clk)
+    naks_received <= \$293 ;
+  always @(posedge clk)
+    buffer__commit <= \$294 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
+      if (\$23 ) begin
         buffer__beat_en = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
-        buffer__beat_index = \$26 [2:0];
+      if (\$23 ) begin
+        buffer__beat_index = \$24 [2:0];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
+      if (\$23 ) begin
         buffer__beat_data = s_axis__tdata;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
-        buffer__beat_last = \$29 ;
+      if (\$23 ) begin
+        buffer__beat_last = \$27 ;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_frames = 1'h0;
-    if (\$31 ) begin
-      rx_frames = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_frames = 1'h0;
+    if (\$29 ) begin
+      v_rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_drop_truncated = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-        rx_drop_truncated = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_drop_truncated = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+        v_rx_drop_truncated = 1'h1;
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
+      end else if (\$57 ) begin
+        v_rx_drop_truncated = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_drop_malformed = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+        v_rx_drop_malformed = 1'h1;
+      end else if (\$34 ) begin
+      end else if (\$41 ) begin
+        v_rx_drop_malformed = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_drop_crc = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
+        v_rx_drop_crc = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_drop_oversize = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
+        v_rx_drop_oversize = 1'h1;
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-        rx_drop_truncated = 1'h1;
+        v_rx_drop_oversize = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_drop_malformed = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_drop_misrouted = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-        rx_drop_malformed = 1'h1;
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
-        rx_drop_malformed = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_drop_crc = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-        rx_drop_crc = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_drop_oversize = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
-      end else if (\$57 ) begin
-        rx_drop_oversize = 1'h1;
-      end else if (\$59 ) begin
-      end else if (\$61 ) begin
-        rx_drop_oversize = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_drop_misrouted = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
-        rx_drop_misrouted = 1'h1;
+      end else if (\$65 ) begin
+        v_rx_drop_misrouted = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    ack_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_ack_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              ack_in[0] = 1'h1;
+              v_ack_in[0] = 1'h1;
           1'h1:
-              ack_in[1] = 1'h1;
+              v_ack_in[1] = 1'h1;
         endcase
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    ack_value = 16'h0000;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_ack_value = 16'h0000;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        ack_value = hdr_reg[63:48];
+        v_ack_value = hdr_reg[63:48];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    nak_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_nak_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              nak_in[0] = hdr_reg[31];
+              v_nak_in[0] = hdr_reg[31];
           1'h1:
-              nak_in[1] = hdr_reg[31];
+              v_nak_in[1] = hdr_reg[31];
         endcase
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    naks_received = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_naks_received = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        naks_received = hdr_reg[31];
+        v_naks_received = hdr_reg[31];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_acks = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_acks = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        if (\$68 ) begin
-          rx_acks = 1'h1;
+        if (\$66 ) begin
+          v_rx_acks = 1'h1;
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    msg_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_msg_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
           casez (hdr_reg[8])
             1'h0:
-                msg_in[0] = 1'h1;
+                v_msg_in[0] = 1'h1;
             1'h1:
-                msg_in[1] = 1'h1;
+                v_msg_in[1] = 1'h1;
           endcase
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    delivered = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_delivered = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
+          if (\$67 ) begin
+            if (\$68 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    delivered[0] = 1'h1;
+                    v_delivered[0] = 1'h1;
                 1'h1:
-                    delivered[1] = 1'h1;
+                    v_delivered[1] = 1'h1;
               endcase
             end
           end
@@ -28015,25 +30851,25 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_msgs = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_msgs = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
-              rx_msgs = 1'h1;
+          if (\$67 ) begin
+            if (\$68 ) begin
+              v_rx_msgs = 1'h1;
             end
           end
         end
@@ -28041,25 +30877,25 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    buffer__commit = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_commit = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
-              buffer__commit = 1'h1;
+          if (\$67 ) begin
+            if (\$68 ) begin
+              v_commit = 1'h1;
             end
           end
         end
@@ -28067,27 +30903,27 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_drop_nobuf = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_drop_nobuf = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
+          if (\$67 ) begin
             (* full_case = 32'd1 *)
-            if (\$70 ) begin
+            if (\$68 ) begin
             end else begin
-              rx_drop_nobuf = 1'h1;
+              v_rx_drop_nobuf = 1'h1;
             end
           end
         end
@@ -28095,58 +30931,58 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    rx_dup = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_rx_dup = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$69 ) begin
+          if (\$67 ) begin
           end else begin
-            rx_dup = 1'h1;
+            v_rx_dup = 1'h1;
           end
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    gap_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    v_gap_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$69 ) begin
+          if (\$67 ) begin
           end else begin
-            if (\$71 ) begin
+            if (\$69 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    gap_in[0] = 1'h1;
+                    v_gap_in[0] = 1'h1;
                 1'h1:
-                    gap_in[1] = 1'h1;
+                    v_gap_in[1] = 1'h1;
               endcase
             end
           end
@@ -28155,89 +30991,215 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$274  = rspace;
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$272  = rspace;
     if (s_axis__tvalid) begin
-      if (\$72 ) begin
-        \$274  = buffer__room;
+      if (\$70 ) begin
+        \$272  = buffer__room;
       end
     end
     if (rst) begin
-      \$274  = 1'h0;
+      \$272  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$275  = hdr_reg;
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$273  = hdr_reg;
     if (s_axis__tvalid) begin
-      if (\$73 ) begin
+      if (\$71 ) begin
+        if (\$72 ) begin
+          \$273 [63:0] = s_axis__tdata;
+        end
+        if (\$73 ) begin
+          \$273 [127:64] = s_axis__tdata;
+        end
         if (\$74 ) begin
-          \$275 [63:0] = s_axis__tdata;
-        end
-        if (\$75 ) begin
-          \$275 [127:64] = s_axis__tdata;
-        end
-        if (\$76 ) begin
-          \$275 [191:128] = s_axis__tdata;
+          \$273 [191:128] = s_axis__tdata;
         end
       end
     end
     if (rst) begin
-      \$275  = 192'h000000000000000000000000000000000000000000000000;
+      \$273  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$276  = rcrc;
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$274  = rcrc;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        \$276  = \$269 ;
+      if (\$75 ) begin
+        \$274  = \$267 ;
       end
     end
-    if (\$273 ) begin
-      \$276  = 32'd4294967295;
+    if (\$271 ) begin
+      \$274  = 32'd4294967295;
     end
     if (rst) begin
-      \$276  = 32'd4294967295;
+      \$274  = 32'd4294967295;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$277  = rkeep_bad;
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$275  = rkeep_bad;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        if (\$270 ) begin
-          \$277  = 1'h1;
+      if (\$75 ) begin
+        if (\$268 ) begin
+          \$275  = 1'h1;
         end
       end
     end
-    if (\$273 ) begin
-      \$277  = 1'h0;
+    if (\$271 ) begin
+      \$275  = 1'h0;
     end
     if (rst) begin
-      \$277  = 1'h0;
+      \$275  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$278  = rbeat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$276  = rbeat;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        if (\$271 ) begin
-          \$278  = \$272 [3:0];
+      if (\$75 ) begin
+        if (\$269 ) begin
+          \$276  = \$270 [3:0];
         end
       end
     end
-    if (\$273 ) begin
-      \$278  = 4'h0;
+    if (\$271 ) begin
+      \$276  = 4'h0;
     end
     if (rst) begin
-      \$278  = 4'h0;
+      \$276  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$277  = v_ack_in;
+    if (rst) begin
+      \$277  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$278  = v_ack_value;
+    if (rst) begin
+      \$278  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$279  = v_nak_in;
+    if (rst) begin
+      \$279  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$280  = v_msg_in;
+    if (rst) begin
+      \$280  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$281  = v_gap_in;
+    if (rst) begin
+      \$281  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$282  = v_delivered;
+    if (rst) begin
+      \$282  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$283  = v_rx_frames;
+    if (rst) begin
+      \$283  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$284  = v_rx_msgs;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$285  = v_rx_acks;
+    if (rst) begin
+      \$285  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$286  = v_rx_dup;
+    if (rst) begin
+      \$286  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$287  = v_rx_drop_crc;
+    if (rst) begin
+      \$287  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$288  = v_rx_drop_misrouted;
+    if (rst) begin
+      \$288  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$289  = v_rx_drop_truncated;
+    if (rst) begin
+      \$289  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$290  = v_rx_drop_oversize;
+    if (rst) begin
+      \$290  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$291  = v_rx_drop_malformed;
+    if (rst) begin
+      \$291  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$292  = v_rx_drop_nobuf;
+    if (rst) begin
+      \$292  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$293  = v_naks_received;
+    if (rst) begin
+      \$293  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$294  = v_commit;
+    if (rst) begin
+      \$294  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = \$16 [3:0];
-  assign seq_delta = \$30 [15:0];
+  assign seq_delta = \$28 [15:0];
   assign r_pay = \$16 [3:0];
   assign src = hdr_reg[8];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
@@ -28256,13 +31218,13 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   assign buffer__commit_hdr[14:7] = hdr_reg[15:8];
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
-  assign \$79  = \$78 ;
+  assign \$77  = \$76 ;
   assign \$15  = { 3'h0, \$14 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -28420,7 +31382,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$6 [4:0];
@@ -28430,7 +31392,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     \$8  = \$5 [4:0];
     if (rst) begin
       \$8  = 5'h00;
@@ -28476,7 +31438,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -28564,7 +31526,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
   always @(posedge clk)
     level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
       \$15  = \$2 [2:0];
@@ -28574,7 +31536,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
       \$16  = \$4 [2:0];
@@ -28584,7 +31546,7 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
     \$17  = level;
     if (\$8 ) begin
       \$17  = \$9 [3:0];
@@ -28605,498 +31567,308 @@ module \memory_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$3866$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
+module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3931$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [28:0] \$100 ;
+  wire [29:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [29:0] \$102 ;
+  wire [30:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
+  wire [31:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [31:0] \$106 ;
+  wire [30:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [29:0] \$108 ;
+  wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire [15:0] \$11 ;
-  wire [30:0] \$110 ;
+  wire [31:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [31:0] \$112 ;
+  wire [30:0] \$112 ;
   wire [31:0] \$113 ;
-  wire [30:0] \$114 ;
+  wire [31:0] \$114 ;
   wire [31:0] \$115 ;
   wire [31:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [31:0] \$118 ;
+  wire [25:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [30:0] \$120 ;
+  wire [26:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [31:0] \$122 ;
+  wire [27:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [31:0] \$124 ;
+  wire [28:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
+  wire [29:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [31:0] \$128 ;
+  wire [30:0] \$128 ;
   wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire [29:0] \$130 ;
+  wire [31:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [30:0] \$132 ;
+  wire [29:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [31:0] \$134 ;
+  wire [30:0] \$134 ;
   wire [31:0] \$135 ;
   wire [31:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [31:0] \$138 ;
+  wire [30:0] \$138 ;
   wire [31:0] \$139 ;
-  wire \$14 ;
-  wire [29:0] \$140 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [30:0] \$142 ;
+  wire [31:0] \$142 ;
   wire [31:0] \$143 ;
   wire [31:0] \$144 ;
   wire [31:0] \$145 ;
-  wire [30:0] \$146 ;
+  wire [31:0] \$146 ;
   wire [31:0] \$147 ;
   wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire \$15 ;
-  wire [31:0] \$150 ;
+  wire [31:0] \$15 ;
+  wire [30:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [30:0] \$152 ;
+  wire [31:0] \$152 ;
   wire [31:0] \$153 ;
   wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
-  wire [25:0] \$158 ;
+  wire [24:0] \$158 ;
   wire [31:0] \$159 ;
-  wire \$16 ;
-  wire [26:0] \$160 ;
+  wire [30:0] \$16 ;
+  wire [25:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [27:0] \$162 ;
+  wire [26:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [28:0] \$164 ;
+  wire [27:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [29:0] \$166 ;
+  wire [28:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [30:0] \$168 ;
+  wire [29:0] \$168 ;
   wire [31:0] \$169 ;
-  wire \$17 ;
-  wire [31:0] \$170 ;
+  wire [31:0] \$17 ;
+  wire [30:0] \$170 ;
   wire [31:0] \$171 ;
-  wire [29:0] \$172 ;
+  wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [30:0] \$174 ;
+  wire [28:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [31:0] \$176 ;
+  wire [29:0] \$176 ;
   wire [31:0] \$177 ;
   wire [30:0] \$178 ;
   wire [31:0] \$179 ;
-  wire \$18 ;
+  wire [31:0] \$18 ;
   wire [31:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [31:0] \$182 ;
+  wire [30:0] \$182 ;
   wire [31:0] \$183 ;
   wire [31:0] \$184 ;
   wire [31:0] \$185 ;
   wire [31:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [31:0] \$188 ;
+  wire [29:0] \$188 ;
   wire [31:0] \$189 ;
-  wire [63:0] \$19 ;
+  wire [31:0] \$19 ;
   wire [30:0] \$190 ;
   wire [31:0] \$191 ;
   wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [31:0] \$194 ;
+  wire [26:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [31:0] \$196 ;
+  wire [27:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [24:0] \$198 ;
+  wire [28:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [25:0] \$200 ;
+  wire [31:0] \$20 ;
+  wire [29:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [26:0] \$202 ;
+  wire [30:0] \$202 ;
   wire [31:0] \$203 ;
-  wire [27:0] \$204 ;
+  wire [31:0] \$204 ;
   wire [31:0] \$205 ;
-  wire [28:0] \$206 ;
-  wire [31:0] \$207 ;
-  wire [29:0] \$208 ;
-  wire [31:0] \$209 ;
-  wire \$21 ;
-  wire [30:0] \$210 ;
-  wire [31:0] \$211 ;
-  wire [31:0] \$212 ;
-  wire [31:0] \$213 ;
-  wire [28:0] \$214 ;
-  wire [31:0] \$215 ;
-  wire [29:0] \$216 ;
+  wire \$206 ;
+  wire \$207 ;
+  wire \$208 ;
+  wire \$209 ;
+  wire [31:0] \$21 ;
+  wire \$210 ;
+  wire \$211 ;
+  wire \$212 ;
+  wire [63:0] \$213 ;
+  wire \$214 ;
+  wire \$215 ;
+  wire [3:0] \$216 ;
   wire [31:0] \$217 ;
-  wire [30:0] \$218 ;
-  wire [31:0] \$219 ;
-  wire \$22 ;
-  wire [31:0] \$220 ;
-  wire [31:0] \$221 ;
-  wire [30:0] \$222 ;
-  wire [31:0] \$223 ;
-  wire [31:0] \$224 ;
-  wire [31:0] \$225 ;
-  wire [31:0] \$226 ;
-  wire [31:0] \$227 ;
-  wire [29:0] \$228 ;
-  wire [31:0] \$229 ;
-  wire \$23 ;
-  wire [30:0] \$230 ;
-  wire [31:0] \$231 ;
-  wire [31:0] \$232 ;
-  wire [31:0] \$233 ;
-  wire [26:0] \$234 ;
-  wire [31:0] \$235 ;
-  wire [27:0] \$236 ;
-  wire [31:0] \$237 ;
-  wire [28:0] \$238 ;
-  wire [31:0] \$239 ;
-  wire \$24 ;
-  wire [29:0] \$240 ;
-  wire [31:0] \$241 ;
-  wire [30:0] \$242 ;
-  wire [31:0] \$243 ;
-  wire [31:0] \$244 ;
-  wire [31:0] \$245 ;
-  wire [2:0] \$246 ;
+  wire \$218 ;
+  wire \$219 ;
+  wire [30:0] \$22 ;
+  wire \$220 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
+  wire \$226 ;
+  wire \$227 ;
+  wire \$228 ;
+  wire \$229 ;
+  wire [31:0] \$23 ;
+  wire \$230 ;
+  wire \$231 ;
+  wire \$232 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire [15:0] \$237 ;
+  wire \$238 ;
+  wire [7:0] \$239 ;
+  wire [31:0] \$24 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire \$246 ;
   wire \$247 ;
   wire \$248 ;
   wire \$249 ;
-  wire \$25 ;
+  wire [31:0] \$25 ;
   wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
+  wire [16:0] \$251 ;
+  wire [16:0] \$252 ;
+  wire [16:0] \$253 ;
   wire \$254 ;
   wire \$255 ;
   wire \$256 ;
   wire \$257 ;
   wire \$258 ;
-  wire [16:0] \$259 ;
-  wire \$26 ;
-  wire [16:0] \$260 ;
-  wire [16:0] \$261 ;
+  wire \$259 ;
+  wire [29:0] \$26 ;
+  wire \$260 ;
+  wire \$261 ;
   wire \$262 ;
   wire \$263 ;
-  wire [31:0] \$264 ;
-  wire [31:0] \$265 ;
-  wire [30:0] \$266 ;
-  wire [31:0] \$267 ;
-  wire [31:0] \$268 ;
-  wire [31:0] \$269 ;
-  wire \$27 ;
-  wire [31:0] \$270 ;
-  wire [31:0] \$271 ;
-  wire [30:0] \$272 ;
-  wire [31:0] \$273 ;
-  wire [31:0] \$274 ;
-  wire [31:0] \$275 ;
-  wire [29:0] \$276 ;
-  wire [31:0] \$277 ;
-  wire [30:0] \$278 ;
-  wire [31:0] \$279 ;
-  wire \$28 ;
-  wire [31:0] \$280 ;
-  wire [31:0] \$281 ;
-  wire [31:0] \$282 ;
-  wire [31:0] \$283 ;
-  wire [31:0] \$284 ;
-  wire [31:0] \$285 ;
-  wire [29:0] \$286 ;
-  wire [31:0] \$287 ;
-  wire [30:0] \$288 ;
-  wire [31:0] \$289 ;
-  wire \$29 ;
-  wire [31:0] \$290 ;
-  wire [31:0] \$291 ;
-  wire [30:0] \$292 ;
-  wire [31:0] \$293 ;
-  wire [31:0] \$294 ;
-  wire [31:0] \$295 ;
-  wire [31:0] \$296 ;
-  wire [31:0] \$297 ;
-  wire [30:0] \$298 ;
-  wire [31:0] \$299 ;
+  wire \$264 ;
+  wire [16:0] \$265 ;
+  wire [16:0] \$266 ;
+  wire [16:0] \$267 ;
+  wire [17:0] \$268 ;
+  wire [2:0] \$269 ;
+  wire [31:0] \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire [15:0] \$279 ;
+  wire [30:0] \$28 ;
+  wire \$280 ;
+  wire [7:0] \$281 ;
+  reg [2:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg [63:0] \$286 ;
+  reg [31:0] \$287 ;
+  reg \$288 ;
+  reg \$289 ;
+  wire [31:0] \$29 ;
+  reg [15:0] \$290 ;
+  reg [15:0] \$291 ;
+  reg \$292 ;
+  reg [7:0] \$293 ;
+  reg [2:0] \$294 ;
+  reg \$295 ;
+  reg [1:0] \$296 ;
+  reg [1:0] \$297 ;
+  reg [3:0] \$298 ;
+  reg [2:0] \$299 ;
   wire [3:0] \$3 ;
-  wire \$30 ;
-  wire [31:0] \$300 ;
-  wire [31:0] \$301 ;
-  wire [31:0] \$302 ;
-  wire [31:0] \$303 ;
-  wire [25:0] \$304 ;
-  wire [31:0] \$305 ;
-  wire [26:0] \$306 ;
-  wire [31:0] \$307 ;
-  wire [27:0] \$308 ;
-  wire [31:0] \$309 ;
-  wire \$31 ;
-  wire [28:0] \$310 ;
-  wire [31:0] \$311 ;
-  wire [29:0] \$312 ;
-  wire [31:0] \$313 ;
-  wire [30:0] \$314 ;
-  wire [31:0] \$315 ;
-  wire [31:0] \$316 ;
-  wire [31:0] \$317 ;
-  wire [29:0] \$318 ;
-  wire [31:0] \$319 ;
-  wire [16:0] \$32 ;
-  wire [30:0] \$320 ;
-  wire [31:0] \$321 ;
-  wire [31:0] \$322 ;
-  wire [31:0] \$323 ;
-  wire [30:0] \$324 ;
-  wire [31:0] \$325 ;
-  wire [31:0] \$326 ;
-  wire [31:0] \$327 ;
-  wire [31:0] \$328 ;
-  wire [31:0] \$329 ;
-  wire [16:0] \$33 ;
-  wire [30:0] \$330 ;
-  wire [31:0] \$331 ;
-  wire [31:0] \$332 ;
-  wire [31:0] \$333 ;
-  wire [31:0] \$334 ;
-  wire [31:0] \$335 ;
-  wire [30:0] \$336 ;
-  wire [31:0] \$337 ;
-  wire [31:0] \$338 ;
-  wire [31:0] \$339 ;
-  wire [16:0] \$34 ;
-  wire [29:0] \$340 ;
-  wire [31:0] \$341 ;
-  wire [30:0] \$342 ;
-  wire [31:0] \$343 ;
-  wire [31:0] \$344 ;
-  wire [31:0] \$345 ;
-  wire [31:0] \$346 ;
-  wire [31:0] \$347 ;
-  wire [31:0] \$348 ;
-  wire [31:0] \$349 ;
-  wire [17:0] \$35 ;
-  wire [29:0] \$350 ;
-  wire [31:0] \$351 ;
-  wire [30:0] \$352 ;
-  wire [31:0] \$353 ;
-  wire [31:0] \$354 ;
-  wire [31:0] \$355 ;
-  wire [30:0] \$356 ;
-  wire [31:0] \$357 ;
-  wire [31:0] \$358 ;
-  wire [31:0] \$359 ;
-  wire \$36 ;
-  wire [31:0] \$360 ;
-  wire [31:0] \$361 ;
-  wire [30:0] \$362 ;
-  wire [31:0] \$363 ;
-  wire [31:0] \$364 ;
-  wire [31:0] \$365 ;
-  wire [31:0] \$366 ;
-  wire [31:0] \$367 ;
-  wire [25:0] \$368 ;
-  wire [31:0] \$369 ;
-  wire [3:0] \$37 ;
-  wire [26:0] \$370 ;
-  wire [31:0] \$371 ;
-  wire [27:0] \$372 ;
-  wire [31:0] \$373 ;
-  wire [28:0] \$374 ;
-  wire [31:0] \$375 ;
-  wire [29:0] \$376 ;
-  wire [31:0] \$377 ;
-  wire [30:0] \$378 ;
-  wire [31:0] \$379 ;
-  wire [31:0] \$38 ;
-  wire [31:0] \$380 ;
-  wire [31:0] \$381 ;
-  wire [29:0] \$382 ;
-  wire [31:0] \$383 ;
-  wire [30:0] \$384 ;
-  wire [31:0] \$385 ;
-  wire [31:0] \$386 ;
-  wire [31:0] \$387 ;
-  wire [30:0] \$388 ;
-  wire [31:0] \$389 ;
-  wire \$39 ;
-  wire [31:0] \$390 ;
-  wire [31:0] \$391 ;
-  wire [31:0] \$392 ;
-  wire [31:0] \$393 ;
-  wire [31:0] \$394 ;
-  wire [31:0] \$395 ;
-  wire [31:0] \$396 ;
-  wire [31:0] \$397 ;
-  wire [31:0] \$398 ;
-  wire [31:0] \$399 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [29:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire [30:0] \$38 ;
+  wire [31:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [30:0] \$400 ;
-  wire [31:0] \$401 ;
-  wire [31:0] \$402 ;
-  wire [31:0] \$403 ;
-  wire [31:0] \$404 ;
-  wire [31:0] \$405 ;
-  wire [31:0] \$406 ;
-  wire [31:0] \$407 ;
-  wire [24:0] \$408 ;
-  wire [31:0] \$409 ;
-  wire \$41 ;
-  wire [25:0] \$410 ;
-  wire [31:0] \$411 ;
-  wire [26:0] \$412 ;
-  wire [31:0] \$413 ;
-  wire [27:0] \$414 ;
-  wire [31:0] \$415 ;
-  wire [28:0] \$416 ;
-  wire [31:0] \$417 ;
-  wire [29:0] \$418 ;
-  wire [31:0] \$419 ;
-  wire \$42 ;
-  wire [30:0] \$420 ;
-  wire [31:0] \$421 ;
-  wire [31:0] \$422 ;
-  wire [31:0] \$423 ;
-  wire [28:0] \$424 ;
-  wire [31:0] \$425 ;
-  wire [29:0] \$426 ;
-  wire [31:0] \$427 ;
-  wire [30:0] \$428 ;
-  wire [31:0] \$429 ;
-  wire \$43 ;
-  wire [31:0] \$430 ;
-  wire [31:0] \$431 ;
-  wire [30:0] \$432 ;
-  wire [31:0] \$433 ;
-  wire [31:0] \$434 ;
-  wire [31:0] \$435 ;
-  wire [31:0] \$436 ;
-  wire [31:0] \$437 ;
-  wire [29:0] \$438 ;
-  wire [31:0] \$439 ;
-  wire \$44 ;
-  wire [30:0] \$440 ;
-  wire [31:0] \$441 ;
-  wire [31:0] \$442 ;
-  wire [31:0] \$443 ;
-  wire [26:0] \$444 ;
-  wire [31:0] \$445 ;
-  wire [27:0] \$446 ;
-  wire [31:0] \$447 ;
-  wire [28:0] \$448 ;
-  wire [31:0] \$449 ;
-  wire \$45 ;
-  wire [29:0] \$450 ;
-  wire [31:0] \$451 ;
-  wire [30:0] \$452 ;
-  wire [31:0] \$453 ;
-  wire [31:0] \$454 ;
-  wire [31:0] \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire \$46 ;
-  wire \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire \$465 ;
-  wire \$466 ;
-  wire [16:0] \$467 ;
-  wire [16:0] \$468 ;
-  wire [16:0] \$469 ;
-  wire \$47 ;
-  wire [17:0] \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire [15:0] \$475 ;
-  wire \$476 ;
-  wire [7:0] \$477 ;
-  reg [2:0] \$478 ;
-  reg \$479 ;
-  wire \$48 ;
-  reg \$480 ;
-  reg [15:0] \$481 ;
-  reg [15:0] \$482 ;
-  reg \$483 ;
-  reg [7:0] \$484 ;
-  reg [2:0] \$485 ;
-  reg \$486 ;
-  reg [1:0] \$487 ;
-  reg [31:0] \$488 ;
-  reg [1:0] \$489 ;
-  wire \$49 ;
+  wire [31:0] \$40 ;
+  wire [31:0] \$41 ;
+  wire [30:0] \$42 ;
+  wire [31:0] \$43 ;
+  wire [31:0] \$44 ;
+  wire [31:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [31:0] \$47 ;
+  wire [30:0] \$48 ;
+  wire [31:0] \$49 ;
   wire [2:0] \$5 ;
-  wire \$50 ;
-  wire [15:0] \$51 ;
-  wire [8:0] \$510 ;
-  wire \$52 ;
-  wire [7:0] \$53 ;
-  wire [31:0] \$54 ;
+  wire [31:0] \$50 ;
+  wire [31:0] \$51 ;
+  wire [8:0] \$515 ;
+  wire [31:0] \$52 ;
+  wire [31:0] \$53 ;
+  wire [25:0] \$54 ;
   wire [31:0] \$55 ;
-  wire [30:0] \$56 ;
+  wire [26:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [31:0] \$58 ;
+  wire [27:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
+  wire [28:0] \$60 ;
   wire [31:0] \$61 ;
-  wire [30:0] \$62 ;
+  wire [29:0] \$62 ;
   wire [31:0] \$63 ;
-  wire [31:0] \$64 ;
+  wire [30:0] \$64 ;
   wire [31:0] \$65 ;
-  wire [29:0] \$66 ;
+  wire [31:0] \$66 ;
   wire [31:0] \$67 ;
-  wire [30:0] \$68 ;
+  wire [29:0] \$68 ;
   wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [31:0] \$70 ;
+  wire [30:0] \$70 ;
   wire [31:0] \$71 ;
   wire [31:0] \$72 ;
   wire [31:0] \$73 ;
-  wire [31:0] \$74 ;
+  wire [30:0] \$74 ;
   wire [31:0] \$75 ;
-  wire [29:0] \$76 ;
+  wire [31:0] \$76 ;
   wire [31:0] \$77 ;
-  wire [30:0] \$78 ;
+  wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [31:0] \$80 ;
+  wire [30:0] \$80 ;
   wire [31:0] \$81 ;
-  wire [30:0] \$82 ;
+  wire [31:0] \$82 ;
   wire [31:0] \$83 ;
   wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [31:0] \$86 ;
+  wire [30:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [30:0] \$88 ;
+  wire [31:0] \$88 ;
   wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [31:0] \$90 ;
+  wire [29:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [31:0] \$92 ;
+  wire [30:0] \$92 ;
   wire [31:0] \$93 ;
-  wire [25:0] \$94 ;
+  wire [31:0] \$94 ;
   wire [31:0] \$95 ;
-  wire [26:0] \$96 ;
+  wire [31:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [27:0] \$98 ;
+  wire [31:0] \$98 ;
   wire [31:0] \$99 ;
   input [15:0] ack;
   wire [15:0] ack;
@@ -29104,11 +31876,15 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg [1:0] ack_sent;
   wire any_expired;
   reg [1:0] beat = 2'h0;
+  reg [63:0] beat_q = 64'h0000000000000000;
   input clk;
   wire clk;
   reg [31:0] crc = 32'd4294967295;
+  wire [31:0] crc_now;
   reg [15:0] cur_ack = 16'h0000;
+  reg [2:0] cur_last_beat = 3'h0;
   reg cur_nak = 1'h0;
+  reg [3:0] cur_pay_beats = 4'h0;
   (* init = 1'h0 *)
   wire cur_peer;
   reg [15:0] cur_seq = 16'h0000;
@@ -29174,12 +31950,16 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   input [1:0] owed;
   wire [1:0] owed;
   reg [2:0] pbeat = 3'h0;
-  wire peer;
-  output pick;
+  output peer;
+  reg peer = 1'h0;
+  reg pending = 1'h0;
   reg pick;
+  (* init = 1'h0 *)
+  wire \pick$21 ;
+  reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3866$0 ;
-  wire \port$3866$0 ;
+  input \port$3931$0 ;
+  wire \port$3931$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -29232,16 +32012,6 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   reg tx_retransmits;
   input [1:0] unsent;
   wire [1:0] unsent;
-  always @(posedge clk)
-    store__slot <= \$485 ;
-  always @(posedge clk)
-    rr <= \$486 ;
-  always @(posedge clk)
-    beat <= \$487 ;
-  always @(posedge clk)
-    crc <= \$488 ;
-  always @(posedge clk)
-    sender_state <= \$489 ;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
   assign \$2  = cur_type == 1'h1;
@@ -29256,632 +32026,311 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign \$14  = unsent >> pick;
-  assign \$15  = unsent >> pick;
-  assign \$16  = \$15  & retransmit;
-  assign \$17  = unsent >> pick;
-  assign \$18  = ~ \$17 ;
-  assign \$510  = beat * 7'h40;
-  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$510 ;
-  assign \$20  = m_axis__tvalid & m_axis__tready;
-  assign \$21  = cur_type == 1'h1;
-  assign \$22  = store__hdr[3:0] == 1'h1;
-  assign \$23  = store__hdr[3:0] == 2'h3;
-  assign \$24  = \$22  | \$23 ;
-  assign \$25  = store__hdr[3:0] == 3'h4;
-  assign \$26  = store__hdr[3:0] == 3'h6;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = ! store__hdr[6:4];
-  assign \$29  = \$27  & \$28 ;
-  assign \$30  = \$24  | \$29 ;
-  assign \$31  = \$21  & \$30 ;
-  assign \$32  = store__hdr[110:95] + 3'h7;
-  assign \$34  = \$31  ? \$33  : 17'h00000;
-  assign \$35  = \$34  - 1'h1;
-  assign \$36  = pbeat == \$35 ;
-  assign \$37  = pbeat + 1'h1;
-  assign \$38  = ~ crc;
-  assign \$39  = ~ any_expired;
-  assign \$40  = \$39  & pick_valid;
-  assign \$41  = unsent >> pick;
-  assign \$42  = unsent >> pick;
-  assign \$43  = \$42  & retransmit;
-  assign \$44  = unsent >> pick;
-  assign \$45  = ~ \$44 ;
-  assign \$46  = ! sender_state;
-  assign \$47  = sender_state == 1'h1;
-  assign \$48  = sender_state == 2'h2;
-  assign \$49  = sender_state == 2'h3;
-  assign \$50  = unsent >> pick;
-  assign \$51  = \$50  ? seq : 16'h0000;
-  assign \$52  = unsent >> pick;
-  assign \$53  = \$52  ? 8'h01 : 8'h02;
-  assign \$54  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$56  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$57  = \$55  ^ { 1'h0, \$56  };
-  assign \$58  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$59  = \$57  ^ \$58 ;
-  assign \$60  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$61  = \$59  ^ \$60 ;
-  assign \$62  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$63  = \$61  ^ { 1'h0, \$62  };
-  assign \$64  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$65  = \$63  ^ \$64 ;
-  assign \$66  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$67  = \$65  ^ { 2'h0, \$66  };
-  assign \$68  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$69  = \$67  ^ { 1'h0, \$68  };
-  assign \$70  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$71  = \$69  ^ \$70 ;
-  assign \$72  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$17  = \$15  ^ { 1'h0, \$16  };
+  assign \$18  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$19  = \$17  ^ \$18 ;
+  assign \$20  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$21  = \$19  ^ \$20 ;
+  assign \$22  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$23  = \$21  ^ { 1'h0, \$22  };
+  assign \$24  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$25  = \$23  ^ \$24 ;
+  assign \$26  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$27  = \$25  ^ { 2'h0, \$26  };
+  assign \$28  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$29  = \$27  ^ { 1'h0, \$28  };
+  assign \$30  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$31  = \$29  ^ \$30 ;
+  assign \$32  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$33  = \$31  ^ \$32 ;
+  assign \$34  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$35  = \$33  ^ \$34 ;
+  assign \$36  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$37  = \$35  ^ { 2'h0, \$36  };
+  assign \$38  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$39  = \$37  ^ { 1'h0, \$38  };
+  assign \$40  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$41  = \$39  ^ \$40 ;
+  assign \$42  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$43  = \$41  ^ { 1'h0, \$42  };
+  assign \$44  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$45  = \$43  ^ \$44 ;
+  assign \$46  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$47  = \$45  ^ \$46 ;
+  assign \$48  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$49  = \$47  ^ { 1'h0, \$48  };
+  assign \$50  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$51  = \$49  ^ \$50 ;
+  assign \$52  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$53  = \$51  ^ \$52 ;
+  assign \$54  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$55  = \$53  ^ { 6'h00, \$54  };
+  assign \$56  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$57  = \$55  ^ { 5'h00, \$56  };
+  assign \$58  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$59  = \$57  ^ { 4'h0, \$58  };
+  assign \$60  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$61  = \$59  ^ { 3'h0, \$60  };
+  assign \$62  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$63  = \$61  ^ { 2'h0, \$62  };
+  assign \$64  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$65  = \$63  ^ { 1'h0, \$64  };
+  assign \$66  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$67  = \$65  ^ \$66 ;
+  assign \$68  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$69  = \$67  ^ { 2'h0, \$68  };
+  assign \$70  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$71  = \$69  ^ { 1'h0, \$70  };
+  assign \$72  = crc[29] ? 32'd3250663172 : 32'd0;
   assign \$73  = \$71  ^ \$72 ;
-  assign \$74  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$75  = \$73  ^ \$74 ;
-  assign \$76  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$77  = \$75  ^ { 2'h0, \$76  };
-  assign \$78  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$79  = \$77  ^ { 1'h0, \$78  };
-  assign \$80  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$81  = \$79  ^ \$80 ;
-  assign \$82  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$83  = \$81  ^ { 1'h0, \$82  };
-  assign \$84  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$74  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$75  = \$73  ^ { 1'h0, \$74  };
+  assign \$76  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$77  = \$75  ^ \$76 ;
+  assign \$78  = beat_q[0] ? 32'd3433693342 : 32'd0;
+  assign \$79  = \$77  ^ \$78 ;
+  assign \$80  = beat_q[1] ? 31'h4225077d : 31'h00000000;
+  assign \$81  = \$79  ^ { 1'h0, \$80  };
+  assign \$82  = beat_q[2] ? 32'd2219446010 : 32'd0;
+  assign \$83  = \$81  ^ \$82 ;
+  assign \$84  = beat_q[3] ? 32'd3555007413 : 32'd0;
   assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$87  = \$85  ^ \$86 ;
-  assign \$88  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$89  = \$87  ^ { 1'h0, \$88  };
-  assign \$90  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$91  = \$89  ^ \$90 ;
-  assign \$92  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$93  = \$91  ^ \$92 ;
-  assign \$94  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$95  = \$93  ^ { 6'h00, \$94  };
-  assign \$96  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$97  = \$95  ^ { 5'h00, \$96  };
-  assign \$98  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$99  = \$97  ^ { 4'h0, \$98  };
-  assign \$100  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$101  = \$99  ^ { 3'h0, \$100  };
-  assign \$102  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$103  = \$101  ^ { 2'h0, \$102  };
-  assign \$104  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$105  = \$103  ^ { 1'h0, \$104  };
-  assign \$106  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$109  = \$107  ^ { 2'h0, \$108  };
-  assign \$110  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$111  = \$109  ^ { 1'h0, \$110  };
-  assign \$112  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$113  = \$111  ^ \$112 ;
-  assign \$114  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$115  = \$113  ^ { 1'h0, \$114  };
-  assign \$116  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$86  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$87  = \$85  ^ { 1'h0, \$86  };
+  assign \$88  = beat_q[5] ? 32'd4185285206 : 32'd0;
+  assign \$89  = \$87  ^ \$88 ;
+  assign \$90  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$91  = \$89  ^ { 2'h0, \$90  };
+  assign \$92  = beat_q[7] ? 31'h533b85da : 31'h00000000;
+  assign \$93  = \$91  ^ { 1'h0, \$92  };
+  assign \$94  = beat_q[8] ? 32'd2792819636 : 32'd0;
+  assign \$95  = \$93  ^ \$94 ;
+  assign \$96  = beat_q[9] ? 32'd2543784233 : 32'd0;
+  assign \$97  = \$95  ^ \$96 ;
+  assign \$98  = beat_q[10] ? 32'd4098827283 : 32'd0;
+  assign \$99  = \$97  ^ \$98 ;
+  assign \$100  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$101  = \$99  ^ { 2'h0, \$100  };
+  assign \$102  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$103  = \$101  ^ { 1'h0, \$102  };
+  assign \$104  = beat_q[13] ? 32'd3485284764 : 32'd0;
+  assign \$105  = \$103  ^ \$104 ;
+  assign \$106  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$107  = \$105  ^ { 1'h0, \$106  };
+  assign \$108  = beat_q[15] ? 32'd2283203314 : 32'd0;
+  assign \$109  = \$107  ^ \$108 ;
+  assign \$110  = beat_q[16] ? 32'd3411858341 : 32'd0;
+  assign \$111  = \$109  ^ \$110 ;
+  assign \$112  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$113  = \$111  ^ { 1'h0, \$112  };
+  assign \$114  = beat_q[18] ? 32'd2609988118 : 32'd0;
+  assign \$115  = \$113  ^ \$114 ;
+  assign \$116  = beat_q[19] ? 32'd3964895853 : 32'd0;
   assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$119  = \$117  ^ \$118 ;
-  assign \$120  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$121  = \$119  ^ { 1'h0, \$120  };
-  assign \$122  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$123  = \$121  ^ \$122 ;
-  assign \$124  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$125  = \$123  ^ \$124 ;
-  assign \$126  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$127  = \$125  ^ { 1'h0, \$126  };
-  assign \$128  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$129  = \$127  ^ \$128 ;
-  assign \$130  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$131  = \$129  ^ { 2'h0, \$130  };
-  assign \$132  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$133  = \$131  ^ { 1'h0, \$132  };
-  assign \$134  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$135  = \$133  ^ \$134 ;
-  assign \$136  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$118  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$119  = \$117  ^ { 6'h00, \$118  };
+  assign \$120  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$121  = \$119  ^ { 5'h00, \$120  };
+  assign \$122  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$123  = \$121  ^ { 4'h0, \$122  };
+  assign \$124  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$125  = \$123  ^ { 3'h0, \$124  };
+  assign \$126  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$127  = \$125  ^ { 2'h0, \$126  };
+  assign \$128  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$129  = \$127  ^ { 1'h0, \$128  };
+  assign \$130  = beat_q[26] ? 32'd4118849216 : 32'd0;
+  assign \$131  = \$129  ^ \$130 ;
+  assign \$132  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$133  = \$131  ^ { 2'h0, \$132  };
+  assign \$134  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$135  = \$133  ^ { 1'h0, \$134  };
+  assign \$136  = beat_q[29] ? 32'd3250663172 : 32'd0;
   assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$141  = \$139  ^ { 2'h0, \$140  };
-  assign \$142  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$143  = \$141  ^ { 1'h0, \$142  };
-  assign \$144  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$138  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$139  = \$137  ^ { 1'h0, \$138  };
+  assign \$140  = beat_q[31] ? 32'd2984685714 : 32'd0;
+  assign \$141  = \$139  ^ \$140 ;
+  assign \$142  = beat_q[32] ? 32'd3099354981 : 32'd0;
+  assign \$143  = \$141  ^ \$142 ;
+  assign \$144  = beat_q[33] ? 32'd2852767883 : 32'd0;
   assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$147  = \$145  ^ { 1'h0, \$146  };
-  assign \$148  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$146  = beat_q[34] ? 32'd2405603159 : 32'd0;
+  assign \$147  = \$145  ^ \$146 ;
+  assign \$148  = beat_q[35] ? 32'd3316918511 : 32'd0;
   assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$151  = \$149  ^ \$150 ;
-  assign \$152  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$153  = \$151  ^ { 1'h0, \$152  };
-  assign \$154  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$150  = beat_q[36] ? 31'h5019579f : 31'h00000000;
+  assign \$151  = \$149  ^ { 1'h0, \$150  };
+  assign \$152  = beat_q[37] ? 32'd2687676222 : 32'd0;
+  assign \$153  = \$151  ^ \$152 ;
+  assign \$154  = beat_q[38] ? 32'd2601801789 : 32'd0;
   assign \$155  = \$153  ^ \$154 ;
-  assign \$156  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$156  = beat_q[39] ? 32'd3982079547 : 32'd0;
   assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$159  = \$157  ^ { 6'h00, \$158  };
-  assign \$160  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$161  = \$159  ^ { 5'h00, \$160  };
-  assign \$162  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$163  = \$161  ^ { 4'h0, \$162  };
-  assign \$164  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$165  = \$163  ^ { 3'h0, \$164  };
-  assign \$166  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$167  = \$165  ^ { 2'h0, \$166  };
-  assign \$168  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$169  = \$167  ^ { 1'h0, \$168  };
-  assign \$170  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$171  = \$169  ^ \$170 ;
-  assign \$172  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$173  = \$171  ^ { 2'h0, \$172  };
-  assign \$174  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$175  = \$173  ^ { 1'h0, \$174  };
-  assign \$176  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$177  = \$175  ^ \$176 ;
-  assign \$178  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$158  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$159  = \$157  ^ { 7'h00, \$158  };
+  assign \$160  = beat_q[41] ? 26'h384d46e : 26'h0000000;
+  assign \$161  = \$159  ^ { 6'h00, \$160  };
+  assign \$162  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$163  = \$161  ^ { 5'h00, \$162  };
+  assign \$164  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$165  = \$163  ^ { 4'h0, \$164  };
+  assign \$166  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$167  = \$165  ^ { 3'h0, \$166  };
+  assign \$168  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$169  = \$167  ^ { 2'h0, \$168  };
+  assign \$170  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$171  = \$169  ^ { 1'h0, \$170  };
+  assign \$172  = beat_q[47] ? 32'd3778354048 : 32'd0;
+  assign \$173  = \$171  ^ \$172 ;
+  assign \$174  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$175  = \$173  ^ { 3'h0, \$174  };
+  assign \$176  = beat_q[49] ? 30'h32366282 : 30'h00000000;
+  assign \$177  = \$175  ^ { 2'h0, \$176  };
+  assign \$178  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
   assign \$179  = \$177  ^ { 1'h0, \$178  };
-  assign \$180  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$180  = beat_q[51] ? 32'd3369699848 : 32'd0;
   assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$183  = \$181  ^ \$182 ;
-  assign \$184  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$182  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$183  = \$181  ^ { 1'h0, \$182  };
+  assign \$184  = beat_q[53] ? 32'd2508465314 : 32'd0;
   assign \$185  = \$183  ^ \$184 ;
-  assign \$186  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$186  = beat_q[54] ? 32'd4034481925 : 32'd0;
   assign \$187  = \$185  ^ \$186 ;
-  assign \$188  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$189  = \$187  ^ \$188 ;
-  assign \$190  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$188  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$189  = \$187  ^ { 2'h0, \$188  };
+  assign \$190  = beat_q[56] ? 31'h77073096 : 31'h00000000;
   assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$192  = beat_q[57] ? 32'd3993919788 : 32'd0;
   assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$197  = \$195  ^ \$196 ;
-  assign \$198  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$199  = \$197  ^ { 7'h00, \$198  };
-  assign \$200  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$201  = \$199  ^ { 6'h00, \$200  };
-  assign \$202  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$203  = \$201  ^ { 5'h00, \$202  };
-  assign \$204  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$205  = \$203  ^ { 4'h0, \$204  };
-  assign \$206  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$207  = \$205  ^ { 3'h0, \$206  };
-  assign \$208  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$209  = \$207  ^ { 2'h0, \$208  };
-  assign \$210  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$211  = \$209  ^ { 1'h0, \$210  };
-  assign \$212  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$213  = \$211  ^ \$212 ;
-  assign \$214  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$215  = \$213  ^ { 3'h0, \$214  };
-  assign \$216  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$217  = \$215  ^ { 2'h0, \$216  };
-  assign \$218  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$219  = \$217  ^ { 1'h0, \$218  };
-  assign \$220  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$221  = \$219  ^ \$220 ;
-  assign \$222  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$223  = \$221  ^ { 1'h0, \$222  };
-  assign \$224  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$225  = \$223  ^ \$224 ;
-  assign \$226  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$227  = \$225  ^ \$226 ;
-  assign \$228  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$229  = \$227  ^ { 2'h0, \$228  };
-  assign \$230  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$231  = \$229  ^ { 1'h0, \$230  };
-  assign \$232  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$233  = \$231  ^ \$232 ;
-  assign \$234  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$235  = \$233  ^ { 5'h00, \$234  };
-  assign \$236  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$237  = \$235  ^ { 4'h0, \$236  };
-  assign \$238  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$239  = \$237  ^ { 3'h0, \$238  };
-  assign \$240  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$241  = \$239  ^ { 2'h0, \$240  };
-  assign \$242  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$243  = \$241  ^ { 1'h0, \$242  };
-  assign \$244  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$245  = \$243  ^ \$244 ;
-  assign \$246  = beat + 1'h1;
-  assign \$247  = beat == 2'h2;
-  assign \$248  = cur_type == 1'h1;
-  assign \$249  = store__hdr[3:0] == 1'h1;
-  assign \$250  = store__hdr[3:0] == 2'h3;
-  assign \$251  = \$249  | \$250 ;
-  assign \$252  = store__hdr[3:0] == 3'h4;
-  assign \$253  = store__hdr[3:0] == 3'h6;
-  assign \$254  = \$252  | \$253 ;
-  assign \$255  = ! store__hdr[6:4];
-  assign \$256  = \$254  & \$255 ;
-  assign \$257  = \$251  | \$256 ;
-  assign \$258  = \$248  & \$257 ;
-  assign \$259  = store__hdr[110:95] + 3'h7;
-  assign \$261  = \$258  ? \$260  : 17'h00000;
-  assign \$262  = | \$261 ;
-  assign \$263  = m_axis__tvalid & m_axis__tready;
-  assign \$264  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$266  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$267  = \$265  ^ { 1'h0, \$266  };
-  assign \$268  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$269  = \$267  ^ \$268 ;
-  assign \$270  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$271  = \$269  ^ \$270 ;
-  assign \$272  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$273  = \$271  ^ { 1'h0, \$272  };
-  assign \$274  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$275  = \$273  ^ \$274 ;
-  assign \$276  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$277  = \$275  ^ { 2'h0, \$276  };
-  assign \$278  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$279  = \$277  ^ { 1'h0, \$278  };
-  assign \$280  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$281  = \$279  ^ \$280 ;
-  assign \$282  = crc[9] ? 32'd2543784233 : 32'd0;
-  assign \$283  = \$281  ^ \$282 ;
-  assign \$284  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$285  = \$283  ^ \$284 ;
-  assign \$286  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$287  = \$285  ^ { 2'h0, \$286  };
-  assign \$288  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$289  = \$287  ^ { 1'h0, \$288  };
-  assign \$290  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$291  = \$289  ^ \$290 ;
-  assign \$292  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$293  = \$291  ^ { 1'h0, \$292  };
-  assign \$294  = crc[15] ? 32'd2283203314 : 32'd0;
-  assign \$295  = \$293  ^ \$294 ;
-  assign \$296  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$297  = \$295  ^ \$296 ;
-  assign \$298  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$299  = \$297  ^ { 1'h0, \$298  };
-  assign \$300  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$301  = \$299  ^ \$300 ;
-  assign \$302  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$303  = \$301  ^ \$302 ;
-  assign \$304  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$305  = \$303  ^ { 6'h00, \$304  };
-  assign \$306  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$307  = \$305  ^ { 5'h00, \$306  };
-  assign \$308  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$309  = \$307  ^ { 4'h0, \$308  };
-  assign \$310  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$311  = \$309  ^ { 3'h0, \$310  };
-  assign \$312  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$313  = \$311  ^ { 2'h0, \$312  };
-  assign \$314  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$315  = \$313  ^ { 1'h0, \$314  };
-  assign \$316  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$317  = \$315  ^ \$316 ;
-  assign \$318  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$319  = \$317  ^ { 2'h0, \$318  };
-  assign \$320  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$321  = \$319  ^ { 1'h0, \$320  };
-  assign \$322  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$323  = \$321  ^ \$322 ;
-  assign \$324  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$325  = \$323  ^ { 1'h0, \$324  };
-  assign \$326  = crc[31] ? 32'd2984685714 : 32'd0;
-  assign \$327  = \$325  ^ \$326 ;
-  assign \$328  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$329  = \$327  ^ \$328 ;
-  assign \$330  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$331  = \$329  ^ { 1'h0, \$330  };
-  assign \$332  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$333  = \$331  ^ \$332 ;
-  assign \$334  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$335  = \$333  ^ \$334 ;
-  assign \$336  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$337  = \$335  ^ { 1'h0, \$336  };
-  assign \$338  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$339  = \$337  ^ \$338 ;
-  assign \$340  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$341  = \$339  ^ { 2'h0, \$340  };
-  assign \$342  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$343  = \$341  ^ { 1'h0, \$342  };
-  assign \$344  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$345  = \$343  ^ \$344 ;
-  assign \$346  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
-  assign \$347  = \$345  ^ \$346 ;
-  assign \$348  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$349  = \$347  ^ \$348 ;
-  assign \$350  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$351  = \$349  ^ { 2'h0, \$350  };
-  assign \$352  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$353  = \$351  ^ { 1'h0, \$352  };
-  assign \$354  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$355  = \$353  ^ \$354 ;
-  assign \$356  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$357  = \$355  ^ { 1'h0, \$356  };
-  assign \$358  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$359  = \$357  ^ \$358 ;
-  assign \$360  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$361  = \$359  ^ \$360 ;
-  assign \$362  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$363  = \$361  ^ { 1'h0, \$362  };
-  assign \$364  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
-  assign \$365  = \$363  ^ \$364 ;
-  assign \$366  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$367  = \$365  ^ \$366 ;
-  assign \$368  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$369  = \$367  ^ { 6'h00, \$368  };
-  assign \$370  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$371  = \$369  ^ { 5'h00, \$370  };
-  assign \$372  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$373  = \$371  ^ { 4'h0, \$372  };
-  assign \$374  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$375  = \$373  ^ { 3'h0, \$374  };
-  assign \$376  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$377  = \$375  ^ { 2'h0, \$376  };
-  assign \$378  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$379  = \$377  ^ { 1'h0, \$378  };
-  assign \$380  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$381  = \$379  ^ \$380 ;
-  assign \$382  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$383  = \$381  ^ { 2'h0, \$382  };
-  assign \$384  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$385  = \$383  ^ { 1'h0, \$384  };
-  assign \$386  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$387  = \$385  ^ \$386 ;
-  assign \$388  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$389  = \$387  ^ { 1'h0, \$388  };
-  assign \$390  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$391  = \$389  ^ \$390 ;
-  assign \$392  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$393  = \$391  ^ \$392 ;
-  assign \$394  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$395  = \$393  ^ \$394 ;
-  assign \$396  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
-  assign \$397  = \$395  ^ \$396 ;
-  assign \$398  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$399  = \$397  ^ \$398 ;
-  assign \$400  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$401  = \$399  ^ { 1'h0, \$400  };
-  assign \$402  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$403  = \$401  ^ \$402 ;
-  assign \$404  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$405  = \$403  ^ \$404 ;
-  assign \$406  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$407  = \$405  ^ \$406 ;
-  assign \$408  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$409  = \$407  ^ { 7'h00, \$408  };
-  assign \$410  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$411  = \$409  ^ { 6'h00, \$410  };
-  assign \$412  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$413  = \$411  ^ { 5'h00, \$412  };
-  assign \$414  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$415  = \$413  ^ { 4'h0, \$414  };
-  assign \$416  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$417  = \$415  ^ { 3'h0, \$416  };
-  assign \$418  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$419  = \$417  ^ { 2'h0, \$418  };
-  assign \$420  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$421  = \$419  ^ { 1'h0, \$420  };
-  assign \$422  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$423  = \$421  ^ \$422 ;
-  assign \$424  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$425  = \$423  ^ { 3'h0, \$424  };
-  assign \$426  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$427  = \$425  ^ { 2'h0, \$426  };
-  assign \$428  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$429  = \$427  ^ { 1'h0, \$428  };
-  assign \$430  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$431  = \$429  ^ \$430 ;
-  assign \$432  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$433  = \$431  ^ { 1'h0, \$432  };
-  assign \$434  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$435  = \$433  ^ \$434 ;
-  assign \$436  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$437  = \$435  ^ \$436 ;
-  assign \$438  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$439  = \$437  ^ { 2'h0, \$438  };
-  assign \$440  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$441  = \$439  ^ { 1'h0, \$440  };
-  assign \$442  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$443  = \$441  ^ \$442 ;
-  assign \$444  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$445  = \$443  ^ { 5'h00, \$444  };
-  assign \$446  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$447  = \$445  ^ { 4'h0, \$446  };
-  assign \$448  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$449  = \$447  ^ { 3'h0, \$448  };
-  assign \$450  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$451  = \$449  ^ { 2'h0, \$450  };
-  assign \$452  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$453  = \$451  ^ { 1'h0, \$452  };
-  assign \$454  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$455  = \$453  ^ \$454 ;
-  assign \$456  = cur_type == 1'h1;
-  assign \$457  = store__hdr[3:0] == 1'h1;
-  assign \$458  = store__hdr[3:0] == 2'h3;
-  assign \$459  = \$457  | \$458 ;
-  assign \$460  = store__hdr[3:0] == 3'h4;
-  assign \$461  = store__hdr[3:0] == 3'h6;
-  assign \$462  = \$460  | \$461 ;
-  assign \$463  = ! store__hdr[6:4];
-  assign \$464  = \$462  & \$463 ;
-  assign \$465  = \$459  | \$464 ;
-  assign \$466  = \$456  & \$465 ;
-  assign \$467  = store__hdr[110:95] + 3'h7;
-  assign \$469  = \$466  ? \$468  : 17'h00000;
-  assign \$470  = \$469  - 1'h1;
-  assign \$471  = pbeat == \$470 ;
-  assign \$472  = ~ any_expired;
-  assign \$473  = \$472  & pick_valid;
-  assign \$474  = unsent >> pick;
-  assign \$475  = \$474  ? seq : 16'h0000;
-  assign \$476  = unsent >> pick;
-  assign \$477  = \$476  ? 8'h01 : 8'h02;
+  assign \$194  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$195  = \$193  ^ { 5'h00, \$194  };
+  assign \$196  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$197  = \$195  ^ { 4'h0, \$196  };
+  assign \$198  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$199  = \$197  ^ { 3'h0, \$198  };
+  assign \$200  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$201  = \$199  ^ { 2'h0, \$200  };
+  assign \$202  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$203  = \$201  ^ { 1'h0, \$202  };
+  assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
+  assign \$205  = \$203  ^ \$204 ;
+  assign crc_now = pending ? \$205  : crc;
+  assign \$206  = owed >> peer;
+  assign \$207  = pick_q_valid & \$206 ;
+  assign \$208  = unsent >> peer;
+  assign \$209  = unsent >> peer;
+  assign \$210  = \$209  & retransmit;
+  assign \$211  = unsent >> peer;
+  assign \$212  = ~ \$211 ;
+  assign \$515  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer } >> \$515 ;
+  assign \$214  = m_axis__tvalid & m_axis__tready;
+  assign \$215  = pbeat == cur_last_beat;
+  assign \$216  = pbeat + 1'h1;
+  assign \$217  = ~ crc_now;
+  assign \$218  = ~ any_expired;
+  assign \$219  = owed >> peer;
+  assign \$220  = pick_q_valid & \$219 ;
+  assign \$221  = \$218  & \$220 ;
+  assign \$222  = unsent >> peer;
+  assign \$223  = unsent >> peer;
+  assign \$224  = \$223  & retransmit;
+  assign \$225  = unsent >> peer;
+  assign \$226  = ~ \$225 ;
+  assign \$227  = ! sender_state;
+  assign \$228  = sender_state == 1'h1;
+  assign \$229  = sender_state == 2'h2;
+  assign \$230  = sender_state == 2'h3;
+  assign \$231  = m_axis__tvalid & m_axis__tready;
+  assign \$232  = ~ m_axis__tlast;
+  assign \$233  = \$231  & \$232 ;
+  assign \$234  = owed >> peer;
+  assign \$235  = pick_q_valid & \$234 ;
+  assign \$236  = unsent >> peer;
+  assign \$237  = \$236  ? seq : 16'h0000;
+  assign \$238  = unsent >> peer;
+  assign \$239  = \$238  ? 8'h01 : 8'h02;
+  assign \$240  = cur_type == 1'h1;
+  assign \$241  = store__hdr[3:0] == 1'h1;
+  assign \$242  = store__hdr[3:0] == 2'h3;
+  assign \$243  = \$241  | \$242 ;
+  assign \$244  = store__hdr[3:0] == 3'h4;
+  assign \$245  = store__hdr[3:0] == 3'h6;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = ! store__hdr[6:4];
+  assign \$248  = \$246  & \$247 ;
+  assign \$249  = \$243  | \$248 ;
+  assign \$250  = \$240  & \$249 ;
+  assign \$251  = store__hdr[110:95] + 3'h7;
+  assign \$253  = \$250  ? \$252  : 17'h00000;
+  assign \$254  = cur_type == 1'h1;
+  assign \$255  = store__hdr[3:0] == 1'h1;
+  assign \$256  = store__hdr[3:0] == 2'h3;
+  assign \$257  = \$255  | \$256 ;
+  assign \$258  = store__hdr[3:0] == 3'h4;
+  assign \$259  = store__hdr[3:0] == 3'h6;
+  assign \$260  = \$258  | \$259 ;
+  assign \$261  = ! store__hdr[6:4];
+  assign \$262  = \$260  & \$261 ;
+  assign \$263  = \$257  | \$262 ;
+  assign \$264  = \$254  & \$263 ;
+  assign \$265  = store__hdr[110:95] + 3'h7;
+  assign \$267  = \$264  ? \$266  : 17'h00000;
+  assign \$268  = \$267  - 1'h1;
+  assign \$269  = beat + 1'h1;
+  assign \$270  = beat == 2'h2;
+  assign \$271  = | cur_pay_beats;
+  assign \$272  = m_axis__tvalid & m_axis__tready;
+  assign \$273  = pbeat == cur_last_beat;
+  assign \$274  = ~ any_expired;
+  assign \$275  = owed >> peer;
+  assign \$276  = pick_q_valid & \$275 ;
+  assign \$277  = \$274  & \$276 ;
+  assign \$278  = unsent >> peer;
+  assign \$279  = \$278  ? seq : 16'h0000;
+  assign \$280  = unsent >> peer;
+  assign \$281  = \$280  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$478 ;
+    pbeat <= \$282 ;
   always @(posedge clk)
-    sending <= \$479 ;
+    peer <= \$283 ;
   always @(posedge clk)
-    store__peer <= \$480 ;
+    pick_q_valid <= \$284 ;
   always @(posedge clk)
-    cur_seq <= \$481 ;
+    pending <= \$285 ;
   always @(posedge clk)
-    cur_ack <= \$482 ;
+    beat_q <= \$286 ;
   always @(posedge clk)
-    cur_nak <= \$483 ;
+    crc <= \$287 ;
   always @(posedge clk)
-    cur_type <= \$484 ;
+    sending <= \$288 ;
+  always @(posedge clk)
+    store__peer <= \$289 ;
+  always @(posedge clk)
+    cur_seq <= \$290 ;
+  always @(posedge clk)
+    cur_ack <= \$291 ;
+  always @(posedge clk)
+    cur_nak <= \$292 ;
+  always @(posedge clk)
+    cur_type <= \$293 ;
+  always @(posedge clk)
+    store__slot <= \$294 ;
+  always @(posedge clk)
+    rr <= \$295 ;
+  always @(posedge clk)
+    beat <= \$296 ;
+  always @(posedge clk)
+    sender_state <= \$297 ;
+  always @(posedge clk)
+    cur_pay_beats <= \$298 ;
+  always @(posedge clk)
+    cur_last_beat <= \$299 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$485  = store__slot;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$485  = seq[2:0];
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$485  = seq[2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$485  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$486  = rr;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$486  = pick;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$486  = pick;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$486  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$487  = beat;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$487  = 2'h0;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$487  = \$246 [1:0];
-            if (\$247 ) begin
-              \$487  = 2'h0;
-            end
-          end
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$487  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$487  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$488  = crc;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$488  = 32'd4294967295;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$488  = \$245 ;
-          end
-      2'h2:
-          if (\$263 ) begin
-            \$488  = \$455 ;
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$488  = 32'd4294967295;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$488  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$489  = sender_state;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$489  = 2'h1;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            if (\$247 ) begin
-              (* full_case = 32'd1 *)
-              if (\$262 ) begin
-                \$489  = 2'h2;
-              end else begin
-                \$489  = 2'h3;
-              end
-            end
-          end
-      2'h2:
-          if (\$263 ) begin
-            if (\$471 ) begin
-              \$489  = 2'h3;
-            end
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$473 ) begin
-              \$489  = 2'h1;
-            end else begin
-              \$489  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$489  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -29906,7 +32355,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -29931,31 +32380,31 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3866$0 ) begin
+            if (\port$3931$0 ) begin
               go_back = 2'h1;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
-                  frame_started[0] = \$14 ;
+                  frame_started[0] = \$208 ;
               1'h1:
-                  frame_started[1] = \$14 ;
+                  frame_started[1] = \$208 ;
             endcase
           end
       2'h1:
@@ -29964,28 +32413,28 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
-                    frame_started[0] = \$41 ;
+                    frame_started[0] = \$222 ;
                 1'h1:
-                    frame_started[1] = \$41 ;
+                    frame_started[1] = \$222 ;
               endcase
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
                   ack_sent[0] = 1'h1;
               1'h1:
@@ -29998,9 +32447,9 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
                     ack_sent[0] = 1'h1;
                 1'h1:
@@ -30011,15 +32460,15 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
                   nak_sent[0] = nak;
               1'h1:
@@ -30032,9 +32481,9 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
                     nak_sent[0] = nak;
                 1'h1:
@@ -30045,14 +32494,14 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            tx_retransmits = \$16 ;
+          end else if (\$207 ) begin
+            tx_retransmits = \$210 ;
           end
       2'h1:
           /* empty */;
@@ -30060,21 +32509,21 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
-              tx_retransmits = \$43 ;
+            if (\$221 ) begin
+              tx_retransmits = \$224 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            tx_acks = \$18 ;
+          end else if (\$207 ) begin
+            tx_acks = \$212 ;
           end
       2'h1:
           /* empty */;
@@ -30082,20 +32531,20 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
-              tx_acks = \$45 ;
+            if (\$221 ) begin
+              tx_acks = \$226 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             naks_sent = nak;
           end
       2'h1:
@@ -30104,14 +32553,14 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               naks_sent = nak;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30126,7 +32575,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30141,22 +32590,22 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          m_axis__tdata = \$19 ;
+          m_axis__tdata = \$213 ;
       2'h2:
           m_axis__tdata = store__data;
       2'h3:
-          m_axis__tdata = { 32'h00000000, \$38  };
+          m_axis__tdata = { 32'h00000000, \$217  };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -30166,19 +32615,19 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h2:
         begin
           store__beat = pbeat;
-          if (\$20 ) begin
+          if (\$214 ) begin
             (* full_case = 32'd1 *)
-            if (\$36 ) begin
+            if (\$215 ) begin
               store__beat = 3'h0;
             end else begin
-              store__beat = \$37 [2:0];
+              store__beat = \$216 [2:0];
             end
           end
         end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30193,7 +32642,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -30210,23 +32659,82 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$478  = store__beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$282  = store__beat;
     if (rst) begin
-      \$478  = 3'h0;
+      \$282  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$479  = sending;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$283  = pick;
+    if (rst) begin
+      \$283  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$284  = pick_valid;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$285  = 1'h0;
+    if (\$233 ) begin
+      \$285  = 1'h1;
+    end
+    if (rst) begin
+      \$285  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$286  = beat_q;
+    if (\$233 ) begin
+      \$286  = m_axis__tdata;
+    end
+    if (rst) begin
+      \$286  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$287  = crc_now;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$287  = 32'd4294967295;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$287  = 32'd4294967295;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$287  = 32'd4294967295;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$288  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$479  = 1'h0;
+          \$288  = 1'h0;
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$479  = 1'h1;
+          end else if (\$235 ) begin
+            \$288  = 1'h1;
           end
         end
       2'h1:
@@ -30236,26 +32744,26 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$473 ) begin
-              \$479  = 1'h1;
+            if (\$277 ) begin
+              \$288  = 1'h1;
             end else begin
-              \$479  = 1'h0;
+              \$288  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$479  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$480  = store__peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$289  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$480  = pick;
+          end else if (\$235 ) begin
+            \$289  = peer;
           end
       2'h1:
           /* empty */;
@@ -30263,24 +32771,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$480  = pick;
+            if (\$277 ) begin
+              \$289  = peer;
             end
           end
     endcase
     if (rst) begin
-      \$480  = 1'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$481  = cur_seq;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$290  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$481  = \$51 ;
+          end else if (\$235 ) begin
+            \$290  = \$237 ;
           end
       2'h1:
           /* empty */;
@@ -30288,24 +32796,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$481  = \$475 ;
+            if (\$277 ) begin
+              \$290  = \$279 ;
             end
           end
     endcase
     if (rst) begin
-      \$481  = 16'h0000;
+      \$290  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$482  = cur_ack;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$291  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$482  = ack;
+          end else if (\$235 ) begin
+            \$291  = ack;
           end
       2'h1:
           /* empty */;
@@ -30313,24 +32821,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$482  = ack;
+            if (\$277 ) begin
+              \$291  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$482  = 16'h0000;
+      \$291  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$483  = cur_nak;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$292  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$483  = nak;
+          end else if (\$235 ) begin
+            \$292  = nak;
           end
       2'h1:
           /* empty */;
@@ -30338,24 +32846,24 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$483  = nak;
+            if (\$277 ) begin
+              \$292  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$483  = 1'h0;
+      \$292  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$484  = cur_type;
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$293  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$484  = \$53 ;
+          end else if (\$235 ) begin
+            \$293  = \$239 ;
           end
       2'h1:
           /* empty */;
@@ -30363,21 +32871,168 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$484  = \$477 ;
+            if (\$277 ) begin
+              \$293  = \$281 ;
             end
           end
     endcase
     if (rst) begin
-      \$484  = 8'h02;
+      \$293  = 8'h02;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$294  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$294  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$294  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$294  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$295  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$295  = peer;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$295  = peer;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$295  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$296  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$296  = 2'h0;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$296  = \$269 [1:0];
+            if (\$270 ) begin
+              \$296  = 2'h0;
+            end
+          end
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$296  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$296  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$297  = sender_state;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$297  = 2'h1;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            if (\$270 ) begin
+              (* full_case = 32'd1 *)
+              if (\$271 ) begin
+                \$297  = 2'h2;
+              end else begin
+                \$297  = 2'h3;
+              end
+            end
+          end
+      2'h2:
+          if (\$272 ) begin
+            if (\$273 ) begin
+              \$297  = 2'h3;
+            end
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$277 ) begin
+              \$297  = 2'h1;
+            end else begin
+              \$297  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$297  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$298  = cur_pay_beats;
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          \$298  = \$253 [3:0];
+    endcase
+    if (rst) begin
+      \$298  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$299  = cur_last_beat;
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          \$299  = \$268 [2:0];
+    endcase
+    if (rst) begin
+      \$299  = 3'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3866$0  };
-  assign peer = pick;
+  assign expired = { 1'h0, \port$3931$0  };
+  assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
   assign \hdr_out.type  = cur_type;
@@ -30398,32 +33053,31 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3866$0 ;
-  assign \$33  = { 3'h0, \$32 [16:3] };
-  assign \$55  = \$54 ;
-  assign \$260  = { 3'h0, \$259 [16:3] };
-  assign \$265  = \$264 ;
-  assign \$468  = { 3'h0, \$467 [16:3] };
+  assign any_expired = \port$3931$0 ;
+  assign \$15  = \$14 ;
+  assign \$252  = { 3'h0, \$251 [16:3] };
+  assign \$266  = { 3'h0, \$265 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
+module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__payload, tx__hdr__valid, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
+);
+  reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [8:0] \$100 ;
-  wire \$101 ;
-  wire [7:0] \$102 ;
-  wire [8:0] \$103 ;
-  wire \$104 ;
-  wire [7:0] \$105 ;
-  wire [8:0] \$106 ;
-  wire \$107 ;
-  wire [7:0] \$108 ;
-  wire [8:0] \$109 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
+  wire \$102 ;
+  wire [7:0] \$103 ;
+  wire [8:0] \$104 ;
+  wire \$105 ;
+  wire [7:0] \$106 ;
+  wire [8:0] \$107 ;
+  wire \$108 ;
+  wire [7:0] \$109 ;
   wire \$11 ;
-  wire \$110 ;
-  wire [7:0] \$111 ;
+  wire [8:0] \$110 ;
+  wire \$111 ;
   wire [7:0] \$112 ;
   wire [8:0] \$113 ;
   wire \$114 ;
@@ -30435,22 +33089,22 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$12 ;
   wire \$120 ;
   wire [7:0] \$121 ;
-  wire [8:0] \$122 ;
-  wire \$123 ;
-  wire [7:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire \$126 ;
-  wire [7:0] \$127 ;
-  wire [8:0] \$128 ;
-  wire \$129 ;
+  wire [7:0] \$122 ;
+  wire [8:0] \$123 ;
+  wire \$124 ;
+  wire [7:0] \$125 ;
+  wire [8:0] \$126 ;
+  wire \$127 ;
+  wire [7:0] \$128 ;
+  wire [8:0] \$129 ;
   wire \$13 ;
-  wire [7:0] \$130 ;
-  wire [8:0] \$131 ;
-  wire \$132 ;
-  wire [7:0] \$133 ;
-  wire [8:0] \$134 ;
-  wire \$135 ;
-  wire [7:0] \$136 ;
+  wire \$130 ;
+  wire [7:0] \$131 ;
+  wire [8:0] \$132 ;
+  wire \$133 ;
+  wire [7:0] \$134 ;
+  wire [8:0] \$135 ;
+  wire \$136 ;
   wire [7:0] \$137 ;
   wire [8:0] \$138 ;
   wire \$139 ;
@@ -30462,23 +33116,23 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$144 ;
   wire \$145 ;
   wire [7:0] \$146 ;
-  wire [8:0] \$147 ;
-  wire \$148 ;
-  wire [7:0] \$149 ;
+  wire [7:0] \$147 ;
+  wire [8:0] \$148 ;
+  wire \$149 ;
   wire \$15 ;
-  wire [8:0] \$150 ;
-  wire \$151 ;
-  wire [7:0] \$152 ;
-  wire [8:0] \$153 ;
-  wire \$154 ;
-  wire [7:0] \$155 ;
-  wire [8:0] \$156 ;
-  wire \$157 ;
-  wire [7:0] \$158 ;
-  wire [8:0] \$159 ;
+  wire [7:0] \$150 ;
+  wire [8:0] \$151 ;
+  wire \$152 ;
+  wire [7:0] \$153 ;
+  wire [8:0] \$154 ;
+  wire \$155 ;
+  wire [7:0] \$156 ;
+  wire [8:0] \$157 ;
+  wire \$158 ;
+  wire [7:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire [7:0] \$161 ;
+  wire [8:0] \$160 ;
+  wire \$161 ;
   wire [7:0] \$162 ;
   wire [8:0] \$163 ;
   wire \$164 ;
@@ -30490,22 +33144,22 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$17 ;
   wire \$170 ;
   wire [7:0] \$171 ;
-  wire [8:0] \$172 ;
-  wire \$173 ;
-  wire [7:0] \$174 ;
-  wire [8:0] \$175 ;
-  wire \$176 ;
-  wire [7:0] \$177 ;
-  wire [8:0] \$178 ;
-  wire \$179 ;
+  wire [7:0] \$172 ;
+  wire [8:0] \$173 ;
+  wire \$174 ;
+  wire [7:0] \$175 ;
+  wire [8:0] \$176 ;
+  wire \$177 ;
+  wire [7:0] \$178 ;
+  wire [8:0] \$179 ;
   wire \$18 ;
-  wire [7:0] \$180 ;
-  wire [8:0] \$181 ;
-  wire \$182 ;
-  wire [7:0] \$183 ;
-  wire [8:0] \$184 ;
-  wire \$185 ;
-  wire [7:0] \$186 ;
+  wire \$180 ;
+  wire [7:0] \$181 ;
+  wire [8:0] \$182 ;
+  wire \$183 ;
+  wire [7:0] \$184 ;
+  wire [8:0] \$185 ;
+  wire \$186 ;
   wire [7:0] \$187 ;
   wire [8:0] \$188 ;
   wire \$189 ;
@@ -30517,24 +33171,24 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$194 ;
   wire \$195 ;
   wire [7:0] \$196 ;
-  wire [8:0] \$197 ;
-  wire \$198 ;
-  wire [7:0] \$199 ;
+  wire [7:0] \$197 ;
+  wire [8:0] \$198 ;
+  wire \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire [8:0] \$200 ;
-  wire \$201 ;
-  wire [7:0] \$202 ;
-  wire [8:0] \$203 ;
-  wire \$204 ;
-  wire [7:0] \$205 ;
-  wire [8:0] \$206 ;
-  wire \$207 ;
-  wire [7:0] \$208 ;
-  wire [8:0] \$209 ;
+  wire [7:0] \$200 ;
+  wire [8:0] \$201 ;
+  wire \$202 ;
+  wire [7:0] \$203 ;
+  wire [8:0] \$204 ;
+  wire \$205 ;
+  wire [7:0] \$206 ;
+  wire [8:0] \$207 ;
+  wire \$208 ;
+  wire [7:0] \$209 ;
   wire \$21 ;
-  wire \$210 ;
-  wire [7:0] \$211 ;
+  wire [8:0] \$210 ;
+  wire \$211 ;
   wire [7:0] \$212 ;
   wire [8:0] \$213 ;
   wire \$214 ;
@@ -30546,61 +33200,61 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$22 ;
   wire \$220 ;
   wire [7:0] \$221 ;
-  wire [8:0] \$222 ;
-  wire \$223 ;
-  wire [7:0] \$224 ;
-  wire [8:0] \$225 ;
-  wire \$226 ;
-  wire [7:0] \$227 ;
-  wire [8:0] \$228 ;
-  wire \$229 ;
+  wire [7:0] \$222 ;
+  wire [8:0] \$223 ;
+  wire \$224 ;
+  wire [7:0] \$225 ;
+  wire [8:0] \$226 ;
+  wire \$227 ;
+  wire [7:0] \$228 ;
+  wire [8:0] \$229 ;
   wire \$23 ;
-  wire [7:0] \$230 ;
-  wire [8:0] \$231 ;
-  wire \$232 ;
-  wire [7:0] \$233 ;
-  wire [8:0] \$234 ;
-  wire \$235 ;
-  wire [7:0] \$236 ;
-  wire \$237 ;
-  wire \$238 ;
+  wire \$230 ;
+  wire [7:0] \$231 ;
+  wire [8:0] \$232 ;
+  wire \$233 ;
+  wire [7:0] \$234 ;
+  wire [8:0] \$235 ;
+  wire \$236 ;
+  wire [7:0] \$237 ;
+  wire [8:0] \$238 ;
   wire \$239 ;
   wire \$24 ;
-  wire \$240 ;
-  wire \$241 ;
+  wire [7:0] \$240 ;
+  wire [8:0] \$241 ;
   wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
+  wire [7:0] \$243 ;
+  wire [8:0] \$244 ;
   wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire \$248 ;
+  wire [7:0] \$246 ;
+  wire [7:0] \$247 ;
+  wire [8:0] \$248 ;
   wire \$249 ;
   wire \$25 ;
-  wire \$250 ;
-  wire \$251 ;
+  wire [7:0] \$250 ;
+  wire [8:0] \$251 ;
   wire \$252 ;
-  wire \$253 ;
-  wire \$254 ;
+  wire [7:0] \$253 ;
+  wire [8:0] \$254 ;
   wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
+  wire [7:0] \$256 ;
+  wire [8:0] \$257 ;
   wire \$258 ;
-  wire \$259 ;
+  wire [7:0] \$259 ;
   wire \$26 ;
-  wire \$260 ;
+  wire [8:0] \$260 ;
   wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
+  wire [7:0] \$262 ;
+  wire [8:0] \$263 ;
   wire \$264 ;
-  wire \$265 ;
-  wire \$266 ;
+  wire [7:0] \$265 ;
+  wire [8:0] \$266 ;
   wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
+  wire [7:0] \$268 ;
+  wire [8:0] \$269 ;
   wire \$27 ;
   wire \$270 ;
-  wire \$271 ;
+  wire [7:0] \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
@@ -30619,10 +33273,10 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$286 ;
   wire \$287 ;
   wire \$288 ;
-  wire [16:0] \$289 ;
+  wire \$289 ;
   wire \$29 ;
-  wire [16:0] \$290 ;
-  wire [16:0] \$291 ;
+  wire \$290 ;
+  wire \$291 ;
   wire \$292 ;
   wire \$293 ;
   wire \$294 ;
@@ -30634,83 +33288,120 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire \$3 ;
   wire \$30 ;
   wire \$300 ;
-  wire [16:0] \$301 ;
-  wire [16:0] \$302 ;
-  wire [16:0] \$303 ;
+  wire \$301 ;
+  wire \$302 ;
+  wire \$303 ;
   wire \$304 ;
-  wire [4:0] \$305 ;
-  wire [4:0] \$306 ;
+  wire \$305 ;
+  wire \$306 ;
   wire \$307 ;
   wire \$308 ;
-  reg \$309 ;
+  wire \$309 ;
   wire \$31 ;
-  reg [1:0] \$310 ;
-  reg \$311 ;
-  reg [2:0] \$312 ;
-  reg [3:0] \$313 ;
-  reg [3:0] \$314 ;
-  reg [15:0] \$315 ;
-  reg \$316 ;
-  wire [16:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire [16:0] \$34 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire \$316 ;
+  wire \$317 ;
+  wire \$318 ;
+  wire \$319 ;
+  wire \$32 ;
+  wire \$320 ;
+  wire \$321 ;
+  wire \$322 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire \$325 ;
+  wire [16:0] \$326 ;
+  wire [16:0] \$327 ;
+  wire [16:0] \$328 ;
+  wire \$329 ;
+  wire \$33 ;
+  wire \$330 ;
+  wire \$331 ;
+  wire \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire \$335 ;
+  wire \$336 ;
+  wire \$337 ;
+  wire [16:0] \$338 ;
+  wire [16:0] \$339 ;
+  wire \$34 ;
+  wire [16:0] \$340 ;
+  wire \$341 ;
+  wire [4:0] \$342 ;
+  wire [4:0] \$343 ;
+  wire \$344 ;
+  wire \$345 ;
+  reg \$346 ;
+  reg [1:0] \$347 ;
+  reg \$348 ;
+  reg [2:0] \$349 ;
   wire \$35 ;
+  reg [3:0] \$350 ;
+  reg [3:0] \$351 ;
+  reg [15:0] \$352 ;
+  reg \$353 ;
   wire \$36 ;
-  wire [7:0] \$37 ;
-  wire [8:0] \$38 ;
+  wire \$37 ;
+  wire \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire [7:0] \$40 ;
-  wire [8:0] \$41 ;
+  wire \$40 ;
+  wire \$41 ;
   wire \$42 ;
-  wire [7:0] \$43 ;
-  wire [8:0] \$44 ;
+  wire \$43 ;
+  wire \$44 ;
   wire \$45 ;
-  wire [7:0] \$46 ;
-  wire [8:0] \$47 ;
+  wire \$46 ;
+  wire \$47 ;
   wire \$48 ;
-  wire [7:0] \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [8:0] \$50 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [7:0] \$52 ;
-  wire [8:0] \$53 ;
+  wire \$52 ;
+  wire \$53 ;
   wire \$54 ;
-  wire [7:0] \$55 ;
-  wire [8:0] \$56 ;
+  wire \$55 ;
+  wire \$56 ;
   wire \$57 ;
-  wire [7:0] \$58 ;
-  wire [8:0] \$59 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire [7:0] \$61 ;
-  wire [7:0] \$62 ;
-  wire [8:0] \$63 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
   wire \$64 ;
-  wire [7:0] \$65 ;
-  wire [8:0] \$66 ;
-  wire \$67 ;
-  wire [7:0] \$68 ;
-  wire [8:0] \$69 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire [16:0] \$67 ;
+  wire [16:0] \$68 ;
+  wire [16:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
-  wire [7:0] \$71 ;
-  wire [8:0] \$72 ;
-  wire \$73 ;
-  wire [7:0] \$74 ;
-  wire [8:0] \$75 ;
-  wire \$76 ;
-  wire [7:0] \$77 ;
-  wire [8:0] \$78 ;
-  wire \$79 ;
+  wire \$71 ;
+  wire [7:0] \$72 ;
+  wire [8:0] \$73 ;
+  wire \$74 ;
+  wire [7:0] \$75 ;
+  wire [8:0] \$76 ;
+  wire \$77 ;
+  wire [7:0] \$78 ;
+  wire [8:0] \$79 ;
   wire \$8 ;
-  wire [7:0] \$80 ;
-  wire [8:0] \$81 ;
-  wire \$82 ;
-  wire [7:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire \$85 ;
-  wire [7:0] \$86 ;
+  wire \$80 ;
+  wire [7:0] \$81 ;
+  wire [8:0] \$82 ;
+  wire \$83 ;
+  wire [7:0] \$84 ;
+  wire [8:0] \$85 ;
+  wire \$86 ;
   wire [7:0] \$87 ;
   wire [8:0] \$88 ;
   wire \$89 ;
@@ -30722,9 +33413,9 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   wire [8:0] \$94 ;
   wire \$95 ;
   wire [7:0] \$96 ;
-  wire [8:0] \$97 ;
-  wire \$98 ;
-  wire [7:0] \$99 ;
+  wire [7:0] \$97 ;
+  wire [8:0] \$98 ;
+  wire \$99 ;
   input clk;
   wire clk;
   wire [5:0] dat_rd__addr;
@@ -30732,6 +33423,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg [5:0] dat_wr__addr;
   reg [63:0] dat_wr__data;
   reg dat_wr__en;
+  wire [1:0] dead;
   reg filling = 1'h0;
   input [2:0] hdr_rd__addr;
   wire [2:0] hdr_rd__addr;
@@ -30863,6 +33555,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   reg tx__hdr__ready;
   input tx__hdr__valid;
   wire tx__hdr__valid;
+  output tx_dead_dropped;
+  reg tx_dead_dropped;
   output tx_dropped;
   reg tx_dropped;
   output tx_msgs;
@@ -30975,341 +33669,390 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \$14  = tx__hdr__payload[126:111] > 7'h40;
   assign \$15  = \$13  & \$14 ;
   assign \$16  = \$4  | \$15 ;
-  assign \$17  = read__peer == tx__hdr__payload[15];
-  assign \$18  = read__busy & \$17 ;
-  assign \$19  = hdr_rd__addr == slot;
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = ~ \$20 ;
-  assign \$22  = room & \$21 ;
-  assign \$23  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$24  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$25  = \$23  | \$24 ;
-  assign \$26  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$27  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = ! tx__hdr__payload[6:4];
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = \$25  | \$30 ;
-  assign \$32  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$34  = \$31  ? \$33  : 17'h00000;
-  assign \$35  = ! \$34 ;
-  assign \$37  = st_beat * 4'h8;
-  assign \$38  = \$37  + 1'h0;
-  assign \$39  = \$38  < st_length;
-  assign \$40  = st_beat * 4'h8;
-  assign \$41  = \$40  + 1'h1;
-  assign \$42  = \$41  < st_length;
-  assign \$43  = st_beat * 4'h8;
-  assign \$44  = \$43  + 2'h2;
-  assign \$45  = \$44  < st_length;
-  assign \$46  = st_beat * 4'h8;
-  assign \$47  = \$46  + 2'h3;
-  assign \$48  = \$47  < st_length;
-  assign \$49  = st_beat * 4'h8;
-  assign \$50  = \$49  + 3'h4;
-  assign \$51  = \$50  < st_length;
-  assign \$52  = st_beat * 4'h8;
-  assign \$53  = \$52  + 3'h5;
-  assign \$54  = \$53  < st_length;
-  assign \$55  = st_beat * 4'h8;
-  assign \$56  = \$55  + 3'h6;
-  assign \$57  = \$56  < st_length;
-  assign \$58  = st_beat * 4'h8;
-  assign \$59  = \$58  + 3'h7;
-  assign \$60  = \$59  < st_length;
-  assign \$61  = \$39  ? tx__data__payload[7:0] : 8'h00;
-  assign \$62  = st_beat * 4'h8;
-  assign \$63  = \$62  + 1'h0;
-  assign \$64  = \$63  < st_length;
-  assign \$65  = st_beat * 4'h8;
-  assign \$66  = \$65  + 1'h1;
-  assign \$67  = \$66  < st_length;
-  assign \$68  = st_beat * 4'h8;
-  assign \$69  = \$68  + 2'h2;
-  assign \$70  = \$69  < st_length;
-  assign \$71  = st_beat * 4'h8;
-  assign \$72  = \$71  + 2'h3;
-  assign \$73  = \$72  < st_length;
-  assign \$74  = st_beat * 4'h8;
-  assign \$75  = \$74  + 3'h4;
-  assign \$76  = \$75  < st_length;
-  assign \$77  = st_beat * 4'h8;
-  assign \$78  = \$77  + 3'h5;
-  assign \$79  = \$78  < st_length;
-  assign \$80  = st_beat * 4'h8;
-  assign \$81  = \$80  + 3'h6;
-  assign \$82  = \$81  < st_length;
-  assign \$83  = st_beat * 4'h8;
-  assign \$84  = \$83  + 3'h7;
-  assign \$85  = \$84  < st_length;
-  assign \$86  = \$67  ? tx__data__payload[15:8] : 8'h00;
+  assign \$17  = 1'h0 >> tx__hdr__payload[15];
+  assign \$18  = \$16  | \$17 ;
+  assign \$19  = read__peer == tx__hdr__payload[15];
+  assign \$20  = read__busy & \$19 ;
+  assign \$21  = hdr_rd__addr == slot;
+  assign \$22  = \$20  & \$21 ;
+  assign \$23  = ~ \$22 ;
+  assign \$24  = room & \$23 ;
+  assign \$25  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$26  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$27  = \$25  & \$26 ;
+  assign \$28  = ~ \$27 ;
+  assign \$29  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$30  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$31  = \$29  | \$30 ;
+  assign \$32  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$33  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$34  = \$32  | \$33 ;
+  assign \$35  = ! tx__hdr__payload[6:4];
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = \$31  | \$36 ;
+  assign \$38  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = \$28  | \$39 ;
+  assign \$41  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$42  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$43  = \$41  & \$42 ;
+  assign \$44  = ~ \$43 ;
+  assign \$45  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$46  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$47  = \$45  | \$46 ;
+  assign \$48  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$49  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$50  = \$48  | \$49 ;
+  assign \$51  = ! tx__hdr__payload[6:4];
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = \$47  | \$52 ;
+  assign \$54  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$55  = \$53  & \$54 ;
+  assign \$56  = \$44  | \$55 ;
+  assign \$57  = ~ \$56 ;
+  assign \$58  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$59  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$60  = \$58  | \$59 ;
+  assign \$61  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$62  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$63  = \$61  | \$62 ;
+  assign \$64  = ! tx__hdr__payload[6:4];
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = \$60  | \$65 ;
+  assign \$67  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$69  = \$66  ? \$68  : 17'h00000;
+  assign \$70  = ! \$69 ;
+  assign \$72  = st_beat * 4'h8;
+  assign \$73  = \$72  + 1'h0;
+  assign \$74  = \$73  < st_length;
+  assign \$75  = st_beat * 4'h8;
+  assign \$76  = \$75  + 1'h1;
+  assign \$77  = \$76  < st_length;
+  assign \$78  = st_beat * 4'h8;
+  assign \$79  = \$78  + 2'h2;
+  assign \$80  = \$79  < st_length;
+  assign \$81  = st_beat * 4'h8;
+  assign \$82  = \$81  + 2'h3;
+  assign \$83  = \$82  < st_length;
+  assign \$84  = st_beat * 4'h8;
+  assign \$85  = \$84  + 3'h4;
+  assign \$86  = \$85  < st_length;
   assign \$87  = st_beat * 4'h8;
-  assign \$88  = \$87  + 1'h0;
+  assign \$88  = \$87  + 3'h5;
   assign \$89  = \$88  < st_length;
   assign \$90  = st_beat * 4'h8;
-  assign \$91  = \$90  + 1'h1;
+  assign \$91  = \$90  + 3'h6;
   assign \$92  = \$91  < st_length;
   assign \$93  = st_beat * 4'h8;
-  assign \$94  = \$93  + 2'h2;
+  assign \$94  = \$93  + 3'h7;
   assign \$95  = \$94  < st_length;
-  assign \$96  = st_beat * 4'h8;
-  assign \$97  = \$96  + 2'h3;
-  assign \$98  = \$97  < st_length;
-  assign \$99  = st_beat * 4'h8;
-  assign \$100  = \$99  + 3'h4;
-  assign \$101  = \$100  < st_length;
-  assign \$102  = st_beat * 4'h8;
-  assign \$103  = \$102  + 3'h5;
-  assign \$104  = \$103  < st_length;
-  assign \$105  = st_beat * 4'h8;
-  assign \$106  = \$105  + 3'h6;
-  assign \$107  = \$106  < st_length;
-  assign \$108  = st_beat * 4'h8;
-  assign \$109  = \$108  + 3'h7;
-  assign \$110  = \$109  < st_length;
-  assign \$111  = \$95  ? tx__data__payload[23:16] : 8'h00;
+  assign \$96  = \$74  ? tx__data__payload[7:0] : 8'h00;
+  assign \$97  = st_beat * 4'h8;
+  assign \$98  = \$97  + 1'h0;
+  assign \$99  = \$98  < st_length;
+  assign \$100  = st_beat * 4'h8;
+  assign \$101  = \$100  + 1'h1;
+  assign \$102  = \$101  < st_length;
+  assign \$103  = st_beat * 4'h8;
+  assign \$104  = \$103  + 2'h2;
+  assign \$105  = \$104  < st_length;
+  assign \$106  = st_beat * 4'h8;
+  assign \$107  = \$106  + 2'h3;
+  assign \$108  = \$107  < st_length;
+  assign \$109  = st_beat * 4'h8;
+  assign \$110  = \$109  + 3'h4;
+  assign \$111  = \$110  < st_length;
   assign \$112  = st_beat * 4'h8;
-  assign \$113  = \$112  + 1'h0;
+  assign \$113  = \$112  + 3'h5;
   assign \$114  = \$113  < st_length;
   assign \$115  = st_beat * 4'h8;
-  assign \$116  = \$115  + 1'h1;
+  assign \$116  = \$115  + 3'h6;
   assign \$117  = \$116  < st_length;
   assign \$118  = st_beat * 4'h8;
-  assign \$119  = \$118  + 2'h2;
+  assign \$119  = \$118  + 3'h7;
   assign \$120  = \$119  < st_length;
-  assign \$121  = st_beat * 4'h8;
-  assign \$122  = \$121  + 2'h3;
-  assign \$123  = \$122  < st_length;
-  assign \$124  = st_beat * 4'h8;
-  assign \$125  = \$124  + 3'h4;
-  assign \$126  = \$125  < st_length;
-  assign \$127  = st_beat * 4'h8;
-  assign \$128  = \$127  + 3'h5;
-  assign \$129  = \$128  < st_length;
-  assign \$130  = st_beat * 4'h8;
-  assign \$131  = \$130  + 3'h6;
-  assign \$132  = \$131  < st_length;
-  assign \$133  = st_beat * 4'h8;
-  assign \$134  = \$133  + 3'h7;
-  assign \$135  = \$134  < st_length;
-  assign \$136  = \$123  ? tx__data__payload[31:24] : 8'h00;
+  assign \$121  = \$102  ? tx__data__payload[15:8] : 8'h00;
+  assign \$122  = st_beat * 4'h8;
+  assign \$123  = \$122  + 1'h0;
+  assign \$124  = \$123  < st_length;
+  assign \$125  = st_beat * 4'h8;
+  assign \$126  = \$125  + 1'h1;
+  assign \$127  = \$126  < st_length;
+  assign \$128  = st_beat * 4'h8;
+  assign \$129  = \$128  + 2'h2;
+  assign \$130  = \$129  < st_length;
+  assign \$131  = st_beat * 4'h8;
+  assign \$132  = \$131  + 2'h3;
+  assign \$133  = \$132  < st_length;
+  assign \$134  = st_beat * 4'h8;
+  assign \$135  = \$134  + 3'h4;
+  assign \$136  = \$135  < st_length;
   assign \$137  = st_beat * 4'h8;
-  assign \$138  = \$137  + 1'h0;
+  assign \$138  = \$137  + 3'h5;
   assign \$139  = \$138  < st_length;
   assign \$140  = st_beat * 4'h8;
-  assign \$141  = \$140  + 1'h1;
+  assign \$141  = \$140  + 3'h6;
   assign \$142  = \$141  < st_length;
   assign \$143  = st_beat * 4'h8;
-  assign \$144  = \$143  + 2'h2;
+  assign \$144  = \$143  + 3'h7;
   assign \$145  = \$144  < st_length;
-  assign \$146  = st_beat * 4'h8;
-  assign \$147  = \$146  + 2'h3;
-  assign \$148  = \$147  < st_length;
-  assign \$149  = st_beat * 4'h8;
-  assign \$150  = \$149  + 3'h4;
-  assign \$151  = \$150  < st_length;
-  assign \$152  = st_beat * 4'h8;
-  assign \$153  = \$152  + 3'h5;
-  assign \$154  = \$153  < st_length;
-  assign \$155  = st_beat * 4'h8;
-  assign \$156  = \$155  + 3'h6;
-  assign \$157  = \$156  < st_length;
-  assign \$158  = st_beat * 4'h8;
-  assign \$159  = \$158  + 3'h7;
-  assign \$160  = \$159  < st_length;
-  assign \$161  = \$151  ? tx__data__payload[39:32] : 8'h00;
+  assign \$146  = \$130  ? tx__data__payload[23:16] : 8'h00;
+  assign \$147  = st_beat * 4'h8;
+  assign \$148  = \$147  + 1'h0;
+  assign \$149  = \$148  < st_length;
+  assign \$150  = st_beat * 4'h8;
+  assign \$151  = \$150  + 1'h1;
+  assign \$152  = \$151  < st_length;
+  assign \$153  = st_beat * 4'h8;
+  assign \$154  = \$153  + 2'h2;
+  assign \$155  = \$154  < st_length;
+  assign \$156  = st_beat * 4'h8;
+  assign \$157  = \$156  + 2'h3;
+  assign \$158  = \$157  < st_length;
+  assign \$159  = st_beat * 4'h8;
+  assign \$160  = \$159  + 3'h4;
+  assign \$161  = \$160  < st_length;
   assign \$162  = st_beat * 4'h8;
-  assign \$163  = \$162  + 1'h0;
+  assign \$163  = \$162  + 3'h5;
   assign \$164  = \$163  < st_length;
   assign \$165  = st_beat * 4'h8;
-  assign \$166  = \$165  + 1'h1;
+  assign \$166  = \$165  + 3'h6;
   assign \$167  = \$166  < st_length;
   assign \$168  = st_beat * 4'h8;
-  assign \$169  = \$168  + 2'h2;
+  assign \$169  = \$168  + 3'h7;
   assign \$170  = \$169  < st_length;
-  assign \$171  = st_beat * 4'h8;
-  assign \$172  = \$171  + 2'h3;
-  assign \$173  = \$172  < st_length;
-  assign \$174  = st_beat * 4'h8;
-  assign \$175  = \$174  + 3'h4;
-  assign \$176  = \$175  < st_length;
-  assign \$177  = st_beat * 4'h8;
-  assign \$178  = \$177  + 3'h5;
-  assign \$179  = \$178  < st_length;
-  assign \$180  = st_beat * 4'h8;
-  assign \$181  = \$180  + 3'h6;
-  assign \$182  = \$181  < st_length;
-  assign \$183  = st_beat * 4'h8;
-  assign \$184  = \$183  + 3'h7;
-  assign \$185  = \$184  < st_length;
-  assign \$186  = \$179  ? tx__data__payload[47:40] : 8'h00;
+  assign \$171  = \$158  ? tx__data__payload[31:24] : 8'h00;
+  assign \$172  = st_beat * 4'h8;
+  assign \$173  = \$172  + 1'h0;
+  assign \$174  = \$173  < st_length;
+  assign \$175  = st_beat * 4'h8;
+  assign \$176  = \$175  + 1'h1;
+  assign \$177  = \$176  < st_length;
+  assign \$178  = st_beat * 4'h8;
+  assign \$179  = \$178  + 2'h2;
+  assign \$180  = \$179  < st_length;
+  assign \$181  = st_beat * 4'h8;
+  assign \$182  = \$181  + 2'h3;
+  assign \$183  = \$182  < st_length;
+  assign \$184  = st_beat * 4'h8;
+  assign \$185  = \$184  + 3'h4;
+  assign \$186  = \$185  < st_length;
   assign \$187  = st_beat * 4'h8;
-  assign \$188  = \$187  + 1'h0;
+  assign \$188  = \$187  + 3'h5;
   assign \$189  = \$188  < st_length;
   assign \$190  = st_beat * 4'h8;
-  assign \$191  = \$190  + 1'h1;
+  assign \$191  = \$190  + 3'h6;
   assign \$192  = \$191  < st_length;
   assign \$193  = st_beat * 4'h8;
-  assign \$194  = \$193  + 2'h2;
+  assign \$194  = \$193  + 3'h7;
   assign \$195  = \$194  < st_length;
-  assign \$196  = st_beat * 4'h8;
-  assign \$197  = \$196  + 2'h3;
-  assign \$198  = \$197  < st_length;
-  assign \$199  = st_beat * 4'h8;
-  assign \$200  = \$199  + 3'h4;
-  assign \$201  = \$200  < st_length;
-  assign \$202  = st_beat * 4'h8;
-  assign \$203  = \$202  + 3'h5;
-  assign \$204  = \$203  < st_length;
-  assign \$205  = st_beat * 4'h8;
-  assign \$206  = \$205  + 3'h6;
-  assign \$207  = \$206  < st_length;
-  assign \$208  = st_beat * 4'h8;
-  assign \$209  = \$208  + 3'h7;
-  assign \$210  = \$209  < st_length;
-  assign \$211  = \$207  ? tx__data__payload[55:48] : 8'h00;
+  assign \$196  = \$186  ? tx__data__payload[39:32] : 8'h00;
+  assign \$197  = st_beat * 4'h8;
+  assign \$198  = \$197  + 1'h0;
+  assign \$199  = \$198  < st_length;
+  assign \$200  = st_beat * 4'h8;
+  assign \$201  = \$200  + 1'h1;
+  assign \$202  = \$201  < st_length;
+  assign \$203  = st_beat * 4'h8;
+  assign \$204  = \$203  + 2'h2;
+  assign \$205  = \$204  < st_length;
+  assign \$206  = st_beat * 4'h8;
+  assign \$207  = \$206  + 2'h3;
+  assign \$208  = \$207  < st_length;
+  assign \$209  = st_beat * 4'h8;
+  assign \$210  = \$209  + 3'h4;
+  assign \$211  = \$210  < st_length;
   assign \$212  = st_beat * 4'h8;
-  assign \$213  = \$212  + 1'h0;
+  assign \$213  = \$212  + 3'h5;
   assign \$214  = \$213  < st_length;
   assign \$215  = st_beat * 4'h8;
-  assign \$216  = \$215  + 1'h1;
+  assign \$216  = \$215  + 3'h6;
   assign \$217  = \$216  < st_length;
   assign \$218  = st_beat * 4'h8;
-  assign \$219  = \$218  + 2'h2;
+  assign \$219  = \$218  + 3'h7;
   assign \$220  = \$219  < st_length;
-  assign \$221  = st_beat * 4'h8;
-  assign \$222  = \$221  + 2'h3;
-  assign \$223  = \$222  < st_length;
-  assign \$224  = st_beat * 4'h8;
-  assign \$225  = \$224  + 3'h4;
-  assign \$226  = \$225  < st_length;
-  assign \$227  = st_beat * 4'h8;
-  assign \$228  = \$227  + 3'h5;
-  assign \$229  = \$228  < st_length;
-  assign \$230  = st_beat * 4'h8;
-  assign \$231  = \$230  + 3'h6;
-  assign \$232  = \$231  < st_length;
-  assign \$233  = st_beat * 4'h8;
-  assign \$234  = \$233  + 3'h7;
-  assign \$235  = \$234  < st_length;
-  assign \$236  = \$235  ? tx__data__payload[63:56] : 8'h00;
-  assign \$237  = ! store_state;
-  assign \$238  = store_state == 1'h1;
-  assign \$239  = store_state == 2'h2;
-  assign \$240  = read__peer == st_peer;
-  assign \$241  = filling & \$240 ;
-  assign \$242  = hdr_rd__addr == st_slot;
-  assign \$243  = \$241  & \$242 ;
-  assign \$244  = ~ \$243 ;
-  assign \$245  = read__beat < st_beat;
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = tx__hdr__payload[22:15] < 2'h2;
-  assign \$248  = tx__hdr__payload[22:15] != 1'h1;
-  assign \$249  = \$247  & \$248 ;
-  assign \$250  = ~ \$249 ;
-  assign \$251  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$252  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$253  = \$251  | \$252 ;
-  assign \$254  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$255  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$256  = \$254  | \$255 ;
-  assign \$257  = ! tx__hdr__payload[6:4];
-  assign \$258  = \$256  & \$257 ;
-  assign \$259  = \$253  | \$258 ;
-  assign \$260  = tx__hdr__payload[126:111] > 7'h40;
-  assign \$261  = \$259  & \$260 ;
-  assign \$262  = \$250  | \$261 ;
-  assign \$263  = read__peer == tx__hdr__payload[15];
-  assign \$264  = read__busy & \$263 ;
-  assign \$265  = hdr_rd__addr == slot;
-  assign \$266  = \$264  & \$265 ;
-  assign \$267  = ~ \$266 ;
-  assign \$268  = room & \$267 ;
-  assign \$269  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$270  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$271  = \$269  | \$270 ;
-  assign \$272  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$273  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$274  = \$272  | \$273 ;
-  assign \$275  = ! tx__hdr__payload[6:4];
-  assign \$276  = \$274  & \$275 ;
-  assign \$277  = \$271  | \$276 ;
-  assign \$278  = | tx__hdr__payload[126:111];
-  assign \$279  = \$277  & \$278 ;
-  assign \$280  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$281  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$282  = \$280  | \$281 ;
-  assign \$283  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$284  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$285  = \$283  | \$284 ;
-  assign \$286  = ! tx__hdr__payload[6:4];
-  assign \$287  = \$285  & \$286 ;
-  assign \$288  = \$282  | \$287 ;
-  assign \$289  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$291  = \$288  ? \$290  : 17'h00000;
-  assign \$292  = tx__hdr__payload[3:0] == 1'h1;
-  assign \$293  = tx__hdr__payload[3:0] == 2'h3;
-  assign \$294  = \$292  | \$293 ;
-  assign \$295  = tx__hdr__payload[3:0] == 3'h4;
-  assign \$296  = tx__hdr__payload[3:0] == 3'h6;
-  assign \$297  = \$295  | \$296 ;
-  assign \$298  = ! tx__hdr__payload[6:4];
-  assign \$299  = \$297  & \$298 ;
-  assign \$300  = \$294  | \$299 ;
-  assign \$301  = tx__hdr__payload[126:111] + 3'h7;
-  assign \$303  = \$300  ? \$302  : 17'h00000;
-  assign \$304  = | \$303 ;
-  assign \$305  = st_beat + 1'h1;
-  assign \$306  = st_beats - 1'h1;
-  assign \$307  = st_beat == \$306 ;
-  assign \$308  = tx__data__valid & tx__data__payload[64];
+  assign \$221  = \$214  ? tx__data__payload[47:40] : 8'h00;
+  assign \$222  = st_beat * 4'h8;
+  assign \$223  = \$222  + 1'h0;
+  assign \$224  = \$223  < st_length;
+  assign \$225  = st_beat * 4'h8;
+  assign \$226  = \$225  + 1'h1;
+  assign \$227  = \$226  < st_length;
+  assign \$228  = st_beat * 4'h8;
+  assign \$229  = \$228  + 2'h2;
+  assign \$230  = \$229  < st_length;
+  assign \$231  = st_beat * 4'h8;
+  assign \$232  = \$231  + 2'h3;
+  assign \$233  = \$232  < st_length;
+  assign \$234  = st_beat * 4'h8;
+  assign \$235  = \$234  + 3'h4;
+  assign \$236  = \$235  < st_length;
+  assign \$237  = st_beat * 4'h8;
+  assign \$238  = \$237  + 3'h5;
+  assign \$239  = \$238  < st_length;
+  assign \$240  = st_beat * 4'h8;
+  assign \$241  = \$240  + 3'h6;
+  assign \$242  = \$241  < st_length;
+  assign \$243  = st_beat * 4'h8;
+  assign \$244  = \$243  + 3'h7;
+  assign \$245  = \$244  < st_length;
+  assign \$246  = \$242  ? tx__data__payload[55:48] : 8'h00;
+  assign \$247  = st_beat * 4'h8;
+  assign \$248  = \$247  + 1'h0;
+  assign \$249  = \$248  < st_length;
+  assign \$250  = st_beat * 4'h8;
+  assign \$251  = \$250  + 1'h1;
+  assign \$252  = \$251  < st_length;
+  assign \$253  = st_beat * 4'h8;
+  assign \$254  = \$253  + 2'h2;
+  assign \$255  = \$254  < st_length;
+  assign \$256  = st_beat * 4'h8;
+  assign \$257  = \$256  + 2'h3;
+  assign \$258  = \$257  < st_length;
+  assign \$259  = st_beat * 4'h8;
+  assign \$260  = \$259  + 3'h4;
+  assign \$261  = \$260  < st_length;
+  assign \$262  = st_beat * 4'h8;
+  assign \$263  = \$262  + 3'h5;
+  assign \$264  = \$263  < st_length;
+  assign \$265  = st_beat * 4'h8;
+  assign \$266  = \$265  + 3'h6;
+  assign \$267  = \$266  < st_length;
+  assign \$268  = st_beat * 4'h8;
+  assign \$269  = \$268  + 3'h7;
+  assign \$270  = \$269  < st_length;
+  assign \$271  = \$270  ? tx__data__payload[63:56] : 8'h00;
+  assign \$272  = ! store_state;
+  assign \$273  = store_state == 1'h1;
+  assign \$274  = store_state == 2'h2;
+  assign \$275  = read__peer == st_peer;
+  assign \$276  = filling & \$275 ;
+  assign \$277  = hdr_rd__addr == st_slot;
+  assign \$278  = \$276  & \$277 ;
+  assign \$279  = ~ \$278 ;
+  assign \$280  = read__beat < st_beat;
+  assign \$281  = \$279  | \$280 ;
+  assign \$282  = tx__hdr__payload[22:15] < 2'h2;
+  assign \$283  = tx__hdr__payload[22:15] != 1'h1;
+  assign \$284  = \$282  & \$283 ;
+  assign \$285  = ~ \$284 ;
+  assign \$286  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$287  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$288  = \$286  | \$287 ;
+  assign \$289  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$290  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$291  = \$289  | \$290 ;
+  assign \$292  = ! tx__hdr__payload[6:4];
+  assign \$293  = \$291  & \$292 ;
+  assign \$294  = \$288  | \$293 ;
+  assign \$295  = tx__hdr__payload[126:111] > 7'h40;
+  assign \$296  = \$294  & \$295 ;
+  assign \$297  = \$285  | \$296 ;
+  assign \$298  = 1'h0 >> tx__hdr__payload[15];
+  assign \$299  = \$297  | \$298 ;
+  assign \$300  = read__peer == tx__hdr__payload[15];
+  assign \$301  = read__busy & \$300 ;
+  assign \$302  = hdr_rd__addr == slot;
+  assign \$303  = \$301  & \$302 ;
+  assign \$304  = ~ \$303 ;
+  assign \$305  = room & \$304 ;
+  assign \$306  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$307  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$308  = \$306  | \$307 ;
+  assign \$309  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$310  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$311  = \$309  | \$310 ;
+  assign \$312  = ! tx__hdr__payload[6:4];
+  assign \$313  = \$311  & \$312 ;
+  assign \$314  = \$308  | \$313 ;
+  assign \$315  = | tx__hdr__payload[126:111];
+  assign \$316  = \$314  & \$315 ;
+  assign \$317  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$318  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$319  = \$317  | \$318 ;
+  assign \$320  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$321  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$322  = \$320  | \$321 ;
+  assign \$323  = ! tx__hdr__payload[6:4];
+  assign \$324  = \$322  & \$323 ;
+  assign \$325  = \$319  | \$324 ;
+  assign \$326  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$328  = \$325  ? \$327  : 17'h00000;
+  assign \$329  = tx__hdr__payload[3:0] == 1'h1;
+  assign \$330  = tx__hdr__payload[3:0] == 2'h3;
+  assign \$331  = \$329  | \$330 ;
+  assign \$332  = tx__hdr__payload[3:0] == 3'h4;
+  assign \$333  = tx__hdr__payload[3:0] == 3'h6;
+  assign \$334  = \$332  | \$333 ;
+  assign \$335  = ! tx__hdr__payload[6:4];
+  assign \$336  = \$334  & \$335 ;
+  assign \$337  = \$331  | \$336 ;
+  assign \$338  = tx__hdr__payload[126:111] + 3'h7;
+  assign \$340  = \$337  ? \$339  : 17'h00000;
+  assign \$341  = | \$340 ;
+  assign \$342  = st_beat + 1'h1;
+  assign \$343  = st_beats - 1'h1;
+  assign \$344  = st_beat == \$343 ;
+  assign \$345  = tx__data__valid & tx__data__payload[64];
   always @(posedge clk)
-    read__data_ok <= \$309 ;
+    read__data_ok <= \$346 ;
   always @(posedge clk)
-    store_state <= \$310 ;
+    store_state <= \$347 ;
   always @(posedge clk)
-    st_peer <= \$311 ;
+    st_peer <= \$348 ;
   always @(posedge clk)
-    st_slot <= \$312 ;
+    st_slot <= \$349 ;
   always @(posedge clk)
-    st_beats <= \$313 ;
+    st_beats <= \$350 ;
   always @(posedge clk)
-    st_beat <= \$314 ;
+    st_beat <= \$351 ;
   always @(posedge clk)
-    st_length <= \$315 ;
+    st_length <= \$352 ;
   always @(posedge clk)
-    filling <= \$316 ;
+    filling <= \$353 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
+          if (\$18 ) begin
             tx__hdr__ready = 1'h1;
-          end else if (\$22 ) begin
+          end else if (\$24 ) begin
             tx__hdr__ready = 1'h1;
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
+          if (\$18 ) begin
             if (tx__hdr__valid) begin
-              tx_dropped = 1'h1;
+              tx_dropped = \$40 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    tx_dead_dropped = 1'h0;
+    casez (store_state)
+      2'h0:
+          if (\$18 ) begin
+            if (tx__hdr__valid) begin
+              tx_dead_dropped = \$57 ;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     hdr_wr__addr = 3'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__addr = slot;
             end
@@ -31317,12 +34060,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__en = 1'h1;
             end
@@ -31330,12 +34073,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               hdr_wr__data[3:0] = tx__hdr__payload[3:0];
               hdr_wr__data[6:4] = tx__hdr__payload[6:4];
@@ -31348,12 +34091,12 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
               tx_msgs = 1'h1;
             end
@@ -31361,14 +34104,14 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
-          if (\$16 ) begin
-          end else if (\$22 ) begin
+          if (\$18 ) begin
+          end else if (\$24 ) begin
             if (tx__hdr__valid) begin
-              if (\$36 ) begin
+              if (\$71 ) begin
                 (* full_case = 32'd1 *)
                 casez (tx__hdr__payload[15])
                   1'h0:
@@ -31382,7 +34125,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -31394,7 +34137,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     dat_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
@@ -31406,19 +34149,19 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
           /* empty */;
       2'h2:
           if (tx__data__valid) begin
-            dat_wr__data = { \$236 , \$211 , \$186 , \$161 , \$136 , \$111 , \$86 , \$61  };
+            dat_wr__data = { \$271 , \$246 , \$221 , \$196 , \$171 , \$146 , \$121 , \$96  };
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -31430,151 +34173,151 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$309  = \$246 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$346  = \$281 ;
     if (rst) begin
-      \$309  = 1'h0;
+      \$346  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$310  = store_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$347  = store_state;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
+          if (\$299 ) begin
             if (tx__hdr__valid) begin
-              if (\$279 ) begin
-                \$310  = 2'h1;
+              if (\$316 ) begin
+                \$347  = 2'h1;
               end
             end
-          end else if (\$268 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              if (\$304 ) begin
-                \$310  = 2'h2;
+              if (\$341 ) begin
+                \$347  = 2'h2;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$307 ) begin
-              \$310  = 2'h0;
+            if (\$344 ) begin
+              \$347  = 2'h0;
             end
           end
       2'h1:
-          if (\$308 ) begin
-            \$310  = 2'h0;
+          if (\$345 ) begin
+            \$347  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$310  = 2'h0;
+      \$347  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$311  = st_peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$348  = st_peer;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$311  = tx__hdr__payload[15];
+              \$348  = tx__hdr__payload[15];
             end
           end
     endcase
     if (rst) begin
-      \$311  = 1'h0;
+      \$348  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$312  = st_slot;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$349  = st_slot;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$312  = slot;
+              \$349  = slot;
             end
           end
     endcase
     if (rst) begin
-      \$312  = 3'h0;
+      \$349  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$313  = st_beats;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$350  = st_beats;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$313  = \$291 [3:0];
+              \$350  = \$328 [3:0];
             end
           end
     endcase
     if (rst) begin
-      \$313  = 4'h0;
+      \$350  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$314  = st_beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$351  = st_beat;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$314  = 4'h0;
+              \$351  = 4'h0;
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            \$314  = \$305 [3:0];
+            \$351  = \$342 [3:0];
           end
     endcase
     if (rst) begin
-      \$314  = 4'h0;
+      \$351  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$315  = st_length;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$352  = st_length;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              \$315  = tx__hdr__payload[126:111];
+              \$352  = tx__hdr__payload[126:111];
             end
           end
     endcase
     if (rst) begin
-      \$315  = 16'h0000;
+      \$352  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$316  = filling;
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$353  = filling;
     casez (store_state)
       2'h0:
-          if (\$262 ) begin
-          end else if (\$268 ) begin
+          if (\$299 ) begin
+          end else if (\$305 ) begin
             if (tx__hdr__valid) begin
-              if (\$304 ) begin
-                \$316  = 1'h1;
+              if (\$341 ) begin
+                \$353  = 1'h1;
               end
             end
           end
       2'h2:
           if (tx__data__valid) begin
-            if (\$307 ) begin
-              \$316  = 1'h0;
+            if (\$344 ) begin
+              \$353  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$316  = 1'h0;
+      \$353  = 1'h0;
     end
   end
   assign read__slot = hdr_rd__addr;
@@ -31582,6 +34325,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign dat_rd__addr = { hdr_rd__addr, read__beat };
   assign dat_rd__data = read__data;
   assign peer = tx__hdr__payload[15];
+  assign dead = 2'h0;
   assign \read__hdr.kind  = read__hdr[3:0];
   assign \read__hdr.status  = read__hdr[6:4];
   assign \read__hdr.tag  = read__hdr[14:7];
@@ -31610,8 +34354,8 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   assign \hdr_wr__data.length  = hdr_wr__data[110:95];
   assign \tx__data__payload.data  = tx__data__payload[63:0];
   assign \tx__data__payload.last  = tx__data__payload[64];
-  assign \$33  = { 3'h0, \$32 [16:3] };
-  assign \$36  = 1'h1;
-  assign \$290  = { 3'h0, \$289 [16:3] };
-  assign \$302  = { 3'h0, \$301 [16:3] };
+  assign \$68  = { 3'h0, \$67 [16:3] };
+  assign \$71  = 1'h1;
+  assign \$327  = { 3'h0, \$326 [16:3] };
+  assign \$339  = { 3'h0, \$338 [16:3] };
 endmodule

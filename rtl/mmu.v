@@ -842,8 +842,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$1902$0 (\$2 ),
-    .\port$1902$20 (\$3 ),
+    .\port$1934$0 (\$2 ),
+    .\port$1934$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -877,7 +877,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__wready(\mem__wready$392 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\port$1232$119 (queue__payload[152:119]),
+    .\port$1249$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -941,8 +941,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1902$0 (\$2 ),
-    .\port$1902$20 (\$3 ),
+    .\port$1934$0 (\$2 ),
+    .\port$1934$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -2099,7 +2099,7 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1902$0 , \port$1902$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
+module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1934$0 , \port$1934$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
 , fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2245,10 +2245,10 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1902$0 ;
-  wire [11:0] \port$1902$0 ;
-  output [55:0] \port$1902$20 ;
-  wire [55:0] \port$1902$20 ;
+  output [11:0] \port$1934$0 ;
+  wire [11:0] \port$1934$0 ;
+  output [55:0] \port$1934$20 ;
+  wire [55:0] \port$1934$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2650,8 +2650,8 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1902$0  = h[11:0];
-  assign \port$1902$20  = h[75:20];
+  assign \port$1934$0  = h[11:0];
+  assign \port$1934$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2708,7 +2708,7 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$1232$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
+module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$1249$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
 , mem__wstrb, done, hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [32:0] \$1 ;
@@ -2865,8 +2865,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1232$119 ;
-  wire [33:0] \port$1232$119 ;
+  input [33:0] \port$1249$119 ;
+  wire [33:0] \port$1249$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -2978,7 +2978,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \port$1232$119 [33] ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$1249$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -2989,7 +2989,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \port$1232$119 [31:0];
+      \$81  = \port$1249$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
@@ -2999,7 +2999,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = \port$1232$119 [32];
+      \$82  = \port$1249$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
@@ -3009,7 +3009,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \port$1232$119 [33];
+      \$83  = \port$1249$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
@@ -3437,9 +3437,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
         end
     endcase
   end
-  assign \paddr$4  = \port$1232$119 [31:0];
-  assign write = \port$1232$119 [32];
-  assign \line$8  = \port$1232$119 [33];
+  assign \paddr$4  = \port$1249$119 [31:0];
+  assign write = \port$1249$119 [32];
+  assign \line$8  = \port$1249$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -3448,7 +3448,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \port$1232$119 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$1249$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -3946,7 +3946,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1902$0 , \port$1902$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1934$0 , \port$1934$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4053,10 +4053,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1902$0 ;
-  wire [11:0] \port$1902$0 ;
-  input [55:0] \port$1902$20 ;
-  wire [55:0] \port$1902$20 ;
+  input [11:0] \port$1934$0 ;
+  wire [11:0] \port$1934$0 ;
+  input [55:0] \port$1934$20 ;
+  wire [55:0] \port$1934$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4112,30 +4112,30 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1681$0 (owner_get_valid),
-    .\port$1682$0 (owner_get_node),
-    .\port$1902$0 (\port$1902$0 ),
-    .\port$1902$20 (\port$1902$20 [7:0]),
-    .\port$2051$0 (window__busy),
-    .\port$2055$0 (window__error),
-    .\port$858$0 (fault__pending),
-    .\port$861$0 (fault__write),
+    .\port$1713$0 (owner_get_valid),
+    .\port$1714$0 (owner_get_node),
+    .\port$1934$0 (\port$1934$0 ),
+    .\port$1934$20 (\port$1934$20 [7:0]),
+    .\port$2083$0 (window__busy),
+    .\port$2087$0 (window__error),
+    .\port$875$0 (fault__pending),
+    .\port$878$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
-    .\storage$74 (pt_buckets_log2),
-    .\storage$75 (pt_max_probes),
-    .\storage$76 (owner_sel),
-    .\storage$78 (csr__TLB_INV_VPN__data),
-    .\storage$81 (window__addr),
-    .\storage$82 (window__wdata),
-    .\storage$83 (window__len),
-    .\storage$93 (node_id)
+    .\storage$75 (pt_buckets_log2),
+    .\storage$76 (pt_max_probes),
+    .\storage$77 (owner_sel),
+    .\storage$79 (csr__TLB_INV_VPN__data),
+    .\storage$82 (window__addr),
+    .\storage$83 (window__wdata),
+    .\storage$84 (window__len),
+    .\storage$94 (node_id)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1902$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1934$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4159,11 +4159,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1902$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1902$20 [7:0], \port$1902$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1902$0 [3:0];
-  assign fault__src = \port$1902$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1902$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1934$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1934$20 [7:0], \port$1934$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1934$0 [3:0];
+  assign fault__src = \port$1934$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1934$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4192,10 +4192,43 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$858$0 , \port$861$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$74 , \storage$75 , \storage$76 , \storage$78 , \storage$81 
-, \storage$82 , \storage$83 , \storage$93 , \port$1681$0 , \port$1682$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1902$0 , \port$1902$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2051$0 , \port$2055$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$875$0 , \port$878$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$1713$0 , \port$1714$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1934$0 , \port$1934$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2083$0 , \port$2087$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
-  reg [31:0] \$1 ;
+  wire \$1 ;
+  wire [31:0] \$10 ;
+  wire [31:0] \$11 ;
+  wire [31:0] \$12 ;
+  wire [31:0] \$13 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$15 ;
+  wire [31:0] \$16 ;
+  wire [31:0] \$17 ;
+  wire [31:0] \$18 ;
+  wire [31:0] \$19 ;
+  wire \$2 ;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [31:0] \$24 ;
+  wire [31:0] \$25 ;
+  wire [7:0] \$26 ;
+  wire [31:0] \$27 ;
+  wire [31:0] \$28 ;
+  wire [31:0] \$29 ;
+  wire [31:0] \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  reg [31:0] \$34 ;
+  wire [31:0] \$4 ;
+  wire [31:0] \$5 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [31:0] \$8 ;
+  wire [31:0] \$9 ;
   reg CNT_BUCKET_READS_r_stb;
   reg CNT_BUCKET_READS_w_stb;
   reg CNT_FAULTS_r_stb;
@@ -4324,58 +4357,92 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1681$0 ;
-  wire \port$1681$0 ;
-  input [7:0] \port$1682$0 ;
-  wire [7:0] \port$1682$0 ;
-  input [11:0] \port$1902$0 ;
-  wire [11:0] \port$1902$0 ;
-  input [7:0] \port$1902$20 ;
-  wire [7:0] \port$1902$20 ;
-  input \port$2051$0 ;
-  wire \port$2051$0 ;
-  input \port$2055$0 ;
-  wire \port$2055$0 ;
-  input \port$858$0 ;
-  wire \port$858$0 ;
-  input \port$861$0 ;
-  wire \port$861$0 ;
+  input \port$1713$0 ;
+  wire \port$1713$0 ;
+  input [7:0] \port$1714$0 ;
+  wire [7:0] \port$1714$0 ;
+  input [11:0] \port$1934$0 ;
+  wire [11:0] \port$1934$0 ;
+  input [7:0] \port$1934$20 ;
+  wire [7:0] \port$1934$20 ;
+  input \port$2083$0 ;
+  wire \port$2083$0 ;
+  input \port$2087$0 ;
+  wire \port$2087$0 ;
+  input \port$875$0 ;
+  wire \port$875$0 ;
+  input \port$878$0 ;
+  wire \port$878$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
+  reg r_hold;
   input rst;
   wire rst;
   output [63:0] storage;
   wire [63:0] storage;
-  output [4:0] \storage$74 ;
-  wire [4:0] \storage$74 ;
-  output [7:0] \storage$75 ;
-  wire [7:0] \storage$75 ;
-  output [15:0] \storage$76 ;
-  wire [15:0] \storage$76 ;
-  output [63:0] \storage$78 ;
-  wire [63:0] \storage$78 ;
-  output [63:0] \storage$81 ;
-  wire [63:0] \storage$81 ;
+  output [4:0] \storage$75 ;
+  wire [4:0] \storage$75 ;
+  output [7:0] \storage$76 ;
+  wire [7:0] \storage$76 ;
+  output [15:0] \storage$77 ;
+  wire [15:0] \storage$77 ;
+  output [63:0] \storage$79 ;
+  wire [63:0] \storage$79 ;
   output [63:0] \storage$82 ;
   wire [63:0] \storage$82 ;
-  output [31:0] \storage$83 ;
-  wire [31:0] \storage$83 ;
-  output [7:0] \storage$93 ;
-  wire [7:0] \storage$93 ;
+  output [63:0] \storage$83 ;
+  wire [63:0] \storage$83 ;
+  output [31:0] \storage$84 ;
+  wire [31:0] \storage$84 ;
+  output [7:0] \storage$94 ;
+  wire [7:0] \storage$94 ;
   wire [31:0] value;
-  wire [31:0] \value$87 ;
   wire [31:0] \value$88 ;
   wire [31:0] \value$89 ;
   wire [31:0] \value$90 ;
   wire [31:0] \value$91 ;
   wire [31:0] \value$92 ;
+  wire [31:0] \value$93 ;
   always @(posedge clk)
-    bus__r_data <= \$1 ;
+    bus__r_data <= \$34 ;
+  assign \$1  = ~ r_hold;
+  assign \$2  = bus__r_stb & \$1 ;
+  assign \$3  = bus__addr[0] ? { 24'h000000, \storage$94  } : \value$93 ;
+  assign \$4  = bus__addr[0] ? \value$92  : \value$91 ;
+  assign \$5  = bus__addr[1] ? \$3  : \$4 ;
+  assign \$6  = bus__addr[0] ? \value$90  : \value$89 ;
+  assign \$7  = bus__addr[0] ? \value$88  : value;
+  assign \$8  = bus__addr[1] ? \$6  : \$7 ;
+  assign \$9  = bus__addr[2] ? \$5  : \$8 ;
+  assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2087$0 , \port$2083$0  } : \storage$84 ;
+  assign \$12  = bus__addr[1] ? \$10  : \$11 ;
+  assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
+  assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
+  assign \$15  = bus__addr[1] ? \$13  : \$14 ;
+  assign \$16  = bus__addr[2] ? \$12  : \$15 ;
+  assign \$17  = bus__addr[3] ? \$9  : \$16 ;
+  assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1934$20 , \port$1934$0 , 2'h0, \port$878$0 , \port$875$0  };
+  assign \$20  = bus__addr[1] ? \$18  : \$19 ;
+  assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1713$0 , 23'h000000, \port$1714$0  };
+  assign \$23  = bus__addr[1] ? \$21  : \$22 ;
+  assign \$24  = bus__addr[2] ? \$20  : \$23 ;
+  assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
+  assign \$26  = bus__addr[0] ? \storage$76  : { 3'h0, \storage$75  };
+  assign \$27  = bus__addr[1] ? \$25  : { 24'h000000, \$26  };
+  assign \$28  = bus__addr[0] ? storage[63:32] : storage[31:0];
+  assign \$29  = bus__addr[0] ? 32'd67371072 : 32'd540018700;
+  assign \$30  = bus__addr[1] ? \$28  : \$29 ;
+  assign \$31  = bus__addr[2] ? \$27  : \$30 ;
+  assign \$32  = bus__addr[3] ? \$24  : \$31 ;
+  assign \$33  = bus__addr[4] ? \$17  : \$32 ;
   \mmu.regs.decoder.reg_CNT_BUCKET_READS  reg_CNT_BUCKET_READS (
     .CNT_BUCKET_READS_w_stb(CNT_BUCKET_READS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_BUCKET_READS__value(\value$90 ),
+    .csr__CNT_BUCKET_READS__value(\value$91 ),
     .inc(csr__CNT_BUCKET_READS__inc),
     .rst(rst)
   );
@@ -4383,7 +4450,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .CNT_FAULTS_w_stb(CNT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_FAULTS__value(\value$89 ),
+    .csr__CNT_FAULTS__value(\value$90 ),
     .inc(csr__CNT_FAULTS__inc),
     .rst(rst)
   );
@@ -4391,7 +4458,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .CNT_PROT_FAULTS_w_stb(CNT_PROT_FAULTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_PROT_FAULTS__value(\value$92 ),
+    .csr__CNT_PROT_FAULTS__value(\value$93 ),
     .inc(csr__CNT_PROT_FAULTS__inc),
     .rst(rst)
   );
@@ -4399,7 +4466,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .CNT_REQUESTS_w_stb(CNT_REQUESTS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_REQUESTS__value(\value$91 ),
+    .csr__CNT_REQUESTS__value(\value$92 ),
     .inc(csr__CNT_REQUESTS__inc),
     .rst(rst)
   );
@@ -4415,7 +4482,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .CNT_TLB_MISS_w_stb(CNT_TLB_MISS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_TLB_MISS__value(\value$87 ),
+    .csr__CNT_TLB_MISS__value(\value$88 ),
     .inc(csr__CNT_TLB_MISS__inc),
     .rst(rst)
   );
@@ -4423,7 +4490,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .CNT_WALKS_w_stb(CNT_WALKS_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
-    .csr__CNT_WALKS__value(\value$88 ),
+    .csr__CNT_WALKS__value(\value$89 ),
     .inc(csr__CNT_WALKS__inc),
     .rst(rst)
   );
@@ -4435,7 +4502,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .csr__MEM_ADDR__load(csr__MEM_ADDR__load),
     .csr__MEM_ADDR__load_value(csr__MEM_ADDR__load_value),
     .rst(rst),
-    .storage(\storage$81 )
+    .storage(\storage$82 )
   );
   \mmu.regs.decoder.reg_MEM_LEN  reg_MEM_LEN (
     .MEM_LEN_w_stb(MEM_LEN_w_stb),
@@ -4444,7 +4511,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .rst(rst),
-    .storage(\storage$83 )
+    .storage(\storage$84 )
   );
   \mmu.regs.decoder.reg_MEM_WDATA  reg_MEM_WDATA (
     .MEM_WDATA_HI_w_stb(MEM_WDATA_HI_w_stb),
@@ -4452,21 +4519,21 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$82 )
+    .storage(\storage$83 )
   );
   \mmu.regs.decoder.reg_NODE_ID  reg_NODE_ID (
     .NODE_ID_w_stb(NODE_ID_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$93 )
+    .storage(\storage$94 )
   );
   \mmu.regs.decoder.reg_OWNER_SEL  reg_OWNER_SEL (
     .OWNER_SEL_w_stb(OWNER_SEL_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$76 )
+    .storage(\storage$77 )
   );
   \mmu.regs.decoder.reg_PT_BASE  reg_PT_BASE (
     .PT_BASE_HI_w_stb(PT_BASE_HI_w_stb),
@@ -4481,14 +4548,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$74 )
+    .storage(\storage$75 )
   );
   \mmu.regs.decoder.reg_PT_MAX_PROBES  reg_PT_MAX_PROBES (
     .PT_MAX_PROBES_w_stb(PT_MAX_PROBES_w_stb),
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$75 )
+    .storage(\storage$76 )
   );
   \mmu.regs.decoder.reg_TLB_INV_VPN  reg_TLB_INV_VPN (
     .TLB_INV_VPN_HI_w_stb(TLB_INV_VPN_HI_w_stb),
@@ -4496,634 +4563,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
     .bus__w_data(bus__w_data),
     .clk(clk),
     .rst(rst),
-    .storage(\storage$78 )
+    .storage(\storage$79 )
   );
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    PT_BUCKETS_LOG2_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    PT_BUCKETS_LOG2_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    PT_MAX_PROBES_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    PT_MAX_PROBES_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          PT_MAX_PROBES_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    OWNER_SET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    OWNER_SET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          OWNER_SET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    OWNER_SEL_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    OWNER_SEL_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          OWNER_SEL_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    OWNER_GET_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    OWNER_GET_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          OWNER_GET_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    INFO0_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    TLB_INV_VPN_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    TLB_INV_VPN_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          TLB_INV_VPN_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    TLB_INV_VPN_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    TLB_INV_VPN_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          TLB_INV_VPN_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    TLB_INV_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    TLB_INV_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          TLB_INV_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    FAULT_STATUS_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    FAULT_STATUS_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          FAULT_STATUS_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    FAULT_VADDR_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    FAULT_VADDR_LO_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          FAULT_VADDR_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    INFO0_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          INFO0_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    FAULT_VADDR_HI_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    FAULT_VADDR_HI_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          FAULT_VADDR_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    FAULT_RESOLVE_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          /* empty */;
-      5'h03:
-          /* empty */;
-      5'h04:
-          /* empty */;
-      5'h05:
-          /* empty */;
-      5'h06:
-          /* empty */;
-      5'h07:
-          /* empty */;
-      5'h08:
-          /* empty */;
-      5'h09:
-          /* empty */;
-      5'h0a:
-          /* empty */;
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          /* empty */;
-      5'h0d:
-          /* empty */;
-      5'h0e:
-          /* empty */;
-      5'h0f:
-          FAULT_RESOLVE_r_stb = bus__r_stb;
-    endcase
-  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     FAULT_RESOLVE_w_stb = 1'h0;
@@ -5412,16 +4853,6 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
           /* empty */;
       5'h12:
           MEM_WDATA_LO_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    INFO1_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_r_stb = bus__r_stb;
     endcase
   end
   always @* begin
@@ -5922,16 +5353,6 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
           /* empty */;
       5'h17:
           MEM_RDATA_HI_w_stb = bus__w_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    INFO1_w_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          INFO1_w_stb = bus__w_stb;
     endcase
   end
   always @* begin
@@ -6536,18 +5957,6 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    PT_BASE_LO_r_stb = 1'h0;
-    casez (bus__addr)
-      5'h00:
-          /* empty */;
-      5'h01:
-          /* empty */;
-      5'h02:
-          PT_BASE_LO_r_stb = bus__r_stb;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     CNT_REQUESTS_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
@@ -6958,135 +6367,61 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$1  = bus__r_data;
-    (* full_case = 32'd1 *)
+    \$34  = bus__r_data;
+    if (\$2 ) begin
+      \$34  = \$33 ;
+    end
+    if (rst) begin
+      \$34  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO0_r_stb = 1'h0;
     casez (bus__addr)
       5'h00:
-          if (bus__r_stb) begin
-            \$1  = 32'd540018700;
-          end
-      5'h01:
-          if (bus__r_stb) begin
-            \$1  = 32'd67371072;
-          end
-      5'h02:
-          if (bus__r_stb) begin
-            \$1  = storage[31:0];
-          end
-      5'h03:
-          if (bus__r_stb) begin
-            \$1  = storage[63:32];
-          end
-      5'h04:
-          if (bus__r_stb) begin
-            \$1  = { 27'h0000000, \storage$74  };
-          end
-      5'h05:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$75  };
-          end
-      5'h06:
-          /* empty */;
-      5'h07:
-          if (bus__r_stb) begin
-            \$1  = { 16'h0000, \storage$76  };
-          end
-      5'h08:
-          if (bus__r_stb) begin
-            \$1  = { \port$1681$0 , 23'h000000, \port$1682$0  };
-          end
-      5'h09:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [31:0];
-          end
-      5'h0a:
-          if (bus__r_stb) begin
-            \$1  = \storage$78 [63:32];
-          end
-      5'h0b:
-          /* empty */;
-      5'h0c:
-          if (bus__r_stb) begin
-            \$1  = { 8'h00, \port$1902$20 , \port$1902$0 , 2'h0, \port$861$0 , \port$858$0  };
-          end
-      5'h0d:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[31:0];
-          end
-      5'h0e:
-          if (bus__r_stb) begin
-            \$1  = csr__FAULT_VADDR__r_data[63:32];
-          end
-      5'h0f:
-          /* empty */;
-      5'h10:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [31:0];
-          end
-      5'h11:
-          if (bus__r_stb) begin
-            \$1  = \storage$81 [63:32];
-          end
-      5'h12:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [31:0];
-          end
-      5'h13:
-          if (bus__r_stb) begin
-            \$1  = \storage$82 [63:32];
-          end
-      5'h14:
-          if (bus__r_stb) begin
-            \$1  = \storage$83 ;
-          end
-      5'h15:
-          if (bus__r_stb) begin
-            \$1  = { 30'h00000000, \port$2055$0 , \port$2051$0  };
-          end
-      5'h16:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[31:0];
-          end
-      5'h17:
-          if (bus__r_stb) begin
-            \$1  = csr__MEM_RDATA__r_data[63:32];
-          end
-      5'h18:
-          if (bus__r_stb) begin
-            \$1  = value;
-          end
-      5'h19:
-          if (bus__r_stb) begin
-            \$1  = \value$87 ;
-          end
-      5'h1a:
-          if (bus__r_stb) begin
-            \$1  = \value$88 ;
-          end
-      5'h1b:
-          if (bus__r_stb) begin
-            \$1  = \value$89 ;
-          end
-      5'h1c:
-          if (bus__r_stb) begin
-            \$1  = \value$90 ;
-          end
-      5'h1d:
-          if (bus__r_stb) begin
-            \$1  = \value$91 ;
-          end
-      5'h1e:
-          if (bus__r_stb) begin
-            \$1  = \value$92 ;
-          end
-      5'h1f:
-          if (bus__r_stb) begin
-            \$1  = { 24'h000000, \storage$93  };
-          end
+          INFO0_r_stb = bus__r_stb;
     endcase
-    if (rst) begin
-      \$1  = 32'd0;
-    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO0_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          INFO0_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO1_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    INFO1_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          INFO1_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_BASE_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          PT_BASE_LO_r_stb = bus__r_stb;
+    endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
@@ -7128,29 +6463,677 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
           PT_BASE_HI_w_stb = bus__w_stb;
     endcase
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_BUCKETS_LOG2_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_BUCKETS_LOG2_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          PT_BUCKETS_LOG2_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_MAX_PROBES_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    PT_MAX_PROBES_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          PT_MAX_PROBES_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          OWNER_SET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    r_hold = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          r_hold = 1'h1;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          r_hold = 1'h1;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          r_hold = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SEL_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_SEL_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          OWNER_SEL_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_GET_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    OWNER_GET_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          OWNER_GET_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          TLB_INV_VPN_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_VPN_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          TLB_INV_VPN_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    TLB_INV_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          TLB_INV_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_STATUS_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_STATUS_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          FAULT_STATUS_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_LO_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_LO_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          FAULT_VADDR_LO_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_HI_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_r_stb = bus__r_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_VADDR_HI_w_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          FAULT_VADDR_HI_w_stb = bus__w_stb;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    FAULT_RESOLVE_r_stb = 1'h0;
+    casez (bus__addr)
+      5'h00:
+          /* empty */;
+      5'h01:
+          /* empty */;
+      5'h02:
+          /* empty */;
+      5'h03:
+          /* empty */;
+      5'h04:
+          /* empty */;
+      5'h05:
+          /* empty */;
+      5'h06:
+          /* empty */;
+      5'h07:
+          /* empty */;
+      5'h08:
+          /* empty */;
+      5'h09:
+          /* empty */;
+      5'h0a:
+          /* empty */;
+      5'h0b:
+          /* empty */;
+      5'h0c:
+          /* empty */;
+      5'h0d:
+          /* empty */;
+      5'h0e:
+          /* empty */;
+      5'h0f:
+          FAULT_RESOLVE_r_stb = bus__r_stb;
+    endcase
+  end
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1681$0 , 23'h000000, \port$1682$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1902$20 , \port$1902$0 , 2'h0, \port$861$0 , \port$858$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2055$0 , \port$2051$0  };
+  assign csr__OWNER_GET__r_data = { \port$1713$0 , 23'h000000, \port$1714$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1934$20 , \port$1934$0 , 2'h0, \port$878$0 , \port$875$0  };
+  assign csr__MEM_CTRL__r_data = { \port$2087$0 , \port$2083$0  };
   assign csr__PT_BASE__data = storage;
-  assign csr__PT_BUCKETS_LOG2__data = \storage$74 ;
-  assign csr__PT_MAX_PROBES__data = \storage$75 ;
+  assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
+  assign csr__PT_MAX_PROBES__data = \storage$76 ;
   assign csr__OWNER_SET__w_stb = OWNER_SET_w_stb;
   assign csr__OWNER_SET__w_data = bus__w_data;
-  assign csr__OWNER_SEL__data = \storage$76 ;
-  assign csr__TLB_INV_VPN__data = \storage$78 ;
+  assign csr__OWNER_SEL__data = \storage$77 ;
+  assign csr__TLB_INV_VPN__data = \storage$79 ;
   assign csr__TLB_INV__w_stb = TLB_INV_w_stb;
   assign csr__TLB_INV__w_data = bus__w_data;
   assign csr__FAULT_RESOLVE__w_stb = FAULT_RESOLVE_w_stb;
   assign csr__FAULT_RESOLVE__w_data = bus__w_data[1:0];
-  assign csr__MEM_ADDR__data = \storage$81 ;
-  assign csr__MEM_WDATA__data = \storage$82 ;
-  assign csr__MEM_LEN__data = \storage$83 ;
+  assign csr__MEM_ADDR__data = \storage$82 ;
+  assign csr__MEM_WDATA__data = \storage$83 ;
+  assign csr__MEM_LEN__data = \storage$84 ;
   assign csr__MEM_CTRL__w_stb = MEM_CTRL_w_stb;
   assign csr__MEM_CTRL__w_data = bus__w_data[1:0];
-  assign csr__NODE_ID__data = \storage$93 ;
+  assign csr__NODE_ID__data = \storage$94 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7201,13 +7184,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -7216,23 +7203,34 @@ module \mmu.regs.decoder.reg_CNT_BUCKET_READS.counter (rst, load, load_value, va
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7283,13 +7281,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, inc, load_value, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -7298,23 +7300,34 @@ module \mmu.regs.decoder.reg_CNT_FAULTS.counter (rst, load, inc, load_value, val
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7365,13 +7378,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -7380,23 +7397,34 @@ module \mmu.regs.decoder.reg_CNT_PROT_FAULTS.counter (rst, load, load_value, val
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7447,13 +7475,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -7462,23 +7494,34 @@ module \mmu.regs.decoder.reg_CNT_REQUESTS.counter (rst, load, inc, load_value, v
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7529,13 +7572,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -7544,23 +7591,34 @@ module \mmu.regs.decoder.reg_CNT_TLB_HIT.counter (rst, load, load_value, value, 
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7611,13 +7669,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -7626,23 +7688,34 @@ module \mmu.regs.decoder.reg_CNT_TLB_MISS.counter (rst, load, load_value, value,
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -7693,13 +7766,17 @@ endmodule
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, inc, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
-  wire [32:0] \$1 ;
-  reg [31:0] \$2 ;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
   input inc;
   wire inc;
+  reg inc_q = 1'h0;
   input load;
   wire load;
   input [31:0] load_value;
@@ -7708,23 +7785,34 @@ module \mmu.regs.decoder.reg_CNT_WALKS.counter (rst, load, load_value, value, in
   wire rst;
   output [31:0] value;
   reg [31:0] value = 32'd0;
-  assign \$1  = value + inc;
   always @(posedge clk)
-    value <= \$2 ;
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$2  = \$1  ? 1'h0 : inc;
+  assign \$3  = value + inc_q;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     (* full_case = 32'd1 *)
     casez ({ load, 1'h0 })
       2'b1?:
-          \$2  = load_value;
+          \$5  = load_value;
       default:
-          \$2  = \$1 [31:0];
+          \$5  = \$3 [31:0];
     endcase
     if (rst) begin
-      \$2  = 32'd0;
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
     end
   end
   assign clear = 1'h0;
+  assign \$1  = load;
 endmodule
 
 (* generator = "Amaranth" *)

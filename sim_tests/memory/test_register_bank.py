@@ -54,6 +54,7 @@ def test_bank():
         for _ in range(3):
             await ctx.tick()
         ctx.set(dut.events.walk, 0)
+        await ctx.tick()                      # counter increments are registered (hw/lib/counter, issue 18)
         got["walks"] = await csr.read(ctx, "CNT_WALKS")
         await csr.write(ctx, "CNT_WALKS", 40)
         got["walks_set"] = await csr.read(ctx, "CNT_WALKS")
