@@ -77,6 +77,9 @@ class FormalCheck:
     bmc_engine : str
         Engine of the bounded runs: ``"smtbmc"`` (smtbmc with Yices, word level) or ``"abc"`` (ABC's ``bmc3``,
         bit level with structural hashing per frame: much faster where most data bits are constants).
+    extra_mutations : tuple of str
+        Further deliberate bugs the property must catch (a checker that states two things: isolation and the
+        response order), each run like ``mutation``.
     mutant_shown_by : str
         The property of the same block whose run shows this check's mutant caught, where this check's own run
         cannot reach its counterexample ("" for the check itself).
@@ -97,6 +100,7 @@ class FormalCheck:
     quick_mode: str = "bmc"
     mutant_skip: int = 0
     bmc_engine: str = "smtbmc"
+    extra_mutations: tuple = ()
     mutant_shown_by: str = ""
     options: tuple = ()
     harness_prop: str = ""
@@ -112,6 +116,11 @@ class FormalCheck:
     @property
     def name(self):
         return f"{self.block}.{self.prop}"
+
+    @property
+    def mutations(self):
+        """Every deliberate bug of the check: ``mutation``, then ``extra_mutations``."""
+        return (self.mutation, *self.extra_mutations)
 
     @property
     def harness_property(self):
@@ -147,8 +156,11 @@ _NET = "hw.network.netif_formal"
 CHECKS = [
     FormalCheck("excache", "handshake", _EX, "ExCacheFormal", "pdr", 24, 12, "drop_valid",
                 "every stream the ExCache drives holds valid and payload until ready", quick_mode="pdr"),
+    # Its checker pairs responses with requests in order, so it states the documented response order as well:
+    # reorder_responses lets one response overtake another.
     FormalCheck("excache", "pid_isolation", _EX, "ExCacheFormal", "pdr", 24, 18, "alias_pid",
-                "a read is never answered with another process's data", quick_mode="pdr"),
+                "a read is never answered with another process's data; responses come in request order",
+                quick_mode="pdr", extra_mutations=("reorder_responses",)),
     # no_lost_write with every input free: PDR does not close (frame 11 in 2 minutes, stalled after) and BMC's
     # work per step grows about 3x a step from step 12 (it proves every trace of the depth clean), short of the
     # 36 cycles a write, its eviction and the read that fetches it back take. Its mutant is shown by the

@@ -30,7 +30,7 @@ def run(args):
     if args.list:
         for c in checks:
             quick = (("pdr" if c.quick_mode == "pdr" else f"bmc {c.quick_depth}") if c.quick_depth else "-")
-            print(f"{c.name:<24} {c.mode:<9} depth {c.depth:<3} (quick {quick:<6}) mutant {c.mutation:<16} "
+            print(f"{c.name:<28} {c.mode:<9} depth {c.depth:<3} (quick {quick:<6}) mutant {'+'.join(c.mutations):<28} "
                   f"{c.summary}")
         return 0
     if args.depth is not None and args.depth < 1:
@@ -49,19 +49,19 @@ def run(args):
         depth = args.depth or (c.quick_depth if args.quick else c.depth)
         mode = args.method or (c.quick_mode if args.quick else c.mode)
         skip = c.mutant_skip if args.mutants and mode == "bmc" and 0 < c.mutant_skip < depth else 0
-        r = run_check(c, depth=depth, mode=mode, mutation=c.mutation if args.mutants else None,
-                      timeout=args.timeout, skip=skip)
-        results.append(r)
-        label = c.name + (f" [{c.mutation}]" if args.mutants else "")
-        depth_text = f"F{r.depth}" if r.status == "proved" and r.method == "PDR" else str(r.depth)
-        print(f"{label:<40} {r.status:<8} {r.method:<36} {depth_text:>5} {r.seconds:>7.1f}s", flush=True)
-        if r.status == "failed":
-            where = f" at step {r.step}" if r.step is not None else ""
-            print(f"    counterexample{where}: {r.trace}" + ("" if args.mutants else f"  ({'; '.join(r.failed)})"))
-        elif r.status == "error":
-            print(f"    see {r.log}")
-        ok = r.status == "failed" if args.mutants else r.status in ("proved", "bounded")
-        bad += not ok
+        for mutation in (c.mutations if args.mutants else (None,)):
+            r = run_check(c, depth=depth, mode=mode, mutation=mutation, timeout=args.timeout, skip=skip)
+            results.append(r)
+            label = c.name + (f" [{mutation}]" if mutation else "")
+            depth_text = f"F{r.depth}" if r.status == "proved" and r.method == "PDR" else str(r.depth)
+            print(f"{label:<40} {r.status:<8} {r.method:<36} {depth_text:>5} {r.seconds:>7.1f}s", flush=True)
+            if r.status == "failed":
+                where = f" at step {r.step}" if r.step is not None else ""
+                print(f"    counterexample{where}: {r.trace}" + ("" if args.mutants else f"  ({'; '.join(r.failed)})"))
+            elif r.status == "error":
+                print(f"    see {r.log}")
+            ok = r.status == "failed" if args.mutants else r.status in ("proved", "bounded")
+            bad += not ok
     if args.json:
         args.json.write_text(json.dumps([r.as_dict() for r in results], indent=2))
     if bad:

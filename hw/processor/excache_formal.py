@@ -33,8 +33,13 @@ property catches what it is meant to catch:
 
 * ``"drop_valid"``: ``net_tx.hdr.valid`` is dropped for a cycle while a request waits (handshake);
 * ``"alias_pid"``: the cache sees ``pid & ~1`` (two processes share tags: isolation);
-* ``"lose_writeback"``: the data beats of LINE_WRITE never reach memory (a lost dirty line).
+* ``"lose_writeback"``: the data beats of LINE_WRITE never reach memory (a lost dirty line);
+* ``"reorder_responses"``: a response is held back and let out after the next one (responses out of request
+  order: ``pid_isolation``'s and ``no_lost_write``'s checkers pair responses with requests in order, so they
+  state the order too).
 """
+
+from types import SimpleNamespace
 
 from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
 from amaranth.hdl import Assert, Assume, Cover
@@ -51,6 +56,8 @@ __all__ = ["PROPERTIES", "MUTATIONS", "formal_params", "ExCacheFormal"]
 
 PROPERTIES = ("handshake", "pid_isolation", "no_lost_write")
 MUTATIONS = {"handshake": "drop_valid", "pid_isolation": "alias_pid", "no_lost_write": "lose_writeback"}
+#: Further deliberate bugs a property must catch (``FormalCheck.extra_mutations``).
+EXTRA_MUTATIONS = {"pid_isolation": ("reorder_responses",)}
 
 #: Registers whose value the ExCache puts straight into an output payload, which firmware may then write only
 #: while no output waits (:func:`hw.lib.formal.quiet_config_writes`). None: the miss handler samples
@@ -88,7 +95,8 @@ class ExCacheFormal(Elaboratable):
     """
 
     def __init__(self, prop, params=None, *, mutation=None, scenario=False):
-        check_harness_choice("ExCache", prop, PROPERTIES, mutation, MUTATIONS)
+        check_harness_choice("ExCache", prop, PROPERTIES, mutation,
+                             {**MUTATIONS, "order": "reorder_responses"})
         if scenario and prop != "no_lost_write":
             raise ValueError(f"only no_lost_write has a scenario, not {prop!r}")
         self.prop, self.mutation, self.scenario = prop, mutation, scenario
@@ -129,11 +137,38 @@ class ExCacheFormal(Elaboratable):
             handshake_with_mutant(m, dut, "net_tx.hdr" if self.mutation == "drop_valid" else None)
         else:
             handshake_properties(m, dut)
+        self._resp = self._response_seam(m, dut)
         if self.prop == "pid_isolation":
             self._pid_isolation(m, dut, req_pid)
         elif self.prop == "no_lost_write":
             self._no_lost_write(m, dut, req_pid)
         return m
+
+    # -- the responses the checker sees ------------------------------------------------------------------
+    def _response_seam(self, m, dut):
+        """What the checker sees of ``cpu_resp``: the cache's responses as they are, or, with the
+        ``reorder_responses`` mutation, with one response held back (when the solver says so) and let out
+        after the next one."""
+        resp = dut.cpu_resp
+        if self.mutation != "reorder_responses":
+            return resp
+        view = SimpleNamespace(valid=Signal(name="seen_resp_valid"), ready=Signal(name="seen_resp_ready"),
+                               payload=Signal(resp.payload.shape(), name="seen_resp_payload"))
+        held, release = Signal(), Signal()
+        held_payload = Signal(resp.payload.shape())
+        m.d.comb += view.ready.eq(AnySeq(1))
+        with m.If(release):                                   # the held response, after the one that overtook it
+            m.d.comb += [view.valid.eq(1), view.payload.eq(held_payload), resp.ready.eq(0)]
+            with m.If(view.ready):
+                m.d.sync += [held.eq(0), release.eq(0)]
+        with m.Elif(~held & resp.valid & AnySeq(1)):          # hold this one back
+            m.d.comb += [view.valid.eq(0), resp.ready.eq(1)]
+            m.d.sync += [held.eq(1), held_payload.eq(resp.payload)]
+        with m.Else():                                        # pass through (overtaking a held one)
+            m.d.comb += [view.valid.eq(resp.valid), view.payload.eq(resp.payload), resp.ready.eq(view.ready)]
+            with m.If(held & resp.valid & view.ready):
+                m.d.sync += release.eq(1)
+        return view
 
     # -- request/response pairing -----------------------------------------------------------------------
     def _pending_fifo(self, m, dut, width):
@@ -143,7 +178,7 @@ class ExCacheFormal(Elaboratable):
         count = Signal(range(_PENDING + 1))
         push_data = Signal(width)
         push = dut.cpu_req.valid & dut.cpu_req.ready
-        pop = dut.cpu_resp.valid & dut.cpu_resp.ready
+        pop = self._resp.valid & self._resp.ready
         # Keep the checker's queue from overflowing: a cache that accepts more than it can answer is caught
         # by the assertion below, not hidden by the assumption.
         m.d.comb += Assert(~pop | (count != 0), "a response without a request")
@@ -171,7 +206,7 @@ class ExCacheFormal(Elaboratable):
         m.d.comb += Assume(~dut.net_rx.data.valid | (dut.net_rx.data.payload.data[tag_lo:] == last_read_pid))
         push_data, head, _ = self._pending_fifo(m, dut, 1 + p.pid_width)
         m.d.comb += push_data.eq(Cat(req.op == CpuOp.READ, req_pid))
-        resp = dut.cpu_resp
+        resp = self._resp
         is_read, pid = head[0], head[1:]
         m.d.comb += Assert(~(resp.valid & resp.ready & is_read & (resp.payload.status == Status.OK))
                            | (resp.payload.rdata[tag_lo:] == pid), "a read returns its own process's data")
@@ -257,7 +292,7 @@ class ExCacheFormal(Elaboratable):
                          Assume(~(v & (n_acc == 0)) | (hit_target & (req.op == CpuOp.WRITE))),
                          Assume(~(v & (n_acc == 1)) | (same_set & ~is_target_line(req_pid, req.vaddr))),
                          Assume(~(v & (n_acc == 2)) | (hit_target & (req.op == CpuOp.READ)))]
-        resp = dut.cpu_resp
+        resp = self._resp
         check = resp.valid & resp.ready & head[0] & (resp.payload.status == Status.OK)
         m.d.comb += Assert(~check | (resp.payload.rdata == spread(head[1:], wb)), "a read returns the last write")
         m.d.comb += Cover(check & mem_written)

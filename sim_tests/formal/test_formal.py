@@ -22,10 +22,13 @@ def test_property_holds(check, tmp_path):
         f"{check.name}: {r.status} ({r.method}) at step {r.step}: {r.failed}; trace {r.trace}; log {r.log}")
 
 
-@pytest.mark.parametrize("check", QUICK, ids=lambda c: f"{c.name}+{c.mutation}")
-def test_mutant_is_caught(check, tmp_path):
-    r = run_check(check, depth=check.quick_depth, mode=check.quick_mode, mutation=check.mutation, build=tmp_path)
-    assert r.status == "failed", f"{check.name}: the {check.mutation} mutant was not caught ({r.status}, {r.method})"
+MUTANTS = [(c, mutation) for c in QUICK for mutation in c.mutations]
+
+
+@pytest.mark.parametrize("check,mutation", MUTANTS, ids=[f"{c.name}+{m}" for c, m in MUTANTS])
+def test_mutant_is_caught(check, mutation, tmp_path):
+    r = run_check(check, depth=check.quick_depth, mode=check.quick_mode, mutation=mutation, build=tmp_path)
+    assert r.status == "failed", f"{check.name}: the {mutation} mutant was not caught ({r.status}, {r.method})"
     assert r.trace is not None and r.trace.exists(), "a failing check leaves its counterexample"
     assert r.step is not None and r.step <= check.quick_depth
 
