@@ -169,9 +169,11 @@ CHECKS = [
                 "a dirty line is never replaced without its write-back; reads return the last write, in order",
                 bmc_engine="abc", mutant_shown_by="writeback_round_trip"),
     # The same checker with the CPU narrowed to write the tracked word, touch another line of its set (the
-    # eviction) and read the word back, at any timing, with any memory latency and data: every such trace up to
-    # 38 cycles, where the write-back's round trip (36) fits; lose_writeback fails at step 36.
-    FormalCheck("excache", "writeback_round_trip", _EX, "ExCacheFormal", "bmc", 38, 38, "lose_writeback",
+    # eviction) and read the word back, at any timing, with any memory latency and data. Before the registered
+    # tag read (79f40ec) lose_writeback failed at step 36 (134 s at load 13) and the real cache was clean to 38
+    # (235 s); with the extra pipeline stage the round trip is longer and BMC had not reached it at step 29
+    # (144 s of CPU): out of the default suite until measured, a slow test checks both at depth 44.
+    FormalCheck("excache", "writeback_round_trip", _EX, "ExCacheFormal", "bmc", 44, 0, "lose_writeback",
                 "a word written, evicted and read back returns the write (no_lost_write in the eviction scenario)",
                 bmc_engine="abc", options=(("scenario", True),), harness_prop="no_lost_write"),
     # Neither k-induction nor PDR (7 minutes) closes on the MMU and the network interface: bounded.
