@@ -842,8 +842,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$1934$0 (\$2 ),
-    .\port$1934$20 (\$3 ),
+    .\port$1686$0 (\$2 ),
+    .\port$1686$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -877,7 +877,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__wready(\mem__wready$392 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\port$1249$119 (queue__payload[152:119]),
+    .\port$1127$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -941,8 +941,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1934$0 (\$2 ),
-    .\port$1934$20 (\$3 ),
+    .\port$1686$0 (\$2 ),
+    .\port$1686$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -2099,7 +2099,7 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1934$0 , \port$1934$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
+module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1686$0 , \port$1686$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
 , fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2245,10 +2245,10 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1934$0 ;
-  wire [11:0] \port$1934$0 ;
-  output [55:0] \port$1934$20 ;
-  wire [55:0] \port$1934$20 ;
+  output [11:0] \port$1686$0 ;
+  wire [11:0] \port$1686$0 ;
+  output [55:0] \port$1686$20 ;
+  wire [55:0] \port$1686$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2650,8 +2650,8 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1934$0  = h[11:0];
-  assign \port$1934$20  = h[75:20];
+  assign \port$1686$0  = h[11:0];
+  assign \port$1686$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2708,7 +2708,7 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$1249$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
+module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$1127$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
 , mem__wstrb, done, hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [32:0] \$1 ;
@@ -2865,8 +2865,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1249$119 ;
-  wire [33:0] \port$1249$119 ;
+  input [33:0] \port$1127$119 ;
+  wire [33:0] \port$1127$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -2978,7 +2978,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \port$1249$119 [33] ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$1127$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -2989,7 +2989,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \port$1249$119 [31:0];
+      \$81  = \port$1127$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
@@ -2999,7 +2999,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = \port$1249$119 [32];
+      \$82  = \port$1127$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
@@ -3009,7 +3009,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \port$1249$119 [33];
+      \$83  = \port$1127$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
@@ -3437,9 +3437,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
         end
     endcase
   end
-  assign \paddr$4  = \port$1249$119 [31:0];
-  assign write = \port$1249$119 [32];
-  assign \line$8  = \port$1249$119 [33];
+  assign \paddr$4  = \port$1127$119 [31:0];
+  assign write = \port$1127$119 [32];
+  assign \line$8  = \port$1127$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -3448,7 +3448,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \port$1249$119 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$1127$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -3946,7 +3946,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1934$0 , \port$1934$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1686$0 , \port$1686$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4053,10 +4053,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1934$0 ;
-  wire [11:0] \port$1934$0 ;
-  input [55:0] \port$1934$20 ;
-  wire [55:0] \port$1934$20 ;
+  input [11:0] \port$1686$0 ;
+  wire [11:0] \port$1686$0 ;
+  input [55:0] \port$1686$20 ;
+  wire [55:0] \port$1686$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4112,14 +4112,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1713$0 (owner_get_valid),
-    .\port$1714$0 (owner_get_node),
-    .\port$1934$0 (\port$1934$0 ),
-    .\port$1934$20 (\port$1934$20 [7:0]),
-    .\port$2083$0 (window__busy),
-    .\port$2087$0 (window__error),
-    .\port$875$0 (fault__pending),
-    .\port$878$0 (fault__write),
+    .\port$1591$0 (owner_get_valid),
+    .\port$1592$0 (owner_get_node),
+    .\port$1686$0 (\port$1686$0 ),
+    .\port$1686$20 (\port$1686$20 [7:0]),
+    .\port$1835$0 (window__busy),
+    .\port$1839$0 (window__error),
+    .\port$753$0 (fault__pending),
+    .\port$756$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4135,7 +4135,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1934$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1686$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4159,11 +4159,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1934$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1934$20 [7:0], \port$1934$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1934$0 [3:0];
-  assign fault__src = \port$1934$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1934$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1686$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1686$20 [7:0], \port$1686$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1686$0 [3:0];
+  assign fault__src = \port$1686$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1686$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4192,8 +4192,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$875$0 , \port$878$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1713$0 , \port$1714$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1934$0 , \port$1934$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$2083$0 , \port$2087$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$753$0 , \port$756$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$1591$0 , \port$1592$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1686$0 , \port$1686$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1835$0 , \port$1839$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4357,22 +4357,22 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1713$0 ;
-  wire \port$1713$0 ;
-  input [7:0] \port$1714$0 ;
-  wire [7:0] \port$1714$0 ;
-  input [11:0] \port$1934$0 ;
-  wire [11:0] \port$1934$0 ;
-  input [7:0] \port$1934$20 ;
-  wire [7:0] \port$1934$20 ;
-  input \port$2083$0 ;
-  wire \port$2083$0 ;
-  input \port$2087$0 ;
-  wire \port$2087$0 ;
-  input \port$875$0 ;
-  wire \port$875$0 ;
-  input \port$878$0 ;
-  wire \port$878$0 ;
+  input \port$1591$0 ;
+  wire \port$1591$0 ;
+  input [7:0] \port$1592$0 ;
+  wire [7:0] \port$1592$0 ;
+  input [11:0] \port$1686$0 ;
+  wire [11:0] \port$1686$0 ;
+  input [7:0] \port$1686$20 ;
+  wire [7:0] \port$1686$20 ;
+  input \port$1835$0 ;
+  wire \port$1835$0 ;
+  input \port$1839$0 ;
+  wire \port$1839$0 ;
+  input \port$753$0 ;
+  wire \port$753$0 ;
+  input \port$756$0 ;
+  wire \port$756$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4415,7 +4415,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$2087$0 , \port$2083$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1839$0 , \port$1835$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4423,10 +4423,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1934$20 , \port$1934$0 , 2'h0, \port$878$0 , \port$875$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1686$20 , \port$1686$0 , 2'h0, \port$756$0 , \port$753$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1713$0 , 23'h000000, \port$1714$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1591$0 , 23'h000000, \port$1592$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7114,9 +7114,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$8
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1713$0 , 23'h000000, \port$1714$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1934$20 , \port$1934$0 , 2'h0, \port$878$0 , \port$875$0  };
-  assign csr__MEM_CTRL__r_data = { \port$2087$0 , \port$2083$0  };
+  assign csr__OWNER_GET__r_data = { \port$1591$0 , 23'h000000, \port$1592$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1686$20 , \port$1686$0 , 2'h0, \port$756$0 , \port$753$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1839$0 , \port$1835$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -8806,117 +8806,58 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire [2:0] \$348 ;
   wire [2:0] \$349 ;
   wire \$35 ;
-  wire \$350 ;
-  wire [63:0] \$351 ;
-  wire [63:0] \$352 ;
-  wire [63:0] \$353 ;
-  reg \$354 ;
-  reg [1:0] \$355 ;
-  reg [7:0] \$356 ;
-  reg [35:0] \$357 ;
-  reg [3:0] \$358 ;
-  reg [43:0] \$359 ;
+  wire [511:0] \$350 ;
+  wire [511:0] \$351 ;
+  wire [511:0] \$352 ;
+  wire [511:0] \$353 ;
+  wire \$354 ;
+  wire [63:0] \$355 ;
+  wire [63:0] \$356 ;
+  wire [63:0] \$357 ;
+  reg \$358 ;
+  reg [1:0] \$359 ;
   wire \$36 ;
-  reg [3:0] \$360 ;
-  reg \$361 ;
+  reg [7:0] \$360 ;
+  reg [35:0] \$361 ;
   reg [3:0] \$362 ;
-  reg [1:0] \$363 ;
-  reg \$364 ;
-  reg [1:0] \$365 ;
-  reg [7:0] \$366 ;
-  reg [35:0] \$367 ;
-  reg [21:0] \$368 ;
-  reg [7:0] \$369 ;
+  reg [43:0] \$363 ;
+  reg [3:0] \$364 ;
+  reg \$365 ;
+  reg [3:0] \$366 ;
+  reg [1:0] \$367 ;
+  reg \$368 ;
+  reg [1:0] \$369 ;
   wire \$37 ;
   reg [7:0] \$370 ;
-  reg [7:0] \$371 ;
-  reg [7:0] \$372 ;
-  reg [7:0] \$373 ;
-  reg [7:0] \$374 ;
-  reg [7:0] \$375 ;
-  reg [7:0] \$376 ;
-  reg [7:0] \$377 ;
-  reg [7:0] \$378 ;
-  reg [7:0] \$379 ;
+  reg [35:0] \$371 ;
+  reg [21:0] \$372 ;
+  reg [511:0] \$373 ;
+  reg [31:0] \$374 ;
+  reg [63:0] \$375 ;
   wire \$38 ;
-  reg [7:0] \$380 ;
-  reg [7:0] \$381 ;
-  reg [7:0] \$382 ;
-  reg [7:0] \$383 ;
-  reg [7:0] \$384 ;
-  reg [7:0] \$385 ;
-  reg [7:0] \$386 ;
-  reg [7:0] \$387 ;
-  reg [7:0] \$388 ;
-  reg [7:0] \$389 ;
   wire \$39 ;
-  reg [7:0] \$390 ;
-  reg [7:0] \$391 ;
-  reg [7:0] \$392 ;
-  reg [7:0] \$393 ;
-  reg [7:0] \$394 ;
-  reg [7:0] \$395 ;
-  reg [7:0] \$396 ;
-  reg [7:0] \$397 ;
-  reg [7:0] \$398 ;
-  reg [7:0] \$399 ;
   wire \$4 ;
   wire \$40 ;
-  reg [7:0] \$400 ;
-  reg [7:0] \$401 ;
-  reg [7:0] \$402 ;
-  reg [7:0] \$403 ;
-  reg [7:0] \$404 ;
-  reg [7:0] \$405 ;
-  reg [7:0] \$406 ;
-  reg [7:0] \$407 ;
-  reg [7:0] \$408 ;
-  reg [7:0] \$409 ;
   wire \$41 ;
-  reg [7:0] \$410 ;
-  reg [7:0] \$411 ;
-  reg [7:0] \$412 ;
-  reg [7:0] \$413 ;
-  reg [7:0] \$414 ;
-  reg [7:0] \$415 ;
-  reg [7:0] \$416 ;
-  reg [7:0] \$417 ;
-  reg [7:0] \$418 ;
-  reg [7:0] \$419 ;
   wire \$42 ;
-  reg [7:0] \$420 ;
-  reg [7:0] \$421 ;
-  reg [7:0] \$422 ;
-  reg [7:0] \$423 ;
-  reg [7:0] \$424 ;
-  reg [7:0] \$425 ;
-  reg [7:0] \$426 ;
-  reg [7:0] \$427 ;
-  reg [7:0] \$428 ;
-  reg [7:0] \$429 ;
   wire \$43 ;
-  reg [7:0] \$430 ;
-  reg [7:0] \$431 ;
-  reg [7:0] \$432 ;
-  reg [31:0] \$433 ;
-  reg [63:0] \$434 ;
   wire \$44 ;
+  wire [6:0] \$449 ;
   wire \$45 ;
+  wire [6:0] \$454 ;
+  wire [6:0] \$459 ;
   wire \$46 ;
+  wire [6:0] \$464 ;
   wire \$47 ;
+  wire [6:0] \$471 ;
+  wire [5:0] \$475 ;
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [6:0] \$508 ;
   wire \$51 ;
-  wire [6:0] \$513 ;
-  wire [6:0] \$518 ;
   wire \$52 ;
-  wire [6:0] \$523 ;
   wire \$53 ;
-  wire [6:0] \$530 ;
-  wire [5:0] \$534 ;
   wire \$54 ;
   wire \$55 ;
   wire \$56 ;
@@ -8969,8 +8910,8 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$99 ;
   (* init = 4'h0 *)
   wire [3:0] \$signal ;
-  reg [7:0] \$signal$110  = 8'h00;
-  reg \$signal$120  = 1'h0;
+  reg [7:0] \$signal$47  = 8'h00;
+  reg \$signal$58  = 1'h0;
   reg [1:0] chosen;
   input clk;
   wire clk;
@@ -9036,70 +8977,8 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire [35:0] lk_vpn;
   output lk_w;
   reg lk_w;
-  reg [7:0] pid_0 = 8'h00;
-  reg [7:0] pid_1 = 8'h00;
-  reg [7:0] pid_10 = 8'h00;
-  reg [7:0] pid_11 = 8'h00;
-  reg [7:0] pid_12 = 8'h00;
-  reg [7:0] pid_13 = 8'h00;
-  reg [7:0] pid_14 = 8'h00;
-  reg [7:0] pid_15 = 8'h00;
-  reg [7:0] pid_16 = 8'h00;
-  reg [7:0] pid_17 = 8'h00;
-  reg [7:0] pid_18 = 8'h00;
-  reg [7:0] pid_19 = 8'h00;
-  reg [7:0] pid_2 = 8'h00;
-  reg [7:0] pid_20 = 8'h00;
-  reg [7:0] pid_21 = 8'h00;
-  reg [7:0] pid_22 = 8'h00;
-  reg [7:0] pid_23 = 8'h00;
-  reg [7:0] pid_24 = 8'h00;
-  reg [7:0] pid_25 = 8'h00;
-  reg [7:0] pid_26 = 8'h00;
-  reg [7:0] pid_27 = 8'h00;
-  reg [7:0] pid_28 = 8'h00;
-  reg [7:0] pid_29 = 8'h00;
-  reg [7:0] pid_3 = 8'h00;
-  reg [7:0] pid_30 = 8'h00;
-  reg [7:0] pid_31 = 8'h00;
-  reg [7:0] pid_32 = 8'h00;
-  reg [7:0] pid_33 = 8'h00;
-  reg [7:0] pid_34 = 8'h00;
-  reg [7:0] pid_35 = 8'h00;
-  reg [7:0] pid_36 = 8'h00;
-  reg [7:0] pid_37 = 8'h00;
-  reg [7:0] pid_38 = 8'h00;
-  reg [7:0] pid_39 = 8'h00;
-  reg [7:0] pid_4 = 8'h00;
-  reg [7:0] pid_40 = 8'h00;
-  reg [7:0] pid_41 = 8'h00;
-  reg [7:0] pid_42 = 8'h00;
-  reg [7:0] pid_43 = 8'h00;
-  reg [7:0] pid_44 = 8'h00;
-  reg [7:0] pid_45 = 8'h00;
-  reg [7:0] pid_46 = 8'h00;
-  reg [7:0] pid_47 = 8'h00;
-  reg [7:0] pid_48 = 8'h00;
-  reg [7:0] pid_49 = 8'h00;
-  reg [7:0] pid_5 = 8'h00;
-  reg [7:0] pid_50 = 8'h00;
-  reg [7:0] pid_51 = 8'h00;
-  reg [7:0] pid_52 = 8'h00;
-  reg [7:0] pid_53 = 8'h00;
-  reg [7:0] pid_54 = 8'h00;
-  reg [7:0] pid_55 = 8'h00;
-  reg [7:0] pid_56 = 8'h00;
-  reg [7:0] pid_57 = 8'h00;
-  reg [7:0] pid_58 = 8'h00;
-  reg [7:0] pid_59 = 8'h00;
-  reg [7:0] pid_6 = 8'h00;
-  reg [7:0] pid_60 = 8'h00;
-  reg [7:0] pid_61 = 8'h00;
-  reg [7:0] pid_62 = 8'h00;
-  reg [7:0] pid_63 = 8'h00;
-  reg [7:0] pid_7 = 8'h00;
-  reg [7:0] pid_8 = 8'h00;
-  reg [7:0] pid_9 = 8'h00;
+  wire [511:0] pid_mask;
+  reg [511:0] pids = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   input rst;
   wire rst;
   wire [3:0] tag_inv__addr;
@@ -9174,13 +9053,13 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   end
   always @(posedge clk) begin
     if (way_en[0])
-      tags[tag_wr__addr][43:0] <= { \$signal$110 , fq_vpn };
+      tags[tag_wr__addr][43:0] <= { \$signal$47 , fq_vpn };
     if (way_en[1])
-      tags[tag_wr__addr][87:44] <= { \$signal$110 , fq_vpn };
+      tags[tag_wr__addr][87:44] <= { \$signal$47 , fq_vpn };
     if (way_en[2])
-      tags[tag_wr__addr][131:88] <= { \$signal$110 , fq_vpn };
+      tags[tag_wr__addr][131:88] <= { \$signal$47 , fq_vpn };
     if (way_en[3])
-      tags[tag_wr__addr][175:132] <= { \$signal$110 , fq_vpn };
+      tags[tag_wr__addr][175:132] <= { \$signal$47 , fq_vpn };
   end
   reg [175:0] _1_;
   reg [175:0] _2_;
@@ -9188,13 +9067,13 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
       if (way_en[0] && tag_inv__addr == tag_wr__addr)
-        _1_[43:0] <= { \$signal$110 , fq_vpn };
+        _1_[43:0] <= { \$signal$47 , fq_vpn };
       if (way_en[1] && tag_inv__addr == tag_wr__addr)
-        _1_[87:44] <= { \$signal$110 , fq_vpn };
+        _1_[87:44] <= { \$signal$47 , fq_vpn };
       if (way_en[2] && tag_inv__addr == tag_wr__addr)
-        _1_[131:88] <= { \$signal$110 , fq_vpn };
+        _1_[131:88] <= { \$signal$47 , fq_vpn };
       if (way_en[3] && tag_inv__addr == tag_wr__addr)
-        _1_[175:132] <= { \$signal$110 , fq_vpn };
+        _1_[175:132] <= { \$signal$47 , fq_vpn };
     end
     if (tag_lk__en) begin
       _2_ <= tags[tag_lk__addr];
@@ -9203,70 +9082,70 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   assign tag_inv__data = _1_;
   assign tag_lk__data = _2_;
   assign tag_inv__addr = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$1  = pid_0 == inv_pid_q;
-  assign \$2  = pid_1 == inv_pid_q;
-  assign \$3  = pid_2 == inv_pid_q;
-  assign \$4  = pid_3 == inv_pid_q;
-  assign \$5  = pid_4 == inv_pid_q;
-  assign \$6  = pid_5 == inv_pid_q;
-  assign \$7  = pid_6 == inv_pid_q;
-  assign \$8  = pid_7 == inv_pid_q;
-  assign \$9  = pid_8 == inv_pid_q;
-  assign \$10  = pid_9 == inv_pid_q;
-  assign \$11  = pid_10 == inv_pid_q;
-  assign \$12  = pid_11 == inv_pid_q;
-  assign \$13  = pid_12 == inv_pid_q;
-  assign \$14  = pid_13 == inv_pid_q;
-  assign \$15  = pid_14 == inv_pid_q;
-  assign \$16  = pid_15 == inv_pid_q;
-  assign \$17  = pid_16 == inv_pid_q;
-  assign \$18  = pid_17 == inv_pid_q;
-  assign \$19  = pid_18 == inv_pid_q;
-  assign \$20  = pid_19 == inv_pid_q;
-  assign \$21  = pid_20 == inv_pid_q;
-  assign \$22  = pid_21 == inv_pid_q;
-  assign \$23  = pid_22 == inv_pid_q;
-  assign \$24  = pid_23 == inv_pid_q;
-  assign \$25  = pid_24 == inv_pid_q;
-  assign \$26  = pid_25 == inv_pid_q;
-  assign \$27  = pid_26 == inv_pid_q;
-  assign \$28  = pid_27 == inv_pid_q;
-  assign \$29  = pid_28 == inv_pid_q;
-  assign \$30  = pid_29 == inv_pid_q;
-  assign \$31  = pid_30 == inv_pid_q;
-  assign \$32  = pid_31 == inv_pid_q;
-  assign \$33  = pid_32 == inv_pid_q;
-  assign \$34  = pid_33 == inv_pid_q;
-  assign \$35  = pid_34 == inv_pid_q;
-  assign \$36  = pid_35 == inv_pid_q;
-  assign \$37  = pid_36 == inv_pid_q;
-  assign \$38  = pid_37 == inv_pid_q;
-  assign \$39  = pid_38 == inv_pid_q;
-  assign \$40  = pid_39 == inv_pid_q;
-  assign \$41  = pid_40 == inv_pid_q;
-  assign \$42  = pid_41 == inv_pid_q;
-  assign \$43  = pid_42 == inv_pid_q;
-  assign \$44  = pid_43 == inv_pid_q;
-  assign \$45  = pid_44 == inv_pid_q;
-  assign \$46  = pid_45 == inv_pid_q;
-  assign \$47  = pid_46 == inv_pid_q;
-  assign \$48  = pid_47 == inv_pid_q;
-  assign \$49  = pid_48 == inv_pid_q;
-  assign \$50  = pid_49 == inv_pid_q;
-  assign \$51  = pid_50 == inv_pid_q;
-  assign \$52  = pid_51 == inv_pid_q;
-  assign \$53  = pid_52 == inv_pid_q;
-  assign \$54  = pid_53 == inv_pid_q;
-  assign \$55  = pid_54 == inv_pid_q;
-  assign \$56  = pid_55 == inv_pid_q;
-  assign \$57  = pid_56 == inv_pid_q;
-  assign \$58  = pid_57 == inv_pid_q;
-  assign \$59  = pid_58 == inv_pid_q;
-  assign \$60  = pid_59 == inv_pid_q;
-  assign \$61  = pid_60 == inv_pid_q;
-  assign \$62  = pid_61 == inv_pid_q;
-  assign \$63  = pid_62 == inv_pid_q;
-  assign \$64  = pid_63 == inv_pid_q;
+  assign \$1  = pids[7:0] == inv_pid_q;
+  assign \$2  = pids[15:8] == inv_pid_q;
+  assign \$3  = pids[23:16] == inv_pid_q;
+  assign \$4  = pids[31:24] == inv_pid_q;
+  assign \$5  = pids[39:32] == inv_pid_q;
+  assign \$6  = pids[47:40] == inv_pid_q;
+  assign \$7  = pids[55:48] == inv_pid_q;
+  assign \$8  = pids[63:56] == inv_pid_q;
+  assign \$9  = pids[71:64] == inv_pid_q;
+  assign \$10  = pids[79:72] == inv_pid_q;
+  assign \$11  = pids[87:80] == inv_pid_q;
+  assign \$12  = pids[95:88] == inv_pid_q;
+  assign \$13  = pids[103:96] == inv_pid_q;
+  assign \$14  = pids[111:104] == inv_pid_q;
+  assign \$15  = pids[119:112] == inv_pid_q;
+  assign \$16  = pids[127:120] == inv_pid_q;
+  assign \$17  = pids[135:128] == inv_pid_q;
+  assign \$18  = pids[143:136] == inv_pid_q;
+  assign \$19  = pids[151:144] == inv_pid_q;
+  assign \$20  = pids[159:152] == inv_pid_q;
+  assign \$21  = pids[167:160] == inv_pid_q;
+  assign \$22  = pids[175:168] == inv_pid_q;
+  assign \$23  = pids[183:176] == inv_pid_q;
+  assign \$24  = pids[191:184] == inv_pid_q;
+  assign \$25  = pids[199:192] == inv_pid_q;
+  assign \$26  = pids[207:200] == inv_pid_q;
+  assign \$27  = pids[215:208] == inv_pid_q;
+  assign \$28  = pids[223:216] == inv_pid_q;
+  assign \$29  = pids[231:224] == inv_pid_q;
+  assign \$30  = pids[239:232] == inv_pid_q;
+  assign \$31  = pids[247:240] == inv_pid_q;
+  assign \$32  = pids[255:248] == inv_pid_q;
+  assign \$33  = pids[263:256] == inv_pid_q;
+  assign \$34  = pids[271:264] == inv_pid_q;
+  assign \$35  = pids[279:272] == inv_pid_q;
+  assign \$36  = pids[287:280] == inv_pid_q;
+  assign \$37  = pids[295:288] == inv_pid_q;
+  assign \$38  = pids[303:296] == inv_pid_q;
+  assign \$39  = pids[311:304] == inv_pid_q;
+  assign \$40  = pids[319:312] == inv_pid_q;
+  assign \$41  = pids[327:320] == inv_pid_q;
+  assign \$42  = pids[335:328] == inv_pid_q;
+  assign \$43  = pids[343:336] == inv_pid_q;
+  assign \$44  = pids[351:344] == inv_pid_q;
+  assign \$45  = pids[359:352] == inv_pid_q;
+  assign \$46  = pids[367:360] == inv_pid_q;
+  assign \$47  = pids[375:368] == inv_pid_q;
+  assign \$48  = pids[383:376] == inv_pid_q;
+  assign \$49  = pids[391:384] == inv_pid_q;
+  assign \$50  = pids[399:392] == inv_pid_q;
+  assign \$51  = pids[407:400] == inv_pid_q;
+  assign \$52  = pids[415:408] == inv_pid_q;
+  assign \$53  = pids[423:416] == inv_pid_q;
+  assign \$54  = pids[431:424] == inv_pid_q;
+  assign \$55  = pids[439:432] == inv_pid_q;
+  assign \$56  = pids[447:440] == inv_pid_q;
+  assign \$57  = pids[455:448] == inv_pid_q;
+  assign \$58  = pids[463:456] == inv_pid_q;
+  assign \$59  = pids[471:464] == inv_pid_q;
+  assign \$60  = pids[479:472] == inv_pid_q;
+  assign \$61  = pids[487:480] == inv_pid_q;
+  assign \$62  = pids[495:488] == inv_pid_q;
+  assign \$63  = pids[503:496] == inv_pid_q;
+  assign \$64  = pids[511:504] == inv_pid_q;
   assign \$65  = tag_inv__data[43:0] == { inv_pid_q, inv_vpn_q };
   assign \$66  = tag_inv__data[87:44] == { inv_pid_q, inv_vpn_q };
   assign \$67  = tag_inv__data[131:88] == { inv_pid_q, inv_vpn_q };
@@ -9275,29 +9154,29 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$508  = idx_q * 3'h4;
-  assign \$71  = valid >> \$508 ;
+  assign \$449  = idx_q * 3'h4;
+  assign \$71  = valid >> \$449 ;
   assign \$72  = tag_lk__data[43:0] == key_q;
   assign \$73  = \$71 [0] & \$72 ;
-  assign \$513  = idx_q * 3'h4;
-  assign \$74  = valid >> \$513 ;
+  assign \$454  = idx_q * 3'h4;
+  assign \$74  = valid >> \$454 ;
   assign \$75  = tag_lk__data[87:44] == key_q;
   assign \$76  = \$74 [1] & \$75 ;
-  assign \$518  = idx_q * 3'h4;
-  assign \$77  = valid >> \$518 ;
+  assign \$459  = idx_q * 3'h4;
+  assign \$77  = valid >> \$459 ;
   assign \$78  = tag_lk__data[131:88] == key_q;
   assign \$79  = \$77 [2] & \$78 ;
-  assign \$523  = idx_q * 3'h4;
-  assign \$80  = valid >> \$523 ;
+  assign \$464  = idx_q * 3'h4;
+  assign \$80  = valid >> \$464 ;
   assign \$81  = tag_lk__data[175:132] == key_q;
   assign \$82  = \$80 [3] & \$81 ;
   assign lk_hit = | { \$82 , \$79 , \$76 , \$73  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$530  = f_idx * 3'h4;
-  assign \$83  = valid >> \$530 ;
+  assign \$471  = f_idx * 3'h4;
+  assign \$83  = valid >> \$471 ;
   assign f_free = ~ \$83 ;
-  assign \$534  = f_idx * 2'h2;
-  assign victim = victims >> \$534 ;
+  assign \$475  = f_idx * 2'h2;
+  assign victim = victims >> \$475 ;
   assign \$84  = 1'h1 << fq_way;
   assign \$85  = ! tag_wr__addr;
   assign \$86  = lk_busy & \$85 ;
@@ -9564,172 +9443,50 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   assign \$347  = victim == 2'h3;
   assign \$348  = victim + 1'h1;
   assign \$349  = \$347  ? 3'h0 : \$348 ;
-  assign \$350  = lk_busy & \$signal$120 ;
-  assign \$351  = ~ kill;
-  assign \$352  = valid & \$351 ;
-  assign \$353  = \$352  | filled;
+  assign \$350  = ~ { filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63:62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62:61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61:60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60:59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59:58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58:57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57:56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56:55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55:54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54:53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53:52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52:51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51:50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50:49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49:48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48:47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47:46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46:45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45:44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44:43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43:42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42:41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41:40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40:39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39:38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38:37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37:36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36:35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35:34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34:33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33:32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32:31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31:30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30:29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29:28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28:27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27:26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26:25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25:24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24:23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23:22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22:21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21:20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20:19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19:18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18:17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17:16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16:15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15:14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14:13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13:12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12:11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11:10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10:9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9:8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8:7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7:6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6:5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5:4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4:3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3:2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2:1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1:0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0] };
+  assign \$351  = pids & \$350 ;
+  assign \$352  = { \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47  } & { filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63:62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62:61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61:60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60:59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59:58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58:57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57:56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56:55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55:54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54:53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53:52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52:51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51:50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50:49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49:48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48:47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47:46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46:45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45:44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44:43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43:42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42:41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41:40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40:39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39:38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38:37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37:36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36:35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35:34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34:33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33:32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32:31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31:30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30:29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29:28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28:27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27:26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26:25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25:24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24:23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23:22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22:21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21:20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20:19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19:18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18:17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17:16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16:15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15:14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14:13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13:12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12:11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11:10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10:9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9:8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8:7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7:6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6:5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5:4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4:3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3:2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2:1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1:0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0] };
+  assign \$353  = \$351  | \$352 ;
+  assign \$354  = lk_busy & \$signal$58 ;
+  assign \$355  = ~ kill;
+  assign \$356  = valid & \$355 ;
+  assign \$357  = \$356  | filled;
   always @(posedge clk)
-    inv_q <= \$354 ;
+    inv_q <= \$358 ;
   always @(posedge clk)
-    inv_mode_q <= \$355 ;
+    inv_mode_q <= \$359 ;
   always @(posedge clk)
-    inv_pid_q <= \$356 ;
+    inv_pid_q <= \$360 ;
   always @(posedge clk)
-    inv_vpn_q <= \$357 ;
+    inv_vpn_q <= \$361 ;
   always @(posedge clk)
-    inv_idx_q <= \$358 ;
+    inv_idx_q <= \$362 ;
   always @(posedge clk)
-    key_q <= \$359 ;
+    key_q <= \$363 ;
   always @(posedge clk)
-    idx_q <= \$360 ;
+    idx_q <= \$364 ;
   always @(posedge clk)
-    lk_busy <= \$361 ;
+    lk_busy <= \$365 ;
   always @(posedge clk)
-    tag_wr__addr <= \$362 ;
+    tag_wr__addr <= \$366 ;
   always @(posedge clk)
-    fq_way <= \$363 ;
+    fq_way <= \$367 ;
   always @(posedge clk)
-    \$signal$120  <= \$364 ;
+    \$signal$58  <= \$368 ;
   always @(posedge clk)
-    fq_victim <= \$365 ;
+    fq_victim <= \$369 ;
   always @(posedge clk)
-    \$signal$110  <= \$366 ;
+    \$signal$47  <= \$370 ;
   always @(posedge clk)
-    fq_vpn <= \$367 ;
+    fq_vpn <= \$371 ;
   always @(posedge clk)
-    fq_data <= \$368 ;
+    fq_data <= \$372 ;
   always @(posedge clk)
-    pid_0 <= \$369 ;
+    pids <= \$373 ;
   always @(posedge clk)
-    pid_1 <= \$370 ;
+    victims <= \$374 ;
   always @(posedge clk)
-    pid_2 <= \$371 ;
-  always @(posedge clk)
-    pid_3 <= \$372 ;
-  always @(posedge clk)
-    pid_4 <= \$373 ;
-  always @(posedge clk)
-    pid_5 <= \$374 ;
-  always @(posedge clk)
-    pid_6 <= \$375 ;
-  always @(posedge clk)
-    pid_7 <= \$376 ;
-  always @(posedge clk)
-    pid_8 <= \$377 ;
-  always @(posedge clk)
-    pid_9 <= \$378 ;
-  always @(posedge clk)
-    pid_10 <= \$379 ;
-  always @(posedge clk)
-    pid_11 <= \$380 ;
-  always @(posedge clk)
-    pid_12 <= \$381 ;
-  always @(posedge clk)
-    pid_13 <= \$382 ;
-  always @(posedge clk)
-    pid_14 <= \$383 ;
-  always @(posedge clk)
-    pid_15 <= \$384 ;
-  always @(posedge clk)
-    pid_16 <= \$385 ;
-  always @(posedge clk)
-    pid_17 <= \$386 ;
-  always @(posedge clk)
-    pid_18 <= \$387 ;
-  always @(posedge clk)
-    pid_19 <= \$388 ;
-  always @(posedge clk)
-    pid_20 <= \$389 ;
-  always @(posedge clk)
-    pid_21 <= \$390 ;
-  always @(posedge clk)
-    pid_22 <= \$391 ;
-  always @(posedge clk)
-    pid_23 <= \$392 ;
-  always @(posedge clk)
-    pid_24 <= \$393 ;
-  always @(posedge clk)
-    pid_25 <= \$394 ;
-  always @(posedge clk)
-    pid_26 <= \$395 ;
-  always @(posedge clk)
-    pid_27 <= \$396 ;
-  always @(posedge clk)
-    pid_28 <= \$397 ;
-  always @(posedge clk)
-    pid_29 <= \$398 ;
-  always @(posedge clk)
-    pid_30 <= \$399 ;
-  always @(posedge clk)
-    pid_31 <= \$400 ;
-  always @(posedge clk)
-    pid_32 <= \$401 ;
-  always @(posedge clk)
-    pid_33 <= \$402 ;
-  always @(posedge clk)
-    pid_34 <= \$403 ;
-  always @(posedge clk)
-    pid_35 <= \$404 ;
-  always @(posedge clk)
-    pid_36 <= \$405 ;
-  always @(posedge clk)
-    pid_37 <= \$406 ;
-  always @(posedge clk)
-    pid_38 <= \$407 ;
-  always @(posedge clk)
-    pid_39 <= \$408 ;
-  always @(posedge clk)
-    pid_40 <= \$409 ;
-  always @(posedge clk)
-    pid_41 <= \$410 ;
-  always @(posedge clk)
-    pid_42 <= \$411 ;
-  always @(posedge clk)
-    pid_43 <= \$412 ;
-  always @(posedge clk)
-    pid_44 <= \$413 ;
-  always @(posedge clk)
-    pid_45 <= \$414 ;
-  always @(posedge clk)
-    pid_46 <= \$415 ;
-  always @(posedge clk)
-    pid_47 <= \$416 ;
-  always @(posedge clk)
-    pid_48 <= \$417 ;
-  always @(posedge clk)
-    pid_49 <= \$418 ;
-  always @(posedge clk)
-    pid_50 <= \$419 ;
-  always @(posedge clk)
-    pid_51 <= \$420 ;
-  always @(posedge clk)
-    pid_52 <= \$421 ;
-  always @(posedge clk)
-    pid_53 <= \$422 ;
-  always @(posedge clk)
-    pid_54 <= \$423 ;
-  always @(posedge clk)
-    pid_55 <= \$424 ;
-  always @(posedge clk)
-    pid_56 <= \$425 ;
-  always @(posedge clk)
-    pid_57 <= \$426 ;
-  always @(posedge clk)
-    pid_58 <= \$427 ;
-  always @(posedge clk)
-    pid_59 <= \$428 ;
-  always @(posedge clk)
-    pid_60 <= \$429 ;
-  always @(posedge clk)
-    pid_61 <= \$430 ;
-  always @(posedge clk)
-    pid_62 <= \$431 ;
-  always @(posedge clk)
-    pid_63 <= \$432 ;
-  always @(posedge clk)
-    victims <= \$433 ;
-  always @(posedge clk)
-    valid <= \$434 ;
+    valid <= \$375 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     kill = 64'h0000000000000000;
@@ -9817,83 +9574,46 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$354  = tag_inv__en;
+    \$358  = tag_inv__en;
     if (rst) begin
-      \$354  = 1'h0;
+      \$358  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$355  = inv_mode_q;
+    \$359  = inv_mode_q;
     if (tag_inv__en) begin
-      \$355  = inv_mode;
+      \$359  = inv_mode;
     end
     if (rst) begin
-      \$355  = 2'h0;
+      \$359  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$356  = inv_pid_q;
+    \$360  = inv_pid_q;
     if (tag_inv__en) begin
-      \$356  = inv_pid;
+      \$360  = inv_pid;
     end
     if (rst) begin
-      \$356  = 8'h00;
+      \$360  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$357  = inv_vpn_q;
+    \$361  = inv_vpn_q;
     if (tag_inv__en) begin
-      \$357  = inv_vpn;
+      \$361  = inv_vpn;
     end
     if (rst) begin
-      \$357  = 36'h000000000;
+      \$361  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$358  = inv_idx_q;
+    \$362  = inv_idx_q;
     if (tag_inv__en) begin
-      \$358  = \$341 ;
-    end
-    if (rst) begin
-      \$358  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$359  = key_q;
-    if (tag_lk__en) begin
-      \$359  = { lk_pid, lk_vpn };
-    end
-    if (rst) begin
-      \$359  = 44'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$360  = idx_q;
-    if (tag_lk__en) begin
-      \$360  = \$342 ;
-    end
-    if (rst) begin
-      \$360  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$361  = \$344 ;
-    if (rst) begin
-      \$361  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$362  = tag_wr__addr;
-    if (fill) begin
-      \$362  = f_idx;
+      \$362  = \$341 ;
     end
     if (rst) begin
       \$362  = 4'h0;
@@ -9901,79 +9621,76 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$363  = fq_way;
+    \$363  = key_q;
+    if (tag_lk__en) begin
+      \$363  = { lk_pid, lk_vpn };
+    end
+    if (rst) begin
+      \$363  = 44'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$364  = idx_q;
+    if (tag_lk__en) begin
+      \$364  = \$342 ;
+    end
+    if (rst) begin
+      \$364  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$365  = \$344 ;
+    if (rst) begin
+      \$365  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$366  = tag_wr__addr;
     if (fill) begin
-      \$363  = chosen;
+      \$366  = f_idx;
     end
     if (rst) begin
-      \$363  = 2'h0;
+      \$366  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$364  = \$signal$120 ;
+    \$367  = fq_way;
     if (fill) begin
-      \$364  = \$346 ;
+      \$367  = chosen;
     end
     if (rst) begin
-      \$364  = 1'h0;
+      \$367  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$365  = fq_victim;
+    \$368  = \$signal$58 ;
     if (fill) begin
-      \$365  = \$349 [1:0];
+      \$368  = \$346 ;
     end
     if (rst) begin
-      \$365  = 2'h0;
+      \$368  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$366  = \$signal$110 ;
+    \$369  = fq_victim;
     if (fill) begin
-      \$366  = fill_pid;
+      \$369  = \$349 [1:0];
     end
     if (rst) begin
-      \$366  = 8'h00;
+      \$369  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$367  = fq_vpn;
+    \$370  = \$signal$47 ;
     if (fill) begin
-      \$367  = fill_vpn;
-    end
-    if (rst) begin
-      \$367  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$368  = fq_data;
-    if (fill) begin
-      \$368  = { fill_w, fill_r, fill_pfn };
-    end
-    if (rst) begin
-      \$368  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$369  = pid_0;
-    if (filled[0]) begin
-      \$369  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$369  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$370  = pid_1;
-    if (filled[1]) begin
-      \$370  = \$signal$110 ;
+      \$370  = fill_pid;
     end
     if (rst) begin
       \$370  = 8'h00;
@@ -9981,673 +9698,83 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$371  = pid_2;
-    if (filled[2]) begin
-      \$371  = \$signal$110 ;
+    \$371  = fq_vpn;
+    if (fill) begin
+      \$371  = fill_vpn;
     end
     if (rst) begin
-      \$371  = 8'h00;
+      \$371  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$372  = pid_3;
-    if (filled[3]) begin
-      \$372  = \$signal$110 ;
+    \$372  = fq_data;
+    if (fill) begin
+      \$372  = { fill_w, fill_r, fill_pfn };
     end
     if (rst) begin
-      \$372  = 8'h00;
+      \$372  = 22'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$373  = pid_4;
-    if (filled[4]) begin
-      \$373  = \$signal$110 ;
+    \$373  = pids;
+    if (lk_busy) begin
+      \$373  = \$353 ;
     end
     if (rst) begin
-      \$373  = 8'h00;
+      \$373  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$374  = pid_5;
-    if (filled[5]) begin
-      \$374  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$374  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$375  = pid_6;
-    if (filled[6]) begin
-      \$375  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$375  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$376  = pid_7;
-    if (filled[7]) begin
-      \$376  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$376  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$377  = pid_8;
-    if (filled[8]) begin
-      \$377  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$377  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$378  = pid_9;
-    if (filled[9]) begin
-      \$378  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$378  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$379  = pid_10;
-    if (filled[10]) begin
-      \$379  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$379  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$380  = pid_11;
-    if (filled[11]) begin
-      \$380  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$380  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$381  = pid_12;
-    if (filled[12]) begin
-      \$381  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$381  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$382  = pid_13;
-    if (filled[13]) begin
-      \$382  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$382  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$383  = pid_14;
-    if (filled[14]) begin
-      \$383  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$383  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$384  = pid_15;
-    if (filled[15]) begin
-      \$384  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$384  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$385  = pid_16;
-    if (filled[16]) begin
-      \$385  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$385  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$386  = pid_17;
-    if (filled[17]) begin
-      \$386  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$386  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$387  = pid_18;
-    if (filled[18]) begin
-      \$387  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$387  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$388  = pid_19;
-    if (filled[19]) begin
-      \$388  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$388  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$389  = pid_20;
-    if (filled[20]) begin
-      \$389  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$389  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$390  = pid_21;
-    if (filled[21]) begin
-      \$390  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$390  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$391  = pid_22;
-    if (filled[22]) begin
-      \$391  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$391  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$392  = pid_23;
-    if (filled[23]) begin
-      \$392  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$392  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$393  = pid_24;
-    if (filled[24]) begin
-      \$393  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$393  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$394  = pid_25;
-    if (filled[25]) begin
-      \$394  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$394  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$395  = pid_26;
-    if (filled[26]) begin
-      \$395  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$395  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$396  = pid_27;
-    if (filled[27]) begin
-      \$396  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$396  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$397  = pid_28;
-    if (filled[28]) begin
-      \$397  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$397  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$398  = pid_29;
-    if (filled[29]) begin
-      \$398  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$398  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$399  = pid_30;
-    if (filled[30]) begin
-      \$399  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$399  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$400  = pid_31;
-    if (filled[31]) begin
-      \$400  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$400  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$401  = pid_32;
-    if (filled[32]) begin
-      \$401  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$401  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$402  = pid_33;
-    if (filled[33]) begin
-      \$402  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$402  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$403  = pid_34;
-    if (filled[34]) begin
-      \$403  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$403  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$404  = pid_35;
-    if (filled[35]) begin
-      \$404  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$404  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$405  = pid_36;
-    if (filled[36]) begin
-      \$405  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$405  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$406  = pid_37;
-    if (filled[37]) begin
-      \$406  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$406  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$407  = pid_38;
-    if (filled[38]) begin
-      \$407  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$407  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$408  = pid_39;
-    if (filled[39]) begin
-      \$408  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$408  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$409  = pid_40;
-    if (filled[40]) begin
-      \$409  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$409  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$410  = pid_41;
-    if (filled[41]) begin
-      \$410  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$410  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$411  = pid_42;
-    if (filled[42]) begin
-      \$411  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$411  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$412  = pid_43;
-    if (filled[43]) begin
-      \$412  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$412  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$413  = pid_44;
-    if (filled[44]) begin
-      \$413  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$413  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$414  = pid_45;
-    if (filled[45]) begin
-      \$414  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$414  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$415  = pid_46;
-    if (filled[46]) begin
-      \$415  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$415  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$416  = pid_47;
-    if (filled[47]) begin
-      \$416  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$416  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$417  = pid_48;
-    if (filled[48]) begin
-      \$417  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$417  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$418  = pid_49;
-    if (filled[49]) begin
-      \$418  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$418  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$419  = pid_50;
-    if (filled[50]) begin
-      \$419  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$419  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$420  = pid_51;
-    if (filled[51]) begin
-      \$420  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$420  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$421  = pid_52;
-    if (filled[52]) begin
-      \$421  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$421  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$422  = pid_53;
-    if (filled[53]) begin
-      \$422  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$422  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$423  = pid_54;
-    if (filled[54]) begin
-      \$423  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$423  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$424  = pid_55;
-    if (filled[55]) begin
-      \$424  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$424  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$425  = pid_56;
-    if (filled[56]) begin
-      \$425  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$425  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$426  = pid_57;
-    if (filled[57]) begin
-      \$426  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$426  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$427  = pid_58;
-    if (filled[58]) begin
-      \$427  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$427  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$428  = pid_59;
-    if (filled[59]) begin
-      \$428  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$428  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$429  = pid_60;
-    if (filled[60]) begin
-      \$429  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$429  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$430  = pid_61;
-    if (filled[61]) begin
-      \$430  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$430  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$431  = pid_62;
-    if (filled[62]) begin
-      \$431  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$431  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$432  = pid_63;
-    if (filled[63]) begin
-      \$432  = \$signal$110 ;
-    end
-    if (rst) begin
-      \$432  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$433  = victims;
-    if (\$350 ) begin
+    \$374  = victims;
+    if (\$354 ) begin
       (* full_case = 32'd1 *)
       casez (tag_wr__addr)
         4'h0:
-            \$433 [1:0] = fq_victim;
+            \$374 [1:0] = fq_victim;
         4'h1:
-            \$433 [3:2] = fq_victim;
+            \$374 [3:2] = fq_victim;
         4'h2:
-            \$433 [5:4] = fq_victim;
+            \$374 [5:4] = fq_victim;
         4'h3:
-            \$433 [7:6] = fq_victim;
+            \$374 [7:6] = fq_victim;
         4'h4:
-            \$433 [9:8] = fq_victim;
+            \$374 [9:8] = fq_victim;
         4'h5:
-            \$433 [11:10] = fq_victim;
+            \$374 [11:10] = fq_victim;
         4'h6:
-            \$433 [13:12] = fq_victim;
+            \$374 [13:12] = fq_victim;
         4'h7:
-            \$433 [15:14] = fq_victim;
+            \$374 [15:14] = fq_victim;
         4'h8:
-            \$433 [17:16] = fq_victim;
+            \$374 [17:16] = fq_victim;
         4'h9:
-            \$433 [19:18] = fq_victim;
+            \$374 [19:18] = fq_victim;
         4'ha:
-            \$433 [21:20] = fq_victim;
+            \$374 [21:20] = fq_victim;
         4'hb:
-            \$433 [23:22] = fq_victim;
+            \$374 [23:22] = fq_victim;
         4'hc:
-            \$433 [25:24] = fq_victim;
+            \$374 [25:24] = fq_victim;
         4'hd:
-            \$433 [27:26] = fq_victim;
+            \$374 [27:26] = fq_victim;
         4'he:
-            \$433 [29:28] = fq_victim;
+            \$374 [29:28] = fq_victim;
         4'hf:
-            \$433 [31:30] = fq_victim;
+            \$374 [31:30] = fq_victim;
       endcase
     end
     if (rst) begin
-      \$433  = 32'd0;
+      \$374  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$434  = \$353 ;
+    \$375  = \$357 ;
     if (rst) begin
-      \$434  = 64'h0000000000000000;
+      \$375  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
@@ -10658,10 +9785,11 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   assign fq = lk_busy;
   assign \$signal  = tag_wr__addr;
   assign tag_wr__en = way_en;
-  assign tag_wr__data = { \$signal$110 , fq_vpn, \$signal$110 , fq_vpn, \$signal$110 , fq_vpn, \$signal$110 , fq_vpn };
+  assign tag_wr__data = { \$signal$47 , fq_vpn, \$signal$47 , fq_vpn, \$signal$47 , fq_vpn, \$signal$47 , fq_vpn };
   assign dat_wr__addr = tag_wr__addr;
   assign dat_wr__en = way_en;
   assign dat_wr__data = { fq_data, fq_data, fq_data, fq_data };
+  assign pid_mask = { filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63:62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62:61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61:60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60:59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59:58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58:57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57:56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56:55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55:54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54:53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53:52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52:51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51:50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50:49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49:48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48:47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47:46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46:45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45:44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44:43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43:42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42:41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41:40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40:39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39:38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38:37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37:36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36:35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35:34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34:33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33:32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32:31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31:30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30:29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29:28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28:27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27:26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26:25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25:24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24:23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23:22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22:21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21:20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20:19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19:18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18:17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17:16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16:15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15:14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14:13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13:12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12:11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11:10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10:9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9:8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8:7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7:6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6:5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5:4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4:3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3:2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2:1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1:0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0] };
   assign filled[63] = \$340 ;
   assign filled[62] = \$336 ;
   assign filled[61] = \$332 ;

@@ -133,7 +133,10 @@ class TLB(wiring.Component):
         tag_inv = tags.read_port(transparent_for=(tag_wr,))   # a fill in the invalidation cycle is seen
 
         valid = Signal(E)
-        pids = [Signal(self.pid_width, name=f"pid_{e}") for e in range(E)]
+        # One wide register written under a one-hot mask (not E separate registers): the same logic, and a
+        # simulator copies one signal per cycle instead of E (speed's profile of the harness model).
+        pw = self.pid_width
+        pids = Signal(E * pw)
         victims = Signal(S * wbits)
 
         # Registered invalidation request; its kill vector applies in the next cycle.
@@ -153,7 +156,7 @@ class TLB(wiring.Component):
                 with m.Case(INV_ALL):
                     m.d.comb += kill.eq(Const(-1, E))
                 with m.Case(INV_PID):
-                    m.d.comb += kill.eq(Cat(*(p == inv_pid_q for p in pids)))
+                    m.d.comb += kill.eq(Cat(*(pids[e * pw:(e + 1) * pw] == inv_pid_q for e in range(E))))
                 with m.Case(INV_ONE):
                     key = Cat(inv_vpn_q, inv_pid_q)
                     one = Cat(*(tag_inv.data.word_select(w, tag_w) == key for w in range(W)))
@@ -214,8 +217,10 @@ class TLB(wiring.Component):
         filled = Signal(E)
         for e in range(E):
             m.d.comb += filled[e].eq(fq & (fq_idx == e // W) & (fq_way == e % W))
-            with m.If(filled[e]):
-                m.d.sync += pids[e].eq(fq_pid)
+        pid_mask = Signal(E * pw)
+        m.d.comb += pid_mask.eq(Cat(*(filled[e].replicate(pw) for e in range(E))))
+        with m.If(fq):
+            m.d.sync += pids.eq((pids & ~pid_mask) | (fq_pid.replicate(E) & pid_mask))
         with m.If(fq & fq_advance):
             if S > 1:
                 m.d.sync += victims.word_select(fq_idx, wbits).eq(fq_victim)
