@@ -44,10 +44,12 @@ def _child(tree: Path, sets: list[str]) -> dict:
         harness_build.HARNESS_BUILD = build_dir    # read at call time by system_verilog and build_model
         from emu.config import load_config
         from emu.harness import build_model
-        try:
-            from emu.system.model_cache import system_verilog
-        except ImportError:                         # 5509269: before emu/run.py was split into emu/system/
+        # Decided by the checkout's files: an editable install of another checkout may resolve missing modules.
+        import emu
+        if (Path(emu.__file__).parent / "run.py").exists():   # 5509269: before emu/run.py was split up
             from emu.run import system_verilog
+        else:
+            from emu.system.model_cache import system_verilog
         config = load_config(None, sets)
         t, c = time.monotonic(), _cpu(resource.RUSAGE_SELF)
         verilog, ports = system_verilog(config)
@@ -105,7 +107,7 @@ def main(argv=None):
     print(f"load average before {load0[0]:.2f}, after {load1[0]:.2f} (1 min); {os.cpu_count()} cores")
     print(f"{'side':<5}{'settings':<40}{'convert CPU-s':>15}{'compile CPU-s':>15}{'total':>9}{'vs ref':>8}")
     total = {name: m["convert_cpu"] + m["compile_cpu"] for name, m in med.items()}
-    for name, (tree, sets) in sides.items():
+    for name, (_tree, sets) in sides.items():
         ratio = f"{total[name] / total['ref']:.2f}x" if name == "new" else ""
         print(f"{name:<5}{(' '.join(sets) or 'default')[:39]:<40}{med[name]['convert_cpu']:>15.1f}"
               f"{med[name]['compile_cpu']:>15.1f}{total[name]:>9.1f}{ratio:>8}")
