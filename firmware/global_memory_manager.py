@@ -27,6 +27,11 @@ miss to the piece's home, ``hw/system/region_router.py``), by :meth:`GlobalMemor
   (counted in :attr:`GlobalMemoryManager.spills`); if none can, the whole process is refused with
   :class:`PlacementError` (nothing stays reserved) naming what it needed and what each component had free.
 
+**Failure** (:meth:`GlobalMemoryManager.fail_component`): a failed memory component takes no more
+regions; every rack region whose primary it was is promoted to its secondary (the secondary becomes the
+primary, the region is left with one copy), a region whose secondary it was loses the secondary, and a
+region with no replica is *lost* (its accesses fail). Re-replication onto a third component is not done.
+
 Pure Python bookkeeping: the GMM touches no hardware.
 """
 
@@ -156,6 +161,9 @@ class GlobalMemoryManager:
         self._turn = 0
         #: Rack regions that did not fit the policy's first choice and went to another component.
         self.spills = 0
+        #: Node ids of failed memory components, and rack regions whose secondary was promoted.
+        self.failed: set[int] = set()
+        self.promotions = 0
 
     def add_component(self, name, node_id, capacity_frames):
         """Register a memory component with ``capacity_frames`` data frames."""
@@ -210,7 +218,7 @@ class GlobalMemoryManager:
             raise PlacementError(f"region size must be a power of two of at least a page ({self.page_size}), "
                                  f"not {region_bytes!r}")
         pieces = split_regions(self.check_regions(regions), region_bytes)
-        order = list(self.components.values())
+        order = [c for c in self.components.values() if c.node_id not in self.failed]
         if not order:
             raise self._out_of_memory(pid, sum(r.length for _, r in pieces) // self.page_size,
                                       "no memory component is registered")
@@ -248,6 +256,36 @@ class GlobalMemoryManager:
         self._turn, self.spills = turn, self.spills + spills
         self._rack[pid] = tuple(out)
         return self._rack[pid]
+
+    def fail_component(self, node_id):
+        """Memory component ``node_id`` has failed: promote secondaries (see the module docstring). Returns
+        ``{pid: (old placements, new placements)}`` for every process that had a region on it (primary or
+        secondary); a lost region keeps the failed node as its home (:meth:`lost_regions`)."""
+        info = self._by_node(node_id)
+        if node_id in self.failed:
+            return {}
+        self.failed.add(node_id)
+        info.capacity_frames = info.reserved_frames      # nothing more is placed on it
+        changed = {}
+        for pid, placed in self._rack.items():
+            new = []
+            for p in placed:
+                if p.node == node_id and p.secondary is not None:
+                    p = RegionPlacement(p.vaddr, p.length, p.writable, p.number, p.secondary, None)
+                elif p.secondary == node_id:
+                    p = RegionPlacement(p.vaddr, p.length, p.writable, p.number, p.node, None)
+                new.append(p)
+            if new != list(placed):
+                changed[pid] = (placed, tuple(new))
+            elif any(p.node == node_id for p in placed):
+                changed[pid] = (placed, placed)
+            self._rack[pid] = tuple(new)
+        self.promotions += sum(1 for old, new in changed.values() for a, b in zip(old, new) if a.node != b.node)
+        return changed
+
+    def lost_regions(self, pid):
+        """The placements of ``pid`` whose home failed with no replica (their accesses fail NODE_DEAD)."""
+        return tuple(p for p in self._rack.get(pid, ()) if p.node in self.failed)
 
     def placements_of(self, pid):
         """The :class:`RegionPlacement` tuple of a process placed by :meth:`place_regions`."""

@@ -268,6 +268,7 @@ class RackFirmware:
         self._free_entries = {node: list(range(params.router_entries)) for node in params.processor_nodes}
         self._entries: dict[int, list[int]] = {}      # pid -> router entries used
         self.suspended: list[tuple] = []               # (regions, vnode, pin, replication) waiting for memory
+        self.failovers: list[dict] = []                # one record per failed memory component
         self.started: list[int] = []                   # pids started from the suspended queue
         self.booted = False
 
@@ -282,8 +283,9 @@ class RackFirmware:
         return await self.bus.read_reg(self._proc_block(node, "router"), self._router_regs.addr(name))
 
     async def _serve_memories(self):
-        for monitor in self.memories.values():
-            await monitor.service_faults()
+        for node, monitor in self.memories.items():
+            if node not in self.gmm.failed:
+                await monitor.service_faults()
 
     def _check_booted(self):
         if not self.booted:
@@ -299,6 +301,7 @@ class RackFirmware:
             await monitor.boot()
             await self._router_wr(node, "invalidate_all", 1)
             await self._router_wr(node, "counters_clear", 1)
+            await self._router_wr(node, "default_node", monitor.mem_node)
         self.booted = True
 
     # ------------------------------------------------------------------ processes
@@ -342,12 +345,7 @@ class RackFirmware:
             await self.endpoints[mem_node].create_address_space(pid, node, regs)
         entries = [free.pop(0) for _ in placed]
         for index, p in zip(entries, placed):
-            await self._router_wr(node, "entry_pid", pid)
-            await self._router_wr(node, "entry_region", p.number & 0xFFFF_FFFF)
-            await self._router_wr(node, "entry_region_hi", p.number >> 32)
-            await self._router_wr(node, "entry_node", p.node)
-            await self._router_wr(node, "entry_replica", 0 if p.secondary is None else p.secondary | 1 << 8)
-            await self._router_wr(node, "commit", 1 | index << 8)
+            await self._write_entry(node, index, pid, p)
         self._entries[pid] = entries
         self.gpm.commit(pid, node, vnode)
         # The processor monitor serves this pid's software misses (it holds pid -> home of its first region).
@@ -372,7 +370,8 @@ class RackFirmware:
             self._free_entries[node].append(index)
         for mem_node in sorted({n for p in self.gmm.placements_of(pid) for n in (p.node, p.secondary)
                                 if n is not None}):
-            await self.endpoints[mem_node].destroy_address_space(pid)
+            if mem_node not in self.gmm.failed:
+                await self.endpoints[mem_node].destroy_address_space(pid)
         self.gmm.release(pid)
         self.gpm.release(pid)
         return await self._resume()
@@ -398,7 +397,8 @@ class RackFirmware:
         nodes = self.params.processor_nodes if node is None else (node,)
         for n in nodes:
             for _ in range(max_polls):
-                if await self._router_rd(n, "replica_acks") == await self._router_rd(n, "replicated"):
+                answered = await self._router_rd(n, "replica_acks") + await self._router_rd(n, "replica_lost")
+                if answered == await self._router_rd(n, "replicated"):
                     break
                 await self._serve_memories()
             else:
@@ -416,18 +416,92 @@ class RackFirmware:
         return self.gmm.placements_of(pid)
 
     # ------------------------------------------------------------------ interrupts
-    async def service_irqs(self, irq_proc=None, irq_mem=None):
-        """Serve the raised interrupts: ``irq_proc``/``irq_mem`` are bit masks (bit ``i``: processor ``i`` /
-        memory ``j``), ``None`` for all. Page faults first. Returns the number of events served."""
+    async def service_irqs(self, irq_proc=None, irq_mem=None, irq_net=0):
+        """Serve the raised interrupts: ``irq_proc``/``irq_mem``/``irq_net`` are bit masks (bit ``i``: processor
+        ``i`` / memory ``j`` / processor ``i``'s network interface), ``None`` for all. A dead peer first (the
+        failover), then page faults. Returns the number of events served."""
         self._check_booted()
         n = 0
-        for j, monitor in enumerate(self.memories.values()):
+        if irq_net:
+            n += await self.service_failures(irq_net)
+        for j, (node, monitor) in enumerate(self.memories.items()):
+            if node in self.gmm.failed:
+                continue        # a failed component's monitor is gone with it
             if irq_mem is None or irq_mem >> j & 1:
                 n += await monitor.service_faults()
         for i, monitor in enumerate(self.processors.values()):
             if irq_proc is None or irq_proc >> i & 1:
                 n += await monitor.service_irq()
         return n
+
+    # ------------------------------------------------------------------ failover
+    async def service_failures(self, irq_net=None):
+        """A processor component's network interface declared peers dead (``irq_net``: bit mask of processor
+        components, ``None`` for all): acknowledge the interrupts, read which memory components are dead and
+        fail over each one not handled yet (:meth:`fail_over`). Returns the number of failovers done."""
+        self._check_booted()
+        events = NETIF_REGISTERS.addr("events")
+        dead = set()
+        for i, node in enumerate(self.params.processor_nodes):
+            if irq_net is not None and not irq_net >> i & 1:
+                continue
+            block = self._proc_block(node, "netif")
+            await self.bus.write_reg(block, events, 1)                  # W1C: peer_dead
+            for k in range((max(self.params.memory_nodes) >> 5) + 1):
+                word = await self.bus.read_reg(block, NETIF_REGISTERS.addr(f"peer_dead_{k}"))
+                dead |= {32 * k + b for b in range(32) if word >> b & 1}
+        done = 0
+        for node in sorted(dead & set(self.params.memory_nodes) - self.gmm.failed):
+            await self.fail_over(node)
+            done += 1
+        return done
+
+    async def fail_over(self, node):
+        """Memory component ``node`` has failed: the GMM promotes the secondary of each of its regions; every
+        affected region-table entry is rewritten (new primary, no secondary); an ExCache whose default memory
+        node it was gets a live one; then every router marks it failed, which re-sends the outstanding requests
+        to it to their region's new home (or answers them NODE_DEAD where no replica exists). Appends the
+        failover record (cycles of failure, detection and recovery, from the switch) to :attr:`failovers`."""
+        self._check_booted()
+        changed = self.gmm.fail_component(node)
+        for pid, (old, new) in changed.items():
+            owner = self.gpm.node_of(pid)
+            for index, before, after in zip(self._entries[pid], old, new):
+                if before != after:
+                    await self._write_entry(owner, index, pid, after)
+            self.processors[owner].processes[pid] = new[0].node
+        live = [n for n in self.params.memory_nodes if n not in self.gmm.failed]
+        for proc, monitor in self.processors.items():
+            if monitor.mem_node == node and live:
+                monitor.mem_node = live[0]
+                await monitor._wr("mem_node", live[0])
+            await self._router_wr(proc, "default_node", monitor.mem_node)
+        for proc in self.params.processor_nodes:
+            await self._router_wr(proc, "fail_node", node)
+        regs = self._switch_regs
+        record = {"node": node,
+                  "failed_at": await self.bus.read_reg("switch", regs.addr("failed_at")),
+                  "detected_at": await self.bus.read_reg("switch", regs.addr("detected_at")),
+                  "recovered_at": await self.bus.read_reg("switch", regs.addr("cycles_LO")),
+                  "regions_promoted": sum(1 for old, new in changed.values() for a, b in zip(old, new)
+                                          if a.node != b.node),
+                  "regions_lost": sum(len(self.gmm.lost_regions(pid)) for pid in changed)}
+        self.failovers.append(record)
+        await self.bus.write_reg("switch", regs.addr("record_clear"), 1)
+        return record
+
+    async def _write_entry(self, node, index, pid, p):
+        await self._router_wr(node, "entry_pid", pid)
+        await self._router_wr(node, "entry_region", p.number & 0xFFFF_FFFF)
+        await self._router_wr(node, "entry_region_hi", p.number >> 32)
+        await self._router_wr(node, "entry_node", p.node)
+        await self._router_wr(node, "entry_replica", 0 if p.secondary is None else p.secondary | 1 << 8)
+        await self._router_wr(node, "commit", 1 | index << 8)
+
+    async def kill_memory(self, j, cycle):
+        """The fault plan: memory component ``j`` (node ``P + j``) dies at ``cycle`` (its switch port drops
+        everything from then on)."""
+        await self.bus.write_reg("switch", self._switch_regs.addr(f"p{self.params.memory_nodes[j]}_kill_at"), cycle)
 
     # ------------------------------------------------------------------ statistics
     async def statistics(self):
@@ -449,14 +523,16 @@ class RackFirmware:
                 "netif": {name: await self.bus.read_reg(f"m{j}.netif", addr) for name, addr in netif_regs},
                 "frames_used": monitor.frames.count - monitor.frames.free_count,
                 "frames_free": monitor.frames.free_count,
+                "failed": node in self.gmm.failed,
             }
         sw = stats["switch"]
         regs = self._switch_regs
         lo = await self.bus.read_reg("switch", regs.addr("cycles_LO"))
         hi = await self.bus.read_reg("switch", regs.addr("cycles_HI"))
         sw["cycles"] = lo | hi << 32
-        for name in ("frames_routed", "dropped_unroutable", "dropped_spoofed"):
+        for name in ("frames_routed", "dropped_unroutable", "dropped_spoofed", "dropped_dead"):
             sw[name] = await self.bus.read_reg("switch", regs.addr(name))
+        stats["failovers"] = [dict(r) for r in self.failovers]
         sw["ports"] = {}
         for k in range(self.params.n_nodes):
             sw["ports"][k] = {name: await self.bus.read_reg("switch", regs.addr(f"p{k}_{name}"))

@@ -48,6 +48,7 @@ class Status(enum.Enum, shape=3):
     PAGE_FAULT = 1   #: no mapping for (pid, vaddr) and the memory monitor refused to create one
     PROT_FAULT = 2   #: permission denied: read-only page written, or pid not owned by the source node
     BAD_REQUEST = 3  #: malformed request (bad length or alignment)
+    NODE_DEAD = 4    #: the home memory component of the address failed and no replica holds it (rack failover)
 
 
 class MsgHeader(data.StructLayout):

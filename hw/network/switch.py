@@ -15,6 +15,12 @@ SwitchFabric
     sees, from any other endpoint, the latency and the losses of its own port; frames of several
     senders to one port share that port's bandwidth.
 
+Failure of an endpoint (``port_dead[i]``, driven by the rack's fault plan): from the first frame boundary
+after the bit rises, every frame coming in on port ``i`` is dropped, and every frame routed to port ``i``
+is dropped at the crossbar (both counted in ``dropped_dead``): the endpoint neither answers nor hears.
+A frame already moving when the bit rises finishes (a cut frame would hold its output port forever);
+frames already in port ``i``'s link still arrive, to an endpoint whose own frames are dropped.
+
 Both are generic in the node-id width (``node_id_width`` bits, at most the 8 bits of the frame's
 destination and source bytes): node ids are checked against it, and a destination byte with bits set
 above it matches no port.
@@ -32,7 +38,13 @@ from hw.network.link import LINK_COUNTERS, Link, LinkParams
 from hw.network.registers import SWITCH_COUNTERS, SWITCH_PORT_COUNTERS
 from hw.protocol import NODE_ID_WIDTH
 
-__all__ = ["Switch", "SwitchFabric", "SWITCH_COUNTERS", "SWITCH_PORT_COUNTERS"]
+__all__ = ["Switch", "SwitchFabric", "SWITCH_COUNTERS", "SWITCH_PORT_COUNTERS", "SWITCH_FAULT_COUNTERS",
+           "ALL_SWITCH_COUNTERS"]
+
+#: Crossbar counters of the fault plan: frames dropped because their ingress or egress port is dead.
+SWITCH_FAULT_COUNTERS = ("dropped_dead",)
+#: Every crossbar-wide counter port of :class:`Switch`, in register order.
+ALL_SWITCH_COUNTERS = SWITCH_COUNTERS + SWITCH_FAULT_COUNTERS
 
 
 def _check_ports(owner, n_ports, data_width, node_ids, node_id_width):
@@ -72,9 +84,11 @@ class Switch(wiring.Component):
         Frames from endpoint ``i``.
     m_axis : Out(AXIStreamSignature(data_width)).array(n_ports)
         Frames to endpoint ``i``.
-    frames_routed, dropped_unroutable, dropped_spoofed : Out(32)
+    port_dead : In(n_ports)
+        Bit ``i``: the endpoint of port ``i`` has failed (see the module docstring); 0 in normal operation.
+    frames_routed, dropped_unroutable, dropped_spoofed, dropped_dead : Out(32)
         Counters: frames forwarded; dropped for an unknown destination; dropped because the source byte
-        is not the ingress port's node id.
+        is not the ingress port's node id; dropped because their ingress or egress port is dead.
     port_frames, port_busy, port_wait : Out(32).array(n_ports)
         Per output port: frames delivered; cycles a beat left (utilisation); the sum over cycles of the
         inputs holding a frame for the port that the port is not serving (queueing: divided by the
@@ -88,8 +102,9 @@ class Switch(wiring.Component):
         sig = {
             "s_axis": In(AXIStreamSignature(data_width)).array(n_ports),
             "m_axis": Out(AXIStreamSignature(data_width)).array(n_ports),
+            "port_dead": In(n_ports),
         }
-        for name in SWITCH_COUNTERS:
+        for name in ALL_SWITCH_COUNTERS:
             sig[name] = Out(32)
         for name in SWITCH_PORT_COUNTERS:
             sig[name] = Out(32).array(n_ports)
@@ -101,11 +116,11 @@ class Switch(wiring.Component):
         step = ceil_log2(n + 1)
         # Several inputs may end a frame in the same cycle: each counter adds up to n per cycle.
         per_port = [f"{name}_{o}" for name in SWITCH_PORT_COUNTERS for o in range(n)]
-        m.submodules.counters = bank = CounterBank(SWITCH_COUNTERS + tuple(per_port), width=32,
-                                                   step_widths={name: step for name in SWITCH_COUNTERS}
+        m.submodules.counters = bank = CounterBank(ALL_SWITCH_COUNTERS + tuple(per_port), width=32,
+                                                   step_widths={name: step for name in ALL_SWITCH_COUNTERS}
                                                    | {f"port_wait_{o}": step for o in range(n)})
         inc = bank.inc
-        for name in SWITCH_COUNTERS:
+        for name in ALL_SWITCH_COUNTERS:
             m.d.comb += getattr(self, name).eq(getattr(bank.count, name))
         for name in SWITCH_PORT_COUNTERS:
             for o in range(n):
@@ -124,6 +139,7 @@ class Switch(wiring.Component):
         want = []      # want[i][o]: input i wants output o for its current frame
         first_drop = []
         first_unroutable = []
+        first_dead = []
         for i in range(n):
             s = self.s_axis[i]
             dst = s.tdata[0:8]
@@ -133,8 +149,11 @@ class Switch(wiring.Component):
                 m.d.comb += hit[o].eq(dst == nid)
             spoof = src != self.node_ids[i]
             unroutable = ~hit.any()
+            # Dead: the ingress endpoint failed, or the one port the frame goes to did.
+            dead = self.port_dead[i] | (hit & self.port_dead).any()
             first_unroutable.append(unroutable & ~spoof)
-            drop_now = Mux(in_frame[i], dropping[i], spoof | unroutable)
+            first_dead.append(dead & ~spoof & ~unroutable)
+            drop_now = Mux(in_frame[i], dropping[i], spoof | unroutable | dead)
             first_drop.append(drop_now)
             w_i = Signal(n, name=f"want_{i}")
             for o in range(n):
@@ -177,10 +196,11 @@ class Switch(wiring.Component):
                     m.d.sync += [busy[o].eq(1), grant[o].eq(pick)]
 
         # Inputs: a beat moves when its output takes it, or at once when the frame is dropped.
-        n_routed, n_unroutable, n_spoofed = [], [], []
+        n_routed, n_unroutable, n_spoofed, n_dead = [], [], [], []
         for i in range(n):
             s = self.s_axis[i]
             drop_unroutable = Signal(name=f"drop_unroutable_{i}")   # why the current frame is dropped
+            drop_dead = Signal(name=f"drop_dead_{i}")
             o_ready = Signal(name=f"o_ready_{i}")
             m.d.comb += o_ready.eq(Cat(*[conn[i][o] & self.m_axis[o].tready for o in range(n)]).any())
             m.d.comb += s.tready.eq(first_drop[i] | o_ready)
@@ -189,17 +209,19 @@ class Switch(wiring.Component):
                 m.d.sync += in_frame[i].eq(~s.tlast)
                 with m.If(~in_frame[i]):
                     m.d.sync += [dropping[i].eq(first_drop[i]), drop_unroutable.eq(first_unroutable[i]),
-                                 route[i].eq(0)]
+                                 drop_dead.eq(first_dead[i]), route[i].eq(0)]
                     for o in range(n):
                         with m.If(want[i][o]):
                             m.d.sync += route[i].eq(o)
             ended = moved & s.tlast
             unroutable = Mux(in_frame[i], drop_unroutable, first_unroutable[i])
+            dead = Mux(in_frame[i], drop_dead, first_dead[i])
             n_routed.append(ended & ~first_drop[i])
             n_unroutable.append(ended & first_drop[i] & unroutable)
-            n_spoofed.append(ended & first_drop[i] & ~unroutable)
+            n_dead.append(ended & first_drop[i] & dead)
+            n_spoofed.append(ended & first_drop[i] & ~unroutable & ~dead)
         for name, events in (("frames_routed", n_routed), ("dropped_unroutable", n_unroutable),
-                             ("dropped_spoofed", n_spoofed)):
+                             ("dropped_spoofed", n_spoofed), ("dropped_dead", n_dead)):
             m.d.comb += getattr(inc, name).eq(sum(events[1:], events[0]))
         return m
 
@@ -223,7 +245,9 @@ class SwitchFabric(wiring.Component):
         Frames from endpoint ``i``.
     m_axis : Out(AXIStreamSignature(data_width)).array(n_ports)
         Frames to endpoint ``i``, after its port's link.
-    frames_routed, dropped_unroutable, dropped_spoofed : Out(32)
+    port_dead : In(n_ports)
+        The crossbar's failed endpoints (:class:`Switch`).
+    frames_routed, dropped_unroutable, dropped_spoofed, dropped_dead : Out(32)
         The crossbar's counters (:class:`Switch`).
     port_frames, port_busy, port_wait : Out(32).array(n_ports)
         The crossbar's per-port counters (:class:`Switch`).
@@ -245,8 +269,9 @@ class SwitchFabric(wiring.Component):
         sig = {
             "s_axis": In(AXIStreamSignature(w)).array(n),
             "m_axis": Out(AXIStreamSignature(w)).array(n),
+            "port_dead": In(n),
         }
-        for name in SWITCH_COUNTERS:
+        for name in ALL_SWITCH_COUNTERS:
             sig[name] = Out(32)
         for name in SWITCH_PORT_COUNTERS:
             sig[name] = Out(32).array(n)
@@ -258,6 +283,7 @@ class SwitchFabric(wiring.Component):
         m = Module()
         m.submodules.crossbar = sw = Switch(self.n_ports, self.data_width, self.node_ids,
                                             node_id_width=self.node_id_width)
+        m.d.comb += sw.port_dead.eq(self.port_dead)
         for i, params in enumerate(self.ports):
             m.submodules[f"port{i}"] = link = Link(params)
             wiring.connect(m, wiring.flipped(self.s_axis[i]), sw.s_axis[i])
@@ -267,6 +293,6 @@ class SwitchFabric(wiring.Component):
                 m.d.comb += getattr(self, f"link_{name}")[i].eq(getattr(link, name))
             for name in SWITCH_PORT_COUNTERS:
                 m.d.comb += getattr(self, name)[i].eq(getattr(sw, name)[i])
-        for name in SWITCH_COUNTERS:
+        for name in ALL_SWITCH_COUNTERS:
             m.d.comb += getattr(self, name).eq(getattr(sw, name))
         return m

@@ -65,6 +65,13 @@ class RackParams:
         log2 of the region size in bytes: the unit the global memory manager places on memory components.
     node_id_width : int or None
         Bits of a node id in the rack's RTL (switch, router); default the fewest that number every node.
+    retry_limit : int
+        Consecutive retransmit timeouts without progress after which a network interface declares a peer
+        dead (``NetIfParams.retry_limit``, 1..255): how a processor component detects a failed memory
+        component. Detection takes about ``retry_limit * netif.timeout`` cycles.
+    replay_slots : int
+        Requests the region router keeps for re-sending after a failover (1..16): at least what one ExCache
+        has outstanding (its miss handler: one).
     """
     processors: int = 2
     memories: int = 2
@@ -78,6 +85,8 @@ class RackParams:
     router_entries: int = 16
     region_log2: int = 16
     node_id_width: int = None
+    retry_limit: int = 4
+    replay_slots: int = 1
 
     def __post_init__(self):
         check_int("RackParams.processors", self.processors, 1, 63)
@@ -118,6 +127,8 @@ class RackParams:
                              f"2**mmu.paddr_width, not {self.dram_bytes!r}")
         check_int("RackParams.dram_latency", self.dram_latency, 0, 255)
         check_int("RackParams.router_entries", self.router_entries, 1, 64)
+        check_int("RackParams.retry_limit", self.retry_limit, 1, 255)
+        check_int("RackParams.replay_slots", self.replay_slots, 1, 16)
         if not is_int(self.region_log2) or not mmu.page_bytes.bit_length() - 1 <= self.region_log2 \
                 or self.region_log2 >= ex.vaddr_width:
             raise ValueError(f"RackParams.region_log2 must make regions of at least a page "
@@ -153,7 +164,10 @@ class RackParams:
 
     def netif_of(self, node):
         """The network interface parameters of node ``node``."""
-        return replace(self.netif, node_id=node, n_nodes=self.n_nodes)
+        # Processor components give up on a silent memory component; memory components never give up on a
+        # processor component (processor failure is not modelled).
+        limit = self.retry_limit if node in self.processor_nodes else 0
+        return replace(self.netif, node_id=node, n_nodes=self.n_nodes, retry_limit=limit)
 
     def port_of(self, node):
         """The link parameters of the switch port of node ``node``."""
@@ -187,14 +201,15 @@ class RackParams:
                 "mmu": self.mmu.as_dict(), "netif": asdict(self.netif), "port": asdict(self.port),
                 "miss_path": self.miss_path, "dram_bytes": self.dram_bytes, "dram_latency": self.dram_latency,
                 "router_entries": self.router_entries, "region_log2": self.region_log2,
-                "node_id_width": self.node_id_width}
+                "node_id_width": self.node_id_width, "retry_limit": self.retry_limit,
+                "replay_slots": self.replay_slots}
 
     @classmethod
     def from_dict(cls, d):
         if not isinstance(d, dict):
             raise TypeError(f"RackParams.from_dict needs a dict, not {d!r}")
         known = {"processors", "memories", "excache", "mmu", "netif", "port", "miss_path", "dram_bytes",
-                 "dram_latency", "router_entries", "region_log2", "node_id_width"}
+                 "dram_latency", "router_entries", "region_log2", "node_id_width", "retry_limit", "replay_slots"}
         if set(d) - known:
             raise ValueError(f"unknown RackParams keys: {', '.join(sorted(set(d) - known))}")
         kw = dict(d)

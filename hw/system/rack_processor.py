@@ -43,6 +43,8 @@ class RackProcessorComponent(wiring.Component):
         ExCache at 0x0000, network interface at 0x1000, region router at 0x2000.
     irq : Out(1)
         The ExCache's interrupt.
+    irq_net : Out(1)
+        The network interface's interrupt (a peer declared dead: a failed memory component).
     """
 
     def __init__(self, params, node):
@@ -56,7 +58,8 @@ class RackProcessorComponent(wiring.Component):
         self.router = RegionRouter(ex.data_width, entries=params.router_entries, region_log2=params.region_log2,
                                    vaddr_width=ex.vaddr_width, pid_width=ex.pid_width,
                                    node_id_width=params.node_bits,
-                                   replica_beats=ex.line_bytes // (ex.data_width // 8))
+                                   replica_beats=ex.line_bytes // (ex.data_width // 8),
+                                   replay_slots=params.replay_slots)
         self.netif = NetIf(params.netif_of(node))
         self._targets = {}
         for name, block in (("excache", self.excache), ("netif", self.netif), ("router", self.router)):
@@ -72,6 +75,7 @@ class RackProcessorComponent(wiring.Component):
             "s_axis": nim["s_axis"],
             "csr": In(CSRBusSignature(RACK_COMPONENT_BITS)),
             "irq": Out(1),
+            "irq_net": Out(1),
         })
 
     def elaborate(self, platform):
@@ -91,5 +95,5 @@ class RackProcessorComponent(wiring.Component):
         wiring.connect(m, wiring.flipped(self.csr), mux.bus)
         for name in self._targets:
             wiring.connect(m, getattr(mux, name), getattr(self, name).csr)
-        m.d.comb += self.irq.eq(excache.irq)
+        m.d.comb += [self.irq.eq(excache.irq), self.irq_net.eq(netif.irq)]
         return m

@@ -27,9 +27,18 @@ lookup on (pid, region), ``region = vaddr >> region_log2``::
   writes may await their response (a further replicated write waits). A replicated write waits, before
   its header passes, for the data beats of the messages before it, so the beats it copies are its own.
 * Responses of other kinds and other sources pass unchanged.
+* **Failover** (``replay_slots > 0``): every request that passes is kept in a *replay log* (header as
+  sent, and a write's beats) until its response passes to the ExCache (matched by tag; a request waits for
+  a free slot). When a memory component fails, the firmware rewrites the table (the secondary promoted)
+  and marks the node failed (``fail_node``). Whenever nothing is on offer on ``m_tx``, the router takes a
+  logged request whose destination is marked failed, looks its (pid, region) up again and re-sends it
+  (header and beats) to the new home (``replayed``); if that home is failed too (no replica), it answers
+  the ExCache itself with a response of status ``NODE_DEAD`` (``failed``), so the access fails with a clear
+  status and the component keeps running. Secondary-write slots of a failed node are dropped
+  (``replica_lost``).
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal
+from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -65,6 +74,9 @@ class RegionRouter(wiring.Component):
         ``entry_replica`` register is then ignored).
     replica_outstanding : int
         Secondary writes that may await their response (1..16).
+    replay_slots : int
+        Requests the replay log holds (0..16; 0: no failover hardware): at least the requests the ExCache
+        may have outstanding. Needs ``replica_beats`` (the log keeps a write's beats).
 
     Attributes
     ----------
@@ -81,7 +93,7 @@ class RegionRouter(wiring.Component):
     """
 
     def __init__(self, data_width, *, entries=16, region_log2=20, vaddr_width=48, pid_width=16,
-                 node_id_width=NODE_ID_WIDTH, replica_beats=0, replica_outstanding=4):
+                 node_id_width=NODE_ID_WIDTH, replica_beats=0, replica_outstanding=4, replay_slots=0):
         check_int("RegionRouter entries", entries, 1, 64)
         check_int("RegionRouter vaddr_width", vaddr_width, 13, 64)
         check_int("RegionRouter region_log2", region_log2, 6, vaddr_width - 1)
@@ -89,9 +101,14 @@ class RegionRouter(wiring.Component):
         check_int("RegionRouter node_id_width", node_id_width, 1, NODE_ID_WIDTH)
         check_int("RegionRouter replica_beats", replica_beats, 0, 4096)
         check_int("RegionRouter replica_outstanding", replica_outstanding, 1, 16)
+        check_int("RegionRouter replay_slots", replay_slots, 0, 16)
+        if replay_slots and not replica_beats:
+            raise ValueError("RegionRouter replay_slots needs replica_beats > 0 (the replay log keeps a write's "
+                             "beats in the copy buffer)")
         self.data_width, self.entries, self.region_log2 = data_width, entries, region_log2
         self.vaddr_width, self.pid_width, self.node_id_width = vaddr_width, pid_width, node_id_width
         self.replica_beats, self.replica_outstanding = replica_beats, replica_outstanding
+        self.replay_slots = replay_slots
         self.regmap = router_register_map()
         super().__init__({
             "s_tx": In(MessagePort(data_width)),
@@ -111,6 +128,7 @@ class RegionRouter(wiring.Component):
         r = dec.regs
         n, rb, nw = self.entries, self.region_bits, self.node_id_width
         replicating = self.replica_beats > 0
+        k_log, replaying = self.replay_slots, self.replay_slots > 0
         beat_bits = ceil_log2(self.data_width // 8)
 
         valid = [Signal(name=f"valid_{i}") for i in range(n)]
@@ -119,6 +137,7 @@ class RegionRouter(wiring.Component):
         node = [Signal(nw, name=f"node_{i}") for i in range(n)]
         rep = [Signal(name=f"rep_{i}") for i in range(n)]
         second = [Signal(nw, name=f"second_{i}") for i in range(n)]
+        table = (valid, pid, region, node, rep, second)
 
         commit = r["commit"]
         with m.If(r["invalidate_all"].w_stb):
@@ -133,16 +152,23 @@ class RegionRouter(wiring.Component):
                         m.d.sync += [rep[i].eq(r["entry_replica"].valid.data),
                                      second[i].eq(r["entry_replica"].node.data)]
 
+        # Nodes the firmware marked failed (fail_node), one bit per node id.
+        dead = Signal(1 << nw)
+        fail = r["fail_node"]
+        with m.If(r["fail_clear"].w_stb):
+            m.d.sync += dead.eq(0)
+        with m.Elif(fail.node.w_stb & (fail.node.w_data[nw:] == 0)):
+            m.d.sync += dead.bit_select(fail.node.w_data[:nw], 1).eq(1)
+        m.d.comb += [r["failed_nodes"].r_data.eq(dead[:32]),
+                     r["failed_nodes_hi"].r_data.eq(dead[32:64] if len(dead) > 32 else 0)]
+
+        def is_dead(node_id):
+            return dead.bit_select(node_id[:nw], 1) & (node_id[nw:] == 0)
+
         # Lookup of the header on offer; lowest index wins.
         s, o = self.s_tx.hdr, self.m_tx.hdr
         sd, od = self.s_tx.data, self.m_tx.data
-        h_pid = s.payload.pid[:self.pid_width]
-        h_region = s.payload.vaddr[self.region_log2:self.vaddr_width]
-        hit, hit_rep = Signal(), Signal()
-        hit_node, hit_second = Signal(nw), Signal(nw)
-        for i in reversed(range(n)):
-            with m.If(valid[i] & (pid[i] == h_pid) & (region[i] == h_region)):
-                m.d.comb += [hit.eq(1), hit_node.eq(node[i]), hit_rep.eq(rep[i]), hit_second.eq(second[i])]
+        hit, hit_node, hit_rep, hit_second = self._lookup(m, table, s.payload, "hdr")
         is_write = (s.payload.kind == MsgKind.LINE_WRITE) | (s.payload.kind == MsgKind.WORD_WRITE)
         looked_up = Mux(hit, hit_node, s.payload.dst)
         looked_rep = Signal()
@@ -156,16 +182,17 @@ class RegionRouter(wiring.Component):
         is_rep = Mux(held, held_rep, looked_rep) if replicating else Const(0)
         secondary = Mux(held, held_second, hit_second)
 
-        # Data beats owed by headers that have passed: data passes only for them, so a replicated write's
+        # Data beats owed by headers that have passed: data passes only for them, so a copied write's
         # beats are known to be its own.
         owed = Signal(LENGTH_WIDTH + 1)
         beats = Signal(LENGTH_WIDTH + 1)
         m.d.comb += beats.eq(Mux(carries_data(s.payload.kind, s.payload.status),
                                  (s.payload.length + (self.data_width // 8 - 1)) >> beat_bits, 0))
+        fits = beats <= self.replica_beats
         # A write longer than the copy buffer is not replicated (firmware sizes the buffer for a line).
-        m.d.comb += looked_rep.eq(hit & hit_rep & is_write & (beats <= self.replica_beats))
+        m.d.comb += looked_rep.eq(hit & hit_rep & is_write & fits)
 
-        # Outstanding secondary writes: (node, tag, kind of the response) per slot.
+        # Outstanding secondary writes: (node, tag) per slot.
         k = self.replica_outstanding
         p_valid = [Signal(name=f"pend_valid_{j}") for j in range(k)]
         p_node = [Signal(nw, name=f"pend_node_{j}") for j in range(k)]
@@ -176,20 +203,60 @@ class RegionRouter(wiring.Component):
             with m.If(~p_valid[j]):
                 m.d.comb += [free_slot.eq(j), any_free.eq(1)]
 
+        # Replay log: a copy of every outstanding request (header as sent, and a write's beats) until its
+        # response passes, so a failover can re-send it.
+        slots = max(1, k_log)
+        l_valid = [Signal(name=f"log_valid_{j}") for j in range(slots)]
+        l_hdr = [Signal(MsgHeader(), name=f"log_hdr_{j}") for j in range(slots)]
+        log_free, log_any_free = Signal(range(slots)), Signal()
+        for j in reversed(range(slots)):
+            with m.If(~l_valid[j]):
+                m.d.comb += [log_free.eq(j), log_any_free.eq(1)]
+        needs = Signal(slots)          # slot j holds a request sent to a failed node
+        if replaying:
+            for j in range(slots):
+                m.d.comb += needs[j].eq(l_valid[j] & is_dead(l_hdr[j].dst))
+        logged = Const(int(replaying)) & fits     # the request on offer gets a log slot
+        used = Signal(range(slots + 1))
+        m.d.comb += used.eq(sum(l_valid[1:], l_valid[0]))
+        m.d.comb += r["replay_info"].r_data.eq(Cat(Const(k_log, 8), used if replaying else Const(0, 8)))
+
         rep_hdr = Signal(MsgHeader())
         rep_beats = Signal(LENGTH_WIDTH + 1)
+        copy_rep = Signal()            # the write being copied is replicated
+        cur = Signal(range(slots))     # its log slot
         idx = Signal(range(max(2, self.replica_beats + 1)))
+        line_bits = ceil_log2(max(1, self.replica_beats))
+
+        def addr_of(slot, i):
+            return i if slots == 1 else Cat(i[:line_bits], slot)
+
         if replicating:
-            m.submodules.copy = copy = Memory(shape=self.data_width, depth=self.replica_beats, init=[])
+            m.submodules.copy = copy = Memory(shape=self.data_width, depth=slots << line_bits, init=[])
             wr, rd = copy.write_port(), copy.read_port(domain="comb")
         record = Signal()       # a slot gets the secondary's (node, tag) this cycle
         hdr_fires = o.valid & o.ready
         data_fires = od.valid & od.ready
+        to_copy = is_rep | (logged & (beats != 0))
+
+        # Replay: the slot being re-sent, its header (new destination) and the synthesized failure response.
+        r_slot = Signal(range(slots))
+        r_hdr = Signal(MsgHeader())
+        r_beats = Signal(LENGTH_WIDTH + 1)
+        inject = Signal()
+        f_hdr = Signal(MsgHeader())
+        pick = Signal(range(slots))
+        for j in reversed(range(slots)):
+            with m.If(needs[j]):
+                m.d.comb += pick.eq(j)
+        freed = Signal(slots)          # slots whose response passed to the ExCache this cycle
+        replayed_inc, failed_inc = Signal(), Signal()
 
         with m.FSM(name="router"):
             with m.State("PASS"):
-                # A replicated write waits for the beats owed before it, and for a free slot.
-                stall = is_rep & ((owed != 0) | ~any_free)
+                # A copied write waits for the beats owed before it and for a free slot; every request waits
+                # for a free log slot.
+                stall = (to_copy & (owed != 0)) | (is_rep & ~any_free) | (logged & ~log_any_free)
                 m.d.comb += [o.valid.eq(s.valid & ~stall), o.payload.eq(s.payload), o.payload.dst.eq(dst),
                              s.ready.eq(o.ready & ~stall)]
                 m.d.comb += [od.valid.eq(sd.valid & (owed != 0)), od.payload.eq(sd.payload),
@@ -199,26 +266,37 @@ class RegionRouter(wiring.Component):
                                  held_second.eq(hit_second)]
                 with m.If(hdr_fires):
                     m.d.sync += held.eq(0)
+                    if replaying:
+                        with m.If(logged):
+                            for j in range(slots):
+                                with m.If(log_free == j):
+                                    m.d.sync += [l_valid[j].eq(1), l_hdr[j].eq(s.payload), l_hdr[j].dst.eq(dst)]
                     if replicating:
-                        with m.If(is_rep):
+                        with m.If(to_copy):
                             m.d.sync += [rep_hdr.eq(s.payload), rep_hdr.dst.eq(secondary), rep_beats.eq(beats),
-                                         idx.eq(0)]
+                                         idx.eq(0), copy_rep.eq(is_rep), cur.eq(log_free)]
                             m.next = "COPY"
-                with m.If(hdr_fires & ~is_rep):
+                with m.If(hdr_fires & ~to_copy):
                     m.d.sync += owed.eq(owed + beats - data_fires)
                 with m.Elif(data_fires):
                     m.d.sync += owed.eq(owed - 1)
+                if replaying:
+                    # Nothing on offer on m_tx: re-send (or fail) a request of a failed node.
+                    with m.If(needs.any() & ~o.valid & (owed == 0)):
+                        m.d.sync += [r_slot.eq(pick), r_hdr.eq(Array(l_hdr)[pick])]
+                        m.next = "R_LOOK"
             if replicating:
                 with m.State("COPY"):
-                    # The replicated write's beats go to the primary and into the buffer.
+                    # The write's beats go to the primary and into the buffer (its log slot).
                     m.d.comb += [od.valid.eq(sd.valid), od.payload.eq(sd.payload), sd.ready.eq(od.ready),
-                                 wr.addr.eq(idx), wr.data.eq(sd.payload.data), wr.en.eq(data_fires)]
-                    with m.If(rep_beats == 0):
-                        m.next = "REP_HDR"
-                    with m.Elif(data_fires):
+                                 wr.addr.eq(addr_of(cur, idx)), wr.data.eq(sd.payload.data), wr.en.eq(data_fires)]
+                    done = (rep_beats == 0) | (data_fires & (idx + 1 == rep_beats))
+                    with m.If(data_fires):
                         m.d.sync += idx.eq(idx + 1)
-                        with m.If(idx + 1 == rep_beats):
-                            m.next = "REP_HDR"
+                    with m.If(done & copy_rep):
+                        m.next = "REP_HDR"
+                    with m.Elif(done):
+                        m.next = "PASS"
                 with m.State("REP_HDR"):
                     m.d.comb += [o.valid.eq(1), o.payload.eq(rep_hdr)]
                     with m.If(o.ready):
@@ -226,26 +304,89 @@ class RegionRouter(wiring.Component):
                         m.d.sync += idx.eq(0)
                         m.next = "REP_DATA"
                 with m.State("REP_DATA"):
-                    m.d.comb += [rd.addr.eq(idx), od.valid.eq(rep_beats != 0), od.payload.data.eq(rd.data),
-                                 od.payload.last.eq(idx + 1 == rep_beats)]
+                    m.d.comb += [rd.addr.eq(addr_of(cur, idx)), od.valid.eq(rep_beats != 0),
+                                 od.payload.data.eq(rd.data), od.payload.last.eq(idx + 1 == rep_beats)]
                     with m.If((rep_beats == 0) | (data_fires & (idx + 1 == rep_beats))):
                         m.next = "PASS"
                     with m.Elif(data_fires):
                         m.d.sync += idx.eq(idx + 1)
+            if replaying:
+                with m.State("R_LOOK"):
+                    # The table (rewritten by the failover) gives the region's new home.
+                    l_hit, l_node, _, _ = self._lookup(m, table, r_hdr, "replay")
+                    new = Mux(l_hit, l_node, r["default_node"].data)
+                    m.d.sync += [r_beats.eq(Mux(carries_data(r_hdr.kind, r_hdr.status),
+                                                (r_hdr.length + (self.data_width // 8 - 1)) >> beat_bits, 0)),
+                                 idx.eq(0)]
+                    with m.If(~l_valid[0] if slots == 1 else ~Array(l_valid)[r_slot]):
+                        m.next = "PASS"         # answered meanwhile (a response already in flight)
+                    with m.Elif(is_dead(new)):
+                        # No live home: answer NODE_DEAD (when no response is on offer, for stability).
+                        with m.If(~self.s_rx.hdr.valid):
+                            m.d.sync += [f_hdr.eq(0), f_hdr.kind.as_value().eq(r_hdr.kind.as_value() | 4),
+                                         f_hdr.status.eq(Status.NODE_DEAD), f_hdr.src.eq(r_hdr.dst),
+                                         f_hdr.dst.eq(r_hdr.src), f_hdr.tag.eq(r_hdr.tag), f_hdr.pid.eq(r_hdr.pid),
+                                         f_hdr.vaddr.eq(r_hdr.vaddr)]
+                            m.next = "R_FAIL"
+                    with m.Else():
+                        m.d.sync += r_hdr.dst.eq(new)
+                        for j in range(slots):
+                            with m.If(r_slot == j):
+                                m.d.sync += l_hdr[j].dst.eq(new)
+                        m.next = "R_HDR"
+                with m.State("R_HDR"):
+                    m.d.comb += [o.valid.eq(1), o.payload.eq(r_hdr)]
+                    with m.If(o.ready):
+                        m.d.comb += replayed_inc.eq(1)
+                        m.next = "R_DATA"
+                with m.State("R_DATA"):
+                    m.d.comb += [rd.addr.eq(addr_of(r_slot, idx)), od.valid.eq(r_beats != 0),
+                                 od.payload.data.eq(rd.data), od.payload.last.eq(idx + 1 == r_beats)]
+                    with m.If((r_beats == 0) | (data_fires & (idx + 1 == r_beats))):
+                        m.next = "PASS"
+                    with m.Elif(data_fires):
+                        m.d.sync += idx.eq(idx + 1)
+                with m.State("R_FAIL"):
+                    m.d.comb += inject.eq(1)
+                    with m.If(self.m_rx.hdr.ready):
+                        m.d.comb += failed_inc.eq(1)
+                        m.next = "PASS"
 
-        self._responses(m, r, record, rep_hdr, p_valid, p_node, p_tag, free_slot)
+        self._responses(m, r, record, rep_hdr, p_valid, p_node, p_tag, free_slot, is_dead, inject, f_hdr,
+                        l_valid, l_hdr, freed)
+        if replaying:
+            for j in range(slots):
+                with m.If(freed[j] | (failed_inc & (r_slot == j))):
+                    m.d.sync += l_valid[j].eq(0)
         wiring.connect(m, wiring.flipped(self.csr), dec.bus)
 
-        m.d.comb += [r["routed"].inc.eq(hdr_fires & was_hit & ~record), r["unrouted"].inc.eq(hdr_fires & ~was_hit & ~record),
-                     r["replicated"].inc.eq(record)]
+        passed = hdr_fires & ~record & ~replayed_inc
+        m.d.comb += [r["routed"].inc.eq(passed & was_hit), r["unrouted"].inc.eq(passed & ~was_hit),
+                     r["replicated"].inc.eq(record), r["replayed"].inc.eq(replayed_inc),
+                     r["failed"].inc.eq(failed_inc)]
         for name, _ in ROUTER_COUNTERS:
             m.d.comb += r[name].clear.eq(r["counters_clear"].w_stb)
 
-        self._views(m, r, (valid, pid, region, node, rep, second))
+        self._views(m, r, table)
         return m
 
-    def _responses(self, m, r, record, rep_hdr, p_valid, p_node, p_tag, free_slot):
-        """Responses: absorb the secondaries' write responses; keep the outstanding-slot table."""
+    def _lookup(self, m, table, hdr, name):
+        """(hit, node, replicated, secondary) of the table entry of ``hdr``'s (pid, region)."""
+        valid, pid, region, node, rep, second = table
+        nw = self.node_id_width
+        h_pid = hdr.pid[:self.pid_width]
+        h_region = hdr.vaddr[self.region_log2:self.vaddr_width]
+        hit, hit_rep = Signal(name=f"{name}_hit"), Signal(name=f"{name}_hit_rep")
+        hit_node, hit_second = Signal(nw, name=f"{name}_hit_node"), Signal(nw, name=f"{name}_hit_second")
+        for i in reversed(range(self.entries)):
+            with m.If(valid[i] & (pid[i] == h_pid) & (region[i] == h_region)):
+                m.d.comb += [hit.eq(1), hit_node.eq(node[i]), hit_rep.eq(rep[i]), hit_second.eq(second[i])]
+        return hit, hit_node, hit_rep, hit_second
+
+    def _responses(self, m, r, record, rep_hdr, p_valid, p_node, p_tag, free_slot, is_dead, inject, f_hdr,
+                   l_valid, l_hdr, freed):
+        """Responses: absorb the secondaries' write responses; keep the outstanding-slot table; free the replay
+        log slot of each response passed; inject the router's own NODE_DEAD responses."""
         nw, k, replicating = self.node_id_width, self.replica_outstanding, self.replica_beats > 0
         rs, ro = self.s_rx.hdr, self.m_rx.hdr
         match = Signal(k)
@@ -254,16 +395,30 @@ class RegionRouter(wiring.Component):
             m.d.comb += match[j].eq(p_valid[j] & (p_node[j] == rs.payload.src[:nw]) & (p_tag[j] == rs.payload.tag)
                                     & resp_of_write & (rs.payload.src[nw:] == 0))
         absorb = match.any() if replicating else Const(0)
-        m.d.comb += [ro.valid.eq(rs.valid & ~absorb), ro.payload.eq(rs.payload), rs.ready.eq(ro.ready | absorb)]
+        m.d.comb += [ro.valid.eq(Mux(inject, 1, rs.valid & ~absorb)), ro.payload.eq(Mux(inject, f_hdr, rs.payload)),
+                     rs.ready.eq(~inject & (ro.ready | absorb))]
+        lost, drop = Signal(k), Signal(k)
         for j in range(k):
-            with m.If(rs.valid & match[j] & (match & ((1 << j) - 1) == 0)):
+            # A secondary marked failed never answers: its slots are dropped, one a cycle (counted replica_lost).
+            m.d.comb += lost[j].eq(p_valid[j] & is_dead(p_node[j]))
+            m.d.comb += drop[j].eq(lost[j] & ((lost & ((1 << j) - 1)) == 0))
+            with m.If((rs.valid & ~inject & match[j] & (match & ((1 << j) - 1) == 0)) | drop[j]):
                 m.d.sync += p_valid[j].eq(0)
             with m.If(record & (free_slot == j)):
                 m.d.sync += [p_valid[j].eq(1), p_node[j].eq(rep_hdr.dst[:nw]), p_tag[j].eq(rep_hdr.tag)]
+        if self.replay_slots:
+            passes = rs.valid & ~inject & ~absorb & ro.ready
+            first = Signal(len(l_valid))
+            for j in range(len(l_valid)):
+                m.d.comb += first[j].eq(l_valid[j] & (l_hdr[j].tag == rs.payload.tag))
+            # The lowest slot with the response's tag is its request (tags are unique among outstanding ones).
+            for j in range(len(l_valid)):
+                m.d.comb += freed[j].eq(passes & first[j] & ((first & ((1 << j) - 1)) == 0))
         rsd, rod = self.s_rx.data, self.m_rx.data
         m.d.comb += [rod.valid.eq(rsd.valid), rod.payload.eq(rsd.payload), rsd.ready.eq(rod.ready)]
-        m.d.comb += [r["replica_acks"].inc.eq(rs.valid & absorb),
-                     r["replica_faults"].inc.eq(rs.valid & absorb & (rs.payload.status != Status.OK))]
+        m.d.comb += [r["replica_acks"].inc.eq(rs.valid & ~inject & absorb),
+                     r["replica_faults"].inc.eq(rs.valid & ~inject & absorb & (rs.payload.status != Status.OK)),
+                     r["replica_lost"].inc.eq(lost.any())]
 
     def _views(self, m, r, table):
         """The read-only registers: configuration and the entry selected by ``view_index``."""

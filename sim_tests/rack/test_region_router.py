@@ -239,3 +239,141 @@ def test_replicated_writes_and_absorbed_responses():
     sim.add_testbench(responder, background=True)
     sim.add_testbench(checker)
     sim.run()
+
+
+def test_failover_replay_and_node_dead():
+    """Failover: a request outstanding to a node that fails is re-sent, header and beats, to the new home the
+    rewritten table gives; one whose region has no live home is answered NODE_DEAD by the router; a secondary
+    write slot of a failed node is dropped (replica_lost); the response of the re-sent request frees its log
+    slot. Random lines and kinds, seeded."""
+    from hw.protocol import MsgKind, Status
+
+    seed = 0xFA11
+    rng = random.Random(seed)
+    beats_per_line = 8
+    dut = RegionRouter(64, entries=4, region_log2=LOG2, vaddr_width=48, pid_width=4, node_id_width=3,
+                       replica_beats=beats_per_line, replica_outstanding=2, replay_slots=1)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    log = {"hdrs": [], "beats": [], "resp": []}
+
+    async def write(ctx, name, value):
+        ctx.set(dut.csr.addr, REGS.addr(name))
+        ctx.set(dut.csr.w_data, value)
+        ctx.set(dut.csr.w_stb, 1)
+        await ctx.tick()
+        ctx.set(dut.csr.w_stb, 0)
+
+    async def read(ctx, name):
+        ctx.set(dut.csr.addr, REGS.addr(name))
+        ctx.set(dut.csr.r_stb, 1)
+        await ctx.tick()
+        ctx.set(dut.csr.r_stb, 0)
+        return ctx.get(dut.csr.r_data)
+
+    async def entry(ctx, index, reg, node, second=None):
+        await write(ctx, "entry_pid", 1)
+        await write(ctx, "entry_region", reg)
+        await write(ctx, "entry_node", node)
+        await write(ctx, "entry_replica", 0 if second is None else second | 1 << 8)
+        await write(ctx, "commit", 1 | index << 8)
+
+    async def consumer(ctx):
+        hdr, data = dut.m_tx.hdr, dut.m_tx.data
+        while True:
+            ctx.set(hdr.ready, rng.random() < 0.7)
+            ctx.set(data.ready, rng.random() < 0.7)
+            ctx.set(dut.m_rx.hdr.ready, rng.random() < 0.7)
+            await ctx.delay(1e-9)
+            if ctx.get(hdr.valid) and ctx.get(hdr.ready):
+                log["hdrs"].append((ctx.get(hdr.payload.tag), ctx.get(hdr.payload.kind), ctx.get(hdr.payload.dst)))
+            if ctx.get(data.valid) and ctx.get(data.ready):
+                log["beats"].append(ctx.get(data.payload.data))
+            ro = dut.m_rx.hdr
+            if ctx.get(ro.valid) and ctx.get(ro.ready):
+                log["resp"].append((ctx.get(ro.payload.tag), ctx.get(ro.payload.kind), ctx.get(ro.payload.status),
+                                    ctx.get(ro.payload.src)))
+            await ctx.tick()
+
+    async def send(ctx, tag, kind, reg, line):
+        hdr, data = dut.s_tx.hdr, dut.s_tx.data
+        ctx.set(hdr.payload.kind, kind)
+        ctx.set(hdr.payload.pid, 1)
+        ctx.set(hdr.payload.vaddr, reg << LOG2 | 0x40)
+        ctx.set(hdr.payload.dst, 3)
+        ctx.set(hdr.payload.tag, tag)
+        ctx.set(hdr.payload.length, 64)
+        ctx.set(hdr.valid, 1)
+        await ctx.tick().until(hdr.ready)
+        ctx.set(hdr.valid, 0)
+        if kind == MsgKind.LINE_WRITE:
+            for k, word in enumerate(line):
+                ctx.set(data.payload.data, word)
+                ctx.set(data.payload.last, k == beats_per_line - 1)
+                ctx.set(data.valid, 1)
+                await ctx.tick().until(data.ready)
+            ctx.set(data.valid, 0)
+
+    async def respond(ctx, tag, kind, src):
+        rs = dut.s_rx.hdr
+        ctx.set(rs.payload.kind, kind)
+        ctx.set(rs.payload.src, src)
+        ctx.set(rs.payload.tag, tag)
+        ctx.set(rs.payload.status, Status.OK)
+        ctx.set(rs.valid, 1)
+        await ctx.tick().until(rs.ready)
+        ctx.set(rs.valid, 0)
+
+    async def bench(ctx):
+        await entry(ctx, 0, 5, 4, 6)      # region 5: primary 4, secondary 6
+        await entry(ctx, 1, 7, 5)         # region 7: node 5 only
+        assert await read(ctx, "replay_info") & 0xFF == 1
+        # 1. A replicated write whose primary (4) fails before answering; the secondary (6) answered.
+        line = [rng.getrandbits(64) for _ in range(beats_per_line)]
+        await send(ctx, 10, MsgKind.LINE_WRITE, 5, line)
+        await ctx.tick().repeat(60)
+        assert log["hdrs"] == [(10, MsgKind.LINE_WRITE, 4), (10, MsgKind.LINE_WRITE, 6)], (seed, log["hdrs"])
+        assert log["beats"] == line + line, seed
+        await respond(ctx, 10, MsgKind.LINE_WRITE_RESP, 6)          # absorbed
+        assert await read(ctx, "replay_info") >> 8 & 0xFF == 1     # still outstanding: the primary never answers
+        await entry(ctx, 0, 5, 6)                                   # failover: 6 promoted, unreplicated
+        await write(ctx, "fail_node", 4)
+        await ctx.tick().repeat(60)
+        assert log["hdrs"][2:] == [(10, MsgKind.LINE_WRITE, 6)], (seed, log["hdrs"])
+        assert log["beats"][16:] == line, seed
+        assert log["resp"] == [], seed
+        await respond(ctx, 10, MsgKind.LINE_WRITE_RESP, 6)          # the re-sent write's answer passes
+        await ctx.tick().repeat(20)
+        assert log["resp"] == [(10, MsgKind.LINE_WRITE_RESP, Status.OK, 6)], (seed, log["resp"])
+        assert await read(ctx, "replay_info") >> 8 & 0xFF == 0
+        # 2. A read of region 7, whose only home (5) fails: answered NODE_DEAD by the router.
+        await send(ctx, 11, MsgKind.LINE_READ, 7, None)
+        await ctx.tick().repeat(20)
+        assert log["hdrs"][3:] == [(11, MsgKind.LINE_READ, 5)], seed
+        await write(ctx, "fail_node", 5)
+        await ctx.tick().repeat(30)
+        assert log["resp"][1:] == [(11, MsgKind.LINE_READ_RESP, Status.NODE_DEAD, 5)], (seed, log["resp"])
+        # Later requests to the failed region leave, then fail at once (the netif drops them).
+        await send(ctx, 12, MsgKind.LINE_READ, 7, None)
+        await ctx.tick().repeat(30)
+        assert log["resp"][2:] == [(12, MsgKind.LINE_READ_RESP, Status.NODE_DEAD, 5)], (seed, log["resp"])
+        # 3. A replicated write whose secondary (2) fails: the primary answers, the slot is dropped.
+        await entry(ctx, 2, 9, 1, 2)
+        line = [rng.getrandbits(64) for _ in range(beats_per_line)]
+        await send(ctx, 13, MsgKind.LINE_WRITE, 9, line)
+        await ctx.tick().repeat(60)
+        await respond(ctx, 13, MsgKind.LINE_WRITE_RESP, 1)
+        await write(ctx, "fail_node", 2)
+        await ctx.tick().repeat(10)
+        assert log["resp"][3:] == [(13, MsgKind.LINE_WRITE_RESP, Status.OK, 1)], (seed, log["resp"])
+        counts = {name: await read(ctx, name) for name in ("replayed", "failed", "replica_lost", "replicated",
+                                                            "replica_acks")}
+        assert counts == {"replayed": 1, "failed": 2, "replica_lost": 1, "replicated": 2, "replica_acks": 1}, \
+            (seed, counts)
+        assert await read(ctx, "failed_nodes") == 0b110100, seed
+        await write(ctx, "fail_clear", 1)
+        assert await read(ctx, "failed_nodes") == 0, seed
+
+    sim.add_testbench(consumer, background=True)
+    sim.add_testbench(bench)
+    sim.run()

@@ -1,0 +1,71 @@
+"""Memory-component failure in a 2 x 2 rack under cocotb (``cocotb_failover.py``): replication 2 with 1% loss on
+every switch port, the failure at a seeded random cycle, every access checked and no write lost; and a
+replication-1 process whose lost regions fail NODE_DEAD while the rest of the rack runs on.
+
+The default suite runs one failure per memory component and the unreplicated case; the campaign (20 seeded
+runs per memory component, detection and recovery times) is ``-m slow`` (:func:`test_failover_campaign`), or
+``python -m sim_tests.rack.failover_campaign``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import pytest
+
+from hw.network.link import LinkParams
+from sim_tests.lib.runner import SimRun, default_seed
+from sim_tests.rack.test_rack import make_top, rack_params
+
+pytestmark = pytest.mark.xdist_group("rack")
+
+#: 1% of frames lost on every switch port (the link model's rates are in 1/65536).
+LOSS_1PCT = 655
+#: Test knobs: accesses per processor component, the failure 500..6000 cycles after the accesses start.
+KNOBS = {"idle": 0.1, "backpressure": 0.1, "accesses": 160, "pt_buckets_log2": 5}
+KILL_WINDOW = (500, 6000)
+
+
+def failover_params(processors=2, memories=2):
+    from dataclasses import replace
+    p = rack_params(processors, memories)
+    return replace(p, port=LinkParams(data_width=64, latency=8, bandwidth=8.0, loss=LOSS_1PCT, seed=7),
+                   retry_limit=4)
+
+
+def failover_run(processors=2, memories=2):
+    return SimRun(block="rack_failover", component_factory=make_top,
+                  config={"rack": failover_params(processors, memories).as_dict()},
+                  test_module="sim_tests.rack.cocotb_failover", toplevel="rack_top")
+
+
+def run_one(run, testcase, seed, kill, *, record=None, waves=False, test_name=""):
+    """One failure run: memory component ``kill`` dies at a cycle drawn from ``seed``."""
+    kill_after = random.Random(seed * 31 + kill).randrange(*KILL_WINDOW)
+    run.extra_env = {"DISAGG_RACK_TEST": json.dumps({**KNOBS, "kill": kill, "kill_after": kill_after})}
+    if record:
+        run.extra_env["DISAGG_RACK_RECORD"] = str(record)
+    print(f"{testcase}: seed={seed} kill=m{kill} after {kill_after} cycles (reproduce with SEED={seed})")
+    run.run(testcase=testcase, seed=seed, waves=waves, test_name=test_name)
+
+
+def _seed(request):
+    seed = request.config.getoption("--seed")
+    return default_seed("sim_tests/rack/test_failover.py") if seed is None else seed
+
+
+@pytest.mark.parametrize("kill", [0, 1])
+def test_failover_replicated(request, kill):
+    run = failover_run()
+    run.sim = request.config.getoption("--sim")
+    waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
+    run_one(run, "rack_failover", _seed(request), kill, waves=waves, test_name=request.node.nodeid)
+
+
+def test_failover_unreplicated(request):
+    run = failover_run()
+    run.sim = request.config.getoption("--sim")
+    waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
+    run_one(run, "rack_failover_unreplicated", _seed(request), 1, waves=waves, test_name=request.node.nodeid)
