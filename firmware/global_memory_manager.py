@@ -164,6 +164,7 @@ class GlobalMemoryManager:
         #: Node ids of failed memory components, and rack regions whose secondary was promoted.
         self.failed: set[int] = set()
         self.promotions = 0
+        self._primaries: dict[str, int] = {}     # rack regions placed with each component as primary
 
     def add_component(self, name, node_id, capacity_frames):
         """Register a memory component with ``capacity_frames`` data frames."""
@@ -223,12 +224,18 @@ class GlobalMemoryManager:
             raise self._out_of_memory(pid, sum(r.length for _, r in pieces) // self.page_size,
                                       "no memory component is registered")
         taken, out, spills, turn = {}, [], 0, self._turn
+        primaries = dict(self._primaries)
         for number, r in pieces:
             frames = r.length // self.page_size
             if policy == "round-robin":
                 ranked = [order[(turn + k) % len(order)] for k in range(len(order))]
             else:
-                ranked = sorted(order, key=lambda c: (-(c.free_frames - taken.get(c.name, 0)), c.node_id))
+                # With replication 2 the primary and the secondary take the same frames, so free frames tie
+                # after every region: the tie goes to the component with fewer primaries, spreading the reads
+                # (and what a failure takes over) instead of putting every primary on the lowest node id.
+                ranked = sorted(order, key=lambda c: (-(c.free_frames - taken.get(c.name, 0)),
+                                                      primaries.get(c.name, 0) if replication == 2 else 0,
+                                                      c.node_id))
             fits = [c for c in ranked if c.free_frames - taken.get(c.name, 0) >= frames]
             if not fits:
                 total = sum(p.length for _, p in pieces) // self.page_size
@@ -239,6 +246,7 @@ class GlobalMemoryManager:
             if policy == "round-robin":
                 turn = (order.index(chosen) + 1) % len(order)
             taken[chosen.name] = taken.get(chosen.name, 0) + frames
+            primaries[chosen.name] = primaries.get(chosen.name, 0) + 1
             secondary = None
             if replication == 2:
                 others = sorted((c for c in order if c is not chosen
@@ -254,6 +262,7 @@ class GlobalMemoryManager:
         for name, frames in taken.items():
             self.components[name].reserved_frames += frames
         self._turn, self.spills = turn, self.spills + spills
+        self._primaries = primaries
         self._rack[pid] = tuple(out)
         return self._rack[pid]
 

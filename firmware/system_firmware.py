@@ -201,6 +201,9 @@ class RackOutOfMemory(RuntimeError):
     """The rack cannot hold a process (one line: what it needed and what each memory component had free)."""
 
 
+#: Retransmission timeouts a request may wait for its response before the region router probes (re-sends) it.
+PROBE_TIMEOUTS = 2
+
 #: What the rack does with a process it has no memory for: refuse it (``RackOutOfMemory``) or suspend it
 #: until exits free enough memory (Pufferfish-style), retried in creation order at every exit.
 OOM_ACTIONS = ("refuse", "suspend")
@@ -302,6 +305,9 @@ class RackFirmware:
             await self._router_wr(node, "invalidate_all", 1)
             await self._router_wr(node, "counters_clear", 1)
             await self._router_wr(node, "default_node", monitor.mem_node)
+            # A request unanswered for two retransmission timeouts is sent again, so that a memory component
+            # that died after acknowledging it is still detected by the network interface's retry limit.
+            await self._router_wr(node, "probe_after", PROBE_TIMEOUTS * self.params.netif.timeout)
         self.booted = True
 
     # ------------------------------------------------------------------ processes

@@ -62,6 +62,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \buffer__commit_hdr.status ;
   wire [7:0] \buffer__commit_hdr.tag ;
   wire [63:0] \buffer__commit_hdr.vaddr ;
@@ -191,6 +192,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \read__hdr.status ;
   wire [7:0] \read__hdr.tag ;
   wire [63:0] \read__hdr.vaddr ;
@@ -237,6 +239,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx__hdr__payload$81.status ;
   wire [7:0] \rx__hdr__payload$81.tag ;
   wire [63:0] \rx__hdr__payload$81.vaddr ;
@@ -259,6 +262,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx__hdr__payload.status ;
   wire [7:0] \rx__hdr__payload.tag ;
   wire [63:0] \rx__hdr__payload.vaddr ;
@@ -323,6 +327,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \store__hdr.status ;
   wire [7:0] \store__hdr.tag ;
   wire [63:0] \store__hdr.vaddr ;
@@ -369,6 +374,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx__hdr__payload$33.status ;
   wire [7:0] \tx__hdr__payload$33.tag ;
   wire [63:0] \tx__hdr__payload$33.vaddr ;
@@ -391,6 +397,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx__hdr__payload.status ;
   wire [7:0] \tx__hdr__payload.tag ;
   wire [63:0] \tx__hdr__payload.vaddr ;
@@ -434,6 +441,7 @@ module netif(tx__hdr__valid, tx__data__payload, tx__data__valid, rx__hdr__ready,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \write__commit_hdr.status ;
   wire [7:0] \write__commit_hdr.tag ;
   wire [63:0] \write__commit_hdr.vaddr ;
@@ -7602,6 +7610,7 @@ module \netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, 
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \buffer__commit_hdr.status ;
   wire [7:0] \buffer__commit_hdr.tag ;
   wire [63:0] \buffer__commit_hdr.vaddr ;
@@ -8727,6 +8736,7 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx__hdr__payload.status ;
   wire [7:0] \rx__hdr__payload.tag ;
   wire [63:0] \rx__hdr__payload.vaddr ;
@@ -8769,6 +8779,7 @@ module \netif.rx_buffer (rx__data__ready, clk, rst, write__commit_beats, write__
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \write__commit_hdr.status ;
   wire [7:0] \write__commit_hdr.tag ;
   wire [63:0] \write__commit_hdr.vaddr ;
@@ -9385,6 +9396,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \hdr_out.status ;
   wire [7:0] \hdr_out.tag ;
   (* enum_base_type = "FrameType" *)
@@ -9462,6 +9474,7 @@ module \netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, 
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \store__hdr.status ;
   wire [7:0] \store__hdr.tag ;
   wire [63:0] \store__hdr.vaddr ;
@@ -11035,6 +11048,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
@@ -11057,6 +11071,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \hdr_wr__data.status ;
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
@@ -11089,6 +11104,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \read__hdr.status ;
   wire [7:0] \read__hdr.tag ;
   wire [63:0] \read__hdr.vaddr ;
@@ -11139,6 +11155,7 @@ module \netif.store (tx__hdr__valid, tx__data__payload, tx__data__valid, clk, rs
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx__hdr__payload.status ;
   wire [7:0] \tx__hdr__payload.tag ;
   wire [63:0] \tx__hdr__payload.vaddr ;

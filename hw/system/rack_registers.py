@@ -28,10 +28,13 @@ ROUTER_COUNTERS = (
     ("replayed", "outstanding requests re-sent, after a failover, to their region's new home"),
     ("failed", "outstanding requests answered NODE_DEAD by the router: their home failed, no replica"),
     ("replica_lost", "secondary writes never answered because the secondary failed (not absorbed)"),
+    ("probes", "requests sent again to the same node after probe_after cycles without a response"),
+    ("stale", "responses that matched no outstanding request (the answer to a probed request's first copy), "
+              "dropped"),
 )
 
 #: Word addresses of the router's counters, in ROUTER_COUNTERS order.
-ROUTER_COUNTER_ADDRS = (0x08, 0x09, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15)
+ROUTER_COUNTER_ADDRS = (0x08, 0x09, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x1C, 0x1D)
 
 
 def router_register_map():
@@ -76,6 +79,10 @@ def router_register_map():
                  )),
         Register("default_node", 0x1B, "rw", "Failover: where a re-sent request that matches no entry goes (the "
                  "ExCache's mem_node, which firmware keeps on a live memory component)", kind=RW(8)),
+        Register("probe_after", 0x1E, "rw", "Failure detection: cycles a request may wait for its response before "
+                 "the router sends it again to the same node (0: never). The network interface detects a dead "
+                 "peer only while a frame to it is unacknowledged; a request it acknowledged whose response "
+                 "the failure swallowed is probed this way", kind=RW(24)),
         Register("fail_clear", 0x17, "w", "Any write clears every failed mark (a repaired rack)", kind=Action()),
         Register("failed_nodes", 0x18, "r", "Failed marks of nodes 31..0", kind=R()),
         Register("failed_nodes_hi", 0x19, "r", "Failed marks of nodes 63..32", kind=R()),

@@ -212,10 +212,15 @@ class RegionRouter(wiring.Component):
         for j in reversed(range(slots)):
             with m.If(~l_valid[j]):
                 m.d.comb += [log_free.eq(j), log_any_free.eq(1)]
-        needs = Signal(slots)          # slot j holds a request sent to a failed node
+        needs = Signal(slots)          # slot j holds a request sent to a failed node, or one to probe
+        age = [Signal(24, name=f"log_age_{j}") for j in range(slots)]
+        probe_after = r["probe_after"].data
         if replaying:
             for j in range(slots):
-                m.d.comb += needs[j].eq(l_valid[j] & is_dead(l_hdr[j].dst))
+                due = (probe_after != 0) & (age[j] >= probe_after)
+                m.d.comb += needs[j].eq(l_valid[j] & (is_dead(l_hdr[j].dst) | due))
+                with m.If(l_valid[j] & ~due):
+                    m.d.sync += age[j].eq(age[j] + 1)
         logged = Const(int(replaying)) & fits     # the request on offer gets a log slot
         used = Signal(range(slots + 1))
         m.d.comb += used.eq(sum(l_valid[1:], l_valid[0]))
@@ -250,7 +255,7 @@ class RegionRouter(wiring.Component):
             with m.If(needs[j]):
                 m.d.comb += pick.eq(j)
         freed = Signal(slots)          # slots whose response passed to the ExCache this cycle
-        replayed_inc, failed_inc = Signal(), Signal()
+        replayed_inc, failed_inc, probe_inc, probing = Signal(), Signal(), Signal(), Signal()
 
         with m.FSM(name="router"):
             with m.State("PASS"):
@@ -270,7 +275,8 @@ class RegionRouter(wiring.Component):
                         with m.If(logged):
                             for j in range(slots):
                                 with m.If(log_free == j):
-                                    m.d.sync += [l_valid[j].eq(1), l_hdr[j].eq(s.payload), l_hdr[j].dst.eq(dst)]
+                                    m.d.sync += [l_valid[j].eq(1), l_hdr[j].eq(s.payload), l_hdr[j].dst.eq(dst),
+                                                 age[j].eq(0)]
                     if replicating:
                         with m.If(to_copy):
                             m.d.sync += [rep_hdr.eq(s.payload), rep_hdr.dst.eq(secondary), rep_beats.eq(beats),
@@ -320,6 +326,9 @@ class RegionRouter(wiring.Component):
                                  idx.eq(0)]
                     with m.If(~l_valid[0] if slots == 1 else ~Array(l_valid)[r_slot]):
                         m.next = "PASS"         # answered meanwhile (a response already in flight)
+                    with m.Elif(~is_dead(r_hdr.dst)):
+                        m.d.sync += probing.eq(1)     # a probe: the same request to the same node again
+                        m.next = "R_HDR"
                     with m.Elif(is_dead(new)):
                         # No live home: answer NODE_DEAD (when no response is on offer, for stability).
                         with m.If(~self.s_rx.hdr.valid):
@@ -329,7 +338,7 @@ class RegionRouter(wiring.Component):
                                          f_hdr.vaddr.eq(r_hdr.vaddr)]
                             m.next = "R_FAIL"
                     with m.Else():
-                        m.d.sync += r_hdr.dst.eq(new)
+                        m.d.sync += [r_hdr.dst.eq(new), probing.eq(0)]
                         for j in range(slots):
                             with m.If(r_slot == j):
                                 m.d.sync += l_hdr[j].dst.eq(new)
@@ -337,7 +346,10 @@ class RegionRouter(wiring.Component):
                 with m.State("R_HDR"):
                     m.d.comb += [o.valid.eq(1), o.payload.eq(r_hdr)]
                     with m.If(o.ready):
-                        m.d.comb += replayed_inc.eq(1)
+                        m.d.comb += [replayed_inc.eq(~probing), probe_inc.eq(probing)]
+                        for j in range(slots):
+                            with m.If(r_slot == j):
+                                m.d.sync += age[j].eq(0)
                         m.next = "R_DATA"
                 with m.State("R_DATA"):
                     m.d.comb += [rd.addr.eq(addr_of(r_slot, idx)), od.valid.eq(r_beats != 0),
@@ -360,10 +372,10 @@ class RegionRouter(wiring.Component):
                     m.d.sync += l_valid[j].eq(0)
         wiring.connect(m, wiring.flipped(self.csr), dec.bus)
 
-        passed = hdr_fires & ~record & ~replayed_inc
+        passed = hdr_fires & ~record & ~replayed_inc & ~probe_inc
         m.d.comb += [r["routed"].inc.eq(passed & was_hit), r["unrouted"].inc.eq(passed & ~was_hit),
                      r["replicated"].inc.eq(record), r["replayed"].inc.eq(replayed_inc),
-                     r["failed"].inc.eq(failed_inc)]
+                     r["failed"].inc.eq(failed_inc), r["probes"].inc.eq(probe_inc)]
         for name, _ in ROUTER_COUNTERS:
             m.d.comb += r[name].clear.eq(r["counters_clear"].w_stb)
 
@@ -395,30 +407,52 @@ class RegionRouter(wiring.Component):
             m.d.comb += match[j].eq(p_valid[j] & (p_node[j] == rs.payload.src[:nw]) & (p_tag[j] == rs.payload.tag)
                                     & resp_of_write & (rs.payload.src[nw:] == 0))
         absorb = match.any() if replicating else Const(0)
-        m.d.comb += [ro.valid.eq(Mux(inject, 1, rs.valid & ~absorb)), ro.payload.eq(Mux(inject, f_hdr, rs.payload)),
-                     rs.ready.eq(~inject & (ro.ready | absorb))]
-        lost, drop = Signal(k), Signal(k)
+        first = Signal(len(l_valid))
+        for j in range(len(l_valid)):
+            m.d.comb += first[j].eq(l_valid[j] & (l_hdr[j].tag == rs.payload.tag))
+        # With the replay log every response answers a logged request; one that matches none is the second
+        # answer to a probed request, dropped (its data beats too: none, or drained below).
+        stale = (rs.valid & ~absorb & ~first.any()) if self.replay_slots else Const(0)
+        drop = absorb | stale
+        m.d.comb += [ro.valid.eq(Mux(inject, 1, rs.valid & ~drop)), ro.payload.eq(Mux(inject, f_hdr, rs.payload)),
+                     rs.ready.eq(~inject & (ro.ready | drop))]
+        lost, forget = Signal(k), Signal(k)
         for j in range(k):
             # A secondary marked failed never answers: its slots are dropped, one a cycle (counted replica_lost).
             m.d.comb += lost[j].eq(p_valid[j] & is_dead(p_node[j]))
-            m.d.comb += drop[j].eq(lost[j] & ((lost & ((1 << j) - 1)) == 0))
-            with m.If((rs.valid & ~inject & match[j] & (match & ((1 << j) - 1) == 0)) | drop[j]):
+            m.d.comb += forget[j].eq(lost[j] & ((lost & ((1 << j) - 1)) == 0))
+            with m.If((rs.valid & ~inject & match[j] & (match & ((1 << j) - 1) == 0)) | forget[j]):
                 m.d.sync += p_valid[j].eq(0)
             with m.If(record & (free_slot == j)):
                 m.d.sync += [p_valid[j].eq(1), p_node[j].eq(rep_hdr.dst[:nw]), p_tag[j].eq(rep_hdr.tag)]
         if self.replay_slots:
-            passes = rs.valid & ~inject & ~absorb & ro.ready
-            first = Signal(len(l_valid))
-            for j in range(len(l_valid)):
-                m.d.comb += first[j].eq(l_valid[j] & (l_hdr[j].tag == rs.payload.tag))
+            passes = rs.valid & ~inject & ~drop & ro.ready
             # The lowest slot with the response's tag is its request (tags are unique among outstanding ones).
             for j in range(len(l_valid)):
                 m.d.comb += freed[j].eq(passes & first[j] & ((first & ((1 << j) - 1)) == 0))
         rsd, rod = self.s_rx.data, self.m_rx.data
-        m.d.comb += [rod.valid.eq(rsd.valid), rod.payload.eq(rsd.payload), rsd.ready.eq(rod.ready)]
+        # The data beats of dropped (stale) read responses are drained: a count of beats owed to nobody.
+        drain = Signal(LENGTH_WIDTH + 1)
+        beat_bits = ceil_log2(self.data_width // 8)
+        stale_beats = Mux(carries_data(rs.payload.kind, rs.payload.status),
+                          (rs.payload.length + (self.data_width // 8 - 1)) >> beat_bits, 0)
+        # Beats of responses already passed to the ExCache go first: the data stream is in header order.
+        ahead = Signal(LENGTH_WIDTH + 8)
+        hdr_passed = ro.valid & ro.ready & ~inject
+        passed_beats = Mux(carries_data(rs.payload.kind, rs.payload.status),
+                           (rs.payload.length + (self.data_width // 8 - 1)) >> beat_bits, 0)
+        to_drain = (ahead == 0) & (drain != 0)
+        m.d.comb += [rod.valid.eq(rsd.valid & ~to_drain), rod.payload.eq(rsd.payload),
+                     rsd.ready.eq(Mux(to_drain, 1, rod.ready))]
+        rod_fires = rod.valid & rod.ready
+        m.d.sync += ahead.eq(ahead + Mux(hdr_passed, passed_beats, 0) - rod_fires)
+        with m.If(rs.valid & stale):
+            m.d.sync += drain.eq(drain + stale_beats - (to_drain & rsd.valid))
+        with m.Elif(to_drain & rsd.valid):
+            m.d.sync += drain.eq(drain - 1)
         m.d.comb += [r["replica_acks"].inc.eq(rs.valid & ~inject & absorb),
                      r["replica_faults"].inc.eq(rs.valid & ~inject & absorb & (rs.payload.status != Status.OK)),
-                     r["replica_lost"].inc.eq(lost.any())]
+                     r["replica_lost"].inc.eq(lost.any()), r["stale"].inc.eq(rs.valid & ~inject & stale)]
 
     def _views(self, m, r, table):
         """The read-only registers: configuration and the entry selected by ``view_index``."""

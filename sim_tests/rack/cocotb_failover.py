@@ -104,8 +104,11 @@ async def checked_run(bench, workloads, **kw):
             state[f"p{node}"] = {name: await fw._router_rd(node, name) for name in
                                  ("replayed", "failed", "replica_lost", "replicated", "replica_acks", "replay_info",
                                   "failed_nodes")}
-            state[f"p{node}"]["peer_dead"] = await bench.bus.read_reg(f"p{node}.netif",
-                                                                      NETIF_REGISTERS.addr("peer_dead_0"))
+            for name in ("peer_dead_0", "retry_limit", "tx_retransmits", "tx_dead_dropped", "events"):
+                state[f"p{node}"][name] = await bench.bus.read_reg(f"p{node}.netif", NETIF_REGISTERS.addr(name))
+        regs = fw._switch_regs
+        for name in ("failed_at", "detected_at", "dropped_dead", "cycles_LO"):
+            state[name] = await bench.bus.read_reg("switch", regs.addr(name))
         raise AssertionError(f"{exc}; failover state {state}") from None
 
 
@@ -139,6 +142,8 @@ async def rack_failover(dut):
         w = np.concatenate(parts)
         bench.rng.shuffle(w)
         workloads.append(w)
+    victim = params.memory_nodes[cfg["kill"]]
+    was_primary = any(p.node == victim for pid in layouts for p in fw.placements_of(pid))
     await arm(bench, cfg)
     await checked_run(bench, workloads)
     # Everything after the failover runs on the promoted copies, too.
@@ -148,7 +153,7 @@ async def rack_failover(dut):
     async with bench.fw_lock:
         stats = await fw.statistics()
     check_record(bench, cfg, stats)
-    assert fw.gmm.promotions > 0 and not any(fw.gmm.lost_regions(pid) for pid in layouts)
+    assert (fw.gmm.promotions > 0) == was_primary and not any(fw.gmm.lost_regions(pid) for pid in layouts)
     assert sum(s["router"]["failed"] for s in stats["processors"].values()) == 0, stats["processors"]
     assert sum(s["link_lost"] for s in stats["switch"]["ports"].values()) > 0 or not params.port.loss
 

@@ -373,6 +373,23 @@ def test_failover_replay_and_node_dead():
         assert await read(ctx, "failed_nodes") == 0b110100, seed
         await write(ctx, "fail_clear", 1)
         assert await read(ctx, "failed_nodes") == 0, seed
+        # 4. Probe: a request unanswered for probe_after cycles leaves again, same node, same beats (so the
+        # network interface has a frame to time out on if the node died after acknowledging the first); the
+        # second answer matches no outstanding request and is dropped (stale).
+        await entry(ctx, 3, 11, 3)
+        await write(ctx, "probe_after", 120)
+        n_hdrs, n_beats, n_resp = len(log["hdrs"]), len(log["beats"]), len(log["resp"])
+        line = [rng.getrandbits(64) for _ in range(beats_per_line)]
+        await send(ctx, 14, MsgKind.LINE_WRITE, 11, line)
+        await ctx.tick().repeat(200)
+        assert log["hdrs"][n_hdrs:] == [(14, MsgKind.LINE_WRITE, 3)] * 2, (seed, log["hdrs"][n_hdrs:])
+        assert log["beats"][n_beats:] == line + line, seed
+        await write(ctx, "probe_after", 0)
+        await respond(ctx, 14, MsgKind.LINE_WRITE_RESP, 3)
+        await respond(ctx, 14, MsgKind.LINE_WRITE_RESP, 3)
+        await ctx.tick().repeat(20)
+        assert log["resp"][n_resp:] == [(14, MsgKind.LINE_WRITE_RESP, Status.OK, 3)], (seed, log["resp"][n_resp:])
+        assert await read(ctx, "probes") == 1 and await read(ctx, "stale") == 1, seed
 
     sim.add_testbench(consumer, background=True)
     sim.add_testbench(bench)
