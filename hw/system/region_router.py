@@ -38,6 +38,8 @@ lookup on (pid, region), ``region = vaddr >> region_log2``::
   (``replica_lost``).
 """
 
+from types import SimpleNamespace
+
 from amaranth import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
@@ -131,39 +133,10 @@ class RegionRouter(wiring.Component):
         k_log, replaying = self.replay_slots, self.replay_slots > 0
         beat_bits = ceil_log2(self.data_width // 8)
 
-        valid = [Signal(name=f"valid_{i}") for i in range(n)]
-        pid = [Signal(self.pid_width, name=f"pid_{i}") for i in range(n)]
-        region = [Signal(rb, name=f"region_{i}") for i in range(n)]
-        node = [Signal(nw, name=f"node_{i}") for i in range(n)]
-        rep = [Signal(name=f"rep_{i}") for i in range(n)]
-        second = [Signal(nw, name=f"second_{i}") for i in range(n)]
-        table = (valid, pid, region, node, rep, second)
+        table = self._table(m, r)
+        valid, pid, region, node, rep, second = table
 
-        commit = r["commit"]
-        with m.If(r["invalidate_all"].w_stb):
-            m.d.sync += [v.eq(0) for v in valid]
-        with m.Elif(commit.valid.w_stb):
-            for i in range(n):
-                with m.If(commit.index.w_data == i):
-                    m.d.sync += [valid[i].eq(commit.valid.w_data), pid[i].eq(r["entry_pid"].data),
-                                 region[i].eq(Cat(r["entry_region"].data, r["entry_region_hi"].data)),
-                                 node[i].eq(r["entry_node"].data)]
-                    if replicating:
-                        m.d.sync += [rep[i].eq(r["entry_replica"].valid.data),
-                                     second[i].eq(r["entry_replica"].node.data)]
-
-        # Nodes the firmware marked failed (fail_node), one bit per node id.
-        dead = Signal(1 << nw)
-        fail = r["fail_node"]
-        with m.If(r["fail_clear"].w_stb):
-            m.d.sync += dead.eq(0)
-        with m.Elif(fail.node.w_stb & (fail.node.w_data[nw:] == 0)):
-            m.d.sync += dead.bit_select(fail.node.w_data[:nw], 1).eq(1)
-        m.d.comb += [r["failed_nodes"].r_data.eq(dead[:32]),
-                     r["failed_nodes_hi"].r_data.eq(dead[32:64] if len(dead) > 32 else 0)]
-
-        def is_dead(node_id):
-            return dead.bit_select(node_id[:nw], 1) & (node_id[nw:] == 0)
+        is_dead = self._failed_nodes(m, r)
 
         # Lookup of the header on offer; lowest index wins.
         s, o = self.s_tx.hdr, self.m_tx.hdr
@@ -203,24 +176,7 @@ class RegionRouter(wiring.Component):
             with m.If(~p_valid[j]):
                 m.d.comb += [free_slot.eq(j), any_free.eq(1)]
 
-        # Replay log: a copy of every outstanding request (header as sent, and a write's beats) until its
-        # response passes, so a failover can re-send it.
-        slots = max(1, k_log)
-        l_valid = [Signal(name=f"log_valid_{j}") for j in range(slots)]
-        l_hdr = [Signal(MsgHeader(), name=f"log_hdr_{j}") for j in range(slots)]
-        log_free, log_any_free = Signal(range(slots)), Signal()
-        for j in reversed(range(slots)):
-            with m.If(~l_valid[j]):
-                m.d.comb += [log_free.eq(j), log_any_free.eq(1)]
-        needs = Signal(slots)          # slot j holds a request sent to a failed node, or one to probe
-        age = [Signal(24, name=f"log_age_{j}") for j in range(slots)]
-        probe_after = r["probe_after"].data
-        if replaying:
-            for j in range(slots):
-                due = (probe_after != 0) & (age[j] >= probe_after)
-                m.d.comb += needs[j].eq(l_valid[j] & (is_dead(l_hdr[j].dst) | due))
-                with m.If(l_valid[j] & ~due):
-                    m.d.sync += age[j].eq(age[j] + 1)
+        slots, l_valid, l_hdr, log_free, log_any_free, needs, age = self._replay_log(m, r, is_dead)
         logged = Const(int(replaying)) & fits     # the request on offer gets a log slot
         used = Signal(range(slots + 1))
         m.d.comb += used.eq(sum(l_valid[1:], l_valid[0]))
@@ -292,77 +248,9 @@ class RegionRouter(wiring.Component):
                         m.d.sync += [r_slot.eq(pick), r_hdr.eq(Array(l_hdr)[pick])]
                         m.next = "R_LOOK"
             if replicating:
-                with m.State("COPY"):
-                    # The write's beats go to the primary and into the buffer (its log slot).
-                    m.d.comb += [od.valid.eq(sd.valid), od.payload.eq(sd.payload), sd.ready.eq(od.ready),
-                                 wr.addr.eq(addr_of(cur, idx)), wr.data.eq(sd.payload.data), wr.en.eq(data_fires)]
-                    done = (rep_beats == 0) | (data_fires & (idx + 1 == rep_beats))
-                    with m.If(data_fires):
-                        m.d.sync += idx.eq(idx + 1)
-                    with m.If(done & copy_rep):
-                        m.next = "REP_HDR"
-                    with m.Elif(done):
-                        m.next = "PASS"
-                with m.State("REP_HDR"):
-                    m.d.comb += [o.valid.eq(1), o.payload.eq(rep_hdr)]
-                    with m.If(o.ready):
-                        m.d.comb += record.eq(1)
-                        m.d.sync += idx.eq(0)
-                        m.next = "REP_DATA"
-                with m.State("REP_DATA"):
-                    m.d.comb += [rd.addr.eq(addr_of(cur, idx)), od.valid.eq(rep_beats != 0),
-                                 od.payload.data.eq(rd.data), od.payload.last.eq(idx + 1 == rep_beats)]
-                    with m.If((rep_beats == 0) | (data_fires & (idx + 1 == rep_beats))):
-                        m.next = "PASS"
-                    with m.Elif(data_fires):
-                        m.d.sync += idx.eq(idx + 1)
+                self._copy_states(m, SimpleNamespace(**locals()))
             if replaying:
-                with m.State("R_LOOK"):
-                    # The table (rewritten by the failover) gives the region's new home.
-                    l_hit, l_node, _, _ = self._lookup(m, table, r_hdr, "replay")
-                    new = Mux(l_hit, l_node, r["default_node"].data)
-                    m.d.sync += [r_beats.eq(Mux(carries_data(r_hdr.kind, r_hdr.status),
-                                                (r_hdr.length + (self.data_width // 8 - 1)) >> beat_bits, 0)),
-                                 idx.eq(0)]
-                    with m.If(~l_valid[0] if slots == 1 else ~Array(l_valid)[r_slot]):
-                        m.next = "PASS"         # answered meanwhile (a response already in flight)
-                    with m.Elif(~is_dead(r_hdr.dst)):
-                        m.d.sync += probing.eq(1)     # a probe: the same request to the same node again
-                        m.next = "R_HDR"
-                    with m.Elif(is_dead(new)):
-                        # No live home: answer NODE_DEAD (when no response is on offer, for stability).
-                        with m.If(~self.s_rx.hdr.valid):
-                            m.d.sync += [f_hdr.eq(0), f_hdr.kind.as_value().eq(r_hdr.kind.as_value() | 4),
-                                         f_hdr.status.eq(Status.NODE_DEAD), f_hdr.src.eq(r_hdr.dst),
-                                         f_hdr.dst.eq(r_hdr.src), f_hdr.tag.eq(r_hdr.tag), f_hdr.pid.eq(r_hdr.pid),
-                                         f_hdr.vaddr.eq(r_hdr.vaddr)]
-                            m.next = "R_FAIL"
-                    with m.Else():
-                        m.d.sync += [r_hdr.dst.eq(new), probing.eq(0)]
-                        for j in range(slots):
-                            with m.If(r_slot == j):
-                                m.d.sync += l_hdr[j].dst.eq(new)
-                        m.next = "R_HDR"
-                with m.State("R_HDR"):
-                    m.d.comb += [o.valid.eq(1), o.payload.eq(r_hdr)]
-                    with m.If(o.ready):
-                        m.d.comb += [replayed_inc.eq(~probing), probe_inc.eq(probing)]
-                        for j in range(slots):
-                            with m.If(r_slot == j):
-                                m.d.sync += age[j].eq(0)
-                        m.next = "R_DATA"
-                with m.State("R_DATA"):
-                    m.d.comb += [rd.addr.eq(addr_of(r_slot, idx)), od.valid.eq(r_beats != 0),
-                                 od.payload.data.eq(rd.data), od.payload.last.eq(idx + 1 == r_beats)]
-                    with m.If((r_beats == 0) | (data_fires & (idx + 1 == r_beats))):
-                        m.next = "PASS"
-                    with m.Elif(data_fires):
-                        m.d.sync += idx.eq(idx + 1)
-                with m.State("R_FAIL"):
-                    m.d.comb += inject.eq(1)
-                    with m.If(self.m_rx.hdr.ready):
-                        m.d.comb += failed_inc.eq(1)
-                        m.next = "PASS"
+                self._replay_states(m, SimpleNamespace(**locals()))
 
         self._responses(m, r, record, rep_hdr, p_valid, p_node, p_tag, free_slot, is_dead, inject, f_hdr,
                         l_valid, l_hdr, freed)
@@ -381,6 +269,159 @@ class RegionRouter(wiring.Component):
 
         self._views(m, r, table)
         return m
+
+    def _table(self, m, r):
+        """The region table's entries, written through ``entry_*`` + ``commit``."""
+        n, rb, nw = self.entries, self.region_bits, self.node_id_width
+        replicating = self.replica_beats > 0
+        valid = [Signal(name=f"valid_{i}") for i in range(n)]
+        pid = [Signal(self.pid_width, name=f"pid_{i}") for i in range(n)]
+        region = [Signal(rb, name=f"region_{i}") for i in range(n)]
+        node = [Signal(nw, name=f"node_{i}") for i in range(n)]
+        rep = [Signal(name=f"rep_{i}") for i in range(n)]
+        second = [Signal(nw, name=f"second_{i}") for i in range(n)]
+        table = (valid, pid, region, node, rep, second)
+
+        commit = r["commit"]
+        with m.If(r["invalidate_all"].w_stb):
+            m.d.sync += [v.eq(0) for v in valid]
+        with m.Elif(commit.valid.w_stb):
+            for i in range(n):
+                with m.If(commit.index.w_data == i):
+                    m.d.sync += [valid[i].eq(commit.valid.w_data), pid[i].eq(r["entry_pid"].data),
+                                 region[i].eq(Cat(r["entry_region"].data, r["entry_region_hi"].data)),
+                                 node[i].eq(r["entry_node"].data)]
+                    if replicating:
+                        m.d.sync += [rep[i].eq(r["entry_replica"].valid.data),
+                                     second[i].eq(r["entry_replica"].node.data)]
+
+        return table
+
+    def _failed_nodes(self, m, r):
+        """The failed marks (``fail_node`` / ``fail_clear``); returns ``is_dead(node_id)``."""
+        nw = self.node_id_width
+        # Nodes the firmware marked failed (fail_node), one bit per node id.
+        dead = Signal(1 << nw)
+        fail = r["fail_node"]
+        with m.If(r["fail_clear"].w_stb):
+            m.d.sync += dead.eq(0)
+        with m.Elif(fail.node.w_stb & (fail.node.w_data[nw:] == 0)):
+            m.d.sync += dead.bit_select(fail.node.w_data[:nw], 1).eq(1)
+        m.d.comb += [r["failed_nodes"].r_data.eq(dead[:32]),
+                     r["failed_nodes_hi"].r_data.eq(dead[32:64] if len(dead) > 32 else 0)]
+
+        def is_dead(node_id):
+            return dead.bit_select(node_id[:nw], 1) & (node_id[nw:] == 0)
+
+        return is_dead
+
+    def _replay_log(self, m, r, is_dead):
+        """The replay log's slots: valid, header, age; ``needs``: slots to re-send (failed node, or probe due)."""
+        k_log, replaying = self.replay_slots, self.replay_slots > 0
+        # Replay log: a copy of every outstanding request (header as sent, and a write's beats) until its
+        # response passes, so a failover can re-send it.
+        slots = max(1, k_log)
+        l_valid = [Signal(name=f"log_valid_{j}") for j in range(slots)]
+        l_hdr = [Signal(MsgHeader(), name=f"log_hdr_{j}") for j in range(slots)]
+        log_free, log_any_free = Signal(range(slots)), Signal()
+        for j in reversed(range(slots)):
+            with m.If(~l_valid[j]):
+                m.d.comb += [log_free.eq(j), log_any_free.eq(1)]
+        needs = Signal(slots)          # slot j holds a request sent to a failed node, or one to probe
+        age = [Signal(24, name=f"log_age_{j}") for j in range(slots)]
+        probe_after = r["probe_after"].data
+        if replaying:
+            for j in range(slots):
+                due = (probe_after != 0) & (age[j] >= probe_after)
+                m.d.comb += needs[j].eq(l_valid[j] & (is_dead(l_hdr[j].dst) | due))
+                with m.If(l_valid[j] & ~due):
+                    m.d.sync += age[j].eq(age[j] + 1)
+        return slots, l_valid, l_hdr, log_free, log_any_free, needs, age
+
+    def _copy_states(self, m, st):
+        """The copying states of the router FSM (``st``: the signals of :meth:`elaborate`): a write's beats to the
+        primary and into the log / copy buffer, then the replicated write's copy to the secondary."""
+        o, od, sd, wr, rd, cur, idx = st.o, st.od, st.sd, st.wr, st.rd, st.cur, st.idx
+        rep_hdr, rep_beats, copy_rep, data_fires, addr_of = st.rep_hdr, st.rep_beats, st.copy_rep, st.data_fires, st.addr_of
+        with m.State("COPY"):
+            # The write's beats go to the primary and into the buffer (its log slot).
+            m.d.comb += [od.valid.eq(sd.valid), od.payload.eq(sd.payload), sd.ready.eq(od.ready),
+                         wr.addr.eq(addr_of(cur, idx)), wr.data.eq(sd.payload.data), wr.en.eq(data_fires)]
+            done = (rep_beats == 0) | (data_fires & (idx + 1 == rep_beats))
+            with m.If(data_fires):
+                m.d.sync += idx.eq(idx + 1)
+            with m.If(done & copy_rep):
+                m.next = "REP_HDR"
+            with m.Elif(done):
+                m.next = "PASS"
+        with m.State("REP_HDR"):
+            m.d.comb += [o.valid.eq(1), o.payload.eq(rep_hdr)]
+            with m.If(o.ready):
+                m.d.comb += st.record.eq(1)
+                m.d.sync += idx.eq(0)
+                m.next = "REP_DATA"
+        with m.State("REP_DATA"):
+            m.d.comb += [rd.addr.eq(addr_of(cur, idx)), od.valid.eq(rep_beats != 0),
+                         od.payload.data.eq(rd.data), od.payload.last.eq(idx + 1 == rep_beats)]
+            with m.If((rep_beats == 0) | (data_fires & (idx + 1 == rep_beats))):
+                m.next = "PASS"
+            with m.Elif(data_fires):
+                m.d.sync += idx.eq(idx + 1)
+
+    def _replay_states(self, m, st):
+        """The failover states of the router FSM (``st``: the signals of :meth:`elaborate`): look the logged
+        request up again, re-send it (header, then its beats from the log), or answer it NODE_DEAD."""
+        r, o, od, rd, table, slots = st.r, st.o, st.od, st.rd, st.table, st.slots
+        r_hdr, r_slot, r_beats, idx, f_hdr, l_valid, l_hdr, age = (st.r_hdr, st.r_slot, st.r_beats, st.idx, st.f_hdr,
+                                                                    st.l_valid, st.l_hdr, st.age)
+        is_dead, beat_bits, data_fires, probing = st.is_dead, st.beat_bits, st.data_fires, st.probing
+        addr_of = st.addr_of
+        with m.State("R_LOOK"):
+            # The table (rewritten by the failover) gives the region's new home.
+            l_hit, l_node, _, _ = self._lookup(m, table, r_hdr, "replay")
+            new = Mux(l_hit, l_node, r["default_node"].data)
+            m.d.sync += [r_beats.eq(Mux(carries_data(r_hdr.kind, r_hdr.status),
+                                        (r_hdr.length + (self.data_width // 8 - 1)) >> beat_bits, 0)),
+                         idx.eq(0)]
+            with m.If(~l_valid[0] if slots == 1 else ~Array(l_valid)[r_slot]):
+                m.next = "PASS"         # answered meanwhile (a response already in flight)
+            with m.Elif(~is_dead(r_hdr.dst)):
+                m.d.sync += probing.eq(1)     # a probe: the same request to the same node again
+                m.next = "R_HDR"
+            with m.Elif(is_dead(new)):
+                # No live home: answer NODE_DEAD (when no response is on offer, for stability).
+                with m.If(~self.s_rx.hdr.valid):
+                    m.d.sync += [f_hdr.eq(0), f_hdr.kind.as_value().eq(r_hdr.kind.as_value() | 4),
+                                 f_hdr.status.eq(Status.NODE_DEAD), f_hdr.src.eq(r_hdr.dst),
+                                 f_hdr.dst.eq(r_hdr.src), f_hdr.tag.eq(r_hdr.tag), f_hdr.pid.eq(r_hdr.pid),
+                                 f_hdr.vaddr.eq(r_hdr.vaddr)]
+                    m.next = "R_FAIL"
+            with m.Else():
+                m.d.sync += [r_hdr.dst.eq(new), probing.eq(0)]
+                for j in range(slots):
+                    with m.If(r_slot == j):
+                        m.d.sync += l_hdr[j].dst.eq(new)
+                m.next = "R_HDR"
+        with m.State("R_HDR"):
+            m.d.comb += [o.valid.eq(1), o.payload.eq(r_hdr)]
+            with m.If(o.ready):
+                m.d.comb += [st.replayed_inc.eq(~probing), st.probe_inc.eq(probing)]
+                for j in range(slots):
+                    with m.If(r_slot == j):
+                        m.d.sync += age[j].eq(0)
+                m.next = "R_DATA"
+        with m.State("R_DATA"):
+            m.d.comb += [rd.addr.eq(addr_of(r_slot, idx)), od.valid.eq(r_beats != 0),
+                         od.payload.data.eq(rd.data), od.payload.last.eq(idx + 1 == r_beats)]
+            with m.If((r_beats == 0) | (data_fires & (idx + 1 == r_beats))):
+                m.next = "PASS"
+            with m.Elif(data_fires):
+                m.d.sync += idx.eq(idx + 1)
+        with m.State("R_FAIL"):
+            m.d.comb += st.inject.eq(1)
+            with m.If(self.m_rx.hdr.ready):
+                m.d.comb += st.failed_inc.eq(1)
+                m.next = "PASS"
 
     def _lookup(self, m, table, hdr, name):
         """(hit, node, replicated, secondary) of the table entry of ``hdr``'s (pid, region)."""

@@ -19,7 +19,6 @@ import os
 import numpy as np
 
 import cocotb
-from cocotb.triggers import RisingEdge
 
 from emu.workload_format import OP_READ, OP_WRITE, WORKLOAD_DTYPE
 from hw.protocol import Status
