@@ -71,7 +71,8 @@ class RackParams:
         component. Detection takes about ``retry_limit * netif.timeout`` cycles.
     replay_slots : int
         Requests the region router keeps for re-sending after a failover (1..16): at least what one ExCache
-        has outstanding (its miss handler: one).
+        has outstanding (its miss handler: two, a dirty victim's write-back overlapped with the fetch; with
+        fewer the fetch would wait for a slot while the miss handler cannot take the write-back's answer).
     """
     processors: int = 2
     memories: int = 2
@@ -86,7 +87,7 @@ class RackParams:
     region_log2: int = 16
     node_id_width: int = None
     retry_limit: int = 4
-    replay_slots: int = 1
+    replay_slots: int = 2
 
     def __post_init__(self):
         check_int("RackParams.processors", self.processors, 1, 63)
