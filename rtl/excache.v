@@ -411,7 +411,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$3$32 (\$2 [48:32]),
-    .\port$764$0 (\event [91:0]),
+    .\port$918$0 (\event [91:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -439,11 +439,11 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(csr__w_data[1:0]),
-    .\pid$182 (csr__w_data[31:16]),
+    .\pid$185 (csr__w_data[31:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$178 (maint_start),
+    .\start$181 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -663,7 +663,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$764$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$918$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -775,8 +775,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg misses_w_stb;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input [91:0] \port$764$0 ;
-  wire [91:0] \port$764$0 ;
+  input [91:0] \port$918$0 ;
+  wire [91:0] \port$918$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -796,10 +796,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$764$0 [91:76] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$918$0 [91:76] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$764$0 [71:66] } : { 16'h0000, \port$764$0 [65:50] };
-  assign \$7  = bus__addr[0] ? \port$764$0 [49:18] : { \port$764$0 [17:2], 6'h00, \port$764$0 [73:72], 4'h0, \port$764$0 [75:74], \port$764$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$918$0 [71:66] } : { 16'h0000, \port$918$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$918$0 [49:18] : { \port$918$0 [17:2], 6'h00, \port$918$0 [73:72], 4'h0, \port$918$0 [75:74], \port$918$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -1731,11 +1731,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$764$0 [17:2], 6'h00, \port$764$0 [73:72], 4'h0, \port$764$0 [75:74], \port$764$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$764$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$764$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$764$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$764$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$918$0 [17:2], 6'h00, \port$918$0 [73:72], 4'h0, \port$918$0 [75:74], \port$918$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$918$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$918$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$918$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$918$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2174,33 +2174,29 @@ module \excache.csr_dec.reg_writebacks.counter (rst, inc, clear, value, clk);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$178 , cpu_req__payload);
+module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$181 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire [53:0] \$12 ;
+  wire [53:0] \$10 ;
+  wire [53:0] \$11 ;
+  wire \$12 ;
   wire [53:0] \$13 ;
-  wire [53:0] \$14 ;
-  wire [53:0] \$15 ;
-  wire \$16 ;
-  wire [53:0] \$17 ;
   wire \$2 ;
+  wire [7:0] \$23 ;
+  wire [7:0] \$26 ;
+  wire [7:0] \$29 ;
   wire \$3 ;
-  wire [7:0] \$30 ;
-  wire [7:0] \$33 ;
+  wire [7:0] \$32 ;
   wire [7:0] \$36 ;
-  wire [7:0] \$39 ;
   wire \$4 ;
-  wire [7:0] \$43 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire [53:0] \$8 ;
+  wire [53:0] \$9 ;
   wire abort;
-  wire \abort$108 ;
+  wire \abort$111 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2214,7 +2210,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \abort_status$110 ;
+  wire [2:0] \abort_status$113 ;
   output advance;
   wire advance;
   wire busy;
@@ -2232,15 +2228,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire count__writebacks;
   input [136:0] cpu_req__payload;
   wire [136:0] cpu_req__payload;
-  wire [136:0] \cpu_req__payload$84 ;
+  wire [136:0] \cpu_req__payload$87 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$84.op ;
-  wire [15:0] \cpu_req__payload$84.pid ;
-  wire [7:0] \cpu_req__payload$84.strb ;
-  wire [47:0] \cpu_req__payload$84.vaddr ;
-  wire [63:0] \cpu_req__payload$84.wdata ;
+  wire \cpu_req__payload$87.op ;
+  wire [15:0] \cpu_req__payload$87.pid ;
+  wire [7:0] \cpu_req__payload$87.strb ;
+  wire [47:0] \cpu_req__payload$87.vaddr ;
+  wire [63:0] \cpu_req__payload$87.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2251,21 +2247,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$86 ;
+  wire \cpu_req__ready$89 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$88 ;
+  wire \cpu_req__valid$91 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$90 ;
-  wire [63:0] \cpu_resp__payload$90.rdata ;
+  wire [66:0] \cpu_resp__payload$93 ;
+  wire [63:0] \cpu_resp__payload$93.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$90.status ;
+  wire [2:0] \cpu_resp__payload$93.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2276,71 +2272,71 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$92 ;
+  wire \cpu_resp__ready$95 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$94 ;
+  wire \cpu_resp__valid$97 ;
   wire data_rd__en;
-  wire \data_rd__en$28 ;
+  wire \data_rd__en$44 ;
   wire data_rd__line;
-  wire \data_rd__line$41 ;
+  wire \data_rd__line$43 ;
   wire data_rd__ready;
-  wire \data_rd__ready$44 ;
+  wire \data_rd__ready$47 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$38 ;
+  wire [5:0] \data_rd__set$40 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$39 ;
+  wire [1:0] \data_rd__way$41 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$40 ;
+  wire [2:0] \data_rd__word$42 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$62 ;
+  wire [63:0] \data_wr__data$64 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$46 ;
+  wire [7:0] \data_wr__en$65 ;
   wire data_wr__line;
-  wire \data_wr__line$61 ;
+  wire \data_wr__line$63 ;
   wire data_wr__ready;
-  wire \data_wr__ready$65 ;
+  wire \data_wr__ready$68 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$58 ;
+  wire [5:0] \data_wr__set$60 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$59 ;
+  wire [1:0] \data_wr__way$61 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$60 ;
+  wire [2:0] \data_wr__word$62 ;
   wire done;
-  wire \done$169 ;
-  wire \done$186 ;
+  wire \done$172 ;
+  wire \done$189 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$140 ;
-  wire [63:0] \fill_data__payload$140.data ;
-  wire \fill_data__payload$140.last ;
+  wire [64:0] \fill_data__payload$143 ;
+  wire [63:0] \fill_data__payload$143.data ;
+  wire \fill_data__payload$143.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$142 ;
+  wire \fill_data__ready$145 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$144 ;
+  wire \fill_data__valid$147 ;
   wire fill_done;
   wire [127:0] flush__payload;
-  wire [127:0] \flush__payload$173 ;
+  wire [127:0] \flush__payload$176 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$173.kind ;
-  wire [15:0] \flush__payload$173.pid ;
-  wire [5:0] \flush__payload$173.set ;
-  wire [47:0] \flush__payload$173.vaddr ;
-  wire \flush__payload$173.victim_dirty ;
-  wire [15:0] \flush__payload$173.victim_pid ;
-  wire [35:0] \flush__payload$173.victim_tag ;
-  wire \flush__payload$173.victim_valid ;
-  wire [1:0] \flush__payload$173.way ;
-  wire \flush__payload$173.write ;
+  wire \flush__payload$176.kind ;
+  wire [15:0] \flush__payload$176.pid ;
+  wire [5:0] \flush__payload$176.set ;
+  wire [47:0] \flush__payload$176.vaddr ;
+  wire \flush__payload$176.victim_dirty ;
+  wire [15:0] \flush__payload$176.victim_pid ;
+  wire [35:0] \flush__payload$176.victim_tag ;
+  wire \flush__payload$176.victim_valid ;
+  wire [1:0] \flush__payload$176.way ;
+  wire \flush__payload$176.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2355,24 +2351,25 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$175 ;
+  wire \flush__ready$178 ;
   wire flush__valid;
-  wire \flush__valid$177 ;
+  wire \flush__valid$180 ;
   wire flush_closed;
-  wire \flush_closed$191 ;
+  wire \flush_closed$194 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$146 ;
+  wire \installed__en$149 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$148 ;
+  wire [5:0] \installed__set$151 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$150 ;
+  wire [1:0] \installed__way$153 ;
+  wire load;
   wire maint_busy;
-  wire \maint_busy$187 ;
+  wire \maint_busy$190 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2387,21 +2384,21 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$128 ;
+  wire [6:0] \miss_cmd__payload$131 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$128.op ;
+  wire [1:0] \miss_cmd__payload$131.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \miss_cmd__payload$128.status ;
-  wire [1:0] \miss_cmd__payload$128.way ;
+  wire [2:0] \miss_cmd__payload$131.status ;
+  wire [1:0] \miss_cmd__payload$131.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -2418,26 +2415,26 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$130 ;
+  wire \miss_cmd__ready$133 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$132 ;
+  wire \miss_cmd__valid$135 ;
   output [127:0] miss_event__payload;
   wire [127:0] miss_event__payload;
-  wire [127:0] \miss_event__payload$122 ;
+  wire [127:0] \miss_event__payload$125 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$122.kind ;
-  wire [15:0] \miss_event__payload$122.pid ;
-  wire [5:0] \miss_event__payload$122.set ;
-  wire [47:0] \miss_event__payload$122.vaddr ;
-  wire \miss_event__payload$122.victim_dirty ;
-  wire [15:0] \miss_event__payload$122.victim_pid ;
-  wire [35:0] \miss_event__payload$122.victim_tag ;
-  wire \miss_event__payload$122.victim_valid ;
-  wire [1:0] \miss_event__payload$122.way ;
-  wire \miss_event__payload$122.write ;
+  wire \miss_event__payload$125.kind ;
+  wire [15:0] \miss_event__payload$125.pid ;
+  wire [5:0] \miss_event__payload$125.set ;
+  wire [47:0] \miss_event__payload$125.vaddr ;
+  wire \miss_event__payload$125.victim_dirty ;
+  wire [15:0] \miss_event__payload$125.victim_pid ;
+  wire [35:0] \miss_event__payload$125.victim_tag ;
+  wire \miss_event__payload$125.victim_valid ;
+  wire [1:0] \miss_event__payload$125.way ;
+  wire \miss_event__payload$125.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2453,10 +2450,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$124 ;
+  wire \miss_event__ready$127 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$126 ;
+  wire \miss_event__valid$129 ;
   wire [127:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -2480,8 +2477,8 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   input [1:0] op;
   wire [1:0] op;
   wire [15:0] pid;
-  input [15:0] \pid$182 ;
-  wire [15:0] \pid$182 ;
+  input [15:0] \pid$185 ;
+  wire [15:0] \pid$185 ;
   wire pipe_idle;
   wire pipe_miss;
   output [53:0] query;
@@ -2493,37 +2490,37 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$37 ;
+  reg \rd__en$39 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$29 ;
+  reg [5:0] \rd__set$31 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [63:0] rdata;
-  wire [63:0] \rdata$75 ;
-  wire [63:0] \rdata$76 ;
+  wire [63:0] \rdata$78 ;
+  wire [63:0] \rdata$79 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$22 ;
+  wire [7:0] \repl_wr__data$25 ;
   wire repl_wr__en;
-  wire \repl_wr__en$24 ;
+  wire \repl_wr__en$27 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$26 ;
+  wire [5:0] \repl_wr__set$29 ;
   wire replay;
-  wire \replay$106 ;
+  wire \replay$109 ;
   wire rready;
-  wire \rready$81 ;
-  wire \rready$82 ;
+  wire \rready$84 ;
+  wire \rready$85 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$102 ;
+  wire \run$105 ;
   wire rvalid;
-  wire \rvalid$78 ;
-  wire \rvalid$79 ;
+  wire \rvalid$81 ;
+  wire \rvalid$82 ;
   wire [136:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -2536,60 +2533,62 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$164 ;
+  wire [5:0] \set$167 ;
   wire start;
-  wire \start$161 ;
-  input \start$178 ;
-  wire \start$178 ;
+  wire \start$164 ;
+  input \start$181 ;
+  wire \start$181 ;
   wire [7:0] state;
   wire [35:0] tag;
+  wire tag_load;
+  wire \tag_load$23 ;
   wire tag_rd__en;
-  wire \tag_rd__en$1 ;
+  wire \tag_rd__en$5 ;
   wire [5:0] tag_rd__set;
-  wire [5:0] \tag_rd__set$5 ;
+  wire [5:0] \tag_rd__set$4 ;
   wire [215:0] tag_wr__data;
-  wire [215:0] \tag_wr__data$16 ;
-  wire [53:0] \tag_wr__data$16[0] ;
-  wire \tag_wr__data$16[0].dirty ;
-  wire [15:0] \tag_wr__data$16[0].pid ;
-  wire [35:0] \tag_wr__data$16[0].tag ;
-  wire \tag_wr__data$16[0].valid ;
-  wire [53:0] \tag_wr__data$16[1] ;
-  wire \tag_wr__data$16[1].dirty ;
-  wire [15:0] \tag_wr__data$16[1].pid ;
-  wire [35:0] \tag_wr__data$16[1].tag ;
-  wire \tag_wr__data$16[1].valid ;
-  wire [53:0] \tag_wr__data$16[2] ;
-  wire \tag_wr__data$16[2].dirty ;
-  wire [15:0] \tag_wr__data$16[2].pid ;
-  wire [35:0] \tag_wr__data$16[2].tag ;
-  wire \tag_wr__data$16[2].valid ;
-  wire [53:0] \tag_wr__data$16[3] ;
-  wire \tag_wr__data$16[3].dirty ;
-  wire [15:0] \tag_wr__data$16[3].pid ;
-  wire [35:0] \tag_wr__data$16[3].tag ;
-  wire \tag_wr__data$16[3].valid ;
-  wire [215:0] \tag_wr__data$18 ;
-  wire [53:0] \tag_wr__data$18[0] ;
-  wire \tag_wr__data$18[0].dirty ;
-  wire [15:0] \tag_wr__data$18[0].pid ;
-  wire [35:0] \tag_wr__data$18[0].tag ;
-  wire \tag_wr__data$18[0].valid ;
-  wire [53:0] \tag_wr__data$18[1] ;
-  wire \tag_wr__data$18[1].dirty ;
-  wire [15:0] \tag_wr__data$18[1].pid ;
-  wire [35:0] \tag_wr__data$18[1].tag ;
-  wire \tag_wr__data$18[1].valid ;
-  wire [53:0] \tag_wr__data$18[2] ;
-  wire \tag_wr__data$18[2].dirty ;
-  wire [15:0] \tag_wr__data$18[2].pid ;
-  wire [35:0] \tag_wr__data$18[2].tag ;
-  wire \tag_wr__data$18[2].valid ;
-  wire [53:0] \tag_wr__data$18[3] ;
-  wire \tag_wr__data$18[3].dirty ;
-  wire [15:0] \tag_wr__data$18[3].pid ;
-  wire [35:0] \tag_wr__data$18[3].tag ;
-  wire \tag_wr__data$18[3].valid ;
+  wire [215:0] \tag_wr__data$15 ;
+  wire [53:0] \tag_wr__data$15[0] ;
+  wire \tag_wr__data$15[0].dirty ;
+  wire [15:0] \tag_wr__data$15[0].pid ;
+  wire [35:0] \tag_wr__data$15[0].tag ;
+  wire \tag_wr__data$15[0].valid ;
+  wire [53:0] \tag_wr__data$15[1] ;
+  wire \tag_wr__data$15[1].dirty ;
+  wire [15:0] \tag_wr__data$15[1].pid ;
+  wire [35:0] \tag_wr__data$15[1].tag ;
+  wire \tag_wr__data$15[1].valid ;
+  wire [53:0] \tag_wr__data$15[2] ;
+  wire \tag_wr__data$15[2].dirty ;
+  wire [15:0] \tag_wr__data$15[2].pid ;
+  wire [35:0] \tag_wr__data$15[2].tag ;
+  wire \tag_wr__data$15[2].valid ;
+  wire [53:0] \tag_wr__data$15[3] ;
+  wire \tag_wr__data$15[3].dirty ;
+  wire [15:0] \tag_wr__data$15[3].pid ;
+  wire [35:0] \tag_wr__data$15[3].tag ;
+  wire \tag_wr__data$15[3].valid ;
+  wire [215:0] \tag_wr__data$17 ;
+  wire [53:0] \tag_wr__data$17[0] ;
+  wire \tag_wr__data$17[0].dirty ;
+  wire [15:0] \tag_wr__data$17[0].pid ;
+  wire [35:0] \tag_wr__data$17[0].tag ;
+  wire \tag_wr__data$17[0].valid ;
+  wire [53:0] \tag_wr__data$17[1] ;
+  wire \tag_wr__data$17[1].dirty ;
+  wire [15:0] \tag_wr__data$17[1].pid ;
+  wire [35:0] \tag_wr__data$17[1].tag ;
+  wire \tag_wr__data$17[1].valid ;
+  wire [53:0] \tag_wr__data$17[2] ;
+  wire \tag_wr__data$17[2].dirty ;
+  wire [15:0] \tag_wr__data$17[2].pid ;
+  wire [35:0] \tag_wr__data$17[2].tag ;
+  wire \tag_wr__data$17[2].valid ;
+  wire [53:0] \tag_wr__data$17[3] ;
+  wire \tag_wr__data$17[3].dirty ;
+  wire [15:0] \tag_wr__data$17[3].pid ;
+  wire [35:0] \tag_wr__data$17[3].tag ;
+  wire \tag_wr__data$17[3].valid ;
   wire [215:0] \tag_wr__data$20 ;
   wire [53:0] \tag_wr__data$20[0] ;
   wire \tag_wr__data$20[0].dirty ;
@@ -2632,88 +2631,25 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [35:0] \tag_wr__data[3].tag ;
   wire \tag_wr__data[3].valid ;
   wire [3:0] tag_wr__en;
+  wire [3:0] \tag_wr__en$19 ;
   wire [3:0] \tag_wr__en$7 ;
   wire [3:0] \tag_wr__en$8 ;
-  wire [3:0] \tag_wr__en$9 ;
   wire [5:0] tag_wr__set;
-  wire [5:0] \tag_wr__set$15 ;
-  wire [5:0] \tag_wr__set$17 ;
-  wire [5:0] \tag_wr__set$19 ;
+  wire [5:0] \tag_wr__set$14 ;
+  wire [5:0] \tag_wr__set$16 ;
+  wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$96 ;
+  wire \touch__en$99 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$98 ;
+  wire [5:0] \touch__set$101 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$100 ;
+  wire [1:0] \touch__way$103 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$163 ;
+  wire [1:0] \way$166 ;
   wire [215:0] ways;
-  wire [215:0] \ways$67 ;
-  wire [53:0] \ways$67[0] ;
-  wire \ways$67[0].dirty ;
-  wire [15:0] \ways$67[0].pid ;
-  wire [35:0] \ways$67[0].tag ;
-  wire \ways$67[0].valid ;
-  wire [53:0] \ways$67[1] ;
-  wire \ways$67[1].dirty ;
-  wire [15:0] \ways$67[1].pid ;
-  wire [35:0] \ways$67[1].tag ;
-  wire \ways$67[1].valid ;
-  wire [53:0] \ways$67[2] ;
-  wire \ways$67[2].dirty ;
-  wire [15:0] \ways$67[2].pid ;
-  wire [35:0] \ways$67[2].tag ;
-  wire \ways$67[2].valid ;
-  wire [53:0] \ways$67[3] ;
-  wire \ways$67[3].dirty ;
-  wire [15:0] \ways$67[3].pid ;
-  wire [35:0] \ways$67[3].tag ;
-  wire \ways$67[3].valid ;
-  wire [215:0] \ways$68 ;
-  wire [53:0] \ways$68[0] ;
-  wire \ways$68[0].dirty ;
-  wire [15:0] \ways$68[0].pid ;
-  wire [35:0] \ways$68[0].tag ;
-  wire \ways$68[0].valid ;
-  wire [53:0] \ways$68[1] ;
-  wire \ways$68[1].dirty ;
-  wire [15:0] \ways$68[1].pid ;
-  wire [35:0] \ways$68[1].tag ;
-  wire \ways$68[1].valid ;
-  wire [53:0] \ways$68[2] ;
-  wire \ways$68[2].dirty ;
-  wire [15:0] \ways$68[2].pid ;
-  wire [35:0] \ways$68[2].tag ;
-  wire \ways$68[2].valid ;
-  wire [53:0] \ways$68[3] ;
-  wire \ways$68[3].dirty ;
-  wire [15:0] \ways$68[3].pid ;
-  wire [35:0] \ways$68[3].tag ;
-  wire \ways$68[3].valid ;
-  wire [215:0] \ways$69 ;
-  wire [53:0] \ways$69[0] ;
-  wire \ways$69[0].dirty ;
-  wire [15:0] \ways$69[0].pid ;
-  wire [35:0] \ways$69[0].tag ;
-  wire \ways$69[0].valid ;
-  wire [53:0] \ways$69[1] ;
-  wire \ways$69[1].dirty ;
-  wire [15:0] \ways$69[1].pid ;
-  wire [35:0] \ways$69[1].tag ;
-  wire \ways$69[1].valid ;
-  wire [53:0] \ways$69[2] ;
-  wire \ways$69[2].dirty ;
-  wire [15:0] \ways$69[2].pid ;
-  wire [35:0] \ways$69[2].tag ;
-  wire \ways$69[2].valid ;
-  wire [53:0] \ways$69[3] ;
-  wire \ways$69[3].dirty ;
-  wire [15:0] \ways$69[3].pid ;
-  wire [35:0] \ways$69[3].tag ;
-  wire \ways$69[3].valid ;
   wire [215:0] \ways$70 ;
   wire [53:0] \ways$70[0] ;
   wire \ways$70[0].dirty ;
@@ -2756,6 +2692,69 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [15:0] \ways$71[3].pid ;
   wire [35:0] \ways$71[3].tag ;
   wire \ways$71[3].valid ;
+  wire [215:0] \ways$72 ;
+  wire [53:0] \ways$72[0] ;
+  wire \ways$72[0].dirty ;
+  wire [15:0] \ways$72[0].pid ;
+  wire [35:0] \ways$72[0].tag ;
+  wire \ways$72[0].valid ;
+  wire [53:0] \ways$72[1] ;
+  wire \ways$72[1].dirty ;
+  wire [15:0] \ways$72[1].pid ;
+  wire [35:0] \ways$72[1].tag ;
+  wire \ways$72[1].valid ;
+  wire [53:0] \ways$72[2] ;
+  wire \ways$72[2].dirty ;
+  wire [15:0] \ways$72[2].pid ;
+  wire [35:0] \ways$72[2].tag ;
+  wire \ways$72[2].valid ;
+  wire [53:0] \ways$72[3] ;
+  wire \ways$72[3].dirty ;
+  wire [15:0] \ways$72[3].pid ;
+  wire [35:0] \ways$72[3].tag ;
+  wire \ways$72[3].valid ;
+  wire [215:0] \ways$73 ;
+  wire [53:0] \ways$73[0] ;
+  wire \ways$73[0].dirty ;
+  wire [15:0] \ways$73[0].pid ;
+  wire [35:0] \ways$73[0].tag ;
+  wire \ways$73[0].valid ;
+  wire [53:0] \ways$73[1] ;
+  wire \ways$73[1].dirty ;
+  wire [15:0] \ways$73[1].pid ;
+  wire [35:0] \ways$73[1].tag ;
+  wire \ways$73[1].valid ;
+  wire [53:0] \ways$73[2] ;
+  wire \ways$73[2].dirty ;
+  wire [15:0] \ways$73[2].pid ;
+  wire [35:0] \ways$73[2].tag ;
+  wire \ways$73[2].valid ;
+  wire [53:0] \ways$73[3] ;
+  wire \ways$73[3].dirty ;
+  wire [15:0] \ways$73[3].pid ;
+  wire [35:0] \ways$73[3].tag ;
+  wire \ways$73[3].valid ;
+  wire [215:0] \ways$74 ;
+  wire [53:0] \ways$74[0] ;
+  wire \ways$74[0].dirty ;
+  wire [15:0] \ways$74[0].pid ;
+  wire [35:0] \ways$74[0].tag ;
+  wire \ways$74[0].valid ;
+  wire [53:0] \ways$74[1] ;
+  wire \ways$74[1].dirty ;
+  wire [15:0] \ways$74[1].pid ;
+  wire [35:0] \ways$74[1].tag ;
+  wire \ways$74[1].valid ;
+  wire [53:0] \ways$74[2] ;
+  wire \ways$74[2].dirty ;
+  wire [15:0] \ways$74[2].pid ;
+  wire [35:0] \ways$74[2].tag ;
+  wire \ways$74[2].valid ;
+  wire [53:0] \ways$74[3] ;
+  wire \ways$74[3].dirty ;
+  wire [15:0] \ways$74[3].pid ;
+  wire [35:0] \ways$74[3].tag ;
+  wire \ways$74[3].valid ;
   wire [53:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [15:0] \ways[0].pid ;
@@ -2778,19 +2777,19 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire \ways[3].valid ;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$134 ;
-  wire [63:0] \wb_data__payload$134.data ;
-  wire \wb_data__payload$134.last ;
+  wire [64:0] \wb_data__payload$137 ;
+  wire [63:0] \wb_data__payload$137.data ;
+  wire \wb_data__payload$137.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$136 ;
+  wire \wb_data__ready$139 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$138 ;
+  wire \wb_data__valid$141 ;
   reg [215:0] wr__data;
-  reg [63:0] \wr__data$55 ;
+  reg [63:0] \wr__data$57 ;
   wire [53:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [15:0] \wr__data[0].pid ;
@@ -2812,53 +2811,52 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$57 ;
+  reg [7:0] \wr__en$59 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$47 ;
+  reg [5:0] \wr__set$49 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
-  assign \$3  = | tag_wr__en;
-  assign \$4  = | \tag_wr__en$7 ;
-  assign \$5  = | \tag_wr__en$8 ;
-  assign \$6  = | \tag_wr__en$9 ;
-  assign \$9  = | data_wr__en;
-  assign \$10  = | \data_wr__en$46 ;
-  assign \$30  = victim * 6'h36;
-  assign \$12  = ways >> \$30 ;
-  assign \$33  = victim * 6'h36;
-  assign \$13  = ways >> \$33 ;
-  assign \$36  = victim * 6'h36;
-  assign \$14  = ways >> \$36 ;
-  assign \$39  = victim * 6'h36;
-  assign \$15  = ways >> \$39 ;
-  assign \$16  = query_way < 3'h4;
-  assign \$43  = query_way * 6'h36;
-  assign \$17  = ways >> \$43 ;
-  assign query = \$16  ? \$17  : 54'h00000000000000;
+  assign \$2  = | tag_wr__en;
+  assign \$3  = | \tag_wr__en$7 ;
+  assign \$4  = | \tag_wr__en$8 ;
+  assign load = tag_load | \tag_load$23 ;
+  assign \$6  = | data_wr__en;
+  assign \$23  = victim * 6'h36;
+  assign \$8  = ways >> \$23 ;
+  assign \$26  = victim * 6'h36;
+  assign \$9  = ways >> \$26 ;
+  assign \$29  = victim * 6'h36;
+  assign \$10  = ways >> \$29 ;
+  assign \$32  = victim * 6'h36;
+  assign \$11  = ways >> \$32 ;
+  assign \$12  = query_way < 3'h4;
+  assign \$36  = query_way * 6'h36;
+  assign \$13  = ways >> \$36 ;
+  assign query = \$12  ? \$13  : 54'h00000000000000;
   \excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$29 ),
+    .rd__set(\rd__set$31 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$37 ),
+    .rp__en(\rd__en$39 ),
     .rst(rst),
-    .wp__data(\wr__data$55 ),
-    .wp__en(\wr__en$57 ),
-    .wr__set(\wr__set$47 ),
+    .wp__data(\wr__data$57 ),
+    .wp__en(\wr__en$59 ),
+    .wr__set(\wr__set$49 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \excache.ctrl.fill$207  \fill$207  (
+  \excache.ctrl.fill$210  \fill$210  (
     .clk(clk),
-    .data_wr__data(\data_wr__data$62 ),
-    .data_wr__en(\data_wr__en$46 ),
-    .data_wr__line(\data_wr__line$61 ),
-    .data_wr__set(\data_wr__set$58 ),
-    .data_wr__way(\data_wr__way$59 ),
-    .data_wr__word(\data_wr__word$60 ),
+    .data_wr__data(data_wr__data),
+    .data_wr__en(data_wr__en),
+    .data_wr__line(data_wr__line),
+    .data_wr__set(data_wr__set),
+    .data_wr__way(data_wr__way),
+    .data_wr__word(data_wr__word),
     .done(fill_done),
     .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
@@ -2870,11 +2868,11 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
     .pid(s1[16:1]),
     .rst(rst),
     .set(set),
-    .start(\start$161 ),
+    .start(\start$164 ),
     .tag(s1[64:29]),
-    .tag_wr__data(\tag_wr__data$18 ),
-    .tag_wr__en(\tag_wr__en$8 ),
-    .tag_wr__set(\tag_wr__set$17 ),
+    .tag_wr__data(\tag_wr__data$15 ),
+    .tag_wr__en(\tag_wr__en$7 ),
+    .tag_wr__set(\tag_wr__set$14 ),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways)
   );
@@ -2888,14 +2886,15 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$182 ),
+    .\pid$7 (\pid$185 ),
     .rst(rst),
-    .start(\start$178 ),
-    .tag_rd__en(\tag_rd__en$1 ),
-    .tag_rd__set(\tag_rd__set$5 ),
-    .tag_wr__data(\tag_wr__data$20 ),
-    .tag_wr__en(\tag_wr__en$9 ),
-    .tag_wr__set(\tag_wr__set$19 ),
+    .start(\start$181 ),
+    .tag_load(\tag_load$23 ),
+    .tag_rd__en(tag_rd__en),
+    .tag_rd__set(tag_rd__set),
+    .tag_wr__data(\tag_wr__data$17 ),
+    .tag_wr__en(\tag_wr__en$8 ),
+    .tag_wr__set(\tag_wr__set$16 ),
     .ways(ways)
   );
   \excache.ctrl.pipe  pipe (
@@ -2908,36 +2907,37 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(data_rd__en),
-    .data_rd__set(data_rd__set),
-    .data_rd__way(data_rd__way),
-    .data_rd__word(data_rd__word),
-    .data_wr__data(data_wr__data),
-    .data_wr__en(data_wr__en),
-    .data_wr__set(data_wr__set),
-    .data_wr__way(data_wr__way),
-    .data_wr__word(data_wr__word),
-    .\hit$42 (count__hits),
+    .data_rd__en(\data_rd__en$44 ),
+    .data_rd__set(\data_rd__set$40 ),
+    .data_rd__way(\data_rd__way$41 ),
+    .data_rd__word(\data_rd__word$42 ),
+    .data_wr__data(\data_wr__data$64 ),
+    .data_wr__en(\data_wr__en$65 ),
+    .data_wr__set(\data_wr__set$60 ),
+    .data_wr__way(\data_wr__way$61 ),
+    .data_wr__word(\data_wr__word$62 ),
+    .\hit$47 (count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
-    .rready(\rready$81 ),
+    .rready(\rready$84 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .tag_rd__en(tag_rd__en),
-    .tag_rd__set(tag_rd__set),
-    .tag_wr__data(tag_wr__data),
-    .tag_wr__en(tag_wr__en),
-    .tag_wr__set(tag_wr__set),
+    .tag_load(tag_load),
+    .tag_rd__en(\tag_rd__en$5 ),
+    .tag_rd__set(\tag_rd__set$4 ),
+    .tag_wr__data(\tag_wr__data$20 ),
+    .tag_wr__en(\tag_wr__en$19 ),
+    .tag_wr__set(\tag_wr__set$18 ),
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
     .ways(ways)
   );
-  \excache.ctrl.repl$205  \repl$205  (
+  \excache.ctrl.repl$208  \repl$208  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -2956,7 +2956,7 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$161 ),
+    .fill(\start$164 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -2984,34 +2984,35 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   );
   \excache.ctrl.tags  tags (
     .clk(clk),
-    .repl(state),
-    .repl_wp__addr(repl_wr__set),
-    .repl_wp__data(repl_wr__data),
-    .repl_wp__en(repl_wr__en),
+    .load(load),
+    .rd__en(rd__en),
+    .rd__set(rd__set),
+    .repl_loaded(state),
+    .repl_wr__data(repl_wr__data),
+    .repl_wr__en(repl_wr__en),
+    .repl_wr__set(repl_wr__set),
     .rst(rst),
-    .tag_rp__addr(rd__set),
-    .tag_rp__en(rd__en),
-    .tag_wp__addr(wr__set),
-    .tag_wp__data(wr__data),
-    .tag_wp__en(wr__en),
-    .ways(ways)
+    .ways(ways),
+    .wr__data(wr__data),
+    .wr__en(wr__en),
+    .wr__set(wr__set)
   );
   \excache.ctrl.writeback  writeback (
     .clean(clean),
     .cleaned(count__writebacks),
     .clk(clk),
-    .data_rd__en(\data_rd__en$28 ),
-    .data_rd__set(\data_rd__set$38 ),
-    .data_rd__way(\data_rd__way$39 ),
-    .data_rd__word(\data_rd__word$40 ),
+    .data_rd__en(data_rd__en),
+    .data_rd__set(data_rd__set),
+    .data_rd__way(data_rd__way),
+    .data_rd__word(data_rd__word),
     .done(read_done),
     .rdata(rdata),
     .rst(rst),
     .set(set),
     .start(start),
-    .tag_wr__data(\tag_wr__data$16 ),
-    .tag_wr__en(\tag_wr__en$7 ),
-    .tag_wr__set(\tag_wr__set$15 ),
+    .tag_wr__data(tag_wr__data),
+    .tag_wr__en(tag_wr__en),
+    .tag_wr__set(tag_wr__set),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways),
     .wb_data__payload(wb_data__payload),
@@ -3020,241 +3021,241 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    rd__set = 6'h00;
+    (* full_case = 32'd1 *)
     if (\$1 ) begin
       rd__set = tag_rd__set;
-    end else if (\$2 ) begin
-      rd__set = \tag_rd__set$5 ;
+    end else begin
+      rd__set = \tag_rd__set$4 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    rd__en = 1'h0;
+    (* full_case = 32'd1 *)
     if (\$1 ) begin
       rd__en = tag_rd__en;
-    end else if (\$2 ) begin
-      rd__en = \tag_rd__en$1 ;
+    end else begin
+      rd__en = \tag_rd__en$5 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    wr__set = 6'h00;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__set = tag_wr__set;
+    end else if (\$3 ) begin
+      wr__set = \tag_wr__set$14 ;
     end else if (\$4 ) begin
-      wr__set = \tag_wr__set$15 ;
-    end else if (\$5 ) begin
-      wr__set = \tag_wr__set$17 ;
-    end else if (\$6 ) begin
-      wr__set = \tag_wr__set$19 ;
+      wr__set = \tag_wr__set$16 ;
+    end else begin
+      wr__set = \tag_wr__set$18 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    wr__en = 4'h0;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__en = tag_wr__en;
-    end else if (\$4 ) begin
+    end else if (\$3 ) begin
       wr__en = \tag_wr__en$7 ;
-    end else if (\$5 ) begin
+    end else if (\$4 ) begin
       wr__en = \tag_wr__en$8 ;
-    end else if (\$6 ) begin
-      wr__en = \tag_wr__en$9 ;
+    end else begin
+      wr__en = \tag_wr__en$19 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    wr__data = 216'h000000000000000000000000000000000000000000000000000000;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__data = tag_wr__data;
+    end else if (\$3 ) begin
+      wr__data = \tag_wr__data$15 ;
     end else if (\$4 ) begin
-      wr__data = \tag_wr__data$16 ;
-    end else if (\$5 ) begin
-      wr__data = \tag_wr__data$18 ;
-    end else if (\$6 ) begin
+      wr__data = \tag_wr__data$17 ;
+    end else begin
       wr__data = \tag_wr__data$20 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \rd__set$29  = 6'h00;
-    if (\$7 ) begin
-      \rd__set$29  = data_rd__set;
-    end else if (\$8 ) begin
-      \rd__set$29  = \data_rd__set$38 ;
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
+      \rd__set$31  = data_rd__set;
+    end else begin
+      \rd__set$31  = \data_rd__set$40 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    rd__way = 2'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__way = data_rd__way;
-    end else if (\$8 ) begin
-      rd__way = \data_rd__way$39 ;
+    end else begin
+      rd__way = \data_rd__way$41 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    rd__word = 3'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__word = data_rd__word;
-    end else if (\$8 ) begin
-      rd__word = \data_rd__word$40 ;
+    end else begin
+      rd__word = \data_rd__word$42 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    rd__line = 1'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__line = 1'h0;
-    end else if (\$8 ) begin
+    end else begin
       rd__line = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \rd__en$37  = 1'h0;
-    if (\$7 ) begin
-      \rd__en$37  = data_rd__en;
-    end else if (\$8 ) begin
-      \rd__en$37  = \data_rd__en$28 ;
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
+      \rd__en$39  = data_rd__en;
+    end else begin
+      \rd__en$39  = \data_rd__en$44 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \wr__set$47  = 6'h00;
-    if (\$9 ) begin
-      \wr__set$47  = data_wr__set;
-    end else if (\$10 ) begin
-      \wr__set$47  = \data_wr__set$58 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__set$49  = data_wr__set;
+    end else begin
+      \wr__set$49  = \data_wr__set$60 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    wr__way = 2'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
       wr__way = data_wr__way;
-    end else if (\$10 ) begin
-      wr__way = \data_wr__way$59 ;
+    end else begin
+      wr__way = \data_wr__way$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    wr__word = 3'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
       wr__word = data_wr__word;
-    end else if (\$10 ) begin
-      wr__word = \data_wr__word$60 ;
+    end else begin
+      wr__word = \data_wr__word$62 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    wr__line = 1'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      wr__line = data_wr__line;
+    end else begin
       wr__line = 1'h0;
-    end else if (\$10 ) begin
-      wr__line = \data_wr__line$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \wr__data$55  = 64'h0000000000000000;
-    if (\$9 ) begin
-      \wr__data$55  = data_wr__data;
-    end else if (\$10 ) begin
-      \wr__data$55  = \data_wr__data$62 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__data$57  = data_wr__data;
+    end else begin
+      \wr__data$57  = \data_wr__data$64 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \wr__en$57  = 8'h00;
-    if (\$9 ) begin
-      \wr__en$57  = data_wr__en;
-    end else if (\$10 ) begin
-      \wr__en$57  = \data_wr__en$46 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__en$59  = data_wr__en;
+    end else begin
+      \wr__en$59  = \data_wr__en$65 ;
     end
   end
-  assign \repl_wr__data$22  = repl_wr__data;
-  assign \repl_wr__en$24  = repl_wr__en;
-  assign \repl_wr__set$26  = repl_wr__set;
+  assign \repl_wr__data$25  = repl_wr__data;
+  assign \repl_wr__en$27  = repl_wr__en;
+  assign \repl_wr__set$29  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$41  = 1'h0;
+  assign \data_rd__line$43  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$44  = 1'h1;
-  assign data_wr__line = 1'h0;
+  assign \data_rd__ready$47  = 1'h1;
+  assign \data_wr__line$63  = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$65  = 1'h1;
-  assign \ways$67  = ways;
-  assign \ways$68  = ways;
-  assign \ways$69  = ways;
+  assign \data_wr__ready$68  = 1'h1;
   assign \ways$70  = ways;
   assign \ways$71  = ways;
+  assign \ways$72  = ways;
+  assign \ways$73  = ways;
+  assign \ways$74  = ways;
   assign repl = state;
-  assign \rdata$75  = rdata;
-  assign \rdata$76  = rdata;
+  assign \rdata$78  = rdata;
+  assign \rdata$79  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$78  = 1'h1;
-  assign \rvalid$79  = 1'h1;
-  assign \rready$82  = 1'h0;
-  assign \cpu_req__payload$84  = cpu_req__payload;
-  assign \cpu_req__ready$86  = cpu_req__ready;
-  assign \cpu_req__valid$88  = cpu_req__valid;
-  assign \cpu_resp__payload$90  = cpu_resp__payload;
-  assign \cpu_resp__ready$92  = cpu_resp__ready;
-  assign \cpu_resp__valid$94  = cpu_resp__valid;
-  assign \touch__en$96  = touch__en;
-  assign \touch__set$98  = touch__set;
-  assign \touch__way$100  = touch__way;
-  assign \run$102  = run;
+  assign \rvalid$81  = 1'h1;
+  assign \rvalid$82  = 1'h1;
+  assign \rready$85  = 1'h0;
+  assign \cpu_req__payload$87  = cpu_req__payload;
+  assign \cpu_req__ready$89  = cpu_req__ready;
+  assign \cpu_req__valid$91  = cpu_req__valid;
+  assign \cpu_resp__payload$93  = cpu_resp__payload;
+  assign \cpu_resp__ready$95  = cpu_resp__ready;
+  assign \cpu_resp__valid$97  = cpu_resp__valid;
+  assign \touch__en$99  = touch__en;
+  assign \touch__set$101  = touch__set;
+  assign \touch__way$103  = touch__way;
+  assign \run$105  = run;
   assign busy = hold;
-  assign \replay$106  = replay;
-  assign \abort$108  = abort;
-  assign \abort_status$110  = abort_status;
+  assign \replay$109  = replay;
+  assign \abort$111  = abort;
+  assign \abort_status$113  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[28:23];
   assign miss_taken = advance;
-  assign \miss_event__payload$122  = miss_event__payload;
-  assign \miss_event__ready$124  = miss_event__ready;
-  assign \miss_event__valid$126  = miss_event__valid;
-  assign \miss_cmd__payload$128  = miss_cmd__payload;
-  assign \miss_cmd__ready$130  = miss_cmd__ready;
-  assign \miss_cmd__valid$132  = miss_cmd__valid;
-  assign \wb_data__payload$134  = wb_data__payload;
-  assign \wb_data__ready$136  = wb_data__ready;
-  assign \wb_data__valid$138  = wb_data__valid;
-  assign \fill_data__payload$140  = fill_data__payload;
-  assign \fill_data__ready$142  = fill_data__ready;
-  assign \fill_data__valid$144  = fill_data__valid;
-  assign \installed__en$146  = installed__en;
-  assign \installed__set$148  = installed__set;
-  assign \installed__way$150  = installed__way;
+  assign \miss_event__payload$125  = miss_event__payload;
+  assign \miss_event__ready$127  = miss_event__ready;
+  assign \miss_event__valid$129  = miss_event__valid;
+  assign \miss_cmd__payload$131  = miss_cmd__payload;
+  assign \miss_cmd__ready$133  = miss_cmd__ready;
+  assign \miss_cmd__valid$135  = miss_cmd__valid;
+  assign \wb_data__payload$137  = wb_data__payload;
+  assign \wb_data__ready$139  = wb_data__ready;
+  assign \wb_data__valid$141  = wb_data__valid;
+  assign \fill_data__payload$143  = fill_data__payload;
+  assign \fill_data__ready$145  = fill_data__ready;
+  assign \fill_data__valid$147  = fill_data__valid;
+  assign \installed__en$149  = installed__en;
+  assign \installed__set$151  = installed__set;
+  assign \installed__way$153  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$161 ;
-  assign \way$163  = miss_cmd__payload[3:2];
-  assign \set$164  = set;
+  assign fill = \start$164 ;
+  assign \way$166  = miss_cmd__payload[3:2];
+  assign \set$167  = set;
   assign tag = s1[64:29];
   assign s1_tag = s1[64:29];
   assign pid = s1[16:1];
-  assign \done$169  = fill_done;
-  assign \flush__payload$173  = flush__payload;
-  assign \flush__ready$175  = flush__ready;
-  assign \flush__valid$177  = flush__valid;
-  assign maint_start = \start$178 ;
+  assign \done$172  = fill_done;
+  assign \flush__payload$176  = flush__payload;
+  assign \flush__ready$178  = flush__ready;
+  assign \flush__valid$180  = flush__valid;
+  assign maint_start = \start$181 ;
   assign maint_op = op;
-  assign maint_pid = \pid$182 ;
+  assign maint_pid = \pid$185 ;
   assign maint_busy = hold;
-  assign \done$186  = maint_done;
-  assign \maint_busy$187  = hold;
+  assign \done$189  = maint_done;
+  assign \maint_busy$190  = hold;
   assign walk_go = go;
-  assign \flush_closed$191  = flush_closed;
+  assign \flush_closed$194  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3300,46 +3301,46 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   assign \tag_wr__data[3].pid  = tag_wr__data[213:198];
   assign \tag_wr__data[3].valid  = tag_wr__data[214];
   assign \tag_wr__data[3].dirty  = tag_wr__data[215];
-  assign \tag_wr__data$16[0]  = \tag_wr__data$16 [53:0];
-  assign \tag_wr__data$16[0].tag  = \tag_wr__data$16 [35:0];
-  assign \tag_wr__data$16[0].pid  = \tag_wr__data$16 [51:36];
-  assign \tag_wr__data$16[0].valid  = \tag_wr__data$16 [52];
-  assign \tag_wr__data$16[0].dirty  = \tag_wr__data$16 [53];
-  assign \tag_wr__data$16[1]  = \tag_wr__data$16 [107:54];
-  assign \tag_wr__data$16[1].tag  = \tag_wr__data$16 [89:54];
-  assign \tag_wr__data$16[1].pid  = \tag_wr__data$16 [105:90];
-  assign \tag_wr__data$16[1].valid  = \tag_wr__data$16 [106];
-  assign \tag_wr__data$16[1].dirty  = \tag_wr__data$16 [107];
-  assign \tag_wr__data$16[2]  = \tag_wr__data$16 [161:108];
-  assign \tag_wr__data$16[2].tag  = \tag_wr__data$16 [143:108];
-  assign \tag_wr__data$16[2].pid  = \tag_wr__data$16 [159:144];
-  assign \tag_wr__data$16[2].valid  = \tag_wr__data$16 [160];
-  assign \tag_wr__data$16[2].dirty  = \tag_wr__data$16 [161];
-  assign \tag_wr__data$16[3]  = \tag_wr__data$16 [215:162];
-  assign \tag_wr__data$16[3].tag  = \tag_wr__data$16 [197:162];
-  assign \tag_wr__data$16[3].pid  = \tag_wr__data$16 [213:198];
-  assign \tag_wr__data$16[3].valid  = \tag_wr__data$16 [214];
-  assign \tag_wr__data$16[3].dirty  = \tag_wr__data$16 [215];
-  assign \tag_wr__data$18[0]  = \tag_wr__data$18 [53:0];
-  assign \tag_wr__data$18[0].tag  = \tag_wr__data$18 [35:0];
-  assign \tag_wr__data$18[0].pid  = \tag_wr__data$18 [51:36];
-  assign \tag_wr__data$18[0].valid  = \tag_wr__data$18 [52];
-  assign \tag_wr__data$18[0].dirty  = \tag_wr__data$18 [53];
-  assign \tag_wr__data$18[1]  = \tag_wr__data$18 [107:54];
-  assign \tag_wr__data$18[1].tag  = \tag_wr__data$18 [89:54];
-  assign \tag_wr__data$18[1].pid  = \tag_wr__data$18 [105:90];
-  assign \tag_wr__data$18[1].valid  = \tag_wr__data$18 [106];
-  assign \tag_wr__data$18[1].dirty  = \tag_wr__data$18 [107];
-  assign \tag_wr__data$18[2]  = \tag_wr__data$18 [161:108];
-  assign \tag_wr__data$18[2].tag  = \tag_wr__data$18 [143:108];
-  assign \tag_wr__data$18[2].pid  = \tag_wr__data$18 [159:144];
-  assign \tag_wr__data$18[2].valid  = \tag_wr__data$18 [160];
-  assign \tag_wr__data$18[2].dirty  = \tag_wr__data$18 [161];
-  assign \tag_wr__data$18[3]  = \tag_wr__data$18 [215:162];
-  assign \tag_wr__data$18[3].tag  = \tag_wr__data$18 [197:162];
-  assign \tag_wr__data$18[3].pid  = \tag_wr__data$18 [213:198];
-  assign \tag_wr__data$18[3].valid  = \tag_wr__data$18 [214];
-  assign \tag_wr__data$18[3].dirty  = \tag_wr__data$18 [215];
+  assign \tag_wr__data$15[0]  = \tag_wr__data$15 [53:0];
+  assign \tag_wr__data$15[0].tag  = \tag_wr__data$15 [35:0];
+  assign \tag_wr__data$15[0].pid  = \tag_wr__data$15 [51:36];
+  assign \tag_wr__data$15[0].valid  = \tag_wr__data$15 [52];
+  assign \tag_wr__data$15[0].dirty  = \tag_wr__data$15 [53];
+  assign \tag_wr__data$15[1]  = \tag_wr__data$15 [107:54];
+  assign \tag_wr__data$15[1].tag  = \tag_wr__data$15 [89:54];
+  assign \tag_wr__data$15[1].pid  = \tag_wr__data$15 [105:90];
+  assign \tag_wr__data$15[1].valid  = \tag_wr__data$15 [106];
+  assign \tag_wr__data$15[1].dirty  = \tag_wr__data$15 [107];
+  assign \tag_wr__data$15[2]  = \tag_wr__data$15 [161:108];
+  assign \tag_wr__data$15[2].tag  = \tag_wr__data$15 [143:108];
+  assign \tag_wr__data$15[2].pid  = \tag_wr__data$15 [159:144];
+  assign \tag_wr__data$15[2].valid  = \tag_wr__data$15 [160];
+  assign \tag_wr__data$15[2].dirty  = \tag_wr__data$15 [161];
+  assign \tag_wr__data$15[3]  = \tag_wr__data$15 [215:162];
+  assign \tag_wr__data$15[3].tag  = \tag_wr__data$15 [197:162];
+  assign \tag_wr__data$15[3].pid  = \tag_wr__data$15 [213:198];
+  assign \tag_wr__data$15[3].valid  = \tag_wr__data$15 [214];
+  assign \tag_wr__data$15[3].dirty  = \tag_wr__data$15 [215];
+  assign \tag_wr__data$17[0]  = \tag_wr__data$17 [53:0];
+  assign \tag_wr__data$17[0].tag  = \tag_wr__data$17 [35:0];
+  assign \tag_wr__data$17[0].pid  = \tag_wr__data$17 [51:36];
+  assign \tag_wr__data$17[0].valid  = \tag_wr__data$17 [52];
+  assign \tag_wr__data$17[0].dirty  = \tag_wr__data$17 [53];
+  assign \tag_wr__data$17[1]  = \tag_wr__data$17 [107:54];
+  assign \tag_wr__data$17[1].tag  = \tag_wr__data$17 [89:54];
+  assign \tag_wr__data$17[1].pid  = \tag_wr__data$17 [105:90];
+  assign \tag_wr__data$17[1].valid  = \tag_wr__data$17 [106];
+  assign \tag_wr__data$17[1].dirty  = \tag_wr__data$17 [107];
+  assign \tag_wr__data$17[2]  = \tag_wr__data$17 [161:108];
+  assign \tag_wr__data$17[2].tag  = \tag_wr__data$17 [143:108];
+  assign \tag_wr__data$17[2].pid  = \tag_wr__data$17 [159:144];
+  assign \tag_wr__data$17[2].valid  = \tag_wr__data$17 [160];
+  assign \tag_wr__data$17[2].dirty  = \tag_wr__data$17 [161];
+  assign \tag_wr__data$17[3]  = \tag_wr__data$17 [215:162];
+  assign \tag_wr__data$17[3].tag  = \tag_wr__data$17 [197:162];
+  assign \tag_wr__data$17[3].pid  = \tag_wr__data$17 [213:198];
+  assign \tag_wr__data$17[3].valid  = \tag_wr__data$17 [214];
+  assign \tag_wr__data$17[3].dirty  = \tag_wr__data$17 [215];
   assign \tag_wr__data$20[0]  = \tag_wr__data$20 [53:0];
   assign \tag_wr__data$20[0].tag  = \tag_wr__data$20 [35:0];
   assign \tag_wr__data$20[0].pid  = \tag_wr__data$20 [51:36];
@@ -3380,66 +3381,6 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \ways$67[0]  = ways[53:0];
-  assign \ways$67[0].tag  = ways[35:0];
-  assign \ways$67[0].pid  = ways[51:36];
-  assign \ways$67[0].valid  = ways[52];
-  assign \ways$67[0].dirty  = ways[53];
-  assign \ways$67[1]  = ways[107:54];
-  assign \ways$67[1].tag  = ways[89:54];
-  assign \ways$67[1].pid  = ways[105:90];
-  assign \ways$67[1].valid  = ways[106];
-  assign \ways$67[1].dirty  = ways[107];
-  assign \ways$67[2]  = ways[161:108];
-  assign \ways$67[2].tag  = ways[143:108];
-  assign \ways$67[2].pid  = ways[159:144];
-  assign \ways$67[2].valid  = ways[160];
-  assign \ways$67[2].dirty  = ways[161];
-  assign \ways$67[3]  = ways[215:162];
-  assign \ways$67[3].tag  = ways[197:162];
-  assign \ways$67[3].pid  = ways[213:198];
-  assign \ways$67[3].valid  = ways[214];
-  assign \ways$67[3].dirty  = ways[215];
-  assign \ways$68[0]  = ways[53:0];
-  assign \ways$68[0].tag  = ways[35:0];
-  assign \ways$68[0].pid  = ways[51:36];
-  assign \ways$68[0].valid  = ways[52];
-  assign \ways$68[0].dirty  = ways[53];
-  assign \ways$68[1]  = ways[107:54];
-  assign \ways$68[1].tag  = ways[89:54];
-  assign \ways$68[1].pid  = ways[105:90];
-  assign \ways$68[1].valid  = ways[106];
-  assign \ways$68[1].dirty  = ways[107];
-  assign \ways$68[2]  = ways[161:108];
-  assign \ways$68[2].tag  = ways[143:108];
-  assign \ways$68[2].pid  = ways[159:144];
-  assign \ways$68[2].valid  = ways[160];
-  assign \ways$68[2].dirty  = ways[161];
-  assign \ways$68[3]  = ways[215:162];
-  assign \ways$68[3].tag  = ways[197:162];
-  assign \ways$68[3].pid  = ways[213:198];
-  assign \ways$68[3].valid  = ways[214];
-  assign \ways$68[3].dirty  = ways[215];
-  assign \ways$69[0]  = ways[53:0];
-  assign \ways$69[0].tag  = ways[35:0];
-  assign \ways$69[0].pid  = ways[51:36];
-  assign \ways$69[0].valid  = ways[52];
-  assign \ways$69[0].dirty  = ways[53];
-  assign \ways$69[1]  = ways[107:54];
-  assign \ways$69[1].tag  = ways[89:54];
-  assign \ways$69[1].pid  = ways[105:90];
-  assign \ways$69[1].valid  = ways[106];
-  assign \ways$69[1].dirty  = ways[107];
-  assign \ways$69[2]  = ways[161:108];
-  assign \ways$69[2].tag  = ways[143:108];
-  assign \ways$69[2].pid  = ways[159:144];
-  assign \ways$69[2].valid  = ways[160];
-  assign \ways$69[2].dirty  = ways[161];
-  assign \ways$69[3]  = ways[215:162];
-  assign \ways$69[3].tag  = ways[197:162];
-  assign \ways$69[3].pid  = ways[213:198];
-  assign \ways$69[3].valid  = ways[214];
-  assign \ways$69[3].dirty  = ways[215];
   assign \ways$70[0]  = ways[53:0];
   assign \ways$70[0].tag  = ways[35:0];
   assign \ways$70[0].pid  = ways[51:36];
@@ -3480,20 +3421,80 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   assign \ways$71[3].pid  = ways[213:198];
   assign \ways$71[3].valid  = ways[214];
   assign \ways$71[3].dirty  = ways[215];
+  assign \ways$72[0]  = ways[53:0];
+  assign \ways$72[0].tag  = ways[35:0];
+  assign \ways$72[0].pid  = ways[51:36];
+  assign \ways$72[0].valid  = ways[52];
+  assign \ways$72[0].dirty  = ways[53];
+  assign \ways$72[1]  = ways[107:54];
+  assign \ways$72[1].tag  = ways[89:54];
+  assign \ways$72[1].pid  = ways[105:90];
+  assign \ways$72[1].valid  = ways[106];
+  assign \ways$72[1].dirty  = ways[107];
+  assign \ways$72[2]  = ways[161:108];
+  assign \ways$72[2].tag  = ways[143:108];
+  assign \ways$72[2].pid  = ways[159:144];
+  assign \ways$72[2].valid  = ways[160];
+  assign \ways$72[2].dirty  = ways[161];
+  assign \ways$72[3]  = ways[215:162];
+  assign \ways$72[3].tag  = ways[197:162];
+  assign \ways$72[3].pid  = ways[213:198];
+  assign \ways$72[3].valid  = ways[214];
+  assign \ways$72[3].dirty  = ways[215];
+  assign \ways$73[0]  = ways[53:0];
+  assign \ways$73[0].tag  = ways[35:0];
+  assign \ways$73[0].pid  = ways[51:36];
+  assign \ways$73[0].valid  = ways[52];
+  assign \ways$73[0].dirty  = ways[53];
+  assign \ways$73[1]  = ways[107:54];
+  assign \ways$73[1].tag  = ways[89:54];
+  assign \ways$73[1].pid  = ways[105:90];
+  assign \ways$73[1].valid  = ways[106];
+  assign \ways$73[1].dirty  = ways[107];
+  assign \ways$73[2]  = ways[161:108];
+  assign \ways$73[2].tag  = ways[143:108];
+  assign \ways$73[2].pid  = ways[159:144];
+  assign \ways$73[2].valid  = ways[160];
+  assign \ways$73[2].dirty  = ways[161];
+  assign \ways$73[3]  = ways[215:162];
+  assign \ways$73[3].tag  = ways[197:162];
+  assign \ways$73[3].pid  = ways[213:198];
+  assign \ways$73[3].valid  = ways[214];
+  assign \ways$73[3].dirty  = ways[215];
+  assign \ways$74[0]  = ways[53:0];
+  assign \ways$74[0].tag  = ways[35:0];
+  assign \ways$74[0].pid  = ways[51:36];
+  assign \ways$74[0].valid  = ways[52];
+  assign \ways$74[0].dirty  = ways[53];
+  assign \ways$74[1]  = ways[107:54];
+  assign \ways$74[1].tag  = ways[89:54];
+  assign \ways$74[1].pid  = ways[105:90];
+  assign \ways$74[1].valid  = ways[106];
+  assign \ways$74[1].dirty  = ways[107];
+  assign \ways$74[2]  = ways[161:108];
+  assign \ways$74[2].tag  = ways[143:108];
+  assign \ways$74[2].pid  = ways[159:144];
+  assign \ways$74[2].valid  = ways[160];
+  assign \ways$74[2].dirty  = ways[161];
+  assign \ways$74[3]  = ways[215:162];
+  assign \ways$74[3].tag  = ways[197:162];
+  assign \ways$74[3].pid  = ways[213:198];
+  assign \ways$74[3].valid  = ways[214];
+  assign \ways$74[3].dirty  = ways[215];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
   assign \cpu_req__payload.strb  = cpu_req__payload[72:65];
   assign \cpu_req__payload.wdata  = cpu_req__payload[136:73];
-  assign \cpu_req__payload$84.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$84.pid  = cpu_req__payload[16:1];
-  assign \cpu_req__payload$84.vaddr  = cpu_req__payload[64:17];
-  assign \cpu_req__payload$84.strb  = cpu_req__payload[72:65];
-  assign \cpu_req__payload$84.wdata  = cpu_req__payload[136:73];
+  assign \cpu_req__payload$87.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$87.pid  = cpu_req__payload[16:1];
+  assign \cpu_req__payload$87.vaddr  = cpu_req__payload[64:17];
+  assign \cpu_req__payload$87.strb  = cpu_req__payload[72:65];
+  assign \cpu_req__payload$87.wdata  = cpu_req__payload[136:73];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$90.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$90.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$93.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$93.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[17:2];
@@ -3519,30 +3520,30 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   assign \miss_event__payload.victim_dirty  = miss_event__payload[75];
   assign \miss_event__payload.victim_pid  = miss_event__payload[91:76];
   assign \miss_event__payload.victim_tag  = miss_event__payload[127:92];
-  assign \miss_event__payload$122.kind  = miss_event__payload[0];
-  assign \miss_event__payload$122.write  = miss_event__payload[1];
-  assign \miss_event__payload$122.pid  = miss_event__payload[17:2];
-  assign \miss_event__payload$122.vaddr  = miss_event__payload[65:18];
-  assign \miss_event__payload$122.set  = miss_event__payload[71:66];
-  assign \miss_event__payload$122.way  = miss_event__payload[73:72];
-  assign \miss_event__payload$122.victim_valid  = miss_event__payload[74];
-  assign \miss_event__payload$122.victim_dirty  = miss_event__payload[75];
-  assign \miss_event__payload$122.victim_pid  = miss_event__payload[91:76];
-  assign \miss_event__payload$122.victim_tag  = miss_event__payload[127:92];
+  assign \miss_event__payload$125.kind  = miss_event__payload[0];
+  assign \miss_event__payload$125.write  = miss_event__payload[1];
+  assign \miss_event__payload$125.pid  = miss_event__payload[17:2];
+  assign \miss_event__payload$125.vaddr  = miss_event__payload[65:18];
+  assign \miss_event__payload$125.set  = miss_event__payload[71:66];
+  assign \miss_event__payload$125.way  = miss_event__payload[73:72];
+  assign \miss_event__payload$125.victim_valid  = miss_event__payload[74];
+  assign \miss_event__payload$125.victim_dirty  = miss_event__payload[75];
+  assign \miss_event__payload$125.victim_pid  = miss_event__payload[91:76];
+  assign \miss_event__payload$125.victim_tag  = miss_event__payload[127:92];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$128.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$128.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$128.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$131.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$131.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$131.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$134.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$134.last  = wb_data__payload[64];
+  assign \wb_data__payload$137.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$137.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$140.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$140.last  = fill_data__payload[64];
+  assign \fill_data__payload$143.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$143.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[51:36];
   assign \query.valid  = query[52];
@@ -3557,32 +3558,30 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, 
   assign \flush__payload.victim_dirty  = flush__payload[75];
   assign \flush__payload.victim_pid  = flush__payload[91:76];
   assign \flush__payload.victim_tag  = flush__payload[127:92];
-  assign \flush__payload$173.kind  = flush__payload[0];
-  assign \flush__payload$173.write  = flush__payload[1];
-  assign \flush__payload$173.pid  = flush__payload[17:2];
-  assign \flush__payload$173.vaddr  = flush__payload[65:18];
-  assign \flush__payload$173.set  = flush__payload[71:66];
-  assign \flush__payload$173.way  = flush__payload[73:72];
-  assign \flush__payload$173.victim_valid  = flush__payload[74];
-  assign \flush__payload$173.victim_dirty  = flush__payload[75];
-  assign \flush__payload$173.victim_pid  = flush__payload[91:76];
-  assign \flush__payload$173.victim_tag  = flush__payload[127:92];
-  assign miss_info[127:92] = \$15 [35:0];
-  assign miss_info[91:76] = \$14 [51:36];
-  assign miss_info[75] = \$13 [53];
-  assign miss_info[74] = \$12 [52];
+  assign \flush__payload$176.kind  = flush__payload[0];
+  assign \flush__payload$176.write  = flush__payload[1];
+  assign \flush__payload$176.pid  = flush__payload[17:2];
+  assign \flush__payload$176.vaddr  = flush__payload[65:18];
+  assign \flush__payload$176.set  = flush__payload[71:66];
+  assign \flush__payload$176.way  = flush__payload[73:72];
+  assign \flush__payload$176.victim_valid  = flush__payload[74];
+  assign \flush__payload$176.victim_dirty  = flush__payload[75];
+  assign \flush__payload$176.victim_pid  = flush__payload[91:76];
+  assign \flush__payload$176.victim_tag  = flush__payload[127:92];
+  assign miss_info[127:92] = \$11 [35:0];
+  assign miss_info[91:76] = \$10 [51:36];
+  assign miss_info[75] = \$9 [53];
+  assign miss_info[74] = \$8 [52];
   assign miss_info[73:72] = victim;
   assign miss_info[71:66] = s1[28:23];
   assign miss_info[65:18] = s1[64:17];
   assign miss_info[17:2] = s1[16:1];
-  assign miss_info[1] = \$11 ;
+  assign miss_info[1] = \$7 ;
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
-  assign \$2  = \tag_rd__en$1 ;
-  assign \$7  = data_rd__en;
-  assign \$8  = \data_rd__en$28 ;
-  assign rready = \rready$81 ;
-  assign \$11  = s1[0];
+  assign \$5  = data_rd__en;
+  assign rready = \rready$84 ;
+  assign \$7  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5716,7 +5715,7 @@ module \excache.ctrl.data (rst, rdata, rd__set, rd__way, rd__word, rp__en, wr__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.fill$207 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
@@ -6078,13 +6077,14 @@ module \excache.ctrl.fill$207 (rst, ways, pid, tag, fill_data__ready, data_wr__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
+module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_load, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$108 ;
+  wire [7:0] \$100 ;
+  wire [7:0] \$103 ;
+  wire [7:0] \$106 ;
+  wire [7:0] \$109 ;
   wire \$11 ;
   wire [6:0] \$12 ;
   wire [2:0] \$13 ;
@@ -6125,22 +6125,22 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  reg \$48 ;
-  reg [1:0] \$49 ;
+  wire \$48 ;
+  reg \$49 ;
   wire \$5 ;
-  reg [15:0] \$50 ;
-  reg [5:0] \$51 ;
-  reg [1:0] \$52 ;
-  reg [2:0] \$53 ;
-  wire [7:0] \$59 ;
+  reg [1:0] \$50 ;
+  reg [15:0] \$51 ;
+  reg [5:0] \$52 ;
+  reg [1:0] \$53 ;
+  reg [2:0] \$54 ;
   wire [53:0] \$6 ;
+  wire [7:0] \$60 ;
   wire \$7 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$77 ;
+  wire [7:0] \$74 ;
+  wire [7:0] \$78 ;
   wire \$8 ;
-  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
   wire [6:0] \$9 ;
-  wire [7:0] \$99 ;
   output busy;
   reg busy = 1'h0;
   input clk;
@@ -6193,6 +6193,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   wire rst;
   input start;
   wire start;
+  output tag_load;
+  reg tag_load;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -6246,14 +6248,14 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
-  assign \$99  = m_way * 6'h36;
-  assign \$37  = ways >> \$99 ;
-  assign \$102  = m_way * 6'h36;
-  assign \$38  = ways >> \$102 ;
-  assign \$105  = m_way * 6'h36;
-  assign \$39  = ways >> \$105 ;
-  assign \$108  = m_way * 6'h36;
-  assign \$40  = ways >> \$108 ;
+  assign \$100  = m_way * 6'h36;
+  assign \$37  = ways >> \$100 ;
+  assign \$103  = m_way * 6'h36;
+  assign \$38  = ways >> \$103 ;
+  assign \$106  = m_way * 6'h36;
+  assign \$39  = ways >> \$106 ;
+  assign \$109  = m_way * 6'h36;
+  assign \$40  = ways >> \$109 ;
   assign \$41  = m_way == 2'h3;
   assign \$42  = m_set == 6'h3f;
   assign \$43  = ! walk_state;
@@ -6261,25 +6263,26 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   assign \$45  = walk_state == 2'h2;
   assign \$46  = walk_state == 2'h3;
   assign \$47  = walk_state == 3'h4;
+  assign \$48  = walk_state == 3'h5;
   always @(posedge clk)
-    busy <= \$48 ;
+    busy <= \$49 ;
   always @(posedge clk)
-    \op$5  <= \$49 ;
+    \op$5  <= \$50 ;
   always @(posedge clk)
-    pid <= \$50 ;
+    pid <= \$51 ;
   always @(posedge clk)
-    m_set <= \$51 ;
+    m_set <= \$52 ;
   always @(posedge clk)
-    m_way <= \$52 ;
+    m_way <= \$53 ;
   always @(posedge clk)
-    walk_state <= \$53 ;
+    walk_state <= \$54 ;
   assign \$1  = ~ busy;
   assign \$2  = start & \$1 ;
   assign \$3  = | op;
   assign \$4  = \$2  & \$3 ;
   assign \$5  = \op$5  == 1'h1;
-  assign \$59  = m_way * 6'h36;
-  assign \$6  = ways >> \$59 ;
+  assign \$60  = m_way * 6'h36;
+  assign \$6  = ways >> \$60 ;
   assign \$7  = match & \$6 [53];
   assign \$8  = m_set == 6'h3f;
   assign \$9  = m_set + 1'h1;
@@ -6291,17 +6294,17 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   assign \$15  = m_set == 6'h3f;
   assign \$16  = m_set + 1'h1;
   assign \$17  = m_way + 1'h1;
-  assign \$73  = m_way * 6'h36;
-  assign \$18  = ways >> \$73 ;
+  assign \$74  = m_way * 6'h36;
+  assign \$18  = ways >> \$74 ;
   assign \$19  = \op$5  == 2'h3;
-  assign \$77  = m_way * 6'h36;
-  assign \$20  = ways >> \$77 ;
+  assign \$78  = m_way * 6'h36;
+  assign \$20  = ways >> \$78 ;
   assign \$21  = \$20 [51:36] == pid;
   assign \$22  = \$19  | \$21 ;
   assign match = \$18 [52] & \$22 ;
   assign \$23  = \op$5  == 1'h1;
-  assign \$84  = m_way * 6'h36;
-  assign \$24  = ways >> \$84 ;
+  assign \$85  = m_way * 6'h36;
+  assign \$24  = ways >> \$85 ;
   assign \$25  = match & \$24 [53];
   assign \$26  = ways[51:36] == pid;
   assign \$27  = ways[52] & \$26 ;
@@ -6316,9 +6319,9 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   assign \$36  = m_set == 6'h3f;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$48  = busy;
+    \$49  = busy;
     if (\$4 ) begin
-      \$48  = 1'h1;
+      \$49  = 1'h1;
     end
     casez (walk_state)
       3'h0:
@@ -6326,71 +6329,75 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             if (\$8 ) begin
-              \$48  = 1'h0;
+              \$49  = 1'h0;
             end
           end else if (\$7 ) begin
           end else begin
             if (\$10 ) begin
               if (\$11 ) begin
-                \$48  = 1'h0;
+                \$49  = 1'h0;
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$14 ) begin
               if (\$15 ) begin
-                \$48  = 1'h0;
+                \$49  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$48  = 1'h0;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$49  = \op$5 ;
+    \$50  = \op$5 ;
     if (\$4 ) begin
-      \$49  = op;
+      \$50  = op;
     end
     if (rst) begin
-      \$49  = 2'h0;
+      \$50  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$50  = pid;
+    \$51  = pid;
     if (\$4 ) begin
-      \$50  = \pid$7 ;
+      \$51  = \pid$7 ;
     end
     if (rst) begin
-      \$50  = 16'h0000;
+      \$51  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$51  = m_set;
+    \$52  = m_set;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$51  = 6'h00;
+            \$52  = 6'h00;
           end
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
             end else begin
-              \$51  = \$9 [5:0];
+              \$52  = \$9 [5:0];
             end
           end else if (\$7 ) begin
           end else begin
@@ -6398,44 +6405,46 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
               (* full_case = 32'd1 *)
               if (\$11 ) begin
               end else begin
-                \$51  = \$12 [5:0];
+                \$52  = \$12 [5:0];
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
               end else begin
-                \$51  = \$16 [5:0];
+                \$52  = \$16 [5:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$51  = 6'h00;
+      \$52  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$52  = m_way;
+    \$53  = m_way;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$52  = 2'h0;
+            \$53  = 2'h0;
           end
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
             end else begin
-              \$52  = 2'h0;
+              \$53  = 2'h0;
             end
           end else if (\$7 ) begin
           end else begin
@@ -6444,87 +6453,89 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
               (* full_case = 32'd1 *)
               if (\$11 ) begin
               end else begin
-                \$52  = 2'h0;
+                \$53  = 2'h0;
               end
             end else begin
-              \$52  = \$13 [1:0];
+              \$53  = \$13 [1:0];
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
               end else begin
-                \$52  = 2'h0;
+                \$53  = 2'h0;
               end
             end else begin
-              \$52  = \$17 [1:0];
+              \$53  = \$17 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$52  = 2'h0;
+      \$53  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$53  = walk_state;
+    \$54  = walk_state;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$53  = 3'h1;
+            \$54  = 3'h1;
           end
       3'h1:
-          \$53  = 3'h2;
+          \$54  = 3'h2;
       3'h2:
+          \$54  = 3'h3;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
-              \$53  = 3'h0;
+              \$54  = 3'h0;
             end else begin
-              \$53  = 3'h1;
+              \$54  = 3'h1;
             end
           end else if (\$7 ) begin
-            \$53  = 3'h3;
+            \$54  = 3'h4;
           end else begin
             (* full_case = 32'd1 *)
             if (\$10 ) begin
               (* full_case = 32'd1 *)
               if (\$11 ) begin
-                \$53  = 3'h0;
+                \$54  = 3'h0;
               end else begin
-                \$53  = 3'h1;
+                \$54  = 3'h1;
               end
             end else begin
-              \$53  = 3'h2;
+              \$54  = 3'h3;
             end
           end
-      3'h3:
+      3'h4:
           if (flush__ready) begin
-            \$53  = 3'h4;
+            \$54  = 3'h5;
           end
-      3'h4:
+      3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
-                \$53  = 3'h0;
+                \$54  = 3'h0;
               end else begin
-                \$53  = 3'h1;
+                \$54  = 3'h1;
               end
             end else begin
-              \$53  = 3'h2;
+              \$54  = 3'h3;
             end
           end
     endcase
     if (rst) begin
-      \$53  = 3'h0;
+      \$54  = 3'h0;
     end
   end
   always @* begin
@@ -6549,6 +6560,18 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    tag_load = 1'h0;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          tag_load = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     tag_wr__set = 6'h00;
     casez (walk_state)
       3'h0:
@@ -6556,6 +6579,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__set = m_set;
           end
@@ -6570,6 +6595,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__en[0] = \$27 ;
             tag_wr__en[1] = \$29 ;
@@ -6587,6 +6614,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__data[53:0] = 54'h00000000000000;
             tag_wr__data[107:54] = 54'h00000000000000;
@@ -6604,6 +6633,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$23 ) begin
             if (\$34 ) begin
@@ -6617,9 +6648,9 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$41 ) begin
               if (\$42 ) begin
@@ -6640,6 +6671,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h2:
           /* empty */;
       3'h3:
+          /* empty */;
+      3'h4:
           flush__valid = 1'h1;
     endcase
   end
@@ -6654,6 +6687,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h2:
           /* empty */;
       3'h3:
+          /* empty */;
+      3'h4:
         begin
           flush__payload[0] = 1'h1;
           flush__payload[1] = 1'h0;
@@ -6721,20 +6756,111 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word
-, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$42 , tag_wr__set, tag_wr__en, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu_resp__valid, rready, miss, idle, ways, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
+, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$47 , tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
   wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
+  wire \$110 ;
+  wire [1:0] \$111 ;
+  wire [2:0] \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire \$15 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
   wire \$17 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
+  wire \$180 ;
+  reg \$181 ;
+  reg [2:0] \$182 ;
+  reg \$183 ;
+  reg \$184 ;
+  reg \$185 ;
+  reg \$186 ;
+  reg [136:0] \$187 ;
+  reg \$188 ;
+  reg \$189 ;
   wire \$19 ;
+  reg [136:0] \$190 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
@@ -6784,8 +6910,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
-  wire [1:0] \$64 ;
-  wire [2:0] \$65 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
@@ -6814,12 +6940,15 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire \$89 ;
   wire \$9 ;
   wire \$90 ;
-  reg \$91 ;
-  reg [2:0] \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg \$95 ;
-  reg [136:0] \$96 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   input abort;
   wire abort;
   (* enum_base_type = "Status" *)
@@ -6882,8 +7011,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   output [2:0] data_wr__word;
   reg [2:0] data_wr__word;
   wire hit;
-  output \hit$42 ;
-  reg \hit$42 ;
+  output \hit$47 ;
+  reg \hit$47 ;
   wire [1:0] hit_way;
   input hold;
   wire hold;
@@ -6921,6 +7050,17 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   input run;
   wire run;
   wire rvalid;
+  reg s0_fresh = 1'h0;
+  reg [136:0] s0_req = 137'h00000000000000000000000000000000000;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \s0_req.op ;
+  wire [15:0] \s0_req.pid ;
+  wire [7:0] \s0_req.strb ;
+  wire [47:0] \s0_req.vaddr ;
+  wire [63:0] \s0_req.wdata ;
+  reg s0_valid = 1'h0;
   output [136:0] s1;
   reg [136:0] s1 = 137'h00000000000000000000000000000000000;
   (* enum_base_type = "CpuOp" *)
@@ -6931,11 +7071,14 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [7:0] \s1.strb ;
   wire [47:0] \s1.vaddr ;
   wire [63:0] \s1.wdata ;
+  reg s1_reload = 1'h0;
   reg s1_replay = 1'h0;
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
   wire [35:0] tag;
+  output tag_load;
+  reg tag_load;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -7015,91 +7158,180 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  assign \$1  = ! count;
+  assign \$3  = ~ q_read;
   assign \$5  = q_read ? rdata : 64'h0000000000000000;
   assign pop = cpu_resp__valid & cpu_resp__ready;
   assign \$7  = ! count;
   assign \$9  = \$8  & q_read;
   assign rready = \$9  & cpu_resp__ready;
-  assign \$10  = ~ hit;
+  assign \$10  = ~ s1_reload;
   assign \$11  = s1_valid & \$10 ;
-  assign \$12  = ! count;
-  assign miss = \$11  & \$12 ;
-  assign \$13  = ~ s1_valid;
+  assign \$12  = ~ hit;
+  assign \$13  = \$11  & \$12 ;
   assign \$14  = ! count;
-  assign idle = \$13  & \$14 ;
-  assign \$15  = ~ s1_valid;
-  assign \$16  = s1_valid & hit;
-  assign \$17  = ~ count;
-  assign \$18  = \$17  | pop;
-  assign \$19  = \$16  & \$18 ;
-  assign \$20  = ! s1[0];
-  assign \$21  = | s1[72:65];
-  assign \$22  = ~ \$21 ;
-  assign \$26  = \$15  | \$25 ;
-  assign \$27  = ~ hold;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ s1_valid;
-  assign \$30  = s1_valid & hit;
-  assign \$31  = ~ count;
-  assign \$32  = \$31  | pop;
-  assign \$33  = \$30  & \$32 ;
-  assign \$34  = ! s1[0];
-  assign \$35  = | s1[72:65];
-  assign \$36  = ~ \$35 ;
-  assign \$40  = \$29  | \$39 ;
-  assign \$41  = ~ hold;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = s1_valid & hit;
-  assign \$44  = ~ count;
-  assign \$45  = \$44  | pop;
-  assign \$46  = \$43  & \$45 ;
-  assign \$47  = ! s1[0];
-  assign \$48  = ! s1[0];
-  assign \$50  = s1_valid & hit;
-  assign \$51  = ~ count;
-  assign \$52  = \$51  | pop;
-  assign \$53  = \$50  & \$52 ;
-  assign \$54  = ! s1[0];
-  assign \$55  = | s1[72:65];
-  assign \$56  = ~ \$55 ;
-  assign \$60  = ~ s1_replay;
-  assign \$61  = ! s1[0];
-  assign \$62  = ! s1[0];
-  assign \$64  = count + push;
-  assign \$65  = \$64  - pop;
-  assign \$66  = ~ s1_valid;
-  assign \$67  = s1_valid & hit;
-  assign \$68  = ~ count;
-  assign \$69  = \$68  | pop;
-  assign \$70  = \$67  & \$69 ;
-  assign \$71  = ! s1[0];
-  assign \$72  = | s1[72:65];
-  assign \$73  = ~ \$72 ;
-  assign \$77  = \$66  | \$76 ;
-  assign \$78  = ~ hold;
-  assign \$79  = \$77  & \$78 ;
-  assign \$80  = cpu_req__valid & \$79 ;
-  assign \$81  = s1_valid & hit;
-  assign \$82  = ~ count;
-  assign \$83  = \$82  | pop;
-  assign \$84  = \$81  & \$83 ;
-  assign \$85  = ! s1[0];
-  assign \$86  = | s1[72:65];
-  assign \$87  = ~ \$86 ;
+  assign miss = \$13  & \$14 ;
+  assign \$15  = ~ s0_valid;
+  assign \$16  = ~ s1_valid;
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! count;
+  assign idle = \$17  & \$18 ;
+  assign \$19  = ~ s0_valid;
+  assign \$20  = s0_valid & s0_fresh;
+  assign \$21  = ~ s1_valid;
+  assign \$22  = ~ s1_reload;
+  assign \$23  = s1_valid & \$22 ;
+  assign \$24  = \$23  & hit;
+  assign \$25  = ~ count;
+  assign \$26  = \$25  | pop;
+  assign \$27  = \$24  & \$26 ;
+  assign \$28  = ! s1[0];
+  assign \$29  = | s1[72:65];
+  assign \$30  = ~ \$29 ;
+  assign \$34  = \$21  | \$33 ;
+  assign \$35  = \$20  & \$34 ;
+  assign \$36  = \$19  | \$35 ;
+  assign \$37  = ~ hold;
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = ~ s0_fresh;
+  assign \$40  = s0_valid & \$39 ;
+  assign \$41  = ~ s0_valid;
+  assign \$42  = s0_valid & s0_fresh;
+  assign \$43  = ~ s1_valid;
+  assign \$44  = ~ s1_reload;
+  assign \$45  = s1_valid & \$44 ;
+  assign \$46  = \$45  & hit;
+  assign \$47  = ~ count;
+  assign \$48  = \$47  | pop;
+  assign \$49  = \$46  & \$48 ;
+  assign \$50  = ! s1[0];
+  assign \$51  = | s1[72:65];
+  assign \$52  = ~ \$51 ;
+  assign \$56  = \$43  | \$55 ;
+  assign \$57  = \$42  & \$56 ;
+  assign \$58  = \$41  | \$57 ;
+  assign \$59  = ~ hold;
+  assign \$60  = \$58  & \$59 ;
+  assign \$61  = s0_valid & s0_fresh;
+  assign \$62  = ~ s1_valid;
+  assign \$63  = ~ s1_reload;
+  assign \$64  = s1_valid & \$63 ;
+  assign \$65  = \$64  & hit;
+  assign \$66  = ~ count;
+  assign \$67  = \$66  | pop;
+  assign \$68  = \$65  & \$67 ;
+  assign \$69  = ! s1[0];
+  assign \$70  = | s1[72:65];
+  assign \$71  = ~ \$70 ;
+  assign \$75  = \$62  | \$74 ;
+  assign \$76  = \$61  & \$75 ;
+  assign \$77  = \$76  | s1_reload;
+  assign \$78  = ~ s1_reload;
+  assign \$79  = s1_valid & \$78 ;
+  assign \$80  = \$79  & hit;
+  assign \$81  = ~ count;
+  assign \$82  = \$81  | pop;
+  assign \$83  = \$80  & \$82 ;
+  assign \$84  = ! s1[0];
+  assign \$85  = \$83  & \$84 ;
+  assign \$86  = ~ s1_reload;
+  assign \$87  = s1_valid & \$86 ;
+  assign \$88  = \$87  & hit;
+  assign \$89  = ~ count;
+  assign \$90  = \$89  | pop;
+  assign \$91  = \$88  & \$90 ;
+  assign \$92  = ! s1[0];
+  assign \$94  = \$91  & \$93 ;
+  assign \$95  = ~ s1_reload;
+  assign \$96  = s1_valid & \$95 ;
+  assign \$97  = \$96  & hit;
+  assign \$98  = ~ count;
+  assign \$99  = \$98  | pop;
+  assign \$100  = \$97  & \$99 ;
+  assign \$101  = ! s1[0];
+  assign \$102  = | s1[72:65];
+  assign \$103  = ~ \$102 ;
+  assign \$107  = ~ s1_replay;
+  assign \$108  = ! s1[0];
+  assign \$109  = ! s1[0];
+  assign \$111  = count + push;
+  assign \$112  = \$111  - pop;
+  assign \$113  = ~ run;
+  assign \$114  = ~ s0_fresh;
+  assign \$115  = s0_valid & \$114 ;
+  assign \$116  = ~ s0_valid;
+  assign \$117  = s0_valid & s0_fresh;
+  assign \$118  = ~ s1_valid;
+  assign \$119  = ~ s1_reload;
+  assign \$120  = s1_valid & \$119 ;
+  assign \$121  = \$120  & hit;
+  assign \$122  = ~ count;
+  assign \$123  = \$122  | pop;
+  assign \$124  = \$121  & \$123 ;
+  assign \$125  = ! s1[0];
+  assign \$126  = | s1[72:65];
+  assign \$127  = ~ \$126 ;
+  assign \$131  = \$118  | \$130 ;
+  assign \$132  = \$117  & \$131 ;
+  assign \$133  = \$116  | \$132 ;
+  assign \$134  = ~ hold;
+  assign \$135  = \$133  & \$134 ;
+  assign \$136  = cpu_req__valid & \$135 ;
+  assign \$137  = s0_valid & s0_fresh;
+  assign \$138  = ~ s1_valid;
+  assign \$139  = ~ s1_reload;
+  assign \$140  = s1_valid & \$139 ;
+  assign \$141  = \$140  & hit;
+  assign \$142  = ~ count;
+  assign \$143  = \$142  | pop;
+  assign \$144  = \$141  & \$143 ;
+  assign \$145  = ! s1[0];
+  assign \$146  = | s1[72:65];
+  assign \$147  = ~ \$146 ;
+  assign \$151  = \$138  | \$150 ;
+  assign \$152  = \$137  & \$151 ;
+  assign \$153  = s0_valid & s0_fresh;
+  assign \$154  = ~ s1_valid;
+  assign \$155  = ~ s1_reload;
+  assign \$156  = s1_valid & \$155 ;
+  assign \$157  = \$156  & hit;
+  assign \$158  = ~ count;
+  assign \$159  = \$158  | pop;
+  assign \$160  = \$157  & \$159 ;
+  assign \$161  = ! s1[0];
+  assign \$162  = | s1[72:65];
+  assign \$163  = ~ \$162 ;
+  assign \$167  = \$154  | \$166 ;
+  assign \$168  = \$153  & \$167 ;
+  assign \$169  = ~ s1_reload;
+  assign \$170  = s1_valid & \$169 ;
+  assign \$171  = \$170  & hit;
+  assign \$172  = ~ count;
+  assign \$173  = \$172  | pop;
+  assign \$174  = \$171  & \$173 ;
+  assign \$175  = ! s1[0];
+  assign \$176  = | s1[72:65];
+  assign \$177  = ~ \$176 ;
   always @(posedge clk)
-    q_read <= \$91 ;
+    q_read <= \$181 ;
   always @(posedge clk)
-    q_status0 <= \$92 ;
+    q_status0 <= \$182 ;
   always @(posedge clk)
-    count <= \$93 ;
+    count <= \$183 ;
   always @(posedge clk)
-    s1_valid <= \$94 ;
+    s0_fresh <= \$184 ;
   always @(posedge clk)
-    s1_replay <= \$95 ;
+    s1_reload <= \$185 ;
   always @(posedge clk)
-    s1 <= \$96 ;
-  assign \$1  = ! count;
-  assign \$3  = ~ q_read;
+    s0_valid <= \$186 ;
+  always @(posedge clk)
+    s0_req <= \$187 ;
+  always @(posedge clk)
+    s1_valid <= \$188 ;
+  always @(posedge clk)
+    s1_replay <= \$189 ;
+  always @(posedge clk)
+    s1 <= \$190 ;
   \excache.ctrl.pipe.lookup  lookup (
     .hit(hit),
     .hit_way(hit_way),
@@ -7111,14 +7343,19 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
-      cpu_req__ready = \$28 ;
+      cpu_req__ready = \$38 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_rd__set = 6'h00;
     if (run) begin
-      tag_rd__set = cpu_req__payload[28:23];
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        tag_rd__set = s0_req[28:23];
+      end else begin
+        tag_rd__set = cpu_req__payload[28:23];
+      end
     end
     if (replay) begin
       tag_rd__set = s1[28:23];
@@ -7128,7 +7365,12 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_rd__en = 1'h0;
     if (run) begin
-      tag_rd__en = \$42 ;
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        tag_rd__en = 1'h1;
+      end else begin
+        tag_rd__en = \$60 ;
+      end
     end
     if (replay) begin
       tag_rd__en = 1'h1;
@@ -7136,84 +7378,73 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    tag_load = 1'h0;
+    if (run) begin
+      tag_load = \$77 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__set = s1[28:23];
-      end
+      data_rd__set = s1[28:23];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__way = 2'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__way = hit_way;
-      end
+      data_rd__way = hit_way;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__word = 3'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__word = s1[22:20];
-      end
+      data_rd__word = s1[22:20];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__en = \$47 ;
-      end
+      data_rd__en = \$85 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__set = 6'h00;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__set = s1[28:23];
-      end
+      data_wr__set = s1[28:23];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__way = 2'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__way = hit_way;
-      end
+      data_wr__way = hit_way;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__word = 3'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__word = s1[22:20];
-      end
+      data_wr__word = s1[22:20];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__data = s1[136:73];
-      end
+      data_wr__data = s1[136:73];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
-      if (\$46 ) begin
-        if (\$49 ) begin
-          data_wr__en = s1[72:65];
-        end
+      if (\$94 ) begin
+        data_wr__en = s1[72:65];
       end
     end
   end
@@ -7221,7 +7452,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__en = 1'h1;
       end
     end
@@ -7230,7 +7461,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__set = s1[28:23];
       end
     end
@@ -7239,17 +7470,17 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__way = hit_way;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \hit$42  = 1'h0;
+    \hit$47  = 1'h0;
     if (run) begin
-      if (\$59 ) begin
-        \hit$42  = \$60 ;
+      if (\$106 ) begin
+        \hit$47  = \$107 ;
       end
     end
   end
@@ -7257,7 +7488,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push = 1'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         push = 1'h1;
       end
     end
@@ -7269,8 +7500,8 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push_read = 1'h0;
     if (run) begin
-      if (\$59 ) begin
-        push_read = \$61 ;
+      if (\$106 ) begin
+        push_read = \$108 ;
       end
     end
     if (abort) begin
@@ -7281,7 +7512,7 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     push_status = 3'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         push_status = 3'h0;
       end
     end
@@ -7291,21 +7522,10 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    tag_wr__set = 6'h00;
-    if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
-          tag_wr__set = s1[28:23];
-        end
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
+      if (\$106 ) begin
+        if (\$110 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -7323,87 +7543,147 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    tag_wr__set = 6'h00;
+    if (run) begin
+      tag_wr__set = s1[28:23];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
-          tag_wr__data[53:0] = { 2'h3, s1[16:1], s1[64:29] };
-          tag_wr__data[107:54] = { 2'h3, s1[16:1], s1[64:29] };
-          tag_wr__data[161:108] = { 2'h3, s1[16:1], s1[64:29] };
-          tag_wr__data[215:162] = { 2'h3, s1[16:1], s1[64:29] };
-        end
+      tag_wr__data[53:0] = { 2'h3, s1[16:1], s1[64:29] };
+      tag_wr__data[107:54] = { 2'h3, s1[16:1], s1[64:29] };
+      tag_wr__data[161:108] = { 2'h3, s1[16:1], s1[64:29] };
+      tag_wr__data[215:162] = { 2'h3, s1[16:1], s1[64:29] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$181  = q_read;
+    if (push) begin
+      \$181  = push_read;
+    end
+    if (rst) begin
+      \$181  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$182  = q_status0;
+    if (push) begin
+      \$182  = push_status;
+    end
+    if (rst) begin
+      \$182  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$183  = \$112 [0];
+    if (rst) begin
+      \$183  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$184  = s0_fresh;
+    if (\$113 ) begin
+      \$184  = 1'h0;
+    end
+    if (run) begin
+      if (\$115 ) begin
+        \$184  = 1'h1;
+      end
+      if (\$136 ) begin
+        \$184  = 1'h1;
       end
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$91  = q_read;
-    if (push) begin
-      \$91  = push_read;
-    end
     if (rst) begin
-      \$91  = 1'h0;
+      \$184  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$92  = q_status0;
-    if (push) begin
-      \$92  = push_status;
-    end
-    if (rst) begin
-      \$92  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$93  = \$65 [0];
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$94  = s1_valid;
+    \$185  = s1_reload;
     if (run) begin
-      if (\$80 ) begin
-        \$94  = 1'h1;
-      end else if (\$90 ) begin
-        \$94  = 1'h0;
+      \$185  = 1'h0;
+    end
+    if (replay) begin
+      \$185  = 1'h1;
+    end
+    if (rst) begin
+      \$185  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$186  = s0_valid;
+    if (run) begin
+      if (\$136 ) begin
+        \$186  = 1'h1;
+      end else if (\$152 ) begin
+        \$186  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$186  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$187  = s0_req;
+    if (run) begin
+      if (\$136 ) begin
+        \$187  = cpu_req__payload;
+      end
+    end
+    if (rst) begin
+      \$187  = 137'h00000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$188  = s1_valid;
+    if (run) begin
+      if (\$168 ) begin
+        \$188  = 1'h1;
+      end else if (\$180 ) begin
+        \$188  = 1'h0;
       end
     end
     if (abort) begin
-      \$94  = 1'h0;
+      \$188  = 1'h0;
     end
     if (rst) begin
-      \$94  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$95  = s1_replay;
+    \$189  = s1_replay;
     if (run) begin
-      if (\$80 ) begin
-        \$95  = 1'h0;
+      if (\$168 ) begin
+        \$189  = 1'h0;
       end
     end
     if (replay) begin
-      \$95  = 1'h1;
+      \$189  = 1'h1;
     end
     if (rst) begin
-      \$95  = 1'h0;
+      \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$96  = s1;
+    \$190  = s1;
     if (run) begin
-      if (\$80 ) begin
-        \$96  = cpu_req__payload;
+      if (\$168 ) begin
+        \$190  = s0_req;
       end
     end
     if (rst) begin
-      \$96  = 137'h00000000000000000000000000000000000;
+      \$190  = 137'h00000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[28:23];
@@ -7461,6 +7741,11 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \ways$4[3].dirty  = ways[215];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
+  assign \s0_req.op  = s0_req[0];
+  assign \s0_req.pid  = s0_req[16:1];
+  assign \s0_req.vaddr  = s0_req[64:17];
+  assign \s0_req.strb  = s0_req[72:65];
+  assign \s0_req.wdata  = s0_req[136:73];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[16:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[64:17];
@@ -7491,29 +7776,38 @@ module \excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdat
   assign \$6  = q_status0;
   assign \$4  = 1'h1;
   assign cpu_resp__valid = \$2 ;
-  assign \$23  = 1'h1;
-  assign \$24  = \$23 ;
-  assign \$25  = \$19 ;
-  assign \$37  = 1'h1;
-  assign \$38  = \$37 ;
-  assign \$39  = \$33 ;
-  assign \$57  = 1'h1;
-  assign \$58  = \$57 ;
-  assign \$59  = \$53 ;
-  assign \$74  = 1'h1;
-  assign \$75  = \$74 ;
-  assign \$76  = \$70 ;
-  assign \$88  = 1'h1;
-  assign \$89  = \$88 ;
-  assign \$90  = \$84 ;
+  assign \$31  = 1'h1;
+  assign \$32  = \$31 ;
+  assign \$33  = \$27 ;
+  assign \$53  = 1'h1;
+  assign \$54  = \$53 ;
+  assign \$55  = \$49 ;
+  assign \$72  = 1'h1;
+  assign \$73  = \$72 ;
+  assign \$74  = \$68 ;
+  assign \$104  = 1'h1;
+  assign \$105  = \$104 ;
+  assign \$106  = \$100 ;
+  assign \$128  = 1'h1;
+  assign \$129  = \$128 ;
+  assign \$130  = \$124 ;
+  assign \$148  = 1'h1;
+  assign \$149  = \$148 ;
+  assign \$150  = \$144 ;
+  assign \$164  = 1'h1;
+  assign \$165  = \$164 ;
+  assign \$166  = \$160 ;
+  assign \$178  = 1'h1;
+  assign \$179  = \$178 ;
+  assign \$180  = \$174 ;
   assign \$2  = count;
   assign \$8  = count;
-  assign \$49  = s1[0];
-  assign \$63  = s1[0];
+  assign \$93  = s1[0];
+  assign \$110  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
+module \excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -7622,7 +7916,7 @@ module \excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.repl$205 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \excache.ctrl.repl$208 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -8404,28 +8698,80 @@ module \excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_info, read_done, fill_
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__addr, tag_wp__en, tag_wp__data, repl_wp__addr, repl_wp__data, repl_wp__en, clk);
+module \excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire [7:0] \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  reg [5:0] \$20 ;
+  reg [215:0] \$21 ;
+  reg [3:0] \$22 ;
+  reg [7:0] \$23 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
+  reg [3:0] dirty_fwd = 4'h0;
+  input load;
+  wire load;
+  reg [215:0] loaded = 216'h000000000000000000000000000000000000000000000000000000;
+  wire [53:0] \loaded[0] ;
+  wire \loaded[0].dirty ;
+  wire [15:0] \loaded[0].pid ;
+  wire [35:0] \loaded[0].tag ;
+  wire \loaded[0].valid ;
+  wire [53:0] \loaded[1] ;
+  wire \loaded[1].dirty ;
+  wire [15:0] \loaded[1].pid ;
+  wire [35:0] \loaded[1].tag ;
+  wire \loaded[1].valid ;
+  wire [53:0] \loaded[2] ;
+  wire \loaded[2].dirty ;
+  wire [15:0] \loaded[2].pid ;
+  wire [35:0] \loaded[2].tag ;
+  wire \loaded[2].valid ;
+  wire [53:0] \loaded[3] ;
+  wire \loaded[3].dirty ;
+  wire [15:0] \loaded[3].pid ;
+  wire [35:0] \loaded[3].tag ;
+  wire \loaded[3].valid ;
+  input rd__en;
   wire rd__en;
+  input [5:0] rd__set;
   wire [5:0] rd__set;
-  output [7:0] repl;
+  reg [5:0] rd_set = 6'h00;
+  (* init = 8'he4 *)
   wire [7:0] repl;
+  output [7:0] repl_loaded;
+  reg [7:0] repl_loaded = 8'he4;
   wire [5:0] repl_rp__addr;
   wire [7:0] repl_rp__data;
   wire repl_rp__en;
-  input [5:0] repl_wp__addr;
   wire [5:0] repl_wp__addr;
-  input [7:0] repl_wp__data;
   wire [7:0] repl_wp__data;
-  input repl_wp__en;
   wire repl_wp__en;
+  input [7:0] repl_wr__data;
   wire [7:0] repl_wr__data;
+  input repl_wr__en;
   wire repl_wr__en;
+  input [5:0] repl_wr__set;
   wire [5:0] repl_wr__set;
   input rst;
   wire rst;
-  input [5:0] tag_rp__addr;
   wire [5:0] tag_rp__addr;
   wire [215:0] tag_rp__data;
   wire [53:0] \tag_rp__data[0] ;
@@ -8448,11 +8794,8 @@ module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__ad
   wire [15:0] \tag_rp__data[3].pid ;
   wire [35:0] \tag_rp__data[3].tag ;
   wire \tag_rp__data[3].valid ;
-  input tag_rp__en;
   wire tag_rp__en;
-  input [5:0] tag_wp__addr;
   wire [5:0] tag_wp__addr;
-  input [215:0] tag_wp__data;
   wire [215:0] tag_wp__data;
   wire [53:0] \tag_wp__data[0] ;
   wire \tag_wp__data[0].dirty ;
@@ -8474,7 +8817,6 @@ module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__ad
   wire [15:0] \tag_wp__data[3].pid ;
   wire [35:0] \tag_wp__data[3].tag ;
   wire \tag_wp__data[3].valid ;
-  input [3:0] tag_wp__en;
   wire [3:0] tag_wp__en;
   output [215:0] ways;
   wire [215:0] ways;
@@ -8498,6 +8840,7 @@ module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__ad
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  input [215:0] wr__data;
   wire [215:0] wr__data;
   wire [53:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
@@ -8519,7 +8862,9 @@ module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__ad
   wire [15:0] \wr__data[3].pid ;
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
+  input [3:0] wr__en;
   wire [3:0] wr__en;
+  input [5:0] wr__set;
   wire [5:0] wr__set;
   reg [7:0] repl_mem [63:0];
   initial begin
@@ -8589,18 +8934,18 @@ module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__ad
     repl_mem[63] = 8'he4;
   end
   always @(posedge clk) begin
-    if (repl_wp__en)
-      repl_mem[repl_wp__addr] <= repl_wp__data;
+    if (repl_wr__en)
+      repl_mem[repl_wr__set] <= repl_wr__data;
   end
   reg [7:0] _0_;
   always @(posedge clk) begin
-    if (tag_rp__en) begin
-      _0_ <= repl_mem[tag_rp__addr];
-      if (repl_wp__en && tag_rp__addr == repl_wp__addr)
-        _0_ <= repl_wp__data;
+    if (rd__en) begin
+      _0_ <= repl_mem[rd__set];
+      if (repl_wr__en && rd__set == repl_wr__set)
+        _0_ <= repl_wr__data;
     end
   end
-  assign repl = _0_;
+  assign repl_rp__data = _0_;
   reg [215:0] tag_mem [63:0];
   initial begin
     tag_mem[0] = 216'h000000000000000000000000000000000000000000000000000000;
@@ -8669,42 +9014,188 @@ module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__ad
     tag_mem[63] = 216'h000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (tag_wp__en[0])
-      tag_mem[tag_wp__addr][53:0] <= tag_wp__data[53:0];
-    if (tag_wp__en[1])
-      tag_mem[tag_wp__addr][107:54] <= tag_wp__data[107:54];
-    if (tag_wp__en[2])
-      tag_mem[tag_wp__addr][161:108] <= tag_wp__data[161:108];
-    if (tag_wp__en[3])
-      tag_mem[tag_wp__addr][215:162] <= tag_wp__data[215:162];
+    if (wr__en[0])
+      tag_mem[wr__set][53:0] <= wr__data[53:0];
+    if (wr__en[1])
+      tag_mem[wr__set][107:54] <= wr__data[107:54];
+    if (wr__en[2])
+      tag_mem[wr__set][161:108] <= wr__data[161:108];
+    if (wr__en[3])
+      tag_mem[wr__set][215:162] <= wr__data[215:162];
   end
   reg [215:0] _1_;
   always @(posedge clk) begin
-    if (tag_rp__en) begin
-      _1_ <= tag_mem[tag_rp__addr];
-      if (tag_wp__en[0] && tag_rp__addr == tag_wp__addr)
-        _1_[53:0] <= tag_wp__data[53:0];
-      if (tag_wp__en[1] && tag_rp__addr == tag_wp__addr)
-        _1_[107:54] <= tag_wp__data[107:54];
-      if (tag_wp__en[2] && tag_rp__addr == tag_wp__addr)
-        _1_[161:108] <= tag_wp__data[161:108];
-      if (tag_wp__en[3] && tag_rp__addr == tag_wp__addr)
-        _1_[215:162] <= tag_wp__data[215:162];
+    if (rd__en) begin
+      _1_ <= tag_mem[rd__set];
+      if (wr__en[0] && rd__set == wr__set)
+        _1_[53:0] <= wr__data[53:0];
+      if (wr__en[1] && rd__set == wr__set)
+        _1_[107:54] <= wr__data[107:54];
+      if (wr__en[2] && rd__set == wr__set)
+        _1_[161:108] <= wr__data[161:108];
+      if (wr__en[3] && rd__set == wr__set)
+        _1_[215:162] <= wr__data[215:162];
     end
   end
-  assign ways = _1_;
-  assign rd__set = tag_rp__addr;
-  assign rd__en = tag_rp__en;
-  assign tag_rp__data = ways;
-  assign wr__set = tag_wp__addr;
-  assign wr__en = tag_wp__en;
-  assign wr__data = tag_wp__data;
-  assign repl_rp__addr = tag_rp__addr;
-  assign repl_rp__en = tag_rp__en;
-  assign repl_rp__data = repl;
-  assign repl_wr__set = repl_wp__addr;
-  assign repl_wr__en = repl_wp__en;
-  assign repl_wr__data = repl_wp__data;
+  assign tag_rp__data = _1_;
+  assign \$1  = wr__set == rd_set;
+  assign \$2  = wr__en[0] & \$1 ;
+  assign \$3  = \$2  & wr__data[53];
+  assign \$4  = wr__set == rd_set;
+  assign \$5  = wr__en[1] & \$4 ;
+  assign \$6  = \$5  & wr__data[107];
+  assign \$7  = wr__set == rd_set;
+  assign \$8  = wr__en[2] & \$7 ;
+  assign \$9  = \$8  & wr__data[161];
+  assign \$10  = wr__set == rd_set;
+  assign \$11  = wr__en[3] & \$10 ;
+  assign \$12  = \$11  & wr__data[215];
+  assign \$13  = repl_wr__set == rd_set;
+  assign \$14  = repl_wr__en & \$13 ;
+  assign \$15  = \$14  ? repl_wr__data : repl_rp__data;
+  assign \$16  = loaded[53] | dirty_fwd[0];
+  assign \$17  = loaded[107] | dirty_fwd[1];
+  assign \$18  = loaded[161] | dirty_fwd[2];
+  assign \$19  = loaded[215] | dirty_fwd[3];
+  always @(posedge clk)
+    rd_set <= \$20 ;
+  always @(posedge clk)
+    loaded <= \$21 ;
+  always @(posedge clk)
+    dirty_fwd <= \$22 ;
+  always @(posedge clk)
+    repl_loaded <= \$23 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$20  = rd_set;
+    if (rd__en) begin
+      \$20  = rd__set;
+    end
+    if (rst) begin
+      \$20  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$21  = loaded;
+    if (load) begin
+      \$21  = tag_rp__data;
+    end
+    if (rst) begin
+      \$21  = 216'h000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$22  = dirty_fwd;
+    if (load) begin
+      \$22  = { \$12 , \$9 , \$6 , \$3  };
+    end
+    if (rst) begin
+      \$22  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$23  = repl_loaded;
+    if (load) begin
+      \$23  = \$15 ;
+    end
+    if (rst) begin
+      \$23  = 8'he4;
+    end
+  end
+  assign tag_rp__addr = rd__set;
+  assign tag_rp__en = rd__en;
+  assign tag_wp__addr = wr__set;
+  assign tag_wp__en = wr__en;
+  assign tag_wp__data = wr__data;
+  assign repl_rp__addr = rd__set;
+  assign repl_rp__en = rd__en;
+  assign repl_wp__addr = repl_wr__set;
+  assign repl_wp__en = repl_wr__en;
+  assign repl_wp__data = repl_wr__data;
+  assign repl = repl_loaded;
+  assign \loaded[0]  = loaded[53:0];
+  assign \loaded[0].tag  = loaded[35:0];
+  assign \loaded[0].pid  = loaded[51:36];
+  assign \loaded[0].valid  = loaded[52];
+  assign \loaded[0].dirty  = loaded[53];
+  assign \loaded[1]  = loaded[107:54];
+  assign \loaded[1].tag  = loaded[89:54];
+  assign \loaded[1].pid  = loaded[105:90];
+  assign \loaded[1].valid  = loaded[106];
+  assign \loaded[1].dirty  = loaded[107];
+  assign \loaded[2]  = loaded[161:108];
+  assign \loaded[2].tag  = loaded[143:108];
+  assign \loaded[2].pid  = loaded[159:144];
+  assign \loaded[2].valid  = loaded[160];
+  assign \loaded[2].dirty  = loaded[161];
+  assign \loaded[3]  = loaded[215:162];
+  assign \loaded[3].tag  = loaded[197:162];
+  assign \loaded[3].pid  = loaded[213:198];
+  assign \loaded[3].valid  = loaded[214];
+  assign \loaded[3].dirty  = loaded[215];
+  assign \tag_rp__data[0]  = tag_rp__data[53:0];
+  assign \tag_rp__data[0].tag  = tag_rp__data[35:0];
+  assign \tag_rp__data[0].pid  = tag_rp__data[51:36];
+  assign \tag_rp__data[0].valid  = tag_rp__data[52];
+  assign \tag_rp__data[0].dirty  = tag_rp__data[53];
+  assign \tag_rp__data[1]  = tag_rp__data[107:54];
+  assign \tag_rp__data[1].tag  = tag_rp__data[89:54];
+  assign \tag_rp__data[1].pid  = tag_rp__data[105:90];
+  assign \tag_rp__data[1].valid  = tag_rp__data[106];
+  assign \tag_rp__data[1].dirty  = tag_rp__data[107];
+  assign \tag_rp__data[2]  = tag_rp__data[161:108];
+  assign \tag_rp__data[2].tag  = tag_rp__data[143:108];
+  assign \tag_rp__data[2].pid  = tag_rp__data[159:144];
+  assign \tag_rp__data[2].valid  = tag_rp__data[160];
+  assign \tag_rp__data[2].dirty  = tag_rp__data[161];
+  assign \tag_rp__data[3]  = tag_rp__data[215:162];
+  assign \tag_rp__data[3].tag  = tag_rp__data[197:162];
+  assign \tag_rp__data[3].pid  = tag_rp__data[213:198];
+  assign \tag_rp__data[3].valid  = tag_rp__data[214];
+  assign \tag_rp__data[3].dirty  = tag_rp__data[215];
+  assign \wr__data[0]  = wr__data[53:0];
+  assign \wr__data[0].tag  = wr__data[35:0];
+  assign \wr__data[0].pid  = wr__data[51:36];
+  assign \wr__data[0].valid  = wr__data[52];
+  assign \wr__data[0].dirty  = wr__data[53];
+  assign \wr__data[1]  = wr__data[107:54];
+  assign \wr__data[1].tag  = wr__data[89:54];
+  assign \wr__data[1].pid  = wr__data[105:90];
+  assign \wr__data[1].valid  = wr__data[106];
+  assign \wr__data[1].dirty  = wr__data[107];
+  assign \wr__data[2]  = wr__data[161:108];
+  assign \wr__data[2].tag  = wr__data[143:108];
+  assign \wr__data[2].pid  = wr__data[159:144];
+  assign \wr__data[2].valid  = wr__data[160];
+  assign \wr__data[2].dirty  = wr__data[161];
+  assign \wr__data[3]  = wr__data[215:162];
+  assign \wr__data[3].tag  = wr__data[197:162];
+  assign \wr__data[3].pid  = wr__data[213:198];
+  assign \wr__data[3].valid  = wr__data[214];
+  assign \wr__data[3].dirty  = wr__data[215];
+  assign \tag_wp__data[0]  = wr__data[53:0];
+  assign \tag_wp__data[0].tag  = wr__data[35:0];
+  assign \tag_wp__data[0].pid  = wr__data[51:36];
+  assign \tag_wp__data[0].valid  = wr__data[52];
+  assign \tag_wp__data[0].dirty  = wr__data[53];
+  assign \tag_wp__data[1]  = wr__data[107:54];
+  assign \tag_wp__data[1].tag  = wr__data[89:54];
+  assign \tag_wp__data[1].pid  = wr__data[105:90];
+  assign \tag_wp__data[1].valid  = wr__data[106];
+  assign \tag_wp__data[1].dirty  = wr__data[107];
+  assign \tag_wp__data[2]  = wr__data[161:108];
+  assign \tag_wp__data[2].tag  = wr__data[143:108];
+  assign \tag_wp__data[2].pid  = wr__data[159:144];
+  assign \tag_wp__data[2].valid  = wr__data[160];
+  assign \tag_wp__data[2].dirty  = wr__data[161];
+  assign \tag_wp__data[3]  = wr__data[215:162];
+  assign \tag_wp__data[3].tag  = wr__data[197:162];
+  assign \tag_wp__data[3].pid  = wr__data[213:198];
+  assign \tag_wp__data[3].valid  = wr__data[214];
+  assign \tag_wp__data[3].dirty  = wr__data[215];
   assign \ways[0]  = ways[53:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[51:36];
@@ -8725,71 +9216,27 @@ module \excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__ad
   assign \ways[3].pid  = ways[213:198];
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
-  assign \tag_rp__data[0]  = ways[53:0];
-  assign \tag_rp__data[0].tag  = ways[35:0];
-  assign \tag_rp__data[0].pid  = ways[51:36];
-  assign \tag_rp__data[0].valid  = ways[52];
-  assign \tag_rp__data[0].dirty  = ways[53];
-  assign \tag_rp__data[1]  = ways[107:54];
-  assign \tag_rp__data[1].tag  = ways[89:54];
-  assign \tag_rp__data[1].pid  = ways[105:90];
-  assign \tag_rp__data[1].valid  = ways[106];
-  assign \tag_rp__data[1].dirty  = ways[107];
-  assign \tag_rp__data[2]  = ways[161:108];
-  assign \tag_rp__data[2].tag  = ways[143:108];
-  assign \tag_rp__data[2].pid  = ways[159:144];
-  assign \tag_rp__data[2].valid  = ways[160];
-  assign \tag_rp__data[2].dirty  = ways[161];
-  assign \tag_rp__data[3]  = ways[215:162];
-  assign \tag_rp__data[3].tag  = ways[197:162];
-  assign \tag_rp__data[3].pid  = ways[213:198];
-  assign \tag_rp__data[3].valid  = ways[214];
-  assign \tag_rp__data[3].dirty  = ways[215];
-  assign \tag_wp__data[0]  = tag_wp__data[53:0];
-  assign \tag_wp__data[0].tag  = tag_wp__data[35:0];
-  assign \tag_wp__data[0].pid  = tag_wp__data[51:36];
-  assign \tag_wp__data[0].valid  = tag_wp__data[52];
-  assign \tag_wp__data[0].dirty  = tag_wp__data[53];
-  assign \tag_wp__data[1]  = tag_wp__data[107:54];
-  assign \tag_wp__data[1].tag  = tag_wp__data[89:54];
-  assign \tag_wp__data[1].pid  = tag_wp__data[105:90];
-  assign \tag_wp__data[1].valid  = tag_wp__data[106];
-  assign \tag_wp__data[1].dirty  = tag_wp__data[107];
-  assign \tag_wp__data[2]  = tag_wp__data[161:108];
-  assign \tag_wp__data[2].tag  = tag_wp__data[143:108];
-  assign \tag_wp__data[2].pid  = tag_wp__data[159:144];
-  assign \tag_wp__data[2].valid  = tag_wp__data[160];
-  assign \tag_wp__data[2].dirty  = tag_wp__data[161];
-  assign \tag_wp__data[3]  = tag_wp__data[215:162];
-  assign \tag_wp__data[3].tag  = tag_wp__data[197:162];
-  assign \tag_wp__data[3].pid  = tag_wp__data[213:198];
-  assign \tag_wp__data[3].valid  = tag_wp__data[214];
-  assign \tag_wp__data[3].dirty  = tag_wp__data[215];
-  assign \wr__data[0]  = tag_wp__data[53:0];
-  assign \wr__data[0].tag  = tag_wp__data[35:0];
-  assign \wr__data[0].pid  = tag_wp__data[51:36];
-  assign \wr__data[0].valid  = tag_wp__data[52];
-  assign \wr__data[0].dirty  = tag_wp__data[53];
-  assign \wr__data[1]  = tag_wp__data[107:54];
-  assign \wr__data[1].tag  = tag_wp__data[89:54];
-  assign \wr__data[1].pid  = tag_wp__data[105:90];
-  assign \wr__data[1].valid  = tag_wp__data[106];
-  assign \wr__data[1].dirty  = tag_wp__data[107];
-  assign \wr__data[2]  = tag_wp__data[161:108];
-  assign \wr__data[2].tag  = tag_wp__data[143:108];
-  assign \wr__data[2].pid  = tag_wp__data[159:144];
-  assign \wr__data[2].valid  = tag_wp__data[160];
-  assign \wr__data[2].dirty  = tag_wp__data[161];
-  assign \wr__data[3]  = tag_wp__data[215:162];
-  assign \wr__data[3].tag  = tag_wp__data[197:162];
-  assign \wr__data[3].pid  = tag_wp__data[213:198];
-  assign \wr__data[3].valid  = tag_wp__data[214];
-  assign \wr__data[3].dirty  = tag_wp__data[215];
+  assign ways[215] = \$19 ;
+  assign ways[214] = loaded[214];
+  assign ways[213:198] = loaded[213:198];
+  assign ways[197:162] = loaded[197:162];
+  assign ways[161] = \$18 ;
+  assign ways[160] = loaded[160];
+  assign ways[159:144] = loaded[159:144];
+  assign ways[143:108] = loaded[143:108];
+  assign ways[107] = \$17 ;
+  assign ways[106] = loaded[106];
+  assign ways[105:90] = loaded[105:90];
+  assign ways[89:54] = loaded[89:54];
+  assign ways[53] = \$16 ;
+  assign ways[52] = loaded[52];
+  assign ways[51:36] = loaded[51:36];
+  assign ways[35:0] = loaded[35:0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
+module \excache.ctrl.writeback (rst, rdata, ways, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -8921,7 +9368,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
   always @(posedge clk)
     wb_last <= \$19 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$15  = busy;
     if (start) begin
       \$15  = 1'h1;
@@ -8936,7 +9383,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$16  = way;
     if (start) begin
       \$16  = \way$5 ;
@@ -8946,7 +9393,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$17  = ctr;
     if (start) begin
       \$17  = 4'h0;
@@ -8961,7 +9408,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$18  = wb_valid;
     if (start) begin
       \$18  = 1'h0;
@@ -8981,7 +9428,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$19  = wb_last;
     if (busy) begin
       if (\$4 ) begin
@@ -8993,42 +9440,42 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     data_rd__set = 6'h00;
     if (busy) begin
       data_rd__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     data_rd__way = 2'h0;
     if (busy) begin
       data_rd__way = way;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     data_rd__word = 3'h0;
     if (busy) begin
       data_rd__word = ctr[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     data_rd__en = 1'h0;
     if (busy) begin
       data_rd__en = \$12 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     wb_data__valid = 1'h0;
     if (busy) begin
       wb_data__valid = wb_valid;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     wb_data__payload = 65'h00000000000000000;
     if (busy) begin
       wb_data__payload[63:0] = rdata;
@@ -9036,7 +9483,7 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     done = 1'h0;
     if (busy) begin
       if (\$14 ) begin
@@ -9045,14 +9492,14 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     tag_wr__set = 6'h00;
     if (clean) begin
       tag_wr__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     tag_wr__en = 4'h0;
     if (clean) begin
       (* full_case = 32'd1 *)
@@ -9069,14 +9516,14 @@ module \excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, da
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     cleaned = 1'h0;
     if (clean) begin
       cleaned = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     tag_wr__data = 216'h000000000000000000000000000000000000000000000000000000;
     if (clean) begin
       tag_wr__data[52:0] = ways[52:0];
@@ -9135,31 +9582,38 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, clk, rst, query, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload
-, wb_data__ready, net_rx__hdr__ready, fill_data__valid, fill_data__payload, net_rx__data__ready, \event , query_way, mem_node, net_tx__hdr__ready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
+, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready, fill_data__valid, fill_data__payload, \event , query_way, mem_node, net_tx__hdr__ready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [8:0] \$15 ;
-  wire \$16 ;
+  wire \$15 ;
+  wire [8:0] \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
-  wire [8:0] \$20 ;
+  wire \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [8:0] \$22 ;
   wire \$23 ;
-  reg [127:0] \$24 ;
-  reg [1:0] \$25 ;
-  reg [3:0] \$26 ;
-  reg [7:0] \$27 ;
-  reg [7:0] \$28 ;
-  reg [2:0] \$29 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  reg [127:0] \$29 ;
   wire \$3 ;
+  reg [1:0] \$30 ;
+  reg [3:0] \$31 ;
+  reg [7:0] \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg [7:0] \$35 ;
+  reg [2:0] \$36 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
@@ -9336,6 +9790,8 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   reg wb_data__ready;
   input wb_data__valid;
   wire wb_data__valid;
+  reg wb_failed = 1'h0;
+  reg wb_open = 1'h0;
   assign \$2  = ! handler_state;
   assign \$3  = handler_state == 1'h1;
   assign \$4  = handler_state == 2'h2;
@@ -9348,29 +9804,37 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   assign \$11  = handler_state == 4'h9;
   assign \$12  = handler_state == 4'ha;
   assign \$13  = handler_state == 4'hb;
-  assign \$14  = query[52] & query[53];
-  assign \$15  = tag + 1'h1;
-  assign \$16  = wb_data__valid & wb_data__ready;
-  assign \$17  = \$16  & wb_data__payload[64];
-  assign \$18  = ! net_rx__hdr__payload[6:4];
-  assign \$20  = tag + 1'h1;
-  assign \$21  = ! net_rx__hdr__payload[6:4];
-  assign \$22  = net_rx__data__valid & net_rx__data__ready;
-  assign \$23  = \$22  & net_rx__data__payload[64];
+  assign \$14  = handler_state == 4'hc;
+  assign \$15  = query[52] & query[53];
+  assign \$16  = tag + 1'h1;
+  assign \$17  = wb_data__valid & wb_data__ready;
+  assign \$18  = \$17  & wb_data__payload[64];
+  assign \$20  = ! net_rx__hdr__payload[6:4];
+  assign \$22  = tag + 1'h1;
+  assign \$23  = ! net_rx__hdr__payload[6:4];
+  assign \$24  = ! net_rx__hdr__payload[6:4];
+  assign \$25  = ! net_rx__hdr__payload[6:4];
+  assign \$26  = net_rx__data__valid & net_rx__data__payload[64];
+  assign \$27  = net_rx__data__valid & net_rx__data__ready;
+  assign \$28  = \$27  & net_rx__data__payload[64];
   always @(posedge clk)
-    \event  <= \$24 ;
+    \event  <= \$29 ;
   always @(posedge clk)
-    query_way <= \$25 ;
+    query_way <= \$30 ;
   always @(posedge clk)
-    handler_state <= \$26 ;
+    handler_state <= \$31 ;
   always @(posedge clk)
-    dst <= \$27 ;
+    dst <= \$32 ;
   always @(posedge clk)
-    tag <= \$28 ;
+    wb_open <= \$33 ;
   always @(posedge clk)
-    status <= \$29 ;
+    wb_failed <= \$34 ;
+  always @(posedge clk)
+    tag <= \$35 ;
+  always @(posedge clk)
+    status <= \$36 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     miss_event__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9378,7 +9842,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     net_tx__hdr__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9400,7 +9864,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     net_tx__hdr__payload = 127'h00000000000000000000000000000000;
     casez (handler_state)
       4'h0:
@@ -9440,7 +9904,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     miss_cmd__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9467,15 +9931,17 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h9:
           /* empty */;
       4'ha:
-          miss_cmd__valid = 1'h1;
+          /* empty */;
       4'hb:
+          miss_cmd__valid = 1'h1;
+      4'hc:
           /* empty */;
       4'h8:
           miss_cmd__valid = 1'h1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     miss_cmd__payload = 7'h00;
     casez (handler_state)
       4'h0:
@@ -9510,12 +9976,14 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h9:
           /* empty */;
       4'ha:
+          /* empty */;
+      4'hb:
         begin
           miss_cmd__payload[1:0] = 2'h2;
           miss_cmd__payload[3:2] = query_way;
           miss_cmd__payload[6:4] = 3'h0;
         end
-      4'hb:
+      4'hc:
           /* empty */;
       4'h8:
         begin
@@ -9526,7 +9994,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     net_tx__data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9542,7 +10010,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     net_tx__data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -9558,7 +10026,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     wb_data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9574,7 +10042,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     net_rx__hdr__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9598,7 +10066,37 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    net_rx__data__ready = 1'h0;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          net_rx__data__ready = 1'h1;
+      4'hb:
+          /* empty */;
+      4'hc:
+          net_rx__data__ready = fill_data__ready;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9622,11 +10120,13 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__valid = net_rx__data__valid;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     fill_data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -9650,156 +10150,222 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__payload = net_rx__data__payload;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    net_rx__data__ready = 1'h0;
-    casez (handler_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          net_rx__data__ready = fill_data__ready;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$24  = \event ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$29  = \event ;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$24  = miss_event__payload;
+            \$29  = miss_event__payload;
           end
     endcase
     if (rst) begin
-      \$24  = 128'h00000000000000000000000000000000;
+      \$29  = 128'h00000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$25  = query_way;
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$30  = query_way;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$25  = miss_event__payload[73:72];
+            \$30  = miss_event__payload[73:72];
           end
     endcase
     if (rst) begin
-      \$25  = 2'h0;
+      \$30  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$26  = handler_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$31  = handler_state;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$26  = 4'h1;
+            \$31  = 4'h1;
           end
       4'h1:
           (* full_case = 32'd1 *)
-          if (\$14 ) begin
-            \$26  = 4'h2;
+          if (\$15 ) begin
+            \$31  = 4'h2;
           end else begin
-            \$26  = 4'h3;
+            \$31  = 4'h3;
           end
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h4;
+            \$31  = 4'h4;
           end
       4'h4:
           if (miss_cmd__ready) begin
-            \$26  = 4'h5;
+            \$31  = 4'h5;
           end
       4'h5:
-          if (\$17 ) begin
-            \$26  = 4'h6;
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+              \$31  = 4'h6;
+            end else begin
+              \$31  = 4'h3;
+            end
           end
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
-              \$26  = 4'h7;
+            if (\$20 ) begin
+              \$31  = 4'h7;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'h7:
           (* full_case = 32'd1 *)
-          if (\$19 ) begin
+          if (\$21 ) begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h0;
+              \$31  = 4'h0;
             end
           end else begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h3;
+              \$31  = 4'h9;
             end
           end
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h9;
+            \$31  = 4'h9;
           end
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
-              \$26  = 4'ha;
+            if (wb_open) begin
+              if (\$24 ) begin
+                \$31  = 4'h7;
+              end
+            end else if (wb_failed) begin
+              (* full_case = 32'd1 *)
+              if (\$25 ) begin
+                \$31  = 4'ha;
+              end else begin
+                \$31  = 4'h8;
+              end
+            end else if (\$23 ) begin
+              \$31  = 4'hb;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'ha:
-          if (miss_cmd__ready) begin
-            \$26  = 4'hb;
+          if (\$26 ) begin
+            \$31  = 4'h8;
           end
       4'hb:
-          if (\$23 ) begin
-            \$26  = 4'h0;
+          if (miss_cmd__ready) begin
+            \$31  = 4'hc;
+          end
+      4'hc:
+          if (\$28 ) begin
+            \$31  = 4'h0;
           end
       4'h8:
           if (miss_cmd__ready) begin
-            \$26  = 4'h0;
+            \$31  = 4'h0;
           end
     endcase
     if (rst) begin
-      \$26  = 4'h0;
+      \$31  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$27  = dst;
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$32  = dst;
     casez (handler_state)
       4'h0:
           /* empty */;
       4'h1:
-          \$27  = mem_node;
+          \$32  = mem_node;
     endcase
     if (rst) begin
-      \$27  = 8'h00;
+      \$32  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$28  = tag;
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$33  = wb_open;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$33  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+            end else begin
+              \$33  = 1'h1;
+            end
+          end
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              \$33  = 1'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$34  = wb_failed;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$34  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$34  = 1'h1;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$35  = tag;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -9807,7 +10373,7 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           /* empty */;
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$28  = \$15 [7:0];
+            \$35  = \$16 [7:0];
           end
       4'h4:
           /* empty */;
@@ -9819,16 +10385,16 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
           /* empty */;
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$28  = \$20 [7:0];
+            \$35  = \$22 [7:0];
           end
     endcase
     if (rst) begin
-      \$28  = 8'h00;
+      \$35  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$29  = status;
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$36  = status;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -9843,9 +10409,9 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
+            if (\$20 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
       4'h7:
@@ -9855,14 +10421,21 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$36  = net_rx__hdr__payload[6:4];
+              end
+            end else if (wb_failed) begin
+            end else if (\$23 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
     endcase
     if (rst) begin
-      \$29  = 3'h0;
+      \$36  = 3'h0;
     end
   end
   assign way = query_way;
@@ -9919,4 +10492,5 @@ module \excache.handler (net_tx__data__ready, net_rx__hdr__payload, net_rx__hdr_
   assign \net_rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
   assign \$1  = \event [0];
   assign \$19  = \event [0];
+  assign \$21  = \event [0];
 endmodule

@@ -129,6 +129,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_rx__hdr__payload.status ;
   wire [7:0] \net_rx__hdr__payload.tag ;
   wire [63:0] \net_rx__hdr__payload.vaddr ;
@@ -161,6 +162,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_tx__hdr__payload.status ;
   wire [7:0] \net_tx__hdr__payload.tag ;
   wire [63:0] \net_tx__hdr__payload.vaddr ;
@@ -218,6 +220,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx__hdr__payload.status ;
   wire [7:0] \rx__hdr__payload.tag ;
   wire [63:0] \rx__hdr__payload.vaddr ;
@@ -263,6 +266,7 @@ module memory_component(s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tva
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx__hdr__payload.status ;
   wire [7:0] \tx__hdr__payload.tag ;
   wire [63:0] \tx__hdr__payload.vaddr ;
@@ -746,6 +750,7 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, net_rx__data__valid
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_rx__hdr__payload$77.status ;
   wire [7:0] \net_rx__hdr__payload$77.tag ;
   wire [63:0] \net_rx__hdr__payload$77.vaddr ;
@@ -768,6 +773,7 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, net_rx__data__valid
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_rx__hdr__payload.status ;
   wire [7:0] \net_rx__hdr__payload.tag ;
   wire [63:0] \net_rx__hdr__payload.vaddr ;
@@ -812,6 +818,7 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, net_rx__data__valid
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_tx__hdr__payload$89.status ;
   wire [7:0] \net_tx__hdr__payload$89.tag ;
   wire [63:0] \net_tx__hdr__payload$89.vaddr ;
@@ -834,6 +841,7 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, net_rx__data__valid
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_tx__hdr__payload.status ;
   wire [7:0] \net_tx__hdr__payload.tag ;
   wire [63:0] \net_tx__hdr__payload.vaddr ;
@@ -9811,6 +9819,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \entry.status ;
   wire [7:0] \entry.tag ;
   wire [63:0] \entry.vaddr ;
@@ -9879,6 +9888,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head$246.status ;
   wire [7:0] \head$246.tag ;
   wire [63:0] \head$246.vaddr ;
@@ -9901,6 +9911,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head.status ;
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
@@ -10099,6 +10110,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_rx__hdr__payload.status ;
   wire [7:0] \net_rx__hdr__payload.tag ;
   wire [63:0] \net_rx__hdr__payload.vaddr ;
@@ -10133,6 +10145,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_tx__hdr__payload.status ;
   wire [7:0] \net_tx__hdr__payload.tag ;
   wire [63:0] \net_tx__hdr__payload.vaddr ;
@@ -10175,6 +10188,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
@@ -10218,6 +10232,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \push_hdr.status ;
   wire [7:0] \push_hdr.tag ;
   wire [63:0] \push_hdr.vaddr ;
@@ -10244,6 +10259,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \queue__payload.status ;
   wire [7:0] \queue__payload.tag ;
   wire [63:0] \queue__payload.vaddr ;
@@ -10300,6 +10316,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx_hdr__payload.status ;
   wire [7:0] \rx_hdr__payload.tag ;
   wire [63:0] \rx_hdr__payload.vaddr ;
@@ -10350,6 +10367,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx_hdr__payload.status ;
   wire [7:0] \tx_hdr__payload.tag ;
   wire [63:0] \tx_hdr__payload.vaddr ;
@@ -11875,6 +11893,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head$15.status ;
   wire [7:0] \head$15.tag ;
   wire [63:0] \head$15.vaddr ;
@@ -11919,6 +11938,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \push_hdr.status ;
   wire [7:0] \push_hdr.tag ;
   wire [63:0] \push_hdr.vaddr ;
@@ -17865,6 +17885,7 @@ module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \cur.status ;
   wire [7:0] \cur.tag ;
   wire [63:0] \cur.vaddr ;
@@ -17910,6 +17931,7 @@ module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \queue__payload.status ;
   wire [7:0] \queue__payload.tag ;
   wire [63:0] \queue__payload.vaddr ;
@@ -17943,6 +17965,7 @@ module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx_hdr__payload.status ;
   wire [7:0] \tx_hdr__payload.tag ;
   wire [63:0] \tx_hdr__payload.vaddr ;
@@ -19721,6 +19744,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \entry.status ;
   wire [7:0] \entry.tag ;
   wire [63:0] \entry.vaddr ;
@@ -19746,6 +19770,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head.status ;
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
@@ -19793,6 +19818,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
@@ -19834,6 +19860,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \req$11.status ;
   wire [7:0] \req$11.tag ;
   wire [63:0] \req$11.vaddr ;
@@ -19856,6 +19883,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \req.status ;
   wire [7:0] \req.tag ;
   wire [63:0] \req.vaddr ;
@@ -19882,6 +19910,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx_hdr__payload.status ;
   wire [7:0] \rx_hdr__payload.tag ;
   wire [63:0] \rx_hdr__payload.vaddr ;
@@ -19909,6 +19938,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \skid.status ;
   wire [7:0] \skid.tag ;
   wire [63:0] \skid.vaddr ;
@@ -19933,6 +19963,7 @@ module \memory_component.memory.mmu.translator (rst, queue_room2, drained, owner
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \src.status ;
   wire [7:0] \src.tag ;
   wire [63:0] \src.vaddr ;
@@ -20933,6 +20964,7 @@ module \memory_component.memory.mmu.translator.check (is_line, is_write, has_dat
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \req.status ;
   wire [7:0] \req.tag ;
   wire [63:0] \req.vaddr ;
@@ -22601,6 +22633,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \buffer__commit_hdr.status ;
   wire [7:0] \buffer__commit_hdr.tag ;
   wire [63:0] \buffer__commit_hdr.vaddr ;
@@ -22729,6 +22762,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \read__hdr.status ;
   wire [7:0] \read__hdr.tag ;
   wire [63:0] \read__hdr.vaddr ;
@@ -22775,6 +22809,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx__hdr__payload$71.status ;
   wire [7:0] \rx__hdr__payload$71.tag ;
   wire [63:0] \rx__hdr__payload$71.vaddr ;
@@ -22797,6 +22832,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx__hdr__payload.status ;
   wire [7:0] \rx__hdr__payload.tag ;
   wire [63:0] \rx__hdr__payload.vaddr ;
@@ -22860,6 +22896,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \store__hdr.status ;
   wire [7:0] \store__hdr.tag ;
   wire [63:0] \store__hdr.vaddr ;
@@ -22906,6 +22943,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx__hdr__payload$7.status ;
   wire [7:0] \tx__hdr__payload$7.tag ;
   wire [63:0] \tx__hdr__payload$7.vaddr ;
@@ -22928,6 +22966,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx__hdr__payload.status ;
   wire [7:0] \tx__hdr__payload.tag ;
   wire [63:0] \tx__hdr__payload.vaddr ;
@@ -22971,6 +23010,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \write__commit_hdr.status ;
   wire [7:0] \write__commit_hdr.tag ;
   wire [63:0] \write__commit_hdr.vaddr ;
@@ -29305,6 +29345,7 @@ module \memory_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \buffer__commit_hdr.status ;
   wire [7:0] \buffer__commit_hdr.tag ;
   wire [63:0] \buffer__commit_hdr.vaddr ;
@@ -30410,6 +30451,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx__hdr__payload.status ;
   wire [7:0] \rx__hdr__payload.tag ;
   wire [63:0] \rx__hdr__payload.vaddr ;
@@ -30452,6 +30494,7 @@ module \memory_component.netif.rx_buffer (rst, write__commit_beats, write__room,
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \write__commit_hdr.status ;
   wire [7:0] \write__commit_hdr.tag ;
   wire [63:0] \write__commit_hdr.vaddr ;
@@ -31052,6 +31095,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \hdr_out.status ;
   wire [7:0] \hdr_out.tag ;
   (* enum_base_type = "FrameType" *)
@@ -31125,6 +31169,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \store__hdr.status ;
   wire [7:0] \store__hdr.tag ;
   wire [63:0] \store__hdr.vaddr ;
@@ -32573,6 +32618,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \hdr_rd__data.status ;
   wire [7:0] \hdr_rd__data.tag ;
   wire [63:0] \hdr_rd__data.vaddr ;
@@ -32595,6 +32641,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \hdr_wr__data.status ;
   wire [7:0] \hdr_wr__data.tag ;
   wire [63:0] \hdr_wr__data.vaddr ;
@@ -32627,6 +32674,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \read__hdr.status ;
   wire [7:0] \read__hdr.tag ;
   wire [63:0] \read__hdr.vaddr ;
@@ -32676,6 +32724,7 @@ module \memory_component.netif.store (rst, read__hdr, read__data, read__busy, sl
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx__hdr__payload.status ;
   wire [7:0] \tx__hdr__payload.tag ;
   wire [63:0] \tx__hdr__payload.vaddr ;

@@ -165,6 +165,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \entry.status ;
   wire [7:0] \entry.tag ;
   wire [63:0] \entry.vaddr ;
@@ -233,6 +234,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head$248.status ;
   wire [7:0] \head$248.tag ;
   wire [63:0] \head$248.vaddr ;
@@ -255,6 +257,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head.status ;
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
@@ -456,6 +459,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_rx__hdr__payload.status ;
   wire [7:0] \net_rx__hdr__payload.tag ;
   wire [63:0] \net_rx__hdr__payload.vaddr ;
@@ -492,6 +496,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \net_tx__hdr__payload.status ;
   wire [7:0] \net_tx__hdr__payload.tag ;
   wire [63:0] \net_tx__hdr__payload.vaddr ;
@@ -535,6 +540,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
@@ -578,6 +584,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \push_hdr.status ;
   wire [7:0] \push_hdr.tag ;
   wire [63:0] \push_hdr.vaddr ;
@@ -604,6 +611,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \queue__payload.status ;
   wire [7:0] \queue__payload.tag ;
   wire [63:0] \queue__payload.vaddr ;
@@ -657,6 +665,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx_hdr__payload.status ;
   wire [7:0] \rx_hdr__payload.tag ;
   wire [63:0] \rx_hdr__payload.vaddr ;
@@ -705,6 +714,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx_hdr__payload.status ;
   wire [7:0] \tx_hdr__payload.tag ;
   wire [63:0] \tx_hdr__payload.vaddr ;
@@ -2228,6 +2238,7 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head$15.status ;
   wire [7:0] \head$15.tag ;
   wire [63:0] \head$15.vaddr ;
@@ -2272,6 +2283,7 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \push_hdr.status ;
   wire [7:0] \push_hdr.tag ;
   wire [63:0] \push_hdr.vaddr ;
@@ -8218,6 +8230,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \cur.status ;
   wire [7:0] \cur.tag ;
   wire [63:0] \cur.vaddr ;
@@ -8263,6 +8276,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \queue__payload.status ;
   wire [7:0] \queue__payload.tag ;
   wire [63:0] \queue__payload.vaddr ;
@@ -8296,6 +8310,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \tx_hdr__payload.status ;
   wire [7:0] \tx_hdr__payload.tag ;
   wire [63:0] \tx_hdr__payload.vaddr ;
@@ -10074,6 +10089,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \entry.status ;
   wire [7:0] \entry.tag ;
   wire [63:0] \entry.vaddr ;
@@ -10099,6 +10115,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \head.status ;
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
@@ -10146,6 +10163,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \park_hdr.status ;
   wire [7:0] \park_hdr.tag ;
   wire [63:0] \park_hdr.vaddr ;
@@ -10187,6 +10205,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \req$11.status ;
   wire [7:0] \req$11.tag ;
   wire [63:0] \req$11.vaddr ;
@@ -10209,6 +10228,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \req.status ;
   wire [7:0] \req.tag ;
   wire [63:0] \req.vaddr ;
@@ -10235,6 +10255,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \rx_hdr__payload.status ;
   wire [7:0] \rx_hdr__payload.tag ;
   wire [63:0] \rx_hdr__payload.vaddr ;
@@ -10262,6 +10283,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \skid.status ;
   wire [7:0] \skid.tag ;
   wire [63:0] \skid.vaddr ;
@@ -10286,6 +10308,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \src.status ;
   wire [7:0] \src.tag ;
   wire [63:0] \src.vaddr ;
@@ -11286,6 +11309,7 @@ module \mmu.translator.check (is_line, is_write, has_data, well_formed, req);
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
   wire [2:0] \req.status ;
   wire [7:0] \req.tag ;
   wire [63:0] \req.vaddr ;

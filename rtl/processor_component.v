@@ -1001,7 +1001,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2449$0 (\event [75:0]),
+    .\port$2412$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1030,11 +1030,11 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .miss_event__ready(miss_event__ready),
     .miss_event__valid(miss_event__valid),
     .op(bus__w_data[1:0]),
-    .\pid$182 (bus__w_data[23:16]),
+    .\pid$185 (bus__w_data[23:16]),
     .query(query),
     .query_way(query_way),
     .rst(rst),
-    .\start$178 (maint_start),
+    .\start$181 (maint_start),
     .wb_data__payload(wb_data__payload),
     .wb_data__ready(wb_data__ready),
     .wb_data__valid(wb_data__valid)
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2449$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2412$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1364,8 +1364,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2449$0 ;
-  wire [75:0] \port$2449$0 ;
+  input [75:0] \port$2412$0 ;
+  wire [75:0] \port$2412$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2449$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2412$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2449$0 [63:58] } : { 16'h0000, \port$2449$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2449$0 [41:10] : { 8'h00, \port$2449$0 [9:2], 6'h00, \port$2449$0 [65:64], 4'h0, \port$2449$0 [67:66], \port$2449$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2412$0 [63:58] } : { 16'h0000, \port$2412$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2412$0 [41:10] : { 8'h00, \port$2412$0 [9:2], 6'h00, \port$2412$0 [65:64], 4'h0, \port$2412$0 [67:66], \port$2412$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2449$0 [9:2], 6'h00, \port$2449$0 [65:64], 4'h0, \port$2449$0 [67:66], \port$2449$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2449$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2449$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2449$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2449$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2412$0 [9:2], 6'h00, \port$2412$0 [65:64], 4'h0, \port$2412$0 [67:66], \port$2412$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2412$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2412$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2412$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2412$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2765,33 +2765,29 @@ module \processor_component.excache.csr_dec.reg_writebacks.counter (rst, inc, cl
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$182 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
-, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$178 , cpu_req__payload);
+module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, query, cpu_resp__valid, cpu_resp__payload, cpu_req__ready, count__hits, wb_data__valid, wb_data__payload, count__writebacks, fill_data__ready, count__evictions, hold, maint_done, miss_event__valid, miss_event__payload, advance
+, miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$181 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
-  wire [45:0] \$12 ;
+  wire [45:0] \$10 ;
+  wire [45:0] \$11 ;
+  wire \$12 ;
   wire [45:0] \$13 ;
-  wire [45:0] \$14 ;
-  wire [45:0] \$15 ;
-  wire \$16 ;
-  wire [45:0] \$17 ;
   wire \$2 ;
+  wire [7:0] \$23 ;
+  wire [7:0] \$26 ;
+  wire [7:0] \$29 ;
   wire \$3 ;
-  wire [7:0] \$30 ;
-  wire [7:0] \$33 ;
+  wire [7:0] \$32 ;
   wire [7:0] \$36 ;
-  wire [7:0] \$39 ;
   wire \$4 ;
-  wire [7:0] \$43 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  wire [45:0] \$8 ;
+  wire [45:0] \$9 ;
   wire abort;
-  wire \abort$108 ;
+  wire \abort$111 ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
@@ -2805,7 +2801,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \abort_status$110 ;
+  wire [2:0] \abort_status$113 ;
   output advance;
   wire advance;
   wire busy;
@@ -2823,15 +2819,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire count__writebacks;
   input [128:0] cpu_req__payload;
   wire [128:0] cpu_req__payload;
-  wire [128:0] \cpu_req__payload$84 ;
+  wire [128:0] \cpu_req__payload$87 ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
-  wire \cpu_req__payload$84.op ;
-  wire [7:0] \cpu_req__payload$84.pid ;
-  wire [7:0] \cpu_req__payload$84.strb ;
-  wire [47:0] \cpu_req__payload$84.vaddr ;
-  wire [63:0] \cpu_req__payload$84.wdata ;
+  wire \cpu_req__payload$87.op ;
+  wire [7:0] \cpu_req__payload$87.pid ;
+  wire [7:0] \cpu_req__payload$87.strb ;
+  wire [47:0] \cpu_req__payload$87.vaddr ;
+  wire [63:0] \cpu_req__payload$87.wdata ;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
   (* enum_value_1 = "WRITE" *)
@@ -2842,21 +2838,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [63:0] \cpu_req__payload.wdata ;
   output cpu_req__ready;
   wire cpu_req__ready;
-  wire \cpu_req__ready$86 ;
+  wire \cpu_req__ready$89 ;
   input cpu_req__valid;
   wire cpu_req__valid;
-  wire \cpu_req__valid$88 ;
+  wire \cpu_req__valid$91 ;
   output [66:0] cpu_resp__payload;
   wire [66:0] cpu_resp__payload;
-  wire [66:0] \cpu_resp__payload$90 ;
-  wire [63:0] \cpu_resp__payload$90.rdata ;
+  wire [66:0] \cpu_resp__payload$93 ;
+  wire [63:0] \cpu_resp__payload$93.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \cpu_resp__payload$90.status ;
+  wire [2:0] \cpu_resp__payload$93.status ;
   wire [63:0] \cpu_resp__payload.rdata ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
@@ -2867,71 +2863,71 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [2:0] \cpu_resp__payload.status ;
   input cpu_resp__ready;
   wire cpu_resp__ready;
-  wire \cpu_resp__ready$92 ;
+  wire \cpu_resp__ready$95 ;
   output cpu_resp__valid;
   wire cpu_resp__valid;
-  wire \cpu_resp__valid$94 ;
+  wire \cpu_resp__valid$97 ;
   wire data_rd__en;
-  wire \data_rd__en$28 ;
+  wire \data_rd__en$44 ;
   wire data_rd__line;
-  wire \data_rd__line$41 ;
+  wire \data_rd__line$43 ;
   wire data_rd__ready;
-  wire \data_rd__ready$44 ;
+  wire \data_rd__ready$47 ;
   wire [5:0] data_rd__set;
-  wire [5:0] \data_rd__set$38 ;
+  wire [5:0] \data_rd__set$40 ;
   wire [1:0] data_rd__way;
-  wire [1:0] \data_rd__way$39 ;
+  wire [1:0] \data_rd__way$41 ;
   wire [2:0] data_rd__word;
-  wire [2:0] \data_rd__word$40 ;
+  wire [2:0] \data_rd__word$42 ;
   wire [63:0] data_wr__data;
-  wire [63:0] \data_wr__data$62 ;
+  wire [63:0] \data_wr__data$64 ;
   wire [7:0] data_wr__en;
-  wire [7:0] \data_wr__en$46 ;
+  wire [7:0] \data_wr__en$65 ;
   wire data_wr__line;
-  wire \data_wr__line$61 ;
+  wire \data_wr__line$63 ;
   wire data_wr__ready;
-  wire \data_wr__ready$65 ;
+  wire \data_wr__ready$68 ;
   wire [5:0] data_wr__set;
-  wire [5:0] \data_wr__set$58 ;
+  wire [5:0] \data_wr__set$60 ;
   wire [1:0] data_wr__way;
-  wire [1:0] \data_wr__way$59 ;
+  wire [1:0] \data_wr__way$61 ;
   wire [2:0] data_wr__word;
-  wire [2:0] \data_wr__word$60 ;
+  wire [2:0] \data_wr__word$62 ;
   wire done;
-  wire \done$169 ;
-  wire \done$186 ;
+  wire \done$172 ;
+  wire \done$189 ;
   wire [5:0] ev_set;
   wire evicted;
   wire fill;
   input [64:0] fill_data__payload;
   wire [64:0] fill_data__payload;
-  wire [64:0] \fill_data__payload$140 ;
-  wire [63:0] \fill_data__payload$140.data ;
-  wire \fill_data__payload$140.last ;
+  wire [64:0] \fill_data__payload$143 ;
+  wire [63:0] \fill_data__payload$143.data ;
+  wire \fill_data__payload$143.last ;
   wire [63:0] \fill_data__payload.data ;
   wire \fill_data__payload.last ;
   output fill_data__ready;
   wire fill_data__ready;
-  wire \fill_data__ready$142 ;
+  wire \fill_data__ready$145 ;
   input fill_data__valid;
   wire fill_data__valid;
-  wire \fill_data__valid$144 ;
+  wire \fill_data__valid$147 ;
   wire fill_done;
   wire [111:0] flush__payload;
-  wire [111:0] \flush__payload$173 ;
+  wire [111:0] \flush__payload$176 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \flush__payload$173.kind ;
-  wire [7:0] \flush__payload$173.pid ;
-  wire [5:0] \flush__payload$173.set ;
-  wire [47:0] \flush__payload$173.vaddr ;
-  wire \flush__payload$173.victim_dirty ;
-  wire [7:0] \flush__payload$173.victim_pid ;
-  wire [35:0] \flush__payload$173.victim_tag ;
-  wire \flush__payload$173.victim_valid ;
-  wire [1:0] \flush__payload$173.way ;
-  wire \flush__payload$173.write ;
+  wire \flush__payload$176.kind ;
+  wire [7:0] \flush__payload$176.pid ;
+  wire [5:0] \flush__payload$176.set ;
+  wire [47:0] \flush__payload$176.vaddr ;
+  wire \flush__payload$176.victim_dirty ;
+  wire [7:0] \flush__payload$176.victim_pid ;
+  wire [35:0] \flush__payload$176.victim_tag ;
+  wire \flush__payload$176.victim_valid ;
+  wire [1:0] \flush__payload$176.way ;
+  wire \flush__payload$176.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -2946,24 +2942,25 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \flush__payload.way ;
   wire \flush__payload.write ;
   wire flush__ready;
-  wire \flush__ready$175 ;
+  wire \flush__ready$178 ;
   wire flush__valid;
-  wire \flush__valid$177 ;
+  wire \flush__valid$180 ;
   wire flush_closed;
-  wire \flush_closed$191 ;
+  wire \flush_closed$194 ;
   wire go;
   wire hit;
   output hold;
   wire hold;
   wire idle;
   wire installed__en;
-  wire \installed__en$146 ;
+  wire \installed__en$149 ;
   wire [5:0] installed__set;
-  wire [5:0] \installed__set$148 ;
+  wire [5:0] \installed__set$151 ;
   wire [1:0] installed__way;
-  wire [1:0] \installed__way$150 ;
+  wire [1:0] \installed__way$153 ;
+  wire load;
   wire maint_busy;
-  wire \maint_busy$187 ;
+  wire \maint_busy$190 ;
   output maint_done;
   wire maint_done;
   (* enum_base_type = "MaintOp" *)
@@ -2978,21 +2975,21 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire miss;
   input [6:0] miss_cmd__payload;
   wire [6:0] miss_cmd__payload;
-  wire [6:0] \miss_cmd__payload$128 ;
+  wire [6:0] \miss_cmd__payload$131 ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
   (* enum_value_10 = "FILL" *)
   (* enum_value_11 = "ABORT" *)
-  wire [1:0] \miss_cmd__payload$128.op ;
+  wire [1:0] \miss_cmd__payload$131.op ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \miss_cmd__payload$128.status ;
-  wire [1:0] \miss_cmd__payload$128.way ;
+  wire [2:0] \miss_cmd__payload$131.status ;
+  wire [1:0] \miss_cmd__payload$131.way ;
   (* enum_base_type = "MissCmdOp" *)
   (* enum_value_00 = "READ_LINE" *)
   (* enum_value_01 = "MARK_CLEAN" *)
@@ -3009,26 +3006,26 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [1:0] \miss_cmd__payload.way ;
   output miss_cmd__ready;
   wire miss_cmd__ready;
-  wire \miss_cmd__ready$130 ;
+  wire \miss_cmd__ready$133 ;
   input miss_cmd__valid;
   wire miss_cmd__valid;
-  wire \miss_cmd__valid$132 ;
+  wire \miss_cmd__valid$135 ;
   output [111:0] miss_event__payload;
   wire [111:0] miss_event__payload;
-  wire [111:0] \miss_event__payload$122 ;
+  wire [111:0] \miss_event__payload$125 ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
-  wire \miss_event__payload$122.kind ;
-  wire [7:0] \miss_event__payload$122.pid ;
-  wire [5:0] \miss_event__payload$122.set ;
-  wire [47:0] \miss_event__payload$122.vaddr ;
-  wire \miss_event__payload$122.victim_dirty ;
-  wire [7:0] \miss_event__payload$122.victim_pid ;
-  wire [35:0] \miss_event__payload$122.victim_tag ;
-  wire \miss_event__payload$122.victim_valid ;
-  wire [1:0] \miss_event__payload$122.way ;
-  wire \miss_event__payload$122.write ;
+  wire \miss_event__payload$125.kind ;
+  wire [7:0] \miss_event__payload$125.pid ;
+  wire [5:0] \miss_event__payload$125.set ;
+  wire [47:0] \miss_event__payload$125.vaddr ;
+  wire \miss_event__payload$125.victim_dirty ;
+  wire [7:0] \miss_event__payload$125.victim_pid ;
+  wire [35:0] \miss_event__payload$125.victim_tag ;
+  wire \miss_event__payload$125.victim_valid ;
+  wire [1:0] \miss_event__payload$125.way ;
+  wire \miss_event__payload$125.write ;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
   (* enum_value_1 = "FLUSH" *)
@@ -3044,10 +3041,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \miss_event__payload.write ;
   input miss_event__ready;
   wire miss_event__ready;
-  wire \miss_event__ready$124 ;
+  wire \miss_event__ready$127 ;
   output miss_event__valid;
   wire miss_event__valid;
-  wire \miss_event__valid$126 ;
+  wire \miss_event__valid$129 ;
   wire [111:0] miss_info;
   (* enum_base_type = "MissKind" *)
   (* enum_value_0 = "MISS" *)
@@ -3071,8 +3068,8 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] op;
   wire [1:0] op;
   wire [7:0] pid;
-  input [7:0] \pid$182 ;
-  wire [7:0] \pid$182 ;
+  input [7:0] \pid$185 ;
+  wire [7:0] \pid$185 ;
   wire pipe_idle;
   wire pipe_miss;
   output [45:0] query;
@@ -3084,37 +3081,37 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   input [1:0] query_way;
   wire [1:0] query_way;
   reg rd__en;
-  reg \rd__en$37 ;
+  reg \rd__en$39 ;
   reg rd__line;
   wire rd__ready;
   reg [5:0] rd__set;
-  reg [5:0] \rd__set$29 ;
+  reg [5:0] \rd__set$31 ;
   reg [1:0] rd__way;
   reg [2:0] rd__word;
   wire [63:0] rdata;
-  wire [63:0] \rdata$75 ;
-  wire [63:0] \rdata$76 ;
+  wire [63:0] \rdata$78 ;
+  wire [63:0] \rdata$79 ;
   wire read_done;
   wire read_line;
   wire [7:0] repl;
   wire [7:0] repl_wr__data;
-  wire [7:0] \repl_wr__data$22 ;
+  wire [7:0] \repl_wr__data$25 ;
   wire repl_wr__en;
-  wire \repl_wr__en$24 ;
+  wire \repl_wr__en$27 ;
   wire [5:0] repl_wr__set;
-  wire [5:0] \repl_wr__set$26 ;
+  wire [5:0] \repl_wr__set$29 ;
   wire replay;
-  wire \replay$106 ;
+  wire \replay$109 ;
   wire rready;
-  wire \rready$81 ;
-  wire \rready$82 ;
+  wire \rready$84 ;
+  wire \rready$85 ;
   input rst;
   wire rst;
   wire run;
-  wire \run$102 ;
+  wire \run$105 ;
   wire rvalid;
-  wire \rvalid$78 ;
-  wire \rvalid$79 ;
+  wire \rvalid$81 ;
+  wire \rvalid$82 ;
   wire [128:0] s1;
   (* enum_base_type = "CpuOp" *)
   (* enum_value_0 = "READ" *)
@@ -3127,60 +3124,62 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   wire [5:0] set;
-  wire [5:0] \set$164 ;
+  wire [5:0] \set$167 ;
   wire start;
-  wire \start$161 ;
-  input \start$178 ;
-  wire \start$178 ;
+  wire \start$164 ;
+  input \start$181 ;
+  wire \start$181 ;
   wire [7:0] state;
   wire [35:0] tag;
+  wire tag_load;
+  wire \tag_load$23 ;
   wire tag_rd__en;
-  wire \tag_rd__en$1 ;
+  wire \tag_rd__en$5 ;
   wire [5:0] tag_rd__set;
-  wire [5:0] \tag_rd__set$5 ;
+  wire [5:0] \tag_rd__set$4 ;
   wire [183:0] tag_wr__data;
-  wire [183:0] \tag_wr__data$16 ;
-  wire [45:0] \tag_wr__data$16[0] ;
-  wire \tag_wr__data$16[0].dirty ;
-  wire [7:0] \tag_wr__data$16[0].pid ;
-  wire [35:0] \tag_wr__data$16[0].tag ;
-  wire \tag_wr__data$16[0].valid ;
-  wire [45:0] \tag_wr__data$16[1] ;
-  wire \tag_wr__data$16[1].dirty ;
-  wire [7:0] \tag_wr__data$16[1].pid ;
-  wire [35:0] \tag_wr__data$16[1].tag ;
-  wire \tag_wr__data$16[1].valid ;
-  wire [45:0] \tag_wr__data$16[2] ;
-  wire \tag_wr__data$16[2].dirty ;
-  wire [7:0] \tag_wr__data$16[2].pid ;
-  wire [35:0] \tag_wr__data$16[2].tag ;
-  wire \tag_wr__data$16[2].valid ;
-  wire [45:0] \tag_wr__data$16[3] ;
-  wire \tag_wr__data$16[3].dirty ;
-  wire [7:0] \tag_wr__data$16[3].pid ;
-  wire [35:0] \tag_wr__data$16[3].tag ;
-  wire \tag_wr__data$16[3].valid ;
-  wire [183:0] \tag_wr__data$18 ;
-  wire [45:0] \tag_wr__data$18[0] ;
-  wire \tag_wr__data$18[0].dirty ;
-  wire [7:0] \tag_wr__data$18[0].pid ;
-  wire [35:0] \tag_wr__data$18[0].tag ;
-  wire \tag_wr__data$18[0].valid ;
-  wire [45:0] \tag_wr__data$18[1] ;
-  wire \tag_wr__data$18[1].dirty ;
-  wire [7:0] \tag_wr__data$18[1].pid ;
-  wire [35:0] \tag_wr__data$18[1].tag ;
-  wire \tag_wr__data$18[1].valid ;
-  wire [45:0] \tag_wr__data$18[2] ;
-  wire \tag_wr__data$18[2].dirty ;
-  wire [7:0] \tag_wr__data$18[2].pid ;
-  wire [35:0] \tag_wr__data$18[2].tag ;
-  wire \tag_wr__data$18[2].valid ;
-  wire [45:0] \tag_wr__data$18[3] ;
-  wire \tag_wr__data$18[3].dirty ;
-  wire [7:0] \tag_wr__data$18[3].pid ;
-  wire [35:0] \tag_wr__data$18[3].tag ;
-  wire \tag_wr__data$18[3].valid ;
+  wire [183:0] \tag_wr__data$15 ;
+  wire [45:0] \tag_wr__data$15[0] ;
+  wire \tag_wr__data$15[0].dirty ;
+  wire [7:0] \tag_wr__data$15[0].pid ;
+  wire [35:0] \tag_wr__data$15[0].tag ;
+  wire \tag_wr__data$15[0].valid ;
+  wire [45:0] \tag_wr__data$15[1] ;
+  wire \tag_wr__data$15[1].dirty ;
+  wire [7:0] \tag_wr__data$15[1].pid ;
+  wire [35:0] \tag_wr__data$15[1].tag ;
+  wire \tag_wr__data$15[1].valid ;
+  wire [45:0] \tag_wr__data$15[2] ;
+  wire \tag_wr__data$15[2].dirty ;
+  wire [7:0] \tag_wr__data$15[2].pid ;
+  wire [35:0] \tag_wr__data$15[2].tag ;
+  wire \tag_wr__data$15[2].valid ;
+  wire [45:0] \tag_wr__data$15[3] ;
+  wire \tag_wr__data$15[3].dirty ;
+  wire [7:0] \tag_wr__data$15[3].pid ;
+  wire [35:0] \tag_wr__data$15[3].tag ;
+  wire \tag_wr__data$15[3].valid ;
+  wire [183:0] \tag_wr__data$17 ;
+  wire [45:0] \tag_wr__data$17[0] ;
+  wire \tag_wr__data$17[0].dirty ;
+  wire [7:0] \tag_wr__data$17[0].pid ;
+  wire [35:0] \tag_wr__data$17[0].tag ;
+  wire \tag_wr__data$17[0].valid ;
+  wire [45:0] \tag_wr__data$17[1] ;
+  wire \tag_wr__data$17[1].dirty ;
+  wire [7:0] \tag_wr__data$17[1].pid ;
+  wire [35:0] \tag_wr__data$17[1].tag ;
+  wire \tag_wr__data$17[1].valid ;
+  wire [45:0] \tag_wr__data$17[2] ;
+  wire \tag_wr__data$17[2].dirty ;
+  wire [7:0] \tag_wr__data$17[2].pid ;
+  wire [35:0] \tag_wr__data$17[2].tag ;
+  wire \tag_wr__data$17[2].valid ;
+  wire [45:0] \tag_wr__data$17[3] ;
+  wire \tag_wr__data$17[3].dirty ;
+  wire [7:0] \tag_wr__data$17[3].pid ;
+  wire [35:0] \tag_wr__data$17[3].tag ;
+  wire \tag_wr__data$17[3].valid ;
   wire [183:0] \tag_wr__data$20 ;
   wire [45:0] \tag_wr__data$20[0] ;
   wire \tag_wr__data$20[0].dirty ;
@@ -3223,88 +3222,25 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \tag_wr__data[3].tag ;
   wire \tag_wr__data[3].valid ;
   wire [3:0] tag_wr__en;
+  wire [3:0] \tag_wr__en$19 ;
   wire [3:0] \tag_wr__en$7 ;
   wire [3:0] \tag_wr__en$8 ;
-  wire [3:0] \tag_wr__en$9 ;
   wire [5:0] tag_wr__set;
-  wire [5:0] \tag_wr__set$15 ;
-  wire [5:0] \tag_wr__set$17 ;
-  wire [5:0] \tag_wr__set$19 ;
+  wire [5:0] \tag_wr__set$14 ;
+  wire [5:0] \tag_wr__set$16 ;
+  wire [5:0] \tag_wr__set$18 ;
   wire touch__en;
-  wire \touch__en$96 ;
+  wire \touch__en$99 ;
   wire [5:0] touch__set;
-  wire [5:0] \touch__set$98 ;
+  wire [5:0] \touch__set$101 ;
   wire [1:0] touch__way;
-  wire [1:0] \touch__way$100 ;
+  wire [1:0] \touch__way$103 ;
   wire [1:0] victim;
   wire walk_done;
   wire walk_go;
   wire [1:0] way;
-  wire [1:0] \way$163 ;
+  wire [1:0] \way$166 ;
   wire [183:0] ways;
-  wire [183:0] \ways$67 ;
-  wire [45:0] \ways$67[0] ;
-  wire \ways$67[0].dirty ;
-  wire [7:0] \ways$67[0].pid ;
-  wire [35:0] \ways$67[0].tag ;
-  wire \ways$67[0].valid ;
-  wire [45:0] \ways$67[1] ;
-  wire \ways$67[1].dirty ;
-  wire [7:0] \ways$67[1].pid ;
-  wire [35:0] \ways$67[1].tag ;
-  wire \ways$67[1].valid ;
-  wire [45:0] \ways$67[2] ;
-  wire \ways$67[2].dirty ;
-  wire [7:0] \ways$67[2].pid ;
-  wire [35:0] \ways$67[2].tag ;
-  wire \ways$67[2].valid ;
-  wire [45:0] \ways$67[3] ;
-  wire \ways$67[3].dirty ;
-  wire [7:0] \ways$67[3].pid ;
-  wire [35:0] \ways$67[3].tag ;
-  wire \ways$67[3].valid ;
-  wire [183:0] \ways$68 ;
-  wire [45:0] \ways$68[0] ;
-  wire \ways$68[0].dirty ;
-  wire [7:0] \ways$68[0].pid ;
-  wire [35:0] \ways$68[0].tag ;
-  wire \ways$68[0].valid ;
-  wire [45:0] \ways$68[1] ;
-  wire \ways$68[1].dirty ;
-  wire [7:0] \ways$68[1].pid ;
-  wire [35:0] \ways$68[1].tag ;
-  wire \ways$68[1].valid ;
-  wire [45:0] \ways$68[2] ;
-  wire \ways$68[2].dirty ;
-  wire [7:0] \ways$68[2].pid ;
-  wire [35:0] \ways$68[2].tag ;
-  wire \ways$68[2].valid ;
-  wire [45:0] \ways$68[3] ;
-  wire \ways$68[3].dirty ;
-  wire [7:0] \ways$68[3].pid ;
-  wire [35:0] \ways$68[3].tag ;
-  wire \ways$68[3].valid ;
-  wire [183:0] \ways$69 ;
-  wire [45:0] \ways$69[0] ;
-  wire \ways$69[0].dirty ;
-  wire [7:0] \ways$69[0].pid ;
-  wire [35:0] \ways$69[0].tag ;
-  wire \ways$69[0].valid ;
-  wire [45:0] \ways$69[1] ;
-  wire \ways$69[1].dirty ;
-  wire [7:0] \ways$69[1].pid ;
-  wire [35:0] \ways$69[1].tag ;
-  wire \ways$69[1].valid ;
-  wire [45:0] \ways$69[2] ;
-  wire \ways$69[2].dirty ;
-  wire [7:0] \ways$69[2].pid ;
-  wire [35:0] \ways$69[2].tag ;
-  wire \ways$69[2].valid ;
-  wire [45:0] \ways$69[3] ;
-  wire \ways$69[3].dirty ;
-  wire [7:0] \ways$69[3].pid ;
-  wire [35:0] \ways$69[3].tag ;
-  wire \ways$69[3].valid ;
   wire [183:0] \ways$70 ;
   wire [45:0] \ways$70[0] ;
   wire \ways$70[0].dirty ;
@@ -3347,6 +3283,69 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [7:0] \ways$71[3].pid ;
   wire [35:0] \ways$71[3].tag ;
   wire \ways$71[3].valid ;
+  wire [183:0] \ways$72 ;
+  wire [45:0] \ways$72[0] ;
+  wire \ways$72[0].dirty ;
+  wire [7:0] \ways$72[0].pid ;
+  wire [35:0] \ways$72[0].tag ;
+  wire \ways$72[0].valid ;
+  wire [45:0] \ways$72[1] ;
+  wire \ways$72[1].dirty ;
+  wire [7:0] \ways$72[1].pid ;
+  wire [35:0] \ways$72[1].tag ;
+  wire \ways$72[1].valid ;
+  wire [45:0] \ways$72[2] ;
+  wire \ways$72[2].dirty ;
+  wire [7:0] \ways$72[2].pid ;
+  wire [35:0] \ways$72[2].tag ;
+  wire \ways$72[2].valid ;
+  wire [45:0] \ways$72[3] ;
+  wire \ways$72[3].dirty ;
+  wire [7:0] \ways$72[3].pid ;
+  wire [35:0] \ways$72[3].tag ;
+  wire \ways$72[3].valid ;
+  wire [183:0] \ways$73 ;
+  wire [45:0] \ways$73[0] ;
+  wire \ways$73[0].dirty ;
+  wire [7:0] \ways$73[0].pid ;
+  wire [35:0] \ways$73[0].tag ;
+  wire \ways$73[0].valid ;
+  wire [45:0] \ways$73[1] ;
+  wire \ways$73[1].dirty ;
+  wire [7:0] \ways$73[1].pid ;
+  wire [35:0] \ways$73[1].tag ;
+  wire \ways$73[1].valid ;
+  wire [45:0] \ways$73[2] ;
+  wire \ways$73[2].dirty ;
+  wire [7:0] \ways$73[2].pid ;
+  wire [35:0] \ways$73[2].tag ;
+  wire \ways$73[2].valid ;
+  wire [45:0] \ways$73[3] ;
+  wire \ways$73[3].dirty ;
+  wire [7:0] \ways$73[3].pid ;
+  wire [35:0] \ways$73[3].tag ;
+  wire \ways$73[3].valid ;
+  wire [183:0] \ways$74 ;
+  wire [45:0] \ways$74[0] ;
+  wire \ways$74[0].dirty ;
+  wire [7:0] \ways$74[0].pid ;
+  wire [35:0] \ways$74[0].tag ;
+  wire \ways$74[0].valid ;
+  wire [45:0] \ways$74[1] ;
+  wire \ways$74[1].dirty ;
+  wire [7:0] \ways$74[1].pid ;
+  wire [35:0] \ways$74[1].tag ;
+  wire \ways$74[1].valid ;
+  wire [45:0] \ways$74[2] ;
+  wire \ways$74[2].dirty ;
+  wire [7:0] \ways$74[2].pid ;
+  wire [35:0] \ways$74[2].tag ;
+  wire \ways$74[2].valid ;
+  wire [45:0] \ways$74[3] ;
+  wire \ways$74[3].dirty ;
+  wire [7:0] \ways$74[3].pid ;
+  wire [35:0] \ways$74[3].tag ;
+  wire \ways$74[3].valid ;
   wire [45:0] \ways[0] ;
   wire \ways[0].dirty ;
   wire [7:0] \ways[0].pid ;
@@ -3369,19 +3368,19 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire \ways[3].valid ;
   output [64:0] wb_data__payload;
   wire [64:0] wb_data__payload;
-  wire [64:0] \wb_data__payload$134 ;
-  wire [63:0] \wb_data__payload$134.data ;
-  wire \wb_data__payload$134.last ;
+  wire [64:0] \wb_data__payload$137 ;
+  wire [63:0] \wb_data__payload$137.data ;
+  wire \wb_data__payload$137.last ;
   wire [63:0] \wb_data__payload.data ;
   wire \wb_data__payload.last ;
   input wb_data__ready;
   wire wb_data__ready;
-  wire \wb_data__ready$136 ;
+  wire \wb_data__ready$139 ;
   output wb_data__valid;
   wire wb_data__valid;
-  wire \wb_data__valid$138 ;
+  wire \wb_data__valid$141 ;
   reg [183:0] wr__data;
-  reg [63:0] \wr__data$55 ;
+  reg [63:0] \wr__data$57 ;
   wire [45:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
   wire [7:0] \wr__data[0].pid ;
@@ -3403,53 +3402,52 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
   reg [3:0] wr__en;
-  reg [7:0] \wr__en$57 ;
+  reg [7:0] \wr__en$59 ;
   reg wr__line;
   wire wr__ready;
   reg [5:0] wr__set;
-  reg [5:0] \wr__set$47 ;
+  reg [5:0] \wr__set$49 ;
   reg [1:0] wr__way;
   reg [2:0] wr__word;
-  assign \$3  = | tag_wr__en;
-  assign \$4  = | \tag_wr__en$7 ;
-  assign \$5  = | \tag_wr__en$8 ;
-  assign \$6  = | \tag_wr__en$9 ;
-  assign \$9  = | data_wr__en;
-  assign \$10  = | \data_wr__en$46 ;
-  assign \$30  = victim * 6'h2e;
-  assign \$12  = ways >> \$30 ;
-  assign \$33  = victim * 6'h2e;
-  assign \$13  = ways >> \$33 ;
-  assign \$36  = victim * 6'h2e;
-  assign \$14  = ways >> \$36 ;
-  assign \$39  = victim * 6'h2e;
-  assign \$15  = ways >> \$39 ;
-  assign \$16  = query_way < 3'h4;
-  assign \$43  = query_way * 6'h2e;
-  assign \$17  = ways >> \$43 ;
-  assign query = \$16  ? \$17  : 46'h000000000000;
+  assign \$2  = | tag_wr__en;
+  assign \$3  = | \tag_wr__en$7 ;
+  assign \$4  = | \tag_wr__en$8 ;
+  assign load = tag_load | \tag_load$23 ;
+  assign \$6  = | data_wr__en;
+  assign \$23  = victim * 6'h2e;
+  assign \$8  = ways >> \$23 ;
+  assign \$26  = victim * 6'h2e;
+  assign \$9  = ways >> \$26 ;
+  assign \$29  = victim * 6'h2e;
+  assign \$10  = ways >> \$29 ;
+  assign \$32  = victim * 6'h2e;
+  assign \$11  = ways >> \$32 ;
+  assign \$12  = query_way < 3'h4;
+  assign \$36  = query_way * 6'h2e;
+  assign \$13  = ways >> \$36 ;
+  assign query = \$12  ? \$13  : 46'h000000000000;
   \processor_component.excache.ctrl.data  data (
     .clk(clk),
-    .rd__set(\rd__set$29 ),
+    .rd__set(\rd__set$31 ),
     .rd__way(rd__way),
     .rd__word(rd__word),
     .rdata(rdata),
-    .rp__en(\rd__en$37 ),
+    .rp__en(\rd__en$39 ),
     .rst(rst),
-    .wp__data(\wr__data$55 ),
-    .wp__en(\wr__en$57 ),
-    .wr__set(\wr__set$47 ),
+    .wp__data(\wr__data$57 ),
+    .wp__en(\wr__en$59 ),
+    .wr__set(\wr__set$49 ),
     .wr__way(wr__way),
     .wr__word(wr__word)
   );
-  \processor_component.excache.ctrl.fill$207  \fill$207  (
+  \processor_component.excache.ctrl.fill$210  \fill$210  (
     .clk(clk),
-    .data_wr__data(\data_wr__data$62 ),
-    .data_wr__en(\data_wr__en$46 ),
-    .data_wr__line(\data_wr__line$61 ),
-    .data_wr__set(\data_wr__set$58 ),
-    .data_wr__way(\data_wr__way$59 ),
-    .data_wr__word(\data_wr__word$60 ),
+    .data_wr__data(data_wr__data),
+    .data_wr__en(data_wr__en),
+    .data_wr__line(data_wr__line),
+    .data_wr__set(data_wr__set),
+    .data_wr__way(data_wr__way),
+    .data_wr__word(data_wr__word),
     .done(fill_done),
     .evicted(count__evictions),
     .fill_data__payload(fill_data__payload),
@@ -3461,11 +3459,11 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .pid(s1[8:1]),
     .rst(rst),
     .set(set),
-    .start(\start$161 ),
+    .start(\start$164 ),
     .tag(s1[56:21]),
-    .tag_wr__data(\tag_wr__data$18 ),
-    .tag_wr__en(\tag_wr__en$8 ),
-    .tag_wr__set(\tag_wr__set$17 ),
+    .tag_wr__data(\tag_wr__data$15 ),
+    .tag_wr__en(\tag_wr__en$7 ),
+    .tag_wr__set(\tag_wr__set$14 ),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways)
   );
@@ -3479,14 +3477,15 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .flush_closed(flush_closed),
     .go(go),
     .op(op),
-    .\pid$7 (\pid$182 ),
+    .\pid$7 (\pid$185 ),
     .rst(rst),
-    .start(\start$178 ),
-    .tag_rd__en(\tag_rd__en$1 ),
-    .tag_rd__set(\tag_rd__set$5 ),
-    .tag_wr__data(\tag_wr__data$20 ),
-    .tag_wr__en(\tag_wr__en$9 ),
-    .tag_wr__set(\tag_wr__set$19 ),
+    .start(\start$181 ),
+    .tag_load(\tag_load$23 ),
+    .tag_rd__en(tag_rd__en),
+    .tag_rd__set(tag_rd__set),
+    .tag_wr__data(\tag_wr__data$17 ),
+    .tag_wr__en(\tag_wr__en$8 ),
+    .tag_wr__set(\tag_wr__set$16 ),
     .ways(ways)
   );
   \processor_component.excache.ctrl.pipe  pipe (
@@ -3499,36 +3498,37 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .cpu_resp__payload(cpu_resp__payload),
     .cpu_resp__ready(cpu_resp__ready),
     .cpu_resp__valid(cpu_resp__valid),
-    .data_rd__en(data_rd__en),
-    .data_rd__set(data_rd__set),
-    .data_rd__way(data_rd__way),
-    .data_rd__word(data_rd__word),
-    .data_wr__data(data_wr__data),
-    .data_wr__en(data_wr__en),
-    .data_wr__set(data_wr__set),
-    .data_wr__way(data_wr__way),
-    .data_wr__word(data_wr__word),
-    .\hit$42 (count__hits),
+    .data_rd__en(\data_rd__en$44 ),
+    .data_rd__set(\data_rd__set$40 ),
+    .data_rd__way(\data_rd__way$41 ),
+    .data_rd__word(\data_rd__word$42 ),
+    .data_wr__data(\data_wr__data$64 ),
+    .data_wr__en(\data_wr__en$65 ),
+    .data_wr__set(\data_wr__set$60 ),
+    .data_wr__way(\data_wr__way$61 ),
+    .data_wr__word(\data_wr__word$62 ),
+    .\hit$47 (count__hits),
     .hold(hold),
     .idle(pipe_idle),
     .miss(pipe_miss),
     .rdata(rdata),
     .replay(replay),
-    .rready(\rready$81 ),
+    .rready(\rready$84 ),
     .rst(rst),
     .run(run),
     .s1(s1),
-    .tag_rd__en(tag_rd__en),
-    .tag_rd__set(tag_rd__set),
-    .tag_wr__data(tag_wr__data),
-    .tag_wr__en(tag_wr__en),
-    .tag_wr__set(tag_wr__set),
+    .tag_load(tag_load),
+    .tag_rd__en(\tag_rd__en$5 ),
+    .tag_rd__set(\tag_rd__set$4 ),
+    .tag_wr__data(\tag_wr__data$20 ),
+    .tag_wr__en(\tag_wr__en$19 ),
+    .tag_wr__set(\tag_wr__set$18 ),
     .touch__en(touch__en),
     .touch__set(touch__set),
     .touch__way(touch__way),
     .ways(ways)
   );
-  \processor_component.excache.ctrl.repl$205  \repl$205  (
+  \processor_component.excache.ctrl.repl$208  \repl$208  (
     .advance(advance),
     .clk(clk),
     .repl_wr__data(repl_wr__data),
@@ -3547,7 +3547,7 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
     .abort_status(abort_status),
     .clk(clk),
     .ev_set(set),
-    .fill(\start$161 ),
+    .fill(\start$164 ),
     .fill_done(fill_done),
     .flush__payload(flush__payload),
     .flush__ready(flush__ready),
@@ -3575,34 +3575,35 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   );
   \processor_component.excache.ctrl.tags  tags (
     .clk(clk),
-    .repl(state),
-    .repl_wp__addr(repl_wr__set),
-    .repl_wp__data(repl_wr__data),
-    .repl_wp__en(repl_wr__en),
+    .load(load),
+    .rd__en(rd__en),
+    .rd__set(rd__set),
+    .repl_loaded(state),
+    .repl_wr__data(repl_wr__data),
+    .repl_wr__en(repl_wr__en),
+    .repl_wr__set(repl_wr__set),
     .rst(rst),
-    .tag_rp__addr(rd__set),
-    .tag_rp__en(rd__en),
-    .tag_wp__addr(wr__set),
-    .tag_wp__data(wr__data),
-    .tag_wp__en(wr__en),
-    .ways(ways)
+    .ways(ways),
+    .wr__data(wr__data),
+    .wr__en(wr__en),
+    .wr__set(wr__set)
   );
   \processor_component.excache.ctrl.writeback  writeback (
     .clean(clean),
     .cleaned(count__writebacks),
     .clk(clk),
-    .data_rd__en(\data_rd__en$28 ),
-    .data_rd__set(\data_rd__set$38 ),
-    .data_rd__way(\data_rd__way$39 ),
-    .data_rd__word(\data_rd__word$40 ),
+    .data_rd__en(data_rd__en),
+    .data_rd__set(data_rd__set),
+    .data_rd__way(data_rd__way),
+    .data_rd__word(data_rd__word),
     .done(read_done),
     .rdata(rdata),
     .rst(rst),
     .set(set),
     .start(start),
-    .tag_wr__data(\tag_wr__data$16 ),
-    .tag_wr__en(\tag_wr__en$7 ),
-    .tag_wr__set(\tag_wr__set$15 ),
+    .tag_wr__data(tag_wr__data),
+    .tag_wr__en(tag_wr__en),
+    .tag_wr__set(tag_wr__set),
     .\way$5 (miss_cmd__payload[3:2]),
     .ways(ways),
     .wb_data__payload(wb_data__payload),
@@ -3611,241 +3612,241 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__set = 6'h00;
+    (* full_case = 32'd1 *)
     if (\$1 ) begin
       rd__set = tag_rd__set;
-    end else if (\$2 ) begin
-      rd__set = \tag_rd__set$5 ;
+    end else begin
+      rd__set = \tag_rd__set$4 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__en = 1'h0;
+    (* full_case = 32'd1 *)
     if (\$1 ) begin
       rd__en = tag_rd__en;
-    end else if (\$2 ) begin
-      rd__en = \tag_rd__en$1 ;
+    end else begin
+      rd__en = \tag_rd__en$5 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__set = 6'h00;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__set = tag_wr__set;
+    end else if (\$3 ) begin
+      wr__set = \tag_wr__set$14 ;
     end else if (\$4 ) begin
-      wr__set = \tag_wr__set$15 ;
-    end else if (\$5 ) begin
-      wr__set = \tag_wr__set$17 ;
-    end else if (\$6 ) begin
-      wr__set = \tag_wr__set$19 ;
+      wr__set = \tag_wr__set$16 ;
+    end else begin
+      wr__set = \tag_wr__set$18 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__en = 4'h0;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__en = tag_wr__en;
-    end else if (\$4 ) begin
+    end else if (\$3 ) begin
       wr__en = \tag_wr__en$7 ;
-    end else if (\$5 ) begin
+    end else if (\$4 ) begin
       wr__en = \tag_wr__en$8 ;
-    end else if (\$6 ) begin
-      wr__en = \tag_wr__en$9 ;
+    end else begin
+      wr__en = \tag_wr__en$19 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__data = 184'h0000000000000000000000000000000000000000000000;
-    if (\$3 ) begin
+    (* full_case = 32'd1 *)
+    if (\$2 ) begin
       wr__data = tag_wr__data;
+    end else if (\$3 ) begin
+      wr__data = \tag_wr__data$15 ;
     end else if (\$4 ) begin
-      wr__data = \tag_wr__data$16 ;
-    end else if (\$5 ) begin
-      wr__data = \tag_wr__data$18 ;
-    end else if (\$6 ) begin
+      wr__data = \tag_wr__data$17 ;
+    end else begin
       wr__data = \tag_wr__data$20 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \rd__set$29  = 6'h00;
-    if (\$7 ) begin
-      \rd__set$29  = data_rd__set;
-    end else if (\$8 ) begin
-      \rd__set$29  = \data_rd__set$38 ;
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
+      \rd__set$31  = data_rd__set;
+    end else begin
+      \rd__set$31  = \data_rd__set$40 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__way = 2'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__way = data_rd__way;
-    end else if (\$8 ) begin
-      rd__way = \data_rd__way$39 ;
+    end else begin
+      rd__way = \data_rd__way$41 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__word = 3'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__word = data_rd__word;
-    end else if (\$8 ) begin
-      rd__word = \data_rd__word$40 ;
+    end else begin
+      rd__word = \data_rd__word$42 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    rd__line = 1'h0;
-    if (\$7 ) begin
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
       rd__line = 1'h0;
-    end else if (\$8 ) begin
+    end else begin
       rd__line = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \rd__en$37  = 1'h0;
-    if (\$7 ) begin
-      \rd__en$37  = data_rd__en;
-    end else if (\$8 ) begin
-      \rd__en$37  = \data_rd__en$28 ;
+    (* full_case = 32'd1 *)
+    if (\$5 ) begin
+      \rd__en$39  = data_rd__en;
+    end else begin
+      \rd__en$39  = \data_rd__en$44 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__set$47  = 6'h00;
-    if (\$9 ) begin
-      \wr__set$47  = data_wr__set;
-    end else if (\$10 ) begin
-      \wr__set$47  = \data_wr__set$58 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__set$49  = data_wr__set;
+    end else begin
+      \wr__set$49  = \data_wr__set$60 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__way = 2'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
       wr__way = data_wr__way;
-    end else if (\$10 ) begin
-      wr__way = \data_wr__way$59 ;
+    end else begin
+      wr__way = \data_wr__way$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__word = 3'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
       wr__word = data_wr__word;
-    end else if (\$10 ) begin
-      wr__word = \data_wr__word$60 ;
+    end else begin
+      wr__word = \data_wr__word$62 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    wr__line = 1'h0;
-    if (\$9 ) begin
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      wr__line = data_wr__line;
+    end else begin
       wr__line = 1'h0;
-    end else if (\$10 ) begin
-      wr__line = \data_wr__line$61 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__data$55  = 64'h0000000000000000;
-    if (\$9 ) begin
-      \wr__data$55  = data_wr__data;
-    end else if (\$10 ) begin
-      \wr__data$55  = \data_wr__data$62 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__data$57  = data_wr__data;
+    end else begin
+      \wr__data$57  = \data_wr__data$64 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \wr__en$57  = 8'h00;
-    if (\$9 ) begin
-      \wr__en$57  = data_wr__en;
-    end else if (\$10 ) begin
-      \wr__en$57  = \data_wr__en$46 ;
+    (* full_case = 32'd1 *)
+    if (\$6 ) begin
+      \wr__en$59  = data_wr__en;
+    end else begin
+      \wr__en$59  = \data_wr__en$65 ;
     end
   end
-  assign \repl_wr__data$22  = repl_wr__data;
-  assign \repl_wr__en$24  = repl_wr__en;
-  assign \repl_wr__set$26  = repl_wr__set;
+  assign \repl_wr__data$25  = repl_wr__data;
+  assign \repl_wr__en$27  = repl_wr__en;
+  assign \repl_wr__set$29  = repl_wr__set;
   assign data_rd__line = 1'h0;
-  assign \data_rd__line$41  = 1'h0;
+  assign \data_rd__line$43  = 1'h0;
   assign data_rd__ready = 1'h1;
   assign rd__ready = 1'h1;
-  assign \data_rd__ready$44  = 1'h1;
-  assign data_wr__line = 1'h0;
+  assign \data_rd__ready$47  = 1'h1;
+  assign \data_wr__line$63  = 1'h0;
   assign data_wr__ready = 1'h1;
   assign wr__ready = 1'h1;
-  assign \data_wr__ready$65  = 1'h1;
-  assign \ways$67  = ways;
-  assign \ways$68  = ways;
-  assign \ways$69  = ways;
+  assign \data_wr__ready$68  = 1'h1;
   assign \ways$70  = ways;
   assign \ways$71  = ways;
+  assign \ways$72  = ways;
+  assign \ways$73  = ways;
+  assign \ways$74  = ways;
   assign repl = state;
-  assign \rdata$75  = rdata;
-  assign \rdata$76  = rdata;
+  assign \rdata$78  = rdata;
+  assign \rdata$79  = rdata;
   assign rvalid = 1'h1;
-  assign \rvalid$78  = 1'h1;
-  assign \rvalid$79  = 1'h1;
-  assign \rready$82  = 1'h0;
-  assign \cpu_req__payload$84  = cpu_req__payload;
-  assign \cpu_req__ready$86  = cpu_req__ready;
-  assign \cpu_req__valid$88  = cpu_req__valid;
-  assign \cpu_resp__payload$90  = cpu_resp__payload;
-  assign \cpu_resp__ready$92  = cpu_resp__ready;
-  assign \cpu_resp__valid$94  = cpu_resp__valid;
-  assign \touch__en$96  = touch__en;
-  assign \touch__set$98  = touch__set;
-  assign \touch__way$100  = touch__way;
-  assign \run$102  = run;
+  assign \rvalid$81  = 1'h1;
+  assign \rvalid$82  = 1'h1;
+  assign \rready$85  = 1'h0;
+  assign \cpu_req__payload$87  = cpu_req__payload;
+  assign \cpu_req__ready$89  = cpu_req__ready;
+  assign \cpu_req__valid$91  = cpu_req__valid;
+  assign \cpu_resp__payload$93  = cpu_resp__payload;
+  assign \cpu_resp__ready$95  = cpu_resp__ready;
+  assign \cpu_resp__valid$97  = cpu_resp__valid;
+  assign \touch__en$99  = touch__en;
+  assign \touch__set$101  = touch__set;
+  assign \touch__way$103  = touch__way;
+  assign \run$105  = run;
   assign busy = hold;
-  assign \replay$106  = replay;
-  assign \abort$108  = abort;
-  assign \abort_status$110  = abort_status;
+  assign \replay$109  = replay;
+  assign \abort$111  = abort;
+  assign \abort_status$113  = abort_status;
   assign miss = pipe_miss;
   assign idle = pipe_idle;
   assign s1_set = s1[20:15];
   assign miss_taken = advance;
-  assign \miss_event__payload$122  = miss_event__payload;
-  assign \miss_event__ready$124  = miss_event__ready;
-  assign \miss_event__valid$126  = miss_event__valid;
-  assign \miss_cmd__payload$128  = miss_cmd__payload;
-  assign \miss_cmd__ready$130  = miss_cmd__ready;
-  assign \miss_cmd__valid$132  = miss_cmd__valid;
-  assign \wb_data__payload$134  = wb_data__payload;
-  assign \wb_data__ready$136  = wb_data__ready;
-  assign \wb_data__valid$138  = wb_data__valid;
-  assign \fill_data__payload$140  = fill_data__payload;
-  assign \fill_data__ready$142  = fill_data__ready;
-  assign \fill_data__valid$144  = fill_data__valid;
-  assign \installed__en$146  = installed__en;
-  assign \installed__set$148  = installed__set;
-  assign \installed__way$150  = installed__way;
+  assign \miss_event__payload$125  = miss_event__payload;
+  assign \miss_event__ready$127  = miss_event__ready;
+  assign \miss_event__valid$129  = miss_event__valid;
+  assign \miss_cmd__payload$131  = miss_cmd__payload;
+  assign \miss_cmd__ready$133  = miss_cmd__ready;
+  assign \miss_cmd__valid$135  = miss_cmd__valid;
+  assign \wb_data__payload$137  = wb_data__payload;
+  assign \wb_data__ready$139  = wb_data__ready;
+  assign \wb_data__valid$141  = wb_data__valid;
+  assign \fill_data__payload$143  = fill_data__payload;
+  assign \fill_data__ready$145  = fill_data__ready;
+  assign \fill_data__valid$147  = fill_data__valid;
+  assign \installed__en$149  = installed__en;
+  assign \installed__set$151  = installed__set;
+  assign \installed__way$153  = installed__way;
   assign read_line = start;
   assign mark_clean = clean;
   assign way = miss_cmd__payload[3:2];
   assign cmd_way = miss_cmd__payload[3:2];
   assign ev_set = set;
   assign done = read_done;
-  assign fill = \start$161 ;
-  assign \way$163  = miss_cmd__payload[3:2];
-  assign \set$164  = set;
+  assign fill = \start$164 ;
+  assign \way$166  = miss_cmd__payload[3:2];
+  assign \set$167  = set;
   assign tag = s1[56:21];
   assign s1_tag = s1[56:21];
   assign pid = s1[8:1];
-  assign \done$169  = fill_done;
-  assign \flush__payload$173  = flush__payload;
-  assign \flush__ready$175  = flush__ready;
-  assign \flush__valid$177  = flush__valid;
-  assign maint_start = \start$178 ;
+  assign \done$172  = fill_done;
+  assign \flush__payload$176  = flush__payload;
+  assign \flush__ready$178  = flush__ready;
+  assign \flush__valid$180  = flush__valid;
+  assign maint_start = \start$181 ;
   assign maint_op = op;
-  assign maint_pid = \pid$182 ;
+  assign maint_pid = \pid$185 ;
   assign maint_busy = hold;
-  assign \done$186  = maint_done;
-  assign \maint_busy$187  = hold;
+  assign \done$189  = maint_done;
+  assign \maint_busy$190  = hold;
   assign walk_go = go;
-  assign \flush_closed$191  = flush_closed;
+  assign \flush_closed$194  = flush_closed;
   assign walk_done = maint_done;
   assign hit = count__hits;
   assign count__misses = advance;
@@ -3891,46 +3892,46 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \tag_wr__data[3].pid  = tag_wr__data[181:174];
   assign \tag_wr__data[3].valid  = tag_wr__data[182];
   assign \tag_wr__data[3].dirty  = tag_wr__data[183];
-  assign \tag_wr__data$16[0]  = \tag_wr__data$16 [45:0];
-  assign \tag_wr__data$16[0].tag  = \tag_wr__data$16 [35:0];
-  assign \tag_wr__data$16[0].pid  = \tag_wr__data$16 [43:36];
-  assign \tag_wr__data$16[0].valid  = \tag_wr__data$16 [44];
-  assign \tag_wr__data$16[0].dirty  = \tag_wr__data$16 [45];
-  assign \tag_wr__data$16[1]  = \tag_wr__data$16 [91:46];
-  assign \tag_wr__data$16[1].tag  = \tag_wr__data$16 [81:46];
-  assign \tag_wr__data$16[1].pid  = \tag_wr__data$16 [89:82];
-  assign \tag_wr__data$16[1].valid  = \tag_wr__data$16 [90];
-  assign \tag_wr__data$16[1].dirty  = \tag_wr__data$16 [91];
-  assign \tag_wr__data$16[2]  = \tag_wr__data$16 [137:92];
-  assign \tag_wr__data$16[2].tag  = \tag_wr__data$16 [127:92];
-  assign \tag_wr__data$16[2].pid  = \tag_wr__data$16 [135:128];
-  assign \tag_wr__data$16[2].valid  = \tag_wr__data$16 [136];
-  assign \tag_wr__data$16[2].dirty  = \tag_wr__data$16 [137];
-  assign \tag_wr__data$16[3]  = \tag_wr__data$16 [183:138];
-  assign \tag_wr__data$16[3].tag  = \tag_wr__data$16 [173:138];
-  assign \tag_wr__data$16[3].pid  = \tag_wr__data$16 [181:174];
-  assign \tag_wr__data$16[3].valid  = \tag_wr__data$16 [182];
-  assign \tag_wr__data$16[3].dirty  = \tag_wr__data$16 [183];
-  assign \tag_wr__data$18[0]  = \tag_wr__data$18 [45:0];
-  assign \tag_wr__data$18[0].tag  = \tag_wr__data$18 [35:0];
-  assign \tag_wr__data$18[0].pid  = \tag_wr__data$18 [43:36];
-  assign \tag_wr__data$18[0].valid  = \tag_wr__data$18 [44];
-  assign \tag_wr__data$18[0].dirty  = \tag_wr__data$18 [45];
-  assign \tag_wr__data$18[1]  = \tag_wr__data$18 [91:46];
-  assign \tag_wr__data$18[1].tag  = \tag_wr__data$18 [81:46];
-  assign \tag_wr__data$18[1].pid  = \tag_wr__data$18 [89:82];
-  assign \tag_wr__data$18[1].valid  = \tag_wr__data$18 [90];
-  assign \tag_wr__data$18[1].dirty  = \tag_wr__data$18 [91];
-  assign \tag_wr__data$18[2]  = \tag_wr__data$18 [137:92];
-  assign \tag_wr__data$18[2].tag  = \tag_wr__data$18 [127:92];
-  assign \tag_wr__data$18[2].pid  = \tag_wr__data$18 [135:128];
-  assign \tag_wr__data$18[2].valid  = \tag_wr__data$18 [136];
-  assign \tag_wr__data$18[2].dirty  = \tag_wr__data$18 [137];
-  assign \tag_wr__data$18[3]  = \tag_wr__data$18 [183:138];
-  assign \tag_wr__data$18[3].tag  = \tag_wr__data$18 [173:138];
-  assign \tag_wr__data$18[3].pid  = \tag_wr__data$18 [181:174];
-  assign \tag_wr__data$18[3].valid  = \tag_wr__data$18 [182];
-  assign \tag_wr__data$18[3].dirty  = \tag_wr__data$18 [183];
+  assign \tag_wr__data$15[0]  = \tag_wr__data$15 [45:0];
+  assign \tag_wr__data$15[0].tag  = \tag_wr__data$15 [35:0];
+  assign \tag_wr__data$15[0].pid  = \tag_wr__data$15 [43:36];
+  assign \tag_wr__data$15[0].valid  = \tag_wr__data$15 [44];
+  assign \tag_wr__data$15[0].dirty  = \tag_wr__data$15 [45];
+  assign \tag_wr__data$15[1]  = \tag_wr__data$15 [91:46];
+  assign \tag_wr__data$15[1].tag  = \tag_wr__data$15 [81:46];
+  assign \tag_wr__data$15[1].pid  = \tag_wr__data$15 [89:82];
+  assign \tag_wr__data$15[1].valid  = \tag_wr__data$15 [90];
+  assign \tag_wr__data$15[1].dirty  = \tag_wr__data$15 [91];
+  assign \tag_wr__data$15[2]  = \tag_wr__data$15 [137:92];
+  assign \tag_wr__data$15[2].tag  = \tag_wr__data$15 [127:92];
+  assign \tag_wr__data$15[2].pid  = \tag_wr__data$15 [135:128];
+  assign \tag_wr__data$15[2].valid  = \tag_wr__data$15 [136];
+  assign \tag_wr__data$15[2].dirty  = \tag_wr__data$15 [137];
+  assign \tag_wr__data$15[3]  = \tag_wr__data$15 [183:138];
+  assign \tag_wr__data$15[3].tag  = \tag_wr__data$15 [173:138];
+  assign \tag_wr__data$15[3].pid  = \tag_wr__data$15 [181:174];
+  assign \tag_wr__data$15[3].valid  = \tag_wr__data$15 [182];
+  assign \tag_wr__data$15[3].dirty  = \tag_wr__data$15 [183];
+  assign \tag_wr__data$17[0]  = \tag_wr__data$17 [45:0];
+  assign \tag_wr__data$17[0].tag  = \tag_wr__data$17 [35:0];
+  assign \tag_wr__data$17[0].pid  = \tag_wr__data$17 [43:36];
+  assign \tag_wr__data$17[0].valid  = \tag_wr__data$17 [44];
+  assign \tag_wr__data$17[0].dirty  = \tag_wr__data$17 [45];
+  assign \tag_wr__data$17[1]  = \tag_wr__data$17 [91:46];
+  assign \tag_wr__data$17[1].tag  = \tag_wr__data$17 [81:46];
+  assign \tag_wr__data$17[1].pid  = \tag_wr__data$17 [89:82];
+  assign \tag_wr__data$17[1].valid  = \tag_wr__data$17 [90];
+  assign \tag_wr__data$17[1].dirty  = \tag_wr__data$17 [91];
+  assign \tag_wr__data$17[2]  = \tag_wr__data$17 [137:92];
+  assign \tag_wr__data$17[2].tag  = \tag_wr__data$17 [127:92];
+  assign \tag_wr__data$17[2].pid  = \tag_wr__data$17 [135:128];
+  assign \tag_wr__data$17[2].valid  = \tag_wr__data$17 [136];
+  assign \tag_wr__data$17[2].dirty  = \tag_wr__data$17 [137];
+  assign \tag_wr__data$17[3]  = \tag_wr__data$17 [183:138];
+  assign \tag_wr__data$17[3].tag  = \tag_wr__data$17 [173:138];
+  assign \tag_wr__data$17[3].pid  = \tag_wr__data$17 [181:174];
+  assign \tag_wr__data$17[3].valid  = \tag_wr__data$17 [182];
+  assign \tag_wr__data$17[3].dirty  = \tag_wr__data$17 [183];
   assign \tag_wr__data$20[0]  = \tag_wr__data$20 [45:0];
   assign \tag_wr__data$20[0].tag  = \tag_wr__data$20 [35:0];
   assign \tag_wr__data$20[0].pid  = \tag_wr__data$20 [43:36];
@@ -3971,66 +3972,6 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \ways$67[0]  = ways[45:0];
-  assign \ways$67[0].tag  = ways[35:0];
-  assign \ways$67[0].pid  = ways[43:36];
-  assign \ways$67[0].valid  = ways[44];
-  assign \ways$67[0].dirty  = ways[45];
-  assign \ways$67[1]  = ways[91:46];
-  assign \ways$67[1].tag  = ways[81:46];
-  assign \ways$67[1].pid  = ways[89:82];
-  assign \ways$67[1].valid  = ways[90];
-  assign \ways$67[1].dirty  = ways[91];
-  assign \ways$67[2]  = ways[137:92];
-  assign \ways$67[2].tag  = ways[127:92];
-  assign \ways$67[2].pid  = ways[135:128];
-  assign \ways$67[2].valid  = ways[136];
-  assign \ways$67[2].dirty  = ways[137];
-  assign \ways$67[3]  = ways[183:138];
-  assign \ways$67[3].tag  = ways[173:138];
-  assign \ways$67[3].pid  = ways[181:174];
-  assign \ways$67[3].valid  = ways[182];
-  assign \ways$67[3].dirty  = ways[183];
-  assign \ways$68[0]  = ways[45:0];
-  assign \ways$68[0].tag  = ways[35:0];
-  assign \ways$68[0].pid  = ways[43:36];
-  assign \ways$68[0].valid  = ways[44];
-  assign \ways$68[0].dirty  = ways[45];
-  assign \ways$68[1]  = ways[91:46];
-  assign \ways$68[1].tag  = ways[81:46];
-  assign \ways$68[1].pid  = ways[89:82];
-  assign \ways$68[1].valid  = ways[90];
-  assign \ways$68[1].dirty  = ways[91];
-  assign \ways$68[2]  = ways[137:92];
-  assign \ways$68[2].tag  = ways[127:92];
-  assign \ways$68[2].pid  = ways[135:128];
-  assign \ways$68[2].valid  = ways[136];
-  assign \ways$68[2].dirty  = ways[137];
-  assign \ways$68[3]  = ways[183:138];
-  assign \ways$68[3].tag  = ways[173:138];
-  assign \ways$68[3].pid  = ways[181:174];
-  assign \ways$68[3].valid  = ways[182];
-  assign \ways$68[3].dirty  = ways[183];
-  assign \ways$69[0]  = ways[45:0];
-  assign \ways$69[0].tag  = ways[35:0];
-  assign \ways$69[0].pid  = ways[43:36];
-  assign \ways$69[0].valid  = ways[44];
-  assign \ways$69[0].dirty  = ways[45];
-  assign \ways$69[1]  = ways[91:46];
-  assign \ways$69[1].tag  = ways[81:46];
-  assign \ways$69[1].pid  = ways[89:82];
-  assign \ways$69[1].valid  = ways[90];
-  assign \ways$69[1].dirty  = ways[91];
-  assign \ways$69[2]  = ways[137:92];
-  assign \ways$69[2].tag  = ways[127:92];
-  assign \ways$69[2].pid  = ways[135:128];
-  assign \ways$69[2].valid  = ways[136];
-  assign \ways$69[2].dirty  = ways[137];
-  assign \ways$69[3]  = ways[183:138];
-  assign \ways$69[3].tag  = ways[173:138];
-  assign \ways$69[3].pid  = ways[181:174];
-  assign \ways$69[3].valid  = ways[182];
-  assign \ways$69[3].dirty  = ways[183];
   assign \ways$70[0]  = ways[45:0];
   assign \ways$70[0].tag  = ways[35:0];
   assign \ways$70[0].pid  = ways[43:36];
@@ -4071,20 +4012,80 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \ways$71[3].pid  = ways[181:174];
   assign \ways$71[3].valid  = ways[182];
   assign \ways$71[3].dirty  = ways[183];
+  assign \ways$72[0]  = ways[45:0];
+  assign \ways$72[0].tag  = ways[35:0];
+  assign \ways$72[0].pid  = ways[43:36];
+  assign \ways$72[0].valid  = ways[44];
+  assign \ways$72[0].dirty  = ways[45];
+  assign \ways$72[1]  = ways[91:46];
+  assign \ways$72[1].tag  = ways[81:46];
+  assign \ways$72[1].pid  = ways[89:82];
+  assign \ways$72[1].valid  = ways[90];
+  assign \ways$72[1].dirty  = ways[91];
+  assign \ways$72[2]  = ways[137:92];
+  assign \ways$72[2].tag  = ways[127:92];
+  assign \ways$72[2].pid  = ways[135:128];
+  assign \ways$72[2].valid  = ways[136];
+  assign \ways$72[2].dirty  = ways[137];
+  assign \ways$72[3]  = ways[183:138];
+  assign \ways$72[3].tag  = ways[173:138];
+  assign \ways$72[3].pid  = ways[181:174];
+  assign \ways$72[3].valid  = ways[182];
+  assign \ways$72[3].dirty  = ways[183];
+  assign \ways$73[0]  = ways[45:0];
+  assign \ways$73[0].tag  = ways[35:0];
+  assign \ways$73[0].pid  = ways[43:36];
+  assign \ways$73[0].valid  = ways[44];
+  assign \ways$73[0].dirty  = ways[45];
+  assign \ways$73[1]  = ways[91:46];
+  assign \ways$73[1].tag  = ways[81:46];
+  assign \ways$73[1].pid  = ways[89:82];
+  assign \ways$73[1].valid  = ways[90];
+  assign \ways$73[1].dirty  = ways[91];
+  assign \ways$73[2]  = ways[137:92];
+  assign \ways$73[2].tag  = ways[127:92];
+  assign \ways$73[2].pid  = ways[135:128];
+  assign \ways$73[2].valid  = ways[136];
+  assign \ways$73[2].dirty  = ways[137];
+  assign \ways$73[3]  = ways[183:138];
+  assign \ways$73[3].tag  = ways[173:138];
+  assign \ways$73[3].pid  = ways[181:174];
+  assign \ways$73[3].valid  = ways[182];
+  assign \ways$73[3].dirty  = ways[183];
+  assign \ways$74[0]  = ways[45:0];
+  assign \ways$74[0].tag  = ways[35:0];
+  assign \ways$74[0].pid  = ways[43:36];
+  assign \ways$74[0].valid  = ways[44];
+  assign \ways$74[0].dirty  = ways[45];
+  assign \ways$74[1]  = ways[91:46];
+  assign \ways$74[1].tag  = ways[81:46];
+  assign \ways$74[1].pid  = ways[89:82];
+  assign \ways$74[1].valid  = ways[90];
+  assign \ways$74[1].dirty  = ways[91];
+  assign \ways$74[2]  = ways[137:92];
+  assign \ways$74[2].tag  = ways[127:92];
+  assign \ways$74[2].pid  = ways[135:128];
+  assign \ways$74[2].valid  = ways[136];
+  assign \ways$74[2].dirty  = ways[137];
+  assign \ways$74[3]  = ways[183:138];
+  assign \ways$74[3].tag  = ways[173:138];
+  assign \ways$74[3].pid  = ways[181:174];
+  assign \ways$74[3].valid  = ways[182];
+  assign \ways$74[3].dirty  = ways[183];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
   assign \cpu_req__payload.strb  = cpu_req__payload[64:57];
   assign \cpu_req__payload.wdata  = cpu_req__payload[128:65];
-  assign \cpu_req__payload$84.op  = cpu_req__payload[0];
-  assign \cpu_req__payload$84.pid  = cpu_req__payload[8:1];
-  assign \cpu_req__payload$84.vaddr  = cpu_req__payload[56:9];
-  assign \cpu_req__payload$84.strb  = cpu_req__payload[64:57];
-  assign \cpu_req__payload$84.wdata  = cpu_req__payload[128:65];
+  assign \cpu_req__payload$87.op  = cpu_req__payload[0];
+  assign \cpu_req__payload$87.pid  = cpu_req__payload[8:1];
+  assign \cpu_req__payload$87.vaddr  = cpu_req__payload[56:9];
+  assign \cpu_req__payload$87.strb  = cpu_req__payload[64:57];
+  assign \cpu_req__payload$87.wdata  = cpu_req__payload[128:65];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
-  assign \cpu_resp__payload$90.rdata  = cpu_resp__payload[63:0];
-  assign \cpu_resp__payload$90.status  = cpu_resp__payload[66:64];
+  assign \cpu_resp__payload$93.rdata  = cpu_resp__payload[63:0];
+  assign \cpu_resp__payload$93.status  = cpu_resp__payload[66:64];
   assign \miss_info.kind  = miss_info[0];
   assign \miss_info.write  = miss_info[1];
   assign \miss_info.pid  = miss_info[9:2];
@@ -4110,30 +4111,30 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \miss_event__payload.victim_dirty  = miss_event__payload[67];
   assign \miss_event__payload.victim_pid  = miss_event__payload[75:68];
   assign \miss_event__payload.victim_tag  = miss_event__payload[111:76];
-  assign \miss_event__payload$122.kind  = miss_event__payload[0];
-  assign \miss_event__payload$122.write  = miss_event__payload[1];
-  assign \miss_event__payload$122.pid  = miss_event__payload[9:2];
-  assign \miss_event__payload$122.vaddr  = miss_event__payload[57:10];
-  assign \miss_event__payload$122.set  = miss_event__payload[63:58];
-  assign \miss_event__payload$122.way  = miss_event__payload[65:64];
-  assign \miss_event__payload$122.victim_valid  = miss_event__payload[66];
-  assign \miss_event__payload$122.victim_dirty  = miss_event__payload[67];
-  assign \miss_event__payload$122.victim_pid  = miss_event__payload[75:68];
-  assign \miss_event__payload$122.victim_tag  = miss_event__payload[111:76];
+  assign \miss_event__payload$125.kind  = miss_event__payload[0];
+  assign \miss_event__payload$125.write  = miss_event__payload[1];
+  assign \miss_event__payload$125.pid  = miss_event__payload[9:2];
+  assign \miss_event__payload$125.vaddr  = miss_event__payload[57:10];
+  assign \miss_event__payload$125.set  = miss_event__payload[63:58];
+  assign \miss_event__payload$125.way  = miss_event__payload[65:64];
+  assign \miss_event__payload$125.victim_valid  = miss_event__payload[66];
+  assign \miss_event__payload$125.victim_dirty  = miss_event__payload[67];
+  assign \miss_event__payload$125.victim_pid  = miss_event__payload[75:68];
+  assign \miss_event__payload$125.victim_tag  = miss_event__payload[111:76];
   assign \miss_cmd__payload.op  = miss_cmd__payload[1:0];
   assign \miss_cmd__payload.way  = miss_cmd__payload[3:2];
   assign \miss_cmd__payload.status  = miss_cmd__payload[6:4];
-  assign \miss_cmd__payload$128.op  = miss_cmd__payload[1:0];
-  assign \miss_cmd__payload$128.way  = miss_cmd__payload[3:2];
-  assign \miss_cmd__payload$128.status  = miss_cmd__payload[6:4];
+  assign \miss_cmd__payload$131.op  = miss_cmd__payload[1:0];
+  assign \miss_cmd__payload$131.way  = miss_cmd__payload[3:2];
+  assign \miss_cmd__payload$131.status  = miss_cmd__payload[6:4];
   assign \wb_data__payload.data  = wb_data__payload[63:0];
   assign \wb_data__payload.last  = wb_data__payload[64];
-  assign \wb_data__payload$134.data  = wb_data__payload[63:0];
-  assign \wb_data__payload$134.last  = wb_data__payload[64];
+  assign \wb_data__payload$137.data  = wb_data__payload[63:0];
+  assign \wb_data__payload$137.last  = wb_data__payload[64];
   assign \fill_data__payload.data  = fill_data__payload[63:0];
   assign \fill_data__payload.last  = fill_data__payload[64];
-  assign \fill_data__payload$140.data  = fill_data__payload[63:0];
-  assign \fill_data__payload$140.last  = fill_data__payload[64];
+  assign \fill_data__payload$143.data  = fill_data__payload[63:0];
+  assign \fill_data__payload$143.last  = fill_data__payload[64];
   assign \query.tag  = query[35:0];
   assign \query.pid  = query[43:36];
   assign \query.valid  = query[44];
@@ -4148,32 +4149,30 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \flush__payload.victim_dirty  = flush__payload[67];
   assign \flush__payload.victim_pid  = flush__payload[75:68];
   assign \flush__payload.victim_tag  = flush__payload[111:76];
-  assign \flush__payload$173.kind  = flush__payload[0];
-  assign \flush__payload$173.write  = flush__payload[1];
-  assign \flush__payload$173.pid  = flush__payload[9:2];
-  assign \flush__payload$173.vaddr  = flush__payload[57:10];
-  assign \flush__payload$173.set  = flush__payload[63:58];
-  assign \flush__payload$173.way  = flush__payload[65:64];
-  assign \flush__payload$173.victim_valid  = flush__payload[66];
-  assign \flush__payload$173.victim_dirty  = flush__payload[67];
-  assign \flush__payload$173.victim_pid  = flush__payload[75:68];
-  assign \flush__payload$173.victim_tag  = flush__payload[111:76];
-  assign miss_info[111:76] = \$15 [35:0];
-  assign miss_info[75:68] = \$14 [43:36];
-  assign miss_info[67] = \$13 [45];
-  assign miss_info[66] = \$12 [44];
+  assign \flush__payload$176.kind  = flush__payload[0];
+  assign \flush__payload$176.write  = flush__payload[1];
+  assign \flush__payload$176.pid  = flush__payload[9:2];
+  assign \flush__payload$176.vaddr  = flush__payload[57:10];
+  assign \flush__payload$176.set  = flush__payload[63:58];
+  assign \flush__payload$176.way  = flush__payload[65:64];
+  assign \flush__payload$176.victim_valid  = flush__payload[66];
+  assign \flush__payload$176.victim_dirty  = flush__payload[67];
+  assign \flush__payload$176.victim_pid  = flush__payload[75:68];
+  assign \flush__payload$176.victim_tag  = flush__payload[111:76];
+  assign miss_info[111:76] = \$11 [35:0];
+  assign miss_info[75:68] = \$10 [43:36];
+  assign miss_info[67] = \$9 [45];
+  assign miss_info[66] = \$8 [44];
   assign miss_info[65:64] = victim;
   assign miss_info[63:58] = s1[20:15];
   assign miss_info[57:10] = s1[56:9];
   assign miss_info[9:2] = s1[8:1];
-  assign miss_info[1] = \$11 ;
+  assign miss_info[1] = \$7 ;
   assign miss_info[0] = 1'h0;
   assign \$1  = tag_rd__en;
-  assign \$2  = \tag_rd__en$1 ;
-  assign \$7  = data_rd__en;
-  assign \$8  = \data_rd__en$28 ;
-  assign rready = \rready$81 ;
-  assign \$11  = s1[0];
+  assign \$5  = data_rd__en;
+  assign rready = \rready$84 ;
+  assign \$7  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -6307,7 +6306,7 @@ module \processor_component.excache.ctrl.data (rst, rdata, rd__set, rd__way, rd_
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.fill$207 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
+module \processor_component.excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__set, data_wr__way, data_wr__word, data_wr__line, data_wr__data, data_wr__en, tag_wr__set, tag_wr__en, installed__en, installed__set, installed__way, evicted, done, tag_wr__data, start, set
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
@@ -6669,13 +6668,14 @@ module \processor_component.excache.ctrl.fill$207 (rst, ways, pid, tag, fill_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
+module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_load, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [7:0] \$102 ;
-  wire [7:0] \$105 ;
-  wire [7:0] \$108 ;
+  wire [7:0] \$100 ;
+  wire [7:0] \$103 ;
+  wire [7:0] \$106 ;
+  wire [7:0] \$109 ;
   wire \$11 ;
   wire [6:0] \$12 ;
   wire [2:0] \$13 ;
@@ -6716,22 +6716,22 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  reg \$48 ;
-  reg [1:0] \$49 ;
+  wire \$48 ;
+  reg \$49 ;
   wire \$5 ;
-  reg [7:0] \$50 ;
-  reg [5:0] \$51 ;
-  reg [1:0] \$52 ;
-  reg [2:0] \$53 ;
-  wire [7:0] \$59 ;
+  reg [1:0] \$50 ;
+  reg [7:0] \$51 ;
+  reg [5:0] \$52 ;
+  reg [1:0] \$53 ;
+  reg [2:0] \$54 ;
   wire [45:0] \$6 ;
+  wire [7:0] \$60 ;
   wire \$7 ;
-  wire [7:0] \$73 ;
-  wire [7:0] \$77 ;
+  wire [7:0] \$74 ;
+  wire [7:0] \$78 ;
   wire \$8 ;
-  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
   wire [6:0] \$9 ;
-  wire [7:0] \$99 ;
   output busy;
   reg busy = 1'h0;
   input clk;
@@ -6784,6 +6784,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   wire rst;
   input start;
   wire start;
+  output tag_load;
+  reg tag_load;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -6837,14 +6839,14 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
-  assign \$99  = m_way * 6'h2e;
-  assign \$37  = ways >> \$99 ;
-  assign \$102  = m_way * 6'h2e;
-  assign \$38  = ways >> \$102 ;
-  assign \$105  = m_way * 6'h2e;
-  assign \$39  = ways >> \$105 ;
-  assign \$108  = m_way * 6'h2e;
-  assign \$40  = ways >> \$108 ;
+  assign \$100  = m_way * 6'h2e;
+  assign \$37  = ways >> \$100 ;
+  assign \$103  = m_way * 6'h2e;
+  assign \$38  = ways >> \$103 ;
+  assign \$106  = m_way * 6'h2e;
+  assign \$39  = ways >> \$106 ;
+  assign \$109  = m_way * 6'h2e;
+  assign \$40  = ways >> \$109 ;
   assign \$41  = m_way == 2'h3;
   assign \$42  = m_set == 6'h3f;
   assign \$43  = ! walk_state;
@@ -6852,25 +6854,26 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   assign \$45  = walk_state == 2'h2;
   assign \$46  = walk_state == 2'h3;
   assign \$47  = walk_state == 3'h4;
+  assign \$48  = walk_state == 3'h5;
   always @(posedge clk)
-    busy <= \$48 ;
+    busy <= \$49 ;
   always @(posedge clk)
-    \op$5  <= \$49 ;
+    \op$5  <= \$50 ;
   always @(posedge clk)
-    pid <= \$50 ;
+    pid <= \$51 ;
   always @(posedge clk)
-    m_set <= \$51 ;
+    m_set <= \$52 ;
   always @(posedge clk)
-    m_way <= \$52 ;
+    m_way <= \$53 ;
   always @(posedge clk)
-    walk_state <= \$53 ;
+    walk_state <= \$54 ;
   assign \$1  = ~ busy;
   assign \$2  = start & \$1 ;
   assign \$3  = | op;
   assign \$4  = \$2  & \$3 ;
   assign \$5  = \op$5  == 1'h1;
-  assign \$59  = m_way * 6'h2e;
-  assign \$6  = ways >> \$59 ;
+  assign \$60  = m_way * 6'h2e;
+  assign \$6  = ways >> \$60 ;
   assign \$7  = match & \$6 [45];
   assign \$8  = m_set == 6'h3f;
   assign \$9  = m_set + 1'h1;
@@ -6882,17 +6885,17 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   assign \$15  = m_set == 6'h3f;
   assign \$16  = m_set + 1'h1;
   assign \$17  = m_way + 1'h1;
-  assign \$73  = m_way * 6'h2e;
-  assign \$18  = ways >> \$73 ;
+  assign \$74  = m_way * 6'h2e;
+  assign \$18  = ways >> \$74 ;
   assign \$19  = \op$5  == 2'h3;
-  assign \$77  = m_way * 6'h2e;
-  assign \$20  = ways >> \$77 ;
+  assign \$78  = m_way * 6'h2e;
+  assign \$20  = ways >> \$78 ;
   assign \$21  = \$20 [43:36] == pid;
   assign \$22  = \$19  | \$21 ;
   assign match = \$18 [44] & \$22 ;
   assign \$23  = \op$5  == 1'h1;
-  assign \$84  = m_way * 6'h2e;
-  assign \$24  = ways >> \$84 ;
+  assign \$85  = m_way * 6'h2e;
+  assign \$24  = ways >> \$85 ;
   assign \$25  = match & \$24 [45];
   assign \$26  = ways[43:36] == pid;
   assign \$27  = ways[44] & \$26 ;
@@ -6907,9 +6910,9 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   assign \$36  = m_set == 6'h3f;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$48  = busy;
+    \$49  = busy;
     if (\$4 ) begin
-      \$48  = 1'h1;
+      \$49  = 1'h1;
     end
     casez (walk_state)
       3'h0:
@@ -6917,71 +6920,75 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             if (\$8 ) begin
-              \$48  = 1'h0;
+              \$49  = 1'h0;
             end
           end else if (\$7 ) begin
           end else begin
             if (\$10 ) begin
               if (\$11 ) begin
-                \$48  = 1'h0;
+                \$49  = 1'h0;
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$14 ) begin
               if (\$15 ) begin
-                \$48  = 1'h0;
+                \$49  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$48  = 1'h0;
+      \$49  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$49  = \op$5 ;
+    \$50  = \op$5 ;
     if (\$4 ) begin
-      \$49  = op;
+      \$50  = op;
     end
     if (rst) begin
-      \$49  = 2'h0;
+      \$50  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$50  = pid;
+    \$51  = pid;
     if (\$4 ) begin
-      \$50  = \pid$7 ;
+      \$51  = \pid$7 ;
     end
     if (rst) begin
-      \$50  = 8'h00;
+      \$51  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$51  = m_set;
+    \$52  = m_set;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$51  = 6'h00;
+            \$52  = 6'h00;
           end
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
             end else begin
-              \$51  = \$9 [5:0];
+              \$52  = \$9 [5:0];
             end
           end else if (\$7 ) begin
           end else begin
@@ -6989,44 +6996,46 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
               (* full_case = 32'd1 *)
               if (\$11 ) begin
               end else begin
-                \$51  = \$12 [5:0];
+                \$52  = \$12 [5:0];
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
               end else begin
-                \$51  = \$16 [5:0];
+                \$52  = \$16 [5:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$51  = 6'h00;
+      \$52  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$52  = m_way;
+    \$53  = m_way;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$52  = 2'h0;
+            \$53  = 2'h0;
           end
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
             end else begin
-              \$52  = 2'h0;
+              \$53  = 2'h0;
             end
           end else if (\$7 ) begin
           end else begin
@@ -7035,87 +7044,89 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
               (* full_case = 32'd1 *)
               if (\$11 ) begin
               end else begin
-                \$52  = 2'h0;
+                \$53  = 2'h0;
               end
             end else begin
-              \$52  = \$13 [1:0];
+              \$53  = \$13 [1:0];
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
               end else begin
-                \$52  = 2'h0;
+                \$53  = 2'h0;
               end
             end else begin
-              \$52  = \$17 [1:0];
+              \$53  = \$17 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$52  = 2'h0;
+      \$53  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$53  = walk_state;
+    \$54  = walk_state;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$53  = 3'h1;
+            \$54  = 3'h1;
           end
       3'h1:
-          \$53  = 3'h2;
+          \$54  = 3'h2;
       3'h2:
+          \$54  = 3'h3;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
             if (\$8 ) begin
-              \$53  = 3'h0;
+              \$54  = 3'h0;
             end else begin
-              \$53  = 3'h1;
+              \$54  = 3'h1;
             end
           end else if (\$7 ) begin
-            \$53  = 3'h3;
+            \$54  = 3'h4;
           end else begin
             (* full_case = 32'd1 *)
             if (\$10 ) begin
               (* full_case = 32'd1 *)
               if (\$11 ) begin
-                \$53  = 3'h0;
+                \$54  = 3'h0;
               end else begin
-                \$53  = 3'h1;
+                \$54  = 3'h1;
               end
             end else begin
-              \$53  = 3'h2;
+              \$54  = 3'h3;
             end
           end
-      3'h3:
+      3'h4:
           if (flush__ready) begin
-            \$53  = 3'h4;
+            \$54  = 3'h5;
           end
-      3'h4:
+      3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
             if (\$14 ) begin
               (* full_case = 32'd1 *)
               if (\$15 ) begin
-                \$53  = 3'h0;
+                \$54  = 3'h0;
               end else begin
-                \$53  = 3'h1;
+                \$54  = 3'h1;
               end
             end else begin
-              \$53  = 3'h2;
+              \$54  = 3'h3;
             end
           end
     endcase
     if (rst) begin
-      \$53  = 3'h0;
+      \$54  = 3'h0;
     end
   end
   always @* begin
@@ -7140,6 +7151,18 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    tag_load = 1'h0;
+    casez (walk_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          tag_load = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     tag_wr__set = 6'h00;
     casez (walk_state)
       3'h0:
@@ -7147,6 +7170,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__set = m_set;
           end
@@ -7161,6 +7186,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__en[0] = \$27 ;
             tag_wr__en[1] = \$29 ;
@@ -7178,6 +7205,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           if (\$23 ) begin
             tag_wr__data[45:0] = 46'h000000000000;
             tag_wr__data[91:46] = 46'h000000000000;
@@ -7195,6 +7224,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h1:
           /* empty */;
       3'h2:
+          /* empty */;
+      3'h3:
           (* full_case = 32'd1 *)
           if (\$23 ) begin
             if (\$34 ) begin
@@ -7208,9 +7239,9 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
               end
             end
           end
-      3'h3:
-          /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (flush_closed) begin
             if (\$41 ) begin
               if (\$42 ) begin
@@ -7231,6 +7262,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h2:
           /* empty */;
       3'h3:
+          /* empty */;
+      3'h4:
           flush__valid = 1'h1;
     endcase
   end
@@ -7245,6 +7278,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h2:
           /* empty */;
       3'h3:
+          /* empty */;
+      3'h4:
         begin
           flush__payload[0] = 1'h1;
           flush__payload[1] = 1'h0;
@@ -7312,20 +7347,111 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, ways, rdata, cpu_resp__valid, rready, miss, idle, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way, data_wr__word
-, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$42 , tag_wr__set, tag_wr__en, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
+module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, clk, rst, rdata, cpu_resp__valid, rready, miss, idle, ways, cpu_resp__payload, cpu_req__ready, tag_rd__set, tag_rd__en, tag_load, data_rd__set, data_rd__way, data_rd__word, data_rd__en, data_wr__set, data_wr__way
+, data_wr__word, data_wr__data, data_wr__en, touch__en, touch__set, touch__way, \hit$47 , tag_wr__en, tag_wr__set, tag_wr__data, s1, hold, run, abort, abort_status, replay, cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire \$1 ;
   wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
   wire \$11 ;
+  wire \$110 ;
+  wire [1:0] \$111 ;
+  wire [2:0] \$112 ;
+  wire \$113 ;
+  wire \$114 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire \$15 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
   wire \$16 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
   wire \$17 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
+  wire \$180 ;
+  reg \$181 ;
+  reg [2:0] \$182 ;
+  reg \$183 ;
+  reg \$184 ;
+  reg \$185 ;
+  reg \$186 ;
+  reg [128:0] \$187 ;
+  reg \$188 ;
+  reg \$189 ;
   wire \$19 ;
+  reg [128:0] \$190 ;
   wire \$2 ;
   wire \$20 ;
   wire \$21 ;
@@ -7375,8 +7501,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
-  wire [1:0] \$64 ;
-  wire [2:0] \$65 ;
+  wire \$64 ;
+  wire \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
@@ -7405,12 +7531,15 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire \$89 ;
   wire \$9 ;
   wire \$90 ;
-  reg \$91 ;
-  reg [2:0] \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg \$95 ;
-  reg [128:0] \$96 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   input abort;
   wire abort;
   (* enum_base_type = "Status" *)
@@ -7473,8 +7602,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   output [2:0] data_wr__word;
   reg [2:0] data_wr__word;
   wire hit;
-  output \hit$42 ;
-  reg \hit$42 ;
+  output \hit$47 ;
+  reg \hit$47 ;
   wire [1:0] hit_way;
   input hold;
   wire hold;
@@ -7512,6 +7641,17 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   input run;
   wire run;
   wire rvalid;
+  reg s0_fresh = 1'h0;
+  reg [128:0] s0_req = 129'h000000000000000000000000000000000;
+  (* enum_base_type = "CpuOp" *)
+  (* enum_value_0 = "READ" *)
+  (* enum_value_1 = "WRITE" *)
+  wire \s0_req.op ;
+  wire [7:0] \s0_req.pid ;
+  wire [7:0] \s0_req.strb ;
+  wire [47:0] \s0_req.vaddr ;
+  wire [63:0] \s0_req.wdata ;
+  reg s0_valid = 1'h0;
   output [128:0] s1;
   reg [128:0] s1 = 129'h000000000000000000000000000000000;
   (* enum_base_type = "CpuOp" *)
@@ -7522,11 +7662,14 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [7:0] \s1.strb ;
   wire [47:0] \s1.vaddr ;
   wire [63:0] \s1.wdata ;
+  reg s1_reload = 1'h0;
   reg s1_replay = 1'h0;
   wire [5:0] s1_set;
   wire [35:0] s1_tag;
   reg s1_valid = 1'h0;
   wire [35:0] tag;
+  output tag_load;
+  reg tag_load;
   output tag_rd__en;
   reg tag_rd__en;
   output [5:0] tag_rd__set;
@@ -7606,91 +7749,180 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  assign \$1  = ! count;
+  assign \$3  = ~ q_read;
   assign \$5  = q_read ? rdata : 64'h0000000000000000;
   assign pop = cpu_resp__valid & cpu_resp__ready;
   assign \$7  = ! count;
   assign \$9  = \$8  & q_read;
   assign rready = \$9  & cpu_resp__ready;
-  assign \$10  = ~ hit;
+  assign \$10  = ~ s1_reload;
   assign \$11  = s1_valid & \$10 ;
-  assign \$12  = ! count;
-  assign miss = \$11  & \$12 ;
-  assign \$13  = ~ s1_valid;
+  assign \$12  = ~ hit;
+  assign \$13  = \$11  & \$12 ;
   assign \$14  = ! count;
-  assign idle = \$13  & \$14 ;
-  assign \$15  = ~ s1_valid;
-  assign \$16  = s1_valid & hit;
-  assign \$17  = ~ count;
-  assign \$18  = \$17  | pop;
-  assign \$19  = \$16  & \$18 ;
-  assign \$20  = ! s1[0];
-  assign \$21  = | s1[64:57];
-  assign \$22  = ~ \$21 ;
-  assign \$26  = \$15  | \$25 ;
-  assign \$27  = ~ hold;
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = ~ s1_valid;
-  assign \$30  = s1_valid & hit;
-  assign \$31  = ~ count;
-  assign \$32  = \$31  | pop;
-  assign \$33  = \$30  & \$32 ;
-  assign \$34  = ! s1[0];
-  assign \$35  = | s1[64:57];
-  assign \$36  = ~ \$35 ;
-  assign \$40  = \$29  | \$39 ;
-  assign \$41  = ~ hold;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = s1_valid & hit;
-  assign \$44  = ~ count;
-  assign \$45  = \$44  | pop;
-  assign \$46  = \$43  & \$45 ;
-  assign \$47  = ! s1[0];
-  assign \$48  = ! s1[0];
-  assign \$50  = s1_valid & hit;
-  assign \$51  = ~ count;
-  assign \$52  = \$51  | pop;
-  assign \$53  = \$50  & \$52 ;
-  assign \$54  = ! s1[0];
-  assign \$55  = | s1[64:57];
-  assign \$56  = ~ \$55 ;
-  assign \$60  = ~ s1_replay;
-  assign \$61  = ! s1[0];
-  assign \$62  = ! s1[0];
-  assign \$64  = count + push;
-  assign \$65  = \$64  - pop;
-  assign \$66  = ~ s1_valid;
-  assign \$67  = s1_valid & hit;
-  assign \$68  = ~ count;
-  assign \$69  = \$68  | pop;
-  assign \$70  = \$67  & \$69 ;
-  assign \$71  = ! s1[0];
-  assign \$72  = | s1[64:57];
-  assign \$73  = ~ \$72 ;
-  assign \$77  = \$66  | \$76 ;
-  assign \$78  = ~ hold;
-  assign \$79  = \$77  & \$78 ;
-  assign \$80  = cpu_req__valid & \$79 ;
-  assign \$81  = s1_valid & hit;
-  assign \$82  = ~ count;
-  assign \$83  = \$82  | pop;
-  assign \$84  = \$81  & \$83 ;
-  assign \$85  = ! s1[0];
-  assign \$86  = | s1[64:57];
-  assign \$87  = ~ \$86 ;
+  assign miss = \$13  & \$14 ;
+  assign \$15  = ~ s0_valid;
+  assign \$16  = ~ s1_valid;
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = ! count;
+  assign idle = \$17  & \$18 ;
+  assign \$19  = ~ s0_valid;
+  assign \$20  = s0_valid & s0_fresh;
+  assign \$21  = ~ s1_valid;
+  assign \$22  = ~ s1_reload;
+  assign \$23  = s1_valid & \$22 ;
+  assign \$24  = \$23  & hit;
+  assign \$25  = ~ count;
+  assign \$26  = \$25  | pop;
+  assign \$27  = \$24  & \$26 ;
+  assign \$28  = ! s1[0];
+  assign \$29  = | s1[64:57];
+  assign \$30  = ~ \$29 ;
+  assign \$34  = \$21  | \$33 ;
+  assign \$35  = \$20  & \$34 ;
+  assign \$36  = \$19  | \$35 ;
+  assign \$37  = ~ hold;
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = ~ s0_fresh;
+  assign \$40  = s0_valid & \$39 ;
+  assign \$41  = ~ s0_valid;
+  assign \$42  = s0_valid & s0_fresh;
+  assign \$43  = ~ s1_valid;
+  assign \$44  = ~ s1_reload;
+  assign \$45  = s1_valid & \$44 ;
+  assign \$46  = \$45  & hit;
+  assign \$47  = ~ count;
+  assign \$48  = \$47  | pop;
+  assign \$49  = \$46  & \$48 ;
+  assign \$50  = ! s1[0];
+  assign \$51  = | s1[64:57];
+  assign \$52  = ~ \$51 ;
+  assign \$56  = \$43  | \$55 ;
+  assign \$57  = \$42  & \$56 ;
+  assign \$58  = \$41  | \$57 ;
+  assign \$59  = ~ hold;
+  assign \$60  = \$58  & \$59 ;
+  assign \$61  = s0_valid & s0_fresh;
+  assign \$62  = ~ s1_valid;
+  assign \$63  = ~ s1_reload;
+  assign \$64  = s1_valid & \$63 ;
+  assign \$65  = \$64  & hit;
+  assign \$66  = ~ count;
+  assign \$67  = \$66  | pop;
+  assign \$68  = \$65  & \$67 ;
+  assign \$69  = ! s1[0];
+  assign \$70  = | s1[64:57];
+  assign \$71  = ~ \$70 ;
+  assign \$75  = \$62  | \$74 ;
+  assign \$76  = \$61  & \$75 ;
+  assign \$77  = \$76  | s1_reload;
+  assign \$78  = ~ s1_reload;
+  assign \$79  = s1_valid & \$78 ;
+  assign \$80  = \$79  & hit;
+  assign \$81  = ~ count;
+  assign \$82  = \$81  | pop;
+  assign \$83  = \$80  & \$82 ;
+  assign \$84  = ! s1[0];
+  assign \$85  = \$83  & \$84 ;
+  assign \$86  = ~ s1_reload;
+  assign \$87  = s1_valid & \$86 ;
+  assign \$88  = \$87  & hit;
+  assign \$89  = ~ count;
+  assign \$90  = \$89  | pop;
+  assign \$91  = \$88  & \$90 ;
+  assign \$92  = ! s1[0];
+  assign \$94  = \$91  & \$93 ;
+  assign \$95  = ~ s1_reload;
+  assign \$96  = s1_valid & \$95 ;
+  assign \$97  = \$96  & hit;
+  assign \$98  = ~ count;
+  assign \$99  = \$98  | pop;
+  assign \$100  = \$97  & \$99 ;
+  assign \$101  = ! s1[0];
+  assign \$102  = | s1[64:57];
+  assign \$103  = ~ \$102 ;
+  assign \$107  = ~ s1_replay;
+  assign \$108  = ! s1[0];
+  assign \$109  = ! s1[0];
+  assign \$111  = count + push;
+  assign \$112  = \$111  - pop;
+  assign \$113  = ~ run;
+  assign \$114  = ~ s0_fresh;
+  assign \$115  = s0_valid & \$114 ;
+  assign \$116  = ~ s0_valid;
+  assign \$117  = s0_valid & s0_fresh;
+  assign \$118  = ~ s1_valid;
+  assign \$119  = ~ s1_reload;
+  assign \$120  = s1_valid & \$119 ;
+  assign \$121  = \$120  & hit;
+  assign \$122  = ~ count;
+  assign \$123  = \$122  | pop;
+  assign \$124  = \$121  & \$123 ;
+  assign \$125  = ! s1[0];
+  assign \$126  = | s1[64:57];
+  assign \$127  = ~ \$126 ;
+  assign \$131  = \$118  | \$130 ;
+  assign \$132  = \$117  & \$131 ;
+  assign \$133  = \$116  | \$132 ;
+  assign \$134  = ~ hold;
+  assign \$135  = \$133  & \$134 ;
+  assign \$136  = cpu_req__valid & \$135 ;
+  assign \$137  = s0_valid & s0_fresh;
+  assign \$138  = ~ s1_valid;
+  assign \$139  = ~ s1_reload;
+  assign \$140  = s1_valid & \$139 ;
+  assign \$141  = \$140  & hit;
+  assign \$142  = ~ count;
+  assign \$143  = \$142  | pop;
+  assign \$144  = \$141  & \$143 ;
+  assign \$145  = ! s1[0];
+  assign \$146  = | s1[64:57];
+  assign \$147  = ~ \$146 ;
+  assign \$151  = \$138  | \$150 ;
+  assign \$152  = \$137  & \$151 ;
+  assign \$153  = s0_valid & s0_fresh;
+  assign \$154  = ~ s1_valid;
+  assign \$155  = ~ s1_reload;
+  assign \$156  = s1_valid & \$155 ;
+  assign \$157  = \$156  & hit;
+  assign \$158  = ~ count;
+  assign \$159  = \$158  | pop;
+  assign \$160  = \$157  & \$159 ;
+  assign \$161  = ! s1[0];
+  assign \$162  = | s1[64:57];
+  assign \$163  = ~ \$162 ;
+  assign \$167  = \$154  | \$166 ;
+  assign \$168  = \$153  & \$167 ;
+  assign \$169  = ~ s1_reload;
+  assign \$170  = s1_valid & \$169 ;
+  assign \$171  = \$170  & hit;
+  assign \$172  = ~ count;
+  assign \$173  = \$172  | pop;
+  assign \$174  = \$171  & \$173 ;
+  assign \$175  = ! s1[0];
+  assign \$176  = | s1[64:57];
+  assign \$177  = ~ \$176 ;
   always @(posedge clk)
-    q_read <= \$91 ;
+    q_read <= \$181 ;
   always @(posedge clk)
-    q_status0 <= \$92 ;
+    q_status0 <= \$182 ;
   always @(posedge clk)
-    count <= \$93 ;
+    count <= \$183 ;
   always @(posedge clk)
-    s1_valid <= \$94 ;
+    s0_fresh <= \$184 ;
   always @(posedge clk)
-    s1_replay <= \$95 ;
+    s1_reload <= \$185 ;
   always @(posedge clk)
-    s1 <= \$96 ;
-  assign \$1  = ! count;
-  assign \$3  = ~ q_read;
+    s0_valid <= \$186 ;
+  always @(posedge clk)
+    s0_req <= \$187 ;
+  always @(posedge clk)
+    s1_valid <= \$188 ;
+  always @(posedge clk)
+    s1_replay <= \$189 ;
+  always @(posedge clk)
+    s1 <= \$190 ;
   \processor_component.excache.ctrl.pipe.lookup  lookup (
     .hit(hit),
     .hit_way(hit_way),
@@ -7702,14 +7934,19 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     cpu_req__ready = 1'h0;
     if (run) begin
-      cpu_req__ready = \$28 ;
+      cpu_req__ready = \$38 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_rd__set = 6'h00;
     if (run) begin
-      tag_rd__set = cpu_req__payload[20:15];
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        tag_rd__set = s0_req[20:15];
+      end else begin
+        tag_rd__set = cpu_req__payload[20:15];
+      end
     end
     if (replay) begin
       tag_rd__set = s1[20:15];
@@ -7719,7 +7956,12 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_rd__en = 1'h0;
     if (run) begin
-      tag_rd__en = \$42 ;
+      (* full_case = 32'd1 *)
+      if (\$40 ) begin
+        tag_rd__en = 1'h1;
+      end else begin
+        tag_rd__en = \$60 ;
+      end
     end
     if (replay) begin
       tag_rd__en = 1'h1;
@@ -7727,84 +7969,73 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    tag_load = 1'h0;
+    if (run) begin
+      tag_load = \$77 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__set = 6'h00;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__set = s1[20:15];
-      end
+      data_rd__set = s1[20:15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__way = 2'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__way = hit_way;
-      end
+      data_rd__way = hit_way;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__word = 3'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__word = s1[14:12];
-      end
+      data_rd__word = s1[14:12];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_rd__en = 1'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_rd__en = \$47 ;
-      end
+      data_rd__en = \$85 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__set = 6'h00;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__set = s1[20:15];
-      end
+      data_wr__set = s1[20:15];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__way = 2'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__way = hit_way;
-      end
+      data_wr__way = hit_way;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__word = 3'h0;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__word = s1[14:12];
-      end
+      data_wr__word = s1[14:12];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__data = 64'h0000000000000000;
     if (run) begin
-      if (\$46 ) begin
-        data_wr__data = s1[128:65];
-      end
+      data_wr__data = s1[128:65];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     data_wr__en = 8'h00;
     if (run) begin
-      if (\$46 ) begin
-        if (\$49 ) begin
-          data_wr__en = s1[64:57];
-        end
+      if (\$94 ) begin
+        data_wr__en = s1[64:57];
       end
     end
   end
@@ -7812,7 +8043,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__en = 1'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__en = 1'h1;
       end
     end
@@ -7821,7 +8052,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__set = 6'h00;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__set = s1[20:15];
       end
     end
@@ -7830,17 +8061,17 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     touch__way = 2'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         touch__way = hit_way;
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \hit$42  = 1'h0;
+    \hit$47  = 1'h0;
     if (run) begin
-      if (\$59 ) begin
-        \hit$42  = \$60 ;
+      if (\$106 ) begin
+        \hit$47  = \$107 ;
       end
     end
   end
@@ -7848,7 +8079,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push = 1'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         push = 1'h1;
       end
     end
@@ -7860,8 +8091,8 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push_read = 1'h0;
     if (run) begin
-      if (\$59 ) begin
-        push_read = \$61 ;
+      if (\$106 ) begin
+        push_read = \$108 ;
       end
     end
     if (abort) begin
@@ -7872,7 +8103,7 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     push_status = 3'h0;
     if (run) begin
-      if (\$59 ) begin
+      if (\$106 ) begin
         push_status = 3'h0;
       end
     end
@@ -7882,21 +8113,10 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    tag_wr__set = 6'h00;
-    if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
-          tag_wr__set = s1[20:15];
-        end
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__en = 4'h0;
     if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
+      if (\$106 ) begin
+        if (\$110 ) begin
           (* full_case = 32'd1 *)
           casez (hit_way)
             2'h0:
@@ -7914,87 +8134,147 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    tag_wr__set = 6'h00;
+    if (run) begin
+      tag_wr__set = s1[20:15];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (run) begin
-      if (\$59 ) begin
-        if (\$63 ) begin
-          tag_wr__data[45:0] = { 2'h3, s1[8:1], s1[56:21] };
-          tag_wr__data[91:46] = { 2'h3, s1[8:1], s1[56:21] };
-          tag_wr__data[137:92] = { 2'h3, s1[8:1], s1[56:21] };
-          tag_wr__data[183:138] = { 2'h3, s1[8:1], s1[56:21] };
-        end
+      tag_wr__data[45:0] = { 2'h3, s1[8:1], s1[56:21] };
+      tag_wr__data[91:46] = { 2'h3, s1[8:1], s1[56:21] };
+      tag_wr__data[137:92] = { 2'h3, s1[8:1], s1[56:21] };
+      tag_wr__data[183:138] = { 2'h3, s1[8:1], s1[56:21] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$181  = q_read;
+    if (push) begin
+      \$181  = push_read;
+    end
+    if (rst) begin
+      \$181  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$182  = q_status0;
+    if (push) begin
+      \$182  = push_status;
+    end
+    if (rst) begin
+      \$182  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$183  = \$112 [0];
+    if (rst) begin
+      \$183  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$184  = s0_fresh;
+    if (\$113 ) begin
+      \$184  = 1'h0;
+    end
+    if (run) begin
+      if (\$115 ) begin
+        \$184  = 1'h1;
+      end
+      if (\$136 ) begin
+        \$184  = 1'h1;
       end
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$91  = q_read;
-    if (push) begin
-      \$91  = push_read;
-    end
     if (rst) begin
-      \$91  = 1'h0;
+      \$184  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$92  = q_status0;
-    if (push) begin
-      \$92  = push_status;
-    end
-    if (rst) begin
-      \$92  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$93  = \$65 [0];
-    if (rst) begin
-      \$93  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$94  = s1_valid;
+    \$185  = s1_reload;
     if (run) begin
-      if (\$80 ) begin
-        \$94  = 1'h1;
-      end else if (\$90 ) begin
-        \$94  = 1'h0;
+      \$185  = 1'h0;
+    end
+    if (replay) begin
+      \$185  = 1'h1;
+    end
+    if (rst) begin
+      \$185  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$186  = s0_valid;
+    if (run) begin
+      if (\$136 ) begin
+        \$186  = 1'h1;
+      end else if (\$152 ) begin
+        \$186  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$186  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$187  = s0_req;
+    if (run) begin
+      if (\$136 ) begin
+        \$187  = cpu_req__payload;
+      end
+    end
+    if (rst) begin
+      \$187  = 129'h000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$188  = s1_valid;
+    if (run) begin
+      if (\$168 ) begin
+        \$188  = 1'h1;
+      end else if (\$180 ) begin
+        \$188  = 1'h0;
       end
     end
     if (abort) begin
-      \$94  = 1'h0;
+      \$188  = 1'h0;
     end
     if (rst) begin
-      \$94  = 1'h0;
+      \$188  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$95  = s1_replay;
+    \$189  = s1_replay;
     if (run) begin
-      if (\$80 ) begin
-        \$95  = 1'h0;
+      if (\$168 ) begin
+        \$189  = 1'h0;
       end
     end
     if (replay) begin
-      \$95  = 1'h1;
+      \$189  = 1'h1;
     end
     if (rst) begin
-      \$95  = 1'h0;
+      \$189  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$96  = s1;
+    \$190  = s1;
     if (run) begin
-      if (\$80 ) begin
-        \$96  = cpu_req__payload;
+      if (\$168 ) begin
+        \$190  = s0_req;
       end
     end
     if (rst) begin
-      \$96  = 129'h000000000000000000000000000000000;
+      \$190  = 129'h000000000000000000000000000000000;
     end
   end
   assign s1_set = s1[20:15];
@@ -8052,6 +8332,11 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \ways$4[3].dirty  = ways[183];
   assign \cpu_resp__payload.rdata  = cpu_resp__payload[63:0];
   assign \cpu_resp__payload.status  = cpu_resp__payload[66:64];
+  assign \s0_req.op  = s0_req[0];
+  assign \s0_req.pid  = s0_req[8:1];
+  assign \s0_req.vaddr  = s0_req[56:9];
+  assign \s0_req.strb  = s0_req[64:57];
+  assign \s0_req.wdata  = s0_req[128:65];
   assign \cpu_req__payload.op  = cpu_req__payload[0];
   assign \cpu_req__payload.pid  = cpu_req__payload[8:1];
   assign \cpu_req__payload.vaddr  = cpu_req__payload[56:9];
@@ -8082,29 +8367,38 @@ module \processor_component.excache.ctrl.pipe (cpu_req__valid, cpu_resp__ready, 
   assign \$6  = q_status0;
   assign \$4  = 1'h1;
   assign cpu_resp__valid = \$2 ;
-  assign \$23  = 1'h1;
-  assign \$24  = \$23 ;
-  assign \$25  = \$19 ;
-  assign \$37  = 1'h1;
-  assign \$38  = \$37 ;
-  assign \$39  = \$33 ;
-  assign \$57  = 1'h1;
-  assign \$58  = \$57 ;
-  assign \$59  = \$53 ;
-  assign \$74  = 1'h1;
-  assign \$75  = \$74 ;
-  assign \$76  = \$70 ;
-  assign \$88  = 1'h1;
-  assign \$89  = \$88 ;
-  assign \$90  = \$84 ;
+  assign \$31  = 1'h1;
+  assign \$32  = \$31 ;
+  assign \$33  = \$27 ;
+  assign \$53  = 1'h1;
+  assign \$54  = \$53 ;
+  assign \$55  = \$49 ;
+  assign \$72  = 1'h1;
+  assign \$73  = \$72 ;
+  assign \$74  = \$68 ;
+  assign \$104  = 1'h1;
+  assign \$105  = \$104 ;
+  assign \$106  = \$100 ;
+  assign \$128  = 1'h1;
+  assign \$129  = \$128 ;
+  assign \$130  = \$124 ;
+  assign \$148  = 1'h1;
+  assign \$149  = \$148 ;
+  assign \$150  = \$144 ;
+  assign \$164  = 1'h1;
+  assign \$165  = \$164 ;
+  assign \$166  = \$160 ;
+  assign \$178  = 1'h1;
+  assign \$179  = \$178 ;
+  assign \$180  = \$174 ;
   assign \$2  = count;
   assign \$8  = count;
-  assign \$49  = s1[0];
-  assign \$63  = s1[0];
+  assign \$93  = s1[0];
+  assign \$110  = s1[0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, ways);
+module \processor_component.excache.ctrl.pipe.lookup (ways, pid, tag, hit_way, hit);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8213,7 +8507,7 @@ module \processor_component.excache.ctrl.pipe.lookup (hit, pid, tag, hit_way, wa
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.repl$205 (rst, ways, state, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
+module \processor_component.excache.ctrl.repl$208 (rst, state, ways, touch__en, touch__set, touch__way, victim, repl_wr__set, repl_wr__data, repl_wr__en, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [15:0] \$1 ;
   wire \$10 ;
@@ -8995,28 +9289,80 @@ module \processor_component.excache.ctrl.seq (rst, pipe_miss, pipe_idle, miss_in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, tag_rp__en, tag_wp__addr, tag_wp__en, tag_wp__data, repl_wp__addr, repl_wp__data, repl_wp__en, clk);
+module \processor_component.excache.ctrl.tags (rst, load, rd__set, rd__en, wr__set, wr__en, wr__data, repl_loaded, ways, repl_wr__set, repl_wr__data, repl_wr__en, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire [7:0] \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
+  wire \$2 ;
+  reg [5:0] \$20 ;
+  reg [183:0] \$21 ;
+  reg [3:0] \$22 ;
+  reg [7:0] \$23 ;
+  wire \$3 ;
+  wire \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire \$9 ;
   input clk;
   wire clk;
+  reg [3:0] dirty_fwd = 4'h0;
+  input load;
+  wire load;
+  reg [183:0] loaded = 184'h0000000000000000000000000000000000000000000000;
+  wire [45:0] \loaded[0] ;
+  wire \loaded[0].dirty ;
+  wire [7:0] \loaded[0].pid ;
+  wire [35:0] \loaded[0].tag ;
+  wire \loaded[0].valid ;
+  wire [45:0] \loaded[1] ;
+  wire \loaded[1].dirty ;
+  wire [7:0] \loaded[1].pid ;
+  wire [35:0] \loaded[1].tag ;
+  wire \loaded[1].valid ;
+  wire [45:0] \loaded[2] ;
+  wire \loaded[2].dirty ;
+  wire [7:0] \loaded[2].pid ;
+  wire [35:0] \loaded[2].tag ;
+  wire \loaded[2].valid ;
+  wire [45:0] \loaded[3] ;
+  wire \loaded[3].dirty ;
+  wire [7:0] \loaded[3].pid ;
+  wire [35:0] \loaded[3].tag ;
+  wire \loaded[3].valid ;
+  input rd__en;
   wire rd__en;
+  input [5:0] rd__set;
   wire [5:0] rd__set;
-  output [7:0] repl;
+  reg [5:0] rd_set = 6'h00;
+  (* init = 8'he4 *)
   wire [7:0] repl;
+  output [7:0] repl_loaded;
+  reg [7:0] repl_loaded = 8'he4;
   wire [5:0] repl_rp__addr;
   wire [7:0] repl_rp__data;
   wire repl_rp__en;
-  input [5:0] repl_wp__addr;
   wire [5:0] repl_wp__addr;
-  input [7:0] repl_wp__data;
   wire [7:0] repl_wp__data;
-  input repl_wp__en;
   wire repl_wp__en;
+  input [7:0] repl_wr__data;
   wire [7:0] repl_wr__data;
+  input repl_wr__en;
   wire repl_wr__en;
+  input [5:0] repl_wr__set;
   wire [5:0] repl_wr__set;
   input rst;
   wire rst;
-  input [5:0] tag_rp__addr;
   wire [5:0] tag_rp__addr;
   wire [183:0] tag_rp__data;
   wire [45:0] \tag_rp__data[0] ;
@@ -9039,11 +9385,8 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \tag_rp__data[3].pid ;
   wire [35:0] \tag_rp__data[3].tag ;
   wire \tag_rp__data[3].valid ;
-  input tag_rp__en;
   wire tag_rp__en;
-  input [5:0] tag_wp__addr;
   wire [5:0] tag_wp__addr;
-  input [183:0] tag_wp__data;
   wire [183:0] tag_wp__data;
   wire [45:0] \tag_wp__data[0] ;
   wire \tag_wp__data[0].dirty ;
@@ -9065,7 +9408,6 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \tag_wp__data[3].pid ;
   wire [35:0] \tag_wp__data[3].tag ;
   wire \tag_wp__data[3].valid ;
-  input [3:0] tag_wp__en;
   wire [3:0] tag_wp__en;
   output [183:0] ways;
   wire [183:0] ways;
@@ -9089,6 +9431,7 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
+  input [183:0] wr__data;
   wire [183:0] wr__data;
   wire [45:0] \wr__data[0] ;
   wire \wr__data[0].dirty ;
@@ -9110,7 +9453,9 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   wire [7:0] \wr__data[3].pid ;
   wire [35:0] \wr__data[3].tag ;
   wire \wr__data[3].valid ;
+  input [3:0] wr__en;
   wire [3:0] wr__en;
+  input [5:0] wr__set;
   wire [5:0] wr__set;
   reg [7:0] repl_mem [63:0];
   initial begin
@@ -9180,18 +9525,18 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
     repl_mem[63] = 8'he4;
   end
   always @(posedge clk) begin
-    if (repl_wp__en)
-      repl_mem[repl_wp__addr] <= repl_wp__data;
+    if (repl_wr__en)
+      repl_mem[repl_wr__set] <= repl_wr__data;
   end
   reg [7:0] _0_;
   always @(posedge clk) begin
-    if (tag_rp__en) begin
-      _0_ <= repl_mem[tag_rp__addr];
-      if (repl_wp__en && tag_rp__addr == repl_wp__addr)
-        _0_ <= repl_wp__data;
+    if (rd__en) begin
+      _0_ <= repl_mem[rd__set];
+      if (repl_wr__en && rd__set == repl_wr__set)
+        _0_ <= repl_wr__data;
     end
   end
-  assign repl = _0_;
+  assign repl_rp__data = _0_;
   reg [183:0] tag_mem [63:0];
   initial begin
     tag_mem[0] = 184'h0000000000000000000000000000000000000000000000;
@@ -9260,42 +9605,188 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
     tag_mem[63] = 184'h0000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (tag_wp__en[0])
-      tag_mem[tag_wp__addr][45:0] <= tag_wp__data[45:0];
-    if (tag_wp__en[1])
-      tag_mem[tag_wp__addr][91:46] <= tag_wp__data[91:46];
-    if (tag_wp__en[2])
-      tag_mem[tag_wp__addr][137:92] <= tag_wp__data[137:92];
-    if (tag_wp__en[3])
-      tag_mem[tag_wp__addr][183:138] <= tag_wp__data[183:138];
+    if (wr__en[0])
+      tag_mem[wr__set][45:0] <= wr__data[45:0];
+    if (wr__en[1])
+      tag_mem[wr__set][91:46] <= wr__data[91:46];
+    if (wr__en[2])
+      tag_mem[wr__set][137:92] <= wr__data[137:92];
+    if (wr__en[3])
+      tag_mem[wr__set][183:138] <= wr__data[183:138];
   end
   reg [183:0] _1_;
   always @(posedge clk) begin
-    if (tag_rp__en) begin
-      _1_ <= tag_mem[tag_rp__addr];
-      if (tag_wp__en[0] && tag_rp__addr == tag_wp__addr)
-        _1_[45:0] <= tag_wp__data[45:0];
-      if (tag_wp__en[1] && tag_rp__addr == tag_wp__addr)
-        _1_[91:46] <= tag_wp__data[91:46];
-      if (tag_wp__en[2] && tag_rp__addr == tag_wp__addr)
-        _1_[137:92] <= tag_wp__data[137:92];
-      if (tag_wp__en[3] && tag_rp__addr == tag_wp__addr)
-        _1_[183:138] <= tag_wp__data[183:138];
+    if (rd__en) begin
+      _1_ <= tag_mem[rd__set];
+      if (wr__en[0] && rd__set == wr__set)
+        _1_[45:0] <= wr__data[45:0];
+      if (wr__en[1] && rd__set == wr__set)
+        _1_[91:46] <= wr__data[91:46];
+      if (wr__en[2] && rd__set == wr__set)
+        _1_[137:92] <= wr__data[137:92];
+      if (wr__en[3] && rd__set == wr__set)
+        _1_[183:138] <= wr__data[183:138];
     end
   end
-  assign ways = _1_;
-  assign rd__set = tag_rp__addr;
-  assign rd__en = tag_rp__en;
-  assign tag_rp__data = ways;
-  assign wr__set = tag_wp__addr;
-  assign wr__en = tag_wp__en;
-  assign wr__data = tag_wp__data;
-  assign repl_rp__addr = tag_rp__addr;
-  assign repl_rp__en = tag_rp__en;
-  assign repl_rp__data = repl;
-  assign repl_wr__set = repl_wp__addr;
-  assign repl_wr__en = repl_wp__en;
-  assign repl_wr__data = repl_wp__data;
+  assign tag_rp__data = _1_;
+  assign \$1  = wr__set == rd_set;
+  assign \$2  = wr__en[0] & \$1 ;
+  assign \$3  = \$2  & wr__data[45];
+  assign \$4  = wr__set == rd_set;
+  assign \$5  = wr__en[1] & \$4 ;
+  assign \$6  = \$5  & wr__data[91];
+  assign \$7  = wr__set == rd_set;
+  assign \$8  = wr__en[2] & \$7 ;
+  assign \$9  = \$8  & wr__data[137];
+  assign \$10  = wr__set == rd_set;
+  assign \$11  = wr__en[3] & \$10 ;
+  assign \$12  = \$11  & wr__data[183];
+  assign \$13  = repl_wr__set == rd_set;
+  assign \$14  = repl_wr__en & \$13 ;
+  assign \$15  = \$14  ? repl_wr__data : repl_rp__data;
+  assign \$16  = loaded[45] | dirty_fwd[0];
+  assign \$17  = loaded[91] | dirty_fwd[1];
+  assign \$18  = loaded[137] | dirty_fwd[2];
+  assign \$19  = loaded[183] | dirty_fwd[3];
+  always @(posedge clk)
+    rd_set <= \$20 ;
+  always @(posedge clk)
+    loaded <= \$21 ;
+  always @(posedge clk)
+    dirty_fwd <= \$22 ;
+  always @(posedge clk)
+    repl_loaded <= \$23 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$20  = rd_set;
+    if (rd__en) begin
+      \$20  = rd__set;
+    end
+    if (rst) begin
+      \$20  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$21  = loaded;
+    if (load) begin
+      \$21  = tag_rp__data;
+    end
+    if (rst) begin
+      \$21  = 184'h0000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$22  = dirty_fwd;
+    if (load) begin
+      \$22  = { \$12 , \$9 , \$6 , \$3  };
+    end
+    if (rst) begin
+      \$22  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$23  = repl_loaded;
+    if (load) begin
+      \$23  = \$15 ;
+    end
+    if (rst) begin
+      \$23  = 8'he4;
+    end
+  end
+  assign tag_rp__addr = rd__set;
+  assign tag_rp__en = rd__en;
+  assign tag_wp__addr = wr__set;
+  assign tag_wp__en = wr__en;
+  assign tag_wp__data = wr__data;
+  assign repl_rp__addr = rd__set;
+  assign repl_rp__en = rd__en;
+  assign repl_wp__addr = repl_wr__set;
+  assign repl_wp__en = repl_wr__en;
+  assign repl_wp__data = repl_wr__data;
+  assign repl = repl_loaded;
+  assign \loaded[0]  = loaded[45:0];
+  assign \loaded[0].tag  = loaded[35:0];
+  assign \loaded[0].pid  = loaded[43:36];
+  assign \loaded[0].valid  = loaded[44];
+  assign \loaded[0].dirty  = loaded[45];
+  assign \loaded[1]  = loaded[91:46];
+  assign \loaded[1].tag  = loaded[81:46];
+  assign \loaded[1].pid  = loaded[89:82];
+  assign \loaded[1].valid  = loaded[90];
+  assign \loaded[1].dirty  = loaded[91];
+  assign \loaded[2]  = loaded[137:92];
+  assign \loaded[2].tag  = loaded[127:92];
+  assign \loaded[2].pid  = loaded[135:128];
+  assign \loaded[2].valid  = loaded[136];
+  assign \loaded[2].dirty  = loaded[137];
+  assign \loaded[3]  = loaded[183:138];
+  assign \loaded[3].tag  = loaded[173:138];
+  assign \loaded[3].pid  = loaded[181:174];
+  assign \loaded[3].valid  = loaded[182];
+  assign \loaded[3].dirty  = loaded[183];
+  assign \tag_rp__data[0]  = tag_rp__data[45:0];
+  assign \tag_rp__data[0].tag  = tag_rp__data[35:0];
+  assign \tag_rp__data[0].pid  = tag_rp__data[43:36];
+  assign \tag_rp__data[0].valid  = tag_rp__data[44];
+  assign \tag_rp__data[0].dirty  = tag_rp__data[45];
+  assign \tag_rp__data[1]  = tag_rp__data[91:46];
+  assign \tag_rp__data[1].tag  = tag_rp__data[81:46];
+  assign \tag_rp__data[1].pid  = tag_rp__data[89:82];
+  assign \tag_rp__data[1].valid  = tag_rp__data[90];
+  assign \tag_rp__data[1].dirty  = tag_rp__data[91];
+  assign \tag_rp__data[2]  = tag_rp__data[137:92];
+  assign \tag_rp__data[2].tag  = tag_rp__data[127:92];
+  assign \tag_rp__data[2].pid  = tag_rp__data[135:128];
+  assign \tag_rp__data[2].valid  = tag_rp__data[136];
+  assign \tag_rp__data[2].dirty  = tag_rp__data[137];
+  assign \tag_rp__data[3]  = tag_rp__data[183:138];
+  assign \tag_rp__data[3].tag  = tag_rp__data[173:138];
+  assign \tag_rp__data[3].pid  = tag_rp__data[181:174];
+  assign \tag_rp__data[3].valid  = tag_rp__data[182];
+  assign \tag_rp__data[3].dirty  = tag_rp__data[183];
+  assign \wr__data[0]  = wr__data[45:0];
+  assign \wr__data[0].tag  = wr__data[35:0];
+  assign \wr__data[0].pid  = wr__data[43:36];
+  assign \wr__data[0].valid  = wr__data[44];
+  assign \wr__data[0].dirty  = wr__data[45];
+  assign \wr__data[1]  = wr__data[91:46];
+  assign \wr__data[1].tag  = wr__data[81:46];
+  assign \wr__data[1].pid  = wr__data[89:82];
+  assign \wr__data[1].valid  = wr__data[90];
+  assign \wr__data[1].dirty  = wr__data[91];
+  assign \wr__data[2]  = wr__data[137:92];
+  assign \wr__data[2].tag  = wr__data[127:92];
+  assign \wr__data[2].pid  = wr__data[135:128];
+  assign \wr__data[2].valid  = wr__data[136];
+  assign \wr__data[2].dirty  = wr__data[137];
+  assign \wr__data[3]  = wr__data[183:138];
+  assign \wr__data[3].tag  = wr__data[173:138];
+  assign \wr__data[3].pid  = wr__data[181:174];
+  assign \wr__data[3].valid  = wr__data[182];
+  assign \wr__data[3].dirty  = wr__data[183];
+  assign \tag_wp__data[0]  = wr__data[45:0];
+  assign \tag_wp__data[0].tag  = wr__data[35:0];
+  assign \tag_wp__data[0].pid  = wr__data[43:36];
+  assign \tag_wp__data[0].valid  = wr__data[44];
+  assign \tag_wp__data[0].dirty  = wr__data[45];
+  assign \tag_wp__data[1]  = wr__data[91:46];
+  assign \tag_wp__data[1].tag  = wr__data[81:46];
+  assign \tag_wp__data[1].pid  = wr__data[89:82];
+  assign \tag_wp__data[1].valid  = wr__data[90];
+  assign \tag_wp__data[1].dirty  = wr__data[91];
+  assign \tag_wp__data[2]  = wr__data[137:92];
+  assign \tag_wp__data[2].tag  = wr__data[127:92];
+  assign \tag_wp__data[2].pid  = wr__data[135:128];
+  assign \tag_wp__data[2].valid  = wr__data[136];
+  assign \tag_wp__data[2].dirty  = wr__data[137];
+  assign \tag_wp__data[3]  = wr__data[183:138];
+  assign \tag_wp__data[3].tag  = wr__data[173:138];
+  assign \tag_wp__data[3].pid  = wr__data[181:174];
+  assign \tag_wp__data[3].valid  = wr__data[182];
+  assign \tag_wp__data[3].dirty  = wr__data[183];
   assign \ways[0]  = ways[45:0];
   assign \ways[0].tag  = ways[35:0];
   assign \ways[0].pid  = ways[43:36];
@@ -9316,71 +9807,27 @@ module \processor_component.excache.ctrl.tags (rst, ways, repl, tag_rp__addr, ta
   assign \ways[3].pid  = ways[181:174];
   assign \ways[3].valid  = ways[182];
   assign \ways[3].dirty  = ways[183];
-  assign \tag_rp__data[0]  = ways[45:0];
-  assign \tag_rp__data[0].tag  = ways[35:0];
-  assign \tag_rp__data[0].pid  = ways[43:36];
-  assign \tag_rp__data[0].valid  = ways[44];
-  assign \tag_rp__data[0].dirty  = ways[45];
-  assign \tag_rp__data[1]  = ways[91:46];
-  assign \tag_rp__data[1].tag  = ways[81:46];
-  assign \tag_rp__data[1].pid  = ways[89:82];
-  assign \tag_rp__data[1].valid  = ways[90];
-  assign \tag_rp__data[1].dirty  = ways[91];
-  assign \tag_rp__data[2]  = ways[137:92];
-  assign \tag_rp__data[2].tag  = ways[127:92];
-  assign \tag_rp__data[2].pid  = ways[135:128];
-  assign \tag_rp__data[2].valid  = ways[136];
-  assign \tag_rp__data[2].dirty  = ways[137];
-  assign \tag_rp__data[3]  = ways[183:138];
-  assign \tag_rp__data[3].tag  = ways[173:138];
-  assign \tag_rp__data[3].pid  = ways[181:174];
-  assign \tag_rp__data[3].valid  = ways[182];
-  assign \tag_rp__data[3].dirty  = ways[183];
-  assign \tag_wp__data[0]  = tag_wp__data[45:0];
-  assign \tag_wp__data[0].tag  = tag_wp__data[35:0];
-  assign \tag_wp__data[0].pid  = tag_wp__data[43:36];
-  assign \tag_wp__data[0].valid  = tag_wp__data[44];
-  assign \tag_wp__data[0].dirty  = tag_wp__data[45];
-  assign \tag_wp__data[1]  = tag_wp__data[91:46];
-  assign \tag_wp__data[1].tag  = tag_wp__data[81:46];
-  assign \tag_wp__data[1].pid  = tag_wp__data[89:82];
-  assign \tag_wp__data[1].valid  = tag_wp__data[90];
-  assign \tag_wp__data[1].dirty  = tag_wp__data[91];
-  assign \tag_wp__data[2]  = tag_wp__data[137:92];
-  assign \tag_wp__data[2].tag  = tag_wp__data[127:92];
-  assign \tag_wp__data[2].pid  = tag_wp__data[135:128];
-  assign \tag_wp__data[2].valid  = tag_wp__data[136];
-  assign \tag_wp__data[2].dirty  = tag_wp__data[137];
-  assign \tag_wp__data[3]  = tag_wp__data[183:138];
-  assign \tag_wp__data[3].tag  = tag_wp__data[173:138];
-  assign \tag_wp__data[3].pid  = tag_wp__data[181:174];
-  assign \tag_wp__data[3].valid  = tag_wp__data[182];
-  assign \tag_wp__data[3].dirty  = tag_wp__data[183];
-  assign \wr__data[0]  = tag_wp__data[45:0];
-  assign \wr__data[0].tag  = tag_wp__data[35:0];
-  assign \wr__data[0].pid  = tag_wp__data[43:36];
-  assign \wr__data[0].valid  = tag_wp__data[44];
-  assign \wr__data[0].dirty  = tag_wp__data[45];
-  assign \wr__data[1]  = tag_wp__data[91:46];
-  assign \wr__data[1].tag  = tag_wp__data[81:46];
-  assign \wr__data[1].pid  = tag_wp__data[89:82];
-  assign \wr__data[1].valid  = tag_wp__data[90];
-  assign \wr__data[1].dirty  = tag_wp__data[91];
-  assign \wr__data[2]  = tag_wp__data[137:92];
-  assign \wr__data[2].tag  = tag_wp__data[127:92];
-  assign \wr__data[2].pid  = tag_wp__data[135:128];
-  assign \wr__data[2].valid  = tag_wp__data[136];
-  assign \wr__data[2].dirty  = tag_wp__data[137];
-  assign \wr__data[3]  = tag_wp__data[183:138];
-  assign \wr__data[3].tag  = tag_wp__data[173:138];
-  assign \wr__data[3].pid  = tag_wp__data[181:174];
-  assign \wr__data[3].valid  = tag_wp__data[182];
-  assign \wr__data[3].dirty  = tag_wp__data[183];
+  assign ways[183] = \$19 ;
+  assign ways[182] = loaded[182];
+  assign ways[181:174] = loaded[181:174];
+  assign ways[173:138] = loaded[173:138];
+  assign ways[137] = \$18 ;
+  assign ways[136] = loaded[136];
+  assign ways[135:128] = loaded[135:128];
+  assign ways[127:92] = loaded[127:92];
+  assign ways[91] = \$17 ;
+  assign ways[90] = loaded[90];
+  assign ways[89:82] = loaded[89:82];
+  assign ways[81:46] = loaded[81:46];
+  assign ways[45] = \$16 ;
+  assign ways[44] = loaded[44];
+  assign ways[43:36] = loaded[43:36];
+  assign ways[35:0] = loaded[35:0];
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
+module \processor_component.excache.ctrl.writeback (rst, rdata, ways, data_rd__set, data_rd__way, data_rd__word, data_rd__en, wb_data__valid, wb_data__payload, done, tag_wr__set, tag_wr__en, cleaned, tag_wr__data, start, clean, set, \way$5 , wb_data__ready, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -9512,7 +9959,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
   always @(posedge clk)
     wb_last <= \$19 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$15  = busy;
     if (start) begin
       \$15  = 1'h1;
@@ -9527,7 +9974,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$16  = way;
     if (start) begin
       \$16  = \way$5 ;
@@ -9537,7 +9984,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$17  = ctr;
     if (start) begin
       \$17  = 4'h0;
@@ -9552,7 +9999,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$18  = wb_valid;
     if (start) begin
       \$18  = 1'h0;
@@ -9572,7 +10019,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$19  = wb_last;
     if (busy) begin
       if (\$4 ) begin
@@ -9584,42 +10031,42 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__set = 6'h00;
     if (busy) begin
       data_rd__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__way = 2'h0;
     if (busy) begin
       data_rd__way = way;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__word = 3'h0;
     if (busy) begin
       data_rd__word = ctr[2:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     data_rd__en = 1'h0;
     if (busy) begin
       data_rd__en = \$12 ;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     wb_data__valid = 1'h0;
     if (busy) begin
       wb_data__valid = wb_valid;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     wb_data__payload = 65'h00000000000000000;
     if (busy) begin
       wb_data__payload[63:0] = rdata;
@@ -9627,7 +10074,7 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     done = 1'h0;
     if (busy) begin
       if (\$14 ) begin
@@ -9636,14 +10083,14 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     tag_wr__set = 6'h00;
     if (clean) begin
       tag_wr__set = set;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     tag_wr__en = 4'h0;
     if (clean) begin
       (* full_case = 32'd1 *)
@@ -9660,14 +10107,14 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     cleaned = 1'h0;
     if (clean) begin
       cleaned = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     tag_wr__data = 184'h0000000000000000000000000000000000000000000000;
     if (clean) begin
       tag_wr__data[44:0] = ways[44:0];
@@ -9725,32 +10172,39 @@ module \processor_component.excache.ctrl.writeback (rst, ways, rdata, data_rd__s
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, fill_data__valid
-, fill_data__payload, net_rx__data__ready, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
+module \processor_component.excache.handler (rst, query, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, wb_data__valid, wb_data__payload, fill_data__ready, miss_event__valid, miss_event__payload, miss_cmd__ready, miss_event__ready, net_tx__hdr__valid, net_tx__hdr__payload, miss_cmd__valid, miss_cmd__payload, net_tx__data__valid, net_tx__data__payload, wb_data__ready, net_rx__hdr__ready, net_rx__data__ready
+, fill_data__valid, fill_data__payload, \event , query_way, mem_node, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [8:0] \$15 ;
-  wire \$16 ;
+  wire \$15 ;
+  wire [8:0] \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
-  wire [8:0] \$20 ;
+  wire \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [8:0] \$22 ;
   wire \$23 ;
-  reg [111:0] \$24 ;
-  reg [1:0] \$25 ;
-  reg [3:0] \$26 ;
-  reg [7:0] \$27 ;
-  reg [7:0] \$28 ;
-  reg [2:0] \$29 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  reg [111:0] \$29 ;
   wire \$3 ;
+  reg [1:0] \$30 ;
+  reg [3:0] \$31 ;
+  reg [7:0] \$32 ;
+  reg \$33 ;
+  reg \$34 ;
+  reg [7:0] \$35 ;
+  reg [2:0] \$36 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
@@ -9927,6 +10381,8 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   reg wb_data__ready;
   input wb_data__valid;
   wire wb_data__valid;
+  reg wb_failed = 1'h0;
+  reg wb_open = 1'h0;
   assign \$2  = ! handler_state;
   assign \$3  = handler_state == 1'h1;
   assign \$4  = handler_state == 2'h2;
@@ -9939,29 +10395,37 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   assign \$11  = handler_state == 4'h9;
   assign \$12  = handler_state == 4'ha;
   assign \$13  = handler_state == 4'hb;
-  assign \$14  = query[44] & query[45];
-  assign \$15  = tag + 1'h1;
-  assign \$16  = wb_data__valid & wb_data__ready;
-  assign \$17  = \$16  & wb_data__payload[64];
-  assign \$18  = ! net_rx__hdr__payload[6:4];
-  assign \$20  = tag + 1'h1;
-  assign \$21  = ! net_rx__hdr__payload[6:4];
-  assign \$22  = net_rx__data__valid & net_rx__data__ready;
-  assign \$23  = \$22  & net_rx__data__payload[64];
+  assign \$14  = handler_state == 4'hc;
+  assign \$15  = query[44] & query[45];
+  assign \$16  = tag + 1'h1;
+  assign \$17  = wb_data__valid & wb_data__ready;
+  assign \$18  = \$17  & wb_data__payload[64];
+  assign \$20  = ! net_rx__hdr__payload[6:4];
+  assign \$22  = tag + 1'h1;
+  assign \$23  = ! net_rx__hdr__payload[6:4];
+  assign \$24  = ! net_rx__hdr__payload[6:4];
+  assign \$25  = ! net_rx__hdr__payload[6:4];
+  assign \$26  = net_rx__data__valid & net_rx__data__payload[64];
+  assign \$27  = net_rx__data__valid & net_rx__data__ready;
+  assign \$28  = \$27  & net_rx__data__payload[64];
   always @(posedge clk)
-    \event  <= \$24 ;
+    \event  <= \$29 ;
   always @(posedge clk)
-    query_way <= \$25 ;
+    query_way <= \$30 ;
   always @(posedge clk)
-    handler_state <= \$26 ;
+    handler_state <= \$31 ;
   always @(posedge clk)
-    dst <= \$27 ;
+    dst <= \$32 ;
   always @(posedge clk)
-    tag <= \$28 ;
+    wb_open <= \$33 ;
   always @(posedge clk)
-    status <= \$29 ;
+    wb_failed <= \$34 ;
+  always @(posedge clk)
+    tag <= \$35 ;
+  always @(posedge clk)
+    status <= \$36 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     miss_event__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9969,7 +10433,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__hdr__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -9991,7 +10455,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__hdr__payload = 127'h00000000000000000000000000000000;
     casez (handler_state)
       4'h0:
@@ -10031,7 +10495,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     miss_cmd__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10058,15 +10522,17 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h9:
           /* empty */;
       4'ha:
-          miss_cmd__valid = 1'h1;
+          /* empty */;
       4'hb:
+          miss_cmd__valid = 1'h1;
+      4'hc:
           /* empty */;
       4'h8:
           miss_cmd__valid = 1'h1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     miss_cmd__payload = 7'h00;
     casez (handler_state)
       4'h0:
@@ -10101,12 +10567,14 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h9:
           /* empty */;
       4'ha:
+          /* empty */;
+      4'hb:
         begin
           miss_cmd__payload[1:0] = 2'h2;
           miss_cmd__payload[3:2] = query_way;
           miss_cmd__payload[6:4] = 3'h0;
         end
-      4'hb:
+      4'hc:
           /* empty */;
       4'h8:
         begin
@@ -10117,7 +10585,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10133,7 +10601,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_tx__data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -10149,7 +10617,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     wb_data__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10165,7 +10633,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     net_rx__hdr__ready = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10189,7 +10657,37 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    net_rx__data__ready = 1'h0;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          /* empty */;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          /* empty */;
+      4'ha:
+          net_rx__data__ready = 1'h1;
+      4'hb:
+          /* empty */;
+      4'hc:
+          net_rx__data__ready = fill_data__ready;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     fill_data__valid = 1'h0;
     casez (handler_state)
       4'h0:
@@ -10213,11 +10711,13 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__valid = net_rx__data__valid;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     fill_data__payload = 65'h00000000000000000;
     casez (handler_state)
       4'h0:
@@ -10241,156 +10741,222 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'ha:
           /* empty */;
       4'hb:
+          /* empty */;
+      4'hc:
           fill_data__payload = net_rx__data__payload;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    net_rx__data__ready = 1'h0;
-    casez (handler_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h7:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h9:
-          /* empty */;
-      4'ha:
-          /* empty */;
-      4'hb:
-          net_rx__data__ready = fill_data__ready;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$24  = \event ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$29  = \event ;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$24  = miss_event__payload;
+            \$29  = miss_event__payload;
           end
     endcase
     if (rst) begin
-      \$24  = 112'h0000000000000000000000000000;
+      \$29  = 112'h0000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$25  = query_way;
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$30  = query_way;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$25  = miss_event__payload[65:64];
+            \$30  = miss_event__payload[65:64];
           end
     endcase
     if (rst) begin
-      \$25  = 2'h0;
+      \$30  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$26  = handler_state;
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$31  = handler_state;
     casez (handler_state)
       4'h0:
           if (miss_event__valid) begin
-            \$26  = 4'h1;
+            \$31  = 4'h1;
           end
       4'h1:
           (* full_case = 32'd1 *)
-          if (\$14 ) begin
-            \$26  = 4'h2;
+          if (\$15 ) begin
+            \$31  = 4'h2;
           end else begin
-            \$26  = 4'h3;
+            \$31  = 4'h3;
           end
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h4;
+            \$31  = 4'h4;
           end
       4'h4:
           if (miss_cmd__ready) begin
-            \$26  = 4'h5;
+            \$31  = 4'h5;
           end
       4'h5:
-          if (\$17 ) begin
-            \$26  = 4'h6;
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+              \$31  = 4'h6;
+            end else begin
+              \$31  = 4'h3;
+            end
           end
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
-              \$26  = 4'h7;
+            if (\$20 ) begin
+              \$31  = 4'h7;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'h7:
           (* full_case = 32'd1 *)
-          if (\$19 ) begin
+          if (\$21 ) begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h0;
+              \$31  = 4'h0;
             end
           end else begin
             if (miss_cmd__ready) begin
-              \$26  = 4'h3;
+              \$31  = 4'h9;
             end
           end
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$26  = 4'h9;
+            \$31  = 4'h9;
           end
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
-              \$26  = 4'ha;
+            if (wb_open) begin
+              if (\$24 ) begin
+                \$31  = 4'h7;
+              end
+            end else if (wb_failed) begin
+              (* full_case = 32'd1 *)
+              if (\$25 ) begin
+                \$31  = 4'ha;
+              end else begin
+                \$31  = 4'h8;
+              end
+            end else if (\$23 ) begin
+              \$31  = 4'hb;
             end else begin
-              \$26  = 4'h8;
+              \$31  = 4'h8;
             end
           end
       4'ha:
-          if (miss_cmd__ready) begin
-            \$26  = 4'hb;
+          if (\$26 ) begin
+            \$31  = 4'h8;
           end
       4'hb:
-          if (\$23 ) begin
-            \$26  = 4'h0;
+          if (miss_cmd__ready) begin
+            \$31  = 4'hc;
+          end
+      4'hc:
+          if (\$28 ) begin
+            \$31  = 4'h0;
           end
       4'h8:
           if (miss_cmd__ready) begin
-            \$26  = 4'h0;
+            \$31  = 4'h0;
           end
     endcase
     if (rst) begin
-      \$26  = 4'h0;
+      \$31  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$27  = dst;
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$32  = dst;
     casez (handler_state)
       4'h0:
           /* empty */;
       4'h1:
-          \$27  = mem_node;
+          \$32  = mem_node;
     endcase
     if (rst) begin
-      \$27  = 8'h00;
+      \$32  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$28  = tag;
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$33  = wb_open;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$33  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          if (\$18 ) begin
+            (* full_case = 32'd1 *)
+            if (\$19 ) begin
+            end else begin
+              \$33  = 1'h1;
+            end
+          end
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              \$33  = 1'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$34  = wb_failed;
+    casez (handler_state)
+      4'h0:
+          /* empty */;
+      4'h1:
+          \$34  = 1'h0;
+      4'h2:
+          /* empty */;
+      4'h4:
+          /* empty */;
+      4'h5:
+          /* empty */;
+      4'h6:
+          /* empty */;
+      4'h7:
+          /* empty */;
+      4'h3:
+          /* empty */;
+      4'h9:
+          if (net_rx__hdr__valid) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$34  = 1'h1;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$34  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$35  = tag;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10398,7 +10964,7 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           /* empty */;
       4'h2:
           if (net_tx__hdr__ready) begin
-            \$28  = \$15 [7:0];
+            \$35  = \$16 [7:0];
           end
       4'h4:
           /* empty */;
@@ -10410,16 +10976,16 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
           /* empty */;
       4'h3:
           if (net_tx__hdr__ready) begin
-            \$28  = \$20 [7:0];
+            \$35  = \$22 [7:0];
           end
     endcase
     if (rst) begin
-      \$28  = 8'h00;
+      \$35  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$29  = status;
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$36  = status;
     casez (handler_state)
       4'h0:
           /* empty */;
@@ -10434,9 +11000,9 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h6:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$18 ) begin
+            if (\$20 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
       4'h7:
@@ -10446,14 +11012,21 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
       4'h9:
           if (net_rx__hdr__valid) begin
             (* full_case = 32'd1 *)
-            if (\$21 ) begin
+            if (wb_open) begin
+              (* full_case = 32'd1 *)
+              if (\$24 ) begin
+              end else begin
+                \$36  = net_rx__hdr__payload[6:4];
+              end
+            end else if (wb_failed) begin
+            end else if (\$23 ) begin
             end else begin
-              \$29  = net_rx__hdr__payload[6:4];
+              \$36  = net_rx__hdr__payload[6:4];
             end
           end
     endcase
     if (rst) begin
-      \$29  = 3'h0;
+      \$36  = 3'h0;
     end
   end
   assign way = query_way;
@@ -10510,12 +11083,13 @@ module \processor_component.excache.handler (rst, query, net_rx__data__valid, ne
   assign \net_rx__hdr__payload.length  = net_rx__hdr__payload[126:111];
   assign \$1  = \event [0];
   assign \$19  = \event [0];
+  assign \$21  = \event [0];
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_axis__tvalid, bus__addr, bus__w_data, clk, rst, rx__data__valid, rx__hdr__valid, rx__hdr__payload, bus__r_stb, bus__w_stb, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, rx__hdr__ready, rx__data__ready, tx__hdr__ready, tx__data__ready
 , m_axis__tvalid, m_axis__tkeep, m_axis__tdata, m_axis__tlast, rx__data__payload, csr__r_data, m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [1:0] \$1 ;
   wire [4:0] \$10 ;
   reg [1:0] \$11 ;
@@ -10994,7 +11568,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2667$0 (\$15 ),
+    .\port$2682$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11098,8 +11672,8 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .nak_sent(nak_sent),
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
-    .pick(send_peer),
-    .\port$2686$0 (\$16 ),
+    .peer(send_peer),
+    .\port$2703$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11139,28 +11713,28 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .tx_msgs(csr__tx_msgs__inc)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$11  = 2'h0;
     if (rst) begin
       \$11  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$12  = { 6'h00, \$1  };
     if (rst) begin
       \$12  = 8'h00;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$13  = \$7 [1:0];
     if (rst) begin
       \$13  = 2'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$14  = { 9'h000, \$10  };
     if (rst) begin
       \$14  = 14'h0000;
@@ -11345,9 +11919,9 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_drop_truncated__inc, csr__rx_drop_malformed__inc, csr__rx_drop_crc__inc, csr__rx_drop_oversize__inc, csr__rx_drop_misrouted__inc
-, csr__naks_received__inc, csr__rx_acks__inc, csr__rx_msgs__inc, csr__rx_drop_nobuf__inc, csr__rx_dup__inc, \port$2667$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
+module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2682$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
   wire [31:0] \$11 ;
@@ -11496,8 +12070,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2667$0 ;
-  wire \port$2667$0 ;
+  input \port$2682$0 ;
+  wire \port$2682$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -11727,11 +12301,11 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2667$0 (\port$2667$0 ),
+    .\port$2682$0 (\port$2682$0 ),
     .rst(rst)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_acks_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11755,7 +12329,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dropped_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11781,7 +12355,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dropped_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11807,7 +12381,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_frames_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11835,7 +12409,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_frames_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11863,7 +12437,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11893,7 +12467,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_msgs_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11923,7 +12497,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_acks_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11955,7 +12529,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_acks_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -11987,7 +12561,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_dup_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12021,7 +12595,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_dup_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12055,7 +12629,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_crc_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12091,7 +12665,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_crc_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12127,7 +12701,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_misrouted_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12165,7 +12739,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_misrouted_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12203,7 +12777,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_truncated_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12243,7 +12817,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_truncated_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12283,7 +12857,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_oversize_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12325,7 +12899,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_oversize_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12367,7 +12941,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_malformed_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12411,7 +12985,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_malformed_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12455,7 +13029,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_nobuf_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12501,7 +13075,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     rx_drop_nobuf_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12547,7 +13121,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_sent_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12595,7 +13169,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_sent_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12643,7 +13217,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_received_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12693,7 +13267,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     naks_received_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12743,7 +13317,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peers_dead_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12795,7 +13369,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peers_dead_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12847,7 +13421,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dead_dropped_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12901,7 +13475,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_dead_dropped_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -12955,7 +13529,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_flushed_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13011,7 +13585,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_flushed_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13067,7 +13641,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     events_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13125,7 +13699,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     events_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13183,7 +13757,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_reset_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13243,7 +13817,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_reset_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13303,7 +13877,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     r_hold = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13363,7 +13937,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_0_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13425,7 +13999,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_0_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13487,7 +14061,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_1_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13551,7 +14125,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_1_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13615,7 +14189,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_2_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13681,7 +14255,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_2_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13747,7 +14321,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_3_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13815,7 +14389,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_3_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13883,7 +14457,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_4_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -13953,7 +14527,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_4_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14023,7 +14597,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_5_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14095,7 +14669,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_5_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14167,7 +14741,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_6_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14241,7 +14815,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_6_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14315,7 +14889,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_7_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14391,7 +14965,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     peer_dead_7_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14467,7 +15041,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$40  = bus__r_data;
     if (\$2 ) begin
       \$40  = \$39 ;
@@ -14477,7 +15051,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     id_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14485,7 +15059,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     id_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14493,7 +15067,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     config_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14503,7 +15077,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     config_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14513,7 +15087,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     timeout_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14525,7 +15099,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     timeout_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14537,7 +15111,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     retry_limit_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14551,7 +15125,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     retry_limit_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14565,7 +15139,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_frames_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14581,7 +15155,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_frames_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14597,7 +15171,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_msgs_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14615,7 +15189,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_msgs_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14633,7 +15207,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_retransmits_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14653,7 +15227,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_retransmits_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14673,7 +15247,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_timeouts_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14695,7 +15269,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_timeouts_w_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14717,7 +15291,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     tx_acks_r_stb = 1'h0;
     casez (bus__addr)
       6'h00:
@@ -14755,7 +15329,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2667$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2682$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -14766,8 +15340,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign id_read[16:8] = 9'h002;
   assign id_read[7:0] = 8'h00;
   assign id_read[31:17] = 15'h0000;
-  assign \$4  = 32'd0;
   assign \$3  = 32'd0;
+  assign \$4  = 32'd0;
   assign \$5  = \$4 ;
   assign \$6  = 32'd0;
   assign \$7  = 32'd0;
@@ -14805,7 +15379,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__events__peer_dead__set, events_w_stb, bits, bus__w_data);
-  reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire \$1 ;
   wire \$2 ;
   wire \$3 ;
@@ -14832,7 +15406,7 @@ module \processor_component.netif.csr_dec.reg_events.peer_dead (clk, rst, csr__e
   assign \$3  = bits & \$2 ;
   assign \$4  = \$3  | csr__events__peer_dead__set;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$5  = \$4 ;
     if (rst) begin
       \$5  = 1'h0;
@@ -14869,78 +15443,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_naks_received.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__naks_sent__clear;
-  wire csr__naks_sent__inc;
-  output [31:0] csr__naks_sent__value;
-  wire [31:0] csr__naks_sent__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_naks_sent.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__naks_sent__value)
-  );
-  assign csr__naks_sent__inc = inc;
-  assign clear = 1'h0;
-  assign csr__naks_sent__clear = 1'h0;
-  assign value = csr__naks_sent__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -14986,6 +15488,78 @@ module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value
 endmodule
 
 (* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_sent (rst, inc, csr__naks_sent__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__naks_sent__clear;
+  wire csr__naks_sent__inc;
+  output [31:0] csr__naks_sent__value;
+  wire [31:0] csr__naks_sent__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_naks_sent.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__naks_sent__value)
+  );
+  assign csr__naks_sent__inc = inc;
+  assign clear = 1'h0;
+  assign csr__naks_sent__clear = 1'h0;
+  assign value = csr__naks_sent__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_naks_sent.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_peers_dead (rst, inc, csr__peers_dead__value, clk);
   wire clear;
   input clk;
@@ -15013,7 +15587,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
   wire [32:0] \$3 ;
@@ -15037,14 +15611,14 @@ module \processor_component.netif.csr_dec.reg_peers_dead.counter (rst, inc, valu
     value <= \$5 ;
   assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$5  = \$3 [31:0];
     if (rst) begin
       \$5  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$4  = \$2 ;
     if (rst) begin
       \$4  = 8'h00;
@@ -15085,78 +15659,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_rx_acks.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__rx_drop_crc__clear;
-  wire csr__rx_drop_crc__inc;
-  output [31:0] csr__rx_drop_crc__value;
-  wire [31:0] csr__rx_drop_crc__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__rx_drop_crc__value)
-  );
-  assign csr__rx_drop_crc__inc = inc;
-  assign clear = 1'h0;
-  assign csr__rx_drop_crc__clear = 1'h0;
-  assign value = csr__rx_drop_crc__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15202,33 +15704,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_crc (rst, inc, csr__rx_drop_crc__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_malformed__clear;
-  wire csr__rx_drop_malformed__inc;
-  output [31:0] csr__rx_drop_malformed__value;
-  wire [31:0] csr__rx_drop_malformed__value;
+  wire csr__rx_drop_crc__clear;
+  wire csr__rx_drop_crc__inc;
+  output [31:0] csr__rx_drop_crc__value;
+  wire [31:0] csr__rx_drop_crc__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_crc.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_malformed__value)
+    .value(csr__rx_drop_crc__value)
   );
-  assign csr__rx_drop_malformed__inc = inc;
+  assign csr__rx_drop_crc__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_malformed__clear = 1'h0;
-  assign value = csr__rx_drop_malformed__value;
+  assign csr__rx_drop_crc__clear = 1'h0;
+  assign value = csr__rx_drop_crc__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_crc.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15274,33 +15776,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed (rst, inc, csr__rx_drop_malformed__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_misrouted__clear;
-  wire csr__rx_drop_misrouted__inc;
-  output [31:0] csr__rx_drop_misrouted__value;
-  wire [31:0] csr__rx_drop_misrouted__value;
+  wire csr__rx_drop_malformed__clear;
+  wire csr__rx_drop_malformed__inc;
+  output [31:0] csr__rx_drop_malformed__value;
+  wire [31:0] csr__rx_drop_malformed__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_misrouted__value)
+    .value(csr__rx_drop_malformed__value)
   );
-  assign csr__rx_drop_misrouted__inc = inc;
+  assign csr__rx_drop_malformed__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_misrouted__clear = 1'h0;
-  assign value = csr__rx_drop_misrouted__value;
+  assign csr__rx_drop_malformed__clear = 1'h0;
+  assign value = csr__rx_drop_malformed__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_malformed.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15346,33 +15848,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted (rst, inc, csr__rx_drop_misrouted__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_nobuf__clear;
-  wire csr__rx_drop_nobuf__inc;
-  output [31:0] csr__rx_drop_nobuf__value;
-  wire [31:0] csr__rx_drop_nobuf__value;
+  wire csr__rx_drop_misrouted__clear;
+  wire csr__rx_drop_misrouted__inc;
+  output [31:0] csr__rx_drop_misrouted__value;
+  wire [31:0] csr__rx_drop_misrouted__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_nobuf__value)
+    .value(csr__rx_drop_misrouted__value)
   );
-  assign csr__rx_drop_nobuf__inc = inc;
+  assign csr__rx_drop_misrouted__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_nobuf__clear = 1'h0;
-  assign value = csr__rx_drop_nobuf__value;
+  assign csr__rx_drop_misrouted__clear = 1'h0;
+  assign value = csr__rx_drop_misrouted__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_misrouted.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15418,33 +15920,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, v
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf (rst, inc, csr__rx_drop_nobuf__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_oversize__clear;
-  wire csr__rx_drop_oversize__inc;
-  output [31:0] csr__rx_drop_oversize__value;
-  wire [31:0] csr__rx_drop_oversize__value;
+  wire csr__rx_drop_nobuf__clear;
+  wire csr__rx_drop_nobuf__inc;
+  output [31:0] csr__rx_drop_nobuf__value;
+  wire [31:0] csr__rx_drop_nobuf__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_oversize__value)
+    .value(csr__rx_drop_nobuf__value)
   );
-  assign csr__rx_drop_oversize__inc = inc;
+  assign csr__rx_drop_nobuf__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_oversize__clear = 1'h0;
-  assign value = csr__rx_drop_oversize__value;
+  assign csr__rx_drop_nobuf__clear = 1'h0;
+  assign value = csr__rx_drop_nobuf__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_nobuf.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15490,33 +15992,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize (rst, inc, csr__rx_drop_oversize__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_drop_truncated__clear;
-  wire csr__rx_drop_truncated__inc;
-  output [31:0] csr__rx_drop_truncated__value;
-  wire [31:0] csr__rx_drop_truncated__value;
+  wire csr__rx_drop_oversize__clear;
+  wire csr__rx_drop_oversize__inc;
+  output [31:0] csr__rx_drop_oversize__value;
+  wire [31:0] csr__rx_drop_oversize__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_drop_truncated__value)
+    .value(csr__rx_drop_oversize__value)
   );
-  assign csr__rx_drop_truncated__inc = inc;
+  assign csr__rx_drop_oversize__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_drop_truncated__clear = 1'h0;
-  assign value = csr__rx_drop_truncated__value;
+  assign csr__rx_drop_oversize__clear = 1'h0;
+  assign value = csr__rx_drop_oversize__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_oversize.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15562,33 +16064,33 @@ module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, in
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated (rst, inc, csr__rx_drop_truncated__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_dup__clear;
-  wire csr__rx_dup__inc;
-  output [31:0] csr__rx_dup__value;
-  wire [31:0] csr__rx_dup__value;
+  wire csr__rx_drop_truncated__clear;
+  wire csr__rx_drop_truncated__inc;
+  output [31:0] csr__rx_drop_truncated__value;
+  wire [31:0] csr__rx_drop_truncated__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_dup.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_dup__value)
+    .value(csr__rx_drop_truncated__value)
   );
-  assign csr__rx_dup__inc = inc;
+  assign csr__rx_drop_truncated__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_dup__clear = 1'h0;
-  assign value = csr__rx_dup__value;
+  assign csr__rx_drop_truncated__clear = 1'h0;
+  assign value = csr__rx_drop_truncated__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_drop_truncated.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15634,33 +16136,33 @@ module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_dup (rst, inc, csr__rx_dup__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_frames__clear;
-  wire csr__rx_frames__inc;
-  output [31:0] csr__rx_frames__value;
-  wire [31:0] csr__rx_frames__value;
+  wire csr__rx_dup__clear;
+  wire csr__rx_dup__inc;
+  output [31:0] csr__rx_dup__value;
+  wire [31:0] csr__rx_dup__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_frames.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_dup.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_frames__value)
+    .value(csr__rx_dup__value)
   );
-  assign csr__rx_frames__inc = inc;
+  assign csr__rx_dup__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_frames__clear = 1'h0;
-  assign value = csr__rx_frames__value;
+  assign csr__rx_dup__clear = 1'h0;
+  assign value = csr__rx_dup__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_dup.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15706,33 +16208,33 @@ module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_frames (rst, inc, csr__rx_frames__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__rx_msgs__clear;
-  wire csr__rx_msgs__inc;
-  output [31:0] csr__rx_msgs__value;
-  wire [31:0] csr__rx_msgs__value;
+  wire csr__rx_frames__clear;
+  wire csr__rx_frames__inc;
+  output [31:0] csr__rx_frames__value;
+  wire [31:0] csr__rx_frames__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_rx_msgs.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_frames.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__rx_msgs__value)
+    .value(csr__rx_frames__value)
   );
-  assign csr__rx_msgs__inc = inc;
+  assign csr__rx_frames__inc = inc;
   assign clear = 1'h0;
-  assign csr__rx_msgs__clear = 1'h0;
-  assign value = csr__rx_msgs__value;
+  assign csr__rx_frames__clear = 1'h0;
+  assign value = csr__rx_frames__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_frames.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15778,33 +16280,33 @@ module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
+module \processor_component.netif.csr_dec.reg_rx_msgs (rst, inc, csr__rx_msgs__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_acks__clear;
-  wire csr__tx_acks__inc;
-  output [31:0] csr__tx_acks__value;
-  wire [31:0] csr__tx_acks__value;
+  wire csr__rx_msgs__clear;
+  wire csr__rx_msgs__inc;
+  output [31:0] csr__rx_msgs__value;
+  wire [31:0] csr__rx_msgs__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_acks.counter  counter (
+  \processor_component.netif.csr_dec.reg_rx_msgs.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_acks__value)
+    .value(csr__rx_msgs__value)
   );
-  assign csr__tx_acks__inc = inc;
+  assign csr__rx_msgs__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_acks__clear = 1'h0;
-  assign value = csr__tx_acks__value;
+  assign csr__rx_msgs__clear = 1'h0;
+  assign value = csr__rx_msgs__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_rx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15850,33 +16352,33 @@ module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_acks (rst, inc, csr__tx_acks__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_dead_dropped__clear;
-  wire csr__tx_dead_dropped__inc;
-  output [31:0] csr__tx_dead_dropped__value;
-  wire [31:0] csr__tx_dead_dropped__value;
+  wire csr__tx_acks__clear;
+  wire csr__tx_acks__inc;
+  output [31:0] csr__tx_acks__value;
+  wire [31:0] csr__tx_acks__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_acks.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_dead_dropped__value)
+    .value(csr__tx_acks__value)
   );
-  assign csr__tx_dead_dropped__inc = inc;
+  assign csr__tx_acks__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_dead_dropped__clear = 1'h0;
-  assign value = csr__tx_dead_dropped__value;
+  assign csr__tx_acks__clear = 1'h0;
+  assign value = csr__tx_acks__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_acks.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15922,33 +16424,33 @@ module \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dead_dropped (rst, inc, csr__tx_dead_dropped__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_dropped__clear;
-  wire csr__tx_dropped__inc;
-  output [31:0] csr__tx_dropped__value;
-  wire [31:0] csr__tx_dropped__value;
+  wire csr__tx_dead_dropped__clear;
+  wire csr__tx_dead_dropped__inc;
+  output [31:0] csr__tx_dead_dropped__value;
+  wire [31:0] csr__tx_dead_dropped__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_dropped__value)
+    .value(csr__tx_dead_dropped__value)
   );
-  assign csr__tx_dropped__inc = inc;
+  assign csr__tx_dead_dropped__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_dropped__clear = 1'h0;
-  assign value = csr__tx_dropped__value;
+  assign csr__tx_dead_dropped__clear = 1'h0;
+  assign value = csr__tx_dead_dropped__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_dead_dropped.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -15994,6 +16496,78 @@ module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, valu
 endmodule
 
 (* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_dropped (rst, inc, csr__tx_dropped__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_dropped__clear;
+  wire csr__tx_dropped__inc;
+  output [31:0] csr__tx_dropped__value;
+  wire [31:0] csr__tx_dropped__value;
+  input inc;
+  wire inc;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_dropped.counter  counter (
+    .clk(clk),
+    .inc(inc),
+    .rst(rst),
+    .value(csr__tx_dropped__value)
+  );
+  assign csr__tx_dropped__inc = inc;
+  assign clear = 1'h0;
+  assign csr__tx_dropped__clear = 1'h0;
+  assign value = csr__tx_dropped__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_dropped.counter (rst, inc, value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  wire \$1 ;
+  wire \$2 ;
+  wire [32:0] \$3 ;
+  reg \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
+  wire load;
+  wire [31:0] load_value;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_flushed (rst, inc, csr__tx_flushed__value, clk);
   wire clear;
   input clk;
@@ -16021,7 +16595,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire \$1 ;
   wire [13:0] \$2 ;
   wire [32:0] \$3 ;
@@ -16045,14 +16619,14 @@ module \processor_component.netif.csr_dec.reg_tx_flushed.counter (rst, inc, valu
     value <= \$5 ;
   assign \$3  = value + inc_q;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$5  = \$3 [31:0];
     if (rst) begin
       \$5  = 32'd0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$4  = \$2 ;
     if (rst) begin
       \$4  = 14'h0000;
@@ -16093,78 +16667,6 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec.reg_tx_frames.counter (rst, inc, value, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
-  wire \$1 ;
-  wire \$2 ;
-  wire [32:0] \$3 ;
-  reg \$4 ;
-  reg [31:0] \$5 ;
-  wire clear;
-  input clk;
-  wire clk;
-  input inc;
-  wire inc;
-  reg inc_q = 1'h0;
-  wire load;
-  wire [31:0] load_value;
-  input rst;
-  wire rst;
-  output [31:0] value;
-  reg [31:0] value = 32'd0;
-  always @(posedge clk)
-    inc_q <= \$4 ;
-  always @(posedge clk)
-    value <= \$5 ;
-  assign \$3  = value + inc_q;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$5  = \$3 [31:0];
-    if (rst) begin
-      \$5  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$4  = \$2 ;
-    if (rst) begin
-      \$4  = 1'h0;
-    end
-  end
-  assign clear = 1'h0;
-  assign load = 1'h0;
-  assign load_value = 32'd0;
-  assign \$1  = 1'h0;
-  assign \$2  = inc;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
-  wire clear;
-  input clk;
-  wire clk;
-  wire csr__tx_msgs__clear;
-  wire csr__tx_msgs__inc;
-  output [31:0] csr__tx_msgs__value;
-  wire [31:0] csr__tx_msgs__value;
-  input inc;
-  wire inc;
-  input rst;
-  wire rst;
-  wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_msgs.counter  counter (
-    .clk(clk),
-    .inc(inc),
-    .rst(rst),
-    .value(csr__tx_msgs__value)
-  );
-  assign csr__tx_msgs__inc = inc;
-  assign clear = 1'h0;
-  assign csr__tx_msgs__clear = 1'h0;
-  assign value = csr__tx_msgs__value;
-endmodule
-
-(* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -16210,33 +16712,33 @@ module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_msgs (rst, inc, csr__tx_msgs__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_retransmits__clear;
-  wire csr__tx_retransmits__inc;
-  output [31:0] csr__tx_retransmits__value;
-  wire [31:0] csr__tx_retransmits__value;
+  wire csr__tx_msgs__clear;
+  wire csr__tx_msgs__inc;
+  output [31:0] csr__tx_msgs__value;
+  wire [31:0] csr__tx_msgs__value;
   input inc;
   wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_msgs.counter  counter (
     .clk(clk),
     .inc(inc),
     .rst(rst),
-    .value(csr__tx_retransmits__value)
+    .value(csr__tx_msgs__value)
   );
-  assign csr__tx_retransmits__inc = inc;
+  assign csr__tx_msgs__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_retransmits__clear = 1'h0;
-  assign value = csr__tx_retransmits__value;
+  assign csr__tx_msgs__clear = 1'h0;
+  assign value = csr__tx_msgs__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
+module \processor_component.netif.csr_dec.reg_tx_msgs.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire \$1 ;
   wire \$2 ;
@@ -16282,50 +16784,47 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2667$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_retransmits (rst, inc, csr__tx_retransmits__value, clk);
   wire clear;
   input clk;
   wire clk;
-  wire csr__tx_timeouts__clear;
-  wire [7:0] csr__tx_timeouts__inc;
-  output [31:0] csr__tx_timeouts__value;
-  wire [31:0] csr__tx_timeouts__value;
-  wire [7:0] inc;
-  input \port$2667$0 ;
-  wire \port$2667$0 ;
+  wire csr__tx_retransmits__clear;
+  wire csr__tx_retransmits__inc;
+  output [31:0] csr__tx_retransmits__value;
+  wire [31:0] csr__tx_retransmits__value;
+  input inc;
+  wire inc;
   input rst;
   wire rst;
   wire [31:0] value;
-  \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+  \processor_component.netif.csr_dec.reg_tx_retransmits.counter  counter (
     .clk(clk),
-    .\port$2667$0 (\port$2667$0 ),
+    .inc(inc),
     .rst(rst),
-    .value(csr__tx_timeouts__value)
+    .value(csr__tx_retransmits__value)
   );
-  assign inc = { 7'h00, \port$2667$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2667$0  };
+  assign csr__tx_retransmits__inc = inc;
   assign clear = 1'h0;
-  assign csr__tx_timeouts__clear = 1'h0;
-  assign value = csr__tx_timeouts__value;
+  assign csr__tx_retransmits__clear = 1'h0;
+  assign value = csr__tx_retransmits__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2667$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire \$1 ;
-  wire [7:0] \$2 ;
+  wire \$2 ;
   wire [32:0] \$3 ;
-  reg [7:0] \$4 ;
+  reg \$4 ;
   reg [31:0] \$5 ;
   wire clear;
   input clk;
   wire clk;
-  wire [7:0] inc;
-  reg [7:0] inc_q = 8'h00;
+  input inc;
+  wire inc;
+  reg inc_q = 1'h0;
   wire load;
   wire [31:0] load_value;
-  input \port$2667$0 ;
-  wire \port$2667$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -16346,75 +16845,150 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$26
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$4  = \$2 ;
     if (rst) begin
+      \$4  = 1'h0;
+    end
+  end
+  assign clear = 1'h0;
+  assign load = 1'h0;
+  assign load_value = 32'd0;
+  assign \$1  = 1'h0;
+  assign \$2  = inc;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2682$0 , csr__tx_timeouts__value, clk);
+  wire clear;
+  input clk;
+  wire clk;
+  wire csr__tx_timeouts__clear;
+  wire [7:0] csr__tx_timeouts__inc;
+  output [31:0] csr__tx_timeouts__value;
+  wire [31:0] csr__tx_timeouts__value;
+  wire [7:0] inc;
+  input \port$2682$0 ;
+  wire \port$2682$0 ;
+  input rst;
+  wire rst;
+  wire [31:0] value;
+  \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
+    .clk(clk),
+    .\port$2682$0 (\port$2682$0 ),
+    .rst(rst),
+    .value(csr__tx_timeouts__value)
+  );
+  assign inc = { 7'h00, \port$2682$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2682$0  };
+  assign clear = 1'h0;
+  assign csr__tx_timeouts__clear = 1'h0;
+  assign value = csr__tx_timeouts__value;
+endmodule
+
+(* generator = "Amaranth" *)
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2682$0 , value, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
+  wire \$1 ;
+  wire [7:0] \$2 ;
+  wire [32:0] \$3 ;
+  reg [7:0] \$4 ;
+  reg [31:0] \$5 ;
+  wire clear;
+  input clk;
+  wire clk;
+  wire [7:0] inc;
+  reg [7:0] inc_q = 8'h00;
+  wire load;
+  wire [31:0] load_value;
+  input \port$2682$0 ;
+  wire \port$2682$0 ;
+  input rst;
+  wire rst;
+  output [31:0] value;
+  reg [31:0] value = 32'd0;
+  always @(posedge clk)
+    inc_q <= \$4 ;
+  always @(posedge clk)
+    value <= \$5 ;
+  assign \$3  = value + inc_q;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$5  = \$3 [31:0];
+    if (rst) begin
+      \$5  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$4  = \$2 ;
+    if (rst) begin
       \$4  = 8'h00;
     end
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2667$0  };
+  assign inc = { 7'h00, \port$2682$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2667$0  };
+  assign \$2  = { 7'h00, \port$2682$0  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, send_peer, go_back, frame_started, ack_sent, nak_sent, ack_in, ack_value, nak_in, msg_in, delivered
-, gap_in, recv_peer, unsent, owed, timeout_fire_1, flushed, expired_1, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
+module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, send_ack, send_nak, send_retransmit, recv_expected, store_peer, flush, stored, go_back, frame_started, ack_sent, nak_sent, send_peer, recv_peer, ack_in, ack_value, nak_in, msg_in
+, gap_in, delivered, unsent, owed, timeout_fire_1, flushed, expired_1, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire \$1 ;
-  reg [3:0] \$10 ;
-  reg [15:0] \$11 ;
+  wire [16:0] \$10 ;
+  reg [3:0] \$11 ;
   reg [3:0] \$12 ;
   wire [16:0] \$13 ;
-  reg [3:0] \$14 ;
-  reg [3:0] \$15 ;
-  wire [16:0] \$16 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire \$19 ;
+  wire [4:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [4:0] \$20 ;
   wire \$21 ;
-  wire \$22 ;
-  wire \$23 ;
+  wire [4:0] \$22 ;
+  wire [4:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
-  wire [4:0] \$29 ;
+  wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
-  wire [5:0] \$32 ;
+  wire [4:0] \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire \$35 ;
+  wire [5:0] \$35 ;
   wire \$36 ;
-  wire [16:0] \$37 ;
-  wire [4:0] \$38 ;
+  wire \$37 ;
+  wire \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [5:0] \$41 ;
-  wire [4:0] \$42 ;
-  wire \$43 ;
+  wire \$41 ;
+  wire [3:0] \$42 ;
+  wire [16:0] \$43 ;
   wire [4:0] \$44 ;
-  wire [5:0] \$45 ;
-  wire [5:0] \$46 ;
+  wire \$45 ;
+  wire \$46 ;
   wire [5:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
-  wire [4:0] \$50 ;
+  wire \$50 ;
   wire [4:0] \$51 ;
-  wire \$52 ;
+  wire [4:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire [4:0] \$55 ;
+  wire \$55 ;
   wire [4:0] \$56 ;
-  wire [5:0] \$57 ;
-  wire [5:0] \$58 ;
+  wire [4:0] \$57 ;
+  wire [4:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
@@ -16427,7 +17001,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [12:0] \$67 ;
   wire \$68 ;
   wire \$69 ;
-  reg [15:0] \$7 ;
+  reg [3:0] \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire [16:0] \$72 ;
@@ -16438,17 +17012,18 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   reg [3:0] \$77 ;
   reg \$78 ;
   reg [15:0] \$79 ;
-  reg [3:0] \$8 ;
+  reg [15:0] \$8 ;
   reg [3:0] \$80 ;
   reg [3:0] \$81 ;
   reg [3:0] \$82 ;
-  reg [11:0] \$83 ;
-  reg \$84 ;
-  reg [15:0] \$85 ;
-  reg \$86 ;
+  reg [2:0] \$83 ;
+  reg [11:0] \$84 ;
+  reg \$85 ;
+  reg [15:0] \$86 ;
   reg \$87 ;
   reg \$88 ;
-  wire [16:0] \$9 ;
+  reg \$89 ;
+  reg [3:0] \$9 ;
   reg [3:0] ack_adv_1 = 4'h0;
   reg [3:0] ack_adv_next_1;
   wire [15:0] ack_delta_1;
@@ -16490,6 +17065,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [1:0] go_back;
   wire [3:0] high_0;
   reg [3:0] high_1 = 4'h0;
+  wire [3:0] high_left_1;
   input [1:0] msg_in;
   wire [1:0] msg_in;
   reg nak_done_1 = 1'h0;
@@ -16520,60 +17096,64 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   wire [15:0] send_seq;
   wire [3:0] sent_0;
   reg [3:0] sent_1 = 4'h0;
+  wire [3:0] sent_left_1;
   input store_peer;
   wire store_peer;
   output store_room;
   wire store_room;
   output [2:0] store_slot;
-  wire [2:0] store_slot;
+  reg [2:0] store_slot;
   input [1:0] stored;
   wire [1:0] stored;
+  wire [2:0] tail_0;
+  reg [2:0] tail_1 = 3'h0;
   output timeout_fire_1;
   reg timeout_fire_1;
   wire [1:0] timeouts;
   reg [11:0] timer_1 = 12'h000;
   output [1:0] unsent;
   wire [1:0] unsent;
-  assign \$13  = \$11  + \$12 ;
-  assign send_retransmit = \$14  > \$15 ;
-  assign \$16  = ack_value - base_1;
-  assign \$17  = \$16 [15:0] <= count_1;
-  assign \$18  = ack_in[1] & \$17 ;
-  assign \$19  = ~ flush[1];
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = ! sent_1;
-  assign \$22  = | ack_adv_1;
-  assign \$23  = \$21  | \$22 ;
-  assign \$24  = \$23  | go_back[1];
-  assign \$25  = \$24  | expired_1;
-  assign \$27  = \$26  | flush[1];
-  assign \$28  = timer_1 == 11'h7ff;
-  assign \$29  = count_1 - ack_adv_1;
-  assign \$32  = $signed(\$29 ) + $signed({ 1'h0, \$31  });
-  assign \$33  = count_1 != ack_adv_next_1;
-  assign \$34  = nak_in[1] & \$33 ;
-  assign \$35  = ~ flush[1];
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = base_1 + ack_adv_1;
-  assign \$38  = count_1 - ack_adv_1;
-  assign \$41  = $signed(\$38 ) + $signed({ 1'h0, \$40  });
-  assign \$42  = sent_1 + frame_started[1];
-  assign \$43  = \$42  > ack_adv_1;
-  assign \$44  = sent_1 + frame_started[1];
-  assign \$45  = \$44  - ack_adv_1;
-  assign \$46  = \$43  ? \$45  : 6'h00;
-  assign \$47  = go_back[1] ? 6'h00 : \$46 ;
-  assign \$48  = high_1 <= sent_1;
-  assign \$49  = frame_started[1] & \$48 ;
-  assign \$50  = sent_1 + 1'h1;
-  assign \$51  = \$49  ? \$50  : { 1'h0, high_1 };
-  assign \$52  = \$51  > ack_adv_1;
+  assign \$10  = \$8  + \$9 ;
+  assign send_retransmit = \$11  > \$12 ;
+  assign \$13  = ack_value - base_1;
+  assign \$14  = \$13 [15:0] <= count_1;
+  assign \$15  = ack_in[1] & \$14 ;
+  assign \$16  = ~ flush[1];
+  assign \$17  = \$15  & \$16 ;
+  assign \$18  = sent_1 >= ack_adv_1;
+  assign \$19  = sent_1 - ack_adv_1;
+  assign \$20  = \$18  ? \$19  : 5'h00;
+  assign \$21  = high_1 > ack_adv_1;
+  assign \$22  = high_1 - ack_adv_1;
+  assign \$23  = \$21  ? \$22  : 5'h00;
+  assign \$24  = ! sent_1;
+  assign \$25  = | ack_adv_1;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = \$26  | go_back[1];
+  assign \$28  = \$27  | expired_1;
+  assign \$30  = \$29  | flush[1];
+  assign \$31  = timer_1 == 11'h7ff;
+  assign \$32  = count_1 - ack_adv_1;
+  assign \$35  = $signed(\$32 ) + $signed({ 1'h0, \$34  });
+  assign \$36  = count_1 != ack_adv_next_1;
+  assign \$37  = nak_in[1] & \$36 ;
+  assign \$38  = ~ flush[1];
+  assign \$39  = \$37  & \$38 ;
+  assign \$42  = tail_1 + \$41 ;
+  assign \$43  = base_1 + ack_adv_1;
+  assign \$44  = count_1 - ack_adv_1;
+  assign \$47  = $signed(\$44 ) + $signed({ 1'h0, \$46  });
+  assign \$48  = sent_1 >= ack_adv_1;
+  assign \$49  = ~ \$48 ;
+  assign \$50  = go_back[1] | \$49 ;
+  assign \$51  = \$20 [3:0] + frame_started[1];
+  assign \$52  = \$50  ? 5'h00 : \$51 ;
   assign \$53  = high_1 <= sent_1;
   assign \$54  = frame_started[1] & \$53 ;
-  assign \$55  = sent_1 + 1'h1;
-  assign \$56  = \$54  ? \$55  : { 1'h0, high_1 };
-  assign \$57  = \$56  - ack_adv_1;
-  assign \$58  = \$52  ? \$57  : 6'h00;
+  assign \$55  = sent_1 >= ack_adv_1;
+  assign \$56  = \$20 [3:0] + 1'h1;
+  assign \$57  = \$55  ? \$56  : 5'h00;
+  assign \$58  = \$54  ? \$57  : { 1'h0, \$23 [3:0] };
   assign \$59  = ! sent_1;
   assign \$60  = | ack_adv_1;
   assign \$61  = \$59  | \$60 ;
@@ -16602,45 +17182,36 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   always @(posedge clk)
     high_1 <= \$82 ;
   always @(posedge clk)
-    timer_1 <= \$83 ;
+    tail_1 <= \$83 ;
   always @(posedge clk)
-    expired_1 <= \$84 ;
+    timer_1 <= \$84 ;
   always @(posedge clk)
-    expected_1 <= \$85 ;
+    expired_1 <= \$85 ;
   always @(posedge clk)
-    nak_done_1 <= \$86 ;
+    expected_1 <= \$86 ;
   always @(posedge clk)
-    ack_pending_1 <= \$87 ;
+    nak_done_1 <= \$87 ;
   always @(posedge clk)
-    nak_pending_1 <= \$88 ;
+    ack_pending_1 <= \$88 ;
+  always @(posedge clk)
+    nak_pending_1 <= \$89 ;
   assign \$1  = sent_1 < count_1;
   assign \$2  = sent_1 < count_1;
   assign \$3  = \$2  | ack_pending_1;
   assign \$4  = \$3  | nak_pending_1;
-  assign \$9  = \$7  + \$8 ;
-  assign store_room = \$10  < 4'h8;
+  assign store_room = \$7  < 4'h8;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$11  = 16'h0000;
+          \$9  = 4'h0;
       1'h1:
-          \$11  = base_1;
+          \$9  = sent_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    (* full_case = 32'd1 *)
-    casez (send_peer)
-      1'h0:
-          \$12  = 4'h0;
-      1'h1:
-          \$12  = sent_1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16650,7 +17221,7 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
@@ -16660,27 +17231,27 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$14  = 4'h0;
+          \$11  = 4'h0;
       1'h1:
-          \$14  = high_1;
+          \$11  = high_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (send_peer)
       1'h0:
-          \$15  = 4'h0;
+          \$12  = 4'h0;
       1'h1:
-          \$15  = sent_1;
+          \$12  = sent_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (recv_peer)
       1'h0:
@@ -16690,79 +17261,79 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     ack_adv_next_1 = 4'h0;
-    if (\$20 ) begin
-      ack_adv_next_1 = \$16 [3:0];
+    if (\$17 ) begin
+      ack_adv_next_1 = \$13 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     timeout_fire_1 = 1'h0;
-    if (\$27 ) begin
-    end else if (\$28 ) begin
+    if (\$30 ) begin
+    end else if (\$31 ) begin
       timeout_fire_1 = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     flushed = 4'h0;
     if (flush[1]) begin
-      flushed = \$32 [3:0];
+      flushed = \$35 [3:0];
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$77  = ack_adv_next_1;
     if (rst) begin
       \$77  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$78  = \$36 ;
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$78  = \$39 ;
     if (rst) begin
       \$78  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$79  = 16'h0000;
     end else begin
-      \$79  = \$37 [15:0];
+      \$79  = \$43 [15:0];
     end
     if (rst) begin
       \$79  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$80  = 4'h0;
     end else begin
-      \$80  = \$41 [3:0];
+      \$80  = \$47 [3:0];
     end
     if (rst) begin
       \$80  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$81  = 4'h0;
     end else begin
-      \$81  = \$47 [3:0];
+      \$81  = \$52 [3:0];
     end
     if (rst) begin
       \$81  = 4'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$82  = 4'h0;
@@ -16774,76 +17345,71 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$65 ) begin
-      \$83  = 12'h000;
-    end else if (\$66 ) begin
-      \$83  = 12'h000;
-    end else begin
-      \$83  = \$67 [11:0];
-    end
-    if (rst) begin
-      \$83  = 12'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$84  = expired_1;
-    if (\$68 ) begin
-      \$84  = 1'h0;
-    end else if (\$71 ) begin
-      \$84  = 1'h1;
-    end
-    if (rst) begin
-      \$84  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$85  = expected_1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$85  = 16'h0000;
+      \$83  = 3'h0;
+    end else begin
+      \$83  = \$42 [2:0];
+    end
+    if (rst) begin
+      \$83  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$65 ) begin
+      \$84  = 12'h000;
+    end else if (\$66 ) begin
+      \$84  = 12'h000;
+    end else begin
+      \$84  = \$67 [11:0];
+    end
+    if (rst) begin
+      \$84  = 12'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$85  = expired_1;
+    if (\$68 ) begin
+      \$85  = 1'h0;
+    end else if (\$71 ) begin
+      \$85  = 1'h1;
+    end
+    if (rst) begin
+      \$85  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$86  = expected_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$86  = 16'h0000;
     end else begin
       if (delivered[1]) begin
-        \$85  = \$72 [15:0];
+        \$86  = \$72 [15:0];
       end
     end
     if (rst) begin
-      \$85  = 16'h0000;
+      \$86  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$86  = nak_done_1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$87  = nak_done_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
-      \$86  = 1'h0;
+      \$87  = 1'h0;
     end else begin
       if (delivered[1]) begin
-        \$86  = 1'h0;
+        \$87  = 1'h0;
       end
       if (\$76 ) begin
       end else if (nak_sent[1]) begin
-        \$86  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$86  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$87  = ack_pending_1;
-    (* full_case = 32'd1 *)
-    if (flush[1]) begin
-      \$87  = 1'h0;
-    end else begin
-      if (msg_in[1]) begin
         \$87  = 1'h1;
-      end else if (ack_sent[1]) begin
-        \$87  = 1'h0;
       end
     end
     if (rst) begin
@@ -16851,15 +17417,15 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$88  = nak_pending_1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$88  = ack_pending_1;
     (* full_case = 32'd1 *)
     if (flush[1]) begin
       \$88  = 1'h0;
     end else begin
-      if (\$76 ) begin
+      if (msg_in[1]) begin
         \$88  = 1'h1;
-      end else if (nak_sent[1]) begin
+      end else if (ack_sent[1]) begin
         \$88  = 1'h0;
       end
     end
@@ -16868,33 +17434,50 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$89  = nak_pending_1;
+    (* full_case = 32'd1 *)
+    if (flush[1]) begin
+      \$89  = 1'h0;
+    end else begin
+      if (\$76 ) begin
+        \$89  = 1'h1;
+      end else if (nak_sent[1]) begin
+        \$89  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$89  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
-          \$7  = 16'h0000;
+          store_slot = 3'h0;
       1'h1:
-          \$7  = base_1;
+          store_slot = tail_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
     casez (store_peer)
       1'h0:
-          \$8  = 4'h0;
+          \$7  = 4'h0;
       1'h1:
-          \$8  = count_1;
+          \$7  = count_1;
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     (* full_case = 32'd1 *)
-    casez (store_peer)
+    casez (send_peer)
       1'h0:
-          \$10  = 4'h0;
+          \$8  = 16'h0000;
       1'h1:
-          \$10  = count_1;
+          \$8  = base_1;
     endcase
   end
   assign dead_1 = 1'h0;
@@ -16902,8 +17485,9 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign expired_0 = 1'h0;
   assign dead = 2'h0;
   assign dead_0 = 1'h0;
-  assign base_0 = 16'h0000;
+  assign tail_0 = 3'h0;
   assign count_0 = 4'h0;
+  assign base_0 = 16'h0000;
   assign sent_0 = 4'h0;
   assign expected_0 = 16'h0000;
   assign nak_pending_0 = 1'h0;
@@ -16911,145 +17495,148 @@ module \processor_component.netif.peers (rst, store_slot, store_room, send_seq, 
   assign timeouts = { timeout_fire_1, 1'h0 };
   assign died = 2'h0;
   assign die_1 = 1'h0;
-  assign ack_delta_1 = \$16 [15:0];
-  assign store_slot = \$9 [2:0];
-  assign send_seq = \$13 [15:0];
+  assign ack_delta_1 = \$13 [15:0];
+  assign sent_left_1 = \$20 [3:0];
+  assign high_left_1 = \$23 [3:0];
+  assign send_seq = \$10 [15:0];
   assign owed[1] = \$6 ;
   assign owed[0] = 1'h0;
   assign unsent[1] = \$1 ;
   assign unsent[0] = 1'h0;
   assign \$5  = 1'h1;
   assign \$6  = \$4 ;
-  assign \$26  = \$25 ;
-  assign \$30  = 1'h1;
-  assign \$31  = stored[1];
-  assign \$39  = 1'h1;
-  assign \$40  = stored[1];
+  assign \$29  = \$28 ;
+  assign \$33  = 1'h1;
+  assign \$34  = stored[1];
+  assign \$40  = 1'h1;
+  assign \$41  = stored[1];
+  assign \$45  = 1'h1;
+  assign \$46  = stored[1];
   assign \$64  = \$63 ;
   assign \$69  = 1'h1;
   assign \$70  = timeout_fire_1;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, rx_frames, rx_drop_truncated, rx_drop_malformed, rx_drop_crc, rx_drop_oversize, rx_drop_misrouted, ack_in
-, ack_value, nak_in, naks_received, rx_acks, msg_in, delivered, rx_msgs, buffer__commit, rx_drop_nobuf, rx_dup, gap_in, src, s_axis__tdata);
-  reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
+module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis__tvalid, clk, rst, r_pay, buffer__room, buffer__hdr_room, expected, buffer__beat_en, buffer__beat_index, buffer__beat_data, buffer__beat_last, buffer__commit_hdr, src, ack_in, ack_value, nak_in, msg_in, gap_in, delivered
+, rx_frames, rx_msgs, rx_acks, rx_dup, rx_drop_crc, rx_drop_misrouted, rx_drop_truncated, rx_drop_oversize, rx_drop_malformed, rx_drop_nobuf, naks_received, buffer__commit, s_axis__tdata);
+  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [29:0] \$100 ;
+  wire [30:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [30:0] \$102 ;
+  wire [31:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [31:0] \$104 ;
+  wire [30:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [30:0] \$106 ;
+  wire [31:0] \$106 ;
   wire [31:0] \$107 ;
   wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire \$11 ;
-  wire [31:0] \$110 ;
+  wire [30:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [30:0] \$112 ;
+  wire [31:0] \$112 ;
   wire [31:0] \$113 ;
   wire [31:0] \$114 ;
   wire [31:0] \$115 ;
-  wire [31:0] \$116 ;
+  wire [25:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [25:0] \$118 ;
+  wire [26:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [26:0] \$120 ;
+  wire [27:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [27:0] \$122 ;
+  wire [28:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [28:0] \$124 ;
+  wire [29:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [29:0] \$126 ;
+  wire [30:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [30:0] \$128 ;
+  wire [31:0] \$128 ;
   wire [31:0] \$129 ;
   wire \$13 ;
-  wire [31:0] \$130 ;
+  wire [29:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [29:0] \$132 ;
+  wire [30:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [30:0] \$134 ;
+  wire [31:0] \$134 ;
   wire [31:0] \$135 ;
-  wire [31:0] \$136 ;
+  wire [30:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [30:0] \$138 ;
+  wire [31:0] \$138 ;
   wire [31:0] \$139 ;
   wire [16:0] \$14 ;
   wire [31:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [31:0] \$142 ;
+  wire [30:0] \$142 ;
   wire [31:0] \$143 ;
-  wire [30:0] \$144 ;
+  wire [31:0] \$144 ;
   wire [31:0] \$145 ;
   wire [31:0] \$146 ;
   wire [31:0] \$147 ;
-  wire [31:0] \$148 ;
+  wire [30:0] \$148 ;
   wire [31:0] \$149 ;
   wire [16:0] \$15 ;
-  wire [30:0] \$150 ;
+  wire [31:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [31:0] \$152 ;
+  wire [29:0] \$152 ;
   wire [31:0] \$153 ;
-  wire [29:0] \$154 ;
+  wire [30:0] \$154 ;
   wire [31:0] \$155 ;
-  wire [30:0] \$156 ;
+  wire [31:0] \$156 ;
   wire [31:0] \$157 ;
   wire [31:0] \$158 ;
   wire [31:0] \$159 ;
   wire [16:0] \$16 ;
   wire [31:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [31:0] \$162 ;
+  wire [29:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [29:0] \$164 ;
+  wire [30:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [30:0] \$166 ;
+  wire [31:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [31:0] \$168 ;
+  wire [30:0] \$168 ;
   wire [31:0] \$169 ;
   wire \$17 ;
-  wire [30:0] \$170 ;
+  wire [31:0] \$170 ;
   wire [31:0] \$171 ;
   wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [31:0] \$174 ;
+  wire [30:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [30:0] \$176 ;
+  wire [31:0] \$176 ;
   wire [31:0] \$177 ;
   wire [31:0] \$178 ;
   wire [31:0] \$179 ;
   wire \$18 ;
-  wire [31:0] \$180 ;
+  wire [25:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [25:0] \$182 ;
+  wire [26:0] \$182 ;
   wire [31:0] \$183 ;
-  wire [26:0] \$184 ;
+  wire [27:0] \$184 ;
   wire [31:0] \$185 ;
-  wire [27:0] \$186 ;
+  wire [28:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [28:0] \$188 ;
+  wire [29:0] \$188 ;
   wire [31:0] \$189 ;
   wire \$19 ;
-  wire [29:0] \$190 ;
+  wire [30:0] \$190 ;
   wire [31:0] \$191 ;
-  wire [30:0] \$192 ;
+  wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [31:0] \$194 ;
+  wire [29:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [29:0] \$196 ;
+  wire [30:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [30:0] \$198 ;
+  wire [31:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
   wire [4:0] \$20 ;
-  wire [31:0] \$200 ;
+  wire [30:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [30:0] \$202 ;
+  wire [31:0] \$202 ;
   wire [31:0] \$203 ;
   wire [31:0] \$204 ;
   wire [31:0] \$205 ;
@@ -17060,88 +17647,104 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$21 ;
   wire [31:0] \$210 ;
   wire [31:0] \$211 ;
-  wire [31:0] \$212 ;
+  wire [30:0] \$212 ;
   wire [31:0] \$213 ;
-  wire [30:0] \$214 ;
+  wire [31:0] \$214 ;
   wire [31:0] \$215 ;
   wire [31:0] \$216 ;
   wire [31:0] \$217 ;
   wire [31:0] \$218 ;
   wire [31:0] \$219 ;
   wire \$22 ;
-  wire [31:0] \$220 ;
+  wire [24:0] \$220 ;
   wire [31:0] \$221 ;
-  wire [24:0] \$222 ;
+  wire [25:0] \$222 ;
   wire [31:0] \$223 ;
-  wire [25:0] \$224 ;
+  wire [26:0] \$224 ;
   wire [31:0] \$225 ;
-  wire [26:0] \$226 ;
+  wire [27:0] \$226 ;
   wire [31:0] \$227 ;
-  wire [27:0] \$228 ;
+  wire [28:0] \$228 ;
   wire [31:0] \$229 ;
   wire \$23 ;
-  wire [28:0] \$230 ;
+  wire [29:0] \$230 ;
   wire [31:0] \$231 ;
-  wire [29:0] \$232 ;
+  wire [30:0] \$232 ;
   wire [31:0] \$233 ;
-  wire [30:0] \$234 ;
+  wire [31:0] \$234 ;
   wire [31:0] \$235 ;
-  wire [31:0] \$236 ;
+  wire [28:0] \$236 ;
   wire [31:0] \$237 ;
-  wire [28:0] \$238 ;
+  wire [29:0] \$238 ;
   wire [31:0] \$239 ;
-  wire \$24 ;
-  wire [29:0] \$240 ;
+  wire [4:0] \$24 ;
+  wire [30:0] \$240 ;
   wire [31:0] \$241 ;
-  wire [30:0] \$242 ;
+  wire [31:0] \$242 ;
   wire [31:0] \$243 ;
-  wire [31:0] \$244 ;
+  wire [30:0] \$244 ;
   wire [31:0] \$245 ;
-  wire [30:0] \$246 ;
+  wire [31:0] \$246 ;
   wire [31:0] \$247 ;
   wire [31:0] \$248 ;
   wire [31:0] \$249 ;
-  wire \$25 ;
-  wire [31:0] \$250 ;
+  wire [4:0] \$25 ;
+  wire [29:0] \$250 ;
   wire [31:0] \$251 ;
-  wire [29:0] \$252 ;
+  wire [30:0] \$252 ;
   wire [31:0] \$253 ;
-  wire [30:0] \$254 ;
+  wire [31:0] \$254 ;
   wire [31:0] \$255 ;
-  wire [31:0] \$256 ;
+  wire [26:0] \$256 ;
   wire [31:0] \$257 ;
-  wire [26:0] \$258 ;
+  wire [27:0] \$258 ;
   wire [31:0] \$259 ;
   wire [4:0] \$26 ;
-  wire [27:0] \$260 ;
+  wire [28:0] \$260 ;
   wire [31:0] \$261 ;
-  wire [28:0] \$262 ;
+  wire [29:0] \$262 ;
   wire [31:0] \$263 ;
-  wire [29:0] \$264 ;
+  wire [30:0] \$264 ;
   wire [31:0] \$265 ;
-  wire [30:0] \$266 ;
+  wire [31:0] \$266 ;
   wire [31:0] \$267 ;
-  wire [31:0] \$268 ;
-  wire [31:0] \$269 ;
-  wire [4:0] \$27 ;
-  wire \$270 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire \$27 ;
+  wire [4:0] \$270 ;
   wire \$271 ;
-  wire [4:0] \$272 ;
-  wire \$273 ;
-  reg \$274 ;
-  reg [191:0] \$275 ;
-  reg [31:0] \$276 ;
-  reg \$277 ;
-  reg [3:0] \$278 ;
-  wire [4:0] \$28 ;
+  reg \$272 ;
+  reg [191:0] \$273 ;
+  reg [31:0] \$274 ;
+  reg \$275 ;
+  reg [3:0] \$276 ;
+  reg [1:0] \$277 ;
+  reg [15:0] \$278 ;
+  reg [1:0] \$279 ;
+  wire [16:0] \$28 ;
+  reg [1:0] \$280 ;
+  reg [1:0] \$281 ;
+  reg [1:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg \$286 ;
+  reg \$287 ;
+  reg \$288 ;
+  reg \$289 ;
   wire \$29 ;
+  reg \$290 ;
+  reg \$291 ;
+  reg \$292 ;
+  reg \$293 ;
+  reg \$294 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
+  wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [31:0] \$33 ;
   wire \$34 ;
-  wire [31:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
@@ -17164,12 +17767,12 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire \$56 ;
+  wire [4:0] \$56 ;
   wire \$57 ;
   wire [4:0] \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire [4:0] \$60 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
@@ -17186,36 +17789,36 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire [31:0] \$78 ;
+  wire [31:0] \$76 ;
+  wire [31:0] \$77 ;
+  wire [30:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [30:0] \$80 ;
+  wire [31:0] \$80 ;
   wire [31:0] \$81 ;
   wire [31:0] \$82 ;
   wire [31:0] \$83 ;
-  wire [31:0] \$84 ;
+  wire [30:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [30:0] \$86 ;
+  wire [31:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [31:0] \$88 ;
+  wire [29:0] \$88 ;
   wire [31:0] \$89 ;
   wire \$9 ;
-  wire [29:0] \$90 ;
+  wire [30:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [30:0] \$92 ;
+  wire [31:0] \$92 ;
   wire [31:0] \$93 ;
   wire [31:0] \$94 ;
   wire [31:0] \$95 ;
   wire [31:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [31:0] \$98 ;
+  wire [29:0] \$98 ;
   wire [31:0] \$99 ;
   output [1:0] ack_in;
-  reg [1:0] ack_in;
+  reg [1:0] ack_in = 2'h0;
   output [15:0] ack_value;
-  reg [15:0] ack_value;
+  reg [15:0] ack_value = 16'h0000;
   output [63:0] buffer__beat_data;
   reg [63:0] buffer__beat_data;
   output buffer__beat_en;
@@ -17225,7 +17828,7 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   output buffer__beat_last;
   reg buffer__beat_last;
   output buffer__commit;
-  reg buffer__commit;
+  reg buffer__commit = 1'h0;
   wire [3:0] buffer__commit_beats;
   output [126:0] buffer__commit_hdr;
   wire [126:0] buffer__commit_hdr;
@@ -17259,18 +17862,18 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   input clk;
   wire clk;
   output [1:0] delivered;
-  reg [1:0] delivered;
+  reg [1:0] delivered = 2'h0;
   input [15:0] expected;
   wire [15:0] expected;
   output [1:0] gap_in;
-  reg [1:0] gap_in;
+  reg [1:0] gap_in = 2'h0;
   reg [191:0] hdr_reg = 192'h000000000000000000000000000000000000000000000000;
   output [1:0] msg_in;
-  reg [1:0] msg_in;
+  reg [1:0] msg_in = 2'h0;
   output [1:0] nak_in;
-  reg [1:0] nak_in;
+  reg [1:0] nak_in = 2'h0;
   output naks_received;
-  reg naks_received;
+  reg naks_received = 1'h0;
   output [3:0] r_pay;
   wire [3:0] r_pay;
   reg [3:0] rbeat = 4'h0;
@@ -17280,25 +17883,25 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   input rst;
   wire rst;
   output rx_acks;
-  reg rx_acks;
+  reg rx_acks = 1'h0;
   output rx_drop_crc;
-  reg rx_drop_crc;
+  reg rx_drop_crc = 1'h0;
   output rx_drop_malformed;
-  reg rx_drop_malformed;
+  reg rx_drop_malformed = 1'h0;
   output rx_drop_misrouted;
-  reg rx_drop_misrouted;
+  reg rx_drop_misrouted = 1'h0;
   output rx_drop_nobuf;
-  reg rx_drop_nobuf;
+  reg rx_drop_nobuf = 1'h0;
   output rx_drop_oversize;
-  reg rx_drop_oversize;
+  reg rx_drop_oversize = 1'h0;
   output rx_drop_truncated;
-  reg rx_drop_truncated;
+  reg rx_drop_truncated = 1'h0;
   output rx_dup;
-  reg rx_dup;
+  reg rx_dup = 1'h0;
   output rx_frames;
-  reg rx_frames;
+  reg rx_frames = 1'h0;
   output rx_msgs;
-  reg rx_msgs;
+  reg rx_msgs = 1'h0;
   input [63:0] s_axis__tdata;
   wire [63:0] s_axis__tdata;
   input [7:0] s_axis__tkeep;
@@ -17311,6 +17914,24 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   wire [15:0] seq_delta;
   output src;
   wire src;
+  reg [1:0] v_ack_in;
+  reg [15:0] v_ack_value;
+  reg v_commit;
+  reg [1:0] v_delivered;
+  reg [1:0] v_gap_in;
+  reg [1:0] v_msg_in;
+  reg [1:0] v_nak_in;
+  reg v_naks_received;
+  reg v_rx_acks;
+  reg v_rx_drop_crc;
+  reg v_rx_drop_malformed;
+  reg v_rx_drop_misrouted;
+  reg v_rx_drop_nobuf;
+  reg v_rx_drop_oversize;
+  reg v_rx_drop_truncated;
+  reg v_rx_dup;
+  reg v_rx_frames;
+  reg v_rx_msgs;
   assign \$1  = hdr_reg[23:16] == 1'h1;
   assign \$2  = hdr_reg[27:24] == 1'h1;
   assign \$3  = hdr_reg[27:24] == 2'h3;
@@ -17332,537 +17953,571 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   assign \$20  = rbeat - 2'h3;
   assign \$21  = \$20  < \$16 [3:0];
   assign \$22  = \$19  & \$21 ;
-  assign \$23  = ! rbeat;
-  assign \$24  = \$23  ? buffer__room : rspace;
-  assign \$25  = \$22  & \$24 ;
-  assign \$26  = rbeat - 2'h3;
-  assign \$27  = rbeat - 2'h3;
-  assign \$28  = \$16 [3:0] - 1'h1;
-  assign \$29  = $signed({ 1'h0, \$27  }) == $signed(\$28 );
-  assign \$30  = hdr_reg[47:32] - expected;
-  assign \$31  = s_axis__tvalid & s_axis__tlast;
-  assign \$32  = rbeat < 2'h3;
-  assign \$33  = s_axis__tkeep != 4'hf;
-  assign \$34  = rkeep_bad | \$33 ;
-  assign \$35  = ~ rcrc;
-  assign \$36  = s_axis__tdata[31:0] != \$35 ;
-  assign \$37  = hdr_reg[23:16] != 1'h1;
-  assign \$38  = hdr_reg[23:16] != 2'h2;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = | hdr_reg[79:72];
+  assign \$23  = \$22  & rspace;
+  assign \$24  = rbeat - 2'h3;
+  assign \$25  = rbeat - 2'h3;
+  assign \$26  = \$16 [3:0] - 1'h1;
+  assign \$27  = $signed({ 1'h0, \$25  }) == $signed(\$26 );
+  assign \$28  = hdr_reg[47:32] - expected;
+  assign \$29  = s_axis__tvalid & s_axis__tlast;
+  assign \$30  = rbeat < 2'h3;
+  assign \$31  = s_axis__tkeep != 4'hf;
+  assign \$32  = rkeep_bad | \$31 ;
+  assign \$33  = ~ rcrc;
+  assign \$34  = s_axis__tdata[31:0] != \$33 ;
+  assign \$35  = hdr_reg[23:16] != 1'h1;
+  assign \$36  = hdr_reg[23:16] != 2'h2;
+  assign \$37  = \$35  & \$36 ;
+  assign \$38  = | hdr_reg[79:72];
+  assign \$39  = \$37  | \$38 ;
+  assign \$40  = | hdr_reg[127:112];
   assign \$41  = \$39  | \$40 ;
-  assign \$42  = | hdr_reg[127:112];
-  assign \$43  = \$41  | \$42 ;
-  assign \$44  = hdr_reg[23:16] == 1'h1;
-  assign \$45  = hdr_reg[27:24] == 1'h1;
-  assign \$46  = hdr_reg[27:24] == 2'h3;
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = hdr_reg[27:24] == 3'h4;
-  assign \$49  = hdr_reg[27:24] == 3'h6;
-  assign \$50  = \$48  | \$49 ;
-  assign \$51  = ! hdr_reg[30:28];
-  assign \$52  = \$50  & \$51 ;
-  assign \$53  = \$47  | \$52 ;
-  assign \$54  = \$44  & \$53 ;
-  assign \$55  = hdr_reg[111:96] <= 7'h40;
-  assign \$56  = ~ \$55 ;
-  assign \$57  = \$54  & \$56 ;
+  assign \$42  = hdr_reg[23:16] == 1'h1;
+  assign \$43  = hdr_reg[27:24] == 1'h1;
+  assign \$44  = hdr_reg[27:24] == 2'h3;
+  assign \$45  = \$43  | \$44 ;
+  assign \$46  = hdr_reg[27:24] == 3'h4;
+  assign \$47  = hdr_reg[27:24] == 3'h6;
+  assign \$48  = \$46  | \$47 ;
+  assign \$49  = ! hdr_reg[30:28];
+  assign \$50  = \$48  & \$49 ;
+  assign \$51  = \$45  | \$50 ;
+  assign \$52  = \$42  & \$51 ;
+  assign \$53  = hdr_reg[111:96] <= 7'h40;
+  assign \$54  = ~ \$53 ;
+  assign \$55  = \$52  & \$54 ;
+  assign \$56  = rbeat - 2'h3;
+  assign \$57  = $signed(\$56 ) < $signed({ 1'h0, \$16 [3:0] });
   assign \$58  = rbeat - 2'h3;
-  assign \$59  = $signed(\$58 ) < $signed({ 1'h0, \$16 [3:0] });
-  assign \$60  = rbeat - 2'h3;
-  assign \$61  = $signed(\$60 ) > $signed({ 1'h0, \$16 [3:0] });
-  assign \$62  = | hdr_reg[7:0];
-  assign \$63  = hdr_reg[15:8] < 2'h2;
-  assign \$64  = | hdr_reg[15:8];
-  assign \$65  = \$63  & \$64 ;
-  assign \$66  = ~ \$65 ;
-  assign \$67  = \$62  | \$66 ;
-  assign \$68  = hdr_reg[23:16] == 2'h2;
-  assign \$69  = ! \$30 [15:0];
-  assign \$70  = rspace & buffer__hdr_room;
-  assign \$71  = ~ \$30 [15];
+  assign \$59  = $signed(\$58 ) > $signed({ 1'h0, \$16 [3:0] });
+  assign \$60  = | hdr_reg[7:0];
+  assign \$61  = hdr_reg[15:8] < 2'h2;
+  assign \$62  = | hdr_reg[15:8];
+  assign \$63  = \$61  & \$62 ;
+  assign \$64  = ~ \$63 ;
+  assign \$65  = \$60  | \$64 ;
+  assign \$66  = hdr_reg[23:16] == 2'h2;
+  assign \$67  = ! \$28 [15:0];
+  assign \$68  = rspace & buffer__hdr_room;
+  assign \$69  = ~ \$28 [15];
+  assign \$70  = rbeat == 1'h1;
+  assign \$71  = rbeat < 2'h3;
   assign \$72  = ! rbeat;
-  assign \$73  = rbeat < 2'h3;
-  assign \$74  = ! rbeat;
-  assign \$75  = rbeat == 1'h1;
-  assign \$76  = rbeat == 2'h2;
-  assign \$77  = ~ s_axis__tlast;
-  assign \$78  = rcrc[0] ? 32'd3433693342 : 32'd0;
-  assign \$80  = rcrc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$81  = \$79  ^ { 1'h0, \$80  };
-  assign \$82  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$73  = rbeat == 1'h1;
+  assign \$74  = rbeat == 2'h2;
+  assign \$75  = ~ s_axis__tlast;
+  assign \$76  = rcrc[0] ? 32'd3433693342 : 32'd0;
+  assign \$78  = rcrc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$79  = \$77  ^ { 1'h0, \$78  };
+  assign \$80  = rcrc[2] ? 32'd2219446010 : 32'd0;
+  assign \$81  = \$79  ^ \$80 ;
+  assign \$82  = rcrc[3] ? 32'd3555007413 : 32'd0;
   assign \$83  = \$81  ^ \$82 ;
-  assign \$84  = rcrc[3] ? 32'd3555007413 : 32'd0;
-  assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$87  = \$85  ^ { 1'h0, \$86  };
-  assign \$88  = rcrc[5] ? 32'd4185285206 : 32'd0;
-  assign \$89  = \$87  ^ \$88 ;
-  assign \$90  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$91  = \$89  ^ { 2'h0, \$90  };
-  assign \$92  = rcrc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$93  = \$91  ^ { 1'h0, \$92  };
-  assign \$94  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$84  = rcrc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$85  = \$83  ^ { 1'h0, \$84  };
+  assign \$86  = rcrc[5] ? 32'd4185285206 : 32'd0;
+  assign \$87  = \$85  ^ \$86 ;
+  assign \$88  = rcrc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$89  = \$87  ^ { 2'h0, \$88  };
+  assign \$90  = rcrc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$91  = \$89  ^ { 1'h0, \$90  };
+  assign \$92  = rcrc[8] ? 32'd2792819636 : 32'd0;
+  assign \$93  = \$91  ^ \$92 ;
+  assign \$94  = rcrc[9] ? 32'd2543784233 : 32'd0;
   assign \$95  = \$93  ^ \$94 ;
-  assign \$96  = rcrc[9] ? 32'd2543784233 : 32'd0;
+  assign \$96  = rcrc[10] ? 32'd4098827283 : 32'd0;
   assign \$97  = \$95  ^ \$96 ;
-  assign \$98  = rcrc[10] ? 32'd4098827283 : 32'd0;
-  assign \$99  = \$97  ^ \$98 ;
-  assign \$100  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$101  = \$99  ^ { 2'h0, \$100  };
-  assign \$102  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$103  = \$101  ^ { 1'h0, \$102  };
-  assign \$104  = rcrc[13] ? 32'd3485284764 : 32'd0;
-  assign \$105  = \$103  ^ \$104 ;
-  assign \$106  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$107  = \$105  ^ { 1'h0, \$106  };
-  assign \$108  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$98  = rcrc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$99  = \$97  ^ { 2'h0, \$98  };
+  assign \$100  = rcrc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$101  = \$99  ^ { 1'h0, \$100  };
+  assign \$102  = rcrc[13] ? 32'd3485284764 : 32'd0;
+  assign \$103  = \$101  ^ \$102 ;
+  assign \$104  = rcrc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$105  = \$103  ^ { 1'h0, \$104  };
+  assign \$106  = rcrc[15] ? 32'd2283203314 : 32'd0;
+  assign \$107  = \$105  ^ \$106 ;
+  assign \$108  = rcrc[16] ? 32'd3411858341 : 32'd0;
   assign \$109  = \$107  ^ \$108 ;
-  assign \$110  = rcrc[16] ? 32'd3411858341 : 32'd0;
-  assign \$111  = \$109  ^ \$110 ;
-  assign \$112  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$113  = \$111  ^ { 1'h0, \$112  };
-  assign \$114  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$110  = rcrc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$111  = \$109  ^ { 1'h0, \$110  };
+  assign \$112  = rcrc[18] ? 32'd2609988118 : 32'd0;
+  assign \$113  = \$111  ^ \$112 ;
+  assign \$114  = rcrc[19] ? 32'd3964895853 : 32'd0;
   assign \$115  = \$113  ^ \$114 ;
-  assign \$116  = rcrc[19] ? 32'd3964895853 : 32'd0;
-  assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$119  = \$117  ^ { 6'h00, \$118  };
-  assign \$120  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$121  = \$119  ^ { 5'h00, \$120  };
-  assign \$122  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$123  = \$121  ^ { 4'h0, \$122  };
-  assign \$124  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$125  = \$123  ^ { 3'h0, \$124  };
-  assign \$126  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$127  = \$125  ^ { 2'h0, \$126  };
-  assign \$128  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$129  = \$127  ^ { 1'h0, \$128  };
-  assign \$130  = rcrc[26] ? 32'd4118849216 : 32'd0;
-  assign \$131  = \$129  ^ \$130 ;
-  assign \$132  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$133  = \$131  ^ { 2'h0, \$132  };
-  assign \$134  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$135  = \$133  ^ { 1'h0, \$134  };
-  assign \$136  = rcrc[29] ? 32'd3250663172 : 32'd0;
-  assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$139  = \$137  ^ { 1'h0, \$138  };
-  assign \$140  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$116  = rcrc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$117  = \$115  ^ { 6'h00, \$116  };
+  assign \$118  = rcrc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$119  = \$117  ^ { 5'h00, \$118  };
+  assign \$120  = rcrc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$121  = \$119  ^ { 4'h0, \$120  };
+  assign \$122  = rcrc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$123  = \$121  ^ { 3'h0, \$122  };
+  assign \$124  = rcrc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$125  = \$123  ^ { 2'h0, \$124  };
+  assign \$126  = rcrc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$127  = \$125  ^ { 1'h0, \$126  };
+  assign \$128  = rcrc[26] ? 32'd4118849216 : 32'd0;
+  assign \$129  = \$127  ^ \$128 ;
+  assign \$130  = rcrc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$131  = \$129  ^ { 2'h0, \$130  };
+  assign \$132  = rcrc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$133  = \$131  ^ { 1'h0, \$132  };
+  assign \$134  = rcrc[29] ? 32'd3250663172 : 32'd0;
+  assign \$135  = \$133  ^ \$134 ;
+  assign \$136  = rcrc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$137  = \$135  ^ { 1'h0, \$136  };
+  assign \$138  = rcrc[31] ? 32'd2984685714 : 32'd0;
+  assign \$139  = \$137  ^ \$138 ;
+  assign \$140  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
   assign \$141  = \$139  ^ \$140 ;
-  assign \$142  = s_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$143  = \$141  ^ \$142 ;
-  assign \$144  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$145  = \$143  ^ { 1'h0, \$144  };
-  assign \$146  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$142  = s_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
+  assign \$143  = \$141  ^ { 1'h0, \$142  };
+  assign \$144  = s_axis__tdata[2] ? 32'd2219446010 : 32'd0;
+  assign \$145  = \$143  ^ \$144 ;
+  assign \$146  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
   assign \$147  = \$145  ^ \$146 ;
-  assign \$148  = s_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$151  = \$149  ^ { 1'h0, \$150  };
-  assign \$152  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$153  = \$151  ^ \$152 ;
-  assign \$154  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$155  = \$153  ^ { 2'h0, \$154  };
-  assign \$156  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$157  = \$155  ^ { 1'h0, \$156  };
-  assign \$158  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$148  = s_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$149  = \$147  ^ { 1'h0, \$148  };
+  assign \$150  = s_axis__tdata[5] ? 32'd4185285206 : 32'd0;
+  assign \$151  = \$149  ^ \$150 ;
+  assign \$152  = s_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$153  = \$151  ^ { 2'h0, \$152  };
+  assign \$154  = s_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
+  assign \$155  = \$153  ^ { 1'h0, \$154  };
+  assign \$156  = s_axis__tdata[8] ? 32'd2792819636 : 32'd0;
+  assign \$157  = \$155  ^ \$156 ;
+  assign \$158  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
   assign \$159  = \$157  ^ \$158 ;
-  assign \$160  = s_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$160  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
   assign \$161  = \$159  ^ \$160 ;
-  assign \$162  = s_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$163  = \$161  ^ \$162 ;
-  assign \$164  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$165  = \$163  ^ { 2'h0, \$164  };
-  assign \$166  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$167  = \$165  ^ { 1'h0, \$166  };
-  assign \$168  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$169  = \$167  ^ \$168 ;
-  assign \$170  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$171  = \$169  ^ { 1'h0, \$170  };
-  assign \$172  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$162  = s_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$163  = \$161  ^ { 2'h0, \$162  };
+  assign \$164  = s_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$165  = \$163  ^ { 1'h0, \$164  };
+  assign \$166  = s_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$167  = \$165  ^ \$166 ;
+  assign \$168  = s_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$169  = \$167  ^ { 1'h0, \$168  };
+  assign \$170  = s_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$171  = \$169  ^ \$170 ;
+  assign \$172  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
   assign \$173  = \$171  ^ \$172 ;
-  assign \$174  = s_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$175  = \$173  ^ \$174 ;
-  assign \$176  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$177  = \$175  ^ { 1'h0, \$176  };
-  assign \$178  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$174  = s_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$175  = \$173  ^ { 1'h0, \$174  };
+  assign \$176  = s_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$177  = \$175  ^ \$176 ;
+  assign \$178  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
   assign \$179  = \$177  ^ \$178 ;
-  assign \$180  = s_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$183  = \$181  ^ { 6'h00, \$182  };
-  assign \$184  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$185  = \$183  ^ { 5'h00, \$184  };
-  assign \$186  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$187  = \$185  ^ { 4'h0, \$186  };
-  assign \$188  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$189  = \$187  ^ { 3'h0, \$188  };
-  assign \$190  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$191  = \$189  ^ { 2'h0, \$190  };
-  assign \$192  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$193  = \$191  ^ { 1'h0, \$192  };
-  assign \$194  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$197  = \$195  ^ { 2'h0, \$196  };
-  assign \$198  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$199  = \$197  ^ { 1'h0, \$198  };
-  assign \$200  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$201  = \$199  ^ \$200 ;
-  assign \$202  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$203  = \$201  ^ { 1'h0, \$202  };
-  assign \$204  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$180  = s_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$181  = \$179  ^ { 6'h00, \$180  };
+  assign \$182  = s_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$183  = \$181  ^ { 5'h00, \$182  };
+  assign \$184  = s_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$185  = \$183  ^ { 4'h0, \$184  };
+  assign \$186  = s_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$187  = \$185  ^ { 3'h0, \$186  };
+  assign \$188  = s_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$189  = \$187  ^ { 2'h0, \$188  };
+  assign \$190  = s_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$191  = \$189  ^ { 1'h0, \$190  };
+  assign \$192  = s_axis__tdata[26] ? 32'd4118849216 : 32'd0;
+  assign \$193  = \$191  ^ \$192 ;
+  assign \$194  = s_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$195  = \$193  ^ { 2'h0, \$194  };
+  assign \$196  = s_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$197  = \$195  ^ { 1'h0, \$196  };
+  assign \$198  = s_axis__tdata[29] ? 32'd3250663172 : 32'd0;
+  assign \$199  = \$197  ^ \$198 ;
+  assign \$200  = s_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$201  = \$199  ^ { 1'h0, \$200  };
+  assign \$202  = s_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$203  = \$201  ^ \$202 ;
+  assign \$204  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
   assign \$205  = \$203  ^ \$204 ;
-  assign \$206  = s_axis__tdata[32] ? 32'd3099354981 : 32'd0;
+  assign \$206  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
   assign \$207  = \$205  ^ \$206 ;
-  assign \$208  = s_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$208  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
   assign \$209  = \$207  ^ \$208 ;
-  assign \$210  = s_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$210  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
   assign \$211  = \$209  ^ \$210 ;
-  assign \$212  = s_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$213  = \$211  ^ \$212 ;
-  assign \$214  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$215  = \$213  ^ { 1'h0, \$214  };
-  assign \$216  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$212  = s_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$213  = \$211  ^ { 1'h0, \$212  };
+  assign \$214  = s_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$215  = \$213  ^ \$214 ;
+  assign \$216  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
   assign \$217  = \$215  ^ \$216 ;
-  assign \$218  = s_axis__tdata[38] ? 32'd2601801789 : 32'd0;
+  assign \$218  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
   assign \$219  = \$217  ^ \$218 ;
-  assign \$220  = s_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$221  = \$219  ^ \$220 ;
-  assign \$222  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$223  = \$221  ^ { 7'h00, \$222  };
-  assign \$224  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$225  = \$223  ^ { 6'h00, \$224  };
-  assign \$226  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$227  = \$225  ^ { 5'h00, \$226  };
-  assign \$228  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$229  = \$227  ^ { 4'h0, \$228  };
-  assign \$230  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$231  = \$229  ^ { 3'h0, \$230  };
-  assign \$232  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$233  = \$231  ^ { 2'h0, \$232  };
-  assign \$234  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$235  = \$233  ^ { 1'h0, \$234  };
-  assign \$236  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$237  = \$235  ^ \$236 ;
-  assign \$238  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$239  = \$237  ^ { 3'h0, \$238  };
-  assign \$240  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$241  = \$239  ^ { 2'h0, \$240  };
-  assign \$242  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$243  = \$241  ^ { 1'h0, \$242  };
-  assign \$244  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$245  = \$243  ^ \$244 ;
-  assign \$246  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$247  = \$245  ^ { 1'h0, \$246  };
-  assign \$248  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$220  = s_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$221  = \$219  ^ { 7'h00, \$220  };
+  assign \$222  = s_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
+  assign \$223  = \$221  ^ { 6'h00, \$222  };
+  assign \$224  = s_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$225  = \$223  ^ { 5'h00, \$224  };
+  assign \$226  = s_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$227  = \$225  ^ { 4'h0, \$226  };
+  assign \$228  = s_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$229  = \$227  ^ { 3'h0, \$228  };
+  assign \$230  = s_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$231  = \$229  ^ { 2'h0, \$230  };
+  assign \$232  = s_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$233  = \$231  ^ { 1'h0, \$232  };
+  assign \$234  = s_axis__tdata[47] ? 32'd3778354048 : 32'd0;
+  assign \$235  = \$233  ^ \$234 ;
+  assign \$236  = s_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$237  = \$235  ^ { 3'h0, \$236  };
+  assign \$238  = s_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
+  assign \$239  = \$237  ^ { 2'h0, \$238  };
+  assign \$240  = s_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
+  assign \$241  = \$239  ^ { 1'h0, \$240  };
+  assign \$242  = s_axis__tdata[51] ? 32'd3369699848 : 32'd0;
+  assign \$243  = \$241  ^ \$242 ;
+  assign \$244  = s_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$245  = \$243  ^ { 1'h0, \$244  };
+  assign \$246  = s_axis__tdata[53] ? 32'd2508465314 : 32'd0;
+  assign \$247  = \$245  ^ \$246 ;
+  assign \$248  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
   assign \$249  = \$247  ^ \$248 ;
-  assign \$250  = s_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$251  = \$249  ^ \$250 ;
-  assign \$252  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$253  = \$251  ^ { 2'h0, \$252  };
-  assign \$254  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$255  = \$253  ^ { 1'h0, \$254  };
-  assign \$256  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$257  = \$255  ^ \$256 ;
-  assign \$258  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$259  = \$257  ^ { 5'h00, \$258  };
-  assign \$260  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$261  = \$259  ^ { 4'h0, \$260  };
-  assign \$262  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$263  = \$261  ^ { 3'h0, \$262  };
-  assign \$264  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$265  = \$263  ^ { 2'h0, \$264  };
-  assign \$266  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$267  = \$265  ^ { 1'h0, \$266  };
-  assign \$268  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$269  = \$267  ^ \$268 ;
-  assign \$270  = s_axis__tkeep != 8'hff;
-  assign \$271  = rbeat != 4'hd;
-  assign \$272  = rbeat + 1'h1;
-  assign \$273  = s_axis__tvalid & s_axis__tlast;
+  assign \$250  = s_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$251  = \$249  ^ { 2'h0, \$250  };
+  assign \$252  = s_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
+  assign \$253  = \$251  ^ { 1'h0, \$252  };
+  assign \$254  = s_axis__tdata[57] ? 32'd3993919788 : 32'd0;
+  assign \$255  = \$253  ^ \$254 ;
+  assign \$256  = s_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$257  = \$255  ^ { 5'h00, \$256  };
+  assign \$258  = s_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$259  = \$257  ^ { 4'h0, \$258  };
+  assign \$260  = s_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$261  = \$259  ^ { 3'h0, \$260  };
+  assign \$262  = s_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$263  = \$261  ^ { 2'h0, \$262  };
+  assign \$264  = s_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$265  = \$263  ^ { 1'h0, \$264  };
+  assign \$266  = s_axis__tdata[63] ? 32'd3988292384 : 32'd0;
+  assign \$267  = \$265  ^ \$266 ;
+  assign \$268  = s_axis__tkeep != 8'hff;
+  assign \$269  = rbeat != 4'hd;
+  assign \$270  = rbeat + 1'h1;
+  assign \$271  = s_axis__tvalid & s_axis__tlast;
   always @(posedge clk)
-    rspace <= \$274 ;
+    rspace <= \$272 ;
   always @(posedge clk)
-    hdr_reg <= \$275 ;
+    hdr_reg <= \$273 ;
   always @(posedge clk)
-    rcrc <= \$276 ;
+    rcrc <= \$274 ;
   always @(posedge clk)
-    rkeep_bad <= \$277 ;
+    rkeep_bad <= \$275 ;
   always @(posedge clk)
-    rbeat <= \$278 ;
+    rbeat <= \$276 ;
+  always @(posedge clk)
+    ack_in <= \$277 ;
+  always @(posedge clk)
+    ack_value <= \$278 ;
+  always @(posedge clk)
+    nak_in <= \$279 ;
+  always @(posedge clk)
+    msg_in <= \$280 ;
+  always @(posedge clk)
+    gap_in <= \$281 ;
+  always @(posedge clk)
+    delivered <= \$282 ;
+  always @(posedge clk)
+    rx_frames <= \$283 ;
+  always @(posedge clk)
+    rx_msgs <= \$284 ;
+  always @(posedge clk)
+    rx_acks <= \$285 ;
+  always @(posedge clk)
+    rx_dup <= \$286 ;
+  always @(posedge clk)
+    rx_drop_crc <= \$287 ;
+  always @(posedge clk)
+    rx_drop_misrouted <= \$288 ;
+  always @(posedge clk)
+    rx_drop_truncated <= \$289 ;
+  always @(posedge clk)
+    rx_drop_oversize <= \$290 ;
+  always @(posedge clk)
+    rx_drop_malformed <= \$291 ;
+  always @(posedge clk)
+    rx_drop_nobuf <= \$292 ;
+  always @(posedge clk)
+    naks_received <= \$293 ;
+  always @(posedge clk)
+    buffer__commit <= \$294 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_en = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
+      if (\$23 ) begin
         buffer__beat_en = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_index = 3'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
-        buffer__beat_index = \$26 [2:0];
+      if (\$23 ) begin
+        buffer__beat_index = \$24 [2:0];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_data = 64'h0000000000000000;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
+      if (\$23 ) begin
         buffer__beat_data = s_axis__tdata;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     buffer__beat_last = 1'h0;
     if (s_axis__tvalid) begin
-      if (\$25 ) begin
-        buffer__beat_last = \$29 ;
+      if (\$23 ) begin
+        buffer__beat_last = \$27 ;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_frames = 1'h0;
-    if (\$31 ) begin
-      rx_frames = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_frames = 1'h0;
+    if (\$29 ) begin
+      v_rx_frames = 1'h1;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_drop_truncated = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-        rx_drop_truncated = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_truncated = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+        v_rx_drop_truncated = 1'h1;
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
+      end else if (\$57 ) begin
+        v_rx_drop_truncated = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_malformed = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+        v_rx_drop_malformed = 1'h1;
+      end else if (\$34 ) begin
+      end else if (\$41 ) begin
+        v_rx_drop_malformed = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_crc = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
+        v_rx_drop_crc = 1'h1;
+      end
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_oversize = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
+      end else if (\$34 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
+        v_rx_drop_oversize = 1'h1;
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-        rx_drop_truncated = 1'h1;
+        v_rx_drop_oversize = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_drop_malformed = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_misrouted = 1'h0;
+    if (\$29 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-        rx_drop_malformed = 1'h1;
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
-        rx_drop_malformed = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_drop_crc = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-        rx_drop_crc = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_drop_oversize = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
-      end else if (\$57 ) begin
-        rx_drop_oversize = 1'h1;
-      end else if (\$59 ) begin
-      end else if (\$61 ) begin
-        rx_drop_oversize = 1'h1;
-      end
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_drop_misrouted = 1'h0;
-    if (\$31 ) begin
-      if (\$32 ) begin
-      end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
-        rx_drop_misrouted = 1'h1;
+      end else if (\$65 ) begin
+        v_rx_drop_misrouted = 1'h1;
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    ack_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_ack_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              ack_in[0] = 1'h1;
+              v_ack_in[0] = 1'h1;
           1'h1:
-              ack_in[1] = 1'h1;
+              v_ack_in[1] = 1'h1;
         endcase
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    ack_value = 16'h0000;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_ack_value = 16'h0000;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        ack_value = hdr_reg[63:48];
+        v_ack_value = hdr_reg[63:48];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    nak_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_nak_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
         casez (hdr_reg[8])
           1'h0:
-              nak_in[0] = hdr_reg[31];
+              v_nak_in[0] = hdr_reg[31];
           1'h1:
-              nak_in[1] = hdr_reg[31];
+              v_nak_in[1] = hdr_reg[31];
         endcase
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    naks_received = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_naks_received = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        naks_received = hdr_reg[31];
+        v_naks_received = hdr_reg[31];
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_acks = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_acks = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
-        if (\$68 ) begin
-          rx_acks = 1'h1;
+        if (\$66 ) begin
+          v_rx_acks = 1'h1;
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    msg_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_msg_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
           casez (hdr_reg[8])
             1'h0:
-                msg_in[0] = 1'h1;
+                v_msg_in[0] = 1'h1;
             1'h1:
-                msg_in[1] = 1'h1;
+                v_msg_in[1] = 1'h1;
           endcase
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    delivered = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_delivered = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
+          if (\$67 ) begin
+            if (\$68 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    delivered[0] = 1'h1;
+                    v_delivered[0] = 1'h1;
                 1'h1:
-                    delivered[1] = 1'h1;
+                    v_delivered[1] = 1'h1;
               endcase
             end
           end
@@ -17871,25 +18526,25 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_msgs = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_msgs = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
-              rx_msgs = 1'h1;
+          if (\$67 ) begin
+            if (\$68 ) begin
+              v_rx_msgs = 1'h1;
             end
           end
         end
@@ -17897,25 +18552,25 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    buffer__commit = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_commit = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
-            if (\$70 ) begin
-              buffer__commit = 1'h1;
+          if (\$67 ) begin
+            if (\$68 ) begin
+              v_commit = 1'h1;
             end
           end
         end
@@ -17923,27 +18578,27 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_drop_nobuf = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_drop_nobuf = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
-          if (\$69 ) begin
+          if (\$67 ) begin
             (* full_case = 32'd1 *)
-            if (\$70 ) begin
+            if (\$68 ) begin
             end else begin
-              rx_drop_nobuf = 1'h1;
+              v_rx_drop_nobuf = 1'h1;
             end
           end
         end
@@ -17951,58 +18606,58 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    rx_dup = 1'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_rx_dup = 1'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$69 ) begin
+          if (\$67 ) begin
           end else begin
-            rx_dup = 1'h1;
+            v_rx_dup = 1'h1;
           end
         end
       end
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    gap_in = 2'h0;
-    if (\$31 ) begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    v_gap_in = 2'h0;
+    if (\$29 ) begin
       (* full_case = 32'd1 *)
-      if (\$32 ) begin
+      if (\$30 ) begin
+      end else if (\$32 ) begin
       end else if (\$34 ) begin
-      end else if (\$36 ) begin
-      end else if (\$43 ) begin
+      end else if (\$41 ) begin
+      end else if (\$55 ) begin
       end else if (\$57 ) begin
       end else if (\$59 ) begin
-      end else if (\$61 ) begin
-      end else if (\$67 ) begin
+      end else if (\$65 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$68 ) begin
+        if (\$66 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$69 ) begin
+          if (\$67 ) begin
           end else begin
-            if (\$71 ) begin
+            if (\$69 ) begin
               (* full_case = 32'd1 *)
               casez (hdr_reg[8])
                 1'h0:
-                    gap_in[0] = 1'h1;
+                    v_gap_in[0] = 1'h1;
                 1'h1:
-                    gap_in[1] = 1'h1;
+                    v_gap_in[1] = 1'h1;
               endcase
             end
           end
@@ -18011,89 +18666,215 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$274  = rspace;
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$272  = rspace;
     if (s_axis__tvalid) begin
-      if (\$72 ) begin
-        \$274  = buffer__room;
+      if (\$70 ) begin
+        \$272  = buffer__room;
       end
     end
     if (rst) begin
-      \$274  = 1'h0;
+      \$272  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$275  = hdr_reg;
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$273  = hdr_reg;
     if (s_axis__tvalid) begin
-      if (\$73 ) begin
+      if (\$71 ) begin
+        if (\$72 ) begin
+          \$273 [63:0] = s_axis__tdata;
+        end
+        if (\$73 ) begin
+          \$273 [127:64] = s_axis__tdata;
+        end
         if (\$74 ) begin
-          \$275 [63:0] = s_axis__tdata;
-        end
-        if (\$75 ) begin
-          \$275 [127:64] = s_axis__tdata;
-        end
-        if (\$76 ) begin
-          \$275 [191:128] = s_axis__tdata;
+          \$273 [191:128] = s_axis__tdata;
         end
       end
     end
     if (rst) begin
-      \$275  = 192'h000000000000000000000000000000000000000000000000;
+      \$273  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$276  = rcrc;
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$274  = rcrc;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        \$276  = \$269 ;
+      if (\$75 ) begin
+        \$274  = \$267 ;
       end
     end
-    if (\$273 ) begin
-      \$276  = 32'd4294967295;
+    if (\$271 ) begin
+      \$274  = 32'd4294967295;
     end
     if (rst) begin
-      \$276  = 32'd4294967295;
+      \$274  = 32'd4294967295;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$277  = rkeep_bad;
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$275  = rkeep_bad;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        if (\$270 ) begin
-          \$277  = 1'h1;
+      if (\$75 ) begin
+        if (\$268 ) begin
+          \$275  = 1'h1;
         end
       end
     end
-    if (\$273 ) begin
-      \$277  = 1'h0;
+    if (\$271 ) begin
+      \$275  = 1'h0;
     end
     if (rst) begin
-      \$277  = 1'h0;
+      \$275  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$278  = rbeat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$276  = rbeat;
     if (s_axis__tvalid) begin
-      if (\$77 ) begin
-        if (\$271 ) begin
-          \$278  = \$272 [3:0];
+      if (\$75 ) begin
+        if (\$269 ) begin
+          \$276  = \$270 [3:0];
         end
       end
     end
-    if (\$273 ) begin
-      \$278  = 4'h0;
+    if (\$271 ) begin
+      \$276  = 4'h0;
     end
     if (rst) begin
-      \$278  = 4'h0;
+      \$276  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$277  = v_ack_in;
+    if (rst) begin
+      \$277  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$278  = v_ack_value;
+    if (rst) begin
+      \$278  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$279  = v_nak_in;
+    if (rst) begin
+      \$279  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$280  = v_msg_in;
+    if (rst) begin
+      \$280  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$281  = v_gap_in;
+    if (rst) begin
+      \$281  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$282  = v_delivered;
+    if (rst) begin
+      \$282  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$283  = v_rx_frames;
+    if (rst) begin
+      \$283  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$284  = v_rx_msgs;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$285  = v_rx_acks;
+    if (rst) begin
+      \$285  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$286  = v_rx_dup;
+    if (rst) begin
+      \$286  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$287  = v_rx_drop_crc;
+    if (rst) begin
+      \$287  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$288  = v_rx_drop_misrouted;
+    if (rst) begin
+      \$288  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$289  = v_rx_drop_truncated;
+    if (rst) begin
+      \$289  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$290  = v_rx_drop_oversize;
+    if (rst) begin
+      \$290  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$291  = v_rx_drop_malformed;
+    if (rst) begin
+      \$291  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$292  = v_rx_drop_nobuf;
+    if (rst) begin
+      \$292  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$293  = v_naks_received;
+    if (rst) begin
+      \$293  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$294  = v_commit;
+    if (rst) begin
+      \$294  = 1'h0;
     end
   end
   assign s_axis__tready = 1'h1;
   assign buffer__commit_beats = \$16 [3:0];
-  assign seq_delta = \$30 [15:0];
+  assign seq_delta = \$28 [15:0];
   assign r_pay = \$16 [3:0];
   assign src = hdr_reg[8];
   assign \buffer__commit_hdr.kind  = buffer__commit_hdr[3:0];
@@ -18113,12 +18894,12 @@ module \processor_component.netif.receiver (s_axis__tkeep, s_axis__tlast, s_axis
   assign buffer__commit_hdr[6:4] = hdr_reg[30:28];
   assign buffer__commit_hdr[3:0] = hdr_reg[27:24];
   assign \$15  = { 3'h0, \$14 [16:3] };
-  assign \$79  = \$78 ;
+  assign \$77  = \$76 ;
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__room, rx__data__valid, write__hdr_room, rx__hdr__valid, rx__hdr__payload, r_en, rx__data__ready, ring_wr__en, write__beat_index, write__beat_data, write__beat_last, w_data, w_en, rx__data__payload, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire [5:0] \$1 ;
   wire [5:0] \$2 ;
   wire [5:0] \$3 ;
@@ -18278,7 +19059,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     .w_rdy(write__hdr_room)
   );
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$7  = wr_commit;
     if (w_en) begin
       \$7  = \$6 [4:0];
@@ -18288,7 +19069,7 @@ module \processor_component.netif.rx_buffer (rst, write__commit_beats, write__ro
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$8  = \$5 [4:0];
     if (rst) begin
       \$8  = 5'h00;
@@ -18334,7 +19115,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data, r_en, w_port__data, w_en, clk);
-  reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -18422,7 +19203,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
   always @(posedge clk)
     level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
       \$15  = \$2 [2:0];
@@ -18432,7 +19213,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
       \$16  = \$4 [2:0];
@@ -18442,7 +19223,7 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$17  = level;
     if (\$8 ) begin
       \$17  = \$9 [3:0];
@@ -18463,498 +19244,308 @@ module \processor_component.netif.rx_buffer.hdr_fifo (rst, w_rdy, r_rdy, r_data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, pick, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata
-, store__beat, m_axis__tlast, tx_frames, store__peer, store__slot, unsent, owed, \port$2686$0 , m_axis__tready);
-  reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
+module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2703$0 , m_axis__tready);
+  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [28:0] \$100 ;
+  wire [29:0] \$100 ;
   wire [31:0] \$101 ;
-  wire [29:0] \$102 ;
+  wire [30:0] \$102 ;
   wire [31:0] \$103 ;
-  wire [30:0] \$104 ;
+  wire [31:0] \$104 ;
   wire [31:0] \$105 ;
-  wire [31:0] \$106 ;
+  wire [30:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [29:0] \$108 ;
+  wire [31:0] \$108 ;
   wire [31:0] \$109 ;
   wire [15:0] \$11 ;
-  wire [30:0] \$110 ;
+  wire [31:0] \$110 ;
   wire [31:0] \$111 ;
-  wire [31:0] \$112 ;
+  wire [30:0] \$112 ;
   wire [31:0] \$113 ;
-  wire [30:0] \$114 ;
+  wire [31:0] \$114 ;
   wire [31:0] \$115 ;
   wire [31:0] \$116 ;
   wire [31:0] \$117 ;
-  wire [31:0] \$118 ;
+  wire [25:0] \$118 ;
   wire [31:0] \$119 ;
   wire \$12 ;
-  wire [30:0] \$120 ;
+  wire [26:0] \$120 ;
   wire [31:0] \$121 ;
-  wire [31:0] \$122 ;
+  wire [27:0] \$122 ;
   wire [31:0] \$123 ;
-  wire [31:0] \$124 ;
+  wire [28:0] \$124 ;
   wire [31:0] \$125 ;
-  wire [30:0] \$126 ;
+  wire [29:0] \$126 ;
   wire [31:0] \$127 ;
-  wire [31:0] \$128 ;
+  wire [30:0] \$128 ;
   wire [31:0] \$129 ;
   wire [63:0] \$13 ;
-  wire [29:0] \$130 ;
+  wire [31:0] \$130 ;
   wire [31:0] \$131 ;
-  wire [30:0] \$132 ;
+  wire [29:0] \$132 ;
   wire [31:0] \$133 ;
-  wire [31:0] \$134 ;
+  wire [30:0] \$134 ;
   wire [31:0] \$135 ;
   wire [31:0] \$136 ;
   wire [31:0] \$137 ;
-  wire [31:0] \$138 ;
+  wire [30:0] \$138 ;
   wire [31:0] \$139 ;
-  wire \$14 ;
-  wire [29:0] \$140 ;
+  wire [31:0] \$14 ;
+  wire [31:0] \$140 ;
   wire [31:0] \$141 ;
-  wire [30:0] \$142 ;
+  wire [31:0] \$142 ;
   wire [31:0] \$143 ;
   wire [31:0] \$144 ;
   wire [31:0] \$145 ;
-  wire [30:0] \$146 ;
+  wire [31:0] \$146 ;
   wire [31:0] \$147 ;
   wire [31:0] \$148 ;
   wire [31:0] \$149 ;
-  wire \$15 ;
-  wire [31:0] \$150 ;
+  wire [31:0] \$15 ;
+  wire [30:0] \$150 ;
   wire [31:0] \$151 ;
-  wire [30:0] \$152 ;
+  wire [31:0] \$152 ;
   wire [31:0] \$153 ;
   wire [31:0] \$154 ;
   wire [31:0] \$155 ;
   wire [31:0] \$156 ;
   wire [31:0] \$157 ;
-  wire [25:0] \$158 ;
+  wire [24:0] \$158 ;
   wire [31:0] \$159 ;
-  wire \$16 ;
-  wire [26:0] \$160 ;
+  wire [30:0] \$16 ;
+  wire [25:0] \$160 ;
   wire [31:0] \$161 ;
-  wire [27:0] \$162 ;
+  wire [26:0] \$162 ;
   wire [31:0] \$163 ;
-  wire [28:0] \$164 ;
+  wire [27:0] \$164 ;
   wire [31:0] \$165 ;
-  wire [29:0] \$166 ;
+  wire [28:0] \$166 ;
   wire [31:0] \$167 ;
-  wire [30:0] \$168 ;
+  wire [29:0] \$168 ;
   wire [31:0] \$169 ;
-  wire \$17 ;
-  wire [31:0] \$170 ;
+  wire [31:0] \$17 ;
+  wire [30:0] \$170 ;
   wire [31:0] \$171 ;
-  wire [29:0] \$172 ;
+  wire [31:0] \$172 ;
   wire [31:0] \$173 ;
-  wire [30:0] \$174 ;
+  wire [28:0] \$174 ;
   wire [31:0] \$175 ;
-  wire [31:0] \$176 ;
+  wire [29:0] \$176 ;
   wire [31:0] \$177 ;
   wire [30:0] \$178 ;
   wire [31:0] \$179 ;
-  wire \$18 ;
+  wire [31:0] \$18 ;
   wire [31:0] \$180 ;
   wire [31:0] \$181 ;
-  wire [31:0] \$182 ;
+  wire [30:0] \$182 ;
   wire [31:0] \$183 ;
   wire [31:0] \$184 ;
   wire [31:0] \$185 ;
   wire [31:0] \$186 ;
   wire [31:0] \$187 ;
-  wire [31:0] \$188 ;
+  wire [29:0] \$188 ;
   wire [31:0] \$189 ;
-  wire [63:0] \$19 ;
+  wire [31:0] \$19 ;
   wire [30:0] \$190 ;
   wire [31:0] \$191 ;
   wire [31:0] \$192 ;
   wire [31:0] \$193 ;
-  wire [31:0] \$194 ;
+  wire [26:0] \$194 ;
   wire [31:0] \$195 ;
-  wire [31:0] \$196 ;
+  wire [27:0] \$196 ;
   wire [31:0] \$197 ;
-  wire [24:0] \$198 ;
+  wire [28:0] \$198 ;
   wire [31:0] \$199 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [25:0] \$200 ;
+  wire [31:0] \$20 ;
+  wire [29:0] \$200 ;
   wire [31:0] \$201 ;
-  wire [26:0] \$202 ;
+  wire [30:0] \$202 ;
   wire [31:0] \$203 ;
-  wire [27:0] \$204 ;
+  wire [31:0] \$204 ;
   wire [31:0] \$205 ;
-  wire [28:0] \$206 ;
-  wire [31:0] \$207 ;
-  wire [29:0] \$208 ;
-  wire [31:0] \$209 ;
-  wire \$21 ;
-  wire [30:0] \$210 ;
-  wire [31:0] \$211 ;
-  wire [31:0] \$212 ;
-  wire [31:0] \$213 ;
-  wire [28:0] \$214 ;
-  wire [31:0] \$215 ;
-  wire [29:0] \$216 ;
+  wire \$206 ;
+  wire \$207 ;
+  wire \$208 ;
+  wire \$209 ;
+  wire [31:0] \$21 ;
+  wire \$210 ;
+  wire \$211 ;
+  wire \$212 ;
+  wire [63:0] \$213 ;
+  wire \$214 ;
+  wire \$215 ;
+  wire [3:0] \$216 ;
   wire [31:0] \$217 ;
-  wire [30:0] \$218 ;
-  wire [31:0] \$219 ;
-  wire \$22 ;
-  wire [31:0] \$220 ;
-  wire [31:0] \$221 ;
-  wire [30:0] \$222 ;
-  wire [31:0] \$223 ;
-  wire [31:0] \$224 ;
-  wire [31:0] \$225 ;
-  wire [31:0] \$226 ;
-  wire [31:0] \$227 ;
-  wire [29:0] \$228 ;
-  wire [31:0] \$229 ;
-  wire \$23 ;
-  wire [30:0] \$230 ;
-  wire [31:0] \$231 ;
-  wire [31:0] \$232 ;
-  wire [31:0] \$233 ;
-  wire [26:0] \$234 ;
-  wire [31:0] \$235 ;
-  wire [27:0] \$236 ;
-  wire [31:0] \$237 ;
-  wire [28:0] \$238 ;
-  wire [31:0] \$239 ;
-  wire \$24 ;
-  wire [29:0] \$240 ;
-  wire [31:0] \$241 ;
-  wire [30:0] \$242 ;
-  wire [31:0] \$243 ;
-  wire [31:0] \$244 ;
-  wire [31:0] \$245 ;
-  wire [2:0] \$246 ;
+  wire \$218 ;
+  wire \$219 ;
+  wire [30:0] \$22 ;
+  wire \$220 ;
+  wire \$221 ;
+  wire \$222 ;
+  wire \$223 ;
+  wire \$224 ;
+  wire \$225 ;
+  wire \$226 ;
+  wire \$227 ;
+  wire \$228 ;
+  wire \$229 ;
+  wire [31:0] \$23 ;
+  wire \$230 ;
+  wire \$231 ;
+  wire \$232 ;
+  wire \$233 ;
+  wire \$234 ;
+  wire \$235 ;
+  wire \$236 ;
+  wire [15:0] \$237 ;
+  wire \$238 ;
+  wire [7:0] \$239 ;
+  wire [31:0] \$24 ;
+  wire \$240 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire \$245 ;
+  wire \$246 ;
   wire \$247 ;
   wire \$248 ;
   wire \$249 ;
-  wire \$25 ;
+  wire [31:0] \$25 ;
   wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
+  wire [16:0] \$251 ;
+  wire [16:0] \$252 ;
+  wire [16:0] \$253 ;
   wire \$254 ;
   wire \$255 ;
   wire \$256 ;
   wire \$257 ;
   wire \$258 ;
-  wire [16:0] \$259 ;
-  wire \$26 ;
-  wire [16:0] \$260 ;
-  wire [16:0] \$261 ;
+  wire \$259 ;
+  wire [29:0] \$26 ;
+  wire \$260 ;
+  wire \$261 ;
   wire \$262 ;
   wire \$263 ;
-  wire [31:0] \$264 ;
-  wire [31:0] \$265 ;
-  wire [30:0] \$266 ;
-  wire [31:0] \$267 ;
-  wire [31:0] \$268 ;
-  wire [31:0] \$269 ;
-  wire \$27 ;
-  wire [31:0] \$270 ;
-  wire [31:0] \$271 ;
-  wire [30:0] \$272 ;
-  wire [31:0] \$273 ;
-  wire [31:0] \$274 ;
-  wire [31:0] \$275 ;
-  wire [29:0] \$276 ;
-  wire [31:0] \$277 ;
-  wire [30:0] \$278 ;
-  wire [31:0] \$279 ;
-  wire \$28 ;
-  wire [31:0] \$280 ;
-  wire [31:0] \$281 ;
-  wire [31:0] \$282 ;
-  wire [31:0] \$283 ;
-  wire [31:0] \$284 ;
-  wire [31:0] \$285 ;
-  wire [29:0] \$286 ;
-  wire [31:0] \$287 ;
-  wire [30:0] \$288 ;
-  wire [31:0] \$289 ;
-  wire \$29 ;
-  wire [31:0] \$290 ;
-  wire [31:0] \$291 ;
-  wire [30:0] \$292 ;
-  wire [31:0] \$293 ;
-  wire [31:0] \$294 ;
-  wire [31:0] \$295 ;
-  wire [31:0] \$296 ;
-  wire [31:0] \$297 ;
-  wire [30:0] \$298 ;
-  wire [31:0] \$299 ;
+  wire \$264 ;
+  wire [16:0] \$265 ;
+  wire [16:0] \$266 ;
+  wire [16:0] \$267 ;
+  wire [17:0] \$268 ;
+  wire [2:0] \$269 ;
+  wire [31:0] \$27 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
+  wire \$274 ;
+  wire \$275 ;
+  wire \$276 ;
+  wire \$277 ;
+  wire \$278 ;
+  wire [15:0] \$279 ;
+  wire [30:0] \$28 ;
+  wire \$280 ;
+  wire [7:0] \$281 ;
+  reg [2:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg \$285 ;
+  reg [63:0] \$286 ;
+  reg [31:0] \$287 ;
+  reg \$288 ;
+  reg \$289 ;
+  wire [31:0] \$29 ;
+  reg [15:0] \$290 ;
+  reg [15:0] \$291 ;
+  reg \$292 ;
+  reg [7:0] \$293 ;
+  reg [2:0] \$294 ;
+  reg \$295 ;
+  reg [1:0] \$296 ;
+  reg [1:0] \$297 ;
+  reg [3:0] \$298 ;
+  reg [2:0] \$299 ;
   wire [3:0] \$3 ;
-  wire \$30 ;
-  wire [31:0] \$300 ;
-  wire [31:0] \$301 ;
-  wire [31:0] \$302 ;
-  wire [31:0] \$303 ;
-  wire [25:0] \$304 ;
-  wire [31:0] \$305 ;
-  wire [26:0] \$306 ;
-  wire [31:0] \$307 ;
-  wire [27:0] \$308 ;
-  wire [31:0] \$309 ;
-  wire \$31 ;
-  wire [28:0] \$310 ;
-  wire [31:0] \$311 ;
-  wire [29:0] \$312 ;
-  wire [31:0] \$313 ;
-  wire [30:0] \$314 ;
-  wire [31:0] \$315 ;
-  wire [31:0] \$316 ;
-  wire [31:0] \$317 ;
-  wire [29:0] \$318 ;
-  wire [31:0] \$319 ;
-  wire [16:0] \$32 ;
-  wire [30:0] \$320 ;
-  wire [31:0] \$321 ;
-  wire [31:0] \$322 ;
-  wire [31:0] \$323 ;
-  wire [30:0] \$324 ;
-  wire [31:0] \$325 ;
-  wire [31:0] \$326 ;
-  wire [31:0] \$327 ;
-  wire [31:0] \$328 ;
-  wire [31:0] \$329 ;
-  wire [16:0] \$33 ;
-  wire [30:0] \$330 ;
-  wire [31:0] \$331 ;
-  wire [31:0] \$332 ;
-  wire [31:0] \$333 ;
-  wire [31:0] \$334 ;
-  wire [31:0] \$335 ;
-  wire [30:0] \$336 ;
-  wire [31:0] \$337 ;
-  wire [31:0] \$338 ;
-  wire [31:0] \$339 ;
-  wire [16:0] \$34 ;
-  wire [29:0] \$340 ;
-  wire [31:0] \$341 ;
-  wire [30:0] \$342 ;
-  wire [31:0] \$343 ;
-  wire [31:0] \$344 ;
-  wire [31:0] \$345 ;
-  wire [31:0] \$346 ;
-  wire [31:0] \$347 ;
-  wire [31:0] \$348 ;
-  wire [31:0] \$349 ;
-  wire [17:0] \$35 ;
-  wire [29:0] \$350 ;
-  wire [31:0] \$351 ;
-  wire [30:0] \$352 ;
-  wire [31:0] \$353 ;
-  wire [31:0] \$354 ;
-  wire [31:0] \$355 ;
-  wire [30:0] \$356 ;
-  wire [31:0] \$357 ;
-  wire [31:0] \$358 ;
-  wire [31:0] \$359 ;
-  wire \$36 ;
-  wire [31:0] \$360 ;
-  wire [31:0] \$361 ;
-  wire [30:0] \$362 ;
-  wire [31:0] \$363 ;
-  wire [31:0] \$364 ;
-  wire [31:0] \$365 ;
-  wire [31:0] \$366 ;
-  wire [31:0] \$367 ;
-  wire [25:0] \$368 ;
-  wire [31:0] \$369 ;
-  wire [3:0] \$37 ;
-  wire [26:0] \$370 ;
-  wire [31:0] \$371 ;
-  wire [27:0] \$372 ;
-  wire [31:0] \$373 ;
-  wire [28:0] \$374 ;
-  wire [31:0] \$375 ;
-  wire [29:0] \$376 ;
-  wire [31:0] \$377 ;
-  wire [30:0] \$378 ;
-  wire [31:0] \$379 ;
-  wire [31:0] \$38 ;
-  wire [31:0] \$380 ;
-  wire [31:0] \$381 ;
-  wire [29:0] \$382 ;
-  wire [31:0] \$383 ;
-  wire [30:0] \$384 ;
-  wire [31:0] \$385 ;
-  wire [31:0] \$386 ;
-  wire [31:0] \$387 ;
-  wire [30:0] \$388 ;
-  wire [31:0] \$389 ;
-  wire \$39 ;
-  wire [31:0] \$390 ;
-  wire [31:0] \$391 ;
-  wire [31:0] \$392 ;
-  wire [31:0] \$393 ;
-  wire [31:0] \$394 ;
-  wire [31:0] \$395 ;
-  wire [31:0] \$396 ;
-  wire [31:0] \$397 ;
-  wire [31:0] \$398 ;
-  wire [31:0] \$399 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [31:0] \$33 ;
+  wire [31:0] \$34 ;
+  wire [31:0] \$35 ;
+  wire [29:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire [30:0] \$38 ;
+  wire [31:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [30:0] \$400 ;
-  wire [31:0] \$401 ;
-  wire [31:0] \$402 ;
-  wire [31:0] \$403 ;
-  wire [31:0] \$404 ;
-  wire [31:0] \$405 ;
-  wire [31:0] \$406 ;
-  wire [31:0] \$407 ;
-  wire [24:0] \$408 ;
-  wire [31:0] \$409 ;
-  wire \$41 ;
-  wire [25:0] \$410 ;
-  wire [31:0] \$411 ;
-  wire [26:0] \$412 ;
-  wire [31:0] \$413 ;
-  wire [27:0] \$414 ;
-  wire [31:0] \$415 ;
-  wire [28:0] \$416 ;
-  wire [31:0] \$417 ;
-  wire [29:0] \$418 ;
-  wire [31:0] \$419 ;
-  wire \$42 ;
-  wire [30:0] \$420 ;
-  wire [31:0] \$421 ;
-  wire [31:0] \$422 ;
-  wire [31:0] \$423 ;
-  wire [28:0] \$424 ;
-  wire [31:0] \$425 ;
-  wire [29:0] \$426 ;
-  wire [31:0] \$427 ;
-  wire [30:0] \$428 ;
-  wire [31:0] \$429 ;
-  wire \$43 ;
-  wire [31:0] \$430 ;
-  wire [31:0] \$431 ;
-  wire [30:0] \$432 ;
-  wire [31:0] \$433 ;
-  wire [31:0] \$434 ;
-  wire [31:0] \$435 ;
-  wire [31:0] \$436 ;
-  wire [31:0] \$437 ;
-  wire [29:0] \$438 ;
-  wire [31:0] \$439 ;
-  wire \$44 ;
-  wire [30:0] \$440 ;
-  wire [31:0] \$441 ;
-  wire [31:0] \$442 ;
-  wire [31:0] \$443 ;
-  wire [26:0] \$444 ;
-  wire [31:0] \$445 ;
-  wire [27:0] \$446 ;
-  wire [31:0] \$447 ;
-  wire [28:0] \$448 ;
-  wire [31:0] \$449 ;
-  wire \$45 ;
-  wire [29:0] \$450 ;
-  wire [31:0] \$451 ;
-  wire [30:0] \$452 ;
-  wire [31:0] \$453 ;
-  wire [31:0] \$454 ;
-  wire [31:0] \$455 ;
-  wire \$456 ;
-  wire \$457 ;
-  wire \$458 ;
-  wire \$459 ;
-  wire \$46 ;
-  wire \$460 ;
-  wire \$461 ;
-  wire \$462 ;
-  wire \$463 ;
-  wire \$464 ;
-  wire \$465 ;
-  wire \$466 ;
-  wire [16:0] \$467 ;
-  wire [16:0] \$468 ;
-  wire [16:0] \$469 ;
-  wire \$47 ;
-  wire [17:0] \$470 ;
-  wire \$471 ;
-  wire \$472 ;
-  wire \$473 ;
-  wire \$474 ;
-  wire [15:0] \$475 ;
-  wire \$476 ;
-  wire [7:0] \$477 ;
-  reg [2:0] \$478 ;
-  reg \$479 ;
-  wire \$48 ;
-  reg \$480 ;
-  reg [15:0] \$481 ;
-  reg [15:0] \$482 ;
-  reg \$483 ;
-  reg [7:0] \$484 ;
-  reg [2:0] \$485 ;
-  reg \$486 ;
-  reg [1:0] \$487 ;
-  reg [31:0] \$488 ;
-  reg [1:0] \$489 ;
-  wire \$49 ;
+  wire [31:0] \$40 ;
+  wire [31:0] \$41 ;
+  wire [30:0] \$42 ;
+  wire [31:0] \$43 ;
+  wire [31:0] \$44 ;
+  wire [31:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [31:0] \$47 ;
+  wire [30:0] \$48 ;
+  wire [31:0] \$49 ;
   wire [2:0] \$5 ;
-  wire \$50 ;
-  wire [15:0] \$51 ;
-  wire [8:0] \$510 ;
-  wire \$52 ;
-  wire [7:0] \$53 ;
-  wire [31:0] \$54 ;
+  wire [31:0] \$50 ;
+  wire [31:0] \$51 ;
+  wire [8:0] \$515 ;
+  wire [31:0] \$52 ;
+  wire [31:0] \$53 ;
+  wire [25:0] \$54 ;
   wire [31:0] \$55 ;
-  wire [30:0] \$56 ;
+  wire [26:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [31:0] \$58 ;
+  wire [27:0] \$58 ;
   wire [31:0] \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
+  wire [28:0] \$60 ;
   wire [31:0] \$61 ;
-  wire [30:0] \$62 ;
+  wire [29:0] \$62 ;
   wire [31:0] \$63 ;
-  wire [31:0] \$64 ;
+  wire [30:0] \$64 ;
   wire [31:0] \$65 ;
-  wire [29:0] \$66 ;
+  wire [31:0] \$66 ;
   wire [31:0] \$67 ;
-  wire [30:0] \$68 ;
+  wire [29:0] \$68 ;
   wire [31:0] \$69 ;
   wire [7:0] \$7 ;
-  wire [31:0] \$70 ;
+  wire [30:0] \$70 ;
   wire [31:0] \$71 ;
   wire [31:0] \$72 ;
   wire [31:0] \$73 ;
-  wire [31:0] \$74 ;
+  wire [30:0] \$74 ;
   wire [31:0] \$75 ;
-  wire [29:0] \$76 ;
+  wire [31:0] \$76 ;
   wire [31:0] \$77 ;
-  wire [30:0] \$78 ;
+  wire [31:0] \$78 ;
   wire [31:0] \$79 ;
   wire \$8 ;
-  wire [31:0] \$80 ;
+  wire [30:0] \$80 ;
   wire [31:0] \$81 ;
-  wire [30:0] \$82 ;
+  wire [31:0] \$82 ;
   wire [31:0] \$83 ;
   wire [31:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [31:0] \$86 ;
+  wire [30:0] \$86 ;
   wire [31:0] \$87 ;
-  wire [30:0] \$88 ;
+  wire [31:0] \$88 ;
   wire [31:0] \$89 ;
   wire [15:0] \$9 ;
-  wire [31:0] \$90 ;
+  wire [29:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [31:0] \$92 ;
+  wire [30:0] \$92 ;
   wire [31:0] \$93 ;
-  wire [25:0] \$94 ;
+  wire [31:0] \$94 ;
   wire [31:0] \$95 ;
-  wire [26:0] \$96 ;
+  wire [31:0] \$96 ;
   wire [31:0] \$97 ;
-  wire [27:0] \$98 ;
+  wire [31:0] \$98 ;
   wire [31:0] \$99 ;
   input [15:0] ack;
   wire [15:0] ack;
@@ -18962,11 +19553,15 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg [1:0] ack_sent;
   wire any_expired;
   reg [1:0] beat = 2'h0;
+  reg [63:0] beat_q = 64'h0000000000000000;
   input clk;
   wire clk;
   reg [31:0] crc = 32'd4294967295;
+  wire [31:0] crc_now;
   reg [15:0] cur_ack = 16'h0000;
+  reg [2:0] cur_last_beat = 3'h0;
   reg cur_nak = 1'h0;
+  reg [3:0] cur_pay_beats = 4'h0;
   (* init = 1'h0 *)
   wire cur_peer;
   reg [15:0] cur_seq = 16'h0000;
@@ -19033,12 +19628,16 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   input [1:0] owed;
   wire [1:0] owed;
   reg [2:0] pbeat = 3'h0;
-  wire peer;
-  output pick;
+  output peer;
+  reg peer = 1'h0;
+  reg pending = 1'h0;
   reg pick;
+  (* init = 1'h0 *)
+  wire \pick$21 ;
+  reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2686$0 ;
-  wire \port$2686$0 ;
+  input \port$2703$0 ;
+  wire \port$2703$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -19092,16 +19691,6 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   reg tx_retransmits;
   input [1:0] unsent;
   wire [1:0] unsent;
-  always @(posedge clk)
-    store__slot <= \$485 ;
-  always @(posedge clk)
-    rr <= \$486 ;
-  always @(posedge clk)
-    beat <= \$487 ;
-  always @(posedge clk)
-    crc <= \$488 ;
-  always @(posedge clk)
-    sender_state <= \$489 ;
   assign \$1  = cur_type == 1'h1;
   assign store__busy = sending & \$1 ;
   assign \$2  = cur_type == 1'h1;
@@ -19116,632 +19705,311 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \$11  = \$10  ? store__hdr[110:95] : 16'h0000;
   assign \$12  = cur_type == 1'h1;
   assign \$13  = \$12  ? store__hdr[94:31] : 64'h0000000000000000;
-  assign \$14  = unsent >> pick;
-  assign \$15  = unsent >> pick;
-  assign \$16  = \$15  & retransmit;
-  assign \$17  = unsent >> pick;
-  assign \$18  = ~ \$17 ;
-  assign \$510  = beat * 7'h40;
-  assign \$19  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$510 ;
-  assign \$20  = m_axis__tvalid & m_axis__tready;
-  assign \$21  = cur_type == 1'h1;
-  assign \$22  = store__hdr[3:0] == 1'h1;
-  assign \$23  = store__hdr[3:0] == 2'h3;
-  assign \$24  = \$22  | \$23 ;
-  assign \$25  = store__hdr[3:0] == 3'h4;
-  assign \$26  = store__hdr[3:0] == 3'h6;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = ! store__hdr[6:4];
-  assign \$29  = \$27  & \$28 ;
-  assign \$30  = \$24  | \$29 ;
-  assign \$31  = \$21  & \$30 ;
-  assign \$32  = store__hdr[110:95] + 3'h7;
-  assign \$34  = \$31  ? \$33  : 17'h00000;
-  assign \$35  = \$34  - 1'h1;
-  assign \$36  = pbeat == \$35 ;
-  assign \$37  = pbeat + 1'h1;
-  assign \$38  = ~ crc;
-  assign \$39  = ~ any_expired;
-  assign \$40  = \$39  & pick_valid;
-  assign \$41  = unsent >> pick;
-  assign \$42  = unsent >> pick;
-  assign \$43  = \$42  & retransmit;
-  assign \$44  = unsent >> pick;
-  assign \$45  = ~ \$44 ;
-  assign \$46  = ! sender_state;
-  assign \$47  = sender_state == 1'h1;
-  assign \$48  = sender_state == 2'h2;
-  assign \$49  = sender_state == 2'h3;
-  assign \$50  = unsent >> pick;
-  assign \$51  = \$50  ? seq : 16'h0000;
-  assign \$52  = unsent >> pick;
-  assign \$53  = \$52  ? 8'h01 : 8'h02;
-  assign \$54  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$56  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$57  = \$55  ^ { 1'h0, \$56  };
-  assign \$58  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$59  = \$57  ^ \$58 ;
-  assign \$60  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$61  = \$59  ^ \$60 ;
-  assign \$62  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$63  = \$61  ^ { 1'h0, \$62  };
-  assign \$64  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$65  = \$63  ^ \$64 ;
-  assign \$66  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$67  = \$65  ^ { 2'h0, \$66  };
-  assign \$68  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$69  = \$67  ^ { 1'h0, \$68  };
-  assign \$70  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$71  = \$69  ^ \$70 ;
-  assign \$72  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$14  = crc[0] ? 32'd3433693342 : 32'd0;
+  assign \$16  = crc[1] ? 31'h4225077d : 31'h00000000;
+  assign \$17  = \$15  ^ { 1'h0, \$16  };
+  assign \$18  = crc[2] ? 32'd2219446010 : 32'd0;
+  assign \$19  = \$17  ^ \$18 ;
+  assign \$20  = crc[3] ? 32'd3555007413 : 32'd0;
+  assign \$21  = \$19  ^ \$20 ;
+  assign \$22  = crc[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$23  = \$21  ^ { 1'h0, \$22  };
+  assign \$24  = crc[5] ? 32'd4185285206 : 32'd0;
+  assign \$25  = \$23  ^ \$24 ;
+  assign \$26  = crc[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$27  = \$25  ^ { 2'h0, \$26  };
+  assign \$28  = crc[7] ? 31'h533b85da : 31'h00000000;
+  assign \$29  = \$27  ^ { 1'h0, \$28  };
+  assign \$30  = crc[8] ? 32'd2792819636 : 32'd0;
+  assign \$31  = \$29  ^ \$30 ;
+  assign \$32  = crc[9] ? 32'd2543784233 : 32'd0;
+  assign \$33  = \$31  ^ \$32 ;
+  assign \$34  = crc[10] ? 32'd4098827283 : 32'd0;
+  assign \$35  = \$33  ^ \$34 ;
+  assign \$36  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$37  = \$35  ^ { 2'h0, \$36  };
+  assign \$38  = crc[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$39  = \$37  ^ { 1'h0, \$38  };
+  assign \$40  = crc[13] ? 32'd3485284764 : 32'd0;
+  assign \$41  = \$39  ^ \$40 ;
+  assign \$42  = crc[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$43  = \$41  ^ { 1'h0, \$42  };
+  assign \$44  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$45  = \$43  ^ \$44 ;
+  assign \$46  = crc[16] ? 32'd3411858341 : 32'd0;
+  assign \$47  = \$45  ^ \$46 ;
+  assign \$48  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$49  = \$47  ^ { 1'h0, \$48  };
+  assign \$50  = crc[18] ? 32'd2609988118 : 32'd0;
+  assign \$51  = \$49  ^ \$50 ;
+  assign \$52  = crc[19] ? 32'd3964895853 : 32'd0;
+  assign \$53  = \$51  ^ \$52 ;
+  assign \$54  = crc[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$55  = \$53  ^ { 6'h00, \$54  };
+  assign \$56  = crc[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$57  = \$55  ^ { 5'h00, \$56  };
+  assign \$58  = crc[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$59  = \$57  ^ { 4'h0, \$58  };
+  assign \$60  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$61  = \$59  ^ { 3'h0, \$60  };
+  assign \$62  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$63  = \$61  ^ { 2'h0, \$62  };
+  assign \$64  = crc[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$65  = \$63  ^ { 1'h0, \$64  };
+  assign \$66  = crc[26] ? 32'd4118849216 : 32'd0;
+  assign \$67  = \$65  ^ \$66 ;
+  assign \$68  = crc[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$69  = \$67  ^ { 2'h0, \$68  };
+  assign \$70  = crc[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$71  = \$69  ^ { 1'h0, \$70  };
+  assign \$72  = crc[29] ? 32'd3250663172 : 32'd0;
   assign \$73  = \$71  ^ \$72 ;
-  assign \$74  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$75  = \$73  ^ \$74 ;
-  assign \$76  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$77  = \$75  ^ { 2'h0, \$76  };
-  assign \$78  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$79  = \$77  ^ { 1'h0, \$78  };
-  assign \$80  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$81  = \$79  ^ \$80 ;
-  assign \$82  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$83  = \$81  ^ { 1'h0, \$82  };
-  assign \$84  = crc[15] ? 32'd2283203314 : 32'd0;
+  assign \$74  = crc[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$75  = \$73  ^ { 1'h0, \$74  };
+  assign \$76  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$77  = \$75  ^ \$76 ;
+  assign \$78  = beat_q[0] ? 32'd3433693342 : 32'd0;
+  assign \$79  = \$77  ^ \$78 ;
+  assign \$80  = beat_q[1] ? 31'h4225077d : 31'h00000000;
+  assign \$81  = \$79  ^ { 1'h0, \$80  };
+  assign \$82  = beat_q[2] ? 32'd2219446010 : 32'd0;
+  assign \$83  = \$81  ^ \$82 ;
+  assign \$84  = beat_q[3] ? 32'd3555007413 : 32'd0;
   assign \$85  = \$83  ^ \$84 ;
-  assign \$86  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$87  = \$85  ^ \$86 ;
-  assign \$88  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$89  = \$87  ^ { 1'h0, \$88  };
-  assign \$90  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$91  = \$89  ^ \$90 ;
-  assign \$92  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$93  = \$91  ^ \$92 ;
-  assign \$94  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$95  = \$93  ^ { 6'h00, \$94  };
-  assign \$96  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$97  = \$95  ^ { 5'h00, \$96  };
-  assign \$98  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$99  = \$97  ^ { 4'h0, \$98  };
-  assign \$100  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$101  = \$99  ^ { 3'h0, \$100  };
-  assign \$102  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$103  = \$101  ^ { 2'h0, \$102  };
-  assign \$104  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$105  = \$103  ^ { 1'h0, \$104  };
-  assign \$106  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$107  = \$105  ^ \$106 ;
-  assign \$108  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$109  = \$107  ^ { 2'h0, \$108  };
-  assign \$110  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$111  = \$109  ^ { 1'h0, \$110  };
-  assign \$112  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$113  = \$111  ^ \$112 ;
-  assign \$114  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$115  = \$113  ^ { 1'h0, \$114  };
-  assign \$116  = crc[31] ? 32'd2984685714 : 32'd0;
+  assign \$86  = beat_q[4] ? 31'h7cbb312b : 31'h00000000;
+  assign \$87  = \$85  ^ { 1'h0, \$86  };
+  assign \$88  = beat_q[5] ? 32'd4185285206 : 32'd0;
+  assign \$89  = \$87  ^ \$88 ;
+  assign \$90  = beat_q[6] ? 30'h299dc2ed : 30'h00000000;
+  assign \$91  = \$89  ^ { 2'h0, \$90  };
+  assign \$92  = beat_q[7] ? 31'h533b85da : 31'h00000000;
+  assign \$93  = \$91  ^ { 1'h0, \$92  };
+  assign \$94  = beat_q[8] ? 32'd2792819636 : 32'd0;
+  assign \$95  = \$93  ^ \$94 ;
+  assign \$96  = beat_q[9] ? 32'd2543784233 : 32'd0;
+  assign \$97  = \$95  ^ \$96 ;
+  assign \$98  = beat_q[10] ? 32'd4098827283 : 32'd0;
+  assign \$99  = \$97  ^ \$98 ;
+  assign \$100  = beat_q[11] ? 30'h33ef4e67 : 30'h00000000;
+  assign \$101  = \$99  ^ { 2'h0, \$100  };
+  assign \$102  = beat_q[12] ? 31'h67de9cce : 31'h00000000;
+  assign \$103  = \$101  ^ { 1'h0, \$102  };
+  assign \$104  = beat_q[13] ? 32'd3485284764 : 32'd0;
+  assign \$105  = \$103  ^ \$104 ;
+  assign \$106  = beat_q[14] ? 31'h440b7579 : 31'h00000000;
+  assign \$107  = \$105  ^ { 1'h0, \$106  };
+  assign \$108  = beat_q[15] ? 32'd2283203314 : 32'd0;
+  assign \$109  = \$107  ^ \$108 ;
+  assign \$110  = beat_q[16] ? 32'd3411858341 : 32'd0;
+  assign \$111  = \$109  ^ \$110 ;
+  assign \$112  = beat_q[17] ? 31'h4dc8a10b : 31'h00000000;
+  assign \$113  = \$111  ^ { 1'h0, \$112  };
+  assign \$114  = beat_q[18] ? 32'd2609988118 : 32'd0;
+  assign \$115  = \$113  ^ \$114 ;
+  assign \$116  = beat_q[19] ? 32'd3964895853 : 32'd0;
   assign \$117  = \$115  ^ \$116 ;
-  assign \$118  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$119  = \$117  ^ \$118 ;
-  assign \$120  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$121  = \$119  ^ { 1'h0, \$120  };
-  assign \$122  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$123  = \$121  ^ \$122 ;
-  assign \$124  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$125  = \$123  ^ \$124 ;
-  assign \$126  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$127  = \$125  ^ { 1'h0, \$126  };
-  assign \$128  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$129  = \$127  ^ \$128 ;
-  assign \$130  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$131  = \$129  ^ { 2'h0, \$130  };
-  assign \$132  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$133  = \$131  ^ { 1'h0, \$132  };
-  assign \$134  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$135  = \$133  ^ \$134 ;
-  assign \$136  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
+  assign \$118  = beat_q[20] ? 26'h3d6029b : 26'h0000000;
+  assign \$119  = \$117  ^ { 6'h00, \$118  };
+  assign \$120  = beat_q[21] ? 27'h7ac0536 : 27'h0000000;
+  assign \$121  = \$119  ^ { 5'h00, \$120  };
+  assign \$122  = beat_q[22] ? 28'hf580a6c : 28'h0000000;
+  assign \$123  = \$121  ^ { 4'h0, \$122  };
+  assign \$124  = beat_q[23] ? 29'h1eb014d8 : 29'h00000000;
+  assign \$125  = \$123  ^ { 3'h0, \$124  };
+  assign \$126  = beat_q[24] ? 30'h3d6029b0 : 30'h00000000;
+  assign \$127  = \$125  ^ { 2'h0, \$126  };
+  assign \$128  = beat_q[25] ? 31'h7ac05360 : 31'h00000000;
+  assign \$129  = \$127  ^ { 1'h0, \$128  };
+  assign \$130  = beat_q[26] ? 32'd4118849216 : 32'd0;
+  assign \$131  = \$129  ^ \$130 ;
+  assign \$132  = beat_q[27] ? 30'h30704bc1 : 30'h00000000;
+  assign \$133  = \$131  ^ { 2'h0, \$132  };
+  assign \$134  = beat_q[28] ? 31'h60e09782 : 31'h00000000;
+  assign \$135  = \$133  ^ { 1'h0, \$134  };
+  assign \$136  = beat_q[29] ? 32'd3250663172 : 32'd0;
   assign \$137  = \$135  ^ \$136 ;
-  assign \$138  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$139  = \$137  ^ \$138 ;
-  assign \$140  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$141  = \$139  ^ { 2'h0, \$140  };
-  assign \$142  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$143  = \$141  ^ { 1'h0, \$142  };
-  assign \$144  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
+  assign \$138  = beat_q[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$139  = \$137  ^ { 1'h0, \$138  };
+  assign \$140  = beat_q[31] ? 32'd2984685714 : 32'd0;
+  assign \$141  = \$139  ^ \$140 ;
+  assign \$142  = beat_q[32] ? 32'd3099354981 : 32'd0;
+  assign \$143  = \$141  ^ \$142 ;
+  assign \$144  = beat_q[33] ? 32'd2852767883 : 32'd0;
   assign \$145  = \$143  ^ \$144 ;
-  assign \$146  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$147  = \$145  ^ { 1'h0, \$146  };
-  assign \$148  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
+  assign \$146  = beat_q[34] ? 32'd2405603159 : 32'd0;
+  assign \$147  = \$145  ^ \$146 ;
+  assign \$148  = beat_q[35] ? 32'd3316918511 : 32'd0;
   assign \$149  = \$147  ^ \$148 ;
-  assign \$150  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$151  = \$149  ^ \$150 ;
-  assign \$152  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$153  = \$151  ^ { 1'h0, \$152  };
-  assign \$154  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
+  assign \$150  = beat_q[36] ? 31'h5019579f : 31'h00000000;
+  assign \$151  = \$149  ^ { 1'h0, \$150  };
+  assign \$152  = beat_q[37] ? 32'd2687676222 : 32'd0;
+  assign \$153  = \$151  ^ \$152 ;
+  assign \$154  = beat_q[38] ? 32'd2601801789 : 32'd0;
   assign \$155  = \$153  ^ \$154 ;
-  assign \$156  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
+  assign \$156  = beat_q[39] ? 32'd3982079547 : 32'd0;
   assign \$157  = \$155  ^ \$156 ;
-  assign \$158  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$159  = \$157  ^ { 6'h00, \$158  };
-  assign \$160  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$161  = \$159  ^ { 5'h00, \$160  };
-  assign \$162  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$163  = \$161  ^ { 4'h0, \$162  };
-  assign \$164  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$165  = \$163  ^ { 3'h0, \$164  };
-  assign \$166  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$167  = \$165  ^ { 2'h0, \$166  };
-  assign \$168  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$169  = \$167  ^ { 1'h0, \$168  };
-  assign \$170  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$171  = \$169  ^ \$170 ;
-  assign \$172  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$173  = \$171  ^ { 2'h0, \$172  };
-  assign \$174  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$175  = \$173  ^ { 1'h0, \$174  };
-  assign \$176  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$177  = \$175  ^ \$176 ;
-  assign \$178  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
+  assign \$158  = beat_q[40] ? 25'h1c26a37 : 25'h0000000;
+  assign \$159  = \$157  ^ { 7'h00, \$158  };
+  assign \$160  = beat_q[41] ? 26'h384d46e : 26'h0000000;
+  assign \$161  = \$159  ^ { 6'h00, \$160  };
+  assign \$162  = beat_q[42] ? 27'h709a8dc : 27'h0000000;
+  assign \$163  = \$161  ^ { 5'h00, \$162  };
+  assign \$164  = beat_q[43] ? 28'he1351b8 : 28'h0000000;
+  assign \$165  = \$163  ^ { 4'h0, \$164  };
+  assign \$166  = beat_q[44] ? 29'h1c26a370 : 29'h00000000;
+  assign \$167  = \$165  ^ { 3'h0, \$166  };
+  assign \$168  = beat_q[45] ? 30'h384d46e0 : 30'h00000000;
+  assign \$169  = \$167  ^ { 2'h0, \$168  };
+  assign \$170  = beat_q[46] ? 31'h709a8dc0 : 31'h00000000;
+  assign \$171  = \$169  ^ { 1'h0, \$170  };
+  assign \$172  = beat_q[47] ? 32'd3778354048 : 32'd0;
+  assign \$173  = \$171  ^ \$172 ;
+  assign \$174  = beat_q[48] ? 29'h191b3141 : 29'h00000000;
+  assign \$175  = \$173  ^ { 3'h0, \$174  };
+  assign \$176  = beat_q[49] ? 30'h32366282 : 30'h00000000;
+  assign \$177  = \$175  ^ { 2'h0, \$176  };
+  assign \$178  = beat_q[50] ? 31'h646cc504 : 31'h00000000;
   assign \$179  = \$177  ^ { 1'h0, \$178  };
-  assign \$180  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
+  assign \$180  = beat_q[51] ? 32'd3369699848 : 32'd0;
   assign \$181  = \$179  ^ \$180 ;
-  assign \$182  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$183  = \$181  ^ \$182 ;
-  assign \$184  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
+  assign \$182  = beat_q[52] ? 31'h4ac21251 : 31'h00000000;
+  assign \$183  = \$181  ^ { 1'h0, \$182  };
+  assign \$184  = beat_q[53] ? 32'd2508465314 : 32'd0;
   assign \$185  = \$183  ^ \$184 ;
-  assign \$186  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
+  assign \$186  = beat_q[54] ? 32'd4034481925 : 32'd0;
   assign \$187  = \$185  ^ \$186 ;
-  assign \$188  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$189  = \$187  ^ \$188 ;
-  assign \$190  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
+  assign \$188  = beat_q[55] ? 30'h3b83984b : 30'h00000000;
+  assign \$189  = \$187  ^ { 2'h0, \$188  };
+  assign \$190  = beat_q[56] ? 31'h77073096 : 31'h00000000;
   assign \$191  = \$189  ^ { 1'h0, \$190  };
-  assign \$192  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
+  assign \$192  = beat_q[57] ? 32'd3993919788 : 32'd0;
   assign \$193  = \$191  ^ \$192 ;
-  assign \$194  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$195  = \$193  ^ \$194 ;
-  assign \$196  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$197  = \$195  ^ \$196 ;
-  assign \$198  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$199  = \$197  ^ { 7'h00, \$198  };
-  assign \$200  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$201  = \$199  ^ { 6'h00, \$200  };
-  assign \$202  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$203  = \$201  ^ { 5'h00, \$202  };
-  assign \$204  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$205  = \$203  ^ { 4'h0, \$204  };
-  assign \$206  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$207  = \$205  ^ { 3'h0, \$206  };
-  assign \$208  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$209  = \$207  ^ { 2'h0, \$208  };
-  assign \$210  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$211  = \$209  ^ { 1'h0, \$210  };
-  assign \$212  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$213  = \$211  ^ \$212 ;
-  assign \$214  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$215  = \$213  ^ { 3'h0, \$214  };
-  assign \$216  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$217  = \$215  ^ { 2'h0, \$216  };
-  assign \$218  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$219  = \$217  ^ { 1'h0, \$218  };
-  assign \$220  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$221  = \$219  ^ \$220 ;
-  assign \$222  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$223  = \$221  ^ { 1'h0, \$222  };
-  assign \$224  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$225  = \$223  ^ \$224 ;
-  assign \$226  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$227  = \$225  ^ \$226 ;
-  assign \$228  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$229  = \$227  ^ { 2'h0, \$228  };
-  assign \$230  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$231  = \$229  ^ { 1'h0, \$230  };
-  assign \$232  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$233  = \$231  ^ \$232 ;
-  assign \$234  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$235  = \$233  ^ { 5'h00, \$234  };
-  assign \$236  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$237  = \$235  ^ { 4'h0, \$236  };
-  assign \$238  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$239  = \$237  ^ { 3'h0, \$238  };
-  assign \$240  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$241  = \$239  ^ { 2'h0, \$240  };
-  assign \$242  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$243  = \$241  ^ { 1'h0, \$242  };
-  assign \$244  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$245  = \$243  ^ \$244 ;
-  assign \$246  = beat + 1'h1;
-  assign \$247  = beat == 2'h2;
-  assign \$248  = cur_type == 1'h1;
-  assign \$249  = store__hdr[3:0] == 1'h1;
-  assign \$250  = store__hdr[3:0] == 2'h3;
-  assign \$251  = \$249  | \$250 ;
-  assign \$252  = store__hdr[3:0] == 3'h4;
-  assign \$253  = store__hdr[3:0] == 3'h6;
-  assign \$254  = \$252  | \$253 ;
-  assign \$255  = ! store__hdr[6:4];
-  assign \$256  = \$254  & \$255 ;
-  assign \$257  = \$251  | \$256 ;
-  assign \$258  = \$248  & \$257 ;
-  assign \$259  = store__hdr[110:95] + 3'h7;
-  assign \$261  = \$258  ? \$260  : 17'h00000;
-  assign \$262  = | \$261 ;
-  assign \$263  = m_axis__tvalid & m_axis__tready;
-  assign \$264  = crc[0] ? 32'd3433693342 : 32'd0;
-  assign \$266  = crc[1] ? 31'h4225077d : 31'h00000000;
-  assign \$267  = \$265  ^ { 1'h0, \$266  };
-  assign \$268  = crc[2] ? 32'd2219446010 : 32'd0;
-  assign \$269  = \$267  ^ \$268 ;
-  assign \$270  = crc[3] ? 32'd3555007413 : 32'd0;
-  assign \$271  = \$269  ^ \$270 ;
-  assign \$272  = crc[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$273  = \$271  ^ { 1'h0, \$272  };
-  assign \$274  = crc[5] ? 32'd4185285206 : 32'd0;
-  assign \$275  = \$273  ^ \$274 ;
-  assign \$276  = crc[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$277  = \$275  ^ { 2'h0, \$276  };
-  assign \$278  = crc[7] ? 31'h533b85da : 31'h00000000;
-  assign \$279  = \$277  ^ { 1'h0, \$278  };
-  assign \$280  = crc[8] ? 32'd2792819636 : 32'd0;
-  assign \$281  = \$279  ^ \$280 ;
-  assign \$282  = crc[9] ? 32'd2543784233 : 32'd0;
-  assign \$283  = \$281  ^ \$282 ;
-  assign \$284  = crc[10] ? 32'd4098827283 : 32'd0;
-  assign \$285  = \$283  ^ \$284 ;
-  assign \$286  = crc[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$287  = \$285  ^ { 2'h0, \$286  };
-  assign \$288  = crc[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$289  = \$287  ^ { 1'h0, \$288  };
-  assign \$290  = crc[13] ? 32'd3485284764 : 32'd0;
-  assign \$291  = \$289  ^ \$290 ;
-  assign \$292  = crc[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$293  = \$291  ^ { 1'h0, \$292  };
-  assign \$294  = crc[15] ? 32'd2283203314 : 32'd0;
-  assign \$295  = \$293  ^ \$294 ;
-  assign \$296  = crc[16] ? 32'd3411858341 : 32'd0;
-  assign \$297  = \$295  ^ \$296 ;
-  assign \$298  = crc[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$299  = \$297  ^ { 1'h0, \$298  };
-  assign \$300  = crc[18] ? 32'd2609988118 : 32'd0;
-  assign \$301  = \$299  ^ \$300 ;
-  assign \$302  = crc[19] ? 32'd3964895853 : 32'd0;
-  assign \$303  = \$301  ^ \$302 ;
-  assign \$304  = crc[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$305  = \$303  ^ { 6'h00, \$304  };
-  assign \$306  = crc[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$307  = \$305  ^ { 5'h00, \$306  };
-  assign \$308  = crc[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$309  = \$307  ^ { 4'h0, \$308  };
-  assign \$310  = crc[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$311  = \$309  ^ { 3'h0, \$310  };
-  assign \$312  = crc[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$313  = \$311  ^ { 2'h0, \$312  };
-  assign \$314  = crc[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$315  = \$313  ^ { 1'h0, \$314  };
-  assign \$316  = crc[26] ? 32'd4118849216 : 32'd0;
-  assign \$317  = \$315  ^ \$316 ;
-  assign \$318  = crc[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$319  = \$317  ^ { 2'h0, \$318  };
-  assign \$320  = crc[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$321  = \$319  ^ { 1'h0, \$320  };
-  assign \$322  = crc[29] ? 32'd3250663172 : 32'd0;
-  assign \$323  = \$321  ^ \$322 ;
-  assign \$324  = crc[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$325  = \$323  ^ { 1'h0, \$324  };
-  assign \$326  = crc[31] ? 32'd2984685714 : 32'd0;
-  assign \$327  = \$325  ^ \$326 ;
-  assign \$328  = m_axis__tdata[0] ? 32'd3433693342 : 32'd0;
-  assign \$329  = \$327  ^ \$328 ;
-  assign \$330  = m_axis__tdata[1] ? 31'h4225077d : 31'h00000000;
-  assign \$331  = \$329  ^ { 1'h0, \$330  };
-  assign \$332  = m_axis__tdata[2] ? 32'd2219446010 : 32'd0;
-  assign \$333  = \$331  ^ \$332 ;
-  assign \$334  = m_axis__tdata[3] ? 32'd3555007413 : 32'd0;
-  assign \$335  = \$333  ^ \$334 ;
-  assign \$336  = m_axis__tdata[4] ? 31'h7cbb312b : 31'h00000000;
-  assign \$337  = \$335  ^ { 1'h0, \$336  };
-  assign \$338  = m_axis__tdata[5] ? 32'd4185285206 : 32'd0;
-  assign \$339  = \$337  ^ \$338 ;
-  assign \$340  = m_axis__tdata[6] ? 30'h299dc2ed : 30'h00000000;
-  assign \$341  = \$339  ^ { 2'h0, \$340  };
-  assign \$342  = m_axis__tdata[7] ? 31'h533b85da : 31'h00000000;
-  assign \$343  = \$341  ^ { 1'h0, \$342  };
-  assign \$344  = m_axis__tdata[8] ? 32'd2792819636 : 32'd0;
-  assign \$345  = \$343  ^ \$344 ;
-  assign \$346  = m_axis__tdata[9] ? 32'd2543784233 : 32'd0;
-  assign \$347  = \$345  ^ \$346 ;
-  assign \$348  = m_axis__tdata[10] ? 32'd4098827283 : 32'd0;
-  assign \$349  = \$347  ^ \$348 ;
-  assign \$350  = m_axis__tdata[11] ? 30'h33ef4e67 : 30'h00000000;
-  assign \$351  = \$349  ^ { 2'h0, \$350  };
-  assign \$352  = m_axis__tdata[12] ? 31'h67de9cce : 31'h00000000;
-  assign \$353  = \$351  ^ { 1'h0, \$352  };
-  assign \$354  = m_axis__tdata[13] ? 32'd3485284764 : 32'd0;
-  assign \$355  = \$353  ^ \$354 ;
-  assign \$356  = m_axis__tdata[14] ? 31'h440b7579 : 31'h00000000;
-  assign \$357  = \$355  ^ { 1'h0, \$356  };
-  assign \$358  = m_axis__tdata[15] ? 32'd2283203314 : 32'd0;
-  assign \$359  = \$357  ^ \$358 ;
-  assign \$360  = m_axis__tdata[16] ? 32'd3411858341 : 32'd0;
-  assign \$361  = \$359  ^ \$360 ;
-  assign \$362  = m_axis__tdata[17] ? 31'h4dc8a10b : 31'h00000000;
-  assign \$363  = \$361  ^ { 1'h0, \$362  };
-  assign \$364  = m_axis__tdata[18] ? 32'd2609988118 : 32'd0;
-  assign \$365  = \$363  ^ \$364 ;
-  assign \$366  = m_axis__tdata[19] ? 32'd3964895853 : 32'd0;
-  assign \$367  = \$365  ^ \$366 ;
-  assign \$368  = m_axis__tdata[20] ? 26'h3d6029b : 26'h0000000;
-  assign \$369  = \$367  ^ { 6'h00, \$368  };
-  assign \$370  = m_axis__tdata[21] ? 27'h7ac0536 : 27'h0000000;
-  assign \$371  = \$369  ^ { 5'h00, \$370  };
-  assign \$372  = m_axis__tdata[22] ? 28'hf580a6c : 28'h0000000;
-  assign \$373  = \$371  ^ { 4'h0, \$372  };
-  assign \$374  = m_axis__tdata[23] ? 29'h1eb014d8 : 29'h00000000;
-  assign \$375  = \$373  ^ { 3'h0, \$374  };
-  assign \$376  = m_axis__tdata[24] ? 30'h3d6029b0 : 30'h00000000;
-  assign \$377  = \$375  ^ { 2'h0, \$376  };
-  assign \$378  = m_axis__tdata[25] ? 31'h7ac05360 : 31'h00000000;
-  assign \$379  = \$377  ^ { 1'h0, \$378  };
-  assign \$380  = m_axis__tdata[26] ? 32'd4118849216 : 32'd0;
-  assign \$381  = \$379  ^ \$380 ;
-  assign \$382  = m_axis__tdata[27] ? 30'h30704bc1 : 30'h00000000;
-  assign \$383  = \$381  ^ { 2'h0, \$382  };
-  assign \$384  = m_axis__tdata[28] ? 31'h60e09782 : 31'h00000000;
-  assign \$385  = \$383  ^ { 1'h0, \$384  };
-  assign \$386  = m_axis__tdata[29] ? 32'd3250663172 : 32'd0;
-  assign \$387  = \$385  ^ \$386 ;
-  assign \$388  = m_axis__tdata[30] ? 31'h58f35849 : 31'h00000000;
-  assign \$389  = \$387  ^ { 1'h0, \$388  };
-  assign \$390  = m_axis__tdata[31] ? 32'd2984685714 : 32'd0;
-  assign \$391  = \$389  ^ \$390 ;
-  assign \$392  = m_axis__tdata[32] ? 32'd3099354981 : 32'd0;
-  assign \$393  = \$391  ^ \$392 ;
-  assign \$394  = m_axis__tdata[33] ? 32'd2852767883 : 32'd0;
-  assign \$395  = \$393  ^ \$394 ;
-  assign \$396  = m_axis__tdata[34] ? 32'd2405603159 : 32'd0;
-  assign \$397  = \$395  ^ \$396 ;
-  assign \$398  = m_axis__tdata[35] ? 32'd3316918511 : 32'd0;
-  assign \$399  = \$397  ^ \$398 ;
-  assign \$400  = m_axis__tdata[36] ? 31'h5019579f : 31'h00000000;
-  assign \$401  = \$399  ^ { 1'h0, \$400  };
-  assign \$402  = m_axis__tdata[37] ? 32'd2687676222 : 32'd0;
-  assign \$403  = \$401  ^ \$402 ;
-  assign \$404  = m_axis__tdata[38] ? 32'd2601801789 : 32'd0;
-  assign \$405  = \$403  ^ \$404 ;
-  assign \$406  = m_axis__tdata[39] ? 32'd3982079547 : 32'd0;
-  assign \$407  = \$405  ^ \$406 ;
-  assign \$408  = m_axis__tdata[40] ? 25'h1c26a37 : 25'h0000000;
-  assign \$409  = \$407  ^ { 7'h00, \$408  };
-  assign \$410  = m_axis__tdata[41] ? 26'h384d46e : 26'h0000000;
-  assign \$411  = \$409  ^ { 6'h00, \$410  };
-  assign \$412  = m_axis__tdata[42] ? 27'h709a8dc : 27'h0000000;
-  assign \$413  = \$411  ^ { 5'h00, \$412  };
-  assign \$414  = m_axis__tdata[43] ? 28'he1351b8 : 28'h0000000;
-  assign \$415  = \$413  ^ { 4'h0, \$414  };
-  assign \$416  = m_axis__tdata[44] ? 29'h1c26a370 : 29'h00000000;
-  assign \$417  = \$415  ^ { 3'h0, \$416  };
-  assign \$418  = m_axis__tdata[45] ? 30'h384d46e0 : 30'h00000000;
-  assign \$419  = \$417  ^ { 2'h0, \$418  };
-  assign \$420  = m_axis__tdata[46] ? 31'h709a8dc0 : 31'h00000000;
-  assign \$421  = \$419  ^ { 1'h0, \$420  };
-  assign \$422  = m_axis__tdata[47] ? 32'd3778354048 : 32'd0;
-  assign \$423  = \$421  ^ \$422 ;
-  assign \$424  = m_axis__tdata[48] ? 29'h191b3141 : 29'h00000000;
-  assign \$425  = \$423  ^ { 3'h0, \$424  };
-  assign \$426  = m_axis__tdata[49] ? 30'h32366282 : 30'h00000000;
-  assign \$427  = \$425  ^ { 2'h0, \$426  };
-  assign \$428  = m_axis__tdata[50] ? 31'h646cc504 : 31'h00000000;
-  assign \$429  = \$427  ^ { 1'h0, \$428  };
-  assign \$430  = m_axis__tdata[51] ? 32'd3369699848 : 32'd0;
-  assign \$431  = \$429  ^ \$430 ;
-  assign \$432  = m_axis__tdata[52] ? 31'h4ac21251 : 31'h00000000;
-  assign \$433  = \$431  ^ { 1'h0, \$432  };
-  assign \$434  = m_axis__tdata[53] ? 32'd2508465314 : 32'd0;
-  assign \$435  = \$433  ^ \$434 ;
-  assign \$436  = m_axis__tdata[54] ? 32'd4034481925 : 32'd0;
-  assign \$437  = \$435  ^ \$436 ;
-  assign \$438  = m_axis__tdata[55] ? 30'h3b83984b : 30'h00000000;
-  assign \$439  = \$437  ^ { 2'h0, \$438  };
-  assign \$440  = m_axis__tdata[56] ? 31'h77073096 : 31'h00000000;
-  assign \$441  = \$439  ^ { 1'h0, \$440  };
-  assign \$442  = m_axis__tdata[57] ? 32'd3993919788 : 32'd0;
-  assign \$443  = \$441  ^ \$442 ;
-  assign \$444  = m_axis__tdata[58] ? 27'h76dc419 : 27'h0000000;
-  assign \$445  = \$443  ^ { 5'h00, \$444  };
-  assign \$446  = m_axis__tdata[59] ? 28'hedb8832 : 28'h0000000;
-  assign \$447  = \$445  ^ { 4'h0, \$446  };
-  assign \$448  = m_axis__tdata[60] ? 29'h1db71064 : 29'h00000000;
-  assign \$449  = \$447  ^ { 3'h0, \$448  };
-  assign \$450  = m_axis__tdata[61] ? 30'h3b6e20c8 : 30'h00000000;
-  assign \$451  = \$449  ^ { 2'h0, \$450  };
-  assign \$452  = m_axis__tdata[62] ? 31'h76dc4190 : 31'h00000000;
-  assign \$453  = \$451  ^ { 1'h0, \$452  };
-  assign \$454  = m_axis__tdata[63] ? 32'd3988292384 : 32'd0;
-  assign \$455  = \$453  ^ \$454 ;
-  assign \$456  = cur_type == 1'h1;
-  assign \$457  = store__hdr[3:0] == 1'h1;
-  assign \$458  = store__hdr[3:0] == 2'h3;
-  assign \$459  = \$457  | \$458 ;
-  assign \$460  = store__hdr[3:0] == 3'h4;
-  assign \$461  = store__hdr[3:0] == 3'h6;
-  assign \$462  = \$460  | \$461 ;
-  assign \$463  = ! store__hdr[6:4];
-  assign \$464  = \$462  & \$463 ;
-  assign \$465  = \$459  | \$464 ;
-  assign \$466  = \$456  & \$465 ;
-  assign \$467  = store__hdr[110:95] + 3'h7;
-  assign \$469  = \$466  ? \$468  : 17'h00000;
-  assign \$470  = \$469  - 1'h1;
-  assign \$471  = pbeat == \$470 ;
-  assign \$472  = ~ any_expired;
-  assign \$473  = \$472  & pick_valid;
-  assign \$474  = unsent >> pick;
-  assign \$475  = \$474  ? seq : 16'h0000;
-  assign \$476  = unsent >> pick;
-  assign \$477  = \$476  ? 8'h01 : 8'h02;
+  assign \$194  = beat_q[58] ? 27'h76dc419 : 27'h0000000;
+  assign \$195  = \$193  ^ { 5'h00, \$194  };
+  assign \$196  = beat_q[59] ? 28'hedb8832 : 28'h0000000;
+  assign \$197  = \$195  ^ { 4'h0, \$196  };
+  assign \$198  = beat_q[60] ? 29'h1db71064 : 29'h00000000;
+  assign \$199  = \$197  ^ { 3'h0, \$198  };
+  assign \$200  = beat_q[61] ? 30'h3b6e20c8 : 30'h00000000;
+  assign \$201  = \$199  ^ { 2'h0, \$200  };
+  assign \$202  = beat_q[62] ? 31'h76dc4190 : 31'h00000000;
+  assign \$203  = \$201  ^ { 1'h0, \$202  };
+  assign \$204  = beat_q[63] ? 32'd3988292384 : 32'd0;
+  assign \$205  = \$203  ^ \$204 ;
+  assign crc_now = pending ? \$205  : crc;
+  assign \$206  = owed >> peer;
+  assign \$207  = pick_q_valid & \$206 ;
+  assign \$208  = unsent >> peer;
+  assign \$209  = unsent >> peer;
+  assign \$210  = \$209  & retransmit;
+  assign \$211  = unsent >> peer;
+  assign \$212  = ~ \$211 ;
+  assign \$515  = beat * 7'h40;
+  assign \$213  = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer } >> \$515 ;
+  assign \$214  = m_axis__tvalid & m_axis__tready;
+  assign \$215  = pbeat == cur_last_beat;
+  assign \$216  = pbeat + 1'h1;
+  assign \$217  = ~ crc_now;
+  assign \$218  = ~ any_expired;
+  assign \$219  = owed >> peer;
+  assign \$220  = pick_q_valid & \$219 ;
+  assign \$221  = \$218  & \$220 ;
+  assign \$222  = unsent >> peer;
+  assign \$223  = unsent >> peer;
+  assign \$224  = \$223  & retransmit;
+  assign \$225  = unsent >> peer;
+  assign \$226  = ~ \$225 ;
+  assign \$227  = ! sender_state;
+  assign \$228  = sender_state == 1'h1;
+  assign \$229  = sender_state == 2'h2;
+  assign \$230  = sender_state == 2'h3;
+  assign \$231  = m_axis__tvalid & m_axis__tready;
+  assign \$232  = ~ m_axis__tlast;
+  assign \$233  = \$231  & \$232 ;
+  assign \$234  = owed >> peer;
+  assign \$235  = pick_q_valid & \$234 ;
+  assign \$236  = unsent >> peer;
+  assign \$237  = \$236  ? seq : 16'h0000;
+  assign \$238  = unsent >> peer;
+  assign \$239  = \$238  ? 8'h01 : 8'h02;
+  assign \$240  = cur_type == 1'h1;
+  assign \$241  = store__hdr[3:0] == 1'h1;
+  assign \$242  = store__hdr[3:0] == 2'h3;
+  assign \$243  = \$241  | \$242 ;
+  assign \$244  = store__hdr[3:0] == 3'h4;
+  assign \$245  = store__hdr[3:0] == 3'h6;
+  assign \$246  = \$244  | \$245 ;
+  assign \$247  = ! store__hdr[6:4];
+  assign \$248  = \$246  & \$247 ;
+  assign \$249  = \$243  | \$248 ;
+  assign \$250  = \$240  & \$249 ;
+  assign \$251  = store__hdr[110:95] + 3'h7;
+  assign \$253  = \$250  ? \$252  : 17'h00000;
+  assign \$254  = cur_type == 1'h1;
+  assign \$255  = store__hdr[3:0] == 1'h1;
+  assign \$256  = store__hdr[3:0] == 2'h3;
+  assign \$257  = \$255  | \$256 ;
+  assign \$258  = store__hdr[3:0] == 3'h4;
+  assign \$259  = store__hdr[3:0] == 3'h6;
+  assign \$260  = \$258  | \$259 ;
+  assign \$261  = ! store__hdr[6:4];
+  assign \$262  = \$260  & \$261 ;
+  assign \$263  = \$257  | \$262 ;
+  assign \$264  = \$254  & \$263 ;
+  assign \$265  = store__hdr[110:95] + 3'h7;
+  assign \$267  = \$264  ? \$266  : 17'h00000;
+  assign \$268  = \$267  - 1'h1;
+  assign \$269  = beat + 1'h1;
+  assign \$270  = beat == 2'h2;
+  assign \$271  = | cur_pay_beats;
+  assign \$272  = m_axis__tvalid & m_axis__tready;
+  assign \$273  = pbeat == cur_last_beat;
+  assign \$274  = ~ any_expired;
+  assign \$275  = owed >> peer;
+  assign \$276  = pick_q_valid & \$275 ;
+  assign \$277  = \$274  & \$276 ;
+  assign \$278  = unsent >> peer;
+  assign \$279  = \$278  ? seq : 16'h0000;
+  assign \$280  = unsent >> peer;
+  assign \$281  = \$280  ? 8'h01 : 8'h02;
   always @(posedge clk)
-    pbeat <= \$478 ;
+    pbeat <= \$282 ;
   always @(posedge clk)
-    sending <= \$479 ;
+    peer <= \$283 ;
   always @(posedge clk)
-    store__peer <= \$480 ;
+    pick_q_valid <= \$284 ;
   always @(posedge clk)
-    cur_seq <= \$481 ;
+    pending <= \$285 ;
   always @(posedge clk)
-    cur_ack <= \$482 ;
+    beat_q <= \$286 ;
   always @(posedge clk)
-    cur_nak <= \$483 ;
+    crc <= \$287 ;
   always @(posedge clk)
-    cur_type <= \$484 ;
+    sending <= \$288 ;
+  always @(posedge clk)
+    store__peer <= \$289 ;
+  always @(posedge clk)
+    cur_seq <= \$290 ;
+  always @(posedge clk)
+    cur_ack <= \$291 ;
+  always @(posedge clk)
+    cur_nak <= \$292 ;
+  always @(posedge clk)
+    cur_type <= \$293 ;
+  always @(posedge clk)
+    store__slot <= \$294 ;
+  always @(posedge clk)
+    rr <= \$295 ;
+  always @(posedge clk)
+    beat <= \$296 ;
+  always @(posedge clk)
+    sender_state <= \$297 ;
+  always @(posedge clk)
+    cur_pay_beats <= \$298 ;
+  always @(posedge clk)
+    cur_last_beat <= \$299 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$485  = store__slot;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$485  = seq[2:0];
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$485  = seq[2:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$485  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$486  = rr;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$486  = pick;
-          end
-      2'h1:
-          /* empty */;
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$486  = pick;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$486  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$487  = beat;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$487  = 2'h0;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$487  = \$246 [1:0];
-            if (\$247 ) begin
-              \$487  = 2'h0;
-            end
-          end
-      2'h2:
-          /* empty */;
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$487  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$487  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$488  = crc;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$488  = 32'd4294967295;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            \$488  = \$245 ;
-          end
-      2'h2:
-          if (\$263 ) begin
-            \$488  = \$455 ;
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$488  = 32'd4294967295;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$488  = 32'd4294967295;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$489  = sender_state;
-    (* full_case = 32'd1 *)
-    casez (sender_state)
-      2'h0:
-          if (any_expired) begin
-          end else if (pick_valid) begin
-            \$489  = 2'h1;
-          end
-      2'h1:
-          if (m_axis__tready) begin
-            if (\$247 ) begin
-              (* full_case = 32'd1 *)
-              if (\$262 ) begin
-                \$489  = 2'h2;
-              end else begin
-                \$489  = 2'h3;
-              end
-            end
-          end
-      2'h2:
-          if (\$263 ) begin
-            if (\$471 ) begin
-              \$489  = 2'h3;
-            end
-          end
-      2'h3:
-          if (m_axis__tready) begin
-            (* full_case = 32'd1 *)
-            if (\$473 ) begin
-              \$489  = 2'h1;
-            end else begin
-              \$489  = 2'h0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$489  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -19766,7 +20034,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     pick_valid = 1'h0;
     (* full_case = 32'd1 *)
     casez (rr)
@@ -19791,31 +20059,31 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     go_back = 2'h0;
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2686$0 ) begin
+            if (\port$2703$0 ) begin
               go_back = 2'h2;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     frame_started = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
-                  frame_started[0] = \$14 ;
+                  frame_started[0] = \$208 ;
               1'h1:
-                  frame_started[1] = \$14 ;
+                  frame_started[1] = \$208 ;
             endcase
           end
       2'h1:
@@ -19824,28 +20092,28 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
-                    frame_started[0] = \$41 ;
+                    frame_started[0] = \$222 ;
                 1'h1:
-                    frame_started[1] = \$41 ;
+                    frame_started[1] = \$222 ;
               endcase
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     ack_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
                   ack_sent[0] = 1'h1;
               1'h1:
@@ -19858,9 +20126,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
                     ack_sent[0] = 1'h1;
                 1'h1:
@@ -19871,15 +20139,15 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     nak_sent = 2'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             (* full_case = 32'd1 *)
-            casez (pick)
+            casez (peer)
               1'h0:
                   nak_sent[0] = nak;
               1'h1:
@@ -19892,9 +20160,9 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               (* full_case = 32'd1 *)
-              casez (pick)
+              casez (peer)
                 1'h0:
                     nak_sent[0] = nak;
                 1'h1:
@@ -19905,14 +20173,14 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_retransmits = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            tx_retransmits = \$16 ;
+          end else if (\$207 ) begin
+            tx_retransmits = \$210 ;
           end
       2'h1:
           /* empty */;
@@ -19920,21 +20188,21 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
-              tx_retransmits = \$43 ;
+            if (\$221 ) begin
+              tx_retransmits = \$224 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_acks = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            tx_acks = \$18 ;
+          end else if (\$207 ) begin
+            tx_acks = \$212 ;
           end
       2'h1:
           /* empty */;
@@ -19942,20 +20210,20 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
-              tx_acks = \$45 ;
+            if (\$221 ) begin
+              tx_acks = \$226 ;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     naks_sent = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
+          end else if (\$207 ) begin
             naks_sent = nak;
           end
       2'h1:
@@ -19964,14 +20232,14 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$40 ) begin
+            if (\$221 ) begin
               naks_sent = nak;
             end
           end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tvalid = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -19986,7 +20254,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tkeep = 8'h00;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20001,22 +20269,22 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tdata = 64'h0000000000000000;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           /* empty */;
       2'h1:
-          m_axis__tdata = \$19 ;
+          m_axis__tdata = \$213 ;
       2'h2:
           m_axis__tdata = store__data;
       2'h3:
-          m_axis__tdata = { 32'h00000000, \$38  };
+          m_axis__tdata = { 32'h00000000, \$217  };
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     store__beat = 3'h0;
     casez (sender_state)
       2'h0:
@@ -20026,19 +20294,19 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
       2'h2:
         begin
           store__beat = pbeat;
-          if (\$20 ) begin
+          if (\$214 ) begin
             (* full_case = 32'd1 *)
-            if (\$36 ) begin
+            if (\$215 ) begin
               store__beat = 3'h0;
             end else begin
-              store__beat = \$37 [2:0];
+              store__beat = \$216 [2:0];
             end
           end
         end
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     m_axis__tlast = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20053,7 +20321,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     tx_frames = 1'h0;
     (* full_case = 32'd1 *)
     casez (sender_state)
@@ -20070,23 +20338,82 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$478  = store__beat;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$282  = store__beat;
     if (rst) begin
-      \$478  = 3'h0;
+      \$282  = 3'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$479  = sending;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$283  = pick;
+    if (rst) begin
+      \$283  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$284  = pick_valid;
+    if (rst) begin
+      \$284  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$285  = 1'h0;
+    if (\$233 ) begin
+      \$285  = 1'h1;
+    end
+    if (rst) begin
+      \$285  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$286  = beat_q;
+    if (\$233 ) begin
+      \$286  = m_axis__tdata;
+    end
+    if (rst) begin
+      \$286  = 64'h0000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$287  = crc_now;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$287  = 32'd4294967295;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$287  = 32'd4294967295;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$287  = 32'd4294967295;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$288  = sending;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
         begin
-          \$479  = 1'h0;
+          \$288  = 1'h0;
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$479  = 1'h1;
+          end else if (\$235 ) begin
+            \$288  = 1'h1;
           end
         end
       2'h1:
@@ -20096,26 +20423,26 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
       2'h3:
           if (m_axis__tready) begin
             (* full_case = 32'd1 *)
-            if (\$473 ) begin
-              \$479  = 1'h1;
+            if (\$277 ) begin
+              \$288  = 1'h1;
             end else begin
-              \$479  = 1'h0;
+              \$288  = 1'h0;
             end
           end
     endcase
     if (rst) begin
-      \$479  = 1'h0;
+      \$288  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$480  = store__peer;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$289  = store__peer;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$480  = pick;
+          end else if (\$235 ) begin
+            \$289  = peer;
           end
       2'h1:
           /* empty */;
@@ -20123,24 +20450,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$480  = pick;
+            if (\$277 ) begin
+              \$289  = peer;
             end
           end
     endcase
     if (rst) begin
-      \$480  = 1'h0;
+      \$289  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$481  = cur_seq;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$290  = cur_seq;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$481  = \$51 ;
+          end else if (\$235 ) begin
+            \$290  = \$237 ;
           end
       2'h1:
           /* empty */;
@@ -20148,24 +20475,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$481  = \$475 ;
+            if (\$277 ) begin
+              \$290  = \$279 ;
             end
           end
     endcase
     if (rst) begin
-      \$481  = 16'h0000;
+      \$290  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$482  = cur_ack;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$291  = cur_ack;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$482  = ack;
+          end else if (\$235 ) begin
+            \$291  = ack;
           end
       2'h1:
           /* empty */;
@@ -20173,24 +20500,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$482  = ack;
+            if (\$277 ) begin
+              \$291  = ack;
             end
           end
     endcase
     if (rst) begin
-      \$482  = 16'h0000;
+      \$291  = 16'h0000;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$483  = cur_nak;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$292  = cur_nak;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$483  = nak;
+          end else if (\$235 ) begin
+            \$292  = nak;
           end
       2'h1:
           /* empty */;
@@ -20198,24 +20525,24 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$483  = nak;
+            if (\$277 ) begin
+              \$292  = nak;
             end
           end
     endcase
     if (rst) begin
-      \$483  = 1'h0;
+      \$292  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$484  = cur_type;
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$293  = cur_type;
     (* full_case = 32'd1 *)
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-          end else if (pick_valid) begin
-            \$484  = \$53 ;
+          end else if (\$235 ) begin
+            \$293  = \$239 ;
           end
       2'h1:
           /* empty */;
@@ -20223,21 +20550,168 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
           /* empty */;
       2'h3:
           if (m_axis__tready) begin
-            if (\$473 ) begin
-              \$484  = \$477 ;
+            if (\$277 ) begin
+              \$293  = \$281 ;
             end
           end
     endcase
     if (rst) begin
-      \$484  = 8'h02;
+      \$293  = 8'h02;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$294  = store__slot;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$294  = seq[2:0];
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$294  = seq[2:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$294  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$295  = rr;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$295  = peer;
+          end
+      2'h1:
+          /* empty */;
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$295  = peer;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$295  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$296  = beat;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$296  = 2'h0;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            \$296  = \$269 [1:0];
+            if (\$270 ) begin
+              \$296  = 2'h0;
+            end
+          end
+      2'h2:
+          /* empty */;
+      2'h3:
+          if (m_axis__tready) begin
+            if (\$277 ) begin
+              \$296  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$296  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$297  = sender_state;
+    (* full_case = 32'd1 *)
+    casez (sender_state)
+      2'h0:
+          if (any_expired) begin
+          end else if (\$235 ) begin
+            \$297  = 2'h1;
+          end
+      2'h1:
+          if (m_axis__tready) begin
+            if (\$270 ) begin
+              (* full_case = 32'd1 *)
+              if (\$271 ) begin
+                \$297  = 2'h2;
+              end else begin
+                \$297  = 2'h3;
+              end
+            end
+          end
+      2'h2:
+          if (\$272 ) begin
+            if (\$273 ) begin
+              \$297  = 2'h3;
+            end
+          end
+      2'h3:
+          if (m_axis__tready) begin
+            (* full_case = 32'd1 *)
+            if (\$277 ) begin
+              \$297  = 2'h1;
+            end else begin
+              \$297  = 2'h0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$297  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$298  = cur_pay_beats;
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          \$298  = \$253 [3:0];
+    endcase
+    if (rst) begin
+      \$298  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$299  = cur_last_beat;
+    casez (sender_state)
+      2'h0:
+          /* empty */;
+      2'h1:
+          \$299  = \$268 [2:0];
+    endcase
+    if (rst) begin
+      \$299  = 3'h0;
     end
   end
   assign cur_peer = store__peer;
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2686$0 , 1'h0 };
-  assign peer = pick;
+  assign expired = { \port$2703$0 , 1'h0 };
+  assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
   assign \hdr_out.type  = cur_type;
@@ -20258,18 +20732,16 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2686$0 ;
-  assign \$33  = { 3'h0, \$32 [16:3] };
-  assign \$55  = \$54 ;
-  assign \$260  = { 3'h0, \$259 [16:3] };
-  assign \$265  = \$264 ;
-  assign \$468  = { 3'h0, \$467 [16:3] };
+  assign any_expired = \port$2703$0 ;
+  assign \$15  = \$14 ;
+  assign \$252  = { 3'h0, \$251 [16:3] };
+  assign \$266  = { 3'h0, \$265 [16:3] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.store (rst, read__hdr, read__data, read__busy, slot, room, tx__hdr__valid, tx__hdr__payload, tx__data__valid, tx__data__payload, tx__hdr__ready, tx_dropped, tx_dead_dropped, tx_msgs, stored, tx__data__ready, read__data_ok, read__beat, read__peer, hdr_rd__addr, clk
 );
-  reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire \$1 ;
   wire \$10 ;
   wire [8:0] \$100 ;
@@ -21246,7 +21718,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
   always @(posedge clk)
     filling <= \$365 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx__hdr__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -21258,7 +21730,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -21270,7 +21742,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_dead_dropped = 1'h0;
     casez (store_state)
       2'h0:
@@ -21282,7 +21754,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     hdr_wr__addr = 3'h0;
     casez (store_state)
       2'h0:
@@ -21295,7 +21767,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     hdr_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -21308,7 +21780,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     hdr_wr__data = 111'h0000000000000000000000000000;
     casez (store_state)
       2'h0:
@@ -21326,7 +21798,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx_msgs = 1'h0;
     casez (store_state)
       2'h0:
@@ -21339,7 +21811,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     stored = 2'h0;
     casez (store_state)
       2'h0:
@@ -21360,7 +21832,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     tx__data__ready = 1'h0;
     casez (store_state)
       2'h0:
@@ -21372,7 +21844,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     dat_wr__addr = 6'h00;
     casez (store_state)
       2'h0:
@@ -21384,7 +21856,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     dat_wr__data = 64'h0000000000000000;
     casez (store_state)
       2'h0:
@@ -21396,7 +21868,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     dat_wr__en = 1'h0;
     casez (store_state)
       2'h0:
@@ -21408,14 +21880,14 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$358  = \$293 ;
     if (rst) begin
       \$358  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$359  = store_state;
     casez (store_state)
       2'h0:
@@ -21448,7 +21920,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$360  = st_peer;
     casez (store_state)
       2'h0:
@@ -21464,7 +21936,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$361  = st_slot;
     casez (store_state)
       2'h0:
@@ -21480,7 +21952,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$362  = st_beats;
     casez (store_state)
       2'h0:
@@ -21496,7 +21968,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$363  = st_beat;
     casez (store_state)
       2'h0:
@@ -21516,7 +21988,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$364  = st_length;
     casez (store_state)
       2'h0:
@@ -21532,7 +22004,7 @@ module \processor_component.netif.store (rst, read__hdr, read__data, read__busy,
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$365  = filling;
     casez (store_state)
       2'h0:
