@@ -44,6 +44,11 @@ class ExCacheParams:
     local_reads : int
         ``"axi"`` only: read hits in flight on the ``lmem`` port at most (1 .. 64). Back-to-back read hits run
         at one per cycle while the local memory's first-beat latency is at most ``local_reads - 2`` cycles.
+    overlap_writeback : bool
+        A dirty victim's LINE_WRITE and the LINE_READ are both sent before either is answered (the fetch does
+        not wait for the write-back's answer). This needs the two answers in request order, which holds when
+        both go to the same memory component (``docs/mmu.md``, "Ordering"); a rack, whose region router may
+        send them to two components, turns it off.
     """
     line_bytes: int = 64
     sets: int = 64
@@ -54,6 +59,7 @@ class ExCacheParams:
     policy: str = "lru"
     line_store: str = "onchip"
     local_reads: int = 8
+    overlap_writeback: bool = True
 
     def __post_init__(self):
         if not is_pow2(self.line_bytes) or not 64 <= self.line_bytes <= 4096:
@@ -75,6 +81,8 @@ class ExCacheParams:
             raise ValueError(f"line_store must be one of {', '.join(LINE_STORES)}, not {self.line_store!r}")
         if not is_int(self.local_reads) or not 1 <= self.local_reads <= 64:
             raise ValueError(f"local_reads must be an integer from 1 to 64, not {self.local_reads!r}")
+        if not isinstance(self.overlap_writeback, bool):
+            raise TypeError(f"overlap_writeback must be a bool, not {self.overlap_writeback!r}")
         if not is_int(self.vaddr_width) or self.vaddr_width > 64:
             raise ValueError(f"vaddr_width must be an integer of at most 64, not {self.vaddr_width!r}")
         if self.vaddr_width < self.offset_bits + self.index_bits + 1:

@@ -181,11 +181,15 @@ class MissHandler(wiring.Component):
                 m.d.comb += [self.net_tx.data.valid.eq(self.wb_data.valid), self.net_tx.data.payload.eq(self.wb_data.payload),
                              self.wb_data.ready.eq(self.net_tx.data.ready)]
                 with m.If(self.wb_data.valid & self.wb_data.ready & self.wb_data.payload.last):
-                    with m.If(ev.kind == MissKind.FLUSH):
+                    if p.overlap_writeback:
+                        with m.If(ev.kind == MissKind.FLUSH):
+                            m.next = "WB_RESP"
+                        with m.Else():
+                            m.d.sync += wb_open.eq(1)
+                            m.next = "RD_HDR"
+                    else:
+                        # The answers may come from two memory components in either order: wait for this one.
                         m.next = "WB_RESP"
-                    with m.Else():
-                        m.d.sync += wb_open.eq(1)
-                        m.next = "RD_HDR"
 
             with m.State("WB_RESP"):
                 m.d.comb += self.net_rx.hdr.ready.eq(1)
@@ -200,7 +204,7 @@ class MissHandler(wiring.Component):
                 with m.If(ev.kind == MissKind.FLUSH):
                     send_cmd(MissCmdOp.MARK_CLEAN, "IDLE")
                 with m.Else():
-                    send_cmd(MissCmdOp.MARK_CLEAN, "RD_RESP")
+                    send_cmd(MissCmdOp.MARK_CLEAN, "RD_RESP" if p.overlap_writeback else "RD_HDR")
 
             with m.State("RD_HDR"):
                 header(MsgKind.LINE_READ, ev.pid, line_vaddr)

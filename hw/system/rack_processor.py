@@ -12,6 +12,8 @@ component of its (pid, region) (``hw/system/region_router.py``). The CSR space h
 (:data:`hw.system.rack_params.PROCESSOR_BLOCKS`).
 """
 
+from dataclasses import replace
+
 from amaranth import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -54,7 +56,9 @@ class RackProcessorComponent(wiring.Component):
             raise ValueError(f"node {node!r} is not a processor node of the rack ({params.processor_nodes})")
         self.params, self.node = params, node
         ex = params.excache
-        self.excache = ExCacheTop(ex, miss_path=params.miss_path)
+        # The region router may send a dirty victim's write-back and the fetch to two memory components,
+        # whose answers can then arrive in either order: the miss handler waits for the write-back's answer.
+        self.excache = ExCacheTop(replace(ex, overlap_writeback=False), miss_path=params.miss_path)
         self.router = RegionRouter(ex.data_width, entries=params.router_entries, region_log2=params.region_log2,
                                    vaddr_width=ex.vaddr_width, pid_width=ex.pid_width,
                                    node_id_width=params.node_bits,

@@ -6,6 +6,7 @@ is recorded as a list of events and compared with the protocol of ``hw/processor
 """
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -18,9 +19,9 @@ W = PARAMS.words_per_line
 VICTIM = {"tag": 0x3C, "pid": 5, "valid": 1, "dirty": 1}
 
 
-def _run(wb_status, rd_status, kind=MissKind.MISS, seed=0):
+def _run(wb_status, rd_status, kind=MissKind.MISS, seed=0, params=PARAMS):
     """Serve one event with a dirty victim; return the handler's events in order and the drained beats."""
-    dut = MissHandler(PARAMS)
+    dut = MissHandler(params)
     rng = random.Random(seed)
     log = []
     rx_queue = []        # (header, beats) the memory will answer, in request order
@@ -124,3 +125,18 @@ def test_refused_write_back_and_fetch_answer_the_write_backs_status():
 def test_flush_waits_for_its_write_back():
     log, _ = _run(Status.OK, Status.OK, kind=MissKind.FLUSH)
     assert log == WRITE_BACK + [("resp", MsgKind.LINE_WRITE_RESP), (MissCmdOp.MARK_CLEAN, 3, Status.OK)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_without_overlap_the_fetch_waits_for_the_write_backs_answer(seed):
+    # overlap_writeback=False (the rack: the two answers may come from two memory components in either order).
+    log, state = _run(Status.OK, Status.OK, seed=seed, params=replace(PARAMS, overlap_writeback=False))
+    assert log == WRITE_BACK + [("resp", MsgKind.LINE_WRITE_RESP), (MissCmdOp.MARK_CLEAN, 3, Status.OK), FETCH,
+                                ("resp", MsgKind.LINE_READ_RESP), (MissCmdOp.FILL, 3, Status.OK)]
+    assert state["fill"] == W
+
+
+def test_without_overlap_a_refused_write_back_sends_no_fetch():
+    log, state = _run(Status.PROT_FAULT, Status.OK, params=replace(PARAMS, overlap_writeback=False))
+    assert log == WRITE_BACK + [("resp", MsgKind.LINE_WRITE_RESP), (MissCmdOp.ABORT, 3, Status.PROT_FAULT)]
+    assert state["fill"] == 0
