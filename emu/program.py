@@ -4,7 +4,7 @@
 
     valgrind --tool=lackey --trace-mem=yes --log-fd=N CMD ARGS
 
-Lackey writes its trace to a pipe (file descriptor ``N``) that is parsed line by line as the program runs
+Lackey writes its trace to a pipe (file descriptor ``N``) that is parsed as the program runs
 (:class:`emu.traces.lackey.LackeyParser`), so the text is never held in memory; only the workload array
 grows. The trace is written to disk only when asked (``save_trace``; compressed by its suffix: ``.gz``,
 ``.xz``, ``.zst``, or plain text), and can be replayed later with ``disagg run --trace FILE``.
@@ -34,6 +34,9 @@ from .errors import DisaggError
 from .traces.lackey import LackeyParser
 
 __all__ = ["ProgramRun", "trace_program", "valgrind_path", "OUTPUT_KEEP"]
+
+#: Bytes read from lackey's pipe at a time (the parser gathers them into blocks of whole lines).
+_PIPE_READ = 1 << 16
 
 #: Bytes of the program's stdout and stderr kept in :class:`ProgramRun` (the rest is counted, not kept).
 OUTPUT_KEEP = 64 * 1024
@@ -182,16 +185,21 @@ def trace_program(command, *, save_trace=None, pid=1, cpi=1.0, seed=0, max_acces
                 from tqdm import tqdm
                 bar = tqdm(unit="acc", unit_scale=True, delay=2.0, leave=False, dynamic_ncols=True,
                            desc=f"tracing {Path(argv[0]).name}")
-            with os.fdopen(read_fd, "rb", buffering=1 << 20) as log:
+            with os.fdopen(read_fd, "rb", buffering=0) as log:
                 read_fd = None
                 shown = 0
-                for lineno, line in enumerate(log, 1):
+                while True:
+                    piece = log.read(_PIPE_READ)
+                    if not piece:
+                        parser.flush_lines(final=True)     # the last lines (max_accesses may be reached there)
+                        stopped = parser.stopped
+                        break
                     if writer is not None:
-                        writer.write(line)
-                    if not parser.feed(line, lineno):
+                        writer.write(piece)
+                    if not parser.feed_bytes(piece):
                         stopped = True
                         break
-                    if bar is not None and not lineno & 0xFFFF:
+                    if bar is not None and parser.accesses != shown:
                         bar.update(parser.accesses - shown)
                         shown = parser.accesses
         except BaseException:

@@ -8,7 +8,8 @@ import pytest
 
 from emu.errors import DisaggError
 from emu.traces import load, load_lackey, load_meta, load_trace, save
-from emu.traces.lackey import split_aligned
+from emu.traces import lackey
+from emu.traces.lackey import LackeyParser, split_aligned
 from emu.workload_format import OP_READ, OP_WRITE, validate
 from emu.workloads import generate
 
@@ -135,3 +136,82 @@ def test_dtrace_refuses_invalid_rows(tmp_path):
         save(tmp_path / "x.dtrace", w)
     with pytest.raises(DisaggError, match="metadata is not JSON"):
         save(tmp_path / "y.dtrace", generate("uniform", n=10), {"a": object()})
+
+
+def _mixed_lackey_text(rng, n, odd):
+    """Lackey text with every line form: I/L/S/M, banners, blank lines, sizes 1..64 (aligned or not), addresses
+    of 1 to 12 hex digits; ``odd`` adds lines only the line reader takes (CR endings, ``0x``, trailing space,
+    whitespace-only) and lines that are errors."""
+    lines = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.3:
+            lines.append(f"I  {int(rng.integers(0, 1 << 32)):08x},{int(rng.integers(1, 16))}")
+        elif r < 0.33:
+            lines.append("==12== banner")
+        elif r < 0.35:
+            lines.append("")
+        elif odd and r < 0.36:
+            lines.append(str(rng.choice(["   ", " L 0x1000,8", " S 1000,8 ", "\r", " L 00001000,8\r", " M 10,8\r",
+                                         "hello", " L 1000,0", " L ffffffffffff0,8"])))
+        else:
+            size = int(rng.choice([1, 2, 4, 8, 8, 8, 16, 32, 3, 6, 7, 64]))
+            addr = int(rng.integers(0, 1 << int(rng.choice([12, 36, 44]))))
+            lines.append(f" {'LSM'[int(rng.integers(0, 3))]} {addr:0{int(rng.choice([1, 4, 8, 10]))}x},{size}")
+    return ("\n".join(lines) + ("\n" if rng.random() < 0.5 else "")).encode()
+
+
+def _read_line_by_line(path, **options):
+    """The line reader (LackeyParser.feed on each line), as before the vectorised reader: the reference."""
+    parser = LackeyParser(str(path), **options)
+    with open(path, "rb") as f:
+        for lineno, line in enumerate(f, 1):
+            if not parser.feed(line, lineno):
+                break
+    return parser.finish(), parser.instructions
+
+
+@pytest.mark.parametrize("block", [64, 1000, 1 << 19])
+def test_vectorised_reader_equals_line_reader(tmp_path, monkeypatch, block):
+    """The vectorised block reader gives the line reader's workload (bit for bit), instruction count and error
+    message (same line number) on generated traces, with text fed in pieces of random sizes."""
+    seed = int(np.random.SeedSequence().entropy % 2**32)
+    print(f"seed {seed}")
+    rng = np.random.default_rng(seed)
+    monkeypatch.setattr(lackey, "_BLOCK", block)
+    compared = errors = 0
+    for trial in range(12):
+        p = tmp_path / f"t{trial}.lackey"
+        p.write_bytes(_mixed_lackey_text(rng, int(rng.integers(1, 4000)), odd=rng.random() < 0.3))
+        options = {"cpi": float(rng.choice([1.0, 0.5, 2.5, 1.3])), "seed": 3}
+        if rng.random() < 0.3:
+            options["max_accesses"] = int(rng.integers(1, 3000))
+        try:
+            want, want_instructions = _read_line_by_line(p, **options)
+            want_error = None
+        except DisaggError as exc:
+            want_error = str(exc)
+        parser = LackeyParser(str(p), **options)
+        text, pos = p.read_bytes(), 0
+        try:
+            while pos < len(text):
+                k = int(rng.integers(1, 3000))
+                if not parser.feed_bytes(text[pos:pos + k]):
+                    break
+                pos += k
+            got = parser.finish()
+            got_error = None
+        except DisaggError as exc:
+            got_error = str(exc)
+        assert got_error == want_error, (seed, trial)
+        if want_error is not None:
+            with pytest.raises(DisaggError) as e:
+                load_lackey(p, **options)
+            assert str(e.value) == want_error
+            errors += 1
+            continue
+        assert np.array_equal(got, want), (seed, trial)
+        assert parser.instructions == want_instructions, (seed, trial)
+        assert np.array_equal(load_lackey(p, **options), want), (seed, trial)
+        compared += 1
+    assert compared > 4
