@@ -87,6 +87,9 @@ class FormalCheck:
         Keyword arguments of the harness beyond ``prop`` and ``mutation`` (a narrowed environment).
     harness_prop : str
         The harness's name of the property, where the check is a variant of it (default ``prop``).
+    slow_mutations : tuple of str
+        Mutations (among :attr:`mutations`) whose counterexample lies deeper than the quick run reaches, or
+        takes minutes to find: the default suite leaves them to the full run (a slow test).
     """
     block: str
     prop: str
@@ -104,12 +107,15 @@ class FormalCheck:
     mutant_shown_by: str = ""
     options: tuple = ()
     harness_prop: str = ""
+    slow_mutations: tuple = ()
 
     def __post_init__(self):
         if self.mode not in MODES or self.quick_mode not in MODES:
             raise ValueError(f"{self.name}: modes must be among {', '.join(MODES)}, not {self.mode!r}/{self.quick_mode!r}")
         if self.quick_depth and self.mutant_shown_by:
             raise ValueError(f"{self.name}: a check in the default suite shows its own mutant")
+        if not set(self.slow_mutations) <= set(self.mutations):
+            raise ValueError(f"{self.name}: slow_mutations {self.slow_mutations} are not among {self.mutations}")
         if self.bmc_engine not in BMC_ENGINES:
             raise ValueError(f"{self.name}: bmc_engine must be one of {', '.join(BMC_ENGINES)}, not {self.bmc_engine!r}")
 
@@ -121,6 +127,11 @@ class FormalCheck:
     def mutations(self):
         """Every deliberate bug of the check: ``mutation``, then ``extra_mutations``."""
         return (self.mutation, *self.extra_mutations)
+
+    @property
+    def quick_mutations(self):
+        """The mutations the default suite's run must catch (the others are :attr:`slow_mutations`)."""
+        return tuple(x for x in self.mutations if x not in self.slow_mutations) if self.quick_depth else ()
 
     @property
     def harness_property(self):
@@ -161,6 +172,11 @@ CHECKS = [
     FormalCheck("excache", "pid_isolation", _EX, "ExCacheFormal", "pdr", 24, 18, "alias_pid",
                 "a read is never answered with another process's data; responses come in request order",
                 quick_mode="pdr", extra_mutations=("reorder_responses",)),
+    # The same handshake rules with the line data in processor-local memory (line_store="axi"): the lmem AXI4
+    # port's channels too; its mutant drops lmem.aw's valid. The local memory answers as AXI4 says.
+    FormalCheck("excache", "handshake_axi_store", _EX, "ExCacheFormal", "bmc", 20, 12, "drop_valid",
+                "every stream and lmem AXI4 channel of the ExCache with the AXI line store holds valid and payload until ready",
+                options=(("line_store", "axi"),), harness_prop="handshake"),
     # no_lost_write with every input free: PDR does not close (frame 11 in 2 minutes, stalled after) and BMC's
     # work per step grows about 3x a step from step 12 (it proves every trace of the depth clean), short of the
     # 36 cycles a write, its eviction and the read that fetches it back take. Its mutant is shown by the
@@ -181,6 +197,12 @@ CHECKS = [
                 "every stream and AXI channel the MMU drives holds valid and payload until ready"),
     FormalCheck("mmu", "owner_isolation", _MMU, "MMUFormal", "bmc", 16, 12, "skip_owner_check",
                 "a request from a node that does not own the pid never reaches DRAM and is answered with an error"),
+    # One mapping (pid, page) -> (frame, R, W) chosen by the solver; the harness's memory answers every walk
+    # consistently with it. skip_permission is caught at step 9 (a walk and the access after it);
+    # tlb_ignores_pid needs a second process's walk to fill the TLB first.
+    FormalCheck("mmu", "translation", _MMU, "MMUFormal", "bmc", 20, 14, "tlb_ignores_pid",
+                "a request for (pid, page) reaches DRAM only in the frame mapped to them, with the permission it needs",
+                extra_mutations=("skip_permission",)),
     FormalCheck("netif", "handshake", _NET, "NetIfFormal", "bmc", 12, 10, "drop_valid",
                 "every stream and AXI-Stream port the network interface drives holds valid and payload until ready"),
     FormalCheck("netif", "exactly_once", _NET, "NetIfFormal", "bmc", 20, 14, "replay_delivery",

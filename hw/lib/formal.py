@@ -17,13 +17,14 @@ with the other ``t*`` signals (AXI-Stream, :mod:`hw.lib.axis`) and ``<ch>valid``
 The harnesses run under SymbiYosys (``disagg formal``); nothing here is synthesised into a design.
 """
 
-from amaranth import Cat, Signal
+from amaranth import Cat, Mux, Signal
 from amaranth.hdl import Assert, Assume, ResetSignal, Value
 from amaranth.hdl._ast import AnyConst, AnySeq
 from amaranth.lib import wiring
 
 __all__ = ["AnyConst", "AnySeq", "Channel", "stream_channels", "past", "drive_free_inputs",
-           "check_handshake", "handshake_properties", "handshake_with_mutant", "hold_reset_low", "quiet_config_writes", "check_harness_choice"]
+           "check_handshake", "handshake_properties", "handshake_with_mutant", "hold_reset_low", "quiet_config_writes", "check_harness_choice",
+           "axi_subordinate_rules"]
 
 
 class Channel:
@@ -183,3 +184,44 @@ def check_harness_choice(block, prop, properties, mutation, mutations):
         raise ValueError(f"{block} property must be one of {', '.join(properties)}, not {prop!r}")
     if mutation not in (None, *mutations.values()):
         raise ValueError(f"mutation must be None or one of {', '.join(mutations.values())}, not {mutation!r}")
+
+
+def axi_subordinate_rules(m, axi, *, outstanding=4, name="axi"):
+    """Assume the subordinate on the AXI4 manager port ``axi`` (a block's output port) answers as AXI4 says
+    (free inputs alone may answer what was never asked):
+
+    * read data only for an accepted read address, in order, ``rlast`` exactly on each burst's last beat
+      (``arlen + 1`` beats);
+    * a write response only for a burst whose address and last data beat it has taken, one per burst.
+
+    At most ``outstanding`` read bursts and write bursts are in flight (the subordinate holds ``arready`` /
+    ``awready`` low beyond that, which AXI allows). Timing and data stay free; the handshake rules of the
+    channels are :func:`handshake_properties`' business."""
+    if outstanding < 1:
+        raise ValueError(f"outstanding must be at least 1, not {outstanding!r}")
+    # Reads: the lengths of the bursts in flight, oldest first, and the beat of the oldest.
+    lens = [Signal(8, name=f"{name}_rd_len{i}") for i in range(outstanding)]
+    count = Signal(range(outstanding + 1), name=f"{name}_rd_bursts")
+    beat = Signal(8, name=f"{name}_rd_beat")
+    ar_fire = axi.arvalid & axi.arready
+    r_fire = axi.rvalid & axi.rready
+    r_done = r_fire & axi.rlast
+    m.d.comb += Assume(~(axi.arready & (count == outstanding)))
+    m.d.comb += Assume(~axi.rvalid | ((count != 0) & (axi.rlast == (beat == lens[0]))))
+    with m.If(r_fire):
+        m.d.sync += beat.eq(Mux(axi.rlast, 0, beat + 1))
+    for i in range(outstanding):
+        kept = Mux(r_done, lens[i + 1] if i + 1 < outstanding else 0, lens[i])
+        slot = Mux(r_done, count - 1, count)          # where a new burst lands
+        m.d.sync += lens[i].eq(Mux(ar_fire & (slot == i), axi.arlen, kept))
+    m.d.sync += count.eq(count + ar_fire - r_done)
+    # Writes: addresses and last beats taken, responses given.
+    aws = Signal(range(outstanding + 1), name=f"{name}_wr_addrs")
+    lasts = Signal(range(outstanding + 1), name=f"{name}_wr_lasts")
+    aw_fire = axi.awvalid & axi.awready
+    w_last = axi.wvalid & axi.wready & axi.wlast
+    b_fire = axi.bvalid & axi.bready
+    m.d.comb += Assume(~(axi.awready & (aws == outstanding)))
+    m.d.comb += Assume(~(axi.wready & (lasts == outstanding)))
+    m.d.comb += Assume(~axi.bvalid | ((aws != 0) & (lasts != 0)))
+    m.d.sync += [aws.eq(aws + aw_fire - b_fire), lasts.eq(lasts + w_last - b_fire)]

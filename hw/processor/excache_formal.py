@@ -28,6 +28,15 @@ is a trace of the free one (it only adds assumptions and fixes free inputs to on
 counterexample found there is one of the property; and its traces are short enough for BMC to reach the
 write-back's round trip (36 cycles), which the free harness's BMC does not.
 
+``line_store="axi"`` builds the cache with its line data in processor-local memory behind the ``lmem`` AXI4 port
+(:mod:`hw.processor.line_store_axi`); ``handshake`` then covers that port's channels too (``lmem.ar``/``aw``/``w``
+asserted, ``lmem.r``/``b`` assumed), and its ``drop_valid`` mutant drops ``lmem.aw.valid`` instead (a line fill
+writes the local memory early in a trace). The local memory is assumed to answer as AXI4 says
+(:func:`hw.lib.formal.axi_subordinate_rules`: read data only for an address taken, ``rlast`` on each burst's
+last beat, a write response only after its burst's address and last beat): with free inputs a B response that
+arrives before its burst's data makes the store's count of writes in flight wrap, and the read address it then
+withdraws is no bug of the cache.
+
 ``mutation`` names a deliberate bug placed between the checker and the cache, so a test can show each
 property catches what it is meant to catch:
 
@@ -45,7 +54,7 @@ from amaranth import Cat, Const, Elaboratable, Module, Mux, Signal
 from amaranth.hdl import Assert, Assume, Cover
 
 from hw.lib.formal import (check_harness_choice, AnyConst, AnySeq, drive_free_inputs, handshake_properties, handshake_with_mutant,
-                            hold_reset_low, quiet_config_writes)
+                            hold_reset_low, quiet_config_writes, axi_subordinate_rules)
 from hw.processor.excache import ExCacheTop
 from hw.processor.registers import register_map
 from hw.processor.excache_layouts import CpuOp
@@ -69,16 +78,16 @@ CONFIG_REGISTERS = ()
 _PENDING = 4
 
 
-def formal_params(prop="handshake"):
+def formal_params(prop="handshake", line_store="onchip"):
     """The small ExCache configuration the harnesses prove: 2 sets x 2 ways of 64 B lines, 64-bit words,
     2-bit pids, 12-bit addresses, so every mechanism of the default is there with few states. For
     ``no_lost_write`` one line of one 512-bit word (one beat a line), so that a write, its eviction and the
-    read that fetches it back fit in a short trace."""
+    read that fetches it back fit in a short trace. ``line_store`` as :class:`ExCacheParams`."""
     if prop == "no_lost_write":
         return ExCacheParams(line_bytes=64, sets=1, ways=1, data_width=512, vaddr_width=12, pid_width=2,
-                             policy="lru")
+                             policy="lru", line_store=line_store)
     return ExCacheParams(line_bytes=64, sets=2, ways=2, data_width=64, vaddr_width=12, pid_width=2,
-                         policy="lru")
+                         policy="lru", line_store=line_store)
 
 
 class ExCacheFormal(Elaboratable):
@@ -92,15 +101,19 @@ class ExCacheFormal(Elaboratable):
         Default :func:`formal_params`.
     mutation : str or None
         A deliberate bug (see the module docstring), or ``None`` for the real cache.
+    scenario : bool
+        ``no_lost_write`` only: the eviction scenario (module docstring).
+    line_store : str
+        ``"onchip"`` or ``"axi"`` (the ``lmem`` port; module docstring), when ``params`` is not given.
     """
 
-    def __init__(self, prop, params=None, *, mutation=None, scenario=False):
+    def __init__(self, prop, params=None, *, mutation=None, scenario=False, line_store="onchip"):
         check_harness_choice("ExCache", prop, PROPERTIES, mutation,
                              {**MUTATIONS, "order": "reorder_responses"})
         if scenario and prop != "no_lost_write":
             raise ValueError(f"only no_lost_write has a scenario, not {prop!r}")
         self.prop, self.mutation, self.scenario = prop, mutation, scenario
-        self.params = formal_params(prop) if params is None else params
+        self.params = formal_params(prop, line_store) if params is None else params
         if not isinstance(self.params, ExCacheParams):
             raise TypeError(f"params must be ExCacheParams, not {self.params!r}")
 
@@ -133,8 +146,11 @@ class ExCacheFormal(Elaboratable):
                          dut.csr.w_stb.eq(AnySeq(1)), dut.csr.w_data.eq(AnySeq(32))]
             quiet_config_writes(m, dut, dut.csr, [register_map().addr(name) for name in CONFIG_REGISTERS])
         # Otherwise the CSR bus stays idle: maintenance commands (invalidate by pid) drop lines on purpose.
+        if p.line_store == "axi":
+            axi_subordinate_rules(m, dut.lmem, name="lmem")
         if self.prop == "handshake":
-            handshake_with_mutant(m, dut, "net_tx.hdr" if self.mutation == "drop_valid" else None)
+            seam = "lmem.aw" if p.line_store == "axi" else "net_tx.hdr"
+            handshake_with_mutant(m, dut, seam if self.mutation == "drop_valid" else None)
         else:
             handshake_properties(m, dut)
         self._resp = self._response_seam(m, dut)
