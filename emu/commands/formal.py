@@ -38,7 +38,7 @@ def run(args):
     results, bad = [], 0
     if args.timeout < 1:
         raise DisaggError(f"--timeout must be a positive number of seconds, not {args.timeout}")
-    print(f"{'check':<40} {'result':<8} {'method':<36} {'depth':>5} {'time':>8}")
+    print(f"{'check':<40} {'result':<8} {'method':<36} {'depth':>5} {'time':>8} {'cpu':>8}")
     if args.quick:
         checks = [c for c in checks if c.quick_depth]
     for c in checks:
@@ -49,12 +49,15 @@ def run(args):
         depth = args.depth or (c.quick_depth if args.quick else c.depth)
         mode = args.method or (c.quick_mode if args.quick else c.mode)
         skip = c.mutant_skip if args.mutants and mode == "bmc" and 0 < c.mutant_skip < depth else 0
-        for mutation in (c.mutations if args.mutants else (None,)):
+        # --quick --mutants: the mutants the default suite runs (the others need the full run: slow_mutations).
+        mutations = (c.quick_mutations if args.quick else c.mutations) if args.mutants else (None,)
+        for mutation in mutations:
             r = run_check(c, depth=depth, mode=mode, mutation=mutation, timeout=args.timeout, skip=skip)
             results.append(r)
             label = c.name + (f" [{mutation}]" if mutation else "")
             depth_text = f"F{r.depth}" if r.status == "proved" and r.method == "PDR" else str(r.depth)
-            print(f"{label:<40} {r.status:<8} {r.method:<36} {depth_text:>5} {r.seconds:>7.1f}s", flush=True)
+            print(f"{label:<40} {r.status:<8} {r.method:<36} {depth_text:>5} {r.seconds:>7.1f}s {r.cpu_seconds:>7.1f}s",
+                  flush=True)
             if r.status == "failed":
                 where = f" at step {r.step}" if r.step is not None else ""
                 print(f"    counterexample{where}: {r.trace}" + ("" if args.mutants else f"  ({'; '.join(r.failed)})"))

@@ -17,6 +17,18 @@ freely and states one guarantee, looking only at its ports:
     "being served" from the cycle its header is accepted to the cycle its response header leaves; no AXI
     read or write address may be issued in between when it came from a non-owner.
 
+    ``pipelined=True`` lets the environment offer requests at any time, several in flight (the MMU's
+    pipeline full, parked requests answered out of order). AXI transactions still cannot be told apart at
+    the ports, except by what the MMU guarantees about its order: the responder carries out one request at a
+    time, in queue order, and starts the next only after the previous response is complete (its header, and
+    for a read its last data beat), so every data access between two response completions belongs to the
+    second response's request. The page table is one bucket at address 0 (:func:`translation_params`), so a
+    walk's bucket reads are recognised by address and shape and left out. The solver picks one tag; the
+    request carrying it (tags are unique among requests in flight, as the ExCache's miss handler issues
+    them) is tracked, and when it came from a non-owner its response must be an error with no data access
+    since the previous response completed. What this variant does not see is a walk started for a
+    non-owner's request (walks of other requests interleave with it); the one-at-a-time harness does.
+
 ``translation``
     A request for (pid, vaddr) reaches DRAM only inside the frame mapped to that pid and page, with the
     permission the access needs, and is answered OK only with that permission. The solver chooses one
@@ -121,14 +133,18 @@ class MMUFormal(Elaboratable):
         Default :func:`formal_params`.
     mutation : str or None
         A deliberate bug (see the module docstring), or ``None`` for the real MMU.
+    pipelined : bool
+        ``owner_isolation`` with several requests in flight (module docstring).
     """
 
-    def __init__(self, prop, params=None, *, mutation=None):
+    def __init__(self, prop, params=None, *, mutation=None, pipelined=False):
         check_harness_choice("MMU", prop, PROPERTIES, mutation,
                              {**MUTATIONS, "translation_permission": "skip_permission"})
-        self.prop, self.mutation = prop, mutation
+        if pipelined and prop != "owner_isolation":
+            raise ValueError(f"only owner_isolation has a pipelined variant, not {prop!r}")
+        self.prop, self.mutation, self.pipelined = prop, mutation, pipelined
         if params is None:
-            params = translation_params() if prop == "translation" else formal_params()
+            params = translation_params() if prop == "translation" or pipelined else formal_params()
         self.params = params
         if not isinstance(self.params, MMUParams):
             raise TypeError(f"params must be MMUParams, not {self.params!r}")
@@ -168,6 +184,9 @@ class MMUFormal(Elaboratable):
             m.d.comb += hdr.payload.src.eq(owner)
         else:
             m.d.comb += hdr.payload.src.eq(src)
+        if self.pipelined:
+            self._owner_isolation_pipelined(m, dut, t_pid, bound, owner, src, w_data)
+            return
         # Binding changes while the tracked pid's request is served would make "the owner" ambiguous.
         serving, foreign = Signal(), Signal()
         m.d.comb += Assume(~((serving | hdr.valid) & dut.csr.w_stb & (w_data[:16] == t_pid)))
@@ -186,6 +205,46 @@ class MMUFormal(Elaboratable):
                            "a non-owner's request is answered with an error")
         m.d.comb += Cover(foreign & responded)
         m.d.comb += Cover(serving & ~foreign & axi.arvalid)
+
+    def _owner_isolation_pipelined(self, m, dut, t_pid, bound, owner, src, w_data):
+        p = self.params
+        hdr, tx_hdr, tx_data, axi = dut.net_rx.hdr, dut.net_tx.hdr, dut.net_tx.data, dut.axi
+        accepted = hdr.valid & hdr.ready
+        responded = tx_hdr.valid & tx_hdr.ready
+        # Requests of the tracked pid in flight (every request is answered once, its pid echoed): the binding
+        # of the pid stays put while one is, so "the owner" is the same at the check and at the answer.
+        in_flight = Signal(4)
+        m.d.sync += in_flight.eq(in_flight + (accepted & (hdr.payload.pid == t_pid))
+                                 - (responded & (tx_hdr.payload.pid == t_pid)))
+        m.d.comb += Assume(~((in_flight != 0) | (hdr.valid & (hdr.payload.pid == t_pid)))
+                           | ~(dut.csr.w_stb & (w_data[:16] == t_pid)))
+        m.d.comb += Assume(in_flight != 15)
+        # The tracked request: the one with the solver's tag (unique while in flight).
+        t_tag = AnyConst(len(hdr.payload.tag))
+        tracked, foreign = Signal(), Signal()
+        m.d.comb += Assume(~(tracked & hdr.valid & (hdr.payload.tag == t_tag)))
+        from_stranger = (hdr.payload.pid == t_pid) & (~bound | (src != owner))
+        answer = responded & (tx_hdr.payload.tag == t_tag) & tracked
+        with m.If(accepted & (hdr.payload.tag == t_tag)):
+            m.d.sync += [tracked.eq(1), foreign.eq(from_stranger)]
+        with m.Elif(answer):
+            m.d.sync += [tracked.eq(0), foreign.eq(0)]
+        # Data accesses since the last response completed (bucket reads of the one-bucket table left out).
+        bucket_read = (axi.araddr < p.bucket_bytes) & (axi.arlen == p.bucket_beats - 1)
+        access = (axi.arvalid & ~bucket_read) | axi.awvalid
+        complete = ((responded & (tx_hdr.payload.length == 0))
+                    | (tx_data.valid & tx_data.ready & tx_data.payload.last))
+        touched = Signal()
+        with m.If(complete):
+            m.d.sync += touched.eq(0)
+        with m.Elif(access):
+            m.d.sync += touched.eq(1)
+        m.d.comb += Assert(~(answer & foreign) | (tx_hdr.payload.status != Status.OK),
+                           "a non-owner's request is answered with an error")
+        m.d.comb += Assert(~(answer & foreign & (touched | access)),
+                           "a non-owner's request never reaches DRAM")
+        m.d.comb += Cover(answer & foreign & (in_flight > 1))
+        m.d.comb += Cover(accepted & (in_flight > 1) & (tracked | ~foreign))
 
     def _translation(self, m, dut):
         p = self.params
