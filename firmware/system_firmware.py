@@ -347,8 +347,12 @@ class RackFirmware:
             homes.setdefault(p.node, []).append(p.region)
             if p.secondary is not None:
                 homes.setdefault(p.secondary, []).append(p.region)
-        for mem_node, regs in homes.items():
-            await self.endpoints[mem_node].create_address_space(pid, node, regs)
+        # Every live memory component binds the pid to its processor node, the homes with their regions and the
+        # others with none: an access outside every region is not routed and goes to the ExCache's default
+        # memory node, which must then answer PAGE_FAULT (no region), not PROT_FAULT (unknown pid).
+        for mem_node in self.params.memory_nodes:
+            if mem_node not in self.gmm.failed:
+                await self.endpoints[mem_node].create_address_space(pid, node, homes.get(mem_node, ()))
         entries = [free.pop(0) for _ in placed]
         for index, p in zip(entries, placed):
             await self._write_entry(node, index, pid, p)
@@ -374,9 +378,8 @@ class RackFirmware:
         for index in self._entries.pop(pid):
             await self._router_wr(node, "commit", 0 | index << 8)
             self._free_entries[node].append(index)
-        for mem_node in sorted({n for p in self.gmm.placements_of(pid) for n in (p.node, p.secondary)
-                                if n is not None}):
-            if mem_node not in self.gmm.failed:
+        for mem_node, monitor in self.memories.items():
+            if mem_node not in self.gmm.failed and pid in monitor.spaces:
                 await self.endpoints[mem_node].destroy_address_space(pid)
         self.gmm.release(pid)
         self.gpm.release(pid)

@@ -98,8 +98,11 @@ async def rack_isolation(dut):
         return home[pid].get(vaddr // params.region_bytes, params.memory_nodes[0])
 
     async def prot_faults():
+        total = 0
         async with bench.fw_lock:
-            return sum((await m.counters())["CNT_PROT_FAULTS"] for n, m in fw.memories.items())
+            for m in fw.memories.values():      # (an await inside a generator expression would make it async)
+                total += (await m.counters())["CNT_PROT_FAULTS"]
+        return total
 
     async def spoofed():
         async with bench.fw_lock:
