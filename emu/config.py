@@ -81,6 +81,10 @@ SCHEMA = {
                                                "round-robin"),
         "process_policy": (str, "least-loaded", "placement of processes on processor components: least-loaded "
                                                 "or round-robin"),
+        "replication": (int, 1, "copies of each rack region: 1, or 2 (every write goes to a primary and a "
+                                "secondary memory component; docs/rack.md)"),
+        "kill_memory": (int, -1, "fault plan: memory component (0..memories-1) that dies during the run; -1: none"),
+        "kill_cycle": (int, 0, "fault plan: when kill_memory dies, in cycles from the start of the accesses"),
     },
     "harness": {
         "idle_skip": (bool, True, "advance idle cycles without evaluating the model (exact: same cycles and "

@@ -27,6 +27,9 @@ def register(sub):
                         "configuration with a few settings changed: " +
                         "; ".join(f"{k} = {v[0]}" for k, v in CONFIGURATIONS.items()) +
                         f" (default: {','.join(CONFIGURATIONS)}; '' for none)")
+    p.add_argument("--topologies", default="", metavar="PxM,...",
+                   help="also measure the compiled rack (docs/rack.md) on these topologies, e.g. 1x1,2x2,4x4 "
+                        "(each built once; default: none)")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
     p.set_defaults(func=run)
 
@@ -42,6 +45,10 @@ def run(args):
         raise DisaggError(f"--configs: unknown configuration {unknown[0]!r} (known: {', '.join(CONFIGURATIONS)})")
     if args.cocotb_accesses < 1:
         raise DisaggError(f"--cocotb-accesses must be at least 1, not {args.cocotb_accesses}")
+    from ..config import parse_topology
+    topologies = [t.strip() for t in args.topologies.split(",") if t.strip()]
+    for t in topologies:
+        parse_topology(t)
     name = args.workload or workloads.DEFAULT
     w = workloads.generate(name, seed=args.seed, **workloads.parse_params(name, args.params))
     r = bench(config, w, cocotb_accesses=args.cocotb_accesses, skip_cocotb=args.no_cocotb, log=print,
@@ -49,6 +56,11 @@ def run(args):
     print()
     print(f"disagg bench: workload '{name}' ({len(w):,} accesses), configuration {config.source}")
     print(format_table(r))
+    if topologies:
+        from ..rack.speed import format_rack_speed, rack_speed
+        r["rack"] = rack_speed(config, topologies, log=print)
+        print()
+        print(format_rack_speed(r["rack"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(dict(r, workload=name), indent=2) + "\n")

@@ -18,7 +18,7 @@ def register(sub):
     p.add_argument("--miss-path", choices=("hardware", "software"), help="shorthand for --set system.miss_path=...")
     p.add_argument("--topology", metavar="PxM",
                    help="a rack of P processor and M memory components on a switch (shorthand for --set "
-                        "topology.processors=P --set topology.memories=M; runs under cocotb, see docs/rack.md)")
+                        "topology.processors=P --set topology.memories=M; the compiled rack, see docs/rack.md)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--workload", default=None, metavar="NAME", help="a generator of emu.workloads (default: default)")
     src.add_argument("--trace", type=Path, metavar="FILE",
@@ -150,17 +150,19 @@ def run(args):
 
 
 def _run_rack(args, config):
-    """A rack run (``[topology]`` beyond 1 x 1): under cocotb, every access checked (``emu/cosim/rack_run.py``)."""
-    from ..cosim.rack_run import format_rack_summary, run_rack
+    """A rack run (``[topology]`` beyond 1 x 1): the compiled rack, every access checked (``emu/rack/run.py``)."""
+    from ..cosim.rack_run import format_rack_summary
+    from ..rack.run import fault_plan, run_rack_fast
     for flag, value in (("--waves", args.waves), ("--no-check", args.no_check), ("--check-sample", args.check_sample)):
         if value:
             raise DisaggError(f"{flag} is not available for a rack run (--topology): every access of a rack is checked "
                               f"and no waveform is recorded")
     config.rack_params()      # bad [topology] settings: one line before the workload is loaded
+    fault_plan(config)
     name, workload = load_workload(args)
     if len(workload) == 0:
         raise DisaggError(f"{name}: the workload has no accesses")
-    result = run_rack(config, workload, log=None if args.quiet else print)
+    result = run_rack_fast(config, workload, log=None if args.quiet else print)
     print(format_rack_summary(result, workload_name=name, config_source=config.source))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

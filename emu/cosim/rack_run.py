@@ -92,14 +92,28 @@ def run_rack(config: SystemConfig, workload: np.ndarray, *, log=None) -> dict:
 def format_rack_summary(result, *, workload_name="", config_source="") -> str:
     """The human-readable summary of :func:`run_rack`'s figures."""
     s = result["statistics"]
+    engine = "in the compiled rack" if result.get("engine") == "compiled" else "under cocotb"
+    speed = f", {result['cycles'] / result['seconds']:,.0f} cycles/s" if result.get("seconds") else ""
     lines = [f"rack {result['topology']} ({config_source}), workload {workload_name}: {result['accesses']:,} accesses, "
              f"{result['checked']:,} checked by the rack golden model, 0 mismatches, {result['cycles']:,} cycles "
-             f"({result['seconds']:.1f} s simulated under cocotb)"]
-    lines.append("processor components:  node  processes  hits  misses  write-backs  routed  unrouted")
+             f"({result['seconds']:.1f} s simulated {engine}{speed})"]
+    if result.get("replication", 1) != 1:
+        lines.append(f"replication {result['replication']}: every write to a primary and a secondary memory component")
+    for rec in result.get("failovers") or ():
+        lines.append(f"failover: memory node {rec['node']} failed at cycle {rec['failed_at']:,}, detected "
+                     f"+{rec['detected_at'] - rec['failed_at']:,}, recovered +{rec['recovered_at'] - rec['detected_at']:,} "
+                     f"cycles later; {rec['regions_promoted']} regions promoted, {rec['regions_lost']} lost")
+    if result.get("node_dead"):
+        lines.append(f"accesses answered NODE_DEAD (their process lost a region's only copy): {result['node_dead']:,}; "
+                     f"those processes' accesses after their first NODE_DEAD not checked: "
+                     f"{result.get('unchecked_after_failure', 0):,}")
+    lines.append("processor components:  node  processes  hits  misses  write-backs  routed  unrouted  replicated  "
+                 "re-sent")
     for node, p in s["processors"].items():
         ex = p["excache"]
+        r = p["router"]
         lines.append(f"  {node:>4}  {p['processes']:>9}  {ex['hits']:>6}  {ex['misses']:>6}  {ex['writebacks']:>11}  "
-                     f"{p['router']['routed']:>6}  {p['router']['unrouted']:>8}")
+                     f"{r['routed']:>6}  {r['unrouted']:>8}  {r.get('replicated', 0):>10}  {r.get('replayed', 0):>7}")
     lines.append("memory components:     node  frames used  frames free  requests  faults  prot faults")
     for node, m in s["memories"].items():
         mmu = m["mmu"]

@@ -148,13 +148,13 @@ def failover_run(params, kill, seed, *, built=None, accesses=ACCESSES, kill_afte
         return rec
 
 
-def campaign(params, runs, first_seed=1, *, log=print, built=None):
-    """:func:`failover_run` for every memory component, ``runs`` seeds each; returns the records (raises on the
-    first failing run, naming its seed)."""
+def campaign(params, runs, first_seed=1, *, log=print, built=None, kills=None):
+    """:func:`failover_run` for every memory component (or those of ``kills``), ``runs`` seeds each; returns the
+    records (raises on the first failing run, naming its seed)."""
     from ..harness.rack_build import build_rack
     built = built or build_rack(params, log=log)
     records = []
-    for kill in range(params.memories):
+    for kill in range(params.memories) if kills is None else kills:
         for k in range(runs):
             seed = first_seed + k
             t0 = time.process_time()
@@ -187,13 +187,15 @@ def main(argv=None):
     ap.add_argument("--topology", default="4x4")
     ap.add_argument("--runs", type=int, default=20, help="seeded runs per memory component (default 20)")
     ap.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    ap.add_argument("--kill", default="", metavar="J,...", help="only these memory components (default: all)")
     ap.add_argument("--json", help="also write the records as JSON lines to this file")
     args = ap.parse_args(argv)
     try:
         from ..config import parse_topology
         p, m = parse_topology(args.topology)
         t0 = time.process_time()
-        records = campaign(failover_params(p, m), args.runs, args.seed)
+        kills = [int(k) for k in args.kill.split(",") if k.strip()] or None
+        records = campaign(failover_params(p, m), args.runs, args.seed, kills=kills)
     except DisaggError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
