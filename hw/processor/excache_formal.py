@@ -26,7 +26,8 @@ word, then accesses another line of its set (the eviction: one way), then reads 
 with every output taken at once and the memory free in latency and data. Every trace of the narrowed harness
 is a trace of the free one (it only adds assumptions and fixes free inputs to one of their values), so a
 counterexample found there is one of the property; and its traces are short enough for BMC to reach the
-write-back's round trip (36 cycles), which the free harness's BMC does not.
+write-back's round trip (41 cycles since the registered tag read, 36 before), which the free harness's BMC does
+not.
 
 ``line_store="axi"`` builds the cache with its line data in processor-local memory behind the ``lmem`` AXI4 port
 (:mod:`hw.processor.line_store_axi`); ``handshake`` then covers that port's channels too (``lmem.ar``/``aw``/``w``
