@@ -47,6 +47,9 @@ SCHEMA = {
         "dram_latency": (int, 4, "extra DRAM access cycles (0..255)"),
         "dram_model": (str, "compiled", "who serves the DRAM in the harness: compiled (C++, sparse, any size) or "
                                         "rtl (hw/memory/dram.py in the model, at most 16 MiB)"),
+        "fill_bytes_per_cycle": (int, 64, "compiled DRAM: the memory monitor zeroes frames by the DRAM's fill engine "
+                                          "at this many bytes per cycle (0: through the MMU's 8-byte memory "
+                                          "window; docs/system.md)"),
     },
     "link": {
         "latency": (int, 16, "one-way link latency in cycles"),
@@ -275,6 +278,9 @@ class SystemConfig:
             raise DisaggError(f"{self.source}: memory.dram_model = \"rtl\" holds at most {RTL_DRAM_MAX_BYTES >> 20} MiB "
                               f"(the RTL model's memory is converted word by word), not {mem.dram_bytes} bytes; "
                               f"use memory.dram_model = \"compiled\"")
+        if not 0 <= mem.fill_bytes_per_cycle <= 4096:
+            raise DisaggError(f"{self.source}: memory.fill_bytes_per_cycle must be from 0 to 4096, "
+                              f"not {mem.fill_bytes_per_cycle!r}")
         rates = {name: self._rate(name) for name in ("loss", "corrupt", "duplicate", "reorder")}
         try:
             excache = ExCacheParams(line_bytes=c.line_bytes, sets=c.sets, ways=c.ways, data_width=64, vaddr_width=48,

@@ -29,6 +29,12 @@ class Bus:
     async def write_mem(self, addr: int, data: bytes) -> None:
         raise NotImplementedError
 
+    async def fill_mem(self, addr: int, length: int, value: int) -> None:
+        """Write the 8-byte little-endian ``value`` repeated over ``length`` bytes at ``addr`` (zero-filling a
+        frame, clearing the page table). Default: :meth:`write_mem` of the pattern; a bus whose memory has a
+        faster way (the MMU window's FILL, a memory controller's fill engine) overrides it."""
+        await self.write_mem(addr, value.to_bytes(8, "little") * (length // 8) + value.to_bytes(8, "little")[:length % 8])
+
     async def wait_while(self, block: str, addr: int, mask: int, value: int, max_polls: int):
         """Read the register until ``reg & mask != value`` or ``max_polls`` reads were made.
 

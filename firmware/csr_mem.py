@@ -2,8 +2,10 @@
 
 :class:`CsrMemoryBus` wraps a bus that only has working register accesses and implements
 ``read_mem``/``write_mem`` with the MMU's ``MEM_*`` registers, which the MMU carries out on its own
-AXI DRAM port. A write of a repeated 8-byte pattern (zero-filling a frame, clearing the page table)
-becomes one ``FILL`` command that the MMU performs with AXI bursts.
+AXI DRAM port. A write of a repeated 8-byte pattern becomes one ``FILL`` command that the MMU performs
+with AXI bursts. ``fill_mem`` (the memory monitor's memset: zero-filling a frame, clearing the page
+table) is that FILL too, unless the inner bus has a DRAM fill engine (the harness's compiled DRAM), which
+then does it at DRAM speed.
 """
 
 from __future__ import annotations
@@ -98,19 +100,33 @@ class CsrMemoryBus(Bus):
             out += await self._read_word(a)
         return bytes(out[addr - start:addr - start + length])
 
+    async def fill_mem(self, addr: int, length: int, value: int) -> None:
+        """``value`` (8 bytes) repeated over ``length`` bytes (a memset): by the DRAM's fill engine if the inner
+        bus has one (``dram_fill_engine``: the harness's compiled DRAM, at DRAM speed), else one window FILL
+        (beat-aligned ranges of two beats or more), else word writes."""
+        if getattr(self.inner, "dram_fill_engine", False) and addr % 8 == 0 and length % 8 == 0:
+            await self.inner.fill_mem(addr, length, value)
+        elif length >= 2 * self.beat_bytes and addr % self.beat_bytes == 0 and length % self.beat_bytes == 0:
+            await self._window_fill(addr, length, value)
+        else:
+            await super().fill_mem(addr, length, value)
+
+    async def _window_fill(self, addr, length, value):
+        self._addr = None
+        await self._set_addr(addr)
+        await self._reg("MEM_WDATA_LO", value & _M32)
+        await self._reg("MEM_WDATA_HI", value >> 32)
+        await self._reg("MEM_LEN", length)
+        await self._run(MEM_OP_FILL)
+        self._addr = addr + length
+
     async def write_mem(self, addr: int, data: bytes) -> None:
         data = bytes(data)
         self._addr = None
         bb = self.beat_bytes
         if (len(data) >= 2 * bb and addr % bb == 0 and len(data) % bb == 0
                 and data == data[:8] * (len(data) // 8)):
-            value = int.from_bytes(data[:8], "little")
-            await self._set_addr(addr)
-            await self._reg("MEM_WDATA_LO", value & _M32)
-            await self._reg("MEM_WDATA_HI", value >> 32)
-            await self._reg("MEM_LEN", len(data))
-            await self._run(MEM_OP_FILL)
-            self._addr = addr + len(data)
+            await self._window_fill(addr, len(data), int.from_bytes(data[:8], "little"))
             return
         pos = 0
         while pos < len(data):

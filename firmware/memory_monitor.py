@@ -178,7 +178,7 @@ class MemoryMonitor:
         # poll budget (a 1 GiB DRAM has a 16 MiB table), and no table-sized buffer is built.
         size = self.table.size_bytes
         for off in range(0, size, _ZERO_CHUNK):
-            await self.bus.write_mem(self.pt_base + off, bytes(min(_ZERO_CHUNK, size - off)))
+            await self.bus.fill_mem(self.pt_base + off, min(_ZERO_CHUNK, size - off), 0)
         await self._wr("PT_BASE_LO", self.pt_base & _M32)
         await self._wr("PT_BASE_HI", self.pt_base >> 32)
         await self._wr("PT_BUCKETS_LOG2", self.pt_buckets_log2)
@@ -298,7 +298,7 @@ class MemoryMonitor:
         except PageTableFull:
             self.frames.free(pfn)
             raise
-        await self.bus.write_mem(pfn << self.page_bits, bytes(self.page_bytes))   # zero-fill first
+        await self.bus.fill_mem(pfn << self.page_bits, self.page_bytes, 0)   # zero-fill first
         for addr, data in writes:
             await self.bus.write_mem(addr, data)
         space.pages[vpn] = (pfn, writable)

@@ -11,6 +11,11 @@
 // response is valid latency + 1 cycles after the last W beat. Addresses wrap modulo the size. Responses OKAY.
 // Both models give identical results on the same run (sim_tests/harness/test_axi_memory.py).
 //
+// Fill engine: fill() writes an 8-byte pattern over a range at the DRAM's own speed (the memory component's
+// memory controller serving the memory monitor's memset of a fresh frame, docs/system.md "Zero-filling frames"):
+// it waits for the transaction in progress to end, then holds the port (no AR/AW accepted) for latency +
+// ceil(length / bytes_per_cycle) cycles. The bytes are written when it starts: nothing can read them earlier.
+//
 // Use (emu/harness/driver.cpp): drive() before the falling-edge eval, settle() after it (re-eval if it
 // returns true), sample() before the rising edge; or, with the registered samples of hw.system.top.HarnessTop
 // (one eval() per cycle), drive() and settle() before the eval, sample() after it; configure() sets size and latency at run time, so one
@@ -67,6 +72,25 @@ public:
             if ((strb >> i) & 1) at[i] = src[i];
     }
 
+    // Write the 8-byte ``value`` (little-endian) repeated over ``[addr, addr + n)`` (8-byte aligned). Zeros over a
+    // whole page drop it (it reads as zero again): zero-filled frames cost no host memory.
+    void fill(uint64_t addr, uint64_t n, uint64_t value) {
+        uint8_t pattern[8];
+        std::memcpy(pattern, &value, 8);
+        while (n) {
+            uint64_t off = addr & (PAGE - 1);
+            uint64_t take = PAGE - off < n ? PAGE - off : n;
+            if (value == 0 && take == PAGE) {
+                pages_.erase(addr >> PAGE_BITS);
+                if (last_no_ == addr >> PAGE_BITS) { last_no_ = ~0ull; last_ = nullptr; }
+            } else {
+                for (uint64_t i = 0; i < take; i += 8) write(addr + i, pattern, 0xFF, 8);
+            }
+            addr += take;
+            n -= take;
+        }
+    }
+
     uint64_t pages() const { return pages_.size(); }
 
 private:
@@ -78,6 +102,7 @@ private:
 #if HARNESS_AXI_MEM   // SparseMemory above also backs the ExCache's local memory (local_memory.h)
 struct AxiMemoryStats {
     uint64_t read_bursts, write_bursts, read_beats, write_beats, pages, bytes;
+    uint64_t fills, fill_bytes;     // fill engine: fills done and bytes written by them
 };
 
 class AxiMemory {
@@ -94,6 +119,22 @@ public:
     }
 
     bool configured() const { return words_ != 0; }
+
+    // Ask for a fill of ``length`` bytes of ``value`` at ``addr`` (both multiples of 8) at ``bytes_per_cycle``
+    // (> 0); busy() until it is done. At most one at a time (returns false if one is pending or running).
+    bool fill(uint64_t addr, uint64_t length, uint64_t value, uint32_t bytes_per_cycle) {
+        if (fill_pending_ || st_ == FILL || bytes_per_cycle == 0) return false;
+        fill_addr_ = addr % size_;
+        fill_len_ = length;
+        fill_value_ = value;
+        fill_cycles_ = latency_ + (length + bytes_per_cycle - 1) / bytes_per_cycle;
+        fill_pending_ = true;
+        if (st_ == IDLE) start_fill();
+        return true;
+    }
+
+    // A fill asked for and not finished.
+    bool busy() const { return fill_pending_ || st_ == FILL; }
 
     // Outputs of this cycle, from the state (and, for awready, the manager's arvalid as last seen).
     void drive(Vtop* t) {
@@ -175,7 +216,11 @@ public:
         case B_RESP:
             if (t->DS_bready) st_ = IDLE;
             break;
+        case FILL:
+            if (--fill_left_ == 0) st_ = IDLE;
+            break;
         }
+        if (st_ == IDLE && fill_pending_) start_fill();   // after the transaction that was in progress
         if (st_ != IDLE) seen_arvalid_ = false;   // re-learnt when idle again
     }
 
@@ -194,7 +239,17 @@ public:
     }
 
 private:
-    enum State { IDLE, R_WAIT, R_DATA, W_DATA, B_WAIT, B_RESP };
+    enum State { IDLE, R_WAIT, R_DATA, W_DATA, B_WAIT, B_RESP, FILL };
+
+    void start_fill() {
+        fill_pending_ = false;
+        mem_.fill(fill_addr_, fill_len_ < size_ - fill_addr_ ? fill_len_ : size_ - fill_addr_, fill_value_);
+        fill_left_ = fill_cycles_;
+        st_ = fill_left_ ? FILL : IDLE;
+        seen_arvalid_ = false;
+        st.fills++;
+        st.fill_bytes += fill_len_;
+    }
 
     uint64_t word(uint64_t addr) const { return (addr % size_) / BEAT; }
 
@@ -206,5 +261,7 @@ private:
     uint8_t left_ = 0;          // beats after the current one (8 bits, as the RTL's)
     uint32_t tid_ = 0;
     bool seen_arvalid_ = false;
+    bool fill_pending_ = false;
+    uint64_t fill_addr_ = 0, fill_len_ = 0, fill_value_ = 0, fill_cycles_ = 0, fill_left_ = 0;
 };
 #endif  // HARNESS_AXI_MEM

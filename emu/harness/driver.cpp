@@ -877,14 +877,35 @@ EXPORT void h_dram_config(void* p, uint64_t size_bytes, uint32_t latency) {
 #endif
 }
 
-// Six counters: read bursts, write bursts, read beats, write beats, pages allocated, bytes allocated.
+// Eight counters: read bursts, write bursts, read beats, write beats, pages allocated, bytes allocated, fills
+// and bytes filled by the fill engine.
 EXPORT void h_dram_stats(void* p, uint64_t* out) {
 #if HARNESS_AXI_MEM
     AxiMemoryStats s = static_cast<Harness*>(p)->dram.stats();
+    static_assert(sizeof s == 8 * sizeof(uint64_t));
     std::memcpy(out, &s, sizeof s);
 #else
     (void)p;
-    std::memset(out, 0, 6 * sizeof(uint64_t));
+    std::memset(out, 0, 8 * sizeof(uint64_t));
+#endif
+}
+
+// The compiled DRAM's fill engine (axi_memory.h, AxiMemory::fill): ``length`` bytes of the 8-byte ``value`` at
+// ``addr`` at ``bytes_per_cycle``, the clock running until it is done (firmware waits for its memset). Returns
+// the cycles stepped, or ~0 if there is no compiled DRAM or the request is refused (misaligned, engine busy).
+EXPORT uint64_t h_dram_fill(void* p, uint64_t addr, uint64_t length, uint64_t value, uint32_t bytes_per_cycle) {
+#if HARNESS_AXI_MEM
+    Harness* h = static_cast<Harness*>(p);
+    if ((addr | length) & 7 || !h->dram.fill(addr, length, value, bytes_per_cycle)) return ~0ull;
+    uint64_t n = 0;
+    while (h->dram.busy()) {
+        h->step();
+        n++;
+    }
+    return n;
+#else
+    (void)p; (void)addr; (void)length; (void)value; (void)bytes_per_cycle;
+    return ~0ull;
 #endif
 }
 

@@ -38,6 +38,9 @@ def _load(path: Path):
     lib.h_dram_present.restype = ctypes.c_int
     lib.h_dram_config.argtypes = [vp, u64, u32]
     lib.h_dram_stats.argtypes = [vp, vp]
+    if hasattr(lib, "h_dram_fill"):         # models built before it have no fill engine
+        lib.h_dram_fill.argtypes = [vp, u64, u64, u64, u32]
+        lib.h_dram_fill.restype = u64
     lib.h_lmem_present.restype = ctypes.c_int
     lib.h_lmem_config.argtypes = [vp, u32]
     lib.h_lmem_stats.argtypes = [vp, vp]
@@ -203,10 +206,29 @@ class HarnessModel:
         """Counters of the compiled DRAM (bursts, beats, pages and bytes allocated); empty without one."""
         if not self.has_compiled_dram:
             return {}
-        out = np.zeros(6, dtype=np.uint64)
+        out = np.zeros(8, dtype=np.uint64)
         self._lib.h_dram_stats(self._h, out.ctypes.data)
-        return dict(zip(("read_bursts", "write_bursts", "read_beats", "write_beats", "pages", "bytes"),
-                        (int(v) for v in out)))
+        names = ("read_bursts", "write_bursts", "read_beats", "write_beats", "pages", "bytes")
+        if self.has_dram_fill:
+            names += ("fills", "fill_bytes")
+        return dict(zip(names, (int(v) for v in out)))
+
+    @property
+    def has_dram_fill(self) -> bool:
+        """Whether the compiled DRAM has the fill engine (:meth:`dram_fill`)."""
+        return self.has_compiled_dram and hasattr(self._lib, "h_dram_fill")
+
+    def dram_fill(self, addr: int, length: int, value: int, bytes_per_cycle: int) -> int:
+        """Fill ``[addr, addr + length)`` of the compiled DRAM with the 8-byte ``value`` by its fill engine at
+        ``bytes_per_cycle``, the clock running until it is done; returns the cycles that took
+        (``emu/harness/axi_memory.h``, ``AxiMemory::fill``)."""
+        if not self.has_dram_fill:
+            raise DisaggError("this model has no compiled DRAM with a fill engine")
+        cycles = self._lib.h_dram_fill(self._h, addr, length, value & 0xFFFF_FFFF_FFFF_FFFF, bytes_per_cycle)
+        if cycles == 0xFFFF_FFFF_FFFF_FFFF:
+            raise DisaggError(f"DRAM fill of {length} bytes at {addr:#x} refused (8-byte alignment, "
+                              f"{bytes_per_cycle} bytes per cycle)")
+        return int(cycles)
 
     def stats(self) -> np.void:
         """The driver's cumulative counters (a record of ``STATS_DTYPE``)."""

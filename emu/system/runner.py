@@ -62,7 +62,8 @@ class SystemRunner:
                                   max_outstanding=config.cpu.max_outstanding,
                                   idle_skip=config.harness.idle_skip)
         self.model.reset()
-        self.bus = HarnessBus(self.model, SYSTEM_CSR_BASES)
+        fill = config.memory.fill_bytes_per_cycle if config.memory.dram_model == "compiled" else 0
+        self.bus = HarnessBus(self.model, SYSTEM_CSR_BASES, fill_bytes_per_cycle=fill)
         self.firmware = SystemFirmware(self.bus, config.params)
         self.firmware_seconds = 0.0
         self._fw(self.firmware.boot(), "booting the system firmware")

@@ -12,8 +12,9 @@ keep only the workload array they build.
   short read).
 * Any decompression error (corrupt data, a truncated file) becomes a :class:`TraceReadError` naming the file
   and the line (or row) being read: one line, and ``disagg`` exits with status 2.
-* :class:`TraceStream` can show a progress bar (tqdm) over the compressed bytes consumed, for files of
-  :data:`PROGRESS_MIN_BYTES` or more.
+* :class:`TraceStream` can show a progress bar (tqdm) over the compressed bytes consumed: at once for files
+  of :data:`PROGRESS_MIN_BYTES` or more, after :data:`PROGRESS_DELAY_S` seconds for smaller ones (a small
+  compressed file may hold a large text).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from ..errors import DisaggError
 
 __all__ = ["TraceReadError", "TraceStream", "open_trace", "detect_compression", "COMPRESSIONS",
-           "PROGRESS_MIN_BYTES", "DECOMPRESSION_ERRORS"]
+           "PROGRESS_MIN_BYTES", "PROGRESS_DELAY_S", "DECOMPRESSION_ERRORS"]
 
 #: Compression kinds: name -> (magic bytes, file suffix).
 COMPRESSIONS = {
@@ -38,8 +39,10 @@ COMPRESSIONS = {
 }
 _BY_SUFFIX = {suffix: kind for kind, (_, suffix) in COMPRESSIONS.items()}
 
-#: Files at least this large show a progress bar while they are read (when a bar is asked for).
+#: Files at least this large show a progress bar at once while they are read (when a bar is asked for);
+#: smaller ones after :data:`PROGRESS_DELAY_S` seconds of reading.
 PROGRESS_MIN_BYTES = 16 << 20
+PROGRESS_DELAY_S = 2.0
 
 _CHUNK = 1 << 20
 
@@ -141,10 +144,13 @@ class TraceStream:
         else:
             self.stream = self._raw
         self._bar = None
-        if progress and self.size >= PROGRESS_MIN_BYTES:
+        if progress:
+            # A large file shows the bar at once; a smaller one only if reading it lasts more than two
+            # seconds (a compressed trace of a few MB can hold hundreds of MB of text).
             from tqdm import tqdm
             self._bar = tqdm(total=self.size, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                             dynamic_ncols=True, desc=f"reading {self.path.name}")
+                             dynamic_ncols=True, desc=f"reading {self.path.name}",
+                             delay=0 if self.size >= PROGRESS_MIN_BYTES else PROGRESS_DELAY_S)
         self._shown = 0
 
     def tick(self):
