@@ -102,7 +102,6 @@ private:
 #if HARNESS_AXI_MEM   // SparseMemory above also backs the ExCache's local memory (local_memory.h)
 struct AxiMemoryStats {
     uint64_t read_bursts, write_bursts, read_beats, write_beats, pages, bytes;
-    uint64_t fills, fill_bytes;     // fill engine: fills done and bytes written by them
 };
 
 class AxiMemory {
@@ -135,6 +134,11 @@ public:
 
     // A fill asked for and not finished.
     bool busy() const { return fill_pending_ || st_ == FILL; }
+
+    // Fills done by the engine and the bytes they wrote (kept apart from AxiMemoryStats, whose six counters
+    // the drivers copy as they are).
+    uint64_t fills() const { return fills_; }
+    uint64_t fill_bytes() const { return fill_bytes_; }
 
     // Outputs of this cycle, from the state (and, for awready, the manager's arvalid as last seen).
     void drive(Vtop* t) {
@@ -247,8 +251,8 @@ private:
         fill_left_ = fill_cycles_;
         st_ = fill_left_ ? FILL : IDLE;
         seen_arvalid_ = false;
-        st.fills++;
-        st.fill_bytes += fill_len_;
+        fills_++;
+        fill_bytes_ += fill_len_;
     }
 
     uint64_t word(uint64_t addr) const { return (addr % size_) / BEAT; }
@@ -263,5 +267,6 @@ private:
     bool seen_arvalid_ = false;
     bool fill_pending_ = false;
     uint64_t fill_addr_ = 0, fill_len_ = 0, fill_value_ = 0, fill_cycles_ = 0, fill_left_ = 0;
+    uint64_t fills_ = 0, fill_bytes_ = 0;
 };
 #endif  // HARNESS_AXI_MEM

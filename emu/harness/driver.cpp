@@ -881,9 +881,12 @@ EXPORT void h_dram_config(void* p, uint64_t size_bytes, uint32_t latency) {
 // and bytes filled by the fill engine.
 EXPORT void h_dram_stats(void* p, uint64_t* out) {
 #if HARNESS_AXI_MEM
-    AxiMemoryStats s = static_cast<Harness*>(p)->dram.stats();
-    static_assert(sizeof s == 8 * sizeof(uint64_t));
+    const AxiMemory& d = static_cast<Harness*>(p)->dram;
+    AxiMemoryStats s = d.stats();
+    static_assert(sizeof s == 6 * sizeof(uint64_t));
     std::memcpy(out, &s, sizeof s);
+    out[6] = d.fills();
+    out[7] = d.fill_bytes();
 #else
     (void)p;
     std::memset(out, 0, 8 * sizeof(uint64_t));
