@@ -51,3 +51,24 @@ def format_rack_speed(rows):
         lines.append(f"{r['topology']:<10}{r['accesses']:>10,}{r['cycles']:>12,}{r['cycles_per_s']:>12,.0f}"
                      f"{r['cycles_per_cpu_s']:>14,.0f}{r['firmware_share']:>10.0%}  {r['build']}")
     return "\n".join(lines)
+
+
+def main(argv=None):
+    """``python -m emu.rack.speed [PxM ...]``: the rows alone (``disagg bench --topologies`` prints them after the
+    single system's table)."""
+    import sys
+
+    from ..config import load_config
+    from ..errors import DisaggError
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        rows = rack_speed(load_config(), args or RACK_TOPOLOGIES, log=print)
+    except DisaggError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_rack_speed(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
