@@ -231,7 +231,10 @@ class Link(wiring.Component):
         hit = corrupt & ((cur_beat == cbeat) | (s.tlast & (cur_beat < cbeat)))
         flip_bit = Mux(s.tlast, cbit[:3], cbit)
         beat_data = Signal(w)
-        m.d.comb += beat_data.eq(s.tdata ^ Mux(hit, Const(1, w) << flip_bit, 0))
+        # A one-bit constant shifted: the mask is 2**len(flip_bit) bits wide (w for a power-of-two width),
+        # where Const(1, w) << flip_bit was w + 2**len(flip_bit) - 1 bits, a multi-word shift in the
+        # Verilated model at every cycle (issue 12). flip_bit < w, so the bits kept are the same.
+        m.d.comb += beat_data.eq(s.tdata ^ Mux(hit, Const(1, 1) << flip_bit, 0))
 
         accept = s.tvalid & s.tready
         fast_entry = Signal(entry)
