@@ -10504,8 +10504,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3241$0 (\$2 ),
-    .\port$3241$20 (\$3 ),
+    .\port$3047$0 (\$2 ),
+    .\port$3047$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -10539,7 +10539,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .mem__wready(\mem__wready$390 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\port$1172$119 (queue__payload[152:119]),
+    .\port$978$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
     .rx_data__ready(net_rx__data__ready),
@@ -10603,8 +10603,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3241$0 (\$2 ),
-    .\port$3241$20 (\$3 ),
+    .\port$3047$0 (\$2 ),
+    .\port$3047$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -11764,7 +11764,7 @@ module \memory_component.memory.mmu.arbiter (rst, m0__req, m0__arvalid, m0__arad
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3241$0 , \port$3241$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3047$0 , \port$3047$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
 , fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -11911,10 +11911,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3241$0 ;
-  wire [11:0] \port$3241$0 ;
-  output [55:0] \port$3241$20 ;
-  wire [55:0] \port$3241$20 ;
+  output [11:0] \port$3047$0 ;
+  wire [11:0] \port$3047$0 ;
+  output [55:0] \port$3047$20 ;
+  wire [55:0] \port$3047$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12317,8 +12317,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3241$0  = h[11:0];
-  assign \port$3241$20  = h[75:20];
+  assign \port$3047$0  = h[11:0];
+  assign \port$3047$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12375,7 +12375,7 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, has_write, pe
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$978$119 , rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done
 , hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [32:0] \$1 ;
@@ -12532,8 +12532,8 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$1172$119 ;
-  wire [33:0] \port$1172$119 ;
+  input [33:0] \port$978$119 ;
+  wire [33:0] \port$978$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -12645,7 +12645,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \port$1172$119 [33] ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$978$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -12656,7 +12656,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \port$1172$119 [31:0];
+      \$81  = \port$978$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
@@ -12666,7 +12666,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = \port$1172$119 [32];
+      \$82  = \port$978$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
@@ -12676,7 +12676,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \port$1172$119 [33];
+      \$83  = \port$978$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
@@ -13104,9 +13104,9 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx
         end
     endcase
   end
-  assign \paddr$4  = \port$1172$119 [31:0];
-  assign write = \port$1172$119 [32];
-  assign \line$8  = \port$1172$119 [33];
+  assign \paddr$4  = \port$978$119 [31:0];
+  assign write = \port$978$119 [32];
+  assign \line$8  = \port$978$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -13115,7 +13115,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1172$119 , rx
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \port$1172$119 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$978$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -13613,7 +13613,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3241$0 , \port$3241$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3047$0 , \port$3047$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -13720,10 +13720,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3241$0 ;
-  wire [11:0] \port$3241$0 ;
-  input [55:0] \port$3241$20 ;
-  wire [55:0] \port$3241$20 ;
+  input [11:0] \port$3047$0 ;
+  wire [11:0] \port$3047$0 ;
+  input [55:0] \port$3047$20 ;
+  wire [55:0] \port$3047$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -13779,14 +13779,14 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3146$0 (owner_get_valid),
-    .\port$3147$0 (owner_get_node),
-    .\port$3241$0 (\port$3241$0 ),
-    .\port$3241$20 (\port$3241$20 [7:0]),
-    .\port$3390$0 (window__busy),
-    .\port$3394$0 (window__error),
-    .\port$798$0 (fault__pending),
-    .\port$801$0 (fault__write),
+    .\port$2952$0 (owner_get_valid),
+    .\port$2953$0 (owner_get_node),
+    .\port$3047$0 (\port$3047$0 ),
+    .\port$3047$20 (\port$3047$20 [7:0]),
+    .\port$3196$0 (window__busy),
+    .\port$3200$0 (window__error),
+    .\port$604$0 (fault__pending),
+    .\port$607$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -13802,7 +13802,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3241$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3047$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -13826,11 +13826,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3241$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3241$20 [7:0], \port$3241$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3241$0 [3:0];
-  assign fault__src = \port$3241$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3241$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3047$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3047$20 [7:0], \port$3047$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3047$0 [3:0];
+  assign fault__src = \port$3047$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3047$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -13859,8 +13859,8 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$798$0 , \port$801$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3146$0 , \port$3147$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3241$0 , \port$3241$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3390$0 , \port$3394$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$604$0 , \port$607$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$2952$0 , \port$2953$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3047$0 , \port$3047$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3196$0 , \port$3200$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14024,22 +14024,22 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$7
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3146$0 ;
-  wire \port$3146$0 ;
-  input [7:0] \port$3147$0 ;
-  wire [7:0] \port$3147$0 ;
-  input [11:0] \port$3241$0 ;
-  wire [11:0] \port$3241$0 ;
-  input [7:0] \port$3241$20 ;
-  wire [7:0] \port$3241$20 ;
-  input \port$3390$0 ;
-  wire \port$3390$0 ;
-  input \port$3394$0 ;
-  wire \port$3394$0 ;
-  input \port$798$0 ;
-  wire \port$798$0 ;
-  input \port$801$0 ;
-  wire \port$801$0 ;
+  input \port$2952$0 ;
+  wire \port$2952$0 ;
+  input [7:0] \port$2953$0 ;
+  wire [7:0] \port$2953$0 ;
+  input [11:0] \port$3047$0 ;
+  wire [11:0] \port$3047$0 ;
+  input [7:0] \port$3047$20 ;
+  wire [7:0] \port$3047$20 ;
+  input \port$3196$0 ;
+  wire \port$3196$0 ;
+  input \port$3200$0 ;
+  wire \port$3200$0 ;
+  input \port$604$0 ;
+  wire \port$604$0 ;
+  input \port$607$0 ;
+  wire \port$607$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -14082,7 +14082,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$7
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3394$0 , \port$3390$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3200$0 , \port$3196$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14090,10 +14090,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$7
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3241$20 , \port$3241$0 , 2'h0, \port$801$0 , \port$798$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3047$20 , \port$3047$0 , 2'h0, \port$607$0 , \port$604$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3146$0 , 23'h000000, \port$3147$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$2952$0 , 23'h000000, \port$2953$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -16781,9 +16781,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$7
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3146$0 , 23'h000000, \port$3147$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3241$20 , \port$3241$0 , 2'h0, \port$801$0 , \port$798$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3394$0 , \port$3390$0  };
+  assign csr__OWNER_GET__r_data = { \port$2952$0 , 23'h000000, \port$2953$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3047$20 , \port$3047$0 , 2'h0, \port$607$0 , \port$604$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3200$0 , \port$3196$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -18199,311 +18199,58 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
-  wire \$109 ;
+  reg [1:0] \$100 ;
+  reg [7:0] \$101 ;
+  reg [35:0] \$102 ;
+  reg [3:0] \$103 ;
+  reg [43:0] \$104 ;
+  reg [3:0] \$105 ;
+  reg \$106 ;
+  reg [3:0] \$107 ;
+  reg [1:0] \$108 ;
+  reg \$109 ;
   wire \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
-  wire \$113 ;
-  wire \$114 ;
-  wire \$115 ;
-  wire \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  reg [1:0] \$110 ;
+  reg [7:0] \$111 ;
+  reg [35:0] \$112 ;
+  reg [21:0] \$113 ;
+  reg [511:0] \$114 ;
+  reg [31:0] \$115 ;
+  reg [63:0] \$116 ;
   wire \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
   wire \$13 ;
-  wire \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire \$133 ;
-  wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
   wire \$14 ;
-  wire \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire \$143 ;
-  wire \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
   wire \$15 ;
-  wire \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
-  wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire \$157 ;
-  wire \$158 ;
-  wire \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
   wire \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire \$189 ;
   wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire \$194 ;
-  wire \$195 ;
-  wire \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  wire [6:0] \$190 ;
+  wire [6:0] \$195 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  wire \$203 ;
-  wire \$204 ;
-  wire \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire \$208 ;
-  wire \$209 ;
+  wire [6:0] \$200 ;
+  wire [6:0] \$205 ;
   wire \$21 ;
-  wire \$210 ;
-  wire \$211 ;
-  wire \$212 ;
-  wire \$213 ;
-  wire \$214 ;
-  wire \$215 ;
-  wire \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
+  wire [6:0] \$212 ;
+  wire [5:0] \$216 ;
   wire \$22 ;
-  wire \$220 ;
-  wire \$221 ;
-  wire \$222 ;
-  wire \$223 ;
-  wire \$224 ;
-  wire \$225 ;
-  wire \$226 ;
-  wire \$227 ;
-  wire \$228 ;
-  wire \$229 ;
   wire \$23 ;
-  wire \$230 ;
-  wire \$231 ;
-  wire \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire \$238 ;
-  wire \$239 ;
   wire \$24 ;
-  wire \$240 ;
-  wire \$241 ;
-  wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire \$248 ;
-  wire \$249 ;
   wire \$25 ;
-  wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire \$253 ;
-  wire \$254 ;
-  wire \$255 ;
-  wire \$256 ;
-  wire \$257 ;
-  wire \$258 ;
-  wire \$259 ;
   wire \$26 ;
-  wire \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
-  wire \$264 ;
-  wire \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
   wire \$27 ;
-  wire \$270 ;
-  wire \$271 ;
-  wire \$272 ;
-  wire \$273 ;
-  wire \$274 ;
-  wire \$275 ;
-  wire \$276 ;
-  wire \$277 ;
-  wire \$278 ;
-  wire \$279 ;
   wire \$28 ;
-  wire \$280 ;
-  wire \$281 ;
-  wire \$282 ;
-  wire \$283 ;
-  wire \$284 ;
-  wire \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire \$289 ;
   wire \$29 ;
-  wire \$290 ;
-  wire \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  wire \$298 ;
-  wire \$299 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$300 ;
-  wire \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire \$304 ;
-  wire \$305 ;
-  wire \$306 ;
-  wire \$307 ;
-  wire \$308 ;
-  wire \$309 ;
   wire \$31 ;
-  wire \$310 ;
-  wire \$311 ;
-  wire \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire \$316 ;
-  wire \$317 ;
-  wire \$318 ;
-  wire \$319 ;
   wire \$32 ;
-  wire \$320 ;
-  wire \$321 ;
-  wire \$322 ;
-  wire \$323 ;
-  wire \$324 ;
-  wire \$325 ;
-  wire \$326 ;
-  wire \$327 ;
-  wire \$328 ;
-  wire \$329 ;
   wire \$33 ;
-  wire \$330 ;
-  wire \$331 ;
-  wire \$332 ;
-  wire \$333 ;
-  wire \$334 ;
-  wire \$335 ;
-  wire \$336 ;
-  wire \$337 ;
-  wire \$338 ;
-  wire \$339 ;
   wire \$34 ;
-  wire \$340 ;
-  wire [3:0] \$341 ;
-  wire [3:0] \$342 ;
-  wire \$343 ;
-  wire \$344 ;
-  wire \$345 ;
-  wire \$346 ;
-  wire \$347 ;
-  wire [2:0] \$348 ;
-  wire [2:0] \$349 ;
   wire \$35 ;
-  wire [511:0] \$350 ;
-  wire [511:0] \$351 ;
-  wire [511:0] \$352 ;
-  wire [511:0] \$353 ;
-  wire \$354 ;
-  wire [63:0] \$355 ;
-  wire [63:0] \$356 ;
-  wire [63:0] \$357 ;
-  reg \$358 ;
-  reg [1:0] \$359 ;
   wire \$36 ;
-  reg [7:0] \$360 ;
-  reg [35:0] \$361 ;
-  reg [3:0] \$362 ;
-  reg [43:0] \$363 ;
-  reg [3:0] \$364 ;
-  reg \$365 ;
-  reg [3:0] \$366 ;
-  reg [1:0] \$367 ;
-  reg \$368 ;
-  reg [1:0] \$369 ;
   wire \$37 ;
-  reg [7:0] \$370 ;
-  reg [35:0] \$371 ;
-  reg [21:0] \$372 ;
-  reg [511:0] \$373 ;
-  reg [31:0] \$374 ;
-  reg [63:0] \$375 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
@@ -18512,15 +18259,9 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$42 ;
   wire \$43 ;
   wire \$44 ;
-  wire [6:0] \$449 ;
   wire \$45 ;
-  wire [6:0] \$454 ;
-  wire [6:0] \$459 ;
   wire \$46 ;
-  wire [6:0] \$464 ;
   wire \$47 ;
-  wire [6:0] \$471 ;
-  wire [5:0] \$475 ;
   wire \$48 ;
   wire \$49 ;
   wire \$5 ;
@@ -18562,26 +18303,26 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire \$82 ;
   wire [3:0] \$83 ;
   wire [3:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
+  wire [63:0] \$85 ;
+  wire [3:0] \$86 ;
+  wire [3:0] \$87 ;
   wire \$88 ;
   wire \$89 ;
   wire \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
+  wire [2:0] \$93 ;
+  wire [2:0] \$94 ;
   wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire [63:0] \$96 ;
+  wire [63:0] \$97 ;
+  wire [63:0] \$98 ;
+  reg \$99 ;
   (* init = 4'h0 *)
   wire [3:0] \$signal ;
   reg [7:0] \$signal$47  = 8'h00;
-  reg \$signal$58  = 1'h0;
+  reg \$signal$57  = 1'h0;
   reg [1:0] chosen;
   input clk;
   wire clk;
@@ -18606,7 +18347,7 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [35:0] fill_vpn;
   input fill_w;
   wire fill_w;
-  wire [63:0] filled;
+  reg [63:0] filled;
   (* init = 1'h0 *)
   wire fq;
   reg [21:0] fq_data = 22'h000000;
@@ -18647,7 +18388,6 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   wire [35:0] lk_vpn;
   output lk_w;
   reg lk_w;
-  wire [511:0] pid_mask;
   reg [511:0] pids = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   input rst;
   wire rst;
@@ -18824,339 +18564,80 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$449  = idx_q * 3'h4;
-  assign \$71  = valid >> \$449 ;
+  assign \$190  = idx_q * 3'h4;
+  assign \$71  = valid >> \$190 ;
   assign \$72  = tag_lk__data[43:0] == key_q;
   assign \$73  = \$71 [0] & \$72 ;
-  assign \$454  = idx_q * 3'h4;
-  assign \$74  = valid >> \$454 ;
+  assign \$195  = idx_q * 3'h4;
+  assign \$74  = valid >> \$195 ;
   assign \$75  = tag_lk__data[87:44] == key_q;
   assign \$76  = \$74 [1] & \$75 ;
-  assign \$459  = idx_q * 3'h4;
-  assign \$77  = valid >> \$459 ;
+  assign \$200  = idx_q * 3'h4;
+  assign \$77  = valid >> \$200 ;
   assign \$78  = tag_lk__data[131:88] == key_q;
   assign \$79  = \$77 [2] & \$78 ;
-  assign \$464  = idx_q * 3'h4;
-  assign \$80  = valid >> \$464 ;
+  assign \$205  = idx_q * 3'h4;
+  assign \$80  = valid >> \$205 ;
   assign \$81  = tag_lk__data[175:132] == key_q;
   assign \$82  = \$80 [3] & \$81 ;
   assign lk_hit = | { \$82 , \$79 , \$76 , \$73  };
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$471  = f_idx * 3'h4;
-  assign \$83  = valid >> \$471 ;
+  assign \$212  = f_idx * 3'h4;
+  assign \$83  = valid >> \$212 ;
   assign f_free = ~ \$83 ;
-  assign \$475  = f_idx * 2'h2;
-  assign victim = victims >> \$475 ;
+  assign \$216  = f_idx * 2'h2;
+  assign victim = victims >> \$216 ;
   assign \$84  = 1'h1 << fq_way;
-  assign \$85  = ! tag_wr__addr;
-  assign \$86  = lk_busy & \$85 ;
-  assign \$87  = ! fq_way;
-  assign \$88  = \$86  & \$87 ;
-  assign \$89  = ! tag_wr__addr;
-  assign \$90  = lk_busy & \$89 ;
-  assign \$91  = fq_way == 1'h1;
-  assign \$92  = \$90  & \$91 ;
-  assign \$93  = ! tag_wr__addr;
-  assign \$94  = lk_busy & \$93 ;
-  assign \$95  = fq_way == 2'h2;
-  assign \$96  = \$94  & \$95 ;
-  assign \$97  = ! tag_wr__addr;
-  assign \$98  = lk_busy & \$97 ;
-  assign \$99  = fq_way == 2'h3;
-  assign \$100  = \$98  & \$99 ;
-  assign \$101  = tag_wr__addr == 1'h1;
-  assign \$102  = lk_busy & \$101 ;
-  assign \$103  = ! fq_way;
-  assign \$104  = \$102  & \$103 ;
-  assign \$105  = tag_wr__addr == 1'h1;
-  assign \$106  = lk_busy & \$105 ;
-  assign \$107  = fq_way == 1'h1;
-  assign \$108  = \$106  & \$107 ;
-  assign \$109  = tag_wr__addr == 1'h1;
-  assign \$110  = lk_busy & \$109 ;
-  assign \$111  = fq_way == 2'h2;
-  assign \$112  = \$110  & \$111 ;
-  assign \$113  = tag_wr__addr == 1'h1;
-  assign \$114  = lk_busy & \$113 ;
-  assign \$115  = fq_way == 2'h3;
-  assign \$116  = \$114  & \$115 ;
-  assign \$117  = tag_wr__addr == 2'h2;
-  assign \$118  = lk_busy & \$117 ;
-  assign \$119  = ! fq_way;
-  assign \$120  = \$118  & \$119 ;
-  assign \$121  = tag_wr__addr == 2'h2;
-  assign \$122  = lk_busy & \$121 ;
-  assign \$123  = fq_way == 1'h1;
-  assign \$124  = \$122  & \$123 ;
-  assign \$125  = tag_wr__addr == 2'h2;
-  assign \$126  = lk_busy & \$125 ;
-  assign \$127  = fq_way == 2'h2;
-  assign \$128  = \$126  & \$127 ;
-  assign \$129  = tag_wr__addr == 2'h2;
-  assign \$130  = lk_busy & \$129 ;
-  assign \$131  = fq_way == 2'h3;
-  assign \$132  = \$130  & \$131 ;
-  assign \$133  = tag_wr__addr == 2'h3;
-  assign \$134  = lk_busy & \$133 ;
-  assign \$135  = ! fq_way;
-  assign \$136  = \$134  & \$135 ;
-  assign \$137  = tag_wr__addr == 2'h3;
-  assign \$138  = lk_busy & \$137 ;
-  assign \$139  = fq_way == 1'h1;
-  assign \$140  = \$138  & \$139 ;
-  assign \$141  = tag_wr__addr == 2'h3;
-  assign \$142  = lk_busy & \$141 ;
-  assign \$143  = fq_way == 2'h2;
-  assign \$144  = \$142  & \$143 ;
-  assign \$145  = tag_wr__addr == 2'h3;
-  assign \$146  = lk_busy & \$145 ;
-  assign \$147  = fq_way == 2'h3;
-  assign \$148  = \$146  & \$147 ;
-  assign \$149  = tag_wr__addr == 3'h4;
-  assign \$150  = lk_busy & \$149 ;
-  assign \$151  = ! fq_way;
-  assign \$152  = \$150  & \$151 ;
-  assign \$153  = tag_wr__addr == 3'h4;
-  assign \$154  = lk_busy & \$153 ;
-  assign \$155  = fq_way == 1'h1;
-  assign \$156  = \$154  & \$155 ;
-  assign \$157  = tag_wr__addr == 3'h4;
-  assign \$158  = lk_busy & \$157 ;
-  assign \$159  = fq_way == 2'h2;
-  assign \$160  = \$158  & \$159 ;
-  assign \$161  = tag_wr__addr == 3'h4;
-  assign \$162  = lk_busy & \$161 ;
-  assign \$163  = fq_way == 2'h3;
-  assign \$164  = \$162  & \$163 ;
-  assign \$165  = tag_wr__addr == 3'h5;
-  assign \$166  = lk_busy & \$165 ;
-  assign \$167  = ! fq_way;
-  assign \$168  = \$166  & \$167 ;
-  assign \$169  = tag_wr__addr == 3'h5;
-  assign \$170  = lk_busy & \$169 ;
-  assign \$171  = fq_way == 1'h1;
-  assign \$172  = \$170  & \$171 ;
-  assign \$173  = tag_wr__addr == 3'h5;
-  assign \$174  = lk_busy & \$173 ;
-  assign \$175  = fq_way == 2'h2;
-  assign \$176  = \$174  & \$175 ;
-  assign \$177  = tag_wr__addr == 3'h5;
-  assign \$178  = lk_busy & \$177 ;
-  assign \$179  = fq_way == 2'h3;
-  assign \$180  = \$178  & \$179 ;
-  assign \$181  = tag_wr__addr == 3'h6;
-  assign \$182  = lk_busy & \$181 ;
-  assign \$183  = ! fq_way;
-  assign \$184  = \$182  & \$183 ;
-  assign \$185  = tag_wr__addr == 3'h6;
-  assign \$186  = lk_busy & \$185 ;
-  assign \$187  = fq_way == 1'h1;
-  assign \$188  = \$186  & \$187 ;
-  assign \$189  = tag_wr__addr == 3'h6;
-  assign \$190  = lk_busy & \$189 ;
-  assign \$191  = fq_way == 2'h2;
-  assign \$192  = \$190  & \$191 ;
-  assign \$193  = tag_wr__addr == 3'h6;
-  assign \$194  = lk_busy & \$193 ;
-  assign \$195  = fq_way == 2'h3;
-  assign \$196  = \$194  & \$195 ;
-  assign \$197  = tag_wr__addr == 3'h7;
-  assign \$198  = lk_busy & \$197 ;
-  assign \$199  = ! fq_way;
-  assign \$200  = \$198  & \$199 ;
-  assign \$201  = tag_wr__addr == 3'h7;
-  assign \$202  = lk_busy & \$201 ;
-  assign \$203  = fq_way == 1'h1;
-  assign \$204  = \$202  & \$203 ;
-  assign \$205  = tag_wr__addr == 3'h7;
-  assign \$206  = lk_busy & \$205 ;
-  assign \$207  = fq_way == 2'h2;
-  assign \$208  = \$206  & \$207 ;
-  assign \$209  = tag_wr__addr == 3'h7;
-  assign \$210  = lk_busy & \$209 ;
-  assign \$211  = fq_way == 2'h3;
-  assign \$212  = \$210  & \$211 ;
-  assign \$213  = tag_wr__addr == 4'h8;
-  assign \$214  = lk_busy & \$213 ;
-  assign \$215  = ! fq_way;
-  assign \$216  = \$214  & \$215 ;
-  assign \$217  = tag_wr__addr == 4'h8;
-  assign \$218  = lk_busy & \$217 ;
-  assign \$219  = fq_way == 1'h1;
-  assign \$220  = \$218  & \$219 ;
-  assign \$221  = tag_wr__addr == 4'h8;
-  assign \$222  = lk_busy & \$221 ;
-  assign \$223  = fq_way == 2'h2;
-  assign \$224  = \$222  & \$223 ;
-  assign \$225  = tag_wr__addr == 4'h8;
-  assign \$226  = lk_busy & \$225 ;
-  assign \$227  = fq_way == 2'h3;
-  assign \$228  = \$226  & \$227 ;
-  assign \$229  = tag_wr__addr == 4'h9;
-  assign \$230  = lk_busy & \$229 ;
-  assign \$231  = ! fq_way;
-  assign \$232  = \$230  & \$231 ;
-  assign \$233  = tag_wr__addr == 4'h9;
-  assign \$234  = lk_busy & \$233 ;
-  assign \$235  = fq_way == 1'h1;
-  assign \$236  = \$234  & \$235 ;
-  assign \$237  = tag_wr__addr == 4'h9;
-  assign \$238  = lk_busy & \$237 ;
-  assign \$239  = fq_way == 2'h2;
-  assign \$240  = \$238  & \$239 ;
-  assign \$241  = tag_wr__addr == 4'h9;
-  assign \$242  = lk_busy & \$241 ;
-  assign \$243  = fq_way == 2'h3;
-  assign \$244  = \$242  & \$243 ;
-  assign \$245  = tag_wr__addr == 4'ha;
-  assign \$246  = lk_busy & \$245 ;
-  assign \$247  = ! fq_way;
-  assign \$248  = \$246  & \$247 ;
-  assign \$249  = tag_wr__addr == 4'ha;
-  assign \$250  = lk_busy & \$249 ;
-  assign \$251  = fq_way == 1'h1;
-  assign \$252  = \$250  & \$251 ;
-  assign \$253  = tag_wr__addr == 4'ha;
-  assign \$254  = lk_busy & \$253 ;
-  assign \$255  = fq_way == 2'h2;
-  assign \$256  = \$254  & \$255 ;
-  assign \$257  = tag_wr__addr == 4'ha;
-  assign \$258  = lk_busy & \$257 ;
-  assign \$259  = fq_way == 2'h3;
-  assign \$260  = \$258  & \$259 ;
-  assign \$261  = tag_wr__addr == 4'hb;
-  assign \$262  = lk_busy & \$261 ;
-  assign \$263  = ! fq_way;
-  assign \$264  = \$262  & \$263 ;
-  assign \$265  = tag_wr__addr == 4'hb;
-  assign \$266  = lk_busy & \$265 ;
-  assign \$267  = fq_way == 1'h1;
-  assign \$268  = \$266  & \$267 ;
-  assign \$269  = tag_wr__addr == 4'hb;
-  assign \$270  = lk_busy & \$269 ;
-  assign \$271  = fq_way == 2'h2;
-  assign \$272  = \$270  & \$271 ;
-  assign \$273  = tag_wr__addr == 4'hb;
-  assign \$274  = lk_busy & \$273 ;
-  assign \$275  = fq_way == 2'h3;
-  assign \$276  = \$274  & \$275 ;
-  assign \$277  = tag_wr__addr == 4'hc;
-  assign \$278  = lk_busy & \$277 ;
-  assign \$279  = ! fq_way;
-  assign \$280  = \$278  & \$279 ;
-  assign \$281  = tag_wr__addr == 4'hc;
-  assign \$282  = lk_busy & \$281 ;
-  assign \$283  = fq_way == 1'h1;
-  assign \$284  = \$282  & \$283 ;
-  assign \$285  = tag_wr__addr == 4'hc;
-  assign \$286  = lk_busy & \$285 ;
-  assign \$287  = fq_way == 2'h2;
-  assign \$288  = \$286  & \$287 ;
-  assign \$289  = tag_wr__addr == 4'hc;
-  assign \$290  = lk_busy & \$289 ;
-  assign \$291  = fq_way == 2'h3;
-  assign \$292  = \$290  & \$291 ;
-  assign \$293  = tag_wr__addr == 4'hd;
-  assign \$294  = lk_busy & \$293 ;
-  assign \$295  = ! fq_way;
-  assign \$296  = \$294  & \$295 ;
-  assign \$297  = tag_wr__addr == 4'hd;
-  assign \$298  = lk_busy & \$297 ;
-  assign \$299  = fq_way == 1'h1;
-  assign \$300  = \$298  & \$299 ;
-  assign \$301  = tag_wr__addr == 4'hd;
-  assign \$302  = lk_busy & \$301 ;
-  assign \$303  = fq_way == 2'h2;
-  assign \$304  = \$302  & \$303 ;
-  assign \$305  = tag_wr__addr == 4'hd;
-  assign \$306  = lk_busy & \$305 ;
-  assign \$307  = fq_way == 2'h3;
-  assign \$308  = \$306  & \$307 ;
-  assign \$309  = tag_wr__addr == 4'he;
-  assign \$310  = lk_busy & \$309 ;
-  assign \$311  = ! fq_way;
-  assign \$312  = \$310  & \$311 ;
-  assign \$313  = tag_wr__addr == 4'he;
-  assign \$314  = lk_busy & \$313 ;
-  assign \$315  = fq_way == 1'h1;
-  assign \$316  = \$314  & \$315 ;
-  assign \$317  = tag_wr__addr == 4'he;
-  assign \$318  = lk_busy & \$317 ;
-  assign \$319  = fq_way == 2'h2;
-  assign \$320  = \$318  & \$319 ;
-  assign \$321  = tag_wr__addr == 4'he;
-  assign \$322  = lk_busy & \$321 ;
-  assign \$323  = fq_way == 2'h3;
-  assign \$324  = \$322  & \$323 ;
-  assign \$325  = tag_wr__addr == 4'hf;
-  assign \$326  = lk_busy & \$325 ;
-  assign \$327  = ! fq_way;
-  assign \$328  = \$326  & \$327 ;
-  assign \$329  = tag_wr__addr == 4'hf;
-  assign \$330  = lk_busy & \$329 ;
-  assign \$331  = fq_way == 1'h1;
-  assign \$332  = \$330  & \$331 ;
-  assign \$333  = tag_wr__addr == 4'hf;
-  assign \$334  = lk_busy & \$333 ;
-  assign \$335  = fq_way == 2'h2;
-  assign \$336  = \$334  & \$335 ;
-  assign \$337  = tag_wr__addr == 4'hf;
-  assign \$338  = lk_busy & \$337 ;
-  assign \$339  = fq_way == 2'h3;
-  assign \$340  = \$338  & \$339 ;
-  assign \$341  = inv_vpn[3:0] ^ inv_pid[3:0];
-  assign \$342  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$343  = ~ tag_inv__en;
-  assign \$344  = fill & \$343 ;
-  assign \$345  = | f_free;
-  assign \$346  = ~ \$345 ;
-  assign \$347  = victim == 2'h3;
-  assign \$348  = victim + 1'h1;
-  assign \$349  = \$347  ? 3'h0 : \$348 ;
-  assign \$350  = ~ { filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63:62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62:61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61:60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60:59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59:58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58:57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57:56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56:55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55:54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54:53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53:52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52:51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51:50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50:49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49:48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48:47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47:46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46:45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45:44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44:43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43:42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42:41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41:40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40:39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39:38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38:37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37:36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36:35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35:34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34:33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33:32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32:31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31:30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30:29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29:28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28:27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27:26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26:25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25:24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24:23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23:22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22:21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21:20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20:19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19:18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18:17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17:16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16:15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15:14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14:13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13:12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12:11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11:10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10:9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9:8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8:7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7:6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6:5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5:4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4:3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3:2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2:1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1:0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0] };
-  assign \$351  = pids & \$350 ;
-  assign \$352  = { \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47 , \$signal$47  } & { filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63:62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62:61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61:60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60:59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59:58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58:57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57:56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56:55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55:54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54:53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53:52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52:51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51:50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50:49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49:48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48:47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47:46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46:45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45:44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44:43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43:42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42:41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41:40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40:39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39:38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38:37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37:36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36:35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35:34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34:33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33:32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32:31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31:30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30:29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29:28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28:27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27:26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26:25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25:24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24:23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23:22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22:21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21:20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20:19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19:18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18:17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17:16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16:15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15:14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14:13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13:12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12:11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11:10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10:9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9:8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8:7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7:6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6:5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5:4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4:3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3:2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2:1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1:0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0] };
-  assign \$353  = \$351  | \$352 ;
-  assign \$354  = lk_busy & \$signal$58 ;
-  assign \$355  = ~ kill;
-  assign \$356  = valid & \$355 ;
-  assign \$357  = \$356  | filled;
+  assign \$85  = 1'h1 << { tag_wr__addr, fq_way };
+  assign \$86  = inv_vpn[3:0] ^ inv_pid[3:0];
+  assign \$87  = lk_vpn[3:0] ^ lk_pid[3:0];
+  assign \$88  = ~ tag_inv__en;
+  assign \$89  = fill & \$88 ;
+  assign \$90  = | f_free;
+  assign \$91  = ~ \$90 ;
+  assign \$92  = victim == 2'h3;
+  assign \$93  = victim + 1'h1;
+  assign \$94  = \$92  ? 3'h0 : \$93 ;
+  assign \$95  = lk_busy & \$signal$57 ;
+  assign \$96  = ~ kill;
+  assign \$97  = valid & \$96 ;
+  assign \$98  = \$97  | filled;
   always @(posedge clk)
-    inv_q <= \$358 ;
+    inv_q <= \$99 ;
   always @(posedge clk)
-    inv_mode_q <= \$359 ;
+    inv_mode_q <= \$100 ;
   always @(posedge clk)
-    inv_pid_q <= \$360 ;
+    inv_pid_q <= \$101 ;
   always @(posedge clk)
-    inv_vpn_q <= \$361 ;
+    inv_vpn_q <= \$102 ;
   always @(posedge clk)
-    inv_idx_q <= \$362 ;
+    inv_idx_q <= \$103 ;
   always @(posedge clk)
-    key_q <= \$363 ;
+    key_q <= \$104 ;
   always @(posedge clk)
-    idx_q <= \$364 ;
+    idx_q <= \$105 ;
   always @(posedge clk)
-    lk_busy <= \$365 ;
+    lk_busy <= \$106 ;
   always @(posedge clk)
-    tag_wr__addr <= \$366 ;
+    tag_wr__addr <= \$107 ;
   always @(posedge clk)
-    fq_way <= \$367 ;
+    fq_way <= \$108 ;
   always @(posedge clk)
-    \$signal$58  <= \$368 ;
+    \$signal$57  <= \$109 ;
   always @(posedge clk)
-    fq_victim <= \$369 ;
+    fq_victim <= \$110 ;
   always @(posedge clk)
-    \$signal$47  <= \$370 ;
+    \$signal$47  <= \$111 ;
   always @(posedge clk)
-    fq_vpn <= \$371 ;
+    fq_vpn <= \$112 ;
   always @(posedge clk)
-    fq_data <= \$372 ;
+    fq_data <= \$113 ;
   always @(posedge clk)
-    pids <= \$373 ;
+    pids <= \$114 ;
   always @(posedge clk)
-    victims <= \$374 ;
+    victims <= \$115 ;
   always @(posedge clk)
-    valid <= \$375 ;
+    valid <= \$116 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     kill = 64'h0000000000000000;
@@ -19244,207 +18725,344 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$358  = tag_inv__en;
-    if (rst) begin
-      \$358  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$359  = inv_mode_q;
-    if (tag_inv__en) begin
-      \$359  = inv_mode;
-    end
-    if (rst) begin
-      \$359  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$360  = inv_pid_q;
-    if (tag_inv__en) begin
-      \$360  = inv_pid;
-    end
-    if (rst) begin
-      \$360  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$361  = inv_vpn_q;
-    if (tag_inv__en) begin
-      \$361  = inv_vpn;
-    end
-    if (rst) begin
-      \$361  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$362  = inv_idx_q;
-    if (tag_inv__en) begin
-      \$362  = \$341 ;
-    end
-    if (rst) begin
-      \$362  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$363  = key_q;
-    if (tag_lk__en) begin
-      \$363  = { lk_pid, lk_vpn };
-    end
-    if (rst) begin
-      \$363  = 44'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$364  = idx_q;
-    if (tag_lk__en) begin
-      \$364  = \$342 ;
-    end
-    if (rst) begin
-      \$364  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$365  = \$344 ;
-    if (rst) begin
-      \$365  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$366  = tag_wr__addr;
-    if (fill) begin
-      \$366  = f_idx;
-    end
-    if (rst) begin
-      \$366  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$367  = fq_way;
-    if (fill) begin
-      \$367  = chosen;
-    end
-    if (rst) begin
-      \$367  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$368  = \$signal$58 ;
-    if (fill) begin
-      \$368  = \$346 ;
-    end
-    if (rst) begin
-      \$368  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$369  = fq_victim;
-    if (fill) begin
-      \$369  = \$349 [1:0];
-    end
-    if (rst) begin
-      \$369  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$370  = \$signal$47 ;
-    if (fill) begin
-      \$370  = fill_pid;
-    end
-    if (rst) begin
-      \$370  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$371  = fq_vpn;
-    if (fill) begin
-      \$371  = fill_vpn;
-    end
-    if (rst) begin
-      \$371  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$372  = fq_data;
-    if (fill) begin
-      \$372  = { fill_w, fill_r, fill_pfn };
-    end
-    if (rst) begin
-      \$372  = 22'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$373  = pids;
+    filled = 64'h0000000000000000;
     if (lk_busy) begin
-      \$373  = \$353 ;
-    end
-    if (rst) begin
-      \$373  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      filled = \$85 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$374  = victims;
-    if (\$354 ) begin
+    \$99  = tag_inv__en;
+    if (rst) begin
+      \$99  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$100  = inv_mode_q;
+    if (tag_inv__en) begin
+      \$100  = inv_mode;
+    end
+    if (rst) begin
+      \$100  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$101  = inv_pid_q;
+    if (tag_inv__en) begin
+      \$101  = inv_pid;
+    end
+    if (rst) begin
+      \$101  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$102  = inv_vpn_q;
+    if (tag_inv__en) begin
+      \$102  = inv_vpn;
+    end
+    if (rst) begin
+      \$102  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$103  = inv_idx_q;
+    if (tag_inv__en) begin
+      \$103  = \$86 ;
+    end
+    if (rst) begin
+      \$103  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$104  = key_q;
+    if (tag_lk__en) begin
+      \$104  = { lk_pid, lk_vpn };
+    end
+    if (rst) begin
+      \$104  = 44'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$105  = idx_q;
+    if (tag_lk__en) begin
+      \$105  = \$87 ;
+    end
+    if (rst) begin
+      \$105  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$106  = \$89 ;
+    if (rst) begin
+      \$106  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$107  = tag_wr__addr;
+    if (fill) begin
+      \$107  = f_idx;
+    end
+    if (rst) begin
+      \$107  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$108  = fq_way;
+    if (fill) begin
+      \$108  = chosen;
+    end
+    if (rst) begin
+      \$108  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$109  = \$signal$57 ;
+    if (fill) begin
+      \$109  = \$91 ;
+    end
+    if (rst) begin
+      \$109  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$110  = fq_victim;
+    if (fill) begin
+      \$110  = \$94 [1:0];
+    end
+    if (rst) begin
+      \$110  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$111  = \$signal$47 ;
+    if (fill) begin
+      \$111  = fill_pid;
+    end
+    if (rst) begin
+      \$111  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$112  = fq_vpn;
+    if (fill) begin
+      \$112  = fill_vpn;
+    end
+    if (rst) begin
+      \$112  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$113  = fq_data;
+    if (fill) begin
+      \$113  = { fill_w, fill_r, fill_pfn };
+    end
+    if (rst) begin
+      \$113  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$114  = pids;
+    if (lk_busy) begin
       (* full_case = 32'd1 *)
-      casez (tag_wr__addr)
-        4'h0:
-            \$374 [1:0] = fq_victim;
-        4'h1:
-            \$374 [3:2] = fq_victim;
-        4'h2:
-            \$374 [5:4] = fq_victim;
-        4'h3:
-            \$374 [7:6] = fq_victim;
-        4'h4:
-            \$374 [9:8] = fq_victim;
-        4'h5:
-            \$374 [11:10] = fq_victim;
-        4'h6:
-            \$374 [13:12] = fq_victim;
-        4'h7:
-            \$374 [15:14] = fq_victim;
-        4'h8:
-            \$374 [17:16] = fq_victim;
-        4'h9:
-            \$374 [19:18] = fq_victim;
-        4'ha:
-            \$374 [21:20] = fq_victim;
-        4'hb:
-            \$374 [23:22] = fq_victim;
-        4'hc:
-            \$374 [25:24] = fq_victim;
-        4'hd:
-            \$374 [27:26] = fq_victim;
-        4'he:
-            \$374 [29:28] = fq_victim;
-        4'hf:
-            \$374 [31:30] = fq_victim;
+      casez ({ tag_wr__addr, fq_way })
+        6'h00:
+            \$114 [7:0] = \$signal$47 ;
+        6'h01:
+            \$114 [15:8] = \$signal$47 ;
+        6'h02:
+            \$114 [23:16] = \$signal$47 ;
+        6'h03:
+            \$114 [31:24] = \$signal$47 ;
+        6'h04:
+            \$114 [39:32] = \$signal$47 ;
+        6'h05:
+            \$114 [47:40] = \$signal$47 ;
+        6'h06:
+            \$114 [55:48] = \$signal$47 ;
+        6'h07:
+            \$114 [63:56] = \$signal$47 ;
+        6'h08:
+            \$114 [71:64] = \$signal$47 ;
+        6'h09:
+            \$114 [79:72] = \$signal$47 ;
+        6'h0a:
+            \$114 [87:80] = \$signal$47 ;
+        6'h0b:
+            \$114 [95:88] = \$signal$47 ;
+        6'h0c:
+            \$114 [103:96] = \$signal$47 ;
+        6'h0d:
+            \$114 [111:104] = \$signal$47 ;
+        6'h0e:
+            \$114 [119:112] = \$signal$47 ;
+        6'h0f:
+            \$114 [127:120] = \$signal$47 ;
+        6'h10:
+            \$114 [135:128] = \$signal$47 ;
+        6'h11:
+            \$114 [143:136] = \$signal$47 ;
+        6'h12:
+            \$114 [151:144] = \$signal$47 ;
+        6'h13:
+            \$114 [159:152] = \$signal$47 ;
+        6'h14:
+            \$114 [167:160] = \$signal$47 ;
+        6'h15:
+            \$114 [175:168] = \$signal$47 ;
+        6'h16:
+            \$114 [183:176] = \$signal$47 ;
+        6'h17:
+            \$114 [191:184] = \$signal$47 ;
+        6'h18:
+            \$114 [199:192] = \$signal$47 ;
+        6'h19:
+            \$114 [207:200] = \$signal$47 ;
+        6'h1a:
+            \$114 [215:208] = \$signal$47 ;
+        6'h1b:
+            \$114 [223:216] = \$signal$47 ;
+        6'h1c:
+            \$114 [231:224] = \$signal$47 ;
+        6'h1d:
+            \$114 [239:232] = \$signal$47 ;
+        6'h1e:
+            \$114 [247:240] = \$signal$47 ;
+        6'h1f:
+            \$114 [255:248] = \$signal$47 ;
+        6'h20:
+            \$114 [263:256] = \$signal$47 ;
+        6'h21:
+            \$114 [271:264] = \$signal$47 ;
+        6'h22:
+            \$114 [279:272] = \$signal$47 ;
+        6'h23:
+            \$114 [287:280] = \$signal$47 ;
+        6'h24:
+            \$114 [295:288] = \$signal$47 ;
+        6'h25:
+            \$114 [303:296] = \$signal$47 ;
+        6'h26:
+            \$114 [311:304] = \$signal$47 ;
+        6'h27:
+            \$114 [319:312] = \$signal$47 ;
+        6'h28:
+            \$114 [327:320] = \$signal$47 ;
+        6'h29:
+            \$114 [335:328] = \$signal$47 ;
+        6'h2a:
+            \$114 [343:336] = \$signal$47 ;
+        6'h2b:
+            \$114 [351:344] = \$signal$47 ;
+        6'h2c:
+            \$114 [359:352] = \$signal$47 ;
+        6'h2d:
+            \$114 [367:360] = \$signal$47 ;
+        6'h2e:
+            \$114 [375:368] = \$signal$47 ;
+        6'h2f:
+            \$114 [383:376] = \$signal$47 ;
+        6'h30:
+            \$114 [391:384] = \$signal$47 ;
+        6'h31:
+            \$114 [399:392] = \$signal$47 ;
+        6'h32:
+            \$114 [407:400] = \$signal$47 ;
+        6'h33:
+            \$114 [415:408] = \$signal$47 ;
+        6'h34:
+            \$114 [423:416] = \$signal$47 ;
+        6'h35:
+            \$114 [431:424] = \$signal$47 ;
+        6'h36:
+            \$114 [439:432] = \$signal$47 ;
+        6'h37:
+            \$114 [447:440] = \$signal$47 ;
+        6'h38:
+            \$114 [455:448] = \$signal$47 ;
+        6'h39:
+            \$114 [463:456] = \$signal$47 ;
+        6'h3a:
+            \$114 [471:464] = \$signal$47 ;
+        6'h3b:
+            \$114 [479:472] = \$signal$47 ;
+        6'h3c:
+            \$114 [487:480] = \$signal$47 ;
+        6'h3d:
+            \$114 [495:488] = \$signal$47 ;
+        6'h3e:
+            \$114 [503:496] = \$signal$47 ;
+        6'h3f:
+            \$114 [511:504] = \$signal$47 ;
       endcase
     end
     if (rst) begin
-      \$374  = 32'd0;
+      \$114  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$375  = \$357 ;
+    \$115  = victims;
+    if (\$95 ) begin
+      (* full_case = 32'd1 *)
+      casez (tag_wr__addr)
+        4'h0:
+            \$115 [1:0] = fq_victim;
+        4'h1:
+            \$115 [3:2] = fq_victim;
+        4'h2:
+            \$115 [5:4] = fq_victim;
+        4'h3:
+            \$115 [7:6] = fq_victim;
+        4'h4:
+            \$115 [9:8] = fq_victim;
+        4'h5:
+            \$115 [11:10] = fq_victim;
+        4'h6:
+            \$115 [13:12] = fq_victim;
+        4'h7:
+            \$115 [15:14] = fq_victim;
+        4'h8:
+            \$115 [17:16] = fq_victim;
+        4'h9:
+            \$115 [19:18] = fq_victim;
+        4'ha:
+            \$115 [21:20] = fq_victim;
+        4'hb:
+            \$115 [23:22] = fq_victim;
+        4'hc:
+            \$115 [25:24] = fq_victim;
+        4'hd:
+            \$115 [27:26] = fq_victim;
+        4'he:
+            \$115 [29:28] = fq_victim;
+        4'hf:
+            \$115 [31:30] = fq_victim;
+      endcase
+    end
     if (rst) begin
-      \$375  = 64'h0000000000000000;
+      \$115  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$116  = \$98 ;
+    if (rst) begin
+      \$116  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
@@ -19459,71 +19077,6 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
   assign dat_wr__addr = tag_wr__addr;
   assign dat_wr__en = way_en;
   assign dat_wr__data = { fq_data, fq_data, fq_data, fq_data };
-  assign pid_mask = { filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63], filled[63:62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62], filled[62:61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61], filled[61:60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60], filled[60:59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59], filled[59:58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58], filled[58:57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57], filled[57:56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56], filled[56:55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55], filled[55:54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54], filled[54:53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53], filled[53:52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52], filled[52:51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51], filled[51:50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50], filled[50:49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49], filled[49:48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48], filled[48:47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47], filled[47:46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46], filled[46:45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45], filled[45:44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44], filled[44:43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43], filled[43:42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42], filled[42:41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41], filled[41:40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40], filled[40:39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39], filled[39:38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38], filled[38:37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37], filled[37:36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36], filled[36:35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35], filled[35:34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34], filled[34:33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33], filled[33:32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32], filled[32:31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31], filled[31:30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30], filled[30:29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29], filled[29:28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28], filled[28:27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27], filled[27:26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26], filled[26:25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25], filled[25:24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24], filled[24:23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23], filled[23:22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22], filled[22:21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21], filled[21:20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20], filled[20:19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19], filled[19:18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18], filled[18:17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17], filled[17:16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16], filled[16:15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15], filled[15:14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14], filled[14:13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13], filled[13:12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12], filled[12:11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11], filled[11:10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10], filled[10:9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9], filled[9:8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8], filled[8:7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7], filled[7:6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6], filled[6:5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5], filled[5:4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4], filled[4:3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3], filled[3:2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2], filled[2:1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1], filled[1:0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0], filled[0] };
-  assign filled[63] = \$340 ;
-  assign filled[62] = \$336 ;
-  assign filled[61] = \$332 ;
-  assign filled[60] = \$328 ;
-  assign filled[59] = \$324 ;
-  assign filled[58] = \$320 ;
-  assign filled[57] = \$316 ;
-  assign filled[56] = \$312 ;
-  assign filled[55] = \$308 ;
-  assign filled[54] = \$304 ;
-  assign filled[53] = \$300 ;
-  assign filled[52] = \$296 ;
-  assign filled[51] = \$292 ;
-  assign filled[50] = \$288 ;
-  assign filled[49] = \$284 ;
-  assign filled[48] = \$280 ;
-  assign filled[47] = \$276 ;
-  assign filled[46] = \$272 ;
-  assign filled[45] = \$268 ;
-  assign filled[44] = \$264 ;
-  assign filled[43] = \$260 ;
-  assign filled[42] = \$256 ;
-  assign filled[41] = \$252 ;
-  assign filled[40] = \$248 ;
-  assign filled[39] = \$244 ;
-  assign filled[38] = \$240 ;
-  assign filled[37] = \$236 ;
-  assign filled[36] = \$232 ;
-  assign filled[35] = \$228 ;
-  assign filled[34] = \$224 ;
-  assign filled[33] = \$220 ;
-  assign filled[32] = \$216 ;
-  assign filled[31] = \$212 ;
-  assign filled[30] = \$208 ;
-  assign filled[29] = \$204 ;
-  assign filled[28] = \$200 ;
-  assign filled[27] = \$196 ;
-  assign filled[26] = \$192 ;
-  assign filled[25] = \$188 ;
-  assign filled[24] = \$184 ;
-  assign filled[23] = \$180 ;
-  assign filled[22] = \$176 ;
-  assign filled[21] = \$172 ;
-  assign filled[20] = \$168 ;
-  assign filled[19] = \$164 ;
-  assign filled[18] = \$160 ;
-  assign filled[17] = \$156 ;
-  assign filled[16] = \$152 ;
-  assign filled[15] = \$148 ;
-  assign filled[14] = \$144 ;
-  assign filled[13] = \$140 ;
-  assign filled[12] = \$136 ;
-  assign filled[11] = \$132 ;
-  assign filled[10] = \$128 ;
-  assign filled[9] = \$124 ;
-  assign filled[8] = \$120 ;
-  assign filled[7] = \$116 ;
-  assign filled[6] = \$112 ;
-  assign filled[5] = \$108 ;
-  assign filled[4] = \$104 ;
-  assign filled[3] = \$100 ;
-  assign filled[2] = \$96 ;
-  assign filled[1] = \$92 ;
-  assign filled[0] = \$88 ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23062,7 +22615,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3662$0 (\$15 ),
+    .\port$3468$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23167,7 +22720,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3683$0 (\$16 ),
+    .\port$3489$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23414,7 +22967,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3662$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3468$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23564,8 +23117,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3662$0 ;
-  wire \port$3662$0 ;
+  input \port$3468$0 ;
+  wire \port$3468$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -23795,7 +23348,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3662$0 (\port$3662$0 ),
+    .\port$3468$0 (\port$3468$0 ),
     .rst(rst)
   );
   always @* begin
@@ -26823,7 +26376,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3662$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3468$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28350,7 +27903,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3662$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3468$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28359,26 +27912,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3662$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3662$0 ;
-  wire \port$3662$0 ;
+  input \port$3468$0 ;
+  wire \port$3468$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3662$0 (\port$3662$0 ),
+    .\port$3468$0 (\port$3468$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3662$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3662$0  };
+  assign inc = { 7'h00, \port$3468$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3468$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3662$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3468$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28392,8 +27945,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3662$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3662$0 ;
-  wire \port$3662$0 ;
+  input \port$3468$0 ;
+  wire \port$3468$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28419,10 +27972,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3662$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3662$0  };
+  assign inc = { 7'h00, \port$3468$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3662$0  };
+  assign \$2  = { 7'h00, \port$3468$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30739,7 +30292,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3683$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3489$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31130,8 +30683,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3683$0 ;
-  wire \port$3683$0 ;
+  input \port$3489$0 ;
+  wire \port$3489$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31558,7 +31111,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3683$0 ) begin
+            if (\port$3489$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32204,7 +31757,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3683$0  };
+  assign expired = { 1'h0, \port$3489$0  };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32226,8 +31779,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
+  assign any_expired = \port$3489$0 ;
   assign \$15  = \$14 ;
-  assign any_expired = \port$3683$0 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };
 endmodule

@@ -215,12 +215,21 @@ class TLB(wiring.Component):
             dat_wr.addr.eq(fq_idx), dat_wr.en.eq(way_en), dat_wr.data.eq(fq_data.replicate(W)),
         ]
         filled = Signal(E)
-        for e in range(E):
-            m.d.comb += filled[e].eq(fq & (fq_idx == e // W) & (fq_way == e % W))
-        pid_mask = Signal(E * pw)
-        m.d.comb += pid_mask.eq(Cat(*(filled[e].replicate(pw) for e in range(E))))
-        with m.If(fq):
-            m.d.sync += pids.eq((pids & ~pid_mask) | (fq_pid.replicate(E) & pid_mask))
+        if is_pow2(W):
+            # Entry fq_idx * W + fq_way as one shift and one pid field written: the same bits as the
+            # per-entry decode below, which a simulator evaluated entry by entry at every cycle (issue 12).
+            # fq_way < W and fq_idx < S always (the chosen way is a free way or the victim, both < W).
+            e_fill = Cat(fq_way[:W.bit_length() - 1], fq_idx[:S.bit_length() - 1])
+            with m.If(fq):
+                m.d.comb += filled.eq(Const(1, 1) << e_fill)
+                m.d.sync += pids.word_select(e_fill, pw).eq(fq_pid)
+        else:
+            for e in range(E):
+                m.d.comb += filled[e].eq(fq & (fq_idx == e // W) & (fq_way == e % W))
+            pid_mask = Signal(E * pw)
+            m.d.comb += pid_mask.eq(Cat(*(filled[e].replicate(pw) for e in range(E))))
+            with m.If(fq):
+                m.d.sync += pids.eq((pids & ~pid_mask) | (fq_pid.replicate(E) & pid_mask))
         with m.If(fq & fq_advance):
             if S > 1:
                 m.d.sync += victims.word_select(fq_idx, wbits).eq(fq_victim)
