@@ -411,7 +411,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
     .\port$3$32 (\$2 [48:32]),
-    .\port$918$0 (\event [91:0]),
+    .\port$988$0 (\event [91:0]),
     .rst(rst),
     .storage(mem_node)
   );
@@ -663,7 +663,7 @@ module excache(cpu_req__valid, cpu_resp__ready, net_tx__hdr__ready, net_tx__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$918$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$3$32 , csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$988$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
@@ -775,8 +775,8 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   reg misses_w_stb;
   input [16:0] \port$3$32 ;
   wire [16:0] \port$3$32 ;
-  input [91:0] \port$918$0 ;
-  wire [91:0] \port$918$0 ;
+  input [91:0] \port$988$0 ;
+  wire [91:0] \port$988$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -796,10 +796,10 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$3$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$918$0 [91:76] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 16'h0000, \port$988$0 [91:76] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$918$0 [71:66] } : { 16'h0000, \port$918$0 [65:50] };
-  assign \$7  = bus__addr[0] ? \port$918$0 [49:18] : { \port$918$0 [17:2], 6'h00, \port$918$0 [73:72], 4'h0, \port$918$0 [75:74], \port$918$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$988$0 [71:66] } : { 16'h0000, \port$988$0 [65:50] };
+  assign \$7  = bus__addr[0] ? \port$988$0 [49:18] : { \port$988$0 [17:2], 6'h00, \port$988$0 [73:72], 4'h0, \port$988$0 [75:74], \port$988$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -1731,11 +1731,11 @@ module \excache.csr_dec (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, csr__ev_
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { \port$918$0 [17:2], 6'h00, \port$918$0 [73:72], 4'h0, \port$918$0 [75:74], \port$918$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$918$0 [49:18];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$918$0 [65:50] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$918$0 [71:66] };
-  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$918$0 [91:76] };
+  assign csr__ev_info__r_data = { \port$988$0 [17:2], 6'h00, \port$988$0 [73:72], 4'h0, \port$988$0 [75:74], \port$988$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$988$0 [49:18];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$988$0 [65:50] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$988$0 [71:66] };
+  assign csr__ev_victim_pid__r_data = { 16'h0000, \port$988$0 [91:76] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$3$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2178,23 +2178,43 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
 , miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$181 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
-  wire [53:0] \$10 ;
+  wire \$10 ;
   wire [53:0] \$11 ;
-  wire \$12 ;
+  wire [53:0] \$12 ;
   wire [53:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire [53:0] \$17 ;
+  wire [53:0] \$18 ;
+  wire [53:0] \$19 ;
   wire \$2 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$26 ;
-  wire [7:0] \$29 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire [53:0] \$23 ;
+  wire [53:0] \$24 ;
+  wire [53:0] \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [53:0] \$29 ;
   wire \$3 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$36 ;
+  wire [53:0] \$30 ;
+  wire [53:0] \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire [53:0] \$36 ;
+  wire [53:0] \$37 ;
+  wire [53:0] \$38 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire [53:0] \$8 ;
-  wire [53:0] \$9 ;
+  wire \$8 ;
+  wire \$9 ;
   wire abort;
   wire \abort$111 ;
   (* enum_base_type = "Status" *)
@@ -2823,18 +2843,38 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign \$4  = | \tag_wr__en$8 ;
   assign load = tag_load | \tag_load$23 ;
   assign \$6  = | data_wr__en;
-  assign \$23  = victim * 6'h36;
-  assign \$8  = ways >> \$23 ;
-  assign \$26  = victim * 6'h36;
-  assign \$9  = ways >> \$26 ;
-  assign \$29  = victim * 6'h36;
-  assign \$10  = ways >> \$29 ;
-  assign \$32  = victim * 6'h36;
-  assign \$11  = ways >> \$32 ;
-  assign \$12  = query_way < 3'h4;
-  assign \$36  = query_way * 6'h36;
-  assign \$13  = ways >> \$36 ;
-  assign query = \$12  ? \$13  : 54'h00000000000000;
+  assign \$8  = victim == 2'h3;
+  assign \$9  = victim == 2'h2;
+  assign \$10  = victim == 1'h1;
+  assign \$11  = \$10  ? ways[107:54] : ways[53:0];
+  assign \$12  = \$9  ? ways[161:108] : \$11 ;
+  assign \$13  = \$8  ? ways[215:162] : \$12 ;
+  assign \$14  = victim == 2'h3;
+  assign \$15  = victim == 2'h2;
+  assign \$16  = victim == 1'h1;
+  assign \$17  = \$16  ? ways[107:54] : ways[53:0];
+  assign \$18  = \$15  ? ways[161:108] : \$17 ;
+  assign \$19  = \$14  ? ways[215:162] : \$18 ;
+  assign \$20  = victim == 2'h3;
+  assign \$21  = victim == 2'h2;
+  assign \$22  = victim == 1'h1;
+  assign \$23  = \$22  ? ways[107:54] : ways[53:0];
+  assign \$24  = \$21  ? ways[161:108] : \$23 ;
+  assign \$25  = \$20  ? ways[215:162] : \$24 ;
+  assign \$26  = victim == 2'h3;
+  assign \$27  = victim == 2'h2;
+  assign \$28  = victim == 1'h1;
+  assign \$29  = \$28  ? ways[107:54] : ways[53:0];
+  assign \$30  = \$27  ? ways[161:108] : \$29 ;
+  assign \$31  = \$26  ? ways[215:162] : \$30 ;
+  assign \$32  = query_way < 3'h4;
+  assign \$33  = query_way == 2'h3;
+  assign \$34  = query_way == 2'h2;
+  assign \$35  = query_way == 1'h1;
+  assign \$36  = \$35  ? ways[107:54] : ways[53:0];
+  assign \$37  = \$34  ? ways[161:108] : \$36 ;
+  assign \$38  = \$33  ? ways[215:162] : \$37 ;
+  assign query = \$32  ? \$38  : 54'h00000000000000;
   \excache.ctrl.data  data (
     .clk(clk),
     .rd__set(\rd__set$31 ),
@@ -3568,10 +3608,10 @@ module \excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \pid$185 , clk, rst, 
   assign \flush__payload$176.victim_dirty  = flush__payload[75];
   assign \flush__payload$176.victim_pid  = flush__payload[91:76];
   assign \flush__payload$176.victim_tag  = flush__payload[127:92];
-  assign miss_info[127:92] = \$11 [35:0];
-  assign miss_info[91:76] = \$10 [51:36];
-  assign miss_info[75] = \$9 [53];
-  assign miss_info[74] = \$8 [52];
+  assign miss_info[127:92] = \$31 [35:0];
+  assign miss_info[91:76] = \$25 [51:36];
+  assign miss_info[75] = \$19 [53];
+  assign miss_info[74] = \$13 [52];
   assign miss_info[73:72] = victim;
   assign miss_info[71:66] = s1[28:23];
   assign miss_info[65:18] = s1[64:17];
@@ -5719,15 +5759,19 @@ module \excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__s
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire \$1 ;
-  wire [7:0] \$15 ;
+  wire [53:0] \$10 ;
+  wire [53:0] \$11 ;
+  reg \$12 ;
+  reg [1:0] \$13 ;
+  reg [3:0] \$14 ;
   wire [4:0] \$2 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
-  wire [53:0] \$6 ;
-  reg \$7 ;
-  reg [1:0] \$8 ;
-  reg [3:0] \$9 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [53:0] \$9 ;
   reg busy = 1'h0;
   input clk;
   wire clk;
@@ -5827,54 +5871,58 @@ module \excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__s
   assign \$2  = ctr + 1'h1;
   assign \$3  = ctr == 3'h7;
   assign \$5  = ctr == 3'h7;
-  assign \$15  = way * 6'h36;
-  assign \$6  = ways >> \$15 ;
+  assign \$6  = way == 2'h3;
+  assign \$7  = way == 2'h2;
+  assign \$8  = way == 1'h1;
+  assign \$9  = \$8  ? ways[107:54] : ways[53:0];
+  assign \$10  = \$7  ? ways[161:108] : \$9 ;
+  assign \$11  = \$6  ? ways[215:162] : \$10 ;
   always @(posedge clk)
-    busy <= \$7 ;
+    busy <= \$12 ;
   always @(posedge clk)
-    way <= \$8 ;
+    way <= \$13 ;
   always @(posedge clk)
-    ctr <= \$9 ;
+    ctr <= \$14 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$7  = busy;
+    \$12  = busy;
     if (start) begin
-      \$7  = 1'h1;
+      \$12  = 1'h1;
     end
     if (busy) begin
       if (\$1 ) begin
         if (\$3 ) begin
-          \$7  = 1'h0;
+          \$12  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$7  = 1'h0;
+      \$12  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$8  = way;
+    \$13  = way;
     if (start) begin
-      \$8  = \way$5 ;
+      \$13  = \way$5 ;
     end
     if (rst) begin
-      \$8  = 2'h0;
+      \$13  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$9  = ctr;
+    \$14  = ctr;
     if (start) begin
-      \$9  = 4'h0;
+      \$14  = 4'h0;
     end
     if (busy) begin
       if (\$1 ) begin
-        \$9  = \$2 [3:0];
+        \$14  = \$2 [3:0];
       end
     end
     if (rst) begin
-      \$9  = 4'h0;
+      \$14  = 4'h0;
     end
   end
   always @* begin
@@ -5999,7 +6047,7 @@ module \excache.ctrl.fill$210 (rst, ways, pid, tag, fill_data__ready, data_wr__s
     if (busy) begin
       if (\$4 ) begin
         if (\$5 ) begin
-          evicted = \$6 [52];
+          evicted = \$11 [52];
         end
       end
     end
@@ -6080,67 +6128,99 @@ endmodule
 module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_load, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$103 ;
-  wire [7:0] \$106 ;
-  wire [7:0] \$109 ;
-  wire \$11 ;
-  wire [6:0] \$12 ;
-  wire [2:0] \$13 ;
-  wire \$14 ;
+  wire [53:0] \$10 ;
+  wire [53:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [6:0] \$14 ;
   wire \$15 ;
-  wire [6:0] \$16 ;
-  wire [2:0] \$17 ;
-  wire [53:0] \$18 ;
+  wire \$16 ;
+  wire [6:0] \$17 ;
+  wire [2:0] \$18 ;
   wire \$19 ;
   wire \$2 ;
-  wire [53:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
+  wire \$20 ;
+  wire [6:0] \$21 ;
+  wire [2:0] \$22 ;
   wire \$23 ;
-  wire [53:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [53:0] \$26 ;
+  wire [53:0] \$27 ;
+  wire [53:0] \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
+  wire [53:0] \$33 ;
+  wire [53:0] \$34 ;
+  wire [53:0] \$35 ;
   wire \$36 ;
-  wire [53:0] \$37 ;
-  wire [53:0] \$38 ;
-  wire [53:0] \$39 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  wire [53:0] \$40 ;
+  wire \$40 ;
   wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire [53:0] \$42 ;
+  wire [53:0] \$43 ;
+  wire [53:0] \$44 ;
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  reg \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  reg [1:0] \$50 ;
-  reg [15:0] \$51 ;
-  reg [5:0] \$52 ;
-  reg [1:0] \$53 ;
-  reg [2:0] \$54 ;
-  wire [53:0] \$6 ;
-  wire [7:0] \$60 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire [53:0] \$60 ;
+  wire [53:0] \$61 ;
+  wire [53:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire [53:0] \$66 ;
+  wire [53:0] \$67 ;
+  wire [53:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [7:0] \$74 ;
-  wire [7:0] \$78 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [53:0] \$72 ;
+  wire [53:0] \$73 ;
+  wire [53:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [53:0] \$78 ;
+  wire [53:0] \$79 ;
   wire \$8 ;
-  wire [7:0] \$85 ;
-  wire [6:0] \$9 ;
+  wire [53:0] \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  reg \$89 ;
+  wire [53:0] \$9 ;
+  reg [1:0] \$90 ;
+  reg [15:0] \$91 ;
+  reg [5:0] \$92 ;
+  reg [1:0] \$93 ;
+  reg [2:0] \$94 ;
   output busy;
   reg busy = 1'h0;
   input clk;
@@ -6248,80 +6328,112 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
   wire [15:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
-  assign \$100  = m_way * 6'h36;
-  assign \$37  = ways >> \$100 ;
-  assign \$103  = m_way * 6'h36;
-  assign \$38  = ways >> \$103 ;
-  assign \$106  = m_way * 6'h36;
-  assign \$39  = ways >> \$106 ;
-  assign \$109  = m_way * 6'h36;
-  assign \$40  = ways >> \$109 ;
-  assign \$41  = m_way == 2'h3;
-  assign \$42  = m_set == 6'h3f;
-  assign \$43  = ! walk_state;
-  assign \$44  = walk_state == 1'h1;
-  assign \$45  = walk_state == 2'h2;
-  assign \$46  = walk_state == 2'h3;
-  assign \$47  = walk_state == 3'h4;
-  assign \$48  = walk_state == 3'h5;
+  assign \$6  = m_way == 2'h3;
+  assign \$7  = m_way == 2'h2;
+  assign \$8  = m_way == 1'h1;
+  assign \$9  = \$8  ? ways[107:54] : ways[53:0];
+  assign \$10  = \$7  ? ways[161:108] : \$9 ;
+  assign \$11  = \$6  ? ways[215:162] : \$10 ;
+  assign \$12  = match & \$11 [53];
+  assign \$13  = m_set == 6'h3f;
+  assign \$14  = m_set + 1'h1;
+  assign \$15  = m_way == 2'h3;
+  assign \$16  = m_set == 6'h3f;
+  assign \$17  = m_set + 1'h1;
+  assign \$18  = m_way + 1'h1;
+  assign \$19  = m_way == 2'h3;
+  assign \$20  = m_set == 6'h3f;
+  assign \$21  = m_set + 1'h1;
+  assign \$22  = m_way + 1'h1;
+  assign \$23  = m_way == 2'h3;
+  assign \$24  = m_way == 2'h2;
+  assign \$25  = m_way == 1'h1;
+  assign \$26  = \$25  ? ways[107:54] : ways[53:0];
+  assign \$27  = \$24  ? ways[161:108] : \$26 ;
+  assign \$28  = \$23  ? ways[215:162] : \$27 ;
+  assign \$29  = \op$5  == 2'h3;
+  assign \$30  = m_way == 2'h3;
+  assign \$31  = m_way == 2'h2;
+  assign \$32  = m_way == 1'h1;
+  assign \$33  = \$32  ? ways[107:54] : ways[53:0];
+  assign \$34  = \$31  ? ways[161:108] : \$33 ;
+  assign \$35  = \$30  ? ways[215:162] : \$34 ;
+  assign \$36  = \$35 [51:36] == pid;
+  assign \$37  = \$29  | \$36 ;
+  assign match = \$28 [52] & \$37 ;
+  assign \$38  = \op$5  == 1'h1;
+  assign \$39  = m_way == 2'h3;
+  assign \$40  = m_way == 2'h2;
+  assign \$41  = m_way == 1'h1;
+  assign \$42  = \$41  ? ways[107:54] : ways[53:0];
+  assign \$43  = \$40  ? ways[161:108] : \$42 ;
+  assign \$44  = \$39  ? ways[215:162] : \$43 ;
+  assign \$45  = match & \$44 [53];
+  assign \$46  = ways[51:36] == pid;
+  assign \$47  = ways[52] & \$46 ;
+  assign \$48  = ways[105:90] == pid;
+  assign \$49  = ways[106] & \$48 ;
+  assign \$50  = ways[159:144] == pid;
+  assign \$51  = ways[160] & \$50 ;
+  assign \$52  = ways[213:198] == pid;
+  assign \$53  = ways[214] & \$52 ;
+  assign \$54  = m_set == 6'h3f;
+  assign \$55  = m_way == 2'h3;
+  assign \$56  = m_set == 6'h3f;
+  assign \$57  = m_way == 2'h3;
+  assign \$58  = m_way == 2'h2;
+  assign \$59  = m_way == 1'h1;
+  assign \$60  = \$59  ? ways[107:54] : ways[53:0];
+  assign \$61  = \$58  ? ways[161:108] : \$60 ;
+  assign \$62  = \$57  ? ways[215:162] : \$61 ;
+  assign \$63  = m_way == 2'h3;
+  assign \$64  = m_way == 2'h2;
+  assign \$65  = m_way == 1'h1;
+  assign \$66  = \$65  ? ways[107:54] : ways[53:0];
+  assign \$67  = \$64  ? ways[161:108] : \$66 ;
+  assign \$68  = \$63  ? ways[215:162] : \$67 ;
+  assign \$69  = m_way == 2'h3;
+  assign \$70  = m_way == 2'h2;
+  assign \$71  = m_way == 1'h1;
+  assign \$72  = \$71  ? ways[107:54] : ways[53:0];
+  assign \$73  = \$70  ? ways[161:108] : \$72 ;
+  assign \$74  = \$69  ? ways[215:162] : \$73 ;
+  assign \$75  = m_way == 2'h3;
+  assign \$76  = m_way == 2'h2;
+  assign \$77  = m_way == 1'h1;
+  assign \$78  = \$77  ? ways[107:54] : ways[53:0];
+  assign \$79  = \$76  ? ways[161:108] : \$78 ;
+  assign \$80  = \$75  ? ways[215:162] : \$79 ;
+  assign \$81  = m_way == 2'h3;
+  assign \$82  = m_set == 6'h3f;
+  assign \$83  = ! walk_state;
+  assign \$84  = walk_state == 1'h1;
+  assign \$85  = walk_state == 2'h2;
+  assign \$86  = walk_state == 2'h3;
+  assign \$87  = walk_state == 3'h4;
+  assign \$88  = walk_state == 3'h5;
   always @(posedge clk)
-    busy <= \$49 ;
+    busy <= \$89 ;
   always @(posedge clk)
-    \op$5  <= \$50 ;
+    \op$5  <= \$90 ;
   always @(posedge clk)
-    pid <= \$51 ;
+    pid <= \$91 ;
   always @(posedge clk)
-    m_set <= \$52 ;
+    m_set <= \$92 ;
   always @(posedge clk)
-    m_way <= \$53 ;
+    m_way <= \$93 ;
   always @(posedge clk)
-    walk_state <= \$54 ;
+    walk_state <= \$94 ;
   assign \$1  = ~ busy;
   assign \$2  = start & \$1 ;
   assign \$3  = | op;
   assign \$4  = \$2  & \$3 ;
   assign \$5  = \op$5  == 1'h1;
-  assign \$60  = m_way * 6'h36;
-  assign \$6  = ways >> \$60 ;
-  assign \$7  = match & \$6 [53];
-  assign \$8  = m_set == 6'h3f;
-  assign \$9  = m_set + 1'h1;
-  assign \$10  = m_way == 2'h3;
-  assign \$11  = m_set == 6'h3f;
-  assign \$12  = m_set + 1'h1;
-  assign \$13  = m_way + 1'h1;
-  assign \$14  = m_way == 2'h3;
-  assign \$15  = m_set == 6'h3f;
-  assign \$16  = m_set + 1'h1;
-  assign \$17  = m_way + 1'h1;
-  assign \$74  = m_way * 6'h36;
-  assign \$18  = ways >> \$74 ;
-  assign \$19  = \op$5  == 2'h3;
-  assign \$78  = m_way * 6'h36;
-  assign \$20  = ways >> \$78 ;
-  assign \$21  = \$20 [51:36] == pid;
-  assign \$22  = \$19  | \$21 ;
-  assign match = \$18 [52] & \$22 ;
-  assign \$23  = \op$5  == 1'h1;
-  assign \$85  = m_way * 6'h36;
-  assign \$24  = ways >> \$85 ;
-  assign \$25  = match & \$24 [53];
-  assign \$26  = ways[51:36] == pid;
-  assign \$27  = ways[52] & \$26 ;
-  assign \$28  = ways[105:90] == pid;
-  assign \$29  = ways[106] & \$28 ;
-  assign \$30  = ways[159:144] == pid;
-  assign \$31  = ways[160] & \$30 ;
-  assign \$32  = ways[213:198] == pid;
-  assign \$33  = ways[214] & \$32 ;
-  assign \$34  = m_set == 6'h3f;
-  assign \$35  = m_way == 2'h3;
-  assign \$36  = m_set == 6'h3f;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$49  = busy;
+    \$89  = busy;
     if (\$4 ) begin
-      \$49  = 1'h1;
+      \$89  = 1'h1;
     end
     casez (walk_state)
       3'h0:
@@ -6333,14 +6445,14 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
-            if (\$8 ) begin
-              \$49  = 1'h0;
+            if (\$13 ) begin
+              \$89  = 1'h0;
             end
-          end else if (\$7 ) begin
+          end else if (\$12 ) begin
           end else begin
-            if (\$10 ) begin
-              if (\$11 ) begin
-                \$49  = 1'h0;
+            if (\$15 ) begin
+              if (\$16 ) begin
+                \$89  = 1'h0;
               end
             end
           end
@@ -6348,44 +6460,44 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
           /* empty */;
       3'h5:
           if (flush_closed) begin
-            if (\$14 ) begin
-              if (\$15 ) begin
-                \$49  = 1'h0;
+            if (\$19 ) begin
+              if (\$20 ) begin
+                \$89  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$49  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$50  = \op$5 ;
+    \$90  = \op$5 ;
     if (\$4 ) begin
-      \$50  = op;
+      \$90  = op;
     end
     if (rst) begin
-      \$50  = 2'h0;
+      \$90  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$51  = pid;
+    \$91  = pid;
     if (\$4 ) begin
-      \$51  = \pid$7 ;
+      \$91  = \pid$7 ;
     end
     if (rst) begin
-      \$51  = 16'h0000;
+      \$91  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$52  = m_set;
+    \$92  = m_set;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$52  = 6'h00;
+            \$92  = 6'h00;
           end
       3'h1:
           /* empty */;
@@ -6395,17 +6507,17 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
+            if (\$13 ) begin
             end else begin
-              \$52  = \$9 [5:0];
+              \$92  = \$14 [5:0];
             end
-          end else if (\$7 ) begin
+          end else if (\$12 ) begin
           end else begin
-            if (\$10 ) begin
+            if (\$15 ) begin
               (* full_case = 32'd1 *)
-              if (\$11 ) begin
+              if (\$16 ) begin
               end else begin
-                \$52  = \$12 [5:0];
+                \$92  = \$17 [5:0];
               end
             end
           end
@@ -6413,26 +6525,26 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
           /* empty */;
       3'h5:
           if (flush_closed) begin
-            if (\$14 ) begin
+            if (\$19 ) begin
               (* full_case = 32'd1 *)
-              if (\$15 ) begin
+              if (\$20 ) begin
               end else begin
-                \$52  = \$16 [5:0];
+                \$92  = \$21 [5:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$52  = 6'h00;
+      \$92  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$53  = m_way;
+    \$93  = m_way;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$53  = 2'h0;
+            \$93  = 2'h0;
           end
       3'h1:
           /* empty */;
@@ -6442,21 +6554,21 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
+            if (\$13 ) begin
             end else begin
-              \$53  = 2'h0;
+              \$93  = 2'h0;
             end
-          end else if (\$7 ) begin
+          end else if (\$12 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$10 ) begin
+            if (\$15 ) begin
               (* full_case = 32'd1 *)
-              if (\$11 ) begin
+              if (\$16 ) begin
               end else begin
-                \$53  = 2'h0;
+                \$93  = 2'h0;
               end
             end else begin
-              \$53  = \$13 [1:0];
+              \$93  = \$18 [1:0];
             end
           end
       3'h4:
@@ -6464,78 +6576,78 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
-            if (\$14 ) begin
+            if (\$19 ) begin
               (* full_case = 32'd1 *)
-              if (\$15 ) begin
+              if (\$20 ) begin
               end else begin
-                \$53  = 2'h0;
+                \$93  = 2'h0;
               end
             end else begin
-              \$53  = \$17 [1:0];
+              \$93  = \$22 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$53  = 2'h0;
+      \$93  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$54  = walk_state;
+    \$94  = walk_state;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$54  = 3'h1;
+            \$94  = 3'h1;
           end
       3'h1:
-          \$54  = 3'h2;
+          \$94  = 3'h2;
       3'h2:
-          \$54  = 3'h3;
+          \$94  = 3'h3;
       3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
-              \$54  = 3'h0;
+            if (\$13 ) begin
+              \$94  = 3'h0;
             end else begin
-              \$54  = 3'h1;
+              \$94  = 3'h1;
             end
-          end else if (\$7 ) begin
-            \$54  = 3'h4;
+          end else if (\$12 ) begin
+            \$94  = 3'h4;
           end else begin
             (* full_case = 32'd1 *)
-            if (\$10 ) begin
+            if (\$15 ) begin
               (* full_case = 32'd1 *)
-              if (\$11 ) begin
-                \$54  = 3'h0;
+              if (\$16 ) begin
+                \$94  = 3'h0;
               end else begin
-                \$54  = 3'h1;
+                \$94  = 3'h1;
               end
             end else begin
-              \$54  = 3'h3;
+              \$94  = 3'h3;
             end
           end
       3'h4:
           if (flush__ready) begin
-            \$54  = 3'h5;
+            \$94  = 3'h5;
           end
       3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
-            if (\$14 ) begin
+            if (\$19 ) begin
               (* full_case = 32'd1 *)
-              if (\$15 ) begin
-                \$54  = 3'h0;
+              if (\$20 ) begin
+                \$94  = 3'h0;
               end else begin
-                \$54  = 3'h1;
+                \$94  = 3'h1;
               end
             end else begin
-              \$54  = 3'h3;
+              \$94  = 3'h3;
             end
           end
     endcase
     if (rst) begin
-      \$54  = 3'h0;
+      \$94  = 3'h0;
     end
   end
   always @* begin
@@ -6581,7 +6693,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$23 ) begin
+          if (\$38 ) begin
             tag_wr__set = m_set;
           end
     endcase
@@ -6597,11 +6709,11 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$23 ) begin
-            tag_wr__en[0] = \$27 ;
-            tag_wr__en[1] = \$29 ;
-            tag_wr__en[2] = \$31 ;
-            tag_wr__en[3] = \$33 ;
+          if (\$38 ) begin
+            tag_wr__en[0] = \$47 ;
+            tag_wr__en[1] = \$49 ;
+            tag_wr__en[2] = \$51 ;
+            tag_wr__en[3] = \$53 ;
           end
     endcase
   end
@@ -6616,7 +6728,7 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$23 ) begin
+          if (\$38 ) begin
             tag_wr__data[53:0] = 54'h00000000000000;
             tag_wr__data[107:54] = 54'h00000000000000;
             tag_wr__data[161:108] = 54'h00000000000000;
@@ -6636,14 +6748,14 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$23 ) begin
-            if (\$34 ) begin
+          if (\$38 ) begin
+            if (\$54 ) begin
               done = 1'h1;
             end
-          end else if (\$25 ) begin
+          end else if (\$45 ) begin
           end else begin
-            if (\$35 ) begin
-              if (\$36 ) begin
+            if (\$55 ) begin
+              if (\$56 ) begin
                 done = 1'h1;
               end
             end
@@ -6652,8 +6764,8 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
           /* empty */;
       3'h5:
           if (flush_closed) begin
-            if (\$41 ) begin
-              if (\$42 ) begin
+            if (\$81 ) begin
+              if (\$82 ) begin
                 done = 1'h1;
               end
             end
@@ -6692,14 +6804,14 @@ module \excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__
         begin
           flush__payload[0] = 1'h1;
           flush__payload[1] = 1'h0;
-          flush__payload[17:2] = \$37 [51:36];
-          flush__payload[65:18] = { \$38 [35:0], m_set, 6'h00 };
+          flush__payload[17:2] = \$62 [51:36];
+          flush__payload[65:18] = { \$68 [35:0], m_set, 6'h00 };
           flush__payload[71:66] = m_set;
           flush__payload[73:72] = m_way;
           flush__payload[74] = 1'h1;
           flush__payload[75] = 1'h1;
-          flush__payload[91:76] = \$39 [51:36];
-          flush__payload[127:92] = \$40 [35:0];
+          flush__payload[91:76] = \$74 [51:36];
+          flush__payload[127:92] = \$80 [35:0];
         end
     endcase
   end
@@ -8136,9 +8248,9 @@ module \excache.ctrl.repl$208 (rst, state, ways, touch__en, touch__set, touch__w
   assign \ways[3].valid  = ways[214];
   assign \ways[3].dirty  = ways[215];
   assign \$1  = { 1'h0, lfsr[15:1] };
-  assign \$3  = { 1'h0, lfsr[15:1] };
   assign { \$2 [14], \$2 [11], \$2 [9:0] } = { \$1 [14], \$1 [11], \$1 [9:0] };
   assign { \$2 [15], \$2 [13:12], \$2 [10] } = \$auto$rtlil.cc:2739:Not$2 ;
+  assign \$3  = { 1'h0, lfsr[15:1] };
 endmodule
 
 (* generator = "Amaranth" *)

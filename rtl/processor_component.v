@@ -1001,7 +1001,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
     .csr__writebacks__inc(csr__writebacks__inc),
     .maint_cmd_w_stb(maint_start),
     .miss_cmd_w_stb(fw_stb),
-    .\port$2412$0 (\event [75:0]),
+    .\port$2482$0 (\event [75:0]),
     .\port$25$32 (\$2 [48:32]),
     .rst(rst),
     .storage(mem_node)
@@ -1254,7 +1254,7 @@ module \processor_component.excache (cpu_req__valid, cpu_resp__ready, bus__addr,
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2412$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
+module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_victim_lo__r_data, \port$25$32 , bus__r_stb, bus__w_stb, csr__hits__inc, csr__writebacks__inc, csr__evictions__inc, csr__status__busy__r_data, csr__status__done__set, csr__misses__inc, \port$2482$0 , maint_cmd_w_stb, counters_clear_w_stb, miss_cmd_w_stb, bus__r_data, bits, storage, bus__addr
 );
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire \$1 ;
@@ -1364,8 +1364,8 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   reg miss_cmd_w_stb;
   reg misses_r_stb;
   reg misses_w_stb;
-  input [75:0] \port$2412$0 ;
-  wire [75:0] \port$2412$0 ;
+  input [75:0] \port$2482$0 ;
+  wire [75:0] \port$2482$0 ;
   input [16:0] \port$25$32 ;
   wire [16:0] \port$25$32 ;
   (* init = 32'd0 *)
@@ -1387,10 +1387,10 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign \$1  = ~ r_hold;
   assign \$2  = bus__r_stb & \$1 ;
   assign \$3  = bus__addr[0] ? 32'd0 : { 15'h0000, \port$25$32  };
-  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2412$0 [75:68] };
+  assign \$4  = bus__addr[0] ? csr__ev_victim_lo__r_data : { 24'h000000, \port$2482$0 [75:68] };
   assign \$5  = bus__addr[1] ? \$3  : \$4 ;
-  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2412$0 [63:58] } : { 16'h0000, \port$2412$0 [57:42] };
-  assign \$7  = bus__addr[0] ? \port$2412$0 [41:10] : { 8'h00, \port$2412$0 [9:2], 6'h00, \port$2412$0 [65:64], 4'h0, \port$2412$0 [67:66], \port$2412$0 [1:0] };
+  assign \$6  = bus__addr[0] ? { 26'h0000000, \port$2482$0 [63:58] } : { 16'h0000, \port$2482$0 [57:42] };
+  assign \$7  = bus__addr[0] ? \port$2482$0 [41:10] : { 8'h00, \port$2482$0 [9:2], 6'h00, \port$2482$0 [65:64], 4'h0, \port$2482$0 [67:66], \port$2482$0 [1:0] };
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[3] ? 32'd0 : \$9 ;
@@ -2322,11 +2322,11 @@ module \processor_component.excache.csr_dec (bus__w_data, clk, rst, csr__ev_vict
   assign csr__status__miss_pending__r_data = 1'h0;
   assign csr__status__software__r_data = 1'h0;
   assign csr__info__r_data = 32'd3196420;
-  assign csr__ev_info__r_data = { 8'h00, \port$2412$0 [9:2], 6'h00, \port$2412$0 [65:64], 4'h0, \port$2412$0 [67:66], \port$2412$0 [1:0] };
-  assign csr__ev_vaddr_lo__r_data = \port$2412$0 [41:10];
-  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2412$0 [57:42] };
-  assign csr__ev_set__r_data = { 26'h0000000, \port$2412$0 [63:58] };
-  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2412$0 [75:68] };
+  assign csr__ev_info__r_data = { 8'h00, \port$2482$0 [9:2], 6'h00, \port$2482$0 [65:64], 4'h0, \port$2482$0 [67:66], \port$2482$0 [1:0] };
+  assign csr__ev_vaddr_lo__r_data = \port$2482$0 [41:10];
+  assign csr__ev_vaddr_hi__r_data = { 16'h0000, \port$2482$0 [57:42] };
+  assign csr__ev_set__r_data = { 26'h0000000, \port$2482$0 [63:58] };
+  assign csr__ev_victim_pid__r_data = { 24'h000000, \port$2482$0 [75:68] };
   assign csr__ev_victim_hi__r_data = { 15'h0000, \port$25$32  };
   assign csr__maint_cmd__op__w_stb = maint_cmd_w_stb;
   assign csr__maint_cmd__op__w_data = bus__w_data[1:0];
@@ -2769,23 +2769,43 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
 , miss_cmd__ready, miss_event__ready, miss_cmd__valid, miss_cmd__payload, wb_data__ready, fill_data__valid, fill_data__payload, query_way, \start$181 , cpu_req__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire \$1 ;
-  wire [45:0] \$10 ;
+  wire \$10 ;
   wire [45:0] \$11 ;
-  wire \$12 ;
+  wire [45:0] \$12 ;
   wire [45:0] \$13 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire [45:0] \$17 ;
+  wire [45:0] \$18 ;
+  wire [45:0] \$19 ;
   wire \$2 ;
-  wire [7:0] \$23 ;
-  wire [7:0] \$26 ;
-  wire [7:0] \$29 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire [45:0] \$23 ;
+  wire [45:0] \$24 ;
+  wire [45:0] \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [45:0] \$29 ;
   wire \$3 ;
-  wire [7:0] \$32 ;
-  wire [7:0] \$36 ;
+  wire [45:0] \$30 ;
+  wire [45:0] \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire \$35 ;
+  wire [45:0] \$36 ;
+  wire [45:0] \$37 ;
+  wire [45:0] \$38 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  wire [45:0] \$8 ;
-  wire [45:0] \$9 ;
+  wire \$8 ;
+  wire \$9 ;
   wire abort;
   wire \abort$111 ;
   (* enum_base_type = "Status" *)
@@ -3414,18 +3434,38 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \$4  = | \tag_wr__en$8 ;
   assign load = tag_load | \tag_load$23 ;
   assign \$6  = | data_wr__en;
-  assign \$23  = victim * 6'h2e;
-  assign \$8  = ways >> \$23 ;
-  assign \$26  = victim * 6'h2e;
-  assign \$9  = ways >> \$26 ;
-  assign \$29  = victim * 6'h2e;
-  assign \$10  = ways >> \$29 ;
-  assign \$32  = victim * 6'h2e;
-  assign \$11  = ways >> \$32 ;
-  assign \$12  = query_way < 3'h4;
-  assign \$36  = query_way * 6'h2e;
-  assign \$13  = ways >> \$36 ;
-  assign query = \$12  ? \$13  : 46'h000000000000;
+  assign \$8  = victim == 2'h3;
+  assign \$9  = victim == 2'h2;
+  assign \$10  = victim == 1'h1;
+  assign \$11  = \$10  ? ways[91:46] : ways[45:0];
+  assign \$12  = \$9  ? ways[137:92] : \$11 ;
+  assign \$13  = \$8  ? ways[183:138] : \$12 ;
+  assign \$14  = victim == 2'h3;
+  assign \$15  = victim == 2'h2;
+  assign \$16  = victim == 1'h1;
+  assign \$17  = \$16  ? ways[91:46] : ways[45:0];
+  assign \$18  = \$15  ? ways[137:92] : \$17 ;
+  assign \$19  = \$14  ? ways[183:138] : \$18 ;
+  assign \$20  = victim == 2'h3;
+  assign \$21  = victim == 2'h2;
+  assign \$22  = victim == 1'h1;
+  assign \$23  = \$22  ? ways[91:46] : ways[45:0];
+  assign \$24  = \$21  ? ways[137:92] : \$23 ;
+  assign \$25  = \$20  ? ways[183:138] : \$24 ;
+  assign \$26  = victim == 2'h3;
+  assign \$27  = victim == 2'h2;
+  assign \$28  = victim == 1'h1;
+  assign \$29  = \$28  ? ways[91:46] : ways[45:0];
+  assign \$30  = \$27  ? ways[137:92] : \$29 ;
+  assign \$31  = \$26  ? ways[183:138] : \$30 ;
+  assign \$32  = query_way < 3'h4;
+  assign \$33  = query_way == 2'h3;
+  assign \$34  = query_way == 2'h2;
+  assign \$35  = query_way == 1'h1;
+  assign \$36  = \$35  ? ways[91:46] : ways[45:0];
+  assign \$37  = \$34  ? ways[137:92] : \$36 ;
+  assign \$38  = \$33  ? ways[183:138] : \$37 ;
+  assign query = \$32  ? \$38  : 46'h000000000000;
   \processor_component.excache.ctrl.data  data (
     .clk(clk),
     .rd__set(\rd__set$31 ),
@@ -4159,10 +4199,10 @@ module \processor_component.excache.ctrl (cpu_req__valid, cpu_resp__ready, op, \
   assign \flush__payload$176.victim_dirty  = flush__payload[67];
   assign \flush__payload$176.victim_pid  = flush__payload[75:68];
   assign \flush__payload$176.victim_tag  = flush__payload[111:76];
-  assign miss_info[111:76] = \$11 [35:0];
-  assign miss_info[75:68] = \$10 [43:36];
-  assign miss_info[67] = \$9 [45];
-  assign miss_info[66] = \$8 [44];
+  assign miss_info[111:76] = \$31 [35:0];
+  assign miss_info[75:68] = \$25 [43:36];
+  assign miss_info[67] = \$19 [45];
+  assign miss_info[66] = \$13 [44];
   assign miss_info[65:64] = victim;
   assign miss_info[63:58] = s1[20:15];
   assign miss_info[57:10] = s1[56:9];
@@ -6310,15 +6350,19 @@ module \processor_component.excache.ctrl.fill$210 (rst, ways, pid, tag, fill_dat
 , \way$5 , fill_data__valid, fill_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire \$1 ;
-  wire [7:0] \$15 ;
+  wire [45:0] \$10 ;
+  wire [45:0] \$11 ;
+  reg \$12 ;
+  reg [1:0] \$13 ;
+  reg [3:0] \$14 ;
   wire [4:0] \$2 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
-  wire [45:0] \$6 ;
-  reg \$7 ;
-  reg [1:0] \$8 ;
-  reg [3:0] \$9 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [45:0] \$9 ;
   reg busy = 1'h0;
   input clk;
   wire clk;
@@ -6418,54 +6462,58 @@ module \processor_component.excache.ctrl.fill$210 (rst, ways, pid, tag, fill_dat
   assign \$2  = ctr + 1'h1;
   assign \$3  = ctr == 3'h7;
   assign \$5  = ctr == 3'h7;
-  assign \$15  = way * 6'h2e;
-  assign \$6  = ways >> \$15 ;
+  assign \$6  = way == 2'h3;
+  assign \$7  = way == 2'h2;
+  assign \$8  = way == 1'h1;
+  assign \$9  = \$8  ? ways[91:46] : ways[45:0];
+  assign \$10  = \$7  ? ways[137:92] : \$9 ;
+  assign \$11  = \$6  ? ways[183:138] : \$10 ;
   always @(posedge clk)
-    busy <= \$7 ;
+    busy <= \$12 ;
   always @(posedge clk)
-    way <= \$8 ;
+    way <= \$13 ;
   always @(posedge clk)
-    ctr <= \$9 ;
+    ctr <= \$14 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$7  = busy;
+    \$12  = busy;
     if (start) begin
-      \$7  = 1'h1;
+      \$12  = 1'h1;
     end
     if (busy) begin
       if (\$1 ) begin
         if (\$3 ) begin
-          \$7  = 1'h0;
+          \$12  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$7  = 1'h0;
+      \$12  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$8  = way;
+    \$13  = way;
     if (start) begin
-      \$8  = \way$5 ;
+      \$13  = \way$5 ;
     end
     if (rst) begin
-      \$8  = 2'h0;
+      \$13  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$9  = ctr;
+    \$14  = ctr;
     if (start) begin
-      \$9  = 4'h0;
+      \$14  = 4'h0;
     end
     if (busy) begin
       if (\$1 ) begin
-        \$9  = \$2 [3:0];
+        \$14  = \$2 [3:0];
       end
     end
     if (rst) begin
-      \$9  = 4'h0;
+      \$14  = 4'h0;
     end
   end
   always @* begin
@@ -6590,7 +6638,7 @@ module \processor_component.excache.ctrl.fill$210 (rst, ways, pid, tag, fill_dat
     if (busy) begin
       if (\$4 ) begin
         if (\$5 ) begin
-          evicted = \$6 [44];
+          evicted = \$11 [44];
         end
       end
     end
@@ -6671,67 +6719,99 @@ endmodule
 module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, tag_rd__set, tag_rd__en, tag_load, tag_wr__set, tag_wr__en, tag_wr__data, done, flush__valid, flush__payload, go, flush__ready, flush_closed, start, op);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [7:0] \$100 ;
-  wire [7:0] \$103 ;
-  wire [7:0] \$106 ;
-  wire [7:0] \$109 ;
-  wire \$11 ;
-  wire [6:0] \$12 ;
-  wire [2:0] \$13 ;
-  wire \$14 ;
+  wire [45:0] \$10 ;
+  wire [45:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [6:0] \$14 ;
   wire \$15 ;
-  wire [6:0] \$16 ;
-  wire [2:0] \$17 ;
-  wire [45:0] \$18 ;
+  wire \$16 ;
+  wire [6:0] \$17 ;
+  wire [2:0] \$18 ;
   wire \$19 ;
   wire \$2 ;
-  wire [45:0] \$20 ;
-  wire \$21 ;
-  wire \$22 ;
+  wire \$20 ;
+  wire [6:0] \$21 ;
+  wire [2:0] \$22 ;
   wire \$23 ;
-  wire [45:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [45:0] \$26 ;
+  wire [45:0] \$27 ;
+  wire [45:0] \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
-  wire \$35 ;
+  wire [45:0] \$33 ;
+  wire [45:0] \$34 ;
+  wire [45:0] \$35 ;
   wire \$36 ;
-  wire [45:0] \$37 ;
-  wire [45:0] \$38 ;
-  wire [45:0] \$39 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  wire [45:0] \$40 ;
+  wire \$40 ;
   wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
+  wire [45:0] \$42 ;
+  wire [45:0] \$43 ;
+  wire [45:0] \$44 ;
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  reg \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  reg [1:0] \$50 ;
-  reg [7:0] \$51 ;
-  reg [5:0] \$52 ;
-  reg [1:0] \$53 ;
-  reg [2:0] \$54 ;
-  wire [45:0] \$6 ;
-  wire [7:0] \$60 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
+  wire \$6 ;
+  wire [45:0] \$60 ;
+  wire [45:0] \$61 ;
+  wire [45:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire [45:0] \$66 ;
+  wire [45:0] \$67 ;
+  wire [45:0] \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [7:0] \$74 ;
-  wire [7:0] \$78 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire [45:0] \$72 ;
+  wire [45:0] \$73 ;
+  wire [45:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [45:0] \$78 ;
+  wire [45:0] \$79 ;
   wire \$8 ;
-  wire [7:0] \$85 ;
-  wire [6:0] \$9 ;
+  wire [45:0] \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  reg \$89 ;
+  wire [45:0] \$9 ;
+  reg [1:0] \$90 ;
+  reg [7:0] \$91 ;
+  reg [5:0] \$92 ;
+  reg [1:0] \$93 ;
+  reg [2:0] \$94 ;
   output busy;
   reg busy = 1'h0;
   input clk;
@@ -6839,80 +6919,112 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
   wire [7:0] \ways[3].pid ;
   wire [35:0] \ways[3].tag ;
   wire \ways[3].valid ;
-  assign \$100  = m_way * 6'h2e;
-  assign \$37  = ways >> \$100 ;
-  assign \$103  = m_way * 6'h2e;
-  assign \$38  = ways >> \$103 ;
-  assign \$106  = m_way * 6'h2e;
-  assign \$39  = ways >> \$106 ;
-  assign \$109  = m_way * 6'h2e;
-  assign \$40  = ways >> \$109 ;
-  assign \$41  = m_way == 2'h3;
-  assign \$42  = m_set == 6'h3f;
-  assign \$43  = ! walk_state;
-  assign \$44  = walk_state == 1'h1;
-  assign \$45  = walk_state == 2'h2;
-  assign \$46  = walk_state == 2'h3;
-  assign \$47  = walk_state == 3'h4;
-  assign \$48  = walk_state == 3'h5;
+  assign \$6  = m_way == 2'h3;
+  assign \$7  = m_way == 2'h2;
+  assign \$8  = m_way == 1'h1;
+  assign \$9  = \$8  ? ways[91:46] : ways[45:0];
+  assign \$10  = \$7  ? ways[137:92] : \$9 ;
+  assign \$11  = \$6  ? ways[183:138] : \$10 ;
+  assign \$12  = match & \$11 [45];
+  assign \$13  = m_set == 6'h3f;
+  assign \$14  = m_set + 1'h1;
+  assign \$15  = m_way == 2'h3;
+  assign \$16  = m_set == 6'h3f;
+  assign \$17  = m_set + 1'h1;
+  assign \$18  = m_way + 1'h1;
+  assign \$19  = m_way == 2'h3;
+  assign \$20  = m_set == 6'h3f;
+  assign \$21  = m_set + 1'h1;
+  assign \$22  = m_way + 1'h1;
+  assign \$23  = m_way == 2'h3;
+  assign \$24  = m_way == 2'h2;
+  assign \$25  = m_way == 1'h1;
+  assign \$26  = \$25  ? ways[91:46] : ways[45:0];
+  assign \$27  = \$24  ? ways[137:92] : \$26 ;
+  assign \$28  = \$23  ? ways[183:138] : \$27 ;
+  assign \$29  = \op$5  == 2'h3;
+  assign \$30  = m_way == 2'h3;
+  assign \$31  = m_way == 2'h2;
+  assign \$32  = m_way == 1'h1;
+  assign \$33  = \$32  ? ways[91:46] : ways[45:0];
+  assign \$34  = \$31  ? ways[137:92] : \$33 ;
+  assign \$35  = \$30  ? ways[183:138] : \$34 ;
+  assign \$36  = \$35 [43:36] == pid;
+  assign \$37  = \$29  | \$36 ;
+  assign match = \$28 [44] & \$37 ;
+  assign \$38  = \op$5  == 1'h1;
+  assign \$39  = m_way == 2'h3;
+  assign \$40  = m_way == 2'h2;
+  assign \$41  = m_way == 1'h1;
+  assign \$42  = \$41  ? ways[91:46] : ways[45:0];
+  assign \$43  = \$40  ? ways[137:92] : \$42 ;
+  assign \$44  = \$39  ? ways[183:138] : \$43 ;
+  assign \$45  = match & \$44 [45];
+  assign \$46  = ways[43:36] == pid;
+  assign \$47  = ways[44] & \$46 ;
+  assign \$48  = ways[89:82] == pid;
+  assign \$49  = ways[90] & \$48 ;
+  assign \$50  = ways[135:128] == pid;
+  assign \$51  = ways[136] & \$50 ;
+  assign \$52  = ways[181:174] == pid;
+  assign \$53  = ways[182] & \$52 ;
+  assign \$54  = m_set == 6'h3f;
+  assign \$55  = m_way == 2'h3;
+  assign \$56  = m_set == 6'h3f;
+  assign \$57  = m_way == 2'h3;
+  assign \$58  = m_way == 2'h2;
+  assign \$59  = m_way == 1'h1;
+  assign \$60  = \$59  ? ways[91:46] : ways[45:0];
+  assign \$61  = \$58  ? ways[137:92] : \$60 ;
+  assign \$62  = \$57  ? ways[183:138] : \$61 ;
+  assign \$63  = m_way == 2'h3;
+  assign \$64  = m_way == 2'h2;
+  assign \$65  = m_way == 1'h1;
+  assign \$66  = \$65  ? ways[91:46] : ways[45:0];
+  assign \$67  = \$64  ? ways[137:92] : \$66 ;
+  assign \$68  = \$63  ? ways[183:138] : \$67 ;
+  assign \$69  = m_way == 2'h3;
+  assign \$70  = m_way == 2'h2;
+  assign \$71  = m_way == 1'h1;
+  assign \$72  = \$71  ? ways[91:46] : ways[45:0];
+  assign \$73  = \$70  ? ways[137:92] : \$72 ;
+  assign \$74  = \$69  ? ways[183:138] : \$73 ;
+  assign \$75  = m_way == 2'h3;
+  assign \$76  = m_way == 2'h2;
+  assign \$77  = m_way == 1'h1;
+  assign \$78  = \$77  ? ways[91:46] : ways[45:0];
+  assign \$79  = \$76  ? ways[137:92] : \$78 ;
+  assign \$80  = \$75  ? ways[183:138] : \$79 ;
+  assign \$81  = m_way == 2'h3;
+  assign \$82  = m_set == 6'h3f;
+  assign \$83  = ! walk_state;
+  assign \$84  = walk_state == 1'h1;
+  assign \$85  = walk_state == 2'h2;
+  assign \$86  = walk_state == 2'h3;
+  assign \$87  = walk_state == 3'h4;
+  assign \$88  = walk_state == 3'h5;
   always @(posedge clk)
-    busy <= \$49 ;
+    busy <= \$89 ;
   always @(posedge clk)
-    \op$5  <= \$50 ;
+    \op$5  <= \$90 ;
   always @(posedge clk)
-    pid <= \$51 ;
+    pid <= \$91 ;
   always @(posedge clk)
-    m_set <= \$52 ;
+    m_set <= \$92 ;
   always @(posedge clk)
-    m_way <= \$53 ;
+    m_way <= \$93 ;
   always @(posedge clk)
-    walk_state <= \$54 ;
+    walk_state <= \$94 ;
   assign \$1  = ~ busy;
   assign \$2  = start & \$1 ;
   assign \$3  = | op;
   assign \$4  = \$2  & \$3 ;
   assign \$5  = \op$5  == 1'h1;
-  assign \$60  = m_way * 6'h2e;
-  assign \$6  = ways >> \$60 ;
-  assign \$7  = match & \$6 [45];
-  assign \$8  = m_set == 6'h3f;
-  assign \$9  = m_set + 1'h1;
-  assign \$10  = m_way == 2'h3;
-  assign \$11  = m_set == 6'h3f;
-  assign \$12  = m_set + 1'h1;
-  assign \$13  = m_way + 1'h1;
-  assign \$14  = m_way == 2'h3;
-  assign \$15  = m_set == 6'h3f;
-  assign \$16  = m_set + 1'h1;
-  assign \$17  = m_way + 1'h1;
-  assign \$74  = m_way * 6'h2e;
-  assign \$18  = ways >> \$74 ;
-  assign \$19  = \op$5  == 2'h3;
-  assign \$78  = m_way * 6'h2e;
-  assign \$20  = ways >> \$78 ;
-  assign \$21  = \$20 [43:36] == pid;
-  assign \$22  = \$19  | \$21 ;
-  assign match = \$18 [44] & \$22 ;
-  assign \$23  = \op$5  == 1'h1;
-  assign \$85  = m_way * 6'h2e;
-  assign \$24  = ways >> \$85 ;
-  assign \$25  = match & \$24 [45];
-  assign \$26  = ways[43:36] == pid;
-  assign \$27  = ways[44] & \$26 ;
-  assign \$28  = ways[89:82] == pid;
-  assign \$29  = ways[90] & \$28 ;
-  assign \$30  = ways[135:128] == pid;
-  assign \$31  = ways[136] & \$30 ;
-  assign \$32  = ways[181:174] == pid;
-  assign \$33  = ways[182] & \$32 ;
-  assign \$34  = m_set == 6'h3f;
-  assign \$35  = m_way == 2'h3;
-  assign \$36  = m_set == 6'h3f;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$49  = busy;
+    \$89  = busy;
     if (\$4 ) begin
-      \$49  = 1'h1;
+      \$89  = 1'h1;
     end
     casez (walk_state)
       3'h0:
@@ -6924,14 +7036,14 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
-            if (\$8 ) begin
-              \$49  = 1'h0;
+            if (\$13 ) begin
+              \$89  = 1'h0;
             end
-          end else if (\$7 ) begin
+          end else if (\$12 ) begin
           end else begin
-            if (\$10 ) begin
-              if (\$11 ) begin
-                \$49  = 1'h0;
+            if (\$15 ) begin
+              if (\$16 ) begin
+                \$89  = 1'h0;
               end
             end
           end
@@ -6939,44 +7051,44 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
           /* empty */;
       3'h5:
           if (flush_closed) begin
-            if (\$14 ) begin
-              if (\$15 ) begin
-                \$49  = 1'h0;
+            if (\$19 ) begin
+              if (\$20 ) begin
+                \$89  = 1'h0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$49  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$50  = \op$5 ;
+    \$90  = \op$5 ;
     if (\$4 ) begin
-      \$50  = op;
+      \$90  = op;
     end
     if (rst) begin
-      \$50  = 2'h0;
+      \$90  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$51  = pid;
+    \$91  = pid;
     if (\$4 ) begin
-      \$51  = \pid$7 ;
+      \$91  = \pid$7 ;
     end
     if (rst) begin
-      \$51  = 8'h00;
+      \$91  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$52  = m_set;
+    \$92  = m_set;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$52  = 6'h00;
+            \$92  = 6'h00;
           end
       3'h1:
           /* empty */;
@@ -6986,17 +7098,17 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
+            if (\$13 ) begin
             end else begin
-              \$52  = \$9 [5:0];
+              \$92  = \$14 [5:0];
             end
-          end else if (\$7 ) begin
+          end else if (\$12 ) begin
           end else begin
-            if (\$10 ) begin
+            if (\$15 ) begin
               (* full_case = 32'd1 *)
-              if (\$11 ) begin
+              if (\$16 ) begin
               end else begin
-                \$52  = \$12 [5:0];
+                \$92  = \$17 [5:0];
               end
             end
           end
@@ -7004,26 +7116,26 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
           /* empty */;
       3'h5:
           if (flush_closed) begin
-            if (\$14 ) begin
+            if (\$19 ) begin
               (* full_case = 32'd1 *)
-              if (\$15 ) begin
+              if (\$20 ) begin
               end else begin
-                \$52  = \$16 [5:0];
+                \$92  = \$21 [5:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$52  = 6'h00;
+      \$92  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$53  = m_way;
+    \$93  = m_way;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$53  = 2'h0;
+            \$93  = 2'h0;
           end
       3'h1:
           /* empty */;
@@ -7033,21 +7145,21 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
+            if (\$13 ) begin
             end else begin
-              \$53  = 2'h0;
+              \$93  = 2'h0;
             end
-          end else if (\$7 ) begin
+          end else if (\$12 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$10 ) begin
+            if (\$15 ) begin
               (* full_case = 32'd1 *)
-              if (\$11 ) begin
+              if (\$16 ) begin
               end else begin
-                \$53  = 2'h0;
+                \$93  = 2'h0;
               end
             end else begin
-              \$53  = \$13 [1:0];
+              \$93  = \$18 [1:0];
             end
           end
       3'h4:
@@ -7055,78 +7167,78 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
-            if (\$14 ) begin
+            if (\$19 ) begin
               (* full_case = 32'd1 *)
-              if (\$15 ) begin
+              if (\$20 ) begin
               end else begin
-                \$53  = 2'h0;
+                \$93  = 2'h0;
               end
             end else begin
-              \$53  = \$17 [1:0];
+              \$93  = \$22 [1:0];
             end
           end
     endcase
     if (rst) begin
-      \$53  = 2'h0;
+      \$93  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$54  = walk_state;
+    \$94  = walk_state;
     casez (walk_state)
       3'h0:
           if (go) begin
-            \$54  = 3'h1;
+            \$94  = 3'h1;
           end
       3'h1:
-          \$54  = 3'h2;
+          \$94  = 3'h2;
       3'h2:
-          \$54  = 3'h3;
+          \$94  = 3'h3;
       3'h3:
           (* full_case = 32'd1 *)
           if (\$5 ) begin
             (* full_case = 32'd1 *)
-            if (\$8 ) begin
-              \$54  = 3'h0;
+            if (\$13 ) begin
+              \$94  = 3'h0;
             end else begin
-              \$54  = 3'h1;
+              \$94  = 3'h1;
             end
-          end else if (\$7 ) begin
-            \$54  = 3'h4;
+          end else if (\$12 ) begin
+            \$94  = 3'h4;
           end else begin
             (* full_case = 32'd1 *)
-            if (\$10 ) begin
+            if (\$15 ) begin
               (* full_case = 32'd1 *)
-              if (\$11 ) begin
-                \$54  = 3'h0;
+              if (\$16 ) begin
+                \$94  = 3'h0;
               end else begin
-                \$54  = 3'h1;
+                \$94  = 3'h1;
               end
             end else begin
-              \$54  = 3'h3;
+              \$94  = 3'h3;
             end
           end
       3'h4:
           if (flush__ready) begin
-            \$54  = 3'h5;
+            \$94  = 3'h5;
           end
       3'h5:
           if (flush_closed) begin
             (* full_case = 32'd1 *)
-            if (\$14 ) begin
+            if (\$19 ) begin
               (* full_case = 32'd1 *)
-              if (\$15 ) begin
-                \$54  = 3'h0;
+              if (\$20 ) begin
+                \$94  = 3'h0;
               end else begin
-                \$54  = 3'h1;
+                \$94  = 3'h1;
               end
             end else begin
-              \$54  = 3'h3;
+              \$94  = 3'h3;
             end
           end
     endcase
     if (rst) begin
-      \$54  = 3'h0;
+      \$94  = 3'h0;
     end
   end
   always @* begin
@@ -7172,7 +7284,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h2:
           /* empty */;
       3'h3:
-          if (\$23 ) begin
+          if (\$38 ) begin
             tag_wr__set = m_set;
           end
     endcase
@@ -7188,11 +7300,11 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h2:
           /* empty */;
       3'h3:
-          if (\$23 ) begin
-            tag_wr__en[0] = \$27 ;
-            tag_wr__en[1] = \$29 ;
-            tag_wr__en[2] = \$31 ;
-            tag_wr__en[3] = \$33 ;
+          if (\$38 ) begin
+            tag_wr__en[0] = \$47 ;
+            tag_wr__en[1] = \$49 ;
+            tag_wr__en[2] = \$51 ;
+            tag_wr__en[3] = \$53 ;
           end
     endcase
   end
@@ -7207,7 +7319,7 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
       3'h2:
           /* empty */;
       3'h3:
-          if (\$23 ) begin
+          if (\$38 ) begin
             tag_wr__data[45:0] = 46'h000000000000;
             tag_wr__data[91:46] = 46'h000000000000;
             tag_wr__data[137:92] = 46'h000000000000;
@@ -7227,14 +7339,14 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$23 ) begin
-            if (\$34 ) begin
+          if (\$38 ) begin
+            if (\$54 ) begin
               done = 1'h1;
             end
-          end else if (\$25 ) begin
+          end else if (\$45 ) begin
           end else begin
-            if (\$35 ) begin
-              if (\$36 ) begin
+            if (\$55 ) begin
+              if (\$56 ) begin
                 done = 1'h1;
               end
             end
@@ -7243,8 +7355,8 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
           /* empty */;
       3'h5:
           if (flush_closed) begin
-            if (\$41 ) begin
-              if (\$42 ) begin
+            if (\$81 ) begin
+              if (\$82 ) begin
                 done = 1'h1;
               end
             end
@@ -7283,14 +7395,14 @@ module \processor_component.excache.ctrl.maint (\pid$7 , clk, rst, ways, busy, t
         begin
           flush__payload[0] = 1'h1;
           flush__payload[1] = 1'h0;
-          flush__payload[9:2] = \$37 [43:36];
-          flush__payload[57:10] = { \$38 [35:0], m_set, 6'h00 };
+          flush__payload[9:2] = \$62 [43:36];
+          flush__payload[57:10] = { \$68 [35:0], m_set, 6'h00 };
           flush__payload[63:58] = m_set;
           flush__payload[65:64] = m_way;
           flush__payload[66] = 1'h1;
           flush__payload[67] = 1'h1;
-          flush__payload[75:68] = \$39 [43:36];
-          flush__payload[111:76] = \$40 [35:0];
+          flush__payload[75:68] = \$74 [43:36];
+          flush__payload[111:76] = \$80 [35:0];
         end
     endcase
   end
@@ -11568,7 +11680,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$2682$0 (\$15 ),
+    .\port$2752$0 (\$15 ),
     .rst(rst)
   );
   \processor_component.netif.peers  peers (
@@ -11673,7 +11785,7 @@ module \processor_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, 
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$2703$0 (\$16 ),
+    .\port$2773$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -11920,7 +12032,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2682$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$2752$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -12070,8 +12182,8 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$2682$0 ;
-  wire \port$2682$0 ;
+  input \port$2752$0 ;
+  wire \port$2752$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -12301,7 +12413,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   \processor_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$2682$0 (\port$2682$0 ),
+    .\port$2752$0 (\port$2752$0 ),
     .rst(rst)
   );
   always @* begin
@@ -15329,7 +15441,7 @@ module \processor_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__p
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2682$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2752$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -16856,7 +16968,7 @@ module \processor_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2682$0 , csr__tx_timeouts__value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2752$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -16865,26 +16977,26 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts (rst, \port$2682$0 , c
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$2682$0 ;
-  wire \port$2682$0 ;
+  input \port$2752$0 ;
+  wire \port$2752$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \processor_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$2682$0 (\port$2682$0 ),
+    .\port$2752$0 (\port$2752$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$2682$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$2682$0  };
+  assign inc = { 7'h00, \port$2752$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$2752$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2682$0 , value, clk);
+module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$2752$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -16898,8 +17010,8 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$26
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$2682$0 ;
-  wire \port$2682$0 ;
+  input \port$2752$0 ;
+  wire \port$2752$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -16925,10 +17037,10 @@ module \processor_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$26
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$2682$0  };
+  assign inc = { 7'h00, \port$2752$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$2682$0  };
+  assign \$2  = { 7'h00, \port$2752$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -19245,7 +19357,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \processor_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2703$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$2773$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -19636,8 +19748,8 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$2703$0 ;
-  wire \port$2703$0 ;
+  input \port$2773$0 ;
+  wire \port$2773$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -20064,7 +20176,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$2703$0 ) begin
+            if (\port$2773$0 ) begin
               go_back = 2'h2;
             end
           end
@@ -20710,7 +20822,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0000, store__peer };
-  assign expired = { \port$2703$0 , 1'h0 };
+  assign expired = { \port$2773$0 , 1'h0 };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h00;
@@ -20732,7 +20844,7 @@ module \processor_component.netif.sender (clk, rst, store__hdr, store__data, sto
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$2703$0 ;
+  assign any_expired = \port$2773$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };

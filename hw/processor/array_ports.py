@@ -17,6 +17,7 @@ words of a whole-line move (a fill, a write-back), which the AXI store turns int
 with a ``valid`` and is taken with a ``ready`` beside the request ports (see the stores).
 """
 
+from amaranth import Mux, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -117,5 +118,14 @@ def entry_of(ways, way, params):
     """The TagEntry of way ``way`` (a Value) in the TagSet view ``ways``."""
     if params.ways == 1:
         return ways[0]
+    way = Value.cast(way)
+    if len(way) <= (params.ways - 1).bit_length() and params.ways & (params.ways - 1) == 0:
+        # Every value of ``way`` names a way: a mux over the ways gives the same entry as ``ways[way]``, whose
+        # variable shift of the whole packed set was a multi-word shift at every cycle in the Verilated
+        # model (issue 12).
+        sel = ways[0].as_value()
+        for i in range(1, params.ways):
+            sel = Mux(way == i, ways[i].as_value(), sel)
+        return ways.shape().elem_shape(sel)
     return ways[way]
 

@@ -169,7 +169,8 @@ class ExCacheController(wiring.Component):
             wb.set.eq(seq.ev_set), seq.read_done.eq(wb.done),
             fill.start.eq(seq.fill), fill.way.eq(seq.cmd_way), fill.set.eq(seq.ev_set),
             fill.tag.eq(pipe.s1_tag), fill.pid.eq(pipe.s1.pid), seq.fill_done.eq(fill.done),
-            self.query.eq(Mux(self.query_way < p.ways, ways[self.query_way], 0) if p.ways > 1 else ways[0]),
+            self.query.eq(Mux(self.query_way < p.ways, entry_of(ways, self.query_way, p), 0)
+                          if p.ways > 1 else ways[0]),
         ]
 
         # Maintenance.
