@@ -50,6 +50,8 @@ VARIANTS = {
     "noxfast": "Verilator without --x-assign fast --x-initial fast",
     "default-vis": "without -fvisibility=hidden (every function of the model exported, called through the PLT)",
     "no-lto": "without -flto=auto (no link-time optimisation)",
+    "noplt": "-fno-plt -fno-semantic-interposition",
+    "o3native": "OPT_FAST=-O3 and -march=native",
 }
 
 #: Verilator flags added by the Verilator variants.
@@ -67,6 +69,11 @@ def _apply(b, variant, stage=None):
     elif variant == "no-lto":
         b.CXXFLAGS = [f for f in b.CXXFLAGS if f != "-flto=auto"]
     elif variant == "native":
+        b.CXXFLAGS = b.CXXFLAGS + ["-march=native"]
+    elif variant == "noplt":
+        b.CXXFLAGS = b.CXXFLAGS + ["-fno-plt", "-fno-semantic-interposition"]
+    elif variant == "o3native":
+        b.OPT_FAST = "-O3"
         b.CXXFLAGS = b.CXXFLAGS + ["-march=native"]
     elif variant == "clang":
         b.CXX = "clang++"
@@ -110,7 +117,8 @@ def _child(args):
     from emu.harness import build as b
     _apply(b, args.variant, args.stage)
     import speed_compare
-    ns = argparse.Namespace(mode=args.mode, workload="default", seed=args.seed, param=args.param, set=args.set)
+    ns = argparse.Namespace(mode=args.mode, workload="default", seed=args.seed, param=args.param, set=args.set,
+                           workload_file=None)
     return speed_compare._child(ns)
 
 
