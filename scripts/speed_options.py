@@ -118,13 +118,16 @@ def _child(args):
     _apply(b, args.variant, args.stage)
     import speed_compare
     ns = argparse.Namespace(mode=args.mode, workload="default", seed=args.seed, param=args.param, set=args.set,
-                           workload_file=None)
+                           workload_file=args.workload_file)
     return speed_compare._child(ns)
 
 
 def _run_child(variant, mode, args, stage=None, seed=None):
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--variant", variant, "--mode", mode,
            "--seed", str(seed if seed is not None else args.seed)]
+    wfile = args.train_workload_file if seed is not None else args.workload_file
+    if wfile:
+        cmd += ["--workload-file", str(wfile)]
     if stage:
         cmd += ["--stage", stage]
     for p in args.param:
@@ -145,6 +148,10 @@ def main(argv=None):
     ap.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workload-file", type=Path,
+                    help="a saved workload array (.npy) instead of generating one (e.g. the reference's)")
+    ap.add_argument("--train-workload-file", type=Path,
+                    help="the workload of the PGO training run (default: generated with seed + 1)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--variant", help=argparse.SUPPRESS)
