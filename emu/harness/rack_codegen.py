@@ -181,8 +181,6 @@ def generate_rack_header(rp: RackPorts) -> str:
         from_model.append(" ".join(stmts))
     lines.append(_switch("static inline void pins_to_model(Vtop* t, int i, const AxiPins& a)", to_model))
     lines.append(_switch("static inline void pins_from_model(const Vtop* t, int i, AxiPins& a)", from_model))
-    lines.append(_switch("static inline bool arvalid_of(const Vtop* t, int i, bool& v)",
-                         [f"v = t->{cxx_name(f'dram__{j}__arvalid')};" for j in range(M)]))
     return "\n".join(lines) + "\n"
 
 
