@@ -55,7 +55,13 @@ def _child(tree: Path, sets: list[str]) -> dict:
         verilog, ports = system_verilog(config)
         convert_wall, convert_cpu = time.monotonic() - t, _cpu(resource.RUSAGE_SELF) - c
         t, c, k = time.monotonic(), _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
-        built = build_model(verilog=verilog, ports=ports)
+        # A checkout with profile-guided builds trains the model as build_system does (the training counted).
+        import inspect
+        if "train" in inspect.signature(build_model).parameters:
+            from emu.harness.pgo import system_trainer
+            built = build_model(verilog=verilog, ports=ports, train=system_trainer(config, ports))
+        else:
+            built = build_model(verilog=verilog, ports=ports)
         compile_wall = time.monotonic() - t
         compile_cpu = _cpu(resource.RUSAGE_SELF) - c + _cpu(resource.RUSAGE_CHILDREN) - k
         if built.cached:

@@ -62,6 +62,22 @@ OPT_GLOBAL = "-O2"
 CXXFLAGS = ["-std=c++20", "-fPIC", "-fvisibility=hidden", "-flto=auto"]
 #: The C++ compiler of the model, the run-time library and the driver.
 CXX = "g++"
+#: Profile-guided optimisation (:mod:`emu.harness.pgo`) of models whose builder gives a training run: an
+#: instrumented build, the training run, then the build with the profile; measured 1.08-1.16x (docs/harness.md,
+#: "Each change and its effect"). ``DISAGG_HARNESS_PGO=0`` switches it off; under pytest it is off unless that
+#: variable is 1 (the suite's models run briefly: the second compile would cost more than it saves).
+PGO_FLAGS_GENERATE = "-fprofile-generate={dir} -fprofile-update=single"
+PGO_FLAGS_USE = "-fprofile-use={dir} -fprofile-partial-training -Wno-missing-profile"
+
+
+def pgo_enabled() -> bool:
+    """Whether models with a training run are built with profile-guided optimisation (see :data:`PGO_FLAGS_USE`)."""
+    env = os.environ.get("DISAGG_HARNESS_PGO")
+    if env is not None:
+        return env != "0"
+    return "PYTEST_CURRENT_TEST" not in os.environ
+
+
 #: Write runs of equal memory initialisers as loops before Verilating (:mod:`emu.harness.verilog_init`): the
 #: same model, built in a time that does not grow with the depth of the memories (issue 17).
 COMPACT_INITIALISERS = True
@@ -123,8 +139,8 @@ class _Lock:
         self.f.close()
 
 
-def _make_vars(trace):
-    return [f"CXX={CXX}", f"OPT_FAST={OPT_FAST}", f"OPT_SLOW={OPT_SLOW}", f"OPT_GLOBAL={OPT_GLOBAL}",
+def _make_vars(trace, profile=""):
+    return [f"CXX={CXX}", f"OPT_FAST={OPT_FAST} {profile}".rstrip(), f"OPT_SLOW={OPT_SLOW}", f"OPT_GLOBAL={OPT_GLOBAL}",
             f"USER_CPPFLAGS={' '.join(CXXFLAGS)}", "VM_PARALLEL_BUILDS=0"]
 
 
@@ -161,7 +177,7 @@ def convert(component, *, chain=None) -> tuple[str, codegen.SystemPorts]:
 
 
 def build_model(component=None, *, chain=None, trace=None, verilog: str | None = None, ports=None,
-                log=None) -> BuiltModel:
+                log=None, train=None) -> BuiltModel:
     """Compile ``component`` (a top following the system contract) into a shared library, or reuse it.
 
     Parameters
@@ -176,6 +192,10 @@ def build_model(component=None, *, chain=None, trace=None, verilog: str | None =
         The result of :func:`convert` if the caller already has it (a conversion cache).
     log : callable, optional
         Called with progress lines (``print`` for the command line).
+    train : callable, optional
+        ``train(library)`` runs an instrumented build of the model (e.g. :func:`emu.harness.pgo.system_trainer`)
+        and exits: the model is then compiled with the profile it wrote (when :func:`pgo_enabled`, never with
+        waveforms). If the training fails the model is built without a profile.
     """
     trace = _trace_kind(trace)
     t0 = time.monotonic()
@@ -189,9 +209,10 @@ def build_model(component=None, *, chain=None, trace=None, verilog: str | None =
     version = _verilator_version()
     vflags = VERILATOR_FLAGS + ({"fst": ["--trace-fst", "--trace-structs"],
                                  "vcd": ["--trace", "--trace-structs"]}.get(trace, []))
+    pgo = train is not None and trace is None and pgo_enabled()
     h = hashlib.sha256()
     for part in (verilog, driver, ports_h, records_h, repr(vflags), repr((OPT_FAST, OPT_SLOW, OPT_GLOBAL, CXXFLAGS, CXX)),
-                 version):
+                 version, PGO_FLAGS_USE if pgo else ""):
         h.update(part.encode())
         h.update(b"\0")
     key = h.hexdigest()[:20]
@@ -214,23 +235,56 @@ def build_model(component=None, *, chain=None, trace=None, verilog: str | None =
         (out_dir / "harness_ports.h").write_text(ports_h)
         (out_dir / "harness_records.h").write_text(records_h)
         _run([str(verilator_bin()), *vflags, "-Mdir", str(obj), str(out_dir / "top.v")], out_dir, "verilator")
-        _run(["make", "-s", "-f", "Vtop.mk", "libVtop.a", *_make_vars(trace)], obj, "compiling the Verilated model")
-        runtime = _runtime_library(obj, trace, version)
-        root = verilator_root()
-        defines = [f"-DVM_TRACE={1 if trace else 0}", f"-DVM_TRACE_FST={1 if trace == 'fst' else 0}",
-                   f"-DVM_TRACE_VCD={1 if trace == 'vcd' else 0}",
-                   f"-DHARNESS_TRACE_FST={1 if trace == 'fst' else 0}",
-                   f"-DHARNESS_TRACE_VCD={1 if trace == 'vcd' else 0}"]
-        libs = ["-lz", "-pthread"] + (["-llz4"] if trace == "fst" and fst_available() else [])
-        tmp = out_dir / "libharness.so.tmp"
-        _run([CXX, *CXXFLAGS, *OPT_FAST.split(), "-shared", "-fvisibility=hidden", *defines,
-              f"-I{obj}", f"-I{out_dir}", f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}",
-              str(DRIVER), str(obj / "libVtop.a"), str(runtime), "-o", str(tmp), *libs],
-             out_dir, "linking the harness library")
+        runtime = None
+        profile = ""
+        if pgo:
+            # Instrumented build, training run, then the build below with the profile. The profile's file
+            # names follow the objects' paths, so both builds compile the same files in the same folder and
+            # link to the same output name.
+            prof_dir = out_dir / "pgo"
+            gen = PGO_FLAGS_GENERATE.format(dir=prof_dir)
+            try:
+                _run(["make", "-s", "-f", "Vtop.mk", "libVtop.a", *_make_vars(trace, gen)], obj,
+                     "compiling the instrumented model")
+                runtime = _runtime_library(obj, trace, version)
+                trained = out_dir / "libharness-train.so"
+                os.replace(_link(obj, out_dir, runtime, trace, gen), trained)
+                t_train = time.monotonic()
+                train(trained)
+                if log:
+                    log(f"  profile-guided build: training run {time.monotonic() - t_train:.1f} s")
+                profile = PGO_FLAGS_USE.format(dir=prof_dir)
+            except (DisaggError, RuntimeError, OSError) as exc:
+                if log:
+                    log(f"  profile-guided build skipped ({str(exc).splitlines()[0][:200]}); building without a profile")
+            for f in list(obj.glob("*.o")) + list(obj.glob("*.a")):
+                f.unlink()
+            (out_dir / "libharness-train.so").unlink(missing_ok=True)
+        _run(["make", "-s", "-f", "Vtop.mk", "libVtop.a", *_make_vars(trace, profile)], obj,
+             "compiling the Verilated model")
+        if runtime is None:
+            runtime = _runtime_library(obj, trace, version)
+        tmp = _link(obj, out_dir, runtime, trace, profile)
         os.replace(tmp, library)
         # The objects are not needed once linked; keep the sources for debugging.
         for f in obj.glob("*.o"):
             f.unlink()
         seconds = time.monotonic() - t0
-        (out_dir / "build.json").write_text(json.dumps({"seconds": seconds, "trace": trace}))
+        (out_dir / "build.json").write_text(json.dumps({"seconds": seconds, "trace": trace, "pgo": bool(profile)}))
         return BuiltModel(library, ports, key, False, seconds, trace, seconds)
+
+
+def _link(obj: Path, out_dir: Path, runtime: Path, trace, profile: str) -> Path:
+    """Link the driver, the model and the run-time library into ``out_dir/libharness.so.tmp``."""
+    root = verilator_root()
+    defines = [f"-DVM_TRACE={1 if trace else 0}", f"-DVM_TRACE_FST={1 if trace == 'fst' else 0}",
+               f"-DVM_TRACE_VCD={1 if trace == 'vcd' else 0}",
+               f"-DHARNESS_TRACE_FST={1 if trace == 'fst' else 0}",
+               f"-DHARNESS_TRACE_VCD={1 if trace == 'vcd' else 0}"]
+    libs = ["-lz", "-pthread"] + (["-llz4"] if trace == "fst" and fst_available() else [])
+    tmp = out_dir / "libharness.so.tmp"
+    _run([CXX, *CXXFLAGS, *OPT_FAST.split(), *profile.split(), "-shared", "-fvisibility=hidden", *defines,
+          f"-I{obj}", f"-I{out_dir}", f"-I{root / 'include'}", f"-I{root / 'include' / 'vltstd'}",
+          str(DRIVER), str(obj / "libVtop.a"), str(runtime), "-o", str(tmp), *libs],
+         out_dir, "linking the harness library")
+    return tmp

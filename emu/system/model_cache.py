@@ -81,5 +81,7 @@ def system_verilog(config: SystemConfig, *, log=None):
 def build_system(config: SystemConfig, *, trace=None, log=None):
     """The compiled harness library of ``config``'s system top (built once, then cached)."""
     from ..harness import build_model
+    from ..harness.pgo import system_trainer
     verilog, ports = system_verilog(config, log=log)
-    return build_model(verilog=verilog, ports=ports, trace=trace, log=log)
+    # A short training run of the instrumented model for profile-guided optimisation (emu/harness/pgo.py).
+    return build_model(verilog=verilog, ports=ports, trace=trace, log=log, train=system_trainer(config, ports))
