@@ -229,7 +229,9 @@ class Link(wiring.Component):
         # beat only byte 0 is certain to be kept (tkeep), so the flipped bit is one of its 8: a flip in
         # a dropped byte would be no corruption at all.
         hit = corrupt & ((cur_beat == cbeat) | (s.tlast & (cur_beat < cbeat)))
-        flip_bit = Mux(s.tlast, cbit[:3], cbit)
+        # cbit < w: its low ceil_log2(w) bits are all of it (``% w`` leaves it one bit wider, and each bit of
+        # the shift amount doubles the width of the mask below).
+        flip_bit = Mux(s.tlast, cbit[:3], cbit[:ceil_log2(w)])
         beat_data = Signal(w)
         # A one-bit constant shifted: the mask is 2**len(flip_bit) bits wide (w for a power-of-two width),
         # where Const(1, w) << flip_bit was w + 2**len(flip_bit) - 1 bits, a multi-word shift in the
