@@ -21,8 +21,8 @@ from pathlib import Path
 
 __all__ = ["system_trainer", "TRAIN_ACCESSES", "TRAIN_SEED"]
 
-#: Accesses of the training run (about 100,000 cycles: a few seconds with the firmware's boot).
-TRAIN_ACCESSES = 4000
+#: Accesses of the training run (with the footprint below: a few hundred thousand cycles with the boot).
+TRAIN_ACCESSES = 2000
 #: Seed of the training workload (not a seed of any measurement).
 TRAIN_SEED = 12345
 _ROOT = Path(__file__).resolve().parents[2]
@@ -54,9 +54,10 @@ def system_trainer(config, ports):
 def _training_workload(config):
     from .. import workloads
     dram = config.params.dram_bytes
-    # The default workload (a hot set and a scan), shrunk so that it fits any configuration's DRAM.
-    footprint = max(4096, min(72 << 20, dram // 4) // 4096 * 4096)
-    hot = max(64, min(2 << 20, dram // 8) // 64 * 64)
+    # The default workload (a hot set and a scan), shrunk so that it fits any configuration's DRAM and
+    # the training stays short (every scanned page is a fault and, with 4 KiB lines, a 4 KiB move).
+    footprint = max(4096, min(1 << 20, dram // 4) // 4096 * 4096)
+    hot = max(64, min(256 << 10, dram // 8) // 64 * 64)
     return workloads.generate(workloads.DEFAULT, seed=TRAIN_SEED, n=TRAIN_ACCESSES, footprint=footprint, hot=hot)
 
 

@@ -76,10 +76,10 @@ def test_profile_guided_model_gives_the_same_results(monkeypatch):
     np.testing.assert_array_equal(r1["rdata"], _expected(w))
 
 
-def test_pgo_is_off_under_pytest_unless_asked(monkeypatch):
+def test_pgo_is_opt_in(monkeypatch):
     from emu.harness.build import pgo_enabled
     monkeypatch.delenv("DISAGG_HARNESS_PGO", raising=False)
-    assert not pgo_enabled()          # PYTEST_CURRENT_TEST is set while a test runs
+    assert not pgo_enabled()
     monkeypatch.setenv("DISAGG_HARNESS_PGO", "1")
     assert pgo_enabled()
     monkeypatch.setenv("DISAGG_HARNESS_PGO", "0")
