@@ -56,7 +56,7 @@ class Rogue:
         """One request; ``forge``: the source node written in the frame instead of the rogue's own. A forged
         frame does not consume a sequence number (the switch drops it; the memory never sees it)."""
         seq = self.seq.get(dst, 0)
-        f = codec.Frame(dst=dst, src=self.node if forge is None else forge, kind=int(kind), seq=seq, tag=tag,
+        f = codec.Frame(dst=dst, src=self.node if forge is None else forge, kind=kind.value, seq=seq, tag=tag,
                         pid=pid, length=length, vaddr=vaddr, payload=data, ack=self.expect.get(dst, 0))
         if forge is None:
             self.seq[dst] = seq + 1 & 0xFFFF
