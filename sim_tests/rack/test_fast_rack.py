@@ -4,8 +4,13 @@
 * ``test_fast_rack_4x4``: a 4 x 4 rack (1% loss on every switch port) with seven processes, every other one
   replicated, every access checked by the rack golden model, and after a flush every written page holding the
   model's bytes on each of its copies.
-* ``test_failover_fast``: the short failure campaign of the default suite, one seeded failure per memory
-  component of the 4 x 4 rack; the full campaign (20 runs per memory component) is ``-m slow``.
+* ``test_failover_fast``: the short failure campaign, one seeded failure per memory component of the 4 x 4
+  rack; the full campaign (20 runs per memory component) is ``test_failover_campaign_fast``.
+
+All three are ``-m slow``: the 4 x 4 rack model is one compile of 12 MB of C++ (about 6 minutes of a 2-core
+machine), more than the default suite's budget allows. The default suite checks the compiled rack against
+the cocotb rack on a 2 x 2 (``test_fast_rack_parity.py``) and runs the short failure campaign on the cocotb
+2 x 2 (``test_failover.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ def _seed(request, name):
     return default_seed(name) if seed is None else seed
 
 
+@pytest.mark.slow
 def test_fast_rack_4x4(request):
     """Seven processes (the rack's pids) on a 4 x 4 rack (two per processor component but one, every other one
     replicated), random accesses
@@ -59,6 +65,7 @@ def test_fast_rack_4x4(request):
     assert all(m["mmu"]["CNT_REQUESTS"] > 0 for m in stats["memories"].values())
 
 
+@pytest.mark.slow
 def test_failover_fast(request):
     """The short failure campaign: one seeded failure per memory component of the 4 x 4 rack (replication 2, 1% loss),
     every access checked, no write lost."""
