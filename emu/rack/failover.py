@@ -24,7 +24,7 @@ from ..errors import DisaggError
 from .bench import FastRackBench
 from .scenarios import layout_of, per_processor, random_accesses
 
-__all__ = ["failover_params", "failover_run", "campaign", "summary", "KILL_WINDOW", "LOSS_1PCT"]
+__all__ = ["rack_params", "failover_params", "failover_run", "campaign", "summary", "KILL_WINDOW", "LOSS_1PCT"]
 
 #: 1% of frames lost on every switch port (the link model's rates are in 1/65536).
 LOSS_1PCT = 655
@@ -37,9 +37,9 @@ ACCESSES, ACCESSES_AFTER = 160, 40
 PT_BUCKETS_LOG2 = 5
 
 
-def failover_params(processors=4, memories=4):
-    """The failure campaign's rack: the rack tests' small components (``sim_tests/rack/test_rack.py``: 16 KiB
-    DRAMs of 256-byte pages, 1 KiB regions), 1% loss on every switch port, retransmission limit 4."""
+def rack_params(processors=2, memories=2):
+    """The rack tests' small components (``sim_tests/rack/test_rack.py``: 16 KiB DRAMs of 256-byte pages,
+    1 KiB regions, 16 router entries), switch ports without loss."""
     from hw.memory.mmu import MMUParams
     from hw.network.link import LinkParams
     from hw.network.netif import NetIfParams
@@ -53,8 +53,18 @@ def failover_params(processors=4, memories=4):
                       data_width=64, pt_bucket_entries=4),
         netif=NetIfParams(node_id=0, n_nodes=2, data_width=64, window=4, timeout=1024, max_payload=64,
                           rx_buffer_msgs=2),
-        port=LinkParams(data_width=64, latency=8, bandwidth=8.0, loss=LOSS_1PCT, seed=7),
-        dram_bytes=1 << 14, dram_latency=4, router_entries=16, region_log2=10, retry_limit=4)
+        port=LinkParams(data_width=64, latency=8, bandwidth=8.0),
+        dram_bytes=1 << 14, dram_latency=4, router_entries=16, region_log2=10)
+
+
+def failover_params(processors=4, memories=4):
+    """The failure campaign's rack: :func:`rack_params` with 1% loss on every switch port and a retransmission
+    limit of 4."""
+    from dataclasses import replace
+
+    from hw.network.link import LinkParams
+    return replace(rack_params(processors, memories),
+                   port=LinkParams(data_width=64, latency=8, bandwidth=8.0, loss=LOSS_1PCT, seed=7), retry_limit=4)
 
 
 def kill_after_of(seed, kill):

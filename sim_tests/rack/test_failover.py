@@ -15,24 +15,15 @@ import random
 
 import pytest
 
-from hw.network.link import LinkParams
 from sim_tests.lib.runner import SimRun, default_seed
-from sim_tests.rack.test_rack import make_top, rack_params
+from emu.rack.failover import failover_params
+from sim_tests.rack.test_rack import make_top
 
 pytestmark = pytest.mark.xdist_group("rack")
 
-#: 1% of frames lost on every switch port (the link model's rates are in 1/65536).
-LOSS_1PCT = 655
 #: Test knobs: accesses per processor component, the failure 500..6000 cycles after the accesses start.
 KNOBS = {"idle": 0.1, "backpressure": 0.1, "accesses": 160, "pt_buckets_log2": 5}
 KILL_WINDOW = (500, 6000)
-
-
-def failover_params(processors=2, memories=2):
-    from dataclasses import replace
-    p = rack_params(processors, memories)
-    return replace(p, port=LinkParams(data_width=64, latency=8, bandwidth=8.0, loss=LOSS_1PCT, seed=7),
-                   retry_limit=4)
 
 
 def failover_run(processors=2, memories=2):

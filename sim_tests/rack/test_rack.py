@@ -16,12 +16,9 @@ import os
 
 import pytest
 
-from hw.memory.mmu import MMUParams
-from hw.network.link import LinkParams
-from hw.network.netif import NetIfParams
-from hw.processor.excache_params import ExCacheParams
 from hw.system.rack import RackTop
 from hw.system.rack_params import RackParams
+from emu.rack.failover import rack_params  # noqa: F401  (the rack tests' configuration, shared with emu.rack)
 from sim_tests.lib.runner import SimRun, default_seed
 
 pytestmark = pytest.mark.xdist_group("rack")
@@ -29,19 +26,6 @@ pytestmark = pytest.mark.xdist_group("rack")
 #: The page table (32 buckets of 4 entries, 2 KiB) leaves 56 frames per memory component and, at this load, no
 #: bucket overflow: the firmware's default (1/16 of the DRAM, 16 buckets) overflows on a replicated process.
 KNOBS = {"idle": 0.2, "backpressure": 0.2, "batches": 4, "accesses": 200, "pt_buckets_log2": 5}
-
-
-def rack_params(processors=2, memories=2):
-    return RackParams(
-        processors=processors, memories=memories,
-        excache=ExCacheParams(line_bytes=64, sets=16, ways=2, data_width=64, vaddr_width=48, pid_width=3,
-                              policy="lru"),
-        mmu=MMUParams(tlb_entries=16, tlb_ways=2, page_bytes=256, pid_width=3, vaddr_width=48, paddr_width=14,
-                      data_width=64, pt_bucket_entries=4),
-        netif=NetIfParams(node_id=0, n_nodes=2, data_width=64, window=4, timeout=1024, max_payload=64,
-                          rx_buffer_msgs=2),
-        port=LinkParams(data_width=64, latency=8, bandwidth=8.0),
-        dram_bytes=1 << 14, dram_latency=4, router_entries=16, region_log2=10)
 
 
 def make_top(config):
