@@ -21,3 +21,51 @@ def pytest_addoption(parser):
     parser.addoption("--coverage-rtl", action="store_true", default=False,
                      help="build the cocotb tests' Verilator models with line and toggle coverage; each run's "
                           "coverage.dat goes to build/coverage/<block>/ (summary: disagg coverage)")
+
+
+# --- CPU time per test (for keeping the default suite inside its budget) -----------------------------------------
+# With DISAGG_TEST_CPU=<file>, every test phase appends one JSON line: the test, the phase, and the CPU seconds
+# used by this process and the children it waited for (Verilator and C++ builds, cocotb simulations). CPU time
+# hardly depends on the machine's load, so the figures of a busy machine rank the tests as an idle one would;
+# `python scripts/test_cpu_report.py <file>` prints them sorted.
+
+import json as _json
+import os as _os
+import time as _time
+
+import pytest as _pytest
+
+
+def _cpu_seconds():
+    t = _os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@_pytest.hookimpl(hookwrapper=True)
+def _record_cpu(item, phase):
+    path = _os.environ.get("DISAGG_TEST_CPU")
+    if not path:
+        yield
+        return
+    cpu0, wall0 = _cpu_seconds(), _time.monotonic()
+    yield
+    line = _json.dumps({"test": item.nodeid, "phase": phase, "cpu": round(_cpu_seconds() - cpu0, 2),
+                        "wall": round(_time.monotonic() - wall0, 2),
+                        "worker": _os.environ.get("PYTEST_XDIST_WORKER", "main")})
+    with open(path, "a") as f:
+        f.write(line + "\n")
+
+
+@_pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    yield from _record_cpu(item, "setup")
+
+
+@_pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield from _record_cpu(item, "call")
+
+
+@_pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    yield from _record_cpu(item, "teardown")
