@@ -76,11 +76,13 @@ def test_profile_guided_model_gives_the_same_results(monkeypatch):
     np.testing.assert_array_equal(r1["rdata"], _expected(w))
 
 
-def test_pgo_is_opt_in(monkeypatch):
+def test_pgo_is_on_by_default_but_not_in_the_suite(monkeypatch):
     from emu.harness.build import pgo_enabled
+    assert pgo_enabled({})                                    # disagg run, bench, sweeps
+    assert not pgo_enabled({"PYTEST_CURRENT_TEST": "t.py::t (call)"})   # the suite's models: no training
+    for value, on in (("0", False), ("1", True), ("", True)):
+        assert pgo_enabled({"DISAGG_HARNESS_PGO": value}) is on
+    assert pgo_enabled({"DISAGG_HARNESS_PGO": "1", "PYTEST_CURRENT_TEST": "t"})
+    assert not pgo_enabled({"DISAGG_HARNESS_PGO": "0", "PYTEST_CURRENT_TEST": "t"})
     monkeypatch.delenv("DISAGG_HARNESS_PGO", raising=False)
-    assert not pgo_enabled()
-    monkeypatch.setenv("DISAGG_HARNESS_PGO", "1")
-    assert pgo_enabled()
-    monkeypatch.setenv("DISAGG_HARNESS_PGO", "0")
-    assert not pgo_enabled()
+    assert not pgo_enabled()                                  # this test runs inside pytest
