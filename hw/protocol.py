@@ -68,12 +68,27 @@ class MsgHeader(data.StructLayout):
 
 
 class DataBeat(data.StructLayout):
-    """One beat of message data, ``width`` bits, little-endian bytes (byte 0 in bits 7..0)."""
+    """One beat of message data, ``width`` bits, little-endian bytes (byte 0 in bits 7..0).
 
-    def __init__(self, width):
+    Parameters
+    ----------
+    width : int
+        Data bits (a power of two, at least 8).
+    verdict : bool
+        Add the field ``discard``: on the last beat of a message handed over before it was checked (a
+        network interface's ``rx`` with receive cut-through, ``docs/netif.md``), 1 says the message failed
+        its checks and everything of it (header and beats) must be forgotten; 0 on every other beat.
+    """
+
+    def __init__(self, width, verdict=False):
         if not is_pow2(width) or width < 8:
             raise TypeError(f"Data beat width must be a power of two of at least 8 bits, not {width!r}")
-        super().__init__({"data": width, "last": 1})
+        if not isinstance(verdict, bool):
+            raise TypeError(f"DataBeat verdict must be a bool, not {verdict!r}")
+        fields = {"data": width, "last": 1}
+        if verdict:
+            fields["discard"] = 1
+        super().__init__(fields)
 
 
 class MessagePort(wiring.Signature):
@@ -83,20 +98,26 @@ class MessagePort(wiring.Signature):
     ----------
     data_width : int
         Width of the data beats in bits (power of two, at least 8).
+    verdict : bool
+        The data beats carry ``discard`` (:class:`DataBeat`): messages with data may be offered before they
+        were checked, and the last beat says whether to keep them. Only a consumer that can undo a message
+        may take such a port (a port without it does not connect to one with it).
     """
 
-    def __init__(self, data_width):
+    def __init__(self, data_width, verdict=False):
         self.data_width = data_width
+        self.verdict = verdict
         super().__init__({
             "hdr":  Out(stream.Signature(MsgHeader())),
-            "data": Out(stream.Signature(DataBeat(data_width))),
+            "data": Out(stream.Signature(DataBeat(data_width, verdict))),
         })
 
     def __eq__(self, other):
-        return type(other) is type(self) and other.data_width == self.data_width
+        return (type(other) is type(self) and other.data_width == self.data_width
+                and other.verdict == self.verdict)
 
     def __repr__(self):
-        return f"MessagePort({self.data_width})"
+        return f"MessagePort({self.data_width}, verdict=True)" if self.verdict else f"MessagePort({self.data_width})"
 
 
 def _equals(value, member):

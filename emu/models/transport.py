@@ -5,7 +5,9 @@ same frames and messages as the RTL and compare verdicts, delivered messages, co
 the RTL sends (decoded with ``firmware.protocol_codec``).
 
 * :class:`ReceiverModel`: the receive checks in the documented order (``docs/protocol.md``), the
-  per-peer expected sequence numbers, delivery, duplicates and the counters.
+  per-peer expected sequence numbers, delivery, duplicates and the counters; with ``cut_through``, also
+  what a receive cut-through ``rx`` shows (:class:`Offered`: messages handed over before their check,
+  with the verdict on the last beat).
 * :class:`SenderModel`: sequence numbers per peer, the retransmit window, cumulative acks and go-back-N;
   it yields the frames the interface must send for a given scenario of acks and timeouts, declares a
   peer dead after ``retry_limit`` consecutive timeouts without ack progress, and resets a peer the way
@@ -14,13 +16,17 @@ the RTL sends (decoded with ``firmware.protocol_codec``).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from firmware.protocol_codec import CRC_BYTES, HEADER_BYTES, TYPE_ACK, TYPE_MSG, Frame, FrameError, decode
 
-__all__ = ["ReceiverModel", "SenderModel", "Delivered", "SEQ_MOD"]
+__all__ = ["ReceiverModel", "SenderModel", "Delivered", "Offered", "SEQ_MOD"]
 
 SEQ_MOD = 1 << 16
+# The frame header (docs/protocol.md), read by the model itself: a cut-through offer is decided on the
+# header bytes alone, before the codec's checks could run.
+_HDR = struct.Struct("<BBBBHHBBHHHQ")
 
 
 def _carries_data(kind, status):
@@ -46,17 +52,42 @@ class Delivered:
 
 
 @dataclass
+class Offered:
+    """A message as a receive cut-through ``rx`` shows it: the header and the data beats.
+
+    ``header`` holds the fields the interface puts on ``rx.hdr`` (kind, status, src, dst, tag, pid, vaddr,
+    length), read from the frame's header bytes: garbage if the frame was corrupt. ``beats`` are
+    ``(data, last, discard)``: for a committed message its payload beats (``discard`` 0); for a
+    discarded one the beats shown before the verdict (never the last one of the header's count) and one
+    more with ``last`` = ``discard`` = 1 and data 0. A message without data beats has none (it is only
+    shown once committed, as in store and forward).
+    """
+    header: dict
+    beats: list
+
+    @property
+    def committed(self):
+        return not self.beats or not self.beats[-1][2]
+
+
+@dataclass
 class ReceiverModel:
     """Receive side of one interface.
 
     Parameters
     ----------
     node_id, n_nodes, max_payload, beat_bytes : as in ``NetIfParams``.
+    cut_through : bool
+        ``NetIfParams.rx_cut_through``: every frame's effect on ``rx`` is also appended to ``offered``
+        (the model assumes the receive buffer has room, as the tests that use it check with
+        ``rx_drop_nobuf`` = 0).
     """
     node_id: int
     n_nodes: int
     max_payload: int = 64
     beat_bytes: int = 8
+    cut_through: bool = False
+    offered: list = field(default_factory=list)
     expected: dict = field(default_factory=dict)
     delivered: list = field(default_factory=list)
     counters: dict = field(default_factory=lambda: {k: 0 for k in (
@@ -73,6 +104,47 @@ class ReceiverModel:
         self.counters["rx_frames"] += 1
         full = (1 << self.beat_bytes) - 1
         hdr_beats = HEADER_BYTES // self.beat_bytes
+        offer = self._offer(beats) if self.cut_through else None
+        verdict = self._check_beats(beats, full, hdr_beats)
+        if offer is not None:
+            header, n, shown = offer
+            if verdict == "deliver":
+                d = self.delivered[-1]
+                raw = d.payload + bytes(n * self.beat_bytes - len(d.payload))
+                out = [(int.from_bytes(raw[i * self.beat_bytes:(i + 1) * self.beat_bytes], "little"), int(i == n - 1), 0)
+                       for i in range(n)]
+            else:
+                out = [(data, 0, 0) for data, _ in shown] + [(0, 1, 1)]
+            self.offered.append(Offered(header, out))
+        elif self.cut_through and verdict == "deliver":
+            d = self.delivered[-1]
+            assert not d.payload, "a message with data beats is delivered only if it was offered"
+            self.offered.append(Offered(dict(kind=d.kind, status=d.status, src=d.src, dst=d.dst, tag=d.tag,
+                                             pid=d.pid, vaddr=d.vaddr, length=d.length), []))
+        return verdict
+
+    def _offer(self, beats):
+        """The cut-through offer of the frame ``beats``, decided on its header (docs/netif.md): ``None``, or
+        (the header shown on ``rx``, its data beat count, the payload beats that are shown before the
+        verdict as ``(tdata, tkeep)``)."""
+        bb = self.beat_bytes
+        hdr_beats = HEADER_BYTES // bb
+        full = (1 << bb) - 1
+        if len(beats) < hdr_beats + 2 or any(k != full for _, k in beats[:hdr_beats]):
+            return None
+        raw = b"".join(d.to_bytes(bb, "little") for d, _ in beats[:hdr_beats])
+        dst, src, typ, ks, seq, _ack, tag, rsv1, pid, length, rsv2, vaddr = _HDR.unpack(raw[:HEADER_BYTES])
+        kind, status = ks & 15, (ks >> 4) & 7
+        if typ != TYPE_MSG or rsv1 or rsv2 or not _carries_data(kind, status) or not 0 < length <= self.max_payload:
+            return None
+        if dst != self.node_id or src >= self.n_nodes or src == self.node_id or seq != self.expected.get(src, 0):
+            return None
+        n = -(-length // bb)
+        payload = beats[hdr_beats:-1][:n]            # the CRC beat is not payload; extra beats are not written
+        header = dict(kind=kind, status=status, src=src, dst=dst, tag=tag, pid=pid, vaddr=vaddr, length=length)
+        return header, n, payload[:n - 1]
+
+    def _check_beats(self, beats, full, hdr_beats):
         if len(beats) < hdr_beats + 1:
             return self._drop("truncated")
         if any(k != full for _, k in beats[:-1]) or beats[-1][1] != (1 << CRC_BYTES) - 1:

@@ -25,6 +25,16 @@ header register still holds the frame in that cycle (the next frame's first beat
 end), and the next verdict is at least four cycles later, so the peer state's ``expected`` and the
 buffer's write pointer have moved on by then. The buffer's room is sampled at the second beat for the
 same reason: the previous frame's commit may happen in the cycle of the first.
+
+With ``rx_cut_through`` a frame is decided on twice. At its first payload beat, from the header alone:
+an in-order MSG frame with data beats (right type, reserved bits, length, addresses, sequence number,
+buffer and header FIFO room) is *offered* (registered: ``offer`` in the next cycle pushes its header to
+``rx``), and its payload beats are shown to ``rx`` as they are written, all but the last. At the last
+beat the full verdict above decides: a frame that would be delivered ends with ``end`` (commit: the last
+beat shows, with ``discard`` = 0); any other offered frame ends with ``end`` + ``end_discard`` (the
+consumer forgets it; the sender retransmits it). The events and counters are those of store and forward.
+An in-order data frame that was not offered (no room) is dropped as ``nobuf``; frames without data beats
+are committed at the verdict as in store and forward.
 """
 
 from amaranth import Module, Signal, Mux
@@ -111,6 +121,9 @@ class FrameReceiver(wiring.Component):
         r_len_ok = rhdr.length <= p.max_payload
         r_pay = Signal(range(MPB + 1))
         m.d.comb += r_pay.eq(Mux(r_carries & r_len_ok, p.payload_beats(rhdr.length), 0))
+        ct = p.rx_cut_through
+        spec = Signal()                            # cut-through: this frame was offered
+        nl_written = Signal(range(max(2, MPB)))    # its payload beats written, but for the last one
 
         beat_in = s.tvalid  # tready is always 1
         with m.If(beat_in):
@@ -133,6 +146,9 @@ class FrameReceiver(wiring.Component):
             with m.If(~s.tlast & (rbeat >= HB) & (pay_idx < r_pay) & rspace):
                 m.d.comb += [buf.beat_en.eq(1), buf.beat_index.eq(pay_idx), buf.beat_data.eq(s.tdata),
                              buf.beat_last.eq(pay_idx == r_pay - 1)]
+                if ct:
+                    with m.If(pay_idx != r_pay - 1):
+                        m.d.sync += nl_written.eq(nl_written + 1)
 
         m.d.comb += [
             buf.commit_beats.eq(r_pay),
@@ -147,14 +163,35 @@ class FrameReceiver(wiring.Component):
         # The verdict's events: computed into ``v`` in the last beat's cycle, given out from registers.
         v = {name: Signal(len(getattr(self, name)), name=f"v_{name}") for name in _EVENTS + RX_COUNTERS}
         v["commit"] = Signal(name="v_commit")
+        if ct:
+            v["end"] = Signal(name="v_end")
+            v["end_discard"] = Signal(name="v_end_discard")
+            # The offer, from the header alone, at the first payload beat (registered: the header goes to
+            # rx in the next cycle; that beat is written now and shown from the cycle after next).
+            routed = (rhdr.dst == p.node_id) & (rhdr.src < p.n_nodes) & (rhdr.src != p.node_id)
+            offer_ok = ((rhdr.type == FrameType.MSG) & (rhdr.rsv1 == 0) & (rhdr.rsv2 == 0) & (r_pay != 0) &
+                        routed & (seq_delta == 0) & rspace & buf.hdr_room & ~rkeep_bad)
+            offer_now = beat_in & ~s.tlast & (rbeat == HB) & offer_ok
+            m.d.sync += buf.offer.eq(offer_now)
+            with m.If(offer_now):
+                m.d.sync += spec.eq(1)
+            m.d.comb += buf.shown.eq(Mux(spec, nl_written, 0))
         with m.If(beat_in & s.tlast):
             m.d.sync += [rbeat.eq(0), rcrc.eq(0xFFFFFFFF), rkeep_bad.eq(0)]
-            self._verdict(m, v, rhdr, rbeat, rcrc, rkeep_bad, rspace, r_carries & ~r_len_ok, r_pay, seq_delta)
+            self._verdict(m, v, rhdr, rbeat, rcrc, rkeep_bad, rspace, r_carries & ~r_len_ok, r_pay, seq_delta,
+                          spec)
+            if ct:
+                # The offered frame's end: commit if the verdict delivers it, else discard after the beats
+                # shown so far (all written before this cycle).
+                m.d.comb += [v["end"].eq(spec), v["end_discard"].eq(spec & ~v["delivered"].any())]
+                m.d.sync += [spec.eq(0), nl_written.eq(0), buf.end_shown.eq(nl_written)]
         m.d.sync += [getattr(self, name).eq(v[name]) for name in _EVENTS + RX_COUNTERS]
         m.d.sync += buf.commit.eq(v["commit"])
+        if ct:
+            m.d.sync += [buf.end.eq(v["end"]), buf.end_discard.eq(v["end_discard"])]
         return m
 
-    def _verdict(self, m, v, rhdr, rbeat, rcrc, rkeep_bad, rspace, too_long, r_pay, seq_delta):
+    def _verdict(self, m, v, rhdr, rbeat, rcrc, rkeep_bad, rspace, too_long, r_pay, seq_delta, spec):
         """The verdict on the frame whose last beat is on ``s_axis`` now, in the order of docs/protocol.md,
         as the values of the event signals ``v`` (registered by the caller)."""
         p, s = self.params, self.s_axis
@@ -189,9 +226,16 @@ class FrameReceiver(wiring.Component):
             with m.Else():
                 m.d.comb += v["msg_in"].bit_select(src, 1).eq(1)
                 with m.If(seq_delta == 0):
-                    with m.If(rspace & self.buffer.hdr_room):
+                    if p.rx_cut_through:
+                        # A frame with data beats is delivered only if it was offered (then its header
+                        # is in the FIFO already and ``end`` commits it); one without is committed now.
+                        room = Mux(r_pay != 0, spec, rspace & self.buffer.hdr_room)
+                        commit = r_pay == 0
+                    else:
+                        room, commit = rspace & self.buffer.hdr_room, 1
+                    with m.If(room):
                         m.d.comb += [v["delivered"].bit_select(src, 1).eq(1), v["rx_msgs"].eq(1),
-                                     v["commit"].eq(1)]
+                                     v["commit"].eq(commit)]
                     with m.Else():
                         m.d.comb += v["rx_drop_nobuf"].eq(1)
                 with m.Else():

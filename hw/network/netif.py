@@ -68,6 +68,9 @@ class NetIf(wiring.Component):
         Messages received, in order and exactly once per peer. ``hdr.src`` is the frame's source,
         ``hdr.dst`` this node. The header is offered when the message (with all its data) has been
         received and checked; the header and data streams are independent FIFOs in the same order.
+        With ``rx_cut_through`` a ``MessagePort(data_width, verdict=True)``: a message with data beats is
+        offered while its frame arrives and its last beat's ``discard`` says whether to keep it
+        (``docs/netif.md``, "Cut-through").
     m_axis : Out(AXIStreamSignature(data_width))
         Frames to the wire. All beats full except the last (CRC, ``tkeep`` = 0xF).
     s_axis : In(AXIStreamSignature(data_width))
@@ -86,7 +89,7 @@ class NetIf(wiring.Component):
         w = params.data_width
         super().__init__({
             "tx": In(MessagePort(w)),
-            "rx": Out(MessagePort(w)),
+            "rx": Out(MessagePort(w, verdict=params.rx_cut_through)),
             "m_axis": Out(AXIStreamSignature(w)),
             "s_axis": In(AXIStreamSignature(w)),
             "csr": In(CSRBusSignature(NETIF_REGISTERS.addr_width)),

@@ -38,8 +38,14 @@ class NetIfParams:
     cut_through : bool
         Send a message's frame as soon as its header is stored, while its data beats still arrive on
         ``tx`` (the frame pauses, ``tvalid`` low, when the next beat is not in yet). False: a message is
-        sent only once it is completely stored (store and forward). The receive side is always store
-        and forward (``docs/netif.md``, "Cut-through").
+        sent only once it is completely stored (store and forward).
+    rx_cut_through : bool
+        Receive cut-through: a message with data beats is handed to ``rx`` while its frame still arrives
+        (header once the frame header looks right and is in sequence, beats as they come), and its last
+        beat carries the verdict (``discard``: the frame failed its checks, forget the message); ``rx`` is
+        then a ``MessagePort(data_width, verdict=True)``. False (default): store and forward, a message is
+        offered only once its frame was checked (``docs/netif.md``, "Cut-through"). Only a consumer that
+        can undo a message may use it (the ExCache's fill; not the memory side).
     retry_limit : int
         Dead-peer detection (0..255; 0: never, a peer is retried forever). A peer is declared dead at its
         ``retry_limit``-th consecutive retransmit timeout without ack progress: nothing more is sent to it,
@@ -55,6 +61,7 @@ class NetIfParams:
     rx_buffer_msgs: int = 4
     cut_through: bool = True
     retry_limit: int = 0
+    rx_cut_through: bool = False
 
     def __post_init__(self):
         def check_int(name, lo, hi):
@@ -71,6 +78,8 @@ class NetIfParams:
         check_int("rx_buffer_msgs", 1, 64)
         if not isinstance(self.cut_through, bool):
             raise TypeError(f"NetIfParams.cut_through must be a bool, not {self.cut_through!r}")
+        if not isinstance(self.rx_cut_through, bool):
+            raise TypeError(f"NetIfParams.rx_cut_through must be a bool, not {self.rx_cut_through!r}")
         check_int("retry_limit", 0, 255)
 
     @property

@@ -13,6 +13,17 @@ written at least one cycle before its commit, and so before the read that shows 
 holds ``max(8, 2 * rx_buffer_msgs)`` headers in LUT RAM with a combinational read (first word fall
 through): a committed header is on ``rx.hdr`` in the next cycle, one cycle earlier than a FIFO with
 a registered output would offer it, and at 8 x 120 bits it is a few LUTs, not worth a block RAM.
+
+With ``rx_cut_through`` (``docs/netif.md``, "Cut-through") the receiver also *offers* the message it is
+receiving (``offer``: its header goes into the header FIFO at once) and shows its payload beats as they
+are written (``shown``: that many beats past the committed data, never its last beat, may be read); the
+verdict comes with ``end``. A good frame's ``end`` commits its ``commit_beats`` beats (the last beat, as
+written, has ``last`` and ``discard`` = 0). A bad one's (``end_discard``) writes one more entry after the
+shown beats, ``last`` = ``discard`` = 1, and commits the shown beats and that entry: the message ends
+there, possibly short, and the consumer forgets it. The read limit (``vis``) is a register that follows
+the written beats a cycle late, so a beat is read (synchronous, non-transparent port) only after the
+cycle it was written in. Frames the receiver does not offer are written past the committed data as in
+store and forward and never shown.
 """
 
 from amaranth import Module, Signal
@@ -49,18 +60,31 @@ class RxBufferSignature(wiring.Signature):
     commit_hdr : Out(MsgHeader())
     hdr_room : In(1)
         The header FIFO can take a header.
+    offer : Out(1)
+        ``rx_cut_through`` only: push ``commit_hdr`` into the header FIFO now, for the frame being received.
+    shown : Out(range(max_payload_beats))
+        ``rx_cut_through`` only: beats of the offered frame that may be read (written, not its last).
+    end : Out(1)
+        ``rx_cut_through`` only: the offered frame's verdict: commit its ``commit_beats`` beats, or with
+        ``end_discard`` end the message after ``end_shown`` beats with a discard entry.
+    end_discard : Out(1)
+    end_shown : Out(range(max_payload_beats))
     """
 
     def __init__(self, params):
         self.params = params
         mpb = params.max_payload_beats
-        super().__init__({
+        members = {
             "room": In(1),
             "beat_en": Out(1), "beat_index": Out(range(max(2, mpb))), "beat_data": Out(params.data_width),
             "beat_last": Out(1),
             "commit": Out(1), "commit_beats": Out(range(mpb + 1)), "commit_hdr": Out(MsgHeader()),
             "hdr_room": In(1),
-        })
+        }
+        if params.rx_cut_through:
+            members.update({"offer": Out(1), "shown": Out(range(max(2, mpb))), "end": Out(1),
+                            "end_discard": Out(1), "end_shown": Out(range(max(2, mpb)))})
+        super().__init__(members)
 
     def __eq__(self, other):
         return type(other) is type(self) and other.params == self.params
@@ -80,8 +104,8 @@ class ReceiveBuffer(wiring.Component):
     ----------
     write : In(RxBufferSignature(params))
         From the frame receiver.
-    rx : Out(MessagePort(data_width))
-        Messages to the component, in the order they were committed.
+    rx : Out(MessagePort(data_width, verdict=rx_cut_through))
+        Messages to the component, in the order they were committed (offered, with ``rx_cut_through``).
     """
 
     def __init__(self, params):
@@ -90,17 +114,20 @@ class ReceiveBuffer(wiring.Component):
         self.params = params
         super().__init__({
             "write": In(RxBufferSignature(params)),
-            "rx": Out(MessagePort(params.data_width)),
+            "rx": Out(MessagePort(params.data_width, verdict=params.rx_cut_through)),
         })
 
     def elaborate(self, platform):
         p = self.params
+        ct = p.rx_cut_through
         m = Module()
         MPB = p.max_payload_beats
         ring_depth = 1 << ceil_log2(p.rx_buffer_msgs * MPB)
         ring_w = ceil_log2(ring_depth)
-        m.submodules.ring = ring = Memory(shape=data.StructLayout({"data": p.data_width, "last": 1}),
-                                          depth=ring_depth, init=[])
+        entry = {"data": p.data_width, "last": 1}
+        if ct:
+            entry["discard"] = 1
+        m.submodules.ring = ring = Memory(shape=data.StructLayout(entry), depth=ring_depth, init=[])
         ring_wr = ring.write_port()
         ring_rd = ring.read_port(domain="sync")
         wr_commit = Signal(ring_w + 1)
@@ -122,9 +149,28 @@ class ReceiveBuffer(wiring.Component):
         rx = self.rx
         m.d.comb += [
             rx.hdr.valid.eq(hdr_fifo.r_rdy), rx.hdr.payload.eq(hdr_fifo.r_data), hdr_fifo.r_en.eq(rx.hdr.ready),
-            rx.data.valid.eq(rd_ptr != wr_commit),
             rx.data.payload.data.eq(ring_rd.data.data), rx.data.payload.last.eq(ring_rd.data.last),
         ]
+        if ct:
+            # The read limit: the committed data plus the offered frame's shown beats, a cycle after they
+            # were written (the read port is not transparent). A commit shows the whole message at once (its
+            # last beat was written at least two cycles before); a discard first holds the limit at the
+            # shown beats while the discard entry is written after them, and shows that entry a cycle later.
+            vis = Signal(ring_w + 1)
+            m.d.comb += [rx.data.valid.eq(rd_ptr != vis), rx.data.payload.discard.eq(ring_rd.data.discard),
+                         hdr_fifo.w_en.eq(wr.commit | wr.offer)]
+            disc_at = Signal(ring_w + 1)
+            m.d.comb += disc_at.eq(wr_commit + wr.end_shown)
+            with m.If(wr.end & ~wr.end_discard):
+                m.d.sync += [wr_commit.eq(wr_commit + wr.commit_beats), vis.eq(wr_commit + wr.commit_beats)]
+            with m.Elif(wr.end):
+                m.d.comb += [ring_wr.en.eq(1), ring_wr.addr.eq(disc_at[:ring_w]), ring_wr.data.data.eq(0),
+                             ring_wr.data.last.eq(1), ring_wr.data.discard.eq(1)]
+                m.d.sync += [wr_commit.eq(disc_at + 1), vis.eq(disc_at)]
+            with m.Else():
+                m.d.sync += vis.eq(wr_commit + wr.shown)
+        else:
+            m.d.comb += rx.data.valid.eq(rd_ptr != wr_commit)
         rd_next = Signal.like(rd_ptr)
         m.d.comb += [rd_next.eq(rd_ptr + (rx.data.valid & rx.data.ready)), ring_rd.addr.eq(rd_next[:ring_w])]
         m.d.sync += rd_ptr.eq(rd_next)

@@ -64,9 +64,16 @@ async def run(dut):
     ctr = {s: await read_counters(dut, f"{s}_csr", clk, NETIF_REGISTERS) for s in "ab"}
     links = {name: link_counters(dut, name) for name in ("ab", "ba")}
     check_consistency(ctr, links, n, directions)
+    # Receive cut-through (the checker at a node of rx_cut_through_at): a message shown early is discarded only
+    # when its frame fails the CRC (the links corrupt, they never truncate), so at most once per corrupted copy.
+    discarded = {s: int(getattr(dut, f"{s}_discarded").value) for s in "ab"}
+    for s, in_link in (("a", "ba"), ("b", "ab")):
+        assert discarded[s] <= links[in_link]["corrupted"], (s, discarded, links[in_link])
+        if "ab".index(s) not in CFG.get("rx_cut_through_at", ()):
+            assert discarded[s] == 0, (s, discarded)
     report = {"config": CFG, "seed": SEED, "messages": n * len(directions), "cycles_to_deliver_all": cycles,
               "netif": ctr, "links": links, "retransmits": {s: ctr[s]["tx_retransmits"] for s in "ab"},
-              "timeouts": {s: ctr[s]["tx_timeouts"] for s in "ab"}}
+              "timeouts": {s: ctr[s]["tx_timeouts"] for s in "ab"}, "discarded": discarded}
     if CFG.get("full_lines") and CFG["directions"] == "ab":
         t_lo, t_hi = int(dut.t_lo.value), int(dut.t_hi.value)
         maxp = CFG["netif"].get("max_payload", 64)
@@ -79,4 +86,4 @@ async def run(dut):
             assert fraction >= CFG["min_fraction"], f"achieved {fraction:.4f} of the link's bandwidth"
     write_report(CFG["report"], report)
     dut._log.info("REPORT %s", json.dumps({k: report[k] for k in ("messages", "cycles_to_deliver_all",
-                                                                  "retransmits", "timeouts")}))
+                                                                  "retransmits", "timeouts", "discarded")}))

@@ -5,7 +5,8 @@ transmit streams and backpressure on the receive streams; the link rates are inp
 share one Verilated model. The default suite runs 100k messages (50k each way) at 0% and 1% loss and
 10k (5k each way) at 10% loss, 1% corruption, and reordering/duplication; ``-m slow`` runs 100k for every
 setting, and three NetIfs through the Switch (a model of its own, kept out of the default build time).
-Figures (bandwidth fractions, retransmissions) go to build/reports/netif_*.json.
+Node A receives with cut-through (``rx_cut_through``: its checker forgets what a verdict discards), node B
+store and forward. Figures (bandwidth fractions, retransmissions) go to build/reports/netif_*.json.
 """
 
 import json
@@ -18,8 +19,10 @@ from sim_tests.netif.tops import pair_traffic_from_config, star_from_config
 # retry_limit 16: dead-peer detection on, and it must never trip under these loss rates (a go-back round
 # fails to make progress with p < 0.2 at 10% loss each way: 16 in a row ~ 1e-11)
 NETIF = dict(n_nodes=2, window=16, timeout=256, max_payload=64, rx_buffer_msgs=4, retry_limit=16)
+# Node 0 (A) receives with cut-through (its checker discards what the verdict rejects), node 1 (B) store and
+# forward: both receive modes in one model.
 HDL = {"netif": NETIF, "link": dict(latency=20, reorder_delay=48), "seed_ab": 11, "seed_ba": 23,
-       "idle": 26, "backpressure": 26}
+       "idle": 26, "backpressure": 26, "rx_cut_through_at": [0]}
 PER65536 = 65536
 
 

@@ -19,7 +19,10 @@ RATES = ("loss", "corrupt", "dup", "reorder", "bandwidth")
 
 
 def netif_params(config, node_id):
-    return NetIfParams(node_id=node_id, **config["netif"])
+    """Node ``node_id``'s parameters: ``config["netif"]``, with receive cut-through at the node ids listed in
+    ``config["rx_cut_through_at"]`` (a pair can test both receive modes in one model)."""
+    ct = node_id in config.get("rx_cut_through_at", ())
+    return NetIfParams(node_id=node_id, **{**config["netif"], **({"rx_cut_through": True} if ct else {})})
 
 
 def link_params(config, seed):
@@ -37,9 +40,9 @@ class NetIfPair(wiring.Component):
         self.config = config
         w = config["netif"].get("data_width", 64)
         sig = {}
-        for side in "ab":
+        for node, side in enumerate("ab"):
             sig[f"{side}_tx"] = In(MessagePort(w))
-            sig[f"{side}_rx"] = Out(MessagePort(w))
+            sig[f"{side}_rx"] = Out(MessagePort(w, verdict=netif_params(config, node).rx_cut_through))
             sig[f"{side}_csr"] = In(CSRBusSignature(NETIF_REGISTERS.addr_width))
         for link in ("ab", "ba"):
             for name in LINK_COUNTERS:
@@ -143,8 +146,9 @@ class NetIfPairTraffic(wiring.Component):
     both links, ``a_sent``/``b_sent``, ``a_received``/``b_received``
     (messages checked at A from B, at B from A), ``a_errors``/``b_errors``, ``a_first_error``/
     ``b_first_error``, ``cycles`` since start, ``mark_lo``/``mark_hi`` and ``t_lo``/``t_hi`` (the cycle
-    at which ``b_received`` reached each mark), ``t_all`` (the cycle at which all messages were in), ``a_csr``/``b_csr`` and the link counters.
-    Config keys: ``idle``/``backpressure`` per 256 of the generators and checkers.
+    at which ``b_received`` reached each mark), ``t_all`` (the cycle at which all messages were in), ``a_csr``/``b_csr`` and the link counters,
+    ``a_discarded``/``b_discarded`` (messages a receive cut-through checker saw discarded).
+    Config keys: ``idle``/``backpressure`` per 256 of the generators and checkers, ``rx_cut_through_at``.
     """
 
     def __init__(self, config):
@@ -154,7 +158,7 @@ class NetIfPairTraffic(wiring.Component):
         for name in RATES:
             sig[f"rate_{name}"] = In(17 if name != "bandwidth" else 16)
         for side in "ab":
-            for name in ("sent", "received", "errors", "first_error"):
+            for name in ("sent", "received", "errors", "first_error", "discarded"):
                 sig[f"{side}_{name}"] = Out(32)
             sig[f"{side}_csr"] = In(CSRBusSignature(NETIF_REGISTERS.addr_width))
         for link in ("ab", "ba"):
@@ -180,7 +184,8 @@ class NetIfPairTraffic(wiring.Component):
         for i, (src, dst) in enumerate((("a", "b"), ("b", "a"))):
             seed = 0x1000 + 77 * i + cfg.get("traffic_seed", 0)
             gen = TrafficGen(w, maxp, seed, dst="ab".index(dst), idle=idle)
-            chk = TrafficCheck(w, maxp, seed, src="ab".index(src), node="ab".index(dst), backpressure=bp)
+            chk = TrafficCheck(w, maxp, seed, src="ab".index(src), node="ab".index(dst), backpressure=bp,
+                               verdict=netif_params(cfg, "ab".index(dst)).rx_cut_through)
             m.submodules[f"gen_{src}"] = gen
             m.submodules[f"chk_{dst}"] = chk
             wiring.connect(m, gen.port, getattr(pair, f"{src}_tx"))
@@ -190,7 +195,8 @@ class NetIfPairTraffic(wiring.Component):
                          getattr(self, f"{src}_sent").eq(gen.sent),
                          getattr(self, f"{dst}_received").eq(chk.received),
                          getattr(self, f"{dst}_errors").eq(chk.errors),
-                         getattr(self, f"{dst}_first_error").eq(chk.first_error)]
+                         getattr(self, f"{dst}_first_error").eq(chk.first_error),
+                         getattr(self, f"{dst}_discarded").eq(chk.discarded)]
         with m.If(self.start):
             m.d.sync += self.cycles.eq(self.cycles + 1)
         for mark, t in ((self.mark_lo, self.t_lo), (self.mark_hi, self.t_hi)):

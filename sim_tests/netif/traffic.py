@@ -31,7 +31,7 @@ class MsgSequence(wiring.Component):
     def __init__(self, data_width, max_payload, seed):
         self.w, self.max_payload, self.seed = data_width, max_payload, seed
         super().__init__({
-            "next_msg": In(1), "next_beat": In(1), "full_lines": In(1),
+            "next_msg": In(1), "next_beat": In(1), "restart_msg": In(1), "full_lines": In(1),
             "kind": Out(4), "status": Out(3), "tag": Out(8), "pid": Out(16), "vaddr": Out(64),
             "length": Out(16), "n_beats": Out(16), "beat_data": Out(data_width),
         })
@@ -67,6 +67,9 @@ class MsgSequence(wiring.Component):
         with m.If(self.next_msg):
             nxt = xorshift64(mstate)
             m.d.sync += [mstate.eq(nxt), bstate.eq(nxt ^ 0x9E3779B97F4A7C15)]
+        with m.Elif(self.restart_msg):
+            # The current message again from its first beat (a receiver discarded what it had shown).
+            m.d.sync += bstate.eq(mstate ^ 0x9E3779B97F4A7C15)
         with m.Elif(self.next_beat):
             m.d.sync += bstate.eq(xorshift64(bstate))
         return m
@@ -138,15 +141,24 @@ class TrafficCheck(wiring.Component):
 
     ``received`` counts messages; ``errors`` counts messages with any difference; ``first_error`` is
     the index of the first. ``backpressure`` (per 256) is the probability of ``ready`` low in a cycle.
+
+    With ``verdict`` the port is a receive cut-through one (``MessagePort(w, verdict=True)``): a message
+    with data beats may be shown before its check, with a header that may be garbage; the checker takes
+    the header first, then beats up to ``last`` (as many as the header it got says, or fewer), and on a
+    ``discard`` forgets the message and waits for it again (``discarded`` counts them). Only committed
+    messages are compared and counted.
     """
 
-    def __init__(self, data_width, max_payload, seed, src, node, backpressure=0):
-        self.w, self.src, self.node, self.bp = data_width, src, node, backpressure
+    def __init__(self, data_width, max_payload, seed, src, node, backpressure=0, verdict=False):
+        self.w, self.src, self.node, self.bp, self.verdict = data_width, src, node, backpressure, verdict
         self.seq = MsgSequence(data_width, max_payload, seed)
-        super().__init__({"port": In(MessagePort(data_width)), "full_lines": In(1), "received": Out(32),
-                          "errors": Out(32), "first_error": Out(32, init=0xFFFFFFFF)})
+        super().__init__({"port": In(MessagePort(data_width, verdict=verdict)), "full_lines": In(1),
+                          "received": Out(32), "errors": Out(32), "first_error": Out(32, init=0xFFFFFFFF),
+                          "discarded": Out(32)})
 
     def elaborate(self, platform):
+        if self.verdict:
+            return self._elaborate_verdict()
         m = Module()
         m.submodules.seq = seq = self.seq
         m.d.comb += seq.full_lines.eq(self.full_lines)
@@ -182,4 +194,53 @@ class TrafficCheck(wiring.Component):
                 m.d.sync += hdr_done.eq(1)
             with m.If(d_x):
                 m.d.sync += beats.eq(beats + 1)
+        return m
+
+    def _elaborate_verdict(self):
+        m = Module()
+        m.submodules.seq = seq = self.seq
+        m.d.comb += seq.full_lines.eq(self.full_lines)
+        B = self.w // 8
+        hdr, dat = self.port.hdr, self.port.data
+        hdr_done = Signal()
+        n_rx = Signal(16)        # beats the header as received announces
+        beats = Signal(16)
+        bad = Signal()
+        coin_h = _chance(m, self.seq.seed ^ 0xABCD, 256 - self.bp, "chk_coin_h")
+        coin_d = _chance(m, self.seq.seed ^ 0xEF01, 256 - self.bp, "chk_coin_d")
+        m.d.comb += [hdr.ready.eq(~hdr_done & coin_h), dat.ready.eq(hdr_done & coin_d)]
+        h_x = hdr.valid & hdr.ready
+        d_x = dat.valid & dat.ready
+        m.d.comb += seq.next_beat.eq(d_x)
+        h = hdr.payload
+        hdr_bad = ((h.kind.as_value() != seq.kind) | (h.status.as_value() != seq.status) | (h.src != self.src) |
+                   (h.dst != self.node) | (h.tag != seq.tag) | (h.pid != seq.pid) | (h.vaddr != seq.vaddr) |
+                   (h.length != seq.length))
+        h_beats = Mux(carries_data(h.kind, h.status), (h.length + (B - 1)) >> ceil_log2(B), 0)
+        keep = Cat(*[(beats * B + i) < seq.length for i in range(B)])
+        want = Cat(*[Mux(keep[i], seq.beat_data[8 * i:8 * i + 8], 0) for i in range(B)])
+        beat_bad = (dat.payload.data != want) | (dat.payload.last != (beats == seq.n_beats - 1))
+
+        def finish(this_bad):
+            m.d.comb += seq.next_msg.eq(1)
+            m.d.sync += [hdr_done.eq(0), beats.eq(0), bad.eq(0), self.received.eq(self.received + 1)]
+            with m.If(this_bad):
+                m.d.sync += self.errors.eq(self.errors + 1)
+                with m.If(self.errors == 0):
+                    m.d.sync += self.first_error.eq(self.received)
+
+        with m.If(h_x):
+            with m.If(h_beats == 0):
+                finish(hdr_bad)          # committed before it was shown: nothing to wait for
+            with m.Else():
+                m.d.sync += [hdr_done.eq(1), n_rx.eq(h_beats), bad.eq(hdr_bad)]
+        with m.If(d_x):
+            with m.If(dat.payload.last & dat.payload.discard):
+                m.d.comb += seq.restart_msg.eq(1)
+                m.d.sync += [hdr_done.eq(0), beats.eq(0), bad.eq(0), self.discarded.eq(self.discarded + 1)]
+            with m.Elif(dat.payload.last | (beats + 1 == n_rx)):
+                # A committed message: its last beat is the n-th of its header (a discard may end early).
+                finish(bad | beat_bad | ~dat.payload.last | (beats + 1 != n_rx) | dat.payload.discard)
+            with m.Else():
+                m.d.sync += [beats.eq(beats + 1), bad.eq(bad | beat_bad | dat.payload.discard)]
         return m
