@@ -137,10 +137,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire csr__w_stb;
   wire \csr__w_stb$61 ;
   wire done;
-  wire \done$272 ;
-  wire \done$295 ;
+  wire \done$275 ;
+  wire \done$298 ;
   wire drain;
-  wire \drain$281 ;
+  wire \drain$284 ;
   wire drained;
   wire [153:0] entry;
   wire \entry.has_data ;
@@ -210,12 +210,12 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire go;
   wire has_write;
   wire hdr_ready;
-  wire \hdr_ready$293 ;
+  wire \hdr_ready$296 ;
   wire hdr_valid;
-  wire \hdr_valid$291 ;
+  wire \hdr_valid$294 ;
   wire [126:0] head;
-  wire [126:0] \head$248 ;
-  wire [7:0] \head$248.dst ;
+  wire [126:0] \head$250 ;
+  wire [7:0] \head$250.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -225,19 +225,19 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \head$248.kind ;
-  wire [15:0] \head$248.length ;
-  wire [15:0] \head$248.pid ;
-  wire [7:0] \head$248.src ;
+  wire [3:0] \head$250.kind ;
+  wire [15:0] \head$250.length ;
+  wire [15:0] \head$250.pid ;
+  wire [7:0] \head$250.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \head$248.status ;
-  wire [7:0] \head$248.tag ;
-  wire [63:0] \head$248.vaddr ;
+  wire [2:0] \head$250.status ;
+  wire [7:0] \head$250.tag ;
+  wire [63:0] \head$250.vaddr ;
   wire [7:0] \head.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -262,7 +262,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [7:0] \head.tag ;
   wire [63:0] \head.vaddr ;
   wire [1:0] head_cmd;
-  wire [1:0] \head_cmd$250 ;
+  wire [1:0] \head_cmd$252 ;
   wire head_pop;
   wire head_rearm;
   wire head_take;
@@ -279,10 +279,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   output irq;
   wire irq;
   wire [15:0] length;
-  wire [15:0] \length$289 ;
+  wire [15:0] \length$292 ;
   wire [2:0] level;
   wire line;
-  wire \line$287 ;
+  wire \line$290 ;
   wire lk_busy;
   wire lk_hit;
   wire [19:0] lk_pfn;
@@ -360,75 +360,75 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire m2__wvalid;
   wire match;
   wire [7:0] match_pid;
-  wire [7:0] \match_pid$242 ;
+  wire [7:0] \match_pid$244 ;
   wire [35:0] match_vpn;
-  wire [35:0] \match_vpn$244 ;
+  wire [35:0] \match_vpn$246 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$355 ;
-  wire [31:0] \mem__araddr$399 ;
+  wire [31:0] \mem__araddr$358 ;
+  wire [31:0] \mem__araddr$402 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$357 ;
-  wire [7:0] \mem__arlen$401 ;
+  wire [7:0] \mem__arlen$360 ;
+  wire [7:0] \mem__arlen$404 ;
   wire mem__arready;
-  wire \mem__arready$358 ;
-  wire \mem__arready$402 ;
+  wire \mem__arready$361 ;
+  wire \mem__arready$405 ;
   wire mem__arvalid;
-  wire \mem__arvalid$361 ;
-  wire \mem__arvalid$405 ;
+  wire \mem__arvalid$364 ;
+  wire \mem__arvalid$408 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$363 ;
-  wire [31:0] \mem__awaddr$407 ;
+  wire [31:0] \mem__awaddr$366 ;
+  wire [31:0] \mem__awaddr$410 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$365 ;
-  wire [7:0] \mem__awlen$409 ;
+  wire [7:0] \mem__awlen$368 ;
+  wire [7:0] \mem__awlen$412 ;
   wire mem__awready;
-  wire \mem__awready$366 ;
-  wire \mem__awready$410 ;
+  wire \mem__awready$369 ;
+  wire \mem__awready$413 ;
   wire mem__awvalid;
-  wire \mem__awvalid$369 ;
-  wire \mem__awvalid$413 ;
+  wire \mem__awvalid$372 ;
+  wire \mem__awvalid$416 ;
   wire mem__bready;
-  wire \mem__bready$371 ;
-  wire \mem__bready$415 ;
+  wire \mem__bready$374 ;
+  wire \mem__bready$418 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$372 ;
-  wire [1:0] \mem__bresp$416 ;
+  wire [1:0] \mem__bresp$375 ;
+  wire [1:0] \mem__bresp$419 ;
   wire mem__bvalid;
-  wire \mem__bvalid$374 ;
-  wire \mem__bvalid$418 ;
+  wire \mem__bvalid$377 ;
+  wire \mem__bvalid$421 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$376 ;
-  wire [63:0] \mem__rdata$420 ;
+  wire [63:0] \mem__rdata$379 ;
+  wire [63:0] \mem__rdata$423 ;
   wire mem__req;
-  wire \mem__req$379 ;
-  wire \mem__req$423 ;
+  wire \mem__req$382 ;
+  wire \mem__req$426 ;
   wire mem__rlast;
-  wire \mem__rlast$380 ;
-  wire \mem__rlast$424 ;
+  wire \mem__rlast$383 ;
+  wire \mem__rlast$427 ;
   wire mem__rready;
-  wire \mem__rready$383 ;
-  wire \mem__rready$427 ;
+  wire \mem__rready$386 ;
+  wire \mem__rready$430 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$384 ;
-  wire [1:0] \mem__rresp$428 ;
+  wire [1:0] \mem__rresp$387 ;
+  wire [1:0] \mem__rresp$431 ;
   wire mem__rvalid;
-  wire \mem__rvalid$386 ;
-  wire \mem__rvalid$430 ;
+  wire \mem__rvalid$389 ;
+  wire \mem__rvalid$433 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$389 ;
-  wire [63:0] \mem__wdata$433 ;
+  wire [63:0] \mem__wdata$392 ;
+  wire [63:0] \mem__wdata$436 ;
   wire mem__wlast;
-  wire \mem__wlast$391 ;
-  wire \mem__wlast$435 ;
+  wire \mem__wlast$394 ;
+  wire \mem__wlast$438 ;
   wire mem__wready;
-  wire \mem__wready$392 ;
-  wire \mem__wready$436 ;
+  wire \mem__wready$395 ;
+  wire \mem__wready$439 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$395 ;
-  wire [7:0] \mem__wstrb$439 ;
+  wire [7:0] \mem__wstrb$398 ;
+  wire [7:0] \mem__wstrb$442 ;
   wire mem__wvalid;
-  wire \mem__wvalid$397 ;
-  wire \mem__wvalid$441 ;
+  wire \mem__wvalid$400 ;
+  wire \mem__wvalid$444 ;
   wire mover_done;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
@@ -518,7 +518,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire owner_set__valid;
   wire owner_valid;
   wire [31:0] paddr;
-  wire [31:0] \paddr$283 ;
+  wire [31:0] \paddr$286 ;
   wire park;
   wire [126:0] park_hdr;
   wire [7:0] \park_hdr.dst ;
@@ -547,6 +547,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire parked_full;
   wire parked_match;
   wire parked_room2;
+  wire parked_room3;
   wire parked_write;
   wire [19:0] pfn;
   wire [15:0] pid;
@@ -563,7 +564,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [7:0] pt_max_probes;
   wire [7:0] \pt_max_probes$210 ;
   wire push;
-  wire \push$258 ;
+  wire \push$260 ;
   wire [126:0] push_hdr;
   wire [7:0] \push_hdr.dst ;
   (* enum_base_type = "MsgKind" *)
@@ -619,6 +620,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire queue__valid;
   wire queue_room;
   wire queue_room2;
+  wire queue_room3;
   wire r;
   wire [153:0] r_data;
   wire r_en;
@@ -638,6 +640,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [63:0] regs__wdata;
   wire response_event;
   wire room2;
+  wire room3;
   input rst;
   wire rst;
   wire [64:0] rx_data__payload;
@@ -676,7 +679,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire set__stb;
   wire set__valid;
   wire start;
-  wire \start$278 ;
+  wire \start$281 ;
   wire take;
   wire tlb_busy;
   wire tlb_hit;
@@ -750,8 +753,9 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire window_done;
   wire window_go;
   wire write;
-  wire \write$285 ;
+  wire \write$288 ;
   assign queue_room2 = level <= 2'h2;
+  assign queue_room3 = level <= 1'h1;
   assign \$1  = ~ r_rdy;
   assign drained = \$1  & idle;
   \mmu.arbiter  arbiter (
@@ -793,46 +797,46 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$358 ),
+    .m1__arready(\mem__arready$361 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$366 ),
+    .m1__awready(\mem__awready$369 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bresp(\mem__bresp$372 ),
-    .m1__bvalid(\mem__bvalid$374 ),
-    .m1__rdata(\mem__rdata$376 ),
+    .m1__bresp(\mem__bresp$375 ),
+    .m1__bvalid(\mem__bvalid$377 ),
+    .m1__rdata(\mem__rdata$379 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$380 ),
+    .m1__rlast(\mem__rlast$383 ),
     .m1__rready(m1__rready),
-    .m1__rresp(\mem__rresp$384 ),
-    .m1__rvalid(\mem__rvalid$386 ),
+    .m1__rresp(\mem__rresp$387 ),
+    .m1__rvalid(\mem__rvalid$389 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$392 ),
+    .m1__wready(\mem__wready$395 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$402 ),
+    .m2__arready(\mem__arready$405 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$410 ),
+    .m2__awready(\mem__awready$413 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bresp(\mem__bresp$416 ),
-    .m2__bvalid(\mem__bvalid$418 ),
-    .m2__rdata(\mem__rdata$420 ),
+    .m2__bresp(\mem__bresp$419 ),
+    .m2__bvalid(\mem__bvalid$421 ),
+    .m2__rdata(\mem__rdata$423 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$424 ),
+    .m2__rlast(\mem__rlast$427 ),
     .m2__rready(m2__rready),
-    .m2__rresp(\mem__rresp$428 ),
-    .m2__rvalid(\mem__rvalid$430 ),
+    .m2__rresp(\mem__rresp$431 ),
+    .m2__rvalid(\mem__rvalid$433 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$436 ),
+    .m2__wready(\mem__wready$439 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
@@ -845,19 +849,20 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .fault_event(events__fault),
     .full(parked_full),
     .has_write(parked_write),
-    .\head$15 (head),
+    .\head$16 (head),
     .head_cmd(head_cmd),
     .match(parked_match),
     .match_pid(check_pid[7:0]),
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$1492$0 (\$2 ),
-    .\port$1492$20 (\$3 ),
+    .\port$1525$0 (\$2 ),
+    .\port$1525$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
     .room2(parked_room2),
+    .room3(parked_room3),
     .rst(rst),
     .take(take)
   );
@@ -870,29 +875,29 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$358 ),
+    .mem__arready(\mem__arready$361 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$366 ),
+    .mem__awready(\mem__awready$369 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$374 ),
-    .mem__rdata(\mem__rdata$376 ),
+    .mem__bvalid(\mem__bvalid$377 ),
+    .mem__rdata(\mem__rdata$379 ),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$386 ),
+    .mem__rvalid(\mem__rvalid$389 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$392 ),
+    .mem__wready(\mem__wready$395 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
-    .\port$933$119 (queue__payload[152:119]),
+    .\port$960$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
     .rx_data__ready(net_rx__data__ready),
     .rx_data__valid(net_rx__data__valid),
-    .start(\start$278 ),
+    .start(\start$281 ),
     .tx_data__payload(net_tx__data__payload),
     .tx_data__ready(net_tx__data__ready),
     .tx_data__valid(net_tx__data__valid)
@@ -951,8 +956,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1492$0 (\$2 ),
-    .\port$1492$20 (\$3 ),
+    .\port$1525$0 (\$2 ),
+    .\port$1525$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -965,7 +970,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .window__wdata(regs__wdata)
   );
   \mmu.responder  responder (
-    .access_start(\start$278 ),
+    .access_start(\start$281 ),
     .clk(clk),
     .drain(drain),
     .hdr_ready(hdr_ready),
@@ -993,21 +998,21 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .fill_w(walk_w),
     .inv_mode(csr__w_data[17:16]),
     .inv_pid(csr__w_data[7:0]),
-    .inv_q(tlb_stale),
     .inv_vpn(inv_vpn),
     .lk_busy(tlb_busy),
     .lk_hit(tlb_hit),
     .lk_pfn(tlb_pfn),
     .lk_pid(check_pid[7:0]),
     .lk_r(tlb_r),
+    .lk_stale(tlb_stale),
     .lk_vpn(lk_vpn),
     .lk_w(tlb_w),
     .rst(rst),
-    .tag_inv__en(inv),
-    .tag_lk__en(check_en)
+    .tag_inv__en(inv)
   );
   \mmu.translator  translator (
     .clk(clk),
+    .d_req(push_hdr),
     .drained(drained),
     .entry(w_data),
     .head(head),
@@ -1023,11 +1028,12 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .parked_full(parked_full),
     .parked_match(parked_match),
     .parked_room2(parked_room2),
+    .parked_room3(parked_room3),
     .parked_write(parked_write),
     .push(w_en),
     .queue_room(queue_room),
     .queue_room2(queue_room2),
-    .\req$11 (push_hdr),
+    .queue_room3(queue_room3),
     .rst(rst),
     .rx_hdr__payload(net_rx__hdr__payload),
     .rx_hdr__ready(net_rx__hdr__ready),
@@ -1086,21 +1092,21 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$402 ),
+    .mem__arready(\mem__arready$405 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$410 ),
+    .mem__awready(\mem__awready$413 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$418 ),
-    .mem__rdata(\mem__rdata$420 ),
+    .mem__bvalid(\mem__bvalid$421 ),
+    .mem__rdata(\mem__rdata$423 ),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$430 ),
+    .mem__rvalid(\mem__rvalid$433 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$436 ),
+    .mem__wready(\mem__wready$439 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -1254,39 +1260,40 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign park_hdr = push_hdr;
   assign full = parked_full;
   assign room2 = parked_room2;
+  assign room3 = parked_room3;
   assign has_write = parked_write;
   assign match_pid = check_pid[7:0];
-  assign \match_pid$242  = check_pid[7:0];
+  assign \match_pid$244  = check_pid[7:0];
   assign match_vpn = lk_vpn;
-  assign \match_vpn$244  = lk_vpn;
+  assign \match_vpn$246  = lk_vpn;
   assign match = parked_match;
-  assign \head$248  = head;
-  assign \head_cmd$250  = head_cmd;
+  assign \head$250  = head;
+  assign \head_cmd$252  = head_cmd;
   assign head_take = take;
   assign head_pop = pop;
   assign head_rearm = rearm;
-  assign \push$258  = w_en;
+  assign \push$260  = w_en;
   assign entry = w_data;
   assign w_rdy = queue_room;
   assign window_busy = window__busy;
   assign window_go = go;
-  assign \done$272  = window_done;
+  assign \done$275  = window_done;
   assign queue__valid = r_rdy;
   assign r_data = queue__payload;
   assign queue__ready = r_en;
-  assign access_start = \start$278 ;
-  assign \drain$281  = drain;
+  assign access_start = \start$281 ;
+  assign \drain$284  = drain;
   assign paddr = queue__payload[150:119];
-  assign \paddr$283  = queue__payload[150:119];
+  assign \paddr$286  = queue__payload[150:119];
   assign write = queue__payload[151];
-  assign \write$285  = queue__payload[151];
+  assign \write$288  = queue__payload[151];
   assign line = queue__payload[152];
-  assign \line$287  = queue__payload[152];
+  assign \line$290  = queue__payload[152];
   assign length = queue__payload[115:100];
-  assign \length$289  = queue__payload[115:100];
-  assign \hdr_valid$291  = hdr_valid;
-  assign \hdr_ready$293  = hdr_ready;
-  assign \done$295  = mover_done;
+  assign \length$292  = queue__payload[115:100];
+  assign \hdr_valid$294  = hdr_valid;
+  assign \hdr_ready$296  = hdr_ready;
+  assign \done$298  = mover_done;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -1324,50 +1331,50 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$355  = m1__araddr;
-  assign \mem__arlen$357  = m1__arlen;
-  assign m1__arready = \mem__arready$358 ;
-  assign \mem__arvalid$361  = m1__arvalid;
-  assign \mem__awaddr$363  = m1__awaddr;
-  assign \mem__awlen$365  = m1__awlen;
-  assign m1__awready = \mem__awready$366 ;
-  assign \mem__awvalid$369  = m1__awvalid;
-  assign \mem__bready$371  = m1__bready;
-  assign m1__bresp = \mem__bresp$372 ;
-  assign m1__bvalid = \mem__bvalid$374 ;
-  assign m1__rdata = \mem__rdata$376 ;
-  assign \mem__req$379  = m1__req;
-  assign m1__rlast = \mem__rlast$380 ;
-  assign \mem__rready$383  = m1__rready;
-  assign m1__rresp = \mem__rresp$384 ;
-  assign m1__rvalid = \mem__rvalid$386 ;
-  assign \mem__wdata$389  = m1__wdata;
-  assign \mem__wlast$391  = m1__wlast;
-  assign m1__wready = \mem__wready$392 ;
-  assign \mem__wstrb$395  = m1__wstrb;
-  assign \mem__wvalid$397  = m1__wvalid;
-  assign \mem__araddr$399  = m2__araddr;
-  assign \mem__arlen$401  = m2__arlen;
-  assign m2__arready = \mem__arready$402 ;
-  assign \mem__arvalid$405  = m2__arvalid;
-  assign \mem__awaddr$407  = m2__awaddr;
-  assign \mem__awlen$409  = m2__awlen;
-  assign m2__awready = \mem__awready$410 ;
-  assign \mem__awvalid$413  = m2__awvalid;
-  assign \mem__bready$415  = m2__bready;
-  assign m2__bresp = \mem__bresp$416 ;
-  assign m2__bvalid = \mem__bvalid$418 ;
-  assign m2__rdata = \mem__rdata$420 ;
-  assign \mem__req$423  = m2__req;
-  assign m2__rlast = \mem__rlast$424 ;
-  assign \mem__rready$427  = m2__rready;
-  assign m2__rresp = \mem__rresp$428 ;
-  assign m2__rvalid = \mem__rvalid$430 ;
-  assign \mem__wdata$433  = m2__wdata;
-  assign \mem__wlast$435  = m2__wlast;
-  assign m2__wready = \mem__wready$436 ;
-  assign \mem__wstrb$439  = m2__wstrb;
-  assign \mem__wvalid$441  = m2__wvalid;
+  assign \mem__araddr$358  = m1__araddr;
+  assign \mem__arlen$360  = m1__arlen;
+  assign m1__arready = \mem__arready$361 ;
+  assign \mem__arvalid$364  = m1__arvalid;
+  assign \mem__awaddr$366  = m1__awaddr;
+  assign \mem__awlen$368  = m1__awlen;
+  assign m1__awready = \mem__awready$369 ;
+  assign \mem__awvalid$372  = m1__awvalid;
+  assign \mem__bready$374  = m1__bready;
+  assign m1__bresp = \mem__bresp$375 ;
+  assign m1__bvalid = \mem__bvalid$377 ;
+  assign m1__rdata = \mem__rdata$379 ;
+  assign \mem__req$382  = m1__req;
+  assign m1__rlast = \mem__rlast$383 ;
+  assign \mem__rready$386  = m1__rready;
+  assign m1__rresp = \mem__rresp$387 ;
+  assign m1__rvalid = \mem__rvalid$389 ;
+  assign \mem__wdata$392  = m1__wdata;
+  assign \mem__wlast$394  = m1__wlast;
+  assign m1__wready = \mem__wready$395 ;
+  assign \mem__wstrb$398  = m1__wstrb;
+  assign \mem__wvalid$400  = m1__wvalid;
+  assign \mem__araddr$402  = m2__araddr;
+  assign \mem__arlen$404  = m2__arlen;
+  assign m2__arready = \mem__arready$405 ;
+  assign \mem__arvalid$408  = m2__arvalid;
+  assign \mem__awaddr$410  = m2__awaddr;
+  assign \mem__awlen$412  = m2__awlen;
+  assign m2__awready = \mem__awready$413 ;
+  assign \mem__awvalid$416  = m2__awvalid;
+  assign \mem__bready$418  = m2__bready;
+  assign m2__bresp = \mem__bresp$419 ;
+  assign m2__bvalid = \mem__bvalid$421 ;
+  assign m2__rdata = \mem__rdata$423 ;
+  assign \mem__req$426  = m2__req;
+  assign m2__rlast = \mem__rlast$427 ;
+  assign \mem__rready$430  = m2__rready;
+  assign m2__rresp = \mem__rresp$431 ;
+  assign m2__rvalid = \mem__rvalid$433 ;
+  assign \mem__wdata$436  = m2__wdata;
+  assign \mem__wlast$438  = m2__wlast;
+  assign m2__wready = \mem__wready$439 ;
+  assign \mem__wstrb$442  = m2__wstrb;
+  assign \mem__wvalid$444  = m2__wvalid;
   assign axi__awid = 1'h0;
   assign axi__awsize = 3'h3;
   assign axi__awburst = 2'h1;
@@ -1444,14 +1451,14 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign \head.pid  = head[46:31];
   assign \head.vaddr  = head[110:47];
   assign \head.length  = head[126:111];
-  assign \head$248.kind  = head[3:0];
-  assign \head$248.status  = head[6:4];
-  assign \head$248.src  = head[14:7];
-  assign \head$248.dst  = head[22:15];
-  assign \head$248.tag  = head[30:23];
-  assign \head$248.pid  = head[46:31];
-  assign \head$248.vaddr  = head[110:47];
-  assign \head$248.length  = head[126:111];
+  assign \head$250.kind  = head[3:0];
+  assign \head$250.status  = head[6:4];
+  assign \head$250.src  = head[14:7];
+  assign \head$250.dst  = head[22:15];
+  assign \head$250.tag  = head[30:23];
+  assign \head$250.pid  = head[46:31];
+  assign \head$250.vaddr  = head[110:47];
+  assign \head$250.length  = head[126:111];
   assign \entry.kind  = w_data[3:0];
   assign \entry.src  = w_data[11:4];
   assign \entry.tag  = w_data[19:12];
@@ -2109,14 +2116,14 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1492$0 , \port$1492$20 , \head$15 , head_cmd, pop, take, push, rearm, push_hdr
-, fault__resolve_cmd);
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1525$0 , \port$1525$20 , \head$16 , head_cmd, push, pop, take, rearm
+, push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
   wire \$10 ;
-  wire [2:0] \$11 ;
+  wire \$11 ;
   wire [2:0] \$12 ;
-  wire \$13 ;
+  wire [2:0] \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
@@ -2134,7 +2141,7 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire \$27 ;
   wire \$28 ;
   wire \$29 ;
-  wire \$3 ;
+  wire [3:0] \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
@@ -2145,7 +2152,7 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [2:0] \$4 ;
+  wire \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
@@ -2160,20 +2167,21 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire \$50 ;
   wire \$51 ;
   wire \$52 ;
-  wire [3:0] \$53 ;
+  wire \$53 ;
   wire [3:0] \$54 ;
-  reg [91:0] \$55 ;
-  reg [3:0] \$56 ;
+  wire [3:0] \$55 ;
+  reg [91:0] \$56 ;
   reg [3:0] \$57 ;
-  reg [91:0] \$58 ;
+  reg [3:0] \$58 ;
   reg [91:0] \$59 ;
-  wire \$6 ;
+  wire [2:0] \$6 ;
   reg [91:0] \$60 ;
-  reg [1:0] \$61 ;
-  reg \$62 ;
-  reg [1:0] \$63 ;
+  reg [91:0] \$61 ;
+  reg [1:0] \$62 ;
+  reg \$63 ;
   reg [1:0] \$64 ;
-  reg [2:0] \$65 ;
+  reg [1:0] \$65 ;
+  reg [2:0] \$66 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
@@ -2217,9 +2225,9 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   output has_write;
   wire has_write;
   reg [1:0] head = 2'h0;
-  output [126:0] \head$15 ;
-  wire [126:0] \head$15 ;
-  wire [7:0] \head$15.dst ;
+  output [126:0] \head$16 ;
+  wire [126:0] \head$16 ;
+  wire [7:0] \head$16.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
   (* enum_value_0001 = "LINE_WRITE" *)
@@ -2229,19 +2237,19 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   (* enum_value_0101 = "LINE_WRITE_RESP" *)
   (* enum_value_0110 = "WORD_READ_RESP" *)
   (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \head$15.kind ;
-  wire [15:0] \head$15.length ;
-  wire [15:0] \head$15.pid ;
-  wire [7:0] \head$15.src ;
+  wire [3:0] \head$16.kind ;
+  wire [15:0] \head$16.length ;
+  wire [15:0] \head$16.pid ;
+  wire [7:0] \head$16.src ;
   (* enum_base_type = "Status" *)
   (* enum_value_000 = "OK" *)
   (* enum_value_001 = "PAGE_FAULT" *)
   (* enum_value_010 = "PROT_FAULT" *)
   (* enum_value_011 = "BAD_REQUEST" *)
   (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \head$15.status ;
-  wire [7:0] \head$15.tag ;
-  wire [63:0] \head$15.vaddr ;
+  wire [2:0] \head$16.status ;
+  wire [7:0] \head$16.tag ;
+  wire [63:0] \head$16.vaddr ;
   output [1:0] head_cmd;
   reg [1:0] head_cmd = 2'h0;
   output match;
@@ -2256,10 +2264,10 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1492$0 ;
-  wire [11:0] \port$1492$0 ;
-  output [55:0] \port$1492$20 ;
-  wire [55:0] \port$1492$20 ;
+  output [11:0] \port$1525$0 ;
+  wire [11:0] \port$1525$0 ;
+  output [55:0] \port$1525$20 ;
+  wire [55:0] \port$1525$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2291,6 +2299,8 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire rearm;
   output room2;
   wire room2;
+  output room3;
+  wire room3;
   input rst;
   wire rst;
   reg shown = 1'h1;
@@ -2363,173 +2373,154 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   wire take;
   reg [3:0] used = 4'h0;
   reg [3:0] writes = 4'h0;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = tail == 1'h1;
-  assign \$29  = push_hdr[3:0] == 1'h1;
-  assign \$30  = push_hdr[3:0] == 2'h3;
-  assign \$31  = \$29  | \$30 ;
-  assign \$32  = tail == 2'h2;
-  assign \$33  = push_hdr[3:0] == 1'h1;
-  assign \$34  = push_hdr[3:0] == 2'h3;
-  assign \$35  = \$33  | \$34 ;
-  assign \$36  = tail == 2'h3;
-  assign \$37  = push_hdr[3:0] == 1'h1;
-  assign \$38  = push_hdr[3:0] == 2'h3;
-  assign \$39  = \$37  | \$38 ;
-  assign \$40  = fault__resolve & pending;
-  assign \$41  = fault__resolve_cmd == 1'h1;
-  assign \$42  = fault__resolve_cmd == 2'h2;
-  assign \$43  = \$41  | \$42 ;
-  assign \$44  = \$40  & \$43 ;
-  assign \$45  = ! head;
-  assign \$46  = head == 1'h1;
-  assign \$47  = head == 2'h2;
-  assign \$48  = head == 2'h3;
-  assign \$49  = ~ pop;
-  assign \$50  = push & \$49 ;
-  assign \$51  = ~ push;
-  assign \$52  = pop & \$51 ;
-  assign \$53  = count + 1'h1;
-  assign \$54  = count - 1'h1;
+  assign \$25  = ! tail;
+  assign \$26  = push_hdr[3:0] == 1'h1;
+  assign \$27  = push_hdr[3:0] == 2'h3;
+  assign \$28  = \$26  | \$27 ;
+  assign \$29  = tail == 1'h1;
+  assign \$30  = push_hdr[3:0] == 1'h1;
+  assign \$31  = push_hdr[3:0] == 2'h3;
+  assign \$32  = \$30  | \$31 ;
+  assign \$33  = tail == 2'h2;
+  assign \$34  = push_hdr[3:0] == 1'h1;
+  assign \$35  = push_hdr[3:0] == 2'h3;
+  assign \$36  = \$34  | \$35 ;
+  assign \$37  = tail == 2'h3;
+  assign \$38  = push_hdr[3:0] == 1'h1;
+  assign \$39  = push_hdr[3:0] == 2'h3;
+  assign \$40  = \$38  | \$39 ;
+  assign \$41  = fault__resolve & pending;
+  assign \$42  = fault__resolve_cmd == 1'h1;
+  assign \$43  = fault__resolve_cmd == 2'h2;
+  assign \$44  = \$42  | \$43 ;
+  assign \$45  = \$41  & \$44 ;
+  assign \$46  = ! head;
+  assign \$47  = head == 1'h1;
+  assign \$48  = head == 2'h2;
+  assign \$49  = head == 2'h3;
+  assign \$50  = ~ pop;
+  assign \$51  = push & \$50 ;
+  assign \$52  = ~ push;
+  assign \$53  = pop & \$52 ;
+  assign \$54  = count + 1'h1;
+  assign \$55  = count - 1'h1;
   always @(posedge clk)
-    slot_0 <= \$55 ;
+    slot_0 <= \$56 ;
   always @(posedge clk)
-    used <= \$56 ;
+    used <= \$57 ;
   always @(posedge clk)
-    writes <= \$57 ;
+    writes <= \$58 ;
   always @(posedge clk)
-    slot_1 <= \$58 ;
+    slot_1 <= \$59 ;
   always @(posedge clk)
-    slot_2 <= \$59 ;
+    slot_2 <= \$60 ;
   always @(posedge clk)
-    slot_3 <= \$60 ;
+    slot_3 <= \$61 ;
   always @(posedge clk)
-    tail <= \$61 ;
+    tail <= \$62 ;
   always @(posedge clk)
-    shown <= \$62 ;
+    shown <= \$63 ;
   always @(posedge clk)
-    head_cmd <= \$63 ;
+    head_cmd <= \$64 ;
   always @(posedge clk)
-    head <= \$64 ;
+    head <= \$65 ;
   always @(posedge clk)
-    count <= \$65 ;
+    count <= \$66 ;
   assign full = count == 3'h4;
   assign empty = ! count;
   assign \$1  = count + 2'h2;
   assign room2 = \$1  <= 3'h4;
-  assign \$2  = used & writes;
-  assign has_write = | \$2 ;
-  assign \$3  = tail == 2'h3;
-  assign \$4  = tail + 1'h1;
-  assign \$5  = \$3  ? 3'h0 : \$4 ;
-  assign \$6  = ! head;
-  assign \$7  = head == 1'h1;
-  assign \$8  = head == 2'h2;
-  assign \$9  = head == 2'h3;
+  assign \$2  = count + 2'h3;
+  assign room3 = \$2  <= 3'h4;
+  assign \$3  = used & writes;
+  assign has_write = | \$3 ;
+  assign \$4  = tail == 2'h3;
+  assign \$5  = tail + 1'h1;
+  assign \$6  = \$4  ? 3'h0 : \$5 ;
+  assign \$7  = ! head;
+  assign \$8  = head == 1'h1;
+  assign \$9  = head == 2'h2;
   assign \$10  = head == 2'h3;
-  assign \$11  = head + 1'h1;
-  assign \$12  = \$10  ? 3'h0 : \$11 ;
-  assign \$13  = | count;
-  assign pending = shown & \$13 ;
-  assign \$14  = h[3:0] == 1'h1;
-  assign \$15  = h[3:0] == 2'h3;
-  assign fault__write = \$14  | \$15 ;
+  assign \$11  = head == 2'h3;
+  assign \$12  = head + 1'h1;
+  assign \$13  = \$11  ? 3'h0 : \$12 ;
+  assign \$14  = | count;
+  assign pending = shown & \$14 ;
+  assign \$15  = h[3:0] == 1'h1;
+  assign \$16  = h[3:0] == 2'h3;
+  assign fault__write = \$15  | \$16 ;
   assign fault_event = push | rearm;
-  assign \$16  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
-  assign \$17  = used[0] & \$16 ;
-  assign \$18  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
-  assign \$19  = used[1] & \$18 ;
-  assign \$20  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
-  assign \$21  = used[2] & \$20 ;
-  assign \$22  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
-  assign \$23  = used[3] & \$22 ;
-  assign match = | { \$23 , \$21 , \$19 , \$17  };
-  assign \$24  = ! tail;
-  assign \$25  = push_hdr[3:0] == 1'h1;
-  assign \$26  = push_hdr[3:0] == 2'h3;
+  assign \$17  = { slot_0[27:20], slot_0[75:40] } == { match_pid, match_vpn };
+  assign \$18  = used[0] & \$17 ;
+  assign \$19  = { slot_1[27:20], slot_1[75:40] } == { match_pid, match_vpn };
+  assign \$20  = used[1] & \$19 ;
+  assign \$21  = { slot_2[27:20], slot_2[75:40] } == { match_pid, match_vpn };
+  assign \$22  = used[2] & \$21 ;
+  assign \$23  = { slot_3[27:20], slot_3[75:40] } == { match_pid, match_vpn };
+  assign \$24  = used[3] & \$23 ;
+  assign match = | { \$24 , \$22 , \$20 , \$18  };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     h = 92'h00000000000000000000000;
-    if (\$6 ) begin
+    if (\$7 ) begin
       h = slot_0;
     end
-    if (\$7 ) begin
+    if (\$8 ) begin
       h = slot_1;
     end
-    if (\$8 ) begin
+    if (\$9 ) begin
       h = slot_2;
     end
-    if (\$9 ) begin
+    if (\$10 ) begin
       h = slot_3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$55  = slot_0;
+    \$56  = slot_0;
     if (push) begin
-      if (\$24 ) begin
-        \$55 [3:0] = push_hdr[3:0];
-        \$55 [11:4] = push_hdr[14:7];
-        \$55 [19:12] = push_hdr[30:23];
-        \$55 [27:20] = push_hdr[38:31];
-        \$55 [75:28] = push_hdr[94:47];
-        \$55 [91:76] = push_hdr[126:111];
+      if (\$25 ) begin
+        \$56 [3:0] = push_hdr[3:0];
+        \$56 [11:4] = push_hdr[14:7];
+        \$56 [19:12] = push_hdr[30:23];
+        \$56 [27:20] = push_hdr[38:31];
+        \$56 [75:28] = push_hdr[94:47];
+        \$56 [91:76] = push_hdr[126:111];
       end
     end
     if (rst) begin
-      \$55  = 92'h00000000000000000000000;
+      \$56  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$56  = used;
+    \$57  = used;
     if (push) begin
-      if (\$24 ) begin
-        \$56 [0] = 1'h1;
+      if (\$25 ) begin
+        \$57 [0] = 1'h1;
       end
-      if (\$28 ) begin
-        \$56 [1] = 1'h1;
+      if (\$29 ) begin
+        \$57 [1] = 1'h1;
       end
-      if (\$32 ) begin
-        \$56 [2] = 1'h1;
+      if (\$33 ) begin
+        \$57 [2] = 1'h1;
       end
-      if (\$36 ) begin
-        \$56 [3] = 1'h1;
+      if (\$37 ) begin
+        \$57 [3] = 1'h1;
       end
     end
     if (pop) begin
-      if (\$45 ) begin
-        \$56 [0] = 1'h0;
-      end
       if (\$46 ) begin
-        \$56 [1] = 1'h0;
+        \$57 [0] = 1'h0;
       end
       if (\$47 ) begin
-        \$56 [2] = 1'h0;
+        \$57 [1] = 1'h0;
       end
       if (\$48 ) begin
-        \$56 [3] = 1'h0;
+        \$57 [2] = 1'h0;
       end
-    end
-    if (rst) begin
-      \$56  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$57  = writes;
-    if (push) begin
-      if (\$24 ) begin
-        \$57 [0] = \$27 ;
-      end
-      if (\$28 ) begin
-        \$57 [1] = \$31 ;
-      end
-      if (\$32 ) begin
-        \$57 [2] = \$35 ;
-      end
-      if (\$36 ) begin
-        \$57 [3] = \$39 ;
+      if (\$49 ) begin
+        \$57 [3] = 1'h0;
       end
     end
     if (rst) begin
@@ -2538,26 +2529,30 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$58  = slot_1;
+    \$58  = writes;
     if (push) begin
-      if (\$28 ) begin
-        \$58 [3:0] = push_hdr[3:0];
-        \$58 [11:4] = push_hdr[14:7];
-        \$58 [19:12] = push_hdr[30:23];
-        \$58 [27:20] = push_hdr[38:31];
-        \$58 [75:28] = push_hdr[94:47];
-        \$58 [91:76] = push_hdr[126:111];
+      if (\$25 ) begin
+        \$58 [0] = \$28 ;
+      end
+      if (\$29 ) begin
+        \$58 [1] = \$32 ;
+      end
+      if (\$33 ) begin
+        \$58 [2] = \$36 ;
+      end
+      if (\$37 ) begin
+        \$58 [3] = \$40 ;
       end
     end
     if (rst) begin
-      \$58  = 92'h00000000000000000000000;
+      \$58  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$59  = slot_2;
+    \$59  = slot_1;
     if (push) begin
-      if (\$32 ) begin
+      if (\$29 ) begin
         \$59 [3:0] = push_hdr[3:0];
         \$59 [11:4] = push_hdr[14:7];
         \$59 [19:12] = push_hdr[30:23];
@@ -2572,9 +2567,9 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$60  = slot_3;
+    \$60  = slot_2;
     if (push) begin
-      if (\$36 ) begin
+      if (\$33 ) begin
         \$60 [3:0] = push_hdr[3:0];
         \$60 [11:4] = push_hdr[14:7];
         \$60 [19:12] = push_hdr[30:23];
@@ -2589,54 +2584,61 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$61  = tail;
+    \$61  = slot_3;
     if (push) begin
-      \$61  = \$5 [1:0];
+      if (\$37 ) begin
+        \$61 [3:0] = push_hdr[3:0];
+        \$61 [11:4] = push_hdr[14:7];
+        \$61 [19:12] = push_hdr[30:23];
+        \$61 [27:20] = push_hdr[38:31];
+        \$61 [75:28] = push_hdr[94:47];
+        \$61 [91:76] = push_hdr[126:111];
+      end
     end
     if (rst) begin
-      \$61  = 2'h0;
+      \$61  = 92'h00000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$62  = shown;
-    if (\$44 ) begin
-      \$62  = 1'h0;
+    \$62  = tail;
+    if (push) begin
+      \$62  = \$6 [1:0];
+    end
+    if (rst) begin
+      \$62  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$63  = shown;
+    if (\$45 ) begin
+      \$63  = 1'h0;
     end
     if (rearm) begin
-      \$62  = 1'h1;
+      \$63  = 1'h1;
     end
     if (pop) begin
-      \$62  = 1'h1;
+      \$63  = 1'h1;
     end
     if (rst) begin
-      \$62  = 1'h1;
+      \$63  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$63  = head_cmd;
-    if (\$44 ) begin
-      \$63  = fault__resolve_cmd;
+    \$64  = head_cmd;
+    if (\$45 ) begin
+      \$64  = fault__resolve_cmd;
     end
     if (take) begin
-      \$63  = 2'h0;
+      \$64  = 2'h0;
     end
     if (rearm) begin
-      \$63  = 2'h0;
+      \$64  = 2'h0;
     end
     if (pop) begin
-      \$63  = 2'h0;
-    end
-    if (rst) begin
-      \$63  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$64  = head;
-    if (pop) begin
-      \$64  = \$12 [1:0];
+      \$64  = 2'h0;
     end
     if (rst) begin
       \$64  = 2'h0;
@@ -2644,26 +2646,36 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$65  = count;
-    if (\$50 ) begin
-      \$65  = \$53 [2:0];
-    end else if (\$52 ) begin
-      \$65  = \$54 [2:0];
+    \$65  = head;
+    if (pop) begin
+      \$65  = \$13 [1:0];
     end
     if (rst) begin
-      \$65  = 3'h0;
+      \$65  = 2'h0;
     end
   end
-  assign nxt_tail = \$5 [1:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$66  = count;
+    if (\$51 ) begin
+      \$66  = \$54 [2:0];
+    end else if (\$53 ) begin
+      \$66  = \$55 [2:0];
+    end
+    if (rst) begin
+      \$66  = 3'h0;
+    end
+  end
+  assign nxt_tail = \$6 [1:0];
   assign cmd = head_cmd;
-  assign nxt_head = \$12 [1:0];
+  assign nxt_head = \$13 [1:0];
   assign fault__pending = pending;
   assign fault__kind = h[3:0];
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1492$0  = h[11:0];
-  assign \port$1492$20  = h[75:20];
+  assign \port$1525$0  = h[11:0];
+  assign \port$1525$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2694,14 +2706,14 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   assign \slot_3.pid  = slot_3[27:20];
   assign \slot_3.vaddr  = slot_3[75:28];
   assign \slot_3.length  = slot_3[91:76];
-  assign \head$15.kind  = \head$15 [3:0];
-  assign \head$15.status  = \head$15 [6:4];
-  assign \head$15.src  = \head$15 [14:7];
-  assign \head$15.dst  = \head$15 [22:15];
-  assign \head$15.tag  = \head$15 [30:23];
-  assign \head$15.pid  = \head$15 [46:31];
-  assign \head$15.vaddr  = \head$15 [110:47];
-  assign \head$15.length  = \head$15 [126:111];
+  assign \head$16.kind  = \head$16 [3:0];
+  assign \head$16.status  = \head$16 [6:4];
+  assign \head$16.src  = \head$16 [14:7];
+  assign \head$16.dst  = \head$16 [22:15];
+  assign \head$16.tag  = \head$16 [30:23];
+  assign \head$16.pid  = \head$16 [46:31];
+  assign \head$16.vaddr  = \head$16 [110:47];
+  assign \head$16.length  = \head$16 [126:111];
   assign \push_hdr.kind  = push_hdr[3:0];
   assign \push_hdr.status  = push_hdr[6:4];
   assign \push_hdr.src  = push_hdr[14:7];
@@ -2710,17 +2722,17 @@ module \mmu.faults (clk, rst, full, room2, has_write, pending, fault__write, fau
   assign \push_hdr.pid  = push_hdr[46:31];
   assign \push_hdr.vaddr  = push_hdr[110:47];
   assign \push_hdr.length  = push_hdr[126:111];
-  assign \head$15 [126:111] = h[91:76];
-  assign \head$15 [110:47] = { 16'h0000, h[75:28] };
-  assign \head$15 [46:31] = { 8'h00, h[27:20] };
-  assign \head$15 [30:23] = h[19:12];
-  assign \head$15 [14:7] = h[11:4];
-  assign \head$15 [3:0] = h[3:0];
-  assign { \head$15 [22:15], \head$15 [6:4] } = 11'h000;
+  assign \head$16 [126:111] = h[91:76];
+  assign \head$16 [110:47] = { 16'h0000, h[75:28] };
+  assign \head$16 [46:31] = { 8'h00, h[27:20] };
+  assign \head$16 [30:23] = h[19:12];
+  assign \head$16 [14:7] = h[11:4];
+  assign \head$16 [3:0] = h[3:0];
+  assign { \head$16 [22:15], \head$16 [6:4] } = 11'h000;
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$933$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
+module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$960$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
 , mem__wstrb, done, hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [32:0] \$1 ;
@@ -2877,8 +2889,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   reg [2:0] mover_fsm_state = 3'h0;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
-  input [33:0] \port$933$119 ;
-  wire [33:0] \port$933$119 ;
+  input [33:0] \port$960$119 ;
+  wire [33:0] \port$960$119 ;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -2990,7 +3002,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     beat <= \$88 ;
   always @(posedge clk)
     mover_fsm_state <= \$89 ;
-  assign \$3  = \port$933$119 [33] ? \$2 [9:0] : 10'h001;
+  assign \$3  = \port$960$119 [33] ? \$2 [9:0] : 10'h001;
   assign \$5  = a_addr + \$4 ;
   assign \$6  = a_left - \$51 [8:0];
   assign \$7  = issuing & \$signal ;
@@ -3001,7 +3013,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$81  = paddr;
     if (start) begin
-      \$81  = \port$933$119 [31:0];
+      \$81  = \port$960$119 [31:0];
     end
     if (rst) begin
       \$81  = 32'd0;
@@ -3011,7 +3023,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$82  = \$signal ;
     if (start) begin
-      \$82  = \port$933$119 [32];
+      \$82  = \port$960$119 [32];
     end
     if (rst) begin
       \$82  = 1'h0;
@@ -3021,7 +3033,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$83  = line;
     if (start) begin
-      \$83  = \port$933$119 [33];
+      \$83  = \port$960$119 [33];
     end
     if (rst) begin
       \$83  = 1'h0;
@@ -3449,9 +3461,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
         end
     endcase
   end
-  assign \paddr$4  = \port$933$119 [31:0];
-  assign write = \port$933$119 [32];
-  assign \line$8  = \port$933$119 [33];
+  assign \paddr$4  = \port$960$119 [31:0];
+  assign write = \port$960$119 [32];
+  assign \line$8  = \port$960$119 [33];
   assign burst = \$51 [8:0];
   assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
   assign to_4k = \$45 [10:0];
@@ -3460,7 +3472,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
   assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \port$933$119 [31:3] };
+  assign \$1 [32:3] = { 1'h0, \port$960$119 [31:3] };
   assign \$2  = { 3'h0, \length$10 [15:3] };
   assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
   assign \$4  = { \$51 [8:0], 3'h0 };
@@ -3958,7 +3970,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1492$0 , \port$1492$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1525$0 , \port$1525$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4065,10 +4077,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1492$0 ;
-  wire [11:0] \port$1492$0 ;
-  input [55:0] \port$1492$20 ;
-  wire [55:0] \port$1492$20 ;
+  input [11:0] \port$1525$0 ;
+  wire [11:0] \port$1525$0 ;
+  input [55:0] \port$1525$20 ;
+  wire [55:0] \port$1525$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4124,14 +4136,14 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1397$0 (owner_get_valid),
-    .\port$1398$0 (owner_get_node),
-    .\port$1492$0 (\port$1492$0 ),
-    .\port$1492$20 (\port$1492$20 [7:0]),
-    .\port$1641$0 (window__busy),
-    .\port$1645$0 (window__error),
-    .\port$559$0 (fault__pending),
-    .\port$562$0 (fault__write),
+    .\port$1424$0 (owner_get_valid),
+    .\port$1425$0 (owner_get_node),
+    .\port$1525$0 (\port$1525$0 ),
+    .\port$1525$20 (\port$1525$20 [7:0]),
+    .\port$1692$0 (window__busy),
+    .\port$1696$0 (window__error),
+    .\port$561$0 (fault__pending),
+    .\port$564$0 (fault__write),
     .rst(rst),
     .storage(pt_base),
     .\storage$75 (pt_buckets_log2),
@@ -4147,7 +4159,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1492$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1525$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4171,11 +4183,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1492$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1492$20 [7:0], \port$1492$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1492$0 [3:0];
-  assign fault__src = \port$1492$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1492$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1525$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1525$20 [7:0], \port$1525$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1525$0 [3:0];
+  assign fault__src = \port$1525$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1525$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4204,8 +4216,8 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$559$0 , \port$562$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1397$0 , \port$1398$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1492$0 , \port$1492$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1641$0 , \port$1645$0 , csr__MEM_RDATA__r_data, bus__addr);
+module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
+, \storage$83 , \storage$84 , \storage$94 , \port$1424$0 , \port$1425$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1525$0 , \port$1525$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1692$0 , \port$1696$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4369,22 +4381,22 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1397$0 ;
-  wire \port$1397$0 ;
-  input [7:0] \port$1398$0 ;
-  wire [7:0] \port$1398$0 ;
-  input [11:0] \port$1492$0 ;
-  wire [11:0] \port$1492$0 ;
-  input [7:0] \port$1492$20 ;
-  wire [7:0] \port$1492$20 ;
-  input \port$1641$0 ;
-  wire \port$1641$0 ;
-  input \port$1645$0 ;
-  wire \port$1645$0 ;
-  input \port$559$0 ;
-  wire \port$559$0 ;
-  input \port$562$0 ;
-  wire \port$562$0 ;
+  input \port$1424$0 ;
+  wire \port$1424$0 ;
+  input [7:0] \port$1425$0 ;
+  wire [7:0] \port$1425$0 ;
+  input [11:0] \port$1525$0 ;
+  wire [11:0] \port$1525$0 ;
+  input [7:0] \port$1525$20 ;
+  wire [7:0] \port$1525$20 ;
+  input \port$1692$0 ;
+  wire \port$1692$0 ;
+  input \port$1696$0 ;
+  wire \port$1696$0 ;
+  input \port$561$0 ;
+  wire \port$561$0 ;
+  input \port$564$0 ;
+  wire \port$564$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -4427,7 +4439,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1645$0 , \port$1641$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1696$0 , \port$1692$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4435,10 +4447,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1492$20 , \port$1492$0 , 2'h0, \port$562$0 , \port$559$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1525$20 , \port$1525$0 , 2'h0, \port$564$0 , \port$561$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1397$0 , 23'h000000, \port$1398$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1424$0 , 23'h000000, \port$1425$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7126,9 +7138,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1397$0 , 23'h000000, \port$1398$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1492$20 , \port$1492$0 , 2'h0, \port$562$0 , \port$559$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1645$0 , \port$1641$0  };
+  assign csr__OWNER_GET__r_data = { \port$1424$0 , 23'h000000, \port$1425$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1525$20 , \port$1525$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1696$0 , \port$1692$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -8539,30 +8551,33 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, inv_q, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, tag_lk__en, inv_pid
-);
+module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vpn, lk_pfn, lk_r, lk_w, lk_stale, lk_busy, fill_pid, fill_vpn, fill_pfn, fill_r, fill_w, fill, inv_pid);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg [1:0] \$100 ;
-  reg [7:0] \$101 ;
-  reg [35:0] \$102 ;
-  reg [3:0] \$103 ;
-  reg [43:0] \$104 ;
-  reg [3:0] \$105 ;
-  reg \$106 ;
+  reg \$100 ;
+  reg [1:0] \$101 ;
+  reg [7:0] \$102 ;
+  reg [35:0] \$103 ;
+  reg [3:0] \$104 ;
+  reg [43:0] \$105 ;
+  reg [3:0] \$106 ;
   reg [3:0] \$107 ;
-  reg [1:0] \$108 ;
+  reg [87:0] \$108 ;
   reg \$109 ;
   wire \$11 ;
-  reg [1:0] \$110 ;
-  reg [7:0] \$111 ;
-  reg [35:0] \$112 ;
-  reg [21:0] \$113 ;
-  reg [511:0] \$114 ;
-  reg [31:0] \$115 ;
-  reg [63:0] \$116 ;
+  reg \$110 ;
+  reg [3:0] \$111 ;
+  reg [1:0] \$112 ;
+  reg \$113 ;
+  reg [1:0] \$114 ;
+  reg [7:0] \$115 ;
+  reg [35:0] \$116 ;
+  reg [21:0] \$117 ;
+  reg [511:0] \$118 ;
+  reg [31:0] \$119 ;
   wire \$12 ;
+  reg [63:0] \$120 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -8570,16 +8585,16 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire [6:0] \$190 ;
-  wire [6:0] \$195 ;
+  wire [6:0] \$194 ;
+  wire [6:0] \$199 ;
   wire \$2 ;
   wire \$20 ;
-  wire [6:0] \$200 ;
-  wire [6:0] \$205 ;
+  wire [6:0] \$204 ;
+  wire [6:0] \$209 ;
   wire \$21 ;
-  wire [6:0] \$212 ;
-  wire [5:0] \$216 ;
+  wire [6:0] \$216 ;
   wire \$22 ;
+  wire [5:0] \$220 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
@@ -8657,23 +8672,22 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
-  wire [2:0] \$93 ;
+  wire \$93 ;
   wire [2:0] \$94 ;
-  wire \$95 ;
-  wire [63:0] \$96 ;
+  wire [2:0] \$95 ;
+  wire \$96 ;
   wire [63:0] \$97 ;
   wire [63:0] \$98 ;
-  reg \$99 ;
+  wire [63:0] \$99 ;
   (* init = 4'h0 *)
   wire [3:0] \$signal ;
-  reg [7:0] \$signal$47  = 8'h00;
+  reg [7:0] \$signal$46  = 8'h00;
   reg \$signal$57  = 1'h0;
   reg [1:0] chosen;
   input clk;
   wire clk;
   wire [3:0] dat_lk__addr;
   wire [87:0] dat_lk__data;
-  wire dat_lk__en;
   (* init = 4'h0 *)
   wire [3:0] dat_wr__addr;
   wire [87:0] dat_wr__data;
@@ -8700,6 +8714,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   reg [35:0] fq_vpn = 36'h000000000;
   reg [1:0] fq_way = 2'h0;
   wire [3:0] hits;
+  reg [3:0] hits_q = 4'h0;
   reg [3:0] idx_q = 4'h0;
   wire inv;
   reg [3:0] inv_idx_q = 4'h0;
@@ -8709,7 +8724,6 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   input [7:0] inv_pid;
   wire [7:0] inv_pid;
   reg [7:0] inv_pid_q = 8'h00;
-  output inv_q;
   reg inv_q = 1'h0;
   input [35:0] inv_vpn;
   wire [35:0] inv_vpn;
@@ -8726,24 +8740,24 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   wire [7:0] lk_pid;
   output lk_r;
   reg lk_r;
-  (* init = 1'h0 *)
-  wire lk_stale;
-  wire lk_stb;
+  output lk_stale;
+  reg lk_stale = 1'h0;
   input [35:0] lk_vpn;
   wire [35:0] lk_vpn;
   output lk_w;
   reg lk_w;
   reg [511:0] pids = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  reg [87:0] row_q = 88'h0000000000000000000000;
   input rst;
   wire rst;
+  (* init = 1'h0 *)
+  wire stale_q;
   wire [3:0] tag_inv__addr;
   wire [175:0] tag_inv__data;
   input tag_inv__en;
   wire tag_inv__en;
   wire [3:0] tag_lk__addr;
   wire [175:0] tag_lk__data;
-  input tag_lk__en;
-  wire tag_lk__en;
   reg [3:0] tag_wr__addr = 4'h0;
   wire [175:0] tag_wr__data;
   wire [3:0] tag_wr__en;
@@ -8782,9 +8796,7 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   end
   reg [87:0] _0_;
   always @(posedge clk) begin
-    if (tag_lk__en) begin
-      _0_ <= data[dat_lk__addr];
-    end
+    _0_ <= data[dat_lk__addr];
   end
   assign dat_lk__data = _0_;
   reg [175:0] tags [15:0];
@@ -8808,13 +8820,13 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   end
   always @(posedge clk) begin
     if (way_en[0])
-      tags[tag_wr__addr][43:0] <= { \$signal$47 , fq_vpn };
+      tags[tag_wr__addr][43:0] <= { \$signal$46 , fq_vpn };
     if (way_en[1])
-      tags[tag_wr__addr][87:44] <= { \$signal$47 , fq_vpn };
+      tags[tag_wr__addr][87:44] <= { \$signal$46 , fq_vpn };
     if (way_en[2])
-      tags[tag_wr__addr][131:88] <= { \$signal$47 , fq_vpn };
+      tags[tag_wr__addr][131:88] <= { \$signal$46 , fq_vpn };
     if (way_en[3])
-      tags[tag_wr__addr][175:132] <= { \$signal$47 , fq_vpn };
+      tags[tag_wr__addr][175:132] <= { \$signal$46 , fq_vpn };
   end
   reg [175:0] _1_;
   reg [175:0] _2_;
@@ -8822,17 +8834,15 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
     if (tag_inv__en) begin
       _1_ <= tags[tag_inv__addr];
       if (way_en[0] && tag_inv__addr == tag_wr__addr)
-        _1_[43:0] <= { \$signal$47 , fq_vpn };
+        _1_[43:0] <= { \$signal$46 , fq_vpn };
       if (way_en[1] && tag_inv__addr == tag_wr__addr)
-        _1_[87:44] <= { \$signal$47 , fq_vpn };
+        _1_[87:44] <= { \$signal$46 , fq_vpn };
       if (way_en[2] && tag_inv__addr == tag_wr__addr)
-        _1_[131:88] <= { \$signal$47 , fq_vpn };
+        _1_[131:88] <= { \$signal$46 , fq_vpn };
       if (way_en[3] && tag_inv__addr == tag_wr__addr)
-        _1_[175:132] <= { \$signal$47 , fq_vpn };
+        _1_[175:132] <= { \$signal$46 , fq_vpn };
     end
-    if (tag_lk__en) begin
-      _2_ <= tags[tag_lk__addr];
-    end
+    _2_ <= tags[tag_lk__addr];
   end
   assign tag_inv__data = _1_;
   assign tag_lk__data = _2_;
@@ -8909,80 +8919,87 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   assign \$70  = { \$68 , \$67 , \$66 , \$65  } << \$69 ;
   assign tag_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
   assign dat_lk__addr = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$190  = idx_q * 3'h4;
-  assign \$71  = valid >> \$190 ;
+  assign \$194  = idx_q * 3'h4;
+  assign \$71  = valid >> \$194 ;
   assign \$72  = tag_lk__data[43:0] == key_q;
   assign \$73  = \$71 [0] & \$72 ;
-  assign \$195  = idx_q * 3'h4;
-  assign \$74  = valid >> \$195 ;
+  assign \$199  = idx_q * 3'h4;
+  assign \$74  = valid >> \$199 ;
   assign \$75  = tag_lk__data[87:44] == key_q;
   assign \$76  = \$74 [1] & \$75 ;
-  assign \$200  = idx_q * 3'h4;
-  assign \$77  = valid >> \$200 ;
+  assign \$204  = idx_q * 3'h4;
+  assign \$77  = valid >> \$204 ;
   assign \$78  = tag_lk__data[131:88] == key_q;
   assign \$79  = \$77 [2] & \$78 ;
-  assign \$205  = idx_q * 3'h4;
-  assign \$80  = valid >> \$205 ;
+  assign \$209  = idx_q * 3'h4;
+  assign \$80  = valid >> \$209 ;
   assign \$81  = tag_lk__data[175:132] == key_q;
   assign \$82  = \$80 [3] & \$81 ;
-  assign lk_hit = | { \$82 , \$79 , \$76 , \$73  };
+  assign lk_hit = | hits_q;
   assign f_idx = fill_vpn[3:0] ^ fill_pid[3:0];
-  assign \$212  = f_idx * 3'h4;
-  assign \$83  = valid >> \$212 ;
+  assign \$216  = f_idx * 3'h4;
+  assign \$83  = valid >> \$216 ;
   assign f_free = ~ \$83 ;
-  assign \$216  = f_idx * 2'h2;
-  assign victim = victims >> \$216 ;
+  assign \$220  = f_idx * 2'h2;
+  assign victim = victims >> \$220 ;
   assign \$84  = 1'h1 << fq_way;
   assign \$85  = 1'h1 << { tag_wr__addr, fq_way };
   assign \$86  = inv_vpn[3:0] ^ inv_pid[3:0];
   assign \$87  = lk_vpn[3:0] ^ lk_pid[3:0];
-  assign \$88  = ~ tag_inv__en;
-  assign \$89  = fill & \$88 ;
-  assign \$90  = | f_free;
-  assign \$91  = ~ \$90 ;
-  assign \$92  = victim == 2'h3;
-  assign \$93  = victim + 1'h1;
-  assign \$94  = \$92  ? 3'h0 : \$93 ;
-  assign \$95  = lk_busy & \$signal$57 ;
-  assign \$96  = ~ kill;
-  assign \$97  = valid & \$96 ;
-  assign \$98  = \$97  | filled;
+  assign \$88  = inv_q | tag_inv__en;
+  assign \$89  = ~ tag_inv__en;
+  assign \$90  = fill & \$89 ;
+  assign \$91  = | f_free;
+  assign \$92  = ~ \$91 ;
+  assign \$93  = victim == 2'h3;
+  assign \$94  = victim + 1'h1;
+  assign \$95  = \$93  ? 3'h0 : \$94 ;
+  assign \$96  = lk_busy & \$signal$57 ;
+  assign \$97  = ~ kill;
+  assign \$98  = valid & \$97 ;
+  assign \$99  = \$98  | filled;
   always @(posedge clk)
-    inv_q <= \$99 ;
+    inv_q <= \$100 ;
   always @(posedge clk)
-    inv_mode_q <= \$100 ;
+    inv_mode_q <= \$101 ;
   always @(posedge clk)
-    inv_pid_q <= \$101 ;
+    inv_pid_q <= \$102 ;
   always @(posedge clk)
-    inv_vpn_q <= \$102 ;
+    inv_vpn_q <= \$103 ;
   always @(posedge clk)
-    inv_idx_q <= \$103 ;
+    inv_idx_q <= \$104 ;
   always @(posedge clk)
-    key_q <= \$104 ;
+    key_q <= \$105 ;
   always @(posedge clk)
-    idx_q <= \$105 ;
+    idx_q <= \$106 ;
   always @(posedge clk)
-    lk_busy <= \$106 ;
+    hits_q <= \$107 ;
   always @(posedge clk)
-    tag_wr__addr <= \$107 ;
+    row_q <= \$108 ;
   always @(posedge clk)
-    fq_way <= \$108 ;
+    lk_stale <= \$109 ;
   always @(posedge clk)
-    \$signal$57  <= \$109 ;
+    lk_busy <= \$110 ;
   always @(posedge clk)
-    fq_victim <= \$110 ;
+    tag_wr__addr <= \$111 ;
   always @(posedge clk)
-    \$signal$47  <= \$111 ;
+    fq_way <= \$112 ;
   always @(posedge clk)
-    fq_vpn <= \$112 ;
+    \$signal$57  <= \$113 ;
   always @(posedge clk)
-    fq_data <= \$113 ;
+    fq_victim <= \$114 ;
   always @(posedge clk)
-    pids <= \$114 ;
+    \$signal$46  <= \$115 ;
   always @(posedge clk)
-    victims <= \$115 ;
+    fq_vpn <= \$116 ;
   always @(posedge clk)
-    valid <= \$116 ;
+    fq_data <= \$117 ;
+  always @(posedge clk)
+    pids <= \$118 ;
+  always @(posedge clk)
+    victims <= \$119 ;
+  always @(posedge clk)
+    valid <= \$120 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     kill = 64'h0000000000000000;
@@ -9000,49 +9017,49 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     lk_pfn = 20'h00000;
-    if (\$73 ) begin
-      lk_pfn = dat_lk__data[19:0];
+    if (hits_q[0]) begin
+      lk_pfn = row_q[19:0];
     end
-    if (\$76 ) begin
-      lk_pfn = dat_lk__data[41:22];
+    if (hits_q[1]) begin
+      lk_pfn = row_q[41:22];
     end
-    if (\$79 ) begin
-      lk_pfn = dat_lk__data[63:44];
+    if (hits_q[2]) begin
+      lk_pfn = row_q[63:44];
     end
-    if (\$82 ) begin
-      lk_pfn = dat_lk__data[85:66];
+    if (hits_q[3]) begin
+      lk_pfn = row_q[85:66];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     lk_r = 1'h0;
-    if (\$73 ) begin
-      lk_r = dat_lk__data[20];
+    if (hits_q[0]) begin
+      lk_r = row_q[20];
     end
-    if (\$76 ) begin
-      lk_r = dat_lk__data[42];
+    if (hits_q[1]) begin
+      lk_r = row_q[42];
     end
-    if (\$79 ) begin
-      lk_r = dat_lk__data[64];
+    if (hits_q[2]) begin
+      lk_r = row_q[64];
     end
-    if (\$82 ) begin
-      lk_r = dat_lk__data[86];
+    if (hits_q[3]) begin
+      lk_r = row_q[86];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     lk_w = 1'h0;
-    if (\$73 ) begin
-      lk_w = dat_lk__data[21];
+    if (hits_q[0]) begin
+      lk_w = row_q[21];
     end
-    if (\$76 ) begin
-      lk_w = dat_lk__data[43];
+    if (hits_q[1]) begin
+      lk_w = row_q[43];
     end
-    if (\$79 ) begin
-      lk_w = dat_lk__data[65];
+    if (hits_q[2]) begin
+      lk_w = row_q[65];
     end
-    if (\$82 ) begin
-      lk_w = dat_lk__data[87];
+    if (hits_q[3]) begin
+      lk_w = row_q[87];
     end
   end
   always @* begin
@@ -9077,361 +9094,374 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$99  = tag_inv__en;
+    \$100  = tag_inv__en;
     if (rst) begin
-      \$99  = 1'h0;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$100  = inv_mode_q;
+    \$101  = inv_mode_q;
     if (tag_inv__en) begin
-      \$100  = inv_mode;
+      \$101  = inv_mode;
     end
     if (rst) begin
-      \$100  = 2'h0;
+      \$101  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$101  = inv_pid_q;
+    \$102  = inv_pid_q;
     if (tag_inv__en) begin
-      \$101  = inv_pid;
+      \$102  = inv_pid;
     end
     if (rst) begin
-      \$101  = 8'h00;
+      \$102  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$102  = inv_vpn_q;
+    \$103  = inv_vpn_q;
     if (tag_inv__en) begin
-      \$102  = inv_vpn;
+      \$103  = inv_vpn;
     end
     if (rst) begin
-      \$102  = 36'h000000000;
+      \$103  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$103  = inv_idx_q;
+    \$104  = inv_idx_q;
     if (tag_inv__en) begin
-      \$103  = \$86 ;
+      \$104  = \$86 ;
     end
     if (rst) begin
-      \$103  = 4'h0;
+      \$104  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$104  = key_q;
-    if (tag_lk__en) begin
-      \$104  = { lk_pid, lk_vpn };
-    end
+    \$105  = { lk_pid, lk_vpn };
     if (rst) begin
-      \$104  = 44'h00000000000;
+      \$105  = 44'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$105  = idx_q;
-    if (tag_lk__en) begin
-      \$105  = \$87 ;
-    end
+    \$106  = \$87 ;
     if (rst) begin
-      \$105  = 4'h0;
+      \$106  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$106  = \$89 ;
-    if (rst) begin
-      \$106  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$107  = tag_wr__addr;
-    if (fill) begin
-      \$107  = f_idx;
-    end
+    \$107  = { \$82 , \$79 , \$76 , \$73  };
     if (rst) begin
       \$107  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$108  = fq_way;
-    if (fill) begin
-      \$108  = chosen;
-    end
+    \$108  = dat_lk__data;
     if (rst) begin
-      \$108  = 2'h0;
+      \$108  = 88'h0000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$109  = \$signal$57 ;
-    if (fill) begin
-      \$109  = \$91 ;
-    end
+    \$109  = \$88 ;
     if (rst) begin
       \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$110  = fq_victim;
-    if (fill) begin
-      \$110  = \$94 [1:0];
-    end
+    \$110  = \$90 ;
     if (rst) begin
-      \$110  = 2'h0;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$111  = \$signal$47 ;
+    \$111  = tag_wr__addr;
     if (fill) begin
-      \$111  = fill_pid;
+      \$111  = f_idx;
     end
     if (rst) begin
-      \$111  = 8'h00;
+      \$111  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$112  = fq_vpn;
+    \$112  = fq_way;
     if (fill) begin
-      \$112  = fill_vpn;
+      \$112  = chosen;
     end
     if (rst) begin
-      \$112  = 36'h000000000;
+      \$112  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$113  = fq_data;
+    \$113  = \$signal$57 ;
     if (fill) begin
-      \$113  = { fill_w, fill_r, fill_pfn };
+      \$113  = \$92 ;
     end
     if (rst) begin
-      \$113  = 22'h000000;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$114  = pids;
+    \$114  = fq_victim;
+    if (fill) begin
+      \$114  = \$95 [1:0];
+    end
+    if (rst) begin
+      \$114  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$115  = \$signal$46 ;
+    if (fill) begin
+      \$115  = fill_pid;
+    end
+    if (rst) begin
+      \$115  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$116  = fq_vpn;
+    if (fill) begin
+      \$116  = fill_vpn;
+    end
+    if (rst) begin
+      \$116  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$117  = fq_data;
+    if (fill) begin
+      \$117  = { fill_w, fill_r, fill_pfn };
+    end
+    if (rst) begin
+      \$117  = 22'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$118  = pids;
     if (lk_busy) begin
       (* full_case = 32'd1 *)
       casez ({ tag_wr__addr, fq_way })
         6'h00:
-            \$114 [7:0] = \$signal$47 ;
+            \$118 [7:0] = \$signal$46 ;
         6'h01:
-            \$114 [15:8] = \$signal$47 ;
+            \$118 [15:8] = \$signal$46 ;
         6'h02:
-            \$114 [23:16] = \$signal$47 ;
+            \$118 [23:16] = \$signal$46 ;
         6'h03:
-            \$114 [31:24] = \$signal$47 ;
+            \$118 [31:24] = \$signal$46 ;
         6'h04:
-            \$114 [39:32] = \$signal$47 ;
+            \$118 [39:32] = \$signal$46 ;
         6'h05:
-            \$114 [47:40] = \$signal$47 ;
+            \$118 [47:40] = \$signal$46 ;
         6'h06:
-            \$114 [55:48] = \$signal$47 ;
+            \$118 [55:48] = \$signal$46 ;
         6'h07:
-            \$114 [63:56] = \$signal$47 ;
+            \$118 [63:56] = \$signal$46 ;
         6'h08:
-            \$114 [71:64] = \$signal$47 ;
+            \$118 [71:64] = \$signal$46 ;
         6'h09:
-            \$114 [79:72] = \$signal$47 ;
+            \$118 [79:72] = \$signal$46 ;
         6'h0a:
-            \$114 [87:80] = \$signal$47 ;
+            \$118 [87:80] = \$signal$46 ;
         6'h0b:
-            \$114 [95:88] = \$signal$47 ;
+            \$118 [95:88] = \$signal$46 ;
         6'h0c:
-            \$114 [103:96] = \$signal$47 ;
+            \$118 [103:96] = \$signal$46 ;
         6'h0d:
-            \$114 [111:104] = \$signal$47 ;
+            \$118 [111:104] = \$signal$46 ;
         6'h0e:
-            \$114 [119:112] = \$signal$47 ;
+            \$118 [119:112] = \$signal$46 ;
         6'h0f:
-            \$114 [127:120] = \$signal$47 ;
+            \$118 [127:120] = \$signal$46 ;
         6'h10:
-            \$114 [135:128] = \$signal$47 ;
+            \$118 [135:128] = \$signal$46 ;
         6'h11:
-            \$114 [143:136] = \$signal$47 ;
+            \$118 [143:136] = \$signal$46 ;
         6'h12:
-            \$114 [151:144] = \$signal$47 ;
+            \$118 [151:144] = \$signal$46 ;
         6'h13:
-            \$114 [159:152] = \$signal$47 ;
+            \$118 [159:152] = \$signal$46 ;
         6'h14:
-            \$114 [167:160] = \$signal$47 ;
+            \$118 [167:160] = \$signal$46 ;
         6'h15:
-            \$114 [175:168] = \$signal$47 ;
+            \$118 [175:168] = \$signal$46 ;
         6'h16:
-            \$114 [183:176] = \$signal$47 ;
+            \$118 [183:176] = \$signal$46 ;
         6'h17:
-            \$114 [191:184] = \$signal$47 ;
+            \$118 [191:184] = \$signal$46 ;
         6'h18:
-            \$114 [199:192] = \$signal$47 ;
+            \$118 [199:192] = \$signal$46 ;
         6'h19:
-            \$114 [207:200] = \$signal$47 ;
+            \$118 [207:200] = \$signal$46 ;
         6'h1a:
-            \$114 [215:208] = \$signal$47 ;
+            \$118 [215:208] = \$signal$46 ;
         6'h1b:
-            \$114 [223:216] = \$signal$47 ;
+            \$118 [223:216] = \$signal$46 ;
         6'h1c:
-            \$114 [231:224] = \$signal$47 ;
+            \$118 [231:224] = \$signal$46 ;
         6'h1d:
-            \$114 [239:232] = \$signal$47 ;
+            \$118 [239:232] = \$signal$46 ;
         6'h1e:
-            \$114 [247:240] = \$signal$47 ;
+            \$118 [247:240] = \$signal$46 ;
         6'h1f:
-            \$114 [255:248] = \$signal$47 ;
+            \$118 [255:248] = \$signal$46 ;
         6'h20:
-            \$114 [263:256] = \$signal$47 ;
+            \$118 [263:256] = \$signal$46 ;
         6'h21:
-            \$114 [271:264] = \$signal$47 ;
+            \$118 [271:264] = \$signal$46 ;
         6'h22:
-            \$114 [279:272] = \$signal$47 ;
+            \$118 [279:272] = \$signal$46 ;
         6'h23:
-            \$114 [287:280] = \$signal$47 ;
+            \$118 [287:280] = \$signal$46 ;
         6'h24:
-            \$114 [295:288] = \$signal$47 ;
+            \$118 [295:288] = \$signal$46 ;
         6'h25:
-            \$114 [303:296] = \$signal$47 ;
+            \$118 [303:296] = \$signal$46 ;
         6'h26:
-            \$114 [311:304] = \$signal$47 ;
+            \$118 [311:304] = \$signal$46 ;
         6'h27:
-            \$114 [319:312] = \$signal$47 ;
+            \$118 [319:312] = \$signal$46 ;
         6'h28:
-            \$114 [327:320] = \$signal$47 ;
+            \$118 [327:320] = \$signal$46 ;
         6'h29:
-            \$114 [335:328] = \$signal$47 ;
+            \$118 [335:328] = \$signal$46 ;
         6'h2a:
-            \$114 [343:336] = \$signal$47 ;
+            \$118 [343:336] = \$signal$46 ;
         6'h2b:
-            \$114 [351:344] = \$signal$47 ;
+            \$118 [351:344] = \$signal$46 ;
         6'h2c:
-            \$114 [359:352] = \$signal$47 ;
+            \$118 [359:352] = \$signal$46 ;
         6'h2d:
-            \$114 [367:360] = \$signal$47 ;
+            \$118 [367:360] = \$signal$46 ;
         6'h2e:
-            \$114 [375:368] = \$signal$47 ;
+            \$118 [375:368] = \$signal$46 ;
         6'h2f:
-            \$114 [383:376] = \$signal$47 ;
+            \$118 [383:376] = \$signal$46 ;
         6'h30:
-            \$114 [391:384] = \$signal$47 ;
+            \$118 [391:384] = \$signal$46 ;
         6'h31:
-            \$114 [399:392] = \$signal$47 ;
+            \$118 [399:392] = \$signal$46 ;
         6'h32:
-            \$114 [407:400] = \$signal$47 ;
+            \$118 [407:400] = \$signal$46 ;
         6'h33:
-            \$114 [415:408] = \$signal$47 ;
+            \$118 [415:408] = \$signal$46 ;
         6'h34:
-            \$114 [423:416] = \$signal$47 ;
+            \$118 [423:416] = \$signal$46 ;
         6'h35:
-            \$114 [431:424] = \$signal$47 ;
+            \$118 [431:424] = \$signal$46 ;
         6'h36:
-            \$114 [439:432] = \$signal$47 ;
+            \$118 [439:432] = \$signal$46 ;
         6'h37:
-            \$114 [447:440] = \$signal$47 ;
+            \$118 [447:440] = \$signal$46 ;
         6'h38:
-            \$114 [455:448] = \$signal$47 ;
+            \$118 [455:448] = \$signal$46 ;
         6'h39:
-            \$114 [463:456] = \$signal$47 ;
+            \$118 [463:456] = \$signal$46 ;
         6'h3a:
-            \$114 [471:464] = \$signal$47 ;
+            \$118 [471:464] = \$signal$46 ;
         6'h3b:
-            \$114 [479:472] = \$signal$47 ;
+            \$118 [479:472] = \$signal$46 ;
         6'h3c:
-            \$114 [487:480] = \$signal$47 ;
+            \$118 [487:480] = \$signal$46 ;
         6'h3d:
-            \$114 [495:488] = \$signal$47 ;
+            \$118 [495:488] = \$signal$46 ;
         6'h3e:
-            \$114 [503:496] = \$signal$47 ;
+            \$118 [503:496] = \$signal$46 ;
         6'h3f:
-            \$114 [511:504] = \$signal$47 ;
+            \$118 [511:504] = \$signal$46 ;
       endcase
     end
     if (rst) begin
-      \$114  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$118  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$115  = victims;
-    if (\$95 ) begin
+    \$119  = victims;
+    if (\$96 ) begin
       (* full_case = 32'd1 *)
       casez (tag_wr__addr)
         4'h0:
-            \$115 [1:0] = fq_victim;
+            \$119 [1:0] = fq_victim;
         4'h1:
-            \$115 [3:2] = fq_victim;
+            \$119 [3:2] = fq_victim;
         4'h2:
-            \$115 [5:4] = fq_victim;
+            \$119 [5:4] = fq_victim;
         4'h3:
-            \$115 [7:6] = fq_victim;
+            \$119 [7:6] = fq_victim;
         4'h4:
-            \$115 [9:8] = fq_victim;
+            \$119 [9:8] = fq_victim;
         4'h5:
-            \$115 [11:10] = fq_victim;
+            \$119 [11:10] = fq_victim;
         4'h6:
-            \$115 [13:12] = fq_victim;
+            \$119 [13:12] = fq_victim;
         4'h7:
-            \$115 [15:14] = fq_victim;
+            \$119 [15:14] = fq_victim;
         4'h8:
-            \$115 [17:16] = fq_victim;
+            \$119 [17:16] = fq_victim;
         4'h9:
-            \$115 [19:18] = fq_victim;
+            \$119 [19:18] = fq_victim;
         4'ha:
-            \$115 [21:20] = fq_victim;
+            \$119 [21:20] = fq_victim;
         4'hb:
-            \$115 [23:22] = fq_victim;
+            \$119 [23:22] = fq_victim;
         4'hc:
-            \$115 [25:24] = fq_victim;
+            \$119 [25:24] = fq_victim;
         4'hd:
-            \$115 [27:26] = fq_victim;
+            \$119 [27:26] = fq_victim;
         4'he:
-            \$115 [29:28] = fq_victim;
+            \$119 [29:28] = fq_victim;
         4'hf:
-            \$115 [31:30] = fq_victim;
+            \$119 [31:30] = fq_victim;
       endcase
     end
     if (rst) begin
-      \$115  = 32'd0;
+      \$119  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$116  = \$98 ;
+    \$120  = \$99 ;
     if (rst) begin
-      \$116  = 64'h0000000000000000;
+      \$120  = 64'h0000000000000000;
     end
   end
   assign inv = tag_inv__en;
-  assign lk_stale = inv_q;
-  assign lk_stb = tag_lk__en;
-  assign dat_lk__en = tag_lk__en;
   assign hits = { \$82 , \$79 , \$76 , \$73  };
+  assign stale_q = lk_stale;
   assign fq = lk_busy;
   assign \$signal  = tag_wr__addr;
   assign tag_wr__en = way_en;
-  assign tag_wr__data = { \$signal$47 , fq_vpn, \$signal$47 , fq_vpn, \$signal$47 , fq_vpn, \$signal$47 , fq_vpn };
+  assign tag_wr__data = { \$signal$46 , fq_vpn, \$signal$46 , fq_vpn, \$signal$46 , fq_vpn, \$signal$46 , fq_vpn };
   assign dat_wr__addr = tag_wr__addr;
   assign dat_wr__en = way_en;
   assign dat_wr__data = { fq_data, fq_data, fq_data, fq_data };
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale, tlb_busy, walk_found
-, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, window_go, push, entry, head_pop, head_take, owner_en, rx_hdr__ready, park, tlb_hit_event, tlb_miss_event, walk_start, head_rearm, \req$11 , window_done, window_busy
-, rx_hdr__payload);
+module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale
+, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
+, window_done, window_busy, rx_hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [15:0] \$100 ;
+  wire \$100 ;
   wire \$101 ;
   wire \$102 ;
   wire \$103 ;
@@ -9471,7 +9501,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   wire \$134 ;
   wire \$135 ;
   wire \$136 ;
-  wire \$137 ;
+  wire [15:0] \$137 ;
   wire \$138 ;
   wire \$139 ;
   wire \$14 ;
@@ -9506,23 +9536,60 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   wire \$166 ;
   wire \$167 ;
   wire \$168 ;
-  reg [126:0] \$169 ;
+  wire \$169 ;
   wire \$17 ;
-  reg \$170 ;
-  reg \$171 ;
-  reg \$172 ;
-  reg \$173 ;
-  reg \$174 ;
-  reg \$175 ;
-  reg [2:0] \$176 ;
-  reg \$177 ;
-  reg \$178 ;
-  reg [126:0] \$179 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
+  wire \$180 ;
+  wire \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire \$189 ;
   wire \$19 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire \$194 ;
+  wire \$195 ;
+  reg \$196 ;
+  reg [126:0] \$197 ;
+  reg \$198 ;
+  reg \$199 ;
   wire \$2 ;
   wire \$20 ;
+  reg \$200 ;
+  reg \$201 ;
+  reg \$202 ;
+  reg \$203 ;
+  reg \$204 ;
+  reg [126:0] \$205 ;
+  reg \$206 ;
+  reg \$207 ;
+  reg \$208 ;
+  reg \$209 ;
   wire \$21 ;
+  reg \$210 ;
+  reg \$211 ;
+  reg \$212 ;
+  reg \$213 ;
+  reg [126:0] \$214 ;
+  reg [1:0] \$215 ;
+  reg \$216 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -9609,13 +9676,45 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   wire \$98 ;
   wire \$99 ;
   reg \$signal  = 1'h0;
-  reg \$signal$34  = 1'h0;
-  reg \$signal$37  = 1'h0;
-  reg \$signal$40  = 1'h0;
-  reg \$signal$41  = 1'h0;
-  reg \$signal$42  = 1'h0;
+  reg \$signal$35  = 1'h0;
+  reg \$signal$36  = 1'h0;
+  reg \$signal$44  = 1'h0;
+  reg \$signal$45  = 1'h0;
+  reg \$signal$68  = 1'h0;
+  reg \$signal$69  = 1'h0;
+  reg \$signal$70  = 1'h0;
+  reg \$signal$71  = 1'h0;
+  reg \$signal$8  = 1'h0;
+  reg \$signal$9  = 1'h0;
   input clk;
   wire clk;
+  output [126:0] d_req;
+  reg [126:0] d_req = 127'h00000000000000000000000000000000;
+  wire [7:0] \d_req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \d_req.kind ;
+  wire [15:0] \d_req.length ;
+  wire [15:0] \d_req.pid ;
+  wire [7:0] \d_req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \d_req.status ;
+  wire [7:0] \d_req.tag ;
+  wire [63:0] \d_req.vaddr ;
+  reg d_valid = 1'h0;
+  wire d_walks;
   input drained;
   wire drained;
   output [153:0] entry;
@@ -9682,7 +9781,33 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   reg head_take;
   wire is_line;
   wire is_write;
-  reg load;
+  reg l_pm = 1'h0;
+  reg [126:0] l_req = 127'h00000000000000000000000000000000;
+  wire [7:0] \l_req.dst ;
+  (* enum_base_type = "MsgKind" *)
+  (* enum_value_0000 = "LINE_READ" *)
+  (* enum_value_0001 = "LINE_WRITE" *)
+  (* enum_value_0010 = "WORD_READ" *)
+  (* enum_value_0011 = "WORD_WRITE" *)
+  (* enum_value_0100 = "LINE_READ_RESP" *)
+  (* enum_value_0101 = "LINE_WRITE_RESP" *)
+  (* enum_value_0110 = "WORD_READ_RESP" *)
+  (* enum_value_0111 = "WORD_WRITE_RESP" *)
+  wire [3:0] \l_req.kind ;
+  wire [15:0] \l_req.length ;
+  wire [15:0] \l_req.pid ;
+  wire [7:0] \l_req.src ;
+  (* enum_base_type = "Status" *)
+  (* enum_value_000 = "OK" *)
+  (* enum_value_001 = "PAGE_FAULT" *)
+  (* enum_value_010 = "PROT_FAULT" *)
+  (* enum_value_011 = "BAD_REQUEST" *)
+  (* enum_value_100 = "NODE_DEAD" *)
+  wire [2:0] \l_req.status ;
+  wire [7:0] \l_req.tag ;
+  wire [63:0] \l_req.vaddr ;
+  reg l_same_d = 1'h0;
+  reg l_valid = 1'h0;
   wire [7:0] match_pid;
   wire [35:0] match_vpn;
   output owner_en;
@@ -9726,42 +9851,20 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   wire parked_match;
   input parked_room2;
   wire parked_room2;
+  input parked_room3;
+  wire parked_room3;
   input parked_write;
   wire parked_write;
-  reg parking;
   output push;
   reg push;
   input queue_room;
   wire queue_room;
   input queue_room2;
   wire queue_room2;
+  input queue_room3;
+  wire queue_room3;
   reg replay = 1'h0;
   wire [126:0] req;
-  output [126:0] \req$11 ;
-  reg [126:0] \req$11  = 127'h00000000000000000000000000000000;
-  wire [7:0] \req$11.dst ;
-  (* enum_base_type = "MsgKind" *)
-  (* enum_value_0000 = "LINE_READ" *)
-  (* enum_value_0001 = "LINE_WRITE" *)
-  (* enum_value_0010 = "WORD_READ" *)
-  (* enum_value_0011 = "WORD_WRITE" *)
-  (* enum_value_0100 = "LINE_READ_RESP" *)
-  (* enum_value_0101 = "LINE_WRITE_RESP" *)
-  (* enum_value_0110 = "WORD_READ_RESP" *)
-  (* enum_value_0111 = "WORD_WRITE_RESP" *)
-  wire [3:0] \req$11.kind ;
-  wire [15:0] \req$11.length ;
-  wire [15:0] \req$11.pid ;
-  wire [7:0] \req$11.src ;
-  (* enum_base_type = "Status" *)
-  (* enum_value_000 = "OK" *)
-  (* enum_value_001 = "PAGE_FAULT" *)
-  (* enum_value_010 = "PROT_FAULT" *)
-  (* enum_value_011 = "BAD_REQUEST" *)
-  (* enum_value_100 = "NODE_DEAD" *)
-  wire [2:0] \req$11.status ;
-  wire [7:0] \req$11.tag ;
-  wire [63:0] \req$11.vaddr ;
   wire [7:0] \req.dst ;
   (* enum_base_type = "MsgKind" *)
   (* enum_value_0000 = "LINE_READ" *)
@@ -9865,6 +9968,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   wire [2:0] \src.status ;
   wire [7:0] \src.tag ;
   wire [63:0] \src.vaddr ;
+  reg take;
   input tlb_busy;
   wire tlb_busy;
   input tlb_hit;
@@ -9885,7 +9989,7 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   wire [35:0] tlb_vpn;
   input tlb_w;
   wire tlb_w;
-  reg [2:0] translator_fsm_state = 3'h0;
+  reg [1:0] translator_fsm_state = 2'h0;
   input walk_done;
   wire walk_done;
   input walk_found;
@@ -9900,7 +10004,6 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   wire [35:0] walk_vpn;
   input walk_w;
   wire walk_w;
-  reg walking;
   wire well_formed;
   input window_busy;
   wire window_busy;
@@ -9909,195 +10012,243 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   output window_go;
   reg window_go;
   assign src = skid_valid ? skid : rx_hdr__payload;
-  assign \$1  = head_cmd == 2'h2;
-  assign \$2  = head_cmd == 1'h1;
-  assign \$3  = head[3:0] == 1'h1;
-  assign \$4  = head[3:0] == 2'h3;
-  assign \$5  = \$3  | \$4 ;
-  assign \$6  = ! head[3:0];
-  assign \$7  = head[3:0] == 1'h1;
-  assign \$8  = \$6  | \$7 ;
-  assign \$9  = head[3:0] == 1'h1;
-  assign \$10  = head[3:0] == 2'h3;
-  assign \$11  = \$9  | \$10 ;
-  assign \$12  = ~ parked_full;
-  assign \$13  = queue_room & \$12 ;
-  assign \$14  = ~ parked_write;
-  assign \$15  = \$13  & \$14 ;
-  assign \$16  = ~ window_busy;
-  assign \$17  = \$15  & \$16 ;
-  assign \$18  = ! head_cmd;
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = ~ tlb_busy;
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = ~ parked_full;
-  assign \$23  = queue_room & \$22 ;
+  assign \$1  = d_valid & \$signal ;
+  assign \$2  = \$1  & \$signal$8 ;
+  assign \$3  = ~ \$signal$9 ;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = ~ tlb_stale;
+  assign \$6  = tlb_hit & \$5 ;
+  assign \$7  = ~ \$6 ;
+  assign d_walks = \$4  & \$7 ;
+  assign \$8  = d_valid & l_valid;
+  assign \$9  = d_valid | l_valid;
+  assign \$10  = \$9  ? queue_room2 : queue_room;
+  assign \$11  = \$8  ? queue_room3 : \$10 ;
+  assign \$12  = d_valid & \$signal$9 ;
+  assign \$13  = l_pm | l_same_d;
+  assign \$14  = l_valid & \$13 ;
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = d_valid & \$signal$9 ;
+  assign \$17  = l_pm | l_same_d;
+  assign \$18  = l_valid & \$17 ;
+  assign \$19  = \$16  | \$18 ;
+  assign \$20  = ~ parked_full;
+  assign \$21  = \$19  ? parked_room2 : \$20 ;
+  assign \$22  = \$15  ? parked_room3 : \$21 ;
+  assign \$23  = \$11  & \$22 ;
   assign \$24  = ~ parked_write;
   assign \$25  = \$23  & \$24 ;
-  assign \$26  = ~ window_busy;
-  assign \$27  = \$25  & \$26 ;
-  assign \$28  = ! head_cmd;
-  assign \$29  = \$27  & \$28 ;
-  assign \$30  = ~ tlb_busy;
-  assign \$31  = \$29  & \$30 ;
-  assign \$32  = ~ parked_full;
-  assign \$33  = queue_room & \$32 ;
-  assign \$34  = ~ parked_write;
-  assign \$35  = \$33  & \$34 ;
-  assign \$36  = ~ window_busy;
-  assign \$37  = \$35  & \$36 ;
-  assign \$38  = ! head_cmd;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = ~ tlb_busy;
-  assign \$41  = \$39  & \$40 ;
-  assign \$42  = rx_hdr__valid & \$41 ;
-  assign \$43  = ~ \$signal ;
-  assign \$44  = \$signal$34  & owner_valid;
-  assign \$45  = owner_node == \req$11 [14:7];
-  assign \$46  = \$44  & \$45 ;
-  assign \$47  = ~ \$46 ;
-  assign \$48  = ~ tlb_stale;
-  assign \$49  = tlb_hit & \$48 ;
-  assign \$50  = \$signal$40  ? tlb_w : tlb_r;
-  assign \$51  = ~ \$signal$40 ;
-  assign \$52  = \$51  & queue_room2;
-  assign \$53  = ~ parked_full;
-  assign \$54  = \$signal$37  ? parked_room2 : \$53 ;
-  assign \$55  = \$52  & \$54 ;
-  assign \$56  = ~ parked_write;
-  assign \$57  = \$55  & \$56 ;
-  assign \$58  = ~ window_busy;
-  assign \$59  = \$57  & \$58 ;
-  assign \$60  = ! head_cmd;
-  assign \$61  = \$59  & \$60 ;
-  assign \$62  = ~ skid_valid;
+  assign \$26  = d_valid & \$signal$35 ;
+  assign \$27  = l_valid & \$signal$36 ;
+  assign \$28  = \$26  | \$27 ;
+  assign \$29  = ~ \$28 ;
+  assign \$30  = \$25  & \$29 ;
+  assign \$31  = ~ window_busy;
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = ! head_cmd;
+  assign \$34  = \$32  & \$33 ;
+  assign \$35  = ~ tlb_busy;
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = ~ d_walks;
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = d_valid & l_valid;
+  assign \$40  = d_valid | l_valid;
+  assign \$41  = \$40  ? queue_room2 : queue_room;
+  assign \$42  = \$39  ? queue_room3 : \$41 ;
+  assign \$43  = d_valid & \$signal$9 ;
+  assign \$44  = l_pm | l_same_d;
+  assign \$45  = l_valid & \$44 ;
+  assign \$46  = \$43  & \$45 ;
+  assign \$47  = d_valid & \$signal$9 ;
+  assign \$48  = l_pm | l_same_d;
+  assign \$49  = l_valid & \$48 ;
+  assign \$50  = \$47  | \$49 ;
+  assign \$51  = ~ parked_full;
+  assign \$52  = \$50  ? parked_room2 : \$51 ;
+  assign \$53  = \$46  ? parked_room3 : \$52 ;
+  assign \$54  = \$42  & \$53 ;
+  assign \$55  = ~ parked_write;
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = d_valid & \$signal$35 ;
+  assign \$58  = l_valid & \$signal$36 ;
+  assign \$59  = \$57  | \$58 ;
+  assign \$60  = ~ \$59 ;
+  assign \$61  = \$56  & \$60 ;
+  assign \$62  = ~ window_busy;
   assign \$63  = \$61  & \$62 ;
-  assign \$64  = ~ \$signal$40 ;
-  assign \$65  = \$64  & queue_room2;
-  assign \$66  = ~ parked_full;
-  assign \$67  = \$signal$37  ? parked_room2 : \$66 ;
-  assign \$68  = \$65  & \$67 ;
-  assign \$69  = ~ parked_write;
-  assign \$70  = \$68  & \$69 ;
-  assign \$71  = ~ window_busy;
-  assign \$72  = \$70  & \$71 ;
-  assign \$73  = ! head_cmd;
-  assign \$74  = \$72  & \$73 ;
-  assign \$75  = ~ skid_valid;
-  assign \$76  = \$74  & \$75 ;
-  assign \$77  = rx_hdr__valid & \$76 ;
-  assign \$78  = ~ \$signal$40 ;
-  assign \$79  = \$78  & queue_room2;
-  assign \$80  = ~ parked_full;
-  assign \$81  = \$signal$37  ? parked_room2 : \$80 ;
-  assign \$82  = \$79  & \$81 ;
-  assign \$83  = ~ parked_write;
-  assign \$84  = \$82  & \$83 ;
-  assign \$85  = ~ window_busy;
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = ! head_cmd;
-  assign \$88  = \$86  & \$87 ;
-  assign \$89  = ~ skid_valid;
-  assign \$90  = \$88  & \$89 ;
-  assign \$91  = rx_hdr__valid & \$90 ;
-  assign \$92  = ~ walking;
-  assign \$93  = \$91  & \$92 ;
-  assign \$94  = \$signal$40  ? walk_w : walk_r;
-  assign \$95  = ! translator_fsm_state;
-  assign \$96  = translator_fsm_state == 1'h1;
-  assign \$97  = translator_fsm_state == 2'h2;
-  assign \$98  = translator_fsm_state == 2'h3;
-  assign \$99  = translator_fsm_state == 3'h4;
-  assign \$101  = ! \$100 ;
-  assign \$102  = src[38:31] == \req$11 [38:31];
-  assign \$103  = src[94:59] == \req$11 [94:59];
-  assign \$104  = \$102  & \$103 ;
-  assign \$105  = parking & \$104 ;
-  assign \$106  = parked_match | \$105 ;
-  assign \$107  = head_cmd == 2'h2;
-  assign \$108  = head_cmd == 1'h1;
-  assign \$109  = head[3:0] == 1'h1;
-  assign \$110  = head[3:0] == 2'h3;
-  assign \$111  = \$109  | \$110 ;
-  assign \$112  = ! head[3:0];
-  assign \$113  = head[3:0] == 1'h1;
+  assign \$64  = ! head_cmd;
+  assign \$65  = \$63  & \$64 ;
+  assign \$66  = ~ tlb_busy;
+  assign \$67  = \$65  & \$66 ;
+  assign \$68  = ~ d_walks;
+  assign \$69  = \$67  & \$68 ;
+  assign \$70  = d_valid & l_valid;
+  assign \$71  = d_valid | l_valid;
+  assign \$72  = \$71  ? queue_room2 : queue_room;
+  assign \$73  = \$70  ? queue_room3 : \$72 ;
+  assign \$74  = d_valid & \$signal$9 ;
+  assign \$75  = l_pm | l_same_d;
+  assign \$76  = l_valid & \$75 ;
+  assign \$77  = \$74  & \$76 ;
+  assign \$78  = d_valid & \$signal$9 ;
+  assign \$79  = l_pm | l_same_d;
+  assign \$80  = l_valid & \$79 ;
+  assign \$81  = \$78  | \$80 ;
+  assign \$82  = ~ parked_full;
+  assign \$83  = \$81  ? parked_room2 : \$82 ;
+  assign \$84  = \$77  ? parked_room3 : \$83 ;
+  assign \$85  = \$73  & \$84 ;
+  assign \$86  = ~ parked_write;
+  assign \$87  = \$85  & \$86 ;
+  assign \$88  = d_valid & \$signal$35 ;
+  assign \$89  = l_valid & \$signal$36 ;
+  assign \$90  = \$88  | \$89 ;
+  assign \$91  = ~ \$90 ;
+  assign \$92  = \$87  & \$91 ;
+  assign \$93  = ~ window_busy;
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = ! head_cmd;
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = ~ tlb_busy;
+  assign \$98  = \$96  & \$97 ;
+  assign \$99  = ~ d_walks;
+  assign \$100  = \$98  & \$99 ;
+  assign \$101  = rx_hdr__valid & \$100 ;
+  assign \$102  = ~ \$signal ;
+  assign \$103  = ~ \$signal$8 ;
+  assign \$104  = ~ tlb_stale;
+  assign \$105  = tlb_hit & \$104 ;
+  assign \$106  = \$signal$35  ? tlb_w : tlb_r;
+  assign \$107  = ~ l_valid;
+  assign \$108  = ~ d_valid;
+  assign \$109  = \$107  & \$108 ;
+  assign \$110  = head_cmd == 2'h2;
+  assign \$111  = head_cmd == 1'h1;
+  assign \$112  = head[3:0] == 1'h1;
+  assign \$113  = head[3:0] == 2'h3;
   assign \$114  = \$112  | \$113 ;
-  assign \$115  = head[3:0] == 1'h1;
-  assign \$116  = head[3:0] == 2'h3;
+  assign \$115  = ! head[3:0];
+  assign \$116  = head[3:0] == 1'h1;
   assign \$117  = \$115  | \$116 ;
-  assign \$118  = ~ parked_full;
-  assign \$119  = queue_room & \$118 ;
-  assign \$120  = ~ parked_write;
-  assign \$121  = \$119  & \$120 ;
-  assign \$122  = ~ window_busy;
-  assign \$123  = \$121  & \$122 ;
-  assign \$124  = ! head_cmd;
-  assign \$125  = \$123  & \$124 ;
-  assign \$126  = ~ tlb_busy;
-  assign \$127  = \$125  & \$126 ;
-  assign \$128  = ~ parked_full;
-  assign \$129  = queue_room & \$128 ;
-  assign \$130  = ~ parked_write;
+  assign \$118  = head[3:0] == 1'h1;
+  assign \$119  = head[3:0] == 2'h3;
+  assign \$120  = \$118  | \$119 ;
+  assign \$121  = \$signal$35  ? walk_w : walk_r;
+  assign \$122  = ! translator_fsm_state;
+  assign \$123  = translator_fsm_state == 1'h1;
+  assign \$124  = translator_fsm_state == 2'h2;
+  assign \$125  = translator_fsm_state == 2'h3;
+  assign \$126  = ~ d_walks;
+  assign \$127  = l_valid & \$126 ;
+  assign \$128  = ~ d_walks;
+  assign \$129  = \$signal$71  & owner_valid;
+  assign \$130  = owner_node == l_req[14:7];
   assign \$131  = \$129  & \$130 ;
-  assign \$132  = ~ window_busy;
-  assign \$133  = \$131  & \$132 ;
-  assign \$134  = ! head_cmd;
-  assign \$135  = \$133  & \$134 ;
-  assign \$136  = ~ tlb_busy;
-  assign \$137  = \$135  & \$136 ;
-  assign \$138  = rx_hdr__valid & \$137 ;
-  assign \$139  = ~ \$signal$40 ;
-  assign \$140  = \$139  & queue_room2;
-  assign \$141  = ~ parked_full;
-  assign \$142  = \$signal$37  ? parked_room2 : \$141 ;
-  assign \$143  = \$140  & \$142 ;
-  assign \$144  = ~ parked_write;
-  assign \$145  = \$143  & \$144 ;
-  assign \$146  = ~ window_busy;
-  assign \$147  = \$145  & \$146 ;
-  assign \$148  = ! head_cmd;
-  assign \$149  = \$147  & \$148 ;
-  assign \$150  = ~ skid_valid;
-  assign \$151  = \$149  & \$150 ;
-  assign \$152  = rx_hdr__valid & \$151 ;
-  assign \$153  = \$152  & walking;
-  assign \$154  = ~ \$signal$40 ;
-  assign \$155  = \$154  & queue_room2;
-  assign \$156  = ~ parked_full;
-  assign \$157  = \$signal$37  ? parked_room2 : \$156 ;
-  assign \$158  = \$155  & \$157 ;
-  assign \$159  = ~ parked_write;
-  assign \$160  = \$158  & \$159 ;
-  assign \$161  = ~ window_busy;
-  assign \$162  = \$160  & \$161 ;
-  assign \$163  = ! head_cmd;
+  assign \$132  = d_valid & \$signal ;
+  assign \$133  = \$132  & \$signal$8 ;
+  assign \$134  = \$133  & \$signal$9 ;
+  assign \$135  = l_same_d & \$134 ;
+  assign \$136  = l_pm | \$135 ;
+  assign \$138  = ! \$137 ;
+  assign \$139  = d_valid & \$signal ;
+  assign \$140  = \$139  & \$signal$8 ;
+  assign \$141  = \$140  & \$signal$9 ;
+  assign \$142  = { src[38:31], src[94:59] } == { d_req[38:31], d_req[94:59] };
+  assign \$143  = \$141  & \$142 ;
+  assign \$144  = parked_match | \$143 ;
+  assign \$145  = { src[38:31], src[94:59] } == { l_req[38:31], l_req[94:59] };
+  assign \$146  = l_valid & \$145 ;
+  assign \$147  = d_valid & l_valid;
+  assign \$148  = d_valid | l_valid;
+  assign \$149  = \$148  ? queue_room2 : queue_room;
+  assign \$150  = \$147  ? queue_room3 : \$149 ;
+  assign \$151  = d_valid & \$signal$9 ;
+  assign \$152  = l_pm | l_same_d;
+  assign \$153  = l_valid & \$152 ;
+  assign \$154  = \$151  & \$153 ;
+  assign \$155  = d_valid & \$signal$9 ;
+  assign \$156  = l_pm | l_same_d;
+  assign \$157  = l_valid & \$156 ;
+  assign \$158  = \$155  | \$157 ;
+  assign \$159  = ~ parked_full;
+  assign \$160  = \$158  ? parked_room2 : \$159 ;
+  assign \$161  = \$154  ? parked_room3 : \$160 ;
+  assign \$162  = \$150  & \$161 ;
+  assign \$163  = ~ parked_write;
   assign \$164  = \$162  & \$163 ;
-  assign \$165  = ~ skid_valid;
-  assign \$166  = \$164  & \$165 ;
-  assign \$167  = rx_hdr__valid & \$166 ;
+  assign \$165  = d_valid & \$signal$35 ;
+  assign \$166  = l_valid & \$signal$36 ;
+  assign \$167  = \$165  | \$166 ;
   assign \$168  = ~ \$167 ;
+  assign \$169  = \$164  & \$168 ;
+  assign \$170  = ~ window_busy;
+  assign \$171  = \$169  & \$170 ;
+  assign \$172  = ! head_cmd;
+  assign \$173  = \$171  & \$172 ;
+  assign \$174  = ~ tlb_busy;
+  assign \$175  = \$173  & \$174 ;
+  assign \$176  = ~ d_walks;
+  assign \$177  = \$175  & \$176 ;
+  assign \$178  = ~ \$signal ;
+  assign \$179  = ~ \$signal$8 ;
+  assign \$180  = ~ tlb_stale;
+  assign \$181  = tlb_hit & \$180 ;
+  assign \$182  = ~ l_valid;
+  assign \$183  = ~ d_valid;
+  assign \$184  = \$182  & \$183 ;
+  assign \$185  = head_cmd == 2'h2;
+  assign \$186  = head_cmd == 1'h1;
+  assign \$187  = head[3:0] == 1'h1;
+  assign \$188  = head[3:0] == 2'h3;
+  assign \$189  = \$187  | \$188 ;
+  assign \$190  = ! head[3:0];
+  assign \$191  = head[3:0] == 1'h1;
+  assign \$192  = \$190  | \$191 ;
+  assign \$193  = head[3:0] == 1'h1;
+  assign \$194  = head[3:0] == 2'h3;
+  assign \$195  = \$193  | \$194 ;
   always @(posedge clk)
-    \req$11  <= \$169 ;
+    d_valid <= \$196 ;
   always @(posedge clk)
-    \$signal  <= \$170 ;
+    d_req <= \$197 ;
   always @(posedge clk)
-    \$signal$40  <= \$171 ;
+    \$signal  <= \$198 ;
   always @(posedge clk)
-    \$signal$41  <= \$172 ;
+    \$signal$35  <= \$199 ;
   always @(posedge clk)
-    \$signal$42  <= \$173 ;
+    \$signal$44  <= \$200 ;
   always @(posedge clk)
-    \$signal$34  <= \$174 ;
+    \$signal$45  <= \$201 ;
   always @(posedge clk)
-    \$signal$37  <= \$175 ;
+    \$signal$8  <= \$202 ;
   always @(posedge clk)
-    translator_fsm_state <= \$176 ;
+    \$signal$9  <= \$203 ;
   always @(posedge clk)
-    replay <= \$177 ;
+    l_valid <= \$204 ;
   always @(posedge clk)
-    skid_valid <= \$178 ;
+    l_req <= \$205 ;
   always @(posedge clk)
-    skid <= \$179 ;
+    \$signal$68  <= \$206 ;
+  always @(posedge clk)
+    \$signal$36  <= \$207 ;
+  always @(posedge clk)
+    \$signal$69  <= \$208 ;
+  always @(posedge clk)
+    \$signal$70  <= \$209 ;
+  always @(posedge clk)
+    \$signal$71  <= \$210 ;
+  always @(posedge clk)
+    l_pm <= \$211 ;
+  always @(posedge clk)
+    l_same_d <= \$212 ;
+  always @(posedge clk)
+    skid_valid <= \$213 ;
+  always @(posedge clk)
+    skid <= \$214 ;
+  always @(posedge clk)
+    translator_fsm_state <= \$215 ;
+  always @(posedge clk)
+    replay <= \$216 ;
   \mmu.translator.check  check (
     .has_data(has_data),
     .is_line(is_line),
@@ -10107,48 +10258,74 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    window_go = 1'h0;
+    take = 1'h0;
     casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-            if (drained) begin
-              window_go = 1'h1;
-            end
+      2'h0:
+          (* full_case = 32'd1 *)
+          if (skid_valid) begin
+            take = \$38 ;
+          end else begin
+            take = \$101 ;
           end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    rx_hdr__ready = 1'h0;
+    casez (translator_fsm_state)
+      2'h0:
+          (* full_case = 32'd1 *)
+          if (skid_valid) begin
+          end else begin
+            rx_hdr__ready = \$69 ;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    owner_en = 1'h0;
+    casez (translator_fsm_state)
+      2'h0:
+          owner_en = take;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     push = 1'h0;
     casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$1 ) begin
-            if (queue_room) begin
+      2'h0:
+        begin
+          if (d_valid) begin
+            if (\$102 ) begin
               push = 1'h1;
+            end else if (\$103 ) begin
+              push = 1'h1;
+            end else if (\$signal$9 ) begin
+            end else if (\$105 ) begin
+              (* full_case = 32'd1 *)
+              if (\$106 ) begin
+                push = 1'h1;
+              end else begin
+                push = 1'h1;
+              end
             end
           end
-      3'h3:
-          if (\$43 ) begin
-            push = 1'h1;
-          end else if (\$47 ) begin
-            push = 1'h1;
-          end else if (\$signal$37 ) begin
-          end else if (\$49 ) begin
-            (* full_case = 32'd1 *)
-            if (\$50 ) begin
-              push = 1'h1;
-            end else begin
-              push = 1'h1;
+          if (\$109 ) begin
+            if (window_busy) begin
+            end else if (\$110 ) begin
+              if (queue_room) begin
+                push = 1'h1;
+              end
             end
           end
-      3'h2:
+        end
+      2'h3:
           /* empty */;
-      3'h4:
+      2'h1:
           if (walk_done) begin
             if (walk_found) begin
               (* full_case = 32'd1 *)
-              if (\$94 ) begin
+              if (\$121 ) begin
                 push = 1'h1;
               end else begin
                 push = 1'h1;
@@ -10161,107 +10338,112 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     entry = 154'h000000000000000000000000000000000000000;
     casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$1 ) begin
-            if (queue_room) begin
-              entry[3:0] = head[3:0];
-              entry[11:4] = head[14:7];
-              entry[19:12] = head[30:23];
-              entry[35:20] = head[46:31];
-              entry[99:36] = head[110:47];
-              entry[115:100] = head[126:111];
-              entry[118:116] = 3'h1;
-              entry[150:119] = { 20'h00000, head[58:47] };
-              entry[151] = \$5 ;
-              entry[152] = \$8 ;
-              entry[153] = \$11 ;
-            end
-          end
-      3'h3:
-          if (\$43 ) begin
-            entry[3:0] = \req$11 [3:0];
-            entry[11:4] = \req$11 [14:7];
-            entry[19:12] = \req$11 [30:23];
-            entry[35:20] = \req$11 [46:31];
-            entry[99:36] = \req$11 [110:47];
-            entry[115:100] = \req$11 [126:111];
-            entry[118:116] = 3'h3;
-            entry[150:119] = { 20'h00000, \req$11 [58:47] };
-            entry[151] = \$signal$40 ;
-            entry[152] = \$signal$41 ;
-            entry[153] = \$signal$42 ;
-          end else if (\$47 ) begin
-            entry[3:0] = \req$11 [3:0];
-            entry[11:4] = \req$11 [14:7];
-            entry[19:12] = \req$11 [30:23];
-            entry[35:20] = \req$11 [46:31];
-            entry[99:36] = \req$11 [110:47];
-            entry[115:100] = \req$11 [126:111];
-            entry[118:116] = 3'h2;
-            entry[150:119] = { 20'h00000, \req$11 [58:47] };
-            entry[151] = \$signal$40 ;
-            entry[152] = \$signal$41 ;
-            entry[153] = \$signal$42 ;
-          end else if (\$signal$37 ) begin
-          end else if (\$49 ) begin
-            (* full_case = 32'd1 *)
-            if (\$50 ) begin
-              entry[3:0] = \req$11 [3:0];
-              entry[11:4] = \req$11 [14:7];
-              entry[19:12] = \req$11 [30:23];
-              entry[35:20] = \req$11 [46:31];
-              entry[99:36] = \req$11 [110:47];
-              entry[115:100] = \req$11 [126:111];
-              entry[118:116] = 3'h0;
-              entry[150:119] = { tlb_pfn, \req$11 [58:47] };
-              entry[151] = \$signal$40 ;
-              entry[152] = \$signal$41 ;
-              entry[153] = \$signal$42 ;
-            end else begin
-              entry[3:0] = \req$11 [3:0];
-              entry[11:4] = \req$11 [14:7];
-              entry[19:12] = \req$11 [30:23];
-              entry[35:20] = \req$11 [46:31];
-              entry[99:36] = \req$11 [110:47];
-              entry[115:100] = \req$11 [126:111];
+      2'h0:
+        begin
+          if (d_valid) begin
+            if (\$102 ) begin
+              entry[3:0] = d_req[3:0];
+              entry[11:4] = d_req[14:7];
+              entry[19:12] = d_req[30:23];
+              entry[35:20] = d_req[46:31];
+              entry[99:36] = d_req[110:47];
+              entry[115:100] = d_req[126:111];
+              entry[118:116] = 3'h3;
+              entry[150:119] = { 20'h00000, d_req[58:47] };
+              entry[151] = \$signal$35 ;
+              entry[152] = \$signal$44 ;
+              entry[153] = \$signal$45 ;
+            end else if (\$103 ) begin
+              entry[3:0] = d_req[3:0];
+              entry[11:4] = d_req[14:7];
+              entry[19:12] = d_req[30:23];
+              entry[35:20] = d_req[46:31];
+              entry[99:36] = d_req[110:47];
+              entry[115:100] = d_req[126:111];
               entry[118:116] = 3'h2;
-              entry[150:119] = { 20'h00000, \req$11 [58:47] };
-              entry[151] = \$signal$40 ;
-              entry[152] = \$signal$41 ;
-              entry[153] = \$signal$42 ;
+              entry[150:119] = { 20'h00000, d_req[58:47] };
+              entry[151] = \$signal$35 ;
+              entry[152] = \$signal$44 ;
+              entry[153] = \$signal$45 ;
+            end else if (\$signal$9 ) begin
+            end else if (\$105 ) begin
+              (* full_case = 32'd1 *)
+              if (\$106 ) begin
+                entry[3:0] = d_req[3:0];
+                entry[11:4] = d_req[14:7];
+                entry[19:12] = d_req[30:23];
+                entry[35:20] = d_req[46:31];
+                entry[99:36] = d_req[110:47];
+                entry[115:100] = d_req[126:111];
+                entry[118:116] = 3'h0;
+                entry[150:119] = { tlb_pfn, d_req[58:47] };
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$44 ;
+                entry[153] = \$signal$45 ;
+              end else begin
+                entry[3:0] = d_req[3:0];
+                entry[11:4] = d_req[14:7];
+                entry[19:12] = d_req[30:23];
+                entry[35:20] = d_req[46:31];
+                entry[99:36] = d_req[110:47];
+                entry[115:100] = d_req[126:111];
+                entry[118:116] = 3'h2;
+                entry[150:119] = { 20'h00000, d_req[58:47] };
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$44 ;
+                entry[153] = \$signal$45 ;
+              end
             end
           end
-      3'h2:
+          if (\$109 ) begin
+            if (window_busy) begin
+            end else if (\$110 ) begin
+              if (queue_room) begin
+                entry[3:0] = head[3:0];
+                entry[11:4] = head[14:7];
+                entry[19:12] = head[30:23];
+                entry[35:20] = head[46:31];
+                entry[99:36] = head[110:47];
+                entry[115:100] = head[126:111];
+                entry[118:116] = 3'h1;
+                entry[150:119] = { 20'h00000, head[58:47] };
+                entry[151] = \$114 ;
+                entry[152] = \$117 ;
+                entry[153] = \$120 ;
+              end
+            end
+          end
+        end
+      2'h3:
           /* empty */;
-      3'h4:
+      2'h1:
           if (walk_done) begin
             if (walk_found) begin
               (* full_case = 32'd1 *)
-              if (\$94 ) begin
-                entry[3:0] = \req$11 [3:0];
-                entry[11:4] = \req$11 [14:7];
-                entry[19:12] = \req$11 [30:23];
-                entry[35:20] = \req$11 [46:31];
-                entry[99:36] = \req$11 [110:47];
-                entry[115:100] = \req$11 [126:111];
+              if (\$121 ) begin
+                entry[3:0] = d_req[3:0];
+                entry[11:4] = d_req[14:7];
+                entry[19:12] = d_req[30:23];
+                entry[35:20] = d_req[46:31];
+                entry[99:36] = d_req[110:47];
+                entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h0;
-                entry[150:119] = { walk_pfn, \req$11 [58:47] };
-                entry[151] = \$signal$40 ;
-                entry[152] = \$signal$41 ;
-                entry[153] = \$signal$42 ;
+                entry[150:119] = { walk_pfn, d_req[58:47] };
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$44 ;
+                entry[153] = \$signal$45 ;
               end else begin
-                entry[3:0] = \req$11 [3:0];
-                entry[11:4] = \req$11 [14:7];
-                entry[19:12] = \req$11 [30:23];
-                entry[35:20] = \req$11 [46:31];
-                entry[99:36] = \req$11 [110:47];
-                entry[115:100] = \req$11 [126:111];
+                entry[3:0] = d_req[3:0];
+                entry[11:4] = d_req[14:7];
+                entry[19:12] = d_req[30:23];
+                entry[35:20] = d_req[46:31];
+                entry[99:36] = d_req[110:47];
+                entry[115:100] = d_req[126:111];
                 entry[118:116] = 3'h2;
-                entry[150:119] = { 20'h00000, \req$11 [58:47] };
-                entry[151] = \$signal$40 ;
-                entry[152] = \$signal$41 ;
-                entry[153] = \$signal$42 ;
+                entry[150:119] = { 20'h00000, d_req[58:47] };
+                entry[151] = \$signal$35 ;
+                entry[152] = \$signal$44 ;
+                entry[153] = \$signal$45 ;
               end
             end
           end
@@ -10269,119 +10451,19 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    head_pop = 1'h0;
-    casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$1 ) begin
-            if (queue_room) begin
-              head_pop = 1'h1;
-            end
-          end
-      3'h3:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h4:
-          if (walk_done) begin
-            if (walk_found) begin
-              head_pop = replay;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    head_take = 1'h0;
-    casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$1 ) begin
-          end else if (\$2 ) begin
-            if (queue_room) begin
-              head_take = 1'h1;
-            end
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    load = 1'h0;
-    casez (translator_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (skid_valid) begin
-            if (\$21 ) begin
-              load = 1'h1;
-            end
-          end else begin
-            if (\$42 ) begin
-              load = 1'h1;
-            end
-          end
-      3'h3:
-          if (\$93 ) begin
-            load = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    owner_en = 1'h0;
-    casez (translator_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (skid_valid) begin
-            if (\$21 ) begin
-              owner_en = 1'h1;
-            end
-          end else begin
-            if (\$42 ) begin
-              owner_en = 1'h1;
-            end
-          end
-      3'h3:
-          owner_en = \$77 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    rx_hdr__ready = 1'h0;
-    casez (translator_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-          end else if (\$1 ) begin
-          end else if (\$2 ) begin
-          end else if (skid_valid) begin
-          end else begin
-            rx_hdr__ready = \$31 ;
-          end
-      3'h3:
-          rx_hdr__ready = \$63 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     park = 1'h0;
     casez (translator_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h3:
-          if (\$43 ) begin
-          end else if (\$47 ) begin
-          end else if (\$signal$37 ) begin
-            park = 1'h1;
+      2'h0:
+          if (d_valid) begin
+            if (\$102 ) begin
+            end else if (\$103 ) begin
+            end else if (\$signal$9 ) begin
+              park = 1'h1;
+            end
           end
-      3'h2:
+      2'h3:
           /* empty */;
-      3'h4:
+      2'h1:
           if (walk_done) begin
             (* full_case = 32'd1 *)
             if (walk_found) begin
@@ -10394,47 +10476,16 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    parking = 1'h0;
-    casez (translator_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h3:
-          if (\$43 ) begin
-          end else if (\$47 ) begin
-          end else if (\$signal$37 ) begin
-            parking = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     tlb_hit_event = 1'h0;
     casez (translator_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h3:
-          if (\$43 ) begin
-          end else if (\$47 ) begin
-          end else if (\$signal$37 ) begin
-          end else if (\$49 ) begin
-            tlb_hit_event = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    walking = 1'h0;
-    casez (translator_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h3:
-          (* full_case = 32'd1 *)
-          if (\$43 ) begin
-          end else if (\$47 ) begin
-          end else if (\$signal$37 ) begin
-          end else if (\$49 ) begin
-          end else begin
-            walking = 1'h1;
+      2'h0:
+          if (d_valid) begin
+            if (\$102 ) begin
+            end else if (\$103 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$105 ) begin
+              tlb_hit_event = 1'h1;
+            end
           end
     endcase
   end
@@ -10442,16 +10493,16 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     tlb_miss_event = 1'h0;
     casez (translator_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h3:
-          (* full_case = 32'd1 *)
-          if (\$43 ) begin
-          end else if (\$47 ) begin
-          end else if (\$signal$37 ) begin
-          end else if (\$49 ) begin
-          end else begin
-            tlb_miss_event = 1'h1;
+      2'h0:
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$102 ) begin
+            end else if (\$103 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$105 ) begin
+            end else begin
+              tlb_miss_event = 1'h1;
+            end
           end
     endcase
   end
@@ -10459,32 +10510,83 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     walk_start = 1'h0;
     casez (translator_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h3:
-          (* full_case = 32'd1 *)
-          if (\$43 ) begin
-          end else if (\$47 ) begin
-          end else if (\$signal$37 ) begin
-          end else if (\$49 ) begin
-          end else begin
-            walk_start = 1'h1;
+      2'h0:
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$102 ) begin
+            end else if (\$103 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$105 ) begin
+            end else begin
+              walk_start = 1'h1;
+            end
           end
-      3'h2:
+      2'h3:
           walk_start = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    window_go = 1'h0;
+    casez (translator_fsm_state)
+      2'h0:
+          if (\$109 ) begin
+            if (window_busy) begin
+              if (drained) begin
+                window_go = 1'h1;
+              end
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    head_pop = 1'h0;
+    casez (translator_fsm_state)
+      2'h0:
+          if (\$109 ) begin
+            if (window_busy) begin
+            end else if (\$110 ) begin
+              if (queue_room) begin
+                head_pop = 1'h1;
+              end
+            end
+          end
+      2'h3:
+          /* empty */;
+      2'h1:
+          if (walk_done) begin
+            if (walk_found) begin
+              head_pop = replay;
+            end
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    head_take = 1'h0;
+    casez (translator_fsm_state)
+      2'h0:
+          if (\$109 ) begin
+            if (window_busy) begin
+            end else if (\$110 ) begin
+            end else if (\$111 ) begin
+              if (queue_room) begin
+                head_take = 1'h1;
+              end
+            end
+          end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     head_rearm = 1'h0;
     casez (translator_fsm_state)
-      3'h0:
+      2'h0:
           /* empty */;
-      3'h3:
+      2'h3:
           /* empty */;
-      3'h2:
-          /* empty */;
-      3'h4:
+      2'h1:
           if (walk_done) begin
             if (walk_found) begin
             end else if (replay) begin
@@ -10495,229 +10597,374 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$169  = \req$11 ;
-    if (load) begin
-      \$169  = src;
-    end
+    \$196  = d_valid;
     casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$107 ) begin
-          end else if (\$108 ) begin
-            if (queue_room) begin
-              \$169  = head;
+      2'h0:
+          \$196  = \$127 ;
+    endcase
+    if (rst) begin
+      \$196  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$197  = d_req;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (\$128 ) begin
+            \$197  = l_req;
+          end
+          if (\$184 ) begin
+            if (window_busy) begin
+            end else if (\$185 ) begin
+            end else if (\$186 ) begin
+              if (queue_room) begin
+                \$197  = head;
+              end
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$197  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$198  = \$signal ;
+    casez (translator_fsm_state)
+      2'h0:
+          if (\$128 ) begin
+            \$198  = \$signal$68 ;
+          end
+    endcase
+    if (rst) begin
+      \$198  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$199  = \$signal$35 ;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (\$128 ) begin
+            \$199  = \$signal$36 ;
+          end
+          if (\$184 ) begin
+            if (window_busy) begin
+            end else if (\$185 ) begin
+            end else if (\$186 ) begin
+              if (queue_room) begin
+                \$199  = \$189 ;
+              end
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$199  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$200  = \$signal$44 ;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (\$128 ) begin
+            \$200  = \$signal$69 ;
+          end
+          if (\$184 ) begin
+            if (window_busy) begin
+            end else if (\$185 ) begin
+            end else if (\$186 ) begin
+              if (queue_room) begin
+                \$200  = \$192 ;
+              end
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$200  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$201  = \$signal$45 ;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (\$128 ) begin
+            \$201  = \$signal$70 ;
+          end
+          if (\$184 ) begin
+            if (window_busy) begin
+            end else if (\$185 ) begin
+            end else if (\$186 ) begin
+              if (queue_room) begin
+                \$201  = \$195 ;
+              end
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$201  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$202  = \$signal$8 ;
+    casez (translator_fsm_state)
+      2'h0:
+          if (\$128 ) begin
+            \$202  = \$131 ;
+          end
+    endcase
+    if (rst) begin
+      \$202  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$203  = \$signal$9 ;
+    casez (translator_fsm_state)
+      2'h0:
+          if (\$128 ) begin
+            \$203  = \$136 ;
+          end
+    endcase
+    if (rst) begin
+      \$203  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$204  = l_valid;
+    casez (translator_fsm_state)
+      2'h0:
+          \$204  = take;
+    endcase
+    if (rst) begin
+      \$204  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$205  = l_req;
+    casez (translator_fsm_state)
+      2'h0:
+          \$205  = src;
+    endcase
+    if (rst) begin
+      \$205  = 127'h00000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$206  = \$signal$68 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$206  = well_formed;
+    endcase
+    if (rst) begin
+      \$206  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$207  = \$signal$36 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$207  = is_write;
+    endcase
+    if (rst) begin
+      \$207  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$208  = \$signal$69 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$208  = is_line;
+    endcase
+    if (rst) begin
+      \$208  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$209  = \$signal$70 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$209  = has_data;
+    endcase
+    if (rst) begin
+      \$209  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$210  = \$signal$71 ;
+    casez (translator_fsm_state)
+      2'h0:
+          \$210  = \$138 ;
+    endcase
+    if (rst) begin
+      \$210  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$211  = l_pm;
+    casez (translator_fsm_state)
+      2'h0:
+          \$211  = \$144 ;
+    endcase
+    if (rst) begin
+      \$211  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$212  = l_same_d;
+    casez (translator_fsm_state)
+      2'h0:
+          \$212  = \$146 ;
+    endcase
+    if (rst) begin
+      \$212  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$213  = skid_valid;
+    casez (translator_fsm_state)
+      2'h0:
+        begin
+          if (skid_valid) begin
+            if (\$177 ) begin
+              \$213  = 1'h0;
+            end
+          end
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$178 ) begin
+            end else if (\$179 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$181 ) begin
+            end else begin
+              \$213  = l_valid;
+            end
+          end
+        end
+    endcase
+    if (rst) begin
+      \$213  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$214  = skid;
+    casez (translator_fsm_state)
+      2'h0:
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$178 ) begin
+            end else if (\$179 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$181 ) begin
+            end else begin
+              \$214  = l_req;
             end
           end
     endcase
     if (rst) begin
-      \$169  = 127'h00000000000000000000000000000000;
+      \$214  = 127'h00000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$170  = \$signal ;
-    if (load) begin
-      \$170  = well_formed;
-    end
-    if (rst) begin
-      \$170  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$171  = \$signal$40 ;
-    if (load) begin
-      \$171  = is_write;
-    end
+    \$215  = translator_fsm_state;
+    (* full_case = 32'd1 *)
     casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$107 ) begin
-          end else if (\$108 ) begin
-            if (queue_room) begin
-              \$171  = \$111 ;
+      2'h0:
+        begin
+          if (d_valid) begin
+            (* full_case = 32'd1 *)
+            if (\$178 ) begin
+            end else if (\$179 ) begin
+            end else if (\$signal$9 ) begin
+            end else if (\$181 ) begin
+            end else begin
+              \$215  = 2'h1;
             end
           end
-    endcase
-    if (rst) begin
-      \$171  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$172  = \$signal$41 ;
-    if (load) begin
-      \$172  = is_line;
-    end
-    casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$107 ) begin
-          end else if (\$108 ) begin
-            if (queue_room) begin
-              \$172  = \$114 ;
+          if (\$184 ) begin
+            if (window_busy) begin
+              if (drained) begin
+                \$215  = 2'h2;
+              end
+            end else if (\$185 ) begin
+            end else if (\$186 ) begin
+              if (queue_room) begin
+                \$215  = 2'h3;
+              end
             end
           end
-    endcase
-    if (rst) begin
-      \$172  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$173  = \$signal$42 ;
-    if (load) begin
-      \$173  = has_data;
-    end
-    casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$107 ) begin
-          end else if (\$108 ) begin
-            if (queue_room) begin
-              \$173  = \$117 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$173  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$174  = \$signal$34 ;
-    if (load) begin
-      \$174  = \$101 ;
-    end
-    if (rst) begin
-      \$174  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$175  = \$signal$37 ;
-    if (load) begin
-      \$175  = \$106 ;
-    end
-    if (rst) begin
-      \$175  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$176  = translator_fsm_state;
-    casez (translator_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (window_busy) begin
-            if (drained) begin
-              \$176  = 3'h1;
-            end
-          end else if (\$107 ) begin
-          end else if (\$108 ) begin
-            if (queue_room) begin
-              \$176  = 3'h2;
-            end
-          end else if (skid_valid) begin
-            if (\$127 ) begin
-              \$176  = 3'h3;
-            end
-          end else begin
-            if (\$138 ) begin
-              \$176  = 3'h3;
-            end
-          end
-      3'h3:
-          if (walking) begin
-            \$176  = 3'h4;
-          end else if (\$168 ) begin
-            \$176  = 3'h0;
-          end
-      3'h2:
-          \$176  = 3'h4;
-      3'h4:
+        end
+      2'h3:
+          \$215  = 2'h1;
+      2'h1:
           if (walk_done) begin
-            \$176  = 3'h0;
+            \$215  = 2'h0;
           end
-      3'h1:
+      2'h2:
           if (window_done) begin
-            \$176  = 3'h0;
+            \$215  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$176  = 3'h0;
+      \$215  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$177  = replay;
+    \$216  = replay;
     casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$107 ) begin
-          end else if (\$108 ) begin
-            if (queue_room) begin
-              \$177  = 1'h1;
+      2'h0:
+          if (\$184 ) begin
+            if (window_busy) begin
+            end else if (\$185 ) begin
+            end else if (\$186 ) begin
+              if (queue_room) begin
+                \$216  = 1'h1;
+              end
             end
           end
-      3'h3:
+      2'h3:
           /* empty */;
-      3'h2:
-          /* empty */;
-      3'h4:
+      2'h1:
           if (walk_done) begin
-            \$177  = 1'h0;
+            \$216  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$177  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$178  = skid_valid;
-    casez (translator_fsm_state)
-      3'h0:
-          if (window_busy) begin
-          end else if (\$107 ) begin
-          end else if (\$108 ) begin
-          end else if (skid_valid) begin
-            if (\$127 ) begin
-              \$178  = 1'h0;
-            end
-          end
-      3'h3:
-          if (\$153 ) begin
-            \$178  = 1'h1;
-          end
-    endcase
-    if (rst) begin
-      \$178  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$179  = skid;
-    casez (translator_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h3:
-          if (\$153 ) begin
-            \$179  = rx_hdr__payload;
-          end
-    endcase
-    if (rst) begin
-      \$179  = 127'h00000000000000000000000000000000;
+      \$216  = 1'h0;
     end
   end
   assign req = src;
   assign tlb_pid = src[38:31];
   assign tlb_stb = owner_en;
-  assign walk_pid = \req$11 [46:31];
-  assign walk_vpn = \req$11 [94:59];
+  assign walk_pid = d_req[46:31];
+  assign walk_vpn = d_req[94:59];
   assign match_pid = src[38:31];
   assign match_vpn = src[94:59];
-  assign park_hdr = \req$11 ;
+  assign park_hdr = d_req;
   assign owner_pid = src[46:31];
   assign tlb_vpn = src[94:59];
   assign \src.kind  = src[3:0];
@@ -10752,22 +10999,22 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   assign \req.pid  = src[46:31];
   assign \req.vaddr  = src[110:47];
   assign \req.length  = src[126:111];
-  assign \req$11.kind  = \req$11 [3:0];
-  assign \req$11.status  = \req$11 [6:4];
-  assign \req$11.src  = \req$11 [14:7];
-  assign \req$11.dst  = \req$11 [22:15];
-  assign \req$11.tag  = \req$11 [30:23];
-  assign \req$11.pid  = \req$11 [46:31];
-  assign \req$11.vaddr  = \req$11 [110:47];
-  assign \req$11.length  = \req$11 [126:111];
-  assign \park_hdr.kind  = \req$11 [3:0];
-  assign \park_hdr.status  = \req$11 [6:4];
-  assign \park_hdr.src  = \req$11 [14:7];
-  assign \park_hdr.dst  = \req$11 [22:15];
-  assign \park_hdr.tag  = \req$11 [30:23];
-  assign \park_hdr.pid  = \req$11 [46:31];
-  assign \park_hdr.vaddr  = \req$11 [110:47];
-  assign \park_hdr.length  = \req$11 [126:111];
+  assign \d_req.kind  = d_req[3:0];
+  assign \d_req.status  = d_req[6:4];
+  assign \d_req.src  = d_req[14:7];
+  assign \d_req.dst  = d_req[22:15];
+  assign \d_req.tag  = d_req[30:23];
+  assign \d_req.pid  = d_req[46:31];
+  assign \d_req.vaddr  = d_req[110:47];
+  assign \d_req.length  = d_req[126:111];
+  assign \park_hdr.kind  = d_req[3:0];
+  assign \park_hdr.status  = d_req[6:4];
+  assign \park_hdr.src  = d_req[14:7];
+  assign \park_hdr.dst  = d_req[22:15];
+  assign \park_hdr.tag  = d_req[30:23];
+  assign \park_hdr.pid  = d_req[46:31];
+  assign \park_hdr.vaddr  = d_req[110:47];
+  assign \park_hdr.length  = d_req[126:111];
   assign \entry.kind  = entry[3:0];
   assign \entry.src  = entry[11:4];
   assign \entry.tag  = entry[19:12];
@@ -10787,7 +11034,15 @@ module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, drained, owner_val
   assign \head.pid  = head[46:31];
   assign \head.vaddr  = head[110:47];
   assign \head.length  = head[126:111];
-  assign \$100  = { 8'h00, src[46:39] };
+  assign \l_req.kind  = l_req[3:0];
+  assign \l_req.status  = l_req[6:4];
+  assign \l_req.src  = l_req[14:7];
+  assign \l_req.dst  = l_req[22:15];
+  assign \l_req.tag  = l_req[30:23];
+  assign \l_req.pid  = l_req[46:31];
+  assign \l_req.vaddr  = l_req[110:47];
+  assign \l_req.length  = l_req[126:111];
+  assign \$137  = { 8'h00, src[46:39] };
 endmodule
 
 (* generator = "Amaranth" *)

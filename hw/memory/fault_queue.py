@@ -43,8 +43,8 @@ class FaultQueue(wiring.Component):
     push : In(1), push_hdr : In(MsgHeader())
         Park a request at the tail (only while ``~full``); it is shown when it reaches the head.
     full, empty : Out(1)
-    room2 : Out(1)
-        At least two slots are free.
+    room2, room3 : Out(1)
+        At least two / three slots are free.
     has_write : Out(1)
         A parked request writes (its data beats are next in the request data stream, so the translator
         takes no further request until it leaves).
@@ -68,6 +68,7 @@ class FaultQueue(wiring.Component):
         self.params = p = params
         super().__init__({
             "push": In(1), "push_hdr": In(MsgHeader()), "full": Out(1), "empty": Out(1), "room2": Out(1),
+            "room3": Out(1),
             "has_write": Out(1),
             "match_pid": In(p.pid_width), "match_vpn": In(p.vpn_width), "match": Out(1),
             "head": Out(MsgHeader()), "head_cmd": Out(2),
@@ -90,6 +91,7 @@ class FaultQueue(wiring.Component):
         cmd = Signal(2)
 
         m.d.comb += [self.full.eq(count == n), self.empty.eq(count == 0), self.room2.eq(count + 2 <= n),
+                     self.room3.eq(count + 3 <= n),
                      self.has_write.eq((used & writes).any())]
 
         # Tail: park a request.

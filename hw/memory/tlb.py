@@ -21,11 +21,15 @@ address compare and a bypass multiplexer on the lookup's path) and leaves a cycl
 MMU's walker fills at most once per walk). An invalidation in ``F`` drops the fill, one in ``F + 1`` or
 later applies to it.
 
+A lookup takes three cycles: strobed in ``S``, the set is read at the edge ending ``S``, compared in
+``S + 1`` (the per-way hits registered at the edge ending ``S + 1``) and answered in ``S + 2`` from those
+registers, so the compare and what the caller decides from the answer are two paths, not one (issue 18).
+
 Invalidation is registered: the request is taken in its cycle ``T`` (for ``INV_ONE`` the set's tags are
 read in ``T``, transparently to a fill written at that edge) and its kill vector, computed from registers in ``T + 1``,
 clears the valid bits at the edge ending ``T + 1``. Lookups strobed from ``T + 1`` on see the entries
-gone; the one lookup strobed in ``T`` is answered in ``T + 1`` with ``lk_stale`` high (its answer may
-predate the invalidation: the MMU treats it as a miss and walks). Neither the lookup compare nor the fill's
+gone; the lookups strobed in ``T - 1`` and ``T`` are answered with ``lk_stale`` high (their answers, used
+after the invalidation, may predate it: the MMU treats them as misses and walks). Neither the lookup compare nor the fill's
 way choice goes through the kill logic: both read the valid register only (a fill in ``T + 1`` counts the
 ways being killed as occupied). This keeps the 64 pid comparators of ``INV_PID`` off every path but the
 one into the valid bits (issue 18).
@@ -46,16 +50,16 @@ INV_ALL = 2  #: invalidate every entry
 
 
 class TLB(wiring.Component):
-    """``entries`` entries in ``ways`` ways; a lookup is presented in one cycle and answered in the next.
+    """``entries`` entries in ``ways`` ways; a lookup is presented in one cycle and answered two cycles later.
 
     Set index: ``(vpn ^ pid) mod sets``. Replacement: an invalid way of the set if there is one, else
     the set's round-robin victim pointer, which advances on every fill of a full set.
 
     Timing: a lookup presented with ``lk_stb`` in cycle ``T`` (not while ``lk_busy``) reads the set's tags
-    and translations at the edge ending ``T`` and compares them
-    in ``T + 1`` against the valid register of ``T + 1``; ``lk_hit``/``lk_pfn``/``lk_r``/``lk_w`` are the
-    answer in ``T + 1`` only (later cycles may see fills the registered tags missed), and ``lk_stale``
-    says that an invalidation was requested in ``T`` and may not be reflected in it.
+    and translations at the edge ending ``T``, compares them in ``T + 1`` against the valid register of
+    ``T + 1`` and registers the result; ``lk_hit``/``lk_pfn``/``lk_r``/``lk_w`` are the answer in ``T + 2``
+    only, and ``lk_stale`` says that an invalidation was requested in ``T`` or ``T + 1`` and may not be
+    reflected in it.
 
     Parameters
     ----------
@@ -66,14 +70,16 @@ class TLB(wiring.Component):
     Ports
     -----
     lk_stb : In(1)
-        Look up ``lk_pid``/``lk_vpn`` (sampled in this cycle).
+        Look up ``lk_pid``/``lk_vpn`` (sampled in this cycle). The TLB reads and compares every cycle (no
+        enable on the lookup path); the strobe marks the cycles whose answers the caller uses, and only
+        its ``lk_busy`` rule binds it.
     lk_pid, lk_vpn : In
         Lookup key.
     lk_busy : Out(1)
         A fill is being written: no lookup may be strobed this cycle.
     lk_hit, lk_pfn, lk_r, lk_w, lk_stale : Out
-        Lookup result, in the cycle after ``lk_stb``; ``lk_stale``: an invalidation in the strobe cycle
-        may not be reflected (use the answer as a miss).
+        Lookup result, two cycles after ``lk_stb``; ``lk_stale``: an invalidation in the strobe cycle or
+        the next may not be reflected (use the answer as a miss).
     fill : In(1)
         Install ``fill_pid/vpn/pfn/r/w`` (sampled this cycle, written at the end of the next; the caller
         guarantees the key is not present and that the next cycle has no fill).
@@ -161,23 +167,31 @@ class TLB(wiring.Component):
                     key = Cat(inv_vpn_q, inv_pid_q)
                     one = Cat(*(tag_inv.data.word_select(w, tag_w) == key for w in range(W)))
                     m.d.comb += kill.eq(one << (inv_idx_q * W))
-        m.d.comb += self.lk_stale.eq(inv_q)
 
-        # Lookup: read the set in the strobe cycle, compare its ways in the next one.
+        # Lookup, in three cycles: the set is read at the edge ending the strobe cycle S, its ways are
+        # compared in S + 1 and the per-way hits registered with the set's translations at the edge ending
+        # S + 1; the answer is selected from those registers in S + 2. The compare (tag memory -> 44-bit
+        # equality -> valid bit) and the decision the translator makes from the answer were one path, the
+        # MMU's critical one (issue 18). The key, the read and the compare registers load every cycle (no
+        # enable to fan out): an answer is used only in the cycle it is due.
         lk_idx = self._index(self.lk_pid, self.lk_vpn)
-        m.d.comb += [tag_lk.addr.eq(lk_idx), dat_lk.addr.eq(lk_idx), tag_lk.en.eq(self.lk_stb),
-                     dat_lk.en.eq(self.lk_stb)]
+        m.d.comb += [tag_lk.addr.eq(lk_idx), dat_lk.addr.eq(lk_idx)]
         key_q = Signal(tag_w)
         idx_q = Signal(ibits)
-        with m.If(self.lk_stb):
-            m.d.sync += [key_q.eq(Cat(self.lk_vpn, self.lk_pid)), idx_q.eq(lk_idx)]
+        m.d.sync += [key_q.eq(Cat(self.lk_vpn, self.lk_pid)), idx_q.eq(lk_idx)]
         set_valid = valid.word_select(idx_q, W) if S > 1 else valid
         hits = Signal(W)
         m.d.comb += hits.eq(Cat(*(set_valid[w] & (tag_lk.data.word_select(w, tag_w) == key_q) for w in range(W))))
-        m.d.comb += self.lk_hit.eq(hits.any())
+        hits_q = Signal(W)
+        row_q = Signal(W * dat_w)
+        stale_q = Signal()
+        # Stale: an invalidation requested in S (its kill lands at the edge ending S + 1, after the compare)
+        # or in S + 1 (the answer, used in S + 2, would predate it).
+        m.d.sync += [hits_q.eq(hits), row_q.eq(dat_lk.data), stale_q.eq(inv_q | self.inv)]
+        m.d.comb += [self.lk_hit.eq(hits_q.any()), self.lk_stale.eq(stale_q)]
         for w in range(W):
-            with m.If(hits[w]):
-                d = dat_lk.data.word_select(w, dat_w)
+            with m.If(hits_q[w]):
+                d = row_q.word_select(w, dat_w)
                 m.d.comb += [self.lk_pfn.eq(d[:self.pfn_width]), self.lk_r.eq(d[self.pfn_width]),
                              self.lk_w.eq(d[self.pfn_width + 1])]
 

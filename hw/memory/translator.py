@@ -15,27 +15,29 @@ __all__ = ["Translator"]
 
 
 class Translator(wiring.Component):
-    """One request at a time through check and translation, one TLB hit per cycle.
+    """Requests through check and translation in a two-stage pipeline, one TLB hit per cycle.
 
-    States: ``IDLE`` (take a header, or act on the memory monitor's answer for the oldest parked request,
-    or let a pending memory-window command run once the data path is drained), ``LOOKUP`` (the checks,
-    the owner table's and the TLB's registered answers for the header taken in the previous cycle),
-    ``REPLAY`` (start the walk of a parked request the monitor answered "replay"), ``WALK`` (the walker
-    runs), ``WINDOW`` (the memory window runs).
+    States: ``RUN`` (the pipeline: take headers, decide them; with nothing in flight, act on the memory
+    monitor's answer for the oldest parked request or let a pending memory-window command run once the
+    data path is drained), ``REPLAY`` (start the walk of a parked request the monitor answered "replay"),
+    ``WALK`` (the walker runs), ``WINDOW`` (the memory window runs).
 
-    Pipeline: a header is taken at edge E (the TLB and owner table read their memories at E, the checks of
-    the header are registered at E) and decided in ``LOOKUP`` in the cycle after E, which may take the
-    next header at the same time: TLB hits, rejections and parked requests go at one per cycle. A TLB miss
-    starts the walker; a header taken in that same cycle waits in a one-header skid register. A decided
-    request (``OK`` with its physical address, or an error status) goes into the request queue in the
-    order of decision; the responder carries them out in that order.
+    Pipeline: a header is *taken* at edge E (the TLB and the owner table read their memories at E, the
+    checks of the header are registered at E); in the cycle after E (stage **L**) the TLB compares the
+    set's ways and registers the hits, the owner table answers and the ownership is registered; in the
+    next cycle (stage **D**) the request is *decided* from registers only. A header may be taken in every
+    cycle: TLB hits, rejections and parked requests go at one per cycle, with a request in L and one in D.
+    A TLB miss in D starts the walker; the request then in L goes back to a one-header skid register and
+    is taken again after the walk (it was looked up before the walk's fill, and may be of the same page). A
+    decided request (``OK`` with its physical address, or an error status) goes into the request queue in
+    the order of decision; the responder carries them out in that order.
 
     Parking (a request waiting for the memory monitor does not hold the others): a request whose walk finds
     no entry, or whose page (pid, vpn) already has a parked request, goes into the fault queue and the
     translator moves on. When the monitor answers the oldest one, it is replayed (walked again) or refused
     (``PAGE_FAULT``). A parked *write* holds the requests behind it: its data beats are next in the request
     data stream, before those of any later write (the ExCache writes back only lines it fetched, so a write
-    faults only after an unmap).
+    faults only after an unmap); no header is taken while a write is in L or D.
 
     Parameters
     ----------
@@ -47,17 +49,18 @@ class Translator(wiring.Component):
         Request headers.
     tlb_stb, tlb_pid, tlb_vpn : Out; tlb_busy, tlb_hit, tlb_stale, tlb_pfn, tlb_r, tlb_w : In
         TLB lookup of the header being taken (never while ``tlb_busy``: a fill is being written); the
-        answer comes in ``LOOKUP``.
+        answer comes two cycles later, in D.
     owner_en, owner_pid : Out; owner_valid, owner_node : In
-        Owner-table lookup of the header being taken; the answer comes in ``LOOKUP``.
+        Owner-table lookup of the header being taken; the answer comes in L (and is registered for D).
     walk_start, walk_pid, walk_vpn : Out; walk_done, walk_found, walk_pfn, walk_r, walk_w : In
         The walker.
-    park, park_hdr : Out; parked_full, parked_room2, parked_write, parked_match : In;
+    park, park_hdr : Out; parked_full, parked_room2, parked_room3, parked_write, parked_match : In;
     match_pid, match_vpn : Out; head : In; head_cmd : In(2); head_take, head_pop, head_rearm : Out
         The fault queue (:class:`hw.memory.fault_queue.FaultQueue`); ``match_pid``/``match_vpn`` are the
         page of the header being taken.
-    push, entry : Out; queue_room, queue_room2 : In
-        The request queue: room for one / for two more entries.
+    push, entry : Out; queue_room, queue_room2, queue_room3 : In
+        The request queue: room for one / two / three more entries (a header is taken with room for it
+        and for the requests in L and D).
     drained : In(1)
         The request queue is empty and the responder idle.
     window_busy : In(1), window_go : Out(1), window_done : In(1)
@@ -80,12 +83,13 @@ class Translator(wiring.Component):
             "walk_start": Out(1), "walk_pid": Out(PID_WIDTH), "walk_vpn": Out(p.vpn_width),
             "walk_done": In(1), "walk_found": In(1), "walk_pfn": In(p.pfn_width), "walk_r": In(1), "walk_w": In(1),
             "park": Out(1), "park_hdr": Out(MsgHeader()), "parked_full": In(1), "parked_room2": In(1),
+            "parked_room3": In(1),
             "parked_write": In(1), "parked_match": In(1), "match_pid": Out(p.pid_width),
             "match_vpn": Out(p.vpn_width),
             "head": In(MsgHeader()), "head_cmd": In(2), "head_take": Out(1), "head_pop": Out(1),
             "head_rearm": Out(1),
             "push": Out(1), "entry": Out(TranslatedRequest(p.paddr_width)), "queue_room": In(1),
-            "queue_room2": In(1), "drained": In(1),
+            "queue_room2": In(1), "queue_room3": In(1), "drained": In(1),
             "window_busy": In(1), "window_go": Out(1), "window_done": In(1),
             "tlb_hit_event": Out(1), "tlb_miss_event": Out(1),
         })
@@ -93,45 +97,55 @@ class Translator(wiring.Component):
     def elaborate(self, platform):
         p = self.params
         m = Module()
-        req = Signal(MsgHeader())        # the request in LOOKUP, REPLAY or WALK
-        well_formed, is_write, is_line, has_data, pid_ok = Signal(), Signal(), Signal(), Signal(), Signal()
+
+        def page(hdr):
+            """The (pid, virtual page) of a header, as the fault queue and the TLB key it."""
+            return Cat(hdr.vaddr[p.page_bits:p.vaddr_width], hdr.pid[:p.pid_width])
+
+        # Stage L: the header taken at the last edge. The TLB compares its set and registers the hits; the
+        # owner table answers. Every L register loads every cycle (an L request lasts one cycle), so the
+        # take has no clock enable to fan out.
+        l_valid = Signal()
+        l_req = Signal(MsgHeader())
+        l_wf, l_write, l_line, l_data, l_pid_ok = Signal(), Signal(), Signal(), Signal(), Signal()
+        l_pm = Signal()       # same page as a parked request (or as the request D parked as it was taken)
+        l_same_d = Signal()   # same page as the request then in L, now in D: parks behind it if it parks
+        # Stage D: decided from registers and the TLB's registered answer. Also the request of REPLAY/WALK.
+        d_valid = Signal()
+        d_req = Signal(MsgHeader())
+        d_wf, d_write, d_line, d_data, d_owned, d_pm = Signal(), Signal(), Signal(), Signal(), Signal(), Signal()
         skid = Signal(MsgHeader())
         skid_valid = Signal()
         replay = Signal()                # the request in WALK is the fault queue's head
 
-        # The header being taken (``load``): from the skid if it holds one, else from the network. The
-        # select is one register bit, so the TLB and owner-table read addresses are one multiplexer away
-        # from the flip-flops (it was the critical path when the fault queue's head shared the multiplexer).
+        # The header being taken: from the skid if it holds one, else from the network. The select is one
+        # register bit, so the TLB and owner-table read addresses are one multiplexer away from flip-flops.
         src = Signal(MsgHeader())
         m.d.comb += src.eq(Mux(skid_valid, skid, self.rx_hdr.payload))
-        load = Signal()
+        take = Signal()
         m.submodules.check = check = RequestChecker(p)
         m.d.comb += check.req.eq(src)
-        # Same page as a parked request: compared as the header is taken (against the fault queue, and
-        # against the request parked in that very cycle), so LOOKUP decides from a register.
-        parked_match, parking = Signal(), Signal()
-        same_page = ((src.pid[:p.pid_width] == req.pid[:p.pid_width])
-                     & (src.vaddr[p.page_bits:p.vaddr_width] == req.vaddr[p.page_bits:p.vaddr_width]))
-        with m.If(load):
-            m.d.sync += [req.eq(src), well_formed.eq(check.well_formed), is_write.eq(check.is_write),
-                         is_line.eq(check.is_line), has_data.eq(check.has_data),
-                         pid_ok.eq((src.pid >> p.pid_width) == 0),
-                         parked_match.eq(self.parked_match | (parking & same_page))]
-        # The fault queue's head (replays, refusals) passed the checks when it was parked.
+
+        # D's outcome, from registers only (the TLB's answer is its registered hits and translations).
+        d_hit = self.tlb_hit & ~self.tlb_stale
+        d_ok = d_valid & d_wf & d_owned
+        d_parks = d_ok & d_pm
+        d_walks = Signal()
+        m.d.comb += d_walks.eq(d_ok & ~d_pm & ~d_hit)
+
         head_write = (self.head.kind == MsgKind.LINE_WRITE) | (self.head.kind == MsgKind.WORD_WRITE)
         head_line = (self.head.kind == MsgKind.LINE_READ) | (self.head.kind == MsgKind.LINE_WRITE)
-        vpn = req.vaddr[p.page_bits:p.vaddr_width]
         m.d.comb += [
             self.tlb_pid.eq(src.pid[:p.pid_width]), self.tlb_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
             self.owner_pid.eq(src.pid), self.owner_en.eq(self.tlb_stb),
-            self.walk_pid.eq(req.pid), self.walk_vpn.eq(vpn),
+            self.walk_pid.eq(d_req.pid), self.walk_vpn.eq(d_req.vaddr[p.page_bits:p.vaddr_width]),
             self.match_pid.eq(src.pid[:p.pid_width]), self.match_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
-            self.park_hdr.eq(req),
+            self.park_hdr.eq(d_req),
         ]
 
         no_pfn = Const(0, p.pfn_width)
 
-        def push(hdr, status, pfn=no_pfn, write=is_write, line=is_line, data=has_data):
+        def push(hdr, status, pfn=no_pfn, write=d_write, line=d_line, data=d_data):
             e = self.entry
             m.d.comb += [self.push.eq(1), e.kind.eq(hdr.kind), e.src.eq(hdr.src), e.tag.eq(hdr.tag),
                          e.pid.eq(hdr.pid), e.vaddr.eq(hdr.vaddr), e.length.eq(hdr.length), e.status.eq(status),
@@ -139,76 +153,84 @@ class Translator(wiring.Component):
                          e.has_data.eq(data)]
 
         def translated(pfn, r, w):
-            """A translation: carry it out with permission, else PROT_FAULT."""
-            with m.If(Mux(is_write, w, r)):
-                push(req, Status.OK, pfn)
+            """A translation of D's request: carry it out with permission, else PROT_FAULT."""
+            with m.If(Mux(d_write, w, r)):
+                push(d_req, Status.OK, pfn)
             with m.Else():
-                push(req, Status.PROT_FAULT)
+                push(d_req, Status.PROT_FAULT)
 
-        # Taking a header (IDLE): room for its outcome, no TLB fill being written (``tlb_busy``).
-        can_take = (self.queue_room & ~self.parked_full & ~self.parked_write & ~self.window_busy
-                    & (self.head_cmd == HEAD_NONE) & ~self.tlb_busy)
-        # Taking the next header while deciding one: room for both, and the one decided is not a write
-        # (a write that parks holds everything after it). All registered conditions.
-        # A fault slot for the next header, and one for this one if it parks now (a walk's parking waits:
-        # the next header then goes to the skid).
-        fault_room = Mux(parked_match, self.parked_room2, ~self.parked_full)
-        can_chain = (~is_write & self.queue_room2 & fault_room & ~self.parked_write & ~self.window_busy
-                     & (self.head_cmd == HEAD_NONE) & ~skid_valid)
+        # Taking a header: room in the request queue and the fault queue for it and for the requests ahead
+        # of it in L and D (each may push or park before it does), no write ahead of it (a write that parks
+        # holds everything after it), no pending memory-window command or memory-monitor answer, no TLB
+        # fill being written (``tlb_busy``), and D not starting a walk (L goes to the skid then). All
+        # conditions are registers or one gate from them.
+        queue_ok = Mux(d_valid & l_valid, self.queue_room3,
+                       Mux(d_valid | l_valid, self.queue_room2, self.queue_room))
+        d_may_park = d_valid & d_pm
+        l_may_park = l_valid & (l_pm | l_same_d)
+        fault_ok = Mux(d_may_park & l_may_park, self.parked_room3,
+                       Mux(d_may_park | l_may_park, self.parked_room2, ~self.parked_full))
+        write_ahead = (d_valid & d_write) | (l_valid & l_write)
+        can_take = (queue_ok & fault_ok & ~self.parked_write & ~write_ahead & ~self.window_busy
+                    & (self.head_cmd == HEAD_NONE) & ~self.tlb_busy & ~d_walks)
+        empty = ~l_valid & ~d_valid
 
         with m.FSM(name="translator_fsm"):
-            with m.State("IDLE"):
-                with m.If(self.window_busy):
-                    with m.If(self.drained):
-                        m.d.comb += self.window_go.eq(1)
-                        m.next = "WINDOW"
-                with m.Elif(self.head_cmd == HEAD_REFUSE):
-                    with m.If(self.queue_room):
-                        push(self.head, Status.PAGE_FAULT, write=head_write, line=head_line, data=head_write)
-                        m.d.comb += self.head_pop.eq(1)
-                with m.Elif(self.head_cmd == HEAD_REPLAY):
-                    with m.If(self.queue_room):
-                        m.d.comb += self.head_take.eq(1)
-                        m.d.sync += [req.eq(self.head), is_write.eq(head_write), is_line.eq(head_line),
-                                     has_data.eq(head_write), replay.eq(1)]
-                        m.next = "REPLAY"
-                with m.Elif(skid_valid):
+            with m.State("RUN"):
+                # L -> D (D's registers hold while D starts a walk: its request is the walk's).
+                owned = l_pid_ok & self.owner_valid & (self.owner_node == l_req.src)
+                m.d.sync += d_valid.eq(l_valid & ~d_walks)
+                with m.If(~d_walks):
+                    m.d.sync += [d_req.eq(l_req), d_wf.eq(l_wf), d_write.eq(l_write), d_line.eq(l_line),
+                                 d_data.eq(l_data), d_owned.eq(owned), d_pm.eq(l_pm | (l_same_d & d_parks))]
+                # Take -> L.
+                m.d.sync += [l_valid.eq(take), l_req.eq(src), l_wf.eq(check.well_formed),
+                             l_write.eq(check.is_write), l_line.eq(check.is_line), l_data.eq(check.has_data),
+                             l_pid_ok.eq((src.pid >> p.pid_width) == 0),
+                             l_pm.eq(self.parked_match | (d_parks & (page(src) == page(d_req)))),
+                             l_same_d.eq(l_valid & (page(src) == page(l_req)))]
+                with m.If(skid_valid):
+                    m.d.comb += take.eq(can_take)
                     with m.If(can_take):
-                        m.d.comb += [load.eq(1), self.tlb_stb.eq(1)]
                         m.d.sync += skid_valid.eq(0)
-                        m.next = "LOOKUP"
                 with m.Else():
-                    m.d.comb += self.rx_hdr.ready.eq(can_take)
-                    with m.If(self.rx_hdr.valid & can_take):
-                        m.d.comb += [load.eq(1), self.tlb_stb.eq(1)]
-                        m.next = "LOOKUP"
-            with m.State("LOOKUP"):
-                owned = pid_ok & self.owner_valid & (self.owner_node == req.src)
-                walking = Signal()
-                with m.If(~well_formed):
-                    push(req, Status.BAD_REQUEST)
-                with m.Elif(~owned):
-                    push(req, Status.PROT_FAULT)
-                with m.Elif(parked_match):
-                    m.d.comb += [self.park.eq(1), parking.eq(1)]
-                with m.Elif(self.tlb_hit & ~self.tlb_stale):
-                    m.d.comb += self.tlb_hit_event.eq(1)
-                    translated(self.tlb_pfn, self.tlb_r, self.tlb_w)
-                with m.Else():
-                    m.d.comb += [walking.eq(1), self.tlb_miss_event.eq(1), self.walk_start.eq(1)]
-                # The next header, taken meanwhile: decided in the next cycle, or held while this one walks.
-                # (The skid is empty here: it is filled only on the way to WALK and emptied in IDLE.)
-                m.d.comb += self.rx_hdr.ready.eq(can_chain)
-                nxt = self.rx_hdr.valid & can_chain
-                m.d.comb += self.tlb_stb.eq(nxt)
-                with m.If(nxt & walking):
-                    m.d.sync += [skid.eq(self.rx_hdr.payload), skid_valid.eq(1)]
-                with m.If(nxt & ~walking):
-                    m.d.comb += load.eq(1)
-                with m.If(walking):
-                    m.next = "WALK"
-                with m.Elif(~nxt):
-                    m.next = "IDLE"
+                    m.d.comb += [self.rx_hdr.ready.eq(can_take), take.eq(self.rx_hdr.valid & can_take)]
+                m.d.comb += self.tlb_stb.eq(take)
+
+                # D: decide.
+                with m.If(d_valid):
+                    with m.If(~d_wf):
+                        push(d_req, Status.BAD_REQUEST)
+                    with m.Elif(~d_owned):
+                        push(d_req, Status.PROT_FAULT)
+                    with m.Elif(d_pm):
+                        m.d.comb += self.park.eq(1)
+                    with m.Elif(d_hit):
+                        m.d.comb += self.tlb_hit_event.eq(1)
+                        translated(self.tlb_pfn, self.tlb_r, self.tlb_w)
+                    with m.Else():
+                        # A miss: walk. The request in L was looked up before the walk's fill (it might be
+                        # of the same page): it goes to the skid and is taken again after the walk.
+                        m.d.comb += [self.tlb_miss_event.eq(1), self.walk_start.eq(1)]
+                        m.d.sync += [skid.eq(l_req), skid_valid.eq(l_valid)]
+                        m.next = "WALK"
+
+                # With nothing in flight: a memory-window command, or the memory monitor's answer.
+                with m.If(empty):
+                    with m.If(self.window_busy):
+                        with m.If(self.drained):
+                            m.d.comb += self.window_go.eq(1)
+                            m.next = "WINDOW"
+                    with m.Elif(self.head_cmd == HEAD_REFUSE):
+                        with m.If(self.queue_room):
+                            push(self.head, Status.PAGE_FAULT, write=head_write, line=head_line, data=head_write)
+                            m.d.comb += self.head_pop.eq(1)
+                    with m.Elif(self.head_cmd == HEAD_REPLAY):
+                        with m.If(self.queue_room):
+                            m.d.comb += self.head_take.eq(1)
+                            m.d.sync += [d_req.eq(self.head), d_write.eq(head_write), d_line.eq(head_line),
+                                         d_data.eq(head_write), replay.eq(1)]
+                            m.next = "REPLAY"
             with m.State("REPLAY"):
                 m.d.comb += self.walk_start.eq(1)
                 m.next = "WALK"
@@ -222,8 +244,8 @@ class Translator(wiring.Component):
                     with m.Else():
                         m.d.comb += self.park.eq(1)
                     m.d.sync += replay.eq(0)
-                    m.next = "IDLE"
+                    m.next = "RUN"
             with m.State("WINDOW"):
                 with m.If(self.window_done):
-                    m.next = "IDLE"
+                    m.next = "RUN"
         return m

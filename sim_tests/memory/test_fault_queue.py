@@ -30,6 +30,7 @@ def test_fault_queue_random(slots):
             # Outputs against the model.
             assert ctx.get(dut.empty) == (not q) and ctx.get(dut.full) == (len(q) == slots), where
             assert ctx.get(dut.room2) == (len(q) + 2 <= slots), where
+            assert ctx.get(dut.room3) == (len(q) + 3 <= slots), where
             assert ctx.get(dut.has_write) == any(k in (MsgKind.LINE_WRITE, MsgKind.WORD_WRITE) for k, *_ in q), where
             pending = bool(q) and shown
             assert ctx.get(dut.fault.pending) == pending, where

@@ -596,11 +596,11 @@ async def latency(dut):
                   f"TLB hit: accept->AR {hit_ar} cycles, accept->response {hit} cycles; TLB miss: "
                   f"accept->response {miss} cycles; page walk (one bucket, {bucket_beats} beats) adds {walk} cycles")
     if axi_top:
-        # Accept edge -> LOOKUP (TLB compare + permission check, into the request queue) -> responder
-        # takes it and starts the data mover -> AR valid. (2 before the pipelined MMU: the registered
-        # request queue between translation and data transfer costs one cycle, issue 18's timing.)
-        assert hit_ar == 3, hit_ar
-    assert hit_ar is None or hit_ar <= 3
+        # Accept edge -> L (TLB compare, registered) -> D (decision and permission check, into the request
+        # queue) -> responder takes it and starts the data mover -> AR valid. (2 before the pipelined MMU,
+        # 3 with its registered request queue; the registered TLB compare adds one: issue 18's timing.)
+        assert hit_ar == 4, hit_ar
+    assert hit_ar is None or hit_ar <= 4
     if CFG.get("backend") == "dram":
         lat = CFG["dram_latency"]
         # HASH + AR + (latency + 1) + beats + compare + decide (the registered compare is issue 18's)

@@ -3,11 +3,11 @@
 Random lookups, fills and invalidations of all three modes, back to back and in the cycles around one
 another, on a small key space (so that hits, evictions and invalidation matches are frequent). The
 model is the TLB's contract (``hw/memory/tlb.py``): state changes at clock edges; a lookup presented
-in cycle T is answered in T + 1 against the state of T + 1; a fill requested in cycle F picks its way
+in cycle T is compared in T + 1 against the state of T + 1 and answered in T + 2; a fill requested in cycle F picks its way
 from the state of F (counting the entries an invalidation in F - 1 removes as occupied) and is written at
 the edge ending F + 1, unless an invalidation in F drops it; no fill and no lookup in F + 1 (``lk_busy``); an
-invalidation in cycle T is in effect from T + 1; the lookup presented in an invalidation cycle is flagged
-stale and answered as if the invalidation had not happened yet.
+invalidation in cycle T is in effect from T + 1; the lookups presented in T - 1 and T are flagged stale, the
+one of T answered as if the invalidation had not happened yet.
 """
 
 import os
@@ -76,6 +76,7 @@ def test_tlb_random(entries, ways):
 
     async def bench(ctx):
         pending = None                          # key looked up in the last cycle
+        due = None                              # (key, answer, stale) compared in the last cycle
         stale_answer = None                     # its answer before an invalidation in its strobe cycle
         killed = set()                          # entries removed at the last edge
         pending_fill = None                     # requested in the last cycle, written at this edge
@@ -111,15 +112,20 @@ def test_tlb_random(entries, ways):
             ctx.set(dut.inv_pid, ik[0])
             ctx.set(dut.inv_vpn, ik[1])
             assert ctx.get(dut.lk_busy) == (pending_fill is not None), f"seed {seed} cycle {cycle}: lk_busy"
-            # The answer to last cycle's lookup, against this cycle's state.
-            if pending is not None:
-                stale = stale_answer is not None
-                want = stale_answer[0] if stale else model.lookup(*pending)
+            # The answer to the lookup of two cycles ago, compared in the last cycle against its state.
+            if due is not None:
+                key, want, stale = due
                 got_hit = ctx.get(dut.lk_hit)
                 got = (ctx.get(dut.lk_pfn), ctx.get(dut.lk_r), ctx.get(dut.lk_w)) if got_hit else None
-                assert got == want, f"seed {seed} cycle {cycle}: lookup {pending} gave {got}, model {want}"
+                assert got == want, f"seed {seed} cycle {cycle}: lookup {key} gave {got}, model {want}"
                 assert ctx.get(dut.lk_stale) == stale, f"seed {seed} cycle {cycle}: lk_stale"
                 counts["stale" if stale else "hits" if want else "misses"] += 1
+            # Last cycle's lookup is compared in this cycle, against this cycle's state; stale if an
+            # invalidation was requested in its strobe cycle (answered as before it) or in this one.
+            due = None
+            if pending is not None:
+                want = stale_answer[0] if stale_answer is not None else model.lookup(*pending)
+                due = (pending, want, stale_answer is not None or inv)
             # The edge.
             if pending_fill is not None:
                 model.write(*pending_fill)
