@@ -36,6 +36,8 @@ SCHEMA = {
         "local_latency": (int, 4, "line_store=axi: first-beat latency of the local memory in cycles (0..255)"),
         "local_reads": (int, 8, "line_store=axi: read hits in flight on the local port (1..64; one per cycle "
                                 "needs local_latency <= local_reads - 2)"),
+        "mshrs": (int, 1, "miss status holding registers (1..16): 1 is the blocking ExCache, more the "
+                          "non-blocking one (hit-under-miss, miss-under-miss; needs line_store=onchip)"),
     },
     "tlb": {
         "entries": (int, 64, "TLB entries of the memory-side MMU"),
@@ -138,6 +140,7 @@ _FROM_HW = {
     ("cache", "line_store"): lambda d: d.excache.line_store,
     ("cache", "local_latency"): lambda d: d.local_latency,
     ("cache", "local_reads"): lambda d: d.excache.local_reads,
+    ("cache", "mshrs"): lambda d: d.excache.mshrs,
     ("tlb", "entries"): lambda d: d.mmu.tlb_entries,
     ("tlb", "ways"): lambda d: d.mmu.tlb_ways,
     ("memory", "page_bytes"): lambda d: d.mmu.page_bytes,
@@ -285,7 +288,7 @@ class SystemConfig:
         try:
             excache = ExCacheParams(line_bytes=c.line_bytes, sets=c.sets, ways=c.ways, data_width=64, vaddr_width=48,
                                     pid_width=sy.pid_width, policy=c.policy, line_store=c.line_store,
-                                    local_reads=c.local_reads)
+                                    local_reads=c.local_reads, mshrs=c.mshrs)
             mmu = MMUParams(tlb_entries=t.entries, tlb_ways=t.ways, page_bytes=mem.page_bytes, pid_width=sy.pid_width,
                             vaddr_width=48, paddr_width=_paddr_width(mem.dram_bytes), data_width=64)
             netifs = [NetIfParams(node_id=node, n_nodes=2, data_width=64, window=net.window, timeout=net.timeout,
@@ -317,7 +320,7 @@ class SystemConfig:
         from hw.system.params import SystemParams
 
         given = {k: self._values["cache"][k] for k in ("line_bytes", "sets", "ways", "policy", "line_store",
-                                                       "local_reads") if ("cache", k) in self.explicit}
+                                                       "local_reads", "mshrs") if ("cache", k) in self.explicit}
         try:
             return replace(SystemParams().excache, pid_width=self._params.excache.pid_width, **given)
         except (TypeError, ValueError) as exc:

@@ -17,6 +17,22 @@ the four performance counters:
 * maintenance: ``invalidate_pid`` drops lines without writing back; ``flush_pid``/``flush_all`` write
   dirty lines back in (set, way) order and leave them valid and clean.
 
+With ``mshrs`` > 1 (the non-blocking controller, ``docs/excache.md``) the RTL answers in request order and
+makes every replacement decision in request order, so the same access-by-access model holds, with the
+victim evicted when the miss is decided rather than when its line arrives:
+
+* the chosen way is touched (LRU/PLRU), the FIFO pointer steps past it, at the miss, whatever follows;
+* a valid clean victim is evicted at once (counted); a dirty one once its write-back is acknowledged
+  (counted, with the write-back); a refused write-back keeps the victim valid and dirty and answers the
+  access with its status;
+* a refused read leaves the way invalid (the victim is gone, written back first if it was dirty).
+
+An access to a line whose fetch is under way waits for it in the RTL and counts as a hit (or, if the
+fetch is refused, as a miss answered with the refusal): the model's next access to that line hits (or
+misses again on the same refusal). One difference is left: with the ``random`` policy a refused line's
+repeated misses step the model's LFSR once each, the RTL's once per fetch, so comparisons of ``random``
+with refused reads compare answers and memory, not the victims that follow.
+
 Status values are those of ``hw.protocol.Status`` (mirrored as integers).
 """
 
@@ -110,10 +126,12 @@ class ExCacheModel:
         ``fail_status``. Default: take the suggested way (hardware miss path).
     fail_status : int
         Status answered when ``chooser`` returns None.
+    mshrs : int
+        As ``ExCacheParams.mshrs``: more than 1 evicts victims at the miss (see the module docstring).
     """
 
     def __init__(self, *, line_bytes, sets, ways, data_width=64, vaddr_width=48, pid_width=16, policy="lru",
-                 memory=None, chooser=None, fail_status=STATUS_PAGE_FAULT):
+                 memory=None, chooser=None, fail_status=STATUS_PAGE_FAULT, mshrs=1):
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {POLICIES}, not {policy!r}")
         self.line_bytes, self.sets, self.ways = line_bytes, sets, ways
@@ -125,6 +143,7 @@ class ExCacheModel:
         self.memory = memory if memory is not None else BackingMemory(line_bytes)
         self.chooser = chooser
         self.fail_status = fail_status
+        self.early_evict = mshrs > 1
         self.lines = [[_Line() for _ in range(ways)] for _ in range(sets)]
         self.age_bits = max(1, (ways - 1).bit_length())
         if policy == "lru":
@@ -213,6 +232,8 @@ class ExCacheModel:
             if way is None:
                 return 0, self.fail_status, False
         victim = ways[way]
+        if self.early_evict:
+            return self._miss_early(op, set_, way, pid, tag, line_vaddr, vaddr, strb, wdata)
         if victim.valid and victim.dirty:
             status = self.memory.write_line(victim.pid, self.line_vaddr_of(set_, victim.tag), victim.data)
             if status != STATUS_OK:
@@ -228,6 +249,28 @@ class ExCacheModel:
         victim.data = bytearray(data)
         if self.policy == "fifo" and self.ways > 1 and way == self.repl[set_]:
             self.repl[set_] = (way + 1) % self.ways
+        return self._do(op, set_, way, vaddr, strb, wdata) + (False,)
+
+    def _miss_early(self, op, set_, way, pid, tag, line_vaddr, vaddr, strb, wdata):
+        """A miss of the non-blocking controller: the victim leaves when the miss is decided."""
+        victim = self.lines[set_][way]
+        self._touch(set_, way)
+        if self.policy == "fifo" and self.ways > 1 and way == self.repl[set_]:
+            self.repl[set_] = (way + 1) % self.ways
+        if victim.valid and victim.dirty:
+            status = self.memory.write_line(victim.pid, self.line_vaddr_of(set_, victim.tag), victim.data)
+            if status != STATUS_OK:
+                return 0, status, False
+            victim.dirty = False
+            self.writebacks += 1
+        if victim.valid:
+            self.evictions += 1
+        victim.valid = False
+        status, data = self.memory.read_line(pid, line_vaddr)
+        if status != STATUS_OK:
+            return 0, status, False
+        victim.valid, victim.dirty, victim.pid, victim.tag = True, False, pid, tag
+        victim.data = bytearray(data)
         return self._do(op, set_, way, vaddr, strb, wdata) + (False,)
 
     def _do(self, op, set_, way, vaddr, strb, wdata):

@@ -15,6 +15,7 @@ from hw.processor.excache_layouts import CpuOp, CpuReq, CpuResp, MaintOp
 from hw.processor.excache_params import ExCacheParams
 from hw.processor.line_store_axi import local_signature
 from hw.processor.miss_handler import FwAction, MissHandler
+from hw.processor.nb_controller import NonBlockingController
 from hw.processor.registers import COUNTERS, POLICY_CODE, register_map
 from hw.protocol import MessagePort
 
@@ -79,23 +80,35 @@ class ExCacheTop(wiring.Component):
         p = self.params
         software = self.miss_path == "software"
         m = Module()
-        m.submodules.ctrl = ctrl = ExCacheController(p)
-        m.submodules.handler = handler = MissHandler(p, software=software)
-        m.submodules.csr_dec = dec = CSRDecoder(self.regmap)
-        r = dec.regs
+        if p.mshrs > 1:
+            # The non-blocking controller (hw/processor/nb_controller.py) has its own network side: it is the
+            # controller and the miss handler in one.
+            m.submodules.ctrl = ctrl = handler = NonBlockingController(p, software=software)
+            m.submodules.csr_dec = dec = CSRDecoder(self.regmap)
+            r = dec.regs
+            wiring.connect(m, wiring.flipped(self.cpu_req), ctrl.cpu_req)
+            wiring.connect(m, ctrl.cpu_resp, wiring.flipped(self.cpu_resp))
+            wiring.connect(m, ctrl.net_tx, wiring.flipped(self.net_tx))
+            wiring.connect(m, wiring.flipped(self.net_rx), ctrl.net_rx)
+            wiring.connect(m, wiring.flipped(self.csr), dec.bus)
+        else:
+            m.submodules.ctrl = ctrl = ExCacheController(p)
+            m.submodules.handler = handler = MissHandler(p, software=software)
+            m.submodules.csr_dec = dec = CSRDecoder(self.regmap)
+            r = dec.regs
 
-        wiring.connect(m, wiring.flipped(self.cpu_req), ctrl.cpu_req)
-        wiring.connect(m, ctrl.cpu_resp, wiring.flipped(self.cpu_resp))
-        wiring.connect(m, handler.net_tx, wiring.flipped(self.net_tx))
-        wiring.connect(m, wiring.flipped(self.net_rx), handler.net_rx)
-        wiring.connect(m, wiring.flipped(self.csr), dec.bus)
-        if p.line_store == "axi":
-            wiring.connect(m, ctrl.lmem, wiring.flipped(self.lmem))
-        wiring.connect(m, ctrl.miss_event, handler.miss_event)
-        wiring.connect(m, handler.miss_cmd, ctrl.miss_cmd)
-        wiring.connect(m, ctrl.wb_data, handler.wb_data)
-        wiring.connect(m, handler.fill_data, ctrl.fill_data)
-        m.d.comb += [handler.query.eq(ctrl.query), ctrl.query_way.eq(handler.query_way)]
+            wiring.connect(m, wiring.flipped(self.cpu_req), ctrl.cpu_req)
+            wiring.connect(m, ctrl.cpu_resp, wiring.flipped(self.cpu_resp))
+            wiring.connect(m, handler.net_tx, wiring.flipped(self.net_tx))
+            wiring.connect(m, wiring.flipped(self.net_rx), handler.net_rx)
+            wiring.connect(m, wiring.flipped(self.csr), dec.bus)
+            if p.line_store == "axi":
+                wiring.connect(m, ctrl.lmem, wiring.flipped(self.lmem))
+            wiring.connect(m, ctrl.miss_event, handler.miss_event)
+            wiring.connect(m, handler.miss_cmd, ctrl.miss_cmd)
+            wiring.connect(m, ctrl.wb_data, handler.wb_data)
+            wiring.connect(m, handler.fill_data, ctrl.fill_data)
+            m.d.comb += [handler.query.eq(ctrl.query), ctrl.query_way.eq(handler.query_way)]
 
         # Commands, storage and counters: the register kinds implement them (hw.processor.registers).
         maint, fw = r["maint_cmd"], r["miss_cmd"]

@@ -4,12 +4,14 @@ from dataclasses import dataclass
 
 from hw.lib.checks import is_int, is_pow2
 
-__all__ = ["ExCacheParams", "POLICIES", "LINE_STORES"]
+__all__ = ["ExCacheParams", "POLICIES", "LINE_STORES", "MAX_MSHRS"]
 
 #: Replacement policies the RTL and the golden model both implement.
 POLICIES = ("lru", "fifo", "random", "plru")
 #: Where the line data lives: block RAM inside the ExCache, or a processor-local memory on an AXI4 port.
 LINE_STORES = ("onchip", "axi")
+#: Most miss status holding registers (an MSHR number travels in the request header's 8-bit ``tag``).
+MAX_MSHRS = 16
 
 
 def _log2(x):
@@ -49,6 +51,10 @@ class ExCacheParams:
         not wait for the write-back's answer). This needs the two answers in request order, which holds when
         both go to the same memory component (``docs/mmu.md``, "Ordering"); a rack, whose region router may
         send them to two components, turns it off.
+    mshrs : int
+        Miss status holding registers (1 .. 16). 1 is the blocking controller (one miss open, the pipeline
+        stops behind it); more is the non-blocking one (:mod:`hw.processor.nb_controller`: hit-under-miss,
+        miss-under-miss, merging), which needs ``line_store="onchip"`` and ``overlap_writeback``.
     """
     line_bytes: int = 64
     sets: int = 64
@@ -60,6 +66,7 @@ class ExCacheParams:
     line_store: str = "onchip"
     local_reads: int = 8
     overlap_writeback: bool = True
+    mshrs: int = 1
 
     def __post_init__(self):
         if not is_pow2(self.line_bytes) or not 64 <= self.line_bytes <= 4096:
@@ -83,6 +90,14 @@ class ExCacheParams:
             raise ValueError(f"local_reads must be an integer from 1 to 64, not {self.local_reads!r}")
         if not isinstance(self.overlap_writeback, bool):
             raise TypeError(f"overlap_writeback must be a bool, not {self.overlap_writeback!r}")
+        if not is_int(self.mshrs) or not 1 <= self.mshrs <= MAX_MSHRS:
+            raise ValueError(f"mshrs must be an integer from 1 to {MAX_MSHRS}, not {self.mshrs!r}")
+        if self.mshrs > 1 and self.line_store != "onchip":
+            raise ValueError(f"mshrs > 1 (the non-blocking controller) needs line_store 'onchip', "
+                             f"not {self.line_store!r}")
+        if self.mshrs > 1 and not self.overlap_writeback:
+            raise ValueError("mshrs > 1 (the non-blocking controller) needs overlap_writeback: a victim's "
+                             "LINE_WRITE must be answered before its MSHR's LINE_READ (one memory component)")
         if not is_int(self.vaddr_width) or self.vaddr_width > 64:
             raise ValueError(f"vaddr_width must be an integer of at most 64, not {self.vaddr_width!r}")
         if self.vaddr_width < self.offset_bits + self.index_bits + 1:
@@ -140,4 +155,4 @@ class ExCacheParams:
         return {"line_bytes": self.line_bytes, "sets": self.sets, "ways": self.ways,
                 "data_width": self.data_width, "vaddr_width": self.vaddr_width,
                 "pid_width": self.pid_width, "policy": self.policy, "line_store": self.line_store,
-                "local_reads": self.local_reads}
+                "local_reads": self.local_reads, "mshrs": self.mshrs}

@@ -51,10 +51,17 @@ class ExCacheBench:
         Range of cycles between a complete request and its response header.
     local : dict, optional
         ``line_store="axi"``: keyword arguments of the local memory (``latency``, ``backpressure``, ``gaps``).
+    reorder : bool
+        A LINE_READ's response may overtake those of earlier LINE_READs still scheduled (not those of earlier
+        LINE_WRITEs: the memory side never lets a request overtake a write-back, ``docs/mmu.md``), as the
+        pipelined MMU answering in decision order does; for the non-blocking cache (``mshrs`` > 1), whose
+        requests carry their MSHR in ``tag``.
     """
 
-    def __init__(self, dut, params, memory, rng, *, idle=0.0, backpressure=0.0, latency=(0, 0), local=None):
+    def __init__(self, dut, params, memory, rng, *, idle=0.0, backpressure=0.0, latency=(0, 0), local=None,
+                 reorder=False):
         self.dut, self.p, self.mem, self.rng = dut, params, memory, rng
+        self.reorder = reorder
         self.idle, self.bp, self.latency = idle, backpressure, latency
         self.clk = dut.clk
         self.req_f = Fields(CpuReq(params))
@@ -76,7 +83,7 @@ class ExCacheBench:
         # network side
         self.tx_hdr = None            # header being collected with its beats (LINE_WRITE)
         self.tx_beats = []
-        self.rx_sched = deque()       # (due_cycle, header_raw, [beats])
+        self.rx_sched = deque()       # (due_cycle, header_raw, [beats], answers a LINE_WRITE)
         self.rx_beats = deque()
         self.net_requests = {k: 0 for k in MsgKind}
         self.outstanding_max = 0
@@ -178,7 +185,14 @@ class ExCacheBench:
         due = self.cycle + (self.rng.randint(lo, hi) if hi else 0)
         resp = self.hdr_f.pack(kind=rkind.value, status=status, src=g(req, "dst"), dst=0, tag=tag, pid=pid,
                                vaddr=vaddr, length=self.p.line_bytes)
-        self.rx_sched.append((due, resp, beats))
+        if self.reorder and kind == MsgKind.LINE_READ:
+            first = 0
+            for i, (_, _, _, is_write) in enumerate(self.rx_sched):
+                if is_write:
+                    first = i + 1
+            self.rx_sched.insert(self.rng.randint(first, len(self.rx_sched)), (due, resp, beats, False))
+        else:
+            self.rx_sched.append((due, resp, beats, kind == MsgKind.LINE_WRITE))
 
     # the clock loop -------------------------------------------------------------------------
     async def _run(self):
@@ -251,7 +265,7 @@ class ExCacheBench:
                 txd_ready.value = r
             if not self._rxh_valid:
                 if self.rx_sched and self.rx_sched[0][0] <= cycle and not self.rx_beats:
-                    _, hdr, beats = self.rx_sched.popleft()
+                    _, hdr, beats, _ = self.rx_sched.popleft()
                     rxh_payload.value = hdr
                     self._rx_cur = beats
                     self._rxh_valid = 1

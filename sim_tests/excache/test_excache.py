@@ -11,6 +11,9 @@ w4l256sw       4-way, 16 sets, 256 B lines (16 KiB)    plru      software    100
 w8l4k          8-way, 4 sets, 4 KiB lines (128 KiB)    random    hardware    100k
 axi            default, line data in local memory      lru       hardware    100k
 w4l4kswaxi     4-way, 4 sets, 4 KiB lines, local mem   plru      software    30k
+nb8 (slow)     default, 8 MSHRs                        lru       hardware    100k
+nb4sw (slow)   w4l256sw, 4 MSHRs                       plru      software    100k
+nb8dm (slow)   dm64, 8 MSHRs                           (none)    hardware    100k
 =============  ======================================  ========  ==========  =========
 
 (*) a direct-mapped cache has no choice to make; FIFO is additionally covered by the model tests below
@@ -48,7 +51,18 @@ CONFIGS["w4l4kswaxi"] = {"params": ExCacheParams(line_bytes=4096, sets=4, ways=4
                          "local_latency": 2,
                          "shape": {"hot_fraction": 0.25, "cold_prob": 0.0005, "fault_prob": 0.0002, "seq_prob": 0.8,
                                    "pids": [1, 2]}}
+# The non-blocking controller (mshrs > 1): read responses reordered by the bench (matched by tag), in both miss
+# paths, 100k accesses each, behind -m slow (three more Verilator builds); the default suite's short variant is
+# test_excache_amaranth_sim.py::test_non_blocking_matches_model (no build).
+NB_CONFIGS = {
+    "nb8": {**CONFIGS["default"], "params": ExCacheParams(mshrs=8).as_dict()},
+    "nb4sw": {**CONFIGS["w4l256sw"], "params": ExCacheParams(line_bytes=256, sets=16, ways=4, policy="plru",
+                                                             mshrs=4).as_dict()},
+    "nb8dm": {**CONFIGS["dm64"], "params": ExCacheParams(line_bytes=64, sets=256, ways=1, policy="fifo",
+                                                         mshrs=8).as_dict()},
+}
 SLOW_CONFIGS = {
+    **NB_CONFIGS,
     "w2l128fifo": {"params": ExCacheParams(line_bytes=128, sets=32, ways=2, policy="fifo").as_dict(),
                    "miss_path": "hardware", "accesses": 300_000, "shape": {"hot_fraction": 0.6}},
 }
@@ -122,6 +136,8 @@ def test_excache_rtl_slow(request, config):
     ({"pid_width": 17}, "pid_width"), ({"policy": "mru"}, "policy"), ({"policy": "plru", "ways": 3}, "plru"),
     ({"vaddr_width": 12}, "vaddr_width"), ({"vaddr_width": 65}, "vaddr_width"),
     ({"line_store": "dram"}, "line_store"), ({"local_reads": 0}, "local_reads"), ({"local_reads": 65}, "local_reads"),
+    ({"mshrs": 0}, "mshrs"), ({"mshrs": 17}, "mshrs"), ({"mshrs": 2.0}, "mshrs"),
+    ({"mshrs": 8, "line_store": "axi"}, "onchip"), ({"mshrs": 8, "overlap_writeback": False}, "overlap_writeback"),
 ])
 def test_params_are_validated(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -15,7 +15,10 @@ from amaranth.sim import Simulator
 from emu.models.excache import BackingMemory, ExCacheModel
 from hw.processor.excache import ExCacheParams, ExCacheTop
 from hw.protocol import MsgKind, Status
-from sim_tests.excache.traffic import TrafficShape, make_traffic
+from hw.processor.registers import register_map
+from sim_tests.excache.traffic import TrafficShape, fw_choose, make_traffic
+
+REGS = register_map()
 
 
 class AxiSubordinate:
@@ -103,10 +106,18 @@ class AxiSubordinate:
             self.bresp.pop(0)
 
 
-def run_rtl(params, accesses, seed, miss_path="hardware"):
-    """Run ``accesses`` through ExCacheTop in Amaranth's simulator; return [(rdata, status)]."""
+def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorder=False, stats=None, latency=0):
+    """Run ``accesses`` through ExCacheTop in Amaranth's simulator; return [(rdata, status)].
+
+    ``memory``: the responder's BackingMemory (faults); ``reorder``: line read responses may overtake each
+    other (never a write-back's response: the memory side's order, ``docs/mmu.md``); ``stats``: a dict that
+    receives the most requests outstanding at once (``outstanding``) and the cycles run (``cycles``);
+    ``latency``: a response is offered no earlier than this many cycles after its request; the counter
+    registers read at the end go into ``stats["counters"]``. In software mode a firmware written here serves
+    every miss through the CSRs with :func:`sim_tests.excache.traffic.fw_choose`.
+    """
     dut = ExCacheTop(params, miss_path=miss_path)
-    mem = BackingMemory(params.line_bytes)
+    mem = memory if memory is not None else BackingMemory(params.line_bytes)
     wb = params.word_bytes
     got = []
     local = None
@@ -118,9 +129,16 @@ def run_rtl(params, accesses, seed, miss_path="hardware"):
             local = AxiSubordinate(dut.lmem, params, random.Random(seed + 1))
         queue = list(accesses)
         rx_pending, rx_beats, hdr_cur, hdr_beats, writing, beats = [], [], None, [], None, []
-        for _ in range(200 * len(accesses) + 40 * params.words_per_line * len(accesses)):
+        outstanding = most = 0
+        last_progress = cycle = 0
+        fw_state, fw_regs, csr = 0, [], dut.csr
+        fw_reads = ("ev_info", "ev_vaddr_lo", "ev_vaddr_hi")
+        for cycle in range(200 * len(accesses) + 40 * params.words_per_line * len(accesses)):
             if len(got) == len(accesses):
-                return
+                break
+            if cycle - last_progress > 4000 + 20 * params.words_per_line:
+                raise AssertionError(f"seed {seed}: no answer for {cycle - last_progress} cycles after "
+                                     f"{len(got)} of {len(accesses)} accesses")
             ctx.set(dut.cpu_resp.ready, rng.random() > 0.3)
             ctx.set(dut.net_tx.hdr.ready, rng.random() > 0.3)
             ctx.set(dut.net_tx.data.ready, rng.random() > 0.3)
@@ -129,8 +147,8 @@ def run_rtl(params, accesses, seed, miss_path="hardware"):
             if offer:
                 op, pid, vaddr, strb, wdata = queue[0]
                 ctx.set(dut.cpu_req.payload, {"op": op, "pid": pid, "vaddr": vaddr, "strb": strb, "wdata": wdata})
-            if hdr_cur is None and rx_pending:
-                hdr_cur, hdr_beats = rx_pending.pop(0)
+            if hdr_cur is None and rx_pending and rx_pending[0][2] <= cycle:
+                hdr_cur, hdr_beats, _ = rx_pending.pop(0)
             ctx.set(dut.net_rx.hdr.valid, hdr_cur is not None)
             if hdr_cur is not None:
                 ctx.set(dut.net_rx.hdr.payload, hdr_cur)
@@ -139,6 +157,29 @@ def run_rtl(params, accesses, seed, miss_path="hardware"):
                 ctx.set(dut.net_rx.data.payload, rx_beats[0])
             if local:
                 local.drive(ctx)
+            # Software miss path: the test firmware (CSR reads: data in the cycle after r_stb).
+            ctx.set(csr.r_stb, 0)
+            ctx.set(csr.w_stb, 0)
+            if miss_path == "software":
+                if fw_state:
+                    fw_regs.append(ctx.get(csr.r_data))
+                if fw_state == 0 and ctx.get(dut.irq):
+                    fw_state, fw_regs = 1, []
+                if 1 <= fw_state <= len(fw_reads):
+                    ctx.set(csr.addr, REGS.addr(fw_reads[fw_state - 1]))
+                    ctx.set(csr.r_stb, 1)
+                    fw_state += 1
+                elif fw_state == len(fw_reads) + 1:
+                    info, lo, hi = fw_regs[:3]
+                    event = {"pid": info >> 16, "vaddr": lo | hi << 32, "way": (info >> 8) & 0xFF,
+                             "victim_valid": info >> 2 & 1}
+                    way = fw_choose(params, event)
+                    ctx.set(csr.addr, REGS.addr("miss_cmd"))
+                    ctx.set(csr.w_data, (1 | int(Status.PAGE_FAULT.value) << 16) if way is None else way << 8)
+                    ctx.set(csr.w_stb, 1)
+                    fw_state += 1
+                elif fw_state > len(fw_reads) + 1:
+                    fw_state = 0 if fw_state == len(fw_reads) + 3 else fw_state + 1
             await ctx.delay(1e-9)   # sample the handshakes just before the edge
             if local:
                 local.sample(ctx)
@@ -149,6 +190,8 @@ def run_rtl(params, accesses, seed, miss_path="hardware"):
             took_rxh = hdr_cur is not None and ctx.get(dut.net_rx.hdr.ready)
             took_rxd = bool(rx_beats) and ctx.get(dut.net_rx.data.ready)
             await ctx.tick()
+            if resp is not None:
+                last_progress = cycle
             if took_req:
                 queue.pop(0)
             if resp is not None:
@@ -156,25 +199,48 @@ def run_rtl(params, accesses, seed, miss_path="hardware"):
             if took_rxh:
                 rx_beats.extend(hdr_beats)
                 hdr_cur = None
+                outstanding -= 1
             if took_rxd:
                 rx_beats.pop(0)
             if txh is not None:
+                outstanding += 1
+                most = max(most, outstanding)
                 if txh.kind == MsgKind.LINE_READ:
                     status, data = mem.read_line(txh.pid, txh.vaddr)
                     n = params.words_per_line
                     line = [{"data": int.from_bytes(data[i * wb:(i + 1) * wb], "little"), "last": i == n - 1}
                             for i in range(n)] if status == 0 else []
-                    rx_pending.append(({"kind": MsgKind.LINE_READ_RESP, "status": Status(status), "pid": txh.pid,
-                                        "vaddr": txh.vaddr, "length": params.line_bytes}, line))
+                    resp = ({"kind": MsgKind.LINE_READ_RESP, "status": Status(status), "pid": txh.pid,
+                             "vaddr": txh.vaddr, "tag": txh.tag, "length": params.line_bytes}, line, cycle + latency)
+                    if reorder:
+                        # Among the read responses behind the last write-back's: anywhere.
+                        first = max([i + 1 for i, (h, _, _) in enumerate(rx_pending)
+                                     if h["kind"] == MsgKind.LINE_WRITE_RESP], default=0)
+                        rx_pending.insert(rng.randint(first, len(rx_pending)), resp)
+                    else:
+                        rx_pending.append(resp)
                 else:
                     writing, beats = txh, []
             if txd is not None:
                 beats.append(txd.data)
                 if txd.last:
-                    mem.write_line(writing.pid, writing.vaddr, b"".join(b.to_bytes(wb, "little") for b in beats))
-                    rx_pending.append(({"kind": MsgKind.LINE_WRITE_RESP, "status": Status.OK, "pid": writing.pid,
-                                        "vaddr": writing.vaddr, "length": params.line_bytes}, []))
-        raise AssertionError(f"only {len(got)} of {len(accesses)} accesses answered")
+                    wstatus = mem.write_line(writing.pid, writing.vaddr,
+                                             b"".join(b.to_bytes(wb, "little") for b in beats))
+                    rx_pending.append(({"kind": MsgKind.LINE_WRITE_RESP, "status": Status(wstatus), "pid": writing.pid,
+                                        "vaddr": writing.vaddr, "tag": writing.tag, "length": params.line_bytes},
+                                       [], cycle + latency))
+        if stats is not None:
+            counters = {}
+            for name in ("hits", "misses", "evictions", "writebacks"):
+                ctx.set(csr.addr, REGS.addr(name))
+                ctx.set(csr.r_stb, 1)
+                await ctx.tick()
+                ctx.set(csr.r_stb, 0)
+                await ctx.delay(1e-9)
+                counters[name] = ctx.get(csr.r_data)
+            stats.update(outstanding=most, cycles=cycle, counters=counters)
+        if len(got) != len(accesses):
+            raise AssertionError(f"seed {seed}: only {len(got)} of {len(accesses)} accesses answered")
 
     sim = Simulator(dut)
     sim.add_clock(1e-8)
@@ -214,3 +280,149 @@ def test_axi_line_store_matches_model(line_bytes, sets, ways, policy):
     got = run_rtl(params, accesses, seed=line_bytes)
     for i, (g, e) in enumerate(zip(got, expected)):
         assert g == e, f"access #{i} {accesses[i]}: RTL {g}, model {e}"
+
+
+# ---- the non-blocking controller (mshrs > 1) --------------------------------------------------------------
+
+def _nb_case(policy, ways, sets, mshrs, miss_path, n):
+    params = ExCacheParams(line_bytes=64, sets=sets, ways=ways, policy=policy, mshrs=mshrs)
+    seed = f"nb-{policy}{ways}x{sets}m{mshrs}{miss_path}"
+    rng = random.Random(seed)
+    read_fault, write_fault = (1, 0x1000 * 64), (2, 0x2040)
+    # random: a refused line's repeated misses step the model's LFSR more often than the RTL's (emu/models/excache.py)
+    fault_lines = [write_fault] if policy == "random" else [read_fault, write_fault]
+    shape = TrafficShape(hot_fraction=2.0, cold_prob=0.05, seq_prob=0.3, fault_prob=0.05,
+                         pids=(1, 2, 13) if miss_path == "software" else (1, 2, 3))
+    accesses = make_traffic(params, n, rng, shape, fault_lines=fault_lines)
+
+    def memory():
+        return BackingMemory(64, read_faults={read_fault: Status.PAGE_FAULT.value} if policy != "random" else {},
+                             write_faults={write_fault: Status.PROT_FAULT.value})
+
+    chooser = (lambda ev: fw_choose(params, ev)) if miss_path == "software" else None
+    model = ExCacheModel(line_bytes=64, sets=sets, ways=ways, policy=policy, memory=memory(), chooser=chooser,
+                         mshrs=mshrs)
+    expected = [model.access(*a)[:2] for a in accesses]
+    stats = {}
+    got = run_rtl(params, accesses, seed=rng.randrange(1 << 30), miss_path=miss_path, memory=memory(), reorder=True,
+                  stats=stats, latency=30)
+    for i, (g, e) in enumerate(zip(got, expected)):
+        assert g == e, f"seed {seed!r}: access #{i} {accesses[i]}: RTL {g}, model {e}"
+    assert stats["counters"] == model.counters(), f"seed {seed!r}: counters {stats['counters']}, model {model.counters()}"
+    assert model.writebacks and model.evictions and any(s for _, s in expected), "traffic too gentle"
+    return stats
+
+
+@pytest.mark.parametrize("policy,ways,sets,mshrs,miss_path", [
+    ("lru", 4, 4, 8, "hardware"), ("fifo", 3, 2, 2, "hardware"), ("lru", 1, 8, 8, "hardware"),
+    ("plru", 4, 4, 4, "software"),
+])
+def test_non_blocking_matches_model(policy, ways, sets, mshrs, miss_path):
+    """The non-blocking controller against the model, access by access and by its counters: read responses
+    reordered (matched by tag), latency 30, backpressure and idle cycles, refused reads and write-backs,
+    homonyms; several LINE_READs in flight."""
+    stats = _nb_case(policy, ways, sets, mshrs, miss_path, 250)
+    assert stats["outstanding"] > 2, stats
+
+
+def run_timed(params, accesses, latency, wait_at=()):
+    """``accesses`` offered back to back (access ``i`` in ``wait_at`` only once every earlier one is answered), no
+    backpressure, the memory answering each request ``latency`` cycles after its header (or its last beat), in
+    order; returns (accept cycles, answer cycles, LINE_READ header cycles)."""
+    dut = ExCacheTop(params)
+    mem = BackingMemory(params.line_bytes)
+    wb = params.word_bytes
+    accepted, answered, reads = [], [], []
+
+    async def bench(ctx):
+        queue = list(accesses)
+        sched, beats, hdr, writing, wbeats = [], [], None, None, []
+        ctx.set(dut.cpu_resp.ready, 1)
+        ctx.set(dut.net_tx.hdr.ready, 1)
+        ctx.set(dut.net_tx.data.ready, 1)
+        for cycle in range(20_000):
+            if len(answered) == len(accesses):
+                return
+            offer = bool(queue) and not (len(accesses) - len(queue) in wait_at and len(answered) < len(accesses) - len(queue))
+            ctx.set(dut.cpu_req.valid, offer)
+            if offer:
+                op, pid, vaddr, strb, wdata = queue[0]
+                ctx.set(dut.cpu_req.payload, {"op": op, "pid": pid, "vaddr": vaddr, "strb": strb, "wdata": wdata})
+            if hdr is None and sched and sched[0][0] <= cycle:
+                _, hdr, line = sched.pop(0)
+            ctx.set(dut.net_rx.hdr.valid, hdr is not None)
+            if hdr is not None:
+                ctx.set(dut.net_rx.hdr.payload, hdr)
+            ctx.set(dut.net_rx.data.valid, bool(beats))
+            if beats:
+                ctx.set(dut.net_rx.data.payload, beats[0])
+            await ctx.delay(1e-9)
+            took_req = offer and ctx.get(dut.cpu_req.ready)
+            resp = ctx.get(dut.cpu_resp.valid)
+            txh = ctx.get(dut.net_tx.hdr.payload) if ctx.get(dut.net_tx.hdr.valid) else None
+            txd = ctx.get(dut.net_tx.data.payload) if ctx.get(dut.net_tx.data.valid) else None
+            took_rxh = hdr is not None and ctx.get(dut.net_rx.hdr.ready)
+            took_rxd = bool(beats) and ctx.get(dut.net_rx.data.ready)
+            await ctx.tick()
+            if took_req:
+                queue.pop(0)
+                accepted.append(cycle)
+            if resp:
+                answered.append(cycle)
+            if took_rxh:
+                beats.extend(line)
+                hdr = None
+            if took_rxd:
+                beats.pop(0)
+            if txh is not None and txh.kind == MsgKind.LINE_READ:
+                reads.append(cycle)
+                _, data = mem.read_line(txh.pid, txh.vaddr)
+                n = params.words_per_line
+                sched.append((cycle + latency, {"kind": MsgKind.LINE_READ_RESP, "status": Status.OK, "pid": txh.pid,
+                                                "vaddr": txh.vaddr, "tag": txh.tag, "length": params.line_bytes},
+                              [{"data": int.from_bytes(data[i * wb:(i + 1) * wb], "little"), "last": i == n - 1}
+                               for i in range(n)]))
+            elif txh is not None:
+                writing, wbeats = txh, []
+            if txd is not None:
+                wbeats.append(txd.data)
+                if txd.last:
+                    sched.append((cycle + latency, {"kind": MsgKind.LINE_WRITE_RESP, "status": Status.OK,
+                                                    "pid": writing.pid, "vaddr": writing.vaddr, "tag": writing.tag,
+                                                    "length": params.line_bytes}, []))
+        raise AssertionError(f"only {len(answered)} of {len(accesses)} answered")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return accepted, answered, reads
+
+
+#: Cycles of a clean miss of the non-blocking controller beyond one per line beat and the memory's latency
+#: (the blocking controller's: 10, ``test_miss_latency.py``).
+NB_MISS_OVERHEAD = 7
+
+
+@pytest.mark.parametrize("mshrs", [1, 8])
+def test_non_blocking_latencies(mshrs):
+    """Hit latency 3 at one per cycle behind a filled line; a clean miss W + overhead + memory latency; with
+    8 MSHRs, 8 misses to 8 sets are all on the wire before the first answer (one round trip for all)."""
+    from emu.models.excache import OP_READ
+    params = ExCacheParams(line_bytes=64, sets=64, ways=4, mshrs=mshrs)
+    w, lat = params.words_per_line, 32
+    line = [(OP_READ, 1, 0x10000 + 8 * i, 0, 0) for i in range(w)]
+    acc, ans, reads = run_timed(params, line[:1] + line, lat, wait_at={1})
+    miss = ans[0] - acc[0]
+    hits = [a - b for a, b in zip(ans[1:], acc[1:])]
+    assert hits == [3] * w and acc[-1] - acc[1] == w - 1, (hits, acc)
+    overhead = NB_MISS_OVERHEAD if mshrs > 1 else 10
+    assert miss == w + overhead + lat, miss
+    misses = [(OP_READ, 1, 0x20000 + params.line_bytes * s, 0, 0) for s in range(8)]
+    acc, ans, reads = run_timed(params, misses, lat)
+    if mshrs > 1:
+        assert len(reads) == 8 and reads[-1] < reads[0] + lat, reads
+        # one round trip for all, then one line per W + 1 cycles (the fills: docs/excache.md, "Timing")
+        assert ans[-1] - acc[0] == w + overhead + lat + 7 * (w + 1), (acc, ans)
+    else:
+        assert ans[-1] - acc[0] >= 8 * (w + lat), (acc, ans)
