@@ -36,7 +36,13 @@ PGO_DIR = ROOT / "build" / "harness" / "pgo-profile"
 
 #: name -> (what changes, a function of the build module applying it)
 VARIANTS = {
-    "base": "as shipped",
+    "base": "as shipped, without the automated profile-guided build (DISAGG_HARNESS_PGO=0, as every variant but pgoauto/pgonopart)",
+    "pgoauto": "as shipped: the automated profile-guided build of emu.harness.build (DISAGG_HARNESS_PGO=1)",
+    "pgonopart": "pgoauto with -fprofile-use alone (no -fprofile-partial-training: code the training never ran optimised for size)",
+    "v3": "-march=x86-64-v3 (AVX2, BMI2: variable shifts without flags; no AVX-512)",
+    "novec": "-fno-tree-vectorize (gcc 12 vectorizes at -O2)",
+    "g": "OPT_FAST=-O2 -g (for a line-level profile, e.g. callgrind_annotate --auto=yes; not a speed option)",
+    "inlinecf": "Verilator --inline-cfuncs 1000 --inline-cfuncs-product 1000000 (inline larger CFuncs)",
     "os": "OPT_FAST=-Os (Verilator's default)",
     "o3": "OPT_FAST=-O3",
     "native": "-march=native",
@@ -56,11 +62,23 @@ VARIANTS = {
 
 #: Verilator flags added by the Verilator variants.
 _VERILATOR_VARIANTS = {"threads2": ["--threads", "2"], "nodfg": ["-fno-dfg"], "notable": ["-fno-table"],
-                       "inline": ["--inline-mult", "100000"], "splitcf": ["--output-split-cfuncs", "2000"]}
+                       "inline": ["--inline-mult", "100000"], "splitcf": ["--output-split-cfuncs", "2000"],
+                       "inlinecf": ["--inline-cfuncs", "1000", "--inline-cfuncs-product", "1000000"]}
 
 
 def _apply(b, variant, stage=None):
-    if variant == "os":
+    # Profile-guided builds are on by default (emu.harness.build.pgo_enabled): off for every variant but the
+    # two that measure them, so that each variant changes one thing against ``base``.
+    os.environ["DISAGG_HARNESS_PGO"] = "1" if variant in ("pgoauto", "pgonopart") else "0"
+    if variant == "pgonopart":
+        b.PGO_FLAGS_USE = b.PGO_FLAGS_USE.replace(" -fprofile-partial-training", "")
+    elif variant == "g":
+        b.OPT_FAST = f"{b.OPT_FAST} -g"
+    elif variant == "v3":
+        b.CXXFLAGS = b.CXXFLAGS + ["-march=x86-64-v3"]
+    elif variant == "novec":
+        b.CXXFLAGS = b.CXXFLAGS + ["-fno-tree-vectorize"]
+    elif variant == "os":
         b.OPT_FAST = "-Os"
     elif variant == "o3":
         b.OPT_FAST = "-O3"
