@@ -57,6 +57,13 @@ def verilator_env(base: dict[str, str] | None = None) -> dict[str, str]:
     makeflags = env.get("MAKEFLAGS", "")
     if "CFG_CXXFLAGS_PCH_I" not in makeflags:
         env["MAKEFLAGS"] = (makeflags + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    # Every model build compiles Verilator's run-time library again (verilated.cpp, verilated_vpi.cpp, ...: about
+    # 22 of the 35 CPU-seconds of a cocotb build of the ExCache, measured with OBJCACHE timing each compile). With
+    # ccache those objects are compiled once per flag set and shared by every build; ccache keys on the
+    # preprocessed source and the flags, so a hit is the same object. An OBJCACHE the caller set (even empty, to
+    # switch it off) is kept.
+    if "OBJCACHE" not in env and shutil.which("ccache", path=env.get("PATH")):
+        env["OBJCACHE"] = "ccache"
     return env
 
 
