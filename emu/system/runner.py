@@ -147,6 +147,9 @@ class SystemRunner:
                             irq_calls += 1
                             self._fw(fw.service_irqs(irq_proc=model.irq_proc, irq_mem=model.irq_mem))
                             faults_seen = self._check_refused_faults(faults_seen)
+                            # The CPU keeps issuing while firmware runs (a non-blocking ExCache takes accesses
+                            # under an open miss): continue from where it is now.
+                            start = model.position
                         elif status == RunStatus.HANG:
                             raise DisaggError(f"the system stopped answering at access {model.position} "
                                               f"(cycle {model.cycle}): no response for "

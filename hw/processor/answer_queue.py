@@ -68,6 +68,8 @@ class AnswerQueue(wiring.Component):
         Its state.
     grant : In(1)
         The arrays are free for a completion in this cycle.
+    wr_busy : In(1)
+        ... except the line store's write port (a fill's beat): a write's completion waits.
     busy : Out(1)
         A completion happens in this cycle (the pipeline stands still).
     data_rd, data_wr, tag_wr : Out
@@ -103,6 +105,7 @@ class AnswerQueue(wiring.Component):
             "hd_idx":      Out(n),
             "hd":          In(MshrView(p)),
             "grant":       In(1),
+            "wr_busy":     In(1),
             "busy":        Out(1),
             "data_rd":     Out(DataReadSignature(p)),
             "data_wr":     Out(DataWriteSignature(p)),
@@ -162,7 +165,7 @@ class AnswerQueue(wiring.Component):
 
         # Completion of the head's wait.
         hd = self.hd
-        with m.If((count != 0) & q_wait[head] & hd.done & self.grant):
+        with m.If((count != 0) & q_wait[head] & hd.done & self.grant & (q_read[head] | ~hd.ok | ~self.wr_busy)):
             m.d.comb += [self.busy.eq(1), self.complete.eq(1),
                          self.count_hit.eq(~q_first[head] & hd.ok), self.count_miss.eq(~q_first[head] & ~hd.ok)]
             m.d.sync += q_wait[head].eq(0)

@@ -15,10 +15,11 @@ The arrays, the replacement unit, the line moves and maintenance are the blockin
    maintenance: ExCacheSequencer + MaintenanceWalker + MissHandler (FLUSH events only) own the arrays and
    the network once the cache is drained (no access in flight, every MSHR released).
 
-Who uses the arrays in a cycle, first first: a fill (LineFill busy), a victim's words (LineWriteBack busy),
-a refused write-back's re-validation, a completion at the queue's head, then the pipeline (``stall`` tells it
-it cannot move; ``stale`` that a tag entry changed under it). A response header taken also stalls the
-pipeline for that cycle, so no two events of one counter meet in a cycle.
+Who uses the arrays in a cycle, first first: a fill's beat (the line store's write port only) and its tag
+write, a victim's words (LineWriteBack busy: the read port), a refused write-back's re-validation, a completion
+at the queue's head, then the pipeline (``stall`` tells it it cannot move, ``wr_busy`` that a write must wait;
+``stale`` that a tag entry changed under it). A response header taken also stalls the pipeline for that cycle,
+so no two events of one counter meet in a cycle.
 """
 
 from amaranth import Module, Mux
@@ -147,12 +148,16 @@ class NonBlockingController(wiring.Component):
                      queue.rdata.eq(line_data.rdata), wb.rdata.eq(line_data.rdata), wb.rvalid.eq(line_data.rvalid),
                      line_data.rready.eq(1)]
 
+        # A victim's words own the read port (the store's held output is the beat on offer); a fill's beats own
+        # the write port only; tag writes of the fill and of a re-validation stop everything for a cycle.
         reval = receiver.reval.en.any()
-        arrays_taken = fill.busy | wb.busy | reval
+        fill_tag = fill.tag_wr.en.any()
+        arrays_taken = wb.busy | reval | fill_tag
+        fill_wr = fill.data_wr.en.any()
         m.d.comb += [
-            queue.grant.eq(seq.run & ~arrays_taken),
-            pipe.stall.eq(arrays_taken | queue.busy | receiver.took_hdr),
-            pipe.stale.eq(fill.tag_wr.en.any() | reval | queue.stale),
+            queue.grant.eq(seq.run & ~arrays_taken), queue.wr_busy.eq(fill_wr),
+            pipe.stall.eq(arrays_taken | queue.busy | receiver.took_hdr), pipe.wr_busy.eq(fill_wr),
+            pipe.stale.eq(fill_tag | reval | queue.stale),
             pipe.run.eq(seq.run), pipe.hold.eq(maint.busy),
         ]
 

@@ -19,9 +19,10 @@ Every replacement-state update happens here, in request order, and a miss's vict
 no MSHR works in: the victims are those of the golden model run access by access
 (``emu/models/excache.py``, ``mshrs``).
 
-Other blocks use the arrays too (fills, write-back streams, completions at the queue's head): in a cycle with
-``stall`` nothing moves here; ``stale`` says a tag entry was written, so S0's and S1's tags are read again
-(S1: a read, then a load, two cycles) before S1 compares.
+Other blocks use the arrays too (write-back streams, completions at the queue's head, a fill's tag write):
+in a cycle with ``stall`` nothing moves here; ``stale`` says a tag entry was written, so S0's and S1's tags
+are read again (S1: a read, then a load, two cycles) before S1 compares. A fill's beats only take the line
+store's write port (``wr_busy``): meanwhile reads hit, misses allocate and accesses merge; a write hit waits.
 """
 
 from amaranth import Cat, Const, Module, Signal
@@ -66,6 +67,8 @@ class NonBlockingPipeline(wiring.Component):
         Another block uses the arrays in this cycle: nothing moves.
     stale : In(1)
         Another block wrote a tag entry in this cycle (comes with ``stall``).
+    wr_busy : In(1)
+        The line store's write port is taken in this cycle (a fill's beat): a write hit waits.
     ways : In(TagSet)
         The tag store's loaded set (S1's).
     victim : In(way_bits)
@@ -117,6 +120,7 @@ class NonBlockingPipeline(wiring.Component):
             "hold":         In(1),
             "stall":        In(1),
             "stale":        In(1),
+            "wr_busy":      In(1),
             "ways":         In(TagSet(p)),
             "victim":       In(p.way_bits),
             "tag_rd":       Out(TagReadSignature(p)),
@@ -224,7 +228,7 @@ class NonBlockingPipeline(wiring.Component):
                     m.d.comb += [s1_adv.eq(1), s0_may.eq(1), self.merge.eq(1),
                                  self.q_push.eq(1), self.q_wait.eq(1), self.q_idx.eq(self.lk_idx),
                                  self.touch.en.eq(1), self.touch.set.eq(s1_set), self.touch.way.eq(self.lk_way)]
-                with m.Elif(hit):
+                with m.Elif(hit & (is_read | ~self.wr_busy)):
                     m.d.comb += [s1_adv.eq(1), s0_may.eq(1), self.hit.eq(1),
                                  self.q_push.eq(1), self.q_cap.eq(is_read), self.q_status.eq(Status.OK),
                                  self.touch.en.eq(1), self.touch.set.eq(s1_set), self.touch.way.eq(hit_way)]
