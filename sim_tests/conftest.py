@@ -1,7 +1,12 @@
 """pytest options shared by all simulation tests."""
 
+import json as _json
+import os as _os
 import sys
+import time as _time
 from pathlib import Path
+
+import pytest as _pytest
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -28,13 +33,6 @@ def pytest_addoption(parser):
 # used by this process and the children it waited for (Verilator and C++ builds, cocotb simulations). CPU time
 # hardly depends on the machine's load, so the figures of a busy machine rank the tests as an idle one would;
 # `python scripts/test_cpu_report.py <file>` prints them sorted.
-
-import json as _json
-import os as _os
-import time as _time
-
-import pytest as _pytest
-
 
 def _cpu_seconds():
     t = _os.times()
