@@ -856,8 +856,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$1525$0 (\$2 ),
-    .\port$1525$20 (\$3 ),
+    .\port$1563$0 (\$2 ),
+    .\port$1563$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -956,8 +956,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1525$0 (\$2 ),
-    .\port$1525$20 (\$3 ),
+    .\port$1563$0 (\$2 ),
+    .\port$1563$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -977,7 +977,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .hdr_valid(hdr_valid),
     .idle(idle),
     .mover_done(mover_done),
-    .\node_id$22 (node_id),
+    .\node_id$23 (node_id),
     .prot_fault_event(events__prot_fault),
     .queue__payload(queue__payload),
     .queue__ready(r_en),
@@ -1484,8 +1484,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rdata, axi__rresp, axi__rlast, axi__rvalid, clk, rst, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen, m1__araddr, m1__arlen, m1__req, m1__awvalid
-, m1__bready, m1__arvalid, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__araddr
+module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rdata, axi__rresp, axi__rlast, axi__rvalid, clk, rst, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen, m1__arvalid, m1__araddr, m1__arlen, m1__req
+, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__araddr
 , axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, m0__arready, m0__rdata, m0__rresp, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bresp, m0__bvalid, m1__arready
 , m1__rdata, m1__rresp, m1__rlast, m1__rvalid, m1__awready, m1__wready, m1__bresp, m1__bvalid, m2__arready, m2__rdata, m2__rresp, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bresp, m2__bvalid, axi__awready);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
@@ -2116,7 +2116,7 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1525$0 , \port$1525$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1563$0 , \port$1563$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2264,10 +2264,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1525$0 ;
-  wire [11:0] \port$1525$0 ;
-  output [55:0] \port$1525$20 ;
-  wire [55:0] \port$1525$20 ;
+  output [11:0] \port$1563$0 ;
+  wire [11:0] \port$1563$0 ;
+  output [55:0] \port$1563$20 ;
+  wire [55:0] \port$1563$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2674,8 +2674,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1525$0  = h[11:0];
-  assign \port$1525$20  = h[75:20];
+  assign \port$1563$0  = h[11:0];
+  assign \port$1563$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2732,98 +2732,126 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$960$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, mem__arvalid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata
-, mem__wstrb, done, hdr_valid, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__payload);
+module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$960$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast
+, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [32:0] \$1 ;
+  wire [11:0] \$1 ;
   wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  reg [31:0] \$104 ;
+  reg \$105 ;
+  reg \$106 ;
+  reg [15:0] \$107 ;
+  reg \$108 ;
+  reg \$109 ;
   wire \$11 ;
+  reg [31:0] \$110 ;
+  reg [8:0] \$111 ;
+  reg [31:0] \$112 ;
+  reg [9:0] \$113 ;
+  reg [9:0] \$114 ;
+  reg [9:0] \$115 ;
+  reg \$116 ;
+  reg [2:0] \$117 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [10:0] \$15 ;
-  wire [10:0] \$16 ;
-  wire \$17 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire [10:0] \$17 ;
   wire [10:0] \$18 ;
   wire \$19 ;
-  wire [15:0] \$2 ;
+  wire [11:0] \$2 ;
   wire \$20 ;
   wire \$21 ;
-  wire \$22 ;
+  wire [10:0] \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire [10:0] \$26 ;
-  wire [10:0] \$27 ;
+  wire \$26 ;
+  wire \$27 ;
   wire \$28 ;
   wire \$29 ;
-  wire [9:0] \$3 ;
-  wire [15:0] \$30 ;
-  wire \$31 ;
+  wire [32:0] \$3 ;
+  wire [10:0] \$30 ;
+  wire [10:0] \$31 ;
   wire \$32 ;
   wire \$33 ;
-  wire [1:0] \$34 ;
-  wire [3:0] \$35 ;
-  wire [7:0] \$36 ;
-  wire [7:0] \$37 ;
-  wire [7:0] \$38 ;
-  wire [7:0] \$39 ;
-  wire [11:0] \$4 ;
+  wire [15:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire [1:0] \$38 ;
+  wire [3:0] \$39 ;
+  wire [8:0] \$4 ;
   wire [7:0] \$40 ;
   wire [7:0] \$41 ;
   wire [7:0] \$42 ;
   wire [7:0] \$43 ;
-  wire [13:0] \$44 ;
-  wire [13:0] \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [32:0] \$5 ;
-  wire [10:0] \$50 ;
-  wire [10:0] \$51 ;
-  wire [9:0] \$52 ;
+  wire [7:0] \$44 ;
+  wire [7:0] \$45 ;
+  wire [7:0] \$46 ;
+  wire [7:0] \$47 ;
+  wire [13:0] \$48 ;
+  wire [13:0] \$49 ;
+  wire [10:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
   wire \$53 ;
-  wire [9:0] \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire [63:0] \$57 ;
-  wire [6:0] \$58 ;
-  wire [190:0] \$59 ;
-  wire [10:0] \$6 ;
-  wire [14:0] \$60 ;
+  wire [10:0] \$54 ;
+  wire [10:0] \$55 ;
+  wire [32:0] \$56 ;
+  wire [15:0] \$57 ;
+  wire [13:0] \$58 ;
+  wire [13:0] \$59 ;
+  wire [11:0] \$6 ;
+  wire \$60 ;
   wire \$61 ;
   wire \$62 ;
   wire \$63 ;
-  wire \$64 ;
+  wire [10:0] \$64 ;
   wire [10:0] \$65 ;
-  wire \$66 ;
-  wire [6:0] \$67 ;
-  wire [63:0] \$68 ;
-  wire [63:0] \$69 ;
-  wire \$7 ;
+  wire [9:0] \$66 ;
+  wire \$67 ;
+  wire [9:0] \$68 ;
+  wire [9:0] \$69 ;
+  wire [32:0] \$7 ;
   wire \$70 ;
-  wire [10:0] \$71 ;
+  wire \$71 ;
   wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
-  wire \$76 ;
+  wire [63:0] \$73 ;
+  wire [6:0] \$74 ;
+  wire [190:0] \$75 ;
+  wire [14:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
   wire \$79 ;
-  wire \$8 ;
+  wire [10:0] \$8 ;
   wire \$80 ;
-  reg [31:0] \$81 ;
-  reg \$82 ;
-  reg \$83 ;
-  reg [15:0] \$84 ;
-  reg [31:0] \$85 ;
-  reg [9:0] \$86 ;
-  reg [9:0] \$87 ;
-  reg [9:0] \$88 ;
-  reg [2:0] \$89 ;
+  wire [10:0] \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
+  wire [6:0] \$90 ;
+  wire [63:0] \$91 ;
+  wire [63:0] \$92 ;
+  wire \$93 ;
+  wire [10:0] \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   reg \$signal  = 1'h0;
   reg [31:0] a_addr = 32'd0;
   reg [9:0] a_left = 10'h000;
@@ -2839,6 +2867,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   wire drain;
   input hdr_ready;
   wire hdr_ready;
+  reg hdr_sent = 1'h0;
   output hdr_valid;
   reg hdr_valid;
   reg issuing;
@@ -2887,10 +2916,21 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   output mem__wvalid;
   reg mem__wvalid;
   reg [2:0] mover_fsm_state = 3'h0;
+  wire [31:0] n_addr;
+  wire [8:0] n_burst;
+  wire [9:0] n_left;
+  wire [10:0] n_to_4k;
+  wire next_read;
+  reg own_ar;
   reg [31:0] paddr = 32'd0;
   wire [31:0] \paddr$4 ;
   input [33:0] \port$960$119 ;
   wire [33:0] \port$960$119 ;
+  reg pre = 1'h0;
+  reg [31:0] pre_addr = 32'd0;
+  reg pre_asking = 1'h0;
+  reg [8:0] pre_beats = 9'h000;
+  reg pre_decide;
   input rst;
   wire rst;
   input [64:0] rx_data__payload;
@@ -2914,258 +2954,367 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
   reg tx_data__valid;
   wire [7:0] word_mask;
   wire write;
-  assign \$11  = mem__bvalid & mem__bready;
-  assign \$12  = issuing & \$signal ;
-  assign \$13  = ~ \$12 ;
-  assign \$14  = \$11  & \$13 ;
-  assign \$15  = b_wait + 1'h1;
-  assign \$16  = b_wait - 1'h1;
-  assign \$17  = rx_data__valid & mem__wready;
-  assign \$18  = beat - 1'h1;
-  assign \$19  = beat == 1'h1;
-  assign \$20  = | a_left;
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = beat == 1'h1;
-  assign \$23  = b_wait == 1'h1;
-  assign \$24  = mem__bvalid & \$23 ;
-  assign \$25  = mem__rvalid & tx_data__ready;
-  assign \$26  = beat + 1'h1;
-  assign \$27  = beats - 1'h1;
-  assign \$28  = beat == \$27 ;
-  assign \$29  = rx_data__valid & rx_data__payload[64];
-  assign beats = line ? \$30 [9:0] : 10'h001;
-  assign \$31  = length == 4'h8;
-  assign \$32  = length == 3'h4;
-  assign \$33  = length == 2'h2;
-  assign \$34  = \$33  ? 2'h3 : 2'h1;
-  assign \$35  = \$32  ? 4'hf : { 2'h0, \$34  };
-  assign word_mask = \$31  ? 8'hff : { 4'h0, \$35  };
-  assign \$36  = word_mask[0] ? 8'hff : 8'h00;
-  assign \$37  = word_mask[1] ? 8'hff : 8'h00;
-  assign \$38  = word_mask[2] ? 8'hff : 8'h00;
-  assign \$39  = word_mask[3] ? 8'hff : 8'h00;
-  assign \$40  = word_mask[4] ? 8'hff : 8'h00;
-  assign \$41  = word_mask[5] ? 8'hff : 8'h00;
-  assign \$42  = word_mask[6] ? 8'hff : 8'h00;
-  assign \$43  = word_mask[7] ? 8'hff : 8'h00;
-  assign \$44  = 13'h1000 - a_addr[11:0];
-  assign \$46  = a_left < \$45 [10:0];
-  assign \$47  = a_left < 9'h100;
-  assign \$48  = \$46  & \$47 ;
-  assign \$49  = \$45 [10:0] < 9'h100;
-  assign \$50  = \$49  ? \$45 [10:0] : 11'h100;
-  assign \$51  = \$48  ? { 1'h0, a_left } : \$50 ;
-  assign \$52  = \$51 [8:0] - 1'h1;
-  assign \$53  = mem__awvalid & mem__awready;
-  assign \$54  = \$51 [8:0] - 1'h1;
-  assign \$55  = mem__arvalid & mem__arready;
-  assign \$56  = beat == 1'h1;
-  assign \$57  = rx_data__payload[63:0] & { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
-  assign \$58  = paddr[2:0] * 4'h8;
-  assign \$59  = \$57  << \$58 ;
-  assign \$60  = word_mask << paddr[2:0];
-  assign \$61  = b_wait == 1'h1;
-  assign \$62  = mem__bvalid & \$61 ;
-  assign \$63  = | a_left;
-  assign \$64  = | a_left;
-  assign \$65  = beats - 1'h1;
-  assign \$66  = beat == \$65 ;
-  assign \$67  = paddr[2:0] * 4'h8;
-  assign \$68  = mem__rdata >> \$67 ;
-  assign \$69  = \$68  & { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
-  assign \$70  = mem__rvalid & tx_data__ready;
-  assign \$71  = beats - 1'h1;
-  assign \$72  = beat == \$71 ;
-  assign \$73  = rx_data__valid & rx_data__payload[64];
-  assign \$74  = ! mover_fsm_state;
-  assign \$75  = mover_fsm_state == 1'h1;
-  assign \$76  = mover_fsm_state == 2'h2;
-  assign \$77  = mover_fsm_state == 2'h3;
-  assign \$78  = mover_fsm_state == 3'h4;
-  assign \$79  = mover_fsm_state == 3'h5;
-  assign \$80  = mover_fsm_state == 3'h6;
+  assign \$2  = pre ? \$1  : 12'h000;
+  assign \$3  = \$56 [31:0] + \$2 ;
+  assign \$4  = pre ? pre_beats : 9'h000;
+  assign \$5  = n_left - \$4 ;
+  assign \$7  = a_addr + \$6 ;
+  assign \$8  = a_left - \$55 [8:0];
+  assign \$9  = issuing & \$signal ;
+  assign \$10  = mem__bvalid & mem__bready;
+  assign \$11  = ~ \$10 ;
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = mem__bvalid & mem__bready;
+  assign \$14  = issuing & \$signal ;
+  assign \$15  = ~ \$14 ;
+  assign \$16  = \$13  & \$15 ;
+  assign \$17  = b_wait + 1'h1;
+  assign \$18  = b_wait - 1'h1;
+  assign \$19  = hdr_sent | hdr_ready;
+  assign \$20  = mem__arready & \$19 ;
+  assign \$21  = rx_data__valid & mem__wready;
+  assign \$22  = beat - 1'h1;
+  assign \$23  = beat == 1'h1;
+  assign \$24  = | a_left;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = beat == 1'h1;
+  assign \$27  = b_wait == 1'h1;
+  assign \$28  = mem__bvalid & \$27 ;
+  assign \$29  = mem__rvalid & tx_data__ready;
+  assign \$30  = beat + 1'h1;
+  assign \$31  = beats - 1'h1;
+  assign \$32  = beat == \$31 ;
+  assign \$33  = rx_data__valid & rx_data__payload[64];
+  assign beats = line ? \$34 [9:0] : 10'h001;
+  assign \$35  = length == 4'h8;
+  assign \$36  = length == 3'h4;
+  assign \$37  = length == 2'h2;
+  assign \$38  = \$37  ? 2'h3 : 2'h1;
+  assign \$39  = \$36  ? 4'hf : { 2'h0, \$38  };
+  assign word_mask = \$35  ? 8'hff : { 4'h0, \$39  };
+  assign \$40  = word_mask[0] ? 8'hff : 8'h00;
+  assign \$41  = word_mask[1] ? 8'hff : 8'h00;
+  assign \$42  = word_mask[2] ? 8'hff : 8'h00;
+  assign \$43  = word_mask[3] ? 8'hff : 8'h00;
+  assign \$44  = word_mask[4] ? 8'hff : 8'h00;
+  assign \$45  = word_mask[5] ? 8'hff : 8'h00;
+  assign \$46  = word_mask[6] ? 8'hff : 8'h00;
+  assign \$47  = word_mask[7] ? 8'hff : 8'h00;
+  assign \$48  = 13'h1000 - a_addr[11:0];
+  assign \$50  = a_left < \$49 [10:0];
+  assign \$51  = a_left < 9'h100;
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = \$49 [10:0] < 9'h100;
+  assign \$54  = \$53  ? \$49 [10:0] : 11'h100;
+  assign \$55  = \$52  ? { 1'h0, a_left } : \$54 ;
+  assign n_left = \port$960$119 [33] ? \$57 [9:0] : 10'h001;
+  assign \$58  = 13'h1000 - \$56 [11:0];
+  assign \$60  = n_left < \$59 [10:0];
+  assign \$61  = n_left < 9'h100;
+  assign \$62  = \$60  & \$61 ;
+  assign \$63  = \$59 [10:0] < 9'h100;
+  assign \$64  = \$63  ? \$59 [10:0] : 11'h100;
+  assign \$65  = \$62  ? { 1'h0, n_left } : \$64 ;
+  assign \$66  = \$55 [8:0] - 1'h1;
+  assign \$67  = mem__awvalid & mem__awready;
+  assign \$68  = pre_beats - 1'h1;
+  assign \$69  = \$55 [8:0] - 1'h1;
+  assign \$70  = own_ar & mem__arready;
+  assign \$71  = ~ hdr_sent;
+  assign \$72  = beat == 1'h1;
+  assign \$73  = rx_data__payload[63:0] & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
+  assign \$74  = paddr[2:0] * 4'h8;
+  assign \$75  = \$73  << \$74 ;
+  assign \$76  = word_mask << paddr[2:0];
+  assign \$77  = b_wait == 1'h1;
+  assign \$78  = mem__bvalid & \$77 ;
+  assign \$79  = | a_left;
+  assign \$80  = | a_left;
+  assign \$81  = beats - 1'h1;
+  assign \$82  = beat == \$81 ;
+  assign \$83  = | a_left;
+  assign \$84  = ~ \$83 ;
+  assign \$85  = ~ pre;
+  assign \$86  = \$84  & \$85 ;
+  assign \$87  = ~ pre_asking;
+  assign \$88  = \$86  & \$87 ;
+  assign \$90  = paddr[2:0] * 4'h8;
+  assign \$91  = mem__rdata >> \$90 ;
+  assign \$92  = \$91  & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
+  assign \$93  = mem__rvalid & tx_data__ready;
+  assign \$94  = beats - 1'h1;
+  assign \$95  = beat == \$94 ;
+  assign \$96  = rx_data__valid & rx_data__payload[64];
+  assign \$97  = ! mover_fsm_state;
+  assign \$98  = mover_fsm_state == 1'h1;
+  assign \$99  = mover_fsm_state == 2'h2;
+  assign \$100  = mover_fsm_state == 2'h3;
+  assign \$101  = mover_fsm_state == 3'h4;
+  assign \$102  = mover_fsm_state == 3'h5;
+  assign \$103  = mover_fsm_state == 3'h6;
   always @(posedge clk)
-    paddr <= \$81 ;
+    paddr <= \$104 ;
   always @(posedge clk)
-    \$signal  <= \$82 ;
+    \$signal  <= \$105 ;
   always @(posedge clk)
-    line <= \$83 ;
+    line <= \$106 ;
   always @(posedge clk)
-    length <= \$84 ;
+    length <= \$107 ;
   always @(posedge clk)
-    a_addr <= \$85 ;
+    pre <= \$108 ;
   always @(posedge clk)
-    a_left <= \$86 ;
+    pre_asking <= \$109 ;
   always @(posedge clk)
-    b_wait <= \$87 ;
+    pre_addr <= \$110 ;
   always @(posedge clk)
-    beat <= \$88 ;
+    pre_beats <= \$111 ;
   always @(posedge clk)
-    mover_fsm_state <= \$89 ;
-  assign \$3  = \port$960$119 [33] ? \$2 [9:0] : 10'h001;
-  assign \$5  = a_addr + \$4 ;
-  assign \$6  = a_left - \$51 [8:0];
-  assign \$7  = issuing & \$signal ;
-  assign \$8  = mem__bvalid & mem__bready;
-  assign \$9  = ~ \$8 ;
-  assign \$10  = \$7  & \$9 ;
+    a_addr <= \$112 ;
+  always @(posedge clk)
+    a_left <= \$113 ;
+  always @(posedge clk)
+    b_wait <= \$114 ;
+  always @(posedge clk)
+    beat <= \$115 ;
+  always @(posedge clk)
+    hdr_sent <= \$116 ;
+  always @(posedge clk)
+    mover_fsm_state <= \$117 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$81  = paddr;
+    \$104  = paddr;
     if (start) begin
-      \$81  = \port$960$119 [31:0];
+      \$104  = \port$960$119 [31:0];
     end
     if (rst) begin
-      \$81  = 32'd0;
+      \$104  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$82  = \$signal ;
+    \$105  = \$signal ;
     if (start) begin
-      \$82  = \port$960$119 [32];
+      \$105  = \port$960$119 [32];
     end
     if (rst) begin
-      \$82  = 1'h0;
+      \$105  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$83  = line;
+    \$106  = line;
     if (start) begin
-      \$83  = \port$960$119 [33];
+      \$106  = \port$960$119 [33];
     end
     if (rst) begin
-      \$83  = 1'h0;
+      \$106  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$84  = length;
+    \$107  = length;
     if (start) begin
-      \$84  = \length$10 ;
+      \$107  = \length$10 ;
     end
     if (rst) begin
-      \$84  = 16'h0000;
+      \$107  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$85  = a_addr;
-    if (start) begin
-      \$85  = \$1 [31:0];
+    \$108  = pre;
+    if (pre_decide) begin
+      \$108  = 1'h1;
     end
-    if (issuing) begin
-      \$85  = \$5 [31:0];
-    end
-    if (rst) begin
-      \$85  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$86  = a_left;
-    if (start) begin
-      \$86  = \$3 ;
-    end
-    if (issuing) begin
-      \$86  = \$6 [9:0];
-    end
-    if (rst) begin
-      \$86  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$87  = b_wait;
-    if (\$10 ) begin
-      \$87  = \$15 [9:0];
-    end else if (\$14 ) begin
-      \$87  = \$16 [9:0];
-    end
-    if (rst) begin
-      \$87  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$88  = beat;
-    casez (mover_fsm_state)
-      3'h0:
-          \$88  = 10'h000;
-      3'h1:
-          if (\$signal ) begin
-            if (mem__awready) begin
-              \$88  = { 1'h0, \$51 [8:0] };
-            end
-          end
-      3'h3:
-          if (\$17 ) begin
-            \$88  = \$18 [9:0];
-          end
-      3'h5:
-          /* empty */;
-      3'h4:
-          /* empty */;
-      3'h6:
-          if (\$25 ) begin
-            \$88  = \$26 [9:0];
-          end
-    endcase
-    if (rst) begin
-      \$88  = 10'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$89  = mover_fsm_state;
     casez (mover_fsm_state)
       3'h0:
           if (start) begin
-            \$89  = 3'h1;
-          end else if (drain) begin
-            \$89  = 3'h2;
-          end
-      3'h1:
-          (* full_case = 32'd1 *)
-          if (\$signal ) begin
-            if (mem__awready) begin
-              \$89  = 3'h3;
-            end
-          end else begin
-            if (mem__arready) begin
-              \$89  = 3'h4;
-            end
-          end
-      3'h3:
-          if (\$17 ) begin
-            if (\$21 ) begin
-              \$89  = 3'h1;
-            end else if (\$22 ) begin
-              \$89  = 3'h5;
-            end
-          end
-      3'h5:
-          if (\$24 ) begin
-            \$89  = 3'h0;
-          end
-      3'h4:
-          if (hdr_ready) begin
-            \$89  = 3'h6;
-          end
-      3'h6:
-          if (\$25 ) begin
-            if (\$28 ) begin
-              \$89  = 3'h0;
-            end
-          end
-      3'h2:
-          if (\$29 ) begin
-            \$89  = 3'h0;
+            \$108  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$89  = 3'h0;
+      \$108  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$109  = pre_asking;
+    if (pre_decide) begin
+      \$109  = 1'h1;
+    end
+    if (\$signal ) begin
+    end else if (pre_asking) begin
+      if (mem__arready) begin
+        \$109  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$109  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$110  = pre_addr;
+    if (pre_decide) begin
+      \$110  = \$56 [31:0];
+    end
+    if (rst) begin
+      \$110  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$111  = pre_beats;
+    if (pre_decide) begin
+      \$111  = \$65 [8:0];
+    end
+    if (rst) begin
+      \$111  = 9'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$112  = a_addr;
+    if (start) begin
+      \$112  = \$3 [31:0];
+    end
+    if (issuing) begin
+      \$112  = \$7 [31:0];
+    end
+    if (rst) begin
+      \$112  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$113  = a_left;
+    if (start) begin
+      \$113  = \$5 [9:0];
+    end
+    if (issuing) begin
+      \$113  = \$8 [9:0];
+    end
+    if (rst) begin
+      \$113  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$114  = b_wait;
+    if (\$12 ) begin
+      \$114  = \$17 [9:0];
+    end else if (\$16 ) begin
+      \$114  = \$18 [9:0];
+    end
+    if (rst) begin
+      \$114  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$115  = beat;
+    casez (mover_fsm_state)
+      3'h0:
+          \$115  = 10'h000;
+      3'h2:
+          if (\$signal ) begin
+            if (mem__awready) begin
+              \$115  = { 1'h0, \$55 [8:0] };
+            end
+          end
+      3'h4:
+          if (\$21 ) begin
+            \$115  = \$22 [9:0];
+          end
+      3'h6:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h5:
+          if (\$29 ) begin
+            \$115  = \$30 [9:0];
+          end
+    endcase
+    if (rst) begin
+      \$115  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$116  = hdr_sent;
+    casez (mover_fsm_state)
+      3'h0:
+          \$116  = 1'h0;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$signal ) begin
+          end else begin
+            if (hdr_ready) begin
+              \$116  = 1'h1;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$116  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$117  = mover_fsm_state;
+    casez (mover_fsm_state)
+      3'h0:
+          if (start) begin
+            (* full_case = 32'd1 *)
+            if (pre) begin
+              \$117  = 3'h1;
+            end else begin
+              \$117  = 3'h2;
+            end
+          end else if (drain) begin
+            \$117  = 3'h3;
+          end
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$signal ) begin
+            if (mem__awready) begin
+              \$117  = 3'h4;
+            end
+          end else begin
+            if (\$20 ) begin
+              \$117  = 3'h5;
+            end else if (mem__arready) begin
+              \$117  = 3'h1;
+            end
+          end
+      3'h4:
+          if (\$21 ) begin
+            if (\$25 ) begin
+              \$117  = 3'h2;
+            end else if (\$26 ) begin
+              \$117  = 3'h6;
+            end
+          end
+      3'h6:
+          if (\$28 ) begin
+            \$117  = 3'h0;
+          end
+      3'h1:
+          if (hdr_ready) begin
+            \$117  = 3'h5;
+          end
+      3'h5:
+          if (\$29 ) begin
+            if (\$32 ) begin
+              \$117  = 3'h0;
+            end
+          end
+      3'h3:
+          if (\$33 ) begin
+            \$117  = 3'h0;
+          end
+    endcase
+    if (rst) begin
+      \$117  = 3'h0;
     end
   end
   always @* begin
@@ -3179,16 +3328,29 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     mem__awlen = 8'h00;
     if (\$signal ) begin
-      mem__awlen = \$52 [7:0];
+      mem__awlen = \$66 [7:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    issuing = 1'h0;
     (* full_case = 32'd1 *)
     if (\$signal ) begin
-      issuing = \$53 ;
+      issuing = \$67 ;
+    end else if (pre_asking) begin
     end else begin
-      issuing = \$55 ;
+      issuing = \$70 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    mem__arvalid = 1'h0;
+    (* full_case = 32'd1 *)
+    if (\$signal ) begin
+    end else if (pre_asking) begin
+      mem__arvalid = 1'h1;
+    end else begin
+      mem__arvalid = own_ar;
     end
   end
   always @* begin
@@ -3196,6 +3358,8 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     mem__araddr = 32'd0;
     (* full_case = 32'd1 *)
     if (\$signal ) begin
+    end else if (pre_asking) begin
+      mem__araddr = pre_addr;
     end else begin
       mem__araddr = a_addr;
     end
@@ -3205,8 +3369,10 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     mem__arlen = 8'h00;
     (* full_case = 32'd1 *)
     if (\$signal ) begin
+    end else if (pre_asking) begin
+      mem__arlen = \$68 [7:0];
     end else begin
-      mem__arlen = \$54 [7:0];
+      mem__arlen = \$69 [7:0];
     end
   end
   always @* begin
@@ -3214,16 +3380,16 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     mem__req = 1'h0;
     casez (mover_fsm_state)
       3'h0:
-          /* empty */;
-      3'h1:
-          mem__req = 1'h1;
-      3'h3:
-          mem__req = 1'h1;
-      3'h5:
+          mem__req = pre;
+      3'h2:
           mem__req = 1'h1;
       3'h4:
           mem__req = 1'h1;
       3'h6:
+          mem__req = 1'h1;
+      3'h1:
+          mem__req = 1'h1;
+      3'h5:
           mem__req = 1'h1;
     endcase
   end
@@ -3233,7 +3399,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           if (\$signal ) begin
             mem__awvalid = 1'h1;
           end
@@ -3245,36 +3411,56 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           if (\$signal ) begin
             mem__bready = 1'h1;
           end
-      3'h3:
+      3'h4:
           mem__bready = 1'h1;
-      3'h5:
+      3'h6:
           mem__bready = 1'h1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    mem__arvalid = 1'h0;
+    own_ar = 1'h0;
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           (* full_case = 32'd1 *)
           if (\$signal ) begin
           end else begin
-            mem__arvalid = 1'h1;
+            own_ar = 1'h1;
           end
-      3'h3:
-          /* empty */;
-      3'h5:
-          /* empty */;
       3'h4:
-          mem__arvalid = \$63 ;
+          /* empty */;
       3'h6:
-          mem__arvalid = \$64 ;
+          /* empty */;
+      3'h1:
+          own_ar = \$79 ;
+      3'h5:
+          own_ar = \$80 ;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    hdr_valid = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (\$signal ) begin
+          end else begin
+            hdr_valid = \$71 ;
+          end
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h1:
+          hdr_valid = 1'h1;
     endcase
   end
   always @* begin
@@ -3283,9 +3469,9 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           /* empty */;
-      3'h3:
+      3'h4:
           mem__wvalid = rx_data__valid;
     endcase
   end
@@ -3295,17 +3481,17 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          rx_data__ready = mem__wready;
-      3'h5:
+      3'h2:
           /* empty */;
       3'h4:
-          /* empty */;
+          rx_data__ready = mem__wready;
       3'h6:
           /* empty */;
-      3'h2:
+      3'h1:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h3:
           rx_data__ready = 1'h1;
     endcase
   end
@@ -3315,10 +3501,10 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           /* empty */;
-      3'h3:
-          mem__wlast = \$56 ;
+      3'h4:
+          mem__wlast = \$72 ;
     endcase
   end
   always @* begin
@@ -3327,14 +3513,14 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           /* empty */;
-      3'h3:
+      3'h4:
           (* full_case = 32'd1 *)
           if (line) begin
             mem__wdata = rx_data__payload[63:0];
           end else begin
-            mem__wdata = \$59 [63:0];
+            mem__wdata = \$75 [63:0];
           end
     endcase
   end
@@ -3344,14 +3530,14 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           /* empty */;
-      3'h3:
+      3'h4:
           (* full_case = 32'd1 *)
           if (line) begin
             mem__wstrb = 8'hff;
           end else begin
-            mem__wstrb = \$60 [7:0];
+            mem__wstrb = \$76 [7:0];
           end
     endcase
   end
@@ -3361,42 +3547,26 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
+      3'h2:
           /* empty */;
-      3'h3:
-          /* empty */;
-      3'h5:
-          if (\$62 ) begin
-            done = 1'h1;
-          end
       3'h4:
           /* empty */;
       3'h6:
-          if (\$70 ) begin
-            if (\$72 ) begin
+          if (\$78 ) begin
+            done = 1'h1;
+          end
+      3'h1:
+          /* empty */;
+      3'h5:
+          if (\$93 ) begin
+            if (\$95 ) begin
               done = 1'h1;
             end
           end
-      3'h2:
-          if (\$73 ) begin
+      3'h3:
+          if (\$96 ) begin
             done = 1'h1;
           end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    hdr_valid = 1'h0;
-    casez (mover_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h5:
-          /* empty */;
-      3'h4:
-          hdr_valid = 1'h1;
     endcase
   end
   always @* begin
@@ -3405,15 +3575,15 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h5:
+      3'h2:
           /* empty */;
       3'h4:
           /* empty */;
       3'h6:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h5:
           tx_data__valid = mem__rvalid;
     endcase
   end
@@ -3423,15 +3593,15 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h5:
+      3'h2:
           /* empty */;
       3'h4:
           /* empty */;
       3'h6:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h5:
           mem__rready = tx_data__ready;
     endcase
   end
@@ -3441,42 +3611,67 @@ module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$
     casez (mover_fsm_state)
       3'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h5:
+      3'h2:
           /* empty */;
       3'h4:
           /* empty */;
       3'h6:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h5:
         begin
-          tx_data__payload[64] = \$66 ;
+          tx_data__payload[64] = \$82 ;
           (* full_case = 32'd1 *)
           if (line) begin
             tx_data__payload[63:0] = mem__rdata;
           end else begin
-            tx_data__payload[63:0] = \$69 ;
+            tx_data__payload[63:0] = \$92 ;
           end
         end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    pre_decide = 1'h0;
+    casez (mover_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h5:
+          pre_decide = \$89 ;
     endcase
   end
   assign \paddr$4  = \port$960$119 [31:0];
   assign write = \port$960$119 [32];
   assign \line$8  = \port$960$119 [33];
-  assign burst = \$51 [8:0];
-  assign lane_mask = { \$43 , \$42 , \$41 , \$40 , \$39 , \$38 , \$37 , \$36  };
-  assign to_4k = \$45 [10:0];
+  assign n_addr = \$56 [31:0];
+  assign n_burst = \$65 [8:0];
+  assign burst = \$55 [8:0];
+  assign lane_mask = { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
+  assign to_4k = \$49 [10:0];
+  assign n_to_4k = \$59 [10:0];
+  assign next_read = 1'h0;
   assign \rx_data__payload.data  = rx_data__payload[63:0];
   assign \rx_data__payload.last  = rx_data__payload[64];
   assign \tx_data__payload.data  = tx_data__payload[63:0];
   assign \tx_data__payload.last  = tx_data__payload[64];
-  assign \$1 [2:0] = 3'h0;
-  assign \$1 [32:3] = { 1'h0, \port$960$119 [31:3] };
-  assign \$2  = { 3'h0, \length$10 [15:3] };
-  assign \$45  = { \$44 [13], \$44 [13], \$44 [13], \$44 [13:3] };
-  assign \$4  = { \$51 [8:0], 3'h0 };
-  assign \$30  = { 3'h0, length[15:3] };
+  assign \$1  = { pre_beats, 3'h0 };
+  assign \$56 [2:0] = 3'h0;
+  assign \$56 [32:3] = { 1'h0, \port$960$119 [31:3] };
+  assign \$57  = { 3'h0, \length$10 [15:3] };
+  assign \$49  = { \$48 [13], \$48 [13], \$48 [13], \$48 [13:3] };
+  assign \$6  = { \$55 [8:0], 3'h0 };
+  assign \$34  = { 3'h0, length[15:3] };
+  assign \$59  = { \$58 [13], \$58 [13], \$58 [13], \$58 [13:3] };
+  assign \$89  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -3970,7 +4165,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1525$0 , \port$1525$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1563$0 , \port$1563$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4077,10 +4272,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1525$0 ;
-  wire [11:0] \port$1525$0 ;
-  input [55:0] \port$1525$20 ;
-  wire [55:0] \port$1525$20 ;
+  input [11:0] \port$1563$0 ;
+  wire [11:0] \port$1563$0 ;
+  input [55:0] \port$1563$20 ;
+  wire [55:0] \port$1563$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4136,12 +4331,12 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1424$0 (owner_get_valid),
-    .\port$1425$0 (owner_get_node),
-    .\port$1525$0 (\port$1525$0 ),
-    .\port$1525$20 (\port$1525$20 [7:0]),
-    .\port$1692$0 (window__busy),
-    .\port$1696$0 (window__error),
+    .\port$1462$0 (owner_get_valid),
+    .\port$1463$0 (owner_get_node),
+    .\port$1563$0 (\port$1563$0 ),
+    .\port$1563$20 (\port$1563$20 [7:0]),
+    .\port$1742$0 (window__busy),
+    .\port$1746$0 (window__error),
     .\port$561$0 (fault__pending),
     .\port$564$0 (fault__write),
     .rst(rst),
@@ -4159,7 +4354,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1525$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1563$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4183,11 +4378,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1525$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1525$20 [7:0], \port$1525$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1525$0 [3:0];
-  assign fault__src = \port$1525$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1525$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1563$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1563$20 [7:0], \port$1563$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1563$0 [3:0];
+  assign fault__src = \port$1563$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1563$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4217,7 +4412,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1424$0 , \port$1425$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1525$0 , \port$1525$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1692$0 , \port$1696$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$1462$0 , \port$1463$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1563$0 , \port$1563$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1742$0 , \port$1746$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4381,18 +4576,18 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1424$0 ;
-  wire \port$1424$0 ;
-  input [7:0] \port$1425$0 ;
-  wire [7:0] \port$1425$0 ;
-  input [11:0] \port$1525$0 ;
-  wire [11:0] \port$1525$0 ;
-  input [7:0] \port$1525$20 ;
-  wire [7:0] \port$1525$20 ;
-  input \port$1692$0 ;
-  wire \port$1692$0 ;
-  input \port$1696$0 ;
-  wire \port$1696$0 ;
+  input \port$1462$0 ;
+  wire \port$1462$0 ;
+  input [7:0] \port$1463$0 ;
+  wire [7:0] \port$1463$0 ;
+  input [11:0] \port$1563$0 ;
+  wire [11:0] \port$1563$0 ;
+  input [7:0] \port$1563$20 ;
+  wire [7:0] \port$1563$20 ;
+  input \port$1742$0 ;
+  wire \port$1742$0 ;
+  input \port$1746$0 ;
+  wire \port$1746$0 ;
   input \port$561$0 ;
   wire \port$561$0 ;
   input \port$564$0 ;
@@ -4439,7 +4634,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1696$0 , \port$1692$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1746$0 , \port$1742$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4447,10 +4642,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1525$20 , \port$1525$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1563$20 , \port$1563$0 , 2'h0, \port$564$0 , \port$561$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1424$0 , 23'h000000, \port$1425$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1462$0 , 23'h000000, \port$1463$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7138,9 +7333,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1424$0 , 23'h000000, \port$1425$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1525$20 , \port$1525$0 , 2'h0, \port$564$0 , \port$561$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1696$0 , \port$1692$0  };
+  assign csr__OWNER_GET__r_data = { \port$1462$0 , 23'h000000, \port$1463$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1563$20 , \port$1563$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1746$0 , \port$1742$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -8203,18 +8398,21 @@ module \mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_INV_VPN_LO_w_stb, TLB_IN
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \node_id$22 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, mover_done, hdr_valid, tx_hdr__ready);
+module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \node_id$23 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, hdr_valid, mover_done, tx_hdr__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
-  reg [1:0] \$10 ;
+  wire \$10 ;
+  reg [153:0] \$11 ;
+  reg [7:0] \$12 ;
+  reg [1:0] \$13 ;
   wire \$2 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
-  reg [153:0] \$8 ;
-  reg [7:0] \$9 ;
+  wire \$8 ;
+  wire \$9 ;
   output access_start;
   reg access_start;
   input clk;
@@ -8258,9 +8456,10 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
   wire line;
   input mover_done;
   wire mover_done;
+  wire next_read;
   reg [7:0] node_id = 8'h00;
-  input [7:0] \node_id$22 ;
-  wire [7:0] \node_id$22 ;
+  input [7:0] \node_id$23 ;
+  wire [7:0] \node_id$23 ;
   wire [31:0] paddr;
   output prot_fault_event;
   reg prot_fault_event;
@@ -8332,19 +8531,23 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
   reg tx_hdr__valid;
   wire write;
   assign response_event = tx_hdr__valid & tx_hdr__ready;
-  assign \$1  = queue__payload[118:116] == 2'h2;
-  assign \$2  = ! queue__payload[118:116];
-  assign \$3  = ! responder_fsm_state;
-  assign \$4  = responder_fsm_state == 1'h1;
-  assign \$5  = responder_fsm_state == 2'h2;
-  assign \$6  = responder_fsm_state == 2'h3;
-  assign \$7  = ! queue__payload[118:116];
+  assign \$1  = ! queue__payload[118:116];
+  assign \$2  = queue__valid & \$1 ;
+  assign \$3  = ~ queue__payload[151];
+  assign next_read = \$2  & \$3 ;
+  assign \$4  = queue__payload[118:116] == 2'h2;
+  assign \$5  = ! queue__payload[118:116];
+  assign \$6  = ! responder_fsm_state;
+  assign \$7  = responder_fsm_state == 1'h1;
+  assign \$8  = responder_fsm_state == 2'h2;
+  assign \$9  = responder_fsm_state == 2'h3;
+  assign \$10  = ! queue__payload[118:116];
   always @(posedge clk)
-    cur <= \$8 ;
+    cur <= \$11 ;
   always @(posedge clk)
-    node_id <= \$9 ;
+    node_id <= \$12 ;
   always @(posedge clk)
-    responder_fsm_state <= \$10 ;
+    responder_fsm_state <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     tx_hdr__payload[126:111] = 16'h0000;
@@ -8382,7 +8585,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
     casez (responder_fsm_state)
       2'h0:
           if (queue__valid) begin
-            prot_fault_event = \$1 ;
+            prot_fault_event = \$4 ;
           end
     endcase
   end
@@ -8392,7 +8595,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
     casez (responder_fsm_state)
       2'h0:
           if (queue__valid) begin
-            if (\$2 ) begin
+            if (\$5 ) begin
               access_start = 1'h1;
             end
           end
@@ -8404,7 +8607,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
     casez (responder_fsm_state)
       2'h0:
           if (queue__valid) begin
-            if (\$2 ) begin
+            if (\$5 ) begin
             end else if (queue__payload[153]) begin
               drain = 1'h1;
             end
@@ -8438,66 +8641,66 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$8  = cur;
+    \$11  = cur;
     casez (responder_fsm_state)
       2'h0:
           if (queue__valid) begin
-            \$8  = queue__payload;
+            \$11  = queue__payload;
           end
     endcase
     if (rst) begin
-      \$8  = 154'h000000000000000000000000000000000000000;
+      \$11  = 154'h000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$9  = node_id;
+    \$12  = node_id;
     casez (responder_fsm_state)
       2'h0:
           if (queue__valid) begin
-            \$9  = \node_id$22 ;
+            \$12  = \node_id$23 ;
           end
     endcase
     if (rst) begin
-      \$9  = 8'h00;
+      \$12  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$10  = responder_fsm_state;
+    \$13  = responder_fsm_state;
     (* full_case = 32'd1 *)
     casez (responder_fsm_state)
       2'h0:
           if (queue__valid) begin
             (* full_case = 32'd1 *)
-            if (\$7 ) begin
-              \$10  = 2'h1;
+            if (\$10 ) begin
+              \$13  = 2'h1;
             end else if (queue__payload[153]) begin
-              \$10  = 2'h2;
+              \$13  = 2'h2;
             end else begin
-              \$10  = 2'h3;
+              \$13  = 2'h3;
             end
           end
       2'h1:
           if (mover_done) begin
             (* full_case = 32'd1 *)
             if (cur[151]) begin
-              \$10  = 2'h3;
+              \$13  = 2'h3;
             end else begin
-              \$10  = 2'h0;
+              \$13  = 2'h0;
             end
           end
       2'h2:
           if (mover_done) begin
-            \$10  = 2'h3;
+            \$13  = 2'h3;
           end
       2'h3:
           if (tx_hdr__ready) begin
-            \$10  = 2'h0;
+            \$13  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$10  = 2'h0;
+      \$13  = 2'h0;
     end
   end
   assign paddr = queue__payload[150:119];

@@ -17,13 +17,27 @@ class DataMover(wiring.Component):
     ``start`` (with ``paddr``, ``write``, ``line``, ``length``, sampled in that cycle) runs it: a line of
     ``length / beat`` beats is carried as INCR bursts of at most 256 beats, split at 4 KiB boundaries (AXI
     rules; a line never crosses its page, see the request checker); a word is one beat, shifted to its byte lane and masked by
-    ``wstrb`` (writes) or shifted down and masked (reads). A read first asks for the response header
-    (``hdr_valid``/``hdr_ready``, after the AR handshake) and then streams the data beats; a write takes the
+    ``wstrb`` (writes) or shifted down and masked (reads). A read asks for the response header
+    (``hdr_valid``/``hdr_ready``) together with its first AR handshake, and streams the data beats once
+    both are done; a write takes the
     beats from ``rx_data`` and ends with the B response. ``drain`` instead consumes the beats of a request
     that is not carried out, up to the one with ``last``. ``done`` is high in the last cycle of either.
 
-    Reads ask for later bursts while earlier ones stream (the header still waits for the first AR
-    handshake), so a subordinate that accepts several read addresses returns the beats back to back;
+    The header goes with the first AR, not after it: the network interface needs the header's three wire
+    beats (and its send pipeline) before the first data beat can follow it, and the DRAM's first beat comes
+    ``dram_latency + 1`` cycles after the AR handshake, so a header that waited for the handshake would
+    hold the frame back one cycle (issue 13's line-miss latency). The frame therefore may start while the
+    AR still waits for the DRAM port; it then pauses on the wire for the first beat, as any cut-through
+    frame does (``docs/netif.md``, "Cut-through").
+
+    Reads ask for later bursts while earlier ones stream and, once a read's bursts are all asked for, for
+    the first burst of the *next* request if the responder says it is a read it will carry out
+    (``next_read``; ``paddr``/``line``/``length`` are the request queue's head): its beats then wait in the
+    subordinate and stream as soon as its header is out, so back-to-back line reads keep the wire busy
+    instead of paying the DRAM latency each (issue 13's link utilisation). That early address is taken from
+    registers (stable while it waits for ``arready``, also after the request was taken), it goes before
+    the request's later bursts, and the port stays held (``req``) until its beats are in. So a
+    subordinate that accepts several read addresses returns the beats back to back;
     the beats leave as one response with ``last`` on the request's final beat. Writes issue each burst's
     address after the previous burst's data, take B responses whenever they come and finish with the
     last one. Every address and length is a register, stable while its valid waits for ready.
@@ -36,6 +50,9 @@ class DataMover(wiring.Component):
     -----
     start, drain : In(1)
         Begin an access / a drain (only while idle).
+    next_read : In(1)
+        While a read streams: the request the responder takes next is a read it will carry out, and
+        ``paddr``/``line``/``length`` are already its values (the mover may ask for its first burst).
     paddr : In(paddr_width)
     write, line : In(1)
     length : In(16)
@@ -56,7 +73,7 @@ class DataMover(wiring.Component):
         self.params = params
         p = params
         super().__init__({
-            "start": In(1), "drain": In(1),
+            "start": In(1), "drain": In(1), "next_read": In(1),
             "paddr": In(p.paddr_width), "write": In(1), "line": In(1), "length": In(LENGTH_WIDTH),
             "hdr_valid": Out(1), "hdr_ready": In(1), "done": Out(1),
             "rx_data": In(stream.Signature(DataBeat(p.data_width))),
@@ -98,15 +115,40 @@ class DataMover(wiring.Component):
             to_4k.eq((Const(4096, 13) - a_addr[:12]) >> lane_bits),
             burst.eq(Mux((a_left < to_4k) & (a_left < 256), a_left, Mux(to_4k < 256, to_4k, 256))),
         ]
+        # The next request's first burst (``next_read``): the same rule from the inputs, into registers.
+        n_addr = Signal(p.paddr_width)
+        n_left = Signal(cw)
+        n_to_4k = Signal(13 - lane_bits + 1)
+        n_burst = Signal(9)
+        m.d.comb += [
+            n_addr.eq(self.paddr & ~(bb - 1)), n_left.eq(Mux(self.line, (self.length >> lane_bits)[:cw], 1)),
+            n_to_4k.eq((Const(4096, 13) - n_addr[:12]) >> lane_bits),
+            n_burst.eq(Mux((n_left < n_to_4k) & (n_left < 256), n_left, Mux(n_to_4k < 256, n_to_4k, 256))),
+        ]
+        pre = Signal()                   # an early first burst exists (asked for, or waiting for arready)
+        pre_asking = Signal()            # ... and waits for arready
+        pre_addr = Signal(p.paddr_width)
+        pre_beats = Signal(9)
+        pre_decide = Signal()            # (READ_DATA) ask for the next request's first burst from the next cycle
+        with m.If(pre_decide):
+            m.d.sync += [pre.eq(1), pre_asking.eq(1), pre_addr.eq(n_addr), pre_beats.eq(n_burst)]
         with m.If(self.start):
-            m.d.sync += [a_addr.eq(self.paddr & ~(bb - 1)),
-                         a_left.eq(Mux(self.line, (self.length >> lane_bits)[:cw], 1))]
-        issuing = Signal()               # this cycle's address handshake
+            # An early first burst (asked for or not yet) belongs to this request: go on after it.
+            m.d.sync += [a_addr.eq(n_addr + Mux(pre, pre_beats << lane_bits, 0)),
+                         a_left.eq(n_left - Mux(pre, pre_beats, 0))]
+        issuing = Signal()               # this cycle's address handshake of the request's own bursts
         a_valid = a_left != 0
+        own_ar = Signal()                # the state asks for the request's own bursts (a_valid)
         with m.If(write):
             m.d.comb += [mem.awaddr.eq(a_addr), mem.awlen.eq(burst - 1), issuing.eq(mem.awvalid & mem.awready)]
+        with m.Elif(pre_asking):
+            # The early burst first, in any state, until taken (AXI: a valid address stays until ready).
+            m.d.comb += [mem.arvalid.eq(1), mem.araddr.eq(pre_addr), mem.arlen.eq(pre_beats - 1)]
+            with m.If(mem.arready):
+                m.d.sync += pre_asking.eq(0)
         with m.Else():
-            m.d.comb += [mem.araddr.eq(a_addr), mem.arlen.eq(burst - 1), issuing.eq(mem.arvalid & mem.arready)]
+            m.d.comb += [mem.arvalid.eq(own_ar), mem.araddr.eq(a_addr), mem.arlen.eq(burst - 1),
+                         issuing.eq(own_ar & mem.arready)]
         with m.If(issuing):
             m.d.sync += [a_addr.eq(a_addr + (burst << lane_bits)), a_left.eq(a_left - burst)]
 
@@ -119,11 +161,18 @@ class DataMover(wiring.Component):
             m.d.sync += b_wait.eq(b_wait - 1)
         last = beat == beats - 1
 
+        hdr_sent = Signal()              # a read's header was taken while its first AR waited
         with m.FSM(name="mover_fsm"):
             with m.State("IDLE"):
-                m.d.sync += beat.eq(0)
+                # An early burst's beats must come back to this manager: keep the port.
+                m.d.comb += mem.req.eq(pre)
+                m.d.sync += [beat.eq(0), hdr_sent.eq(0)]
                 with m.If(self.start):
-                    m.next = "ISSUE"
+                    m.d.sync += pre.eq(0)
+                    with m.If(pre):
+                        m.next = "READ_HDR"
+                    with m.Else():
+                        m.next = "ISSUE"
                 with m.Elif(self.drain):
                     m.next = "DRAIN"
             with m.State("ISSUE"):
@@ -135,8 +184,13 @@ class DataMover(wiring.Component):
                         m.d.sync += beat.eq(burst)
                         m.next = "WRITE_W"
                 with m.Else():
-                    m.d.comb += mem.arvalid.eq(1)
-                    with m.If(mem.arready):
+                    m.d.comb += [own_ar.eq(1), self.hdr_valid.eq(~hdr_sent)]
+                    hdr_done = hdr_sent | self.hdr_ready
+                    with m.If(self.hdr_ready):
+                        m.d.sync += hdr_sent.eq(1)
+                    with m.If(mem.arready & hdr_done):
+                        m.next = "READ_DATA"
+                    with m.Elif(mem.arready):
                         m.next = "READ_HDR"
             with m.State("WRITE_W"):
                 w_last = beat == 1
@@ -159,13 +213,15 @@ class DataMover(wiring.Component):
                     m.d.comb += self.done.eq(1)
                     m.next = "IDLE"
             with m.State("READ_HDR"):
-                m.d.comb += [mem.req.eq(1), mem.arvalid.eq(a_valid), self.hdr_valid.eq(1)]
+                m.d.comb += [mem.req.eq(1), own_ar.eq(a_valid), self.hdr_valid.eq(1)]
                 with m.If(self.hdr_ready):
                     m.next = "READ_DATA"
             with m.State("READ_DATA"):
                 # Later bursts are asked for while earlier ones stream (a subordinate may accept them early).
-                m.d.comb += [mem.req.eq(1), mem.arvalid.eq(a_valid),
+                m.d.comb += [mem.req.eq(1), own_ar.eq(a_valid),
                              tx.valid.eq(mem.rvalid), mem.rready.eq(tx.ready), tx.payload.last.eq(last)]
+                # Then the next request's first burst, once this one's are all asked for.
+                m.d.comb += pre_decide.eq(~a_valid & ~pre & ~pre_asking & self.next_read)
                 with m.If(line):
                     m.d.comb += tx.payload.data.eq(mem.rdata)
                 with m.Else():

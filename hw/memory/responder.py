@@ -32,7 +32,11 @@ class Responder(wiring.Component):
         Response headers: kind = response kind, ``dst`` = request ``src``, tag/pid/vaddr echoed, ``length`` =
         bytes of data that follow, ``src`` = ``node_id`` sampled as the request is taken from the queue.
     access_start, drain, paddr, write, line, length : Out; hdr_valid : In; hdr_ready : Out; mover_done : In
-        The data mover (``paddr``/``write``/``line``/``length`` are valid with ``access_start``).
+        The data mover (``paddr``/``write``/``line``/``length`` are valid with ``access_start``; they are the
+        request queue's head at all times).
+    next_read : Out(1)
+        The queue's head is a read that will be carried out (status OK): while the current read streams, the
+        mover may ask DRAM for it (issue 13's back-to-back line reads).
     node_id : In(8)
     idle : Out(1)
         No request is being carried out.
@@ -47,7 +51,7 @@ class Responder(wiring.Component):
         super().__init__({
             "queue": In(stream.Signature(TranslatedRequest(p.paddr_width))),
             "tx_hdr": Out(stream.Signature(MsgHeader())),
-            "access_start": Out(1), "drain": Out(1), "paddr": Out(p.paddr_width), "write": Out(1),
+            "access_start": Out(1), "drain": Out(1), "next_read": Out(1), "paddr": Out(p.paddr_width), "write": Out(1),
             "line": Out(1), "length": Out(LENGTH_WIDTH),
             "hdr_valid": In(1), "hdr_ready": Out(1), "mover_done": In(1),
             "node_id": In(NODE_ID_WIDTH), "idle": Out(1),
@@ -66,6 +70,7 @@ class Responder(wiring.Component):
             hdr.status.eq(cur.status),
             self.response_event.eq(self.tx_hdr.valid & self.tx_hdr.ready),
             self.paddr.eq(q.paddr), self.write.eq(q.is_write), self.line.eq(q.is_line), self.length.eq(q.length),
+            self.next_read.eq(self.queue.valid & (q.status == Status.OK) & ~q.is_write),
         ]
         with m.FSM(name="responder_fsm"):
             with m.State("IDLE"):

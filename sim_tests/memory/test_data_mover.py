@@ -249,3 +249,176 @@ def test_random_lines_and_words_with_backpressure(data_width, page_bytes):
     run(dut, bench)
     assert counts["line_read"] and counts["line_write"] and counts["word"]
     assert counts["bursts"] > counts["line_read"] + counts["line_write"], counts   # some lines took several bursts
+
+
+def test_read_header_goes_with_the_first_ar():
+    """A line read offers its response header in the cycle of its first AR (issue 13: the frame's header beats
+    then go out while DRAM prepares the first beat), also while the AR waits for ready, and exactly once."""
+    dut = DataMover(PARAMS)
+    seen = {}
+
+    async def bench(ctx):
+        for stall in (0, 3):
+            ctx.set(dut.start, 1)
+            ctx.set(dut.paddr, 0x200)
+            ctx.set(dut.write, 0)
+            ctx.set(dut.line, 1)
+            ctx.set(dut.length, 64)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            ctx.set(dut.hdr_ready, 1)
+            ctx.set(dut.tx_data.ready, 1)
+            log = []
+            for cycle in range(30):
+                ctx.set(dut.mem.arready, cycle >= stall)
+                ctx.set(dut.mem.rvalid, cycle >= stall + 3)
+                log.append((ctx.get(dut.mem.arvalid) and ctx.get(dut.mem.arready), ctx.get(dut.hdr_valid),
+                            ctx.get(dut.tx_data.valid) and ctx.get(dut.tx_data.ready)))
+                done = ctx.get(dut.done)
+                await ctx.tick()
+                if done:
+                    break
+            ctx.set(dut.mem.rvalid, 0)
+            seen[stall] = log
+            await ctx.tick()
+
+    run(dut, bench)
+    for stall, log in seen.items():
+        assert [i for i, (_, h, _) in enumerate(log) if h] == [0], (stall, log)       # offered at once, once
+        assert [i for i, (a, _, _) in enumerate(log) if a] == [stall], (stall, log)
+        assert sum(d for _, _, d in log) == 8 and log[stall + 3][2], (stall, log)    # beats as they come
+
+
+
+def _sequence(dut, reqs, axi, rng, ask_early, ready_prob=1.0):
+    """A bench playing the responder for ``reqs`` [(paddr, write, line, length, data)]: each is started in the
+    cycle after the previous one's ``done``; while one runs the inputs show the next one and ``next_read``
+    says whether it is a read (if ``ask_early``). ``axi`` has ``drive(ctx)``/``sample(ctx)`` (None: the
+    subordinate runs on its own). Fills ``result`` with the beats read per request and the cycle of each done."""
+    bb = dut.params.beat_bytes
+    result = {"out": [], "done": []}
+
+    def show(ctx, r):
+        paddr, write, line, length, _ = r
+        ctx.set(dut.paddr, paddr)
+        ctx.set(dut.write, write)
+        ctx.set(dut.line, line)
+        ctx.set(dut.length, length)
+
+    async def bench(ctx):
+        cycle = 0
+        for i, r in enumerate(reqs):
+            paddr, write, line, length, data = r
+            nxt = reqs[i + 1] if i + 1 < len(reqs) else None
+            beats = ([int.from_bytes(data[j:j + bb], "little") for j in range(0, length, bb)] if line
+                     else [int.from_bytes(data, "little")]) if write else []
+            out, rx_valid = [], False
+            for k in range(20000):
+                # Cycle 0 starts the request (the subordinate runs in it too); then the inputs show the next.
+                show(ctx, r if k == 0 or nxt is None else nxt)
+                ctx.set(dut.start, k == 0)
+                ctx.set(dut.next_read, k > 0 and ask_early and nxt is not None and not nxt[1])
+                if axi is not None:
+                    axi.drive(ctx)
+                rx_valid = bool(beats) and (rx_valid or rng.random() < ready_prob)
+                ctx.set(dut.rx_data.valid, rx_valid)
+                if beats:
+                    ctx.set(dut.rx_data.payload.data, beats[0])
+                    ctx.set(dut.rx_data.payload.last, len(beats) == 1)
+                ctx.set(dut.tx_data.ready, rng.random() < ready_prob)
+                ctx.set(dut.hdr_ready, rng.random() < ready_prob)
+                if axi is not None:
+                    axi.sample(ctx)
+                done = ctx.get(dut.done)
+                if rx_valid and ctx.get(dut.rx_data.ready):
+                    beats.pop(0)
+                    rx_valid = False
+                if ctx.get(dut.tx_data.valid) and ctx.get(dut.tx_data.ready):
+                    out.append((ctx.get(dut.tx_data.payload.data), ctx.get(dut.tx_data.payload.last)))
+                await ctx.tick()
+                cycle += 1
+                if done and k > 0:
+                    break
+            else:
+                raise AssertionError(f"request {i} {r[:4]} did not finish; previous {reqs[i - 1][:4] if i else None}; axi ar {getattr(axi, 'ar', None)} bursts {getattr(axi, 'bursts', [])[-4:]}")
+            ctx.set(dut.rx_data.valid, 0)
+            ctx.set(dut.next_read, 0)
+            result["out"].append(out)
+            result["done"].append(cycle)
+
+    return bench, result
+
+
+def _reads(rng, n, length, words=False):
+    reqs = []
+    for _ in range(n):
+        if words and rng.random() < 0.3:
+            ln = rng.choice((1, 2, 4, 8))
+            reqs.append((rng.randrange(0, 1 << 16, ln), 0, 0, ln, b""))
+        else:
+            reqs.append((rng.randrange(0, 1 << 16, length), 0, 1, length, b""))
+    return reqs
+
+
+def test_next_read_asked_early_on_the_dram_model():
+    """Back-to-back 64-byte line reads on the RTL DRAM model (one transaction at a time, first beat
+    latency + 1 cycles after AR): with ``next_read`` the next read's AR is taken in the DRAM's first idle
+    cycle, so a line takes 1 + latency + 8 cycles instead of one more; the data is the same."""
+    periods, outs = {}, {}
+    for early in (False, True):
+        dut = DataMover(PARAMS)
+        m, _ = with_dram(dut, "mem", latency=4)
+        rng = random.Random(5)
+        lines = [rng.randrange(0, 1 << 16, 64) for _ in range(12)]
+        data = {a: rng.randbytes(64) for a in lines}
+        # The lines are written first (so the reads return something to compare), then read back to back.
+        reqs = [(a, 1, 1, 64, data[a]) for a in data] + [(a, 0, 1, 64, b"") for a in lines]
+        bench, result = _sequence(dut, reqs, None, rng, ask_early=early)
+        run(m, bench)
+        done = result["done"][len(data):]
+        periods[early] = [b - a for a, b in zip(done, done[1:])]
+        outs[early] = result["out"][len(data):]
+        for a, out in zip(lines, outs[early]):
+            assert out == [(int.from_bytes(data[a][i:i + 8], "little"), int(i == 56)) for i in range(0, 64, 8)]
+    assert outs[False] == outs[True]
+    assert set(periods[False]) == {14} and set(periods[True]) == {13}, periods
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_next_read_random_with_stalls(seed):
+    """Random line reads (up to a page: several bursts) and words, some writes between them, with ``next_read``
+    on a random-stall subordinate that accepts two read addresses ahead: every read returns the memory's bytes,
+    the early address obeys the AXI rules (the subordinate checks stability), and every burst is asked once."""
+    rng = random.Random(seed)
+    params = MMUParams(tlb_entries=8, tlb_ways=2, pid_width=3, paddr_width=16, data_width=64, page_bytes=4096,
+                       pt_buckets_log2=2, pt_max_probes=2)
+    dut = DataMover(params)
+    bb = params.beat_bytes
+    axi = RandomAxi(dut.mem, rng, bb, 1 << 16, stall=0.3)
+    ref = bytearray(axi.mem)
+    reqs = []
+    for _ in range(40):
+        x = rng.random()
+        if x < 0.15:
+            ln = 64 << rng.randrange(4)
+            reqs.append((rng.randrange(0, 1 << 16, ln), 1, 1, ln, rng.randbytes(ln)))
+        elif x < 0.3:
+            ln = rng.choice((1, 2, 4, 8))
+            reqs.append((rng.randrange(0, 1 << 16, ln), 0, 0, ln, b""))
+        else:
+            ln = bb << rng.randrange((4096 // bb).bit_length())
+            reqs.append((rng.randrange(0, 1 << 16, ln), 0, 1, ln, b""))
+    bench, result = _sequence(dut, reqs, axi, rng, ask_early=True, ready_prob=0.7)
+    run(dut, bench)
+    for i, ((paddr, write, line, length, data), out) in enumerate(zip(reqs, result["out"])):
+        if write:
+            ref[paddr:paddr + length] = data
+        elif line:
+            want = [(int.from_bytes(ref[paddr + j:paddr + j + bb], "little"), int(j == length - bb))
+                    for j in range(0, length, bb)]
+            assert out == want, f"seed {seed}: request {i}: line read at {paddr:#x} of {length} bytes"
+        else:
+            assert out == [(int.from_bytes(ref[paddr:paddr + length], "little"), 1)], f"seed {seed}: request {i}"
+    assert axi.mem == ref, f"seed {seed}"
+    reads = [b for b in axi.bursts if b[0] == "ar"]
+    assert sum(b[2] for b in reads) * bb == sum(r[3] if r[2] else bb for r in reqs if not r[1]), f"seed {seed}"
