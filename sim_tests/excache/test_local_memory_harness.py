@@ -32,7 +32,10 @@ def _run(config, w):
         runner.close()
 
 
-@pytest.mark.parametrize("miss_path", MODES)
+# The default suite's budget: one miss path per test here (each case is two model builds); -m slow runs both.
+# Between them the hardware and software miss paths each run the local line store.
+@pytest.mark.parametrize("miss_path", [m if m == "hardware" else pytest.param(m, marks=pytest.mark.slow)
+                                       for m in MODES])
 def test_local_memory_line_store_matches_onchip(miss_path):
     w = _workload(default_seed("harness-local-memory"), n=2000)
     onchip, none = _run(_config(miss_path), w)
@@ -61,7 +64,8 @@ def test_idle_skipping_is_exact_with_the_local_memory():
     assert s["processor"]["hits"] > 0 and s["processor"]["misses"] > 0
 
 
-@pytest.mark.parametrize("miss_path", MODES)
+@pytest.mark.parametrize("miss_path", [m if m == "software" else pytest.param(m, marks=pytest.mark.slow)
+                                       for m in MODES])
 def test_4k_lines_in_local_memory(capsys, tmp_path, miss_path):
     # LegoOS's 4 KiB lines with the line data in local memory, both miss paths: each fill is two 256-beat AW
     # bursts on lmem and each write-back two AR bursts, while the MMU moves the page in two DRAM bursts.

@@ -20,7 +20,9 @@ SETTINGS = ["cache.line_bytes=4096", "cache.sets=16", "cache.ways=2", "cache.lin
             "memory.dram_bytes=1048576"]
 
 
-@pytest.mark.parametrize("miss_path", ["hardware", "software"])
+# The software miss path with 4 KiB lines runs in the default suite with the local line store
+# (sim_tests/excache/test_local_memory_harness.py); here it is -m slow (a model build of its own: the budget).
+@pytest.mark.parametrize("miss_path", ["hardware", pytest.param("software", marks=pytest.mark.slow)])
 def test_disagg_run_with_4k_lines(capsys, tmp_path, miss_path):
     argv = ["run", "--workload", "uniform", "-p", f"n={N}", "-p", "footprint=524288", "--quiet",
             "--json", str(tmp_path / "s.json"), "--set", f"system.miss_path={miss_path}"]

@@ -2,7 +2,7 @@
 
 The traffic is generated and checked in RTL (sim_tests/netif/traffic.py) with idle insertion on the
 transmit streams and backpressure on the receive streams; the link rates are inputs, so all settings
-share one Verilated model. The default suite runs 100k messages (50k each way) at 0% and 1% loss and
+share one Verilated model. The default suite runs 30k messages (15k each way) at 0% and 1% loss and
 10k (5k each way) at 10% loss, 1% corruption, and reordering/duplication; ``-m slow`` runs 100k for every
 setting, and three NetIfs through the Switch (a model of its own, kept out of the default build time).
 Node A receives with cut-through (``rx_cut_through``: its checker forgets what a verdict discards), node B
@@ -38,7 +38,7 @@ RATES = {
     "reorder_dup": dict(reorder=pct(2), dup=pct(2), loss=pct(1), corrupt=pct(1)),
 }
 # messages per direction in the default suite
-DEFAULT_N = {"loss0": 50_000, "loss1": 50_000, "loss10": 5_000, "corrupt1": 5_000, "reorder_dup": 5_000}
+DEFAULT_N = {"loss0": 15_000, "loss1": 15_000, "loss10": 5_000, "corrupt1": 5_000, "reorder_dup": 5_000}
 
 
 def traffic_sim(run, hdl=HDL):

@@ -2,7 +2,7 @@
 every switch port, the failure at a seeded random cycle, every access checked and no write lost; and a
 replication-1 process whose lost regions fail NODE_DEAD while the rest of the rack runs on.
 
-The default suite runs one failure per memory component and the unreplicated case; the campaign (20 seeded
+The default suite runs one failure per memory component; the unreplicated case is ``-m slow``; the campaign (20 seeded
 runs per memory component, detection and recovery times) is ``-m slow`` (:func:`test_failover_campaign`), or
 ``python -m sim_tests.rack.failover_campaign``.
 """
@@ -19,7 +19,10 @@ from sim_tests.lib.runner import SimRun, default_seed
 from emu.rack.failover import failover_params
 from sim_tests.rack.test_rack import make_top
 
-pytestmark = pytest.mark.xdist_group("rack")
+# One xdist group per Verilated model: the tests of one build run on one worker (the others would wait on its
+# build lock), and the rack's four models (this one, test_rack's, the isolation rogue's, the compiled rack) are
+# built on both workers at once.
+pytestmark = pytest.mark.xdist_group("rack_failover")
 
 #: Test knobs: accesses per processor component, the failure 500..6000 cycles after the accesses start.
 KNOBS = {"idle": 0.1, "backpressure": 0.1, "accesses": 160, "pt_buckets_log2": 5}
@@ -55,6 +58,7 @@ def test_failover_replicated(request, kill):
     run_one(run, "rack_failover", _seed(request), kill, waves=waves, test_name=request.node.nodeid)
 
 
+@pytest.mark.slow   # ~200 s of cocotb (the dead component's retry timeouts); the default suite's budget
 def test_failover_unreplicated(request):
     run = failover_run()
     run.sim = request.config.getoption("--sim")

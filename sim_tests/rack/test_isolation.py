@@ -15,7 +15,7 @@ from hw.system.rack_params import RackParams
 from sim_tests.lib.runner import SimRun, default_seed
 from sim_tests.rack.test_rack import rack_params
 
-pytestmark = pytest.mark.xdist_group("rack")
+pytestmark = pytest.mark.xdist_group("rack_isolation")   # a model of its own (rogue port)
 
 #: No idle or backpressure on the victim's CPU port: the attacks, not the traffic, are under test.
 KNOBS = {"idle": 0.0, "backpressure": 0.0, "accesses": 0, "pt_buckets_log2": 5}

@@ -78,37 +78,45 @@ def _image_file(miss_path, seed, line_store="onchip"):
     return BUILD / "sim" / "system" / "images" / f"{miss_path}{store}-{seed}-{config_id(KNOBS)}.json"
 
 
+#: Memory images written by this pytest process, so each (mode, line store) runs once per session whatever order
+#: the tests run in (an image left in build/ by an earlier session is never trusted: the code may have changed).
+_FRESH_IMAGES = set()
+
+
+def _fresh_image(request, miss_path, line_store="onchip"):
+    """The image of ``miss_path`` written in this session, running its cocotb test first if none was."""
+    path = _image_file(miss_path, _seed(request), line_store)
+    if path not in _FRESH_IMAGES:
+        _run(request, miss_path, testcase="test_processes_faults_and_exit", line_store=line_store)
+    return path
+
+
 def _run(request, miss_path, testcase=None, line_store="onchip"):
     seed = _seed(request)
+    image = _image_file(miss_path, seed, line_store)
+    if image.exists():
+        image.unlink()
     run = sim(miss_path, line_store)
-    run.extra_env = {"DISAGG_IMAGE_FILE": str(_image_file(miss_path, seed, line_store)),
+    run.extra_env = {"DISAGG_IMAGE_FILE": str(image),
                      "DISAGG_SYSTEM_TEST": json.dumps(KNOBS)}
     run.sim = request.config.getoption("--sim")
     run.coverage = request.config.getoption("--coverage-rtl") and run.sim == "verilator"
     waves = request.config.getoption("--waves") or os.environ.get("WAVES", "") not in ("", "0")
     print(f"seed={seed} (reproduce with SEED={seed})")
     run.run(testcase=testcase, seed=seed, waves=waves, test_name=request.node.nodeid)
+    assert image.exists(), "the cocotb test did not write its memory image"
+    _FRESH_IMAGES.add(image)
 
 
 @pytest.mark.parametrize("miss_path", ["hardware", "software"])
 def test_system(request, miss_path):
     """Random multi-process traffic with faults and exits, and the isolation test, in one mode."""
-    image = _image_file(miss_path, _seed(request))
-    if image.exists():
-        image.unlink()
     _run(request, miss_path)
-    assert image.exists(), "the cocotb test did not write its memory image"
 
 
 def test_modes_identical_memory(request):
     """The hardware and software miss paths leave byte-identical memory for the same workload."""
-    seed = _seed(request)
-    images = {}
-    for miss_path in ("hardware", "software"):
-        path = _image_file(miss_path, seed)
-        if not path.exists():
-            _run(request, miss_path, testcase="test_processes_faults_and_exit")
-        images[miss_path] = json.loads(path.read_text())
+    images = {m: json.loads(_fresh_image(request, m).read_text()) for m in ("hardware", "software")}
     hw_image, sw_image = images["hardware"], images["software"]
     assert hw_image.keys() == sw_image.keys()
     assert sum(len(pages) for pages in hw_image.values()) > 0
@@ -120,14 +128,8 @@ def test_local_memory_line_store(request):
     """line_store="axi" under cocotb: the ExCache's line data in a local memory on its ``lmem`` AXI4 port
     (cocotbext-axi's AxiRam, SystemBench.attach_memories); every access matches the golden model and the
     memory left behind is byte-identical to the on-chip line store's for the same workload."""
-    seed = _seed(request)
-    axi = _image_file("hardware", seed, "axi")
-    if axi.exists():
-        axi.unlink()
     _run(request, "hardware", testcase="test_processes_faults_and_exit", line_store="axi")
-    onchip = _image_file("hardware", seed)
-    if not onchip.exists():
-        _run(request, "hardware", testcase="test_processes_faults_and_exit")
-    a, b = json.loads(axi.read_text()), json.loads(onchip.read_text())
+    axi = _image_file("hardware", _seed(request), "axi")
+    a, b = json.loads(axi.read_text()), json.loads(_fresh_image(request, "hardware").read_text())
     assert sum(len(pages) for pages in a.values()) > 0
     assert a == b, "memory differs between the local-memory and the on-chip line store"
