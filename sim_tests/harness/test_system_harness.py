@@ -139,7 +139,7 @@ def test_bench_smoke(tmp_path):
     assert code == 0
     r = json.loads(out.read_text())
     for key in ("harness_accesses_per_s", "raw_accesses_per_s", "cocotb_accesses_per_s", "harness_vs_raw",
-                "harness_vs_cocotb"):
+                "harness_vs_cocotb", "harness_cycles_per_cpu_s", "cocotb_cycles_per_cpu_s", "harness_vs_cocotb_cpu"):
         assert r[key] > 0
     assert r["raw"]["mismatches"] == 0
     rows = {row["name"]: row for row in r["configurations"]}
