@@ -108,9 +108,12 @@ def _cocotb(config: SystemConfig, workload: np.ndarray, n: int, log=None) -> dic
         build_seconds = time.monotonic() - t0
         if log:
             log(f"cocotb model ready ({build_seconds:.1f} s)")
-        outcome = sim.test(seed=1, env={"DISAGG_CONFIG": json.dumps(params, sort_keys=True),
-                                        "DISAGG_BENCH_WORKLOAD": str(wpath), "DISAGG_BENCH_N": str(n),
-                                        "DISAGG_BENCH_OUT": str(out)})
+        try:
+            outcome = sim.test(seed=1, env={"DISAGG_CONFIG": json.dumps(params, sort_keys=True),
+                                            "DISAGG_BENCH_WORKLOAD": str(wpath), "DISAGG_BENCH_N": str(n),
+                                            "DISAGG_BENCH_OUT": str(out)})
+        except RuntimeError as exc:     # cocotb's runner: the simulator exited abnormally (e.g. killed)
+            raise DisaggError(f"the cocotb run failed: {exc} (log in {sim.build_root})") from None
         if not outcome.passed:
             raise DisaggError(f"the cocotb run failed: {outcome.reason} (log in {outcome.test_dir})")
         result = json.loads(out.read_text())
