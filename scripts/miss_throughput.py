@@ -2,8 +2,8 @@
 
 Each variant (a set of configuration overrides, by default the blocking ExCache ``cache.mshrs=1`` and
 ``cache.mshrs=8``) runs the same workload on a CPU of ``--threads`` threads: every thread reads one word of
-each line of its own region (``stream``) or of random lines of a shared footprint (``uniform``), far larger
-than the ExCache (by default the tops' on-chip 64 sets x 4 ways, ``BASE_SETS``), so nearly every access
+each line of its interleaved share of a region (``stream``: lines t, t + threads, ...) or of random lines
+of a shared footprint (``uniform``), far larger than the ExCache (by default the tops' on-chip 64 sets x 4 ways, ``BASE_SETS``), so nearly every access
 misses and the misses are independent. A warm-up pass maps the
 pages (page faults and firmware are then out of the way); the measured pass reads the same lines again. It
 prints, per variant, the misses per 1000 cycles, the mean miss latency, the utilisation of the memory ->
@@ -56,7 +56,10 @@ def streams(kind, line_bytes, threads, lines, pid, seed=1):
     out = []
     for t in range(threads):
         if kind == "stream":
-            idx = t * lines + np.arange(lines, dtype=np.uint64)
+            # Thread t streams lines t, t + threads, ...: the threads walk the sets side by side. (Regions of
+            # ``lines`` lines each would put every thread in the same set at the same time when ``lines`` is a
+            # multiple of the set count, and the ExCache keeps one miss per set open.)
+            idx = t + threads * np.arange(lines, dtype=np.uint64)
         else:
             idx = rng.integers(0, threads * lines, size=lines, dtype=np.uint64)
         out.append(assemble(pid, OP_READ, BASE + idx * np.uint64(line_bytes), 8, 0, 0))
