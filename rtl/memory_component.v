@@ -10508,8 +10508,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3118$0 (\$2 ),
-    .\port$3118$20 (\$3 ),
+    .\port$3112$0 (\$2 ),
+    .\port$3112$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -10608,8 +10608,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3118$0 (\$2 ),
-    .\port$3118$20 (\$3 ),
+    .\port$3112$0 (\$2 ),
+    .\port$3112$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10715,7 +10715,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, rx_data__valid,
     .done(walk_done),
     .fill(fill),
     .fill_pid(fill_pid),
-    .found(walk_found),
+    .found_q(walk_found),
     .inv(inv),
     .mem__araddr(m0__araddr),
     .mem__arlen(m0__arlen),
@@ -11771,7 +11771,7 @@ module \memory_component.memory.mmu.arbiter (rst, m0__req, m0__arvalid, m0__arad
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3118$0 , \port$3118$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3112$0 , \port$3112$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -11919,10 +11919,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3118$0 ;
-  wire [11:0] \port$3118$0 ;
-  output [55:0] \port$3118$20 ;
-  wire [55:0] \port$3118$20 ;
+  output [11:0] \port$3112$0 ;
+  wire [11:0] \port$3112$0 ;
+  output [55:0] \port$3112$20 ;
+  wire [55:0] \port$3112$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12329,8 +12329,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3118$0  = h[11:0];
-  assign \port$3118$20  = h[75:20];
+  assign \port$3112$0  = h[11:0];
+  assign \port$3112$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -13820,7 +13820,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3118$0 , \port$3118$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3112$0 , \port$3112$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -13927,10 +13927,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3118$0 ;
-  wire [11:0] \port$3118$0 ;
-  input [55:0] \port$3118$20 ;
-  wire [55:0] \port$3118$20 ;
+  input [11:0] \port$3112$0 ;
+  wire [11:0] \port$3112$0 ;
+  input [55:0] \port$3112$20 ;
+  wire [55:0] \port$3112$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -13988,10 +13988,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$3017$0 (owner_get_valid),
     .\port$3018$0 (owner_get_node),
-    .\port$3118$0 (\port$3118$0 ),
-    .\port$3118$20 (\port$3118$20 [7:0]),
-    .\port$3297$0 (window__busy),
-    .\port$3301$0 (window__error),
+    .\port$3112$0 (\port$3112$0 ),
+    .\port$3112$20 (\port$3112$20 [7:0]),
+    .\port$3291$0 (window__busy),
+    .\port$3295$0 (window__error),
     .\port$606$0 (fault__pending),
     .\port$609$0 (fault__write),
     .rst(rst),
@@ -14009,7 +14009,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3118$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3112$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -14033,11 +14033,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3118$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3118$20 [7:0], \port$3118$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3118$0 [3:0];
-  assign fault__src = \port$3118$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3118$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3112$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3112$20 [7:0], \port$3112$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3112$0 [3:0];
+  assign fault__src = \port$3112$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3112$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -14067,7 +14067,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$606$0 , \port$609$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3017$0 , \port$3018$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3118$0 , \port$3118$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3297$0 , \port$3301$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$3017$0 , \port$3018$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3112$0 , \port$3112$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3291$0 , \port$3295$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14235,14 +14235,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire \port$3017$0 ;
   input [7:0] \port$3018$0 ;
   wire [7:0] \port$3018$0 ;
-  input [11:0] \port$3118$0 ;
-  wire [11:0] \port$3118$0 ;
-  input [7:0] \port$3118$20 ;
-  wire [7:0] \port$3118$20 ;
-  input \port$3297$0 ;
-  wire \port$3297$0 ;
-  input \port$3301$0 ;
-  wire \port$3301$0 ;
+  input [11:0] \port$3112$0 ;
+  wire [11:0] \port$3112$0 ;
+  input [7:0] \port$3112$20 ;
+  wire [7:0] \port$3112$20 ;
+  input \port$3291$0 ;
+  wire \port$3291$0 ;
+  input \port$3295$0 ;
+  wire \port$3295$0 ;
   input \port$606$0 ;
   wire \port$606$0 ;
   input \port$609$0 ;
@@ -14289,7 +14289,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3301$0 , \port$3297$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3295$0 , \port$3291$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14297,7 +14297,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3118$20 , \port$3118$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3112$20 , \port$3112$0 , 2'h0, \port$609$0 , \port$606$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
   assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3017$0 , 23'h000000, \port$3018$0  };
@@ -16989,8 +16989,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$3017$0 , 23'h000000, \port$3018$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3118$20 , \port$3118$0 , 2'h0, \port$609$0 , \port$606$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3301$0 , \port$3297$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3112$20 , \port$3112$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3295$0 , \port$3291$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -19313,8 +19313,8 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w, tlb_stale
-, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
+module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, walk_found, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w
+, tlb_stale, tlb_busy, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
 , window_done, window_busy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
@@ -21039,7 +21039,7 @@ module \memory_component.memory.mmu.translator.check (is_line, is_write, has_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, found, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, start
+module \memory_component.memory.mmu.walker (rst, inv, found_q, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, start
 , \pid$4 , \vpn$6 , mem__arready, mem__rdata, mem__rvalid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [23:0] \$1 ;
@@ -21110,19 +21110,12 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   reg [3:0] \$69 ;
   wire \$7 ;
   reg [511:0] \$70 ;
-  reg \$71 ;
+  reg [3:0] \$71 ;
   reg \$72 ;
-  reg [19:0] \$73 ;
-  reg \$74 ;
-  reg \$75 ;
   wire \$8 ;
   wire [24:0] \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$24  = 1'h0;
-  wire \$signal$25 ;
-  reg [19:0] \$signal$29 ;
-  reg \$signal$31 ;
-  reg \$signal$33 ;
+  reg [3:0] \$signal$24  = 4'h0;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -21145,9 +21138,9 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   wire [7:0] fill_pid;
   (* init = 36'h000000000 *)
   wire [35:0] fill_vpn;
-  (* init = 1'h0 *)
-  output found;
   wire found;
+  output found_q;
+  wire found_q;
   reg has_empty_q = 1'h0;
   wire [23:0] hash_val;
   input inv;
@@ -21171,7 +21164,7 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   input mem__rvalid;
   wire mem__rvalid;
   output [19:0] pfn;
-  reg [19:0] pfn = 20'h00000;
+  reg [19:0] pfn;
   reg [15:0] pid = 16'h0000;
   input [15:0] \pid$4 ;
   wire [15:0] \pid$4 ;
@@ -21185,7 +21178,7 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   input [7:0] \pt_max_probes$12 ;
   wire [7:0] \pt_max_probes$12 ;
   output r;
-  reg r = 1'h0;
+  reg r;
   input rst;
   wire rst;
   input start;
@@ -21196,13 +21189,10 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   wire [35:0] \vpn$6 ;
   wire [47:0] vpn48;
   output w;
-  reg w = 1'h0;
+  reg w;
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = ~ bucket[0];
-  assign \$27  = ~ bucket[1];
   assign \$28  = \$26  & \$27 ;
   assign \$29  = bucket[151:136] == pid;
   assign \$30  = bucket[128] & \$29 ;
@@ -21225,7 +21215,7 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   assign \$47  = ~ bucket[384];
   assign \$48  = ~ bucket[385];
   assign \$49  = \$47  & \$48 ;
-  assign \$signal$25  = | match;
+  assign found_q = | \$signal$24 ;
   assign \$50  = ~ has_empty_q;
   assign \$51  = probes < pt_max_probes;
   assign \$52  = \$50  & \$51 ;
@@ -21262,12 +21252,6 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
     \$signal$24  <= \$71 ;
   always @(posedge clk)
     has_empty_q <= \$72 ;
-  always @(posedge clk)
-    pfn <= \$73 ;
-  always @(posedge clk)
-    r <= \$74 ;
-  always @(posedge clk)
-    w <= \$75 ;
   assign \$1  = { \$17 , \$14  } & \$19 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
@@ -21291,6 +21275,9 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   assign \$22  = bucket[23:8] == pid;
   assign \$23  = bucket[0] & \$22 ;
   assign \$24  = bucket[63:24] == vpn;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$60  = pid;
@@ -21365,7 +21352,7 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
           \$65  = 3'h5;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$24 ) begin
+          if (found_q) begin
             \$65  = 3'h0;
           end else if (\$8 ) begin
             \$65  = 3'h2;
@@ -21392,7 +21379,7 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$24 ) begin
+          if (found_q) begin
           end else if (\$8 ) begin
             \$66  = \$10 [23:0];
           end
@@ -21487,10 +21474,10 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
       3'h3:
           /* empty */;
       3'h4:
-          \$71  = \$signal$25 ;
+          \$71  = match;
     endcase
     if (rst) begin
-      \$71  = 1'h0;
+      \$71  = 4'h0;
     end
   end
   always @* begin
@@ -21514,107 +21501,50 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$73  = pfn;
-    casez (walker_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$73  = \$signal$29 ;
-    endcase
-    if (rst) begin
-      \$73  = 20'h00000;
+    pfn = 20'h00000;
+    if (\$signal$24 [3]) begin
+      pfn = bucket[475:456];
+    end
+    if (\$signal$24 [2]) begin
+      pfn = bucket[347:328];
+    end
+    if (\$signal$24 [1]) begin
+      pfn = bucket[219:200];
+    end
+    if (\$signal$24 [0]) begin
+      pfn = bucket[91:72];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$74  = r;
-    casez (walker_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$74  = \$signal$31 ;
-    endcase
-    if (rst) begin
-      \$74  = 1'h0;
+    r = 1'h0;
+    if (\$signal$24 [3]) begin
+      r = bucket[448];
+    end
+    if (\$signal$24 [2]) begin
+      r = bucket[320];
+    end
+    if (\$signal$24 [1]) begin
+      r = bucket[192];
+    end
+    if (\$signal$24 [0]) begin
+      r = bucket[64];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$75  = w;
-    casez (walker_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$75  = \$signal$33 ;
-    endcase
-    if (rst) begin
-      \$75  = 1'h0;
+    w = 1'h0;
+    if (\$signal$24 [3]) begin
+      w = bucket[449];
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$signal$29  = 20'h00000;
-    if (match[3]) begin
-      \$signal$29  = bucket[475:456];
+    if (\$signal$24 [2]) begin
+      w = bucket[321];
     end
-    if (match[2]) begin
-      \$signal$29  = bucket[347:328];
+    if (\$signal$24 [1]) begin
+      w = bucket[193];
     end
-    if (match[1]) begin
-      \$signal$29  = bucket[219:200];
-    end
-    if (match[0]) begin
-      \$signal$29  = bucket[91:72];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$signal$31  = 1'h0;
-    if (match[3]) begin
-      \$signal$31  = bucket[448];
-    end
-    if (match[2]) begin
-      \$signal$31  = bucket[320];
-    end
-    if (match[1]) begin
-      \$signal$31  = bucket[192];
-    end
-    if (match[0]) begin
-      \$signal$31  = bucket[64];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$signal$33  = 1'h0;
-    if (match[3]) begin
-      \$signal$33  = bucket[449];
-    end
-    if (match[2]) begin
-      \$signal$33  = bucket[321];
-    end
-    if (match[1]) begin
-      \$signal$33  = bucket[193];
-    end
-    if (match[0]) begin
-      \$signal$33  = bucket[65];
+    if (\$signal$24 [0]) begin
+      w = bucket[65];
     end
   end
   always @* begin
@@ -21721,7 +21651,7 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$24 ) begin
+          if (found_q) begin
             done = 1'h1;
           end else if (\$52 ) begin
           end else begin
@@ -21744,7 +21674,7 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$24 ) begin
+          if (found_q) begin
             fill = \$53 ;
           end
     endcase
@@ -21758,8 +21688,8 @@ module \memory_component.memory.mmu.walker (rst, inv, pt_base, pt_buckets_log2, 
   assign e1_vpn = { 4'h0, vpn };
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
+  assign found = found_q;
   assign fill_pid = pid[7:0];
-  assign found = \$signal$24 ;
   assign empty[3] = \$49 ;
   assign empty[2] = \$42 ;
   assign empty[1] = \$35 ;
@@ -23073,7 +23003,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3569$0 (\$15 ),
+    .\port$3563$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23178,7 +23108,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3590$0 (\$16 ),
+    .\port$3584$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23425,7 +23355,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3569$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3563$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23575,8 +23505,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3569$0 ;
-  wire \port$3569$0 ;
+  input \port$3563$0 ;
+  wire \port$3563$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -23806,7 +23736,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3569$0 (\port$3569$0 ),
+    .\port$3563$0 (\port$3563$0 ),
     .rst(rst)
   );
   always @* begin
@@ -26834,7 +26764,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3569$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3563$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28361,7 +28291,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3569$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3563$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28370,26 +28300,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3569$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3569$0 ;
-  wire \port$3569$0 ;
+  input \port$3563$0 ;
+  wire \port$3563$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3569$0 (\port$3569$0 ),
+    .\port$3563$0 (\port$3563$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3569$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3569$0  };
+  assign inc = { 7'h00, \port$3563$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3563$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3569$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3563$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28403,8 +28333,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3569$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3569$0 ;
-  wire \port$3569$0 ;
+  input \port$3563$0 ;
+  wire \port$3563$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28430,10 +28360,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3569$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3569$0  };
+  assign inc = { 7'h00, \port$3563$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3569$0  };
+  assign \$2  = { 7'h00, \port$3563$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30750,7 +30680,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3590$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3584$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31141,8 +31071,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3590$0 ;
-  wire \port$3590$0 ;
+  input \port$3584$0 ;
+  wire \port$3584$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31569,7 +31499,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3590$0 ) begin
+            if (\port$3584$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32215,7 +32145,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3590$0  };
+  assign expired = { 1'h0, \port$3584$0  };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32237,7 +32167,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3590$0 ;
+  assign any_expired = \port$3584$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };

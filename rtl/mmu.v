@@ -856,8 +856,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$1563$0 (\$2 ),
-    .\port$1563$20 (\$3 ),
+    .\port$1557$0 (\$2 ),
+    .\port$1557$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -956,8 +956,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1563$0 (\$2 ),
-    .\port$1563$20 (\$3 ),
+    .\port$1557$0 (\$2 ),
+    .\port$1557$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1063,7 +1063,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .done(walk_done),
     .fill(fill),
     .fill_pid(fill_pid),
-    .found(walk_found),
+    .found_q(walk_found),
     .inv(inv),
     .mem__araddr(m0__araddr),
     .mem__arlen(m0__arlen),
@@ -2116,7 +2116,7 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1563$0 , \port$1563$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1557$0 , \port$1557$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2264,10 +2264,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1563$0 ;
-  wire [11:0] \port$1563$0 ;
-  output [55:0] \port$1563$20 ;
-  wire [55:0] \port$1563$20 ;
+  output [11:0] \port$1557$0 ;
+  wire [11:0] \port$1557$0 ;
+  output [55:0] \port$1557$20 ;
+  wire [55:0] \port$1557$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2674,8 +2674,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1563$0  = h[11:0];
-  assign \port$1563$20  = h[75:20];
+  assign \port$1557$0  = h[11:0];
+  assign \port$1557$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -4165,7 +4165,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1563$0 , \port$1563$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1557$0 , \port$1557$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4272,10 +4272,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1563$0 ;
-  wire [11:0] \port$1563$0 ;
-  input [55:0] \port$1563$20 ;
-  wire [55:0] \port$1563$20 ;
+  input [11:0] \port$1557$0 ;
+  wire [11:0] \port$1557$0 ;
+  input [55:0] \port$1557$20 ;
+  wire [55:0] \port$1557$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4333,10 +4333,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$1462$0 (owner_get_valid),
     .\port$1463$0 (owner_get_node),
-    .\port$1563$0 (\port$1563$0 ),
-    .\port$1563$20 (\port$1563$20 [7:0]),
-    .\port$1742$0 (window__busy),
-    .\port$1746$0 (window__error),
+    .\port$1557$0 (\port$1557$0 ),
+    .\port$1557$20 (\port$1557$20 [7:0]),
+    .\port$1736$0 (window__busy),
+    .\port$1740$0 (window__error),
     .\port$561$0 (fault__pending),
     .\port$564$0 (fault__write),
     .rst(rst),
@@ -4354,7 +4354,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1563$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1557$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4378,11 +4378,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1563$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1563$20 [7:0], \port$1563$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1563$0 [3:0];
-  assign fault__src = \port$1563$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1563$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1557$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1557$20 [7:0], \port$1557$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1557$0 [3:0];
+  assign fault__src = \port$1557$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1557$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4412,7 +4412,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1462$0 , \port$1463$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1563$0 , \port$1563$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1742$0 , \port$1746$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$1462$0 , \port$1463$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1557$0 , \port$1557$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1736$0 , \port$1740$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4580,14 +4580,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire \port$1462$0 ;
   input [7:0] \port$1463$0 ;
   wire [7:0] \port$1463$0 ;
-  input [11:0] \port$1563$0 ;
-  wire [11:0] \port$1563$0 ;
-  input [7:0] \port$1563$20 ;
-  wire [7:0] \port$1563$20 ;
-  input \port$1742$0 ;
-  wire \port$1742$0 ;
-  input \port$1746$0 ;
-  wire \port$1746$0 ;
+  input [11:0] \port$1557$0 ;
+  wire [11:0] \port$1557$0 ;
+  input [7:0] \port$1557$20 ;
+  wire [7:0] \port$1557$20 ;
+  input \port$1736$0 ;
+  wire \port$1736$0 ;
+  input \port$1740$0 ;
+  wire \port$1740$0 ;
   input \port$561$0 ;
   wire \port$561$0 ;
   input \port$564$0 ;
@@ -4634,7 +4634,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1746$0 , \port$1742$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1740$0 , \port$1736$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4642,7 +4642,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1563$20 , \port$1563$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1557$20 , \port$1557$0 , 2'h0, \port$564$0 , \port$561$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
   assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1462$0 , 23'h000000, \port$1463$0  };
@@ -7334,8 +7334,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$1462$0 , 23'h000000, \port$1463$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1563$20 , \port$1563$0 , 2'h0, \port$564$0 , \port$561$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1746$0 , \port$1742$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1557$20 , \port$1557$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1740$0 , \port$1736$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -9658,8 +9658,8 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale
-, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
+module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, walk_found, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w
+, tlb_stale, tlb_busy, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
 , window_done, window_busy, rx_hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
@@ -11384,7 +11384,7 @@ module \mmu.translator.check (is_line, is_write, has_data, well_formed, req);
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, found, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, start
+module \mmu.walker (rst, inv, found_q, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, start
 , \pid$4 , \vpn$6 , mem__arready, mem__rdata, mem__rvalid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [23:0] \$1 ;
@@ -11455,19 +11455,12 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   reg [3:0] \$69 ;
   wire \$7 ;
   reg [511:0] \$70 ;
-  reg \$71 ;
+  reg [3:0] \$71 ;
   reg \$72 ;
-  reg [19:0] \$73 ;
-  reg \$74 ;
-  reg \$75 ;
   wire \$8 ;
   wire [24:0] \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg \$signal$24  = 1'h0;
-  wire \$signal$25 ;
-  reg [19:0] \$signal$29 ;
-  reg \$signal$31 ;
-  reg \$signal$33 ;
+  reg [3:0] \$signal$24  = 4'h0;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -11490,9 +11483,9 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   wire [7:0] fill_pid;
   (* init = 36'h000000000 *)
   wire [35:0] fill_vpn;
-  (* init = 1'h0 *)
-  output found;
   wire found;
+  output found_q;
+  wire found_q;
   reg has_empty_q = 1'h0;
   wire [23:0] hash_val;
   input inv;
@@ -11516,7 +11509,7 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   input mem__rvalid;
   wire mem__rvalid;
   output [19:0] pfn;
-  reg [19:0] pfn = 20'h00000;
+  reg [19:0] pfn;
   reg [15:0] pid = 16'h0000;
   input [15:0] \pid$4 ;
   wire [15:0] \pid$4 ;
@@ -11530,7 +11523,7 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   input [7:0] \pt_max_probes$12 ;
   wire [7:0] \pt_max_probes$12 ;
   output r;
-  reg r = 1'h0;
+  reg r;
   input rst;
   wire rst;
   input start;
@@ -11541,13 +11534,10 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   wire [35:0] \vpn$6 ;
   wire [47:0] vpn48;
   output w;
-  reg w = 1'h0;
+  reg w;
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = ~ bucket[0];
-  assign \$27  = ~ bucket[1];
   assign \$28  = \$26  & \$27 ;
   assign \$29  = bucket[151:136] == pid;
   assign \$30  = bucket[128] & \$29 ;
@@ -11570,7 +11560,7 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   assign \$47  = ~ bucket[384];
   assign \$48  = ~ bucket[385];
   assign \$49  = \$47  & \$48 ;
-  assign \$signal$25  = | match;
+  assign found_q = | \$signal$24 ;
   assign \$50  = ~ has_empty_q;
   assign \$51  = probes < pt_max_probes;
   assign \$52  = \$50  & \$51 ;
@@ -11607,12 +11597,6 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
     \$signal$24  <= \$71 ;
   always @(posedge clk)
     has_empty_q <= \$72 ;
-  always @(posedge clk)
-    pfn <= \$73 ;
-  always @(posedge clk)
-    r <= \$74 ;
-  always @(posedge clk)
-    w <= \$75 ;
   assign \$1  = { \$17 , \$14  } & \$19 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
@@ -11636,6 +11620,9 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   assign \$22  = bucket[23:8] == pid;
   assign \$23  = bucket[0] & \$22 ;
   assign \$24  = bucket[63:24] == vpn;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ~ bucket[0];
+  assign \$27  = ~ bucket[1];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$60  = pid;
@@ -11710,7 +11697,7 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
           \$65  = 3'h5;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$24 ) begin
+          if (found_q) begin
             \$65  = 3'h0;
           end else if (\$8 ) begin
             \$65  = 3'h2;
@@ -11737,7 +11724,7 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$24 ) begin
+          if (found_q) begin
           end else if (\$8 ) begin
             \$66  = \$10 [23:0];
           end
@@ -11832,10 +11819,10 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
       3'h3:
           /* empty */;
       3'h4:
-          \$71  = \$signal$25 ;
+          \$71  = match;
     endcase
     if (rst) begin
-      \$71  = 1'h0;
+      \$71  = 4'h0;
     end
   end
   always @* begin
@@ -11859,107 +11846,50 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$73  = pfn;
-    casez (walker_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$73  = \$signal$29 ;
-    endcase
-    if (rst) begin
-      \$73  = 20'h00000;
+    pfn = 20'h00000;
+    if (\$signal$24 [3]) begin
+      pfn = bucket[475:456];
+    end
+    if (\$signal$24 [2]) begin
+      pfn = bucket[347:328];
+    end
+    if (\$signal$24 [1]) begin
+      pfn = bucket[219:200];
+    end
+    if (\$signal$24 [0]) begin
+      pfn = bucket[91:72];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$74  = r;
-    casez (walker_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$74  = \$signal$31 ;
-    endcase
-    if (rst) begin
-      \$74  = 1'h0;
+    r = 1'h0;
+    if (\$signal$24 [3]) begin
+      r = bucket[448];
+    end
+    if (\$signal$24 [2]) begin
+      r = bucket[320];
+    end
+    if (\$signal$24 [1]) begin
+      r = bucket[192];
+    end
+    if (\$signal$24 [0]) begin
+      r = bucket[64];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$75  = w;
-    casez (walker_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$75  = \$signal$33 ;
-    endcase
-    if (rst) begin
-      \$75  = 1'h0;
+    w = 1'h0;
+    if (\$signal$24 [3]) begin
+      w = bucket[449];
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$signal$29  = 20'h00000;
-    if (match[3]) begin
-      \$signal$29  = bucket[475:456];
+    if (\$signal$24 [2]) begin
+      w = bucket[321];
     end
-    if (match[2]) begin
-      \$signal$29  = bucket[347:328];
+    if (\$signal$24 [1]) begin
+      w = bucket[193];
     end
-    if (match[1]) begin
-      \$signal$29  = bucket[219:200];
-    end
-    if (match[0]) begin
-      \$signal$29  = bucket[91:72];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$signal$31  = 1'h0;
-    if (match[3]) begin
-      \$signal$31  = bucket[448];
-    end
-    if (match[2]) begin
-      \$signal$31  = bucket[320];
-    end
-    if (match[1]) begin
-      \$signal$31  = bucket[192];
-    end
-    if (match[0]) begin
-      \$signal$31  = bucket[64];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$signal$33  = 1'h0;
-    if (match[3]) begin
-      \$signal$33  = bucket[449];
-    end
-    if (match[2]) begin
-      \$signal$33  = bucket[321];
-    end
-    if (match[1]) begin
-      \$signal$33  = bucket[193];
-    end
-    if (match[0]) begin
-      \$signal$33  = bucket[65];
+    if (\$signal$24 [0]) begin
+      w = bucket[65];
     end
   end
   always @* begin
@@ -12066,7 +11996,7 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$signal$24 ) begin
+          if (found_q) begin
             done = 1'h1;
           end else if (\$52 ) begin
           end else begin
@@ -12089,7 +12019,7 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
       3'h4:
           /* empty */;
       3'h5:
-          if (\$signal$24 ) begin
+          if (found_q) begin
             fill = \$53 ;
           end
     endcase
@@ -12103,8 +12033,8 @@ module \mmu.walker (rst, inv, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill
   assign e1_vpn = { 4'h0, vpn };
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
+  assign found = found_q;
   assign fill_pid = pid[7:0];
-  assign found = \$signal$24 ;
   assign empty[3] = \$49 ;
   assign empty[2] = \$42 ;
   assign empty[1] = \$35 ;

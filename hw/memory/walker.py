@@ -64,8 +64,8 @@ class PageTableWalker(wiring.Component):
             "mem": Out(BurstSignature(p.paddr_width, p.data_width)),
         })
 
-    def _evaluate(self, m, bucket, pid, vpn, found, pfn, r, w):
-        """Match every entry of the bucket; drive ``found``/``pfn``/``r``/``w``; return "bucket has an empty entry"."""
+    def _match(self, m, bucket, pid, vpn):
+        """Per entry of the bucket: (it matches pid/vpn, it is empty)."""
         p = self.params
         match = Signal(p.pt_bucket_entries)
         empty = Signal(p.pt_bucket_entries)
@@ -77,12 +77,15 @@ class PageTableWalker(wiring.Component):
                 match[k].eq(w0[0] & (w0[8:24] == pid) & (w0[24:64] == vpn_ext)),
                 empty[k].eq(~w0[0] & ~w0[1]),
             ]
+        return match, empty
+
+    def _select(self, m, bucket, match, pfn, r, w):
+        """Drive ``pfn``/``r``/``w`` from the first matching entry of ``match``."""
+        p = self.params
         for k in reversed(range(p.pt_bucket_entries)):
             w1 = bucket[k * 128 + 64:k * 128 + 128]
             with m.If(match[k]):
                 m.d.comb += [pfn.eq(w1[8:8 + p.pfn_width]), r.eq(w1[0]), w.eq(w1[1])]
-        m.d.comb += found.eq(match.any())
-        return empty.any()
 
     def elaborate(self, platform):
         p = self.params
@@ -115,10 +118,14 @@ class PageTableWalker(wiring.Component):
             mask.eq((Const(1, MAX_BUCKETS_LOG2 + 1) << pt_buckets_log2) - 1),
             bucket_addr.eq(pt_base + (b_idx << (p.bucket_bytes.bit_length() - 1))),
         ]
-        found, pfn, r, w = Signal(), Signal(p.pfn_width), Signal(), Signal()
-        has_empty = self._evaluate(m, bucket, pid, vpn, found, pfn, r, w)
-        found_q, has_empty_q = Signal(), Signal()
-        m.d.comb += self.found.eq(found_q)
+        # The bucket's compare is registered (EVAL); DECIDE selects the matching entry's translation from
+        # the registered match vector and the bucket, which holds until the next probe's beats. Compare and
+        # select in one cycle were the MMU's critical path (issue 18).
+        match, empty = self._match(m, bucket, pid, vpn)
+        match_q, has_empty_q = Signal(p.pt_bucket_entries), Signal()
+        found_q = Signal()
+        m.d.comb += [found_q.eq(match_q.any()), self.found.eq(found_q)]
+        self._select(m, bucket, match_q, self.pfn, self.r, self.w)
 
         with m.FSM(name="walker_fsm"):
             with m.State("IDLE"):
@@ -143,8 +150,7 @@ class PageTableWalker(wiring.Component):
                     with m.If(beat == bucket_beats - 1):
                         m.next = "EVAL"
             with m.State("EVAL"):
-                m.d.sync += [found_q.eq(found), has_empty_q.eq(has_empty),
-                             self.pfn.eq(pfn), self.r.eq(r), self.w.eq(w)]
+                m.d.sync += [match_q.eq(match), has_empty_q.eq(empty.any())]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 with m.If(found_q):
