@@ -768,12 +768,9 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .axi__awready(axi__awready),
     .axi__awvalid(axi__awvalid),
     .axi__bready(axi__bready),
-    .axi__bresp(axi__bresp),
     .axi__bvalid(axi__bvalid),
-    .axi__rdata(axi__rdata),
     .axi__rlast(axi__rlast),
     .axi__rready(axi__rready),
-    .axi__rresp(axi__rresp),
     .axi__rvalid(axi__rvalid),
     .axi__wdata(axi__wdata),
     .axi__wlast(axi__wlast),
@@ -786,13 +783,13 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m0__arready(mem__arready),
     .m0__arvalid(m0__arvalid),
     .m0__awready(mem__awready),
-    .m0__bresp(mem__bresp),
+    .m0__bresp(axi__bresp),
     .m0__bvalid(mem__bvalid),
-    .m0__rdata(mem__rdata),
+    .m0__rdata(axi__rdata),
     .m0__req(m0__req),
     .m0__rlast(mem__rlast),
     .m0__rready(m0__rready),
-    .m0__rresp(mem__rresp),
+    .m0__rresp(axi__rresp),
     .m0__rvalid(mem__rvalid),
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
@@ -804,13 +801,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m1__awready(\mem__awready$369 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bresp(\mem__bresp$375 ),
     .m1__bvalid(\mem__bvalid$377 ),
-    .m1__rdata(\mem__rdata$379 ),
     .m1__req(m1__req),
     .m1__rlast(\mem__rlast$383 ),
     .m1__rready(m1__rready),
-    .m1__rresp(\mem__rresp$387 ),
     .m1__rvalid(\mem__rvalid$389 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
@@ -826,13 +820,10 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m2__awready(\mem__awready$413 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bresp(\mem__bresp$419 ),
     .m2__bvalid(\mem__bvalid$421 ),
-    .m2__rdata(\mem__rdata$423 ),
     .m2__req(m2__req),
     .m2__rlast(\mem__rlast$427 ),
     .m2__rready(m2__rready),
-    .m2__rresp(\mem__rresp$431 ),
     .m2__rvalid(\mem__rvalid$433 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
@@ -856,8 +847,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$1557$0 (\$2 ),
-    .\port$1557$20 (\$3 ),
+    .\port$1612$0 (\$2 ),
+    .\port$1612$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -883,7 +874,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
     .mem__bvalid(\mem__bvalid$377 ),
-    .mem__rdata(\mem__rdata$379 ),
+    .mem__rdata(axi__rdata),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
     .mem__rvalid(\mem__rvalid$389 ),
@@ -956,8 +947,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1557$0 (\$2 ),
-    .\port$1557$20 (\$3 ),
+    .\port$1612$0 (\$2 ),
+    .\port$1612$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1069,7 +1060,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__arlen(m0__arlen),
     .mem__arready(mem__arready),
     .mem__arvalid(m0__arvalid),
-    .mem__rdata(mem__rdata),
+    .mem__rdata(axi__rdata),
     .mem__req(m0__req),
     .mem__rready(m0__rready),
     .mem__rvalid(mem__rvalid),
@@ -1100,7 +1091,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
     .mem__bvalid(\mem__bvalid$421 ),
-    .mem__rdata(\mem__rdata$423 ),
+    .mem__rdata(axi__rdata),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
     .mem__rvalid(\mem__rvalid$433 ),
@@ -1314,13 +1305,16 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign mem__awvalid = 1'h0;
   assign m0__bready = 1'h0;
   assign mem__bready = 1'h0;
-  assign m0__bresp = mem__bresp;
+  assign mem__bresp = axi__bresp;
+  assign m0__bresp = axi__bresp;
   assign m0__bvalid = mem__bvalid;
-  assign m0__rdata = mem__rdata;
+  assign mem__rdata = axi__rdata;
+  assign m0__rdata = axi__rdata;
   assign mem__req = m0__req;
   assign m0__rlast = mem__rlast;
   assign mem__rready = m0__rready;
-  assign m0__rresp = mem__rresp;
+  assign mem__rresp = axi__rresp;
+  assign m0__rresp = axi__rresp;
   assign m0__rvalid = mem__rvalid;
   assign m0__wdata = 64'h0000000000000000;
   assign mem__wdata = 64'h0000000000000000;
@@ -1340,13 +1334,16 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign m1__awready = \mem__awready$369 ;
   assign \mem__awvalid$372  = m1__awvalid;
   assign \mem__bready$374  = m1__bready;
-  assign m1__bresp = \mem__bresp$375 ;
+  assign \mem__bresp$375  = axi__bresp;
+  assign m1__bresp = axi__bresp;
   assign m1__bvalid = \mem__bvalid$377 ;
-  assign m1__rdata = \mem__rdata$379 ;
+  assign \mem__rdata$379  = axi__rdata;
+  assign m1__rdata = axi__rdata;
   assign \mem__req$382  = m1__req;
   assign m1__rlast = \mem__rlast$383 ;
   assign \mem__rready$386  = m1__rready;
-  assign m1__rresp = \mem__rresp$387 ;
+  assign \mem__rresp$387  = axi__rresp;
+  assign m1__rresp = axi__rresp;
   assign m1__rvalid = \mem__rvalid$389 ;
   assign \mem__wdata$392  = m1__wdata;
   assign \mem__wlast$394  = m1__wlast;
@@ -1362,13 +1359,16 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign m2__awready = \mem__awready$413 ;
   assign \mem__awvalid$416  = m2__awvalid;
   assign \mem__bready$418  = m2__bready;
-  assign m2__bresp = \mem__bresp$419 ;
+  assign \mem__bresp$419  = axi__bresp;
+  assign m2__bresp = axi__bresp;
   assign m2__bvalid = \mem__bvalid$421 ;
-  assign m2__rdata = \mem__rdata$423 ;
+  assign \mem__rdata$423  = axi__rdata;
+  assign m2__rdata = axi__rdata;
   assign \mem__req$426  = m2__req;
   assign m2__rlast = \mem__rlast$427 ;
   assign \mem__rready$430  = m2__rready;
-  assign m2__rresp = \mem__rresp$431 ;
+  assign \mem__rresp$431  = axi__rresp;
+  assign m2__rresp = axi__rresp;
   assign m2__rvalid = \mem__rvalid$433 ;
   assign \mem__wdata$436  = m2__wdata;
   assign \mem__wlast$438  = m2__wlast;
@@ -1484,122 +1484,152 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rdata, axi__rresp, axi__rlast, axi__rvalid, clk, rst, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen, m1__arvalid, m1__araddr, m1__arlen, m1__req
-, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__araddr
-, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, m0__arready, m0__rdata, m0__rresp, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bresp, m0__bvalid, m1__arready
-, m1__rdata, m1__rresp, m1__rlast, m1__rvalid, m1__awready, m1__wready, m1__bresp, m1__bvalid, m2__arready, m2__rdata, m2__rresp, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bresp, m2__bvalid, axi__awready);
+module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdata, m0__rresp, axi__rlast, axi__rvalid, clk, rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid
+, axi__bready, m0__arready, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bvalid, m1__arready, m1__rlast, m1__rvalid, m1__awready, m1__wready, m1__bvalid, m2__arready, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bvalid, m0__req, m0__arvalid
+, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen, m1__arvalid, m1__araddr, m1__arlen, m1__req, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready
+, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__awready);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
-  wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
+  wire [2:0] \$1 ;
+  wire [7:0] \$10 ;
+  wire [7:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
-  reg [1:0] \$16 ;
-  reg \$17 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire \$2 ;
-  wire \$3 ;
-  wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire any_req;
+  wire [31:0] \$20 ;
+  wire [31:0] \$21 ;
+  wire [31:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [7:0] \$24 ;
+  wire [7:0] \$25 ;
+  wire [7:0] \$26 ;
+  wire [7:0] \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  wire [2:0] \$3 ;
+  wire \$30 ;
+  wire \$31 ;
+  wire [63:0] \$32 ;
+  wire [63:0] \$33 ;
+  wire [63:0] \$34 ;
+  wire [63:0] \$35 ;
+  wire [7:0] \$36 ;
+  wire [7:0] \$37 ;
+  wire [7:0] \$38 ;
+  wire [7:0] \$39 ;
+  wire [31:0] \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [31:0] \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  reg [2:0] \$52 ;
+  wire [31:0] \$6 ;
+  wire [31:0] \$7 ;
+  wire [7:0] \$8 ;
+  wire [7:0] \$9 ;
   output [31:0] axi__araddr;
-  reg [31:0] axi__araddr;
+  wire [31:0] axi__araddr;
   wire [1:0] axi__arburst;
   wire [3:0] axi__arcache;
   wire axi__arid;
   output [7:0] axi__arlen;
-  reg [7:0] axi__arlen;
+  wire [7:0] axi__arlen;
   wire axi__arlock;
   wire [2:0] axi__arprot;
   input axi__arready;
   wire axi__arready;
   wire [2:0] axi__arsize;
   output axi__arvalid;
-  reg axi__arvalid;
+  wire axi__arvalid;
   output [31:0] axi__awaddr;
-  reg [31:0] axi__awaddr;
+  wire [31:0] axi__awaddr;
   wire [1:0] axi__awburst;
   wire [3:0] axi__awcache;
   wire axi__awid;
   output [7:0] axi__awlen;
-  reg [7:0] axi__awlen;
+  wire [7:0] axi__awlen;
   wire axi__awlock;
   wire [2:0] axi__awprot;
   input axi__awready;
   wire axi__awready;
   wire [2:0] axi__awsize;
   output axi__awvalid;
-  reg axi__awvalid;
+  wire axi__awvalid;
   output axi__bready;
-  reg axi__bready;
-  input [1:0] axi__bresp;
+  wire axi__bready;
   wire [1:0] axi__bresp;
   input axi__bvalid;
   wire axi__bvalid;
-  input [63:0] axi__rdata;
   wire [63:0] axi__rdata;
   input axi__rlast;
   wire axi__rlast;
   output axi__rready;
-  reg axi__rready;
-  input [1:0] axi__rresp;
+  wire axi__rready;
   wire [1:0] axi__rresp;
   input axi__rvalid;
   wire axi__rvalid;
   output [63:0] axi__wdata;
-  reg [63:0] axi__wdata;
+  wire [63:0] axi__wdata;
   output axi__wlast;
-  reg axi__wlast;
+  wire axi__wlast;
   input axi__wready;
   wire axi__wready;
   output [7:0] axi__wstrb;
-  reg [7:0] axi__wstrb;
+  wire [7:0] axi__wstrb;
   output axi__wvalid;
-  reg axi__wvalid;
+  wire axi__wvalid;
   input clk;
   wire clk;
-  reg [1:0] grant;
-  reg [1:0] held = 2'h0;
-  reg held_valid = 1'h0;
+  reg [2:0] grant;
+  reg [2:0] held = 3'h0;
   input [31:0] m0__araddr;
   wire [31:0] m0__araddr;
   input [7:0] m0__arlen;
   wire [7:0] m0__arlen;
   output m0__arready;
-  reg m0__arready;
+  wire m0__arready;
   input m0__arvalid;
   wire m0__arvalid;
   wire [31:0] m0__awaddr;
   wire [7:0] m0__awlen;
   output m0__awready;
-  reg m0__awready;
+  wire m0__awready;
   wire m0__awvalid;
   wire m0__bready;
-  output [1:0] m0__bresp;
-  reg [1:0] m0__bresp;
+  input [1:0] m0__bresp;
+  wire [1:0] m0__bresp;
   output m0__bvalid;
-  reg m0__bvalid;
-  output [63:0] m0__rdata;
-  reg [63:0] m0__rdata;
+  wire m0__bvalid;
+  input [63:0] m0__rdata;
+  wire [63:0] m0__rdata;
   input m0__req;
   wire m0__req;
   output m0__rlast;
-  reg m0__rlast;
+  wire m0__rlast;
   input m0__rready;
   wire m0__rready;
-  output [1:0] m0__rresp;
-  reg [1:0] m0__rresp;
+  input [1:0] m0__rresp;
+  wire [1:0] m0__rresp;
   output m0__rvalid;
-  reg m0__rvalid;
+  wire m0__rvalid;
   wire [63:0] m0__wdata;
   wire m0__wlast;
   output m0__wready;
-  reg m0__wready;
+  wire m0__wready;
   wire [7:0] m0__wstrb;
   wire m0__wvalid;
   input [31:0] m1__araddr;
@@ -1607,7 +1637,7 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
   input [7:0] m1__arlen;
   wire [7:0] m1__arlen;
   output m1__arready;
-  reg m1__arready;
+  wire m1__arready;
   input m1__arvalid;
   wire m1__arvalid;
   input [31:0] m1__awaddr;
@@ -1615,33 +1645,30 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
   input [7:0] m1__awlen;
   wire [7:0] m1__awlen;
   output m1__awready;
-  reg m1__awready;
+  wire m1__awready;
   input m1__awvalid;
   wire m1__awvalid;
   input m1__bready;
   wire m1__bready;
-  output [1:0] m1__bresp;
-  reg [1:0] m1__bresp;
+  wire [1:0] m1__bresp;
   output m1__bvalid;
-  reg m1__bvalid;
-  output [63:0] m1__rdata;
-  reg [63:0] m1__rdata;
+  wire m1__bvalid;
+  wire [63:0] m1__rdata;
   input m1__req;
   wire m1__req;
   output m1__rlast;
-  reg m1__rlast;
+  wire m1__rlast;
   input m1__rready;
   wire m1__rready;
-  output [1:0] m1__rresp;
-  reg [1:0] m1__rresp;
+  wire [1:0] m1__rresp;
   output m1__rvalid;
-  reg m1__rvalid;
+  wire m1__rvalid;
   input [63:0] m1__wdata;
   wire [63:0] m1__wdata;
   input m1__wlast;
   wire m1__wlast;
   output m1__wready;
-  reg m1__wready;
+  wire m1__wready;
   input [7:0] m1__wstrb;
   wire [7:0] m1__wstrb;
   input m1__wvalid;
@@ -1651,7 +1678,7 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
   input [7:0] m2__arlen;
   wire [7:0] m2__arlen;
   output m2__arready;
-  reg m2__arready;
+  wire m2__arready;
   input m2__arvalid;
   wire m2__arvalid;
   input [31:0] m2__awaddr;
@@ -1659,438 +1686,124 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
   input [7:0] m2__awlen;
   wire [7:0] m2__awlen;
   output m2__awready;
-  reg m2__awready;
+  wire m2__awready;
   input m2__awvalid;
   wire m2__awvalid;
   input m2__bready;
   wire m2__bready;
-  output [1:0] m2__bresp;
-  reg [1:0] m2__bresp;
+  wire [1:0] m2__bresp;
   output m2__bvalid;
-  reg m2__bvalid;
-  output [63:0] m2__rdata;
-  reg [63:0] m2__rdata;
+  wire m2__bvalid;
+  wire [63:0] m2__rdata;
   input m2__req;
   wire m2__req;
   output m2__rlast;
-  reg m2__rlast;
+  wire m2__rlast;
   input m2__rready;
   wire m2__rready;
-  output [1:0] m2__rresp;
-  reg [1:0] m2__rresp;
+  wire [1:0] m2__rresp;
   output m2__rvalid;
-  reg m2__rvalid;
+  wire m2__rvalid;
   input [63:0] m2__wdata;
   wire [63:0] m2__wdata;
   input m2__wlast;
   wire m2__wlast;
   output m2__wready;
-  reg m2__wready;
+  wire m2__wready;
   input [7:0] m2__wstrb;
   wire [7:0] m2__wstrb;
   input m2__wvalid;
   wire m2__wvalid;
   input rst;
   wire rst;
-  assign any_req = | { m2__req, m1__req, m0__req };
-  assign \$1  = ! held;
-  assign \$2  = held_valid & \$1 ;
-  assign \$3  = \$2  & m0__req;
-  assign \$4  = held == 1'h1;
-  assign \$5  = held_valid & \$4 ;
-  assign \$6  = \$5  & m1__req;
-  assign \$7  = held == 2'h2;
-  assign \$8  = held_valid & \$7 ;
-  assign \$9  = \$8  & m2__req;
-  assign \$10  = ! grant;
-  assign \$11  = any_req & \$10 ;
-  assign \$12  = grant == 1'h1;
-  assign \$13  = any_req & \$12 ;
-  assign \$14  = grant == 2'h2;
-  assign \$15  = any_req & \$14 ;
+  assign axi__wstrb = \$38  | \$39 ;
+  assign \$41  = m1__wlast & grant[1];
+  assign \$43  = m2__wlast & grant[2];
+  assign axi__wlast = \$42  | \$43 ;
+  assign \$45  = m1__wvalid & grant[1];
+  assign \$47  = m2__wvalid & grant[2];
+  assign axi__wvalid = \$46  | \$47 ;
+  assign \$49  = m1__bready & grant[1];
+  assign \$51  = m2__bready & grant[2];
+  assign axi__bready = \$50  | \$51 ;
+  assign m0__arready = axi__arready & grant[0];
+  assign m0__rlast = axi__rlast & grant[0];
+  assign m0__rvalid = axi__rvalid & grant[0];
+  assign m0__awready = axi__awready & grant[0];
+  assign m0__wready = axi__wready & grant[0];
+  assign m0__bvalid = axi__bvalid & grant[0];
+  assign m1__arready = axi__arready & grant[1];
+  assign m1__rlast = axi__rlast & grant[1];
+  assign m1__rvalid = axi__rvalid & grant[1];
+  assign m1__awready = axi__awready & grant[1];
+  assign m1__wready = axi__wready & grant[1];
+  assign m1__bvalid = axi__bvalid & grant[1];
+  assign m2__arready = axi__arready & grant[2];
+  assign m2__rlast = axi__rlast & grant[2];
+  assign m2__rvalid = axi__rvalid & grant[2];
+  assign m2__awready = axi__awready & grant[2];
+  assign m2__wready = axi__wready & grant[2];
+  assign m2__bvalid = axi__bvalid & grant[2];
   always @(posedge clk)
-    held <= \$16 ;
-  always @(posedge clk)
-    held_valid <= \$17 ;
+    held <= \$52 ;
+  assign \$1  = held & { m2__req, m1__req, m0__req };
+  assign \$2  = | \$1 ;
+  assign \$3  = held & { m2__req, m1__req, m0__req };
+  assign \$4  = m0__araddr & { grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0] };
+  assign \$5  = m1__araddr & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$6  = \$4  | \$5 ;
+  assign \$7  = m2__araddr & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign axi__araddr = \$6  | \$7 ;
+  assign \$8  = m0__arlen & { grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0] };
+  assign \$9  = m1__arlen & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$10  = \$8  | \$9 ;
+  assign \$11  = m2__arlen & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign axi__arlen = \$10  | \$11 ;
+  assign \$12  = m0__arvalid & grant[0];
+  assign \$13  = m1__arvalid & grant[1];
+  assign \$14  = \$12  | \$13 ;
+  assign \$15  = m2__arvalid & grant[2];
+  assign axi__arvalid = \$14  | \$15 ;
+  assign \$16  = m0__rready & grant[0];
+  assign \$17  = m1__rready & grant[1];
+  assign \$18  = \$16  | \$17 ;
+  assign \$19  = m2__rready & grant[2];
+  assign axi__rready = \$18  | \$19 ;
+  assign \$21  = m1__awaddr & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$23  = m2__awaddr & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign axi__awaddr = \$22  | \$23 ;
+  assign \$25  = m1__awlen & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$27  = m2__awlen & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign axi__awlen = \$26  | \$27 ;
+  assign \$29  = m1__awvalid & grant[1];
+  assign \$31  = m2__awvalid & grant[2];
+  assign axi__awvalid = \$30  | \$31 ;
+  assign \$33  = m1__wdata & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$35  = m2__wdata & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign axi__wdata = \$34  | \$35 ;
+  assign \$37  = m1__wstrb & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$39  = m2__wstrb & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    grant = 2'h0;
+    grant = 3'h0;
     if (m2__req) begin
-      grant = 2'h2;
+      grant = 3'h4;
     end
     if (m1__req) begin
-      grant = 2'h1;
+      grant = 3'h2;
     end
     if (m0__req) begin
-      grant = 2'h0;
+      grant = 3'h1;
     end
-    if (\$3 ) begin
-      grant = 2'h0;
-    end
-    if (\$6 ) begin
-      grant = 2'h1;
-    end
-    if (\$9 ) begin
-      grant = 2'h2;
+    if (\$2 ) begin
+      grant = \$3 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__araddr = 32'd0;
-    if (\$11 ) begin
-      axi__araddr = m0__araddr;
-    end
-    if (\$13 ) begin
-      axi__araddr = m1__araddr;
-    end
-    if (\$15 ) begin
-      axi__araddr = m2__araddr;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__arlen = 8'h00;
-    if (\$11 ) begin
-      axi__arlen = m0__arlen;
-    end
-    if (\$13 ) begin
-      axi__arlen = m1__arlen;
-    end
-    if (\$15 ) begin
-      axi__arlen = m2__arlen;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__arvalid = 1'h0;
-    if (\$11 ) begin
-      axi__arvalid = m0__arvalid;
-    end
-    if (\$13 ) begin
-      axi__arvalid = m1__arvalid;
-    end
-    if (\$15 ) begin
-      axi__arvalid = m2__arvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__rready = 1'h0;
-    if (\$11 ) begin
-      axi__rready = m0__rready;
-    end
-    if (\$13 ) begin
-      axi__rready = m1__rready;
-    end
-    if (\$15 ) begin
-      axi__rready = m2__rready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__awaddr = 32'd0;
-    if (\$11 ) begin
-      axi__awaddr = 32'd0;
-    end
-    if (\$13 ) begin
-      axi__awaddr = m1__awaddr;
-    end
-    if (\$15 ) begin
-      axi__awaddr = m2__awaddr;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__awlen = 8'h00;
-    if (\$11 ) begin
-      axi__awlen = 8'h00;
-    end
-    if (\$13 ) begin
-      axi__awlen = m1__awlen;
-    end
-    if (\$15 ) begin
-      axi__awlen = m2__awlen;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__awvalid = 1'h0;
-    if (\$11 ) begin
-      axi__awvalid = 1'h0;
-    end
-    if (\$13 ) begin
-      axi__awvalid = m1__awvalid;
-    end
-    if (\$15 ) begin
-      axi__awvalid = m2__awvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wdata = 64'h0000000000000000;
-    if (\$11 ) begin
-      axi__wdata = 64'h0000000000000000;
-    end
-    if (\$13 ) begin
-      axi__wdata = m1__wdata;
-    end
-    if (\$15 ) begin
-      axi__wdata = m2__wdata;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wstrb = 8'h00;
-    if (\$11 ) begin
-      axi__wstrb = 8'h00;
-    end
-    if (\$13 ) begin
-      axi__wstrb = m1__wstrb;
-    end
-    if (\$15 ) begin
-      axi__wstrb = m2__wstrb;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wlast = 1'h0;
-    if (\$11 ) begin
-      axi__wlast = 1'h0;
-    end
-    if (\$13 ) begin
-      axi__wlast = m1__wlast;
-    end
-    if (\$15 ) begin
-      axi__wlast = m2__wlast;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__wvalid = 1'h0;
-    if (\$11 ) begin
-      axi__wvalid = 1'h0;
-    end
-    if (\$13 ) begin
-      axi__wvalid = m1__wvalid;
-    end
-    if (\$15 ) begin
-      axi__wvalid = m2__wvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    axi__bready = 1'h0;
-    if (\$11 ) begin
-      axi__bready = 1'h0;
-    end
-    if (\$13 ) begin
-      axi__bready = m1__bready;
-    end
-    if (\$15 ) begin
-      axi__bready = m2__bready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__arready = 1'h0;
-    if (\$11 ) begin
-      m0__arready = axi__arready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__rdata = 64'h0000000000000000;
-    if (\$11 ) begin
-      m0__rdata = axi__rdata;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__rresp = 2'h0;
-    if (\$11 ) begin
-      m0__rresp = axi__rresp;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__rlast = 1'h0;
-    if (\$11 ) begin
-      m0__rlast = axi__rlast;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__rvalid = 1'h0;
-    if (\$11 ) begin
-      m0__rvalid = axi__rvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__awready = 1'h0;
-    if (\$11 ) begin
-      m0__awready = axi__awready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__wready = 1'h0;
-    if (\$11 ) begin
-      m0__wready = axi__wready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__bresp = 2'h0;
-    if (\$11 ) begin
-      m0__bresp = axi__bresp;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m0__bvalid = 1'h0;
-    if (\$11 ) begin
-      m0__bvalid = axi__bvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__arready = 1'h0;
-    if (\$13 ) begin
-      m1__arready = axi__arready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__rdata = 64'h0000000000000000;
-    if (\$13 ) begin
-      m1__rdata = axi__rdata;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__rresp = 2'h0;
-    if (\$13 ) begin
-      m1__rresp = axi__rresp;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__rlast = 1'h0;
-    if (\$13 ) begin
-      m1__rlast = axi__rlast;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__rvalid = 1'h0;
-    if (\$13 ) begin
-      m1__rvalid = axi__rvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__awready = 1'h0;
-    if (\$13 ) begin
-      m1__awready = axi__awready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__wready = 1'h0;
-    if (\$13 ) begin
-      m1__wready = axi__wready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__bresp = 2'h0;
-    if (\$13 ) begin
-      m1__bresp = axi__bresp;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m1__bvalid = 1'h0;
-    if (\$13 ) begin
-      m1__bvalid = axi__bvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__arready = 1'h0;
-    if (\$15 ) begin
-      m2__arready = axi__arready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__rdata = 64'h0000000000000000;
-    if (\$15 ) begin
-      m2__rdata = axi__rdata;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__rresp = 2'h0;
-    if (\$15 ) begin
-      m2__rresp = axi__rresp;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__rlast = 1'h0;
-    if (\$15 ) begin
-      m2__rlast = axi__rlast;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__rvalid = 1'h0;
-    if (\$15 ) begin
-      m2__rvalid = axi__rvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__awready = 1'h0;
-    if (\$15 ) begin
-      m2__awready = axi__awready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__wready = 1'h0;
-    if (\$15 ) begin
-      m2__wready = axi__wready;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__bresp = 2'h0;
-    if (\$15 ) begin
-      m2__bresp = axi__bresp;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    m2__bvalid = 1'h0;
-    if (\$15 ) begin
-      m2__bvalid = axi__bvalid;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$16  = grant;
+    \$52  = grant;
     if (rst) begin
-      \$16  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$17  = any_req;
-    if (rst) begin
-      \$17  = 1'h0;
+      \$52  = 3'h0;
     end
   end
   assign axi__awburst = 2'h1;
@@ -2113,10 +1826,35 @@ module \mmu.arbiter (axi__arready, axi__wready, axi__bresp, axi__bvalid, axi__rd
   assign m0__wlast = 1'h0;
   assign m0__wvalid = 1'h0;
   assign m0__bready = 1'h0;
+  assign axi__rdata = m0__rdata;
+  assign axi__rresp = m0__rresp;
+  assign axi__bresp = m0__bresp;
+  assign m1__rdata = m0__rdata;
+  assign m1__rresp = m0__rresp;
+  assign m1__bresp = m0__bresp;
+  assign m2__rdata = m0__rdata;
+  assign m2__rresp = m0__rresp;
+  assign m2__bresp = m0__bresp;
+  assign \$20  = 32'd0;
+  assign \$22  = \$21 ;
+  assign \$24  = 8'h00;
+  assign \$26  = \$25 ;
+  assign \$28  = 1'h0;
+  assign \$30  = \$29 ;
+  assign \$32  = 64'h0000000000000000;
+  assign \$34  = \$33 ;
+  assign \$36  = 8'h00;
+  assign \$38  = \$37 ;
+  assign \$40  = 1'h0;
+  assign \$42  = \$41 ;
+  assign \$44  = 1'h0;
+  assign \$46  = \$45 ;
+  assign \$48  = 1'h0;
+  assign \$50  = \$49 ;
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1557$0 , \port$1557$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1612$0 , \port$1612$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2264,10 +2002,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1557$0 ;
-  wire [11:0] \port$1557$0 ;
-  output [55:0] \port$1557$20 ;
-  wire [55:0] \port$1557$20 ;
+  output [11:0] \port$1612$0 ;
+  wire [11:0] \port$1612$0 ;
+  output [55:0] \port$1612$20 ;
+  wire [55:0] \port$1612$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2674,8 +2412,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1557$0  = h[11:0];
-  assign \port$1557$20  = h[75:20];
+  assign \port$1612$0  = h[11:0];
+  assign \port$1612$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -2732,8 +2470,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, clk, rst, \length$10 , \port$960$119 , start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast
-, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__payload);
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$960$119 , mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req
+, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
   wire \$10 ;
@@ -4165,7 +3903,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1557$0 , \port$1557$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1612$0 , \port$1612$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4272,10 +4010,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1557$0 ;
-  wire [11:0] \port$1557$0 ;
-  input [55:0] \port$1557$20 ;
-  wire [55:0] \port$1557$20 ;
+  input [11:0] \port$1612$0 ;
+  wire [11:0] \port$1612$0 ;
+  input [55:0] \port$1612$20 ;
+  wire [55:0] \port$1612$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4331,12 +4069,12 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$1462$0 (owner_get_valid),
-    .\port$1463$0 (owner_get_node),
-    .\port$1557$0 (\port$1557$0 ),
-    .\port$1557$20 (\port$1557$20 [7:0]),
-    .\port$1736$0 (window__busy),
-    .\port$1740$0 (window__error),
+    .\port$1517$0 (owner_get_valid),
+    .\port$1518$0 (owner_get_node),
+    .\port$1612$0 (\port$1612$0 ),
+    .\port$1612$20 (\port$1612$20 [7:0]),
+    .\port$1791$0 (window__busy),
+    .\port$1795$0 (window__error),
     .\port$561$0 (fault__pending),
     .\port$564$0 (fault__write),
     .rst(rst),
@@ -4354,7 +4092,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1557$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1612$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4378,11 +4116,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1557$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1557$20 [7:0], \port$1557$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1557$0 [3:0];
-  assign fault__src = \port$1557$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1557$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1612$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1612$20 [7:0], \port$1612$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1612$0 [3:0];
+  assign fault__src = \port$1612$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1612$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4412,7 +4150,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1462$0 , \port$1463$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1557$0 , \port$1557$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1736$0 , \port$1740$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$1517$0 , \port$1518$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1612$0 , \port$1612$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1791$0 , \port$1795$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4576,18 +4314,18 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$1462$0 ;
-  wire \port$1462$0 ;
-  input [7:0] \port$1463$0 ;
-  wire [7:0] \port$1463$0 ;
-  input [11:0] \port$1557$0 ;
-  wire [11:0] \port$1557$0 ;
-  input [7:0] \port$1557$20 ;
-  wire [7:0] \port$1557$20 ;
-  input \port$1736$0 ;
-  wire \port$1736$0 ;
-  input \port$1740$0 ;
-  wire \port$1740$0 ;
+  input \port$1517$0 ;
+  wire \port$1517$0 ;
+  input [7:0] \port$1518$0 ;
+  wire [7:0] \port$1518$0 ;
+  input [11:0] \port$1612$0 ;
+  wire [11:0] \port$1612$0 ;
+  input [7:0] \port$1612$20 ;
+  wire [7:0] \port$1612$20 ;
+  input \port$1791$0 ;
+  wire \port$1791$0 ;
+  input \port$1795$0 ;
+  wire \port$1795$0 ;
   input \port$561$0 ;
   wire \port$561$0 ;
   input \port$564$0 ;
@@ -4634,7 +4372,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1740$0 , \port$1736$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1795$0 , \port$1791$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4642,10 +4380,10 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1557$20 , \port$1557$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1612$20 , \port$1612$0 , 2'h0, \port$564$0 , \port$561$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1462$0 , 23'h000000, \port$1463$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1517$0 , 23'h000000, \port$1518$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -7333,9 +7071,9 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$1462$0 , 23'h000000, \port$1463$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1557$20 , \port$1557$0 , 2'h0, \port$564$0 , \port$561$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1740$0 , \port$1736$0  };
+  assign csr__OWNER_GET__r_data = { \port$1517$0 , 23'h000000, \port$1518$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1612$20 , \port$1612$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1795$0 , \port$1791$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -11384,8 +11122,8 @@ module \mmu.translator.check (is_line, is_write, has_data, well_formed, req);
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.walker (rst, inv, found_q, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done, fill, start
-, \pid$4 , \vpn$6 , mem__arready, mem__rdata, mem__rvalid, clk);
+module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready
+, done, fill, start, \pid$4 , \vpn$6 , mem__rdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [23:0] \$1 ;
   wire [24:0] \$10 ;
@@ -12047,8 +11785,8 @@ module \mmu.walker (rst, inv, found_q, pt_base, pt_buckets_log2, \pt_max_probes$
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.window (clk, rst, regs__cmd_stb, regs__addr, regs__wdata, regs__len, go, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb
-, mem__bready, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__arready, mem__rdata, mem__rvalid, mem__awready, mem__wready, mem__bvalid, regs__cmd);
+module \mmu.window (regs__cmd, clk, rst, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, regs__cmd_stb, regs__addr, regs__wdata, regs__len, go, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid
+, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb, mem__bready, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__rdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [13:0] \$1 ;
   wire [64:0] \$10 ;

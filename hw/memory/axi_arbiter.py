@@ -57,24 +57,39 @@ class AXIArbiter(wiring.Component):
             axi.awid.eq(0), axi.arid.eq(0),
         ]
         ports = [getattr(self, f"m{i}") for i in range(self.n)]
-        held = Signal(range(self.n))      # the manager granted last cycle
-        held_valid = Signal()
-        grant = Signal(range(self.n))
-        any_req = Signal()
-        m.d.comb += any_req.eq(Cat(*[port.req for port in ports]).any())
-        for i in reversed(range(self.n)):
-            with m.If(ports[i].req):
-                m.d.comb += grant.eq(i)
-        for i in range(self.n):
-            with m.If(held_valid & (held == i) & ports[i].req):
-                m.d.comb += grant.eq(i)
-        m.d.sync += [held.eq(grant), held_valid.eq(any_req)]
+        n = self.n
+        # The grant as a one-hot vector: each manager's handshakes are gated by one bit of it and the
+        # outputs are an AND-OR, instead of a binary grant decoded again at every multiplexer (the grant,
+        # from the managers' state to their ready inputs, was the MMU's critical path; issue 18).
+        held = Signal(n)                  # the manager granted last cycle (one-hot, zero if none)
+        grant = Signal(n)
+        reqs = Cat(*[port.req for port in ports])
+        keep = held & reqs
+        for i in reversed(range(n)):
+            with m.If(reqs[i]):
+                m.d.comb += grant.eq(1 << i)
+        with m.If(keep.any()):
+            m.d.comb += grant.eq(keep)
+        m.d.sync += held.eq(grant)
 
         outputs = ("araddr", "arlen", "arvalid", "rready", "awaddr", "awlen", "awvalid",
                    "wdata", "wstrb", "wlast", "wvalid", "bready")
-        inputs = ("arready", "rdata", "rresp", "rlast", "rvalid", "awready", "wready", "bresp", "bvalid")
+        for name in outputs:
+            m.d.comb += getattr(axi, name).eq(
+                _or(*[getattr(port, name) & grant[i].replicate(len(getattr(port, name)))
+                      for i, port in enumerate(ports)]))
+        # Handshakes and the last flag reach the granted manager only; read data and response codes go to
+        # every manager (each uses them only with its own valid).
         for i, port in enumerate(ports):
-            with m.If(any_req & (grant == i)):
-                m.d.comb += [getattr(axi, name).eq(getattr(port, name)) for name in outputs]
-                m.d.comb += [getattr(port, name).eq(getattr(axi, name)) for name in inputs]
+            m.d.comb += [getattr(port, name).eq(getattr(axi, name) & grant[i])
+                         for name in ("arready", "rlast", "rvalid", "awready", "wready", "bvalid")]
+            m.d.comb += [port.rdata.eq(axi.rdata), port.rresp.eq(axi.rresp), port.bresp.eq(axi.bresp)]
         return m
+
+
+def _or(*values):
+    """The bitwise OR of ``values``."""
+    out = values[0]
+    for v in values[1:]:
+        out = out | v
+    return out
