@@ -81,6 +81,18 @@ class DataMover(wiring.Component):
             "mem": Out(BurstSignature(p.paddr_width, p.data_width)),
         })
 
+    def _burst(self, m, addr, left, prefix):
+        """The beats of the burst from ``addr`` with ``left`` beats still to ask for: at most 256, and never
+        across a 4 KiB boundary (AXI)."""
+        lane_bits = self.params.lane_bits
+        to_4k = Signal(13 - lane_bits + 1, name=f"{prefix}to_4k")
+        burst = Signal(9, name=f"{prefix}burst")
+        m.d.comb += [
+            to_4k.eq((Const(4096, 13) - addr[:12]) >> lane_bits),
+            burst.eq(Mux((left < to_4k) & (left < 256), left, Mux(to_4k < 256, to_4k, 256))),
+        ]
+        return burst
+
     def elaborate(self, platform):
         p = self.params
         m = Module()
@@ -109,22 +121,12 @@ class DataMover(wiring.Component):
         # waiting for ready keeps its payload.
         a_addr = Signal(p.paddr_width)
         a_left = Signal(cw)
-        to_4k = Signal(13 - lane_bits + 1)
-        burst = Signal(9)
-        m.d.comb += [
-            to_4k.eq((Const(4096, 13) - a_addr[:12]) >> lane_bits),
-            burst.eq(Mux((a_left < to_4k) & (a_left < 256), a_left, Mux(to_4k < 256, to_4k, 256))),
-        ]
+        burst = self._burst(m, a_addr, a_left, "")
         # The next request's first burst (``next_read``): the same rule from the inputs, into registers.
         n_addr = Signal(p.paddr_width)
         n_left = Signal(cw)
-        n_to_4k = Signal(13 - lane_bits + 1)
-        n_burst = Signal(9)
-        m.d.comb += [
-            n_addr.eq(self.paddr & ~(bb - 1)), n_left.eq(Mux(self.line, (self.length >> lane_bits)[:cw], 1)),
-            n_to_4k.eq((Const(4096, 13) - n_addr[:12]) >> lane_bits),
-            n_burst.eq(Mux((n_left < n_to_4k) & (n_left < 256), n_left, Mux(n_to_4k < 256, n_to_4k, 256))),
-        ]
+        m.d.comb += [n_addr.eq(self.paddr & ~(bb - 1)), n_left.eq(Mux(self.line, (self.length >> lane_bits)[:cw], 1))]
+        n_burst = self._burst(m, n_addr, n_left, "n_")
         pre = Signal()                   # an early first burst exists (asked for, or waiting for arready)
         pre_asking = Signal()            # ... and waits for arready
         pre_addr = Signal(p.paddr_width)

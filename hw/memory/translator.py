@@ -94,13 +94,26 @@ class Translator(wiring.Component):
             "tlb_hit_event": Out(1), "tlb_miss_event": Out(1),
         })
 
+    def _page(self, hdr):
+        """The (pid, virtual page) of a header, as the fault queue and the TLB key it."""
+        p = self.params
+        return Cat(hdr.vaddr[p.page_bits:p.vaddr_width], hdr.pid[:p.pid_width])
+
+    def _can_take(self, d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_may_park):
+        """Whether a header may be taken this cycle (see the comment at its use)."""
+        queue_ok = Mux(d_valid & l_valid, self.queue_room3,
+                       Mux(d_valid | l_valid, self.queue_room2, self.queue_room))
+        d_may_park = d_valid & d_pm
+        l_may_park = l_valid & l_may_park
+        fault_ok = Mux(d_may_park & l_may_park, self.parked_room3,
+                       Mux(d_may_park | l_may_park, self.parked_room2, ~self.parked_full))
+        write_ahead = (d_valid & d_write) | (l_valid & l_write)
+        return (queue_ok & fault_ok & ~self.parked_write & ~write_ahead & ~self.window_busy
+                & (self.head_cmd == HEAD_NONE) & ~self.tlb_busy & ~d_walks)
+
     def elaborate(self, platform):
         p = self.params
         m = Module()
-
-        def page(hdr):
-            """The (pid, virtual page) of a header, as the fault queue and the TLB key it."""
-            return Cat(hdr.vaddr[p.page_bits:p.vaddr_width], hdr.pid[:p.pid_width])
 
         # Stage L: the header taken at the last edge. The TLB compares its set and registers the hits; the
         # owner table answers. Every L register loads every cycle (an L request lasts one cycle), so the
@@ -164,15 +177,7 @@ class Translator(wiring.Component):
         # holds everything after it), no pending memory-window command or memory-monitor answer, no TLB
         # fill being written (``tlb_busy``), and D not starting a walk (L goes to the skid then). All
         # conditions are registers or one gate from them.
-        queue_ok = Mux(d_valid & l_valid, self.queue_room3,
-                       Mux(d_valid | l_valid, self.queue_room2, self.queue_room))
-        d_may_park = d_valid & d_pm
-        l_may_park = l_valid & (l_pm | l_same_d)
-        fault_ok = Mux(d_may_park & l_may_park, self.parked_room3,
-                       Mux(d_may_park | l_may_park, self.parked_room2, ~self.parked_full))
-        write_ahead = (d_valid & d_write) | (l_valid & l_write)
-        can_take = (queue_ok & fault_ok & ~self.parked_write & ~write_ahead & ~self.window_busy
-                    & (self.head_cmd == HEAD_NONE) & ~self.tlb_busy & ~d_walks)
+        can_take = self._can_take(d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_pm | l_same_d)
         empty = ~l_valid & ~d_valid
 
         with m.FSM(name="translator_fsm"):
@@ -187,8 +192,8 @@ class Translator(wiring.Component):
                 m.d.sync += [l_valid.eq(take), l_req.eq(src), l_wf.eq(check.well_formed),
                              l_write.eq(check.is_write), l_line.eq(check.is_line), l_data.eq(check.has_data),
                              l_pid_ok.eq((src.pid >> p.pid_width) == 0),
-                             l_pm.eq(self.parked_match | (d_parks & (page(src) == page(d_req)))),
-                             l_same_d.eq(l_valid & (page(src) == page(l_req)))]
+                             l_pm.eq(self.parked_match | (d_parks & (self._page(src) == self._page(d_req)))),
+                             l_same_d.eq(l_valid & (self._page(src) == self._page(l_req)))]
                 with m.If(skid_valid):
                     m.d.comb += take.eq(can_take)
                     with m.If(can_take):
