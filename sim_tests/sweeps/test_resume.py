@@ -8,10 +8,15 @@ import time
 from .common import disagg, finish, records_of, rows_of, sweep_args
 
 
+#: Accesses per point: long enough that the last two points cannot finish between the test seeing the second
+#: point's line and its Ctrl-C being handled (with 12,000 the fresh-clone run of session 5 saw all four finish).
+N = 40_000
+
+
 def test_resume_recomputes_only_the_missing_points(tmp_path):
     out = tmp_path / "sweep"
     jsonl = out / "points.jsonl"
-    proc = disagg(sweep_args(out, extra=["--workers", "1"]))
+    proc = disagg(sweep_args(out, n=N, extra=["--workers", "1"]))
     try:
         deadline = time.monotonic() + 400
         while not (jsonl.exists() and len(jsonl.read_text().splitlines()) >= 2):
@@ -28,7 +33,7 @@ def test_resume_recomputes_only_the_missing_points(tmp_path):
     before = {r["key"]: r for r in records_of(out)}
     assert 2 <= len(before) < 4 and all(r["status"] == "ok" for r in before.values())
 
-    code, text = finish(disagg(sweep_args(out, extra=["--workers", "1", "--resume"])))
+    code, text = finish(disagg(sweep_args(out, n=N, extra=["--workers", "1", "--resume"])))
     assert code == 0, text
     assert f"{4 - len(before)} of 4 points on the local cluster of 1 worker ({len(before)} done before)" in text
     after = {r["key"]: r for r in records_of(out)}
