@@ -39,8 +39,8 @@ def _cpu_seconds():
     return t.user + t.system + t.children_user + t.children_system
 
 
-@_pytest.hookimpl(hookwrapper=True)
 def _record_cpu(item, phase):
+    """The body of the three hook wrappers below (a generator they delegate to; not a hook itself)."""
     path = _os.environ.get("DISAGG_TEST_CPU")
     if not path:
         yield
