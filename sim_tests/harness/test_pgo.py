@@ -5,6 +5,7 @@ the one built without it, and a failing training run must leave a working model 
 No wall-clock time is asserted.
 """
 
+import os
 import json
 import random
 import subprocess
@@ -76,13 +77,11 @@ def test_profile_guided_model_gives_the_same_results(monkeypatch):
     np.testing.assert_array_equal(r1["rdata"], _expected(w))
 
 
-def test_pgo_is_on_by_default_but_not_in_the_suite(monkeypatch):
+def test_pgo_is_on_by_default_but_not_in_the_suite():
     from emu.harness.build import pgo_enabled
     assert pgo_enabled({})                                    # disagg run, bench, sweeps
-    assert not pgo_enabled({"PYTEST_CURRENT_TEST": "t.py::t (call)"})   # the suite's models: no training
     for value, on in (("0", False), ("1", True), ("", True)):
         assert pgo_enabled({"DISAGG_HARNESS_PGO": value}) is on
-    assert pgo_enabled({"DISAGG_HARNESS_PGO": "1", "PYTEST_CURRENT_TEST": "t"})
-    assert not pgo_enabled({"DISAGG_HARNESS_PGO": "0", "PYTEST_CURRENT_TEST": "t"})
-    monkeypatch.delenv("DISAGG_HARNESS_PGO", raising=False)
-    assert not pgo_enabled()                                  # this test runs inside pytest
+    # sim_tests/conftest.py switches it off for the whole suite, and so for every child process a test starts.
+    assert os.environ.get("DISAGG_HARNESS_PGO") == "0"
+    assert not pgo_enabled()
