@@ -10018,71 +10018,71 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire [35:0] match_vpn;
   wire [35:0] \match_vpn$244 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$356 ;
-  wire [31:0] \mem__araddr$400 ;
+  wire [31:0] \mem__araddr$358 ;
+  wire [31:0] \mem__araddr$402 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$358 ;
-  wire [7:0] \mem__arlen$402 ;
+  wire [7:0] \mem__arlen$360 ;
+  wire [7:0] \mem__arlen$404 ;
   wire mem__arready;
-  wire \mem__arready$359 ;
-  wire \mem__arready$403 ;
+  wire \mem__arready$361 ;
+  wire \mem__arready$405 ;
   wire mem__arvalid;
-  wire \mem__arvalid$362 ;
-  wire \mem__arvalid$406 ;
+  wire \mem__arvalid$364 ;
+  wire \mem__arvalid$408 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$364 ;
-  wire [31:0] \mem__awaddr$408 ;
+  wire [31:0] \mem__awaddr$366 ;
+  wire [31:0] \mem__awaddr$410 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$366 ;
-  wire [7:0] \mem__awlen$410 ;
+  wire [7:0] \mem__awlen$368 ;
+  wire [7:0] \mem__awlen$412 ;
   wire mem__awready;
-  wire \mem__awready$367 ;
-  wire \mem__awready$411 ;
+  wire \mem__awready$369 ;
+  wire \mem__awready$413 ;
   wire mem__awvalid;
-  wire \mem__awvalid$370 ;
-  wire \mem__awvalid$414 ;
+  wire \mem__awvalid$372 ;
+  wire \mem__awvalid$416 ;
   wire mem__bready;
-  wire \mem__bready$372 ;
-  wire \mem__bready$416 ;
+  wire \mem__bready$374 ;
+  wire \mem__bready$418 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$373 ;
-  wire [1:0] \mem__bresp$417 ;
+  wire [1:0] \mem__bresp$375 ;
+  wire [1:0] \mem__bresp$419 ;
   wire mem__bvalid;
-  wire \mem__bvalid$375 ;
-  wire \mem__bvalid$419 ;
+  wire \mem__bvalid$377 ;
+  wire \mem__bvalid$421 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$377 ;
-  wire [63:0] \mem__rdata$421 ;
+  wire [63:0] \mem__rdata$379 ;
+  wire [63:0] \mem__rdata$423 ;
   wire mem__req;
-  wire \mem__req$380 ;
-  wire \mem__req$424 ;
+  wire \mem__req$382 ;
+  wire \mem__req$426 ;
   wire mem__rlast;
-  wire \mem__rlast$381 ;
-  wire \mem__rlast$425 ;
+  wire \mem__rlast$383 ;
+  wire \mem__rlast$427 ;
   wire mem__rready;
-  wire \mem__rready$384 ;
-  wire \mem__rready$428 ;
+  wire \mem__rready$386 ;
+  wire \mem__rready$430 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$385 ;
-  wire [1:0] \mem__rresp$429 ;
+  wire [1:0] \mem__rresp$387 ;
+  wire [1:0] \mem__rresp$431 ;
   wire mem__rvalid;
-  wire \mem__rvalid$387 ;
-  wire \mem__rvalid$431 ;
+  wire \mem__rvalid$389 ;
+  wire \mem__rvalid$433 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$390 ;
-  wire [63:0] \mem__wdata$434 ;
+  wire [63:0] \mem__wdata$392 ;
+  wire [63:0] \mem__wdata$436 ;
   wire mem__wlast;
-  wire \mem__wlast$392 ;
-  wire \mem__wlast$436 ;
+  wire \mem__wlast$394 ;
+  wire \mem__wlast$438 ;
   wire mem__wready;
-  wire \mem__wready$393 ;
-  wire \mem__wready$437 ;
+  wire \mem__wready$395 ;
+  wire \mem__wready$439 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$396 ;
-  wire [7:0] \mem__wstrb$440 ;
+  wire [7:0] \mem__wstrb$398 ;
+  wire [7:0] \mem__wstrb$442 ;
   wire mem__wvalid;
-  wire \mem__wvalid$398 ;
-  wire \mem__wvalid$442 ;
+  wire \mem__wvalid$400 ;
+  wire \mem__wvalid$444 ;
   wire mover_done;
   wire [64:0] net_rx__data__payload;
   wire [63:0] \net_rx__data__payload.data ;
@@ -10152,6 +10152,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   wire net_tx__hdr__ready;
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
+  wire next_read;
+  wire \next_read$298 ;
   wire [7:0] node_id;
   wire [7:0] \node_id$172 ;
   wire owner_en;
@@ -10446,40 +10448,40 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$359 ),
+    .m1__arready(\mem__arready$361 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$367 ),
+    .m1__awready(\mem__awready$369 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bvalid(\mem__bvalid$375 ),
+    .m1__bvalid(\mem__bvalid$377 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$381 ),
+    .m1__rlast(\mem__rlast$383 ),
     .m1__rready(m1__rready),
-    .m1__rvalid(\mem__rvalid$387 ),
+    .m1__rvalid(\mem__rvalid$389 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$393 ),
+    .m1__wready(\mem__wready$395 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$403 ),
+    .m2__arready(\mem__arready$405 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$411 ),
+    .m2__awready(\mem__awready$413 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bvalid(\mem__bvalid$419 ),
+    .m2__bvalid(\mem__bvalid$421 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$425 ),
+    .m2__rlast(\mem__rlast$427 ),
     .m2__rready(m2__rready),
-    .m2__rvalid(\mem__rvalid$431 ),
+    .m2__rvalid(\mem__rvalid$433 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$437 ),
+    .m2__wready(\mem__wready$439 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
@@ -10518,23 +10520,24 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$359 ),
+    .mem__arready(\mem__arready$361 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$367 ),
+    .mem__awready(\mem__awready$369 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$375 ),
+    .mem__bvalid(\mem__bvalid$377 ),
     .mem__rdata(axi__rdata),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$387 ),
+    .mem__rvalid(\mem__rvalid$389 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$393 ),
+    .mem__wready(\mem__wready$395 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
+    .next_read(next_read),
     .\port$1005$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(rx_data__payload),
@@ -10620,6 +10623,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .hdr_valid(hdr_valid),
     .idle(idle),
     .mover_done(mover_done),
+    .next_read(next_read),
     .\node_id$23 (node_id),
     .prot_fault_event(events__prot_fault),
     .queue__payload(queue__payload),
@@ -10735,21 +10739,21 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$403 ),
+    .mem__arready(\mem__arready$405 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$411 ),
+    .mem__awready(\mem__awready$413 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$419 ),
+    .mem__bvalid(\mem__bvalid$421 ),
     .mem__rdata(axi__rdata),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$431 ),
+    .mem__rvalid(\mem__rvalid$433 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$437 ),
+    .mem__wready(\mem__wready$439 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -10952,6 +10956,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign \hdr_valid$292  = hdr_valid;
   assign \hdr_ready$294  = hdr_ready;
   assign \done$296  = mover_done;
+  assign \next_read$298  = next_read;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -10992,56 +10997,56 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$356  = m1__araddr;
-  assign \mem__arlen$358  = m1__arlen;
-  assign m1__arready = \mem__arready$359 ;
-  assign \mem__arvalid$362  = m1__arvalid;
-  assign \mem__awaddr$364  = m1__awaddr;
-  assign \mem__awlen$366  = m1__awlen;
-  assign m1__awready = \mem__awready$367 ;
-  assign \mem__awvalid$370  = m1__awvalid;
-  assign \mem__bready$372  = m1__bready;
-  assign \mem__bresp$373  = 2'h0;
+  assign \mem__araddr$358  = m1__araddr;
+  assign \mem__arlen$360  = m1__arlen;
+  assign m1__arready = \mem__arready$361 ;
+  assign \mem__arvalid$364  = m1__arvalid;
+  assign \mem__awaddr$366  = m1__awaddr;
+  assign \mem__awlen$368  = m1__awlen;
+  assign m1__awready = \mem__awready$369 ;
+  assign \mem__awvalid$372  = m1__awvalid;
+  assign \mem__bready$374  = m1__bready;
+  assign \mem__bresp$375  = 2'h0;
   assign m1__bresp = 2'h0;
-  assign m1__bvalid = \mem__bvalid$375 ;
-  assign \mem__rdata$377  = axi__rdata;
+  assign m1__bvalid = \mem__bvalid$377 ;
+  assign \mem__rdata$379  = axi__rdata;
   assign m1__rdata = axi__rdata;
-  assign \mem__req$380  = m1__req;
-  assign m1__rlast = \mem__rlast$381 ;
-  assign \mem__rready$384  = m1__rready;
-  assign \mem__rresp$385  = 2'h0;
+  assign \mem__req$382  = m1__req;
+  assign m1__rlast = \mem__rlast$383 ;
+  assign \mem__rready$386  = m1__rready;
+  assign \mem__rresp$387  = 2'h0;
   assign m1__rresp = 2'h0;
-  assign m1__rvalid = \mem__rvalid$387 ;
-  assign \mem__wdata$390  = m1__wdata;
-  assign \mem__wlast$392  = m1__wlast;
-  assign m1__wready = \mem__wready$393 ;
-  assign \mem__wstrb$396  = m1__wstrb;
-  assign \mem__wvalid$398  = m1__wvalid;
-  assign \mem__araddr$400  = m2__araddr;
-  assign \mem__arlen$402  = m2__arlen;
-  assign m2__arready = \mem__arready$403 ;
-  assign \mem__arvalid$406  = m2__arvalid;
-  assign \mem__awaddr$408  = m2__awaddr;
-  assign \mem__awlen$410  = m2__awlen;
-  assign m2__awready = \mem__awready$411 ;
-  assign \mem__awvalid$414  = m2__awvalid;
-  assign \mem__bready$416  = m2__bready;
-  assign \mem__bresp$417  = 2'h0;
+  assign m1__rvalid = \mem__rvalid$389 ;
+  assign \mem__wdata$392  = m1__wdata;
+  assign \mem__wlast$394  = m1__wlast;
+  assign m1__wready = \mem__wready$395 ;
+  assign \mem__wstrb$398  = m1__wstrb;
+  assign \mem__wvalid$400  = m1__wvalid;
+  assign \mem__araddr$402  = m2__araddr;
+  assign \mem__arlen$404  = m2__arlen;
+  assign m2__arready = \mem__arready$405 ;
+  assign \mem__arvalid$408  = m2__arvalid;
+  assign \mem__awaddr$410  = m2__awaddr;
+  assign \mem__awlen$412  = m2__awlen;
+  assign m2__awready = \mem__awready$413 ;
+  assign \mem__awvalid$416  = m2__awvalid;
+  assign \mem__bready$418  = m2__bready;
+  assign \mem__bresp$419  = 2'h0;
   assign m2__bresp = 2'h0;
-  assign m2__bvalid = \mem__bvalid$419 ;
-  assign \mem__rdata$421  = axi__rdata;
+  assign m2__bvalid = \mem__bvalid$421 ;
+  assign \mem__rdata$423  = axi__rdata;
   assign m2__rdata = axi__rdata;
-  assign \mem__req$424  = m2__req;
-  assign m2__rlast = \mem__rlast$425 ;
-  assign \mem__rready$428  = m2__rready;
-  assign \mem__rresp$429  = 2'h0;
+  assign \mem__req$426  = m2__req;
+  assign m2__rlast = \mem__rlast$427 ;
+  assign \mem__rready$430  = m2__rready;
+  assign \mem__rresp$431  = 2'h0;
   assign m2__rresp = 2'h0;
-  assign m2__rvalid = \mem__rvalid$431 ;
-  assign \mem__wdata$434  = m2__wdata;
-  assign \mem__wlast$436  = m2__wlast;
-  assign m2__wready = \mem__wready$437 ;
-  assign \mem__wstrb$440  = m2__wstrb;
-  assign \mem__wvalid$442  = m2__wvalid;
+  assign m2__rvalid = \mem__rvalid$433 ;
+  assign \mem__wdata$436  = m2__wdata;
+  assign \mem__wlast$438  = m2__wlast;
+  assign m2__wready = \mem__wready$439 ;
+  assign \mem__wstrb$442  = m2__wstrb;
+  assign \mem__wvalid$444  = m2__wvalid;
   assign \rx_hdr__payload.kind  = rx_hdr__payload[3:0];
   assign \rx_hdr__payload.status  = rx_hdr__payload[6:4];
   assign \rx_hdr__payload.src  = rx_hdr__payload[14:7];
@@ -12125,8 +12130,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready, hdr_valid
-, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, mem__rdata, tx_data__ready, rx_data__payload, clk);
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready
+, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, mem__rdata, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
   wire \$10 ;
@@ -12313,6 +12318,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , me
   wire [8:0] n_burst;
   wire [9:0] n_left;
   wire [10:0] n_to_4k;
+  input next_read;
   wire next_read;
   reg own_ar;
   reg [31:0] paddr = 32'd0;
@@ -12431,6 +12437,7 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , me
   assign \$86  = \$84  & \$85 ;
   assign \$87  = ~ pre_asking;
   assign \$88  = \$86  & \$87 ;
+  assign \$89  = \$88  & next_read;
   assign \$90  = paddr[2:0] * 4'h8;
   assign \$91  = mem__rdata >> \$90 ;
   assign \$92  = \$91  & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
@@ -13051,7 +13058,6 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , me
   assign lane_mask = { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
   assign to_4k = \$49 [10:0];
   assign n_to_4k = \$59 [10:0];
-  assign next_read = 1'h0;
   assign \rx_data__payload.data  = rx_data__payload[63:0];
   assign \rx_data__payload.last  = rx_data__payload[64];
   assign \tx_data__payload.data  = tx_data__payload[63:0];
@@ -13064,7 +13070,6 @@ module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , me
   assign \$6  = { \$55 [8:0], 3'h0 };
   assign \$34  = { 3'h0, length[15:3] };
   assign \$59  = { \$58 [13], \$58 [13], \$58 [13], \$58 [13:3] };
-  assign \$89  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -17791,7 +17796,7 @@ module \memory_component.memory.mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload, response_event, \node_id$23 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, hdr_valid, mover_done, tx_hdr__ready, clk);
+module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload, response_event, next_read, \node_id$23 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, hdr_valid, mover_done, tx_hdr__ready, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -17849,6 +17854,7 @@ module \memory_component.memory.mmu.responder (rst, queue__valid, queue__payload
   wire line;
   input mover_done;
   wire mover_done;
+  output next_read;
   wire next_read;
   reg [7:0] node_id = 8'h00;
   input [7:0] \node_id$23 ;

@@ -364,71 +364,71 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire [35:0] match_vpn;
   wire [35:0] \match_vpn$246 ;
   wire [31:0] mem__araddr;
-  wire [31:0] \mem__araddr$358 ;
-  wire [31:0] \mem__araddr$402 ;
+  wire [31:0] \mem__araddr$360 ;
+  wire [31:0] \mem__araddr$404 ;
   wire [7:0] mem__arlen;
-  wire [7:0] \mem__arlen$360 ;
-  wire [7:0] \mem__arlen$404 ;
+  wire [7:0] \mem__arlen$362 ;
+  wire [7:0] \mem__arlen$406 ;
   wire mem__arready;
-  wire \mem__arready$361 ;
-  wire \mem__arready$405 ;
+  wire \mem__arready$363 ;
+  wire \mem__arready$407 ;
   wire mem__arvalid;
-  wire \mem__arvalid$364 ;
-  wire \mem__arvalid$408 ;
+  wire \mem__arvalid$366 ;
+  wire \mem__arvalid$410 ;
   wire [31:0] mem__awaddr;
-  wire [31:0] \mem__awaddr$366 ;
-  wire [31:0] \mem__awaddr$410 ;
+  wire [31:0] \mem__awaddr$368 ;
+  wire [31:0] \mem__awaddr$412 ;
   wire [7:0] mem__awlen;
-  wire [7:0] \mem__awlen$368 ;
-  wire [7:0] \mem__awlen$412 ;
+  wire [7:0] \mem__awlen$370 ;
+  wire [7:0] \mem__awlen$414 ;
   wire mem__awready;
-  wire \mem__awready$369 ;
-  wire \mem__awready$413 ;
+  wire \mem__awready$371 ;
+  wire \mem__awready$415 ;
   wire mem__awvalid;
-  wire \mem__awvalid$372 ;
-  wire \mem__awvalid$416 ;
+  wire \mem__awvalid$374 ;
+  wire \mem__awvalid$418 ;
   wire mem__bready;
-  wire \mem__bready$374 ;
-  wire \mem__bready$418 ;
+  wire \mem__bready$376 ;
+  wire \mem__bready$420 ;
   wire [1:0] mem__bresp;
-  wire [1:0] \mem__bresp$375 ;
-  wire [1:0] \mem__bresp$419 ;
+  wire [1:0] \mem__bresp$377 ;
+  wire [1:0] \mem__bresp$421 ;
   wire mem__bvalid;
-  wire \mem__bvalid$377 ;
-  wire \mem__bvalid$421 ;
+  wire \mem__bvalid$379 ;
+  wire \mem__bvalid$423 ;
   wire [63:0] mem__rdata;
-  wire [63:0] \mem__rdata$379 ;
-  wire [63:0] \mem__rdata$423 ;
+  wire [63:0] \mem__rdata$381 ;
+  wire [63:0] \mem__rdata$425 ;
   wire mem__req;
-  wire \mem__req$382 ;
-  wire \mem__req$426 ;
+  wire \mem__req$384 ;
+  wire \mem__req$428 ;
   wire mem__rlast;
-  wire \mem__rlast$383 ;
-  wire \mem__rlast$427 ;
+  wire \mem__rlast$385 ;
+  wire \mem__rlast$429 ;
   wire mem__rready;
-  wire \mem__rready$386 ;
-  wire \mem__rready$430 ;
+  wire \mem__rready$388 ;
+  wire \mem__rready$432 ;
   wire [1:0] mem__rresp;
-  wire [1:0] \mem__rresp$387 ;
-  wire [1:0] \mem__rresp$431 ;
+  wire [1:0] \mem__rresp$389 ;
+  wire [1:0] \mem__rresp$433 ;
   wire mem__rvalid;
-  wire \mem__rvalid$389 ;
-  wire \mem__rvalid$433 ;
+  wire \mem__rvalid$391 ;
+  wire \mem__rvalid$435 ;
   wire [63:0] mem__wdata;
-  wire [63:0] \mem__wdata$392 ;
-  wire [63:0] \mem__wdata$436 ;
+  wire [63:0] \mem__wdata$394 ;
+  wire [63:0] \mem__wdata$438 ;
   wire mem__wlast;
-  wire \mem__wlast$394 ;
-  wire \mem__wlast$438 ;
+  wire \mem__wlast$396 ;
+  wire \mem__wlast$440 ;
   wire mem__wready;
-  wire \mem__wready$395 ;
-  wire \mem__wready$439 ;
+  wire \mem__wready$397 ;
+  wire \mem__wready$441 ;
   wire [7:0] mem__wstrb;
-  wire [7:0] \mem__wstrb$398 ;
-  wire [7:0] \mem__wstrb$442 ;
+  wire [7:0] \mem__wstrb$400 ;
+  wire [7:0] \mem__wstrb$444 ;
   wire mem__wvalid;
-  wire \mem__wvalid$400 ;
-  wire \mem__wvalid$444 ;
+  wire \mem__wvalid$402 ;
+  wire \mem__wvalid$446 ;
   wire mover_done;
   input [64:0] net_rx__data__payload;
   wire [64:0] net_rx__data__payload;
@@ -504,6 +504,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   wire net_tx__hdr__ready;
   output net_tx__hdr__valid;
   wire net_tx__hdr__valid;
+  wire next_read;
+  wire \next_read$300 ;
   wire [7:0] node_id;
   wire [7:0] \node_id$174 ;
   wire owner_en;
@@ -794,40 +796,40 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .m0__wready(mem__wready),
     .m1__araddr(m1__araddr),
     .m1__arlen(m1__arlen),
-    .m1__arready(\mem__arready$361 ),
+    .m1__arready(\mem__arready$363 ),
     .m1__arvalid(m1__arvalid),
     .m1__awaddr(m1__awaddr),
     .m1__awlen(m1__awlen),
-    .m1__awready(\mem__awready$369 ),
+    .m1__awready(\mem__awready$371 ),
     .m1__awvalid(m1__awvalid),
     .m1__bready(m1__bready),
-    .m1__bvalid(\mem__bvalid$377 ),
+    .m1__bvalid(\mem__bvalid$379 ),
     .m1__req(m1__req),
-    .m1__rlast(\mem__rlast$383 ),
+    .m1__rlast(\mem__rlast$385 ),
     .m1__rready(m1__rready),
-    .m1__rvalid(\mem__rvalid$389 ),
+    .m1__rvalid(\mem__rvalid$391 ),
     .m1__wdata(m1__wdata),
     .m1__wlast(m1__wlast),
-    .m1__wready(\mem__wready$395 ),
+    .m1__wready(\mem__wready$397 ),
     .m1__wstrb(m1__wstrb),
     .m1__wvalid(m1__wvalid),
     .m2__araddr(m2__araddr),
     .m2__arlen(m2__arlen),
-    .m2__arready(\mem__arready$405 ),
+    .m2__arready(\mem__arready$407 ),
     .m2__arvalid(m2__arvalid),
     .m2__awaddr(m2__awaddr),
     .m2__awlen(m2__awlen),
-    .m2__awready(\mem__awready$413 ),
+    .m2__awready(\mem__awready$415 ),
     .m2__awvalid(m2__awvalid),
     .m2__bready(m2__bready),
-    .m2__bvalid(\mem__bvalid$421 ),
+    .m2__bvalid(\mem__bvalid$423 ),
     .m2__req(m2__req),
-    .m2__rlast(\mem__rlast$427 ),
+    .m2__rlast(\mem__rlast$429 ),
     .m2__rready(m2__rready),
-    .m2__rvalid(\mem__rvalid$433 ),
+    .m2__rvalid(\mem__rvalid$435 ),
     .m2__wdata(m2__wdata),
     .m2__wlast(m2__wlast),
-    .m2__wready(\mem__wready$439 ),
+    .m2__wready(\mem__wready$441 ),
     .m2__wstrb(m2__wstrb),
     .m2__wvalid(m2__wvalid),
     .rst(rst)
@@ -866,23 +868,24 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .\length$10 (queue__payload[115:100]),
     .mem__araddr(m1__araddr),
     .mem__arlen(m1__arlen),
-    .mem__arready(\mem__arready$361 ),
+    .mem__arready(\mem__arready$363 ),
     .mem__arvalid(m1__arvalid),
     .mem__awaddr(m1__awaddr),
     .mem__awlen(m1__awlen),
-    .mem__awready(\mem__awready$369 ),
+    .mem__awready(\mem__awready$371 ),
     .mem__awvalid(m1__awvalid),
     .mem__bready(m1__bready),
-    .mem__bvalid(\mem__bvalid$377 ),
+    .mem__bvalid(\mem__bvalid$379 ),
     .mem__rdata(axi__rdata),
     .mem__req(m1__req),
     .mem__rready(m1__rready),
-    .mem__rvalid(\mem__rvalid$389 ),
+    .mem__rvalid(\mem__rvalid$391 ),
     .mem__wdata(m1__wdata),
     .mem__wlast(m1__wlast),
-    .mem__wready(\mem__wready$395 ),
+    .mem__wready(\mem__wready$397 ),
     .mem__wstrb(m1__wstrb),
     .mem__wvalid(m1__wvalid),
+    .next_read(next_read),
     .\port$960$119 (queue__payload[152:119]),
     .rst(rst),
     .rx_data__payload(net_rx__data__payload),
@@ -968,6 +971,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .hdr_valid(hdr_valid),
     .idle(idle),
     .mover_done(mover_done),
+    .next_read(next_read),
     .\node_id$23 (node_id),
     .prot_fault_event(events__prot_fault),
     .queue__payload(queue__payload),
@@ -1083,21 +1087,21 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .go(go),
     .mem__araddr(m2__araddr),
     .mem__arlen(m2__arlen),
-    .mem__arready(\mem__arready$405 ),
+    .mem__arready(\mem__arready$407 ),
     .mem__arvalid(m2__arvalid),
     .mem__awaddr(m2__awaddr),
     .mem__awlen(m2__awlen),
-    .mem__awready(\mem__awready$413 ),
+    .mem__awready(\mem__awready$415 ),
     .mem__awvalid(m2__awvalid),
     .mem__bready(m2__bready),
-    .mem__bvalid(\mem__bvalid$421 ),
+    .mem__bvalid(\mem__bvalid$423 ),
     .mem__rdata(axi__rdata),
     .mem__req(m2__req),
     .mem__rready(m2__rready),
-    .mem__rvalid(\mem__rvalid$433 ),
+    .mem__rvalid(\mem__rvalid$435 ),
     .mem__wdata(m2__wdata),
     .mem__wlast(m2__wlast),
-    .mem__wready(\mem__wready$439 ),
+    .mem__wready(\mem__wready$441 ),
     .mem__wstrb(m2__wstrb),
     .mem__wvalid(m2__wvalid),
     .regs__addr(regs__addr),
@@ -1285,6 +1289,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign \hdr_valid$294  = hdr_valid;
   assign \hdr_ready$296  = hdr_ready;
   assign \done$298  = mover_done;
+  assign \next_read$300  = next_read;
   assign tlb_hit_event = events__tlb_hit;
   assign tlb_miss_event = events__tlb_miss;
   assign walk_started = events__walk;
@@ -1325,56 +1330,56 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
   assign mem__wstrb = 8'h00;
   assign m0__wvalid = 1'h0;
   assign mem__wvalid = 1'h0;
-  assign \mem__araddr$358  = m1__araddr;
-  assign \mem__arlen$360  = m1__arlen;
-  assign m1__arready = \mem__arready$361 ;
-  assign \mem__arvalid$364  = m1__arvalid;
-  assign \mem__awaddr$366  = m1__awaddr;
-  assign \mem__awlen$368  = m1__awlen;
-  assign m1__awready = \mem__awready$369 ;
-  assign \mem__awvalid$372  = m1__awvalid;
-  assign \mem__bready$374  = m1__bready;
-  assign \mem__bresp$375  = axi__bresp;
+  assign \mem__araddr$360  = m1__araddr;
+  assign \mem__arlen$362  = m1__arlen;
+  assign m1__arready = \mem__arready$363 ;
+  assign \mem__arvalid$366  = m1__arvalid;
+  assign \mem__awaddr$368  = m1__awaddr;
+  assign \mem__awlen$370  = m1__awlen;
+  assign m1__awready = \mem__awready$371 ;
+  assign \mem__awvalid$374  = m1__awvalid;
+  assign \mem__bready$376  = m1__bready;
+  assign \mem__bresp$377  = axi__bresp;
   assign m1__bresp = axi__bresp;
-  assign m1__bvalid = \mem__bvalid$377 ;
-  assign \mem__rdata$379  = axi__rdata;
+  assign m1__bvalid = \mem__bvalid$379 ;
+  assign \mem__rdata$381  = axi__rdata;
   assign m1__rdata = axi__rdata;
-  assign \mem__req$382  = m1__req;
-  assign m1__rlast = \mem__rlast$383 ;
-  assign \mem__rready$386  = m1__rready;
-  assign \mem__rresp$387  = axi__rresp;
+  assign \mem__req$384  = m1__req;
+  assign m1__rlast = \mem__rlast$385 ;
+  assign \mem__rready$388  = m1__rready;
+  assign \mem__rresp$389  = axi__rresp;
   assign m1__rresp = axi__rresp;
-  assign m1__rvalid = \mem__rvalid$389 ;
-  assign \mem__wdata$392  = m1__wdata;
-  assign \mem__wlast$394  = m1__wlast;
-  assign m1__wready = \mem__wready$395 ;
-  assign \mem__wstrb$398  = m1__wstrb;
-  assign \mem__wvalid$400  = m1__wvalid;
-  assign \mem__araddr$402  = m2__araddr;
-  assign \mem__arlen$404  = m2__arlen;
-  assign m2__arready = \mem__arready$405 ;
-  assign \mem__arvalid$408  = m2__arvalid;
-  assign \mem__awaddr$410  = m2__awaddr;
-  assign \mem__awlen$412  = m2__awlen;
-  assign m2__awready = \mem__awready$413 ;
-  assign \mem__awvalid$416  = m2__awvalid;
-  assign \mem__bready$418  = m2__bready;
-  assign \mem__bresp$419  = axi__bresp;
+  assign m1__rvalid = \mem__rvalid$391 ;
+  assign \mem__wdata$394  = m1__wdata;
+  assign \mem__wlast$396  = m1__wlast;
+  assign m1__wready = \mem__wready$397 ;
+  assign \mem__wstrb$400  = m1__wstrb;
+  assign \mem__wvalid$402  = m1__wvalid;
+  assign \mem__araddr$404  = m2__araddr;
+  assign \mem__arlen$406  = m2__arlen;
+  assign m2__arready = \mem__arready$407 ;
+  assign \mem__arvalid$410  = m2__arvalid;
+  assign \mem__awaddr$412  = m2__awaddr;
+  assign \mem__awlen$414  = m2__awlen;
+  assign m2__awready = \mem__awready$415 ;
+  assign \mem__awvalid$418  = m2__awvalid;
+  assign \mem__bready$420  = m2__bready;
+  assign \mem__bresp$421  = axi__bresp;
   assign m2__bresp = axi__bresp;
-  assign m2__bvalid = \mem__bvalid$421 ;
-  assign \mem__rdata$423  = axi__rdata;
+  assign m2__bvalid = \mem__bvalid$423 ;
+  assign \mem__rdata$425  = axi__rdata;
   assign m2__rdata = axi__rdata;
-  assign \mem__req$426  = m2__req;
-  assign m2__rlast = \mem__rlast$427 ;
-  assign \mem__rready$430  = m2__rready;
-  assign \mem__rresp$431  = axi__rresp;
+  assign \mem__req$428  = m2__req;
+  assign m2__rlast = \mem__rlast$429 ;
+  assign \mem__rready$432  = m2__rready;
+  assign \mem__rresp$433  = axi__rresp;
   assign m2__rresp = axi__rresp;
-  assign m2__rvalid = \mem__rvalid$433 ;
-  assign \mem__wdata$436  = m2__wdata;
-  assign \mem__wlast$438  = m2__wlast;
-  assign m2__wready = \mem__wready$439 ;
-  assign \mem__wstrb$442  = m2__wstrb;
-  assign \mem__wvalid$444  = m2__wvalid;
+  assign m2__rvalid = \mem__rvalid$435 ;
+  assign \mem__wdata$438  = m2__wdata;
+  assign \mem__wlast$440  = m2__wlast;
+  assign m2__wready = \mem__wready$441 ;
+  assign \mem__wstrb$444  = m2__wstrb;
+  assign \mem__wvalid$446  = m2__wvalid;
   assign axi__awid = 1'h0;
   assign axi__awsize = 3'h3;
   assign axi__awburst = 2'h1;
@@ -2470,8 +2475,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$960$119 , mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req
-, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
+module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length$10 , \port$960$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen
+, mem__req, mem__awvalid, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, rx_data__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [11:0] \$1 ;
   wire \$10 ;
@@ -2658,6 +2663,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   wire [8:0] n_burst;
   wire [9:0] n_left;
   wire [10:0] n_to_4k;
+  input next_read;
   wire next_read;
   reg own_ar;
   reg [31:0] paddr = 32'd0;
@@ -2776,6 +2782,7 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$86  = \$84  & \$85 ;
   assign \$87  = ~ pre_asking;
   assign \$88  = \$86  & \$87 ;
+  assign \$89  = \$88  & next_read;
   assign \$90  = paddr[2:0] * 4'h8;
   assign \$91  = mem__rdata >> \$90 ;
   assign \$92  = \$91  & { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
@@ -3396,7 +3403,6 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign lane_mask = { \$47 , \$46 , \$45 , \$44 , \$43 , \$42 , \$41 , \$40  };
   assign to_4k = \$49 [10:0];
   assign n_to_4k = \$59 [10:0];
-  assign next_read = 1'h0;
   assign \rx_data__payload.data  = rx_data__payload[63:0];
   assign \rx_data__payload.last  = rx_data__payload[64];
   assign \tx_data__payload.data  = tx_data__payload[63:0];
@@ -3409,7 +3415,6 @@ module \mmu.mover (rx_data__valid, tx_data__ready, mem__rdata, clk, rst, \length
   assign \$6  = { \$55 [8:0], 3'h0 };
   assign \$34  = { 3'h0, length[15:3] };
   assign \$59  = { \$58 [13], \$58 [13], \$58 [13], \$58 [13:3] };
-  assign \$89  = 1'h0;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -8136,7 +8141,7 @@ module \mmu.regs.decoder.reg_TLB_INV_VPN (clk, rst, TLB_INV_VPN_LO_w_stb, TLB_IN
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \node_id$23 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, hdr_valid, mover_done, tx_hdr__ready);
+module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, next_read, \node_id$23 , tx_hdr__payload, idle, queue__ready, prot_fault_event, access_start, drain, tx_hdr__valid, hdr_ready, hdr_valid, mover_done, tx_hdr__ready);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -8194,6 +8199,7 @@ module \mmu.responder (clk, rst, queue__valid, queue__payload, response_event, \
   wire line;
   input mover_done;
   wire mover_done;
+  output next_read;
   wire next_read;
   reg [7:0] node_id = 8'h00;
   input [7:0] \node_id$23 ;

@@ -152,6 +152,7 @@ class MemoryMMU(wiring.Component):
             mover.start.eq(resp.access_start), mover.drain.eq(resp.drain), mover.paddr.eq(resp.paddr),
             mover.write.eq(resp.write), mover.line.eq(resp.line), mover.length.eq(resp.length),
             resp.hdr_valid.eq(mover.hdr_valid), mover.hdr_ready.eq(resp.hdr_ready), resp.mover_done.eq(mover.done),
+            mover.next_read.eq(resp.next_read),
         ]
 
         # Counters.
