@@ -21,6 +21,10 @@ def register(sub):
     p.add_argument("--seed", type=int, default=1, help="workload seed")
     p.add_argument("--cocotb-accesses", type=int, default=2000, metavar="N",
                    help="accesses of the cocotb run (default 2000)")
+    p.add_argument("--cocotb-config", default="small", metavar="NAME",
+                   help="configuration of the cocotb run, one of --configs' names (default: small; through "
+                        "cocotb's AXI memories the default's 4 KiB lines did not finish 200 accesses in 11 minutes); "
+                        "the harness/cocotb ratio compares the harness on the same configuration")
     p.add_argument("--no-cocotb", action="store_true", help="skip the cocotb measurement")
     p.add_argument("--configs", default=",".join(CONFIGURATIONS), metavar="NAMES",
                    help="comma-separated configurations of the per-configuration cycles/s rows, each the base "
@@ -45,6 +49,15 @@ def run(args):
         raise DisaggError(f"--configs: unknown configuration {unknown[0]!r} (known: {', '.join(CONFIGURATIONS)})")
     if args.cocotb_accesses < 1:
         raise DisaggError(f"--cocotb-accesses must be at least 1, not {args.cocotb_accesses}")
+    if args.cocotb_config not in CONFIGURATIONS:     # a bad name is an error even with --no-cocotb
+        raise DisaggError(f"--cocotb-config: unknown configuration {args.cocotb_config!r} "
+                          f"(known: {', '.join(CONFIGURATIONS)})")
+    if not args.no_cocotb:
+        from ..bench import cocotb_config
+        try:
+            cocotb_config(config, args.cocotb_config)
+        except DisaggError as exc:
+            raise DisaggError(f"--cocotb-config: {exc}") from None
     from ..config import parse_topology
     topologies = [t.strip() for t in args.topologies.split(",") if t.strip()]
     for t in topologies:
@@ -52,7 +65,7 @@ def run(args):
     name = args.workload or workloads.DEFAULT
     w = workloads.generate(name, seed=args.seed, **workloads.parse_params(name, args.params))
     r = bench(config, w, cocotb_accesses=args.cocotb_accesses, skip_cocotb=args.no_cocotb, log=print,
-              configurations=configurations)
+              configurations=configurations, cocotb_configuration=args.cocotb_config)
     print()
     print(f"disagg bench: workload '{name}' ({len(w):,} accesses), configuration {config.source}")
     print(format_table(r))

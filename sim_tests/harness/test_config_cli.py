@@ -88,6 +88,10 @@ def _cli(capsys, *argv):
     (None, ["run", "--waves", "{d}/w.fst", "--window", "10:5"], "START <= END"),
     (None, ["bench", "--set", "memory.page_bytes=100"], "impossible configuration"),
     (None, ["bench", "--configs", "default,nope"], "--configs: unknown configuration 'nope'"),
+    (None, ["bench", "--cocotb-config", "nope"], "--cocotb-config: unknown configuration 'nope'"),
+    (None, ["bench", "--no-cocotb", "--cocotb-config", "nope"], "--cocotb-config: unknown configuration 'nope'"),
+    (None, ["bench", "--set", "memory.page_bytes=256", "--set", "cache.line_bytes=64", "--cocotb-config", "large"],
+     "--cocotb-config: configuration 'large': "),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, setup, argv, message):
     if setup is not None:

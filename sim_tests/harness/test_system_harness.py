@@ -135,13 +135,16 @@ def test_bench_smoke(tmp_path):
                  "--set", "tlb.ways=2", "--set", "memory.page_bytes=256", "--set", "memory.dram_bytes=131072",
                  "--set", "link.latency=8", "--set", "network.window=4", "--set", "network.timeout=1024",
                  "--set", "system.pid_width=3", "-p", "n=3000", "--cocotb-accesses", "300",
-                 "--configs", "default,large", "--json", str(out)])
+                 "--cocotb-config", "small", "--configs", "default,large", "--json", str(out)])
     assert code == 0
     r = json.loads(out.read_text())
     for key in ("harness_accesses_per_s", "raw_accesses_per_s", "cocotb_accesses_per_s", "harness_vs_raw",
                 "harness_vs_cocotb", "harness_cycles_per_cpu_s", "cocotb_cycles_per_cpu_s", "harness_vs_cocotb_cpu"):
         assert r[key] > 0
     assert r["raw"]["mismatches"] == 0
+    # cocotb ran on the small configuration, which is not a row here: the harness ran it once more for the ratio.
+    assert r["cocotb"]["configuration"] == r["cocotb_harness"]["configuration"] == "small"
+    assert r["cocotb_harness"]["accesses"] == 3000 and r["cocotb_harness"]["cpu_seconds"] > 0
     rows = {row["name"]: row for row in r["configurations"]}
     assert rows["default"]["raw_cycles"] == r["raw"]["cycles"] and rows["default"]["raw_cycles_per_cpu_s"] > 0
     # The large row's 4 KiB lines do not fit 256-byte pages: a row saying why, not an error.
