@@ -612,8 +612,8 @@ module \memory_component.csr_mux (bus__r_stb, bus__w_stb, mmu__w_data, clk, rst,
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid
-, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__arready, axi__awready, axi__rvalid, axi__rlast, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
+module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__arvalid, axi__rready, axi__awvalid, axi__wlast, axi__wvalid, axi__arready, axi__rvalid, axi__rlast, net_rx__data__valid, net_rx__hdr__valid, net_rx__hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2
+, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__awready, axi__wready, net_tx__hdr__ready, net_tx__data__ready, net_rx__data__payload, csr__addr);
   output [31:0] axi__araddr;
   wire [31:0] axi__araddr;
   wire [31:0] \axi__araddr$1 ;
@@ -865,10 +865,11 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__a
     .axi__awaddr(axi__awaddr),
     .axi__awready(axi__awready),
     .axi__awvalid(axi__awvalid),
+    .axi__bid(axi__bid),
     .axi__bready(axi__bready),
     .axi__bvalid(axi__bvalid),
     .axi__rdata(axi__rdata),
-    .axi__rid(axi__bid),
+    .axi__rid(axi__rid),
     .axi__rlast(axi__rlast),
     .axi__rready(axi__rready),
     .axi__rvalid(axi__rvalid),
@@ -893,6 +894,7 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__a
     .axi__bready(axi__bready),
     .axi__bvalid(axi__bvalid),
     .axi__rdata(axi__rdata),
+    .axi__rid(axi__rid),
     .axi__rlast(axi__rlast),
     .axi__rready(axi__rready),
     .axi__rvalid(axi__rvalid),
@@ -962,8 +964,7 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__a
   assign \axi__bresp$45  = 2'h0;
   assign \axi__bvalid$47  = axi__bvalid;
   assign \axi__rdata$49  = axi__rdata;
-  assign axi__rid = axi__bid;
-  assign \axi__rid$51  = axi__bid;
+  assign \axi__rid$51  = axi__rid;
   assign \axi__rlast$53  = axi__rlast;
   assign \axi__rready$55  = axi__rready;
   assign axi__rresp = 2'h0;
@@ -1035,42 +1036,96 @@ module \memory_component.memory (csr__w_data, clk, rst, irq, axi__araddr, axi__a
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__awready, axi__rvalid, axi__rdata, axi__rlast, axi__wready, axi__bvalid, axi__rid, clk
-);
+module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__rvalid, axi__rlast, axi__rid, axi__rdata, axi__awready, axi__wready, axi__bvalid, axi__bid
+, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [13:0] \$1 ;
+  wire \$1 ;
   wire \$10 ;
-  wire [31:0] \$11 ;
-  wire [31:0] \$12 ;
-  wire [8:0] \$13 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
   wire \$14 ;
-  wire [13:0] \$15 ;
-  wire [8:0] \$16 ;
+  reg [12:0] \$15 ;
+  wire [13:0] \$16 ;
   wire \$17 ;
-  wire [13:0] \$18 ;
-  wire [8:0] \$19 ;
-  wire [13:0] \$2 ;
-  wire \$20 ;
+  wire [2:0] \$18 ;
+  wire [2:0] \$19 ;
+  wire \$2 ;
+  reg [12:0] \$20 ;
   reg [12:0] \$21 ;
-  reg [7:0] \$22 ;
-  reg \$23 ;
-  reg [7:0] \$24 ;
-  reg [2:0] \$25 ;
-  wire [31:0] \$3 ;
+  wire [31:0] \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
+  reg [7:0] \$3 ;
+  wire \$30 ;
+  wire [8:0] \$31 ;
+  wire \$32 ;
+  wire [8:0] \$33 ;
+  wire \$34 ;
+  wire [8:0] \$35 ;
+  wire \$36 ;
+  wire [8:0] \$37 ;
+  reg [12:0] \$38 ;
+  wire [13:0] \$39 ;
   wire \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  reg [7:0] \$40 ;
+  wire [8:0] \$41 ;
+  wire \$42 ;
+  wire [2:0] \$43 ;
+  wire [2:0] \$44 ;
+  wire [31:0] \$45 ;
+  wire \$46 ;
+  wire [2:0] \$47 ;
+  wire [2:0] \$48 ;
+  wire [3:0] \$49 ;
+  reg [7:0] \$5 ;
+  wire [4:0] \$50 ;
+  wire \$51 ;
+  wire [31:0] \$52 ;
+  wire [13:0] \$53 ;
+  wire [8:0] \$54 ;
+  wire \$55 ;
+  reg [7:0] \$56 ;
+  reg [7:0] \$57 ;
+  reg [7:0] \$58 ;
+  reg [7:0] \$59 ;
+  reg [7:0] \$6 ;
+  reg [12:0] \$60 ;
+  reg [12:0] \$61 ;
+  reg [12:0] \$62 ;
+  reg [12:0] \$63 ;
+  reg [7:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg [7:0] \$66 ;
+  reg [7:0] \$67 ;
+  reg [1:0] \$68 ;
+  reg \$69 ;
   wire \$7 ;
+  reg \$70 ;
+  reg \$71 ;
+  reg \$72 ;
+  reg [1:0] \$73 ;
+  reg [2:0] \$74 ;
+  reg [12:0] \$75 ;
+  reg \$76 ;
+  reg [7:0] \$77 ;
+  reg [1:0] \$78 ;
   wire \$8 ;
   wire \$9 ;
-  reg advance;
+  reg [1:0] \$signal  = 2'h0;
+  wire accept;
   input [31:0] axi__araddr;
   wire [31:0] axi__araddr;
   wire axi__arid;
   input [7:0] axi__arlen;
   wire [7:0] axi__arlen;
   output axi__arready;
-  reg axi__arready;
+  wire axi__arready;
   input axi__arvalid;
   wire axi__arvalid;
   input [31:0] axi__awaddr;
@@ -1080,24 +1135,24 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
   reg axi__awready;
   input axi__awvalid;
   wire axi__awvalid;
-  (* init = 1'h0 *)
-  wire axi__bid;
+  output axi__bid;
+  reg axi__bid = 1'h0;
   input axi__bready;
   wire axi__bready;
   wire [1:0] axi__bresp;
   output axi__bvalid;
   reg axi__bvalid;
   output [63:0] axi__rdata;
-  reg [63:0] axi__rdata;
+  wire [63:0] axi__rdata;
   output axi__rid;
-  reg axi__rid = 1'h0;
+  reg axi__rid;
   output axi__rlast;
-  reg axi__rlast;
+  wire axi__rlast;
   input axi__rready;
   wire axi__rready;
   wire [1:0] axi__rresp;
   output axi__rvalid;
-  reg axi__rvalid;
+  wire axi__rvalid;
   input [63:0] axi__wdata;
   wire [63:0] axi__wdata;
   input axi__wlast;
@@ -1108,18 +1163,38 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
   wire [7:0] axi__wstrb;
   input axi__wvalid;
   wire axi__wvalid;
+  wire beat;
   input clk;
   wire clk;
-  reg [2:0] dram_fsm_state = 3'h0;
-  reg [12:0] idx = 13'h0000;
-  reg [7:0] left = 8'h00;
+  reg [2:0] count = 3'h0;
+  reg [1:0] dram_fsm_state = 2'h0;
+  wire pop;
+  reg r0_id = 1'h0;
+  reg [12:0] r0_idx = 13'h0000;
+  reg [7:0] r0_left = 8'h00;
+  reg [7:0] r0_wait = 8'h00;
+  reg r1_id = 1'h0;
+  reg [12:0] r1_idx = 13'h0000;
+  reg [7:0] r1_left = 8'h00;
+  reg [7:0] r1_wait = 8'h00;
+  reg r2_id = 1'h0;
+  reg [12:0] r2_idx = 13'h0000;
+  reg [7:0] r2_left = 8'h00;
+  reg [7:0] r2_wait = 8'h00;
+  reg r3_id = 1'h0;
+  reg [12:0] r3_idx = 13'h0000;
+  reg [7:0] r3_left = 8'h00;
+  reg [7:0] r3_wait = 8'h00;
   reg [12:0] rd__addr;
   wire [63:0] rd__data;
   wire rd__en;
   input rst;
   wire rst;
+  reg [1:0] tail = 2'h0;
+  reg w_idle;
+  reg [12:0] w_idx = 13'h0000;
   (* init = 1'h0 *)
-  wire tid;
+  wire w_tid;
   reg [7:0] \wait  = 8'h00;
   reg [12:0] wr__addr;
   reg [63:0] wr__data;
@@ -9341,125 +9416,209 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
   always @(posedge clk) begin
     _0_ <= mem[rd__addr];
   end
-  assign rd__data = _0_;
-  assign \$1  = idx + 1'h1;
-  assign \$2  = advance ? \$1  : { 1'h0, idx };
-  assign \$4  = ! left;
-  assign \$5  = ! dram_fsm_state;
-  assign \$6  = dram_fsm_state == 1'h1;
-  assign \$7  = dram_fsm_state == 2'h2;
-  assign \$8  = dram_fsm_state == 2'h3;
-  assign \$9  = dram_fsm_state == 3'h4;
-  assign \$10  = dram_fsm_state == 3'h5;
-  assign \$13  = \wait  - 1'h1;
-  assign \$14  = \wait  == 1'h1;
-  assign \$15  = idx + 1'h1;
-  assign \$16  = left - 1'h1;
-  assign \$17  = ! left;
-  assign \$18  = idx + 1'h1;
-  assign \$19  = \wait  - 1'h1;
-  assign \$20  = \wait  == 1'h1;
+  assign axi__rdata = _0_;
+  assign \$16  = \$15  + 1'h1;
+  assign \$17  = \$signal  == 2'h3;
+  assign \$18  = \$signal  + 1'h1;
+  assign \$19  = \$17  ? 3'h0 : \$18 ;
+  assign \$23  = ! count;
+  assign \$24  = ~ axi__arvalid;
+  assign \$25  = \$23  & \$24 ;
+  assign \$26  = ! dram_fsm_state;
+  assign \$27  = dram_fsm_state == 1'h1;
+  assign \$28  = dram_fsm_state == 2'h2;
+  assign \$29  = dram_fsm_state == 2'h3;
+  assign \$30  = | r0_wait;
+  assign \$31  = r0_wait - 1'h1;
+  assign \$32  = | r1_wait;
+  assign \$33  = r1_wait - 1'h1;
+  assign \$34  = | r2_wait;
+  assign \$35  = r2_wait - 1'h1;
+  assign \$36  = | r3_wait;
+  assign \$37  = r3_wait - 1'h1;
+  assign \$39  = \$38  + 1'h1;
+  assign \$41  = \$40  - 1'h1;
+  assign \$42  = \$signal  == 2'h3;
+  assign \$43  = \$signal  + 1'h1;
+  assign \$44  = \$42  ? 3'h0 : \$43 ;
+  assign \$46  = tail == 2'h3;
+  assign \$47  = tail + 1'h1;
+  assign \$48  = \$46  ? 3'h0 : \$47 ;
+  assign \$49  = count + accept;
+  assign \$50  = \$49  - pop;
+  assign \$51  = axi__awvalid & axi__awready;
+  assign \$53  = w_idx + 1'h1;
+  assign \$54  = \wait  - 1'h1;
+  assign \$55  = \wait  == 1'h1;
   always @(posedge clk)
-    idx <= \$21 ;
+    r0_wait <= \$56 ;
   always @(posedge clk)
-    left <= \$22 ;
+    r1_wait <= \$57 ;
   always @(posedge clk)
-    axi__rid <= \$23 ;
+    r2_wait <= \$58 ;
   always @(posedge clk)
-    \wait  <= \$24 ;
+    r3_wait <= \$59 ;
   always @(posedge clk)
-    dram_fsm_state <= \$25 ;
+    r0_idx <= \$60 ;
+  always @(posedge clk)
+    r1_idx <= \$61 ;
+  always @(posedge clk)
+    r2_idx <= \$62 ;
+  always @(posedge clk)
+    r3_idx <= \$63 ;
+  always @(posedge clk)
+    r0_left <= \$64 ;
+  always @(posedge clk)
+    r1_left <= \$65 ;
+  always @(posedge clk)
+    r2_left <= \$66 ;
+  always @(posedge clk)
+    r3_left <= \$67 ;
+  always @(posedge clk)
+    \$signal  <= \$68 ;
+  always @(posedge clk)
+    r0_id <= \$69 ;
+  always @(posedge clk)
+    r1_id <= \$70 ;
+  always @(posedge clk)
+    r2_id <= \$71 ;
+  always @(posedge clk)
+    r3_id <= \$72 ;
+  always @(posedge clk)
+    tail <= \$73 ;
+  always @(posedge clk)
+    count <= \$74 ;
+  always @(posedge clk)
+    w_idx <= \$75 ;
+  always @(posedge clk)
+    axi__bid <= \$76 ;
+  always @(posedge clk)
+    \wait  <= \$77 ;
+  always @(posedge clk)
+    dram_fsm_state <= \$78 ;
+  assign \$1  = count < 3'h4;
+  assign axi__arready = \$1  & w_idle;
+  assign accept = axi__arvalid & axi__arready;
+  assign \$2  = | count;
+  assign \$4  = ! \$3 ;
+  assign axi__rvalid = \$2  & \$4 ;
+  assign axi__rlast = ! \$5 ;
+  assign beat = axi__rvalid & axi__rready;
+  assign \$7  = ! \$6 ;
+  assign pop = beat & \$7 ;
+  assign \$8  = ~ pop;
+  assign \$9  = beat & \$8 ;
+  assign \$10  = count >= 2'h2;
+  assign \$11  = pop & \$10 ;
+  assign \$12  = ~ pop;
+  assign \$13  = | count;
+  assign \$14  = \$12  & \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    rd__addr = \$2 [12:0];
-    casez (dram_fsm_state)
-      3'h0:
-          if (axi__arvalid) begin
-            rd__addr = \$3 [12:0];
-          end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          \$15  = r0_idx;
+      2'h1:
+          \$15  = r1_idx;
+      2'h2:
+          \$15  = r2_idx;
+      2'h3:
+          \$15  = r3_idx;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    axi__arready = 1'h0;
-    casez (dram_fsm_state)
+    \$20  = 13'h0000;
+    casez (\$19 )
       3'h0:
-          axi__arready = 1'h1;
+          \$20  = r0_idx;
+      3'h1:
+          \$20  = r1_idx;
+      3'h2:
+          \$20  = r2_idx;
+      3'h3:
+          \$20  = r3_idx;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          \$21  = r0_idx;
+      2'h1:
+          \$21  = r1_idx;
+      2'h2:
+          \$21  = r2_idx;
+      2'h3:
+          \$21  = r3_idx;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          \$38  = r0_idx;
+      2'h1:
+          \$38  = r1_idx;
+      2'h2:
+          \$38  = r2_idx;
+      2'h3:
+          \$38  = r3_idx;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          \$40  = r0_left;
+      2'h1:
+          \$40  = r1_left;
+      2'h2:
+          \$40  = r2_left;
+      2'h3:
+          \$40  = r3_left;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$9 ) begin
+      rd__addr = \$16 [12:0];
+    end else if (\$11 ) begin
+      rd__addr = \$20 ;
+    end else if (\$14 ) begin
+      rd__addr = \$21 ;
+    end else begin
+      rd__addr = \$22 [12:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    w_idle = 1'h0;
+    casez (dram_fsm_state)
+      2'h0:
+          w_idle = 1'h1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     axi__awready = 1'h0;
     casez (dram_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (axi__arvalid) begin
-          end else begin
-            axi__awready = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    axi__rvalid = 1'h0;
-    casez (dram_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          axi__rvalid = 1'h1;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    axi__rdata = 64'h0000000000000000;
-    casez (dram_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          axi__rdata = rd__data;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    axi__rlast = 1'h0;
-    casez (dram_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          axi__rlast = \$4 ;
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    advance = 1'h0;
-    casez (dram_fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          if (axi__rready) begin
-            advance = 1'h1;
-          end
+      2'h0:
+          axi__awready = \$25 ;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     axi__wready = 1'h0;
     casez (dram_fsm_state)
-      3'h0:
+      2'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h2:
+      2'h1:
           axi__wready = 1'h1;
     endcase
   end
@@ -9467,27 +9626,19 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     wr__addr = 13'h0000;
     casez (dram_fsm_state)
-      3'h0:
+      2'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h2:
-          wr__addr = idx;
+      2'h1:
+          wr__addr = w_idx;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     wr__data = 64'h0000000000000000;
     casez (dram_fsm_state)
-      3'h0:
+      2'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h2:
+      2'h1:
           wr__data = axi__wdata;
     endcase
   end
@@ -9495,13 +9646,9 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     wr__en = 8'h00;
     casez (dram_fsm_state)
-      3'h0:
+      2'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h2:
+      2'h1:
           if (axi__wvalid) begin
             wr__en = axi__wstrb;
           end
@@ -9510,170 +9657,538 @@ module \memory_component.memory.dram (rst, axi__araddr, axi__arlen, axi__arvalid
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     axi__bvalid = 1'h0;
+    (* full_case = 32'd1 *)
     casez (dram_fsm_state)
-      3'h0:
+      2'h0:
           /* empty */;
-      3'h1:
+      2'h1:
           /* empty */;
-      3'h3:
+      2'h2:
           /* empty */;
-      3'h2:
-          /* empty */;
-      3'h4:
-          /* empty */;
-      3'h5:
+      2'h3:
           axi__bvalid = 1'h1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$21  = idx;
+    \$56  = r0_wait;
+    if (\$30 ) begin
+      \$56  = \$31 [7:0];
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            \$56  = 8'h04;
+      endcase
+    end
+    if (rst) begin
+      \$56  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$57  = r1_wait;
+    if (\$32 ) begin
+      \$57  = \$33 [7:0];
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$57  = 8'h04;
+      endcase
+    end
+    if (rst) begin
+      \$57  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$58  = r2_wait;
+    if (\$34 ) begin
+      \$58  = \$35 [7:0];
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$58  = 8'h04;
+      endcase
+    end
+    if (rst) begin
+      \$58  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$59  = r3_wait;
+    if (\$36 ) begin
+      \$59  = \$37 [7:0];
+    end
+    if (accept) begin
+      (* full_case = 32'd1 *)
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            /* empty */;
+        2'h3:
+            \$59  = 8'h04;
+      endcase
+    end
+    if (rst) begin
+      \$59  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$60  = r0_idx;
+    if (beat) begin
+      casez (\$signal )
+        2'h0:
+            \$60  = \$39 [12:0];
+      endcase
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            \$60  = \$45 [12:0];
+      endcase
+    end
+    if (rst) begin
+      \$60  = 13'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$61  = r1_idx;
+    if (beat) begin
+      casez (\$signal )
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$61  = \$39 [12:0];
+      endcase
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$61  = \$45 [12:0];
+      endcase
+    end
+    if (rst) begin
+      \$61  = 13'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$62  = r2_idx;
+    if (beat) begin
+      casez (\$signal )
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$62  = \$39 [12:0];
+      endcase
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$62  = \$45 [12:0];
+      endcase
+    end
+    if (rst) begin
+      \$62  = 13'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$63  = r3_idx;
+    if (beat) begin
+      (* full_case = 32'd1 *)
+      casez (\$signal )
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            /* empty */;
+        2'h3:
+            \$63  = \$39 [12:0];
+      endcase
+    end
+    if (accept) begin
+      (* full_case = 32'd1 *)
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            /* empty */;
+        2'h3:
+            \$63  = \$45 [12:0];
+      endcase
+    end
+    if (rst) begin
+      \$63  = 13'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$64  = r0_left;
+    if (beat) begin
+      casez (\$signal )
+        2'h0:
+            \$64  = \$41 [7:0];
+      endcase
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            \$64  = axi__arlen;
+      endcase
+    end
+    if (rst) begin
+      \$64  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$65  = r1_left;
+    if (beat) begin
+      casez (\$signal )
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$65  = \$41 [7:0];
+      endcase
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$65  = axi__arlen;
+      endcase
+    end
+    if (rst) begin
+      \$65  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$66  = r2_left;
+    if (beat) begin
+      casez (\$signal )
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$66  = \$41 [7:0];
+      endcase
+    end
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$66  = axi__arlen;
+      endcase
+    end
+    if (rst) begin
+      \$66  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$67  = r3_left;
+    if (beat) begin
+      (* full_case = 32'd1 *)
+      casez (\$signal )
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            /* empty */;
+        2'h3:
+            \$67  = \$41 [7:0];
+      endcase
+    end
+    if (accept) begin
+      (* full_case = 32'd1 *)
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            /* empty */;
+        2'h3:
+            \$67  = axi__arlen;
+      endcase
+    end
+    if (rst) begin
+      \$67  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$68  = \$signal ;
+    if (pop) begin
+      \$68  = \$44 [1:0];
+    end
+    if (rst) begin
+      \$68  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$69  = r0_id;
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            \$69  = 1'h0;
+      endcase
+    end
+    if (rst) begin
+      \$69  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$70  = r1_id;
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            \$70  = 1'h0;
+      endcase
+    end
+    if (rst) begin
+      \$70  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$71  = r2_id;
+    if (accept) begin
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            \$71  = 1'h0;
+      endcase
+    end
+    if (rst) begin
+      \$71  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$72  = r3_id;
+    if (accept) begin
+      (* full_case = 32'd1 *)
+      casez (tail)
+        2'h0:
+            /* empty */;
+        2'h1:
+            /* empty */;
+        2'h2:
+            /* empty */;
+        2'h3:
+            \$72  = 1'h0;
+      endcase
+    end
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$73  = tail;
+    if (accept) begin
+      \$73  = \$48 [1:0];
+    end
+    if (rst) begin
+      \$73  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$74  = \$50 [2:0];
+    if (rst) begin
+      \$74  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$75  = w_idx;
     casez (dram_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (axi__arvalid) begin
-            \$21  = \$11 [12:0];
-          end else begin
-            if (axi__awvalid) begin
-              \$21  = \$12 [12:0];
-            end
+      2'h0:
+          if (\$51 ) begin
+            \$75  = \$52 [12:0];
           end
-      3'h1:
-          /* empty */;
-      3'h3:
-          if (axi__rready) begin
-            \$21  = \$15 [12:0];
-          end
-      3'h2:
+      2'h1:
           if (axi__wvalid) begin
-            \$21  = \$18 [12:0];
+            \$75  = \$53 [12:0];
           end
     endcase
     if (rst) begin
-      \$21  = 13'h0000;
+      \$75  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$22  = left;
+    \$76  = axi__bid;
     casez (dram_fsm_state)
-      3'h0:
-          if (axi__arvalid) begin
-            \$22  = axi__arlen;
+      2'h0:
+          if (\$51 ) begin
+            \$76  = 1'h0;
           end
-      3'h1:
+    endcase
+    if (rst) begin
+      \$76  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$77  = \wait ;
+    casez (dram_fsm_state)
+      2'h0:
+          if (\$51 ) begin
+            \$77  = 8'h04;
+          end
+      2'h1:
           /* empty */;
-      3'h3:
-          if (axi__rready) begin
-            \$22  = \$16 [7:0];
-          end
+      2'h2:
+          \$77  = \$54 [7:0];
     endcase
     if (rst) begin
-      \$22  = 8'h00;
+      \$77  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$23  = axi__rid;
+    \$78  = dram_fsm_state;
+    (* full_case = 32'd1 *)
     casez (dram_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (axi__arvalid) begin
-            \$23  = 1'h0;
-          end else begin
-            if (axi__awvalid) begin
-              \$23  = 1'h0;
-            end
+      2'h0:
+          if (\$51 ) begin
+            \$78  = 2'h1;
           end
-    endcase
-    if (rst) begin
-      \$23  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$24  = \wait ;
-    casez (dram_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (axi__arvalid) begin
-            \$24  = 8'h04;
-          end else begin
-            if (axi__awvalid) begin
-              \$24  = 8'h04;
-            end
-          end
-      3'h1:
-          \$24  = \$13 [7:0];
-      3'h3:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h4:
-          \$24  = \$19 [7:0];
-    endcase
-    if (rst) begin
-      \$24  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$25  = dram_fsm_state;
-    casez (dram_fsm_state)
-      3'h0:
-          (* full_case = 32'd1 *)
-          if (axi__arvalid) begin
-            \$25  = 3'h1;
-          end else begin
-            if (axi__awvalid) begin
-              \$25  = 3'h2;
-            end
-          end
-      3'h1:
-          if (\$14 ) begin
-            \$25  = 3'h3;
-          end
-      3'h3:
-          if (axi__rready) begin
-            if (\$17 ) begin
-              \$25  = 3'h0;
-            end
-          end
-      3'h2:
+      2'h1:
           if (axi__wvalid) begin
             if (axi__wlast) begin
-              \$25  = 3'h4;
+              \$78  = 2'h2;
             end
           end
-      3'h4:
-          if (\$20 ) begin
-            \$25  = 3'h5;
+      2'h2:
+          if (\$55 ) begin
+            \$78  = 2'h3;
           end
-      3'h5:
+      2'h3:
           if (axi__bready) begin
-            \$25  = 3'h0;
+            \$78  = 2'h0;
           end
     endcase
     if (rst) begin
-      \$25  = 3'h0;
+      \$78  = 2'h0;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          \$3  = r0_wait;
+      2'h1:
+          \$3  = r1_wait;
+      2'h2:
+          \$3  = r2_wait;
+      2'h3:
+          \$3  = r3_wait;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          \$5  = r0_left;
+      2'h1:
+          \$5  = r1_left;
+      2'h2:
+          \$5  = r2_left;
+      2'h3:
+          \$5  = r3_left;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          axi__rid = r0_id;
+      2'h1:
+          axi__rid = r1_id;
+      2'h2:
+          axi__rid = r2_id;
+      2'h3:
+          axi__rid = r3_id;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    (* full_case = 32'd1 *)
+    casez (\$signal )
+      2'h0:
+          \$6  = r0_left;
+      2'h1:
+          \$6  = r1_left;
+      2'h2:
+          \$6  = r2_left;
+      2'h3:
+          \$6  = r3_left;
+    endcase
   end
   assign rd__en = 1'h1;
   assign axi__rresp = 2'h0;
   assign axi__bresp = 2'h0;
-  assign tid = axi__rid;
-  assign axi__bid = axi__rid;
+  assign rd__data = axi__rdata;
+  assign w_tid = axi__bid;
   assign axi__arid = 1'h0;
   assign axi__awid = 1'h0;
-  assign \$3  = { 3'h0, axi__araddr[31:3] };
-  assign \$11  = { 3'h0, axi__araddr[31:3] };
-  assign \$12  = { 3'h0, axi__awaddr[31:3] };
+  assign \$22  = { 3'h0, axi__araddr[31:3] };
+  assign \$45  = { 3'h0, axi__araddr[31:3] };
+  assign \$52  = { 3'h0, axi__awaddr[31:3] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb
-, csr__r_data, pt_base, pt_buckets_log2, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__arready, axi__awready, axi__rvalid, axi__rdata, axi__rlast, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload, csr__addr
-);
+module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, axi__arready, axi__rvalid, axi__rlast, axi__rid, axi__rdata
+, rx_data__valid, rx_hdr__valid, rx_hdr__payload, csr__r_stb, csr__w_stb, csr__r_data, pt_base, pt_buckets_log2, net_rx__hdr__ready, net_tx__hdr__payload, net_tx__hdr__valid, net_rx__data__ready, net_tx__data__valid, net_tx__data__payload, axi__awready, axi__wready, axi__bvalid, axi__bid, tx_hdr__ready, tx_data__ready, rx_data__payload
+, csr__addr);
   wire \$1 ;
   wire [11:0] \$2 ;
   wire [55:0] \$3 ;
@@ -9740,6 +10255,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   input [63:0] axi__rdata;
   wire [63:0] axi__rdata;
   wire [63:0] \axi__rdata$83 ;
+  input axi__rid;
   wire axi__rid;
   wire \axi__rid$85 ;
   input axi__rlast;
@@ -10501,8 +11017,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3167$0 (\$2 ),
-    .\port$3167$20 (\$3 ),
+    .\port$3263$0 (\$2 ),
+    .\port$3263$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -10602,8 +11118,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3167$0 (\$2 ),
-    .\port$3167$20 (\$3 ),
+    .\port$3263$0 (\$2 ),
+    .\port$3263$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -10825,8 +11341,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
   assign \axi__bresp$79  = 2'h0;
   assign \axi__bvalid$81  = axi__bvalid;
   assign \axi__rdata$83  = axi__rdata;
-  assign axi__rid = axi__bid;
-  assign \axi__rid$85  = axi__bid;
+  assign \axi__rid$85  = axi__rid;
   assign \axi__rlast$87  = axi__rlast;
   assign \axi__rready$89  = axi__rready;
   assign axi__rresp = 2'h0;
@@ -11145,9 +11660,9 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__arvalid, axi__rready, axi__awaddr, axi__awlen, axi__awvalid, axi__wdata, axi__wstrb, axi__wlast, axi__wvalid, axi__bready, m0__arready, m0__rlast, m0__rvalid, m0__awready, m0__wready, m0__bvalid, m1__arready, m1__rlast
-, m1__rvalid, m1__awready, m1__wready, m1__bvalid, m2__arready, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bvalid, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen, m1__arvalid, m1__araddr, m1__arlen, m1__req
-, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast, m2__wdata, m2__wstrb, m2__bready, axi__arready
-, axi__awready, axi__rvalid, m0__rdata, axi__rlast, axi__wready, axi__bvalid, clk);
+, m1__rvalid, m1__awready, m1__wready, m1__bvalid, m2__arready, m2__rlast, m2__rvalid, m2__awready, m2__wready, m2__bvalid, axi__arready, axi__rvalid, axi__rlast, m0__rdata, m0__req, m0__arvalid, m0__araddr, m0__arlen, m0__rready, m1__awaddr, m1__awlen
+, m1__arvalid, m1__araddr, m1__arlen, m1__req, m1__awvalid, m1__bready, m1__wvalid, m1__wlast, m1__wdata, m1__wstrb, m1__rready, m2__req, m2__arvalid, m2__araddr, m2__arlen, m2__rready, m2__awvalid, m2__awaddr, m2__awlen, m2__wvalid, m2__wlast
+, m2__wdata, m2__wstrb, m2__bready, axi__awready, axi__wready, axi__bvalid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire [2:0] \$1 ;
   wire [7:0] \$10 ;
@@ -11514,7 +12029,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3167$0 , \port$3167$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3263$0 , \port$3263$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -11662,10 +12177,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3167$0 ;
-  wire [11:0] \port$3167$0 ;
-  output [55:0] \port$3167$20 ;
-  wire [55:0] \port$3167$20 ;
+  output [11:0] \port$3263$0 ;
+  wire [11:0] \port$3263$0 ;
+  output [55:0] \port$3263$20 ;
+  wire [55:0] \port$3263$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12072,8 +12587,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3167$0  = h[11:0];
-  assign \port$3167$20  = h[75:20];
+  assign \port$3263$0  = h[11:0];
+  assign \port$3263$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -12130,8 +12645,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid, mem__bready
-, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, mem__rdata, tx_data__ready, rx_data__payload, clk);
+module \memory_component.memory.mmu.mover (rst, \length$10 , \port$1005$119 , next_read, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, rx_data__valid, start, drain, hdr_ready, mem__awaddr, mem__awlen, mem__arvalid, mem__araddr, mem__arlen, mem__req, mem__awvalid
+, mem__bready, hdr_valid, mem__wvalid, rx_data__ready, mem__wlast, mem__wdata, mem__wstrb, done, tx_data__valid, mem__rready, tx_data__payload, tx_data__ready, rx_data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [11:0] \$1 ;
   wire \$10 ;
@@ -13563,7 +14078,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3167$0 , \port$3167$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3263$0 , \port$3263$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -13670,10 +14185,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3167$0 ;
-  wire [11:0] \port$3167$0 ;
-  input [55:0] \port$3167$20 ;
-  wire [55:0] \port$3167$20 ;
+  input [11:0] \port$3263$0 ;
+  wire [11:0] \port$3263$0 ;
+  input [55:0] \port$3263$20 ;
+  wire [55:0] \port$3263$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -13729,12 +14244,12 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_LEN__load(csr__MEM_LEN__load),
     .csr__MEM_LEN__load_value(csr__MEM_LEN__load_value),
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
-    .\port$3072$0 (owner_get_valid),
-    .\port$3073$0 (owner_get_node),
-    .\port$3167$0 (\port$3167$0 ),
-    .\port$3167$20 (\port$3167$20 [7:0]),
-    .\port$3346$0 (window__busy),
-    .\port$3350$0 (window__error),
+    .\port$3168$0 (owner_get_valid),
+    .\port$3169$0 (owner_get_node),
+    .\port$3263$0 (\port$3263$0 ),
+    .\port$3263$20 (\port$3263$20 [7:0]),
+    .\port$3442$0 (window__busy),
+    .\port$3446$0 (window__error),
     .\port$606$0 (fault__pending),
     .\port$609$0 (fault__write),
     .rst(rst),
@@ -13752,7 +14267,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3167$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3263$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -13776,11 +14291,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3167$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3167$20 [7:0], \port$3167$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3167$0 [3:0];
-  assign fault__src = \port$3167$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3167$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3263$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3263$20 [7:0], \port$3263$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3263$0 [3:0];
+  assign fault__src = \port$3263$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3263$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -13810,7 +14325,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$606$0 , \port$609$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3072$0 , \port$3073$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3167$0 , \port$3167$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3346$0 , \port$3350$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$3168$0 , \port$3169$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3263$0 , \port$3263$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3442$0 , \port$3446$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -13974,18 +14489,18 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire [63:0] csr__TLB_INV_VPN__data;
   wire [31:0] csr__TLB_INV__w_data;
   wire csr__TLB_INV__w_stb;
-  input \port$3072$0 ;
-  wire \port$3072$0 ;
-  input [7:0] \port$3073$0 ;
-  wire [7:0] \port$3073$0 ;
-  input [11:0] \port$3167$0 ;
-  wire [11:0] \port$3167$0 ;
-  input [7:0] \port$3167$20 ;
-  wire [7:0] \port$3167$20 ;
-  input \port$3346$0 ;
-  wire \port$3346$0 ;
-  input \port$3350$0 ;
-  wire \port$3350$0 ;
+  input \port$3168$0 ;
+  wire \port$3168$0 ;
+  input [7:0] \port$3169$0 ;
+  wire [7:0] \port$3169$0 ;
+  input [11:0] \port$3263$0 ;
+  wire [11:0] \port$3263$0 ;
+  input [7:0] \port$3263$20 ;
+  wire [7:0] \port$3263$20 ;
+  input \port$3442$0 ;
+  wire \port$3442$0 ;
+  input \port$3446$0 ;
+  wire \port$3446$0 ;
   input \port$606$0 ;
   wire \port$606$0 ;
   input \port$609$0 ;
@@ -14032,7 +14547,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3350$0 , \port$3346$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3446$0 , \port$3442$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14040,10 +14555,10 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3167$20 , \port$3167$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3263$20 , \port$3263$0 , 2'h0, \port$609$0 , \port$606$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
-  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3072$0 , 23'h000000, \port$3073$0  };
+  assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3168$0 , 23'h000000, \port$3169$0  };
   assign \$23  = bus__addr[1] ? \$21  : \$22 ;
   assign \$24  = bus__addr[2] ? \$20  : \$23 ;
   assign \$25  = bus__addr[0] ? { 16'h0000, \storage$77  } : 32'd0;
@@ -16731,9 +17246,9 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign r_data = bus__r_data;
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
-  assign csr__OWNER_GET__r_data = { \port$3072$0 , 23'h000000, \port$3073$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3167$20 , \port$3167$0 , 2'h0, \port$609$0 , \port$606$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3350$0 , \port$3346$0  };
+  assign csr__OWNER_GET__r_data = { \port$3168$0 , 23'h000000, \port$3169$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3263$20 , \port$3263$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3446$0 , \port$3442$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -20783,8 +21298,8 @@ module \memory_component.memory.mmu.translator.check (is_line, is_write, has_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem__rvalid, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready, done
-, fill, start, \pid$4 , \vpn$6 , mem__rdata, clk);
+module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem__rvalid, mem__rdata, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready
+, done, fill, start, \pid$4 , \vpn$6 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [23:0] \$1 ;
   wire [24:0] \$10 ;
@@ -21446,8 +21961,8 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.window (clk, rst, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, regs__cmd_stb, regs__addr, regs__wdata, regs__len, go, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid, mem__awaddr
-, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb, mem__bready, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, mem__rdata, regs__cmd);
+module \memory_component.memory.mmu.window (clk, rst, mem__arready, mem__rvalid, mem__awready, mem__wready, mem__bvalid, mem__rdata, regs__cmd_stb, regs__addr, regs__wdata, regs__len, go, mem__req, mem__arvalid, mem__araddr, mem__arlen, mem__rready, regs__addr_load, regs__addr_next, mem__awvalid
+, mem__awaddr, mem__awlen, mem__wvalid, mem__wlast, mem__wdata, mem__wstrb, mem__bready, regs__len_load, regs__len_next, done, regs__busy, regs__error, regs__rdata, regs__cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [13:0] \$1 ;
   wire [64:0] \$10 ;
@@ -22747,7 +23262,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3577$0 (\$15 ),
+    .\port$3705$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -22852,7 +23367,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3598$0 (\$16 ),
+    .\port$3726$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23099,7 +23614,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3577$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3705$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23249,8 +23764,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3577$0 ;
-  wire \port$3577$0 ;
+  input \port$3705$0 ;
+  wire \port$3705$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -23480,7 +23995,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3577$0 (\port$3577$0 ),
+    .\port$3705$0 (\port$3705$0 ),
     .rst(rst)
   );
   always @* begin
@@ -26508,7 +27023,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3577$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3705$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28035,7 +28550,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3577$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3705$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28044,26 +28559,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3577$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3577$0 ;
-  wire \port$3577$0 ;
+  input \port$3705$0 ;
+  wire \port$3705$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3577$0 (\port$3577$0 ),
+    .\port$3705$0 (\port$3705$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3577$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3577$0  };
+  assign inc = { 7'h00, \port$3705$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3705$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3577$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3705$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28077,8 +28592,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3577$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3577$0 ;
-  wire \port$3577$0 ;
+  input \port$3705$0 ;
+  wire \port$3705$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28104,10 +28619,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3577$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3577$0  };
+  assign inc = { 7'h00, \port$3705$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3577$0  };
+  assign \$2  = { 7'h00, \port$3705$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30424,7 +30939,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3598$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3726$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -30815,8 +31330,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3598$0 ;
-  wire \port$3598$0 ;
+  input \port$3726$0 ;
+  wire \port$3726$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31243,7 +31758,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3598$0 ) begin
+            if (\port$3726$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -31889,7 +32404,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3598$0  };
+  assign expired = { 1'h0, \port$3726$0  };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -31911,7 +32426,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3598$0 ;
+  assign any_expired = \port$3726$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };

@@ -12,14 +12,14 @@ from hw.memory.params import MMUParams
 PARAMS = MMUParams(tlb_entries=8, tlb_ways=2, pid_width=3, paddr_width=16, pt_buckets_log2=2, pt_max_probes=2)
 
 
-def with_dram(dut, *ports, params=PARAMS, latency=1):
+def with_dram(dut, *ports, params=PARAMS, latency=1, read_slots=AxiDramModel.DEFAULT_READ_SLOTS):
     """A module holding ``dut`` and an AxiDramModel reached through an AXIArbiter from ``ports`` (names of
     BurstSignature ports of ``dut``). Returns (module, dram memory)."""
     m = Module()
     m.submodules.dut = dut
     arb = AXIArbiter(len(ports), addr_width=params.paddr_width, data_width=params.data_width)
     dram = AxiDramModel(addr_width=params.paddr_width, data_width=params.data_width, size_bytes=1 << 16,
-                        latency=latency)
+                        latency=latency, read_slots=read_slots)
     m.submodules.arb, m.submodules.dram = arb, dram
     for i, name in enumerate(ports):
         wiring.connect(m, getattr(dut, name), getattr(arb, f"m{i}"))
