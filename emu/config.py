@@ -38,6 +38,8 @@ SCHEMA = {
                                 "needs local_latency <= local_reads - 2)"),
         "mshrs": (int, 1, "miss status holding registers (1..16): 1 is the blocking ExCache, more the "
                           "non-blocking one (hit-under-miss, miss-under-miss; needs line_store=onchip)"),
+        "rx_cut_through": (bool, False, "the fill takes a line while its frame still arrives (the processor's "
+                                        "network interface receives cut-through; docs/excache.md)"),
     },
     "tlb": {
         "entries": (int, 64, "TLB entries of the memory-side MMU"),
@@ -141,6 +143,7 @@ _FROM_HW = {
     ("cache", "local_latency"): lambda d: d.local_latency,
     ("cache", "local_reads"): lambda d: d.excache.local_reads,
     ("cache", "mshrs"): lambda d: d.excache.mshrs,
+    ("cache", "rx_cut_through"): lambda d: d.excache.rx_cut_through,
     ("tlb", "entries"): lambda d: d.mmu.tlb_entries,
     ("tlb", "ways"): lambda d: d.mmu.tlb_ways,
     ("memory", "page_bytes"): lambda d: d.mmu.page_bytes,
@@ -288,11 +291,12 @@ class SystemConfig:
         try:
             excache = ExCacheParams(line_bytes=c.line_bytes, sets=c.sets, ways=c.ways, data_width=64, vaddr_width=48,
                                     pid_width=sy.pid_width, policy=c.policy, line_store=c.line_store,
-                                    local_reads=c.local_reads, mshrs=c.mshrs)
+                                    local_reads=c.local_reads, mshrs=c.mshrs, rx_cut_through=c.rx_cut_through)
             mmu = MMUParams(tlb_entries=t.entries, tlb_ways=t.ways, page_bytes=mem.page_bytes, pid_width=sy.pid_width,
                             vaddr_width=48, paddr_width=_paddr_width(mem.dram_bytes), data_width=64)
             netifs = [NetIfParams(node_id=node, n_nodes=2, data_width=64, window=net.window, timeout=net.timeout,
-                                  max_payload=max(64, c.line_bytes), rx_buffer_msgs=2) for node in (0, 1)]
+                                  max_payload=max(64, c.line_bytes), rx_buffer_msgs=2,
+                                  rx_cut_through=c.rx_cut_through and node == 0) for node in (0, 1)]
             link = LinkParams(data_width=64, latency=ln.latency, bandwidth=ln.bandwidth, loss=rates["loss"],
                               corrupt=rates["corrupt"], dup=rates["duplicate"], reorder=rates["reorder"],
                               seed=ln.seed)

@@ -44,7 +44,8 @@ class ExCacheTop(wiring.Component):
     net_tx : Out(MessagePort)
         LINE_READ / LINE_WRITE requests toward the memory component.
     net_rx : In(MessagePort)
-        Their responses.
+        Their responses; with ``params.rx_cut_through`` a verdict port (``MessagePort(w, verdict=True)``: the
+        network interface's ``rx`` with ``NetIfParams.rx_cut_through``).
     csr : In(CSRBusSignature)
         Registers of :func:`hw.processor.registers.register_map`.
     irq : Out(1)
@@ -68,7 +69,7 @@ class ExCacheTop(wiring.Component):
             "cpu_req":  In(stream.Signature(CpuReq(params))),
             "cpu_resp": Out(stream.Signature(CpuResp(params))),
             "net_tx":   Out(MessagePort(params.data_width)),
-            "net_rx":   In(MessagePort(params.data_width)),
+            "net_rx":   In(MessagePort(params.data_width, verdict=params.rx_cut_through)),
             "csr":      In(CSRBusSignature(self.regmap.addr_width)),
             "irq":      Out(1),
         }

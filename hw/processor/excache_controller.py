@@ -63,7 +63,9 @@ class ExCacheController(wiring.Component):
     wb_data : Out(stream of DataBeat)
         Line words answering READ_LINE, word 0 first, ``last`` on the final one.
     fill_data : In(stream of DataBeat)
-        Line words after a FILL command, word 0 first (``last`` is not checked: the count is).
+        Line words after a FILL command, word 0 first (``last`` is not checked: the count is). With
+        ``rx_cut_through`` the beats carry ``discard`` and the fill ends at ``last``: a discarded line installs
+        nothing and the event waits for the next command (:class:`~hw.processor.line_fill.LineFill`).
     query_way : In(way_bits)
         Way whose state ``query`` shows.
     query : Out(VictimState)
@@ -93,7 +95,7 @@ class ExCacheController(wiring.Component):
             "miss_event":     Out(stream.Signature(MissEvent(p))),
             "miss_cmd":       In(stream.Signature(MissCmd(p))),
             "wb_data":        Out(stream.Signature(DataBeat(p.data_width))),
-            "fill_data":      In(stream.Signature(DataBeat(p.data_width))),
+            "fill_data":      In(stream.Signature(DataBeat(p.data_width, p.rx_cut_through))),
             "query_way":      In(p.way_bits),
             "query":          Out(VictimState(p)),
             "maint_start":    In(1),
@@ -169,6 +171,7 @@ class ExCacheController(wiring.Component):
             wb.set.eq(seq.ev_set), seq.read_done.eq(wb.done),
             fill.start.eq(seq.fill), fill.way.eq(seq.cmd_way), fill.set.eq(seq.ev_set),
             fill.tag.eq(pipe.s1_tag), fill.pid.eq(pipe.s1.pid), seq.fill_done.eq(fill.done),
+            *([seq.fill_dropped.eq(fill.dropped), fill.abort.eq(seq.abort)] if p.rx_cut_through else []),
             self.query.eq(Mux(self.query_way < p.ways, entry_of(ways, self.query_way, p), 0)
                           if p.ways > 1 else ways[0]),
         ]

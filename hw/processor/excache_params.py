@@ -55,6 +55,12 @@ class ExCacheParams:
         Miss status holding registers (1 .. 16). 1 is the blocking controller (one miss open, the pipeline
         stops behind it); more is the non-blocking one (:mod:`hw.processor.nb_controller`: hit-under-miss,
         miss-under-miss, merging), which needs ``line_store="onchip"`` and ``overlap_writeback``.
+    rx_cut_through : bool
+        ``net_rx`` is a verdict port (``MessagePort(data_width, verdict=True)``, the network interface's
+        ``NetIfParams.rx_cut_through``): a line read response is handed over while its frame still arrives, and
+        the fill writes its beats as they come; the line is installed (and the access answered) only with the
+        last beat when its ``discard`` is 0. A discarded or non-matching message is sunk (``docs/excache.md``,
+        "Receive cut-through"). False: store and forward (every message already checked).
     """
     line_bytes: int = 64
     sets: int = 64
@@ -67,6 +73,7 @@ class ExCacheParams:
     local_reads: int = 8
     overlap_writeback: bool = True
     mshrs: int = 1
+    rx_cut_through: bool = False
 
     def __post_init__(self):
         if not is_pow2(self.line_bytes) or not 64 <= self.line_bytes <= 4096:
@@ -90,6 +97,8 @@ class ExCacheParams:
             raise ValueError(f"local_reads must be an integer from 1 to 64, not {self.local_reads!r}")
         if not isinstance(self.overlap_writeback, bool):
             raise TypeError(f"overlap_writeback must be a bool, not {self.overlap_writeback!r}")
+        if not isinstance(self.rx_cut_through, bool):
+            raise TypeError(f"rx_cut_through must be a bool, not {self.rx_cut_through!r}")
         if not is_int(self.mshrs) or not 1 <= self.mshrs <= MAX_MSHRS:
             raise ValueError(f"mshrs must be an integer from 1 to {MAX_MSHRS}, not {self.mshrs!r}")
         if self.mshrs > 1 and self.line_store != "onchip":
@@ -155,4 +164,5 @@ class ExCacheParams:
         return {"line_bytes": self.line_bytes, "sets": self.sets, "ways": self.ways,
                 "data_width": self.data_width, "vaddr_width": self.vaddr_width,
                 "pid_width": self.pid_width, "policy": self.policy, "line_store": self.line_store,
-                "local_reads": self.local_reads, "mshrs": self.mshrs}
+                "local_reads": self.local_reads, "mshrs": self.mshrs,
+                "rx_cut_through": self.rx_cut_through}

@@ -65,6 +65,9 @@ class ExCacheSequencer(wiring.Component):
         Pulses: the command is READ_LINE, MARK_CLEAN or FILL.
     read_done, fill_done : In(1)
         The line was streamed out / filled.
+    fill_dropped : In(1)
+        Only with ``rx_cut_through``: the fill's message was discarded by the network (nothing installed): the
+        event stays open and waits for the miss handler's next command (the same FILL, for the resent line).
     walk_go : Out(1)
         Pulse: the pipeline is drained, maintenance may walk.
     flush_closed : Out(1)
@@ -100,6 +103,7 @@ class ExCacheSequencer(wiring.Component):
             "walk_go":      Out(1),
             "flush_closed": Out(1),
             "walk_done":    In(1),
+            **({"fill_dropped": In(1)} if p.rx_cut_through else {}),
         })
 
     def elaborate(self, platform):
@@ -170,6 +174,9 @@ class ExCacheSequencer(wiring.Component):
             with m.State("FILL"):
                 with m.If(self.fill_done):
                     m.next = "REPLAY"
+                if self.params.rx_cut_through:
+                    with m.Elif(self.fill_dropped):
+                        m.next = "WAIT_CMD"
 
             with m.State("REPLAY"):
                 m.d.comb += self.replay.eq(1)

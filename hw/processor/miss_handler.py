@@ -18,6 +18,18 @@ LINE_READ. A refused write-back is handled as before the overlap: the victim
 stays dirty, the line answering the LINE_READ is taken and dropped (its beats drained), and the access is
 answered with the write-back's status. Otherwise one request is outstanding, and the next header on
 ``net_rx`` is its response.
+
+With ``rx_cut_through`` (``net_rx`` a verdict port) a header that announces data beats may be a guess of the
+network interface, confirmed or discarded by the ``discard`` bit of its last beat; every other header is
+final. So a data-carrying header is the awaited line only if it is a LINE_READ_RESP, OK, of ``line_bytes``,
+with the LINE_READ's ``tag``, and no write-back answer is awaited before it::
+
+    RD_RESP --line--> FILL_CMD -> FILL_DATA --last, discard 0--> IDLE      (the fill installed the line)
+                                            '--last, discard 1--> RD_RESP   (nothing installed; wait again)
+    RD_RESP / WB_RESP --any other data-carrying header--> SINK_* --last--> back (beats taken, nothing done)
+    DRAIN (behind a refused write-back) --last, discard 1--> RD_RESP; discard 0 --> ABORT
+
+A committed data-carrying message that answers nothing (a protocol error) is sunk the same way.
 """
 
 from amaranth import Cat, Const, Module, Signal
@@ -26,7 +38,7 @@ from amaranth.lib.wiring import In, Out
 
 from hw.processor.excache_layouts import MissCmd, MissCmdOp, MissEvent, MissKind, VictimState
 from hw.processor.excache_params import ExCacheParams
-from hw.protocol import DataBeat, MessagePort, MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH
+from hw.protocol import DataBeat, MessagePort, MsgKind, Status, NODE_ID_WIDTH, TAG_WIDTH, carries_data
 
 __all__ = ["MissHandler", "FwAction"]
 
@@ -91,11 +103,11 @@ class MissHandler(wiring.Component):
             "miss_event": In(stream.Signature(MissEvent(p))),
             "miss_cmd":   Out(stream.Signature(MissCmd(p))),
             "wb_data":    In(stream.Signature(DataBeat(p.data_width))),
-            "fill_data":  Out(stream.Signature(DataBeat(p.data_width))),
+            "fill_data":  Out(stream.Signature(DataBeat(p.data_width, p.rx_cut_through))),
             "query_way":  Out(p.way_bits),
             "query":      In(VictimState(p)),
             "net_tx":     Out(MessagePort(p.data_width)),
-            "net_rx":     In(MessagePort(p.data_width)),
+            "net_rx":     In(MessagePort(p.data_width, verdict=p.rx_cut_through)),
             "mem_node":   In(NODE_ID_WIDTH),
             "event":      Out(MissEvent(p)),
             "pending":    Out(1),
@@ -136,6 +148,13 @@ class MissHandler(wiring.Component):
                          self.miss_cmd.payload.way.eq(way), self.miss_cmd.payload.status.eq(cmd_status)]
             with m.If(self.miss_cmd.ready):
                 m.next = next_state
+
+        def wb_answer():
+            with m.If(self.net_rx.hdr.payload.status == Status.OK):
+                m.next = "CLEAN_CMD"
+            with m.Else():
+                m.d.sync += status.eq(self.net_rx.hdr.payload.status)
+                m.next = "ABORT"
 
         with m.FSM(name="handler"):
             with m.State("IDLE"):
@@ -194,11 +213,13 @@ class MissHandler(wiring.Component):
             with m.State("WB_RESP"):
                 m.d.comb += self.net_rx.hdr.ready.eq(1)
                 with m.If(self.net_rx.hdr.valid):
-                    with m.If(self.net_rx.hdr.payload.status == Status.OK):
-                        m.next = "CLEAN_CMD"
-                    with m.Else():
-                        m.d.sync += status.eq(self.net_rx.hdr.payload.status)
-                        m.next = "ABORT"
+                    if p.rx_cut_through:
+                        with m.If(self._speculative()):
+                            m.next = "SINK_WB"   # not a LINE_WRITE_RESP: that one carries no data
+                        with m.Else():
+                            wb_answer()
+                    else:
+                        wb_answer()
 
             with m.State("CLEAN_CMD"):
                 with m.If(ev.kind == MissKind.FLUSH):
@@ -212,44 +233,87 @@ class MissHandler(wiring.Component):
                     m.d.sync += tag.eq(tag + 1)
                     m.next = "RD_RESP"
 
-            with m.State("RD_RESP"):
-                m.d.comb += self.net_rx.hdr.ready.eq(1)
-                rx_ok = self.net_rx.hdr.payload.status == Status.OK
-                with m.If(self.net_rx.hdr.valid):
-                    with m.If(wb_open):
-                        # The victim's LINE_WRITE_RESP (answered first: the requests' order).
-                        m.d.sync += wb_open.eq(0)
-                        with m.If(rx_ok):
-                            m.next = "CLEAN_CMD"
-                        with m.Else():
-                            m.d.sync += [status.eq(self.net_rx.hdr.payload.status), wb_failed.eq(1)]
-                    with m.Elif(wb_failed):
-                        with m.If(rx_ok):
-                            m.next = "DRAIN"
-                        with m.Else():
-                            m.next = "ABORT"
-                    with m.Elif(rx_ok):
-                        m.next = "FILL_CMD"
-                    with m.Else():
-                        m.d.sync += status.eq(self.net_rx.hdr.payload.status)
-                        m.next = "ABORT"
-
-            with m.State("DRAIN"):
-                # The line fetched behind a refused write-back: taken and dropped.
-                m.d.comb += self.net_rx.data.ready.eq(1)
-                with m.If(self.net_rx.data.valid & self.net_rx.data.payload.last):
-                    m.next = "ABORT"
-
-            with m.State("FILL_CMD"):
-                send_cmd(MissCmdOp.FILL, "FILL_DATA")
-
-            with m.State("FILL_DATA"):
-                m.d.comb += [self.fill_data.valid.eq(self.net_rx.data.valid), self.fill_data.payload.eq(self.net_rx.data.payload),
-                             self.net_rx.data.ready.eq(self.fill_data.ready)]
-                with m.If(self.net_rx.data.valid & self.net_rx.data.ready & self.net_rx.data.payload.last):
-                    m.next = "IDLE"
+            self._read_response(m, send_cmd, status, tag, wb_open, wb_failed)
 
             with m.State("ABORT"):
                 send_cmd(MissCmdOp.ABORT, "IDLE", status)
 
+            if p.rx_cut_through:
+                for name, back in (("SINK_WB", "WB_RESP"), ("SINK_RD", "RD_RESP")):
+                    with m.State(name):
+                        # A data-carrying message that is not the one awaited: its beats are taken, up to the
+                        # last (a discarded one may be shorter than its header says).
+                        m.d.comb += self.net_rx.data.ready.eq(1)
+                        with m.If(self.net_rx.data.valid & self.net_rx.data.payload.last):
+                            m.next = back
         return m
+
+    def _speculative(self):
+        """Cut-through: the header on ``net_rx`` announces data beats, so it is final only with its last beat."""
+        h = self.net_rx.hdr.payload
+        return carries_data(h.kind, h.status) & (h.length != 0)
+
+    def _read_response(self, m, send_cmd, status, tag, wb_open, wb_failed):
+        """The states after the LINE_READ: its answer (or, first, the victim's LINE_WRITE_RESP) and the fill."""
+        p = self.params
+        rx = self.net_rx
+        rh = rx.hdr.payload
+        rx_ok = rh.status == Status.OK
+        end = rx.data.valid & rx.data.ready & rx.data.payload.last
+        discard = rx.data.payload.discard if p.rx_cut_through else 0
+
+        def answer():
+            with m.If(wb_open):
+                # The victim's LINE_WRITE_RESP (answered first: the requests' order).
+                m.d.sync += wb_open.eq(0)
+                with m.If(rx_ok):
+                    m.next = "CLEAN_CMD"
+                with m.Else():
+                    m.d.sync += [status.eq(rh.status), wb_failed.eq(1)]
+            with m.Elif(wb_failed):
+                with m.If(rx_ok):
+                    m.next = "DRAIN"
+                with m.Else():
+                    m.next = "ABORT"
+            with m.Elif(rx_ok):
+                m.next = "FILL_CMD"
+            with m.Else():
+                m.d.sync += status.eq(rh.status)
+                m.next = "ABORT"
+
+        with m.State("RD_RESP"):
+            m.d.comb += rx.hdr.ready.eq(1)
+            with m.If(rx.hdr.valid):
+                if p.rx_cut_through:
+                    # The awaited line: no write-back answer due first, and the LINE_READ's kind, tag, length.
+                    line = (~wb_open & (rh.kind == MsgKind.LINE_READ_RESP) & rx_ok & (rh.length == p.line_bytes)
+                            & (rh.tag == (tag - 1)[:TAG_WIDTH]))
+                    with m.If(self._speculative() & ~line):
+                        m.next = "SINK_RD"
+                    with m.Else():
+                        answer()
+                else:
+                    answer()
+
+        with m.State("DRAIN"):
+            # The line fetched behind a refused write-back: taken and dropped (resent if discarded).
+            m.d.comb += rx.data.ready.eq(1)
+            with m.If(rx.data.valid & rx.data.payload.last):
+                m.next = "ABORT"
+                if p.rx_cut_through:
+                    with m.If(discard):
+                        m.next = "RD_RESP"
+
+        with m.State("FILL_CMD"):
+            send_cmd(MissCmdOp.FILL, "FILL_DATA")
+
+        with m.State("FILL_DATA"):
+            m.d.comb += [self.fill_data.valid.eq(rx.data.valid), self.fill_data.payload.eq(rx.data.payload),
+                         rx.data.ready.eq(self.fill_data.ready)]
+            with m.If(end):
+                # Cut-through: a discarded line left nothing installed (LineFill's `dropped`): wait for it again.
+                m.next = "IDLE"
+                if p.rx_cut_through:
+                    with m.If(discard):
+                        m.next = "RD_RESP"
+

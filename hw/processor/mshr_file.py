@@ -96,6 +96,8 @@ class MshrFile(wiring.Component):
         Entries shown on ``tx``, ``hd`` (the request sender's and the answer queue's head).
     tx, rx, hd : Out(MshrView)
         The entries ``tx_idx``, ``rx_idx``, ``hd_idx``.
+    rx_valid : Out(1)
+        Entry ``rx_idx`` is allocated (a cut-through header may name any entry, open or not).
     idle : Out(1)
         No entry is valid.
     """
@@ -132,6 +134,7 @@ class MshrFile(wiring.Component):
             "tx":           Out(MshrView(p)),
             "rx":           Out(MshrView(p)),
             "hd":           Out(MshrView(p)),
+            "rx_valid":     Out(1),
             "idle":         Out(1),
         })
 
@@ -144,7 +147,7 @@ class MshrFile(wiring.Component):
         waiters = Array(Signal(range(2 * n + 3), name=f"waiters{i}") for i in range(n))
 
         m.d.comb += [self.tx.eq(ent[self.tx_idx]), self.rx.eq(ent[self.rx_idx]), self.hd.eq(ent[self.hd_idx]),
-                     self.idle.eq(~valid.any())]
+                     self.rx_valid.eq(valid.bit_select(self.rx_idx, 1)), self.idle.eq(~valid.any())]
 
         # Lookup of the S1 access.
         for i in reversed(range(n)):

@@ -69,7 +69,7 @@ class NonBlockingController(wiring.Component):
     net_tx : Out(MessagePort)
         LINE_READ / LINE_WRITE requests (``tag`` = MSHR number; maintenance's flushes: a counter).
     net_rx : In(MessagePort)
-        Their responses.
+        Their responses (a verdict port with ``rx_cut_through``: :mod:`hw.processor.mshr_responses`).
     mem_node : In(NODE_ID_WIDTH)
         ``dst`` of the requests.
     maint_start : In(1)
@@ -101,7 +101,7 @@ class NonBlockingController(wiring.Component):
             "cpu_req":     In(stream.Signature(CpuReq(p))),
             "cpu_resp":    Out(stream.Signature(CpuResp(p))),
             "net_tx":      Out(MessagePort(p.data_width)),
-            "net_rx":      In(MessagePort(p.data_width)),
+            "net_rx":      In(MessagePort(p.data_width, verdict=p.rx_cut_through)),
             "mem_node":    In(NODE_ID_WIDTH),
             "maint_start": In(1),
             "maint_op":    In(MaintOp),
@@ -186,7 +186,7 @@ class NonBlockingController(wiring.Component):
             queue.hd.eq(mshr.hd),
             sender.push.eq(pipe.alloc), sender.push_idx.eq(mshr.free_idx),
             mshr.tx_idx.eq(sender.tx_idx), sender.tx.eq(mshr.tx), sender.mem_node.eq(self.mem_node),
-            mshr.rx_idx.eq(receiver.rx_idx), receiver.rx.eq(mshr.rx),
+            mshr.rx_idx.eq(receiver.rx_idx), receiver.rx.eq(mshr.rx), receiver.rx_valid.eq(mshr.rx_valid),
             mshr.wb_ack.eq(receiver.wb_ack), mshr.fill_done.eq(receiver.fill_done),
             mshr.read_fail.eq(receiver.read_fail), mshr.rx_status.eq(receiver.rx_status),
         ]
@@ -196,6 +196,9 @@ class NonBlockingController(wiring.Component):
         m.d.comb += [
             fill.start.eq(receiver.fill_start), fill.way.eq(mshr.rx.way), fill.set.eq(mshr.rx.set),
             fill.tag.eq(mshr.rx.tag), fill.pid.eq(mshr.rx.pid), receiver.fill_end.eq(fill.done),
+            # Cut-through: a dropped fill leaves its way invalid (the victim left at allocation): no abort guard.
+            *([receiver.fill_dropped.eq(fill.dropped), fill.abort.eq(0), seq.fill_dropped.eq(0)]
+              if p.rx_cut_through else []),
             wb.start.eq(Mux(seq.run, sender.wb_start, seq.read_line)), wb.clean.eq(seq.mark_clean),
             wb.way.eq(Mux(seq.run, sender.wb_way, seq.cmd_way)), wb.set.eq(Mux(seq.run, sender.wb_set, seq.ev_set)),
             seq.read_done.eq(wb.done), seq.fill_done.eq(0), seq.pipe_miss.eq(0),

@@ -110,6 +110,9 @@ class SystemParams:
             raise ValueError(f"node ids must be peers of each other: processor node {pn.node_id} of "
                              f"{mn.n_nodes} at the memory side, memory node {mn.node_id} of {pn.n_nodes} at the "
                              f"processor side")
+        if pn.rx_cut_through != ex.rx_cut_through:
+            raise ValueError(f"proc_netif.rx_cut_through ({pn.rx_cut_through}) and excache.rx_cut_through "
+                             f"({ex.rx_cut_through}) must agree: the ExCache's net_rx is the interface's rx")
         for name, n in (("proc_netif", pn), ("mem_netif", mn)):
             if n.max_payload < ex.line_bytes:
                 raise ValueError(f"{name}.max_payload must hold a cache line ({ex.line_bytes} bytes), "

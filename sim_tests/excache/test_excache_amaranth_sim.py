@@ -106,7 +106,8 @@ class AxiSubordinate:
             self.bresp.pop(0)
 
 
-def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorder=False, stats=None, latency=0):
+def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorder=False, stats=None, latency=0,
+            attempts=None):
     """Run ``accesses`` through ExCacheTop in Amaranth's simulator; return [(rdata, status)].
 
     ``memory``: the responder's BackingMemory (faults); ``reorder``: line read responses may overtake each
@@ -115,7 +116,13 @@ def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorde
     ``latency``: a response is offered no earlier than this many cycles after its request; the counter
     registers read at the end go into ``stats["counters"]``. In software mode a firmware written here serves
     every miss through the CSRs with :func:`sim_tests.excache.traffic.fw_choose`.
+
+    ``params.rx_cut_through``: ``net_rx`` is a verdict port; each response's beats carry ``discard`` = 0, its
+    beats come with random gaps (an offered beat held until taken), and ``attempts(hdr, beats, rng)`` (if given)
+    returns the messages the network shows before it, each ``(hdr, beats)`` ending with ``last`` = ``discard`` = 1
+    (a corrupt or truncated frame, resent: ``sim_tests/excache/test_rx_cut_through.py``).
     """
+    ct = params.rx_cut_through
     dut = ExCacheTop(params, miss_path=miss_path)
     mem = memory if memory is not None else BackingMemory(params.line_bytes)
     wb = params.word_bytes
@@ -129,6 +136,7 @@ def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorde
             local = AxiSubordinate(dut.lmem, params, random.Random(seed + 1))
         queue = list(accesses)
         rx_pending, rx_beats, hdr_cur, hdr_beats, writing, beats = [], [], None, [], None, []
+        ct_rng, rx_now, hdr_real, rx_held = random.Random(seed + 7), [], False, False
         outstanding = most = 0
         last_progress = cycle = 0
         fw_state, fw_regs, csr = 0, [], dut.csr
@@ -147,12 +155,21 @@ def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorde
             if offer:
                 op, pid, vaddr, strb, wdata = queue[0]
                 ctx.set(dut.cpu_req.payload, {"op": op, "pid": pid, "vaddr": vaddr, "strb": strb, "wdata": wdata})
-            if hdr_cur is None and rx_pending and rx_pending[0][2] <= cycle:
-                hdr_cur, hdr_beats, _ = rx_pending.pop(0)
+            if hdr_cur is None and not rx_now and rx_pending and rx_pending[0][2] <= cycle:
+                h, line, _ = rx_pending.pop(0)
+                if ct:
+                    line = [{**b, "discard": 0} for b in line]
+                    rx_now = [*(attempts(h, line, ct_rng) if attempts else []), (h, line)]
+                else:
+                    rx_now = [(h, line)]
+            if hdr_cur is None and rx_now:
+                hdr_cur, hdr_beats = rx_now.pop(0)
+                hdr_real = not rx_now
             ctx.set(dut.net_rx.hdr.valid, hdr_cur is not None)
             if hdr_cur is not None:
                 ctx.set(dut.net_rx.hdr.payload, hdr_cur)
-            ctx.set(dut.net_rx.data.valid, bool(rx_beats))
+            rx_offer = bool(rx_beats) and (not ct or rx_held or ct_rng.random() > 0.2)
+            ctx.set(dut.net_rx.data.valid, rx_offer)
             if rx_beats:
                 ctx.set(dut.net_rx.data.payload, rx_beats[0])
             if local:
@@ -188,7 +205,8 @@ def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorde
             txh = ctx.get(dut.net_tx.hdr.payload) if ctx.get(dut.net_tx.hdr.valid) and ctx.get(dut.net_tx.hdr.ready) else None
             txd = ctx.get(dut.net_tx.data.payload) if ctx.get(dut.net_tx.data.valid) and ctx.get(dut.net_tx.data.ready) else None
             took_rxh = hdr_cur is not None and ctx.get(dut.net_rx.hdr.ready)
-            took_rxd = bool(rx_beats) and ctx.get(dut.net_rx.data.ready)
+            took_rxd = rx_offer and ctx.get(dut.net_rx.data.ready)
+            rx_held = rx_offer and not took_rxd
             await ctx.tick()
             if resp is not None:
                 last_progress = cycle
@@ -199,7 +217,7 @@ def run_rtl(params, accesses, seed, miss_path="hardware", *, memory=None, reorde
             if took_rxh:
                 rx_beats.extend(hdr_beats)
                 hdr_cur = None
-                outstanding -= 1
+                outstanding -= hdr_real
             if took_rxd:
                 rx_beats.pop(0)
             if txh is not None:
