@@ -6,6 +6,7 @@
      |  ^                                     |  |  ^ `--READ_LINE-------^
      |  `-------------- ABORT (MISS) ---------'  |  `-- MARK_CLEAN (MISS)
      |  `-- REPLAY <--fill_done-- FILL <--FILL---'
+     |                             `--fill_dropped (rx_cut_through: a discarded line)--> WAIT_CMD
      |
      `--maint_busy & pipe_idle--> MAINT --flush taken--> WAIT_CMD --MARK_CLEAN/ABORT (FLUSH)--> MAINT
                                     `--walk_done--> RUN    (or straight to RUN when that was the last way)

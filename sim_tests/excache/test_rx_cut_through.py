@@ -148,3 +148,96 @@ def test_discarded_fill_then_refusal_drops_the_victim(kw):
     got = run_rtl(params, accesses, seed=5, memory=mem, stats=stats, attempts=attempts)
     assert got == expected, (got, expected)
     assert stats["counters"]["misses"] == model.counters()["misses"] + 1, (stats["counters"], model.counters())
+
+
+def miss_after_last_beat(params, lead):
+    """One clean read miss, no backpressure, the response's last beat there from cycle ``T``: with ``lead`` = W - 1
+    (cut-through) the header comes with beat 0 and beat ``i`` at ``T - (W - 1) + i``, as off the wire; with
+    ``lead`` = 0 (store and forward) the header and every beat at ``T``. Returns the cycles from ``T`` to the
+    answer's handshake."""
+    from amaranth.sim import Simulator
+
+    from hw.processor.excache import ExCacheTop
+    dut = ExCacheTop(params)
+    w = params.words_per_line
+    out = {}
+
+    async def bench(ctx):
+        ctx.set(dut.cpu_resp.ready, 1)
+        ctx.set(dut.net_tx.hdr.ready, 1)
+        ctx.set(dut.cpu_req.valid, 1)
+        ctx.set(dut.cpu_req.payload, {"op": OP_READ, "pid": 1, "vaddr": 0x10008, "strb": 0, "wdata": 0})
+        t_last = hdr = None
+        beats_taken = 0
+        for cycle in range(1000):
+            if hdr is not None and cycle >= t_last - lead:
+                ctx.set(dut.net_rx.hdr.valid, 1)
+                ctx.set(dut.net_rx.hdr.payload, hdr)
+            # beat i is there from cycle t_last - (w - 1) + i (cut-through) or t_last (store and forward)
+            avail = t_last is not None and beats_taken < w and cycle >= t_last - min(lead, w - 1 - beats_taken)
+            ctx.set(dut.net_rx.data.valid, avail)
+            if avail:
+                beat = {"data": beats_taken, "last": beats_taken == w - 1}
+                ctx.set(dut.net_rx.data.payload, {**beat, "discard": 0} if params.rx_cut_through else beat)
+            await ctx.delay(1e-9)
+            took_req = ctx.get(dut.cpu_req.valid) and ctx.get(dut.cpu_req.ready)
+            txh = ctx.get(dut.net_tx.hdr.payload) if ctx.get(dut.net_tx.hdr.valid) else None
+            took_hdr = hdr is not None and ctx.get(dut.net_rx.hdr.valid) and ctx.get(dut.net_rx.hdr.ready)
+            took_beat = avail and ctx.get(dut.net_rx.data.ready)
+            answered = ctx.get(dut.cpu_resp.valid)
+            await ctx.tick()
+            if took_req:
+                ctx.set(dut.cpu_req.valid, 0)
+            if txh is not None and t_last is None:
+                t_last = cycle + 40 + w   # the header comes 40 cycles after the request at the earliest
+                hdr = {"kind": MsgKind.LINE_READ_RESP, "status": Status.OK, "pid": txh.pid, "vaddr": txh.vaddr,
+                       "tag": txh.tag, "length": params.line_bytes}
+            if took_hdr:
+                hdr = None
+                ctx.set(dut.net_rx.hdr.valid, 0)
+            beats_taken += bool(took_beat)
+            if answered:
+                out["after_last"] = cycle - t_last
+                return
+        raise AssertionError("no answer")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return out["after_last"]
+
+
+@pytest.mark.parametrize("line_bytes", [64, 512])
+@pytest.mark.parametrize("kw", [dict(), dict(mshrs=8)], ids=["blocking", "nb8"])
+def test_cut_through_answers_soon_after_the_last_beat(kw, line_bytes):
+    """The point of cut-through: the fill runs while the beats arrive, so a miss is answered a fixed few cycles
+    after the last beat, where store and forward (everything offered at once after the frame's check) still
+    writes W words first."""
+    w = line_bytes // 8
+    ct = miss_after_last_beat(ExCacheParams(line_bytes=line_bytes, rx_cut_through=True, **kw), lead=w - 1)
+    sf = miss_after_last_beat(ExCacheParams(line_bytes=line_bytes, **kw), lead=0)
+    print(f"{kw} {line_bytes} B: answer {ct} cycles after the last beat (cut-through), {sf} (store and forward)")
+    # 6 / 3 cycles: the last beat written and the tag installed at one edge, then (blocking) REPLAY, the set's
+    # tags loaded, S1 hits, S2 answers / (non-blocking) the answer queue's head completes and answers.
+    base = 3 if kw.get("mshrs", 1) > 1 else 6
+    assert (ct, sf) == (base, base + w - 1), (ct, sf)
+
+
+def test_the_setting_reaches_the_processor_netif_only():
+    """``cache.rx_cut_through`` sets the ExCache's and the processor NetIf's flag (the memory side stays store and
+    forward); SystemParams refuses the two disagreeing (the ExCache's net_rx is the interface's rx)."""
+    from dataclasses import replace
+
+    from emu.config import load_config
+    from emu.errors import DisaggError
+    from hw.system.params import SystemParams
+    on, off = (load_config(None, [f"cache.rx_cut_through={v}"]).params for v in ("true", "false"))
+    assert (on.excache.rx_cut_through, on.proc_netif.rx_cut_through, on.mem_netif.rx_cut_through) == (True, True, False)
+    assert (off.excache.rx_cut_through, off.proc_netif.rx_cut_through) == (False, False)
+    with pytest.raises(ValueError, match="rx_cut_through"):
+        SystemParams(excache=replace(SystemParams().excache, rx_cut_through=True))
+    with pytest.raises(TypeError, match="rx_cut_through must be a bool"):
+        ExCacheParams(rx_cut_through=1)
+    with pytest.raises(DisaggError):
+        load_config(None, ["cache.rx_cut_through=3"])
