@@ -11767,10 +11767,10 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
   wire [7:0] axi__wstrb;
   output axi__wvalid;
   wire axi__wvalid;
+  reg [2:0] choice;
   input clk;
   wire clk;
-  reg [2:0] grant;
-  reg [2:0] held = 3'h0;
+  reg [2:0] held = 3'h2;
   input [31:0] m0__araddr;
   wire [31:0] m0__araddr;
   input [7:0] m0__arlen;
@@ -11890,93 +11890,93 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
   input rst;
   wire rst;
   assign axi__wstrb = \$38  | \$39 ;
-  assign \$41  = m1__wlast & grant[1];
-  assign \$43  = m2__wlast & grant[2];
+  assign \$41  = m1__wlast & held[1];
+  assign \$43  = m2__wlast & held[2];
   assign axi__wlast = \$42  | \$43 ;
-  assign \$45  = m1__wvalid & grant[1];
-  assign \$47  = m2__wvalid & grant[2];
+  assign \$45  = m1__wvalid & held[1];
+  assign \$47  = m2__wvalid & held[2];
   assign axi__wvalid = \$46  | \$47 ;
-  assign \$49  = m1__bready & grant[1];
-  assign \$51  = m2__bready & grant[2];
+  assign \$49  = m1__bready & held[1];
+  assign \$51  = m2__bready & held[2];
   assign axi__bready = \$50  | \$51 ;
-  assign m0__arready = axi__arready & grant[0];
-  assign m0__rlast = axi__rlast & grant[0];
-  assign m0__rvalid = axi__rvalid & grant[0];
-  assign m0__awready = axi__awready & grant[0];
-  assign m0__wready = axi__wready & grant[0];
-  assign m0__bvalid = axi__bvalid & grant[0];
-  assign m1__arready = axi__arready & grant[1];
-  assign m1__rlast = axi__rlast & grant[1];
-  assign m1__rvalid = axi__rvalid & grant[1];
-  assign m1__awready = axi__awready & grant[1];
-  assign m1__wready = axi__wready & grant[1];
-  assign m1__bvalid = axi__bvalid & grant[1];
-  assign m2__arready = axi__arready & grant[2];
-  assign m2__rlast = axi__rlast & grant[2];
-  assign m2__rvalid = axi__rvalid & grant[2];
-  assign m2__awready = axi__awready & grant[2];
-  assign m2__wready = axi__wready & grant[2];
-  assign m2__bvalid = axi__bvalid & grant[2];
+  assign m0__arready = axi__arready & held[0];
+  assign m0__rlast = axi__rlast & held[0];
+  assign m0__rvalid = axi__rvalid & held[0];
+  assign m0__awready = axi__awready & held[0];
+  assign m0__wready = axi__wready & held[0];
+  assign m0__bvalid = axi__bvalid & held[0];
+  assign m1__arready = axi__arready & held[1];
+  assign m1__rlast = axi__rlast & held[1];
+  assign m1__rvalid = axi__rvalid & held[1];
+  assign m1__awready = axi__awready & held[1];
+  assign m1__wready = axi__wready & held[1];
+  assign m1__bvalid = axi__bvalid & held[1];
+  assign m2__arready = axi__arready & held[2];
+  assign m2__rlast = axi__rlast & held[2];
+  assign m2__rvalid = axi__rvalid & held[2];
+  assign m2__awready = axi__awready & held[2];
+  assign m2__wready = axi__wready & held[2];
+  assign m2__bvalid = axi__bvalid & held[2];
   always @(posedge clk)
     held <= \$52 ;
   assign \$1  = held & { m2__req, m1__req, m0__req };
   assign \$2  = | \$1 ;
   assign \$3  = held & { m2__req, m1__req, m0__req };
-  assign \$4  = m0__araddr & { grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0] };
-  assign \$5  = m1__araddr & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$4  = m0__araddr & { held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0] };
+  assign \$5  = m1__araddr & { held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1] };
   assign \$6  = \$4  | \$5 ;
-  assign \$7  = m2__araddr & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign \$7  = m2__araddr & { held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2] };
   assign axi__araddr = \$6  | \$7 ;
-  assign \$8  = m0__arlen & { grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0], grant[0] };
-  assign \$9  = m1__arlen & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
+  assign \$8  = m0__arlen & { held[0], held[0], held[0], held[0], held[0], held[0], held[0], held[0] };
+  assign \$9  = m1__arlen & { held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1] };
   assign \$10  = \$8  | \$9 ;
-  assign \$11  = m2__arlen & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign \$11  = m2__arlen & { held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2] };
   assign axi__arlen = \$10  | \$11 ;
-  assign \$12  = m0__arvalid & grant[0];
-  assign \$13  = m1__arvalid & grant[1];
+  assign \$12  = m0__arvalid & held[0];
+  assign \$13  = m1__arvalid & held[1];
   assign \$14  = \$12  | \$13 ;
-  assign \$15  = m2__arvalid & grant[2];
+  assign \$15  = m2__arvalid & held[2];
   assign axi__arvalid = \$14  | \$15 ;
-  assign \$16  = m0__rready & grant[0];
-  assign \$17  = m1__rready & grant[1];
+  assign \$16  = m0__rready & held[0];
+  assign \$17  = m1__rready & held[1];
   assign \$18  = \$16  | \$17 ;
-  assign \$19  = m2__rready & grant[2];
+  assign \$19  = m2__rready & held[2];
   assign axi__rready = \$18  | \$19 ;
-  assign \$21  = m1__awaddr & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
-  assign \$23  = m2__awaddr & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign \$21  = m1__awaddr & { held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1] };
+  assign \$23  = m2__awaddr & { held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2] };
   assign axi__awaddr = \$22  | \$23 ;
-  assign \$25  = m1__awlen & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
-  assign \$27  = m2__awlen & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign \$25  = m1__awlen & { held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1] };
+  assign \$27  = m2__awlen & { held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2] };
   assign axi__awlen = \$26  | \$27 ;
-  assign \$29  = m1__awvalid & grant[1];
-  assign \$31  = m2__awvalid & grant[2];
+  assign \$29  = m1__awvalid & held[1];
+  assign \$31  = m2__awvalid & held[2];
   assign axi__awvalid = \$30  | \$31 ;
-  assign \$33  = m1__wdata & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
-  assign \$35  = m2__wdata & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign \$33  = m1__wdata & { held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1] };
+  assign \$35  = m2__wdata & { held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2] };
   assign axi__wdata = \$34  | \$35 ;
-  assign \$37  = m1__wstrb & { grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1], grant[1] };
-  assign \$39  = m2__wstrb & { grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2], grant[2] };
+  assign \$37  = m1__wstrb & { held[1], held[1], held[1], held[1], held[1], held[1], held[1], held[1] };
+  assign \$39  = m2__wstrb & { held[2], held[2], held[2], held[2], held[2], held[2], held[2], held[2] };
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    grant = 3'h0;
+    choice = 3'h2;
     if (m2__req) begin
-      grant = 3'h4;
+      choice = 3'h4;
     end
     if (m1__req) begin
-      grant = 3'h2;
+      choice = 3'h2;
     end
     if (m0__req) begin
-      grant = 3'h1;
+      choice = 3'h1;
     end
     if (\$2 ) begin
-      grant = \$3 ;
+      choice = \$3 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$52  = grant;
+    \$52  = choice;
     if (rst) begin
-      \$52  = 3'h0;
+      \$52  = 3'h2;
     end
   end
   assign axi__awburst = 2'h1;

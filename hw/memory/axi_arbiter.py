@@ -15,14 +15,25 @@ _CACHE_NORMAL = 0b0011
 
 
 class AXIArbiter(wiring.Component):
-    """Grants the AXI port to one manager at a time, without adding a cycle.
+    """Grants the AXI port to one manager at a time.
 
-    A manager asks with ``req`` (see :class:`hw.memory.ports.BurstSignature`). The grant goes, in the same
-    cycle, to the manager that held it last cycle if it still asks, else to the lowest-numbered one that
-    asks; it is kept until that manager drops ``req``, so a burst's responses reach the manager that
-    issued it. One transaction is in flight at a time (ID 0; a pipelined MMU would give each manager an
-    ID and route responses by ``rid``/``bid``). The arbiter drives the constant AXI fields: INCR bursts of
-    full beats, normal non-cacheable memory, unprivileged, no lock.
+    A manager asks with ``req`` (see :class:`hw.memory.ports.BurstSignature`). The grant goes to the
+    manager that held it last cycle if it still asks, else to the lowest-numbered one that asks; it is
+    kept until that manager drops ``req``, so a burst's responses reach the manager that issued it. One
+    transaction is in flight at a time (ID 0; a pipelined MMU would give each manager an ID and route
+    responses by ``rid``/``bid``). The arbiter drives the constant AXI fields: INCR bursts of full
+    beats, normal non-cacheable memory, unprivileged, no lock.
+
+    Two grant timings (``registered``):
+
+    * ``False``: the grant is decided in the cycle a manager asks (no added latency), so a manager's
+      ``req`` reaches its own ``arready``/``awready``/... through the grant in one cycle.
+    * ``True``: the grant is a register. It changes at the edge after the holder drops ``req`` (to the
+      lowest-numbered manager asking then) and, when nobody asks, returns to ``park``. A manager's
+      handshakes then depend on a flip-flop and the AXI inputs only, which takes the manager -> grant
+      -> ready path out of its cycle (issue 18: it was the MMU's critical path). Cost: one cycle before
+      a transaction of a manager that does not hold the port (the parked manager pays nothing when the
+      port was idle), and one idle cycle at each hand-over.
 
     Parameters
     ----------
@@ -30,6 +41,10 @@ class AXIArbiter(wiring.Component):
         Managers (ports ``m0`` .. ``m{n-1}``, ``m0`` first in priority).
     addr_width, data_width, id_width : int
         Of the AXI port.
+    registered : bool
+        The grant from a register (see above).
+    park : int
+        With ``registered``: the manager that holds the port while nobody asks (and after reset).
 
     Ports
     -----
@@ -37,9 +52,13 @@ class AXIArbiter(wiring.Component):
     axi : Out(AXI4Signature(addr_width, data_width, id_width))
     """
 
-    def __init__(self, n, *, addr_width, data_width, id_width=1):
+    def __init__(self, n, *, addr_width, data_width, id_width=1, registered=False, park=0):
         check_int("AXIArbiter n", n, 1, 16)
+        if not isinstance(registered, bool):
+            raise TypeError(f"AXIArbiter registered must be a bool, not {registered!r}")
+        check_int("AXIArbiter park", park, 0, n - 1)
         self.n = n
+        self.registered, self.park = registered, park
         self.axi_sig = AXI4Signature(addr_width, data_width, id_width)
         members = {f"m{i}": In(BurstSignature(addr_width, data_width)) for i in range(n)}
         members["axi"] = Out(self.axi_sig)
@@ -57,20 +76,10 @@ class AXIArbiter(wiring.Component):
             axi.awid.eq(0), axi.arid.eq(0),
         ]
         ports = [getattr(self, f"m{i}") for i in range(self.n)]
-        n = self.n
         # The grant as a one-hot vector: each manager's handshakes are gated by one bit of it and the
         # outputs are an AND-OR, instead of a binary grant decoded again at every multiplexer (the grant,
         # from the managers' state to their ready inputs, was the MMU's critical path; issue 18).
-        held = Signal(n)                  # the manager granted last cycle (one-hot, zero if none)
-        grant = Signal(n)
-        reqs = Cat(*[port.req for port in ports])
-        keep = held & reqs
-        for i in reversed(range(n)):
-            with m.If(reqs[i]):
-                m.d.comb += grant.eq(1 << i)
-        with m.If(keep.any()):
-            m.d.comb += grant.eq(keep)
-        m.d.sync += held.eq(grant)
+        grant = self._grant(m, Cat(*[port.req for port in ports]))
 
         outputs = ("araddr", "arlen", "arvalid", "rready", "awaddr", "awlen", "awvalid",
                    "wdata", "wstrb", "wlast", "wvalid", "bready")
@@ -85,6 +94,24 @@ class AXIArbiter(wiring.Component):
                          for name in ("arready", "rlast", "rvalid", "awready", "wready", "bvalid")]
             m.d.comb += [port.rdata.eq(axi.rdata), port.rresp.eq(axi.rresp), port.bresp.eq(axi.bresp)]
         return m
+
+    def _grant(self, m, reqs):
+        """The one-hot grant of this cycle, from the managers' ``reqs``."""
+        n = self.n
+        # The manager granted last cycle (same-cycle grant; one-hot, zero if none), or this cycle's grant
+        # (registered grant; the parked manager after reset).
+        held = Signal(n, init=(1 << self.park) if self.registered else 0)
+        keep = held & reqs
+        choice = Signal(n)                # held if it still asks, else the first that asks
+        if self.registered:
+            m.d.comb += choice.eq(1 << self.park)
+        for i in reversed(range(n)):
+            with m.If(reqs[i]):
+                m.d.comb += choice.eq(1 << i)
+        with m.If(keep.any()):
+            m.d.comb += choice.eq(keep)
+        m.d.sync += held.eq(choice)
+        return held if self.registered else choice
 
 
 def _or(*values):

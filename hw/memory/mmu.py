@@ -97,8 +97,11 @@ class MemoryMMU(wiring.Component):
         m.submodules.responder = resp = Responder(p)
         m.submodules.mover = mover = DataMover(p)
         m.submodules.window = window = MemoryWindow(p)
+        # The grant registered and parked on the data mover (m1): no manager's handshake waits on the
+        # grant decision in its cycle (issue 18's critical path), and a TLB hit's AR pays nothing when
+        # the port is idle; a walk's bucket read and a window access pay one cycle (docs/mmu.md).
         m.submodules.arbiter = arbiter = AXIArbiter(3, addr_width=p.paddr_width, data_width=p.data_width,
-                                                    id_width=p.axi_id_width)
+                                                    id_width=p.axi_id_width, registered=True, park=1)
 
         # Outside world.
         wiring.connect(m, wiring.flipped(self.csr), regs.csr)

@@ -30,8 +30,9 @@ class BurstSignature(wiring.Signature):
     :class:`hw.memory.axi_arbiter.AXIArbiter`.
 
     ``req`` (Out) is high from the cycle the manager raises its first address valid until the cycle of
-    its last response handshake; the arbiter grants the port in the same cycle (no added latency) and
-    keeps the grant while ``req`` stays high.
+    its last response handshake; the arbiter grants the port (in that cycle, or from a register one
+    cycle later) and keeps the grant while ``req`` stays high. Address and write valids are high only
+    while ``req`` is.
     """
 
     def __init__(self, addr_width, data_width):
