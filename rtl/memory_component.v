@@ -11017,8 +11017,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$3263$0 (\$2 ),
-    .\port$3263$20 (\$3 ),
+    .\port$3265$0 (\$2 ),
+    .\port$3265$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -11118,8 +11118,8 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$3263$0 (\$2 ),
-    .\port$3263$20 (\$3 ),
+    .\port$3265$0 (\$2 ),
+    .\port$3265$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -11226,7 +11226,7 @@ module \memory_component.memory.mmu (csr__w_data, clk, rst, irq, axi__araddr, ax
     .done(walk_done),
     .fill(fill),
     .fill_pid(fill_pid),
-    .found_q(walk_found),
+    .found(walk_found),
     .inv(inv),
     .mem__araddr(m0__araddr),
     .mem__arlen(m0__arlen),
@@ -12029,7 +12029,7 @@ module \memory_component.memory.mmu.arbiter (rst, axi__araddr, axi__arlen, axi__
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3263$0 , \port$3263$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$3265$0 , \port$3265$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [3:0] \$1 ;
@@ -12177,10 +12177,10 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$3263$0 ;
-  wire [11:0] \port$3263$0 ;
-  output [55:0] \port$3263$20 ;
-  wire [55:0] \port$3263$20 ;
+  output [11:0] \port$3265$0 ;
+  wire [11:0] \port$3265$0 ;
+  output [55:0] \port$3265$20 ;
+  wire [55:0] \port$3265$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -12587,8 +12587,8 @@ module \memory_component.memory.mmu.faults (clk, rst, full, room2, room3, has_wr
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$3263$0  = h[11:0];
-  assign \port$3263$20  = h[75:20];
+  assign \port$3265$0  = h[11:0];
+  assign \port$3265$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -14078,7 +14078,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3263$0 , \port$3263$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3265$0 , \port$3265$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -14185,10 +14185,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$3263$0 ;
-  wire [11:0] \port$3263$0 ;
-  input [55:0] \port$3263$20 ;
-  wire [55:0] \port$3263$20 ;
+  input [11:0] \port$3265$0 ;
+  wire [11:0] \port$3265$0 ;
+  input [55:0] \port$3265$20 ;
+  wire [55:0] \port$3265$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -14246,10 +14246,10 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$3168$0 (owner_get_valid),
     .\port$3169$0 (owner_get_node),
-    .\port$3263$0 (\port$3263$0 ),
-    .\port$3263$20 (\port$3263$20 [7:0]),
-    .\port$3442$0 (window__busy),
-    .\port$3446$0 (window__error),
+    .\port$3265$0 (\port$3265$0 ),
+    .\port$3265$20 (\port$3265$20 [7:0]),
+    .\port$3444$0 (window__busy),
+    .\port$3448$0 (window__error),
     .\port$606$0 (fault__pending),
     .\port$609$0 (fault__write),
     .rst(rst),
@@ -14267,7 +14267,7 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$3263$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$3265$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -14291,11 +14291,11 @@ module \memory_component.memory.mmu.regs (bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$3263$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3263$20 [7:0], \port$3263$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$3263$0 [3:0];
-  assign fault__src = \port$3263$0 [11:4];
-  assign fault__pid = { 8'h00, \port$3263$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$3265$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3265$20 [7:0], \port$3265$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$3265$0 [3:0];
+  assign fault__src = \port$3265$0 [11:4];
+  assign fault__pid = { 8'h00, \port$3265$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -14325,7 +14325,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$606$0 , \port$609$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, bus__r_stb, bus__w_stb, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$3168$0 , \port$3169$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3263$0 , \port$3263$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3442$0 , \port$3446$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$3168$0 , \port$3169$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$3265$0 , \port$3265$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$3444$0 , \port$3448$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -14493,14 +14493,14 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   wire \port$3168$0 ;
   input [7:0] \port$3169$0 ;
   wire [7:0] \port$3169$0 ;
-  input [11:0] \port$3263$0 ;
-  wire [11:0] \port$3263$0 ;
-  input [7:0] \port$3263$20 ;
-  wire [7:0] \port$3263$20 ;
-  input \port$3442$0 ;
-  wire \port$3442$0 ;
-  input \port$3446$0 ;
-  wire \port$3446$0 ;
+  input [11:0] \port$3265$0 ;
+  wire [11:0] \port$3265$0 ;
+  input [7:0] \port$3265$20 ;
+  wire [7:0] \port$3265$20 ;
+  input \port$3444$0 ;
+  wire \port$3444$0 ;
+  input \port$3448$0 ;
+  wire \port$3448$0 ;
   input \port$606$0 ;
   wire \port$606$0 ;
   input \port$609$0 ;
@@ -14547,7 +14547,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3446$0 , \port$3442$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$3448$0 , \port$3444$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -14555,7 +14555,7 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3263$20 , \port$3263$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$3265$20 , \port$3265$0 , 2'h0, \port$609$0 , \port$606$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
   assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$3168$0 , 23'h000000, \port$3169$0  };
@@ -17247,8 +17247,8 @@ module \memory_component.memory.mmu.regs.decoder (bus__w_data, clk, rst, \port$6
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$3168$0 , 23'h000000, \port$3169$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3263$20 , \port$3263$0 , 2'h0, \port$609$0 , \port$606$0  };
-  assign csr__MEM_CTRL__r_data = { \port$3446$0 , \port$3442$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$3265$20 , \port$3265$0 , 2'h0, \port$609$0 , \port$606$0  };
+  assign csr__MEM_CTRL__r_data = { \port$3448$0 , \port$3444$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -19572,8 +19572,8 @@ module \memory_component.memory.mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, walk_found, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w
-, tlb_stale, tlb_busy, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
+module \memory_component.memory.mmu.translator (rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, rx_hdr__valid, rx_hdr__payload, tlb_pfn, tlb_r, tlb_w, tlb_stale
+, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
 , window_done, window_busy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire \$1 ;
@@ -21298,26 +21298,26 @@ module \memory_component.memory.mmu.translator.check (is_line, is_write, has_dat
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem__rvalid, mem__rdata, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready
+module \memory_component.memory.mmu.walker (rst, inv, mem__arready, mem__rvalid, mem__rdata, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, found, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready
 , done, fill, start, \pid$4 , \vpn$6 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [23:0] \$1 ;
-  wire [24:0] \$10 ;
-  wire [15:0] \$11 ;
-  wire [15:0] \$12 ;
-  wire [27:0] \$13 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire [24:0] \$12 ;
+  wire [24:0] \$13 ;
   wire [15:0] \$14 ;
-  wire [7:0] \$15 ;
+  wire [15:0] \$15 ;
   wire [27:0] \$16 ;
-  wire [7:0] \$17 ;
-  wire [55:0] \$18 ;
-  wire [56:0] \$19 ;
+  wire [15:0] \$17 ;
+  wire [7:0] \$18 ;
+  wire [27:0] \$19 ;
   wire [8:0] \$2 ;
-  wire [30:0] \$20 ;
-  wire [64:0] \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
+  wire [7:0] \$20 ;
+  wire [55:0] \$21 ;
+  wire [56:0] \$22 ;
+  wire [30:0] \$23 ;
+  wire [64:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
@@ -21357,24 +21357,26 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg [35:0] \$61 ;
-  reg [63:0] \$62 ;
-  reg [4:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [2:0] \$65 ;
-  reg [23:0] \$66 ;
-  reg [7:0] \$67 ;
-  reg \$68 ;
-  reg [3:0] \$69 ;
+  wire \$60 ;
+  reg [15:0] \$61 ;
+  reg [35:0] \$62 ;
+  reg [63:0] \$63 ;
+  reg [4:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg [2:0] \$66 ;
+  reg [23:0] \$67 ;
+  reg [7:0] \$68 ;
+  reg \$69 ;
   wire \$7 ;
-  reg [511:0] \$70 ;
-  reg [3:0] \$71 ;
-  reg \$72 ;
+  reg [3:0] \$70 ;
+  reg [511:0] \$71 ;
+  reg [3:0] \$72 ;
+  reg \$73 ;
+  reg \$74 ;
   wire \$8 ;
-  wire [24:0] \$9 ;
+  wire \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg [3:0] \$signal$24  = 4'h0;
+  reg \$signal$26  = 1'h0;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -21391,21 +21393,22 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
   wire [39:0] e2_vpn;
   wire [39:0] e3_vpn;
   wire [3:0] empty;
+  reg ends_q = 1'h0;
   output fill;
   reg fill;
   output [7:0] fill_pid;
   wire [7:0] fill_pid;
   (* init = 36'h000000000 *)
   wire [35:0] fill_vpn;
+  (* init = 1'h0 *)
+  output found;
   wire found;
-  output found_q;
-  wire found_q;
-  reg has_empty_q = 1'h0;
   wire [23:0] hash_val;
   input inv;
   wire inv;
   wire [23:0] mask;
   wire [3:0] match;
+  reg [3:0] match_q = 4'h0;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
   output [7:0] mem__arlen;
@@ -21452,185 +21455,187 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
+  assign \$26  = bucket[0] & \$25 ;
+  assign \$27  = bucket[63:24] == vpn;
   assign \$28  = \$26  & \$27 ;
-  assign \$29  = bucket[151:136] == pid;
-  assign \$30  = bucket[128] & \$29 ;
-  assign \$31  = bucket[191:152] == vpn;
-  assign \$32  = \$30  & \$31 ;
-  assign \$33  = ~ bucket[128];
-  assign \$34  = ~ bucket[129];
+  assign \$29  = ~ bucket[0];
+  assign \$30  = ~ bucket[1];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = bucket[151:136] == pid;
+  assign \$33  = bucket[128] & \$32 ;
+  assign \$34  = bucket[191:152] == vpn;
   assign \$35  = \$33  & \$34 ;
-  assign \$36  = bucket[279:264] == pid;
-  assign \$37  = bucket[256] & \$36 ;
-  assign \$38  = bucket[319:280] == vpn;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = ~ bucket[256];
-  assign \$41  = ~ bucket[257];
+  assign \$36  = ~ bucket[128];
+  assign \$37  = ~ bucket[129];
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = bucket[279:264] == pid;
+  assign \$40  = bucket[256] & \$39 ;
+  assign \$41  = bucket[319:280] == vpn;
   assign \$42  = \$40  & \$41 ;
-  assign \$43  = bucket[407:392] == pid;
-  assign \$44  = bucket[384] & \$43 ;
-  assign \$45  = bucket[447:408] == vpn;
-  assign \$46  = \$44  & \$45 ;
-  assign \$47  = ~ bucket[384];
-  assign \$48  = ~ bucket[385];
+  assign \$43  = ~ bucket[256];
+  assign \$44  = ~ bucket[257];
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = bucket[407:392] == pid;
+  assign \$47  = bucket[384] & \$46 ;
+  assign \$48  = bucket[447:408] == vpn;
   assign \$49  = \$47  & \$48 ;
-  assign found_q = | \$signal$24 ;
-  assign \$50  = ~ has_empty_q;
-  assign \$51  = probes < pt_max_probes;
+  assign \$50  = ~ bucket[384];
+  assign \$51  = ~ bucket[385];
   assign \$52  = \$50  & \$51 ;
-  assign \$53  = ~ poisoned;
-  assign \$54  = ! walker_fsm_state;
-  assign \$55  = walker_fsm_state == 1'h1;
-  assign \$56  = walker_fsm_state == 2'h2;
-  assign \$57  = walker_fsm_state == 2'h3;
-  assign \$58  = walker_fsm_state == 3'h4;
-  assign \$59  = walker_fsm_state == 3'h5;
+  assign \$53  = ~ ends_q;
+  assign \$54  = ~ poisoned;
+  assign \$55  = ! walker_fsm_state;
+  assign \$56  = walker_fsm_state == 1'h1;
+  assign \$57  = walker_fsm_state == 2'h2;
+  assign \$58  = walker_fsm_state == 2'h3;
+  assign \$59  = walker_fsm_state == 3'h4;
+  assign \$60  = walker_fsm_state == 3'h5;
   always @(posedge clk)
-    pid <= \$60 ;
+    pid <= \$61 ;
   always @(posedge clk)
-    vpn <= \$61 ;
+    vpn <= \$62 ;
   always @(posedge clk)
-    \$signal  <= \$62 ;
+    \$signal  <= \$63 ;
   always @(posedge clk)
-    \$signal$9  <= \$63 ;
+    \$signal$9  <= \$64 ;
   always @(posedge clk)
-    pt_max_probes <= \$64 ;
+    pt_max_probes <= \$65 ;
   always @(posedge clk)
-    walker_fsm_state <= \$65 ;
+    walker_fsm_state <= \$66 ;
   always @(posedge clk)
-    b_idx <= \$66 ;
+    b_idx <= \$67 ;
   always @(posedge clk)
-    probes <= \$67 ;
+    probes <= \$68 ;
   always @(posedge clk)
-    poisoned <= \$68 ;
+    poisoned <= \$69 ;
   always @(posedge clk)
-    beat <= \$69 ;
+    beat <= \$70 ;
   always @(posedge clk)
-    bucket <= \$70 ;
+    bucket <= \$71 ;
   always @(posedge clk)
-    \$signal$24  <= \$71 ;
+    match_q <= \$72 ;
   always @(posedge clk)
-    has_empty_q <= \$72 ;
-  assign \$1  = { \$17 , \$14  } & \$19 [23:0];
+    \$signal$26  <= \$73 ;
+  always @(posedge clk)
+    ends_q <= \$74 ;
+  assign \$1  = { \$20 , \$17  } & \$22 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
   assign \$4  = beat == 3'h7;
-  assign \$5  = | empty;
-  assign \$6  = ~ has_empty_q;
-  assign \$7  = probes < pt_max_probes;
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = b_idx + 1'h1;
-  assign \$10  = \$9  & { 1'h0, \$19 [23:0] };
-  assign \$11  = vpn[15:0] ^ vpn[31:16];
-  assign \$12  = \$11  ^ { 12'h000, vpn[35:32] };
-  assign \$13  = pid * 12'h9e5;
-  assign \$14  = \$12  ^ \$13 [15:0];
-  assign \$15  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$5  = | match;
+  assign \$6  = | match;
+  assign \$7  = | empty;
+  assign \$8  = \$6  | \$7 ;
+  assign \$9  = probes >= pt_max_probes;
+  assign \$10  = \$8  | \$9 ;
+  assign \$11  = ~ ends_q;
+  assign \$12  = b_idx + 1'h1;
+  assign \$13  = \$12  & { 1'h0, \$22 [23:0] };
+  assign \$14  = vpn[15:0] ^ vpn[31:16];
+  assign \$15  = \$14  ^ { 12'h000, vpn[35:32] };
   assign \$16  = pid * 12'h9e5;
-  assign \$17  = \$15  ^ \$16 [23:16];
-  assign \$18  = 1'h1 << \$signal$9 ;
-  assign \$19  = \$18  - 1'h1;
-  assign \$21  = \$signal  + \$20 ;
-  assign \$22  = bucket[23:8] == pid;
-  assign \$23  = bucket[0] & \$22 ;
-  assign \$24  = bucket[63:24] == vpn;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = ~ bucket[0];
-  assign \$27  = ~ bucket[1];
+  assign \$17  = \$15  ^ \$16 [15:0];
+  assign \$18  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$19  = pid * 12'h9e5;
+  assign \$20  = \$18  ^ \$19 [23:16];
+  assign \$21  = 1'h1 << \$signal$9 ;
+  assign \$22  = \$21  - 1'h1;
+  assign \$24  = \$signal  + \$23 ;
+  assign \$25  = bucket[23:8] == pid;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$60  = pid;
+    \$61  = pid;
     if (start) begin
-      \$60  = \pid$4 ;
+      \$61  = \pid$4 ;
     end
     if (rst) begin
-      \$60  = 16'h0000;
+      \$61  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$61  = vpn;
+    \$62  = vpn;
     if (start) begin
-      \$61  = \vpn$6 ;
+      \$62  = \vpn$6 ;
     end
     if (rst) begin
-      \$61  = 36'h000000000;
+      \$62  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$62  = \$signal ;
+    \$63  = \$signal ;
     if (start) begin
-      \$62  = pt_base;
+      \$63  = pt_base;
     end
     if (rst) begin
-      \$62  = 64'h0000000000000000;
+      \$63  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$63  = \$signal$9 ;
+    \$64  = \$signal$9 ;
     if (start) begin
-      \$63  = pt_buckets_log2;
+      \$64  = pt_buckets_log2;
     end
     if (rst) begin
-      \$63  = 5'h00;
+      \$64  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$64  = pt_max_probes;
+    \$65  = pt_max_probes;
     if (start) begin
-      \$64  = \pt_max_probes$12 ;
+      \$65  = \pt_max_probes$12 ;
     end
     if (rst) begin
-      \$64  = 8'h00;
+      \$65  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$65  = walker_fsm_state;
+    \$66  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$65  = 3'h1;
+            \$66  = 3'h1;
           end
       3'h1:
-          \$65  = 3'h2;
+          \$66  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$65  = 3'h3;
+            \$66  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
             if (\$4 ) begin
-              \$65  = 3'h4;
+              \$66  = 3'h4;
             end
           end
       3'h4:
-          \$65  = 3'h5;
+          \$66  = 3'h5;
       3'h5:
           (* full_case = 32'd1 *)
-          if (found_q) begin
-            \$65  = 3'h0;
-          end else if (\$8 ) begin
-            \$65  = 3'h2;
+          if (\$signal$26 ) begin
+            \$66  = 3'h0;
+          end else if (\$11 ) begin
+            \$66  = 3'h2;
           end else begin
-            \$65  = 3'h0;
+            \$66  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$65  = 3'h0;
+      \$66  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$66  = b_idx;
+    \$67  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$66  = \$1 ;
+          \$67  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
@@ -21638,51 +21643,51 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
       3'h4:
           /* empty */;
       3'h5:
-          if (found_q) begin
-          end else if (\$8 ) begin
-            \$66  = \$10 [23:0];
+          if (\$signal$26 ) begin
+          end else if (\$11 ) begin
+            \$67  = \$13 [23:0];
           end
     endcase
     if (rst) begin
-      \$66  = 24'h000000;
+      \$67  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$67  = probes;
+    \$68  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$67  = 8'h00;
+          \$68  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$67  = \$2 [7:0];
+            \$68  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$67  = 8'h00;
+      \$68  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$68  = poisoned;
+    \$69  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$68  = 1'h0;
+          \$69  = 1'h0;
     endcase
     if (inv) begin
-      \$68  = 1'h1;
+      \$69  = 1'h1;
     end
     if (rst) begin
-      \$68  = 1'h0;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$69  = beat;
+    \$70  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21690,20 +21695,20 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$69  = 4'h0;
+            \$70  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$69  = \$3 [3:0];
+            \$70  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$69  = 4'h0;
+      \$70  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$70  = bucket;
+    \$71  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21713,16 +21718,16 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$70  = { mem__rdata, bucket[511:64] };
+            \$71  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$70  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$71  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$71  = \$signal$24 ;
+    \$72  = match_q;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21733,15 +21738,15 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
       3'h3:
           /* empty */;
       3'h4:
-          \$71  = match;
+          \$72  = match;
     endcase
     if (rst) begin
-      \$71  = 4'h0;
+      \$72  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$72  = has_empty_q;
+    \$73  = \$signal$26 ;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -21752,57 +21757,76 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
       3'h3:
           /* empty */;
       3'h4:
-          \$72  = \$5 ;
+          \$73  = \$5 ;
     endcase
     if (rst) begin
-      \$72  = 1'h0;
+      \$73  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$74  = ends_q;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$74  = \$10 ;
+    endcase
+    if (rst) begin
+      \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     pfn = 20'h00000;
-    if (\$signal$24 [3]) begin
+    if (match_q[3]) begin
       pfn = bucket[475:456];
     end
-    if (\$signal$24 [2]) begin
+    if (match_q[2]) begin
       pfn = bucket[347:328];
     end
-    if (\$signal$24 [1]) begin
+    if (match_q[1]) begin
       pfn = bucket[219:200];
     end
-    if (\$signal$24 [0]) begin
+    if (match_q[0]) begin
       pfn = bucket[91:72];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     r = 1'h0;
-    if (\$signal$24 [3]) begin
+    if (match_q[3]) begin
       r = bucket[448];
     end
-    if (\$signal$24 [2]) begin
+    if (match_q[2]) begin
       r = bucket[320];
     end
-    if (\$signal$24 [1]) begin
+    if (match_q[1]) begin
       r = bucket[192];
     end
-    if (\$signal$24 [0]) begin
+    if (match_q[0]) begin
       r = bucket[64];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     w = 1'h0;
-    if (\$signal$24 [3]) begin
+    if (match_q[3]) begin
       w = bucket[449];
     end
-    if (\$signal$24 [2]) begin
+    if (match_q[2]) begin
       w = bucket[321];
     end
-    if (\$signal$24 [1]) begin
+    if (match_q[1]) begin
       w = bucket[193];
     end
-    if (\$signal$24 [0]) begin
+    if (match_q[0]) begin
       w = bucket[65];
     end
   end
@@ -21851,7 +21875,7 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
       3'h1:
           /* empty */;
       3'h2:
-          mem__araddr = \$21 [31:0];
+          mem__araddr = \$24 [31:0];
     endcase
   end
   always @* begin
@@ -21910,9 +21934,9 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (found_q) begin
+          if (\$signal$26 ) begin
             done = 1'h1;
-          end else if (\$52 ) begin
+          end else if (\$53 ) begin
           end else begin
             done = 1'h1;
           end
@@ -21933,31 +21957,31 @@ module \memory_component.memory.mmu.walker (rst, inv, found_q, mem__arready, mem
       3'h4:
           /* empty */;
       3'h5:
-          if (found_q) begin
-            fill = \$53 ;
+          if (\$signal$26 ) begin
+            fill = \$54 ;
           end
     endcase
   end
-  assign hash_val = { \$17 , \$14  };
-  assign mask = \$19 [23:0];
+  assign hash_val = { \$20 , \$17  };
+  assign mask = \$22 [23:0];
   assign fill_vpn = vpn;
   assign vpn48 = { 12'h000, vpn };
-  assign bucket_addr = \$21 [63:0];
+  assign bucket_addr = \$24 [63:0];
   assign e0_vpn = { 4'h0, vpn };
   assign e1_vpn = { 4'h0, vpn };
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
-  assign found = found_q;
   assign fill_pid = pid[7:0];
-  assign empty[3] = \$49 ;
-  assign empty[2] = \$42 ;
-  assign empty[1] = \$35 ;
-  assign empty[0] = \$28 ;
-  assign match[3] = \$46 ;
-  assign match[2] = \$39 ;
-  assign match[1] = \$32 ;
-  assign match[0] = \$25 ;
-  assign \$20  = { 1'h0, b_idx, 6'h00 };
+  assign found = \$signal$26 ;
+  assign empty[3] = \$52 ;
+  assign empty[2] = \$45 ;
+  assign empty[1] = \$38 ;
+  assign empty[0] = \$31 ;
+  assign match[3] = \$49 ;
+  assign match[2] = \$42 ;
+  assign match[1] = \$35 ;
+  assign match[0] = \$28 ;
+  assign \$23  = { 1'h0, b_idx, 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -23262,7 +23286,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .csr__tx_msgs__inc(csr__tx_msgs__inc),
     .csr__tx_retransmits__inc(csr__tx_retransmits__inc),
     .peer_reset_w_stb(csr__peer_reset__w_stb),
-    .\port$3705$0 (\$15 ),
+    .\port$3707$0 (\$15 ),
     .rst(rst)
   );
   \memory_component.netif.peers  peers (
@@ -23367,7 +23391,7 @@ module \memory_component.netif (s_axis__tdata, s_axis__tkeep, s_axis__tlast, s_a
     .naks_sent(csr__naks_sent__inc),
     .owed(owed),
     .peer(send_peer),
-    .\port$3726$0 (\$16 ),
+    .\port$3728$0 (\$16 ),
     .retransmit(retransmit),
     .rst(rst),
     .seq(seq),
@@ -23614,7 +23638,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer_dead__set, bus__r_stb, bus__w_stb, csr__peers_dead__inc, csr__tx_flushed__inc, csr__tx_dropped__inc, csr__tx_dead_dropped__inc, csr__tx_msgs__inc, csr__tx_retransmits__inc, csr__tx_acks__inc, csr__naks_sent__inc, csr__tx_frames__inc, csr__rx_frames__inc, csr__rx_msgs__inc, csr__rx_acks__inc, csr__rx_dup__inc, csr__rx_drop_crc__inc, csr__rx_drop_misrouted__inc
-, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3705$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
+, csr__rx_drop_truncated__inc, csr__rx_drop_oversize__inc, csr__rx_drop_malformed__inc, csr__rx_drop_nobuf__inc, csr__naks_received__inc, \port$3707$0 , peer_reset_w_stb, bus__r_data, bits, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -23764,8 +23788,8 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   reg peer_reset_w_stb;
   reg peers_dead_r_stb;
   reg peers_dead_w_stb;
-  input \port$3705$0 ;
-  wire \port$3705$0 ;
+  input \port$3707$0 ;
+  wire \port$3707$0 ;
   (* init = 32'd0 *)
   wire [31:0] r_data;
   reg r_hold;
@@ -23995,7 +24019,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   \memory_component.netif.csr_dec.reg_tx_timeouts  reg_tx_timeouts (
     .clk(clk),
     .csr__tx_timeouts__value(\value$91 ),
-    .\port$3705$0 (\port$3705$0 ),
+    .\port$3707$0 (\port$3707$0 ),
     .rst(rst)
   );
   always @* begin
@@ -27023,7 +27047,7 @@ module \memory_component.netif.csr_dec (bus__w_data, clk, rst, csr__events__peer
   assign csr__peer_dead_5__r_data = 32'd0;
   assign csr__peer_dead_6__r_data = 32'd0;
   assign csr__peer_dead_7__r_data = 32'd0;
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3705$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3707$0  };
   assign csr__events__peer_dead__data = bits;
   assign csr__peer_reset__w_stb = peer_reset_w_stb;
   assign csr__peer_reset__w_data = bus__w_data[7:0];
@@ -28550,7 +28574,7 @@ module \memory_component.netif.csr_dec.reg_tx_retransmits.counter (rst, inc, val
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3705$0 , csr__tx_timeouts__value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3707$0 , csr__tx_timeouts__value, clk);
   wire clear;
   input clk;
   wire clk;
@@ -28559,26 +28583,26 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts (rst, \port$3705$0 , csr_
   output [31:0] csr__tx_timeouts__value;
   wire [31:0] csr__tx_timeouts__value;
   wire [7:0] inc;
-  input \port$3705$0 ;
-  wire \port$3705$0 ;
+  input \port$3707$0 ;
+  wire \port$3707$0 ;
   input rst;
   wire rst;
   wire [31:0] value;
   \memory_component.netif.csr_dec.reg_tx_timeouts.counter  counter (
     .clk(clk),
-    .\port$3705$0 (\port$3705$0 ),
+    .\port$3707$0 (\port$3707$0 ),
     .rst(rst),
     .value(csr__tx_timeouts__value)
   );
-  assign inc = { 7'h00, \port$3705$0  };
-  assign csr__tx_timeouts__inc = { 7'h00, \port$3705$0  };
+  assign inc = { 7'h00, \port$3707$0  };
+  assign csr__tx_timeouts__inc = { 7'h00, \port$3707$0  };
   assign clear = 1'h0;
   assign csr__tx_timeouts__clear = 1'h0;
   assign value = csr__tx_timeouts__value;
 endmodule
 
 (* generator = "Amaranth" *)
-module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3705$0 , value, clk);
+module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3707$0 , value, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire \$1 ;
   wire [7:0] \$2 ;
@@ -28592,8 +28616,8 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3705$
   reg [7:0] inc_q = 8'h00;
   wire load;
   wire [31:0] load_value;
-  input \port$3705$0 ;
-  wire \port$3705$0 ;
+  input \port$3707$0 ;
+  wire \port$3707$0 ;
   input rst;
   wire rst;
   output [31:0] value;
@@ -28619,10 +28643,10 @@ module \memory_component.netif.csr_dec.reg_tx_timeouts.counter (rst, \port$3705$
   end
   assign clear = 1'h0;
   assign load = 1'h0;
-  assign inc = { 7'h00, \port$3705$0  };
+  assign inc = { 7'h00, \port$3707$0  };
   assign load_value = 32'd0;
   assign \$1  = 1'h0;
-  assign \$2  = { 7'h00, \port$3705$0  };
+  assign \$2  = { 7'h00, \port$3707$0  };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -30939,7 +30963,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store__busy, seq, ack, nak, retransmit, store__data_ok, go_back, frame_started, ack_sent, nak_sent, tx_retransmits, tx_acks, naks_sent, m_axis__tvalid, m_axis__tkeep, m_axis__tdata, store__beat
-, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3726$0 , m_axis__tready);
+, m_axis__tlast, tx_frames, peer, store__peer, store__slot, unsent, owed, \port$3728$0 , m_axis__tready);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -31330,8 +31354,8 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   wire \pick$21 ;
   reg pick_q_valid = 1'h0;
   reg pick_valid;
-  input \port$3726$0 ;
-  wire \port$3726$0 ;
+  input \port$3728$0 ;
+  wire \port$3728$0 ;
   wire [2:0] rd_beat;
   input retransmit;
   wire retransmit;
@@ -31758,7 +31782,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
     casez (sender_state)
       2'h0:
           if (any_expired) begin
-            if (\port$3726$0 ) begin
+            if (\port$3728$0 ) begin
               go_back = 2'h1;
             end
           end
@@ -32404,7 +32428,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign cur_slot = store__slot;
   assign rd_beat = store__beat;
   assign hdr_out = { \$13 , 16'h0000, \$11 , \$9 , 8'h00, \$7 , cur_ack, cur_seq, cur_nak, \$5 , \$3 , cur_type, 15'h0080, store__peer };
-  assign expired = { 1'h0, \port$3726$0  };
+  assign expired = { 1'h0, \port$3728$0  };
   assign \pick$21  = peer;
   assign \hdr_out.dst  = { 7'h00, store__peer };
   assign \hdr_out.src  = 8'h01;
@@ -32426,7 +32450,7 @@ module \memory_component.netif.sender (clk, rst, store__hdr, store__data, store_
   assign \store__hdr.pid  = store__hdr[30:15];
   assign \store__hdr.vaddr  = store__hdr[94:31];
   assign \store__hdr.length  = store__hdr[110:95];
-  assign any_expired = \port$3726$0 ;
+  assign any_expired = \port$3728$0 ;
   assign \$15  = \$14 ;
   assign \$252  = { 3'h0, \$251 [16:3] };
   assign \$266  = { 3'h0, \$265 [16:3] };

@@ -849,8 +849,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .match_vpn(lk_vpn),
     .pending(irq),
     .pop(pop),
-    .\port$1612$0 (\$2 ),
-    .\port$1612$20 (\$3 ),
+    .\port$1614$0 (\$2 ),
+    .\port$1614$20 (\$3 ),
     .push(push),
     .push_hdr(push_hdr),
     .rearm(rearm),
@@ -950,8 +950,8 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .owner_get_valid(owner_get_valid),
     .owner_sel(get_pid),
     .owner_set__stb(set__stb),
-    .\port$1612$0 (\$2 ),
-    .\port$1612$20 (\$3 ),
+    .\port$1614$0 (\$2 ),
+    .\port$1614$20 (\$3 ),
     .pt_base(pt_base),
     .pt_buckets_log2(pt_buckets_log2),
     .pt_max_probes(pt_max_probes),
@@ -1058,7 +1058,7 @@ module mmu(net_rx__hdr__valid, net_rx__data__payload, net_rx__data__valid, net_t
     .done(walk_done),
     .fill(fill),
     .fill_pid(fill_pid),
-    .found_q(walk_found),
+    .found(walk_found),
     .inv(inv),
     .mem__araddr(m0__araddr),
     .mem__arlen(m0__arlen),
@@ -1859,7 +1859,7 @@ module \mmu.arbiter (axi__arready, axi__wready, m0__bresp, axi__bvalid, m0__rdat
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1612$0 , \port$1612$20 , \head$16 , head_cmd, push, pop, take, rearm
+module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__write, fault_event, match, match_pid, match_vpn, fault__resolve, \port$1614$0 , \port$1614$20 , \head$16 , head_cmd, push, pop, take, rearm
 , push_hdr, fault__resolve_cmd);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [3:0] \$1 ;
@@ -2007,10 +2007,10 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   wire pending;
   input pop;
   wire pop;
-  output [11:0] \port$1612$0 ;
-  wire [11:0] \port$1612$0 ;
-  output [55:0] \port$1612$20 ;
-  wire [55:0] \port$1612$20 ;
+  output [11:0] \port$1614$0 ;
+  wire [11:0] \port$1614$0 ;
+  output [55:0] \port$1614$20 ;
+  wire [55:0] \port$1614$20 ;
   input push;
   wire push;
   input [126:0] push_hdr;
@@ -2417,8 +2417,8 @@ module \mmu.faults (clk, rst, full, room2, room3, has_write, pending, fault__wri
   assign fault__src = h[11:4];
   assign fault__pid = { 8'h00, h[27:20] };
   assign fault__vaddr = { 16'h0000, h[75:28] };
-  assign \port$1612$0  = h[11:0];
-  assign \port$1612$20  = h[75:20];
+  assign \port$1614$0  = h[11:0];
+  assign \port$1614$20  = h[75:20];
   assign \h.kind  = h[3:0];
   assign \h.src  = h[11:4];
   assign \h.tag  = h[19:12];
@@ -3908,7 +3908,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pending, fault__write, csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, owner_set__stb, fault__resolve, window__cmd_stb, csr__r_data, pt_base, pt_buckets_log2, pt_max_probes, owner_sel, inv_vpn, window__addr, window__wdata
-, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1612$0 , \port$1612$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
+, window__len, node_id, owner_get_valid, owner_get_node, csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1614$0 , \port$1614$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, window__busy, window__error, csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [15:0] \$1 ;
   wire \$2 ;
@@ -4015,10 +4015,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   output owner_set__stb;
   wire owner_set__stb;
   wire owner_set__valid;
-  input [11:0] \port$1612$0 ;
-  wire [11:0] \port$1612$0 ;
-  input [55:0] \port$1612$20 ;
-  wire [55:0] \port$1612$20 ;
+  input [11:0] \port$1614$0 ;
+  wire [11:0] \port$1614$0 ;
+  input [55:0] \port$1614$20 ;
+  wire [55:0] \port$1614$20 ;
   output [63:0] pt_base;
   wire [63:0] pt_base;
   output [4:0] pt_buckets_log2;
@@ -4076,10 +4076,10 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     .csr__MEM_RDATA__r_data(csr__MEM_RDATA__r_data),
     .\port$1517$0 (owner_get_valid),
     .\port$1518$0 (owner_get_node),
-    .\port$1612$0 (\port$1612$0 ),
-    .\port$1612$20 (\port$1612$20 [7:0]),
-    .\port$1791$0 (window__busy),
-    .\port$1795$0 (window__error),
+    .\port$1614$0 (\port$1614$0 ),
+    .\port$1614$20 (\port$1614$20 [7:0]),
+    .\port$1793$0 (window__busy),
+    .\port$1797$0 (window__error),
     .\port$561$0 (fault__pending),
     .\port$564$0 (fault__write),
     .rst(rst),
@@ -4097,7 +4097,7 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     vaddr_shown = 64'h0000000000000000;
     if (fault__pending) begin
-      vaddr_shown = { 16'h0000, \port$1612$20 [55:8] };
+      vaddr_shown = { 16'h0000, \port$1614$20 [55:8] };
     end
   end
   assign csr__addr = bus__addr;
@@ -4121,11 +4121,11 @@ module \mmu.regs (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, inv, fault__pen
   assign csr__TLB_INV__w_data = bus__w_data;
   assign inv_mode = bus__w_data[17:16];
   assign inv_pid = bus__w_data[7:0];
-  assign fault__vaddr = { 16'h0000, \port$1612$20 [55:8] };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1612$20 [7:0], \port$1612$0 , 2'h0, fault__write, fault__pending };
-  assign fault__kind = \port$1612$0 [3:0];
-  assign fault__src = \port$1612$0 [11:4];
-  assign fault__pid = { 8'h00, \port$1612$20 [7:0] };
+  assign fault__vaddr = { 16'h0000, \port$1614$20 [55:8] };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1614$20 [7:0], \port$1614$0 , 2'h0, fault__write, fault__pending };
+  assign fault__kind = \port$1614$0 [3:0];
+  assign fault__src = \port$1614$0 [11:4];
+  assign fault__pid = { 8'h00, \port$1614$20 [7:0] };
   assign csr__FAULT_VADDR__r_data = vaddr_shown;
   assign csr__FAULT_RESOLVE__w_stb = fault__resolve;
   assign fault__resolve_cmd = bus__w_data[1:0];
@@ -4155,7 +4155,7 @@ endmodule
 
 (* generator = "Amaranth" *)
 module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$561$0 , \port$564$0 , csr__CNT_FAULTS__inc, csr__CNT_REQUESTS__inc, csr__FAULT_VADDR__r_data, OWNER_SET_w_stb, TLB_INV_w_stb, FAULT_RESOLVE_w_stb, MEM_CTRL_w_stb, bus__r_data, storage, \storage$75 , \storage$76 , \storage$77 , \storage$79 , \storage$82 
-, \storage$83 , \storage$84 , \storage$94 , \port$1517$0 , \port$1518$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1612$0 , \port$1612$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1791$0 , \port$1795$0 , csr__MEM_RDATA__r_data, bus__addr);
+, \storage$83 , \storage$84 , \storage$94 , \port$1517$0 , \port$1518$0 , csr__CNT_WALKS__inc, csr__CNT_BUCKET_READS__inc, \port$1614$0 , \port$1614$20 , csr__CNT_TLB_HIT__inc, csr__CNT_TLB_MISS__inc, csr__CNT_PROT_FAULTS__inc, csr__MEM_ADDR__load, csr__MEM_ADDR__load_value, csr__MEM_LEN__load, csr__MEM_LEN__load_value, \port$1793$0 , \port$1797$0 , csr__MEM_RDATA__r_data, bus__addr);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire \$1 ;
   wire [31:0] \$10 ;
@@ -4323,14 +4323,14 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   wire \port$1517$0 ;
   input [7:0] \port$1518$0 ;
   wire [7:0] \port$1518$0 ;
-  input [11:0] \port$1612$0 ;
-  wire [11:0] \port$1612$0 ;
-  input [7:0] \port$1612$20 ;
-  wire [7:0] \port$1612$20 ;
-  input \port$1791$0 ;
-  wire \port$1791$0 ;
-  input \port$1795$0 ;
-  wire \port$1795$0 ;
+  input [11:0] \port$1614$0 ;
+  wire [11:0] \port$1614$0 ;
+  input [7:0] \port$1614$20 ;
+  wire [7:0] \port$1614$20 ;
+  input \port$1793$0 ;
+  wire \port$1793$0 ;
+  input \port$1797$0 ;
+  wire \port$1797$0 ;
   input \port$561$0 ;
   wire \port$561$0 ;
   input \port$564$0 ;
@@ -4377,7 +4377,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$8  = bus__addr[1] ? \$6  : \$7 ;
   assign \$9  = bus__addr[2] ? \$5  : \$8 ;
   assign \$10  = bus__addr[0] ? csr__MEM_RDATA__r_data[63:32] : csr__MEM_RDATA__r_data[31:0];
-  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1795$0 , \port$1791$0  } : \storage$84 ;
+  assign \$11  = bus__addr[0] ? { 30'h00000000, \port$1797$0 , \port$1793$0  } : \storage$84 ;
   assign \$12  = bus__addr[1] ? \$10  : \$11 ;
   assign \$13  = bus__addr[0] ? \storage$83 [63:32] : \storage$83 [31:0];
   assign \$14  = bus__addr[0] ? \storage$82 [63:32] : \storage$82 [31:0];
@@ -4385,7 +4385,7 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign \$16  = bus__addr[2] ? \$12  : \$15 ;
   assign \$17  = bus__addr[3] ? \$9  : \$16 ;
   assign \$18  = bus__addr[0] ? 32'd0 : csr__FAULT_VADDR__r_data[63:32];
-  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1612$20 , \port$1612$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign \$19  = bus__addr[0] ? csr__FAULT_VADDR__r_data[31:0] : { 8'h00, \port$1614$20 , \port$1614$0 , 2'h0, \port$564$0 , \port$561$0  };
   assign \$20  = bus__addr[1] ? \$18  : \$19 ;
   assign \$21  = bus__addr[0] ? 32'd0 : \storage$79 [63:32];
   assign \$22  = bus__addr[0] ? \storage$79 [31:0] : { \port$1517$0 , 23'h000000, \port$1518$0  };
@@ -7077,8 +7077,8 @@ module \mmu.regs.decoder (bus__r_stb, bus__w_stb, bus__w_data, clk, rst, \port$5
   assign csr__INFO0__r_data = 32'd540018700;
   assign csr__INFO1__r_data = 32'd67371072;
   assign csr__OWNER_GET__r_data = { \port$1517$0 , 23'h000000, \port$1518$0  };
-  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1612$20 , \port$1612$0 , 2'h0, \port$564$0 , \port$561$0  };
-  assign csr__MEM_CTRL__r_data = { \port$1795$0 , \port$1791$0  };
+  assign csr__FAULT_STATUS__r_data = { 8'h00, \port$1614$20 , \port$1614$0 , 2'h0, \port$564$0 , \port$561$0  };
+  assign csr__MEM_CTRL__r_data = { \port$1797$0 , \port$1793$0  };
   assign csr__PT_BASE__data = storage;
   assign csr__PT_BUCKETS_LOG2__data = \storage$75 ;
   assign csr__PT_MAX_PROBES__data = \storage$76 ;
@@ -9402,8 +9402,8 @@ module \mmu.tlb (inv_mode, clk, rst, tag_inv__en, lk_hit, lk_pid, lk_vpn, inv_vp
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, walk_found, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w
-, tlb_stale, tlb_busy, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
+module \mmu.translator (rx_hdr__valid, clk, rst, queue_room2, queue_room3, drained, owner_valid, owner_node, tlb_hit, parked_full, parked_room2, parked_room3, parked_write, parked_match, owner_pid, tlb_vpn, queue_room, tlb_pfn, tlb_r, tlb_w, tlb_stale
+, tlb_busy, walk_found, walk_pfn, walk_r, walk_w, walk_done, head, head_cmd, rx_hdr__ready, owner_en, push, entry, park, tlb_hit_event, tlb_miss_event, walk_start, window_go, head_pop, head_take, head_rearm, d_req
 , window_done, window_busy, rx_hdr__payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire \$1 ;
@@ -11128,26 +11128,26 @@ module \mmu.translator.check (is_line, is_write, has_data, well_formed, req);
 endmodule
 
 (* generator = "Amaranth" *)
-module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready
+module \mmu.walker (clk, rst, inv, mem__arready, mem__rvalid, pt_base, pt_buckets_log2, \pt_max_probes$12 , fill_pid, vpn, found, pfn, r, w, walk_started, mem__req, mem__arvalid, mem__araddr, mem__arlen, bucket_read, mem__rready
 , done, fill, start, \pid$4 , \vpn$6 , mem__rdata);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [23:0] \$1 ;
-  wire [24:0] \$10 ;
-  wire [15:0] \$11 ;
-  wire [15:0] \$12 ;
-  wire [27:0] \$13 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire [24:0] \$12 ;
+  wire [24:0] \$13 ;
   wire [15:0] \$14 ;
-  wire [7:0] \$15 ;
+  wire [15:0] \$15 ;
   wire [27:0] \$16 ;
-  wire [7:0] \$17 ;
-  wire [55:0] \$18 ;
-  wire [56:0] \$19 ;
+  wire [15:0] \$17 ;
+  wire [7:0] \$18 ;
+  wire [27:0] \$19 ;
   wire [8:0] \$2 ;
-  wire [30:0] \$20 ;
-  wire [64:0] \$21 ;
-  wire \$22 ;
-  wire \$23 ;
-  wire \$24 ;
+  wire [7:0] \$20 ;
+  wire [55:0] \$21 ;
+  wire [56:0] \$22 ;
+  wire [30:0] \$23 ;
+  wire [64:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
@@ -11187,24 +11187,26 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  reg [15:0] \$60 ;
-  reg [35:0] \$61 ;
-  reg [63:0] \$62 ;
-  reg [4:0] \$63 ;
-  reg [7:0] \$64 ;
-  reg [2:0] \$65 ;
-  reg [23:0] \$66 ;
-  reg [7:0] \$67 ;
-  reg \$68 ;
-  reg [3:0] \$69 ;
+  wire \$60 ;
+  reg [15:0] \$61 ;
+  reg [35:0] \$62 ;
+  reg [63:0] \$63 ;
+  reg [4:0] \$64 ;
+  reg [7:0] \$65 ;
+  reg [2:0] \$66 ;
+  reg [23:0] \$67 ;
+  reg [7:0] \$68 ;
+  reg \$69 ;
   wire \$7 ;
-  reg [511:0] \$70 ;
-  reg [3:0] \$71 ;
-  reg \$72 ;
+  reg [3:0] \$70 ;
+  reg [511:0] \$71 ;
+  reg [3:0] \$72 ;
+  reg \$73 ;
+  reg \$74 ;
   wire \$8 ;
-  wire [24:0] \$9 ;
+  wire \$9 ;
   reg [63:0] \$signal  = 64'h0000000000000000;
-  reg [3:0] \$signal$24  = 4'h0;
+  reg \$signal$26  = 1'h0;
   reg [4:0] \$signal$9  = 5'h00;
   reg [23:0] b_idx = 24'h000000;
   reg [3:0] beat = 4'h0;
@@ -11221,21 +11223,22 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
   wire [39:0] e2_vpn;
   wire [39:0] e3_vpn;
   wire [3:0] empty;
+  reg ends_q = 1'h0;
   output fill;
   reg fill;
   output [7:0] fill_pid;
   wire [7:0] fill_pid;
   (* init = 36'h000000000 *)
   wire [35:0] fill_vpn;
+  (* init = 1'h0 *)
+  output found;
   wire found;
-  output found_q;
-  wire found_q;
-  reg has_empty_q = 1'h0;
   wire [23:0] hash_val;
   input inv;
   wire inv;
   wire [23:0] mask;
   wire [3:0] match;
+  reg [3:0] match_q = 4'h0;
   output [31:0] mem__araddr;
   reg [31:0] mem__araddr;
   output [7:0] mem__arlen;
@@ -11282,185 +11285,187 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
   output walk_started;
   reg walk_started;
   reg [2:0] walker_fsm_state = 3'h0;
+  assign \$26  = bucket[0] & \$25 ;
+  assign \$27  = bucket[63:24] == vpn;
   assign \$28  = \$26  & \$27 ;
-  assign \$29  = bucket[151:136] == pid;
-  assign \$30  = bucket[128] & \$29 ;
-  assign \$31  = bucket[191:152] == vpn;
-  assign \$32  = \$30  & \$31 ;
-  assign \$33  = ~ bucket[128];
-  assign \$34  = ~ bucket[129];
+  assign \$29  = ~ bucket[0];
+  assign \$30  = ~ bucket[1];
+  assign \$31  = \$29  & \$30 ;
+  assign \$32  = bucket[151:136] == pid;
+  assign \$33  = bucket[128] & \$32 ;
+  assign \$34  = bucket[191:152] == vpn;
   assign \$35  = \$33  & \$34 ;
-  assign \$36  = bucket[279:264] == pid;
-  assign \$37  = bucket[256] & \$36 ;
-  assign \$38  = bucket[319:280] == vpn;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = ~ bucket[256];
-  assign \$41  = ~ bucket[257];
+  assign \$36  = ~ bucket[128];
+  assign \$37  = ~ bucket[129];
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = bucket[279:264] == pid;
+  assign \$40  = bucket[256] & \$39 ;
+  assign \$41  = bucket[319:280] == vpn;
   assign \$42  = \$40  & \$41 ;
-  assign \$43  = bucket[407:392] == pid;
-  assign \$44  = bucket[384] & \$43 ;
-  assign \$45  = bucket[447:408] == vpn;
-  assign \$46  = \$44  & \$45 ;
-  assign \$47  = ~ bucket[384];
-  assign \$48  = ~ bucket[385];
+  assign \$43  = ~ bucket[256];
+  assign \$44  = ~ bucket[257];
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = bucket[407:392] == pid;
+  assign \$47  = bucket[384] & \$46 ;
+  assign \$48  = bucket[447:408] == vpn;
   assign \$49  = \$47  & \$48 ;
-  assign found_q = | \$signal$24 ;
-  assign \$50  = ~ has_empty_q;
-  assign \$51  = probes < pt_max_probes;
+  assign \$50  = ~ bucket[384];
+  assign \$51  = ~ bucket[385];
   assign \$52  = \$50  & \$51 ;
-  assign \$53  = ~ poisoned;
-  assign \$54  = ! walker_fsm_state;
-  assign \$55  = walker_fsm_state == 1'h1;
-  assign \$56  = walker_fsm_state == 2'h2;
-  assign \$57  = walker_fsm_state == 2'h3;
-  assign \$58  = walker_fsm_state == 3'h4;
-  assign \$59  = walker_fsm_state == 3'h5;
+  assign \$53  = ~ ends_q;
+  assign \$54  = ~ poisoned;
+  assign \$55  = ! walker_fsm_state;
+  assign \$56  = walker_fsm_state == 1'h1;
+  assign \$57  = walker_fsm_state == 2'h2;
+  assign \$58  = walker_fsm_state == 2'h3;
+  assign \$59  = walker_fsm_state == 3'h4;
+  assign \$60  = walker_fsm_state == 3'h5;
   always @(posedge clk)
-    pid <= \$60 ;
+    pid <= \$61 ;
   always @(posedge clk)
-    vpn <= \$61 ;
+    vpn <= \$62 ;
   always @(posedge clk)
-    \$signal  <= \$62 ;
+    \$signal  <= \$63 ;
   always @(posedge clk)
-    \$signal$9  <= \$63 ;
+    \$signal$9  <= \$64 ;
   always @(posedge clk)
-    pt_max_probes <= \$64 ;
+    pt_max_probes <= \$65 ;
   always @(posedge clk)
-    walker_fsm_state <= \$65 ;
+    walker_fsm_state <= \$66 ;
   always @(posedge clk)
-    b_idx <= \$66 ;
+    b_idx <= \$67 ;
   always @(posedge clk)
-    probes <= \$67 ;
+    probes <= \$68 ;
   always @(posedge clk)
-    poisoned <= \$68 ;
+    poisoned <= \$69 ;
   always @(posedge clk)
-    beat <= \$69 ;
+    beat <= \$70 ;
   always @(posedge clk)
-    bucket <= \$70 ;
+    bucket <= \$71 ;
   always @(posedge clk)
-    \$signal$24  <= \$71 ;
+    match_q <= \$72 ;
   always @(posedge clk)
-    has_empty_q <= \$72 ;
-  assign \$1  = { \$17 , \$14  } & \$19 [23:0];
+    \$signal$26  <= \$73 ;
+  always @(posedge clk)
+    ends_q <= \$74 ;
+  assign \$1  = { \$20 , \$17  } & \$22 [23:0];
   assign \$2  = probes + 1'h1;
   assign \$3  = beat + 1'h1;
   assign \$4  = beat == 3'h7;
-  assign \$5  = | empty;
-  assign \$6  = ~ has_empty_q;
-  assign \$7  = probes < pt_max_probes;
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = b_idx + 1'h1;
-  assign \$10  = \$9  & { 1'h0, \$19 [23:0] };
-  assign \$11  = vpn[15:0] ^ vpn[31:16];
-  assign \$12  = \$11  ^ { 12'h000, vpn[35:32] };
-  assign \$13  = pid * 12'h9e5;
-  assign \$14  = \$12  ^ \$13 [15:0];
-  assign \$15  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$5  = | match;
+  assign \$6  = | match;
+  assign \$7  = | empty;
+  assign \$8  = \$6  | \$7 ;
+  assign \$9  = probes >= pt_max_probes;
+  assign \$10  = \$8  | \$9 ;
+  assign \$11  = ~ ends_q;
+  assign \$12  = b_idx + 1'h1;
+  assign \$13  = \$12  & { 1'h0, \$22 [23:0] };
+  assign \$14  = vpn[15:0] ^ vpn[31:16];
+  assign \$15  = \$14  ^ { 12'h000, vpn[35:32] };
   assign \$16  = pid * 12'h9e5;
-  assign \$17  = \$15  ^ \$16 [23:16];
-  assign \$18  = 1'h1 << \$signal$9 ;
-  assign \$19  = \$18  - 1'h1;
-  assign \$21  = \$signal  + \$20 ;
-  assign \$22  = bucket[23:8] == pid;
-  assign \$23  = bucket[0] & \$22 ;
-  assign \$24  = bucket[63:24] == vpn;
-  assign \$25  = \$23  & \$24 ;
-  assign \$26  = ~ bucket[0];
-  assign \$27  = ~ bucket[1];
+  assign \$17  = \$15  ^ \$16 [15:0];
+  assign \$18  = vpn[23:16] ^ { 4'h0, vpn[35:32] };
+  assign \$19  = pid * 12'h9e5;
+  assign \$20  = \$18  ^ \$19 [23:16];
+  assign \$21  = 1'h1 << \$signal$9 ;
+  assign \$22  = \$21  - 1'h1;
+  assign \$24  = \$signal  + \$23 ;
+  assign \$25  = bucket[23:8] == pid;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$60  = pid;
+    \$61  = pid;
     if (start) begin
-      \$60  = \pid$4 ;
+      \$61  = \pid$4 ;
     end
     if (rst) begin
-      \$60  = 16'h0000;
+      \$61  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$61  = vpn;
+    \$62  = vpn;
     if (start) begin
-      \$61  = \vpn$6 ;
+      \$62  = \vpn$6 ;
     end
     if (rst) begin
-      \$61  = 36'h000000000;
+      \$62  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$62  = \$signal ;
+    \$63  = \$signal ;
     if (start) begin
-      \$62  = pt_base;
+      \$63  = pt_base;
     end
     if (rst) begin
-      \$62  = 64'h0000000000000000;
+      \$63  = 64'h0000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$63  = \$signal$9 ;
+    \$64  = \$signal$9 ;
     if (start) begin
-      \$63  = pt_buckets_log2;
+      \$64  = pt_buckets_log2;
     end
     if (rst) begin
-      \$63  = 5'h00;
+      \$64  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$64  = pt_max_probes;
+    \$65  = pt_max_probes;
     if (start) begin
-      \$64  = \pt_max_probes$12 ;
+      \$65  = \pt_max_probes$12 ;
     end
     if (rst) begin
-      \$64  = 8'h00;
+      \$65  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$65  = walker_fsm_state;
+    \$66  = walker_fsm_state;
     casez (walker_fsm_state)
       3'h0:
           if (start) begin
-            \$65  = 3'h1;
+            \$66  = 3'h1;
           end
       3'h1:
-          \$65  = 3'h2;
+          \$66  = 3'h2;
       3'h2:
           if (mem__arready) begin
-            \$65  = 3'h3;
+            \$66  = 3'h3;
           end
       3'h3:
           if (mem__rvalid) begin
             if (\$4 ) begin
-              \$65  = 3'h4;
+              \$66  = 3'h4;
             end
           end
       3'h4:
-          \$65  = 3'h5;
+          \$66  = 3'h5;
       3'h5:
           (* full_case = 32'd1 *)
-          if (found_q) begin
-            \$65  = 3'h0;
-          end else if (\$8 ) begin
-            \$65  = 3'h2;
+          if (\$signal$26 ) begin
+            \$66  = 3'h0;
+          end else if (\$11 ) begin
+            \$66  = 3'h2;
           end else begin
-            \$65  = 3'h0;
+            \$66  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$65  = 3'h0;
+      \$66  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$66  = b_idx;
+    \$67  = b_idx;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$66  = \$1 ;
+          \$67  = \$1 ;
       3'h2:
           /* empty */;
       3'h3:
@@ -11468,51 +11473,51 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
       3'h4:
           /* empty */;
       3'h5:
-          if (found_q) begin
-          end else if (\$8 ) begin
-            \$66  = \$10 [23:0];
+          if (\$signal$26 ) begin
+          end else if (\$11 ) begin
+            \$67  = \$13 [23:0];
           end
     endcase
     if (rst) begin
-      \$66  = 24'h000000;
+      \$67  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$67  = probes;
+    \$68  = probes;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$67  = 8'h00;
+          \$68  = 8'h00;
       3'h2:
           if (mem__arready) begin
-            \$67  = \$2 [7:0];
+            \$68  = \$2 [7:0];
           end
     endcase
     if (rst) begin
-      \$67  = 8'h00;
+      \$68  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$68  = poisoned;
+    \$69  = poisoned;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$68  = 1'h0;
+          \$69  = 1'h0;
     endcase
     if (inv) begin
-      \$68  = 1'h1;
+      \$69  = 1'h1;
     end
     if (rst) begin
-      \$68  = 1'h0;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$69  = beat;
+    \$70  = beat;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11520,20 +11525,20 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
           /* empty */;
       3'h2:
           if (mem__arready) begin
-            \$69  = 4'h0;
+            \$70  = 4'h0;
           end
       3'h3:
           if (mem__rvalid) begin
-            \$69  = \$3 [3:0];
+            \$70  = \$3 [3:0];
           end
     endcase
     if (rst) begin
-      \$69  = 4'h0;
+      \$70  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$70  = bucket;
+    \$71  = bucket;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11543,16 +11548,16 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
           /* empty */;
       3'h3:
           if (mem__rvalid) begin
-            \$70  = { mem__rdata, bucket[511:64] };
+            \$71  = { mem__rdata, bucket[511:64] };
           end
     endcase
     if (rst) begin
-      \$70  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$71  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$71  = \$signal$24 ;
+    \$72  = match_q;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11563,15 +11568,15 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
       3'h3:
           /* empty */;
       3'h4:
-          \$71  = match;
+          \$72  = match;
     endcase
     if (rst) begin
-      \$71  = 4'h0;
+      \$72  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$72  = has_empty_q;
+    \$73  = \$signal$26 ;
     casez (walker_fsm_state)
       3'h0:
           /* empty */;
@@ -11582,57 +11587,76 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
       3'h3:
           /* empty */;
       3'h4:
-          \$72  = \$5 ;
+          \$73  = \$5 ;
     endcase
     if (rst) begin
-      \$72  = 1'h0;
+      \$73  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$74  = ends_q;
+    casez (walker_fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$74  = \$10 ;
+    endcase
+    if (rst) begin
+      \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     pfn = 20'h00000;
-    if (\$signal$24 [3]) begin
+    if (match_q[3]) begin
       pfn = bucket[475:456];
     end
-    if (\$signal$24 [2]) begin
+    if (match_q[2]) begin
       pfn = bucket[347:328];
     end
-    if (\$signal$24 [1]) begin
+    if (match_q[1]) begin
       pfn = bucket[219:200];
     end
-    if (\$signal$24 [0]) begin
+    if (match_q[0]) begin
       pfn = bucket[91:72];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     r = 1'h0;
-    if (\$signal$24 [3]) begin
+    if (match_q[3]) begin
       r = bucket[448];
     end
-    if (\$signal$24 [2]) begin
+    if (match_q[2]) begin
       r = bucket[320];
     end
-    if (\$signal$24 [1]) begin
+    if (match_q[1]) begin
       r = bucket[192];
     end
-    if (\$signal$24 [0]) begin
+    if (match_q[0]) begin
       r = bucket[64];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     w = 1'h0;
-    if (\$signal$24 [3]) begin
+    if (match_q[3]) begin
       w = bucket[449];
     end
-    if (\$signal$24 [2]) begin
+    if (match_q[2]) begin
       w = bucket[321];
     end
-    if (\$signal$24 [1]) begin
+    if (match_q[1]) begin
       w = bucket[193];
     end
-    if (\$signal$24 [0]) begin
+    if (match_q[0]) begin
       w = bucket[65];
     end
   end
@@ -11681,7 +11705,7 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
       3'h1:
           /* empty */;
       3'h2:
-          mem__araddr = \$21 [31:0];
+          mem__araddr = \$24 [31:0];
     endcase
   end
   always @* begin
@@ -11740,9 +11764,9 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (found_q) begin
+          if (\$signal$26 ) begin
             done = 1'h1;
-          end else if (\$52 ) begin
+          end else if (\$53 ) begin
           end else begin
             done = 1'h1;
           end
@@ -11763,31 +11787,31 @@ module \mmu.walker (clk, rst, inv, found_q, mem__arready, mem__rvalid, pt_base, 
       3'h4:
           /* empty */;
       3'h5:
-          if (found_q) begin
-            fill = \$53 ;
+          if (\$signal$26 ) begin
+            fill = \$54 ;
           end
     endcase
   end
-  assign hash_val = { \$17 , \$14  };
-  assign mask = \$19 [23:0];
+  assign hash_val = { \$20 , \$17  };
+  assign mask = \$22 [23:0];
   assign fill_vpn = vpn;
   assign vpn48 = { 12'h000, vpn };
-  assign bucket_addr = \$21 [63:0];
+  assign bucket_addr = \$24 [63:0];
   assign e0_vpn = { 4'h0, vpn };
   assign e1_vpn = { 4'h0, vpn };
   assign e2_vpn = { 4'h0, vpn };
   assign e3_vpn = { 4'h0, vpn };
-  assign found = found_q;
   assign fill_pid = pid[7:0];
-  assign empty[3] = \$49 ;
-  assign empty[2] = \$42 ;
-  assign empty[1] = \$35 ;
-  assign empty[0] = \$28 ;
-  assign match[3] = \$46 ;
-  assign match[2] = \$39 ;
-  assign match[1] = \$32 ;
-  assign match[0] = \$25 ;
-  assign \$20  = { 1'h0, b_idx, 6'h00 };
+  assign found = \$signal$26 ;
+  assign empty[3] = \$52 ;
+  assign empty[2] = \$45 ;
+  assign empty[1] = \$38 ;
+  assign empty[0] = \$31 ;
+  assign match[3] = \$49 ;
+  assign match[2] = \$42 ;
+  assign match[1] = \$35 ;
+  assign match[0] = \$28 ;
+  assign \$23  = { 1'h0, b_idx, 6'h00 };
 endmodule
 
 (* generator = "Amaranth" *)

@@ -121,10 +121,13 @@ class PageTableWalker(wiring.Component):
         # The bucket's compare is registered (EVAL); DECIDE selects the matching entry's translation from
         # the registered match vector and the bucket, which holds until the next probe's beats. Compare and
         # select in one cycle were the MMU's critical path (issue 18).
+        # EVAL also registers whether the walk ends with this bucket (a match, an empty entry, or the last
+        # probe), so ``done``/``found`` are a gate from flip-flops: the translator's park and push decisions
+        # on them fan out to the fault queue's and the request queue's registers (issue 18).
         match, empty = self._match(m, bucket, pid, vpn)
-        match_q, has_empty_q = Signal(p.pt_bucket_entries), Signal()
-        found_q = Signal()
-        m.d.comb += [found_q.eq(match_q.any()), self.found.eq(found_q)]
+        match_q = Signal(p.pt_bucket_entries)
+        found_q, ends_q = Signal(), Signal()
+        m.d.comb += self.found.eq(found_q)
         self._select(m, bucket, match_q, self.pfn, self.r, self.w)
 
         with m.FSM(name="walker_fsm"):
@@ -150,13 +153,14 @@ class PageTableWalker(wiring.Component):
                     with m.If(beat == bucket_beats - 1):
                         m.next = "EVAL"
             with m.State("EVAL"):
-                m.d.sync += [match_q.eq(match), has_empty_q.eq(empty.any())]
+                m.d.sync += [match_q.eq(match), found_q.eq(match.any()),
+                             ends_q.eq(match.any() | empty.any() | (probes >= pt_max_probes))]
                 m.next = "DECIDE"
             with m.State("DECIDE"):
                 with m.If(found_q):
                     m.d.comb += [self.done.eq(1), self.fill.eq(~poisoned)]
                     m.next = "IDLE"
-                with m.Elif(~has_empty_q & (probes < pt_max_probes)):
+                with m.Elif(~ends_q):
                     m.d.sync += b_idx.eq((b_idx + 1) & mask)
                     m.next = "AR"
                 with m.Else():
