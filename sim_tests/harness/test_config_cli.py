@@ -20,8 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_default_config_is_the_documented_file_and_the_default_system():
     from hw.system.params import run_default_params
-    assert load_config(REPO / "configs" / "default.toml").to_dict() == default_config().to_dict(), \
-        "configs/default.toml is stale: regenerate it with 'disagg run --print-config' (keep its header)"
+    text = (REPO / "configs" / "default.toml").read_text()
+    stale = "configs/default.toml is stale: regenerate it with 'disagg run --print-config' (keep its header)"
+    assert load_config(REPO / "configs" / "default.toml").to_dict() == default_config().to_dict(), stale
+    # Every setting written out, with its comment, as --print-config prints it (not only the values: a key left
+    # out of the file takes its default, and the file is the documentation of the defaults).
+    assert text.endswith(default_config().toml() + "\n"), stale
     p, d = default_config().params, run_default_params()
     assert (p.excache, p.link, p.miss_path, p.dram_bytes, p.dram_latency) == \
            (d.excache, d.link, d.miss_path, d.dram_bytes, d.dram_latency)
