@@ -345,6 +345,11 @@ class SystemConfig:
         from firmware.global_process_manager import PROCESS_POLICIES
 
         t, sp = self.topology, self._params
+        if self._values["cache"]["rx_cut_through"]:
+            # The rack's components share one NetIfParams (RackParams.netif) and the memory side takes whole
+            # messages only, so receive cut-through has no place in a rack yet.
+            raise DisaggError(f"{self.source}: impossible rack: cache.rx_cut_through is for one processor and one "
+                              f"memory component (a rack's network interfaces store and forward)")
         excache = self.rack_excache()
         for key, allowed in (("region_policy", REGION_POLICIES), ("process_policy", PROCESS_POLICIES)):
             if getattr(t, key) not in allowed:

@@ -29,6 +29,7 @@ def run(*args, cwd=None):
     (["--topology", "2x2", "--set", "topology.kill_memory=2", "--set", "topology.kill_cycle=100"],
      "topology.kill_memory must be -1 (none) or a memory component 0..1"),
     (["--topology", "2x2", "--set", "topology.kill_memory=1"], "topology.kill_cycle must be a cycle from 1"),
+    (["--topology", "2x2", "--set", "cache.rx_cut_through=true"], "cache.rx_cut_through is for one processor"),
 ])
 def test_bad_rack_run_is_one_line(args, message):
     result = run("run", *args)
