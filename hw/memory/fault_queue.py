@@ -50,6 +50,9 @@ class FaultQueue(wiring.Component):
         takes no further request until it leaves).
     match_pid, match_vpn : In; match : Out(1)
         Some parked request is for page (match_pid, match_vpn).
+    alt_pid, alt_vpn : In; alt_match : Out(1)
+        The same for a second page: the translator looks up both headers it may take next (the
+        network's and its skid's) and chooses between the one-bit answers.
     head : Out(MsgHeader())
         The oldest parked request (dst and status zero).
     head_cmd : Out(2)
@@ -71,6 +74,7 @@ class FaultQueue(wiring.Component):
             "room3": Out(1),
             "has_write": Out(1),
             "match_pid": In(p.pid_width), "match_vpn": In(p.vpn_width), "match": Out(1),
+            "alt_pid": In(p.pid_width), "alt_vpn": In(p.vpn_width), "alt_match": Out(1),
             "head": Out(MsgHeader()), "head_cmd": Out(2),
             "take": In(1), "pop": In(1), "rearm": In(1),
             "fault": Out(FaultSignature()), "fault_event": Out(1),
@@ -142,9 +146,10 @@ class FaultQueue(wiring.Component):
         m.d.comb += self.fault_event.eq(self.push | self.rearm)
 
         # Same page as a parked request?
-        key = Cat(self.match_vpn, self.match_pid)
-        m.d.comb += self.match.eq(Cat(*(used[i] & (Cat(slots[i].vaddr[p.page_bits:], slots[i].pid) == key)
-                                        for i in range(n))).any())
+        for out, key in ((self.match, Cat(self.match_vpn, self.match_pid)),
+                         (self.alt_match, Cat(self.alt_vpn, self.alt_pid))):
+            m.d.comb += out.eq(Cat(*(used[i] & (Cat(slots[i].vaddr[p.page_bits:], slots[i].pid) == key)
+                                     for i in range(n))).any())
         return m
 
 

@@ -54,10 +54,11 @@ class Translator(wiring.Component):
         Owner-table lookup of the header being taken; the answer comes in L (and is registered for D).
     walk_start, walk_pid, walk_vpn : Out; walk_done, walk_found, walk_pfn, walk_r, walk_w : In
         The walker.
-    park, park_hdr : Out; parked_full, parked_room2, parked_room3, parked_write, parked_match : In;
-    match_pid, match_vpn : Out; head : In; head_cmd : In(2); head_take, head_pop, head_rearm : Out
+    park, park_hdr : Out; parked_full, parked_room2, parked_room3, parked_write, parked_match,
+    parked_alt_match : In; match_pid, match_vpn, alt_pid, alt_vpn : Out; head : In; head_cmd : In(2);
+    head_take, head_pop, head_rearm : Out
         The fault queue (:class:`hw.memory.fault_queue.FaultQueue`); ``match_pid``/``match_vpn`` are the
-        page of the header being taken.
+        page of the network's header, ``alt_pid``/``alt_vpn`` that of the skid's.
     push, entry : Out; queue_room, queue_room2, queue_room3 : In
         The request queue: room for one / two / three more entries (a header is taken with room for it
         and for the requests in L and D).
@@ -85,7 +86,8 @@ class Translator(wiring.Component):
             "park": Out(1), "park_hdr": Out(MsgHeader()), "parked_full": In(1), "parked_room2": In(1),
             "parked_room3": In(1),
             "parked_write": In(1), "parked_match": In(1), "match_pid": Out(p.pid_width),
-            "match_vpn": Out(p.vpn_width),
+            "match_vpn": Out(p.vpn_width), "parked_alt_match": In(1), "alt_pid": Out(p.pid_width),
+            "alt_vpn": Out(p.vpn_width),
             "head": In(MsgHeader()), "head_cmd": In(2), "head_take": Out(1), "head_pop": Out(1),
             "head_rearm": Out(1),
             "push": Out(1), "entry": Out(TranslatedRequest(p.paddr_width)), "queue_room": In(1),
@@ -98,6 +100,17 @@ class Translator(wiring.Component):
         """The (pid, virtual page) of a header, as the fault queue and the TLB key it."""
         p = self.params
         return Cat(hdr.vaddr[p.page_bits:p.vaddr_width], hdr.pid[:p.pid_width])
+
+    def _parked_page(self, hdr, parked, d_parks, d_req):
+        """``hdr`` is for the page of a parked request (``parked``: the fault queue's answer for it) or of the
+        request D parks now. The translator makes the page compares for both headers it may take (skid,
+        network) and chooses by ``skid_valid`` on the one-bit answers: the select fanning out to the ~60-bit
+        page in front of six comparators was the MMU's critical path (issue 18)."""
+        return parked | (d_parks & (self._page(hdr) == self._page(d_req)))
+
+    # _skid_note: the skid loads L's request in every cycle it is free, so the request in L is in it when
+    # D starts a walk and only ``skid_valid`` is set by that decision: the TLB's hits -> miss -> the clock
+    # enables of the skid's ~180 flip-flops was the MMU's critical path (issue 18).
 
     def _can_take(self, d_valid, d_write, d_pm, d_walks, l_valid, l_write, l_may_park):
         """Whether a header may be taken this cycle (see the comment at its use)."""
@@ -135,6 +148,9 @@ class Translator(wiring.Component):
         # register bit, so the TLB and owner-table read addresses are one multiplexer away from flip-flops.
         src = Signal(MsgHeader())
         m.d.comb += src.eq(Mux(skid_valid, skid, self.rx_hdr.payload))
+        # A free skid follows L, so its enable is a flip-flop, not D's walk decision (issue 18; _skid_note).
+        with m.If(~skid_valid):
+            m.d.sync += skid.eq(l_req)
         take = Signal()
         m.submodules.check = check = RequestChecker(p)
         m.d.comb += check.req.eq(src)
@@ -152,7 +168,9 @@ class Translator(wiring.Component):
             self.tlb_pid.eq(src.pid[:p.pid_width]), self.tlb_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
             self.owner_pid.eq(src.pid), self.owner_en.eq(self.tlb_stb),
             self.walk_pid.eq(d_req.pid), self.walk_vpn.eq(d_req.vaddr[p.page_bits:p.vaddr_width]),
-            self.match_pid.eq(src.pid[:p.pid_width]), self.match_vpn.eq(src.vaddr[p.page_bits:p.vaddr_width]),
+            self.match_pid.eq(self.rx_hdr.payload.pid[:p.pid_width]),
+            self.match_vpn.eq(self.rx_hdr.payload.vaddr[p.page_bits:p.vaddr_width]),
+            self.alt_pid.eq(skid.pid[:p.pid_width]), self.alt_vpn.eq(skid.vaddr[p.page_bits:p.vaddr_width]),
             self.park_hdr.eq(d_req),
         ]
 
@@ -192,8 +210,10 @@ class Translator(wiring.Component):
                 m.d.sync += [l_valid.eq(take), l_req.eq(src), l_wf.eq(check.well_formed),
                              l_write.eq(check.is_write), l_line.eq(check.is_line), l_data.eq(check.has_data),
                              l_pid_ok.eq((src.pid >> p.pid_width) == 0),
-                             l_pm.eq(self.parked_match | (d_parks & (self._page(src) == self._page(d_req)))),
-                             l_same_d.eq(l_valid & (self._page(src) == self._page(l_req)))]
+                             l_pm.eq(Mux(skid_valid, self._parked_page(skid, self.parked_alt_match, d_parks, d_req),
+                                         self._parked_page(self.rx_hdr.payload, self.parked_match, d_parks, d_req))),
+                             l_same_d.eq(l_valid & Mux(skid_valid, self._page(skid) == self._page(l_req),
+                                                       self._page(self.rx_hdr.payload) == self._page(l_req)))]
                 with m.If(skid_valid):
                     m.d.comb += take.eq(can_take)
                     with m.If(can_take):
@@ -217,7 +237,7 @@ class Translator(wiring.Component):
                         # A miss: walk. The request in L was looked up before the walk's fill (it might be
                         # of the same page): it goes to the skid and is taken again after the walk.
                         m.d.comb += [self.tlb_miss_event.eq(1), self.walk_start.eq(1)]
-                        m.d.sync += [skid.eq(l_req), skid_valid.eq(l_valid)]
+                        m.d.sync += skid_valid.eq(l_valid)
                         m.next = "WALK"
 
                 # With nothing in flight: a memory-window command, or the memory monitor's answer.
