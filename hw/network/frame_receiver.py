@@ -37,10 +37,9 @@ An in-order data frame that was not offered (no room) is dropped as ``nobuf``; f
 are committed at the verdict as in store and forward.
 """
 
-from amaranth import Module, Signal, Mux
+from amaranth import Cat, Module, Signal, Mux
 from amaranth.lib import wiring, data
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import ceil_log2
 
 from hw.lib.axis import AXIStreamSignature
 from hw.network.frame import FrameHeader, FrameType, SEQ_WIDTH, crc32_step
@@ -119,11 +118,25 @@ class FrameReceiver(wiring.Component):
         rhdr = data.View(FrameHeader(), hdr_reg)
         r_carries = (rhdr.type == FrameType.MSG) & carries_data(rhdr.kind, rhdr.status)
         r_len_ok = rhdr.length <= p.max_payload
+        # The payload beats the header announces, registered with the header's last beat (from the header
+        # beats before it and that beat), so that the payload write's enable and address start at
+        # flip-flops: the length decode feeding the receive ring's write address in the same cycle was
+        # the memory component's critical path (issue 18). The header register does not change after
+        # that beat until the next frame, so the register equals the decode of ``hdr_reg`` from the first
+        # payload beat on, and in the cycle after the last beat (the commit's).
         r_pay = Signal(range(MPB + 1))
-        m.d.comb += r_pay.eq(Mux(r_carries & r_len_ok, p.payload_beats(rhdr.length), 0))
+        hdr_now = data.View(FrameHeader(), Cat(hdr_reg[:(HB - 1) * w], s.tdata))
+        now_carries = (hdr_now.type == FrameType.MSG) & carries_data(hdr_now.kind, hdr_now.status)
+        with m.If(s.tvalid & (rbeat == HB - 1)):
+            m.d.sync += r_pay.eq(Mux(now_carries & (hdr_now.length <= p.max_payload),
+                                     p.payload_beats(hdr_now.length), 0))
         ct = p.rx_cut_through
         spec = Signal()                            # cut-through: this frame was offered
         nl_written = Signal(range(max(2, MPB)))    # its payload beats written, but for the last one
+
+        # The payload beat's index (rbeat - hdr_beats from the first payload beat on, saturating with rbeat)
+        # as a register of its own: the ring's write address adds it to the committed pointer.
+        pay_idx = Signal(range(MPB + 3))
 
         beat_in = s.tvalid  # tready is always 1
         with m.If(beat_in):
@@ -142,7 +155,8 @@ class FrameReceiver(wiring.Component):
                 with m.If(rbeat != HB + MPB + 2):
                     m.d.sync += rbeat.eq(rbeat + 1)
             # Payload beats go to the buffer past the committed data; they count only once committed.
-            pay_idx = (rbeat - HB)[:ceil_log2(MPB + 3) + 1]
+            with m.If(~s.tlast & (rbeat >= HB) & (pay_idx != MPB + 2)):
+                m.d.sync += pay_idx.eq(pay_idx + 1)
             with m.If(~s.tlast & (rbeat >= HB) & (pay_idx < r_pay) & rspace):
                 m.d.comb += [buf.beat_en.eq(1), buf.beat_index.eq(pay_idx), buf.beat_data.eq(s.tdata),
                              buf.beat_last.eq(pay_idx == r_pay - 1)]
@@ -177,7 +191,7 @@ class FrameReceiver(wiring.Component):
                 m.d.sync += spec.eq(1)
             m.d.comb += buf.shown.eq(Mux(spec, nl_written, 0))
         with m.If(beat_in & s.tlast):
-            m.d.sync += [rbeat.eq(0), rcrc.eq(0xFFFFFFFF), rkeep_bad.eq(0)]
+            m.d.sync += [rbeat.eq(0), rcrc.eq(0xFFFFFFFF), rkeep_bad.eq(0), pay_idx.eq(0)]
             self._verdict(m, v, rhdr, rbeat, rcrc, rkeep_bad, rspace, r_carries & ~r_len_ok, r_pay, seq_delta,
                           spec)
             if ct:
